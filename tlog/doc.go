@@ -1,0 +1,19 @@
+// Package tlog is Parley's verifiable append-only log: the spec-facing part
+// that auditors and other implementations import.
+//
+// It implements
+//
+//   - log entries: one canonical JSON document (RFC 8785) per accepted
+//     object version, carrying a salted SHA-256 commitment to the object so
+//     that a member not entitled to the object learns only that something
+//     was added, by whom and when ([Entry], [Commitment]);
+//   - the RFC 6962 / RFC 9162 Merkle tree (SHA-256, leaf prefix 0x00, node
+//     prefix 0x01) via github.com/transparency-dev/merkle, with inclusion and
+//     consistency proofs;
+//   - checkpoints in the C2SP tlog-checkpoint format, signed as C2SP signed
+//     notes with Ed25519 via golang.org/x/mod/sumdb/note ([Checkpoint]);
+//   - C2SP tlog-tiles paths and encodings: hash tiles and entry bundles
+//     ([TilePath], [ParseTilePath], [ParseEntryBundle]);
+//   - proof bundles that verify offline with no trust in the node
+//     ([Bundle], [VerifyBundle]) and a streaming full audit ([Audit]).
+package tlog
