@@ -1,0 +1,107 @@
+package taxii
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Config configures the handler returned by NewHandler. The zero value is
+// usable: every zero field takes the default documented beside it.
+type Config struct {
+	// Title, Description and Contact are served by discovery.
+	Title       string // default "Parley"
+	Description string
+	Contact     string
+
+	// APIRootPath is the URL path of the one API root, with a leading and
+	// a trailing slash. Default "/api/".
+	APIRootPath string
+	// APIRootTitle and APIRootDescription are served as the API root
+	// information. Default title: Title.
+	APIRootTitle       string
+	APIRootDescription string
+
+	// PublicURL is the scheme and host clients use to reach the server,
+	// such as "https://parley.example" (no path), for the absolute URLs in
+	// discovery. Default: taken from each request (its Host, and https
+	// when it came over TLS).
+	PublicURL string
+
+	// MaxContentLength is the largest request body in octets; it is
+	// advertised as max_content_length and larger requests get 413 before
+	// the body is read. Default 10 MiB.
+	MaxContentLength int64
+	// MaxObjectsPerRequest is the most objects one add-objects envelope
+	// may hold (413 beyond). Default 10,000.
+	MaxObjectsPerRequest int
+	// MaxJSONDepth is the deepest nesting of arrays and objects accepted in
+	// a request body, counting the envelope itself (400 beyond). Default 64.
+	MaxJSONDepth int
+	// DefaultPageSize is the page size when the client gives no limit, and
+	// MaxPageSize the largest limit honoured (a larger limit is lowered to
+	// it, as the specification allows). Defaults 100 and 1,000.
+	DefaultPageSize int
+	MaxPageSize     int
+
+	// Logger receives one line per failed request (and the details of
+	// internal errors, which clients never see). Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Defaults of [Config].
+const (
+	DefaultAPIRootPath          = "/api/"
+	DefaultMaxContentLength     = 10 << 20
+	DefaultMaxObjectsPerRequest = 10000
+	DefaultMaxJSONDepth         = 64
+	DefaultPageSize             = 100
+	DefaultMaxPageSize          = 1000
+)
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Title == "" {
+		c.Title = "Parley"
+	}
+	if c.APIRootPath == "" {
+		c.APIRootPath = DefaultAPIRootPath
+	}
+	if !strings.HasPrefix(c.APIRootPath, "/") {
+		c.APIRootPath = "/" + c.APIRootPath
+	}
+	if !strings.HasSuffix(c.APIRootPath, "/") {
+		c.APIRootPath += "/"
+	}
+	if c.APIRootTitle == "" {
+		c.APIRootTitle = c.Title
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.MaxContentLength <= 0 {
+		c.MaxContentLength = DefaultMaxContentLength
+	}
+	if c.MaxObjectsPerRequest <= 0 {
+		c.MaxObjectsPerRequest = DefaultMaxObjectsPerRequest
+	}
+	if c.MaxJSONDepth <= 0 {
+		c.MaxJSONDepth = DefaultMaxJSONDepth
+	}
+	if c.MaxPageSize <= 0 {
+		c.MaxPageSize = DefaultMaxPageSize
+	}
+	if c.DefaultPageSize <= 0 {
+		c.DefaultPageSize = DefaultPageSize
+	}
+	if c.DefaultPageSize > c.MaxPageSize {
+		c.DefaultPageSize = c.MaxPageSize
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}

@@ -1,0 +1,129 @@
+package taxii
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var sharedTAXII = filepath.Join("..", "..", "shared", "testdata", "taxii21")
+
+// TestDecodeClientMockResponses decodes the canned responses of the OASIS
+// Python client's tests with this package's wire types: what that client
+// accepts, ours must accept too.
+func TestDecodeClientMockResponses(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(sharedTAXII, "taxii2client_v21_mock_responses.json"))
+	if err != nil {
+		t.Skipf("shared TAXII test data absent (%v); it lives in /work/shared/testdata/taxii21", err)
+	}
+	var f struct {
+		Responses map[string]json.RawMessage `json:"responses"`
+		Invalid   map[string]string          `json:"invalid"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	decode := func(name string, v any) {
+		t.Helper()
+		raw, ok := f.Responses[name]
+		if !ok {
+			t.Fatalf("mock response %s missing", name)
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	var d Discovery
+	decode("DISCOVERY_RESPONSE", &d)
+	if d.Title != "Some TAXII Server" || d.Default != "https://example.com/api2/" || len(d.APIRoots) != 3 {
+		t.Errorf("discovery = %+v", d)
+	}
+	var r APIRoot
+	decode("API_ROOT_RESPONSE", &r)
+	if r.MaxContentLength != 9765625 || len(r.Versions) != 1 || r.Versions[0] != MediaType {
+		t.Errorf("api root = %+v", r)
+	}
+	var cs Collections
+	decode("COLLECTIONS_RESPONSE", &cs)
+	if len(cs.Collections) != 2 || !cs.Collections[0].CanRead || cs.Collections[0].CanWrite {
+		t.Errorf("collections = %+v", cs)
+	}
+	var w Collection
+	decode("WRITABLE_COLLECTION", &w)
+	if w.CanRead || !w.CanWrite || w.MediaTypes[0] != STIXMediaType {
+		t.Errorf("writable collection = %+v", w)
+	}
+	var env Envelope
+	decode("GET_OBJECTS_RESPONSE", &env)
+	if len(env.Objects) != 1 || env.More {
+		t.Errorf("envelope = %+v", env)
+	}
+	var m Manifest
+	decode("GET_MANIFEST_RESPONSE", &m)
+	if len(m.Objects) != 2 || m.Objects[1].Version != "2016-11-03T12:35:10.000Z" || m.Objects[0].DateAdded == "" {
+		t.Errorf("manifest = %+v", m)
+	}
+	var st Status
+	decode("STATUS_RESPONSE", &st)
+	if st.Status != StatusPending || st.TotalCount != 4 || st.FailureCount != 1 || st.Failures[0].Message != "Unable to process object" || len(st.Pendings) != 2 {
+		t.Errorf("status = %+v", st)
+	}
+	decode("ADD_OBJECTS_RESPONSE", &st)
+	if st.Status != StatusComplete || st.SuccessCount != 1 || st.Successes[0].ID != "indicator--252c7c11-daf2-42bd-843b-be65edca9f61" {
+		t.Errorf("add objects status = %+v", st)
+	}
+	if err := json.Unmarshal([]byte(f.Invalid["BAD_DISCOVERY_RESPONSE"]), &d); err == nil {
+		t.Error("truncated discovery decoded without error")
+	}
+}
+
+func TestErrorHTTPStatusStringOrNumber(t *testing.T) {
+	for _, in := range []string{`{"title":"x","http_status":"404"}`, `{"title":"x","http_status":404}`} {
+		var e Error
+		if err := json.Unmarshal([]byte(in), &e); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if e.HTTPStatus != "404" || e.Title != "x" {
+			t.Errorf("%s: got %+v", in, e)
+		}
+	}
+	var e Error
+	if err := json.Unmarshal([]byte(`{"title":"x","http_status":true}`), &e); err == nil {
+		t.Error("http_status true accepted")
+	}
+}
+
+func TestTimestamps(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"2016-11-02T12:34:34Z", time.Date(2016, 11, 2, 12, 34, 34, 0, time.UTC), true},
+		{"2016-11-02T12:34:34.12345Z", time.Date(2016, 11, 2, 12, 34, 34, 123450000, time.UTC), true},
+		{"2016-11-02T12:34:34.123456789123Z", time.Date(2016, 11, 2, 12, 34, 34, 123456789, time.UTC), true},
+		{"2016-11-02T12:34:34+00:00", time.Time{}, false},
+		{"2016-11-02 12:34:34Z", time.Time{}, false},
+		{"2016-11-02T12:34:34.Z", time.Time{}, false},
+		{"2016-11-04T03:04:051Z", time.Time{}, false},
+		{"2016-13-02T12:34:34Z", time.Time{}, false},
+		{"2016-11-02", time.Time{}, false},
+		{"", time.Time{}, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseTimestamp(tt.in)
+		if (err == nil) != tt.ok {
+			t.Errorf("ParseTimestamp(%q) error = %v, want ok=%v", tt.in, err, tt.ok)
+			continue
+		}
+		if tt.ok && !got.Equal(tt.want) {
+			t.Errorf("ParseTimestamp(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 6007000, time.FixedZone("x", 3600))
+	if got := FormatTimestamp(ts); got != "2026-01-02T02:04:05.006007Z" {
+		t.Errorf("FormatTimestamp = %s", got)
+	}
+}
