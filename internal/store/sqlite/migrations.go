@@ -1,0 +1,131 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+)
+
+// migration is one step of the schema. Migrations are applied in Version
+// order, each in its own transaction together with its row in
+// schema_migrations, so a crash leaves the schema at a whole step.
+// Applied migrations are never edited: a change is a new migration.
+//
+// Version ranges, so that parts of Parley can add tables in their own
+// files of this package without touching this one (from an init function
+// calling [registerMigrations]):
+//
+//	1–99     the core store (this file)
+//	100–199  the log integrator (tree tiles, checkpoints)
+//	200–299  private sets
+//	300–399  opinions, the web UI and others
+type migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+var migrations = []migration{
+	{1, "core", `
+CREATE TABLE members (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE,
+	public_key BLOB,
+	identity   BLOB NOT NULL,
+	created    TEXT NOT NULL
+);
+CREATE TABLE tokens (
+	hash    BLOB PRIMARY KEY,
+	lookup  BLOB NOT NULL,
+	member  TEXT NOT NULL REFERENCES members(id),
+	created TEXT NOT NULL
+);
+CREATE INDEX tokens_lookup ON tokens(lookup);
+CREATE TABLE collections (
+	id          TEXT PRIMARY KEY,
+	title       TEXT NOT NULL,
+	description TEXT NOT NULL,
+	signatures  TEXT NOT NULL,
+	created     TEXT NOT NULL
+);
+CREATE TABLE collection_access (
+	collection TEXT NOT NULL REFERENCES collections(id),
+	member     TEXT NOT NULL REFERENCES members(id),
+	can_read   INTEGER NOT NULL,
+	can_write  INTEGER NOT NULL,
+	PRIMARY KEY (collection, member)
+);
+CREATE TABLE log_entries (
+	idx        INTEGER PRIMARY KEY,
+	leaf       BLOB NOT NULL,
+	salt       BLOB NOT NULL,
+	collection TEXT NOT NULL,
+	object_id  TEXT NOT NULL,
+	version    TEXT NOT NULL,
+	member     TEXT NOT NULL,
+	received   TEXT NOT NULL
+);
+CREATE TABLE objects (
+	seq          INTEGER PRIMARY KEY,
+	collection   TEXT NOT NULL REFERENCES collections(id),
+	object_id    TEXT NOT NULL,
+	type         TEXT NOT NULL,
+	spec_version TEXT NOT NULL,
+	version      TEXT NOT NULL,
+	date_added   TEXT NOT NULL,
+	member       TEXT NOT NULL,
+	signed       INTEGER NOT NULL,
+	raw          BLOB NOT NULL,
+	log_index    INTEGER NOT NULL UNIQUE REFERENCES log_entries(idx)
+);
+CREATE UNIQUE INDEX objects_version ON objects(collection, object_id, version);
+CREATE INDEX objects_collection_seq ON objects(collection, seq);
+CREATE INDEX objects_date_added ON objects(date_added);
+CREATE TABLE statuses (
+	id         TEXT PRIMARY KEY,
+	collection TEXT NOT NULL,
+	member     TEXT NOT NULL,
+	body       BLOB NOT NULL
+);
+`},
+}
+
+// registerMigrations adds migrations from other files of this package; call
+// it from an init function. Versions must be unique (checked at Open).
+func registerMigrations(ms ...migration) { migrations = append(migrations, ms...) }
+
+func (s *Store) migrate(ctx context.Context) error {
+	ms := append([]migration(nil), migrations...)
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Version == ms[i-1].Version {
+			return fmt.Errorf("couldn't migrate: two migrations with version %d (%s, %s)", ms[i].Version, ms[i-1].Name, ms[i].Name)
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("couldn't create schema_migrations: %w", err)
+	}
+	for _, m := range ms {
+		err := s.Write(ctx, func(tx *sql.Tx) error {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = ?`, m.Version).Scan(&one)
+			if err == nil {
+				return nil // already applied
+			}
+			if err != sql.ErrNoRows {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied) VALUES (?, ?, ?)`,
+				m.Version, m.Name, fmtTime(s.now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("couldn't apply migration %d (%s): %w", m.Version, m.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,347 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// Submit implements [store.Store].
+func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status, error) {
+	if sub.StatusID == "" {
+		return store.Status{}, fmt.Errorf("couldn't submit: empty status id: %w", store.ErrInvalid)
+	}
+	st := store.Status{
+		ID:               sub.StatusID,
+		Collection:       sub.Collection,
+		Member:           sub.Member,
+		RequestTimestamp: sub.Received,
+	}
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		st.Successes, st.Failures = nil, nil
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM collections WHERE id = ?`, sub.Collection).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("couldn't submit to collection %q: %w", sub.Collection, store.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		var last time.Time
+		var lastText string
+		switch err := tx.QueryRowContext(ctx, `SELECT date_added FROM objects ORDER BY seq DESC LIMIT 1`).Scan(&lastText); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			if last, err = parseTime(lastText); err != nil {
+				return err
+			}
+		}
+		var next int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`).Scan(&next); err != nil {
+			return err
+		}
+		byVersion, err := tx.PrepareContext(ctx, `SELECT raw FROM objects WHERE collection = ? AND object_id = ? AND version = ?`)
+		if err != nil {
+			return err
+		}
+		defer byVersion.Close()
+		insEntry, err := tx.PrepareContext(ctx, `INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insEntry.Close()
+		insObject, err := tx.PrepareContext(ctx, `INSERT INTO objects(collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insObject.Close()
+
+		for _, it := range sub.Items {
+			o := it.Object
+			if o.ID == "" || len(o.Raw) == 0 {
+				return fmt.Errorf("couldn't submit: an item has no id or no content: %w", store.ErrInvalid)
+			}
+			if o.Version.IsZero() {
+				// Objects without modified or created (most SCOs): an
+				// identical copy is the same object; anything else is a
+				// new version stamped with its date_added.
+				var v string
+				err := tx.QueryRowContext(ctx, `SELECT version FROM objects WHERE collection = ? AND object_id = ? AND raw = ? LIMIT 1`,
+					sub.Collection, o.ID, o.Raw).Scan(&v)
+				if err == nil {
+					t, err := parseTime(v)
+					if err != nil {
+						return err
+					}
+					st.Successes = append(st.Successes, store.StatusDetail{ID: o.ID, Version: store.FormatTime(t), Message: "already stored"})
+					continue
+				}
+				if !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+			} else {
+				var raw []byte
+				err := byVersion.QueryRowContext(ctx, sub.Collection, o.ID, fmtTime(o.Version)).Scan(&raw)
+				if err == nil {
+					d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
+					if bytes.Equal(raw, o.Raw) {
+						d.Message = "already stored"
+						st.Successes = append(st.Successes, d)
+					} else {
+						d.Message = "a different object with this id and version is already stored; versions are never overwritten (change modified)"
+						st.Failures = append(st.Failures, d)
+					}
+					continue
+				}
+				if !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+			}
+			added := s.now().UTC().Truncate(time.Microsecond)
+			if !added.After(last) {
+				added = last.Add(time.Microsecond)
+			}
+			last = added
+			if o.Version.IsZero() {
+				o.Version = added
+			}
+			o.Collection, o.Member, o.DateAdded, o.LogIndex = sub.Collection, sub.Member, added, next
+			var leaf []byte
+			if it.Entry != nil {
+				if leaf, err = it.Entry(o); err != nil {
+					return fmt.Errorf("couldn't build the log entry of %s: %w", o.ID, err)
+				}
+			}
+			if len(leaf) == 0 {
+				return fmt.Errorf("couldn't submit %s: empty log entry: %w", o.ID, store.ErrInvalid)
+			}
+			if _, err := insEntry.ExecContext(ctx, next, leaf, it.Salt, sub.Collection, o.ID, fmtTime(o.Version), sub.Member, fmtTime(added)); err != nil {
+				return err
+			}
+			if _, err := insObject.ExecContext(ctx, sub.Collection, o.ID, o.Type, o.SpecVersion, fmtTime(o.Version), fmtTime(added), sub.Member, o.Signed, o.Raw, next); err != nil {
+				return err
+			}
+			next++
+			st.Successes = append(st.Successes, store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)})
+		}
+		st.Failures = append(st.Failures, sub.Failures...)
+		body, err := json.Marshal(statusBody(st))
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO statuses(id, collection, member, body) VALUES (?, ?, ?, ?)`, st.ID, st.Collection, st.Member, body)
+		if isUnique(err) {
+			return fmt.Errorf("couldn't submit: status id %q taken: %w", st.ID, store.ErrConflict)
+		}
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
+			return store.Status{}, err
+		}
+		return store.Status{}, fmt.Errorf("couldn't submit: %w", err)
+	}
+	return st, nil
+}
+
+// statusJSON is how a status is kept in the statuses table.
+type statusJSON struct {
+	RequestTimestamp time.Time            `json:"request_timestamp"`
+	Successes        []store.StatusDetail `json:"successes"`
+	Failures         []store.StatusDetail `json:"failures"`
+	Pendings         []store.StatusDetail `json:"pendings"`
+}
+
+func statusBody(st store.Status) statusJSON {
+	return statusJSON{st.RequestTimestamp, st.Successes, st.Failures, st.Pendings}
+}
+
+// Status implements [store.Store].
+func (s *Store) Status(ctx context.Context, id string) (store.Status, error) {
+	st := store.Status{ID: id}
+	var body []byte
+	err := s.r.QueryRowContext(ctx, `SELECT collection, member, body FROM statuses WHERE id = ?`, id).Scan(&st.Collection, &st.Member, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, fmt.Errorf("couldn't find status %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return st, fmt.Errorf("couldn't read status: %w", err)
+	}
+	var b statusJSON
+	if err := json.Unmarshal(body, &b); err != nil {
+		return st, fmt.Errorf("couldn't read status: %w", err)
+	}
+	st.RequestTimestamp, st.Successes, st.Failures, st.Pendings = b.RequestTimestamp, b.Successes, b.Failures, b.Pendings
+	return st, nil
+}
+
+const objectCols = `seq, collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index`
+
+func scanObject(rows *sql.Rows) (store.Object, error) {
+	var o store.Object
+	var version, added string
+	if err := rows.Scan(&o.Seq, &o.Collection, &o.ID, &o.Type, &o.SpecVersion, &version, &added, &o.Member, &o.Signed, &o.Raw, &o.LogIndex); err != nil {
+		return o, err
+	}
+	var err error
+	if o.Version, err = parseTime(version); err != nil {
+		return o, err
+	}
+	o.DateAdded, err = parseTime(added)
+	return o, err
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// Objects implements [store.Store].
+func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) {
+	if q.Limit < 1 {
+		return store.Page{}, fmt.Errorf("couldn't query objects: limit %d: %w", q.Limit, store.ErrInvalid)
+	}
+	after := q.After
+	if !q.AddedAfter.IsZero() {
+		// date_added grows with seq, so added_after is a seq floor found
+		// through the date_added index.
+		var floor sql.NullInt64
+		if err := s.r.QueryRowContext(ctx, `SELECT min(seq) FROM objects WHERE date_added > ?`, fmtTime(q.AddedAfter)).Scan(&floor); err != nil {
+			return store.Page{}, fmt.Errorf("couldn't query objects: %w", err)
+		}
+		if !floor.Valid {
+			return store.Page{}, nil
+		}
+		after = max(after, floor.Int64-1)
+	}
+	var b strings.Builder
+	args := []any{q.Collection, after}
+	b.WriteString(`SELECT ` + objectCols + ` FROM objects o WHERE collection = ? AND seq > ?`)
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, " AND %s IN (%s)", col, placeholders(len(vals)))
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	in("object_id", q.IDs)
+	in("type", q.Types)
+	in("spec_version", q.SpecVersions)
+	sel := q.Versions
+	if len(sel) == 0 {
+		sel = []store.VersionSelector{{Kind: store.VersionLast}}
+	}
+	if !hasAll(sel) {
+		var conds []string
+		for _, v := range sel {
+			switch v.Kind {
+			case store.VersionLast:
+				conds = append(conds, `NOT EXISTS (SELECT 1 FROM objects o2 WHERE o2.collection = o.collection AND o2.object_id = o.object_id AND o2.version > o.version)`)
+			case store.VersionFirst:
+				conds = append(conds, `NOT EXISTS (SELECT 1 FROM objects o2 WHERE o2.collection = o.collection AND o2.object_id = o.object_id AND o2.version < o.version)`)
+			case store.VersionAt:
+				conds = append(conds, `o.version = ?`)
+				args = append(args, fmtTime(v.At))
+			default:
+				return store.Page{}, fmt.Errorf("couldn't query objects: version selector %q: %w", v.Kind, store.ErrInvalid)
+			}
+		}
+		b.WriteString(" AND (" + strings.Join(conds, " OR ") + ")")
+	}
+	b.WriteString(" ORDER BY seq LIMIT ?")
+	args = append(args, q.Limit+1)
+	rows, err := s.r.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("couldn't query objects: %w", err)
+	}
+	defer rows.Close()
+	var p store.Page
+	for rows.Next() {
+		o, err := scanObject(rows)
+		if err != nil {
+			return store.Page{}, fmt.Errorf("couldn't query objects: %w", err)
+		}
+		if len(p.Objects) == q.Limit {
+			p.More = true
+			break
+		}
+		p.Objects = append(p.Objects, o)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Page{}, fmt.Errorf("couldn't query objects: %w", err)
+	}
+	return p, nil
+}
+
+func hasAll(sel []store.VersionSelector) bool {
+	for _, v := range sel {
+		if v.Kind == store.VersionAll {
+			return true
+		}
+	}
+	return false
+}
+
+// LogSize implements [store.Store].
+func (s *Store) LogSize(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("couldn't read the log size: %w", err)
+	}
+	return n, nil
+}
+
+const entryCols = `idx, leaf, salt, collection, object_id, version, member, received`
+
+func scanEntry(row interface{ Scan(...any) error }) (store.Entry, error) {
+	var e store.Entry
+	var version, received string
+	if err := row.Scan(&e.Index, &e.Leaf, &e.Salt, &e.Collection, &e.ObjectID, &version, &e.Member, &received); err != nil {
+		return e, err
+	}
+	var err error
+	if e.Version, err = parseTime(version); err != nil {
+		return e, err
+	}
+	e.Received, err = parseTime(received)
+	return e, err
+}
+
+// Entries implements [store.Store].
+func (s *Store) Entries(ctx context.Context, start, end int64) ([]store.Entry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+entryCols+` FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx`, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read log entries: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read log entries: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// EntryFor implements [store.Store].
+func (s *Store) EntryFor(ctx context.Context, collection, objectID string, version time.Time) (store.Entry, error) {
+	e, err := scanEntry(s.r.QueryRowContext(ctx, `SELECT `+entryCols+` FROM log_entries WHERE idx = (SELECT log_index FROM objects WHERE collection = ? AND object_id = ? AND version = ?)`,
+		collection, objectID, fmtTime(version)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, fmt.Errorf("couldn't find the log entry of %s: %w", objectID, store.ErrNotFound)
+	}
+	if err != nil {
+		return e, fmt.Errorf("couldn't read a log entry: %w", err)
+	}
+	return e, nil
+}

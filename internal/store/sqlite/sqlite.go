@@ -1,0 +1,467 @@
+// Package sqlite is the embedded default implementation of
+// [store.Store], on SQLite (https://sqlite.org) through the pure-Go
+// driver modernc.org/sqlite, so that `go run ./cmd/parley` needs no C
+// toolchain. docs/benchmarks.md compares it with the cgo driver
+// github.com/mattn/go-sqlite3 on the same workload.
+//
+// The database runs in WAL mode with synchronous=FULL: in WAL mode SQLite
+// syncs the write-ahead log on every commit only with FULL (NORMAL defers
+// the sync to checkpoints and may lose the last commits on power loss), and
+// a Parley node acknowledges a submission only when it is durable. All
+// writes go through one connection (a single writer; SQLite serialises
+// writers anyway, and this avoids SQLITE_BUSY between our own writers),
+// taking the write lock at BEGIN (BEGIN IMMEDIATE). Reads use a separate
+// pool and see the last committed state. A busy timeout covers other
+// processes (such as `parley member add` run beside `parley serve`).
+//
+// The schema is an ordered list of migrations, each applied in its own
+// transaction and recorded in schema_migrations; see [migration].
+package sqlite
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Options tune [Open]. The zero value is the production configuration.
+type Options struct {
+	// Driver is the database/sql driver name: "sqlite" (modernc.org/sqlite,
+	// the default) or "sqlite3" (github.com/mattn/go-sqlite3, which the
+	// caller must import; used by benchmarks).
+	Driver string
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// process; zero means 10 s.
+	BusyTimeout time.Duration
+	// ReadConns is the size of the read pool; zero means 4.
+	ReadConns int
+	// Now returns the current time; nil means time.Now. Tests inject it.
+	Now func() time.Time
+}
+
+// Store is the SQLite [store.Store].
+type Store struct {
+	w   *sql.DB // the single writer connection
+	r   *sql.DB // readers
+	now func() time.Time
+
+	mu sync.Mutex // serialises write transactions in this process
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and applies pending
+// migrations.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.Driver == "" {
+		opts.Driver = "sqlite"
+	}
+	if opts.BusyTimeout == 0 {
+		opts.BusyTimeout = 10 * time.Second
+	}
+	if opts.ReadConns == 0 {
+		opts.ReadConns = 4
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	wdsn, err := dsn(opts.Driver, path, opts.BusyTimeout, false)
+	if err != nil {
+		return nil, err
+	}
+	rdsn, _ := dsn(opts.Driver, path, opts.BusyTimeout, true)
+	w, err := sql.Open(opts.Driver, wdsn)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w, now: opts.Now}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open(opts.Driver, rdsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(opts.ReadConns)
+	r.SetMaxIdleConns(opts.ReadConns)
+	s.r = r
+	return s, nil
+}
+
+// dsn builds the connection string for each supported driver; they spell
+// the same settings differently.
+func dsn(driver, path string, busy time.Duration, readOnly bool) (string, error) {
+	ms := busy.Milliseconds()
+	q := url.Values{}
+	switch driver {
+	case "sqlite":
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", ms))
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		if readOnly {
+			q.Add("_pragma", "query_only(1)")
+		} else {
+			q.Set("_txlock", "immediate")
+		}
+	case "sqlite3":
+		q.Set("_busy_timeout", fmt.Sprint(ms))
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "FULL")
+		q.Set("_foreign_keys", "1")
+		if readOnly {
+			q.Set("_query_only", "1")
+		} else {
+			q.Set("_txlock", "immediate")
+		}
+	default:
+		return "", fmt.Errorf("couldn't open the store: unknown driver %q: %w", driver, store.ErrInvalid)
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode(), nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != nil {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// DB returns the writer and reader pools, for code in other packages that
+// extends the schema through [Register] (such as the log integrator) and
+// for benchmarks. Writes must go through [Store.Write].
+func (s *Store) DB() (writer, reader *sql.DB) { return s.w, s.r }
+
+// Write runs fn in one write transaction (BEGIN IMMEDIATE on the single
+// writer) and commits it; when it returns nil the change is durable. An
+// error from fn rolls back everything.
+func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("couldn't begin a transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("couldn't commit: %w", err)
+	}
+	return nil
+}
+
+// Times are stored as fixed-width UTC text so that text order is time
+// order and indexes serve range queries.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("couldn't read a stored time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// AddMember implements [store.Store].
+func (s *Store) AddMember(ctx context.Context, m store.Member) error {
+	if m.ID == "" || m.Name == "" {
+		return fmt.Errorf("couldn't add member: empty id or name: %w", store.ErrInvalid)
+	}
+	if m.PublicKey != nil && len(m.PublicKey) != 32 {
+		return fmt.Errorf("couldn't add member %q: public key is %d bytes, not 32: %w", m.Name, len(m.PublicKey), store.ErrInvalid)
+	}
+	if m.Created.IsZero() {
+		m.Created = s.now()
+	}
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO members(id, name, public_key, identity, created) VALUES (?, ?, ?, ?, ?)`,
+			m.ID, m.Name, m.PublicKey, m.Identity, fmtTime(m.Created))
+		return err
+	})
+	if isUnique(err) {
+		return fmt.Errorf("couldn't add member %q: id or name taken: %w", m.Name, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("couldn't add member %q: %w", m.Name, err)
+	}
+	return nil
+}
+
+const memberCols = `id, name, public_key, identity, created`
+
+func scanMember(row interface{ Scan(...any) error }) (store.Member, error) {
+	var m store.Member
+	var created string
+	if err := row.Scan(&m.ID, &m.Name, &m.PublicKey, &m.Identity, &created); err != nil {
+		return m, err
+	}
+	if len(m.PublicKey) == 0 {
+		m.PublicKey = nil
+	}
+	var err error
+	m.Created, err = parseTime(created)
+	return m, err
+}
+
+func (s *Store) memberWhere(ctx context.Context, where string, arg any) (store.Member, error) {
+	m, err := scanMember(s.r.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, fmt.Errorf("couldn't find member %v: %w", arg, store.ErrNotFound)
+	}
+	if err != nil {
+		return m, fmt.Errorf("couldn't read member: %w", err)
+	}
+	return m, nil
+}
+
+// Member implements [store.Store].
+func (s *Store) Member(ctx context.Context, id string) (store.Member, error) {
+	return s.memberWhere(ctx, "id = ?", id)
+}
+
+// MemberByName implements [store.Store].
+func (s *Store) MemberByName(ctx context.Context, name string) (store.Member, error) {
+	return s.memberWhere(ctx, "name = ?", name)
+}
+
+// Members implements [store.Store].
+func (s *Store) Members(ctx context.Context) ([]store.Member, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+memberCols+` FROM members ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list members: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Member
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't list members: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// AddToken implements [store.Store]. The lookup column holds the first 8
+// bytes of the hash so that [Store.TokenMember] can find a candidate by
+// index and then compare the full hash in constant time.
+func (s *Store) AddToken(ctx context.Context, t store.Token) error {
+	if t.Created.IsZero() {
+		t.Created = s.now()
+	}
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM members WHERE id = ?`, t.Member).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("couldn't add token: member %q: %w", t.Member, store.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO tokens(hash, lookup, member, created) VALUES (?, ?, ?, ?)`,
+			t.Hash[:], t.Hash[:8], t.Member, fmtTime(t.Created))
+		return err
+	})
+	if isUnique(err) {
+		return fmt.Errorf("couldn't add token: %w", store.ErrConflict)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("couldn't add token: %w", err)
+	}
+	return err
+}
+
+// TokenMember implements [store.Store].
+func (s *Store) TokenMember(ctx context.Context, hash [32]byte) (store.Member, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT hash, member FROM tokens WHERE lookup = ?`, hash[:8])
+	if err != nil {
+		return store.Member{}, fmt.Errorf("couldn't look up token: %w", err)
+	}
+	var member string
+	found := 0
+	for rows.Next() {
+		var h []byte
+		var m string
+		if err := rows.Scan(&h, &m); err != nil {
+			rows.Close()
+			return store.Member{}, fmt.Errorf("couldn't look up token: %w", err)
+		}
+		if subtle.ConstantTimeCompare(h, hash[:]) == 1 {
+			member = m
+			found = 1
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.Member{}, fmt.Errorf("couldn't look up token: %w", err)
+	}
+	if found == 0 {
+		return store.Member{}, fmt.Errorf("couldn't find token: %w", store.ErrNotFound)
+	}
+	return s.Member(ctx, member)
+}
+
+// AddCollection implements [store.Store].
+func (s *Store) AddCollection(ctx context.Context, c store.Collection) error {
+	if c.ID == "" || c.Title == "" {
+		return fmt.Errorf("couldn't add collection: empty id or title: %w", store.ErrInvalid)
+	}
+	if c.Signatures == "" {
+		c.Signatures = store.SignaturesRequired
+	}
+	if c.Signatures != store.SignaturesRequired && c.Signatures != store.SignaturesOptional {
+		return fmt.Errorf("couldn't add collection: unknown signature policy %q: %w", c.Signatures, store.ErrInvalid)
+	}
+	if c.Created.IsZero() {
+		c.Created = s.now()
+	}
+	access := map[string][2]bool{}
+	var order []string
+	for _, m := range c.Readers {
+		a, seen := access[m]
+		if !seen {
+			order = append(order, m)
+		}
+		a[0] = true
+		access[m] = a
+	}
+	for _, m := range c.Writers {
+		a, seen := access[m]
+		if !seen {
+			order = append(order, m)
+		}
+		a[1] = true
+		access[m] = a
+	}
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO collections(id, title, description, signatures, created) VALUES (?, ?, ?, ?, ?)`,
+			c.ID, c.Title, c.Description, string(c.Signatures), fmtTime(c.Created)); err != nil {
+			return err
+		}
+		for _, m := range order {
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM members WHERE id = ?`, m).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("couldn't add collection %q: member %q: %w", c.Title, m, store.ErrNotFound)
+			} else if err != nil {
+				return err
+			}
+			a := access[m]
+			if _, err := tx.ExecContext(ctx, `INSERT INTO collection_access(collection, member, can_read, can_write) VALUES (?, ?, ?, ?)`,
+				c.ID, m, a[0], a[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if isUnique(err) {
+		return fmt.Errorf("couldn't add collection %q: id taken: %w", c.Title, store.ErrConflict)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("couldn't add collection %q: %w", c.Title, err)
+	}
+	return err
+}
+
+func (s *Store) loadAccess(ctx context.Context, cs []store.Collection) error {
+	idx := map[string]int{}
+	for i, c := range cs {
+		idx[c.ID] = i
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT collection, member, can_read, can_write FROM collection_access ORDER BY rowid`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var coll, m string
+		var rd, wr bool
+		if err := rows.Scan(&coll, &m, &rd, &wr); err != nil {
+			return err
+		}
+		i, ok := idx[coll]
+		if !ok {
+			continue
+		}
+		if rd {
+			cs[i].Readers = append(cs[i].Readers, m)
+		}
+		if wr {
+			cs[i].Writers = append(cs[i].Writers, m)
+		}
+	}
+	return rows.Err()
+}
+
+func (s *Store) collections(ctx context.Context, where string, args ...any) ([]store.Collection, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, title, description, signatures, created FROM collections `+where+` ORDER BY created, id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Collection
+	for rows.Next() {
+		var c store.Collection
+		var sig, created string
+		if err := rows.Scan(&c.ID, &c.Title, &c.Description, &sig, &created); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		c.Signatures = store.SignaturePolicy(sig)
+		if c.Created, err = parseTime(created); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.loadAccess(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Collection implements [store.Store].
+func (s *Store) Collection(ctx context.Context, id string) (store.Collection, error) {
+	cs, err := s.collections(ctx, `WHERE id = ?`, id)
+	if err != nil {
+		return store.Collection{}, fmt.Errorf("couldn't read collection: %w", err)
+	}
+	if len(cs) == 0 {
+		return store.Collection{}, fmt.Errorf("couldn't find collection %q: %w", id, store.ErrNotFound)
+	}
+	return cs[0], nil
+}
+
+// Collections implements [store.Store].
+func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
+	cs, err := s.collections(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list collections: %w", err)
+	}
+	return cs, nil
+}

@@ -1,0 +1,326 @@
+// Package store defines the storage interface of a Parley node and the
+// guarantees every implementation keeps.
+//
+// The interface is shaped around what the node does (register a member,
+// submit an envelope of STIX 2.1 objects with their log entries, page
+// through a TAXII 2.1 collection) rather than around tables. One
+// conformance suite, [github.com/parley-exchange/parley/internal/store/storetest],
+// is run unchanged against every implementation: the embedded SQLite store
+// (internal/store/sqlite) and, later, PostgreSQL.
+//
+// # Durability contract
+//
+// A method that changes state (AddMember, AddToken, AddCollection, Submit)
+// returns nil only after the change is durable: it survives a crash of the
+// process or of the machine at any later moment. A method that returns an
+// error changed nothing. Every Submit is one transaction: the object
+// versions, their log entries and the status resource are written together
+// or not at all.
+//
+// # Append-only
+//
+// Object versions and log entries are never updated or deleted. Re-submitting
+// an identical object version is accepted and not duplicated (no second row,
+// no second log entry); submitting the same id and version with different
+// content is rejected with [ErrConflict].
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors that callers branch on. Implementations wrap them, so use
+// errors.Is.
+var (
+	// ErrNotFound: the member, token, collection, status, object or log
+	// entry does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the write would overwrite or duplicate something that
+	// exists (a member name or id, a collection id, an object version with
+	// different content).
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the argument breaks the interface's contract (an empty
+	// id, a zero limit, a malformed key); nothing was changed.
+	ErrInvalid = errors.New("invalid argument")
+)
+
+// SignaturePolicy says whether a collection accepts unsigned objects.
+type SignaturePolicy string
+
+const (
+	// SignaturesRequired rejects every object that is not signed by its
+	// creator's registered key. It is the default.
+	SignaturesRequired SignaturePolicy = "required"
+	// SignaturesOptional accepts unsigned objects (from tools that cannot
+	// sign) and marks them unsigned; signed objects are still verified.
+	SignaturesOptional SignaturePolicy = "optional"
+)
+
+// Member is an organisation taking part in the exchange.
+type Member struct {
+	// ID is the id of the member's STIX identity object ("identity--UUID").
+	ID string
+	// Name is unique among members; the CLI accepts it wherever an id is.
+	Name string
+	// PublicKey is the member's 32-byte Ed25519 key, or nil when the
+	// member has not registered one (it can then submit only unsigned
+	// objects to collections with [SignaturesOptional]).
+	PublicKey []byte
+	// Identity is the STIX identity object the node created for the
+	// member, as JSON.
+	Identity []byte
+	// Created is when the member was added.
+	Created time.Time
+}
+
+// Token is an API token, known to the store only by its SHA-256 hash.
+type Token struct {
+	// Hash is SHA-256 of the token as the client sends it.
+	Hash [32]byte
+	// Member is the id of the member the token authenticates.
+	Member string
+	// Created is when the token was issued.
+	Created time.Time
+}
+
+// Collection is a TAXII collection with its access lists.
+type Collection struct {
+	// ID is the TAXII collection id (a UUID).
+	ID string
+	// Title and Description are shown to members who may see the collection.
+	Title       string
+	Description string
+	// Readers and Writers are member ids. A member in neither list cannot
+	// see the collection at all (default deny).
+	Readers []string
+	Writers []string
+	// Signatures is the collection's signature policy; empty means
+	// [SignaturesRequired].
+	Signatures SignaturePolicy
+	// Created is when the collection was added.
+	Created time.Time
+}
+
+// CanRead reports whether member may read the collection.
+func (c Collection) CanRead(member string) bool { return contains(c.Readers, member) }
+
+// CanWrite reports whether member may write to the collection.
+func (c Collection) CanWrite(member string) bool { return contains(c.Writers, member) }
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Object is one stored version of a STIX object in one collection.
+type Object struct {
+	// Seq is the store's monotonic sequence number, assigned on insert:
+	// every object version added later has a larger Seq. Cursors are
+	// built on it.
+	Seq int64
+	// Collection is the collection id.
+	Collection string
+	// ID, Type and SpecVersion are the object's id, type and spec_version.
+	ID          string
+	Type        string
+	SpecVersion string
+	// Version is the object's modified (or created) timestamp; objects
+	// with neither get their DateAdded.
+	Version time.Time
+	// DateAdded is when the node added this version. It is strictly
+	// increasing with Seq (microsecond resolution), so added_after never
+	// skips an object added in the same instant as another.
+	DateAdded time.Time
+	// Member is the id of the member who submitted it.
+	Member string
+	// Signed is false for objects accepted unsigned under
+	// [SignaturesOptional].
+	Signed bool
+	// Raw is the object's JSON exactly as stored and served.
+	Raw []byte
+	// LogIndex is the index of this version's log entry.
+	LogIndex int64
+}
+
+// Item is one object version of a [Submission].
+type Item struct {
+	// Object is the version to store; Seq, DateAdded, Collection, Member
+	// and LogIndex are assigned by the store. A zero Version means "use
+	// DateAdded".
+	Object Object
+	// Salt is the secret salt of the log entry's commitment.
+	Salt []byte
+	// Entry returns the log entry's leaf bytes for the object as it will
+	// be stored (all fields assigned). It is called inside the
+	// transaction, once per new version, and must not do I/O; an error
+	// aborts the whole Submit.
+	Entry func(o Object) ([]byte, error)
+}
+
+// StatusDetail is one object's line in a status resource.
+type StatusDetail struct {
+	ID      string
+	Version string
+	Message string
+}
+
+// Status is a TAXII status resource: the outcome of one submission.
+type Status struct {
+	ID string
+	// Collection and Member say where the submission went and who made
+	// it; only that member may read the status.
+	Collection string
+	Member     string
+	// RequestTimestamp is when the request was received.
+	RequestTimestamp time.Time
+	// Successes, Failures and Pendings list the objects in submission
+	// order. Parley processes submissions synchronously, so Pendings is
+	// always empty once a status exists.
+	Successes []StatusDetail
+	Failures  []StatusDetail
+	Pendings  []StatusDetail
+}
+
+// Submission is one envelope's accepted objects plus the failures the node
+// already found (validation, signature), recorded together as one status.
+type Submission struct {
+	// StatusID is the id of the status resource to create.
+	StatusID   string
+	Collection string
+	Member     string
+	// Received is the request time (the status's request_timestamp).
+	Received time.Time
+	// Items are the objects that passed the node's checks, in order.
+	Items []Item
+	// Failures are objects the node rejected before the store saw them.
+	Failures []StatusDetail
+}
+
+// VersionSelector is one value of TAXII's match[version].
+type VersionSelector struct {
+	// Kind is "first", "last", "all" or "at".
+	Kind string
+	// At is the version for Kind "at".
+	At time.Time
+}
+
+// Version selector kinds.
+const (
+	VersionFirst = "first"
+	VersionLast  = "last"
+	VersionAll   = "all"
+	VersionAt    = "at"
+)
+
+// Query selects object versions of one collection, in Seq order.
+type Query struct {
+	Collection string
+	// IDs, Types and SpecVersions, when not empty, keep only objects whose
+	// id, type or spec_version is in the list.
+	IDs          []string
+	Types        []string
+	SpecVersions []string
+	// Versions selects versions per object id (their union); empty means
+	// "last".
+	Versions []VersionSelector
+	// AddedAfter, when not zero, keeps only versions added strictly after it.
+	AddedAfter time.Time
+	// After is a cursor: only versions with Seq > After are returned.
+	After int64
+	// Limit is the largest number of versions returned (at least 1).
+	Limit int
+}
+
+// Page is one page of a [Query].
+type Page struct {
+	Objects []Object
+	// More is true when versions after the last one returned match too;
+	// the next page is the same query with After set to the last Seq.
+	More bool
+}
+
+// Entry is one log entry: one accepted object version.
+type Entry struct {
+	// Index is the entry's position in the log: 0, 1, 2... without gaps.
+	Index int64
+	// Leaf is the entry's canonical bytes (the Merkle tree leaf).
+	Leaf []byte
+	// Salt is the commitment's salt; only readers of Collection may see it.
+	Salt       []byte
+	Collection string
+	ObjectID   string
+	Version    time.Time
+	Member     string
+	Received   time.Time
+}
+
+// Store is the node's persistent state. Implementations are safe for
+// concurrent use. Every method with a ctx stops waiting when ctx is done.
+type Store interface {
+	// AddMember registers m. It fails with ErrConflict if the id or the
+	// name is taken, ErrInvalid if either is empty or a key is not 32 bytes.
+	AddMember(ctx context.Context, m Member) error
+	// Member returns the member with the given identity id (ErrNotFound).
+	Member(ctx context.Context, id string) (Member, error)
+	// MemberByName returns the member with the given name (ErrNotFound).
+	MemberByName(ctx context.Context, name string) (Member, error)
+	// Members returns every member ordered by name.
+	Members(ctx context.Context) ([]Member, error)
+
+	// AddToken stores a token hash for an existing member (ErrNotFound if
+	// the member does not exist, ErrConflict if the hash exists).
+	AddToken(ctx context.Context, t Token) error
+	// TokenMember returns the member a token hash belongs to, or
+	// ErrNotFound. Implementations find candidates by a short prefix of
+	// the hash and compare the full hash in constant time.
+	TokenMember(ctx context.Context, hash [32]byte) (Member, error)
+
+	// AddCollection stores c. Readers and writers must be existing member
+	// ids (ErrNotFound); a taken id is ErrConflict.
+	AddCollection(ctx context.Context, c Collection) error
+	// Collection returns one collection (ErrNotFound).
+	Collection(ctx context.Context, id string) (Collection, error)
+	// Collections returns every collection ordered by creation.
+	Collections(ctx context.Context) ([]Collection, error)
+
+	// Submit stores the new versions among s.Items, one log entry for each
+	// in item order, and the status resource, in one transaction. An item
+	// identical to a stored version (same collection, id, version and raw
+	// bytes) is a success that adds nothing; an item with a stored id and
+	// version but different bytes is a failure (its message says so) and
+	// the other items still succeed. The error is non-nil only when
+	// nothing was stored (the collection is unknown: ErrNotFound; a taken
+	// status id: ErrConflict; I/O).
+	Submit(ctx context.Context, s Submission) (Status, error)
+	// Objects returns one page of q.
+	Objects(ctx context.Context, q Query) (Page, error)
+	// Status returns a status resource (ErrNotFound).
+	Status(ctx context.Context, id string) (Status, error)
+
+	// LogSize returns the number of log entries.
+	LogSize(ctx context.Context) (int64, error)
+	// Entries returns the log entries with start <= index < end (fewer if
+	// the log is shorter).
+	Entries(ctx context.Context, start, end int64) ([]Entry, error)
+	// EntryFor returns the log entry of one object version (ErrNotFound).
+	EntryFor(ctx context.Context, collection, objectID string, version time.Time) (Entry, error)
+
+	// Close releases the store; it must be the last call.
+	Close() error
+}
+
+// FormatTime formats t as a STIX/TAXII timestamp: UTC, RFC 3339, with
+// millisecond precision, or more digits when t has them.
+func FormatTime(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()%int(time.Millisecond) == 0 {
+		return t.Format("2006-01-02T15:04:05.000Z")
+	}
+	return t.Format(time.RFC3339Nano)
+}

@@ -1,0 +1,587 @@
+// Package storetest is the conformance suite of [store.Store]: one test
+// body that every implementation runs unchanged, so that the embedded
+// SQLite store and the PostgreSQL store keep the same contract.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// Run runs the suite. open must return a new, empty store for each call
+// (it is called once per subtest) and arrange for it to be removed when t
+// ends; Run closes it.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Members", testMembers},
+		{"Tokens", testTokens},
+		{"Collections", testCollections},
+		{"SubmitAndQuery", testSubmitAndQuery},
+		{"Idempotent", testIdempotent},
+		{"Conflict", testConflict},
+		{"Versions", testVersions},
+		{"Filters", testFilters},
+		{"AddedAfter", testAddedAfter},
+		{"PagingWhileAdding", testPagingWhileAdding},
+		{"UnversionedObjects", testUnversioned},
+		{"RejectedChangesNothing", testRejected},
+		{"ConcurrentSubmits", testConcurrent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			defer s.Close()
+			tc.fn(t, s)
+		})
+	}
+}
+
+var ctx = context.Background()
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func member(name string) store.Member {
+	return store.Member{
+		ID:        fmt.Sprintf("identity--%x", sha256.Sum256([]byte(name))),
+		Name:      name,
+		PublicKey: bytes.Repeat([]byte{byte(len(name))}, 32),
+		Identity:  []byte(`{"type":"identity","name":"` + name + `"}`),
+	}
+}
+
+// fixture adds members alice and bob and a collection both can read and
+// write; it returns the collection id.
+func fixture(t *testing.T, s store.Store) (alice, bob store.Member, coll string) {
+	alice, bob = member("alice"), member("bob")
+	must(t, s.AddMember(ctx, alice))
+	must(t, s.AddMember(ctx, bob))
+	coll = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+	must(t, s.AddCollection(ctx, store.Collection{
+		ID: coll, Title: "shared", Readers: []string{alice.ID, bob.ID}, Writers: []string{alice.ID, bob.ID},
+	}))
+	return alice, bob, coll
+}
+
+var base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// obj makes a test object version; n distinguishes content.
+func obj(id string, version time.Time, n int) store.Object {
+	return store.Object{
+		ID: id, Type: "indicator", SpecVersion: "2.1", Version: version, Signed: true,
+		Raw: fmt.Appendf(nil, `{"id":%q,"modified":%q,"n":%d}`, id, store.FormatTime(version), n),
+	}
+}
+
+func item(o store.Object) store.Item {
+	return store.Item{
+		Object: o,
+		Salt:   bytes.Repeat([]byte{7}, 32),
+		Entry: func(o store.Object) ([]byte, error) {
+			return fmt.Appendf(nil, `{"collection":%q,"object_id":%q,"version":%q,"received":%q}`,
+				o.Collection, o.ID, store.FormatTime(o.Version), store.FormatTime(o.DateAdded)), nil
+		},
+	}
+}
+
+var statusN atomic.Int64
+
+func submit(t *testing.T, s store.Store, coll string, m store.Member, objs ...store.Object) store.Status {
+	t.Helper()
+	sub := store.Submission{StatusID: fmt.Sprintf("status-%d-%d", statusN.Add(1), time.Now().UnixNano()), Collection: coll, Member: m.ID, Received: time.Now()}
+	for _, o := range objs {
+		sub.Items = append(sub.Items, item(o))
+	}
+	st, err := s.Submit(ctx, sub)
+	must(t, err)
+	return st
+}
+
+func all(t *testing.T, s store.Store, q store.Query) []store.Object {
+	t.Helper()
+	if q.Limit == 0 {
+		q.Limit = 1000
+	}
+	var out []store.Object
+	for {
+		p, err := s.Objects(ctx, q)
+		must(t, err)
+		out = append(out, p.Objects...)
+		if !p.More {
+			return out
+		}
+		q.After = p.Objects[len(p.Objects)-1].Seq
+	}
+}
+
+func ids(objs []store.Object) []string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, fmt.Sprintf("%s@%s", o.ID, store.FormatTime(o.Version)))
+	}
+	return out
+}
+
+func testMembers(t *testing.T, s store.Store) {
+	a := member("alice")
+	must(t, s.AddMember(ctx, a))
+	got, err := s.Member(ctx, a.ID)
+	must(t, err)
+	if got.Name != "alice" || !bytes.Equal(got.PublicKey, a.PublicKey) || !bytes.Equal(got.Identity, a.Identity) || got.Created.IsZero() {
+		t.Errorf("Member = %+v", got)
+	}
+	if got, err := s.MemberByName(ctx, "alice"); err != nil || got.ID != a.ID {
+		t.Errorf("MemberByName = %+v, %v", got, err)
+	}
+	if _, err := s.Member(ctx, "identity--00000000-0000-4000-8000-000000000000"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown member: %v, want ErrNotFound", err)
+	}
+	if _, err := s.MemberByName(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown name: %v, want ErrNotFound", err)
+	}
+	dupName := member("alice")
+	dupName.ID = "identity--11111111-0000-4000-8000-000000000000"
+	if err := s.AddMember(ctx, dupName); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate name: %v, want ErrConflict", err)
+	}
+	dupID := member("carol")
+	dupID.ID = a.ID
+	if err := s.AddMember(ctx, dupID); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate id: %v, want ErrConflict", err)
+	}
+	badKey := member("dave")
+	badKey.PublicKey = []byte{1, 2, 3}
+	if err := s.AddMember(ctx, badKey); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("short key: %v, want ErrInvalid", err)
+	}
+	noKey := member("erin")
+	noKey.PublicKey = nil
+	must(t, s.AddMember(ctx, noKey))
+	if got, _ := s.MemberByName(ctx, "erin"); got.PublicKey != nil {
+		t.Errorf("member without key has key %x", got.PublicKey)
+	}
+	ms, err := s.Members(ctx)
+	must(t, err)
+	if len(ms) != 2 || ms[0].Name != "alice" || ms[1].Name != "erin" {
+		t.Errorf("Members = %v", ms)
+	}
+}
+
+func testTokens(t *testing.T, s store.Store) {
+	a, b := member("alice"), member("bob")
+	must(t, s.AddMember(ctx, a))
+	must(t, s.AddMember(ctx, b))
+	ha, hb := sha256.Sum256([]byte("token-a")), sha256.Sum256([]byte("token-b"))
+	must(t, s.AddToken(ctx, store.Token{Hash: ha, Member: a.ID}))
+	must(t, s.AddToken(ctx, store.Token{Hash: hb, Member: b.ID}))
+	// Same 8-byte prefix as ha but a different hash must not authenticate.
+	near := ha
+	near[31] ^= 1
+	if m, err := s.TokenMember(ctx, ha); err != nil || m.ID != a.ID {
+		t.Errorf("TokenMember(a) = %v, %v", m.ID, err)
+	}
+	if m, err := s.TokenMember(ctx, hb); err != nil || m.ID != b.ID {
+		t.Errorf("TokenMember(b) = %v, %v", m.ID, err)
+	}
+	if _, err := s.TokenMember(ctx, near); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("near-miss hash: %v, want ErrNotFound", err)
+	}
+	if err := s.AddToken(ctx, store.Token{Hash: ha, Member: b.ID}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate token: %v, want ErrConflict", err)
+	}
+	if err := s.AddToken(ctx, store.Token{Hash: sha256.Sum256([]byte("x")), Member: "identity--99999999-0000-4000-8000-000000000000"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("token for unknown member: %v, want ErrNotFound", err)
+	}
+}
+
+func testCollections(t *testing.T, s store.Store) {
+	a, b := member("alice"), member("bob")
+	must(t, s.AddMember(ctx, a))
+	must(t, s.AddMember(ctx, b))
+	c1 := store.Collection{ID: "c1", Title: "shared", Description: "d", Readers: []string{a.ID, b.ID}, Writers: []string{a.ID}}
+	c2 := store.Collection{ID: "c2", Title: "private", Readers: []string{b.ID}, Writers: []string{b.ID}, Signatures: store.SignaturesOptional}
+	must(t, s.AddCollection(ctx, c1))
+	must(t, s.AddCollection(ctx, c2))
+	got, err := s.Collection(ctx, "c1")
+	must(t, err)
+	if got.Title != "shared" || got.Description != "d" || got.Signatures != store.SignaturesRequired {
+		t.Errorf("Collection(c1) = %+v", got)
+	}
+	if !got.CanRead(a.ID) || !got.CanRead(b.ID) || !got.CanWrite(a.ID) || got.CanWrite(b.ID) {
+		t.Errorf("c1 access = readers %v writers %v", got.Readers, got.Writers)
+	}
+	got2, _ := s.Collection(ctx, "c2")
+	if got2.CanRead(a.ID) || got2.CanWrite(a.ID) || got2.Signatures != store.SignaturesOptional {
+		t.Errorf("c2 = %+v", got2)
+	}
+	cs, err := s.Collections(ctx)
+	must(t, err)
+	if len(cs) != 2 {
+		t.Errorf("Collections = %d, want 2", len(cs))
+	}
+	if _, err := s.Collection(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown collection: %v", err)
+	}
+	if err := s.AddCollection(ctx, c1); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate collection: %v, want ErrConflict", err)
+	}
+	bad := store.Collection{ID: "c3", Title: "x", Readers: []string{"identity--99999999-0000-4000-8000-000000000000"}}
+	if err := s.AddCollection(ctx, bad); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown reader: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Collection(ctx, "c3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("failed AddCollection left collection c3 behind")
+	}
+}
+
+func testSubmitAndQuery(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	o1, o2 := obj("indicator--1", base, 1), obj("indicator--2", base, 2)
+	o2.Signed = false
+	st := submit(t, s, coll, alice, o1, o2)
+	if len(st.Successes) != 2 || len(st.Failures) != 0 || st.Collection != coll || st.Member != alice.ID {
+		t.Fatalf("status = %+v", st)
+	}
+	got, err := s.Status(ctx, st.ID)
+	must(t, err)
+	if len(got.Successes) != 2 || got.Successes[0].ID != "indicator--1" || got.Member != alice.ID || got.RequestTimestamp.IsZero() {
+		t.Errorf("Status = %+v", got)
+	}
+	if _, err := s.Status(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing status: %v", err)
+	}
+	objs := all(t, s, store.Query{Collection: coll})
+	if len(objs) != 2 {
+		t.Fatalf("got %d objects, want 2", len(objs))
+	}
+	for i, o := range objs {
+		want := []store.Object{o1, o2}[i]
+		if o.ID != want.ID || !bytes.Equal(o.Raw, want.Raw) || !o.Version.Equal(want.Version) || o.Signed != want.Signed ||
+			o.Member != alice.ID || o.Collection != coll || o.Type != "indicator" || o.SpecVersion != "2.1" {
+			t.Errorf("object %d = %+v", i, o)
+		}
+		if o.LogIndex != int64(i) {
+			t.Errorf("object %d log index %d", i, o.LogIndex)
+		}
+	}
+	if !objs[1].DateAdded.After(objs[0].DateAdded) || objs[1].Seq <= objs[0].Seq {
+		t.Errorf("date_added/seq not increasing: %v %v", objs[0].DateAdded, objs[1].DateAdded)
+	}
+	n, err := s.LogSize(ctx)
+	must(t, err)
+	if n != 2 {
+		t.Fatalf("LogSize = %d, want 2", n)
+	}
+	es, err := s.Entries(ctx, 0, 10)
+	must(t, err)
+	if len(es) != 2 || es[0].Index != 0 || es[1].Index != 1 || es[0].ObjectID != "indicator--1" || es[0].Member != alice.ID ||
+		es[0].Collection != coll || !es[0].Version.Equal(base) || len(es[0].Salt) != 32 || len(es[0].Leaf) == 0 {
+		t.Fatalf("Entries = %+v", es)
+	}
+	if !es[0].Received.Equal(objs[0].DateAdded) {
+		t.Errorf("entry received %v != date_added %v", es[0].Received, objs[0].DateAdded)
+	}
+	e, err := s.EntryFor(ctx, coll, "indicator--2", base)
+	must(t, err)
+	if e.Index != 1 {
+		t.Errorf("EntryFor = %d, want 1", e.Index)
+	}
+	if _, err := s.EntryFor(ctx, coll, "indicator--2", base.Add(time.Second)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("EntryFor unknown version: %v", err)
+	}
+	if _, err := s.Submit(ctx, store.Submission{StatusID: "x", Collection: "nope", Member: alice.ID, Items: []store.Item{item(o1)}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("submit to unknown collection: %v", err)
+	}
+	if _, err := s.Objects(ctx, store.Query{Collection: coll}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("zero limit: %v, want ErrInvalid", err)
+	}
+}
+
+func testIdempotent(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	o := obj("indicator--1", base, 1)
+	submit(t, s, coll, alice, o)
+	st := submit(t, s, coll, alice, o, o)
+	if len(st.Successes) != 2 || len(st.Failures) != 0 {
+		t.Errorf("re-post status = %+v", st)
+	}
+	if n, _ := s.LogSize(ctx); n != 1 {
+		t.Errorf("LogSize after re-post = %d, want 1", n)
+	}
+	if got := all(t, s, store.Query{Collection: coll, Versions: []store.VersionSelector{{Kind: store.VersionAll}}}); len(got) != 1 {
+		t.Errorf("re-post duplicated: %v", ids(got))
+	}
+}
+
+func testConflict(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	o := obj("indicator--1", base, 1)
+	submit(t, s, coll, alice, o)
+	changed := obj("indicator--1", base, 2)
+	other := obj("indicator--2", base, 3)
+	st := submit(t, s, coll, alice, changed, other)
+	if len(st.Failures) != 1 || st.Failures[0].ID != "indicator--1" || st.Failures[0].Message == "" {
+		t.Errorf("conflict status failures = %+v", st.Failures)
+	}
+	if len(st.Successes) != 1 || st.Successes[0].ID != "indicator--2" {
+		t.Errorf("conflict status successes = %+v", st.Successes)
+	}
+	got := all(t, s, store.Query{Collection: coll, IDs: []string{"indicator--1"}})
+	if len(got) != 1 || !bytes.Equal(got[0].Raw, o.Raw) {
+		t.Errorf("stored version was overwritten: %s", got[0].Raw)
+	}
+	if n, _ := s.LogSize(ctx); n != 2 {
+		t.Errorf("LogSize = %d, want 2", n)
+	}
+}
+
+func testVersions(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	v1, v2, v3 := base, base.Add(time.Hour), base.Add(2*time.Hour)
+	// Added out of version order: v2, then v1 and another object, then v3.
+	submit(t, s, coll, alice, obj("indicator--a", v2, 2))
+	submit(t, s, coll, alice, obj("indicator--a", v1, 1), obj("indicator--b", v1, 9))
+	submit(t, s, coll, alice, obj("indicator--a", v3, 3))
+	sel := func(kinds ...store.VersionSelector) []string {
+		return ids(all(t, s, store.Query{Collection: coll, Versions: kinds, Limit: 2}))
+	}
+	a := func(v time.Time) string { return "indicator--a@" + store.FormatTime(v) }
+	b := "indicator--b@" + store.FormatTime(v1)
+	cases := []struct {
+		name string
+		sel  []store.VersionSelector
+		want []string
+	}{
+		{"default is last", nil, []string{b, a(v3)}},
+		{"last", []store.VersionSelector{{Kind: store.VersionLast}}, []string{b, a(v3)}},
+		{"first", []store.VersionSelector{{Kind: store.VersionFirst}}, []string{a(v1), b}},
+		{"all", []store.VersionSelector{{Kind: store.VersionAll}}, []string{a(v2), a(v1), b, a(v3)}},
+		{"at", []store.VersionSelector{{Kind: store.VersionAt, At: v2}}, []string{a(v2)}},
+		{"first,last", []store.VersionSelector{{Kind: store.VersionFirst}, {Kind: store.VersionLast}}, []string{a(v1), b, a(v3)}},
+		{"last,all", []store.VersionSelector{{Kind: store.VersionLast}, {Kind: store.VersionAll}}, []string{a(v2), a(v1), b, a(v3)}},
+	}
+	for _, tc := range cases {
+		if got := sel(tc.sel...); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if _, err := s.Objects(ctx, store.Query{Collection: coll, Limit: 1, Versions: []store.VersionSelector{{Kind: "middle"}}}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("bad selector: %v", err)
+	}
+}
+
+func testFilters(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	ind := obj("indicator--1", base, 1)
+	mal := obj("malware--1", base, 2)
+	mal.Type = "malware"
+	old := obj("malware--2", base, 3)
+	old.Type, old.SpecVersion = "malware", "2.0"
+	submit(t, s, coll, alice, ind, mal, old)
+	other := "22222222-80eb-42ed-a74d-c6fbd5a26116"
+	must(t, s.AddCollection(ctx, store.Collection{ID: other, Title: "other", Readers: []string{bob.ID}, Writers: []string{bob.ID}}))
+	submit(t, s, other, bob, obj("indicator--9", base, 9))
+	cases := []struct {
+		name string
+		q    store.Query
+		want int
+	}{
+		{"collection", store.Query{Collection: coll}, 3},
+		{"other collection", store.Query{Collection: other}, 1},
+		{"type", store.Query{Collection: coll, Types: []string{"malware"}}, 2},
+		{"types", store.Query{Collection: coll, Types: []string{"malware", "indicator"}}, 3},
+		{"id", store.Query{Collection: coll, IDs: []string{"malware--1"}}, 1},
+		{"id in other collection", store.Query{Collection: coll, IDs: []string{"indicator--9"}}, 0},
+		{"spec_version", store.Query{Collection: coll, SpecVersions: []string{"2.0"}}, 1},
+		{"type and id", store.Query{Collection: coll, Types: []string{"indicator"}, IDs: []string{"malware--1"}}, 0},
+	}
+	for _, tc := range cases {
+		if got := all(t, s, tc.q); len(got) != tc.want {
+			t.Errorf("%s: got %v, want %d", tc.name, ids(got), tc.want)
+		}
+	}
+}
+
+func testAddedAfter(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	for i := range 5 {
+		submit(t, s, coll, alice, obj(fmt.Sprintf("indicator--%d", i), base, i))
+	}
+	objs := all(t, s, store.Query{Collection: coll})
+	if len(objs) != 5 {
+		t.Fatalf("got %d", len(objs))
+	}
+	for i, o := range objs {
+		got := all(t, s, store.Query{Collection: coll, AddedAfter: o.DateAdded})
+		if len(got) != 4-i {
+			t.Errorf("added_after object %d: got %d, want %d", i, len(got), 4-i)
+		}
+	}
+	if got := all(t, s, store.Query{Collection: coll, AddedAfter: objs[0].DateAdded.Add(-time.Microsecond)}); len(got) != 5 {
+		t.Errorf("added_after before first: %d", len(got))
+	}
+}
+
+// testPagingWhileAdding pages with limit 3 while another goroutine adds
+// objects and new versions: every version that existed when paging began
+// and is still selected must be seen exactly once.
+func testPagingWhileAdding(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	const initial = 40
+	var objs []store.Object
+	for i := range initial {
+		objs = append(objs, obj(fmt.Sprintf("indicator--%03d", i), base, i))
+	}
+	submit(t, s, coll, alice, objs...)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			submit(t, s, coll, alice, obj(fmt.Sprintf("indicator--new%03d", i), base, 1000+i))
+		}
+	}()
+	seen := map[string]int{}
+	q := store.Query{Collection: coll, Limit: 3, Versions: []store.VersionSelector{{Kind: store.VersionAll}}}
+	var lastSeq int64
+	for pages := 0; ; pages++ {
+		p, err := s.Objects(ctx, q)
+		must(t, err)
+		for _, o := range p.Objects {
+			if o.Seq <= lastSeq {
+				t.Errorf("seq went back: %d after %d", o.Seq, lastSeq)
+			}
+			lastSeq = o.Seq
+			seen[o.ID]++
+		}
+		if !p.More || pages > 60 {
+			break
+		}
+		q.After = p.Objects[len(p.Objects)-1].Seq
+	}
+	close(stop)
+	wg.Wait()
+	for _, o := range objs {
+		if seen[o.ID] != 1 {
+			t.Errorf("%s seen %d times", o.ID, seen[o.ID])
+		}
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s seen %d times", id, n)
+		}
+	}
+}
+
+func testUnversioned(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	sco := store.Object{ID: "domain-name--1", Type: "domain-name", SpecVersion: "2.1", Raw: []byte(`{"value":"evil.example"}`)}
+	submit(t, s, coll, alice, sco)
+	st := submit(t, s, coll, alice, sco)
+	if len(st.Successes) != 1 {
+		t.Errorf("re-post of SCO: %+v", st)
+	}
+	got := all(t, s, store.Query{Collection: coll, Versions: []store.VersionSelector{{Kind: store.VersionAll}}})
+	if len(got) != 1 || !got[0].Version.Equal(got[0].DateAdded) {
+		t.Fatalf("SCO versions = %+v", got)
+	}
+	if st.Successes[0].Version != store.FormatTime(got[0].Version) {
+		t.Errorf("status version %q, want %q", st.Successes[0].Version, store.FormatTime(got[0].Version))
+	}
+	if n, _ := s.LogSize(ctx); n != 1 {
+		t.Errorf("LogSize = %d", n)
+	}
+}
+
+func testRejected(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	submit(t, s, coll, alice, obj("indicator--1", base, 1))
+	bad := store.Submission{StatusID: "s-bad", Collection: coll, Member: alice.ID, Items: []store.Item{
+		item(obj("indicator--2", base, 2)),
+		{Object: obj("indicator--3", base, 3), Salt: []byte{1}, Entry: func(store.Object) ([]byte, error) { return nil, errors.New("boom") }},
+	}}
+	if _, err := s.Submit(ctx, bad); err == nil {
+		t.Fatal("Submit with a failing entry builder succeeded")
+	}
+	if n, _ := s.LogSize(ctx); n != 1 {
+		t.Errorf("LogSize after failed submit = %d, want 1", n)
+	}
+	if got := all(t, s, store.Query{Collection: coll}); len(got) != 1 {
+		t.Errorf("objects after failed submit: %v", ids(got))
+	}
+	if _, err := s.Status(ctx, "s-bad"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("status of failed submit exists: %v", err)
+	}
+	// A taken status id is a conflict and stores nothing.
+	first := submit(t, s, coll, alice, obj("indicator--4", base, 4))
+	_, err := s.Submit(ctx, store.Submission{StatusID: first.ID, Collection: coll, Member: alice.ID, Items: []store.Item{item(obj("indicator--5", base, 5))}})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("taken status id: %v", err)
+	}
+	if got := all(t, s, store.Query{Collection: coll, IDs: []string{"indicator--5"}}); len(got) != 0 {
+		t.Errorf("object of a conflicting submit was stored")
+	}
+	// Failures reported by the node are recorded in the status.
+	st, err := s.Submit(ctx, store.Submission{StatusID: "s-fail", Collection: coll, Member: alice.ID,
+		Failures: []store.StatusDetail{{ID: "indicator--6", Message: "not signed"}}})
+	must(t, err)
+	if got, _ := s.Status(ctx, st.ID); len(got.Failures) != 1 || got.Failures[0].Message != "not signed" {
+		t.Errorf("failures not recorded: %+v", got)
+	}
+}
+
+func testConcurrent(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	const workers, per = 4, 10
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				submit(t, s, coll, alice, obj(fmt.Sprintf("indicator--%d-%d", w, i), base, i))
+			}
+		}()
+	}
+	wg.Wait()
+	n, err := s.LogSize(ctx)
+	must(t, err)
+	if n != workers*per {
+		t.Fatalf("LogSize = %d, want %d", n, workers*per)
+	}
+	es, err := s.Entries(ctx, 0, n)
+	must(t, err)
+	for i, e := range es {
+		if e.Index != int64(i) {
+			t.Fatalf("entry %d has index %d", i, e.Index)
+		}
+	}
+	objs := all(t, s, store.Query{Collection: coll})
+	for i := 1; i < len(objs); i++ {
+		if !objs[i].DateAdded.After(objs[i-1].DateAdded) {
+			t.Errorf("date_added not strictly increasing at %d", i)
+		}
+	}
+}
