@@ -1,0 +1,176 @@
+package tlog
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// ErrMalformedCheckpoint is returned (wrapped) for checkpoint text that is
+// not a C2SP tlog-checkpoint body.
+var ErrMalformedCheckpoint = errors.New("malformed checkpoint")
+
+// ErrCheckpointSignature is returned (wrapped) when a signed checkpoint
+// carries no valid signature by the expected log key.
+var ErrCheckpointSignature = errors.New("checkpoint signature doesn't verify")
+
+// Checkpoint is the body of a C2SP tlog-checkpoint: the log's origin, the
+// tree size and the RFC 6962 root hash at that size, plus optional
+// extension lines.
+type Checkpoint struct {
+	// Origin uniquely identifies the log; it is also the name of the
+	// log's note key.
+	Origin string
+	// Size is the number of entries in the tree.
+	Size uint64
+	// Hash is the root hash of the tree of Size entries.
+	Hash Hash
+	// Extensions are extra non-empty lines after the root hash (rarely
+	// used; monitors can't audit them).
+	Extensions []string
+}
+
+// Marshal returns the checkpoint text: origin, decimal size and base64 root
+// hash, then any extension lines, each ending in a newline.
+func (c Checkpoint) Marshal() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\n%d\n%s\n", c.Origin, c.Size, c.Hash)
+	for _, e := range c.Extensions {
+		b.WriteString(e)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// ParseCheckpoint parses checkpoint text (the note text, without
+// signatures). Every accepted text re-encodes byte for byte with
+// [Checkpoint.Marshal].
+func ParseCheckpoint(text []byte) (Checkpoint, error) {
+	bad := func(why string) (Checkpoint, error) {
+		return Checkpoint{}, fmt.Errorf("%w: %s", ErrMalformedCheckpoint, why)
+	}
+	s := string(text)
+	if !utf8.ValidString(s) {
+		return bad("invalid UTF-8")
+	}
+	if !strings.HasSuffix(s, "\n") {
+		return bad("doesn't end in a newline")
+	}
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	if len(lines) < 3 {
+		return bad("fewer than three lines")
+	}
+	for _, l := range lines {
+		if l == "" {
+			return bad("empty line")
+		}
+		for _, r := range l {
+			if r < 0x20 || r == 0x7f {
+				return bad("control character")
+			}
+		}
+	}
+	var c Checkpoint
+	c.Origin = lines[0]
+	n, err := strconv.ParseUint(lines[1], 10, 64)
+	if err != nil || strconv.FormatUint(n, 10) != lines[1] {
+		return bad("tree size isn't a decimal number without leading zeros")
+	}
+	c.Size = n
+	if c.Hash, err = ParseHash(lines[2]); err != nil {
+		return bad("root hash isn't base64 of 32 bytes")
+	}
+	if len(lines) > 3 {
+		c.Extensions = append([]string(nil), lines[3:]...)
+	}
+	return c, nil
+}
+
+// NewNodeKey generates a log signing key for origin (the key name equals the
+// origin, as C2SP tlog-checkpoint recommends) and returns the note signer
+// key (secret: store it 0600, never log it) and verifier key (public: the
+// value members pin).
+func NewNodeKey(rand io.Reader, origin string) (skey, vkey string, err error) {
+	skey, vkey, err = note.GenerateKey(rand, origin)
+	if err != nil {
+		return "", "", fmt.Errorf("couldn't generate log key: %w", err)
+	}
+	return skey, vkey, nil
+}
+
+// NewVerifier parses a note verifier key and checks that it is an Ed25519
+// key, the only algorithm Parley logs sign with.
+func NewVerifier(vkey string) (note.Verifier, error) {
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't parse log verifier key: %w", err)
+	}
+	// "<name>+<hex id>+<base64(0x01 ‖ key)>": the type byte is checked by
+	// note.NewVerifier; nothing else to do.
+	return v, nil
+}
+
+// VerifierKey returns the note verifier key text for an Ed25519 public key.
+func VerifierKey(name string, pub ed25519.PublicKey) (string, error) {
+	return note.NewEd25519VerifierKey(name, pub)
+}
+
+// SignCheckpoint signs c as a note with signer, whose name must equal the
+// checkpoint's origin.
+func SignCheckpoint(c Checkpoint, signer note.Signer) ([]byte, error) {
+	if signer.Name() != c.Origin {
+		return nil, fmt.Errorf("couldn't sign checkpoint: key name %q isn't the origin %q", signer.Name(), c.Origin)
+	}
+	text := c.Marshal()
+	if _, err := ParseCheckpoint(text); err != nil {
+		return nil, fmt.Errorf("couldn't sign checkpoint: %w", err)
+	}
+	msg, err := note.Sign(&note.Note{Text: string(text)}, signer)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't sign checkpoint: %w", err)
+	}
+	return msg, nil
+}
+
+// OpenCheckpoint verifies a signed checkpoint note with the log's verifier
+// and parses it. The origin must equal the verifier's key name, so a
+// checkpoint of another log signed by the same key is rejected. Unknown
+// signatures (witness cosignatures) are ignored. It fails with
+// [ErrCheckpointSignature] or [ErrMalformedCheckpoint].
+func OpenCheckpoint(signed []byte, v note.Verifier) (Checkpoint, error) {
+	n, err := note.Open(signed, note.VerifierList(v))
+	if err != nil {
+		var unverified *note.UnverifiedNoteError
+		var invalid *note.InvalidSignatureError
+		if errors.As(err, &unverified) || errors.As(err, &invalid) {
+			return Checkpoint{}, fmt.Errorf("%w: %v", ErrCheckpointSignature, err)
+		}
+		return Checkpoint{}, fmt.Errorf("%w: %v", ErrMalformedCheckpoint, err)
+	}
+	c, err := ParseCheckpoint([]byte(n.Text))
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if c.Origin != v.Name() {
+		return Checkpoint{}, fmt.Errorf("%w: origin %q isn't the key name %q", ErrCheckpointSignature, c.Origin, v.Name())
+	}
+	return c, nil
+}
+
+// SplitNote returns the text of a signed note without checking any
+// signature (for display and for comparing two checkpoints as evidence).
+func SplitNote(signed []byte) ([]byte, error) {
+	s := string(signed)
+	i := strings.LastIndex(s, "\n\n")
+	if i < 0 {
+		return nil, fmt.Errorf("%w: no signature block", ErrMalformedCheckpoint)
+	}
+	return []byte(s[:i+1]), nil
+}
