@@ -1,0 +1,350 @@
+package private
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// testRand is a deterministic randomness source for reproducible tests.
+func testRand(seed byte) *rand.ChaCha8 {
+	var s [32]byte
+	s[0] = seed
+	return rand.NewChaCha8(s)
+}
+
+func newTestProvider(t testing.TB, seed byte) *Provider {
+	t.Helper()
+	key, err := GenerateKey(testRand(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewProvider(key, testRand(seed+100))
+}
+
+var providerValues = []string{
+	"domain-name:evil.example",
+	"ipv4-addr:198.51.100.7",
+	"ipv6-addr:2001:db8::dead",
+	"url:http://evil.example/payload.exe",
+	"email-addr:phish@evil.example",
+	"file:SHA-256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+	"mac-addr:00:1a:2b:3c:4d:5e",
+}
+
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	p := newTestProvider(t, 1)
+	set, err := p.BuildSet(ctx, append(providerValues, "domain-name:EVIL.example."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Len() != len(providerValues) {
+		t.Fatalf("set has %d tags, want %d (a duplicate after normalisation must collapse)", set.Len(), len(providerValues))
+	}
+	q := NewQuerier(p.PublicKey(), testRand(2))
+	queries := []string{
+		"domain-name:Evil.Example.",                // in, after normalisation
+		"domain-name:good.example",                 // out
+		"ipv4-addr:198.51.100.7/32",                // in
+		"ipv4-addr:198.51.100.8",                   // out
+		"ipv6-addr:2001:DB8:0::DEAD",               // in
+		"url:HTTP://EVIL.example:80/./payload.exe", // in
+		"email-addr:Phish@evil.example",            // out: the local part is case-sensitive
+		"file:sha256=E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", // in
+		"mac-addr:00-1A-2B-3C-4D-5E", // in
+	}
+	query, req, err := q.Blind(queries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := p.Evaluate(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits, err := q.Match(set, query, resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"domain-name:evil.example",
+		"ipv4-addr:198.51.100.7",
+		"ipv6-addr:2001:db8::dead",
+		"url:http://evil.example/payload.exe",
+		"file:SHA-256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		"mac-addr:00:1a:2b:3c:4d:5e",
+	}
+	if !slices.Equal(hits, want) {
+		t.Fatalf("hits = %q\nwant %q", hits, want)
+	}
+	// The querier's tags are exactly the provider's tags.
+	tags, err := q.Finalize(query, resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range query.Lines {
+		pt, err := p.TagCanonical(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pt != tags[i] {
+			t.Errorf("%s: querier tag %s, provider tag %s", line, tags[i], pt)
+		}
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	ctx := context.Background()
+	p := newTestProvider(t, 1)
+	other := newTestProvider(t, 7)
+	set, err := p.BuildSet(ctx, providerValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := NewQuerier(p.PublicKey(), testRand(3))
+	query, req, err := q.Blind([]string{"domain-name:evil.example", "ipv4-addr:192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := p.Evaluate(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("wrong key", func(t *testing.T) {
+		// A provider evaluating under another key (to recognise who asked)
+		// produces a valid proof for its own key, which the querier refuses.
+		resp, err := other.Evaluate(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := q.Finalize(query, resp); !errors.Is(err, ErrInvalidProof) {
+			t.Fatalf("Finalize = %v, want ErrInvalidProof", err)
+		}
+	})
+	t.Run("wrong proof", func(t *testing.T) {
+		resp := *good
+		resp.Proof = bytes.Clone(good.Proof)
+		resp.Proof[5] ^= 1
+		if _, err := q.Finalize(query, &resp); !errors.Is(err, ErrInvalidProof) {
+			t.Fatalf("Finalize = %v, want ErrInvalidProof", err)
+		}
+	})
+	t.Run("proof of another batch", func(t *testing.T) {
+		_, req2, err := q.Blind([]string{"domain-name:evil.example", "ipv4-addr:192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp2, err := p.Evaluate(req2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := &EvaluateResponse{Elements: good.Elements, Proof: resp2.Proof}
+		if _, err := q.Finalize(query, resp); !errors.Is(err, ErrInvalidProof) {
+			t.Fatalf("Finalize = %v, want ErrInvalidProof", err)
+		}
+	})
+	t.Run("swapped elements", func(t *testing.T) {
+		resp := &EvaluateResponse{Elements: [][]byte{good.Elements[1], good.Elements[0]}, Proof: good.Proof}
+		if _, err := q.Finalize(query, resp); !errors.Is(err, ErrInvalidProof) {
+			t.Fatalf("Finalize = %v, want ErrInvalidProof", err)
+		}
+	})
+	t.Run("short response", func(t *testing.T) {
+		resp := &EvaluateResponse{Elements: good.Elements[:1], Proof: good.Proof}
+		if _, err := q.Finalize(query, resp); !errors.Is(err, ErrBatchSize) {
+			t.Fatalf("Finalize = %v, want ErrBatchSize", err)
+		}
+	})
+	t.Run("set under another key", func(t *testing.T) {
+		otherSet, err := other.BuildSet(ctx, providerValues)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := q.Match(otherSet, query, good); !errors.Is(err, ErrKeyMismatch) {
+			t.Fatalf("Match = %v, want ErrKeyMismatch", err)
+		}
+		if _, err := q.Match(set, query, good); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("bad requests", func(t *testing.T) {
+		identity := make([]byte, 32)
+		for _, req := range []*EvaluateRequest{
+			{},
+			{Elements: [][]byte{identity}},
+			{Elements: [][]byte{bytes.Repeat([]byte{0xff}, 32)}},
+			{Elements: [][]byte{{1, 2, 3}}},
+			{Elements: make([][]byte, MaxBatch+1)},
+		} {
+			if _, err := p.Evaluate(req); !errors.Is(err, ErrInvalidElement) && !errors.Is(err, ErrBatchSize) {
+				t.Errorf("Evaluate(%d elements) = %v, want a refusal", len(req.Elements), err)
+			}
+		}
+	})
+}
+
+// TestTagsRevealNoValue checks that the published tags are OPRF outputs:
+// they are not any plain or hashed form of a value, and the same values
+// under another key give unrelated tags.
+func TestTagsRevealNoValue(t *testing.T) {
+	ctx := context.Background()
+	p := newTestProvider(t, 1)
+	set, err := p.BuildSet(ctx, providerValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, err := set.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range providerValues {
+		_, value, _, _ := ParseLine(v)
+		for _, needle := range []string{v, value, strings.SplitN(value, ".", 2)[0]} {
+			if len(needle) >= 4 && bytes.Contains(wire, []byte(needle)) {
+				t.Errorf("serialised set contains %q", needle)
+			}
+		}
+	}
+	other, err := newTestProvider(t, 9).BuildSet(ctx, providerValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range other.Tags() {
+		if set.Contains(tag) {
+			t.Errorf("tag %s is the same under two keys", tag)
+		}
+	}
+	// Without the key, a querier's guess cannot be tagged: the unkeyed
+	// evaluation (key = 1, i.e. the hash to the group alone) is not a tag.
+	one := make([]byte, 32)
+	one[0] = 1
+	k1, err := ParsePrivateKey(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range providerValues {
+		_, _, c, _ := ParseLine(v)
+		tag, err := NewProvider(k1, nil).TagCanonical(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if set.Contains(tag) {
+			t.Errorf("%s: unkeyed tag found in the set", v)
+		}
+	}
+}
+
+func TestBuildSetRejectsBadValue(t *testing.T) {
+	p := newTestProvider(t, 1)
+	_, err := p.BuildSet(context.Background(), []string{"domain-name:ok.example", "ipv4-addr:300.1.1.1"})
+	if !errors.Is(err, ErrInvalidValue) || !strings.Contains(err.Error(), "value 2") {
+		t.Fatalf("BuildSet = %v, want ErrInvalidValue at value 2", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.BuildSet(ctx, providerValues); !errors.Is(err, context.Canceled) {
+		t.Fatalf("BuildSet(cancelled) = %v", err)
+	}
+}
+
+func TestKeys(t *testing.T) {
+	key, err := GenerateKey(testRand(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := ParsePrivateKey(key.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Public().Equal(key.Public()) {
+		t.Fatal("private key did not round-trip")
+	}
+	pub, err := ParsePublicKey(key.Public().Bytes())
+	if err != nil || !pub.Equal(key.Public()) {
+		t.Fatalf("public key did not round-trip: %v", err)
+	}
+	for _, bad := range [][]byte{nil, make([]byte, 32), make([]byte, 31), bytes.Repeat([]byte{0xff}, 32)} {
+		if _, err := ParsePrivateKey(bad); !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("ParsePrivateKey(%x) = %v", bad, err)
+		}
+		if _, err := ParsePublicKey(bad); !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("ParsePublicKey(%x) = %v", bad, err)
+		}
+	}
+	// The same randomness gives the same key; injected randomness is used.
+	k2, _ := GenerateKey(testRand(5))
+	if !k2.Public().Equal(key.Public()) {
+		t.Error("GenerateKey ignores its randomness")
+	}
+}
+
+func TestSetEncoding(t *testing.T) {
+	p := newTestProvider(t, 1)
+	set, err := p.BuildSet(context.Background(), providerValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := set.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseSet(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back.Tags(), set.Tags()) || !back.PublicKey().Equal(set.PublicKey()) {
+		t.Fatal("set did not round-trip")
+	}
+	tags := set.AppendTags(nil)
+	if len(tags) != TagSize*set.Len() {
+		t.Fatalf("tag list is %d bytes", len(tags))
+	}
+	// Out of order and duplicate tags are refused: the encoding is unique.
+	swapped := slices.Concat(tags[TagSize:2*TagSize], tags[:TagSize], tags[2*TagSize:])
+	if _, err := ParseTags(set.PublicKey(), swapped); !errors.Is(err, ErrInvalidSet) {
+		t.Errorf("ParseTags(out of order) = %v", err)
+	}
+	if _, err := ParseTags(set.PublicKey(), tags[:len(tags)-1]); !errors.Is(err, ErrInvalidSet) {
+		t.Errorf("ParseTags(truncated) = %v", err)
+	}
+	// Add and Remove keep the set sorted and report changes.
+	extra, _ := p.Tag("domain-name:new.example")
+	if !set.Add(extra) || set.Add(extra) || !set.Contains(extra) {
+		t.Fatal("Add misbehaves")
+	}
+	if !set.Remove(extra) || set.Remove(extra) || set.Contains(extra) {
+		t.Fatal("Remove misbehaves")
+	}
+	if !slices.Equal(set.Tags(), back.Tags()) {
+		t.Fatal("Add then Remove changed the set")
+	}
+}
+
+func FuzzParseSet(f *testing.F) {
+	p := newTestProvider(f, 1)
+	set, err := p.BuildSet(context.Background(), providerValues)
+	if err != nil {
+		f.Fatal(err)
+	}
+	b, _ := set.MarshalBinary()
+	f.Add(b)
+	f.Add([]byte(setMagic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := ParseSet(b)
+		if err != nil {
+			return
+		}
+		again, err := s.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("re-encoding differs")
+		}
+	})
+}
