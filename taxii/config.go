@@ -3,7 +3,6 @@ package taxii
 import (
 	"log/slog"
 	"strings"
-	"time"
 )
 
 // Config configures the handler returned by NewHandler. The zero value is
@@ -47,8 +46,6 @@ type Config struct {
 	// Logger receives one line per failed request (and the details of
 	// internal errors, which clients never see). Default: discard.
 	Logger *slog.Logger
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
 }
 
 // Defaults of [Config].
@@ -99,9 +96,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Now == nil {
-		c.Now = time.Now
 	}
 	return c
 }

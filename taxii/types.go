@@ -67,9 +67,20 @@ type Collections struct {
 // Envelope is the envelope resource (section 3.7) that carries STIX objects
 // in responses and requests.
 type Envelope struct {
-	More    bool              `json:"more,omitempty"`
+	More    bool              `json:"more"`
 	Next    string            `json:"next,omitempty"`
 	Objects []json.RawMessage `json:"objects,omitempty"`
+	// DateAdded holds the X-TAXII-Date-Added-First/Last headers of the
+	// response that carried the envelope; [Client] fills it.
+	DateAdded DateAddedRange `json:"-"`
+}
+
+// DateAddedRange is the date added of the first and last item of a
+// response (the X-TAXII-Date-Added-First/Last headers, section 3.3); both
+// are zero when the server sent none. A client that polls passes Last as
+// the next added_after.
+type DateAddedRange struct {
+	First, Last time.Time
 }
 
 // ManifestRecord is one entry of a manifest (section 5.3.1). Timestamps are
@@ -86,17 +97,21 @@ type ManifestRecord struct {
 // for the following page; the specification only names it for envelopes,
 // but a stateless pager needs it here too, and clients ignore it.
 type Manifest struct {
-	More    bool             `json:"more,omitempty"`
+	More    bool             `json:"more"`
 	Next    string           `json:"next,omitempty"`
 	Objects []ManifestRecord `json:"objects,omitempty"`
+	// DateAdded: see [Envelope].
+	DateAdded DateAddedRange `json:"-"`
 }
 
 // Versions is the versions resource (section 5.7.1): the versions of one
 // object, oldest first. Next has the same role as in [Manifest].
 type Versions struct {
-	More     bool     `json:"more,omitempty"`
+	More     bool     `json:"more"`
 	Next     string   `json:"next,omitempty"`
 	Versions []string `json:"versions,omitempty"`
+	// DateAdded: see [Envelope].
+	DateAdded DateAddedRange `json:"-"`
 }
 
 // Status values of a [Status] resource.

@@ -1,0 +1,367 @@
+package taxii
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// DefaultMaxResponseBytes is the largest response body a [Client] reads
+// unless told otherwise.
+const DefaultMaxResponseBytes = 256 << 20
+
+// Client is a TAXII 2.1 client for one API root. Its methods are safe for
+// concurrent use. A failed request returns a [*ResponseError] when the
+// server answered, so that errors.Is(err, ErrNotFound) and friends work
+// and errors.As(err, &e) with e a *[Error] gives the server's error
+// message resource. The token never appears in errors.
+type Client struct {
+	// BaseURL is the server's URL, such as "https://parley.example"; the
+	// discovery resource is at BaseURL + "/taxii2/".
+	BaseURL string
+	// Root is the API root: an absolute URL, or a path resolved against
+	// BaseURL. Default [DefaultAPIRootPath].
+	Root string
+	// Token is the bearer token; empty sends no Authorization header.
+	Token string
+	// HTTP is the HTTP client; nil means http.DefaultClient.
+	HTTP *http.Client
+	// MaxResponseBytes bounds the size of a response body; 0 means
+	// [DefaultMaxResponseBytes].
+	MaxResponseBytes int64
+}
+
+// ResponseError is a response with an error status.
+type ResponseError struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Err is the server's error message resource, or nil when the body
+	// was not one.
+	Err *Error
+}
+
+// Error describes the status and the server's message.
+func (e *ResponseError) Error() string {
+	s := fmt.Sprintf("taxii server answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the sentinel matching the status (such as [ErrNotFound]
+// for 404), and the server's [*Error].
+func (e *ResponseError) Unwrap() []error {
+	var errs []error
+	switch e.StatusCode {
+	case http.StatusUnauthorized:
+		errs = append(errs, ErrUnauthorized)
+	case http.StatusForbidden:
+		errs = append(errs, ErrForbidden)
+	case http.StatusNotFound:
+		errs = append(errs, ErrNotFound)
+	case http.StatusBadRequest:
+		errs = append(errs, ErrBadRequest)
+	case http.StatusRequestEntityTooLarge:
+		errs = append(errs, ErrTooLarge)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// Discovery fetches the discovery resource.
+func (c *Client) Discovery(ctx context.Context) (*Discovery, error) {
+	u, err := c.resolve(DiscoveryPath)
+	if err != nil {
+		return nil, err
+	}
+	var d Discovery
+	if _, err := c.do(ctx, http.MethodGet, u, nil, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// APIRoot fetches the API root information.
+func (c *Client) APIRoot(ctx context.Context) (*APIRoot, error) {
+	u, err := c.rootURL("")
+	if err != nil {
+		return nil, err
+	}
+	var a APIRoot
+	if _, err := c.do(ctx, http.MethodGet, u, nil, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Collections lists the collections the client may read or write.
+func (c *Client) Collections(ctx context.Context) ([]Collection, error) {
+	u, err := c.rootURL("collections/")
+	if err != nil {
+		return nil, err
+	}
+	var cs Collections
+	if _, err := c.do(ctx, http.MethodGet, u, nil, &cs); err != nil {
+		return nil, err
+	}
+	return cs.Collections, nil
+}
+
+// Collection fetches one collection.
+func (c *Client) Collection(ctx context.Context, id string) (*Collection, error) {
+	u, err := c.collectionURL(id, "")
+	if err != nil {
+		return nil, err
+	}
+	var col Collection
+	if _, err := c.do(ctx, http.MethodGet, u, nil, &col); err != nil {
+		return nil, err
+	}
+	return &col, nil
+}
+
+// Objects fetches one page of objects of a collection. To get the next
+// page, repeat the call with q.Next set to the envelope's Next while its
+// More is true, or use [Client.ObjectPages].
+func (c *Client) Objects(ctx context.Context, collectionID string, q Query) (*Envelope, error) {
+	u, err := c.collectionURL(collectionID, "objects/")
+	if err != nil {
+		return nil, err
+	}
+	var env Envelope
+	hdr, err := c.do(ctx, http.MethodGet, withQuery(u, q), nil, &env)
+	if err != nil {
+		return nil, err
+	}
+	env.DateAdded = dateAdded(hdr)
+	return &env, nil
+}
+
+// ObjectPages returns the pages of objects matching q, following the
+// server's next cursors until a page says there are no more. Iteration
+// stops after the first error, which is yielded with a nil envelope.
+func (c *Client) ObjectPages(ctx context.Context, collectionID string, q Query) iter.Seq2[*Envelope, error] {
+	return func(yield func(*Envelope, error) bool) {
+		for {
+			env, err := c.Objects(ctx, collectionID, q)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(env, nil) || !env.More {
+				return
+			}
+			if env.Next == "" || env.Next == q.Next {
+				yield(nil, errors.New("taxii server said more objects follow but gave no new next cursor"))
+				return
+			}
+			q.Next = env.Next
+		}
+	}
+}
+
+// Object fetches the versions of one object that match q (by default its
+// latest version) in an envelope.
+func (c *Client) Object(ctx context.Context, collectionID, objectID string, q Query) (*Envelope, error) {
+	u, err := c.collectionURL(collectionID, "objects/"+url.PathEscape(objectID)+"/")
+	if err != nil {
+		return nil, err
+	}
+	q.IDs, q.Types = nil, nil
+	var env Envelope
+	hdr, err := c.do(ctx, http.MethodGet, withQuery(u, q), nil, &env)
+	if err != nil {
+		return nil, err
+	}
+	env.DateAdded = dateAdded(hdr)
+	return &env, nil
+}
+
+// Versions fetches one page of the versions of one object. Of q, only
+// AddedAfter, Limit, Next and SpecVersions apply.
+func (c *Client) Versions(ctx context.Context, collectionID, objectID string, q Query) (*Versions, error) {
+	u, err := c.collectionURL(collectionID, "objects/"+url.PathEscape(objectID)+"/versions/")
+	if err != nil {
+		return nil, err
+	}
+	q.IDs, q.Types, q.Versions = nil, nil, VersionMatch{}
+	var v Versions
+	hdr, err := c.do(ctx, http.MethodGet, withQuery(u, q), nil, &v)
+	if err != nil {
+		return nil, err
+	}
+	v.DateAdded = dateAdded(hdr)
+	return &v, nil
+}
+
+// Manifest fetches one page of the manifest of a collection.
+func (c *Client) Manifest(ctx context.Context, collectionID string, q Query) (*Manifest, error) {
+	u, err := c.collectionURL(collectionID, "manifest/")
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	hdr, err := c.do(ctx, http.MethodGet, withQuery(u, q), nil, &m)
+	if err != nil {
+		return nil, err
+	}
+	m.DateAdded = dateAdded(hdr)
+	return &m, nil
+}
+
+// AddObjects posts objects (each the JSON of one STIX object) in one
+// envelope and returns the status resource. Per-object failures are in the
+// status, not in the error.
+func (c *Client) AddObjects(ctx context.Context, collectionID string, objects []json.RawMessage) (*Status, error) {
+	u, err := c.collectionURL(collectionID, "objects/")
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(Envelope{Objects: objects})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't encode the envelope: %w", err)
+	}
+	var st Status
+	if _, err := c.do(ctx, http.MethodPost, u, body, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Status fetches a status resource.
+func (c *Client) Status(ctx context.Context, id string) (*Status, error) {
+	if id == "" {
+		return nil, errors.New("taxii: empty status id")
+	}
+	u, err := c.rootURL("status/" + url.PathEscape(id) + "/")
+	if err != nil {
+		return nil, err
+	}
+	var st Status
+	if _, err := c.do(ctx, http.MethodGet, u, nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// resolve resolves ref against BaseURL.
+func (c *Client) resolve(ref string) (string, error) {
+	base, err := url.Parse(c.BaseURL)
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return "", fmt.Errorf("taxii: base URL %q is not an absolute URL", c.BaseURL)
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+	}
+	r, err := url.Parse(strings.TrimPrefix(ref, "/"))
+	if err != nil {
+		return "", fmt.Errorf("taxii: couldn't parse %q: %w", ref, err)
+	}
+	return base.ResolveReference(r).String(), nil
+}
+
+// rootURL returns the URL of rel under the API root.
+func (c *Client) rootURL(rel string) (string, error) {
+	root := c.Root
+	if root == "" {
+		root = DefaultAPIRootPath
+	}
+	if !strings.HasSuffix(root, "/") {
+		root += "/"
+	}
+	if u, err := url.Parse(root); err == nil && u.IsAbs() {
+		return root + rel, nil
+	}
+	return c.resolve(root + rel)
+}
+
+func (c *Client) collectionURL(id, rel string) (string, error) {
+	if id == "" {
+		return "", errors.New("taxii: empty collection id")
+	}
+	return c.rootURL("collections/" + url.PathEscape(id) + "/" + rel)
+}
+
+func withQuery(u string, q Query) string {
+	if enc := q.Values().Encode(); enc != "" {
+		return u + "?" + enc
+	}
+	return u
+}
+
+func dateAdded(h http.Header) DateAddedRange {
+	var r DateAddedRange
+	if t, err := ParseTimestamp(h.Get(HeaderDateAddedFirst)); err == nil {
+		r.First = t
+	}
+	if t, err := ParseTimestamp(h.Get(HeaderDateAddedLast)); err == nil {
+		r.Last = t
+	}
+	return r
+}
+
+// do sends one request and decodes a successful response into out.
+func (c *Client) do(ctx context.Context, method, u string, body []byte, out any) (http.Header, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("taxii: couldn't make the request: %w", err)
+	}
+	req.Header.Set("Accept", MediaType)
+	if body != nil {
+		req.Header.Set("Content-Type", MediaType)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't reach the taxii server: %w", err)
+	}
+	defer resp.Body.Close()
+	max := c.MaxResponseBytes
+	if max <= 0 {
+		max = DefaultMaxResponseBytes
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the taxii response from %s: %w", req.URL.Redacted(), err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("the taxii response from %s is larger than %d bytes", req.URL.Redacted(), max)
+	}
+	if resp.StatusCode >= 300 {
+		re := &ResponseError{StatusCode: resp.StatusCode}
+		var e Error
+		if json.Unmarshal(b, &e) == nil && e.Title != "" {
+			re.Err = &e
+		}
+		return nil, re
+	}
+	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil || mt != "application/taxii+json" || (params["version"] != "" && params["version"] != "2.1") {
+		return nil, fmt.Errorf("the server at %s answered with media type %q, not %s", req.URL.Redacted(), resp.Header.Get("Content-Type"), MediaType)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return nil, fmt.Errorf("couldn't decode the taxii response from %s: %w", req.URL.Redacted(), err)
+	}
+	return resp.Header, nil
+}

@@ -1,0 +1,640 @@
+package taxii
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Headers of TAXII 2.1 section 3.3.
+const (
+	HeaderDateAddedFirst = "X-TAXII-Date-Added-First"
+	HeaderDateAddedLast  = "X-TAXII-Date-Added-Last"
+)
+
+// DiscoveryPath is where the discovery resource is served (section 4.1).
+const DiscoveryPath = "/taxii2/"
+
+// Error kinds that only the handler produces; they map to HTTP statuses in
+// [classify] like the exported sentinels.
+var (
+	errMethodNotAllowed     = errors.New("taxii: method not allowed")
+	errNotAcceptable        = errors.New("taxii: not acceptable")
+	errUnsupportedMediaType = errors.New("taxii: unsupported media type")
+)
+
+// NewHandler returns an [http.Handler] serving TAXII 2.1 over b: discovery
+// at [DiscoveryPath] and one API root at cfg.APIRootPath, with its
+// collections, objects, object, versions, manifest and status endpoints.
+// Every other path, method or failure is answered with an error message
+// resource. Mount it for both paths, for example
+//
+//	mux.Handle(taxii.DiscoveryPath, h)
+//	mux.Handle(cfg.APIRootPath, h)
+//
+// Every request needs a bearer token that b authenticates (HTTP Basic
+// authentication whose password is the token is accepted too, for TAXII
+// clients that only speak Basic). DELETE of an object is refused with 405:
+// Parley's store is append-only.
+func NewHandler(cfg Config, b Backend) http.Handler {
+	cfg = cfg.withDefaults()
+	return &handler{cfg: cfg, b: b, log: cfg.Logger}
+}
+
+type handler struct {
+	cfg Config
+	b   Backend
+	log *slog.Logger
+}
+
+// endpoint names the resource a request addresses.
+type endpoint int
+
+const (
+	epDiscovery endpoint = iota
+	epAPIRoot
+	epCollections
+	epCollection
+	epObjects
+	epObject
+	epVersions
+	epManifest
+	epStatus
+)
+
+// route is a parsed request path.
+type route struct {
+	ep         endpoint
+	collection string
+	object     string
+	status     string
+	methods    []string
+}
+
+// parsePath maps a URL path to a route; ok is false for paths that name no
+// resource.
+func (h *handler) parsePath(path string) (route, bool) {
+	get := []string{http.MethodGet}
+	if path == DiscoveryPath || path+"/" == DiscoveryPath {
+		return route{ep: epDiscovery, methods: get}, true
+	}
+	root := h.cfg.APIRootPath
+	if path+"/" == root {
+		path = root
+	}
+	rest, ok := strings.CutPrefix(path, root)
+	if !ok {
+		return route{}, false
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	if rest == "" {
+		return route{ep: epAPIRoot, methods: get}, true
+	}
+	seg := strings.Split(rest, "/")
+	for _, s := range seg {
+		if s == "" {
+			return route{}, false
+		}
+	}
+	switch {
+	case len(seg) == 1 && seg[0] == "collections":
+		return route{ep: epCollections, methods: get}, true
+	case len(seg) == 2 && seg[0] == "collections":
+		return route{ep: epCollection, collection: seg[1], methods: get}, true
+	case len(seg) == 3 && seg[0] == "collections" && seg[2] == "objects":
+		return route{ep: epObjects, collection: seg[1], methods: []string{http.MethodGet, http.MethodPost}}, true
+	case len(seg) == 3 && seg[0] == "collections" && seg[2] == "manifest":
+		return route{ep: epManifest, collection: seg[1], methods: get}, true
+	case len(seg) == 4 && seg[0] == "collections" && seg[2] == "objects":
+		return route{ep: epObject, collection: seg[1], object: seg[3], methods: get}, true
+	case len(seg) == 5 && seg[0] == "collections" && seg[2] == "objects" && seg[4] == "versions":
+		return route{ep: epVersions, collection: seg[1], object: seg[3], methods: get}, true
+	case len(seg) == 2 && seg[0] == "status":
+		return route{ep: epStatus, status: seg[1], methods: get}, true
+	}
+	return route{}, false
+}
+
+// ServeHTTP checks, in order: the path (404), the method (405), the
+// credentials (401), the Accept header (406), then hands over to the
+// endpoint.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt, ok := h.parsePath(r.URL.Path)
+	if !ok {
+		h.fail(w, r, Principal{}, &RequestError{Kind: ErrNotFound, Message: "no TAXII resource at this path"})
+		return
+	}
+	if !allowed(rt.methods, r.Method) {
+		w.Header().Set("Allow", strings.Join(rt.methods, ", "))
+		msg := fmt.Sprintf("%s is not supported here; allowed: %s", r.Method, strings.Join(rt.methods, ", "))
+		if rt.ep == epObject && r.Method == http.MethodDelete {
+			msg = "objects cannot be deleted: this server's store is append-only"
+		}
+		h.fail(w, r, Principal{}, &RequestError{Kind: errMethodNotAllowed, Message: msg})
+		return
+	}
+	p, err := h.authenticate(r)
+	if err != nil {
+		h.fail(w, r, Principal{}, err)
+		return
+	}
+	if !acceptable(r.Header.Values("Accept")) {
+		h.fail(w, r, p, &RequestError{Kind: errNotAcceptable, Message: "this server only responds with " + MediaType})
+		return
+	}
+	ctx := r.Context()
+	switch rt.ep {
+	case epDiscovery:
+		h.discovery(w, r, p)
+	case epAPIRoot:
+		h.respond(w, r, p, http.StatusOK, APIRoot{
+			Title:            h.cfg.APIRootTitle,
+			Description:      h.cfg.APIRootDescription,
+			Versions:         []string{MediaType},
+			MaxContentLength: h.cfg.MaxContentLength,
+		})
+	case epCollections:
+		cs, err := h.b.Collections(ctx, p)
+		if err != nil {
+			h.fail(w, r, p, err)
+			return
+		}
+		for i := range cs {
+			cs[i] = withMediaTypes(cs[i])
+		}
+		h.respond(w, r, p, http.StatusOK, Collections{Collections: cs})
+	case epCollection:
+		c, err := h.b.Collection(ctx, p, rt.collection)
+		if err != nil {
+			h.fail(w, r, p, err)
+			return
+		}
+		h.respond(w, r, p, http.StatusOK, withMediaTypes(c))
+	case epObjects:
+		if r.Method == http.MethodPost {
+			h.addObjects(w, r, p, rt)
+			return
+		}
+		h.getObjects(w, r, p, rt)
+	case epObject, epVersions, epManifest:
+		h.getObjects(w, r, p, rt)
+	case epStatus:
+		st, err := h.b.Status(ctx, p, rt.status)
+		if err != nil {
+			h.fail(w, r, p, err)
+			return
+		}
+		h.respond(w, r, p, http.StatusOK, st)
+	}
+}
+
+func (h *handler) discovery(w http.ResponseWriter, r *http.Request, p Principal) {
+	base := h.cfg.PublicURL
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	root := base + h.cfg.APIRootPath
+	h.respond(w, r, p, http.StatusOK, Discovery{
+		Title:       h.cfg.Title,
+		Description: h.cfg.Description,
+		Contact:     h.cfg.Contact,
+		Default:     root,
+		APIRoots:    []string{root},
+	})
+}
+
+// readableCollection returns ErrNotFound or ErrForbidden unless p may
+// read the collection.
+func (h *handler) readableCollection(ctx context.Context, p Principal, id string) error {
+	c, err := h.b.Collection(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if !c.CanRead {
+		return &RequestError{Kind: ErrForbidden, Message: "you may not read this collection"}
+	}
+	return nil
+}
+
+// getObjects serves the objects, object, versions and manifest endpoints,
+// which differ only in the filters they allow and how a page is rendered.
+func (h *handler) getObjects(w http.ResponseWriter, r *http.Request, p Principal, rt route) {
+	ctx := r.Context()
+	values, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		h.fail(w, r, p, BadRequest("the query string is malformed"))
+		return
+	}
+	q, err := ParseQuery(values)
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	switch {
+	case q.Limit == 0:
+		q.Limit = h.cfg.DefaultPageSize
+	case q.Limit > h.cfg.MaxPageSize:
+		q.Limit = h.cfg.MaxPageSize
+	}
+	if rt.ep == epObject || rt.ep == epVersions {
+		// These endpoints address one object; match[id] and match[type]
+		// are not theirs (section 5.5 and 5.7).
+		if !validID(rt.object) {
+			h.fail(w, r, p, &RequestError{Kind: ErrNotFound, Message: "no such object"})
+			return
+		}
+		q.IDs, q.Types = []string{rt.object}, nil
+	}
+	if rt.ep == epVersions {
+		q.Versions = VersionMatch{All: true}
+	}
+	if err := h.readableCollection(ctx, p, rt.collection); err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	page, err := h.b.Objects(ctx, p, rt.collection, q)
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	if (rt.ep == epObject || rt.ep == epVersions) && len(page.Items) == 0 && q.Next == "" {
+		h.fail(w, r, p, &RequestError{Kind: ErrNotFound, Message: "no such object"})
+		return
+	}
+	setDateAddedHeaders(w.Header(), page.Items)
+	next := ""
+	if page.More {
+		next = page.Next
+	}
+	switch rt.ep {
+	case epManifest:
+		m := Manifest{More: page.More, Next: next}
+		for _, it := range page.Items {
+			mt := it.MediaType
+			if mt == "" {
+				mt = STIXMediaType
+			}
+			m.Objects = append(m.Objects, ManifestRecord{
+				ID: it.ID, DateAdded: FormatTimestamp(it.DateAdded), Version: it.Version, MediaType: mt,
+			})
+		}
+		h.respond(w, r, p, http.StatusOK, m)
+	case epVersions:
+		v := Versions{More: page.More, Next: next}
+		for _, it := range page.Items {
+			v.Versions = append(v.Versions, it.Version)
+		}
+		h.respond(w, r, p, http.StatusOK, v)
+	default:
+		env := Envelope{More: page.More, Next: next}
+		for _, it := range page.Items {
+			if len(it.Object) == 0 {
+				h.fail(w, r, p, fmt.Errorf("backend returned %s without its object", it.ID))
+				return
+			}
+			env.Objects = append(env.Objects, it.Object)
+		}
+		h.respond(w, r, p, http.StatusOK, env)
+	}
+}
+
+// setDateAddedHeaders sets the X-TAXII-Date-Added-First/Last headers
+// (section 3.3) from the oldest and newest date added in items.
+func setDateAddedHeaders(hdr http.Header, items []Item) {
+	if len(items) == 0 {
+		return
+	}
+	first, last := items[0].DateAdded, items[0].DateAdded
+	for _, it := range items[1:] {
+		if it.DateAdded.Before(first) {
+			first = it.DateAdded
+		}
+		if it.DateAdded.After(last) {
+			last = it.DateAdded
+		}
+	}
+	hdr.Set(HeaderDateAddedFirst, FormatTimestamp(first))
+	hdr.Set(HeaderDateAddedLast, FormatTimestamp(last))
+}
+
+// addObjects serves POST objects (section 5.4): it checks the media type
+// (415), the size before and while reading (413), the JSON depth and shape
+// (400) and the number of objects (413), then hands the objects to the
+// backend and answers 202 with the status resource.
+func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal, rt route) {
+	ctx := r.Context()
+	if !taxiiMediaType(r.Header.Get("Content-Type")) {
+		h.fail(w, r, p, &RequestError{Kind: errUnsupportedMediaType, Message: "the request body must be an envelope of media type " + MediaType})
+		return
+	}
+	limit := h.cfg.MaxContentLength
+	if r.ContentLength > limit {
+		h.fail(w, r, p, &RequestError{Kind: ErrTooLarge, Message: fmt.Sprintf("the request body is larger than max_content_length (%d octets)", limit)})
+		return
+	}
+	c, err := h.b.Collection(ctx, p, rt.collection)
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	if !c.CanWrite {
+		h.fail(w, r, p, &RequestError{Kind: ErrForbidden, Message: "you may not write to this collection"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.fail(w, r, p, &RequestError{Kind: ErrTooLarge, Message: fmt.Sprintf("the request body is larger than max_content_length (%d octets)", limit)})
+			return
+		}
+		h.fail(w, r, p, BadRequest("couldn't read the request body"))
+		return
+	}
+	objects, err := parseEnvelope(body, h.cfg.MaxJSONDepth, h.cfg.MaxObjectsPerRequest)
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	st, err := h.b.AddObjects(ctx, p, rt.collection, objects)
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	h.respond(w, r, p, http.StatusAccepted, st)
+}
+
+// parseEnvelope checks the depth of body, decodes it as an envelope and
+// returns its objects, each a JSON object.
+func parseEnvelope(body []byte, maxDepth, maxObjects int) ([]json.RawMessage, error) {
+	if err := checkDepth(body, maxDepth); err != nil {
+		return nil, err
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, BadRequest("the request body must be a JSON envelope object with an \"objects\" list")
+	}
+	var env struct {
+		Objects json.RawMessage `json:"objects"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, BadRequest("the request body is not valid JSON: %s", jsonErrorText(err))
+	}
+	if len(env.Objects) == 0 || env.Objects[0] != '[' {
+		return nil, BadRequest("the envelope must have an \"objects\" list")
+	}
+	var objects []json.RawMessage
+	if err := json.Unmarshal(env.Objects, &objects); err != nil {
+		return nil, BadRequest("the envelope's \"objects\" is not a list")
+	}
+	if len(objects) == 0 {
+		return nil, BadRequest("the envelope's \"objects\" list is empty")
+	}
+	if len(objects) > maxObjects {
+		return nil, &RequestError{Kind: ErrTooLarge, Message: fmt.Sprintf("the envelope holds %d objects; at most %d are accepted per request", len(objects), maxObjects)}
+	}
+	for i, o := range objects {
+		if len(o) == 0 || o[0] != '{' {
+			return nil, BadRequest("objects[%d] is not a JSON object", i)
+		}
+	}
+	return objects, nil
+}
+
+// jsonErrorText describes a JSON syntax error without echoing input.
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at offset %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("unexpected %s at offset %d", te.Value, te.Offset)
+	}
+	return "malformed"
+}
+
+// checkDepth rejects JSON nested deeper than max arrays and objects. It
+// only tracks brackets outside strings; syntax is checked by the decoder.
+func checkDepth(b []byte, max int) error {
+	depth := 0
+	inString, escaped := false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				return BadRequest("the request body is nested deeper than %d levels", max)
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+// authenticate reads the bearer token (or the password of Basic
+// authentication) and asks the backend whose it is.
+func (h *handler) authenticate(r *http.Request) (Principal, error) {
+	token := ""
+	auth := r.Header.Get("Authorization")
+	if scheme, rest, ok := strings.Cut(auth, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		token = strings.TrimSpace(rest)
+	} else if _, pass, ok := r.BasicAuth(); ok {
+		token = pass
+	}
+	if token == "" {
+		return Principal{}, &RequestError{Kind: ErrUnauthorized, Message: "this request needs a bearer token (Authorization: Bearer TOKEN)"}
+	}
+	p, err := h.b.Authenticate(r.Context(), token)
+	if errors.Is(err, ErrUnauthorized) {
+		return Principal{}, &RequestError{Kind: ErrUnauthorized, Message: "the bearer token is not valid"}
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	return p, nil
+}
+
+// classify is the one place that maps an error to an HTTP status and the
+// description a client may read. Errors of unknown kind are internal: the
+// client learns nothing of them.
+func classify(err error) (status int, description string) {
+	kinds := []struct {
+		kind   error
+		status int
+	}{
+		{ErrUnauthorized, http.StatusUnauthorized},
+		{ErrForbidden, http.StatusForbidden},
+		{ErrNotFound, http.StatusNotFound},
+		{ErrBadRequest, http.StatusBadRequest},
+		{ErrTooLarge, http.StatusRequestEntityTooLarge},
+		{errMethodNotAllowed, http.StatusMethodNotAllowed},
+		{errNotAcceptable, http.StatusNotAcceptable},
+		{errUnsupportedMediaType, http.StatusUnsupportedMediaType},
+	}
+	for _, k := range kinds {
+		if errors.Is(err, k.kind) {
+			var re *RequestError
+			if errors.As(err, &re) && errors.Is(re.Kind, k.kind) {
+				return k.status, re.Message
+			}
+			return k.status, defaultDescription(k.status)
+		}
+	}
+	return http.StatusInternalServerError, "internal error"
+}
+
+func defaultDescription(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "the request needs valid credentials"
+	case http.StatusForbidden:
+		return "you may not do this"
+	case http.StatusNotFound:
+		return "no such resource"
+	case http.StatusRequestEntityTooLarge:
+		return "the request exceeds a limit of this server"
+	}
+	return "the request is invalid"
+}
+
+// fail answers with the error message resource for err and logs it.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err error) {
+	status, desc := classify(err)
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+	}
+	if p.MemberID != "" {
+		attrs = append(attrs, slog.String("member", p.MemberID))
+	}
+	if status >= 500 {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "taxii request failed", append(attrs, slog.String("error", err.Error()))...)
+	} else {
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "taxii request refused", append(attrs, slog.String("reason", desc))...)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="taxii"`)
+	}
+	h.write(w, r, status, &Error{
+		Title:       http.StatusText(status),
+		Description: desc,
+		HTTPStatus:  strconv.Itoa(status),
+	})
+}
+
+// respond writes a successful response.
+func (h *handler) respond(w http.ResponseWriter, r *http.Request, p Principal, status int, v any) {
+	h.log.LogAttrs(r.Context(), slog.LevelDebug, "taxii request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.String("member", p.MemberID))
+	h.write(w, r, status, v)
+}
+
+func (h *handler) write(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "taxii response encoding failed",
+			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(&Error{Title: http.StatusText(status), Description: "internal error", HTTPStatus: strconv.Itoa(status)})
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", MediaType)
+	hdr.Set("Content-Length", strconv.Itoa(len(b)+1))
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func allowed(methods []string, m string) bool {
+	for _, x := range methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+func withMediaTypes(c Collection) Collection {
+	if len(c.MediaTypes) == 0 {
+		c.MediaTypes = []string{STIXMediaType}
+	}
+	return c
+}
+
+// taxiiMediaType reports whether a Content-Type names the TAXII 2.1 media
+// type: application/taxii+json with version 2.1 or no version.
+func taxiiMediaType(v string) bool {
+	mt, params, err := mime.ParseMediaType(v)
+	if err != nil || mt != "application/taxii+json" {
+		return false
+	}
+	ver, ok := params["version"]
+	return !ok || ver == "2.1"
+}
+
+// acceptable reports whether the Accept header values allow a TAXII 2.1
+// response (section 1.6.8.1): application/taxii+json with version 2.1 or
+// none, or a wildcard range. A missing header accepts anything (RFC 9110
+// section 12.5.1); a range with q=0 refuses.
+func acceptable(values []string) bool {
+	if len(values) == 0 {
+		return true
+	}
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			mt, params, err := mime.ParseMediaType(part)
+			if err != nil {
+				continue
+			}
+			if qs, ok := params["q"]; ok {
+				if q, err := strconv.ParseFloat(qs, 64); err != nil || q <= 0 {
+					continue
+				}
+			}
+			switch mt {
+			case "*/*", "application/*":
+				return true
+			case "application/taxii+json":
+				if ver, ok := params["version"]; !ok || ver == "2.1" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
