@@ -1,0 +1,229 @@
+package match
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Format is an input log format.
+type Format uint8
+
+// The formats [Decoder] reads. FormatAuto detects the format of each line.
+const (
+	FormatAuto Format = iota
+	// FormatZeek is Zeek's JSON logs (LogAscii::use_json), one record a line.
+	FormatZeek
+	// FormatEVE is Suricata's EVE JSON output, one event a line.
+	FormatEVE
+	// FormatECS is Elastic Common Schema documents, one a line, nested or
+	// with dotted field names.
+	FormatECS
+	// FormatSTIX is STIX 2.1 bundles (or observed-data objects, 2.0
+	// observed-data with embedded objects): each observed-data is one event.
+	FormatSTIX
+)
+
+var formatNames = [...]string{"auto", "zeek", "eve", "ecs", "stix"}
+
+// String returns the name [ParseFormat] accepts.
+func (f Format) String() string {
+	if int(f) < len(formatNames) {
+		return formatNames[f]
+	}
+	return fmt.Sprintf("Format(%d)", f)
+}
+
+// ParseFormat parses a --format value: auto, zeek, eve (or suricata), ecs
+// or stix.
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return FormatAuto, nil
+	case "zeek":
+		return FormatZeek, nil
+	case "eve", "suricata":
+		return FormatEVE, nil
+	case "ecs":
+		return FormatECS, nil
+	case "stix":
+		return FormatSTIX, nil
+	}
+	return 0, fmt.Errorf("unknown format %q (want zeek, eve, ecs, stix or auto)", s)
+}
+
+// ErrMalformed is wrapped by the error [Decoder.Decode] returns for a line
+// that is not a record of the expected format. Callers count such lines and
+// go on.
+var ErrMalformed = errors.New("malformed record")
+
+// handler receives one scalar value of a known field.
+type handler func(e *Event, kind byte, v []byte)
+
+// fieldTable maps a dotted field path to its handler; containers marks the
+// paths of objects (and arrays of objects) that contain known fields, so
+// that everything else is skipped without being looked at.
+type fieldTable struct {
+	fields     map[string]handler
+	containers map[string]bool
+}
+
+func newFieldTable(fields map[string]handler) *fieldTable {
+	t := &fieldTable{fields: fields, containers: map[string]bool{}}
+	for k := range fields {
+		for i := 0; i < len(k); i++ {
+			if k[i] == '.' {
+				t.containers[k[:i]] = true
+			}
+		}
+	}
+	return t
+}
+
+// Decoder turns log lines into events. It is not safe for concurrent use;
+// it reuses one [Event] (and its buffers) for every line, so an event is
+// valid only until the next call.
+type Decoder struct {
+	format Format
+	s      scanner
+	ev     Event
+	evs    []*Event
+	path   []byte
+	stix   stixDecoder
+}
+
+// NewDecoder returns a decoder for the given format (FormatAuto: detect
+// per line).
+func NewDecoder(f Format) *Decoder {
+	return &Decoder{format: f}
+}
+
+// detect guesses a line's format from the fields that identify each one.
+func detect(line []byte) Format {
+	switch {
+	case bytes.Contains(line, []byte(`"event_type"`)):
+		return FormatEVE
+	case bytes.Contains(line, []byte(`"@timestamp"`)):
+		return FormatECS
+	case bytes.Contains(line, []byte(`"observed-data"`)):
+		return FormatSTIX
+	case bytes.Contains(line, []byte(`"ts"`)):
+		return FormatZeek
+	}
+	return FormatAuto
+}
+
+// Decode decodes one line. It returns the line's events: exactly one for
+// the log formats, one per observed-data for STIX; none for a blank line.
+// The events are valid until the next call. An error wraps [ErrMalformed].
+func (d *Decoder) Decode(line []byte) ([]*Event, error) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return nil, nil
+	}
+	f := d.format
+	if f == FormatAuto {
+		f = detect(line)
+		if f == FormatAuto {
+			return nil, fmt.Errorf("%w: not a Zeek, EVE, ECS or STIX record", ErrMalformed)
+		}
+	}
+	if f == FormatSTIX {
+		evs, err := d.stix.decode(line)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		return evs, nil
+	}
+	var t *fieldTable
+	switch f {
+	case FormatZeek:
+		t = zeekTable
+	case FormatEVE:
+		t = eveTable
+	case FormatECS:
+		t = ecsTable
+	}
+	e := &d.ev
+	e.reset()
+	e.Format = f
+	d.s.reset(line)
+	d.path = d.path[:0]
+	if err := d.s.openObject(); err != nil {
+		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
+	}
+	if err := d.walkObject(t, e, 0); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if err := d.s.end(); err != nil {
+		return nil, fmt.Errorf("%w: data after the JSON object", ErrMalformed)
+	}
+	e.finish()
+	d.evs = append(d.evs[:0], e)
+	return d.evs, nil
+}
+
+// walkObject reads the members of an object whose '{' was consumed; d.path
+// holds the dotted path of the object ("" at the top).
+func (d *Decoder) walkObject(t *fieldTable, e *Event, depth int) error {
+	if depth > maxDepth {
+		return errSyntax
+	}
+	base := len(d.path)
+	for first := true; ; first = false {
+		key, ok, err := d.s.nextKey(first)
+		if err != nil || !ok {
+			d.path = d.path[:base]
+			return err
+		}
+		d.path = d.path[:base]
+		if base > 0 {
+			d.path = append(d.path, '.')
+		}
+		d.path = append(d.path, key...)
+		if err := d.walkValue(t, e, depth); err != nil {
+			return err
+		}
+	}
+}
+
+// walkValue reads the value at d.path.
+func (d *Decoder) walkValue(t *fieldTable, e *Event, depth int) error {
+	p := bstr(d.path)
+	switch d.s.peek() {
+	case kindObject:
+		if !t.containers[p] {
+			return d.s.skip(depth)
+		}
+		d.s.pos++
+		return d.walkObject(t, e, depth+1)
+	case kindArray:
+		h := t.fields[p]
+		if h == nil && !t.containers[p] {
+			return d.s.skip(depth)
+		}
+		d.s.pos++
+		for first := true; ; first = false {
+			ok, err := d.s.nextElem(first)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return nil
+			}
+			if err := d.walkValue(t, e, depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		kind, v, err := d.s.value()
+		if err != nil {
+			return err
+		}
+		if h := t.fields[p]; h != nil && kind != kindNull {
+			h(e, kind, v)
+		}
+		return nil
+	}
+}

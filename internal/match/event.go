@@ -1,0 +1,450 @@
+package match
+
+import (
+	"bytes"
+	"time"
+)
+
+// Attr names one property of one STIX 2.1 cyber-observable type that the
+// decoders extract, such as domain-name:value or file:hashes.'SHA-256'.
+// Indicators are compiled to lookups keyed by (Attr, normalised value).
+type Attr uint8
+
+// The properties the decoders fill in. Their STIX paths are in [attrInfos].
+const (
+	AttrNone Attr = iota
+	AttrIPv4
+	AttrIPv6
+	AttrDomain
+	AttrURL
+	AttrEmail
+	AttrMAC
+	AttrFileName
+	AttrFileSize
+	AttrFileMD5
+	AttrFileSHA1
+	AttrFileSHA256
+	AttrFileMime
+	AttrSrcPort
+	AttrDstPort
+	AttrProtocol
+	AttrSrcRef
+	AttrDstRef
+	AttrHTTPMethod
+	AttrHTTPValue
+	AttrHTTPUserAgent
+	AttrEmailFromRef
+	AttrEmailSenderRef
+	AttrEmailToRefs
+	AttrEmailCcRefs
+	AttrEmailSubject
+	AttrX509Subject
+	AttrX509Issuer
+	AttrX509Serial
+	AttrX509MD5
+	AttrX509SHA1
+	AttrX509SHA256
+	numAttrs
+)
+
+// value kinds of an attribute.
+const (
+	vkString = iota
+	vkNumber
+	vkRef  // Field.Ref is the index of the referenced object
+	vkRefs // a list of references, one Field per element
+	vkList // a list of strings, one Field per element
+)
+
+type attrInfo struct {
+	typ  string   // STIX object type
+	path []string // property path below the object; "*" for a list index
+	kind int
+}
+
+// attrInfos describes every Attr; the path is what a STIX pattern writes
+// after "type:".
+var attrInfos = [numAttrs]attrInfo{
+	AttrIPv4:           {"ipv4-addr", []string{"value"}, vkString},
+	AttrIPv6:           {"ipv6-addr", []string{"value"}, vkString},
+	AttrDomain:         {"domain-name", []string{"value"}, vkString},
+	AttrURL:            {"url", []string{"value"}, vkString},
+	AttrEmail:          {"email-addr", []string{"value"}, vkString},
+	AttrMAC:            {"mac-addr", []string{"value"}, vkString},
+	AttrFileName:       {"file", []string{"name"}, vkString},
+	AttrFileSize:       {"file", []string{"size"}, vkNumber},
+	AttrFileMD5:        {"file", []string{"hashes", "MD5"}, vkString},
+	AttrFileSHA1:       {"file", []string{"hashes", "SHA-1"}, vkString},
+	AttrFileSHA256:     {"file", []string{"hashes", "SHA-256"}, vkString},
+	AttrFileMime:       {"file", []string{"mime_type"}, vkString},
+	AttrSrcPort:        {"network-traffic", []string{"src_port"}, vkNumber},
+	AttrDstPort:        {"network-traffic", []string{"dst_port"}, vkNumber},
+	AttrProtocol:       {"network-traffic", []string{"protocols", "*"}, vkList},
+	AttrSrcRef:         {"network-traffic", []string{"src_ref"}, vkRef},
+	AttrDstRef:         {"network-traffic", []string{"dst_ref"}, vkRef},
+	AttrHTTPMethod:     {"network-traffic", []string{"extensions", "http-request-ext", "request_method"}, vkString},
+	AttrHTTPValue:      {"network-traffic", []string{"extensions", "http-request-ext", "request_value"}, vkString},
+	AttrHTTPUserAgent:  {"network-traffic", []string{"extensions", "http-request-ext", "request_header", "User-Agent"}, vkString},
+	AttrEmailFromRef:   {"email-message", []string{"from_ref"}, vkRef},
+	AttrEmailSenderRef: {"email-message", []string{"sender_ref"}, vkRef},
+	AttrEmailToRefs:    {"email-message", []string{"to_refs"}, vkRefs},
+	AttrEmailCcRefs:    {"email-message", []string{"cc_refs"}, vkRefs},
+	AttrEmailSubject:   {"email-message", []string{"subject"}, vkString},
+	AttrX509Subject:    {"x509-certificate", []string{"subject"}, vkString},
+	AttrX509Issuer:     {"x509-certificate", []string{"issuer"}, vkString},
+	AttrX509Serial:     {"x509-certificate", []string{"serial_number"}, vkString},
+	AttrX509MD5:        {"x509-certificate", []string{"hashes", "MD5"}, vkString},
+	AttrX509SHA1:       {"x509-certificate", []string{"hashes", "SHA-1"}, vkString},
+	AttrX509SHA256:     {"x509-certificate", []string{"hashes", "SHA-256"}, vkString},
+}
+
+// String returns the attribute as a STIX object path, e.g.
+// "file:hashes.'SHA-256'".
+func (a Attr) String() string {
+	if a == AttrNone || a >= numAttrs {
+		return "none"
+	}
+	in := attrInfos[a]
+	var b []byte
+	b = append(b, in.typ...)
+	b = append(b, ':')
+	for i, p := range in.path {
+		if p == "*" {
+			b = append(b, "[*]"...)
+			continue
+		}
+		if i > 0 {
+			b = append(b, '.')
+		}
+		if isPlainKey(p) {
+			b = append(b, p...)
+		} else {
+			b = append(b, '\'')
+			b = append(b, p...)
+			b = append(b, '\'')
+		}
+	}
+	return string(b)
+}
+
+func isPlainKey(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Object is one cyber observable of an event.
+type Object struct {
+	// Type is the STIX cyber-observable type name.
+	Type string
+	// raw, for events decoded from STIX, is the SCO as given.
+	raw map[string]any
+}
+
+// Field is one property value of one object of an event.
+type Field struct {
+	Attr Attr
+	// Obj is the index in Event.Objects of the object that has it.
+	Obj int
+	// Ref is the target object index for reference attributes.
+	Ref int
+	// Value is the normalised value (decimal text for numbers). It may
+	// point into the input line and is valid only until the next event.
+	Value []byte
+}
+
+// Event is one decoded log record: the cyber observables it mentions, as
+// one STIX observation. Decoders reuse an Event, so its slices are valid
+// only until the next call that decodes into it.
+type Event struct {
+	// Time is when the event happened (the zero time if the record has no
+	// time stamp).
+	Time time.Time
+	// Objects are the observables, Fields their properties.
+	Objects []Object
+	Fields  []Field
+	// Format is the format the record was decoded as.
+	Format Format
+	// observed, for events decoded from STIX, is the observed-data object.
+	observed map[string]any
+
+	arena []byte // normalised values that do not alias the input
+	tc    timeCache
+
+	// Per-record singletons and pending values, reset by reset.
+	nt, file, email, x509 int
+	httpHost, httpURI     []byte
+	httpScheme            string
+	proto                 []byte
+	srcIP, dstIP          int
+}
+
+func (e *Event) reset() {
+	e.Time = time.Time{}
+	e.Objects = e.Objects[:0]
+	e.Fields = e.Fields[:0]
+	e.observed = nil
+	e.arena = e.arena[:0]
+	e.nt, e.file, e.email, e.x509 = -1, -1, -1, -1
+	e.httpHost, e.httpURI, e.httpScheme, e.proto = nil, nil, "", nil
+	e.srcIP, e.dstIP = -1, -1
+}
+
+// newObject appends an object and returns its index.
+func (e *Event) newObject(typ string) int {
+	e.Objects = append(e.Objects, Object{Type: typ})
+	return len(e.Objects) - 1
+}
+
+func (e *Event) add(obj int, a Attr, v []byte) {
+	e.Fields = append(e.Fields, Field{Attr: a, Obj: obj, Value: v})
+}
+
+func (e *Event) addRef(obj int, a Attr, target int) {
+	e.Fields = append(e.Fields, Field{Attr: a, Obj: obj, Ref: target})
+}
+
+// valueObject returns the object of type a's type whose value is v,
+// creating it: the same address or name mentioned twice in one record is
+// one observable.
+func (e *Event) valueObject(a Attr, v []byte) int {
+	for i := range e.Fields {
+		f := &e.Fields[i]
+		if f.Attr == a && bytes.Equal(f.Value, v) {
+			return f.Obj
+		}
+	}
+	o := e.newObject(attrInfos[a].typ)
+	e.add(o, a, v)
+	return o
+}
+
+// singleton returns the per-record object in *slot, creating it.
+func (e *Event) singleton(slot *int, typ string) int {
+	if *slot < 0 {
+		*slot = e.newObject(typ)
+	}
+	return *slot
+}
+
+// save copies b into the event's arena so that it outlives scanner buffers.
+func (e *Event) save(b []byte) []byte {
+	start := len(e.arena)
+	e.arena = append(e.arena, b...)
+	return e.arena[start:len(e.arena):len(e.arena)]
+}
+
+// Normalised adders used by the decoders. Values that do not normalise
+// (an address that is not an address) are dropped, not errors: a log
+// field such as a DNS answer holds many kinds of text.
+
+// ip adds an IPv4 or IPv6 address object and returns its index, or -1.
+func (e *Event) ip(v []byte) int {
+	n, v6, ok := e.normIP(v)
+	if !ok {
+		return -1
+	}
+	if v6 {
+		return e.valueObject(AttrIPv6, n)
+	}
+	return e.valueObject(AttrIPv4, n)
+}
+
+// endpoint adds an address as the source or destination of the record's
+// network traffic.
+func (e *Event) endpoint(v []byte, dst bool) {
+	o := e.ip(v)
+	if o < 0 {
+		return
+	}
+	nt := e.singleton(&e.nt, "network-traffic")
+	if dst {
+		if e.dstIP < 0 {
+			e.dstIP = o
+			e.addRef(nt, AttrDstRef, o)
+		}
+	} else if e.srcIP < 0 {
+		e.srcIP = o
+		e.addRef(nt, AttrSrcRef, o)
+	}
+}
+
+func (e *Event) port(v []byte, dst bool) {
+	n, ok := normInt(v)
+	if !ok {
+		return
+	}
+	nt := e.singleton(&e.nt, "network-traffic")
+	if dst {
+		e.add(nt, AttrDstPort, n)
+	} else {
+		e.add(nt, AttrSrcPort, n)
+	}
+}
+
+func (e *Event) protocol(v []byte) {
+	if len(v) == 0 || len(v) > 32 {
+		return
+	}
+	nt := e.singleton(&e.nt, "network-traffic")
+	l := e.lower(v)
+	for i := range e.Fields {
+		if f := &e.Fields[i]; f.Attr == AttrProtocol && bytes.Equal(f.Value, l) {
+			return
+		}
+	}
+	e.add(nt, AttrProtocol, l)
+}
+
+func (e *Event) domain(v []byte) int {
+	n, ok := e.normDomain(v)
+	if !ok {
+		return -1
+	}
+	return e.valueObject(AttrDomain, n)
+}
+
+// hostOrIP adds v as an address if it is one, else as a domain name.
+func (e *Event) hostOrIP(v []byte) {
+	if e.ip(v) < 0 {
+		e.domain(v)
+	}
+}
+
+func (e *Event) url(v []byte) {
+	if n, ok := e.normURL(v); ok {
+		e.valueObject(AttrURL, n)
+	}
+}
+
+func (e *Event) emailAddr(v []byte) int {
+	v = bareAddress(v)
+	n, ok := e.normEmail(v)
+	if !ok {
+		return -1
+	}
+	return e.valueObject(AttrEmail, n)
+}
+
+// emailRef adds an address and links it from the record's email-message.
+func (e *Event) emailRef(v []byte, a Attr) {
+	o := e.emailAddr(v)
+	if o < 0 {
+		return
+	}
+	m := e.singleton(&e.email, "email-message")
+	single := attrInfos[a].kind == vkRef
+	for _, f := range e.Fields {
+		if f.Attr == a && f.Obj == m && (single || f.Ref == o) {
+			return
+		}
+	}
+	e.addRef(m, a, o)
+}
+
+func (e *Event) subject(v []byte) {
+	m := e.singleton(&e.email, "email-message")
+	e.add(m, AttrEmailSubject, e.save(v))
+}
+
+// fileHash adds a digest to the record's file (or certificate, for the
+// x509 attributes) if it is hex of the right length.
+func (e *Event) fileHash(a Attr, v []byte) {
+	n, ok := e.normHex(v, hexLen(a))
+	if !ok {
+		return
+	}
+	var o int
+	switch a {
+	case AttrX509MD5, AttrX509SHA1, AttrX509SHA256:
+		o = e.singleton(&e.x509, "x509-certificate")
+	default:
+		o = e.singleton(&e.file, "file")
+	}
+	e.add(o, a, n)
+}
+
+func (e *Event) fileString(a Attr, v []byte) {
+	if len(v) == 0 {
+		return
+	}
+	o := e.singleton(&e.file, "file")
+	e.add(o, a, e.save(v))
+}
+
+func (e *Event) fileSize(v []byte) {
+	if n, ok := normInt(v); ok {
+		o := e.singleton(&e.file, "file")
+		e.add(o, AttrFileSize, n)
+	}
+}
+
+func (e *Event) x509String(a Attr, v []byte) {
+	if len(v) == 0 {
+		return
+	}
+	o := e.singleton(&e.x509, "x509-certificate")
+	e.add(o, a, e.save(v))
+}
+
+func (e *Event) httpString(a Attr, v []byte) {
+	if len(v) == 0 {
+		return
+	}
+	nt := e.singleton(&e.nt, "network-traffic")
+	e.add(nt, a, e.save(v))
+}
+
+// finish completes values that need more than one field of the record
+// (a URL from a host and a path) and orders nothing else.
+func (e *Event) finish() {
+	if e.httpURI != nil {
+		u := e.httpURI
+		if !hasScheme(u) {
+			if e.httpHost == nil || len(u) == 0 || (u[0] != '/' && u[0] != '*') {
+				u = nil
+			} else {
+				scheme := e.httpScheme
+				if scheme == "" {
+					scheme = "http"
+				}
+				start := len(e.arena)
+				e.arena = append(e.arena, scheme...)
+				e.arena = append(e.arena, "://"...)
+				e.arena = append(e.arena, e.httpHost...)
+				e.arena = append(e.arena, u...)
+				u = e.arena[start:len(e.arena):len(e.arena)]
+			}
+		}
+		if u != nil {
+			e.url(u)
+		}
+	}
+	if e.httpHost != nil {
+		h := e.httpHost
+		// A Host header may carry a port.
+		if i := bytes.LastIndexByte(h, ':'); i > 0 && bytes.IndexByte(h, ']') < i && bytes.Count(h, []byte{':'}) == 1 {
+			h = h[:i]
+		}
+		e.hostOrIP(h)
+	}
+}
+
+func hasScheme(u []byte) bool {
+	i := bytes.Index(u, []byte("://"))
+	return i > 0 && i < 10
+}
+
+// bareAddress extracts "a@b" from "Name <a@b>" or "<a@b>".
+func bareAddress(v []byte) []byte {
+	if i := bytes.LastIndexByte(v, '<'); i >= 0 {
+		if j := bytes.IndexByte(v[i:], '>'); j > 0 {
+			return bytes.TrimSpace(v[i+1 : i+j])
+		}
+	}
+	return bytes.TrimSpace(v)
+}

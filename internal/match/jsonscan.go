@@ -1,0 +1,393 @@
+package match
+
+import (
+	"errors"
+	"unicode/utf8"
+)
+
+// errSyntax is returned by the scanner for any input that is not a
+// well-formed JSON object; the matcher counts such lines as malformed.
+var errSyntax = errors.New("malformed JSON")
+
+// scanner is a small pull scanner over one JSON text (RFC 8259). It exists
+// because decoding is the matcher's hot path: it visits only the members a
+// decoder asks for, never builds maps or reflects, and returns string values
+// as slices of the input unless they contain escapes (then it unescapes into
+// a reusable buffer). It validates the structure it skips, so a truncated or
+// garbled line is reported rather than half-read.
+type scanner struct {
+	data []byte
+	pos  int
+	// buf holds unescaped strings; values returned from it stay valid until
+	// the scanner is reset, because it only grows by appending.
+	buf []byte
+}
+
+func (s *scanner) reset(data []byte) {
+	s.data = data
+	s.pos = 0
+	s.buf = s.buf[:0]
+}
+
+// kinds of JSON values as returned by [scanner.value].
+const (
+	kindString = 's'
+	kindNumber = 'n'
+	kindObject = '{'
+	kindArray  = '['
+	kindTrue   = 't'
+	kindFalse  = 'f'
+	kindNull   = 'z'
+)
+
+func (s *scanner) skipSpace() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the kind of the next value without consuming it, or 0 at the
+// end of input or on a byte that cannot start a value.
+func (s *scanner) peek() byte {
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return 0
+	}
+	switch c := s.data[s.pos]; c {
+	case '"':
+		return kindString
+	case '{':
+		return kindObject
+	case '[':
+		return kindArray
+	case 't':
+		return kindTrue
+	case 'f':
+		return kindFalse
+	case 'n':
+		return kindNull
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			return kindNumber
+		}
+		return 0
+	}
+}
+
+// openObject consumes '{'.
+func (s *scanner) openObject() error {
+	s.skipSpace()
+	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
+		return errSyntax
+	}
+	s.pos++
+	return nil
+}
+
+// openArray consumes '['.
+func (s *scanner) openArray() error {
+	s.skipSpace()
+	if s.pos >= len(s.data) || s.data[s.pos] != '[' {
+		return errSyntax
+	}
+	s.pos++
+	return nil
+}
+
+// nextKey advances to the next member of the object being read and returns
+// its (unescaped) key. It returns ok=false after consuming the closing '}'.
+// first must be true for the first call after [scanner.openObject].
+func (s *scanner) nextKey(first bool) (key []byte, ok bool, err error) {
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return nil, false, errSyntax
+	}
+	if s.data[s.pos] == '}' {
+		s.pos++
+		return nil, false, nil
+	}
+	if !first {
+		if s.data[s.pos] != ',' {
+			return nil, false, errSyntax
+		}
+		s.pos++
+		s.skipSpace()
+	}
+	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+		return nil, false, errSyntax
+	}
+	key, err = s.str()
+	if err != nil {
+		return nil, false, err
+	}
+	s.skipSpace()
+	if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+		return nil, false, errSyntax
+	}
+	s.pos++
+	return key, true, nil
+}
+
+// nextElem advances to the next element of the array being read; it
+// returns false after consuming the closing ']'.
+func (s *scanner) nextElem(first bool) (bool, error) {
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return false, errSyntax
+	}
+	if s.data[s.pos] == ']' {
+		s.pos++
+		return false, nil
+	}
+	if !first {
+		if s.data[s.pos] != ',' {
+			return false, errSyntax
+		}
+		s.pos++
+	}
+	return true, nil
+}
+
+// str reads a string at s.pos (which is '"') and returns its unescaped
+// content.
+func (s *scanner) str() ([]byte, error) {
+	start := s.pos + 1
+	i := start
+	d := s.data
+	for i < len(d) {
+		c := d[i]
+		if c == '"' {
+			s.pos = i + 1
+			return d[start:i], nil
+		}
+		if c == '\\' {
+			return s.strEscaped(start)
+		}
+		if c < 0x20 {
+			return nil, errSyntax
+		}
+		i++
+	}
+	return nil, errSyntax
+}
+
+func (s *scanner) strEscaped(start int) ([]byte, error) {
+	d := s.data
+	off := len(s.buf)
+	i := start
+	for i < len(d) {
+		c := d[i]
+		switch {
+		case c == '"':
+			s.pos = i + 1
+			return s.buf[off:len(s.buf):len(s.buf)], nil
+		case c < 0x20:
+			return nil, errSyntax
+		case c != '\\':
+			s.buf = append(s.buf, c)
+			i++
+			continue
+		}
+		if i+1 >= len(d) {
+			return nil, errSyntax
+		}
+		e := d[i+1]
+		i += 2
+		switch e {
+		case '"', '\\', '/':
+			s.buf = append(s.buf, e)
+		case 'b':
+			s.buf = append(s.buf, '\b')
+		case 'f':
+			s.buf = append(s.buf, '\f')
+		case 'n':
+			s.buf = append(s.buf, '\n')
+		case 'r':
+			s.buf = append(s.buf, '\r')
+		case 't':
+			s.buf = append(s.buf, '\t')
+		case 'u':
+			r, n := hex4(d, i)
+			if n < 0 {
+				return nil, errSyntax
+			}
+			i = n
+			if r >= 0xD800 && r < 0xDC00 {
+				// A high surrogate must be followed by \u and a low one;
+				// otherwise it decodes to U+FFFD like encoding/json.
+				if i+1 < len(d) && d[i] == '\\' && d[i+1] == 'u' {
+					r2, n2 := hex4(d, i+2)
+					if n2 >= 0 && r2 >= 0xDC00 && r2 < 0xE000 {
+						r = 0x10000 + (r-0xD800)<<10 + (r2 - 0xDC00)
+						i = n2
+					} else {
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			} else if r >= 0xDC00 && r < 0xE000 {
+				r = utf8.RuneError
+			}
+			s.buf = utf8.AppendRune(s.buf, r)
+		default:
+			return nil, errSyntax
+		}
+	}
+	return nil, errSyntax
+}
+
+func hex4(d []byte, i int) (rune, int) {
+	if i+4 > len(d) {
+		return 0, -1
+	}
+	var r rune
+	for _, c := range d[i : i+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, -1
+		}
+	}
+	return r, i + 4
+}
+
+// value reads a scalar value and returns its kind and its text: the
+// unescaped content for strings, the literal for numbers. Objects and arrays
+// are skipped (validated) and returned as their raw text.
+func (s *scanner) value() (byte, []byte, error) {
+	k := s.peek()
+	start := s.pos
+	switch k {
+	case kindString:
+		v, err := s.str()
+		return k, v, err
+	case kindNumber:
+		err := s.number()
+		return k, s.data[start:s.pos], err
+	case kindTrue:
+		return k, nil, s.lit("true")
+	case kindFalse:
+		return k, nil, s.lit("false")
+	case kindNull:
+		return k, nil, s.lit("null")
+	case kindObject, kindArray:
+		err := s.skip(0)
+		return k, s.data[start:s.pos], err
+	}
+	return 0, nil, errSyntax
+}
+
+func (s *scanner) lit(w string) error {
+	if len(s.data)-s.pos < len(w) || string(s.data[s.pos:s.pos+len(w)]) != w {
+		return errSyntax
+	}
+	s.pos += len(w)
+	return nil
+}
+
+func (s *scanner) number() error {
+	d := s.data
+	i := s.pos
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	digits := 0
+	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+		i++
+		digits++
+	}
+	if digits == 0 {
+		return errSyntax
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		digits = 0
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+			digits++
+		}
+		if digits == 0 {
+			return errSyntax
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		digits = 0
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+			digits++
+		}
+		if digits == 0 {
+			return errSyntax
+		}
+	}
+	s.pos = i
+	return nil
+}
+
+// maxDepth bounds nesting so that a hostile line cannot exhaust the stack.
+const maxDepth = 64
+
+// skip consumes one value of any kind, validating it.
+func (s *scanner) skip(depth int) error {
+	if depth > maxDepth {
+		return errSyntax
+	}
+	switch s.peek() {
+	case kindObject:
+		s.pos++
+		for first := true; ; first = false {
+			_, ok, err := s.nextKey(first)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return nil
+			}
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+		}
+	case kindArray:
+		s.pos++
+		for first := true; ; first = false {
+			ok, err := s.nextElem(first)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return nil
+			}
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+		}
+	default:
+		_, _, err := s.value()
+		return err
+	}
+}
+
+// end checks that only white space follows the value just read.
+func (s *scanner) end() error {
+	s.skipSpace()
+	if s.pos != len(s.data) {
+		return errSyntax
+	}
+	return nil
+}

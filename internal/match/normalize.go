@@ -1,0 +1,318 @@
+package match
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/parley-exchange/parley/private"
+)
+
+// The decoders normalise every value exactly as [private.Normalize] does,
+// so that an indicator, a private-set tag and a log field agree on one
+// form. Normalize allocates, so values that are already in normal form
+// (nearly all of them in real logs) are recognised by cheap checks and
+// used as they are; only the rest go through private.Normalize.
+
+// bstr views b as a string without copying; the string must not outlive b
+// or be kept after b changes.
+func bstr(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// normIP returns the canonical text of an IPv4 or IPv6 address.
+func (e *Event) normIP(v []byte) (n []byte, v6 bool, ok bool) {
+	a, err := netip.ParseAddr(bstr(v))
+	if err != nil || a.Zone() != "" {
+		return nil, false, false
+	}
+	if a.Is4In6() {
+		a = a.Unmap()
+	}
+	start := len(e.arena)
+	e.arena = a.AppendTo(e.arena)
+	n = e.arena[start:len(e.arena):len(e.arena)]
+	if string(n) == string(v) {
+		// Already canonical: alias the input and give the arena back.
+		e.arena = e.arena[:start]
+		n = v
+	}
+	return n, a.Is6(), true
+}
+
+// normDomain returns the private.Normalize form of a domain name.
+func (e *Event) normDomain(v []byte) ([]byte, bool) {
+	if len(v) == 0 || len(v) > 254 {
+		return nil, false
+	}
+	if plainDomain(v) {
+		return v, true
+	}
+	s, err := private.Normalize(private.TypeDomainName, string(v))
+	if err != nil {
+		return nil, false
+	}
+	return e.save([]byte(s)), true
+}
+
+// plainDomain reports whether v is already a normalised domain name: lower-
+// case LDH (and underscore) labels of 1 to 63 octets, not all digits and
+// dots (an address is not a name), no trailing dot, no "xn--" label that
+// would need checking.
+func plainDomain(v []byte) bool {
+	label := 0
+	letters := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c == '-' || c == '_':
+			letters = true
+			label++
+		case c >= '0' && c <= '9':
+			label++
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+			continue
+		default:
+			return false
+		}
+		if label > 63 {
+			return false
+		}
+		if label == 4 && c == '-' && v[i-1] == '-' && v[i-2] == 'n' && v[i-3] == 'x' {
+			return false
+		}
+	}
+	return label > 0 && letters
+}
+
+// normURL returns the private.Normalize form of an absolute URL.
+func (e *Event) normURL(v []byte) ([]byte, bool) {
+	if len(v) == 0 || len(v) > 8192 {
+		return nil, false
+	}
+	if plainURL(v) {
+		return v, true
+	}
+	s, err := private.Normalize(private.TypeURL, string(v))
+	if err != nil {
+		return nil, false
+	}
+	return e.save([]byte(s)), true
+}
+
+// plainURL recognises the common already-normal URL: "http://" or
+// "https://", a plain lower-case host without port, then a path that is
+// non-empty, has no percent sign, no dot segment and only characters RFC
+// 3986 allows.
+func plainURL(v []byte) bool {
+	s := bstr(v)
+	switch {
+	case strings.HasPrefix(s, "http://"):
+		s = s[7:]
+	case strings.HasPrefix(s, "https://"):
+		s = s[8:]
+	default:
+		return false
+	}
+	slash := strings.IndexByte(s, '/')
+	if slash <= 0 || !plainDomain(v[len(v)-len(s):len(v)-len(s)+slash]) {
+		return false
+	}
+	path := s[slash:]
+	if strings.Contains(path, "/.") {
+		return false
+	}
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		if c == '#' {
+			return false
+		}
+		if !(isUnreservedByte(c) || strings.IndexByte(":/?[]@!$&'()*+,;=", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func isUnreservedByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+func (e *Event) normEmail(v []byte) ([]byte, bool) {
+	at := strings.LastIndexByte(bstr(v), '@')
+	if at <= 0 || at == len(v)-1 || len(v) > 512 {
+		return nil, false
+	}
+	if plainDomain(v[at+1:]) {
+		for _, c := range v[:at] {
+			if c <= ' ' || c >= 0x7f {
+				goto slow
+			}
+		}
+		return v, true
+	}
+slow:
+	s, err := private.Normalize(private.TypeEmail, string(v))
+	if err != nil {
+		return nil, false
+	}
+	return e.save([]byte(s)), true
+}
+
+// hexLen is the digest length in hex digits of a hash attribute.
+func hexLen(a Attr) int {
+	switch a {
+	case AttrFileMD5, AttrX509MD5:
+		return 32
+	case AttrFileSHA1, AttrX509SHA1:
+		return 40
+	default:
+		return 64
+	}
+}
+
+// normHex returns v as lower-case hex of n digits; colons (as in
+// Suricata's certificate fingerprints) are dropped.
+func (e *Event) normHex(v []byte, n int) ([]byte, bool) {
+	plain := len(v) == n
+	if plain {
+		for _, c := range v {
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return v, true
+		}
+	}
+	start := len(e.arena)
+	for _, c := range v {
+		switch {
+		case c >= '0' && c <= '9' || c >= 'a' && c <= 'f':
+			e.arena = append(e.arena, c)
+		case c >= 'A' && c <= 'F':
+			e.arena = append(e.arena, c+'a'-'A')
+		case c == ':':
+		default:
+			e.arena = e.arena[:start]
+			return nil, false
+		}
+	}
+	if len(e.arena)-start != n {
+		e.arena = e.arena[:start]
+		return nil, false
+	}
+	return e.arena[start:len(e.arena):len(e.arena)], true
+}
+
+// normInt returns the decimal text of a non-negative integer given as a
+// JSON number or numeric string ("443", "443.0"), without leading zeros.
+func normInt(v []byte) ([]byte, bool) {
+	if i := strings.IndexByte(bstr(v), '.'); i >= 0 {
+		for _, c := range v[i+1:] {
+			if c != '0' {
+				return nil, false
+			}
+		}
+		v = v[:i]
+	}
+	if len(v) == 0 || len(v) > 18 {
+		return nil, false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return nil, false
+		}
+	}
+	for len(v) > 1 && v[0] == '0' {
+		v = v[1:]
+	}
+	return v, true
+}
+
+func (e *Event) lower(v []byte) []byte {
+	for i, c := range v {
+		if c >= 'A' && c <= 'Z' {
+			start := len(e.arena)
+			e.arena = append(e.arena, v[:i]...)
+			for _, c := range v[i:] {
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				e.arena = append(e.arena, c)
+			}
+			return e.arena[start:len(e.arena):len(e.arena)]
+		}
+	}
+	return v
+}
+
+// timeCache remembers the last parsed time stamp text: consecutive log
+// lines usually share their second, and time.Parse is slow.
+type timeCache struct {
+	key  [40]byte
+	n    int
+	last time.Time
+}
+
+// parseEpoch parses Zeek's "1258535653.087137" (seconds since the epoch).
+func parseEpoch(v []byte) (time.Time, bool) {
+	var sec, frac, scale int64 = 0, 0, 1
+	i := 0
+	for ; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+		sec = sec*10 + int64(v[i]-'0')
+		if sec > 1e11 {
+			return time.Time{}, false
+		}
+	}
+	if i == 0 {
+		return time.Time{}, false
+	}
+	if i < len(v) && v[i] == '.' {
+		i++
+		for ; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+			if scale < 1e9 {
+				frac = frac*10 + int64(v[i]-'0')
+				scale *= 10
+			}
+		}
+	}
+	if i != len(v) {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, frac*(1e9/scale)).UTC(), true
+}
+
+// parseTime parses RFC 3339 time stamps and Suricata's variant with a
+// numeric offset without a colon ("2009-11-24T21:27:09.534255+0100").
+func (c *timeCache) parse(v []byte) (time.Time, bool) {
+	if len(v) < 19 || len(v) > 40 {
+		return time.Time{}, false
+	}
+	if c.n == len(v) && string(c.key[:len(v)]) == string(v) {
+		return c.last, true
+	}
+	s := string(v)
+	var t time.Time
+	var err error
+	switch {
+	case strings.HasSuffix(s, "Z") || strings.LastIndexByte(s, ':') > 16:
+		t, err = time.Parse(time.RFC3339Nano, s)
+	default:
+		t, err = time.Parse("2006-01-02T15:04:05.999999999-0700", s)
+	}
+	if err != nil {
+		return time.Time{}, false
+	}
+	t = t.UTC()
+	c.n = copy(c.key[:], v)
+	c.last = t
+	return t, true
+}
