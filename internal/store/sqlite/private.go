@@ -1,0 +1,397 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// Private sets (package private, internal/node/private*.go): the tables
+// that hold each set's key, its tags, the provider's indicator values the
+// set was built from, and every reader's spent query budget.
+//
+// What is stored, and what never is: a set's OPRF private key (the node
+// evaluates on the provider's behalf, so it must hold it; it is a secret
+// like node.key), the tags, and for sets built from a collection the
+// canonical "type:value" lines of the provider's own indicators (already
+// in the objects table in clear) so that the set can follow revocations.
+// A querier's blinded elements, the evaluated elements and any notion of
+// which of its values matched are never written anywhere: the only trace
+// of a query is the per-(set, reader) counter of elements evaluated, with
+// no timestamp.
+func init() {
+	registerMigrations(migration{200, "private sets", `
+CREATE TABLE private_sets (
+	id            TEXT PRIMARY KEY,
+	member        TEXT NOT NULL REFERENCES members(id),
+	collection    TEXT NOT NULL REFERENCES collections(id),
+	source        TEXT NOT NULL,
+	suite         TEXT NOT NULL,
+	private_key   BLOB NOT NULL,
+	public_key    BLOB NOT NULL,
+	key_log_index INTEGER NOT NULL UNIQUE REFERENCES log_entries(idx),
+	created       TEXT NOT NULL,
+	cursor        INTEGER NOT NULL
+);
+CREATE TABLE private_set_tags (
+	set_id TEXT NOT NULL REFERENCES private_sets(id),
+	tag    BLOB NOT NULL,
+	line   TEXT,
+	PRIMARY KEY (set_id, tag)
+) WITHOUT ROWID;
+CREATE TABLE private_set_indicators (
+	set_id       TEXT NOT NULL REFERENCES private_sets(id),
+	indicator_id TEXT NOT NULL,
+	line         TEXT NOT NULL,
+	PRIMARY KEY (set_id, indicator_id, line)
+) WITHOUT ROWID;
+CREATE INDEX private_set_indicators_line ON private_set_indicators(set_id, line);
+CREATE TABLE private_budget (
+	set_id TEXT NOT NULL REFERENCES private_sets(id),
+	member TEXT NOT NULL,
+	used   INTEGER NOT NULL,
+	PRIMARY KEY (set_id, member)
+) WITHOUT ROWID;
+`})
+}
+
+// Sources of a private set's values.
+const (
+	// PrivateSourceCollection: the equality values of the provider's
+	// indicators in the collection, kept up to date.
+	PrivateSourceCollection = "collection"
+	// PrivateSourceValues: a fixed list of values given at publication.
+	PrivateSourceValues = "values"
+)
+
+// ErrBudgetSpent is returned by [Store.SpendPrivateBudget] when a reader
+// has no query budget left for the set.
+var ErrBudgetSpent = errors.New("query budget spent")
+
+// PrivateSet is a stored private set without its tags.
+type PrivateSet struct {
+	ID         string
+	Member     string
+	Collection string
+	// Source is [PrivateSourceCollection] or [PrivateSourceValues].
+	Source string
+	Suite  string
+	// PrivateKey is the OPRF private key: a secret, never to be logged.
+	PrivateKey []byte
+	PublicKey  []byte
+	// KeyLogIndex is the index of the log entry committing PublicKey.
+	KeyLogIndex int64
+	Created     time.Time
+	// Cursor is the Seq of the last collection object the set has taken
+	// into account.
+	Cursor int64
+	// Size is the number of tags.
+	Size int
+}
+
+// PrivateTag is one tag of a set and, for sets built from a collection,
+// the canonical line it is the tag of.
+type PrivateTag struct {
+	Tag  []byte
+	Line string
+}
+
+// IndicatorValues are the canonical lines of one indicator's latest
+// version; no lines means the indicator no longer contributes (revoked,
+// expired, or with no equality values).
+type IndicatorValues struct {
+	IndicatorID string
+	Lines       []string
+}
+
+// NewPrivateSet is what [Store.CreatePrivateSet] writes.
+type NewPrivateSet struct {
+	Set PrivateSet
+	// Tags are the set's tags (with their lines for collection sets).
+	Tags []PrivateTag
+	// Indicators map indicator ids to their lines (collection sets).
+	Indicators []IndicatorValues
+	// KeyEntry is the leaf of the log entry committing the public key,
+	// given the entry's index and received time (which it must contain).
+	KeyEntry func(index int64) ([]byte, error)
+	// Received is the key entry's received time.
+	Received time.Time
+	// Version is the key entry's version (the set's creation time).
+	Version time.Time
+}
+
+// CreatePrivateSet stores a new set and appends the log entry that commits
+// its public key, in one transaction; set.KeyLogIndex is assigned. It
+// fails with store.ErrConflict for a taken id and store.ErrNotFound for an
+// unknown collection or member, changing nothing.
+func (s *Store) CreatePrivateSet(ctx context.Context, n NewPrivateSet) (PrivateSet, error) {
+	set := n.Set
+	if set.ID == "" || len(set.PublicKey) == 0 || len(set.PrivateKey) == 0 || n.KeyEntry == nil {
+		return PrivateSet{}, fmt.Errorf("couldn't create a private set: missing id, key or entry: %w", store.ErrInvalid)
+	}
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM collections WHERE id = ?`, set.Collection).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("couldn't create a private set: collection %q: %w", set.Collection, store.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM private_sets WHERE id = ?`, set.ID).Scan(&one); err == nil {
+			return fmt.Errorf("couldn't create private set %q: %w", set.ID, store.ErrConflict)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var next int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`).Scan(&next); err != nil {
+			return err
+		}
+		leaf, err := n.KeyEntry(next)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			next, leaf, []byte{}, set.Collection, set.ID, fmtTime(n.Version), set.Member, fmtTime(n.Received)); err != nil {
+			return err
+		}
+		set.KeyLogIndex = next
+		if _, err := tx.ExecContext(ctx, `INSERT INTO private_sets(id, member, collection, source, suite, private_key, public_key, key_log_index, created, cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			set.ID, set.Member, set.Collection, set.Source, set.Suite, set.PrivateKey, set.PublicKey, set.KeyLogIndex, fmtTime(set.Created), set.Cursor); err != nil {
+			if isUnique(err) {
+				return fmt.Errorf("couldn't create private set %q: %w", set.ID, store.ErrConflict)
+			}
+			return err
+		}
+		if err := insertIndicators(ctx, tx, set.ID, n.Indicators); err != nil {
+			return err
+		}
+		return insertTags(ctx, tx, set.ID, n.Tags)
+	})
+	if err != nil {
+		return PrivateSet{}, err
+	}
+	set.Size = countDistinct(n.Tags)
+	return set, nil
+}
+
+func countDistinct(tags []PrivateTag) int {
+	seen := make(map[string]bool, len(tags))
+	for _, t := range tags {
+		seen[string(t.Tag)] = true
+	}
+	return len(seen)
+}
+
+func insertIndicators(ctx context.Context, tx *sql.Tx, setID string, ivs []IndicatorValues) error {
+	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO private_set_indicators(set_id, indicator_id, line) VALUES (?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for _, iv := range ivs {
+		for _, l := range iv.Lines {
+			if _, err := ins.ExecContext(ctx, setID, iv.IndicatorID, l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func insertTags(ctx context.Context, tx *sql.Tx, setID string, tags []PrivateTag) error {
+	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO private_set_tags(set_id, tag, line) VALUES (?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for _, t := range tags {
+		var line any
+		if t.Line != "" {
+			line = t.Line
+		}
+		if _, err := ins.ExecContext(ctx, setID, t.Tag, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const privateSetCols = `id, member, collection, source, suite, private_key, public_key, key_log_index, created, cursor,
+	(SELECT count(*) FROM private_set_tags t WHERE t.set_id = private_sets.id)`
+
+func scanPrivateSet(row interface{ Scan(...any) error }) (PrivateSet, error) {
+	var p PrivateSet
+	var created string
+	if err := row.Scan(&p.ID, &p.Member, &p.Collection, &p.Source, &p.Suite, &p.PrivateKey, &p.PublicKey, &p.KeyLogIndex, &created, &p.Cursor, &p.Size); err != nil {
+		return p, err
+	}
+	var err error
+	p.Created, err = parseTime(created)
+	return p, err
+}
+
+// PrivateSet returns one set (store.ErrNotFound).
+func (s *Store) PrivateSet(ctx context.Context, id string) (PrivateSet, error) {
+	p, err := scanPrivateSet(s.r.QueryRowContext(ctx, `SELECT `+privateSetCols+` FROM private_sets WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("couldn't find private set %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return p, fmt.Errorf("couldn't read a private set: %w", err)
+	}
+	return p, nil
+}
+
+// PrivateSets returns every set, oldest first.
+func (s *Store) PrivateSets(ctx context.Context) ([]PrivateSet, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+privateSetCols+` FROM private_sets ORDER BY created, id`)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list private sets: %w", err)
+	}
+	defer rows.Close()
+	var out []PrivateSet
+	for rows.Next() {
+		p, err := scanPrivateSet(rows)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't list private sets: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// PrivateSetTags returns the set's tags in ascending byte order.
+func (s *Store) PrivateSetTags(ctx context.Context, id string) ([][]byte, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT tag FROM private_set_tags WHERE set_id = ? ORDER BY tag`, id)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read private set tags: %w", err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var t []byte
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("couldn't read private set tags: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// PrivateSetLines returns, for a collection set, which of lines already
+// have a tag, so that only new lines need an OPRF evaluation.
+func (s *Store) PrivateSetLines(ctx context.Context, id string) (map[string][]byte, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT line, tag FROM private_set_tags WHERE set_id = ? AND line IS NOT NULL`, id)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read private set lines: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var l string
+		var t []byte
+		if err := rows.Scan(&l, &t); err != nil {
+			return nil, fmt.Errorf("couldn't read private set lines: %w", err)
+		}
+		out[l] = t
+	}
+	return out, rows.Err()
+}
+
+// UpdatePrivateSet replaces the lines of the given indicators, adds the
+// tags of new lines (newTags, with their lines), removes the tags of lines
+// no indicator holds any more, and moves the set's cursor, in one
+// transaction. It fails with store.ErrConflict, changing nothing, if the
+// stored cursor is not fromCursor (another update ran first).
+func (s *Store) UpdatePrivateSet(ctx context.Context, id string, fromCursor, toCursor int64, changed []IndicatorValues, newTags []PrivateTag) error {
+	return s.Write(ctx, func(tx *sql.Tx) error {
+		var cur int64
+		err := tx.QueryRowContext(ctx, `SELECT cursor FROM private_sets WHERE id = ?`, id).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("couldn't update private set %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if cur != fromCursor {
+			return fmt.Errorf("couldn't update private set %q: cursor moved: %w", id, store.ErrConflict)
+		}
+		var touched []string
+		for _, iv := range changed {
+			rows, err := tx.QueryContext(ctx, `SELECT line FROM private_set_indicators WHERE set_id = ? AND indicator_id = ?`, id, iv.IndicatorID)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var l string
+				if err := rows.Scan(&l); err != nil {
+					rows.Close()
+					return err
+				}
+				touched = append(touched, l)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM private_set_indicators WHERE set_id = ? AND indicator_id = ?`, id, iv.IndicatorID); err != nil {
+				return err
+			}
+		}
+		if err := insertIndicators(ctx, tx, id, changed); err != nil {
+			return err
+		}
+		if err := insertTags(ctx, tx, id, newTags); err != nil {
+			return err
+		}
+		slices.Sort(touched)
+		for _, l := range slices.Compact(touched) {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM private_set_tags WHERE set_id = ? AND line = ? AND NOT EXISTS (SELECT 1 FROM private_set_indicators WHERE set_id = ? AND line = ?)`, id, l, id, l); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE private_sets SET cursor = ? WHERE id = ?`, toCursor, id)
+		return err
+	})
+}
+
+// SpendPrivateBudget charges n evaluated elements to member's budget for
+// the set and returns what is left of limit. If fewer than n remain it
+// charges nothing and fails with [ErrBudgetSpent]. The charge is durable
+// before the evaluation is returned, so a crash cannot refund queries.
+func (s *Store) SpendPrivateBudget(ctx context.Context, setID, member string, n, limit int64) (left int64, err error) {
+	err = s.Write(ctx, func(tx *sql.Tx) error {
+		var used int64
+		err := tx.QueryRowContext(ctx, `SELECT used FROM private_budget WHERE set_id = ? AND member = ?`, setID, member).Scan(&used)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if used+n > limit {
+			left = max(0, limit-used)
+			return fmt.Errorf("%w: %d of %d queries left, %d asked", ErrBudgetSpent, left, limit, n)
+		}
+		left = limit - used - n
+		_, err = tx.ExecContext(ctx, `INSERT INTO private_budget(set_id, member, used) VALUES (?, ?, ?)
+			ON CONFLICT(set_id, member) DO UPDATE SET used = excluded.used`, setID, member, used+n)
+		return err
+	})
+	return left, err
+}
+
+// PrivateBudgetUsed returns how many elements member has had evaluated
+// against the set.
+func (s *Store) PrivateBudgetUsed(ctx context.Context, setID, member string) (int64, error) {
+	var used int64
+	err := s.r.QueryRowContext(ctx, `SELECT used FROM private_budget WHERE set_id = ? AND member = ?`, setID, member).Scan(&used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("couldn't read a query budget: %w", err)
+	}
+	return used, nil
+}
