@@ -1,0 +1,331 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// Node is a running Parley node over one data directory. Its methods are
+// safe for concurrent use.
+type Node struct {
+	dir      string
+	cfg      Config
+	store    store.Store
+	signer   note.Signer
+	verifier note.Verifier
+	vkey     string
+	// validator checks STIX objects; its Patterns map is filled by
+	// [Options.Patterns].
+	validator stix.Validator
+	now       func() time.Time
+	rand      io.Reader
+}
+
+// Options are what a caller injects into [Open]; the zero value is the
+// production setting.
+type Options struct {
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of tokens, salts and ids; nil means crypto/rand.
+	Rand io.Reader
+	// Patterns are the indicator pattern validators by pattern_type (see
+	// stix.Validator.Patterns); "stix" falls back to the stix package's
+	// minimal check when absent.
+	Patterns map[string]func(string) error
+}
+
+// InitResult is what [Init] reports.
+type InitResult struct {
+	// VerifierKey is the log's note verifier key, to publish and pin.
+	VerifierKey string
+	Origin      string
+}
+
+// Init creates a node in dir (created if missing): a fresh note key for
+// the log (node.key 0600, node.pub), config.json with cfg (Origin is set
+// if empty) and an empty store. It fails with [ErrExists] if dir already
+// holds a node, and then changes nothing.
+func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return InitResult{}, fmt.Errorf("couldn't create %s: %w", dir, err)
+	}
+	for _, f := range []string{ConfigFile, KeyFile, StoreFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return InitResult{}, fmt.Errorf("couldn't initialize %s: %s exists: %w", dir, f, ErrExists)
+		}
+	}
+	if cfg.Origin == "" {
+		var b [4]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return InitResult{}, fmt.Errorf("couldn't initialize: %w", err)
+		}
+		host, _ := os.Hostname()
+		host = strings.Map(func(c rune) rune {
+			if c <= ' ' || c == '+' || c == '/' || c > '~' {
+				return -1
+			}
+			return c
+		}, host)
+		if host == "" {
+			host = "localhost"
+		}
+		cfg.Origin = "parley." + host + "/" + hex.EncodeToString(b[:])
+	}
+	skey, vkey, err := tlog.NewNodeKey(r, cfg.Origin)
+	if err != nil {
+		return InitResult{}, err
+	}
+	cj, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return InitResult{}, fmt.Errorf("couldn't write the configuration: %w", err)
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{})
+	if err != nil {
+		return InitResult{}, err
+	}
+	if err := s.Close(); err != nil {
+		return InitResult{}, err
+	}
+	if err := writeFileSync(filepath.Join(dir, KeyFile), []byte(skey+"\n"), secretMode); err != nil {
+		return InitResult{}, fmt.Errorf("couldn't write the node key: %w", err)
+	}
+	if err := writeFileSync(filepath.Join(dir, PubKeyFile), []byte(vkey+"\n"), publicMode); err != nil {
+		return InitResult{}, fmt.Errorf("couldn't write the node verifier key: %w", err)
+	}
+	// config.json last: its presence marks a complete node.
+	if err := writeFileSync(filepath.Join(dir, ConfigFile), append(cj, '\n'), publicMode); err != nil {
+		return InitResult{}, fmt.Errorf("couldn't write the configuration: %w", err)
+	}
+	return InitResult{VerifierKey: vkey, Origin: cfg.Origin}, nil
+}
+
+// Open opens the node in dir (made by [Init]).
+func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	skey, err := os.ReadFile(filepath.Join(dir, KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the node key: %w", err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		// The error of note.NewSigner never contains the key.
+		return nil, fmt.Errorf("couldn't parse the node key in %s: %w", filepath.Join(dir, KeyFile), err)
+	}
+	if signer.Name() != cfg.Origin {
+		return nil, fmt.Errorf("couldn't open the node: the key in %s is for %q, not the origin %q", KeyFile, signer.Name(), cfg.Origin)
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, PubKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the node verifier key: %w", err)
+	}
+	vkey := strings.TrimSpace(string(pub))
+	verifier, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	return &Node{
+		dir: dir, cfg: cfg.withDefaults(), store: st,
+		signer: signer, verifier: verifier, vkey: vkey,
+		validator: stix.Validator{Patterns: opts.Patterns},
+		now:       opts.Now, rand: opts.Rand,
+	}, nil
+}
+
+// Close closes the store.
+func (n *Node) Close() error { return n.store.Close() }
+
+// Config returns the node's configuration with defaults applied.
+func (n *Node) Config() Config { return n.cfg }
+
+// Dir returns the data directory.
+func (n *Node) Dir() string { return n.dir }
+
+// Store returns the node's store (a *sqlite.Store for an embedded node).
+func (n *Node) Store() store.Store { return n.store }
+
+// Signer returns the log's note signer (the checkpoint key).
+func (n *Node) Signer() note.Signer { return n.signer }
+
+// VerifierKey returns the log's note verifier key text.
+func (n *Node) VerifierKey() string { return n.vkey }
+
+// Now returns the node's current time.
+func (n *Node) Now() time.Time { return n.now() }
+
+// Rand returns the node's randomness source.
+func (n *Node) Rand() io.Reader { return n.rand }
+
+// tokenPrefix marks Parley API tokens so that secret scanners can find
+// leaked ones.
+const tokenPrefix = "parley_"
+
+// NewToken issues a fresh API token for a member: 32 random bytes, shown
+// to the caller once and stored only as their SHA-256.
+func (n *Node) NewToken(ctx context.Context, memberID string) (string, error) {
+	var b [32]byte
+	if _, err := io.ReadFull(n.rand, b[:]); err != nil {
+		return "", fmt.Errorf("couldn't make a token: %w", err)
+	}
+	tok := tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	if err := n.store.AddToken(ctx, store.Token{Hash: sha256.Sum256([]byte(tok)), Member: memberID, Created: n.now()}); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// NewMember is a member as [Node.AddMember] made it.
+type NewMember struct {
+	ID    string `json:"id"`
+	Token string `json:"token"`
+}
+
+// AddMember registers a member named name, with an optional Ed25519 public
+// key, creates its STIX identity object (identity--UUID, identity_class
+// "organization") so that its objects can name it in created_by_ref, and
+// issues its first API token.
+func (n *Node) AddMember(ctx context.Context, name string, publicKey ed25519.PublicKey) (NewMember, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return NewMember{}, fmt.Errorf("couldn't add a member: the name is empty: %w", store.ErrInvalid)
+	}
+	if publicKey != nil && len(publicKey) != ed25519.PublicKeySize {
+		return NewMember{}, fmt.Errorf("couldn't add member %q: the public key has %d bytes, want 32: %w", name, len(publicKey), store.ErrInvalid)
+	}
+	u, err := uuid.NewRandomFromReader(n.rand)
+	if err != nil {
+		return NewMember{}, fmt.Errorf("couldn't add member %q: %w", name, err)
+	}
+	id := "identity--" + u.String()
+	now := stix.FormatTimestamp(n.now().Truncate(time.Millisecond))
+	identity, err := json.Marshal(map[string]any{
+		"type": "identity", "spec_version": "2.1", "id": id,
+		"created": now, "modified": now,
+		"name": name, "identity_class": "organization",
+	})
+	if err != nil {
+		return NewMember{}, err
+	}
+	if identity, err = stix.Canonicalize(identity); err != nil {
+		return NewMember{}, err
+	}
+	var key []byte
+	if publicKey != nil {
+		key = []byte(publicKey)
+	}
+	if err := n.store.AddMember(ctx, store.Member{ID: id, Name: name, PublicKey: key, Identity: identity, Created: n.now()}); err != nil {
+		return NewMember{}, err
+	}
+	tok, err := n.NewToken(ctx, id)
+	if err != nil {
+		return NewMember{}, err
+	}
+	return NewMember{ID: id, Token: tok}, nil
+}
+
+// ResolveMember finds a member by identity id or by name.
+func (n *Node) ResolveMember(ctx context.Context, ref string) (store.Member, error) {
+	if strings.HasPrefix(ref, "identity--") {
+		if m, err := n.store.Member(ctx, ref); err == nil || !errors.Is(err, store.ErrNotFound) {
+			return m, err
+		}
+	}
+	m, err := n.store.MemberByName(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return m, fmt.Errorf("couldn't find a member named or with id %q: %w", ref, store.ErrNotFound)
+	}
+	return m, err
+}
+
+// AddCollection creates a collection readable by readers and writable by
+// writers (member names or identity ids) with the given signature policy
+// ("" means required) and returns its id.
+func (n *Node) AddCollection(ctx context.Context, title, description string, readers, writers []string, policy store.SignaturePolicy) (string, error) {
+	if strings.TrimSpace(title) == "" {
+		return "", fmt.Errorf("couldn't add a collection: the title is empty: %w", store.ErrInvalid)
+	}
+	resolve := func(refs []string) ([]string, error) {
+		var ids []string
+		for _, r := range refs {
+			if r = strings.TrimSpace(r); r == "" {
+				continue
+			}
+			m, err := n.ResolveMember(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, m.ID)
+		}
+		return ids, nil
+	}
+	rd, err := resolve(readers)
+	if err != nil {
+		return "", err
+	}
+	wr, err := resolve(writers)
+	if err != nil {
+		return "", err
+	}
+	u, err := uuid.NewRandomFromReader(n.rand)
+	if err != nil {
+		return "", err
+	}
+	c := store.Collection{ID: u.String(), Title: title, Description: description, Readers: rd, Writers: wr, Signatures: policy, Created: n.now()}
+	if err := n.store.AddCollection(ctx, c); err != nil {
+		return "", err
+	}
+	return c.ID, nil
+}
+
+// Authenticate returns the member a bearer token belongs to, or an error
+// wrapping [store.ErrNotFound]. The token is hashed before lookup and the
+// hash compared in constant time by the store; the token never appears in
+// an error.
+func (n *Node) Authenticate(ctx context.Context, token string) (store.Member, error) {
+	if token == "" {
+		return store.Member{}, fmt.Errorf("couldn't authenticate: no token: %w", store.ErrNotFound)
+	}
+	m, err := n.store.TokenMember(ctx, sha256.Sum256([]byte(token)))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return m, fmt.Errorf("couldn't authenticate: unknown token: %w", store.ErrNotFound)
+		}
+		return m, fmt.Errorf("couldn't authenticate: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,454 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/taxii"
+)
+
+// testMember is a member with its key and a TAXII client.
+type testMember struct {
+	ID     string
+	Token  string
+	Key    ed25519.PrivateKey
+	Client *taxii.Client
+}
+
+// testNode is a node serving on 127.0.0.1:0 with members alice, bob
+// (both with keys) and carol (no key), and collections:
+//
+//	shared    alice, bob read+write
+//	private   bob read+write
+//	optional  alice read+write, signatures optional
+//	drop      alice write only
+type testNode struct {
+	*Node
+	URL                 string
+	alice, bob, carol   testMember
+	shared, private     string
+	optional, writeOnly string
+}
+
+func newTestNode(t *testing.T) *testNode {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := &testNode{Node: n}
+	add := func(name string, withKey bool) testMember {
+		var pub ed25519.PublicKey
+		var priv ed25519.PrivateKey
+		if withKey {
+			pub, priv, _ = ed25519.GenerateKey(rand.Reader)
+		}
+		nm, err := n.AddMember(ctx, name, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return testMember{ID: nm.ID, Token: nm.Token, Key: priv}
+	}
+	tn.alice, tn.bob, tn.carol = add("alice", true), add("bob", true), add("carol", false)
+	coll := func(title string, readers, writers []string, p store.SignaturePolicy) string {
+		id, err := n.AddCollection(ctx, title, "", readers, writers, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	tn.shared = coll("shared", []string{"alice", "bob"}, []string{"alice", tn.bob.ID}, "")
+	tn.private = coll("private", []string{"bob"}, []string{"bob"}, "")
+	tn.optional = coll("optional", []string{"alice", "carol"}, []string{"alice", "carol"}, store.SignaturesOptional)
+	tn.writeOnly = coll("drop", nil, []string{"alice"}, "")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.URL = "http://" + ln.Addr().String()
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.Serve(sctx, ln, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		n.Close()
+	})
+	for _, m := range []*testMember{&tn.alice, &tn.bob, &tn.carol} {
+		m.Client = &taxii.Client{BaseURL: tn.URL, Token: m.Token}
+	}
+	return tn
+}
+
+var objectN atomic.Int64
+
+// indicator returns an indicator created by creator, signed with key
+// (unsigned when key is nil).
+func indicator(t *testing.T, creator string, key ed25519.PrivateKey, modified time.Time) json.RawMessage {
+	t.Helper()
+	n := objectN.Add(1)
+	return object(t, key, map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": stix.NewIdentifier("indicator"),
+		"created": "2026-01-01T00:00:00.000Z", "modified": stix.FormatTimestamp(modified),
+		"created_by_ref": creator, "name": fmt.Sprintf("test indicator %d", n),
+		"pattern": "[domain-name:value = 'evil.example']", "pattern_type": "stix",
+		"valid_from": "2026-01-01T00:00:00Z",
+	})
+}
+
+func object(t *testing.T, key ed25519.PrivateKey, m map[string]any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key == nil {
+		return b
+	}
+	signed, err := stix.Sign(b, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+var t0 = time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+
+func post(t *testing.T, c *taxii.Client, coll string, objs ...json.RawMessage) *taxii.Status {
+	t.Helper()
+	st, err := c.AddObjects(context.Background(), coll, objs)
+	if err != nil {
+		t.Fatalf("AddObjects: %v", err)
+	}
+	return st
+}
+
+func (tn *testNode) logSize(t *testing.T) int64 {
+	n, err := tn.store.LogSize(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// rawGet does a GET with a token and returns the status code and body.
+func rawGet(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Accept", taxii.MediaType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestAuthentication(t *testing.T) {
+	tn := newTestNode(t)
+	u := tn.URL + "/api/collections/"
+	cases := []struct {
+		name, token string
+		want        int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"unknown token", "parley_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", http.StatusUnauthorized},
+		{"truncated token", tn.alice.Token[:len(tn.alice.Token)-1], http.StatusUnauthorized},
+		{"valid token", tn.alice.Token, http.StatusOK},
+	}
+	for _, tc := range cases {
+		if got, body := rawGet(t, u, tc.token); got != tc.want {
+			t.Errorf("%s: status %d, want %d (%s)", tc.name, got, tc.want, body)
+		}
+	}
+	if _, body := rawGet(t, u, "parley_wrong"); strings.Contains(body, "parley_wrong") {
+		t.Errorf("error echoes the token: %s", body)
+	}
+	if len(tn.alice.Token) < 43 {
+		t.Errorf("token %d chars: fewer than 256 bits", len(tn.alice.Token))
+	}
+}
+
+func TestAccessControl(t *testing.T) {
+	tn := newTestNode(t)
+	ctx := context.Background()
+	cs, err := tn.alice.Client.Collections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, c := range cs {
+		titles = append(titles, fmt.Sprintf("%s:%v:%v", c.Title, c.CanRead, c.CanWrite))
+	}
+	if got, want := strings.Join(titles, " "), "shared:true:true optional:true:true drop:false:true"; got != want {
+		t.Errorf("alice sees %q, want %q", got, want)
+	}
+	// The private collection and a missing one answer alike.
+	missing := "00000000-0000-4000-8000-000000000000"
+	for _, path := range []string{"/", "/objects/", "/manifest/"} {
+		cp, bp := rawGet(t, tn.URL+"/api/collections/"+tn.private+path, tn.alice.Token)
+		cm, bm := rawGet(t, tn.URL+"/api/collections/"+missing+path, tn.alice.Token)
+		if cp != http.StatusNotFound || cm != cp || strings.ReplaceAll(bp, tn.private, "X") != strings.ReplaceAll(bm, missing, "X") {
+			t.Errorf("%s: private %d %s vs missing %d %s", path, cp, bp, cm, bm)
+		}
+	}
+	if _, err := tn.alice.Client.AddObjects(ctx, tn.private, []json.RawMessage{indicator(t, tn.alice.ID, tn.alice.Key, t0)}); !errors.Is(err, taxii.ErrNotFound) {
+		t.Errorf("alice posting to bob's private collection: %v, want not found", err)
+	}
+	// Write-only: visible, but reading is forbidden.
+	if _, err := tn.alice.Client.Objects(ctx, tn.writeOnly, taxii.Query{}); !errors.Is(err, taxii.ErrForbidden) {
+		t.Errorf("reading a write-only collection: %v, want forbidden", err)
+	}
+	st := post(t, tn.alice.Client, tn.writeOnly, indicator(t, tn.alice.ID, tn.alice.Key, t0))
+	if st.SuccessCount != 1 {
+		t.Errorf("post to write-only collection: %+v", st)
+	}
+	// Carol can read and write only "optional"; bob cannot post to
+	// "optional" (not a member of it).
+	if _, err := tn.bob.Client.Objects(ctx, tn.optional, taxii.Query{}); !errors.Is(err, taxii.ErrNotFound) {
+		t.Errorf("bob reading optional: %v, want not found", err)
+	}
+	// A status is visible only to the member who made the submission.
+	bst := post(t, tn.bob.Client, tn.private, indicator(t, tn.bob.ID, tn.bob.Key, t0))
+	if _, err := tn.alice.Client.Status(ctx, bst.ID); !errors.Is(err, taxii.ErrNotFound) {
+		t.Errorf("alice reading bob's status: %v", err)
+	}
+	if got, err := tn.bob.Client.Status(ctx, bst.ID); err != nil || got.SuccessCount != 1 {
+		t.Errorf("bob reading his status: %+v %v", got, err)
+	}
+}
+
+func TestSubmissionPipeline(t *testing.T) {
+	tn := newTestNode(t)
+	ctx := context.Background()
+	a, b := tn.alice, tn.bob
+	good := indicator(t, a.ID, a.Key, t0)
+	st := post(t, a.Client, tn.shared, good)
+	if st.SuccessCount != 1 || st.FailureCount != 0 || st.Status != taxii.StatusComplete {
+		t.Fatalf("good object: %+v", st)
+	}
+	before := tn.logSize(t)
+	badPattern := object(t, a.Key, map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": stix.NewIdentifier("indicator"),
+		"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+		"created_by_ref": a.ID, "pattern": "this is not a pattern", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+	})
+	tampered := []byte(strings.Replace(string(indicator(t, a.ID, a.Key, t0)), "test indicator", "forged indicator", 1))
+	rejects := []struct {
+		name string
+		obj  json.RawMessage
+		msg  string
+	}{
+		{"impersonation: created_by_ref of another member", indicator(t, b.ID, a.Key, t0), "created_by_ref"},
+		{"impersonation: another member's key", indicator(t, a.ID, b.Key, t0), "not your registered key"},
+		{"unsigned under required", indicator(t, a.ID, nil, t0), "not signed"},
+		{"tampered after signing", tampered, "signature"},
+		{"invalid STIX", object(t, a.Key, map[string]any{"type": "indicator", "id": "indicator--1"}), ""},
+		{"invalid pattern", badPattern, "pattern"},
+		{"not a STIX object", json.RawMessage(`{"foo": 1}`), ""},
+		{"changed content, same version", object(t, a.Key, changed(t, good)), "never overwritten"},
+	}
+	for _, tc := range rejects {
+		st := post(t, a.Client, tn.shared, tc.obj)
+		if st.FailureCount != 1 || st.SuccessCount != 0 || len(st.Failures) != 1 {
+			t.Errorf("%s: accepted: %+v", tc.name, st)
+			continue
+		}
+		if !strings.Contains(st.Failures[0].Message, tc.msg) {
+			t.Errorf("%s: message %q does not mention %q", tc.name, st.Failures[0].Message, tc.msg)
+		}
+	}
+	if got := tn.logSize(t); got != before {
+		t.Errorf("rejected submissions changed the log: %d -> %d", before, got)
+	}
+	env, err := a.Client.Objects(ctx, tn.shared, taxii.Query{Versions: taxii.VersionMatch{All: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env.Objects) != 1 {
+		t.Errorf("rejected submissions changed the collection: %d objects", len(env.Objects))
+	}
+
+	// Re-posting is idempotent.
+	st = post(t, a.Client, tn.shared, good, good)
+	if st.SuccessCount != 2 || tn.logSize(t) != before {
+		t.Errorf("re-post: %+v, log %d -> %d", st, before, tn.logSize(t))
+	}
+	// A mixed envelope: good objects succeed, the bad one fails.
+	st = post(t, a.Client, tn.shared, indicator(t, a.ID, a.Key, t0), indicator(t, b.ID, a.Key, t0), indicator(t, a.ID, a.Key, t0))
+	if st.SuccessCount != 2 || st.FailureCount != 1 || tn.logSize(t) != before+2 {
+		t.Errorf("mixed envelope: %+v", st)
+	}
+	// The stored object is what was signed and still verifies, and its log
+	// entry commits to it.
+	env, err = a.Client.Object(ctx, tn.shared, idOf(t, good), taxii.Query{})
+	if err != nil || len(env.Objects) != 1 {
+		t.Fatalf("Object: %v %v", env, err)
+	}
+	if pub, err := stix.Verify(env.Objects[0]); err != nil || !pub.Equal(a.Key.Public()) {
+		t.Errorf("served object does not verify: %v", err)
+	}
+
+	// Optional signatures: unsigned accepted (and marked), foreign
+	// created_by_ref still refused, a member without a key can share.
+	st = post(t, tn.carol.Client, tn.optional, indicator(t, tn.carol.ID, nil, t0), indicator(t, a.ID, nil, t0), indicator(t, tn.carol.ID, a.Key, t0))
+	if st.SuccessCount != 1 || st.FailureCount != 2 {
+		t.Errorf("optional collection: %+v", st)
+	}
+	page, err := tn.store.Objects(ctx, store.Query{Collection: tn.optional, Limit: 10})
+	if err != nil || len(page.Objects) != 1 || page.Objects[0].Signed {
+		t.Errorf("unsigned object not marked unsigned: %+v %v", page.Objects, err)
+	}
+}
+
+func changed(t *testing.T, signed json.RawMessage) map[string]any {
+	var m map[string]any
+	if err := json.Unmarshal(signed, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "extensions")
+	m["name"] = "a different name"
+	return m
+}
+
+func idOf(t *testing.T, raw json.RawMessage) string {
+	o, err := stix.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.ID
+}
+
+// TestPagingWhileAdding follows next cursors with a small limit while
+// another member keeps adding: each object present at the start is seen
+// exactly once, and a cursor survives a node restart (it is stateless).
+func TestPagingWhileAdding(t *testing.T) {
+	tn := newTestNode(t)
+	ctx := context.Background()
+	a := tn.alice
+	var initial []json.RawMessage
+	for range 30 {
+		initial = append(initial, indicator(t, a.ID, a.Key, t0))
+	}
+	post(t, a.Client, tn.shared, initial...)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := tn.bob.Client.AddObjects(ctx, tn.shared, []json.RawMessage{indicator(t, tn.bob.ID, tn.bob.Key, t0)}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	seen := map[string]int{}
+	pages := 0
+	for env, err := range a.Client.ObjectPages(ctx, tn.shared, taxii.Query{Limit: 4}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range env.Objects {
+			seen[idOf(t, o)]++
+		}
+		if pages++; pages == 12 {
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+	for _, o := range initial {
+		if seen[idOf(t, o)] != 1 {
+			t.Errorf("%s seen %d times", idOf(t, o), seen[idOf(t, o)])
+		}
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("%s repeated %d times", id, n)
+		}
+	}
+	// A forged cursor is a bad request.
+	if _, err := a.Client.Objects(ctx, tn.shared, taxii.Query{Next: "not-a-cursor"}); !errors.Is(err, taxii.ErrBadRequest) {
+		t.Errorf("forged cursor: %v", err)
+	}
+}
+
+func TestExtensionDefinitionAndMembers(t *testing.T) {
+	tn := newTestNode(t)
+	code, body := rawGet(t, tn.URL+ExtensionPath+stix.SignatureExtensionID, "")
+	if code != http.StatusOK || body != string(stix.SignatureExtensionDefinition()) {
+		t.Errorf("extension definition: %d %s", code, body)
+	}
+	if code, _ := rawGet(t, tn.URL+ExtensionPath+"extension-definition--00000000-0000-4000-8000-000000000000", ""); code != http.StatusNotFound {
+		t.Errorf("unknown extension: %d", code)
+	}
+	if code, _ := rawGet(t, tn.URL+"/members", ""); code != http.StatusUnauthorized {
+		t.Errorf("/members without token: %d", code)
+	}
+	code, body = rawGet(t, tn.URL+"/members", tn.bob.Token)
+	var got struct{ Members []MemberInfo }
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &got) != nil || len(got.Members) != 3 {
+		t.Fatalf("/members: %d %s", code, body)
+	}
+	for _, m := range got.Members {
+		o, err := stix.Parse(m.Identity)
+		if err != nil || o.ID != m.ID {
+			t.Errorf("identity of %s: %v", m.Name, err)
+			continue
+		}
+		var v stix.Validator
+		if err := v.Validate(o); err != nil {
+			t.Errorf("identity of %s is not valid STIX: %v", m.Name, err)
+		}
+	}
+}
+
+func TestInitRefusesExisting(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	res, err := Init(ctx, dir, Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.VerifierKey, res.Origin+"+") {
+		t.Errorf("verifier key %q does not name origin %q", res.VerifierKey, res.Origin)
+	}
+	if _, err := Init(ctx, dir, Config{}, nil); !errors.Is(err, ErrExists) {
+		t.Errorf("second Init: %v, want ErrExists", err)
+	}
+	if _, err := Open(ctx, t.TempDir(), Options{}); !errors.Is(err, ErrNotInitialized) {
+		t.Errorf("Open of an empty dir: %v", err)
+	}
+}
