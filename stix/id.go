@@ -1,0 +1,149 @@
+package stix
+
+import (
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// ErrIdentifier is wrapped by errors about malformed STIX identifiers.
+var ErrIdentifier = errors.New("invalid STIX identifier")
+
+// scoNamespace is the UUIDv5 namespace of STIX 2.1 section 2.9 for
+// deterministic cyber-observable identifiers.
+var scoNamespace = uuid.MustParse("00abedb4-aa42-466c-9c01-fed23315a9b7")
+
+// NewIdentifier returns a fresh identifier "objectType--UUIDv4" (STIX 2.1
+// section 2.9). For cyber-observable objects prefer [DeterministicID],
+// which the specification recommends so that the same observable gets
+// the same id everywhere.
+func NewIdentifier(objectType string) string {
+	return objectType + "--" + uuid.NewString()
+}
+
+// SplitIdentifier checks that id has the form "type--UUID" of STIX 2.1
+// section 2.9 (an object type name, two hyphens, then an RFC 4122 UUID of
+// version 1 to 5 in its hyphenated form) and returns the type part.
+func SplitIdentifier(id string) (string, error) {
+	if len(id) < 36+2+3 || id[len(id)-38:len(id)-36] != "--" {
+		return "", fmt.Errorf("%w: %q is not of the form type--UUID", ErrIdentifier, id)
+	}
+	typ, u := id[:len(id)-38], id[len(id)-36:]
+	if !validTypeName(typ) || strings.HasSuffix(typ, "-") {
+		return "", fmt.Errorf("%w: %q does not start with a valid object type", ErrIdentifier, id)
+	}
+	if !validUUID(u) {
+		return "", fmt.Errorf("%w: %q does not end with an RFC 4122 UUID", ErrIdentifier, id)
+	}
+	return typ, nil
+}
+
+// validUUID accepts the 8-4-4-4-12 hex form of an RFC 4122 UUID of
+// version 1 to 5 (the variant nibble is 8, 9, a or b). Hex digits may be
+// of either case, as the OASIS schemas allow; STIX producers write
+// lowercase.
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return s[14] >= '1' && s[14] <= '5' && strings.IndexByte("89abAB", s[19]) >= 0
+}
+
+// validTypeName reports whether s is a valid STIX object type name
+// (section 3.1 and the type property of section 3.2): 3 to 250
+// characters of lowercase ASCII letters, digits and hyphens, starting
+// with a letter, without two hyphens in a row (which would make the
+// "type--UUID" identifier ambiguous).
+func validTypeName(s string) bool {
+	if len(s) < 3 || len(s) > 250 || s[0] < 'a' || s[0] > 'z' || strings.Contains(s, "--") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// idContributingProperties lists, per cyber-observable type, the
+// properties that make up its deterministic identifier (STIX 2.1 section
+// 6, each type's "ID Contributing Properties"). A type missing here (and
+// process, which has none) gets a random UUIDv4.
+var idContributingProperties = map[string][]string{
+	"artifact":             {"hashes", "payload_bin"},
+	"autonomous-system":    {"number"},
+	"directory":            {"path"},
+	"domain-name":          {"value"},
+	"email-addr":           {"value"},
+	"email-message":        {"from_ref", "subject", "body"},
+	"file":                 {"hashes", "name", "extensions", "parent_directory_ref"},
+	"ipv4-addr":            {"value"},
+	"ipv6-addr":            {"value"},
+	"mac-addr":             {"value"},
+	"mutex":                {"name"},
+	"network-traffic":      {"start", "end", "src_ref", "dst_ref", "src_port", "dst_port", "protocols", "extensions"},
+	"software":             {"name", "cpe", "swid", "vendor", "version"},
+	"url":                  {"value"},
+	"user-account":         {"account_type", "user_id", "account_login"},
+	"windows-registry-key": {"key", "values"},
+	"x509-certificate":     {"hashes", "serial_number"},
+}
+
+// hashPreference is the order in which section 2.9 picks the single hash
+// that contributes to a deterministic identifier.
+var hashPreference = []string{"MD5", "SHA-1", "SHA-256", "SHA-512"}
+
+// DeterministicID returns the identifier STIX 2.1 section 2.9 defines for
+// a cyber-observable object: "type--" followed by a UUIDv5 in the SCO
+// namespace over the RFC 8785 canonical JSON of the object's ID
+// contributing properties (only those present; of "hashes", only the
+// most preferred one). When the type has no contributing properties, or
+// none is present, it returns a random [NewIdentifier] as the
+// specification says.
+func DeterministicID(objectType string, props map[string]any) (string, error) {
+	names := idContributingProperties[objectType]
+	contrib := map[string]any{}
+	for _, name := range names {
+		v, ok := props[name]
+		if !ok {
+			continue
+		}
+		if name == "hashes" {
+			if h, ok := v.(map[string]any); ok {
+				for _, alg := range hashPreference {
+					if hv, ok := h[alg]; ok {
+						v = map[string]any{alg: hv}
+						break
+					}
+				}
+			}
+		}
+		contrib[name] = v
+	}
+	if len(contrib) == 0 {
+		return NewIdentifier(objectType), nil
+	}
+	canon, err := appendCanonical(nil, contrib)
+	if err != nil {
+		return "", fmt.Errorf("couldn't canonicalize the ID contributing properties: %w", err)
+	}
+	return objectType + "--" + uuid.NewHash(sha1.New(), scoNamespace, canon, 5).String(), nil
+}
