@@ -3,6 +3,7 @@ package tlog
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -145,6 +146,9 @@ func SignCheckpoint(c Checkpoint, signer note.Signer) ([]byte, error) {
 // signatures (witness cosignatures) are ignored. It fails with
 // [ErrCheckpointSignature] or [ErrMalformedCheckpoint].
 func OpenCheckpoint(signed []byte, v note.Verifier) (Checkpoint, error) {
+	if err := checkSignatureEncoding(signed); err != nil {
+		return Checkpoint{}, err
+	}
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
 		var unverified *note.UnverifiedNoteError
@@ -173,4 +177,26 @@ func SplitNote(signed []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: no signature block", ErrMalformedCheckpoint)
 	}
 	return []byte(s[:i+1]), nil
+}
+
+// checkSignatureEncoding rejects signature lines whose base64 isn't in
+// strict form. note.Open ignores the unused low bits of the last base64
+// character, so without this check a changed byte in a signature line
+// could still verify.
+func checkSignatureEncoding(signed []byte) error {
+	s := string(signed)
+	i := strings.LastIndex(s, "\n\n")
+	if i < 0 {
+		return fmt.Errorf("%w: no signature block", ErrMalformedCheckpoint)
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(s[i+2:], "\n"), "\n") {
+		sp := strings.LastIndexByte(line, ' ')
+		if sp < 0 {
+			return fmt.Errorf("%w: bad signature line", ErrMalformedCheckpoint)
+		}
+		if _, err := base64.StdEncoding.Strict().DecodeString(line[sp+1:]); err != nil {
+			return fmt.Errorf("%w: signature isn't strict base64", ErrMalformedCheckpoint)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,382 @@
+package tlog
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// AuditSource is a log to audit: a node's store read directly or a node
+// read over HTTP. Methods stream, so an audit runs in bounded memory.
+type AuditSource interface {
+	// Checkpoint returns the log's latest signed checkpoint note.
+	Checkpoint(ctx context.Context) ([]byte, error)
+	// Leaves calls fn with the leaf bytes of every entry with start ≤
+	// index < end, in index order.
+	Leaves(ctx context.Context, start, end uint64, fn func(index uint64, leaf []byte) error) error
+	// Objects calls fn for every stored object version whose entry index
+	// is in [start, end) and that the auditor may read, in index order,
+	// with the object exactly as stored and its commitment salt.
+	Objects(ctx context.Context, start, end uint64, fn func(index uint64, object, salt []byte) error) error
+	// MemberKeys returns every member's registered Ed25519 key by
+	// identity id (members without a key are absent).
+	MemberKeys(ctx context.Context) (map[string]ed25519.PublicKey, error)
+}
+
+// CheckpointHistory is an optional ability of an [AuditSource]: every
+// checkpoint the log has signed, so that each is checked against the
+// recomputed tree.
+type CheckpointHistory interface {
+	Checkpoints(ctx context.Context) ([][]byte, error)
+}
+
+// AuditOptions configure [Audit].
+type AuditOptions struct {
+	// Verifier is the log's note verifier (the pinned node key).
+	Verifier note.Verifier
+	// Seen, when not nil, holds the checkpoints seen before; the audit
+	// checks the log against them and records the new checkpoint (the
+	// caller saves it).
+	Seen *SeenCheckpoints
+	// AllObjects says that the source holds every object (an audit of the
+	// node's own store), so an object entry without its object is a
+	// problem rather than an object the auditor may not read.
+	AllObjects bool
+	// Tiles, when not nil, are the log's hash tiles: each recomputed leaf
+	// hash is compared with the log's, which names the exact entry that
+	// was changed.
+	Tiles TileReader
+	// Progress, when not nil, is called with the entries done so far.
+	Progress func(done, total uint64)
+}
+
+// Problem is one thing an audit found wrong.
+type Problem struct {
+	// Index is the entry index, or -1 for a problem with the whole log.
+	Index int64
+	// ObjectID is the object the entry is about, if known.
+	ObjectID string
+	// Reason says what is wrong, in one sentence.
+	Reason string
+}
+
+func (p Problem) String() string {
+	switch {
+	case p.Index < 0:
+		return p.Reason
+	case p.ObjectID != "":
+		return fmt.Sprintf("entry %d, object %s: %s", p.Index, p.ObjectID, p.Reason)
+	default:
+		return fmt.Sprintf("entry %d: %s", p.Index, p.Reason)
+	}
+}
+
+// AuditReport is the outcome of an [Audit].
+type AuditReport struct {
+	// Checkpoint is the latest checkpoint, the tree that was recomputed.
+	Checkpoint Checkpoint
+	// Entries is the number of entries replayed.
+	Entries uint64
+	// Objects is the number of objects checked against their entries;
+	// Unsigned how many of them carry no signature.
+	Objects, Unsigned uint64
+	// Checkpoints is the number of signed checkpoints checked.
+	Checkpoints int
+	// Problems lists everything that didn't verify; empty means the log
+	// verified.
+	Problems []Problem
+	// Fork holds two signed checkpoints of this log that can't both be
+	// true (same size, different roots, or an old one that isn't a prefix
+	// of the recomputed tree): proof that the log forked.
+	Fork [][]byte
+}
+
+// OK reports whether everything verified.
+func (r *AuditReport) OK() bool { return len(r.Problems) == 0 }
+
+func (r *AuditReport) add(index int64, id, format string, args ...any) {
+	r.Problems = append(r.Problems, Problem{Index: index, ObjectID: id, Reason: fmt.Sprintf(format, args...)})
+}
+
+// auditChunk is how many entries are held in memory at a time.
+const auditChunk = 4096
+
+// Audit replays a whole log: it verifies the latest checkpoint's signature,
+// recomputes the tree from every entry and compares its root, checks every
+// other checkpoint the source and opts.Seen know of against the tree at
+// their sizes (two checkpoints for one size with different roots are kept
+// in the report as fork evidence), and checks every object the source
+// returns against its entry's commitment and its member's signature. What
+// doesn't verify is in the report's Problems, naming entry and object; the
+// error is only for failing to read the source.
+func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditReport, error) {
+	rep := &AuditReport{}
+	if opts.Verifier == nil {
+		return nil, errors.New("couldn't audit: no log key to verify checkpoints with")
+	}
+	cpNote, err := src.Checkpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the checkpoint: %w", err)
+	}
+	cp, err := OpenCheckpoint(cpNote, opts.Verifier)
+	if err != nil {
+		rep.add(-1, "", "the latest checkpoint doesn't verify: %v", err)
+		return rep, nil
+	}
+	rep.Checkpoint = cp
+	rep.Checkpoints++
+
+	// Roots to check at sizes below the latest: from the log's own history
+	// and from the checkpoints seen before.
+	type known struct {
+		note []byte
+		cp   Checkpoint
+	}
+	want := map[uint64][]known{}
+	if h, ok := src.(CheckpointHistory); ok {
+		notes, err := h.Checkpoints(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read the checkpoint history: %w", err)
+		}
+		for _, n := range notes {
+			c, err := OpenCheckpoint(n, opts.Verifier)
+			if err != nil {
+				rep.add(-1, "", "a stored checkpoint doesn't verify: %v", err)
+				continue
+			}
+			rep.Checkpoints++
+			want[c.Size] = append(want[c.Size], known{n, c})
+		}
+	}
+	if opts.Seen != nil {
+		for _, n := range opts.Seen.Notes {
+			c, err := OpenCheckpoint([]byte(n), opts.Verifier)
+			if err != nil {
+				continue // another log's, or kept evidence under an old key
+			}
+			want[c.Size] = append(want[c.Size], known{[]byte(n), c})
+		}
+	}
+	fork := func(a, b []byte, format string, args ...any) {
+		rep.add(-1, "", format, args...)
+		if rep.Fork == nil {
+			rep.Fork = [][]byte{a, b}
+		}
+		if opts.Seen != nil {
+			opts.Seen.add(a)
+			opts.Seen.add(b)
+		}
+	}
+	for size, ks := range want {
+		for _, k := range ks {
+			if size > cp.Size {
+				fork(k.note, cpNote, "the log shrank: a checkpoint of size %d was seen before, the latest has size %d", size, cp.Size)
+			}
+			if size == cp.Size && k.cp.Hash != cp.Hash {
+				fork(k.note, cpNote, "two checkpoints of size %d with different roots: the log forked", size)
+			}
+		}
+	}
+
+	keys, err := src.MemberKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read member keys: %w", err)
+	}
+	tree := NewTree()
+	for start := uint64(0); start < cp.Size; start += auditChunk {
+		end := min(start+auditChunk, cp.Size)
+		entries := make([]Entry, end-start)
+		hashes := make([]Hash, end-start)
+		next := start
+		err := src.Leaves(ctx, start, end, func(i uint64, leaf []byte) error {
+			if i != next {
+				return fmt.Errorf("entry %d came where %d was expected", i, next)
+			}
+			next++
+			h := LeafHash(leaf)
+			hashes[i-start] = h
+			tree.Append(h)
+			if rs, ok := want[tree.Size()]; ok && tree.Size() < cp.Size {
+				root := tree.Root()
+				for _, k := range rs {
+					if k.cp.Hash != root {
+						fork(k.note, cpNote, "the checkpoint of size %d doesn't match the tree recomputed from the entries", k.cp.Size)
+					}
+				}
+			}
+			e, err := ParseEntry(leaf)
+			if err != nil {
+				rep.add(int64(i), "", "the entry is malformed: %v", err)
+				return nil
+			}
+			entries[i-start] = e
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read entries %d–%d: %w", start, end, err)
+		}
+		if next != end {
+			rep.add(int64(next), "", "the log has no entry %d but its checkpoint covers %d entries", next, cp.Size)
+			break
+		}
+		if opts.Tiles != nil {
+			if err := compareTiles(ctx, opts.Tiles, start, end, cp.Size, hashes, entries, rep); err != nil {
+				return nil, err
+			}
+		}
+		seen := make([]bool, end-start)
+		err = src.Objects(ctx, start, end, func(i uint64, object, salt []byte) error {
+			if i < start || i >= end {
+				return fmt.Errorf("object for entry %d outside %d–%d", i, start, end)
+			}
+			seen[i-start] = true
+			e := entries[i-start]
+			if e.Commitment == "" {
+				return nil // malformed entry, reported above
+			}
+			rep.Objects++
+			err := CheckObject(object, salt, e, keys[e.Member])
+			switch {
+			case errors.Is(err, ErrUnsignedObject):
+				rep.Unsigned++
+			case err != nil:
+				rep.add(int64(i), e.ObjectID, "%v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read objects %d–%d: %w", start, end, err)
+		}
+		if opts.AllObjects {
+			for j, ok := range seen {
+				if e := entries[j]; !ok && e.Kind == KindObject && e.Commitment != "" {
+					rep.add(int64(start)+int64(j), e.ObjectID, "the object of this entry isn't in the store")
+				}
+			}
+		}
+		rep.Entries = end
+		if opts.Progress != nil {
+			opts.Progress(end, cp.Size)
+		}
+	}
+	if rep.Entries == cp.Size && tree.Root() != cp.Hash {
+		rep.add(-1, "", "the entries don't produce the checkpoint's root hash: the log was rewritten")
+	}
+	if opts.Seen != nil && rep.Fork == nil {
+		opts.Seen.add(cpNote)
+	}
+	return rep, nil
+}
+
+// compareTiles checks leaf hashes against the log's level-0 tiles at size.
+func compareTiles(ctx context.Context, tr TileReader, start, end, size uint64, hashes []Hash, entries []Entry, rep *AuditReport) error {
+	for _, t := range TilesForSize(0, false, start, size) {
+		first := t.N * TileWidth
+		if first >= end {
+			break
+		}
+		data, err := tr.ReadTile(ctx, t)
+		if err != nil {
+			rep.add(-1, "", "the log's tile %s can't be read: %v", t.Path(), err)
+			continue
+		}
+		hs, err := ParseHashTile(t, data)
+		if err != nil {
+			rep.add(-1, "", "%v", err)
+			continue
+		}
+		for j, h := range hs {
+			i := first + uint64(j)
+			if i < start || i >= end {
+				continue
+			}
+			if h != hashes[i-start] {
+				rep.add(int64(i), entries[i-start].ObjectID, "the entry doesn't match the leaf hash in the log's tree: the entry was changed")
+			}
+		}
+	}
+	return nil
+}
+
+// SeenCheckpoints is the auditor's local memory of checkpoints it saw, in
+// a file: the signed notes, kept forever, so that a log that later rewrites
+// or forks its history is caught, and two conflicting checkpoints stay as
+// evidence.
+type SeenCheckpoints struct {
+	// Key is the log verifier key pinned on first use.
+	Key string `json:"key,omitempty"`
+	// Notes are signed checkpoint notes, oldest first.
+	Notes []string `json:"checkpoints"`
+	path  string
+}
+
+// LoadSeen reads the file at path; a missing file is an empty memory.
+func LoadSeen(path string) (*SeenCheckpoints, error) {
+	s := &SeenCheckpoints{path: path}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read seen checkpoints: %w", err)
+	}
+	if err := json.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *SeenCheckpoints) add(n []byte) {
+	for _, have := range s.Notes {
+		if have == string(n) {
+			return
+		}
+	}
+	s.Notes = append(s.Notes, string(n))
+}
+
+// Save writes the file atomically (write to a temporary file, sync, rename).
+func (s *SeenCheckpoints) Save() error {
+	notes := s.Notes
+	sort.SliceStable(notes, func(i, j int) bool { return sizeOf(notes[i]) < sizeOf(notes[j]) })
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return fmt.Errorf("couldn't save seen checkpoints: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(s.path), ".seen-*")
+	if err != nil {
+		return fmt.Errorf("couldn't save seen checkpoints: %w", err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	err = errors.Join(err, f.Sync(), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), s.path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("couldn't save seen checkpoints: %w", err)
+	}
+	return nil
+}
+
+func sizeOf(n string) uint64 {
+	text, err := SplitNote([]byte(n))
+	if err != nil {
+		return 0
+	}
+	c, err := ParseCheckpoint(text)
+	if err != nil {
+		return 0
+	}
+	return c.Size
+}
