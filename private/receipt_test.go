@@ -1,0 +1,128 @@
+package private
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// mth and path are RFC 9162 section 2.1.1 and 2.1.3.1 written directly
+// from the definitions, independent of the code under test.
+func mth(leaves []tlog.Hash) tlog.Hash {
+	if len(leaves) == 1 {
+		return leaves[0]
+	}
+	k := 1
+	for k*2 < len(leaves) {
+		k *= 2
+	}
+	return tlog.NodeHash(mth(leaves[:k]), mth(leaves[k:]))
+}
+
+func path(m int, leaves []tlog.Hash) []tlog.Hash {
+	if len(leaves) == 1 {
+		return nil
+	}
+	k := 1
+	for k*2 < len(leaves) {
+		k *= 2
+	}
+	if m < k {
+		return append(path(m, leaves[:k]), mth(leaves[k:]))
+	}
+	return append(path(m-k, leaves[k:]), mth(leaves[:k]))
+}
+
+type receiptFixture struct {
+	verifier note.Verifier
+	receipt  KeyReceipt
+	key      *PublicKey
+	signer   note.Signer
+	leaves   [][]byte
+}
+
+func newReceiptFixture(t *testing.T, key *PublicKey, setID string) receiptFixture {
+	t.Helper()
+	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "parley.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leaves [][]byte
+	for i := range 5 {
+		leaves = append(leaves, []byte(fmt.Sprintf(`{"filler":%d}`, i)))
+	}
+	e := tlog.Entry{Kind: tlog.KindOPRFKey, ObjectID: setID, Version: "2026-01-01T00:00:00Z", Collection: "c1",
+		Member: "identity--p", Received: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Commitment: tlog.KeyCommitment(SuiteID, key.Bytes())}
+	leaf, err := e.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaves = append(leaves[:3], append([][]byte{leaf}, leaves[3:]...)...)
+	f := receiptFixture{verifier: verifier, key: key, signer: signer, leaves: leaves}
+	f.receipt = f.receiptAt(t, 3)
+	return f
+}
+
+func (f receiptFixture) receiptAt(t *testing.T, index int) KeyReceipt {
+	t.Helper()
+	hashes := make([]tlog.Hash, len(f.leaves))
+	for i, l := range f.leaves {
+		hashes[i] = tlog.LeafHash(l)
+	}
+	cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "parley.test/log", Size: uint64(len(hashes)), Hash: mth(hashes)}, f.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return KeyReceipt{LogIndex: uint64(index), TreeSize: uint64(len(hashes)), Entry: f.leaves[index],
+		InclusionProof: path(index, hashes), Checkpoint: string(cp)}
+}
+
+func TestKeyReceipt(t *testing.T) {
+	p := newTestProvider(t, 1)
+	f := newReceiptFixture(t, p.PublicKey(), "set1")
+	if err := f.receipt.Verify(f.verifier, "set1", p.PublicKey()); err != nil {
+		t.Fatalf("a good receipt fails: %v", err)
+	}
+	other := newTestProvider(t, 2).PublicKey()
+	_, otherV, _ := tlog.NewNodeKey(rand.Reader, "parley.test/log")
+	otherVerifier, _ := tlog.NewVerifier(otherV)
+
+	tamperedProof := f.receipt
+	tamperedProof.InclusionProof = append([]tlog.Hash(nil), f.receipt.InclusionProof...)
+	tamperedProof.InclusionProof[0][0] ^= 1
+	wrongIndex := f.receipt
+	wrongIndex.LogIndex = 2
+	filler := f.receiptAt(t, 1) // a valid receipt of an entry that is not a key entry
+
+	for name, tc := range map[string]struct {
+		r     KeyReceipt
+		v     note.Verifier
+		setID string
+		key   *PublicKey
+	}{
+		"a key not in the log":        {f.receipt, f.verifier, "set1", other},
+		"another set":                 {f.receipt, f.verifier, "set2", p.PublicKey()},
+		"a checkpoint by another key": {f.receipt, otherVerifier, "set1", p.PublicKey()},
+		"a tampered proof":            {tamperedProof, f.verifier, "set1", p.PublicKey()},
+		"a wrong index":               {wrongIndex, f.verifier, "set1", p.PublicKey()},
+		"not a key entry":             {filler, f.verifier, "set1", p.PublicKey()},
+	} {
+		if err := tc.r.Verify(tc.v, tc.setID, tc.key); !errors.Is(err, ErrKeyNotInLog) {
+			t.Errorf("%s: Verify = %v, want ErrKeyNotInLog", name, err)
+		}
+	}
+}
