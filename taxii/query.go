@@ -3,6 +3,7 @@ package taxii
 import (
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -92,7 +93,9 @@ func ParseQuery(v url.Values) (Query, error) {
 			if err != nil {
 				return Query{}, BadRequest("match[version]: %q is not first, last, all or a timestamp", s)
 			}
-			q.Versions.At = append(q.Versions.At, t)
+			if !slices.ContainsFunc(q.Versions.At, t.Equal) {
+				q.Versions.At = append(q.Versions.At, t)
+			}
 		}
 	}
 	return q, nil
