@@ -1,0 +1,214 @@
+package pdq
+
+import (
+	"bufio"
+	"bytes"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+)
+
+func readHashList(t *testing.T, name string) []Hash {
+	var hs []Hash
+	sc := bufio.NewScanner(bytes.NewReader(readShared(t, name)))
+	for sc.Scan() {
+		if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
+			hs = append(hs, mustParse(t, string(line)))
+		}
+	}
+	if len(hs) == 0 {
+		t.Fatalf("%s has no hashes", name)
+	}
+	return hs
+}
+
+// bruteForce is the definition of a radius search, written independently
+// of scan.
+func bruteForce(hs []Hash, q Hash, r int) []Match {
+	var out []Match
+	for i, h := range hs {
+		if d := Distance(h, q); d <= r {
+			out = append(out, Match{ID: i, Distance: d})
+		}
+	}
+	return out
+}
+
+// randomHashes returns n reproducible hashes: clusters of near-duplicates
+// (a random centre plus copies with up to maxFlip bits flipped), like
+// re-encoded or lightly edited copies of the same pictures.
+func randomHashes(rng *rand.Rand, n, clusterSize, maxFlip int) []Hash {
+	hs := make([]Hash, 0, n)
+	for len(hs) < n {
+		c := Hash{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
+		hs = append(hs, c)
+		for k := 1; k < clusterSize && len(hs) < n; k++ {
+			hs = append(hs, flipBits(rng, c, rng.IntN(maxFlip+1)))
+		}
+	}
+	return hs
+}
+
+func flipBits(rng *rand.Rand, h Hash, n int) Hash {
+	for range n {
+		k := rng.IntN(256)
+		h[3-k/64] ^= 1 << (k % 64)
+	}
+	return h
+}
+
+func equalMatches(a, b []Match) bool {
+	return len(a) == len(b) && (len(a) == 0 || slices.Equal(a, b))
+}
+
+// TestIndexHaystack: radius search over the reference MIH input equals
+// brute force, at every radius around the default.
+func TestIndexHaystack(t *testing.T) {
+	hay := readHashList(t, "haystack.txt")
+	needles := readHashList(t, "needles.txt")
+	var x Index
+	var f Flat
+	for _, h := range hay {
+		x.Add(h)
+		f.Add(h)
+	}
+	// Force the multi-index tables although the haystack is small.
+	x.mu.Lock()
+	x.build()
+	x.mu.Unlock()
+	found := 0
+	for _, r := range []int{0, 1, 10, 15, 16, 31, 32, 40, 47, 48, 64, 256} {
+		for _, q := range append(slices.Clone(needles), hay[:50]...) {
+			want := bruteForce(hay, q, r)
+			if got := x.Search(q, r); !equalMatches(got, want) {
+				t.Fatalf("Index.Search(%s, %d) = %v, brute force %v", q, r, got, want)
+			}
+			if got := f.Search(q, r); !equalMatches(got, want) {
+				t.Fatalf("Flat.Search(%s, %d) = %v, brute force %v", q, r, got, want)
+			}
+			if r == DefaultRadius {
+				found += len(want)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no needle matched at the default radius: the test proves nothing")
+	}
+	t.Logf("%d matches at radius %d", found, DefaultRadius)
+}
+
+// TestIndexRandom compares Index with brute force on clustered random data
+// big enough to use the tables, growing it with Add and AddAll.
+func TestIndexRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	n := 20000
+	if testing.Short() {
+		n = 6000
+	}
+	hs := randomHashes(rng, n, 8, 40)
+	var x Index
+	half := n / 2
+	for _, h := range hs[:half/2] {
+		x.Add(h) // crosses flatThreshold: tables are built on the way
+	}
+	if x.tables == nil {
+		t.Fatal("tables not built")
+	}
+	x.AddAll(hs[half/2 : half])
+	check := func(stored []Hash, rounds int) {
+		for range rounds {
+			q := flipBits(rng, stored[rng.IntN(len(stored))], rng.IntN(40))
+			for _, r := range []int{0, 5, 16, 31, 35, 47} {
+				want := bruteForce(stored, q, r)
+				if got := x.Search(q, r); !equalMatches(got, want) {
+					t.Fatalf("n=%d r=%d: Index %v, brute force %v", len(stored), r, got, want)
+				}
+			}
+		}
+	}
+	check(hs[:half], 200)
+	// New hashes are matchable as soon as they are added.
+	for i, h := range hs[half:] {
+		id := x.Add(h)
+		if id != half+i {
+			t.Fatalf("Add returned %d, want %d", id, half+i)
+		}
+		if i%97 == 0 {
+			ms := x.Search(h, 0)
+			if !slices.ContainsFunc(ms, func(m Match) bool { return m.ID == id }) {
+				t.Fatalf("hash %d not found right after Add", id)
+			}
+		}
+	}
+	check(hs, 200)
+	if x.Len() != n || x.Hash(5) != hs[5] {
+		t.Fatal("Len or Hash wrong")
+	}
+	if x.Search(hs[0], -1) != nil {
+		t.Error("negative radius matched")
+	}
+}
+
+func TestIndexSmallUsesScan(t *testing.T) {
+	x := NewIndex()
+	h := Hash{1, 2, 3, 4}
+	x.Add(h)
+	if x.tables != nil {
+		t.Fatal("small index built tables")
+	}
+	if ms := x.Search(Hash{1, 2, 3, 5}, 1); len(ms) != 1 || ms[0] != (Match{ID: 0, Distance: 1}) {
+		t.Errorf("Search = %v", ms)
+	}
+	if ms := x.Search(Hash{1, 2, 3, 7}, 0); len(ms) != 0 {
+		t.Errorf("Search = %v", ms)
+	}
+}
+
+// TestIndexConcurrent adds and searches at once (run with -race).
+func TestIndexConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	hs := randomHashes(rng, 8000, 4, 10)
+	x := NewIndex()
+	x.AddAll(hs[:5000])
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for _, h := range hs[5000:] {
+			x.Add(h)
+		}
+	})
+	for g := range 2 {
+		wg.Go(func() {
+			for i := range 300 {
+				q := hs[(i*13+g)%5000]
+				if len(x.Search(q, DefaultRadius)) == 0 {
+					t.Error("stored hash not found")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if x.Len() != len(hs) {
+		t.Fatalf("Len %d", x.Len())
+	}
+}
+
+func TestSubMasks(t *testing.T) {
+	if subMaskCount != [3]int{1, 17, 137} {
+		t.Fatalf("subMaskCount = %v", subMaskCount)
+	}
+	seen := map[uint16]bool{}
+	for _, m := range subMasks {
+		if seen[m] {
+			t.Fatalf("duplicate mask %x", m)
+		}
+		seen[m] = true
+	}
+	var h Hash
+	h.setBit(255)
+	h.setBit(0)
+	if sub(&h, 0) != 0x8000 || sub(&h, 15) != 1 {
+		t.Errorf("sub: %x %x", sub(&h, 0), sub(&h, 15))
+	}
+}
