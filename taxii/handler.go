@@ -388,18 +388,19 @@ func parseEnvelope(body []byte, maxDepth, maxObjects int) ([]json.RawMessage, er
 		return nil, BadRequest("the request body must be a JSON envelope object with an \"objects\" list")
 	}
 	var env struct {
-		Objects json.RawMessage `json:"objects"`
+		Objects []json.RawMessage `json:"objects"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "objects" {
+			return nil, BadRequest("the envelope's \"objects\" is not a list")
+		}
 		return nil, BadRequest("the request body is not valid JSON: %s", jsonErrorText(err))
 	}
-	if len(env.Objects) == 0 || env.Objects[0] != '[' {
+	if env.Objects == nil {
 		return nil, BadRequest("the envelope must have an \"objects\" list")
 	}
-	var objects []json.RawMessage
-	if err := json.Unmarshal(env.Objects, &objects); err != nil {
-		return nil, BadRequest("the envelope's \"objects\" is not a list")
-	}
+	objects := env.Objects
 	if len(objects) == 0 {
 		return nil, BadRequest("the envelope's \"objects\" list is empty")
 	}
