@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/parley-exchange/parley/pdq"
+)
+
+func init() {
+	register(command{
+		name:  "hash",
+		usage: "hash [--dihedral] [--max-pixels N] FILE_OR_DIR...   PDQ hashes: \"<64 hex> <quality> <file>\" per image",
+		run:   runHash,
+	})
+}
+
+// imageExts are the file name extensions hashed when walking a folder.
+// Files named on the command line are hashed whatever their name.
+var imageExts = map[string]bool{
+	".jpg": true, ".jpeg": true, ".jpe": true, ".jfif": true, ".png": true, ".gif": true,
+	".webp": true, ".bmp": true, ".dib": true, ".tif": true, ".tiff": true,
+}
+
+// hashResult is the outcome of hashing one file.
+type hashResult struct {
+	hashes  [8]pdq.Hash // only [0] without --dihedral
+	quality int
+	err     error
+}
+
+// runHash prints the PDQ hash and quality of each image, one line per file
+// ("<64 hex> <quality> <file>"), or with --dihedral eight lines per file
+// with the variant's name last. Folders are walked in lexical order. A
+// file that cannot be hashed gets an error line on stderr and the others
+// are still hashed; the exit status is then 2.
+func runHash(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("hash")
+	dihedral := fs.Bool("dihedral", false, "print the hashes of the 8 rotations and mirror images, the variant's name last")
+	maxPixels := fs.Int64("max-pixels", pdq.DefaultMaxPixels, "refuse images of more than `N` pixels (width*height) before decoding them")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usageErrorf("parley hash photo.jpg pictures/", "hash needs at least one file or folder")
+	}
+	if *maxPixels <= 0 {
+		return usageErrorf("", "--max-pixels must be positive, got %d", *maxPixels)
+	}
+	lim := pdq.Limits{MaxPixels: *maxPixels}
+
+	files, unreadable := c.collectImages(fs.Args())
+	failed := unreadable
+	hint := ""
+	progress := c.progress(len(files))
+
+	// Hash on every core, print in order: result i is printed once files
+	// 0..i-1 are.
+	results := make([]chan hashResult, len(files))
+	for i := range results {
+		results[i] = make(chan hashResult, 1)
+	}
+	jobs := make(chan int)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range min(runtime.GOMAXPROCS(0), max(len(files), 1)) {
+		go func() {
+			for i := range jobs {
+				var r hashResult
+				if *dihedral {
+					r.hashes, r.quality, r.err = pdq.HashFileDihedral(files[i], lim)
+				} else {
+					r.hashes[0], r.quality, r.err = pdq.HashFile(files[i], lim)
+				}
+				results[i] <- r
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for i := range files {
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for i, f := range files {
+		var r hashResult
+		select {
+		case r = <-results[i]:
+		case <-ctx.Done():
+			progress(-1)
+			return withExit(3, "", ctx.Err())
+		}
+		progress(-1) // clear the progress line before printing
+		switch {
+		case r.err != nil:
+			failed++
+			c.printFileError(f, r.err)
+			if errors.Is(r.err, pdq.ErrTooLarge) {
+				hint = "raise --max-pixels for images that are trusted"
+			}
+		case *dihedral:
+			for _, v := range pdq.Variants {
+				fmt.Fprintf(c.stdout, "%s %d %s %s\n", r.hashes[v], r.quality, f, v)
+			}
+		default:
+			fmt.Fprintf(c.stdout, "%s %d %s\n", r.hashes[0], r.quality, f)
+		}
+		progress(i + 1)
+	}
+	progress(-1)
+	if failed > 0 {
+		return withExit(2, hint, fmt.Errorf("%d of %d files could not be hashed", failed, len(files)+unreadable))
+	}
+	return nil
+}
+
+// collectImages expands the arguments into the files to hash: a file is
+// taken as it is, a folder is walked for image files. Paths that cannot be
+// read get an error line and are counted as failures.
+func (c *cli) collectImages(args []string) (files []string, failed int) {
+	for _, arg := range args {
+		fi, err := os.Stat(arg)
+		if err != nil {
+			failed++
+			c.printFileError(arg, err)
+			continue
+		}
+		if !fi.IsDir() {
+			files = append(files, arg)
+			continue
+		}
+		err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				failed++
+				c.printFileError(path, err)
+				return nil // skip what cannot be read, keep walking
+			}
+			if d.Type().IsRegular() && imageExts[strings.ToLower(filepath.Ext(path))] {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			failed++
+			c.printFileError(arg, err)
+		}
+	}
+	return files, failed
+}
+
+// printFileError prints the error line of a file that was not hashed.
+func (c *cli) printFileError(file string, err error) {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is already on the line
+	}
+	fmt.Fprintf(c.stderr, "parley: error: %s: %v\n", file, err)
+}
+
+// progress returns a function that shows "hashed i/n" on stderr when it is
+// a terminal (nothing otherwise); i < 0 clears the line.
+func (c *cli) progress(n int) func(i int) {
+	f, ok := c.stderr.(*os.File)
+	if !ok || n < 2 {
+		return func(int) {}
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return func(int) {}
+	}
+	return func(i int) {
+		if i < 0 {
+			fmt.Fprint(f, "\r\033[K")
+			return
+		}
+		fmt.Fprintf(f, "\r\033[Kparley: hashed %d/%d", i, n)
+	}
+}
