@@ -1,0 +1,176 @@
+package match
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"net/netip"
+)
+
+// eqIndex is a hash index from (Attr, normalised value) to postings (leaf
+// numbers). It is built for millions of keys: open addressing over one
+// []uint64 slot array and flat arenas, so the garbage collector sees a
+// handful of pointer-free slices rather than millions of strings, and a
+// key costs its bytes plus about 20 bytes.
+type eqIndex struct {
+	seed  maphash.Seed
+	slots []uint64 // 0: empty; else hash<<32 | entry+1
+	keys  []byte   // entry keys back to back: attr byte, then the value
+	offs  []uint32 // entry i's key is keys[offs[i]:offs[i+1]]
+	head  []uint32 // entry i's first posting
+	// postings: leaf number and next posting (0: none), 1-based.
+	pLeaf []uint32
+	pNext []uint32
+	n     int
+}
+
+var indexSeed = maphash.MakeSeed()
+
+func newEqIndex() *eqIndex {
+	return &eqIndex{seed: indexSeed, slots: make([]uint64, 16), offs: []uint32{0}, pLeaf: []uint32{0}, pNext: []uint32{0}}
+}
+
+// hashFast hashes a key; the attribute is mixed in cheaply because keys
+// of different attributes rarely share a value.
+func (x *eqIndex) hashFast(a Attr, v []byte) uint32 {
+	return uint32(maphash.Bytes(x.seed, v)) ^ uint32(a)*0x9E3779B1
+}
+
+func (x *eqIndex) key(i uint32) []byte { return x.keys[x.offs[i]:x.offs[i+1]] }
+
+func (x *eqIndex) find(a Attr, v []byte, h uint32) (slot int, entry uint32, found bool) {
+	mask := len(x.slots) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s == 0 {
+			return i, 0, false
+		}
+		if uint32(s>>32) == h {
+			e := uint32(s) - 1
+			k := x.key(e)
+			if len(k) == len(v)+1 && k[0] == byte(a) && string(k[1:]) == string(v) {
+				return i, e, true
+			}
+		}
+	}
+}
+
+// add records that leaf may match when attribute a has value v.
+func (x *eqIndex) add(a Attr, v []byte, leaf uint32) {
+	if (x.n+1)*4 > len(x.slots)*3 {
+		x.grow()
+	}
+	h := x.hashFast(a, v)
+	slot, e, found := x.find(a, v, h)
+	if !found {
+		e = uint32(len(x.offs) - 1)
+		x.keys = append(x.keys, byte(a))
+		x.keys = append(x.keys, v...)
+		x.offs = append(x.offs, uint32(len(x.keys)))
+		x.head = append(x.head, 0)
+		x.slots[slot] = uint64(h)<<32 | uint64(e+1)
+		x.n++
+	}
+	x.pLeaf = append(x.pLeaf, leaf)
+	x.pNext = append(x.pNext, x.head[e])
+	x.head[e] = uint32(len(x.pLeaf) - 1)
+}
+
+func (x *eqIndex) grow() {
+	old := x.slots
+	x.slots = make([]uint64, len(old)*2)
+	mask := len(x.slots) - 1
+	for _, s := range old {
+		if s == 0 {
+			continue
+		}
+		for i := int(uint32(s>>32)) & mask; ; i = (i + 1) & mask {
+			if x.slots[i] == 0 {
+				x.slots[i] = s
+				break
+			}
+		}
+	}
+}
+
+// lookup calls fn for every leaf recorded under (a, v).
+func (x *eqIndex) lookup(a Attr, v []byte, fn func(leaf uint32)) {
+	if x.n == 0 {
+		return
+	}
+	_, e, ok := x.find(a, v, x.hashFast(a, v))
+	if !ok {
+		return
+	}
+	for p := x.head[e]; p != 0; p = x.pNext[p] {
+		fn(x.pLeaf[p])
+	}
+}
+
+// bytes is the memory the index holds.
+func (x *eqIndex) bytes() int {
+	return 8*cap(x.slots) + cap(x.keys) + 4*(cap(x.offs)+cap(x.head)+cap(x.pLeaf)+cap(x.pNext))
+}
+
+// prefixIndex finds the CIDR ranges (ISSUBSET 'a.b.c.d/n') that contain
+// an address: one exact-match table per prefix length in use, probed
+// longest first, so a lookup costs at most one probe per distinct length
+// (a handful in practice) whatever the number of ranges.
+type prefixIndex struct {
+	v4   map[int]map[uint32][]uint32
+	v6   map[int]map[[16]byte][]uint32
+	len4 []int
+	len6 []int
+}
+
+func newPrefixIndex() *prefixIndex {
+	return &prefixIndex{v4: map[int]map[uint32][]uint32{}, v6: map[int]map[[16]byte][]uint32{}}
+}
+
+func (x *prefixIndex) add(p netip.Prefix, leaf uint32) {
+	p = p.Masked()
+	bits := p.Bits()
+	if p.Addr().Is4() {
+		m := x.v4[bits]
+		if m == nil {
+			m = map[uint32][]uint32{}
+			x.v4[bits] = m
+			x.len4 = append(x.len4, bits)
+		}
+		k := binary.BigEndian.Uint32(p.Addr().AsSlice())
+		m[k] = append(m[k], leaf)
+		return
+	}
+	m := x.v6[bits]
+	if m == nil {
+		m = map[[16]byte][]uint32{}
+		x.v6[bits] = m
+		x.len6 = append(x.len6, bits)
+	}
+	k := p.Addr().As16()
+	m[k] = append(m[k], leaf)
+}
+
+func (x *prefixIndex) lookup(a netip.Addr, fn func(leaf uint32)) {
+	if a.Is4() {
+		if len(x.len4) == 0 {
+			return
+		}
+		v := binary.BigEndian.Uint32(a.AsSlice())
+		for _, bits := range x.len4 {
+			k := v
+			if bits < 32 {
+				k = v &^ (1<<(32-bits) - 1)
+			}
+			for _, l := range x.v4[bits][k] {
+				fn(l)
+			}
+		}
+		return
+	}
+	for _, bits := range x.len6 {
+		p, _ := a.Prefix(bits)
+		for _, l := range x.v6[bits][p.Addr().As16()] {
+			fn(l)
+		}
+	}
+}
