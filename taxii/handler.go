@@ -41,6 +41,9 @@ var (
 //	mux.Handle(taxii.DiscoveryPath, h)
 //	mux.Handle(cfg.APIRootPath, h)
 //
+// and also at "/" if it should answer every path no other route takes, so
+// that unknown paths get a TAXII 404 error resource too.
+//
 // Every request needs a bearer token that b authenticates (HTTP Basic
 // authentication whose password is the token is accepted too, for TAXII
 // clients that only speak Basic). DELETE of an object is refused with 405:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -125,5 +126,79 @@ func TestTimestamps(t *testing.T) {
 	ts := time.Date(2026, 1, 2, 3, 4, 5, 6007000, time.FixedZone("x", 3600))
 	if got := FormatTimestamp(ts); got != "2026-01-02T02:04:05.006007Z" {
 		t.Errorf("FormatTimestamp = %s", got)
+	}
+}
+
+// TestMedallionFixtureRoundTrip decodes the resources of the OASIS
+// reference server's fixture into this package's types and encodes them
+// again: every property the specification defines must survive.
+func TestMedallionFixtureRoundTrip(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(sharedTAXII, "medallion_default_data.json"))
+	if err != nil {
+		t.Skipf("shared TAXII test data absent (%v); it lives in /work/shared/testdata/taxii21", err)
+	}
+	var f map[string]json.RawMessage
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	var root struct {
+		Information json.RawMessage   `json:"information"`
+		Status      []json.RawMessage `json:"status"`
+		Collections []json.RawMessage `json:"collections"`
+	}
+	if err := json.Unmarshal(f["trustgroup1"], &root); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip := func(name string, raw json.RawMessage, v any, drop ...string) {
+		t.Helper()
+		if err := json.Unmarshal(raw, v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got map[string]any
+		json.Unmarshal(raw, &want)
+		json.Unmarshal(out, &got)
+		for _, k := range drop {
+			delete(want, k)
+		}
+		// Empty lists are left out when encoding, as the specification
+		// makes them optional.
+		for k, v := range want {
+			if l, ok := v.([]any); ok && len(l) == 0 {
+				delete(want, k)
+			}
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Errorf("%s: decoded and encoded\n got %v\nwant %v", name, got, want)
+		}
+	}
+	roundTrip("discovery", f["/discovery"], &Discovery{})
+	roundTrip("api root information", root.Information, &APIRoot{})
+	roundTrip("status", root.Status[0], &Status{})
+	if len(root.Collections) != 5 {
+		t.Fatalf("%d collections, want 5", len(root.Collections))
+	}
+	records := 0
+	for _, raw := range root.Collections {
+		var c Collection
+		roundTrip("collection", raw, &c, "objects", "manifest")
+		var m struct {
+			Manifest []json.RawMessage `json:"manifest"`
+		}
+		json.Unmarshal(raw, &m)
+		for _, r := range m.Manifest {
+			var rec ManifestRecord
+			roundTrip("manifest record", r, &rec)
+			if _, err := ParseTimestamp(rec.DateAdded); err != nil {
+				t.Errorf("manifest date_added %q: %v", rec.DateAdded, err)
+			}
+			records++
+		}
+	}
+	if records == 0 {
+		t.Error("no manifest records in the fixture")
 	}
 }
