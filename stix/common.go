@@ -86,7 +86,7 @@ func (c *checker) object() error {
 			sels, _ := gm.(map[string]any)["selectors"].([]any)
 			for j, s := range sels {
 				if !selectorResolves(m, s.(string)) {
-					return c.fail("granular_markings["+strconv.Itoa(i)+"].selectors["+strconv.Itoa(j)+"]", "%q does not select a property of this object", s)
+					return c.fail("granular_markings["+strconv.Itoa(i)+"].selectors["+strconv.Itoa(j)+"]", "must select content of this object, and %q selects nothing", s)
 				}
 			}
 		}

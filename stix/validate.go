@@ -302,6 +302,8 @@ func describeTypes(types []string) string {
 			names[i] = "a cyber-observable"
 		case classSDO:
 			names[i] = "a domain object"
+		case "identity", "indicator", "intrusion-set", "ipv4-addr", "ipv6-addr", "artifact", "autonomous-system", "observed-data", "email-addr", "email-message", "extension-definition", "opinion", "infrastructure", "incident", "attack-pattern":
+			names[i] = "an " + t
 		default:
 			names[i] = "a " + t
 		}
