@@ -409,7 +409,7 @@ func parseSTIXTime(s string) (time.Time, error) {
 // formatSTIXTime writes t in UTC with at least millisecond precision, as
 // STIX 2.1 section 3.2 requires for created and modified.
 func formatSTIXTime(t time.Time) string {
-	s := t.UTC().Format("2006-01-02T15:04:05.000000000")
+	s := t.UTC().Truncate(time.Microsecond).Format("2006-01-02T15:04:05.000000000")
 	end := len(s)
 	for end > len(s)-6 && s[end-1] == '0' {
 		end--

@@ -1,0 +1,370 @@
+package match
+
+import (
+	"net/netip"
+	"regexp/syntax"
+	"strconv"
+	"strings"
+
+	"github.com/parley-exchange/parley/pattern"
+	"github.com/parley-exchange/parley/private"
+)
+
+// An atom is a necessary condition of a leaf (a bracketed observation
+// expression): if the leaf holds for an event, at least one of its atoms
+// fires on that event. Atoms are what the index looks up; the leaf itself
+// is then checked exactly, unless the atom is exact (the leaf is nothing
+// but that test).
+type atomKind uint8
+
+const (
+	atomEq      atomKind = iota // attribute equals value
+	atomPrefix                  // address attribute inside a CIDR range
+	atomSubstr                  // string attribute contains a literal
+	atomAttrAny                 // the event has the attribute at all
+	atomTypeAny                 // the event has an object of the type
+)
+
+type atom struct {
+	kind   atomKind
+	attr   Attr
+	value  string
+	prefix netip.Prefix
+	typ    string
+}
+
+// pathAttrs maps a pattern object path to the attributes that can supply
+// its value. exact is set when the path is the attribute itself (not
+// reached through a reference), so equality on the attribute is equality
+// on the path.
+func pathAttrs(p pattern.ObjectPath) (attrs []Attr, exact bool) {
+	steps := make([]string, len(p.Steps))
+	for i, s := range p.Steps {
+		switch s.Kind {
+		case pattern.StepKey:
+			steps[i] = s.Key
+		default:
+			steps[i] = "*"
+		}
+	}
+	for a := Attr(1); a < numAttrs; a++ {
+		in := attrInfos[a]
+		if in.typ != p.ObjectType || len(in.path) != len(steps) {
+			continue
+		}
+		same := true
+		for i := range steps {
+			if steps[i] != in.path[i] {
+				same = false
+			}
+		}
+		if same {
+			ok := in.kind != vkRef && in.kind != vkRefs
+			// A list index other than [*] selects one element: not exact.
+			for _, s := range p.Steps {
+				if s.Kind == pattern.StepIndex {
+					ok = false
+				}
+			}
+			if !ok {
+				return nil, false
+			}
+			return []Attr{a}, true
+		}
+	}
+	// Paths through a reference to an address or mailbox.
+	if len(steps) >= 2 && steps[len(steps)-1] == "value" {
+		ref := steps[0]
+		switch {
+		case p.ObjectType == "network-traffic" && (ref == "src_ref" || ref == "dst_ref") && len(steps) == 2:
+			return []Attr{AttrIPv4, AttrIPv6}, false
+		case p.ObjectType == "email-message" && (ref == "from_ref" || ref == "sender_ref") && len(steps) == 2,
+			p.ObjectType == "email-message" && (ref == "to_refs" || ref == "cc_refs" || ref == "bcc_refs") && len(steps) == 3:
+			return []Attr{AttrEmail}, false
+		case p.ObjectType == "domain-name" && ref == "resolves_to_refs" && len(steps) == 3:
+			return []Attr{AttrIPv4, AttrIPv6, AttrDomain}, false
+		}
+	}
+	return nil, false
+}
+
+// normalizeLiteral returns a string or integer literal in the form the
+// decoders give attribute a's values, and false if no value of a can
+// equal it.
+func normalizeLiteral(a Attr, l pattern.Literal) (string, bool) {
+	switch attrInfos[a].kind {
+	case vkNumber:
+		if l.Kind == pattern.LitInt && l.Int >= 0 {
+			return strconv.FormatInt(l.Int, 10), true
+		}
+		if l.Kind == pattern.LitFloat && l.Float >= 0 && l.Float == float64(int64(l.Float)) {
+			return strconv.FormatInt(int64(l.Float), 10), true
+		}
+		return "", false
+	}
+	if l.Kind != pattern.LitString {
+		return "", false
+	}
+	return normalizeValue(a, l.Str)
+}
+
+// normalizeValue normalises a string value of attribute a like the
+// decoders (and private sets) do.
+func normalizeValue(a Attr, s string) (string, bool) {
+	var typ string
+	switch a {
+	case AttrIPv4:
+		typ = private.TypeIPv4
+	case AttrIPv6:
+		typ = private.TypeIPv6
+	case AttrDomain:
+		typ = private.TypeDomainName
+	case AttrURL:
+		typ = private.TypeURL
+	case AttrEmail:
+		typ = private.TypeEmail
+	case AttrMAC:
+		typ = private.TypeMAC
+	case AttrFileMD5, AttrFileSHA1, AttrFileSHA256, AttrX509MD5, AttrX509SHA1, AttrX509SHA256:
+		var e Event
+		n, ok := e.normHex([]byte(s), hexLen(a))
+		return string(n), ok
+	case AttrProtocol:
+		return strings.ToLower(s), true
+	default:
+		return s, true
+	}
+	n, err := private.Normalize(typ, s)
+	if err != nil || strings.Contains(n, "/") && (a == AttrIPv4 || a == AttrIPv6) {
+		return "", false
+	}
+	return n, true
+}
+
+// normalizePattern rewrites, in place, the string literals that are
+// compared for (in)equality with a known attribute into normal form, so
+// that the pattern evaluator, run on normalised events, agrees with the
+// index: [domain-name:value = 'EVIL.Example.'] must match evil.example.
+func normalizePattern(e pattern.ObservationExpr) {
+	walkObservations(e, func(o *pattern.Simple) {
+		walkComparisons(o.Comparison, func(c *pattern.Comparison) {
+			attrs, _ := pathAttrs(c.Path)
+			if len(attrs) == 0 {
+				return
+			}
+			fix := func(l *pattern.Literal) {
+				if l.Kind != pattern.LitString {
+					return
+				}
+				for _, a := range attrs {
+					if n, ok := normalizeValue(a, l.Str); ok {
+						if n != l.Str {
+							l.Str = n
+							l.Text = ""
+						}
+						return
+					}
+				}
+			}
+			switch c.Op {
+			case pattern.OpEqual, pattern.OpNotEqual:
+				fix(&c.Value)
+			case pattern.OpIn:
+				for i := range c.Set {
+					fix(&c.Set[i])
+				}
+			}
+		})
+	})
+}
+
+func walkObservations(e pattern.ObservationExpr, fn func(*pattern.Simple)) {
+	switch x := e.(type) {
+	case *pattern.Simple:
+		fn(x)
+	case *pattern.ObservationOp:
+		walkObservations(x.Left, fn)
+		walkObservations(x.Right, fn)
+	case *pattern.Group:
+		walkObservations(x.Expr, fn)
+	case *pattern.Qualified:
+		walkObservations(x.Expr, fn)
+	}
+}
+
+func walkComparisons(e pattern.ComparisonExpr, fn func(*pattern.Comparison)) {
+	switch x := e.(type) {
+	case *pattern.Comparison:
+		fn(x)
+	case *pattern.ComparisonOp:
+		walkComparisons(x.Left, fn)
+		walkComparisons(x.Right, fn)
+	case *pattern.ComparisonGroup:
+		walkComparisons(x.Expr, fn)
+	}
+}
+
+// leafAtoms computes the atoms of a comparison expression. exact reports
+// that the atoms are also sufficient: the expression is one equality (or
+// IN, or an OR of them) on exact attributes.
+func leafAtoms(e pattern.ComparisonExpr) (atoms []atom, exact bool) {
+	switch x := e.(type) {
+	case *pattern.ComparisonGroup:
+		return leafAtoms(x.Expr)
+	case *pattern.ComparisonOp:
+		la, le := leafAtoms(x.Left)
+		ra, re := leafAtoms(x.Right)
+		if x.Op == pattern.CompOr {
+			return append(la, ra...), le && re
+		}
+		// AND: either side's atoms are necessary; take the more selective.
+		if rank(ra) < rank(la) {
+			return ra, false
+		}
+		return la, false
+	case *pattern.Comparison:
+		return comparisonAtoms(x)
+	}
+	return nil, false
+}
+
+// rank orders atom sets by how often they fire: equality best, then
+// ranges, substrings, attribute and type presence.
+func rank(as []atom) int {
+	r := 0
+	for _, a := range as {
+		if int(a.kind) > r {
+			r = int(a.kind)
+		}
+	}
+	return r*1000 + len(as)
+}
+
+func comparisonAtoms(c *pattern.Comparison) ([]atom, bool) {
+	typeAny := []atom{{kind: atomTypeAny, typ: c.Path.ObjectType}}
+	attrs, exact := pathAttrs(c.Path)
+	if len(attrs) == 0 || (c.Negated && c.Op == pattern.OpExists) {
+		return typeAny, false
+	}
+	any := func() []atom {
+		var as []atom
+		for _, a := range attrs {
+			as = append(as, atom{kind: atomAttrAny, attr: a})
+		}
+		return as
+	}
+	if c.Negated {
+		return any(), false
+	}
+	switch c.Op {
+	case pattern.OpEqual, pattern.OpIn:
+		lits := c.Set
+		if c.Op == pattern.OpEqual {
+			lits = []pattern.Literal{c.Value}
+		}
+		var as []atom
+		for _, l := range lits {
+			for _, a := range attrs {
+				if v, ok := normalizeLiteral(a, l); ok {
+					as = append(as, atom{kind: atomEq, attr: a, value: v})
+				}
+			}
+		}
+		// No literal can equal a normalised value: nothing ever fires,
+		// which the empty atom list expresses exactly.
+		return as, exact
+	case pattern.OpIsSubset:
+		if c.Value.Kind == pattern.LitString {
+			if p, err := parsePrefixOrAddr(c.Value.Str); err == nil {
+				var as []atom
+				for _, a := range attrs {
+					if a == AttrIPv4 || a == AttrIPv6 {
+						as = append(as, atom{kind: atomPrefix, attr: a, prefix: p})
+					}
+				}
+				return as, false
+			}
+		}
+		return nil, false // not an address range: never true
+	case pattern.OpLike, pattern.OpMatches:
+		if c.Value.Kind != pattern.LitString {
+			return nil, false
+		}
+		var lit string
+		if c.Op == pattern.OpLike {
+			lit = likeLiteral(c.Value.Str)
+		} else {
+			lit = regexLiteral(c.Value.Str)
+		}
+		if len(lit) < substrKey {
+			return any(), false
+		}
+		var as []atom
+		for _, a := range attrs {
+			if attrInfos[a].kind == vkString || attrInfos[a].kind == vkList {
+				as = append(as, atom{kind: atomSubstr, attr: a, value: lit})
+			}
+		}
+		return as, false
+	}
+	return any(), false
+}
+
+func parsePrefixOrAddr(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// likeLiteral returns the longest run of a LIKE pattern without
+// wildcards, if it is ASCII (see substrIndex on why).
+func likeLiteral(p string) string {
+	best := ""
+	for _, part := range strings.FieldsFunc(p, func(r rune) bool { return r == '%' || r == '_' }) {
+		if len(part) > len(best) && isASCII(part) {
+			best = part
+		}
+	}
+	return best
+}
+
+// regexLiteral returns the longest literal that every match of the regex
+// contains, found among the top-level pieces of a concatenation, or "".
+func regexLiteral(re string) string {
+	r, err := syntax.Parse(re, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	r = r.Simplify()
+	var pieces []*syntax.Regexp
+	switch r.Op {
+	case syntax.OpConcat:
+		pieces = r.Sub
+	case syntax.OpLiteral:
+		pieces = []*syntax.Regexp{r}
+	}
+	best := ""
+	for _, p := range pieces {
+		if p.Op == syntax.OpLiteral && p.Flags&syntax.FoldCase == 0 {
+			s := string(p.Rune)
+			if len(s) > len(best) && isASCII(s) {
+				best = s
+			}
+		}
+	}
+	return best
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

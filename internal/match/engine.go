@@ -1,0 +1,304 @@
+package match
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/parley-exchange/parley/pattern"
+)
+
+// Options tune an [Engine]. The zero value gives the defaults.
+type Options struct {
+	// Window is how far back in event time observations are kept for
+	// patterns that need several (AND, OR, FOLLOWEDBY, REPEATS, WITHIN,
+	// START/STOP). Default 10 minutes; a WITHIN qualifier at the root
+	// widens it for its pattern.
+	Window time.Duration
+	// MaxWindow bounds the observations kept per indicator; the oldest go
+	// first. Default 256.
+	MaxWindow int
+}
+
+// CompileError reports an indicator that could not be compiled.
+type CompileError struct {
+	ID  string
+	Err error
+}
+
+func (e *CompileError) Error() string { return fmt.Sprintf("indicator %s: %v", e.ID, e.Err) }
+
+// compiledIndicator is one indicator in an engine.
+type compiledIndicator struct {
+	ind     *Indicator
+	pat     *pattern.Pattern
+	simple  bool          // one observation, no qualifier: a true leaf fires
+	horizon time.Duration // window horizon in event time
+}
+
+// leaf is one bracketed observation expression of an indicator.
+type leaf struct {
+	ind   uint32
+	exact bool             // its atoms are sufficient: no check needed
+	check *pattern.Pattern // the leaf alone, to check one event
+}
+
+// Engine is a compiled set of STIX-pattern indicators (DESIGN.md,
+// "Detect"). Equality comparisons are hash lookups keyed by (attribute,
+// normalised value); ISSUBSET ranges a per-prefix-length table; LIKE and
+// MATCHES literals one grouped substring pass; other comparisons are found
+// through the presence of their attribute or object type. A candidate leaf
+// is then checked exactly by the pattern evaluator, and patterns with more
+// than one observation or with qualifiers are evaluated over a bounded,
+// expiring window of the recent events that satisfied one of their leaves.
+//
+// An Engine keeps that window, so it is not safe for concurrent use; the
+// compiled index itself is never modified after [Compile].
+type Engine struct {
+	inds    []compiledIndicator
+	leaves  []leaf
+	eq      *eqIndex
+	pfx     *prefixIndex
+	sub     [numAttrs]*substrIndex
+	attrAny [numAttrs][]uint32
+	typeAny map[string][]uint32
+	opts    Options
+
+	// per-event state
+	epoch      uint32
+	leafStamp  []uint32
+	firedStamp []uint32
+	winStamp   []uint32
+	cands      []uint32
+	windows    map[uint32][]observation
+	obs        *observation
+	// Errors counts evaluation errors (a leaf or pattern the evaluator
+	// could not decide, such as an unsupported regex); they count as no
+	// match.
+	Errors int
+}
+
+// observation is one event as the pattern evaluator sees it.
+type observation struct {
+	time     time.Time
+	observed map[string]any
+	scos     []map[string]any
+	po       pattern.Observation
+}
+
+// Compile builds an engine from the indicators whose pattern_type is
+// "stix" (or empty); others are ignored. Indicators whose pattern does
+// not parse are skipped and reported.
+func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
+	if opts.Window <= 0 {
+		opts.Window = 10 * time.Minute
+	}
+	if opts.MaxWindow <= 0 {
+		opts.MaxWindow = 256
+	}
+	e := &Engine{eq: newEqIndex(), pfx: newPrefixIndex(), typeAny: map[string][]uint32{}, opts: opts, windows: map[uint32][]observation{}}
+	var errs []*CompileError
+	for _, ind := range inds {
+		if ind.PatternType != "" && ind.PatternType != "stix" {
+			continue
+		}
+		p, err := pattern.Parse(ind.Pattern)
+		if err != nil {
+			errs = append(errs, &CompileError{ind.ID, err})
+			continue
+		}
+		e.add(ind, p)
+	}
+	e.leafStamp = make([]uint32, len(e.leaves))
+	e.firedStamp = make([]uint32, len(e.inds))
+	e.winStamp = make([]uint32, len(e.inds))
+	return e, errs
+}
+
+func (e *Engine) add(ind *Indicator, p *pattern.Pattern) {
+	normalizePattern(p.Root)
+	n := uint32(len(e.inds))
+	ci := compiledIndicator{ind: ind, pat: p, horizon: e.opts.Window}
+	root := p.Root
+	for {
+		g, ok := root.(*pattern.Group)
+		if !ok {
+			break
+		}
+		root = g.Expr
+	}
+	_, ci.simple = root.(*pattern.Simple)
+	if q, ok := root.(*pattern.Qualified); ok && q.Qualifier.Kind == pattern.QualWithin {
+		secs := q.Qualifier.Seconds.Float
+		if q.Qualifier.Seconds.Kind == pattern.LitInt {
+			secs = float64(q.Qualifier.Seconds.Int)
+		}
+		if d := time.Duration(secs * float64(time.Second)); d > ci.horizon {
+			ci.horizon = d
+		}
+	}
+	e.inds = append(e.inds, ci)
+	walkObservations(p.Root, func(o *pattern.Simple) {
+		atoms, exact := leafAtoms(o.Comparison)
+		l := leaf{ind: n, exact: exact && ci.simple}
+		if !l.exact {
+			l.check = &pattern.Pattern{Root: &pattern.Simple{Comparison: o.Comparison}}
+		}
+		id := uint32(len(e.leaves))
+		e.leaves = append(e.leaves, l)
+		for _, a := range atoms {
+			switch a.kind {
+			case atomEq:
+				e.eq.add(a.attr, []byte(a.value), id)
+			case atomPrefix:
+				if (a.attr == AttrIPv4) == a.prefix.Addr().Is4() {
+					e.pfx.add(a.prefix, id)
+				}
+			case atomSubstr:
+				if e.sub[a.attr] == nil {
+					e.sub[a.attr] = newSubstrIndex()
+				}
+				e.sub[a.attr].add(a.value, id)
+			case atomAttrAny:
+				e.attrAny[a.attr] = append(e.attrAny[a.attr], id)
+			case atomTypeAny:
+				e.typeAny[a.typ] = append(e.typeAny[a.typ], id)
+			}
+		}
+	})
+}
+
+// Len returns the number of compiled indicators.
+func (e *Engine) Len() int { return len(e.inds) }
+
+// IndexBytes estimates the memory held by the compiled index (hash table,
+// ranges, substrings, leaves), not counting the parsed patterns.
+func (e *Engine) IndexBytes() int {
+	n := e.eq.bytes() + 16*len(e.leaves)
+	return n
+}
+
+// Match runs one event through the engine and calls fire once for every
+// indicator that matched because of it.
+func (e *Engine) Match(ev *Event, fire func(ind *Indicator)) {
+	e.epoch++
+	if e.epoch == 0 { // wrapped: clear the stamps
+		clear(e.leafStamp)
+		clear(e.firedStamp)
+		clear(e.winStamp)
+		e.epoch = 1
+	}
+	e.cands = e.cands[:0]
+	e.obs = nil
+	hit := func(l uint32) { e.hitLeaf(l, fire) }
+	for i := range ev.Fields {
+		f := &ev.Fields[i]
+		a := f.Attr
+		switch attrInfos[a].kind {
+		case vkRef, vkRefs:
+			continue
+		}
+		e.eq.lookup(a, f.Value, hit)
+		if (a == AttrIPv4 && len(e.pfx.len4) > 0) || (a == AttrIPv6 && len(e.pfx.len6) > 0) {
+			if addr, err := netip.ParseAddr(bstr(f.Value)); err == nil {
+				e.pfx.lookup(addr, hit)
+			}
+		}
+		if s := e.sub[a]; s != nil {
+			s.lookup(f.Value, hit)
+		}
+		for _, l := range e.attrAny[a] {
+			hit(l)
+		}
+	}
+	if len(e.typeAny) > 0 {
+		for i := range ev.Objects {
+			for _, l := range e.typeAny[ev.Objects[i].Type] {
+				hit(l)
+			}
+		}
+	}
+	for _, l := range e.cands {
+		e.checkLeaf(ev, l, fire)
+	}
+}
+
+func (e *Engine) hitLeaf(l uint32, fire func(*Indicator)) {
+	if e.leafStamp[l] == e.epoch {
+		return
+	}
+	e.leafStamp[l] = e.epoch
+	lf := &e.leaves[l]
+	if e.firedStamp[lf.ind] == e.epoch {
+		return
+	}
+	if lf.exact {
+		e.firedStamp[lf.ind] = e.epoch
+		fire(e.inds[lf.ind].ind)
+		return
+	}
+	e.cands = append(e.cands, l)
+}
+
+// checkLeaf checks a candidate leaf exactly, then fires a simple
+// indicator or evaluates a compound one over its window.
+func (e *Engine) checkLeaf(ev *Event, l uint32, fire func(*Indicator)) {
+	lf := &e.leaves[l]
+	if e.firedStamp[lf.ind] == e.epoch {
+		return
+	}
+	if e.obs == nil {
+		o := newObservation(ev)
+		e.obs = &o
+	}
+	ok, err := evaluate(lf.check, []observation{*e.obs})
+	if err != nil {
+		e.Errors++
+		return
+	}
+	if !ok {
+		return
+	}
+	ci := &e.inds[lf.ind]
+	if ci.simple {
+		e.firedStamp[lf.ind] = e.epoch
+		fire(ci.ind)
+		return
+	}
+	if e.winStamp[lf.ind] == e.epoch {
+		return // this event is in the window already
+	}
+	e.winStamp[lf.ind] = e.epoch
+	w := e.windows[lf.ind]
+	// Expire by event time, then bound the length.
+	cut := 0
+	for cut < len(w) && !ev.Time.IsZero() && w[cut].time.Before(ev.Time.Add(-ci.horizon)) {
+		cut++
+	}
+	w = append(w[cut:], *e.obs)
+	if len(w) > e.opts.MaxWindow {
+		w = w[len(w)-e.opts.MaxWindow:]
+	}
+	ok, err = evaluate(ci.pat, w)
+	if err != nil {
+		e.Errors++
+		e.windows[lf.ind] = w
+		return
+	}
+	if ok {
+		// The match consumes the window: each count is a new complete
+		// match, not the same one seen again.
+		delete(e.windows, lf.ind)
+		e.firedStamp[lf.ind] = e.epoch
+		fire(ci.ind)
+		return
+	}
+	e.windows[lf.ind] = w
+}
+
+func newObservation(ev *Event) observation {
+	od, scos := ev.Observation()
+	o := observation{time: ev.Time, observed: od, scos: scos}
+	toPattern(od, scos, &o)
+	return o
+}

@@ -1,0 +1,310 @@
+package match
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Config configures a [Matcher].
+type Config struct {
+	// Format of the input (FormatAuto: detect per line).
+	Format Format
+	// Identity is the STIX identity id of the member running the matcher:
+	// the sightings' where_sighted_refs and created_by_ref.
+	Identity string
+	// ObservedData adds, for each sighting, observed-data objects (and
+	// their observables) for up to MaxObserved of the matching events.
+	ObservedData bool
+	MaxObserved  int
+	// Now is the clock (time.Now by default); Rand the source of
+	// identifiers (crypto/rand by default). Tests inject both.
+	Now  func() time.Time
+	Rand io.Reader
+	// MaxLine bounds a line's length; longer lines are malformed.
+	// Default 1 MiB.
+	MaxLine int
+}
+
+// Stats counts what a matcher has seen.
+type Stats struct {
+	// Events is the number of decoded events (STIX: observed-data).
+	Events int64
+	// Matched is the number of events that fired at least one indicator.
+	Matched int64
+	// Malformed is the number of lines that could not be decoded.
+	Malformed int64
+	// Sightings is the number of sightings emitted.
+	Sightings int64
+	// Errors is the number of evaluation errors (counted as no match).
+	Errors int64
+}
+
+// tally is what one indicator's sighting will say.
+type tally struct {
+	ind         *Indicator
+	count       int64
+	first, last time.Time
+	observed    []observation
+}
+
+// Matcher streams events through an [Engine] and aggregates sightings:
+// one per indicator that fired, whose count is the number of events that
+// matched it since the last [Matcher.Flush] (an event counts once per
+// indicator however many of its observables match; for patterns of several
+// observations an event counts when it completes a match). It is not safe
+// for concurrent use: one goroutine feeds it, and swaps engines between
+// events with [Matcher.SetEngine].
+type Matcher struct {
+	cfg    Config
+	engine *Engine
+	dec    *Decoder
+	tally  map[string]*tally
+	order  []string
+	stats  Stats
+	curEv  *Event
+	fire   func(*Indicator)
+}
+
+// NewMatcher returns a matcher using engine e.
+func NewMatcher(e *Engine, cfg Config) *Matcher {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.MaxObserved <= 0 {
+		cfg.MaxObserved = 8
+	}
+	if cfg.MaxLine <= 0 {
+		cfg.MaxLine = 1 << 20
+	}
+	m := &Matcher{cfg: cfg, engine: e, dec: NewDecoder(cfg.Format), tally: map[string]*tally{}}
+	m.fire = m.onFire
+	return m
+}
+
+// SetEngine replaces the compiled indicators; counts gathered so far are
+// kept.
+func (m *Matcher) SetEngine(e *Engine) {
+	if m.engine != nil {
+		m.stats.Errors += int64(m.engine.Errors)
+	}
+	m.engine = e
+}
+
+// Stats returns the counters so far.
+func (m *Matcher) Stats() Stats {
+	s := m.stats
+	if m.engine != nil {
+		s.Errors += int64(m.engine.Errors)
+	}
+	return s
+}
+
+func (m *Matcher) onFire(ind *Indicator) {
+	ev := m.curEv
+	t := ev.Time
+	if t.IsZero() {
+		t = m.cfg.Now()
+	}
+	tl := m.tally[ind.ID]
+	if tl == nil {
+		tl = &tally{ind: ind, first: t, last: t}
+		m.tally[ind.ID] = tl
+		m.order = append(m.order, ind.ID)
+	}
+	tl.count++
+	if t.Before(tl.first) {
+		tl.first = t
+	}
+	if t.After(tl.last) {
+		tl.last = t
+	}
+	if m.cfg.ObservedData && len(tl.observed) < m.cfg.MaxObserved {
+		tl.observed = append(tl.observed, newObservation(ev))
+	}
+}
+
+// Line decodes one line and matches its events. A line that does not
+// decode is counted as malformed.
+func (m *Matcher) Line(line []byte) {
+	evs, err := m.dec.Decode(line)
+	if err != nil {
+		m.stats.Malformed++
+		return
+	}
+	for _, ev := range evs {
+		m.Event(ev)
+	}
+}
+
+// Event matches one decoded event.
+func (m *Matcher) Event(ev *Event) {
+	m.stats.Events++
+	m.curEv = ev
+	fired := false
+	m.engine.Match(ev, func(ind *Indicator) {
+		fired = true
+		m.fire(ind)
+	})
+	if fired {
+		m.stats.Matched++
+	}
+}
+
+// ReadLines feeds every line of r to the matcher. A STIX input that is not
+// one JSON value a line (a pretty-printed bundle) is read whole.
+func (m *Matcher) ReadLines(ctx context.Context, r io.Reader) error {
+	br := bufio.NewReaderSize(r, 1<<16)
+	if m.cfg.Format == FormatSTIX || m.cfg.Format == FormatAuto {
+		// Peek at the first line: a document spread over lines starts with
+		// a '{' or '[' line that is not a complete JSON value.
+		head, _ := br.Peek(1 << 16)
+		first := head
+		if i := indexByte(head, '\n'); i >= 0 {
+			first = head[:i]
+		}
+		trim := trimSpace(first)
+		if len(trim) > 0 && (trim[0] == '{' || trim[0] == '[') && !json.Valid(trim) && (m.cfg.Format == FormatSTIX || looksSTIX(head)) {
+			data, err := io.ReadAll(io.LimitReader(br, 1<<30))
+			if err != nil {
+				return fmt.Errorf("couldn't read input: %w", err)
+			}
+			evs, err := m.dec.stix.decode(data)
+			if err != nil {
+				m.stats.Malformed++
+				return nil
+			}
+			for _, ev := range evs {
+				m.Event(ev)
+			}
+			return nil
+		}
+	}
+	return m.scan(ctx, br)
+}
+
+func (m *Matcher) scan(ctx context.Context, br *bufio.Reader) error {
+	var long []byte
+	n := 0
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(long)+len(line) <= m.cfg.MaxLine {
+				long = append(long, line...)
+			} else {
+				long = long[:0]
+				long = append(long, 0) // marks the line as too long
+			}
+			continue
+		}
+		if long != nil {
+			if len(long) > 0 && long[0] == 0 {
+				m.stats.Malformed++
+			} else {
+				m.Line(append(long, line...))
+			}
+			long = nil
+		} else if len(line) > 0 {
+			m.Line(line)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("couldn't read input: %w", err)
+		}
+		if n++; n&1023 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+func looksSTIX(b []byte) bool {
+	return containsBytes(b, `"observed-data"`) || containsBytes(b, `"bundle"`)
+}
+
+// Flush returns the sightings gathered since the last flush (and, with
+// ObservedData, the observed-data objects and observables they refer to,
+// before the sighting), as STIX objects in a stable order: by indicator
+// id. It resets the counts.
+func (m *Matcher) Flush() []map[string]any {
+	ids := append([]string(nil), m.order...)
+	sort.Strings(ids)
+	now := formatSTIXTime(m.cfg.Now())
+	var out []map[string]any
+	for _, id := range ids {
+		tl := m.tally[id]
+		s := map[string]any{
+			"type":            "sighting",
+			"spec_version":    "2.1",
+			"id":              m.newID("sighting"),
+			"created":         now,
+			"modified":        now,
+			"sighting_of_ref": id,
+			"count":           tl.count,
+			"first_seen":      formatSTIXTime(tl.first),
+			"last_seen":       formatSTIXTime(tl.last),
+		}
+		if m.cfg.Identity != "" {
+			s["created_by_ref"] = m.cfg.Identity
+			s["where_sighted_refs"] = []string{m.cfg.Identity}
+		}
+		if len(tl.observed) > 0 {
+			var refs []string
+			for _, o := range tl.observed {
+				od := map[string]any{}
+				for k, v := range o.observed {
+					od[k] = v
+				}
+				if _, ok := od["id"]; !ok {
+					od["id"] = m.newID("observed-data")
+					od["created"] = now
+					od["modified"] = now
+					if m.cfg.Identity != "" {
+						od["created_by_ref"] = m.cfg.Identity
+					}
+				}
+				out = append(out, o.scos...)
+				out = append(out, od)
+				refs = append(refs, od["id"].(string))
+			}
+			s["observed_data_refs"] = refs
+		}
+		out = append(out, s)
+		m.stats.Sightings++
+	}
+	m.tally = map[string]*tally{}
+	m.order = m.order[:0]
+	return out
+}
+
+func (m *Matcher) newID(typ string) string {
+	u, err := uuid.NewRandomFromReader(m.cfg.Rand)
+	if err != nil {
+		u = uuid.New()
+	}
+	return typ + "--" + u.String()
+}
+
+// WriteObjects writes objects as JSON lines.
+func WriteObjects(w io.Writer, objs []map[string]any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, o := range objs {
+		if err := enc.Encode(o); err != nil {
+			return fmt.Errorf("couldn't write sighting: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package match
+
+import (
+	"bytes"
+	"context"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testNow = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func loadTestIndicators(t *testing.T) *IndicatorSet {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "indicators.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	inds, err := ReadIndicators(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := NewIndicatorSet()
+	for _, ind := range inds {
+		set.Put(ind)
+	}
+	return set
+}
+
+func testMatcher(t *testing.T, set *IndicatorSet) *Matcher {
+	t.Helper()
+	active, _ := set.Active(testNow)
+	e, errs := Compile(active, Options{})
+	if len(errs) > 0 {
+		t.Fatalf("compile: %v", errs)
+	}
+	return NewMatcher(e, Config{
+		Identity: "identity--11111111-1111-4111-8111-111111111111",
+		Now:      func() time.Time { return testNow },
+		Rand:     rand.New(rand.NewSource(1)),
+	})
+}
+
+// TestSightingsGolden runs the sample logs against the sample indicators
+// and compares the sightings (counts = matching events per indicator)
+// with a golden file.
+func TestSightingsGolden(t *testing.T) {
+	set := loadTestIndicators(t)
+	m := testMatcher(t, set)
+	for _, name := range []string{"zeek.log", "eve.json", "ecs.json", "bundle.json"} {
+		f, err := os.Open(filepath.Join("testdata", "logs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.ReadLines(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	var buf bytes.Buffer
+	if err := WriteObjects(&buf, m.Flush()); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "sightings.jsonl", buf.String())
+	s := m.Stats()
+	if s.Events != 21 || s.Malformed != 0 || s.Errors != 0 {
+		t.Errorf("stats = %+v", s)
+	}
+	// Counts, spelled out so the golden file cannot drift unnoticed.
+	want := map[string]string{
+		"000000000001": `"count":2`, // dns query + http host
+		"000000000002": `"count":3`, // dns answer, http server, files tx_hosts
+		"000000000003": `"count":1`,
+		"000000000004": `"count":2`, // http + fileinfo
+		"000000000005": `"count":1`,
+		"000000000006": `"count":1`,
+		"000000000007": `"count":2`,
+		"000000000008": `"count":1`,
+		"00000000000a": `"count":1`,
+		"00000000000c": `"count":1`,
+		"00000000000d": `"count":2`, // conn + dns
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(want) {
+		t.Errorf("%d sightings, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for id, c := range want {
+		found := false
+		for _, l := range lines {
+			if strings.Contains(l, "8000-"+id+`"`) {
+				found = true
+				if !strings.Contains(l, c) {
+					t.Errorf("indicator %s: want %s in %s", id, c, l)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no sighting of indicator %s", id)
+		}
+	}
+}
+
+// TestLiveIndicatorChanges: a new indicator and a revocation take effect
+// for the events after the engine is swapped, without restarting.
+func TestLiveIndicatorChanges(t *testing.T) {
+	set := NewIndicatorSet()
+	old := &Indicator{ID: "indicator--a", Pattern: "[domain-name:value = 'old.example']", Modified: testNow}
+	set.Put(old)
+	m := testMatcher(t, set)
+	line := func(d string) { m.Line([]byte(`{"ts":1700000000.5,"query":"` + d + `"}`)) }
+	line("old.example")
+	line("new.example")
+	set.Put(&Indicator{ID: "indicator--b", Pattern: "[domain-name:value = 'new.example']", Modified: testNow})
+	rev := *old
+	rev.Revoked = true
+	rev.Modified = testNow.Add(time.Second)
+	if !set.Put(&rev) {
+		t.Fatal("revocation not taken")
+	}
+	active, _ := set.Active(testNow)
+	e, _ := Compile(active, Options{})
+	m.SetEngine(e)
+	line("old.example")
+	line("new.example")
+	out := m.Flush()
+	if len(out) != 2 {
+		t.Fatalf("got %d sightings: %v", len(out), out)
+	}
+	for _, s := range out {
+		if s["count"] != int64(1) {
+			t.Errorf("%v: count %v, want 1", s["sighting_of_ref"], s["count"])
+		}
+	}
+	// Expiry: valid_until passes.
+	set.Put(&Indicator{ID: "indicator--c", Pattern: "[domain-name:value = 'c.example']", Modified: testNow, ValidUntil: testNow.Add(time.Hour)})
+	if a, next := set.Active(testNow); len(a) != 2 || !next.Equal(testNow.Add(time.Hour)) {
+		t.Errorf("active = %d, next = %v", len(a), next)
+	}
+	if a, _ := set.Active(testNow.Add(time.Hour)); len(a) != 1 {
+		t.Errorf("after expiry %d active, want 1", len(a))
+	}
+}
+
+func TestFollowRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dns.log")
+	if err := os.WriteFile(path, []byte("a\nb"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan string, 100)
+	done := make(chan error)
+	go func() {
+		done <- Follow(ctx, path, 10*time.Millisecond, func(l []byte) { got <- strings.TrimSpace(string(l)) }, nil)
+	}()
+	want := func(s string) {
+		t.Helper()
+		select {
+		case g := <-got:
+			if g != s {
+				t.Fatalf("got %q, want %q", g, s)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("timed out waiting for %q", s)
+		}
+	}
+	want("a")
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("c\n")
+	f.Close()
+	want("bc")
+	// Rotate: rename and create a new file.
+	os.Rename(path, path+".1")
+	os.WriteFile(path, []byte("d\n"), 0o644)
+	want("d")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
