@@ -49,8 +49,7 @@ type Options struct {
 	// Rand is the source of tokens, salts and ids; nil means crypto/rand.
 	Rand io.Reader
 	// Patterns are the indicator pattern validators by pattern_type (see
-	// stix.Validator.Patterns); "stix" falls back to the stix package's
-	// minimal check when absent.
+	// stix.Validator.Patterns); nil means [DefaultPatterns].
 	Patterns map[string]func(string) error
 }
 
@@ -154,6 +153,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 	}
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
+	}
+	if opts.Patterns == nil {
+		opts.Patterns = DefaultPatterns()
 	}
 	st, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{Now: opts.Now})
 	if err != nil {

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+func init() {
+	register(command{
+		name:  "collection",
+		usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--json]",
+		run:   runCollection,
+	})
+}
+
+func runCollection(ctx context.Context, c *cli, args []string) error {
+	if len(args) == 0 || args[0] != "add" {
+		return usageErrorf("parley collection add --data DIR --title T --read M,... --write M,...", "collection needs the subcommand add")
+	}
+	fs := c.newFlagSet("collection add")
+	dir := fs.String("data", "", "the node's data `DIR`ectory")
+	title := fs.String("title", "", "the collection's `TITLE`")
+	desc := fs.String("description", "", "a `DESCRIPTION`")
+	read := fs.String("read", "", "`MEMBERS` (names or identity ids, comma-separated) who may read")
+	write := fs.String("write", "", "`MEMBERS` who may write")
+	sigs := fs.String("signatures", "required", "signature `POLICY`: required, or optional to accept unsigned objects")
+	asJSON := fs.Bool("json", false, `print {"id": ...}`)
+	if err := c.parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *title == "" || fs.NArg() > 0 {
+		return usageErrorf("parley collection add --data DIR --title T --read M,... --write M,...", "collection add needs --title and no arguments")
+	}
+	policy := store.SignaturePolicy(*sigs)
+	if policy != store.SignaturesRequired && policy != store.SignaturesOptional {
+		return usageErrorf("use --signatures required or --signatures optional", "unknown signature policy %q", *sigs)
+	}
+	n, err := openNode(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	id, err := n.AddCollection(ctx, *title, *desc, split(*read), split(*write), policy)
+	if errors.Is(err, store.ErrNotFound) {
+		return usageErrorf("add the member first with parley member add", "%v", err)
+	}
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	if *asJSON {
+		return json.NewEncoder(c.stdout).Encode(map[string]string{"id": id})
+	}
+	fmt.Fprintln(c.stdout, id)
+	return nil
+}
+
+func split(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

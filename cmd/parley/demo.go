@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/taxii"
+)
+
+func init() {
+	register(command{
+		name:  "demo",
+		usage: "demo [--data DIR] [--listen ADDR]        a node with two member CERTs, collections and signed data",
+		run:   runDemo,
+	})
+}
+
+// demoState is what the demo keeps in DIR/demo/demo.json (mode 0600) so
+// that running it again on the same directory reuses members and tokens.
+// It holds tokens: it is for demonstrations only.
+type demoState struct {
+	Members     []demoMember `json:"members"`
+	Collections struct {
+		Shared  string `json:"shared"`
+		Private string `json:"private"`
+	} `json:"collections"`
+}
+
+type demoMember struct {
+	Name    string `json:"name"`
+	ID      string `json:"id"`
+	Token   string `json:"token"`
+	KeyFile string `json:"key_file"`
+}
+
+func runDemo(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("demo")
+	dir := fs.String("data", "", "keep the demo node in `DIR` (default: a new temporary directory)")
+	listen := fs.String("listen", "127.0.0.1:8080", "listen on `ADDR` (port 0 picks a free port)")
+	noServe := fs.Bool("no-serve", false, "set up, push the demo data, print the instructions and exit")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("parley demo [--data DIR] [--listen ADDR]", "demo takes no arguments")
+	}
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "parley-demo-")
+		if err != nil {
+			return withExit(3, "", err)
+		}
+		*dir = d
+	}
+	statePath := filepath.Join(*dir, "demo", "demo.json")
+	var st demoState
+	if b, err := os.ReadFile(statePath); err == nil {
+		if err := json.Unmarshal(b, &st); err != nil {
+			return usageErrorf("remove "+*dir+" or use another --data", "couldn't read %s: %v", statePath, err)
+		}
+	} else if _, err := os.Stat(filepath.Join(*dir, node.ConfigFile)); err == nil {
+		return usageErrorf("use a new directory for the demo", "%s holds a node that the demo did not make", *dir)
+	} else {
+		if err := setupDemo(ctx, *dir, statePath, &st); err != nil {
+			return err
+		}
+	}
+	n, err := openNode(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return usageErrorf("choose another address with --listen (port 0 picks a free one)", "couldn't listen on %s: %v", *listen, err)
+	}
+	url := "http://" + ln.Addr().String()
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	served := make(chan error, 1)
+	go func() {
+		served <- n.Serve(sctx, ln, slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	}()
+
+	pushed, err := pushDemo(ctx, url, &st)
+	if err != nil {
+		stop()
+		<-served
+		return err
+	}
+	printDemo(c, *dir, url, &st, pushed)
+	if *noServe {
+		stop()
+		return withExit(3, "", <-served)
+	}
+	fmt.Fprintln(c.stderr, "parley: serving the demo until Ctrl-C")
+	if err := <-served; err != nil {
+		return withExit(3, "", err)
+	}
+	fmt.Fprintln(c.stderr, "parley: stopped; the demo's data stays in "+*dir)
+	return nil
+}
+
+// setupDemo creates the node, the two members with their key pairs and
+// the two collections, and records them in statePath.
+func setupDemo(ctx context.Context, dir, statePath string, st *demoState) error {
+	if _, err := node.Init(ctx, dir, node.Config{}, nil); err != nil {
+		return withExit(3, "", err)
+	}
+	n, err := openNode(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if err := os.MkdirAll(filepath.Dir(statePath), 0o700); err != nil {
+		return withExit(3, "", err)
+	}
+	for _, name := range []string{node.DemoAurelia, node.DemoBorovia} {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return withExit(3, "", err)
+		}
+		keyFile := filepath.Join(filepath.Dir(statePath), name+".key")
+		if err := writeKeyPair(keyFile, pub, priv); err != nil {
+			return err
+		}
+		m, err := n.AddMember(ctx, name, pub)
+		if err != nil {
+			return withExit(3, "", err)
+		}
+		st.Members = append(st.Members, demoMember{Name: name, ID: m.ID, Token: m.Token, KeyFile: keyFile})
+	}
+	both := []string{node.DemoAurelia, node.DemoBorovia}
+	if st.Collections.Shared, err = n.AddCollection(ctx, node.DemoShared,
+		"Election-security intelligence shared by CERT-Aurelia and CERT-Borovia.", both, both, ""); err != nil {
+		return withExit(3, "", err)
+	}
+	if st.Collections.Private, err = n.AddCollection(ctx, node.DemoPrivate,
+		"CERT-Borovia's own notes; CERT-Aurelia cannot see this collection.", []string{node.DemoBorovia}, []string{node.DemoBorovia}, ""); err != nil {
+		return withExit(3, "", err)
+	}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	return writeNew(statePath, b, 0o600)
+}
+
+// pushDemo signs the scenario's objects with each member's key and pushes
+// them over TAXII, through the same pipeline as any client.
+func pushDemo(ctx context.Context, url string, st *demoState) (int, error) {
+	members := map[string]demoMember{}
+	for _, m := range st.Members {
+		members[m.Name] = m
+	}
+	a, b := members[node.DemoAurelia], members[node.DemoBorovia]
+	colls := map[string]string{node.DemoShared: st.Collections.Shared, node.DemoPrivate: st.Collections.Private}
+	total := 0
+	for _, batch := range node.DemoScenario(a.ID, b.ID) {
+		m := members[batch.Member]
+		key, err := readPrivateKey(m.KeyFile)
+		if err != nil {
+			return 0, err
+		}
+		signed := make([]json.RawMessage, len(batch.Objects))
+		for i, o := range batch.Objects {
+			if signed[i], err = stix.Sign(o, key); err != nil {
+				return 0, withExit(3, "", fmt.Errorf("couldn't sign a demo object: %w", err))
+			}
+		}
+		client := &taxii.Client{BaseURL: url, Token: m.Token}
+		status, err := client.AddObjects(ctx, colls[batch.Collection], signed)
+		if err != nil {
+			return 0, withExit(3, "", fmt.Errorf("couldn't push the demo data: %w", err))
+		}
+		if status.FailureCount > 0 {
+			f := status.Failures[0]
+			return 0, withExit(3, "", fmt.Errorf("the node refused demo object %s: %s", f.ID, f.Message))
+		}
+		total += status.SuccessCount
+	}
+	return total, nil
+}
+
+func printDemo(c *cli, dir, url string, st *demoState, pushed int) {
+	w := c.stdout
+	a, b := st.Members[0], st.Members[1]
+	fmt.Fprintf(w, "Parley demo node at %s (data in %s)\n\n", url, dir)
+	fmt.Fprintf(w, "A joint election-security cell of two national CERTs that do not trust each other.\n")
+	fmt.Fprintf(w, "They pushed %d signed STIX objects through the node's TAXII API (re-runs add nothing new).\n\n", pushed)
+	for _, m := range st.Members {
+		fmt.Fprintf(w, "member %s\n  id     %s\n  token  %s\n  key    %s (public key: %s.pub)\n", m.Name, m.ID, m.Token, m.KeyFile, m.KeyFile)
+	}
+	fmt.Fprintf(w, "\ncollection %q  %s  (both members read and write)\n", node.DemoShared, st.Collections.Shared)
+	fmt.Fprintf(w, "collection %q  %s  (%s only: invisible to %s)\n\n", node.DemoPrivate, st.Collections.Private, b.Name, a.Name)
+	fmt.Fprintf(w, "Try it (in another terminal):\n\n")
+	fmt.Fprintf(w, "  export PARLEY_URL=%s PARLEY_TOKEN=%s\n", url, a.Token)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $PARLEY_TOKEN\" -H 'Accept: application/taxii+json;version=2.1' $PARLEY_URL/taxii2/\n")
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $PARLEY_TOKEN\" -H 'Accept: application/taxii+json;version=2.1' $PARLEY_URL/api/collections/\n")
+	fmt.Fprintf(w, "  curl -sg -H \"Authorization: Bearer $PARLEY_TOKEN\" -H 'Accept: application/taxii+json;version=2.1' \"$PARLEY_URL/api/collections/%s/objects/?match[type]=indicator\"\n", st.Collections.Shared)
+	fmt.Fprintf(w, "  go run ./cmd/parley pull --collection %s > shared.json\n", st.Collections.Shared)
+	fmt.Fprintf(w, "  go run ./cmd/parley push --key %s --collection %s my-objects.json\n", a.KeyFile, st.Collections.Shared)
+	fmt.Fprintf(w, "  curl -s $PARLEY_URL%s%s\n", node.ExtensionPath, stix.SignatureExtensionID)
+	fmt.Fprintf(w, "\n%s's token sees only the shared collection; %s's sees both.\n", a.Name, b.Name)
+}

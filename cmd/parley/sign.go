@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-exchange/parley/stix"
+)
+
+func init() {
+	register(command{
+		name:  "sign",
+		usage: "sign --key K FILE                        print FILE's STIX objects signed (an object, or a bundle)",
+		run:   runSign,
+	})
+}
+
+func runSign(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("sign")
+	keyFile := fs.String("key", "", "the member's private key `FILE` (from parley keygen)")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *keyFile == "" || fs.NArg() != 1 {
+		return usageErrorf("parley sign --key member.key objects.json", "sign needs --key and one FILE (- for standard input)")
+	}
+	key, err := readPrivateKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	data, err := readInput(c, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	signed, err := signAll(data, key, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if single(data) && len(signed) == 1 {
+		_, err = fmt.Fprintf(c.stdout, "%s\n", signed[0])
+		return err
+	}
+	return writeBundle(c.stdout, signed)
+}
+
+// readInput reads a file, or standard input for "-".
+func readInput(c *cli, name string) ([]byte, error) {
+	var b []byte
+	var err error
+	if name == "-" {
+		b, err = io.ReadAll(c.stdin)
+	} else {
+		b, err = os.ReadFile(name)
+	}
+	if err != nil {
+		return nil, usageErrorf("", "couldn't read %s: %v", name, err)
+	}
+	return b, nil
+}
+
+// signAll parses data (an object, an array, a bundle or an envelope) and
+// signs every object with key.
+func signAll(data []byte, key ed25519.PrivateKey, name string) ([]json.RawMessage, error) {
+	objs, err := stix.ParseObjects(data)
+	if err != nil {
+		return nil, usageErrorf("give a STIX object, a JSON array of objects or a bundle", "%s: %v", name, err)
+	}
+	out := make([]json.RawMessage, 0, len(objs))
+	for _, o := range objs {
+		s, err := stix.Sign(o.Raw, key)
+		if err != nil {
+			return nil, usageErrorf("", "%s: object %s: %v", name, o.ID, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// single reports whether data is one STIX object (not a bundle, array or
+// envelope).
+func single(data []byte) bool {
+	var v struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(data, &v) == nil && v.Type != "" && v.Type != "bundle"
+}
+
+// writeBundle writes objects as a STIX 2.1 bundle.
+func writeBundle(w io.Writer, objects []json.RawMessage) error {
+	if objects == nil {
+		objects = []json.RawMessage{}
+	}
+	b, err := json.MarshalIndent(struct {
+		Type    string            `json:"type"`
+		ID      string            `json:"id"`
+		Objects []json.RawMessage `json:"objects"`
+	}{"bundle", "bundle--" + uuid.NewString(), objects}, "", "  ")
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
