@@ -377,7 +377,7 @@ func (p *parser) parsePropTest() (ComparisonExpr, error) {
 	case OpEqual, OpNotEqual:
 		lt := p.peek()
 		if !isPrimitiveLiteral(lt.kind) {
-			return nil, p.errAt(lt, "expected a literal value after %s but found %s%s", ot.text, lt.describe(), nullHint(lt))
+			return nil, p.errAt(lt, "expected a literal value after %q but found %s%s", ot.text, lt.describe(), nullHint(lt))
 		}
 		p.next()
 		lit, err := p.literal(lt)
@@ -388,7 +388,7 @@ func (p *parser) parsePropTest() (ComparisonExpr, error) {
 	default: // order comparisons take any literal but a boolean
 		lt := p.peek()
 		if !isPrimitiveLiteral(lt.kind) || lt.kind == tBool {
-			return nil, p.errAt(lt, "expected a number, string, binary or timestamp literal after %s but found %s%s", ot.text, lt.describe(), nullHint(lt))
+			return nil, p.errAt(lt, "expected a number, string, binary or timestamp literal after %q but found %s%s", ot.text, lt.describe(), nullHint(lt))
 		}
 		p.next()
 		lit, err := p.literal(lt)

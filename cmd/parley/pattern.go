@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/parley-exchange/parley/pattern"
+)
+
+// parley pattern check PATTERN
+// parley pattern match PATTERN FILE|-
+//
+// Exit codes: check: 0 valid, 2 invalid. match: 0 match (the bound
+// observed-data ids are printed, one a line), 1 no match, 2 invalid
+// pattern or unreadable/non-JSON input, 3 the pattern could not be
+// evaluated on this input.
+func init() {
+	register(command{
+		name:  "pattern",
+		usage: "pattern check PATTERN | pattern match PATTERN FILE   # validate or evaluate a STIX pattern",
+		run:   runPattern,
+	})
+}
+
+const patternUsage = "usage: parley pattern check PATTERN | parley pattern match PATTERN FILE (FILE may be - for stdin)"
+
+func runPattern(ctx context.Context, c *cli, args []string) error {
+	if len(args) == 0 {
+		return usageErrorf(patternUsage, "pattern needs a subcommand: check or match")
+	}
+	switch args[0] {
+	case "check":
+		fs := c.newFlagSet("pattern check")
+		if err := c.parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return usageErrorf(patternUsage, "pattern check takes exactly one PATTERN argument")
+		}
+		if err := pattern.Validate(fs.Arg(0)); err != nil {
+			return withExit(2, "", err)
+		}
+		return nil
+	case "match":
+		fs := c.newFlagSet("pattern match")
+		if err := c.parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 2 {
+			return usageErrorf(patternUsage, "pattern match takes a PATTERN and a FILE")
+		}
+		p, err := pattern.Parse(fs.Arg(0))
+		if err != nil {
+			return withExit(2, "", err)
+		}
+		var data []byte
+		if name := fs.Arg(1); name == "-" {
+			data, err = io.ReadAll(c.stdin)
+		} else {
+			data, err = os.ReadFile(name)
+		}
+		if err != nil {
+			return withExit(2, "", fmt.Errorf("couldn't read observations: %w", err))
+		}
+		obs, err := pattern.DecodeObservations(data)
+		if errors.Is(err, pattern.ErrInput) {
+			return withExit(2, "FILE must hold a STIX bundle, or a JSON list of bundles or of observed-data and SCOs", err)
+		}
+		var res pattern.Result
+		if err == nil {
+			res, err = p.Match(obs)
+		}
+		if err != nil {
+			return withExit(3, "", err)
+		}
+		if !res.Matched {
+			return withExit(1, "", errSilent)
+		}
+		for _, id := range res.ObservedData {
+			fmt.Fprintln(c.stdout, id)
+		}
+		return nil
+	}
+	return usageErrorf(patternUsage, "unknown pattern subcommand %q", args[0])
+}

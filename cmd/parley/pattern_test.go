@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestPatternMatchReferenceCases feeds every case of the OASIS matcher's
+// STIX 2.1 suite to `parley pattern match PATTERN -` exactly as the case
+// holds it (its observations on stdin) and checks the exit status: 0
+// match, 1 no match, 2 parse error, 3 evaluation error. It also checks
+// `parley pattern check` on the same patterns.
+func TestPatternMatchReferenceCases(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "shared", "testdata", "stix-patterns", "cases.json")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("shared test data absent: %s", path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Name             string          `json:"name"`
+		Pattern          string          `json:"pattern"`
+		Observations     json.RawMessage `json:"observations"`
+		Expect           bool            `json:"expect"`
+		Error            bool            `json:"error"`
+		ErrorKind        string          `json:"error_kind"`
+		MatchedIDs       []string        `json:"matched_observed_data_ids"`
+		ValidatorRejects bool            `json:"validator_rejects"`
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	run := func(stdin []byte, args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		c := &cli{stdin: bytes.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		return c.main(context.Background(), args), out.String(), errb.String()
+	}
+	for _, tc := range cases {
+		want := 1
+		switch {
+		case tc.Error && tc.ErrorKind == "parse":
+			want = 2
+		case tc.Error:
+			want = 3
+		case tc.Expect:
+			want = 0
+		}
+		code, stdout, stderr := run(tc.Observations, "pattern", "match", tc.Pattern, "-")
+		if code != want {
+			t.Errorf("%s: %s: exit %d, want %d (stderr %q)", tc.Name, tc.Pattern, code, want, stderr)
+			continue
+		}
+		if (code == 2 || code == 3) && !strings.HasPrefix(stderr, "parley: error: ") {
+			t.Errorf("%s: stderr %q lacks the error prefix", tc.Name, stderr)
+		}
+		if tc.MatchedIDs != nil {
+			if got := strings.Fields(stdout); !reflect.DeepEqual(got, tc.MatchedIDs) {
+				t.Errorf("%s: printed %q, want %q", tc.Name, got, tc.MatchedIDs)
+			}
+		}
+		wantCheck := 0
+		if want == 2 || tc.ValidatorRejects {
+			wantCheck = 2
+		}
+		if code, _, stderr := run(nil, "pattern", "check", tc.Pattern); code != wantCheck {
+			t.Errorf("%s: check %s: exit %d, want %d (%s)", tc.Name, tc.Pattern, code, wantCheck, stderr)
+		}
+	}
+}
