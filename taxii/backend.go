@@ -124,7 +124,9 @@ type Item struct {
 	DateAdded time.Time
 	// MediaType is the object's media type; "" means [STIXMediaType].
 	MediaType string
-	// Object is the object's JSON exactly as stored. The manifest and
+	// Object is the object's JSON exactly as stored; it must be one valid
+	// JSON object, which the handler copies into responses verbatim. The
+	// manifest and
 	// versions endpoints do not need it, and a backend may leave it nil
 	// when [Query] came from those (it cannot tell, so it usually fills it).
 	Object json.RawMessage

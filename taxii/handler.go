@@ -564,7 +564,17 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, p Principal, s
 }
 
 func (h *handler) write(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if env, ok := v.(Envelope); ok {
+		size := 64 + len(env.Next)
+		for _, o := range env.Objects {
+			size += len(o) + 1
+		}
+		b = appendEnvelope(make([]byte, 0, size), env)
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "taxii response encoding failed",
 			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
@@ -578,6 +588,30 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request, status int, v an
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// appendEnvelope encodes env as json.Marshal would, but copies the objects
+// verbatim instead of re-validating and compacting each one, which is most
+// of the cost of serving a page; [Item] requires them to be valid JSON.
+func appendEnvelope(b []byte, env Envelope) []byte {
+	b = append(b, `{"more":`...)
+	b = strconv.AppendBool(b, env.More)
+	if env.Next != "" {
+		next, _ := json.Marshal(env.Next) // a string always encodes
+		b = append(b, `,"next":`...)
+		b = append(b, next...)
+	}
+	if len(env.Objects) > 0 {
+		b = append(b, `,"objects":[`...)
+		for i, o := range env.Objects {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, o...)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
 func allowed(methods []string, m string) bool {
