@@ -84,6 +84,8 @@ type VerifiedItem struct {
 
 // BundleResult is what a verified bundle proves.
 type BundleResult struct {
+	// LogKey is the log key the checkpoint verified with.
+	LogKey     string
 	Checkpoint Checkpoint
 	Items      []VerifiedItem
 }
@@ -118,7 +120,7 @@ func VerifyBundle(data []byte, pinnedKey string) (BundleResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("%w: checkpoint: %v", ErrBundle, err)
 	}
-	res.Checkpoint = cp
+	res.Checkpoint, res.LogKey = cp, b.LogKey
 	keys := map[string]ed25519.PublicKey{}
 	for _, m := range b.Members {
 		if len(m.PublicKey) != ed25519.PublicKeySize {

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/parley-exchange/parley/tlog"
+)
+
+func init() {
+	register(command{
+		name:  "proof",
+		usage: "proof  --url U --token T [--log-key VKEY] OBJECT_ID...   export a proof bundle to stdout",
+		run:   runProof,
+	})
+}
+
+// runProof fetches a proof bundle of every version of the objects that the
+// member may read, verifies it (against --log-key when given) and writes
+// it to stdout.
+func runProof(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("proof")
+	url := fs.String("url", "", "the node's `URL`")
+	token := fs.String("token", "", "the member's API `TOKEN`")
+	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to check the bundle against")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *url == "" || *token == "" || fs.NArg() == 0 {
+		return usageErrorf("parley proof --url URL --token TOKEN indicator--…", "proof needs --url, --token and at least one object id")
+	}
+	cl := &tlog.Client{URL: *url, Token: *token}
+	b, err := cl.Bundle(ctx, fs.Args()...)
+	if err != nil {
+		return withExit(4, "check the object ids: only objects you may read can be proved", err)
+	}
+	res, err := tlog.VerifyBundle(b, *logKey)
+	if err != nil {
+		return withExit(1, "the node served a bundle that doesn't verify; keep it as evidence", err)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return withExit(3, "", errors.New("couldn't format the bundle"))
+	}
+	c.stdout.Write(out.Bytes())
+	fmt.Fprintf(c.stderr, "parley: proof of %d object version(s) in %s at tree size %d\n", len(res.Items), res.Checkpoint.Origin, res.Checkpoint.Size)
+	return nil
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/parley-exchange/parley/tlog"
+)
+
+func init() {
+	register(command{
+		name:  "verify",
+		usage: "verify [--log-key VKEY] BUNDLE                  check a proof bundle offline (- for stdin)",
+		run:   runVerify,
+	})
+}
+
+// maxBundle bounds the size of a bundle file read by verify.
+const maxBundle = 256 << 20
+
+// runVerify checks a proof bundle with no network access: exit 0 if it
+// verifies, 1 naming the first failure, 2 for bad usage.
+func runVerify(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("verify")
+	logKey := fs.String("log-key", "", "the node's note verifier `KEY` you trust (recommended: without it the bundle's own key is used)")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("parley verify bundle.json", "verify needs one bundle file")
+	}
+	var r io.Reader = c.stdin
+	if name := fs.Arg(0); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return usageErrorf("", "couldn't read the bundle: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxBundle))
+	if err != nil {
+		return usageErrorf("", "couldn't read the bundle: %v", err)
+	}
+	res, err := tlog.VerifyBundle(data, *logKey)
+	if err != nil {
+		return withExit(1, "the bundle or something in it was changed, or it isn't from the log you trust", err)
+	}
+	cp := res.Checkpoint
+	fmt.Fprintf(c.stdout, "bundle verified: %d object version(s) in log %s at tree size %d, root %s\n", len(res.Items), cp.Origin, cp.Size, cp.Hash)
+	for _, it := range res.Items {
+		signed := "signed by"
+		if !it.Signed {
+			signed = "unsigned, shared by"
+		}
+		fmt.Fprintf(c.stdout, "  %s version %s: %s %s, received %s\n", it.Entry.ObjectID, it.Entry.Version, signed, it.Entry.Member, it.Entry.Received.Format("2006-01-02T15:04:05Z07:00"))
+	}
+	if *logKey == "" {
+		fmt.Fprintf(c.stderr, "parley: warning: checked against the bundle's own log key %s; pin the key you trust with --log-key\n", res.LogKey)
+	}
+	return nil
+}

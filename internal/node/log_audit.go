@@ -1,0 +1,125 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// StoreAuditSource reads a node's store directly for `parley audit --data`:
+// every entry, every object with its salt, every checkpoint the node signed
+// and the stored tiles. It is a [tlog.AuditSource], a
+// [tlog.CheckpointHistory] and a [tlog.TileReader].
+type StoreAuditSource struct {
+	st store.Store
+	ls store.LogStore
+}
+
+var (
+	_ tlog.AuditSource       = (*StoreAuditSource)(nil)
+	_ tlog.CheckpointHistory = (*StoreAuditSource)(nil)
+	_ tlog.TileReader        = (*StoreAuditSource)(nil)
+)
+
+// NewStoreAuditSource returns the audit source of st, which must keep a
+// log tree ([ErrNoLogStore] otherwise).
+func NewStoreAuditSource(st store.Store) (*StoreAuditSource, error) {
+	ls, ok := st.(store.LogStore)
+	if !ok {
+		return nil, ErrNoLogStore
+	}
+	return &StoreAuditSource{st: st, ls: ls}, nil
+}
+
+// Checkpoint implements [tlog.AuditSource].
+func (s *StoreAuditSource) Checkpoint(ctx context.Context) ([]byte, error) {
+	_, note, err := s.ls.LatestCheckpoint(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("the log has no checkpoint yet (has the node run?): %w", err)
+	}
+	return note, err
+}
+
+// Checkpoints implements [tlog.CheckpointHistory].
+func (s *StoreAuditSource) Checkpoints(ctx context.Context) ([][]byte, error) {
+	return s.ls.Checkpoints(ctx)
+}
+
+// ReadTile implements [tlog.TileReader].
+func (s *StoreAuditSource) ReadTile(ctx context.Context, t tlog.Tile) ([]byte, error) {
+	return s.ls.ReadTile(ctx, t)
+}
+
+// Leaves implements [tlog.AuditSource].
+func (s *StoreAuditSource) Leaves(ctx context.Context, start, end uint64, fn func(uint64, []byte) error) error {
+	const page = 1024
+	for from := start; from < end; from += page {
+		es, err := s.st.Entries(ctx, int64(from), int64(min(from+page, end)))
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			if err := fn(uint64(e.Index), e.Leaf); err != nil {
+				return err
+			}
+		}
+		if len(es) < int(min(page, end-from)) {
+			return nil // the log is shorter; Audit reports the gap
+		}
+	}
+	return nil
+}
+
+// Objects implements [tlog.AuditSource].
+func (s *StoreAuditSource) Objects(ctx context.Context, start, end uint64, fn func(uint64, []byte, []byte) error) error {
+	return s.ls.LogObjects(ctx, int64(start), int64(end), func(i int64, _ string, raw, salt []byte) error {
+		return fn(uint64(i), raw, salt)
+	})
+}
+
+// MemberKeys implements [tlog.AuditSource].
+func (s *StoreAuditSource) MemberKeys(ctx context.Context) (map[string]ed25519.PublicKey, error) {
+	ms, err := s.st.Members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]ed25519.PublicKey{}
+	for _, m := range ms {
+		if len(m.PublicKey) == ed25519.PublicKeySize {
+			out[m.ID] = m.PublicKey
+		}
+	}
+	return out, nil
+}
+
+// OpenStoreAudit opens the store in a node's data directory for an audit,
+// without the node's secret key, and returns the source, the verifier key
+// in DIR/node.pub (empty if absent) and a function that closes the store.
+// It works on a stopped node and beside a running one.
+func OpenStoreAudit(ctx context.Context, dir string) (*StoreAuditSource, string, func() error, error) {
+	if _, err := os.Stat(filepath.Join(dir, StoreFile)); err != nil {
+		return nil, "", nil, fmt.Errorf("couldn't find a node's store in %s: %w", dir, ErrNotInitialized)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	src, err := NewStoreAuditSource(st)
+	if err != nil {
+		st.Close()
+		return nil, "", nil, err
+	}
+	var vkey string
+	if b, err := os.ReadFile(filepath.Join(dir, PubKeyFile)); err == nil {
+		vkey = strings.TrimSpace(string(b))
+	}
+	return src, vkey, st.Close, nil
+}

@@ -1,0 +1,414 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// The log's HTTP API, for authenticated members (DESIGN.md, wire formats):
+//
+//	GET /log/checkpoint                      the latest signed checkpoint (C2SP tlog-checkpoint)
+//	GET /log/key                             the node's note verifier key
+//	GET /log/tile/<L>/<N>[.p/<W>]            hash tiles (C2SP tlog-tiles)
+//	GET /log/tile/entries/<N>[.p/<W>]        entry bundles (C2SP tlog-tiles)
+//	GET /log/receipt?object=ID&version=V     inclusion of one object version (readers of its collection only)
+//	GET /log/proof/consistency?from=N&to=M   {"proof": [base64 hashes]}
+//	GET /log/objects?start=N&end=M           the objects (with salts) of entries in [N, M) the member may read, for audits
+//	GET /log/bundle?object=ID[&object=ID]    a proof bundle of every readable version of those objects
+func init() {
+	registerRoutes("log", func(n *Node, mux *http.ServeMux) {
+		h := &logHandler{n: n}
+		mux.HandleFunc("GET /log/checkpoint", h.auth(h.checkpoint))
+		mux.HandleFunc("GET /log/key", h.auth(h.key))
+		mux.HandleFunc("GET /log/tile/", h.auth(h.tile))
+		mux.HandleFunc("GET /log/receipt", h.auth(h.receipt))
+		mux.HandleFunc("GET /log/proof/consistency", h.auth(h.consistency))
+		mux.HandleFunc("GET /log/objects", h.auth(h.objects))
+		mux.HandleFunc("GET /log/bundle", h.auth(h.bundle))
+	})
+}
+
+// ReceiptWait is how long GET /log/receipt waits for an acknowledged but
+// not yet integrated entry before answering 503 with Retry-After.
+const ReceiptWait = 2 * time.Second
+
+// MaxLogObjects is the most entries one GET /log/objects may span.
+const MaxLogObjects = 4096
+
+type logHandler struct {
+	n *Node
+}
+
+type memberHandler func(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore)
+
+// auth authenticates the member and finds the log store; the handler then
+// ends with one call to writeJSON, writeBytes or logError.
+func (h *logHandler) auth(next memberHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		m, err := h.n.AuthenticateRequest(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+			logError(w, http.StatusUnauthorized, "unauthorized")
+			return
+		}
+		ls, ok := h.n.store.(store.LogStore)
+		if !ok {
+			logError(w, http.StatusNotImplemented, "this node's store keeps no log tree")
+			return
+		}
+		next(w, r, m, ls)
+	}
+}
+
+func logError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, msg)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeBytes(w http.ResponseWriter, contentType, cache string, b []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", cache)
+	w.Write(b)
+}
+
+// storeStatus maps a store error to an HTTP status; anything unknown is
+// an internal error, so no SQL leaks.
+func storeStatus(w http.ResponseWriter, err error, what string) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		logError(w, http.StatusNotFound, what+" not found")
+	case errors.Is(err, context.Canceled):
+		logError(w, http.StatusServiceUnavailable, "request canceled")
+	default:
+		logError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+func (h *logHandler) checkpoint(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+	_, note, err := ls.LatestCheckpoint(r.Context())
+	if err != nil {
+		storeStatus(w, err, "checkpoint")
+		return
+	}
+	writeBytes(w, "text/plain; charset=utf-8", "no-cache", note)
+}
+
+func (h *logHandler) key(w http.ResponseWriter, _ *http.Request, _ store.Member, _ store.LogStore) {
+	writeBytes(w, "text/plain; charset=utf-8", "max-age=3600", []byte(h.n.vkey+"\n"))
+}
+
+func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+	t, err := tlog.ParseTilePath(r.URL.Path[len("/log/"):])
+	if err != nil {
+		logError(w, http.StatusNotFound, "no such tile")
+		return
+	}
+	// Full tiles never change; partial ones are replaced by wider ones.
+	cache := "public, max-age=31536000, immutable"
+	if t.Width < tlog.TileWidth {
+		cache = "no-cache"
+	}
+	if !t.Entries {
+		data, err := ls.ReadTile(r.Context(), t)
+		if err != nil {
+			storeStatus(w, err, "tile")
+			return
+		}
+		writeBytes(w, "application/octet-stream", cache, data)
+		return
+	}
+	size, _, err := ls.LatestCheckpoint(r.Context())
+	if err != nil {
+		storeStatus(w, err, "checkpoint")
+		return
+	}
+	start := int64(t.N) * tlog.TileWidth
+	end := start + int64(t.Width)
+	if t.N > uint64(size)/tlog.TileWidth || end > size {
+		logError(w, http.StatusNotFound, "entry bundle beyond the checkpoint")
+		return
+	}
+	es, err := h.n.store.Entries(r.Context(), start, end)
+	if err != nil || int64(len(es)) != end-start {
+		storeStatus(w, err, "entries")
+		return
+	}
+	leaves := make([][]byte, len(es))
+	for i, e := range es {
+		leaves[i] = e.Leaf
+	}
+	b, err := tlog.MarshalEntryBundle(leaves)
+	if err != nil {
+		storeStatus(w, err, "entries")
+		return
+	}
+	writeBytes(w, "application/octet-stream", cache, b)
+}
+
+func (h *logHandler) receipt(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
+	ctx := r.Context()
+	id, vs := r.URL.Query().Get("object"), r.URL.Query().Get("version")
+	version, err := time.Parse(time.RFC3339Nano, vs)
+	if id == "" || err != nil {
+		logError(w, http.StatusBadRequest, "object and version (RFC 3339) are required")
+		return
+	}
+	rc, err := Receipt(ctx, h.n, ls, m, id, version, ReceiptWait)
+	switch {
+	case errors.Is(err, errNotIntegrated):
+		w.Header().Set("Retry-After", "1")
+		logError(w, http.StatusServiceUnavailable, "the entry isn't in a checkpoint yet; retry")
+	case err != nil:
+		storeStatus(w, err, "object version")
+	default:
+		writeJSON(w, rc)
+	}
+}
+
+var errNotIntegrated = errors.New("entry not integrated yet")
+
+// Receipt returns the receipt of one object version for member m: its
+// entry, salt and inclusion proof in the latest checkpoint. A version in a
+// collection m may not read is ErrNotFound, exactly like one that doesn't
+// exist. An entry not yet integrated is waited for up to wait.
+func Receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, objectID string, version time.Time, wait time.Duration) (tlog.Receipt, error) {
+	cs, err := n.store.Collections(ctx)
+	if err != nil {
+		return tlog.Receipt{}, err
+	}
+	var e store.Entry
+	err = fmt.Errorf("couldn't find %s: %w", objectID, store.ErrNotFound)
+	for _, c := range cs {
+		if !c.CanRead(m.ID) {
+			continue
+		}
+		if e, err = n.store.EntryFor(ctx, c.ID, objectID, version); err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return tlog.Receipt{}, err
+		}
+	}
+	if err != nil {
+		return tlog.Receipt{}, err
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		size, note, err := ls.LatestCheckpoint(ctx)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return tlog.Receipt{}, err
+		}
+		if err == nil && e.Index < size {
+			p, err := tlog.InclusionProof(ctx, uint64(e.Index), uint64(size), tlog.TileHashReader(uint64(size), ls))
+			if err != nil {
+				return tlog.Receipt{}, err
+			}
+			return tlog.Receipt{
+				LogIndex: uint64(e.Index), TreeSize: uint64(size), Entry: e.Leaf, Salt: e.Salt,
+				InclusionProof: p, Checkpoint: string(note),
+			}, nil
+		}
+		if time.Now().After(deadline) {
+			return tlog.Receipt{}, errNotIntegrated
+		}
+		select {
+		case <-ctx.Done():
+			return tlog.Receipt{}, ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+	q := r.URL.Query()
+	from, err1 := strconv.ParseUint(q.Get("from"), 10, 63)
+	to, err2 := strconv.ParseUint(q.Get("to"), 10, 63)
+	if err1 != nil || err2 != nil || from == 0 || from > to {
+		logError(w, http.StatusBadRequest, "from and to must be tree sizes with 0 < from <= to")
+		return
+	}
+	size, _, err := ls.LatestCheckpoint(r.Context())
+	if err != nil {
+		storeStatus(w, err, "checkpoint")
+		return
+	}
+	if to > uint64(size) {
+		logError(w, http.StatusBadRequest, fmt.Sprintf("to is beyond the latest checkpoint (size %d)", size))
+		return
+	}
+	p, err := tlog.ConsistencyProof(r.Context(), from, to, tlog.TileHashReader(to, ls))
+	if err != nil {
+		storeStatus(w, err, "proof")
+		return
+	}
+	if p == nil {
+		p = []tlog.Hash{}
+	}
+	writeJSON(w, tlog.ConsistencyResponse{Proof: p})
+}
+
+// LogObject is one item of GET /log/objects.
+type LogObject struct {
+	LogIndex int64           `json:"log_index"`
+	Salt     tlog.Bytes      `json:"salt"`
+	Object   json.RawMessage `json:"object"`
+}
+
+func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
+	q := r.URL.Query()
+	start, err1 := strconv.ParseInt(q.Get("start"), 10, 64)
+	end, err2 := strconv.ParseInt(q.Get("end"), 10, 64)
+	if err1 != nil || err2 != nil || start < 0 || end < start || end-start > MaxLogObjects {
+		logError(w, http.StatusBadRequest, fmt.Sprintf("start and end must span at most %d entries", MaxLogObjects))
+		return
+	}
+	cs, err := h.n.store.Collections(r.Context())
+	if err != nil {
+		storeStatus(w, err, "collections")
+		return
+	}
+	readable := map[string]bool{}
+	for _, c := range cs {
+		readable[c.ID] = c.CanRead(m.ID)
+	}
+	out := []LogObject{}
+	err = ls.LogObjects(r.Context(), start, end, func(i int64, coll string, raw, salt []byte) error {
+		if readable[coll] {
+			out = append(out, LogObject{LogIndex: i, Salt: salt, Object: raw})
+		}
+		return nil
+	})
+	if err != nil {
+		storeStatus(w, err, "objects")
+		return
+	}
+	writeJSON(w, map[string]any{"objects": out})
+}
+
+// MaxBundleObjects is the most object ids one GET /log/bundle may name.
+const MaxBundleObjects = 100
+
+// bundle serves GET /log/bundle?object=ID[&object=ID...]: a proof bundle
+// of every version of those objects that the member may read, all proved
+// against one checkpoint. An id the member can't read is 404 like an
+// unknown one.
+func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
+	ids := r.URL.Query()["object"]
+	if len(ids) == 0 || len(ids) > MaxBundleObjects {
+		logError(w, http.StatusBadRequest, fmt.Sprintf("name 1 to %d objects with object=ID", MaxBundleObjects))
+		return
+	}
+	b, err := ProofBundle(r.Context(), h.n, ls, m, ids, ReceiptWait)
+	switch {
+	case errors.Is(err, errNotIntegrated):
+		w.Header().Set("Retry-After", "1")
+		logError(w, http.StatusServiceUnavailable, "an entry isn't in a checkpoint yet; retry")
+	case err != nil:
+		storeStatus(w, err, "object")
+	default:
+		writeJSON(w, b)
+	}
+}
+
+// ProofBundle builds the proof bundle of every version of the objects ids
+// that member m may read, against the latest checkpoint (waiting up to
+// wait for entries not yet integrated). An id with no readable version is
+// ErrNotFound.
+func ProofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ids []string, wait time.Duration) (tlog.Bundle, error) {
+	b := tlog.Bundle{Type: tlog.BundleType, LogKey: n.vkey}
+	cs, err := n.store.Collections(ctx)
+	if err != nil {
+		return b, err
+	}
+	var objs []store.Object
+	for _, id := range ids {
+		found := false
+		for _, c := range cs {
+			if !c.CanRead(m.ID) {
+				continue
+			}
+			for after := int64(0); ; {
+				page, err := n.store.Objects(ctx, store.Query{Collection: c.ID, IDs: []string{id},
+					Versions: []store.VersionSelector{{Kind: store.VersionAll}}, After: after, Limit: 1000})
+				if err != nil {
+					return b, err
+				}
+				objs = append(objs, page.Objects...)
+				found = found || len(page.Objects) > 0
+				if !page.More || len(page.Objects) == 0 {
+					break
+				}
+				after = page.Objects[len(page.Objects)-1].Seq
+			}
+		}
+		if !found {
+			return b, fmt.Errorf("couldn't find %s: %w", id, store.ErrNotFound)
+		}
+	}
+	var maxIndex int64
+	for _, o := range objs {
+		maxIndex = max(maxIndex, o.LogIndex)
+	}
+	deadline := time.Now().Add(wait)
+	var size int64
+	var note []byte
+	for {
+		size, note, err = ls.LatestCheckpoint(ctx)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return b, err
+		}
+		if err == nil && maxIndex < size {
+			break
+		}
+		if time.Now().After(deadline) {
+			return b, errNotIntegrated
+		}
+		select {
+		case <-ctx.Done():
+			return b, ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+	b.Checkpoint = string(note)
+	hr := tlog.TileHashReader(uint64(size), ls)
+	members := map[string]bool{}
+	for _, o := range objs {
+		es, err := n.store.Entries(ctx, o.LogIndex, o.LogIndex+1)
+		if err != nil {
+			return b, err
+		}
+		if len(es) != 1 {
+			return b, fmt.Errorf("couldn't find the log entry of %s: %w", o.ID, store.ErrNotFound)
+		}
+		p, err := tlog.InclusionProof(ctx, uint64(o.LogIndex), uint64(size), hr)
+		if err != nil {
+			return b, err
+		}
+		b.Items = append(b.Items, tlog.BundleItem{Object: o.Raw, Entry: es[0].Leaf, Salt: es[0].Salt, LogIndex: uint64(o.LogIndex), InclusionProof: p})
+		if !members[o.Member] {
+			members[o.Member] = true
+			mm, err := n.store.Member(ctx, o.Member)
+			if err != nil {
+				return b, err
+			}
+			b.Members = append(b.Members, tlog.BundleMember{ID: mm.ID, Name: mm.Name, PublicKey: mm.PublicKey})
+		}
+	}
+	return b, nil
+}

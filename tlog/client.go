@@ -1,0 +1,214 @@
+package tlog
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Client reads a Parley node's log over HTTP: the C2SP endpoints under
+// /log/ and the node's /log/objects, /log/bundle and /members. It is an
+// [AuditSource] (after [Client.Checkpoint], which fixes the tree size that
+// Leaves reads) and a [TileReader].
+type Client struct {
+	// URL is the node's base URL ("https://parley.example").
+	URL string
+	// Token is the member's API token, sent as a bearer token.
+	Token string
+	// HTTP is the client to use; nil means http.DefaultClient.
+	HTTP *http.Client
+
+	size uint64
+}
+
+// ErrHTTP is returned (wrapped) when the node answers with a non-2xx
+// status.
+var ErrHTTP = errors.New("the node refused the request")
+
+// maxResponse bounds what the client reads from one response.
+const maxResponse = 64 << 20
+
+func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.URL, "/")+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't build a request: %w", err)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't reach the node: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read %s: %w", path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		msg := strings.TrimSpace(string(body))
+		if len(msg) > 200 {
+			msg = msg[:200]
+		}
+		return nil, fmt.Errorf("%w: GET %s: %s: %s", ErrHTTP, path, resp.Status, msg)
+	}
+	return body, nil
+}
+
+// Checkpoint returns the latest signed checkpoint note, unverified; it also
+// fixes the tree size that [Client.Leaves] reads.
+func (c *Client) Checkpoint(ctx context.Context) ([]byte, error) {
+	b, err := c.get(ctx, "/log/checkpoint")
+	if err != nil {
+		return nil, err
+	}
+	if text, err := SplitNote(b); err == nil {
+		if cp, err := ParseCheckpoint(text); err == nil {
+			c.size = cp.Size
+		}
+	}
+	return b, nil
+}
+
+// Key returns the node's note verifier key as the node serves it (pin it:
+// don't trust it anew each time).
+func (c *Client) Key(ctx context.Context) (string, error) {
+	b, err := c.get(ctx, "/log/key")
+	return strings.TrimSpace(string(b)), err
+}
+
+// ReadTile fetches a hash tile or entry bundle.
+func (c *Client) ReadTile(ctx context.Context, t Tile) ([]byte, error) {
+	return c.get(ctx, "/log/"+t.Path())
+}
+
+// Leaves implements [AuditSource] by fetching entry bundles of the tree of
+// the size of the last checkpoint read.
+func (c *Client) Leaves(ctx context.Context, start, end uint64, fn func(index uint64, leaf []byte) error) error {
+	for _, t := range TilesForSize(0, true, start, c.size) {
+		first := t.N * TileWidth
+		if first >= end {
+			break
+		}
+		data, err := c.ReadTile(ctx, t)
+		if err != nil {
+			return err
+		}
+		leaves, err := ParseEntryBundle(data)
+		if err != nil {
+			return err
+		}
+		if len(leaves) != t.Width {
+			return fmt.Errorf("%w: %s has %d entries", ErrMalformedTile, t.Path(), len(leaves))
+		}
+		for j, l := range leaves {
+			i := first + uint64(j)
+			if i < start || i >= end {
+				continue
+			}
+			if err := fn(i, l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Objects implements [AuditSource] with GET /log/objects: only objects the
+// member may read come back.
+func (c *Client) Objects(ctx context.Context, start, end uint64, fn func(index uint64, object, salt []byte) error) error {
+	const span = 4096
+	for s := start; s < end; s += span {
+		e := min(s+span, end)
+		b, err := c.get(ctx, "/log/objects?start="+strconv.FormatUint(s, 10)+"&end="+strconv.FormatUint(e, 10))
+		if err != nil {
+			return err
+		}
+		var resp struct {
+			Objects []struct {
+				LogIndex uint64          `json:"log_index"`
+				Salt     Bytes           `json:"salt"`
+				Object   json.RawMessage `json:"object"`
+			} `json:"objects"`
+		}
+		if err := json.Unmarshal(b, &resp); err != nil {
+			return fmt.Errorf("couldn't decode /log/objects: %w", err)
+		}
+		for _, o := range resp.Objects {
+			if err := fn(o.LogIndex, o.Object, o.Salt); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// MemberKeys implements [AuditSource] with GET /members.
+func (c *Client) MemberKeys(ctx context.Context) (map[string]ed25519.PublicKey, error) {
+	b, err := c.get(ctx, "/members")
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		Members []struct {
+			ID        string `json:"id"`
+			PublicKey []byte `json:"public_key"`
+		} `json:"members"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil {
+		return nil, fmt.Errorf("couldn't decode /members: %w", err)
+	}
+	out := map[string]ed25519.PublicKey{}
+	for _, m := range resp.Members {
+		if len(m.PublicKey) == ed25519.PublicKeySize {
+			out[m.ID] = m.PublicKey
+		}
+	}
+	return out, nil
+}
+
+// Receipt fetches the receipt of one object version (unverified: use
+// [Receipt.Verify]).
+func (c *Client) Receipt(ctx context.Context, objectID, version string) (Receipt, error) {
+	b, err := c.get(ctx, "/log/receipt?object="+url.QueryEscape(objectID)+"&version="+url.QueryEscape(version))
+	if err != nil {
+		return Receipt{}, err
+	}
+	var r Receipt
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Receipt{}, fmt.Errorf("couldn't decode the receipt: %w", err)
+	}
+	return r, nil
+}
+
+// ConsistencyProof fetches the consistency proof between two tree sizes
+// (unverified: use [VerifyConsistency]).
+func (c *Client) ConsistencyProof(ctx context.Context, from, to uint64) ([]Hash, error) {
+	b, err := c.get(ctx, fmt.Sprintf("/log/proof/consistency?from=%d&to=%d", from, to))
+	if err != nil {
+		return nil, err
+	}
+	var r ConsistencyResponse
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("couldn't decode the consistency proof: %w", err)
+	}
+	return r.Proof, nil
+}
+
+// Bundle fetches the proof bundle of every readable version of the objects
+// (unverified: use [VerifyBundle]).
+func (c *Client) Bundle(ctx context.Context, ids ...string) ([]byte, error) {
+	q := url.Values{"object": ids}
+	return c.get(ctx, "/log/bundle?"+q.Encode())
+}
