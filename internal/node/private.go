@@ -1,0 +1,703 @@
+package node
+
+// Private sets (DESIGN.md "Private sets"; package private): a member
+// publishes an OPRF set of its indicator values, readers of the set's
+// collection query it with blinded values.
+//
+// # What each side learns
+//
+// The node evaluates on the provider's behalf, so "provider" below means
+// the provider's member and the node operator together.
+//
+//   - The provider learns, per reader and set, how many elements the
+//     reader had evaluated (the budget counter, stored) and when each
+//     request arrived and how large it was (visible while serving, never
+//     stored or logged by this code). It learns nothing about the values:
+//     a blinded element is a uniformly random group element, independent
+//     of the value, and the answer is computed without knowing which
+//     values matched. It does not learn the results: matching happens on
+//     the querier's machine against the published tags.
+//   - The querier learns, for each value it submits, whether that value
+//     is in the set (up to the false-positive rate of 64-bit tags, see
+//     private.TagSize), and the set's size. Tags of values it never
+//     submitted are pseudorandom to it: it cannot test a value without
+//     spending budget, which is what bounds a dictionary sweep of small
+//     spaces such as IPv4.
+//   - Both learn nothing else. Every evaluation carries a DLEQ proof
+//     against the set's public key, which is committed in the node's log
+//     (an oprf-key entry), so the node cannot answer different readers
+//     under different keys without leaving signed evidence.
+//
+// # What is stored and logged
+//
+// Never: a blinded element, an evaluated element, a proof, a queried
+// value or a match result. The request logger of the node records method,
+// path (which holds only the set id) and status. Stored: the sets, their
+// OPRF private keys (secret, like node.key), the tags, the provider's own
+// indicator lines (collection sets only; those values are already stored
+// as the indicators themselves) and per-(set, reader) budget counters.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
+	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/taxii"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// PrivateConfig is the "private" object of config.json.
+type PrivateConfig struct {
+	// QueryBudget is the most elements one reader may have evaluated
+	// against one set, over the set's life. Finite by default (10,000)
+	// because a budget is what stops a reader from sweeping a small space
+	// (all of IPv4 is only 2^32 values). A negative value refuses all
+	// queries.
+	QueryBudget int64 `json:"query_budget,omitempty"`
+	// MaxBatch is the most elements in one evaluation request. Default
+	// 1,000, at most private.MaxBatch.
+	MaxBatch int `json:"max_batch,omitempty"`
+	// RefreshInterval is how often sets built from a collection follow
+	// new and revoked indicators in the background (they are also
+	// refreshed whenever their tags or description are read). Default 5s.
+	RefreshInterval Duration `json:"refresh_interval,omitempty"`
+}
+
+// Defaults of [PrivateConfig].
+const (
+	DefaultPrivateQueryBudget = 10000
+	DefaultPrivateMaxBatch    = 1000
+	DefaultPrivateRefresh     = 5 * time.Second
+)
+
+// LoadPrivateConfig reads the "private" object of DIR/config.json (absent
+// means the defaults) and applies the defaults.
+func LoadPrivateConfig(dir string) (PrivateConfig, error) {
+	var c struct {
+		Private PrivateConfig `json:"private"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return PrivateConfig{}, fmt.Errorf("couldn't read the configuration: %w", err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return PrivateConfig{}, fmt.Errorf("couldn't parse %s: %w", ConfigFile, err)
+	}
+	p := c.Private
+	if p.QueryBudget == 0 {
+		p.QueryBudget = DefaultPrivateQueryBudget
+	}
+	if p.MaxBatch <= 0 {
+		p.MaxBatch = DefaultPrivateMaxBatch
+	}
+	p.MaxBatch = min(p.MaxBatch, private.MaxBatch)
+	if p.RefreshInterval <= 0 {
+		p.RefreshInterval = Duration(DefaultPrivateRefresh)
+	}
+	return p, nil
+}
+
+func init() {
+	registerRoutes("private", func(n *Node, mux *http.ServeMux) {
+		api := n.privateAPI()
+		mux.HandleFunc("POST /private/sets", api.publish)
+		mux.HandleFunc("GET /private/sets", api.list)
+		mux.HandleFunc("GET /private/sets/{id}", api.get)
+		mux.HandleFunc("GET /private/sets/{id}/tags", api.tags)
+		mux.HandleFunc("GET /private/sets/{id}/receipt", api.receipt)
+		mux.HandleFunc("POST /private/sets/{id}/evaluate", api.evaluate)
+	})
+	registerWorker("private-sets", func(ctx context.Context, n *Node) error {
+		return n.privateAPI().refreshLoop(ctx)
+	})
+}
+
+// privateAPI holds the private-set handlers' state for one node.
+type privateAPI struct {
+	n     *Node
+	st    *sqlite.Store
+	cfgMu sync.Mutex
+	cfg   *PrivateConfig
+
+	syncMu sync.Mutex // serialises set refreshes
+
+	provMu    sync.Mutex
+	providers map[string]*private.Provider
+}
+
+var (
+	privateAPIsMu sync.Mutex
+	privateAPIs   = map[*Node]*privateAPI{}
+)
+
+// privateAPI returns the node's private-set state, made on first use.
+func (n *Node) privateAPI() *privateAPI {
+	privateAPIsMu.Lock()
+	defer privateAPIsMu.Unlock()
+	a := privateAPIs[n]
+	if a == nil {
+		st, _ := n.store.(*sqlite.Store)
+		a = &privateAPI{n: n, st: st, providers: map[string]*private.Provider{}}
+		privateAPIs[n] = a
+	}
+	return a
+}
+
+func (a *privateAPI) config() (PrivateConfig, error) {
+	a.cfgMu.Lock()
+	defer a.cfgMu.Unlock()
+	if a.cfg == nil {
+		c, err := LoadPrivateConfig(a.n.dir)
+		if err != nil {
+			return c, err
+		}
+		a.cfg = &c
+	}
+	return *a.cfg, nil
+}
+
+// setConfig replaces the configuration (tests).
+func (a *privateAPI) setConfig(c PrivateConfig) {
+	a.cfgMu.Lock()
+	defer a.cfgMu.Unlock()
+	a.cfg = &c
+}
+
+// Errors of the private-set API, mapped to HTTP statuses in fail.
+var (
+	errPrivateUnavailable = errors.New("private sets need the embedded SQLite store")
+	errPrivateForbidden   = errors.New("forbidden")
+)
+
+// privateFail writes a TAXII error object. Only the messages of known
+// kinds reach the client; anything else is "internal error".
+func (a *privateAPI) fail(w http.ResponseWriter, err error) {
+	status, title, desc := http.StatusInternalServerError, "internal error", ""
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		status, title, desc = http.StatusNotFound, "not found", "no such private set, or you may not read it"
+	case errors.Is(err, errPrivateForbidden):
+		status, title, desc = http.StatusForbidden, "forbidden", err.Error()
+	case errors.Is(err, sqlite.ErrBudgetSpent):
+		status, title = http.StatusTooManyRequests, "query budget spent"
+		desc = err.Error() + "; every reader has a finite budget per set, ask the node operator to raise private.query_budget"
+	case errors.Is(err, private.ErrInvalidValue), errors.Is(err, private.ErrUnsupportedType),
+		errors.Is(err, private.ErrInvalidElement), errors.Is(err, private.ErrBatchSize), errors.Is(err, store.ErrInvalid):
+		status, title, desc = http.StatusBadRequest, "bad request", err.Error()
+	case errors.Is(err, errPrivateUnavailable):
+		status, title, desc = http.StatusNotImplemented, "not implemented", err.Error()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(taxii.Error{Title: title, Description: desc, HTTPStatus: fmt.Sprint(status)})
+}
+
+func privateJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// authorize authenticates the request; with a set id it also loads the
+// set and checks that the member may read it (its collection's readers,
+// and its provider). A set the member may not read is "not found".
+func (a *privateAPI) authorize(w http.ResponseWriter, r *http.Request) (store.Member, bool) {
+	if a.st == nil {
+		a.fail(w, errPrivateUnavailable)
+		return store.Member{}, false
+	}
+	m, err := a.n.AuthenticateRequest(r)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		json.NewEncoder(w).Encode(taxii.Error{Title: "unauthorized", Description: "a valid API token is required", HTTPStatus: "401"})
+		return m, false
+	}
+	return m, true
+}
+
+func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string) (sqlite.PrivateSet, error) {
+	set, err := a.st.PrivateSet(ctx, id)
+	if err != nil {
+		return set, err
+	}
+	c, err := a.n.store.Collection(ctx, set.Collection)
+	if err != nil {
+		return set, err
+	}
+	if !c.CanRead(m.ID) && set.Member != m.ID {
+		return set, fmt.Errorf("private set %s: %w", id, store.ErrNotFound)
+	}
+	return set, nil
+}
+
+func (a *privateAPI) info(ctx context.Context, m store.Member, s sqlite.PrivateSet) (private.SetInfo, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return private.SetInfo{}, err
+	}
+	used, err := a.st.PrivateBudgetUsed(ctx, s.ID, m.ID)
+	if err != nil {
+		return private.SetInfo{}, err
+	}
+	return private.SetInfo{
+		ID: s.ID, Suite: s.Suite, PublicKey: s.PublicKey, Size: s.Size, KeyLogIndex: s.KeyLogIndex,
+		Collection: s.Collection, Provider: s.Member, Source: s.Source, Created: s.Created.UTC(),
+		Budget:   &private.Budget{Limit: max(cfg.QueryBudget, 0), Left: max(cfg.QueryBudget-used, 0)},
+		MaxBatch: cfg.MaxBatch,
+	}, nil
+}
+
+// maxPublishBody bounds POST /private/sets (a values list).
+const maxPublishBody = 64 << 20
+
+// publish handles POST /private/sets: a writer of the collection makes a
+// set from its indicators there, or from the values it sends.
+func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request) {
+	m, ok := a.authorize(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	var req private.PublishRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxPublishBody))
+	if err := dec.Decode(&req); err != nil {
+		a.fail(w, fmt.Errorf("couldn't parse the request: %v: %w", err, store.ErrInvalid))
+		return
+	}
+	c, err := a.n.store.Collection(ctx, req.Collection)
+	if err != nil || (!c.CanRead(m.ID) && !c.CanWrite(m.ID)) {
+		a.fail(w, fmt.Errorf("collection %q: %w", req.Collection, store.ErrNotFound))
+		return
+	}
+	if !c.CanWrite(m.ID) {
+		a.fail(w, fmt.Errorf("%w: only a writer of the collection may publish a private set for it", errPrivateForbidden))
+		return
+	}
+	set, err := a.create(ctx, m, c, req.Values)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	out, err := a.info(ctx, m, set)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	privateJSON(w, http.StatusCreated, out)
+}
+
+// create makes a set: a fresh key, its oprf-key log entry, and the tags
+// of values (or, with none, of the member's indicators in c).
+func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, values []string) (sqlite.PrivateSet, error) {
+	n := a.n
+	key, err := private.GenerateKey(n.rand)
+	if err != nil {
+		return sqlite.PrivateSet{}, err
+	}
+	prov := private.NewProvider(key, n.rand)
+	u, err := uuid.NewRandomFromReader(n.rand)
+	if err != nil {
+		return sqlite.PrivateSet{}, err
+	}
+	now := n.now().UTC()
+	ps := sqlite.PrivateSet{
+		ID: "private-set--" + u.String(), Member: m.ID, Collection: c.ID, Source: sqlite.PrivateSourceCollection,
+		Suite: private.SuiteID, PrivateKey: key.Bytes(), PublicKey: key.Public().Bytes(), Created: now,
+	}
+	var tags []sqlite.PrivateTag
+	if len(values) > 0 {
+		ps.Source = sqlite.PrivateSourceValues
+		set, err := prov.BuildSet(ctx, values)
+		if err != nil {
+			return sqlite.PrivateSet{}, err
+		}
+		// Values sets keep no lines: only their tags.
+		for _, t := range set.Tags() {
+			tags = append(tags, sqlite.PrivateTag{Tag: t[:]})
+		}
+	}
+	entry := tlog.Entry{
+		Kind: tlog.KindOPRFKey, ObjectID: ps.ID, Version: now.Format(time.RFC3339Nano),
+		Collection: c.ID, Member: m.ID, Received: now,
+		Commitment: tlog.KeyCommitment(private.SuiteID, ps.PublicKey),
+	}
+	ps, err = a.st.CreatePrivateSet(ctx, sqlite.NewPrivateSet{
+		Set: ps, Tags: tags, Received: now, Version: now,
+		KeyEntry: func(int64) ([]byte, error) { return entry.Marshal() },
+	})
+	if err != nil {
+		return ps, err
+	}
+	a.provMu.Lock()
+	a.providers[ps.ID] = prov
+	a.provMu.Unlock()
+	if ps.Source == sqlite.PrivateSourceCollection {
+		if err := a.refresh(ctx, ps.ID); err != nil {
+			return ps, err
+		}
+		return a.st.PrivateSet(ctx, ps.ID)
+	}
+	return ps, nil
+}
+
+func (a *privateAPI) provider(s sqlite.PrivateSet) (*private.Provider, error) {
+	a.provMu.Lock()
+	defer a.provMu.Unlock()
+	if p := a.providers[s.ID]; p != nil {
+		return p, nil
+	}
+	key, err := private.ParsePrivateKey(s.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't load the key of private set %s: %w", s.ID, err)
+	}
+	p := private.NewProvider(key, a.n.rand)
+	a.providers[s.ID] = p
+	return p, nil
+}
+
+// list handles GET /private/sets: the sets the member may query.
+func (a *privateAPI) list(w http.ResponseWriter, r *http.Request) {
+	m, ok := a.authorize(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	sets, err := a.st.PrivateSets(ctx)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	out := []private.SetInfo{}
+	for _, s := range sets {
+		if _, err := a.readableSet(ctx, m, s.ID); err != nil {
+			continue
+		}
+		if err := a.refresh(ctx, s.ID); err != nil {
+			a.fail(w, err)
+			return
+		}
+		if s, err = a.st.PrivateSet(ctx, s.ID); err != nil {
+			a.fail(w, err)
+			return
+		}
+		info, err := a.info(ctx, m, s)
+		if err != nil {
+			a.fail(w, err)
+			return
+		}
+		out = append(out, info)
+	}
+	privateJSON(w, http.StatusOK, map[string]any{"sets": out})
+}
+
+// get handles GET /private/sets/{id}.
+func (a *privateAPI) get(w http.ResponseWriter, r *http.Request) {
+	m, ok := a.authorize(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	s, err := a.readableSet(ctx, m, r.PathValue("id"))
+	if err == nil {
+		err = a.refresh(ctx, s.ID)
+	}
+	if err == nil {
+		s, err = a.st.PrivateSet(ctx, s.ID)
+	}
+	var info private.SetInfo
+	if err == nil {
+		info, err = a.info(ctx, m, s)
+	}
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	privateJSON(w, http.StatusOK, info)
+}
+
+// tags handles GET /private/sets/{id}/tags: the sorted 8-byte tags,
+// concatenated (private.ParseTags).
+func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request) {
+	m, ok := a.authorize(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	s, err := a.readableSet(ctx, m, r.PathValue("id"))
+	if err == nil {
+		err = a.refresh(ctx, s.ID)
+	}
+	var tags [][]byte
+	if err == nil {
+		tags, err = a.st.PrivateSetTags(ctx, s.ID)
+	}
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	body := make([]byte, 0, len(tags)*private.TagSize)
+	for _, t := range tags {
+		body = append(body, t...)
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(body)
+}
+
+// receipt handles GET /private/sets/{id}/receipt: the key's log entry,
+// its inclusion proof and a signed checkpoint (private.KeyReceipt).
+func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request) {
+	m, ok := a.authorize(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	s, err := a.readableSet(ctx, m, r.PathValue("id"))
+	var rc private.KeyReceipt
+	if err == nil {
+		rc, err = a.n.keyReceipt(ctx, s.KeyLogIndex)
+	}
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	privateJSON(w, http.StatusOK, rc)
+}
+
+// evaluate handles POST /private/sets/{id}/evaluate. The budget is
+// charged (durably) before the evaluation is computed, so a reader cannot
+// get answers without paying for them, even across a crash. Neither the
+// request nor the answer is stored or logged.
+func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request) {
+	m, ok := a.authorize(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	cfg, err := a.config()
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	s, err := a.readableSet(ctx, m, r.PathValue("id"))
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	// A batch of MaxBatch elements is about 45 bytes each in JSON.
+	limit := int64(cfg.MaxBatch)*64 + 4096
+	var req private.EvaluateRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(&req); err != nil {
+		a.fail(w, fmt.Errorf("couldn't parse the evaluation request (at most %d elements): %w", cfg.MaxBatch, store.ErrInvalid))
+		return
+	}
+	if len(req.Elements) == 0 || len(req.Elements) > cfg.MaxBatch {
+		a.fail(w, fmt.Errorf("%w: %d elements, 1 to %d allowed", private.ErrBatchSize, len(req.Elements), cfg.MaxBatch))
+		return
+	}
+	prov, err := a.provider(s)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(len(req.Elements)), cfg.QueryBudget); err != nil {
+		a.fail(w, err)
+		return
+	}
+	resp, err := prov.Evaluate(&req)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	privateJSON(w, http.StatusOK, resp)
+}
+
+// refreshLoop keeps collection sets up to date in the background.
+func (a *privateAPI) refreshLoop(ctx context.Context) error {
+	if a.st == nil {
+		return nil
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	t := time.NewTicker(time.Duration(cfg.RefreshInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		// A failed refresh is retried at the next tick; readers see its
+		// error when they read the set (which refreshes it too).
+		sets, err := a.st.PrivateSets(ctx)
+		if err != nil {
+			continue
+		}
+		for _, s := range sets {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			a.refresh(ctx, s.ID)
+		}
+	}
+}
+
+// refresh brings a collection set up to date with the provider's
+// indicators added to its collection since the set's cursor: each
+// indicator's latest version contributes its equality values unless it is
+// revoked. New lines get their tags; lines no indicator holds any more
+// lose theirs.
+func (a *privateAPI) refresh(ctx context.Context, id string) error {
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
+	s, err := a.st.PrivateSet(ctx, id)
+	if err != nil || s.Source != sqlite.PrivateSourceCollection {
+		return err
+	}
+	type latest struct {
+		version time.Time
+		lines   []string
+	}
+	byID := map[string]latest{}
+	cursor := s.Cursor
+	for {
+		page, err := a.n.store.Objects(ctx, store.Query{
+			Collection: s.Collection, Types: []string{"indicator"},
+			Versions: []store.VersionSelector{{Kind: store.VersionAll}},
+			After:    cursor, Limit: 1000,
+		})
+		if err != nil {
+			return err
+		}
+		for _, o := range page.Objects {
+			cursor = o.Seq
+			if o.Member != s.Member {
+				continue
+			}
+			if prev, ok := byID[o.ID]; ok && prev.version.After(o.Version) {
+				continue
+			}
+			byID[o.ID] = latest{o.Version, indicatorLines(o.Raw)}
+		}
+		if !page.More || len(page.Objects) == 0 {
+			break
+		}
+	}
+	if cursor == s.Cursor {
+		return nil
+	}
+	known, err := a.st.PrivateSetLines(ctx, id)
+	if err != nil {
+		return err
+	}
+	var changed []sqlite.IndicatorValues
+	var fresh []string
+	seen := map[string]bool{}
+	for ind, l := range byID {
+		changed = append(changed, sqlite.IndicatorValues{IndicatorID: ind, Lines: l.lines})
+		for _, line := range l.lines {
+			if known[line] == nil && !seen[line] {
+				seen[line] = true
+				fresh = append(fresh, line)
+			}
+		}
+	}
+	sort.Slice(changed, func(i, j int) bool { return changed[i].IndicatorID < changed[j].IndicatorID })
+	var newTags []sqlite.PrivateTag
+	if len(fresh) > 0 {
+		prov, err := a.provider(s)
+		if err != nil {
+			return err
+		}
+		tags, err := prov.TagsCanonical(ctx, fresh)
+		if err != nil {
+			return err
+		}
+		for i, t := range tags {
+			newTags = append(newTags, sqlite.PrivateTag{Tag: t[:], Line: fresh[i]})
+		}
+	}
+	return a.st.UpdatePrivateSet(ctx, id, s.Cursor, cursor, changed, newTags)
+}
+
+// keyReceipt proves that log entry index is in the log: the entry, its
+// inclusion proof in the current tree and a checkpoint of that tree signed
+// with the node key.
+//
+// It recomputes the tree from the stored entries (O(log size) memory per
+// level, O(size) time), which is fine for the sizes a node reaches today;
+// the log integrator's stored tiles would make it O(log size).
+func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt, error) {
+	size, err := n.store.LogSize(ctx)
+	if err != nil {
+		return private.KeyReceipt{}, err
+	}
+	if index < 0 || index >= size {
+		return private.KeyReceipt{}, fmt.Errorf("log entry %d: %w", index, store.ErrNotFound)
+	}
+	leaves := make([]tlog.Hash, 0, size)
+	var entry []byte
+	const page = 10000
+	for start := int64(0); start < size; start += page {
+		es, err := n.store.Entries(ctx, start, min(start+page, size))
+		if err != nil {
+			return private.KeyReceipt{}, err
+		}
+		for _, e := range es {
+			if e.Index == index {
+				entry = e.Leaf
+			}
+			leaves = append(leaves, tlog.LeafHash(e.Leaf))
+		}
+	}
+	if int64(len(leaves)) != size || entry == nil {
+		return private.KeyReceipt{}, fmt.Errorf("couldn't read the log: %d of %d entries", len(leaves), size)
+	}
+	proof, root := inclusionPath(int(index), leaves)
+	cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: n.cfg.Origin, Size: uint64(size), Hash: root}, n.signer)
+	if err != nil {
+		return private.KeyReceipt{}, err
+	}
+	return private.KeyReceipt{
+		LogIndex: uint64(index), TreeSize: uint64(size), Entry: entry,
+		InclusionProof: proof, Checkpoint: string(cp),
+	}, nil
+}
+
+// inclusionPath returns the RFC 9162 section 2.1.3.1 inclusion path of
+// leaf m and the root of the tree of leaves.
+func inclusionPath(m int, leaves []tlog.Hash) ([]tlog.Hash, tlog.Hash) {
+	if len(leaves) == 1 {
+		return nil, leaves[0]
+	}
+	k := 1
+	for k*2 < len(leaves) {
+		k *= 2
+	}
+	if m < k {
+		p, l := inclusionPath(m, leaves[:k])
+		_, r := inclusionPath(0, leaves[k:])
+		return append(p, r), tlog.NodeHash(l, r)
+	}
+	p, r := inclusionPath(m-k, leaves[k:])
+	_, l := inclusionPath(0, leaves[:k])
+	return append(p, l), tlog.NodeHash(l, r)
+}

@@ -1,0 +1,280 @@
+package private
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// SetInfo describes a private set (GET /private/sets/{id}, and each item
+// of GET /private/sets).
+type SetInfo struct {
+	ID string `json:"id"`
+	// Suite is the RFC 9497 suite, [SuiteID].
+	Suite string `json:"suite"`
+	// PublicKey is the set's OPRF public key (32 bytes).
+	PublicKey []byte `json:"public_key"`
+	// Size is the number of tags.
+	Size int `json:"size"`
+	// KeyLogIndex is the index of the log entry committing PublicKey.
+	KeyLogIndex int64 `json:"key_log_index"`
+	// Collection is the collection whose readers may query the set, and
+	// Provider the member (identity id) who published it.
+	Collection string `json:"collection"`
+	Provider   string `json:"provider"`
+	// Source is "collection" (the provider's indicators there, kept up to
+	// date) or "values" (a fixed list).
+	Source  string    `json:"source"`
+	Created time.Time `json:"created"`
+	// Budget is the asking member's query budget on this set: the most
+	// elements it may have evaluated, and how many are left.
+	Budget *Budget `json:"budget,omitempty"`
+	// MaxBatch is the most elements one evaluation request may carry.
+	MaxBatch int `json:"max_batch,omitempty"`
+}
+
+// Budget is a reader's query budget on one set.
+type Budget struct {
+	Limit int64 `json:"limit"`
+	Left  int64 `json:"left"`
+}
+
+// PublishRequest is the body of POST /private/sets. With Values empty the
+// set holds the equality values of the publishing member's indicators in
+// Collection and follows them; otherwise it holds exactly Values
+// ("type:value" lines).
+type PublishRequest struct {
+	Collection string   `json:"collection"`
+	Values     []string `json:"values,omitempty"`
+}
+
+// ErrBudgetSpent is returned by [Client.Evaluate] when the node answered
+// 429: the member's query budget for the set is spent.
+var ErrBudgetSpent = errors.New("query budget spent")
+
+// HTTPError is a non-success answer from a node, carrying the TAXII-style
+// error object's title and description.
+type HTTPError struct {
+	Status      int
+	Title       string
+	Description string
+}
+
+func (e *HTTPError) Error() string {
+	msg := fmt.Sprintf("the node answered %d", e.Status)
+	if e.Title != "" {
+		msg += ": " + e.Title
+	}
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	return msg
+}
+
+// Client talks to a node's /private/ API. The token is sent as a bearer
+// token and never appears in errors.
+type Client struct {
+	// BaseURL is the node's URL ("https://parley.example").
+	BaseURL string
+	// Token is the member's API token.
+	Token string
+	// HTTP is the client to use; nil means http.DefaultClient.
+	HTTP *http.Client
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body any, accept string, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.BaseURL, "/")+path, rd)
+	if err != nil {
+		return fmt.Errorf("couldn't make a request to the node: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", accept)
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("couldn't reach the node: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		he := &HTTPError{Status: resp.StatusCode}
+		var e struct {
+			Title       string `json:"title"`
+			Description string `json:"description"`
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if json.Unmarshal(b, &e) == nil {
+			he.Title, he.Description = e.Title, e.Description
+		} else {
+			he.Title = strings.TrimSpace(string(b))
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			return fmt.Errorf("%w: %w", ErrBudgetSpent, he)
+		}
+		return he
+	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw, err = io.ReadAll(io.LimitReader(resp.Body, 1<<30))
+		if err != nil {
+			return fmt.Errorf("couldn't read the node's answer: %w", err)
+		}
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("couldn't parse the node's answer: %w", err)
+	}
+	return nil
+}
+
+func setPath(id string, suffix string) string {
+	return "/private/sets/" + url.PathEscape(id) + suffix
+}
+
+// Publish asks the node to make a private set and returns it.
+func (c *Client) Publish(ctx context.Context, req PublishRequest) (SetInfo, error) {
+	var out SetInfo
+	err := c.do(ctx, http.MethodPost, "/private/sets", req, "application/json", &out)
+	return out, err
+}
+
+// Sets lists the sets the member may query or has published.
+func (c *Client) Sets(ctx context.Context) ([]SetInfo, error) {
+	var out struct {
+		Sets []SetInfo `json:"sets"`
+	}
+	err := c.do(ctx, http.MethodGet, "/private/sets", nil, "application/json", &out)
+	return out.Sets, err
+}
+
+// Set returns one set's description.
+func (c *Client) Set(ctx context.Context, id string) (SetInfo, error) {
+	var out SetInfo
+	err := c.do(ctx, http.MethodGet, setPath(id, ""), nil, "application/json", &out)
+	return out, err
+}
+
+// Tags fetches the set's tags and parses them under key.
+func (c *Client) Tags(ctx context.Context, id string, key *PublicKey) (*Set, error) {
+	var raw []byte
+	if err := c.do(ctx, http.MethodGet, setPath(id, "/tags"), nil, "application/octet-stream", &raw); err != nil {
+		return nil, err
+	}
+	return ParseTags(key, raw)
+}
+
+// Receipt fetches the evidence that the set's key is in the node's log.
+func (c *Client) Receipt(ctx context.Context, id string) (KeyReceipt, error) {
+	var out KeyReceipt
+	err := c.do(ctx, http.MethodGet, setPath(id, "/receipt"), nil, "application/json", &out)
+	return out, err
+}
+
+// Evaluate sends one batch of blinded elements. A spent budget wraps
+// [ErrBudgetSpent].
+func (c *Client) Evaluate(ctx context.Context, id string, req *EvaluateRequest) (*EvaluateResponse, error) {
+	var out EvaluateResponse
+	if err := c.do(ctx, http.MethodPost, setPath(id, "/evaluate"), req, "application/json", &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// LogKey fetches the node's note verifier key from /log/key. Pinning the
+// key out of band is safer: a key fetched from the node itself only
+// protects against a node that changes its key later.
+func (c *Client) LogKey(ctx context.Context) (string, error) {
+	var raw []byte
+	if err := c.do(ctx, http.MethodGet, "/log/key", nil, "text/plain", &raw); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(raw)), nil
+}
+
+// Check runs the whole querier side against set id: it fetches the set,
+// verifies that the log commits to its key (with the node's verifier),
+// fetches the tags, then blinds lines in batches of at most batch
+// (0: the set's max_batch), has them evaluated, verifies every batch's
+// proof and returns the canonical lines that are in the set, in input
+// order. Invalid lines fail before anything is sent. rand supplies the
+// blinds (crypto/rand in production).
+func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []string, batch int, rand io.Reader) ([]string, error) {
+	for i, l := range lines {
+		if _, _, _, err := ParseLine(l); err != nil {
+			return nil, fmt.Errorf("value %d: %w", i+1, err)
+		}
+	}
+	info, err := c.Set(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if info.Suite != SuiteID {
+		return nil, fmt.Errorf("couldn't use set %s: suite %q is not %s", id, info.Suite, SuiteID)
+	}
+	key, err := ParsePublicKey(info.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := c.Receipt(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := rc.Verify(v, id, key); err != nil {
+		return nil, err
+	}
+	if int64(rc.LogIndex) != info.KeyLogIndex {
+		return nil, fmt.Errorf("%w: the set names log index %d, the receipt %d", ErrKeyNotInLog, info.KeyLogIndex, rc.LogIndex)
+	}
+	set, err := c.Tags(ctx, id, key)
+	if err != nil {
+		return nil, err
+	}
+	if batch <= 0 {
+		batch = info.MaxBatch
+	}
+	if batch <= 0 || batch > MaxBatch {
+		batch = 1000
+	}
+	q := NewQuerier(key, rand)
+	var hits []string
+	for start := 0; start < len(lines); start += batch {
+		chunk := lines[start:min(start+batch, len(lines))]
+		query, req, err := q.Blind(chunk)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.Evaluate(ctx, id, req)
+		if err != nil {
+			return nil, err
+		}
+		h, err := q.Match(set, query, resp)
+		if err != nil {
+			return nil, err
+		}
+		hits = append(hits, h...)
+	}
+	return hits, nil
+}
