@@ -19,9 +19,9 @@ var ErrInput = errors.New("invalid observation input")
 //
 // In STIX 2.1 form each observed-data names its objects in object_refs;
 // refs that do not resolve are ignored, and objects that no observed-data
-// refers to can never match. An observed-data without object_refs but
-// with a non-empty embedded "objects" dictionary and no spec_version is
-// read in STIX 2.0 form.
+// refers to can never match. Input with no bundle whose every object
+// embeds an "objects" dictionary and has no object_refs is read in STIX
+// 2.0 form: each object is one observation record.
 //
 // Errors: malformed JSON wraps [ErrInput]; STIX content that the
 // reference matcher refuses to evaluate (an object without "type" or
@@ -79,7 +79,79 @@ func DecodeObservations(data []byte) ([]Observation, error) {
 	if err := add(top, 0); err != nil {
 		return nil, err
 	}
+	if isV20(top, pool) {
+		return observationsV20(pool)
+	}
 	return observationsFromPool(pool)
+}
+
+// isV20 reports STIX 2.0 input: no bundle, and every object carries its
+// observables embedded in an "objects" dictionary instead of object_refs.
+func isV20(top any, pool []map[string]any) bool {
+	if m, ok := top.(map[string]any); ok && m["type"] == "bundle" {
+		return false
+	}
+	if l, ok := top.([]any); ok {
+		for _, e := range l {
+			if m, ok := e.(map[string]any); !ok || m["type"] == "bundle" {
+				return false
+			}
+		}
+	}
+	for _, o := range pool {
+		if _, ok := o["objects"].(map[string]any); !ok {
+			return false
+		}
+		if _, ok := o["object_refs"]; ok {
+			return false
+		}
+	}
+	return len(pool) > 0
+}
+
+// observationsV20 reads STIX 2.0 observed-data: each top-level object is
+// one record (the reference ignores its type), and references name keys
+// of its embedded "objects".
+func observationsV20(pool []map[string]any) ([]Observation, error) {
+	out := make([]Observation, 0, len(pool))
+	for _, od := range pool {
+		obs, err := observationHeader(od)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range od["objects"].(map[string]any) {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, evalErrorf("observed-data %s: embedded object %q is not an object", obs.ID, k)
+			}
+			obs.Objects[k] = m
+		}
+		out = append(out, obs)
+	}
+	return out, nil
+}
+
+// observationHeader reads the fields every observed-data must have.
+func observationHeader(od map[string]any) (Observation, error) {
+	id, _ := od["id"].(string)
+	fo, ok1 := od["first_observed"].(string)
+	lo, ok2 := od["last_observed"].(string)
+	if !ok1 || !ok2 {
+		return Observation{}, evalErrorf("observed-data %s needs first_observed and last_observed timestamps", id)
+	}
+	first, err := parseTimestamp(fo)
+	if err != nil {
+		return Observation{}, evalErrorf("observed-data %s: first_observed: %v", id, err)
+	}
+	last, err := parseTimestamp(lo)
+	if err != nil {
+		return Observation{}, evalErrorf("observed-data %s: last_observed: %v", id, err)
+	}
+	n, ok := toNum(od["number_observed"])
+	if !ok || !n.isInt || n.i < 1 || n.i > 1<<40 {
+		return Observation{}, evalErrorf("observed-data %s needs number_observed, a whole number of at least 1", id)
+	}
+	return Observation{ID: id, First: first, Last: last, Count: int(n.i), Objects: map[string]map[string]any{}}, nil
 }
 
 func observationsFromPool(pool []map[string]any) ([]Observation, error) {
@@ -102,56 +174,28 @@ func observationsFromPool(pool []map[string]any) ([]Observation, error) {
 	}
 	out := make([]Observation, 0, len(ods))
 	for _, od := range ods {
-		id, _ := od["id"].(string)
-		fo, ok1 := od["first_observed"].(string)
-		lo, ok2 := od["last_observed"].(string)
-		if !ok1 || !ok2 {
-			return nil, evalErrorf("observed-data %s needs first_observed and last_observed timestamps", id)
-		}
-		first, err := parseTimestamp(fo)
+		obs, err := observationHeader(od)
 		if err != nil {
-			return nil, evalErrorf("observed-data %s: first_observed: %v", id, err)
+			return nil, err
 		}
-		last, err := parseTimestamp(lo)
-		if err != nil {
-			return nil, evalErrorf("observed-data %s: last_observed: %v", id, err)
+		id := obs.ID
+		refs, ok := od["object_refs"]
+		if !ok {
+			return nil, evalErrorf("observed-data %s has no object_refs", id)
 		}
-		n, ok := toNum(od["number_observed"])
-		if !ok || !n.isInt || n.i < 1 || n.i > 1<<40 {
-			return nil, evalErrorf("observed-data %s needs number_observed, a whole number of at least 1", id)
+		list, ok := refs.([]any)
+		if !ok {
+			return nil, evalErrorf("observed-data %s: object_refs is not a list", id)
 		}
-		obs := Observation{ID: id, First: first, Last: last, Count: int(n.i), Objects: map[string]map[string]any{}}
-		refs, hasRefs := od["object_refs"]
-		embedded, _ := od["objects"].(map[string]any)
-		_, hasVersion := od["spec_version"]
-		switch {
-		case hasRefs:
-			list, ok := refs.([]any)
-			if !ok {
-				return nil, evalErrorf("observed-data %s: object_refs is not a list", id)
-			}
-			if id != "" {
-				obs.Objects[id] = od
-			}
-			for _, r := range list {
-				rs, ok := r.(string)
-				if !ok {
-					continue
-				}
+		if id != "" {
+			obs.Objects[id] = od
+		}
+		for _, r := range list {
+			if rs, ok := r.(string); ok {
 				if o, ok := byID[rs]; ok {
 					obs.Objects[rs] = o
 				}
 			}
-		case len(embedded) > 0 && !hasVersion:
-			for k, v := range embedded {
-				m, ok := v.(map[string]any)
-				if !ok {
-					return nil, evalErrorf("observed-data %s: embedded object %q is not an object", id, k)
-				}
-				obs.Objects[k] = m
-			}
-		default:
-			return nil, evalErrorf("observed-data %s has no object_refs", id)
 		}
 		out = append(out, obs)
 	}

@@ -67,6 +67,20 @@ func Parse(pattern string) (*Pattern, error) {
 	return &Pattern{Root: root}, nil
 }
 
+// Parse20 parses a STIX 2.0 pattern: the 2.1 grammar without EXISTS, and
+// START/STOP take plain strings (checked as timestamps when evaluated).
+func Parse20(pattern string) (*Pattern, error) {
+	if !utf8.ValidString(pattern) {
+		return nil, newSyntaxError(pattern, 0, "the pattern is not valid UTF-8")
+	}
+	p := &parser{src: pattern, toks: lex(pattern), v20: true}
+	root, err := p.parsePattern()
+	if err != nil {
+		return nil, err
+	}
+	return &Pattern{Root: root}, nil
+}
+
 // MustParse is like [Parse] but panics on error; for patterns fixed in code.
 func MustParse(pattern string) *Pattern {
 	p, err := Parse(pattern)
@@ -77,6 +91,7 @@ func MustParse(pattern string) *Pattern {
 }
 
 type parser struct {
+	v20   bool
 	src   string
 	toks  []token
 	i     int
@@ -203,7 +218,11 @@ func (p *parser) parseQualified() (ObservationExpr, error) {
 			q = Qualifier{Kind: QualRepeats, Times: lit}
 		case tSTART:
 			p.next()
-			t, err := p.expect(tTimestamp, "a timestamp literal such as t'2016-06-01T00:00:00Z' after START")
+			tsKind := tTimestamp
+			if p.v20 {
+				tsKind = tString // STIX 2.0: START '...' STOP '...'
+			}
+			t, err := p.expect(tsKind, "a timestamp literal such as t'2016-06-01T00:00:00Z' after START")
 			if err != nil {
 				return nil, err
 			}
@@ -211,11 +230,14 @@ func (p *parser) parseQualified() (ObservationExpr, error) {
 			if _, err := p.expect(tSTOP, "STOP after the START timestamp"); err != nil {
 				return nil, err
 			}
-			t, err = p.expect(tTimestamp, "a timestamp literal such as t'2016-06-01T00:00:00Z' after STOP")
+			t, err = p.expect(tsKind, "a timestamp literal such as t'2016-06-01T00:00:00Z' after STOP")
 			if err != nil {
 				return nil, err
 			}
 			stop, _ := p.literal(t)
+			if p.v20 {
+				start, stop = stringTimestamp(start), stringTimestamp(stop)
+			}
 			q = Qualifier{Kind: QualStartStop, Start: start, Stop: stop}
 		default:
 			return e, nil
@@ -310,7 +332,7 @@ func (p *parser) parsePropTest() (ComparisonExpr, error) {
 		}
 		return &ComparisonGroup{Expr: c, Pos: t.pos}, nil
 	}
-	if t.kind == tEXISTS || (t.kind == tNOT && p.toks[p.i+1].kind == tEXISTS) {
+	if !p.v20 && t.kind == tEXISTS || (!p.v20 && t.kind == tNOT && p.toks[p.i+1].kind == tEXISTS) {
 		neg := t.kind == tNOT
 		if neg {
 			p.next()
@@ -548,4 +570,16 @@ func (p *parser) literal(t token) (Literal, error) {
 // isIdentText reports whether s lexes as one IdentifierWithoutHyphen.
 func isIdentText(s string) bool {
 	return isPlainIdent(s) && !strings.ContainsRune(s, '-')
+}
+
+// stringTimestamp decodes a STIX 2.0 START/STOP string as a timestamp,
+// keeping the error for evaluation (as the reference does).
+func stringTimestamp(l Literal) Literal {
+	t, err := parseTimestamp(l.Str)
+	if err != nil {
+		l.TimeErr = err
+	} else {
+		l.Time = t
+	}
+	return l
 }

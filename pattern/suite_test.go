@@ -224,3 +224,37 @@ func withinOK(obs []Observation, d int64) bool {
 	}
 	return maxFirst-minLast <= d
 }
+
+// TestReferenceCasesV20 runs the same suite's STIX 2.0 cases (embedded
+// "objects", START/STOP with plain strings) through Parse20.
+func TestReferenceCasesV20(t *testing.T) {
+	var cases []matcherCase
+	readShared(t, "cases_v20.json", &cases)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			p, err := Parse20(c.Pattern)
+			var res Result
+			if err == nil {
+				var obs []Observation
+				obs, err = DecodeObservations(c.Observations)
+				if err == nil {
+					res, err = p.Match(obs)
+				}
+			}
+			switch {
+			case c.Error && c.ErrorKind == "parse":
+				if !errors.Is(err, ErrSyntax) {
+					t.Fatalf("%s: want a syntax error, got %v, %v", c.Pattern, res, err)
+				}
+			case c.Error:
+				if !errors.Is(err, ErrEval) {
+					t.Fatalf("%s: want an evaluation error, got %v, %v", c.Pattern, res, err)
+				}
+			case err != nil:
+				t.Fatalf("%s: unexpected error %v", c.Pattern, err)
+			case res.Matched != c.Expect:
+				t.Fatalf("%s: matched = %v, want %v", c.Pattern, res.Matched, c.Expect)
+			}
+		})
+	}
+}
