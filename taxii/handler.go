@@ -44,9 +44,10 @@ var (
 // and also at "/" if it should answer every path no other route takes, so
 // that unknown paths get a TAXII 404 error resource too.
 //
-// Every request needs a bearer token that b authenticates (HTTP Basic
-// authentication whose password is the token is accepted too, for TAXII
-// clients that only speak Basic). DELETE of an object is refused with 405:
+// Every request needs a bearer token that b authenticates. For TAXII
+// clients that cannot send one, "Authorization: Token TOKEN" (the OASIS
+// Python client's TokenAuth) and HTTP Basic authentication whose password
+// is the token are accepted too. DELETE of an object is refused with 405:
 // Parley's store is append-only.
 func NewHandler(cfg Config, b Backend) http.Handler {
 	cfg = cfg.withDefaults()
@@ -463,12 +464,13 @@ func checkDepth(b []byte, max int) error {
 	return nil
 }
 
-// authenticate reads the bearer token (or the password of Basic
-// authentication) and asks the backend whose it is.
+// authenticate reads the bearer token (or the same token under the
+// "Token" scheme of the OASIS Python client's TokenAuth, or the password
+// of Basic authentication) and asks the backend whose it is.
 func (h *handler) authenticate(r *http.Request) (Principal, error) {
 	token := ""
 	auth := r.Header.Get("Authorization")
-	if scheme, rest, ok := strings.Cut(auth, " "); ok && strings.EqualFold(scheme, "Bearer") {
+	if scheme, rest, ok := strings.Cut(auth, " "); ok && (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "Token")) {
 		token = strings.TrimSpace(rest)
 	} else if _, pass, ok := r.BasicAuth(); ok {
 		token = pass

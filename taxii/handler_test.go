@@ -149,6 +149,8 @@ func TestSpecRequirements(t *testing.T) {
 		{name: "no token", req: req{path: "/taxii2/", token: "-"}, status: 401, header: map[string]string{"WWW-Authenticate": "Bearer"}},
 		{name: "bad token", req: req{path: "/api/collections/", token: "nope"}, status: 401, header: map[string]string{"WWW-Authenticate": "Bearer"}},
 		{name: "basic auth with token as password", req: req{path: "/api/", token: "-", header: map[string]string{"Authorization": "Basic " + basic("anyone", tokenAlice)}}, status: 200},
+		{name: "token scheme", req: req{path: "/api/", token: "-", header: map[string]string{"Authorization": "Token " + tokenAlice}}, status: 200},
+		{name: "unknown scheme", req: req{path: "/api/", token: "-", header: map[string]string{"Authorization": "Digest " + tokenAlice}}, status: 401},
 		{name: "basic auth with bad password", req: req{path: "/api/", token: "-", header: map[string]string{"Authorization": "Basic " + basic("anyone", "x")}}, status: 401},
 		{name: "accept json", req: req{path: "/api/", accept: "application/json"}, status: 406},
 		{name: "accept stix", req: req{path: objects, accept: STIXMediaType}, status: 406},
