@@ -137,11 +137,13 @@ func (e *Engine) add(ind *Indicator, p *pattern.Pattern) {
 			ci.horizon = d
 		}
 	}
+	allExact := true
 	e.inds = append(e.inds, ci)
 	walkObservations(p.Root, func(o *pattern.Simple) {
 		atoms, exact := leafAtoms(o.Comparison)
 		l := leaf{ind: n, exact: exact && ci.simple}
 		if !l.exact {
+			allExact = false
 			l.check = &pattern.Pattern{Root: &pattern.Simple{Comparison: o.Comparison}}
 		}
 		id := uint32(len(e.leaves))
@@ -166,6 +168,10 @@ func (e *Engine) add(ind *Indicator, p *pattern.Pattern) {
 			}
 		}
 	})
+	if allExact {
+		// The index answers alone: do not keep the syntax tree.
+		e.inds[n].pat = nil
+	}
 }
 
 // Len returns the number of compiled indicators.
