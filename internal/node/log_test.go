@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	crand "crypto/rand"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +19,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 	_ "modernc.org/sqlite"
 )
@@ -279,4 +285,202 @@ func TestIntegratorResumes(t *testing.T) {
 	if err != nil || !rep.OK() || rep.Entries != 40 {
 		t.Fatalf("audit %+v %v", rep, err)
 	}
+}
+
+// TestForkCaught: an operator who holds the node key rewrites history and
+// signs a second checkpoint for a size it already signed. A member's audit
+// with its seen-checkpoints file catches it and keeps both checkpoints.
+func TestForkCaught(t *testing.T) {
+	tn := newTestNode(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 4 {
+		o := indicator(t, tn.alice.ID, tn.alice.Key, t0.Add(time.Duration(i)*time.Second))
+		post(t, tn.alice.Client, tn.shared, o)
+		ids = append(ids, idOf(t, o))
+	}
+	waitIntegrated(t, tn)
+	v, _ := tlog.NewVerifier(tn.VerifierKey())
+	seenPath := filepath.Join(t.TempDir(), "seen.json")
+	alice := &tlog.Client{URL: tn.URL, Token: tn.alice.Token}
+	audit := func() *tlog.AuditReport {
+		t.Helper()
+		seen, err := tlog.LoadSeen(seenPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := tlog.Audit(ctx, alice, tlog.AuditOptions{Verifier: v, Seen: seen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := seen.Save(); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	if rep := audit(); !rep.OK() {
+		t.Fatal(rep.Problems)
+	}
+	_, first, _ := tn.store.(store.LogStore).LatestCheckpoint(ctx)
+
+	// The operator back-dates entry 1 and rebuilds the tree from scratch
+	// with the node's key: a different checkpoint of the same size.
+	w, _ := tn.store.(interface {
+		DB() (*sql.DB, *sql.DB)
+	}).DB()
+	for _, q := range []string{
+		`UPDATE log_entries SET leaf = replace(leaf, '"received":"2', '"received":"1') WHERE idx = 1`,
+		`DELETE FROM log_tiles`, `DELETE FROM log_checkpoints`,
+	} {
+		if _, err := w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	li, _ := NewLogIntegrator(tn.Node, LogIntegratorOptions{})
+	if _, err := li.Integrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, forged, _ := tn.store.(store.LogStore).LatestCheckpoint(ctx)
+	if bytes.Equal(first, forged) {
+		t.Fatal("the rewrite produced the same checkpoint")
+	}
+	// The new history is self-consistent: only the memory of the old
+	// checkpoint reveals the fork.
+	if rep, err := tlog.Audit(ctx, alice, tlog.AuditOptions{Verifier: v}); err != nil || !rep.OK() {
+		t.Fatalf("rewritten log without memory: %+v %v", rep, err)
+	}
+	rep := audit()
+	if rep.OK() || rep.Fork == nil {
+		t.Fatalf("fork not caught: %+v", rep)
+	}
+	seen, _ := tlog.LoadSeen(seenPath)
+	var haveFirst, haveForged bool
+	for _, n := range seen.Notes {
+		haveFirst = haveFirst || n == string(first)
+		haveForged = haveForged || n == string(forged)
+	}
+	if !haveFirst || !haveForged {
+		t.Fatalf("both checkpoints not kept: %q", seen.Notes)
+	}
+	// Both are validly signed by the node: that's the evidence.
+	for _, n := range [][]byte{first, forged} {
+		if _, err := tlog.OpenCheckpoint(n, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestKill9Receipts kills a node process with SIGKILL while members push,
+// restarts it, and checks that the log and the store agree (a full store
+// audit passes) and that every acknowledged object has a receipt.
+func TestKill9Receipts(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		t.Skip("inside the child")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, key, _ := ed25519.GenerateKey(crand.Reader)
+	m, err := n.AddMember(ctx, "alice", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := n.AddCollection(ctx, "shared", "", []string{"alice"}, []string{"alice"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	acked := map[string]bool{}
+	rounds := 3
+	if testing.Short() {
+		rounds = 1
+	}
+	for round := range rounds {
+		os.Remove(filepath.Join(dir, "addr"))
+		cmd := exec.Command(os.Args[0], "-test.run=^TestNodeChildProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), childEnv+"="+dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var addr []byte
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(addr) == 0; time.Sleep(20 * time.Millisecond) {
+			addr, _ = os.ReadFile(filepath.Join(dir, "addr"))
+		}
+		if len(addr) == 0 {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("round %d: the child node did not start", round)
+		}
+		client := &taxii.Client{BaseURL: "http://" + string(addr), Token: m.Token}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; ; i++ {
+				var objs []json.RawMessage
+				for j := range 5 {
+					objs = append(objs, indicatorFor(t, m.ID, key, fmt.Sprintf("r%d i%d j%d", round, i, j)))
+				}
+				st, err := client.AddObjects(ctx, coll, objs)
+				if err != nil {
+					return
+				}
+				for _, s := range st.Successes {
+					acked[s.ID] = true
+				}
+			}
+		}()
+		time.Sleep(time.Duration(300+mrand.IntN(400)) * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		<-done
+	}
+	if len(acked) == 0 {
+		t.Fatal("nothing was acknowledged")
+	}
+	n, err = Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := li.Integrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ls := n.Store().(store.LogStore)
+	member, _ := n.Store().Member(ctx, m.ID)
+	version, _ := time.Parse(time.RFC3339, "2026-01-01T00:00:00Z")
+	for id := range acked {
+		rc, err := Receipt(ctx, n, ls, member, id, version, 0)
+		if err != nil {
+			t.Fatalf("acknowledged %s has no receipt: %v", id, err)
+		}
+		if _, _, err := rc.Verify(n.VerifierKey()); err != nil {
+			t.Fatalf("receipt of %s: %v", id, err)
+		}
+	}
+	v, _ := tlog.NewVerifier(n.VerifierKey())
+	src, _ := NewStoreAuditSource(n.Store())
+	rep, err := tlog.Audit(ctx, src, tlog.AuditOptions{Verifier: v, Tiles: src, AllObjects: true})
+	if err != nil || !rep.OK() {
+		t.Fatalf("audit after kill -9: %+v %v", rep, err)
+	}
+	t.Logf("%d rounds: %d acknowledged, %d entries, %d checkpoints", rounds, len(acked), rep.Entries, rep.Checkpoints)
+}
+
+func indicatorFor(t *testing.T, creator string, key ed25519.PrivateKey, name string) json.RawMessage {
+	return object(t, key, map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": stix.NewIdentifier("indicator"),
+		"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+		"created_by_ref": creator, "name": name,
+		"pattern": "[ipv4-addr:value = '198.51.100.7']", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+	})
 }
