@@ -152,7 +152,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !acceptable(r.Header.Values("Accept")) {
-		h.fail(w, r, p, &RequestError{Kind: errNotAcceptable, Message: "this server only responds with " + MediaType})
+		h.fail(w, r, p, &RequestError{Kind: errNotAcceptable, Message: "send Accept: " + MediaType + "; this server responds with nothing else"})
 		return
 	}
 	ctx := r.Context()
@@ -645,12 +645,10 @@ func taxiiMediaType(v string) bool {
 
 // acceptable reports whether the Accept header values allow a TAXII 2.1
 // response (section 1.6.8.1): application/taxii+json with version 2.1 or
-// none, or a wildcard range. A missing header accepts anything (RFC 9110
-// section 12.5.1); a range with q=0 refuses.
+// no version. TAXII clients must send the header, so a missing one, or
+// only wildcards, gets 406 as from the OASIS reference server; a range
+// with q=0 refuses.
 func acceptable(values []string) bool {
-	if len(values) == 0 {
-		return true
-	}
 	for _, v := range values {
 		for part := range strings.SplitSeq(v, ",") {
 			part = strings.TrimSpace(part)
@@ -658,7 +656,7 @@ func acceptable(values []string) bool {
 				continue
 			}
 			mt, params, err := mime.ParseMediaType(part)
-			if err != nil {
+			if err != nil || mt != "application/taxii+json" {
 				continue
 			}
 			if qs, ok := params["q"]; ok {
@@ -666,13 +664,8 @@ func acceptable(values []string) bool {
 					continue
 				}
 			}
-			switch mt {
-			case "*/*", "application/*":
+			if ver, ok := params["version"]; !ok || ver == "2.1" {
 				return true
-			case "application/taxii+json":
-				if ver, ok := params["version"]; !ok || ver == "2.1" {
-					return true
-				}
 			}
 		}
 	}

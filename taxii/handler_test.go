@@ -159,8 +159,11 @@ func TestSpecRequirements(t *testing.T) {
 		{name: "accept with spaces", req: req{path: "/api/", accept: "application/taxii+json; version=2.1"}, status: 200},
 		{name: "accept list", req: req{path: "/api/", accept: "text/html, application/taxii+json;version=2.1;q=0.5"}, status: 200},
 		{name: "accept q=0", req: req{path: "/api/", accept: "application/taxii+json;version=2.1;q=0"}, status: 406},
-		{name: "accept wildcard", req: req{path: "/api/", accept: "*/*"}, status: 200},
-		{name: "no accept", req: req{path: "/api/", accept: "-"}, status: 200},
+		{name: "accept wildcard", req: req{path: "/api/", accept: "*/*"}, status: 406},
+		{name: "accept application wildcard", req: req{path: "/api/", accept: "application/*"}, status: 406},
+		{name: "accept wildcard and taxii", req: req{path: "/api/", accept: "*/*;q=0.1, application/taxii+json"}, status: 200},
+		{name: "no accept", req: req{path: "/api/", accept: "-"}, status: 406},
+		{name: "malformed accept", req: req{path: "/api/", accept: "application/taxii+json;version"}, status: 406},
 		{name: "api root", req: req{path: "/api/"}, status: 200, body: `"max_content_length":10485760`},
 		{name: "api root limit from config", cfg: Config{MaxContentLength: 1234}, req: req{path: "/api/"}, status: 200, body: `"max_content_length":1234`},
 		{name: "api root path from config", cfg: Config{APIRootPath: "trust"}, req: req{path: "/trust/collections/"}, status: 200},
@@ -277,6 +280,7 @@ func TestTooLargeRefusedBeforeReading(t *testing.T) {
 		io.MultiReader(strings.NewReader(envelope(indicator(1, 1))), strings.NewReader(strings.Repeat(" ", 200))))
 	r.ContentLength = -1
 	r.Header.Set("Authorization", "Bearer "+tokenAlice)
+	r.Header.Set("Accept", MediaType)
 	r.Header.Set("Content-Type", MediaType)
 	w = httptest.NewRecorder()
 	f.h.ServeHTTP(w, r)
