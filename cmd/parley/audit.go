@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/tlog"
@@ -29,11 +30,23 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("audit")
 	dir := fs.String("data", "", "audit the store in the node's data `DIR` (running or stopped)")
 	url := fs.String("url", "", "audit the node at `URL` over HTTP")
-	token := fs.String("token", "", "the member's API `TOKEN` (with --url)")
+	token := fs.String("token", "", "the member's API `TOKEN` (with --url; better: PARLEY_TOKEN or --token-file)")
+	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to trust (default: the one pinned in --seen, else pinned on first use)")
 	seenPath := fs.String("seen", "", "the `FILE` of checkpoints seen before (default: in the user config directory, one per log)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
+	}
+	if err := readToken(token, *tokenFile); err != nil {
+		return err
+	}
+	// A flag on the command line wins over the other one's environment
+	// fallback (PARLEY_URL set in the shell shouldn't block --data).
+	switch explicitData, explicitURL := flagGiven(args, "data"), flagGiven(args, "url"); {
+	case explicitData && !explicitURL:
+		*url = ""
+	case explicitURL && !explicitData:
+		*dir = ""
 	}
 	if (*dir == "") == (*url == "") || fs.NArg() > 0 {
 		return usageErrorf("parley audit --data DIR, or parley audit --url URL --token TOKEN", "audit needs exactly one of --data and --url")
@@ -135,6 +148,20 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.stdout, "log %s verified: %d entries, root %s, %d checkpoint(s), %d object(s) checked (%d unsigned)\n",
 		cp.Origin, rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned)
 	return nil
+}
+
+// flagGiven reports whether the flag name appears on the command line.
+func flagGiven(args []string, name string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		a = strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // defaultSeenPath is where the checkpoints seen of one log are kept when

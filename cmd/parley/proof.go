@@ -24,9 +24,13 @@ func init() {
 func runProof(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("proof")
 	url := fs.String("url", "", "the node's `URL`")
-	token := fs.String("token", "", "the member's API `TOKEN`")
+	token := fs.String("token", "", "the member's API `TOKEN` (better: PARLEY_TOKEN or --token-file)")
+	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to check the bundle against")
 	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := readToken(token, *tokenFile); err != nil {
 		return err
 	}
 	if *url == "" || *token == "" || fs.NArg() == 0 {
