@@ -52,7 +52,12 @@ type ResponseError struct {
 func (e *ResponseError) Error() string {
 	s := fmt.Sprintf("taxii server answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Err != nil {
-		s += ": " + e.Err.Error()
+		if e.Err.Title != "" && e.Err.Title != http.StatusText(e.StatusCode) {
+			s += ": " + e.Err.Title
+		}
+		if e.Err.Description != "" {
+			s += ": " + e.Err.Description
+		}
 	}
 	return s
 }
