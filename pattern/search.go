@@ -272,27 +272,54 @@ func satMul(a, b int) int {
 	return a * b
 }
 
+// admits reports whether observation o could still be bound under the
+// active constraints (other than the first-atom ordering of REPEATS).
+func (s *search) admits(o int) bool {
+	first, last := s.obs[o].first, s.obs[o].last
+	for _, f := range s.filters {
+		switch f.kind {
+		case fWithin:
+			if max(f.maxFirst, first)-min(f.minLast, last) > f.d {
+				return false
+			}
+		case fStartStop:
+			if !(first < f.stop && last >= f.start) {
+				return false
+			}
+		case fMinLast:
+			if last < f.minLast0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // feasible is the capacity check for binding `times` more copies of the
-// nodes in ns.
-func (s *search) feasible(ns []node, times int) bool {
+// nodes in ns: the free instances of the observations that the active
+// constraints still admit must cover, for each atom and for all atoms
+// together, what is required. minIdx, when >= 0, is a lower bound on the
+// observations a single-atom node may use (REPEATS symmetry breaking).
+func (s *search) feasible(ns []node, times, minIdx int) bool {
 	need := 0
 	demand := map[int]int{}
 	union := map[int]bool{}
 	for _, n := range ns {
 		in := s.infoOf(n)
-		need += satMul(in.minSize, times)
+		need = satAdd(need, satMul(in.minSize, times))
 		for a, c := range in.demand {
-			demand[a] += satMul(c, times)
+			demand[a] = satAdd(demand[a], satMul(c, times))
 		}
 		for _, o := range in.union {
 			union[o] = true
 		}
 	}
+	admitted := map[int]bool{}
 	have := 0
 	for o := range union {
-		have += s.avail[o]
-		if have >= need {
-			break
+		if s.avail[o] > 0 && o >= minIdx && s.admits(o) {
+			admitted[o] = true
+			have += s.avail[o]
 		}
 	}
 	if have < need {
@@ -301,9 +328,11 @@ func (s *search) feasible(ns []node, times int) bool {
 	for a, c := range demand {
 		have := 0
 		for _, o := range s.cands[a] {
-			have += s.avail[o]
-			if have >= c {
-				break
+			if admitted[o] {
+				have += s.avail[o]
+				if have >= c {
+					break
+				}
 			}
 		}
 		if have < c {
@@ -313,10 +342,17 @@ func (s *search) feasible(ns []node, times int) bool {
 	return true
 }
 
+func satAdd(a, b int) int {
+	if a > math.MaxInt32-b {
+		return math.MaxInt32
+	}
+	return a + b
+}
+
 func (s *search) run() ([]int, bool, error) {
 	var found []int
 	ok := false
-	if s.feasible([]node{s.root}, 1) {
+	if s.feasible([]node{s.root}, 1, -1) {
 		ok = s.bind(s.root, func() bool {
 			found = append([]int(nil), s.binding...)
 			return true
@@ -383,7 +419,7 @@ func (s *search) bindAnd(kids []node, k func() bool) bool {
 	if len(kids) == 0 {
 		return k()
 	}
-	if len(kids) > 1 && !s.feasible(kids, 1) {
+	if len(kids) > 1 && !s.feasible(kids, 1, -1) {
 		return false
 	}
 	return s.bind(kids[0], func() bool { return s.bindAnd(kids[1:], k) })
@@ -393,7 +429,11 @@ func (s *search) bindRepeat(kid node, remaining, minIdx int, k func() bool) bool
 	if remaining == 0 {
 		return k()
 	}
-	if !s.feasible([]node{kid}, remaining) {
+	bound := -1
+	if _, ok := kid.(*nAtom); ok {
+		bound = minIdx
+	}
+	if !s.feasible([]node{kid}, remaining, bound) {
 		return false
 	}
 	f := &filter{kind: fFirstMin, minIdx: minIdx}
@@ -418,35 +458,20 @@ func (s *search) bindAtom(a *nAtom, k func() bool) bool {
 			s.err = evalErrorf("the pattern needs more than %d search steps on this input; it is too complex to evaluate", maxSteps)
 			return false
 		}
-		first, last := s.obs[o].first, s.obs[o].last
-		ok := true
+		if !s.admits(o) {
+			continue
+		}
+		ordered := true
 		for _, f := range s.filters {
-			switch f.kind {
-			case fWithin:
-				mf, ml := max(f.maxFirst, first), min(f.minLast, last)
-				if mf-ml > f.d {
-					ok = false
-				}
-			case fStartStop:
-				if !(first < f.stop && last >= f.start) {
-					ok = false
-				}
-			case fMinLast:
-				if last < f.minLast0 {
-					ok = false
-				}
-			case fFirstMin:
-				if f.count == 0 && o < f.minIdx {
-					ok = false
-				}
-			}
-			if !ok {
+			if f.kind == fFirstMin && f.count == 0 && o < f.minIdx {
+				ordered = false
 				break
 			}
 		}
-		if !ok {
+		if !ordered {
 			continue
 		}
+		first, last := s.obs[o].first, s.obs[o].last
 		for i, f := range s.filters {
 			saved[i] = savedFilter{f.maxFirst, f.minLast, f.count, f.firstIdx}
 			if f.count == 0 {

@@ -1,0 +1,78 @@
+package pattern
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// people returns n observed-data one second apart, each with one person of
+// age i and the given number_observed.
+func people(n, count int) []Observation {
+	base := time.Date(2004, 10, 11, 21, 44, 58, 0, time.UTC)
+	obs := make([]Observation, n)
+	for i := range obs {
+		id := fmt.Sprintf("person--%d", i)
+		ts := base.Add(time.Duration(i) * time.Second)
+		obs[i] = Observation{
+			ID: fmt.Sprintf("observed-data--%d", i), First: ts, Last: ts, Count: count,
+			Objects: map[string]map[string]any{id: {"type": "person", "id": id, "age": i, "name": "p" + fmt.Sprint(i)}},
+		}
+	}
+	return obs
+}
+
+func repeatJoin(s, sep string, n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = s
+	}
+	return strings.Join(parts, sep)
+}
+
+// TestCombinatorialSearch checks results and that the search prunes: each
+// of these would take hours if bindings were enumerated.
+func TestCombinatorialSearch(t *testing.T) {
+	tests := []struct {
+		pattern string
+		n, c    int
+		want    bool
+	}{
+		{repeatJoin("[person:age < 20]", " AND ", 20), 20, 1, true},
+		{repeatJoin("[person:age < 20]", " AND ", 21), 20, 1, false},
+		{repeatJoin("[person:age < 20]", " AND ", 41), 20, 2, false},
+		{"[person:age < 20] REPEATS 10 TIMES WITHIN 8 SECONDS", 20, 1, false},
+		{"[person:age < 20] REPEATS 10 TIMES WITHIN 9 SECONDS", 20, 1, true},
+		{"[person:age < 20] REPEATS 28 TIMES WITHIN 8 SECONDS", 20, 3, false},
+		{"[person:age < 20] REPEATS 27 TIMES WITHIN 8 SECONDS", 20, 3, true},
+		{"([person:age < 20] FOLLOWEDBY [person:age > 10]) REPEATS 9 TIMES", 20, 1, true},
+		{"([person:age < 20] FOLLOWEDBY [person:age > 10]) REPEATS 10 TIMES", 20, 1, false},
+		{"([person:age < 20] FOLLOWEDBY [person:age < 10]) REPEATS 5 TIMES", 20, 1, true},
+		{"([person:age < 20] FOLLOWEDBY [person:age < 10]) REPEATS 6 TIMES", 20, 1, false},
+		{"[person:age < 20] REPEATS 5 TIMES REPEATS 4 TIMES", 20, 1, true},
+		{"[person:age < 20] REPEATS 7 TIMES REPEATS 3 TIMES", 20, 1, false},
+		{"([person:age < 20] AND [person:age > 3]) REPEATS 10 TIMES", 20, 1, true},
+		{"([person:age < 20] AND [person:age > 3]) REPEATS 11 TIMES", 20, 1, false},
+		{"([person:age < 20] AND [person:age > 3]) REPEATS 8 TIMES", 20, 1, true},
+		{"([person:age < 20] REPEATS 3 TIMES) WITHIN 2 SECONDS REPEATS 6 TIMES", 20, 1, true},
+		{"([person:age < 20] REPEATS 3 TIMES) WITHIN 1 SECONDS REPEATS 2 TIMES", 20, 1, false},
+		{"[person:age < 20] REPEATS 95 TIMES AND [person:age = 3] REPEATS 5 TIMES", 20, 5, true},
+		{"[person:age < 20] REPEATS 95 TIMES AND [person:age = 3] REPEATS 6 TIMES", 20, 5, false},
+		{"[person:age < 20] REPEATS 96 TIMES AND [person:age = 3] REPEATS 5 TIMES", 20, 5, false},
+	}
+	for _, tc := range tests {
+		start := time.Now()
+		res, err := MustParse(tc.pattern).Match(people(tc.n, tc.c))
+		if err != nil {
+			t.Errorf("%.60s (n=%d c=%d): %v", tc.pattern, tc.n, tc.c, err)
+			continue
+		}
+		if res.Matched != tc.want {
+			t.Errorf("%.60s (n=%d c=%d): matched %v, want %v", tc.pattern, tc.n, tc.c, res.Matched, tc.want)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%.60s: took %v", tc.pattern, d)
+		}
+	}
+}
