@@ -218,9 +218,20 @@ func lumaFiller(img image.Image) func(y int, row []float32) {
 	}
 }
 
+// lumaTables hold each channel's weighted contribution to luminance, so
+// that a pixel costs three loads and two additions.
+var lumaTables = func() (t [3][256]float64) {
+	for v := range 256 {
+		t[0][v] = lumaR * float64(v)
+		t[1][v] = lumaG * float64(v)
+		t[2][v] = lumaB * float64(v)
+	}
+	return t
+}()
+
 // luma is the luminance of an 8-bit RGB pixel.
 func luma(r, g, b uint8) float32 {
-	return float32(lumaR*float64(r) + lumaG*float64(g) + lumaB*float64(b))
+	return float32(lumaTables[0][r] + lumaTables[1][g] + lumaTables[2][b])
 }
 
 // yCbCrFiller converts JPEG's YCbCr to 8-bit RGB exactly as
@@ -228,27 +239,48 @@ func luma(r, g, b uint8) float32 {
 // implementation), then to luminance.
 func yCbCrFiller(m *image.YCbCr) func(y int, row []float32) {
 	b := m.Bounds()
-	hdiv, vdiv := 1, 1
+	hshift, vshift := 0, 0 // log2 of the chroma subsampling
 	switch m.SubsampleRatio {
 	case image.YCbCrSubsampleRatio422:
-		hdiv = 2
+		hshift = 1
 	case image.YCbCrSubsampleRatio420:
-		hdiv, vdiv = 2, 2
+		hshift, vshift = 1, 1
 	case image.YCbCrSubsampleRatio440:
-		vdiv = 2
+		vshift = 1
 	case image.YCbCrSubsampleRatio411:
-		hdiv = 4
+		hshift = 2
 	case image.YCbCrSubsampleRatio410:
-		hdiv, vdiv = 4, 2
+		hshift, vshift = 2, 1
+	}
+	if b.Min.X < 0 || b.Min.Y < 0 {
+		// Shifts round negative coordinates differently from the
+		// divisions of [image.YCbCr.COffset]; such images are rare.
+		return func(y int, row []float32) {
+			for x := range row {
+				c := m.YCbCrAt(b.Min.X+x, y)
+				r, g, bl := ycbcrToRGB(c.Y, c.Cb, c.Cr)
+				row[x] = luma(r, g, bl)
+			}
+		}
 	}
 	return func(y int, row []float32) {
 		yp := m.Y[m.YOffset(b.Min.X, y):]
-		cbase := (y/vdiv - b.Min.Y/vdiv) * m.CStride
-		x0 := b.Min.X / hdiv
-		for x := range row {
-			ci := cbase + (b.Min.X+x)/hdiv - x0
-			r, g, bl := ycbcrToRGB(yp[x], m.Cb[ci], m.Cr[ci])
-			row[x] = luma(r, g, bl)
+		yp = yp[:len(row)]
+		cbase := (y>>vshift - b.Min.Y>>vshift) * m.CStride
+		x0 := b.Min.X >> hshift
+		// The chroma terms of the conversion are shared by the 1, 2 or 4
+		// pixels of a chroma sample: compute them when it changes.
+		last := -1
+		var rc, gc, bc int32
+		for x, yv := range yp {
+			ci := cbase + (b.Min.X+x)>>hshift - x0
+			if ci != last {
+				last = ci
+				cb1, cr1 := int32(m.Cb[ci])-128, int32(m.Cr[ci])-128
+				rc, gc, bc = 91881*cr1, -22554*cb1-46802*cr1, 116130*cb1
+			}
+			yy1 := int32(yv) * 0x10101
+			row[x] = luma(clamp16(yy1+rc), clamp16(yy1+gc), clamp16(yy1+bc))
 		}
 	}
 }

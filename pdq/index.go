@@ -66,13 +66,42 @@ func (f *Flat) Search(q Hash, radius int) []Match {
 }
 
 // scan appends to out the hashes of hs within radius of q, numbering them
-// from base.
+// from base. It uses the POPCNT instruction directly where the CPU has it
+// (see scan_amd64.go) and [scanGo] elsewhere.
 func scan(hs []Hash, base int, q Hash, radius int, out []Match) []Match {
+	if scanFast == nil {
+		return scanGo(hs, base, q, radius, out)
+	}
+	var ids [1024]uint32
+	for len(hs) > 0 {
+		blk := hs[:min(len(hs), len(ids))]
+		n := scanFast(&blk[0], len(blk), &q, radius, &ids[0])
+		for _, id := range ids[:n] {
+			out = append(out, Match{ID: base + int(id), Distance: Distance(blk[id], q)})
+		}
+		hs, base = hs[len(blk):], base+len(blk)
+	}
+	return out
+}
+
+// scanFast, where the platform has one, writes to ids the indexes of the
+// first n hashes at hs that are within radius of q, and returns how many it
+// wrote.
+var scanFast func(hs *Hash, n int, q *Hash, radius int, ids *uint32) int
+
+// scanGo is the portable scan.
+func scanGo(hs []Hash, base int, q Hash, radius int, out []Match) []Match {
 	q0, q1, q2, q3 := q[0], q[1], q[2], q[3]
 	for i := range hs {
 		h := &hs[i]
-		d := bits.OnesCount64(h[0]^q0) + bits.OnesCount64(h[1]^q1) +
-			bits.OnesCount64(h[2]^q2) + bits.OnesCount64(h[3]^q3)
+		// Most hashes are unrelated to the query: about 64 of the first
+		// 128 bits differ, far over any useful radius, so the second half
+		// is counted only for the few that pass the first.
+		d := bits.OnesCount64(h[0]^q0) + bits.OnesCount64(h[1]^q1)
+		if d > radius {
+			continue
+		}
+		d += bits.OnesCount64(h[2]^q2) + bits.OnesCount64(h[3]^q3)
 		if d <= radius {
 			out = append(out, Match{ID: base + i, Distance: d})
 		}

@@ -212,3 +212,30 @@ func TestSubMasks(t *testing.T) {
 		t.Errorf("sub: %x %x", sub(&h, 0), sub(&h, 15))
 	}
 }
+
+// TestScanImplementations: the assembly scan (where the CPU has POPCNT)
+// and the portable one agree with brute force, across block boundaries and
+// at edge radii.
+func TestScanImplementations(t *testing.T) {
+	t.Logf("assembly scan in use: %v", scanFast != nil)
+	rng := rand.New(rand.NewPCG(11, 12))
+	hs := randomHashes(rng, 5000, 50, 60)
+	for _, r := range []int{-1, 0, 1, 20, 31, 64, 127, 128, 129, 200, 255, 256} {
+		for k := range 5 {
+			q := flipBits(rng, hs[rng.IntN(len(hs))], k*8)
+			want := bruteForce(hs, q, r)
+			for _, base := range []int{0, 1000} {
+				got := scan(hs, base, q, r, nil)
+				for i := range got {
+					got[i].ID -= base
+				}
+				if !equalMatches(got, want) {
+					t.Fatalf("scan r=%d base=%d: %d matches, want %d", r, base, len(got), len(want))
+				}
+			}
+			if got := scanGo(hs, 0, q, r, nil); !equalMatches(got, want) {
+				t.Fatalf("scanGo r=%d: %d matches, want %d", r, len(got), len(want))
+			}
+		}
+	}
+}

@@ -1,0 +1,55 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func scanPopcnt(hs *Hash, n int, q *Hash, radius int, ids *uint32) int
+//
+// For i in [0, n): if the Hamming distance between hs[i] and *q is at most
+// radius, store i at ids[k] and increment k. Return k. The first two words
+// are counted first, and the last two only when those are within radius.
+TEXT ·scanPopcnt(SB), NOSPLIT, $0-48
+	MOVQ hs+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ q+16(FP), DI
+	MOVQ radius+24(FP), R8
+	MOVQ ids+32(FP), R9
+	MOVQ 0(DI), R11
+	MOVQ 8(DI), R12
+	MOVQ 16(DI), R13
+	MOVQ 24(DI), DI
+	XORQ DX, DX // i
+	XORQ AX, AX // k
+
+loop:
+	CMPQ DX, CX
+	JGE  done
+	MOVQ 0(SI), BX
+	XORQ R11, BX
+	POPCNTQ BX, BX
+	MOVQ 8(SI), R10
+	XORQ R12, R10
+	POPCNTQ R10, R10
+	ADDQ R10, BX
+	CMPQ BX, R8
+	JGT  next
+	MOVQ 16(SI), R10
+	XORQ R13, R10
+	POPCNTQ R10, R10
+	ADDQ R10, BX
+	MOVQ 24(SI), R10
+	XORQ DI, R10
+	POPCNTQ R10, R10
+	ADDQ R10, BX
+	CMPQ BX, R8
+	JGT  next
+	MOVL DX, (R9)(AX*4)
+	INCQ AX
+
+next:
+	ADDQ $32, SI
+	INCQ DX
+	JMP  loop
+
+done:
+	MOVQ AX, ret+40(FP)
+	RET
