@@ -202,3 +202,25 @@ func TestMedallionFixtureRoundTrip(t *testing.T) {
 		t.Error("no manifest records in the fixture")
 	}
 }
+
+// FuzzParseTimestamp checks that an accepted timestamp is UTC and survives
+// FormatTimestamp (to the microsecond), and that what FormatTimestamp
+// writes is always accepted.
+func FuzzParseTimestamp(f *testing.F) {
+	for _, s := range []string{"2016-11-02T12:34:34Z", "2016-11-02T12:34:34.12345Z", "2016-11-04T03:04:051Z", "2016-02-30T00:00:00Z", "9999-12-31T23:59:59.999999999999Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ts, err := ParseTimestamp(s)
+		if err != nil {
+			return
+		}
+		if ts.Location() != time.UTC {
+			t.Fatalf("%q parsed into %v", s, ts.Location())
+		}
+		back, err := ParseTimestamp(FormatTimestamp(ts))
+		if err != nil || !back.Equal(ts.Truncate(time.Microsecond)) {
+			t.Fatalf("%q: %v formats as %q, which parses to %v, %v", s, ts, FormatTimestamp(ts), back, err)
+		}
+	})
+}
