@@ -1,5 +1,7 @@
 package stix
 
+import "fmt"
+
 // TLP 1.0 marking definitions, predefined by STIX 2.1 section 7.2.1.4.
 // Their objects never change; [TLPMarking] returns them.
 const (
@@ -117,6 +119,13 @@ func markingRule(c *checker, path string, m map[string]any) error {
 			return c.fail("definition", "is required with definition_type")
 		}
 		return c.fail("definition_type", "is required with definition")
+	}
+	if refs, ok := m["object_marking_refs"].([]any); ok {
+		for i, r := range refs {
+			if r == c.id {
+				return c.fail(fmt.Sprintf("object_marking_refs[%d]", i), "must not refer to the marking definition itself")
+			}
+		}
 	}
 	def, _ := m["definition"].(map[string]any)
 	switch m["definition_type"] {

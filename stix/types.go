@@ -3,6 +3,7 @@ package stix
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strings"
 )
 
@@ -64,7 +65,7 @@ var (
 		props: map[string]check{
 			"source_name": nonEmpty,
 			"description": isString,
-			"url":         isString,
+			"url":         uri,
 			"hashes":      hashes,
 			"external_id": isString,
 		},
@@ -78,7 +79,7 @@ var (
 	granularMarking = &typeSpec{
 		props: map[string]check{
 			"selectors":   list(selector),
-			"lang":        nonEmpty,
+			"lang":        languageTag,
 			"marking_ref": ref("marking-definition"),
 		},
 		required: []string{"selectors"},
@@ -158,7 +159,7 @@ var commonSDO = map[string]check{
 	"revoked":             isBool,
 	"labels":              stringList,
 	"confidence":          integer(bound(0), bound(100)),
-	"lang":                nonEmpty,
+	"lang":                languageTag,
 	"external_references": list(sub(externalReference)),
 	"object_marking_refs": refList("marking-definition"),
 	"granular_markings":   list(sub(granularMarking)),
@@ -340,7 +341,7 @@ func init() {
 
 		// Section 6: STIX Cyber-observable Objects.
 		"artifact": sco(map[string]check{
-			"mime_type": mimeType, "payload_bin": binary, "url": nonEmpty, "hashes": hashes,
+			"mime_type": mimeType, "payload_bin": binary, "url": uri, "hashes": hashes,
 			"encryption_algorithm": enum("AES-256-GCM", "ChaCha20-Poly1305", "mime-type-indicated"),
 			"decryption_key":       isString,
 		}).rule(excludes("payload_bin", "url"), requires("url", "hashes"), requires("decryption_key", "encryption_algorithm")),
@@ -396,7 +397,7 @@ func init() {
 			"src_ref":  ref("ipv4-addr", "ipv6-addr", "mac-addr", "domain-name"),
 			"dst_ref":  ref("ipv4-addr", "ipv6-addr", "mac-addr", "domain-name"),
 			"src_port": integer(bound(0), bound(65535)), "dst_port": integer(bound(0), bound(65535)),
-			"protocols":      list(protocol),
+			"protocols":      list(nonEmpty),
 			"src_byte_count": nonNegative, "dst_byte_count": nonNegative,
 			"src_packets": nonNegative, "dst_packets": nonNegative,
 			"ipfix": dictionary, "src_payload_ref": ref("artifact"), "dst_payload_ref": ref("artifact"),
@@ -415,10 +416,10 @@ func init() {
 			"image_ref": ref("file"), "parent_ref": ref("process"), "child_refs": refList("process"),
 		}).rule(atLeastOneOther),
 		"software": sco(map[string]check{
-			"name": nonEmpty, "cpe": isString, "swid": isString, "languages": stringList,
+			"name": nonEmpty, "cpe": cpe, "swid": isString, "languages": list(languageTag),
 			"vendor": isString, "version": isString,
 		}, "name"),
-		"url": sco(map[string]check{"value": nonEmpty}, "value"),
+		"url": sco(map[string]check{"value": uri}, "value"),
 		"user-account": sco(map[string]check{
 			"user_id": isString, "credential": isString, "account_login": isString,
 			"account_type": vocab, "display_name": isString, "is_service_account": isBool,
@@ -428,7 +429,7 @@ func init() {
 			"account_last_login": timestamp,
 		}).rule(atLeastOneOther),
 		"windows-registry-key": sco(map[string]check{
-			"key": nonEmpty, "values": list(sub(registryValue)), "modified_time": timestamp,
+			"key": registryKey, "values": list(sub(registryValue)), "modified_time": timestamp,
 			"creator_user_ref": ref("user-account"), "number_of_subkeys": nonNegative,
 		}).rule(atLeastOneOther),
 		"x509-certificate": sco(map[string]check{
@@ -615,18 +616,6 @@ func macAddr(c *checker, path string, v any) error {
 	return nil
 }
 
-// protocol: network-traffic protocols are lowercase IANA service names.
-func protocol(c *checker, path string, v any) error {
-	s, ok := v.(string)
-	if !ok {
-		return c.fail(path, "must be a string, not %s", jsonKind(v))
-	}
-	if s == "" || s != strings.ToLower(s) {
-		return c.fail(path, "must be a lowercase protocol name such as \"tcp\", not %q", s)
-	}
-	return nil
-}
-
 var mimePart = &typeSpec{
 	props: map[string]check{
 		"body": isString, "body_raw_ref": ref("artifact", "file"),
@@ -808,6 +797,98 @@ func minimalSTIXPattern(p string) error {
 	}
 	if observations == 0 {
 		return fmt.Errorf("no observation expression in brackets")
+	}
+	return nil
+}
+
+// uri checks an absolute URI (RFC 3986), as url.value, artifact's url
+// and external references' url require.
+func uri(c *checker, path string, v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return c.fail(path, "must be a URL string, not %s", jsonKind(v))
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || strings.ContainsAny(s, " \t\n") {
+		return c.fail(path, "must be an absolute URL (RFC 3986), not %q", s)
+	}
+	return nil
+}
+
+// languageTag checks the syntax of an RFC 5646 language tag ("en",
+// "de-CH", "zh-Hant-TW"): subtags of 1 to 8 ASCII letters and digits,
+// the first of 2 to 8 letters (or the private-use "x" and grandfathered
+// "i" prefixes).
+func languageTag(c *checker, path string, v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return c.fail(path, "must be a language tag string, not %s", jsonKind(v))
+	}
+	if !validLanguageTag(s) {
+		return c.fail(path, "must be an RFC 5646 language tag such as \"en\" or \"de-CH\", not %q", s)
+	}
+	return nil
+}
+
+func validLanguageTag(s string) bool {
+	parts := strings.Split(s, "-")
+	for i, p := range parts {
+		if len(p) < 1 || len(p) > 8 {
+			return false
+		}
+		for j := 0; j < len(p); j++ {
+			ch := p[j] | 0x20 // ASCII lowercase
+			letter := ch >= 'a' && ch <= 'z'
+			if !letter && !(p[j] >= '0' && p[j] <= '9') {
+				return false
+			}
+			if i == 0 && !letter {
+				return false
+			}
+		}
+		if i == 0 && len(p) == 1 && p != "x" && p != "i" && p != "X" && p != "I" {
+			return false
+		}
+	}
+	return true
+}
+
+// cpe checks the shape of a CPE 2.3 formatted string (NISTIR 7695): the
+// prefix "cpe:2.3:", a part of a, o, h, * or -, and eleven components
+// after it, colons inside components escaped with a backslash.
+func cpe(c *checker, path string, v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return c.fail(path, "must be a CPE 2.3 string, not %s", jsonKind(v))
+	}
+	fields := 0
+	if strings.HasPrefix(s, "cpe:2.3:") {
+		fields = 1
+		for i := 0; i < len(s); i++ {
+			switch s[i] {
+			case '\\':
+				i++
+			case ':':
+				fields++
+			}
+		}
+	}
+	if fields != 13 || !strings.ContainsRune("aoh*-", rune(s[min(len(s)-1, 8)])) {
+		return c.fail(path, "must be a CPE 2.3 formatted string such as cpe:2.3:a:microsoft:word:2000:*:*:*:*:*:*:*, not %q", s)
+	}
+	return nil
+}
+
+// registryKey: the hive must be spelled out ("HKEY_LOCAL_MACHINE", not
+// "HKLM"), as section 6.17 requires.
+func registryKey(c *checker, path string, v any) error {
+	if err := nonEmpty(c, path, v); err != nil {
+		return err
+	}
+	hive, _, _ := strings.Cut(v.(string), "\\")
+	switch strings.ToUpper(hive) {
+	case "HKLM", "HKCC", "HKCR", "HKCU", "HKU":
+		return c.fail(path, "must spell out the hive (HKEY_LOCAL_MACHINE, not HKLM), not %q", hive)
 	}
 	return nil
 }
