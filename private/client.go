@@ -218,10 +218,10 @@ func (c *Client) LogKey(ctx context.Context) (string, error) {
 // verifies that the log commits to its key (with the node's verifier),
 // fetches the tags, then blinds lines in batches of at most batch
 // (0: the set's max_batch), has them evaluated, verifies every batch's
-// proof and returns the canonical lines that are in the set, in input
-// order. Invalid lines fail before anything is sent. rand supplies the
-// blinds (crypto/rand in production).
-func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []string, batch int, rand io.Reader) ([]string, error) {
+// proof and returns the positions in lines of those that are in the set,
+// ascending. Invalid lines fail before anything is sent. rand supplies
+// the blinds (crypto/rand in production).
+func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []string, batch int, rand io.Reader) ([]int, error) {
 	for i, l := range lines {
 		if _, _, _, err := ParseLine(l); err != nil {
 			return nil, fmt.Errorf("value %d: %w", i+1, err)
@@ -259,7 +259,7 @@ func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []
 		batch = 1000
 	}
 	q := NewQuerier(key, rand)
-	var hits []string
+	var hits []int
 	for start := 0; start < len(lines); start += batch {
 		chunk := lines[start:min(start+batch, len(lines))]
 		query, req, err := q.Blind(chunk)
@@ -270,11 +270,15 @@ func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []
 		if err != nil {
 			return nil, err
 		}
-		h, err := q.Match(set, query, resp)
+		tags, err := q.Finalize(query, resp)
 		if err != nil {
 			return nil, err
 		}
-		hits = append(hits, h...)
+		for i, t := range tags {
+			if set.Contains(t) {
+				hits = append(hits, start+i)
+			}
+		}
 	}
 	return hits, nil
 }

@@ -147,9 +147,8 @@ func TestPrivateSetsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"domain-name:c2.evil.example", "ipv4-addr:198.51.100.7", "file:SHA-256=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
-	if !slices.Equal(hits, want) {
-		t.Fatalf("hits = %q\nwant %q", hits, want)
+	if want := []int{0, 2, 4}; !slices.Equal(hits, want) {
+		t.Fatalf("hits = %v, want %v", hits, want)
 	}
 
 	// The set follows alice's indicators: ind1 revoked, a new one added.
@@ -160,8 +159,8 @@ func TestPrivateSetsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(hits, []string{"ipv6-addr:2001:db8::bad"}) {
-		t.Fatalf("after revocation hits = %q", hits)
+	if !slices.Equal(hits, []int{2}) {
+		t.Fatalf("after revocation hits = %v, want [2] (ipv6-addr:2001:db8::bad)", hits)
 	}
 	info, err := bob.Set(ctx, set.ID)
 	if err != nil || info.Size != 2 {
@@ -260,8 +259,8 @@ func TestPrivateBudgetAndValues(t *testing.T) {
 	}
 	v := logVerifier(t, tn.Node)
 	hits, err := bob.Check(ctx, set.ID, v, []string{"domain-name:one.example", "domain-name:three.example"}, 0, rand.Reader)
-	if err != nil || !slices.Equal(hits, []string{"domain-name:one.example"}) {
-		t.Fatalf("hits = %q, %v", hits, err)
+	if err != nil || !slices.Equal(hits, []int{0}) {
+		t.Fatalf("hits = %v, %v", hits, err)
 	}
 	// A batch over max_batch is refused and charges nothing.
 	q := private.NewQuerier(mustKey(t, set.PublicKey), rand.Reader)

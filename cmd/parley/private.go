@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/taxii"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// parley private publish --url U --token T --collection C [--values FILE]
+// parley private check   --url U --token T --set ID [--log-key VKEY] [FILE|-]
+// parley private sets    --url U --token T [--json]
+//
+// Exit codes: publish and sets: 0 done, 2 bad usage or a bad value, 4 the
+// node refused. check: 0 at least one line is in the set (they are
+// printed), 1 none is, 2 bad usage or a bad line, 4 the node refused
+// (including a spent query budget) or a proof or the key's log receipt
+// did not verify.
+func init() {
+	register(command{
+		name:  "private",
+		usage: "private publish|check|sets --url U --token T ...   private set membership (OPRF): publish your indicators, check values privately",
+		run:   runPrivate,
+	})
+}
+
+const privateUsage = `usage:
+  parley private publish --url U --token T --collection C [--values FILE]
+  parley private check   --url U --token T --set ID [--log-key VKEY] [FILE|-]
+  parley private sets    --url U --token T [--json]`
+
+func runPrivate(ctx context.Context, c *cli, args []string) error {
+	if len(args) == 0 {
+		return usageErrorf(privateUsage, "private needs a subcommand: publish, check or sets")
+	}
+	switch args[0] {
+	case "publish":
+		return runPrivatePublish(ctx, c, args[1:])
+	case "check":
+		return runPrivateCheck(ctx, c, args[1:])
+	case "sets":
+		return runPrivateSets(ctx, c, args[1:])
+	}
+	return usageErrorf(privateUsage, "unknown private subcommand %q", args[0])
+}
+
+// privateRemoteFlags are the flags every private subcommand shares.
+type privateRemoteFlags struct {
+	url, token, tokenFile *string
+}
+
+func addPrivateRemoteFlags(fs interface {
+	String(name, value, usage string) *string
+}) privateRemoteFlags {
+	return privateRemoteFlags{
+		url:       fs.String("url", "", "the node's `URL`"),
+		token:     fs.String("token", "", "your API `TOKEN` (better: PARLEY_TOKEN or --token-file)"),
+		tokenFile: fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)"),
+	}
+}
+
+func (r privateRemoteFlags) client(usage string) (*private.Client, error) {
+	if err := readToken(r.token, *r.tokenFile); err != nil {
+		return nil, err
+	}
+	if *r.url == "" || *r.token == "" {
+		return nil, usageErrorf(usage, "--url and --token are required")
+	}
+	return &private.Client{BaseURL: *r.url, Token: *r.token}, nil
+}
+
+// privateRemoteError maps an error from the node to exit 4 with a hint.
+func privateRemoteError(what string, err error) error {
+	var he *private.HTTPError
+	switch {
+	case errors.Is(err, private.ErrBudgetSpent):
+		return withExit(4, "your query budget for this set is spent; the node's operator sets private.query_budget", fmt.Errorf("couldn't %s: %w", what, err))
+	case errors.As(err, &he) && he.Status == 401:
+		return withExit(4, "check --token", fmt.Errorf("couldn't %s: %w", what, err))
+	case errors.As(err, &he) && he.Status == 404:
+		return withExit(4, "list the sets you may query with parley private sets", fmt.Errorf("couldn't %s: %w", what, err))
+	}
+	return withExit(4, "", fmt.Errorf("couldn't %s: %w", what, err))
+}
+
+// readPrivateLines reads "type:value" lines from a file or stdin ("-"), skipping
+// blank lines and # comments, and checks each one.
+func readPrivateLines(c *cli, name string) ([]string, error) {
+	var r io.Reader = c.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usageErrorf("", "couldn't read values: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var lines []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		l := strings.TrimSpace(sc.Text())
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if _, _, _, err := private.ParseLine(l); err != nil {
+			return nil, usageErrorf("write one type:value per line, such as domain-name:evil.example or ipv4-addr:198.51.100.7",
+				"%s line %d: %v", name, n, err)
+		}
+		lines = append(lines, l)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, usageErrorf("", "couldn't read values: %v", err)
+	}
+	return lines, nil
+}
+
+func runPrivatePublish(ctx context.Context, c *cli, args []string) error {
+	const usage = "parley private publish --url U --token T --collection C [--values FILE]"
+	fs := c.newFlagSet("private publish")
+	rf := addPrivateRemoteFlags(fs)
+	coll := fs.String("collection", "", "the collection `ID` (or title) whose readers may query the set")
+	values := fs.String("values", "", "publish the type:value lines of `FILE` (- for stdin) instead of your indicators in the collection")
+	asJSON := fs.Bool("json", false, "print the set as JSON")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	client, err := rf.client(usage)
+	if err != nil {
+		return err
+	}
+	if *coll == "" || fs.NArg() > 0 {
+		return usageErrorf(usage, "publish needs --collection and no arguments")
+	}
+	req := private.PublishRequest{}
+	if *values != "" {
+		if req.Values, err = readPrivateLines(c, *values); err != nil {
+			return err
+		}
+		if len(req.Values) == 0 {
+			return usageErrorf("", "%s holds no values", *values)
+		}
+	}
+	if req.Collection, err = resolveCollection(ctx, &taxii.Client{BaseURL: client.BaseURL, Token: client.Token}, *coll); err != nil {
+		return err
+	}
+	set, err := client.Publish(ctx, req)
+	if err != nil {
+		return privateRemoteError("publish the set", err)
+	}
+	if *asJSON {
+		return printPrivateJSON(c.stdout, set)
+	}
+	fmt.Fprintln(c.stdout, set.ID)
+	fmt.Fprintf(c.stderr, "parley: published %d values under key %s (log entry %d); readers of the collection may check values against it\n",
+		set.Size, base64.StdEncoding.EncodeToString(set.PublicKey), set.KeyLogIndex)
+	return nil
+}
+
+func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
+	const usage = "parley private check --url U --token T --set ID [--log-key VKEY] [FILE|-]"
+	fs := c.newFlagSet("private check")
+	rf := addPrivateRemoteFlags(fs)
+	setID := fs.String("set", "", "the private set `ID`")
+	logKey := fs.String("log-key", "", "the node's note verifier `KEY` (from parley init, or /log/key) that the set's key must be logged under")
+	batch := fs.Int("batch", 0, "values per evaluation request (`N`; default: the node's max_batch)")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	client, err := rf.client(usage)
+	if err != nil {
+		return err
+	}
+	if *setID == "" || fs.NArg() > 1 {
+		return usageErrorf(usage, "check needs --set and at most one FILE")
+	}
+	name := "-"
+	if fs.NArg() == 1 {
+		name = fs.Arg(0)
+	}
+	lines, err := readPrivateLines(c, name)
+	if err != nil {
+		return err
+	}
+	if len(lines) == 0 {
+		return withExit(1, "", errSilent)
+	}
+	vkey := *logKey
+	if vkey == "" {
+		if vkey, err = client.LogKey(ctx); err != nil {
+			return privateRemoteError("fetch the node's log key", err)
+		}
+		fmt.Fprintf(c.stderr, "parley: warning: trusting the log key the node serves (%s); pin it with --log-key\n", strings.SplitN(vkey, "+", 2)[0])
+	}
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		return usageErrorf("give the key printed by parley init", "bad --log-key: %v", err)
+	}
+	hits, err := client.Check(ctx, *setID, v, lines, *batch, rand.Reader)
+	switch {
+	case errors.Is(err, private.ErrKeyNotInLog), errors.Is(err, private.ErrInvalidProof), errors.Is(err, private.ErrKeyMismatch):
+		return withExit(4, "do not trust this node's answers for this set", fmt.Errorf("couldn't verify the set: %w", err))
+	case err != nil:
+		return privateRemoteError("check values", err)
+	}
+	for _, i := range hits {
+		fmt.Fprintln(c.stdout, lines[i])
+	}
+	if len(hits) == 0 {
+		return withExit(1, "", errSilent)
+	}
+	return nil
+}
+
+func runPrivateSets(ctx context.Context, c *cli, args []string) error {
+	const usage = "parley private sets --url U --token T [--json]"
+	fs := c.newFlagSet("private sets")
+	rf := addPrivateRemoteFlags(fs)
+	asJSON := fs.Bool("json", false, "print the sets as JSON")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	client, err := rf.client(usage)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf(usage, "sets takes no arguments")
+	}
+	sets, err := client.Sets(ctx)
+	if err != nil {
+		return privateRemoteError("list private sets", err)
+	}
+	if *asJSON {
+		return printPrivateJSON(c.stdout, sets)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSIZE\tSOURCE\tCOLLECTION\tPROVIDER\tBUDGET LEFT")
+	for _, s := range sets {
+		left := "-"
+		if s.Budget != nil {
+			left = fmt.Sprintf("%d/%d", s.Budget.Left, s.Budget.Limit)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Size, s.Source, s.Collection, s.Provider, left)
+	}
+	return tw.Flush()
+}
+
+func printPrivateJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
