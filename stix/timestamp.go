@@ -14,7 +14,8 @@ var ErrTimestamp = errors.New("invalid STIX timestamp")
 // date-time in UTC with the literal "Z" suffix, an uppercase "T", and
 // optional fractional seconds of any length (only nanoseconds are kept).
 // Offsets such as "+00:00", lowercase "t"/"z", and missing seconds are
-// rejected, as the specification requires.
+// rejected, as the specification requires. A leap second (23:59:60) is
+// accepted and read as the next minute's first instant.
 func ParseTimestamp(s string) (time.Time, error) {
 	// YYYY-MM-DDTHH:MM:SS[.f+]Z
 	ok := len(s) >= 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[len(s)-1] == 'Z'
@@ -46,7 +47,19 @@ func ParseTimestamp(s string) (time.Time, error) {
 	if len(s) > 31 {
 		s = s[:30] + "Z"
 	}
+	// A leap second (23:59:60) is valid RFC 3339; time.Time cannot hold
+	// it, so it becomes the first instant of the next minute.
+	leap := s[17:19] == "60"
+	if leap {
+		s = s[:17] + "59" + s[19:]
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
+	if leap && err == nil {
+		if s[11:16] != "23:59" {
+			err = fmt.Errorf("a leap second must be at 23:59:60")
+		}
+		t = t.Add(time.Second)
+	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%w: %q: %s", ErrTimestamp, s, strings.TrimPrefix(err.Error(), "parsing time "))
 	}
