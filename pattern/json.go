@@ -20,8 +20,9 @@ var ErrInput = errors.New("invalid observation input")
 // In STIX 2.1 form each observed-data names its objects in object_refs;
 // refs that do not resolve are ignored, and objects that no observed-data
 // refers to can never match. Input with no bundle whose every object
-// embeds an "objects" dictionary and has no object_refs is read in STIX
-// 2.0 form: each object is one observation record.
+// embeds an "objects" dictionary and has neither object_refs nor
+// spec_version is read in STIX 2.0 form: each object is one observation
+// record.
 //
 // Errors: malformed JSON wraps [ErrInput]; STIX content that the
 // reference matcher refuses to evaluate (an object without "type" or
@@ -103,6 +104,9 @@ func isV20(top any, pool []map[string]any) bool {
 			return false
 		}
 		if _, ok := o["object_refs"]; ok {
+			return false
+		}
+		if _, ok := o["spec_version"]; ok { // STIX 2.0 objects have none
 			return false
 		}
 	}
