@@ -179,3 +179,44 @@ func BenchmarkGrep(b *testing.B) {
 		b.ReportMetric(float64(m.Stats().Matched), "matched-events")
 	}
 }
+
+var decodeLines = func() func() [][]byte {
+	var lines [][]byte
+	return func() [][]byte {
+		if lines == nil {
+			lines = benchStream(100000, benchDomains(1000))
+		}
+		return lines
+	}
+}()
+
+// BenchmarkDecode is decode-only throughput on the generated stream.
+func BenchmarkDecode(b *testing.B) {
+	lines := decodeLines()
+	d := NewDecoder(FormatAuto)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d.Decode(lines[i%len(lines)])
+	}
+}
+
+// BenchmarkMatch1e5 is decode plus matching against 1e5 domain indicators.
+func BenchmarkMatch1e5(b *testing.B) {
+	lines := decodeLines()
+	inds, _ := equalityIndicators(benchDomains(100000))
+	e, _ := Compile(inds, Options{})
+	m := NewMatcher(e, Config{})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Line(lines[i%len(lines)])
+	}
+}
+
+// BenchmarkCompile1e5 is the index build for 1e5 domain indicators.
+func BenchmarkCompile1e5(b *testing.B) {
+	inds, _ := equalityIndicators(benchDomains(100000))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Compile(inds, Options{})
+	}
+}

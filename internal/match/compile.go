@@ -134,6 +134,9 @@ func normalizeValue(a Attr, s string) (string, bool) {
 	default:
 		return s, true
 	}
+	if a == AttrDomain && plainDomain([]byte(s)) {
+		return s, true // already normal; Normalize's IDNA pass is slow
+	}
 	n, err := private.Normalize(typ, s)
 	if err != nil || strings.Contains(n, "/") && (a == AttrIPv4 || a == AttrIPv6) {
 		return "", false
@@ -367,4 +370,38 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// simpleEquality recognises the commonest indicator, `[type:prop = 'v']`
+// with a plain property name and a literal without escapes, so that
+// compiling a million of them does not run the full parser. It returns
+// the attribute and the literal; anything else returns ok=false and goes
+// through pattern.Parse.
+func simpleEquality(src string) (a Attr, lit string, ok bool) {
+	if len(src) < 10 || src[0] != '[' || src[len(src)-1] != ']' || src[len(src)-2] != '\'' {
+		return 0, "", false
+	}
+	body := src[1 : len(src)-2]
+	colon := strings.IndexByte(body, ':')
+	eq := strings.Index(body, " = '")
+	if colon <= 0 || eq <= colon+1 {
+		return 0, "", false
+	}
+	typ, prop, lit := body[:colon], body[colon+1:eq], body[eq+4:]
+	if !isPlainKey(prop) || strings.ContainsAny(lit, "'\\") {
+		return 0, "", false
+	}
+	for i := 0; i < len(typ); i++ {
+		c := typ[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return 0, "", false
+		}
+	}
+	for a := Attr(1); a < numAttrs; a++ {
+		in := attrInfos[a]
+		if in.typ == typ && len(in.path) == 1 && in.path[0] == prop && in.kind == vkString {
+			return a, lit, true
+		}
+	}
+	return 0, "", false
 }

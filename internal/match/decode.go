@@ -67,16 +67,93 @@ type handler func(e *Event, kind byte, v []byte)
 type fieldTable struct {
 	fields     map[string]handler
 	containers map[string]bool
+	// slots is an open-addressing copy of both maps, probed with a cheap
+	// hash: a Go map lookup per key was a fifth of the decoding time.
+	slots []fieldSlot
+	// maybe[len][first byte] is set when some field or container path of
+	// that length starts with that byte: most keys of a record are of no
+	// interest, and this rejects them without a map lookup.
+	maybe [64][256]bool
+}
+
+func (t *fieldTable) mark(k string) {
+	if len(k) < 64 {
+		t.maybe[len(k)][k[0]] = true
+	}
+}
+
+type fieldSlot struct {
+	key       string
+	h         handler
+	container bool
+}
+
+func fieldHash(p []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range p {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return h
+}
+
+// lookup returns the path's handler and whether it is a container.
+func (t *fieldTable) lookup(p []byte) (handler, bool) {
+	if !t.known(p) {
+		return nil, false
+	}
+	mask := uint32(len(t.slots) - 1)
+	for i := fieldHash(p) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.key == "" {
+			return nil, false
+		}
+		if s.key == string(p) {
+			return s.h, s.container
+		}
+	}
+}
+
+func (t *fieldTable) insert(k string, h handler, container bool) {
+	mask := uint32(len(t.slots) - 1)
+	for i := fieldHash([]byte(k)) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.key == "" || s.key == k {
+			s.key = k
+			if h != nil {
+				s.h = h
+			}
+			s.container = s.container || container
+			return
+		}
+	}
+}
+
+// known reports whether path may be in the table.
+func (t *fieldTable) known(p []byte) bool {
+	return len(p) > 0 && (len(p) >= 64 || t.maybe[len(p)][p[0]])
 }
 
 func newFieldTable(fields map[string]handler) *fieldTable {
 	t := &fieldTable{fields: fields, containers: map[string]bool{}}
 	for k := range fields {
+		t.mark(k)
 		for i := 0; i < len(k); i++ {
 			if k[i] == '.' {
 				t.containers[k[:i]] = true
+				t.mark(k[:i])
 			}
 		}
+	}
+	size := 16
+	for size < 4*(len(t.fields)+len(t.containers)) {
+		size *= 2
+	}
+	t.slots = make([]fieldSlot, size)
+	for k, h := range t.fields {
+		t.insert(k, h, false)
+	}
+	for k := range t.containers {
+		t.insert(k, nil, true)
 	}
 	return t
 }
@@ -100,7 +177,17 @@ func NewDecoder(f Format) *Decoder {
 }
 
 // detect guesses a line's format from the fields that identify each one.
+// The writers put their time stamp first, so the first key decides the
+// common case without scanning the line.
 func detect(line []byte) Format {
+	switch {
+	case bytes.HasPrefix(line, []byte(`{"ts":`)):
+		return FormatZeek
+	case bytes.HasPrefix(line, []byte(`{"timestamp":`)):
+		return FormatEVE
+	case bytes.HasPrefix(line, []byte(`{"@timestamp":`)):
+		return FormatECS
+	}
 	switch {
 	case bytes.Contains(line, []byte(`"event_type"`)):
 		return FormatEVE
@@ -190,17 +277,19 @@ func (d *Decoder) walkObject(t *fieldTable, e *Event, depth int) error {
 
 // walkValue reads the value at d.path.
 func (d *Decoder) walkValue(t *fieldTable, e *Event, depth int) error {
-	p := bstr(d.path)
+	h, container := t.lookup(d.path)
+	if h == nil && !container {
+		return d.s.skip(depth)
+	}
 	switch d.s.peek() {
 	case kindObject:
-		if !t.containers[p] {
+		if !container {
 			return d.s.skip(depth)
 		}
 		d.s.pos++
 		return d.walkObject(t, e, depth+1)
 	case kindArray:
-		h := t.fields[p]
-		if h == nil && !t.containers[p] {
+		if h == nil && !container {
 			return d.s.skip(depth)
 		}
 		d.s.pos++
@@ -221,7 +310,7 @@ func (d *Decoder) walkValue(t *fieldTable, e *Event, depth int) error {
 		if err != nil {
 			return err
 		}
-		if h := t.fields[p]; h != nil && kind != kindNull {
+		if h != nil && kind != kindNull {
 			h(e, kind, v)
 		}
 		return nil

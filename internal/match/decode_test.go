@@ -189,3 +189,30 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTime(t *testing.T) {
+	var c timeCache
+	for _, tc := range []struct{ in, want string }{
+		{"2009-11-24T21:27:09.534255+0100", "2009-11-24T20:27:09.534255Z"},
+		{"2009-11-24T21:27:10.5+0100", "2009-11-24T20:27:10.5Z"},
+		{"2024-03-01T10:00:00.123Z", "2024-03-01T10:00:00.123Z"},
+		{"2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z"},
+		{"2024-03-01T00:30:00-05:30", "2024-03-01T06:00:00Z"},
+		{"2024-02-30T10:00:00Z", ""},
+		{"2024-13-01T10:00:00Z", ""},
+		{"2024-03-01T10:61:00Z", ""},
+		{"2024-03-01T10:00:00", ""},
+		{"2024-03-01T10:00:00.Z", ""},
+	} {
+		got, ok := c.parse([]byte(tc.in))
+		if tc.want == "" {
+			if ok {
+				t.Errorf("parse(%q) = %v, want failure", tc.in, got)
+			}
+			continue
+		}
+		if !ok || got.Format(time.RFC3339Nano) != tc.want {
+			t.Errorf("parse(%q) = %v %v, want %s", tc.in, got.Format(time.RFC3339Nano), ok, tc.want)
+		}
+	}
+}

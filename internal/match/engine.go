@@ -102,6 +102,10 @@ func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
 		if ind.PatternType != "" && ind.PatternType != "stix" {
 			continue
 		}
+		if a, lit, ok := simpleEquality(ind.Pattern); ok {
+			e.addSimple(ind, a, lit)
+			continue
+		}
 		p, err := pattern.Parse(ind.Pattern)
 		if err != nil {
 			errs = append(errs, &CompileError{ind.ID, err})
@@ -113,6 +117,17 @@ func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
 	e.firedStamp = make([]uint32, len(e.inds))
 	e.winStamp = make([]uint32, len(e.inds))
 	return e, errs
+}
+
+// addSimple adds a one-equality indicator recognised by simpleEquality.
+func (e *Engine) addSimple(ind *Indicator, a Attr, lit string) {
+	n := uint32(len(e.inds))
+	e.inds = append(e.inds, compiledIndicator{ind: ind, simple: true})
+	id := uint32(len(e.leaves))
+	e.leaves = append(e.leaves, leaf{ind: n, exact: true})
+	if v, ok := normalizeValue(a, lit); ok {
+		e.eq.add(a, []byte(v), id)
+	}
 }
 
 func (e *Engine) add(ind *Indicator, p *pattern.Pattern) {

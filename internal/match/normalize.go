@@ -254,12 +254,13 @@ func (e *Event) lower(v []byte) []byte {
 	return v
 }
 
-// timeCache remembers the last parsed time stamp text: consecutive log
-// lines usually share their second, and time.Parse is slow.
+// timeCache makes RFC 3339 parsing cheap for log streams: consecutive
+// records share their date, hour and zone, so the start of that hour is
+// computed once and each record adds its minutes, seconds and fraction.
 type timeCache struct {
-	key  [40]byte
+	key  [32]byte // "YYYY-MM-DDTHH" + zone text
 	n    int
-	last time.Time
+	hour time.Time
 }
 
 // parseEpoch parses Zeek's "1258535653.087137" (seconds since the epoch).
@@ -290,29 +291,97 @@ func parseEpoch(v []byte) (time.Time, bool) {
 	return time.Unix(sec, frac*(1e9/scale)).UTC(), true
 }
 
-// parseTime parses RFC 3339 time stamps and Suricata's variant with a
-// numeric offset without a colon ("2009-11-24T21:27:09.534255+0100").
+// parse parses RFC 3339 time stamps ("2009-11-24T21:27:09.534255Z",
+// "...+01:00") and Suricata's variant with a numeric offset without a
+// colon ("2009-11-24T21:27:09.534255+0100"), returning UTC.
 func (c *timeCache) parse(v []byte) (time.Time, bool) {
-	if len(v) < 19 || len(v) > 40 {
+	if len(v) < 20 || len(v) > 40 || v[4] != '-' || v[7] != '-' || (v[10] != 'T' && v[10] != ' ') || v[13] != ':' || v[16] != ':' {
 		return time.Time{}, false
 	}
-	if c.n == len(v) && string(c.key[:len(v)]) == string(v) {
-		return c.last, true
+	num := func(i int) int {
+		a, b := v[i]-'0', v[i+1]-'0'
+		if a > 9 || b > 9 {
+			return -1
+		}
+		return int(a)*10 + int(b)
 	}
-	s := string(v)
-	var t time.Time
-	var err error
+	min, sec := num(14), num(17)
+	if min < 0 || min > 59 || sec < 0 || sec > 60 {
+		return time.Time{}, false
+	}
+	i := 19
+	var frac, scale int64 = 0, 1
+	if v[i] == '.' {
+		i++
+		start := i
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			if scale < 1e9 {
+				frac = frac*10 + int64(v[i]-'0')
+				scale *= 10
+			}
+			i++
+		}
+		if i == start {
+			return time.Time{}, false
+		}
+	}
+	zone := v[i:]
+	if len(zone)+13 > len(c.key) {
+		return time.Time{}, false
+	}
+	if c.n != 13+len(zone) || string(c.key[:13]) != string(v[:13]) || string(c.key[13:c.n]) != string(zone) {
+		h, ok := hourStart(v, zone)
+		if !ok {
+			return time.Time{}, false
+		}
+		c.n = copy(c.key[:], v[:13])
+		c.n += copy(c.key[13:], zone)
+		c.hour = h
+	}
+	return c.hour.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second + time.Duration(frac*(1e9/scale))), true
+}
+
+// hourStart returns the UTC instant of "YYYY-MM-DDTHH" in the given zone
+// ("Z", "+0100", "+01:00").
+func hourStart(v, zone []byte) (time.Time, bool) {
+	digits := func(b []byte) int {
+		n := 0
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	y, mo, d, h := digits(v[0:4]), digits(v[5:7]), digits(v[8:10]), digits(v[11:13])
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 {
+		return time.Time{}, false
+	}
+	off := 0
 	switch {
-	case strings.HasSuffix(s, "Z") || strings.LastIndexByte(s, ':') > 16:
-		t, err = time.Parse(time.RFC3339Nano, s)
+	case len(zone) == 1 && (zone[0] == 'Z' || zone[0] == 'z'):
+	case len(zone) == 5 && (zone[0] == '+' || zone[0] == '-'):
+		hh, mm := digits(zone[1:3]), digits(zone[3:5])
+		if hh < 0 || mm < 0 {
+			return time.Time{}, false
+		}
+		off = hh*3600 + mm*60
+	case len(zone) == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':':
+		hh, mm := digits(zone[1:3]), digits(zone[4:6])
+		if hh < 0 || mm < 0 {
+			return time.Time{}, false
+		}
+		off = hh*3600 + mm*60
 	default:
-		t, err = time.Parse("2006-01-02T15:04:05.999999999-0700", s)
-	}
-	if err != nil {
 		return time.Time{}, false
 	}
-	t = t.UTC()
-	c.n = copy(c.key[:], v)
-	c.last = t
-	return t, true
+	if zone[0] == '-' {
+		off = -off
+	}
+	t := time.Date(y, time.Month(mo), d, h, 0, 0, 0, time.UTC)
+	if t.Day() != d {
+		return time.Time{}, false // February 30th and friends
+	}
+	return t.Add(-time.Duration(off) * time.Second), true
 }
