@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -23,7 +26,8 @@ type AuditSource interface {
 	Leaves(ctx context.Context, start, end uint64, fn func(index uint64, leaf []byte) error) error
 	// Objects calls fn for every stored object version whose entry index
 	// is in [start, end) and that the auditor may read, in index order,
-	// with the object exactly as stored and its commitment salt.
+	// with the object exactly as stored and its commitment salt. fn may
+	// keep the slices after it returns.
 	Objects(ctx context.Context, start, end uint64, fn func(index uint64, object, salt []byte) error) error
 	// MemberKeys returns every member's registered Ed25519 key by
 	// identity id (members without a key are absent).
@@ -232,27 +236,33 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 			}
 		}
 		seen := make([]bool, end-start)
+		var jobs []objectJob
 		err = src.Objects(ctx, start, end, func(i uint64, object, salt []byte) error {
 			if i < start || i >= end {
 				return fmt.Errorf("object for entry %d outside %d–%d", i, start, end)
 			}
 			seen[i-start] = true
-			e := entries[i-start]
-			if e.Commitment == "" {
+			if entries[i-start].Commitment == "" {
 				return nil // malformed entry, reported above
 			}
-			rep.Objects++
-			err := CheckObject(object, salt, e, keys[e.Member])
-			switch {
-			case errors.Is(err, ErrUnsignedObject):
-				rep.Unsigned++
-			case err != nil:
-				rep.add(int64(i), e.ObjectID, "%v", err)
-			}
+			jobs = append(jobs, objectJob{index: i, object: object, salt: salt})
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("couldn't read objects %d–%d: %w", start, end, err)
+		}
+		checkObjects(jobs, func(j *objectJob) {
+			e := entries[j.index-start]
+			j.err = CheckObject(j.object, j.salt, e, keys[e.Member])
+		})
+		for _, j := range jobs {
+			rep.Objects++
+			switch {
+			case errors.Is(j.err, ErrUnsignedObject):
+				rep.Unsigned++
+			case j.err != nil:
+				rep.add(int64(j.index), entries[j.index-start].ObjectID, "%v", j.err)
+			}
 		}
 		if opts.AllObjects {
 			for j, ok := range seen {
@@ -273,6 +283,35 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 		opts.Seen.add(cpNote)
 	}
 	return rep, nil
+}
+
+type objectJob struct {
+	index        uint64
+	object, salt []byte
+	err          error
+}
+
+// checkObjects runs check on every job, spread over GOMAXPROCS goroutines:
+// the Ed25519 verification of member signatures dominates an audit, and
+// each object is independent.
+func checkObjects(jobs []objectJob, check func(*objectJob)) {
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(jobs) {
+					return
+				}
+				check(&jobs[i])
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // compareTiles checks leaf hashes against the log's level-0 tiles at size.
