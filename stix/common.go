@@ -77,7 +77,7 @@ func (c *checker) object() error {
 		return err
 	}
 	if ext, ok := m["extensions"].(map[string]any); ok {
-		if err := c.extensions(typ, spec.kind, ext); err != nil {
+		if err := c.extensions("", typ, spec.kind, ext); err != nil {
 			return err
 		}
 	}
@@ -224,12 +224,12 @@ func socketOptions(c *checker, path string, v any) error {
 // extension-definition ids (whose values declare an extension_type) or,
 // on cyber-observables, the names of predefined extensions ("-ext") and
 // of custom STIX 2.0-style extensions.
-func (c *checker) extensions(objType string, kind int, exts map[string]any) error {
+func (c *checker) extensions(base, objType string, kind int, exts map[string]any) error {
 	if len(exts) == 0 {
-		return c.fail("extensions", "must not be an empty dictionary")
+		return c.fail(join(base, "extensions"), "must not be an empty dictionary")
 	}
 	for _, key := range sortedKeys(exts) {
-		path := "extensions." + key
+		path := join(base, "extensions."+key)
 		val, ok := exts[key].(map[string]any)
 		if !ok {
 			return c.fail(path, "must be a JSON object, not %s", jsonKind(exts[key]))

@@ -6,9 +6,11 @@ import (
 	"testing"
 )
 
+var fuzzKey = testKey(9)
+
 // FuzzParse parses arbitrary input as STIX objects and validates them: it
 // must never panic, and canonicalizing any object twice gives the same
-// bytes (JCS is idempotent).
+// bytes (JCS is idempotent), and signing then verifying succeeds.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(testIndicator))
 	f.Add([]byte(`{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[{"type":"ipv4-addr","id":"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4","value":"198.51.100.3"}]}`))
@@ -38,6 +40,14 @@ func FuzzParse(f *testing.F) {
 			e1, e2 := v.Validate(o), v.Validate(o2)
 			if (e1 == nil) != (e2 == nil) {
 				t.Fatalf("validation differs between encodings: %v / %v", e1, e2)
+			}
+			// Whatever parses can be signed, and the signature verifies.
+			signed, err := Sign(o.Raw, fuzzKey)
+			if err != nil {
+				t.Fatalf("Sign: %v", err)
+			}
+			if pub, err := Verify(signed); err != nil || !pub.Equal(fuzzKey.Public()) {
+				t.Fatalf("Verify(Sign(x)) = %v", err)
 			}
 		}
 	})

@@ -41,8 +41,17 @@ func Sign(object []byte, key ed25519.PrivateKey) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't sign: %w", err)
 	}
-	if _, _, err := removeSignature(m); err != nil && !errors.Is(err, ErrUnsigned) {
-		return nil, fmt.Errorf("couldn't sign: %w", err)
+	if x, ok := m["extensions"]; ok {
+		ext, ok := x.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("couldn't sign: %w: \"extensions\" is %s, not a JSON object", ErrNotObject, jsonKind(x))
+		}
+		// Any old signature goes, and so does an empty "extensions", as
+		// the verifier drops it before rebuilding the message.
+		delete(ext, SignatureExtensionID)
+		if len(ext) == 0 {
+			delete(m, "extensions")
+		}
 	}
 	msg, err := appendCanonical([]byte(signaturePrefix), m)
 	if err != nil {

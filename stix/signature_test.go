@@ -182,3 +182,21 @@ func TestSignatureExtensionDefinition(t *testing.T) {
 		t.Error("the definition is not stable")
 	}
 }
+
+// TestSignEmptyExtensions: an empty "extensions" is dropped before
+// signing, as the verifier drops it after removing the signature (a bug
+// the fuzzer found: the seed is in testdata/fuzz/FuzzParse).
+func TestSignEmptyExtensions(t *testing.T) {
+	obj := strings.Replace(testIndicator, `"confidence": 85`, `"confidence": 85, "extensions": {}`, 1)
+	signed, err := Sign([]byte(obj), testKey(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(signed); err != nil {
+		t.Errorf("Verify(Sign(object with empty extensions)) = %v", err)
+	}
+	bad := strings.Replace(testIndicator, `"confidence": 85`, `"confidence": 85, "extensions": "none"`, 1)
+	if _, err := Sign([]byte(bad), testKey(3)); !errors.Is(err, ErrNotObject) {
+		t.Errorf("Sign(extensions not an object) = %v, want ErrNotObject", err)
+	}
+}

@@ -664,24 +664,43 @@ func languageContents(c *checker, path string, v any) error {
 }
 
 // observedObjects checks the deprecated observed-data "objects"
-// dictionary of embedded observables (section 4.13): each value is an
-// object with a type; references inside it use the dictionary's keys.
+// dictionary of embedded observables (section 4.13): each value is a
+// cyber-observable without an id whose references are keys of the same
+// dictionary. Known types are checked like top-level observables.
 func observedObjects(c *checker, path string, v any) error {
 	m, ok := v.(map[string]any)
 	if !ok || len(m) == 0 {
 		return c.fail(path, "must be a non-empty dictionary of cyber-observables")
 	}
+	if c.embedded != nil {
+		return c.fail(path, "must not be nested")
+	}
+	c.embedded = m
+	defer func() { c.embedded = nil }()
 	for _, k := range sortedKeys(m) {
+		p := join(path, k)
 		o, ok := m[k].(map[string]any)
 		if !ok {
-			return c.fail(join(path, k), "must be a cyber-observable object, not %s", jsonKind(m[k]))
+			return c.fail(p, "must be a cyber-observable object, not %s", jsonKind(m[k]))
 		}
 		t, _ := o["type"].(string)
 		if !validTypeName(t) {
-			return c.fail(join(path, k)+".type", "must be a cyber-observable type name")
+			return c.fail(p+".type", "must be a cyber-observable type name")
 		}
-		if s, ok := specs[t]; ok && s.kind != kindSCO {
-			return c.fail(join(path, k)+".type", "must be a cyber-observable type, not %q", t)
+		spec, known := specs[t]
+		if known && spec.kind != kindSCO {
+			return c.fail(p+".type", "must be a cyber-observable type, not %q", t)
+		}
+		if !known {
+			spec = &objectSpec{kind: kindSCO, typeSpec: typeSpec{props: commonSCO}}
+		}
+		if err := c.props(p, o, &spec.typeSpec); err != nil {
+			return err
+		}
+		if ext, ok := o["extensions"].(map[string]any); ok {
+			if err := c.extensions(p, t, kindSCO, ext); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -67,6 +67,9 @@ type checker struct {
 	v   *Validator
 	id  string
 	obj map[string]any
+	// embedded is the deprecated observed-data "objects" dictionary while
+	// its observables are checked: their references are its keys.
+	embedded map[string]any
 }
 
 func (c *checker) fail(prop, format string, args ...any) error {
@@ -271,9 +274,18 @@ func ref(types ...string) check {
 		if !ok {
 			return c.fail(path, "must be an identifier string, not %s", jsonKind(v))
 		}
-		typ, err := SplitIdentifier(s)
-		if err != nil {
-			return c.fail(path, "must be an identifier of the form type--UUID, not %q", s)
+		var typ string
+		if c.embedded != nil {
+			o, ok := c.embedded[s].(map[string]any)
+			if !ok {
+				return c.fail(path, "must be a key of the observed-data objects dictionary, not %q", s)
+			}
+			typ, _ = o["type"].(string)
+		} else {
+			var err error
+			if typ, err = SplitIdentifier(s); err != nil {
+				return c.fail(path, "must be an identifier of the form type--UUID, not %q", s)
+			}
 		}
 		if len(types) == 0 {
 			return nil
