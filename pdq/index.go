@@ -284,24 +284,67 @@ func (x *Index) Search(q Hash, radius int) []Match {
 	for t := range qs {
 		qs[t] = sub(&q, t)
 	}
+	// Per table: gather the IDs in the probed buckets, drop those not within
+	// radius in one tight pass (whose loads overlap: the hashes are read in
+	// random order, and waiting for each in turn would dominate), then
+	// report the rest unless an earlier table found them already.
+	bufp := candidates.Get().(*[]uint32)
+	defer candidates.Put(bufp)
 	var out []Match
 	masks := subMasks[:subMaskCount[s]]
 	for t := range mihTables {
 		tab := &x.tables[t]
+		c := (*bufp)[:0]
 		for _, m := range masks {
-			for _, id := range tab[qs[t]^m] {
-				h := &x.hashes[id]
-				d := bits.OnesCount64(h[0]^q[0]) + bits.OnesCount64(h[1]^q[1]) +
-					bits.OnesCount64(h[2]^q[2]) + bits.OnesCount64(h[3]^q[3])
-				if d > radius || foundEarlier(h, &qs, t, s) {
-					continue
-				}
-				out = append(out, Match{ID: int(id), Distance: d})
+			c = append(c, tab[qs[t]^m]...)
+		}
+		*bufp = c
+		n := filter(x.hashes, c, &q, radius)
+		for _, id := range c[:n] {
+			h := &x.hashes[id]
+			if !foundEarlier(h, &qs, t, s) {
+				out = append(out, Match{ID: int(id), Distance: Distance(*h, q)})
 			}
 		}
 	}
 	slices.SortFunc(out, func(a, b Match) int { return cmp.Compare(a.ID, b.ID) })
 	return out
+}
+
+// candidates recycles the candidate buffers of searches.
+var candidates = sync.Pool{New: func() any { return new([]uint32) }}
+
+// filter moves to the front of ids, in order, the IDs of the hashes within
+// radius of q, and returns how many there are. Every ID must index hs.
+func filter(hs []Hash, ids []uint32, q *Hash, radius int) int {
+	if len(ids) == 0 {
+		return 0
+	}
+	if filterFast != nil {
+		return filterFast(&hs[0], &ids[0], len(ids), q, radius)
+	}
+	return filterGo(hs, ids, q, radius)
+}
+
+// filterFast, where the platform has one, is filter over raw pointers; the
+// caller guarantees the IDs are in range.
+var filterFast func(hs *Hash, ids *uint32, n int, q *Hash, radius int) int
+
+// filterGo is the portable filter.
+func filterGo(hs []Hash, ids []uint32, q *Hash, radius int) int {
+	k := 0
+	for _, id := range ids {
+		h := &hs[id]
+		d := bits.OnesCount64(h[0]^q[0]) + bits.OnesCount64(h[1]^q[1])
+		if d > radius {
+			continue
+		}
+		if d+bits.OnesCount64(h[2]^q[2])+bits.OnesCount64(h[3]^q[3]) <= radius {
+			ids[k] = id
+			k++
+		}
+	}
+	return k
 }
 
 // foundEarlier reports whether a match seen in table t was already found in

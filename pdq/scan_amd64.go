@@ -11,6 +11,7 @@ import "golang.org/x/sys/cpu"
 func init() {
 	if cpu.X86.HasPOPCNT {
 		scanFast = scanPopcnt
+		filterFast = filterPopcnt
 	}
 }
 
@@ -18,3 +19,8 @@ func init() {
 //
 //go:noescape
 func scanPopcnt(hs *Hash, n int, q *Hash, radius int, ids *uint32) int
+
+// filterPopcnt is filterFast with POPCNT (scan_amd64.s).
+//
+//go:noescape
+func filterPopcnt(hs *Hash, ids *uint32, n int, q *Hash, radius int) int

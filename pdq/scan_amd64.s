@@ -53,3 +53,56 @@ next:
 done:
 	MOVQ AX, ret+40(FP)
 	RET
+
+// func filterPopcnt(hs *Hash, ids *uint32, n int, q *Hash, radius int) int
+//
+// For i in [0, n): if hs[ids[i]] is within radius of *q, store ids[i] at
+// ids[k] and increment k (k <= i, so compacting in place is safe). Return k.
+TEXT ·filterPopcnt(SB), NOSPLIT, $0-48
+	MOVQ hs+0(FP), SI
+	MOVQ ids+8(FP), R9
+	MOVQ n+16(FP), CX
+	MOVQ q+24(FP), DI
+	MOVQ 0(DI), R11
+	MOVQ 8(DI), R12
+	MOVQ 16(DI), R13
+	MOVQ 24(DI), DI
+	XORQ DX, DX // i
+	XORQ AX, AX // k
+
+floop:
+	CMPQ DX, CX
+	JGE  fdone
+	MOVL (R9)(DX*4), R10 // id, zero-extended
+	SHLQ $5, R10
+	ADDQ SI, R10         // &hs[id]
+	MOVQ 0(R10), BX
+	XORQ R11, BX
+	POPCNTQ BX, BX
+	MOVQ 8(R10), R8
+	XORQ R12, R8
+	POPCNTQ R8, R8
+	ADDQ R8, BX
+	CMPQ BX, radius+32(FP)
+	JGT  fnext
+	MOVQ 16(R10), R8
+	XORQ R13, R8
+	POPCNTQ R8, R8
+	ADDQ R8, BX
+	MOVQ 24(R10), R8
+	XORQ DI, R8
+	POPCNTQ R8, R8
+	ADDQ R8, BX
+	CMPQ BX, radius+32(FP)
+	JGT  fnext
+	MOVL (R9)(DX*4), R8
+	MOVL R8, (R9)(AX*4)
+	INCQ AX
+
+fnext:
+	INCQ DX
+	JMP  floop
+
+fdone:
+	MOVQ AX, ret+40(FP)
+	RET
