@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,8 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/match"
+	"github.com/parley-exchange/parley/pdq"
+	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -38,6 +42,10 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	pollEvery := fs.Duration("poll", time.Minute, "with --url, poll for indicator changes every `DURATION`")
 	as := fs.String("as", "", "STIX identity `ID` of the sighting member (where_sighted_refs)")
 	observed := fs.Bool("observed-data", false, "include observed-data for matching events")
+	push := fs.Bool("push", false, "sign the sightings with --key and post them to --url's --collection")
+	keyFile := fs.String("key", "", "your private key `FILE`, for --push")
+	images := fs.Bool("images", false, "the FILEs are images (or folders of them): match their PDQ hashes against the pdq indicators")
+	radius := fs.Int("radius", 31, "with --images, the largest Hamming `DISTANCE` that matches")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -49,8 +57,22 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	if *follow && len(files) != 1 {
 		return usageErrorf("give the one log file to follow", "--follow needs exactly one FILE")
 	}
-	if (*indicators == "") == (*url == "") {
+	if *indicators == "" && *url == "" {
 		return usageErrorf("give --indicators FILE, or --url, --token and --collection", "need one source of indicators")
+	}
+	var pushObjects func([]map[string]any) error
+	if *push {
+		if *url == "" || *collection == "" || *keyFile == "" || *as == "" {
+			return usageErrorf("sightings are posted to --url's --collection, signed with --key, created by --as", "--push needs --url, --collection, --key and --as")
+		}
+		key, err := readPrivateKey(*keyFile)
+		if err != nil {
+			return err
+		}
+		client := &taxii.Client{BaseURL: *url, Token: *token}
+		pushObjects = func(objs []map[string]any) error {
+			return pushSightings(ctx, client, *collection, key, objs)
+		}
 	}
 	set := match.NewIndicatorSet()
 	var poller *match.Poller
@@ -67,11 +89,17 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		for _, ind := range inds {
 			set.Put(ind)
 		}
-	} else {
+	}
+	if *indicators == "" {
 		if *collection == "" {
 			return usageErrorf("", "--url needs --collection")
 		}
-		poller = &match.Poller{Client: &taxii.Client{BaseURL: *url, Token: *token}, Collection: *collection, Set: set}
+		client := &taxii.Client{BaseURL: *url, Token: *token}
+		collID, err := resolveCollection(ctx, client, *collection)
+		if err != nil {
+			return err
+		}
+		poller = &match.Poller{Client: client, Collection: collID, Set: set}
 		if _, err := poller.Poll(ctx); err != nil {
 			return withExit(4, "check --url, --token and --collection", err)
 		}
@@ -89,7 +117,14 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	start := time.Now()
 	var mu sync.Mutex // guards m between the reader and the flush/poll ticker
 	emit := func() error {
-		return match.WriteObjects(c.stdout, m.Flush())
+		objs := m.Flush()
+		if err := match.WriteObjects(c.stdout, objs); err != nil {
+			return err
+		}
+		if pushObjects != nil && len(objs) > 0 {
+			return pushObjects(objs)
+		}
+		return nil
 	}
 	summary := func() {
 		s := m.Stats()
@@ -140,6 +175,21 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		summary()
 		return withExit(3, "", err)
 	}
+	if *images {
+		if len(files) == 0 {
+			return usageErrorf("", "--images needs at least one image FILE or folder")
+		}
+		paths, failed := c.collectImages(files)
+		matched, err := matchImages(ctx, c, set.All(), paths, *radius, m)
+		if err != nil {
+			return err
+		}
+		if err := emit(); err != nil {
+			return withExit(3, "", err)
+		}
+		fmt.Fprintf(c.stderr, "parley: match: %d images, %d matched, %d unreadable\n", len(paths), matched, failed)
+		return nil
+	}
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
@@ -161,8 +211,83 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	if err := emit(); err != nil {
+		if errors.Is(err, errPush) {
+			return withExit(4, "check --url, --token, --collection and that --as is the key's member", err)
+		}
 		return withExit(3, "", err)
 	}
 	summary()
 	return nil
+}
+
+// errPush marks a failure to post sightings.
+var errPush = errors.New("couldn't push the sightings")
+
+// pushSightings signs the objects that name their creator (sightings and
+// observed-data) and posts everything to the collection.
+func pushSightings(ctx context.Context, client *taxii.Client, collection string, key ed25519.PrivateKey, objs []map[string]any) error {
+	raw := make([]json.RawMessage, 0, len(objs))
+	for _, o := range objs {
+		b, err := json.Marshal(o)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errPush, err)
+		}
+		if _, ok := o["created_by_ref"]; ok {
+			if b, err = stix.Sign(b, key); err != nil {
+				return fmt.Errorf("%w: %v", errPush, err)
+			}
+		}
+		raw = append(raw, b)
+	}
+	collID, err := resolveCollection(ctx, client, collection)
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(raw); start += pushBatch {
+		end := min(start+pushBatch, len(raw))
+		st, err := client.AddObjects(ctx, collID, raw[start:end])
+		if err != nil {
+			return fmt.Errorf("%w: %v", errPush, err)
+		}
+		if st.FailureCount > 0 {
+			msg := ""
+			if len(st.Failures) > 0 {
+				msg = ": " + st.Failures[0].Message
+			}
+			return fmt.Errorf("%w: the node refused %d of %d objects%s", errPush, st.FailureCount, end-start, msg)
+		}
+	}
+	return nil
+}
+
+// matchImages hashes each image and counts a sighting for every pdq
+// indicator within radius; it returns the number of images that matched.
+func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []string, radius int, m *match.Matcher) (int, error) {
+	if radius < 0 || radius > 256 {
+		return 0, usageErrorf("PDQ's usual threshold is 31", "--radius must be between 0 and 256")
+	}
+	x, errs := match.NewImageIndex(inds)
+	for _, ce := range errs {
+		fmt.Fprintf(c.stderr, "parley: warning: %v\n", ce)
+	}
+	matched := 0
+	show := c.progress(len(paths))
+	for i, p := range paths {
+		if ctx.Err() != nil {
+			return matched, ctx.Err()
+		}
+		show(i)
+		h, _, err := pdq.HashFile(p, pdq.Limits{})
+		if err != nil {
+			c.printFileError(p, err)
+			continue
+		}
+		hits := x.Match(h, radius)
+		if len(hits) > 0 {
+			matched++
+		}
+		m.Sighted(hits, time.Time{})
+	}
+	show(-1)
+	return matched, nil
 }

@@ -130,7 +130,7 @@ func (m *Matcher) onFire(ind *Indicator) {
 	if t.After(tl.last) {
 		tl.last = t
 	}
-	if m.cfg.ObservedData && len(tl.observed) < m.cfg.MaxObserved {
+	if m.cfg.ObservedData && len(ev.Objects) > 0 && len(tl.observed) < m.cfg.MaxObserved {
 		tl.observed = append(tl.observed, newObservation(ev))
 	}
 }

@@ -1,0 +1,65 @@
+package match
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/pdq"
+)
+
+// TestImages hashes a shared test image, plants its hash (with a few bits
+// flipped, as a re-encoded copy would have) as a pdq indicator, and checks
+// that the image is sighted within radius 31 and not at radius 2.
+func TestImages(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "testdata", "pdq", "images")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared PDQ images not available: %v", err)
+	}
+	var img string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && img == "" && !d.IsDir() && (strings.HasSuffix(p, ".jpg") || strings.HasSuffix(p, ".png")) {
+			if fi, err := d.Info(); err == nil && fi.Size() > 10000 {
+				img = p
+			}
+		}
+		return nil
+	})
+	if img == "" {
+		t.Skip("no shared PDQ image found")
+	}
+	h, _, err := pdq.HashFile(img, pdq.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := h
+	near[0] ^= 0x0f // four bits away
+	other := pdq.Hash{^h[0], ^h[1], ^h[2], ^h[3]}
+	inds := []*Indicator{
+		{ID: "indicator--near", Pattern: near.String(), PatternType: "pdq"},
+		{ID: "indicator--far", Pattern: other.String(), PatternType: "pdq"},
+		{ID: "indicator--bad", Pattern: "not-a-hash", PatternType: "pdq"},
+		{ID: "indicator--stix", Pattern: "[file:name = 'x']"},
+	}
+	x, errs := NewImageIndex(inds)
+	if len(errs) != 1 || errs[0].ID != "indicator--bad" || x.Len() != 2 {
+		t.Fatalf("errs %v, len %d", errs, x.Len())
+	}
+	if got := x.Match(h, 31); len(got) != 1 || got[0].ID != "indicator--near" {
+		t.Fatalf("radius 31: %v", got)
+	}
+	if got := x.Match(h, 2); len(got) != 0 {
+		t.Fatalf("radius 2: %v", got)
+	}
+	m := NewMatcher(nil, Config{Now: func() time.Time { return testNow }})
+	m.Sighted(x.Match(h, 31), time.Time{})
+	m.Sighted(x.Match(other, 0), time.Time{})
+	m.Sighted(x.Match(near, 31), time.Time{})
+	out := m.Flush()
+	if len(out) != 2 || out[0]["sighting_of_ref"] != "indicator--far" || out[1]["count"] != int64(2) {
+		t.Fatalf("sightings %v", out)
+	}
+}
