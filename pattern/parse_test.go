@@ -138,6 +138,8 @@ func TestValidateRules(t *testing.T) {
 		{"[file:hashes.md5 = 'xyz']", "not a valid md5 hash"},
 		{"[file:hashes.'SHA-1' IN ('cead3f77f6cda6ec00f57d76c9a6879f')]", "not a valid SHA-1 hash"},
 		{"[file:hashes.'x-custom' = 'anything']", ""},
+		{"[file:hashes.MD5 = 5]", "compares it with an integer literal"},
+		{"[file:hashes.MD5 MATCHES '^cead']", ""},
 		{"[file:size = '12']", "integer property"},
 		{"[file:size > 12.5]", ""},
 		{"[network-traffic:dst_port IN (80, 'http')]", "integer property"},

@@ -50,8 +50,10 @@ func Validate(pattern string) error {
 //     section 9.7; the reference matcher evaluates stacked REPEATS as
 //     nested repetition, but the specification and the reference
 //     validator forbid it).
-//   - A hash value compared with `hashes.<ALGO>` must have the form of that
-//     algorithm (hex of the right length, SSDEEP characters).
+//   - A hash value compared with `hashes.<ALGO>` must be a string of the
+//     form of that algorithm (hex of the right length, SSDEEP characters),
+//     as in the reference validator; LIKE and MATCHES operands are
+//     patterns, not hash values, and are not checked.
 //   - Where the STIX 2.1 cyber-observable definitions give a property an
 //     integer or boolean type, it may only be compared with literals of
 //     that type. Unknown object types and properties are allowed (custom
@@ -162,11 +164,14 @@ func (v *validator) comparison(c *Comparison) {
 		}
 	}
 	last := c.Path.Steps[len(c.Path.Steps)-1]
-	if hasHashes && last.Kind == StepKey && (c.Op == OpEqual || c.Op == OpNotEqual || c.Op == OpIn) {
+	if hasHashes && last.Kind == StepKey && c.Op != OpLike && c.Op != OpMatches && c.Op != OpExists {
 		algo := strings.ToUpper(strings.NewReplacer("-", "", "'", "").Replace(last.Key))
 		if re, ok := hashForms[algo]; ok {
 			for _, l := range lits {
-				if l.Kind == LitString && !re.MatchString(l.Str) {
+				switch {
+				case l.Kind != LitString:
+					v.fail(c.Pos, "a %s hash is a string, but the pattern compares it with %s literal", last.Key, article(l.Kind))
+				case !re.MatchString(l.Str):
 					v.fail(c.Pos, "'%s' is not a valid %s hash", l.Str, last.Key)
 				}
 			}
@@ -179,10 +184,10 @@ func (v *validator) comparison(c *Comparison) {
 		case OpEqual, OpNotEqual, OpLess, OpLessEqual, OpGreater, OpGreaterEqual, OpIn:
 			for _, l := range lits {
 				if integerProps[key] && l.Kind != LitInt && l.Kind != LitFloat {
-					v.fail(c.Pos, "%s is an integer property, but the pattern compares it with a %s literal", key, l.Kind)
+					v.fail(c.Pos, "%s is an integer property, but the pattern compares it with %s literal", key, article(l.Kind))
 				}
 				if booleanProps[key] && l.Kind != LitBool {
-					v.fail(c.Pos, "%s is a boolean property, but the pattern compares it with a %s literal", key, l.Kind)
+					v.fail(c.Pos, "%s is a boolean property, but the pattern compares it with %s literal", key, article(l.Kind))
 				}
 			}
 		}
@@ -193,4 +198,11 @@ func (v *validator) comparison(c *Comparison) {
 			v.fail(c.Pos, "the MATCHES operand is not a valid regular expression: %v", err)
 		}
 	}
+}
+
+func article(k LiteralKind) string {
+	if k == LitInt {
+		return "an integer"
+	}
+	return "a " + k.String()
 }
