@@ -182,4 +182,3 @@ func BenchmarkIndex1e7(b *testing.B) {
 	b.ReportMetric(float64(m1.HeapAlloc-m0.HeapAlloc)/float64(n), "bytes/hash")
 	runtime.KeepAlive(hs)
 }
-

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"math/rand/v2"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"golang.org/x/image/bmp"
@@ -22,6 +23,26 @@ type refImage struct {
 		Hash    string
 		Quality *int
 	}
+}
+
+// hashCache memoizes HashFile of the shared images: the reference and
+// dihedral tests hash the same large JPEGs, slowly under -race.
+var hashCache sync.Map // path -> cachedHash
+
+type cachedHash struct {
+	h   Hash
+	q   int
+	err error
+}
+
+func hashFileCached(path string) (Hash, int, error) {
+	if c, ok := hashCache.Load(path); ok {
+		c := c.(cachedHash)
+		return c.h, c.q, c.err
+	}
+	h, q, err := HashFile(path, Limits{})
+	hashCache.Store(path, cachedHash{h, q, err})
+	return h, q, err
 }
 
 func loadRefs(t *testing.T) []refImage {
@@ -42,7 +63,8 @@ func loadRefs(t *testing.T) []refImage {
 func TestReferenceImages(t *testing.T) {
 	for _, im := range loadRefs(t) {
 		t.Run(im.File, func(t *testing.T) {
-			h, q, err := HashFile(filepath.Join(sharedDir, im.File), Limits{})
+			t.Parallel()
+			h, q, err := hashFileCached(filepath.Join(sharedDir, im.File))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +112,7 @@ func TestDihedralVectors(t *testing.T) {
 	if q != doc.Quality {
 		t.Errorf("quality %d, want %d", q, doc.Quality)
 	}
-	orig, _, _ := HashFile(filepath.Join(sharedDir, doc.Image), Limits{})
+	orig, _, _ := hashFileCached(filepath.Join(sharedDir, doc.Image))
 	if orig != hs[Original] {
 		t.Errorf("HashFile %s != HashFileDihedral orig %s", orig, hs[Original])
 	}
@@ -116,7 +138,7 @@ func TestDihedralVectors(t *testing.T) {
 		FlipMinus: "images/dih/bridge-8-flip-minus-1.jpg",
 	}
 	for v, f := range files {
-		h, _, err := HashFile(filepath.Join(sharedDir, f), Limits{})
+		h, _, err := hashFileCached(filepath.Join(sharedDir, f))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -127,7 +127,7 @@ func TestIndexRandom(t *testing.T) {
 			}
 		}
 	}
-	check(hs[:half], 200)
+	check(hs[:half], 100)
 	// New hashes are matchable as soon as they are added.
 	for i, h := range hs[half:] {
 		id := x.Add(h)
@@ -141,7 +141,7 @@ func TestIndexRandom(t *testing.T) {
 			}
 		}
 	}
-	check(hs, 200)
+	check(hs, 100)
 	if x.Len() != n || x.Hash(5) != hs[5] {
 		t.Fatal("Len or Hash wrong")
 	}
