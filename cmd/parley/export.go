@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/match"
+	"github.com/parley-exchange/parley/taxii"
+)
+
+func init() {
+	register(command{
+		name:  "export",
+		usage: "export --format zeek-intel|suricata-dataset (--indicators FILE | --url U --token T --collection C) [--out PATH]",
+		run:   runExport,
+	})
+}
+
+// runExport writes the indicators that sensors can match on their own.
+// What cannot be represented is listed on stderr, one indicator a line.
+// Exit status: 0 (also when some indicators were left out), 2 for bad
+// usage or input, 3 when writing failed, 4 when the node refused.
+func runExport(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("export")
+	format := fs.String("format", "", "zeek-intel (an Intel::read_files file) or suricata-dataset (datasets and rules)")
+	indicators := fs.String("indicators", "", "STIX bundle `FILE` of indicators")
+	url := fs.String("url", "", "node `URL` to read the indicators from over TAXII")
+	token := fs.String("token", "", "API `TOKEN` for --url")
+	collection := fs.String("collection", "", "TAXII collection `ID` (or title)")
+	out := fs.String("out", "", "zeek-intel: output `PATH` (default stdout); suricata-dataset: the directory to write (required)")
+	sid := fs.Int("sid", 9100000, "suricata-dataset: the first rule `SID`")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *format != "zeek-intel" && *format != "suricata-dataset" {
+		return usageErrorf("parley export --format zeek-intel|suricata-dataset ...", "--format must be zeek-intel or suricata-dataset")
+	}
+	if (*indicators == "") == (*url == "") {
+		return usageErrorf("give --indicators FILE, or --url, --token and --collection", "need one source of indicators")
+	}
+	if *format == "suricata-dataset" && *out == "" {
+		return usageErrorf("Suricata needs several files: datasets and a rules file", "--format suricata-dataset needs --out DIR")
+	}
+	set := match.NewIndicatorSet()
+	if *indicators != "" {
+		fh, err := os.Open(*indicators)
+		if err != nil {
+			return usageErrorf("", "couldn't open the indicators: %v", err)
+		}
+		inds, err := match.ReadIndicators(fh)
+		fh.Close()
+		if err != nil {
+			return usageErrorf("the file must be a STIX bundle or JSON lines of STIX objects", "%v", err)
+		}
+		for _, ind := range inds {
+			set.Put(ind)
+		}
+	} else {
+		if *collection == "" {
+			return usageErrorf("", "--url needs --collection")
+		}
+		client := &taxii.Client{BaseURL: *url, Token: *token}
+		collID, err := resolveCollection(ctx, client, *collection)
+		if err != nil {
+			return err
+		}
+		p := &match.Poller{Client: client, Collection: collID, Set: set}
+		if _, err := p.Poll(ctx); err != nil {
+			return withExit(4, "check --url, --token and --collection", err)
+		}
+	}
+	active, _ := set.Active(time.Now())
+	vals, bad := match.ExportValues(active)
+	var more []match.Unrepresentable
+	switch *format {
+	case "zeek-intel":
+		w := c.stdout
+		var fh *os.File
+		if *out != "" {
+			f, err := os.Create(*out)
+			if err != nil {
+				return withExit(3, "", fmt.Errorf("couldn't create %s: %w", *out, err))
+			}
+			fh, w = f, f
+		}
+		b, err := match.WriteZeekIntel(w, vals)
+		if fh != nil {
+			if cerr := fh.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return withExit(3, "", fmt.Errorf("couldn't write the intel file: %w", err))
+		}
+		more = b
+	case "suricata-dataset":
+		files, b := match.SuricataDatasets(vals, *sid)
+		more = b
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return withExit(3, "", fmt.Errorf("couldn't create %s: %w", *out, err))
+		}
+		for _, f := range files {
+			if err := os.WriteFile(filepath.Join(*out, f.Name), f.Data, 0o644); err != nil {
+				return withExit(3, "", fmt.Errorf("couldn't write %s: %w", f.Name, err))
+			}
+			fmt.Fprintf(c.stdout, "%s\n", filepath.Join(*out, f.Name))
+		}
+	}
+	bad = append(bad, more...)
+	for _, u := range bad {
+		fmt.Fprintf(c.stderr, "parley: export: not representable: %s: %s\n", u.ID, u.Reason)
+	}
+	fmt.Fprintf(c.stderr, "parley: export: %d values from %d indicators, %d not representable\n", len(vals)-len(more), len(active), len(bad))
+	return nil
+}
