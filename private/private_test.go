@@ -348,3 +348,30 @@ func FuzzParseSet(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEvaluate feeds arbitrary element bytes to the provider: it must
+// refuse or answer with as many elements as asked and a proof that the
+// provider's own public key verifies.
+func FuzzEvaluate(f *testing.F) {
+	p := newTestProvider(f, 1)
+	q := NewQuerier(p.PublicKey(), testRand(4))
+	_, req, err := q.Blind([]string{"domain-name:evil.example"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(req.Elements[0])
+	f.Add(make([]byte, 32))
+	f.Add(bytes.Repeat([]byte{0xff}, 32))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		resp, err := p.Evaluate(&EvaluateRequest{Elements: [][]byte{b}})
+		if err != nil {
+			if !errors.Is(err, ErrInvalidElement) {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			return
+		}
+		if len(resp.Elements) != 1 || len(resp.Proof) != 64 {
+			t.Fatalf("response shape: %d elements, %d-byte proof", len(resp.Elements), len(resp.Proof))
+		}
+	})
+}

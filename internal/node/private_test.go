@@ -357,3 +357,29 @@ func (b *privateLogBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// FuzzPatternLines: any pattern text yields only canonical lines (each a
+// fixed point of private.ParseLine), sorted and distinct, and never panics.
+func FuzzPatternLines(f *testing.F) {
+	for _, s := range []string{
+		"[domain-name:value = 'evil.example']",
+		"[ipv4-addr:value IN ('198.51.100.1', '198.51.100.2')]",
+		"[file:hashes.'SHA-256' = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']",
+		`[url:value = 'http://a.example/\'x']`,
+		"[a:b = 'c' AND d:e = 'f']",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		lines := patternLines(p)
+		for i, l := range lines {
+			_, _, canon, err := private.ParseLine(l)
+			if err != nil || canon != l {
+				t.Fatalf("line %q from %q is not canonical: %q, %v", l, p, canon, err)
+			}
+			if i > 0 && lines[i-1] >= l {
+				t.Fatalf("lines not sorted and distinct: %q", lines)
+			}
+		}
+	})
+}
