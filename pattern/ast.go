@@ -171,7 +171,7 @@ func (g *Group) Offset() int { return g.Pos }
 // Offset implements [ObservationExpr].
 func (q *Qualified) Offset() int { return q.Pos }
 
-func (o *Simple) String() string { return "[" + o.Comparison.String() + "]" }
+func (o *Simple) String() string { return printObs(o) }
 
 func obsPrec(e ObservationExpr) int {
 	switch e := e.(type) {
@@ -183,29 +183,51 @@ func obsPrec(e ObservationExpr) int {
 	return 5
 }
 
-func (o *ObservationOp) String() string {
-	p := o.Op.precedence()
-	l, r := o.Left.String(), o.Right.String()
-	// Printed parentheses are only needed for trees built by hand: parsed
-	// trees carry their parentheses as Group nodes.
-	if obsPrec(o.Left) < p {
-		l = "(" + l + ")"
-	}
-	if obsPrec(o.Right) <= p {
-		r = "(" + r + ")"
-	}
-	return l + " " + o.Op.String() + " " + r
+func (o *ObservationOp) String() string { return printObs(o) }
+
+// printObs prints into one builder: printing by concatenating the
+// children's strings would be quadratic in a long AND chain.
+func printObs(e ObservationExpr) string {
+	var b strings.Builder
+	writeObs(&b, e)
+	return b.String()
 }
 
-func (g *Group) String() string { return "(" + g.Expr.String() + ")" }
-
-func (q *Qualified) String() string {
-	s := q.Expr.String()
-	if obsPrec(q.Expr) < 4 {
-		s = "(" + s + ")"
+func writeObs(b *strings.Builder, e ObservationExpr) {
+	paren := func(x ObservationExpr, need bool) {
+		if need {
+			b.WriteByte('(')
+		}
+		writeObs(b, x)
+		if need {
+			b.WriteByte(')')
+		}
 	}
-	return s + " " + q.Qualifier.String()
+	switch e := e.(type) {
+	case *Simple:
+		b.WriteByte('[')
+		writeComp(b, e.Comparison)
+		b.WriteByte(']')
+	case *ObservationOp:
+		// Printed parentheses are only needed for trees built by hand:
+		// parsed trees carry their parentheses as Group nodes.
+		p := e.Op.precedence()
+		paren(e.Left, obsPrec(e.Left) < p)
+		b.WriteString(" " + e.Op.String() + " ")
+		paren(e.Right, obsPrec(e.Right) <= p)
+	case *Group:
+		paren(e.Expr, true)
+	case *Qualified:
+		paren(e.Expr, obsPrec(e.Expr) < 4)
+		b.WriteString(" " + e.Qualifier.String())
+	default:
+		b.WriteString(e.String())
+	}
 }
+
+func (g *Group) String() string { return printObs(g) }
+
+func (q *Qualified) String() string { return printObs(q) }
 
 // ComparisonExpr is one of [*Comparison], [*ComparisonOp] and
 // [*ComparisonGroup].
@@ -350,22 +372,45 @@ func (c *Comparison) String() string {
 	return c.Path.String() + " " + c.OperatorText() + " " + v
 }
 
-func (c *ComparisonOp) String() string {
-	l, r := c.Left.String(), c.Right.String()
-	if c.Op == CompAnd {
-		if x, ok := c.Left.(*ComparisonOp); ok && x.Op == CompOr {
-			l = "(" + l + ")"
-		}
-		if _, ok := c.Right.(*ComparisonOp); ok {
-			r = "(" + r + ")"
-		}
-	} else if x, ok := c.Right.(*ComparisonOp); ok && x.Op == CompOr {
-		r = "(" + r + ")"
-	}
-	return l + " " + c.Op.String() + " " + r
+func (c *ComparisonOp) String() string { return printComp(c) }
+
+func (c *ComparisonGroup) String() string { return printComp(c) }
+
+func printComp(e ComparisonExpr) string {
+	var b strings.Builder
+	writeComp(&b, e)
+	return b.String()
 }
 
-func (c *ComparisonGroup) String() string { return "(" + c.Expr.String() + ")" }
+func writeComp(b *strings.Builder, e ComparisonExpr) {
+	paren := func(x ComparisonExpr, need bool) {
+		if need {
+			b.WriteByte('(')
+		}
+		writeComp(b, x)
+		if need {
+			b.WriteByte(')')
+		}
+	}
+	switch e := e.(type) {
+	case *ComparisonOp:
+		l, lok := e.Left.(*ComparisonOp)
+		r, rok := e.Right.(*ComparisonOp)
+		if e.Op == CompAnd {
+			paren(e.Left, lok && l.Op == CompOr)
+			b.WriteString(" AND ")
+			paren(e.Right, rok)
+		} else {
+			paren(e.Left, false)
+			b.WriteString(" OR ")
+			paren(e.Right, rok && r.Op == CompOr)
+		}
+	case *ComparisonGroup:
+		paren(e.Expr, true)
+	default:
+		b.WriteString(e.String())
+	}
+}
 
 // ObjectPath is `type:step.step[0].step[*]`.
 type ObjectPath struct {

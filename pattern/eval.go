@@ -59,6 +59,10 @@ var sdoTypes = map[string]bool{
 // a CPU; reaching it is an evaluation error.
 const maxSteps = 20_000_000
 
+// maxBinding bounds how many observation instances one binding may hold
+// (the search's recursion depth grows with it).
+const maxBinding = 100_000
+
 type compileOnce struct {
 	once sync.Once
 	prog *program

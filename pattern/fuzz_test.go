@@ -76,3 +76,18 @@ func dumpComp(e ComparisonExpr) string {
 	}
 	return fmt.Sprintf("?%T", e)
 }
+
+// FuzzMatchJSON checks that decoding observations and evaluating a
+// pattern over them never panics, whatever the JSON and the pattern.
+func FuzzMatchJSON(f *testing.F) {
+	f.Add("[x:a = 1] AND [x:b[*].c_ref.d MATCHES '^e'] WITHIN 5 SECONDS",
+		`{"type":"bundle","id":"bundle--1","objects":[{"type":"observed-data","id":"od","first_observed":"2020-01-01T00:00:00Z","last_observed":"2020-01-01T00:00:01Z","number_observed":2,"object_refs":["x--1"]},{"type":"x","id":"x--1","a":1,"b":[{"c_ref":"x--1"}],"d":"e"}]}`)
+	f.Add("[x:n_hex = h'00'] REPEATS 2 TIMES FOLLOWEDBY [x:ip ISSUBSET '10.0.0.0/8']",
+		`[{"type":"cybox","first_observed":"2020-01-01T00:00:00Z","last_observed":"2020-01-01T00:00:00Z","number_observed":3,"objects":{"0":{"type":"x","n_hex":"00","ip":"10.1.1.1"}}}]`)
+	f.Fuzz(func(t *testing.T, pattern, data string) {
+		res, err := MatchJSON(pattern, []byte(data))
+		if err == nil && res.Matched && len(res.ObservedData) == 0 {
+			t.Fatalf("matched without binding any observed-data")
+		}
+	})
+}

@@ -453,6 +453,10 @@ func (s *search) bindAtom(a *nAtom, k func() bool) bool {
 		if s.avail[o] == 0 {
 			continue
 		}
+		if len(s.binding) >= maxBinding {
+			s.err = evalErrorf("the pattern would bind more than %d observations; it is too large to evaluate", maxBinding)
+			return false
+		}
 		s.steps++
 		if s.steps > maxSteps {
 			s.err = evalErrorf("the pattern needs more than %d search steps on this input; it is too complex to evaluate", maxSteps)

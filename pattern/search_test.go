@@ -76,3 +76,15 @@ func TestCombinatorialSearch(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchLimits(t *testing.T) {
+	obs := people(3, 1<<30)
+	_, err := MustParse("[person:age < 20] REPEATS 1000000 TIMES").Match(obs)
+	if err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Fatalf("got %v, want the binding-size limit", err)
+	}
+	res, err := MustParse("[person:age < 20] REPEATS 1000 TIMES").Match(obs)
+	if err != nil || !res.Matched || len(res.ObservedData) != 1 {
+		t.Fatalf("got %+v, %v", res, err)
+	}
+}
