@@ -1,0 +1,69 @@
+package layering
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/parley-exchange/parley/"
+
+// layer returns the layer of a package of this module; a higher layer may
+// import a lower or equal one, never a higher one.
+func layer(pkg string) (int, bool) {
+	rel := strings.TrimPrefix(pkg, module)
+	switch {
+	case rel == "stix":
+		return 0, true
+	case rel == "pattern", rel == "tlog", rel == "pdq", rel == "private", rel == "opinion":
+		return 1, true
+	case rel == "taxii":
+		return 2, true
+	case strings.HasPrefix(rel, "internal/store"), strings.HasPrefix(rel, "internal/match"):
+		return 3, true
+	case strings.HasPrefix(rel, "internal/node"), strings.HasPrefix(rel, "internal/peer"), strings.HasPrefix(rel, "internal/web"):
+		return 4, true
+	case strings.HasPrefix(rel, "cmd/"), strings.HasPrefix(rel, "bench"):
+		return 5, true
+	case rel == "internal/layering":
+		return 6, true
+	}
+	return 0, false
+}
+
+func TestImportsPointDown(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json", "../../...").Output()
+	if err != nil {
+		t.Fatalf("couldn't list packages: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := 0
+	for dec.More() {
+		var p struct {
+			ImportPath string
+			Imports    []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		seen++
+		from, ok := layer(p.ImportPath)
+		if !ok {
+			t.Errorf("package %s has no layer: add it to layer() and STYLE's table", p.ImportPath)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !strings.HasPrefix(imp, module) {
+				continue
+			}
+			to, ok := layer(imp)
+			if ok && to > from {
+				t.Errorf("%s (layer %d) imports %s (layer %d): imports must point down", p.ImportPath, from, imp, to)
+			}
+		}
+	}
+	if seen < 5 {
+		t.Fatalf("listed only %d packages; the go list pattern is wrong", seen)
+	}
+}
