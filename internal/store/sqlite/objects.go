@@ -57,7 +57,7 @@ func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status,
 			return err
 		}
 		defer insEntry.Close()
-		insObject, err := tx.PrepareContext(ctx, `INSERT INTO objects(collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		insObject, err := tx.PrepareContext(ctx, `INSERT INTO objects(collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, object_id, version) DO NOTHING`)
 		if err != nil {
 			return err
 		}
@@ -86,23 +86,6 @@ func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status,
 				if !errors.Is(err, sql.ErrNoRows) {
 					return err
 				}
-			} else {
-				var raw []byte
-				err := byVersion.QueryRowContext(ctx, sub.Collection, o.ID, fmtTime(o.Version)).Scan(&raw)
-				if err == nil {
-					d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
-					if bytes.Equal(raw, o.Raw) {
-						d.Message = "already stored"
-						st.Successes = append(st.Successes, d)
-					} else {
-						d.Message = "a different object with this id and version is already stored; versions are never overwritten (change modified)"
-						st.Failures = append(st.Failures, d)
-					}
-					continue
-				}
-				if !errors.Is(err, sql.ErrNoRows) {
-					return err
-				}
 			}
 			added := s.now().UTC().Truncate(time.Microsecond)
 			if !added.After(last) {
@@ -125,8 +108,33 @@ func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status,
 			if _, err := insEntry.ExecContext(ctx, next, leaf, it.Salt, sub.Collection, o.ID, fmtTime(o.Version), sub.Member, fmtTime(added)); err != nil {
 				return err
 			}
-			if _, err := insObject.ExecContext(ctx, sub.Collection, o.ID, o.Type, o.SpecVersion, fmtTime(o.Version), fmtTime(added), sub.Member, o.Signed, o.Raw, next); err != nil {
+			// The unique index on (collection, object_id, version) finds an
+			// existing version in the same statement that inserts a new one;
+			// only then is the stored copy read and the log entry taken back
+			// (inside this transaction, so it was never visible).
+			res, err := insObject.ExecContext(ctx, sub.Collection, o.ID, o.Type, o.SpecVersion, fmtTime(o.Version), fmtTime(added), sub.Member, o.Signed, o.Raw, next)
+			if err != nil {
 				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM log_entries WHERE idx = ?`, next); err != nil {
+					return err
+				}
+				var raw []byte
+				if err := byVersion.QueryRowContext(ctx, sub.Collection, o.ID, fmtTime(o.Version)).Scan(&raw); err != nil {
+					return err
+				}
+				d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
+				if bytes.Equal(raw, o.Raw) {
+					d.Message = "already stored"
+					st.Successes = append(st.Successes, d)
+				} else {
+					d.Message = "a different object with this id and version is already stored; versions are never overwritten (change modified)"
+					st.Failures = append(st.Failures, d)
+				}
+				continue
 			}
 			next++
 			st.Successes = append(st.Successes, store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)})

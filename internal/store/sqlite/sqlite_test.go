@@ -71,3 +71,20 @@ func TestUnknownDriver(t *testing.T) {
 		t.Fatal("Open accepted an unknown driver")
 	}
 }
+
+// TestConformanceAllDrivers runs the suite on every benchmarked driver
+// other than the default (the cgo one when built with cgo), so that the
+// driver comparison compares stores that behave the same.
+func TestConformanceAllDrivers(t *testing.T) {
+	for _, d := range benchDrivers[1:] {
+		t.Run(d, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) store.Store {
+				s, err := Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"), Options{Driver: d})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			})
+		})
+	}
+}
