@@ -46,10 +46,16 @@ func Validate(pattern string) error {
 //
 //   - A qualifier type may not be stacked directly on one expression:
 //     `[a] WITHIN 5 SECONDS WITHIN 6 SECONDS` is rejected, while
-//     `([a] WITHIN 5 SECONDS) WITHIN 6 SECONDS` is allowed (STIX 2.1
-//     section 9.7; the reference matcher evaluates stacked REPEATS as
-//     nested repetition, but the specification and the reference
-//     validator forbid it).
+//     `([a] WITHIN 5 SECONDS) WITHIN 6 SECONDS` is allowed. This is the
+//     one documented disagreement between the OASIS references: the
+//     matcher evaluates `[a] REPEATS 2 TIMES REPEATS 2 TIMES` as nested
+//     repetition, while the specification and the OASIS validator forbid
+//     it. [Pattern.Match] follows the matcher (it evaluates what the
+//     grammar accepts); Validate follows the specification. We are
+//     stricter than the OASIS validator in one corner: it only checks
+//     chains that start at a bracketed expression, so it lets
+//     `([a] AND [b]) REPEATS 2 TIMES REPEATS 3 TIMES` through; we reject
+//     every directly stacked pair, as the specification's rule reads.
 //   - A hash value compared with `hashes.<ALGO>` must be a string of the
 //     form of that algorithm (hex of the right length, SSDEEP characters),
 //     as in the reference validator; LIKE and MATCHES operands are
