@@ -87,7 +87,7 @@ func (t token) describe() string {
 // 2.1 ANTLR grammar (maximal munch; keywords only in upper case; `true` and
 // `false` only in lower case; comments and Unicode spaces skipped).
 func lex(src string) []token {
-	var toks []token
+	toks := make([]token, 0, len(src)/4+2)
 	i := 0
 	for {
 		i = skipSpace(src, i)
