@@ -187,10 +187,23 @@ func (c *Client) Tags(ctx context.Context, id string, key *PublicKey) (*Set, err
 }
 
 // Receipt fetches the evidence that the set's key is in the node's log.
+// A key published moments ago may not be in a signed checkpoint yet (503):
+// it retries for up to 30 seconds.
 func (c *Client) Receipt(ctx context.Context, id string) (KeyReceipt, error) {
-	var out KeyReceipt
-	err := c.do(ctx, http.MethodGet, setPath(id, "/receipt"), nil, "application/json", &out)
-	return out, err
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var out KeyReceipt
+		err := c.do(ctx, http.MethodGet, setPath(id, "/receipt"), nil, "application/json", &out)
+		var he *HTTPError
+		if !errors.As(err, &he) || he.Status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return out, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // Evaluate sends one batch of blinded elements. A spent budget wraps

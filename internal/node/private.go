@@ -197,6 +197,9 @@ func (a *privateAPI) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, private.ErrInvalidValue), errors.Is(err, private.ErrUnsupportedType),
 		errors.Is(err, private.ErrInvalidElement), errors.Is(err, private.ErrBatchSize), errors.Is(err, store.ErrInvalid):
 		status, title, desc = http.StatusBadRequest, "bad request", err.Error()
+	case errors.Is(err, ErrNotIntegrated):
+		w.Header().Set("Retry-After", "1")
+		status, title, desc = http.StatusServiceUnavailable, "not yet in a checkpoint", "the set's key entry is not in a signed checkpoint yet; retry"
 	case errors.Is(err, errPrivateUnavailable):
 		status, title, desc = http.StatusNotImplemented, "not implemented", err.Error()
 	}
@@ -638,66 +641,29 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	return a.st.UpdatePrivateSet(ctx, id, s.Cursor, cursor, changed, newTags)
 }
 
-// keyReceipt proves that log entry index is in the log: the entry, its
-// inclusion proof in the current tree and a checkpoint of that tree signed
-// with the node key.
-//
-// It recomputes the tree from the stored entries (O(log size) memory per
-// level, O(size) time), which is fine for the sizes a node reaches today;
-// the log integrator's stored tiles would make it O(log size).
+// keyReceipt proves that log entry index (a set's oprf-key entry) is in
+// the log: the entry, its inclusion proof in the integrated tree and the
+// latest signed checkpoint, as the log's own receipts are built
+// ([EntryReceipt]). An entry not yet integrated is waited for up to
+// [ReceiptWait], then [ErrNotIntegrated].
 func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt, error) {
-	size, err := n.store.LogSize(ctx)
+	ls, ok := n.store.(store.LogStore)
+	if !ok {
+		return private.KeyReceipt{}, errPrivateUnavailable
+	}
+	es, err := n.store.Entries(ctx, index, index+1)
 	if err != nil {
 		return private.KeyReceipt{}, err
 	}
-	if index < 0 || index >= size {
+	if len(es) != 1 {
 		return private.KeyReceipt{}, fmt.Errorf("log entry %d: %w", index, store.ErrNotFound)
 	}
-	leaves := make([]tlog.Hash, 0, size)
-	var entry []byte
-	const page = 10000
-	for start := int64(0); start < size; start += page {
-		es, err := n.store.Entries(ctx, start, min(start+page, size))
-		if err != nil {
-			return private.KeyReceipt{}, err
-		}
-		for _, e := range es {
-			if e.Index == index {
-				entry = e.Leaf
-			}
-			leaves = append(leaves, tlog.LeafHash(e.Leaf))
-		}
-	}
-	if int64(len(leaves)) != size || entry == nil {
-		return private.KeyReceipt{}, fmt.Errorf("couldn't read the log: %d of %d entries", len(leaves), size)
-	}
-	proof, root := inclusionPath(int(index), leaves)
-	cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: n.cfg.Origin, Size: uint64(size), Hash: root}, n.signer)
+	r, err := EntryReceipt(ctx, ls, es[0], ReceiptWait)
 	if err != nil {
 		return private.KeyReceipt{}, err
 	}
 	return private.KeyReceipt{
-		LogIndex: uint64(index), TreeSize: uint64(size), Entry: entry,
-		InclusionProof: proof, Checkpoint: string(cp),
+		LogIndex: r.LogIndex, TreeSize: r.TreeSize, Entry: []byte(r.Entry),
+		InclusionProof: r.InclusionProof, Checkpoint: r.Checkpoint,
 	}, nil
-}
-
-// inclusionPath returns the RFC 9162 section 2.1.3.1 inclusion path of
-// leaf m and the root of the tree of leaves.
-func inclusionPath(m int, leaves []tlog.Hash) ([]tlog.Hash, tlog.Hash) {
-	if len(leaves) == 1 {
-		return nil, leaves[0]
-	}
-	k := 1
-	for k*2 < len(leaves) {
-		k *= 2
-	}
-	if m < k {
-		p, l := inclusionPath(m, leaves[:k])
-		_, r := inclusionPath(0, leaves[k:])
-		return append(p, r), tlog.NodeHash(l, r)
-	}
-	p, r := inclusionPath(m-k, leaves[k:])
-	_, l := inclusionPath(0, leaves[:k])
-	return append(p, l), tlog.NodeHash(l, r)
 }

@@ -307,25 +307,6 @@ func TestLoadPrivateConfig(t *testing.T) {
 	}
 }
 
-func TestInclusionPath(t *testing.T) {
-	// Against the tlog verifier, for every index of trees of size 1..17.
-	var leaves []tlog.Hash
-	tree := tlog.NewTree()
-	for size := 1; size <= 17; size++ {
-		leaves = append(leaves, tlog.LeafHash([]byte{byte(size)}))
-		tree.Append(leaves[size-1])
-		for i := range leaves {
-			p, root := inclusionPath(i, leaves)
-			if root != tree.Root() {
-				t.Fatalf("size %d: root differs from tlog.Tree", size)
-			}
-			if err := tlog.VerifyInclusion(uint64(i), uint64(size), leaves[i], p, root); err != nil {
-				t.Fatalf("size %d index %d: %v", size, i, err)
-			}
-		}
-	}
-}
-
 func mustKey(t *testing.T, b []byte) *private.PublicKey {
 	t.Helper()
 	k, err := private.ParsePublicKey(b)
