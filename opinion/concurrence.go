@@ -1,0 +1,177 @@
+package opinion
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// Concurrence is a Parley node's answer to GET /concurrence?object=ID, as
+// JSON:
+//
+//	{"object", "counts": {value: n}, "opinions": [{"member", "opinion",
+//	 "opinion_id", "version", "confidence"}], "voices",
+//	 "members_with_access", "writable_collections", "evidence"}
+//
+// The embedded [Tally] is the node's claim. Evidence is what lets a client
+// check it without trusting the node: a proof bundle (the format of
+// `parley verify`) holding every version the requesting member may read of
+// every opinion that refers to the object in any version, each with its
+// log entry, salt and inclusion proof against one signed checkpoint, and
+// the registered keys of the members who wrote them.
+type Concurrence struct {
+	Tally
+	// Voices is the number of members whose opinion counts (len(Opinions)).
+	Voices int `json:"voices"`
+	// MembersWithAccess is the number of members who may read the object
+	// in some collection that holds it: the "of N" in "4 of 17". It rests
+	// on the node's access lists, which the log doesn't record, so a
+	// client can't check it.
+	MembersWithAccess int `json:"members_with_access"`
+	// WritableCollections are the collections holding the object that the
+	// requesting member may write: where its own opinion can go.
+	WritableCollections []string `json:"writable_collections"`
+	// Evidence is the proof bundle described above; with no opinions it
+	// has no items (and may have no checkpoint).
+	Evidence tlog.Bundle `json:"evidence"`
+}
+
+// ErrEvidence is returned (wrapped) by [VerifyConcurrence] when the
+// node's evidence doesn't verify: a checkpoint signature, an inclusion
+// proof, a commitment, or an entry that doesn't match its object. That is
+// the node misbehaving, not an opinion failing to count.
+var ErrEvidence = errors.New("the concurrence evidence doesn't verify")
+
+// Checked is one evidence item after [VerifyConcurrence].
+type Checked struct {
+	// Opinion is the parsed opinion (its zero value if the object isn't a
+	// valid opinion); Opinion.Verified says whether it may count.
+	Opinion Opinion
+	// LogIndex and Collection come from the item's verified log entry.
+	LogIndex   uint64
+	Collection string
+	// Err says why the opinion isn't verified (wrapping [ErrUnsigned],
+	// [ErrForged], [ErrUnknownMember] or [ErrInvalid]); nil when it is.
+	Err error
+}
+
+// Verification is what [VerifyConcurrence] established.
+type Verification struct {
+	// Tally is the tally recomputed from the verified opinions.
+	Tally Tally
+	// Checkpoint is the verified checkpoint of the evidence (zero when
+	// there was none).
+	Checkpoint tlog.Checkpoint
+	// Items are the evidence items in the node's order.
+	Items []Checked
+	// Names maps member ids to the names the evidence gives them.
+	Names map[string]string
+}
+
+// VerifyConcurrence checks a node's concurrence answer with no trust in
+// the node beyond its member keys:
+//
+//  1. the evidence's log key must equal pinnedLogKey (when not empty) and
+//     sign its checkpoint;
+//  2. every item's entry must be an object entry included at its index in
+//     the checkpoint's tree, commit to the object with its salt, and name
+//     the object's id, version and creator; any failure is [ErrEvidence];
+//  3. every item's opinion is verified with [Verify] against the
+//     evidence's member keys; those that fail simply don't count;
+//  4. the claimed tally is checked against the verified opinions with
+//     [Check] (an error wraps [ErrMismatch]); Voices must equal the number
+//     of claimed opinions.
+//
+// It returns what it verified even when it fails, for display.
+func VerifyConcurrence(c Concurrence, pinnedLogKey string) (Verification, error) {
+	res := Verification{Names: map[string]string{}}
+	b := c.Evidence
+	keys := Keys{}
+	for _, m := range b.Members {
+		if _, dup := keys[m.ID]; dup {
+			return res, fmt.Errorf("%w: member %s is listed twice", ErrEvidence, m.ID)
+		}
+		if len(m.PublicKey) != ed25519.PublicKeySize {
+			return res, fmt.Errorf("%w: member %s: the public key isn't %d bytes", ErrEvidence, m.ID, ed25519.PublicKeySize)
+		}
+		keys[m.ID] = ed25519.PublicKey(m.PublicKey)
+		res.Names[m.ID] = m.Name
+	}
+	if len(b.Items) > 0 || b.Checkpoint != "" {
+		if pinnedLogKey != "" && pinnedLogKey != b.LogKey {
+			return res, fmt.Errorf("%w: the evidence's log key isn't the pinned key", ErrEvidence)
+		}
+		v, err := tlog.NewVerifier(b.LogKey)
+		if err != nil {
+			return res, fmt.Errorf("%w: log key: %v", ErrEvidence, err)
+		}
+		if res.Checkpoint, err = tlog.OpenCheckpoint([]byte(b.Checkpoint), v); err != nil {
+			return res, fmt.Errorf("%w: checkpoint: %v", ErrEvidence, err)
+		}
+	}
+	var verified []Opinion
+	for i, it := range b.Items {
+		e, err := checkItem(it, res.Checkpoint)
+		if err != nil {
+			return res, fmt.Errorf("%w: item %d: %v", ErrEvidence, i, err)
+		}
+		op, verr := Verify(it.Object, keys)
+		res.Items = append(res.Items, Checked{Opinion: op, LogIndex: it.LogIndex, Collection: e.Collection, Err: verr})
+		if verr == nil {
+			verified = append(verified, op)
+		}
+	}
+	var err error
+	res.Tally, err = Check(c.Tally, verified)
+	if err == nil && c.Voices != len(c.Votes) {
+		err = fmt.Errorf("%w: %d voices are claimed but %d opinions are listed", ErrMismatch, c.Voices, len(c.Votes))
+	}
+	return res, err
+}
+
+// checkItem verifies an item's log evidence (not the opinion's signature).
+func checkItem(it tlog.BundleItem, cp tlog.Checkpoint) (tlog.Entry, error) {
+	e, err := tlog.ParseEntry(it.Entry)
+	if err != nil {
+		return e, err
+	}
+	if e.Kind != tlog.KindObject {
+		return e, fmt.Errorf("entry %d is of kind %q, not an object entry", it.LogIndex, e.Kind)
+	}
+	if err := tlog.VerifyInclusion(it.LogIndex, cp.Size, tlog.LeafHash(it.Entry), it.InclusionProof, cp.Hash); err != nil {
+		return e, fmt.Errorf("entry %d of %s isn't in the checkpoint's tree: %v", it.LogIndex, e.ObjectID, err)
+	}
+	canon, err := stix.Canonicalize(it.Object)
+	if err != nil {
+		return e, fmt.Errorf("the object of entry %d isn't valid JSON: %v", it.LogIndex, err)
+	}
+	if tlog.Commitment(it.Salt, it.Object) != e.Commitment && tlog.Commitment(it.Salt, canon) != e.Commitment {
+		return e, fmt.Errorf("the object of entry %d doesn't match the entry's commitment", it.LogIndex)
+	}
+	var head struct {
+		ID           string `json:"id"`
+		Modified     string `json:"modified"`
+		Created      string `json:"created"`
+		CreatedByRef string `json:"created_by_ref"`
+	}
+	if err := json.Unmarshal(canon, &head); err != nil {
+		return e, fmt.Errorf("the object of entry %d: %v", it.LogIndex, err)
+	}
+	version := head.Modified
+	if version == "" {
+		version = head.Created
+	}
+	switch {
+	case head.ID != e.ObjectID:
+		return e, fmt.Errorf("entry %d is for %s, not %s", it.LogIndex, e.ObjectID, head.ID)
+	case !sameTime(version, e.Version):
+		return e, fmt.Errorf("entry %d is for version %s of %s, not %s", it.LogIndex, e.Version, e.ObjectID, version)
+	case head.CreatedByRef != "" && head.CreatedByRef != e.Member:
+		return e, fmt.Errorf("entry %d says %s shared %s, whose created_by_ref is %s", it.LogIndex, e.Member, e.ObjectID, head.CreatedByRef)
+	}
+	return e, nil
+}

@@ -1,0 +1,135 @@
+package opinion
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// honestConcurrence builds what an honest node answers for reportID over
+// the given objects.
+func honestConcurrence(t testing.TB, members []member, objects ...[]byte) (Concurrence, string) {
+	t.Helper()
+	b, vkey := evidence(t, members, objects...)
+	var ops []Opinion
+	keys := keysOf(members...)
+	for _, o := range objects {
+		op, _ := Verify(o, keys)
+		ops = append(ops, op)
+	}
+	tally := Compute(reportID, ops)
+	return Concurrence{Tally: tally, Voices: tally.Voices(), MembersWithAccess: 3, Evidence: b}, vkey
+}
+
+func TestVerifyConcurrence(t *testing.T) {
+	a, b, c := newMember(1), newMember(2), newMember(3)
+	members := []member{a, b, c}
+	objects := [][]byte{
+		a.signed(t, spec{id: 1, minute: 0, value: Agree}),
+		a.signed(t, spec{id: 1, minute: 1, value: StronglyAgree, confidence: 90}),
+		b.signed(t, spec{id: 2, value: Disagree}),
+		b.signed(t, spec{id: 3, minute: -5, value: Agree}),
+		c.signed(t, spec{id: 4, value: Neutral}),
+		c.signed(t, spec{id: 4, minute: 2, value: Neutral, revoked: true}),
+		rawOpinion(t, c.id, spec{id: 5, minute: 3, value: StronglyAgree}), // unsigned, stored under an optional policy
+	}
+	honest, vkey := honestConcurrence(t, members, objects...)
+	if honest.Counts[StronglyAgree] != 1 || honest.Counts[Disagree] != 1 || honest.Voices != 2 {
+		t.Fatalf("unexpected honest tally %+v", honest.Tally)
+	}
+	res, err := VerifyConcurrence(honest, vkey)
+	if err != nil {
+		t.Fatalf("VerifyConcurrence(honest) = %v", err)
+	}
+	if len(res.Items) != len(objects) || res.Checkpoint.Size != uint64(5+len(objects)) || res.Names[a.id] != "member-1" {
+		t.Errorf("verification = %+v", res)
+	}
+	if !errors.Is(res.Items[6].Err, ErrUnsigned) || res.Items[0].Err != nil || res.Items[0].Collection != "c1" {
+		t.Errorf("items = %+v", res.Items)
+	}
+	// The JSON form round-trips.
+	j, err := json.Marshal(honest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Concurrence
+	if err := json.Unmarshal(j, &back); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyConcurrence(back, vkey); err != nil {
+		t.Errorf("after a JSON round trip: %v", err)
+	}
+	var shape map[string]any
+	json.Unmarshal(j, &shape)
+	for _, k := range []string{"object", "counts", "opinions", "voices", "members_with_access", "evidence"} {
+		if _, ok := shape[k]; !ok {
+			t.Errorf("the JSON has no %q: %s", k, j)
+		}
+	}
+
+	copyOf := func() Concurrence {
+		var c Concurrence
+		if err := json.Unmarshal(j, &c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name   string
+		tamper func(c *Concurrence)
+		want   error
+	}{
+		{"inflated count", func(c *Concurrence) { c.Counts[Agree] = 5 }, ErrMismatch},
+		{"unsigned opinion counted", func(c *Concurrence) {
+			c.Counts[StronglyAgree]++
+			c.Votes = append(c.Votes, Vote{Member: members[2].id, Value: StronglyAgree, OpinionID: opinionID(5), Version: "2026-09-15T12:03:00Z"})
+			c.Voices++
+		}, ErrMismatch},
+		{"revocation hidden by dropping it from the evidence only", func(c *Concurrence) {
+			c.Evidence.Items = append(c.Evidence.Items[:5], c.Evidence.Items[6:]...)
+		}, ErrMismatch},
+		{"voices inflated", func(c *Concurrence) { c.Voices = 3 }, ErrMismatch},
+		{"an opinion's text changed", func(c *Concurrence) {
+			c.Evidence.Items[2].Object = bytes.Replace(c.Evidence.Items[2].Object, []byte(`"disagree"`), []byte(`"agree"`), 1)
+		}, ErrEvidence},
+		{"a forged opinion slipped in with a fabricated entry", func(c *Concurrence) {
+			forged, _ := stix.Sign(rawOpinion(t, members[2].id, spec{id: 9, value: Agree}), members[0].key)
+			it := c.Evidence.Items[0]
+			it.Object = forged
+			c.Evidence.Items = append(c.Evidence.Items, it)
+		}, ErrEvidence},
+		{"inclusion proof broken", func(c *Concurrence) { c.Evidence.Items[1].InclusionProof[0][0] ^= 1 }, ErrEvidence},
+		{"log index moved", func(c *Concurrence) { c.Evidence.Items[1].LogIndex++ }, ErrEvidence},
+		{"checkpoint signature broken", func(c *Concurrence) {
+			c.Evidence.Checkpoint = c.Evidence.Checkpoint[:len(c.Evidence.Checkpoint)-10] + "AAAAAAAAA\n"
+		}, ErrEvidence},
+		{"a member's key replaced", func(c *Concurrence) { c.Evidence.Members[0].PublicKey = tlog.Bytes(newMember(9).pub()) }, ErrMismatch},
+		{"member listed twice", func(c *Concurrence) { c.Evidence.Members = append(c.Evidence.Members, c.Evidence.Members[0]) }, ErrEvidence},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cc := copyOf()
+			tc.tamper(&cc)
+			if _, err := VerifyConcurrence(cc, vkey); !errors.Is(err, tc.want) {
+				t.Errorf("VerifyConcurrence = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	if _, err := VerifyConcurrence(copyOf(), "other.example+12345678+AQ"); !errors.Is(err, ErrEvidence) {
+		t.Errorf("with another pinned key: %v", err)
+	}
+}
+
+func TestVerifyConcurrenceNoOpinions(t *testing.T) {
+	empty := Concurrence{Tally: Compute(reportID, nil)}
+	if _, err := VerifyConcurrence(empty, ""); err != nil {
+		t.Errorf("no opinions: %v", err)
+	}
+	empty.Counts[Agree] = 1
+	if _, err := VerifyConcurrence(empty, ""); !errors.Is(err, ErrMismatch) {
+		t.Errorf("a count with no opinions: %v", err)
+	}
+}
