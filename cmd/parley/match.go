@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/match"
@@ -89,8 +88,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		for _, ind := range inds {
 			set.Put(ind)
 		}
-	}
-	if *indicators == "" {
+	} else {
 		if *collection == "" {
 			return usageErrorf("", "--url needs --collection")
 		}
@@ -100,95 +98,67 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		poller = &match.Poller{Client: client, Collection: collID, Set: set}
-		if _, err := poller.Poll(ctx); err != nil {
-			return withExit(4, "check --url, --token and --collection", err)
-		}
 	}
-	build := func() (*match.Engine, time.Time) {
-		active, next := set.Active(time.Now())
-		e, errs := match.Compile(active, match.Options{})
-		for _, ce := range errs {
-			fmt.Fprintf(c.stderr, "parley: warning: %v\n", ce)
-		}
-		return e, next
+	m := match.NewMatcher(nil, match.Config{Format: f, Identity: *as, ObservedData: *observed})
+	s := &match.Stream{
+		Matcher:    m,
+		Set:        set,
+		Poller:     poller,
+		PollEvery:  *pollEvery,
+		FlushEvery: *flush,
+		Warn:       func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) },
+		Emit: func(objs []map[string]any) error {
+			if err := match.WriteObjects(c.stdout, objs); err != nil {
+				return err
+			}
+			if pushObjects != nil && len(objs) > 0 {
+				return pushObjects(objs)
+			}
+			return nil
+		},
 	}
-	engine, nextChange := build()
-	m := match.NewMatcher(engine, match.Config{Format: f, Identity: *as, ObservedData: *observed})
+	if err := s.Init(ctx); err != nil {
+		return withExit(4, "check --url, --token and --collection", err)
+	}
 	start := time.Now()
-	var mu sync.Mutex // guards m between the reader and the flush/poll ticker
-	emit := func() error {
-		objs := m.Flush()
-		if err := match.WriteObjects(c.stdout, objs); err != nil {
-			return err
-		}
-		if pushObjects != nil && len(objs) > 0 {
-			return pushObjects(objs)
-		}
-		return nil
-	}
 	summary := func() {
-		s := m.Stats()
+		st := m.Stats()
 		secs := time.Since(start).Seconds()
 		rate := 0.0
 		if secs > 0 {
-			rate = float64(s.Events) / secs
+			rate = float64(st.Events) / secs
 		}
 		fmt.Fprintf(c.stderr, "parley: match: %d events, %d matched, %d malformed, %d sightings, %d indicators, %.0f events/s\n",
-			s.Events, s.Matched, s.Malformed, s.Sightings, engine.Len(), rate)
+			st.Events, st.Matched, st.Malformed, st.Sightings, s.Engine().Len(), rate)
 	}
-	if *follow {
-		lastFlush, lastPoll := time.Now(), time.Now()
-		tick := func() {
-			mu.Lock()
-			defer mu.Unlock()
-			now := time.Now()
-			rebuild := !nextChange.IsZero() && !now.Before(nextChange)
-			if poller != nil && now.Sub(lastPoll) >= *pollEvery {
-				lastPoll = now
-				changed, err := poller.Poll(ctx)
-				if err != nil {
-					fmt.Fprintf(c.stderr, "parley: warning: %v\n", err)
-				}
-				rebuild = rebuild || changed
-			}
-			if rebuild {
-				engine, nextChange = build()
-				m.SetEngine(engine)
-			}
-			if now.Sub(lastFlush) >= *flush {
-				lastFlush = now
-				if err := emit(); err != nil {
-					fmt.Fprintf(c.stderr, "parley: warning: %v\n", err)
-				}
-			}
-		}
-		err := match.Follow(ctx, files[0], 0, func(line []byte) {
-			mu.Lock()
-			m.Line(line)
-			mu.Unlock()
-		}, tick)
-		mu.Lock()
-		defer mu.Unlock()
-		if err2 := emit(); err == nil {
-			err = err2
+	finish := func(err error) error {
+		if ferr := s.Finish(); err == nil {
+			err = ferr
 		}
 		summary()
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, errPush):
+			return withExit(4, "check --url, --token, --collection and that --as is the key's member", err)
+		}
 		return withExit(3, "", err)
+	}
+	if *follow {
+		return finish(s.Follow(ctx, files[0], 0))
 	}
 	if *images {
 		if len(files) == 0 {
 			return usageErrorf("", "--images needs at least one image FILE or folder")
 		}
 		paths, failed := c.collectImages(files)
-		matched, err := matchImages(ctx, c, set.All(), paths, *radius, m)
+		active, _ := set.Active(time.Now())
+		matched, err := matchImages(ctx, c, active, paths, *radius, m)
 		if err != nil {
 			return err
 		}
-		if err := emit(); err != nil {
-			return withExit(3, "", err)
-		}
 		fmt.Fprintf(c.stderr, "parley: match: %d images, %d matched, %d unreadable\n", len(paths), matched, failed)
-		return nil
+		return finish(nil)
 	}
 	if len(files) == 0 {
 		files = []string{"-"}
@@ -203,21 +173,14 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			defer fh.Close()
 			r = fh
 		}
-		if err := m.ReadLines(ctx, r); err != nil {
+		if err := s.Read(ctx, r); err != nil {
 			if errors.Is(err, context.Canceled) {
 				break
 			}
-			return withExit(3, "", err)
+			return finish(err)
 		}
 	}
-	if err := emit(); err != nil {
-		if errors.Is(err, errPush) {
-			return withExit(4, "check --url, --token, --collection and that --as is the key's member", err)
-		}
-		return withExit(3, "", err)
-	}
-	summary()
-	return nil
+	return finish(nil)
 }
 
 // errPush marks a failure to post sightings.

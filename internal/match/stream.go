@@ -1,0 +1,159 @@
+package match
+
+import (
+	"context"
+	"io"
+	"sync"
+	"time"
+)
+
+// Stream runs a [Matcher] over live input: it compiles the active
+// indicators of Set, recompiles when a poll changes the set or an
+// indicator's valid_from/valid_until passes, and hands the sightings to
+// Emit every FlushEvery, all without stopping the stream. Fields are set
+// before [Stream.Init] and not changed afterwards.
+type Stream struct {
+	Matcher *Matcher
+	Set     *IndicatorSet
+	// Poller, if not nil, is polled every PollEvery (default 1 minute).
+	Poller    *Poller
+	PollEvery time.Duration
+	// FlushEvery is the interval between flushes when following (default
+	// 1 minute).
+	FlushEvery time.Duration
+	// Options tune the compiled engines.
+	Options Options
+	// Emit receives each flush's objects (possibly none).
+	Emit func([]map[string]any) error
+	// Warn receives indicators that do not compile and failed polls;
+	// they do not stop the stream.
+	Warn func(error)
+	// Now is the clock (time.Now by default).
+	Now func() time.Time
+
+	mu                  sync.Mutex
+	next                time.Time
+	lastPoll, lastFlush time.Time
+	rebuilds            int
+	engine              *Engine
+	emitErr             error
+}
+
+// Init polls once (if there is a Poller) and compiles the first engine. An
+// error is the poll's.
+func (s *Stream) Init(ctx context.Context) error {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.PollEvery <= 0 {
+		s.PollEvery = time.Minute
+	}
+	if s.FlushEvery <= 0 {
+		s.FlushEvery = time.Minute
+	}
+	if s.Poller != nil {
+		if _, err := s.Poller.Poll(ctx); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.Now()
+	s.lastPoll, s.lastFlush = now, now
+	s.rebuild(now)
+	return nil
+}
+
+func (s *Stream) rebuild(now time.Time) {
+	active, next := s.Set.Active(now)
+	e, errs := Compile(active, s.Options)
+	if s.Warn != nil {
+		for _, ce := range errs {
+			s.Warn(ce)
+		}
+	}
+	s.engine, s.next = e, next
+	s.rebuilds++
+	s.Matcher.SetEngine(e)
+}
+
+// Rebuilds returns how many engines have been compiled.
+func (s *Stream) Rebuilds() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rebuilds
+}
+
+// Engine returns the current engine.
+func (s *Stream) Engine() *Engine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.engine
+}
+
+// Tick polls, recompiles and flushes as their times come.
+func (s *Stream) Tick(ctx context.Context) {
+	now := s.Now()
+	changed := false
+	if s.Poller != nil && now.Sub(s.lastPoll) >= s.PollEvery {
+		// Poll without holding the lock: the stream goes on meanwhile.
+		c, err := s.Poller.Poll(ctx)
+		if err != nil && s.Warn != nil {
+			s.Warn(err)
+		}
+		changed = c
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Poller != nil && now.Sub(s.lastPoll) >= s.PollEvery {
+		s.lastPoll = now
+	}
+	if changed || (!s.next.IsZero() && !now.Before(s.next)) {
+		s.rebuild(now)
+	}
+	if now.Sub(s.lastFlush) >= s.FlushEvery {
+		s.lastFlush = now
+		s.flush()
+	}
+}
+
+func (s *Stream) flush() {
+	objs := s.Matcher.Flush()
+	if s.Emit != nil {
+		if err := s.Emit(objs); err != nil && s.emitErr == nil {
+			s.emitErr = err
+		}
+	}
+}
+
+// Line matches one line.
+func (s *Stream) Line(line []byte) {
+	s.mu.Lock()
+	s.Matcher.Line(line)
+	s.mu.Unlock()
+}
+
+// Follow follows a growing file (see [Follow]) until ctx is done, then
+// flushes. It returns the first error of reading or of Emit.
+func (s *Stream) Follow(ctx context.Context, path string, poll time.Duration) error {
+	err := Follow(ctx, path, poll, s.Line, func() { s.Tick(ctx) })
+	if ferr := s.Finish(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// Read matches all of r (no flushing on the way; call Finish).
+func (s *Stream) Read(ctx context.Context, r io.Reader) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Matcher.ReadLines(ctx, r)
+}
+
+// Finish flushes what is left and returns the first Emit error.
+func (s *Stream) Finish() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flush()
+	return s.emitErr
+}
