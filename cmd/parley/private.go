@@ -13,6 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/parley-exchange/parley/internal/match"
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -175,6 +176,7 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 	setID := fs.String("set", "", "the private set `ID`")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` (from parley init, or /log/key) that the set's key must be logged under")
 	batch := fs.Int("batch", 0, "values per evaluation request (`N`; default: the node's max_batch)")
+	format := fs.String("format", "lines", "the input: `lines` of type:value, or the matcher's event logs: zeek, eve, ecs, stix or auto (their observables are checked, each once, and printed as type:value)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -189,7 +191,12 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() == 1 {
 		name = fs.Arg(0)
 	}
-	lines, err := readPrivateLines(c, name)
+	var lines []string
+	if *format == "lines" {
+		lines, err = readPrivateLines(c, name)
+	} else {
+		lines, err = readEventObservables(c, name, *format)
+	}
 	if err != nil {
 		return err
 	}
@@ -221,6 +228,81 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 		return withExit(1, "", errSilent)
 	}
 	return nil
+}
+
+// readEventObservables decodes a Zeek, EVE, ECS or STIX log with the
+// matcher's decoders and returns the distinct canonical type:value lines
+// of the observables private sets carry, in order of first appearance.
+// Lines that are not records of the format are counted and reported.
+func readEventObservables(c *cli, name, format string) ([]string, error) {
+	f, err := match.ParseFormat(format)
+	if err != nil {
+		return nil, usageErrorf("--format lines, zeek, eve, ecs, stix or auto", "%v", err)
+	}
+	var r io.Reader = c.stdin
+	if name != "-" {
+		file, err := os.Open(name)
+		if err != nil {
+			return nil, usageErrorf("", "couldn't read events: %v", err)
+		}
+		defer file.Close()
+		r = file
+	}
+	dec := match.NewDecoder(f)
+	seen := map[string]bool{}
+	var lines []string
+	bad := 0
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for sc.Scan() {
+		evs, err := dec.Decode(sc.Bytes())
+		if err != nil {
+			bad++
+			continue
+		}
+		for _, ev := range evs {
+			for _, fl := range ev.Fields {
+				var typ, prefix string
+				switch fl.Attr {
+				case match.AttrIPv4:
+					typ = private.TypeIPv4
+				case match.AttrIPv6:
+					typ = private.TypeIPv6
+				case match.AttrDomain:
+					typ = private.TypeDomainName
+				case match.AttrURL:
+					typ = private.TypeURL
+				case match.AttrEmail:
+					typ = private.TypeEmail
+				case match.AttrMAC:
+					typ = private.TypeMAC
+				case match.AttrFileMD5:
+					typ, prefix = private.TypeFile, "MD5="
+				case match.AttrFileSHA1:
+					typ, prefix = private.TypeFile, "SHA-1="
+				case match.AttrFileSHA256:
+					typ, prefix = private.TypeFile, "SHA-256="
+				default:
+					continue
+				}
+				v, err := private.Normalize(typ, prefix+string(fl.Value))
+				if err != nil {
+					continue
+				}
+				if l := typ + ":" + v; !seen[l] {
+					seen[l] = true
+					lines = append(lines, l)
+				}
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, usageErrorf("", "couldn't read events: %v", err)
+	}
+	if bad > 0 {
+		fmt.Fprintf(c.stderr, "parley: skipped %d lines that are not %s records\n", bad, f)
+	}
+	return lines, nil
 }
 
 func runPrivateSets(ctx context.Context, c *cli, args []string) error {
