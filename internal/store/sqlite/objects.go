@@ -137,7 +137,11 @@ func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status,
 				continue
 			}
 			next++
-			st.Successes = append(st.Successes, store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)})
+			d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
+			if !o.Signed {
+				d.Message = "stored unsigned (the collection accepts unsigned objects)"
+			}
+			st.Successes = append(st.Successes, d)
 		}
 		st.Failures = append(st.Failures, sub.Failures...)
 		body, err := json.Marshal(statusBody(st))

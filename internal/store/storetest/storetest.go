@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -260,6 +261,9 @@ func testSubmitAndQuery(t *testing.T, s store.Store) {
 	}
 	got, err := s.Status(ctx, st.ID)
 	must(t, err)
+	if got.Successes[0].Message != "" || !strings.Contains(got.Successes[1].Message, "unsigned") {
+		t.Errorf("unsigned object not reported as such: %+v", got.Successes)
+	}
 	if len(got.Successes) != 2 || got.Successes[0].ID != "indicator--1" || got.Member != alice.ID || got.RequestTimestamp.IsZero() {
 		t.Errorf("Status = %+v", got)
 	}
