@@ -74,11 +74,8 @@ type token struct {
 }
 
 func (t token) describe() string {
-	switch t.kind {
-	case tEOF:
+	if t.kind == tEOF {
 		return "the end of the pattern"
-	case tInvalid:
-		return fmt.Sprintf("%q", t.text)
 	}
 	return fmt.Sprintf("%q", t.text)
 }

@@ -196,6 +196,8 @@ func TestRegexTranslation(t *testing.T) {
 		{`^\u00e9$`, "é", true},
 		{`^a{,2}$`, "aa", true},
 		{`[\d]`, "٣", true},
+		{`^\é$`, "é", true},
+		{`^\xd4\xc3`, "\u00d4\u00c3", true},
 	}
 	for _, tc := range tests {
 		re, err := compileRegex(tc.re, false)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -131,7 +130,6 @@ func (p *parser) enter() error {
 }
 
 func (p *parser) parsePattern() (ObservationExpr, error) {
-	first := p.peek()
 	// Same hint as the reference validator for the commonest mistake.
 	j := p.i
 	for p.toks[j].kind == tLParen {
@@ -140,7 +138,6 @@ func (p *parser) parsePattern() (ObservationExpr, error) {
 	if p.toks[j].kind != tLBrack && p.toks[j].kind != tInvalid {
 		return nil, p.errAt(p.toks[j], "expected '[' but found %s: a pattern is made of observation expressions in square brackets, such as [file:name = 'a.exe']", p.toks[j].describe())
 	}
-	_ = first
 	e, err := p.parseFollowedBy()
 	if err != nil {
 		return nil, err
@@ -565,11 +562,6 @@ func (p *parser) literal(t token) (Literal, error) {
 		return l, p.errAt(t, "expected a literal but found %s", t.describe())
 	}
 	return l, nil
-}
-
-// isIdentText reports whether s lexes as one IdentifierWithoutHyphen.
-func isIdentText(s string) bool {
-	return isPlainIdent(s) && !strings.ContainsRune(s, '-')
 }
 
 // stringTimestamp decodes a STIX 2.0 START/STOP string as a timestamp,

@@ -101,6 +101,10 @@ func translateRegex(src string, binary bool) (string, error) {
 				}
 			case n == 'S' && !inClass:
 				b.WriteString(`[^\t\n\v\f\r \x{1c}-\x{1f}\x{85}\p{Z}]`)
+			case n > 0x7f:
+				// Python treats an escaped non-ASCII character as itself;
+				// RE2 rejects the escape.
+				b.WriteString(regexp.QuoteMeta(string(n)))
 			default:
 				b.WriteRune('\\')
 				b.WriteRune(n)
