@@ -88,7 +88,7 @@ func DemoScenario(aurelia, borovia string) []DemoBatch {
 		common("campaign", campaign, aurelia, t1, map[string]any{
 			"name": "Ballot Phish 2026", "objective": "harvest the webmail credentials of municipal election officials",
 			"description": "Spear-phishing e-mails posing as the Aurelian Electoral Commission ask officials to re-validate their accounts before the vote.",
-			"first_seen": "2026-09-01T00:00:00Z", "object_marking_refs": tlpAmber,
+			"first_seen":  "2026-09-01T00:00:00Z", "object_marking_refs": tlpAmber,
 		}),
 		common("malware", malware, aurelia, t1, map[string]any{
 			"name": "LanternLoader", "is_family": true, "malware_types": []string{"downloader", "remote-access-trojan"},
@@ -99,7 +99,7 @@ func DemoScenario(aurelia, borovia string) []DemoBatch {
 			"object_marking_refs": tlpAmber,
 		}),
 		common("attack-pattern", attackPat, aurelia, t1, map[string]any{
-			"name": "Spearphishing Link",
+			"name":                "Spearphishing Link",
 			"external_references": []map[string]any{{"source_name": "mitre-attack", "external_id": "T1566.002", "url": "https://attack.mitre.org/techniques/T1566/002/"}},
 		}),
 		indicator(indDomain, aurelia, t1, "Look-alike election portal domain",
@@ -123,7 +123,7 @@ func DemoScenario(aurelia, borovia string) []DemoBatch {
 			"name":         "Spear-phishing of election officials ahead of the 2026 vote",
 			"description":  "CERT-Aurelia's assessment of Ballot Phish 2026, shared with the joint cell.",
 			"report_types": []string{"campaign", "threat-actor"}, "published": t2,
-			"object_refs": []string{intrusionSet, campaign, malware, infra, attackPat, indDomain, indURL, indEmail, indHash},
+			"object_refs":         []string{intrusionSet, campaign, malware, infra, attackPat, indDomain, indURL, indEmail, indHash},
 			"object_marking_refs": tlpAmber,
 		}),
 	}
@@ -139,8 +139,8 @@ func DemoScenario(aurelia, borovia string) []DemoBatch {
 	}
 	boroviaPrivate := []json.RawMessage{
 		common("note", note, borovia, t3, map[string]any{
-			"abstract": "Internal: do not share yet",
-			"content":  "Two of the 14 recipients clicked; credentials reset. Waiting for the interior ministry before telling the cell.",
+			"abstract":    "Internal: do not share yet",
+			"content":     "Two of the 14 recipients clicked; credentials reset. Waiting for the interior ministry before telling the cell.",
 			"object_refs": []string{sighting},
 		}),
 		indicator(indPrivate, borovia, t3, "Borovian mailbox used to test the lure",
