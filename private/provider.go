@@ -121,15 +121,40 @@ func (p *Provider) TagsCanonical(ctx context.Context, canon []string) ([]Tag, er
 // [ErrInvalidElement] or [ErrBatchSize]. The provider learns nothing of
 // the inputs: blinded elements are uniformly random group elements.
 func (p *Provider) Evaluate(req *EvaluateRequest) (*EvaluateResponse, error) {
+	b, err := ParseRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return p.EvaluateBatch(b)
+}
+
+// Batch is a parsed [EvaluateRequest]: valid, canonical, non-identity
+// elements.
+type Batch struct {
+	elems []group.Element
+}
+
+// Len returns the number of elements.
+func (b *Batch) Len() int { return len(b.elems) }
+
+// ParseRequest checks and decodes a request without evaluating it, so
+// that a server can refuse bad input before charging a query budget.
+// Errors wrap [ErrInvalidElement] or [ErrBatchSize].
+func ParseRequest(req *EvaluateRequest) (*Batch, error) {
 	in, err := parseElements(req.Elements)
 	if err != nil {
 		return nil, err
 	}
+	return &Batch{elems: in}, nil
+}
+
+// EvaluateBatch is [Provider.Evaluate] on a parsed request.
+func (p *Provider) EvaluateBatch(b *Batch) (*EvaluateResponse, error) {
 	r, err := randomScalar(p.rand)
 	if err != nil {
 		return nil, err
 	}
-	return p.evaluate(in, r)
+	return p.evaluate(b.elems, r)
 }
 
 // evaluate is Evaluate with the proof randomness r given, so that tests

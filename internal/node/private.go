@@ -483,9 +483,10 @@ func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request) {
 	privateJSON(w, http.StatusOK, rc)
 }
 
-// evaluate handles POST /private/sets/{id}/evaluate. The budget is
-// charged (durably) before the evaluation is computed, so a reader cannot
-// get answers without paying for them, even across a crash. Neither the
+// evaluate handles POST /private/sets/{id}/evaluate. A malformed request
+// is refused before anything is charged; then the budget is charged
+// (durably) before the evaluation is computed, so a reader cannot get
+// answers without paying for them, even across a crash. Neither the
 // request nor the answer is stored or logged.
 func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request) {
 	m, ok := a.authorize(w, r)
@@ -519,11 +520,16 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(len(req.Elements)), cfg.QueryBudget); err != nil {
+	batch, err := private.ParseRequest(&req)
+	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	resp, err := prov.Evaluate(&req)
+	if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(batch.Len()), cfg.QueryBudget); err != nil {
+		a.fail(w, err)
+		return
+	}
+	resp, err := prov.EvaluateBatch(batch)
 	if err != nil {
 		a.fail(w, err)
 		return

@@ -288,9 +288,13 @@ func TestPrivateBudgetAndValues(t *testing.T) {
 	if _, err := alice.Check(ctx, set.ID, v, []string{"domain-name:one.example"}, 0, rand.Reader); err != nil {
 		t.Fatalf("alice: %v", err)
 	}
-	// Malformed elements are refused.
+	// Malformed elements are refused, and charge nothing.
+	before, _ := alice.Set(ctx, set.ID)
 	if _, err := alice.Evaluate(ctx, set.ID, &private.EvaluateRequest{Elements: [][]byte{make([]byte, 32)}}); !isStatus(err, http.StatusBadRequest) {
 		t.Fatalf("identity element = %v, want 400", err)
+	}
+	if after, _ := alice.Set(ctx, set.ID); after.Budget.Left != before.Budget.Left {
+		t.Fatalf("a refused request was charged: %d -> %d", before.Budget.Left, after.Budget.Left)
 	}
 }
 
