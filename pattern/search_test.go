@@ -88,3 +88,21 @@ func TestSearchLimits(t *testing.T) {
 		t.Fatalf("got %+v, %v", res, err)
 	}
 }
+
+// TestConcurrentMatch: one parsed pattern serves many goroutines.
+func TestConcurrentMatch(t *testing.T) {
+	p := MustParse("([person:age < 20] FOLLOWEDBY [person:name MATCHES '^p1']) REPEATS 2 TIMES WITHIN 30 SECONDS")
+	obs := people(20, 1)
+	done := make(chan bool)
+	for g := 0; g < 8; g++ {
+		go func() {
+			res, err := p.Match(obs)
+			done <- err == nil && res.Matched
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if !<-done {
+			t.Fatal("a concurrent match failed")
+		}
+	}
+}
