@@ -28,20 +28,27 @@ type CompileError struct {
 
 func (e *CompileError) Error() string { return fmt.Sprintf("indicator %s: %v", e.ID, e.Err) }
 
-// compiledIndicator is one indicator in an engine.
-type compiledIndicator struct {
-	ind     *Indicator
-	pat     *pattern.Pattern
-	simple  bool          // one observation, no qualifier: a true leaf fires
-	horizon time.Duration // window horizon in event time
+// compound is what an indicator needs beyond the index: the pattern for
+// evaluation over a window (nil when it has one observation and no
+// qualifier), its window horizon, and its window.
+type compound struct {
+	pat      *pattern.Pattern
+	horizon  time.Duration
+	winStamp uint32
+	window   []observation
 }
 
-// leaf is one bracketed observation expression of an indicator.
+// leaf is a bracketed observation expression that the index alone cannot
+// decide: a hit on one of its atoms makes it a candidate, checked by the
+// evaluator.
 type leaf struct {
 	ind   uint32
-	exact bool             // its atoms are sufficient: no check needed
 	check *pattern.Pattern // the leaf alone, to check one event
 }
+
+// exactBit marks a posting that names an indicator (decided by the index
+// alone) rather than a leaf.
+const exactBit = 1 << 31
 
 // Engine is a compiled set of STIX-pattern indicators (DESIGN.md,
 // "Detect"). Equality comparisons are hash lookups keyed by (attribute,
@@ -52,25 +59,28 @@ type leaf struct {
 // than one observation or with qualifiers are evaluated over a bounded,
 // expiring window of the recent events that satisfied one of their leaves.
 //
-// An Engine keeps that window, so it is not safe for concurrent use; the
+// Memory: an indicator that is one equality costs its 8-byte pointer, a
+// 4-byte stamp and its index entry (its normalised value plus about 24
+// bytes); only the others keep a syntax tree.
+//
+// An Engine keeps windows, so it is not safe for concurrent use; the
 // compiled index itself is never modified after [Compile].
 type Engine struct {
-	inds    []compiledIndicator
-	leaves  []leaf
-	eq      *eqIndex
-	pfx     *prefixIndex
-	sub     [numAttrs]*substrIndex
-	attrAny [numAttrs][]uint32
-	typeAny map[string][]uint32
-	opts    Options
+	inds     []*Indicator
+	compound map[uint32]*compound
+	leaves   []leaf
+	eq       *eqIndex
+	pfx      *prefixIndex
+	sub      [numAttrs]*substrIndex
+	attrAny  [numAttrs][]uint32
+	typeAny  map[string][]uint32
+	opts     Options
 
 	// per-event state
 	epoch      uint32
 	leafStamp  []uint32
 	firedStamp []uint32
-	winStamp   []uint32
 	cands      []uint32
-	windows    map[uint32][]observation
 	obs        *observation
 	// Errors counts evaluation errors (a leaf or pattern the evaluator
 	// could not decide, such as an unsupported regex); they count as no
@@ -96,7 +106,13 @@ func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
 	if opts.MaxWindow <= 0 {
 		opts.MaxWindow = 256
 	}
-	e := &Engine{eq: newEqIndex(), pfx: newPrefixIndex(), typeAny: map[string][]uint32{}, opts: opts, windows: map[uint32][]observation{}}
+	e := &Engine{eq: newEqIndex(), pfx: newPrefixIndex(), typeAny: map[string][]uint32{}, opts: opts, compound: map[uint32]*compound{}}
+	keyBytes := 0
+	for _, ind := range inds {
+		keyBytes += len(ind.Pattern)
+	}
+	e.eq.reserve(len(inds), keyBytes)
+	e.inds = make([]*Indicator, 0, len(inds))
 	var errs []*CompileError
 	for _, ind := range inds {
 		if ind.PatternType != "" && ind.PatternType != "stix" {
@@ -113,27 +129,28 @@ func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
 		}
 		e.add(ind, p)
 	}
+	e.eq.compact()
+	if cap(e.inds) > len(e.inds)+len(e.inds)/16 {
+		e.inds = append([]*Indicator(nil), e.inds...)
+	}
 	e.leafStamp = make([]uint32, len(e.leaves))
 	e.firedStamp = make([]uint32, len(e.inds))
-	e.winStamp = make([]uint32, len(e.inds))
 	return e, errs
 }
 
 // addSimple adds a one-equality indicator recognised by simpleEquality.
 func (e *Engine) addSimple(ind *Indicator, a Attr, lit string) {
 	n := uint32(len(e.inds))
-	e.inds = append(e.inds, compiledIndicator{ind: ind, simple: true})
-	id := uint32(len(e.leaves))
-	e.leaves = append(e.leaves, leaf{ind: n, exact: true})
+	e.inds = append(e.inds, ind)
 	if v, ok := normalizeValue(a, lit); ok {
-		e.eq.add(a, []byte(v), id)
+		e.eq.add(a, []byte(v), n|exactBit)
 	}
 }
 
 func (e *Engine) add(ind *Indicator, p *pattern.Pattern) {
 	normalizePattern(p.Root)
 	n := uint32(len(e.inds))
-	ci := compiledIndicator{ind: ind, pat: p, horizon: e.opts.Window}
+	e.inds = append(e.inds, ind)
 	root := p.Root
 	for {
 		g, ok := root.(*pattern.Group)
@@ -142,61 +159,59 @@ func (e *Engine) add(ind *Indicator, p *pattern.Pattern) {
 		}
 		root = g.Expr
 	}
-	_, ci.simple = root.(*pattern.Simple)
-	if q, ok := root.(*pattern.Qualified); ok && q.Qualifier.Kind == pattern.QualWithin {
-		secs := q.Qualifier.Seconds.Float
-		if q.Qualifier.Seconds.Kind == pattern.LitInt {
-			secs = float64(q.Qualifier.Seconds.Int)
+	_, simple := root.(*pattern.Simple)
+	var c *compound
+	if !simple {
+		c = &compound{pat: p, horizon: e.opts.Window}
+		if q, ok := root.(*pattern.Qualified); ok && q.Qualifier.Kind == pattern.QualWithin {
+			secs := q.Qualifier.Seconds.Float
+			if q.Qualifier.Seconds.Kind == pattern.LitInt {
+				secs = float64(q.Qualifier.Seconds.Int)
+			}
+			if d := time.Duration(secs * float64(time.Second)); d > c.horizon {
+				c.horizon = d
+			}
 		}
-		if d := time.Duration(secs * float64(time.Second)); d > ci.horizon {
-			ci.horizon = d
-		}
+		e.compound[n] = c
 	}
-	allExact := true
-	e.inds = append(e.inds, ci)
 	walkObservations(p.Root, func(o *pattern.Simple) {
 		atoms, exact := leafAtoms(o.Comparison)
-		l := leaf{ind: n, exact: exact && ci.simple}
-		if !l.exact {
-			allExact = false
-			l.check = &pattern.Pattern{Root: &pattern.Simple{Comparison: o.Comparison}}
+		var post uint32
+		if exact && simple {
+			post = n | exactBit
+		} else {
+			post = uint32(len(e.leaves))
+			e.leaves = append(e.leaves, leaf{ind: n, check: &pattern.Pattern{Root: &pattern.Simple{Comparison: o.Comparison}}})
 		}
-		id := uint32(len(e.leaves))
-		e.leaves = append(e.leaves, l)
 		for _, a := range atoms {
 			switch a.kind {
 			case atomEq:
-				e.eq.add(a.attr, []byte(a.value), id)
+				e.eq.add(a.attr, []byte(a.value), post)
 			case atomPrefix:
 				if (a.attr == AttrIPv4) == a.prefix.Addr().Is4() {
-					e.pfx.add(a.prefix, id)
+					e.pfx.add(a.prefix, post)
 				}
 			case atomSubstr:
 				if e.sub[a.attr] == nil {
 					e.sub[a.attr] = newSubstrIndex()
 				}
-				e.sub[a.attr].add(a.value, id)
+				e.sub[a.attr].add(a.value, post)
 			case atomAttrAny:
-				e.attrAny[a.attr] = append(e.attrAny[a.attr], id)
+				e.attrAny[a.attr] = append(e.attrAny[a.attr], post)
 			case atomTypeAny:
-				e.typeAny[a.typ] = append(e.typeAny[a.typ], id)
+				e.typeAny[a.typ] = append(e.typeAny[a.typ], post)
 			}
 		}
 	})
-	if allExact {
-		// The index answers alone: do not keep the syntax tree.
-		e.inds[n].pat = nil
-	}
 }
 
 // Len returns the number of compiled indicators.
 func (e *Engine) Len() int { return len(e.inds) }
 
-// IndexBytes estimates the memory held by the compiled index (hash table,
-// ranges, substrings, leaves), not counting the parsed patterns.
+// IndexBytes is the memory held by the compiled index: the hash table and
+// the per-indicator arrays (not the parsed patterns of compound ones).
 func (e *Engine) IndexBytes() int {
-	n := e.eq.bytes() + 16*len(e.leaves)
-	return n
+	return e.eq.bytes() + 8*cap(e.inds) + 4*cap(e.firedStamp) + 28*len(e.leaves)
 }
 
 // Match runs one event through the engine and calls fire once for every
@@ -206,7 +221,9 @@ func (e *Engine) Match(ev *Event, fire func(ind *Indicator)) {
 	if e.epoch == 0 { // wrapped: clear the stamps
 		clear(e.leafStamp)
 		clear(e.firedStamp)
-		clear(e.winStamp)
+		for _, c := range e.compound {
+			c.winStamp = 0
+		}
 		e.epoch = 1
 	}
 	e.cands = e.cands[:0]
@@ -244,21 +261,23 @@ func (e *Engine) Match(ev *Event, fire func(ind *Indicator)) {
 	}
 }
 
-func (e *Engine) hitLeaf(l uint32, fire func(*Indicator)) {
-	if e.leafStamp[l] == e.epoch {
+func (e *Engine) hitLeaf(p uint32, fire func(*Indicator)) {
+	if p&exactBit != 0 {
+		n := p &^ exactBit
+		if e.firedStamp[n] != e.epoch {
+			e.firedStamp[n] = e.epoch
+			fire(e.inds[n])
+		}
 		return
 	}
-	e.leafStamp[l] = e.epoch
-	lf := &e.leaves[l]
-	if e.firedStamp[lf.ind] == e.epoch {
+	if e.leafStamp[p] == e.epoch {
 		return
 	}
-	if lf.exact {
-		e.firedStamp[lf.ind] = e.epoch
-		fire(e.inds[lf.ind].ind)
+	e.leafStamp[p] = e.epoch
+	if e.firedStamp[e.leaves[p].ind] == e.epoch {
 		return
 	}
-	e.cands = append(e.cands, l)
+	e.cands = append(e.cands, p)
 }
 
 // checkLeaf checks a candidate leaf exactly, then fires a simple
@@ -280,41 +299,39 @@ func (e *Engine) checkLeaf(ev *Event, l uint32, fire func(*Indicator)) {
 	if !ok {
 		return
 	}
-	ci := &e.inds[lf.ind]
-	if ci.simple {
+	c := e.compound[lf.ind]
+	if c == nil {
 		e.firedStamp[lf.ind] = e.epoch
-		fire(ci.ind)
+		fire(e.inds[lf.ind])
 		return
 	}
-	if e.winStamp[lf.ind] == e.epoch {
+	if c.winStamp == e.epoch {
 		return // this event is in the window already
 	}
-	e.winStamp[lf.ind] = e.epoch
-	w := e.windows[lf.ind]
+	c.winStamp = e.epoch
+	w := c.window
 	// Expire by event time, then bound the length.
 	cut := 0
-	for cut < len(w) && !ev.Time.IsZero() && w[cut].time.Before(ev.Time.Add(-ci.horizon)) {
+	for cut < len(w) && !ev.Time.IsZero() && w[cut].time.Before(ev.Time.Add(-c.horizon)) {
 		cut++
 	}
 	w = append(w[cut:], *e.obs)
 	if len(w) > e.opts.MaxWindow {
 		w = w[len(w)-e.opts.MaxWindow:]
 	}
-	ok, err = evaluate(ci.pat, w)
+	c.window = w
+	ok, err = evaluate(c.pat, w)
 	if err != nil {
 		e.Errors++
-		e.windows[lf.ind] = w
 		return
 	}
 	if ok {
 		// The match consumes the window: each count is a new complete
 		// match, not the same one seen again.
-		delete(e.windows, lf.ind)
+		c.window = nil
 		e.firedStamp[lf.ind] = e.epoch
-		fire(ci.ind)
-		return
+		fire(e.inds[lf.ind])
 	}
-	e.windows[lf.ind] = w
 }
 
 func newObservation(ev *Event) observation {

@@ -6,19 +6,23 @@ import (
 	"net/netip"
 )
 
-// eqIndex is a hash index from (Attr, normalised value) to postings (leaf
-// numbers). It is built for millions of keys: open addressing over one
-// []uint64 slot array and flat arenas, so the garbage collector sees a
-// handful of pointer-free slices rather than millions of strings, and a
-// key costs its bytes plus about 20 bytes.
+// eqIndex is a hash index from (Attr, normalised value) to postings
+// (uint32s naming a leaf or an indicator). It is built for millions of
+// keys: open addressing over one []uint64 slot array and flat arenas, so
+// the garbage collector sees a handful of pointer-free slices rather than
+// millions of strings, and a key costs its bytes plus about 24 bytes
+// (slot, offset, first posting). Keys with more than one posting, which
+// are rare, chain the others through a small side table.
 type eqIndex struct {
 	seed  maphash.Seed
 	slots []uint64 // 0: empty; else hash<<32 | entry+1
 	keys  []byte   // entry keys back to back: attr byte, then the value
 	offs  []uint32 // entry i's key is keys[offs[i]:offs[i+1]]
-	head  []uint32 // entry i's first posting
-	// postings: leaf number and next posting (0: none), 1-based.
-	pLeaf []uint32
+	first []uint32 // entry i's first posting
+	// more[i] is the 1-based index in pVal/pNext of entry i's further
+	// postings.
+	more  map[uint32]uint32
+	pVal  []uint32
 	pNext []uint32
 	n     int
 }
@@ -26,12 +30,40 @@ type eqIndex struct {
 var indexSeed = maphash.MakeSeed()
 
 func newEqIndex() *eqIndex {
-	return &eqIndex{seed: indexSeed, slots: make([]uint64, 16), offs: []uint32{0}, pLeaf: []uint32{0}, pNext: []uint32{0}}
+	return &eqIndex{seed: indexSeed, slots: make([]uint64, 16), offs: []uint32{0}, more: map[uint32]uint32{}, pVal: []uint32{0}, pNext: []uint32{0}}
 }
 
-// hashFast hashes a key; the attribute is mixed in cheaply because keys
-// of different attributes rarely share a value.
-func (x *eqIndex) hashFast(a Attr, v []byte) uint32 {
+// reserve sizes the index for about n keys totalling keyBytes bytes, so
+// that building a large index does not leave append's slack behind.
+func (x *eqIndex) reserve(n, keyBytes int) {
+	size := len(x.slots)
+	for size*3 < n*4 {
+		size *= 2
+	}
+	if size > len(x.slots) && x.n == 0 {
+		x.slots = make([]uint64, size)
+	}
+	x.keys = append(make([]byte, 0, keyBytes), x.keys...)
+	x.offs = append(make([]uint32, 0, n+1), x.offs...)
+	x.first = append(make([]uint32, 0, n), x.first...)
+}
+
+// compact drops the slack that appending left in the arenas.
+func (x *eqIndex) compact() {
+	if cap(x.keys) > len(x.keys)+len(x.keys)/16 {
+		x.keys = append([]byte(nil), x.keys...)
+	}
+	if cap(x.offs) > len(x.offs)+len(x.offs)/16 {
+		x.offs = append([]uint32(nil), x.offs...)
+	}
+	if cap(x.first) > len(x.first)+len(x.first)/16 {
+		x.first = append([]uint32(nil), x.first...)
+	}
+}
+
+// hash hashes a key; the attribute is mixed in cheaply because keys of
+// different attributes rarely share a value.
+func (x *eqIndex) hash(a Attr, v []byte) uint32 {
 	return uint32(maphash.Bytes(x.seed, v)) ^ uint32(a)*0x9E3779B1
 }
 
@@ -54,25 +86,26 @@ func (x *eqIndex) find(a Attr, v []byte, h uint32) (slot int, entry uint32, foun
 	}
 }
 
-// add records that leaf may match when attribute a has value v.
-func (x *eqIndex) add(a Attr, v []byte, leaf uint32) {
+// add records posting p under (a, v).
+func (x *eqIndex) add(a Attr, v []byte, p uint32) {
 	if (x.n+1)*4 > len(x.slots)*3 {
 		x.grow()
 	}
-	h := x.hashFast(a, v)
+	h := x.hash(a, v)
 	slot, e, found := x.find(a, v, h)
 	if !found {
 		e = uint32(len(x.offs) - 1)
 		x.keys = append(x.keys, byte(a))
 		x.keys = append(x.keys, v...)
 		x.offs = append(x.offs, uint32(len(x.keys)))
-		x.head = append(x.head, 0)
+		x.first = append(x.first, p)
 		x.slots[slot] = uint64(h)<<32 | uint64(e+1)
 		x.n++
+		return
 	}
-	x.pLeaf = append(x.pLeaf, leaf)
-	x.pNext = append(x.pNext, x.head[e])
-	x.head[e] = uint32(len(x.pLeaf) - 1)
+	x.pVal = append(x.pVal, p)
+	x.pNext = append(x.pNext, x.more[e])
+	x.more[e] = uint32(len(x.pVal) - 1)
 }
 
 func (x *eqIndex) grow() {
@@ -92,23 +125,26 @@ func (x *eqIndex) grow() {
 	}
 }
 
-// lookup calls fn for every leaf recorded under (a, v).
-func (x *eqIndex) lookup(a Attr, v []byte, fn func(leaf uint32)) {
+// lookup calls fn for every posting recorded under (a, v).
+func (x *eqIndex) lookup(a Attr, v []byte, fn func(p uint32)) {
 	if x.n == 0 {
 		return
 	}
-	_, e, ok := x.find(a, v, x.hashFast(a, v))
+	_, e, ok := x.find(a, v, x.hash(a, v))
 	if !ok {
 		return
 	}
-	for p := x.head[e]; p != 0; p = x.pNext[p] {
-		fn(x.pLeaf[p])
+	fn(x.first[e])
+	if len(x.more) > 0 {
+		for p := x.more[e]; p != 0; p = x.pNext[p] {
+			fn(x.pVal[p])
+		}
 	}
 }
 
 // bytes is the memory the index holds.
 func (x *eqIndex) bytes() int {
-	return 8*cap(x.slots) + cap(x.keys) + 4*(cap(x.offs)+cap(x.head)+cap(x.pLeaf)+cap(x.pNext))
+	return 8*cap(x.slots) + cap(x.keys) + 4*(cap(x.offs)+cap(x.first)+cap(x.pVal)+cap(x.pNext)) + 16*len(x.more)
 }
 
 // prefixIndex finds the CIDR ranges (ISSUBSET 'a.b.c.d/n') that contain
