@@ -274,7 +274,11 @@ func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, 
 		}()
 	}
 	wg.Wait()
-	sub := store.Submission{StatusID: uuid.Must(uuid.NewRandomFromReader(n.rand)).String(), Collection: c.ID, Member: m.ID, Received: received}
+	sid, err := uuid.NewRandomFromReader(n.rand)
+	if err != nil {
+		return store.Status{}, fmt.Errorf("couldn't make a status id: %w", err)
+	}
+	sub := store.Submission{StatusID: sid.String(), Collection: c.ID, Member: m.ID, Received: received}
 	for i := range results {
 		r := &results[i]
 		if r.fail != nil {
