@@ -60,6 +60,9 @@ func TestSemantics(t *testing.T) {
 		{"[x:i IN (true, false)]", nomatch},
 		{"[x:i IN (5.0, 7)]", match},
 		{"[x:i IN (1, true)]", evalErr},
+		{"[x:name_hex IN (h'616c696365', b'Ym9i')]", match},
+		{"[x:s IN ('hello', h'00')]", evalErr},
+		{"[x:s IN ('x', t'2020-01-01T00:00:00Z')]", evalErr},
 		{"[x:i NOT IN ()]", match},
 		// order comparisons of unrelated types are false, even under NOT
 		{"[x:s < 5]", nomatch},

@@ -298,13 +298,21 @@ func inSet(set []Literal, v any) (bool, error) {
 // checkSet applies the reference's rule that a set holds one type, ints
 // and floats mixing freely.
 func checkSet(set []Literal) error {
-	numeric := func(k LiteralKind) bool { return k == LitInt || k == LitFloat }
-	for _, l := range set[min(1, len(set)):] {
-		if l.Kind != set[0].Kind && !(numeric(l.Kind) && numeric(set[0].Kind)) {
-			return evalErrorf("the IN set mixes %s and %s values", set[0].Kind, l.Kind)
+	// The reference compares Python types: ints and floats mix, and hex
+	// and base64 literals are both bytes.
+	class := func(k LiteralKind) LiteralKind {
+		switch k {
+		case LitFloat:
+			return LitInt
+		case LitHex:
+			return LitBinary
 		}
+		return k
 	}
 	for _, l := range set {
+		if class(l.Kind) != class(set[0].Kind) {
+			return evalErrorf("the IN set mixes %s and %s values", set[0].Kind, l.Kind)
+		}
 		if l.Kind == LitTimestamp && l.TimeErr != nil {
 			return evalErrorf("%v", l.TimeErr)
 		}
