@@ -41,6 +41,14 @@ type CheckpointHistory interface {
 	Checkpoints(ctx context.Context) ([][]byte, error)
 }
 
+// ConsistencyProver is an optional ability of an [AuditSource]: the log's
+// own consistency proofs (GET /log/proof/consistency), which the audit
+// checks between the latest checkpoint seen before and the new one, so
+// that a log serving wrong proofs to monitors is caught too.
+type ConsistencyProver interface {
+	ConsistencyProof(ctx context.Context, from, to uint64) ([]Hash, error)
+}
+
 // AuditOptions configure [Audit].
 type AuditOptions struct {
 	// Verifier is the log's note verifier (the pinned node key).
@@ -278,6 +286,23 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	}
 	if rep.Entries == cp.Size && tree.Root() != cp.Hash {
 		rep.add(-1, "", "the entries don't produce the checkpoint's root hash: the log was rewritten")
+	}
+	if cprover, ok := src.(ConsistencyProver); ok && rep.OK() {
+		// The largest earlier size the auditor knows a checkpoint of.
+		var prev *Checkpoint
+		for size, ks := range want {
+			if size > 0 && size < cp.Size && (prev == nil || size > prev.Size) {
+				prev = &ks[0].cp
+			}
+		}
+		if prev != nil {
+			p, err := cprover.ConsistencyProof(ctx, prev.Size, cp.Size)
+			if err != nil {
+				rep.add(-1, "", "the log didn't serve a consistency proof from size %d to %d: %v", prev.Size, cp.Size, err)
+			} else if err := VerifyConsistency(prev.Size, cp.Size, p, prev.Hash, cp.Hash); err != nil {
+				rep.add(-1, "", "the log's consistency proof from size %d to %d doesn't verify", prev.Size, cp.Size)
+			}
+		}
 	}
 	if opts.Seen != nil && rep.Fork == nil {
 		opts.Seen.add(cpNote)

@@ -233,3 +233,33 @@ func isNameByte(data []byte, i int) bool {
 	}
 	return false
 }
+
+// proverLog adds the log's own consistency proofs to a testLog, optionally
+// corrupted.
+type proverLog struct {
+	*testLog
+	corrupt bool
+}
+
+func (p proverLog) ConsistencyProof(ctx context.Context, from, to uint64) ([]Hash, error) {
+	proof, err := ConsistencyProof(ctx, from, to, p.tiles.reader(to))
+	if err == nil && p.corrupt && len(proof) > 0 {
+		proof[0][0] ^= 1
+	}
+	return proof, err
+}
+
+func TestAuditChecksServedConsistencyProofs(t *testing.T) {
+	small := newTestLog(t, 5)
+	seen := &SeenCheckpoints{Notes: []string{string(small.notes[0])}}
+	l := newTestLog(t, 300)
+	rep, err := Audit(context.Background(), proverLog{l, false}, AuditOptions{Verifier: l.verifier, Seen: seen})
+	if err != nil || !rep.OK() {
+		t.Fatalf("good proofs: %+v %v", rep, err)
+	}
+	seen = &SeenCheckpoints{Notes: []string{string(small.notes[0])}}
+	rep, err = Audit(context.Background(), proverLog{l, true}, AuditOptions{Verifier: l.verifier, Seen: seen})
+	if err != nil || rep.OK() || !strings.Contains(rep.Problems[0].Reason, "consistency proof") {
+		t.Fatalf("corrupt proofs: %+v %v", rep, err)
+	}
+}

@@ -171,7 +171,7 @@ func (h *logHandler) receipt(w http.ResponseWriter, r *http.Request, m store.Mem
 	}
 	rc, err := Receipt(ctx, h.n, ls, m, id, version, ReceiptWait)
 	switch {
-	case errors.Is(err, errNotIntegrated):
+	case errors.Is(err, ErrNotIntegrated):
 		w.Header().Set("Retry-After", "1")
 		logError(w, http.StatusServiceUnavailable, "the entry isn't in a checkpoint yet; retry")
 	case err != nil:
@@ -181,7 +181,9 @@ func (h *logHandler) receipt(w http.ResponseWriter, r *http.Request, m store.Mem
 	}
 }
 
-var errNotIntegrated = errors.New("entry not integrated yet")
+// ErrNotIntegrated means the entry is sequenced (acknowledged) but no signed
+// checkpoint covers it yet; retry shortly.
+var ErrNotIntegrated = errors.New("entry not integrated yet")
 
 // Receipt returns the receipt of one object version for member m: its
 // entry, salt and inclusion proof in the latest checkpoint. A version in a
@@ -208,6 +210,15 @@ func Receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ob
 	if err != nil {
 		return tlog.Receipt{}, err
 	}
+	return EntryReceipt(ctx, ls, e, wait)
+}
+
+// EntryReceipt returns the receipt of one stored log entry (of any kind,
+// such as a private set's key entry): its inclusion proof in the latest
+// signed checkpoint, built from the stored tiles in O(log n). An entry not
+// yet integrated is waited for up to wait (then [ErrNotIntegrated]). It does
+// no access control: callers decide who may see the entry and its salt.
+func EntryReceipt(ctx context.Context, ls store.LogStore, e store.Entry, wait time.Duration) (tlog.Receipt, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		size, note, err := ls.LatestCheckpoint(ctx)
@@ -225,7 +236,7 @@ func Receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ob
 			}, nil
 		}
 		if time.Now().After(deadline) {
-			return tlog.Receipt{}, errNotIntegrated
+			return tlog.Receipt{}, ErrNotIntegrated
 		}
 		select {
 		case <-ctx.Done():
@@ -316,7 +327,7 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 	}
 	b, err := ProofBundle(r.Context(), h.n, ls, m, ids, ReceiptWait)
 	switch {
-	case errors.Is(err, errNotIntegrated):
+	case errors.Is(err, ErrNotIntegrated):
 		w.Header().Set("Retry-After", "1")
 		logError(w, http.StatusServiceUnavailable, "an entry isn't in a checkpoint yet; retry")
 	case err != nil:
@@ -377,7 +388,7 @@ func ProofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member
 			break
 		}
 		if time.Now().After(deadline) {
-			return b, errNotIntegrated
+			return b, ErrNotIntegrated
 		}
 		select {
 		case <-ctx.Done():
