@@ -76,3 +76,35 @@ func TestPatternMatchReferenceCases(t *testing.T) {
 		}
 	}
 }
+
+// TestPatternCheckReferenceValidator runs the OASIS validator suite
+// through `parley pattern check`.
+func TestPatternCheckReferenceValidator(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "shared", "testdata", "stix-patterns", "validator.json")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("shared test data absent: %s", path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Valid, Invalid []string }
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	check := func(p string) (int, string) {
+		var out, errb bytes.Buffer
+		c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		return c.main(context.Background(), []string{"pattern", "check", p}), errb.String()
+	}
+	for _, p := range v.Valid {
+		if code, stderr := check(p); code != 0 {
+			t.Errorf("%s: exit %d (%s)", p, code, stderr)
+		}
+	}
+	for _, p := range v.Invalid {
+		if code, stderr := check(p); code != 2 || !strings.HasPrefix(stderr, "parley: error: invalid pattern at line ") {
+			t.Errorf("%s: exit %d, stderr %q", p, code, stderr)
+		}
+	}
+}
