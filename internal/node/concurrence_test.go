@@ -1,0 +1,255 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/opinion"
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// testReport returns a report created by creator about an indicator.
+func testReport(t *testing.T, tn *testNode, m testMember) (json.RawMessage, string) {
+	t.Helper()
+	id := stix.NewIdentifier("report")
+	return object(t, m.Key, map[string]any{
+		"type": "report", "spec_version": "2.1", "id": id, "created_by_ref": m.ID,
+		"created": "2026-02-01T00:00:00.000Z", "modified": "2026-02-01T00:00:00.000Z",
+		"name": "attribution of the test campaign", "published": "2026-02-01T00:00:00Z",
+		"object_refs": []string{"intrusion-set--7a1e0c52-4b3d-4e0f-9a21-000000000001"},
+	}), id
+}
+
+// testOpinion returns an opinion version by m on about (unsigned when m
+// has no key).
+func testOpinion(t *testing.T, m testMember, id string, minute int, value opinion.Value, revoked bool, about ...string) json.RawMessage {
+	t.Helper()
+	o := map[string]any{
+		"type": "opinion", "spec_version": "2.1", "id": id, "created_by_ref": m.ID,
+		"created":  stix.FormatTimestamp(t0),
+		"modified": stix.FormatTimestamp(t0.Add(time.Duration(minute) * time.Minute)),
+		"opinion":  string(value), "object_refs": about,
+	}
+	if revoked {
+		o["revoked"] = true
+	}
+	return object(t, m.Key, o)
+}
+
+func postOK(t *testing.T, tn *testNode, m testMember, coll string, objs ...json.RawMessage) {
+	t.Helper()
+	st := post(t, m.Client, coll, objs...)
+	if st.FailureCount > 0 {
+		t.Fatalf("the node refused %s: %s", st.Failures[0].ID, st.Failures[0].Message)
+	}
+}
+
+// getConcurrence fetches GET /concurrence as m and decodes it.
+func getConcurrence(t *testing.T, tn *testNode, token, object string) (int, opinion.Concurrence) {
+	t.Helper()
+	code, body := rawGet(t, tn.URL+"/concurrence?object="+url.QueryEscape(object), token)
+	var c opinion.Concurrence
+	if code == http.StatusOK {
+		if err := json.Unmarshal([]byte(body), &c); err != nil {
+			t.Fatalf("couldn't decode %s: %v", body, err)
+		}
+	}
+	return code, c
+}
+
+func voteOf(c opinion.Concurrence, member string) (opinion.Vote, bool) {
+	for _, v := range c.Votes {
+		if v.Member == member {
+			return v, true
+		}
+	}
+	return opinion.Vote{}, false
+}
+
+func TestConcurrence(t *testing.T) {
+	tn := newTestNode(t)
+	a, b, c := tn.alice, tn.bob, tn.carol
+	report, rid := testReport(t, tn, a)
+	postOK(t, tn, a, tn.shared, report)
+	postOK(t, tn, a, tn.optional, report)
+	hidden, hid := testReport(t, tn, b)
+	postOK(t, tn, b, tn.private, hidden)
+
+	// Alice: many opinions, one voice (her latest).
+	postOK(t, tn, a, tn.shared,
+		testOpinion(t, a, "opinion--00000000-0000-4000-8000-00000000000a", 0, opinion.Agree, false, rid),
+		testOpinion(t, a, "opinion--00000000-0000-4000-8000-00000000000b", 1, opinion.Disagree, false, rid),
+		testOpinion(t, a, "opinion--00000000-0000-4000-8000-00000000000c", 2, opinion.StronglyAgree, false, rid, hid))
+	// Bob: disagree, then neutral, then he revokes the neutral one: his
+	// disagreement stands again.
+	postOK(t, tn, b, tn.shared,
+		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b1", 0, opinion.Disagree, false, rid),
+		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b2", 3, opinion.Neutral, false, rid))
+	postOK(t, tn, b, tn.shared,
+		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b2", 4, opinion.Neutral, true, rid))
+	// Bob's later opinion in his private collection: only Bob sees it.
+	postOK(t, tn, b, tn.private,
+		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b3", 9, opinion.Agree, false, rid))
+	// Carol has no key: her opinion is stored unsigned (optional policy)
+	// and never counts.
+	postOK(t, tn, c, tn.optional,
+		testOpinion(t, c, "opinion--00000000-0000-4000-8000-0000000000c1", 0, opinion.StronglyDisagree, false, rid))
+	// A forged opinion planted in the store behind the pipeline's back:
+	// it names Bob but carries Alice's signature.
+	forged := testOpinion(t, testMember{ID: b.ID, Key: a.Key}, "opinion--00000000-0000-4000-8000-0000000000f1", 20, opinion.StronglyDisagree, false, rid)
+	plant(t, tn, tn.shared, b.ID, forged)
+
+	vkey := tn.VerifierKey()
+	check := func(who string, token string, want map[opinion.Value]int, voices, access int) opinion.Concurrence {
+		t.Helper()
+		code, conc := getConcurrence(t, tn, token, rid)
+		if code != http.StatusOK {
+			t.Fatalf("%s: GET /concurrence = %d", who, code)
+		}
+		if conc.Object != rid || conc.Voices != voices || len(conc.Votes) != voices || conc.MembersWithAccess != access {
+			t.Errorf("%s: object %s, voices %d (%d listed), access %d; want %d voices, %d with access", who, conc.Object, conc.Voices, len(conc.Votes), conc.MembersWithAccess, voices, access)
+		}
+		for _, v := range opinion.Values {
+			if conc.Counts[v] != want[v] {
+				t.Errorf("%s: count of %s = %d, want %d", who, v, conc.Counts[v], want[v])
+			}
+		}
+		if _, err := opinion.VerifyConcurrence(conc, vkey); err != nil {
+			t.Errorf("%s: the node's answer doesn't verify: %v", who, err)
+		}
+		return conc
+	}
+	// Alice reads shared and optional: her strong agreement, Bob's
+	// disagreement; Carol's unsigned opinion and the forged one don't count.
+	ca := check("alice", a.Token, map[opinion.Value]int{opinion.StronglyAgree: 1, opinion.Disagree: 1}, 2, 3)
+	if v, _ := voteOf(ca, a.ID); v.OpinionID != "opinion--00000000-0000-4000-8000-00000000000c" {
+		t.Errorf("alice's counted opinion is %+v", v)
+	}
+	if v, _ := voteOf(ca, b.ID); v.OpinionID != "opinion--00000000-0000-4000-8000-0000000000b1" {
+		t.Errorf("bob's counted opinion for alice is %+v", v)
+	}
+	if len(ca.Evidence.Items) != 8 { // a's 3, b's 3 in shared, c's 1, the forged 1
+		t.Errorf("alice's evidence has %d items, want 8", len(ca.Evidence.Items))
+	}
+	if fmt.Sprint(ca.WritableCollections) != fmt.Sprint([]string{tn.shared, tn.optional}) {
+		t.Errorf("alice's writable collections = %v", ca.WritableCollections)
+	}
+	// Bob also reads his private collection: his private agreement is his
+	// latest opinion.
+	cb := check("bob", b.Token, map[opinion.Value]int{opinion.StronglyAgree: 1, opinion.Agree: 1}, 2, 3)
+	if v, _ := voteOf(cb, b.ID); v.OpinionID != "opinion--00000000-0000-4000-8000-0000000000b3" {
+		t.Errorf("bob's counted opinion for bob is %+v", v)
+	}
+	// Carol reads only the optional collection: no opinion of the others
+	// leaks into her tally, and her own unsigned one doesn't count.
+	cc := check("carol", c.Token, map[opinion.Value]int{}, 0, 3)
+	for _, it := range cc.Evidence.Items {
+		var head struct{ ID string }
+		json.Unmarshal(it.Object, &head)
+		if head.ID != "opinion--00000000-0000-4000-8000-0000000000c1" {
+			t.Errorf("carol's evidence shows %s from a collection she can't read", head.ID)
+		}
+	}
+
+	// Access: an object only in Bob's private collection doesn't exist for
+	// Alice; nor does an unknown one.
+	for _, tc := range []struct {
+		token, object string
+		want          int
+	}{
+		{a.Token, hid, http.StatusNotFound},
+		{a.Token, "report--00000000-0000-4000-8000-000000000099", http.StatusNotFound},
+		{a.Token, "not an id", http.StatusBadRequest},
+		{"", rid, http.StatusUnauthorized},
+		{"parley_wrong", rid, http.StatusUnauthorized},
+	} {
+		if code, _ := rawGet(t, tn.URL+"/concurrence?object="+url.QueryEscape(tc.object), tc.token); code != tc.want {
+			t.Errorf("GET /concurrence?object=%s = %d, want %d", tc.object, code, tc.want)
+		}
+	}
+	// Bob can read the hidden report: Alice's opinion on it counts there
+	// for him (she shared it in the collection he reads).
+	check2 := func() {
+		code, conc := getConcurrence(t, tn, b.Token, hid)
+		if code != http.StatusOK || conc.Counts[opinion.StronglyAgree] != 1 || conc.MembersWithAccess != 1 {
+			t.Errorf("bob on the hidden report: %d %+v", code, conc.Tally)
+		}
+	}
+	check2()
+
+	// Without the store's opinion index the node pages through opinions
+	// and must answer the same.
+	indexed, _ := json.Marshal(ca.Tally)
+	plain := *tn.Node
+	plain.store = noOpinionIndex{tn.store}
+	am, err := tn.store.Member(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := plain.Concurrence(context.Background(), am, rid, ConcurrenceWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := json.Marshal(slow.Tally); string(got) != string(indexed) || len(slow.Evidence.Items) != len(ca.Evidence.Items) {
+		t.Errorf("without the index: %s, want %s", got, indexed)
+	}
+}
+
+// noOpinionIndex hides the store's optional OpinionIndex (and keeps its
+// log), so the node takes its fallback path over the same real store.
+type noOpinionIndex struct{ store.Store }
+
+func (s noOpinionIndex) ReadTile(ctx context.Context, t tlog.Tile) ([]byte, error) {
+	return s.Store.(store.LogStore).ReadTile(ctx, t)
+}
+func (s noOpinionIndex) LatestCheckpoint(ctx context.Context) (int64, []byte, error) {
+	return s.Store.(store.LogStore).LatestCheckpoint(ctx)
+}
+func (s noOpinionIndex) Checkpoints(ctx context.Context) ([][]byte, error) {
+	return s.Store.(store.LogStore).Checkpoints(ctx)
+}
+func (s noOpinionIndex) Integrate(ctx context.Context, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error {
+	return s.Store.(store.LogStore).Integrate(ctx, from, size, tiles, note)
+}
+func (s noOpinionIndex) LogObjects(ctx context.Context, start, end int64, fn func(int64, string, []byte, []byte) error) error {
+	return s.Store.(store.LogStore).LogObjects(ctx, start, end, fn)
+}
+
+// plant stores an object with a proper log entry straight into the store,
+// skipping the pipeline's checks: what a compromised node could do.
+func plant(t *testing.T, tn *testNode, coll, member string, raw json.RawMessage) {
+	t.Helper()
+	o, err := stix.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canon, err := stix.Canonicalize(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt, err := tlog.NewSalt(tn.Rand())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tn.store.Submit(context.Background(), store.Submission{
+		StatusID: stix.NewIdentifier("x")[3:], Collection: coll, Member: member, Received: tn.Now(),
+		Items: []store.Item{{
+			Object: store.Object{ID: o.ID, Type: o.Type, SpecVersion: "2.1", Version: o.Modified, Signed: true, Raw: canon},
+			Salt:   salt,
+			Entry: func(so store.Object) ([]byte, error) {
+				return tlog.Entry{ObjectID: so.ID, Version: o.Version(), Collection: so.Collection, Member: so.Member,
+					Received: so.DateAdded, Commitment: tlog.Commitment(salt, canon)}.Marshal()
+			},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
