@@ -101,3 +101,17 @@ func BenchmarkBuildSet1M(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTag is the provider's cost of one value's tag on one CPU
+// (hash to the group, one scalar multiplication, the Finalize hash).
+func BenchmarkTag(b *testing.B) {
+	p := newTestProvider(b, 1)
+	lines := benchLines(4096)
+	i := 0
+	for b.Loop() {
+		if _, err := p.TagCanonical(lines[i%len(lines)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
