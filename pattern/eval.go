@@ -551,11 +551,17 @@ func (ev *evaluator) evalComp(e ccomp, o *obsData) (rootSet, error) {
 				}
 				continue
 			}
+			// A root object passes when one of its selected values
+			// passes; like the reference, values after the first that
+			// passes are not looked at (so cannot raise errors).
 			for _, v := range vals {
 				r, inv, err := e.pred(v)
 				if err != nil {
 					return nil, err
 				}
+				// != is "not =", and NOT inverts the result, except
+				// where the reference returns a flat false (order
+				// comparisons of types it cannot order).
 				if inv && e.c.Op == OpNotEqual {
 					r = !r
 				}
