@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"fmt"
 	"math"
 	"sort"
 )
@@ -68,6 +69,10 @@ type search struct {
 	steps   int
 	err     error
 	info    map[node]*nodeInfo
+	// group maps an atom to the index of its candidate list in
+	// groupCands; atoms with identical candidates share a group.
+	group      []int
+	groupCands [][]int
 }
 
 // nodeInfo is what the capacity check needs about a node.
@@ -81,6 +86,17 @@ func newSearch(obs []obsData, cands [][]int, root node) *search {
 	s := &search{obs: obs, cands: cands, avail: make([]int, len(obs)), info: map[node]*nodeInfo{}}
 	for i := range obs {
 		s.avail[i] = obs[i].o.Count
+	}
+	groups := map[string]int{}
+	for _, c := range cands {
+		key := fmt.Sprint(c)
+		g, ok := groups[key]
+		if !ok {
+			g = len(s.groupCands)
+			groups[key] = g
+			s.groupCands = append(s.groupCands, c)
+		}
+		s.group = append(s.group, g)
 	}
 	s.root = s.prepare(root)
 	return s
@@ -325,9 +341,16 @@ func (s *search) feasible(ns []node, times, minIdx int) bool {
 	if have < need {
 		return false
 	}
+	// Atoms with the same candidates compete for the same instances
+	// (Hall's condition on those groups): [a:x = 1] AND [a:x > 0] over one
+	// matching observation cannot both be bound.
+	groupDemand := map[int]int{}
 	for a, c := range demand {
+		groupDemand[s.group[a]] = satAdd(groupDemand[s.group[a]], c)
+	}
+	for g, c := range groupDemand {
 		have := 0
-		for _, o := range s.cands[a] {
+		for _, o := range s.groupCands[g] {
 			if admitted[o] {
 				have += s.avail[o]
 				if have >= c {

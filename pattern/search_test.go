@@ -61,6 +61,18 @@ func TestCombinatorialSearch(t *testing.T) {
 		{"[person:age < 20] REPEATS 95 TIMES AND [person:age = 3] REPEATS 6 TIMES", 20, 5, false},
 		{"[person:age < 20] REPEATS 96 TIMES AND [person:age = 3] REPEATS 5 TIMES", 20, 5, false},
 	}
+	// Ten different atoms over the same nine observations (and one more
+	// atom over all): Hall's condition on the group fails at once, where
+	// a plain search would try 9! orders.
+	var distinct []string
+	for i := 0; i < 10; i++ {
+		distinct = append(distinct, fmt.Sprintf("[person:age < 8.%d1]", i))
+	}
+	tests = append(tests, struct {
+		pattern string
+		n, c    int
+		want    bool
+	}{strings.Join(distinct, " AND ") + " AND [person:age >= 0]", 20, 1, false})
 	for _, tc := range tests {
 		start := time.Now()
 		res, err := MustParse(tc.pattern).Match(people(tc.n, tc.c))
