@@ -1,0 +1,151 @@
+package private
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// fakeNode serves the /private/ API for one set with real components; its
+// fields let a test make it lie in one way at a time.
+type fakeNode struct {
+	info     SetInfo
+	set      *Set
+	receipt  KeyReceipt
+	eval     *Provider // the key it actually evaluates with
+	budget   int
+	requests int
+}
+
+func (f *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer good-token" {
+		w.WriteHeader(http.StatusUnauthorized)
+		json.NewEncoder(w).Encode(map[string]string{"title": "unauthorized"})
+		return
+	}
+	base := "/private/sets/" + f.info.ID
+	switch r.URL.Path {
+	case base:
+		json.NewEncoder(w).Encode(f.info)
+	case base + "/tags":
+		w.Write(f.set.AppendTags(nil))
+	case base + "/receipt":
+		json.NewEncoder(w).Encode(f.receipt)
+	case base + "/evaluate":
+		var req EvaluateRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		f.requests++
+		if f.budget -= len(req.Elements); f.budget < 0 {
+			w.WriteHeader(http.StatusTooManyRequests)
+			json.NewEncoder(w).Encode(map[string]string{"title": "query budget spent", "description": "0 left"})
+			return
+		}
+		resp, err := f.eval.Evaluate(&req)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		json.NewEncoder(w).Encode(resp)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+	}
+}
+
+// TestClientCheckAgainstLyingNodes runs Client.Check against a node that
+// is honest, then one that lies about the key, one that evaluates under
+// another key than the logged one, and one that serves no valid receipt.
+func TestClientCheckAgainstLyingNodes(t *testing.T) {
+	ctx := context.Background()
+	honest := newTestProvider(t, 1)
+	other := newTestProvider(t, 2)
+	set, err := honest.BuildSet(ctx, providerValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSet, err := other.BuildSet(ctx, providerValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fix := newReceiptFixture(t, honest.PublicKey(), "set1")
+	otherFix := newReceiptFixture(t, other.PublicKey(), "set1") // another log, its own key
+	good := func() *fakeNode {
+		return &fakeNode{
+			info:    SetInfo{ID: "set1", Suite: SuiteID, PublicKey: honest.PublicKey().Bytes(), Size: set.Len(), KeyLogIndex: 3},
+			set:     set,
+			receipt: fix.receipt,
+			eval:    honest,
+			budget:  100,
+		}
+	}
+	queries := []string{"domain-name:EVIL.example", "domain-name:innocent.example", "ipv4-addr:198.51.100.7", "ipv4-addr:192.0.2.1"}
+	check := func(f *fakeNode, token string) ([]int, error) {
+		srv := httptest.NewServer(f)
+		defer srv.Close()
+		c := &Client{BaseURL: srv.URL, Token: token}
+		return c.Check(ctx, "set1", fix.verifier, queries, 3, testRand(9))
+	}
+
+	hits, err := check(good(), "good-token")
+	if err != nil || !slices.Equal(hits, []int{0, 2}) {
+		t.Fatalf("honest node: hits %v, %v", hits, err)
+	}
+
+	// The node shows another key (its own log entry is for the real one).
+	f := good()
+	f.info.PublicKey, f.set, f.eval = other.PublicKey().Bytes(), otherSet, other
+	if _, err := check(f, "good-token"); !errors.Is(err, ErrKeyNotInLog) {
+		t.Errorf("a key not in the log: %v, want ErrKeyNotInLog", err)
+	}
+	if f.requests != 0 {
+		t.Errorf("values were sent to a node whose key is not in the log")
+	}
+	// The node shows the logged key but evaluates with another.
+	f = good()
+	f.eval = other
+	if _, err := check(f, "good-token"); !errors.Is(err, ErrInvalidProof) {
+		t.Errorf("evaluation under another key: %v, want ErrInvalidProof", err)
+	}
+	// The node's receipt is signed by another log key than the pinned one.
+	f = good()
+	f.receipt = otherFix.receipt
+	if _, err := check(f, "good-token"); !errors.Is(err, ErrKeyNotInLog) {
+		t.Errorf("a receipt from another log: %v, want ErrKeyNotInLog", err)
+	}
+	// The receipt is good but the set names another log index.
+	f = good()
+	f.info.KeyLogIndex = 4
+	if _, err := check(f, "good-token"); !errors.Is(err, ErrKeyNotInLog) {
+		t.Errorf("a mismatched log index: %v, want ErrKeyNotInLog", err)
+	}
+	// Budget spent: 429 wraps ErrBudgetSpent.
+	f = good()
+	f.budget = 2
+	if _, err := check(f, "good-token"); !errors.Is(err, ErrBudgetSpent) {
+		t.Errorf("budget: %v, want ErrBudgetSpent", err)
+	}
+	// A bad token: the HTTP error, no token in it.
+	_, err = check(good(), "wrong-secret-token")
+	var he *HTTPError
+	if !errors.As(err, &he) || he.Status != http.StatusUnauthorized {
+		t.Errorf("bad token: %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "wrong-secret-token") {
+		t.Errorf("the token leaked into an error: %v", err)
+	}
+	// An invalid value is refused before anything is sent.
+	f = good()
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	_, err = (&Client{BaseURL: srv.URL, Token: "good-token"}).Check(ctx, "set1", fix.verifier, []string{"ipv4-addr:300.0.0.1"}, 0, testRand(1))
+	if !errors.Is(err, ErrInvalidValue) || f.requests != 0 {
+		t.Errorf("invalid value: %v after %d requests", err, f.requests)
+	}
+}
