@@ -11,7 +11,7 @@ import (
 )
 
 // parley pattern check PATTERN
-// parley pattern match PATTERN FILE|-
+// parley pattern match [--stix-version 2.0] PATTERN FILE|-
 //
 // Exit codes: check: 0 valid, 2 invalid. match: 0 match (the bound
 // observed-data ids are printed, one a line), 1 no match, 2 invalid
@@ -46,13 +46,22 @@ func runPattern(ctx context.Context, c *cli, args []string) error {
 		return nil
 	case "match":
 		fs := c.newFlagSet("pattern match")
+		version := fs.String("stix-version", "2.1", "pattern language version: 2.1, or 2.0 (START/STOP with plain strings)")
 		if err := c.parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
 		if fs.NArg() != 2 {
 			return usageErrorf(patternUsage, "pattern match takes a PATTERN and a FILE")
 		}
-		p, err := pattern.Parse(fs.Arg(0))
+		parse := pattern.Parse
+		switch *version {
+		case "2.1":
+		case "2.0":
+			parse = pattern.Parse20
+		default:
+			return usageErrorf("use --stix-version 2.1 or 2.0", "unknown STIX version %q", *version)
+		}
+		p, err := parse(fs.Arg(0))
 		if err != nil {
 			return withExit(2, "", err)
 		}
