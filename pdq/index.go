@@ -284,10 +284,11 @@ func (x *Index) Search(q Hash, radius int) []Match {
 	for t := range qs {
 		qs[t] = sub(&q, t)
 	}
-	// Per table: gather the IDs in the probed buckets, drop those not within
-	// radius in one tight pass (whose loads overlap: the hashes are read in
-	// random order, and waiting for each in turn would dominate), then
-	// report the rest unless an earlier table found them already.
+	// Per table: pass over the probed buckets keeping the IDs of the hashes
+	// within radius (the hashes are read in random order: the pass
+	// prefetches ahead so that the loads overlap, since waiting for each in
+	// turn would dominate), then report them unless an earlier table found
+	// them already.
 	bufp := candidates.Get().(*[]uint32)
 	defer candidates.Put(bufp)
 	var out []Match
@@ -296,11 +297,15 @@ func (x *Index) Search(q Hash, radius int) []Match {
 		tab := &x.tables[t]
 		c := (*bufp)[:0]
 		for _, m := range masks {
-			c = append(c, tab[qs[t]^m]...)
+			b := tab[qs[t]^m]
+			if len(b) == 0 {
+				continue
+			}
+			c = slices.Grow(c, len(b))
+			c = c[:len(c)+filter(x.hashes, b, &q, radius, c[len(c):len(c)+len(b)])]
 		}
 		*bufp = c
-		n := filter(x.hashes, c, &q, radius)
-		for _, id := range c[:n] {
+		for _, id := range c {
 			h := &x.hashes[id]
 			if !foundEarlier(h, &qs, t, s) {
 				out = append(out, Match{ID: int(id), Distance: Distance(*h, q)})
@@ -311,27 +316,31 @@ func (x *Index) Search(q Hash, radius int) []Match {
 	return out
 }
 
-// candidates recycles the candidate buffers of searches.
+// candidates recycles the match buffers of searches.
 var candidates = sync.Pool{New: func() any { return new([]uint32) }}
 
-// filter moves to the front of ids, in order, the IDs of the hashes within
-// radius of q, and returns how many there are. Every ID must index hs.
-func filter(hs []Hash, ids []uint32, q *Hash, radius int) int {
+// filter writes to out, in order, the IDs in ids of the hashes within
+// radius of q, and returns how many it wrote. out must be as long as ids
+// (it may be ids itself), and every ID must index hs.
+func filter(hs []Hash, ids []uint32, q *Hash, radius int, out []uint32) int {
 	if len(ids) == 0 {
 		return 0
 	}
-	if filterFast != nil {
-		return filterFast(&hs[0], &ids[0], len(ids), q, radius)
+	if len(out) < len(ids) {
+		panic("pdq: filter output too short")
 	}
-	return filterGo(hs, ids, q, radius)
+	if filterFast != nil {
+		return filterFast(&hs[0], &ids[0], len(ids), q, radius, &out[0])
+	}
+	return filterGo(hs, ids, q, radius, out)
 }
 
 // filterFast, where the platform has one, is filter over raw pointers; the
-// caller guarantees the IDs are in range.
-var filterFast func(hs *Hash, ids *uint32, n int, q *Hash, radius int) int
+// caller guarantees the IDs are in range and out is long enough.
+var filterFast func(hs *Hash, ids *uint32, n int, q *Hash, radius int, out *uint32) int
 
 // filterGo is the portable filter.
-func filterGo(hs []Hash, ids []uint32, q *Hash, radius int) int {
+func filterGo(hs []Hash, ids []uint32, q *Hash, radius int, out []uint32) int {
 	k := 0
 	for _, id := range ids {
 		h := &hs[id]
@@ -340,7 +349,7 @@ func filterGo(hs []Hash, ids []uint32, q *Hash, radius int) int {
 			continue
 		}
 		if d+bits.OnesCount64(h[2]^q[2])+bits.OnesCount64(h[3]^q[3]) <= radius {
-			ids[k] = id
+			out[k] = id
 			k++
 		}
 	}

@@ -239,3 +239,36 @@ func TestScanImplementations(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterImplementations: the assembly gather filter and the portable
+// one keep exactly the IDs within radius, in order, in place or not.
+func TestFilterImplementations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	hs := randomHashes(rng, 3000, 30, 50)
+	for _, r := range []int{-1, 0, 7, 31, 100, 256} {
+		q := flipBits(rng, hs[rng.IntN(len(hs))], 12)
+		ids := make([]uint32, 500)
+		for i := range ids {
+			ids[i] = uint32(rng.IntN(len(hs)))
+		}
+		var want []uint32
+		for _, id := range ids {
+			if Distance(hs[id], q) <= r {
+				want = append(want, id)
+			}
+		}
+		out := make([]uint32, len(ids))
+		n := filter(hs, ids, &q, r, out)
+		if !slices.Equal(out[:n], want) {
+			t.Fatalf("filter r=%d: %v, want %v", r, out[:n], want)
+		}
+		out2 := make([]uint32, len(ids))
+		if n := filterGo(hs, ids, &q, r, out2); !slices.Equal(out2[:n], want) {
+			t.Fatalf("filterGo r=%d: %v, want %v", r, out2[:n], want)
+		}
+		inPlace := slices.Clone(ids)
+		if n := filter(hs, inPlace, &q, r, inPlace); !slices.Equal(inPlace[:n], want) {
+			t.Fatalf("in-place filter r=%d differs", r)
+		}
+	}
+}

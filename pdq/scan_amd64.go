@@ -23,4 +23,4 @@ func scanPopcnt(hs *Hash, n int, q *Hash, radius int, ids *uint32) int
 // filterPopcnt is filterFast with POPCNT (scan_amd64.s).
 //
 //go:noescape
-func filterPopcnt(hs *Hash, ids *uint32, n int, q *Hash, radius int) int
+func filterPopcnt(hs *Hash, ids *uint32, n int, q *Hash, radius int, out *uint32) int
