@@ -79,6 +79,7 @@ type Problem struct {
 	Reason string
 }
 
+// String formats the problem as one line naming the entry and object.
 func (p Problem) String() string {
 	switch {
 	case p.Index < 0:

@@ -234,6 +234,7 @@ type tileHashReader struct {
 	tr   TileReader
 }
 
+// ReadHashes implements [HashReader]; tiles are read once per call.
 func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) ([]Hash, error) {
 	cache := map[Tile][]Hash{}
 	out := make([]Hash, len(nodes))
