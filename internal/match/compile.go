@@ -5,6 +5,7 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/pattern"
 	"github.com/parley-exchange/parley/private"
@@ -388,7 +389,7 @@ func simpleEquality(src string) (a Attr, lit string, ok bool) {
 		return 0, "", false
 	}
 	typ, prop, lit := body[:colon], body[colon+1:eq], body[eq+4:]
-	if !isPlainKey(prop) || strings.ContainsAny(lit, "'\\") {
+	if !isPlainKey(prop) || strings.ContainsAny(lit, "'\\") || !utf8.ValidString(lit) {
 		return 0, "", false
 	}
 	for i := 0; i < len(typ); i++ {

@@ -154,3 +154,15 @@ func TestCompileAtoms(t *testing.T) {
 		}
 	}
 }
+
+func parsePattern(src string) (*pattern.Pattern, error) { return pattern.Parse(src) }
+
+// leafAtomsOf returns the atoms of a one-observation pattern (exact false
+// for anything else).
+func leafAtomsOf(p *pattern.Pattern) ([]atom, bool) {
+	s, ok := p.Root.(*pattern.Simple)
+	if !ok {
+		return nil, false
+	}
+	return leafAtoms(s.Comparison)
+}

@@ -130,6 +130,7 @@ func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
 		e.add(ind, p)
 	}
 	e.eq.compact()
+	e.eq.buildFilter()
 	if cap(e.inds) > len(e.inds)+len(e.inds)/16 {
 		e.inds = append([]*Indicator(nil), e.inds...)
 	}

@@ -1,7 +1,6 @@
 package match
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,42 +67,151 @@ func ParseIndicator(obj map[string]any) (ind *Indicator, ok bool, err error) {
 
 // ReadIndicators reads the indicators of a STIX bundle, a JSON array of
 // objects, or a sequence of objects (JSON lines). Objects of other types
-// are ignored. Of several versions of one indicator the newest (by
-// modified) is kept.
+// are skipped without being decoded. Of several versions of one indicator
+// the newest (by modified) is kept. Reading a million indicators is part
+// of starting a matcher, so this uses the decoders' scanner rather than
+// encoding/json.
 func ReadIndicators(r io.Reader) ([]*Indicator, error) {
-	dec := json.NewDecoder(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read indicators: %w", err)
+	}
 	set := NewIndicatorSet()
-	var objs []any
+	s := &scanner{}
+	s.reset(data)
+	var tc timeCache
 	for {
-		var v any
-		if err := dec.Decode(&v); err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, fmt.Errorf("couldn't read indicators: %w", err)
+		switch s.peek() {
+		case 0:
+			if err := s.end(); err != nil {
+				return nil, fmt.Errorf("couldn't read indicators: %w at byte %d", err, s.pos)
+			}
+			return set.All(), nil
+		case kindArray:
+			if err := readIndicatorArray(s, set, &tc); err != nil {
+				return nil, err
+			}
+		case kindObject:
+			if err := readIndicatorObject(s, set, true, &tc); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("couldn't read indicators: %w at byte %d", errSyntax, s.pos)
 		}
-		switch x := v.(type) {
-		case []any:
-			objs = append(objs, x...)
-		case map[string]any:
-			if x["type"] == "bundle" {
-				l, _ := x["objects"].([]any)
-				objs = append(objs, l...)
-			} else {
-				objs = append(objs, x)
+	}
+}
+
+func readIndicatorArray(s *scanner, set *IndicatorSet, tc *timeCache) error {
+	if err := s.openArray(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		ok, err := s.nextElem(first)
+		if err != nil {
+			return fmt.Errorf("couldn't read indicators: %w at byte %d", err, s.pos)
+		}
+		if !ok {
+			return nil
+		}
+		if s.peek() != kindObject {
+			if err := s.skip(0); err != nil {
+				return fmt.Errorf("couldn't read indicators: %w at byte %d", err, s.pos)
+			}
+			continue
+		}
+		if err := readIndicatorObject(s, set, false, tc); err != nil {
+			return err
+		}
+	}
+}
+
+// readIndicatorObject reads one object: an indicator is added to set, a
+// bundle's objects are read (when top is set), anything else is skipped.
+func readIndicatorObject(s *scanner, set *IndicatorSet, top bool, tc *timeCache) error {
+	start := s.pos
+	if err := s.openObject(); err != nil {
+		return err
+	}
+	var typ, id, name, pat, ptype, modified, validFrom, validUntil string
+	revoked := false
+	fail := func(err error) error {
+		return fmt.Errorf("couldn't read indicators: %w at byte %d", err, s.pos)
+	}
+	for first := true; ; first = false {
+		key, ok, err := s.nextKey(first)
+		if err != nil {
+			return fail(err)
+		}
+		if !ok {
+			break
+		}
+		var dst *string
+		switch string(key) {
+		case "type":
+			dst = &typ
+		case "id":
+			dst = &id
+		case "name":
+			dst = &name
+		case "pattern":
+			dst = &pat
+		case "pattern_type":
+			dst = &ptype
+		case "modified":
+			dst = &modified
+		case "valid_from":
+			dst = &validFrom
+		case "valid_until":
+			dst = &validUntil
+		case "revoked":
+			k, _, err := s.value()
+			if err != nil {
+				return fail(err)
+			}
+			revoked = k == kindTrue
+			continue
+		case "objects":
+			if top && s.peek() == kindArray {
+				if err := readIndicatorArray(s, set, tc); err != nil {
+					return err
+				}
+				continue
 			}
 		}
-	}
-	for _, o := range objs {
-		m, _ := o.(map[string]any)
-		ind, ok, err := ParseIndicator(m)
+		if dst == nil || s.peek() != kindString {
+			if err := s.skip(0); err != nil {
+				return fail(err)
+			}
+			continue
+		}
+		_, v, err := s.value()
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
-		if ok {
-			set.Put(ind)
-		}
+		*dst = string(v)
 	}
-	return set.All(), nil
+	if typ != "indicator" {
+		return nil
+	}
+	ind := &Indicator{ID: id, Name: name, Pattern: pat, PatternType: ptype, Revoked: revoked}
+	if id == "" || pat == "" {
+		return fmt.Errorf("indicator %q at byte %d has no id or no pattern", id, start)
+	}
+	for _, f := range []struct {
+		name, text string
+		dst        *time.Time
+	}{{"modified", modified, &ind.Modified}, {"valid_from", validFrom, &ind.ValidFrom}, {"valid_until", validUntil, &ind.ValidUntil}} {
+		if f.text == "" {
+			continue
+		}
+		t, ok := tc.parse([]byte(f.text))
+		if !ok {
+			return fmt.Errorf("indicator %s: %s %q is not a timestamp", id, f.name, f.text)
+		}
+		*f.dst = t
+	}
+	set.Put(ind)
+	return nil
 }
 
 // IndicatorSet holds the newest version of each indicator. It is what a
