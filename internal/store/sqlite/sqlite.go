@@ -103,6 +103,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// cacheKiB is each connection's page cache. SQLite's default (2 MiB) makes
+// a writer re-read index pages from the file on every batch once the
+// database outgrows it; 64 MiB keeps the hot part of the indexes of a
+// million-object collection in memory.
+const cacheKiB = 64 << 10
+
 // dsn builds the connection string for each supported driver; they spell
 // the same settings differently.
 func dsn(driver, path string, busy time.Duration, readOnly bool) (string, error) {
@@ -114,6 +120,7 @@ func dsn(driver, path string, busy time.Duration, readOnly bool) (string, error)
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")
 		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cacheKiB))
 		if readOnly {
 			q.Add("_pragma", "query_only(1)")
 		} else {
@@ -124,6 +131,7 @@ func dsn(driver, path string, busy time.Duration, readOnly bool) (string, error)
 		q.Set("_journal_mode", "WAL")
 		q.Set("_synchronous", "FULL")
 		q.Set("_foreign_keys", "1")
+		q.Set("_cache_size", fmt.Sprint(-cacheKiB))
 		if readOnly {
 			q.Set("_query_only", "1")
 		} else {
