@@ -40,12 +40,20 @@ func TestPatternLines(t *testing.T) {
 		// Conjunctions, negations and sequences are not single values.
 		{"[domain-name:value = 'a.example' AND domain-name:value = 'b.example']", nil},
 		{"[domain-name:value = 'a.example'] FOLLOWEDBY [domain-name:value = 'b.example']", nil},
+		{"[domain-name:value = 'a.example'] AND [domain-name:value = 'b.example']", nil},
 		{"[domain-name:value != 'a.example']", nil},
+		{"[NOT domain-name:value = 'a.example']", nil},
 		{"[domain-name:value LIKE 'a.%']", nil},
-		{"[domain-name:value = 'a.example'] WITHIN 5 SECONDS", nil},
+		{"[domain-name:value = 'a.example'] REPEATS 2 TIMES", nil},
 		{"[process:name = 'evil.exe']", nil},
 		{"[ipv4-addr:value = 'not an ip']", nil},
 		{"[domain-name:value = 'unterminated]", nil},
+		// ... but an OR sibling of those is a value on its own.
+		{"[domain-name:value = 'a.example' AND ipv4-addr:value = '192.0.2.1'] OR [domain-name:value = 'c.example']", []string{"domain-name:c.example"}},
+		{"[domain-name:value = 'a.example' OR domain-name:value LIKE '%.b.example']", []string{"domain-name:a.example"}},
+		{"([domain-name:value = 'a.example'] OR ([url:value = 'http://x.example/']))", []string{"domain-name:a.example", "url:http://x.example/"}},
+		{"[(domain-name:value = 'a.example' OR domain-name:value = 'b.example') AND domain-name:value = 'c.example']", nil},
+		{"[file:hashes.'SHA-1' = 'da39a3ee5e6b4b0d3255bfef95601890afd80709' OR file:name = 'x.exe']", []string{"file:SHA-1=da39a3ee5e6b4b0d3255bfef95601890afd80709"}},
 	}
 	for _, tt := range tests {
 		if got := patternLines(tt.pattern); !slices.Equal(got, tt.want) {

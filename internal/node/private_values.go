@@ -3,18 +3,19 @@ package node
 import (
 	"encoding/json"
 	"slices"
-	"strings"
 
+	"github.com/parley-exchange/parley/pattern"
 	"github.com/parley-exchange/parley/private"
 )
 
 // indicatorLines returns the canonical "type:value" lines an indicator
 // contributes to a private set: the values of its equality comparisons
-// ("=" and "IN") on the observable properties private sets carry, when
-// the pattern is a plain disjunction of such comparisons. A revoked
-// indicator, a non-STIX pattern, or a pattern with AND, NOT, FOLLOWEDBY
-// or qualifiers contributes nothing: there a single value is not the
-// indicator, and publishing it would claim more than the provider said.
+// ("=" and "IN") on the observable properties private sets carry, where
+// that value alone satisfies the pattern (see [patternLines]). A revoked
+// indicator or a non-STIX pattern contributes nothing; so does a value
+// that is only part of what the pattern requires (AND, FOLLOWEDBY,
+// qualifiers), since publishing it would claim more than the provider
+// said.
 func indicatorLines(raw []byte) []string {
 	var ind struct {
 		Type        string `json:"type"`
@@ -31,180 +32,96 @@ func indicatorLines(raw []byte) []string {
 	return patternLines(ind.Pattern)
 }
 
-// patternLines implements [indicatorLines] on the pattern text.
-func patternLines(pattern string) []string {
-	toks, ok := lexPattern(pattern)
-	if !ok {
+// patternLines implements [indicatorLines] on the pattern text, parsed
+// with the pattern package. An observation expression contributes the
+// union of its disjuncts' values when it is an OR of observations, and
+// nothing when it is AND, FOLLOWEDBY or qualified (no single value
+// satisfies it). Inside brackets likewise: an OR of comparisons
+// contributes its equality comparisons ("=", "IN", not negated) on the
+// properties private sets carry; an AND contributes nothing.
+func patternLines(text string) []string {
+	p, err := pattern.Parse(text)
+	if err != nil {
 		return nil
 	}
 	var lines []string
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
-		if t.kind == tokWord {
-			switch t.text {
-			case "AND", "NOT", "FOLLOWEDBY", "WITHIN", "REPEATS", "START", "STOP", "LIKE", "MATCHES",
-				"ISSUBSET", "ISSUPERSET":
-				return nil
-			}
-		}
-		if t.kind != tokPath {
-			continue
-		}
-		typ, ok := pathType(t.text)
-		if !ok {
-			continue
-		}
-		var values []string
-		switch {
-		case i+2 < len(toks) && toks[i+1].kind == tokOp && toks[i+1].text == "=" && toks[i+2].kind == tokString:
-			values = []string{toks[i+2].text}
-			i += 2
-		case i+2 < len(toks) && toks[i+1].kind == tokWord && toks[i+1].text == "IN" && toks[i+2].kind == tokOpen:
-			j := i + 3
-			for ; j < len(toks) && toks[j].kind != tokClose; j++ {
-				if toks[j].kind == tokString {
-					values = append(values, toks[j].text)
-				}
-			}
-			i = j
-		default:
-			continue
-		}
-		for _, v := range values {
-			if typ == private.TypeFile {
-				v = fileAlgorithm(t.text) + "=" + v
-			}
-			if nv, err := private.Normalize(typ, v); err == nil {
-				lines = append(lines, typ+":"+nv)
+	var obs func(e pattern.ObservationExpr)
+	var comp func(e pattern.ComparisonExpr)
+	obs = func(e pattern.ObservationExpr) {
+		switch e := e.(type) {
+		case *pattern.Simple:
+			comp(e.Comparison)
+		case *pattern.Group:
+			obs(e.Expr)
+		case *pattern.ObservationOp:
+			if e.Op == pattern.ObsOr {
+				obs(e.Left)
+				obs(e.Right)
 			}
 		}
 	}
+	comp = func(e pattern.ComparisonExpr) {
+		switch e := e.(type) {
+		case *pattern.ComparisonGroup:
+			comp(e.Expr)
+		case *pattern.ComparisonOp:
+			if e.Op == pattern.CompOr {
+				comp(e.Left)
+				comp(e.Right)
+			}
+		case *pattern.Comparison:
+			lines = append(lines, comparisonLines(e)...)
+		}
+	}
+	obs(p.Root)
 	slices.Sort(lines)
 	return slices.Compact(lines)
 }
 
-// pathType maps an object path to the private-set type whose value it is.
-func pathType(path string) (string, bool) {
-	typ, prop, ok := strings.Cut(path, ":")
+// comparisonLines returns the canonical lines of one equality comparison.
+func comparisonLines(c *pattern.Comparison) []string {
+	if c.Negated || (c.Op != pattern.OpEqual && c.Op != pattern.OpIn) {
+		return nil
+	}
+	typ, prefix, ok := pathType(c.Path)
 	if !ok {
-		return "", false
+		return nil
 	}
-	switch typ {
-	case private.TypeDomainName, private.TypeIPv4, private.TypeIPv6, private.TypeURL, private.TypeEmail, private.TypeMAC:
-		return typ, prop == "value"
-	case private.TypeFile:
-		return typ, fileAlgorithm(path) != ""
+	lits := c.Set
+	if c.Op == pattern.OpEqual {
+		lits = []pattern.Literal{c.Value}
 	}
-	return "", false
-}
-
-// fileAlgorithm returns the STIX hash algorithm of a file:hashes.ALG path.
-func fileAlgorithm(path string) string {
-	rest, ok := strings.CutPrefix(path, "file:hashes.")
-	if !ok {
-		return ""
-	}
-	alg, ok := private.HashAlgorithm(strings.Trim(rest, `'"`))
-	if !ok {
-		return ""
-	}
-	return alg
-}
-
-type tokKind int
-
-const (
-	tokWord tokKind = iota
-	tokPath
-	tokString
-	tokOp
-	tokOpen
-	tokClose
-	tokOther
-)
-
-type token struct {
-	kind tokKind
-	text string
-}
-
-// lexPattern splits a STIX pattern into the few tokens patternLines needs;
-// ok is false for an unterminated string.
-func lexPattern(p string) ([]token, bool) {
-	var toks []token
-	for i := 0; i < len(p); {
-		c := p[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			i++
-		case c == '\'':
-			var b strings.Builder
-			i++
-			closed := false
-			for i < len(p) {
-				if p[i] == '\\' && i+1 < len(p) {
-					b.WriteByte(p[i+1])
-					i += 2
-					continue
-				}
-				if p[i] == '\'' {
-					closed = true
-					i++
-					break
-				}
-				b.WriteByte(p[i])
-				i++
-			}
-			if !closed {
-				return nil, false
-			}
-			toks = append(toks, token{tokString, b.String()})
-		case c == '(':
-			toks = append(toks, token{tokOpen, "("})
-			i++
-		case c == ')':
-			toks = append(toks, token{tokClose, ")"})
-			i++
-		case c == '=' || c == '!' || c == '<' || c == '>':
-			j := i + 1
-			if j < len(p) && p[j] == '=' {
-				j++
-			}
-			toks = append(toks, token{tokOp, p[i:j]})
-			i = j
-		case isWordByte(c):
-			j := i
-			for j < len(p) {
-				if isWordByte(p[j]) || p[j] == ':' || p[j] == '.' {
-					j++
-					continue
-				}
-				// A quoted path component: hashes.'SHA-256'.
-				if p[j] == '\'' && j > i && p[j-1] == '.' {
-					k := strings.IndexByte(p[j+1:], '\'')
-					if k < 0 {
-						return nil, false
-					}
-					j += k + 2
-					continue
-				}
-				break
-			}
-			w := p[i:j]
-			kind := tokWord
-			if strings.Contains(w, ":") {
-				kind = tokPath
-			}
-			toks = append(toks, token{kind, w})
-			i = j
-		default:
-			toks = append(toks, token{tokOther, string(c)})
-			i++
+	var out []string
+	for _, l := range lits {
+		if l.Kind != pattern.LitString {
+			continue
+		}
+		if v, err := private.Normalize(typ, prefix+l.Str); err == nil {
+			out = append(out, typ+":"+v)
 		}
 	}
-	return toks, true
+	return out
 }
 
-func isWordByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+// pathType maps an object path to the private-set type whose value it is,
+// and the prefix its value takes ("SHA-256=" for file hashes).
+func pathType(p pattern.ObjectPath) (typ, prefix string, ok bool) {
+	keys := make([]string, 0, len(p.Steps))
+	for _, s := range p.Steps {
+		if s.Kind != pattern.StepKey {
+			return "", "", false
+		}
+		keys = append(keys, s.Key)
+	}
+	switch p.ObjectType {
+	case private.TypeDomainName, private.TypeIPv4, private.TypeIPv6, private.TypeURL, private.TypeEmail, private.TypeMAC:
+		return p.ObjectType, "", len(keys) == 1 && keys[0] == "value"
+	case private.TypeFile:
+		if len(keys) == 2 && keys[0] == "hashes" {
+			if alg, known := private.HashAlgorithm(keys[1]); known {
+				return private.TypeFile, alg + "=", true
+			}
+		}
+	}
+	return "", "", false
 }
