@@ -161,7 +161,7 @@ func pushDemo(ctx context.Context, url string, st *demoState) (int, error) {
 	a, b := members[node.DemoAurelia], members[node.DemoBorovia]
 	colls := map[string]string{node.DemoShared: st.Collections.Shared, node.DemoPrivate: st.Collections.Private}
 	total := 0
-	for _, batch := range node.DemoScenario(a.ID, b.ID) {
+	for _, batch := range append(node.DemoScenario(a.ID, b.ID), node.DemoOpinions(a.ID, b.ID)...) {
 		m := members[batch.Member]
 		key, err := readPrivateKey(m.KeyFile)
 		if err != nil {
@@ -206,5 +206,6 @@ func printDemo(c *cli, dir, url string, st *demoState, pushed int) {
 	fmt.Fprintf(w, "  go run ./cmd/parley pull --collection %s > shared.json\n", st.Collections.Shared)
 	fmt.Fprintf(w, "  go run ./cmd/parley push --key %s --collection %s my-objects.json\n", a.KeyFile, st.Collections.Shared)
 	fmt.Fprintf(w, "  curl -s $PARLEY_URL%s%s\n", node.ExtensionPath, stix.SignatureExtensionID)
+	fmt.Fprintf(w, "  go run ./cmd/parley concurrence %s   # the members disagree on the attribution\n", node.DemoReport)
 	fmt.Fprintf(w, "\n%s's token sees only the shared collection; %s's sees both.\n", a.Name, b.Name)
 }
