@@ -288,6 +288,14 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	if rep.Entries == cp.Size && tree.Root() != cp.Hash {
 		rep.add(-1, "", "the entries don't produce the checkpoint's root hash: the log was rewritten")
 	}
+	if opts.Tiles != nil && rep.OK() {
+		// The higher-level tiles (what monitors and receipts use) must
+		// describe the same tree as the entries.
+		root, err := TreeRoot(ctx, cp.Size, TileHashReader(cp.Size, opts.Tiles))
+		if err != nil || root != cp.Hash {
+			rep.add(-1, "", "the log's hash tiles don't produce the checkpoint's root hash")
+		}
+	}
 	if cprover, ok := src.(ConsistencyProver); ok && rep.OK() {
 		// The largest earlier size the auditor knows a checkpoint of.
 		var prev *Checkpoint

@@ -263,3 +263,17 @@ func TestAuditChecksServedConsistencyProofs(t *testing.T) {
 		t.Fatalf("corrupt proofs: %+v %v", rep, err)
 	}
 }
+
+func TestAuditChecksHigherTiles(t *testing.T) {
+	l := newTestLog(t, 600)
+	// Corrupt a level-0 hash inside a full tile's subtree that isn't a
+	// leaf the audit compares (the level-1 tile is what changes the root).
+	k := [2]uint64{1, 0}
+	d := bytes.Clone(l.tiles.tiles[k])
+	d[0] ^= 1
+	l.tiles.tiles[k] = d
+	rep := auditOK(t, l, AuditOptions{Tiles: l.tiles})
+	if rep.OK() {
+		t.Fatal("corrupt level-1 tile not caught")
+	}
+}
