@@ -73,12 +73,14 @@ type fieldTable struct {
 	// maybe[len][first byte] is set when some field or container path of
 	// that length starts with that byte: most keys of a record are of no
 	// interest, and this rejects them without a map lookup.
-	maybe [64][256]bool
+	maybe     [64][256]bool
+	maybeLast [64][256]bool
 }
 
 func (t *fieldTable) mark(k string) {
 	if len(k) < 64 {
 		t.maybe[len(k)][k[0]] = true
+		t.maybeLast[len(k)][k[len(k)-1]] = true
 	}
 }
 
@@ -130,7 +132,7 @@ func (t *fieldTable) insert(k string, h handler, container bool) {
 
 // known reports whether path may be in the table.
 func (t *fieldTable) known(p []byte) bool {
-	return len(p) > 0 && (len(p) >= 64 || t.maybe[len(p)][p[0]])
+	return len(p) > 0 && (len(p) >= 64 || t.maybe[len(p)][p[0]] && t.maybeLast[len(p)][p[len(p)-1]])
 }
 
 func newFieldTable(fields map[string]handler) *fieldTable {

@@ -216,3 +216,24 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalIPv4(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"1.2.3.4", true}, {"255.255.255.255", true}, {"0.0.0.0", true}, {"10.0.0.10", true},
+		{"256.1.1.1", false}, {"01.2.3.4", false}, {"1.2.3", false}, {"1.2.3.4.5", false},
+		{"1..3.4", false}, {"1.2.3.4 ", false}, {"1234.1.1.1", false}, {"a.b.c.d", false}, {"1.2.3.", false},
+	} {
+		if got := canonicalIPv4([]byte(tc.in)); got != tc.want {
+			t.Errorf("canonicalIPv4(%q) = %v", tc.in, got)
+		}
+		if tc.want {
+			var e Event
+			if n, v6, ok := e.normIP([]byte(tc.in)); !ok || v6 || string(n) != tc.in {
+				t.Errorf("normIP(%q) = %q %v %v", tc.in, n, v6, ok)
+			}
+		}
+	}
+}

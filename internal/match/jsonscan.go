@@ -162,15 +162,27 @@ func (s *scanner) str() ([]byte, error) {
 		return nil, errSyntax
 	}
 	d := s.data[start:]
-	// The closing quote is found with IndexByte (vectorised); a backslash
-	// before it means escapes, decoded on the slow path. Raw control
+	// Short strings (most keys and values) are scanned byte by byte; the
+	// rest with IndexByte (vectorised), then checked for a backslash,
+	// which sends them to the slow path that decodes escapes. Raw control
 	// characters, which JSON forbids, are tolerated: they cannot make a
 	// value ambiguous, and rejecting them would cost a byte loop.
-	q := bytes.IndexByte(d, '"')
+	n := min(len(d), 24)
+	for i := 0; i < n; i++ {
+		switch d[i] {
+		case '"':
+			s.pos = start + i + 1
+			return d[:i:i], nil
+		case '\\':
+			return s.strEscaped(start)
+		}
+	}
+	q := bytes.IndexByte(d[n:], '"')
 	if q < 0 {
 		return nil, errSyntax
 	}
-	if bytes.IndexByte(d[:q], '\\') >= 0 {
+	q += n
+	if bytes.IndexByte(d[n:q], '\\') >= 0 {
 		return s.strEscaped(start)
 	}
 	s.pos = start + q + 1

@@ -23,6 +23,9 @@ func bstr(b []byte) string {
 
 // normIP returns the canonical text of an IPv4 or IPv6 address.
 func (e *Event) normIP(v []byte) (n []byte, v6 bool, ok bool) {
+	if canonicalIPv4(v) {
+		return v, false, true
+	}
 	a, err := netip.ParseAddr(bstr(v))
 	if err != nil || a.Zone() != "" {
 		return nil, false, false
@@ -39,6 +42,33 @@ func (e *Event) normIP(v []byte) (n []byte, v6 bool, ok bool) {
 		n = v
 	}
 	return n, a.Is6(), true
+}
+
+// canonicalIPv4 recognises a dotted quad already in canonical form (four
+// decimal octets up to 255, no leading zeros), the common case, without
+// netip's parse and print.
+func canonicalIPv4(v []byte) bool {
+	if len(v) < 7 || len(v) > 15 {
+		return false
+	}
+	parts, val, digits := 0, 0, 0
+	for i := 0; i <= len(v); i++ {
+		if i == len(v) || v[i] == '.' {
+			if digits == 0 || val > 255 || (digits > 1 && v[i-digits] == '0') {
+				return false
+			}
+			parts++
+			val, digits = 0, 0
+			continue
+		}
+		c := v[i]
+		if c < '0' || c > '9' || digits == 3 {
+			return false
+		}
+		val = val*10 + int(c-'0')
+		digits++
+	}
+	return parts == 4
 }
 
 // normDomain returns the private.Normalize form of a domain name.
