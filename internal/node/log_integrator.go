@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -35,6 +36,9 @@ type LogIntegratorOptions struct {
 	// backlog is integrated in batches of this size, each with its own
 	// signed checkpoint. Default 4096.
 	MaxBatch int
+	// Logger receives integration failures (each distinct one once until
+	// integration succeeds again); nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // LogIntegrator extends a node's log. Only one may run per store; a second
@@ -64,6 +68,9 @@ func NewLogIntegrator(n *Node, opts LogIntegratorOptions) (*LogIntegrator, error
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 4096
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	return &LogIntegrator{n: n, log: ls, opts: opts}, nil
 }
 
@@ -72,11 +79,19 @@ func NewLogIntegrator(n *Node, opts LogIntegratorOptions) (*LogIntegrator, error
 func (li *LogIntegrator) Run(ctx context.Context) error {
 	t := time.NewTicker(li.opts.Interval)
 	defer t.Stop()
+	var last string
 	for {
-		if _, err := li.Integrate(ctx); err != nil && ctx.Err() == nil {
-			// Logged by the caller's worker loop only when Run returns;
-			// here the next tick retries.
-			li.b = nil
+		_, err := li.Integrate(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			// The next tick retries from the stored state.
+			if err.Error() != last {
+				li.opts.Logger.Error("log integration failed; retrying", "err", err)
+				last = err.Error()
+			}
+		case err == nil && last != "":
+			li.opts.Logger.Info("log integration recovered")
+			last = ""
 		}
 		select {
 		case <-ctx.Done():
