@@ -15,5 +15,11 @@
 //   - C2SP tlog-tiles paths and encodings: hash tiles and entry bundles
 //     ([TilePath], [ParseTilePath], [ParseEntryBundle]);
 //   - proof bundles that verify offline with no trust in the node
-//     ([Bundle], [VerifyBundle]) and a streaming full audit ([Audit]).
+//     ([Bundle], [VerifyBundle]) and a streaming full audit ([Audit])
+//     that remembers the checkpoints it saw ([SeenCheckpoints]) and keeps
+//     two conflicting ones as evidence of a fork;
+//   - a client for a Parley node's /log/ API ([Client]).
+//
+// docs/log.md describes the wire formats and how a member pins the node's
+// key.
 package tlog
