@@ -89,6 +89,9 @@ type Client struct {
 	Token string
 	// HTTP is the client to use; nil means http.DefaultClient.
 	HTTP *http.Client
+	// Progress, when set, is called by [Client.Check] after each batch
+	// with the number of values checked so far and the total.
+	Progress func(done, total int)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body any, accept string, out any) error {
@@ -291,6 +294,9 @@ func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []
 			if set.Contains(t) {
 				hits = append(hits, start+i)
 			}
+		}
+		if c.Progress != nil {
+			c.Progress(start+len(chunk), len(lines))
 		}
 	}
 	return hits, nil

@@ -149,3 +149,25 @@ func TestClientCheckAgainstLyingNodes(t *testing.T) {
 		t.Errorf("invalid value: %v after %d requests", err, f.requests)
 	}
 }
+
+func TestClientCheckProgress(t *testing.T) {
+	ctx := context.Background()
+	p := newTestProvider(t, 1)
+	set, err := p.BuildSet(ctx, providerValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fix := newReceiptFixture(t, p.PublicKey(), "set1")
+	f := &fakeNode{info: SetInfo{ID: "set1", Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), KeyLogIndex: 3}, set: set, receipt: fix.receipt, eval: p, budget: 100}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	var calls [][2]int
+	c := &Client{BaseURL: srv.URL, Token: "good-token", Progress: func(done, total int) { calls = append(calls, [2]int{done, total}) }}
+	lines := []string{"domain-name:a.example", "domain-name:b.example", "domain-name:c.example", "domain-name:d.example", "domain-name:e.example"}
+	if _, err := c.Check(ctx, "set1", fix.verifier, lines, 2, testRand(3)); err != nil {
+		t.Fatal(err)
+	}
+	if want := [][2]int{{2, 5}, {4, 5}, {5, 5}}; !slices.Equal(calls, want) || f.requests != 3 {
+		t.Fatalf("progress %v after %d requests, want %v in 3", calls, f.requests, want)
+	}
+}

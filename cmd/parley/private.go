@@ -214,7 +214,11 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return usageErrorf("give the key printed by parley init", "bad --log-key: %v", err)
 	}
+	client.Progress = c.privateProgress()
 	hits, err := client.Check(ctx, *setID, v, lines, *batch, rand.Reader)
+	if client.Progress != nil {
+		client.Progress(-1, 0)
+	}
 	switch {
 	case errors.Is(err, private.ErrKeyNotInLog), errors.Is(err, private.ErrInvalidProof), errors.Is(err, private.ErrKeyMismatch):
 		return withExit(4, "do not trust this node's answers for this set", fmt.Errorf("couldn't verify the set: %w", err))
@@ -337,6 +341,25 @@ func runPrivateSets(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Size, s.Source, s.Collection, s.Provider, left)
 	}
 	return tw.Flush()
+}
+
+// privateProgress returns a progress callback that shows "checked i/n" on
+// stderr when it is a terminal, or nil; done < 0 clears the line.
+func (c *cli) privateProgress() func(done, total int) {
+	f, ok := c.stderr.(*os.File)
+	if !ok {
+		return nil
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return func(done, total int) {
+		if done < 0 {
+			fmt.Fprint(f, "\r\033[K")
+			return
+		}
+		fmt.Fprintf(f, "\r\033[Kparley: checked %d/%d values", done, total)
+	}
 }
 
 func printPrivateJSON(w io.Writer, v any) error {
