@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/opinion"
+)
+
+// runCLI runs one parley command line in-process.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	code := c.main(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+// demoNode sets up the demo in a temporary directory, serves it on port 0
+// and returns its URL and state.
+func demoNode(t *testing.T) (string, demoState) {
+	t.Helper()
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "demo", "--data", dir, "--listen", "127.0.0.1:0", "--no-serve"); code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, stderr)
+	}
+	var st demoState
+	b, err := os.ReadFile(filepath.Join(dir, "demo", "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := node.Open(ctx, dir, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Serve(ctx, ln, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		n.Close()
+	})
+	return "http://" + ln.Addr().String(), st
+}
+
+// tamperingProxy forwards to target and lets tamper rewrite every answer
+// of GET /concurrence: a node lying about the tally.
+func tamperingProxy(t *testing.T, target string, tamper func(c *opinion.Concurrence)) string {
+	t.Helper()
+	u, _ := url.Parse(target)
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.URL.Path != "/concurrence" || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		var c opinion.Concurrence
+		if err := json.Unmarshal(b, &c); err != nil {
+			return err
+		}
+		tamper(&c)
+		if b, err = json.Marshal(c); err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestConcurrenceCLI(t *testing.T) {
+	base, st := demoNode(t)
+	aurelia, borovia := st.Members[0], st.Members[1]
+
+	// The demo's members disagree on the attribution report.
+	code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", aurelia.Token, node.DemoReport)
+	if code != 0 {
+		t.Fatalf("concurrence: exit %d: %s", code, stderr)
+	}
+	for _, re := range []string{
+		`2 of 2 members with access have an opinion that counts`,
+		`(?m)^strongly-agree\s+1\s+1`, `(?m)^disagree\s+1\s+1`, `(?m)^neutral\s+0\s+0`,
+		`(?m)^cert-aurelia\s+strongly-agree\s+85`, `(?m)^cert-borovia\s+disagree\s+70`,
+		`3 opinion versions in evidence: 2 counted, 1 superseded`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("concurrence output lacks %s:\n%s", re, out)
+		}
+	}
+
+	// Every lie about the tally is caught, and the exit status says so.
+	borovias := func(c *opinion.Concurrence) *opinion.Vote {
+		for i := range c.Votes {
+			if c.Votes[i].Member == borovia.ID {
+				return &c.Votes[i]
+			}
+		}
+		t.Fatal("no vote of cert-borovia")
+		return nil
+	}
+	for _, tc := range []struct {
+		name   string
+		tamper func(c *opinion.Concurrence)
+		want   string
+	}{
+		{"an inflated count", func(c *opinion.Concurrence) { c.Counts[opinion.StronglyAgree] = 17 }, "strongly-agree is claimed 17, the opinions give 1"},
+		{"an invented member", func(c *opinion.Concurrence) {
+			c.Counts[opinion.Agree]++
+			c.Votes = append(c.Votes, opinion.Vote{Member: "identity--00000000-0000-4000-8000-000000000017", Value: opinion.Agree,
+				OpinionID: "opinion--00000000-0000-4000-8000-000000000017", Version: "2026-09-17T09:10:00.000Z"})
+			c.Voices++
+		}, "no verified opinion of that member"},
+		{"a dissent left out", func(c *opinion.Concurrence) {
+			v := borovias(c)
+			c.Counts[v.Value]--
+			c.Votes = slicesDelete(c.Votes, v)
+			c.Voices--
+		}, "missing from the claimed opinions"},
+		{"a superseded version counted", func(c *opinion.Concurrence) {
+			v := borovias(c)
+			c.Counts[opinion.Disagree]--
+			c.Counts[opinion.Neutral]++
+			v.Value, v.Version, v.Confidence = opinion.Neutral, "2026-09-17T09:10:00.000Z", new(40)
+		}, "the opinions give disagree"},
+		{"evidence rewritten", func(c *opinion.Concurrence) {
+			for i, it := range c.Evidence.Items {
+				c.Evidence.Items[i].Object = bytes.Replace(it.Object, []byte(`"disagree"`), []byte(`"agree"`), 1)
+			}
+		}, "evidence doesn't verify"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy := tamperingProxy(t, base, tc.tamper)
+			code, out, stderr := runCLI(t, "concurrence", "--url", proxy, "--token", aurelia.Token, node.DemoReport)
+			if code != 1 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit 1 and %q\n%s", code, stderr, tc.want, out)
+			}
+		})
+	}
+	// An honest answer through the same proxy passes.
+	proxy := tamperingProxy(t, base, func(*opinion.Concurrence) {})
+	if code, _, stderr := runCLI(t, "concurrence", "--url", proxy, "--token", aurelia.Token, node.DemoReport); code != 0 {
+		t.Errorf("through an honest proxy: exit %d: %s", code, stderr)
+	}
+	// A log key other than the node's is refused.
+	if code, _, stderr := runCLI(t, "concurrence", "--url", base, "--token", aurelia.Token, "--log-key", "other.example+01234567+AQ", node.DemoReport); code != 1 || !strings.Contains(stderr, "pinned key") {
+		t.Errorf("with a wrong --log-key: exit %d: %s", code, stderr)
+	}
+	// --json prints the verified answer.
+	code, out, _ = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, "--json", node.DemoAttribution)
+	var c opinion.Concurrence
+	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.Voices != 2 || c.Object != node.DemoAttribution {
+		t.Errorf("--json: exit %d: %s", code, out)
+	}
+}
+
+func slicesDelete(vs []opinion.Vote, v *opinion.Vote) []opinion.Vote {
+	var out []opinion.Vote
+	for i := range vs {
+		if &vs[i] != v {
+			out = append(out, vs[i])
+		}
+	}
+	return out
+}
