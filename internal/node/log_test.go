@@ -484,3 +484,60 @@ func indicatorFor(t *testing.T, creator string, key ed25519.PrivateKey, name str
 		"pattern": "[ipv4-addr:value = '198.51.100.7']", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
 	})
 }
+
+// TestAuditStoppedNodeStore: a node integrates and stops; its SQLite file
+// is edited; `audit --data` (OpenStoreAudit + tlog.Audit) names the object.
+func TestAuditStoppedNodeStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, key, _ := ed25519.GenerateKey(crand.Reader)
+	m, _ := n.AddMember(ctx, "alice", pub)
+	cid, _ := n.AddCollection(ctx, "shared", "", []string{"alice"}, []string{"alice"}, "")
+	c, _ := n.store.Collection(ctx, cid)
+	var objs []json.RawMessage
+	for i := range 3 {
+		objs = append(objs, indicatorFor(t, m.ID, key, fmt.Sprintf("stopped %d", i)))
+	}
+	if st, err := n.Submit(ctx, m.ID, c, objs); err != nil || len(st.Failures) > 0 {
+		t.Fatalf("submit: %v %+v", err, st)
+	}
+	li, _ := NewLogIntegrator(n, LogIntegratorOptions{})
+	if _, err := li.Integrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	vkey := n.VerifierKey()
+	n.Close()
+
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, StoreFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE objects SET raw = replace(raw, 'stopped 1', 'stopped 9') WHERE log_index = 1`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	src, servedKey, closeStore, err := OpenStoreAudit(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	if servedKey != vkey {
+		t.Fatalf("node.pub %q", servedKey)
+	}
+	v, _ := tlog.NewVerifier(vkey)
+	rep, err := tlog.Audit(ctx, src, tlog.AuditOptions{Verifier: v, Tiles: src, AllObjects: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != 1 || rep.Problems[0].ObjectID != idOf(t, objs[1]) || rep.Problems[0].Index != 1 {
+		t.Fatalf("problems %v", rep.Problems)
+	}
+}
