@@ -57,6 +57,14 @@ func (f *Flat) Len() int {
 	return len(f.hashes)
 }
 
+// Hash returns the hash with the given ID; it panics if id is out of
+// range.
+func (f *Flat) Hash(id int) Hash {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.hashes[id]
+}
+
 // Search returns every hash within radius of q, ordered by ID. A negative
 // radius matches nothing.
 func (f *Flat) Search(q Hash, radius int) []Match {
