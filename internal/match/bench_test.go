@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -88,6 +89,24 @@ func rate(lines [][]byte, fn func([]byte)) float64 {
 	return float64(len(lines)) / time.Since(start).Seconds()
 }
 
+// bestRates measures two throughputs alternately, three times each, and
+// returns the best of each: on a shared machine the best run is the one
+// least disturbed, and alternating exposes both to the same conditions.
+func bestRates(lines [][]byte, a, b func([]byte)) (ra, rb float64) {
+	for i := 0; i < 3; i++ {
+		ra = max(ra, rate(lines, a))
+		rb = max(rb, rate(lines, b))
+	}
+	return ra, rb
+}
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func heapInUse() uint64 {
 	runtime.GC()
 	runtime.GC()
@@ -108,8 +127,6 @@ func BenchmarkGoals(b *testing.B) {
 		return m.Line
 	}
 	for i := 0; i < b.N; i++ {
-		decRate := rate(lines, decodeOnly)
-		b.ReportMetric(decRate, "decode-events/s")
 		sizes := []int{1000000}
 		if os.Getenv("PARLEY_BENCH_BIG") != "" {
 			sizes = append(sizes, 10000000)
@@ -121,8 +138,9 @@ func BenchmarkGoals(b *testing.B) {
 			before := heapInUse()
 			e, _ := Compile(inds, Options{})
 			after := heapInUse()
-			r := rate(lines, matchWith(e))
-			decRate = rate(lines, decodeOnly)
+			decRate, r := bestRates(lines, decodeOnly, matchWith(e))
+			b.ReportMetric(decRate, fmt.Sprintf("decode-events/s-%.0e", float64(n)))
+			b.ReportMetric(r, fmt.Sprintf("match-events/s-%.0e", float64(n)))
 			b.ReportMetric(r/decRate, fmt.Sprintf("ratio-match/decode-%.0e", float64(n)))
 			b.ReportMetric(float64(e.IndexBytes())/float64(raw), fmt.Sprintf("index/raw-text-%.0e", float64(n)))
 			b.ReportMetric(float64(after-before)/float64(raw), fmt.Sprintf("heap/raw-text-%.0e", float64(n)))
@@ -134,15 +152,16 @@ func BenchmarkGoals(b *testing.B) {
 		// 1e4 general patterns beside the equality index.
 		all := append(append([]*Indicator(nil), eqInds...), generalIndicators(10000)...)
 		mixed, _ := Compile(all, Options{})
-		eqRate := rate(lines, matchWith(eqOnly))
-		mixRate := rate(lines, matchWith(mixed))
+		eqRate, mixRate := bestRates(lines, matchWith(eqOnly), matchWith(mixed))
 		b.ReportMetric(mixRate/eqRate, "ratio-general/equality")
 	}
 }
 
 // BenchmarkGrep compares with `grep -F -f` on one core: 1e5 domain
-// indicators, the same stream as a file; our time includes building the
-// index. It is skipped when grep is not installed.
+// indicators, the same stream as a file. Ours reads the indicator bundle,
+// compiles it and matches the file with GOMAXPROCS=1; both are measured in
+// CPU time (user + system), best of three, which a loaded machine
+// disturbs less than wall time. It is skipped without grep.
 func BenchmarkGrep(b *testing.B) {
 	grep, err := exec.LookPath("grep")
 	if err != nil {
@@ -153,30 +172,56 @@ func BenchmarkGrep(b *testing.B) {
 	dir := b.TempDir()
 	logPath := filepath.Join(dir, "stream.log")
 	patPath := filepath.Join(dir, "domains.txt")
+	indPath := filepath.Join(dir, "indicators.json")
 	var buf bytes.Buffer
 	for _, d := range doms {
 		buf.WriteString(d + "\n")
 	}
 	os.WriteFile(patPath, buf.Bytes(), 0o644)
 	os.WriteFile(logPath, append(bytes.Join(lines, []byte("\n")), '\n'), 0o644)
+	buf.Reset()
+	buf.WriteString(`{"type":"bundle","id":"bundle--0b9a3c1e-6f2d-4c53-9d1a-7f0e8b6c5a41","objects":[`)
+	for i, d := range doms {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `{"type":"indicator","spec_version":"2.1","id":"indicator--%08d-0000-4000-8000-000000000000","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","pattern":"[domain-name:value = '%s']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"}`, i, d)
+	}
+	buf.WriteString("]}")
+	os.WriteFile(indPath, buf.Bytes(), 0o644)
 	prev := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(prev)
 	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		cmd := exec.Command(grep, "-c", "-F", "-f", patPath, logPath)
-		cmd.Env = append(os.Environ(), "LC_ALL=C")
-		cmd.Run()
-		grepTime := time.Since(start)
-		start = time.Now()
-		inds, _ := equalityIndicators(doms)
-		e, _ := Compile(inds, Options{})
-		m := NewMatcher(e, Config{})
-		f, _ := os.Open(logPath)
-		m.ReadLines(b.Context(), f)
-		f.Close()
-		ours := time.Since(start)
-		b.ReportMetric(grepTime.Seconds()/ours.Seconds(), "ratio-speed-vs-grep")
-		b.ReportMetric(float64(m.Stats().Matched), "matched-events")
+		var grepBest, oursBest time.Duration
+		var matched int64
+		for rep := 0; rep < 3; rep++ {
+			cmd := exec.Command(grep, "-c", "-F", "-f", patPath, logPath)
+			cmd.Env = append(os.Environ(), "LC_ALL=C")
+			cmd.Run()
+			g := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			if grepBest == 0 || g < grepBest {
+				grepBest = g
+			}
+			runtime.GC()
+			start := cpuTime()
+			f, _ := os.Open(indPath)
+			inds, _ := ReadIndicators(f)
+			f.Close()
+			e, _ := Compile(inds, Options{})
+			m := NewMatcher(e, Config{})
+			f, _ = os.Open(logPath)
+			m.ReadLines(b.Context(), f)
+			f.Close()
+			o := cpuTime() - start
+			if oursBest == 0 || o < oursBest {
+				oursBest = o
+			}
+			matched = m.Stats().Matched
+		}
+		b.ReportMetric(grepBest.Seconds(), "grep-cpu-s")
+		b.ReportMetric(oursBest.Seconds(), "ours-cpu-s")
+		b.ReportMetric(grepBest.Seconds()/oursBest.Seconds(), "ratio-speed-vs-grep")
+		b.ReportMetric(float64(matched), "matched-events")
 	}
 }
 

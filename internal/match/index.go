@@ -30,6 +30,9 @@ type eqIndex struct {
 	// a log stream misses, and the filter answers those from a structure a
 	// fifth the size of the slots, without touching the keys.
 	filter []uint64
+	// has marks the attributes with at least one key, so that a stream of
+	// addresses costs nothing against an index of domain names.
+	has [numAttrs]bool
 }
 
 var indexSeed = maphash.MakeSeed()
@@ -119,6 +122,7 @@ func (x *eqIndex) add(a Attr, v []byte, p uint32) {
 	slot, e, found := x.find(a, v, h)
 	if !found {
 		x.filter = nil // stale; rebuilt by buildFilter
+		x.has[a] = true
 		e = uint32(len(x.offs) - 1)
 		x.keys = append(x.keys, byte(a))
 		x.keys = append(x.keys, v...)
@@ -152,7 +156,7 @@ func (x *eqIndex) grow() {
 
 // lookup calls fn for every posting recorded under (a, v).
 func (x *eqIndex) lookup(a Attr, v []byte, fn func(p uint32)) {
-	if x.n == 0 {
+	if !x.has[a] {
 		return
 	}
 	h := x.hash(a, v)
