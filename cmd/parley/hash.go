@@ -16,7 +16,7 @@ import (
 func init() {
 	register(command{
 		name:  "hash",
-		usage: "hash [--dihedral] [--max-pixels N] FILE_OR_DIR...   PDQ hashes: \"<64 hex> <quality> <file>\" per image",
+		usage: "hash [--dihedral] [--max-pixels N] FILE_OR_DIR|-...   PDQ hashes: \"<64 hex> <quality> <file>\" per image",
 		run:   runHash,
 	})
 }
@@ -72,13 +72,7 @@ func runHash(ctx context.Context, c *cli, args []string) error {
 	for range min(runtime.GOMAXPROCS(0), max(len(files), 1)) {
 		go func() {
 			for i := range jobs {
-				var r hashResult
-				if *dihedral {
-					r.hashes, r.quality, r.err = pdq.HashFileDihedral(files[i], lim)
-				} else {
-					r.hashes[0], r.quality, r.err = pdq.HashFile(files[i], lim)
-				}
-				results[i] <- r
+				results[i] <- c.hashOne(files[i], *dihedral, lim)
 			}
 		}()
 	}
@@ -124,11 +118,40 @@ func runHash(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
+// hashOne hashes one file, or standard input for "-".
+func (c *cli) hashOne(file string, dihedral bool, lim pdq.Limits) hashResult {
+	var r hashResult
+	if file != "-" {
+		if dihedral {
+			r.hashes, r.quality, r.err = pdq.HashFileDihedral(file, lim)
+		} else {
+			r.hashes[0], r.quality, r.err = pdq.HashFile(file, lim)
+		}
+		return r
+	}
+	img, _, err := pdq.Decode(c.stdin, lim)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	if dihedral {
+		r.hashes, r.quality = pdq.HashDihedral(img)
+	} else {
+		r.hashes[0], r.quality = pdq.HashImage(img)
+	}
+	return r
+}
+
 // collectImages expands the arguments into the files to hash: a file is
-// taken as it is, a folder is walked for image files. Paths that cannot be
+// taken as it is ("-" is standard input), a folder is walked for image
+// files (by name: .jpg, .png, ...). Paths that cannot be
 // read get an error line and are counted as failures.
 func (c *cli) collectImages(args []string) (files []string, failed int) {
 	for _, arg := range args {
+		if arg == "-" {
+			files = append(files, arg) // standard input
+			continue
+		}
 		fi, err := os.Stat(arg)
 		if err != nil {
 			failed++
@@ -145,8 +168,17 @@ func (c *cli) collectImages(args []string) (files []string, failed int) {
 				c.printFileError(path, err)
 				return nil // skip what cannot be read, keep walking
 			}
-			if d.Type().IsRegular() && imageExts[strings.ToLower(filepath.Ext(path))] {
+			if !imageExts[strings.ToLower(filepath.Ext(path))] {
+				return nil
+			}
+			if d.Type().IsRegular() {
 				files = append(files, path)
+			} else if d.Type()&fs.ModeSymlink != 0 {
+				// A link to an image is hashed; a link to a folder is not
+				// followed (it could loop).
+				if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+					files = append(files, path)
+				}
 			}
 			return nil
 		})
