@@ -572,8 +572,8 @@ func (a *privateAPI) refreshLoop(ctx context.Context) error {
 // refresh brings a collection set up to date with the provider's
 // indicators added to its collection since the set's cursor: each
 // indicator's latest version contributes its equality values unless it is
-// revoked. New lines get their tags; lines no indicator holds any more
-// lose theirs.
+// revoked or its valid_until has passed. New lines get their tags; lines
+// no indicator holds any more lose theirs.
 func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
@@ -584,7 +584,9 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	type latest struct {
 		version time.Time
 		lines   []string
+		expires time.Time
 	}
+	now := a.n.now()
 	byID := map[string]latest{}
 	cursor := s.Cursor
 	for {
@@ -604,14 +606,19 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 			if prev, ok := byID[o.ID]; ok && prev.version.After(o.Version) {
 				continue
 			}
-			byID[o.ID] = latest{o.Version, indicatorLines(o.Raw)}
+			lines, expires := indicatorLines(o.Raw)
+			if !expires.IsZero() && !expires.After(now) {
+				lines = nil
+			}
+			byID[o.ID] = latest{o.Version, lines, expires}
 		}
 		if !page.More || len(page.Objects) == 0 {
 			break
 		}
 	}
 	if cursor == s.Cursor {
-		return nil
+		_, err := a.st.ExpirePrivateIndicators(ctx, id, now)
+		return err
 	}
 	known, err := a.st.PrivateSetLines(ctx, id)
 	if err != nil {
@@ -621,7 +628,7 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	var fresh []string
 	seen := map[string]bool{}
 	for ind, l := range byID {
-		changed = append(changed, sqlite.IndicatorValues{IndicatorID: ind, Lines: l.lines})
+		changed = append(changed, sqlite.IndicatorValues{IndicatorID: ind, Lines: l.lines, Expires: l.expires})
 		for _, line := range l.lines {
 			if known[line] == nil && !seen[line] {
 				seen[line] = true
@@ -644,7 +651,11 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 			newTags = append(newTags, sqlite.PrivateTag{Tag: t[:], Line: fresh[i]})
 		}
 	}
-	return a.st.UpdatePrivateSet(ctx, id, s.Cursor, cursor, changed, newTags)
+	if err := a.st.UpdatePrivateSet(ctx, id, s.Cursor, cursor, changed, newTags); err != nil {
+		return err
+	}
+	_, err = a.st.ExpirePrivateIndicators(ctx, id, now)
+	return err
 }
 
 // keyReceipt proves that log entry index (a set's oprf-key entry) is in

@@ -60,11 +60,15 @@ func TestPatternLines(t *testing.T) {
 			t.Errorf("patternLines(%q) = %q, want %q", tt.pattern, got, tt.want)
 		}
 	}
-	if got := indicatorLines([]byte(`{"type":"indicator","pattern":"[domain-name:value = 'a.example']","pattern_type":"stix","revoked":true}`)); got != nil {
+	if got, _ := indicatorLines([]byte(`{"type":"indicator","pattern":"[domain-name:value = 'a.example']","pattern_type":"stix","revoked":true}`)); got != nil {
 		t.Errorf("a revoked indicator contributes %q", got)
 	}
-	if got := indicatorLines([]byte(`{"type":"indicator","pattern":"alert tcp any any","pattern_type":"snort"}`)); got != nil {
+	if got, _ := indicatorLines([]byte(`{"type":"indicator","pattern":"alert tcp any any","pattern_type":"snort"}`)); got != nil {
 		t.Errorf("a snort indicator contributes %q", got)
+	}
+	got, until := indicatorLines([]byte(`{"type":"indicator","pattern":"[domain-name:value = 'a.example']","pattern_type":"stix","valid_until":"2026-05-01T00:00:00Z"}`))
+	if !slices.Equal(got, []string{"domain-name:a.example"}) || !until.Equal(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("valid_until: %q, %v", got, until)
 	}
 }
 
@@ -375,4 +379,86 @@ func FuzzPatternLines(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPrivateSetExpiry: an indicator's values leave the set when its
+// valid_until passes, without a new version.
+func TestPrivateSetExpiry(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	n, err := Open(ctx, dir, Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	alice, err := n.AddMember(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collID, err := n.AddCollection(ctx, "open", "", []string{"alice"}, []string{"alice"}, "optional")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := n.store.Collection(ctx, collID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ind := func(pattern, until string) json.RawMessage {
+		m := map[string]any{
+			"type": "indicator", "spec_version": "2.1", "id": stix.NewIdentifier("indicator"),
+			"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+			"created_by_ref": alice.ID, "pattern": pattern, "pattern_type": "stix",
+			"valid_from": "2026-01-01T00:00:00Z",
+		}
+		if until != "" {
+			m["valid_until"] = until
+		}
+		b, _ := json.Marshal(m)
+		return b
+	}
+	st, err := n.Submit(ctx, alice.ID, coll, []json.RawMessage{
+		ind("[domain-name:value = 'short-lived.example']", "2026-04-01T00:00:00Z"),
+		ind("[domain-name:value = 'already-expired.example']", "2026-02-01T00:00:00Z"),
+		ind("[domain-name:value = 'forever.example']", ""),
+	})
+	if err != nil || len(st.Failures) != 0 {
+		t.Fatalf("submit: %+v, %v", st.Failures, err)
+	}
+	m, err := n.store.Member(ctx, alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := n.privateAPI()
+	set, err := api.create(ctx, m, coll, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Size != 2 {
+		t.Fatalf("set size %d, want 2 (the expired indicator left out)", set.Size)
+	}
+	mu.Lock()
+	now = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	mu.Unlock()
+	if err := api.refresh(ctx, set.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := api.st.PrivateSet(ctx, set.ID)
+	if err != nil || got.Size != 1 {
+		t.Fatalf("after valid_until: size %d, %v; want 1", got.Size, err)
+	}
+	p, err := api.provider(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forever, _ := p.Tag("domain-name:forever.example")
+	tags, _ := api.st.PrivateSetTags(ctx, set.ID)
+	if len(tags) != 1 || !bytes.Equal(tags[0], forever[:]) {
+		t.Fatalf("remaining tag is not forever.example's")
+	}
 }

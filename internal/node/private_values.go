@@ -3,9 +3,11 @@ package node
 import (
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/parley-exchange/parley/pattern"
 	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/stix"
 )
 
 // indicatorLines returns the canonical "type:value" lines an indicator
@@ -16,20 +18,31 @@ import (
 // that is only part of what the pattern requires (AND, FOLLOWEDBY,
 // qualifiers), since publishing it would claim more than the provider
 // said.
-func indicatorLines(raw []byte) []string {
+//
+// validUntil is the indicator's valid_until (zero when absent); the set
+// drops the indicator's values once it has passed.
+func indicatorLines(raw []byte) (lines []string, validUntil time.Time) {
 	var ind struct {
 		Type        string `json:"type"`
 		Pattern     string `json:"pattern"`
 		PatternType string `json:"pattern_type"`
 		Revoked     bool   `json:"revoked"`
+		ValidUntil  string `json:"valid_until"`
 	}
 	if json.Unmarshal(raw, &ind) != nil || ind.Type != "indicator" || ind.Revoked {
-		return nil
+		return nil, time.Time{}
 	}
 	if ind.PatternType != "" && ind.PatternType != "stix" {
-		return nil
+		return nil, time.Time{}
 	}
-	return patternLines(ind.Pattern)
+	if ind.ValidUntil != "" {
+		t, err := stix.ParseTimestamp(ind.ValidUntil)
+		if err != nil {
+			return nil, time.Time{}
+		}
+		validUntil = t
+	}
+	return patternLines(ind.Pattern), validUntil
 }
 
 // patternLines implements [indicatorLines] on the pattern text, parsed

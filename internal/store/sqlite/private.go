@@ -57,6 +57,9 @@ CREATE TABLE private_budget (
 	used   INTEGER NOT NULL,
 	PRIMARY KEY (set_id, member)
 ) WITHOUT ROWID;
+`}, migration{201, "private set indicator expiry", `
+ALTER TABLE private_set_indicators ADD COLUMN expires TEXT;
+CREATE INDEX private_set_indicators_expires ON private_set_indicators(set_id, expires) WHERE expires IS NOT NULL;
 `})
 }
 
@@ -107,6 +110,9 @@ type PrivateTag struct {
 type IndicatorValues struct {
 	IndicatorID string
 	Lines       []string
+	// Expires is the indicator's valid_until (zero: never); see
+	// [Store.ExpirePrivateIndicators].
+	Expires time.Time
 }
 
 // NewPrivateSet is what [Store.CreatePrivateSet] writes.
@@ -187,14 +193,18 @@ func countDistinct(tags []PrivateTag) int {
 }
 
 func insertIndicators(ctx context.Context, tx *sql.Tx, setID string, ivs []IndicatorValues) error {
-	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO private_set_indicators(set_id, indicator_id, line) VALUES (?, ?, ?)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO private_set_indicators(set_id, indicator_id, line, expires) VALUES (?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer ins.Close()
 	for _, iv := range ivs {
+		var expires any
+		if !iv.Expires.IsZero() {
+			expires = fmtTime(iv.Expires)
+		}
 		for _, l := range iv.Lines {
-			if _, err := ins.ExecContext(ctx, setID, iv.IndicatorID, l); err != nil {
+			if _, err := ins.ExecContext(ctx, setID, iv.IndicatorID, l, expires); err != nil {
 				return err
 			}
 		}
@@ -348,15 +358,57 @@ func (s *Store) UpdatePrivateSet(ctx context.Context, id string, fromCursor, toC
 		if err := insertTags(ctx, tx, id, newTags); err != nil {
 			return err
 		}
-		slices.Sort(touched)
-		for _, l := range slices.Compact(touched) {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM private_set_tags WHERE set_id = ? AND line = ? AND NOT EXISTS (SELECT 1 FROM private_set_indicators WHERE set_id = ? AND line = ?)`, id, l, id, l); err != nil {
-				return err
-			}
+		if err := deleteOrphanTags(ctx, tx, id, touched); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE private_sets SET cursor = ? WHERE id = ?`, toCursor, id)
 		return err
 	})
+}
+
+// deleteOrphanTags removes the tags of lines that no indicator of the set
+// holds any more.
+func deleteOrphanTags(ctx context.Context, tx *sql.Tx, id string, lines []string) error {
+	slices.Sort(lines)
+	for _, l := range slices.Compact(lines) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM private_set_tags WHERE set_id = ? AND line = ? AND NOT EXISTS (SELECT 1 FROM private_set_indicators WHERE set_id = ? AND line = ?)`, id, l, id, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExpirePrivateIndicators removes from a collection set the indicators
+// whose valid_until is at or before now, and the tags of lines no
+// remaining indicator holds, in one transaction. It returns how many
+// indicator lines expired.
+func (s *Store) ExpirePrivateIndicators(ctx context.Context, id string, now time.Time) (int, error) {
+	n := 0
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT line FROM private_set_indicators WHERE set_id = ? AND expires IS NOT NULL AND expires <= ?`, id, fmtTime(now))
+		if err != nil {
+			return err
+		}
+		var lines []string
+		for rows.Next() {
+			var l string
+			if err := rows.Scan(&l); err != nil {
+				rows.Close()
+				return err
+			}
+			lines = append(lines, l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(lines) == 0 {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM private_set_indicators WHERE set_id = ? AND expires IS NOT NULL AND expires <= ?`, id, fmtTime(now)); err != nil {
+			return err
+		}
+		n = len(lines)
+		return deleteOrphanTags(ctx, tx, id, lines)
+	})
+	return n, err
 }
 
 // SpendPrivateBudget charges n evaluated elements to member's budget for

@@ -135,3 +135,31 @@ func TestPrivateBudget(t *testing.T) {
 		t.Fatalf("another reader: %d, %v", left, err)
 	}
 }
+
+func TestPrivateIndicatorExpiry(t *testing.T) {
+	ctx := context.Background()
+	s := openPrivateTestStore(t)
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.CreatePrivateSet(ctx, NewPrivateSet{
+		Set: PrivateSet{ID: "set1", Member: "identity--p", Collection: "c1", Source: PrivateSourceCollection, Suite: "x", PrivateKey: []byte("k"), PublicKey: []byte("p")},
+		Tags: []PrivateTag{{Tag: tag(1), Line: "domain-name:a.example"}, {Tag: tag(2), Line: "domain-name:b.example"}},
+		Indicators: []IndicatorValues{
+			{IndicatorID: "indicator--1", Lines: []string{"domain-name:a.example", "domain-name:b.example"}, Expires: t0},
+			{IndicatorID: "indicator--2", Lines: []string{"domain-name:b.example"}},
+		},
+		KeyEntry: func(int64) ([]byte, error) { return []byte("{}"), nil },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ExpirePrivateIndicators(ctx, "set1", t0.Add(-time.Second)); err != nil || n != 0 {
+		t.Fatalf("before expiry: %d, %v", n, err)
+	}
+	n, err := s.ExpirePrivateIndicators(ctx, "set1", t0)
+	if err != nil || n != 2 {
+		t.Fatalf("at expiry: %d, %v", n, err)
+	}
+	tags, _ := s.PrivateSetTags(ctx, "set1")
+	if len(tags) != 1 || !bytes.Equal(tags[0], tag(2)) {
+		t.Fatalf("tags after expiry = %x; b.example is still held by indicator--2", tags)
+	}
+}
