@@ -182,13 +182,14 @@ var (
 	errPrivateForbidden   = errors.New("forbidden")
 )
 
-// privateFail writes a TAXII error object. Only the messages of known
-// kinds reach the client; anything else is "internal error".
+// fail writes a TAXII error object. Only the messages of known kinds
+// reach the client; anything else is "internal error", so no SQL or key
+// material can leak.
 func (a *privateAPI) fail(w http.ResponseWriter, err error) {
 	status, title, desc := http.StatusInternalServerError, "internal error", ""
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		status, title, desc = http.StatusNotFound, "not found", "no such private set, or you may not read it"
+		status, title, desc = http.StatusNotFound, "not found", "no such private set or collection, or you may not read it"
 	case errors.Is(err, errPrivateForbidden):
 		status, title, desc = http.StatusForbidden, "forbidden", err.Error()
 	case errors.Is(err, sqlite.ErrBudgetSpent):
