@@ -69,6 +69,7 @@ type HTTPError struct {
 	Description string
 }
 
+// Error returns the status and the node's title and description.
 func (e *HTTPError) Error() string {
 	msg := fmt.Sprintf("the node answered %d", e.Status)
 	if e.Title != "" {
