@@ -230,7 +230,7 @@ func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, mem
 		}
 	}
 	b.Checkpoint = string(note)
-	hr := tlog.TileHashReader(uint64(size), ls)
+	hr := tlog.TileHashReader(uint64(size), &tileCache{tr: ls, m: map[tlog.Tile][]byte{}})
 	listed := map[string]bool{}
 	addMember := func(id string) {
 		mm, ok := members[id]
@@ -265,4 +265,22 @@ func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, mem
 		}
 	}
 	return b, nil
+}
+
+// tileCache keeps the tiles read for one answer: the inclusion proofs of
+// many opinions share most of their tiles.
+type tileCache struct {
+	tr tlog.TileReader
+	m  map[tlog.Tile][]byte
+}
+
+func (c *tileCache) ReadTile(ctx context.Context, t tlog.Tile) ([]byte, error) {
+	if b, ok := c.m[t]; ok {
+		return b, nil
+	}
+	b, err := c.tr.ReadTile(ctx, t)
+	if err == nil {
+		c.m[t] = b
+	}
+	return b, err
 }
