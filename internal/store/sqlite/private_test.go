@@ -141,7 +141,7 @@ func TestPrivateIndicatorExpiry(t *testing.T) {
 	s := openPrivateTestStore(t)
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	if _, err := s.CreatePrivateSet(ctx, NewPrivateSet{
-		Set: PrivateSet{ID: "set1", Member: "identity--p", Collection: "c1", Source: PrivateSourceCollection, Suite: "x", PrivateKey: []byte("k"), PublicKey: []byte("p")},
+		Set:  PrivateSet{ID: "set1", Member: "identity--p", Collection: "c1", Source: PrivateSourceCollection, Suite: "x", PrivateKey: []byte("k"), PublicKey: []byte("p")},
 		Tags: []PrivateTag{{Tag: tag(1), Line: "domain-name:a.example"}, {Tag: tag(2), Line: "domain-name:b.example"}},
 		Indicators: []IndicatorValues{
 			{IndicatorID: "indicator--1", Lines: []string{"domain-name:a.example", "domain-name:b.example"}, Expires: t0},
