@@ -48,6 +48,10 @@ type Stats struct {
 	Errors int64
 }
 
+// maxCount is the largest count STIX 2.1 allows in a sighting (section
+// 5.2: 0 to 999,999,999).
+const maxCount = 999_999_999
+
 // tally is what one indicator's sighting will say.
 type tally struct {
 	ind         *Indicator
@@ -252,7 +256,7 @@ func (m *Matcher) Flush() []map[string]any {
 			"created":         now,
 			"modified":        now,
 			"sighting_of_ref": id,
-			"count":           tl.count,
+			"count":           min(tl.count, maxCount),
 			"first_seen":      formatSTIXTime(tl.first),
 			"last_seen":       formatSTIXTime(tl.last),
 		}
