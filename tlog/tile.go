@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/transparency-dev/merkle/compact"
 )
@@ -229,14 +230,22 @@ func TileHashReader(size uint64, tr TileReader) HashReader {
 	return tileHashReader{size: size, tr: tr}
 }
 
+// CachedTileHashReader is [TileHashReader] with a cache of full tiles and
+// their inner node hashes: full tiles never change, so a server building
+// many proofs reads and hashes each one once.
+func CachedTileHashReader(size uint64, tr TileReader, c *TileCache) HashReader {
+	return tileHashReader{size: size, tr: tr, cache: c}
+}
+
 type tileHashReader struct {
-	size uint64
-	tr   TileReader
+	size  uint64
+	tr    TileReader
+	cache *TileCache
 }
 
 // ReadHashes implements [HashReader]; tiles are read once per call.
 func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) ([]Hash, error) {
-	cache := map[Tile][]Hash{}
+	local := map[Tile][][]Hash{}
 	out := make([]Hash, len(nodes))
 	for i, id := range nodes {
 		if id.Level >= 64 || (id.Index+1) > r.size>>id.Level {
@@ -254,21 +263,91 @@ func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) 
 			w = TileWidth
 		}
 		t := Tile{Level: tl, N: n, Width: int(w)}
-		hs, ok := cache[t]
+		off := first - n*TileWidth
+		if t.Width == TileWidth && r.cache != nil {
+			levels, ok := r.cache.get(t)
+			if !ok {
+				data, err := r.tr.ReadTile(ctx, t)
+				if err != nil {
+					return nil, fmt.Errorf("couldn't read %s: %w", t.Path(), err)
+				}
+				row, err := ParseHashTile(t, data)
+				if err != nil {
+					return nil, err
+				}
+				levels = tileLevels(row)
+				r.cache.put(t, levels)
+			}
+			out[i] = levels[sub][off>>sub]
+			continue
+		}
+		levels, ok := local[t]
 		if !ok {
 			data, err := r.tr.ReadTile(ctx, t)
 			if err != nil {
 				return nil, fmt.Errorf("couldn't read %s: %w", t.Path(), err)
 			}
-			if hs, err = ParseHashTile(t, data); err != nil {
+			row, err := ParseHashTile(t, data)
+			if err != nil {
 				return nil, err
 			}
-			cache[t] = hs
+			levels = [][]Hash{row}
+			local[t] = levels
 		}
-		off := first - n*TileWidth
-		out[i] = subtreeHash(hs[off : off+count])
+		out[i] = subtreeHash(levels[0][off : off+count])
 	}
 	return out, nil
+}
+
+// tileLevels hashes a full tile's row up to its root: levels[k][j] is the
+// root of row[j·2^k, (j+1)·2^k).
+func tileLevels(row []Hash) [][]Hash {
+	levels := [][]Hash{row}
+	for cur := row; len(cur) > 1; {
+		next := make([]Hash, len(cur)/2)
+		for j := range next {
+			next[j] = NodeHash(cur[2*j], cur[2*j+1])
+		}
+		levels = append(levels, next)
+		cur = next
+	}
+	return levels
+}
+
+// TileCache holds full hash tiles with their inner node hashes (about
+// 16 KiB each) for [CachedTileHashReader]. It is safe for concurrent use
+// and evicts the oldest tile beyond its capacity.
+type TileCache struct {
+	mu    sync.Mutex
+	max   int
+	m     map[Tile][][]Hash
+	order []Tile
+}
+
+// NewTileCache returns a cache of at most max full tiles.
+func NewTileCache(max int) *TileCache {
+	return &TileCache{max: max, m: map[Tile][][]Hash{}}
+}
+
+func (c *TileCache) get(t Tile) ([][]Hash, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.m[t]
+	return l, ok
+}
+
+func (c *TileCache) put(t Tile, levels [][]Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[t]; ok || c.max <= 0 {
+		return
+	}
+	if len(c.order) >= c.max {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.m[t] = levels
+	c.order = append(c.order, t)
 }
 
 // subtreeHash is the root of a perfect subtree given its bottom row (a

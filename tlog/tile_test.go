@@ -107,6 +107,7 @@ func TestTileBuilder(t *testing.T) {
 		n = 256*3 + 7
 	}
 	m := &memTiles{tiles: map[[2]uint64][]byte{}}
+	cache := NewTileCache(3)
 	ref := NewTree()
 	b, err := NewTileBuilder(ctx, 0, m)
 	if err != nil {
@@ -131,6 +132,18 @@ func TestTileBuilder(t *testing.T) {
 			}
 			if err := VerifyInclusion(size/2, size, LeafHash(fmt.Appendf(nil, "leaf %d", size/2)), p, ref.Root()); err != nil {
 				t.Fatalf("size %d: %v", size, err)
+			}
+			// The cache (shared across sizes: full tiles never change)
+			// gives the same proofs and roots.
+			for _, idx := range []uint64{0, size / 3, size - 1} {
+				want, _ := InclusionProof(ctx, idx, size, m.reader(size))
+				got, err := InclusionProof(ctx, idx, size, CachedTileHashReader(size, m, cache))
+				if err != nil || !equalHashes(got, want) {
+					t.Fatalf("size %d index %d: cached proof differs (%v)", size, idx, err)
+				}
+			}
+			if root, err := TreeRoot(ctx, size, CachedTileHashReader(size, m, cache)); err != nil || root != ref.Root() {
+				t.Fatalf("size %d: cached root %v, %v", size, root, err)
 			}
 			// Resume from storage, as an integrator does after a restart.
 			if b, err = NewTileBuilder(ctx, size, m); err != nil {

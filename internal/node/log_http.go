@@ -25,7 +25,7 @@ import (
 //	GET /log/bundle?object=ID[&object=ID]    a proof bundle of every readable version of those objects
 func init() {
 	registerRoutes("log", func(n *Node, mux *http.ServeMux) {
-		h := &logHandler{n: n}
+		h := &logHandler{n: n, tiles: tlog.NewTileCache(TileCacheSize)}
 		mux.HandleFunc("GET /log/checkpoint", h.auth(h.checkpoint))
 		mux.HandleFunc("GET /log/key", h.auth(h.key))
 		mux.HandleFunc("GET /log/tile/", h.auth(h.tile))
@@ -43,8 +43,14 @@ const ReceiptWait = 2 * time.Second
 // MaxLogObjects is the most entries one GET /log/objects may span.
 const MaxLogObjects = 4096
 
+// TileCacheSize is how many full hash tiles (with their inner hashes,
+// about 16 KiB each) the log's HTTP handlers keep in memory to build
+// proofs without rehashing.
+const TileCacheSize = 1024
+
 type logHandler struct {
-	n *Node
+	n     *Node
+	tiles *tlog.TileCache
 }
 
 type memberHandler func(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore)
@@ -169,7 +175,7 @@ func (h *logHandler) receipt(w http.ResponseWriter, r *http.Request, m store.Mem
 		logError(w, http.StatusBadRequest, "object and version (RFC 3339) are required")
 		return
 	}
-	rc, err := Receipt(ctx, h.n, ls, m, id, version, ReceiptWait)
+	rc, err := receipt(ctx, h.n, ls, m, id, version, ReceiptWait, h.tiles)
 	switch {
 	case errors.Is(err, ErrNotIntegrated):
 		w.Header().Set("Retry-After", "1")
@@ -190,6 +196,10 @@ var ErrNotIntegrated = errors.New("entry not integrated yet")
 // collection m may not read is ErrNotFound, exactly like one that doesn't
 // exist. An entry not yet integrated is waited for up to wait.
 func Receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, objectID string, version time.Time, wait time.Duration) (tlog.Receipt, error) {
+	return receipt(ctx, n, ls, m, objectID, version, wait, nil)
+}
+
+func receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, objectID string, version time.Time, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
 	cs, err := n.store.Collections(ctx)
 	if err != nil {
 		return tlog.Receipt{}, err
@@ -210,7 +220,7 @@ func Receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ob
 	if err != nil {
 		return tlog.Receipt{}, err
 	}
-	return EntryReceipt(ctx, ls, e, wait)
+	return entryReceipt(ctx, ls, e, wait, cache)
 }
 
 // EntryReceipt returns the receipt of one stored log entry (of any kind,
@@ -219,6 +229,19 @@ func Receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ob
 // yet integrated is waited for up to wait (then [ErrNotIntegrated]). It does
 // no access control: callers decide who may see the entry and its salt.
 func EntryReceipt(ctx context.Context, ls store.LogStore, e store.Entry, wait time.Duration) (tlog.Receipt, error) {
+	return entryReceipt(ctx, ls, e, wait, nil)
+}
+
+// hashReader reads proof hashes from the stored tiles, through cache when
+// there is one.
+func hashReader(size int64, ls store.LogStore, cache *tlog.TileCache) tlog.HashReader {
+	if cache == nil {
+		return tlog.TileHashReader(uint64(size), ls)
+	}
+	return tlog.CachedTileHashReader(uint64(size), ls, cache)
+}
+
+func entryReceipt(ctx context.Context, ls store.LogStore, e store.Entry, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		size, note, err := ls.LatestCheckpoint(ctx)
@@ -226,7 +249,7 @@ func EntryReceipt(ctx context.Context, ls store.LogStore, e store.Entry, wait ti
 			return tlog.Receipt{}, err
 		}
 		if err == nil && e.Index < size {
-			p, err := tlog.InclusionProof(ctx, uint64(e.Index), uint64(size), tlog.TileHashReader(uint64(size), ls))
+			p, err := tlog.InclusionProof(ctx, uint64(e.Index), uint64(size), hashReader(size, ls, cache))
 			if err != nil {
 				return tlog.Receipt{}, err
 			}
@@ -263,7 +286,7 @@ func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store
 		logError(w, http.StatusBadRequest, fmt.Sprintf("to is beyond the latest checkpoint (size %d)", size))
 		return
 	}
-	p, err := tlog.ConsistencyProof(r.Context(), from, to, tlog.TileHashReader(to, ls))
+	p, err := tlog.ConsistencyProof(r.Context(), from, to, hashReader(int64(to), ls, h.tiles))
 	if err != nil {
 		storeStatus(w, err, "proof")
 		return
@@ -325,7 +348,7 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 		logError(w, http.StatusBadRequest, fmt.Sprintf("name 1 to %d objects with object=ID", MaxBundleObjects))
 		return
 	}
-	b, err := ProofBundle(r.Context(), h.n, ls, m, ids, ReceiptWait)
+	b, err := proofBundle(r.Context(), h.n, ls, m, ids, ReceiptWait, h.tiles)
 	switch {
 	case errors.Is(err, ErrNotIntegrated):
 		w.Header().Set("Retry-After", "1")
@@ -342,6 +365,10 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 // wait for entries not yet integrated). An id with no readable version is
 // ErrNotFound.
 func ProofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ids []string, wait time.Duration) (tlog.Bundle, error) {
+	return proofBundle(ctx, n, ls, m, ids, wait, nil)
+}
+
+func proofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ids []string, wait time.Duration, cache *tlog.TileCache) (tlog.Bundle, error) {
 	b := tlog.Bundle{Type: tlog.BundleType, LogKey: n.vkey}
 	cs, err := n.store.Collections(ctx)
 	if err != nil {
@@ -397,7 +424,7 @@ func ProofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member
 		}
 	}
 	b.Checkpoint = string(note)
-	hr := tlog.TileHashReader(uint64(size), ls)
+	hr := hashReader(size, ls, cache)
 	members := map[string]bool{}
 	for _, o := range objs {
 		es, err := n.store.Entries(ctx, o.LogIndex, o.LogIndex+1)
