@@ -163,8 +163,9 @@ func sub(h *Hash, t int) uint16 {
 
 // Index is an exact radius-search index over PDQ hashes using multi-index
 // hashing. Search returns exactly what [Flat.Search] returns for the same
-// hashes, much faster for large sets: it inspects about 272/65536 of the
-// hashes per table at the default radius instead of all of them.
+// hashes, much faster for large sets: at the default radius it inspects
+// the hashes in 272 of its 1,048,576 buckets, about 0.4% of them, instead
+// of all of them.
 //
 // Memory: 32 bytes per hash for the hashes themselves plus 4 bytes per hash
 // in each of the 16 tables, 96 bytes per hash in all (960 MB for 10
