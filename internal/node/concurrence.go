@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/transparency-dev/merkle/compact"
+
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/stix"
@@ -230,7 +232,7 @@ func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, mem
 		}
 	}
 	b.Checkpoint = string(note)
-	hr := tlog.TileHashReader(uint64(size), &tileCache{tr: ls, m: map[tlog.Tile][]byte{}})
+	hr := &hashCache{hr: tlog.TileHashReader(uint64(size), &tileCache{tr: ls, m: map[tlog.Tile][]byte{}}), m: map[compact.NodeID]tlog.Hash{}}
 	listed := map[string]bool{}
 	addMember := func(id string) {
 		mm, ok := members[id]
@@ -240,12 +242,13 @@ func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, mem
 		listed[id] = true
 		b.Members = append(b.Members, tlog.BundleMember{ID: mm.ID, Name: mm.Name, PublicKey: mm.PublicKey})
 	}
+	entries, err := entriesAt(ctx, n.store, versions)
+	if err != nil {
+		return b, err
+	}
 	for _, v := range versions {
-		es, err := n.store.Entries(ctx, v.LogIndex, v.LogIndex+1)
-		if err != nil {
-			return b, err
-		}
-		if len(es) != 1 {
+		e, ok := entries[v.LogIndex]
+		if !ok {
 			return b, fmt.Errorf("couldn't find the log entry of %s: %w", v.ID, store.ErrNotFound)
 		}
 		p, err := tlog.InclusionProof(ctx, uint64(v.LogIndex), uint64(size), hr)
@@ -255,7 +258,7 @@ func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, mem
 		if p == nil {
 			p = []tlog.Hash{}
 		}
-		b.Items = append(b.Items, tlog.BundleItem{Object: v.Raw, Entry: es[0].Leaf, Salt: es[0].Salt, LogIndex: uint64(v.LogIndex), InclusionProof: p})
+		b.Items = append(b.Items, tlog.BundleItem{Object: v.Raw, Entry: e.Leaf, Salt: e.Salt, LogIndex: uint64(v.LogIndex), InclusionProof: p})
 		addMember(v.Member)
 		var head struct {
 			CreatedByRef string `json:"created_by_ref"`
@@ -265,6 +268,66 @@ func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, mem
 		}
 	}
 	return b, nil
+}
+
+// entriesAt reads the log entries of versions, one query per run of
+// nearby indexes (opinions are often posted together).
+func entriesAt(ctx context.Context, st store.Store, versions []store.Object) (map[int64]store.Entry, error) {
+	idx := make([]int64, 0, len(versions))
+	for _, v := range versions {
+		idx = append(idx, v.LogIndex)
+	}
+	slices.Sort(idx)
+	out := make(map[int64]store.Entry, len(idx))
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && idx[j+1]-idx[j] <= 8 {
+			j++
+		}
+		es, err := st.Entries(ctx, idx[i], idx[j]+1)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			out[e.Index] = e
+		}
+		i = j + 1
+	}
+	return out, nil
+}
+
+// hashCache keeps the tree nodes read for one answer: the inclusion
+// proofs of many opinions share their upper nodes, which a tile reader
+// would hash up again for each proof.
+type hashCache struct {
+	hr tlog.HashReader
+	m  map[compact.NodeID]tlog.Hash
+}
+
+func (c *hashCache) ReadHashes(ctx context.Context, nodes []compact.NodeID) ([]tlog.Hash, error) {
+	var missing []compact.NodeID
+	for _, id := range nodes {
+		if _, ok := c.m[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		hs, err := c.hr.ReadHashes(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		if len(hs) != len(missing) {
+			return nil, fmt.Errorf("couldn't read tree nodes: got %d hashes for %d nodes", len(hs), len(missing))
+		}
+		for i, id := range missing {
+			c.m[id] = hs[i]
+		}
+	}
+	out := make([]tlog.Hash, len(nodes))
+	for i, id := range nodes {
+		out[i] = c.m[id]
+	}
+	return out, nil
 }
 
 // tileCache keeps the tiles read for one answer: the inclusion proofs of
