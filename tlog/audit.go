@@ -12,6 +12,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -26,9 +27,10 @@ type AuditSource interface {
 	Leaves(ctx context.Context, start, end uint64, fn func(index uint64, leaf []byte) error) error
 	// Objects calls fn for every stored object version whose entry index
 	// is in [start, end) and that the auditor may read, in index order,
-	// with the object exactly as stored and its commitment salt. fn may
-	// keep the slices after it returns.
-	Objects(ctx context.Context, start, end uint64, fn func(index uint64, object, salt []byte) error) error
+	// with the collection the object is stored in, the object exactly as
+	// stored and its commitment salt. fn may keep the slices after it
+	// returns.
+	Objects(ctx context.Context, start, end uint64, fn func(index uint64, collection string, object, salt []byte) error) error
 	// MemberKeys returns every member's registered Ed25519 key by
 	// identity id (members without a key are absent).
 	MemberKeys(ctx context.Context) (map[string]ed25519.PublicKey, error)
@@ -122,7 +124,8 @@ func (r *AuditReport) add(index int64, id, format string, args ...any) {
 const auditChunk = 4096
 
 // Audit replays a whole log: it verifies the latest checkpoint's signature,
-// recomputes the tree from every entry and compares its root, checks every
+// recomputes the tree from every entry and compares its root, checks that
+// object entries were received in log order (strictly increasing times), checks every
 // other checkpoint the source and opts.Seen know of against the tree at
 // their sizes (two checkpoints for one size with different roots are kept
 // in the report as fork evidence), and checks every object the source
@@ -203,6 +206,7 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 		return nil, fmt.Errorf("couldn't read member keys: %w", err)
 	}
 	tree := NewTree()
+	var lastReceived time.Time
 	for start := uint64(0); start < cp.Size; start += auditChunk {
 		end := min(start+auditChunk, cp.Size)
 		entries := make([]Entry, end-start)
@@ -230,6 +234,16 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 				return nil
 			}
 			entries[i-start] = e
+			// The node stamps object versions in log order with strictly
+			// increasing times, so an entry received no later than the one
+			// before it was back-dated or reordered.
+			if e.Kind == KindObject {
+				if !lastReceived.IsZero() && !e.Received.After(lastReceived) {
+					rep.add(int64(i), e.ObjectID, "received %s, not after the object entry before it (%s): back-dated or reordered",
+						e.Received.Format(time.RFC3339Nano), lastReceived.Format(time.RFC3339Nano))
+				}
+				lastReceived = e.Received
+			}
 			return nil
 		})
 		if err != nil {
@@ -246,13 +260,16 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 		}
 		seen := make([]bool, end-start)
 		var jobs []objectJob
-		err = src.Objects(ctx, start, end, func(i uint64, object, salt []byte) error {
+		err = src.Objects(ctx, start, end, func(i uint64, collection string, object, salt []byte) error {
 			if i < start || i >= end {
 				return fmt.Errorf("object for entry %d outside %d–%d", i, start, end)
 			}
 			seen[i-start] = true
 			if entries[i-start].Commitment == "" {
 				return nil // malformed entry, reported above
+			}
+			if e := entries[i-start]; collection != e.Collection {
+				rep.add(int64(i), e.ObjectID, "the object is stored in collection %s but its entry says %s", collection, e.Collection)
 			}
 			jobs = append(jobs, objectJob{index: i, object: object, salt: salt})
 			return nil

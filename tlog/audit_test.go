@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func auditOK(t *testing.T, l *testLog, opts AuditOptions) *AuditReport {
@@ -295,4 +296,46 @@ func FuzzVerifyBundle(f *testing.F) {
 			t.Fatalf("accepted an empty result: %+v", res)
 		}
 	})
+}
+
+// TestAuditBackdatedEntry: a node that signs a log in which an object
+// entry claims an earlier time than the one before it is caught, even
+// though the tree and checkpoint are consistent.
+func TestAuditBackdatedEntry(t *testing.T) {
+	l := newTestLog(t, 8)
+	e, err := ParseEntry(l.leaves[5])
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Received = e.Received.Add(-time.Hour)
+	if l.leaves[5], err = e.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+	l.notes = nil
+	l.checkpoint(t)
+	rep := auditOK(t, l, AuditOptions{Tiles: l.tiles})
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != 5 || !strings.Contains(rep.Problems[0].Reason, "back-dated") {
+		t.Fatalf("problems %v", rep.Problems)
+	}
+}
+
+// movedLog reports one object as stored in another collection than its
+// entry names.
+type movedLog struct{ *testLog }
+
+func (m movedLog) Objects(ctx context.Context, start, end uint64, fn func(uint64, string, []byte, []byte) error) error {
+	return m.testLog.Objects(ctx, start, end, func(i uint64, c string, o, s []byte) error {
+		if i == 2 {
+			c = "00000000-0000-4000-8000-000000000000"
+		}
+		return fn(i, c, o, s)
+	})
+}
+
+func TestAuditCollectionMismatch(t *testing.T) {
+	l := newTestLog(t, 4)
+	rep, err := Audit(context.Background(), movedLog{l}, AuditOptions{Verifier: l.verifier})
+	if err != nil || len(rep.Problems) != 1 || rep.Problems[0].Index != 2 || !strings.Contains(rep.Problems[0].Reason, "collection") {
+		t.Fatalf("%+v %v", rep, err)
+	}
 }

@@ -82,10 +82,10 @@ func (l *synthLog) Leaves(_ context.Context, start, end uint64, fn func(uint64, 
 	return nil
 }
 
-func (l *synthLog) Objects(_ context.Context, start, end uint64, fn func(uint64, []byte, []byte) error) error {
+func (l *synthLog) Objects(_ context.Context, start, end uint64, fn func(uint64, string, []byte, []byte) error) error {
 	for i := start; i < end && i < l.n; i++ {
 		k := i % uint64(len(l.objects))
-		if err := fn(i, l.objects[k], l.salts[k]); err != nil {
+		if err := fn(i, "91a7b528-80eb-42ed-a74d-c6fbd5a26116", l.objects[k], l.salts[k]); err != nil {
 			return err
 		}
 	}

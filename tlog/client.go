@@ -127,7 +127,7 @@ func (c *Client) Leaves(ctx context.Context, start, end uint64, fn func(index ui
 
 // Objects implements [AuditSource] with GET /log/objects: only objects the
 // member may read come back.
-func (c *Client) Objects(ctx context.Context, start, end uint64, fn func(index uint64, object, salt []byte) error) error {
+func (c *Client) Objects(ctx context.Context, start, end uint64, fn func(index uint64, collection string, object, salt []byte) error) error {
 	const span = 4096
 	for s := start; s < end; s += span {
 		e := min(s+span, end)
@@ -137,16 +137,17 @@ func (c *Client) Objects(ctx context.Context, start, end uint64, fn func(index u
 		}
 		var resp struct {
 			Objects []struct {
-				LogIndex uint64          `json:"log_index"`
-				Salt     Bytes           `json:"salt"`
-				Object   json.RawMessage `json:"object"`
+				LogIndex   uint64          `json:"log_index"`
+				Collection string          `json:"collection"`
+				Salt       Bytes           `json:"salt"`
+				Object     json.RawMessage `json:"object"`
 			} `json:"objects"`
 		}
 		if err := json.Unmarshal(b, &resp); err != nil {
 			return fmt.Errorf("couldn't decode /log/objects: %w", err)
 		}
 		for _, o := range resp.Objects {
-			if err := fn(o.LogIndex, o.Object, o.Salt); err != nil {
+			if err := fn(o.LogIndex, o.Collection, o.Object, o.Salt); err != nil {
 				return err
 			}
 		}

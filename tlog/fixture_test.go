@@ -103,12 +103,12 @@ func (l *testLog) Leaves(_ context.Context, start, end uint64, fn func(uint64, [
 	return nil
 }
 
-func (l *testLog) Objects(_ context.Context, start, end uint64, fn func(uint64, []byte, []byte) error) error {
+func (l *testLog) Objects(_ context.Context, start, end uint64, fn func(uint64, string, []byte, []byte) error) error {
 	for i := start; i < end && i < uint64(len(l.objects)); i++ {
 		if l.objects[i] == nil {
 			continue
 		}
-		if err := fn(i, l.objects[i], l.salts[i]); err != nil {
+		if err := fn(i, "91a7b528-80eb-42ed-a74d-c6fbd5a26116", l.objects[i], l.salts[i]); err != nil {
 			return err
 		}
 	}

@@ -79,9 +79,9 @@ func (s *StoreAuditSource) Leaves(ctx context.Context, start, end uint64, fn fun
 }
 
 // Objects implements [tlog.AuditSource].
-func (s *StoreAuditSource) Objects(ctx context.Context, start, end uint64, fn func(uint64, []byte, []byte) error) error {
-	return s.ls.LogObjects(ctx, int64(start), int64(end), func(i int64, _ string, raw, salt []byte) error {
-		return fn(uint64(i), raw, salt)
+func (s *StoreAuditSource) Objects(ctx context.Context, start, end uint64, fn func(uint64, string, []byte, []byte) error) error {
+	return s.ls.LogObjects(ctx, int64(start), int64(end), func(i int64, coll string, raw, salt []byte) error {
+		return fn(uint64(i), coll, raw, salt)
 	})
 }
 

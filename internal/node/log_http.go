@@ -299,9 +299,10 @@ func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store
 
 // LogObject is one item of GET /log/objects.
 type LogObject struct {
-	LogIndex int64           `json:"log_index"`
-	Salt     tlog.Bytes      `json:"salt"`
-	Object   json.RawMessage `json:"object"`
+	LogIndex   int64           `json:"log_index"`
+	Collection string          `json:"collection"`
+	Salt       tlog.Bytes      `json:"salt"`
+	Object     json.RawMessage `json:"object"`
 }
 
 func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
@@ -324,7 +325,7 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 	out := []LogObject{}
 	err = ls.LogObjects(r.Context(), start, end, func(i int64, coll string, raw, salt []byte) error {
 		if readable[coll] {
-			out = append(out, LogObject{LogIndex: i, Salt: salt, Object: raw})
+			out = append(out, LogObject{LogIndex: i, Collection: coll, Salt: salt, Object: raw})
 		}
 		return nil
 	})

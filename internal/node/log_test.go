@@ -323,23 +323,22 @@ func TestForkCaught(t *testing.T) {
 	}
 	_, first, _ := tn.store.(store.LogStore).LatestCheckpoint(ctx)
 
-	// The operator back-dates entry 1 and rebuilds the tree from scratch
-	// with the node's key: a different checkpoint of the same size.
+	// The operator drops the last entry and its object, throws the tree
+	// away and lets another object take its place: a different history of
+	// the same size, signed with the node's key, and self-consistent.
 	w, _ := tn.store.(interface {
 		DB() (*sql.DB, *sql.DB)
 	}).DB()
 	for _, q := range []string{
-		`UPDATE log_entries SET leaf = replace(leaf, '"received":"2', '"received":"1') WHERE idx = 1`,
+		`DELETE FROM objects WHERE log_index = 3`, `DELETE FROM log_entries WHERE idx = 3`,
 		`DELETE FROM log_tiles`, `DELETE FROM log_checkpoints`,
 	} {
 		if _, err := w.Exec(q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	li, _ := NewLogIntegrator(tn.Node, LogIntegratorOptions{})
-	if _, err := li.Integrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	post(t, tn.alice.Client, tn.shared, indicator(t, tn.alice.ID, tn.alice.Key, t0.Add(time.Minute)))
+	waitIntegrated(t, tn)
 	_, forged, _ := tn.store.(store.LogStore).LatestCheckpoint(ctx)
 	if bytes.Equal(first, forged) {
 		t.Fatal("the rewrite produced the same checkpoint")
