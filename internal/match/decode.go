@@ -90,12 +90,15 @@ type fieldSlot struct {
 	container bool
 }
 
+// fieldHash mixes the length and four bytes of a path: enough to spread the
+// few dozen known paths, and constant time.
 func fieldHash(p []byte) uint32 {
-	h := uint32(2166136261)
-	for _, c := range p {
-		h = (h ^ uint32(c)) * 16777619
+	n := len(p)
+	if n == 0 {
+		return 0
 	}
-	return h
+	h := uint32(n)*0x9E3779B1 ^ uint32(p[0])<<24 ^ uint32(p[n-1])<<16 ^ uint32(p[n/2])<<8 ^ uint32(p[n/3])
+	return h * 0x85EBCA6B >> 7
 }
 
 // lookup returns the path's handler and whether it is a container.
@@ -207,7 +210,7 @@ func detect(line []byte) Format {
 // the log formats, one per observed-data for STIX; none for a blank line.
 // The events are valid until the next call. An error wraps [ErrMalformed].
 func (d *Decoder) Decode(line []byte) ([]*Event, error) {
-	line = bytes.TrimSpace(line)
+	line = trimSpace(line)
 	if len(line) == 0 {
 		return nil, nil
 	}
@@ -269,6 +272,13 @@ func (d *Decoder) walkObject(t *fieldTable, e *Event, depth int) error {
 		d.path = d.path[:base]
 		if base > 0 {
 			d.path = append(d.path, '.')
+		} else if !t.known(key) {
+			// Top-level keys are most of a record and most are of no
+			// interest: skip a scalar without the general machinery.
+			if err := d.s.skipScalarOr(depth); err != nil {
+				return err
+			}
+			continue
 		}
 		d.path = append(d.path, key...)
 		if err := d.walkValue(t, e, depth); err != nil {

@@ -1,8 +1,9 @@
 package match
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -162,13 +163,24 @@ func (s *scanner) str() ([]byte, error) {
 		return nil, errSyntax
 	}
 	d := s.data[start:]
-	// Short strings (most keys and values) are scanned byte by byte; the
-	// rest with IndexByte (vectorised), then checked for a backslash,
-	// which sends them to the slow path that decodes escapes. Raw control
-	// characters, which JSON forbids, are tolerated: they cannot make a
-	// value ambiguous, and rejecting them would cost a byte loop.
-	n := min(len(d), 24)
-	for i := 0; i < n; i++ {
+	// Eight bytes at a time (SWAR): the lowest byte that is a quote or a
+	// backslash ends the fast path; a backslash sends the string to the
+	// slow path that decodes escapes. Raw control characters, which JSON
+	// forbids, are tolerated: they cannot make a value ambiguous, and
+	// rejecting them would cost a check per byte.
+	i := 0
+	for ; i+8 <= len(d); i += 8 {
+		x := binary.LittleEndian.Uint64(d[i:])
+		if m := swarHas(x, '"') | swarHas(x, '\\'); m != 0 {
+			i += bits.TrailingZeros64(m) / 8
+			if d[i] == '\\' {
+				return s.strEscaped(start)
+			}
+			s.pos = start + i + 1
+			return d[:i:i], nil
+		}
+	}
+	for ; i < len(d); i++ {
 		switch d[i] {
 		case '"':
 			s.pos = start + i + 1
@@ -177,16 +189,15 @@ func (s *scanner) str() ([]byte, error) {
 			return s.strEscaped(start)
 		}
 	}
-	q := bytes.IndexByte(d[n:], '"')
-	if q < 0 {
-		return nil, errSyntax
-	}
-	q += n
-	if bytes.IndexByte(d[n:q], '\\') >= 0 {
-		return s.strEscaped(start)
-	}
-	s.pos = start + q + 1
-	return d[:q:q], nil
+	return nil, errSyntax
+}
+
+// swarHas returns a mask whose lowest set bit marks the first byte of x
+// (little-endian) equal to b; higher bits may be spurious.
+func swarHas(x uint64, b byte) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	y := x ^ (lo * uint64(b))
+	return (y - lo) &^ y & hi
 }
 
 func (s *scanner) strEscaped(start int) ([]byte, error) {
@@ -432,4 +443,28 @@ func containsBytes(b []byte, s string) bool {
 		}
 	}
 	return false
+}
+
+// skipScalarOr skips the next value; strings and numbers, the common case,
+// are skipped inline, the rest by skip.
+func (s *scanner) skipScalarOr(depth int) error {
+	d := s.data
+	i := s.pos
+	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+		i++
+	}
+	if i >= len(d) {
+		return errSyntax
+	}
+	switch c := d[i]; {
+	case c == '"':
+		s.pos = i
+		_, err := s.str()
+		return err
+	case c >= '0' && c <= '9' || c == '-':
+		s.pos = i
+		return s.number()
+	}
+	s.pos = i
+	return s.skip(depth)
 }
