@@ -205,6 +205,33 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read member keys: %w", err)
 	}
+	var pending *pendingChunk
+	merge := func(p *pendingChunk) {
+		if p == nil {
+			return
+		}
+		<-p.done
+		for _, j := range p.jobs {
+			rep.Objects++
+			switch {
+			case errors.Is(j.err, ErrUnsignedObject):
+				rep.Unsigned++
+			case j.err != nil:
+				rep.add(int64(j.index), p.entries[j.index-p.start].ObjectID, "%v", j.err)
+			}
+		}
+		if opts.AllObjects {
+			for j, ok := range p.seen {
+				if e := p.entries[j]; !ok && e.Kind == KindObject && e.Commitment != "" {
+					rep.add(int64(p.start)+int64(j), e.ObjectID, "the object of this entry isn't in the store")
+				}
+			}
+		}
+		rep.Entries = p.end
+		if opts.Progress != nil {
+			opts.Progress(p.end, cp.Size)
+		}
+	}
 	tree := NewTree()
 	var lastReceived time.Time
 	for start := uint64(0); start < cp.Size; start += auditChunk {
@@ -277,31 +304,21 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 		if err != nil {
 			return nil, fmt.Errorf("couldn't read objects %d–%d: %w", start, end, err)
 		}
-		checkObjects(jobs, func(j *objectJob) {
-			e := entries[j.index-start]
-			j.err = CheckObject(j.object, j.salt, e, keys[e.Member])
-		})
-		for _, j := range jobs {
-			rep.Objects++
-			switch {
-			case errors.Is(j.err, ErrUnsignedObject):
-				rep.Unsigned++
-			case j.err != nil:
-				rep.add(int64(j.index), entries[j.index-start].ObjectID, "%v", j.err)
-			}
-		}
-		if opts.AllObjects {
-			for j, ok := range seen {
-				if e := entries[j]; !ok && e.Kind == KindObject && e.Commitment != "" {
-					rep.add(int64(start)+int64(j), e.ObjectID, "the object of this entry isn't in the store")
-				}
-			}
-		}
-		rep.Entries = end
-		if opts.Progress != nil {
-			opts.Progress(end, cp.Size)
-		}
+		// Check this chunk's objects in the background while the next
+		// chunk's entries are read and hashed; results are merged in
+		// chunk order.
+		merge(pending)
+		p := &pendingChunk{start: start, end: end, jobs: jobs, entries: entries, seen: seen, done: make(chan struct{})}
+		go func() {
+			defer close(p.done)
+			checkObjects(p.jobs, func(j *objectJob) {
+				e := p.entries[j.index-p.start]
+				j.err = CheckObject(j.object, j.salt, e, keys[e.Member])
+			})
+		}()
+		pending = p
 	}
+	merge(pending)
 	if rep.Entries == cp.Size && tree.Root() != cp.Hash {
 		rep.add(-1, "", "the entries don't produce the checkpoint's root hash: the log was rewritten")
 	}
@@ -333,7 +350,19 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	if opts.Seen != nil && rep.Fork == nil {
 		opts.Seen.add(cpNote)
 	}
+	// Objects are checked in the background, so problems arrive out of
+	// order: report the log's own first, then by entry.
+	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Index < rep.Problems[j].Index })
 	return rep, nil
+}
+
+// pendingChunk is a chunk whose objects are being checked.
+type pendingChunk struct {
+	start, end uint64
+	jobs       []objectJob
+	entries    []Entry
+	seen       []bool
+	done       chan struct{}
 }
 
 type objectJob struct {
