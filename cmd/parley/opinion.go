@@ -18,7 +18,7 @@ import (
 func init() {
 	register(command{
 		name:  "opinion",
-		usage: "opinion --url U --token T --key K OBJECT_ID VALUE [--explanation TEXT] [--confidence N] [--collection C] [--as ID] | --revoke OBJECT_ID   sign and post an opinion",
+		usage: "opinion --url U --token T --key K OBJECT_ID VALUE [--explanation TEXT] [--confidence N]   sign and post an opinion (--revoke OBJECT_ID withdraws it)",
 		run:   runOpinion,
 	})
 }
