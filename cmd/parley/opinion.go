@@ -61,7 +61,9 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	object := pos[0]
 	var value opinion.Value
 	if !*revoke {
-		if value, err = opinion.ParseValue(pos[1]); err != nil {
+		// Accept "Agree", "strongly agree" and "strongly_agree" too.
+		v := strings.NewReplacer(" ", "-", "_", "-").Replace(strings.ToLower(strings.TrimSpace(pos[1])))
+		if value, err = opinion.ParseValue(v); err != nil {
 			return usageErrorf(opinionUsage, "%v", err)
 		}
 	}
