@@ -89,6 +89,26 @@ CREATE TABLE statuses (
 	body       BLOB NOT NULL
 );
 `},
+	// Version selection flags, so that match[version]=first/last (last is
+	// TAXII's default) read a flag instead of probing the index for a
+	// newer or older version of every row on a page. Submit sets them on
+	// the inserted row and the trigger clears them on the row it
+	// supersedes, in the same transaction; they are the only columns of
+	// objects that ever change, and never the object itself.
+	{2, "version flags", `
+ALTER TABLE objects ADD COLUMN is_first INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE objects ADD COLUMN is_last INTEGER NOT NULL DEFAULT 1;
+UPDATE objects SET is_last = 0 WHERE EXISTS (SELECT 1 FROM objects o2
+	WHERE o2.collection = objects.collection AND o2.object_id = objects.object_id AND o2.version > objects.version);
+UPDATE objects SET is_first = 0 WHERE EXISTS (SELECT 1 FROM objects o2
+	WHERE o2.collection = objects.collection AND o2.object_id = objects.object_id AND o2.version < objects.version);
+CREATE TRIGGER objects_version_flags AFTER INSERT ON objects BEGIN
+	UPDATE objects SET is_last = 0 WHERE NEW.is_last = 1 AND collection = NEW.collection
+		AND object_id = NEW.object_id AND version < NEW.version AND is_last = 1;
+	UPDATE objects SET is_first = 0 WHERE NEW.is_first = 1 AND collection = NEW.collection
+		AND object_id = NEW.object_id AND version > NEW.version AND is_first = 1;
+END;
+`},
 }
 
 // registerMigrations adds migrations from other files of this package; call

@@ -57,7 +57,11 @@ func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status,
 			return err
 		}
 		defer insEntry.Close()
-		insObject, err := tx.PrepareContext(ctx, `INSERT INTO objects(collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, object_id, version) DO NOTHING`)
+		insObject, err := tx.PrepareContext(ctx, `INSERT INTO objects(collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index, is_first, is_last) `+
+			`VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, `+
+			`NOT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND object_id = ?2 AND version < ?5), `+
+			`NOT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND object_id = ?2 AND version > ?5)) `+
+			`ON CONFLICT (collection, object_id, version) DO NOTHING`)
 		if err != nil {
 			return err
 		}
@@ -105,14 +109,15 @@ func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status,
 			if len(leaf) == 0 {
 				return fmt.Errorf("couldn't submit %s: empty log entry: %w", o.ID, store.ErrInvalid)
 			}
-			if _, err := insEntry.ExecContext(ctx, next, leaf, it.Salt, sub.Collection, o.ID, fmtTime(o.Version), sub.Member, fmtTime(added)); err != nil {
+			v := fmtTime(o.Version)
+			if _, err := insEntry.ExecContext(ctx, next, leaf, it.Salt, sub.Collection, o.ID, v, sub.Member, fmtTime(added)); err != nil {
 				return err
 			}
 			// The unique index on (collection, object_id, version) finds an
 			// existing version in the same statement that inserts a new one;
 			// only then is the stored copy read and the log entry taken back
 			// (inside this transaction, so it was never visible).
-			res, err := insObject.ExecContext(ctx, sub.Collection, o.ID, o.Type, o.SpecVersion, fmtTime(o.Version), fmtTime(added), sub.Member, o.Signed, o.Raw, next)
+			res, err := insObject.ExecContext(ctx, sub.Collection, o.ID, o.Type, o.SpecVersion, v, fmtTime(added), sub.Member, o.Signed, o.Raw, next)
 			if err != nil {
 				return err
 			}
@@ -256,9 +261,9 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 		for _, v := range sel {
 			switch v.Kind {
 			case store.VersionLast:
-				conds = append(conds, `NOT EXISTS (SELECT 1 FROM objects o2 WHERE o2.collection = o.collection AND o2.object_id = o.object_id AND o2.version > o.version)`)
+				conds = append(conds, `o.is_last = 1`)
 			case store.VersionFirst:
-				conds = append(conds, `NOT EXISTS (SELECT 1 FROM objects o2 WHERE o2.collection = o.collection AND o2.object_id = o.object_id AND o2.version < o.version)`)
+				conds = append(conds, `o.is_first = 1`)
 			case store.VersionAt:
 				conds = append(conds, `o.version = ?`)
 				args = append(args, fmtTime(v.At))

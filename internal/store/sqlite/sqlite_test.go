@@ -2,8 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/storetest"
@@ -86,5 +88,68 @@ func TestConformanceAllDrivers(t *testing.T) {
 				return s
 			})
 		})
+	}
+}
+
+// TestVersionFlagsMigration opens a database made before migration 2 and
+// checks that the backfill marks first and last versions as Submit would.
+func TestVersionFlagsMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	saved := migrations
+	migrations = []migration{saved[0]}
+	s, err := Open(ctx, path, Options{})
+	migrations = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := store.Member{ID: "identity--a", Name: "alice", Identity: []byte("{}")}
+	c := store.Collection{ID: "c", Title: "c", Readers: []string{m.ID}, Writers: []string{m.ID}}
+	if err := s.AddMember(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddCollection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []string{"2026-01-02", "2026-01-01", "2026-01-03"} {
+		for _, id := range []string{"x--1", "x--2"} {
+			if id == "x--2" && i > 0 {
+				continue
+			}
+			_, err := s.w.Exec(`INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received) VALUES ((SELECT coalesce(max(idx)+1, 0) FROM log_entries), 'l', 's', 'c', ?, ?, ?, ?)`,
+				id, v+"T00:00:00.000000000Z", m.ID, fmtTime(time.Now()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.w.Exec(`INSERT INTO objects(collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index) VALUES ('c', ?, 'x', '2.1', ?, ?, ?, 1, '{}', (SELECT max(idx) FROM log_entries))`,
+				id, v+"T00:00:00.000000000Z", fmtTime(time.Now().Add(time.Duration(i)*time.Second)), m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.Close()
+	s, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err := s.r.Query(`SELECT object_id, substr(version, 1, 10), is_first, is_last FROM objects ORDER BY object_id, version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var id, v string
+		var first, last int
+		if err := rows.Scan(&id, &v, &first, &last); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s@%s:%d%d", id, v, first, last))
+	}
+	want := "[x--1@2026-01-01:10 x--1@2026-01-02:00 x--1@2026-01-03:01 x--2@2026-01-02:11]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("flags after migration = %v, want %s", got, want)
 	}
 }
