@@ -173,6 +173,7 @@ type Decoder struct {
 	evs    []*Event
 	path   []byte
 	stix   stixDecoder
+	skip   *[numAttrs]bool
 }
 
 // NewDecoder returns a decoder for the given format (FormatAuto: detect
@@ -240,6 +241,7 @@ func (d *Decoder) Decode(line []byte) ([]*Event, error) {
 	e := &d.ev
 	e.reset()
 	e.Format = f
+	e.skip = d.skip
 	d.s.reset(line)
 	d.path = d.path[:0]
 	if err := d.s.openObject(); err != nil {

@@ -206,6 +206,22 @@ func (e *Engine) add(ind *Indicator, p *pattern.Pattern) {
 	})
 }
 
+// decodeMask returns the attributes the engine never looks at, for the
+// decoder to skip, or nil when it needs everything (a leaf the evaluator
+// checks sees whole events).
+func (e *Engine) decodeMask() *[numAttrs]bool {
+	if len(e.leaves) > 0 || len(e.typeAny) > 0 {
+		return nil
+	}
+	var m [numAttrs]bool
+	for a := Attr(1); a < numAttrs; a++ {
+		used := e.eq.has[a] || e.sub[a] != nil || len(e.attrAny[a]) > 0 ||
+			a == AttrIPv4 && len(e.pfx.len4) > 0 || a == AttrIPv6 && len(e.pfx.len6) > 0
+		m[a] = !used
+	}
+	return &m
+}
+
 // Len returns the number of compiled indicators.
 func (e *Engine) Len() int { return len(e.inds) }
 

@@ -173,7 +173,10 @@ type Event struct {
 	observed map[string]any
 
 	arena []byte // normalised values that do not alias the input
-	tc    timeCache
+	// skip, if not nil, marks the attributes nobody asked for: a matcher
+	// whose indicators name only domains need not normalise addresses.
+	skip *[numAttrs]bool
+	tc   timeCache
 
 	// Per-record singletons and pending values, reset by reset.
 	nt, file, email, x509 int
@@ -238,25 +241,36 @@ func (e *Event) save(b []byte) []byte {
 	return e.arena[start:len(e.arena):len(e.arena)]
 }
 
+// off reports that attribute a is not wanted.
+func (e *Event) off(a Attr) bool { return e.skip != nil && e.skip[a] }
+
 // Normalised adders used by the decoders. Values that do not normalise
 // (an address that is not an address) are dropped, not errors: a log
 // field such as a DNS answer holds many kinds of text.
 
-// ip adds an IPv4 or IPv6 address object and returns its index, or -1.
+// ip adds an IPv4 or IPv6 address object and returns its index; -1 if v
+// is not an address, -2 if it is one but addresses are not wanted.
 func (e *Event) ip(v []byte) int {
 	n, v6, ok := e.normIP(v)
 	if !ok {
 		return -1
 	}
+	a := AttrIPv4
 	if v6 {
-		return e.valueObject(AttrIPv6, n)
+		a = AttrIPv6
 	}
-	return e.valueObject(AttrIPv4, n)
+	if e.off(a) {
+		return -2
+	}
+	return e.valueObject(a, n)
 }
 
 // endpoint adds an address as the source or destination of the record's
 // network traffic.
 func (e *Event) endpoint(v []byte, dst bool) {
+	if e.off(AttrIPv4) && e.off(AttrIPv6) {
+		return
+	}
 	o := e.ip(v)
 	if o < 0 {
 		return
@@ -274,6 +288,9 @@ func (e *Event) endpoint(v []byte, dst bool) {
 }
 
 func (e *Event) port(v []byte, dst bool) {
+	if e.off(AttrSrcPort) && e.off(AttrDstPort) {
+		return
+	}
 	n, ok := normInt(v)
 	if !ok {
 		return
@@ -287,7 +304,7 @@ func (e *Event) port(v []byte, dst bool) {
 }
 
 func (e *Event) protocol(v []byte) {
-	if len(v) == 0 || len(v) > 32 {
+	if len(v) == 0 || len(v) > 32 || e.off(AttrProtocol) {
 		return
 	}
 	nt := e.singleton(&e.nt, "network-traffic")
@@ -301,6 +318,9 @@ func (e *Event) protocol(v []byte) {
 }
 
 func (e *Event) domain(v []byte) int {
+	if e.off(AttrDomain) {
+		return -1
+	}
 	n, ok := e.normDomain(v)
 	if !ok {
 		return -1
@@ -310,18 +330,24 @@ func (e *Event) domain(v []byte) int {
 
 // hostOrIP adds v as an address if it is one, else as a domain name.
 func (e *Event) hostOrIP(v []byte) {
-	if e.ip(v) < 0 {
+	if e.ip(v) == -1 {
 		e.domain(v)
 	}
 }
 
 func (e *Event) url(v []byte) {
+	if e.off(AttrURL) {
+		return
+	}
 	if n, ok := e.normURL(v); ok {
 		e.valueObject(AttrURL, n)
 	}
 }
 
 func (e *Event) emailAddr(v []byte) int {
+	if e.off(AttrEmail) {
+		return -1
+	}
 	v = bareAddress(v)
 	n, ok := e.normEmail(v)
 	if !ok {
@@ -347,6 +373,9 @@ func (e *Event) emailRef(v []byte, a Attr) {
 }
 
 func (e *Event) subject(v []byte) {
+	if e.off(AttrEmailSubject) {
+		return
+	}
 	m := e.singleton(&e.email, "email-message")
 	e.add(m, AttrEmailSubject, e.save(v))
 }
@@ -354,6 +383,9 @@ func (e *Event) subject(v []byte) {
 // fileHash adds a digest to the record's file (or certificate, for the
 // x509 attributes) if it is hex of the right length.
 func (e *Event) fileHash(a Attr, v []byte) {
+	if e.off(a) {
+		return
+	}
 	n, ok := e.normHex(v, hexLen(a))
 	if !ok {
 		return
@@ -369,7 +401,7 @@ func (e *Event) fileHash(a Attr, v []byte) {
 }
 
 func (e *Event) fileString(a Attr, v []byte) {
-	if len(v) == 0 {
+	if len(v) == 0 || e.off(a) {
 		return
 	}
 	o := e.singleton(&e.file, "file")
@@ -377,6 +409,9 @@ func (e *Event) fileString(a Attr, v []byte) {
 }
 
 func (e *Event) fileSize(v []byte) {
+	if e.off(AttrFileSize) {
+		return
+	}
 	if n, ok := normInt(v); ok {
 		o := e.singleton(&e.file, "file")
 		e.add(o, AttrFileSize, n)
@@ -384,7 +419,7 @@ func (e *Event) fileSize(v []byte) {
 }
 
 func (e *Event) x509String(a Attr, v []byte) {
-	if len(v) == 0 {
+	if len(v) == 0 || e.off(a) {
 		return
 	}
 	o := e.singleton(&e.x509, "x509-certificate")
@@ -392,7 +427,7 @@ func (e *Event) x509String(a Attr, v []byte) {
 }
 
 func (e *Event) httpString(a Attr, v []byte) {
-	if len(v) == 0 {
+	if len(v) == 0 || e.off(a) {
 		return
 	}
 	nt := e.singleton(&e.nt, "network-traffic")
@@ -402,7 +437,7 @@ func (e *Event) httpString(a Attr, v []byte) {
 // finish completes values that need more than one field of the record
 // (a URL from a host and a path) and orders nothing else.
 func (e *Event) finish() {
-	if e.httpURI != nil {
+	if e.httpURI != nil && !e.off(AttrURL) {
 		u := e.httpURI
 		if !hasScheme(u) {
 			if e.httpHost == nil || len(u) == 0 || (u[0] != '/' && u[0] != '*') {

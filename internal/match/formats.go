@@ -51,7 +51,7 @@ func httpHost(e *Event, _ byte, v []byte) {
 	}
 }
 func httpURI(e *Event, _ byte, v []byte) {
-	if len(v) > 0 {
+	if len(v) > 0 && !e.off(AttrURL) {
 		e.httpURI = e.save(v)
 	}
 }
@@ -266,6 +266,9 @@ var ecsTable = newFieldTable(map[string]handler{
 })
 
 func mac(e *Event, _ byte, v []byte) {
+	if e.off(AttrMAC) {
+		return
+	}
 	// ECS writes MACs upper case with dashes; STIX wants lower case with
 	// colons, which is what the private-set normalisation produces.
 	if len(v) != 17 {

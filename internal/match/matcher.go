@@ -92,8 +92,9 @@ func NewMatcher(e *Engine, cfg Config) *Matcher {
 	if cfg.MaxLine <= 0 {
 		cfg.MaxLine = 1 << 20
 	}
-	m := &Matcher{cfg: cfg, engine: e, dec: NewDecoder(cfg.Format), tally: map[string]*tally{}}
+	m := &Matcher{cfg: cfg, dec: NewDecoder(cfg.Format), tally: map[string]*tally{}}
 	m.fire = m.onFire
+	m.SetEngine(e)
 	return m
 }
 
@@ -104,6 +105,11 @@ func (m *Matcher) SetEngine(e *Engine) {
 		m.stats.Errors += int64(m.engine.Errors)
 	}
 	m.engine = e
+	// Decode only what the indicators can use, unless events are output.
+	m.dec.skip = nil
+	if e != nil && !m.cfg.ObservedData {
+		m.dec.skip = e.decodeMask()
+	}
 }
 
 // Stats returns the counters so far.

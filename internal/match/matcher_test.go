@@ -3,6 +3,7 @@ package match
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -180,5 +181,52 @@ func TestFollowRotation(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDecodeMask: a matcher whose indicators are all answered by the index
+// decodes only their attributes; its sightings must be those of a full
+// decode.
+func TestDecodeMask(t *testing.T) {
+	var inds []*Indicator
+	for i, p := range []string{
+		"[domain-name:value = 'testmyids.com']", "[ipv4-addr:value = '31.3.245.133']",
+		"[file:hashes.MD5 = '44d88612fea8a8f36de82e1278abb02f']", "[url:value = 'http://www.example.com/download/setup.exe?id=1']",
+		"[network-traffic:dst_port = 4444]", "[email-addr:value = 'bob@example.net']", "[ipv6-addr:value = '2001:db8::1']",
+		"[domain-name:value = 'www.google.com']", "[x509-certificate:serial_number = '0E2A8B6FE4C3A3B4B7D5C0A6']",
+	} {
+		inds = append(inds, &Indicator{ID: fmt.Sprintf("indicator--%d", i), Pattern: p})
+	}
+	run := func(only []*Indicator, full bool) map[any]any {
+		e, errs := Compile(only, Options{})
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		if m := e.decodeMask(); m == nil {
+			t.Fatal("an index-only engine should not need every attribute")
+		}
+		m := NewMatcher(e, Config{ObservedData: full, Now: func() time.Time { return testNow }})
+		for _, name := range []string{"zeek.log", "eve.json", "ecs.json"} {
+			f, err := os.Open(filepath.Join("testdata", "logs", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.ReadLines(context.Background(), f)
+			f.Close()
+		}
+		got := map[any]any{}
+		for _, o := range m.Flush() {
+			if o["type"] == "sighting" {
+				got[o["sighting_of_ref"]] = o["count"]
+			}
+		}
+		return got
+	}
+	for i := range inds {
+		// One indicator at a time, so that each mask is as narrow as it gets.
+		masked, full := run(inds[i:i+1], false), run(inds[i:i+1], true)
+		if fmt.Sprint(masked) != fmt.Sprint(full) || len(full) != 1 {
+			t.Errorf("%s: masked %v, full %v", inds[i].Pattern, masked, full)
+		}
 	}
 }
