@@ -77,7 +77,9 @@ func ReadIndicators(r io.Reader) ([]*Indicator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read indicators: %w", err)
 	}
-	set := NewIndicatorSet()
+	// An indicator object takes 250 bytes or more: size the set once.
+	n := len(data)/250 + 8
+	set := &IndicatorSet{byID: make(map[string]int, n), list: make([]*Indicator, 0, n)}
 	s := &scanner{}
 	s.reset(data)
 	var tc timeCache
