@@ -26,7 +26,12 @@ type CompileError struct {
 	Err error
 }
 
+// Error names the indicator and says why it was skipped.
 func (e *CompileError) Error() string { return fmt.Sprintf("indicator %s: %v", e.ID, e.Err) }
+
+// Unwrap returns the parser's error (a *pattern.SyntaxError, or a pdq
+// hash error for image indicators).
+func (e *CompileError) Unwrap() error { return e.Err }
 
 // compound is what an indicator needs beyond the index: the pattern for
 // evaluation over a window (nil when it has one observation and no
