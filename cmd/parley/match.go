@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/parley-exchange/parley/internal/match"
 	"github.com/parley-exchange/parley/pdq"
-	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -69,8 +66,12 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		client := &taxii.Client{BaseURL: *url, Token: *token}
+		collID, err := resolveCollection(ctx, client, *collection)
+		if err != nil {
+			return err
+		}
 		pushObjects = func(objs []map[string]any) error {
-			return pushSightings(ctx, client, *collection, key, objs)
+			return match.Push(ctx, client, collID, key, objs)
 		}
 	}
 	set := match.NewIndicatorSet()
@@ -139,7 +140,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, errPush):
+		case errors.Is(err, match.ErrPush):
 			return withExit(4, "check --url, --token, --collection and that --as is the key's member", err)
 		}
 		return withExit(3, "", err)
@@ -181,46 +182,6 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	return finish(nil)
-}
-
-// errPush marks a failure to post sightings.
-var errPush = errors.New("couldn't push the sightings")
-
-// pushSightings signs the objects that name their creator (sightings and
-// observed-data) and posts everything to the collection.
-func pushSightings(ctx context.Context, client *taxii.Client, collection string, key ed25519.PrivateKey, objs []map[string]any) error {
-	raw := make([]json.RawMessage, 0, len(objs))
-	for _, o := range objs {
-		b, err := json.Marshal(o)
-		if err != nil {
-			return fmt.Errorf("%w: %v", errPush, err)
-		}
-		if _, ok := o["created_by_ref"]; ok {
-			if b, err = stix.Sign(b, key); err != nil {
-				return fmt.Errorf("%w: %v", errPush, err)
-			}
-		}
-		raw = append(raw, b)
-	}
-	collID, err := resolveCollection(ctx, client, collection)
-	if err != nil {
-		return err
-	}
-	for start := 0; start < len(raw); start += pushBatch {
-		end := min(start+pushBatch, len(raw))
-		st, err := client.AddObjects(ctx, collID, raw[start:end])
-		if err != nil {
-			return fmt.Errorf("%w: %v", errPush, err)
-		}
-		if st.FailureCount > 0 {
-			msg := ""
-			if len(st.Failures) > 0 {
-				msg = ": " + st.Failures[0].Message
-			}
-			return fmt.Errorf("%w: the node refused %d of %d objects%s", errPush, st.FailureCount, end-start, msg)
-		}
-	}
-	return nil
 }
 
 // matchImages hashes each image and counts a sighting for every pdq
