@@ -192,3 +192,42 @@ func slicesDelete(vs []opinion.Vote, v *opinion.Vote) []opinion.Vote {
 	}
 	return out
 }
+
+// TestOpinionCLIErrors checks that bad input is a usage error (exit 2)
+// with a clear message, before anything is posted.
+func TestOpinionCLIErrors(t *testing.T) {
+	base, st := demoNode(t)
+	a := st.Members[0]
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "keygen", "--out", filepath.Join(dir, "eve.key")); code != 0 {
+		t.Fatal(stderr)
+	}
+	common := []string{"--url", base, "--token", a.Token}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"opinion", "--key", a.KeyFile, node.DemoReport, "maybe"}, 2, "not one of strongly-disagree"},
+		{[]string{"opinion", "--key", a.KeyFile, node.DemoReport}, 2, "opinion needs"},
+		{[]string{"opinion", "--key", a.KeyFile, "--revoke", node.DemoReport, "agree"}, 2, "opinion --revoke needs"},
+		{[]string{"opinion", "--key", a.KeyFile, "--confidence", "101", node.DemoReport, "agree"}, 2, "confidence must be from 0 to 100"},
+		{[]string{"opinion", "--key", filepath.Join(dir, "eve.key"), node.DemoReport, "agree"}, 2, "no member has the public key of --key registered"},
+		{[]string{"opinion", "--key", filepath.Join(dir, "nope.key"), node.DemoReport, "agree"}, 2, "couldn't read the private key"},
+		{[]string{"opinion", "--key", a.KeyFile, "report--00000000-0000-4000-8000-0000000000ff", "agree"}, 4, "knows no object"},
+		{[]string{"concurrence"}, 2, "concurrence needs"},
+		{[]string{"concurrence", node.DemoReport, node.DemoAttribution}, 2, "concurrence needs"},
+		{[]string{"concurrence", "not-an-id"}, 4, "400 Bad Request"},
+	} {
+		args := append([]string{tc.args[0]}, append(append([]string(nil), common...), tc.args[1:]...)...)
+		code, _, stderr := runCLI(t, args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+	// Nothing was posted: the tally is the demo's.
+	code, out, _ := runCLI(t, "concurrence", "--url", base, "--token", a.Token, node.DemoReport)
+	if code != 0 || !strings.Contains(out, "3 opinion versions in evidence") {
+		t.Errorf("after the refused commands: exit %d\n%s", code, out)
+	}
+}
