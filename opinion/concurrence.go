@@ -33,7 +33,7 @@ type Concurrence struct {
 	// client can't check it.
 	MembersWithAccess int `json:"members_with_access"`
 	// WritableCollections are the collections holding the object that the
-	// requesting member may write: where its own opinion can go.
+	// requesting member may read and write: where its own opinion can go.
 	WritableCollections []string `json:"writable_collections"`
 	// Evidence is the proof bundle described above; with no opinions it
 	// has no items (and may have no checkpoint).

@@ -118,9 +118,11 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 		}
 		if c.CanRead(m.ID) {
 			visible = true
-		}
-		if c.CanWrite(m.ID) {
-			out.WritableCollections = append(out.WritableCollections, c.ID)
+			// Only collections m can read: a write-only member must not
+			// learn what a collection holds.
+			if c.CanWrite(m.ID) {
+				out.WritableCollections = append(out.WritableCollections, c.ID)
+			}
 		}
 	}
 	if !visible {

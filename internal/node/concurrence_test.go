@@ -79,6 +79,7 @@ func TestConcurrence(t *testing.T) {
 	report, rid := testReport(t, tn, a)
 	postOK(t, tn, a, tn.shared, report)
 	postOK(t, tn, a, tn.optional, report)
+	postOK(t, tn, a, tn.writeOnly, report) // alice may write there but not read: it must not show
 	hidden, hid := testReport(t, tn, b)
 	postOK(t, tn, b, tn.private, hidden)
 
