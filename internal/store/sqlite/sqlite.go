@@ -398,7 +398,11 @@ func (s *Store) loadAccess(ctx context.Context, cs []store.Collection) error {
 	for i, c := range cs {
 		idx[c.ID] = i
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT collection, member, can_read, can_write FROM collection_access ORDER BY rowid`)
+	q, args := `SELECT collection, member, can_read, can_write FROM collection_access ORDER BY rowid`, []any(nil)
+	if len(cs) == 1 {
+		q, args = `SELECT collection, member, can_read, can_write FROM collection_access WHERE collection = ? ORDER BY rowid`, []any{cs[0].ID}
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
