@@ -29,7 +29,8 @@ func toPattern(od map[string]any, scos []map[string]any, o *observation) {
 			po.Count = v
 		}
 	}
-	if embedded, ok := od["objects"].(map[string]any); ok {
+	if _, v21 := od["object_refs"]; !v21 && od["objects"] != nil {
+		embedded, _ := od["objects"].(map[string]any)
 		// STIX 2.0: references are the dictionary keys.
 		for k, v := range embedded {
 			if m, ok := v.(map[string]any); ok {
