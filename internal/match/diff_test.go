@@ -166,3 +166,46 @@ func leafAtomsOf(p *pattern.Pattern) ([]atom, bool) {
 	}
 	return leafAtoms(s.Comparison)
 }
+
+// TestDifferentialShared compiles many generated single-observation
+// patterns into one engine, where they share index keys and postings, and
+// checks the set fired by each event against the evaluator.
+func TestDifferentialShared(t *testing.T) {
+	r := rand.New(rand.NewSource(43))
+	var inds []*Indicator
+	var oracles []*pattern.Pattern
+	for i := 0; i < 200; i++ {
+		src := genPattern(r, false)
+		inds = append(inds, &Indicator{ID: fmt.Sprintf("indicator--%03d", i), Pattern: src})
+		oracles = append(oracles, pattern.MustParse(src))
+	}
+	e, errs := Compile(inds, Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	d := NewDecoder(FormatZeek)
+	for j := 0; j < 300; j++ {
+		line := genEvent(r, j)
+		evs, err := d.Decode([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired := map[string]bool{}
+		e.Match(evs[0], func(ind *Indicator) {
+			if fired[ind.ID] {
+				t.Fatalf("%s fired twice for one event", ind.ID)
+			}
+			fired[ind.ID] = true
+		})
+		obs := []observation{newObservation(evs[0])}
+		for i, p := range oracles {
+			want, err := evaluate(p, obs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fired[inds[i].ID] != want {
+				t.Fatalf("event %s\npattern %s: engine %v, evaluator %v", line, inds[i].Pattern, fired[inds[i].ID], want)
+			}
+		}
+	}
+}

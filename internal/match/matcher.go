@@ -48,6 +48,24 @@ type Stats struct {
 	Errors int64
 }
 
+// weight is how many observations an event stands for: number_observed
+// for STIX observed-data, 1 for a log record.
+func (e *Event) weight() int64 {
+	if e.observed != nil {
+		switch n := e.observed["number_observed"].(type) {
+		case json.Number:
+			if v, err := n.Int64(); err == nil && v > 0 {
+				return v
+			}
+		case float64:
+			if n >= 1 {
+				return int64(n)
+			}
+		}
+	}
+	return 1
+}
+
 // maxCount is the largest count STIX 2.1 allows in a sighting (section
 // 5.2: 0 to 999,999,999).
 const maxCount = 999_999_999
@@ -63,8 +81,9 @@ type tally struct {
 // Matcher streams events through an [Engine] and aggregates sightings:
 // one per indicator that fired, whose count is the number of events that
 // matched it since the last [Matcher.Flush] (an event counts once per
-// indicator however many of its observables match; for patterns of several
-// observations an event counts when it completes a match). It is not safe
+// indicator however many of its observables match; STIX observed-data
+// counts as its number_observed; for patterns of several observations an
+// event counts when it completes a match). It is not safe
 // for concurrent use: one goroutine feeds it, and swaps engines between
 // events with [Matcher.SetEngine].
 type Matcher struct {
@@ -133,7 +152,7 @@ func (m *Matcher) onFire(ind *Indicator) {
 		m.tally[ind.ID] = tl
 		m.order = append(m.order, ind.ID)
 	}
-	tl.count++
+	tl.count += ev.weight()
 	if t.Before(tl.first) {
 		tl.first = t
 	}
