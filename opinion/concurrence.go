@@ -80,8 +80,9 @@ type Verification struct {
 //  2. every item's entry must be an object entry included at its index in
 //     the checkpoint's tree, commit to the object with its salt, and name
 //     the object's id, version and creator; any failure is [ErrEvidence];
-//  3. every item's opinion is verified with [Verify] against the
-//     evidence's member keys; those that fail simply don't count;
+//  3. every item's opinion is verified with [VerifyShared] (the entry's
+//     member shared it) against the evidence's member keys; those that
+//     fail simply don't count;
 //  4. the claimed tally is checked against the verified opinions with
 //     [Check] (an error wraps [ErrMismatch]); Voices must equal the number
 //     of claimed opinions.
@@ -119,7 +120,7 @@ func VerifyConcurrence(c Concurrence, pinnedLogKey string) (Verification, error)
 		if err != nil {
 			return res, fmt.Errorf("%w: item %d: %v", ErrEvidence, i, err)
 		}
-		op, verr := Verify(it.Object, keys)
+		op, verr := VerifyShared(it.Object, e.Member, keys)
 		res.Items = append(res.Items, Checked{Opinion: op, LogIndex: it.LogIndex, Collection: e.Collection, Err: verr})
 		if verr == nil {
 			verified = append(verified, op)

@@ -13,11 +13,13 @@
 // object versions:
 //
 //  1. Only verified versions take part: the version parses as a valid
-//     STIX 2.1 opinion, names its member in created_by_ref, and carries a
-//     Parley object signature that verifies with that member's registered
-//     Ed25519 key ([Verify]). Unsigned and forged versions are ignored
-//     as if they did not exist, so a forged later version can neither
-//     cast nor withdraw anyone's opinion.
+//     STIX 2.1 opinion and carries a Parley object signature that
+//     verifies with the registered Ed25519 key of its member, the one
+//     named by created_by_ref ([Verify]); an opinion without
+//     created_by_ref belongs to the member whose log entry shared it
+//     ([VerifyShared]). Unsigned and forged versions are ignored as if
+//     they did not exist, so a forged later version can neither cast nor
+//     withdraw anyone's opinion.
 //  2. An opinion is identified by its member and its id. Versions of the
 //     same id by another member are not versions of that opinion (STIX
 //     lets only the creator make new versions), so one member can never

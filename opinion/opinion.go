@@ -53,8 +53,9 @@ var (
 	// ErrForged: the signature doesn't verify, or verifies with a key that
 	// isn't the registered key of the member in created_by_ref.
 	ErrForged = errors.New("opinion signature is not its member's")
-	// ErrUnknownMember: created_by_ref names no member with a registered
-	// key.
+	// ErrUnknownMember: the opinion's member (created_by_ref, or the
+	// sharer for [VerifyShared]) has no registered key, or no member is
+	// named at all.
 	ErrUnknownMember = errors.New("opinion's member has no registered key")
 )
 
@@ -62,7 +63,9 @@ var (
 type Opinion struct {
 	// ID is the opinion's STIX id ("opinion--UUID").
 	ID string
-	// Member is created_by_ref: the member's identity id.
+	// Member is the member's identity id: created_by_ref, or, for an
+	// opinion without one verified by [VerifyShared], the member who
+	// shared it. Parse leaves it empty when created_by_ref is absent.
 	Member string
 	// Version is modified (created when modified is absent).
 	Version time.Time
@@ -92,8 +95,7 @@ func (o Opinion) About(object string) bool { return slices.Contains(o.ObjectRefs
 
 // Parse parses and validates one STIX 2.1 opinion object without checking
 // its signature; the result is not [Opinion.Verified]. It fails with
-// [ErrInvalid] for anything but a valid opinion that names its member in
-// created_by_ref.
+// [ErrInvalid] for anything but a valid opinion.
 func Parse(raw []byte) (Opinion, error) {
 	o, err := stix.Parse(raw)
 	if err != nil {
@@ -105,9 +107,6 @@ func Parse(raw []byte) (Opinion, error) {
 	var v stix.Validator
 	if err := v.Validate(o); err != nil {
 		return Opinion{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if o.CreatedByRef == "" {
-		return Opinion{}, fmt.Errorf("%w: %s has no created_by_ref, so no member stands behind it", ErrInvalid, o.ID)
 	}
 	canon, err := stix.Canonicalize(raw)
 	if err != nil {
@@ -145,12 +144,30 @@ type Keys map[string]ed25519.PublicKey
 // Verify parses an opinion ([Parse]) and checks its object signature
 // against the registered key of the member named by created_by_ref. It
 // returns a verified opinion, or an error wrapping [ErrInvalid],
-// [ErrUnsigned], [ErrUnknownMember] or [ErrForged]; the opinion returned
-// with an error (when it parsed) is not verified, for display.
+// [ErrUnsigned], [ErrUnknownMember] (also when created_by_ref is absent)
+// or [ErrForged]; the opinion returned with an error (when it parsed) is
+// not verified, for display.
 func Verify(raw []byte, keys Keys) (Opinion, error) {
+	return VerifyShared(raw, "", keys)
+}
+
+// VerifyShared is [Verify] for an opinion version as it came through a
+// Parley log, whose entry names sharer as the member who shared it: an
+// opinion without created_by_ref is attributed to sharer (the node let
+// only sharer's key sign it), and one whose created_by_ref names another
+// member fails with [ErrForged]. An empty sharer is [Verify].
+func VerifyShared(raw []byte, sharer string, keys Keys) (Opinion, error) {
 	op, err := Parse(raw)
 	if err != nil {
 		return op, err
+	}
+	switch {
+	case op.Member == "" && sharer == "":
+		return op, fmt.Errorf("%w: %s has no created_by_ref", ErrUnknownMember, op.ID)
+	case op.Member == "":
+		op.Member = sharer
+	case sharer != "" && op.Member != sharer:
+		return op, fmt.Errorf("%w: %s names %s but %s shared it", ErrForged, op.ID, op.Member, sharer)
 	}
 	pub, err := stix.Verify(op.Raw)
 	switch {

@@ -35,7 +35,6 @@ func TestParse(t *testing.T) {
 	for name, raw := range map[string][]byte{
 		"not JSON":          []byte(`{"type":`),
 		"a report":          edit(func(m map[string]any) { m["type"] = "report"; m["id"] = reportID }),
-		"no creator":        edit(func(m map[string]any) { delete(m, "created_by_ref") }),
 		"unknown value":     edit(func(m map[string]any) { m["opinion"] = "mostly-agree" }),
 		"no object_refs":    edit(func(m map[string]any) { delete(m, "object_refs") }),
 		"confidence 101":    edit(func(m map[string]any) { m["confidence"] = 101 }),
@@ -143,5 +142,47 @@ func TestParseValue(t *testing.T) {
 		if _, err := ParseValue(s); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseValue(%q) = %v", s, err)
 		}
+	}
+}
+
+func TestVerifyShared(t *testing.T) {
+	a, b := newMember(1), newMember(2)
+	keys := keysOf(a, b)
+	noCreator := func(signer member) []byte {
+		var m map[string]any
+		json.Unmarshal(rawOpinion(t, a.id, spec{id: 1, value: Agree}), &m)
+		delete(m, "created_by_ref")
+		raw, _ := json.Marshal(m)
+		signed, err := stix.Sign(raw, signer.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return signed
+	}
+	// Without created_by_ref the opinion belongs to the member who shared it.
+	op, err := VerifyShared(noCreator(a), a.id, keys)
+	if err != nil || !op.Verified() || op.Member != a.id {
+		t.Fatalf("VerifyShared = %+v, %v", op, err)
+	}
+	if op, err := Parse(noCreator(a)); err != nil || op.Member != "" {
+		t.Errorf("Parse = %+v, %v", op, err)
+	}
+	for _, tc := range []struct {
+		name   string
+		raw    []byte
+		sharer string
+		want   error
+	}{
+		{"no creator, no sharer", noCreator(a), "", ErrUnknownMember},
+		{"no creator, signed by another than the sharer", noCreator(b), a.id, ErrForged},
+		{"created_by_ref isn't the sharer", a.signed(t, spec{id: 2, value: Agree}), b.id, ErrForged},
+		{"unknown sharer", noCreator(a), "identity--00000000-0000-4000-8000-000000000099", ErrUnknownMember},
+	} {
+		if op, err := VerifyShared(tc.raw, tc.sharer, keys); !errors.Is(err, tc.want) || op.Verified() {
+			t.Errorf("%s: VerifyShared = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if op, err := VerifyShared(a.signed(t, spec{id: 3, value: Agree}), a.id, keys); err != nil || op.Member != a.id {
+		t.Errorf("created_by_ref equal to the sharer: %v", err)
 	}
 }

@@ -161,12 +161,13 @@ func revokeOwn(conc opinion.Concurrence, me string, key ed25519.PrivateKey) ([]b
 		return nil, "", withExit(1, "parley concurrence OBJECT_ID shows the opinions that count", fmt.Errorf("you have no counted opinion on %s to revoke", conc.Object))
 	}
 	for _, it := range conc.Evidence.Items {
-		op, err := opinion.Parse(it.Object)
-		if err != nil || op.ID != mine.OpinionID || op.Member != me || op.Version.UTC().Format(time.RFC3339Nano) != mustTime(mine.Version) {
-			continue
-		}
 		e, err := tlog.ParseEntry(it.Entry)
 		if err != nil {
+			continue
+		}
+		// An opinion without created_by_ref belongs to its sharer.
+		op, err := opinion.VerifyShared(it.Object, e.Member, opinion.Keys{me: key.Public().(ed25519.PublicKey)})
+		if err != nil || op.ID != mine.OpinionID || op.Member != me || op.Version.UTC().Format(time.RFC3339Nano) != mustTime(mine.Version) {
 			continue
 		}
 		rev, err := opinion.Revoke(it.Object, key, time.Now())

@@ -147,7 +147,7 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 	}
 	ops := make([]opinion.Opinion, 0, len(versions))
 	for _, v := range versions {
-		op, _ := opinion.Verify(v.Raw, keys) // an opinion that fails simply doesn't count
+		op, _ := opinion.VerifyShared(v.Raw, v.Member, keys) // an opinion that fails simply doesn't count
 		ops = append(ops, op)
 	}
 	out.Tally = opinion.Compute(object, ops)

@@ -95,6 +95,13 @@ func TestConcurrence(t *testing.T) {
 		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b2", 3, opinion.Neutral, false, rid))
 	postOK(t, tn, b, tn.shared,
 		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b2", 4, opinion.Neutral, true, rid))
+	// An opinion without created_by_ref belongs to the member who shared
+	// it: this one (minute 1) is Bob's latest remaining one in shared.
+	postOK(t, tn, b, tn.shared, object(t, b.Key, map[string]any{
+		"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-0000000000b4",
+		"created": stix.FormatTimestamp(t0), "modified": stix.FormatTimestamp(t0.Add(time.Minute)),
+		"opinion": "disagree", "object_refs": []string{rid}, "confidence": 55,
+	}))
 	// Bob's later opinion in his private collection: only Bob sees it.
 	postOK(t, tn, b, tn.private,
 		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b3", 9, opinion.Agree, false, rid))
@@ -133,11 +140,11 @@ func TestConcurrence(t *testing.T) {
 	if v, _ := voteOf(ca, a.ID); v.OpinionID != "opinion--00000000-0000-4000-8000-00000000000c" {
 		t.Errorf("alice's counted opinion is %+v", v)
 	}
-	if v, _ := voteOf(ca, b.ID); v.OpinionID != "opinion--00000000-0000-4000-8000-0000000000b1" {
+	if v, _ := voteOf(ca, b.ID); v.OpinionID != "opinion--00000000-0000-4000-8000-0000000000b4" || v.Confidence == nil || *v.Confidence != 55 {
 		t.Errorf("bob's counted opinion for alice is %+v", v)
 	}
-	if len(ca.Evidence.Items) != 8 { // a's 3, b's 3 in shared, c's 1, the forged 1
-		t.Errorf("alice's evidence has %d items, want 8", len(ca.Evidence.Items))
+	if len(ca.Evidence.Items) != 9 { // a's 3, b's 4 in shared, c's 1, the forged 1
+		t.Errorf("alice's evidence has %d items, want 9", len(ca.Evidence.Items))
 	}
 	if fmt.Sprint(ca.WritableCollections) != fmt.Sprint([]string{tn.shared, tn.optional}) {
 		t.Errorf("alice's writable collections = %v", ca.WritableCollections)
