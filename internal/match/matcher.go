@@ -2,12 +2,15 @@ package match
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -194,6 +197,14 @@ func (m *Matcher) Event(ev *Event) {
 // ReadLines feeds every line of r to the matcher. A STIX input that is not
 // one JSON value a line (a pretty-printed bundle) is read whole.
 func (m *Matcher) ReadLines(ctx context.Context, r io.Reader) error {
+	if f, ok := r.(*os.File); ok && m.cfg.Format != FormatSTIX {
+		if data, unmap, ok := mapFile(f); ok {
+			defer unmap()
+			if !m.wholeSTIX(data) {
+				return m.scanMapped(ctx, data)
+			}
+		}
+	}
 	br := bufio.NewReaderSize(r, 1<<16)
 	if m.cfg.Format == FormatSTIX || m.cfg.Format == FormatAuto {
 		// Peek at the first line: a document spread over lines starts with
@@ -221,6 +232,53 @@ func (m *Matcher) ReadLines(ctx context.Context, r io.Reader) error {
 		}
 	}
 	return m.scan(ctx, br)
+}
+
+// wholeSTIX reports whether data (in auto mode) looks like one STIX
+// document spread over lines, which the buffered path reads whole.
+func (m *Matcher) wholeSTIX(data []byte) bool {
+	head := data[:min(len(data), 1<<16)]
+	first := head
+	if i := indexByte(head, '\n'); i >= 0 {
+		first = head[:i]
+	}
+	trim := trimSpace(first)
+	return len(trim) > 0 && (trim[0] == '{' || trim[0] == '[') && !json.Valid(trim) && looksSTIX(head)
+}
+
+// scanMapped matches the lines of a mapped file. A file truncated while
+// it is mapped faults on access; that fault becomes an error rather than a
+// crash.
+func (m *Matcher) scanMapped(ctx context.Context, data []byte) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			// A memory fault is a runtime.Error with the faulting address.
+			if _, ok := r.(interface{ Addr() uintptr }); ok {
+				err = fmt.Errorf("couldn't read input: the file shrank while it was read")
+				return
+			}
+			panic(r)
+		}
+	}()
+	for n := 0; len(data) > 0; n++ {
+		i := bytes.IndexByte(data, '\n')
+		line := data
+		if i >= 0 {
+			line, data = data[:i+1], data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(line) > m.cfg.MaxLine {
+			m.stats.Malformed++
+		} else {
+			m.Line(line)
+		}
+		if n&1023 == 1023 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func (m *Matcher) scan(ctx context.Context, br *bufio.Reader) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -228,5 +229,65 @@ func TestDecodeMask(t *testing.T) {
 		if fmt.Sprint(masked) != fmt.Sprint(full) || len(full) != 1 {
 			t.Errorf("%s: masked %v, full %v", inds[i].Pattern, masked, full)
 		}
+	}
+}
+
+// TestMappedRead: a regular file is read through a memory map and gives
+// the same results as a pipe (line ends, a last line without a newline,
+// blank lines).
+func TestMappedRead(t *testing.T) {
+	set := NewIndicatorSet()
+	set.Put(&Indicator{ID: "indicator--a", Pattern: "[domain-name:value = 'a.example']"})
+	content := "{\"ts\":1.5,\"query\":\"a.example\"}\r\n\n{\"ts\":2.5,\"query\":\"b.example\"}\nnot json\n{\"ts\":3.5,\"query\":\"a.example\"}"
+	path := filepath.Join(t.TempDir(), "dns.log")
+	os.WriteFile(path, []byte(content), 0o644)
+	var stats [2]Stats
+	for i := range stats {
+		m := testMatcher(t, set)
+		var r io.Reader = strings.NewReader(content)
+		if i == 1 {
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r = f
+		}
+		if err := m.ReadLines(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		out := m.Flush()
+		if len(out) != 1 || out[0]["count"] != int64(2) {
+			t.Fatalf("read %d: %v", i, out)
+		}
+		stats[i] = m.Stats()
+	}
+	if stats[0] != stats[1] || stats[0].Events != 3 || stats[0].Malformed != 1 {
+		t.Errorf("stats %+v vs %+v", stats[0], stats[1])
+	}
+}
+
+// TestMappedTruncated: a file truncated while mapped gives an error, not a
+// crash.
+func TestMappedTruncated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dns.log")
+	line := "{\"ts\":1.5,\"query\":\"a.example\"}\n"
+	os.WriteFile(path, []byte(strings.Repeat(line, 2000)), 0o644)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	data, unmap, ok := mapFile(f)
+	if !ok {
+		t.Skip("no memory maps here")
+	}
+	defer unmap()
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	m := testMatcher(t, NewIndicatorSet())
+	if err := m.scanMapped(context.Background(), data); err == nil {
+		t.Fatal("no error reading a truncated mapped file")
 	}
 }
