@@ -21,7 +21,7 @@ import (
 func init() {
 	register(command{
 		name:  "concurrence",
-		usage: "concurrence --url U --token T [--log-key VKEY] [--json] OBJECT_ID   how many members concur, re-checked from signatures and the log",
+		usage: "concurrence --url U --token T [--log-key VKEY] [--seen FILE] [--json] OBJECT_ID   how many members concur, re-checked from signatures and the log",
 		run:   runConcurrence,
 	})
 }
@@ -38,6 +38,7 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to pin (default: fetched from the node's /log/key)")
 	asJSON := fs.Bool("json", false, "print the verified answer as JSON instead of a table")
+	seenPath := fs.String("seen", "", "check the evidence's checkpoint against the checkpoints seen before in `FILE` (as parley audit --seen keeps them), then add it")
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
 		return err
@@ -53,7 +54,16 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	var seen *tlog.SeenCheckpoints
+	if *seenPath != "" {
+		if seen, err = tlog.LoadSeen(*seenPath); err != nil {
+			return withExit(3, "", err)
+		}
+	}
 	key := *logKey
+	if key == "" && seen != nil {
+		key = seen.Key
+	}
 	if key == "" {
 		cl := &tlog.Client{URL: *u, Token: *token}
 		if key, err = cl.Key(ctx); err != nil {
@@ -64,6 +74,15 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 		return withExit(1, "", fmt.Errorf("the node answered about %s, not %s", conc.Object, object))
 	}
 	res, verr := opinion.VerifyConcurrence(conc, key)
+	if seen != nil && verr == nil && conc.Evidence.Checkpoint != "" {
+		if err := checkSeen(ctx, &tlog.Client{URL: *u, Token: *token}, seen, key, []byte(conc.Evidence.Checkpoint), res.Checkpoint); err != nil {
+			var ee *exitError
+			if errors.As(err, &ee) {
+				return err
+			}
+			return withExit(1, "the conflicting checkpoints are kept as evidence in "+*seenPath, err)
+		}
+	}
 	if *asJSON {
 		if verr != nil {
 			return withExit(1, "", verr)
@@ -221,4 +240,64 @@ func parseInterspersed(c *cli, fs *flag.FlagSet, args []string) ([]string, error
 		return nil, err
 	}
 	return pos, nil
+}
+
+// checkSeen checks that cp (the signed note) is consistent with the
+// largest checkpoint seen before in seen, whose key must be key: same
+// size, same root; otherwise a consistency proof from the node between
+// the two sizes. It then records cp (also when it conflicts, as evidence)
+// and saves the file.
+func checkSeen(ctx context.Context, cl *tlog.Client, seen *tlog.SeenCheckpoints, key string, note []byte, cp tlog.Checkpoint) error {
+	if seen.Key != "" && seen.Key != key {
+		return fmt.Errorf("the log key %s isn't the one pinned in the seen file (%s)", key, seen.Key)
+	}
+	v, err := tlog.NewVerifier(key)
+	if err != nil {
+		return err
+	}
+	// Same size: the same root. Otherwise the nearest smaller and larger
+	// checkpoints seen must be consistent with cp.
+	var lower, upper *tlog.Checkpoint
+	var cerr error
+	for _, n := range seen.Notes {
+		c, err := tlog.OpenCheckpoint([]byte(n), v)
+		if err != nil || c.Origin != cp.Origin {
+			continue
+		}
+		switch {
+		case c.Size == cp.Size:
+			if c.Hash != cp.Hash && cerr == nil {
+				cerr = fmt.Errorf("the node signed two different trees of size %d: its log forked", cp.Size)
+			}
+		case c.Size < cp.Size && c.Size > 0 && (lower == nil || c.Size > lower.Size):
+			lower = &c
+		case c.Size > cp.Size && (upper == nil || c.Size < upper.Size):
+			upper = &c
+		}
+	}
+	for _, pair := range [][2]*tlog.Checkpoint{{lower, &cp}, {&cp, upper}} {
+		small, big := pair[0], pair[1]
+		if cerr != nil || small == nil || big == nil || small.Size == 0 {
+			continue
+		}
+		p, err := cl.ConsistencyProof(ctx, small.Size, big.Size)
+		if err != nil {
+			return withExit(4, "", fmt.Errorf("couldn't get a consistency proof from size %d to %d: %w", small.Size, big.Size, err))
+		}
+		if err := tlog.VerifyConsistency(small.Size, big.Size, p, small.Hash, big.Hash); err != nil {
+			cerr = fmt.Errorf("the checkpoints of sizes %d and %d aren't consistent: the log was rewritten", small.Size, big.Size)
+		}
+	}
+	seen.Key = key
+	dup := false
+	for _, n := range seen.Notes {
+		dup = dup || n == string(note)
+	}
+	if !dup {
+		seen.Notes = append(seen.Notes, string(note))
+	}
+	if err := seen.Save(); err != nil {
+		return withExit(3, "", err)
+	}
+	return cerr
 }

@@ -17,8 +17,11 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/opinion"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // runCLI runs one parley command line in-process.
@@ -32,7 +35,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 
 // demoNode sets up the demo in a temporary directory, serves it on port 0
 // and returns its URL and state.
-func demoNode(t *testing.T) (string, demoState) {
+func demoNode(t *testing.T) (string, demoState, string) {
 	t.Helper()
 	dir := t.TempDir()
 	if code, _, stderr := runCLI(t, "demo", "--data", dir, "--listen", "127.0.0.1:0", "--no-serve"); code != 0 {
@@ -62,7 +65,7 @@ func demoNode(t *testing.T) (string, demoState) {
 		<-done
 		n.Close()
 	})
-	return "http://" + ln.Addr().String(), st
+	return "http://" + ln.Addr().String(), st, dir
 }
 
 // tamperingProxy forwards to target and lets tamper rewrite every answer
@@ -99,7 +102,7 @@ func tamperingProxy(t *testing.T, target string, tamper func(c *opinion.Concurre
 }
 
 func TestConcurrenceCLI(t *testing.T) {
-	base, st := demoNode(t)
+	base, st, _ := demoNode(t)
 	aurelia, borovia := st.Members[0], st.Members[1]
 
 	// The demo's members disagree on the attribution report.
@@ -196,7 +199,7 @@ func slicesDelete(vs []opinion.Vote, v *opinion.Vote) []opinion.Vote {
 // TestOpinionCLIErrors checks that bad input is a usage error (exit 2)
 // with a clear message, before anything is posted.
 func TestOpinionCLIErrors(t *testing.T) {
-	base, st := demoNode(t)
+	base, st, _ := demoNode(t)
 	a := st.Members[0]
 	dir := t.TempDir()
 	if code, _, stderr := runCLI(t, "keygen", "--out", filepath.Join(dir, "eve.key")); code != 0 {
@@ -230,4 +233,84 @@ func TestOpinionCLIErrors(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "3 opinion versions in evidence") {
 		t.Errorf("after the refused commands: exit %d\n%s", code, out)
 	}
+}
+
+// TestConcurrenceSeen checks --seen: the evidence's checkpoint must be
+// consistent with the checkpoints seen before, and is recorded.
+func TestConcurrenceSeen(t *testing.T) {
+	base, st, dir := demoNode(t)
+	a := st.Members[0]
+	seenFile := filepath.Join(t.TempDir(), "seen.json")
+	run := func() (int, string) {
+		code, _, stderr := runCLI(t, "concurrence", "--url", base, "--token", a.Token, "--seen", seenFile, node.DemoReport)
+		return code, stderr
+	}
+	if code, stderr := run(); code != 0 {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	seen, err := tlog.LoadSeen(seenFile)
+	if err != nil || len(seen.Notes) != 1 || seen.Key == "" {
+		t.Fatalf("seen file after the first run: %+v, %v", seen, err)
+	}
+	// The log grows (Borovia revokes its opinion): the new checkpoint must
+	// be proved consistent with the one seen.
+	b := st.Members[1]
+	if code, _, stderr := runCLI(t, "opinion", "--url", base, "--token", b.Token, "--key", b.KeyFile, "--revoke", node.DemoReport); code != 0 {
+		t.Fatalf("revoke: exit %d: %s", code, stderr)
+	}
+	if code, stderr := run(); code != 0 {
+		t.Fatalf("after the log grew: exit %d: %s", code, stderr)
+	}
+	if seen, _ = tlog.LoadSeen(seenFile); len(seen.Notes) != 2 {
+		t.Fatalf("seen file has %d checkpoints, want 2", len(seen.Notes))
+	}
+	// A checkpoint of the same size with another root, signed by the
+	// node's key (a fork only the node can make) is caught.
+	cp, err := tlog.ParseCheckpoint(mustSplit(t, seen.Notes[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, err := os.ReadFile(filepath.Join(dir, node.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp.Hash[0] ^= 1
+	forked, err := tlog.SignCheckpoint(cp, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen.Notes = append(seen.Notes, string(forked))
+	if err := seen.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := run(); code != 1 || !strings.Contains(stderr, "forked") {
+		t.Errorf("with a forked checkpoint seen: exit %d: %s", code, stderr)
+	}
+	// A smaller checkpoint seen before that the current tree doesn't
+	// extend: history was rewritten.
+	cp.Size--
+	rewritten, err := tlog.SignCheckpoint(cp, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen.Notes = []string{string(rewritten)}
+	if err := seen.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := run(); code != 1 || !strings.Contains(stderr, "aren't consistent") {
+		t.Errorf("with an inconsistent smaller checkpoint seen: exit %d: %s", code, stderr)
+	}
+}
+
+func mustSplit(t *testing.T, n string) []byte {
+	t.Helper()
+	text, err := tlog.SplitNote([]byte(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
 }
