@@ -25,6 +25,9 @@ func TestScripts(t *testing.T) {
 		Dir: filepath.Join("testdata", "script"),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SHARED", shared)
+			// Under -race every exited process sleeps a second by default
+			// so that late reports can land; scripts run hundreds of them.
+			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
