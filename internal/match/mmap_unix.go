@@ -19,6 +19,6 @@ func mapFile(f *os.File) (data []byte, unmap func(), ok bool) {
 	if err != nil {
 		return nil, nil, false
 	}
-	syscall.Madvise(data, syscall.MADV_SEQUENTIAL)
+	adviseSequential(data)
 	return data, func() { syscall.Munmap(data) }, true
 }
