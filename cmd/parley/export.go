@@ -28,11 +28,15 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	format := fs.String("format", "", "zeek-intel (an Intel::read_files file) or suricata-dataset (datasets and rules)")
 	indicators := fs.String("indicators", "", "STIX bundle `FILE` of indicators")
 	url := fs.String("url", "", "node `URL` to read the indicators from over TAXII")
-	token := fs.String("token", "", "API `TOKEN` for --url")
+	token := fs.String("token", "", "API `TOKEN` for --url (better: PARLEY_TOKEN or --token-file)")
+	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	collection := fs.String("collection", "", "TAXII collection `ID` (or title)")
 	out := fs.String("out", "", "zeek-intel: output `PATH` (default stdout); suricata-dataset: the directory to write (required)")
 	sid := fs.Int("sid", 9100000, "suricata-dataset: the first rule `SID`")
 	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := readToken(token, *tokenFile); err != nil {
 		return err
 	}
 	if *format != "zeek-intel" && *format != "suricata-dataset" {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/match"
@@ -30,13 +32,14 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("match")
 	indicators := fs.String("indicators", "", "STIX bundle `FILE` of indicators")
 	url := fs.String("url", "", "node `URL` to poll indicators from over TAXII")
-	token := fs.String("token", "", "API `TOKEN` for --url")
+	token := fs.String("token", "", "API `TOKEN` for --url (better: PARLEY_TOKEN or --token-file)")
+	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	collection := fs.String("collection", "", "TAXII collection `ID` of the indicators")
 	format := fs.String("format", "auto", "input format: zeek, eve, ecs, stix or auto (per line)")
 	follow := fs.Bool("follow", false, "keep reading FILE as it grows (survives rotation)")
 	flush := fs.Duration("flush", time.Minute, "with --follow, emit sightings every `DURATION`")
 	pollEvery := fs.Duration("poll", time.Minute, "with --url, poll for indicator changes every `DURATION`")
-	as := fs.String("as", "", "STIX identity `ID` of the sighting member (where_sighted_refs)")
+	as := fs.String("as", "", "STIX identity `ID` of the sighting member (where_sighted_refs; default: the id in --token-file)")
 	observed := fs.Bool("observed-data", false, "include observed-data for matching events")
 	push := fs.Bool("push", false, "sign the sightings with --key and post them to --url's --collection")
 	keyFile := fs.String("key", "", "your private key `FILE`, for --push")
@@ -44,6 +47,13 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	radius := fs.Int("radius", 31, "with --images, the largest Hamming `DISTANCE` that matches")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
+	}
+	if err := readToken(token, *tokenFile); err != nil {
+		return err
+	}
+	if *as == "" && *tokenFile != "" {
+		// member add --json output names the member's identity too.
+		*as = identityFromTokenFile(*tokenFile)
 	}
 	f, err := match.ParseFormat(*format)
 	if err != nil {
@@ -214,4 +224,20 @@ func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []s
 	}
 	show(-1)
 	return matched, nil
+}
+
+// identityFromTokenFile returns the "id" of a member add --json file, or
+// "" for a file holding the token alone.
+func identityFromTokenFile(file string) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	var v struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(b, &v) != nil || !strings.HasPrefix(v.ID, "identity--") {
+		return ""
+	}
+	return v.ID
 }
