@@ -139,8 +139,12 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if secs > 0 {
 			rate = float64(st.Events) / secs
 		}
-		fmt.Fprintf(c.stderr, "parley: match: %d events, %d matched, %d malformed, %d sightings, %d indicators, %.0f events/s\n",
-			st.Events, st.Matched, st.Malformed, st.Sightings, s.Engine().Len(), rate)
+		errs := ""
+		if st.Errors > 0 {
+			errs = fmt.Sprintf(", %d evaluation errors (counted as no match)", st.Errors)
+		}
+		fmt.Fprintf(c.stderr, "parley: match: %d events, %d matched, %d malformed, %d sightings, %d indicators, %.0f events/s%s\n",
+			st.Events, st.Matched, st.Malformed, st.Sightings, s.Engine().Len(), rate, errs)
 	}
 	finish := func(err error) error {
 		if ferr := s.Finish(); err == nil {
