@@ -39,6 +39,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	follow := fs.Bool("follow", false, "keep reading FILE as it grows (survives rotation)")
 	flush := fs.Duration("flush", time.Minute, "with --follow, emit sightings every `DURATION`")
 	pollEvery := fs.Duration("poll", time.Minute, "with --url, poll for indicator changes every `DURATION`")
+	window := fs.Duration("window", 10*time.Minute, "how far back in event time patterns of several observations look (`DURATION`; WITHIN widens it)")
 	as := fs.String("as", "", "STIX identity `ID` of the sighting member (where_sighted_refs; default: the id in --token-file)")
 	observed := fs.Bool("observed-data", false, "include observed-data for matching events")
 	push := fs.Bool("push", false, "sign the sightings with --key and post them to --url's --collection")
@@ -117,6 +118,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		Poller:     poller,
 		PollEvery:  *pollEvery,
 		FlushEvery: *flush,
+		Options:    match.Options{Window: *window},
 		Warn:       func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) },
 		Emit: func(objs []map[string]any) error {
 			if err := match.WriteObjects(c.stdout, objs); err != nil {
