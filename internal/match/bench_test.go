@@ -142,7 +142,7 @@ func BenchmarkGoals(b *testing.B) {
 			// The matcher decodes only the attributes its indicators use;
 			// the same restricted decode alone is the stricter baseline.
 			masked := NewDecoder(FormatAuto)
-			masked.skip = e.decodeMask()
+			masked.setSkip(e.decodeMask())
 			maskRate, r2 := bestRates(lines, func(l []byte) { masked.Decode(l) }, matchWith(e))
 			r = max(r, r2)
 			b.ReportMetric(r/maskRate, fmt.Sprintf("ratio-match/same-decode-%.0e", float64(n)))

@@ -61,10 +61,18 @@ var ErrMalformed = errors.New("malformed record")
 // handler receives one scalar value of a known field.
 type handler func(e *Event, kind byte, v []byte)
 
+// fieldDef is a field's handler and the attributes it can produce (nil:
+// always wanted, as the time stamp is).
+type fieldDef struct {
+	h     handler
+	attrs []Attr
+}
+
 // fieldTable maps a dotted field path to its handler; containers marks the
 // paths of objects (and arrays of objects) that contain known fields, so
 // that everything else is skipped without being looked at.
 type fieldTable struct {
+	defs       map[string]fieldDef
 	fields     map[string]handler
 	containers map[string]bool
 	// slots is an open-addressing copy of both maps, probed with a cheap
@@ -138,8 +146,24 @@ func (t *fieldTable) known(p []byte) bool {
 	return len(p) > 0 && (len(p) >= 64 || t.maybe[len(p)][p[0]] && t.maybeLast[len(p)][p[len(p)-1]])
 }
 
-func newFieldTable(fields map[string]handler) *fieldTable {
-	t := &fieldTable{fields: fields, containers: map[string]bool{}}
+func newFieldTable(defs map[string]fieldDef) *fieldTable {
+	return buildFieldTable(defs, nil)
+}
+
+// buildFieldTable keeps the fields that produce an attribute skip does not
+// mark (all of them when skip is nil).
+func buildFieldTable(defs map[string]fieldDef, skip *[numAttrs]bool) *fieldTable {
+	fields := map[string]handler{}
+	for k, d := range defs {
+		keep := skip == nil || d.attrs == nil
+		for _, a := range d.attrs {
+			keep = keep || !skip[a]
+		}
+		if keep {
+			fields[k] = d.h
+		}
+	}
+	t := &fieldTable{defs: defs, fields: fields, containers: map[string]bool{}}
 	for k := range fields {
 		t.mark(k)
 		for i := 0; i < len(k); i++ {
@@ -174,6 +198,23 @@ type Decoder struct {
 	path   []byte
 	stix   stixDecoder
 	skip   *[numAttrs]bool
+	// masked holds the Zeek, EVE and ECS tables without the fields that
+	// produce only skipped attributes (nil: the full tables).
+	masked *[3]*fieldTable
+}
+
+// setSkip makes the decoder ignore the attributes skip marks (nil: none):
+// their fields are skipped like unknown ones.
+func (d *Decoder) setSkip(skip *[numAttrs]bool) {
+	d.skip = skip
+	d.masked = nil
+	if skip != nil {
+		d.masked = &[3]*fieldTable{
+			buildFieldTable(zeekTable.defs, skip),
+			buildFieldTable(eveTable.defs, skip),
+			buildFieldTable(ecsTable.defs, skip),
+		}
+	}
 }
 
 // NewDecoder returns a decoder for the given format (FormatAuto: detect
@@ -237,6 +278,9 @@ func (d *Decoder) Decode(line []byte) ([]*Event, error) {
 		t = eveTable
 	case FormatECS:
 		t = ecsTable
+	}
+	if d.masked != nil {
+		t = d.masked[f-FormatZeek]
 	}
 	e := &d.ev
 	e.reset()

@@ -128,10 +128,11 @@ func (m *Matcher) SetEngine(e *Engine) {
 	}
 	m.engine = e
 	// Decode only what the indicators can use, unless events are output.
-	m.dec.skip = nil
+	var skip *[numAttrs]bool
 	if e != nil && !m.cfg.ObservedData {
-		m.dec.skip = e.decodeMask()
+		skip = e.decodeMask()
 	}
+	m.dec.setSkip(skip)
 }
 
 // Stats returns the counters so far.
