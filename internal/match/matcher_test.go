@@ -291,3 +291,35 @@ func TestMappedTruncated(t *testing.T) {
 		t.Fatal("no error reading a truncated mapped file")
 	}
 }
+
+// TestWindow: patterns of several observations see the events of the last
+// Window of event time (widened by WITHIN), and a match consumes them.
+func TestWindow(t *testing.T) {
+	line := func(ts int, d string) []byte {
+		return []byte(fmt.Sprintf(`{"ts":%d.0,"query":"%s"}`, ts, d))
+	}
+	for _, tc := range []struct {
+		pattern string
+		gap     int // seconds between the two events
+		want    int64
+	}{
+		{"[domain-name:value = 'a.example'] FOLLOWEDBY [domain-name:value = 'b.example']", 60, 1},
+		{"[domain-name:value = 'a.example'] FOLLOWEDBY [domain-name:value = 'b.example']", 1200, 0}, // beyond 10 minutes
+		{"([domain-name:value = 'a.example'] FOLLOWEDBY [domain-name:value = 'b.example']) WITHIN 3600 SECONDS", 1200, 1},
+		{"([domain-name:value = 'a.example'] FOLLOWEDBY [domain-name:value = 'b.example']) WITHIN 30 SECONDS", 60, 0},
+	} {
+		set := NewIndicatorSet()
+		set.Put(&Indicator{ID: "indicator--w", Pattern: tc.pattern})
+		m := testMatcher(t, set)
+		m.Line(line(1700000000, "a.example"))
+		m.Line(line(1700000000+tc.gap, "b.example"))
+		m.Line(line(1700000000+tc.gap+1, "b.example")) // the a was consumed (or expired): no second match
+		var got int64
+		for _, o := range m.Flush() {
+			got += o["count"].(int64)
+		}
+		if got != tc.want {
+			t.Errorf("%s, %ds apart: count %d, want %d", tc.pattern, tc.gap, got, tc.want)
+		}
+	}
+}
