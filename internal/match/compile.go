@@ -398,11 +398,20 @@ func simpleEquality(src string) (a Attr, lit string, ok bool) {
 			return 0, "", false
 		}
 	}
-	for a := Attr(1); a < numAttrs; a++ {
-		in := attrInfos[a]
-		if in.typ == typ && len(in.path) == 1 && in.path[0] == prop && in.kind == vkString {
-			return a, lit, true
-		}
+	if a, ok := plainAttrs[typ+":"+prop]; ok {
+		return a, lit, true
 	}
 	return 0, "", false
 }
+
+// plainAttrs maps "type:property" to the string attributes that are one
+// property of their object, for simpleEquality.
+var plainAttrs = func() map[string]Attr {
+	m := map[string]Attr{}
+	for a := Attr(1); a < numAttrs; a++ {
+		if in := attrInfos[a]; len(in.path) == 1 && in.kind == vkString {
+			m[in.typ+":"+in.path[0]] = a
+		}
+	}
+	return m
+}()

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEqIndex checks the hash index against a map, with repeated keys,
@@ -162,4 +163,37 @@ func FuzzSimpleEquality(f *testing.F) {
 			t.Fatalf("%q: fast path %v %q, parser %v", src, a, v, atoms)
 		}
 	})
+}
+
+// TestIndicatorSet: ids are kept once, in arrival order, newer versions
+// replace older ones (and a revocation of the same version wins), and the
+// table grows.
+func TestIndicatorSet(t *testing.T) {
+	s := NewIndicatorSet()
+	t0 := testNow
+	for i := 0; i < 5000; i++ {
+		if !s.Put(&Indicator{ID: fmt.Sprintf("indicator--%d", i), Modified: t0}) {
+			t.Fatal("new indicator not taken")
+		}
+	}
+	for i := 0; i < 5000; i += 2 {
+		if s.Put(&Indicator{ID: fmt.Sprintf("indicator--%d", i), Modified: t0.Add(-time.Hour)}) {
+			t.Fatal("older version taken")
+		}
+		if !s.Put(&Indicator{ID: fmt.Sprintf("indicator--%d", i), Modified: t0, Revoked: true}) {
+			t.Fatal("revocation of the same version not taken")
+		}
+	}
+	all := s.All()
+	if len(all) != 5000 {
+		t.Fatalf("%d indicators", len(all))
+	}
+	for i, ind := range all {
+		if ind.ID != fmt.Sprintf("indicator--%d", i) || ind.Revoked != (i%2 == 0) {
+			t.Fatalf("%d: %+v", i, ind)
+		}
+	}
+	if a, _ := s.Active(t0); len(a) != 2500 {
+		t.Errorf("%d active", len(a))
+	}
 }

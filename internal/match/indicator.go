@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"time"
@@ -78,8 +79,7 @@ func ReadIndicators(r io.Reader) ([]*Indicator, error) {
 		return nil, fmt.Errorf("couldn't read indicators: %w", err)
 	}
 	// An indicator object takes 250 bytes or more: size the set once.
-	n := len(data)/250 + 8
-	set := &IndicatorSet{byID: make(map[string]int, n), list: make([]*Indicator, 0, n)}
+	set := newIndicatorSet(len(data)/250 + 8)
 	s := &scanner{}
 	s.reset(data)
 	var tc timeCache
@@ -233,22 +233,59 @@ func readIndicatorObject(s *scanner, set *IndicatorSet, top bool, tc *timeCache)
 // poller updates: [IndicatorSet.Put] takes additions, new versions and
 // revocations (a revoked version replaces the active one).
 type IndicatorSet struct {
-	byID map[string]int // index in list
-	list []*Indicator   // in order of first arrival
+	// slots is an open-addressing table of list indexes plus one, keyed
+	// by the id (a Go map of a million id strings cost a fifth of reading
+	// them).
+	slots []uint32
+	list  []*Indicator // in order of first arrival
 }
 
 // NewIndicatorSet returns an empty set.
-func NewIndicatorSet() *IndicatorSet { return &IndicatorSet{byID: map[string]int{}} }
+func NewIndicatorSet() *IndicatorSet { return newIndicatorSet(8) }
+
+func newIndicatorSet(n int) *IndicatorSet {
+	size := 16
+	for size*3 < n*4 {
+		size *= 2
+	}
+	return &IndicatorSet{slots: make([]uint32, size), list: make([]*Indicator, 0, n)}
+}
+
+// find returns the slot of id: its list index plus one, or 0 where it
+// would go.
+func (s *IndicatorSet) find(id string) int {
+	mask := len(s.slots) - 1
+	for i := int(maphash.String(indexSeed, id)) & mask; ; i = (i + 1) & mask {
+		v := s.slots[i]
+		if v == 0 || s.list[v-1].ID == id {
+			return i
+		}
+	}
+}
+
+func (s *IndicatorSet) grow() {
+	old := s.slots
+	s.slots = make([]uint32, 2*len(old))
+	for _, v := range old {
+		if v != 0 {
+			s.slots[s.find(s.list[v-1].ID)] = v
+		}
+	}
+}
 
 // Put adds ind unless a newer version of it is held; it reports whether
 // the set changed.
 func (s *IndicatorSet) Put(ind *Indicator) bool {
-	i, ok := s.byID[ind.ID]
-	if !ok {
-		s.byID[ind.ID] = len(s.list)
+	if (len(s.list)+1)*4 > len(s.slots)*3 {
+		s.grow()
+	}
+	slot := s.find(ind.ID)
+	if s.slots[slot] == 0 {
 		s.list = append(s.list, ind)
+		s.slots[slot] = uint32(len(s.list))
 		return true
 	}
+	i := s.slots[slot] - 1
 	old := s.list[i]
 	if !ind.Modified.After(old.Modified) && !(ind.Modified.Equal(old.Modified) && ind.Revoked && !old.Revoked) {
 		return false
