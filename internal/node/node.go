@@ -71,7 +71,7 @@ func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult,
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return InitResult{}, fmt.Errorf("couldn't create %s: %w", dir, err)
 	}
-	for _, f := range []string{ConfigFile, KeyFile, StoreFile} {
+	for _, f := range []string{ConfigFile, KeyFile, PubKeyFile, StoreFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			return InitResult{}, fmt.Errorf("couldn't initialize %s: %s exists: %w", dir, f, ErrExists)
 		}
@@ -101,22 +101,39 @@ func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult,
 	if err != nil {
 		return InitResult{}, fmt.Errorf("couldn't write the configuration: %w", err)
 	}
-	s, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{})
-	if err != nil {
+	// On failure, remove what this call created, so that a failed Init
+	// leaves nothing that a second Init would mistake for a node.
+	var created []string
+	fail := func(err error) (InitResult, error) {
+		for _, f := range created {
+			os.Remove(f)
+		}
 		return InitResult{}, err
+	}
+	dbPath := filepath.Join(dir, StoreFile)
+	created = append(created, dbPath, dbPath+"-wal", dbPath+"-shm")
+	s, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	if err != nil {
+		return fail(err)
 	}
 	if err := s.Close(); err != nil {
-		return InitResult{}, err
+		return fail(err)
 	}
-	if err := writeFileSync(filepath.Join(dir, KeyFile), []byte(skey+"\n"), secretMode); err != nil {
-		return InitResult{}, fmt.Errorf("couldn't write the node key: %w", err)
-	}
-	if err := writeFileSync(filepath.Join(dir, PubKeyFile), []byte(vkey+"\n"), publicMode); err != nil {
-		return InitResult{}, fmt.Errorf("couldn't write the node verifier key: %w", err)
-	}
-	// config.json last: its presence marks a complete node.
-	if err := writeFileSync(filepath.Join(dir, ConfigFile), append(cj, '\n'), publicMode); err != nil {
-		return InitResult{}, fmt.Errorf("couldn't write the configuration: %w", err)
+	for _, f := range []struct {
+		name, what string
+		data       []byte
+		mode       os.FileMode
+	}{
+		{KeyFile, "the node key", []byte(skey + "\n"), secretMode},
+		{PubKeyFile, "the node verifier key", []byte(vkey + "\n"), publicMode},
+		// config.json last: its presence marks a complete node.
+		{ConfigFile, "the configuration", append(cj, '\n'), publicMode},
+	} {
+		path := filepath.Join(dir, f.name)
+		if err := writeFileSync(path, f.data, f.mode); err != nil {
+			return fail(fmt.Errorf("couldn't write %s: %w", f.what, err))
+		}
+		created = append(created, path)
 	}
 	return InitResult{VerifierKey: vkey, Origin: cfg.Origin}, nil
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -450,5 +452,32 @@ func TestInitRefusesExisting(t *testing.T) {
 	}
 	if _, err := Open(ctx, t.TempDir(), Options{}); !errors.Is(err, ErrNotInitialized) {
 		t.Errorf("Open of an empty dir: %v", err)
+	}
+}
+
+// TestInitFailureLeavesNothing: when Init cannot finish (here config.json,
+// written last, cannot be created), it removes the store and keys it wrote,
+// so a later Init is not refused.
+func TestInitFailureLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	// A dangling symlink passes the "does a node exist" check, but
+	// config.json cannot be created through it.
+	if err := os.Symlink(filepath.Join(dir, "nowhere", "x"), filepath.Join(dir, ConfigFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Init(ctx, dir, Config{}, nil); err == nil || errors.Is(err, ErrExists) {
+		t.Fatalf("Init with config.json unwritable: %v", err)
+	}
+	for _, f := range []string{KeyFile, PubKeyFile, StoreFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("failed Init left %s behind", f)
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, ConfigFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+		t.Errorf("Init after a failed Init: %v", err)
 	}
 }
