@@ -226,7 +226,11 @@ const ingestClients = 4
 // [ingestClients] clients at once, and returns how long it took.
 func ingestTime(b *testing.B, bn *benchNode, coll string, s *signedSet, from, to, envelope int) time.Duration {
 	ctx := context.Background()
-	client := &taxii.Client{BaseURL: bn.url, Token: bn.token}
+	// One keep-alive connection per client (the default transport keeps
+	// only two idle connections per host and would reconnect).
+	client := &taxii.Client{BaseURL: bn.url, Token: bn.token, HTTP: &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: ingestClients},
+	}}
 	start := time.Now()
 	var wg sync.WaitGroup
 	next := make(chan int)
