@@ -211,6 +211,26 @@ func (e *Engine) add(ind *Indicator, p *pattern.Pattern) {
 	})
 }
 
+// carryWindows moves the windows of compound indicators that old and e
+// share (same id and pattern) into e, so that recompiling after an
+// indicator change does not forget partial matches of the others.
+func (e *Engine) carryWindows(old *Engine) {
+	if old == nil || len(old.compound) == 0 || len(e.compound) == 0 {
+		return
+	}
+	byID := make(map[string]*compound, len(old.compound))
+	for n, c := range old.compound {
+		if len(c.window) > 0 {
+			byID[old.inds[n].ID+"\x00"+old.inds[n].Pattern] = c
+		}
+	}
+	for n, c := range e.compound {
+		if oc, ok := byID[e.inds[n].ID+"\x00"+e.inds[n].Pattern]; ok {
+			c.window = oc.window
+		}
+	}
+}
+
 // decodeMask returns the attributes the engine never looks at, for the
 // decoder to skip, or nil when it needs everything (a leaf the evaluator
 // checks sees whole events).

@@ -121,10 +121,14 @@ func NewMatcher(e *Engine, cfg Config) *Matcher {
 }
 
 // SetEngine replaces the compiled indicators; counts gathered so far are
-// kept.
+// kept, and so are the windows of patterns of several observations that
+// the new engine still has.
 func (m *Matcher) SetEngine(e *Engine) {
 	if m.engine != nil {
 		m.stats.Errors += int64(m.engine.Errors)
+		if e != nil {
+			e.carryWindows(m.engine)
+		}
 	}
 	m.engine = e
 	// Decode only what the indicators can use, unless events are output.

@@ -323,3 +323,21 @@ func TestWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowSurvivesRebuild: a partial match of a compound pattern is kept
+// when the engine is recompiled because another indicator changed.
+func TestWindowSurvivesRebuild(t *testing.T) {
+	set := NewIndicatorSet()
+	set.Put(&Indicator{ID: "indicator--seq", Pattern: "[domain-name:value = 'a.example'] FOLLOWEDBY [domain-name:value = 'b.example']", Modified: testNow})
+	m := testMatcher(t, set)
+	m.Line([]byte(`{"ts":1700000000.0,"query":"a.example"}`))
+	set.Put(&Indicator{ID: "indicator--other", Pattern: "[domain-name:value = 'c.example']", Modified: testNow})
+	active, _ := set.Active(testNow)
+	e, _ := Compile(active, Options{})
+	m.SetEngine(e)
+	m.Line([]byte(`{"ts":1700000010.0,"query":"b.example"}`))
+	out := m.Flush()
+	if len(out) != 1 || out[0]["sighting_of_ref"] != "indicator--seq" {
+		t.Fatalf("sightings %v", out)
+	}
+}
