@@ -30,6 +30,9 @@ type eqIndex struct {
 	// a log stream misses, and the filter answers those from a structure a
 	// fifth the size of the slots, without touching the keys.
 	filter []uint64
+	// filterCap is the number of keys the filter was sized for; keys are
+	// added to it as they come until then.
+	filterCap int
 	// has marks the attributes with at least one key, so that a stream of
 	// addresses costs nothing against an index of domain names.
 	has [numAttrs]bool
@@ -51,18 +54,31 @@ func (x *eqIndex) reserve(n, keyBytes int) {
 	if size > len(x.slots) && x.n == 0 {
 		x.slots = make([]uint64, size)
 	}
+	if x.n == 0 {
+		x.filter = make([]uint64, filterWords(n))
+		x.filterCap = n
+	}
 	x.keys = append(make([]byte, 0, keyBytes), x.keys...)
 	x.offs = append(make([]uint32, 0, n+1), x.offs...)
 	x.first = append(make([]uint32, 0, n), x.first...)
 }
 
-// buildFilter (re)builds the Bloom filter; lookups use it once built.
-func (x *eqIndex) buildFilter() {
+func filterWords(n int) int {
 	words := 1
-	for words*4 < x.n {
+	for words*4 < n {
 		words *= 2
 	}
-	x.filter = make([]uint64, words)
+	return words
+}
+
+// buildFilter builds the Bloom filter unless it is up to date; lookups
+// use it once built.
+func (x *eqIndex) buildFilter() {
+	if x.filter != nil {
+		return
+	}
+	x.filter = make([]uint64, filterWords(x.n))
+	x.filterCap = x.n
 	for e := 0; e < x.n; e++ {
 		k := x.key(uint32(e))
 		w, m := x.filterBits(x.hash(Attr(k[0]), k[1:]))
@@ -121,7 +137,12 @@ func (x *eqIndex) add(a Attr, v []byte, p uint32) {
 	h := x.hash(a, v)
 	slot, e, found := x.find(a, v, h)
 	if !found {
-		x.filter = nil // stale; rebuilt by buildFilter
+		if x.filter != nil && x.n < x.filterCap {
+			w, m := x.filterBits(h)
+			x.filter[w] |= m
+		} else {
+			x.filter = nil // stale; rebuilt by buildFilter
+		}
 		x.has[a] = true
 		e = uint32(len(x.offs) - 1)
 		x.keys = append(x.keys, byte(a))
