@@ -309,11 +309,36 @@ func (d *Decoder) walkObject(t *fieldTable, e *Event, depth int) error {
 		return errSyntax
 	}
 	base := len(d.path)
+	s := &d.s
 	for first := true; ; first = false {
-		key, ok, err := d.s.nextKey(first)
-		if err != nil || !ok {
-			d.path = d.path[:base]
-			return err
+		// Compact JSON, what log writers emit, has the key's quote right
+		// after the '{' or ','; that case is read inline, anything else
+		// (white space, the end of the object) by nextKey.
+		var key []byte
+		p := s.pos
+		if p+1 < len(s.data) && (first && s.data[p] == '"' || !first && s.data[p] == ',' && s.data[p+1] == '"') {
+			if !first {
+				s.pos = p + 1
+			}
+			k, err := s.str()
+			if err != nil {
+				return err
+			}
+			if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+				s.skipSpace()
+				if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+					return errSyntax
+				}
+			}
+			s.pos++
+			key = k
+		} else {
+			k, ok, err := s.nextKey(first)
+			if err != nil || !ok {
+				d.path = d.path[:base]
+				return err
+			}
+			key = k
 		}
 		d.path = d.path[:base]
 		if base > 0 {
