@@ -240,7 +240,7 @@ type IndicatorSet struct {
 	// slots is an open-addressing table of list indexes plus one, keyed
 	// by the id (a Go map of a million id strings cost a fifth of reading
 	// them).
-	slots []uint32
+	slots []uint64     // hash<<32 | list index+1; 0: empty
 	list  []*Indicator // in order of first arrival
 }
 
@@ -252,27 +252,37 @@ func newIndicatorSet(n int) *IndicatorSet {
 	for size*3 < n*4 {
 		size *= 2
 	}
-	return &IndicatorSet{slots: make([]uint32, size), list: make([]*Indicator, 0, n)}
+	return &IndicatorSet{slots: make([]uint64, size), list: make([]*Indicator, 0, n)}
 }
 
-// find returns the slot of id: its list index plus one, or 0 where it
-// would go.
-func (s *IndicatorSet) find(id string) int {
+// find returns the slot of id (its hash is h): holding its list index
+// plus one in the low half, or 0 where it would go. The hash kept in the
+// slot spares most probes a visit to the indicator.
+func (s *IndicatorSet) find(id string, h uint32) int {
 	mask := len(s.slots) - 1
-	for i := int(maphash.String(indexSeed, id)) & mask; ; i = (i + 1) & mask {
+	for i := int(h) & mask; ; i = (i + 1) & mask {
 		v := s.slots[i]
-		if v == 0 || s.list[v-1].ID == id {
+		if v == 0 || uint32(v>>32) == h && s.list[uint32(v)-1].ID == id {
 			return i
 		}
 	}
 }
 
+func idHash(id string) uint32 { return uint32(maphash.String(indexSeed, id)) }
+
 func (s *IndicatorSet) grow() {
 	old := s.slots
-	s.slots = make([]uint32, 2*len(old))
+	s.slots = make([]uint64, 2*len(old))
+	mask := len(s.slots) - 1
 	for _, v := range old {
-		if v != 0 {
-			s.slots[s.find(s.list[v-1].ID)] = v
+		if v == 0 {
+			continue
+		}
+		for i := int(uint32(v>>32)) & mask; ; i = (i + 1) & mask {
+			if s.slots[i] == 0 {
+				s.slots[i] = v
+				break
+			}
 		}
 	}
 }
@@ -283,13 +293,14 @@ func (s *IndicatorSet) Put(ind *Indicator) bool {
 	if (len(s.list)+1)*4 > len(s.slots)*3 {
 		s.grow()
 	}
-	slot := s.find(ind.ID)
+	h := idHash(ind.ID)
+	slot := s.find(ind.ID, h)
 	if s.slots[slot] == 0 {
 		s.list = append(s.list, ind)
-		s.slots[slot] = uint32(len(s.list))
+		s.slots[slot] = uint64(h)<<32 | uint64(len(s.list))
 		return true
 	}
-	i := s.slots[slot] - 1
+	i := uint32(s.slots[slot]) - 1
 	old := s.list[i]
 	if !ind.Modified.After(old.Modified) && !(ind.Modified.Equal(old.Modified) && ind.Revoked && !old.Revoked) {
 		return false
