@@ -481,3 +481,87 @@ func TestInitFailureLeavesNothing(t *testing.T) {
 		t.Errorf("Init after a failed Init: %v", err)
 	}
 }
+
+// TestVersionsOverHTTP drives match[version], the versions and manifest
+// endpoints and added_after through the TAXII client.
+func TestVersionsOverHTTP(t *testing.T) {
+	tn := newTestNode(t)
+	ctx := context.Background()
+	a := tn.alice
+	base := map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": "indicator--0d6f8a2e-5b4c-4f7e-9a1b-2c3d4e5f6a7b",
+		"created": "2026-01-01T00:00:00.000Z", "created_by_ref": a.ID,
+		"pattern": "[domain-name:value = 'evil.example']", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+	}
+	version := func(modified, name string) json.RawMessage {
+		m := map[string]any{}
+		for k, v := range base {
+			m[k] = v
+		}
+		m["modified"], m["name"] = modified, name
+		return object(t, a.Key, m)
+	}
+	v2 := version("2026-01-02T00:00:00.000Z", "second")
+	v1 := version("2026-01-01T00:00:00.000Z", "first")
+	v3 := version("2026-01-03T00:00:00.000Z", "third")
+	post(t, a.Client, tn.shared, v2)
+	mid := post(t, a.Client, tn.shared, v1)
+	post(t, a.Client, tn.shared, v3)
+	other := post(t, a.Client, tn.shared, indicator(t, a.ID, a.Key, t0))
+	if mid.SuccessCount != 1 || other.SuccessCount != 1 {
+		t.Fatalf("posts failed: %+v %+v", mid, other)
+	}
+	id := base["id"].(string)
+	names := func(env *taxii.Envelope) []string {
+		var out []string
+		for _, o := range env.Objects {
+			var v struct{ Name string }
+			json.Unmarshal(o, &v)
+			out = append(out, v.Name)
+		}
+		return out
+	}
+	at, _ := stix.ParseTimestamp("2026-01-02T00:00:00.000Z")
+	cases := []struct {
+		name string
+		q    taxii.Query
+		want string
+	}{
+		{"default is last", taxii.Query{}, "[third]"},
+		{"first", taxii.Query{Versions: taxii.VersionMatch{First: true}}, "[first]"},
+		{"all in date_added order", taxii.Query{Versions: taxii.VersionMatch{All: true}}, "[second first third]"},
+		{"a timestamp", taxii.Query{Versions: taxii.VersionMatch{At: []time.Time{at}}}, "[second]"},
+		{"first and last", taxii.Query{Versions: taxii.VersionMatch{First: true, Last: true}}, "[first third]"},
+	}
+	for _, tc := range cases {
+		env, err := a.Client.Object(ctx, tn.shared, id, tc.q)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if got := fmt.Sprint(names(env)); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	vs, err := a.Client.Versions(ctx, tn.shared, id, taxii.Query{})
+	if err != nil || fmt.Sprint(vs.Versions) != "[2026-01-02T00:00:00.000Z 2026-01-01T00:00:00.000Z 2026-01-03T00:00:00.000Z]" {
+		t.Errorf("versions: %+v %v", vs, err)
+	}
+	// added_after: everything added after the status of the second post.
+	man, err := a.Client.Manifest(ctx, tn.shared, taxii.Query{Versions: taxii.VersionMatch{All: true}})
+	if err != nil || len(man.Objects) != 4 {
+		t.Fatalf("manifest: %+v %v", man, err)
+	}
+	after, _ := stix.ParseTimestamp(man.Objects[1].DateAdded)
+	env, err := a.Client.Objects(ctx, tn.shared, taxii.Query{AddedAfter: after, Versions: taxii.VersionMatch{All: true}})
+	if err != nil || len(env.Objects) != 2 {
+		t.Errorf("added_after %s: %d objects, %v", man.Objects[1].DateAdded, len(env.Objects), err)
+	}
+	if env != nil && (env.DateAdded.First.IsZero() || !env.DateAdded.First.After(after)) {
+		t.Errorf("X-TAXII-Date-Added-First %v not after %v", env.DateAdded.First, after)
+	}
+	// An unknown object is a 404.
+	if _, err := a.Client.Object(ctx, tn.shared, "indicator--00000000-0000-4000-8000-000000000000", taxii.Query{}); !errors.Is(err, taxii.ErrNotFound) {
+		t.Errorf("unknown object: %v", err)
+	}
+}
