@@ -3,7 +3,9 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -30,6 +32,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waiturl": waitURL,
+		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "shared":
@@ -39,4 +44,32 @@ func TestScripts(t *testing.T) {
 			return false, nil
 		},
 	})
+}
+
+// waitURL implements the script command `waiturl FILE [VAR]`: it waits up
+// to 30 s for FILE (written by `parley serve --url-file FILE` once it
+// listens) and sets VAR (default PARLEY_URL) to the URL in it. Scripts
+// serve on 127.0.0.1:0, so parallel scripts and other processes never
+// fight over a port, and they wait for readiness instead of sleeping.
+func waitURL(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waiturl FILE [VAR]")
+	}
+	name := "PARLEY_URL"
+	if len(args) == 2 {
+		name = args[1]
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil && len(b) > 0 {
+			ts.Setenv(name, strings.TrimSpace(string(b)))
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("no URL in %s after 30s: the node did not start", args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
