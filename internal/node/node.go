@@ -39,6 +39,10 @@ type Node struct {
 	validator stix.Validator
 	now       func() time.Time
 	rand      io.Reader
+
+	// private is the private-set state (see private.go): its providers
+	// and configuration live as long as the node.
+	private *privateAPI
 }
 
 // Options are what a caller injects into [Open]; the zero value is the
@@ -178,12 +182,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Node{
+	n := &Node{
 		dir: dir, cfg: cfg.withDefaults(), store: st,
 		signer: signer, verifier: verifier, vkey: vkey,
 		validator: stix.Validator{Patterns: opts.Patterns},
 		now:       opts.Now, rand: opts.Rand,
-	}, nil
+	}
+	n.private = newPrivateAPI(n)
+	return n, nil
 }
 
 // Close closes the store.

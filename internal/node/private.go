@@ -138,23 +138,14 @@ type privateAPI struct {
 	providers map[string]*private.Provider
 }
 
-var (
-	privateAPIsMu sync.Mutex
-	privateAPIs   = map[*Node]*privateAPI{}
-)
-
-// privateAPI returns the node's private-set state, made on first use.
-func (n *Node) privateAPI() *privateAPI {
-	privateAPIsMu.Lock()
-	defer privateAPIsMu.Unlock()
-	a := privateAPIs[n]
-	if a == nil {
-		st, _ := n.store.(*sqlite.Store)
-		a = &privateAPI{n: n, st: st, providers: map[string]*private.Provider{}}
-		privateAPIs[n] = a
-	}
-	return a
+// newPrivateAPI makes the private-set state of a node as it opens.
+func newPrivateAPI(n *Node) *privateAPI {
+	st, _ := n.store.(*sqlite.Store)
+	return &privateAPI{n: n, st: st, providers: map[string]*private.Provider{}}
 }
+
+// privateAPI returns the node's private-set state.
+func (n *Node) privateAPI() *privateAPI { return n.private }
 
 func (a *privateAPI) config() (PrivateConfig, error) {
 	a.cfgMu.Lock()
