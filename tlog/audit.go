@@ -133,6 +133,11 @@ const auditChunk = 4096
 // doesn't verify is in the report's Problems, naming entry and object; the
 // error is only for failing to read the source.
 func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditReport, error) {
+	type setKey struct {
+		index      int64
+		commitment string
+	}
+	setKeys := map[string]setKey{}
 	rep := &AuditReport{}
 	if opts.Verifier == nil {
 		return nil, errors.New("couldn't audit: no log key to verify checkpoints with")
@@ -270,6 +275,16 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 						e.Received.Format(time.RFC3339Nano), lastReceived.Format(time.RFC3339Nano))
 				}
 				lastReceived = e.Received
+			}
+			// A private set has one key for life: a second key for the same
+			// set would let the provider evaluate some queriers under a
+			// key of their own and so tell who asked what.
+			if e.Kind == KindOPRFKey {
+				if first, ok := setKeys[e.ObjectID]; ok && first.commitment != e.Commitment {
+					rep.add(int64(i), e.ObjectID, "a second OPRF key for private set %s (the first is entry %d): the provider could tell queriers apart", e.ObjectID, first.index)
+				} else if !ok {
+					setKeys[e.ObjectID] = setKey{index: int64(i), commitment: e.Commitment}
+				}
 			}
 			return nil
 		})

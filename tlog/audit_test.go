@@ -339,3 +339,39 @@ func TestAuditCollectionMismatch(t *testing.T) {
 		t.Fatalf("%+v %v", rep, err)
 	}
 }
+
+// A private set has one OPRF key for life: a second, different key entry
+// for the same set is named by the audit, while the same key logged again
+// and keys of other sets are not problems.
+func TestAuditNamesSecondSetKey(t *testing.T) {
+	l := newTestLog(t, 3)
+	addKey := func(set string, key byte) {
+		e := Entry{
+			Kind: KindOPRFKey, ObjectID: set, Version: "2026-11-24T20:00:00Z",
+			Collection: "91a7b528-80eb-42ed-a74d-c6fbd5a26116", Member: l.member,
+			Received:   time.Date(2026, 11, 24, 21, 0, 0, len(l.leaves), time.UTC),
+			Commitment: KeyCommitment("ristretto255-SHA512", bytes.Repeat([]byte{key}, 32)),
+		}
+		leaf, err := e.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.leaves = append(l.leaves, leaf)
+		l.objects = append(l.objects, nil)
+		l.salts = append(l.salts, nil)
+	}
+	addKey("set-a", 1)
+	addKey("set-b", 2)
+	addKey("set-a", 1)
+	l.checkpoint(t)
+	if rep := auditOK(t, l, AuditOptions{AllObjects: true}); !rep.OK() {
+		t.Fatalf("one key per set: problems %v", rep.Problems)
+	}
+	addKey("set-a", 3)
+	l.checkpoint(t)
+	rep := auditOK(t, l, AuditOptions{AllObjects: true})
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != 6 || rep.Problems[0].ObjectID != "set-a" ||
+		!strings.Contains(rep.Problems[0].Reason, "second OPRF key") {
+		t.Fatalf("problems %v", rep.Problems)
+	}
+}
