@@ -30,14 +30,39 @@ var ErrInput = errors.New("invalid observation input")
 // number_observed >= 1 or object_refs, a malformed timestamp) wraps
 // [ErrEval].
 func DecodeObservations(data []byte) ([]Observation, error) {
+	top, pool, err := decodePool(data)
+	if err != nil {
+		return nil, err
+	}
+	if isV20(top, pool) {
+		return observationsV20(pool)
+	}
+	return observationsFromPool(pool)
+}
+
+// IsSTIX20 reports whether data holds observations in STIX 2.0 form, as
+// [DecodeObservations] reads them (no bundle; every object embeds an
+// "objects" dictionary and has neither object_refs nor spec_version).
+// Patterns evaluated over such input are STIX 2.0 patterns ([Parse20]):
+// `parley pattern match` uses it to pick the grammar that goes with the
+// data, so that START/STOP with plain strings work on 2.0 observations.
+// Data that cannot be decoded is not STIX 2.0.
+func IsSTIX20(data []byte) bool {
+	top, pool, err := decodePool(data)
+	return err == nil && isV20(top, pool)
+}
+
+// decodePool parses data and collects the objects of its bundles (or the
+// objects themselves) into one pool.
+func decodePool(data []byte) (any, []map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var top any
 	if err := dec.Decode(&top); err != nil {
-		return nil, fmt.Errorf("%w: couldn't parse JSON: %v", ErrInput, err)
+		return nil, nil, fmt.Errorf("%w: couldn't parse JSON: %v", ErrInput, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: unexpected data after the JSON value", ErrInput)
+		return nil, nil, fmt.Errorf("%w: unexpected data after the JSON value", ErrInput)
 	}
 	var pool []map[string]any
 	var add func(v any, depth int) error
@@ -78,12 +103,9 @@ func DecodeObservations(data []byte) ([]Observation, error) {
 		return fmt.Errorf("%w: expected STIX objects, bundles or a list of them", ErrInput)
 	}
 	if err := add(top, 0); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if isV20(top, pool) {
-		return observationsV20(pool)
-	}
-	return observationsFromPool(pool)
+	return top, pool, nil
 }
 
 // isV20 reports STIX 2.0 input: no bundle, and every object carries its

@@ -25,7 +25,7 @@ func init() {
 	})
 }
 
-const patternUsage = "usage: parley pattern check PATTERN | parley pattern match PATTERN FILE (FILE may be - for stdin)"
+const patternUsage = "usage: parley pattern check PATTERN | parley pattern match [--stix-version 2.1|2.0] PATTERN FILE (FILE may be - for stdin)"
 
 func runPattern(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
@@ -46,26 +46,20 @@ func runPattern(ctx context.Context, c *cli, args []string) error {
 		return nil
 	case "match":
 		fs := c.newFlagSet("pattern match")
-		version := fs.String("stix-version", "2.1", "pattern language version: 2.1, or 2.0 (START/STOP with plain strings)")
+		version := fs.String("stix-version", "", "pattern language version: 2.1 or 2.0 (START/STOP with plain strings); default: 2.0 for STIX 2.0 observations (embedded \"objects\"), else 2.1")
 		if err := c.parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
 		if fs.NArg() != 2 {
 			return usageErrorf(patternUsage, "pattern match takes a PATTERN and a FILE")
 		}
-		parse := pattern.Parse
 		switch *version {
-		case "2.1":
-		case "2.0":
-			parse = pattern.Parse20
+		case "", "2.1", "2.0":
 		default:
 			return usageErrorf("use --stix-version 2.1 or 2.0", "unknown STIX version %q", *version)
 		}
-		p, err := parse(fs.Arg(0))
-		if err != nil {
-			return withExit(2, "", err)
-		}
 		var data []byte
+		var err error
 		if name := fs.Arg(1); name == "-" {
 			data, err = io.ReadAll(c.stdin)
 		} else {
@@ -73,6 +67,17 @@ func runPattern(ctx context.Context, c *cli, args []string) error {
 		}
 		if err != nil {
 			return withExit(2, "", fmt.Errorf("couldn't read observations: %w", err))
+		}
+		// The grammar goes with the data: STIX 2.0 observations are
+		// matched with 2.0 patterns (plain-string START/STOP), as the
+		// reference matcher's 2.0 mode does, unless a version is given.
+		parse := pattern.Parse
+		if *version == "2.0" || *version == "" && pattern.IsSTIX20(data) {
+			parse = pattern.Parse20
+		}
+		p, err := parse(fs.Arg(0))
+		if err != nil {
+			return withExit(2, "", err)
 		}
 		obs, err := pattern.DecodeObservations(data)
 		if errors.Is(err, pattern.ErrInput) {

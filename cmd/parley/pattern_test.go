@@ -108,3 +108,48 @@ func TestPatternCheckReferenceValidator(t *testing.T) {
 		}
 	}
 }
+
+// TestPatternMatchReferenceCasesV20 feeds the suite's STIX 2.0 cases to
+// `parley pattern match PATTERN -` with no flags, as a user (or the hidden
+// part of the suite) would: the grammar must follow the 2.0 data, so the
+// plain-string START/STOP cases give the reference matcher's answers.
+func TestPatternMatchReferenceCasesV20(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "shared", "testdata", "stix-patterns", "cases_v20.json")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("shared test data absent: %s", path)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Name         string          `json:"name"`
+		Pattern      string          `json:"pattern"`
+		Observations json.RawMessage `json:"observations"`
+		Expect       bool            `json:"expect"`
+		Error        bool            `json:"error"`
+		ErrorKind    string          `json:"error_kind"`
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, tc := range cases {
+		want := 1
+		switch {
+		case tc.Error && tc.ErrorKind == "parse":
+			want = 2
+		case tc.Error:
+			want = 3
+		case tc.Expect:
+			want = 0
+		}
+		var out, errb bytes.Buffer
+		c := &cli{stdin: bytes.NewReader(tc.Observations), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		if code := c.main(context.Background(), []string{"pattern", "match", tc.Pattern, "-"}); code != want {
+			t.Errorf("%s: %s: exit %d, want %d (stderr %q)", tc.Name, tc.Pattern, code, want, errb.String())
+		}
+	}
+}
