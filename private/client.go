@@ -81,6 +81,26 @@ func (e *HTTPError) Error() string {
 	return msg
 }
 
+// budgetError is a 429 answer: it is [ErrBudgetSpent] and the node's
+// [*HTTPError], and reads as one sentence ("query budget spent: 5 of 5
+// queries left, 9 asked ...") instead of repeating the node's title.
+type budgetError struct{ he *HTTPError }
+
+func (e *budgetError) Error() string {
+	detail := e.he.Description
+	if detail == "" {
+		detail = e.he.Title
+	}
+	// The node's description may itself start with the sentinel's text.
+	detail = strings.TrimPrefix(detail, ErrBudgetSpent.Error()+": ")
+	if detail == "" || detail == ErrBudgetSpent.Error() {
+		return fmt.Sprintf("%v (the node answered %d)", ErrBudgetSpent, e.he.Status)
+	}
+	return fmt.Sprintf("%v (the node answered %d): %s", ErrBudgetSpent, e.he.Status, detail)
+}
+
+func (e *budgetError) Unwrap() []error { return []error{ErrBudgetSpent, e.he} }
+
 // Client talks to a node's /private/ API. The token is sent as a bearer
 // token and never appears in errors.
 type Client struct {
@@ -137,7 +157,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, accept s
 			he.Title = strings.TrimSpace(string(b))
 		}
 		if resp.StatusCode == http.StatusTooManyRequests {
-			return fmt.Errorf("%w: %w", ErrBudgetSpent, he)
+			return &budgetError{he: he}
 		}
 		return he
 	}

@@ -130,6 +130,18 @@ func TestClientCheckAgainstLyingNodes(t *testing.T) {
 	f.budget = 2
 	if _, err := check(f, "good-token"); !errors.Is(err, ErrBudgetSpent) {
 		t.Errorf("budget: %v, want ErrBudgetSpent", err)
+	} else {
+		// One sentence: the sentinel once, the status, the node's detail.
+		var he *HTTPError
+		if !errors.As(err, &he) || he.Status != http.StatusTooManyRequests {
+			t.Errorf("budget: %v does not carry the node's 429", err)
+		}
+		if got := strings.Count(err.Error(), ErrBudgetSpent.Error()); got != 1 {
+			t.Errorf("budget: %q repeats %q %d times", err, ErrBudgetSpent, got)
+		}
+		if !strings.Contains(err.Error(), "429") || !strings.Contains(err.Error(), "0 left") {
+			t.Errorf("budget: %q lacks the status or the node's detail", err)
+		}
 	}
 	// A bad token: the HTTP error, no token in it.
 	_, err = check(good(), "wrong-secret-token")

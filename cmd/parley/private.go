@@ -86,7 +86,7 @@ func privateRemoteError(what string, err error) error {
 	var he *private.HTTPError
 	switch {
 	case errors.Is(err, private.ErrBudgetSpent):
-		return withExit(4, "your query budget for this set is spent; the node's operator sets private.query_budget", fmt.Errorf("couldn't %s: %w", what, err))
+		return withExit(4, "your query budget for this set is spent or smaller than this batch; parley private sets shows what is left, and the node's operator sets private.query_budget", fmt.Errorf("couldn't %s: %w", what, err))
 	case errors.As(err, &he) && he.Status == 401:
 		return withExit(4, "check --token", fmt.Errorf("couldn't %s: %w", what, err))
 	case errors.As(err, &he) && he.Status == 404:
