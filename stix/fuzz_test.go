@@ -28,6 +28,16 @@ func FuzzParse(f *testing.F) {
 			if err != nil {
 				t.Fatalf("an object that parsed does not canonicalize: %v", err)
 			}
+			// The decoded object gives the same bytes without re-reading Raw,
+			// and the same verdict on its signature.
+			if c, err := o.Canonical(); err != nil || !bytes.Equal(c, c1) {
+				t.Fatalf("Object.Canonical = %s (%v), Canonicalize = %s", c, err, c1)
+			}
+			_, ev := Verify(o.Raw)
+			_, eo := VerifyObject(o)
+			if !sameVerdict(ev, eo) {
+				t.Fatalf("VerifyObject = %v, Verify = %v", eo, ev)
+			}
 			c2, err := Canonicalize(c1)
 			if err != nil || !bytes.Equal(c1, c2) {
 				t.Fatalf("canonicalization is not idempotent:\n%s\n%s (%v)", c1, c2, err)

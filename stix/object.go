@@ -47,6 +47,17 @@ func (o *Object) Version() string {
 	return ""
 }
 
+// Canonical returns the RFC 8785 canonical JSON of the object: the bytes
+// [Canonicalize] returns for o.Raw, built from o.Props without decoding
+// o.Raw again. It relies on o.Props being what [Parse] or [ParseObjects]
+// decoded from o.Raw, unmodified.
+func (o *Object) Canonical() ([]byte, error) {
+	if o.Props == nil {
+		return nil, fmt.Errorf("couldn't canonicalize: %w: no decoded object", ErrNotObject)
+	}
+	return appendCanonical(make([]byte, 0, len(o.Raw)), o.Props)
+}
+
 // Parse parses one STIX object: I-JSON syntax (as [Canonicalize] defines
 // it), a JSON object, and the types of the common properties type, id,
 // spec_version, created, modified, created_by_ref and revoked. Syntax

@@ -88,7 +88,43 @@ func Verify(object []byte) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	msg, err := appendCanonical([]byte(signaturePrefix), m)
+	msg, err := appendCanonical(append(make([]byte, 0, len(signaturePrefix)+len(object)), signaturePrefix...), m)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't verify: %w", err)
+	}
+	if !ed25519.Verify(pub, msg, sig) {
+		return nil, fmt.Errorf("%w: the signature does not match the object and public key", ErrBadSignature)
+	}
+	return pub, nil
+}
+
+// VerifyObject is [Verify] for an object that [Parse] (or [ParseObjects])
+// already decoded: it checks the same message and signature with the same
+// errors, but rebuilds the message from o.Props instead of decoding o.Raw
+// again. o is not modified. A pipeline that parses, validates and
+// verifies each object thus reads its JSON once.
+func VerifyObject(o *Object) (ed25519.PublicKey, error) {
+	if o == nil || o.Props == nil {
+		return nil, fmt.Errorf("couldn't verify: %w: no decoded object", ErrNotObject)
+	}
+	// removeSignature deletes from the maps it is given: hand it a copy
+	// of the two maps it touches, sharing every value below them.
+	m := make(map[string]any, len(o.Props))
+	for k, v := range o.Props {
+		m[k] = v
+	}
+	if exts, ok := m["extensions"].(map[string]any); ok {
+		c := make(map[string]any, len(exts))
+		for k, v := range exts {
+			c[k] = v
+		}
+		m["extensions"] = c
+	}
+	pub, sig, err := removeSignature(m)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := appendCanonical(append(make([]byte, 0, len(signaturePrefix)+len(o.Raw)), signaturePrefix...), m)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't verify: %w", err)
 	}

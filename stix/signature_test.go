@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -144,6 +146,17 @@ func TestVerifyRejects(t *testing.T) {
 		if !errors.Is(err, want) {
 			t.Errorf("%s: Verify error = %v, want %v", tt.name, err, want)
 		}
+		o, perr := Parse([]byte(tt.obj))
+		if perr != nil {
+			t.Fatalf("%s: Parse: %v", tt.name, perr)
+		}
+		before, _ := o.Canonical()
+		if _, err := VerifyObject(o); !errors.Is(err, want) {
+			t.Errorf("%s: VerifyObject error = %v, want %v", tt.name, err, want)
+		}
+		if after, _ := o.Canonical(); !bytes.Equal(before, after) {
+			t.Errorf("%s: VerifyObject changed the object: %s", tt.name, after)
+		}
 	}
 	if _, err := Verify([]byte(`[1]`)); err == nil || errors.Is(err, ErrUnsigned) {
 		t.Errorf("Verify(array) = %v, want a not-an-object error", err)
@@ -198,5 +211,67 @@ func TestSignEmptyExtensions(t *testing.T) {
 	bad := strings.Replace(testIndicator, `"confidence": 85`, `"confidence": 85, "extensions": "none"`, 1)
 	if _, err := Sign([]byte(bad), testKey(3)); !errors.Is(err, ErrNotObject) {
 		t.Errorf("Sign(extensions not an object) = %v, want ErrNotObject", err)
+	}
+}
+
+// sameVerdict reports whether two signature checks agree: both succeeded,
+// or both failed with the same kind of error.
+func sameVerdict(a, b error) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	for _, kind := range []error{ErrUnsigned, ErrBadSignature} {
+		if errors.Is(a, kind) != errors.Is(b, kind) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestVerifyObjectAndCanonicalMatchRawForms(t *testing.T) {
+	key := testKey(3)
+	files, err := filepath.Glob(filepath.Join("testdata", "valid", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no valid objects under testdata/valid (%v)", err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := ParseObjects(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, o := range objs {
+			want, err := Canonicalize(o.Raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := o.Canonical(); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s: Canonical = %s (%v), want %s", f, got, err, want)
+			}
+			signed, err := Sign(o.Raw, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			so, err := Parse(signed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pub, err := VerifyObject(so); err != nil || !pub.Equal(key.Public()) {
+				t.Errorf("%s: VerifyObject(signed) = %v", f, err)
+			}
+			// The signature stays in the decoded object for storing.
+			if got, _ := so.Canonical(); !bytes.Equal(got, signed) {
+				t.Errorf("%s: VerifyObject removed the signature from the object", f)
+			}
+			if _, err := VerifyObject(o); !sameVerdict(err, func() error { _, e := Verify(o.Raw); return e }()) {
+				t.Errorf("%s: VerifyObject and Verify disagree on the unsigned object: %v", f, err)
+			}
+		}
+	}
+	if _, err := VerifyObject(&Object{}); err == nil {
+		t.Error("VerifyObject accepted an object with no decoded properties")
 	}
 }

@@ -329,8 +329,10 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 	if o.CreatedByRef != "" && o.CreatedByRef != m.ID {
 		return fail(o.ID, version, "created_by_ref is %s, but you are %s: members may only share objects they created", o.CreatedByRef, m.ID)
 	}
+	// The object is decoded once: the signature check and the stored
+	// canonical bytes are built from the same decoded properties.
 	signed := true
-	pub, err := stix.Verify(raw)
+	pub, err := stix.VerifyObject(o)
 	switch {
 	case errors.Is(err, stix.ErrUnsigned):
 		if c.Signatures != store.SignaturesOptional {
@@ -347,7 +349,7 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 	case !bytes.Equal(pub, ed25519.PublicKey(m.PublicKey)):
 		return fail(o.ID, version, "the object is signed with a key that is not your registered key")
 	}
-	canon, err := stix.Canonicalize(raw)
+	canon, err := o.Canonical()
 	if err != nil {
 		return fail(o.ID, version, "%s", err)
 	}
