@@ -14,156 +14,267 @@ import (
 )
 
 // Submit implements [store.Store].
+//
+// Submissions that arrive while the writer is busy are committed together
+// (group commit): each runs inside its own SAVEPOINT of one shared
+// transaction, so each is still all or nothing (a failing one is rolled
+// back to its savepoint and reports its own error, leaving the others
+// untouched), and every Submit of the group returns only after the one
+// COMMIT, with synchronous=FULL, made them all durable. If the commit
+// fails, every Submit of the group fails and nothing of it was stored.
+// This costs one fsync per group instead of one per submission, and the
+// statements are prepared once per group.
 func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status, error) {
 	if sub.StatusID == "" {
 		return store.Status{}, fmt.Errorf("couldn't submit: empty status id: %w", store.ErrInvalid)
 	}
+	req := &submitRequest{ctx: ctx, sub: sub}
+	s.qmu.Lock()
+	s.queue = append(s.queue, req)
+	s.qmu.Unlock()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Whoever held the writer before may have taken req into its group;
+	// it finished the group before releasing s.mu, so req.done is set.
+	if !req.done {
+		s.qmu.Lock()
+		group := s.queue
+		s.queue = nil
+		s.qmu.Unlock()
+		s.submitGroup(group)
+	}
+	return req.st, req.err
+}
+
+// submitRequest is one [Store.Submit] call waiting for a group commit.
+// Its fields after ctx and sub are written under Store.mu.
+type submitRequest struct {
+	ctx  context.Context
+	sub  store.Submission
+	st   store.Status
+	err  error
+	done bool
+}
+
+// submitStmts are the statements a group of submissions shares.
+type submitStmts struct {
+	byVersion, insEntry, insObject *sql.Stmt
+}
+
+func prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, error) {
+	var ps submitStmts
+	var err error
+	if ps.byVersion, err = tx.PrepareContext(ctx, `SELECT raw FROM objects WHERE collection = ? AND object_id = ? AND version = ?`); err != nil {
+		return nil, err
+	}
+	if ps.insEntry, err = tx.PrepareContext(ctx, `INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+		ps.close()
+		return nil, err
+	}
+	if ps.insObject, err = tx.PrepareContext(ctx, `INSERT INTO objects(collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index, is_first, is_last) `+
+		`VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, `+
+		`NOT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND object_id = ?2 AND version < ?5), `+
+		`NOT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND object_id = ?2 AND version > ?5)) `+
+		`ON CONFLICT (collection, object_id, version) DO NOTHING`); err != nil {
+		ps.close()
+		return nil, err
+	}
+	return &ps, nil
+}
+
+func (ps *submitStmts) close() {
+	for _, st := range []*sql.Stmt{ps.byVersion, ps.insEntry, ps.insObject} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// submitGroup writes the group's submissions in one transaction, each in
+// its own savepoint, and commits; it is called with s.mu held and marks
+// every request done.
+func (s *Store) submitGroup(group []*submitRequest) {
+	// One caller's cancellation must not abort the others' transaction:
+	// each request's own context is checked before its turn instead.
+	ctx := context.WithoutCancel(group[0].ctx)
+	failed := make([]bool, len(group))
+	err := func() error {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("couldn't begin a transaction: %w", err)
+		}
+		defer tx.Rollback()
+		ps, err := prepareSubmit(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer ps.close()
+		for i, r := range group {
+			if err := r.ctx.Err(); err != nil {
+				r.err, failed[i] = fmt.Errorf("couldn't submit: %w", err), true
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT submission`); err != nil {
+				return err
+			}
+			st, err := s.submitOne(ctx, tx, ps, r.sub)
+			if err != nil {
+				// A rejected submission changes nothing. If even the
+				// rollback fails, the transaction is gone: fail the group.
+				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO submission`); rerr != nil {
+					return errors.Join(err, rerr)
+				}
+				if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
+					r.err = err
+				} else {
+					r.err = fmt.Errorf("couldn't submit: %w", err)
+				}
+				failed[i] = true
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE submission`); err != nil {
+				return err
+			}
+			r.st = st
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("couldn't commit: %w", err)
+		}
+		return nil
+	}()
+	for i, r := range group {
+		r.done = true
+		switch {
+		case failed[i]:
+			r.st = store.Status{}
+		case err != nil:
+			r.st, r.err = store.Status{}, fmt.Errorf("couldn't submit: %w", err)
+		}
+	}
+}
+
+// submitOne writes one submission inside the group's transaction.
+func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub store.Submission) (store.Status, error) {
 	st := store.Status{
 		ID:               sub.StatusID,
 		Collection:       sub.Collection,
 		Member:           sub.Member,
 		RequestTimestamp: sub.Received,
 	}
-	err := s.Write(ctx, func(tx *sql.Tx) error {
-		st.Successes, st.Failures = nil, nil
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM collections WHERE id = ?`, sub.Collection).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("couldn't submit to collection %q: %w", sub.Collection, store.ErrNotFound)
-		} else if err != nil {
-			return err
+	var err error
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM collections WHERE id = ?`, sub.Collection).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return st, fmt.Errorf("couldn't submit to collection %q: %w", sub.Collection, store.ErrNotFound)
+	} else if err != nil {
+		return st, err
+	}
+	var last time.Time
+	var lastText string
+	switch err := tx.QueryRowContext(ctx, `SELECT date_added FROM objects ORDER BY seq DESC LIMIT 1`).Scan(&lastText); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return st, err
+	default:
+		if last, err = parseTime(lastText); err != nil {
+			return st, err
 		}
-		var last time.Time
-		var lastText string
-		switch err := tx.QueryRowContext(ctx, `SELECT date_added FROM objects ORDER BY seq DESC LIMIT 1`).Scan(&lastText); {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return err
-		default:
-			if last, err = parseTime(lastText); err != nil {
-				return err
-			}
+	}
+	var next int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`).Scan(&next); err != nil {
+		return st, err
+	}
+	for _, it := range sub.Items {
+		o := it.Object
+		if o.ID == "" || len(o.Raw) == 0 {
+			return st, fmt.Errorf("couldn't submit: an item has no id or no content: %w", store.ErrInvalid)
 		}
-		var next int64
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`).Scan(&next); err != nil {
-			return err
-		}
-		byVersion, err := tx.PrepareContext(ctx, `SELECT raw FROM objects WHERE collection = ? AND object_id = ? AND version = ?`)
-		if err != nil {
-			return err
-		}
-		defer byVersion.Close()
-		insEntry, err := tx.PrepareContext(ctx, `INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer insEntry.Close()
-		insObject, err := tx.PrepareContext(ctx, `INSERT INTO objects(collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index, is_first, is_last) `+
-			`VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, `+
-			`NOT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND object_id = ?2 AND version < ?5), `+
-			`NOT EXISTS (SELECT 1 FROM objects WHERE collection = ?1 AND object_id = ?2 AND version > ?5)) `+
-			`ON CONFLICT (collection, object_id, version) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer insObject.Close()
-
-		for _, it := range sub.Items {
-			o := it.Object
-			if o.ID == "" || len(o.Raw) == 0 {
-				return fmt.Errorf("couldn't submit: an item has no id or no content: %w", store.ErrInvalid)
-			}
-			if o.Version.IsZero() {
-				// Objects without modified or created (most SCOs): an
-				// identical copy is the same object; anything else is a
-				// new version stamped with its date_added.
-				var v string
-				err := tx.QueryRowContext(ctx, `SELECT version FROM objects WHERE collection = ? AND object_id = ? AND raw = ? LIMIT 1`,
-					sub.Collection, o.ID, o.Raw).Scan(&v)
-				if err == nil {
-					t, err := parseTime(v)
-					if err != nil {
-						return err
-					}
-					st.Successes = append(st.Successes, store.StatusDetail{ID: o.ID, Version: store.FormatTime(t), Message: "already stored"})
-					continue
+		if o.Version.IsZero() {
+			// Objects without modified or created (most SCOs): an
+			// identical copy is the same object; anything else is a
+			// new version stamped with its date_added.
+			var v string
+			err := tx.QueryRowContext(ctx, `SELECT version FROM objects WHERE collection = ? AND object_id = ? AND raw = ? LIMIT 1`,
+				sub.Collection, o.ID, o.Raw).Scan(&v)
+			if err == nil {
+				t, err := parseTime(v)
+				if err != nil {
+					return st, err
 				}
-				if !errors.Is(err, sql.ErrNoRows) {
-					return err
-				}
-			}
-			added := s.now().UTC().Truncate(time.Microsecond)
-			if !added.After(last) {
-				added = last.Add(time.Microsecond)
-			}
-			last = added
-			if o.Version.IsZero() {
-				o.Version = added
-			}
-			o.Collection, o.Member, o.DateAdded, o.LogIndex = sub.Collection, sub.Member, added, next
-			var leaf []byte
-			if it.Entry != nil {
-				if leaf, err = it.Entry(o); err != nil {
-					return fmt.Errorf("couldn't build the log entry of %s: %w", o.ID, err)
-				}
-			}
-			if len(leaf) == 0 {
-				return fmt.Errorf("couldn't submit %s: empty log entry: %w", o.ID, store.ErrInvalid)
-			}
-			v := fmtTime(o.Version)
-			if _, err := insEntry.ExecContext(ctx, next, leaf, it.Salt, sub.Collection, o.ID, v, sub.Member, fmtTime(added)); err != nil {
-				return err
-			}
-			// The unique index on (collection, object_id, version) finds an
-			// existing version in the same statement that inserts a new one;
-			// only then is the stored copy read and the log entry taken back
-			// (inside this transaction, so it was never visible).
-			res, err := insObject.ExecContext(ctx, sub.Collection, o.ID, o.Type, o.SpecVersion, v, fmtTime(added), sub.Member, o.Signed, o.Raw, next)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM log_entries WHERE idx = ?`, next); err != nil {
-					return err
-				}
-				var raw []byte
-				if err := byVersion.QueryRowContext(ctx, sub.Collection, o.ID, fmtTime(o.Version)).Scan(&raw); err != nil {
-					return err
-				}
-				d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
-				if bytes.Equal(raw, o.Raw) {
-					d.Message = "already stored"
-					st.Successes = append(st.Successes, d)
-				} else {
-					d.Message = "a different object with this id and version is already stored; versions are never overwritten (change modified)"
-					st.Failures = append(st.Failures, d)
-				}
+				st.Successes = append(st.Successes, store.StatusDetail{ID: o.ID, Version: store.FormatTime(t), Message: "already stored"})
 				continue
 			}
-			next++
-			d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
-			if !o.Signed {
-				d.Message = "stored unsigned (the collection accepts unsigned objects)"
+			if !errors.Is(err, sql.ErrNoRows) {
+				return st, err
 			}
-			st.Successes = append(st.Successes, d)
 		}
-		st.Failures = append(st.Failures, sub.Failures...)
-		body, err := json.Marshal(statusBody(st))
+		added := s.now().UTC().Truncate(time.Microsecond)
+		if !added.After(last) {
+			added = last.Add(time.Microsecond)
+		}
+		last = added
+		if o.Version.IsZero() {
+			o.Version = added
+		}
+		o.Collection, o.Member, o.DateAdded, o.LogIndex = sub.Collection, sub.Member, added, next
+		var leaf []byte
+		if it.Entry != nil {
+			if leaf, err = it.Entry(o); err != nil {
+				return st, fmt.Errorf("couldn't build the log entry of %s: %w", o.ID, err)
+			}
+		}
+		if len(leaf) == 0 {
+			return st, fmt.Errorf("couldn't submit %s: empty log entry: %w", o.ID, store.ErrInvalid)
+		}
+		v := fmtTime(o.Version)
+		if _, err := ps.insEntry.ExecContext(ctx, next, leaf, it.Salt, sub.Collection, o.ID, v, sub.Member, fmtTime(added)); err != nil {
+			return st, err
+		}
+		// The unique index on (collection, object_id, version) finds an
+		// existing version in the same statement that inserts a new one;
+		// only then is the stored copy read and the log entry taken back
+		// (inside this transaction, so it was never visible).
+		res, err := ps.insObject.ExecContext(ctx, sub.Collection, o.ID, o.Type, o.SpecVersion, v, fmtTime(added), sub.Member, o.Signed, o.Raw, next)
 		if err != nil {
-			return err
+			return st, err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO statuses(id, collection, member, body) VALUES (?, ?, ?, ?)`, st.ID, st.Collection, st.Member, body)
-		if isUnique(err) {
-			return fmt.Errorf("couldn't submit: status id %q taken: %w", st.ID, store.ErrConflict)
+		if n, err := res.RowsAffected(); err != nil {
+			return st, err
+		} else if n == 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM log_entries WHERE idx = ?`, next); err != nil {
+				return st, err
+			}
+			var raw []byte
+			if err := ps.byVersion.QueryRowContext(ctx, sub.Collection, o.ID, fmtTime(o.Version)).Scan(&raw); err != nil {
+				return st, err
+			}
+			d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
+			if bytes.Equal(raw, o.Raw) {
+				d.Message = "already stored"
+				st.Successes = append(st.Successes, d)
+			} else {
+				d.Message = "a different object with this id and version is already stored; versions are never overwritten (change modified)"
+				st.Failures = append(st.Failures, d)
+			}
+			continue
 		}
-		return err
-	})
+		next++
+		d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
+		if !o.Signed {
+			d.Message = "stored unsigned (the collection accepts unsigned objects)"
+		}
+		st.Successes = append(st.Successes, d)
+	}
+	st.Failures = append(st.Failures, sub.Failures...)
+	body, err := json.Marshal(statusBody(st))
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
-			return store.Status{}, err
-		}
-		return store.Status{}, fmt.Errorf("couldn't submit: %w", err)
+		return st, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO statuses(id, collection, member, body) VALUES (?, ?, ?, ?)`, st.ID, st.Collection, st.Member, body)
+	if isUnique(err) {
+		return st, fmt.Errorf("couldn't submit: status id %q taken: %w", st.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return st, err
 	}
 	return st, nil
 }

@@ -55,6 +55,9 @@ type Store struct {
 	now func() time.Time
 
 	mu sync.Mutex // serialises write transactions in this process
+
+	qmu   sync.Mutex       // guards queue
+	queue []*submitRequest // Submit calls waiting for the next group commit
 }
 
 var _ store.Store = (*Store)(nil)
