@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/opinion"
+	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -50,6 +51,9 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 		return usageErrorf("parley concurrence --url URL --token TOKEN report--…", "concurrence needs --url, --token and one object id")
 	}
 	object := pos[0]
+	if _, err := stix.SplitIdentifier(object); err != nil {
+		return usageErrorf("parley concurrence --url URL --token TOKEN report--…", "OBJECT_ID must be a STIX id such as report--…: %v", err)
+	}
 	conc, err := fetchConcurrence(ctx, *u, *token, object)
 	if err != nil {
 		return err

@@ -220,7 +220,8 @@ func TestOpinionCLIErrors(t *testing.T) {
 		{[]string{"opinion", "--key", a.KeyFile, "report--00000000-0000-4000-8000-0000000000ff", "agree"}, 4, "knows no object"},
 		{[]string{"concurrence"}, 2, "concurrence needs"},
 		{[]string{"concurrence", node.DemoReport, node.DemoAttribution}, 2, "concurrence needs"},
-		{[]string{"concurrence", "not-an-id"}, 4, "400 Bad Request"},
+		{[]string{"concurrence", "not-an-id"}, 2, "OBJECT_ID must be a STIX id"},
+		{[]string{"opinion", "--key", a.KeyFile, "not-an-id", "agree"}, 2, "OBJECT_ID must be a STIX id"},
 	} {
 		args := append([]string{tc.args[0]}, append(append([]string(nil), common...), tc.args[1:]...)...)
 		code, _, stderr := runCLI(t, args...)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/opinion"
+	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -59,6 +60,9 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 		return usageErrorf(opinionUsage, "opinion needs --url, --token, --key, an object id and a value (strongly-disagree, disagree, neutral, agree or strongly-agree)")
 	}
 	object := pos[0]
+	if _, err := stix.SplitIdentifier(object); err != nil {
+		return usageErrorf(opinionUsage, "OBJECT_ID must be a STIX id such as report--…: %v", err)
+	}
 	var value opinion.Value
 	if !*revoke {
 		// Accept "Agree", "strongly agree" and "strongly_agree" too.
