@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestREADME runs the README's walkthrough ("## Walkthrough: your own
+// node") and the log section's commands ("## The verifiable log") with
+// bash, as a new user pasting them would, so that the README cannot drift
+// from the CLI and the HTTP API. The only rewrites: `go build` is skipped
+// (the test binary is `parley` on $PATH, see TestMain), `./parley` is
+// `parley`, the README's 127.0.0.1:8080 is a free port, and the
+// foreground `parley serve` runs in the background until the node listens.
+func TestREADME(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash is not installed; the README's shell blocks need it")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed; the README's walkthrough uses it")
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk := readmeShellBlocks(readmeSection(string(readme), "## Walkthrough"))
+	logs := readmeShellBlocks(readmeSection(string(readme), "## The verifiable log"))
+	if len(walk) < 3 || len(logs) < 1 {
+		t.Fatalf("README: found %d walkthrough and %d log shell blocks; want at least 3 and 1", len(walk), len(logs))
+	}
+	script := readmeScript(append(walk, logs...), readmeFreePort(t))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bash, "-c", script)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "PARLEY_URL=", "PARLEY_TOKEN=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		serve, _ := os.ReadFile(filepath.Join(cmd.Dir, "qa-serve.log"))
+		t.Fatalf("the README's commands failed: %v\n%s\nnode's log:\n%s", err, out, serve)
+	}
+	for _, want := range []string{
+		`"api_roots":["http://127.0.0.1:`,                                      // discovery
+		`"title":"Joint election security"`,                                    // collections
+		"pushed 1 objects: 1 succeeded, 0 failed",                              // push
+		`"pattern":"[domain-name:value = 'aurelia-elections-portal.example']"`, // objects?match[type]=indicator
+		`"media_type":"application/stix+json;version=2.1"`,                     // manifest
+		"verified: 1 entries",                                                  // audit
+		"bundle verified: 1 object version(s)",                                 // verify
+		"\n1\n",                                                                // checkpoint of size 1
+		`"object_id":"indicator--6b5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b11"`,        // entry bundle
+		`"log_index":0,"tree_size":1`,                                          // receipt
+	} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("the README's commands printed no %q; output:\n%s", want, out)
+		}
+	}
+	shared, err := os.ReadFile(filepath.Join(cmd.Dir, "shared.json"))
+	if err != nil || !bytes.Contains(shared, []byte("indicator--6b5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b11")) {
+		t.Errorf("parley pull did not write the pushed indicator to shared.json (%v):\n%s", err, shared)
+	}
+}
+
+// readmeSection returns the text of the README section whose heading starts
+// with heading, up to the next "## " heading.
+func readmeSection(readme, heading string) string {
+	i := strings.Index(readme, "\n"+heading)
+	if i < 0 {
+		return ""
+	}
+	rest := readme[i+1:]
+	if j := strings.Index(rest[len(heading):], "\n## "); j >= 0 {
+		return rest[:len(heading)+j]
+	}
+	return rest
+}
+
+// readmeShellBlocks returns the bodies of the ```sh fenced blocks in text.
+func readmeShellBlocks(text string) []string {
+	var blocks []string
+	var cur *strings.Builder
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case cur == nil && strings.TrimSpace(line) == "```sh":
+			cur = new(strings.Builder)
+		case cur != nil && strings.TrimSpace(line) == "```":
+			blocks = append(blocks, cur.String())
+			cur = nil
+		case cur != nil:
+			cur.WriteString(line + "\n")
+		}
+	}
+	return blocks
+}
+
+// readmeScript turns the README's blocks into one bash script that stops
+// at the first failing command.
+func readmeScript(blocks []string, port int) string {
+	var b strings.Builder
+	b.WriteString("set -euo pipefail\nQA_SERVE=\ntrap '[ -n \"$QA_SERVE\" ] && kill $QA_SERVE 2>/dev/null; wait' EXIT\n")
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	for _, block := range blocks {
+		for _, line := range strings.SplitAfter(block, "\n") {
+			trimmed := strings.TrimSpace(line)
+			if strings.HasPrefix(trimmed, "go build ") {
+				b.WriteString(": skipped: " + trimmed + "\n")
+				continue
+			}
+			line = strings.ReplaceAll(line, "./parley ", "parley ")
+			line = strings.ReplaceAll(line, "127.0.0.1:8080", addr)
+			if strings.HasPrefix(strings.TrimSpace(line), "parley serve ") {
+				b.WriteString(strings.TrimRight(line, "\n") + " --url-file qa-url >qa-serve.log 2>&1 & QA_SERVE=$!\n")
+				b.WriteString("for i in $(seq 300); do [ -s qa-url ] && break; sleep 0.1; done; [ -s qa-url ]\n")
+				continue
+			}
+			b.WriteString(line)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// readmeFreePort returns a TCP port that was free a moment ago.
+func readmeFreePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
