@@ -102,7 +102,11 @@ func Decode(r io.Reader, lim Limits) (image.Image, string, error) {
 func decodeBytes(data []byte, lim Limits) (image.Image, string, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if errors.Is(err, image.ErrFormat) {
-		return nil, "", ErrUnsupportedFormat
+		// Say what the file is not, so that a user knows what would work.
+		if len(data) == 0 {
+			return nil, "", fmt.Errorf("%w: the file is empty", ErrUnsupportedFormat)
+		}
+		return nil, "", fmt.Errorf("%w: not a JPEG, PNG, GIF, WebP, BMP or TIFF file", ErrUnsupportedFormat)
 	}
 	if err != nil {
 		return nil, format, fmt.Errorf("%w: couldn't read the %s header: %v", ErrCorrupt, formatName(format), err)

@@ -126,3 +126,20 @@ func TestHashFileErrors(t *testing.T) {
 		t.Errorf("HashFile(flat png) = %d, %v", q, err)
 	}
 }
+
+// TestDecodeUnsupportedMessage checks that a file that is no image says
+// what would have worked, and that an empty one says it is empty.
+func TestDecodeUnsupportedMessage(t *testing.T) {
+	for _, tt := range []struct {
+		data []byte
+		want string
+	}{
+		{nil, "unsupported image format: the file is empty"},
+		{[]byte("this is not an image\n"), "unsupported image format: not a JPEG, PNG, GIF, WebP, BMP or TIFF file"},
+	} {
+		_, _, err := Decode(bytes.NewReader(tt.data), Limits{})
+		if !errors.Is(err, ErrUnsupportedFormat) || err.Error() != tt.want {
+			t.Errorf("Decode(%q) error = %v, want %q", tt.data, err, tt.want)
+		}
+	}
+}
