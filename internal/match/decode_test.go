@@ -19,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // comparison.
 func describe(e *Event) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "event %s %s\n", e.Format, e.Time.Format(time.RFC3339Nano))
+	fmt.Fprintf(&b, "event %s %s\n", e.Format, e.Time().Format(time.RFC3339Nano))
 	for i, o := range e.Objects {
 		fmt.Fprintf(&b, "  %d %s\n", i, o.Type)
 		for _, f := range e.Fields {

@@ -354,7 +354,8 @@ func (e *Engine) checkLeaf(ev *Event, l uint32, fire func(*Indicator)) {
 	w := c.window
 	// Expire by event time, then bound the length.
 	cut := 0
-	for cut < len(w) && !ev.Time.IsZero() && w[cut].time.Before(ev.Time.Add(-c.horizon)) {
+	now := ev.Time()
+	for cut < len(w) && !now.IsZero() && w[cut].time.Before(now.Add(-c.horizon)) {
 		cut++
 	}
 	w = append(w[cut:], *e.obs)
@@ -378,7 +379,7 @@ func (e *Engine) checkLeaf(ev *Event, l uint32, fire func(*Indicator)) {
 
 func newObservation(ev *Event) observation {
 	od, scos := ev.Observation()
-	o := observation{time: ev.Time, observed: od, scos: scos}
+	o := observation{time: ev.Time(), observed: od, scos: scos}
 	toPattern(od, scos, &o)
 	return o
 }

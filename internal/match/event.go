@@ -161,9 +161,13 @@ type Field struct {
 // one STIX observation. Decoders reuse an Event, so its slices are valid
 // only until the next call that decodes into it.
 type Event struct {
-	// Time is when the event happened (the zero time if the record has no
-	// time stamp).
-	Time time.Time
+	// when is the record's time, parsed from rawTime on first use: most
+	// records never fire, and parsing every time stamp cost more than
+	// deciding that.
+	when     time.Time
+	rawTime  []byte
+	rawKind  byte
+	timeDone bool
 	// Objects are the observables, Fields their properties.
 	Objects []Object
 	Fields  []Field
@@ -186,8 +190,31 @@ type Event struct {
 	srcIP, dstIP          int
 }
 
+// Time is when the event happened: the record's time stamp in UTC, or the
+// zero time if it has none (or one that does not parse).
+func (e *Event) Time() time.Time {
+	if !e.timeDone {
+		e.timeDone = true
+		if e.rawKind == kindNumber {
+			if t, ok := parseEpoch(e.rawTime); ok {
+				e.when = t
+			}
+		} else if e.rawTime != nil {
+			if t, ok := e.tc.parse(e.rawTime); ok {
+				e.when = t
+			}
+		}
+	}
+	return e.when
+}
+
+// setTime sets the time directly.
+func (e *Event) setTime(t time.Time) {
+	e.when, e.timeDone, e.rawTime = t, true, nil
+}
+
 func (e *Event) reset() {
-	e.Time = time.Time{}
+	e.when, e.rawTime, e.rawKind, e.timeDone = time.Time{}, nil, 0, false
 	e.Objects = e.Objects[:0]
 	e.Fields = e.Fields[:0]
 	e.observed = nil

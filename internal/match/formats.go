@@ -7,16 +7,10 @@ package match
 // smtp), Suricata's EVE JSON format (flow, alert, dns v2 and v3, http, tls,
 // fileinfo, smtp/email) and the Elastic Common Schema field reference.
 
+// timeEpochOrText keeps the record's time stamp (Zeek's epoch seconds or
+// an RFC 3339 string) for [Event.Time] to parse if it is needed.
 func timeEpochOrText(e *Event, kind byte, v []byte) {
-	if kind == kindNumber {
-		if t, ok := parseEpoch(v); ok {
-			e.Time = t
-		}
-		return
-	}
-	if t, ok := e.tc.parse(v); ok {
-		e.Time = t
-	}
+	e.rawTime, e.rawKind = v, kind
 }
 
 func srcIP(e *Event, _ byte, v []byte)   { e.endpoint(v, false) }

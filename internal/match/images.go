@@ -57,9 +57,9 @@ func (m *Matcher) Sighted(inds []*Indicator, t time.Time) {
 		return
 	}
 	m.stats.Matched++
-	ev := &Event{Time: t}
+	ev := &Event{}
 	ev.reset()
-	ev.Time = t
+	ev.setTime(t)
 	m.curEv = ev
 	for _, ind := range inds {
 		m.onFire(ind)

@@ -150,7 +150,7 @@ func (m *Matcher) Stats() Stats {
 
 func (m *Matcher) onFire(ind *Indicator) {
 	ev := m.curEv
-	t := ev.Time
+	t := ev.Time()
 	if t.IsZero() {
 		t = m.cfg.Now()
 	}

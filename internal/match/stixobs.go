@@ -86,7 +86,7 @@ func (d *stixDecoder) observed(od map[string]any, pool map[string]map[string]any
 		if err != nil {
 			return fmt.Errorf("observed-data first_observed: %w", err)
 		}
-		e.Time = t
+		e.setTime(t)
 	}
 	ids := map[string]int{}
 	if n, ok := od["number_observed"].(json.Number); ok {
@@ -303,7 +303,7 @@ func (e *Event) Observation() (observed map[string]any, scos []map[string]any) {
 	for i := range scos {
 		refs[i] = ids[i]
 	}
-	t := e.Time
+	t := e.Time()
 	if t.IsZero() {
 		t = time.Unix(0, 0).UTC()
 	}
