@@ -27,11 +27,29 @@ func init() {
 
 const patternUsage = "usage: parley pattern check PATTERN | parley pattern match [--stix-version 2.1|2.0] PATTERN FILE (FILE may be - for stdin)"
 
+// patternHelp is what `parley pattern --help` prints: the usage and the
+// exit codes that scripts rely on.
+const patternHelp = patternUsage + `
+
+  parley pattern check PATTERN
+      validate a STIX 2.1 pattern: exit 0 valid, 2 invalid (the reason, with
+      its line and column, on stderr)
+  parley pattern match PATTERN FILE
+      evaluate PATTERN over FILE (- for stdin): a bundle, a list of bundles,
+      or a list of observed-data and the SCOs they reference; STIX 2.0
+      observed-data with embedded "objects" are matched with the 2.0 grammar
+      (--stix-version overrides). Exit 0 match (the bound observed-data ids
+      are printed, one a line), 1 no match, 2 invalid pattern or input that
+      is not JSON, 3 the pattern cannot be evaluated on this input.`
+
 func runPattern(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
 		return usageErrorf(patternUsage, "pattern needs a subcommand: check or match")
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(c.stdout, patternHelp)
+		return nil
 	case "check":
 		fs := c.newFlagSet("pattern check")
 		if err := c.parseFlags(fs, args[1:]); err != nil {
