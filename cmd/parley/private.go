@@ -41,11 +41,28 @@ const privateUsage = `usage:
   parley private check   --url U --token T --set ID [--log-key VKEY] [FILE|-]
   parley private sets    --url U --token T [--json]`
 
+// privateHelp is what `parley private --help` prints: the usage, what each
+// subcommand does and the exit codes of check.
+const privateHelp = privateUsage + `
+
+  publish  make a private set of your equality indicators in collection C
+           (or of the type:value lines of --values FILE); prints its id
+  check    check type:value lines (or --format zeek|eve|ecs|stix logs)
+           against set ID without revealing them; prints the lines in the
+           set. Exit 0 some are in the set, 1 none, 2 bad input or usage,
+           4 the node refused or its answer did not verify
+  sets     the sets you may query, their sizes and your query budget left
+
+Each subcommand's --help lists its flags.`
+
 func runPrivate(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
 		return usageErrorf(privateUsage, "private needs a subcommand: publish, check or sets")
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(c.stdout, privateHelp)
+		return nil
 	case "publish":
 		return runPrivatePublish(ctx, c, args[1:])
 	case "check":
