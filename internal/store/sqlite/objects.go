@@ -16,14 +16,14 @@ import (
 // Submit implements [store.Store].
 //
 // Submissions that arrive while the writer is busy are committed together
-// (group commit): each runs inside its own SAVEPOINT of one shared
-// transaction, so each is still all or nothing (a failing one is rolled
-// back to its savepoint and reports its own error, leaving the others
-// untouched), and every Submit of the group returns only after the one
-// COMMIT, with synchronous=FULL, made them all durable. If the commit
-// fails, every Submit of the group fails and nothing of it was stored.
-// This costs one fsync per group instead of one per submission, and the
-// statements are prepared once per group.
+// (group commit): they share one transaction, and every Submit of the
+// group returns only after the one COMMIT, with synchronous=FULL, made
+// them all durable. Each is still all or nothing: a failing one reports
+// its own error and the others are written without it (see
+// [Store.submitGroup]); if the commit fails, every Submit of the group
+// fails and nothing of it was stored. This costs one fsync per group
+// instead of one per submission, and the statements are prepared once per
+// group.
 func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status, error) {
 	if sub.StatusID == "" {
 		return store.Status{}, fmt.Errorf("couldn't submit: empty status id: %w", store.ErrInvalid)
@@ -91,65 +91,74 @@ func (ps *submitStmts) close() {
 	}
 }
 
-// submitGroup writes the group's submissions in one transaction, each in
-// its own savepoint, and commits; it is called with s.mu held and marks
-// every request done.
+// submitGroup writes the group's submissions in one transaction and
+// commits; it is called with s.mu held and marks every request done.
+//
+// A submission that fails once it has written something cannot be undone
+// alone without a savepoint, and savepoints make SQLite copy every page
+// they touch into a sub-journal, which costs more than the group saves.
+// So the group runs without them: when a submission fails, the whole
+// transaction is rolled back and the group runs again without it.
+// Failures are rare (an unknown collection, a taken status id); each costs
+// one extra attempt.
 func (s *Store) submitGroup(group []*submitRequest) {
 	// One caller's cancellation must not abort the others' transaction:
 	// each request's own context is checked before its turn instead.
 	ctx := context.WithoutCancel(group[0].ctx)
-	failed := make([]bool, len(group))
-	err := func() error {
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("couldn't begin a transaction: %w", err)
-		}
-		defer tx.Rollback()
-		ps, err := prepareSubmit(ctx, tx)
-		if err != nil {
-			return err
-		}
-		defer ps.close()
-		for i, r := range group {
-			if err := r.ctx.Err(); err != nil {
-				r.err, failed[i] = fmt.Errorf("couldn't submit: %w", err), true
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT submission`); err != nil {
-				return err
-			}
-			st, err := s.submitOne(ctx, tx, ps, r.sub)
-			if err != nil {
-				// A rejected submission changes nothing. If even the
-				// rollback fails, the transaction is gone: fail the group.
-				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO submission`); rerr != nil {
-					return errors.Join(err, rerr)
-				}
-				if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
-					r.err = err
-				} else {
-					r.err = fmt.Errorf("couldn't submit: %w", err)
-				}
-				failed[i] = true
-			}
-			if _, err := tx.ExecContext(ctx, `RELEASE submission`); err != nil {
-				return err
-			}
-			r.st = st
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("couldn't commit: %w", err)
-		}
-		return nil
-	}()
-	for i, r := range group {
+	var pending []*submitRequest
+	for _, r := range group {
 		r.done = true
-		switch {
-		case failed[i]:
-			r.st = store.Status{}
-		case err != nil:
-			r.st, r.err = store.Status{}, fmt.Errorf("couldn't submit: %w", err)
+		if err := r.ctx.Err(); err != nil {
+			r.err = fmt.Errorf("couldn't submit: %w", err)
+			continue
 		}
+		pending = append(pending, r)
+	}
+	for len(pending) > 0 {
+		bad := -1
+		err := func() error {
+			tx, err := s.w.BeginTx(ctx, nil)
+			if err != nil {
+				return fmt.Errorf("couldn't begin a transaction: %w", err)
+			}
+			defer tx.Rollback()
+			ps, err := prepareSubmit(ctx, tx)
+			if err != nil {
+				return err
+			}
+			defer ps.close()
+			for i, r := range pending {
+				st, err := s.submitOne(ctx, tx, ps, r.sub)
+				if err != nil {
+					bad = i
+					return err
+				}
+				r.st = st
+			}
+			if err := tx.Commit(); err != nil {
+				return fmt.Errorf("couldn't commit: %w", err)
+			}
+			return nil
+		}()
+		if bad >= 0 {
+			// Only pending[bad] failed; the rollback undid the others'
+			// writes too, so they run again.
+			r := pending[bad]
+			r.st = store.Status{}
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
+				r.err = err
+			} else {
+				r.err = fmt.Errorf("couldn't submit: %w", err)
+			}
+			pending = append(pending[:bad], pending[bad+1:]...)
+			continue
+		}
+		if err != nil {
+			for _, r := range pending {
+				r.st, r.err = store.Status{}, fmt.Errorf("couldn't submit: %w", err)
+			}
+		}
+		return
 	}
 }
 
