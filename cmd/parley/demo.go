@@ -207,5 +207,10 @@ func printDemo(c *cli, dir, url string, st *demoState, pushed int) {
 	fmt.Fprintf(w, "  go run ./cmd/parley push --key %s --collection %s my-objects.json\n", a.KeyFile, st.Collections.Shared)
 	fmt.Fprintf(w, "  curl -s $PARLEY_URL%s%s\n", node.ExtensionPath, stix.SignatureExtensionID)
 	fmt.Fprintf(w, "  go run ./cmd/parley concurrence %s   # the members disagree on the attribution\n", node.DemoReport)
+	pub := filepath.Join(dir, node.PubKeyFile)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $PARLEY_TOKEN\" $PARLEY_URL/log/checkpoint   # the signed log head\n")
+	fmt.Fprintf(w, "  go run ./cmd/parley proof %s > proof.json   # the report with its log proofs\n", node.DemoReport)
+	fmt.Fprintf(w, "  go run ./cmd/parley verify --log-key \"$(cat %s)\" proof.json   # offline\n", pub)
+	fmt.Fprintf(w, "  go run ./cmd/parley audit --log-key \"$(cat %s)\"   # the whole log\n", pub)
 	fmt.Fprintf(w, "\n%s's token sees only the shared collection; %s's sees both.\n", a.Name, b.Name)
 }

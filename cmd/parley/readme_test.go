@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -142,4 +143,84 @@ func readmeFreePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestDemoInstructions runs the commands `parley demo` prints under "Try
+// it" against the demo's node, with `go run ./cmd/parley` as the test
+// binary's `parley`: a new user pastes them first, so each must work as
+// printed. The push line names the user's own file, so it is left out.
+func TestDemoInstructions(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash is not installed; the demo's instructions are shell commands")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed; the demo's instructions use it")
+	}
+	dir := t.TempDir()
+	addr := "127.0.0.1:" + strconv.Itoa(readmeFreePort(t))
+	env := append(os.Environ(), "GORACE=atexit_sleep_ms=0", "PARLEY_URL=", "PARLEY_TOKEN=")
+	demo := exec.Command("parley", "demo", "--data", "demo", "--listen", addr, "--no-serve")
+	demo.Dir, demo.Env = dir, env
+	printed, err := demo.Output()
+	if err != nil {
+		t.Fatalf("parley demo --no-serve: %v\n%s", err, printed)
+	}
+	_, try, ok := strings.Cut(string(printed), "Try it")
+	if !ok {
+		t.Fatalf("parley demo printed no instructions:\n%s", printed)
+	}
+	var script strings.Builder
+	script.WriteString("set -euo pipefail\n")
+	commands := 0
+	for _, line := range strings.Split(try, "\n") {
+		if !strings.HasPrefix(line, "  ") || strings.Contains(line, "my-objects.json") {
+			continue
+		}
+		script.WriteString(strings.ReplaceAll(line, "go run ./cmd/parley ", "parley ") + "\n")
+		commands++
+	}
+	if commands < 8 {
+		t.Fatalf("found %d commands in the demo's instructions:\n%s", commands, try)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	serve := exec.CommandContext(ctx, "parley", "serve", "--data", "demo", "--listen", addr, "--url-file", "url")
+	serve.Dir, serve.Env = dir, env
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer serve.Wait()
+	defer cancel()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(filepath.Join(dir, "url")); len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the demo node did not start within 30 s")
+		}
+	}
+	cmd := exec.CommandContext(ctx, bash, "-c", script.String())
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the demo's instructions failed: %v\nscript:\n%s\noutput:\n%s", err, script.String(), out)
+	}
+	for _, want := range []string{
+		`"api_roots":["http://` + addr + `/api/"]`,
+		`"title":"Joint election security"`,
+		`"type":"indicator"`,
+		`"type":"extension-definition"`,
+		"concurrence on report--7a1e0c52-4b3d-4e0f-9a21-00000000000a",
+		"bundle verified: 1 object version(s)",
+		"report--7a1e0c52-4b3d-4e0f-9a21-00000000000a version",
+	} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("the demo's instructions printed no %q; output:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^log \S+ verified: \d+ entries`).Match(out) || !regexp.MustCompile(`(?m)^\S+\n\d+\n\S+=\n\n— `).Match(out) {
+		t.Errorf("the demo's audit or checkpoint lines are missing; output:\n%s", out)
+	}
 }
