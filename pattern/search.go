@@ -34,7 +34,12 @@ import (
 //   - capacity: before binding r more repetitions (or the rest of an AND)
 //     the free instances that could serve each atom, and all atoms
 //     together, must cover what is required;
-//   - OR operands that are identical are tried once.
+//   - OR operands that are identical are tried once;
+//   - lookahead: while the left side of a FOLLOWEDBY is bound, each rise
+//     of its latest first_observed must leave the right side feasible
+//     (the capacity check under the constraints active outside the left
+//     side, plus last_observed >= that time), so a right side that can
+//     no longer follow prunes the left side's subtree at once.
 
 type filterKind int
 
@@ -57,6 +62,10 @@ type filter struct {
 	start, stop int64
 	minLast0    int64
 	minIdx      int
+	// rest, on an fTrack filter, is the right side of its FOLLOWEDBY: it
+	// must stay bindable after every observation's last_observed
+	// >= maxFirst as the left side grows (lookahead pruning).
+	rest node
 }
 
 type search struct {
@@ -420,7 +429,7 @@ func (s *search) bind(n node, k func() bool) bool {
 		}
 		return false
 	case *nFollow:
-		t := &filter{kind: fTrack, maxFirst: math.MinInt64}
+		t := &filter{kind: fTrack, maxFirst: math.MinInt64, rest: n.r}
 		return s.scoped(t, n.l, func() bool {
 			m := &filter{kind: fMinLast, minLast0: t.maxFirst}
 			return s.scoped(m, n.r, k)
@@ -509,6 +518,13 @@ func (s *search) bindAtom(a *nAtom, k func() bool) bool {
 			f.minLast = min(f.minLast, last)
 		}
 		s.avail[o]--
+		if !s.followable(saved) {
+			s.avail[o]++
+			for i, f := range s.filters {
+				f.maxFirst, f.minLast, f.count, f.firstIdx = saved[i].maxFirst, saved[i].minLast, saved[i].count, saved[i].firstIdx
+			}
+			continue
+		}
 		s.binding = append(s.binding, o)
 		r := k()
 		s.binding = s.binding[:len(s.binding)-1]
@@ -524,4 +540,29 @@ func (s *search) bindAtom(a *nAtom, k func() bool) bool {
 		}
 	}
 	return false
+}
+
+// followable is the lookahead of FOLLOWEDBY: for every enclosing
+// FOLLOWEDBY whose left side is being bound and whose latest
+// first_observed has just risen (saved holds the filters' state before
+// the last atom), the right side must still pass the capacity check under
+// the filters active outside the left side plus last_observed >= that
+// time. Constraints only tighten as more atoms are bound, so a failure
+// here means no completion exists.
+func (s *search) followable(saved []savedFilter) bool {
+	for i, f := range s.filters {
+		if f.kind != fTrack || f.rest == nil || f.maxFirst <= saved[i].maxFirst {
+			continue
+		}
+		all := s.filters
+		// Filters after i are scoped inside the left side; they do not
+		// bind the right side. The three-index slice makes append copy.
+		s.filters = append(all[:i:i], &filter{kind: fMinLast, minLast0: f.maxFirst})
+		ok := s.feasible([]node{f.rest}, 1, -1)
+		s.filters = all
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
