@@ -2,7 +2,6 @@ package match
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -34,9 +33,6 @@ func (ind *Indicator) ActiveAt(t time.Time) bool {
 	}
 	return ind.ValidUntil.IsZero() || t.Before(ind.ValidUntil)
 }
-
-// ErrNoIndicators is returned when an input holds no indicator at all.
-var ErrNoIndicators = errors.New("no indicators")
 
 // ParseIndicator reads the matcher's fields from one STIX indicator
 // object; other object types return ok=false.
