@@ -143,6 +143,14 @@ func TestLogAgainstSpecs(t *testing.T) {
 			t.Fatalf("entry bundle %s: %d bytes after its %d entries", p, len(entries), w)
 		}
 	}
+	// The log needs a token, so no shared cache may keep its tiles (RFC 9111 §3.5).
+	req, _ := http.NewRequest("GET", base+"/log/tile/0/000", nil)
+	req.Header.Set("Authorization", "Bearer "+member.Token)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 200 || strings.Contains(resp.Header.Get("Cache-Control"), "public") {
+		t.Errorf("full tile: %s, Cache-Control %q lets shared caches serve an authenticated resource to anyone", resp.Status, resp.Header.Get("Cache-Control"))
+	}
 	if specMTH(leaves) != root {
 		t.Fatal("the root recomputed from the tiles isn't the checkpoint's root")
 	}

@@ -126,7 +126,10 @@ func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member
 		return
 	}
 	// Full tiles never change; partial ones are replaced by wider ones.
-	cache := "public, max-age=31536000, immutable"
+	// "private": the log is for authenticated members only, and a shared
+	// cache may store a response to an authenticated request only when it
+	// is marked public (RFC 9111 §3.5), which would serve it to anyone.
+	cache := "private, max-age=31536000, immutable"
 	if t.Width < tlog.TileWidth {
 		cache = "no-cache"
 	}
