@@ -391,20 +391,13 @@ func parseEnvelope(body []byte, maxDepth, maxObjects int) ([]json.RawMessage, er
 	if len(body) == 0 || body[0] != '{' {
 		return nil, BadRequest("the request body must be a JSON envelope object with an \"objects\" list")
 	}
-	var env struct {
-		Objects []json.RawMessage `json:"objects"`
+	objects, err := envelopeObjects(body)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field == "objects" {
-			return nil, BadRequest("the envelope's \"objects\" is not a list")
-		}
-		return nil, BadRequest("the request body is not valid JSON: %s", jsonErrorText(err))
-	}
-	if env.Objects == nil {
+	if objects == nil {
 		return nil, BadRequest("the envelope must have an \"objects\" list")
 	}
-	objects := env.Objects
 	if len(objects) == 0 {
 		return nil, BadRequest("the envelope's \"objects\" list is empty")
 	}
@@ -415,6 +408,51 @@ func parseEnvelope(body []byte, maxDepth, maxObjects int) ([]json.RawMessage, er
 		if len(o) == 0 || o[0] != '{' {
 			return nil, BadRequest("objects[%d] is not a JSON object", i)
 		}
+	}
+	return objects, nil
+}
+
+// envelopeObjects returns the "objects" member of the JSON object body
+// (nil when it is absent or null). Member names match exactly, and a name
+// given twice is refused: encoding/json would match "Objects" too and keep
+// the last duplicate, so a proxy or another parser could read a different
+// list of objects than the one stored (RFC 7493, I-JSON, §2.3).
+func envelopeObjects(body []byte) ([]json.RawMessage, error) {
+	invalid := func(err error) error {
+		return BadRequest("the request body is not valid JSON: %s", jsonErrorText(err))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // the opening brace (checked by the caller)
+		return nil, invalid(err)
+	}
+	var objects []json.RawMessage
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, invalid(err)
+		}
+		name, _ := tok.(string)
+		if seen[name] {
+			return nil, BadRequest("the envelope has the member %q twice", name)
+		}
+		seen[name] = true
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, invalid(err)
+		}
+		if name != "objects" {
+			continue
+		}
+		if err := json.Unmarshal(value, &objects); err != nil {
+			return nil, BadRequest("the envelope's \"objects\" is not a list")
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, invalid(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, BadRequest("the request body is not valid JSON: data after the envelope at offset %d", dec.InputOffset())
 	}
 	return objects, nil
 }
