@@ -36,9 +36,10 @@ const patternHelp = patternUsage + `
       its line and column, on stderr)
   parley pattern match PATTERN FILE
       evaluate PATTERN over FILE (- for stdin): a bundle, a list of bundles,
-      or a list of observed-data and the SCOs they reference; STIX 2.0
-      observed-data with embedded "objects" are matched with the 2.0 grammar
-      (--stix-version overrides). Exit 0 match (the bound observed-data ids
+      or a list of observed-data and the SCOs they reference. Over STIX 2.0
+      observed-data (embedded "objects") the pattern may also be STIX 2.0
+      (START/STOP with plain strings); --stix-version allows only one
+      version. Exit 0 match (the bound observed-data ids
       are printed, one a line), 1 no match, 2 invalid pattern or input that
       is not JSON, 3 the pattern cannot be evaluated on this input.`
 
@@ -64,7 +65,7 @@ func runPattern(ctx context.Context, c *cli, args []string) error {
 		return nil
 	case "match":
 		fs := c.newFlagSet("pattern match")
-		version := fs.String("stix-version", "", "pattern language version: 2.1 or 2.0 (START/STOP with plain strings); default: 2.0 for STIX 2.0 observations (embedded \"objects\"), else 2.1")
+		version := fs.String("stix-version", "", "accept only patterns of this version: 2.1 or 2.0 (START/STOP with plain strings); default: 2.1, and over STIX 2.0 observations (embedded \"objects\") 2.0 too")
 		if err := c.parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
@@ -86,14 +87,25 @@ func runPattern(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return withExit(2, "", fmt.Errorf("couldn't read observations: %w", err))
 		}
-		// The grammar goes with the data: STIX 2.0 observations are
-		// matched with 2.0 patterns (plain-string START/STOP), as the
-		// reference matcher's 2.0 mode does, unless a version is given.
-		parse := pattern.Parse
-		if *version == "2.0" || *version == "" && pattern.IsSTIX20(data) {
-			parse = pattern.Parse20
+		// The grammar goes with the data: over STIX 2.0 observations a
+		// pattern may be written in either version (plain-string
+		// START/STOP as in the reference matcher's 2.0 mode, or 2.1 with
+		// t'...' and EXISTS); the two grammars accept the same patterns
+		// apart from those, so whichever accepts it decides. Over 2.1
+		// data, and with --stix-version, only that version's grammar.
+		var p *pattern.Pattern
+		switch {
+		case *version == "2.0":
+			p, err = pattern.Parse20(fs.Arg(0))
+		case *version == "" && pattern.IsSTIX20(data):
+			if p, err = pattern.Parse(fs.Arg(0)); err != nil {
+				if p20, err20 := pattern.Parse20(fs.Arg(0)); err20 == nil {
+					p, err = p20, nil
+				}
+			}
+		default:
+			p, err = pattern.Parse(fs.Arg(0))
 		}
-		p, err := parse(fs.Arg(0))
 		if err != nil {
 			return withExit(2, "", err)
 		}
