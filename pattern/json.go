@@ -43,10 +43,10 @@ func DecodeObservations(data []byte) ([]Observation, error) {
 // IsSTIX20 reports whether data holds observations in STIX 2.0 form, as
 // [DecodeObservations] reads them (no bundle; every object embeds an
 // "objects" dictionary and has neither object_refs nor spec_version).
-// Patterns evaluated over such input are STIX 2.0 patterns ([Parse20]):
-// `parley pattern match` uses it to pick the grammar that goes with the
-// data, so that START/STOP with plain strings work on 2.0 observations.
-// Data that cannot be decoded is not STIX 2.0.
+// Patterns over such input may be STIX 2.0 patterns ([Parse20]):
+// `parley pattern match` uses it to accept them (START/STOP with plain
+// strings) as well as 2.1 patterns on 2.0 observations. Data that cannot
+// be decoded is not STIX 2.0.
 func IsSTIX20(data []byte) bool {
 	top, pool, err := decodePool(data)
 	return err == nil && isV20(top, pool)
