@@ -22,14 +22,7 @@ import (
 // verifications, the floor for checking 200 opinions (x-ed25519, goal <= 3).
 func BenchmarkConcurrence(b *testing.B) {
 	ctx := context.Background()
-	dir := b.TempDir()
-	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
-		b.Fatal(err)
-	}
-	n, err := Open(ctx, dir, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	n, _ := initNode(b, Options{})
 	defer n.Close()
 	type mem struct {
 		m   NewMember

@@ -2,10 +2,9 @@ package node
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"net"
 	"os"
@@ -52,6 +51,36 @@ func TestNodeChildProcess(t *testing.T) {
 	os.Exit(0)
 }
 
+// startChildNode runs the test binary as a node process serving the data
+// directory dir (see [TestNodeChildProcess]), with its standard error going
+// to stderr (nil discards it), and waits up to 30 seconds for the address
+// it listens on. It returns the running process, which the caller kills
+// and waits for, and the address; when the node does not start in time it
+// kills the process and fails the test, naming the round.
+func startChildNode(t *testing.T, dir string, round int, stderr io.Writer) (*exec.Cmd, string) {
+	t.Helper()
+	addrFile := filepath.Join(dir, "addr")
+	os.Remove(addrFile)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNodeChildProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+dir)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The child writes the file by renaming it into place, so a file that
+	// can be read holds the whole address.
+	var addr []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(addr) == 0; time.Sleep(20 * time.Millisecond) {
+		addr, _ = os.ReadFile(addrFile)
+	}
+	if len(addr) == 0 {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("round %d: the child node did not start", round)
+	}
+	return cmd, string(addr)
+}
+
 // TestKill9Durability pushes objects from several clients to a node in a
 // child process, kills it with SIGKILL at a random moment, restarts it, and
 // repeats; at the end every acknowledged object is stored with its log
@@ -61,23 +90,8 @@ func TestKill9Durability(t *testing.T) {
 		t.Skip("inside the child")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	n, err := Open(ctx, dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, key, _ := ed25519.GenerateKey(rand.Reader)
-	m, err := n.AddMember(ctx, "alice", pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coll, err := n.AddCollection(ctx, "shared", "", []string{"alice"}, []string{"alice"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, dir := initNode(t, Options{})
+	m, key, coll := addAliceShared(t, n)
 	n.Close()
 
 	rounds := 5
@@ -87,25 +101,8 @@ func TestKill9Durability(t *testing.T) {
 	var mu sync.Mutex
 	acked := map[string]bool{}
 	for round := range rounds {
-		os.Remove(filepath.Join(dir, "addr"))
-		cmd := exec.Command(os.Args[0], "-test.run=^TestNodeChildProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), childEnv+"="+dir)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		var addr []byte
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if addr, err = os.ReadFile(filepath.Join(dir, "addr")); err == nil {
-				break
-			}
-		}
-		if len(addr) == 0 {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("round %d: the child node did not start", round)
-		}
-		client := &taxii.Client{BaseURL: "http://" + string(addr), Token: m.Token}
+		cmd, addr := startChildNode(t, dir, round, os.Stderr)
+		client := &taxii.Client{BaseURL: "http://" + addr, Token: m.Token}
 		var wg sync.WaitGroup
 		for w := range 3 {
 			wg.Add(1)
@@ -148,7 +145,7 @@ func TestKill9Durability(t *testing.T) {
 		t.Fatal("no submission was acknowledged")
 	}
 
-	n, err = Open(ctx, dir, Options{})
+	n, err := Open(ctx, dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

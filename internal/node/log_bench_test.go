@@ -28,24 +28,9 @@ import (
 func logBenchNode(b *testing.B, n int) (*Node, string, []string) {
 	b.Helper()
 	ctx := context.Background()
-	dir := b.TempDir()
-	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
-		b.Fatal(err)
-	}
-	nd, err := Open(ctx, dir, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	nd, _ := initNode(b, Options{})
 	b.Cleanup(func() { nd.Close() })
-	pub, key, _ := ed25519.GenerateKey(crand.Reader)
-	m, err := nd.AddMember(ctx, "alice", pub)
-	if err != nil {
-		b.Fatal(err)
-	}
-	coll, err := nd.AddCollection(ctx, "shared", "", []string{"alice"}, []string{"alice"}, "")
-	if err != nil {
-		b.Fatal(err)
-	}
+	m, key, coll := addAliceShared(b, nd)
 	c, _ := nd.store.Collection(ctx, coll)
 	var ids []string
 	for done := 0; done < n; {

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	crand "crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,6 +21,20 @@ import (
 	"github.com/parley-exchange/parley/tlog"
 	_ "modernc.org/sqlite"
 )
+
+// postEach posts count indicators by alice to the shared collection, one
+// request each, created a second apart from t0, and returns their ids in
+// order.
+func postEach(t *testing.T, tn *testNode, count int) []string {
+	t.Helper()
+	var ids []string
+	for i := range count {
+		o := indicator(t, tn.alice.ID, tn.alice.Key, t0.Add(time.Duration(i)*time.Second))
+		post(t, tn.alice.Client, tn.shared, o)
+		ids = append(ids, idOf(t, o))
+	}
+	return ids
+}
 
 // waitIntegrated waits until the node's checkpoint covers its whole log.
 func waitIntegrated(t *testing.T, tn *testNode) int64 {
@@ -192,12 +204,7 @@ func TestLogHTTP(t *testing.T) {
 func TestAuditTamperedStore(t *testing.T) {
 	tn := newTestNode(t)
 	ctx := context.Background()
-	var ids []string
-	for i := range 5 {
-		o := indicator(t, tn.alice.ID, tn.alice.Key, t0.Add(time.Duration(i)*time.Second))
-		post(t, tn.alice.Client, tn.shared, o)
-		ids = append(ids, idOf(t, o))
-	}
+	ids := postEach(t, tn, 5)
 	waitIntegrated(t, tn)
 	dir := tn.Dir()
 	v, _ := tlog.NewVerifier(tn.VerifierKey())
@@ -293,12 +300,7 @@ func TestIntegratorResumes(t *testing.T) {
 func TestForkCaught(t *testing.T) {
 	tn := newTestNode(t)
 	ctx := context.Background()
-	var ids []string
-	for i := range 4 {
-		o := indicator(t, tn.alice.ID, tn.alice.Key, t0.Add(time.Duration(i)*time.Second))
-		post(t, tn.alice.Client, tn.shared, o)
-		ids = append(ids, idOf(t, o))
-	}
+	postEach(t, tn, 4)
 	waitIntegrated(t, tn)
 	v, _ := tlog.NewVerifier(tn.VerifierKey())
 	seenPath := filepath.Join(t.TempDir(), "seen.json")
@@ -377,23 +379,8 @@ func TestKill9Receipts(t *testing.T) {
 		t.Skip("inside the child")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	n, err := Open(ctx, dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, key, _ := ed25519.GenerateKey(crand.Reader)
-	m, err := n.AddMember(ctx, "alice", pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coll, err := n.AddCollection(ctx, "shared", "", []string{"alice"}, []string{"alice"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, dir := initNode(t, Options{})
+	m, key, coll := addAliceShared(t, n)
 	n.Close()
 	acked := map[string]bool{}
 	rounds := 3
@@ -401,22 +388,8 @@ func TestKill9Receipts(t *testing.T) {
 		rounds = 1
 	}
 	for round := range rounds {
-		os.Remove(filepath.Join(dir, "addr"))
-		cmd := exec.Command(os.Args[0], "-test.run=^TestNodeChildProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), childEnv+"="+dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		var addr []byte
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(addr) == 0; time.Sleep(20 * time.Millisecond) {
-			addr, _ = os.ReadFile(filepath.Join(dir, "addr"))
-		}
-		if len(addr) == 0 {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("round %d: the child node did not start", round)
-		}
-		client := &taxii.Client{BaseURL: "http://" + string(addr), Token: m.Token}
+		cmd, addr := startChildNode(t, dir, round, nil)
+		client := &taxii.Client{BaseURL: "http://" + addr, Token: m.Token}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -442,7 +415,7 @@ func TestKill9Receipts(t *testing.T) {
 	if len(acked) == 0 {
 		t.Fatal("nothing was acknowledged")
 	}
-	n, err = Open(ctx, dir, Options{})
+	n, err := Open(ctx, dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,17 +461,8 @@ func indicatorFor(t *testing.T, creator string, key ed25519.PrivateKey, name str
 // is edited; `audit --data` (OpenStoreAudit + tlog.Audit) names the object.
 func TestAuditStoppedNodeStore(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	n, err := Open(ctx, dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, key, _ := ed25519.GenerateKey(crand.Reader)
-	m, _ := n.AddMember(ctx, "alice", pub)
-	cid, _ := n.AddCollection(ctx, "shared", "", []string{"alice"}, []string{"alice"}, "")
+	n, dir := initNode(t, Options{})
+	m, key, cid := addAliceShared(t, n)
 	c, _ := n.store.Collection(ctx, cid)
 	var objs []json.RawMessage
 	for i := range 3 {

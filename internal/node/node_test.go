@@ -49,14 +49,7 @@ type testNode struct {
 func newTestNode(t *testing.T) *testNode {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	n, err := Open(ctx, dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, _ := initNode(t, Options{})
 	tn := &testNode{Node: n}
 	add := func(name string, withKey bool) testMember {
 		var pub ed25519.PublicKey
@@ -102,6 +95,41 @@ func newTestNode(t *testing.T) *testNode {
 		m.Client = &taxii.Client{BaseURL: tn.URL, Token: m.Token}
 	}
 	return tn
+}
+
+// initNode initializes a node with the default configuration in a fresh
+// temporary directory and opens it with opts. It returns the node, which
+// the caller closes, and its data directory.
+func initNode(tb testing.TB, opts Options) (*Node, string) {
+	tb.Helper()
+	ctx := context.Background()
+	dir := tb.TempDir()
+	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+		tb.Fatal(err)
+	}
+	n, err := Open(ctx, dir, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n, dir
+}
+
+// addAliceShared adds the member "alice" with a fresh Ed25519 key and the
+// collection "shared" that only she reads and writes; it returns the new
+// member, her private key and the collection's id.
+func addAliceShared(tb testing.TB, n *Node) (NewMember, ed25519.PrivateKey, string) {
+	tb.Helper()
+	ctx := context.Background()
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	m, err := n.AddMember(ctx, "alice", pub)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	coll, err := n.AddCollection(ctx, "shared", "", []string{"alice"}, []string{"alice"}, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m, key, coll
 }
 
 var objectN atomic.Int64

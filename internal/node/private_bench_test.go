@@ -24,14 +24,7 @@ import (
 // batches are blinded before the timer starts.
 func BenchmarkPrivateHTTPEvaluate1000(b *testing.B) {
 	ctx := context.Background()
-	dir := b.TempDir()
-	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
-		b.Fatal(err)
-	}
-	n, err := Open(ctx, dir, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	n, _ := initNode(b, Options{})
 	b.Cleanup(func() { n.Close() })
 	n.privateAPI().setConfig(PrivateConfig{QueryBudget: 1 << 40, MaxBatch: 1000, RefreshInterval: Duration(time.Hour)})
 	am, err := n.AddMember(ctx, "alice", nil)

@@ -385,17 +385,10 @@ func FuzzPatternLines(f *testing.F) {
 // valid_until passes, without a new version.
 func TestPrivateSetExpiry(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	n, err := Open(ctx, dir, Options{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, _ := initNode(t, Options{Now: clock})
 	defer n.Close()
 	alice, err := n.AddMember(ctx, "alice", nil)
 	if err != nil {
