@@ -90,11 +90,8 @@ func (c *Client) Discovery(ctx context.Context) (*Discovery, error) {
 	if err != nil {
 		return nil, err
 	}
-	var d Discovery
-	if _, err := c.do(ctx, http.MethodGet, u, nil, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
+	d, _, err := get[Discovery](ctx, c, u)
+	return d, err
 }
 
 // APIRoot fetches the API root information.
@@ -103,11 +100,8 @@ func (c *Client) APIRoot(ctx context.Context) (*APIRoot, error) {
 	if err != nil {
 		return nil, err
 	}
-	var a APIRoot
-	if _, err := c.do(ctx, http.MethodGet, u, nil, &a); err != nil {
-		return nil, err
-	}
-	return &a, nil
+	a, _, err := get[APIRoot](ctx, c, u)
+	return a, err
 }
 
 // Collections lists the collections the client may read or write.
@@ -116,8 +110,8 @@ func (c *Client) Collections(ctx context.Context) ([]Collection, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cs Collections
-	if _, err := c.do(ctx, http.MethodGet, u, nil, &cs); err != nil {
+	cs, _, err := get[Collections](ctx, c, u)
+	if err != nil {
 		return nil, err
 	}
 	return cs.Collections, nil
@@ -129,11 +123,8 @@ func (c *Client) Collection(ctx context.Context, id string) (*Collection, error)
 	if err != nil {
 		return nil, err
 	}
-	var col Collection
-	if _, err := c.do(ctx, http.MethodGet, u, nil, &col); err != nil {
-		return nil, err
-	}
-	return &col, nil
+	col, _, err := get[Collection](ctx, c, u)
+	return col, err
 }
 
 // Objects fetches one page of objects of a collection. To get the next
@@ -144,13 +135,12 @@ func (c *Client) Objects(ctx context.Context, collectionID string, q Query) (*En
 	if err != nil {
 		return nil, err
 	}
-	var env Envelope
-	hdr, err := c.do(ctx, http.MethodGet, withQuery(u, q), nil, &env)
+	env, hdr, err := get[Envelope](ctx, c, withQuery(u, q))
 	if err != nil {
 		return nil, err
 	}
 	env.DateAdded = dateAdded(hdr)
-	return &env, nil
+	return env, nil
 }
 
 // ObjectPages returns the pages of objects matching q, following the
@@ -184,13 +174,12 @@ func (c *Client) Object(ctx context.Context, collectionID, objectID string, q Qu
 		return nil, err
 	}
 	q.IDs, q.Types = nil, nil
-	var env Envelope
-	hdr, err := c.do(ctx, http.MethodGet, withQuery(u, q), nil, &env)
+	env, hdr, err := get[Envelope](ctx, c, withQuery(u, q))
 	if err != nil {
 		return nil, err
 	}
 	env.DateAdded = dateAdded(hdr)
-	return &env, nil
+	return env, nil
 }
 
 // Versions fetches one page of the versions of one object. Of q, only
@@ -201,13 +190,12 @@ func (c *Client) Versions(ctx context.Context, collectionID, objectID string, q 
 		return nil, err
 	}
 	q.IDs, q.Types, q.Versions = nil, nil, VersionMatch{}
-	var v Versions
-	hdr, err := c.do(ctx, http.MethodGet, withQuery(u, q), nil, &v)
+	v, hdr, err := get[Versions](ctx, c, withQuery(u, q))
 	if err != nil {
 		return nil, err
 	}
 	v.DateAdded = dateAdded(hdr)
-	return &v, nil
+	return v, nil
 }
 
 // Manifest fetches one page of the manifest of a collection.
@@ -216,13 +204,12 @@ func (c *Client) Manifest(ctx context.Context, collectionID string, q Query) (*M
 	if err != nil {
 		return nil, err
 	}
-	var m Manifest
-	hdr, err := c.do(ctx, http.MethodGet, withQuery(u, q), nil, &m)
+	m, hdr, err := get[Manifest](ctx, c, withQuery(u, q))
 	if err != nil {
 		return nil, err
 	}
 	m.DateAdded = dateAdded(hdr)
-	return &m, nil
+	return m, nil
 }
 
 // AddObjects posts objects (each the JSON of one STIX object) in one
@@ -253,11 +240,8 @@ func (c *Client) Status(ctx context.Context, id string) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	var st Status
-	if _, err := c.do(ctx, http.MethodGet, u, nil, &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
+	st, _, err := get[Status](ctx, c, u)
+	return st, err
 }
 
 // resolve resolves ref against BaseURL.
@@ -314,6 +298,17 @@ func dateAdded(h http.Header) DateAddedRange {
 		r.Last = t
 	}
 	return r
+}
+
+// get GETs u and decodes the response into a new T, which it returns with
+// the response's headers; errors are those of [Client.do].
+func get[T any](ctx context.Context, c *Client, u string) (*T, http.Header, error) {
+	var v T
+	hdr, err := c.do(ctx, http.MethodGet, u, nil, &v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &v, hdr, nil
 }
 
 // do sends one request and decodes a successful response into out.
