@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -370,7 +371,7 @@ func (p *parser) parsePropTest() (ComparisonExpr, error) {
 		for {
 			lt := p.peek()
 			if !isPrimitiveLiteral(lt.kind) {
-				return nil, p.errAt(lt, "expected a literal value in the IN set but found %s%s", lt.describe(), nullHint(lt))
+				return nil, p.errAt(lt, "expected a literal value in the IN set but found %s%s", lt.describe(), p.literalHint(lt))
 			}
 			p.next()
 			lit, err := p.literal(lt)
@@ -389,14 +390,14 @@ func (p *parser) parsePropTest() (ComparisonExpr, error) {
 	case OpLike, OpMatches, OpIsSubset, OpIsSuperset:
 		lt := p.peek()
 		if lt.kind != tString {
-			return nil, p.errAt(lt, "expected a quoted string after %s but found %s%s", op, lt.describe(), nullHint(lt))
+			return nil, p.errAt(lt, "expected a quoted string after %s but found %s%s", op, lt.describe(), p.literalHint(lt))
 		}
 		p.next()
 		c.Value, _ = p.literal(lt)
 	case OpEqual, OpNotEqual:
 		lt := p.peek()
 		if !isPrimitiveLiteral(lt.kind) {
-			return nil, p.errAt(lt, "expected a literal value after %q but found %s%s", ot.text, lt.describe(), nullHint(lt))
+			return nil, p.errAt(lt, "expected a literal value after %q but found %s%s", ot.text, lt.describe(), p.literalHint(lt))
 		}
 		p.next()
 		lit, err := p.literal(lt)
@@ -407,7 +408,7 @@ func (p *parser) parsePropTest() (ComparisonExpr, error) {
 	default: // order comparisons take any literal but a boolean
 		lt := p.peek()
 		if !isPrimitiveLiteral(lt.kind) || lt.kind == tBool {
-			return nil, p.errAt(lt, "expected a number, string, binary or timestamp literal after %q but found %s%s", ot.text, lt.describe(), nullHint(lt))
+			return nil, p.errAt(lt, "expected a number, string, binary or timestamp literal after %q but found %s%s", ot.text, lt.describe(), p.literalHint(lt))
 		}
 		p.next()
 		lit, err := p.literal(lt)
@@ -419,14 +420,36 @@ func (p *parser) parsePropTest() (ComparisonExpr, error) {
 	return c, nil
 }
 
-func nullHint(t token) string {
+// literalHint explains a token found where a literal was expected: a
+// null, or a t'...', h'...' or b'...' literal that the lexer refused (it
+// then reads as the one-letter identifier), with what the literal should
+// look like.
+func (p *parser) literalHint(t token) string {
 	if t.kind == tIdent && t.text == "null" {
 		return " (STIX patterns have no null literal)"
 	}
-	if t.kind == tIdent && (t.text == "t" || t.text == "b" || t.text == "h") {
+	if t.kind != tIdent || (t.text != "t" && t.text != "b" && t.text != "h") {
+		return ""
+	}
+	rest := p.src[t.pos+1:]
+	if !strings.HasPrefix(rest, "'") {
 		return fmt.Sprintf(" (the %s'...' literal is malformed)", t.text)
 	}
-	return ""
+	end := strings.IndexByte(rest[1:], '\'')
+	if end < 0 {
+		return fmt.Sprintf(" (the %s'...' literal is malformed: it has no closing quote)", t.text)
+	}
+	lit := t.text + rest[:end+2]
+	if len(lit) > 48 {
+		lit = lit[:45] + "..."
+	}
+	switch t.text {
+	case "t":
+		return fmt.Sprintf(" (the timestamp literal %s is malformed: write t'YYYY-MM-DDTHH:MM:SS[.s]Z' in UTC with upper-case T and Z, month 01-12, day 01-31, hour 00-23, minute 00-59, second 00-60)", lit)
+	case "h":
+		return fmt.Sprintf(" (the hex literal %s is malformed: write an even number of hex digits, such as h'0a1b')", lit)
+	}
+	return fmt.Sprintf(" (the base64 literal %s is malformed: write standard base64 padded to groups of 4, such as b'aGVsbG8=')", lit)
 }
 
 func isPrimitiveLiteral(k tokenKind) bool {
