@@ -24,11 +24,18 @@ import (
 	"github.com/parley-exchange/parley/tlog"
 )
 
-// runCLI runs one parley command line in-process.
+// runCLI runs one parley command line in-process with empty stdin and no
+// environment; it returns the exit status, stdout and stderr.
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runCLIWithStdin(t, nil, args...)
+}
+
+// runCLIWithStdin is [runCLI] with stdin reading the given bytes.
+func runCLIWithStdin(t *testing.T, stdin []byte, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	c := &cli{stdin: bytes.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 	code := c.main(context.Background(), args)
 	return code, out.String(), errb.String()
 }

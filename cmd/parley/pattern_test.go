@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,13 +10,39 @@ import (
 	"testing"
 )
 
-// TestPatternMatchReferenceCases feeds every case of the OASIS matcher's
-// STIX 2.1 suite to `parley pattern match PATTERN -` exactly as the case
-// holds it (its observations on stdin) and checks the exit status: 0
-// match, 1 no match, 2 parse error, 3 evaluation error. It also checks
-// `parley pattern check` on the same patterns.
-func TestPatternMatchReferenceCases(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "testdata", "stix-patterns", "cases.json")
+// patternCase is one case of the OASIS matcher suites in the shared test
+// data (stix-patterns/cases.json and cases_v20.json; the 2.0 file has no
+// matched ids or validator verdicts).
+type patternCase struct {
+	Name             string          `json:"name"`
+	Pattern          string          `json:"pattern"`
+	Observations     json.RawMessage `json:"observations"`
+	Expect           bool            `json:"expect"`
+	Error            bool            `json:"error"`
+	ErrorKind        string          `json:"error_kind"`
+	MatchedIDs       []string        `json:"matched_observed_data_ids"`
+	ValidatorRejects bool            `json:"validator_rejects"`
+}
+
+// wantMatchExit is the exit status `parley pattern match` must give for
+// the case: 0 match, 1 no match, 2 parse error, 3 evaluation error.
+func (tc patternCase) wantMatchExit() int {
+	switch {
+	case tc.Error && tc.ErrorKind == "parse":
+		return 2
+	case tc.Error:
+		return 3
+	case tc.Expect:
+		return 0
+	}
+	return 1
+}
+
+// loadPatternSuite decodes the shared test data file
+// stix-patterns/<name> into v, skipping the test when it is absent.
+func loadPatternSuite(t *testing.T, name string, v any) {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", "shared", "testdata", "stix-patterns", name)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		t.Skipf("shared test data absent: %s", path)
@@ -26,35 +50,22 @@ func TestPatternMatchReferenceCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cases []struct {
-		Name             string          `json:"name"`
-		Pattern          string          `json:"pattern"`
-		Observations     json.RawMessage `json:"observations"`
-		Expect           bool            `json:"expect"`
-		Error            bool            `json:"error"`
-		ErrorKind        string          `json:"error_kind"`
-		MatchedIDs       []string        `json:"matched_observed_data_ids"`
-		ValidatorRejects bool            `json:"validator_rejects"`
-	}
-	if err := json.Unmarshal(data, &cases); err != nil {
+	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatal(err)
 	}
-	run := func(stdin []byte, args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		c := &cli{stdin: bytes.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-		return c.main(context.Background(), args), out.String(), errb.String()
-	}
+}
+
+// TestPatternMatchReferenceCases feeds every case of the OASIS matcher's
+// STIX 2.1 suite to `parley pattern match PATTERN -` exactly as the case
+// holds it (its observations on stdin) and checks the exit status: 0
+// match, 1 no match, 2 parse error, 3 evaluation error. It also checks
+// `parley pattern check` on the same patterns.
+func TestPatternMatchReferenceCases(t *testing.T) {
+	var cases []patternCase
+	loadPatternSuite(t, "cases.json", &cases)
 	for _, tc := range cases {
-		want := 1
-		switch {
-		case tc.Error && tc.ErrorKind == "parse":
-			want = 2
-		case tc.Error:
-			want = 3
-		case tc.Expect:
-			want = 0
-		}
-		code, stdout, stderr := run(tc.Observations, "pattern", "match", tc.Pattern, "-")
+		want := tc.wantMatchExit()
+		code, stdout, stderr := runCLIWithStdin(t, tc.Observations, "pattern", "match", tc.Pattern, "-")
 		if code != want {
 			t.Errorf("%s: %s: exit %d, want %d (stderr %q)", tc.Name, tc.Pattern, code, want, stderr)
 			continue
@@ -71,7 +82,7 @@ func TestPatternMatchReferenceCases(t *testing.T) {
 		if want == 2 || tc.ValidatorRejects {
 			wantCheck = 2
 		}
-		if code, _, stderr := run(nil, "pattern", "check", tc.Pattern); code != wantCheck {
+		if code, _, stderr := runCLI(t, "pattern", "check", tc.Pattern); code != wantCheck {
 			t.Errorf("%s: check %s: exit %d, want %d (%s)", tc.Name, tc.Pattern, code, wantCheck, stderr)
 		}
 	}
@@ -80,22 +91,11 @@ func TestPatternMatchReferenceCases(t *testing.T) {
 // TestPatternCheckReferenceValidator runs the OASIS validator suite
 // through `parley pattern check`.
 func TestPatternCheckReferenceValidator(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "testdata", "stix-patterns", "validator.json")
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("shared test data absent: %s", path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v struct{ Valid, Invalid []string }
-	if err := json.Unmarshal(data, &v); err != nil {
-		t.Fatal(err)
-	}
+	loadPatternSuite(t, "validator.json", &v)
 	check := func(p string) (int, string) {
-		var out, errb bytes.Buffer
-		c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-		return c.main(context.Background(), []string{"pattern", "check", p}), errb.String()
+		code, _, stderr := runCLI(t, "pattern", "check", p)
+		return code, stderr
 	}
 	for _, p := range v.Valid {
 		if code, stderr := check(p); code != 0 {
@@ -114,42 +114,15 @@ func TestPatternCheckReferenceValidator(t *testing.T) {
 // part of the suite) would: the grammar must follow the 2.0 data, so the
 // plain-string START/STOP cases give the reference matcher's answers.
 func TestPatternMatchReferenceCasesV20(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "testdata", "stix-patterns", "cases_v20.json")
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("shared test data absent: %s", path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []struct {
-		Name         string          `json:"name"`
-		Pattern      string          `json:"pattern"`
-		Observations json.RawMessage `json:"observations"`
-		Expect       bool            `json:"expect"`
-		Error        bool            `json:"error"`
-		ErrorKind    string          `json:"error_kind"`
-	}
-	if err := json.Unmarshal(data, &cases); err != nil {
-		t.Fatal(err)
-	}
+	var cases []patternCase
+	loadPatternSuite(t, "cases_v20.json", &cases)
 	if len(cases) == 0 {
 		t.Fatal("no cases")
 	}
 	for _, tc := range cases {
-		want := 1
-		switch {
-		case tc.Error && tc.ErrorKind == "parse":
-			want = 2
-		case tc.Error:
-			want = 3
-		case tc.Expect:
-			want = 0
-		}
-		var out, errb bytes.Buffer
-		c := &cli{stdin: bytes.NewReader(tc.Observations), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-		if code := c.main(context.Background(), []string{"pattern", "match", tc.Pattern, "-"}); code != want {
-			t.Errorf("%s: %s: exit %d, want %d (stderr %q)", tc.Name, tc.Pattern, code, want, errb.String())
+		want := tc.wantMatchExit()
+		if code, _, stderr := runCLIWithStdin(t, tc.Observations, "pattern", "match", tc.Pattern, "-"); code != want {
+			t.Errorf("%s: %s: exit %d, want %d (stderr %q)", tc.Name, tc.Pattern, code, want, stderr)
 		}
 	}
 }
