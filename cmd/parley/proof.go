@@ -27,17 +27,19 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	token := fs.String("token", "", "the member's API `TOKEN` (better: PARLEY_TOKEN or --token-file)")
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to check the bundle against")
-	if err := c.parseFlags(fs, args); err != nil {
+	// Flags may also follow the arguments (parley verify proof.json --log-key K).
+	pos, err := parseInterspersed(c, fs, args)
+	if err != nil {
 		return err
 	}
 	if err := readToken(token, *tokenFile); err != nil {
 		return err
 	}
-	if *url == "" || *token == "" || fs.NArg() == 0 {
+	if *url == "" || *token == "" || len(pos) == 0 {
 		return usageErrorf("parley proof --url URL --token TOKEN indicator--…", "proof needs --url, --token and at least one object id")
 	}
 	cl := &tlog.Client{URL: *url, Token: *token}
-	b, err := cl.Bundle(ctx, fs.Args()...)
+	b, err := cl.Bundle(ctx, pos...)
 	if err != nil {
 		return withExit(4, "check the object ids: only objects you may read can be proved", err)
 	}

@@ -32,13 +32,15 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	keyFile := fs.String("key", "", "your private key `FILE`")
 	coll := fs.String("collection", "", "the collection `ID` (or its title)")
-	if err := c.parseFlags(fs, args); err != nil {
+	// Flags may also follow the arguments (parley verify proof.json --log-key K).
+	pos, err := parseInterspersed(c, fs, args)
+	if err != nil {
 		return err
 	}
 	if err := readToken(token, *tokenFile); err != nil {
 		return err
 	}
-	if *url == "" || *token == "" || *keyFile == "" || *coll == "" || fs.NArg() == 0 {
+	if *url == "" || *token == "" || *keyFile == "" || *coll == "" || len(pos) == 0 {
 		return usageErrorf("parley push --url U --token T --key K --collection C FILE...", "push needs --url, --token, --key, --collection and at least one FILE")
 	}
 	key, err := readPrivateKey(*keyFile)
@@ -46,7 +48,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	var objects []json.RawMessage
-	for _, name := range fs.Args() {
+	for _, name := range pos {
 		data, err := readInput(c, name)
 		if err != nil {
 			return err

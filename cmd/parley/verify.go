@@ -25,14 +25,16 @@ const maxBundle = 256 << 20
 func runVerify(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("verify")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` you trust (recommended: without it the bundle's own key is used)")
-	if err := c.parseFlags(fs, args); err != nil {
+	// Flags may also follow the arguments (parley verify proof.json --log-key K).
+	pos, err := parseInterspersed(c, fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return usageErrorf("parley verify bundle.json", "verify needs one bundle file")
 	}
 	var r io.Reader = c.stdin
-	if name := fs.Arg(0); name != "-" {
+	if name := pos[0]; name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
 			return usageErrorf("", "couldn't read the bundle: %v", err)
