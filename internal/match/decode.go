@@ -318,11 +318,18 @@ func (d *Decoder) walkObject(t *fieldTable, e *Event, depth int) error {
 		p := s.pos
 		if p+1 < len(s.data) && (first && s.data[p] == '"' || !first && s.data[p] == ',' && s.data[p+1] == '"') {
 			if !first {
-				s.pos = p + 1
+				p++
 			}
-			k, err := s.str()
-			if err != nil {
-				return err
+			var k []byte
+			if end := plainEnd(s.data, p+1); end >= 0 {
+				k = s.data[p+1 : end : end]
+				s.pos = end + 1
+			} else {
+				s.pos = p
+				var err error
+				if k, err = s.str(); err != nil {
+					return err
+				}
 			}
 			if s.pos >= len(s.data) || s.data[s.pos] != ':' {
 				s.skipSpace()

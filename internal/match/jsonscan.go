@@ -162,34 +162,42 @@ func (s *scanner) str() ([]byte, error) {
 	if start > len(s.data) {
 		return nil, errSyntax
 	}
-	d := s.data[start:]
-	// Eight bytes at a time (SWAR): the lowest byte that is a quote or a
-	// backslash ends the fast path; a backslash sends the string to the
-	// slow path that decodes escapes. Raw control characters, which JSON
-	// forbids, are tolerated: they cannot make a value ambiguous, and
-	// rejecting them would cost a check per byte.
-	i := 0
+	if end := plainEnd(s.data, start); end >= 0 {
+		s.pos = end + 1
+		return s.data[start:end:end], nil
+	}
+	return s.strEscaped(start)
+}
+
+// plainEnd returns the index of the quote that ends the string whose
+// content begins at start, or -1 when a backslash comes first (the string
+// has escapes) or the quote is missing. It is the fast path of every key
+// and string value, so it returns one integer rather than a slice and an
+// error. Eight bytes at a time (SWAR): the lowest byte that is a quote or
+// a backslash ends the scan. Raw control characters, which JSON forbids,
+// are tolerated: they cannot make a value ambiguous, and rejecting them
+// would cost a check per byte.
+func plainEnd(d []byte, start int) int {
+	i := start
 	for ; i+8 <= len(d); i += 8 {
 		x := binary.LittleEndian.Uint64(d[i:])
 		if m := swarHas(x, '"') | swarHas(x, '\\'); m != 0 {
 			i += bits.TrailingZeros64(m) / 8
-			if d[i] == '\\' {
-				return s.strEscaped(start)
+			if d[i] == '"' {
+				return i
 			}
-			s.pos = start + i + 1
-			return d[:i:i], nil
+			return -1
 		}
 	}
 	for ; i < len(d); i++ {
 		switch d[i] {
 		case '"':
-			s.pos = start + i + 1
-			return d[:i:i], nil
+			return i
 		case '\\':
-			return s.strEscaped(start)
+			return -1
 		}
 	}
-	return nil, errSyntax
+	return -1
 }
 
 // swarHas returns a mask whose lowest set bit marks the first byte of x
@@ -458,6 +466,10 @@ func (s *scanner) skipScalarOr(depth int) error {
 	}
 	switch c := d[i]; {
 	case c == '"':
+		if end := plainEnd(d, i+1); end >= 0 {
+			s.pos = end + 1
+			return nil
+		}
 		s.pos = i
 		_, err := s.str()
 		return err
