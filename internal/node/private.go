@@ -258,6 +258,20 @@ func (a *privateAPI) info(ctx context.Context, m store.Member, s sqlite.PrivateS
 	}, nil
 }
 
+// refreshedInfo brings set id up to date (see [privateAPI.refresh]) and
+// describes it to member m as it stands after the refresh. It does not
+// check that m may read the set: callers do, with [privateAPI.readableSet].
+func (a *privateAPI) refreshedInfo(ctx context.Context, m store.Member, id string) (private.SetInfo, error) {
+	if err := a.refresh(ctx, id); err != nil {
+		return private.SetInfo{}, err
+	}
+	s, err := a.st.PrivateSet(ctx, id)
+	if err != nil {
+		return private.SetInfo{}, err
+	}
+	return a.info(ctx, m, s)
+}
+
 // maxPublishBody bounds POST /private/sets (a values list).
 const maxPublishBody = 64 << 20
 
@@ -383,15 +397,7 @@ func (a *privateAPI) list(w http.ResponseWriter, r *http.Request) {
 		if _, err := a.readableSet(ctx, m, s.ID); err != nil {
 			continue
 		}
-		if err := a.refresh(ctx, s.ID); err != nil {
-			a.fail(w, err)
-			return
-		}
-		if s, err = a.st.PrivateSet(ctx, s.ID); err != nil {
-			a.fail(w, err)
-			return
-		}
-		info, err := a.info(ctx, m, s)
+		info, err := a.refreshedInfo(ctx, m, s.ID)
 		if err != nil {
 			a.fail(w, err)
 			return
@@ -409,15 +415,9 @@ func (a *privateAPI) get(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
-	if err == nil {
-		err = a.refresh(ctx, s.ID)
-	}
-	if err == nil {
-		s, err = a.st.PrivateSet(ctx, s.ID)
-	}
 	var info private.SetInfo
 	if err == nil {
-		info, err = a.info(ctx, m, s)
+		info, err = a.refreshedInfo(ctx, m, s.ID)
 	}
 	if err != nil {
 		a.fail(w, err)
