@@ -152,6 +152,13 @@ func TestValidateRules(t *testing.T) {
 		{"[a:b MATCHES '(?<=x)y']", ""},
 		{"[a:b = 1] WITHIN 1 SECONDS REPEATS 2 TIMES WITHIN 2 SECONDS", "duplicate qualifier type WITHIN"},
 		{"([a:b = 1] WITHIN 1 SECONDS) WITHIN 2 SECONDS", ""},
+		// cti-pattern-validator checks only chains stacked on [...]: a
+		// chain on a parenthesized group passes (one of its PASS_CASES),
+		// one inside the group does not (one of its FAIL_CASES).
+		{"([a:b = 1]) WITHIN 5 SECONDS WITHIN 6 SECONDS", ""},
+		{"([a:b = 1] OR [a:c = 2]) REPEATS 2 TIMES REPEATS 3 TIMES", ""},
+		{"([a:b = 1] REPEATS 2 TIMES REPEATS 3 TIMES)", "duplicate qualifier type REPEATS"},
+		{"[a:b = 1] START t'2016-06-01T01:30:00Z' STOP t'2016-06-01T02:20:00Z' START t'2016-06-01T01:30:00Z' STOP t'2016-06-01T02:20:00Z'", "duplicate qualifier type"},
 		{"[a:b = 1] WITHIN 0 SECONDS", ""},
 		{"[a:b = t'2023-02-29T00:00:00Z']", ""},
 	}

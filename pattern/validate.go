@@ -105,18 +105,27 @@ func (v *validator) obs(e ObservationExpr) {
 		v.obs(e.Expr)
 	case *Qualified:
 		// Walk down the chain of qualifiers stacked on one expression.
+		// As in cti-pattern-validator, only a chain stacked directly on a
+		// bracketed [...] expression may not repeat a qualifier type; a
+		// chain on a parenthesized group is not checked, so
+		// `([x]) WITHIN 5 SECONDS WITHIN 6 SECONDS` is valid (it is one of
+		// the reference's PASS_CASES).
 		seen := map[QualifierKind]bool{}
+		var dup *Qualified
 		var inner ObservationExpr = e
 		for {
 			q, ok := inner.(*Qualified)
 			if !ok {
 				break
 			}
-			if seen[q.Qualifier.Kind] {
-				v.fail(q.Pos, "duplicate qualifier type %s: a qualifier may be applied only once to the same expression; put the inner part in parentheses to qualify it again", q.Qualifier.Kind)
+			if seen[q.Qualifier.Kind] && dup == nil {
+				dup = q
 			}
 			seen[q.Qualifier.Kind] = true
 			inner = q.Expr
+		}
+		if _, simple := inner.(*Simple); simple && dup != nil {
+			v.fail(dup.Pos, "duplicate qualifier type %s: a qualifier may be applied only once to the same expression; put the inner part in parentheses to qualify it again", dup.Qualifier.Kind)
 		}
 		v.obs(inner)
 	}
