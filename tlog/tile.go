@@ -243,6 +243,16 @@ type tileHashReader struct {
 	cache *TileCache
 }
 
+// readHashTile reads tile t through tr and parses its hashes; a read error
+// names the tile's path, a parse error is [ParseHashTile]'s.
+func readHashTile(ctx context.Context, tr TileReader, t Tile) ([]Hash, error) {
+	data, err := tr.ReadTile(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read %s: %w", t.Path(), err)
+	}
+	return ParseHashTile(t, data)
+}
+
 // ReadHashes implements [HashReader]; tiles are read once per call.
 func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) ([]Hash, error) {
 	local := map[Tile][][]Hash{}
@@ -267,11 +277,7 @@ func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) 
 		if t.Width == TileWidth && r.cache != nil {
 			levels, ok := r.cache.get(t)
 			if !ok {
-				data, err := r.tr.ReadTile(ctx, t)
-				if err != nil {
-					return nil, fmt.Errorf("couldn't read %s: %w", t.Path(), err)
-				}
-				row, err := ParseHashTile(t, data)
+				row, err := readHashTile(ctx, r.tr, t)
 				if err != nil {
 					return nil, err
 				}
@@ -283,11 +289,7 @@ func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) 
 		}
 		levels, ok := local[t]
 		if !ok {
-			data, err := r.tr.ReadTile(ctx, t)
-			if err != nil {
-				return nil, fmt.Errorf("couldn't read %s: %w", t.Path(), err)
-			}
-			row, err := ParseHashTile(t, data)
+			row, err := readHashTile(ctx, r.tr, t)
 			if err != nil {
 				return nil, err
 			}
