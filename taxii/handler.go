@@ -346,7 +346,17 @@ func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal
 	}
 	limit := h.cfg.MaxContentLength
 	if r.ContentLength > limit {
+		// Refused before reading. Most HTTP clients send the whole body
+		// before they read the answer (no Expect: 100-continue), and a
+		// connection closed on unread data is reset, so they would see a
+		// reset instead of the 413: for a body up to twice the limit the
+		// answer goes out first and the rest is then read and dropped.
+		rc := http.NewResponseController(w)
+		drain := r.Header.Get("Expect") == "" && r.ContentLength <= 2*limit && rc.EnableFullDuplex() == nil
 		h.fail(w, r, p, &RequestError{Kind: ErrTooLarge, Message: fmt.Sprintf("the request body is larger than max_content_length (%d octets)", limit)})
+		if drain && rc.Flush() == nil {
+			io.Copy(io.Discard, r.Body)
+		}
 		return
 	}
 	c, err := h.b.Collection(ctx, p, rt.collection)
