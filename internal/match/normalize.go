@@ -89,36 +89,49 @@ func (e *Event) normDomain(v []byte) ([]byte, bool) {
 // plainDomain reports whether v is already a normalised domain name: lower-
 // case LDH (and underscore) labels of 1 to 63 octets, not all digits and
 // dots (an address is not a name), no trailing dot, no "xn--" label that
-// would need checking.
+// would need checking. It runs on every name of every event, so the bytes
+// are classified by a table and only dots take a branch.
 func plainDomain(v []byte) bool {
-	label := 0
-	letters := false
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c >= 'a' && c <= 'z' || c == '-' || c == '_':
-			letters = true
-			label++
-		case c >= '0' && c <= '9':
-			label++
-		case c == '.':
-			if label == 0 {
+	var seen byte
+	label := 0 // where the current label starts
+	for i, c := range v {
+		k := domainClass[c]
+		seen |= k
+		if k == classDot {
+			if n := i - label; n == 0 || n > 63 || n >= 4 && string(v[label:label+4]) == "xn--" {
 				return false
 			}
-			label = 0
-			continue
-		default:
-			return false
-		}
-		if label > 63 {
-			return false
-		}
-		if label == 4 && c == '-' && v[i-1] == '-' && v[i-2] == 'n' && v[i-3] == 'x' {
-			return false
+			label = i + 1
 		}
 	}
-	return label > 0 && letters
+	n := len(v) - label
+	return seen&(classOther) == 0 && seen&classLetter != 0 &&
+		n > 0 && n <= 63 && !(n >= 4 && string(v[label:label+4]) == "xn--")
 }
+
+// Byte classes of plainDomain.
+const (
+	classLetter = 1 << iota // a-z, '-', '_'
+	classDigit
+	classDot
+	classOther
+)
+
+var domainClass = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case c >= 'a' && c <= 'z' || c == '-' || c == '_':
+			t[c] = classLetter
+		case c >= '0' && c <= '9':
+			t[c] = classDigit
+		case c == '.':
+			t[c] = classDot
+		default:
+			t[c] = classOther
+		}
+	}
+	return t
+}()
 
 // normURL returns the private.Normalize form of an absolute URL.
 func (e *Event) normURL(v []byte) ([]byte, bool) {
