@@ -143,7 +143,13 @@ func TestValidateRules(t *testing.T) {
 		{"[file:hashes.'x-custom' = 'anything']", ""},
 		{"[file:hashes.MD5 = 5]", "compares it with an integer literal"},
 		{"[file:hashes.MD5 MATCHES '^cead']", ""},
-		{"[file:size = '12']", "integer property"},
+		{"[file:size = 'twelve']", "integer property"},
+		// The STIX 2.1 spec's own example (and cti-pattern-validator's
+		// spec_examples.txt) compares file:size with a string of digits.
+		{"[(file:name = 'pdf.exe' OR file:size = '371712') AND file:created = t'2014-01-13T07:03:17Z']", ""},
+		{"[file:size = '-12']", ""},
+		{"[file:size = '1.5']", "integer property"},
+		{"[file:size = '']", "integer property"},
 		{"[file:size > 12.5]", ""},
 		{"[network-traffic:dst_port IN (80, 'http')]", "integer property"},
 		{"[email-message:is_multipart = 1]", "boolean property"},

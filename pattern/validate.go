@@ -198,7 +198,10 @@ func (v *validator) comparison(c *Comparison) {
 		switch c.Op {
 		case OpEqual, OpNotEqual, OpLess, OpLessEqual, OpGreater, OpGreaterEqual, OpIn:
 			for _, l := range lits {
-				if integerProps[key] && l.Kind != LitInt && l.Kind != LitFloat {
+				// A string of decimal digits is let through: the STIX 2.1
+				// specification's own example compares file:size with
+				// '371712', and cti-pattern-validator accepts it.
+				if integerProps[key] && l.Kind != LitInt && l.Kind != LitFloat && !(l.Kind == LitString && decimalString(l.Str)) {
 					v.fail(c.Pos, "%s is an integer property, but the pattern compares it with %s literal", key, article(l.Kind))
 				}
 				if booleanProps[key] && l.Kind != LitBool {
@@ -213,6 +216,21 @@ func (v *validator) comparison(c *Comparison) {
 			v.fail(c.Pos, "the MATCHES operand is not a valid regular expression: %v", err)
 		}
 	}
+}
+
+// decimalString reports whether s is an optionally signed run of decimal
+// digits.
+func decimalString(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func article(k LiteralKind) string {
