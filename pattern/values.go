@@ -134,12 +134,8 @@ func latin1String(b []byte) string {
 // equalTo is the = operator before NOT/!= are applied.
 func equalTo(lit Literal, v any) (bool, error) {
 	if lit.Kind == LitTimestamp {
-		s, ok := v.(string)
-		if !ok {
-			return false, nil
-		}
-		t, err := jsonTimestamp(s)
-		if err != nil {
+		t, ok, err := observedTimestamp(v)
+		if !ok || err != nil {
 			return false, err
 		}
 		return t == micros(lit.Time), nil
@@ -181,12 +177,8 @@ func equalTo(lit Literal, v any) (bool, error) {
 // reference treats as a false comparison that NOT does invert.
 func orderCompare(lit Literal, v any) (c int, comparable, unorderable bool, err error) {
 	if lit.Kind == LitTimestamp {
-		s, ok := v.(string)
-		if !ok {
-			return 0, false, false, nil
-		}
-		t, err := jsonTimestamp(s)
-		if err != nil {
+		t, ok, err := observedTimestamp(v)
+		if !ok || err != nil {
 			return 0, false, false, err
 		}
 		lt := micros(lit.Time)
@@ -241,12 +233,8 @@ func inSet(set []Literal, v any) (bool, error) {
 		return false, nil
 	}
 	if set[0].Kind == LitTimestamp {
-		s, ok := v.(string)
-		if !ok {
-			return false, nil
-		}
-		t, err := jsonTimestamp(s)
-		if err != nil {
+		t, ok, err := observedTimestamp(v)
+		if !ok || err != nil {
 			return false, err
 		}
 		for _, l := range set {
@@ -320,12 +308,20 @@ func checkSet(set []Literal) error {
 	return nil
 }
 
-func jsonTimestamp(s string) (int64, error) {
-	t, err := parseTimestamp(s)
-	if err != nil {
-		return 0, evalErrorf("an observed value compared with a timestamp literal is not a timestamp: %v", err)
+// observedTimestamp reads an observed value compared with a timestamp
+// literal, in microseconds. ok is false (and err nil) when v is not text,
+// which compares false; text that isn't a timestamp is an evaluation
+// error.
+func observedTimestamp(v any) (t int64, ok bool, err error) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, false, nil
 	}
-	return micros(t), nil
+	ts, err := parseTimestamp(s)
+	if err != nil {
+		return 0, true, evalErrorf("an observed value compared with a timestamp literal is not a timestamp: %v", err)
+	}
+	return micros(ts), true, nil
 }
 
 // likeRegex converts a LIKE operand (already NFC) to an anchored regex
