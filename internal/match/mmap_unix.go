@@ -15,7 +15,14 @@ func mapFile(f *os.File) (data []byte, unmap func(), ok bool) {
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > 1<<40 {
 		return nil, nil, false
 	}
-	data, err = syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	flags := syscall.MAP_SHARED
+	if fi.Size() <= populateMax {
+		// Mapping every page in one call costs less than a fault per
+		// read-ahead window (measured: system time 4–10 ms instead of 14
+		// for a 163 MB file).
+		flags |= mapPopulate
+	}
+	data, err = syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, flags)
 	if err != nil {
 		return nil, nil, false
 	}
