@@ -369,7 +369,7 @@ func (d *Decoder) walkObject(t *fieldTable, e *Event, depth int) error {
 func (d *Decoder) walkValue(t *fieldTable, e *Event, depth int) error {
 	h, container := t.lookup(d.path)
 	if h == nil && !container {
-		return d.s.skip(depth)
+		return d.s.skipScalarOr(depth)
 	}
 	switch d.s.peek() {
 	case kindObject:

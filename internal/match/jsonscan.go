@@ -453,8 +453,8 @@ func containsBytes(b []byte, s string) bool {
 	return false
 }
 
-// skipScalarOr skips the next value; strings and numbers, the common case,
-// are skipped inline, the rest by skip.
+// skipScalarOr skips the next value; strings, numbers and booleans, the
+// common case, are skipped inline, the rest by skip.
 func (s *scanner) skipScalarOr(depth int) error {
 	d := s.data
 	i := s.pos
@@ -476,6 +476,12 @@ func (s *scanner) skipScalarOr(depth int) error {
 	case c >= '0' && c <= '9' || c == '-':
 		s.pos = i
 		return s.number()
+	case c == 't' && i+4 <= len(d) && string(d[i:i+4]) == "true":
+		s.pos = i + 4
+		return nil
+	case c == 'f' && i+5 <= len(d) && string(d[i:i+5]) == "false":
+		s.pos = i + 5
+		return nil
 	}
 	s.pos = i
 	return s.skip(depth)
