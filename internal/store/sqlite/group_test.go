@@ -170,3 +170,68 @@ func TestGroupCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommitBounded queues more items than one group may hold: the
+// caller that holds the writer commits group after group, oldest first,
+// until its own submission is done, and every submission is stored.
+func TestGroupCommitBounded(t *testing.T) {
+	defer func(n int) { maxGroupItems = n }(maxGroupItems)
+	maxGroupItems = 3
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	alice := store.Member{ID: "identity--a", Name: "alice", Identity: []byte("{}")}
+	if err := s.AddMember(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	coll := "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+	if err := s.AddCollection(ctx, store.Collection{ID: coll, Title: "c", Readers: []string{alice.ID}, Writers: []string{alice.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	version := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const subs, per = 5, 2
+	errs := make([]error, subs)
+	s.mu.Lock()
+	var wg sync.WaitGroup
+	for i := range subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sb := store.Submission{StatusID: fmt.Sprintf("s-%d", i), Collection: coll, Member: alice.ID, Received: version}
+			for j := range per {
+				id := fmt.Sprintf("indicator--%d-%d", i, j)
+				sb.Items = append(sb.Items, store.Item{
+					Object: store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: version, Raw: []byte(`{}`)},
+					Salt:   []byte{1},
+					Entry:  func(o store.Object) ([]byte, error) { return []byte(o.ID), nil },
+				})
+			}
+			_, errs[i] = s.Submit(ctx, sb)
+		}()
+	}
+	for {
+		s.qmu.Lock()
+		n := len(s.queue)
+		s.qmu.Unlock()
+		if n == subs {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.mu.Unlock()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("submission %d: %v", i, err)
+		}
+	}
+	if size, err := s.LogSize(ctx); err != nil || size != subs*per {
+		t.Errorf("LogSize = %d (%v), want %d", size, err, subs*per)
+	}
+	if len(s.queue) != 0 {
+		t.Errorf("%d submissions left in the queue", len(s.queue))
+	}
+}

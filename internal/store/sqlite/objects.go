@@ -37,15 +37,29 @@ func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status,
 	defer s.mu.Unlock()
 	// Whoever held the writer before may have taken req into its group;
 	// it finished the group before releasing s.mu, so req.done is set.
-	if !req.done {
+	// Otherwise req is still queued, and this caller commits groups from
+	// the front of the queue until its own is done.
+	for !req.done {
+		// Oldest first, up to maxGroupItems items (at least one
+		// submission), so that a transaction and the wait of the first
+		// caller in it stay bounded however many callers queue.
 		s.qmu.Lock()
-		group := s.queue
-		s.queue = nil
+		n, items := 0, 0
+		for n < len(s.queue) && (n == 0 || items+len(s.queue[n].sub.Items) <= maxGroupItems) {
+			items += len(s.queue[n].sub.Items)
+			n++
+		}
+		group := s.queue[:n:n]
+		s.queue = s.queue[n:]
 		s.qmu.Unlock()
 		s.submitGroup(group)
 	}
 	return req.st, req.err
 }
+
+// maxGroupItems bounds the items of one group commit (a variable for
+// tests).
+var maxGroupItems = 10_000
 
 // submitRequest is one [Store.Submit] call waiting for a group commit.
 // Its fields after ctx and sub are written under Store.mu.
