@@ -357,6 +357,13 @@ func (e *Event) domain(v []byte) int {
 
 // hostOrIP adds v as an address if it is one, else as a domain name.
 func (e *Event) hostOrIP(v []byte) {
+	// A name already in normal form has a letter and no ':' or '%', so it
+	// cannot be an address: skip the address parse (which allocates its
+	// error) for the common case, a host name.
+	if plainDomain(v) {
+		e.domain(v)
+		return
+	}
 	if e.ip(v) == -1 {
 		e.domain(v)
 	}

@@ -2,6 +2,7 @@ package match
 
 import (
 	"math/rand"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -61,6 +62,24 @@ func TestPlainDomain(t *testing.T) {
 		got, want := plainDomain([]byte(c)), plainDomainRef([]byte(c))
 		if got != want {
 			t.Fatalf("plainDomain(%q) = %v, want %v", c, got, want)
+		}
+	}
+}
+
+// TestPlainDomainIsNoAddress backs hostOrIP's shortcut: no name that
+// plainDomain accepts parses as an address.
+func TestPlainDomainIsNoAddress(t *testing.T) {
+	alphabet := "0123456789abcdef.-_x"
+	r := rand.New(rand.NewSource(2))
+	for range 50000 {
+		b := make([]byte, 1+r.Intn(16))
+		for i := range b {
+			b[i] = alphabet[r.Intn(len(alphabet))]
+		}
+		if plainDomain(b) {
+			if a, err := netip.ParseAddr(string(b)); err == nil {
+				t.Fatalf("%q is a plain domain and the address %v", b, a)
+			}
 		}
 	}
 }
