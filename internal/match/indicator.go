@@ -180,7 +180,7 @@ func readIndicatorObject(s *scanner, set *IndicatorSet, top bool, tc *timeCache,
 			}
 		}
 		if dst == nil || s.peek() != kindString {
-			if err := s.skip(0); err != nil {
+			if err := s.skipScalarOr(0); err != nil {
 				return fail(err)
 			}
 			continue

@@ -180,11 +180,13 @@ func (s *scanner) str() ([]byte, error) {
 func plainEnd(d []byte, start int) int {
 	i := start
 	for ; i+8 <= len(d); i += 8 {
-		x := binary.LittleEndian.Uint64(d[i:])
-		if m := swarHas(x, '"') | swarHas(x, '\\'); m != 0 {
-			i += bits.TrailingZeros64(m) / 8
-			if d[i] == '"' {
-				return i
+		x := binary.LittleEndian.Uint64(d[i : i+8])
+		q := swarHas(x, '"')
+		if m := q | swarHas(x, '\\'); m != 0 {
+			// The lowest bit of m is exact; it is in q only when that
+			// byte is a quote (q's spurious bits lie above a real one).
+			if q&(m&-m) != 0 {
+				return i + bits.TrailingZeros64(m)/8
 			}
 			return -1
 		}

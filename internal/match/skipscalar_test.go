@@ -1,6 +1,9 @@
 package match
 
-import "testing"
+import (
+	"math/rand"
+	"testing"
+)
 
 // TestSkipScalarOrAgreesWithSkip checks the inline paths of skipScalarOr
 // (strings, numbers, booleans) against the general skip: the same end
@@ -19,6 +22,41 @@ func TestSkipScalarOrAgreesWithSkip(t *testing.T) {
 		errB := b.skip(0)
 		if (errA == nil) != (errB == nil) || errA == nil && a.pos != b.pos {
 			t.Errorf("%q: skipScalarOr = (%d, %v), skip = (%d, %v)", in, a.pos, errA, b.pos, errB)
+		}
+	}
+}
+
+// TestPlainEnd checks the eight-bytes-at-a-time scan against a byte loop
+// on random strings of quotes, backslashes and other bytes.
+func TestPlainEnd(t *testing.T) {
+	ref := func(d []byte, start int) int {
+		for i := start; i < len(d); i++ {
+			switch d[i] {
+			case '"':
+				return i
+			case '\\':
+				return -1
+			}
+		}
+		return -1
+	}
+	alphabet := []byte{'"', '\\', 'a', 0x21, 0x23, 0x5b, 0x5d, 0xa2, 0xdc, 0x00, 0xff}
+	r := rand.New(rand.NewSource(3))
+	for range 100000 {
+		d := make([]byte, r.Intn(40))
+		for i := range d {
+			if r.Intn(6) == 0 {
+				d[i] = alphabet[r.Intn(len(alphabet))]
+			} else {
+				d[i] = alphabet[2+r.Intn(len(alphabet)-2)]
+			}
+		}
+		start := 0
+		if len(d) > 0 {
+			start = r.Intn(len(d) + 1)
+		}
+		if got, want := plainEnd(d, start), ref(d, start); got != want {
+			t.Fatalf("plainEnd(%q, %d) = %d, want %d", d, start, got, want)
 		}
 	}
 }
