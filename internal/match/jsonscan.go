@@ -105,6 +105,18 @@ func (s *scanner) openArray() error {
 // its (unescaped) key. It returns ok=false after consuming the closing '}'.
 // first must be true for the first call after [scanner.openObject].
 func (s *scanner) nextKey(first bool) (key []byte, ok bool, err error) {
+	// Compact JSON ('"key":' right after the '{' or ',') is read inline;
+	// anything else (white space, escapes, the end) by the general path.
+	p := s.pos
+	if !first && p+1 < len(s.data) && s.data[p] == ',' {
+		p++
+	}
+	if (first || p != s.pos) && p < len(s.data) && s.data[p] == '"' {
+		if end := plainEnd(s.data, p+1); end >= 0 && end+1 < len(s.data) && s.data[end+1] == ':' {
+			s.pos = end + 2
+			return s.data[p+1 : end : end], true, nil
+		}
+	}
 	s.skipSpace()
 	if s.pos >= len(s.data) {
 		return nil, false, errSyntax

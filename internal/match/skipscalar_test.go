@@ -60,3 +60,55 @@ func TestPlainEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestNextKeyForms reads the same object written compactly and with white
+// space and escapes (the general path) and expects the same keys.
+func TestNextKeyForms(t *testing.T) {
+	for _, in := range []string{
+		`{"a":1,"bc":2,"d\"e":3}`,
+		` { "a" : 1 , "bc":2,"d\u0022e" :3 } `,
+		"{\"a\":1,\n\"bc\"\t:2,\"d\\\"e\":3}",
+	} {
+		s := &scanner{}
+		s.reset([]byte(in))
+		if err := s.openObject(); err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for first := true; ; first = false {
+			k, ok, err := s.nextKey(first)
+			if err != nil {
+				t.Fatalf("%q: %v", in, err)
+			}
+			if !ok {
+				break
+			}
+			keys = append(keys, string(k))
+			if err := s.skipScalarOr(0); err != nil {
+				t.Fatalf("%q: %v", in, err)
+			}
+		}
+		if err := s.end(); err != nil || len(keys) != 3 || keys[0] != "a" || keys[1] != "bc" || keys[2] != `d"e` {
+			t.Errorf("%q: keys %q, end %v", in, keys, err)
+		}
+	}
+	for _, in := range []string{`{"a":1"b":2}`, `{"a":1,}`, `{,"a":1}`, `{"a"1}`, `{"a":1,"b"`, `{"a":1,"b:2}`} {
+		s := &scanner{}
+		s.reset([]byte(in))
+		s.openObject()
+		var err error
+		for first := true; err == nil; first = false {
+			var ok bool
+			if _, ok, err = s.nextKey(first); err != nil || !ok {
+				break
+			}
+			err = s.skipScalarOr(0)
+		}
+		if err == nil {
+			err = s.end()
+		}
+		if err == nil {
+			t.Errorf("%q read without an error", in)
+		}
+	}
+}
