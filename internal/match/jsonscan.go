@@ -354,7 +354,8 @@ func (s *scanner) number() error {
 		i++
 		digits++
 	}
-	if digits == 0 {
+	if digits == 0 || digits > 1 && d[i-digits] == '0' {
+		// RFC 8259 allows no leading zero ("00", "-01").
 		return errSyntax
 	}
 	if i < len(d) && d[i] == '.' {

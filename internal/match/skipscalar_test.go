@@ -112,3 +112,21 @@ func TestNextKeyForms(t *testing.T) {
 		}
 	}
 }
+
+// TestNumberLeadingZero: RFC 8259 numbers have no leading zero.
+func TestNumberLeadingZero(t *testing.T) {
+	for in, ok := range map[string]bool{
+		"0": true, "-0": true, "0.5": true, "10": true, "-10": true, "0e1": true, "100.001": true,
+		"00": false, "01": false, "-01": false, "00.5": false, "-": false, "1.": false, ".5": false,
+	} {
+		s := &scanner{}
+		s.reset([]byte(in))
+		err := s.number()
+		if err == nil {
+			err = s.end()
+		}
+		if (err == nil) != ok {
+			t.Errorf("number(%q): %v", in, err)
+		}
+	}
+}
