@@ -109,6 +109,11 @@ CREATE TRIGGER objects_version_flags AFTER INSERT ON objects BEGIN
 		AND object_id = NEW.object_id AND version > NEW.version AND is_first = 1;
 END;
 `},
+	// The same id and version must be the same object in every collection;
+	// this index makes that check one lookup.
+	{3, "object identity", `
+CREATE INDEX objects_id_version ON objects(object_id, version);
+`},
 }
 
 // registerMigrations adds migrations from other files of this package; call

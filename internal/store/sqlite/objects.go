@@ -73,13 +73,19 @@ type submitRequest struct {
 
 // submitStmts are the statements a group of submissions shares.
 type submitStmts struct {
-	byVersion, insEntry, insObject *sql.Stmt
+	byVersion, otherContent, insEntry, insObject *sql.Stmt
 }
 
 func prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, error) {
 	var ps submitStmts
 	var err error
 	if ps.byVersion, err = tx.PrepareContext(ctx, `SELECT raw FROM objects WHERE collection = ? AND object_id = ? AND version = ?`); err != nil {
+		return nil, err
+	}
+	// An id and version name one object everywhere: the same version may be
+	// shared into several collections, but only with the same content.
+	if ps.otherContent, err = tx.PrepareContext(ctx, `SELECT collection FROM objects WHERE object_id = ? AND version = ? AND raw != ? LIMIT 1`); err != nil {
+		ps.close()
 		return nil, err
 	}
 	if ps.insEntry, err = tx.PrepareContext(ctx, `INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
@@ -98,7 +104,7 @@ func prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, error) {
 }
 
 func (ps *submitStmts) close() {
-	for _, st := range []*sql.Stmt{ps.byVersion, ps.insEntry, ps.insObject} {
+	for _, st := range []*sql.Stmt{ps.byVersion, ps.otherContent, ps.insEntry, ps.insObject} {
 		if st != nil {
 			st.Close()
 		}
@@ -227,6 +233,17 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 				continue
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
+				return st, err
+			}
+		} else {
+			// An id and version name one object in every collection.
+			var other string
+			switch err := ps.otherContent.QueryRowContext(ctx, o.ID, fmtTime(o.Version), o.Raw).Scan(&other); {
+			case err == nil:
+				st.Failures = append(st.Failures, store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version),
+					Message: "a different object with this id and version is already stored; versions are never overwritten (change modified)"})
+				continue
+			case !errors.Is(err, sql.ErrNoRows):
 				return st, err
 			}
 		}

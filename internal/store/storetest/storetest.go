@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SubmitAndQuery", testSubmitAndQuery},
 		{"Idempotent", testIdempotent},
 		{"Conflict", testConflict},
+		{"ConflictAcrossCollections", testConflictAcrossCollections},
 		{"Versions", testVersions},
 		{"Filters", testFilters},
 		{"AddedAfter", testAddedAfter},
@@ -352,6 +353,35 @@ func testConflict(t *testing.T, s store.Store) {
 	}
 	if n, _ := s.LogSize(ctx); n != 2 {
 		t.Errorf("LogSize = %d, want 2", n)
+	}
+}
+
+// An id and version name one object in every collection: the same version
+// may be shared into a second collection (a new log entry there), but other
+// content under that id and version is refused wherever it is posted.
+func testConflictAcrossCollections(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	second := "52892447-4d7e-4f70-b94d-d7f22742ff63"
+	must(t, s.AddCollection(ctx, store.Collection{
+		ID: second, Title: "second", Readers: []string{alice.ID, bob.ID}, Writers: []string{alice.ID, bob.ID},
+	}))
+	o := obj("indicator--1", base, 1)
+	submit(t, s, coll, alice, o)
+	st := submit(t, s, second, bob, obj("indicator--1", base, 2))
+	if len(st.Failures) != 1 || st.Failures[0].ID != "indicator--1" || len(st.Successes) != 0 {
+		t.Errorf("other content under the same id and version in another collection: %+v", st)
+	}
+	if st := submit(t, s, second, alice, o); len(st.Successes) != 1 || len(st.Failures) != 0 {
+		t.Errorf("sharing the same version into a second collection: %+v", st)
+	}
+	for _, c := range []string{coll, second} {
+		got := all(t, s, store.Query{Collection: c, IDs: []string{"indicator--1"}, Versions: []store.VersionSelector{{Kind: store.VersionAll}}})
+		if len(got) != 1 || !bytes.Equal(got[0].Raw, o.Raw) {
+			t.Errorf("collection %s holds %d versions; want the original only", c, len(got))
+		}
+	}
+	if n, _ := s.LogSize(ctx); n != 2 {
+		t.Errorf("LogSize = %d, want 2 (one entry per collection, none for the refused object)", n)
 	}
 }
 
