@@ -170,11 +170,18 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		}
 		paths, failed := c.collectImages(files)
 		active, _ := set.Active(time.Now())
-		matched, err := matchImages(ctx, c, active, paths, *radius, m)
+		r, err := matchImages(ctx, c, active, paths, *radius, m)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stderr, "parley: match: %d images, %d matched, %d unreadable\n", len(paths), matched, failed)
+		fmt.Fprintf(c.stderr, "parley: match: %d images, %d matched, %d unreadable, %d below quality %d\n",
+			len(paths)+failed, r.matched, failed+r.unhashable, r.lowQuality, pdq.MinQuality)
+		failed += r.unhashable
+		if failed > 0 {
+			// The sightings of the images that could be read are still
+			// emitted; the status says that some input was not.
+			return finish(fmt.Errorf("%d of the images could not be read or hashed", failed))
+		}
 		return finish(nil)
 	}
 	if len(files) == 0 {
@@ -200,36 +207,52 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	return finish(nil)
 }
 
+// imageCounts is what [matchImages] reports.
+type imageCounts struct {
+	matched    int // images within the radius of at least one indicator
+	unhashable int // images that could not be decoded or hashed
+	lowQuality int // images whose PDQ quality is below pdq.MinQuality
+}
+
 // matchImages hashes each image and counts a sighting for every pdq
-// indicator within radius; it returns the number of images that matched.
-func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []string, radius int, m *match.Matcher) (int, error) {
+// indicator within radius. As PDQ prescribes, a hash of quality below
+// [pdq.MinQuality] (a nearly flat image) is not matched: its bits are
+// mostly noise and would match unrelated pictures. Unreadable and
+// low-quality images are each named on stderr as they are met.
+func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []string, radius int, m *match.Matcher) (imageCounts, error) {
+	var r imageCounts
 	if radius < 0 || radius > 256 {
-		return 0, usageErrorf("PDQ's usual threshold is 31", "--radius must be between 0 and 256")
+		return r, usageErrorf("PDQ's usual threshold is 31", "--radius must be between 0 and 256")
 	}
 	x, errs := match.NewImageIndex(inds)
 	for _, ce := range errs {
 		fmt.Fprintf(c.stderr, "parley: warning: %v\n", ce)
 	}
-	matched := 0
 	show := c.progress(len(paths))
 	for i, p := range paths {
 		if ctx.Err() != nil {
-			return matched, ctx.Err()
+			return r, ctx.Err()
 		}
 		show(i)
-		h, _, err := pdq.HashFile(p, pdq.Limits{})
+		h, quality, err := pdq.HashFile(p, pdq.Limits{})
 		if err != nil {
 			c.printFileError(p, err)
+			r.unhashable++
+			continue
+		}
+		if quality < pdq.MinQuality {
+			fmt.Fprintf(c.stderr, "parley: warning: %s: PDQ quality %d is below %d; not matched\n", p, quality, pdq.MinQuality)
+			r.lowQuality++
 			continue
 		}
 		hits := x.Match(h, radius)
 		if len(hits) > 0 {
-			matched++
+			r.matched++
 		}
 		m.Sighted(hits, time.Time{})
 	}
 	show(-1)
-	return matched, nil
+	return r, nil
 }
 
 // identityFromTokenFile returns the "id" of a member add --json file, or
