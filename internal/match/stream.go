@@ -36,7 +36,12 @@ type Stream struct {
 	lastPoll, lastFlush time.Time
 	rebuilds            int
 	engine              *Engine
-	emitErr             error
+
+	// emitMu serialises calls of Emit, which are made without mu held so
+	// that Emit may call the Stream's own accessors (Rebuilds, Engine)
+	// without a lock-order inversion; it also guards emitErr.
+	emitMu  sync.Mutex
+	emitErr error
 }
 
 // Init polls once (if there is a Poller) and compiles the first engine. An
@@ -104,21 +109,28 @@ func (s *Stream) Tick(ctx context.Context) {
 		changed = c
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.Poller != nil && now.Sub(s.lastPoll) >= s.PollEvery {
 		s.lastPoll = now
 	}
 	if changed || (!s.next.IsZero() && !now.Before(s.next)) {
 		s.rebuild(now)
 	}
-	if now.Sub(s.lastFlush) >= s.FlushEvery {
+	flush := now.Sub(s.lastFlush) >= s.FlushEvery
+	var objs []map[string]any
+	if flush {
 		s.lastFlush = now
-		s.flush()
+		objs = s.Matcher.Flush()
+	}
+	s.mu.Unlock()
+	if flush {
+		s.emit(objs)
 	}
 }
 
-func (s *Stream) flush() {
-	objs := s.Matcher.Flush()
+// emit hands a flush's sightings to Emit; the caller must not hold mu.
+func (s *Stream) emit(objs []map[string]any) {
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
 	if s.Emit != nil {
 		if err := s.Emit(objs); err != nil && s.emitErr == nil {
 			s.emitErr = err
@@ -153,7 +165,10 @@ func (s *Stream) Read(ctx context.Context, r io.Reader) error {
 // Finish flushes what is left and returns the first Emit error.
 func (s *Stream) Finish() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.flush()
+	objs := s.Matcher.Flush()
+	s.mu.Unlock()
+	s.emit(objs)
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
 	return s.emitErr
 }
