@@ -211,6 +211,10 @@ func printDemo(c *cli, dir, url string, st *demoState, pushed int) {
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $PARLEY_TOKEN\" $PARLEY_URL/log/checkpoint   # the signed log head\n")
 	fmt.Fprintf(w, "  go run ./cmd/parley proof %s > proof.json   # the report with its log proofs\n", node.DemoReport)
 	fmt.Fprintf(w, "  go run ./cmd/parley verify --log-key \"$(cat %s)\" proof.json   # offline\n", pub)
-	fmt.Fprintf(w, "  go run ./cmd/parley audit --log-key \"$(cat %s)\"   # the whole log\n", pub)
+	// The demo makes a new node key on every fresh data dir at the same
+	// URL, so its audit keeps its seen checkpoints beside its data rather
+	// than pinning that URL to this key in the user's config directory.
+	seen := filepath.Join(dir, "demo", "seen.json")
+	fmt.Fprintf(w, "  go run ./cmd/parley audit --log-key \"$(cat %s)\" --seen %s   # the whole log\n", pub, seen)
 	fmt.Fprintf(w, "\n%s's token sees only the shared collection; %s's sees both.\n", a.Name, b.Name)
 }

@@ -46,6 +46,7 @@ func TestREADME(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bash, "-c", script)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "PARLEY_URL=", "PARLEY_TOKEN=")
+	cmd.Env = append(cmd.Env, privateHome(t)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		serve, _ := os.ReadFile(filepath.Join(cmd.Dir, "qa-serve.log"))
@@ -160,6 +161,7 @@ func TestDemoInstructions(t *testing.T) {
 	dir := t.TempDir()
 	addr := "127.0.0.1:" + strconv.Itoa(readmeFreePort(t))
 	env := append(os.Environ(), "GORACE=atexit_sleep_ms=0", "PARLEY_URL=", "PARLEY_TOKEN=")
+	env = append(env, privateHome(t)...)
 	demo := exec.Command("parley", "demo", "--data", "demo", "--listen", addr, "--no-serve")
 	demo.Dir, demo.Env = dir, env
 	printed, err := demo.Output()
@@ -223,4 +225,12 @@ func TestDemoInstructions(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^log \S+ verified: \d+ entries`).Match(out) || !regexp.MustCompile(`(?m)^\S+\n\d+\n\S+=\n\n— `).Match(out) {
 		t.Errorf("the demo's audit or checkpoint lines are missing; output:\n%s", out)
 	}
+}
+
+// privateHome returns environment settings that give the commands a home
+// and config directory of their own, so that what they pin there (audit's
+// seen checkpoints) neither comes from nor lands in the real user's.
+func privateHome(t *testing.T) []string {
+	home := t.TempDir()
+	return []string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}
 }
