@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/match"
-	"github.com/parley-exchange/parley/taxii"
 )
 
 func init() {
@@ -48,30 +47,11 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	if *format == "suricata-dataset" && *out == "" {
 		return usageErrorf("Suricata needs several files: datasets and a rules file", "--format suricata-dataset needs --out DIR")
 	}
-	set := match.NewIndicatorSet()
-	if *indicators != "" {
-		fh, err := os.Open(*indicators)
-		if err != nil {
-			return usageErrorf("", "couldn't open the indicators: %v", err)
-		}
-		inds, err := match.ReadIndicators(fh)
-		fh.Close()
-		if err != nil {
-			return usageErrorf("the file must be a STIX bundle or JSON lines of STIX objects", "%v", err)
-		}
-		for _, ind := range inds {
-			set.Put(ind)
-		}
-	} else {
-		if *collection == "" {
-			return usageErrorf("", "--url needs --collection")
-		}
-		client := &taxii.Client{BaseURL: *url, Token: *token}
-		collID, err := resolveCollection(ctx, client, *collection)
-		if err != nil {
-			return err
-		}
-		p := &match.Poller{Client: client, Collection: collID, Set: set}
+	set, p, err := indicatorSource(ctx, *indicators, *url, *token, *collection)
+	if err != nil {
+		return err
+	}
+	if p != nil {
 		if _, err := p.Poll(ctx); err != nil {
 			return withExit(4, "check --url, --token and --collection", err)
 		}

@@ -85,31 +85,9 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			return match.Push(ctx, client, collID, key, objs)
 		}
 	}
-	set := match.NewIndicatorSet()
-	var poller *match.Poller
-	if *indicators != "" {
-		fh, err := os.Open(*indicators)
-		if err != nil {
-			return usageErrorf("", "couldn't open the indicators: %v", err)
-		}
-		inds, err := match.ReadIndicators(fh)
-		fh.Close()
-		if err != nil {
-			return usageErrorf("the file must be a STIX bundle or JSON lines of STIX objects", "%v", err)
-		}
-		for _, ind := range inds {
-			set.Put(ind)
-		}
-	} else {
-		if *collection == "" {
-			return usageErrorf("", "--url needs --collection")
-		}
-		client := &taxii.Client{BaseURL: *url, Token: *token}
-		collID, err := resolveCollection(ctx, client, *collection)
-		if err != nil {
-			return err
-		}
-		poller = &match.Poller{Client: client, Collection: collID, Set: set}
+	set, poller, err := indicatorSource(ctx, *indicators, *url, *token, *collection)
+	if err != nil {
+		return err
 	}
 	m := match.NewMatcher(nil, match.Config{Format: f, Identity: *as, ObservedData: *observed})
 	s := &match.Stream{
@@ -269,4 +247,36 @@ func identityFromTokenFile(file string) string {
 		return ""
 	}
 	return v.ID
+}
+
+// indicatorSource loads the indicators of `--indicators FILE` into a new
+// set, or, for `--url`, returns an empty set with the poller that fills it
+// from the collection (nil poller for a file). The errors are the CLI's
+// usage errors, shared by match and export.
+func indicatorSource(ctx context.Context, file, url, token, collection string) (*match.IndicatorSet, *match.Poller, error) {
+	set := match.NewIndicatorSet()
+	if file != "" {
+		fh, err := os.Open(file)
+		if err != nil {
+			return nil, nil, usageErrorf("", "couldn't open the indicators: %v", err)
+		}
+		inds, err := match.ReadIndicators(fh)
+		fh.Close()
+		if err != nil {
+			return nil, nil, usageErrorf("the file must be a STIX bundle or JSON lines of STIX objects", "%v", err)
+		}
+		for _, ind := range inds {
+			set.Put(ind)
+		}
+		return set, nil, nil
+	}
+	if collection == "" {
+		return nil, nil, usageErrorf("", "--url needs --collection")
+	}
+	client := &taxii.Client{BaseURL: url, Token: token}
+	collID, err := resolveCollection(ctx, client, collection)
+	if err != nil {
+		return nil, nil, err
+	}
+	return set, &match.Poller{Client: client, Collection: collID, Set: set}, nil
 }
