@@ -21,19 +21,7 @@ import (
 // gets its own error.
 func TestGroupCommit(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	alice := store.Member{ID: "identity--a", Name: "alice", Identity: []byte("{}")}
-	if err := s.AddMember(ctx, alice); err != nil {
-		t.Fatal(err)
-	}
-	coll := "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
-	if err := s.AddCollection(ctx, store.Collection{ID: coll, Title: "c", Readers: []string{alice.ID}, Writers: []string{alice.ID}}); err != nil {
-		t.Fatal(err)
-	}
+	s, alice, coll := groupStore(t)
 	version := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	item := func(id string, fail bool) store.Item {
 		return store.Item{
@@ -178,19 +166,7 @@ func TestGroupCommitBounded(t *testing.T) {
 	defer func(n int) { maxGroupItems = n }(maxGroupItems)
 	maxGroupItems = 3
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	alice := store.Member{ID: "identity--a", Name: "alice", Identity: []byte("{}")}
-	if err := s.AddMember(ctx, alice); err != nil {
-		t.Fatal(err)
-	}
-	coll := "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
-	if err := s.AddCollection(ctx, store.Collection{ID: coll, Title: "c", Readers: []string{alice.ID}, Writers: []string{alice.ID}}); err != nil {
-		t.Fatal(err)
-	}
+	s, alice, coll := groupStore(t)
 	version := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	const subs, per = 5, 2
 	errs := make([]error, subs)
@@ -234,4 +210,25 @@ func TestGroupCommitBounded(t *testing.T) {
 	if len(s.queue) != 0 {
 		t.Errorf("%d submissions left in the queue", len(s.queue))
 	}
+}
+
+// groupStore opens a store in a temporary directory (closed when the test
+// ends) with member alice and a collection she reads and writes.
+func groupStore(t *testing.T) (s *Store, alice store.Member, coll string) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	alice = store.Member{ID: "identity--a", Name: "alice", Identity: []byte("{}")}
+	if err := s.AddMember(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	coll = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+	if err := s.AddCollection(ctx, store.Collection{ID: coll, Title: "c", Readers: []string{alice.ID}, Writers: []string{alice.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	return s, alice, coll
 }
