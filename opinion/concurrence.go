@@ -1,12 +1,9 @@
 package opinion
 
 import (
-	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 
-	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -28,7 +25,9 @@ type Concurrence struct {
 	// Voices is the number of members whose opinion counts (len(Opinions)).
 	Voices int `json:"voices"`
 	// MembersWithAccess is the number of members who may read the object
-	// in some collection that holds it: the "of N" in "4 of 17". It rests
+	// in some collection that holds it and that the requesting member may
+	// read too (collections it can't read are never counted, so the
+	// answer reveals nothing of them): the "of N" in "4 of 17". It rests
 	// on the node's access lists, which the log doesn't record, so a
 	// client can't check it.
 	MembersWithAccess int `json:"members_with_access"`
@@ -68,7 +67,8 @@ type Verification struct {
 	Checkpoint tlog.Checkpoint
 	// Items are the evidence items in the node's order.
 	Items []Checked
-	// Names maps member ids to the names the evidence gives them.
+	// Names maps member ids to the names the evidence gives them (the
+	// node's word, for display only).
 	Names map[string]string
 }
 
@@ -90,38 +90,33 @@ type Verification struct {
 // It returns what it verified even when it fails, for display.
 func VerifyConcurrence(c Concurrence, pinnedLogKey string) (Verification, error) {
 	res := Verification{Names: map[string]string{}}
-	b := c.Evidence
-	keys := Keys{}
-	for _, m := range b.Members {
-		if _, dup := keys[m.ID]; dup {
-			return res, fmt.Errorf("%w: member %s is listed twice", ErrEvidence, m.ID)
-		}
-		if len(m.PublicKey) != ed25519.PublicKeySize {
-			return res, fmt.Errorf("%w: member %s: the public key isn't %d bytes", ErrEvidence, m.ID, ed25519.PublicKeySize)
-		}
-		keys[m.ID] = ed25519.PublicKey(m.PublicKey)
-		res.Names[m.ID] = m.Name
+	for id, name := range c.Evidence.Names {
+		res.Names[id] = name
 	}
+	b := c.Evidence
+	var keys *tlog.KeyHistory
 	if len(b.Items) > 0 || b.Checkpoint != "" {
 		if pinnedLogKey != "" && pinnedLogKey != b.LogKey {
 			return res, fmt.Errorf("%w: the evidence's log key isn't the pinned key", ErrEvidence)
 		}
-		v, err := tlog.NewVerifier(b.LogKey)
-		if err != nil {
-			return res, fmt.Errorf("%w: log key: %v", ErrEvidence, err)
-		}
-		if res.Checkpoint, err = tlog.OpenCheckpoint([]byte(b.Checkpoint), v); err != nil {
-			return res, fmt.Errorf("%w: checkpoint: %v", ErrEvidence, err)
+		var err error
+		if res.Checkpoint, keys, err = b.Open(); err != nil {
+			return res, fmt.Errorf("%w: %v", ErrEvidence, err)
 		}
 	}
 	var verified []Opinion
 	for i, it := range b.Items {
-		e, err := checkItem(it, res.Checkpoint)
-		if err != nil {
+		if err := checkItem(it, res.Checkpoint); err != nil {
 			return res, fmt.Errorf("%w: item %d: %v", ErrEvidence, i, err)
 		}
-		op, verr := VerifyShared(it.Object, e.Member, keys)
-		res.Items = append(res.Items, Checked{Opinion: op, LogIndex: it.LogIndex, Collection: e.Collection, Err: verr})
+		// The opinion counts only if signed by the key the log shows in
+		// force for its member at the opinion's position.
+		inForce := Keys{}
+		if k, ok := keys.KeyAt(it.Member, it.LogIndex); ok {
+			inForce[it.Member] = k.Key
+		}
+		op, verr := VerifyShared(it.Object, it.Member, inForce)
+		res.Items = append(res.Items, Checked{Opinion: op, LogIndex: it.LogIndex, Collection: it.Collection, Err: verr})
 		if verr == nil {
 			verified = append(verified, op)
 		}
@@ -134,45 +129,14 @@ func VerifyConcurrence(c Concurrence, pinnedLogKey string) (Verification, error)
 	return res, err
 }
 
-// checkItem verifies an item's log evidence (not the opinion's signature).
-func checkItem(it tlog.BundleItem, cp tlog.Checkpoint) (tlog.Entry, error) {
-	e, err := tlog.ParseEntry(it.Entry)
+// checkItem verifies an item's log evidence (not the opinion's signature):
+// its entry's inclusion and that the entry commits to the object with the
+// item's opening.
+func checkItem(it tlog.BundleItem, cp tlog.Checkpoint) error {
+	e, err := it.Included(cp)
 	if err != nil {
-		return e, err
+		return err
 	}
-	if e.Kind != tlog.KindObject {
-		return e, fmt.Errorf("entry %d is of kind %q, not an object entry", it.LogIndex, e.Kind)
-	}
-	if err := tlog.VerifyInclusion(it.LogIndex, cp.Size, tlog.LeafHash(it.Entry), it.InclusionProof, cp.Hash); err != nil {
-		return e, fmt.Errorf("entry %d of %s isn't in the checkpoint's tree: %v", it.LogIndex, e.ObjectID, err)
-	}
-	canon, err := stix.Canonicalize(it.Object)
-	if err != nil {
-		return e, fmt.Errorf("the object of entry %d isn't valid JSON: %v", it.LogIndex, err)
-	}
-	if tlog.Commitment(it.Salt, it.Object) != e.Commitment && tlog.Commitment(it.Salt, canon) != e.Commitment {
-		return e, fmt.Errorf("the object of entry %d doesn't match the entry's commitment", it.LogIndex)
-	}
-	var head struct {
-		ID           string `json:"id"`
-		Modified     string `json:"modified"`
-		Created      string `json:"created"`
-		CreatedByRef string `json:"created_by_ref"`
-	}
-	if err := json.Unmarshal(canon, &head); err != nil {
-		return e, fmt.Errorf("the object of entry %d: %v", it.LogIndex, err)
-	}
-	version := head.Modified
-	if version == "" {
-		version = head.Created
-	}
-	switch {
-	case head.ID != e.ObjectID:
-		return e, fmt.Errorf("entry %d is for %s, not %s", it.LogIndex, e.ObjectID, head.ID)
-	case !sameTime(version, e.Version):
-		return e, fmt.Errorf("entry %d is for version %s of %s, not %s", it.LogIndex, e.Version, e.ObjectID, version)
-	case head.CreatedByRef != "" && head.CreatedByRef != e.Member:
-		return e, fmt.Errorf("entry %d says %s shared %s, whose created_by_ref is %s", it.LogIndex, e.Member, e.ObjectID, head.CreatedByRef)
-	}
-	return e, nil
+	_, _, err = tlog.CheckOpening(it.Object, it.Opening, e)
+	return err
 }

@@ -45,7 +45,7 @@ func TestVerifyConcurrence(t *testing.T) {
 	if err != nil {
 		t.Fatalf("VerifyConcurrence(honest) = %v", err)
 	}
-	if len(res.Items) != len(objects) || res.Checkpoint.Size != uint64(5+len(objects)) || res.Names[a.id] != "member-1" {
+	if len(res.Items) != len(objects) || res.Checkpoint.Size != uint64(5+len(members)+len(objects)) || res.Names[a.id] != "member-1" {
 		t.Errorf("verification = %+v", res)
 	}
 	if !errors.Is(res.Items[6].Err, ErrUnsigned) || res.Items[0].Err != nil || res.Items[0].Collection != "c1" {
@@ -107,8 +107,18 @@ func TestVerifyConcurrence(t *testing.T) {
 		{"checkpoint signature broken", func(c *Concurrence) {
 			c.Evidence.Checkpoint = c.Evidence.Checkpoint[:len(c.Evidence.Checkpoint)-10] + "AAAAAAAAA\n"
 		}, ErrEvidence},
-		{"a member's key replaced", func(c *Concurrence) { c.Evidence.Members[0].PublicKey = tlog.Bytes(newMember(9).pub()) }, ErrMismatch},
-		{"member listed twice", func(c *Concurrence) { c.Evidence.Members = append(c.Evidence.Members, c.Evidence.Members[0]) }, ErrEvidence},
+		{"a member's key entry replaced", func(c *Concurrence) {
+			// The node swaps in another key for member 0: the entry no
+			// longer matches the log's tree.
+			e, _ := tlog.ParseEntry(c.Evidence.Keys[0].Entry)
+			e.Key = newMember(9).pub()
+			c.Evidence.Keys[0].Entry, _ = e.Marshal()
+		}, ErrEvidence},
+		{"a member's key entry left out", func(c *Concurrence) { c.Evidence.Keys = c.Evidence.Keys[1:] }, ErrMismatch},
+		{"key entries out of order", func(c *Concurrence) {
+			c.Evidence.Keys[0], c.Evidence.Keys[1] = c.Evidence.Keys[1], c.Evidence.Keys[0]
+		}, ErrEvidence},
+		{"opening's member changed", func(c *Concurrence) { c.Evidence.Items[0].Member = members[1].id }, ErrEvidence},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cc := copyOf()

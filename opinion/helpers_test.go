@@ -147,6 +147,17 @@ func evidence(t testing.TB, members []member, objects ...[]byte) (tlog.Bundle, s
 	for i := range 5 {
 		tb.Append(tlog.LeafHash([]byte(fmt.Sprintf("other entry %d", i))))
 	}
+	// Then each member's registration, in clear, as a node logs it.
+	var keys []tlog.BundleKey
+	for i, m := range members {
+		leaf, err := tlog.Entry{Kind: tlog.KindMemberKey, Member: m.id, Event: tlog.EventRegister, Key: m.pub(),
+			Authority: tlog.AuthorityOperator, Received: t0.Add(time.Duration(i) * time.Second)}.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tlog.BundleKey{Entry: leaf, LogIndex: tb.Size()})
+		tb.Append(tlog.LeafHash(leaf))
+	}
 	for i, obj := range objects {
 		canon, err := stix.Canonicalize(obj)
 		if err != nil {
@@ -158,12 +169,14 @@ func evidence(t testing.TB, members []member, objects ...[]byte) (tlog.Bundle, s
 		}
 		json.Unmarshal(canon, &head)
 		salt := bytes.Repeat([]byte{byte(i + 1)}, tlog.SaltSize)
-		leaf, err := tlog.Entry{ObjectID: head.ID, Version: head.Modified, Collection: "c1", Member: head.CreatedByRef,
-			Received: t0.Add(time.Hour), Commitment: tlog.Commitment(salt, canon)}.Marshal()
+		mod, _ := time.Parse(time.RFC3339Nano, head.Modified)
+		op := tlog.Opening{Salt: salt, Collection: "c1", ObjectID: head.ID, Version: stix.FormatTimestamp(mod), Member: head.CreatedByRef}
+		leaf, err := tlog.Entry{Kind: tlog.KindObject, Received: t0.Add(time.Hour + time.Duration(i)*time.Second),
+			Commitment: tlog.ObjectCommitment(op, canon)}.Marshal()
 		if err != nil {
 			t.Fatal(err)
 		}
-		items = append(items, tlog.BundleItem{Object: canon, Entry: leaf, Salt: salt, LogIndex: tb.Size()})
+		items = append(items, tlog.BundleItem{Object: canon, Entry: leaf, Opening: op, LogIndex: tb.Size()})
 		tb.Append(tlog.LeafHash(leaf))
 	}
 	for k, v := range tb.Flush() {
@@ -177,13 +190,20 @@ func evidence(t testing.TB, members []member, objects ...[]byte) (tlog.Bundle, s
 		}
 		items[i].InclusionProof = p
 	}
+	for i := range keys {
+		p, err := tlog.InclusionProof(ctx, keys[i].LogIndex, size, tlog.TileHashReader(size, tiles))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i].InclusionProof = p
+	}
 	cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: testOrigin, Size: size, Hash: tb.Root()}, signer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := tlog.Bundle{Type: tlog.BundleType, LogKey: vkey, Checkpoint: string(cp), Items: items}
+	b := tlog.Bundle{Type: tlog.BundleType, LogKey: vkey, Checkpoint: string(cp), Keys: keys, Items: items, Names: map[string]string{}}
 	for i, m := range members {
-		b.Members = append(b.Members, tlog.BundleMember{ID: m.id, Name: fmt.Sprintf("member-%d", i+1), PublicKey: tlog.Bytes(m.pub())})
+		b.Names[m.id] = fmt.Sprintf("member-%d", i+1)
 	}
 	return b, vkey
 }

@@ -26,17 +26,22 @@ var ErrKeyNotInLog = errors.New("set key is not committed in the node's log")
 // else sees; a second oprf-key entry for the same set id is public,
 // attributable evidence of equivocation.
 type KeyReceipt struct {
-	LogIndex       uint64      `json:"log_index"`
-	TreeSize       uint64      `json:"tree_size"`
-	Entry          []byte      `json:"entry"`
+	LogIndex uint64 `json:"log_index"`
+	TreeSize uint64 `json:"tree_size"`
+	Entry    []byte `json:"entry"`
+	// Opening is the key entry's opening (salt, set id as object_id,
+	// collection, member); the entry itself shows only a salted
+	// commitment, so non-readers of the set learn nothing from it.
+	Opening        tlog.Opening `json:"opening"`
 	InclusionProof []tlog.Hash `json:"inclusion_proof"`
 	Checkpoint     string      `json:"checkpoint"`
 }
 
 // Verify checks, with the node's pinned note verifier, that the receipt's
 // checkpoint is signed by the node, that the entry is included at LogIndex
-// in that tree, and that the entry is the oprf-key entry of set setID
-// committing to key. Any failure wraps [ErrKeyNotInLog].
+// in that tree, and that the entry is an oprf-key entry whose commitment
+// opens (with the receipt's opening) to set setID, the set's collection
+// and provider, and key. Any failure wraps [ErrKeyNotInLog].
 func (r *KeyReceipt) Verify(v note.Verifier, setID string, key *PublicKey) error {
 	cp, err := tlog.OpenCheckpoint([]byte(r.Checkpoint), v)
 	if err != nil {
@@ -52,10 +57,10 @@ func (r *KeyReceipt) Verify(v note.Verifier, setID string, key *PublicKey) error
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrKeyNotInLog, err)
 	}
-	if e.Kind != tlog.KindOPRFKey || e.ObjectID != setID {
+	if e.Kind != tlog.KindOPRFKey || r.Opening.ObjectID != setID {
 		return fmt.Errorf("%w: entry %d is not the key entry of set %s", ErrKeyNotInLog, r.LogIndex, setID)
 	}
-	if e.Commitment != tlog.KeyCommitment(SuiteID, key.Bytes()) {
+	if e.Commitment != tlog.OPRFKeyCommitment(r.Opening, SuiteID, key.Bytes()) {
 		return fmt.Errorf("%w: the log commits set %s to another key", ErrKeyNotInLog, setID)
 	}
 	return nil

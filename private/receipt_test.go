@@ -1,6 +1,7 @@
 package private
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -45,6 +46,7 @@ type receiptFixture struct {
 	key      *PublicKey
 	signer   note.Signer
 	leaves   [][]byte
+	opening  tlog.Opening
 }
 
 func newReceiptFixture(t *testing.T, key *PublicKey, setID string) receiptFixture {
@@ -65,14 +67,14 @@ func newReceiptFixture(t *testing.T, key *PublicKey, setID string) receiptFixtur
 	for i := range 5 {
 		leaves = append(leaves, []byte(fmt.Sprintf(`{"filler":%d}`, i)))
 	}
-	e := tlog.Entry{Kind: tlog.KindOPRFKey, ObjectID: setID, Version: "2026-01-01T00:00:00Z", Collection: "c1",
-		Member: "identity--p", Received: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Commitment: tlog.KeyCommitment(SuiteID, key.Bytes())}
+	op := tlog.Opening{Salt: bytes.Repeat([]byte{9}, tlog.SaltSize), ObjectID: setID, Collection: "c1", Member: "identity--p"}
+	e := tlog.Entry{Kind: tlog.KindOPRFKey, Received: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Commitment: tlog.OPRFKeyCommitment(op, SuiteID, key.Bytes())}
 	leaf, err := e.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
 	leaves = append(leaves[:3], append([][]byte{leaf}, leaves[3:]...)...)
-	f := receiptFixture{verifier: verifier, key: key, signer: signer, leaves: leaves}
+	f := receiptFixture{verifier: verifier, key: key, signer: signer, leaves: leaves, opening: op}
 	f.receipt = f.receiptAt(t, 3)
 	return f
 }
@@ -87,7 +89,7 @@ func (f receiptFixture) receiptAt(t *testing.T, index int) KeyReceipt {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return KeyReceipt{LogIndex: uint64(index), TreeSize: uint64(len(hashes)), Entry: f.leaves[index],
+	return KeyReceipt{LogIndex: uint64(index), TreeSize: uint64(len(hashes)), Entry: f.leaves[index], Opening: f.opening,
 		InclusionProof: path(index, hashes), Checkpoint: string(cp)}
 }
 
@@ -107,6 +109,10 @@ func TestKeyReceipt(t *testing.T) {
 	wrongIndex := f.receipt
 	wrongIndex.LogIndex = 2
 	filler := f.receiptAt(t, 1) // a valid receipt of an entry that is not a key entry
+	otherOpening := f.receipt
+	otherOpening.Opening.Collection = "c2" // the set claimed for another collection
+	otherSalt := f.receipt
+	otherSalt.Opening.Salt = bytes.Repeat([]byte{8}, tlog.SaltSize)
 
 	for name, tc := range map[string]struct {
 		r     KeyReceipt
@@ -120,6 +126,8 @@ func TestKeyReceipt(t *testing.T) {
 		"a tampered proof":            {tamperedProof, f.verifier, "set1", p.PublicKey()},
 		"a wrong index":               {wrongIndex, f.verifier, "set1", p.PublicKey()},
 		"not a key entry":             {filler, f.verifier, "set1", p.PublicKey()},
+		"another opening":             {otherOpening, f.verifier, "set1", p.PublicKey()},
+		"another salt":                {otherSalt, f.verifier, "set1", p.PublicKey()},
 	} {
 		if err := tc.r.Verify(tc.v, tc.setID, tc.key); !errors.Is(err, ErrKeyNotInLog) {
 			t.Errorf("%s: Verify = %v, want ErrKeyNotInLog", name, err)

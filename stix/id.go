@@ -147,3 +147,44 @@ func DeterministicID(objectType string, props map[string]any) (string, error) {
 	}
 	return objectType + "--" + uuid.NewHash(sha1.New(), scoNamespace, canon, 5).String(), nil
 }
+
+// IsObservable reports whether t is one of the cyber-observable object
+// types STIX 2.1 defines (section 6); custom types are not, since they
+// may be domain objects.
+func IsObservable(t string) bool {
+	s, ok := specs[t]
+	return ok && s.kind == kindSCO
+}
+
+// ErrDeterministicID is wrapped by [CheckDeterministicID] for an observable
+// whose id isn't the one its content determines.
+var ErrDeterministicID = errors.New("the observable's id isn't the one its ID contributing properties determine")
+
+// CheckDeterministicID checks that a cyber-observable's id is the UUIDv5
+// that section 2.9 defines over its ID contributing properties
+// ([DeterministicID]), so that one id always names one value: content that
+// doesn't match its id is refused. Objects of other types, and observables
+// without any contributing property present (whose id is random), pass.
+func CheckDeterministicID(o *Object) error {
+	if !IsObservable(o.Type) {
+		return nil
+	}
+	present := false
+	for _, name := range idContributingProperties[o.Type] {
+		if _, ok := o.Props[name]; ok {
+			present = true
+			break
+		}
+	}
+	if !present {
+		return nil
+	}
+	want, err := DeterministicID(o.Type, o.Props)
+	if err != nil {
+		return err
+	}
+	if want != o.ID {
+		return fmt.Errorf("%w: %s should be %s (STIX 2.1 section 2.9: UUIDv5 of its ID contributing properties)", ErrDeterministicID, o.ID, want)
+	}
+	return nil
+}

@@ -130,6 +130,9 @@ type Item struct {
 	// versions endpoints do not need it, and a backend may leave it nil
 	// when [Query] came from those (it cannot tell, so it usually fills it).
 	Object json.RawMessage
+	// Opening, when not nil, is the object's log entry index and opening,
+	// sent in the envelope's x_parley_openings.
+	Opening *ObjectOpening
 }
 
 // Page is one page of object versions, ordered by DateAdded (oldest

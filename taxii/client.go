@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // DefaultMaxResponseBytes is the largest response body a [Client] reads
@@ -37,6 +39,63 @@ type Client struct {
 	// MaxResponseBytes bounds the size of a response body; 0 means
 	// [DefaultMaxResponseBytes].
 	MaxResponseBytes int64
+	// Verifier, when not nil, checks every object of every envelope that
+	// Objects and Object return against the node's log, from the
+	// envelope's x_parley_openings: objects that fail are removed from
+	// Objects and listed in the envelope's Refused (an envelope without
+	// openings has every object refused); Checks describes the rest.
+	Verifier *tlog.ObjectVerifier
+}
+
+// Refusal is an object a verifying [Client] refused, and why.
+type Refusal struct {
+	ID  string
+	Err error
+}
+
+// verify applies c.Verifier to env (see [Client.Verifier]).
+func (c *Client) verify(ctx context.Context, env *Envelope) error {
+	if c.Verifier == nil || len(env.Objects) == 0 {
+		return nil
+	}
+	objects, openings := env.Objects, env.Openings
+	env.Objects, env.Openings, env.Checks = nil, nil, nil
+	if len(openings) != len(objects) {
+		for _, o := range objects {
+			env.Refused = append(env.Refused, Refusal{ID: objectID(o), Err: errors.New("the node sent it without its log opening, so it can't be checked against the log")})
+		}
+		return nil
+	}
+	items := make([]tlog.VerifyItem, len(objects))
+	for i, o := range objects {
+		items[i] = tlog.VerifyItem{Object: o, LogIndex: openings[i].LogIndex, Opening: openings[i].Opening}
+	}
+	res, err := c.Verifier.Verify(ctx, items)
+	if err != nil {
+		return fmt.Errorf("couldn't check the objects against the node's log: %w", err)
+	}
+	for i, r := range res {
+		switch {
+		case r.Err == nil || errors.Is(r.Err, tlog.ErrUnsignedObject):
+			env.Objects = append(env.Objects, objects[i])
+			env.Openings = append(env.Openings, openings[i])
+			env.Checks = append(env.Checks, Check{ObjectCheck: r.Check, Unsigned: r.Err != nil})
+		default:
+			env.Refused = append(env.Refused, Refusal{ID: objectID(objects[i]), Err: r.Err})
+		}
+	}
+	return nil
+}
+
+// objectID returns the id of a JSON object, or "unknown".
+func objectID(raw []byte) string {
+	var v struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &v) != nil || v.ID == "" {
+		return "unknown"
+	}
+	return v.ID
 }
 
 // ResponseError is a response with an error status.
@@ -140,7 +199,7 @@ func (c *Client) Objects(ctx context.Context, collectionID string, q Query) (*En
 		return nil, err
 	}
 	env.DateAdded = dateAdded(hdr)
-	return env, nil
+	return env, c.verify(ctx, env)
 }
 
 // ObjectPages returns the pages of objects matching q, following the
@@ -179,7 +238,7 @@ func (c *Client) Object(ctx context.Context, collectionID, objectID string, q Qu
 		return nil, err
 	}
 	env.DateAdded = dateAdded(hdr)
-	return env, nil
+	return env, c.verify(ctx, env)
 }
 
 // Versions fetches one page of the versions of one object. Of q, only

@@ -310,6 +310,12 @@ func (h *handler) getObjects(w http.ResponseWriter, r *http.Request, p Principal
 				return
 			}
 			env.Objects = append(env.Objects, it.Object)
+			if it.Opening != nil {
+				env.Openings = append(env.Openings, *it.Opening)
+			}
+		}
+		if len(env.Openings) != len(env.Objects) {
+			env.Openings = nil // all or none: they pair with objects by position
 		}
 		h.respond(w, r, p, http.StatusOK, env)
 	}
@@ -660,6 +666,11 @@ func appendEnvelope(b []byte, env Envelope) []byte {
 			b = append(b, o...)
 		}
 		b = append(b, ']')
+	}
+	if len(env.Openings) > 0 {
+		ops, _ := json.Marshal(env.Openings) // plain strings, numbers and bytes always encode
+		b = append(b, `,"x_parley_openings":`...)
+		b = append(b, ops...)
 	}
 	return append(b, '}')
 }

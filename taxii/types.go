@@ -12,6 +12,7 @@ package taxii
 
 import (
 	"encoding/json"
+	"github.com/parley-exchange/parley/tlog"
 	"strconv"
 	"time"
 )
@@ -70,9 +71,35 @@ type Envelope struct {
 	More    bool              `json:"more"`
 	Next    string            `json:"next,omitempty"`
 	Objects []json.RawMessage `json:"objects,omitempty"`
+	// Openings is Parley's custom property (TAXII 2.1 section 3.1 allows
+	// x_ properties): for each object, in the same order, its log entry's
+	// index and opening, so that a client checks every object against the
+	// log ([tlog.CheckObject]) without trusting the node. Nodes that don't
+	// keep a log, and other servers, send none.
+	Openings []ObjectOpening `json:"x_parley_openings,omitempty"`
 	// DateAdded holds the X-TAXII-Date-Added-First/Last headers of the
 	// response that carried the envelope; [Client] fills it.
 	DateAdded DateAddedRange `json:"-"`
+	// Checks and Refused are filled by a [Client] with a Verifier: Checks
+	// pairs with Objects (what was established of each), Refused lists
+	// the objects that failed and were removed.
+	Checks  []Check   `json:"-"`
+	Refused []Refusal `json:"-"`
+}
+
+// Check is what a verifying [Client] established about one object.
+type Check struct {
+	tlog.ObjectCheck
+	// Unsigned is true for an object accepted unsigned by its collection
+	// (its entry and commitment matched; nobody vouches for its content).
+	Unsigned bool
+}
+
+// ObjectOpening is one object's log entry index and opening in an
+// [Envelope].
+type ObjectOpening struct {
+	LogIndex uint64 `json:"log_index"`
+	tlog.Opening
 }
 
 // DateAddedRange is the date added of the first and last item of a

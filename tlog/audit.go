@@ -3,12 +3,14 @@ package tlog
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -27,13 +29,10 @@ type AuditSource interface {
 	Leaves(ctx context.Context, start, end uint64, fn func(index uint64, leaf []byte) error) error
 	// Objects calls fn for every stored object version whose entry index
 	// is in [start, end) and that the auditor may read, in index order,
-	// with the collection the object is stored in, the object exactly as
-	// stored and its commitment salt. fn may keep the slices after it
-	// returns.
-	Objects(ctx context.Context, start, end uint64, fn func(index uint64, collection string, object, salt []byte) error) error
-	// MemberKeys returns every member's registered Ed25519 key by
-	// identity id (members without a key are absent).
-	MemberKeys(ctx context.Context) (map[string]ed25519.PublicKey, error)
+	// with its entry's opening (the collection the object is stored in
+	// among it) and the object exactly as stored. fn may keep the slices
+	// after it returns.
+	Objects(ctx context.Context, start, end uint64, fn func(index uint64, op Opening, object []byte) error) error
 }
 
 // CheckpointHistory is an optional ability of an [AuditSource]: every
@@ -41,6 +40,13 @@ type AuditSource interface {
 // recomputed tree.
 type CheckpointHistory interface {
 	Checkpoints(ctx context.Context) ([][]byte, error)
+}
+
+// EntryNamer is an optional ability of an [AuditSource] that knows every
+// entry's object (the node's own store): problems with entries whose object
+// is missing or unreadable are named with it.
+type EntryNamer interface {
+	EntryObjectID(ctx context.Context, index uint64) (string, error)
 }
 
 // ConsistencyProver is an optional ability of an [AuditSource]: the log's
@@ -69,6 +75,10 @@ type AuditOptions struct {
 	Tiles TileReader
 	// Progress, when not nil, is called with the entries done so far.
 	Progress func(done, total uint64)
+	// Mine, when not empty, are the auditing member's own public keys:
+	// every key the log registers for a member that holds one of them and
+	// that isn't among them is a problem (a key the operator swapped in).
+	Mine []ed25519.PublicKey
 }
 
 // Problem is one thing an audit found wrong.
@@ -107,6 +117,8 @@ type AuditReport struct {
 	// Problems lists everything that didn't verify; empty means the log
 	// verified.
 	Problems []Problem
+	// Keys is the member key history the log shows.
+	Keys *KeyHistory
 	// Fork holds two signed checkpoints of this log that can't both be
 	// true (same size, different roots, or an old one that isn't a prefix
 	// of the recomputed tree): proof that the log forked.
@@ -125,19 +137,17 @@ const auditChunk = 4096
 
 // Audit replays a whole log: it verifies the latest checkpoint's signature,
 // recomputes the tree from every entry and compares its root, checks that
-// object entries were received in log order (strictly increasing times), checks every
+// entries of every kind were received in log order (strictly increasing
+// times), replays the member key events ([KeyHistory]), checks every
 // other checkpoint the source and opts.Seen know of against the tree at
 // their sizes (two checkpoints for one size with different roots are kept
 // in the report as fork evidence), and checks every object the source
-// returns against its entry's commitment and its member's signature. What
+// returns against its entry's commitment and the key in force for its
+// member at its position, and, with opts.Mine, names every key registered
+// for the auditing member that it doesn't hold. What
 // doesn't verify is in the report's Problems, naming entry and object; the
 // error is only for failing to read the source.
 func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditReport, error) {
-	type setKey struct {
-		index      int64
-		commitment string
-	}
-	setKeys := map[string]setKey{}
 	rep := &AuditReport{}
 	if opts.Verifier == nil {
 		return nil, errors.New("couldn't audit: no log key to verify checkpoints with")
@@ -206,9 +216,14 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 		}
 	}
 
-	keys, err := src.MemberKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("couldn't read member keys: %w", err)
+	keys := NewKeyHistory()
+	rep.Keys = keys
+	objectIDs := map[uint64]string{} // for naming objects in problems
+	var idsMu sync.Mutex
+	nameOf := func(i uint64) string {
+		idsMu.Lock()
+		defer idsMu.Unlock()
+		return objectIDs[i]
 	}
 	var pending *pendingChunk
 	merge := func(p *pendingChunk) {
@@ -222,13 +237,13 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 			case errors.Is(j.err, ErrUnsignedObject):
 				rep.Unsigned++
 			case j.err != nil:
-				rep.add(int64(j.index), p.entries[j.index-p.start].ObjectID, "%v", j.err)
+				rep.add(int64(j.index), j.op.ObjectID, "%v", j.err)
 			}
 		}
 		if opts.AllObjects {
 			for j, ok := range p.seen {
 				if e := p.entries[j]; !ok && e.Kind == KindObject && e.Commitment != "" {
-					rep.add(int64(p.start)+int64(j), e.ObjectID, "the object of this entry isn't in the store")
+					rep.add(int64(p.start)+int64(j), "", "the object of this entry isn't in the store")
 				}
 			}
 		}
@@ -266,24 +281,17 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 				return nil
 			}
 			entries[i-start] = e
-			// The node stamps object versions in log order with strictly
-			// increasing times, so an entry received no later than the one
-			// before it was back-dated or reordered.
-			if e.Kind == KindObject {
-				if !lastReceived.IsZero() && !e.Received.After(lastReceived) {
-					rep.add(int64(i), e.ObjectID, "received %s, not after the object entry before it (%s): back-dated or reordered",
-						e.Received.Format(time.RFC3339Nano), lastReceived.Format(time.RFC3339Nano))
-				}
-				lastReceived = e.Received
+			// The node stamps entries of every kind in log order with
+			// strictly increasing times, so an entry received no later than
+			// the one before it was back-dated or reordered.
+			if !lastReceived.IsZero() && !e.Received.After(lastReceived) {
+				rep.add(int64(i), "", "received %s, not after the entry before it (%s): back-dated or reordered",
+					e.Received.Format(time.RFC3339Nano), lastReceived.Format(time.RFC3339Nano))
 			}
-			// A private set has one key for life: a second key for the same
-			// set would let the provider evaluate some queriers under a
-			// key of their own and so tell who asked what.
-			if e.Kind == KindOPRFKey {
-				if first, ok := setKeys[e.ObjectID]; ok && first.commitment != e.Commitment {
-					rep.add(int64(i), e.ObjectID, "a second OPRF key for private set %s (the first is entry %d): the provider could tell queriers apart", e.ObjectID, first.index)
-				} else if !ok {
-					setKeys[e.ObjectID] = setKey{index: int64(i), commitment: e.Commitment}
+			lastReceived = e.Received
+			if e.Kind == KindMemberKey {
+				if err := keys.Apply(i, e); err != nil {
+					rep.add(int64(i), "", "%v", err)
 				}
 			}
 			return nil
@@ -296,13 +304,13 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 			break
 		}
 		if opts.Tiles != nil {
-			if err := compareTiles(ctx, opts.Tiles, start, end, cp.Size, hashes, entries, rep); err != nil {
+			if err := compareTiles(ctx, opts.Tiles, start, end, cp.Size, hashes, nameOf, rep); err != nil {
 				return nil, err
 			}
 		}
 		seen := make([]bool, end-start)
 		var jobs []objectJob
-		err = src.Objects(ctx, start, end, func(i uint64, collection string, object, salt []byte) error {
+		err = src.Objects(ctx, start, end, func(i uint64, op Opening, object []byte) error {
 			if i < start || i >= end {
 				return fmt.Errorf("object for entry %d outside %d–%d", i, start, end)
 			}
@@ -310,10 +318,10 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 			if entries[i-start].Commitment == "" {
 				return nil // malformed entry, reported above
 			}
-			if e := entries[i-start]; collection != e.Collection {
-				rep.add(int64(i), e.ObjectID, "the object is stored in collection %s but its entry says %s", collection, e.Collection)
-			}
-			jobs = append(jobs, objectJob{index: i, object: object, salt: salt})
+			idsMu.Lock()
+			objectIDs[i] = op.ObjectID
+			idsMu.Unlock()
+			jobs = append(jobs, objectJob{index: i, object: object, op: op})
 			return nil
 		})
 		if err != nil {
@@ -328,12 +336,13 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 			defer close(p.done)
 			checkObjects(p.jobs, func(j *objectJob) {
 				e := p.entries[j.index-p.start]
-				j.err = CheckObject(j.object, j.salt, e, keys[e.Member])
+				_, j.err = CheckObject(j.object, j.op, e, j.index, keys)
 			})
 		}()
 		pending = p
 	}
 	merge(pending)
+	checkMine(keys, opts.Mine, rep)
 	if rep.Entries == cp.Size && tree.Root() != cp.Hash {
 		rep.add(-1, "", "the entries don't produce the checkpoint's root hash: the log was rewritten")
 	}
@@ -365,10 +374,54 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	if opts.Seen != nil && rep.Fork == nil {
 		opts.Seen.add(cpNote)
 	}
+	// Name the object of each entry problem where the auditor may read it
+	// (the entry itself names nothing).
+	namer, _ := src.(EntryNamer)
+	for i := range rep.Problems {
+		if p := &rep.Problems[i]; p.Index >= 0 && p.ObjectID == "" {
+			p.ObjectID = nameOf(uint64(p.Index))
+			if p.ObjectID == "" && namer != nil {
+				p.ObjectID, _ = namer.EntryObjectID(ctx, uint64(p.Index))
+			}
+		}
+	}
 	// Objects are checked in the background, so problems arrive out of
 	// order: report the log's own first, then by entry.
 	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Index < rep.Problems[j].Index })
 	return rep, nil
+}
+
+// checkMine names every key the log registers for a member holding one of
+// mine that isn't among mine: a key the operator put in the member's name.
+func checkMine(keys *KeyHistory, mine []ed25519.PublicKey, rep *AuditReport) {
+	if len(mine) == 0 {
+		return
+	}
+	held := func(k ed25519.PublicKey) bool {
+		for _, m := range mine {
+			if m.Equal(k) {
+				return true
+			}
+		}
+		return false
+	}
+	found := false
+	for _, member := range keys.Members() {
+		ks := keys.Keys(member)
+		if !slices.ContainsFunc(ks, func(k MemberKey) bool { return held(k.Key) }) {
+			continue
+		}
+		found = true
+		for _, k := range ks {
+			if !held(k.Key) {
+				rep.add(int64(k.From), "", "the log registers key %s for %s (%s-asserted), which you don't hold",
+					base64.StdEncoding.EncodeToString(k.Key), member, k.Authority)
+			}
+		}
+	}
+	if !found {
+		rep.add(-1, "", "no member of this log is registered with your key")
+	}
 }
 
 // pendingChunk is a chunk whose objects are being checked.
@@ -381,9 +434,10 @@ type pendingChunk struct {
 }
 
 type objectJob struct {
-	index        uint64
-	object, salt []byte
-	err          error
+	index  uint64
+	object []byte
+	op     Opening
+	err    error
 }
 
 // checkObjects runs check on every job, spread over GOMAXPROCS goroutines:
@@ -410,7 +464,7 @@ func checkObjects(jobs []objectJob, check func(*objectJob)) {
 }
 
 // compareTiles checks leaf hashes against the log's level-0 tiles at size.
-func compareTiles(ctx context.Context, tr TileReader, start, end, size uint64, hashes []Hash, entries []Entry, rep *AuditReport) error {
+func compareTiles(ctx context.Context, tr TileReader, start, end, size uint64, hashes []Hash, nameOf func(uint64) string, rep *AuditReport) error {
 	for _, t := range TilesForSize(0, false, start, size) {
 		first := t.N * TileWidth
 		if first >= end {
@@ -432,7 +486,7 @@ func compareTiles(ctx context.Context, tr TileReader, start, end, size uint64, h
 				continue
 			}
 			if h != hashes[i-start] {
-				rep.add(int64(i), entries[i-start].ObjectID, "the entry doesn't match the leaf hash in the log's tree: the entry was changed")
+				rep.add(int64(i), nameOf(i), "the entry doesn't match the leaf hash in the log's tree: the entry was changed")
 			}
 		}
 	}
@@ -465,6 +519,50 @@ func LoadSeen(path string) (*SeenCheckpoints, error) {
 		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// CheckConsistent checks a signed checkpoint note against the checkpoints
+// seen before (those that verify with v and name the same origin): one of
+// the same size must have the same root, and the log's consistency proofs
+// (from prover) from the nearest smaller seen checkpoint to it, and from it
+// to the nearest larger one, must verify. It then records the note, also
+// when it conflicts, as evidence next to the one it conflicts with (the
+// caller saves the file). Failures wrap [ErrProof] and say the log forked.
+func (s *SeenCheckpoints) CheckConsistent(ctx context.Context, n []byte, v note.Verifier, prover ConsistencyProver) error {
+	cp, err := OpenCheckpoint(n, v)
+	if err != nil {
+		return err
+	}
+	s.add(n)
+	var lower, upper *Checkpoint
+	for _, old := range s.Notes {
+		c, err := OpenCheckpoint([]byte(old), v)
+		if err != nil || c.Origin != cp.Origin {
+			continue // another log's, or kept evidence under an old key
+		}
+		switch {
+		case c.Size == cp.Size && c.Hash != cp.Hash:
+			return fmt.Errorf("%w: two checkpoints of size %d with different roots: the log forked", ErrProof, c.Size)
+		case c.Size < cp.Size && c.Size > 0 && (lower == nil || c.Size > lower.Size):
+			lower = &c
+		case c.Size > cp.Size && (upper == nil || c.Size < upper.Size):
+			upper = &c
+		}
+	}
+	for _, pair := range [][2]*Checkpoint{{lower, &cp}, {&cp, upper}} {
+		small, big := pair[0], pair[1]
+		if small == nil || big == nil || small.Size == 0 {
+			continue
+		}
+		p, err := prover.ConsistencyProof(ctx, small.Size, big.Size)
+		if err != nil {
+			return fmt.Errorf("couldn't read the log's consistency proof from %d to %d: %w", small.Size, big.Size, err)
+		}
+		if err := VerifyConsistency(small.Size, big.Size, p, small.Hash, big.Hash); err != nil {
+			return fmt.Errorf("%w: the checkpoints of sizes %d and %d aren't consistent: the log forked or was rewritten", ErrProof, small.Size, big.Size)
+		}
+	}
+	return nil
 }
 
 func (s *SeenCheckpoints) add(n []byte) {

@@ -1,15 +1,16 @@
 package tlog
 
 import (
-	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 )
 
-// BundleType is the "type" of a proof bundle document.
-const BundleType = "parley-proof-bundle-v1"
+// BundleType is the "type" of a proof bundle document. Version 2 carries
+// the member key entries of the log (with their inclusion proofs) instead
+// of keys the node asserted, and each item's opening.
+const BundleType = "parley-proof-bundle-v2"
 
 // ErrBundle is returned (wrapped) by [VerifyBundle]; the message names the
 // first check that failed.
@@ -25,20 +26,25 @@ type Bundle struct {
 	LogKey string `json:"log_key"`
 	// Checkpoint is the signed checkpoint note that every proof is against.
 	Checkpoint string `json:"checkpoint"`
-	// Members are the public keys of the members who shared the objects.
-	Members []BundleMember `json:"members"`
+	// Keys are the log's member key entries for the members who shared
+	// the objects, up to the checkpoint, in log order, each with its
+	// inclusion proof: what puts a key in force is the log, not the node.
+	Keys []BundleKey `json:"keys"`
+	// Names maps member identity ids to their display names: informative,
+	// the node's word, not verified.
+	Names map[string]string `json:"names,omitempty"`
 	// Items are the object versions with their entries and proofs.
 	Items []BundleItem `json:"items"`
 }
 
-// BundleMember is one member's registered key.
-type BundleMember struct {
-	// ID is the member's STIX identity id.
-	ID string `json:"id"`
-	// Name is the member's display name (informative).
-	Name string `json:"name,omitempty"`
-	// PublicKey is the member's 32-byte Ed25519 key (base64 in JSON).
-	PublicKey Bytes `json:"public_key"`
+// BundleKey is one member key entry and the evidence for it.
+type BundleKey struct {
+	// Entry is the member key entry's leaf bytes (base64 in JSON).
+	Entry Bytes `json:"entry"`
+	// LogIndex is the entry's index in the log.
+	LogIndex uint64 `json:"log_index"`
+	// InclusionProof proves the entry at LogIndex in the checkpoint's tree.
+	InclusionProof []Hash `json:"inclusion_proof"`
 }
 
 // BundleItem is one object version and the evidence for it.
@@ -47,8 +53,9 @@ type BundleItem struct {
 	Object json.RawMessage `json:"object"`
 	// Entry is the log entry's leaf bytes (base64 in JSON).
 	Entry Bytes `json:"entry"`
-	// Salt is the commitment's salt (base64 in JSON).
-	Salt Bytes `json:"salt"`
+	// Opening is the entry's opening: salt, collection, object id,
+	// version and member.
+	Opening
 	// LogIndex is the entry's index in the log.
 	LogIndex uint64 `json:"log_index"`
 	// InclusionProof proves the entry at LogIndex in the checkpoint's tree.
@@ -77,7 +84,10 @@ func (b *Bytes) UnmarshalText(text []byte) error {
 
 // VerifiedItem is what [VerifyBundle] established about one item.
 type VerifiedItem struct {
-	Entry Entry
+	Entry   Entry
+	Opening Opening
+	// Check says which key signed the object and whether it was relayed.
+	Check ObjectCheck
 	// Signed is false for an object accepted unsigned.
 	Signed bool
 }
@@ -87,19 +97,24 @@ type BundleResult struct {
 	// LogKey is the log key the checkpoint verified with.
 	LogKey     string
 	Checkpoint Checkpoint
-	Items      []VerifiedItem
+	// Keys is the member key history the bundle's key entries show.
+	Keys  *KeyHistory
+	Items []VerifiedItem
 }
 
 // VerifyBundle checks a proof bundle with no network access: the
 // checkpoint's signature by the bundle's log key (which must equal
 // pinnedKey when pinnedKey isn't empty: pin the key you trust rather than
-// the one the bundle brings), then for each item that its entry parses, is
-// included at its index in the checkpoint's tree, commits to the object
-// with its salt, and that the object is signed by the registered key of the
-// member the entry names. Unsigned objects are reported, not rejected (the
-// collection's policy allowed them); a member with no key in the bundle is
-// a failure for a signed object. The error wraps [ErrBundle] and names the
-// first failure.
+// the one the bundle brings); each member key entry's inclusion, replayed
+// in log order into a [KeyHistory]; then for each item that its entry
+// parses, is included at its index in the checkpoint's tree, commits to the
+// object with its opening, and that the object is signed by the key in
+// force for the opening's member at the item's index. Unsigned objects are
+// reported, not rejected (the collection's policy allowed them). The error
+// wraps [ErrBundle] and names the first failure.
+//
+// A bundle proves what its entries say; that the node left out no later
+// key event is what a full [Audit] proves.
 func VerifyBundle(data []byte, pinnedKey string) (BundleResult, error) {
 	var res BundleResult
 	var b Bundle
@@ -112,59 +127,97 @@ func VerifyBundle(data []byte, pinnedKey string) (BundleResult, error) {
 	if pinnedKey != "" && pinnedKey != b.LogKey {
 		return res, fmt.Errorf("%w: the bundle's log key isn't the pinned key", ErrBundle)
 	}
-	v, err := NewVerifier(b.LogKey)
+	cp, keys, err := b.Open()
 	if err != nil {
-		return res, fmt.Errorf("%w: log key: %v", ErrBundle, err)
+		return res, err
 	}
-	cp, err := OpenCheckpoint([]byte(b.Checkpoint), v)
-	if err != nil {
-		return res, fmt.Errorf("%w: checkpoint: %v", ErrBundle, err)
-	}
-	res.Checkpoint, res.LogKey = cp, b.LogKey
-	keys := map[string]ed25519.PublicKey{}
-	for _, m := range b.Members {
-		if len(m.PublicKey) != ed25519.PublicKeySize {
-			return res, fmt.Errorf("%w: member %s: public key isn't %d bytes", ErrBundle, m.ID, ed25519.PublicKeySize)
-		}
-		if _, dup := keys[m.ID]; dup {
-			return res, fmt.Errorf("%w: member %s listed twice", ErrBundle, m.ID)
-		}
-		keys[m.ID] = ed25519.PublicKey(m.PublicKey)
-	}
+	res.Checkpoint, res.LogKey, res.Keys = cp, b.LogKey, keys
 	if len(b.Items) == 0 {
 		return res, fmt.Errorf("%w: no items", ErrBundle)
 	}
 	for i, it := range b.Items {
-		e, err := ParseEntry(it.Entry)
+		e, err := it.Included(cp)
 		if err != nil {
-			return res, fmt.Errorf("%w: item %d: entry: %v", ErrBundle, i, err)
+			return res, fmt.Errorf("%w: item %d: %v", ErrBundle, i, err)
 		}
-		if err := VerifyInclusion(it.LogIndex, cp.Size, LeafHash(it.Entry), it.InclusionProof, cp.Hash); err != nil {
-			return res, fmt.Errorf("%w: object %s: entry %d isn't in the checkpoint's tree: %v", ErrBundle, e.ObjectID, it.LogIndex, err)
-		}
-		if e.Kind != KindObject {
-			return res, fmt.Errorf("%w: item %d: entry of kind %q isn't an object entry", ErrBundle, i, e.Kind)
-		}
-		err = CheckObject(it.Object, it.Salt, e, keys[e.Member])
+		check, err := CheckObject(it.Object, it.Opening, e, it.LogIndex, keys)
 		signed := true
 		if errors.Is(err, ErrUnsignedObject) {
 			signed, err = false, nil
 		}
 		if err != nil {
-			return res, fmt.Errorf("%w: object %s: %v", ErrBundle, e.ObjectID, err)
+			return res, fmt.Errorf("%w: object %s: %v", ErrBundle, it.ObjectID, err)
 		}
-		res.Items = append(res.Items, VerifiedItem{Entry: e, Signed: signed})
+		res.Items = append(res.Items, VerifiedItem{Entry: e, Opening: it.Opening, Check: check, Signed: signed})
 	}
 	return res, nil
+}
+
+// Open checks the bundle's checkpoint with its log key and replays its
+// member key entries, each checked for inclusion in the checkpoint's tree,
+// in log order. Errors wrap [ErrBundle].
+func (b *Bundle) Open() (Checkpoint, *KeyHistory, error) {
+	v, err := NewVerifier(b.LogKey)
+	if err != nil {
+		return Checkpoint{}, nil, fmt.Errorf("%w: log key: %v", ErrBundle, err)
+	}
+	cp, err := OpenCheckpoint([]byte(b.Checkpoint), v)
+	if err != nil {
+		return cp, nil, fmt.Errorf("%w: checkpoint: %v", ErrBundle, err)
+	}
+	keys, err := ReplayKeys(b.Keys, cp)
+	if err != nil {
+		return cp, nil, fmt.Errorf("%w: %v", ErrBundle, err)
+	}
+	return cp, keys, nil
+}
+
+// ReplayKeys checks each member key entry's inclusion in cp's tree and
+// replays them, in strictly increasing log order, into a [KeyHistory].
+func ReplayKeys(events []BundleKey, cp Checkpoint) (*KeyHistory, error) {
+	keys := NewKeyHistory()
+	last := int64(-1)
+	for _, k := range events {
+		if int64(k.LogIndex) <= last {
+			return nil, fmt.Errorf("member key entries are not in log order")
+		}
+		last = int64(k.LogIndex)
+		e, err := ParseEntry(k.Entry)
+		if err != nil {
+			return nil, fmt.Errorf("member key entry %d: %w", k.LogIndex, err)
+		}
+		if err := VerifyInclusion(k.LogIndex, cp.Size, LeafHash(k.Entry), k.InclusionProof, cp.Hash); err != nil {
+			return nil, fmt.Errorf("member key entry %d isn't in the checkpoint's tree: %w", k.LogIndex, err)
+		}
+		if err := keys.Apply(k.LogIndex, e); err != nil {
+			return nil, fmt.Errorf("member key entry %d: %w", k.LogIndex, err)
+		}
+	}
+	return keys, nil
+}
+
+// Included parses the item's entry and checks its inclusion at LogIndex in
+// cp's tree.
+func (it BundleItem) Included(cp Checkpoint) (Entry, error) {
+	e, err := ParseEntry(it.Entry)
+	if err != nil {
+		return e, fmt.Errorf("entry: %w", err)
+	}
+	if err := VerifyInclusion(it.LogIndex, cp.Size, LeafHash(it.Entry), it.InclusionProof, cp.Hash); err != nil {
+		return e, fmt.Errorf("object %s: entry %d isn't in the checkpoint's tree: %w", it.ObjectID, it.LogIndex, err)
+	}
+	return e, nil
 }
 
 // Receipt is the node's answer to GET /log/receipt: the inclusion of one
 // object version's entry in a signed checkpoint (DESIGN.md, wire formats).
 type Receipt struct {
-	LogIndex       uint64 `json:"log_index"`
-	TreeSize       uint64 `json:"tree_size"`
-	Entry          Bytes  `json:"entry"`
-	Salt           Bytes  `json:"salt"`
+	LogIndex uint64 `json:"log_index"`
+	TreeSize uint64 `json:"tree_size"`
+	Entry    Bytes  `json:"entry"`
+	// Opening is the entry's opening (salt, collection, object_id,
+	// version, member), for readers of the collection.
+	Opening
 	InclusionProof []Hash `json:"inclusion_proof"`
 	Checkpoint     string `json:"checkpoint"`
 }

@@ -2,7 +2,6 @@ package tlog
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Client reads a Parley node's log over HTTP: the C2SP endpoints under
@@ -125,9 +126,17 @@ func (c *Client) Leaves(ctx context.Context, start, end uint64, fn func(index ui
 	return nil
 }
 
+// LogObject is one item of GET /log/objects: an object the member may
+// read, with its entry's index and opening.
+type LogObject struct {
+	LogIndex uint64 `json:"log_index"`
+	Opening
+	Object json.RawMessage `json:"object"`
+}
+
 // Objects implements [AuditSource] with GET /log/objects: only objects the
 // member may read come back.
-func (c *Client) Objects(ctx context.Context, start, end uint64, fn func(index uint64, collection string, object, salt []byte) error) error {
+func (c *Client) Objects(ctx context.Context, start, end uint64, fn func(index uint64, op Opening, object []byte) error) error {
 	const span = 4096
 	for s := start; s < end; s += span {
 		e := min(s+span, end)
@@ -136,18 +145,13 @@ func (c *Client) Objects(ctx context.Context, start, end uint64, fn func(index u
 			return err
 		}
 		var resp struct {
-			Objects []struct {
-				LogIndex   uint64          `json:"log_index"`
-				Collection string          `json:"collection"`
-				Salt       Bytes           `json:"salt"`
-				Object     json.RawMessage `json:"object"`
-			} `json:"objects"`
+			Objects []LogObject `json:"objects"`
 		}
 		if err := json.Unmarshal(b, &resp); err != nil {
 			return fmt.Errorf("couldn't decode /log/objects: %w", err)
 		}
 		for _, o := range resp.Objects {
-			if err := fn(o.LogIndex, o.Collection, o.Object, o.Salt); err != nil {
+			if err := fn(o.LogIndex, o.Opening, o.Object); err != nil {
 				return err
 			}
 		}
@@ -155,28 +159,71 @@ func (c *Client) Objects(ctx context.Context, start, end uint64, fn func(index u
 	return nil
 }
 
-// MemberKeys implements [AuditSource] with GET /members.
-func (c *Client) MemberKeys(ctx context.Context) (map[string]ed25519.PublicKey, error) {
-	b, err := c.get(ctx, "/members")
+// KeysResponse is the node's answer to GET /log/keys: member key entries
+// with inclusion proofs against one checkpoint.
+type KeysResponse struct {
+	TreeSize   uint64      `json:"tree_size"`
+	Checkpoint string      `json:"checkpoint"`
+	Events     []BundleKey `json:"events"`
+}
+
+// Verify checks the response's checkpoint with the log key (and that it is
+// of TreeSize), every event's inclusion, and replays the events, in log
+// order, into a [KeyHistory].
+func (r KeysResponse) Verify(v note.Verifier) (*KeyHistory, Checkpoint, error) {
+	cp, err := OpenCheckpoint([]byte(r.Checkpoint), v)
 	if err != nil {
-		return nil, err
+		return nil, cp, err
 	}
-	var resp struct {
-		Members []struct {
-			ID        string `json:"id"`
-			PublicKey []byte `json:"public_key"`
-		} `json:"members"`
+	if cp.Size != r.TreeSize {
+		return nil, cp, fmt.Errorf("%w: tree size %d isn't the checkpoint's %d", ErrProof, r.TreeSize, cp.Size)
 	}
-	if err := json.Unmarshal(b, &resp); err != nil {
-		return nil, fmt.Errorf("couldn't decode /members: %w", err)
+	h, err := ReplayKeys(r.Events, cp)
+	if err != nil {
+		return nil, cp, fmt.Errorf("%w: %w", ErrProof, err)
 	}
-	out := map[string]ed25519.PublicKey{}
-	for _, m := range resp.Members {
-		if len(m.PublicKey) == ed25519.PublicKeySize {
-			out[m.ID] = m.PublicKey
+	return h, cp, nil
+}
+
+// Replay replays the events, in log order, into a [KeyHistory] WITHOUT
+// checking the checkpoint or their inclusion: for lookups whose outcome is
+// checked against the log later (such as finding one's own identity). Use
+// [KeysResponse.Verify] for anything that must be true.
+func (r KeysResponse) Replay() (*KeyHistory, error) {
+	h := NewKeyHistory()
+	last := int64(-1)
+	for _, k := range r.Events {
+		if int64(k.LogIndex) <= last {
+			return nil, fmt.Errorf("member key entries are not in log order")
+		}
+		last = int64(k.LogIndex)
+		e, err := ParseEntry(k.Entry)
+		if err != nil {
+			return nil, fmt.Errorf("member key entry %d: %w", k.LogIndex, err)
+		}
+		if err := h.Apply(k.LogIndex, e); err != nil {
+			return nil, fmt.Errorf("member key entry %d: %w", k.LogIndex, err)
 		}
 	}
-	return out, nil
+	return h, nil
+}
+
+// Keys fetches the member key entries of the given members (every member's
+// when none is given), unverified: use [KeysResponse.Verify].
+func (c *Client) Keys(ctx context.Context, members ...string) (KeysResponse, error) {
+	path := "/log/keys"
+	if len(members) > 0 {
+		path += "?" + url.Values{"member": members}.Encode()
+	}
+	b, err := c.get(ctx, path)
+	if err != nil {
+		return KeysResponse{}, err
+	}
+	var r KeysResponse
+	if err := json.Unmarshal(b, &r); err != nil {
+		return KeysResponse{}, fmt.Errorf("couldn't decode /log/keys: %w", err)
+	}
+	return r, nil
 }
 
 // Receipt fetches the receipt of one object version (unverified: use

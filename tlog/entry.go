@@ -1,7 +1,10 @@
 package tlog
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,18 +15,46 @@ import (
 	"unicode/utf8"
 )
 
-// Kinds of log entry. An object entry has no "kind" member in its JSON, so
-// object entries are exactly the documents DESIGN.md describes; other kinds
-// name themselves.
+// Kinds of log entry (format v2). Every entry names its kind; an entry
+// without one is format v1, which [ParseEntry] refuses with
+// [ErrOldFormat].
 const (
-	// KindObject is one accepted STIX object version. Its JSON omits "kind".
-	KindObject = ""
-	// KindOPRFKey commits a private set's OPRF public key: ObjectID is the
-	// private set's id, Version the time the key was made (RFC 3339),
-	// Collection the collection the set was built from, Member its
-	// provider, and Commitment is [KeyCommitment] of the suite and the
-	// serialized public key (no salt: the key is public).
+	// KindObject is one accepted STIX object version. In clear it shows
+	// only its received time and a salted commitment ([ObjectCommitment])
+	// to the collection, object id, version, member and the object, so a
+	// member who may not read the collection learns only that an entry
+	// exists and when.
+	KindObject = "object"
+	// KindMemberKey is a member key event (registration, rotation,
+	// revocation), in clear for every member, so that every verifier
+	// checks each signature against the key in force at its position
+	// ([KeyHistory]).
+	KindMemberKey = "member-key"
+	// KindOPRFKey commits a private set's OPRF public key, salted like an
+	// object entry ([OPRFKeyCommitment]).
 	KindOPRFKey = "oprf-key"
+)
+
+// Member key events, the "event" of a [KindMemberKey] entry.
+const (
+	// EventRegister registers a member (with its key, if it has one).
+	EventRegister = "register"
+	// EventRotate replaces the member's key with Key.
+	EventRotate = "rotate"
+	// EventRevokeKey ends Key: signatures by it at later positions fail.
+	EventRevokeKey = "revoke-key"
+	// EventRevokeMember ends the member: no key of it is in force after.
+	EventRevokeMember = "revoke-member"
+)
+
+// Authorities of a member key event.
+const (
+	// AuthorityMember: the member's previous key signed the rotation
+	// ([RotationMessage]); the Statement is that signature.
+	AuthorityMember = "member"
+	// AuthorityOperator: the node's operator asserted the event alone.
+	// Clients show such keys as operator-asserted.
+	AuthorityOperator = "operator"
 )
 
 // SaltSize is the size in bytes of a commitment salt.
@@ -33,24 +64,54 @@ const SaltSize = 32
 // [Entry.Marshal] for an entry that is not valid canonical entry JSON.
 var ErrMalformedEntry = errors.New("malformed log entry")
 
+// ErrOldFormat is returned (wrapped, together with [ErrMalformedEntry]) by
+// [ParseEntry] for a format v1 entry: one without "kind", which showed the
+// collection, object id, member and version in clear.
+var ErrOldFormat = errors.New("log entry in format v1 (it has no \"kind\"); this version reads format v2 only, see docs/log.md")
+
 // Entry is one log entry: the leaf data of the Merkle tree is exactly
-// [Entry.Marshal]'s output.
+// [Entry.Marshal]'s output. Which fields are set depends on Kind.
 type Entry struct {
-	// Kind is [KindObject] ("") for an object version, or another Kind*.
+	// Kind is one of [KindObject], [KindMemberKey], [KindOPRFKey].
 	Kind string
-	// ObjectID is the STIX id of the object (or the subject of another kind).
-	ObjectID string
-	// Version is the object's "modified" timestamp exactly as in the object.
-	Version string
-	// Collection is the TAXII collection id the object was shared into.
-	Collection string
-	// Member is the STIX identity id of the member that shared it.
-	Member string
-	// Received is when the node accepted the submission. It is encoded in
-	// UTC with RFC 3339 (nanoseconds, trailing zeros trimmed).
+	// Received is when the node accepted the entry. It is encoded in UTC
+	// with RFC 3339 (nanoseconds, trailing zeros trimmed). Entries are
+	// stamped with strictly increasing times in log order.
 	Received time.Time
-	// Commitment is the lowercase hex SHA-256 from [Commitment].
+	// Commitment is the lowercase hex SHA-256 of an object or OPRF key
+	// entry ([ObjectCommitment], [OPRFKeyCommitment]).
 	Commitment string
+
+	// Member, Event, Key, Authority and Statement are the fields of a
+	// [KindMemberKey] entry. Key is absent for [EventRevokeMember] and
+	// for the registration of a member without a key; Statement is present
+	// exactly when Authority is [AuthorityMember].
+	Member    string
+	Event     string
+	Key       ed25519.PublicKey
+	Authority string
+	Statement []byte
+}
+
+// Opening is what readers of a collection receive with an object (or a
+// private set's key) to check it against its entry's commitment: the salt
+// and the fields the entry hides.
+type Opening struct {
+	// Salt is the commitment's 32 random bytes.
+	Salt Bytes `json:"salt"`
+	// Collection is the TAXII collection id the object was shared into.
+	Collection string `json:"collection"`
+	// ObjectID is the object's STIX id (for an OPRF key, the set id).
+	ObjectID string `json:"object_id"`
+	// Version is the object's modified (or created) timestamp, or the
+	// node's stamp for an object that has neither, in STIX form: UTC, RFC
+	// 3339, with three fractional digits or more when it has them
+	// (stix.FormatTimestamp), so that it has one spelling whatever the
+	// object's own.
+	Version string `json:"version"`
+	// Member is the identity id of the member who shared it (for relayed
+	// objects, the relaying member, whose key signed it).
+	Member string `json:"member"`
 }
 
 // NewSalt reads a fresh commitment salt of [SaltSize] bytes from r (use
@@ -63,49 +124,100 @@ func NewSalt(r io.Reader) ([]byte, error) {
 	return salt, nil
 }
 
-// Commitment returns the lowercase hex SHA-256 of salt ‖ canonicalObject,
-// where canonicalObject is the RFC 8785 canonical JSON of the object
+// Domain separators of the commitments.
+const (
+	objectCommitmentPrefix = "parley-object-commitment-v2\n"
+	oprfCommitmentPrefix   = "parley-oprf-key-commitment-v2\n"
+)
+
+// ObjectCommitment returns the commitment of an object entry: the
+// lowercase hex SHA-256 of
+//
+//	"parley-object-commitment-v2\n" ‖ salt ‖ LP(collection) ‖ LP(object id) ‖
+//	LP(version) ‖ LP(member) ‖ canonical object
+//
+// where LP(s) is the length of s as a 4-byte big-endian integer followed by
+// s, and the canonical object is the RFC 8785 canonical JSON of the object
 // exactly as stored (signature extension included).
-func Commitment(salt, canonicalObject []byte) string {
+func ObjectCommitment(op Opening, canonicalObject []byte) string {
 	h := sha256.New()
-	h.Write(salt)
+	h.Write([]byte(objectCommitmentPrefix))
+	h.Write(op.Salt)
+	writeLP(h, op.Collection)
+	writeLP(h, op.ObjectID)
+	writeLP(h, op.Version)
+	writeLP(h, op.Member)
 	h.Write(canonicalObject)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// KeyCommitment returns the commitment of a [KindOPRFKey] entry: the
-// lowercase hex SHA-256 of "parley-oprf-key-v1\n" ‖ suite ‖ "\n" ‖ publicKey.
-func KeyCommitment(suite string, publicKey []byte) string {
+// OPRFKeyCommitment returns the commitment of an OPRF key entry: the
+// lowercase hex SHA-256 of
+//
+//	"parley-oprf-key-commitment-v2\n" ‖ salt ‖ LP(set id) ‖ LP(collection) ‖
+//	LP(member) ‖ LP(suite) ‖ public key
+func OPRFKeyCommitment(op Opening, suite string, publicKey []byte) string {
 	h := sha256.New()
-	h.Write([]byte("parley-oprf-key-v1\n"))
-	h.Write([]byte(suite))
-	h.Write([]byte("\n"))
+	h.Write([]byte(oprfCommitmentPrefix))
+	h.Write(op.Salt)
+	writeLP(h, op.ObjectID)
+	writeLP(h, op.Collection)
+	writeLP(h, op.Member)
+	writeLP(h, suite)
 	h.Write(publicKey)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+func writeLP(w io.Writer, s string) {
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(s)))
+	w.Write(n[:])
+	io.WriteString(w, s)
+}
+
+// RotationMessage is the message a member's previous key signs to rotate to
+// newKey (the rotation statement, which `parley keygen --rotate` writes):
+//
+//	"parley-key-rotation-v1\n" ‖ base64(oldKey) ‖ "\n" ‖ base64(newKey) ‖ "\n"
+//
+// with standard base64. It names the old key rather than the member, so a
+// member makes it with nothing but its key files.
+func RotationMessage(oldKey, newKey ed25519.PublicKey) []byte {
+	return []byte("parley-key-rotation-v1\n" + base64.StdEncoding.EncodeToString(oldKey) + "\n" + base64.StdEncoding.EncodeToString(newKey) + "\n")
+}
+
 // Marshal returns the entry's leaf bytes: RFC 8785 canonical JSON (members
-// sorted, no insignificant white space). It fails with [ErrMalformedEntry]
-// if a required field is empty, the commitment is not 64 lowercase hex
-// digits, a string is not valid UTF-8, or Received is outside years
-// 0000–9999.
+// sorted, no insignificant white space, all values strings). It fails with
+// [ErrMalformedEntry] if the entry breaks its kind's rules.
 func (e Entry) Marshal() ([]byte, error) {
 	if err := e.check(); err != nil {
 		return nil, err
 	}
 	// Members in RFC 8785 order (UTF-16 code unit order equals byte order
-	// for these ASCII names).
-	b := make([]byte, 0, 256)
+	// for these ASCII names): authority, commitment, event, key, kind,
+	// member, received, statement.
+	b := make([]byte, 0, 160)
 	b = append(b, '{')
-	b = appendMember(b, "collection", e.Collection, false)
-	b = appendMember(b, "commitment", e.Commitment, true)
-	if e.Kind != KindObject {
-		b = appendMember(b, "kind", e.Kind, true)
+	comma := false
+	add := func(name, value string) {
+		if value == "" {
+			return
+		}
+		b = appendMember(b, name, value, comma)
+		comma = true
 	}
-	b = appendMember(b, "member", e.Member, true)
-	b = appendMember(b, "object_id", e.ObjectID, true)
-	b = appendMember(b, "received", formatTime(e.Received), true)
-	b = appendMember(b, "version", e.Version, true)
+	add("authority", e.Authority)
+	add("commitment", e.Commitment)
+	add("event", e.Event)
+	if e.Key != nil {
+		add("key", base64.StdEncoding.EncodeToString(e.Key))
+	}
+	add("kind", e.Kind)
+	add("member", e.Member)
+	add("received", formatTime(e.Received))
+	if e.Statement != nil {
+		add("statement", base64.StdEncoding.EncodeToString(e.Statement))
+	}
 	b = append(b, '}')
 	return b, nil
 }
@@ -113,24 +225,59 @@ func (e Entry) Marshal() ([]byte, error) {
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func (e Entry) check() error {
-	for _, f := range []struct{ name, v string }{
-		{"object_id", e.ObjectID}, {"version", e.Version}, {"collection", e.Collection},
-		{"member", e.Member}, {"commitment", e.Commitment},
-	} {
-		if f.v == "" {
-			return fmt.Errorf("%w: %s is empty", ErrMalformedEntry, f.name)
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrMalformedEntry, fmt.Sprintf(format, args...))
+	}
+	if y := e.Received.UTC().Year(); y < 0 || y > 9999 || e.Received.IsZero() {
+		return bad("received time missing or out of range")
+	}
+	switch e.Kind {
+	case KindObject, KindOPRFKey:
+		if !isLowerHex(e.Commitment, 64) {
+			return bad("commitment is not 64 lowercase hex digits")
 		}
-	}
-	for _, s := range []string{e.Kind, e.ObjectID, e.Version, e.Collection, e.Member} {
-		if !utf8.ValidString(s) {
-			return fmt.Errorf("%w: invalid UTF-8", ErrMalformedEntry)
+		if e.Member != "" || e.Event != "" || e.Key != nil || e.Authority != "" || e.Statement != nil {
+			return bad("a %s entry has only kind, received and commitment", e.Kind)
 		}
-	}
-	if !isLowerHex(e.Commitment, 64) {
-		return fmt.Errorf("%w: commitment is not 64 lowercase hex digits", ErrMalformedEntry)
-	}
-	if y := e.Received.UTC().Year(); y < 0 || y > 9999 {
-		return fmt.Errorf("%w: received time out of range", ErrMalformedEntry)
+	case KindMemberKey:
+		if e.Commitment != "" {
+			return bad("a member-key entry has no commitment")
+		}
+		if e.Member == "" || !utf8.ValidString(e.Member) {
+			return bad("member is empty or not UTF-8")
+		}
+		if e.Key != nil && len(e.Key) != ed25519.PublicKeySize {
+			return bad("key is not %d bytes", ed25519.PublicKeySize)
+		}
+		switch e.Event {
+		case EventRegister:
+		case EventRotate, EventRevokeKey:
+			if e.Key == nil {
+				return bad("a %s event needs a key", e.Event)
+			}
+		case EventRevokeMember:
+			if e.Key != nil {
+				return bad("a revoke-member event has no key")
+			}
+		default:
+			return bad("unknown member key event %q", e.Event)
+		}
+		switch e.Authority {
+		case AuthorityMember:
+			if len(e.Statement) != ed25519.SignatureSize {
+				return bad("a member-signed event needs a %d-byte statement", ed25519.SignatureSize)
+			}
+		case AuthorityOperator:
+			if e.Statement != nil {
+				return bad("an operator-asserted event has no statement")
+			}
+		default:
+			return bad("unknown authority %q", e.Authority)
+		}
+	case "":
+		return bad("kind is empty")
+	default:
+		return bad("unknown kind %q", e.Kind)
 	}
 	return nil
 }
@@ -191,27 +338,39 @@ func appendString(b []byte, s string) []byte {
 
 // ParseEntry parses leaf bytes. It accepts exactly the bytes [Entry.Marshal]
 // produces (canonical JSON, known members only), so that one entry has
-// exactly one encoding; anything else fails with [ErrMalformedEntry].
+// exactly one encoding; anything else fails with [ErrMalformedEntry], and
+// a format v1 entry (no "kind") with [ErrOldFormat] too.
 func ParseEntry(b []byte) (Entry, error) {
 	fields, err := parseFlatObject(b)
 	if err != nil {
 		return Entry{}, err
+	}
+	if _, ok := fields["kind"]; !ok {
+		return Entry{}, fmt.Errorf("%w: %w", ErrMalformedEntry, ErrOldFormat)
 	}
 	var e Entry
 	for name, v := range fields {
 		switch name {
 		case "kind":
 			e.Kind = v
-		case "object_id":
-			e.ObjectID = v
-		case "version":
-			e.Version = v
-		case "collection":
-			e.Collection = v
-		case "member":
-			e.Member = v
 		case "commitment":
 			e.Commitment = v
+		case "member":
+			e.Member = v
+		case "event":
+			e.Event = v
+		case "authority":
+			e.Authority = v
+		case "key", "statement":
+			raw, err := base64.StdEncoding.Strict().DecodeString(v)
+			if err != nil {
+				return Entry{}, fmt.Errorf("%w: %s: %v", ErrMalformedEntry, name, err)
+			}
+			if name == "key" {
+				e.Key = ed25519.PublicKey(raw)
+			} else {
+				e.Statement = raw
+			}
 		case "received":
 			t, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil {
@@ -221,9 +380,6 @@ func ParseEntry(b []byte) (Entry, error) {
 		default:
 			return Entry{}, fmt.Errorf("%w: unknown member %q", ErrMalformedEntry, name)
 		}
-	}
-	if _, ok := fields["kind"]; ok && e.Kind == KindObject {
-		return Entry{}, fmt.Errorf("%w: empty kind", ErrMalformedEntry)
 	}
 	if _, ok := fields["received"]; !ok {
 		return Entry{}, fmt.Errorf("%w: received is missing", ErrMalformedEntry)

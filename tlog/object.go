@@ -1,8 +1,6 @@
 package tlog
 
 import (
-	"bytes"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +10,8 @@ import (
 )
 
 // ErrObjectMismatch is returned (wrapped) when a stored or bundled object
-// doesn't match its log entry: its commitment, id, version, creator or
-// member signature.
+// doesn't match its log entry: its commitment, id, version or member
+// signature.
 var ErrObjectMismatch = errors.New("object doesn't match its log entry")
 
 // ErrUnsignedObject is returned (wrapped) by [CheckObject] for an object
@@ -21,25 +19,75 @@ var ErrObjectMismatch = errors.New("object doesn't match its log entry")
 // everything else about it matched.
 var ErrUnsignedObject = errors.New("object is unsigned")
 
-// CheckObject checks a STIX object against its log entry: the commitment
-// (salt ‖ RFC 8785 canonical JSON of the object), the object's id and
-// version (its modified, or created, timestamp), its created_by_ref (if
-// any) against the entry's member, and its signature extension, which must
-// verify with memberKey (the member's registered Ed25519 key). It fails
-// with [ErrObjectMismatch], or [ErrUnsignedObject] when only the signature
+// ObjectCheck is what [CheckObject] established about an object.
+type ObjectCheck struct {
+	// Signer is the key in force for the sharing member that signed the
+	// object (zero for an unsigned object).
+	Signer MemberKey
+	// ClaimedCreator is the object's created_by_ref when it names someone
+	// other than the member who shared it: a relayed object, whose
+	// signature vouches for the relay, not for the authorship.
+	ClaimedCreator string
+}
+
+// Relayed reports whether the object was shared by a member other than the
+// creator it names.
+func (c ObjectCheck) Relayed() bool { return c.ClaimedCreator != "" }
+
+// CheckObject checks a STIX object against its log entry e at index i and
+// the entry's opening: the entry is an object entry; its commitment is
+// [ObjectCommitment] of the opening and the object's RFC 8785 canonical
+// JSON; the object's id and version are the opening's; and its signature
+// extension verifies with the key the log shows in force for the opening's
+// member at index i (keys). It fails with [ErrObjectMismatch] (or
+// [ErrKey] wrapped in it), or [ErrUnsignedObject] when only the signature
 // is missing.
-func CheckObject(object, salt []byte, e Entry, memberKey ed25519.PublicKey) error {
+func CheckObject(object []byte, op Opening, e Entry, i uint64, keys *KeyHistory) (ObjectCheck, error) {
+	var res ObjectCheck
+	canonical, claimed, err := CheckOpening(object, op, e)
+	if err != nil {
+		return res, err
+	}
+	res.ClaimedCreator = claimed
+	pub, err := stix.Verify(canonical)
+	if errors.Is(err, stix.ErrUnsigned) {
+		return res, fmt.Errorf("%w", ErrUnsignedObject)
+	}
+	if err != nil {
+		return res, fmt.Errorf("%w: %w: %v", ErrObjectMismatch, ErrBadSignature, err)
+	}
+	k, err := keys.CheckSignature(op.Member, i, pub)
+	if err != nil {
+		return res, fmt.Errorf("%w: %w: %w", ErrObjectMismatch, ErrBadSignature, err)
+	}
+	res.Signer = k
+	return res, nil
+}
+
+// ErrBadSignature is wrapped (with [ErrObjectMismatch]) by [CheckObject]
+// when everything but the member signature matched: the signature doesn't
+// verify, or not with the key in force for the member.
+var ErrBadSignature = errors.New("bad member signature")
+
+// CheckOpening checks the part of [CheckObject] that needs no keys: e is an
+// object entry whose commitment is [ObjectCommitment] of op and the
+// object's canonical JSON, and the object's id and version are the
+// opening's. It returns the canonical object and, for a relayed object,
+// the creator its created_by_ref claims. It fails with [ErrObjectMismatch].
+func CheckOpening(object []byte, op Opening, e Entry) (canonical []byte, claimedCreator string, err error) {
+	if e.Kind != KindObject {
+		return nil, "", fmt.Errorf("%w: the entry is a %s entry, not an object entry", ErrObjectMismatch, e.Kind)
+	}
 	// Fast path: the node stores (and serves) objects in canonical form,
 	// so the bytes usually hash to the commitment as they are. Otherwise
 	// (a bundle re-indented by a tool) canonicalize first.
-	canonical := object
-	if Commitment(salt, object) != e.Commitment {
-		var err error
+	canonical = object
+	if ObjectCommitment(op, object) != e.Commitment {
 		if canonical, err = stix.Canonicalize(object); err != nil {
-			return fmt.Errorf("%w: the object isn't valid JSON: %v", ErrObjectMismatch, err)
+			return nil, "", fmt.Errorf("%w: the object isn't valid JSON: %v", ErrObjectMismatch, err)
 		}
-		if Commitment(salt, canonical) != e.Commitment {
-			return fmt.Errorf("%w: the commitment doesn't match the object and salt", ErrObjectMismatch)
+		if ObjectCommitment(op, canonical) != e.Commitment {
+			return nil, "", fmt.Errorf("%w: the commitment doesn't match the object and its opening", ErrObjectMismatch)
 		}
 	}
 	var head struct {
@@ -49,28 +97,18 @@ func CheckObject(object, salt []byte, e Entry, memberKey ed25519.PublicKey) erro
 		CreatedByRef string `json:"created_by_ref"`
 	}
 	if err := json.Unmarshal(canonical, &head); err != nil {
-		return fmt.Errorf("%w: %v", ErrObjectMismatch, err)
+		return nil, "", fmt.Errorf("%w: %v", ErrObjectMismatch, err)
 	}
-	if head.ID != e.ObjectID {
-		return fmt.Errorf("%w: the object's id is %s, the entry's %s", ErrObjectMismatch, head.ID, e.ObjectID)
+	if head.ID != op.ObjectID {
+		return nil, "", fmt.Errorf("%w: the object's id is %s, the opening's %s", ErrObjectMismatch, head.ID, op.ObjectID)
 	}
-	if v := cmp(head.Modified, head.Created); v != "" && !sameTime(v, e.Version) {
-		return fmt.Errorf("%w: the object's version is %s, the entry's %s", ErrObjectMismatch, v, e.Version)
+	if v := cmp(head.Modified, head.Created); v != "" && !sameTime(v, op.Version) {
+		return nil, "", fmt.Errorf("%w: the object's version is %s, the opening's %s", ErrObjectMismatch, v, op.Version)
 	}
-	if head.CreatedByRef != "" && head.CreatedByRef != e.Member {
-		return fmt.Errorf("%w: created_by_ref is %s but %s shared it", ErrObjectMismatch, head.CreatedByRef, e.Member)
+	if head.CreatedByRef != "" && head.CreatedByRef != op.Member {
+		claimedCreator = head.CreatedByRef
 	}
-	pub, err := stix.Verify(canonical)
-	if errors.Is(err, stix.ErrUnsigned) {
-		return fmt.Errorf("%w", ErrUnsignedObject)
-	}
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrObjectMismatch, err)
-	}
-	if len(memberKey) != ed25519.PublicKeySize || !bytes.Equal(pub, memberKey) {
-		return fmt.Errorf("%w: signed by a key that isn't the registered key of %s", ErrObjectMismatch, e.Member)
-	}
-	return nil
+	return canonical, claimedCreator, nil
 }
 
 func cmp(a, b string) string {

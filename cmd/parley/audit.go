@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -18,7 +19,7 @@ import (
 func init() {
 	register(command{
 		name:  "audit",
-		usage: "audit  (--data DIR | --url U --token T) [--log-key VKEY] [--seen FILE]   verify a whole log",
+		usage: "audit  (--data DIR | --url U --token T) [--log-key VKEY] [--seen FILE] [--me KEY.pub]   verify a whole log",
 		run:   runAudit,
 	})
 }
@@ -34,6 +35,8 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to trust (default: the one pinned in --seen, else pinned on first use)")
 	seenPath := fs.String("seen", "", "the `FILE` of checkpoints seen before (default: in the user config directory, one per log)")
+	me := fs.String("me", "", "your member public key `FILE` (keygen's .pub): every other key the log registers for you is named")
+	myKey := fs.String("key", "", "your member private key `FILE`, as --me with its public half")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -93,29 +96,15 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return withExit(3, "", err)
 	}
-	key := *logKey
-	switch {
-	case key == "" && seen.Key != "":
-		key = seen.Key
-	case key == "":
-		key = servedKey
-		if key == "" {
-			return usageErrorf("give --log-key VKEY", "no log verifier key to trust")
-		}
-		fmt.Fprintf(c.stderr, "parley: pinning the log key on first use: %s\n", key)
-	}
-	if seen.Key != "" && seen.Key != key {
-		return withExit(1, "if the operator really rotated the key, start a new --seen file", fmt.Errorf("the log key %s isn't the one pinned in %s (%s)", key, *seenPath, seen.Key))
-	}
-	if servedKey != "" && servedKey != key {
-		fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%s); verifying with the pinned one\n", servedKey)
-	}
-	v, err := tlog.NewVerifier(key)
+	v, _, err := pinLogKey(c, *logKey, servedKey, seen, *seenPath)
 	if err != nil {
-		return usageErrorf("a verifier key looks like name+1234abcd+AbC...", "%v", err)
+		return err
 	}
-	seen.Key = key
-	opts := tlog.AuditOptions{Verifier: v, Seen: seen, AllObjects: all, Tiles: tiles}
+	mine, err := auditorKeys(*me, *myKey)
+	if err != nil {
+		return err
+	}
+	opts := tlog.AuditOptions{Verifier: v, Seen: seen, AllObjects: all, Tiles: tiles, Mine: mine}
 	if logIsTerminal(c.stderr) {
 		opts.Progress = func(done, total uint64) {
 			fmt.Fprintf(c.stderr, "\rparley: audit: %d/%d entries", done, total)
@@ -183,4 +172,25 @@ func logIsTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// auditorKeys reads the auditing member's own public keys from --me and
+// --key (either may be empty).
+func auditorKeys(pubFile, privFile string) ([]ed25519.PublicKey, error) {
+	var out []ed25519.PublicKey
+	if pubFile != "" {
+		pub, err := readPublicKey(pubFile)
+		if err != nil {
+			return nil, usageErrorf("give the .pub file parley keygen wrote", "couldn't read --me: %v", err)
+		}
+		out = append(out, pub)
+	}
+	if privFile != "" {
+		priv, err := readPrivateKey(privFile)
+		if err != nil {
+			return nil, usageErrorf("give the key file parley keygen wrote", "couldn't read --key: %v", err)
+		}
+		out = append(out, priv.Public().(ed25519.PublicKey))
+	}
+	return out, nil
 }

@@ -37,9 +37,8 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	u := fs.String("url", "", "the node's `URL`")
 	token := fs.String("token", "", "your API `TOKEN` (better: PARLEY_TOKEN or --token-file)")
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
-	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to pin (default: fetched from the node's /log/key)")
 	asJSON := fs.Bool("json", false, "print the verified answer as JSON instead of a table")
-	seenPath := fs.String("seen", "", "check the evidence's checkpoint against the checkpoints seen before in `FILE` (as parley audit --seen keeps them), then add it")
+	trust := addTrustFlags(fs)
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
 		return err
@@ -58,33 +57,24 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	var seen *tlog.SeenCheckpoints
-	if *seenPath != "" {
-		if seen, err = tlog.LoadSeen(*seenPath); err != nil {
-			return withExit(3, "", err)
-		}
+	// The evidence is checked with the pinned log key, and its checkpoint
+	// against the ones seen before (as parley audit keeps them).
+	p, err := trust.pin(ctx, c, *u, *token)
+	if err != nil {
+		return err
 	}
-	key := *logKey
-	if key == "" && seen != nil {
-		key = seen.Key
-	}
-	if key == "" {
-		cl := &tlog.Client{URL: *u, Token: *token}
-		if key, err = cl.Key(ctx); err != nil {
-			return withExit(4, "check --url and --token", fmt.Errorf("couldn't fetch the node's log key: %w", err))
-		}
-	}
+	seen, seenPath, key := p.seen, p.seenPath, p.key
 	if conc.Object != object {
 		return withExit(1, "", fmt.Errorf("the node answered about %s, not %s", conc.Object, object))
 	}
 	res, verr := opinion.VerifyConcurrence(conc, key)
-	if seen != nil && verr == nil && conc.Evidence.Checkpoint != "" {
-		if err := checkSeen(ctx, &tlog.Client{URL: *u, Token: *token}, seen, key, []byte(conc.Evidence.Checkpoint), res.Checkpoint); err != nil {
+	if verr == nil && conc.Evidence.Checkpoint != "" {
+		if err := checkSeen(ctx, &tlog.Client{URL: *u, Token: *token}, seen, key, []byte(conc.Evidence.Checkpoint)); err != nil {
 			var ee *exitError
 			if errors.As(err, &ee) {
 				return err
 			}
-			return withExit(1, "the conflicting checkpoints are kept as evidence in "+*seenPath, err)
+			return withExit(1, "the conflicting checkpoints are kept as evidence in "+seenPath, err)
 		}
 	}
 	if *asJSON {
@@ -104,6 +94,20 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 			fmt.Errorf("the node's tally does not follow from the verified opinions: %w", verr))
 	}
 	return nil
+}
+
+// verifyConcurrenceEvidence checks the log evidence of a node's
+// concurrence answer with the pinned log key (see [trustFlags]): the
+// opinions, their entries and openings, and the member keys in force.
+func verifyConcurrenceEvidence(ctx context.Context, c *cli, trust *trustFlags, url, token string, conc opinion.Concurrence) error {
+	p, err := trust.pin(ctx, c, url, token)
+	if err != nil {
+		return err
+	}
+	if _, err := opinion.VerifyConcurrence(conc, p.key); errors.Is(err, opinion.ErrEvidence) {
+		return withExit(1, "the node served log evidence that doesn't verify; keep its answer as evidence", err)
+	}
+	return p.seen.Save()
 }
 
 // printConcurrence prints the verified tally beside the node's claim.
@@ -246,12 +250,10 @@ func parseInterspersed(c *cli, fs *flag.FlagSet, args []string) ([]string, error
 	return pos, nil
 }
 
-// checkSeen checks that cp (the signed note) is consistent with the
-// largest checkpoint seen before in seen, whose key must be key: same
-// size, same root; otherwise a consistency proof from the node between
-// the two sizes. It then records cp (also when it conflicts, as evidence)
-// and saves the file.
-func checkSeen(ctx context.Context, cl *tlog.Client, seen *tlog.SeenCheckpoints, key string, note []byte, cp tlog.Checkpoint) error {
+// checkSeen checks note against the checkpoints in seen
+// ([tlog.SeenCheckpoints.CheckConsistent]), whose pinned key must be key,
+// then records it and saves the file (also when it conflicts, as evidence).
+func checkSeen(ctx context.Context, cl *tlog.Client, seen *tlog.SeenCheckpoints, key string, note []byte) error {
 	if seen.Key != "" && seen.Key != key {
 		return fmt.Errorf("the log key %s isn't the one pinned in the seen file (%s)", key, seen.Key)
 	}
@@ -259,46 +261,10 @@ func checkSeen(ctx context.Context, cl *tlog.Client, seen *tlog.SeenCheckpoints,
 	if err != nil {
 		return err
 	}
-	// Same size: the same root. Otherwise the nearest smaller and larger
-	// checkpoints seen must be consistent with cp.
-	var lower, upper *tlog.Checkpoint
-	var cerr error
-	for _, n := range seen.Notes {
-		c, err := tlog.OpenCheckpoint([]byte(n), v)
-		if err != nil || c.Origin != cp.Origin {
-			continue
-		}
-		switch {
-		case c.Size == cp.Size:
-			if c.Hash != cp.Hash && cerr == nil {
-				cerr = fmt.Errorf("the node signed two different trees of size %d: its log forked", cp.Size)
-			}
-		case c.Size < cp.Size && c.Size > 0 && (lower == nil || c.Size > lower.Size):
-			lower = &c
-		case c.Size > cp.Size && (upper == nil || c.Size < upper.Size):
-			upper = &c
-		}
-	}
-	for _, pair := range [][2]*tlog.Checkpoint{{lower, &cp}, {&cp, upper}} {
-		small, big := pair[0], pair[1]
-		if cerr != nil || small == nil || big == nil || small.Size == 0 {
-			continue
-		}
-		p, err := cl.ConsistencyProof(ctx, small.Size, big.Size)
-		if err != nil {
-			return withExit(4, "", fmt.Errorf("couldn't get a consistency proof from size %d to %d: %w", small.Size, big.Size, err))
-		}
-		if err := tlog.VerifyConsistency(small.Size, big.Size, p, small.Hash, big.Hash); err != nil {
-			cerr = fmt.Errorf("the checkpoints of sizes %d and %d aren't consistent: the log was rewritten", small.Size, big.Size)
-		}
-	}
 	seen.Key = key
-	dup := false
-	for _, n := range seen.Notes {
-		dup = dup || n == string(note)
-	}
-	if !dup {
-		seen.Notes = append(seen.Notes, string(note))
+	cerr := seen.CheckConsistent(ctx, note, v, cl)
+	if cerr != nil && !errors.Is(cerr, tlog.ErrProof) {
+		return withExit(4, "", cerr)
 	}
 	if err := seen.Save(); err != nil {
 		return withExit(3, "", err)

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
@@ -31,9 +32,16 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	return runCLIWithStdin(t, nil, args...)
 }
 
+// testConfigDirs holds each test's config directory (see runCLIWithStdin).
+var testConfigDirs sync.Map
+
 // runCLIWithStdin is [runCLI] with stdin reading the given bytes.
 func runCLIWithStdin(t *testing.T, stdin []byte, args ...string) (int, string, string) {
 	t.Helper()
+	// Pinned log keys and seen checkpoints go to a config directory of the
+	// test's own, never the user's.
+	cfg, _ := testConfigDirs.LoadOrStore(t, t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", cfg.(string))
 	var out, errb bytes.Buffer
 	c := &cli{stdin: bytes.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 	code := c.main(context.Background(), args)

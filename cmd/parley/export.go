@@ -32,6 +32,8 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	collection := fs.String("collection", "", "TAXII collection `ID` (or title)")
 	out := fs.String("out", "", "zeek-intel: output `PATH` (default stdout); suricata-dataset: the directory to write (required)")
 	sid := fs.Int("sid", 9100000, "suricata-dataset: the first rule `SID`")
+	allowUnsigned := fs.Bool("allow-unsigned", false, "with --url, also export unsigned indicators (from collections that accept them)")
+	trust := addTrustFlags(fs)
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -47,7 +49,7 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	if *format == "suricata-dataset" && *out == "" {
 		return usageErrorf("Suricata needs several files: datasets and a rules file", "--format suricata-dataset needs --out DIR")
 	}
-	set, p, err := indicatorSource(ctx, *indicators, *url, *token, *collection)
+	set, p, err := indicatorSource(ctx, c, *indicators, *url, *token, *collection, trust, *allowUnsigned)
 	if err != nil {
 		return err
 	}

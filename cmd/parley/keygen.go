@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/parley-exchange/parley/tlog"
 	"os"
 	"strings"
 )
@@ -16,7 +17,7 @@ import (
 func init() {
 	register(command{
 		name:  "keygen",
-		usage: "keygen --out FILE                        member Ed25519 key pair (FILE 0600, FILE.pub)",
+		usage: "keygen --out FILE [--rotate OLD.key]      member Ed25519 key pair (FILE 0600, FILE.pub; with --rotate also FILE.rotation)",
 		run:   runKeygen,
 	})
 }
@@ -24,6 +25,7 @@ func init() {
 func runKeygen(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("keygen")
 	out := fs.String("out", "", "write the private key to `FILE` (mode 0600) and the public key to FILE.pub")
+	rotate := fs.String("rotate", "", "the member's current private key `FILE`: also write FILE.rotation, the statement (signed by it) that moves the member to the new key, for the operator's parley member key rotate --statement")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -34,8 +36,22 @@ func runKeygen(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return withExit(3, "", fmt.Errorf("couldn't generate a key: %w", err))
 	}
+	var statement []byte
+	if *rotate != "" {
+		old, err := readPrivateKey(*rotate)
+		if err != nil {
+			return err
+		}
+		statement = ed25519.Sign(old, tlog.RotationMessage(old.Public().(ed25519.PublicKey), pub))
+	}
 	if err := writeKeyPair(*out, pub, priv); err != nil {
 		return err
+	}
+	if statement != nil {
+		if err := writeNew(*out+".rotation", []byte(base64.StdEncoding.EncodeToString(statement)+"\n"), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "parley: give %s.pub and %s.rotation to the operator (parley member key rotate --pubkey %s.pub --statement %s.rotation)\n", *out, *out, *out, *out)
 	}
 	fmt.Fprintf(c.stdout, "%s\n", base64.StdEncoding.EncodeToString(pub))
 	return nil

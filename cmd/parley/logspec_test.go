@@ -112,8 +112,8 @@ func TestLogAgainstSpecs(t *testing.T) {
 	last := fmt.Sprintf("indicator--00000000-0000-4000-8000-%012d", n-1)
 	get("/log/receipt?object=" + last + "&version=2026-01-01T00:00:00.000Z")
 	size, root := specCheckpoint(t, get("/log/checkpoint"), verifier)
-	if size != n {
-		t.Fatalf("checkpoint size %d, want %d", size, n)
+	if size != n+1 { // the member's registration, then n objects
+		t.Fatalf("checkpoint size %d, want %d", size, n+1)
 	}
 
 	// Level-0 tiles and entry bundles (C2SP tlog-tiles).
@@ -151,6 +151,23 @@ func TestLogAgainstSpecs(t *testing.T) {
 	} else if resp.Body.Close(); resp.StatusCode != 200 || strings.Contains(resp.Header.Get("Cache-Control"), "public") {
 		t.Errorf("full tile: %s, Cache-Control %q lets shared caches serve an authenticated resource to anyone", resp.Status, resp.Header.Get("Cache-Control"))
 	}
+	// Entry 0 is the member's registration, in clear (docs/log.md).
+	var reg map[string]string
+	entry0, _ := base64.StdEncoding.DecodeString(func() string {
+		var kr struct {
+			Events []struct{ Entry string } `json:"events"`
+		}
+		json.Unmarshal(get("/log/keys"), &kr)
+		if len(kr.Events) != 1 {
+			t.Fatalf("/log/keys lists %d events, want the one registration", len(kr.Events))
+		}
+		return kr.Events[0].Entry
+	}())
+	pub, _ := os.ReadFile(filepath.Join(dir, "a.key.pub"))
+	if err := json.Unmarshal(entry0, &reg); err != nil || reg["kind"] != "member-key" || reg["event"] != "register" ||
+		reg["member"] != member.ID || reg["key"] != strings.TrimSpace(string(pub)) || specLeafHash(entry0) != leaves[0] {
+		t.Fatalf("entry 0 %s isn't the member's registration with its key", entry0)
+	}
 	if specMTH(leaves) != root {
 		t.Fatal("the root recomputed from the tiles isn't the checkpoint's root")
 	}
@@ -166,6 +183,10 @@ func TestLogAgainstSpecs(t *testing.T) {
 			TreeSize       int64    `json:"tree_size"`
 			Entry          string   `json:"entry"`
 			Salt           string   `json:"salt"`
+			Collection     string   `json:"collection"`
+			ObjectID       string   `json:"object_id"`
+			Version        string   `json:"version"`
+			Member         string   `json:"member"`
 			InclusionProof []string `json:"inclusion_proof"`
 			Checkpoint     string   `json:"checkpoint"`
 		}
@@ -181,13 +202,17 @@ func TestLogAgainstSpecs(t *testing.T) {
 		if err := specVerifyInclusion(r.LogIndex, r.TreeSize, specLeafHash(entry), specHashes(t, r.InclusionProof), rroot); err != nil {
 			t.Fatalf("receipt of %s: inclusion proof: %v", id, err)
 		}
-		var e struct {
-			ObjectID   string `json:"object_id"`
-			Version    string `json:"version"`
-			Commitment string `json:"commitment"`
+		// docs/log.md, format v2: an object entry shows only its kind, its
+		// received time and the commitment; the receipt opens it.
+		var e map[string]string
+		if err := json.Unmarshal(entry, &e); err != nil || len(e) != 3 || e["kind"] != "object" || e["received"] == "" ||
+			r.ObjectID != id || r.Version != "2026-01-01T00:00:00.000Z" || r.Member != member.ID || r.Collection != specCollection(t, get) {
+			t.Fatalf("receipt of %s: entry %s or opening %+v isn't this object version's (%v)", id, entry, r, err)
 		}
-		if err := json.Unmarshal(entry, &e); err != nil || e.ObjectID != id || e.Version != "2026-01-01T00:00:00.000Z" {
-			t.Fatalf("receipt of %s: entry %s names another object version (%v)", id, entry, err)
+		for _, hidden := range []string{id, member.ID, r.Collection} {
+			if bytes.Contains(entry, []byte(hidden)) {
+				t.Fatalf("entry %s shows %s in clear", entry, hidden)
+			}
 		}
 		var env struct{ Objects []map[string]any }
 		json.Unmarshal(get("/api/collections/"+specCollection(t, get)+"/objects/"+id+"/"), &env)
@@ -199,9 +224,16 @@ func TestLogAgainstSpecs(t *testing.T) {
 		enc.SetEscapeHTML(false)
 		enc.Encode(env.Objects[0])
 		s, _ := base64.StdEncoding.DecodeString(r.Salt)
-		c := sha256.Sum256(append(s, bytes.TrimSuffix(canon.Bytes(), []byte("\n"))...))
-		if len(s) != 32 || hex.EncodeToString(c[:]) != e.Commitment {
-			t.Fatalf("receipt of %s: commitment %s isn't SHA-256(salt || canonical object)", id, e.Commitment)
+		h := sha256.New()
+		h.Write([]byte("parley-object-commitment-v2\n"))
+		h.Write(s)
+		for _, f := range []string{r.Collection, r.ObjectID, r.Version, r.Member} {
+			binary.Write(h, binary.BigEndian, uint32(len(f)))
+			h.Write([]byte(f))
+		}
+		h.Write(bytes.TrimSuffix(canon.Bytes(), []byte("\n")))
+		if len(s) != 32 || hex.EncodeToString(h.Sum(nil)) != e["commitment"] {
+			t.Fatalf("receipt of %s: commitment %s isn't docs/log.md's SHA-256 over salt, opening and canonical object", id, e["commitment"])
 		}
 	}
 

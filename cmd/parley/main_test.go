@@ -27,6 +27,9 @@ func TestScripts(t *testing.T) {
 		Dir: filepath.Join("testdata", "script"),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SHARED", shared)
+			// Pinned log keys and seen checkpoints of clients that aren't
+			// given --seen stay in the script's own directory.
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			// Under -race every exited process sleeps a second by default
 			// so that late reports can land; scripts run hundreds of them.
 			env.Setenv("GORACE", "atexit_sleep_ms=0")

@@ -46,6 +46,8 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	keyFile := fs.String("key", "", "your private key `FILE`, for --push")
 	images := fs.Bool("images", false, "the FILEs are images (or folders of them): match their PDQ hashes against the pdq indicators")
 	radius := fs.Int("radius", 31, "with --images, the largest Hamming `DISTANCE` that matches")
+	allowUnsigned := fs.Bool("allow-unsigned", false, "with --url, also match unsigned indicators (from collections that accept them)")
+	trust := addTrustFlags(fs)
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -85,7 +87,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			return match.Push(ctx, client, collID, key, objs)
 		}
 	}
-	set, poller, err := indicatorSource(ctx, *indicators, *url, *token, *collection)
+	set, poller, err := indicatorSource(ctx, c, *indicators, *url, *token, *collection, trust, *allowUnsigned)
 	if err != nil {
 		return err
 	}
@@ -251,9 +253,12 @@ func identityFromTokenFile(file string) string {
 
 // indicatorSource loads the indicators of `--indicators FILE` into a new
 // set, or, for `--url`, returns an empty set with the poller that fills it
-// from the collection (nil poller for a file). The errors are the CLI's
-// usage errors, shared by match and export.
-func indicatorSource(ctx context.Context, file, url, token, collection string) (*match.IndicatorSet, *match.Poller, error) {
+// from the collection (nil poller for a file), checking every indicator
+// against the node's log (trust) on every poll: one that fails is not
+// loaded and is named on stderr, and unsigned ones are ignored unless
+// allowUnsigned. The errors are the CLI's usage errors, shared by match and
+// export.
+func indicatorSource(ctx context.Context, c *cli, file, url, token, collection string, trust *trustFlags, allowUnsigned bool) (*match.IndicatorSet, *match.Poller, error) {
 	set := match.NewIndicatorSet()
 	if file != "" {
 		fh, err := os.Open(file)
@@ -273,10 +278,18 @@ func indicatorSource(ctx context.Context, file, url, token, collection string) (
 	if collection == "" {
 		return nil, nil, usageErrorf("", "--url needs --collection")
 	}
-	client := &taxii.Client{BaseURL: url, Token: token}
+	ov, saveSeen, err := trust.objectVerifier(ctx, c, url, token, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	client := &taxii.Client{BaseURL: url, Token: token, Verifier: ov}
 	collID, err := resolveCollection(ctx, client, collection)
 	if err != nil {
 		return nil, nil, err
 	}
-	return set, &match.Poller{Client: client, Collection: collID, Set: set}, nil
+	if err := saveSeen(); err != nil {
+		return nil, nil, withExit(3, "", err)
+	}
+	warn := func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) }
+	return set, &match.Poller{Client: client, Collection: collID, Set: set, AllowUnsigned: allowUnsigned, Warn: warn}, nil
 }

@@ -42,6 +42,7 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	coll := fs.String("collection", "", "post to collection `C` (id or title; default: a collection holding the object that you may write)")
 	as := fs.String("as", "", "your member identity `ID` (default: the member whose registered key is --key)")
 	revoke := fs.Bool("revoke", false, "revoke your counted opinion on OBJECT_ID instead of posting a new one")
+	trust := addTrustFlags(fs)
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
 		return err
@@ -92,6 +93,11 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// What the node says about the opinions (and, for --revoke, the
+	// opinion revoked) is used only once it verifies against the log.
+	if err := verifyConcurrenceEvidence(ctx, c, trust, *u, *token, conc); err != nil {
+		return err
+	}
 	client := &taxii.Client{BaseURL: *u, Token: *token}
 	var signed []byte
 	var target string
@@ -133,13 +139,19 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 // identityOfKey finds the member whose registered key is pub.
 func identityOfKey(ctx context.Context, base, token string, pub ed25519.PublicKey) (string, error) {
 	cl := &tlog.Client{URL: base, Token: token}
-	keys, err := cl.MemberKeys(ctx)
+	resp, err := cl.Keys(ctx)
 	if err != nil {
-		return "", withExit(4, "check --url and --token", fmt.Errorf("couldn't list the members: %w", err))
+		return "", withExit(4, "check --url and --token", fmt.Errorf("couldn't list the member keys: %w", err))
+	}
+	// Only a lookup: what is posted with the identity is then checked
+	// against the log by the node and by every reader.
+	keys, err := resp.Replay()
+	if err != nil {
+		return "", withExit(4, "", fmt.Errorf("couldn't read the member keys: %w", err))
 	}
 	var ids []string
-	for id, k := range keys {
-		if bytes.Equal(k, pub) {
+	for _, id := range keys.Members() {
+		if k, ok := keys.KeyAt(id, resp.TreeSize); ok && bytes.Equal(k.Key, pub) {
 			ids = append(ids, id)
 		}
 	}
@@ -165,12 +177,8 @@ func revokeOwn(conc opinion.Concurrence, me string, key ed25519.PrivateKey) ([]b
 		return nil, "", withExit(1, "parley concurrence OBJECT_ID shows the opinions that count", fmt.Errorf("you have no counted opinion on %s to revoke", conc.Object))
 	}
 	for _, it := range conc.Evidence.Items {
-		e, err := tlog.ParseEntry(it.Entry)
-		if err != nil {
-			continue
-		}
 		// An opinion without created_by_ref belongs to its sharer.
-		op, err := opinion.VerifyShared(it.Object, e.Member, opinion.Keys{me: key.Public().(ed25519.PublicKey)})
+		op, err := opinion.VerifyShared(it.Object, it.Member, opinion.Keys{me: key.Public().(ed25519.PublicKey)})
 		if err != nil || op.ID != mine.OpinionID || op.Member != me || op.Version.UTC().Format(time.RFC3339Nano) != mustTime(mine.Version) {
 			continue
 		}
@@ -178,7 +186,7 @@ func revokeOwn(conc opinion.Concurrence, me string, key ed25519.PrivateKey) ([]b
 		if err != nil {
 			return nil, "", withExit(3, "", err)
 		}
-		return rev, e.Collection, nil
+		return rev, it.Collection, nil
 	}
 	return nil, "", withExit(1, "", fmt.Errorf("the node's answer lacks your counted opinion %s", mine.OpinionID))
 }

@@ -3,17 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 func init() {
 	register(command{
 		name:  "pull",
-		usage: "pull --url U --token T --collection C [--added-after TS]   print the collection as a STIX bundle",
+		usage: "pull --url U --token T --collection C [--added-after TS] [--proofs]   print the collection as a STIX bundle, each object verified against the log",
 		run:   runPull,
 	})
 }
@@ -26,6 +28,8 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	coll := fs.String("collection", "", "the collection `ID` (or its title)")
 	after := fs.String("added-after", "", "only objects added after `TS` (RFC 3339 UTC, such as 2026-01-02T15:04:05Z)")
 	all := fs.Bool("all-versions", false, "every version of each object, not only the latest")
+	proofs := fs.Bool("proofs", false, "also prove each object's log entry included in a signed checkpoint consistent with the seen file")
+	trust := addTrustFlags(fs)
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -46,24 +50,48 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	if *all {
 		q.Versions.All = true
 	}
-	client := &taxii.Client{BaseURL: *url, Token: *token}
+	ov, saveSeen, err := trust.objectVerifier(ctx, c, *url, *token, *proofs)
+	if err != nil {
+		return err
+	}
+	client := &taxii.Client{BaseURL: *url, Token: *token, Verifier: ov}
 	collID, err := resolveCollection(ctx, client, *coll)
 	if err != nil {
 		return err
 	}
 	objects := []json.RawMessage{}
 	var last time.Time
+	refused := 0
 	for env, err := range client.ObjectPages(ctx, collID, q) {
+		if errors.Is(err, tlog.ErrProof) {
+			saveSeen()
+			return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't pull: %w", err))
+		}
 		if err != nil {
 			return withExit(4, "check --url, --token and --collection", fmt.Errorf("couldn't pull: %w", err))
 		}
-		objects = append(objects, env.Objects...)
+		for _, r := range env.Refused {
+			fmt.Fprintf(c.stderr, "parley: pull: refused %s: %v\n", r.ID, r.Err)
+		}
+		refused += len(env.Refused)
+		for i, o := range env.Objects {
+			if note := describeCheck(env.Checks[i], env.Openings[i].Member); note != "" {
+				fmt.Fprintf(c.stderr, "parley: pull: %s: %s\n", env.Openings[i].ObjectID, note)
+			}
+			objects = append(objects, o)
+		}
 		if !env.DateAdded.Last.IsZero() {
 			last = env.DateAdded.Last
 		}
 	}
+	if err := saveSeen(); err != nil {
+		return withExit(3, "", err)
+	}
 	if err := writeBundle(c.stdout, objects); err != nil {
 		return err
+	}
+	if refused > 0 {
+		return withExit(1, "each refused object is named above; it didn't match the node's log", fmt.Errorf("%d object(s) refused: they don't verify against the log", refused))
 	}
 	if !last.IsZero() {
 		fmt.Fprintf(c.stderr, "parley: %d objects; next time use --added-after %s\n", len(objects), taxii.FormatTimestamp(last))

@@ -58,11 +58,12 @@ func TestREADME(t *testing.T) {
 		"pushed 1 objects: 1 succeeded, 0 failed",                              // push
 		`"pattern":"[domain-name:value = 'aurelia-elections-portal.example']"`, // objects?match[type]=indicator
 		`"media_type":"application/stix+json;version=2.1"`,                     // manifest
-		"verified: 1 entries",                                                  // audit
+		"verified: 3 entries",                                                  // audit: two registrations, one object
 		"bundle verified: 1 object version(s)",                                 // verify
-		"\n1\n",                                                                // checkpoint of size 1
-		`"object_id":"indicator--6b5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b11"`,        // entry bundle
-		`"log_index":0,"tree_size":1`,                                          // receipt
+		"\n3\n",                                                                // checkpoint of size 3
+		`"event":"register"`,                                                   // entry bundle: a registration in clear
+		`"kind":"object"`,                                                      // and the object's entry, a commitment
+		`"log_index":2,"tree_size":3`,                                          // receipt
 	} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("the README's commands printed no %q; output:\n%s", want, out)

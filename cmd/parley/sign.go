@@ -71,6 +71,11 @@ func signAll(data []byte, key ed25519.PrivateKey, name string) ([]json.RawMessag
 	if err != nil {
 		return nil, usageErrorf("give a STIX object, a JSON array of objects or a bundle", "%s: %v", name, err)
 	}
+	return signObjects(objs, key, name)
+}
+
+// signObjects signs every object with key.
+func signObjects(objs []*stix.Object, key ed25519.PrivateKey, name string) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, 0, len(objs))
 	for _, o := range objs {
 		s, err := stix.Sign(o.Raw, key)

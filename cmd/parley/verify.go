@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"os"
 
 	"github.com/parley-exchange/parley/tlog"
@@ -53,14 +54,31 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	cp := res.Checkpoint
 	fmt.Fprintf(c.stdout, "bundle verified: %d object version(s) in log %s at tree size %d, root %s\n", len(res.Items), cp.Origin, cp.Size, cp.Hash)
 	for _, it := range res.Items {
-		signed := "signed by"
-		if !it.Signed {
-			signed = "unsigned, shared by"
-		}
-		fmt.Fprintf(c.stdout, "  %s version %s: %s %s, received %s\n", it.Entry.ObjectID, it.Entry.Version, signed, it.Entry.Member, it.Entry.Received.Format("2006-01-02T15:04:05Z07:00"))
+		fmt.Fprintf(c.stdout, "  %s version %s: %s, received %s\n", it.Opening.ObjectID, it.Opening.Version,
+			describeSigner(it.Opening.Member, it.Signed, it.Check), it.Entry.Received.Format("2006-01-02T15:04:05Z07:00"))
 	}
 	if *logKey == "" {
 		fmt.Fprintf(c.stderr, "parley: warning: checked against the bundle's own log key %s; pin the key you trust with --log-key\n", res.LogKey)
 	}
 	return nil
+}
+
+// describeSigner says who vouched for an object and how far to trust it:
+// signed by the member's key, operator-asserted when the operator alone
+// put that key in force, and relayed when the object claims another
+// creator, whose authorship nothing verifies.
+func describeSigner(member string, signed bool, check tlog.ObjectCheck) string {
+	var s string
+	switch {
+	case !signed:
+		s = "unsigned, shared by " + member
+	case check.Signer.OperatorAsserted():
+		s = "signed by " + member + " with an operator-asserted key (the operator rotated it in, without the member's signature)"
+	default:
+		s = "signed by " + member
+	}
+	if check.Relayed() {
+		s = "relayed by " + member + "; claims to be from " + check.ClaimedCreator + " (not verified)" + strings.TrimPrefix(s, "signed by "+member)
+	}
+	return s
 }

@@ -12,11 +12,20 @@ import (
 // Poller fetches the indicators of a TAXII 2.1 collection and, on later
 // calls, the ones added since (new indicators, new versions, revocations),
 // into an [IndicatorSet].
+//
+// When Client has a Verifier, objects that fail verification against the
+// node's log are not loaded (each is reported to Warn), and unsigned ones
+// (accepted by collections whose policy allows them) are ignored unless
+// AllowUnsigned.
 type Poller struct {
 	Client     *taxii.Client
 	Collection string
 	Set        *IndicatorSet
-	since      time.Time
+	// AllowUnsigned loads unsigned indicators too.
+	AllowUnsigned bool
+	// Warn, when not nil, is told of every object not loaded and why.
+	Warn  func(error)
+	since time.Time
 }
 
 // Poll fetches what was added since the last poll and reports whether the
@@ -29,7 +38,14 @@ func (p *Poller) Poll(ctx context.Context) (changed bool, err error) {
 		if err != nil {
 			return changed, fmt.Errorf("couldn't poll collection %s: %w", p.Collection, err)
 		}
-		for _, raw := range env.Objects {
+		for _, r := range env.Refused {
+			p.warn(fmt.Errorf("not loading %s: it doesn't verify against the node's log: %w", r.ID, r.Err))
+		}
+		for i, raw := range env.Objects {
+			if i < len(env.Checks) && env.Checks[i].Unsigned && !p.AllowUnsigned {
+				p.warn(fmt.Errorf("not loading %s: it is unsigned (use --allow-unsigned to match unsigned indicators)", env.Openings[i].ObjectID))
+				continue
+			}
 			var m map[string]any
 			if err := json.Unmarshal(raw, &m); err != nil {
 				return changed, fmt.Errorf("couldn't decode an object of collection %s: %w", p.Collection, err)
@@ -48,4 +64,10 @@ func (p *Poller) Poll(ctx context.Context) (changed bool, err error) {
 	}
 	p.since = last
 	return changed, nil
+}
+
+func (p *Poller) warn(err error) {
+	if p.Warn != nil {
+		p.Warn(err)
+	}
 }

@@ -129,6 +129,7 @@ func (b backend) Objects(ctx context.Context, p taxii.Principal, collectionID st
 		out.Items[i] = taxii.Item{
 			ID: o.ID, Version: stix.FormatTimestamp(o.Version), DateAdded: o.DateAdded,
 			MediaType: taxii.STIXMediaType, Object: o.Raw,
+			Opening: &taxii.ObjectOpening{LogIndex: uint64(o.LogIndex), Opening: o.Opening()},
 		}
 	}
 	if page.More && len(page.Objects) > 0 {
@@ -290,17 +291,11 @@ func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, 
 			return store.Status{}, err
 		}
 		r.item.Salt = salt
-		commitment := tlog.Commitment(salt, r.item.Object.Raw)
-		version := r.version
 		r.item.Entry = func(o store.Object) ([]byte, error) {
-			v := version
-			if v == "" {
-				v = stix.FormatTimestamp(o.Version)
-			}
-			return tlog.Entry{
-				Kind: tlog.KindObject, ObjectID: o.ID, Version: v, Collection: o.Collection,
-				Member: o.Member, Received: o.DateAdded, Commitment: commitment,
-			}.Marshal()
+			// The store assigns the version of an object that has none
+			// (its date_added), so the commitment is made here.
+			op := tlog.Opening{Salt: salt, Collection: o.Collection, ObjectID: o.ID, Version: store.FormatTime(o.Version), Member: o.Member}
+			return tlog.Entry{Kind: tlog.KindObject, Received: o.DateAdded, Commitment: tlog.ObjectCommitment(op, o.Raw)}.Marshal()
 		}
 		sub.Items = append(sub.Items, r.item)
 	}
@@ -326,8 +321,15 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 	if err := n.validator.Validate(o); err != nil {
 		return fail(o.ID, version, "%s", err)
 	}
-	if o.CreatedByRef != "" && o.CreatedByRef != m.ID {
-		return fail(o.ID, version, "created_by_ref is %s, but you are %s: members may only share objects they created", o.CreatedByRef, m.ID)
+	if err := stix.CheckDeterministicID(o); err != nil {
+		return fail(o.ID, version, "%s", err)
+	}
+	relay := c.Relay
+	switch {
+	case o.CreatedByRef != "" && o.CreatedByRef != m.ID && !relay:
+		return fail(o.ID, version, "created_by_ref is %s, but you are %s: members may only share objects they created (a collection with the relay policy takes objects you pass on)", o.CreatedByRef, m.ID)
+	case o.CreatedByRef == "" && !stix.IsObservable(o.Type) && o.Type != "marking-definition" && !relay:
+		return fail(o.ID, version, "the object has no created_by_ref: name yourself as its creator, or share it into a collection with the relay policy")
 	}
 	// The object is decoded once: the signature check and the stored
 	// canonical bytes are built from the same decoded properties.
@@ -338,7 +340,7 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 		if c.Signatures != store.SignaturesOptional {
 			return fail(o.ID, version, "the object is not signed, and this collection requires signatures (sign it with parley sign or parley push)")
 		}
-		if o.CreatedByRef == "" {
+		if o.CreatedByRef == "" && !relay {
 			return fail(o.ID, version, "an unsigned object must name its creator in created_by_ref")
 		}
 		signed = false
@@ -362,10 +364,22 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 	}
 	return checked{
 		version: version,
-		item: store.Item{Object: store.Object{
+		item: store.Item{Owned: owned(o), Object: store.Object{
 			ID: o.ID, Type: o.Type, SpecVersion: o.SpecVersion, Version: v, Signed: signed, Raw: canon,
 		}},
 	}
+}
+
+// owned reports whether o's id belongs to the member who creates its first
+// version: every object but cyber-observables (whose ids are
+// deterministic: anyone may share the same observable) and marking
+// definitions without a creator (such as the fixed TLP definitions, which
+// every member shares).
+func owned(o *stix.Object) bool {
+	if stix.IsObservable(o.Type) {
+		return false
+	}
+	return !(o.Type == "marking-definition" && o.CreatedByRef == "")
 }
 
 // guessID returns the "id" member of what looks like a JSON object, for

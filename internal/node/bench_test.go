@@ -171,7 +171,8 @@ func newRawInserter(b *testing.B, s *signedSet, member string) *rawInserter {
 		canon, _ := stix.Canonicalize(o)
 		salt, _ := tlog.NewSalt(rand.Reader)
 		obj, _ := stix.Parse(o)
-		leaf, _ := tlog.Entry{ObjectID: obj.ID, Version: obj.Version(), Collection: coll, Member: member, Received: now, Commitment: tlog.Commitment(salt, canon)}.Marshal()
+		op := tlog.Opening{Salt: salt, Collection: coll, ObjectID: obj.ID, Version: obj.Version(), Member: member}
+		leaf, _ := tlog.Entry{Kind: tlog.KindObject, Received: now, Commitment: tlog.ObjectCommitment(op, canon)}.Marshal()
 		rows[i] = rawRow{obj.ID, canon, leaf, salt}
 	}
 	return &rawInserter{st: st, coll: coll, member: member, rows: rows}
@@ -437,7 +438,8 @@ func fillRows(w *sql.DB, coll, member string, tmpl json.RawMessage, n int) error
 			raw := []byte(strings.Replace(string(tmpl), obj.ID, id, 1))
 			idx := base + int64(i)
 			added := t0.Add(time.Duration(i) * time.Microsecond).UTC().Format("2006-01-02T15:04:05.000000000Z")
-			leaf, _ := tlog.Entry{ObjectID: id, Version: obj.Version(), Collection: coll, Member: member, Received: t0, Commitment: tlog.Commitment(salt, raw)}.Marshal()
+			op := tlog.Opening{Salt: salt, Collection: coll, ObjectID: id, Version: obj.Version(), Member: member}
+			leaf, _ := tlog.Entry{Kind: tlog.KindObject, Received: t0.Add(time.Duration(i) * time.Microsecond), Commitment: tlog.ObjectCommitment(op, raw)}.Marshal()
 			if _, err := tx.Exec(`INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 				idx, leaf, salt, coll, id, version, member, added); err != nil {
 				tx.Rollback()

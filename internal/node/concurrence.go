@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/transparency-dev/merkle/compact"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/opinion"
@@ -102,10 +101,14 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 	readers := map[string]bool{}
 	visible := false
 	out.WritableCollections = []string{}
+	// Only collections m can read are looked at: neither the counts nor
+	// the time the answer takes may tell what a collection m can't read
+	// holds, or who reads it.
 	for _, c := range cs {
-		if c.CanRead(m.ID) {
-			readable = append(readable, c.ID)
+		if !c.CanRead(m.ID) {
+			continue
 		}
+		readable = append(readable, c.ID)
 		page, err := n.store.Objects(ctx, store.Query{Collection: c.ID, IDs: []string{object}, Limit: 1})
 		if err != nil {
 			return out, err
@@ -116,13 +119,9 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 		for _, r := range c.Readers {
 			readers[r] = true
 		}
-		if c.CanRead(m.ID) {
-			visible = true
-			// Only collections m can read: a write-only member must not
-			// learn what a collection holds.
-			if c.CanWrite(m.ID) {
-				out.WritableCollections = append(out.WritableCollections, c.ID)
-			}
+		visible = true
+		if c.CanWrite(m.ID) {
+			out.WritableCollections = append(out.WritableCollections, c.ID)
 		}
 	}
 	if !visible {
@@ -152,7 +151,7 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 	}
 	out.Tally = opinion.Compute(object, ops)
 	out.Voices = out.Tally.Voices()
-	out.Evidence, err = n.opinionEvidence(ctx, versions, byID, wait)
+	out.Evidence, err = n.opinionEvidence(ctx, versions, wait)
 	return out, err
 }
 
@@ -197,155 +196,15 @@ func (n *Node) opinionVersions(ctx context.Context, collections []string, object
 	return out, nil
 }
 
-// opinionEvidence builds the proof bundle of versions against the latest
-// checkpoint, once one covers them all.
-func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, members map[string]store.Member, wait time.Duration) (tlog.Bundle, error) {
-	b := tlog.Bundle{Type: tlog.BundleType, LogKey: n.vkey, Members: []tlog.BundleMember{}, Items: []tlog.BundleItem{}}
+// opinionEvidence builds the proof bundle of versions ([Node.bundleOf]).
+func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, wait time.Duration) (tlog.Bundle, error) {
 	ls, ok := n.store.(store.LogStore)
 	if !ok {
-		return b, ErrNoLogStore
+		return tlog.Bundle{}, ErrNoLogStore
 	}
-	maxIndex := int64(-1)
-	for _, v := range versions {
-		maxIndex = max(maxIndex, v.LogIndex)
-	}
-	deadline := time.Now().Add(wait)
-	var size int64
-	var note []byte
-	for {
-		var err error
-		size, note, err = ls.LatestCheckpoint(ctx)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return b, err
-		}
-		if err == nil && maxIndex < size {
-			break
-		}
-		if err != nil && maxIndex < 0 {
-			return b, nil // an empty log and nothing to prove
-		}
-		if time.Now().After(deadline) {
-			return b, errOpinionsPending
-		}
-		select {
-		case <-ctx.Done():
-			return b, ctx.Err()
-		case <-time.After(25 * time.Millisecond):
-		}
-	}
-	b.Checkpoint = string(note)
-	hr := &hashCache{hr: tlog.TileHashReader(uint64(size), &tileCache{tr: ls, m: map[tlog.Tile][]byte{}}), m: map[compact.NodeID]tlog.Hash{}}
-	listed := map[string]bool{}
-	addMember := func(id string) {
-		mm, ok := members[id]
-		if listed[id] || !ok || len(mm.PublicKey) == 0 {
-			return
-		}
-		listed[id] = true
-		b.Members = append(b.Members, tlog.BundleMember{ID: mm.ID, Name: mm.Name, PublicKey: mm.PublicKey})
-	}
-	entries, err := entriesAt(ctx, n.store, versions)
-	if err != nil {
-		return b, err
-	}
-	for _, v := range versions {
-		e, ok := entries[v.LogIndex]
-		if !ok {
-			return b, fmt.Errorf("couldn't find the log entry of %s: %w", v.ID, store.ErrNotFound)
-		}
-		p, err := tlog.InclusionProof(ctx, uint64(v.LogIndex), uint64(size), hr)
-		if err != nil {
-			return b, err
-		}
-		if p == nil {
-			p = []tlog.Hash{}
-		}
-		b.Items = append(b.Items, tlog.BundleItem{Object: v.Raw, Entry: e.Leaf, Salt: e.Salt, LogIndex: uint64(v.LogIndex), InclusionProof: p})
-		addMember(v.Member)
-		var head struct {
-			CreatedByRef string `json:"created_by_ref"`
-		}
-		if json.Unmarshal(v.Raw, &head) == nil {
-			addMember(head.CreatedByRef)
-		}
-	}
-	return b, nil
-}
-
-// entriesAt reads the log entries of versions, one query per run of
-// nearby indexes (opinions are often posted together).
-func entriesAt(ctx context.Context, st store.Store, versions []store.Object) (map[int64]store.Entry, error) {
-	idx := make([]int64, 0, len(versions))
-	for _, v := range versions {
-		idx = append(idx, v.LogIndex)
-	}
-	slices.Sort(idx)
-	out := make(map[int64]store.Entry, len(idx))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && idx[j+1]-idx[j] <= 8 {
-			j++
-		}
-		es, err := st.Entries(ctx, idx[i], idx[j]+1)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range es {
-			out[e.Index] = e
-		}
-		i = j + 1
-	}
-	return out, nil
-}
-
-// hashCache keeps the tree nodes read for one answer: the inclusion
-// proofs of many opinions share their upper nodes, which a tile reader
-// would hash up again for each proof.
-type hashCache struct {
-	hr tlog.HashReader
-	m  map[compact.NodeID]tlog.Hash
-}
-
-func (c *hashCache) ReadHashes(ctx context.Context, nodes []compact.NodeID) ([]tlog.Hash, error) {
-	var missing []compact.NodeID
-	for _, id := range nodes {
-		if _, ok := c.m[id]; !ok {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		hs, err := c.hr.ReadHashes(ctx, missing)
-		if err != nil {
-			return nil, err
-		}
-		if len(hs) != len(missing) {
-			return nil, fmt.Errorf("couldn't read tree nodes: got %d hashes for %d nodes", len(hs), len(missing))
-		}
-		for i, id := range missing {
-			c.m[id] = hs[i]
-		}
-	}
-	out := make([]tlog.Hash, len(nodes))
-	for i, id := range nodes {
-		out[i] = c.m[id]
-	}
-	return out, nil
-}
-
-// tileCache keeps the tiles read for one answer: the inclusion proofs of
-// many opinions share most of their tiles.
-type tileCache struct {
-	tr tlog.TileReader
-	m  map[tlog.Tile][]byte
-}
-
-func (c *tileCache) ReadTile(ctx context.Context, t tlog.Tile) ([]byte, error) {
-	if b, ok := c.m[t]; ok {
-		return b, nil
-	}
-	b, err := c.tr.ReadTile(ctx, t)
-	if err == nil {
-		c.m[t] = b
+	b, err := n.bundleOf(ctx, ls, versions, wait, n.tiles)
+	if errors.Is(err, ErrNotIntegrated) {
+		return b, errOpinionsPending
 	}
 	return b, err
 }

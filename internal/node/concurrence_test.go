@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,10 +96,18 @@ func TestConcurrence(t *testing.T) {
 		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b2", 3, opinion.Neutral, false, rid))
 	postOK(t, tn, b, tn.shared,
 		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b2", 4, opinion.Neutral, true, rid))
-	// An opinion without created_by_ref belongs to the member who shared
-	// it: this one (minute 1) is Bob's latest remaining one in shared.
+	// An opinion without created_by_ref is refused outside relay
+	// collections: nobody could tell whose it is.
+	if st := post(t, b.Client, tn.shared, object(t, b.Key, map[string]any{
+		"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-0000000000b5",
+		"created": stix.FormatTimestamp(t0), "modified": stix.FormatTimestamp(t0.Add(time.Minute)),
+		"opinion": "agree", "object_refs": []string{rid},
+	})); st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "created_by_ref") {
+		t.Fatalf("an opinion without created_by_ref: %+v", st)
+	}
+	// This one (minute 1) is Bob's latest remaining one in shared.
 	postOK(t, tn, b, tn.shared, object(t, b.Key, map[string]any{
-		"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-0000000000b4",
+		"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-0000000000b4", "created_by_ref": b.ID,
 		"created": stix.FormatTimestamp(t0), "modified": stix.FormatTimestamp(t0.Add(time.Minute)),
 		"opinion": "disagree", "object_refs": []string{rid}, "confidence": 55,
 	}))
@@ -151,13 +160,16 @@ func TestConcurrence(t *testing.T) {
 	}
 	// Bob also reads his private collection: his private agreement is his
 	// latest opinion.
-	cb := check("bob", b.Token, map[opinion.Value]int{opinion.StronglyAgree: 1, opinion.Agree: 1}, 2, 3)
+	// The "of N" counts readers only of collections the asker reads that
+	// hold the object: Bob reads shared (alice, bob) and private (bob), not
+	// optional, so Carol, who reads only optional, isn't counted for him.
+	cb := check("bob", b.Token, map[opinion.Value]int{opinion.StronglyAgree: 1, opinion.Agree: 1}, 2, 2)
 	if v, _ := voteOf(cb, b.ID); v.OpinionID != "opinion--00000000-0000-4000-8000-0000000000b3" {
 		t.Errorf("bob's counted opinion for bob is %+v", v)
 	}
 	// Carol reads only the optional collection: no opinion of the others
 	// leaks into her tally, and her own unsigned one doesn't count.
-	cc := check("carol", c.Token, map[opinion.Value]int{}, 0, 3)
+	cc := check("carol", c.Token, map[opinion.Value]int{}, 0, 2)
 	for _, it := range cc.Evidence.Items {
 		var head struct{ ID string }
 		json.Unmarshal(it.Object, &head)
@@ -226,7 +238,7 @@ func (s noOpinionIndex) Checkpoints(ctx context.Context) ([][]byte, error) {
 func (s noOpinionIndex) Integrate(ctx context.Context, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error {
 	return s.Store.(store.LogStore).Integrate(ctx, from, size, tiles, note)
 }
-func (s noOpinionIndex) LogObjects(ctx context.Context, start, end int64, fn func(int64, string, []byte, []byte) error) error {
+func (s noOpinionIndex) LogObjects(ctx context.Context, start, end int64, fn func(int64, tlog.Opening, []byte) error) error {
 	return s.Store.(store.LogStore).LogObjects(ctx, start, end, fn)
 }
 
@@ -249,11 +261,10 @@ func plant(t *testing.T, tn *testNode, coll, member string, raw json.RawMessage)
 	_, err = tn.store.Submit(context.Background(), store.Submission{
 		StatusID: stix.NewIdentifier("x")[3:], Collection: coll, Member: member, Received: tn.Now(),
 		Items: []store.Item{{
-			Object: store.Object{ID: o.ID, Type: o.Type, SpecVersion: "2.1", Version: o.Modified, Signed: true, Raw: canon},
+			Object: store.Object{ID: o.ID, Type: o.Type, SpecVersion: "2.1", Version: o.Modified, Signed: true, Raw: canon, Salt: salt},
 			Salt:   salt,
 			Entry: func(so store.Object) ([]byte, error) {
-				return tlog.Entry{ObjectID: so.ID, Version: o.Version(), Collection: so.Collection, Member: so.Member,
-					Received: so.DateAdded, Commitment: tlog.Commitment(salt, canon)}.Marshal()
+				return tlog.Entry{Kind: tlog.KindObject, Received: so.DateAdded, Commitment: tlog.ObjectCommitment(so.Opening(), canon)}.Marshal()
 			},
 		}},
 	})

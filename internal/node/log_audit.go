@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"os"
@@ -24,6 +23,7 @@ type StoreAuditSource struct {
 }
 
 var (
+	_ tlog.EntryNamer        = (*StoreAuditSource)(nil)
 	_ tlog.AuditSource       = (*StoreAuditSource)(nil)
 	_ tlog.CheckpointHistory = (*StoreAuditSource)(nil)
 	_ tlog.TileReader        = (*StoreAuditSource)(nil)
@@ -79,25 +79,20 @@ func (s *StoreAuditSource) Leaves(ctx context.Context, start, end uint64, fn fun
 }
 
 // Objects implements [tlog.AuditSource].
-func (s *StoreAuditSource) Objects(ctx context.Context, start, end uint64, fn func(uint64, string, []byte, []byte) error) error {
-	return s.ls.LogObjects(ctx, int64(start), int64(end), func(i int64, coll string, raw, salt []byte) error {
-		return fn(uint64(i), coll, raw, salt)
+func (s *StoreAuditSource) Objects(ctx context.Context, start, end uint64, fn func(uint64, tlog.Opening, []byte) error) error {
+	return s.ls.LogObjects(ctx, int64(start), int64(end), func(i int64, op tlog.Opening, raw []byte) error {
+		return fn(uint64(i), op, raw)
 	})
 }
 
-// MemberKeys implements [tlog.AuditSource].
-func (s *StoreAuditSource) MemberKeys(ctx context.Context) (map[string]ed25519.PublicKey, error) {
-	ms, err := s.st.Members(ctx)
-	if err != nil {
-		return nil, err
+// EntryObjectID implements [tlog.EntryNamer]: the store knows each entry's
+// object id, which the entry itself hides.
+func (s *StoreAuditSource) EntryObjectID(ctx context.Context, index uint64) (string, error) {
+	es, err := s.st.Entries(ctx, int64(index), int64(index)+1)
+	if err != nil || len(es) != 1 {
+		return "", err
 	}
-	out := map[string]ed25519.PublicKey{}
-	for _, m := range ms {
-		if len(m.PublicKey) == ed25519.PublicKeySize {
-			out[m.ID] = m.PublicKey
-		}
-	}
-	return out, nil
+	return es[0].ObjectID, nil
 }
 
 // OpenStoreAudit opens the store in a node's data directory for an audit,

@@ -23,9 +23,10 @@ import (
 //	GET /log/proof/consistency?from=N&to=M   {"proof": [base64 hashes]}
 //	GET /log/objects?start=N&end=M           the objects (with salts) of entries in [N, M) the member may read, for audits
 //	GET /log/bundle?object=ID[&object=ID]    a proof bundle of every readable version of those objects
+//	GET /log/keys[?member=ID...]             member key entries with inclusion proofs against the latest checkpoint
 func init() {
 	registerRoutes("log", func(n *Node, mux *http.ServeMux) {
-		h := &logHandler{n: n, tiles: tlog.NewTileCache(TileCacheSize)}
+		h := &logHandler{n: n, tiles: n.tiles}
 		mux.HandleFunc("GET /log/checkpoint", h.auth(h.checkpoint))
 		mux.HandleFunc("GET /log/key", h.auth(h.key))
 		mux.HandleFunc("GET /log/tile/", h.auth(h.tile))
@@ -33,6 +34,7 @@ func init() {
 		mux.HandleFunc("GET /log/proof/consistency", h.auth(h.consistency))
 		mux.HandleFunc("GET /log/objects", h.auth(h.objects))
 		mux.HandleFunc("GET /log/bundle", h.auth(h.bundle))
+		mux.HandleFunc("GET /log/keys", h.auth(h.keys))
 	})
 }
 
@@ -245,31 +247,40 @@ func hashReader(size int64, ls store.LogStore, cache *tlog.TileCache) tlog.HashR
 }
 
 func entryReceipt(ctx context.Context, ls store.LogStore, e store.Entry, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
-	deadline := time.Now().Add(wait)
-	for {
-		size, note, err := ls.LatestCheckpoint(ctx)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return tlog.Receipt{}, err
-		}
-		if err == nil && e.Index < size {
-			p, err := tlog.InclusionProof(ctx, uint64(e.Index), uint64(size), hashReader(size, ls, cache))
-			if err != nil {
-				return tlog.Receipt{}, err
-			}
-			return tlog.Receipt{
-				LogIndex: uint64(e.Index), TreeSize: uint64(size), Entry: e.Leaf, Salt: e.Salt,
-				InclusionProof: p, Checkpoint: string(note),
-			}, nil
-		}
-		if time.Now().After(deadline) {
-			return tlog.Receipt{}, ErrNotIntegrated
-		}
-		select {
-		case <-ctx.Done():
-			return tlog.Receipt{}, ctx.Err()
-		case <-time.After(25 * time.Millisecond):
-		}
+	size, note, err := waitCovered(ctx, ls, e.Index, wait)
+	if err != nil {
+		return tlog.Receipt{}, err
 	}
+	p, err := tlog.InclusionProof(ctx, uint64(e.Index), uint64(size), hashReader(size, ls, cache))
+	if err != nil {
+		return tlog.Receipt{}, err
+	}
+	return tlog.Receipt{
+		LogIndex: uint64(e.Index), TreeSize: uint64(size), Entry: e.Leaf, Opening: e.Opening(),
+		InclusionProof: p, Checkpoint: string(note),
+	}, nil
+}
+
+// keys serves GET /log/keys[?member=ID...]: the member key entries (of
+// those members, or of all) up to the latest checkpoint, each with its
+// inclusion proof against it. Key events are in clear for every member.
+func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+	members := r.URL.Query()["member"]
+	if len(members) > MaxBundleObjects {
+		logError(w, http.StatusBadRequest, fmt.Sprintf("name at most %d members", MaxBundleObjects))
+		return
+	}
+	size, note, err := ls.LatestCheckpoint(r.Context())
+	if err != nil {
+		storeStatus(w, err, "checkpoint")
+		return
+	}
+	events, err := h.n.keyEvidence(r.Context(), size, hashReader(size, ls, h.tiles), members...)
+	if err != nil {
+		storeStatus(w, err, "member keys")
+		return
+	}
+	writeJSON(w, tlog.KeysResponse{TreeSize: uint64(size), Checkpoint: string(note), Events: events})
 }
 
 func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
@@ -300,14 +311,6 @@ func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store
 	writeJSON(w, tlog.ConsistencyResponse{Proof: p})
 }
 
-// LogObject is one item of GET /log/objects.
-type LogObject struct {
-	LogIndex   int64           `json:"log_index"`
-	Collection string          `json:"collection"`
-	Salt       tlog.Bytes      `json:"salt"`
-	Object     json.RawMessage `json:"object"`
-}
-
 func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
 	q := r.URL.Query()
 	start, err1 := strconv.ParseInt(q.Get("start"), 10, 64)
@@ -325,10 +328,10 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 	for _, c := range cs {
 		readable[c.ID] = c.CanRead(m.ID)
 	}
-	out := []LogObject{}
-	err = ls.LogObjects(r.Context(), start, end, func(i int64, coll string, raw, salt []byte) error {
-		if readable[coll] {
-			out = append(out, LogObject{LogIndex: i, Collection: coll, Salt: salt, Object: raw})
+	out := []tlog.LogObject{}
+	err = ls.LogObjects(r.Context(), start, end, func(i int64, op tlog.Opening, raw []byte) error {
+		if readable[op.Collection] {
+			out = append(out, tlog.LogObject{LogIndex: uint64(i), Opening: op, Object: raw})
 		}
 		return nil
 	})
@@ -403,54 +406,5 @@ func proofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member
 			return b, fmt.Errorf("couldn't find %s: %w", id, store.ErrNotFound)
 		}
 	}
-	var maxIndex int64
-	for _, o := range objs {
-		maxIndex = max(maxIndex, o.LogIndex)
-	}
-	deadline := time.Now().Add(wait)
-	var size int64
-	var note []byte
-	for {
-		size, note, err = ls.LatestCheckpoint(ctx)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return b, err
-		}
-		if err == nil && maxIndex < size {
-			break
-		}
-		if time.Now().After(deadline) {
-			return b, ErrNotIntegrated
-		}
-		select {
-		case <-ctx.Done():
-			return b, ctx.Err()
-		case <-time.After(25 * time.Millisecond):
-		}
-	}
-	b.Checkpoint = string(note)
-	hr := hashReader(size, ls, cache)
-	members := map[string]bool{}
-	for _, o := range objs {
-		es, err := n.store.Entries(ctx, o.LogIndex, o.LogIndex+1)
-		if err != nil {
-			return b, err
-		}
-		if len(es) != 1 {
-			return b, fmt.Errorf("couldn't find the log entry of %s: %w", o.ID, store.ErrNotFound)
-		}
-		p, err := tlog.InclusionProof(ctx, uint64(o.LogIndex), uint64(size), hr)
-		if err != nil {
-			return b, err
-		}
-		b.Items = append(b.Items, tlog.BundleItem{Object: o.Raw, Entry: es[0].Leaf, Salt: es[0].Salt, LogIndex: uint64(o.LogIndex), InclusionProof: p})
-		if !members[o.Member] {
-			members[o.Member] = true
-			mm, err := n.store.Member(ctx, o.Member)
-			if err != nil {
-				return b, err
-			}
-			b.Members = append(b.Members, tlog.BundleMember{ID: mm.ID, Name: mm.Name, PublicKey: mm.PublicKey})
-		}
-	}
-	return b, nil
+	return n.bundleOf(ctx, ls, objs, wait, cache)
 }

@@ -91,10 +91,15 @@ func TestLogHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.ObjectID != idOf(t, objs[2]) || e.Member != tn.alice.ID || e.Collection != tn.shared {
-		t.Fatalf("entry %+v", e)
+	if rc.ObjectID != idOf(t, objs[2]) || rc.Member != tn.alice.ID || rc.Collection != tn.shared || e.Kind != tlog.KindObject {
+		t.Fatalf("receipt %+v, entry %+v", rc, e)
 	}
-	if err := tlog.CheckObject(objs[2], rc.Salt, e, tn.alice.Key.Public().(ed25519.PublicKey)); err != nil {
+	keys := tlog.NewKeyHistory()
+	if err := keys.Apply(0, tlog.Entry{Kind: tlog.KindMemberKey, Member: tn.alice.ID, Event: tlog.EventRegister,
+		Key: tn.alice.Key.Public().(ed25519.PublicKey), Authority: tlog.AuthorityOperator, Received: e.Received}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tlog.CheckObject(objs[2], rc.Opening, e, rc.LogIndex, keys); err != nil {
 		t.Fatal(err)
 	}
 	// DESIGN.md's receipt members, exactly.
@@ -103,8 +108,8 @@ func TestLogHTTP(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"log_index", "tree_size", "entry", "salt", "inclusion_proof", "checkpoint"} {
-		if _, ok := m[k]; !ok || len(m) != 6 {
+	for _, k := range []string{"log_index", "tree_size", "entry", "salt", "collection", "object_id", "version", "member", "inclusion_proof", "checkpoint"} {
+		if _, ok := m[k]; !ok || len(m) != 10 {
 			t.Errorf("receipt JSON lacks %q or has extra members: %s", k, body)
 		}
 	}
@@ -127,22 +132,22 @@ func TestLogHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp, err = tlog.OpenCheckpoint(note, v)
-	if err != nil || cp.Size != 4 {
+	if err != nil || cp.Size != 7 { // 3 members' registrations, 4 objects
 		t.Fatalf("checkpoint %+v, %v", cp, err)
 	}
 	root, err := tlog.TreeRoot(ctx, cp.Size, tlog.TileHashReader(cp.Size, alice))
 	if err != nil || root != cp.Hash {
 		t.Fatalf("root from served tiles %v, %v; checkpoint %v", root, err, cp.Hash)
 	}
-	code, body := rawGet(t, tn.URL+"/log/tile/entries/000.p/4", tn.carol.Token)
+	code, body := rawGet(t, tn.URL+"/log/tile/entries/000.p/7", tn.carol.Token)
 	leaves, err := tlog.ParseEntryBundle([]byte(body))
-	if code != 200 || err != nil || len(leaves) != 4 {
+	if code != 200 || err != nil || len(leaves) != 7 {
 		t.Fatalf("entry bundle: %d %v %d", code, err, len(leaves))
 	}
-	if !bytes.Equal(leaves[3], rc.Entry) && !bytes.Equal(leaves[2], rc.Entry) {
+	if !bytes.Equal(leaves[rc.LogIndex], rc.Entry) {
 		t.Error("entry bundle doesn't hold the receipt's entry")
 	}
-	for _, bad := range []string{"/log/tile/entries/000.p/5", "/log/tile/entries/000", "/log/tile/0/000", "/log/tile/0/001.p/1", "/log/tile/0/0000"} {
+	for _, bad := range []string{"/log/tile/entries/000.p/8", "/log/tile/entries/000", "/log/tile/0/000", "/log/tile/0/001.p/1", "/log/tile/0/0000"} {
 		if code, _ := rawGet(t, tn.URL+bad, tn.alice.Token); code != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", bad, code)
 		}
@@ -153,7 +158,7 @@ func TestLogHTTP(t *testing.T) {
 	waitIntegrated(t, tn)
 	note2, _ := alice.Checkpoint(ctx)
 	cp2, err := tlog.OpenCheckpoint(note2, v)
-	if err != nil || cp2.Size != 6 {
+	if err != nil || cp2.Size != 9 {
 		t.Fatalf("checkpoint 2 %+v %v", cp2, err)
 	}
 	p, err := alice.ConsistencyProof(ctx, cp.Size, cp2.Size)
@@ -163,7 +168,7 @@ func TestLogHTTP(t *testing.T) {
 	if err := tlog.VerifyConsistency(cp.Size, cp2.Size, p, cp.Hash, cp2.Hash); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"from=0&to=6", "from=5&to=4", "from=1&to=7", "from=x&to=2"} {
+	for _, q := range []string{"from=0&to=6", "from=5&to=4", "from=1&to=10", "from=x&to=2"} {
 		if code, _ := rawGet(t, tn.URL+"/log/proof/consistency?"+q, tn.alice.Token); code != http.StatusBadRequest {
 			t.Errorf("consistency %s: %d", q, code)
 		}
@@ -185,7 +190,7 @@ func TestLogHTTP(t *testing.T) {
 
 	// Remote audit as alice: every entry, the objects she may read.
 	rep, err := tlog.Audit(ctx, alice, tlog.AuditOptions{Verifier: v, Tiles: alice})
-	if err != nil || !rep.OK() || rep.Entries != 6 || rep.Objects != 5 {
+	if err != nil || !rep.OK() || rep.Entries != 9 || rep.Objects != 5 {
 		t.Fatalf("remote audit %+v %v", rep, err)
 	}
 	// Local audit of the store: everything.
@@ -289,7 +294,7 @@ func TestIntegratorResumes(t *testing.T) {
 	v, _ := tlog.NewVerifier(tn.VerifierKey())
 	src, _ := NewStoreAuditSource(tn.store)
 	rep, err := tlog.Audit(ctx, src, tlog.AuditOptions{Verifier: v, Tiles: src, AllObjects: true})
-	if err != nil || !rep.OK() || rep.Entries != 40 {
+	if err != nil || !rep.OK() || rep.Entries != 43 || rep.Objects != 40 { // 3 members' registrations, 40 objects
 		t.Fatalf("audit %+v %v", rep, err)
 	}
 }
@@ -332,7 +337,7 @@ func TestForkCaught(t *testing.T) {
 		DB() (*sql.DB, *sql.DB)
 	}).DB()
 	for _, q := range []string{
-		`DELETE FROM objects WHERE log_index = 3`, `DELETE FROM log_entries WHERE idx = 3`,
+		`DELETE FROM objects WHERE log_index = (SELECT max(idx) FROM log_entries)`, `DELETE FROM log_entries WHERE idx = (SELECT max(idx) FROM log_entries)`,
 		`DELETE FROM log_tiles`, `DELETE FROM log_checkpoints`,
 	} {
 		if _, err := w.Exec(q); err != nil {
@@ -482,7 +487,8 @@ func TestAuditStoppedNodeStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`UPDATE objects SET raw = replace(raw, 'stopped 1', 'stopped 9') WHERE log_index = 1`); err != nil {
+	// One member registered (entry 0), then the objects: objs[1] is entry 2.
+	if _, err := db.Exec(`UPDATE objects SET raw = replace(raw, 'stopped 1', 'stopped 9') WHERE log_index = 2`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -500,7 +506,7 @@ func TestAuditStoppedNodeStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Problems) != 1 || rep.Problems[0].ObjectID != idOf(t, objs[1]) || rep.Problems[0].Index != 1 {
+	if len(rep.Problems) != 1 || rep.Problems[0].ObjectID != idOf(t, objs[1]) || rep.Problems[0].Index != 2 {
 		t.Fatalf("problems %v", rep.Problems)
 	}
 }

@@ -43,6 +43,9 @@ type Node struct {
 	// private is the private-set state (see private.go): its providers
 	// and configuration live as long as the node.
 	private *privateAPI
+	// tiles is the node's one cache of hash tiles for building proofs
+	// (receipts, bundles, consistency proofs).
+	tiles *tlog.TileCache
 }
 
 // Options are what a caller injects into [Open]; the zero value is the
@@ -187,9 +190,31 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		signer: signer, verifier: verifier, vkey: vkey,
 		validator: stix.Validator{Patterns: opts.Patterns},
 		now:       opts.Now, rand: opts.Rand,
+		tiles: tlog.NewTileCache(TileCacheSize),
+	}
+	if err := checkLogFormat(ctx, st); err != nil {
+		st.Close()
+		return nil, err
 	}
 	n.private = newPrivateAPI(n)
 	return n, nil
+}
+
+// ErrOldLogFormat means the data directory holds a log in entry format v1,
+// which this version refuses: v1 entries showed every member the
+// collection, object id, sharer and version of entries they may not read.
+var ErrOldLogFormat = errors.New("this data directory holds a log in entry format v1, which this version of parley refuses (see docs/log.md); start a new node with parley init and share the objects again")
+
+// checkLogFormat refuses a store whose first entry is not format v2.
+func checkLogFormat(ctx context.Context, st store.Store) error {
+	es, err := st.Entries(ctx, 0, 1)
+	if err != nil || len(es) == 0 {
+		return err
+	}
+	if _, err := tlog.ParseEntry(es[0].Leaf); errors.Is(err, tlog.ErrOldFormat) {
+		return ErrOldLogFormat
+	}
+	return nil
 }
 
 // Close closes the store.
@@ -281,6 +306,44 @@ func (n *Node) AddMember(ctx context.Context, name string, publicKey ed25519.Pub
 		return NewMember{}, err
 	}
 	return NewMember{ID: id, Token: tok}, nil
+}
+
+// RotateKey replaces a member's key with newKey, as a log entry in clear.
+// With a statement (the previous key's signature of
+// [tlog.RotationMessage], which `parley keygen --rotate` writes) the
+// rotation is recorded as the member's own; without, as operator-asserted,
+// which every client shows. It fails with store.ErrInvalid when the
+// statement doesn't verify with the key in force, and changes nothing.
+func (n *Node) RotateKey(ctx context.Context, member string, newKey ed25519.PublicKey, statement []byte) error {
+	if len(newKey) != ed25519.PublicKeySize {
+		return fmt.Errorf("couldn't rotate the key of %s: the new key has %d bytes, want 32: %w", member, len(newKey), store.ErrInvalid)
+	}
+	ev := store.KeyEvent{Member: member, Event: tlog.EventRotate, Key: newKey, Authority: tlog.AuthorityOperator}
+	if statement != nil {
+		ev.Authority, ev.Statement = tlog.AuthorityMember, statement
+	}
+	return n.store.ChangeKey(ctx, ev)
+}
+
+// RevokeMember ends a member: its key is no longer in force for anything
+// logged later, its tokens stop working, and the revocation is a log entry
+// in clear. Objects it shared before stay, signed and verifiable.
+func (n *Node) RevokeMember(ctx context.Context, member string) error {
+	return n.store.ChangeKey(ctx, store.KeyEvent{Member: member, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator})
+}
+
+// RevokeKey ends a member's key without a replacement (a compromised key):
+// the member can share only unsigned objects (where collections allow
+// them) until its next rotation.
+func (n *Node) RevokeKey(ctx context.Context, member string) error {
+	m, err := n.store.Member(ctx, member)
+	if err != nil {
+		return err
+	}
+	if m.PublicKey == nil {
+		return fmt.Errorf("couldn't revoke the key of %s: it has none in force: %w", member, store.ErrInvalid)
+	}
+	return n.store.ChangeKey(ctx, store.KeyEvent{Member: member, Event: tlog.EventRevokeKey, Key: m.PublicKey, Authority: tlog.AuthorityOperator})
 }
 
 // ResolveMember finds a member by identity id or by name.

@@ -341,14 +341,18 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 			tags = append(tags, sqlite.PrivateTag{Tag: t[:]})
 		}
 	}
-	entry := tlog.Entry{
-		Kind: tlog.KindOPRFKey, ObjectID: ps.ID, Version: now.Format(time.RFC3339Nano),
-		Collection: c.ID, Member: m.ID, Received: now,
-		Commitment: tlog.KeyCommitment(private.SuiteID, ps.PublicKey),
+	salt, err := tlog.NewSalt(n.rand)
+	if err != nil {
+		return sqlite.PrivateSet{}, err
 	}
+	// The key entry shows only a salted commitment: the set's id,
+	// collection and provider are opened to the set's readers alone.
+	commitment := tlog.OPRFKeyCommitment(tlog.Opening{Salt: salt, ObjectID: ps.ID, Collection: c.ID, Member: m.ID}, private.SuiteID, ps.PublicKey)
 	ps, err = a.st.CreatePrivateSet(ctx, sqlite.NewPrivateSet{
-		Set: ps, Tags: tags, Received: now, Version: now,
-		KeyEntry: func(int64) ([]byte, error) { return entry.Marshal() },
+		Set: ps, Tags: tags, Version: now, Salt: salt,
+		KeyEntry: func(_ int64, received time.Time) ([]byte, error) {
+			return tlog.Entry{Kind: tlog.KindOPRFKey, Received: received, Commitment: commitment}.Marshal()
+		},
 	})
 	if err != nil {
 		return ps, err
@@ -672,7 +676,7 @@ func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt,
 		return private.KeyReceipt{}, err
 	}
 	return private.KeyReceipt{
-		LogIndex: r.LogIndex, TreeSize: r.TreeSize, Entry: []byte(r.Entry),
+		LogIndex: r.LogIndex, TreeSize: r.TreeSize, Entry: []byte(r.Entry), Opening: r.Opening,
 		InclusionProof: r.InclusionProof, Checkpoint: r.Checkpoint,
 	}, nil
 }

@@ -140,7 +140,7 @@ func TestPrivateSetsEndToEnd(t *testing.T) {
 		t.Fatalf("key entry: %v", err)
 	}
 	e, err := tlog.ParseEntry(entries[0].Leaf)
-	if err != nil || e.Kind != tlog.KindOPRFKey || e.ObjectID != set.ID || e.Commitment != tlog.KeyCommitment(private.SuiteID, set.PublicKey) {
+	if err != nil || e.Kind != tlog.KindOPRFKey || e.Commitment != tlog.OPRFKeyCommitment(entries[0].Opening(), private.SuiteID, set.PublicKey) || entries[0].ObjectID != set.ID {
 		t.Fatalf("key entry = %+v, %v", e, err)
 	}
 

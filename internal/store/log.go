@@ -29,8 +29,8 @@ type LogStore interface {
 	// entries (none: from 0), so two integrators can't interleave.
 	Integrate(ctx context.Context, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error
 	// LogObjects calls fn for each stored object version whose log entry
-	// index is in [start, end), in index order, with the object exactly as
-	// stored, its collection and its commitment salt (for audits and the
-	// node's /log/objects).
-	LogObjects(ctx context.Context, start, end int64, fn func(index int64, collection string, raw, salt []byte) error) error
+	// index is in [start, end), in index order, with its entry's opening
+	// (salt, collection, id, version, member) and the object exactly as
+	// stored (for audits and the node's /log/objects).
+	LogObjects(ctx context.Context, start, end int64, fn func(index int64, op tlog.Opening, raw []byte) error) error
 }

@@ -29,6 +29,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // Sentinel errors that callers branch on. Implementations wrap them, so use
@@ -99,6 +101,11 @@ type Collection struct {
 	// Signatures is the collection's signature policy; empty means
 	// [SignaturesRequired].
 	Signatures SignaturePolicy
+	// Relay says that writers may share objects they did not author
+	// (created_by_ref naming someone else, or no one): the writer's
+	// signature then vouches for the relay, not the authorship, and the
+	// writer owns the ids it relays first.
+	Relay bool
 	// Created is when the collection was added.
 	Created time.Time
 }
@@ -146,10 +153,27 @@ type Object struct {
 	Raw []byte
 	// LogIndex is the index of this version's log entry.
 	LogIndex int64
+	// Salt is the salt of the log entry's commitment (filled by Objects;
+	// only readers of the collection may see it).
+	Salt []byte
+}
+
+// Opening returns the opening of the object's log entry: what a reader
+// checks the object against ([tlog.CheckObject]).
+func (o Object) Opening() tlog.Opening {
+	return tlog.Opening{Salt: o.Salt, Collection: o.Collection, ObjectID: o.ID, Version: FormatTime(o.Version), Member: o.Member}
 }
 
 // Item is one object version of a [Submission].
 type Item struct {
+	// Owned says that the object's id belongs to the member that created
+	// its first version (SDOs, SROs and meta objects): a version from any
+	// other member is a failure, in every collection. Cyber-observables are
+	// not owned: their ids are deterministic, so the same observable in two
+	// collections is two copies, and the store never compares them across
+	// collections (which would tell a writer what a collection it may not
+	// read holds).
+	Owned bool
 	// Object is the version to store; Seq, DateAdded, Collection, Member
 	// and LogIndex are assigned by the store. A zero Version means "use
 	// DateAdded".
@@ -245,12 +269,27 @@ type Page struct {
 	More bool
 }
 
-// Entry is one log entry: one accepted object version.
+// KeyEvent is a member key event after registration: a rotation or a
+// revocation ([tlog.EventRotate], [tlog.EventRevokeKey],
+// [tlog.EventRevokeMember]) with the authority that made it.
+type KeyEvent struct {
+	Member    string
+	Event     string
+	Key       []byte
+	Authority string
+	// Statement is the member's signature of the rotation
+	// ([tlog.RotationMessage]) by its previous key, for authority "member".
+	Statement []byte
+}
+
+// Entry is one log entry.
 type Entry struct {
 	// Index is the entry's position in the log: 0, 1, 2... without gaps.
 	Index int64
 	// Leaf is the entry's canonical bytes (the Merkle tree leaf).
 	Leaf []byte
+	// Kind is the entry's kind (tlog.Kind*).
+	Kind string
 	// Salt is the commitment's salt; only readers of Collection may see it.
 	Salt       []byte
 	Collection string
@@ -260,12 +299,29 @@ type Entry struct {
 	Received   time.Time
 }
 
+// Opening returns the entry's opening (for object and OPRF key entries).
+func (e Entry) Opening() tlog.Opening {
+	return tlog.Opening{Salt: e.Salt, Collection: e.Collection, ObjectID: e.ObjectID, Version: FormatTime(e.Version), Member: e.Member}
+}
+
 // Store is the node's persistent state. Implementations are safe for
 // concurrent use. Every method with a ctx stops waiting when ctx is done.
 type Store interface {
-	// AddMember registers m. It fails with ErrConflict if the id or the
-	// name is taken, ErrInvalid if either is empty or a key is not 32 bytes.
+	// AddMember registers m and appends its registration (a member key
+	// entry in clear, with its key if it has one) to the log, in one
+	// transaction. It fails with ErrConflict if the id or the name is
+	// taken, ErrInvalid if either is empty or a key is not 32 bytes.
 	AddMember(ctx context.Context, m Member) error
+	// ChangeKey records a key rotation or revocation: the member's key in
+	// force changes (to ev.Key, or to none) and the event is appended to
+	// the log, in one transaction. A revoked member's tokens stop working.
+	// It fails with ErrNotFound for an unknown member and ErrInvalid for
+	// an event the log's rules refuse ([tlog.KeyHistory.Apply]), changing
+	// nothing.
+	ChangeKey(ctx context.Context, ev KeyEvent) error
+	// KeyEntries returns the member key entries of the given members (of
+	// every member when none is given) with index < size, in log order.
+	KeyEntries(ctx context.Context, size int64, members ...string) ([]Entry, error)
 	// Member returns the member with the given identity id (ErrNotFound).
 	Member(ctx context.Context, id string) (Member, error)
 	// MemberByName returns the member with the given name (ErrNotFound).

@@ -137,8 +137,8 @@ func TestGroupCommit(t *testing.T) {
 		if !wantObjects[id] {
 			t.Errorf("object %s of a rejected submission was stored", id)
 		}
-		if idx != n || entryID != id {
-			t.Errorf("log index %d holds %s for object %s, want index %d", idx, entryID, id, n)
+		if idx != n+1 || entryID != id { // after the member's registration
+			t.Errorf("log index %d holds %s for object %s, want index %d", idx, entryID, id, n+1)
 		}
 		delete(wantObjects, id)
 		n++
@@ -149,8 +149,8 @@ func TestGroupCommit(t *testing.T) {
 	for id := range wantObjects {
 		t.Errorf("object %s was not stored", id)
 	}
-	if size, err := s.LogSize(ctx); err != nil || size != n {
-		t.Errorf("LogSize = %d (%v), want %d", size, err, n)
+	if size, err := s.LogSize(ctx); err != nil || size != n+1 {
+		t.Errorf("LogSize = %d (%v), want %d", size, err, n+1)
 	}
 	for _, id := range []string{"s-2", "s-fail", "s-6"} {
 		if _, err := s.Status(ctx, id); !errors.Is(err, store.ErrNotFound) {
@@ -204,8 +204,8 @@ func TestGroupCommitBounded(t *testing.T) {
 			t.Errorf("submission %d: %v", i, err)
 		}
 	}
-	if size, err := s.LogSize(ctx); err != nil || size != subs*per {
-		t.Errorf("LogSize = %d (%v), want %d", size, err, subs*per)
+	if size, err := s.LogSize(ctx); err != nil || size != subs*per+1 { // and the member's registration
+		t.Errorf("LogSize = %d (%v), want %d", size, err, subs*per+1)
 	}
 	if len(s.queue) != 0 {
 		t.Errorf("%d submissions left in the queue", len(s.queue))

@@ -135,8 +135,9 @@ func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.
 }
 
 // LogObjects implements [store.LogStore].
-func (s *Store) LogObjects(ctx context.Context, start, end int64, fn func(index int64, collection string, raw, salt []byte) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.log_index, o.collection, o.raw, e.salt FROM objects o JOIN log_entries e ON e.idx = o.log_index
+func (s *Store) LogObjects(ctx context.Context, start, end int64, fn func(index int64, op tlog.Opening, raw []byte) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT o.log_index, o.raw, e.salt, e.collection, e.object_id, e.version, e.member
+		FROM objects o JOIN log_entries e ON e.idx = o.log_index
 		WHERE o.log_index >= ? AND o.log_index < ? ORDER BY o.log_index`, start, end)
 	if err != nil {
 		return fmt.Errorf("couldn't read logged objects: %w", err)
@@ -144,12 +145,16 @@ func (s *Store) LogObjects(ctx context.Context, start, end int64, fn func(index 
 	defer rows.Close()
 	for rows.Next() {
 		var idx int64
-		var coll string
-		var raw, salt []byte
-		if err := rows.Scan(&idx, &coll, &raw, &salt); err != nil {
+		var raw []byte
+		var e store.Entry
+		var version string
+		if err := rows.Scan(&idx, &raw, &e.Salt, &e.Collection, &e.ObjectID, &version, &e.Member); err != nil {
 			return fmt.Errorf("couldn't read logged objects: %w", err)
 		}
-		if err := fn(idx, coll, raw, salt); err != nil {
+		if e.Version, err = parseTime(version); err != nil {
+			return fmt.Errorf("couldn't read logged objects: %w", err)
+		}
+		if err := fn(idx, e.Opening(), raw); err != nil {
 			return err
 		}
 	}

@@ -73,7 +73,7 @@ type submitRequest struct {
 
 // submitStmts are the statements a group of submissions shares.
 type submitStmts struct {
-	byVersion, otherContent, insEntry, insObject *sql.Stmt
+	byVersion, otherContent, insEntry, insObject, owner, setOwner *sql.Stmt
 }
 
 func prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, error) {
@@ -85,6 +85,14 @@ func prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, error) {
 	// An id and version name one object everywhere: the same version may be
 	// shared into several collections, but only with the same content.
 	if ps.otherContent, err = tx.PrepareContext(ctx, `SELECT collection FROM objects WHERE object_id = ? AND version = ? AND raw != ? LIMIT 1`); err != nil {
+		ps.close()
+		return nil, err
+	}
+	if ps.owner, err = tx.PrepareContext(ctx, `SELECT member FROM object_owners WHERE object_id = ?`); err != nil {
+		ps.close()
+		return nil, err
+	}
+	if ps.setOwner, err = tx.PrepareContext(ctx, `INSERT INTO object_owners(object_id, member) VALUES (?, ?) ON CONFLICT (object_id) DO NOTHING`); err != nil {
 		ps.close()
 		return nil, err
 	}
@@ -104,7 +112,7 @@ func prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, error) {
 }
 
 func (ps *submitStmts) close() {
-	for _, st := range []*sql.Stmt{ps.byVersion, ps.otherContent, ps.insEntry, ps.insObject} {
+	for _, st := range []*sql.Stmt{ps.byVersion, ps.otherContent, ps.insEntry, ps.insObject, ps.owner, ps.setOwner} {
 		if st != nil {
 			st.Close()
 		}
@@ -197,21 +205,13 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 	} else if err != nil {
 		return st, err
 	}
-	var last time.Time
-	var lastText string
-	switch err := tx.QueryRowContext(ctx, `SELECT date_added FROM objects ORDER BY seq DESC LIMIT 1`).Scan(&lastText); {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return st, err
-	default:
-		if last, err = parseTime(lastText); err != nil {
-			return st, err
-		}
-	}
-	var next int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`).Scan(&next); err != nil {
+	// Entries of every kind are stamped in log order with strictly
+	// increasing times.
+	next, first, err := s.nextEntry(ctx, tx)
+	if err != nil {
 		return st, err
 	}
+	last := first.Add(-time.Microsecond)
 	for _, it := range sub.Items {
 		o := it.Object
 		if o.ID == "" || len(o.Raw) == 0 {
@@ -235,7 +235,20 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 			if !errors.Is(err, sql.ErrNoRows) {
 				return st, err
 			}
-		} else {
+		}
+		if it.Owned {
+			// The id belongs to the member who created its first version.
+			var owner string
+			switch err := ps.owner.QueryRowContext(ctx, o.ID).Scan(&owner); {
+			case err == nil && owner != sub.Member:
+				st.Failures = append(st.Failures, store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version),
+					Message: "this id belongs to the member who created its first version; only that member may add versions of it"})
+				continue
+			case err != nil && !errors.Is(err, sql.ErrNoRows):
+				return st, err
+			}
+		}
+		if it.Owned && !o.Version.IsZero() {
 			// An id and version name one object in every collection.
 			var other string
 			switch err := ps.otherContent.QueryRowContext(ctx, o.ID, fmtTime(o.Version), o.Raw).Scan(&other); {
@@ -297,6 +310,11 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 			}
 			continue
 		}
+		if it.Owned {
+			if _, err := ps.setOwner.ExecContext(ctx, o.ID, sub.Member); err != nil {
+				return st, err
+			}
+		}
 		next++
 		d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
 		if !o.Signed {
@@ -350,12 +368,12 @@ func (s *Store) Status(ctx context.Context, id string) (store.Status, error) {
 	return st, nil
 }
 
-const objectCols = `seq, collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index`
+const objectCols = `seq, collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index, (SELECT salt FROM log_entries WHERE idx = o.log_index)`
 
 func scanObject(rows *sql.Rows) (store.Object, error) {
 	var o store.Object
 	var version, added string
-	if err := rows.Scan(&o.Seq, &o.Collection, &o.ID, &o.Type, &o.SpecVersion, &version, &added, &o.Member, &o.Signed, &o.Raw, &o.LogIndex); err != nil {
+	if err := rows.Scan(&o.Seq, &o.Collection, &o.ID, &o.Type, &o.SpecVersion, &version, &added, &o.Member, &o.Signed, &o.Raw, &o.LogIndex, &o.Salt); err != nil {
 		return o, err
 	}
 	var err error
@@ -467,12 +485,12 @@ func (s *Store) LogSize(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-const entryCols = `idx, leaf, salt, collection, object_id, version, member, received`
+const entryCols = `idx, leaf, salt, collection, object_id, version, member, received, kind`
 
 func scanEntry(row interface{ Scan(...any) error }) (store.Entry, error) {
 	var e store.Entry
 	var version, received string
-	if err := row.Scan(&e.Index, &e.Leaf, &e.Salt, &e.Collection, &e.ObjectID, &version, &e.Member, &received); err != nil {
+	if err := row.Scan(&e.Index, &e.Leaf, &e.Salt, &e.Collection, &e.ObjectID, &version, &e.Member, &received, &e.Kind); err != nil {
 		return e, err
 	}
 	var err error

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // Private sets (package private, internal/node/private*.go): the tables
@@ -124,9 +125,10 @@ type NewPrivateSet struct {
 	Indicators []IndicatorValues
 	// KeyEntry is the leaf of the log entry committing the public key,
 	// given the entry's index and received time (which it must contain).
-	KeyEntry func(index int64) ([]byte, error)
-	// Received is the key entry's received time.
-	Received time.Time
+	KeyEntry func(index int64, received time.Time) ([]byte, error)
+	// Salt is the key entry's commitment salt (its opening is the salt,
+	// the set id, collection and member, served to the set's readers).
+	Salt []byte
 	// Version is the key entry's version (the set's creation time).
 	Version time.Time
 }
@@ -152,16 +154,16 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n NewPrivateSet) (PrivateS
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		var next int64
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`).Scan(&next); err != nil {
-			return err
-		}
-		leaf, err := n.KeyEntry(next)
+		next, received, err := s.nextEntry(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			next, leaf, []byte{}, set.Collection, set.ID, fmtTime(n.Version), set.Member, fmtTime(n.Received)); err != nil {
+		leaf, err := n.KeyEntry(next, received)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			next, leaf, n.Salt, set.Collection, set.ID, fmtTime(n.Version), set.Member, fmtTime(received), tlog.KindOPRFKey); err != nil {
 			return err
 		}
 		set.KeyLogIndex = next

@@ -47,24 +47,25 @@ func TestPrivateSetLifecycle(t *testing.T) {
 			{IndicatorID: "indicator--1", Lines: []string{"domain-name:a.example", "domain-name:b.example"}},
 			{IndicatorID: "indicator--2", Lines: []string{"domain-name:b.example"}},
 		},
-		KeyEntry: func(i int64) ([]byte, error) { return []byte(`{"kind":"oprf-key"}`), nil },
-		Received: now, Version: now,
+		KeyEntry: func(i int64, received time.Time) ([]byte, error) { return []byte(`{"kind":"oprf-key"}`), nil },
+		Salt:     bytes.Repeat([]byte{5}, 32), Version: now,
 	}
 	set, err := s.CreatePrivateSet(ctx, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if set.KeyLogIndex != 0 || set.Size != 2 {
+	if set.KeyLogIndex != 2 || set.Size != 2 { // after the two members' registrations
 		t.Fatalf("set = %+v", set)
 	}
-	entries, err := s.Entries(ctx, 0, 10)
-	if err != nil || len(entries) != 1 || entries[0].ObjectID != "set1" || string(entries[0].Leaf) != `{"kind":"oprf-key"}` {
+	entries, err := s.Entries(ctx, 2, 10)
+	if err != nil || len(entries) != 1 || entries[0].ObjectID != "set1" || string(entries[0].Leaf) != `{"kind":"oprf-key"}` ||
+		entries[0].Kind != "oprf-key" || !bytes.Equal(entries[0].Salt, n.Salt) {
 		t.Fatalf("log entries = %+v, %v", entries, err)
 	}
 	if _, err := s.CreatePrivateSet(ctx, n); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second create = %v, want ErrConflict", err)
 	}
-	if size, _ := s.LogSize(ctx); size != 1 {
+	if size, _ := s.LogSize(ctx); size != 3 {
 		t.Fatalf("a refused create changed the log: size %d", size)
 	}
 	bad := n
@@ -112,7 +113,7 @@ func TestPrivateBudget(t *testing.T) {
 	s := openPrivateTestStore(t)
 	if _, err := s.CreatePrivateSet(ctx, NewPrivateSet{
 		Set:      PrivateSet{ID: "set1", Member: "identity--p", Collection: "c1", Source: PrivateSourceValues, Suite: "x", PrivateKey: []byte("k"), PublicKey: []byte("p")},
-		KeyEntry: func(int64) ([]byte, error) { return []byte("{}"), nil },
+		KeyEntry: func(int64, time.Time) ([]byte, error) { return []byte("{}"), nil }, Salt: tag(1),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestPrivateIndicatorExpiry(t *testing.T) {
 			{IndicatorID: "indicator--1", Lines: []string{"domain-name:a.example", "domain-name:b.example"}, Expires: t0},
 			{IndicatorID: "indicator--2", Lines: []string{"domain-name:b.example"}},
 		},
-		KeyEntry: func(int64) ([]byte, error) { return []byte("{}"), nil },
+		KeyEntry: func(int64, time.Time) ([]byte, error) { return []byte("{}"), nil }, Salt: tag(1),
 	}); err != nil {
 		t.Fatal(err)
 	}

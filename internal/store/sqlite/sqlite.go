@@ -213,31 +213,6 @@ func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// AddMember implements [store.Store].
-func (s *Store) AddMember(ctx context.Context, m store.Member) error {
-	if m.ID == "" || m.Name == "" {
-		return fmt.Errorf("couldn't add member: empty id or name: %w", store.ErrInvalid)
-	}
-	if m.PublicKey != nil && len(m.PublicKey) != 32 {
-		return fmt.Errorf("couldn't add member %q: public key is %d bytes, not 32: %w", m.Name, len(m.PublicKey), store.ErrInvalid)
-	}
-	if m.Created.IsZero() {
-		m.Created = s.now()
-	}
-	err := s.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO members(id, name, public_key, identity, created) VALUES (?, ?, ?, ?, ?)`,
-			m.ID, m.Name, m.PublicKey, m.Identity, fmtTime(m.Created))
-		return err
-	})
-	if isUnique(err) {
-		return fmt.Errorf("couldn't add member %q: id or name taken: %w", m.Name, store.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("couldn't add member %q: %w", m.Name, err)
-	}
-	return nil
-}
-
 const memberCols = `id, name, public_key, identity, created`
 
 func scanMember(row interface{ Scan(...any) error }) (store.Member, error) {
@@ -383,8 +358,8 @@ func (s *Store) AddCollection(ctx context.Context, c store.Collection) error {
 		access[m] = a
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO collections(id, title, description, signatures, created) VALUES (?, ?, ?, ?, ?)`,
-			c.ID, c.Title, c.Description, string(c.Signatures), fmtTime(c.Created)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO collections(id, title, description, signatures, relay, created) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.ID, c.Title, c.Description, string(c.Signatures), c.Relay, fmtTime(c.Created)); err != nil {
 			return err
 		}
 		for _, m := range order {
@@ -446,7 +421,7 @@ func (s *Store) loadAccess(ctx context.Context, cs []store.Collection) error {
 }
 
 func (s *Store) collections(ctx context.Context, where string, args ...any) ([]store.Collection, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, title, description, signatures, created FROM collections `+where+` ORDER BY created, id`, args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, title, description, signatures, relay, created FROM collections `+where+` ORDER BY created, id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -454,7 +429,7 @@ func (s *Store) collections(ctx context.Context, where string, args ...any) ([]s
 	for rows.Next() {
 		var c store.Collection
 		var sig, created string
-		if err := rows.Scan(&c.ID, &c.Title, &c.Description, &sig, &created); err != nil {
+		if err := rows.Scan(&c.ID, &c.Title, &c.Description, &sig, &c.Relay, &created); err != nil {
 			rows.Close()
 			return nil, err
 		}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/taxii"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// trustFlags are the flags of every command that uses a node's objects and
+// checks them against the node's log: which log key to trust and where the
+// checkpoints seen before are kept (shared with parley audit).
+type trustFlags struct {
+	logKey *string
+	seen   *string
+}
+
+func addTrustFlags(fs *flag.FlagSet) *trustFlags {
+	return &trustFlags{
+		logKey: fs.String("log-key", "", "the node's note verifier `KEY` to trust (default: the one pinned in --seen, else pinned on first use)"),
+		seen:   fs.String("seen", "", "the `FILE` of checkpoints seen before, as parley audit keeps it (default: in the user config directory, one per node)"),
+	}
+}
+
+// pinLogKey decides which log key to trust: --log-key, else the key pinned
+// in the seen file, else served (pinned on first use, said on stderr). A
+// key other than the pinned one is refused (exit 1). It records the key in
+// seen.
+func pinLogKey(c *cli, flagKey, served string, seen *tlog.SeenCheckpoints, seenPath string) (note.Verifier, string, error) {
+	key := flagKey
+	switch {
+	case key == "" && seen.Key != "":
+		key = seen.Key
+	case key == "":
+		key = served
+		if key == "" {
+			return nil, "", usageErrorf("give --log-key VKEY", "no log verifier key to trust")
+		}
+		fmt.Fprintf(c.stderr, "parley: pinning the log key on first use: %s\n", key)
+	}
+	if seen.Key != "" && seen.Key != key {
+		return nil, "", withExit(1, "if the operator really rotated the key, start a new --seen file", fmt.Errorf("the log key %s isn't the pinned key in %s (%s)", key, seenPath, seen.Key))
+	}
+	if served != "" && served != key {
+		fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%s); verifying with the pinned one\n", served)
+	}
+	v, err := tlog.NewVerifier(key)
+	if err != nil {
+		return nil, "", usageErrorf("a verifier key looks like name+1234abcd+AbC...", "%v", err)
+	}
+	seen.Key = key
+	return v, key, nil
+}
+
+// loadSeen reads the seen file of --seen, or of the node at url by default.
+func (t *trustFlags) loadSeen(url string) (*tlog.SeenCheckpoints, string, error) {
+	path := *t.seen
+	if path == "" {
+		p, err := defaultSeenPath("url:" + url)
+		if err != nil {
+			return nil, "", withExit(3, "give --seen FILE", err)
+		}
+		path = p
+	}
+	seen, err := tlog.LoadSeen(path)
+	if err != nil {
+		return nil, "", withExit(3, "", err)
+	}
+	return seen, path, nil
+}
+
+// pinned is the log key a command trusts and the seen file it came from.
+type pinned struct {
+	verifier note.Verifier
+	key      string
+	seen     *tlog.SeenCheckpoints
+	seenPath string
+}
+
+// pin loads the seen file for the node at url and decides the log key to
+// trust ([pinLogKey]), fetching the served key only when nothing pins one.
+func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned, error) {
+	seen, path, err := t.loadSeen(url)
+	if err != nil {
+		return pinned{}, err
+	}
+	served := ""
+	if *t.logKey == "" && seen.Key == "" {
+		if served, err = (&tlog.Client{URL: url, Token: token}).Key(ctx); err != nil {
+			return pinned{}, withExit(4, "check --url and --token", fmt.Errorf("couldn't fetch the node's log key: %w", err))
+		}
+	}
+	v, key, err := pinLogKey(c, *t.logKey, served, seen, path)
+	if err != nil {
+		return pinned{}, err
+	}
+	return pinned{verifier: v, key: key, seen: seen, seenPath: path}, nil
+}
+
+// objectVerifier returns a verifier of the node's objects against its log
+// (the pinned key; with proofs, inclusion in a checkpoint consistent with
+// the seen file) and a function that saves the seen file.
+func (t *trustFlags) objectVerifier(ctx context.Context, c *cli, url, token string, proofs bool) (*tlog.ObjectVerifier, func() error, error) {
+	p, err := t.pin(ctx, c, url, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token}, Key: p.verifier, Proofs: proofs, Seen: p.seen}
+	return ov, p.seen.Save, nil
+}
+
+// describeCheck says, for a verified object, who vouched for it and how
+// far to trust that: relayed objects and keys the operator rotated in
+// alone are named; "" for an object signed by its creator's own key.
+func describeCheck(ch taxii.Check, member string) string {
+	var notes []string
+	if ch.Unsigned {
+		notes = append(notes, "unsigned: nobody vouches for its content (the collection accepts unsigned objects)")
+	}
+	if ch.Relayed() {
+		notes = append(notes, fmt.Sprintf("relayed by %s; claims to be from %s (not verified)", member, ch.ClaimedCreator))
+	}
+	if ch.Signer.OperatorAsserted() {
+		notes = append(notes, fmt.Sprintf("signed with a key the operator rotated in for %s without the member's signature (operator-asserted)", member))
+	}
+	out := ""
+	for i, n := range notes {
+		if i > 0 {
+			out += "; "
+		}
+		out += n
+	}
+	return out
+}

@@ -1,0 +1,139 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// waitCovered waits up to wait for a checkpoint covering entry index
+// (index < 0: any checkpoint, or none for an empty log) and returns its size
+// and note; after wait it fails with [ErrNotIntegrated].
+func waitCovered(ctx context.Context, ls store.LogStore, index int64, wait time.Duration) (int64, []byte, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		size, note, err := ls.LatestCheckpoint(ctx)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return 0, nil, err
+		}
+		if err == nil && index < size {
+			return size, note, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, nil, ErrNotIntegrated
+		}
+		select {
+		case <-ctx.Done():
+			return 0, nil, ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// bundleOf builds the proof bundle of objs (which the caller has checked the
+// member may read) against the latest checkpoint once one covers them all,
+// waiting up to wait ([ErrNotIntegrated] after): each version with its entry,
+// opening and inclusion proof, and the member key entries (with theirs) of
+// every member who shared one, so that a verifier checks each signature
+// against the key the log shows in force. It is the one bundle builder of
+// the node: /log/bundle and /concurrence evidence both use it.
+func (n *Node) bundleOf(ctx context.Context, ls store.LogStore, objs []store.Object, wait time.Duration, cache *tlog.TileCache) (tlog.Bundle, error) {
+	b := tlog.Bundle{Type: tlog.BundleType, LogKey: n.vkey, Keys: []tlog.BundleKey{}, Items: []tlog.BundleItem{}, Names: map[string]string{}}
+	maxIndex := int64(-1)
+	for _, o := range objs {
+		maxIndex = max(maxIndex, o.LogIndex)
+	}
+	size, note, err := waitCovered(ctx, ls, maxIndex, wait)
+	if err != nil {
+		return b, err
+	}
+	if note == nil {
+		return b, nil // an empty log and nothing to prove
+	}
+	b.Checkpoint = string(note)
+	hr := hashReader(size, ls, cache)
+	entries, err := entriesAt(ctx, n.store, objs)
+	if err != nil {
+		return b, err
+	}
+	var sharers []string
+	for _, o := range objs {
+		e, ok := entries[o.LogIndex]
+		if !ok {
+			return b, fmt.Errorf("couldn't find the log entry of %s: %w", o.ID, store.ErrNotFound)
+		}
+		p, err := tlog.InclusionProof(ctx, uint64(o.LogIndex), uint64(size), hr)
+		if err != nil {
+			return b, err
+		}
+		if p == nil {
+			p = []tlog.Hash{}
+		}
+		b.Items = append(b.Items, tlog.BundleItem{Object: o.Raw, Entry: e.Leaf, Opening: e.Opening(), LogIndex: uint64(o.LogIndex), InclusionProof: p})
+		if !slices.Contains(sharers, o.Member) {
+			sharers = append(sharers, o.Member)
+		}
+	}
+	if b.Keys, err = n.keyEvidence(ctx, size, hr, sharers...); err != nil {
+		return b, err
+	}
+	for _, id := range sharers {
+		if m, err := n.store.Member(ctx, id); err == nil {
+			b.Names[id] = m.Name
+		}
+	}
+	return b, nil
+}
+
+// keyEvidence returns the member key entries of members (every member's
+// when none is named) in the tree of the given size, each with its
+// inclusion proof: what a client replays into a [tlog.KeyHistory].
+func (n *Node) keyEvidence(ctx context.Context, size int64, hr tlog.HashReader, members ...string) ([]tlog.BundleKey, error) {
+	out := []tlog.BundleKey{}
+	es, err := n.store.KeyEntries(ctx, size, members...)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		p, err := tlog.InclusionProof(ctx, uint64(e.Index), uint64(size), hr)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			p = []tlog.Hash{}
+		}
+		out = append(out, tlog.BundleKey{Entry: e.Leaf, LogIndex: uint64(e.Index), InclusionProof: p})
+	}
+	return out, nil
+}
+
+// entriesAt reads the log entries of versions, one query per run of
+// nearby indexes (objects are often posted together).
+func entriesAt(ctx context.Context, st store.Store, versions []store.Object) (map[int64]store.Entry, error) {
+	idx := make([]int64, 0, len(versions))
+	for _, v := range versions {
+		idx = append(idx, v.LogIndex)
+	}
+	slices.Sort(idx)
+	out := make(map[int64]store.Entry, len(idx))
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && idx[j+1]-idx[j] <= 8 {
+			j++
+		}
+		es, err := st.Entries(ctx, idx[i], idx[j]+1)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			out[e.Index] = e
+		}
+		i = j + 1
+	}
+	return out, nil
+}

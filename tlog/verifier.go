@@ -1,0 +1,246 @@
+package tlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// ObjectVerifier checks objects that a node serves (over TAXII, with their
+// openings) against the node's log, trusting nothing but the pinned log key:
+// each object's entry is read from the log's entry bundles, its commitment
+// is checked against the opening, and its signature against the key the
+// log's member key entries (GET /log/keys, each checked for inclusion
+// against a signed checkpoint) show in force for the member at the entry's
+// position. With Proofs, each entry is also proved included in a signed
+// checkpoint from the log's hash tiles, and that checkpoint is checked
+// against Seen.
+//
+// It is what `parley pull`, `parley match --url`, `parley opinion` and
+// `parley concurrence` use. It is not safe for concurrent use.
+type ObjectVerifier struct {
+	// Log reads the node's log.
+	Log *Client
+	// Key verifies the node's checkpoints (the pinned log key).
+	Key note.Verifier
+	// Proofs asks for an inclusion proof of every entry against a signed
+	// checkpoint (built from the log's hash tiles), not only for the
+	// entry bundles' word.
+	Proofs bool
+	// Seen, when not nil with Proofs, holds the checkpoints seen before:
+	// the checkpoint proofs are checked against must be consistent with
+	// them, and is recorded (the caller saves the file).
+	Seen *SeenCheckpoints
+	// Wait is how long Verify waits for a checkpoint covering an object
+	// the node acknowledged moments ago (nodes sign within about a
+	// second); 0 means [DefaultCoverWait].
+	Wait time.Duration
+
+	cp      Checkpoint
+	cpNote  []byte
+	keys    *KeyHistory
+	keySize uint64
+	// bundles caches entry bundles by tile index; bounded to the most
+	// recent maxBundles.
+	bundles map[uint64][][]byte
+	order   []uint64
+	tiles   *TileCache
+}
+
+// DefaultCoverWait is how long [ObjectVerifier.Verify] waits by default for
+// a checkpoint that covers the objects it checks.
+const DefaultCoverWait = 5 * time.Second
+
+// maxBundles bounds the entry bundles an ObjectVerifier keeps (about
+// 256 × 120 bytes each).
+const maxBundles = 1024
+
+// VerifyItem is one object to check with [ObjectVerifier.Verify].
+type VerifyItem struct {
+	Object   []byte
+	LogIndex uint64
+	Opening  Opening
+}
+
+// Verified is the outcome for one [VerifyItem]: Err is nil when the object
+// verified (Check then says who signed and whether it was relayed), wraps
+// [ErrUnsignedObject] for an unsigned object whose entry matched, and
+// otherwise says what failed.
+type Verified struct {
+	Check ObjectCheck
+	Err   error
+}
+
+// refresh reads and verifies the latest checkpoint.
+func (v *ObjectVerifier) refresh(ctx context.Context) error {
+	n, err := v.Log.Checkpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("couldn't read the log's checkpoint: %w", err)
+	}
+	cp, err := OpenCheckpoint(n, v.Key)
+	if err != nil {
+		return fmt.Errorf("the log's checkpoint doesn't verify with the pinned key: %w", err)
+	}
+	if v.Proofs && v.Seen != nil {
+		if err := v.Seen.CheckConsistent(ctx, n, v.Key, v.Log); err != nil {
+			return err
+		}
+	}
+	v.cp, v.cpNote = cp, n
+	return nil
+}
+
+// loadKeys reads the member key entries of the log, each proved included
+// in a checkpoint signed by the pinned key.
+func (v *ObjectVerifier) loadKeys(ctx context.Context) error {
+	r, err := v.Log.Keys(ctx)
+	if err != nil {
+		return fmt.Errorf("couldn't read the log's member keys: %w", err)
+	}
+	h, _, err := r.Verify(v.Key)
+	if err != nil {
+		return fmt.Errorf("the log's member keys don't verify: %w", err)
+	}
+	v.keys, v.keySize = h, r.TreeSize
+	return nil
+}
+
+// entry returns the leaf at index i from the log's entry bundles.
+func (v *ObjectVerifier) entry(ctx context.Context, i uint64) ([]byte, error) {
+	n := i / TileWidth
+	leaves, ok := v.bundles[n]
+	if !ok || uint64(len(leaves)) <= i%TileWidth {
+		t := Tile{Level: 0, N: n, Width: int(min(TileWidth, v.cp.Size-n*TileWidth)), Entries: true}
+		data, err := v.Log.ReadTile(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		if leaves, err = ParseEntryBundle(data); err != nil {
+			return nil, err
+		}
+		if len(leaves) != t.Width {
+			return nil, fmt.Errorf("%w: %s has %d entries", ErrMalformedTile, t.Path(), len(leaves))
+		}
+		if v.bundles == nil {
+			v.bundles = map[uint64][][]byte{}
+		}
+		if !ok {
+			v.order = append(v.order, n)
+		}
+		v.bundles[n] = leaves
+		if len(v.order) > maxBundles {
+			delete(v.bundles, v.order[0])
+			v.order = v.order[1:]
+		}
+	}
+	return leaves[i%TileWidth], nil
+}
+
+// ErrNotInLog is returned (wrapped) for an object whose entry the log
+// doesn't have or doesn't prove.
+var ErrNotInLog = errors.New("the object's entry isn't in the log")
+
+// Verify checks items against the log (see [ObjectVerifier]); the result
+// has one [Verified] per item, in order. The error is for failing to read
+// or trust the log itself (an unreachable node, a checkpoint that doesn't
+// verify with the pinned key, a checkpoint inconsistent with Seen), in
+// which case nothing can be said of any item.
+func (v *ObjectVerifier) Verify(ctx context.Context, items []VerifyItem) ([]Verified, error) {
+	out := make([]Verified, len(items))
+	if len(items) == 0 {
+		return out, nil
+	}
+	var maxIndex uint64
+	for _, it := range items {
+		maxIndex = max(maxIndex, it.LogIndex)
+	}
+	if v.cpNote == nil || maxIndex >= v.cp.Size {
+		wait := v.Wait
+		if wait == 0 {
+			wait = DefaultCoverWait
+		}
+		deadline := time.Now().Add(wait)
+		for {
+			if err := v.refresh(ctx); err != nil {
+				return nil, err
+			}
+			if maxIndex < v.cp.Size || time.Now().After(deadline) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	if v.keys == nil || maxIndex >= v.keySize {
+		if err := v.loadKeys(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if v.tiles == nil {
+		v.tiles = NewTileCache(256)
+	}
+	entries := make([]Entry, len(items))
+	for i, it := range items {
+		if it.LogIndex >= v.cp.Size || it.LogIndex >= v.keySize {
+			out[i].Err = fmt.Errorf("%w: entry %d isn't covered by the log's latest checkpoint (size %d)", ErrNotInLog, it.LogIndex, v.cp.Size)
+			continue
+		}
+		leaf, err := v.entry(ctx, it.LogIndex)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read log entry %d: %w", it.LogIndex, err)
+		}
+		if v.Proofs {
+			p, err := InclusionProof(ctx, it.LogIndex, v.cp.Size, CachedTileHashReader(v.cp.Size, v.Log, v.tiles))
+			if err == nil {
+				err = VerifyInclusion(it.LogIndex, v.cp.Size, LeafHash(leaf), p, v.cp.Hash)
+			}
+			if err != nil {
+				out[i].Err = fmt.Errorf("%w: entry %d isn't proved included in the signed checkpoint: %v", ErrNotInLog, it.LogIndex, err)
+				continue
+			}
+		}
+		if entries[i], err = ParseEntry(leaf); err != nil {
+			out[i].Err = fmt.Errorf("%w: entry %d: %v", ErrNotInLog, it.LogIndex, err)
+		}
+	}
+	// The signatures dominate: check them on every core.
+	var next int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(items)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(items) {
+					return
+				}
+				if out[i].Err != nil {
+					continue
+				}
+				it := items[i]
+				out[i].Check, out[i].Err = CheckObject(it.Object, it.Opening, entries[i], it.LogIndex, v.keys)
+			}
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+// Checkpoint returns the checkpoint the last [ObjectVerifier.Verify] used.
+func (v *ObjectVerifier) Checkpoint() Checkpoint { return v.cp }
+
+// Keys returns the member key history the last Verify used.
+func (v *ObjectVerifier) Keys() *KeyHistory { return v.keys }
