@@ -218,13 +218,7 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 
 	keys := NewKeyHistory()
 	rep.Keys = keys
-	objectIDs := map[uint64]string{} // for naming objects in problems
-	var idsMu sync.Mutex
-	nameOf := func(i uint64) string {
-		idsMu.Lock()
-		defer idsMu.Unlock()
-		return objectIDs[i]
-	}
+	namer, _ := src.(EntryNamer)
 	var pending *pendingChunk
 	merge := func(p *pendingChunk) {
 		if p == nil {
@@ -245,6 +239,19 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 				if e := p.entries[j]; !ok && e.Kind == KindObject && e.Commitment != "" {
 					rep.add(int64(p.start)+int64(j), "", "the object of this entry isn't in the store")
 				}
+			}
+		}
+		// Name the object of each of this chunk's entry problems where the
+		// auditor may read it (the entry itself names nothing); the names
+		// are then dropped, so memory stays bounded by the chunk.
+		for i := range rep.Problems {
+			q := &rep.Problems[i]
+			if q.Index < int64(p.start) || q.Index >= int64(p.end) || q.ObjectID != "" {
+				continue
+			}
+			q.ObjectID = p.names[uint64(q.Index)]
+			if q.ObjectID == "" && namer != nil {
+				q.ObjectID, _ = namer.EntryObjectID(ctx, uint64(q.Index))
 			}
 		}
 		rep.Entries = p.end
@@ -304,11 +311,12 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 			break
 		}
 		if opts.Tiles != nil {
-			if err := compareTiles(ctx, opts.Tiles, start, end, cp.Size, hashes, nameOf, rep); err != nil {
+			if err := compareTiles(ctx, opts.Tiles, start, end, cp.Size, hashes, rep); err != nil {
 				return nil, err
 			}
 		}
 		seen := make([]bool, end-start)
+		names := map[uint64]string{}
 		var jobs []objectJob
 		err = src.Objects(ctx, start, end, func(i uint64, op Opening, object []byte) error {
 			if i < start || i >= end {
@@ -318,9 +326,7 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 			if entries[i-start].Commitment == "" {
 				return nil // malformed entry, reported above
 			}
-			idsMu.Lock()
-			objectIDs[i] = op.ObjectID
-			idsMu.Unlock()
+			names[i] = op.ObjectID
 			jobs = append(jobs, objectJob{index: i, object: object, op: op})
 			return nil
 		})
@@ -331,7 +337,7 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 		// chunk's entries are read and hashed; results are merged in
 		// chunk order.
 		merge(pending)
-		p := &pendingChunk{start: start, end: end, jobs: jobs, entries: entries, seen: seen, done: make(chan struct{})}
+		p := &pendingChunk{start: start, end: end, jobs: jobs, entries: entries, seen: seen, names: names, done: make(chan struct{})}
 		go func() {
 			defer close(p.done)
 			checkObjects(p.jobs, func(j *objectJob) {
@@ -373,17 +379,6 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	}
 	if opts.Seen != nil && rep.Fork == nil {
 		opts.Seen.add(cpNote)
-	}
-	// Name the object of each entry problem where the auditor may read it
-	// (the entry itself names nothing).
-	namer, _ := src.(EntryNamer)
-	for i := range rep.Problems {
-		if p := &rep.Problems[i]; p.Index >= 0 && p.ObjectID == "" {
-			p.ObjectID = nameOf(uint64(p.Index))
-			if p.ObjectID == "" && namer != nil {
-				p.ObjectID, _ = namer.EntryObjectID(ctx, uint64(p.Index))
-			}
-		}
 	}
 	// Objects are checked in the background, so problems arrive out of
 	// order: report the log's own first, then by entry.
@@ -430,6 +425,7 @@ type pendingChunk struct {
 	jobs       []objectJob
 	entries    []Entry
 	seen       []bool
+	names      map[uint64]string // object ids of the chunk's readable entries
 	done       chan struct{}
 }
 
@@ -464,7 +460,7 @@ func checkObjects(jobs []objectJob, check func(*objectJob)) {
 }
 
 // compareTiles checks leaf hashes against the log's level-0 tiles at size.
-func compareTiles(ctx context.Context, tr TileReader, start, end, size uint64, hashes []Hash, nameOf func(uint64) string, rep *AuditReport) error {
+func compareTiles(ctx context.Context, tr TileReader, start, end, size uint64, hashes []Hash, rep *AuditReport) error {
 	for _, t := range TilesForSize(0, false, start, size) {
 		first := t.N * TileWidth
 		if first >= end {
@@ -486,7 +482,7 @@ func compareTiles(ctx context.Context, tr TileReader, start, end, size uint64, h
 				continue
 			}
 			if h != hashes[i-start] {
-				rep.add(int64(i), nameOf(i), "the entry doesn't match the leaf hash in the log's tree: the entry was changed")
+				rep.add(int64(i), "", "the entry doesn't match the leaf hash in the log's tree: the entry was changed")
 			}
 		}
 	}

@@ -3,7 +3,8 @@ package tlog
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/ed25519"
+	"encoding/base64"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,8 +25,12 @@ func TestAuditClean(t *testing.T) {
 	l := newTestLog(t, 600)
 	var calls int
 	rep := auditOK(t, l, AuditOptions{Tiles: l.tiles, AllObjects: true, Progress: func(done, total uint64) { calls++ }})
-	if !rep.OK() || rep.Entries != 600 || rep.Objects != 600 || rep.Unsigned != 0 || calls == 0 {
+	if !rep.OK() || rep.Entries != 601 || rep.Objects != 600 || rep.Unsigned != 0 || calls == 0 {
 		t.Fatalf("report %+v, progress calls %d", rep, calls)
+	}
+	// The report carries the key history the log shows.
+	if k, ok := rep.Keys.KeyAt(l.member, 600); !ok || !k.Key.Equal(pubOf(l.key)) || k.From != 0 || k.Authority != AuthorityOperator {
+		t.Fatalf("key in force at 600: %+v %v", k, ok)
 	}
 }
 
@@ -33,7 +38,8 @@ func TestAuditNamesTamperedObject(t *testing.T) {
 	l := newTestLog(t, 20)
 	l.objects[7] = bytes.Replace(l.objects[7], []byte("198.51.100.7"), []byte("198.51.100.8"), 1)
 	rep := auditOK(t, l, AuditOptions{AllObjects: true})
-	if len(rep.Problems) != 1 || rep.Problems[0].ObjectID != "indicator--00000007-0000-4000-8000-000000000000" {
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != 7 || rep.Problems[0].ObjectID != objectID(7) ||
+		!strings.Contains(rep.Problems[0].Reason, "commitment") {
 		t.Fatalf("problems %v", rep.Problems)
 	}
 }
@@ -42,13 +48,27 @@ func TestAuditNamesMissingObject(t *testing.T) {
 	l := newTestLog(t, 5)
 	l.objects[3] = nil
 	rep := auditOK(t, l, AuditOptions{AllObjects: true})
-	if len(rep.Problems) != 1 || rep.Problems[0].Index != 3 {
+	// Entry 0 (a member key entry) has no object and isn't a problem.
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != 3 || !strings.Contains(rep.Problems[0].Reason, "isn't in the store") {
 		t.Fatalf("problems %v", rep.Problems)
 	}
 	// A remote auditor that may not read it isn't told anything is wrong.
 	if rep := auditOK(t, l, AuditOptions{}); !rep.OK() || rep.Objects != 4 {
 		t.Fatalf("remote report %+v", rep)
 	}
+	// The node's own store knows which object the entry was for.
+	rep, err := Audit(context.Background(), namedLog{l}, AuditOptions{Verifier: l.verifier, AllObjects: true})
+	if err != nil || len(rep.Problems) != 1 || rep.Problems[0].Index != 3 || rep.Problems[0].ObjectID != objectID(3) {
+		t.Fatalf("named: %+v %v", rep, err)
+	}
+}
+
+// namedLog is a testLog that, like the node's store, knows the object of
+// every entry, also when the object itself is gone.
+type namedLog struct{ *testLog }
+
+func (n namedLog) EntryObjectID(_ context.Context, i uint64) (string, error) {
+	return n.openings[i].ObjectID, nil
 }
 
 func TestAuditNamesTamperedEntry(t *testing.T) {
@@ -57,7 +77,7 @@ func TestAuditNamesTamperedEntry(t *testing.T) {
 	rep := auditOK(t, l, AuditOptions{Tiles: l.tiles})
 	var named, root bool
 	for _, p := range rep.Problems {
-		if p.Index == 260 && p.ObjectID == "indicator--00000260-0000-4000-8000-000000000000" {
+		if p.Index == 260 && p.ObjectID == objectID(260) && strings.Contains(p.Reason, "the entry was changed") {
 			named = true
 		}
 		if p.Index == -1 && strings.Contains(p.Reason, "root") {
@@ -71,7 +91,7 @@ func TestAuditNamesTamperedEntry(t *testing.T) {
 
 func TestAuditBadCheckpoint(t *testing.T) {
 	l := newTestLog(t, 3)
-	l.notes[0] = bytes.Replace(l.notes[0], []byte("\n3\n"), []byte("\n2\n"), 1)
+	l.notes[0] = bytes.Replace(l.notes[0], []byte("\n4\n"), []byte("\n3\n"), 1)
 	if rep := auditOK(t, l, AuditOptions{}); rep.OK() {
 		t.Fatal("forged checkpoint accepted")
 	}
@@ -96,11 +116,11 @@ func TestAuditForkEvidence(t *testing.T) {
 
 	// The same node key signs another history of the same size.
 	other := newTestLog(t, 10)
-	other.objects[9] = other.objects[8]
+	other.objects[9], other.openings[9] = other.objects[8], other.openings[8]
 	other.leaves[9] = other.leaves[8]
 	forged := other.checkpoint(t)
 	l.notes = append(l.notes, forged)
-	l.leaves, l.objects, l.salts = other.leaves, other.objects, other.salts
+	l.leaves, l.objects, l.openings = other.leaves, other.objects, other.openings
 	seen, _ = LoadSeen(path)
 	rep := auditOK(t, l, AuditOptions{Seen: seen})
 	if rep.OK() || rep.Fork == nil {
@@ -136,103 +156,6 @@ func TestAuditForkEvidence(t *testing.T) {
 	if rep := auditOK(t, small, AuditOptions{Seen: seen}); rep.OK() {
 		t.Fatal("shrunk log accepted")
 	}
-}
-
-func TestVerifyBundle(t *testing.T) {
-	l := newTestLog(t, 40)
-	b := l.bundle(t, 3, 39)
-	data, err := json.Marshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := VerifyBundle(data, "")
-	if err != nil || len(res.Items) != 2 || !res.Items[0].Signed || res.Checkpoint.Size != 40 {
-		t.Fatalf("VerifyBundle = %+v, %v", res, err)
-	}
-	if _, err := VerifyBundle(data, l.vkey); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := VerifyBundle(data, "other+01234567+AaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaA"); err == nil {
-		t.Fatal("bundle accepted against another pinned key")
-	}
-	mutations := map[string]func(b *Bundle){
-		"object": func(b *Bundle) {
-			b.Items[0].Object = bytes.Replace(b.Items[0].Object, []byte("test 3"), []byte("test 4"), 1)
-		},
-		"signature": func(b *Bundle) {
-			b.Items[1].Object = bytes.Replace(b.Items[1].Object, []byte(`"signature":"`), []byte(`"signature":"A`), 1)
-		},
-		"entry": func(b *Bundle) {
-			b.Items[0].Entry = bytes.Replace(b.Items[0].Entry, []byte("20:00"), []byte("21:00"), 1)
-		},
-		"salt":        func(b *Bundle) { b.Items[0].Salt[0] ^= 1 },
-		"proof":       func(b *Bundle) { b.Items[1].InclusionProof[0][5] ^= 1 },
-		"index":       func(b *Bundle) { b.Items[0].LogIndex = 2 },
-		"checkpoint":  func(b *Bundle) { b.Checkpoint = strings.Replace(b.Checkpoint, "\n40\n", "\n41\n", 1) },
-		"member key":  func(b *Bundle) { b.Members[0].PublicKey[0] ^= 1 },
-		"no member":   func(b *Bundle) { b.Members = nil },
-		"other entry": func(b *Bundle) { b.Items[0].Entry = l.leaves[4] },
-		"type":        func(b *Bundle) { b.Type = "x" },
-	}
-	for name, mut := range mutations {
-		var c Bundle
-		if err := json.Unmarshal(data, &c); err != nil {
-			t.Fatal(err)
-		}
-		mut(&c)
-		bad, _ := json.Marshal(c)
-		if _, err := VerifyBundle(bad, ""); err == nil {
-			t.Errorf("%s changed: bundle still verifies", name)
-		}
-	}
-}
-
-// TestVerifyBundleAnyByte flips every byte of a small bundle's JSON in turn:
-// either the JSON stops parsing or verification fails, unless the flip
-// only touched insignificant bytes (none exist in the compact encoding
-// apart from the key order, which json ignores).
-func TestVerifyBundleAnyByte(t *testing.T) {
-	l := newTestLog(t, 3)
-	data, _ := json.Marshal(l.bundle(t, 1))
-	if _, err := VerifyBundle(data, ""); err != nil {
-		t.Fatal(err)
-	}
-	var accepted []int
-	for i := range data {
-		mod := bytes.Clone(data)
-		mod[i] ^= 0x01
-		if _, err := VerifyBundle(mod, ""); err == nil {
-			accepted = append(accepted, i)
-		}
-	}
-	for _, i := range accepted {
-		// Flipping the case of a JSON member name can still decode
-		// (encoding/json matches names case-insensitively) — and must not
-		// change any value, so those are acceptable; anything else isn't.
-		if !isNameByte(data, i) {
-			t.Errorf("flipping byte %d (%q) left the bundle valid", i, data[max(0, i-20):min(len(data), i+20)])
-		}
-	}
-}
-
-// isNameByte reports whether data[i] is part of a JSON member name of the
-// bundle's own structure, whose case-insensitive decoding is harmless.
-func isNameByte(data []byte, i int) bool {
-	for _, name := range []string{"type", "log_key", "checkpoint", "members", "items", "id", "name", "public_key", "object", "entry", "salt", "log_index", "inclusion_proof"} {
-		q := []byte(`"` + name + `":`)
-		for off := 0; ; {
-			j := bytes.Index(data[off:], q)
-			if j < 0 {
-				break
-			}
-			j += off
-			if i > j && i < j+len(q)-2 {
-				return true
-			}
-			off = j + 1
-		}
-	}
-	return false
 }
 
 // proverLog adds the log's own consistency proofs to a testLog, optionally
@@ -279,25 +202,6 @@ func TestAuditChecksHigherTiles(t *testing.T) {
 	}
 }
 
-// FuzzVerifyBundle: arbitrary bytes never panic the offline verifier, and
-// anything it accepts proves something in a checkpoint signed by the key
-// it names.
-func FuzzVerifyBundle(f *testing.F) {
-	l := newTestLog(f, 3)
-	good, _ := json.Marshal(l.bundle(f, 0, 2))
-	f.Add(good)
-	f.Add([]byte(`{"type":"parley-proof-bundle-v1","items":[{}]}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := VerifyBundle(data, "")
-		if err != nil {
-			return
-		}
-		if len(res.Items) == 0 || res.LogKey == "" {
-			t.Fatalf("accepted an empty result: %+v", res)
-		}
-	})
-}
-
 // TestAuditBackdatedEntry: a node that signs a log in which an object
 // entry claims an earlier time than the one before it is caught, even
 // though the tree and checkpoint are consistent.
@@ -314,64 +218,211 @@ func TestAuditBackdatedEntry(t *testing.T) {
 	l.notes = nil
 	l.checkpoint(t)
 	rep := auditOK(t, l, AuditOptions{Tiles: l.tiles})
-	if len(rep.Problems) != 1 || rep.Problems[0].Index != 5 || !strings.Contains(rep.Problems[0].Reason, "back-dated") {
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != 5 || rep.Problems[0].ObjectID != objectID(5) || !strings.Contains(rep.Problems[0].Reason, "back-dated") {
 		t.Fatalf("problems %v", rep.Problems)
 	}
 }
 
-// movedLog reports one object as stored in another collection than its
-// entry names.
-type movedLog struct{ *testLog }
-
-func (m movedLog) Objects(ctx context.Context, start, end uint64, fn func(uint64, string, []byte, []byte) error) error {
-	return m.testLog.Objects(ctx, start, end, func(i uint64, c string, o, s []byte) error {
-		if i == 2 {
-			c = "00000000-0000-4000-8000-000000000000"
-		}
-		return fn(i, c, o, s)
-	})
-}
-
-func TestAuditCollectionMismatch(t *testing.T) {
-	l := newTestLog(t, 4)
-	rep, err := Audit(context.Background(), movedLog{l}, AuditOptions{Verifier: l.verifier})
-	if err != nil || len(rep.Problems) != 1 || rep.Problems[0].Index != 2 || !strings.Contains(rep.Problems[0].Reason, "collection") {
-		t.Fatalf("%+v %v", rep, err)
+// reordered builds a log in which entry 6, added by add, claims a received
+// time shifted by d (so that it is later than the object entry after it,
+// or earlier than the one before it).
+func reordered(t *testing.T, add func(l *testLog), d time.Duration) *testLog {
+	t.Helper()
+	l := newTestLog(t, 5)
+	add(l)
+	e, err := ParseEntry(l.leaves[6])
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-// A private set has one OPRF key for life: a second, different key entry
-// for the same set is named by the audit, while the same key logged again
-// and keys of other sets are not problems.
-func TestAuditNamesSecondSetKey(t *testing.T) {
-	l := newTestLog(t, 3)
-	addKey := func(set string, key byte) {
-		e := Entry{
-			Kind: KindOPRFKey, ObjectID: set, Version: "2026-11-24T20:00:00Z",
-			Collection: "91a7b528-80eb-42ed-a74d-c6fbd5a26116", Member: l.member,
-			Received:   time.Date(2026, 11, 24, 21, 0, 0, len(l.leaves), time.UTC),
-			Commitment: KeyCommitment("ristretto255-SHA512", bytes.Repeat([]byte{key}, 32)),
-		}
-		leaf, err := e.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.leaves = append(l.leaves, leaf)
-		l.objects = append(l.objects, nil)
-		l.salts = append(l.salts, nil)
+	e.Received = e.Received.Add(d)
+	if l.leaves[6], err = e.Marshal(); err != nil {
+		t.Fatal(err)
 	}
-	addKey("set-a", 1)
-	addKey("set-b", 2)
-	addKey("set-a", 1)
+	l.addObject(t, l.key)
 	l.checkpoint(t)
-	if rep := auditOK(t, l, AuditOptions{AllObjects: true}); !rep.OK() {
-		t.Fatalf("one key per set: problems %v", rep.Problems)
+	return l
+}
+
+// TestAuditOrderAcrossKinds: every entry kind takes part in the one
+// received-time order, though the object entries alone are in order here.
+// A member key or OPRF key entry stamped later than the object entry after
+// it is named (at the object entry, which comes too early after it); one
+// stamped earlier than the object entry before it is named itself.
+func TestAuditOrderAcrossKinds(t *testing.T) {
+	for name, add := range map[string]func(*testLog){
+		"member-key": func(l *testLog) {
+			l.addKeyEvent(t, Entry{Member: "identity--00000000-0000-4000-8000-000000000001", Event: EventRegister, Authority: AuthorityOperator})
+		},
+		"oprf-key": func(l *testLog) { l.addOPRFKey(t, "set-a", 1) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			// In order, the same entries are clean.
+			l := newTestLog(t, 5)
+			add(l)
+			l.addObject(t, l.key)
+			l.checkpoint(t)
+			if rep := auditOK(t, l, AuditOptions{AllObjects: true, Tiles: l.tiles}); !rep.OK() {
+				t.Fatalf("in order: problems %v", rep.Problems)
+			}
+			for d, at := range map[time.Duration]int64{time.Hour: 7, -time.Hour: 6} {
+				l = reordered(t, add, d)
+				rep := auditOK(t, l, AuditOptions{AllObjects: true, Tiles: l.tiles})
+				if len(rep.Problems) != 1 || rep.Problems[0].Index != at || !strings.Contains(rep.Problems[0].Reason, "back-dated or reordered") {
+					t.Fatalf("shifted by %v: problems %v", d, rep.Problems)
+				}
+			}
+		})
 	}
-	addKey("set-a", 3)
+}
+
+// swapLog is the operator key swap attack: the log registers key A for the
+// member (entry 0), objects signed with A follow, then the operator alone
+// asserts a rotation to key B (entry 4) and posts an object signed with B
+// in the member's name (entry 5).
+func swapLog(t *testing.T) (l *testLog, b ed25519.PrivateKey) {
+	t.Helper()
+	l = newTestLog(t, 3)
+	b = testKey(0xbb)
+	l.addKeyEvent(t, Entry{Event: EventRotate, Key: pubOf(b), Authority: AuthorityOperator})
+	l.addObject(t, b)
+	l.checkpoint(t)
+	return l, b
+}
+
+// TestAuditOperatorKeySwap: the swapped-in key is in force in the log, so
+// the forged object verifies cryptographically; only the member itself can
+// tell that it never held key B, and an audit told its key names B.
+func TestAuditOperatorKeySwap(t *testing.T) {
+	l, b := swapLog(t)
+	a := pubOf(l.key)
+	rep := auditOK(t, l, AuditOptions{AllObjects: true})
+	if !rep.OK() || rep.Objects != 4 {
+		t.Fatalf("without the member's key: %+v", rep)
+	}
+	if k, ok := rep.Keys.KeyAt(l.member, 5); !ok || !k.Key.Equal(pubOf(b)) || !k.OperatorAsserted() {
+		t.Fatalf("key in force at 5: %+v %v", k, ok)
+	}
+
+	rep = auditOK(t, l, AuditOptions{AllObjects: true, Mine: []ed25519.PublicKey{a}})
+	if len(rep.Problems) != 1 {
+		t.Fatalf("with Mine=[A]: problems %v", rep.Problems)
+	}
+	p := rep.Problems[0]
+	if p.Index != 4 || !strings.Contains(p.Reason, base64.StdEncoding.EncodeToString(pubOf(b))) ||
+		!strings.Contains(p.Reason, l.member) || !strings.Contains(p.Reason, "operator-asserted") ||
+		!strings.Contains(p.Reason, "don't hold") {
+		t.Fatalf("problem %v", p)
+	}
+
+	// The member who did rotate holds both keys: clean.
+	if rep := auditOK(t, l, AuditOptions{Mine: []ed25519.PublicKey{a, pubOf(b)}}); !rep.OK() {
+		t.Fatalf("with Mine=[A,B]: problems %v", rep.Problems)
+	}
+	// Without the swap, Mine=[A] is clean.
+	clean := newTestLog(t, 3)
+	if rep := auditOK(t, clean, AuditOptions{AllObjects: true, Mine: []ed25519.PublicKey{a}}); !rep.OK() {
+		t.Fatalf("no swap: problems %v", rep.Problems)
+	}
+	// A key no member of the log is registered with is a problem too: the
+	// operator may have registered the member with another key from the
+	// start.
+	rep = auditOK(t, clean, AuditOptions{Mine: []ed25519.PublicKey{pubOf(testKey(0xcc))}})
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != -1 || !strings.Contains(rep.Problems[0].Reason, "no member") {
+		t.Fatalf("unregistered key: problems %v", rep.Problems)
+	}
+}
+
+// TestAuditKeyInForce: an object signed by a key rotated out before its
+// entry is named, while the objects it signed before the rotation are not
+// blamed.
+func TestAuditKeyInForce(t *testing.T) {
+	l := newTestLog(t, 2)
+	b := testKey(0xbb)
+	stmt := ed25519.Sign(l.key, RotationMessage(pubOf(l.key), pubOf(b)))
+	l.addKeyEvent(t, Entry{Event: EventRotate, Key: pubOf(b), Authority: AuthorityMember, Statement: stmt})
+	l.addObject(t, b)     // 4: signed with the key in force
+	l.addObject(t, l.key) // 5: signed with the rotated-out key
 	l.checkpoint(t)
 	rep := auditOK(t, l, AuditOptions{AllObjects: true})
-	if len(rep.Problems) != 1 || rep.Problems[0].Index != 6 || rep.Problems[0].ObjectID != "set-a" ||
-		!strings.Contains(rep.Problems[0].Reason, "second OPRF key") {
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != 5 || rep.Problems[0].ObjectID != objectID(5) ||
+		!strings.Contains(rep.Problems[0].Reason, "key in force") {
+		t.Fatalf("problems %v", rep.Problems)
+	}
+	if k, ok := rep.Keys.KeyAt(l.member, 4); !ok || k.Authority != AuthorityMember {
+		t.Fatalf("member-signed rotation recorded as %+v %v", k, ok)
+	}
+}
+
+// TestAuditNamesBadKeyEvents: member key entries the log should never
+// contain are named at their index, and change nothing.
+func TestAuditNamesBadKeyEvents(t *testing.T) {
+	for name, c := range map[string]struct {
+		e    Entry
+		want string
+	}{
+		"second register": {Entry{Event: EventRegister, Key: pubOf(testKey(9)), Authority: AuthorityOperator}, "second time"},
+		"bad statement": {Entry{Event: EventRotate, Key: pubOf(testKey(9)), Authority: AuthorityMember,
+			Statement: ed25519.Sign(testKey(9), RotationMessage(pubOf(testKey(9)), pubOf(testKey(9))))}, "doesn't verify"},
+		"unregistered member": {Entry{Member: "identity--00000000-0000-4000-8000-00000000dead", Event: EventRotate,
+			Key: pubOf(testKey(9)), Authority: AuthorityOperator}, "isn't registered"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			l := newTestLog(t, 2)
+			l.addKeyEvent(t, c.e)
+			l.addObject(t, l.key) // still the key in force
+			l.checkpoint(t)
+			rep := auditOK(t, l, AuditOptions{AllObjects: true})
+			if len(rep.Problems) != 1 || rep.Problems[0].Index != 3 || !strings.Contains(rep.Problems[0].Reason, c.want) {
+				t.Fatalf("problems %v", rep.Problems)
+			}
+		})
+	}
+}
+
+// TestAuditNamesTamperedOpening: a store or node that serves an object
+// with any field of its opening changed (the object moved to another
+// collection, credited to another member, …) is named, since the opening
+// no longer opens the entry's commitment.
+func TestAuditNamesTamperedOpening(t *testing.T) {
+	for name, mut := range map[string]func(*Opening){
+		"salt":       func(op *Opening) { op.Salt = testSalt(99) },
+		"collection": func(op *Opening) { op.Collection = "00000000-0000-4000-8000-000000000000" },
+		"object id":  func(op *Opening) { op.ObjectID = objectID(3) },
+		"version":    func(op *Opening) { op.Version = "2026-01-01T00:00:00.001Z" },
+		"member":     func(op *Opening) { op.Member = "identity--00000000-0000-4000-8000-000000000001" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			l := newTestLog(t, 4)
+			op := l.openings[2]
+			op.Salt = bytes.Clone(op.Salt)
+			mut(&op)
+			l.openings[2] = op
+			rep := auditOK(t, l, AuditOptions{AllObjects: true})
+			if len(rep.Problems) != 1 || rep.Problems[0].Index != 2 || rep.Problems[0].ObjectID != op.ObjectID ||
+				!strings.Contains(rep.Problems[0].Reason, "commitment") {
+				t.Fatalf("problems %v", rep.Problems)
+			}
+		})
+	}
+}
+
+// TestAuditUnsignedAndKeyEntries: an unsigned object (allowed by its
+// collection's policy) is counted, not a problem; OPRF key and member key
+// entries have no object and aren't missing ones; an object served for an
+// entry that isn't an object entry is named.
+func TestAuditUnsignedAndKeyEntries(t *testing.T) {
+	l := newTestLog(t, 2)
+	l.addObject(t, nil)
+	l.addOPRFKey(t, "set-a", 1)
+	l.addObject(t, l.key)
+	l.checkpoint(t)
+	rep := auditOK(t, l, AuditOptions{AllObjects: true, Tiles: l.tiles})
+	if !rep.OK() || rep.Objects != 4 || rep.Unsigned != 1 || rep.Entries != 6 {
+		t.Fatalf("report %+v", rep)
+	}
+	l.objects[4], l.openings[4] = l.objects[5], l.openings[5]
+	rep = auditOK(t, l, AuditOptions{AllObjects: true})
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != 4 || !strings.Contains(rep.Problems[0].Reason, "not an object entry") {
 		t.Fatalf("problems %v", rep.Problems)
 	}
 }

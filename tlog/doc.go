@@ -4,9 +4,12 @@
 // It implements
 //
 //   - log entries: one canonical JSON document (RFC 8785) per accepted
-//     object version, carrying a salted SHA-256 commitment to the object so
-//     that a member not entitled to the object learns only that something
-//     was added, by whom and when ([Entry], [Commitment]);
+//     object version, carrying a salted SHA-256 commitment to the object, its
+//     collection, id, version and sharer, so that a member not entitled to
+//     the object learns only that an entry exists and when ([Entry],
+//     [ObjectCommitment]); member key events in clear, so that every
+//     signature is checked against the key in force at its position
+//     ([KeyHistory]);
 //   - the RFC 6962 / RFC 9162 Merkle tree (SHA-256, leaf prefix 0x00, node
 //     prefix 0x01) via github.com/transparency-dev/merkle, with inclusion and
 //     consistency proofs;

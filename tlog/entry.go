@@ -264,6 +264,9 @@ func (e Entry) check() error {
 		}
 		switch e.Authority {
 		case AuthorityMember:
+			if e.Event != EventRotate {
+				return bad("only a rotate event can be member-signed")
+			}
 			if len(e.Statement) != ed25519.SignatureSize {
 				return bad("a member-signed event needs a %d-byte statement", ed25519.SignatureSize)
 			}
@@ -345,7 +348,13 @@ func ParseEntry(b []byte) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	if _, ok := fields["kind"]; !ok {
+	// Format v1 entries had no kind (object entries), or named the
+	// collection, object id and version in clear (every kind).
+	_, hasKind := fields["kind"]
+	_, hasCollection := fields["collection"]
+	_, hasObjectID := fields["object_id"]
+	_, hasVersion := fields["version"]
+	if (!hasKind && len(fields) > 0) || hasCollection || hasObjectID || hasVersion {
 		return Entry{}, fmt.Errorf("%w: %w", ErrMalformedEntry, ErrOldFormat)
 	}
 	var e Entry

@@ -102,9 +102,32 @@ func (v *ObjectVerifier) loadKeys(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("couldn't read the log's member keys: %w", err)
 	}
-	h, _, err := r.Verify(v.Key)
+	h, kcp, err := r.Verify(v.Key)
 	if err != nil {
 		return fmt.Errorf("the log's member keys don't verify: %w", err)
+	}
+	// The keys must come from the same tree as the entries: a node showing
+	// two histories must not mix a key from one with entries of the other.
+	small, big := kcp, v.cp
+	if small.Size > big.Size {
+		small, big = big, small
+	}
+	switch {
+	case small.Size == big.Size && small.Hash != big.Hash:
+		return fmt.Errorf("%w: the member keys come from a tree of size %d whose root isn't the checkpoint's: the log forked", ErrProof, small.Size)
+	case small.Size > 0 && small.Size < big.Size:
+		p, err := v.Log.ConsistencyProof(ctx, small.Size, big.Size)
+		if err != nil {
+			return fmt.Errorf("couldn't read the log's consistency proof from %d to %d: %w", small.Size, big.Size, err)
+		}
+		if err := VerifyConsistency(small.Size, big.Size, p, small.Hash, big.Hash); err != nil {
+			return fmt.Errorf("%w: the member keys' checkpoint isn't consistent with the entries': the log forked", ErrProof)
+		}
+	}
+	if v.Proofs && v.Seen != nil {
+		if err := v.Seen.CheckConsistent(ctx, []byte(r.Checkpoint), v.Key, v.Log); err != nil {
+			return err
+		}
 	}
 	v.keys, v.keySize = h, r.TreeSize
 	return nil

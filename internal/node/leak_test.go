@@ -1,0 +1,262 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/taxii"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// secretForms returns the ways a secret string could show in a response:
+// in clear, in hex (both cases) and in standard base64 at each of the
+// three byte alignments (the part of the encoding that depends on the
+// secret alone).
+func secretForms(s string) []string {
+	forms := []string{s, hex.EncodeToString([]byte(s)), strings.ToUpper(hex.EncodeToString([]byte(s)))}
+	for off := range 3 {
+		enc := base64.StdEncoding.EncodeToString(append(make([]byte, off), s...))
+		lead := (off*4 + 2) / 3 // characters that mix in the padding bytes
+		if len(enc) > lead+12 {
+			forms = append(forms, enc[lead+1:len(enc)-4])
+		}
+	}
+	return forms
+}
+
+// TestNonReaderLearnsNothing: a member who may not read a collection
+// learns from no endpoint anything about an entry in it but its index and
+// received time. Dana shares a TLP:RED indicator, a domain-name observable
+// and a private set into "red", which only she and Bob read; Alice then
+// reads every endpoint (every tile level and entry bundle, every log,
+// private-set, concurrence, TAXII and members resource, and the error
+// answers for the hidden ids) and no response contains the hidden ids,
+// collection id, version, value or, outside the member key records that
+// are in clear by design, Dana's identity, in clear, hex or base64.
+func TestNonReaderLearnsNothing(t *testing.T) {
+	tn := newTestNode(t)
+	ctx := context.Background()
+	pub, dkey, _ := ed25519.GenerateKey(rand.Reader)
+	dm, err := tn.AddMember(ctx, "dana", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dana := testMember{ID: dm.ID, Token: dm.Token, Key: dkey}
+	dana.Client = &taxii.Client{BaseURL: tn.URL, Token: dana.Token}
+	const title = "operation-nightjar-red"
+	red, err := tn.AddCollection(ctx, title, "", []string{"dana", "bob"}, []string{"dana"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const value = "tlp-red-secret-host.example"
+	const version = "2026-07-07T07:07:07.777Z"
+	domain := map[string]any{"type": "domain-name", "spec_version": "2.1", "value": value}
+	did, err := stix.DeterministicID("domain-name", domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	domain["id"] = did
+	iid := "indicator--5e1c7a2b-9d3f-4e8a-b6c1-0f2e4d6a8c9e"
+	ind := object(t, dkey, map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": iid, "created": version, "modified": version,
+		"created_by_ref": dana.ID, "name": "red", "pattern": "[domain-name:value = '" + value + "']",
+		"pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+		"object_marking_refs": []string{stix.TLP2RedID},
+	})
+	if st := post(t, dana.Client, red, ind, object(t, dkey, domain)); st.FailureCount != 0 {
+		t.Fatalf("dana's share: %+v", st.Failures)
+	}
+	// A private set of the red collection.
+	code, body := rawPost(t, tn.URL+"/private/sets", dana.Token, `{"collection":"`+red+`"}`)
+	if code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+	var set struct{ ID string }
+	json.Unmarshal([]byte(body), &set)
+	// Something alice may read, after the secrets, so that her tiles and
+	// proofs cover them.
+	postOK(t, tn, tn.alice, tn.shared, indicator(t, tn.alice.ID, tn.alice.Key, t0))
+	waitIntegrated(t, tn)
+
+	secrets := map[string]string{"indicator id": iid, "observable id": did, "collection id": red,
+		"version": version, "value": value, "private set id": set.ID, "collection title": title}
+	size := tn.logSize(t)
+	var paths []string
+	for _, p := range []string{"/log/checkpoint", "/log/key", "/log/keys", "/log/keys?member=" + dana.ID,
+		fmt.Sprintf("/log/objects?start=0&end=%d", size), fmt.Sprintf("/log/proof/consistency?from=1&to=%d", size),
+		"/log/receipt?object=" + iid + "&version=" + version, "/log/receipt?object=" + did + "&version=" + version,
+		"/log/bundle?object=" + iid, "/log/bundle?object=" + did, "/concurrence?object=" + iid, "/concurrence?object=" + did,
+		"/private/sets", "/private/sets/" + set.ID, "/private/sets/" + set.ID + "/tags", "/private/sets/" + set.ID + "/receipt",
+		"/members", "/taxii2/", "/api/", "/api/collections/", "/api/collections/" + red + "/",
+		"/api/collections/" + red + "/objects/", "/api/collections/" + red + "/objects/" + iid + "/",
+		"/api/collections/" + tn.shared + "/objects/", "/api/collections/" + tn.shared + "/manifest/",
+		"/api/collections/" + tn.shared + "/objects/" + iid + "/", "/api/collections/" + tn.shared + "/objects/" + iid + "/versions/",
+	} {
+		paths = append(paths, p)
+	}
+	for _, entries := range []bool{false, true} {
+		for _, t0 := range tlog.TilesForSize(0, entries, 0, uint64(size)) {
+			paths = append(paths, "/log/"+t0.Path())
+		}
+	}
+	for _, t1 := range tlog.TilesForSize(1, false, 0, uint64(size)) {
+		paths = append(paths, "/log/"+t1.Path())
+	}
+	// Dana's identity is in clear in member key records by design (and
+	// in /members); it must show nowhere else.
+	inClear := map[string]bool{"/log/keys": true, "/log/keys?member=" + dana.ID: true, "/members": true}
+	for _, p := range paths {
+		code, body := rawGet(t, tn.URL+p, tn.alice.Token)
+		if code >= 500 {
+			t.Errorf("GET %s: %d", p, code)
+		}
+		check := map[string]string{}
+		for k, v := range secrets {
+			check[k] = v
+		}
+		if !inClear[p] && !strings.HasPrefix(p, "/log/tile/entries/") {
+			check["sharer"] = dana.ID
+		}
+		for what, s := range check {
+			for _, f := range secretForms(s) {
+				if strings.Contains(body, f) {
+					t.Errorf("GET %s as a non-reader (%d) shows the %s (as %q)", p, code, what, f)
+				}
+			}
+		}
+	}
+	// The entry bundles name members only in their key entries.
+	for _, tl := range tlog.TilesForSize(0, true, 0, uint64(size)) {
+		_, body := rawGet(t, tn.URL+"/log/"+tl.Path(), tn.alice.Token)
+		leaves, err := tlog.ParseEntryBundle([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range leaves {
+			e, err := tlog.ParseEntry(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Kind != tlog.KindMemberKey && bytes.Contains(l, []byte(dana.ID)) {
+				t.Errorf("entry %s names dana", l)
+			}
+		}
+	}
+	// The same object and private set, read by Bob (a reader), do show:
+	// the scan above can fail.
+	if _, body := rawGet(t, tn.URL+"/log/receipt?object="+iid+"&version="+version, tn.bob.Token); !strings.Contains(body, red) {
+		t.Errorf("bob's receipt lacks the collection: %s", body)
+	}
+}
+
+// rawPost posts a JSON body with a token and returns the status and body.
+func rawPost(t *testing.T, u, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+// TestWritesRevealNothing: a writer who posts an observable (whose id it
+// can compute) that a collection it can't read already holds, with the
+// same or other content, gets exactly the answer it gets for an unused
+// one; observables are never compared across collections.
+func TestWritesRevealNothing(t *testing.T) {
+	tn := newTestNode(t)
+	// Bob's private collection holds the observable.
+	secret := map[string]any{"type": "domain-name", "spec_version": "2.1", "value": "hidden.example"}
+	secret["id"], _ = stix.DeterministicID("domain-name", secret)
+	postOK(t, tn, tn.bob, tn.private, object(t, tn.bob.Key, secret))
+	// Alice posts the same observable (same id) into shared, and one that
+	// no collection holds; then the same id with a resolves_to_refs that
+	// doesn't change the id.
+	fresh := map[string]any{"type": "domain-name", "spec_version": "2.1", "value": "fresh.example"}
+	fresh["id"], _ = stix.DeterministicID("domain-name", fresh)
+	answer := func(m map[string]any) string {
+		st := post(t, tn.alice.Client, tn.shared, object(t, tn.alice.Key, m))
+		b, _ := json.Marshal(struct {
+			S, F  int
+			Msg   []string
+			Total int
+		}{st.SuccessCount, st.FailureCount, messages(st), st.TotalCount})
+		return string(b)
+	}
+	if a, b := answer(secret), answer(fresh); a != b {
+		t.Errorf("the answer for an observable a hidden collection holds (%s) differs from an unused one's (%s)", a, b)
+	}
+	// An observable whose content doesn't match its id is refused, with
+	// the reason, whatever any collection holds.
+	forged := map[string]any{"type": "domain-name", "spec_version": "2.1", "value": "other.example", "id": secret["id"]}
+	st := post(t, tn.alice.Client, tn.shared, object(t, tn.alice.Key, forged))
+	if st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "UUIDv5") {
+		t.Errorf("an observable with another value under a known id: %+v", st)
+	}
+	unused := map[string]any{"type": "domain-name", "spec_version": "2.1", "value": "other.example", "id": fresh["id"]}
+	st2 := post(t, tn.alice.Client, tn.shared, object(t, tn.alice.Key, unused))
+	if st2.FailureCount != 1 || strings.ReplaceAll(st2.Failures[0].Message, fmt.Sprint(fresh["id"]), "ID") != strings.ReplaceAll(st.Failures[0].Message, fmt.Sprint(secret["id"]), "ID") {
+		t.Errorf("the refusals differ for a hidden and an unused id: %q vs %q", st.Failures[0].Message, st2.Failures[0].Message)
+	}
+}
+
+func messages(st *taxii.Status) []string {
+	var out []string
+	for _, d := range append(st.Successes, st.Failures...) {
+		out = append(out, strings.ReplaceAll(d.Message, d.ID, "ID"))
+	}
+	return out
+}
+
+// TestOwnership: an SDO id belongs to the member who created its first
+// version; anyone else's new version (with its own created_by_ref and a
+// valid signature, "revoked": true) is refused, in any collection, and
+// readers keep seeing the owner's version.
+func TestOwnership(t *testing.T) {
+	tn := newTestNode(t)
+	ind := indicator(t, tn.alice.ID, tn.alice.Key, t0)
+	postOK(t, tn, tn.alice, tn.shared, ind)
+	id := idOf(t, ind)
+	var m map[string]any
+	json.Unmarshal(ind, &m)
+	delete(m, "extensions")
+	m["created_by_ref"], m["revoked"], m["modified"] = tn.bob.ID, true, stix.FormatTimestamp(t0.Add(time.Hour))
+	for _, coll := range []string{tn.shared, tn.private} {
+		st := post(t, tn.bob.Client, coll, object(t, tn.bob.Key, m))
+		if st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "belongs to the member who created its first version") {
+			t.Errorf("bob's version of alice's indicator in %s: %+v", coll, st)
+		}
+	}
+	env, err := tn.bob.Client.Object(context.Background(), tn.shared, id, taxii.Query{})
+	if err != nil || len(env.Objects) != 1 || bytes.Contains(env.Objects[0], []byte(`"revoked":true`)) {
+		t.Fatalf("readers see %v %v", env, err)
+	}
+	// Alice's own new version is accepted.
+	m["created_by_ref"] = tn.alice.ID
+	postOK(t, tn, tn.alice, tn.shared, object(t, tn.alice.Key, m))
+	if n, _ := tn.store.(interface {
+		Objects(context.Context, store.Query) (store.Page, error)
+	}).Objects(context.Background(), store.Query{Collection: tn.private, IDs: []string{id}, Limit: 10}); len(n.Objects) != 0 {
+		t.Errorf("bob's refused version was stored in private")
+	}
+	_ = url.QueryEscape
+}

@@ -1,0 +1,272 @@
+package tlog
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// reencode returns a deep copy of b, changed by mut, as JSON.
+func reencode(t *testing.T, data []byte, mut func(*Bundle)) []byte {
+	t.Helper()
+	var c Bundle
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	mut(&c)
+	out, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestVerifyBundle(t *testing.T) {
+	l := newTestLog(t, 40)
+	b := l.bundle(t, 3, 40)
+	data, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := VerifyBundle(data, "")
+	if err != nil || len(res.Items) != 2 || !res.Items[0].Signed || res.Checkpoint.Size != 41 {
+		t.Fatalf("VerifyBundle = %+v, %v", res, err)
+	}
+	it := res.Items[1]
+	if it.Opening.ObjectID != objectID(40) || it.Opening.Member != l.member || it.Opening.Collection != testCollection ||
+		!it.Check.Signer.Key.Equal(pubOf(l.key)) || it.Check.Signer.Authority != AuthorityOperator || it.Check.Relayed() {
+		t.Fatalf("item %+v", it)
+	}
+	if _, err := VerifyBundle(data, l.vkey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyBundle(data, "other+01234567+AaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaA"); err == nil {
+		t.Fatal("bundle accepted against another pinned key")
+	}
+	other := pubOf(testKey(0xee))
+	mutations := map[string]func(b *Bundle){
+		"object byte": func(b *Bundle) {
+			b.Items[0].Object = bytes.Replace(b.Items[0].Object, []byte("test 3"), []byte("test 4"), 1)
+		},
+		"signature": func(b *Bundle) {
+			b.Items[1].Object = bytes.Replace(b.Items[1].Object, []byte(`"signature":"`), []byte(`"signature":"A`), 1)
+		},
+		"entry": func(b *Bundle) {
+			b.Items[0].Entry = bytes.Replace(b.Items[0].Entry, []byte("20:00"), []byte("21:00"), 1)
+		},
+		"salt":               func(b *Bundle) { b.Items[0].Salt[0] ^= 1 },
+		"opening collection": func(b *Bundle) { b.Items[0].Collection = "00000000-0000-4000-8000-000000000000" },
+		"opening member":     func(b *Bundle) { b.Items[1].Member = "identity--00000000-0000-4000-8000-000000000001" },
+		"opening object id":  func(b *Bundle) { b.Items[0].ObjectID = objectID(4) },
+		"opening version":    func(b *Bundle) { b.Items[0].Version = "2026-01-02T00:00:00.000Z" },
+		"proof":              func(b *Bundle) { b.Items[1].InclusionProof[0][5] ^= 1 },
+		"index":              func(b *Bundle) { b.Items[0].LogIndex = 2 },
+		"checkpoint":         func(b *Bundle) { b.Checkpoint = strings.Replace(b.Checkpoint, "\n41\n", "\n42\n", 1) },
+		"key entry dropped":  func(b *Bundle) { b.Keys = nil },
+		"key proof":          func(b *Bundle) { b.Keys[0].InclusionProof[0][3] ^= 1 },
+		"key index":          func(b *Bundle) { b.Keys[0].LogIndex = 1 },
+		"key entry swapped": func(b *Bundle) {
+			e, _ := ParseEntry(b.Keys[0].Entry)
+			e.Key = other
+			b.Keys[0].Entry, _ = e.Marshal()
+		},
+		"key entry as item": func(b *Bundle) { b.Items[0].Entry, b.Items[0].LogIndex = b.Keys[0].Entry, 0 },
+		"other entry":       func(b *Bundle) { b.Items[0].Entry = l.leaves[4] },
+		"no items":          func(b *Bundle) { b.Items = nil },
+		"type":              func(b *Bundle) { b.Type = "x" },
+	}
+	for name, mut := range mutations {
+		if _, err := VerifyBundle(reencode(t, data, mut), ""); !errors.Is(err, ErrBundle) {
+			t.Errorf("%s changed: VerifyBundle err = %v, want ErrBundle", name, err)
+		}
+	}
+}
+
+// TestVerifyBundleRotation: a bundle proves which key was in force at each
+// item from the key entries it carries. The key entries in full verify an
+// object signed after a member-signed rotation; dropping the rotation entry
+// (a node hiding it) makes the bundle fail; an object signed with the
+// rotated-out key after the rotation fails.
+func TestVerifyBundleRotation(t *testing.T) {
+	l := newTestLog(t, 2)
+	b := testKey(0xbb)
+	stmt := ed25519.Sign(l.key, RotationMessage(pubOf(l.key), pubOf(b)))
+	l.addKeyEvent(t, Entry{Event: EventRotate, Key: pubOf(b), Authority: AuthorityMember, Statement: stmt})
+	l.addObject(t, b)     // 4
+	l.addObject(t, l.key) // 5: the rotated-out key
+	l.checkpoint(t)
+
+	data, _ := json.Marshal(l.bundle(t, 1, 4))
+	res, err := VerifyBundle(data, l.vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := res.Items[0].Check.Signer; !a.Key.Equal(pubOf(l.key)) || a.Until != 3 {
+		t.Fatalf("item 1 signer %+v", a)
+	}
+	if s := res.Items[1].Check.Signer; !s.Key.Equal(pubOf(b)) || s.Authority != AuthorityMember || s.OperatorAsserted() || s.From != 3 {
+		t.Fatalf("item 4 signer %+v", s)
+	}
+	dropped := reencode(t, data, func(c *Bundle) {
+		c.Keys = l.keyEvents(t, 3)
+	})
+	if _, err := VerifyBundle(dropped, l.vkey); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "key in force") {
+		t.Fatalf("rotation dropped: err = %v", err)
+	}
+	stale, _ := json.Marshal(l.bundle(t, 5))
+	if _, err := VerifyBundle(stale, l.vkey); err == nil || !strings.Contains(err.Error(), "key in force") {
+		t.Fatalf("rotated-out key: err = %v", err)
+	}
+	// Key entries out of log order, or one given twice, are refused.
+	reversed := reencode(t, data, func(c *Bundle) { c.Keys[0], c.Keys[1] = c.Keys[1], c.Keys[0] })
+	if _, err := VerifyBundle(reversed, l.vkey); !errors.Is(err, ErrBundle) {
+		t.Fatalf("reversed keys: err = %v", err)
+	}
+	twice := reencode(t, data, func(c *Bundle) { c.Keys = []BundleKey{c.Keys[0], c.Keys[0], c.Keys[1]} })
+	if _, err := VerifyBundle(twice, l.vkey); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "log order") {
+		t.Fatalf("key entry twice: err = %v", err)
+	}
+}
+
+// TestVerifyBundleRefusesV1: a bundle of the old type, which carried keys
+// the node asserted rather than logged ones, is refused by type.
+func TestVerifyBundleRefusesV1(t *testing.T) {
+	l := newTestLog(t, 3)
+	data, _ := json.Marshal(l.bundle(t, 1))
+	v1 := reencode(t, data, func(b *Bundle) { b.Type = "parley-proof-bundle-v1" })
+	_, err := VerifyBundle(v1, "")
+	if !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), `"parley-proof-bundle-v1"`) || !strings.Contains(err.Error(), BundleType) {
+		t.Fatalf("v1 bundle: err = %v", err)
+	}
+	old := []byte(`{"type":"parley-proof-bundle-v1","log_key":"` + l.vkey + `","checkpoint":` + string(mustJSON(t, string(l.notes[0]))) +
+		`,"members":[{"id":"` + l.member + `","public_key":"` + base64.StdEncoding.EncodeToString(pubOf(l.key)) + `"}],"items":[]}`)
+	if _, err := VerifyBundle(old, ""); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "type") {
+		t.Fatalf("v1 bundle document: err = %v", err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestVerifyBundleAnyByte flips every byte of a small bundle's JSON in turn:
+// either the JSON stops parsing or verification fails, unless the flip
+// only touched insignificant bytes (none exist in the compact encoding
+// apart from the key order, which json ignores).
+func TestVerifyBundleAnyByte(t *testing.T) {
+	l := newTestLog(t, 3)
+	data, _ := json.Marshal(l.bundle(t, 1))
+	if _, err := VerifyBundle(data, ""); err != nil {
+		t.Fatal(err)
+	}
+	var accepted []int
+	for i := range data {
+		mod := bytes.Clone(data)
+		mod[i] ^= 0x01
+		if _, err := VerifyBundle(mod, ""); err == nil {
+			accepted = append(accepted, i)
+		}
+	}
+	for _, i := range accepted {
+		// Flipping the case of a JSON member name can still decode
+		// (encoding/json matches names case-insensitively) — and must not
+		// change any value, so those are acceptable; anything else isn't.
+		if !isNameByte(data, i) {
+			t.Errorf("flipping byte %d (%q) left the bundle valid", i, data[max(0, i-20):min(len(data), i+20)])
+		}
+	}
+}
+
+// isNameByte reports whether data[i] is part of a JSON member name of the
+// bundle's own structure, whose case-insensitive decoding is harmless.
+func isNameByte(data []byte, i int) bool {
+	for _, name := range []string{"type", "log_key", "checkpoint", "keys", "items", "object", "entry", "salt",
+		"collection", "object_id", "version", "member", "log_index", "inclusion_proof"} {
+		q := []byte(`"` + name + `":`)
+		for off := 0; ; {
+			j := bytes.Index(data[off:], q)
+			if j < 0 {
+				break
+			}
+			j += off
+			if i > j && i < j+len(q)-2 {
+				return true
+			}
+			off = j + 1
+		}
+	}
+	return false
+}
+
+// FuzzVerifyBundle: arbitrary bytes never panic the offline verifier, and
+// anything it accepts proves something in a checkpoint signed by the key
+// it names.
+func FuzzVerifyBundle(f *testing.F) {
+	l := newTestLog(f, 3)
+	good, _ := json.Marshal(l.bundle(f, 1, 3))
+	f.Add(good)
+	f.Add([]byte(`{"type":"parley-proof-bundle-v2","items":[{}]}`))
+	f.Add([]byte(`{"type":"parley-proof-bundle-v1","items":[{}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := VerifyBundle(data, "")
+		if err != nil {
+			return
+		}
+		if len(res.Items) == 0 || res.LogKey == "" || res.Keys == nil {
+			t.Fatalf("accepted an empty result: %+v", res)
+		}
+		for _, it := range res.Items {
+			if it.Signed && len(it.Check.Signer.Key) != ed25519.PublicKeySize {
+				t.Fatalf("signed item without the key in force: %+v", it)
+			}
+		}
+	})
+}
+
+// TestKeysResponseVerify: the /log/keys answer verifies against the log
+// key, and a changed event, a dropped proof or a tree size other than the
+// checkpoint's fails with ErrProof.
+func TestKeysResponseVerify(t *testing.T) {
+	l, _ := swapLog(t)
+	r := KeysResponse{TreeSize: uint64(len(l.leaves)), Checkpoint: string(l.notes[len(l.notes)-1]), Events: l.keyEvents(t)}
+	h, cp, err := r.Verify(l.verifier)
+	if err != nil || cp.Size != 6 || len(h.Keys(l.member)) != 2 {
+		t.Fatalf("Verify = %v, %+v, %v", h, cp, err)
+	}
+	for name, mut := range map[string]func(*KeysResponse){
+		"tree size": func(r *KeysResponse) { r.TreeSize = 5 },
+		"proof":     func(r *KeysResponse) { r.Events[1].InclusionProof = r.Events[1].InclusionProof[1:] },
+		"index":     func(r *KeysResponse) { r.Events[1].LogIndex = 3 },
+		"entry": func(r *KeysResponse) {
+			e, _ := ParseEntry(r.Events[1].Entry)
+			e.Authority, e.Statement = AuthorityMember, make([]byte, 64)
+			r.Events[1].Entry, _ = e.Marshal()
+		},
+	} {
+		c := KeysResponse{TreeSize: r.TreeSize, Checkpoint: r.Checkpoint}
+		for _, ev := range r.Events {
+			c.Events = append(c.Events, BundleKey{Entry: bytes.Clone(ev.Entry), LogIndex: ev.LogIndex, InclusionProof: append([]Hash(nil), ev.InclusionProof...)})
+		}
+		mut(&c)
+		if _, _, err := c.Verify(l.verifier); !errors.Is(err, ErrProof) {
+			t.Errorf("%s changed: err = %v, want ErrProof", name, err)
+		}
+	}
+	_, vkey, _ := NewNodeKey(strings.NewReader(strings.Repeat("o", 64)), testOrigin)
+	v, err := NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Verify(v); err == nil {
+		t.Error("verified with another node key")
+	}
+}
