@@ -35,7 +35,8 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to trust (default: the one pinned in --seen, else pinned on first use)")
 	seenPath := fs.String("seen", "", "the `FILE` of checkpoints seen before (default: in the user config directory, one per log)")
-	me := fs.String("me", "", "your member public key `FILE` (keygen's .pub): every other key the log registers for you is named")
+	var me stringList
+	fs.Var(&me, "me", "your member public key `FILE` (keygen's .pub; repeat for each key you held): every other key the log registers for you is named")
 	myKey := fs.String("key", "", "your member private key `FILE`, as --me with its public half")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
@@ -100,7 +101,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	mine, err := auditorKeys(*me, *myKey)
+	mine, err := auditorKeys(me, *myKey)
 	if err != nil {
 		return err
 	}
@@ -174,12 +175,18 @@ func logIsTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// auditorKeys reads the auditing member's own public keys from --me and
-// --key (either may be empty).
-func auditorKeys(pubFile, privFile string) ([]ed25519.PublicKey, error) {
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// auditorKeys reads the auditing member's own public keys from --me (each
+// file) and --key (may be empty).
+func auditorKeys(pubFiles []string, privFile string) ([]ed25519.PublicKey, error) {
 	var out []ed25519.PublicKey
-	if pubFile != "" {
-		pub, err := readPublicKey(pubFile)
+	for _, f := range pubFiles {
+		pub, err := readPublicKey(f)
 		if err != nil {
 			return nil, usageErrorf("give the .pub file parley keygen wrote", "couldn't read --me: %v", err)
 		}

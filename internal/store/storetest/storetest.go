@@ -6,6 +6,8 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // Run runs the suite. open must return a new, empty store for each call
@@ -40,6 +43,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UnversionedObjects", testUnversioned},
 		{"RejectedChangesNothing", testRejected},
 		{"ConcurrentSubmits", testConcurrent},
+		{"MemberKeyEvents", testKeyEvents},
+		{"Ownership", testOwnership},
+		{"ObservablesPerCollection", testObservablesPerCollection},
+		{"Openings", testOpenings},
+		{"Relay", testRelay},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -628,5 +636,202 @@ func testConcurrent(t *testing.T, s store.Store) {
 		if !objs[i].DateAdded.After(objs[i-1].DateAdded) {
 			t.Errorf("date_added not strictly increasing at %d", i)
 		}
+	}
+}
+
+// keyEntries returns member's key entries, parsed.
+func keyEntries(t *testing.T, s store.Store, member string) []tlog.Entry {
+	t.Helper()
+	n, err := s.LogSize(ctx)
+	must(t, err)
+	es, err := s.KeyEntries(ctx, n, member)
+	must(t, err)
+	var out []tlog.Entry
+	for _, e := range es {
+		le, err := tlog.ParseEntry(e.Leaf)
+		must(t, err)
+		if le.Kind != tlog.KindMemberKey || le.Member != member || e.Kind != tlog.KindMemberKey {
+			t.Fatalf("key entry %d = %+v", e.Index, le)
+		}
+		out = append(out, le)
+	}
+	return out
+}
+
+func testKeyEvents(t *testing.T, s store.Store) {
+	pubA, privA, _ := ed25519.GenerateKey(rand.Reader)
+	pubB, privB, _ := ed25519.GenerateKey(rand.Reader)
+	pubC, _, _ := ed25519.GenerateKey(rand.Reader)
+	m := member("alice")
+	m.PublicKey = pubA
+	must(t, s.AddMember(ctx, m))
+	tok := sha256.Sum256([]byte("alice-token"))
+	must(t, s.AddToken(ctx, store.Token{Hash: tok, Member: m.ID}))
+	if es := keyEntries(t, s, m.ID); len(es) != 1 || es[0].Event != tlog.EventRegister || !pubA.Equal(es[0].Key) || es[0].Authority != tlog.AuthorityOperator {
+		t.Fatalf("registration entries = %+v", es)
+	}
+	// A rotation signed by the previous key is the member's own.
+	stmt := ed25519.Sign(privA, tlog.RotationMessage(pubA, pubB))
+	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: m.ID, Event: tlog.EventRotate, Key: pubB, Authority: tlog.AuthorityMember, Statement: stmt}))
+	if got, _ := s.Member(ctx, m.ID); !bytes.Equal(got.PublicKey, pubB) {
+		t.Errorf("key after rotation = %x", got.PublicKey)
+	}
+	// A statement not signed by the key in force changes nothing.
+	size, _ := s.LogSize(ctx)
+	bad := ed25519.Sign(privA, tlog.RotationMessage(pubB, pubC))
+	if err := s.ChangeKey(ctx, store.KeyEvent{Member: m.ID, Event: tlog.EventRotate, Key: pubC, Authority: tlog.AuthorityMember, Statement: bad}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("rotation with a bad statement: %v, want ErrInvalid", err)
+	}
+	if n, _ := s.LogSize(ctx); n != size {
+		t.Errorf("a refused rotation appended %d entries", n-size)
+	}
+	if got, _ := s.Member(ctx, m.ID); !bytes.Equal(got.PublicKey, pubB) {
+		t.Errorf("a refused rotation changed the key")
+	}
+	_ = privB
+	// The operator's own rotation, then a key revocation.
+	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: m.ID, Event: tlog.EventRotate, Key: pubC, Authority: tlog.AuthorityOperator}))
+	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: m.ID, Event: tlog.EventRevokeKey, Key: pubC, Authority: tlog.AuthorityOperator}))
+	if got, _ := s.Member(ctx, m.ID); got.PublicKey != nil {
+		t.Errorf("key after revocation = %x", got.PublicKey)
+	}
+	// Revoking the member ends its tokens.
+	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: m.ID, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}))
+	if _, err := s.TokenMember(ctx, tok); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("token of a revoked member: %v, want ErrNotFound", err)
+	}
+	es := keyEntries(t, s, m.ID)
+	var events []string
+	for _, e := range es {
+		events = append(events, e.Event+"/"+e.Authority)
+	}
+	if strings.Join(events, " ") != "register/operator rotate/member rotate/operator revoke-key/operator revoke-member/operator" {
+		t.Errorf("key events = %v", events)
+	}
+	h := tlog.NewKeyHistory()
+	raw, _ := s.KeyEntries(ctx, 1<<40, m.ID)
+	for i, e := range es {
+		if err := h.Apply(uint64(raw[i].Index), e); err != nil {
+			t.Errorf("the store logged an event the log's rules refuse: %v", err)
+		}
+	}
+	if err := s.ChangeKey(ctx, store.KeyEvent{Member: "identity--nobody", Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown member: %v, want ErrNotFound", err)
+	}
+	// Received times strictly increase across entry kinds.
+	other := member("bob")
+	must(t, s.AddMember(ctx, other))
+	coll := "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+	must(t, s.AddCollection(ctx, store.Collection{ID: coll, Title: "c", Readers: []string{other.ID}, Writers: []string{other.ID}}))
+	submit(t, s, coll, other, obj("indicator--1", base, 1))
+	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: other.ID, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}))
+	n, _ := s.LogSize(ctx)
+	all, err := s.Entries(ctx, 0, n)
+	must(t, err)
+	for i := 1; i < len(all); i++ {
+		if !all[i].Received.After(all[i-1].Received) {
+			t.Errorf("entry %d (%s) received %v, not after entry %d (%s) at %v", i, all[i].Kind, all[i].Received, i-1, all[i-1].Kind, all[i-1].Received)
+		}
+	}
+}
+
+func testOwnership(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	other := "5d0c3c1e-2a84-4f0e-9d55-2a6a0b9c1f11"
+	must(t, s.AddCollection(ctx, store.Collection{ID: other, Title: "other", Readers: []string{bob.ID}, Writers: []string{bob.ID}}))
+	submit(t, s, coll, alice, obj("indicator--1", base, 1))
+	size, _ := s.LogSize(ctx)
+	for _, c := range []string{coll, other} {
+		st := submit(t, s, c, bob, obj("indicator--1", base.Add(time.Hour), 2))
+		if len(st.Failures) != 1 || !strings.Contains(st.Failures[0].Message, "belongs to the member who created its first version") {
+			t.Errorf("bob's version of alice's object in %s: %+v", c, st)
+		}
+	}
+	if n, _ := s.LogSize(ctx); n != size {
+		t.Errorf("refused versions appended %d entries", n-size)
+	}
+	if got := all(t, s, store.Query{Collection: other}); len(got) != 0 {
+		t.Errorf("a refused version was stored: %v", ids(got))
+	}
+	st := submit(t, s, coll, alice, obj("indicator--1", base.Add(time.Hour), 3))
+	if len(st.Failures) != 0 {
+		t.Errorf("alice's own new version: %+v", st)
+	}
+}
+
+func testObservablesPerCollection(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	other := "5d0c3c1e-2a84-4f0e-9d55-2a6a0b9c1f11"
+	must(t, s.AddCollection(ctx, store.Collection{ID: other, Title: "other", Readers: []string{bob.ID}, Writers: []string{bob.ID}}))
+	sco := func(n int) store.Object {
+		return store.Object{ID: "domain-name--1", Type: "domain-name", SpecVersion: "2.1", Version: base, Raw: fmt.Appendf(nil, `{"value":"evil.example","n":%d}`, n)}
+	}
+	// Different content under one id and version in two collections:
+	// two copies, never compared.
+	if st := submit(t, s, coll, alice, sco(1)); len(st.Failures) != 0 {
+		t.Fatalf("%+v", st)
+	}
+	if st := submit(t, s, other, bob, sco(2)); len(st.Failures) != 0 {
+		t.Errorf("the same observable id in another collection with other content: %+v", st)
+	}
+	// The same content twice in one collection is already stored.
+	if st := submit(t, s, coll, bob, sco(1)); len(st.Successes) != 1 || st.Successes[0].Message != "already stored" {
+		t.Errorf("re-post in the same collection: %+v", st)
+	}
+}
+
+func testOpenings(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	o := obj("indicator--1", base, 1)
+	salt := bytes.Repeat([]byte{9}, 32)
+	sub := store.Submission{StatusID: "s-open", Collection: coll, Member: alice.ID, Received: time.Now(), Items: []store.Item{{
+		Owned: true, Object: o, Salt: salt,
+		Entry: func(so store.Object) ([]byte, error) {
+			so.Salt = salt
+			return tlog.Entry{Kind: tlog.KindObject, Received: so.DateAdded, Commitment: tlog.ObjectCommitment(so.Opening(), so.Raw)}.Marshal()
+		},
+	}}}
+	_, err := s.Submit(ctx, sub)
+	must(t, err)
+	got := all(t, s, store.Query{Collection: coll})
+	if len(got) != 1 || !bytes.Equal(got[0].Salt, salt) {
+		t.Fatalf("objects = %+v", got)
+	}
+	es, err := s.Entries(ctx, got[0].LogIndex, got[0].LogIndex+1)
+	must(t, err)
+	if len(es) != 1 || fmt.Sprint(es[0].Opening()) != fmt.Sprint(got[0].Opening()) {
+		t.Fatalf("entry opening %+v, object opening %+v", es, got[0].Opening())
+	}
+	le, err := tlog.ParseEntry(es[0].Leaf)
+	must(t, err)
+	if le.Commitment != tlog.ObjectCommitment(got[0].Opening(), got[0].Raw) {
+		t.Errorf("the object's opening doesn't open its entry")
+	}
+	if ls, ok := s.(store.LogStore); ok {
+		var seen int
+		must(t, ls.LogObjects(ctx, 0, 100, func(i int64, op tlog.Opening, raw []byte) error {
+			seen++
+			if i != got[0].LogIndex || fmt.Sprint(op) != fmt.Sprint(got[0].Opening()) || !bytes.Equal(raw, got[0].Raw) {
+				t.Errorf("LogObjects gave %d %+v", i, op)
+			}
+			return nil
+		}))
+		if seen != 1 {
+			t.Errorf("LogObjects gave %d objects", seen)
+		}
+	}
+}
+
+func testRelay(t *testing.T, s store.Store) {
+	a := member("alice")
+	must(t, s.AddMember(ctx, a))
+	must(t, s.AddCollection(ctx, store.Collection{ID: "6f2b1a0e-5c1d-4e9b-8a7f-3d2c1b0a9e8f", Title: "relay", Relay: true, Readers: []string{a.ID}, Writers: []string{a.ID}}))
+	must(t, s.AddCollection(ctx, store.Collection{ID: "7a3c2b1f-6d2e-4fa0-9b8a-4e3d2c1b0a9f", Title: "plain", Readers: []string{a.ID}, Writers: []string{a.ID}}))
+	r, err := s.Collection(ctx, "6f2b1a0e-5c1d-4e9b-8a7f-3d2c1b0a9e8f")
+	must(t, err)
+	p, err := s.Collection(ctx, "7a3c2b1f-6d2e-4fa0-9b8a-4e3d2c1b0a9f")
+	must(t, err)
+	if !r.Relay || p.Relay {
+		t.Errorf("relay flags: %v %v", r.Relay, p.Relay)
 	}
 }
