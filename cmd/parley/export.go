@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:  "export",
-		usage: "export --format zeek-intel|suricata-dataset (--indicators FILE | --url U --token T --collection C) [--out PATH]",
+		usage: "export --format zeek-intel|suricata-dataset (--indicators FILE | --url U --token-file F --collection C) [--out PATH]",
 		run:   runExport,
 	})
 }
@@ -47,7 +47,7 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	if *format == "suricata-dataset" && *out == "" {
 		return usageErrorf("Suricata needs several files: datasets and a rules file", "--format suricata-dataset needs --out DIR")
 	}
-	set, p, err := indicatorSource(ctx, *indicators, *url, *token, *collection)
+	set, p, err := indicatorSource(ctx, c.httpClient(), *indicators, *url, *token, *collection)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -18,7 +19,7 @@ import (
 func init() {
 	register(command{
 		name:  "match",
-		usage: "match  (--url U --token T --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE...]",
+		usage: "match  (--url U --token-file F --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE...]",
 		run:   runMatch,
 	})
 }
@@ -76,7 +77,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		client := &taxii.Client{BaseURL: *url, Token: *token}
+		client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
 		collID, err := resolveCollection(ctx, client, *collection)
 		if err != nil {
 			return err
@@ -85,7 +86,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			return match.Push(ctx, client, collID, key, objs)
 		}
 	}
-	set, poller, err := indicatorSource(ctx, *indicators, *url, *token, *collection)
+	set, poller, err := indicatorSource(ctx, c.httpClient(), *indicators, *url, *token, *collection)
 	if err != nil {
 		return err
 	}
@@ -253,7 +254,7 @@ func identityFromTokenFile(file string) string {
 // set, or, for `--url`, returns an empty set with the poller that fills it
 // from the collection (nil poller for a file). The errors are the CLI's
 // usage errors, shared by match and export.
-func indicatorSource(ctx context.Context, file, url, token, collection string) (*match.IndicatorSet, *match.Poller, error) {
+func indicatorSource(ctx context.Context, hc *http.Client, file, url, token, collection string) (*match.IndicatorSet, *match.Poller, error) {
 	set := match.NewIndicatorSet()
 	if file != "" {
 		fh, err := os.Open(file)
@@ -273,7 +274,7 @@ func indicatorSource(ctx context.Context, file, url, token, collection string) (
 	if collection == "" {
 		return nil, nil, usageErrorf("", "--url needs --collection")
 	}
-	client := &taxii.Client{BaseURL: url, Token: token}
+	client := &taxii.Client{BaseURL: url, Token: token, HTTP: hc}
 	collID, err := resolveCollection(ctx, client, collection)
 	if err != nil {
 		return nil, nil, err

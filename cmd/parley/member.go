@@ -14,7 +14,13 @@ func init() {
 	register(command{
 		name:  "member",
 		usage: "member add --data DIR --name NAME [--pubkey FILE] [--json]   prints the member id and API token",
-		run:   runMember,
+		help:  "The operator registers a member organisation on its node (run on the node's machine).",
+		subcommands: []subcommand{{name: "add", usage: "member add --data DIR --name NAME [--pubkey FILE] [--json]", help: `Registers a member: a STIX identity (printed as id) and an API token,
+shown once (the node keeps only its SHA-256). --pubkey is the member's
+Ed25519 public key (the FILE.pub of parley keygen); without one the
+member can't share signed objects. Give the token to the member over a
+safe channel; it goes into a file for --token-file.`}},
+		run: runMember,
 	})
 }
 

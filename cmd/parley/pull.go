@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:  "pull",
-		usage: "pull --url U --token T --collection C [--added-after TS]   print the collection as a STIX bundle",
+		usage: "pull --url U --token-file F --collection C [--added-after TS]   print the collection as a STIX bundle",
 		run:   runPull,
 	})
 }
@@ -46,7 +46,7 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	if *all {
 		q.Versions.All = true
 	}
-	client := &taxii.Client{BaseURL: *url, Token: *token}
+	client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
 	collID, err := resolveCollection(ctx, client, *coll)
 	if err != nil {
 		return err

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:  "push",
-		usage: "push --url U --token T --key K --collection C FILE...   sign and share STIX objects over TAXII",
+		usage: "push --url U --token-file F --key K --collection C FILE...   sign and share STIX objects over TAXII",
 		run:   runPush,
 	})
 }
@@ -59,7 +59,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		}
 		objects = append(objects, signed...)
 	}
-	client := &taxii.Client{BaseURL: *url, Token: *token}
+	client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
 	collID, err := resolveCollection(ctx, client, *coll)
 	if err != nil {
 		return err
@@ -91,7 +91,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 }
 
 // readToken fills *token from file when file is given: the file holds the
-// token alone, or the JSON printed by member add --json.
+// token on its first line, or the JSON printed by member add --json.
 func readToken(token *string, file string) error {
 	if file == "" {
 		return nil
@@ -109,6 +109,9 @@ func readToken(token *string, file string) error {
 			return usageErrorf("", "%s has no \"token\"", file)
 		}
 		s = v.Token
+	} else {
+		s, _, _ = strings.Cut(s, "\n")
+		s = strings.TrimSpace(s)
 	}
 	*token = s
 	return nil

@@ -232,8 +232,9 @@ type checked struct {
 // collection c (whose write access the caller checked):
 //
 //  1. parse and validate each object as STIX 2.1 (stix.Validator);
-//  2. created_by_ref must be the member's identity (objects without
-//     created_by_ref, such as cyber-observables, must be signed by it);
+//  2. created_by_ref must be the member's identity; an object without
+//     one is refused unless it is a cyber-observable (no created and
+//     modified), which must then be signed by the member;
 //  3. the signature extension must verify with the member's registered
 //     key; unsigned objects are refused unless the collection's policy is
 //     optional, and then stored as unsigned;
@@ -325,6 +326,12 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 	}
 	if err := n.validator.Validate(o); err != nil {
 		return fail(o.ID, version, "%s", err)
+	}
+	// A versioned object (SDO, SRO, ...) says who made it; only
+	// cyber-observables, which have no created_by_ref in STIX 2.1, go
+	// without, vouched for by the member's signature alone.
+	if o.CreatedByRef == "" && version != "" {
+		return fail(o.ID, version, "the object has no created_by_ref: name your identity %s in it (objects without one are refused, unless the collection's policy is relay)", m.ID)
 	}
 	if o.CreatedByRef != "" && o.CreatedByRef != m.ID {
 		return fail(o.ID, version, "created_by_ref is %s, but you are %s: members may only share objects they created", o.CreatedByRef, m.ID)
