@@ -254,14 +254,15 @@ func printDemo(c *cli, dir, url string, st *demoState, pushed int, myObjects str
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $PARLEY_TOKEN\" -H 'Accept: application/taxii+json;version=2.1' $PARLEY_URL/taxii2/\n")
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $PARLEY_TOKEN\" -H 'Accept: application/taxii+json;version=2.1' $PARLEY_URL/api/collections/\n")
 	fmt.Fprintf(w, "  curl -sg -H \"Authorization: Bearer $PARLEY_TOKEN\" -H 'Accept: application/taxii+json;version=2.1' \"$PARLEY_URL/api/collections/%s/objects/?match[type]=indicator\"\n", st.Collections.Shared)
-	fmt.Fprintf(w, "  go run ./cmd/parley pull --collection %s > shared.json\n", st.Collections.Shared)
+	fmt.Fprintf(w, "  go run ./cmd/parley pull --collection %s > %s\n", st.Collections.Shared, filepath.Join(dir, "demo", "shared.json"))
 	fmt.Fprintf(w, "  go run ./cmd/parley push --key %s --collection %s %s   # %s's indicator, signed as you push\n", a.KeyFile, st.Collections.Shared, myObjects, a.Name)
 	fmt.Fprintf(w, "  curl -s $PARLEY_URL%s%s\n", node.ExtensionPath, stix.SignatureExtensionID)
 	fmt.Fprintf(w, "  go run ./cmd/parley concurrence %s   # the members disagree on the attribution\n", node.DemoReport)
 	pub := filepath.Join(dir, node.PubKeyFile)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $PARLEY_TOKEN\" $PARLEY_URL/log/checkpoint   # the signed log head\n")
-	fmt.Fprintf(w, "  go run ./cmd/parley proof %s > proof.json   # the report with its log proofs\n", node.DemoReport)
-	fmt.Fprintf(w, "  go run ./cmd/parley verify --log-key \"$(cat %s)\" proof.json   # offline\n", pub)
+	proof := filepath.Join(dir, "demo", "proof.json")
+	fmt.Fprintf(w, "  go run ./cmd/parley proof %s > %s   # the report with its log proofs\n", node.DemoReport, proof)
+	fmt.Fprintf(w, "  go run ./cmd/parley verify --log-key \"$(cat %s)\" %s   # offline\n", pub, proof)
 	// The demo makes a new node key on every fresh data dir at the same
 	// URL, so its audit keeps its seen checkpoints beside its data rather
 	// than pinning that URL to this key in the user's config directory.

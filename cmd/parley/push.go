@@ -137,7 +137,24 @@ func resolveCollection(ctx context.Context, client *taxii.Client, ref string) (s
 	case 1:
 		return byTitle[0], nil
 	case 0:
-		return "", withExit(4, "list yours with curl $PARLEY_URL/api/collections/", fmt.Errorf("no collection %q is visible to you", ref))
+		return "", withExit(4, visibleCollections(cs), fmt.Errorf("no collection %q is visible to you", ref))
 	}
 	return "", usageErrorf("give the collection id", "%d collections are titled %q", len(byTitle), ref)
+}
+
+// visibleCollections is the hint for a collection that isn't found: the
+// ones the token may see, by title and id (at most ten).
+func visibleCollections(cs []taxii.Collection) string {
+	if len(cs) == 0 {
+		return "your token sees no collection: ask the node's operator to give your member read or write access"
+	}
+	var names []string
+	for i, c := range cs {
+		if i == 10 {
+			names = append(names, fmt.Sprintf("and %d more", len(cs)-10))
+			break
+		}
+		names = append(names, fmt.Sprintf("%q (%s)", c.Title, c.ID))
+	}
+	return "the collections you may see: " + strings.Join(names, ", ")
 }

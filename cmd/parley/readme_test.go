@@ -47,7 +47,8 @@ func TestREADME(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bash, "-c", script)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "PARLEY_URL=", "PARLEY_TOKEN=")
-	cmd.Env = append(cmd.Env, privateHome(t)...)
+	home := privateHome(t)
+	cmd.Env = append(cmd.Env, home...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		serve, _ := os.ReadFile(filepath.Join(cmd.Dir, "qa-serve.log"))
@@ -69,9 +70,21 @@ func TestREADME(t *testing.T) {
 			t.Errorf("the README's commands printed no %q; output:\n%s", want, out)
 		}
 	}
-	shared, err := os.ReadFile(filepath.Join(cmd.Dir, "shared.json"))
+	// The walkthrough keeps its files outside the checkout, under ~.
+	pw := filepath.Join(strings.TrimPrefix(home[0], "HOME="), ".parley-walkthrough")
+	shared, err := os.ReadFile(filepath.Join(pw, "shared.json"))
 	if err != nil || !bytes.Contains(shared, []byte("indicator--6b5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b11")) {
-		t.Errorf("parley pull did not write the pushed indicator to shared.json (%v):\n%s", err, shared)
+		t.Errorf("parley pull did not write the pushed indicator to ~/.parley-walkthrough/shared.json (%v):\n%s", err, shared)
+	}
+	// Nothing the walkthrough makes lands where it runs (the checkout).
+	left, err := os.ReadDir(cmd.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		if !strings.HasPrefix(e.Name(), "qa-") {
+			t.Errorf("the walkthrough left %s in the working directory; keys and tokens belong outside the checkout", e.Name())
+		}
 	}
 }
 

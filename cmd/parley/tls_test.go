@@ -169,6 +169,11 @@ func TestServeTLS(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"type": "bundle"`) && !strings.Contains(out, `"type":"bundle"`) {
 		t.Fatalf("pull with --ca: exit %d, stdout %q, stderr %s", code, out, stderr)
 	}
+	// An unknown collection: the hint lists the visible ones, no
+	// copy-paste command that would answer 401.
+	if code, _, stderr := runCLI(t, "pull", "--url", url, "--token-file", token, "--collection", "nope", "--ca", caA.pemFile); code != 4 || !strings.Contains(stderr, `parley: hint: the collections you may see: "intel" (`) {
+		t.Errorf("pull of an unknown collection: exit %d: %s", code, stderr)
+	}
 	// Every remote command goes through the same client: audit too.
 	if code, _, stderr := runCLI(t, "audit", "--url", url, "--token-file", token, "--ca", caA.pemFile, "--seen", filepath.Join(dir, "seen.json")); code != 0 {
 		t.Fatalf("audit with --ca: exit %d: %s", code, stderr)
