@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"testing"
@@ -77,4 +79,27 @@ func helpScript() string {
 		}
 	}
 	return b.String()
+}
+
+// TestVersionLine checks the version text for the build information a
+// binary may carry.
+func TestVersionLine(t *testing.T) {
+	rev := []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}
+	tests := []struct {
+		name string
+		bi   *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{"no build information", nil, false, "parley (devel) (" + runtime.Version() + ")"},
+		{"a tagged module", &debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Version: "v1.2.3"}}, true, "parley v1.2.3 (go1.99.1)"},
+		{"go install of a pseudo-version", &debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Version: "v0.0.0-20261202110000-0123456789ab"}, Settings: rev}, true, "parley v0.0.0-20261202110000-0123456789ab (go1.99.1)"},
+		{"a checkout with local changes", &debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Version: "(devel)"}, Settings: rev}, true, "parley (devel) 0123456789ab+dirty (go1.99.1)"},
+		{"a checkout without VCS stamping", &debug.BuildInfo{GoVersion: "go1.99.1", Main: debug.Module{Version: "(devel)"}}, true, "parley (devel) (go1.99.1)"},
+	}
+	for _, tc := range tests {
+		if got := versionLine(tc.bi, tc.ok); got != tc.want {
+			t.Errorf("%s: %q; want %q", tc.name, got, tc.want)
+		}
+	}
 }
