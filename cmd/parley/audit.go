@@ -18,7 +18,7 @@ import (
 func init() {
 	register(command{
 		name:  "audit",
-		usage: "audit  (--data DIR | --url U --token-file F) [--log-key VKEY] [--seen FILE]   verify a whole log",
+		usage: "audit (--data DIR | --url U --token-file F) [--log-key VKEY] [--seen FILE]   verify a whole log",
 		run:   runAudit,
 	})
 }

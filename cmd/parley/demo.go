@@ -19,7 +19,7 @@ import (
 func init() {
 	register(command{
 		name:  "demo",
-		usage: "demo [--data DIR] [--listen ADDR]        a node with two member CERTs, collections and signed data",
+		usage: "demo [--data DIR] [--listen ADDR] [--no-serve]   a node with two member CERTs, collections and signed data",
 		run:   runDemo,
 	})
 }

@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -234,7 +235,13 @@ func (c *cli) printUsage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %s\n", commands[n].usage)
+		// A usage is "SYNOPSIS   what it does": the description goes on
+		// its own line, so that long synopses stay readable.
+		synopsis, desc := splitUsage(commands[n].usage)
+		fmt.Fprintf(w, "  %s\n", synopsis)
+		if desc != "" {
+			fmt.Fprintf(w, "      %s\n", desc)
+		}
 	}
 	fmt.Fprint(w, `
 Commands that talk to a node take
@@ -243,14 +250,26 @@ Commands that talk to a node take
   --token-file FILE a file holding your API token (its first line), or the
                     output of member add --json; keeps the token out of your
                     shell history. --token T and PARLEY_TOKEN work too.
-  --ca FILE         PEM certificates to trust for an https:// node besides
-                    the system's roots (a private CA)
+  --ca FILE         the PEM CA certificates to trust for an https:// node
+                    instead of the system's roots (a private CA)
 Every flag may also be set with a PARLEY_<FLAG> environment variable
 (PARLEY_URL, PARLEY_TOKEN_FILE, PARLEY_CA, PARLEY_DATA, ...).
 
 parley help COMMAND (or parley COMMAND --help) describes a command and its
 flags; parley version prints the version.
 `)
+}
+
+// usageGap separates a command's synopsis from its description.
+var usageGap = regexp.MustCompile(`\s{3,}(#\s*)?`)
+
+// splitUsage splits a registered usage into its synopsis and description.
+func splitUsage(usage string) (synopsis, desc string) {
+	loc := usageGap.FindStringIndex(usage)
+	if loc == nil {
+		return usage, ""
+	}
+	return usage[:loc[0]], usage[loc[1]:]
 }
 
 // newFlagSet returns a flag set for a subcommand (name is "pull" or

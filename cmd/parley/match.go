@@ -19,7 +19,7 @@ import (
 func init() {
 	register(command{
 		name:  "match",
-		usage: "match  (--url U --token-file F --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE...]",
+		usage: "match (--url U --token-file F --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE...]",
 		run:   runMatch,
 	})
 }

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:  "proof",
-		usage: "proof  --url U --token-file F [--log-key VKEY] OBJECT_ID...   export a proof bundle to stdout",
+		usage: "proof --url U --token-file F [--log-key VKEY] OBJECT_ID...   export a proof bundle to stdout",
 		run:   runProof,
 	})
 }
