@@ -52,7 +52,7 @@ func helpScript() string {
 	for _, args := range []string{"--help", "-h", "help"} {
 		fmt.Fprintf(&b, "\nexec parley %s\nstdout '^usage: parley <command>'\n", args)
 		for _, n := range names {
-			fmt.Fprintf(&b, "stdout '^  %s '\n", regexp.QuoteMeta(n))
+			fmt.Fprintf(&b, "stdout '^  %s( |$)'\n", regexp.QuoteMeta(n))
 		}
 		b.WriteString("! stderr .\n")
 	}
