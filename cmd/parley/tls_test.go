@@ -232,6 +232,9 @@ func TestServeTLSFromConfig(t *testing.T) {
 		t.Fatalf("GET /log/key over HTTPS with the CA: %v", err)
 	}
 	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Errorf("the node answered over %s; want HTTP/2 over TLS", resp.Proto)
+	}
 }
 
 // TestServeRefusesPlainHTTP checks that the node serves plain HTTP on a
