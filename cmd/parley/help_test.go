@@ -103,3 +103,36 @@ func TestVersionLine(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteCommandsTakeCA checks, for every registered command and
+// subcommand, that one whose help lists --url also lists --ca: every
+// client verifies certificates the same way (see remote.go).
+func TestRemoteCommandsTakeCA(t *testing.T) {
+	var lines [][]string
+	for n, cmd := range commands {
+		if len(cmd.subcommands) == 0 {
+			lines = append(lines, []string{n, "--help"})
+		}
+		for _, s := range cmd.subcommands {
+			lines = append(lines, []string{n, s.name, "--help"})
+		}
+	}
+	remote := 0
+	for _, args := range lines {
+		code, out, stderr := runCLI(t, args...)
+		if code != 0 {
+			t.Errorf("parley %s: exit %d: %s", strings.Join(args, " "), code, stderr)
+			continue
+		}
+		if !strings.Contains(out, "\n  -url ") {
+			continue
+		}
+		remote++
+		if !strings.Contains(out, "\n  -ca FILE") {
+			t.Errorf("parley %s takes --url but not --ca:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	if remote < 10 {
+		t.Errorf("found %d commands with --url; want at least the 10 remote ones", remote)
+	}
+}
