@@ -300,6 +300,7 @@ type flagOutput struct {
 	wrote bool
 }
 
+// Write implements io.Writer.
 func (o *flagOutput) Write(p []byte) (int, error) {
 	o.wrote = true
 	return o.w.Write(p)
