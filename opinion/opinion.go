@@ -248,11 +248,18 @@ func Revoke(prev []byte, key ed25519.PrivateKey, now time.Time) ([]byte, error) 
 	if op.Revoked {
 		return nil, fmt.Errorf("couldn't revoke %s: %w: it is already revoked", op.ID, ErrInvalid)
 	}
+	return nextVersion(op, key, now, func(m map[string]any) { m["revoked"] = true })
+}
+
+// nextVersion writes the next version of op: its properties without the
+// signature, edited by edit, with modified set to now (or one millisecond
+// after op's version when now isn't later), signed with key.
+func nextVersion(op Opinion, key ed25519.PrivateKey, now time.Time, edit func(map[string]any)) ([]byte, error) {
 	var m map[string]any
 	d := json.NewDecoder(bytes.NewReader(op.Raw))
 	d.UseNumber()
 	if err := d.Decode(&m); err != nil {
-		return nil, fmt.Errorf("couldn't revoke: %w", err)
+		return nil, fmt.Errorf("couldn't write a new version of %s: %w", op.ID, err)
 	}
 	if ext, ok := m["extensions"].(map[string]any); ok {
 		delete(ext, stix.SignatureExtensionID)
@@ -265,8 +272,63 @@ func Revoke(prev []byte, key ed25519.PrivateKey, now time.Time) ([]byte, error) 
 		t = op.Version.Add(time.Millisecond).Truncate(time.Millisecond)
 	}
 	m["modified"] = stix.FormatTimestamp(t)
-	m["revoked"] = true
+	edit(m)
 	return signChecked(m, key)
+}
+
+// Withdrawal is a new opinion version that withdraws a member's stance on
+// an object (see [Withdraw]).
+type Withdrawal struct {
+	// Standing is the version it supersedes (from the opinions given to
+	// Withdraw, so its Raw can be matched to where it is stored).
+	Standing Opinion
+	// Raw is the new version, signed: revoked, or, when the opinion is
+	// also about other objects, without the object in its object_refs.
+	Raw []byte
+	// Revoked reports whether Raw is revoked (else it drops the object).
+	Revoked bool
+}
+
+// Withdraw returns the new versions that withdraw member's stance on
+// object: one for every opinion of member whose standing version (rules
+// 1–3 of the package documentation, over the verified opinions given)
+// counts for object. An opinion about object alone is revoked (rule 4);
+// one also about other objects gets a version without object in its
+// object_refs (rule 5), so its stance on the others stays. Once they are
+// stored, [Compute] counts no opinion of member on object: revoking only
+// the counted opinion would let rule 6 count the member's next latest
+// one instead. The versions are signed with key and ordered by opinion
+// id; none when member has no standing opinion on object.
+func Withdraw(object, member string, opinions []Opinion, key ed25519.PrivateKey, now time.Time) ([]Withdrawal, error) {
+	standing := map[string]Opinion{}
+	for _, o := range opinions {
+		if !o.verified || o.Member != member {
+			continue
+		}
+		if cur, ok := standing[o.ID]; !ok || later(o, cur) {
+			standing[o.ID] = o
+		}
+	}
+	var out []Withdrawal
+	for _, o := range standing {
+		if o.Revoked || !o.About(object) {
+			continue
+		}
+		w := Withdrawal{Standing: o, Revoked: len(o.ObjectRefs) == 1}
+		var err error
+		if w.Revoked {
+			w.Raw, err = nextVersion(o, key, now, func(m map[string]any) { m["revoked"] = true })
+		} else {
+			refs := slices.DeleteFunc(slices.Clone(o.ObjectRefs), func(r string) bool { return r == object })
+			w.Raw, err = nextVersion(o, key, now, func(m map[string]any) { m["object_refs"] = refs })
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	slices.SortFunc(out, func(a, b Withdrawal) int { return strings.Compare(a.Standing.ID, b.Standing.ID) })
+	return out, nil
 }
 
 // signChecked signs m and checks that the result is a valid opinion, so

@@ -2,9 +2,11 @@ package opinion
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-exchange/parley/stix"
 )
@@ -302,5 +304,95 @@ func TestCheck(t *testing.T) {
 	}
 	if _, err := Check(sparse, ops); err != nil {
 		t.Errorf("Check without zero counts = %v", err)
+	}
+}
+
+// TestWithdraw checks that the versions Withdraw writes leave no opinion
+// of the member counted on the object, that none of the member's older
+// opinions comes back (revoking only the counted one would let rule 6
+// count the next latest), that an opinion also about another object keeps
+// its stance there, and that other members are untouched.
+func TestWithdraw(t *testing.T) {
+	alice, bob := newMember(1), newMember(2)
+	keys := keysOf(alice, bob)
+	now := t0.Add(time.Hour)
+	tests := []struct {
+		name        string
+		alice       []spec
+		wantRevoked []int // opinion ids revoked
+		wantDropped []int // opinion ids that keep other objects
+		wantOther   map[Value]int
+	}{
+		{name: "none"},
+		{name: "one", alice: []spec{{id: 1, minute: 1, value: Agree}}, wantRevoked: []int{1}},
+		{
+			name:        "two opinions: the older one must not come back",
+			alice:       []spec{{id: 1, minute: 1, value: Agree}, {id: 2, minute: 2, value: Disagree}},
+			wantRevoked: []int{1, 2},
+		},
+		{
+			name:        "a revoked and a superseded version are left alone",
+			alice:       []spec{{id: 1, minute: 1, value: Agree}, {id: 1, minute: 3, value: Agree, revoked: true}, {id: 2, minute: 1, value: Neutral}, {id: 2, minute: 2, value: Disagree}},
+			wantRevoked: []int{2},
+		},
+		{
+			name:        "an opinion on two objects keeps the other",
+			alice:       []spec{{id: 1, minute: 1, value: Agree, refs: []string{reportID, otherID}}, {id: 2, minute: 2, value: Disagree}},
+			wantRevoked: []int{2}, wantDropped: []int{1},
+			wantOther: map[Value]int{Agree: 1},
+		},
+		{
+			name:      "an opinion about another object only is left alone",
+			alice:     []spec{{id: 1, minute: 1, value: Agree, refs: []string{otherID}}},
+			wantOther: map[Value]int{Agree: 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var raws [][]byte
+			for _, s := range tc.alice {
+				raws = append(raws, alice.signed(t, s))
+			}
+			raws = append(raws, bob.signed(t, spec{id: 9, minute: 5, value: StronglyAgree}))
+			ops := verifyAll(t, keys, raws...)
+			ws, err := Withdraw(reportID, alice.id, ops, alice.key, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var revoked, dropped []int
+			for _, w := range ws {
+				op, err := Verify(w.Raw, keys)
+				if err != nil {
+					t.Fatalf("withdrawal of %s doesn't verify: %v", w.Standing.ID, err)
+				}
+				if op.ID != w.Standing.ID || !op.Version.After(w.Standing.Version) || op.Revoked != w.Revoked {
+					t.Errorf("withdrawal %s version %s revoked %v is not a later version of %s %s", op.ID, op.Version, op.Revoked, w.Standing.ID, w.Standing.Version)
+				}
+				var n int
+				fmt.Sscanf(op.ID[len(op.ID)-12:], "%d", &n)
+				if w.Revoked {
+					revoked = append(revoked, n)
+				} else {
+					if op.About(reportID) || len(op.ObjectRefs) == 0 {
+						t.Errorf("%s still refers to the object: %v", op.ID, op.ObjectRefs)
+					}
+					dropped = append(dropped, n)
+				}
+				ops = append(ops, op)
+			}
+			if fmt.Sprint(revoked) != fmt.Sprint(tc.wantRevoked) || fmt.Sprint(dropped) != fmt.Sprint(tc.wantDropped) {
+				t.Errorf("revoked %v and dropped the object from %v; want %v and %v", revoked, dropped, tc.wantRevoked, tc.wantDropped)
+			}
+			after := Compute(reportID, ops)
+			if len(after.Votes) != 1 || after.Votes[0].Member != bob.id || after.Counts[StronglyAgree] != 1 {
+				t.Errorf("after withdrawing, the tally is %+v; want only bob's opinion", after)
+			}
+			other := Compute(otherID, ops)
+			for _, v := range Values {
+				if other.Counts[v] != tc.wantOther[v] {
+					t.Errorf("on the other object %s counts %d; want %d", v, other.Counts[v], tc.wantOther[v])
+				}
+			}
+		})
 	}
 }

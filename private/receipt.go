@@ -33,8 +33,8 @@ type KeyReceipt struct {
 	// collection, member); the entry itself shows only a salted
 	// commitment, so non-readers of the set learn nothing from it.
 	Opening        tlog.Opening `json:"opening"`
-	InclusionProof []tlog.Hash `json:"inclusion_proof"`
-	Checkpoint     string      `json:"checkpoint"`
+	InclusionProof []tlog.Hash  `json:"inclusion_proof"`
+	Checkpoint     string       `json:"checkpoint"`
 }
 
 // Verify checks, with the node's pinned note verifier, that the receipt's

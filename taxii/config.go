@@ -24,7 +24,7 @@ type Config struct {
 	// PublicURL is the scheme and host clients use to reach the server,
 	// such as "https://parley.example" (no path), for the absolute URLs in
 	// discovery. Default: taken from each request (its Host, and https
-	// when it came over TLS).
+	// when it came over TLS or its X-Forwarded-Proto is https).
 	PublicURL string
 
 	// MaxContentLength is the largest request body in octets; it is

@@ -204,8 +204,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) discovery(w http.ResponseWriter, r *http.Request, p Principal) {
 	base := h.cfg.PublicURL
 	if base == "" {
+		// Behind a TLS-terminating proxy the request arrives over plain
+		// HTTP; the proxy's X-Forwarded-Proto tells the scheme the
+		// client used. Only http and https are taken, and a client that
+		// sends it itself only changes the URLs it is shown.
 		scheme := "http"
-		if r.TLS != nil {
+		if p := strings.ToLower(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto"))); r.TLS != nil || p == "https" {
 			scheme = "https"
 		}
 		base = scheme + "://" + r.Host

@@ -146,6 +146,9 @@ func TestSpecRequirements(t *testing.T) {
 	}{
 		{name: "discovery", req: req{path: "/taxii2/"}, status: 200, body: `"api_roots":["http://parley.test/api/"]`},
 		{name: "discovery without slash", req: req{path: "/taxii2"}, status: 200},
+		{name: "discovery behind a TLS proxy", req: req{path: "/taxii2/", header: map[string]string{"X-Forwarded-Proto": "https"}}, status: 200, body: `"api_roots":["https://parley.test/api/"]`},
+		{name: "discovery: an unknown X-Forwarded-Proto is ignored", req: req{path: "/taxii2/", header: map[string]string{"X-Forwarded-Proto": "gopher"}}, status: 200, body: `"api_roots":["http://parley.test/api/"]`},
+		{name: "discovery: public_url wins over X-Forwarded-Proto", cfg: Config{PublicURL: "https://intel.example"}, req: req{path: "/taxii2/", header: map[string]string{"X-Forwarded-Proto": "http"}}, status: 200, body: `"api_roots":["https://intel.example/api/"]`},
 		{name: "no token", req: req{path: "/taxii2/", token: "-"}, status: 401, header: map[string]string{"WWW-Authenticate": "Bearer"}},
 		{name: "bad token", req: req{path: "/api/collections/", token: "nope"}, status: 401, header: map[string]string{"WWW-Authenticate": "Bearer"}},
 		{name: "basic auth with token as password", req: req{path: "/api/", token: "-", header: map[string]string{"Authorization": "Basic " + basic("anyone", tokenAlice)}}, status: 200},

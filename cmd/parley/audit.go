@@ -19,7 +19,7 @@ import (
 func init() {
 	register(command{
 		name:  "audit",
-		usage: "audit  (--data DIR | --url U --token T) [--log-key VKEY] [--seen FILE] [--me KEY.pub]   verify a whole log",
+		usage: "audit (--data DIR | --url U --token-file F) [--log-key VKEY] [--seen FILE] [--me KEY.pub]   verify a whole log",
 		run:   runAudit,
 	})
 }
@@ -78,7 +78,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		if *token == "" {
 			return usageErrorf("give --token or set PARLEY_TOKEN", "audit --url needs a member's token")
 		}
-		cl := &tlog.Client{URL: *url, Token: *token}
+		cl := &tlog.Client{URL: *url, Token: *token, HTTP: c.httpClient()}
 		k, err := cl.Key(ctx)
 		if err != nil {
 			return withExit(4, "check --url and --token", err)

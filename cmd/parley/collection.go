@@ -14,7 +14,12 @@ func init() {
 	register(command{
 		name:  "collection",
 		usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--json]",
-		run:   runCollection,
+		help:  "The operator makes TAXII collections on its node (run on the node's machine); access is default deny.",
+		subcommands: []subcommand{{name: "add", usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--json]",
+			help: `Makes a collection and prints its id. Only the members named in --read
+may read it and only those in --write may write it (names or identity
+ids); to anyone else it does not exist.`}},
+		run: runCollection,
 	})
 }
 

@@ -22,7 +22,7 @@ import (
 func init() {
 	register(command{
 		name:  "concurrence",
-		usage: "concurrence --url U --token T [--log-key VKEY] [--seen FILE] [--json] OBJECT_ID   how many members concur, re-checked from signatures and the log",
+		usage: "concurrence --url U --token-file F [--log-key VKEY] [--seen FILE] [--json] OBJECT_ID   how many members concur, re-checked from signatures and the log",
 		run:   runConcurrence,
 	})
 }
@@ -53,7 +53,7 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	if _, err := stix.SplitIdentifier(object); err != nil {
 		return usageErrorf("parley concurrence --url URL --token TOKEN report--…", "OBJECT_ID must be a STIX id such as report--…: %v", err)
 	}
-	conc, err := fetchConcurrence(ctx, *u, *token, object)
+	conc, err := fetchConcurrence(ctx, c.httpClient(), *u, *token, object)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	}
 	res, verr := opinion.VerifyConcurrence(conc, key)
 	if verr == nil && conc.Evidence.Checkpoint != "" {
-		if err := checkSeen(ctx, &tlog.Client{URL: *u, Token: *token}, seen, key, []byte(conc.Evidence.Checkpoint)); err != nil {
+		if err := checkSeen(ctx, &tlog.Client{URL: *u, Token: *token, HTTP: c.httpClient()}, seen, key, []byte(conc.Evidence.Checkpoint)); err != nil {
 			var ee *exitError
 			if errors.As(err, &ee) {
 				return err
@@ -174,7 +174,7 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 
 // fetchConcurrence gets GET /concurrence?object=ID, retrying for a few
 // seconds while the node answers 503 (opinions not yet in a checkpoint).
-func fetchConcurrence(ctx context.Context, base, token, object string) (opinion.Concurrence, error) {
+func fetchConcurrence(ctx context.Context, hc *http.Client, base, token, object string) (opinion.Concurrence, error) {
 	var conc opinion.Concurrence
 	u := strings.TrimSuffix(base, "/") + "/concurrence?object=" + url.QueryEscape(object)
 	deadline := time.Now().Add(10 * time.Second)
@@ -184,7 +184,7 @@ func fetchConcurrence(ctx context.Context, base, token, object string) (opinion.
 			return conc, usageErrorf("", "bad --url: %v", err)
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
 			return conc, withExit(4, "check --url", fmt.Errorf("couldn't reach the node: %w", err))
 		}
@@ -224,6 +224,7 @@ func fetchConcurrence(ctx context.Context, base, token, object string) (opinion.
 // after "--" everything is positional), then applies the PARLEY_*
 // fallbacks, and returns the positionals.
 func parseInterspersed(c *cli, fs *flag.FlagSet, args []string) ([]string, error) {
+	c.addRemoteFlags(fs)
 	var pos []string
 	rest := args
 	for len(rest) > 0 {

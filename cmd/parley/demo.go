@@ -19,7 +19,7 @@ import (
 func init() {
 	register(command{
 		name:  "demo",
-		usage: "demo [--data DIR] [--listen ADDR]        a node with two member CERTs, collections and signed data",
+		usage: "demo [--data DIR] [--listen ADDR] [--no-serve]   a node with two member CERTs, collections and signed data",
 		run:   runDemo,
 	})
 }
@@ -46,7 +46,8 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("demo")
 	dir := fs.String("data", "", "keep the demo node in `DIR` (default: a new temporary directory)")
 	listen := fs.String("listen", "127.0.0.1:8080", "listen on `ADDR` (port 0 picks a free port)")
-	noServe := fs.Bool("no-serve", false, "set up, push the demo data, print the instructions and exit")
+	noServe := fs.Bool("no-serve", false, "set up and push the demo data, print the members and collections, and exit (the node is then not running)")
+	insecure := fs.Bool("insecure-http", false, "allow --listen on an address that is not loopback (plain HTTP)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -78,9 +79,19 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer n.Close()
-	ln, err := net.Listen("tcp", *listen)
+	addr := *listen
+	if *noServe {
+		// The data goes in through the node's own TAXII API, on a port
+		// that lives only while the demo pushes.
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return usageErrorf("choose another address with --listen (port 0 picks a free one)", "couldn't listen on %s: %v", *listen, err)
+		return usageErrorf("choose another address with --listen (port 0 picks a free one)", "couldn't listen on %s: %v", addr, err)
+	}
+	if !*insecure && !isLoopback(ln.Addr()) {
+		ln.Close()
+		return refusePlainHTTP(addr)
 	}
 	url := "http://" + ln.Addr().String()
 	sctx, stop := context.WithCancel(ctx)
@@ -96,11 +107,22 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 		<-served
 		return err
 	}
-	printDemo(c, *dir, url, &st, pushed)
+	myObjects, err := writeMyObjects(*dir, &st)
+	if err != nil {
+		stop()
+		<-served
+		return err
+	}
 	if *noServe {
 		stop()
-		return withExit(3, "", <-served)
+		if err := <-served; err != nil {
+			return withExit(3, "", err)
+		}
+		printDemo(c, *dir, "", &st, pushed, myObjects)
+		fmt.Fprintf(c.stdout, "The node is not running. Serve it with\n\n  go run ./cmd/parley serve --data %s --listen %s\n\nor run go run ./cmd/parley demo --data %s, which serves it and prints commands to try.\n", *dir, *listen, *dir)
+		return nil
 	}
+	printDemo(c, *dir, url, &st, pushed, myObjects)
 	fmt.Fprintln(c.stderr, "parley: serving the demo until Ctrl-C")
 	if err := <-served; err != nil {
 		return withExit(3, "", err)
@@ -187,10 +209,36 @@ func pushDemo(ctx context.Context, url string, st *demoState) (int, error) {
 	return total, nil
 }
 
-func printDemo(c *cli, dir, url string, st *demoState, pushed int) {
+// writeMyObjects writes DIR/demo/my-objects.json, an unsigned indicator
+// by the first member for the printed push command to sign and share,
+// and returns its path. Its id and time are fixed, so pushing it again
+// adds nothing.
+func writeMyObjects(dir string, st *demoState) (string, error) {
+	path := filepath.Join(dir, "demo", "my-objects.json")
+	obj := map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": "indicator--3f7e8c5a-6b1d-4c2e-9a0f-5d4b3c2a1e10",
+		"created": "2026-09-20T09:00:00.000Z", "modified": "2026-09-20T09:00:00.000Z",
+		"created_by_ref": st.Members[0].ID, "name": "Credential-phishing page for poll workers",
+		"pattern":      "[url:value = 'https://poll-workers-aurelia.example/login']",
+		"pattern_type": "stix", "valid_from": "2026-09-20T09:00:00Z",
+	}
+	b, _ := json.MarshalIndent(map[string]any{"type": "bundle", "id": "bundle--9b0c4d2e-1f3a-4b5c-8d6e-7f8091a2b3c4", "objects": []any{obj}}, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return "", withExit(3, "", fmt.Errorf("couldn't write %s: %w", path, err))
+	}
+	return path, nil
+}
+
+// printDemo prints the members, the collections and, when url is not ""
+// (the node is serving there), commands to try.
+func printDemo(c *cli, dir, url string, st *demoState, pushed int, myObjects string) {
 	w := c.stdout
 	a, b := st.Members[0], st.Members[1]
-	fmt.Fprintf(w, "Parley demo node at %s (data in %s)\n\n", url, dir)
+	if url != "" {
+		fmt.Fprintf(w, "Parley demo node at %s (data in %s)\n\n", url, dir)
+	} else {
+		fmt.Fprintf(w, "Parley demo node in %s\n\n", dir)
+	}
 	fmt.Fprintf(w, "A joint election-security cell of two national CERTs that do not trust each other.\n")
 	fmt.Fprintf(w, "They pushed %d signed STIX objects through the node's TAXII API (re-runs add nothing new).\n\n", pushed)
 	for _, m := range st.Members {
@@ -198,19 +246,23 @@ func printDemo(c *cli, dir, url string, st *demoState, pushed int) {
 	}
 	fmt.Fprintf(w, "\ncollection %q  %s  (both members read and write)\n", node.DemoShared, st.Collections.Shared)
 	fmt.Fprintf(w, "collection %q  %s  (%s only: invisible to %s)\n\n", node.DemoPrivate, st.Collections.Private, b.Name, a.Name)
+	if url == "" {
+		return
+	}
 	fmt.Fprintf(w, "Try it (in another terminal):\n\n")
 	fmt.Fprintf(w, "  export PARLEY_URL=%s PARLEY_TOKEN=%s\n", url, a.Token)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $PARLEY_TOKEN\" -H 'Accept: application/taxii+json;version=2.1' $PARLEY_URL/taxii2/\n")
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $PARLEY_TOKEN\" -H 'Accept: application/taxii+json;version=2.1' $PARLEY_URL/api/collections/\n")
 	fmt.Fprintf(w, "  curl -sg -H \"Authorization: Bearer $PARLEY_TOKEN\" -H 'Accept: application/taxii+json;version=2.1' \"$PARLEY_URL/api/collections/%s/objects/?match[type]=indicator\"\n", st.Collections.Shared)
-	fmt.Fprintf(w, "  go run ./cmd/parley pull --collection %s > shared.json\n", st.Collections.Shared)
-	fmt.Fprintf(w, "  go run ./cmd/parley push --key %s --collection %s my-objects.json\n", a.KeyFile, st.Collections.Shared)
+	fmt.Fprintf(w, "  go run ./cmd/parley pull --collection %s > %s\n", st.Collections.Shared, filepath.Join(dir, "demo", "shared.json"))
+	fmt.Fprintf(w, "  go run ./cmd/parley push --key %s --collection %s %s   # %s's indicator, signed as you push\n", a.KeyFile, st.Collections.Shared, myObjects, a.Name)
 	fmt.Fprintf(w, "  curl -s $PARLEY_URL%s%s\n", node.ExtensionPath, stix.SignatureExtensionID)
 	fmt.Fprintf(w, "  go run ./cmd/parley concurrence %s   # the members disagree on the attribution\n", node.DemoReport)
 	pub := filepath.Join(dir, node.PubKeyFile)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $PARLEY_TOKEN\" $PARLEY_URL/log/checkpoint   # the signed log head\n")
-	fmt.Fprintf(w, "  go run ./cmd/parley proof %s > proof.json   # the report with its log proofs\n", node.DemoReport)
-	fmt.Fprintf(w, "  go run ./cmd/parley verify --log-key \"$(cat %s)\" proof.json   # offline\n", pub)
+	proof := filepath.Join(dir, "demo", "proof.json")
+	fmt.Fprintf(w, "  go run ./cmd/parley proof %s > %s   # the report with its log proofs\n", node.DemoReport, proof)
+	fmt.Fprintf(w, "  go run ./cmd/parley verify --log-key \"$(cat %s)\" %s   # offline\n", pub, proof)
 	// The demo makes a new node key on every fresh data dir at the same
 	// URL, so its audit keeps its seen checkpoints beside its data rather
 	// than pinning that URL to this key in the user's config directory.

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:  "export",
-		usage: "export --format zeek-intel|suricata-dataset (--indicators FILE | --url U --token T --collection C) [--out PATH]",
+		usage: "export --format zeek-intel|suricata-dataset (--indicators FILE | --url U --token-file F --collection C) [--out PATH]",
 		run:   runExport,
 	})
 }

@@ -90,7 +90,7 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 	}
 	served := ""
 	if *t.logKey == "" && seen.Key == "" {
-		if served, err = (&tlog.Client{URL: url, Token: token}).Key(ctx); err != nil {
+		if served, err = (&tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}).Key(ctx); err != nil {
 			return pinned{}, withExit(4, "check --url and --token", fmt.Errorf("couldn't fetch the node's log key: %w", err))
 		}
 	}
@@ -109,7 +109,7 @@ func (t *trustFlags) objectVerifier(ctx context.Context, c *cli, url, token stri
 	if err != nil {
 		return nil, nil, err
 	}
-	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token}, Key: p.verifier, Proofs: proofs, Seen: p.seen}
+	ov := &tlog.ObjectVerifier{Log: &tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}, Key: p.verifier, Proofs: proofs, Seen: p.seen}
 	return ov, p.seen.Save, nil
 }
 

@@ -23,8 +23,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -36,8 +38,27 @@ type command struct {
 	name string
 	// usage is the one-line synopsis shown by `parley help`.
 	usage string
+	// help is the longer text that `parley help NAME` and `parley NAME
+	// --help` print after the synopsis: what the arguments are, what is
+	// printed, the exit codes. Optional.
+	help string
+	// subcommands, for a command such as member or pattern, in the order
+	// help lists them. `parley NAME --help` (and -h, help) then prints the
+	// command's help and every subcommand's synopsis, so the command's run
+	// function never sees those arguments.
+	subcommands []subcommand
 	// run executes the command with the arguments after its name.
 	run func(ctx context.Context, cli *cli, args []string) error
+}
+
+// subcommand is one subcommand of a [command], such as "member add".
+type subcommand struct {
+	// name is the argument after the command's name ("add").
+	name string
+	// usage is the synopsis after "parley ", such as "member add --data DIR ...".
+	usage string
+	// help is the longer text `parley NAME SUB --help` prints. Optional.
+	help string
 }
 
 var commands = map[string]command{}
@@ -59,6 +80,12 @@ type cli struct {
 	stderr io.Writer
 	// getenv reads environment variables (os.Getenv outside tests).
 	getenv func(string) string
+
+	// caFile is the --ca flag that [cli.parseFlags] adds to every command
+	// with a --url flag, and client the HTTP client built from it; see
+	// [cli.httpClient].
+	caFile string
+	client *http.Client
 }
 
 // exitError is an error that carries its exit status and an optional hint.
@@ -106,13 +133,19 @@ func main() {
 	os.Exit(c.main(ctx, os.Args[1:]))
 }
 
-// main runs one command line and returns the exit status.
+// main runs one command line and returns the exit status. Help that was
+// asked for (`parley help`, `--help`, `-h`) goes to stdout with exit 0;
+// usage printed because of an error goes to stderr with exit 2.
 func (c *cli) main(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		c.printUsage()
-		if len(args) == 0 {
-			return 2
+	if len(args) == 0 {
+		c.printUsage(c.stderr)
+		return 2
+	}
+	if isHelpArg(args[0]) {
+		if args[0] == "help" && len(args) > 1 {
+			return c.helpFor(ctx, args[1:])
 		}
+		c.printUsage(c.stdout)
 		return 0
 	}
 	cmd, ok := commands[args[0]]
@@ -120,11 +153,60 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		c.printError(usageErrorf("run 'parley help' for the list of commands", "unknown command %q", args[0]))
 		return 2
 	}
+	if len(cmd.subcommands) > 0 && len(args) > 1 && isHelpArg(args[1]) {
+		c.printCommandHelp(c.stdout, cmd)
+		return 0
+	}
 	err := cmd.run(ctx, c, args[1:])
 	if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errSilent) {
 		c.printError(err)
 	}
 	return exitCode(err)
+}
+
+// isHelpArg reports whether arg asks for help.
+func isHelpArg(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+// helpFor runs `parley help CMD [SUB]`: the command's help, or its
+// subcommand's (whose flags only the subcommand's own --help knows, so it
+// is run with --help; every command parses its flags before doing
+// anything).
+func (c *cli) helpFor(ctx context.Context, args []string) int {
+	if isHelpArg(args[0]) {
+		c.printUsage(c.stdout)
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		c.printError(usageErrorf("run 'parley help' for the list of commands", "unknown command %q", args[0]))
+		return 2
+	}
+	if len(cmd.subcommands) > 0 && len(args) == 1 {
+		c.printCommandHelp(c.stdout, cmd)
+		return 0
+	}
+	return c.main(ctx, append(args[:len(args):len(args)], "--help"))
+}
+
+// printCommandHelp prints the help of a command with subcommands.
+func (c *cli) printCommandHelp(w io.Writer, cmd command) {
+	for i, s := range cmd.subcommands {
+		lead := "       "
+		if i == 0 {
+			lead = "usage: "
+		}
+		fmt.Fprintf(w, "%sparley %s\n", lead, s.usage)
+	}
+	if cmd.help != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(cmd.help, "\n"))
+	}
+	fmt.Fprintf(w, "\nparley %s SUBCOMMAND --help lists a subcommand's flags.\n", cmd.name)
 }
 
 // errSilent marks an error whose message the command already printed; it
@@ -137,35 +219,137 @@ func (c *cli) printError(err error) {
 	if errors.As(err, &ee) && ee.hint != "" {
 		fmt.Fprintf(c.stderr, "parley: hint: %s\n", ee.hint)
 	}
+	if hint := tlsHint(err); hint != "" {
+		fmt.Fprintf(c.stderr, "parley: hint: %s\n", hint)
+	}
 }
 
-func (c *cli) printUsage() {
-	fmt.Fprintln(c.stderr, "usage: parley <command> [flags] [args]")
-	fmt.Fprintln(c.stderr)
+// printUsage prints the top-level usage: every command's synopsis and the
+// flags that all remote commands share.
+func (c *cli) printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: parley <command> [flags] [args]")
+	fmt.Fprintln(w)
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(c.stderr, "  %s\n", commands[n].usage)
+		// A usage is "SYNOPSIS   what it does": the description goes on
+		// its own line, so that long synopses stay readable.
+		synopsis, desc := splitUsage(commands[n].usage)
+		fmt.Fprintf(w, "  %s\n", synopsis)
+		if desc != "" {
+			fmt.Fprintf(w, "      %s\n", desc)
+		}
 	}
-	fmt.Fprintln(c.stderr)
-	fmt.Fprintln(c.stderr, "Flags may also be set with PARLEY_<FLAG> environment variables (PARLEY_URL, PARLEY_TOKEN, ...).")
+	fmt.Fprint(w, `
+Commands that talk to a node take
+  --url URL         the node's base URL, such as https://parley.example:8443
+                    (not its /taxii2/ or /api/ path)
+  --token-file FILE a file holding your API token (its first line), or the
+                    output of member add --json; keeps the token out of your
+                    shell history. --token T and PARLEY_TOKEN work too.
+  --ca FILE         the PEM CA certificates to trust for an https:// node
+                    instead of the system's roots (a private CA)
+Every flag may also be set with a PARLEY_<FLAG> environment variable
+(PARLEY_URL, PARLEY_TOKEN_FILE, PARLEY_CA, PARLEY_DATA, ...).
+
+parley help COMMAND (or parley COMMAND --help) describes a command and its
+flags; parley version prints the version.
+`)
 }
 
-// newFlagSet returns a flag set for a subcommand that reports errors
-// through the returned error rather than exiting.
+// usageGap separates a command's synopsis from its description.
+var usageGap = regexp.MustCompile(`\s{3,}(#\s*)?`)
+
+// splitUsage splits a registered usage into its synopsis and description.
+func splitUsage(usage string) (synopsis, desc string) {
+	loc := usageGap.FindStringIndex(usage)
+	if loc == nil {
+		return usage, ""
+	}
+	return usage[:loc[0]], usage[loc[1]:]
+}
+
+// newFlagSet returns a flag set for a subcommand (name is "pull" or
+// "member add") that reports errors through the returned error rather than
+// exiting. Its --help output goes to stdout; the usage printed after a bad
+// flag goes to stderr with the error.
 func (c *cli) newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+	out := &flagOutput{w: c.stderr}
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		// The flag package writes an error message before calling Usage
+		// when parsing failed, and nothing when -h or --help was given.
+		w := c.stdout
+		if out.wrote {
+			w = c.stderr
+		}
+		out.wrote = false
+		c.printFlagHelp(w, name, fs)
+	}
 	return fs
+}
+
+// flagOutput is a flag set's output: it remembers whether the flag package
+// wrote an error message, so that Usage can tell help from an error.
+type flagOutput struct {
+	w     io.Writer
+	wrote bool
+}
+
+// Write implements io.Writer.
+func (o *flagOutput) Write(p []byte) (int, error) {
+	o.wrote = true
+	return o.w.Write(p)
+}
+
+// printFlagHelp prints a command's (or subcommand's) synopsis, its help
+// text and its flags to w.
+func (c *cli) printFlagHelp(w io.Writer, name string, fs *flag.FlagSet) {
+	usage, help := synopsis(name)
+	fmt.Fprintf(w, "usage: parley %s\n", usage)
+	if help != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(help, "\n"))
+	}
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nflags (also PARLEY_<FLAG> from the environment):")
+	prev := fs.Output()
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(prev)
+}
+
+// synopsis returns the registered usage and help of a command or
+// subcommand by its flag set name ("pull", "member add").
+func synopsis(name string) (usage, help string) {
+	root, sub, _ := strings.Cut(name, " ")
+	cmd, ok := commands[root]
+	if !ok {
+		return name + " [flags]", ""
+	}
+	for _, s := range cmd.subcommands {
+		if s.name == sub {
+			return s.usage, s.help
+		}
+	}
+	return cmd.usage, cmd.help
 }
 
 // parseFlags parses args into fs, then fills every flag that was not given
 // on the command line from PARLEY_<NAME> (upper case, '-' as '_'), so that
 // `--url` falls back to PARLEY_URL. A bad flag is a usage error (exit 2).
+//
+// A flag set with a --url flag also gets --ca (see [cli.addRemoteFlags]),
+// and its URL is checked to be a node's base URL.
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
+	c.addRemoteFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -186,5 +370,8 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 			}
 		}
 	})
-	return envErr
+	if envErr != nil {
+		return envErr
+	}
+	return c.checkRemoteFlags(fs)
 }

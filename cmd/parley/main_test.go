@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waiturl": waitURL,
+			"creator": setCreator,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -74,5 +76,52 @@ func waitURL(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("no URL in %s after 30s: the node did not start", args[0])
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// setCreator implements the script command `creator MEMBER_JSON FILE...`:
+// it sets created_by_ref to the id in MEMBER_JSON (the output of member
+// add --json) on every versioned object of each FILE (an object, a JSON
+// list or a bundle) that has none, because the node refuses those and a
+// script's data can't know the id a member gets.
+func setCreator(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: creator MEMBER_JSON FILE...")
+	}
+	var m struct {
+		ID string `json:"id"`
+	}
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &m))
+	set := func(o map[string]any) {
+		if _, ok := o["created"]; ok && o["created_by_ref"] == nil {
+			o["created_by_ref"] = m.ID
+		}
+	}
+	for _, name := range args[1:] {
+		var v any
+		d := json.NewDecoder(strings.NewReader(ts.ReadFile(name)))
+		d.UseNumber()
+		ts.Check(d.Decode(&v))
+		switch v := v.(type) {
+		case map[string]any:
+			if objs, ok := v["objects"].([]any); ok {
+				for _, o := range objs {
+					if o, ok := o.(map[string]any); ok {
+						set(o)
+					}
+				}
+			} else {
+				set(v)
+			}
+		case []any:
+			for _, o := range v {
+				if o, ok := o.(map[string]any); ok {
+					set(o)
+				}
+			}
+		}
+		b, err := json.Marshal(v)
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(name), append(b, '\n'), 0o644))
 	}
 }

@@ -18,7 +18,7 @@ import (
 func init() {
 	register(command{
 		name:  "match",
-		usage: "match  (--url U --token T --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE...]",
+		usage: "match (--url U --token-file F --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE...]",
 		run:   runMatch,
 	})
 }
@@ -78,7 +78,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		client := &taxii.Client{BaseURL: *url, Token: *token}
+		client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
 		collID, err := resolveCollection(ctx, client, *collection)
 		if err != nil {
 			return err
@@ -282,7 +282,7 @@ func indicatorSource(ctx context.Context, c *cli, file, url, token, collection s
 	if err != nil {
 		return nil, nil, err
 	}
-	client := &taxii.Client{BaseURL: url, Token: token, Verifier: ov}
+	client := &taxii.Client{BaseURL: url, Token: token, HTTP: c.httpClient(), Verifier: ov}
 	collID, err := resolveCollection(ctx, client, collection)
 	if err != nil {
 		return nil, nil, err

@@ -15,10 +15,22 @@ import (
 
 func init() {
 	register(command{
-		name: "member",
-		usage: "member add --data DIR --name NAME [--pubkey FILE] [--json]   prints the member id and API token\n" +
-			"  member key rotate --data DIR --member M --pubkey NEW.pub [--statement NEW.rotation]   log a key rotation\n" +
-			"  member revoke --data DIR --member M [--key-only]   log a revocation",
+		name:  "member",
+		usage: "member add|key rotate|revoke --data DIR ...   register members, log their key rotations and revocations",
+		help:  "The operator registers member organisations on its node and logs their key events (run on the node's machine).",
+		subcommands: []subcommand{{name: "add", usage: "member add --data DIR --name NAME [--pubkey FILE] [--json]", help: `Registers a member: a STIX identity (printed as id) and an API token,
+shown once (the node keeps only its SHA-256). --pubkey is the member's
+Ed25519 public key (the FILE.pub of parley keygen); without one the
+member can't share signed objects. Give the token to the member over a
+safe channel; it goes into a file for --token-file.`},
+			{name: "key", usage: "member key rotate --data DIR --member M --pubkey NEW.pub [--statement NEW.rotation]", help: `Logs a member's new key (a member key entry in clear). With --statement,
+the file parley keygen --rotate CURRENT.key --out NEW wrote, the rotation
+is signed by the member's key in force and recorded as the member's own;
+without it, it is operator-asserted, and every client and audit shows it
+as such.`},
+			{name: "revoke", usage: "member revoke --data DIR --member M [--key-only]", help: `Logs a revocation: of the member (its tokens stop working and no key of it
+is in force for later entries), or with --key-only of its key in force.
+What it shared before stays, signed and verifiable.`}},
 		run: runMember,
 	})
 }

@@ -6,7 +6,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,8 +22,13 @@ import (
 func init() {
 	register(command{
 		name:  "opinion",
-		usage: "opinion --url U --token T --key K OBJECT_ID VALUE [--explanation TEXT] [--confidence N]   sign and post an opinion (--revoke OBJECT_ID withdraws it)",
-		run:   runOpinion,
+		usage: "opinion --url U --token-file F --key K OBJECT_ID VALUE [--explanation TEXT] [--confidence N]   sign and post an opinion (--revoke OBJECT_ID withdraws your stance)",
+		help: `VALUE is strongly-disagree, disagree, neutral, agree or strongly-agree.
+With --revoke (and no VALUE) every opinion of yours on OBJECT_ID gets a new
+version that is revoked, so none of them counts any more (an opinion also
+about other objects instead gets a version that no longer names OBJECT_ID).
+Flags may come before or after the arguments.`,
+		run: runOpinion,
 	})
 }
 
@@ -38,10 +46,11 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	keyFile := fs.String("key", "", "your private key `FILE`")
 	explanation := fs.String("explanation", "", "why you hold this opinion (`TEXT`)")
-	confidence := fs.Int("confidence", -1, "your confidence from 0 to 100 (`N`; default: none given)")
+	var confidence optionalInt
+	fs.Var(&confidence, "confidence", "your confidence in the opinion, from 0 to 100 (`N`); without it the opinion states none")
 	coll := fs.String("collection", "", "post to collection `C` (id or title; default: a collection holding the object that you may write)")
 	as := fs.String("as", "", "your member identity `ID` (default: the member whose registered key is --key)")
-	revoke := fs.Bool("revoke", false, "revoke your counted opinion on OBJECT_ID instead of posting a new one")
+	revoke := fs.Bool("revoke", false, "withdraw your stance on OBJECT_ID (no VALUE): each of your opinions on it gets a revoked version, so none counts")
 	trust := addTrustFlags(fs)
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
@@ -73,11 +82,11 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	var conf *int
-	if *confidence != -1 {
-		if *confidence < 0 || *confidence > 100 {
+	if confidence.set {
+		if confidence.v < 0 || confidence.v > 100 {
 			return usageErrorf("", "--confidence must be from 0 to 100")
 		}
-		conf = confidence
+		conf = &confidence.v
 	}
 	key, err := readPrivateKey(*keyFile)
 	if err != nil {
@@ -85,60 +94,64 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	}
 	me := *as
 	if me == "" {
-		if me, err = identityOfKey(ctx, *u, *token, key.Public().(ed25519.PublicKey)); err != nil {
+		if me, err = identityOfKey(ctx, c.httpClient(), *u, *token, key.Public().(ed25519.PublicKey)); err != nil {
 			return err
 		}
 	}
-	conc, err := fetchConcurrence(ctx, *u, *token, object)
+	conc, err := fetchConcurrence(ctx, c.httpClient(), *u, *token, object)
 	if err != nil {
 		return err
 	}
 	// What the node says about the opinions (and, for --revoke, the
-	// opinion revoked) is used only once it verifies against the log.
+	// opinions withdrawn) is used only once it verifies against the log.
 	if err := verifyConcurrenceEvidence(ctx, c, trust, *u, *token, conc); err != nil {
 		return err
 	}
-	client := &taxii.Client{BaseURL: *u, Token: *token}
-	var signed []byte
-	var target string
+	client := &taxii.Client{BaseURL: *u, Token: *token, HTTP: c.httpClient()}
 	if *revoke {
-		if signed, target, err = revokeOwn(conc, me, key); err != nil {
+		return withdrawOwn(ctx, c, client, conc, me, key)
+	}
+	signed, err := opinion.New(opinion.Draft{Member: me, Object: object, Value: value, Explanation: *explanation, Confidence: conf}, key, time.Now(), rand.Reader)
+	if err != nil {
+		return usageErrorf("", "%v", err)
+	}
+	var target string
+	switch {
+	case *coll != "":
+		if target, err = resolveCollection(ctx, client, *coll); err != nil {
 			return err
 		}
-	} else {
-		if signed, err = opinion.New(opinion.Draft{Member: me, Object: object, Value: value, Explanation: *explanation, Confidence: conf}, key, time.Now(), rand.Reader); err != nil {
-			return usageErrorf("", "%v", err)
-		}
-		switch {
-		case *coll != "":
-			if target, err = resolveCollection(ctx, client, *coll); err != nil {
-				return err
-			}
-		case len(conc.WritableCollections) > 0:
-			target = conc.WritableCollections[0]
-		default:
-			return withExit(4, "name a collection you may write with --collection", fmt.Errorf("you may not write to any collection holding %s", object))
-		}
+	case len(conc.WritableCollections) > 0:
+		target = conc.WritableCollections[0]
+	default:
+		return withExit(4, "name a collection you may write with --collection", fmt.Errorf("you may not write to any collection holding %s", object))
 	}
+	if err := postOpinion(ctx, client, target, signed); err != nil {
+		return err
+	}
+	op, _ := opinion.Parse(signed)
+	fmt.Fprintf(c.stdout, "%s %s on %s, version %s, posted to collection %s\n", op.ID, op.Value, object, formatVersion(op.Version), target)
+	return nil
+}
+
+// postOpinion posts one signed opinion version to collection target.
+func postOpinion(ctx context.Context, client *taxii.Client, target string, signed []byte) error {
 	st, err := client.AddObjects(ctx, target, []json.RawMessage{signed})
 	if err != nil {
 		return withExit(4, "check --url, --token and --collection", fmt.Errorf("couldn't post the opinion: %w", err))
 	}
-	op, _ := opinion.Parse(signed)
 	if st.FailureCount > 0 {
+		op, _ := opinion.Parse(signed)
 		return withExit(4, "", fmt.Errorf("the node refused opinion %s: %s", op.ID, st.Failures[0].Message))
 	}
-	what := string(op.Value)
-	if op.Revoked {
-		what = "revoked (was " + what + ")"
-	}
-	fmt.Fprintf(c.stdout, "%s %s on %s, version %s, posted to collection %s\n", op.ID, what, object, op.Version.UTC().Format("2006-01-02T15:04:05.000Z"), target)
 	return nil
 }
 
+func formatVersion(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
 // identityOfKey finds the member whose registered key is pub.
-func identityOfKey(ctx context.Context, base, token string, pub ed25519.PublicKey) (string, error) {
-	cl := &tlog.Client{URL: base, Token: token}
+func identityOfKey(ctx context.Context, hc *http.Client, base, token string, pub ed25519.PublicKey) (string, error) {
+	cl := &tlog.Client{URL: base, Token: token, HTTP: hc}
 	resp, err := cl.Keys(ctx)
 	if err != nil {
 		return "", withExit(4, "check --url and --token", fmt.Errorf("couldn't list the member keys: %w", err))
@@ -164,38 +177,65 @@ func identityOfKey(ctx context.Context, base, token string, pub ed25519.PublicKe
 	return "", usageErrorf("name your identity with --as", "%d members have this key registered: %s", len(ids), strings.Join(ids, ", "))
 }
 
-// revokeOwn writes the revoking version of me's counted opinion in conc
-// and returns it with the collection its counted version is in.
-func revokeOwn(conc opinion.Concurrence, me string, key ed25519.PrivateKey) ([]byte, string, error) {
-	var mine *opinion.Vote
-	for i := range conc.Votes {
-		if conc.Votes[i].Member == me {
-			mine = &conc.Votes[i]
-		}
-	}
-	if mine == nil {
-		return nil, "", withExit(1, "parley concurrence OBJECT_ID shows the opinions that count", fmt.Errorf("you have no counted opinion on %s to revoke", conc.Object))
-	}
+// withdrawOwn withdraws me's stance on conc's object: every opinion of
+// me's that counts for the object gets a new version that is revoked (or,
+// when it is also about other objects, no longer names this one; see
+// opinion.Withdraw), posted to the collection its standing version is in.
+// Revoking only the counted opinion would bring back an older one.
+func withdrawOwn(ctx context.Context, c *cli, client *taxii.Client, conc opinion.Concurrence, me string, key ed25519.PrivateKey) error {
+	var ops []opinion.Opinion
+	collection := map[string]string{} // opinion id and version → collection
 	for _, it := range conc.Evidence.Items {
 		// An opinion without created_by_ref belongs to its sharer.
 		op, err := opinion.VerifyShared(it.Object, it.Member, opinion.Keys{me: key.Public().(ed25519.PublicKey)})
-		if err != nil || op.ID != mine.OpinionID || op.Member != me || op.Version.UTC().Format(time.RFC3339Nano) != mustTime(mine.Version) {
+		if err != nil || op.Member != me {
 			continue
 		}
-		rev, err := opinion.Revoke(it.Object, key, time.Now())
-		if err != nil {
-			return nil, "", withExit(3, "", err)
-		}
-		return rev, it.Collection, nil
+		ops = append(ops, op)
+		collection[op.ID+" "+formatVersion(op.Version)] = it.Collection
 	}
-	return nil, "", withExit(1, "", fmt.Errorf("the node's answer lacks your counted opinion %s", mine.OpinionID))
+	ws, err := opinion.Withdraw(conc.Object, me, ops, key, time.Now())
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	if len(ws) == 0 {
+		return withExit(1, "parley concurrence OBJECT_ID shows the opinions that count", fmt.Errorf("you have no opinion on %s to withdraw", conc.Object))
+	}
+	for _, w := range ws {
+		target := collection[w.Standing.ID+" "+formatVersion(w.Standing.Version)]
+		if err := postOpinion(ctx, client, target, w.Raw); err != nil {
+			return err
+		}
+		op, _ := opinion.Parse(w.Raw)
+		what := "revoked"
+		if !w.Revoked {
+			what = "no longer about it (still about " + strings.Join(op.ObjectRefs, ", ") + ")"
+		}
+		fmt.Fprintf(c.stdout, "%s (%s) %s, version %s, posted to collection %s\n", op.ID, op.Value, what, formatVersion(op.Version), target)
+	}
+	fmt.Fprintf(c.stdout, "withdrew your stance on %s: none of your opinions on it counts now\n", conc.Object)
+	return nil
 }
 
-// mustTime normalises a timestamp text for comparison ("" if it doesn't parse).
-func mustTime(s string) string {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+// optionalInt is an integer flag that may be absent: unlike fs.Int with a
+// sentinel, its help shows no default.
+type optionalInt struct {
+	v   int
+	set bool
+}
+
+func (o *optionalInt) String() string {
+	if o == nil || !o.set {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return strconv.Itoa(o.v)
+}
+
+func (o *optionalInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	o.v, o.set = n, true
+	return nil
 }

@@ -21,36 +21,44 @@ func init() {
 	register(command{
 		name:  "pattern",
 		usage: "pattern check PATTERN | pattern match PATTERN FILE   # validate or evaluate a STIX pattern",
-		run:   runPattern,
+		help: `PATTERN is one STIX 2.1 pattern (STIX 2.1 section 9) as a single shell
+argument: quote it whole, such as "[domain-name:value = 'evil.example']"
+(double quotes outside, the pattern's single quotes inside).
+
+  check  exit 0 valid, 2 invalid (the reason, with its line and column,
+         on stderr)
+  match  Exit 0 match (the bound observed-data ids are printed, one a
+         line), 1 no match, 2 invalid pattern or input that is not JSON,
+         3 the pattern cannot be evaluated on this input`,
+		subcommands: []subcommand{
+			{name: "check", usage: "pattern check PATTERN", help: `Validates PATTERN, one STIX 2.1 pattern given as a single (quoted)
+argument, such as
+  parley pattern check "[file:hashes.'SHA-256' = 'aec0...19f'] WITHIN 60 SECONDS"
+against the STIX 2.1 grammar and its rules (hash forms, integer and
+boolean properties, regular expressions, qualifiers). Nothing is printed
+for a valid pattern.
+
+Exit 0 valid, 2 invalid (the reason, with its line and column, on stderr).`},
+			{name: "match", usage: "pattern match [--stix-version 2.1|2.0] PATTERN FILE|-", help: `Evaluates PATTERN over FILE (- for stdin): a bundle, a list of bundles,
+or a list of observed-data and the SCOs they reference. Over STIX 2.0
+observed-data (embedded "objects") the pattern may also be STIX 2.0
+(START/STOP with plain strings); --stix-version allows only one version.
+
+Exit 0 match (the bound observed-data ids are printed, one a line), 1 no
+match, 2 invalid pattern or input that is not JSON, 3 the pattern cannot
+be evaluated on this input.`},
+		},
+		run: runPattern,
 	})
 }
 
 const patternUsage = "usage: parley pattern check PATTERN | parley pattern match [--stix-version 2.1|2.0] PATTERN FILE (FILE may be - for stdin)"
-
-// patternHelp is what `parley pattern --help` prints: the usage and the
-// exit codes that scripts rely on.
-const patternHelp = patternUsage + `
-
-  parley pattern check PATTERN
-      validate a STIX 2.1 pattern: exit 0 valid, 2 invalid (the reason, with
-      its line and column, on stderr)
-  parley pattern match PATTERN FILE
-      evaluate PATTERN over FILE (- for stdin): a bundle, a list of bundles,
-      or a list of observed-data and the SCOs they reference. Over STIX 2.0
-      observed-data (embedded "objects") the pattern may also be STIX 2.0
-      (START/STOP with plain strings); --stix-version allows only one
-      version. Exit 0 match (the bound observed-data ids
-      are printed, one a line), 1 no match, 2 invalid pattern or input that
-      is not JSON, 3 the pattern cannot be evaluated on this input.`
 
 func runPattern(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
 		return usageErrorf(patternUsage, "pattern needs a subcommand: check or match")
 	}
 	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(c.stdout, patternHelp)
-		return nil
 	case "check":
 		fs := c.newFlagSet("pattern check")
 		if err := c.parseFlags(fs, args[1:]); err != nil {

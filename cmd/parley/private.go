@@ -31,38 +31,34 @@ import (
 func init() {
 	register(command{
 		name:  "private",
-		usage: "private publish|check|sets --url U --token T ...   private set membership (OPRF): publish your indicators, check values privately",
-		run:   runPrivate,
-	})
-}
-
-const privateUsage = `usage:
-  parley private publish --url U --token T --collection C [--values FILE]
-  parley private check   --url U --token T --set ID [--log-key VKEY] [FILE|-]
-  parley private sets    --url U --token T [--json]`
-
-// privateHelp is what `parley private --help` prints: the usage, what each
-// subcommand does and the exit codes of check.
-const privateHelp = privateUsage + `
-
-  publish  make a private set of your equality indicators in collection C
+		usage: "private publish|check|sets --url U --token-file F ...   private set membership (OPRF): publish your indicators, check values privately",
+		help: `  publish  make a private set of your equality indicators in collection C
            (or of the type:value lines of --values FILE); prints its id
   check    check type:value lines (or --format zeek|eve|ecs|stix logs)
            against set ID without revealing them; prints the lines in the
            set. Exit 0 some are in the set, 1 none, 2 bad input or usage,
            4 the node refused or its answer did not verify
-  sets     the sets you may query, their sizes and your query budget left
+  sets     the sets you may query, their sizes and your query budget left`,
+		subcommands: []subcommand{
+			{name: "publish", usage: "private publish --url U --token-file F --collection C [--values FILE]"},
+			{name: "check", usage: "private check   --url U --token-file F --set ID [--log-key VKEY] [FILE|-]",
+				help: "Exit 0 some are in the set (they are printed), 1 none, 2 bad input or usage,\n4 the node refused or its answer did not verify."},
+			{name: "sets", usage: "private sets    --url U --token-file F [--json]"},
+		},
+		run: runPrivate,
+	})
+}
 
-Each subcommand's --help lists its flags.`
+const privateUsage = `usage:
+  parley private publish --url U --token-file F --collection C [--values FILE]
+  parley private check   --url U --token-file F --set ID [--log-key VKEY] [FILE|-]
+  parley private sets    --url U --token-file F [--json]`
 
 func runPrivate(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
 		return usageErrorf(privateUsage, "private needs a subcommand: publish, check or sets")
 	}
 	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(c.stdout, privateHelp)
-		return nil
 	case "publish":
 		return runPrivatePublish(ctx, c, args[1:])
 	case "check":
@@ -88,14 +84,14 @@ func addPrivateRemoteFlags(fs interface {
 	}
 }
 
-func (r privateRemoteFlags) client(usage string) (*private.Client, error) {
+func (r privateRemoteFlags) client(c *cli, usage string) (*private.Client, error) {
 	if err := readToken(r.token, *r.tokenFile); err != nil {
 		return nil, err
 	}
 	if *r.url == "" || *r.token == "" {
 		return nil, usageErrorf(usage, "--url and --token are required")
 	}
-	return &private.Client{BaseURL: *r.url, Token: *r.token}, nil
+	return &private.Client{BaseURL: *r.url, Token: *r.token, HTTP: c.httpClient()}, nil
 }
 
 // privateRemoteError maps an error from the node to exit 4 with a hint.
@@ -154,7 +150,7 @@ func runPrivatePublish(ctx context.Context, c *cli, args []string) error {
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
-	client, err := rf.client(usage)
+	client, err := rf.client(c, usage)
 	if err != nil {
 		return err
 	}
@@ -170,7 +166,7 @@ func runPrivatePublish(ctx context.Context, c *cli, args []string) error {
 			return usageErrorf("", "%s holds no values", *values)
 		}
 	}
-	if req.Collection, err = resolveCollection(ctx, &taxii.Client{BaseURL: client.BaseURL, Token: client.Token}, *coll); err != nil {
+	if req.Collection, err = resolveCollection(ctx, &taxii.Client{BaseURL: client.BaseURL, Token: client.Token, HTTP: client.HTTP}, *coll); err != nil {
 		return err
 	}
 	set, err := client.Publish(ctx, req)
@@ -197,7 +193,7 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
-	client, err := rf.client(usage)
+	client, err := rf.client(c, usage)
 	if err != nil {
 		return err
 	}
@@ -334,7 +330,7 @@ func runPrivateSets(ctx context.Context, c *cli, args []string) error {
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
-	client, err := rf.client(usage)
+	client, err := rf.client(c, usage)
 	if err != nil {
 		return err
 	}

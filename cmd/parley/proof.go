@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:  "proof",
-		usage: "proof  --url U --token T [--log-key VKEY] OBJECT_ID...   export a proof bundle to stdout",
+		usage: "proof --url U --token-file F [--log-key VKEY] OBJECT_ID...   export a proof bundle to stdout",
 		run:   runProof,
 	})
 }
@@ -38,7 +38,7 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	if *url == "" || *token == "" || len(pos) == 0 {
 		return usageErrorf("parley proof --url URL --token TOKEN indicator--…", "proof needs --url, --token and at least one object id")
 	}
-	cl := &tlog.Client{URL: *url, Token: *token}
+	cl := &tlog.Client{URL: *url, Token: *token, HTTP: c.httpClient()}
 	b, err := cl.Bundle(ctx, pos...)
 	if err != nil {
 		return withExit(4, "check the object ids: only objects you may read can be proved", err)

@@ -15,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:  "pull",
-		usage: "pull --url U --token T --collection C [--added-after TS] [--proofs]   print the collection as a STIX bundle, each object verified against the log",
+		usage: "pull --url U --token-file F --collection C [--added-after TS] [--proofs]   print the collection as a STIX bundle, each object verified against the log",
 		run:   runPull,
 	})
 }
@@ -54,7 +54,7 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	client := &taxii.Client{BaseURL: *url, Token: *token, Verifier: ov}
+	client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient(), Verifier: ov}
 	collID, err := resolveCollection(ctx, client, *coll)
 	if err != nil {
 		return err

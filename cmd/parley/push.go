@@ -15,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:  "push",
-		usage: "push --url U --token T --key K --collection C FILE...   sign and share STIX objects over TAXII",
+		usage: "push --url U --token-file F --key K --collection C FILE...   sign and share STIX objects over TAXII",
 		run:   runPush,
 	})
 }
@@ -72,7 +72,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 				continue
 			}
 			if me == "" {
-				if me, err = identityOfKey(ctx, *url, *token, key.Public().(ed25519.PublicKey)); err != nil {
+				if me, err = identityOfKey(ctx, c.httpClient(), *url, *token, key.Public().(ed25519.PublicKey)); err != nil {
 					return err
 				}
 			}
@@ -90,7 +90,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	if adopted > 0 {
 		fmt.Fprintf(c.stderr, "parley: push: %d object(s) named no creator; they now name you (%s) in created_by_ref\n", adopted, me)
 	}
-	client := &taxii.Client{BaseURL: *url, Token: *token}
+	client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
 	collID, err := resolveCollection(ctx, client, *coll)
 	if err != nil {
 		return err
@@ -143,7 +143,7 @@ func withCreator(o *stix.Object, member string) (*stix.Object, error) {
 }
 
 // readToken fills *token from file when file is given: the file holds the
-// token alone, or the JSON printed by member add --json.
+// token on its first line, or the JSON printed by member add --json.
 func readToken(token *string, file string) error {
 	if file == "" {
 		return nil
@@ -161,6 +161,9 @@ func readToken(token *string, file string) error {
 			return usageErrorf("", "%s has no \"token\"", file)
 		}
 		s = v.Token
+	} else {
+		s, _, _ = strings.Cut(s, "\n")
+		s = strings.TrimSpace(s)
 	}
 	*token = s
 	return nil
@@ -186,7 +189,24 @@ func resolveCollection(ctx context.Context, client *taxii.Client, ref string) (s
 	case 1:
 		return byTitle[0], nil
 	case 0:
-		return "", withExit(4, "list yours with curl $PARLEY_URL/api/collections/", fmt.Errorf("no collection %q is visible to you", ref))
+		return "", withExit(4, visibleCollections(cs), fmt.Errorf("no collection %q is visible to you", ref))
 	}
 	return "", usageErrorf("give the collection id", "%d collections are titled %q", len(byTitle), ref)
+}
+
+// visibleCollections is the hint for a collection that isn't found: the
+// ones the token may see, by title and id (at most ten).
+func visibleCollections(cs []taxii.Collection) string {
+	if len(cs) == 0 {
+		return "your token sees no collection: ask the node's operator to give your member read or write access"
+	}
+	var names []string
+	for i, c := range cs {
+		if i == 10 {
+			names = append(names, fmt.Sprintf("and %d more", len(cs)-10))
+			break
+		}
+		names = append(names, fmt.Sprintf("%q (%s)", c.Title, c.ID))
+	}
+	return "the collections you may see: " + strings.Join(names, ", ")
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -46,7 +47,8 @@ func TestREADME(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bash, "-c", script)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "PARLEY_URL=", "PARLEY_TOKEN=")
-	cmd.Env = append(cmd.Env, privateHome(t)...)
+	home := privateHome(t)
+	cmd.Env = append(cmd.Env, home...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		serve, _ := os.ReadFile(filepath.Join(cmd.Dir, "qa-serve.log"))
@@ -69,9 +71,21 @@ func TestREADME(t *testing.T) {
 			t.Errorf("the README's commands printed no %q; output:\n%s", want, out)
 		}
 	}
-	shared, err := os.ReadFile(filepath.Join(cmd.Dir, "shared.json"))
+	// The walkthrough keeps its files outside the checkout, under ~.
+	pw := filepath.Join(strings.TrimPrefix(home[0], "HOME="), ".parley-walkthrough")
+	shared, err := os.ReadFile(filepath.Join(pw, "shared.json"))
 	if err != nil || !bytes.Contains(shared, []byte("indicator--6b5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b11")) {
-		t.Errorf("parley pull did not write the pushed indicator to shared.json (%v):\n%s", err, shared)
+		t.Errorf("parley pull did not write the pushed indicator to ~/.parley-walkthrough/shared.json (%v):\n%s", err, shared)
+	}
+	// Nothing the walkthrough makes lands where it runs (the checkout).
+	left, err := os.ReadDir(cmd.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		if !strings.HasPrefix(e.Name(), "qa-") {
+			t.Errorf("the walkthrough left %s in the working directory; keys and tokens belong outside the checkout", e.Name())
+		}
 	}
 }
 
@@ -148,9 +162,10 @@ func readmeFreePort(t *testing.T) int {
 }
 
 // TestDemoInstructions runs the commands `parley demo` prints under "Try
-// it" against the demo's node, with `go run ./cmd/parley` as the test
-// binary's `parley`: a new user pastes them first, so each must work as
-// printed. The push line names the user's own file, so it is left out.
+// it" against the demo's node while the demo serves it, with `go run
+// ./cmd/parley` as the test binary's `parley`: a new user pastes them
+// first, so each must work as printed, the push of the file the demo
+// wrote included.
 func TestDemoInstructions(t *testing.T) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
@@ -163,46 +178,48 @@ func TestDemoInstructions(t *testing.T) {
 	addr := "127.0.0.1:" + strconv.Itoa(readmeFreePort(t))
 	env := append(os.Environ(), "GORACE=atexit_sleep_ms=0", "PARLEY_URL=", "PARLEY_TOKEN=")
 	env = append(env, privateHome(t)...)
-	demo := exec.Command("parley", "demo", "--data", "demo", "--listen", addr, "--no-serve")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	demo := exec.CommandContext(ctx, "parley", "demo", "--data", "demo", "--listen", addr)
 	demo.Dir, demo.Env = dir, env
-	printed, err := demo.Output()
+	demo.Cancel = func() error { return demo.Process.Signal(os.Interrupt) }
+	stdout, err := demo.StdoutPipe()
 	if err != nil {
-		t.Fatalf("parley demo --no-serve: %v\n%s", err, printed)
+		t.Fatal(err)
 	}
-	_, try, ok := strings.Cut(string(printed), "Try it")
+	if err := demo.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer demo.Wait()
+	defer cancel()
+	// The instructions end with the line on what each token sees; the
+	// demo then serves until interrupted.
+	var printed strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		printed.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "token sees only") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	_, try, ok := strings.Cut(printed.String(), "Try it")
 	if !ok {
-		t.Fatalf("parley demo printed no instructions:\n%s", printed)
+		t.Fatalf("parley demo printed no instructions:\n%s", printed.String())
 	}
 	var script strings.Builder
 	script.WriteString("set -euo pipefail\n")
 	commands := 0
 	for _, line := range strings.Split(try, "\n") {
-		if !strings.HasPrefix(line, "  ") || strings.Contains(line, "my-objects.json") {
+		if !strings.HasPrefix(line, "  ") {
 			continue
 		}
 		script.WriteString(strings.ReplaceAll(line, "go run ./cmd/parley ", "parley ") + "\n")
 		commands++
 	}
-	if commands < 8 {
+	if commands < 9 {
 		t.Fatalf("found %d commands in the demo's instructions:\n%s", commands, try)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	serve := exec.CommandContext(ctx, "parley", "serve", "--data", "demo", "--listen", addr, "--url-file", "url")
-	serve.Dir, serve.Env = dir, env
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer serve.Wait()
-	defer cancel()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if b, _ := os.ReadFile(filepath.Join(dir, "url")); len(b) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the demo node did not start within 30 s")
-		}
 	}
 	cmd := exec.CommandContext(ctx, bash, "-c", script.String())
 	cmd.Dir, cmd.Env = dir, env
@@ -214,6 +231,7 @@ func TestDemoInstructions(t *testing.T) {
 		`"api_roots":["http://` + addr + `/api/"]`,
 		`"title":"Joint election security"`,
 		`"type":"indicator"`,
+		"pushed 1 objects: 1 succeeded, 0 failed",
 		`"type":"extension-definition"`,
 		"concurrence on report--7a1e0c52-4b3d-4e0f-9a21-00000000000a",
 		"bundle verified: 1 object version(s)",

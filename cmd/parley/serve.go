@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 
 	"github.com/parley-exchange/parley/internal/node"
 )
@@ -13,8 +15,13 @@ import (
 func init() {
 	register(command{
 		name:  "serve",
-		usage: "serve --data DIR [--listen ADDR]         run the node (TAXII 2.1, log, private sets)",
-		run:   runServe,
+		usage: "serve --data DIR [--listen ADDR] [--tls-cert F --tls-key F | --insecure-http]   run the node (TAXII 2.1, log, private sets)",
+		help: `Serves HTTPS with --tls-cert and --tls-key (or tls_cert and tls_key in
+DIR/config.json), reloading the two files when they change. Without them
+the node serves plain HTTP, which it does only on a loopback address
+(127.0.0.1, ::1) unless --insecure-http is given: behind a reverse proxy
+that terminates TLS, listen on 127.0.0.1 and set public_url.`,
+		run: runServe,
 	})
 }
 
@@ -23,6 +30,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	dir := fs.String("data", "", "the node's data `DIR`ectory (made by parley init)")
 	listen := fs.String("listen", "", "listen on `ADDR` (default from config.json, else "+node.DefaultListen+")")
 	urlFile := fs.String("url-file", "", "once listening, write the node's base URL to `FILE` (useful with --listen 127.0.0.1:0)")
+	certFile := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE` (default: tls_cert in config.json)")
+	keyFile := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert (default: tls_key in config.json)")
+	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on an address that is not loopback (tokens and objects cross the network in clear)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -34,27 +44,80 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer n.Close()
+	cfg := n.Config()
 	addr := *listen
 	if addr == "" {
-		addr = n.Config().Listen
+		addr = cfg.Listen
+	}
+	tlsFiles, err := serveTLS(*dir, *certFile, *keyFile, cfg)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return usageErrorf("choose another address with --listen", "couldn't listen on %s: %v", addr, err)
 	}
+	if tlsFiles == nil && !*insecure && !isLoopback(ln.Addr()) {
+		ln.Close()
+		return refusePlainHTTP(addr)
+	}
+	scheme := "http"
+	if tlsFiles != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, tlsFiles.TLSConfig())
+	}
 	if *urlFile != "" {
-		if err := writeURLFile(*urlFile, "http://"+ln.Addr().String()); err != nil {
+		if err := writeURLFile(*urlFile, scheme+"://"+ln.Addr().String()); err != nil {
 			ln.Close()
 			return err
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
-	fmt.Fprintf(c.stderr, "parley: serving %s on http://%s (TAXII discovery at /taxii2/); Ctrl-C stops\n", *dir, ln.Addr())
+	fmt.Fprintf(c.stderr, "parley: serving %s on %s://%s (TAXII discovery at /taxii2/); Ctrl-C stops\n", *dir, scheme, ln.Addr())
 	if err := n.Serve(ctx, ln, logger); err != nil {
 		return withExit(3, "", err)
 	}
 	fmt.Fprintln(c.stderr, "parley: stopped")
 	return nil
+}
+
+// serveTLS loads the certificate files of --tls-cert and --tls-key, else
+// of config.json's tls_cert and tls_key (relative to the data directory);
+// nil when neither names any.
+func serveTLS(dir, certFile, keyFile string, cfg node.Config) (*node.CertificateFiles, error) {
+	if certFile == "" && keyFile == "" {
+		certFile, keyFile = cfg.TLSCert, cfg.TLSKey
+		if certFile != "" && !filepath.IsAbs(certFile) {
+			certFile = filepath.Join(dir, certFile)
+		}
+		if keyFile != "" && !filepath.IsAbs(keyFile) {
+			keyFile = filepath.Join(dir, keyFile)
+		}
+	}
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case certFile == "" || keyFile == "":
+		return nil, usageErrorf("give both --tls-cert and --tls-key (or tls_cert and tls_key in config.json)", "a TLS certificate needs its key, and a key its certificate")
+	}
+	f, err := node.LoadCertificateFiles(certFile, keyFile)
+	if err != nil {
+		return nil, usageErrorf("--tls-cert is the PEM certificate chain (server first), --tls-key its PEM private key", "%v", err)
+	}
+	return f, nil
+}
+
+// isLoopback reports whether a listener's address is a loopback address,
+// where plain HTTP never leaves the machine.
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// refusePlainHTTP is the error for plain HTTP on a non-loopback address.
+func refusePlainHTTP(addr string) error {
+	return usageErrorf("serve HTTPS with --tls-cert F --tls-key F, or listen on 127.0.0.1 behind a TLS proxy (set public_url), or accept the risk with --insecure-http",
+		"refusing to serve plain HTTP on %s, which is not a loopback address: API tokens and objects would cross the network in clear", addr)
 }
 
 // writeURLFile writes url to path atomically (a temporary file renamed into

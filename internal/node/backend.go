@@ -233,8 +233,9 @@ type checked struct {
 // collection c (whose write access the caller checked):
 //
 //  1. parse and validate each object as STIX 2.1 (stix.Validator);
-//  2. created_by_ref must be the member's identity (objects without
-//     created_by_ref, such as cyber-observables, must be signed by it);
+//  2. created_by_ref must be the member's identity; an object without
+//     one is refused unless it is a cyber-observable (no created and
+//     modified), which must then be signed by the member;
 //  3. the signature extension must verify with the member's registered
 //     key; unsigned objects are refused unless the collection's policy is
 //     optional, and then stored as unsigned;
@@ -329,7 +330,9 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 	case o.CreatedByRef != "" && o.CreatedByRef != m.ID && !relay:
 		return fail(o.ID, version, "created_by_ref is %s, but you are %s: members may only share objects they created (a collection with the relay policy takes objects you pass on)", o.CreatedByRef, m.ID)
 	case o.CreatedByRef == "" && !stix.IsObservable(o.Type) && o.Type != "marking-definition" && !relay:
-		return fail(o.ID, version, "the object has no created_by_ref: name yourself as its creator, or share it into a collection with the relay policy")
+		// Only cyber-observables (which have no created_by_ref in STIX
+		// 2.1) and creatorless marking definitions go without.
+		return fail(o.ID, version, "the object has no created_by_ref: name your identity %s in it (objects without one are refused, unless the collection's policy is relay)", m.ID)
 	}
 	// The object is decoded once: the signature check and the stored
 	// canonical bytes are built from the same decoded properties.

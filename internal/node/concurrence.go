@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/stix"

@@ -96,21 +96,20 @@ func TestConcurrence(t *testing.T) {
 		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b2", 3, opinion.Neutral, false, rid))
 	postOK(t, tn, b, tn.shared,
 		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b2", 4, opinion.Neutral, true, rid))
-	// An opinion without created_by_ref is refused outside relay
-	// collections: nobody could tell whose it is.
-	if st := post(t, b.Client, tn.shared, object(t, b.Key, map[string]any{
-		"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-0000000000b5",
-		"created": stix.FormatTimestamp(t0), "modified": stix.FormatTimestamp(t0.Add(time.Minute)),
-		"opinion": "agree", "object_refs": []string{rid},
-	})); st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "created_by_ref") {
-		t.Fatalf("an opinion without created_by_ref: %+v", st)
-	}
-	// This one (minute 1) is Bob's latest remaining one in shared.
-	postOK(t, tn, b, tn.shared, object(t, b.Key, map[string]any{
-		"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-0000000000b4", "created_by_ref": b.ID,
+	// An opinion without created_by_ref is refused (it would be the
+	// sharer's, but the node wants every versioned object to name its
+	// creator); with it, this one (minute 1) is Bob's latest remaining
+	// one in shared.
+	b4 := map[string]any{
+		"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-0000000000b4",
 		"created": stix.FormatTimestamp(t0), "modified": stix.FormatTimestamp(t0.Add(time.Minute)),
 		"opinion": "disagree", "object_refs": []string{rid}, "confidence": 55,
-	}))
+	}
+	if st := post(t, b.Client, tn.shared, object(t, b.Key, b4)); st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "has no created_by_ref") {
+		t.Fatalf("an opinion without created_by_ref: status %+v; want refused for its missing created_by_ref", st)
+	}
+	b4["created_by_ref"] = b.ID
+	postOK(t, tn, b, tn.shared, object(t, b.Key, b4))
 	// Bob's later opinion in his private collection: only Bob sees it.
 	postOK(t, tn, b, tn.private,
 		testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b3", 9, opinion.Agree, false, rid))

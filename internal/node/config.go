@@ -35,9 +35,19 @@ type Config struct {
 	// "127.0.0.1:8080"; `parley serve --listen` overrides it.
 	Listen string `json:"listen,omitempty"`
 	// PublicURL is the scheme and host clients use to reach the node
-	// ("https://parley.example"), used in TAXII discovery. Default: from
-	// each request's Host.
+	// ("https://parley.example"), used for the absolute URLs of TAXII
+	// discovery. Set it when the node is behind a reverse proxy. Default:
+	// from each request's Host, with https when the request came over TLS
+	// or its X-Forwarded-Proto says https.
 	PublicURL string `json:"public_url,omitempty"`
+	// TLSCert and TLSKey are PEM files holding the certificate chain and
+	// private key the node serves HTTPS with (relative paths are in the
+	// data directory); the node reloads them when they change. `parley
+	// serve --tls-cert --tls-key` override them. Without them the node
+	// serves plain HTTP, and only on a loopback address unless `parley
+	// serve --insecure-http` is given.
+	TLSCert string `json:"tls_cert,omitempty"`
+	TLSKey  string `json:"tls_key,omitempty"`
 	// Title is the node's name in TAXII discovery. Default "Parley".
 	Title string `json:"title,omitempty"`
 	// Origin is the log's origin line in checkpoints and the name of the

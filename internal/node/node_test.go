@@ -301,6 +301,10 @@ func TestSubmissionPipeline(t *testing.T) {
 		{"tampered after signing", tampered, "signature"},
 		{"invalid STIX", object(t, a.Key, map[string]any{"type": "indicator", "id": "indicator--1"}), ""},
 		{"invalid pattern", badPattern, "pattern"},
+		{"no created_by_ref", object(t, a.Key, map[string]any{
+			"type": "malware", "spec_version": "2.1", "id": stix.NewIdentifier("malware"),
+			"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": "x", "is_family": true,
+		}), "the object has no created_by_ref: name your identity " + a.ID + " in it (objects without one are refused, unless the collection's policy is relay)"},
 		{"not a STIX object", json.RawMessage(`{"foo": 1}`), ""},
 		{"changed content, same version", object(t, a.Key, changed(t, good)), "never overwritten"},
 	}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testCA is a private certificate authority made in the test; ca.pem is
+// its certificate, for --ca.
+type testCA struct {
+	cert    *x509.Certificate
+	key     *ecdsa.PrivateKey
+	pemFile string
+}
+
+func newTestCA(t *testing.T, dir, name string) testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := testCA{cert: cert, key: key, pemFile: filepath.Join(dir, name+".pem")}
+	if err := os.WriteFile(ca.pemFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+// issue writes a server certificate for 127.0.0.1 and its key, replacing
+// the files by rename as an operator renewing them would.
+func (ca testCA) issue(t *testing.T, certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, block := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: kder}} {
+		if err := os.WriteFile(name+".new", pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(name+".new", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// serveInProcess runs `parley serve ARGS... --url-file F` until the test
+// ends and returns the URL it serves, or fails the test with serve's
+// error output if it stops first.
+func serveInProcess(t *testing.T, args ...string) string {
+	t.Helper()
+	urlFile := filepath.Join(t.TempDir(), "url")
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb bytes.Buffer
+	c := &cli{stdin: strings.NewReader(""), stdout: new(bytes.Buffer), stderr: &syncWriter{w: &errb}, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() { done <- c.main(ctx, append(append([]string{"serve"}, args...), "--url-file", urlFile)) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("serve stopped with exit %d: %s", code, c.stderr.(*syncWriter).String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if b, err := os.ReadFile(urlFile); err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	t.Fatal("serve did not start within 30 s")
+	return ""
+}
+
+// TestServeTLS serves HTTPS with a certificate from a private CA made in
+// the test: a client without --ca refuses the node (with a hint naming
+// --ca), one with --ca accepts it; replacing the certificate files makes
+// the running node serve the new certificate; config.json's tls_cert and
+// tls_key work as the flags do.
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "node")
+	for _, args := range [][]string{
+		{"init", "--data", data},
+		{"collection", "add", "--data", data, "--title", "intel", "--read", "alice", "--write", "alice"},
+	} {
+		if args[0] == "collection" {
+			code, out, stderr := runCLI(t, "member", "add", "--data", data, "--name", "alice", "--json")
+			if code != 0 {
+				t.Fatalf("member add: %s", stderr)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "alice.json"), []byte(out), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if code, _, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	caA, caB := newTestCA(t, dir, "ca-a"), newTestCA(t, dir, "ca-b")
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	caA.issue(t, certFile, keyFile)
+	url := serveInProcess(t, "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile)
+	if !strings.HasPrefix(url, "https://127.0.0.1:") {
+		t.Fatalf("serve wrote URL %q; want https://127.0.0.1:…", url)
+	}
+	token := filepath.Join(dir, "alice.json")
+	pull := func(ca string) (int, string, string) {
+		args := []string{"pull", "--url", url, "--token-file", token, "--collection", "intel"}
+		if ca != "" {
+			args = append(args, "--ca", ca)
+		}
+		return runCLI(t, args...)
+	}
+
+	// Without --ca the system roots don't know the private CA.
+	if code, _, stderr := pull(""); code != 4 || !strings.Contains(stderr, "certificate signed by unknown authority") || !strings.Contains(stderr, "hint: the node's certificate is not signed by a CA you trust: give its CA certificate with --ca FILE") {
+		t.Fatalf("pull without --ca: exit %d, stderr:\n%s\nwant exit 4, the x509 error and the --ca hint", code, stderr)
+	}
+	// Another CA is no better.
+	if code, _, stderr := pull(caB.pemFile); code != 4 || !strings.Contains(stderr, "unknown authority") {
+		t.Fatalf("pull with the wrong --ca: exit %d: %s", code, stderr)
+	}
+	code, out, stderr := pull(caA.pemFile)
+	if code != 0 || !strings.Contains(out, `"type": "bundle"`) && !strings.Contains(out, `"type":"bundle"`) {
+		t.Fatalf("pull with --ca: exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+	// An unknown collection: the hint lists the visible ones, no
+	// copy-paste command that would answer 401.
+	if code, _, stderr := runCLI(t, "pull", "--url", url, "--token-file", token, "--collection", "nope", "--ca", caA.pemFile); code != 4 || !strings.Contains(stderr, `parley: hint: the collections you may see: "intel" (`) {
+		t.Errorf("pull of an unknown collection: exit %d: %s", code, stderr)
+	}
+	// Every remote command goes through the same client: audit too.
+	if code, _, stderr := runCLI(t, "audit", "--url", url, "--token-file", token, "--ca", caA.pemFile, "--seen", filepath.Join(dir, "seen.json")); code != 0 {
+		t.Fatalf("audit with --ca: exit %d: %s", code, stderr)
+	}
+	// Plain http:// to an HTTPS node fails (the node answers 400).
+	if code, _, _ := runCLI(t, "pull", "--url", "http"+strings.TrimPrefix(url, "https"), "--token-file", token, "--collection", "intel"); code == 0 {
+		t.Error("pull over plain HTTP from an HTTPS node succeeded")
+	}
+
+	// The operator renews the certificate from another CA: the running
+	// node serves it on the next connection.
+	caB.issue(t, certFile, keyFile)
+	if code, _, stderr := pull(caA.pemFile); code != 4 || !strings.Contains(stderr, "unknown authority") {
+		t.Fatalf("after the renewal, the old CA still verifies the node (exit %d: %s): the files were not reloaded", code, stderr)
+	}
+	if code, _, stderr := pull(caB.pemFile); code != 0 {
+		t.Fatalf("after the renewal, pull with the new CA: exit %d: %s", code, stderr)
+	}
+}
+
+// TestServeTLSFromConfig serves HTTPS with tls_cert and tls_key from
+// config.json, relative to the data directory.
+func TestServeTLSFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "node")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	ca := newTestCA(t, dir, "ca")
+	ca.issue(t, filepath.Join(data, "tls.crt"), filepath.Join(data, "tls.key"))
+	cfgPath := filepath.Join(data, "config.json")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["tls_cert"], cfg["tls_key"] = "tls.crt", "tls.key"
+	b, _ = json.Marshal(cfg)
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url := serveInProcess(t, "--data", data, "--listen", "127.0.0.1:0")
+	if !strings.HasPrefix(url, "https://") {
+		t.Fatalf("serve wrote URL %q; want https://", url)
+	}
+	// /log/key needs no token: verify the node with the CA.
+	hc, err := clientWithCA(ca.pemFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Get(url + "/log/key")
+	if err != nil {
+		t.Fatalf("GET /log/key over HTTPS with the CA: %v", err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Errorf("the node answered over %s; want HTTP/2 over TLS", resp.Proto)
+	}
+}
+
+// TestServeRefusesPlainHTTP checks that the node serves plain HTTP on a
+// non-loopback address only with --insecure-http, and that half a TLS
+// configuration is a usage error.
+func TestServeRefusesPlainHTTP(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "node")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	code, _, stderr := runCLI(t, "serve", "--data", data, "--listen", "0.0.0.0:0")
+	if code != 2 || !strings.Contains(stderr, "parley: error: refusing to serve plain HTTP on 0.0.0.0:0, which is not a loopback address") || !strings.Contains(stderr, "--insecure-http") {
+		t.Fatalf("serve on 0.0.0.0 without TLS: exit %d: %s", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "serve", "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", "cert.pem")
+	if code != 2 || !strings.Contains(stderr, "needs its key") {
+		t.Fatalf("serve with --tls-cert alone: exit %d: %s", code, stderr)
+	}
+	url := serveInProcess(t, "--data", data, "--listen", "0.0.0.0:0", "--insecure-http")
+	if !strings.HasPrefix(url, "http://") {
+		t.Fatalf("serve --insecure-http wrote URL %q", url)
+	}
+}
+
+// syncWriter is a buffer that a serving command and the test may use at
+// the same time.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
+}

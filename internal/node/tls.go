@@ -1,0 +1,114 @@
+package node
+
+import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// CertificateFiles serves a TLS certificate and key from two PEM files
+// and reloads them when either file changes, so that an operator (or an
+// ACME client) can renew the certificate without restarting the node.
+// Use its GetCertificate as [tls.Config.GetCertificate].
+//
+// Every handshake stats both files (two system calls, small beside the
+// handshake itself); when the size, modification time or identity of
+// either changed, the pair is loaded again. A pair that does not load
+// (one file replaced and not yet the other, or a bad file) keeps the
+// previous certificate in service, and the next handshake tries again.
+type CertificateFiles struct {
+	certFile, keyFile string
+
+	mu       sync.Mutex
+	cert     *tls.Certificate
+	certInfo os.FileInfo
+	keyInfo  os.FileInfo
+	// lastErr is the latest reload failure, nil after a success.
+	lastErr error
+}
+
+// LoadCertificateFiles loads the certificate chain in certFile and its
+// private key in keyFile (PEM, as for [tls.LoadX509KeyPair]); it fails
+// when they do not load or do not match.
+func LoadCertificateFiles(certFile, keyFile string) (*CertificateFiles, error) {
+	f := &CertificateFiles{certFile: certFile, keyFile: keyFile}
+	if err := f.reload(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// GetCertificate returns the current certificate, reloading the files
+// first if they changed.
+func (f *CertificateFiles) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.changed() {
+		// A failure keeps the previous certificate; lastErr says why.
+		f.lastErr = f.reloadLocked()
+	}
+	return f.cert, nil
+}
+
+// Err returns why the latest reload failed, or nil if it succeeded (the
+// certificate served is then the one from the files as they are).
+func (f *CertificateFiles) Err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lastErr
+}
+
+func (f *CertificateFiles) reload() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reloadLocked()
+}
+
+// changed reports whether either file differs from when it was loaded.
+func (f *CertificateFiles) changed() bool {
+	return fileChanged(f.certFile, f.certInfo) || fileChanged(f.keyFile, f.keyInfo)
+}
+
+func fileChanged(name string, old os.FileInfo) bool {
+	fi, err := os.Stat(name)
+	if err != nil || old == nil {
+		return err == nil // a missing file is no new certificate
+	}
+	return !os.SameFile(fi, old) || fi.Size() != old.Size() || !fi.ModTime().Equal(old.ModTime())
+}
+
+func (f *CertificateFiles) reloadLocked() error {
+	// Stat before reading: a write between the two makes the next
+	// handshake see a change and load again, never the reverse.
+	ci, err1 := os.Stat(f.certFile)
+	ki, err2 := os.Stat(f.keyFile)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("couldn't read the TLS certificate and key: %w", firstErr(err1, err2))
+	}
+	cert, err := tls.LoadX509KeyPair(f.certFile, f.keyFile)
+	if err != nil {
+		return fmt.Errorf("couldn't load the TLS certificate %s and key %s: %w", f.certFile, f.keyFile, err)
+	}
+	f.cert, f.certInfo, f.keyInfo = &cert, ci, ki
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TLSConfig returns the server TLS configuration for f: TLS 1.2 or later,
+// HTTP/2 and HTTP/1.1, the certificate from f.
+func (f *CertificateFiles) TLSConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		NextProtos:     []string{"h2", "http/1.1"},
+		GetCertificate: f.GetCertificate,
+	}
+}
