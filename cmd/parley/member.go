@@ -16,8 +16,8 @@ import (
 func init() {
 	register(command{
 		name:  "member",
-		usage: "member add|key rotate|revoke --data DIR ...   register members, log their key rotations and revocations",
-		help:  "The operator registers member organisations on its node and logs their key events (run on the node's machine).",
+		usage: "member add --data DIR --name NAME [--pubkey FILE] [--json]   prints the member id and API token (also: member key rotate, member revoke)",
+		help:  "The operator registers a member organisation on its node and logs its key rotations and revocations (run on the node's machine).",
 		subcommands: []subcommand{{name: "add", usage: "member add --data DIR --name NAME [--pubkey FILE] [--json]", help: `Registers a member: a STIX identity (printed as id) and an API token,
 shown once (the node keeps only its SHA-256). --pubkey is the member's
 Ed25519 public key (the FILE.pub of parley keygen); without one the
@@ -41,8 +41,12 @@ func runMember(ctx context.Context, c *cli, args []string) error {
 	switch {
 	case len(args) > 0 && args[0] == "add":
 		return runMemberAdd(ctx, c, args[1:])
-	case len(args) > 1 && args[0] == "key" && args[1] == "rotate":
-		return runMemberKeyRotate(ctx, c, args[2:])
+	case len(args) > 0 && args[0] == "key":
+		rest := args[1:]
+		if len(rest) > 0 && rest[0] == "rotate" {
+			rest = rest[1:]
+		}
+		return runMemberKeyRotate(ctx, c, rest)
 	case len(args) > 0 && args[0] == "revoke":
 		return runMemberRevoke(ctx, c, args[1:])
 	}
@@ -95,7 +99,7 @@ func runMemberAdd(ctx context.Context, c *cli, args []string) error {
 // member's `parley keygen --rotate`), the rotation is the member's own;
 // without, it is operator-asserted, and every client says so.
 func runMemberKeyRotate(ctx context.Context, c *cli, args []string) error {
-	fs := c.newFlagSet("member key rotate")
+	fs := c.newFlagSet("member key")
 	dir := fs.String("data", "", "the node's data `DIR`ectory")
 	ref := fs.String("member", "", "the member's `NAME` or identity id")
 	pubFile := fs.String("pubkey", "", "the member's new public key `FILE` (NEW.pub from parley keygen --rotate)")

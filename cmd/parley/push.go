@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 
-	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -34,7 +32,6 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	keyFile := fs.String("key", "", "your private key `FILE`")
 	coll := fs.String("collection", "", "the collection `ID` (or its title)")
-	as := fs.String("as", "", "your member identity `ID`, named as the creator of objects that name none (default: the id in --token-file, else the member whose key is --key)")
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
@@ -50,45 +47,17 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	me := *as
-	if me == "" && *tokenFile != "" {
-		me = identityFromTokenFile(*tokenFile)
-	}
 	var objects []json.RawMessage
-	adopted := 0
 	for _, name := range pos {
 		data, err := readInput(c, name)
 		if err != nil {
 			return err
 		}
-		objs, err := stix.ParseObjects(data)
-		if err != nil {
-			return usageErrorf("give a STIX object, a JSON array of objects or a bundle", "%s: %v", name, err)
-		}
-		// An object that names no creator is refused outside relay
-		// collections; the member signing it is its creator.
-		for i, o := range objs {
-			if !needsCreator(o) {
-				continue
-			}
-			if me == "" {
-				if me, err = identityOfKey(ctx, c.httpClient(), *url, *token, key.Public().(ed25519.PublicKey)); err != nil {
-					return err
-				}
-			}
-			if objs[i], err = withCreator(o, me); err != nil {
-				return usageErrorf("", "%s: object %s: %v", name, o.ID, err)
-			}
-			adopted++
-		}
-		signed, err := signObjects(objs, key, name)
+		signed, err := signAll(data, key, name)
 		if err != nil {
 			return err
 		}
 		objects = append(objects, signed...)
-	}
-	if adopted > 0 {
-		fmt.Fprintf(c.stderr, "parley: push: %d object(s) named no creator; they now name you (%s) in created_by_ref\n", adopted, me)
 	}
 	client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
 	collID, err := resolveCollection(ctx, client, *coll)
@@ -119,27 +88,6 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		return withExit(4, "", fmt.Errorf("the node refused %d of %d objects", failed, len(objects)))
 	}
 	return nil
-}
-
-// needsCreator reports whether o is an object the node refuses without a
-// created_by_ref (outside relay collections): anything but observables and
-// marking definitions.
-func needsCreator(o *stix.Object) bool {
-	return o.CreatedByRef == "" && !stix.IsObservable(o.Type) && o.Type != "marking-definition"
-}
-
-// withCreator returns o with created_by_ref set to member.
-func withCreator(o *stix.Object, member string) (*stix.Object, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(o.Raw, &m); err != nil {
-		return nil, err
-	}
-	m["created_by_ref"], _ = json.Marshal(member)
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	return stix.Parse(b)
 }
 
 // readToken fills *token from file when file is given: the file holds the
