@@ -128,6 +128,7 @@ func (c *Client) Submit(ctx context.Context, signed []byte, prove ProofFunc) ([]
 	for try := 0; ; try++ {
 		var proof []tlog.Hash
 		if old > cp.Size {
+			c.setSize(cp.Origin, old)
 			return nil, fmt.Errorf("couldn't submit: the witness already has size %d, larger than %d", old, cp.Size)
 		}
 		if old > 0 && old < cp.Size {
@@ -137,21 +138,28 @@ func (c *Client) Submit(ctx context.Context, signed []byte, prove ProofFunc) ([]
 		}
 		sig, err := c.AddCheckpoint(ctx, old, proof, signed)
 		var conflict *ConflictError
-		if errors.As(err, &conflict) && try < 3 {
+		if errors.As(err, &conflict) {
 			old = conflict.Size
-			continue
+			if try < 3 {
+				continue
+			}
+			c.setSize(cp.Origin, old)
 		}
 		if err != nil {
 			return nil, err
 		}
-		c.mu.Lock()
-		if c.sizes == nil {
-			c.sizes = map[string]uint64{}
-		}
-		c.sizes[cp.Origin] = cp.Size
-		c.mu.Unlock()
+		c.setSize(cp.Origin, cp.Size)
 		return sig, nil
 	}
+}
+
+func (c *Client) setSize(origin string, size uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sizes == nil {
+		c.sizes = map[string]uint64{}
+	}
+	c.sizes[origin] = size
 }
 
 // Checkpoint fetches the witness's latest cosigned checkpoint of the log
