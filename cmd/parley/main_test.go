@@ -34,6 +34,9 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waiturl": waitURL,
+			// witness_test.go
+			"waitwitness":  waitWitness,
+			"waitevidence": waitEvidence,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {

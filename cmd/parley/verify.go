@@ -12,7 +12,7 @@ import (
 func init() {
 	register(command{
 		name:  "verify",
-		usage: "verify [--log-key VKEY] BUNDLE                  check a proof bundle offline (- for stdin)",
+		usage: "verify [--log-key VKEY] FILE                    check a proof bundle or split-view evidence offline (- for stdin)",
 		run:   runVerify,
 	})
 }
@@ -46,6 +46,9 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return usageErrorf("", "couldn't read the bundle: %v", err)
 	}
+	if tlog.IsEvidence(data) {
+		return verifyEvidence(c, *logKey, data)
+	}
 	res, err := tlog.VerifyBundle(data, *logKey)
 	if err != nil {
 		return withExit(1, "the bundle or something in it was changed, or it isn't from the log you trust", err)
@@ -61,6 +64,20 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	}
 	if *logKey == "" {
 		fmt.Fprintf(c.stderr, "parley: warning: checked against the bundle's own log key %s; pin the key you trust with --log-key\n", res.LogKey)
+	}
+	return nil
+}
+
+// verifyEvidence checks split-view evidence (docs/witness.md): exit 0 only
+// if it proves that the log's key signed two inconsistent checkpoints.
+func verifyEvidence(c *cli, logKey string, data []byte) error {
+	sv, err := tlog.VerifyEvidence(logKey, data)
+	if err != nil {
+		return withExit(1, "this evidence doesn't prove that the log's key signed inconsistent histories", err)
+	}
+	fmt.Fprintf(c.stdout, "evidence verified: the log's key signed inconsistent histories: %s\n", sv)
+	if logKey == "" {
+		fmt.Fprintln(c.stderr, "parley: warning: checked against the evidence's own log key; pin the key you trust with --log-key")
 	}
 	return nil
 }
