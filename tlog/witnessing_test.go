@@ -13,6 +13,7 @@ import (
 	"time"
 
 	fnote "github.com/transparency-dev/formats/note"
+	fwitness "github.com/transparency-dev/formats/witness"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -670,4 +671,54 @@ func FuzzVerifyEvidence(f *testing.F) {
 			t.Fatalf("re-encoded evidence: %v", err)
 		}
 	})
+}
+
+// TestQuorumAgainstFormats evaluates the C2SP tlog-policy example (with
+// witness URLs, which transparency-dev/formats requires) on every subset
+// of its six witnesses with our CheckQuorum and with formats' independent
+// policy evaluator: they agree on all 64.
+func TestQuorumAgainstFormats(t *testing.T) {
+	names := []string{"X1", "X2", "X3", "Y1", "Y2", "Y3"}
+	f := newPolicyFixture(t, names...)
+	policy := f.expand(`log $LOG
+witness X1 $X1 https://x1.example/
+witness X2 $X2 https://x2.example/
+witness X3 $X3 https://x3.example/
+group X-witnesses 2 X1 X2 X3
+witness Y1 $Y1 https://y1.example/
+witness Y2 $Y2 https://y2.example/
+witness Y3 $Y3 https://y3.example/
+group Y-witnesses any Y1 Y2 Y3
+group X-and-Y all X-witnesses Y-witnesses
+quorum X-and-Y
+`)
+	ours, err := ParsePolicy([]byte(policy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := fwitness.ParsePolicy([]byte(policy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	met := 0
+	for mask := 0; mask < 64; mask++ {
+		var by []string
+		for i, n := range names {
+			if mask&(1<<i) != 0 {
+				by = append(by, n)
+			}
+		}
+		cp := f.checkpoint(t, by...)
+		_, err := CheckQuorum(ours, cp)
+		if (err == nil) != theirs.Satisfied(cp) {
+			t.Fatalf("cosigned by %v: ours %v, formats %v", by, err, theirs.Satisfied(cp))
+		}
+		if err == nil {
+			met++
+		}
+	}
+	// 2 of X: 4 subsets of X; any of Y: 7 subsets of Y.
+	if met != 4*7 {
+		t.Fatalf("quorum met by %d subsets, want 28", met)
+	}
 }
