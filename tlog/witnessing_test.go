@@ -7,7 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -720,5 +723,57 @@ quorum X-and-Y
 	// 2 of X: 4 subsets of X; any of Y: 7 subsets of Y.
 	if met != 4*7 {
 		t.Fatalf("quorum met by %d subsets, want 28", met)
+	}
+}
+
+var updateEvidence = flag.Bool("update-evidence", false, "rewrite testdata/evidence/*.json")
+
+// TestEvidenceGolden pins the evidence wire format with two vectors made
+// from fixed keys (Ed25519 signatures are deterministic): other
+// implementations can check they accept them, and a change to the format
+// shows up here. The expected one-line meaning is checked too.
+func TestEvidenceGolden(t *testing.T) {
+	ctx := context.Background()
+	s, vkey := testLogKey(t, "example.com/log", 1)
+	a, b := forkedTrees(3, 7, 20)
+	proof, err := ConsistencyProof(ctx, 7, 20, b.reader(20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file, means string
+		a, b        []byte
+		prefix      Hash
+		proof       []Hash
+	}{
+		{"fork-v1.json", "log example.com/log signed size 7 with root " + a.root(t, 7).String() + " and size 20 whose tree has root " + b.root(t, 7).String() + " at size 7",
+			signedCheckpoint(t, s, 7, a.root(t, 7)), signedCheckpoint(t, s, 20, b.root(t, 20)), b.root(t, 7), proof},
+		{"same-size-v1.json", "log example.com/log signed two checkpoints of size 7 with roots " + a.root(t, 7).String() + " and " + b.root(t, 7).String(),
+			signedCheckpoint(t, s, 7, a.root(t, 7)), signedCheckpoint(t, s, 7, b.root(t, 7)), Hash{}, nil},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			got, err := NewEvidence(vkey, tc.a, tc.b, tc.prefix, tc.proof, "test", "2026-01-01T00:00:00Z")
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "evidence", tc.file)
+			if *updateEvidence {
+				os.MkdirAll(filepath.Dir(path), 0o755)
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("evidence changed (run with -update-evidence if on purpose):\n%s", got)
+			}
+			sv, err := VerifyEvidence(vkey, want)
+			if err != nil || sv.String() != tc.means {
+				t.Fatalf("%q, %v; want %q", sv, err, tc.means)
+			}
+		})
 	}
 }
