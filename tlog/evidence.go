@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -253,4 +254,68 @@ func ConsistencyRoots(size1, size2 uint64, proof []Hash) (root1, root2 Hash, ok 
 		return Hash{}, Hash{}, false
 	}
 	return fr, sr, true
+}
+
+// ErrSplitView is returned (wrapped) by [CompareCheckpoints] when two
+// checkpoints signed by the log's key can't both be true.
+var ErrSplitView = errors.New("the log signed inconsistent checkpoints")
+
+// CompareCheckpoints checks whether two checkpoint notes signed by the log
+// with verifier key logKey (in either order) can both be true: whether the
+// larger one's tree extends the smaller one's. larger reads hashes of the
+// larger checkpoint's tree, such as [TileHashReader] over the log's tiles
+// at that size; it isn't used for equal sizes, and what it returns is
+// checked against the larger checkpoint's root, so a lying reader can't
+// fake a fork. It returns nil if they are consistent; split-view evidence
+// ([NewEvidence]) and an error wrapping [ErrSplitView] if not; and any
+// other error (bad signatures, hashes that don't match the larger
+// checkpoint) when it can't tell. An auditor uses it to compare the node's
+// checkpoint with the one a witness serves.
+func CompareCheckpoints(ctx context.Context, logKey string, a, b []byte, larger HashReader) ([]byte, error) {
+	v, err := NewVerifier(logKey)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := OpenCheckpoint(a, v)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't compare checkpoints: %w", err)
+	}
+	cb, err := OpenCheckpoint(b, v)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't compare checkpoints: %w", err)
+	}
+	if ca.Size > cb.Size {
+		a, b, ca, cb = b, a, cb, ca
+	}
+	var prefix Hash
+	var proof []Hash
+	switch {
+	case ca.Size == cb.Size:
+		if ca.Hash == cb.Hash {
+			return nil, nil
+		}
+	case ca.Size == 0:
+		if ca.Hash == EmptyRoot() {
+			return nil, nil
+		}
+		prefix = EmptyRoot()
+	default:
+		if proof, err = ConsistencyProof(ctx, ca.Size, cb.Size, larger); err != nil {
+			return nil, fmt.Errorf("couldn't compare checkpoints: %w", err)
+		}
+		if prefix, err = TreeRoot(ctx, ca.Size, larger); err != nil {
+			return nil, fmt.Errorf("couldn't compare checkpoints: %w", err)
+		}
+		if err := VerifyConsistency(ca.Size, cb.Size, proof, prefix, cb.Hash); err != nil {
+			return nil, fmt.Errorf("couldn't compare checkpoints: the hashes read aren't those of the tree of size %d: %w", cb.Size, err)
+		}
+		if prefix == ca.Hash {
+			return nil, nil
+		}
+	}
+	ev, err := NewEvidence(logKey, a, b, prefix, proof, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("couldn't build evidence: %w", err)
+	}
+	return ev, fmt.Errorf("%w: sizes %d and %d", ErrSplitView, ca.Size, cb.Size)
 }

@@ -777,3 +777,52 @@ func TestEvidenceGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestCompareCheckpoints(t *testing.T) {
+	ctx := context.Background()
+	s, vkey := testLogKey(t, "example.com/log", 1)
+	for _, tc := range []struct {
+		name           string
+		common, sa, sb int
+		fork           bool
+		liar           bool // the reader serves a third tree
+	}{
+		{"consistent growth", 30, 7, 20, false, false},
+		{"equal", 30, 7, 7, false, false},
+		{"fork, larger", 3, 7, 20, true, false},
+		{"fork, same size", 3, 7, 7, true, false},
+		{"fork, power of two", 3, 8, 20, true, false},
+		{"reader of another tree", 3, 7, 20, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := forkedTrees(tc.common, tc.sa, tc.sb)
+			na := signedCheckpoint(t, s, uint64(tc.sa), a.root(t, uint64(tc.sa)))
+			nb := signedCheckpoint(t, s, uint64(tc.sb), b.root(t, uint64(tc.sb)))
+			reader := b.reader(uint64(tc.sb))
+			if tc.liar {
+				reader = testTree("third", tc.sb).reader(uint64(tc.sb))
+			}
+			// Either order.
+			for _, pair := range [][2][]byte{{na, nb}, {nb, na}} {
+				ev, err := CompareCheckpoints(ctx, vkey, pair[0], pair[1], reader)
+				switch {
+				case tc.liar:
+					if err == nil || errors.Is(err, ErrSplitView) {
+						t.Fatalf("a lying reader gave %v", err)
+					}
+				case !tc.fork:
+					if err != nil || ev != nil {
+						t.Fatalf("consistent checkpoints: %v", err)
+					}
+				default:
+					if !errors.Is(err, ErrSplitView) {
+						t.Fatalf("fork not found: %v", err)
+					}
+					if _, err := VerifyEvidence(vkey, ev); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
