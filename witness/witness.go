@@ -12,6 +12,7 @@
 package witness
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -158,7 +159,7 @@ func (w *Witness) Checkpoint(origin string) []byte {
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	return ls.note
+	return bytes.Clone(ls.note)
 }
 
 // AddCheckpoint implements C2SP tlog-witness add-checkpoint: it cosigns
