@@ -242,3 +242,73 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// policyFlags are the client-side witness policy flags for commands that
+// check checkpoints (audit, proof, verify, pull, concurrence):
+// --witness-policy FILE (C2SP tlog-policy), or the shorthand --witness VKEY
+// (repeatable) with --witness-quorum K (default: all of them).
+type policyFlags struct {
+	file   string
+	keys   multiFlag
+	quorum int
+}
+
+// addPolicyFlags registers the witness policy flags on fs.
+func addPolicyFlags(fs *flag.FlagSet) *policyFlags {
+	p := &policyFlags{quorum: -1}
+	fs.StringVar(&p.file, "witness-policy", "", "refuse checkpoints that don't meet the witness policy in `FILE` (C2SP tlog-policy)")
+	fs.Var(&p.keys, "witness", "a witness's cosignature verifier `VKEY` (repeatable; shorthand for a policy)")
+	fs.IntVar(&p.quorum, "witness-quorum", -1, "how many of the --witness keys must cosign (`K`; default all)")
+	return p
+}
+
+// policy returns the policy the flags give, or nil when none was given.
+// Bad flags or a bad policy file are usage errors (exit 2).
+func (p *policyFlags) policy() (*tlog.Policy, error) {
+	switch {
+	case p.file != "" && len(p.keys) > 0:
+		return nil, usageErrorf("put the witnesses in the policy file", "give --witness-policy or --witness, not both")
+	case p.file != "":
+		f, err := os.Open(p.file)
+		if err != nil {
+			return nil, usageErrorf("", "couldn't read the witness policy: %v", err)
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, tlog.MaxPolicySize+1))
+		if err != nil {
+			return nil, usageErrorf("", "couldn't read the witness policy: %v", err)
+		}
+		pol, err := tlog.ParsePolicy(b)
+		if err != nil {
+			return nil, usageErrorf("see docs/witness.md for the format", "%s: %v", p.file, err)
+		}
+		return pol, nil
+	case len(p.keys) > 0:
+		k := p.quorum
+		if k < 0 {
+			k = len(p.keys)
+		}
+		pol, err := tlog.NewWitnessPolicy(p.keys, k)
+		if err != nil {
+			return nil, usageErrorf("--witness-quorum is between 1 and the number of --witness keys", "%v", err)
+		}
+		return pol, nil
+	case p.quorum >= 0:
+		return nil, usageErrorf("give the witnesses with --witness VKEY", "--witness-quorum without --witness")
+	}
+	return nil, nil
+}
+
+// checkQuorum checks a signed checkpoint against the policy (nil: no
+// policy, nothing to check) and returns the valid cosignatures; a
+// checkpoint that doesn't meet it is a failed verification (exit 1).
+func checkQuorum(pol *tlog.Policy, signed []byte) ([]tlog.Cosignature, error) {
+	if pol == nil {
+		return nil, nil
+	}
+	cos, err := tlog.CheckQuorum(pol, signed)
+	if err != nil {
+		return cos, withExit(1, "the checkpoint lacks the cosignatures the witness policy requires; ask the node's operator which witnesses it uses", err)
+	}
+	return cos, nil
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -156,5 +157,61 @@ func TestVerifyEvidenceCLI(t *testing.T) {
 				t.Fatalf("no error on stderr: %q", errb.String())
 			}
 		})
+	}
+}
+
+func TestPolicyFlags(t *testing.T) {
+	_, w1, _ := tlog.NewCosignerKey(bytes.NewReader(bytes.Repeat([]byte{1}, 64)), "w1.example")
+	_, w2, _ := tlog.NewCosignerKey(bytes.NewReader(bytes.Repeat([]byte{2}, 64)), "w2.example")
+	dir := t.TempDir()
+	good := filepath.Join(dir, "policy")
+	os.WriteFile(good, []byte("witness a "+w1+"\nwitness b "+w2+"\ngroup g any a b\nquorum g\n"), 0o644)
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(bad, []byte("witness a "+w1+"\n"), 0o644)
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		quorum string // the policy's canonical quorum line, "" for no policy
+		code   int    // exit code of the error, 0 for none
+	}{
+		{"none", nil, "", 0},
+		{"file", []string{"--witness-policy", good}, "quorum g\n", 0},
+		{"shorthand, default all", []string{"--witness", w1, "--witness", w2}, "group quorum 2 w1 w2\nquorum quorum\n", 0},
+		{"shorthand, one of two", []string{"--witness", w1, "--witness", w2, "--witness-quorum", "1"}, "group quorum 1 w1 w2\nquorum quorum\n", 0},
+		{"both", []string{"--witness-policy", good, "--witness", w1}, "", 2},
+		{"quorum too big", []string{"--witness", w1, "--witness-quorum", "2"}, "", 2},
+		{"quorum alone", []string{"--witness-quorum", "1"}, "", 2},
+		{"bad file", []string{"--witness-policy", bad}, "", 2},
+		{"missing file", []string{"--witness-policy", filepath.Join(dir, "nope")}, "", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &cli{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+			fs := c.newFlagSet("test")
+			pf := addPolicyFlags(fs)
+			if err := c.parseFlags(fs, tc.args); err != nil {
+				t.Fatal(err)
+			}
+			pol, err := pf.policy()
+			if exitCode(err) != tc.code {
+				t.Fatalf("exit %d (%v), want %d", exitCode(err), err, tc.code)
+			}
+			switch {
+			case tc.quorum == "" && pol != nil:
+				t.Fatalf("a policy from %v", tc.args)
+			case tc.quorum != "" && (pol == nil || !strings.HasSuffix(pol.String(), tc.quorum)):
+				t.Fatalf("policy %v, want one ending %q", pol, tc.quorum)
+			}
+		})
+	}
+	// A checkpoint without cosignatures fails the quorum with exit 1.
+	pol, _ := tlog.NewWitnessPolicy([]string{w1}, 1)
+	skey, _, _ := tlog.NewNodeKey(bytes.NewReader(bytes.Repeat([]byte{3}, 64)), "node.example/log")
+	s, _ := note.NewSigner(skey)
+	cp, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "node.example/log", Size: 1, Hash: tlog.EmptyRoot()}, s)
+	if _, err := checkQuorum(pol, cp); exitCode(err) != 1 {
+		t.Fatalf("uncosigned checkpoint: %v", err)
+	}
+	if cos, err := checkQuorum(nil, cp); err != nil || cos != nil {
+		t.Fatalf("no policy: %v", err)
 	}
 }
