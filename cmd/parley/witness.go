@@ -143,7 +143,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	var logs, pulls multiFlag
 	fs.Var(&logs, "log", "witness the log with this note verifier `VKEY` (repeatable)")
 	fs.Var(&pulls, "pull", "also pull the log at `URL=VKEY` itself: URL is the node's base URL, which serves /log/checkpoint and /log/tile/ (repeatable)")
-	poll := fs.Duration("poll", 30*time.Second, "how often to pull each --pull log (`DURATION`)")
+	poll := fs.Duration("poll", 30*time.Second, "how often to pull each --pull log (a `DURATION` such as 30s or 500ms)")
 	token := fs.String("token", "", "a member's API `TOKEN` for --pull logs that need one (better: PARLEY_TOKEN or --token-file)")
 	tokenFile := fs.String("token-file", "", "read the --pull token from `FILE` (the token, or member add --json output)")
 	urlFile := fs.String("url-file", "", "once listening, write the witness's URL to `FILE` (useful with --listen 127.0.0.1:0)")
