@@ -30,9 +30,10 @@ type journal struct {
 	dir string
 
 	mu      sync.Mutex
-	cur     *batch // appends waiting for the next write
-	writing bool   // a leader is writing; it also owns the fields below
-	broken  error  // a failed write: the file's state is unknown
+	cond    *sync.Cond // signalled when a batch is written
+	cur     *batch     // appends waiting for the next write
+	writing bool       // a leader is writing; it also owns the fields below
+	broken  error      // a failed write: the file's state is unknown
 
 	f       *os.File
 	latest  map[string][]byte // origin → last record written
@@ -44,7 +45,7 @@ type batch struct {
 	buf     []byte
 	origins []string
 	recs    [][]byte
-	done    chan struct{}
+	written bool // under journal.mu
 	err     error
 }
 
@@ -64,6 +65,7 @@ func openJournal(dir string) (*journal, map[string][]byte, error) {
 		return nil, nil, fmt.Errorf("couldn't create the state directory: %w", err)
 	}
 	j := &journal{dir: dir, latest: map[string][]byte{}, slack: 1024}
+	j.cond = sync.NewCond(&j.mu)
 	b, err := os.ReadFile(filepath.Join(dir, journalFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("couldn't read the witness state: %w", err)
@@ -136,45 +138,48 @@ func (j *journal) compact() error {
 // returns nil the record survives a crash. After a failed write every
 // later append fails too, so the witness stops cosigning rather than risk
 // forgetting what it signed.
+//
+// Group commit: records that arrive while a batch is being written wait
+// together in the next batch, and one of them writes it. Each caller
+// writes at most one batch, so none waits on more than the batch before
+// its own.
 func (j *journal) append(origin string, rec []byte) error {
 	if len(rec) == 0 || len(rec) > maxRecord {
 		return fmt.Errorf("couldn't save the checkpoint: record of %d bytes", len(rec))
 	}
 	j.mu.Lock()
+	defer j.mu.Unlock()
 	if j.broken != nil {
-		j.mu.Unlock()
 		return j.broken
 	}
 	if j.cur == nil {
-		j.cur = &batch{done: make(chan struct{})}
+		j.cur = &batch{}
 	}
 	b := j.cur
 	b.buf = frame(b.buf, rec)
 	b.origins = append(b.origins, origin)
 	b.recs = append(b.recs, rec)
-	if j.writing {
-		j.mu.Unlock()
-		<-b.done
-		return b.err
-	}
-	// Lead: write batches until no one is waiting.
-	j.writing = true
-	for j.cur != nil {
-		w := j.cur
+	for !b.written {
+		if j.writing {
+			j.cond.Wait()
+			continue
+		}
+		// b is still the pending batch: write it.
+		j.writing = true
 		j.cur = nil
-		broken := j.broken
+		err := j.broken
 		j.mu.Unlock()
-		if w.err = broken; w.err == nil {
-			w.err = j.write(w)
+		if err == nil {
+			err = j.write(b)
 		}
 		j.mu.Lock()
-		if w.err != nil && j.broken == nil {
-			j.broken = w.err
+		b.err, b.written = err, true
+		if err != nil && j.broken == nil {
+			j.broken = err
 		}
-		close(w.done)
+		j.writing = false
+		j.cond.Broadcast()
 	}
-	j.writing = false
-	j.mu.Unlock()
 	return b.err
 }
 
