@@ -215,3 +215,35 @@ func TestPolicyFlags(t *testing.T) {
 		t.Fatalf("no policy: %v", err)
 	}
 }
+
+// TestWitnessInitFiles checks what `parley witness init` leaves: the
+// directory 0700, the key 0600 and readable as a cosigner key whose
+// verifier key is the one printed.
+func TestWitnessInitFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "w")
+	var out, errb bytes.Buffer
+	c := &cli{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	if code := c.main(context.Background(), []string{"witness", "init", "--data", dir, "--name", "witness.example/w1"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for name, want := range map[string]os.FileMode{"": 0o700, witnessKeyFile: 0o600} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", filepath.Join(dir, name), fi.Mode().Perm(), want)
+		}
+	}
+	skey, _ := os.ReadFile(filepath.Join(dir, witnessKeyFile))
+	cos, err := tlog.ParseCosignerKey(string(skey), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out.String()); got != cos.VerifierKey() {
+		t.Fatalf("printed %q, key file's verifier key %q", got, cos.VerifierKey())
+	}
+	if code := c.main(context.Background(), []string{"witness", "init", "--data", dir, "--name", "a b"}); code != 2 {
+		t.Fatalf("bad name: exit %d", code)
+	}
+}
