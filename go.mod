@@ -7,11 +7,14 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/rogpeppe/go-internal v1.16.0
+	github.com/transparency-dev/formats v0.1.1
 	github.com/transparency-dev/merkle v0.0.2
 	golang.org/x/image v0.47.0
 	golang.org/x/mod v0.43.0
 	modernc.org/sqlite v1.62.0
 )
+
+require filippo.io/mldsa v0.0.0-20260215214346-43d0283efc3e // indirect
 
 require (
 	github.com/bwesterb/go-ristretto v1.2.4 // indirect

@@ -21,7 +21,11 @@
 //     ([Bundle], [VerifyBundle]) and a streaming full audit ([Audit])
 //     that remembers the checkpoints it saw ([SeenCheckpoints]) and keeps
 //     two conflicting ones as evidence of a fork;
-//   - a client for a Parley node's /log/ API ([Client]).
+//   - a client for a Parley node's /log/ API ([Client]);
+//   - witness cosignatures (C2SP tlog-cosignature, Ed25519 cosignature/v1:
+//     [Cosigner], [CosignatureVerifier]), witness policies (C2SP
+//     tlog-policy: [ParsePolicy], [CheckQuorum]) and split-view evidence
+//     ([NewEvidence], [VerifyEvidence]), described in docs/witness.md.
 //
 // docs/log.md describes the wire formats and how a member pins the node's
 // key.

@@ -39,6 +39,9 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waiturl": waitURL,
 			"creator": setCreator,
+			// witness_test.go
+			"waitwitness":  waitWitness,
+			"waitevidence": waitEvidence,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {

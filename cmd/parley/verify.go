@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:  "verify",
-		usage: "verify [--log-key VKEY] BUNDLE                  check a proof bundle offline (- for stdin)",
+		usage: "verify [--log-key VKEY] FILE                    check a proof bundle or split-view evidence offline (- for stdin)",
 		run:   runVerify,
 	})
 }
@@ -46,6 +46,9 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	data, err := io.ReadAll(io.LimitReader(r, maxBundle))
 	if err != nil {
 		return usageErrorf("", "couldn't read the bundle: %v", err)
+	}
+	if tlog.IsEvidence(data) {
+		return verifyEvidence(c, *logKey, data)
 	}
 	res, err := tlog.VerifyBundle(data, *logKey)
 	if err != nil {
@@ -81,4 +84,18 @@ func describeSigner(member string, signed bool, check tlog.ObjectCheck) string {
 		s = "relayed by " + member + "; claims to be from " + check.ClaimedCreator + " (not verified)" + strings.TrimPrefix(s, "signed by "+member)
 	}
 	return s
+}
+
+// verifyEvidence checks split-view evidence (docs/witness.md): exit 0 only
+// if it proves that the log's key signed two inconsistent checkpoints.
+func verifyEvidence(c *cli, logKey string, data []byte) error {
+	sv, err := tlog.VerifyEvidence(logKey, data)
+	if err != nil {
+		return withExit(1, "this evidence doesn't prove that the log's key signed inconsistent histories", err)
+	}
+	fmt.Fprintf(c.stdout, "evidence verified: the log's key signed inconsistent histories: %s\n", sv)
+	if logKey == "" {
+		fmt.Fprintln(c.stderr, "parley: warning: checked against the evidence's own log key; pin the key you trust with --log-key")
+	}
+	return nil
 }

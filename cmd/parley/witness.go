@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parley-exchange/parley/tlog"
+	"github.com/parley-exchange/parley/witness"
+)
+
+// parley witness init --data DIR --name NAME
+// parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll D] [--token-file F]
+//
+// A C2SP tlog-witness (docs/witness.md). Exit codes: 0 stopped cleanly,
+// 2 bad usage, 3 the witness couldn't run.
+func init() {
+	register(command{
+		name:  "witness",
+		usage: "witness init --data DIR --name NAME | witness serve --data DIR --log VKEY...   # a C2SP tlog-witness",
+		run:   runWitness,
+	})
+}
+
+const witnessUsage = "usage: parley witness init --data DIR --name NAME | parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE]"
+
+// Files in a witness's data directory.
+const (
+	witnessKeyFile  = "witness.key"  // the signer key, 0600
+	witnessVKeyFile = "witness.vkey" // the verifier key, for reference
+)
+
+// defaultWitnessListen is where a witness listens without --listen.
+const defaultWitnessListen = "127.0.0.1:7380"
+
+func runWitness(ctx context.Context, c *cli, args []string) error {
+	if len(args) == 0 {
+		return usageErrorf(witnessUsage, "witness needs a subcommand: init or serve")
+	}
+	switch args[0] {
+	case "init":
+		return runWitnessInit(c, args[1:])
+	case "serve":
+		return runWitnessServe(ctx, c, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprintln(c.stderr, witnessUsage)
+		return flag.ErrHelp
+	}
+	return usageErrorf(witnessUsage, "unknown witness subcommand %q", args[0])
+}
+
+func runWitnessInit(c *cli, args []string) error {
+	fs := c.newFlagSet("witness init")
+	dir := fs.String("data", "", "the witness's data `DIR`ectory (created 0700 if missing)")
+	name := fs.String("name", "", "the witness's key `NAME`, a schema-less URL such as witness.example/w1")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" || *name == "" || fs.NArg() > 0 {
+		return usageErrorf("parley witness init --data ./witness --name witness.example/w1", "witness init needs --data and --name")
+	}
+	skey, vkey, err := tlog.NewCosignerKey(rand.Reader, *name)
+	if err != nil {
+		return usageErrorf("a key name has no spaces and no '+'", "%v", err)
+	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't create the witness directory: %w", err))
+	}
+	if err := os.Chmod(*dir, 0o700); err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't restrict the witness directory: %w", err))
+	}
+	keyPath := filepath.Join(*dir, witnessKeyFile)
+	// O_EXCL: never overwrite a witness's key, which would make it a new
+	// witness that forgot what it cosigned.
+	f, err := os.OpenFile(keyPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return usageErrorf("use another directory, or run parley witness serve --data "+*dir, "%s already holds a witness key", *dir)
+	}
+	if err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't write the witness key: %w", err))
+	}
+	_, err = io.WriteString(f, skey+"\n")
+	if err = errors.Join(err, f.Sync(), f.Close()); err != nil {
+		os.Remove(keyPath)
+		return withExit(3, "", fmt.Errorf("couldn't write the witness key: %w", err))
+	}
+	if err := os.WriteFile(filepath.Join(*dir, witnessVKeyFile), []byte(vkey+"\n"), 0o644); err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't write the witness verifier key: %w", err))
+	}
+	fmt.Fprintf(c.stderr, "parley: initialized witness %s in %s; its cosignature/v1 verifier key (give it to logs and clients):\n", *name, *dir)
+	fmt.Fprintln(c.stdout, vkey)
+	return nil
+}
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// pullTarget is one --pull URL=VKEY.
+type pullTarget struct {
+	url, vkey string
+}
+
+// parsePull splits URL=VKEY at the first '=' after which a valid note
+// verifier key follows (a URL may contain '=' in its query; a verifier key
+// may contain '=' in its name).
+func parsePull(s string) (pullTarget, error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '=' {
+			continue
+		}
+		u, k := s[:i], s[i+1:]
+		if _, err := tlog.NewVerifier(k); err != nil {
+			continue
+		}
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return pullTarget{}, fmt.Errorf("--pull %.80q: %q isn't an http(s) URL", s, u)
+		}
+		return pullTarget{url: u, vkey: k}, nil
+	}
+	return pullTarget{}, fmt.Errorf("--pull %.80q isn't URL=VKEY with a log verifier key", s)
+}
+
+func runWitnessServe(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("witness serve")
+	dir := fs.String("data", "", "the witness's data `DIR`ectory (made by parley witness init)")
+	listen := fs.String("listen", defaultWitnessListen, "listen on `ADDR`")
+	var logs, pulls multiFlag
+	fs.Var(&logs, "log", "witness the log with this note verifier `VKEY` (repeatable)")
+	fs.Var(&pulls, "pull", "also pull the log at `URL=VKEY` itself: URL is the node's base URL, which serves /log/checkpoint and /log/tile/ (repeatable)")
+	poll := fs.Duration("poll", 30*time.Second, "how often to pull each --pull log (a `DURATION` such as 30s or 500ms)")
+	token := fs.String("token", "", "a member's API `TOKEN` for --pull logs that need one (better: PARLEY_TOKEN or --token-file)")
+	tokenFile := fs.String("token-file", "", "read the --pull token from `FILE` (the token, or member add --json output)")
+	urlFile := fs.String("url-file", "", "once listening, write the witness's URL to `FILE` (useful with --listen 127.0.0.1:0)")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := readToken(token, *tokenFile); err != nil {
+		return err
+	}
+	if *dir == "" || fs.NArg() > 0 {
+		return usageErrorf(witnessUsage, "witness serve needs --data and no arguments")
+	}
+	if len(logs) == 0 && len(pulls) == 0 {
+		return usageErrorf("give each log's verifier key with --log VKEY (or --pull URL=VKEY)", "witness serve needs at least one log")
+	}
+	if *poll <= 0 {
+		return usageErrorf("", "--poll must be positive")
+	}
+	var targets []pullTarget
+	keys := append([]string(nil), logs...)
+	for _, p := range pulls {
+		t, err := parsePull(p)
+		if err != nil {
+			return usageErrorf("--pull https://node.example=<the node's log verifier key>", "%v", err)
+		}
+		targets = append(targets, t)
+		if !contains(keys, t.vkey) {
+			keys = append(keys, t.vkey)
+		}
+	}
+	for _, k := range keys {
+		if _, err := tlog.NewVerifier(k); err != nil {
+			return usageErrorf("a log verifier key looks like name+1234abcd+AbC...", "--log %.80q: %v", k, err)
+		}
+	}
+	skey, err := os.ReadFile(filepath.Join(*dir, witnessKeyFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return usageErrorf("run parley witness init --data "+*dir+" --name NAME first", "%s holds no witness key", *dir)
+	}
+	if err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't read the witness key: %w", err))
+	}
+	cos, err := tlog.ParseCosignerKey(string(skey), nil)
+	if err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't read the witness key: %w", err))
+	}
+	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
+	w, err := witness.Open(witness.Config{Dir: *dir, Cosigner: cos, Logs: keys, Logger: logger})
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	defer w.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return usageErrorf("choose another address with --listen", "couldn't listen on %s: %v", *listen, err)
+	}
+	if *urlFile != "" {
+		if err := writeURLFile(*urlFile, "http://"+ln.Addr().String()); err != nil {
+			ln.Close()
+			return withExit(3, "", err)
+		}
+	}
+	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, t := range targets {
+		wg.Add(1)
+		go func(t pullTarget) {
+			defer wg.Done()
+			w.Pull(ctx, t.vkey, &tlog.Client{URL: t.url, Token: *token, HTTP: &http.Client{Timeout: time.Minute}}, *poll)
+		}(t)
+	}
+	go func() {
+		<-ctx.Done()
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		srv.Shutdown(sctx)
+	}()
+	fmt.Fprintf(c.stderr, "parley: witness %s serving %d log(s) on http://%s; Ctrl-C stops\n", cos.Name(), len(keys), ln.Addr())
+	err = srv.Serve(ln)
+	cancel()
+	wg.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return withExit(3, "", err)
+	}
+	fmt.Fprintln(c.stderr, "parley: stopped")
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// policyFlags are the client-side witness policy flags for commands that
+// check checkpoints (audit, proof, verify, pull, concurrence):
+// --witness-policy FILE (C2SP tlog-policy), or the shorthand --witness VKEY
+// (repeatable) with --witness-quorum K (default: all of them).
+type policyFlags struct {
+	file   string
+	keys   multiFlag
+	quorum int
+}
+
+// addPolicyFlags registers the witness policy flags on fs.
+func addPolicyFlags(fs *flag.FlagSet) *policyFlags {
+	p := &policyFlags{quorum: -1}
+	fs.StringVar(&p.file, "witness-policy", "", "refuse checkpoints that don't meet the witness policy in `FILE` (C2SP tlog-policy)")
+	fs.Var(&p.keys, "witness", "a witness's cosignature verifier `VKEY` (repeatable; shorthand for a policy)")
+	fs.IntVar(&p.quorum, "witness-quorum", -1, "how many of the --witness keys must cosign (`K`; default all)")
+	return p
+}
+
+// policy returns the policy the flags give, or nil when none was given.
+// Bad flags or a bad policy file are usage errors (exit 2).
+func (p *policyFlags) policy() (*tlog.Policy, error) {
+	switch {
+	case p.file != "" && len(p.keys) > 0:
+		return nil, usageErrorf("put the witnesses in the policy file", "give --witness-policy or --witness, not both")
+	case p.file != "":
+		f, err := os.Open(p.file)
+		if err != nil {
+			return nil, usageErrorf("", "couldn't read the witness policy: %v", err)
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, tlog.MaxPolicySize+1))
+		if err != nil {
+			return nil, usageErrorf("", "couldn't read the witness policy: %v", err)
+		}
+		pol, err := tlog.ParsePolicy(b)
+		if err != nil {
+			return nil, usageErrorf("see docs/witness.md for the format", "%s: %v", p.file, err)
+		}
+		return pol, nil
+	case len(p.keys) > 0:
+		k := p.quorum
+		if k < 0 {
+			k = len(p.keys)
+		}
+		pol, err := tlog.NewWitnessPolicy(p.keys, k)
+		if err != nil {
+			return nil, usageErrorf("--witness-quorum is between 1 and the number of --witness keys", "%v", err)
+		}
+		return pol, nil
+	case p.quorum >= 0:
+		return nil, usageErrorf("give the witnesses with --witness VKEY", "--witness-quorum without --witness")
+	}
+	return nil, nil
+}
+
+// checkQuorum checks a signed checkpoint against the policy (nil: no
+// policy, nothing to check) and returns the valid cosignatures; a
+// checkpoint that doesn't meet it is a failed verification (exit 1).
+func checkQuorum(pol *tlog.Policy, signed []byte) ([]tlog.Cosignature, error) {
+	if pol == nil {
+		return nil, nil
+	}
+	cos, err := tlog.CheckQuorum(pol, signed)
+	if err != nil {
+		return cos, withExit(1, "the checkpoint lacks the cosignatures the witness policy requires; ask the node's operator which witnesses it uses", err)
+	}
+	return cos, nil
+}

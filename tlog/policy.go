@@ -1,0 +1,407 @@
+package tlog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Witness policies in the C2SP tlog-policy format:
+//
+//	log <vkey> [<url>]
+//	witness <name> <vkey> [<url>]
+//	group <name> all|any|<k> <name>...
+//	quorum <name>|none
+//
+// Items are separated by spaces and tabs; empty lines and lines starting
+// with "#" are ignored; a group or the quorum names only witnesses and
+// groups defined on earlier lines; exactly one quorum line.
+
+// ErrMalformedPolicy is returned (wrapped) for a policy that isn't valid
+// C2SP tlog-policy text.
+var ErrMalformedPolicy = errors.New("malformed witness policy")
+
+// ErrQuorum is returned (wrapped) by [CheckQuorum] when a checkpoint isn't
+// signed by a policy log or isn't cosigned by the policy's quorum.
+var ErrQuorum = errors.New("checkpoint doesn't meet the witness policy")
+
+// Policy limits: C2SP recommends supporting at least 32 of each.
+const (
+	MaxPolicyLogs      = 256
+	MaxPolicyWitnesses = 256
+	MaxPolicyGroups    = 256
+	MaxPolicySize      = 1 << 20
+)
+
+// Policy is a parsed witness policy.
+type Policy struct {
+	// Logs are the logs whose checkpoints the policy accepts; empty means
+	// the caller checks the log signature itself.
+	Logs []PolicyLog
+	// Witnesses are the known witnesses, in file order.
+	Witnesses []PolicyWitness
+	// Groups are the witness groups, in file order.
+	Groups []PolicyGroup
+	// Quorum names the witness or group that must witness a checkpoint,
+	// or "none".
+	Quorum string
+
+	names map[string]int // witness i → i; group j → -(j+1)
+}
+
+// PolicyLog is one "log" line.
+type PolicyLog struct {
+	Key string
+	URL string
+	v   note.Verifier
+}
+
+// PolicyWitness is one "witness" line.
+type PolicyWitness struct {
+	Name string
+	Key  string
+	// URL is the witness's submission prefix, if given (monitor retrieval
+	// uses the same prefix).
+	URL string
+	v   *CosignatureVerifier
+}
+
+// PolicyGroup is one "group" line: witnessed when at least K members are.
+type PolicyGroup struct {
+	Name    string
+	K       int
+	Members []string
+	// kText is how K was written ("all", "any" or the number).
+	kText string
+}
+
+// Cosignature is one valid witness cosignature found by [CheckQuorum].
+type Cosignature struct {
+	// Witness is the witness's name in the policy.
+	Witness string
+	// Key is its verifier key.
+	Key string
+	// Time is the cosignature's timestamp: the witness vouches that the
+	// checkpoint was the largest consistent one it had seen then.
+	Time time.Time
+}
+
+// ParsePolicy parses C2SP tlog-policy text. It fails with
+// [ErrMalformedPolicy] naming the line.
+func ParsePolicy(data []byte) (*Policy, error) {
+	if len(data) > MaxPolicySize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformedPolicy, MaxPolicySize)
+	}
+	for i, c := range data {
+		if c != '\t' && c != '\n' && (c < 0x20 || c == 0x7f) {
+			line := bytes.Count(data[:i], []byte{'\n'}) + 1
+			return nil, fmt.Errorf("%w: line %d: control character 0x%02x", ErrMalformedPolicy, line, c)
+		}
+	}
+	p := &Policy{names: map[string]int{}}
+	sawQuorum := false
+	keys := map[string]string{} // public key bytes → kind, to reject duplicates
+	for i, line := range strings.Split(string(data), "\n") {
+		bad := func(format string, args ...any) (*Policy, error) {
+			return nil, fmt.Errorf("%w: line %d: %s", ErrMalformedPolicy, i+1, fmt.Sprintf(format, args...))
+		}
+		f := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' })
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		switch f[0] {
+		case "log":
+			if len(f) < 2 || len(f) > 3 {
+				return bad("want: log <vkey> [<url>]")
+			}
+			if len(p.Logs) == MaxPolicyLogs {
+				return bad("more than %d logs", MaxPolicyLogs)
+			}
+			v, err := NewVerifier(f[1])
+			if err != nil {
+				return bad("%v", err)
+			}
+			_, _, raw, _ := splitVerifierKey(f[1])
+			if kind, dup := keys[string(raw[1:])]; dup {
+				return bad("the key of this log is already a %s's", kind)
+			}
+			keys[string(raw[1:])] = "log"
+			l := PolicyLog{Key: f[1], v: v}
+			if len(f) == 3 {
+				l.URL = f[2]
+			}
+			p.Logs = append(p.Logs, l)
+		case "witness":
+			if len(f) < 3 || len(f) > 4 {
+				return bad("want: witness <name> <vkey> [<url>]")
+			}
+			if len(p.Witnesses) == MaxPolicyWitnesses {
+				return bad("more than %d witnesses", MaxPolicyWitnesses)
+			}
+			if err := p.define(f[1]); err != nil {
+				return bad("%v", err)
+			}
+			v, err := NewCosignatureVerifier(f[2])
+			if err != nil {
+				return bad("%v", err)
+			}
+			if kind, dup := keys[string(v.pub)]; dup {
+				return bad("the key of witness %s is already a %s's", f[1], kind)
+			}
+			keys[string(v.pub)] = "witness"
+			w := PolicyWitness{Name: f[1], Key: f[2], v: v}
+			if len(f) == 4 {
+				w.URL = f[3]
+			}
+			p.names[f[1]] = len(p.Witnesses)
+			p.Witnesses = append(p.Witnesses, w)
+		case "group":
+			if len(f) < 4 {
+				return bad("want: group <name> all|any|<k> <name>...")
+			}
+			if len(p.Groups) == MaxPolicyGroups {
+				return bad("more than %d groups", MaxPolicyGroups)
+			}
+			if err := p.define(f[1]); err != nil {
+				return bad("%v", err)
+			}
+			g := PolicyGroup{Name: f[1], Members: append([]string(nil), f[3:]...), kText: f[2]}
+			seen := map[string]bool{}
+			for _, m := range g.Members {
+				if m == "none" {
+					return bad("none can't be a group member")
+				}
+				if _, ok := p.names[m]; !ok {
+					return bad("%q isn't defined on an earlier line", m)
+				}
+				if seen[m] {
+					return bad("%q is listed twice", m)
+				}
+				seen[m] = true
+			}
+			switch g.kText {
+			case "all":
+				g.K = len(g.Members)
+			case "any":
+				g.K = 1
+			default:
+				k, err := strconv.Atoi(g.kText)
+				if err != nil || strconv.Itoa(k) != g.kText || k < 1 || k > len(g.Members) {
+					return bad("threshold %q isn't all, any or a decimal from 1 to %d", g.kText, len(g.Members))
+				}
+				g.K = k
+			}
+			p.names[f[1]] = -(len(p.Groups) + 1)
+			p.Groups = append(p.Groups, g)
+		case "quorum":
+			if len(f) != 2 {
+				return bad("want: quorum <name>")
+			}
+			if sawQuorum {
+				return bad("a second quorum line")
+			}
+			if _, ok := p.names[f[1]]; !ok && f[1] != "none" {
+				return bad("%q isn't defined on an earlier line", f[1])
+			}
+			p.Quorum, sawQuorum = f[1], true
+		default:
+			return bad("unknown keyword %.40q", f[0])
+		}
+	}
+	if !sawQuorum {
+		return nil, fmt.Errorf("%w: no quorum line", ErrMalformedPolicy)
+	}
+	return p, nil
+}
+
+// define reserves a witness or group name.
+func (p *Policy) define(name string) error {
+	if name == "none" {
+		return errors.New("none is a reserved name")
+	}
+	if _, dup := p.names[name]; dup {
+		return fmt.Errorf("%q is defined twice", name)
+	}
+	return nil
+}
+
+// NewWitnessPolicy is the shorthand policy of `--witness VKEY` (repeated)
+// with `--witness-quorum K`: any K of the witnesses, named w1, w2, ...; no
+// witnesses and K = 0 is "quorum none". It accepts any log (the caller
+// checks the log signature).
+func NewWitnessPolicy(witnessKeys []string, k int) (*Policy, error) {
+	var b strings.Builder
+	var names []string
+	for i, key := range witnessKeys {
+		name := "w" + strconv.Itoa(i+1)
+		if strings.ContainsAny(key, " \t\n") {
+			return nil, fmt.Errorf("%w: witness key %.80q", ErrMalformedPolicy, key)
+		}
+		fmt.Fprintf(&b, "witness %s %s\n", name, key)
+		names = append(names, name)
+	}
+	switch {
+	case k < 0 || k > len(witnessKeys):
+		return nil, fmt.Errorf("%w: a quorum of %d out of %d witnesses", ErrMalformedPolicy, k, len(witnessKeys))
+	case k == 0:
+		if len(witnessKeys) > 0 {
+			return nil, fmt.Errorf("%w: a quorum of 0 with witnesses given; use at least 1", ErrMalformedPolicy)
+		}
+		b.WriteString("quorum none\n")
+	default:
+		fmt.Fprintf(&b, "group quorum %d %s\nquorum quorum\n", k, strings.Join(names, " "))
+	}
+	return ParsePolicy([]byte(b.String()))
+}
+
+// String returns the policy in canonical C2SP tlog-policy text: logs,
+// witnesses, groups, then the quorum, one space between items. Parsing it
+// gives the same policy.
+func (p *Policy) String() string {
+	var b strings.Builder
+	for _, l := range p.Logs {
+		b.WriteString("log " + l.Key)
+		if l.URL != "" {
+			b.WriteString(" " + l.URL)
+		}
+		b.WriteByte('\n')
+	}
+	for _, w := range p.Witnesses {
+		b.WriteString("witness " + w.Name + " " + w.Key)
+		if w.URL != "" {
+			b.WriteString(" " + w.URL)
+		}
+		b.WriteByte('\n')
+	}
+	for _, g := range p.Groups {
+		fmt.Fprintf(&b, "group %s %s %s\n", g.Name, g.kText, strings.Join(g.Members, " "))
+	}
+	b.WriteString("quorum " + p.Quorum + "\n")
+	return b.String()
+}
+
+// CheckQuorum checks a signed checkpoint note against the policy: signed
+// by one of the policy's logs (skipped when it lists none: the caller
+// verifies the log signature with the key it pins), and cosigned by the
+// quorum. Only C2SP cosignature/v1 signatures count, since a cosignature
+// must carry its time; signatures from keys the policy doesn't know are
+// ignored, but a signature line naming a policy witness's key that doesn't
+// verify rejects the whole note (C2SP signed-note). It returns every valid
+// policy-witness cosignature, in policy order, even when the quorum fails,
+// with [ErrQuorum] then.
+func CheckQuorum(p *Policy, signed []byte) ([]Cosignature, error) {
+	if err := checkSignatureEncoding(signed); err != nil {
+		return nil, err
+	}
+	if len(p.Logs) > 0 {
+		vs := make([]note.Verifier, len(p.Logs))
+		for i, l := range p.Logs {
+			vs[i] = l.v
+		}
+		n, err := note.Open(signed, note.VerifierList(vs...))
+		if err != nil {
+			return nil, fmt.Errorf("%w: not signed by a policy log: %v", ErrQuorum, err)
+		}
+		c, err := ParseCheckpoint([]byte(n.Text))
+		if err != nil {
+			return nil, err
+		}
+		if !originSigned(c.Origin, n.Sigs) {
+			return nil, fmt.Errorf("%w: origin %q isn't the name of the log key that signed it", ErrQuorum, c.Origin)
+		}
+	}
+	var cos []Cosignature
+	have := map[string]bool{}
+	if len(p.Witnesses) > 0 {
+		vs := make([]note.Verifier, len(p.Witnesses))
+		for i, w := range p.Witnesses {
+			vs[i] = w.v
+		}
+		n, err := note.Open(signed, note.VerifierList(vs...))
+		var unverified *note.UnverifiedNoteError
+		switch {
+		case errors.As(err, &unverified):
+			// No cosignature from a policy witness: only "quorum none" passes.
+		case err != nil:
+			return nil, fmt.Errorf("%w: %v", ErrQuorum, err)
+		default:
+			if _, err := ParseCheckpoint([]byte(n.Text)); err != nil {
+				return nil, err
+			}
+			byKey := map[[2]any]int{}
+			for i, w := range p.Witnesses {
+				byKey[[2]any{w.v.name, w.v.hash}] = i
+			}
+			for _, s := range n.Sigs {
+				i := byKey[[2]any{s.Name, s.Hash}]
+				t, err := CosignatureTime(s.Base64)
+				if err != nil {
+					return nil, err
+				}
+				w := p.Witnesses[i]
+				if !have[w.Name] {
+					have[w.Name] = true
+					cos = append(cos, Cosignature{Witness: w.Name, Key: w.Key, Time: t})
+				}
+			}
+			sort.SliceStable(cos, func(a, b int) bool { return p.names[cos[a].Witness] < p.names[cos[b].Witness] })
+		}
+	}
+	if p.Quorum == "none" || p.witnessed(p.Quorum, have) {
+		return cos, nil
+	}
+	return cos, fmt.Errorf("%w: %d policy witness(es) cosigned it, not enough for quorum %s", ErrQuorum, len(cos), p.Quorum)
+}
+
+// witnessed evaluates a witness or group name against the witnesses that
+// cosigned. Groups name only earlier names, so evaluating them in file
+// order, each once, settles every group in linear time (a recursive walk
+// could take exponential time on groups that share members).
+func (p *Policy) witnessed(name string, have map[string]bool) bool {
+	groups := make([]bool, len(p.Groups))
+	is := func(n string) bool {
+		i := p.names[n]
+		if i >= 0 {
+			return have[p.Witnesses[i].Name]
+		}
+		return groups[-i-1]
+	}
+	for j, g := range p.Groups {
+		n := 0
+		for _, m := range g.Members {
+			if is(m) {
+				n++
+			}
+		}
+		groups[j] = n >= g.K
+	}
+	return is(name)
+}
+
+// WitnessURLs returns the witnesses that have a URL, by name.
+func (p *Policy) WitnessURLs() map[string]string {
+	out := map[string]string{}
+	for _, w := range p.Witnesses {
+		if w.URL != "" {
+			out[w.Name] = w.URL
+		}
+	}
+	return out
+}
+
+// originSigned reports whether one of the verified signatures is by a key
+// named origin (C2SP tlog-checkpoint: the log key's name is the origin).
+func originSigned(origin string, sigs []note.Signature) bool {
+	for _, s := range sigs {
+		if s.Name == origin {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,130 @@
+package witness
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/tlog"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// benchLog is one log's stream of add-checkpoint requests: checkpoints of
+// growing size, each with the consistency proof from the previous one.
+type benchLog struct {
+	vkey   string
+	v      note.Verifier
+	bodies [][]byte
+	cps    []tlog.Checkpoint
+	notes  [][]byte
+	proofs [][]tlog.Hash
+}
+
+func makeBenchLogs(b *testing.B, logs, perLog int) []*benchLog {
+	out := make([]*benchLog, logs)
+	for i := range out {
+		l := newTestLog(b, fmt.Sprintf("bench.example/log%d", i))
+		h := l.newHistory(b, "x", 0, 5000)
+		bl := &benchLog{vkey: l.vkey, v: mustV(b, l.vkey)}
+		var prev uint64
+		for k := 1; k <= perLog; k++ {
+			size := uint64(k * 5000 / perLog)
+			n := h.checkpointAt(b, size)
+			p := h.proof(b, prev, size)
+			cp, _ := tlog.OpenCheckpoint(n, bl.v)
+			bl.bodies = append(bl.bodies, MarshalAddCheckpoint(prev, p, n))
+			bl.cps, bl.notes, bl.proofs = append(bl.cps, cp), append(bl.notes, n), append(bl.proofs, p)
+			prev = size
+		}
+		out[i] = bl
+	}
+	return out
+}
+
+// BenchmarkCosignVsBound measures, in one run, the rate at which a witness
+// cosigns (add-checkpoint through its HTTP handler, without a network:
+// parsing, the log signature check, the consistency proof, the
+// cosignature, and the fsynced state write shared by concurrent requests)
+// against its bound: the same checkpoints' work with nothing else (one
+// Ed25519 verify, one Ed25519 sign and the consistency proof's hashes per
+// checkpoint), both on every CPU. It reports both rates and their ratio.
+// With one log every checkpoint waits for its own fsync, so the ratio is
+// the disk's, not the witness's: the "logs=1" case shows it.
+func BenchmarkCosignVsBound(b *testing.B) {
+	b.Run("logs=64", func(b *testing.B) { benchCosign(b, 64, 40) })
+	b.Run("logs=1", func(b *testing.B) { benchCosign(b, 1, 200) })
+}
+
+func benchCosign(b *testing.B, logs, perLog int) {
+	bls := makeBenchLogs(b, logs, perLog)
+	signer := newCosigner(b, "bench.example/w")
+	total := float64(logs * perLog)
+	var boundD, witnessD time.Duration
+	for i := 0; i < b.N; i++ {
+		// The bound: per checkpoint, verify the log's signature, check the
+		// proof and sign, spread over every CPU.
+		start := time.Now()
+		parallel(logs, func(j int) {
+			bl := bls[j]
+			for k, n := range bl.notes {
+				if _, err := note.Open(n, note.VerifierList(bl.v)); err != nil {
+					panic(err)
+				}
+				if k > 0 {
+					if err := tlog.VerifyConsistency(bl.cps[k-1].Size, bl.cps[k].Size, bl.proofs[k], bl.cps[k-1].Hash, bl.cps[k].Hash); err != nil {
+						panic(err)
+					}
+				}
+				text, _ := tlog.SplitNote(n)
+				if _, err := signer.Sign(text); err != nil {
+					panic(err)
+				}
+			}
+		})
+		boundD += time.Since(start)
+
+		var keys []string
+		for _, bl := range bls {
+			keys = append(keys, bl.vkey)
+		}
+		w, err := Open(Config{Dir: b.TempDir(), Cosigner: signer, Logs: keys})
+		if err != nil {
+			b.Fatal(err)
+		}
+		hd := w.Handler()
+		start = time.Now()
+		parallel(logs, func(j int) {
+			for _, body := range bls[j].bodies {
+				rec := httptest.NewRecorder()
+				hd.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/add-checkpoint", strings.NewReader(string(body))))
+				if rec.Code != http.StatusOK {
+					panic(rec.Body.String())
+				}
+			}
+		})
+		witnessD += time.Since(start)
+		w.Close()
+	}
+	bound := total * float64(b.N) / boundD.Seconds()
+	wit := total * float64(b.N) / witnessD.Seconds()
+	b.ReportMetric(bound, "bound-checkpoints/s")
+	b.ReportMetric(wit, "witness-checkpoints/s")
+	b.ReportMetric(wit/bound, "ratio")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("GOMAXPROCS %d: bound %.0f/s, witness %.0f/s, ratio %.2f", runtime.GOMAXPROCS(0), bound, wit, wit/bound)
+}
+
+// parallel runs f(0..n-1) on n goroutines.
+func parallel(n int, f func(int)) {
+	var wg sync.WaitGroup
+	for j := 0; j < n; j++ {
+		wg.Add(1)
+		go func(j int) { defer wg.Done(); f(j) }(j)
+	}
+	wg.Wait()
+}

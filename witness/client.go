@@ -1,0 +1,183 @@
+package witness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// Client talks to a C2SP tlog-witness: a log submits its checkpoints with
+// [Client.AddCheckpoint] or [Client.Submit], a monitor reads the witness's
+// view with [Client.Checkpoint]. It is safe for concurrent use.
+type Client struct {
+	// URL is the witness's prefix ("https://witness.example/w1"); the
+	// same prefix serves submission and monitoring.
+	URL string
+	// HTTP is the client to use; nil means http.DefaultClient.
+	HTTP *http.Client
+
+	mu    sync.Mutex
+	sizes map[string]uint64 // origin → the witness's size as last seen
+}
+
+// ErrNoCheckpoint is returned by [Client.Checkpoint] when the witness has
+// never cosigned a checkpoint of the log (404).
+var ErrNoCheckpoint = errors.New("the witness has no checkpoint of that log")
+
+// StatusError is a witness's answer other than 200 and 409. It wraps the
+// sentinel matching the status ([ErrMalformed], [ErrSignature],
+// [ErrUnknownLog], [ErrInconsistent]) when there is one.
+type StatusError struct {
+	Code int
+	Body string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("the witness answered %d %s: %s", e.Code, http.StatusText(e.Code), e.Body)
+}
+
+func (e *StatusError) Unwrap() error {
+	switch e.Code {
+	case http.StatusBadRequest:
+		return ErrMalformed
+	case http.StatusForbidden:
+		return ErrSignature
+	case http.StatusNotFound:
+		return ErrUnknownLog
+	case http.StatusUnprocessableEntity:
+		return ErrInconsistent
+	}
+	return nil
+}
+
+func (c *Client) do(req *http.Request) (int, http.Header, []byte, error) {
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("couldn't reach the witness: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodySize))
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("couldn't read the witness's answer: %w", err)
+	}
+	return resp.StatusCode, resp.Header, body, nil
+}
+
+// AddCheckpoint sends one add-checkpoint request and returns the
+// cosignature line(s). A 409 is a *[ConflictError] carrying the witness's
+// size; other refusals are *[StatusError].
+func (c *Client) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlog.Hash, signed []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.URL, "/")+"/add-checkpoint", bytes.NewReader(MarshalAddCheckpoint(oldSize, proof, signed)))
+	if err != nil {
+		return nil, fmt.Errorf("couldn't build the request: %w", err)
+	}
+	code, h, body, err := c.do(req)
+	if err != nil {
+		return nil, err
+	}
+	switch code {
+	case http.StatusOK:
+		if !bytes.HasPrefix(body, []byte("— ")) || !bytes.HasSuffix(body, []byte("\n")) {
+			return nil, fmt.Errorf("couldn't read the witness's answer: not signature lines")
+		}
+		return body, nil
+	case http.StatusConflict:
+		s := strings.TrimSuffix(string(body), "\n")
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || !strings.HasPrefix(h.Get("Content-Type"), ContentTypeSize) {
+			return nil, fmt.Errorf("couldn't read the witness's 409 answer %.40q", body)
+		}
+		return nil, &ConflictError{Size: n}
+	}
+	return nil, &StatusError{Code: code, Body: strings.TrimSpace(string(body[:min(len(body), 200)]))}
+}
+
+// ProofFunc returns the consistency proof between two tree sizes of the
+// log (0 < from < to), such as [tlog.Client.ConsistencyProof] or one built
+// from the log's own tiles.
+type ProofFunc func(ctx context.Context, from, to uint64) ([]tlog.Hash, error)
+
+// Submit gets signed (a checkpoint of size > 0) cosigned: it sends it with
+// the witness's size as last seen (0 at first), and on a 409 builds the
+// proof from the size the witness reports and retries, a few times at
+// most. It returns the cosignature line(s).
+func (c *Client) Submit(ctx context.Context, signed []byte, prove ProofFunc) ([]byte, error) {
+	text, err := tlog.SplitNote(signed)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := tlog.ParseCheckpoint(text)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	old := c.sizes[cp.Origin]
+	c.mu.Unlock()
+	for try := 0; ; try++ {
+		var proof []tlog.Hash
+		if old > cp.Size {
+			c.setSize(cp.Origin, old)
+			return nil, fmt.Errorf("couldn't submit: the witness already has size %d, larger than %d", old, cp.Size)
+		}
+		if old > 0 && old < cp.Size {
+			if proof, err = prove(ctx, old, cp.Size); err != nil {
+				return nil, fmt.Errorf("couldn't build the consistency proof: %w", err)
+			}
+		}
+		sig, err := c.AddCheckpoint(ctx, old, proof, signed)
+		var conflict *ConflictError
+		if errors.As(err, &conflict) {
+			old = conflict.Size
+			if try < 3 {
+				continue
+			}
+			c.setSize(cp.Origin, old)
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.setSize(cp.Origin, cp.Size)
+		return sig, nil
+	}
+}
+
+func (c *Client) setSize(origin string, size uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sizes == nil {
+		c.sizes = map[string]uint64{}
+	}
+	c.sizes[origin] = size
+}
+
+// Checkpoint fetches the witness's latest cosigned checkpoint of the log
+// with that origin (C2SP monitor retrieval), unverified: check it with
+// [tlog.OpenCheckpoint] and [tlog.CheckQuorum].
+func (c *Client) Checkpoint(ctx context.Context, origin string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.URL, "/")+"/"+OriginHash(origin)+"/checkpoint", nil)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't build the request: %w", err)
+	}
+	code, _, body, err := c.do(req)
+	switch {
+	case err != nil:
+		return nil, err
+	case code == http.StatusNotFound:
+		return nil, ErrNoCheckpoint
+	case code != http.StatusOK:
+		return nil, &StatusError{Code: code, Body: strings.TrimSpace(string(body[:min(len(body), 200)]))}
+	}
+	return body, nil
+}

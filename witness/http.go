@@ -1,0 +1,140 @@
+package witness
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// MaxBodySize bounds an add-checkpoint request body: a checkpoint with a
+// few dozen signatures and at most 63 proof lines fits many times over.
+const MaxBodySize = 256 << 10
+
+// maxProofLines is C2SP tlog-witness's limit on consistency proof lines.
+const maxProofLines = 63
+
+// ContentTypeSize is the media type of a 409 response body.
+const ContentTypeSize = "text/x.tlog.size"
+
+// Handler serves the C2SP tlog-witness HTTP API, with the same prefix for
+// submission and monitoring:
+//
+//	POST /add-checkpoint           cosign a checkpoint
+//	GET  /<origin hash>/checkpoint the latest cosigned checkpoint of a log
+func (w *Witness) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /add-checkpoint", w.serveAdd)
+	mux.HandleFunc("GET /{origin}/checkpoint", w.serveCheckpoint)
+	return mux
+}
+
+func (w *Witness) serveAdd(rw http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxBodySize))
+	if err != nil {
+		respond(rw, http.StatusBadRequest, "text/plain; charset=utf-8", "request body too large or unreadable\n")
+		return
+	}
+	old, proof, signed, err := ParseAddCheckpoint(body)
+	if err != nil {
+		respond(rw, http.StatusBadRequest, "text/plain; charset=utf-8", err.Error()+"\n")
+		return
+	}
+	sig, err := w.AddCheckpoint(r.Context(), old, proof, signed)
+	var conflict *ConflictError
+	switch {
+	case err == nil:
+		respond(rw, http.StatusOK, "text/plain; charset=utf-8", string(sig))
+	case errors.As(err, &conflict):
+		respond(rw, http.StatusConflict, ContentTypeSize, strconv.FormatUint(conflict.Size, 10)+"\n")
+	case errors.Is(err, ErrUnknownLog):
+		respond(rw, http.StatusNotFound, "text/plain; charset=utf-8", "unknown log\n")
+	case errors.Is(err, ErrSignature):
+		respond(rw, http.StatusForbidden, "text/plain; charset=utf-8", "checkpoint isn't signed by the log's key\n")
+	case errors.Is(err, ErrMalformed):
+		respond(rw, http.StatusBadRequest, "text/plain; charset=utf-8", err.Error()+"\n")
+	case errors.Is(err, ErrInconsistent):
+		respond(rw, http.StatusUnprocessableEntity, "text/plain; charset=utf-8", err.Error()+"\n")
+	default:
+		w.cfg.Logger.Error("add-checkpoint failed", "err", err)
+		respond(rw, http.StatusInternalServerError, "text/plain; charset=utf-8", "internal error\n")
+	}
+}
+
+func (w *Witness) serveCheckpoint(rw http.ResponseWriter, r *http.Request) {
+	if origin, ok := w.byHash[r.PathValue("origin")]; ok {
+		if n := w.Checkpoint(origin); n != nil {
+			respond(rw, http.StatusOK, "text/plain; charset=utf-8", string(n))
+			return
+		}
+	}
+	respond(rw, http.StatusNotFound, "text/plain; charset=utf-8", "no checkpoint of that log\n")
+}
+
+func respond(rw http.ResponseWriter, status int, contentType, body string) {
+	rw.Header().Set("Content-Type", contentType)
+	rw.Header().Set("Cache-Control", "no-store")
+	rw.WriteHeader(status)
+	io.WriteString(rw, body)
+}
+
+// ParseAddCheckpoint parses an add-checkpoint request body: "old <size>",
+// up to 63 base64 consistency proof hashes, one per line, an empty line,
+// then the signed checkpoint note (returned as is, not verified). It fails
+// with [ErrMalformed].
+func ParseAddCheckpoint(body []byte) (oldSize uint64, proof []tlog.Hash, signed []byte, err error) {
+	bad := func(why string) (uint64, []tlog.Hash, []byte, error) {
+		return 0, nil, nil, fmt.Errorf("%w: %s", ErrMalformed, why)
+	}
+	line, rest, ok := bytes.Cut(body, []byte{'\n'})
+	if !ok {
+		return bad("no old size line")
+	}
+	num, ok := strings.CutPrefix(string(line), "old ")
+	if !ok {
+		return bad("the first line isn't \"old <size>\"")
+	}
+	oldSize, perr := strconv.ParseUint(num, 10, 64)
+	if perr != nil || strconv.FormatUint(oldSize, 10) != num {
+		return bad("the old size isn't a decimal number without leading zeros")
+	}
+	for {
+		line, rest, ok = bytes.Cut(rest, []byte{'\n'})
+		if !ok {
+			return bad("no empty line before the checkpoint")
+		}
+		if len(line) == 0 {
+			break
+		}
+		if len(proof) == maxProofLines {
+			return bad("more than 63 consistency proof lines")
+		}
+		h, herr := tlog.ParseHash(string(line))
+		if herr != nil {
+			return bad("a consistency proof line isn't a base64 hash")
+		}
+		proof = append(proof, h)
+	}
+	if len(rest) == 0 {
+		return bad("no checkpoint")
+	}
+	return oldSize, proof, rest, nil
+}
+
+// MarshalAddCheckpoint encodes an add-checkpoint request body.
+func MarshalAddCheckpoint(oldSize uint64, proof []tlog.Hash, signed []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "old %d\n", oldSize)
+	for _, h := range proof {
+		b.WriteString(h.String())
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	b.Write(signed)
+	return b.Bytes()
+}

@@ -1,0 +1,126 @@
+package witness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// Source is a log read over C2SP tlog-tiles: its latest signed checkpoint
+// and its hash tiles. [tlog.Client] is one (a Parley node's /log/).
+type Source interface {
+	Checkpoint(ctx context.Context) ([]byte, error)
+	tlog.TileReader
+}
+
+// ErrFork is returned by [Witness.PullOnce] when the log's checkpoint
+// contradicts the witness's; the evidence file is named in the error.
+var ErrFork = errors.New("the log forked")
+
+// ErrRollback is returned by [Witness.PullOnce] when the log serves a
+// checkpoint smaller than the one the witness cosigned. The witness can't
+// prove a fork from it (it keeps no tiles of its own), but a log never
+// shrinks.
+var ErrRollback = errors.New("the log went back to a smaller tree")
+
+// PullOnce reads the latest checkpoint of the log with verifier key vkey
+// from src, builds the consistency proof from the witness's latest
+// checkpoint out of the log's tiles, and cosigns the new checkpoint as
+// [Witness.AddCheckpoint] would; it returns the new size. If the log's tree
+// doesn't extend the witness's checkpoint it writes split-view evidence
+// and fails with [ErrFork]. So a log can't dodge a witness by not
+// submitting to it.
+func (w *Witness) PullOnce(ctx context.Context, vkey string, src Source) (uint64, error) {
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		return 0, err
+	}
+	ls, ok := w.logs[v.Name()]
+	if !ok || ls.vkey != vkey {
+		return 0, fmt.Errorf("%w: %s", ErrUnknownLog, v.Name())
+	}
+	signed, err := src.Checkpoint(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("couldn't read the log's checkpoint: %w", err)
+	}
+	cp, err := tlog.OpenCheckpoint(signed, v)
+	if err != nil {
+		return 0, fmt.Errorf("couldn't read the log's checkpoint: %w", err)
+	}
+	ls.mu.Lock()
+	have, haveNote := ls.cp, ls.note
+	ls.mu.Unlock()
+	switch {
+	case haveNote == nil || have.Size == 0:
+		_, err = w.AddCheckpoint(ctx, have.Size, nil, signed)
+	case cp.Size < have.Size:
+		return have.Size, fmt.Errorf("%w: size %d after %d", ErrRollback, cp.Size, have.Size)
+	case cp.Size == have.Size:
+		if cp.Hash == have.Hash {
+			return cp.Size, nil // nothing new
+		}
+		_, err = w.AddCheckpoint(ctx, have.Size, nil, signed)
+	default:
+		hr := tlog.TileHashReader(cp.Size, src)
+		proof, perr := tlog.ConsistencyProof(ctx, have.Size, cp.Size, hr)
+		if perr != nil {
+			return have.Size, fmt.Errorf("couldn't build the consistency proof from the log's tiles: %w", perr)
+		}
+		prefix, perr := tlog.TreeRoot(ctx, have.Size, hr)
+		if perr != nil {
+			return have.Size, fmt.Errorf("couldn't read the log's tiles: %w", perr)
+		}
+		// The proof and prefix come from tiles, so first check that they
+		// are the checkpoint's tree; only then does a prefix other than
+		// ours prove a fork.
+		if err := tlog.VerifyConsistency(have.Size, cp.Size, proof, prefix, cp.Hash); err != nil {
+			return have.Size, fmt.Errorf("the log's tiles don't match its checkpoint of size %d: %w", cp.Size, err)
+		}
+		if prefix != have.Hash {
+			path, err := w.writeEvidence(ls, haveNote, signed, prefix, proof)
+			if err != nil {
+				return have.Size, fmt.Errorf("%w (size %d doesn't extend size %d), and couldn't keep the evidence: %v", ErrFork, cp.Size, have.Size, err)
+			}
+			return have.Size, fmt.Errorf("%w: its tree of size %d doesn't extend the cosigned one of size %d; evidence in %s", ErrFork, cp.Size, have.Size, path)
+		}
+		_, err = w.AddCheckpoint(ctx, have.Size, proof, signed)
+	}
+	if errors.Is(err, ErrInconsistent) {
+		// Same size, other root: AddCheckpoint kept the evidence.
+		return have.Size, fmt.Errorf("%w: %v", ErrFork, err)
+	}
+	if err != nil {
+		return have.Size, err
+	}
+	return cp.Size, nil
+}
+
+// Pull calls [Witness.PullOnce] now and then every interval until ctx is
+// done, logging what happens; a fork is logged once per evidence file.
+func (w *Witness) Pull(ctx context.Context, vkey string, src Source, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var last string
+	for {
+		size, err := w.PullOnce(ctx, vkey, src)
+		switch {
+		case err == nil:
+			w.cfg.Logger.Debug("pulled", "log", vkey, "size", size)
+		case err.Error() != last:
+			w.cfg.Logger.Warn("pull failed", "log", vkey, "err", err)
+		}
+		if err != nil {
+			last = err.Error()
+		} else {
+			last = ""
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,309 @@
+// Package witness is a C2SP tlog-witness: a server that cosigns a log's
+// checkpoints (C2SP tlog-cosignature, Ed25519 cosignature/v1 with a
+// timestamp) only if each is consistent with the last one it cosigned, so
+// that a log can't show different histories to different clients without
+// being caught. It also serves each log's latest cosigned checkpoint to
+// monitors, can pull a log's checkpoint and C2SP tlog-tiles itself, and
+// keeps split-view evidence ([tlog.VerifyEvidence]) when a log's key signs
+// two checkpoints that can't both be true.
+//
+// docs/witness.md describes the protocol, the data directory and the
+// evidence format.
+package witness
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parley-exchange/parley/tlog"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Errors of [Witness.AddCheckpoint], each mapped to the HTTP status C2SP
+// tlog-witness gives it.
+var (
+	// ErrUnknownLog: the checkpoint's origin isn't a log this witness
+	// witnesses (404).
+	ErrUnknownLog = errors.New("unknown log")
+	// ErrSignature: no valid signature by the log's key, or a bad one
+	// (403).
+	ErrSignature = errors.New("checkpoint isn't signed by the log's key")
+	// ErrMalformed: the request isn't well-formed (400).
+	ErrMalformed = errors.New("malformed request")
+	// ErrInconsistent: the consistency proof doesn't verify, or the
+	// checkpoint contradicts the one the witness holds (422).
+	ErrInconsistent = errors.New("checkpoint isn't consistent with the witness's view")
+)
+
+// ConflictError is returned when the request's old size isn't the size of
+// the witness's latest cosigned checkpoint (409); Size is that size.
+type ConflictError struct{ Size uint64 }
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("the witness's latest checkpoint has size %d", e.Size)
+}
+
+// Config configures a witness.
+type Config struct {
+	// Dir is the data directory: state/ holds the latest cosigned
+	// checkpoint of each log, evidence/ the split-view evidence.
+	Dir string
+	// Cosigner signs; its name is the witness's name.
+	Cosigner *tlog.Cosigner
+	// Logs are the note verifier keys of the logs to witness; a log's
+	// origin is its key's name.
+	Logs []string
+	// Logger receives evidence and pull reports (nil: discarded).
+	Logger *slog.Logger
+	// Now is the clock for evidence timestamps (nil: time.Now).
+	Now func() time.Time
+}
+
+// Witness cosigns checkpoints. It is safe for concurrent use: requests for
+// one log are serialized, so checking the old size and saving the new
+// checkpoint are atomic; requests for different logs run in parallel and
+// share disk flushes.
+type Witness struct {
+	cfg    Config
+	logs   map[string]*logState
+	byHash map[string]string // OriginHash → origin
+	j      *journal
+}
+
+type logState struct {
+	vkey string
+	v    note.Verifier
+
+	mu   sync.Mutex
+	note []byte          // latest cosigned checkpoint: log signature(s) + ours; nil if none
+	cp   tlog.Checkpoint // its body
+}
+
+// Open opens (or creates) the witness state in cfg.Dir. A log's state
+// left from an earlier run is kept even if cfg.Logs no longer names it.
+func Open(cfg Config) (*Witness, error) {
+	if cfg.Cosigner == nil {
+		return nil, errors.New("couldn't open the witness: no key")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	w := &Witness{cfg: cfg, logs: map[string]*logState{}, byHash: map[string]string{}}
+	for _, k := range cfg.Logs {
+		v, err := tlog.NewVerifier(k)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := w.logs[v.Name()]; dup {
+			return nil, fmt.Errorf("couldn't open the witness: two keys for log %s", v.Name())
+		}
+		w.logs[v.Name()] = &logState{vkey: k, v: v}
+		w.byHash[OriginHash(v.Name())] = v.Name()
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("couldn't open the witness: %w", err)
+	}
+	j, states, err := openJournal(filepath.Join(cfg.Dir, "state"))
+	if err != nil {
+		return nil, err
+	}
+	w.j = j
+	for origin, rec := range states {
+		ls, ok := w.logs[origin]
+		if !ok {
+			continue
+		}
+		text, err := tlog.SplitNote(rec)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read the state of log %s: %w", origin, err)
+		}
+		cp, err := tlog.ParseCheckpoint(text)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read the state of log %s: %w", origin, err)
+		}
+		ls.note, ls.cp = rec, cp
+	}
+	return w, nil
+}
+
+// Close releases the state file. Call it after the last request.
+func (w *Witness) Close() error { return w.j.close() }
+
+// Name is the witness's key name.
+func (w *Witness) Name() string { return w.cfg.Cosigner.Name() }
+
+// VerifierKey is the witness's cosignature/v1 verifier key.
+func (w *Witness) VerifierKey() string { return w.cfg.Cosigner.VerifierKey() }
+
+// Checkpoint returns the latest checkpoint of the log with that origin that
+// the witness cosigned (with the log's signature and the witness's
+// cosignature), or nil if none.
+func (w *Witness) Checkpoint(origin string) []byte {
+	ls, ok := w.logs[origin]
+	if !ok {
+		return nil
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return bytes.Clone(ls.note)
+}
+
+// AddCheckpoint implements C2SP tlog-witness add-checkpoint: it cosigns
+// signed (a checkpoint note) if it is signed by its log's key and proof is
+// a consistency proof to it from the witness's latest checkpoint of that
+// log, whose size must be oldSize. It returns the cosignature line(s)
+// ("— <name> <base64>\n"). The new checkpoint is on disk before it
+// returns, so the witness never cosigns two inconsistent checkpoints of a
+// log, even across a crash. It fails with [ErrMalformed], [ErrUnknownLog],
+// [ErrSignature], *[ConflictError] or [ErrInconsistent] (and then writes
+// split-view evidence when the request proves a fork); any other error is
+// internal. A checkpoint equal to the latest is cosigned again (with a new
+// time).
+func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlog.Hash, signed []byte) ([]byte, error) {
+	text, err := tlog.SplitNote(signed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	cp, err := tlog.ParseCheckpoint(text)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	ls, ok := w.logs[cp.Origin]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownLog, cp.Origin)
+	}
+	n, err := note.Open(signed, note.VerifierList(ls.v))
+	if err != nil {
+		var unverified *note.UnverifiedNoteError
+		var invalid *note.InvalidSignatureError
+		if errors.As(err, &unverified) || errors.As(err, &invalid) {
+			return nil, fmt.Errorf("%w: %v", ErrSignature, err)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if oldSize > cp.Size {
+		return nil, fmt.Errorf("%w: old size %d is larger than the checkpoint's %d", ErrMalformed, oldSize, cp.Size)
+	}
+	// Keep only the log's verified signatures, re-encoded canonically, so
+	// what the witness stores and serves is exactly what it checked.
+	for i := range n.Sigs {
+		b, _ := base64.StdEncoding.DecodeString(n.Sigs[i].Base64)
+		n.Sigs[i].Base64 = base64.StdEncoding.EncodeToString(b)
+	}
+	n.UnverifiedSigs = nil
+
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.note == nil && oldSize != 0 || ls.note != nil && oldSize != ls.cp.Size {
+		return nil, &ConflictError{Size: ls.cp.Size}
+	}
+	if cp.Size == 0 && cp.Hash != tlog.EmptyRoot() {
+		return nil, fmt.Errorf("%w: a checkpoint of size 0 must have the empty tree's root", ErrInconsistent)
+	}
+	switch {
+	case oldSize == 0:
+		if len(proof) != 0 {
+			return nil, fmt.Errorf("%w: a proof from size 0", ErrInconsistent)
+		}
+		if ls.note != nil && ls.cp.Size == 0 && cp.Size == 0 && ls.cp.Hash != cp.Hash {
+			return nil, fmt.Errorf("%w: two roots for size 0", ErrInconsistent)
+		}
+	case oldSize == cp.Size:
+		if ls.cp.Hash != cp.Hash {
+			w.keepEvidence(ls, n, tlog.Hash{}, nil)
+			return nil, fmt.Errorf("%w: size %d has root %s, not %s", ErrInconsistent, cp.Size, ls.cp.Hash, cp.Hash)
+		}
+		if len(proof) != 0 {
+			return nil, fmt.Errorf("%w: a proof between equal sizes", ErrInconsistent)
+		}
+	default:
+		if err := tlog.VerifyConsistency(oldSize, cp.Size, proof, ls.cp.Hash, cp.Hash); err != nil {
+			// A proof that leads to the new root from another old root
+			// proves a fork; one that leads nowhere proves nothing.
+			if r1, r2, ok := tlog.ConsistencyRoots(oldSize, cp.Size, proof); ok && r2 == cp.Hash && r1 != ls.cp.Hash {
+				w.keepEvidence(ls, n, r1, proof)
+			}
+			return nil, fmt.Errorf("%w: %v", ErrInconsistent, err)
+		}
+	}
+	full, err := note.Sign(n, w.cfg.Cosigner)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't cosign: %w", err)
+	}
+	if err := w.j.append(cp.Origin, full); err != nil {
+		return nil, err
+	}
+	ls.note, ls.cp = full, cp
+	// Our cosignature is the last line of the note.
+	s := strings.TrimSuffix(string(full), "\n")
+	return []byte(s[strings.LastIndexByte(s, '\n')+1:] + "\n"), nil
+}
+
+// keepEvidence writes split-view evidence of the log's latest checkpoint
+// held by the witness against n (the caller holds ls.mu). For different
+// sizes, prefix and proof are from n's tree. Failures are logged: the
+// request fails anyway.
+func (w *Witness) keepEvidence(ls *logState, n *note.Note, prefix tlog.Hash, proof []tlog.Hash) {
+	other, err := note.Sign(n)
+	if err != nil {
+		w.cfg.Logger.Error("couldn't encode a conflicting checkpoint", "err", err)
+		return
+	}
+	path, err := w.writeEvidence(ls, ls.note, other, prefix, proof)
+	if err != nil {
+		w.cfg.Logger.Error("couldn't keep split-view evidence", "log", ls.v.Name(), "err", err)
+		return
+	}
+	w.cfg.Logger.Warn("split view: the log signed two inconsistent checkpoints", "log", ls.v.Name(), "evidence", path)
+}
+
+// writeEvidence builds, verifies and saves evidence, named after the two
+// checkpoints so that the same fork seen again makes no new file.
+func (w *Witness) writeEvidence(ls *logState, a, b []byte, prefix tlog.Hash, proof []tlog.Hash) (string, error) {
+	ev, err := tlog.NewEvidence(ls.vkey, a, b, prefix, proof, "witness "+w.Name(), w.cfg.Now().UTC().Format(time.RFC3339))
+	if err != nil {
+		return "", err
+	}
+	ta, _ := tlog.SplitNote(a)
+	tb, _ := tlog.SplitNote(b)
+	if string(ta) > string(tb) {
+		ta, tb = tb, ta
+	}
+	id := sha256.Sum256(append(append([]byte{}, ta...), tb...))
+	dir := filepath.Join(w.cfg.Dir, "evidence")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, OriginHash(ls.v.Name())[:16]+"-"+hex.EncodeToString(id[:8])+".json")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	return path, writeFileSync(path, ev, 0o600)
+}
+
+// OriginHash is the lowercase hex SHA-256 of a log's origin: the path
+// element of C2SP tlog-witness monitor retrieval.
+func OriginHash(origin string) string {
+	h := sha256.Sum256([]byte(origin))
+	return hex.EncodeToString(h[:])
+}
+
+// Evidence lists the evidence files the witness kept, oldest name first.
+func (w *Witness) Evidence() ([]string, error) {
+	m, err := filepath.Glob(filepath.Join(w.cfg.Dir, "evidence", "*.json"))
+	return m, err
+}

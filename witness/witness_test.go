@@ -1,0 +1,388 @@
+package witness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/tlog"
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+)
+
+func post(t *testing.T, url string, body []byte) (int, string, string) {
+	t.Helper()
+	resp, err := http.Post(url+"/add-checkpoint", "text/plain", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+}
+
+// TestAddCheckpointProtocol walks one witness through the C2SP
+// tlog-witness cases in order, over HTTP: each step's status, and for 200
+// a cosignature that transparency-dev/formats verifies.
+func TestAddCheckpointProtocol(t *testing.T) {
+	l := newTestLog(t, "example.com/log")
+	other := newTestLog(t, "example.com/other")
+	impostor := newTestLog(t, "impostor")
+	h := l.newHistory(t, "a", 0, 300)
+	fork := l.newHistory(t, "b", 150, 300)
+	w := openWitness(t, t.TempDir(), "witness.example/w1", l)
+	srv := httptest.NewServer(w.Handler())
+	defer srv.Close()
+	formatsV, err := fnote.NewVerifierForCosignatureV1(w.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A checkpoint of "example.com/log" signed by another key.
+	wrongKey, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/log", Size: 5, Hash: tlog.EmptyRoot()}, renamed(t, impostor, "example.com/log"))
+	cp5, cp9, cp200, cp300 := h.checkpointAt(t, 5), h.checkpointAt(t, 9), h.checkpointAt(t, 200), h.checkpointAt(t, 300)
+	corrupt := bytes.Replace(cp9, []byte("\n9\n"), []byte("\n8\n"), 1)
+	badProof := h.proof(t, 9, 200)
+	badProof[0][3] ^= 1
+	empty0, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/log", Size: 0, Hash: tlog.EmptyRoot()}, l.signer)
+	nonEmpty0, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/log", Size: 0, Hash: tlog.LeafHash(nil)}, l.signer)
+	otherCP, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/other", Size: 1, Hash: tlog.LeafHash(nil)}, other.signer)
+
+	for _, tc := range []struct {
+		name   string
+		body   []byte
+		status int
+		want   string // in the body
+	}{
+		{"size 0 with a non-empty root", MarshalAddCheckpoint(0, nil, nonEmpty0), 422, ""},
+		{"empty tree", MarshalAddCheckpoint(0, nil, empty0), 200, "— witness.example/w1 "},
+		{"first checkpoint", MarshalAddCheckpoint(0, nil, cp5), 200, "— witness.example/w1 "},
+		{"stale old size", MarshalAddCheckpoint(0, nil, cp9), 409, "5\n"},
+		{"old size too new", MarshalAddCheckpoint(7, h.proof(t, 7, 9), cp9), 409, "5\n"},
+		{"good growth", MarshalAddCheckpoint(5, h.proof(t, 5, 9), cp9), 200, "— witness.example/w1 "},
+		{"same again", MarshalAddCheckpoint(9, nil, cp9), 200, "— witness.example/w1 "},
+		{"bad proof", MarshalAddCheckpoint(9, badProof, cp200), 422, ""},
+		{"missing proof", MarshalAddCheckpoint(9, nil, cp200), 422, ""},
+		{"proof from the wrong size", MarshalAddCheckpoint(9, h.proof(t, 10, 200), cp200), 422, ""},
+		{"unknown log", MarshalAddCheckpoint(0, nil, otherCP), 404, ""},
+		{"signed by another key", MarshalAddCheckpoint(9, nil, wrongKey), 403, ""},
+		{"changed checkpoint", MarshalAddCheckpoint(5, h.proof(t, 5, 9), corrupt), 403, ""},
+		{"old size above the size", MarshalAddCheckpoint(300, nil, cp200), 400, ""},
+		{"no old line", cp9, 400, ""},
+		{"old with leading zero", []byte("old 09\n\n" + string(cp9)), 400, ""},
+		{"no blank line", []byte("old 9\n" + string(cp9)), 400, ""},
+		{"proof line not base64", []byte("old 9\nnot-a-hash\n\n" + string(cp200)), 400, ""},
+		{"not a checkpoint", []byte("old 9\n\nhello\n\n— x AAAA\n"), 400, ""},
+		{"no checkpoint", []byte("old 9\n\n"), 400, ""},
+		{"good growth to 200", MarshalAddCheckpoint(9, h.proof(t, 9, 200), cp200), 200, "— witness.example/w1 "},
+		{"fork of the same size", MarshalAddCheckpoint(200, nil, fork.checkpointAt(t, 200)), 422, ""},
+		{"fork, larger", MarshalAddCheckpoint(200, fork.proof(t, 200, 300), fork.checkpointAt(t, 300)), 422, ""},
+		{"good growth to 300", MarshalAddCheckpoint(200, h.proof(t, 200, 300), cp300), 200, "— witness.example/w1 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, ctype, body := post(t, srv.URL, tc.body)
+			if code != tc.status || !strings.Contains(body, tc.want) {
+				t.Fatalf("got %d %q, want %d with %q", code, body, tc.status, tc.want)
+			}
+			if code == 409 && ctype != ContentTypeSize {
+				t.Fatalf("409 with Content-Type %q", ctype)
+			}
+			if code != 200 {
+				return
+			}
+			// The cosignature, appended to the checkpoint, verifies with
+			// formats' verifier and carries the clock's time.
+			_, _, signed, _ := ParseAddCheckpoint(tc.body)
+			n, err := note.Open(append(signed, body...), note.VerifierList(formatsV))
+			if err != nil {
+				t.Fatalf("formats doesn't verify the cosignature: %v", err)
+			}
+			if ts, err := fnote.CoSigV1Timestamp(n.Sigs[0]); err != nil || ts.Unix() <= 0 {
+				t.Fatalf("timestamp %v %v", ts, err)
+			}
+		})
+	}
+	// Monitor retrieval: the latest cosigned checkpoint, with the log's
+	// signature and the witness's cosignature.
+	c := &Client{URL: srv.URL}
+	got, err := c.Checkpoint(context.Background(), "example.com/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lv, _ := tlog.NewVerifier(l.vkey)
+	if n, err := note.Open(got, note.VerifierList(lv, formatsV)); err != nil || len(n.Sigs) != 2 || !strings.Contains(n.Text, "\n300\n") {
+		t.Fatalf("monitor checkpoint %q: %v", got, err)
+	}
+	if _, err := c.Checkpoint(context.Background(), "example.com/other"); !errors.Is(err, ErrNoCheckpoint) {
+		t.Fatalf("unknown log: %v", err)
+	}
+	// The fork left evidence that verifies under the log's key.
+	ev, _ := w.Evidence()
+	if len(ev) != 2 {
+		t.Fatalf("%d evidence files, want 2 (same size, larger)", len(ev))
+	}
+	for _, p := range ev {
+		b, _ := os.ReadFile(p)
+		if _, err := tlog.VerifyEvidence(l.vkey, b); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+}
+
+// renamed returns a signer of l's key under another name.
+func renamed(t *testing.T, l *testLog, name string) note.Signer {
+	skey, _, err := tlog.NewNodeKey(seedRand(l.signer.Name()), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestStateSurvivesRestart reopens the witness: its size and checkpoint
+// are what it last cosigned.
+func TestStateSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, "example.com/log")
+	h := l.newHistory(t, "a", 0, 40)
+	dir := t.TempDir()
+	w := openWitness(t, dir, "w", l)
+	if _, err := w.AddCheckpoint(ctx, 0, nil, h.checkpointAt(t, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.AddCheckpoint(ctx, 10, h.proof(t, 10, 40), h.checkpointAt(t, 40)); err != nil {
+		t.Fatal(err)
+	}
+	want := w.Checkpoint("example.com/log")
+	w.Close()
+	w2 := openWitness(t, dir, "w", l)
+	if !bytes.Equal(w2.Checkpoint("example.com/log"), want) {
+		t.Fatal("checkpoint changed across a restart")
+	}
+	var conflict *ConflictError
+	if _, err := w2.AddCheckpoint(ctx, 10, nil, h.checkpointAt(t, 10)); !errors.As(err, &conflict) || conflict.Size != 40 {
+		t.Fatalf("after restart: %v, want conflict at 40", err)
+	}
+}
+
+// TestJournalTornTail cuts the state file at every length: the witness
+// opens with the last whole record, never with a corrupt one.
+func TestJournalTornTail(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, "example.com/log")
+	h := l.newHistory(t, "a", 0, 3)
+	dir := t.TempDir()
+	w := openWitness(t, dir, "w", l)
+	w.AddCheckpoint(ctx, 0, nil, h.checkpointAt(t, 1))
+	w.AddCheckpoint(ctx, 1, h.proof(t, 1, 3), h.checkpointAt(t, 3))
+	w.Close()
+	full, err := os.ReadFile(filepath.Join(dir, "state", journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The journal was compacted at open, then got the two records above.
+	// Every cut near a record boundary, and every 17th byte elsewhere.
+	for cut := 0; cut <= len(full); cut++ {
+		if cut%17 != 0 && cut != len(full) && !nearBoundary(full, cut) {
+			continue
+		}
+		d := t.TempDir()
+		os.MkdirAll(filepath.Join(d, "state"), 0o700)
+		os.WriteFile(filepath.Join(d, "state", journalFile), full[:cut], 0o600)
+		w, err := Open(Config{Dir: d, Cosigner: newCosigner(t, "w"), Logs: []string{l.vkey}})
+		if err != nil {
+			t.Fatalf("cut %d: %v", cut, err)
+		}
+		got := w.Checkpoint("example.com/log")
+		w.Close()
+		switch {
+		case got == nil:
+		case bytes.Contains(got, []byte("\n1\n")), bytes.Contains(got, []byte("\n3\n")):
+			if _, err := tlog.OpenCheckpoint(got, mustV(t, l.vkey)); err != nil {
+				t.Fatalf("cut %d: %v", cut, err)
+			}
+		default:
+			t.Fatalf("cut %d: state %q", cut, got)
+		}
+		if cut == len(full) && !bytes.Contains(got, []byte("\n3\n")) {
+			t.Fatal("the whole file lost the last record")
+		}
+	}
+}
+
+// nearBoundary reports whether cut is within 2 bytes of a record boundary.
+func nearBoundary(b []byte, cut int) bool {
+	for off := 0; off+frameHeader <= len(b); {
+		if cut >= off-2 && cut <= off+frameHeader+2 {
+			return true
+		}
+		off += frameHeader + int(uint32(b[off])<<24|uint32(b[off+1])<<16|uint32(b[off+2])<<8|uint32(b[off+3]))
+		if cut >= off-2 && cut <= off+2 {
+			return true
+		}
+	}
+	return false
+}
+
+func mustV(t testing.TB, vkey string) note.Verifier {
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestJournalCompacts appends many checkpoints of one log: the file stays
+// small and the last checkpoint survives.
+func TestJournalCompacts(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, "example.com/log")
+	h := l.newHistory(t, "a", 0, 1)
+	dir := t.TempDir()
+	w := openWitness(t, dir, "w", l)
+	w.j.slack = 20
+	cp := h.checkpointAt(t, 1)
+	w.AddCheckpoint(ctx, 0, nil, cp)
+	for i := 0; i < 100; i++ {
+		if _, err := w.AddCheckpoint(ctx, 1, nil, cp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, "state", journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > 26*int64(len(w.Checkpoint("example.com/log"))+frameHeader) {
+		t.Fatalf("journal of %d bytes after 100 records of one log", fi.Size())
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("journal mode %v", fi.Mode())
+	}
+	w.Close()
+	w2 := openWitness(t, dir, "w", l)
+	if w2.Checkpoint("example.com/log") == nil {
+		t.Fatal("state lost after compaction")
+	}
+}
+
+// TestSplitViewTwoWitnesses shows each of two witnesses one fork of the
+// same size; a monitor reading both witnesses (monitor retrieval) gets two
+// checkpoints signed by the log that make evidence.
+func TestSplitViewTwoWitnesses(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, "example.com/log")
+	a := l.newHistory(t, "a", 10, 20)
+	b := l.newHistory(t, "b", 10, 20)
+	w1 := openWitness(t, t.TempDir(), "w1", l)
+	w2 := openWitness(t, t.TempDir(), "w2", l)
+	s1, s2 := httptest.NewServer(w1.Handler()), httptest.NewServer(w2.Handler())
+	defer s1.Close()
+	defer s2.Close()
+	for _, x := range []struct {
+		url string
+		h   *history
+	}{{s1.URL, a}, {s2.URL, b}} {
+		c := &Client{URL: x.url}
+		prove := func(ctx context.Context, from, to uint64) ([]tlog.Hash, error) { return x.h.proof(t, from, to), nil }
+		if _, err := c.Submit(ctx, x.h.checkpointAt(t, 10), prove); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Submit(ctx, x.h.checkpointAt(t, 20), prove); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n1, err := (&Client{URL: s1.URL}).Checkpoint(ctx, "example.com/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n2, err := (&Client{URL: s2.URL}).Checkpoint(ctx, "example.com/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := tlog.NewEvidence(l.vkey, n1, n2, tlog.Hash{}, nil, "monitor", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := tlog.VerifyEvidence(l.vkey, ev)
+	if err != nil || sv.A.Size != 20 {
+		t.Fatalf("%+v %v", sv, err)
+	}
+	// Each witness, shown the other's fork, refuses it and keeps evidence.
+	if _, err := w1.AddCheckpoint(ctx, 20, nil, b.checkpointAt(t, 20)); !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("w1 took the other fork: %v", err)
+	}
+	if ev, _ := w1.Evidence(); len(ev) != 1 {
+		t.Fatalf("w1 kept %d evidence files", len(ev))
+	}
+}
+
+func FuzzParseAddCheckpoint(f *testing.F) {
+	l := newTestLog(f, "example.com/log")
+	h := l.newHistory(f, "a", 0, 9)
+	f.Add(MarshalAddCheckpoint(5, h.proof(f, 5, 9), h.checkpointAt(f, 9)))
+	f.Add(MarshalAddCheckpoint(0, nil, h.checkpointAt(f, 9)))
+	f.Add([]byte("old 1\n\n"))
+	w := openWitness(f, f.TempDir(), "w", l)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		old, proof, signed, err := ParseAddCheckpoint(body)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v isn't ErrMalformed", err)
+			}
+			return
+		}
+		if !bytes.Equal(MarshalAddCheckpoint(old, proof, signed), body) {
+			t.Fatalf("doesn't re-encode to the same bytes")
+		}
+		// Whatever the request, the witness answers with one of the
+		// protocol's outcomes and never panics.
+		_, err = w.AddCheckpoint(context.Background(), old, proof, signed)
+		var conflict *ConflictError
+		if err != nil && !errors.As(err, &conflict) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrSignature) && !errors.Is(err, ErrUnknownLog) && !errors.Is(err, ErrInconsistent) {
+			t.Fatalf("unexpected error kind: %v", err)
+		}
+	})
+}
+
+// TestJournalConcurrentAppends appends from many goroutines at once (the
+// group commit path): every append returns after its record is written,
+// and a reopened journal has each origin's last record.
+func TestJournalConcurrentAppends(t *testing.T) {
+	dir := t.TempDir()
+	j, _, err := openJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const origins, per = 32, 20
+	parallel(origins, func(g int) {
+		for i := 0; i < per; i++ {
+			if err := j.append(fmt.Sprintf("o%d", g), fmt.Appendf(nil, "o%d\n%d\n", g, i)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	j.close()
+	_, got, err := openJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != origins {
+		t.Fatalf("%d origins after reopening, want %d", len(got), origins)
+	}
+	for g := 0; g < origins; g++ {
+		if want := fmt.Sprintf("o%d\n%d\n", g, per-1); string(got[fmt.Sprintf("o%d", g)]) != want {
+			t.Fatalf("origin %d: %q, want %q", g, got[fmt.Sprintf("o%d", g)], want)
+		}
+	}
+}
