@@ -1,9 +1,12 @@
 package match
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -31,7 +34,9 @@ func JetStreamConsumerConfig(name, filter string, ackWait time.Duration, maxAckP
 }
 
 // JetStreamSource feeds a [Stream] from a JetStream pull consumer, one
-// sensor event (one log line, any format the matcher reads) a message.
+// sensor event (one log line, any format the matcher reads) a message, or
+// the batch of events Fluent Bit's nats output writes in one message (see
+// [FluentBitRecords]).
 //
 // Its guarantee: a message is acknowledged only after the sightings that
 // count its events have been emitted, that is after the Stream's Emit
@@ -42,6 +47,8 @@ func JetStreamConsumerConfig(name, filter string, ackWait time.Duration, maxAckP
 // twice, when a matcher dies between emitting and acknowledging (or an
 // acknowledgement is lost); every sighting names the stream sequences it
 // counts (Config.Origin), so a duplicate is identified by its sequences.
+// (With one event a message a sighting's count is the number of its
+// sequences; a Fluent Bit batch counts as many events as it holds.)
 // Malformed messages and those that match nothing are acknowledged with
 // the rest of their flush.
 type JetStreamSource struct {
@@ -65,11 +72,12 @@ type JetStreamSource struct {
 
 	pending  []jetstream.Msg
 	inflight map[uint64]int // stream sequence -> index in pending
-	acked    int64
+	acked    atomic.Int64
 }
 
-// Acked returns how many messages the source has acknowledged.
-func (j *JetStreamSource) Acked() int64 { return j.acked }
+// Acked returns how many messages the source has acknowledged so far; it
+// may be called while Run runs.
+func (j *JetStreamSource) Acked() int64 { return j.acked.Load() }
 
 // Run consumes until ctx is done or an error stops it, then flushes and
 // acknowledges what it holds. It returns nil when ctx ended it; an Emit
@@ -141,8 +149,55 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	}
 	j.inflight[seq] = len(j.pending)
 	j.pending = append(j.pending, msg)
+	if recs, ok := FluentBitRecords(msg.Data()); ok {
+		for _, r := range recs {
+			j.Stream.LineSeq(seq, r)
+		}
+		return nil
+	}
 	j.Stream.LineSeq(seq, msg.Data())
 	return nil
+}
+
+// FluentBitRecords returns the events of a message that Fluent Bit's nats
+// output published: for every flush, one JSON array of [time, record]
+// pairs, each record a map to which the plugin adds the tag under "tag".
+// A record that holds its line under "log" (the tail input without a
+// parser) yields that line; any other record yields its own JSON, which is
+// the event when a parser (json, for Zeek JSON and EVE) decoded the line.
+// ok is false for anything else, which is then one event as it is.
+func FluentBitRecords(data []byte) (recs [][]byte, ok bool) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '[' {
+		return nil, false
+	}
+	var pairs []json.RawMessage
+	if json.Unmarshal(data, &pairs) != nil || len(pairs) == 0 {
+		return nil, false
+	}
+	for _, p := range pairs {
+		var pair []json.RawMessage
+		if json.Unmarshal(p, &pair) != nil || len(pair) != 2 {
+			return nil, false
+		}
+		var ts float64
+		if json.Unmarshal(pair[0], &ts) != nil {
+			return nil, false
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(pair[1], &fields) != nil || fields == nil {
+			return nil, false
+		}
+		var line string
+		if raw, ok := fields["log"]; ok && len(fields) <= 2 && json.Unmarshal(raw, &line) == nil {
+			if _, tagged := fields["tag"]; tagged || len(fields) == 1 {
+				recs = append(recs, []byte(line))
+				continue
+			}
+		}
+		recs = append(recs, bytes.TrimSpace(pair[1]))
+	}
+	return recs, true
 }
 
 // flush emits the sightings of the held messages, then acknowledges them.
@@ -157,7 +212,7 @@ func (j *JetStreamSource) flush() error {
 			j.Warn(fmt.Errorf("couldn't acknowledge a message: %w", err))
 		}
 	}
-	j.acked += int64(len(j.pending))
+	j.acked.Add(int64(len(j.pending)))
 	j.pending = j.pending[:0]
 	clear(j.inflight)
 	return nil

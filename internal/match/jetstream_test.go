@@ -252,3 +252,54 @@ func TestJetStreamRedelivery(t *testing.T) {
 	}
 	t.Logf("%d events, %d matching, %d counted twice and identified by sequence", n, len(want), dups)
 }
+
+// TestFluentBitRecords reads messages in the format Fluent Bit's nats
+// output documents ([[time, {record}], ...] per flush, "tag" added).
+func TestFluentBitRecords(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string // nil: not a Fluent Bit batch
+	}{
+		{`[[1457993268, {"tag":"zeek.dns","log":"{\"ts\":1.5,\"query\":\"evil.example\"}"}]]`, []string{`{"ts":1.5,"query":"evil.example"}`}},
+		{`[[1457993268.25, {"tag":"eve","event_type":"dns","dns":{"rrname":"evil.example"}}], [1457993269, {"log":"line two"}]]`,
+			[]string{`{"tag":"eve","event_type":"dns","dns":{"rrname":"evil.example"}}`, `line two`}},
+		{`{"ts":1.5,"query":"evil.example"}`, nil},
+		{`[]`, nil},
+		{`[[1, 2]]`, nil},
+		{`[["x", {"log":"a"}]]`, nil},
+		{`[{"type":"observed-data"}]`, nil},
+		{`[[1, {"log":"a"}], 7]`, nil},
+	} {
+		got, ok := FluentBitRecords([]byte(c.in))
+		if ok != (c.want != nil) {
+			t.Errorf("%s: ok = %v", c.in, ok)
+			continue
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %d records, want %d", c.in, len(got), len(c.want))
+			continue
+		}
+		for i := range got {
+			if string(got[i]) != c.want[i] {
+				t.Errorf("%s: record %d = %s, want %s", c.in, i, got[i], c.want[i])
+			}
+		}
+	}
+}
+
+// FuzzFluentBitRecords: never panics; a batch has records, and each
+// record is either one of the batch's JSON objects or a "log" string.
+func FuzzFluentBitRecords(f *testing.F) {
+	f.Add([]byte(`[[1457993268, {"tag":"t","log":"x"}]]`))
+	f.Add([]byte(`[[1, {"a":1}],[2,{"log":"y"}]]`))
+	f.Add([]byte(`{"ts":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		recs, ok := FluentBitRecords(data)
+		if ok && len(recs) == 0 {
+			t.Fatalf("a batch without records: %q", data)
+		}
+		if !ok && recs != nil {
+			t.Fatalf("records without a batch: %q", data)
+		}
+	})
+}
