@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -270,4 +272,99 @@ func TestMatchFleetKill(t *testing.T) {
 		t.Errorf("counted %d = %d events + %d duplicates", total, len(want), dups)
 	}
 	t.Logf("%d events, %d matching; at least %d redelivered after the kill; %d counted twice, each identified by its sequence", n, len(want), redelivered, dups)
+}
+
+// lockedBuffer is a bytes.Buffer written by a running command and read by
+// the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestMatchFleetPollsIndicators runs a fleet member whose indicators come
+// from a node (--url): an indicator shared after the matcher started
+// reaches it with the next poll, and the events that follow are matched
+// against it.
+func TestMatchFleetPollsIndicators(t *testing.T) {
+	url := startNATS(t)
+	base, st, _ := demoNode(t)
+	m := st.Members[0]
+	dir := t.TempDir()
+	share := func(id, domain string) {
+		t.Helper()
+		f := filepath.Join(dir, domain+".json")
+		os.WriteFile(f, []byte(`{"type":"indicator","spec_version":"2.1","id":"`+id+`","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","created_by_ref":"`+m.ID+`","pattern":"[domain-name:value = '`+domain+`']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}`), 0o644)
+		if code, _, stderr := runCLI(t, "push", "--url", base, "--token", m.Token, "--key", m.KeyFile, "--collection", st.Collections.Shared, f); code != 0 {
+			t.Fatalf("push: exit %d: %s", code, stderr)
+		}
+	}
+	const indA, indB = "indicator--0a0a0a0a-0000-4000-8000-00000000000a", "indicator--0b0b0b0b-0000-4000-8000-00000000000b"
+	share(indA, "first.example")
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(i int, domain string) {
+		t.Helper()
+		line := fmt.Sprintf(`{"ts":1591367999.%06d,"uid":"C%d","id.orig_h":"192.168.4.76","id.orig_p":36844,"id.resp_h":"192.168.4.1","id.resp_p":53,"proto":"udp","query":"%s"}`, i, i, domain)
+		if _, err := js.Publish(ctx, "sensor.zeek.dns", []byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb lockedBuffer
+	c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan int, 1)
+	go func() {
+		done <- c.main(rctx, []string{"match", "--nats", url, "--stream", "EVENTS", "--consumer", "fleet",
+			"--url", base, "--token", m.Token, "--collection", st.Collections.Shared, "--poll", "100ms", "--flush", "100ms"})
+	}()
+	waitOut := func(what string) {
+		t.Helper()
+		for !strings.Contains(out.String(), what) {
+			if ctx.Err() != nil {
+				stop()
+				<-done
+				t.Fatalf("no %s in the matcher's output:\n%s\nstderr:\n%s", what, out.String(), errb.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	publish(1, "first.example")
+	publish(2, "second.example")
+	waitOut(`"sighting_of_ref":"` + indA + `"`)
+	share(indB, "second.example")
+	// Events keep coming; once a poll has brought the new indicator, they
+	// match it.
+	for i := 3; !strings.Contains(out.String(), indB); i++ {
+		if ctx.Err() != nil {
+			break
+		}
+		publish(i, "second.example")
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitOut(`"sighting_of_ref":"` + indB + `"`)
+	stop()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d after the interrupt: %s", code, errb.String())
+	}
 }

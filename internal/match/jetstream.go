@@ -80,7 +80,8 @@ type JetStreamSource struct {
 func (j *JetStreamSource) Acked() int64 { return j.acked.Load() }
 
 // Run consumes until ctx is done or an error stops it, then flushes and
-// acknowledges what it holds. It returns nil when ctx ended it; an Emit
+// acknowledges what it holds. Messages pulled but not yet matched when ctx
+// ends are left to be redelivered after the consumer's AckWait. It returns nil when ctx ended it; an Emit
 // error stops it at once, leaving the messages of that flush
 // unacknowledged for redelivery.
 func (j *JetStreamSource) Run(ctx context.Context) error {
@@ -101,14 +102,16 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	defer it.Stop()
 	lastFlush := time.Now()
 	wait := min(j.FlushEvery, 500*time.Millisecond)
-	for ctx.Err() == nil {
+	for n := 0; ctx.Err() == nil; n++ {
 		msg, err := it.Next(jetstream.NextMaxWait(wait))
+		idle := false
 		switch {
 		case err == nil:
 			if err := j.take(msg); err != nil {
 				return err
 			}
 		case errors.Is(err, nats.ErrTimeout):
+			idle = true
 		case errors.Is(err, jetstream.ErrMsgIteratorClosed):
 			if ferr := j.flush(); ferr != nil {
 				return ferr
@@ -125,7 +128,10 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 			}
 			lastFlush = time.Now()
 		}
-		j.Stream.Tick(ctx)
+		if idle || n&255 == 0 {
+			// Indicator polls and recompiles need no finer grain.
+			j.Stream.Tick(ctx)
+		}
 	}
 	return j.flush()
 }
