@@ -226,7 +226,8 @@ const ZeekIntelHeader = "#fields\tindicator\tindicator_type\tmeta.source\tmeta.d
 // netip's text (IPv4-mapped addresses as IPv4, which is how Zeek prints
 // them), subnets masked, domains lower case without the trailing dot. A
 // URL is what HTTP::build_url returns: for a request in origin form, the
-// Host header, ":port" unless the port is 80, and the request target as
+// Host header (which Zeek cuts at its first colon, so IPv6 literal hosts
+// are unrepresentable), ":port" unless the port is 80, and the request target as
 // Zeek logs it (percent-decoded, no fragment, no user info, no dot
 // segments since clients remove them before sending), with no
 // scheme; for a request through a proxy (absolute form), the request
@@ -334,6 +335,11 @@ func zeekURLs(raw string) ([]string, string) {
 	}
 	if s.scheme != "http" {
 		return nil, fmt.Sprintf("url %q: Zeek's HTTP analyser does not see https; export its domain instead", raw)
+	}
+	if strings.Contains(s.host, ":") {
+		// Zeek keeps the Host header up to its first ':' (to drop a
+		// port), which cuts an IPv6 literal: "[2001".
+		return nil, fmt.Sprintf("url %q: Zeek cuts an IPv6 literal Host header at its first colon", raw)
 	}
 	// A client removes dot segments before it sends the request.
 	path, query, hasQuery := strings.Cut(s.target, "?")

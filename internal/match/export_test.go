@@ -196,11 +196,11 @@ func zeekValueOK(v, typ string) string {
 			return "not a lower-case domain without trailing dot"
 		}
 	case "Intel::URL":
-		rest, proxied := strings.CutPrefix(v, "http://")
+		// host[:port]/target, or the absolute form of a proxied request.
+		rest := strings.TrimPrefix(v, "http://")
 		if strings.Contains(rest, "://") || !strings.Contains(rest, "/") {
 			return "not a URL as HTTP::build_url builds it"
 		}
-		_ = proxied
 	case "Intel::FILE_HASH", "Intel::CERT_HASH":
 		for _, c := range []byte(v) {
 			if !isHexDigit(c) {
