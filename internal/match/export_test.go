@@ -123,7 +123,7 @@ func TestExportForms(t *testing.T) {
 	}
 	for _, ind := range inds {
 		switch ind.Name {
-		case "wildcard", "ip as domain", "url https", "like", "matches", "and", "two observations", "followedby", "size range", "not", "ports":
+		case "wildcard", "ip as domain", "url https", "url v6 host", "like", "matches", "and", "two observations", "followedby", "size range", "not", "ports":
 			if reasons[ind.ID] == "" {
 				t.Errorf("%s (%s) was not reported unrepresentable", ind.Name, ind.Pattern)
 			}
