@@ -169,7 +169,7 @@ func TestJetStreamRedelivery(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var emitted [][]map[string]any // every flush of both matchers, in order
-	worker := func(crashAfter int) (*JetStreamSource, *Stream) {
+	worker := func(crashAfter int, flushEvery time.Duration) (*JetStreamSource, *Stream) {
 		flushes := 0
 		m := NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"})
 		s := &Stream{Matcher: m, Set: fleetIndicators(t), FlushEvery: time.Hour,
@@ -185,13 +185,15 @@ func TestJetStreamRedelivery(t *testing.T) {
 		if err := s.Init(ctx); err != nil {
 			t.Fatal(err)
 		}
-		return &JetStreamSource{Stream: s, Consumer: cons, MaxPending: 100, Batch: 50, FlushEvery: 50 * time.Millisecond}, s
+		return &JetStreamSource{Stream: s, Consumer: cons, MaxPending: 100, Batch: 50, FlushEvery: flushEvery}, s
 	}
-	a, _ := worker(2)
+	// a flushes every 100 messages (about 33 matching), and dies after
+	// emitting its second flush.
+	a, _ := worker(2, time.Hour)
 	if err := a.Run(ctx); !errors.Is(err, errCrash) {
 		t.Fatalf("first matcher: %v, want the crash", err)
 	}
-	b, _ := worker(0)
+	b, _ := worker(0, 50*time.Millisecond)
 	bctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- b.Run(bctx) }()
