@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,12 +20,16 @@ import (
 func init() {
 	register(command{
 		name:  "match",
-		usage: "match (--url U --token-file F --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE...]",
+		usage: "match (--url U --token-file F --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE... | --nats URL --stream S --consumer NAME]",
 		run:   runMatch,
 	})
 }
 
-// runMatch streams logs against indicators and prints sightings.
+// runMatch streams logs against indicators and prints sightings. With
+// --nats it is one member of a matcher fleet sharing a durable JetStream
+// consumer (see match.JetStreamSource): it runs until interrupted, and
+// acknowledges each message only once the sightings counting it are
+// printed (and pushed, with --push).
 //
 // Exit status: 0 when the input was read (whether or not anything
 // matched), 2 for bad usage or unreadable indicators, 3 when reading the
@@ -40,7 +46,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	flush := fs.Duration("flush", time.Minute, "with --follow, emit sightings every `DURATION`")
 	pollEvery := fs.Duration("poll", time.Minute, "with --url, poll for indicator changes every `DURATION`")
 	window := fs.Duration("window", 10*time.Minute, "how far back in event time patterns of several observations look (`DURATION`; WITHIN widens it)")
-	as := fs.String("as", "", "STIX identity `ID` of the sighting member (where_sighted_refs; default: the id in --token-file)")
+	as := fs.String("as", "", "STIX identity `ID` of the sighting member (where_sighted_refs; default: the id in --token-file, or with --push the member whose registered key is --key)")
 	observed := fs.Bool("observed-data", false, "include observed-data for matching events")
 	push := fs.Bool("push", false, "sign the sightings with --key and post them to --url's --collection")
 	keyFile := fs.String("key", "", "your private key `FILE`, for --push")
@@ -48,9 +54,18 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	radius := fs.Int("radius", 31, "with --images, the largest Hamming `DISTANCE` that matches")
 	allowUnsigned := fs.Bool("allow-unsigned", false, "with --url, also match unsigned indicators (from collections that accept them)")
 	trust := addTrustFlags(fs)
+	natsURL := fs.String("nats", "", "consume events from the NATS JetStream server at `URL` (with --stream and --consumer)")
+	streamName := fs.String("stream", "", "with --nats, the JetStream `STREAM` of sensor events, one event a message")
+	subject := fs.String("subject", "", "with --nats, only the stream's messages on `SUBJECT` (a filter such as sensor.zeek.>)")
+	consumer := fs.String("consumer", "", "with --nats, the durable consumer `NAME` that the matchers of a fleet share")
+	batch := fs.Int("batch", 500, "with --nats, how many messages to pull at a time (`N`)")
+	maxPending := fs.Int("max-pending", 10000, "with --nats, emit and acknowledge at the latest after `N` messages")
+	ackWait := fs.Duration("ack-wait", 0, "with --nats, redeliver to the fleet a message not acknowledged within `DURATION` (default: 30s, and at least 3 times --flush)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
+	flushSet := false
+	fs.Visit(func(f *flag.Flag) { flushSet = flushSet || f.Name == "flush" })
 	if err := readToken(token, *tokenFile); err != nil {
 		return err
 	}
@@ -69,14 +84,42 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	if *indicators == "" && *url == "" {
 		return usageErrorf("give --indicators FILE, or --url, --token and --collection", "need one source of indicators")
 	}
+	if *natsURL != "" {
+		switch {
+		case *streamName == "" || *consumer == "":
+			return usageErrorf("parley match --nats URL --stream S --consumer NAME (--indicators FILE | --url ...)", "--nats needs --stream and --consumer")
+		case len(files) > 0 || *follow || *images:
+			return usageErrorf("", "--nats reads its events from JetStream: no FILE, --follow or --images")
+		case *batch <= 0 || *maxPending <= 0:
+			return usageErrorf("", "--batch and --max-pending must be positive")
+		}
+		if !flushSet {
+			*flush = time.Second
+		}
+		if *ackWait == 0 {
+			*ackWait = max(30*time.Second, 3**flush)
+		}
+		if *ackWait < 2**flush {
+			return usageErrorf("a message waits up to --flush for its acknowledgement", "--ack-wait must be at least twice --flush")
+		}
+	} else if *streamName != "" || *consumer != "" || *subject != "" {
+		return usageErrorf("", "--stream, --subject and --consumer go with --nats")
+	}
 	var pushObjects func([]map[string]any) error
 	if *push {
-		if *url == "" || *collection == "" || *keyFile == "" || *as == "" {
-			return usageErrorf("sightings are posted to --url's --collection, signed with --key, created by --as", "--push needs --url, --collection, --key and --as")
+		if *url == "" || *collection == "" || *keyFile == "" {
+			return usageErrorf("sightings are posted to --url's --collection, signed with --key", "--push needs --url, --collection and --key")
 		}
 		key, err := readPrivateKey(*keyFile)
 		if err != nil {
 			return err
+		}
+		if *as == "" {
+			// The sightings' creator must be the member whose key signs
+			// them; the log shows which member holds this key.
+			if *as, err = identityOfKey(ctx, c.httpClient(), *url, *token, key.Public().(ed25519.PublicKey)); err != nil {
+				return err
+			}
 		}
 		client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
 		collID, err := resolveCollection(ctx, client, *collection)
@@ -84,14 +127,22 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		pushObjects = func(objs []map[string]any) error {
-			return match.Push(ctx, client, collID, key, objs)
+			// The last flush runs after an interrupt cancelled ctx: it
+			// still gets its time to deliver.
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			defer cancel()
+			return match.Push(pctx, client, collID, key, objs)
 		}
 	}
 	set, poller, err := indicatorSource(ctx, c, *indicators, *url, *token, *collection, trust, *allowUnsigned)
 	if err != nil {
 		return err
 	}
-	m := match.NewMatcher(nil, match.Config{Format: f, Identity: *as, ObservedData: *observed})
+	origin := ""
+	if *natsURL != "" {
+		origin = *streamName
+	}
+	m := match.NewMatcher(nil, match.Config{Format: f, Identity: *as, ObservedData: *observed, Origin: origin})
 	s := &match.Stream{
 		Matcher:    m,
 		Set:        set,
@@ -114,6 +165,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		return withExit(4, "check --url, --token and --collection", err)
 	}
 	start := time.Now()
+	loaded := func() string { return fmt.Sprintf("%d indicators", s.Engine().Len()) }
 	summary := func() {
 		st := m.Stats()
 		secs := time.Since(start).Seconds()
@@ -125,8 +177,8 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if st.Errors > 0 {
 			errs = fmt.Sprintf(", %d evaluation errors (counted as no match)", st.Errors)
 		}
-		fmt.Fprintf(c.stderr, "parley: match: %d events, %d matched, %d malformed, %d sightings, %d indicators, %.0f events/s%s\n",
-			st.Events, st.Matched, st.Malformed, st.Sightings, s.Engine().Len(), rate, errs)
+		fmt.Fprintf(c.stderr, "parley: match: %d events, %d matched, %d malformed, %d sightings, %s, %.0f events/s%s\n",
+			st.Events, st.Matched, st.Malformed, st.Sightings, loaded(), rate, errs)
 	}
 	finish := func(err error) error {
 		if ferr := s.Finish(); err == nil {
@@ -144,13 +196,32 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	if *follow {
 		return finish(s.Follow(ctx, files[0], 0))
 	}
+	if *natsURL != "" {
+		err := runFleetMember(ctx, c, s, fleetOptions{
+			url: *natsURL, stream: *streamName, subject: *subject, consumer: *consumer,
+			batch: *batch, maxPending: *maxPending, flush: *flush, ackWait: *ackWait,
+		})
+		if ferr := s.Finish(); err == nil {
+			err = ferr
+		}
+		summary()
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, match.ErrPush):
+			return withExit(4, "check --url, --token, --collection and that --as is the key's member", err)
+		}
+		return withExit(3, "check --nats, --stream and --consumer", err)
+	}
 	if *images {
 		if len(files) == 0 {
 			return usageErrorf("", "--images needs at least one image FILE or folder")
 		}
 		paths, failed := c.collectImages(files)
 		active, _ := set.Active(time.Now())
-		r, err := matchImages(ctx, c, active, paths, *radius, m)
+		hashes := 0
+		loaded = func() string { return fmt.Sprintf("%d PDQ hashes", hashes) }
+		r, err := matchImages(ctx, c, active, paths, *radius, m, &hashes)
 		if err != nil {
 			return err
 		}
@@ -199,12 +270,13 @@ type imageCounts struct {
 // [pdq.MinQuality] (a nearly flat image) is not matched: its bits are
 // mostly noise and would match unrelated pictures. Unreadable and
 // low-quality images are each named on stderr as they are met.
-func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []string, radius int, m *match.Matcher) (imageCounts, error) {
+func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []string, radius int, m *match.Matcher, hashes *int) (imageCounts, error) {
 	var r imageCounts
 	if radius < 0 || radius > 256 {
 		return r, usageErrorf("PDQ's usual threshold is 31", "--radius must be between 0 and 256")
 	}
 	x, errs := match.NewImageIndex(inds)
+	*hashes = x.Len()
 	for _, ce := range errs {
 		fmt.Fprintf(c.stderr, "parley: warning: %v\n", ce)
 	}

@@ -1,10 +1,11 @@
 package match
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
-	"sort"
+	"net/netip"
+	neturl "net/url"
+	"strconv"
 	"strings"
 
 	"github.com/parley-exchange/parley/pattern"
@@ -12,9 +13,16 @@ import (
 
 // ExportValue is one indicator value a sensor can match by itself.
 type ExportValue struct {
-	Attr  Attr
-	Value string // normalised; a CIDR for ranges
-	Range bool   // an ISSUBSET CIDR rather than an exact value
+	Attr Attr
+	// Value is normalised as the matcher normalises it (an IPv4-mapped
+	// IPv6 address is an AttrIPv4 value, as the decoders treat it); a
+	// CIDR for ranges.
+	Value string
+	// Raw is the literal as the pattern gives it. URL exports start from
+	// it rather than from Value, because the matcher's normal form
+	// (upper-case percent-encodings, say) is not what a sensor logs.
+	Raw   string
+	Range bool // an ISSUBSET CIDR rather than an exact value
 	Ind   *Indicator
 }
 
@@ -28,7 +36,12 @@ type Unrepresentable struct {
 // observation expression made only of equality (=, IN) or ISSUBSET
 // comparisons joined by OR, on the attributes the decoders know: what
 // Zeek's intel framework and Suricata's datasets can match without STIX
-// semantics. Everything else is listed as unrepresentable.
+// semantics. Everything else is listed as unrepresentable, with the
+// reason: a qualifier or several observations, AND, LIKE, MATCHES,
+// ordering comparisons, negation, and values that only look like what
+// they claim to be (a domain-name with a "*" label, which STIX compares
+// literally and an author meant as a wildcard; a domain-name that is an
+// IP address).
 func ExportValues(inds []*Indicator) ([]ExportValue, []Unrepresentable) {
 	var vals []ExportValue
 	var bad []Unrepresentable
@@ -93,17 +106,26 @@ func exportComparisons(e pattern.ComparisonExpr, ind *Indicator, out *[]ExportVa
 				lits = []pattern.Literal{x.Value}
 			}
 			for _, l := range lits {
-				v, ok := normalizeLiteral(a, l)
-				if !ok {
-					return fmt.Sprintf("%s is not a valid %s", l.String(), a)
+				v, reason := exportLiteral(a, l)
+				if reason != "" {
+					return reason
 				}
-				*out = append(*out, ExportValue{Attr: a, Value: v, Ind: ind})
+				v.Ind = ind
+				*out = append(*out, v)
 			}
 			return ""
 		case pattern.OpIsSubset:
 			if (a == AttrIPv4 || a == AttrIPv6) && x.Value.Kind == pattern.LitString {
-				if p, err := parsePrefixOrAddr(x.Value.Str); err == nil {
-					*out = append(*out, ExportValue{Attr: a, Value: p.Masked().String(), Range: true, Ind: ind})
+				if p, err := parsePrefixOrAddr(x.Value.Str); err == nil && p.Addr().Zone() == "" {
+					p = unmapPrefix(p.Masked())
+					a := AttrIPv6
+					if p.Addr().Is4() {
+						a = AttrIPv4
+					}
+					*out = append(*out, ExportValue{Attr: a, Value: p.String(), Raw: x.Value.Str, Range: !p.IsSingleIP(), Ind: ind})
+					if p.IsSingleIP() {
+						(*out)[len(*out)-1].Value = p.Addr().String()
+					}
 					return ""
 				}
 			}
@@ -112,6 +134,40 @@ func exportComparisons(e pattern.ComparisonExpr, ind *Indicator, out *[]ExportVa
 		return "operator " + x.OperatorText()
 	}
 	return "unknown expression"
+}
+
+// exportLiteral normalises one literal of an equality, or says why it
+// cannot be exported.
+func exportLiteral(a Attr, l pattern.Literal) (ExportValue, string) {
+	if (a == AttrIPv6 || a == AttrIPv4) && l.Kind == pattern.LitString {
+		// The decoders read "::ffff:10.0.0.2" as 10.0.0.2; so does the
+		// export, which puts it with the IPv4 addresses.
+		if ad, err := netip.ParseAddr(l.Str); err == nil && ad.Is4In6() && ad.Zone() == "" {
+			return ExportValue{Attr: AttrIPv4, Value: ad.Unmap().String(), Raw: l.Str}, ""
+		}
+	}
+	v, ok := normalizeLiteral(a, l)
+	if !ok {
+		return ExportValue{}, fmt.Sprintf("%s is not a valid %s", l.String(), a)
+	}
+	if a == AttrDomain {
+		if strings.Contains(v, "*") {
+			return ExportValue{}, fmt.Sprintf("domain-name %s has a wildcard label, which STIX equality and the sensors compare literally", l.String())
+		}
+		if _, err := netip.ParseAddr(v); err == nil {
+			return ExportValue{}, fmt.Sprintf("domain-name %s is an IP address", l.String())
+		}
+	}
+	return ExportValue{Attr: a, Value: v, Raw: l.Str}, ""
+}
+
+// unmapPrefix turns an IPv4-mapped IPv6 prefix of at least 96 bits into
+// the IPv4 prefix it covers.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p
 }
 
 // zeekIntelType maps attributes to Zeek's Intel::Type.
@@ -140,8 +196,9 @@ func zeekIntelType(v ExportValue) string {
 	return ""
 }
 
-// zeekField makes a value safe for Zeek's tab-separated input: no tabs or
-// line breaks, and "-" for empty.
+// zeekField makes a meta value safe for Zeek's tab-separated input: no
+// tabs or line breaks, and "-" (the Input framework's unset field) for
+// empty.
 func zeekField(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r == '\t' || r == '\n' || r == '\r' {
@@ -149,126 +206,171 @@ func zeekField(s string) string {
 		}
 		return r
 	}, s)
-	if s == "" {
+	if s == "" || s == "-" {
 		return "-"
 	}
 	return s
 }
 
+// ZeekIntelHeader is the first line of [WriteZeekIntel]'s output: the
+// fields Intel::read_files needs (indicator, indicator_type, meta.source)
+// and the optional meta.desc, tab-separated.
+const ZeekIntelHeader = "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n"
+
 // WriteZeekIntel writes a Zeek intel framework file (Intel::read_files):
-// the #fields header, then indicator, indicator_type, meta.source (the
-// STIX indicator id) and meta.desc (its name). URLs are written without
-// their scheme, as the framework expects. Values of attributes the
-// framework has no type for are returned as unrepresentable.
+// [ZeekIntelHeader], then per value its indicator, Intel::Type,
+// meta.source (the STIX indicator id) and meta.desc (its name).
+//
+// The indicators are written as Zeek's seen scripts produce them, since
+// the framework compares exact (lower-cased) strings: addresses in
+// netip's text (IPv4-mapped addresses as IPv4, which is how Zeek prints
+// them), subnets masked, domains lower case without the trailing dot. A
+// URL is what HTTP::build_url returns: for a request in origin form, the
+// Host header (which Zeek cuts at its first colon, so IPv6 literal hosts
+// are unrepresentable), ":port" unless the port is 80, and the request target as
+// Zeek logs it (percent-decoded, no fragment, no user info, no dot
+// segments since clients remove them before sending), with no
+// scheme; for a request through a proxy (absolute form), the request
+// target itself, scheme included. Both lines are written for each http
+// URL. Zeek's HTTP analyser does not see https (or ftp) URLs, so they are
+// unrepresentable. Values of attributes the framework has no type for,
+// or that hold a tab or a line break, are returned as unrepresentable.
 func WriteZeekIntel(w io.Writer, vals []ExportValue) ([]Unrepresentable, error) {
 	var bad []Unrepresentable
 	var b strings.Builder
-	b.WriteString("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n")
+	b.WriteString(ZeekIntelHeader)
+	seen := map[[2]string]bool{}
 	for _, v := range vals {
 		typ := zeekIntelType(v)
 		if typ == "" {
 			bad = append(bad, Unrepresentable{v.Ind.ID, "Zeek intel has no type for " + v.Attr.String()})
 			continue
 		}
-		val := v.Value
+		lines := []string{v.Value}
 		if v.Attr == AttrURL {
-			if i := strings.Index(val, "://"); i >= 0 {
-				val = val[i+3:]
+			var reason string
+			if lines, reason = zeekURLs(v.Raw); reason != "" {
+				bad = append(bad, Unrepresentable{v.Ind.ID, reason})
+				continue
 			}
 		}
-		if strings.ContainsAny(val, "\t\n\r") {
-			bad = append(bad, Unrepresentable{v.Ind.ID, "value contains a tab or line break"})
-			continue
+		for _, val := range lines {
+			if val == "" || strings.ContainsAny(val, "\t\n\r") {
+				bad = append(bad, Unrepresentable{v.Ind.ID, "value is empty or contains a tab or line break"})
+				continue
+			}
+			// The framework keys its table by lower-cased indicator and
+			// type: one line each, the first indicator's meta.
+			k := [2]string{strings.ToLower(val), typ}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", val, typ, zeekField(v.Ind.ID), zeekField(v.Ind.Name))
 		}
-		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", val, typ, zeekField(v.Ind.ID), zeekField(v.Ind.Name))
 	}
 	_, err := io.WriteString(w, b.String())
 	return bad, err
 }
 
-// SuricataFile is one file of a Suricata export.
-type SuricataFile struct {
-	Name string
-	Data []byte
+// sensorURL is a URL split into what an HTTP request puts on the wire.
+type sensorURL struct {
+	scheme   string
+	host     string // lower case, no port, IPv6 without brackets
+	port     int    // explicit or the scheme's default
+	explicit bool   // the URL named its port
+	target   string // path and query as sent (still percent-encoded), "/" if empty
 }
 
-// SuricataDatasets returns Suricata 7 dataset files (domains as base64
-// "string" sets, addresses as "ipv4" and "ip" sets, file digests as the
-// hex lists filemd5/filesha1/filesha256 read) and a rules file that loads
-// them (sids from sidBase). Values Suricata cannot match this way (URLs,
-// ranges, e-mail, certificates) are returned as unrepresentable.
-func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepresentable) {
-	sets := map[string]map[string]bool{}
-	add := func(name, v string) {
-		if sets[name] == nil {
-			sets[name] = map[string]bool{}
+// splitURL parses an absolute http(s) URL as a client would send it.
+func splitURL(raw string) (sensorURL, string) {
+	u, err := neturl.Parse(strings.TrimSpace(raw))
+	if err != nil || !u.IsAbs() || u.Opaque != "" || u.Host == "" {
+		return sensorURL{}, fmt.Sprintf("url %q is not an absolute URL with a host", raw)
+	}
+	s := sensorURL{scheme: strings.ToLower(u.Scheme), host: strings.ToLower(u.Hostname())}
+	switch s.scheme {
+	case "http":
+		s.port = 80
+	case "https":
+		s.port = 443
+	default:
+		return sensorURL{}, fmt.Sprintf("url %q: the sensors see no %s URLs", raw, s.scheme)
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || n > 65535 {
+			return sensorURL{}, fmt.Sprintf("url %q has an invalid port", raw)
 		}
-		sets[name][v] = true
+		s.port, s.explicit = n, n != s.port
 	}
-	var bad []Unrepresentable
-	for _, v := range vals {
-		switch {
-		case v.Attr == AttrDomain:
-			add("parley-domains.lst", base64.StdEncoding.EncodeToString([]byte(v.Value)))
-		case v.Attr == AttrIPv4 && !v.Range:
-			add("parley-ipv4.lst", v.Value)
-		case v.Attr == AttrIPv6 && !v.Range:
-			add("parley-ipv6.lst", v.Value)
-		case v.Attr == AttrFileMD5:
-			add("parley-md5.txt", v.Value)
-		case v.Attr == AttrFileSHA1:
-			add("parley-sha1.txt", v.Value)
-		case v.Attr == AttrFileSHA256:
-			add("parley-sha256.txt", v.Value)
-		default:
-			what := v.Attr.String()
-			if v.Range {
-				what = "address range"
-			}
-			bad = append(bad, Unrepresentable{v.Ind.ID, "Suricata datasets have no set for " + what})
+	s.target = u.EscapedPath()
+	if s.target == "" {
+		s.target = "/"
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		s.target += "?" + u.RawQuery
+	}
+	return s, ""
+}
+
+// hostPort writes host[:port] as a Host header or authority carries it.
+func (s sensorURL) hostPort(withPort bool) string {
+	h := s.host
+	if strings.Contains(h, ":") {
+		h = "[" + h + "]"
+	}
+	if withPort {
+		h += ":" + strconv.Itoa(s.port)
+	}
+	return h
+}
+
+// zeekURLs returns the strings HTTP::build_url yields for requests of
+// the URL: origin form and absolute (proxy) form.
+func zeekURLs(raw string) ([]string, string) {
+	s, reason := splitURL(raw)
+	if reason != "" {
+		return nil, reason
+	}
+	if s.scheme != "http" {
+		return nil, fmt.Sprintf("url %q: Zeek's HTTP analyser does not see https; export its domain instead", raw)
+	}
+	if strings.Contains(s.host, ":") {
+		// Zeek keeps the Host header up to its first ':' (to drop a
+		// port), which cuts an IPv6 literal: "[2001".
+		return nil, fmt.Sprintf("url %q: Zeek cuts an IPv6 literal Host header at its first colon", raw)
+	}
+	// A client removes dot segments before it sends the request.
+	path, query, hasQuery := strings.Cut(s.target, "?")
+	target := removeDotSegments(percentDecode(path))
+	if hasQuery {
+		target += "?" + percentDecode(query)
+	}
+	direct := s.hostPort(s.port != 80) + target
+	proxied := "http://" + s.hostPort(s.explicit) + target
+	return []string{direct, proxied}, ""
+}
+
+// percentDecode decodes %XX escapes as Zeek's unescape_URI and libhtp's
+// path decoding do; a '%' not followed by two hex digits stays.
+func percentDecode(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHexDigit(s[i+1]) && isHexDigit(s[i+2]) {
+			n, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(n))
+			i += 2
+			continue
 		}
+		b.WriteByte(s[i])
 	}
-	var files []SuricataFile
-	names := make([]string, 0, len(sets))
-	for n := range sets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		vs := make([]string, 0, len(sets[n]))
-		for v := range sets[n] {
-			vs = append(vs, v)
-		}
-		sort.Strings(vs)
-		files = append(files, SuricataFile{n, []byte(strings.Join(vs, "\n") + "\n")})
-	}
-	var rules strings.Builder
-	sid := sidBase
-	rule := func(proto, body, msg string) {
-		fmt.Fprintf(&rules, "alert %s any any -> any any (msg:\"Parley indicator: %s\"; %s sid:%d; rev:1;)\n", proto, msg, body, sid)
-		sid++
-	}
-	if sets["parley-domains.lst"] != nil {
-		ds := "dataset:isset,parley-domains,type string,load parley-domains.lst;"
-		rule("dns", "dns.query; "+ds, "DNS query for a listed domain")
-		rule("tls", "tls.sni; "+ds, "TLS SNI of a listed domain")
-		rule("http", "http.host; "+ds, "HTTP host of a listed domain")
-	}
-	if sets["parley-ipv4.lst"] != nil {
-		rule("ip", "ip.dst; dataset:isset,parley-ipv4,type ipv4,load parley-ipv4.lst;", "traffic to a listed IPv4 address")
-		rule("ip", "ip.src; dataset:isset,parley-ipv4,type ipv4,load parley-ipv4.lst;", "traffic from a listed IPv4 address")
-	}
-	if sets["parley-ipv6.lst"] != nil {
-		rule("ip", "ip.dst; dataset:isset,parley-ipv6,type ip,load parley-ipv6.lst;", "traffic to a listed IPv6 address")
-		rule("ip", "ip.src; dataset:isset,parley-ipv6,type ip,load parley-ipv6.lst;", "traffic from a listed IPv6 address")
-	}
-	for _, h := range []string{"md5", "sha1", "sha256"} {
-		if sets["parley-"+h+".txt"] != nil {
-			rule("any", fmt.Sprintf("file%s:parley-%s.txt;", h, h), "file with a listed "+strings.ToUpper(h))
-		}
-	}
-	if rules.Len() > 0 {
-		files = append(files, SuricataFile{"parley.rules", []byte(rules.String())})
-	}
-	return files, bad
+	return b.String()
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

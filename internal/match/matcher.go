@@ -35,6 +35,13 @@ type Config struct {
 	// MaxLine bounds a line's length; longer lines are malformed.
 	// Default 1 MiB.
 	MaxLine int
+	// Origin names the JetStream stream the lines come from (see
+	// [JetStreamSource]). A sighting counting events of lines given with
+	// [Matcher.LineSeq] carries the custom properties x_parley_stream
+	// (Origin) and x_parley_stream_sequences: the stream sequences of those
+	// lines as sorted, disjoint [first, last] ranges, so that whoever
+	// collects the sightings can tell a recount after a redelivery.
+	Origin string
 }
 
 // Stats counts what a matcher has seen.
@@ -79,6 +86,7 @@ type tally struct {
 	count       int64
 	first, last time.Time
 	observed    []observation
+	seqs        []uint64 // stream sequences of the lines counted (LineSeq)
 }
 
 // Matcher streams events through an [Engine] and aggregates sightings:
@@ -98,6 +106,7 @@ type Matcher struct {
 	stats  Stats
 	curEv  *Event
 	fire   func(*Indicator)
+	seq    uint64 // stream sequence of the line being matched, 0 if none
 }
 
 // NewMatcher returns a matcher using engine e.
@@ -161,6 +170,9 @@ func (m *Matcher) onFire(ind *Indicator) {
 		m.order = append(m.order, ind.ID)
 	}
 	tl.count += ev.weight()
+	if m.seq != 0 && (len(tl.seqs) == 0 || tl.seqs[len(tl.seqs)-1] != m.seq) {
+		tl.seqs = append(tl.seqs, m.seq)
+	}
 	if t.Before(tl.first) {
 		tl.first = t
 	}
@@ -183,6 +195,14 @@ func (m *Matcher) Line(line []byte) {
 	for _, ev := range evs {
 		m.Event(ev)
 	}
+}
+
+// LineSeq is [Matcher.Line] for a line that is message seq of a stream:
+// the sightings that count its events name seq (see Config.Origin).
+func (m *Matcher) LineSeq(seq uint64, line []byte) {
+	m.seq = seq
+	m.Line(line)
+	m.seq = 0
 }
 
 // Event matches one decoded event.
@@ -352,6 +372,10 @@ func (m *Matcher) Flush() []map[string]any {
 			s["created_by_ref"] = m.cfg.Identity
 			s["where_sighted_refs"] = []string{m.cfg.Identity}
 		}
+		if len(tl.seqs) > 0 {
+			s["x_parley_stream"] = m.cfg.Origin
+			s["x_parley_stream_sequences"] = seqRanges(tl.seqs)
+		}
 		if len(tl.observed) > 0 {
 			var refs []string
 			for _, o := range tl.observed {
@@ -378,6 +402,20 @@ func (m *Matcher) Flush() []map[string]any {
 	}
 	m.tally = map[string]*tally{}
 	m.order = m.order[:0]
+	return out
+}
+
+// seqRanges sorts seqs and returns them as disjoint [first, last] ranges.
+func seqRanges(seqs []uint64) [][2]uint64 {
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	var out [][2]uint64
+	for _, q := range seqs {
+		if n := len(out); n > 0 && q <= out[n-1][1]+1 {
+			out[n-1][1] = max(out[n-1][1], q)
+			continue
+		}
+		out = append(out, [2]uint64{q, q})
+	}
 	return out
 }
 

@@ -18,11 +18,14 @@ var ErrPush = errors.New("couldn't push the sightings")
 // pushBatch keeps envelopes well below the node's default limits.
 const pushBatch = 1000
 
-// Push signs the objects that name their creator (sightings and
-// observed-data, created_by_ref being the member whose key this is) with
-// the Parley signature extension (stix.Sign) and posts everything to the
-// collection. The observables that observed-data refers to carry no
-// creator and go unsigned. The key never appears in errors.
+// Push signs every object with the Parley signature extension
+// (stix.Sign) and posts them to the collection. The sightings and
+// observed-data name their creator (created_by_ref, the member whose key
+// this is); the observables that observed-data refers to carry no creator,
+// and the node accepts such an object only when it is signed by the
+// member who sends it, so they are signed too: a node never stores
+// observed-data whose observables it refused. The key never appears in
+// errors.
 func Push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) error {
 	raw := make([]json.RawMessage, 0, len(objs))
 	for _, o := range objs {
@@ -30,10 +33,8 @@ func Push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrPush, err)
 		}
-		if _, ok := o["created_by_ref"]; ok {
-			if b, err = stix.Sign(b, key); err != nil {
-				return fmt.Errorf("%w: %v", ErrPush, err)
-			}
+		if b, err = stix.Sign(b, key); err != nil {
+			return fmt.Errorf("%w: %v", ErrPush, err)
 		}
 		raw = append(raw, b)
 	}

@@ -145,6 +145,30 @@ func (s *Stream) Line(line []byte) {
 	s.mu.Unlock()
 }
 
+// LineSeq matches one line that is message seq of a stream (see
+// [Matcher.LineSeq]).
+func (s *Stream) LineSeq(seq uint64, line []byte) {
+	s.mu.Lock()
+	s.Matcher.LineSeq(seq, line)
+	s.mu.Unlock()
+}
+
+// FlushNow flushes the sightings gathered so far and hands them to Emit at
+// once, returning Emit's error: when it returns nil, everything matched
+// before the call has been emitted.
+func (s *Stream) FlushNow() error {
+	s.mu.Lock()
+	objs := s.Matcher.Flush()
+	s.lastFlush = s.Now()
+	s.mu.Unlock()
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	if s.Emit == nil {
+		return nil
+	}
+	return s.Emit(objs)
+}
+
 // Follow follows a growing file (see [Follow]) until ctx is done, then
 // flushes. It returns the first error of reading or of Emit.
 func (s *Stream) Follow(ctx context.Context, path string, poll time.Duration) error {

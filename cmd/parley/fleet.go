@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parley-exchange/parley/internal/match"
+)
+
+// fleetOptions are match's --nats flags.
+type fleetOptions struct {
+	url, stream, subject, consumer string
+	batch, maxPending              int
+	flush, ackWait                 time.Duration
+}
+
+// fleetMaxAckPending is the consumer's limit on messages delivered and
+// not yet acknowledged, across every matcher of the fleet: room for a
+// hundred matchers each holding --max-pending (default) messages.
+const fleetMaxAckPending = 1_000_000
+
+// runFleetMember joins the fleet of matchers sharing the durable consumer
+// and matches its messages with s until ctx is done. Every member creates
+// or updates the consumer with the same configuration, so the fleet needs
+// no set-up beyond the stream. The acknowledgements of the last flush are
+// flushed to the server before it returns.
+func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions) error {
+	nc, err := nats.Connect(o.url, nats.Name("parley match"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("couldn't connect to NATS at %s: %w", o.url, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("couldn't use JetStream: %w", err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, o.stream, match.JetStreamConsumerConfig(o.consumer, o.subject, o.ackWait, fleetMaxAckPending))
+	if err != nil {
+		return fmt.Errorf("couldn't create consumer %s on stream %s: %w", o.consumer, o.stream, err)
+	}
+	// The source flushes the stream itself; Tick only polls indicators.
+	s.FlushEvery = 100 * 365 * 24 * time.Hour
+	src := &match.JetStreamSource{
+		Stream: s, Consumer: cons,
+		FlushEvery: o.flush, MaxPending: o.maxPending, Batch: o.batch,
+		Warn: func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) },
+	}
+	err = src.Run(ctx)
+	if ferr := nc.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("couldn't send the last acknowledgements: %w", ferr)
+	}
+	fmt.Fprintf(c.stderr, "parley: match: %d messages acknowledged on %s/%s\n", src.Acked(), o.stream, o.consumer)
+	return err
+}

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// startNATS starts a nats-server with JetStream of the test's own on a
+// free port, its store in a temporary directory, and returns its URL once
+// a JetStream client gets an answer. It skips the test (loudly) only when
+// there is no nats-server binary.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	bin := "/usr/sbin/nats-server"
+	if _, err := os.Stat(bin); err != nil {
+		if bin, err = exec.LookPath("nats-server"); err != nil {
+			t.Skip("SKIP LOUDLY: no nats-server binary (apt-get install nats-server); the fleet test did not run")
+		}
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", t.TempDir())
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			select {
+			case <-exited:
+				deadline = time.Time{}
+				continue
+			default:
+			}
+			nc, err := nats.Connect(url, nats.Timeout(time.Second))
+			if err != nil {
+				continue
+			}
+			js, _ := jetstream.New(nc)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, err = js.AccountInfo(ctx)
+			cancel()
+			nc.Close()
+			if err == nil {
+				t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+				return url
+			}
+		}
+		cmd.Process.Kill()
+		<-exited
+	}
+	t.Fatal("nats-server did not start")
+	return ""
+}
+
+// fleetSighting is what the test reads of a sighting.
+type fleetSighting struct {
+	Type      string      `json:"type"`
+	Count     int         `json:"count"`
+	Stream    string      `json:"x_parley_stream"`
+	Sequences [][2]uint64 `json:"x_parley_stream_sequences"`
+}
+
+// readSightings parses a matcher's stdout. A matcher killed while writing
+// leaves a partial last line; the messages it counted were not
+// acknowledged, so it is skipped.
+func readSightings(t *testing.T, path string) []fleetSighting {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []fleetSighting
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var s fleetSighting
+		if json.Unmarshal(sc.Bytes(), &s) != nil {
+			continue
+		}
+		if s.Type == "sighting" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestMatchFleetKill runs two `parley match --nats` processes on one
+// durable consumer while a sensor publishes events, kills one with SIGKILL
+// mid-stream, and checks that every matching event is counted in the
+// sightings printed, that each sighting names the stream sequences it
+// counts, and that the events counted twice (printed by the killed matcher
+// but not acknowledged, then redelivered) are told apart by sequence.
+func TestMatchFleetKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nats-server and three processes")
+	}
+	parley, err := exec.LookPath("parley")
+	if err != nil {
+		t.Fatalf("the parley command the test binary installs is not on PATH: %v", err)
+	}
+	url := startNATS(t)
+	dir := t.TempDir()
+	ind := filepath.Join(dir, "ind.json")
+	if err := os.WriteFile(ind, []byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000f1ee","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	// a flushes seldom, so that it dies holding messages it matched but
+	// has not acknowledged; b flushes often.
+	start := func(name, flush string) (*exec.Cmd, string) {
+		out := filepath.Join(dir, name+".out")
+		f, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(parley, "match", "--nats", url, "--stream", "EVENTS", "--subject", "sensor.>", "--consumer", "fleet",
+			"--indicators", ind, "--flush", flush, "--ack-wait", "3s", "--batch", "20")
+		cmd.Stdout = f
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			if t.Failed() {
+				t.Logf("%s stderr:\n%s", name, stderr.String())
+			}
+		})
+		return cmd, out
+	}
+	a, aOut := start("a", "1500ms")
+	b, bOut := start("b", "300ms")
+	var cons jetstream.Consumer
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			if ctx.Err() != nil {
+				t.Fatalf("gave up waiting for %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("the matchers to create the consumer", func() bool {
+		c, err := js.Consumer(ctx, "EVENTS", "fleet")
+		cons = c
+		return err == nil
+	})
+	drained := func(acked bool) func() bool {
+		return func() bool {
+			info, err := cons.Info(ctx)
+			return err == nil && info.NumPending == 0 && (!acked || info.NumAckPending == 0)
+		}
+	}
+	// The sensor: chunks of 100 events, a chunk once the last was pulled,
+	// one event in four matching.
+	want := map[uint64]bool{}
+	n := 0
+	publish := func(chunks int) {
+		for range chunks {
+			for range 100 {
+				n++
+				name := "benign.example"
+				if n%4 == 0 {
+					name = "EVIL.example."
+				}
+				line := fmt.Sprintf(`{"ts":1591367999.%06d,"uid":"C%d","id.orig_h":"192.168.4.76","id.orig_p":36844,"id.resp_h":"192.168.4.1","id.resp_p":53,"proto":"udp","trans_id":%d,"query":"%s","qclass":1,"qtype":1,"rcode":0}`, n, n, n, name)
+				ack, err := js.Publish(ctx, "sensor.zeek.dns", []byte(line))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n%4 == 0 {
+					want[ack.Sequence] = true
+				}
+			}
+			waitFor("the chunk to be pulled", drained(false))
+		}
+	}
+	publish(10)
+	waitFor("matcher a to print a sighting", func() bool { return len(readSightings(t, aOut)) > 0 })
+	publish(5)
+	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	a.Wait()
+	publish(15)
+	waitFor("every message to be acknowledged", drained(true))
+	// Every delivery, a redelivery too, takes the next consumer sequence;
+	// the stream sequences run from 1 to n.
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redelivered := info.Delivered.Consumer - info.Delivered.Stream
+	if redelivered == 0 {
+		t.Errorf("nothing was redelivered: matcher a died holding no unacknowledged message, so the test proved nothing")
+	}
+	if err := b.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Wait(); err != nil {
+		t.Fatalf("matcher b did not stop cleanly on SIGTERM: %v", err)
+	}
+	seen := map[uint64]int{}
+	total := 0
+	for _, name := range []string{aOut, bOut} {
+		ss := readSightings(t, name)
+		if len(ss) == 0 {
+			t.Errorf("%s printed no sighting: both matchers should share the work", filepath.Base(name))
+		}
+		for _, s := range ss {
+			k := 0
+			for _, r := range s.Sequences {
+				for q := r[0]; q <= r[1]; q++ {
+					seen[q]++
+					k++
+				}
+			}
+			if s.Count != k || s.Stream != "EVENTS" {
+				t.Errorf("sighting counts %d, names %d sequences of stream %q", s.Count, k, s.Stream)
+			}
+			total += s.Count
+		}
+	}
+	dups := 0
+	for q, c := range seen {
+		if !want[q] {
+			t.Errorf("sequence %d counted but its event does not match", q)
+		}
+		dups += c - 1
+	}
+	for q := range want {
+		if seen[q] == 0 {
+			t.Errorf("the matching event at sequence %d was lost", q)
+		}
+	}
+	if total != len(want)+dups {
+		t.Errorf("counted %d = %d events + %d duplicates", total, len(want), dups)
+	}
+	t.Logf("%d events, %d matching; %d redelivered after the kill; %d counted twice, each identified by its sequence", n, len(want), redelivered, dups)
+}
+
+// lockedBuffer is a bytes.Buffer written by a running command and read by
+// the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestMatchFleetPollsIndicators runs a fleet member whose indicators come
+// from a node (--url): an indicator shared after the matcher started
+// reaches it with the next poll, and the events that follow are matched
+// against it.
+func TestMatchFleetPollsIndicators(t *testing.T) {
+	url := startNATS(t)
+	base, st, _ := demoNode(t)
+	m := st.Members[0]
+	dir := t.TempDir()
+	share := func(id, domain string) {
+		t.Helper()
+		f := filepath.Join(dir, domain+".json")
+		os.WriteFile(f, []byte(`{"type":"indicator","spec_version":"2.1","id":"`+id+`","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","created_by_ref":"`+m.ID+`","pattern":"[domain-name:value = '`+domain+`']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}`), 0o644)
+		if code, _, stderr := runCLI(t, "push", "--url", base, "--token", m.Token, "--key", m.KeyFile, "--collection", st.Collections.Shared, f); code != 0 {
+			t.Fatalf("push: exit %d: %s", code, stderr)
+		}
+	}
+	const indA, indB = "indicator--0a0a0a0a-0000-4000-8000-00000000000a", "indicator--0b0b0b0b-0000-4000-8000-00000000000b"
+	share(indA, "first.example")
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(i int, domain string) {
+		t.Helper()
+		line := fmt.Sprintf(`{"ts":1591367999.%06d,"uid":"C%d","id.orig_h":"192.168.4.76","id.orig_p":36844,"id.resp_h":"192.168.4.1","id.resp_p":53,"proto":"udp","query":"%s"}`, i, i, domain)
+		if _, err := js.Publish(ctx, "sensor.zeek.dns", []byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb lockedBuffer
+	c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan int, 1)
+	go func() {
+		done <- c.main(rctx, []string{"match", "--nats", url, "--stream", "EVENTS", "--consumer", "fleet",
+			"--url", base, "--token", m.Token, "--collection", st.Collections.Shared, "--poll", "100ms", "--flush", "100ms"})
+	}()
+	waitOut := func(what string) {
+		t.Helper()
+		for !strings.Contains(out.String(), what) {
+			if ctx.Err() != nil {
+				stop()
+				<-done
+				t.Fatalf("no %s in the matcher's output:\n%s\nstderr:\n%s", what, out.String(), errb.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	publish(1, "first.example")
+	publish(2, "second.example")
+	waitOut(`"sighting_of_ref":"` + indA + `"`)
+	share(indB, "second.example")
+	// Events keep coming; once a poll has brought the new indicator, they
+	// match it.
+	for i := 3; !strings.Contains(out.String(), indB); i++ {
+		if ctx.Err() != nil {
+			break
+		}
+		publish(i, "second.example")
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitOut(`"sighting_of_ref":"` + indB + `"`)
+	stop()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d after the interrupt: %s", code, errb.String())
+	}
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/stix"
+)
+
+// TestMatchPushSignsEverything pushes sightings with --observed-data and
+// no --as: the identity comes from the node (the member whose registered
+// key is --key), and every object sent, the observables included, is
+// signed, so the node stores all of them and pull returns them signed.
+func TestMatchPushSignsEverything(t *testing.T) {
+	base, st, _ := demoNode(t)
+	m := st.Members[0]
+	dir := t.TempDir()
+	ind := filepath.Join(dir, "ind.json")
+	log := filepath.Join(dir, "dns.log")
+	os.WriteFile(ind, []byte(`{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56e","objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd40","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","created_by_ref":"`+m.ID+`","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}]}`), 0o644)
+	os.WriteFile(log, []byte(`{"ts":1591367999.306059,"uid":"C1","id.orig_h":"192.168.4.76","id.orig_p":36844,"id.resp_h":"192.168.4.1","id.resp_p":53,"proto":"udp","query":"evil.example","answers":["203.0.113.66"]}`+"\n"), 0o644)
+	if code, _, stderr := runCLI(t, "push", "--url", base, "--token", m.Token, "--key", m.KeyFile, "--collection", st.Collections.Shared, ind); code != 0 {
+		t.Fatalf("push: exit %d: %s", code, stderr)
+	}
+	code, out, stderr := runCLI(t, "match", "--url", base, "--token", m.Token, "--collection", st.Collections.Shared,
+		"--push", "--key", m.KeyFile, "--observed-data", log)
+	if code != 0 {
+		t.Fatalf("match --push without --as: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, `"where_sighted_refs":["`+m.ID+`"]`) {
+		t.Errorf("the sighting is not by %s, the key's member:\n%s", m.ID, out)
+	}
+	code, pulled, stderr := runCLI(t, "pull", "--url", base, "--token", m.Token, "--collection", st.Collections.Shared)
+	if code != 0 {
+		t.Fatalf("pull: exit %d: %s", code, stderr)
+	}
+	objs, err := stix.ParseObjects([]byte(pulled))
+	if err != nil {
+		t.Fatalf("couldn't read the pulled bundle: %v", err)
+	}
+	found := map[string]bool{}
+	for _, o := range objs {
+		typ := o.Type
+		if typ != "sighting" && typ != "observed-data" && typ != "domain-name" && typ != "ipv4-addr" && typ != "network-traffic" {
+			continue
+		}
+		found[typ] = true
+		if _, err := stix.Verify(o.Raw); err != nil {
+			t.Errorf("%s %s is not signed: %v", typ, o.ID, err)
+		}
+	}
+	for _, typ := range []string{"sighting", "observed-data", "domain-name"} {
+		if !found[typ] {
+			t.Errorf("no %s was stored: the node refused part of the push", typ)
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package match
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// BenchmarkJetStreamVsFile measures, in one run, the rate at which a
+// matcher reads events from a file and the rate at which it consumes the
+// same events from a JetStream stream (one event a message, file storage,
+// a new durable consumer each round, every message acknowledged after its
+// flush), with 1,000 indicators. The goal is js/file >= 0.5.
+func BenchmarkJetStreamVsFile(b *testing.B) {
+	const n = 100_000
+	domains := benchDomains(1000)
+	lines := benchStream(n, domains)
+	inds, _ := equalityIndicators(domains)
+	path := filepath.Join(b.TempDir(), "events.log")
+	if err := os.WriteFile(path, append(bytes.Join(lines, []byte("\n")), '\n'), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	url := startNATS(b)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCH", Subjects: []string{"bench.>"}, Storage: jetstream.FileStorage}); err != nil {
+		b.Fatal(err)
+	}
+	for i, l := range lines {
+		if _, err := js.PublishAsync("bench.events", l); err != nil {
+			b.Fatal(err)
+		}
+		if i%10000 == 9999 {
+			<-js.PublishAsyncComplete()
+		}
+	}
+	<-js.PublishAsyncComplete()
+	newStream := func() *Stream {
+		set := NewIndicatorSet()
+		for _, ind := range inds {
+			set.Put(ind)
+		}
+		s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "BENCH"}), Set: set, FlushEvery: time.Hour,
+			Emit: func(objs []map[string]any) error { return nil }}
+		if err := s.Init(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
+	var fileRate, jsRate, rawRate float64
+	b.ResetTimer()
+	for round := 0; round < b.N; round++ {
+		s := newStream()
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if err := s.Read(ctx, f); err != nil {
+			b.Fatal(err)
+		}
+		s.Finish()
+		fileSecs := time.Since(start).Seconds()
+		f.Close()
+		if got := s.Matcher.Stats().Events; got != n {
+			b.Fatalf("file: %d events, want %d", got, n)
+		}
+
+		s = newStream()
+		cons, err := js.CreateOrUpdateConsumer(ctx, "BENCH", JetStreamConsumerConfig(fmt.Sprintf("bench-%d", round), "", 30*time.Second, 1_000_000))
+		if err != nil {
+			b.Fatal(err)
+		}
+		src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: time.Second, Batch: benchBatchOr(0)}
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		start = time.Now()
+		go func() { done <- src.Run(rctx) }()
+		for src.Acked() < n {
+			time.Sleep(time.Millisecond)
+		}
+		jsSecs := time.Since(start).Seconds()
+		stop()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		if got := s.Matcher.Stats().Events; got != n {
+			b.Fatalf("jetstream: %d events, want %d", got, n)
+		}
+		// The ceiling: the same messages pulled with nothing done to them
+		// (no matching, no acknowledgement).
+		raw, err := js.CreateOrUpdateConsumer(ctx, "BENCH", jetstream.ConsumerConfig{Durable: fmt.Sprintf("raw-%d", round), AckPolicy: jetstream.AckNonePolicy})
+		if err != nil {
+			b.Fatal(err)
+		}
+		it, err := raw.Messages(jetstream.PullMaxMessages(benchBatchOr(500)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		start = time.Now()
+		for range n {
+			if _, err := it.Next(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rawSecs := time.Since(start).Seconds()
+		it.Stop()
+		fileRate, jsRate, rawRate = n/fileSecs, n/jsSecs, n/rawSecs
+		b.Logf("round %d: file %.0f events/s, JetStream matched and acknowledged %.0f events/s (ratio %.2f), JetStream pulled only %.0f messages/s (ratio %.2f)",
+			round, fileRate, jsRate, jsRate/fileRate, rawRate, rawRate/fileRate)
+	}
+	b.ReportMetric(fileRate, "file-events/s")
+	b.ReportMetric(jsRate, "js-events/s")
+	b.ReportMetric(jsRate/fileRate, "js/file")
+	b.ReportMetric(rawRate/fileRate, "pull-only/file")
+}
+
+// benchBatchOr returns $PARLEY_BENCH_BATCH (messages pulled at a time), or
+// def.
+func benchBatchOr(def int) int {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv("PARLEY_BENCH_BATCH"), &n); err != nil || n <= 0 {
+		return def
+	}
+	return n
+}

@@ -1,0 +1,307 @@
+package match
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// natsServerPath is where Debian's nats-server package installs it.
+const natsServerPath = "/usr/sbin/nats-server"
+
+// startNATS starts a nats-server with JetStream of the test's own, on a
+// free port, its store in a temporary directory, and waits until a client
+// connects. It skips the test (loudly) only when there is no binary.
+func startNATS(tb testing.TB) string {
+	tb.Helper()
+	bin := natsServerPath
+	if _, err := os.Stat(bin); err != nil {
+		if bin, err = exec.LookPath("nats-server"); err != nil {
+			tb.Skip("SKIP LOUDLY: no nats-server binary (apt-get install nats-server); the JetStream tests did not run")
+		}
+	}
+	dir := tb.TempDir()
+	var url string
+	for attempt := 0; ; attempt++ {
+		// A free port now may be taken before the server binds it; try again.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", filepath.Join(dir, fmt.Sprint(attempt)))
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			tb.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		url = fmt.Sprintf("nats://127.0.0.1:%d", port)
+		if waitNATS(url, done) {
+			tb.Cleanup(func() {
+				cmd.Process.Kill()
+				<-done
+			})
+			return url
+		}
+		cmd.Process.Kill()
+		<-done
+		if attempt == 4 {
+			tb.Fatalf("nats-server did not start: %s", stderr.String())
+		}
+	}
+}
+
+// waitNATS waits until a JetStream client can reach url, or the server
+// exited, or 30 s passed.
+func waitNATS(url string, exited <-chan struct{}) bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		if nc, err := nats.Connect(url, nats.Timeout(time.Second)); err == nil {
+			js, err := jetstream.New(nc)
+			if err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				_, err = js.AccountInfo(ctx)
+				cancel()
+			}
+			nc.Close()
+			if err == nil {
+				return true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// dnsLine is a Zeek JSON dns.log record querying name.
+func dnsLine(i int, name string) string {
+	return fmt.Sprintf(`{"ts":1591367999.%06d,"uid":"C%d","id.orig_h":"192.168.4.76","id.orig_p":36844,"id.resp_h":"192.168.4.1","id.resp_p":53,"proto":"udp","trans_id":%d,"query":"%s","qclass":1,"qtype":1,"rcode":0}`, i, i, i, name)
+}
+
+// fleetIndicators: one indicator on evil.example, valid at the events'
+// time and now.
+func fleetIndicators(t *testing.T) *IndicatorSet {
+	t.Helper()
+	inds, err := ReadIndicators(strings.NewReader(`{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000f1ee","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := NewIndicatorSet()
+	for _, ind := range inds {
+		set.Put(ind)
+	}
+	return set
+}
+
+// seqsOf reads a sighting's x_parley_stream_sequences.
+func seqsOf(t *testing.T, s map[string]any) []uint64 {
+	t.Helper()
+	rs, ok := s["x_parley_stream_sequences"].([][2]uint64)
+	if !ok {
+		t.Fatalf("sighting without x_parley_stream_sequences: %v", s)
+	}
+	var out []uint64
+	for _, r := range rs {
+		for q := r[0]; q <= r[1]; q++ {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+var errCrash = errors.New("matcher crashed after emitting")
+
+// TestJetStreamRedelivery runs two matchers on one durable consumer. The
+// first dies right after emitting a flush and before acknowledging it (the
+// worst moment); the second receives those messages again after AckWait.
+// In the end every matching event is counted, and the ones counted twice
+// are exactly those whose stream sequences appear in two sightings.
+func TestJetStreamRedelivery(t *testing.T) {
+	url := startNATS(t)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 600
+	want := map[uint64]bool{}
+	for i := 1; i <= n; i++ {
+		name := "benign.example"
+		if i%3 == 0 {
+			name = "Evil.Example."
+		}
+		ack, err := js.Publish(ctx, "sensor.zeek.dns", []byte(dnsLine(i, name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			want[ack.Sequence] = true
+		}
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "sensor.>", time.Second, 10000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var emitted [][]map[string]any // every flush of both matchers, in order
+	worker := func(crashAfter int, flushEvery time.Duration) (*JetStreamSource, *Stream) {
+		flushes := 0
+		m := NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"})
+		s := &Stream{Matcher: m, Set: fleetIndicators(t), FlushEvery: time.Hour,
+			Emit: func(objs []map[string]any) error {
+				mu.Lock()
+				emitted = append(emitted, objs)
+				mu.Unlock()
+				if flushes++; flushes == crashAfter {
+					return errCrash
+				}
+				return nil
+			}}
+		if err := s.Init(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return &JetStreamSource{Stream: s, Consumer: cons, MaxPending: 100, Batch: 50, FlushEvery: flushEvery}, s
+	}
+	// a flushes every 100 messages (about 33 matching), and dies after
+	// emitting its second flush.
+	a, _ := worker(2, time.Hour)
+	if err := a.Run(ctx); !errors.Is(err, errCrash) {
+		t.Fatalf("first matcher: %v, want the crash", err)
+	}
+	b, _ := worker(0, 50*time.Millisecond)
+	bctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- b.Run(bctx) }()
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumPending == 0 && info.NumAckPending == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("messages left: %d pending, %d unacknowledged", info.NumPending, info.NumAckPending)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint64]int{}
+	var total int64
+	for _, objs := range emitted {
+		for _, o := range objs {
+			if o["type"] != "sighting" {
+				continue
+			}
+			qs := seqsOf(t, o)
+			if c := o["count"].(int64); c != int64(len(qs)) {
+				t.Errorf("sighting counts %d events but names %d sequences", c, len(qs))
+			}
+			if o["x_parley_stream"] != "EVENTS" {
+				t.Errorf("x_parley_stream = %v", o["x_parley_stream"])
+			}
+			total += o["count"].(int64)
+			for _, q := range qs {
+				seen[q]++
+			}
+		}
+	}
+	dups := 0
+	for q, c := range seen {
+		if !want[q] {
+			t.Errorf("sequence %d counted but does not match", q)
+		}
+		dups += c - 1
+	}
+	for q := range want {
+		if seen[q] == 0 {
+			t.Errorf("matching event at sequence %d was never counted", q)
+		}
+	}
+	if dups == 0 {
+		t.Errorf("the crash after emitting should have made duplicates")
+	}
+	if total != int64(len(want)+dups) {
+		t.Errorf("counted %d, want %d unique + %d duplicates identified by sequence", total, len(want), dups)
+	}
+	t.Logf("%d events, %d matching, %d counted twice and identified by sequence", n, len(want), dups)
+}
+
+// TestFluentBitRecords reads messages in the format Fluent Bit's nats
+// output documents ([[time, {record}], ...] per flush, "tag" added).
+func TestFluentBitRecords(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string // nil: not a Fluent Bit batch
+	}{
+		{`[[1457993268, {"tag":"zeek.dns","log":"{\"ts\":1.5,\"query\":\"evil.example\"}"}]]`, []string{`{"ts":1.5,"query":"evil.example"}`}},
+		{`[[1457993268.25, {"tag":"eve","event_type":"dns","dns":{"rrname":"evil.example"}}], [1457993269, {"log":"line two"}]]`,
+			[]string{`{"tag":"eve","event_type":"dns","dns":{"rrname":"evil.example"}}`, `line two`}},
+		{`{"ts":1.5,"query":"evil.example"}`, nil},
+		{`[]`, nil},
+		{`[[1, 2]]`, nil},
+		{`[["x", {"log":"a"}]]`, nil},
+		{`[{"type":"observed-data"}]`, nil},
+		{`[[1, {"log":"a"}], 7]`, nil},
+	} {
+		got, ok := FluentBitRecords([]byte(c.in))
+		if ok != (c.want != nil) {
+			t.Errorf("%s: ok = %v", c.in, ok)
+			continue
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %d records, want %d", c.in, len(got), len(c.want))
+			continue
+		}
+		for i := range got {
+			if string(got[i]) != c.want[i] {
+				t.Errorf("%s: record %d = %s, want %s", c.in, i, got[i], c.want[i])
+			}
+		}
+	}
+}
+
+// FuzzFluentBitRecords: never panics; a batch has records, and each
+// record is either one of the batch's JSON objects or a "log" string.
+func FuzzFluentBitRecords(f *testing.F) {
+	f.Add([]byte(`[[1457993268, {"tag":"t","log":"x"}]]`))
+	f.Add([]byte(`[[1, {"a":1}],[2,{"log":"y"}]]`))
+	f.Add([]byte(`{"ts":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		recs, ok := FluentBitRecords(data)
+		if ok && len(recs) == 0 {
+			t.Fatalf("a batch without records: %q", data)
+		}
+		if !ok && recs != nil {
+			t.Fatalf("records without a batch: %q", data)
+		}
+	})
+}

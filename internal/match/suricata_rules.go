@@ -1,0 +1,264 @@
+package match
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// SuricataFile is one file of a Suricata export.
+type SuricataFile struct {
+	Name string
+	Data []byte
+}
+
+// suricataFileProtocols are the application protocols whose parsers
+// track files in Suricata 7 and 8 (AppLayerParserSupportsFiles): a file
+// keyword in a rule of any other protocol, "any" included, is refused
+// when the rules load. HTTP/2 files are covered by "http" in Suricata 8
+// and need a rule of their own in 7; it is left out so the same rules load
+// in both.
+var suricataFileProtocols = []string{"http", "smtp", "ftp-data", "smb", "nfs"}
+
+// suricataRangeChunk bounds how many CIDRs one address-list rule holds.
+const suricataRangeChunk = 200
+
+// SuricataDatasets returns the files of a Suricata export: dataset files
+// in the encodings the datasets documentation gives (type string: one
+// base64 value a line; ipv4 and ip: one address a line), the hex lists
+// the filemd5, filesha1 and filesha256 keywords read, and parley.rules
+// that loads them, its sids counting up from sidBase. The rules need
+// Suricata 7.0.3 or later (the to_lowercase transform; ip.src and ip.dst
+// exist from 7.0.0) and load unchanged in Suricata 8.
+//
+// What each rule compares, with the normalisation its buffer needs:
+//   - domains (lower case, no trailing dot) against dns.query and tls.sni
+//     through to_lowercase, since DNS names and SNI are sent in any case,
+//     and against http.host, which Suricata lower-cases and strips of its
+//     port itself;
+//   - addresses against ip.src and ip.dst (IPv4-mapped IPv6 addresses as
+//     IPv4); CIDR ranges in the rule header's address lists;
+//   - file digests with filemd5/filesha1/filesha256 in one rule per
+//     protocol that carries files (never "any", which Suricata refuses);
+//   - http URLs as one rule each: http.host and the normalised http.uri
+//     (percent-decoded, dot segments removed) compared whole with bsize,
+//     and the URL's port in the header.
+//
+// https URLs (their path is inside TLS), other schemes, IPv6 literal
+// hosts in URLs, e-mail addresses, certificates and the other attributes
+// are returned as unrepresentable.
+func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepresentable) {
+	sets := map[string]map[string]bool{}
+	add := func(name, v string) {
+		if sets[name] == nil {
+			sets[name] = map[string]bool{}
+		}
+		sets[name][v] = true
+	}
+	var bad []Unrepresentable
+	var ranges []netip.Prefix
+	seenRange := map[netip.Prefix]bool{}
+	type urlRule struct {
+		key, id, host, uri string
+		port               int
+	}
+	var urls []urlRule
+	seenURL := map[string]bool{}
+	for _, v := range vals {
+		switch {
+		case v.Attr == AttrDomain:
+			add("parley-domains.lst", base64.StdEncoding.EncodeToString([]byte(v.Value)))
+		case (v.Attr == AttrIPv4 || v.Attr == AttrIPv6) && v.Range:
+			p, err := netip.ParsePrefix(v.Value)
+			if err != nil {
+				bad = append(bad, Unrepresentable{v.Ind.ID, "address range " + v.Value + " is not a CIDR"})
+				continue
+			}
+			if !seenRange[p] {
+				seenRange[p] = true
+				ranges = append(ranges, p)
+			}
+		case v.Attr == AttrIPv4:
+			add("parley-ipv4.lst", v.Value)
+		case v.Attr == AttrIPv6:
+			add("parley-ipv6.lst", v.Value)
+		case v.Attr == AttrFileMD5:
+			add("parley-md5.txt", v.Value)
+		case v.Attr == AttrFileSHA1:
+			add("parley-sha1.txt", v.Value)
+		case v.Attr == AttrFileSHA256:
+			add("parley-sha256.txt", v.Value)
+		case v.Attr == AttrURL:
+			s, reason := splitURL(v.Raw)
+			switch {
+			case reason != "":
+				bad = append(bad, Unrepresentable{v.Ind.ID, reason})
+				continue
+			case s.scheme != "http":
+				bad = append(bad, Unrepresentable{v.Ind.ID, fmt.Sprintf("url %q: Suricata sees no http.uri inside TLS; export its domain instead", v.Raw)})
+				continue
+			case strings.Contains(s.host, ":"):
+				bad = append(bad, Unrepresentable{v.Ind.ID, fmt.Sprintf("url %q: an IPv6 literal host has no settled http.host form", v.Raw)})
+				continue
+			}
+			uri := suricataURI(s.target)
+			key := fmt.Sprintf("%s %d %s", s.host, s.port, uri)
+			if !seenURL[key] {
+				seenURL[key] = true
+				urls = append(urls, urlRule{key, v.Ind.ID, s.host, uri, s.port})
+			}
+		default:
+			bad = append(bad, Unrepresentable{v.Ind.ID, "Suricata has no set for " + v.Attr.String()})
+		}
+	}
+	var files []SuricataFile
+	names := make([]string, 0, len(sets))
+	for n := range sets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		vs := make([]string, 0, len(sets[n]))
+		for v := range sets[n] {
+			vs = append(vs, v)
+		}
+		sort.Strings(vs)
+		files = append(files, SuricataFile{n, []byte(strings.Join(vs, "\n") + "\n")})
+	}
+	var rules strings.Builder
+	sid := sidBase
+	rule := func(header, msg, body string) {
+		if body != "" {
+			body += " "
+		}
+		fmt.Fprintf(&rules, "alert %s (msg:\"Parley: %s\"; %ssid:%d; rev:1;)\n", header, msg, body, sid)
+		sid++
+	}
+	if sets["parley-domains.lst"] != nil {
+		ds := "dataset:isset,parley-domains,type string,load parley-domains.lst;"
+		rule("dns any any -> any any", "DNS query for a listed domain", "dns.query; to_lowercase; "+ds)
+		rule("tls any any -> any any", "TLS SNI of a listed domain", "flow:established,to_server; tls.sni; to_lowercase; "+ds)
+		rule("http any any -> any any", "HTTP host of a listed domain", "flow:established,to_server; http.host; "+ds)
+	}
+	for _, set := range []struct{ file, name, typ, what string }{
+		{"parley-ipv4.lst", "parley-ipv4", "ipv4", "IPv4"},
+		{"parley-ipv6.lst", "parley-ipv6", "ip", "IPv6"},
+	} {
+		if sets[set.file] == nil {
+			continue
+		}
+		ds := fmt.Sprintf("dataset:isset,%s,type %s,load %s;", set.name, set.typ, set.file)
+		rule("ip any any -> any any", "traffic from a listed "+set.what+" address", "ip.src; "+ds)
+		rule("ip any any -> any any", "traffic to a listed "+set.what+" address", "ip.dst; "+ds)
+	}
+	sort.Slice(ranges, func(i, j int) bool { return ranges[i].String() < ranges[j].String() })
+	for start := 0; start < len(ranges); start += suricataRangeChunk {
+		chunk := ranges[start:min(start+suricataRangeChunk, len(ranges))]
+		list := make([]string, len(chunk))
+		for i, p := range chunk {
+			list[i] = p.String()
+		}
+		addrs := "[" + strings.Join(list, ",") + "]"
+		rule("ip "+addrs+" any -> any any", "traffic from a listed address range", "")
+		rule("ip any any -> "+addrs+" any", "traffic to a listed address range", "")
+	}
+	for _, h := range []string{"md5", "sha1", "sha256"} {
+		if sets["parley-"+h+".txt"] == nil {
+			continue
+		}
+		for _, proto := range suricataFileProtocols {
+			rule(proto+" any any -> any any", fmt.Sprintf("file with a listed %s over %s", strings.ToUpper(h), proto),
+				fmt.Sprintf("file%s:parley-%s.txt;", h, h))
+		}
+	}
+	sort.Slice(urls, func(i, j int) bool { return urls[i].key < urls[j].key })
+	for _, u := range urls {
+		rule(fmt.Sprintf("http any any -> any %d", u.port), "URL of "+u.id,
+			fmt.Sprintf("flow:established,to_server; http.host; content:%s; bsize:%d; http.uri; content:%s; bsize:%d;",
+				suricataContent(u.host), len(u.host), suricataContent(u.uri), len(u.uri)))
+	}
+	if rules.Len() > 0 {
+		files = append(files, SuricataFile{"parley.rules", []byte(rules.String())})
+	}
+	return files, bad
+}
+
+// suricataURI is the request target as Suricata's http.uri buffer holds
+// it: percent-decoded, dot segments of the path removed (RFC 3986 section
+// 5.2.4), the query decoded too.
+func suricataURI(target string) string {
+	path, query, hasQuery := strings.Cut(target, "?")
+	path = removeDotSegments(percentDecode(path))
+	if hasQuery {
+		return path + "?" + percentDecode(query)
+	}
+	return path
+}
+
+// removeDotSegments applies RFC 3986's remove_dot_segments to an
+// absolute path.
+func removeDotSegments(p string) string {
+	if !strings.Contains(p, ".") {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	out := make([]string, 0, len(segs))
+	for i, s := range segs {
+		last := i == len(segs)-1
+		switch s {
+		case ".":
+			if last {
+				out = append(out, "")
+			}
+		case "..":
+			if len(out) > 1 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	r := strings.Join(out, "/")
+	if !strings.HasPrefix(r, "/") {
+		r = "/" + r
+	}
+	return r
+}
+
+// suricataContent quotes s as a content value: printable ASCII as is,
+// and the bytes the rule syntax reserves (", ;, \, |) and every other byte
+// as |hex| runs.
+func suricataContent(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	inHex := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		plain := c >= 0x20 && c < 0x7f && !strings.ContainsRune("\";\\|", rune(c))
+		if plain {
+			if inHex {
+				b.WriteByte('|')
+				inHex = false
+			}
+			b.WriteByte(c)
+			continue
+		}
+		if inHex {
+			b.WriteByte(' ')
+		} else {
+			b.WriteByte('|')
+			inHex = true
+		}
+		fmt.Fprintf(&b, "%02X", c)
+	}
+	if inHex {
+		b.WriteByte('|')
+	}
+	b.WriteByte('"')
+	return b.String()
+}
