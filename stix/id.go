@@ -171,7 +171,7 @@ func CheckDeterministicID(o *Object) error {
 	}
 	present := false
 	for _, name := range idContributingProperties[o.Type] {
-		if _, ok := o.Props[name]; ok {
+		if _, ok := o.Props[name]; ok && name != "extensions" {
 			present = true
 			break
 		}
@@ -179,7 +179,29 @@ func CheckDeterministicID(o *Object) error {
 	if !present {
 		return nil
 	}
-	want, err := DeterministicID(o.Type, o.Props)
+	// The member's signature is a property extension added after the id
+	// was made: it is not part of what the id names.
+	props := o.Props
+	if ext, ok := props["extensions"].(map[string]any); ok {
+		if _, signed := ext[SignatureExtensionID]; signed {
+			props = make(map[string]any, len(o.Props))
+			for k, v := range o.Props {
+				props[k] = v
+			}
+			rest := make(map[string]any, len(ext))
+			for k, v := range ext {
+				if k != SignatureExtensionID {
+					rest[k] = v
+				}
+			}
+			if len(rest) == 0 {
+				delete(props, "extensions")
+			} else {
+				props["extensions"] = rest
+			}
+		}
+	}
+	want, err := DeterministicID(o.Type, props)
 	if err != nil {
 		return err
 	}

@@ -302,7 +302,7 @@ quorum X-and-Y
 		{"quorum none", "quorum none\n", nil, true},
 		{"quorum none with witnesses", "witness A $X1\nquorum none\n", nil, true},
 		{"tabs, comments, no final newline", "  # c\n\twitness\tA \t$X1 https://w.example/\n\n# x\n  quorum   A  ", []string{"X1"}, true},
-		{"log mismatch", "log " + strings.Replace(testKey(t, 9), "", "", 1) + "\nquorum none\n", nil, false},
+		{"log mismatch", "log " + strings.Replace(witnessTestKey(t, 9), "", "", 1) + "\nquorum none\n", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := ParsePolicy([]byte(f.expand(tc.policy)))
@@ -337,7 +337,7 @@ quorum X-and-Y
 	}
 }
 
-func testKey(t *testing.T, seed byte) string {
+func witnessTestKey(t *testing.T, seed byte) string {
 	_, vkey := testLogKey(t, "other.example/log", seed)
 	return vkey
 }
@@ -563,27 +563,27 @@ func TestEvidence(t *testing.T) {
 				p2 := *e.Proof
 				p2.PrefixRoot = a.root(t, tc.sizeA)
 				e2.Proof = &p2
-				mustFail(t, vkey, e2)
+				evidenceMustFail(t, vkey, e2)
 				if len(p2.Consistency) > 0 {
 					p3 := *e.Proof
 					p3.Consistency = append([]Hash(nil), p3.Consistency...)
 					p3.Consistency[0][0] ^= 1
 					e3 := e
 					e3.Proof = &p3
-					mustFail(t, vkey, e3)
+					evidenceMustFail(t, vkey, e3)
 				}
 				e4 := e
 				e4.Proof = nil
-				mustFail(t, vkey, e4)
+				evidenceMustFail(t, vkey, e4)
 			}
 			e5 := e
 			e5.Checkpoints = []string{e.Checkpoints[0], strings.Replace(e.Checkpoints[1], "\n"+fmt.Sprint(tc.sizeB)+"\n", "\n"+fmt.Sprint(tc.sizeB+1)+"\n", 1)}
-			mustFail(t, vkey, e5)
+			evidenceMustFail(t, vkey, e5)
 		})
 	}
 }
 
-func mustFail(t *testing.T, vkey string, e Evidence) {
+func evidenceMustFail(t *testing.T, vkey string, e Evidence) {
 	t.Helper()
 	b, _ := json.Marshal(e)
 	if _, err := VerifyEvidence(vkey, b); !errors.Is(err, ErrEvidence) {

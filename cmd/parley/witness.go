@@ -30,7 +30,12 @@ func init() {
 	register(command{
 		name:  "witness",
 		usage: "witness init --data DIR --name NAME | witness serve --data DIR --log VKEY...   # a C2SP tlog-witness",
-		run:   runWitness,
+		help:  "A C2SP tlog-witness that any member or third party runs: it cosigns a log's checkpoints only if each is consistent with the last it saw, and keeps evidence when not (docs/witness.md).",
+		subcommands: []subcommand{
+			{name: "init", usage: "witness init --data DIR --name NAME", help: "Creates a witness: its Ed25519 key (0600) in DIR (0700); prints its verifier key (cosignature/v1) for logs and clients to pin."},
+			{name: "serve", usage: "witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE]", help: "Serves POST /add-checkpoint and GET /<origin hash>/checkpoint for the logs named by --log, and pulls the logs named by --pull itself."},
+		},
+		run: runWitness,
 	})
 }
 

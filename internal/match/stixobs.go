@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/stix"
 	"strconv"
 	"time"
 
@@ -338,6 +339,23 @@ func scoID(typ string, m map[string]any) string {
 				v = preferredHash(v)
 			}
 			props[k] = v
+		}
+	}
+	if len(props) > 0 {
+		// The id section 2.9 defines, exactly as the node checks it: over
+		// the properties as JSON decodes them (the decoders build Go
+		// slices and maps of other types).
+		var decoded map[string]any
+		b, err := json.Marshal(props)
+		if err == nil {
+			d := json.NewDecoder(bytes.NewReader(b))
+			d.UseNumber()
+			err = d.Decode(&decoded)
+		}
+		if err == nil {
+			if id, err := stix.DeterministicID(typ, decoded); err == nil {
+				return id
+			}
 		}
 	}
 	if len(props) == 0 {
