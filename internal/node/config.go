@@ -7,9 +7,12 @@
 // # Data directory
 //
 //	DIR/config.json  the [Config] (written by [Init], edited by operators)
-//	DIR/node.key     the log's note signer key (golang.org/x/mod/sumdb/note), mode 0600
+//	DIR/node.key     the log's note signer key (golang.org/x/mod/sumdb/note)
 //	DIR/node.pub     the matching note verifier key, the value members pin
 //	DIR/parley.db    the SQLite store (with its -wal and -shm files)
+//
+// DIR is mode 0700 and every file in it 0600, whatever the umask and even
+// when DIR existed before [Init]; [Open] tightens looser modes it finds.
 //
 // # Extending the server
 //
@@ -121,7 +124,6 @@ const (
 	StoreFile   = "parley.db"
 	dirMode     = 0o700
 	secretMode  = 0o600
-	publicMode  = 0o644
 	maxConfigSz = 1 << 20
 )
 
