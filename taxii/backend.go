@@ -156,6 +156,9 @@ var (
 	ErrBadRequest = errors.New("taxii: bad request")
 	// ErrTooLarge: the request exceeds a limit (413).
 	ErrTooLarge = errors.New("taxii: request too large")
+	// ErrInsufficientStorage: the server refuses to store what the
+	// request holds, such as over the member's storage quota (507).
+	ErrInsufficientStorage = errors.New("taxii: insufficient storage")
 )
 
 // RequestError is an error whose Message may be shown to the client, of a
@@ -164,6 +167,9 @@ var (
 type RequestError struct {
 	Kind    error
 	Message string
+	// Title, when set, is the error message resource's title instead of
+	// the HTTP status text.
+	Title string
 }
 
 // Error returns the message.

@@ -34,6 +34,11 @@ type Config struct {
 	// MaxObjectsPerRequest is the most objects one add-objects envelope
 	// may hold (413 beyond). Default 10,000.
 	MaxObjectsPerRequest int
+	// MaxObjectSize is the largest STIX object, in bytes of its JSON as
+	// sent, that an add-objects envelope may hold: one larger object
+	// refuses the whole request with 413 and nothing is stored. Default
+	// 1 MiB (1,048,576).
+	MaxObjectSize int64
 	// MaxJSONDepth is the deepest nesting of arrays and objects accepted in
 	// a request body, counting the envelope itself (400 beyond). Default 64.
 	MaxJSONDepth int
@@ -53,6 +58,7 @@ const (
 	DefaultAPIRootPath          = "/api/"
 	DefaultMaxContentLength     = 10 << 20
 	DefaultMaxObjectsPerRequest = 10000
+	DefaultMaxObjectSize        = 1 << 20
 	DefaultMaxJSONDepth         = 64
 	DefaultPageSize             = 100
 	DefaultMaxPageSize          = 1000
@@ -81,6 +87,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxObjectsPerRequest <= 0 {
 		c.MaxObjectsPerRequest = DefaultMaxObjectsPerRequest
+	}
+	if c.MaxObjectSize <= 0 {
+		c.MaxObjectSize = DefaultMaxObjectSize
 	}
 	if c.MaxJSONDepth <= 0 {
 		c.MaxJSONDepth = DefaultMaxJSONDepth

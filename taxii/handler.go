@@ -336,8 +336,9 @@ func setDateAddedHeaders(hdr http.Header, items []Item) {
 
 // addObjects serves POST objects (section 5.4): it checks the media type
 // (415), the size before and while reading (413), the JSON depth and shape
-// (400) and the number of objects (413), then hands the objects to the
-// backend and answers 202 with the status resource.
+// (400), the number of objects (413) and the size of each object as sent
+// (413), then hands the objects to the backend and answers 202 with the
+// status resource.
 func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal, rt route) {
 	ctx := r.Context()
 	if !taxiiMediaType(r.Header.Get("Content-Type")) {
@@ -382,6 +383,16 @@ func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal
 	if err != nil {
 		h.fail(w, r, p, err)
 		return
+	}
+	// One object over the limit refuses the whole request, before the
+	// backend sees any: a client that sends it learns at once, and no
+	// half of an envelope is stored.
+	for i, o := range objects {
+		if int64(len(o)) > h.cfg.MaxObjectSize {
+			h.fail(w, r, p, &RequestError{Kind: ErrTooLarge, Message: fmt.Sprintf(
+				"objects[%d] is %d bytes; the largest object accepted is max_object_size (%d bytes): nothing was stored", i, len(o), h.cfg.MaxObjectSize)})
+			return
+		}
 	}
 	st, err := h.b.AddObjects(ctx, p, rt.collection, objects)
 	if err != nil {
@@ -549,6 +560,7 @@ func classify(err error) (status int, description string) {
 		{ErrNotFound, http.StatusNotFound},
 		{ErrBadRequest, http.StatusBadRequest},
 		{ErrTooLarge, http.StatusRequestEntityTooLarge},
+		{ErrInsufficientStorage, http.StatusInsufficientStorage},
 		{errMethodNotAllowed, http.StatusMethodNotAllowed},
 		{errNotAcceptable, http.StatusNotAcceptable},
 		{errUnsupportedMediaType, http.StatusUnsupportedMediaType},
@@ -590,7 +602,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 	if p.MemberID != "" {
 		attrs = append(attrs, slog.String("member", p.MemberID))
 	}
-	if status >= 500 {
+	if status == http.StatusInternalServerError {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "taxii request failed", append(attrs, slog.String("error", err.Error()))...)
 	} else {
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "taxii request refused", append(attrs, slog.String("reason", desc))...)
@@ -598,8 +610,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="taxii"`)
 	}
+	title := http.StatusText(status)
+	var re *RequestError
+	if errors.As(err, &re) && re.Title != "" && status != http.StatusInternalServerError {
+		title = re.Title
+	}
 	h.write(w, r, status, &Error{
-		Title:       http.StatusText(status),
+		Title:       title,
 		Description: desc,
 		HTTPStatus:  strconv.Itoa(status),
 	})

@@ -28,6 +28,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/taxii"
 )
 
 // Config is the node's configuration and its reference: every field is
@@ -53,6 +56,20 @@ type Config struct {
 	// MaxObjectsPerRequest is the most objects in one TAXII envelope (413
 	// beyond). Default 10,000.
 	MaxObjectsPerRequest int `json:"max_objects_per_request,omitempty"`
+	// MaxObjectSize is the largest STIX object in bytes of its JSON, both
+	// as sent and as stored (its RFC 8785 canonical form): a request with
+	// a larger object is refused whole with 413 and a TAXII error, and
+	// nothing of it is stored. It also bounds the memory of every
+	// response that carries objects (see ResponseMemory). Default 1 MiB
+	// (1048576).
+	MaxObjectSize int64 `json:"max_object_size,omitempty"`
+	// MemberQuotaBytes is how many bytes of stored object JSON each member
+	// may have, summed over every object version it submitted in every
+	// collection (identical re-submissions cost nothing). A submission
+	// that would go over it is refused whole with 507 and a TAXII error
+	// titled "storage quota exceeded" that says the member's use; nothing
+	// of it is stored. Default 1 GiB (1073741824); -1 means no quota.
+	MemberQuotaBytes int64 `json:"member_quota_bytes,omitempty"`
 	// MaxJSONDepth is the deepest JSON nesting accepted in a request
 	// (400 beyond). Default 64.
 	MaxJSONDepth int `json:"max_json_depth,omitempty"`
@@ -93,6 +110,8 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultMaxObjectSize     = taxii.DefaultMaxObjectSize
+	DefaultMemberQuotaBytes  = 1 << 30
 )
 
 // withDefaults returns c with zero fields set to their defaults (the TAXII
@@ -113,7 +132,23 @@ func (c Config) withDefaults() Config {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
 	}
+	if c.MaxObjectSize <= 0 {
+		c.MaxObjectSize = DefaultMaxObjectSize
+	}
+	if c.MemberQuotaBytes == 0 {
+		c.MemberQuotaBytes = DefaultMemberQuotaBytes
+	}
 	return c
+}
+
+// storeLimits returns the limits the store enforces for c (with defaults
+// applied).
+func (c Config) storeLimits() store.Limits {
+	l := store.Limits{MaxObjectSize: c.MaxObjectSize, MemberQuota: c.MemberQuotaBytes}
+	if l.MemberQuota < 0 {
+		l.MemberQuota = 0 // no quota
+	}
+	return l
 }
 
 // Files of the data directory.

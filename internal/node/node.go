@@ -195,12 +195,13 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 	if opts.Patterns == nil {
 		opts.Patterns = DefaultPatterns()
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{Now: opts.Now})
+	cfg = cfg.withDefaults()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{Now: opts.Now, Limits: cfg.storeLimits()})
 	if err != nil {
 		return nil, err
 	}
 	n := &Node{
-		dir: dir, cfg: cfg.withDefaults(), store: st,
+		dir: dir, cfg: cfg, store: st,
 		signer: signer, verifier: verifier, vkey: vkey,
 		validator: stix.Validator{Patterns: opts.Patterns},
 		now:       opts.Now, rand: opts.Rand,

@@ -304,6 +304,9 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 		}
 		st.Successes = append(st.Successes, d)
 	}
+	if err := s.checkLimits(ctx, tx, sub); err != nil {
+		return st, err
+	}
 	st.Failures = append(st.Failures, sub.Failures...)
 	body, err := json.Marshal(statusBody(st))
 	if err != nil {

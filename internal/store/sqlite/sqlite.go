@@ -47,6 +47,9 @@ type Options struct {
 	ReadConns int
 	// Now returns the current time; nil means time.Now. Tests inject it.
 	Now func() time.Time
+	// Limits bound objects and members' storage (see [store.Limits]);
+	// the zero value sets none.
+	Limits store.Limits
 }
 
 // Store is the SQLite [store.Store].
@@ -54,6 +57,8 @@ type Store struct {
 	w   *sql.DB // the single writer connection
 	r   *sql.DB // readers
 	now func() time.Time
+
+	limits store.Limits
 
 	mu sync.Mutex // serialises write transactions in this process
 
@@ -109,7 +114,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("couldn't open %s: %w", path, err)
 		}
 	}
-	s := &Store{w: w, now: opts.Now}
+	s := &Store{w: w, now: opts.Now, limits: opts.Limits}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
