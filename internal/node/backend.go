@@ -111,6 +111,7 @@ func (b backend) Objects(ctx context.Context, p taxii.Principal, collectionID st
 	sq := store.Query{
 		Collection: c.ID, IDs: q.IDs, Types: q.Types, SpecVersions: q.SpecVersions,
 		AddedAfter: q.AddedAfter, Limit: q.Limit,
+		MaxBytes: q.MaxBytes, OmitRaw: q.WithoutObjects,
 	}
 	if q.Next != "" {
 		after, err := parseCursor(q.Next)

@@ -70,6 +70,15 @@ type Config struct {
 	// titled "storage quota exceeded" that says the member's use; nothing
 	// of it is stored. Default 1 GiB (1073741824); -1 means no quota.
 	MemberQuotaBytes int64 `json:"member_quota_bytes,omitempty"`
+	// ResponseMemory is the node's budget, in bytes, for the memory of
+	// the responses that carry objects (TAXII objects and object pages,
+	// GET /log/objects, GET /log/bundle), shared by all requests in
+	// flight. Each reserves what it may hold at once before reading from
+	// the store, computed from MaxObjectSize (docs/log.md, "Memory"), so
+	// the total stays under the budget however many clients ask and
+	// however large the objects; requests beyond it wait (up to 30 s,
+	// then 503 with Retry-After). Default 64 MiB (67108864).
+	ResponseMemory int64 `json:"response_memory_bytes,omitempty"`
 	// MaxJSONDepth is the deepest JSON nesting accepted in a request
 	// (400 beyond). Default 64.
 	MaxJSONDepth int `json:"max_json_depth,omitempty"`
@@ -112,6 +121,7 @@ const (
 	DefaultShutdownTimeout   = 10 * time.Second
 	DefaultMaxObjectSize     = taxii.DefaultMaxObjectSize
 	DefaultMemberQuotaBytes  = 1 << 30
+	DefaultResponseMemory    = 64 << 20
 )
 
 // withDefaults returns c with zero fields set to their defaults (the TAXII
@@ -137,6 +147,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MemberQuotaBytes == 0 {
 		c.MemberQuotaBytes = DefaultMemberQuotaBytes
+	}
+	if c.ResponseMemory <= 0 {
+		c.ResponseMemory = DefaultResponseMemory
 	}
 	return c
 }

@@ -43,6 +43,10 @@ type Node struct {
 	// private is the private-set state (see private.go): its providers
 	// and configuration live as long as the node.
 	private *privateAPI
+
+	// memory is the budget of responses that carry objects
+	// (Config.ResponseMemory).
+	memory *memoryBudget
 }
 
 // Options are what a caller injects into [Open]; the zero value is the
@@ -205,6 +209,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		signer: signer, verifier: verifier, vkey: vkey,
 		validator: stix.Validator{Patterns: opts.Patterns},
 		now:       opts.Now, rand: opts.Rand,
+		memory: newMemoryBudget(cfg.ResponseMemory),
 	}
 	n.private = newPrivateAPI(n)
 	return n, nil

@@ -67,6 +67,7 @@ func (n *Node) Handler(logger *slog.Logger) http.Handler {
 		Title: cfg.Title, PublicURL: cfg.PublicURL,
 		MaxContentLength: cfg.MaxContentLength, MaxObjectsPerRequest: cfg.MaxObjectsPerRequest, MaxObjectSize: cfg.MaxObjectSize,
 		MaxJSONDepth: cfg.MaxJSONDepth, DefaultPageSize: cfg.DefaultPageSize, MaxPageSize: cfg.MaxPageSize,
+		MaxPageBytes: MaxPageBytes, Gate: n.memory, WriteTimeout: WriteTimeout,
 		Logger: logger,
 	}
 	th := taxii.NewHandler(tcfg, n.Backend())

@@ -31,6 +31,13 @@ type LogStore interface {
 	// LogObjects calls fn for each stored object version whose log entry
 	// index is in [start, end), in index order, with the object exactly as
 	// stored, its collection and its commitment salt (for audits and the
-	// node's /log/objects).
+	// node's /log/objects). fn may keep the slices. It holds at most
+	// [LogObjectsBatch] bytes of objects plus one object in memory at a
+	// time, and holds no read transaction open while fn runs, so fn may
+	// be slow (writing to a client).
 	LogObjects(ctx context.Context, start, end int64, fn func(index int64, collection string, raw, salt []byte) error) error
 }
+
+// LogObjectsBatch is the most bytes of objects (beyond one object) that
+// [LogStore.LogObjects] reads ahead of fn.
+const LogObjectsBatch = 1 << 20

@@ -270,6 +270,13 @@ type Query struct {
 	After int64
 	// Limit is the largest number of versions returned (at least 1).
 	Limit int
+	// MaxBytes, when > 0, bounds the page's memory: the page ends before
+	// a version whose Raw would take the page's total over MaxBytes (More
+	// is then true), but holds at least one version whatever its size.
+	MaxBytes int64
+	// OmitRaw leaves Raw empty (for manifests and version lists), so that
+	// a page costs no memory for the objects; MaxBytes doesn't apply.
+	OmitRaw bool
 }
 
 // Page is one page of a [Query].

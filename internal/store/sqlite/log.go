@@ -134,24 +134,60 @@ func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.
 	})
 }
 
-// LogObjects implements [store.LogStore].
+// LogObjects implements [store.LogStore]. It reads in batches of at most
+// logObjectsBatch bytes of objects (and at least one object), each with
+// its own query, and calls fn only between queries: fn may be slow (the
+// node writes each object to a client) without holding a read connection,
+// which authentication and every other reader share, or a read snapshot
+// that keeps the WAL from being checkpointed. Memory is one batch.
 func (s *Store) LogObjects(ctx context.Context, start, end int64, fn func(index int64, collection string, raw, salt []byte) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.log_index, o.collection, o.raw, e.salt FROM objects o JOIN log_entries e ON e.idx = o.log_index
-		WHERE o.log_index >= ? AND o.log_index < ? ORDER BY o.log_index`, start, end)
-	if err != nil {
-		return fmt.Errorf("couldn't read logged objects: %w", err)
+	type row struct {
+		idx       int64
+		coll      string
+		raw, salt []byte
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var idx int64
-		var coll string
-		var raw, salt []byte
-		if err := rows.Scan(&idx, &coll, &raw, &salt); err != nil {
+	var batch []row
+	for start < end {
+		batch = batch[:0]
+		err := func() error {
+			rows, err := s.r.QueryContext(ctx, `SELECT o.log_index, o.collection, o.raw, e.salt FROM objects o JOIN log_entries e ON e.idx = o.log_index
+				WHERE o.log_index >= ? AND o.log_index < ? ORDER BY o.log_index LIMIT ?`, start, end, logObjectsBatchRows)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			size := 0
+			for size < logObjectsBatch && rows.Next() {
+				var r row
+				if err := rows.Scan(&r.idx, &r.coll, &r.raw, &r.salt); err != nil {
+					return err
+				}
+				size += len(r.raw)
+				batch = append(batch, r)
+			}
+			return rows.Err()
+		}()
+		if err != nil {
 			return fmt.Errorf("couldn't read logged objects: %w", err)
 		}
-		if err := fn(idx, coll, raw, salt); err != nil {
-			return err
+		if len(batch) == 0 {
+			return nil
+		}
+		start = batch[len(batch)-1].idx + 1
+		for i := range batch {
+			r := &batch[i]
+			if err := fn(r.idx, r.coll, r.raw, r.salt); err != nil {
+				return err
+			}
+			batch[i] = row{} // fn may keep the slices; the batch doesn't
 		}
 	}
-	return rows.Err()
+	return nil
 }
+
+// A batch of [Store.LogObjects] ends once it holds logObjectsBatch bytes
+// of objects or logObjectsBatchRows objects (variables for tests).
+var (
+	logObjectsBatch     = store.LogObjectsBatch
+	logObjectsBatchRows = 256
+)

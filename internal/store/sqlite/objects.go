@@ -393,7 +393,11 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 	}
 	var b strings.Builder
 	args := []any{q.Collection, after}
-	b.WriteString(`SELECT ` + objectCols + ` FROM objects o WHERE collection = ? AND seq > ?`)
+	cols := objectCols
+	if q.OmitRaw {
+		cols = strings.Replace(cols, "raw", "x'' AS raw", 1)
+	}
+	b.WriteString(`SELECT ` + cols + ` FROM objects o WHERE collection = ? AND seq > ?`)
 	in := func(col string, vals []string) {
 		if len(vals) == 0 {
 			return
@@ -435,12 +439,14 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 	}
 	defer rows.Close()
 	var p store.Page
+	var size int64
 	for rows.Next() {
 		o, err := scanObject(rows)
 		if err != nil {
 			return store.Page{}, fmt.Errorf("couldn't query objects: %w", err)
 		}
-		if len(p.Objects) == q.Limit {
+		size += int64(len(o.Raw))
+		if len(p.Objects) == q.Limit || q.MaxBytes > 0 && !q.OmitRaw && size > q.MaxBytes && len(p.Objects) > 0 {
 			p.More = true
 			break
 		}
