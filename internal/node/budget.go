@@ -3,6 +3,7 @@ package node
 import (
 	"container/list"
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -35,9 +36,16 @@ func newMemoryBudget(capacity int64) *memoryBudget {
 	return &memoryBudget{capacity: capacity}
 }
 
-// clip returns n bounded by the capacity, so that a reservation larger
-// than the whole budget still runs (alone) rather than never.
-func (b *memoryBudget) clip(n int64) int64 { return min(max(n, 0), b.capacity) }
+// gcFactor is how much of the budget a byte held by a response costs: Go's
+// collector (GOGC=100) lets garbage grow as large as the live heap before
+// it runs, and what a response held becomes garbage when it is written,
+// so a response that holds n bytes can raise the heap by twice that.
+const gcFactor = 2
+
+// clip returns what a request for n bytes takes from the budget: n ×
+// gcFactor, bounded by the capacity, so that a reservation larger than the
+// whole budget still runs (alone) rather than never.
+func (b *memoryBudget) clip(n int64) int64 { return min(max(n, 0)*gcFactor, b.capacity) }
 
 // Acquire reserves n bytes (at most the capacity), waiting until they are
 // free or ctx is done (then it returns ctx's error and holds nothing).
@@ -109,7 +117,9 @@ func (b *memoryBudget) inUse() int64 {
 // The memory of responses that carry objects. Every such response
 // reserves, from the node's budget (Config.ResponseMemory), what it may
 // hold at once, before it reads anything from the store, and gives it back
-// when it is written. With M = Config.MaxObjectSize:
+// when it is written; each byte reserved costs gcFactor (2) bytes of the
+// budget, for the garbage it leaves until the collector runs. With M =
+// Config.MaxObjectSize, a response holds at most:
 //
 //	TAXII objects / object page   MaxPageBytes + 2·M + 64 KiB (the page, and
 //	                              the row that ends it, as read and as copied)
@@ -156,4 +166,60 @@ func (nd *Node) reserve(w http.ResponseWriter, r *http.Request, n int64) bool {
 		return false
 	}
 	return true
+}
+
+// MaxBundleBytes is the most bytes of objects one GET /log/bundle may
+// hold (413 beyond: ask for fewer objects).
+const MaxBundleBytes = 8 << 20
+
+// bundleTooLarge refuses a bundle over MaxBundleBytes.
+type bundleTooLarge struct{ size int64 }
+
+func (e *bundleTooLarge) Error() string {
+	return fmt.Sprintf("the bundle would hold %d bytes of objects; at most %d are sent in one bundle: ask for fewer objects", e.size, MaxBundleBytes)
+}
+
+// bundleReservation returns what a proof bundle of ids for m reserves:
+// four times the size of the readable versions (the bundle, and its JSON
+// encoding, which grows by doubling) plus slack. Without an
+// [store.ObjectSizer], every version counts as MaxObjectSize. Sizes of
+// collections m may not read are not looked at, so the answer doesn't
+// depend on them.
+func (n *Node) bundleReservation(ctx context.Context, m store.Member, ids []string) (int64, error) {
+	cs, err := n.store.Collections(ctx)
+	if err != nil {
+		return 0, err
+	}
+	sizer, _ := n.store.(store.ObjectSizer)
+	var size int64
+	for _, c := range cs {
+		if !c.CanRead(m.ID) {
+			continue
+		}
+		if sizer == nil {
+			// Count versions the slow way: a manifest-like read.
+			for after := int64(0); ; {
+				p, err := n.store.Objects(ctx, store.Query{Collection: c.ID, IDs: ids, OmitRaw: true,
+					Versions: []store.VersionSelector{{Kind: store.VersionAll}}, After: after, Limit: 1000})
+				if err != nil {
+					return 0, err
+				}
+				size += int64(len(p.Objects)) * n.cfg.MaxObjectSize
+				if !p.More || len(p.Objects) == 0 {
+					break
+				}
+				after = p.Objects[len(p.Objects)-1].Seq
+			}
+			continue
+		}
+		_, b, err := sizer.ObjectsSize(ctx, c.ID, ids)
+		if err != nil {
+			return 0, err
+		}
+		size += b
+	}
+	if size > MaxBundleBytes {
+		return 0, &bundleTooLarge{size}
+	}
+	return 4*size + reserveSlack, nil
 }

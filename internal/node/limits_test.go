@@ -8,19 +8,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // TestFileModes checks that the data directory is 0700 and every file in
@@ -333,5 +340,314 @@ func TestMemberQuota(t *testing.T) {
 	}
 	if s := post(t, ln.bob.Client, ln.one, sizedIndicator(t, ln.bob, 4000)); s.SuccessCount != 1 {
 		t.Errorf("bob has a quota of his own: %+v", s)
+	}
+}
+
+// fillMaxSize stores count objects of exactly MaxObjectSize bytes by alice
+// in collection one, eight per request, and waits for the log to cover
+// them.
+func fillMaxSize(tb testing.TB, ln *limitNode, count int) {
+	tb.Helper()
+	size := int(ln.cfg.MaxObjectSize)
+	for i := 0; i < count; i += 8 {
+		var objs []json.RawMessage
+		for range min(8, count-i) {
+			objs = append(objs, sizedIndicator(tb, ln.alice, size))
+		}
+		st, err := ln.alice.Client.AddObjects(context.Background(), ln.one, objs)
+		if err != nil || st.SuccessCount != len(objs) {
+			tb.Fatalf("filling: %+v %v", st, err)
+		}
+	}
+	ls := ln.store.(store.LogStore)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		size, _, err := ls.LatestCheckpoint(context.Background())
+		total, _ := ln.store.LogSize(context.Background())
+		if err == nil && size == total {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("log not integrated: %d of %d (%v)", size, total, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// heapSampler records the peaks of the Go heap's objects (live and
+// unswept) and of its live heap as the last collection marked it
+// (runtime/metrics, no stop-the-world) every millisecond until stopped.
+type heapSampler struct {
+	stop chan struct{}
+	done chan [2]int64
+}
+
+var heapMetrics = []string{"/memory/classes/heap/objects:bytes", "/gc/heap/live:bytes"}
+
+func readHeap() (objects, live int64) {
+	s := make([]metrics.Sample, len(heapMetrics))
+	for i, n := range heapMetrics {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64()), int64(s[1].Value.Uint64())
+}
+
+func heapBytes() int64 { o, _ := readHeap(); return o }
+
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{stop: make(chan struct{}), done: make(chan [2]int64, 1)}
+	go func() {
+		var peak [2]int64
+		sample := func() {
+			o, l := readHeap()
+			peak[0], peak[1] = max(peak[0], o), max(peak[1], l)
+		}
+		sample()
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-h.stop:
+				sample()
+				h.done <- peak
+				return
+			case <-tick.C:
+				sample()
+			}
+		}
+	}()
+	return h
+}
+
+// peaks stops the sampler and returns the peak heap and the peak live heap.
+func (h *heapSampler) peaks() (heap, live int64) {
+	close(h.stop)
+	p := <-h.done
+	return p[0], p[1]
+}
+
+// tailWriter discards what is written but keeps the first and last 256
+// bytes, where the continuation of a response is.
+type tailWriter struct {
+	head, tail []byte
+	n          int64
+}
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	if len(w.head) < 256 {
+		w.head = append(w.head, p[:min(len(p), 256-len(w.head))]...)
+	}
+	w.tail = append(w.tail, p...)
+	if len(w.tail) > 256 {
+		w.tail = append(w.tail[:0], w.tail[len(w.tail)-256:]...)
+	}
+	return len(p), nil
+}
+
+// readMeasure is the Go heap while clients read every object at once.
+type readMeasure struct {
+	idle     int64 // live heap before (after a collection)
+	peak     int64 // largest heap (live and unswept objects) during
+	peakLive int64 // largest live heap marked by a collection during
+	budget   int64 // Config.ResponseMemory
+	received int64 // bytes of responses
+	elapsed  time.Duration
+}
+
+// bound is the documented bound of the Go heap: with GOGC=100 the heap
+// grows to twice the live heap before a collection, and responses hold at
+// most budget/2 live (each reserves twice what it holds).
+func (r readMeasure) bound() int64 { return 2*r.idle + r.budget }
+
+func (r readMeasure) ratio() float64 { return float64(r.peak) / float64(r.bound()) }
+
+func (r readMeasure) String() string {
+	return fmt.Sprintf("idle live heap %.1f MiB, peak heap %.1f MiB, peak live %.1f MiB, budget %d MiB: bound 2×idle+budget = %.1f MiB, peak/bound %.2f; %.0f MiB read in %v",
+		mib(r.idle), mib(r.peak), mib(r.peakLive), r.budget>>20, mib(r.bound()), r.ratio(), mib(r.received), r.elapsed.Round(time.Millisecond))
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+// measureReads runs readAllDiscarding and samples the heap meanwhile.
+func measureReads(tb testing.TB, ln *limitNode, logClients, taxiiClients int) readMeasure {
+	runtime.GC()
+	r := readMeasure{idle: heapBytes(), budget: ln.cfg.ResponseMemory}
+	s := startHeapSampler()
+	start := time.Now()
+	r.received = readAllDiscarding(tb, ln, ln.alice, logClients, taxiiClients)
+	r.elapsed = time.Since(start)
+	r.peak, r.peakLive = s.peaks()
+	return r
+}
+
+// readAllDiscarding reads every object of the node as member m, in
+// parallel: logClients read all of /log/objects (following "next") and
+// taxiiClients every TAXII objects page of collection one (following
+// next), each discarding the bodies as they arrive, so that the heap
+// measured is the node's. It returns the bytes of responses received.
+func readAllDiscarding(tb testing.TB, ln *limitNode, m testMember, logClients, taxiiClients int) int64 {
+	tb.Helper()
+	total, _ := ln.store.LogSize(context.Background())
+	get := func(url string, accept string) (*tailWriter, error) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+m.Token)
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		w := &tailWriter{}
+		if _, err := io.Copy(w, resp.Body); err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: %d %s", url, resp.StatusCode, w.head)
+		}
+		return w, nil
+	}
+	nextRE := regexp.MustCompile(`"next":"?(\d+)"?`)
+	var received atomic.Int64
+	errs := make(chan error, logClients+taxiiClients)
+	for range logClients {
+		go func() { // GET /log/objects from 0 to the end, following next
+			for start := int64(0); start < total; {
+				w, err := get(fmt.Sprintf("%s/log/objects?start=%d&end=%d", ln.URL, start, total), "application/json")
+				if err != nil {
+					errs <- err
+					return
+				}
+				received.Add(w.n)
+				mm := nextRE.FindSubmatch(w.tail)
+				if mm == nil {
+					break
+				}
+				next, _ := strconv.ParseInt(string(mm[1]), 10, 64)
+				if next <= start {
+					errs <- fmt.Errorf("/log/objects from %d said next %d", start, next)
+					return
+				}
+				start = next
+			}
+			errs <- nil
+		}()
+	}
+	for range taxiiClients {
+		go func() { // every TAXII page of collection one
+			next := ""
+			for {
+				url := ln.URL + "/api/collections/" + ln.one + "/objects/?limit=1000"
+				if next != "" {
+					url += "&next=" + next
+				}
+				w, err := get(url, taxii.MediaType)
+				if err != nil {
+					errs <- err
+					return
+				}
+				received.Add(w.n)
+				if !bytes.HasPrefix(w.head, []byte(`{"more":true`)) {
+					break
+				}
+				mm := nextRE.FindSubmatch(w.head)
+				if mm == nil {
+					errs <- fmt.Errorf("TAXII page with more and no next: %s", w.head)
+					return
+				}
+				next = string(mm[1])
+			}
+			errs <- nil
+		}()
+	}
+	for range logClients + taxiiClients {
+		if err := <-errs; err != nil {
+			tb.Error(err)
+		}
+	}
+	return received.Load()
+}
+
+// TestStreamingMemory checks the memory budget: while 8 clients read
+// /log/objects and 8 read TAXII pages at once, from a log of 24 objects
+// of max_object_size, the Go heap stays under the documented bound,
+// twice the idle live heap plus response_memory_bytes, and the responses
+// are whole (each /log/objects response stops at 16 MiB and is
+// continued). Then two members audit the log remotely.
+func TestStreamingMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stores 24 MiB of objects")
+	}
+	ln := newLimitNode(t, Config{})
+	const count = 24
+	fillMaxSize(t, ln, count)
+	r := measureReads(t, ln, 8, 8)
+	t.Logf("%s", r)
+	if r.ratio() > 1 {
+		t.Errorf("the heap peaked at %d bytes, over the bound of %d (idle live %d, budget %d)", r.peak, r.bound(), r.idle, r.budget)
+	}
+	// Each client read every object twice (log and TAXII).
+	if want := int64(2 * 8 * count * int(ln.cfg.MaxObjectSize)); r.received < want {
+		t.Errorf("received %d bytes, want at least %d", r.received, want)
+	}
+	if n := ln.memory.inUse(); n != 0 {
+		t.Errorf("%d bytes of the budget still reserved", n)
+	}
+
+	// The remote audit reads the same log (its /log/objects responses
+	// are continued) and verifies every object; bob, who may read them
+	// too, at the same time.
+	v, err := tlog.NewVerifier(ln.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps := make(chan error, 2)
+	for _, m := range []testMember{ln.alice, ln.bob} {
+		go func() {
+			c := &tlog.Client{URL: ln.URL, Token: m.Token}
+			rep, err := tlog.Audit(context.Background(), c, tlog.AuditOptions{Verifier: v, Tiles: c})
+			switch {
+			case err != nil:
+				reps <- err
+			case !rep.OK() || rep.Objects != count:
+				reps <- fmt.Errorf("remote audit: %d objects, problems %v", rep.Objects, rep.Problems)
+			default:
+				reps <- nil
+			}
+		}()
+	}
+	for range 2 {
+		if err := <-reps; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// BenchmarkStreamingMemory measures the node's Go heap while 8 clients
+// read /log/objects (and, in the second case, 8 more read TAXII pages) of
+// a log of 24 objects of max_object_size (1 MiB) at once, against the
+// documented bound (2 × idle live heap + response_memory_bytes):
+// peak/bound must stay ≤ 1. docs/benchmarks.md has the numbers.
+func BenchmarkStreamingMemory(b *testing.B) {
+	ln := newLimitNode(b, Config{})
+	fillMaxSize(b, ln, 24)
+	for _, bc := range []struct {
+		name       string
+		log, taxii int
+	}{{"log8", 8, 0}, {"log8+taxii8", 8, 8}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var worst readMeasure
+			for b.Loop() {
+				r := measureReads(b, ln, bc.log, bc.taxii)
+				if worst.budget == 0 || r.ratio() > worst.ratio() {
+					worst = r
+				}
+			}
+			b.ReportMetric(mib(worst.peak), "peak-MiB")
+			b.ReportMetric(mib(worst.bound()), "bound-MiB")
+			b.ReportMetric(worst.ratio(), "peak/bound")
+			b.ReportMetric(float64(worst.received)/worst.elapsed.Seconds()/(1<<20), "MiB/s")
+			b.Logf("worst: %s", worst)
+		})
 	}
 }

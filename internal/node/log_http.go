@@ -435,6 +435,20 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 		logError(w, http.StatusBadRequest, fmt.Sprintf("name 1 to %d objects with object=ID", MaxBundleObjects))
 		return
 	}
+	reservation, err := h.n.bundleReservation(r.Context(), m, ids)
+	if err != nil {
+		var tooBig *bundleTooLarge
+		if errors.As(err, &tooBig) {
+			logError(w, http.StatusRequestEntityTooLarge, tooBig.Error())
+			return
+		}
+		storeStatus(w, err, "object")
+		return
+	}
+	if !h.n.reserve(w, r, reservation) {
+		return
+	}
+	defer h.n.memory.Release(reservation)
 	b, err := proofBundle(r.Context(), h.n, ls, m, ids, ReceiptWait, h.tiles)
 	switch {
 	case errors.Is(err, ErrNotIntegrated):

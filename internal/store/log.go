@@ -41,3 +41,12 @@ type LogStore interface {
 // LogObjectsBatch is the most bytes of objects (beyond one object) that
 // [LogStore.LogObjects] reads ahead of fn.
 const LogObjectsBatch = 1 << 20
+
+// ObjectSizer is the optional ability of a [Store] to tell how much a set
+// of objects weighs without reading them, so that a response can reserve
+// its memory before it builds (the node's GET /log/bundle).
+type ObjectSizer interface {
+	// ObjectsSize returns the number of stored versions of the objects
+	// ids in collection, and the sum of their sizes ([Object].Raw).
+	ObjectsSize(ctx context.Context, collection string, ids []string) (versions int64, bytes int64, err error)
+}

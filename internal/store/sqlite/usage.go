@@ -80,3 +80,22 @@ func (s *Store) checkLimits(ctx context.Context, tx *sql.Tx, sub store.Submissio
 	}
 	return &store.QuotaError{Member: sub.Member, Used: before, Need: after - before, Quota: quota}
 }
+
+var _ store.ObjectSizer = (*Store)(nil)
+
+// ObjectsSize implements [store.ObjectSizer].
+func (s *Store) ObjectsSize(ctx context.Context, collection string, ids []string) (int64, int64, error) {
+	if len(ids) == 0 {
+		return 0, 0, nil
+	}
+	args := []any{collection}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	var n, size int64
+	err := s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(length(raw)), 0) FROM objects WHERE collection = ? AND object_id IN (`+placeholders(len(ids))+`)`, args...).Scan(&n, &size)
+	if err != nil {
+		return 0, 0, fmt.Errorf("couldn't size objects: %w", err)
+	}
+	return n, size, nil
+}
