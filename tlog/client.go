@@ -214,9 +214,37 @@ func (c *Client) objectsPage(ctx context.Context, start, end uint64, fn func(ind
 		return 0, false, err
 	}
 	defer resp.Body.Close()
-	dec := json.NewDecoder(&limitedReader{r: resp.Body, n: maxObjectsResponse})
-	bad := func(err error) (uint64, bool, error) {
+	next, more, err = decodeObjects(&limitedReader{r: resp.Body, n: maxObjectsResponse}, fn)
+	if err != nil {
+		var fnErr callbackError
+		if errors.As(err, &fnErr) {
+			return 0, false, fnErr.err
+		}
 		return 0, false, fmt.Errorf("couldn't decode %s: %w", path, err)
+	}
+	return next, more, nil
+}
+
+// errCut is a /log/objects response that ends before its JSON does: the
+// node aborted it (it failed after it began) or the connection broke.
+var errCut = errors.New("the response ended before its end (the node aborted it, or the connection broke)")
+
+// callbackError carries an error of the caller's fn through
+// decodeObjects unchanged.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+
+// decodeObjects parses a GET /log/objects response from r item by item
+// (memory: one item), calling fn for each; more is true when the response
+// has "next", the index to continue from.
+func decodeObjects(r io.Reader, fn func(index uint64, collection string, object, salt []byte) error) (next uint64, more bool, err error) {
+	dec := json.NewDecoder(r)
+	bad := func(err error) (uint64, bool, error) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = errCut
+		}
+		return 0, false, err
 	}
 	delim := func(want json.Delim) error {
 		tok, err := dec.Token()
@@ -253,8 +281,11 @@ func (c *Client) objectsPage(ctx context.Context, start, end uint64, fn func(ind
 				if err := dec.Decode(&o); err != nil {
 					return bad(err)
 				}
+				if len(o.Object) == 0 || o.Object[0] != '{' {
+					return bad(fmt.Errorf("item %d has no object", o.LogIndex))
+				}
 				if err := fn(o.LogIndex, o.Collection, o.Object, o.Salt); err != nil {
-					return 0, false, err
+					return 0, false, callbackError{err}
 				}
 			}
 			if err := delim(']'); err != nil {
@@ -274,6 +305,9 @@ func (c *Client) objectsPage(ctx context.Context, start, end uint64, fn func(ind
 	}
 	if err := delim('}'); err != nil {
 		return bad(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return bad(errors.New("data after the response"))
 	}
 	if !sawObjects {
 		return bad(errors.New(`no "objects" list`))
