@@ -92,3 +92,12 @@ func waitWaiters(t *testing.T, b *memoryBudget, n int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestPrivateTagsPaged runs the private-set end-to-end test with the tags
+// sent one per page, so that every client check reads a list assembled
+// from several pages.
+func TestPrivateTagsPaged(t *testing.T) {
+	defer func(n int) { tagsPage = n }(tagsPage)
+	tagsPage = 1
+	TestPrivateSetsEndToEnd(t)
+}
