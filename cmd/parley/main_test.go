@@ -33,7 +33,8 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waiturl": waitURL,
+			"waiturl":   waitURL,
+			"setconfig": setConfig,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
