@@ -651,3 +651,38 @@ func BenchmarkStreamingMemory(b *testing.B) {
 		})
 	}
 }
+
+// TestBundleTooLarge checks that a proof bundle over MaxBundleBytes of
+// objects is refused with 413 before it is built, that one under it is
+// served, and that the budget is all given back.
+func TestBundleTooLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stores 9 MiB of objects")
+	}
+	ln := newLimitNode(t, Config{})
+	var ids []string
+	var objs []json.RawMessage
+	for range MaxBundleBytes/ln.cfg.MaxObjectSize + 1 {
+		o := sizedIndicator(t, ln.alice, int(ln.cfg.MaxObjectSize))
+		objs = append(objs, o)
+		ids = append(ids, idOf(t, o))
+	}
+	for i := 0; i < len(objs); i += 4 {
+		post(t, ln.alice.Client, ln.one, objs[i:min(i+4, len(objs))]...)
+	}
+	c := &tlog.Client{URL: ln.URL, Token: ln.alice.Token}
+	if _, err := c.Bundle(context.Background(), ids...); err == nil || !strings.Contains(err.Error(), "413") || !strings.Contains(err.Error(), "ask for fewer objects") {
+		t.Fatalf("bundle of %d MiB: %v, want 413", len(ids), err)
+	}
+	b, err := c.Bundle(context.Background(), ids[:2]...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := c.Key(context.Background())
+	if res, err := tlog.VerifyBundle(b, key); err != nil || len(res.Items) != 2 {
+		t.Fatalf("bundle of 2: %v", err)
+	}
+	if n := ln.memory.inUse(); n != 0 {
+		t.Errorf("%d bytes of the budget still reserved", n)
+	}
+}
