@@ -94,6 +94,17 @@ type Query struct {
 	SpecVersions []string
 	// Versions selects versions of each object (match[version]).
 	Versions VersionMatch
+
+	// MaxBytes and WithoutObjects are set by the handler, never from the
+	// request, to bound the memory of a page.
+	//
+	// MaxBytes, when > 0, asks the backend to end the page before an
+	// object that would take the page's objects over MaxBytes (setting
+	// More), though a page always holds at least one item.
+	MaxBytes int64
+	// WithoutObjects says that the handler won't use [Item].Object (the
+	// manifest and versions endpoints): the backend should leave it nil.
+	WithoutObjects bool
 }
 
 // VersionMatch is the match[version] filter. An item is kept when any
@@ -126,9 +137,8 @@ type Item struct {
 	MediaType string
 	// Object is the object's JSON exactly as stored; it must be one valid
 	// JSON object, which the handler copies into responses verbatim. The
-	// manifest and
-	// versions endpoints do not need it, and a backend may leave it nil
-	// when [Query] came from those (it cannot tell, so it usually fills it).
+	// manifest and versions endpoints do not need it, and a backend may
+	// leave it nil when [Query].WithoutObjects is set.
 	Object json.RawMessage
 	// Opening, when not nil, is the object's log entry index and opening,
 	// sent in the envelope's x_parley_openings.
@@ -159,6 +169,9 @@ var (
 	ErrBadRequest = errors.New("taxii: bad request")
 	// ErrTooLarge: the request exceeds a limit (413).
 	ErrTooLarge = errors.New("taxii: request too large")
+	// ErrInsufficientStorage: the server refuses to store what the
+	// request holds, such as over the member's storage quota (507).
+	ErrInsufficientStorage = errors.New("taxii: insufficient storage")
 )
 
 // RequestError is an error whose Message may be shown to the client, of a
@@ -167,6 +180,9 @@ var (
 type RequestError struct {
 	Kind    error
 	Message string
+	// Title, when set, is the error message resource's title instead of
+	// the HTTP status text.
+	Title string
 }
 
 // Error returns the message.

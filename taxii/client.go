@@ -136,6 +136,8 @@ func (e *ResponseError) Unwrap() []error {
 		errs = append(errs, ErrBadRequest)
 	case http.StatusRequestEntityTooLarge:
 		errs = append(errs, ErrTooLarge)
+	case http.StatusInsufficientStorage:
+		errs = append(errs, ErrInsufficientStorage)
 	}
 	if e.Err != nil {
 		errs = append(errs, e.Err)

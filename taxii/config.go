@@ -1,8 +1,10 @@
 package taxii
 
 import (
+	"context"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Config configures the handler returned by NewHandler. The zero value is
@@ -34,6 +36,11 @@ type Config struct {
 	// MaxObjectsPerRequest is the most objects one add-objects envelope
 	// may hold (413 beyond). Default 10,000.
 	MaxObjectsPerRequest int
+	// MaxObjectSize is the largest STIX object, in bytes of its JSON as
+	// sent, that an add-objects envelope may hold: one larger object
+	// refuses the whole request with 413 and nothing is stored. Default
+	// 1 MiB (1,048,576).
+	MaxObjectSize int64
 	// MaxJSONDepth is the deepest nesting of arrays and objects accepted in
 	// a request body, counting the envelope itself (400 beyond). Default 64.
 	MaxJSONDepth int
@@ -43,9 +50,36 @@ type Config struct {
 	DefaultPageSize int
 	MaxPageSize     int
 
+	// MaxPageBytes bounds the objects of one page of the objects and
+	// object endpoints: a page ends before an object that would take it
+	// over MaxPageBytes (with more and next set), though it always holds
+	// one object. Default 4 MiB.
+	MaxPageBytes int64
+	// Gate, when not nil, bounds the memory of responses in flight: before
+	// the objects or object endpoint reads a page, it reserves
+	// MaxPageBytes + 2×MaxObjectSize + 64 KiB of it (the page, and the
+	// row that ends it twice over: as read and as copied), and gives
+	// them back once the page is written. A request that can't get them
+	// within 30 seconds is answered 503 with Retry-After.
+	Gate Gate
+	// WriteTimeout bounds how long writing one object of a response may
+	// take, so that a client that stops reading doesn't hold its
+	// reservation of Gate forever. Default 30s.
+	WriteTimeout time.Duration
+
 	// Logger receives one line per failed request (and the details of
 	// internal errors, which clients never see). Default: discard.
 	Logger *slog.Logger
+}
+
+// Gate is a budget of memory in bytes shared by the responses in flight
+// (a weighted semaphore).
+type Gate interface {
+	// Acquire reserves n bytes, waiting until they are free or ctx is
+	// done (then it returns ctx's error and holds nothing).
+	Acquire(ctx context.Context, n int64) error
+	// Release gives back n bytes of a successful Acquire(ctx, n).
+	Release(n int64)
 }
 
 // Defaults of [Config].
@@ -53,6 +87,9 @@ const (
 	DefaultAPIRootPath          = "/api/"
 	DefaultMaxContentLength     = 10 << 20
 	DefaultMaxObjectsPerRequest = 10000
+	DefaultMaxObjectSize        = 1 << 20
+	DefaultMaxPageBytes         = 4 << 20
+	DefaultWriteTimeout         = 30 * time.Second
 	DefaultMaxJSONDepth         = 64
 	DefaultPageSize             = 100
 	DefaultMaxPageSize          = 1000
@@ -81,6 +118,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxObjectsPerRequest <= 0 {
 		c.MaxObjectsPerRequest = DefaultMaxObjectsPerRequest
+	}
+	if c.MaxObjectSize <= 0 {
+		c.MaxObjectSize = DefaultMaxObjectSize
+	}
+	if c.MaxPageBytes <= 0 {
+		c.MaxPageBytes = DefaultMaxPageBytes
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 	if c.MaxJSONDepth <= 0 {
 		c.MaxJSONDepth = DefaultMaxJSONDepth

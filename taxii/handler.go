@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Headers of TAXII 2.1 section 3.3.
@@ -30,7 +31,12 @@ var (
 	errMethodNotAllowed     = errors.New("taxii: method not allowed")
 	errNotAcceptable        = errors.New("taxii: not acceptable")
 	errUnsupportedMediaType = errors.New("taxii: unsupported media type")
+	errUnavailable          = errors.New("taxii: busy")
 )
+
+// gateWait is how long a request waits for its reservation of
+// [Config].Gate before it is answered 503.
+const gateWait = 30 * time.Second
 
 // NewHandler returns an [http.Handler] serving TAXII 2.1 over b: discovery
 // at [DiscoveryPath] and one API root at cfg.APIRootPath, with its
@@ -269,9 +275,26 @@ func (h *handler) getObjects(w http.ResponseWriter, r *http.Request, p Principal
 	if rt.ep == epVersions {
 		q.Versions = VersionMatch{All: true}
 	}
+	if rt.ep == epManifest || rt.ep == epVersions {
+		q.WithoutObjects = true
+	} else {
+		q.MaxBytes = h.cfg.MaxPageBytes
+	}
 	if err := h.readableCollection(ctx, p, rt.collection); err != nil {
 		h.fail(w, r, p, err)
 		return
+	}
+	if !q.WithoutObjects && h.cfg.Gate != nil {
+		n := h.cfg.MaxPageBytes + 2*h.cfg.MaxObjectSize + 64<<10
+		gctx, cancel := context.WithTimeout(ctx, gateWait)
+		err := h.cfg.Gate.Acquire(gctx, n)
+		cancel()
+		if err != nil {
+			w.Header().Set("Retry-After", "1")
+			h.fail(w, r, p, &RequestError{Kind: errUnavailable, Message: "the server is busy sending other objects; retry shortly"})
+			return
+		}
+		defer h.cfg.Gate.Release(n)
 	}
 	page, err := h.b.Objects(ctx, p, rt.collection, q)
 	if err != nil {
@@ -346,8 +369,9 @@ func setDateAddedHeaders(hdr http.Header, items []Item) {
 
 // addObjects serves POST objects (section 5.4): it checks the media type
 // (415), the size before and while reading (413), the JSON depth and shape
-// (400) and the number of objects (413), then hands the objects to the
-// backend and answers 202 with the status resource.
+// (400), the number of objects (413) and the size of each object as sent
+// (413), then hands the objects to the backend and answers 202 with the
+// status resource.
 func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal, rt route) {
 	ctx := r.Context()
 	if !taxiiMediaType(r.Header.Get("Content-Type")) {
@@ -392,6 +416,16 @@ func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal
 	if err != nil {
 		h.fail(w, r, p, err)
 		return
+	}
+	// One object over the limit refuses the whole request, before the
+	// backend sees any: a client that sends it learns at once, and no
+	// half of an envelope is stored.
+	for i, o := range objects {
+		if int64(len(o)) > h.cfg.MaxObjectSize {
+			h.fail(w, r, p, &RequestError{Kind: ErrTooLarge, Message: fmt.Sprintf(
+				"objects[%d] is %d bytes; the largest object accepted is max_object_size (%d bytes): nothing was stored", i, len(o), h.cfg.MaxObjectSize)})
+			return
+		}
 	}
 	st, err := h.b.AddObjects(ctx, p, rt.collection, objects)
 	if err != nil {
@@ -559,9 +593,11 @@ func classify(err error) (status int, description string) {
 		{ErrNotFound, http.StatusNotFound},
 		{ErrBadRequest, http.StatusBadRequest},
 		{ErrTooLarge, http.StatusRequestEntityTooLarge},
+		{ErrInsufficientStorage, http.StatusInsufficientStorage},
 		{errMethodNotAllowed, http.StatusMethodNotAllowed},
 		{errNotAcceptable, http.StatusNotAcceptable},
 		{errUnsupportedMediaType, http.StatusUnsupportedMediaType},
+		{errUnavailable, http.StatusServiceUnavailable},
 	}
 	for _, k := range kinds {
 		if errors.Is(err, k.kind) {
@@ -600,7 +636,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 	if p.MemberID != "" {
 		attrs = append(attrs, slog.String("member", p.MemberID))
 	}
-	if status >= 500 {
+	if status == http.StatusInternalServerError {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "taxii request failed", append(attrs, slog.String("error", err.Error()))...)
 	} else {
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "taxii request refused", append(attrs, slog.String("reason", desc))...)
@@ -608,8 +644,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="taxii"`)
 	}
+	title := http.StatusText(status)
+	var re *RequestError
+	if errors.As(err, &re) && re.Title != "" && status != http.StatusInternalServerError {
+		title = re.Title
+	}
 	h.write(w, r, status, &Error{
-		Title:       http.StatusText(status),
+		Title:       title,
 		Description: desc,
 		HTTPStatus:  strconv.Itoa(status),
 	})
@@ -624,36 +665,73 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, p Principal, s
 }
 
 func (h *handler) write(w http.ResponseWriter, r *http.Request, status int, v any) {
-	var b []byte
-	var err error
 	if env, ok := v.(Envelope); ok {
-		size := 64 + len(env.Next)
-		for _, o := range env.Objects {
-			size += len(o) + 1
-		}
-		b = appendEnvelope(make([]byte, 0, size), env)
-	} else {
-		b, err = json.Marshal(v)
+		h.writeEnvelope(w, status, env)
+		return
 	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "taxii response encoding failed",
 			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 		status = http.StatusInternalServerError
 		b, _ = json.Marshal(&Error{Title: http.StatusText(status), Description: "internal error", HTTPStatus: strconv.Itoa(status)})
 	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", MediaType)
-	hdr.Set("Content-Length", strconv.Itoa(len(b)+1))
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
+	setHeaders(w.Header(), len(b)+1)
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
 }
 
-// appendEnvelope encodes env as json.Marshal would, but copies the objects
-// verbatim instead of re-validating and compacting each one, which is most
-// of the cost of serving a page; [Item] requires them to be valid JSON.
-func appendEnvelope(b []byte, env Envelope) []byte {
+func setHeaders(hdr http.Header, length int) {
+	hdr.Set("Content-Type", MediaType)
+	hdr.Set("Content-Length", strconv.Itoa(length))
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+}
+
+// writeEnvelope writes env as json.Marshal would, but streams the objects
+// to w one by one, verbatim (not re-validated and compacted, which is
+// most of the cost of serving a page; [Item] requires valid JSON), so
+// that serving a page holds no copy of it. Each object must be written
+// within Config.WriteTimeout.
+func (h *handler) writeEnvelope(w http.ResponseWriter, status int, env Envelope) {
+	head := appendEnvelopeHead(nil, env)
+	size := len(head) + len("}\n")
+	if len(env.Objects) > 0 {
+		size += len("]") + len(env.Objects) - 1
+		for _, o := range env.Objects {
+			size += len(o)
+		}
+	}
+	setHeaders(w.Header(), size)
+	w.WriteHeader(status)
+	rc := http.NewResponseController(w)
+	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve more requests
+	send := func(b []byte) bool {
+		rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout)) // unsupported by some writers: then none
+		_, err := w.Write(b)
+		return err == nil
+	}
+	if !send(head) {
+		return
+	}
+	for i, o := range env.Objects {
+		if i > 0 && !send([]byte{','}) {
+			return
+		}
+		if !send(o) {
+			return
+		}
+	}
+	if len(env.Objects) > 0 {
+		send([]byte("]}\n"))
+		return
+	}
+	send([]byte("}\n"))
+}
+
+// appendEnvelopeHead appends the envelope's members before its objects:
+// `{"more":…,"next":…` and, when there are objects, `,"objects":[`.
+func appendEnvelopeHead(b []byte, env Envelope) []byte {
 	b = append(b, `{"more":`...)
 	b = strconv.AppendBool(b, env.More)
 	if env.Next != "" {
@@ -663,20 +741,8 @@ func appendEnvelope(b []byte, env Envelope) []byte {
 	}
 	if len(env.Objects) > 0 {
 		b = append(b, `,"objects":[`...)
-		for i, o := range env.Objects {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, o...)
-		}
-		b = append(b, ']')
 	}
-	if len(env.Openings) > 0 {
-		ops, _ := json.Marshal(env.Openings) // plain strings, numbers and bytes always encode
-		b = append(b, `,"x_parley_openings":`...)
-		b = append(b, ops...)
-	}
-	return append(b, '}')
+	return b
 }
 
 func allowed(methods []string, m string) bool {

@@ -25,7 +25,8 @@ type testBackend struct {
 	statuses    map[string]testStatus
 	seq         int64
 	now         func() time.Time
-	failWith    error // when set, every call after Authenticate fails with it
+	failWith    error       // when set, every call after Authenticate fails with it
+	onObjects   func(Query) // when set, called with every Objects query
 }
 
 type testCollection struct {
@@ -140,6 +141,9 @@ func (b *testBackend) Objects(ctx context.Context, p Principal, collectionID str
 	}
 	if !c.CanRead {
 		return Page{}, ErrForbidden
+	}
+	if b.onObjects != nil {
+		b.onObjects(q)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

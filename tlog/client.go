@@ -33,10 +33,55 @@ type Client struct {
 // status.
 var ErrHTTP = errors.New("the node refused the request")
 
-// maxResponse bounds what the client reads from one response.
+// maxResponse bounds what the client reads from one response (except
+// GET /log/objects, which is streamed: see maxObjectsResponse).
 const maxResponse = 64 << 20
 
-func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
+// maxObjectsResponse bounds one GET /log/objects response, which the
+// client reads item by item; the node ends its responses after 16 MiB of
+// objects (and one object more), so this only stops a node that doesn't.
+const maxObjectsResponse = 256 << 20
+
+// errTooLarge is returned (wrapped) when a response is larger than the
+// client reads.
+var errTooLarge = errors.New("the response is larger than this client reads")
+
+// limitedReader reads at most n bytes from r and then fails with
+// errTooLarge, rather than ending quietly as io.LimitReader does (a cut
+// response would then fail to parse with a misleading error, or parse as
+// a shorter valid one).
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		// One byte more than allowed tells a full response from a cut
+		// one.
+		var b [1]byte
+		for {
+			n, err := l.r.Read(b[:])
+			if n > 0 {
+				return 0, errTooLarge
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// open sends GET path and returns the response of a 2xx status, whose
+// body the caller closes; any other status is an error wrapping ErrHTTP
+// with the start of the node's message.
+func (c *Client) open(ctx context.Context, path string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.URL, "/")+path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't build a request: %w", err)
@@ -52,17 +97,27 @@ func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't reach the node: %w", err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, fmt.Errorf("couldn't read %s: %w", path, err)
-	}
 	if resp.StatusCode/100 != 2 {
-		msg := strings.TrimSpace(string(body))
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		msg := strings.TrimSpace(string(b))
 		if len(msg) > 200 {
 			msg = msg[:200]
 		}
 		return nil, fmt.Errorf("%w: GET %s: %s: %s", ErrHTTP, path, resp.Status, msg)
+	}
+	return resp, nil
+}
+
+func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
+	resp, err := c.open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(&limitedReader{r: resp.Body, n: maxResponse})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read %s: %w", path, err)
 	}
 	return body, nil
 }
@@ -135,28 +190,133 @@ type LogObject struct {
 }
 
 // Objects implements [AuditSource] with GET /log/objects: only objects the
-// member may read come back.
+// member may read come back. Each response is read item by item, so memory
+// is one object whatever the response's size, and a response the node
+// ended early ("next") is continued where it stopped.
 func (c *Client) Objects(ctx context.Context, start, end uint64, fn func(index uint64, op Opening, object []byte) error) error {
 	const span = 4096
-	for s := start; s < end; s += span {
+	for s := start; s < end; {
 		e := min(s+span, end)
-		b, err := c.get(ctx, "/log/objects?start="+strconv.FormatUint(s, 10)+"&end="+strconv.FormatUint(e, 10))
+		next, more, err := c.objectsPage(ctx, s, e, fn)
 		if err != nil {
 			return err
 		}
-		var resp struct {
-			Objects []LogObject `json:"objects"`
+		if !more {
+			s = e
+			continue
 		}
-		if err := json.Unmarshal(b, &resp); err != nil {
-			return fmt.Errorf("couldn't decode /log/objects: %w", err)
+		if next <= s || next > e {
+			return fmt.Errorf("couldn't read /log/objects: the node said to continue at %d, outside %d–%d", next, s+1, e)
 		}
-		for _, o := range resp.Objects {
-			if err := fn(o.LogIndex, o.Opening, o.Object); err != nil {
-				return err
+		s = next
+	}
+	return nil
+}
+
+// objectsPage reads one GET /log/objects response, calling fn for each
+// item as it is decoded; more is true when the response ended early, with
+// the index to continue from in next.
+func (c *Client) objectsPage(ctx context.Context, start, end uint64, fn func(index uint64, op Opening, object []byte) error) (next uint64, more bool, err error) {
+	path := "/log/objects?start=" + strconv.FormatUint(start, 10) + "&end=" + strconv.FormatUint(end, 10)
+	resp, err := c.open(ctx, path)
+	if err != nil {
+		return 0, false, err
+	}
+	defer resp.Body.Close()
+	next, more, err = decodeObjects(&limitedReader{r: resp.Body, n: maxObjectsResponse}, fn)
+	if err != nil {
+		var fnErr callbackError
+		if errors.As(err, &fnErr) {
+			return 0, false, fnErr.err
+		}
+		return 0, false, fmt.Errorf("couldn't decode %s: %w", path, err)
+	}
+	return next, more, nil
+}
+
+// errCut is a /log/objects response that ends before its JSON does: the
+// node aborted it (it failed after it began) or the connection broke.
+var errCut = errors.New("the response ended before its end (the node aborted it, or the connection broke)")
+
+// callbackError carries an error of the caller's fn through
+// decodeObjects unchanged.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+
+// decodeObjects parses a GET /log/objects response from r item by item
+// (memory: one item), calling fn for each; more is true when the response
+// has "next", the index to continue from.
+func decodeObjects(r io.Reader, fn func(index uint64, op Opening, object []byte) error) (next uint64, more bool, err error) {
+	dec := json.NewDecoder(r)
+	bad := func(err error) (uint64, bool, error) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = errCut
+		}
+		return 0, false, err
+	}
+	delim := func(want json.Delim) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); !ok || d != want {
+			return fmt.Errorf("want %q, got %v", want, tok)
+		}
+		return nil
+	}
+	if err := delim('{'); err != nil {
+		return bad(err)
+	}
+	sawObjects := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return bad(err)
+		}
+		switch tok {
+		case "objects":
+			sawObjects = true
+			if err := delim('['); err != nil {
+				return bad(err)
+			}
+			for dec.More() {
+				var o LogObject
+				if err := dec.Decode(&o); err != nil {
+					return bad(err)
+				}
+				if len(o.Object) == 0 || o.Object[0] != '{' {
+					return bad(fmt.Errorf("item %d has no object", o.LogIndex))
+				}
+				if err := fn(o.LogIndex, o.Opening, o.Object); err != nil {
+					return 0, false, callbackError{err}
+				}
+			}
+			if err := delim(']'); err != nil {
+				return bad(err)
+			}
+		case "next":
+			if err := dec.Decode(&next); err != nil {
+				return bad(err)
+			}
+			more = true
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return bad(err)
 			}
 		}
 	}
-	return nil
+	if err := delim('}'); err != nil {
+		return bad(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return bad(errors.New("data after the response"))
+	}
+	if !sawObjects {
+		return bad(errors.New(`no "objects" list`))
+	}
+	return next, more, nil
 }
 
 // KeysResponse is the node's answer to GET /log/keys: member key entries

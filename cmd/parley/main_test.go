@@ -37,8 +37,9 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waiturl": waitURL,
-			"creator": setCreator,
+			"waiturl":   waitURL,
+			"setconfig": setConfig,
+			"creator":   setCreator,
 			// witness_test.go
 			"waitwitness":  waitWitness,
 			"waitevidence": waitEvidence,

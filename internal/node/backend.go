@@ -111,6 +111,7 @@ func (b backend) Objects(ctx context.Context, p taxii.Principal, collectionID st
 	sq := store.Query{
 		Collection: c.ID, IDs: q.IDs, Types: q.Types, SpecVersions: q.SpecVersions,
 		AddedAfter: q.AddedAfter, Limit: q.Limit,
+		MaxBytes: q.MaxBytes, OmitRaw: q.WithoutObjects,
 	}
 	if q.Next != "" {
 		after, err := parseCursor(q.Next)
@@ -217,9 +218,26 @@ func (b backend) AddObjects(ctx context.Context, p taxii.Principal, collectionID
 	}
 	st, err := b.n.Submit(ctx, p.MemberID, c, objects)
 	if err != nil {
-		return taxii.Status{}, err
+		return taxii.Status{}, b.limitError(err)
 	}
 	return statusToTAXII(st), nil
+}
+
+// limitError turns the store's refusals of a submission over its limits
+// into TAXII errors the member may read: 413 for an object over
+// max_object_size (as stored: its canonical form may be larger than what
+// was sent), 507 for the member's storage quota. Other errors pass.
+func (b backend) limitError(err error) error {
+	var qe *store.QuotaError
+	switch {
+	case errors.As(err, &qe):
+		return &taxii.RequestError{Kind: taxii.ErrInsufficientStorage, Title: "storage quota exceeded", Message: fmt.Sprintf(
+			"your objects use %d of your %d bytes of storage and these need %d more: nothing was stored", qe.Used, qe.Quota, qe.Need)}
+	case errors.Is(err, store.ErrTooLarge):
+		return &taxii.RequestError{Kind: taxii.ErrTooLarge, Message: fmt.Sprintf(
+			"an object is larger than max_object_size (%d bytes) in its canonical form (RFC 8785), as it would be stored: nothing was stored", b.n.cfg.MaxObjectSize)}
+	}
+	return err
 }
 
 // checked is one object after the pipeline's checks.

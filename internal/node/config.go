@@ -7,9 +7,12 @@
 // # Data directory
 //
 //	DIR/config.json  the [Config] (written by [Init], edited by operators)
-//	DIR/node.key     the log's note signer key (golang.org/x/mod/sumdb/note), mode 0600
+//	DIR/node.key     the log's note signer key (golang.org/x/mod/sumdb/note)
 //	DIR/node.pub     the matching note verifier key, the value members pin
 //	DIR/parley.db    the SQLite store (with its -wal and -shm files)
+//
+// DIR is mode 0700 and every file in it 0600, whatever the umask and even
+// when DIR existed before [Init]; [Open] tightens looser modes it finds.
 //
 // # Extending the server
 //
@@ -25,6 +28,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/taxii"
 )
 
 // Config is the node's configuration and its reference: every field is
@@ -60,6 +66,29 @@ type Config struct {
 	// MaxObjectsPerRequest is the most objects in one TAXII envelope (413
 	// beyond). Default 10,000.
 	MaxObjectsPerRequest int `json:"max_objects_per_request,omitempty"`
+	// MaxObjectSize is the largest STIX object in bytes of its JSON, both
+	// as sent and as stored (its RFC 8785 canonical form): a request with
+	// a larger object is refused whole with 413 and a TAXII error, and
+	// nothing of it is stored. It also bounds the memory of every
+	// response that carries objects (see ResponseMemory). Default 1 MiB
+	// (1048576).
+	MaxObjectSize int64 `json:"max_object_size,omitempty"`
+	// MemberQuotaBytes is how many bytes of stored object JSON each member
+	// may have, summed over every object version it submitted in every
+	// collection (identical re-submissions cost nothing). A submission
+	// that would go over it is refused whole with 507 and a TAXII error
+	// titled "storage quota exceeded" that says the member's use; nothing
+	// of it is stored. Default 1 GiB (1073741824); -1 means no quota.
+	MemberQuotaBytes int64 `json:"member_quota_bytes,omitempty"`
+	// ResponseMemory is the node's budget, in bytes, for the memory of
+	// the responses that carry objects (TAXII objects and object pages,
+	// GET /log/objects, GET /log/bundle), shared by all requests in
+	// flight. Each reserves what it may hold at once before reading from
+	// the store, computed from MaxObjectSize (docs/log.md, "Memory"), so
+	// the total stays under the budget however many clients ask and
+	// however large the objects; requests beyond it wait (up to 30 s,
+	// then 503 with Retry-After). Default 64 MiB (67108864).
+	ResponseMemory int64 `json:"response_memory_bytes,omitempty"`
 	// MaxJSONDepth is the deepest JSON nesting accepted in a request
 	// (400 beyond). Default 64.
 	MaxJSONDepth int `json:"max_json_depth,omitempty"`
@@ -100,6 +129,9 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultMaxObjectSize     = taxii.DefaultMaxObjectSize
+	DefaultMemberQuotaBytes  = 1 << 30
+	DefaultResponseMemory    = 64 << 20
 )
 
 // withDefaults returns c with zero fields set to their defaults (the TAXII
@@ -120,7 +152,26 @@ func (c Config) withDefaults() Config {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
 	}
+	if c.MaxObjectSize <= 0 {
+		c.MaxObjectSize = DefaultMaxObjectSize
+	}
+	if c.MemberQuotaBytes == 0 {
+		c.MemberQuotaBytes = DefaultMemberQuotaBytes
+	}
+	if c.ResponseMemory <= 0 {
+		c.ResponseMemory = DefaultResponseMemory
+	}
 	return c
+}
+
+// storeLimits returns the limits the store enforces for c (with defaults
+// applied).
+func (c Config) storeLimits() store.Limits {
+	l := store.Limits{MaxObjectSize: c.MaxObjectSize, MemberQuota: c.MemberQuotaBytes}
+	if l.MemberQuota < 0 {
+		l.MemberQuota = 0 // no quota
+	}
+	return l
 }
 
 // Files of the data directory.
@@ -131,7 +182,6 @@ const (
 	StoreFile   = "parley.db"
 	dirMode     = 0o700
 	secretMode  = 0o600
-	publicMode  = 0o644
 	maxConfigSz = 1 << 20
 )
 

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,7 +22,8 @@ import (
 //	GET /log/tile/entries/<N>[.p/<W>]        entry bundles (C2SP tlog-tiles)
 //	GET /log/receipt?object=ID&version=V     inclusion of one object version (readers of its collection only)
 //	GET /log/proof/consistency?from=N&to=M   {"proof": [base64 hashes]}
-//	GET /log/objects?start=N&end=M           the objects (with salts) of entries in [N, M) the member may read, for audits
+//	GET /log/objects?start=N&end=M           the objects (with salts) of entries in [N, M) the member may read, for audits;
+//	                                         at most MaxLogObjectsBytes per response, then "next": where to continue
 //	GET /log/bundle?object=ID[&object=ID]    a proof bundle of every readable version of those objects
 //	GET /log/keys[?member=ID...]             member key entries with inclusion proofs against the latest checkpoint
 func init() {
@@ -311,6 +313,25 @@ func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store
 	writeJSON(w, tlog.ConsistencyResponse{Proof: p})
 }
 
+// MaxLogObjectsBytes bounds the objects of one GET /log/objects response:
+// once that much is written, the response ends with "next", the entry
+// index to continue from.
+const MaxLogObjectsBytes = 16 << 20
+
+// errStopObjects ends LogObjects early at MaxLogObjectsBytes.
+var errStopObjects = errors.New("response full")
+
+// objects serves GET /log/objects?start=N&end=M:
+//
+//	{"objects":[{"log_index":…,"salt":…,"collection":…,"object_id":…,"version":…,"member":…,"object":{…}},…],"next":K}
+//
+// with the objects of entries in [start, end) that the member may read,
+// in index order. "next" is present only when the response stopped
+// before end (after MaxLogObjectsBytes of objects): the client asks again
+// from start=K. Objects are written as the store reads them, under a
+// reservation of the node's response budget, so memory doesn't grow with
+// the response; a failure once the response has begun aborts it (the
+// client sees a truncated body, never a short list that looks complete).
 func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
 	q := r.URL.Query()
 	start, err1 := strconv.ParseInt(q.Get("start"), 10, 64)
@@ -328,18 +349,80 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 	for _, c := range cs {
 		readable[c.ID] = c.CanRead(m.ID)
 	}
-	out := []tlog.LogObject{}
-	err = ls.LogObjects(r.Context(), start, end, func(i int64, op tlog.Opening, raw []byte) error {
-		if readable[op.Collection] {
-			out = append(out, tlog.LogObject{LogIndex: uint64(i), Opening: op, Object: raw})
-		}
-		return nil
-	})
-	if err != nil {
-		storeStatus(w, err, "objects")
+	reservation := h.n.logObjectsReservation()
+	if !h.n.reserve(w, r, reservation) {
 		return
 	}
-	writeJSON(w, map[string]any{"objects": out})
+	defer h.n.memory.Release(reservation)
+
+	rc := http.NewResponseController(w)
+	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve more requests
+	send := func(b []byte) error {
+		rc.SetWriteDeadline(time.Now().Add(WriteTimeout)) // unsupported by some writers: then none
+		_, err := w.Write(b)
+		return err
+	}
+	begun := false
+	begin := func() error {
+		if begun {
+			return nil
+		}
+		begun = true
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		return send([]byte(`{"objects":[`))
+	}
+	var sent int64
+	var next int64 = -1
+	var head []byte
+	err = ls.LogObjects(r.Context(), start, end, func(i int64, op tlog.Opening, raw []byte) error {
+		if sent >= MaxLogObjectsBytes {
+			next = i
+			return errStopObjects
+		}
+		if !readable[op.Collection] {
+			return nil
+		}
+		if err := begin(); err != nil {
+			return err
+		}
+		// The item without its object, then the object verbatim.
+		item, err := json.Marshal(tlog.LogObject{LogIndex: uint64(i), Opening: op})
+		if err != nil {
+			return err
+		}
+		item = bytes.TrimSuffix(item, []byte(`"object":null}`))
+		head = head[:0]
+		if sent > 0 {
+			head = append(head, ',')
+		}
+		head = append(append(head, item...), `"object":`...)
+		if err := send(head); err != nil {
+			return err
+		}
+		if err := send(raw); err != nil {
+			return err
+		}
+		sent += int64(len(raw)) + 1
+		return send([]byte{'}'})
+	})
+	if err != nil && !errors.Is(err, errStopObjects) {
+		if !begun {
+			storeStatus(w, err, "objects")
+			return
+		}
+		// The 200 and part of the list are gone: abort, so that the
+		// client can't take the part for the whole.
+		panic(http.ErrAbortHandler)
+	}
+	if err := begin(); err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	tail := []byte("]")
+	if next >= 0 {
+		tail = fmt.Appendf(tail, `,"next":%d`, next)
+	}
+	send(append(tail, "}\n"...))
 }
 
 // MaxBundleObjects is the most object ids one GET /log/bundle may name.
@@ -355,6 +438,20 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 		logError(w, http.StatusBadRequest, fmt.Sprintf("name 1 to %d objects with object=ID", MaxBundleObjects))
 		return
 	}
+	reservation, err := h.n.bundleReservation(r.Context(), m, ids)
+	if err != nil {
+		var tooBig *bundleTooLarge
+		if errors.As(err, &tooBig) {
+			logError(w, http.StatusRequestEntityTooLarge, tooBig.Error())
+			return
+		}
+		storeStatus(w, err, "object")
+		return
+	}
+	if !h.n.reserve(w, r, reservation) {
+		return
+	}
+	defer h.n.memory.Release(reservation)
 	b, err := proofBundle(r.Context(), h.n, ls, m, ids, ReceiptWait, h.tiles)
 	switch {
 	case errors.Is(err, ErrNotIntegrated):

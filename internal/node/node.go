@@ -46,6 +46,9 @@ type Node struct {
 	// tiles is the node's one cache of hash tiles for building proofs
 	// (receipts, bundles, consistency proofs).
 	tiles *tlog.TileCache
+	// memory is the budget of responses that carry objects
+	// (Config.ResponseMemory).
+	memory *memoryBudget
 }
 
 // Options are what a caller injects into [Open]; the zero value is the
@@ -77,6 +80,12 @@ func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult,
 	}
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return InitResult{}, fmt.Errorf("couldn't create %s: %w", dir, err)
+	}
+	// A directory that existed before (made by hand, 0755) is tightened
+	// too: the store files are 0600, but their names and sizes, and files
+	// added later, are nobody else's business either.
+	if err := os.Chmod(dir, dirMode); err != nil {
+		return InitResult{}, fmt.Errorf("couldn't restrict %s to mode %o: %w", dir, dirMode, err)
 	}
 	for _, f := range []string{ConfigFile, KeyFile, PubKeyFile, StoreFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
@@ -132,9 +141,12 @@ func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult,
 		mode       os.FileMode
 	}{
 		{KeyFile, "the node key", []byte(skey + "\n"), secretMode},
-		{PubKeyFile, "the node verifier key", []byte(vkey + "\n"), publicMode},
+		// The verifier key and the configuration hold no secret, but
+		// every file of the data directory is the operator's alone:
+		// one rule is easier to check than a list of exceptions.
+		{PubKeyFile, "the node verifier key", []byte(vkey + "\n"), secretMode},
 		// config.json last: its presence marks a complete node.
-		{ConfigFile, "the configuration", append(cj, '\n'), publicMode},
+		{ConfigFile, "the configuration", append(cj, '\n'), secretMode},
 	} {
 		path := filepath.Join(dir, f.name)
 		if err := writeFileSync(path, f.data, f.mode); err != nil {
@@ -145,11 +157,19 @@ func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult,
 	return InitResult{VerifierKey: vkey, Origin: cfg.Origin}, nil
 }
 
-// Open opens the node in dir (made by [Init]).
+// Open opens the node in dir (made by [Init]). It tightens the modes of
+// dir (0700) and of the store files (0600) if they are looser, so that a
+// data directory made by an older version or copied in is protected once
+// the node runs.
 func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, err
+	}
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm() != dirMode {
+		if err := os.Chmod(dir, dirMode); err != nil {
+			return nil, fmt.Errorf("couldn't restrict %s to mode %o: %w", dir, dirMode, err)
+		}
 	}
 	skey, err := os.ReadFile(filepath.Join(dir, KeyFile))
 	if err != nil {
@@ -181,16 +201,18 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 	if opts.Patterns == nil {
 		opts.Patterns = DefaultPatterns()
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{Now: opts.Now})
+	cfg = cfg.withDefaults()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{Now: opts.Now, Limits: cfg.storeLimits()})
 	if err != nil {
 		return nil, err
 	}
 	n := &Node{
-		dir: dir, cfg: cfg.withDefaults(), store: st,
+		dir: dir, cfg: cfg, store: st,
 		signer: signer, verifier: verifier, vkey: vkey,
 		validator: stix.Validator{Patterns: opts.Patterns},
 		now:       opts.Now, rand: opts.Rand,
-		tiles: tlog.NewTileCache(TileCacheSize),
+		tiles:  tlog.NewTileCache(TileCacheSize),
+		memory: newMemoryBudget(cfg.ResponseMemory),
 	}
 	if err := checkLogFormat(ctx, st); err != nil {
 		st.Close()

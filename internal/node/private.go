@@ -431,7 +431,11 @@ func (a *privateAPI) get(w http.ResponseWriter, r *http.Request) {
 }
 
 // tags handles GET /private/sets/{id}/tags: the sorted 8-byte tags,
-// concatenated (private.ParseTags).
+// concatenated (private.ParseTags). They are read and written in pages of
+// tagsPage, so a set of any size is sent in bounded memory (and no read
+// transaction is held while the client reads). A refresh that runs
+// between two pages shows in the later ones only: the list stays sorted
+// and without duplicates.
 func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request) {
 	m, ok := a.authorize(w, r)
 	if !ok {
@@ -442,22 +446,42 @@ func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = a.refresh(ctx, s.ID)
 	}
-	var tags [][]byte
+	var page [][]byte
 	if err == nil {
-		tags, err = a.st.PrivateSetTags(ctx, s.ID)
+		page, err = a.st.PrivateSetTagsAfter(ctx, s.ID, nil, tagsPage)
 	}
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	body := make([]byte, 0, len(tags)*private.TagSize)
-	for _, t := range tags {
-		body = append(body, t...)
-	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Write(body)
+	rc := http.NewResponseController(w)
+	defer rc.SetWriteDeadline(time.Time{})
+	body := make([]byte, 0, tagsPage*private.TagSize)
+	for len(page) > 0 {
+		body = body[:0]
+		for _, t := range page {
+			body = append(body, t...)
+		}
+		rc.SetWriteDeadline(time.Now().Add(WriteTimeout))
+		if _, err := w.Write(body); err != nil {
+			return
+		}
+		if len(page) < tagsPage {
+			return
+		}
+		if page, err = a.st.PrivateSetTagsAfter(ctx, s.ID, page[len(page)-1], tagsPage); err != nil {
+			// Part of the list is gone: abort, so that the client can't
+			// take it for the whole set.
+			panic(http.ErrAbortHandler)
+		}
+	}
 }
+
+// tagsPage is how many tags GET /private/sets/{id}/tags reads at a time
+// (a variable for tests).
+var tagsPage = 8192
 
 // receipt handles GET /private/sets/{id}/receipt: the key's log entry,
 // its inclusion proof and a signed checkpoint (private.KeyReceipt).

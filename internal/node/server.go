@@ -65,8 +65,9 @@ func (n *Node) Handler(logger *slog.Logger) http.Handler {
 	cfg := n.cfg
 	tcfg := taxii.Config{
 		Title: cfg.Title, PublicURL: cfg.PublicURL,
-		MaxContentLength: cfg.MaxContentLength, MaxObjectsPerRequest: cfg.MaxObjectsPerRequest,
+		MaxContentLength: cfg.MaxContentLength, MaxObjectsPerRequest: cfg.MaxObjectsPerRequest, MaxObjectSize: cfg.MaxObjectSize,
 		MaxJSONDepth: cfg.MaxJSONDepth, DefaultPageSize: cfg.DefaultPageSize, MaxPageSize: cfg.MaxPageSize,
+		MaxPageBytes: MaxPageBytes, Gate: n.memory, WriteTimeout: WriteTimeout,
 		Logger: logger,
 	}
 	th := taxii.NewHandler(tcfg, n.Backend())

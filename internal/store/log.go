@@ -31,6 +31,22 @@ type LogStore interface {
 	// LogObjects calls fn for each stored object version whose log entry
 	// index is in [start, end), in index order, with its entry's opening
 	// (salt, collection, id, version, member) and the object exactly as
-	// stored (for audits and the node's /log/objects).
+	// stored (for audits and the node's /log/objects). fn may keep the
+	// slices. It holds at most [LogObjectsBatch] bytes of objects plus one
+	// object in memory at a time, and holds no read transaction open while
+	// fn runs, so fn may be slow (writing to a client).
 	LogObjects(ctx context.Context, start, end int64, fn func(index int64, op tlog.Opening, raw []byte) error) error
+}
+
+// LogObjectsBatch is the most bytes of objects (beyond one object) that
+// [LogStore.LogObjects] reads ahead of fn.
+const LogObjectsBatch = 1 << 20
+
+// ObjectSizer is the optional ability of a [Store] to tell how much a set
+// of objects weighs without reading them, so that a response can reserve
+// its memory before it builds (the node's GET /log/bundle).
+type ObjectSizer interface {
+	// ObjectsSize returns the number of stored versions of the objects
+	// ids in collection, and the sum of their sizes ([Object].Raw).
+	ObjectsSize(ctx context.Context, collection string, ids []string) (versions int64, bytes int64, err error)
 }

@@ -28,6 +28,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/parley-exchange/parley/tlog"
@@ -46,7 +47,41 @@ var (
 	// ErrInvalid: the argument breaks the interface's contract (an empty
 	// id, a zero limit, a malformed key); nothing was changed.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrTooLarge: a submitted object is larger than the store's largest
+	// object ([Limits].MaxObjectSize); nothing was stored.
+	ErrTooLarge = errors.New("object too large")
+	// ErrQuota: the submission would take its member over its storage
+	// quota ([Limits].MemberQuota); nothing was stored. The error is a
+	// [*QuotaError].
+	ErrQuota = errors.New("storage quota exceeded")
 )
+
+// Limits bound what one member may store. The zero value sets no limit.
+type Limits struct {
+	// MaxObjectSize is the largest object, in bytes of its stored JSON
+	// ([Object].Raw); 0 means no limit.
+	MaxObjectSize int64
+	// MemberQuota is the most bytes of stored JSON (the sum of Raw over
+	// every object version a member submitted, in every collection) one
+	// member may have; 0 means no limit. Identical re-submissions, which
+	// store nothing, cost nothing.
+	MemberQuota int64
+}
+
+// QuotaError is the error of a submission refused by the member quota
+// ([ErrQuota]): Used is what the member stored before it, Need what its
+// new versions would add.
+type QuotaError struct {
+	Member            string
+	Used, Need, Quota int64
+}
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("storage quota exceeded: member %s uses %d of %d bytes and these objects need %d more", e.Member, e.Used, e.Quota, e.Need)
+}
+
+// Unwrap returns [ErrQuota].
+func (e *QuotaError) Unwrap() error { return ErrQuota }
 
 // SignaturePolicy says whether a collection accepts unsigned objects.
 type SignaturePolicy string
@@ -259,6 +294,13 @@ type Query struct {
 	After int64
 	// Limit is the largest number of versions returned (at least 1).
 	Limit int
+	// MaxBytes, when > 0, bounds the page's memory: the page ends before
+	// a version whose Raw would take the page's total over MaxBytes (More
+	// is then true), but holds at least one version whatever its size.
+	MaxBytes int64
+	// OmitRaw leaves Raw empty (for manifests and version lists), so that
+	// a page costs no memory for the objects; MaxBytes doesn't apply.
+	OmitRaw bool
 }
 
 // Page is one page of a [Query].
@@ -352,7 +394,8 @@ type Store interface {
 	// version but different bytes is a failure (its message says so) and
 	// the other items still succeed. The error is non-nil only when
 	// nothing was stored (the collection is unknown: ErrNotFound; a taken
-	// status id: ErrConflict; I/O).
+	// status id: ErrConflict; an item over the store's [Limits]:
+	// ErrTooLarge or ErrQuota; I/O).
 	Submit(ctx context.Context, s Submission) (Status, error)
 	// Objects returns one page of q.
 	Objects(ctx context.Context, q Query) (Page, error)

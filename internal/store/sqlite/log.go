@@ -134,29 +134,67 @@ func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.
 	})
 }
 
-// LogObjects implements [store.LogStore].
+// LogObjects implements [store.LogStore]. It reads in batches of at most
+// logObjectsBatch bytes of objects (and at least one object), each with
+// its own query, and calls fn only between queries: fn may be slow (the
+// node writes each object to a client) without holding a read connection,
+// which authentication and every other reader share, or a read snapshot
+// that keeps the WAL from being checkpointed. Memory is one batch.
 func (s *Store) LogObjects(ctx context.Context, start, end int64, fn func(index int64, op tlog.Opening, raw []byte) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.log_index, o.raw, e.salt, e.collection, e.object_id, e.version, e.member
-		FROM objects o JOIN log_entries e ON e.idx = o.log_index
-		WHERE o.log_index >= ? AND o.log_index < ? ORDER BY o.log_index`, start, end)
-	if err != nil {
-		return fmt.Errorf("couldn't read logged objects: %w", err)
+	type row struct {
+		idx     int64
+		opening tlog.Opening
+		raw     []byte
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var idx int64
-		var raw []byte
-		var e store.Entry
-		var version string
-		if err := rows.Scan(&idx, &raw, &e.Salt, &e.Collection, &e.ObjectID, &version, &e.Member); err != nil {
+	var batch []row
+	for start < end {
+		batch = batch[:0]
+		err := func() error {
+			rows, err := s.r.QueryContext(ctx, `SELECT o.log_index, o.raw, e.salt, e.collection, e.object_id, e.version, e.member
+				FROM objects o JOIN log_entries e ON e.idx = o.log_index
+				WHERE o.log_index >= ? AND o.log_index < ? ORDER BY o.log_index LIMIT ?`, start, end, logObjectsBatchRows)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			size := 0
+			for size < logObjectsBatch && rows.Next() {
+				var r row
+				var e store.Entry
+				var version string
+				if err := rows.Scan(&r.idx, &r.raw, &e.Salt, &e.Collection, &e.ObjectID, &version, &e.Member); err != nil {
+					return err
+				}
+				if e.Version, err = parseTime(version); err != nil {
+					return err
+				}
+				r.opening = e.Opening()
+				size += len(r.raw)
+				batch = append(batch, r)
+			}
+			return rows.Err()
+		}()
+		if err != nil {
 			return fmt.Errorf("couldn't read logged objects: %w", err)
 		}
-		if e.Version, err = parseTime(version); err != nil {
-			return fmt.Errorf("couldn't read logged objects: %w", err)
+		if len(batch) == 0 {
+			return nil
 		}
-		if err := fn(idx, e.Opening(), raw); err != nil {
-			return err
+		start = batch[len(batch)-1].idx + 1
+		for i := range batch {
+			r := &batch[i]
+			if err := fn(r.idx, r.opening, r.raw); err != nil {
+				return err
+			}
+			batch[i] = row{} // fn may keep the slices; the batch doesn't
 		}
 	}
-	return rows.Err()
+	return nil
 }
+
+// A batch of [Store.LogObjects] ends once it holds logObjectsBatch bytes
+// of objects or logObjectsBatchRows objects (variables for tests).
+var (
+	logObjectsBatch     = store.LogObjectsBatch
+	logObjectsBatchRows = 256
+)

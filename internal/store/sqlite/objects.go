@@ -322,6 +322,9 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 		}
 		st.Successes = append(st.Successes, d)
 	}
+	if err := s.checkLimits(ctx, tx, sub); err != nil {
+		return st, err
+	}
 	st.Failures = append(st.Failures, sub.Failures...)
 	body, err := json.Marshal(statusBody(st))
 	if err != nil {
@@ -408,7 +411,11 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 	}
 	var b strings.Builder
 	args := []any{q.Collection, after}
-	b.WriteString(`SELECT ` + objectCols + ` FROM objects o WHERE collection = ? AND seq > ?`)
+	cols := objectCols
+	if q.OmitRaw {
+		cols = strings.Replace(cols, "raw", "x'' AS raw", 1)
+	}
+	b.WriteString(`SELECT ` + cols + ` FROM objects o WHERE collection = ? AND seq > ?`)
 	in := func(col string, vals []string) {
 		if len(vals) == 0 {
 			return
@@ -450,12 +457,14 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 	}
 	defer rows.Close()
 	var p store.Page
+	var size int64
 	for rows.Next() {
 		o, err := scanObject(rows)
 		if err != nil {
 			return store.Page{}, fmt.Errorf("couldn't query objects: %w", err)
 		}
-		if len(p.Objects) == q.Limit {
+		size += int64(len(o.Raw))
+		if len(p.Objects) == q.Limit || q.MaxBytes > 0 && !q.OmitRaw && size > q.MaxBytes && len(p.Objects) > 0 {
 			p.More = true
 			break
 		}

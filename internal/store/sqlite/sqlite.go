@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,9 @@ type Options struct {
 	ReadConns int
 	// Now returns the current time; nil means time.Now. Tests inject it.
 	Now func() time.Time
+	// Limits bound objects and members' storage (see [store.Limits]);
+	// the zero value sets none.
+	Limits store.Limits
 }
 
 // Store is the SQLite [store.Store].
@@ -53,6 +57,8 @@ type Store struct {
 	w   *sql.DB // the single writer connection
 	r   *sql.DB // readers
 	now func() time.Time
+
+	limits store.Limits
 
 	mu sync.Mutex // serialises write transactions in this process
 
@@ -64,7 +70,17 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path and applies pending
 // migrations.
+//
+// The database and its -wal and -shm files are readable by their owner
+// only (mode 0600), whatever the umask: they hold every object of every
+// collection, salts and private-set keys. A new database file is created
+// with that mode before SQLite opens it (SQLite gives -wal and -shm the
+// mode of the database file), and the modes of existing files are
+// tightened to it after opening.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	if opts.Driver == "" {
 		opts.Driver = "sqlite"
 	}
@@ -98,7 +114,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("couldn't open %s: %w", path, err)
 		}
 	}
-	s := &Store{w: w, now: opts.Now}
+	s := &Store{w: w, now: opts.Now, limits: opts.Limits}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -111,7 +127,55 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	s.r = r
+	if err := restrictFiles(path); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// FileMode is the mode of the database file and of every file SQLite
+// keeps beside it.
+const FileMode = 0o600
+
+// createPrivate creates an empty file at path with [FileMode] if there is
+// none; SQLite takes an empty file for a new database.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, FileMode)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("couldn't create %s: %w", path, err)
+	}
+	// OpenFile's mode is masked by the umask; only a wider umask than
+	// 0077 could make it looser, and Chmod is not masked.
+	if err := f.Chmod(FileMode); err != nil {
+		f.Close()
+		return fmt.Errorf("couldn't restrict %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// restrictFiles sets [FileMode] on the database and its -wal and -shm
+// files (those that exist), so that a store made by an older version or
+// copied in with a looser mode is tightened when opened.
+func restrictFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("couldn't check the mode of %s: %w", p, err)
+		}
+		if fi.Mode().Perm() != FileMode {
+			if err := os.Chmod(p, FileMode); err != nil {
+				return fmt.Errorf("couldn't restrict %s to mode %o: %w", p, FileMode, err)
+			}
+		}
+	}
+	return nil
 }
 
 // cacheKiB is each connection's page cache. SQLite's default (2 MiB) makes
