@@ -695,9 +695,10 @@ func setHeaders(hdr http.Header, length int) {
 // within Config.WriteTimeout.
 func (h *handler) writeEnvelope(w http.ResponseWriter, status int, env Envelope) {
 	head := appendEnvelopeHead(nil, env)
-	size := len(head) + len("}\n")
+	tail := appendEnvelopeTail(nil, env)
+	size := len(head) + len(tail)
 	if len(env.Objects) > 0 {
-		size += len("]") + len(env.Objects) - 1
+		size += len(env.Objects) - 1
 		for _, o := range env.Objects {
 			size += len(o)
 		}
@@ -722,11 +723,22 @@ func (h *handler) writeEnvelope(w http.ResponseWriter, status int, env Envelope)
 			return
 		}
 	}
+	send(tail)
+}
+
+// appendEnvelopeTail appends what follows the objects: `]` when there are
+// objects, then Parley's x_parley_openings (small: one opening per
+// object), and the closing brace.
+func appendEnvelopeTail(b []byte, env Envelope) []byte {
 	if len(env.Objects) > 0 {
-		send([]byte("]}\n"))
-		return
+		b = append(b, ']')
 	}
-	send([]byte("}\n"))
+	if len(env.Openings) > 0 {
+		ops, _ := json.Marshal(env.Openings) // plain strings, numbers and bytes always encode
+		b = append(b, `,"x_parley_openings":`...)
+		b = append(b, ops...)
+	}
+	return append(b, "}\n"...)
 }
 
 // appendEnvelopeHead appends the envelope's members before its objects:

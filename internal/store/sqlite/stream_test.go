@@ -34,6 +34,11 @@ func TestBoundedReads(t *testing.T) {
 			Entry:  func(o store.Object) ([]byte, error) { return fmt.Appendf(nil, `{"idx":%d}`, o.LogIndex), nil },
 		})
 	}
+	// The member's registration is entry 0: object i is entry off+i.
+	off, err := s.LogSize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.Submit(ctx, sub); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +49,8 @@ func TestBoundedReads(t *testing.T) {
 		for _, span := range [][2]int64{{0, 8}, {2, 7}, {7, 100}} {
 			var got [][]byte
 			next := span[0]
-			err := s.LogObjects(ctx, span[0], span[1], func(i int64, op tlog.Opening, raw []byte) error {
+			err := s.LogObjects(ctx, span[0]+off, span[1]+off, func(i int64, op tlog.Opening, raw []byte) error {
+				i -= off
 				c, salt := op.Collection, op.Salt
 				if i != next || c != coll || len(salt) != 1 || salt[0] != byte(i) {
 					return fmt.Errorf("got entry %d (collection %s, salt %x), want %d", i, c, salt, next)
