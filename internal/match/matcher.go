@@ -185,12 +185,25 @@ func (m *Matcher) Line(line []byte) {
 	}
 }
 
-// Event matches one decoded event.
+// Event matches one decoded event. An indicator counts for the event only
+// if the event's time (the matcher's clock for a record without one) is
+// inside the indicator's [valid_from, valid_until) and it is not revoked
+// ([Indicator.ActiveAt]): logs are often matched after the fact, against
+// indicators that have expired since.
 func (m *Matcher) Event(ev *Event) {
 	m.stats.Events++
 	m.curEv = ev
 	fired := false
 	m.engine.Match(ev, func(ind *Indicator) {
+		if ind.Revoked || !ind.ValidFrom.IsZero() || !ind.ValidUntil.IsZero() {
+			t := ev.Time()
+			if t.IsZero() {
+				t = m.cfg.Now()
+			}
+			if !ind.ActiveAt(t) {
+				return
+			}
+		}
 		fired = true
 		m.fire(ind)
 	})
