@@ -13,7 +13,8 @@ type Format uint8
 // The formats [Decoder] reads. FormatAuto detects the format of each line.
 const (
 	FormatAuto Format = iota
-	// FormatZeek is Zeek's JSON logs (LogAscii::use_json), one record a line.
+	// FormatZeek is Zeek's logs: the ASCII writer's default TSV (with its
+	// "#" headers) or its JSON (LogAscii::use_json), one record a line.
 	FormatZeek
 	// FormatEVE is Suricata's EVE JSON output, one event a line.
 	FormatEVE
@@ -197,6 +198,7 @@ type Decoder struct {
 	evs    []*Event
 	path   []byte
 	stix   stixDecoder
+	tsv    tsvState
 	skip   *[numAttrs]bool
 	// masked holds the Zeek, EVE and ECS tables without the fields that
 	// produce only skipped attributes (nil: the full tables).
@@ -251,7 +253,28 @@ func detect(line []byte) Format {
 // Decode decodes one line. It returns the line's events: exactly one for
 // the log formats, one per observed-data for STIX; none for a blank line.
 // The events are valid until the next call. An error wraps [ErrMalformed].
+//
+// Zeek's TSV logs are read line by line like the rest: a "#" header line
+// (in FormatZeek or FormatAuto) sets the columns of the data lines that
+// follow and returns no event; a header that does not parse is malformed
+// and leaves the decoder with no columns until the next #separator or
+// #fields line.
 func (d *Decoder) Decode(line []byte) ([]*Event, error) {
+	if len(line) > 0 && line[0] != '{' && (d.format == FormatZeek || d.format == FormatAuto) {
+		// A Zeek TSV line keeps its tabs: an empty first or last
+		// column is a column.
+		tl := trimEOL(line)
+		if len(tl) > 0 && tl[0] == '#' {
+			if err := d.tsv.header(tl); err != nil {
+				d.tsv.active = false
+				return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+			}
+			return nil, nil
+		}
+		if d.tsv.active && len(tl) > 0 {
+			return d.decodeTSV(tl)
+		}
+	}
 	line = trimSpace(line)
 	if len(line) == 0 {
 		return nil, nil
@@ -300,6 +323,31 @@ func (d *Decoder) Decode(line []byte) ([]*Event, error) {
 	e.finish()
 	d.evs = append(d.evs[:0], e)
 	return d.evs, nil
+}
+
+// decodeTSV decodes one Zeek TSV record under the header in force.
+func (d *Decoder) decodeTSV(line []byte) ([]*Event, error) {
+	t := zeekTable
+	if d.masked != nil {
+		t = d.masked[0]
+	}
+	e := &d.ev
+	e.reset()
+	e.Format = FormatZeek
+	e.skip = d.skip
+	if err := d.tsv.record(t, e, line); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	e.finish()
+	d.evs = append(d.evs[:0], e)
+	return d.evs, nil
+}
+
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // walkObject reads the members of an object whose '{' was consumed; d.path

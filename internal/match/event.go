@@ -202,6 +202,10 @@ func (e *Event) Time() time.Time {
 		} else if e.rawTime != nil {
 			if t, ok := e.tc.parse(e.rawTime); ok {
 				e.when = t
+			} else if t, ok := parseEpoch(e.rawTime); ok {
+				// Epoch seconds given as a string (a TSV log without
+				// #types, a shipper that quoted the number).
+				e.when = t
 			}
 		}
 	}
@@ -474,7 +478,10 @@ func (e *Event) finish() {
 	if e.httpURI != nil && !e.off(AttrURL) {
 		u := e.httpURI
 		if !hasScheme(u) {
-			if e.httpHost == nil || len(u) == 0 || (u[0] != '/' && u[0] != '*') {
+			// Only an origin-form target ("/path?query") makes a URL
+			// with the host: "*" (OPTIONS *) and "host:port" (CONNECT)
+			// name no resource (RFC 9112 section 3.2).
+			if e.httpHost == nil || len(u) == 0 || u[0] != '/' {
 				u = nil
 			} else {
 				scheme := e.httpScheme

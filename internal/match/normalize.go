@@ -92,10 +92,16 @@ func (e *Event) normDomain(v []byte) ([]byte, bool) {
 // numbers, "0x7f.1"), whose last label is all digits (RFC 3696 section 2:
 // a top-level domain is never all-numeric), or a wildcard ("*", as in
 // "*.example.com" from a certificate or a wildcard query), which names no
-// host. plainDomain accepts neither, so only the slow path asks.
+// host, nor is a name with other punctuation. plainDomain accepts none of
+// these, so only the slow path asks.
 func hostName(s string) bool {
-	if strings.IndexByte(s, '*') >= 0 {
-		return false
+	// After private.Normalize a name is ASCII (IDNA A-labels): anything
+	// but letters, digits, '-', '_' and dots ('*', ',', '!') is not a
+	// host name.
+	for i := 0; i < len(s); i++ {
+		if domainClass[s[i]] == classOther {
+			return false
+		}
 	}
 	last := s[strings.LastIndexByte(s, '.')+1:]
 	for i := 0; i < len(last); i++ {
