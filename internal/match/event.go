@@ -185,7 +185,9 @@ type Event struct {
 	// Per-record singletons and pending values, reset by reset.
 	nt, file, email, x509 int
 	httpHost, httpURI     []byte
+	httpPort              []byte
 	httpScheme            string
+	rrKind                uint8
 	proto                 []byte
 	srcIP, dstIP          int
 }
@@ -225,6 +227,7 @@ func (e *Event) reset() {
 	e.arena = e.arena[:0]
 	e.nt, e.file, e.email, e.x509 = -1, -1, -1, -1
 	e.httpHost, e.httpURI, e.httpScheme, e.proto = nil, nil, "", nil
+	e.httpPort, e.rrKind = nil, rrUnknown
 	e.srcIP, e.dstIP = -1, -1
 }
 
@@ -492,6 +495,13 @@ func (e *Event) finish() {
 				e.arena = append(e.arena, scheme...)
 				e.arena = append(e.arena, "://"...)
 				e.arena = append(e.arena, e.httpHost...)
+				if e.httpPort != nil && !hostHasPort(e.httpHost) {
+					// http://host:8081/path: the port the request went
+					// to is part of the URL (URL normalisation drops a
+					// default one).
+					e.arena = append(e.arena, ':')
+					e.arena = append(e.arena, e.httpPort...)
+				}
 				e.arena = append(e.arena, u...)
 				u = e.arena[start:len(e.arena):len(e.arena)]
 			}
@@ -509,6 +519,21 @@ func (e *Event) finish() {
 		e.hostOrIP(h)
 	}
 }
+
+// hostHasPort reports whether a Host value ends in ":port" (an IPv6
+// literal is bracketed, so its colons are inside brackets).
+func hostHasPort(h []byte) bool {
+	i := bytes.LastIndexByte(h, ':')
+	return i >= 0 && bytes.LastIndexByte(h, ']') < i
+}
+
+// DNS record kinds for rdata.
+const (
+	rrUnknown = iota
+	rrAddr
+	rrName
+	rrOther
+)
 
 func hasScheme(u []byte) bool {
 	i := bytes.Index(u, []byte("://"))

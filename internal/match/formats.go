@@ -152,8 +152,48 @@ func looksLikeDN(v []byte) bool {
 	return false
 }
 
-// eveTable covers flow, alert, dns (v2 and v3), http, tls, fileinfo and
-// smtp events.
+// rrType remembers a DNS record's type (EVE's rrtype, which Suricata
+// writes before rdata) so that rdata is read as what it is.
+func rrType(e *Event, _ byte, v []byte) {
+	switch string(v) {
+	case "A", "AAAA":
+		e.rrKind = rrAddr
+	case "CNAME", "NS", "PTR", "MX", "DNAME", "SRV":
+		e.rrKind = rrName
+	default:
+		e.rrKind = rrOther
+	}
+}
+
+// rdata is a DNS answer's data: an address for A and AAAA, a name for
+// CNAME, NS, PTR, MX, DNAME and SRV (Suricata writes the target name),
+// nothing for the rest (TXT text, SOA, keys), which are not observables;
+// with no rrtype before it, whatever it parses as.
+func rdata(e *Event, _ byte, v []byte) {
+	switch e.rrKind {
+	case rrAddr:
+		e.ip(v)
+	case rrName:
+		e.domain(v)
+	case rrOther:
+	default:
+		e.hostOrIP(v)
+	}
+	e.rrKind = rrUnknown
+}
+
+// httpPort is EVE's http.http_port: the port of the request when it is
+// not the scheme's default, which belongs in the URL.
+func httpPort(e *Event, _ byte, v []byte) {
+	if n, ok := normInt(v); ok && len(n) <= 5 {
+		e.httpPort = n
+	}
+}
+
+// eveTable covers the EVE event types that carry observables: flow,
+// netflow, alert (with its app-layer objects), dns (v1, v2 and v3), http,
+// tls, quic, fileinfo (and alerts' files), smtp/email, dhcp and the
+// ethernet header; see the README's table for the fields left out.
 var eveTable = newFieldTable(map[string]fieldDef{
 	"timestamp": {timeEpochOrText, nil},
 	"src_ip":    {srcIP, []Attr{AttrIPv4, AttrIPv6, AttrSrcRef}},
@@ -162,17 +202,27 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"dest_port": {dstPort, []Attr{AttrDstPort}},
 	"proto":     {proto, []Attr{AttrProtocol}},
 	"app_proto": {proto, []Attr{AttrProtocol}},
-	// dns v2 (one query or answer per event) and v3 (queries/answers lists)
-	"dns.rrname":         {domain, []Attr{AttrDomain}},
-	"dns.queries.rrname": {domain, []Attr{AttrDomain}},
-	"dns.answers.rrname": {domain, []Attr{AttrDomain}},
-	"dns.answers.rdata":  {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.grouped.A":      {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dns.grouped.AAAA":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dns.grouped.CNAME":  {domain, []Attr{AttrDomain}},
-	"dns.query.rrname":   {domain, []Attr{AttrDomain}},
+	// dns v1 (one query or one answer record per event: rrname, rrtype,
+	// rdata at the top of "dns"), v2 (answers and grouped) and v3
+	// (queries and answers lists); alerts carry "dns.query" lists.
+	"dns.rrname":             {domain, []Attr{AttrDomain}},
+	"dns.rrtype":             {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.rdata":              {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.queries.rrname":     {domain, []Attr{AttrDomain}},
+	"dns.answers.rrname":     {domain, []Attr{AttrDomain}},
+	"dns.answers.rrtype":     {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answers.rdata":      {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.grouped.A":          {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dns.grouped.AAAA":       {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dns.grouped.CNAME":      {domain, []Attr{AttrDomain}},
+	"dns.grouped.NS":         {domain, []Attr{AttrDomain}},
+	"dns.grouped.PTR":        {domain, []Attr{AttrDomain}},
+	"dns.grouped.MX":         {domain, []Attr{AttrDomain}},
+	"dns.query.rrname":       {domain, []Attr{AttrDomain}},
+	"dns.authorities.rrname": {domain, []Attr{AttrDomain}},
 	// http
 	"http.hostname":        {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
+	"http.http_port":       {httpPort, []Attr{AttrURL}},
 	"http.url":             {httpValue, []Attr{AttrURL, AttrHTTPValue}},
 	"http.http_method":     {httpMethod, []Attr{AttrHTTPMethod}},
 	"http.http_user_agent": {httpUA, []Attr{AttrHTTPUserAgent}},
@@ -183,6 +233,13 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"tls.issuerdn":    {x509Issuer, []Attr{AttrX509Issuer}},
 	"tls.serial":      {x509Serial, []Attr{AttrX509Serial}},
 	"tls.fingerprint": {x509SHA1, []Attr{AttrX509SHA1}},
+	"quic.sni":        {domain, []Attr{AttrDomain}},
+	// ethernet header (ethernet: yes) and dhcp
+	"ether.src_mac":    {mac, []Attr{AttrMAC}},
+	"ether.dest_mac":   {mac, []Attr{AttrMAC}},
+	"dhcp.client_mac":  {mac, []Attr{AttrMAC}},
+	"dhcp.assigned_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.client_ip":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	// fileinfo
 	"fileinfo.filename": {fileName, []Attr{AttrFileName}},
 	"fileinfo.md5":      {md5, []Attr{AttrFileMD5}},
@@ -190,6 +247,12 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"fileinfo.sha256":   {sha256, []Attr{AttrFileSHA256}},
 	"fileinfo.size":     {fileSize, []Attr{AttrFileSize}},
 	"fileinfo.mimetype": {fileMime, []Attr{AttrFileMime}},
+	// alerts with files (Suricata 7: "files" list of fileinfo objects)
+	"files.filename": {fileName, []Attr{AttrFileName}},
+	"files.md5":      {md5, []Attr{AttrFileMD5}},
+	"files.sha1":     {sha1, []Attr{AttrFileSHA1}},
+	"files.sha256":   {sha256, []Attr{AttrFileSHA256}},
+	"files.size":     {fileSize, []Attr{AttrFileSize}},
 	// smtp and email
 	"smtp.mail_from":   {mailSender, []Attr{AttrEmail, AttrEmailSenderRef}},
 	"smtp.rcpt_to":     {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
@@ -198,6 +261,7 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"email.cc":         {mailCc, []Attr{AttrEmail, AttrEmailCcRefs}},
 	"email.subject":    {mailSubject, []Attr{AttrEmailSubject}},
 	"email.attachment": {fileName, []Attr{AttrFileName}},
+	"email.url":        {url, []Attr{AttrURL}},
 })
 
 // ecsTable covers the ECS field sets that carry observables: source,
