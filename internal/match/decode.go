@@ -225,29 +225,83 @@ func NewDecoder(f Format) *Decoder {
 	return &Decoder{format: f}
 }
 
-// detect guesses a line's format from the fields that identify each one.
-// The writers put their time stamp first, so the first key decides the
-// common case without scanning the line.
+// detect tells a line's format by its content: the top-level keys that
+// each writer always puts there, whatever their order. Zeek JSON has "ts"
+// (and "uid" or "id.orig_h"); EVE has "event_type" beside "timestamp";
+// ECS has "@timestamp" or "ecs" (ecs.version), and Elastic's pipelines
+// move EVE's event_type below "suricata.eve", so an ECS document of a
+// Suricata event is ECS; STIX has "type" observed-data or bundle. The
+// writers' usual first key decides the common case without the scan.
 func detect(line []byte) Format {
 	switch {
-	case bytes.HasPrefix(line, []byte(`{"ts":`)):
+	case bytes.HasPrefix(line, []byte(`{"ts":`)), bytes.HasPrefix(line, []byte(`{"_path":`)):
 		return FormatZeek
 	case bytes.HasPrefix(line, []byte(`{"timestamp":`)):
 		return FormatEVE
 	case bytes.HasPrefix(line, []byte(`{"@timestamp":`)):
 		return FormatECS
 	}
+	return detectKeys(line)
+}
+
+// detectKeys reads the top-level keys of a JSON object (skipping values)
+// and decides by them, strongest evidence first.
+func detectKeys(line []byte) Format {
+	var s scanner
+	s.reset(line)
+	if s.openObject() != nil {
+		return FormatAuto
+	}
+	var ecs, eve, zeek, stix, ts bool
+	for first := true; ; first = false {
+		k, ok, err := s.nextKey(first)
+		if err != nil || !ok {
+			break
+		}
+		switch string(k) {
+		case "@timestamp", "ecs", "ecs.version":
+			ecs = true
+		case "event_type":
+			eve = true
+		case "ts":
+			ts = true
+		case "uid", "id.orig_h", "_path", "fuid":
+			zeek = true
+		case "type", "objects", "spec_version":
+			stix = true
+		}
+		if s.skip(0) != nil {
+			break
+		}
+	}
 	switch {
-	case bytes.Contains(line, []byte(`"event_type"`)):
-		return FormatEVE
-	case bytes.Contains(line, []byte(`"@timestamp"`)):
+	case ecs:
 		return FormatECS
-	case bytes.Contains(line, []byte(`"observed-data"`)):
-		return FormatSTIX
-	case bytes.Contains(line, []byte(`"ts"`)):
+	case eve:
+		return FormatEVE
+	case ts || zeek:
 		return FormatZeek
+	case stix && (bytes.Contains(line, []byte(`"observed-data"`)) || bytes.Contains(line, []byte(`"bundle"`))):
+		return FormatSTIX
 	}
 	return FormatAuto
+}
+
+// Detect returns the format of one line as FormatAuto would read it: a
+// Zeek TSV header or record (a line that is not a JSON object, while a
+// TSV header is in force for this decoder) is FormatZeek; FormatAuto if
+// the line is none of the formats. It does not change the decoder's
+// state.
+func (d *Decoder) Detect(line []byte) Format {
+	tl := trimEOL(line)
+	if len(tl) > 0 && tl[0] == '#' && bytes.HasPrefix(tl, []byte("#separator")) || len(tl) > 0 && tl[0] != '{' && d.tsv.active {
+		return FormatZeek
+	}
+	line = trimSpace(line)
+	if len(line) == 0 || line[0] != '{' {
+		return FormatAuto
+	}
+	return detect(line)
 }
 
 // Decode decodes one line. It returns the line's events: exactly one for

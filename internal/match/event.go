@@ -186,6 +186,7 @@ type Event struct {
 	nt, file, email, x509 int
 	httpHost, httpURI     []byte
 	httpPort              []byte
+	urlPath, urlQuery     []byte
 	httpScheme            string
 	rrKind                uint8
 	proto                 []byte
@@ -227,7 +228,7 @@ func (e *Event) reset() {
 	e.arena = e.arena[:0]
 	e.nt, e.file, e.email, e.x509 = -1, -1, -1, -1
 	e.httpHost, e.httpURI, e.httpScheme, e.proto = nil, nil, "", nil
-	e.httpPort, e.rrKind = nil, rrUnknown
+	e.httpPort, e.rrKind, e.urlPath, e.urlQuery = nil, rrUnknown, nil, nil
 	e.srcIP, e.dstIP = -1, -1
 }
 
@@ -478,6 +479,16 @@ func (e *Event) httpString(a Attr, v []byte) {
 // finish completes values that need more than one field of the record
 // (a URL from a host and a path) and orders nothing else.
 func (e *Event) finish() {
+	if e.httpURI == nil && e.urlPath != nil && !e.off(AttrURL) {
+		// ECS url.path and url.query without url.original.
+		start := len(e.arena)
+		e.arena = append(e.arena, e.urlPath...)
+		if e.urlQuery != nil {
+			e.arena = append(e.arena, '?')
+			e.arena = append(e.arena, e.urlQuery...)
+		}
+		e.httpURI = e.arena[start:len(e.arena):len(e.arena)]
+	}
 	if e.httpURI != nil && !e.off(AttrURL) {
 		u := e.httpURI
 		if !hasScheme(u) {
