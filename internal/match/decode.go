@@ -26,7 +26,10 @@ const (
 	FormatSTIX
 )
 
-var formatNames = [...]string{"auto", "zeek", "eve", "ecs", "stix"}
+// numFormats is the number of Format values.
+const numFormats = 5
+
+var formatNames = [numFormats]string{"auto", "zeek", "eve", "ecs", "stix"}
 
 // String returns the name [ParseFormat] accepts.
 func (f Format) String() string {
@@ -199,6 +202,7 @@ type Decoder struct {
 	path   []byte
 	stix   stixDecoder
 	tsv    tsvState
+	sniff  tsvState // the TSV headers Detect follows for other formats
 	skip   *[numAttrs]bool
 	// masked holds the Zeek, EVE and ECS tables without the fields that
 	// produce only skipped attributes (nil: the full tables).
@@ -288,13 +292,23 @@ func detectKeys(line []byte) Format {
 }
 
 // Detect returns the format of one line as FormatAuto would read it: a
-// Zeek TSV header or record (a line that is not a JSON object, while a
-// TSV header is in force for this decoder) is FormatZeek; FormatAuto if
-// the line is none of the formats. It does not change the decoder's
-// state.
+// Zeek TSV header or record (a line that is not a JSON object under a
+// #fields header) is FormatZeek; FormatAuto if the line is none of the
+// formats. Lines are meant to be given in order, all of them: Detect
+// follows the TSV headers it is given (apart from what Decode follows,
+// so that a decoder of another format still recognises Zeek's records).
 func (d *Decoder) Detect(line []byte) Format {
 	tl := trimEOL(line)
-	if len(tl) > 0 && tl[0] == '#' && bytes.HasPrefix(tl, []byte("#separator")) || len(tl) > 0 && tl[0] != '{' && d.tsv.active {
+	tsv := &d.tsv
+	if d.format != FormatZeek && d.format != FormatAuto {
+		tsv = &d.sniff
+		if len(tl) > 0 && tl[0] == '#' {
+			if tsv.header(tl) != nil {
+				tsv.active = false
+			}
+		}
+	}
+	if len(tl) > 0 && tl[0] == '#' && zeekDirective(tl) || len(tl) > 0 && tl[0] != '{' && tsv.active {
 		return FormatZeek
 	}
 	line = trimSpace(line)
@@ -395,6 +409,17 @@ func (d *Decoder) decodeTSV(line []byte) ([]*Event, error) {
 	e.finish()
 	d.evs = append(d.evs[:0], e)
 	return d.evs, nil
+}
+
+// zeekDirective reports whether a "#" line is one of the header lines
+// Zeek's ASCII writer writes.
+func zeekDirective(l []byte) bool {
+	for _, d := range []string{"#separator ", "#set_separator", "#empty_field", "#unset_field", "#path", "#open", "#fields", "#types", "#close"} {
+		if bytes.HasPrefix(l, []byte(d)) {
+			return true
+		}
+	}
+	return false
 }
 
 func trimEOL(b []byte) []byte {
