@@ -320,7 +320,10 @@ func comparisonAtoms(c *pattern.Comparison) ([]atom, bool) {
 						as = append(as, atom{kind: atomPrefix, attr: a, prefix: p})
 					}
 				}
-				return as, false
+				// On the address itself (not through a reference) the
+				// range lookup is the whole test: an address of the other
+				// family is in no range, as the evaluator says too.
+				return as, exact
 			}
 		}
 		return nil, false // not an address range: never true
