@@ -1,6 +1,10 @@
 package pattern
 
-import "testing"
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
 
 // TestIPInSubnetIPv6 checks ISSUBSET and ISSUPERSET over IPv6 (RFC 4291
 // text forms) and the IPv4-mapped rule of ipInSubnet.
@@ -57,4 +61,31 @@ func TestIsSubsetIPv6Pattern(t *testing.T) {
 			t.Errorf("%s: %v, %v; want %v", addr, got.Matched, err, want)
 		}
 	}
+}
+
+// FuzzIPInSubnet: no input panics, and for IPv6 text that netip reads the
+// answer is netip's containment (after unmapping IPv4-mapped addresses).
+func FuzzIPInSubnet(f *testing.F) {
+	f.Add("2a04:4e42::81", "2a04:4e42::/32")
+	f.Add("::ffff:10.0.0.2", "::ffff:10.0.0.0/104")
+	f.Add("10.0.0.1", "::ffff:0.0.0.0/96")
+	f.Add("fe80::1%eth0", "fe80::/10")
+	f.Fuzz(func(t *testing.T, inner, outer string) {
+		got, err := ipInSubnet(inner, outer)
+		if err != nil || !strings.Contains(inner, ":") || !strings.Contains(outer, ":") || strings.Contains(inner, "/") {
+			return
+		}
+		a, err1 := netip.ParseAddr(inner)
+		p, err2 := netip.ParsePrefix(outer)
+		if err1 != nil || err2 != nil || a.Zone() != "" {
+			t.Fatalf("ipInSubnet(%q, %q) accepted what netip refuses", inner, outer)
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		want := p.Masked().Contains(a.Unmap())
+		if got != want {
+			t.Fatalf("ipInSubnet(%q, %q) = %v, netip says %v", inner, outer, got, want)
+		}
+	})
 }
