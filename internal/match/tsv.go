@@ -86,8 +86,11 @@ func (s *tsvState) header(line []byte) error {
 	case "unset_field":
 		s.unset = val
 	case "fields":
+		// The names are kept (the handlers are looked up again when the
+		// decoder's field mask changes), so they are copied out of the
+		// line, whose buffer the reader reuses.
 		s.fields = s.fields[:0]
-		for _, f := range bytes.Split(rest, s.sep) {
+		for _, f := range bytes.Split(unescapeZeek(nil, rest), s.sep) {
 			s.fields = append(s.fields, f)
 		}
 		s.containers = append(s.containers[:0], make([]bool, len(s.fields))...)

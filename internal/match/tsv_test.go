@@ -3,6 +3,7 @@ package match
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -235,4 +236,37 @@ func FuzzZeekTSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestZeekTSVEngineChange: a matcher that changes engines in the middle
+// of a TSV log (a poll brought new indicators, so the decoder's field
+// mask changes and the columns are looked up again) goes on reading the
+// log under the header it read long before, from another reader whose
+// buffer the first one's bytes are no longer in.
+func TestZeekTSVEngineChange(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("#separator \\x09\n#fields\tts\tid.orig_h\tquery\n#types\ttime\taddr\tstring\n")
+	for i := 0; i < 5000; i++ {
+		b.WriteString("1591367999.5\t10.0.0.1\tevil.example\n")
+	}
+	compile := func(p string) *Engine {
+		e, errs := Compile([]*Indicator{{ID: "indicator--" + p[1:5], Pattern: p}}, Options{})
+		if len(errs) > 0 {
+			t.Fatal(errs[0])
+		}
+		return e
+	}
+	m := NewMatcher(compile("[domain-name:value = 'evil.example']"), Config{})
+	if err := m.ReadLines(context.Background(), strings.NewReader(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	m.SetEngine(compile("[ipv4-addr:value = '10.0.0.1']"))
+	rest := strings.Repeat("1591368000.5\t10.0.0.1\tother.example\n", 3000)
+	if err := m.ReadLines(context.Background(), strings.NewReader(rest)); err != nil {
+		t.Fatal(err)
+	}
+	st := m.Stats()
+	if st.Events != 8000 || st.Malformed != 0 || st.Matched != 8000 {
+		t.Errorf("stats %+v; want 8000 events, all matched", st)
+	}
 }
