@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -268,5 +269,30 @@ func TestZeekTSVEngineChange(t *testing.T) {
 	st := m.Stats()
 	if st.Events != 8000 || st.Malformed != 0 || st.Matched != 8000 {
 		t.Errorf("stats %+v; want 8000 events, all matched", st)
+	}
+}
+
+// TestZeekRealNotNames: in the WRCCDC logs 130 DNS queries are "*" and 6
+// TLS server names are IP literals (counted by reading the logs, see
+// expect.py's helpers); none of them may become a domain-name.
+func TestZeekRealNotNames(t *testing.T) {
+	for _, name := range []string{"dns", "ssl"} {
+		d := NewDecoder(FormatAuto)
+		for _, line := range bytes.Split(readSample(t, "zeek-wrccdc/"+name+".log.gz"), []byte("\n")) {
+			evs, err := d.Decode(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range evs {
+				for _, f := range e.Fields {
+					if f.Attr != AttrDomain {
+						continue
+					}
+					if _, err := netip.ParseAddr(string(f.Value)); err == nil || bytes.ContainsRune(f.Value, '*') {
+						t.Fatalf("%s: domain-name %q", name, f.Value)
+					}
+				}
+			}
+		}
 	}
 }
