@@ -62,6 +62,8 @@ func TestEVEShapes(t *testing.T) {
 			[]string{"url:value=http://host.example/path"}, nil},
 		{"http host already with port", `{` + ts + `,"event_type":"http","http":{"hostname":"host.example:8081","http_port":8081,"url":"/p"}}`,
 			[]string{"url:value=http://host.example:8081/p"}, nil},
+		{"http to an IPv6 literal", `{` + ts + `,"event_type":"http","http":{"hostname":"2001:db8::1","http_port":8080,"url":"/p"}}`,
+			[]string{"url:value=http://[2001:db8::1]:8080/p", "ipv6-addr:value=2001:db8::1"}, nil},
 		{"http absolute url (proxy)", `{` + ts + `,"event_type":"http","http":{"hostname":"host.example","http_port":3128,"url":"http://other.example/x"}}`,
 			[]string{"url:value=http://other.example/x"}, nil},
 		{"fileinfo hashes", `{` + ts + `,"event_type":"fileinfo","fileinfo":{"filename":"eicar.com","md5":"44d88612fea8a8f36de82e1278abb02f","sha1":"3395856ce81f2b7382dee72602f798b642f14140","sha256":"275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f","size":68}}`,

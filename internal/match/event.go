@@ -2,6 +2,7 @@ package match
 
 import (
 	"bytes"
+	"net/netip"
 	"time"
 )
 
@@ -502,11 +503,24 @@ func (e *Event) finish() {
 				if scheme == "" {
 					scheme = "http"
 				}
+				host, v6 := e.httpHost, false
+				if bytes.IndexByte(host, ':') >= 0 && host[0] != '[' {
+					// EVE's hostname and ECS url.domain give an IPv6
+					// literal bare; a URL brackets it (RFC 3986).
+					a, err := netip.ParseAddr(bstr(host))
+					v6 = err == nil && a.Is6()
+				}
 				start := len(e.arena)
 				e.arena = append(e.arena, scheme...)
 				e.arena = append(e.arena, "://"...)
-				e.arena = append(e.arena, e.httpHost...)
-				if e.httpPort != nil && !hostHasPort(e.httpHost) {
+				if v6 {
+					e.arena = append(e.arena, '[')
+					e.arena = append(e.arena, host...)
+					e.arena = append(e.arena, ']')
+				} else {
+					e.arena = append(e.arena, host...)
+				}
+				if e.httpPort != nil && (v6 || !hostHasPort(host)) {
 					// http://host:8081/path: the port the request went
 					// to is part of the URL (URL normalisation drops a
 					// default one).
