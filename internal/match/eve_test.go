@@ -107,3 +107,42 @@ func TestEVEShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestEVEMixedReal: Suricata's EVE of one sensor (Elastic's eve-small.log:
+// ssh, alert with tls, http, fileinfo, a dns v1 answer, stats, tls with a
+// certificate, an IPv6 flow). Counts from the EVE documentation, by hand:
+// 192.168.86.85 is the source or destination of six events; the http
+// event's URL is its hostname and url (no http_port, so no port); the tls
+// sni's trailing dot is not part of the name.
+func TestEVEMixedReal(t *testing.T) {
+	log := string(readSample(t, "eve-beats/eve-small.log"))
+	want := map[string]int64{
+		"[domain-name:value = 'l2.io']":                                                                                      1,
+		"[domain-name:value = 'p33-btmmdns.icloud.com']":                                                                     1,
+		"[x509-certificate:hashes.'SHA-1' = '6affaca65f8a05e7a98c7629b908c769addc7247']":                                     1,
+		"[x509-certificate:serial_number = '5C:9C:E1:09:78:87:F8:07']":                                                       1,
+		"[x509-certificate:subject = 'CN=*.icloud.com, OU=management:idms.group.506364, O=Apple Inc., ST=California, C=US']": 1,
+		"[file:hashes.'SHA-256' = 'f610428ebddf6f8cf9e39322e672583c45fcdcf885efad0ab48fd53a3dfc2c4b']":                       1,
+		"[file:hashes.MD5 = '427b7337ff37eeb24d74f47d8e04cf21']":                                                             1,
+		"[file:hashes.'SHA-1' = '313573490192c685e9e53abef25453ed0d5e2aee']":                                                 1,
+		"[url:value = 'http://192.168.86.28/ssdp/device-desc.xml']":                                                          1,
+		"[url:value = 'http://192.168.86.28/dd.xml']":                                                                        1,
+		"[ipv4-addr:value = '172.217.13.110']":                                                                               1,
+		"[domain-name:value = 'clients.l.google.com']":                                                                       1,
+		"[ipv6-addr:value ISSUBSET 'fe80::/10']":                                                                             1,
+		"[ipv4-addr:value = '192.168.86.85']":                                                                                6,
+	}
+	var pats []string
+	for p := range want {
+		pats = append(pats, p)
+	}
+	got, st := runPatterns(t, pats, FormatAuto, log)
+	if st.Events != 8 || st.Malformed != 0 || st.Errors != 0 {
+		t.Errorf("stats %+v, want 8 events", st)
+	}
+	for p, n := range want {
+		if got[p] != n {
+			t.Errorf("%s: %d events, want %d", p, got[p], n)
+		}
+	}
+}
