@@ -287,6 +287,18 @@ func (e *Event) off(a Attr) bool { return e.skip != nil && e.skip[a] }
 // ip adds an IPv4 or IPv6 address object and returns its index; -1 if v
 // is not an address, -2 if it is one but addresses are not wanted.
 func (e *Event) ip(v []byte) int {
+	if e.skip != nil && e.skip[AttrIPv4] && e.skip[AttrIPv6] {
+		// Neither family is wanted: the answer depends only on
+		// whether v is an address, which the caller may still need
+		// (hostOrIP), so parse without normalising.
+		if canonicalIPv4(v) {
+			return -2
+		}
+		if a, err := netip.ParseAddr(bstr(v)); err == nil && a.Zone() == "" {
+			return -2
+		}
+		return -1
+	}
 	n, v6, ok := e.normIP(v)
 	if !ok {
 		return -1
