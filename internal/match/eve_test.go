@@ -146,3 +146,28 @@ func TestEVEMixedReal(t *testing.T) {
 		}
 	}
 }
+
+// TestZeekOtherLogs: address and MAC fields of notice.log, dhcp.log and
+// conn.log's mac-logging, by the Zeek log reference.
+func TestZeekOtherLogs(t *testing.T) {
+	d := NewDecoder(FormatAuto)
+	for line, want := range map[string][]string{
+		`{"ts":1.0,"uid":"C1","note":"Scan::Port_Scan","src":"192.0.2.9","dst":"2001:db8::9"}`:                    {"ipv4-addr:value=192.0.2.9", "ipv6-addr:value=2001:db8::9"},
+		`{"ts":1.0,"uids":["C1"],"mac":"00:0c:29:ab:cd:ef","assigned_addr":"10.0.0.50","server_addr":"10.0.0.1"}`: {"mac-addr:value=00:0c:29:ab:cd:ef", "ipv4-addr:value=10.0.0.50", "ipv4-addr:value=10.0.0.1"},
+		`{"ts":1.0,"uid":"C1","orig_l2_addr":"00:0C:29:AB:CD:EF","resp_l2_addr":"00:50:56:00:00:01"}`:             {"mac-addr:value=00:0c:29:ab:cd:ef", "mac-addr:value=00:50:56:00:00:01"},
+	} {
+		evs, err := d.Decode([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]bool{}
+		for _, f := range evs[0].Fields {
+			have[f.Attr.String()+"="+string(f.Value)] = true
+		}
+		for _, w := range want {
+			if !have[w] {
+				t.Errorf("%s: no %s in %v", line, w, have)
+			}
+		}
+	}
+}

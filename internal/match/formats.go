@@ -128,6 +128,16 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"reply_to":         {mailAddr, []Attr{AttrEmail}},
 	"x_originating_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"path":             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// notice.log, dhcp.log, conn.log's link-layer addresses
+	// (policy/protocols/conn/mac-logging) and known_devices
+	"src":           {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dst":           {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"client_addr":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"server_addr":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"assigned_addr": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"mac":           {mac, []Attr{AttrMAC}},
+	"orig_l2_addr":  {mac, []Attr{AttrMAC}},
+	"resp_l2_addr":  {mac, []Attr{AttrMAC}},
 })
 
 // sslSubject: in ssl.log "subject" is the certificate subject; smtp.log
