@@ -232,10 +232,13 @@ func NewDecoder(f Format) *Decoder {
 // detect tells a line's format by its content: the top-level keys that
 // each writer always puts there, whatever their order. Zeek JSON has "ts"
 // (and "uid" or "id.orig_h"); EVE has "event_type" beside "timestamp";
-// ECS has "@timestamp" or "ecs" (ecs.version), and Elastic's pipelines
+// ECS has "ecs" (ecs.version) and "@timestamp", and Elastic's pipelines
 // move EVE's event_type below "suricata.eve", so an ECS document of a
-// Suricata event is ECS; STIX has "type" observed-data or bundle. The
-// writers' usual first key decides the common case without the scan.
+// Suricata event is ECS; STIX has "type" observed-data or bundle. A
+// shipper (Vector, Fluent Bit) may add "@timestamp" to a Zeek or EVE
+// record, first when it sorts keys: a top-level event_type or Zeek's ts
+// and uid outweigh it. The writers' usual first key decides the common
+// case without a scan.
 func detect(line []byte) Format {
 	switch {
 	case bytes.HasPrefix(line, []byte(`{"ts":`)), bytes.HasPrefix(line, []byte(`{"_path":`)):
@@ -243,7 +246,9 @@ func detect(line []byte) Format {
 	case bytes.HasPrefix(line, []byte(`{"timestamp":`)):
 		return FormatEVE
 	case bytes.HasPrefix(line, []byte(`{"@timestamp":`)):
-		return FormatECS
+		if !bytes.Contains(line, []byte(`"event_type"`)) && !bytes.Contains(line, []byte(`"ts"`)) {
+			return FormatECS
+		}
 	}
 	return detectKeys(line)
 }
@@ -256,15 +261,17 @@ func detectKeys(line []byte) Format {
 	if s.openObject() != nil {
 		return FormatAuto
 	}
-	var ecs, eve, zeek, stix, ts bool
+	var ecs, atTimestamp, eve, zeek, stix, ts bool
 	for first := true; ; first = false {
 		k, ok, err := s.nextKey(first)
 		if err != nil || !ok {
 			break
 		}
 		switch string(k) {
-		case "@timestamp", "ecs", "ecs.version":
+		case "ecs", "ecs.version":
 			ecs = true
+		case "@timestamp":
+			atTimestamp = true
 		case "event_type":
 			eve = true
 		case "ts":
@@ -283,6 +290,10 @@ func detectKeys(line []byte) Format {
 		return FormatECS
 	case eve:
 		return FormatEVE
+	case ts && zeek:
+		return FormatZeek
+	case atTimestamp:
+		return FormatECS
 	case ts || zeek:
 		return FormatZeek
 	case stix && (bytes.Contains(line, []byte(`"observed-data"`)) || bytes.Contains(line, []byte(`"bundle"`))):

@@ -131,17 +131,21 @@ func TestECSShapes(t *testing.T) {
 func TestDetectByContent(t *testing.T) {
 	for line, want := range map[string]Format{
 		`{"ts":1.0,"uid":"C1"}`: FormatZeek,
-		`{"_path":"dns","_write_ts":"2018-03-24T17:15:20Z","ts":"2018-03-24T17:15:20Z"}`: FormatZeek,
-		`{"uid":"C1","ts":1.0,"query":"a.example"}`:                                      FormatZeek,
-		`{"timestamp":"2024-03-01T10:00:00Z","event_type":"dns"}`:                        FormatEVE,
-		`{"event_type":"dns","flow_id":1,"timestamp":"2024-03-01T10:00:00Z"}`:            FormatEVE,
-		`{"@timestamp":"2024-03-01T10:00:00Z"}`:                                          FormatECS,
-		`{"suricata":{"eve":{"event_type":"alert"}},"@timestamp":"x"}`:                   FormatECS,
-		`{"event":{"kind":"alert"},"ecs":{"version":"8.11.0"},"ts":1}`:                   FormatECS,
-		`{"type":"observed-data","id":"observed-data--x"}`:                               FormatSTIX,
-		`{"type":"bundle","objects":[]}`:                                                 FormatSTIX,
-		`{"a":1}`:                                                                        FormatAuto,
-		`not json`:                                                                       FormatAuto,
+		`{"_path":"dns","_write_ts":"2018-03-24T17:15:20Z","ts":"2018-03-24T17:15:20Z"}`:              FormatZeek,
+		`{"uid":"C1","ts":1.0,"query":"a.example"}`:                                                   FormatZeek,
+		`{"timestamp":"2024-03-01T10:00:00Z","event_type":"dns"}`:                                     FormatEVE,
+		`{"event_type":"dns","flow_id":1,"timestamp":"2024-03-01T10:00:00Z"}`:                         FormatEVE,
+		`{"@timestamp":"2024-03-01T10:00:00Z"}`:                                                       FormatECS,
+		`{"suricata":{"eve":{"event_type":"alert"}},"@timestamp":"x"}`:                                FormatECS,
+		`{"event":{"kind":"alert"},"ecs":{"version":"8.11.0"},"ts":1}`:                                FormatECS,
+		`{"type":"observed-data","id":"observed-data--x"}`:                                            FormatSTIX,
+		`{"type":"bundle","objects":[]}`:                                                              FormatSTIX,
+		`{"@timestamp":"2024-03-01T10:00:00Z","event_type":"dns","timestamp":"2024-03-01T10:00:00Z"}`: FormatEVE,
+		`{"@timestamp":"2024-03-01T10:00:00Z","ts":1.0,"uid":"C1","query":"a.example"}`:               FormatZeek,
+		`{"@timestamp":"x","suricata":{"eve":{"event_type":"alert"}},"source":{"ip":"192.0.2.1"}}`:    FormatECS,
+		`{"@timestamp":"x","url":{"domain":"ts.example"},"tags":["ts"]}`:                              FormatECS,
+		`{"a":1}`:  FormatAuto,
+		`not json`: FormatAuto,
 	} {
 		if got := NewDecoder(FormatAuto).Detect([]byte(line)); got != want {
 			t.Errorf("%s: %v, want %v", line, got, want)
