@@ -259,6 +259,10 @@ func detectKeys(line []byte) Format {
 	var s scanner
 	s.reset(line)
 	if s.openObject() != nil {
+		// A JSON array of STIX objects on one line.
+		if looksSTIX(line) {
+			return FormatSTIX
+		}
 		return FormatAuto
 	}
 	var ecs, atTimestamp, eve, zeek, stix, ts bool
@@ -323,7 +327,7 @@ func (d *Decoder) Detect(line []byte) Format {
 		return FormatZeek
 	}
 	line = trimSpace(line)
-	if len(line) == 0 || line[0] != '{' {
+	if len(line) == 0 || line[0] != '{' && line[0] != '[' {
 		return FormatAuto
 	}
 	return detect(line)

@@ -144,6 +144,7 @@ func TestDetectByContent(t *testing.T) {
 		`{"@timestamp":"2024-03-01T10:00:00Z","ts":1.0,"uid":"C1","query":"a.example"}`:               FormatZeek,
 		`{"@timestamp":"x","suricata":{"eve":{"event_type":"alert"}},"source":{"ip":"192.0.2.1"}}`:    FormatECS,
 		`{"@timestamp":"x","url":{"domain":"ts.example"},"tags":["ts"]}`:                              FormatECS,
+		`[{"type":"observed-data","id":"observed-data--x"}]`:                                          FormatSTIX,
 		`{"a":1}`:  FormatAuto,
 		`not json`: FormatAuto,
 	} {
