@@ -2,11 +2,13 @@ package pattern
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/big"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -447,8 +449,79 @@ func parseCIDR(s string, needPrefix bool) (ip uint32, prefix int, err error) {
 }
 
 // ipInSubnet reports whether the address or subnet inner lies within the
-// subnet outer.
+// subnet outer. IPv4 text is read the way inet_aton reads it (the
+// reference implementation's parser); text with a ':' is an IPv6 address
+// or subnet (RFC 4291 section 2.2 and 2.3).
+//
+// An IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 section 2.5.5.2)
+// is the IPv4 address a.b.c.d, and a mapped subnet of /96 or longer is
+// the IPv4 subnet of 96 bits less: ::ffff:10.0.0.0/104 is 10.0.0.0/8. A
+// mapped subnet shorter than /96 covers more than the mapped range and
+// stays an IPv6 subnet. An IPv4 address is never inside an IPv6 subnet nor
+// the reverse; that is a plain false, not an error.
 func ipInSubnet(inner, outer string) (bool, error) {
+	if strings.IndexByte(inner, ':') < 0 && strings.IndexByte(outer, ':') < 0 {
+		return ipv4InSubnet(inner, outer)
+	}
+	ip, err := parseAnyCIDR(inner, false)
+	if err != nil {
+		return false, err
+	}
+	op, err := parseAnyCIDR(outer, true)
+	if err != nil {
+		return false, err
+	}
+	if ip.Addr().Is4() != op.Addr().Is4() || op.Bits() > ip.Bits() {
+		return false, nil
+	}
+	return op.Contains(ip.Addr()), nil
+}
+
+// parseAnyCIDR parses an IPv4 or IPv6 address (as a full-length prefix)
+// or subnet, unmapping IPv4-mapped IPv6 as [ipInSubnet] describes.
+func parseAnyCIDR(s string, needPrefix bool) (netip.Prefix, error) {
+	if strings.IndexByte(s, ':') < 0 {
+		a, n, err := parseCIDR(s, needPrefix)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], a)
+		return netip.PrefixFrom(netip.AddrFrom4(b), n).Masked(), nil
+	}
+	slash := strings.IndexByte(s, '/')
+	if slash < 0 {
+		if needPrefix {
+			return netip.Prefix{}, evalErrorf("%q is not a CIDR subnet", s)
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, evalErrorf("%q is not an IPv6 address", s)
+		}
+		if a.Is4In6() {
+			a = a.Unmap()
+		}
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil || p.Addr().Is4() {
+		return netip.Prefix{}, evalErrorf("%q is not an IPv6 address or subnet", s)
+	}
+	if p.Bits() < 1 {
+		return netip.Prefix{}, evalErrorf("%q has a prefix length outside 1..128", s)
+	}
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		if p.Bits() == 0 {
+			// ::ffff:0.0.0.0/96 is all of IPv4, which a 0-bit IPv4
+			// prefix says.
+			return netip.PrefixFrom(netip.IPv4Unspecified(), 0), nil
+		}
+	}
+	return p.Masked(), nil
+}
+
+func ipv4InSubnet(inner, outer string) (bool, error) {
 	ia, ip, err := parseCIDR(inner, false)
 	if err != nil {
 		return false, err

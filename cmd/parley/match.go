@@ -187,7 +187,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		summary()
 		switch {
 		case err == nil:
-			return nil
+			return wrongFormat(f, m.Stats())
 		case errors.Is(err, match.ErrPush):
 			return withExit(4, "check --url, --token, --collection and that --as is the key's member", err)
 		}
@@ -256,6 +256,30 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	return finish(nil)
+}
+
+// wrongFormat reports an explicit --format that the input does not fit:
+// lines whose content shows another format were decoded as the given one,
+// so their observables were missed. The sightings of the rest have been
+// printed; the exit status says the input was not what --format said.
+func wrongFormat(f match.Format, st match.Stats) error {
+	n := st.MismatchedLines()
+	if n == 0 {
+		return nil
+	}
+	var parts []string
+	best, bestN := match.FormatAuto, int64(0)
+	for g, c := range st.Mismatched {
+		if c > 0 {
+			parts = append(parts, fmt.Sprintf("%d look like %v", c, match.Format(g)))
+			if c > bestN {
+				best, bestN = match.Format(g), c
+			}
+		}
+	}
+	return usageErrorf(fmt.Sprintf("leave out --format (the format of each line is then detected) or give --format %v", best),
+		"--format %v does not fit the input: of its lines, %s (%d malformed); they were read as %v and their observables missed",
+		f, strings.Join(parts, ", "), st.Malformed, f)
 }
 
 // imageCounts is what [matchImages] reports.

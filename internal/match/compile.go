@@ -114,10 +114,8 @@ func normalizeLiteral(a Attr, l pattern.Literal) (string, bool) {
 func normalizeValue(a Attr, s string) (string, bool) {
 	var typ string
 	switch a {
-	case AttrIPv4:
-		typ = private.TypeIPv4
-	case AttrIPv6:
-		typ = private.TypeIPv6
+	case AttrIPv4, AttrIPv6:
+		return normalizeAddr(a, s)
 	case AttrDomain:
 		typ = private.TypeDomainName
 	case AttrURL:
@@ -152,6 +150,7 @@ func normalizeValue(a Attr, s string) (string, bool) {
 func normalizePattern(e pattern.ObservationExpr) {
 	walkObservations(e, func(o *pattern.Simple) {
 		walkComparisons(o.Comparison, func(c *pattern.Comparison) {
+			unmapComparison(c)
 			attrs, _ := pathAttrs(c.Path)
 			if len(attrs) == 0 {
 				return
@@ -180,6 +179,41 @@ func normalizePattern(e pattern.ObservationExpr) {
 			}
 		})
 	})
+}
+
+// unmapComparison rewrites ipv6-addr:value compared with an IPv4-mapped
+// address or subnet (=, !=, IN with only mapped literals, ISSUBSET) into
+// the comparison on ipv4-addr:value that it means (see [unmapPrefix]).
+func unmapComparison(c *pattern.Comparison) {
+	if c.Path.ObjectType != "ipv6-addr" || len(c.Path.Steps) != 1 || c.Path.Steps[0].Kind != pattern.StepKey || c.Path.Steps[0].Key != "value" {
+		return
+	}
+	lits := []*pattern.Literal{&c.Value}
+	switch c.Op {
+	case pattern.OpEqual, pattern.OpNotEqual, pattern.OpIsSubset:
+	case pattern.OpIn:
+		lits = lits[:0]
+		for i := range c.Set {
+			lits = append(lits, &c.Set[i])
+		}
+	default:
+		return
+	}
+	v4 := make([]string, len(lits))
+	for i, l := range lits {
+		s, ok := mappedIPv4(l.Str)
+		if l.Kind != pattern.LitString || !ok || (c.Op != pattern.OpIsSubset && strings.Contains(s, "/")) {
+			return
+		}
+		v4[i] = s
+	}
+	if len(lits) == 0 {
+		return
+	}
+	for i, l := range lits {
+		l.Str, l.Text = v4[i], ""
+	}
+	c.Path.ObjectType = "ipv4-addr"
 }
 
 func walkObservations(e pattern.ObservationExpr, fn func(*pattern.Simple)) {
@@ -286,7 +320,10 @@ func comparisonAtoms(c *pattern.Comparison) ([]atom, bool) {
 						as = append(as, atom{kind: atomPrefix, attr: a, prefix: p})
 					}
 				}
-				return as, false
+				// On the address itself (not through a reference) the
+				// range lookup is the whole test: an address of the other
+				// family is in no range, as the evaluator says too.
+				return as, exact
 			}
 		}
 		return nil, false // not an address range: never true
@@ -314,15 +351,79 @@ func comparisonAtoms(c *pattern.Comparison) ([]atom, bool) {
 	return any(), false
 }
 
+// parsePrefixOrAddr parses an ISSUBSET literal, unmapping IPv4-mapped
+// IPv6 as [unmapPrefix] says.
 func parsePrefixOrAddr(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
-		return netip.ParsePrefix(s)
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return unmapPrefix(p), nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
+	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d, RFC 4291 section 2.5.5.2)
+// are IPv4 addresses throughout the matcher, the one rule that every
+// part follows so that a log, an indicator and an export agree:
+//
+//   - decoders give ::ffff:10.0.0.2 in a log as the ipv4-addr 10.0.0.2
+//     (normIP);
+//   - an indicator's ipv6-addr:value = '::ffff:10.0.0.2' is compiled and
+//     evaluated as ipv4-addr:value = '10.0.0.2' (normalizePattern,
+//     Engine.addSimple), and ipv4-addr:value = '::ffff:10.0.0.2' equals
+//     10.0.0.2 too;
+//   - a mapped subnet of /96 or longer is the IPv4 subnet 96 bits shorter
+//     (::ffff:10.0.0.0/104 is 10.0.0.0/8); a mapped subnet shorter than
+//     /96 covers more than the mapped range and stays IPv6, and so never
+//     contains a log address (which is IPv4 once unmapped);
+//   - exports write a mapped value as the IPv4 address or subnet.
+//
+// The pattern evaluator (package pattern, ISSUBSET) follows the same rule.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked()
+	}
+	return p.Masked()
+}
+
+// normalizeAddr returns the canonical text of an address literal for
+// attribute a (IPv4 or IPv6): a mapped IPv6 address is the IPv4 address
+// (see [unmapPrefix]); a literal of the other family, a zone or a
+// subnet can equal no value of a.
+func normalizeAddr(a Attr, s string) (string, bool) {
+	ad, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil || ad.Zone() != "" {
+		return "", false
+	}
+	ad = ad.Unmap()
+	if ad.Is4() != (a == AttrIPv4) {
+		return "", false
+	}
+	return ad.String(), true
+}
+
+// mappedIPv4 reports whether s is an IPv4-mapped IPv6 address or a
+// mapped subnet of /96 or longer, and returns its IPv4 form.
+func mappedIPv4(s string) (string, bool) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil || !p.Addr().Is4In6() || p.Bits() < 96 {
+			return "", false
+		}
+		return unmapPrefix(p).String(), true
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4In6() {
+		return "", false
+	}
+	return a.Unmap().String(), true
 }
 
 // likeLiteral returns the longest run of a LIKE pattern without

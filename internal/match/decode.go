@@ -13,7 +13,8 @@ type Format uint8
 // The formats [Decoder] reads. FormatAuto detects the format of each line.
 const (
 	FormatAuto Format = iota
-	// FormatZeek is Zeek's JSON logs (LogAscii::use_json), one record a line.
+	// FormatZeek is Zeek's logs: the ASCII writer's default TSV (with its
+	// "#" headers) or its JSON (LogAscii::use_json), one record a line.
 	FormatZeek
 	// FormatEVE is Suricata's EVE JSON output, one event a line.
 	FormatEVE
@@ -25,7 +26,10 @@ const (
 	FormatSTIX
 )
 
-var formatNames = [...]string{"auto", "zeek", "eve", "ecs", "stix"}
+// numFormats is the number of Format values.
+const numFormats = 5
+
+var formatNames = [numFormats]string{"auto", "zeek", "eve", "ecs", "stix"}
 
 // String returns the name [ParseFormat] accepts.
 func (f Format) String() string {
@@ -197,6 +201,8 @@ type Decoder struct {
 	evs    []*Event
 	path   []byte
 	stix   stixDecoder
+	tsv    tsvState
+	sniff  tsvState // the TSV headers Detect follows for other formats
 	skip   *[numAttrs]bool
 	// masked holds the Zeek, EVE and ECS tables without the fields that
 	// produce only skipped attributes (nil: the full tables).
@@ -223,35 +229,135 @@ func NewDecoder(f Format) *Decoder {
 	return &Decoder{format: f}
 }
 
-// detect guesses a line's format from the fields that identify each one.
-// The writers put their time stamp first, so the first key decides the
-// common case without scanning the line.
+// detect tells a line's format by its content: the top-level keys that
+// each writer always puts there, whatever their order. Zeek JSON has "ts"
+// (and "uid" or "id.orig_h"); EVE has "event_type" beside "timestamp";
+// ECS has "ecs" (ecs.version) and "@timestamp", and Elastic's pipelines
+// move EVE's event_type below "suricata.eve", so an ECS document of a
+// Suricata event is ECS; STIX has "type" observed-data or bundle. A
+// shipper (Vector, Fluent Bit) may add "@timestamp" to a Zeek or EVE
+// record, first when it sorts keys: a top-level event_type or Zeek's ts
+// and uid outweigh it. The writers' usual first key decides the common
+// case without a scan.
 func detect(line []byte) Format {
 	switch {
-	case bytes.HasPrefix(line, []byte(`{"ts":`)):
+	case bytes.HasPrefix(line, []byte(`{"ts":`)), bytes.HasPrefix(line, []byte(`{"_path":`)):
 		return FormatZeek
 	case bytes.HasPrefix(line, []byte(`{"timestamp":`)):
 		return FormatEVE
 	case bytes.HasPrefix(line, []byte(`{"@timestamp":`)):
-		return FormatECS
+		if !bytes.Contains(line, []byte(`"event_type"`)) && !bytes.Contains(line, []byte(`"ts"`)) {
+			return FormatECS
+		}
+	}
+	return detectKeys(line)
+}
+
+// detectKeys reads the top-level keys of a JSON object (skipping values)
+// and decides by them, strongest evidence first.
+func detectKeys(line []byte) Format {
+	var s scanner
+	s.reset(line)
+	if s.openObject() != nil {
+		// A JSON array of STIX objects on one line.
+		if looksSTIX(line) {
+			return FormatSTIX
+		}
+		return FormatAuto
+	}
+	var ecs, atTimestamp, eve, zeek, stix, ts bool
+	for first := true; ; first = false {
+		k, ok, err := s.nextKey(first)
+		if err != nil || !ok {
+			break
+		}
+		switch string(k) {
+		case "ecs", "ecs.version":
+			ecs = true
+		case "@timestamp":
+			atTimestamp = true
+		case "event_type":
+			eve = true
+		case "ts":
+			ts = true
+		case "uid", "id.orig_h", "_path", "fuid":
+			zeek = true
+		case "type", "objects", "spec_version":
+			stix = true
+		}
+		if s.skip(0) != nil {
+			break
+		}
 	}
 	switch {
-	case bytes.Contains(line, []byte(`"event_type"`)):
-		return FormatEVE
-	case bytes.Contains(line, []byte(`"@timestamp"`)):
+	case ecs:
 		return FormatECS
-	case bytes.Contains(line, []byte(`"observed-data"`)):
-		return FormatSTIX
-	case bytes.Contains(line, []byte(`"ts"`)):
+	case eve:
+		return FormatEVE
+	case ts && zeek:
 		return FormatZeek
+	case atTimestamp:
+		return FormatECS
+	case ts || zeek:
+		return FormatZeek
+	case stix && (bytes.Contains(line, []byte(`"observed-data"`)) || bytes.Contains(line, []byte(`"bundle"`))):
+		return FormatSTIX
 	}
 	return FormatAuto
+}
+
+// Detect returns the format of one line as FormatAuto would read it: a
+// Zeek TSV header or record (a line that is not a JSON object under a
+// #fields header) is FormatZeek; FormatAuto if the line is none of the
+// formats. Lines are meant to be given in order, all of them: Detect
+// follows the TSV headers it is given (apart from what Decode follows,
+// so that a decoder of another format still recognises Zeek's records).
+func (d *Decoder) Detect(line []byte) Format {
+	tl := trimEOL(line)
+	tsv := &d.tsv
+	if d.format != FormatZeek && d.format != FormatAuto {
+		tsv = &d.sniff
+		if len(tl) > 0 && tl[0] == '#' {
+			if tsv.header(tl) != nil {
+				tsv.active = false
+			}
+		}
+	}
+	if len(tl) > 0 && tl[0] == '#' && zeekDirective(tl) || len(tl) > 0 && tl[0] != '{' && tsv.active {
+		return FormatZeek
+	}
+	line = trimSpace(line)
+	if len(line) == 0 || line[0] != '{' && line[0] != '[' {
+		return FormatAuto
+	}
+	return detect(line)
 }
 
 // Decode decodes one line. It returns the line's events: exactly one for
 // the log formats, one per observed-data for STIX; none for a blank line.
 // The events are valid until the next call. An error wraps [ErrMalformed].
+//
+// Zeek's TSV logs are read line by line like the rest: a "#" header line
+// (in FormatZeek or FormatAuto) sets the columns of the data lines that
+// follow and returns no event; a header that does not parse is malformed
+// and leaves the decoder with no columns until the next #separator or
+// #fields line.
 func (d *Decoder) Decode(line []byte) ([]*Event, error) {
+	if len(line) > 0 && line[0] != '{' && (d.format == FormatZeek || d.format == FormatAuto) {
+		// A Zeek TSV line keeps its tabs: an empty first or last
+		// column is a column.
+		tl := trimEOL(line)
+		if len(tl) > 0 && tl[0] == '#' {
+			if err := d.tsv.header(tl); err != nil {
+				d.tsv.active = false
+				return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+			}
+			return nil, nil
+		}
+		if d.tsv.active && len(tl) > 0 {
+			return d.decodeTSV(tl)
+		}
+	}
 	line = trimSpace(line)
 	if len(line) == 0 {
 		return nil, nil
@@ -300,6 +406,42 @@ func (d *Decoder) Decode(line []byte) ([]*Event, error) {
 	e.finish()
 	d.evs = append(d.evs[:0], e)
 	return d.evs, nil
+}
+
+// decodeTSV decodes one Zeek TSV record under the header in force.
+func (d *Decoder) decodeTSV(line []byte) ([]*Event, error) {
+	t := zeekTable
+	if d.masked != nil {
+		t = d.masked[0]
+	}
+	e := &d.ev
+	e.reset()
+	e.Format = FormatZeek
+	e.skip = d.skip
+	if err := d.tsv.record(t, e, line); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	e.finish()
+	d.evs = append(d.evs[:0], e)
+	return d.evs, nil
+}
+
+// zeekDirective reports whether a "#" line is one of the header lines
+// Zeek's ASCII writer writes.
+func zeekDirective(l []byte) bool {
+	for _, d := range []string{"#separator ", "#set_separator", "#empty_field", "#unset_field", "#path", "#open", "#fields", "#types", "#close"} {
+		if bytes.HasPrefix(l, []byte(d)) {
+			return true
+		}
+	}
+	return false
+}
+
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // walkObject reads the members of an object whose '{' was consumed; d.path

@@ -168,13 +168,23 @@ func FuzzDecode(f *testing.F) {
 			f.Add(l)
 		}
 	}
+	for _, name := range []string{"eve-beats/eve-dns-4.1.4.log", "ecs-beats/nested.ndjson"} {
+		for _, l := range bytes.Split(readSample(f, name), []byte("\n")) {
+			f.Add(l)
+		}
+	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		d := NewDecoder(FormatAuto)
+		detected := d.Detect(line)
 		evs, err := d.Decode(line)
 		if err != nil {
 			return
 		}
 		for _, e := range evs {
+			// Decode and Detect tell formats by the same rule.
+			if e.Format != FormatSTIX && e.Format != detected {
+				t.Fatalf("decoded as %v, detected as %v", e.Format, detected)
+			}
 			for _, fl := range e.Fields {
 				if fl.Obj < 0 || fl.Obj >= len(e.Objects) {
 					t.Fatalf("field %v names object %d of %d", fl.Attr, fl.Obj, len(e.Objects))

@@ -1,10 +1,14 @@
 // Package match streams security logs against STIX 2.1 indicators and
 // produces STIX 2.1 sightings (DESIGN.md, "Detect").
 //
-// Decoders ([Decoder]) turn Zeek JSON logs, Suricata EVE JSON, Elastic
-// Common Schema documents and STIX 2.1 observed-data into events: the STIX
-// cyber observables each record mentions ([Event], [Attr]), with values
-// normalised exactly as private sets normalise them ([private.Normalize]).
+// Decoders ([Decoder]) turn Zeek logs (its default TSV with "#" headers,
+// or JSON), Suricata EVE JSON, Elastic Common Schema documents and STIX
+// 2.1 observed-data into events: the STIX cyber observables each record
+// mentions ([Event], [Attr]), with values normalised exactly as private
+// sets normalise them ([private.Normalize]); an IPv4-mapped IPv6 address
+// is IPv4 throughout (see unmapPrefix in compile.go). The format of each
+// line is told by its content ([Decoder.Detect]). An indicator counts for
+// an event when the event's time is inside its validity.
 // [Compile] turns indicators whose pattern is a STIX 2.1 pattern (STIX 2.1
 // section 9, evaluated by package pattern) into an [Engine]: equality
 // comparisons become hash lookups keyed by (attribute, normalised value),

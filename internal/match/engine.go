@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/pattern"
@@ -148,6 +149,11 @@ func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
 func (e *Engine) addSimple(ind *Indicator, a Attr, lit string) {
 	n := uint32(len(e.inds))
 	e.inds = append(e.inds, ind)
+	if a == AttrIPv6 {
+		if v4, ok := mappedIPv4(lit); ok && !strings.Contains(v4, "/") {
+			a, lit = AttrIPv4, v4 // see unmapPrefix
+		}
+	}
 	if v, ok := normalizeValue(a, lit); ok {
 		e.eq.add(a, []byte(v), n|exactBit)
 	}

@@ -2,6 +2,7 @@ package match
 
 import (
 	"bytes"
+	"net/netip"
 	"time"
 )
 
@@ -185,7 +186,10 @@ type Event struct {
 	// Per-record singletons and pending values, reset by reset.
 	nt, file, email, x509 int
 	httpHost, httpURI     []byte
+	httpPort              []byte
+	urlPath, urlQuery     []byte
 	httpScheme            string
+	rrKind                uint8
 	proto                 []byte
 	srcIP, dstIP          int
 }
@@ -201,6 +205,10 @@ func (e *Event) Time() time.Time {
 			}
 		} else if e.rawTime != nil {
 			if t, ok := e.tc.parse(e.rawTime); ok {
+				e.when = t
+			} else if t, ok := parseEpoch(e.rawTime); ok {
+				// Epoch seconds given as a string (a TSV log without
+				// #types, a shipper that quoted the number).
 				e.when = t
 			}
 		}
@@ -221,6 +229,7 @@ func (e *Event) reset() {
 	e.arena = e.arena[:0]
 	e.nt, e.file, e.email, e.x509 = -1, -1, -1, -1
 	e.httpHost, e.httpURI, e.httpScheme, e.proto = nil, nil, "", nil
+	e.httpPort, e.rrKind, e.urlPath, e.urlQuery = nil, rrUnknown, nil, nil
 	e.srcIP, e.dstIP = -1, -1
 }
 
@@ -278,6 +287,18 @@ func (e *Event) off(a Attr) bool { return e.skip != nil && e.skip[a] }
 // ip adds an IPv4 or IPv6 address object and returns its index; -1 if v
 // is not an address, -2 if it is one but addresses are not wanted.
 func (e *Event) ip(v []byte) int {
+	if e.skip != nil && e.skip[AttrIPv4] && e.skip[AttrIPv6] {
+		// Neither family is wanted: the answer depends only on
+		// whether v is an address, which the caller may still need
+		// (hostOrIP), so parse without normalising.
+		if canonicalIPv4(v) {
+			return -2
+		}
+		if a, err := netip.ParseAddr(bstr(v)); err == nil && a.Zone() == "" {
+			return -2
+		}
+		return -1
+	}
 	n, v6, ok := e.normIP(v)
 	if !ok {
 		return -1
@@ -471,20 +492,53 @@ func (e *Event) httpString(a Attr, v []byte) {
 // finish completes values that need more than one field of the record
 // (a URL from a host and a path) and orders nothing else.
 func (e *Event) finish() {
+	if e.httpURI == nil && e.urlPath != nil && !e.off(AttrURL) {
+		// ECS url.path and url.query without url.original.
+		start := len(e.arena)
+		e.arena = append(e.arena, e.urlPath...)
+		if e.urlQuery != nil {
+			e.arena = append(e.arena, '?')
+			e.arena = append(e.arena, e.urlQuery...)
+		}
+		e.httpURI = e.arena[start:len(e.arena):len(e.arena)]
+	}
 	if e.httpURI != nil && !e.off(AttrURL) {
 		u := e.httpURI
 		if !hasScheme(u) {
-			if e.httpHost == nil || len(u) == 0 || (u[0] != '/' && u[0] != '*') {
+			// Only an origin-form target ("/path?query") makes a URL
+			// with the host: "*" (OPTIONS *) and "host:port" (CONNECT)
+			// name no resource (RFC 9112 section 3.2).
+			if e.httpHost == nil || len(u) == 0 || u[0] != '/' {
 				u = nil
 			} else {
 				scheme := e.httpScheme
 				if scheme == "" {
 					scheme = "http"
 				}
+				host, v6 := e.httpHost, false
+				if bytes.IndexByte(host, ':') >= 0 && host[0] != '[' {
+					// EVE's hostname and ECS url.domain give an IPv6
+					// literal bare; a URL brackets it (RFC 3986).
+					a, err := netip.ParseAddr(bstr(host))
+					v6 = err == nil && a.Is6()
+				}
 				start := len(e.arena)
 				e.arena = append(e.arena, scheme...)
 				e.arena = append(e.arena, "://"...)
-				e.arena = append(e.arena, e.httpHost...)
+				if v6 {
+					e.arena = append(e.arena, '[')
+					e.arena = append(e.arena, host...)
+					e.arena = append(e.arena, ']')
+				} else {
+					e.arena = append(e.arena, host...)
+				}
+				if e.httpPort != nil && (v6 || !hostHasPort(host)) {
+					// http://host:8081/path: the port the request went
+					// to is part of the URL (URL normalisation drops a
+					// default one).
+					e.arena = append(e.arena, ':')
+					e.arena = append(e.arena, e.httpPort...)
+				}
 				e.arena = append(e.arena, u...)
 				u = e.arena[start:len(e.arena):len(e.arena)]
 			}
@@ -502,6 +556,21 @@ func (e *Event) finish() {
 		e.hostOrIP(h)
 	}
 }
+
+// hostHasPort reports whether a Host value ends in ":port" (an IPv6
+// literal is bracketed, so its colons are inside brackets).
+func hostHasPort(h []byte) bool {
+	i := bytes.LastIndexByte(h, ':')
+	return i >= 0 && bytes.LastIndexByte(h, ']') < i
+}
+
+// DNS record kinds for rdata.
+const (
+	rrUnknown = iota
+	rrAddr
+	rrName
+	rrOther
+)
 
 func hasScheme(u []byte) bool {
 	i := bytes.Index(u, []byte("://"))

@@ -1,5 +1,7 @@
 package match
 
+import "bytes"
+
 // Field tables of the log formats. Each maps a dotted field path (nested
 // objects and arrays of objects flattened with ".") to what it means as a
 // STIX cyber observable. The field names come from the formats'
@@ -64,6 +66,7 @@ func fileSize(e *Event, _ byte, v []byte)    { e.fileSize(v) }
 func x509Subject(e *Event, _ byte, v []byte) { e.x509String(AttrX509Subject, v) }
 func x509Issuer(e *Event, _ byte, v []byte)  { e.x509String(AttrX509Issuer, v) }
 func x509Serial(e *Event, _ byte, v []byte)  { e.x509String(AttrX509Serial, v) }
+func x509MD5(e *Event, _ byte, v []byte)     { e.fileHash(AttrX509MD5, v) }
 func x509SHA1(e *Event, _ byte, v []byte)    { e.fileHash(AttrX509SHA1, v) }
 func x509SHA256(e *Event, _ byte, v []byte)  { e.fileHash(AttrX509SHA256, v) }
 func mailFrom(e *Event, _ byte, v []byte)    { e.emailRef(v, AttrEmailFromRef) }
@@ -125,6 +128,16 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"reply_to":         {mailAddr, []Attr{AttrEmail}},
 	"x_originating_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"path":             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// notice.log, dhcp.log, conn.log's link-layer addresses
+	// (policy/protocols/conn/mac-logging) and known_devices
+	"src":           {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dst":           {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"client_addr":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"server_addr":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"assigned_addr": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"mac":           {mac, []Attr{AttrMAC}},
+	"orig_l2_addr":  {mac, []Attr{AttrMAC}},
+	"resp_l2_addr":  {mac, []Attr{AttrMAC}},
 })
 
 // sslSubject: in ssl.log "subject" is the certificate subject; smtp.log
@@ -152,8 +165,48 @@ func looksLikeDN(v []byte) bool {
 	return false
 }
 
-// eveTable covers flow, alert, dns (v2 and v3), http, tls, fileinfo and
-// smtp events.
+// rrType remembers a DNS record's type (EVE's rrtype, which Suricata
+// writes before rdata) so that rdata is read as what it is.
+func rrType(e *Event, _ byte, v []byte) {
+	switch string(v) {
+	case "A", "AAAA":
+		e.rrKind = rrAddr
+	case "CNAME", "NS", "PTR", "MX", "DNAME", "SRV":
+		e.rrKind = rrName
+	default:
+		e.rrKind = rrOther
+	}
+}
+
+// rdata is a DNS answer's data: an address for A and AAAA, a name for
+// CNAME, NS, PTR, MX, DNAME and SRV (Suricata writes the target name),
+// nothing for the rest (TXT text, SOA, keys), which are not observables;
+// with no rrtype before it, whatever it parses as.
+func rdata(e *Event, _ byte, v []byte) {
+	switch e.rrKind {
+	case rrAddr:
+		e.ip(v)
+	case rrName:
+		e.domain(v)
+	case rrOther:
+	default:
+		e.hostOrIP(v)
+	}
+	e.rrKind = rrUnknown
+}
+
+// httpPort is EVE's http.http_port: the port of the request when it is
+// not the scheme's default, which belongs in the URL.
+func httpPort(e *Event, _ byte, v []byte) {
+	if n, ok := normInt(v); ok && len(n) <= 5 {
+		e.httpPort = n
+	}
+}
+
+// eveTable covers the EVE event types that carry observables: flow,
+// netflow, alert (with its app-layer objects), dns (v1, v2 and v3), http,
+// tls, quic, fileinfo (and alerts' files), smtp/email, dhcp and the
+// ethernet header; see the README's table for the fields left out.
 var eveTable = newFieldTable(map[string]fieldDef{
 	"timestamp": {timeEpochOrText, nil},
 	"src_ip":    {srcIP, []Attr{AttrIPv4, AttrIPv6, AttrSrcRef}},
@@ -162,17 +215,27 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"dest_port": {dstPort, []Attr{AttrDstPort}},
 	"proto":     {proto, []Attr{AttrProtocol}},
 	"app_proto": {proto, []Attr{AttrProtocol}},
-	// dns v2 (one query or answer per event) and v3 (queries/answers lists)
-	"dns.rrname":         {domain, []Attr{AttrDomain}},
-	"dns.queries.rrname": {domain, []Attr{AttrDomain}},
-	"dns.answers.rrname": {domain, []Attr{AttrDomain}},
-	"dns.answers.rdata":  {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.grouped.A":      {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dns.grouped.AAAA":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dns.grouped.CNAME":  {domain, []Attr{AttrDomain}},
-	"dns.query.rrname":   {domain, []Attr{AttrDomain}},
+	// dns v1 (one query or one answer record per event: rrname, rrtype,
+	// rdata at the top of "dns"), v2 (answers and grouped) and v3
+	// (queries and answers lists); alerts carry "dns.query" lists.
+	"dns.rrname":             {domain, []Attr{AttrDomain}},
+	"dns.rrtype":             {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.rdata":              {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.queries.rrname":     {domain, []Attr{AttrDomain}},
+	"dns.answers.rrname":     {domain, []Attr{AttrDomain}},
+	"dns.answers.rrtype":     {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answers.rdata":      {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.grouped.A":          {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dns.grouped.AAAA":       {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dns.grouped.CNAME":      {domain, []Attr{AttrDomain}},
+	"dns.grouped.NS":         {domain, []Attr{AttrDomain}},
+	"dns.grouped.PTR":        {domain, []Attr{AttrDomain}},
+	"dns.grouped.MX":         {domain, []Attr{AttrDomain}},
+	"dns.query.rrname":       {domain, []Attr{AttrDomain}},
+	"dns.authorities.rrname": {domain, []Attr{AttrDomain}},
 	// http
 	"http.hostname":        {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
+	"http.http_port":       {httpPort, []Attr{AttrURL}},
 	"http.url":             {httpValue, []Attr{AttrURL, AttrHTTPValue}},
 	"http.http_method":     {httpMethod, []Attr{AttrHTTPMethod}},
 	"http.http_user_agent": {httpUA, []Attr{AttrHTTPUserAgent}},
@@ -183,6 +246,13 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"tls.issuerdn":    {x509Issuer, []Attr{AttrX509Issuer}},
 	"tls.serial":      {x509Serial, []Attr{AttrX509Serial}},
 	"tls.fingerprint": {x509SHA1, []Attr{AttrX509SHA1}},
+	"quic.sni":        {domain, []Attr{AttrDomain}},
+	// ethernet header (ethernet: yes) and dhcp
+	"ether.src_mac":    {mac, []Attr{AttrMAC}},
+	"ether.dest_mac":   {mac, []Attr{AttrMAC}},
+	"dhcp.client_mac":  {mac, []Attr{AttrMAC}},
+	"dhcp.assigned_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.client_ip":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	// fileinfo
 	"fileinfo.filename": {fileName, []Attr{AttrFileName}},
 	"fileinfo.md5":      {md5, []Attr{AttrFileMD5}},
@@ -190,6 +260,12 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"fileinfo.sha256":   {sha256, []Attr{AttrFileSHA256}},
 	"fileinfo.size":     {fileSize, []Attr{AttrFileSize}},
 	"fileinfo.mimetype": {fileMime, []Attr{AttrFileMime}},
+	// alerts with files (Suricata 7: "files" list of fileinfo objects)
+	"files.filename": {fileName, []Attr{AttrFileName}},
+	"files.md5":      {md5, []Attr{AttrFileMD5}},
+	"files.sha1":     {sha1, []Attr{AttrFileSHA1}},
+	"files.sha256":   {sha256, []Attr{AttrFileSHA256}},
+	"files.size":     {fileSize, []Attr{AttrFileSize}},
 	// smtp and email
 	"smtp.mail_from":   {mailSender, []Attr{AttrEmail, AttrEmailSenderRef}},
 	"smtp.rcpt_to":     {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
@@ -198,39 +274,48 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"email.cc":         {mailCc, []Attr{AttrEmail, AttrEmailCcRefs}},
 	"email.subject":    {mailSubject, []Attr{AttrEmailSubject}},
 	"email.attachment": {fileName, []Attr{AttrFileName}},
+	"email.url":        {url, []Attr{AttrURL}},
 })
 
 // ecsTable covers the ECS field sets that carry observables: source,
 // destination, client, server, network, dns, url, http, user_agent, file,
 // tls (x509), email and related.
 var ecsTable = newFieldTable(map[string]fieldDef{
-	"@timestamp":             {timeEpochOrText, nil},
-	"source.ip":              {srcIP, []Attr{AttrIPv4, AttrIPv6, AttrSrcRef}},
-	"source.port":            {srcPort, []Attr{AttrSrcPort}},
-	"source.address":         {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"source.domain":          {domain, []Attr{AttrDomain}},
-	"source.mac":             {mac, []Attr{AttrMAC}},
-	"destination.ip":         {dstIP, []Attr{AttrIPv4, AttrIPv6, AttrDstRef}},
-	"destination.port":       {dstPort, []Attr{AttrDstPort}},
-	"destination.address":    {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"destination.domain":     {domain, []Attr{AttrDomain}},
-	"destination.mac":        {mac, []Attr{AttrMAC}},
-	"client.ip":              {srcIP, []Attr{AttrIPv4, AttrIPv6, AttrSrcRef}},
-	"client.port":            {srcPort, []Attr{AttrSrcPort}},
-	"client.domain":          {domain, []Attr{AttrDomain}},
-	"server.ip":              {dstIP, []Attr{AttrIPv4, AttrIPv6, AttrDstRef}},
-	"server.port":            {dstPort, []Attr{AttrDstPort}},
-	"server.domain":          {domain, []Attr{AttrDomain}},
-	"network.transport":      {proto, []Attr{AttrProtocol}},
-	"network.protocol":       {proto, []Attr{AttrProtocol}},
-	"network.type":           {proto, []Attr{AttrProtocol}},
-	"dns.question.name":      {domain, []Attr{AttrDomain}},
-	"dns.answers.data":       {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.answers.name":       {domain, []Attr{AttrDomain}},
-	"dns.resolved_ip":        {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"url.full":               {url, []Attr{AttrURL}},
-	"url.original":           {ecsURLOriginal, []Attr{AttrURL, AttrHTTPValue}},
-	"url.domain":             {domain, []Attr{AttrDomain}},
+	"@timestamp":          {timeEpochOrText, nil},
+	"source.ip":           {srcIP, []Attr{AttrIPv4, AttrIPv6, AttrSrcRef}},
+	"source.port":         {srcPort, []Attr{AttrSrcPort}},
+	"source.address":      {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"source.domain":       {domain, []Attr{AttrDomain}},
+	"source.mac":          {mac, []Attr{AttrMAC}},
+	"destination.ip":      {dstIP, []Attr{AttrIPv4, AttrIPv6, AttrDstRef}},
+	"destination.port":    {dstPort, []Attr{AttrDstPort}},
+	"destination.address": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"destination.domain":  {domain, []Attr{AttrDomain}},
+	"destination.mac":     {mac, []Attr{AttrMAC}},
+	"client.ip":           {srcIP, []Attr{AttrIPv4, AttrIPv6, AttrSrcRef}},
+	"client.port":         {srcPort, []Attr{AttrSrcPort}},
+	"client.domain":       {domain, []Attr{AttrDomain}},
+	"server.ip":           {dstIP, []Attr{AttrIPv4, AttrIPv6, AttrDstRef}},
+	"server.port":         {dstPort, []Attr{AttrDstPort}},
+	"server.domain":       {domain, []Attr{AttrDomain}},
+	"network.transport":   {proto, []Attr{AttrProtocol}},
+	"network.protocol":    {proto, []Attr{AttrProtocol}},
+	"network.type":        {proto, []Attr{AttrProtocol}},
+	"dns.question.name":   {domain, []Attr{AttrDomain}},
+	"dns.answers.data":    {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answers.name":    {domain, []Attr{AttrDomain}},
+	"dns.resolved_ip":     {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"url.full":            {url, []Attr{AttrURL}},
+	"url.original":        {ecsURLOriginal, []Attr{AttrURL, AttrHTTPValue}},
+	// url.domain with url.original (a path, as Filebeat's zeek and
+	// suricata modules write it), or url.path and url.query, make a URL;
+	// url.scheme and url.port complete it.
+	"url.domain":             {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
+	"url.port":               {httpPort, []Attr{AttrURL}},
+	"url.scheme":             {urlScheme, []Attr{AttrURL}},
+	"url.path":               {urlPath, []Attr{AttrURL}},
+	"url.query":              {urlQuery, []Attr{AttrURL}},
+	"http.request.referrer":  {url, []Attr{AttrURL}},
 	"http.request.method":    {httpMethod, []Attr{AttrHTTPMethod}},
 	"user_agent.original":    {httpUA, []Attr{AttrHTTPUserAgent}},
 	"file.name":              {fileName, []Attr{AttrFileName}},
@@ -240,6 +325,30 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"file.hash.sha1":         {sha1, []Attr{AttrFileSHA1}},
 	"file.hash.sha256":       {sha256, []Attr{AttrFileSHA256}},
 	"tls.client.server_name": {domain, []Attr{AttrDomain}},
+	// tls.server.subject and issuer are the server certificate's DNs
+	// (ECS tls fields); tls.server.hash.* are that certificate's digests,
+	// not a file's.
+	"tls.server.subject":              {x509Subject, []Attr{AttrX509Subject}},
+	"tls.server.issuer":               {x509Issuer, []Attr{AttrX509Issuer}},
+	"tls.server.hash.md5":             {x509MD5, []Attr{AttrX509MD5}},
+	"x509.subject.distinguished_name": {x509Subject, []Attr{AttrX509Subject}},
+	"x509.issuer.distinguished_name":  {x509Issuer, []Attr{AttrX509Issuer}},
+	"x509.serial_number":              {x509Serial, []Attr{AttrX509Serial}},
+	"x509.alternative_names":          {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// Filebeat's suricata module keeps EVE's fileinfo below suricata.eve
+	// where it has no ECS field (older versions: all of it).
+	"suricata.eve.fileinfo.md5":      {md5, []Attr{AttrFileMD5}},
+	"suricata.eve.fileinfo.sha1":     {sha1, []Attr{AttrFileSHA1}},
+	"suricata.eve.fileinfo.sha256":   {sha256, []Attr{AttrFileSHA256}},
+	"suricata.eve.fileinfo.filename": {fileName, []Attr{AttrFileName}},
+	"suricata.eve.fileinfo.size":     {fileSize, []Attr{AttrFileSize}},
+	// Older Filebeat zeek modules left these below zeek.ssl.
+	"zeek.ssl.server_name":                       {domain, []Attr{AttrDomain}},
+	"zeek.ssl.subject":                           {x509Subject, []Attr{AttrX509Subject}},
+	"zeek.ssl.issuer":                            {x509Issuer, []Attr{AttrX509Issuer}},
+	"zeek.files.md5":                             {md5, []Attr{AttrFileMD5}},
+	"zeek.files.sha1":                            {sha1, []Attr{AttrFileSHA1}},
+	"zeek.files.sha256":                          {sha256, []Attr{AttrFileSHA256}},
 	"tls.server.x509.subject.distinguished_name": {x509Subject, []Attr{AttrX509Subject}},
 	"tls.server.x509.issuer.distinguished_name":  {x509Issuer, []Attr{AttrX509Issuer}},
 	"tls.server.x509.serial_number":              {x509Serial, []Attr{AttrX509Serial}},
@@ -256,7 +365,9 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"email.attachments.file.hash.sha256":         {sha256, []Attr{AttrFileSHA256}},
 	"related.ip":                                 {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"related.hosts":                              {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"related.hash":                               {relatedHash, []Attr{AttrFileMD5, AttrFileSHA1, AttrFileSHA256}},
+	// related.hash is not read: it gathers every digest of the document
+	// (file, certificate, JA3, community id), so a value there says
+	// nothing about what it is the hash of.
 })
 
 func mac(e *Event, _ byte, v []byte) {
@@ -289,24 +400,31 @@ func mac(e *Event, _ byte, v []byte) {
 	e.valueObject(AttrMAC, e.arena[start:len(e.arena):len(e.arena)])
 }
 
-// ecsURLOriginal may be a full URL or just a path (with url.domain given).
+// ecsURLOriginal may be a full URL or just a path (with url.domain given:
+// finish makes the URL of both).
 func ecsURLOriginal(e *Event, _ byte, v []byte) {
 	if hasScheme(v) {
 		e.url(v)
 		return
 	}
-	e.httpString(AttrHTTPValue, v)
+	httpValue(e, 0, v)
 }
 
-// relatedHash: ECS related.hash holds digests of any algorithm; the length
-// tells which.
-func relatedHash(e *Event, _ byte, v []byte) {
-	switch len(v) {
-	case 32:
-		e.fileHash(AttrFileMD5, v)
-	case 40:
-		e.fileHash(AttrFileSHA1, v)
-	case 64:
-		e.fileHash(AttrFileSHA256, v)
+func urlScheme(e *Event, _ byte, v []byte) {
+	switch string(v) {
+	case "http", "https", "HTTP", "HTTPS", "ftp":
+		e.httpScheme = string(bytes.ToLower(v))
+	}
+}
+
+func urlPath(e *Event, _ byte, v []byte) {
+	if len(v) > 0 && v[0] == '/' {
+		e.urlPath = e.save(v)
+	}
+}
+
+func urlQuery(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.urlQuery = e.save(v)
 	}
 }

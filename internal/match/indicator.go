@@ -311,6 +311,21 @@ func (s *IndicatorSet) All() []*Indicator {
 	return append([]*Indicator(nil), s.list...)
 }
 
+// Usable returns the indicators that are not revoked: those a matcher
+// compiles. Whether one counts for an event is decided by the event's own
+// time ([Indicator.ActiveAt]), so an indicator that has expired still
+// matches the older logs that fall inside its validity, and one that
+// starts later does not match logs from before.
+func (s *IndicatorSet) Usable() []*Indicator {
+	var out []*Indicator
+	for _, ind := range s.list {
+		if !ind.Revoked {
+			out = append(out, ind)
+		}
+	}
+	return out
+}
+
 // Active returns the indicators active at t and the earliest time after t
 // at which that set changes by expiry or start (zero: never).
 func (s *IndicatorSet) Active(t time.Time) (active []*Indicator, next time.Time) {

@@ -56,6 +56,20 @@ type Stats struct {
 	Sightings int64
 	// Errors is the number of evaluation errors (counted as no match).
 	Errors int64
+	// Mismatched counts, by the format their content shows, the lines
+	// that an explicit Config.Format decoded although they look like
+	// another format ([Decoder.Detect]): a wrong --format, which would
+	// otherwise read as "nothing matched". Always zero in FormatAuto.
+	Mismatched [numFormats]int64
+}
+
+// MismatchedLines is the total of s.Mismatched.
+func (s Stats) MismatchedLines() int64 {
+	var n int64
+	for _, c := range s.Mismatched {
+		n += c
+	}
+	return n
 }
 
 // weight is how many observations an event stands for: number_observed
@@ -187,6 +201,11 @@ func (m *Matcher) onFire(ind *Indicator) {
 // Line decodes one line and matches its events. A line that does not
 // decode is counted as malformed.
 func (m *Matcher) Line(line []byte) {
+	if f := m.cfg.Format; f != FormatAuto && f != FormatSTIX {
+		if got := m.dec.Detect(line); got != FormatAuto && got != f {
+			m.stats.Mismatched[got]++
+		}
+	}
 	evs, err := m.dec.Decode(line)
 	if err != nil {
 		m.stats.Malformed++
@@ -205,12 +224,25 @@ func (m *Matcher) LineSeq(seq uint64, line []byte) {
 	m.seq = 0
 }
 
-// Event matches one decoded event.
+// Event matches one decoded event. An indicator counts for the event only
+// if the event's time (the matcher's clock for a record without one) is
+// inside the indicator's [valid_from, valid_until) and it is not revoked
+// ([Indicator.ActiveAt]): logs are often matched after the fact, against
+// indicators that have expired since.
 func (m *Matcher) Event(ev *Event) {
 	m.stats.Events++
 	m.curEv = ev
 	fired := false
 	m.engine.Match(ev, func(ind *Indicator) {
+		if ind.Revoked || !ind.ValidFrom.IsZero() || !ind.ValidUntil.IsZero() {
+			t := ev.Time()
+			if t.IsZero() {
+				t = m.cfg.Now()
+			}
+			if !ind.ActiveAt(t) {
+				return
+			}
+		}
 		fired = true
 		m.fire(ind)
 	})

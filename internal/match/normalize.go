@@ -80,15 +80,41 @@ func (e *Event) normDomain(v []byte) ([]byte, bool) {
 		return v, true
 	}
 	s, err := private.Normalize(private.TypeDomainName, string(v))
-	if err != nil {
+	if err != nil || !hostName(s) {
 		return nil, false
 	}
 	return e.save([]byte(s)), true
 }
 
+// hostName reports whether a normalised name can be a host's domain name
+// rather than something else that sensors write where names go: an IP
+// literal in an SNI or a DNS query ("192.0.2.1", a reverse lookup's
+// numbers, "0x7f.1"), whose last label is all digits (RFC 3696 section 2:
+// a top-level domain is never all-numeric), or a wildcard ("*", as in
+// "*.example.com" from a certificate or a wildcard query), which names no
+// host, nor is a name with other punctuation. plainDomain accepts none of
+// these, so only the slow path asks.
+func hostName(s string) bool {
+	// After private.Normalize a name is ASCII (IDNA A-labels): anything
+	// but letters, digits, '-', '_' and dots ('*', ',', '!') is not a
+	// host name.
+	for i := 0; i < len(s); i++ {
+		if domainClass[s[i]] == classOther {
+			return false
+		}
+	}
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	for i := 0; i < len(last); i++ {
+		if last[i] < '0' || last[i] > '9' {
+			return true
+		}
+	}
+	return false // all digits, or empty
+}
+
 // plainDomain reports whether v is already a normalised domain name: lower-
-// case LDH (and underscore) labels of 1 to 63 octets, not all digits and
-// dots (an address is not a name), no trailing dot, no "xn--" label that
+// case LDH (and underscore) labels of 1 to 63 octets, the last with a
+// letter (an address is not a name, see hostName), no trailing dot, no "xn--" label that
 // would need checking. It runs on every name of every event, so the bytes
 // are classified by a table and only dots take a branch.
 func plainDomain(v []byte) bool {
@@ -105,8 +131,17 @@ func plainDomain(v []byte) bool {
 		}
 	}
 	n := len(v) - label
-	return seen&(classOther) == 0 && seen&classLetter != 0 &&
-		n > 0 && n <= 63 && !(n >= 4 && string(v[label:label+4]) == "xn--")
+	if seen&(classOther) != 0 || seen&classLetter == 0 || n <= 0 || n > 63 || n >= 4 && string(v[label:label+4]) == "xn--" {
+		return false
+	}
+	// The last label has a letter (see hostName): the top-level domain
+	// is short, so this costs a few bytes' look.
+	for _, c := range v[label:] {
+		if domainClass[c] == classLetter {
+			return true
+		}
+	}
+	return false
 }
 
 // Byte classes of plainDomain.
@@ -306,17 +341,28 @@ type timeCache struct {
 	hour time.Time
 }
 
-// parseEpoch parses Zeek's "1258535653.087137" (seconds since the epoch).
+// parseEpoch parses Zeek's time stamps: seconds since the epoch with a
+// fraction ("1258535653.087137", the default and JSON::TS_EPOCH) or
+// integer milliseconds ("1258535653087", JSON::TS_MILLIS). An integer of
+// 1e11 or more is milliseconds: as seconds it would be past the year
+// 5000, as milliseconds it is after March 1973. (JSON::TS_ISO8601 gives
+// RFC 3339 text, which timeCache.parse reads.)
 func parseEpoch(v []byte) (time.Time, bool) {
 	var sec, frac, scale int64 = 0, 0, 1
 	i := 0
 	for ; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
 		sec = sec*10 + int64(v[i]-'0')
-		if sec > 1e11 {
+		if sec > 1e15 {
 			return time.Time{}, false
 		}
 	}
 	if i == 0 {
+		return time.Time{}, false
+	}
+	if i == len(v) && sec >= 1e11 {
+		return time.UnixMilli(sec).UTC(), true
+	}
+	if sec > 1e11 {
 		return time.Time{}, false
 	}
 	if i < len(v) && v[i] == '.' {

@@ -25,6 +25,7 @@ func plainDomainRef(v []byte) bool {
 				return false
 			}
 			label = 0
+			letters = false // the last label must have one (hostName)
 			continue
 		default:
 			return false

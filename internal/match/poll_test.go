@@ -91,7 +91,7 @@ func TestFollowingMatcherLiveIndicators(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(f, `{"ts":1700000000.5,"query":"%s"}`+"\n", domain)
+		fmt.Fprintf(f, `{"ts":1717243200.5,"query":"%s"}`+"\n", domain)
 		f.Close()
 	}
 

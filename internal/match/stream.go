@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Stream runs a [Matcher] over live input: it compiles the active
-// indicators of Set, recompiles when a poll changes the set or an
-// indicator's valid_from/valid_until passes, and hands the sightings to
+// Stream runs a [Matcher] over live input: it compiles the indicators of
+// Set that are not revoked, recompiles when a poll changes the set, and
+// hands the sightings to
 // Emit every FlushEvery, all without stopping the stream. Fields are set
 // before [Stream.Init] and not changed afterwards.
 type Stream struct {
@@ -32,7 +32,6 @@ type Stream struct {
 	Now func() time.Time
 
 	mu                  sync.Mutex
-	next                time.Time
 	lastPoll, lastFlush time.Time
 	rebuilds            int
 	engine              *Engine
@@ -69,15 +68,17 @@ func (s *Stream) Init(ctx context.Context) error {
 	return nil
 }
 
+// rebuild compiles every indicator that is not revoked: the matcher
+// decides validity by each event's time (see [Matcher.Event]), so the
+// engine need not change when a valid_from or valid_until passes.
 func (s *Stream) rebuild(now time.Time) {
-	active, next := s.Set.Active(now)
-	e, errs := Compile(active, s.Options)
+	e, errs := Compile(s.Set.Usable(), s.Options)
 	if s.Warn != nil {
 		for _, ce := range errs {
 			s.Warn(ce)
 		}
 	}
-	s.engine, s.next = e, next
+	s.engine = e
 	s.rebuilds++
 	s.Matcher.SetEngine(e)
 }
@@ -112,7 +113,7 @@ func (s *Stream) Tick(ctx context.Context) {
 	if s.Poller != nil && now.Sub(s.lastPoll) >= s.PollEvery {
 		s.lastPoll = now
 	}
-	if changed || (!s.next.IsZero() && !now.Before(s.next)) {
+	if changed {
 		s.rebuild(now)
 	}
 	flush := now.Sub(s.lastFlush) >= s.FlushEvery
