@@ -161,15 +161,6 @@ func exportLiteral(a Attr, l pattern.Literal) (ExportValue, string) {
 	return ExportValue{Attr: a, Value: v, Raw: l.Str}, ""
 }
 
-// unmapPrefix turns an IPv4-mapped IPv6 prefix of at least 96 bits into
-// the IPv4 prefix it covers.
-func unmapPrefix(p netip.Prefix) netip.Prefix {
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	return p
-}
-
 // zeekIntelType maps attributes to Zeek's Intel::Type.
 func zeekIntelType(v ExportValue) string {
 	switch v.Attr {
