@@ -2,6 +2,7 @@ package misp
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -90,8 +91,9 @@ type eventCtx struct {
 	container string // the report or grouping id
 	markings  []string
 	res       *Result
-	refs      []string         // the container's object_refs
-	clusters  map[string]*unit // cluster uuid -> its SDO
+	refs      []string          // the container's object_refs
+	byMISP    map[string]string // MISP attribute/object uuid -> its SDO id
+	clusters  map[string]*unit  // cluster uuid -> its SDO
 }
 
 // unit is a group of objects that stand or fall together (an indicator;
@@ -119,7 +121,7 @@ func (c *Converter) Convert(ev *Event) *Result {
 			ev.Timestamp = Timestamp(d.Unix())
 		}
 	}
-	x := &eventCtx{ev: ev, createdBy: c.opt.CreatedBy, res: res, clusters: map[string]*unit{}}
+	x := &eventCtx{ev: ev, createdBy: c.opt.CreatedBy, res: res, clusters: map[string]*unit{}, byMISP: map[string]string{}}
 	if ev.Published {
 		x.container = "report--" + ev.UUID
 	} else {
@@ -163,6 +165,17 @@ func (c *Converter) Convert(ev *Event) *Result {
 		}
 		c.Stats.Objects++
 		c.object(x, o)
+	}
+	// Object references between what was mapped.
+	for i := range ev.Object {
+		o := &ev.Object[i]
+		for _, r := range o.ObjectReference {
+			src, dst := x.byMISP[o.UUID], x.byMISP[r.ReferencedUUID]
+			if r.Deleted || src == "" || dst == "" {
+				continue
+			}
+			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp))
+		}
 	}
 	// Who uses what among the event's clusters.
 	for _, a := range eventClusters {
@@ -388,6 +401,7 @@ func (c *Converter) attribute(x *eventCtx, a *Attribute) {
 		return
 	}
 	x.refs = append(x.refs, u.main)
+	x.byMISP[a.UUID] = u.main
 	c.attached(x, u.main, a.Galaxy, "attribute "+a.UUID)
 	c.sightings(x, u.main, a)
 }
@@ -482,6 +496,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		return
 	}
 	x.refs = append(x.refs, u.main)
+	x.byMISP[o.UUID] = u.main
 	c.attached(x, u.main, galaxies, "object "+o.UUID)
 	for i := range o.Attribute {
 		c.sightings(x, u.main, &o.Attribute[i])
@@ -530,19 +545,28 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 	for i := range g.GalaxyCluster {
 		cl := &g.GalaxyCluster[i]
 		c.Stats.Clusters++
-		if u, ok := x.clusters[cl.UUID]; ok {
+		if cl.Value == "" {
+			c.unsupported(x, "galaxy", cl.UUID, g.Type, "a cluster without a value")
+			continue
+		}
+		cid := cl.UUID
+		if !validUUID(cid) {
+			// Older exports leave uuid empty and name the cluster by its
+			// collection_uuid; failing that, its galaxy and value do.
+			cid = cl.CollectionUUID
+			if !validUUID(cid) {
+				cid = uuidV5("cluster " + g.Type + " " + cl.Value)
+			}
+		}
+		if u, ok := x.clusters[cid]; ok {
 			out = append(out, u)
 			continue
 		}
 		if kind == "" {
-			c.unsupported(x, "galaxy", cl.UUID, g.Type, "no STIX mapping for galaxy %q (cluster %q, on %s)", g.Type, cl.Value, where)
+			c.unsupported(x, "galaxy", cid, g.Type, "no STIX mapping for galaxy %q (cluster %q, on %s)", g.Type, cl.Value, where)
 			continue
 		}
-		if !validUUID(cl.UUID) || cl.Value == "" {
-			c.unsupported(x, "galaxy", cl.UUID, g.Type, "a cluster without uuid or value")
-			continue
-		}
-		m := map[string]any{"type": kind, "spec_version": "2.1", "id": kind + "--" + cl.UUID,
+		m := map[string]any{"type": kind, "spec_version": "2.1", "id": kind + "--" + cid,
 			"created": sharedCreated, "modified": sharedCreated, "created_by_ref": x.createdBy,
 			"name": cl.Value, "labels": []any{fmt.Sprintf("misp:galaxy-name=%q", g.Name), fmt.Sprintf("misp:galaxy-type=%q", g.Type)}}
 		setIf(m, "description", cl.Description)
@@ -583,7 +607,7 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 			}
 			c.seen[u.main] = true
 		}
-		x.clusters[cl.UUID] = u
+		x.clusters[cid] = u
 		x.refs = append(x.refs, u.main)
 		out = append(out, u)
 	}
@@ -704,4 +728,116 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 	if err := c.emit(x, &unit{main: x.container, objs: []map[string]any{m}}); err != nil {
 		c.unsupported(x, "event", ev.UUID, "event", "invalid as STIX: %v", err)
 	}
+}
+
+// relationshipName makes a MISP relationship type ("analysed-with",
+// "Drops") a STIX one: lower case, '-' between words.
+func relationshipName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	out := strings.TrimSuffix(b.String(), "-")
+	if out == "" {
+		return "related-to"
+	}
+	return out
+}
+
+// uuidV5 is a stable UUID for s in this package's namespace.
+func uuidV5(s string) string { return uuid.NewSHA1(relationshipNamespace, []byte(s)).String() }
+
+// Single is one value to make an indicator of, outside any event (a line
+// of a plain list, a CSV row).
+type Single struct {
+	// ID is the indicator's id; empty: indicator--<UUIDv5 of type and
+	// value>, so that the same value gets the same id on every import.
+	ID       string
+	Type     string // a MISP attribute type: ip-dst, domain, md5, ...
+	Value    string
+	Category string
+	Comment  string
+	Tags     []string // labels; tlp: tags become TLP 2.0 markings
+	// Created is the indicator's created, modified and valid_from.
+	Created   time.Time
+	CreatedBy string // created_by_ref; may be empty
+}
+
+// ErrNoMapping is wrapped by [Indicator] for a type without a pattern.
+var ErrNoMapping = errors.New("no STIX pattern for this type")
+
+// Indicator returns the indicator for s with the pattern the MISP
+// mapping gives its type (labels misp:type and misp:category, as
+// [Converter] writes them), valid per [stix.Validator] with the pattern
+// package's validator. It fails for a type without a pattern (wrapping
+// [ErrNoMapping]) and for a value that does not fit its type.
+func Indicator(s Single) (json.RawMessage, error) {
+	id := s.ID
+	if id == "" {
+		id = "indicator--" + uuidV5("indicator "+s.Type+" "+s.Value)
+	}
+	created := stix.FormatTimestamp(s.Created.Truncate(time.Millisecond))
+	m := map[string]any{"type": "indicator", "spec_version": "2.1", "id": id, "created": created, "modified": created, "valid_from": created}
+	if rt := ruleTypes[s.Type]; rt != "" {
+		m["pattern"], m["pattern_type"] = s.Value, rt
+	} else {
+		terms, known, err := termsOf(&Attribute{Type: s.Type, Value: s.Value, UUID: uuidOf(id)})
+		if !known {
+			return nil, fmt.Errorf("%w: %q", ErrNoMapping, s.Type)
+		}
+		if err != nil {
+			return nil, err
+		}
+		m["pattern"], m["pattern_type"], m["pattern_version"] = patternOf(terms), "stix", "2.1"
+	}
+	setIf(m, "created_by_ref", s.CreatedBy)
+	setIf(m, "description", s.Comment)
+	labels := []any{fmt.Sprintf("misp:type=%q", s.Type)}
+	if s.Category != "" {
+		labels = append(labels, fmt.Sprintf("misp:category=%q", s.Category))
+		if m["pattern_type"] == "stix" {
+			m["kill_chain_phases"] = []any{map[string]any{"kill_chain_name": "misp-category", "phase_name": s.Category}}
+		}
+	}
+	var marks []any
+	for _, t := range s.Tags {
+		if id, ok := tlpTags[strings.ToLower(t)]; ok {
+			marks = append(marks, id)
+		} else {
+			labels = append(labels, t)
+		}
+	}
+	m["labels"] = labels
+	setIf(m, "object_marking_refs", marks)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	o, err := stix.Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := (&stix.Validator{Patterns: map[string]func(string) error{"stix": pattern.Validate}}).Validate(o); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Markings returns the TLP 2.0 marking definitions that objects made
+// from tags reference, for a bundle that should carry them.
+func Markings(tags []string) []json.RawMessage {
+	var out []json.RawMessage
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if id, ok := tlpTags[strings.ToLower(t)]; ok && !seen[id] {
+			seen[id] = true
+			out = append(out, stix.TLPMarking(id))
+		}
+	}
+	return out
 }

@@ -64,6 +64,17 @@ type Object struct {
 	Timestamp    Timestamp   `json:"timestamp"`
 	Deleted      Bool        `json:"deleted,omitempty"`
 	Attribute    []Attribute `json:"Attribute"`
+	// ObjectReference links this object to another object or attribute.
+	ObjectReference []ObjectReference `json:"ObjectReference,omitempty"`
+}
+
+// ObjectReference is a typed link from an object to another object or
+// attribute of the event.
+type ObjectReference struct {
+	UUID             string `json:"uuid,omitempty"`
+	ReferencedUUID   string `json:"referenced_uuid"`
+	RelationshipType string `json:"relationship_type"`
+	Deleted          Bool   `json:"deleted,omitempty"`
 }
 
 // Galaxy is a MISP galaxy with the clusters used in the event.
@@ -78,11 +89,14 @@ type Galaxy struct {
 // Cluster is one galaxy cluster (a threat actor, a malware family, an
 // ATT&CK technique...).
 type Cluster struct {
-	UUID        string         `json:"uuid"`
-	Type        string         `json:"type,omitempty"`
-	Value       string         `json:"value"`
-	Description string         `json:"description,omitempty"`
-	Meta        map[string]any `json:"meta,omitempty"`
+	UUID string `json:"uuid"`
+	// CollectionUUID identifies the cluster in older MISP exports, whose
+	// uuid is empty.
+	CollectionUUID string         `json:"collection_uuid,omitempty"`
+	Type           string         `json:"type,omitempty"`
+	Value          string         `json:"value"`
+	Description    string         `json:"description,omitempty"`
+	Meta           map[string]any `json:"meta,omitempty"`
 }
 
 // Tag is a MISP tag.

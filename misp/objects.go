@@ -2,6 +2,7 @@ package misp
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -108,6 +109,8 @@ func init() {
 	}
 }
 
+var mediaTypeRE = regexp.MustCompile(`^[a-z]+/[a-zA-Z0-9.+_-]+$`)
+
 // customProp is the property misp-stix gives a relation without a rule.
 func customProp(relation string) string {
 	var b strings.Builder
@@ -141,6 +144,10 @@ func objectTerms(o *Object) (ts []term, known bool, err error) {
 			}
 			ts = append(ts, term{typ: tpl.root, prop: []string{customProp(a.ObjectRelation)}, value: a.Value, uuid: a.UUID, relation: a.ObjectRelation, mispType: a.Type})
 			continue
+		}
+		if len(s.prop) == 1 && s.prop[0] == "mime_type" && !mediaTypeRE.MatchString(a.Value) {
+			// MISP often holds libmagic's description here, not a media type.
+			s = slot{prop: []string{customProp(a.ObjectRelation)}}
 		}
 		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, uuid: a.UUID, relation: a.ObjectRelation, mispType: a.Type}
 		switch {

@@ -245,6 +245,9 @@ var attributeTerms = map[string]func(v string) ([]term, error){
 	"uri":      simple("url", "value"),
 	"mutex":    simple("mutex", "name"),
 	"filename": simple("file", "name"),
+	// The attachment's content is not in a feed or search result without
+	// withAttachments; its name is.
+	"attachment": simple("file", "name"),
 	"regkey": func(v string) ([]term, error) {
 		return []term{{typ: "windows-registry-key", prop: []string{"key"}, value: fullHive(v)}}, nil
 	},
