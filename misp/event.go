@@ -55,6 +55,22 @@ type Attribute struct {
 	Sighting       []Sighting `json:"Sighting,omitempty"`
 }
 
+// UnmarshalJSON accepts a value of any JSON scalar type (templates such
+// as parler-account hold booleans and numbers).
+func (a *Attribute) UnmarshalJSON(b []byte) error {
+	type plain Attribute
+	var v struct {
+		plain
+		Value Text `json:"value"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*a = Attribute(v.plain)
+	a.Value = string(v.Value)
+	return nil
+}
+
 // Object is a MISP object: attributes grouped by a template.
 type Object struct {
 	UUID         string      `json:"uuid"`
@@ -171,8 +187,12 @@ func (v *Text) UnmarshalJSON(b []byte) error {
 		*v = Text(s)
 		return nil
 	}
-	if string(b) == "null" {
+	switch string(b) {
+	case "null":
 		*v = ""
+		return nil
+	case "true", "false":
+		*v = Text(b)
 		return nil
 	}
 	var n json.Number

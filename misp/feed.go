@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/parley-exchange/parley/pattern"
 	"github.com/parley-exchange/parley/stix"
@@ -114,6 +113,16 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		f.add(&extra, o, byID)
 	}
 	if len(extra.Attribute)+len(extra.Object)+len(extra.Galaxy) > 0 {
+		if extra.Timestamp == 0 {
+			// The newest content dates the event, so that an unchanged
+			// export keeps its timestamp and MISP does not fetch it again.
+			for _, a := range extra.Attribute {
+				extra.Timestamp = max(extra.Timestamp, a.Timestamp)
+			}
+			for _, o := range extra.Object {
+				extra.Timestamp = max(extra.Timestamp, o.Timestamp)
+			}
+		}
 		f.Events = append(f.Events, &extra)
 	}
 	return f
@@ -256,7 +265,7 @@ func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
 	case "identity", "marking-definition", "relationship", "sighting", "extension-definition":
 		// Context that MISP feeds do not carry.
 	default:
-		if !strings.Contains(o.Type, "--") && byID[o.ID] != nil && isSCO(o) {
+		if isSCO(o) {
 			return // observables travel with their observed-data
 		}
 		skip("no MISP form for %s objects", o.Type)
@@ -707,8 +716,8 @@ func writeFile(name string, data []byte) error {
 
 // EventFor returns the event that [FeedFromSTIX] fills with objects no
 // report references: its uuid is derived from name (a collection id or a
-// file name), so that exporting the same source twice updates one event.
-func EventFor(name string, now time.Time) Event {
-	return Event{UUID: uuidV5("export " + name), Info: "Parley export of " + name, Timestamp: Timestamp(now.Unix()),
-		Date: now.UTC().Format("2006-01-02"), Analysis: "2", ThreatLevelID: "4", Orgc: Org{Name: "Parley"}}
+// file name), so that exporting the same source twice updates one event;
+// its timestamp is its newest content's.
+func EventFor(name string) Event {
+	return Event{UUID: uuidV5("export " + name), Info: "Parley export of " + name, Analysis: "2", ThreatLevelID: "4", Orgc: Org{Name: "Parley"}}
 }

@@ -142,14 +142,16 @@ func objectTerms(o *Object) (ts []term, known bool, err error) {
 			if a.Type == "attachment" || a.Type == "malware-sample" {
 				continue // the payload is not in the feed; its name is
 			}
-			ts = append(ts, term{typ: tpl.root, prop: []string{customProp(a.ObjectRelation)}, value: a.Value, uuid: a.UUID, relation: a.ObjectRelation, mispType: a.Type})
+			ts = append(ts, term{typ: tpl.root, prop: []string{customProp(a.ObjectRelation)}, value: a.Value, relation: a.ObjectRelation, mispType: a.Type})
 			continue
 		}
 		if len(s.prop) == 1 && s.prop[0] == "mime_type" && !mediaTypeRE.MatchString(a.Value) {
 			// MISP often holds libmagic's description here, not a media type.
 			s = slot{prop: []string{customProp(a.ObjectRelation)}}
 		}
-		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, uuid: a.UUID, relation: a.ObjectRelation, mispType: a.Type}
+		// A referenced observable is <type>--UUIDv5(object, attribute):
+		// attribute uuids are not always unique across objects.
+		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
 		switch {
 		case s.num:
 			n, perr := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(a.Value)), "AS"), 10, 64)
