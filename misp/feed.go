@@ -451,7 +451,11 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 	ts := Timestamp(o.Modified.Unix())
 	if name := label(o, "name"); name != "" {
 		obj := Object{UUID: uuidOf(o.ID), Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, Comment: str(o, "description")}
+		_, protocols := templates[name].slots["layer4-protocol"]
 		for i, c := range cmps {
+			if strings.HasSuffix(c.path, ":protocols") && !protocols {
+				continue // the default observed-data needs, not MISP data
+			}
 			rel, typ := relationOf(name, c)
 			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, i, c), Type: typ, Category: categoryFor(typ),
 				Value: c.value, ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
@@ -460,14 +464,6 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 		return
 	}
 	typ := label(o, "type")
-	// Ports and protocols complete an address; they are not the value.
-	var vals []string
-	for _, c := range cmps {
-		if strings.HasSuffix(c.path, ":protocols") {
-			continue
-		}
-		vals = append(vals, c.value)
-	}
 	if typ == "" {
 		if len(cmps) != 1 {
 			skip("a pattern of %d comparisons without a misp:type label has no MISP attribute form", len(cmps))
@@ -479,12 +475,45 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 			return
 		}
 	}
-	v := strings.Join(vals, "|")
-	if typ == "AS" && !strings.HasPrefix(v, "AS") {
-		v = "AS" + v
+	v, ok := valueOf(typ, cmps)
+	if !ok {
+		skip("its comparisons do not make a %s value", typ)
+		return
 	}
 	ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: typ, Category: categoryOf(o, typ), Value: v,
 		ToIDs: Bool(toIDs), Timestamp: ts, Comment: str(o, "description"), Tag: tagsOf(o)})
+}
+
+// valueOf rebuilds an attribute value of type typ from its comparisons:
+// the one comparison (protocols and account types aside) or, for a
+// composite type (a|b), the name, value, key or address as a and the
+// other as b, in the order of [attributeTerms].
+func valueOf(typ string, cmps []comparison) (string, bool) {
+	var rest []comparison
+	for _, c := range cmps {
+		if strings.HasSuffix(c.path, ":protocols") || strings.HasSuffix(c.path, ":account_type") {
+			continue
+		}
+		rest = append(rest, c)
+	}
+	if !strings.Contains(typ, "|") && typ != "malware-sample" {
+		if len(rest) != 1 {
+			return "", false
+		}
+		return rest[0].value, true
+	}
+	if len(rest) != 2 {
+		return "", false
+	}
+	first := func(c comparison) bool {
+		return strings.HasSuffix(c.path, ":name") || strings.HasSuffix(c.path, ":value") ||
+			strings.HasSuffix(c.path, ":key") || strings.HasSuffix(c.path, "_ref.value")
+	}
+	a, b := rest[0], rest[1]
+	if !first(a) && first(b) {
+		a, b = b, a
+	}
+	return a.value + "|" + b.value, true
 }
 
 // attrUUID gives an object's attribute back its uuid when the observable
@@ -561,9 +590,14 @@ func relationOf(name string, c comparison) (string, string) {
 			isIP = true
 		}
 		var cands []string
+		ctype, _, _ := strings.Cut(c.path, ":")
 		for rel, s := range tpl.slots {
 			t := term{typ: tpl.root, prop: s.prop, ref: s.ref}
-			if t.patternPath() != c.path {
+			// An observable a single reference could not hold stands
+			// alone (a host name beside the address of dst_ref).
+			alone := s.ref != nil && !s.ref.list && ctype != tpl.root && path == strings.Join(s.ref.key, ".") &&
+				(ctype == s.ref.typ || s.ref.typ == "ip" && (ctype == "ipv4-addr" || ctype == "ipv6-addr"))
+			if t.patternPath() != c.path && !alone {
 				continue
 			}
 			if s.ref != nil && (s.ref.typ == "ip") != isIP {
@@ -576,7 +610,11 @@ func relationOf(name string, c comparison) (string, string) {
 			return cands[0], tpl.slots[cands[0]].mispType
 		}
 		if rel, ok := strings.CutPrefix(path, "x_misp_"); ok {
-			return strings.ReplaceAll(rel, "_", "-"), "text"
+			rel = strings.ReplaceAll(rel, "_", "-")
+			if s, ok := tpl.slots[rel]; ok {
+				return rel, s.mispType // kept aside, as a MIME description
+			}
+			return rel, "text"
 		}
 	}
 	_, path, _ := strings.Cut(c.path, ":")

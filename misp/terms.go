@@ -156,8 +156,10 @@ func subMap(m map[string]any, path []string) map[string]any {
 	return m
 }
 
-// setPath sets a nested property; a repeated leaf becomes a list only for
-// list-valued properties (protocols), otherwise the first value stays.
+// setPath sets a nested property. A repeated leaf becomes a list for
+// list-valued properties (protocols) and custom ones (x_misp_...: MISP
+// objects repeat relations); a defined single-valued property keeps its
+// first value.
 func setPath(m map[string]any, path []string, v any) {
 	holder := subMap(m, path[:len(path)-1])
 	leaf := path[len(path)-1]
@@ -166,8 +168,16 @@ func setPath(m map[string]any, path []string, v any) {
 		holder[leaf] = append(l, v)
 		return
 	}
-	if _, set := holder[leaf]; !set {
+	old, set := holder[leaf]
+	switch {
+	case !set:
 		holder[leaf] = v
+	case strings.HasPrefix(leaf, "x_misp_"):
+		if l, ok := old.([]any); ok {
+			holder[leaf] = append(l, v)
+		} else {
+			holder[leaf] = []any{old, v}
+		}
 	}
 }
 
