@@ -75,4 +75,3 @@ func exportMISPFeed(ctx context.Context, c *cli, file, url, token, collection, d
 	fmt.Fprintf(c.stderr, "parley: export: %d events, %d attributes from %d STIX objects, %d without MISP form\n", len(feed.Events), attrs, len(objs), len(feed.Unsupported))
 	return nil
 }
-
