@@ -106,6 +106,20 @@ func (o *importOut) check() error {
 	return nil
 }
 
+// notInput refuses an --out that names the input, which creating the
+// output would empty before it is read.
+func (o *importOut) notInput(src string) error {
+	if o.out == "" || o.out == "-" {
+		return nil
+	}
+	a, err1 := filepath.Abs(o.out)
+	b, err2 := filepath.Abs(src)
+	if err1 == nil && err2 == nil && a == b {
+		return usageErrorf("write the bundle to another file", "--out %s is the input", o.out)
+	}
+	return nil
+}
+
 // target names the output, for the state file's key.
 func (o *importOut) target() string {
 	if o.out != "" {
@@ -122,10 +136,11 @@ func (o *importOut) target() string {
 // bundle as they come, or signs them and pushes them in envelopes.
 type importSink struct {
 	c *cli
-	// bundle output
-	w       *bufio.Writer
-	f       *os.File
-	written int
+	// bundle output, written to tmp and renamed to out when complete
+	w        *bufio.Writer
+	f        *os.File
+	out, tmp string
+	written  int
 	// push output
 	client     *taxii.Client
 	collID     string
@@ -144,11 +159,12 @@ func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
 	if o.out != "" {
 		w := c.stdout
 		if o.out != "-" {
-			f, err := os.Create(o.out)
+			f, err := os.CreateTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".*")
 			if err != nil {
 				return nil, withExit(3, "", fmt.Errorf("couldn't create %s: %w", o.out, err))
 			}
-			s.f, w = f, f
+			f.Chmod(0o644) // what os.Create would give
+			s.f, w, s.out, s.tmp = f, f, o.out, f.Name()
 		}
 		s.w = bufio.NewWriterSize(w, 1<<16)
 		fmt.Fprintf(s.w, "{\"type\": \"bundle\", \"id\": \"bundle--%s\", \"objects\": [", uuid.NewString())
@@ -263,6 +279,12 @@ func (s *importSink) close(ctx context.Context) error {
 			if cerr := s.f.Close(); err == nil {
 				err = cerr
 			}
+			if err == nil {
+				err = os.Rename(s.tmp, s.out)
+			}
+			if err != nil {
+				os.Remove(s.tmp)
+			}
 		}
 		if err != nil {
 			return withExit(3, "", fmt.Errorf("couldn't write the bundle: %w", err))
@@ -278,6 +300,14 @@ func (s *importSink) close(ctx context.Context) error {
 		return withExit(4, "", fmt.Errorf("the node refused %d objects", s.refused))
 	}
 	return nil
+}
+
+// abort drops a bundle being written; pushed objects stay pushed.
+func (s *importSink) abort() {
+	if s.f != nil {
+		s.f.Close()
+		os.Remove(s.tmp)
+	}
 }
 
 // --- misp ---
@@ -311,6 +341,9 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	src := pos[0]
+	if err := out.notInput(src); err != nil {
+		return err
+	}
 	isURL := strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")
 	feed, base := feedBase(src, isURL)
 	if *poll > 0 && (!feed || out.url == "") {
@@ -324,7 +357,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 		conv: misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})}
 	if !feed {
 		if err := imp.document(ctx, src, isURL); err != nil {
-			sink.close(ctx)
+			sink.abort()
 			return err
 		}
 		err := sink.close(ctx)
@@ -339,7 +372,10 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	}
 	for {
 		err := imp.feed(ctx, base, isURL, state, *full)
-		if err == nil && *poll == 0 {
+		switch {
+		case err != nil:
+			sink.abort()
+		case *poll == 0:
 			err = sink.close(ctx)
 		}
 		imp.summary()
@@ -628,6 +664,9 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 	if err := out.check(); err != nil {
 		return err
 	}
+	if err := out.notInput(pos[0]); err != nil {
+		return err
+	}
 	created := time.Now().UTC()
 	if *createdFlag != "" {
 		if created, err = stix.ParseTimestamp(*createdFlag); err != nil {
@@ -695,11 +734,12 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 				continue
 			}
 			if err := one(n, "", v, "", "", nil); err != nil {
+				sink.abort()
 				return err
 			}
 		}
 		if err := sc.Err(); err != nil {
-			sink.close(ctx)
+			sink.abort()
 			return usageErrorf("one value a line", "couldn't read %s after line %d: %v", pos[0], n, err)
 		}
 	} else {
@@ -708,7 +748,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 		})
 		if err != nil {
 			var ee *exitError
-			sink.close(ctx)
+			sink.abort()
 			if errors.As(err, &ee) {
 				return err
 			}
