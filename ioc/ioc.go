@@ -180,3 +180,18 @@ func validHost(h string) bool {
 	}
 	return isDomain(strings.ToLower(h)) || h == "localhost"
 }
+
+// Pattern returns the STIX pattern of an address or CIDR, which a plain
+// list gives without a direction: [ipv4-addr:value = '...'] (or
+// ipv6-addr), where MISP's ip-dst would say network-traffic:dst_ref. It
+// returns "" for the other kinds, whose MISP type's pattern says the
+// same thing.
+func (v Value) Pattern() string {
+	switch v.Kind {
+	case IPv4, CIDR4:
+		return "[ipv4-addr:value = '" + v.Value + "']"
+	case IPv6, CIDR6:
+		return "[ipv6-addr:value = '" + v.Value + "']"
+	}
+	return ""
+}

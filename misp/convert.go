@@ -757,9 +757,12 @@ func uuidV5(s string) string { return uuid.NewSHA1(relationshipNamespace, []byte
 type Single struct {
 	// ID is the indicator's id; empty: indicator--<UUIDv5 of type and
 	// value>, so that the same value gets the same id on every import.
-	ID       string
-	Type     string // a MISP attribute type: ip-dst, domain, md5, ...
-	Value    string
+	ID    string
+	Type  string // a MISP attribute type: ip-dst, domain, md5, ...
+	Value string
+	// Pattern, when set, is the STIX pattern to use instead of the one
+	// Type gives (a list's address has no direction).
+	Pattern  string
 	Category string
 	Comment  string
 	Tags     []string // labels; tlp: tags become TLP 2.0 markings
@@ -785,6 +788,8 @@ func Indicator(s Single) (json.RawMessage, error) {
 	m := map[string]any{"type": "indicator", "spec_version": "2.1", "id": id, "created": created, "modified": created, "valid_from": created}
 	if rt := ruleTypes[s.Type]; rt != "" {
 		m["pattern"], m["pattern_type"] = s.Value, rt
+	} else if s.Pattern != "" {
+		m["pattern"], m["pattern_type"], m["pattern_version"] = s.Pattern, "stix", "2.1"
 	} else {
 		terms, known, err := termsOf(&Attribute{Type: s.Type, Value: s.Value, UUID: uuidOf(id)})
 		if !known {

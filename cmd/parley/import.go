@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -89,8 +90,15 @@ func (o *importOut) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.onConflict, "on-conflict", "fail", "when the node has an object's id and version with other content: skip (report it, go on) or fail (exit 4)")
 }
 
-// check validates the output flags.
-func (o *importOut) check() error {
+// check validates the output flags; args are the command line, to tell
+// a --url given there from one PARLEY_URL supplied (which --out
+// overrides, as a shell with PARLEY_URL set should still write files).
+func (o *importOut) check(args []string) error {
+	if o.out != "" && !slices.ContainsFunc(args, func(a string) bool {
+		return a == "--url" || a == "-url" || strings.HasPrefix(a, "--url=") || strings.HasPrefix(a, "-url=")
+	}) {
+		o.url = ""
+	}
 	if err := readToken(&o.token, o.tokenFile); err != nil {
 		return err
 	}
@@ -241,7 +249,7 @@ func (s *importSink) flush(ctx context.Context) error {
 	}
 	batch := s.batch
 	s.batch, s.batchBytes = nil, 0
-	var conflictErr error
+	var conflicted []string
 	err := sendEnvelopes(ctx, s.client, s.collID, batch, func(st *taxii.Status) {
 		for _, d := range st.Successes {
 			if d.Message == "already stored" {
@@ -255,7 +263,7 @@ func (s *importSink) flush(ctx context.Context) error {
 				verb := "skipped"
 				if s.onConflict == "fail" {
 					verb = "conflict"
-					conflictErr = withExit(4, "--on-conflict skip reports such objects and goes on", fmt.Errorf("the node has %s with other content", f.ID))
+					conflicted = append(conflicted, f.ID)
 				}
 				fmt.Fprintf(s.c.stdout, "%-8s %s %s: %s\n", verb, f.ID, f.Version, f.Message)
 				continue
@@ -267,7 +275,10 @@ func (s *importSink) flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return conflictErr
+	if len(conflicted) > 0 {
+		return withExit(4, "--on-conflict skip reports such objects and goes on", fmt.Errorf("the node has %d of these ids and versions with other content (first %s); versions are never replaced", len(conflicted), conflicted[0]))
+	}
+	return nil
 }
 
 // close finishes the output and says what happened.
@@ -337,7 +348,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	if len(pos) != 1 {
 		return usageErrorf("parley import misp [flags] FILE|DIR|URL", "import misp needs one FILE, DIR or URL")
 	}
-	if err := out.check(); err != nil {
+	if err := out.check(args); err != nil {
 		return err
 	}
 	src := pos[0]
@@ -661,7 +672,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 			return usageErrorf("", "bad --columns: %v", err)
 		}
 	}
-	if err := out.check(); err != nil {
+	if err := out.check(args); err != nil {
 		return err
 	}
 	if err := out.notInput(pos[0]); err != nil {
@@ -699,6 +710,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 	}
 	var made, bad int
 	one := func(line int, typ, value, comment, category string, rowTags []string) error {
+		pat := ""
 		if typ == "" {
 			v, ok := ioc.Recognize(ioc.Refang(value))
 			if !ok {
@@ -706,7 +718,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 				fmt.Fprintf(c.stderr, "parley: import: line %d: not recognised: %q\n", line, value)
 				return nil
 			}
-			typ, value = v.MISPType(), v.Value
+			typ, value, pat = v.MISPType(), v.Value, v.Pattern()
 		}
 		allTags := append(append([]string{}, common...), rowTags...)
 		if !sink.push() {
@@ -714,7 +726,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 				sink.add(ctx, m)
 			}
 		}
-		obj, err := misp.Indicator(misp.Single{Type: typ, Value: value, Comment: comment, Category: category, Tags: allTags, Created: created, CreatedBy: sink.me})
+		obj, err := misp.Indicator(misp.Single{Type: typ, Value: value, Pattern: pat, Comment: comment, Category: category, Tags: allTags, Created: created, CreatedBy: sink.me})
 		if err != nil {
 			bad++
 			fmt.Fprintf(c.stderr, "parley: import: line %d: %s %q: %v\n", line, typ, value, err)
