@@ -157,6 +157,9 @@ type importSink struct {
 	onConflict string
 	batch      []json.RawMessage
 	batchBytes int
+	// inflight receives the result of the envelope being pushed while
+	// the next one is converted and signed; nil when none is.
+	inflight chan error
 	// seen keeps ids already sent in this run (objects shared by events).
 	seen                                map[string]bool
 	stored, already, conflicts, refused int
@@ -242,13 +245,42 @@ func isConflict(msg string) bool {
 	return strings.Contains(msg, "already stored") || strings.Contains(msg, "versions are never overwritten")
 }
 
-// flush pushes the queued objects.
+// flush starts pushing the queued objects, after the envelope before
+// has been answered: conversion and signing go on while the node works.
 func (s *importSink) flush(ctx context.Context) error {
+	if err := s.wait(); err != nil {
+		return err
+	}
 	if !s.push() || len(s.batch) == 0 {
 		return nil
 	}
 	batch := s.batch
 	s.batch, s.batchBytes = nil, 0
+	s.inflight = make(chan error, 1)
+	go func() { s.inflight <- s.send(ctx, batch) }()
+	return nil
+}
+
+// wait waits for the envelope in flight.
+func (s *importSink) wait() error {
+	if s.inflight == nil {
+		return nil
+	}
+	err := <-s.inflight
+	s.inflight = nil
+	return err
+}
+
+// sync pushes everything queued and waits for the node's answer.
+func (s *importSink) sync(ctx context.Context) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
+	return s.wait()
+}
+
+// send pushes one batch and reports each object the node did not take.
+func (s *importSink) send(ctx context.Context, batch []json.RawMessage) error {
 	var conflicted []string
 	err := sendEnvelopes(ctx, s.client, s.collID, batch, func(st *taxii.Status) {
 		for _, d := range st.Successes {
@@ -302,7 +334,7 @@ func (s *importSink) close(ctx context.Context) error {
 		}
 		return nil
 	}
-	if err := s.flush(ctx); err != nil {
+	if err := s.sync(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.c.stdout, "pushed %d objects: %d stored (%d already there), %d conflicts, %d refused\n",
@@ -315,6 +347,7 @@ func (s *importSink) close(ctx context.Context) error {
 
 // abort drops a bundle being written; pushed objects stay pushed.
 func (s *importSink) abort() {
+	s.wait()
 	if s.f != nil {
 		s.f.Close()
 		os.Remove(s.tmp)
@@ -634,7 +667,7 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 		}
 	}
 	// Only what reached the output counts as imported.
-	if err := imp.sink.flush(ctx); err != nil {
+	if err := imp.sink.sync(ctx); err != nil {
 		return err
 	}
 	for id, t := range pending {

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/misp"
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/taxii"
+)
+
+// benchAttributes is how many MISP attributes BenchmarkImportMISP imports:
+// PARLEY_BENCH_ATTRS, default 100,000 (10,000 with -short).
+func benchAttributes() int {
+	if n, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_ATTRS")); err == nil && n > 0 {
+		return n
+	}
+	if testing.Short() {
+		return 10_000
+	}
+	return 100_000
+}
+
+// writeMISPEvents writes n attributes as MISP events of 1,000 attributes
+// (a REST search response): domains, addresses, hashes and URLs, four in
+// five with to_ids (indicators), the others observed-data.
+func writeMISPEvents(b *testing.B, path string, n int) {
+	var events []map[string]any
+	for e := 0; e*1000 < n; e++ {
+		var attrs []map[string]any
+		for i := e * 1000; i < min(n, (e+1)*1000); i++ {
+			typ, val := "domain", fmt.Sprintf("host%d.example.org", i)
+			switch i % 5 {
+			case 1:
+				typ, val = "ip-dst", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+			case 2:
+				typ, val = "md5", fmt.Sprintf("%032x", i)
+			case 3:
+				typ, val = "sha256", fmt.Sprintf("%064x", i)
+			case 4:
+				typ, val = "url", fmt.Sprintf("http://host%d.example.org/x.php", i)
+			}
+			attrs = append(attrs, map[string]any{
+				"uuid": fmt.Sprintf("5758ebf5-c898-48e6-9fe9-%012x", i), "type": typ, "category": "Network activity",
+				"value": val, "to_ids": i%5 != 1, "timestamp": "1465681801",
+			})
+		}
+		events = append(events, map[string]any{"Event": map[string]any{
+			"uuid": fmt.Sprintf("6758ebf5-c898-48e6-9fe9-%012x", e), "info": fmt.Sprintf("benchmark event %d", e),
+			"date": "2016-06-11", "timestamp": "1465681801", "published": true, "publish_timestamp": "1465681901",
+			"Orgc": map[string]any{"name": "CIRCL", "uuid": "55f6ea5e-2c60-40e5-964f-47a8950d210f"},
+			"Tag": []any{map[string]any{"name": "tlp:green"}}, "Attribute": attrs,
+		}})
+	}
+	data, err := json.Marshal(map[string]any{"response": events})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkImportMISP measures `parley import misp` of benchAttributes()
+// attributes into a node started on a temporary folder (parse, map,
+// sign, push in envelopes; the node validates, verifies and stores),
+// against the node's ingest of the same number of signed objects (the
+// same objects, converted and signed beforehand, pushed the same way,
+// one envelope at a time). The two alternate in rounds, each into a
+// fresh collection, so that they share the machine's drifting load.
+// Goal: import >= 0.5 x ingest (the "ratio" metric).
+func BenchmarkImportMISP(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	if _, err := node.Init(ctx, filepath.Join(dir, "node"), node.Config{}, nil); err != nil {
+		b.Fatal(err)
+	}
+	n, err := node.Open(ctx, filepath.Join(dir, "node"), node.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	m, err := n.AddMember(ctx, "bench", pub)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { n.Serve(sctx, ln, nil); close(done) }()
+	defer func() { cancel(); <-done; n.Close() }()
+	url := "http://" + ln.Addr().String()
+	keyFile := filepath.Join(dir, "bench.key")
+	if err := writeKeyPair(keyFile, pub, key); err != nil {
+		b.Fatal(err)
+	}
+	tokenFile := filepath.Join(dir, "bench.json")
+	tj, _ := json.Marshal(map[string]string{"id": m.ID, "token": m.Token})
+	if err := os.WriteFile(tokenFile, tj, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	attrs := benchAttributes()
+	events := filepath.Join(dir, "events.json")
+	writeMISPEvents(b, events, attrs)
+
+	// The baseline's objects: the import's own, signed beforehand.
+	data, _ := os.ReadFile(events)
+	conv := misp.NewConverter(misp.Options{CreatedBy: m.ID, NoMarkingObjects: true})
+	var signed []json.RawMessage
+	err = misp.ReadEvents(bytes.NewReader(data), func(ev *misp.Event) error {
+		for _, o := range conv.Convert(ev).Objects {
+			s, err := stix.Sign(o, key)
+			if err != nil {
+				return err
+			}
+			signed = append(signed, s)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := &taxii.Client{BaseURL: url, Token: m.Token}
+	var importTime, ingestTime time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k := range 2 {
+			coll, err := n.AddCollection(ctx, fmt.Sprintf("bench %d %d", i, k), "", []string{"bench"}, []string{"bench"}, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if (i+k)%2 == 0 {
+				var out, errb bytes.Buffer
+				c := &cli{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+				start := time.Now()
+				code := c.main(ctx, []string{"import", "misp", "--url", url, "--token-file", tokenFile, "--key", keyFile, "--collection", coll, events})
+				importTime += time.Since(start)
+				want := fmt.Sprintf("pushed %d objects: %d stored (0 already there), 0 conflicts, 0 refused", len(signed), len(signed))
+				if code != 0 || !bytes.Contains(out.Bytes(), []byte(want)) {
+					b.Fatalf("import: exit %d\n%s\n%s\nwant %q", code, out.Bytes(), errb.Bytes(), want)
+				}
+			} else {
+				var stored int
+				start := time.Now()
+				err := sendEnvelopes(ctx, client, coll, signed, func(st *taxii.Status) { stored += st.SuccessCount })
+				ingestTime += time.Since(start)
+				if err != nil || stored != len(signed) {
+					b.Fatalf("ingest: %v, %d of %d stored", err, stored, len(signed))
+				}
+			}
+		}
+	}
+	objs := float64(b.N * len(signed))
+	importRate, ingestRate := objs/importTime.Seconds(), objs/ingestTime.Seconds()
+	b.ReportMetric(float64(b.N*attrs)/importTime.Seconds(), "attributes/s")
+	b.ReportMetric(importRate, "import-objects/s")
+	b.ReportMetric(ingestRate, "ingest-objects/s")
+	b.ReportMetric(importRate/ingestRate, "ratio")
+	b.ReportMetric(float64(len(signed)), "objects")
+	b.ReportMetric(0, "ns/op")
+}
