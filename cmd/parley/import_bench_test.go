@@ -60,7 +60,7 @@ func writeMISPEvents(b *testing.B, path string, n int) {
 			"uuid": fmt.Sprintf("6758ebf5-c898-48e6-9fe9-%012x", e), "info": fmt.Sprintf("benchmark event %d", e),
 			"date": "2016-06-11", "timestamp": "1465681801", "published": true, "publish_timestamp": "1465681901",
 			"Orgc": map[string]any{"name": "CIRCL", "uuid": "55f6ea5e-2c60-40e5-964f-47a8950d210f"},
-			"Tag": []any{map[string]any{"name": "tlp:green"}}, "Attribute": attrs,
+			"Tag":  []any{map[string]any{"name": "tlp:green"}}, "Attribute": attrs,
 		}})
 	}
 	data, err := json.Marshal(map[string]any{"response": events})
