@@ -423,6 +423,10 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 			err = sink.close(ctx)
 		}
 		imp.summary()
+		if err != nil && *poll > 0 && ctx.Err() != nil {
+			fmt.Fprintln(c.stderr, "parley: import: stopped; the next run resumes from the state file")
+			return nil
+		}
 		if err != nil || *poll == 0 {
 			return err
 		}

@@ -20,6 +20,51 @@ import (
 	"github.com/parley-exchange/parley/taxii"
 )
 
+// testNode is a node served on a free port of 127.0.0.1 from a
+// temporary folder, with one member whose key and token are in files.
+type testNode struct {
+	n                  *node.Node
+	member             node.NewMember
+	key                ed25519.PrivateKey
+	url                string
+	keyFile, tokenFile string
+}
+
+func startTestNode(tb testing.TB) *testNode {
+	ctx := context.Background()
+	dir := tb.TempDir()
+	if _, err := node.Init(ctx, filepath.Join(dir, "node"), node.Config{}, nil); err != nil {
+		tb.Fatal(err)
+	}
+	n, err := node.Open(ctx, filepath.Join(dir, "node"), node.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	m, err := n.AddMember(ctx, "bench", pub)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { n.Serve(sctx, ln, nil); close(done) }()
+	tb.Cleanup(func() { cancel(); <-done; n.Close() })
+	tn := &testNode{n: n, member: m, key: key, url: "http://" + ln.Addr().String(),
+		keyFile: filepath.Join(dir, "member.key"), tokenFile: filepath.Join(dir, "member.json")}
+	if err := writeKeyPair(tn.keyFile, pub, key); err != nil {
+		tb.Fatal(err)
+	}
+	tj, _ := json.Marshal(map[string]string{"id": m.ID, "token": m.Token})
+	if err := os.WriteFile(tn.tokenFile, tj, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return tn
+}
+
 // benchAttributes is how many MISP attributes BenchmarkImportMISP imports:
 // PARLEY_BENCH_ATTRS, default 100,000 (10,000 with -short).
 func benchAttributes() int {
@@ -82,37 +127,9 @@ func writeMISPEvents(b *testing.B, path string, n int) {
 // Goal: import >= 0.5 x ingest (the "ratio" metric).
 func BenchmarkImportMISP(b *testing.B) {
 	ctx := context.Background()
+	tn := startTestNode(b)
+	n, m, key, url, keyFile, tokenFile := tn.n, tn.member, tn.key, tn.url, tn.keyFile, tn.tokenFile
 	dir := b.TempDir()
-	if _, err := node.Init(ctx, filepath.Join(dir, "node"), node.Config{}, nil); err != nil {
-		b.Fatal(err)
-	}
-	n, err := node.Open(ctx, filepath.Join(dir, "node"), node.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	pub, key, _ := ed25519.GenerateKey(rand.Reader)
-	m, err := n.AddMember(ctx, "bench", pub)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { n.Serve(sctx, ln, nil); close(done) }()
-	defer func() { cancel(); <-done; n.Close() }()
-	url := "http://" + ln.Addr().String()
-	keyFile := filepath.Join(dir, "bench.key")
-	if err := writeKeyPair(keyFile, pub, key); err != nil {
-		b.Fatal(err)
-	}
-	tokenFile := filepath.Join(dir, "bench.json")
-	tj, _ := json.Marshal(map[string]string{"id": m.ID, "token": m.Token})
-	if err := os.WriteFile(tokenFile, tj, 0o600); err != nil {
-		b.Fatal(err)
-	}
 	attrs := benchAttributes()
 	events := filepath.Join(dir, "events.json")
 	writeMISPEvents(b, events, attrs)
@@ -121,7 +138,7 @@ func BenchmarkImportMISP(b *testing.B) {
 	data, _ := os.ReadFile(events)
 	conv := misp.NewConverter(misp.Options{CreatedBy: m.ID, NoMarkingObjects: true})
 	var signed []json.RawMessage
-	err = misp.ReadEvents(bytes.NewReader(data), func(ev *misp.Event) error {
+	err := misp.ReadEvents(bytes.NewReader(data), func(ev *misp.Event) error {
 		for _, o := range conv.Convert(ev).Objects {
 			s, err := stix.Sign(o, key)
 			if err != nil {
