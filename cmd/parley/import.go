@@ -427,6 +427,17 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintln(c.stderr, "parley: import: stopped; the next run resumes from the state file")
 			return nil
 		}
+		if err != nil && *poll > 0 {
+			// A follower outlives a node or feed that is briefly away: the
+			// round is retried whole, as the state file says nothing of it.
+			c.printError(err)
+			fmt.Fprintf(c.stderr, "parley: import: this round failed; trying again in %s\n", *poll)
+			stats := imp.conv.Stats
+			imp.conv = misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})
+			imp.conv.Stats = stats
+			sink.seen, sink.batch, sink.batchBytes = map[string]bool{}, nil, 0
+			err = nil
+		}
 		if err != nil || *poll == 0 {
 			return err
 		}

@@ -10,12 +10,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/parley-exchange/parley/taxii"
 )
 
 // TestImportFeedOverHTTPPoll follows a MISP feed served over HTTP into a
-// node with --poll: the first round imports both events, the second
-// (after the manifest changed) only the changed one, the third nothing,
-// and cancelling the command ends it cleanly.
+// node with --poll: the first round fails on an event file (a server
+// error) and is retried whole, the second imports both events, the
+// third (after the manifest changed) only the changed one, the fourth
+// nothing, and cancelling the command ends it cleanly.
 func TestImportFeedOverHTTPPoll(t *testing.T) {
 	tn := startTestNode(t)
 	coll, err := tn.n.AddCollection(context.Background(), "feed", "", []string{"bench"}, []string{"bench"}, "")
@@ -40,11 +43,11 @@ func TestImportFeedOverHTTPPoll(t *testing.T) {
 		case "/feed/manifest.json":
 			manifests = append(manifests, r.URL.Path)
 			ts := "1465681801"
-			if len(manifests) >= 2 {
+			if len(manifests) >= 3 {
 				ts = "1465689999" // event a changed
 			}
-			if len(manifests) == 4 {
-				cancel() // like Ctrl-C during the fourth round
+			if len(manifests) == 5 {
+				cancel() // like Ctrl-C during the fifth round
 			}
 			fmt.Fprintf(w, `{%q:{"info":"e","timestamp":%q},%q:{"info":"e","timestamp":"1465681801"}}`, a, ts, b)
 		case "/feed/" + a + ".json":
@@ -52,6 +55,10 @@ func TestImportFeedOverHTTPPoll(t *testing.T) {
 			fmt.Fprint(w, event(a))
 		case "/feed/" + b + ".json":
 			fetched = append(fetched, b)
+			if len(fetched) == 2 {
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+				return
+			}
 			fmt.Fprint(w, event(b))
 		default:
 			http.NotFound(w, r)
@@ -67,12 +74,23 @@ func TestImportFeedOverHTTPPoll(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if got := strings.Join(fetched, " "); got != b+" "+a+" "+a && got != a+" "+b+" "+a {
-		t.Errorf("fetched %q: want both events, then only the changed one", got)
+	if got, want := strings.Join(fetched, " "), strings.Join([]string{a, b, a, b, a}, " "); got != want {
+		t.Errorf("fetched %q, want %q: both events twice (the first round failed), then only the changed one", got, want)
 	}
-	for _, want := range []string{"2 events, 2 new or changed", "2 events, 1 new or changed", "2 events, 0 new or changed", "stopped; the next run resumes"} {
-		if !strings.Contains(errb.String(), want) {
-			t.Errorf("stderr lacks %q:\n%s", want, errb.Bytes())
+	stderr := errb.String()
+	for _, want := range []string{"503 Service Unavailable", "this round failed; trying again in 10ms", "2 events, 1 new or changed", "2 events, 0 new or changed", "stopped; the next run resumes"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if n := strings.Count(stderr, "2 events, 2 new or changed"); n != 2 {
+		t.Errorf("%d rounds took both events, want 2:\n%s", n, stderr)
+	}
+	client := &taxii.Client{BaseURL: tn.url, Token: tn.member.Token}
+	for _, id := range []string{a, b} {
+		env, err := client.Object(context.Background(), coll, "indicator--"+id[:35]+"9", taxii.Query{})
+		if err != nil || len(env.Objects) != 1 {
+			t.Errorf("indicator of event %s: %v", id, err)
 		}
 	}
 }
