@@ -80,7 +80,9 @@ func NewConverter(opt Options) *Converter {
 type Result struct {
 	// Objects are the STIX objects, each JSON with sorted keys, valid
 	// per [stix.Validator] with the pattern package's validator.
-	Objects     []json.RawMessage
+	Objects []json.RawMessage
+	// Keys are the objects' "<id> <version>", in the same order.
+	Keys        []string
 	Unsupported []Unsupported
 }
 
@@ -230,6 +232,7 @@ func (c *Converter) tags(x *eventCtx, tags []Tag) (labels, marks []string) {
 			if !c.opt.NoMarkingObjects && !c.seen[id] {
 				c.seen[id] = true
 				x.res.Objects = append(x.res.Objects, stix.TLPMarking(id))
+				x.res.Keys = append(x.res.Keys, id+" ")
 			}
 			continue
 		}
@@ -257,6 +260,7 @@ func (c *Converter) shared(x *eventCtx, m map[string]any) bool {
 // nothing and returned as the error.
 func (c *Converter) emit(x *eventCtx, u *unit) error {
 	raws := make([]json.RawMessage, 0, len(u.objs))
+	keys := make([]string, 0, len(u.objs))
 	for _, m := range u.objs {
 		b, err := json.Marshal(m)
 		if err != nil {
@@ -270,8 +274,10 @@ func (c *Converter) emit(x *eventCtx, u *unit) error {
 			return err
 		}
 		raws = append(raws, b)
+		keys = append(keys, o.ID+" "+o.Version())
 	}
 	x.res.Objects = append(x.res.Objects, raws...)
+	x.res.Keys = append(x.res.Keys, keys...)
 	return nil
 }
 

@@ -78,8 +78,10 @@ func plainKey(s string) bool {
 
 // quote writes a STIX pattern string literal.
 func quote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+	return "'" + quoter.Replace(s) + "'"
 }
+
+var quoter = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 
 func literal(v any) string {
 	if n, ok := v.(int64); ok {

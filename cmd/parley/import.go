@@ -14,9 +14,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -201,23 +203,13 @@ func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
 // push reports whether objects are signed and pushed.
 func (s *importSink) push() bool { return s.client != nil }
 
-func objectID(obj json.RawMessage) string {
-	var v struct {
-		ID       string `json:"id"`
-		Modified string `json:"modified"`
-	}
-	json.Unmarshal(obj, &v)
-	return v.ID + " " + v.Modified
-}
-
-// add writes or queues one object; objects already sent in this run are
-// skipped.
-func (s *importSink) add(ctx context.Context, obj json.RawMessage) error {
-	k := objectID(obj)
-	if s.seen[k] {
+// add writes or queues one object whose id and version are key; objects
+// already sent in this run are skipped.
+func (s *importSink) add(ctx context.Context, key string, obj json.RawMessage) error {
+	if s.seen[key] {
 		return nil
 	}
-	s.seen[k] = true
+	s.seen[key] = true
 	if !s.push() {
 		if s.written > 0 {
 			s.w.WriteString(",")
@@ -227,12 +219,8 @@ func (s *importSink) add(ctx context.Context, obj json.RawMessage) error {
 		s.written++
 		return nil
 	}
-	signed, err := stix.Sign(obj, s.key)
-	if err != nil {
-		return withExit(3, "", fmt.Errorf("couldn't sign %s: %w", k, err))
-	}
-	s.batch = append(s.batch, signed)
-	s.batchBytes += len(signed)
+	s.batch = append(s.batch, obj)
+	s.batchBytes += len(obj) + 200 // the signature to come
 	if len(s.batch) >= pushBatch || s.batchBytes >= pushBytes/2 {
 		return s.flush(ctx)
 	}
@@ -257,8 +245,37 @@ func (s *importSink) flush(ctx context.Context) error {
 	batch := s.batch
 	s.batch, s.batchBytes = nil, 0
 	s.inflight = make(chan error, 1)
-	go func() { s.inflight <- s.send(ctx, batch) }()
+	go func() {
+		if err := s.sign(batch); err != nil {
+			s.inflight <- err
+			return
+		}
+		s.inflight <- s.send(ctx, batch)
+	}()
 	return nil
+}
+
+// sign signs a batch in place on all CPUs.
+func (s *importSink) sign(batch []json.RawMessage) error {
+	workers := min(runtime.GOMAXPROCS(0), len(batch))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(batch); i += workers {
+				signed, err := stix.Sign(batch[i], s.key)
+				if err != nil {
+					errs[w] = withExit(3, "", fmt.Errorf("couldn't sign an object: %w", err))
+					return
+				}
+				batch[i] = signed
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // wait waits for the envelope in flight.
@@ -547,8 +564,8 @@ func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done
 			imp.clearProgress()
 			fmt.Fprintf(imp.c.stderr, "parley: import: unsupported: %s\n", u)
 		}
-		for _, o := range res.Objects {
-			if err := imp.sink.add(ctx, o); err != nil {
+		for i, o := range res.Objects {
+			if err := imp.sink.add(ctx, res.Keys[i], o); err != nil {
 				return err
 			}
 		}
@@ -753,7 +770,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 	}
 	if !sink.push() {
 		for _, m := range misp.Markings(common) {
-			sink.add(ctx, m)
+			sink.add(ctx, string(m), m)
 		}
 	}
 	var made, bad int
@@ -771,7 +788,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 		allTags := append(append([]string{}, common...), rowTags...)
 		if !sink.push() {
 			for _, m := range misp.Markings(rowTags) {
-				sink.add(ctx, m)
+				sink.add(ctx, string(m), m)
 			}
 		}
 		obj, err := misp.Indicator(misp.Single{Type: typ, Value: value, Pattern: pat, Comment: comment, Category: category, Tags: allTags, Created: created, CreatedBy: sink.me})
@@ -781,7 +798,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 			return nil
 		}
 		made++
-		return sink.add(ctx, obj)
+		return sink.add(ctx, string(obj), obj)
 	}
 	if kind == "iocs" {
 		sc := bufio.NewScanner(r)
