@@ -45,6 +45,30 @@
 //     attribute's indicator or observed-data, sighted where the
 //     sighting's organisation is (identity--<org uuid>).
 //
+// # Where Parley differs from misp-stix
+//
+//   - Integer properties (ports, AS numbers, sizes) compare with integers
+//     in patterns; misp-stix quotes them, which a STIX matcher does not
+//     equate with the integer.
+//   - A host and port make one network-traffic comparison expression
+//     (network-traffic:dst_ref); misp-stix ANDs domain-name and
+//     network-traffic in one, which STIX forbids.
+//   - Registry hives are spelled out (HKEY_LOCAL_MACHINE, not HKLM), as
+//     STIX requires; a regkey|value's data is x_misp_value.
+//   - E-mail header fields keep their header names (Reply-To, X-Mailer);
+//     an email-attachment is x_misp_attachment, as body_multipart holds
+//     MIME parts, not names.
+//   - Attachments and malware samples keep their file name; the payload is
+//     not in feeds and search results without attachments.
+//   - Observables that an object's attributes reference are
+//     <type>--UUIDv5(object uuid, attribute uuid), because attribute uuids
+//     repeat across objects in real data; an attribute's own observables
+//     are <type>--<attribute uuid> as in misp-stix.
+//   - Templates without a rule here (pe, pe-section, virustotal-report,
+//     the identity-like templates, ...), the attribute types email-header
+//     and http-method, and galaxies of other kinds are reported as
+//     unsupported.
+//
 // Everything is deterministic: ids come from MISP uuids, timestamps from
 // MISP timestamps, so converting the same event twice gives the same
 // bytes and re-importing adds nothing.
