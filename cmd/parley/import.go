@@ -77,6 +77,16 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 	return usageErrorf("parley import misp|iocs|csv ...", "unknown import kind %q", args[0])
 }
 
+// importHelp prints the import usage and fs's flags to stdout (asked
+// for help, not an error).
+func importHelp(c *cli, fs *flag.FlagSet) {
+	fmt.Fprintln(c.stdout, importUsage)
+	fmt.Fprintf(c.stdout, "\nflags of %s:\n", fs.Name())
+	fs.SetOutput(c.stdout)
+	fs.PrintDefaults()
+	fs.SetOutput(c.stderr)
+}
+
 // importOut holds the output flags every import takes.
 type importOut struct {
 	out, url, token, tokenFile, key, coll, onConflict string
@@ -390,7 +400,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	stateFile := fs.String("state", "", "remember imported feed events in `FILE` (default: in your cache directory, per feed and output)")
 	full := fs.Bool("full", false, "import every event of a feed, not only those changed since the last run")
 	poll := fs.Duration("poll", 0, "for a feed, check it again every `DURATION` (such as 10m) until interrupted; needs --url")
-	fs.Usage = func() { fmt.Fprintln(c.stdout, importUsage) }
+	fs.Usage = func() { importHelp(c, fs) }
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
 		return err
@@ -720,7 +730,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 	if kind == "csv" {
 		columns = fs.String("columns", "", "the CSV's columns in order, such as value,type,comment (see parley import --help)")
 	}
-	fs.Usage = func() { fmt.Fprintln(c.stdout, importUsage) }
+	fs.Usage = func() { importHelp(c, fs) }
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
 		return err
