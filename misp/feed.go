@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -199,6 +200,19 @@ func tagsOf(o *stix.Object) []Tag {
 	return tags
 }
 
+// ownTags is tagsOf(o) without the TLP tags o inherits from its event
+// (the import marks every object with its event's TLP; MISP keeps it once).
+func ownTags(ev *Event, o *stix.Object) []Tag {
+	var out []Tag
+	for _, t := range tagsOf(o) {
+		if strings.HasPrefix(t.Name, "tlp:") && slices.ContainsFunc(ev.Tag, func(e Tag) bool { return e.Name == t.Name }) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
 var labelRE = regexp.MustCompile(`^misp:([a-z-]+)="(.*)"$`)
 
 func label(o *stix.Object, key string) string {
@@ -225,7 +239,7 @@ func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
 				return
 			}
 			ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: pt, Category: categoryOf(o, pt),
-				Value: str(o, "pattern"), ToIDs: true, Timestamp: ts, Comment: str(o, "description"), Tag: tagsOf(o)})
+				Value: str(o, "pattern"), ToIDs: true, Timestamp: ts, Comment: str(o, "description"), Tag: ownTags(ev, o)})
 			return
 		}
 		cmps, err := patternComparisons(str(o, "pattern"))
@@ -252,14 +266,14 @@ func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
 		if t == "" {
 			t = "text"
 		}
-		ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: t, Category: categoryOf(o, t), Value: str(o, "content"), Timestamp: ts, Tag: tagsOf(o)})
+		ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: t, Category: categoryOf(o, t), Value: str(o, "content"), Timestamp: ts, Tag: ownTags(ev, o)})
 	case "vulnerability", "campaign":
 		t := map[string]string{"vulnerability": "vulnerability", "campaign": "campaign-name"}[o.Type]
 		if label(o, "galaxy-type") != "" {
 			f.cluster(ev, o)
 			return
 		}
-		ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: t, Category: categoryOf(o, t), Value: str(o, "name"), Timestamp: ts, Comment: str(o, "description"), Tag: tagsOf(o)})
+		ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: t, Category: categoryOf(o, t), Value: str(o, "name"), Timestamp: ts, Comment: str(o, "description"), Tag: ownTags(ev, o)})
 	case "threat-actor", "intrusion-set", "malware", "tool", "attack-pattern", "course-of-action":
 		f.cluster(ev, o)
 	case "identity", "marking-definition", "relationship", "sighting", "extension-definition":
@@ -481,7 +495,7 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 		return
 	}
 	ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: typ, Category: categoryOf(o, typ), Value: v,
-		ToIDs: Bool(toIDs), Timestamp: ts, Comment: str(o, "description"), Tag: tagsOf(o)})
+		ToIDs: Bool(toIDs), Timestamp: ts, Comment: str(o, "description"), Tag: ownTags(ev, o)})
 }
 
 // valueOf rebuilds an attribute value of type typ from its comparisons:

@@ -132,6 +132,11 @@ func TestFeedRoundTrip(t *testing.T) {
 					t.Errorf("attributes differ:\n got %q\nwant %q", have, want)
 				}
 				for _, a := range got.Attribute {
+					for _, tag := range a.Tag {
+						if strings.HasPrefix(tag.Name, "tlp:") && slices.ContainsFunc(got.Tag, func(e Tag) bool { return e.Name == tag.Name }) {
+							t.Errorf("attribute %s repeats its event's %s", a.UUID, tag.Name)
+						}
+					}
 					values++
 					if strings.Contains(a.Type, "|") || a.Type == "malware-sample" {
 						values++
