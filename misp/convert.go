@@ -257,7 +257,9 @@ func (c *Converter) shared(x *eventCtx, m map[string]any) bool {
 }
 
 // emit validates a unit and writes it; an invalid unit is written as
-// nothing and returned as the error.
+// nothing and returned as the error. The maps hold only what
+// encoding/json decodes (strings, json.Number, bools, []any, maps), so
+// they are validated as they are, without decoding the JSON again.
 func (c *Converter) emit(x *eventCtx, u *unit) error {
 	raws := make([]json.RawMessage, 0, len(u.objs))
 	keys := make([]string, 0, len(u.objs))
@@ -266,15 +268,16 @@ func (c *Converter) emit(x *eventCtx, u *unit) error {
 		if err != nil {
 			return err
 		}
-		o, err := stix.Parse(b)
-		if err != nil {
-			return err
-		}
-		if err := c.validator.Validate(o); err != nil {
+		if err := c.validator.Validate(&stix.Object{Props: m}); err != nil {
 			return err
 		}
 		raws = append(raws, b)
-		keys = append(keys, o.ID+" "+o.Version())
+		id, _ := m["id"].(string)
+		version, _ := m["modified"].(string)
+		if version == "" {
+			version, _ = m["created"].(string)
+		}
+		keys = append(keys, id+" "+version)
 	}
 	x.res.Objects = append(x.res.Objects, raws...)
 	x.res.Keys = append(x.res.Keys, keys...)
@@ -426,7 +429,7 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 	if last < first {
 		last = first
 	}
-	m["first_observed"], m["last_observed"], m["number_observed"] = first, last, 1
+	m["first_observed"], m["last_observed"], m["number_observed"] = first, last, json.Number("1")
 	scos := observables(terms, id)
 	refs := make([]any, 0, len(scos))
 	for _, s := range scos {
@@ -668,7 +671,7 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 		}
 		m := map[string]any{"type": "sighting", "spec_version": "2.1", "id": "sighting--" + s.UUID,
 			"created": ts(s.DateSighting), "modified": ts(s.DateSighting), "created_by_ref": x.createdBy,
-			"first_seen": ts(s.DateSighting), "last_seen": ts(s.DateSighting), "count": 1,
+			"first_seen": ts(s.DateSighting), "last_seen": ts(s.DateSighting), "count": json.Number("1"),
 			"sighting_of_ref": of, "x_misp_event_uuid": x.ev.UUID}
 		if typeOf(of) == "observed-data" {
 			m["observed_data_refs"] = []any{of}

@@ -1,6 +1,7 @@
 package misp
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -121,7 +122,7 @@ func observables(terms []term, rootUUID string) []map[string]any {
 	byID := map[string]map[string]any{}
 	for _, t := range terms {
 		if t.ref == nil {
-			setPath(root, t.prop, t.value)
+			setPath(root, t.prop, jsonValue(t.value))
 			continue
 		}
 		id := t.ref.typ + "--" + t.uuid
@@ -141,9 +142,17 @@ func observables(terms []term, rootUUID string) []map[string]any {
 				holder[t.ref.prop] = id
 			}
 		}
-		setPath(child, t.ref.key, t.value)
+		setPath(child, t.ref.key, jsonValue(t.value))
 	}
 	return out
+}
+
+// jsonValue is v as encoding/json decodes it (integers as json.Number).
+func jsonValue(v any) any {
+	if n, ok := v.(int64); ok {
+		return json.Number(strconv.FormatInt(n, 10))
+	}
+	return v
 }
 
 func subMap(m map[string]any, path []string) map[string]any {

@@ -169,9 +169,13 @@ type importSink struct {
 	onConflict string
 	batch      []json.RawMessage
 	batchBytes int
-	// inflight receives the result of the envelope being pushed while
-	// the next one is converted and signed; nil when none is.
-	inflight chan error
+	// A batch is signed while the one before is pushed and the next one
+	// converted: signing is closed when the latest batch is signed, sent
+	// when it is pushed (nil when none is in flight); failed holds the
+	// first error of a batch.
+	signing, sent chan struct{}
+	mu           sync.Mutex
+	failed       error
 	// seen keeps ids already sent in this run (objects shared by events).
 	seen                                map[string]bool
 	stored, already, conflicts, refused int
@@ -243,26 +247,66 @@ func isConflict(msg string) bool {
 	return strings.Contains(msg, "already stored") || strings.Contains(msg, "versions are never overwritten")
 }
 
-// flush starts pushing the queued objects, after the envelope before
-// has been answered: conversion and signing go on while the node works.
+// flush starts signing and pushing the queued objects. It waits only
+// for the batch before to be signed: at most one batch is signed while
+// one is pushed, and conversion goes on meanwhile.
 func (s *importSink) flush(ctx context.Context) error {
-	if err := s.wait(); err != nil {
+	if err := s.err(); err != nil {
 		return err
 	}
 	if !s.push() || len(s.batch) == 0 {
 		return nil
 	}
+	if s.signing != nil {
+		<-s.signing
+	}
 	batch := s.batch
 	s.batch, s.batchBytes = nil, 0
-	s.inflight = make(chan error, 1)
+	prev, signing, sent := s.sent, make(chan struct{}), make(chan struct{})
+	s.signing, s.sent = signing, sent
 	go func() {
-		if err := s.sign(batch); err != nil {
-			s.inflight <- err
-			return
+		defer close(sent)
+		err := s.sign(batch)
+		close(signing)
+		if prev != nil {
+			<-prev // envelopes go in order
 		}
-		s.inflight <- s.send(ctx, batch)
+		if err == nil && s.err() == nil {
+			err = s.send(ctx, batch)
+		}
+		if err != nil {
+			s.mu.Lock()
+			if s.failed == nil {
+				s.failed = err
+			}
+			s.mu.Unlock()
+		}
 	}()
 	return nil
+}
+
+func (s *importSink) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}
+
+// wait waits for the batches in flight.
+func (s *importSink) wait() error {
+	if s.sent != nil {
+		<-s.sent
+		s.sent, s.signing = nil, nil
+	}
+	return s.err()
+}
+
+// sync pushes everything queued and waits for the node's answers.
+func (s *importSink) sync(ctx context.Context) error {
+	if err := s.flush(ctx); err != nil {
+		s.wait()
+		return err
+	}
+	return s.wait()
 }
 
 // sign signs a batch in place on all CPUs.
@@ -286,24 +330,6 @@ func (s *importSink) sign(batch []json.RawMessage) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// wait waits for the envelope in flight.
-func (s *importSink) wait() error {
-	if s.inflight == nil {
-		return nil
-	}
-	err := <-s.inflight
-	s.inflight = nil
-	return err
-}
-
-// sync pushes everything queued and waits for the node's answer.
-func (s *importSink) sync(ctx context.Context) error {
-	if err := s.flush(ctx); err != nil {
-		return err
-	}
-	return s.wait()
 }
 
 // send pushes one batch and reports each object the node did not take.
@@ -462,7 +488,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 			stats := imp.conv.Stats
 			imp.conv = misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})
 			imp.conv.Stats = stats
-			sink.seen, sink.batch, sink.batchBytes = map[string]bool{}, nil, 0
+			sink.seen, sink.batch, sink.batchBytes, sink.failed = map[string]bool{}, nil, 0, nil
 			err = nil
 		}
 		if err != nil || *poll == 0 {
