@@ -174,8 +174,8 @@ type importSink struct {
 	// when it is pushed (nil when none is in flight); failed holds the
 	// first error of a batch.
 	signing, sent chan struct{}
-	mu           sync.Mutex
-	failed       error
+	mu            sync.Mutex
+	failed        error
 	// seen keeps ids already sent in this run (objects shared by events).
 	seen                                map[string]bool
 	stored, already, conflicts, refused int
