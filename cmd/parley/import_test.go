@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -92,5 +93,36 @@ func TestImportFeedOverHTTPPoll(t *testing.T) {
 		if err != nil || len(env.Objects) != 1 {
 			t.Errorf("indicator of event %s: %v", id, err)
 		}
+	}
+}
+
+// TestImportEventOverHTTP reads one MISP event document from a URL (not a
+// feed: the URL names a .json file) into a bundle, and reports a server
+// error as a remote failure (exit 4).
+func TestImportEventOverHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/events/e.json" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, `{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","info":"e","timestamp":"1465681801","published":true,"Orgc":{"name":"O","uuid":"5c6983c8-3af8-4304-869c-4800d6c1883c"},"Attribute":[{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83867","type":"url","category":"Network activity","value":"http://evil.example/a","to_ids":true,"timestamp":"1465681801"}]}}`)
+	}))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "b.json")
+	var stdout, stderr bytes.Buffer
+	c := &cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	if code := c.main(context.Background(), []string{"import", "misp", "--out", out, srv.URL + "/events/e.json"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.Bytes())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !bytes.Contains(b, []byte(`"pattern":"[url:value = 'http://evil.example/a']"`)) || !bytes.Contains(b, []byte("report--5758ebf5-c898-48e6-9fe9-5665c0a83866")) {
+		t.Errorf("bundle %s (%v)", b, err)
+	}
+	stderr.Reset()
+	if code := c.main(context.Background(), []string{"import", "misp", "--out", out + "2", srv.URL + "/events/missing.json"}); code != 4 || !strings.Contains(stderr.String(), "404 Not Found") {
+		t.Errorf("missing document: exit %d, %s", code, stderr.Bytes())
+	}
+	if _, err := os.Stat(out + "2"); err == nil {
+		t.Error("a failed import left a bundle")
 	}
 }
