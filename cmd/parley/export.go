@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:  "export",
-		usage: "export --format zeek-intel|suricata-dataset (--indicators FILE | --url U --token-file F --collection C) [--out PATH]",
+		usage: "export --format zeek-intel|suricata-dataset|misp-feed (--indicators FILE | --url U --token-file F --collection C) [--out PATH]",
 		run:   runExport,
 	})
 }
@@ -24,7 +24,7 @@ func init() {
 // usage or input, 3 when writing failed, 4 when the node refused.
 func runExport(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("export")
-	format := fs.String("format", "", "zeek-intel (an Intel::read_files file) or suricata-dataset (datasets and rules)")
+	format := fs.String("format", "", "zeek-intel (an Intel::read_files file), suricata-dataset (datasets and rules) or misp-feed (a MISP feed folder)")
 	indicators := fs.String("indicators", "", "STIX bundle `FILE` of indicators")
 	url := fs.String("url", "", "node `URL` to read the indicators from over TAXII")
 	token := fs.String("token", "", "API `TOKEN` for --url (better: PARLEY_TOKEN or --token-file)")
@@ -39,6 +39,9 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	}
 	if err := readToken(token, *tokenFile); err != nil {
 		return err
+	}
+	if *format == "misp-feed" {
+		return exportMISPFeed(ctx, c, trust, *indicators, *url, *token, *collection, *out)
 	}
 	if *format != "zeek-intel" && *format != "suricata-dataset" {
 		return usageErrorf("parley export --format zeek-intel|suricata-dataset ...", "--format must be zeek-intel or suricata-dataset")

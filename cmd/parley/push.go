@@ -65,6 +65,28 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	var ok, failed int
+	err = sendEnvelopes(ctx, client, collID, objects, func(st *taxii.Status) {
+		ok += st.SuccessCount
+		failed += st.FailureCount
+		for _, f := range st.Failures {
+			fmt.Fprintf(c.stdout, "failed  %s: %s\n", f.ID, f.Message)
+		}
+		fmt.Fprintf(c.stdout, "status  %s: %d succeeded, %d failed\n", st.ID, st.SuccessCount, st.FailureCount)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "pushed %d objects: %d succeeded, %d failed\n", len(objects), ok, failed)
+	if failed > 0 {
+		return withExit(4, "", fmt.Errorf("the node refused %d of %d objects", failed, len(objects)))
+	}
+	return nil
+}
+
+// sendEnvelopes posts objects to a collection in envelopes of at most
+// pushBatch objects and pushBytes bytes, in order, and calls onStatus with
+// each envelope's status. A request that fails stops it (exit 4).
+func sendEnvelopes(ctx context.Context, client *taxii.Client, collID string, objects []json.RawMessage, onStatus func(*taxii.Status)) error {
 	for start := 0; start < len(objects); {
 		end, size := start, 0
 		for end < len(objects) && end-start < pushBatch && (end == start || size+len(objects[end]) < pushBytes) {
@@ -75,17 +97,8 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return withExit(4, "check --url, --token and --collection", fmt.Errorf("couldn't push: %w", err))
 		}
-		ok += st.SuccessCount
-		failed += st.FailureCount
-		for _, f := range st.Failures {
-			fmt.Fprintf(c.stdout, "failed  %s: %s\n", f.ID, f.Message)
-		}
-		fmt.Fprintf(c.stdout, "status  %s: %d succeeded, %d failed\n", st.ID, st.SuccessCount, st.FailureCount)
+		onStatus(st)
 		start = end
-	}
-	fmt.Fprintf(c.stdout, "pushed %d objects: %d succeeded, %d failed\n", len(objects), ok, failed)
-	if failed > 0 {
-		return withExit(4, "", fmt.Errorf("the node refused %d of %d objects", failed, len(objects)))
 	}
 	return nil
 }

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/parley-exchange/parley/misp"
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/taxii"
+)
+
+// exportMISPFeed writes the objects of a bundle file or a collection as
+// a MISP feed in dir (export --format misp-feed): every report and
+// grouping an event, the rest one more event. What has no MISP form is
+// listed on stderr.
+func exportMISPFeed(ctx context.Context, c *cli, trust *trustFlags, file, url, token, collection, dir string) error {
+	if dir == "" {
+		return usageErrorf("a MISP feed is a folder: manifest.json, <uuid>.json and hashes.csv", "--format misp-feed needs --out DIR")
+	}
+	if (file == "") == (url == "") {
+		return usageErrorf("give --indicators FILE (a STIX bundle), or --url, --token and --collection", "need one source of objects")
+	}
+	var objs []*stix.Object
+	name := file
+	if file != "" {
+		data, err := readInput(c, file)
+		if err != nil {
+			return err
+		}
+		if objs, err = stix.ParseObjects(data); err != nil {
+			return usageErrorf("the file must be a STIX bundle", "%s: %v", file, err)
+		}
+		if abs, err := filepath.Abs(file); err == nil {
+			name = abs
+		}
+	} else {
+		if collection == "" {
+			return usageErrorf("", "--url needs --collection")
+		}
+		// Every object is checked against the node's log first; one that
+		// fails is named and left out of the feed.
+		ov, saveSeen, err := trust.objectVerifier(ctx, c, url, token, false)
+		if err != nil {
+			return err
+		}
+		defer saveSeen()
+		client := &taxii.Client{BaseURL: url, Token: token, HTTP: c.httpClient(), Verifier: ov}
+		collID, err := resolveCollection(ctx, client, collection)
+		if err != nil {
+			return err
+		}
+		name = url + " " + collID
+		for env, err := range client.ObjectPages(ctx, collID, taxii.Query{}) {
+			if err != nil {
+				return withExit(4, "check --url, --token and --collection", fmt.Errorf("couldn't read the collection: %w", err))
+			}
+			for _, r := range env.Refused {
+				fmt.Fprintf(c.stderr, "parley: export: left out %s: it doesn't verify against the node's log: %v\n", r.ID, r.Err)
+			}
+			for _, raw := range env.Objects {
+				o, err := stix.Parse(raw)
+				if err != nil {
+					return withExit(4, "", fmt.Errorf("the node sent a bad object: %w", err))
+				}
+				objs = append(objs, o)
+			}
+		}
+	}
+	feed := misp.FeedFromSTIX(objs, misp.EventFor(name))
+	if err := misp.WriteFeed(dir, feed); err != nil {
+		return withExit(3, "", err)
+	}
+	attrs := 0
+	for _, ev := range feed.Events {
+		attrs += len(ev.Attribute)
+		for _, o := range ev.Object {
+			attrs += len(o.Attribute)
+		}
+	}
+	for _, u := range feed.Unsupported {
+		fmt.Fprintf(c.stderr, "parley: export: no MISP form: %s %s: %s\n", u.Kind, u.UUID, u.Reason)
+	}
+	fmt.Fprintf(c.stdout, "%s\n", filepath.Join(dir, "manifest.json"))
+	fmt.Fprintf(c.stderr, "parley: export: %d events, %d attributes from %d STIX objects, %d without MISP form\n", len(feed.Events), attrs, len(objs), len(feed.Unsupported))
+	return nil
+}

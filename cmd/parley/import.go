@@ -1,0 +1,880 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-exchange/parley/ioc"
+	"github.com/parley-exchange/parley/misp"
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/taxii"
+)
+
+func init() {
+	register(command{
+		name:  "import",
+		usage: "import misp|iocs|csv [--out FILE | --url U --token T --key K --collection C] SOURCE   turn MISP events and feeds, IOC lists or CSV into STIX",
+		help:  "Onboarding: turns MISP events and feeds, plain IOC lists and CSV files into STIX, written as a bundle (--out) or signed and pushed to a collection.",
+		subcommands: []subcommand{
+			{name: "misp", usage: "import misp [--out FILE | --url U --token-file F --key K --collection C] [--state FILE] [--poll DURATION] FILE|DIR|URL", help: "Reads MISP core-format events, REST search results and feeds (manifest.json and <uuid>.json), mapped as MISP's own misp-stix does."},
+			{name: "iocs", usage: "import iocs [--out FILE | --url U --token-file F --key K --collection C] FILE", help: "One value a line: addresses, CIDRs, domains, URLs, hashes, e-mail addresses; defanged forms (hxxp, [.]) understood; # comments."},
+			{name: "csv", usage: "import csv --columns value,type,... [--out FILE | --url U --token-file F --key K --collection C] FILE", help: "CSV with named columns (value, type, comment, tags, category, to_ids, -)."},
+		},
+		run: runImport,
+	})
+}
+
+const importUsage = `usage:
+  parley import misp [output flags] [--state FILE] [--full] [--poll DURATION] FILE|DIR|URL
+      MISP events ({"Event": ...}), REST search results ({"response": [...]}),
+      or a MISP feed (a folder or URL with manifest.json and <uuid>.json);
+      a feed is imported incrementally: only events whose manifest
+      timestamp changed since the last run (remembered in --state).
+  parley import iocs [output flags] [--tags T,...] [--created TS] FILE
+      one value a line: IPv4/IPv6 addresses and CIDRs, domains, URLs,
+      MD5/SHA-1/SHA-256/SHA-512 hashes, e-mail addresses, also defanged
+      (hxxp://, [.], (.), [:], [@], [at]); '#' starts a comment.
+  parley import csv --columns value,type,... [output flags] [--tags T,...] [--created TS] FILE
+      columns: value (required), type (a MISP attribute type; empty:
+      recognised from the value), comment, tags (';'-separated), category,
+      to_ids (ignored), - (ignored).
+
+output flags (one of):
+  --out FILE            write a STIX bundle (- for standard output)
+  --url U --token T (or --token-file F) --key K --collection C [--on-conflict skip|fail]
+                        sign every object as your member identity and push it
+
+Unsupported attribute types and unrecognised lines are listed on stderr.`
+
+func runImport(ctx context.Context, c *cli, args []string) error {
+	if len(args) == 0 {
+		return usageErrorf("parley import misp|iocs|csv ... (parley import --help)", "import needs a kind: misp, iocs or csv")
+	}
+	switch args[0] {
+	case "misp":
+		return importMISP(ctx, c, args[1:])
+	case "iocs":
+		return importLines(ctx, c, "iocs", args[1:])
+	case "csv":
+		return importLines(ctx, c, "csv", args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprintln(c.stdout, importUsage)
+		return nil
+	}
+	return usageErrorf("parley import misp|iocs|csv ...", "unknown import kind %q", args[0])
+}
+
+// importHelp prints the import usage and fs's flags to stdout (asked
+// for help, not an error).
+func importHelp(c *cli, fs *flag.FlagSet) {
+	fmt.Fprintln(c.stdout, importUsage)
+	fmt.Fprintf(c.stdout, "\nflags of %s:\n", fs.Name())
+	fs.SetOutput(c.stdout)
+	fs.PrintDefaults()
+	fs.SetOutput(c.stderr)
+}
+
+// importOut holds the output flags every import takes.
+type importOut struct {
+	out, url, token, tokenFile, key, coll, onConflict string
+}
+
+func (o *importOut) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.out, "out", "", "write a STIX bundle to `FILE` (- for standard output)")
+	fs.StringVar(&o.url, "url", "", "push to the node at `URL` instead")
+	fs.StringVar(&o.token, "token", "", "your API `TOKEN` (better: PARLEY_TOKEN or --token-file)")
+	fs.StringVar(&o.tokenFile, "token-file", "", "read the token from `FILE` (the token, or member add --json output)")
+	fs.StringVar(&o.key, "key", "", "your private key `FILE`: every object is signed as your member identity")
+	fs.StringVar(&o.coll, "collection", "", "the collection `ID` (or title) to push to")
+	fs.StringVar(&o.onConflict, "on-conflict", "fail", "when the node has an object's id and version with other content: skip (report it, go on) or fail (exit 4)")
+}
+
+// check validates the output flags; args are the command line, to tell
+// a --url given there from one PARLEY_URL supplied (which --out
+// overrides, as a shell with PARLEY_URL set should still write files).
+func (o *importOut) check(args []string) error {
+	if o.out != "" && !slices.ContainsFunc(args, func(a string) bool {
+		return a == "--url" || a == "-url" || strings.HasPrefix(a, "--url=") || strings.HasPrefix(a, "-url=")
+	}) {
+		o.url = ""
+	}
+	if err := readToken(&o.token, o.tokenFile); err != nil {
+		return err
+	}
+	if (o.out == "") == (o.url == "") {
+		return usageErrorf("give --out FILE, or --url, --token, --key and --collection", "need one output: --out or --url")
+	}
+	if o.url != "" && (o.token == "" || o.key == "" || o.coll == "") {
+		return usageErrorf("parley import ... --url U --token-file T --key K --collection C SOURCE", "--url needs --token, --key and --collection")
+	}
+	if o.onConflict != "skip" && o.onConflict != "fail" {
+		return usageErrorf("", "--on-conflict must be skip or fail")
+	}
+	return nil
+}
+
+// notInput refuses an --out that names the input, which creating the
+// output would empty before it is read.
+func (o *importOut) notInput(src string) error {
+	if o.out == "" || o.out == "-" {
+		return nil
+	}
+	a, err1 := filepath.Abs(o.out)
+	b, err2 := filepath.Abs(src)
+	if err1 == nil && err2 == nil && a == b {
+		return usageErrorf("write the bundle to another file", "--out %s is the input", o.out)
+	}
+	return nil
+}
+
+// target names the output, for the state file's key.
+func (o *importOut) target() string {
+	if o.out != "" {
+		abs, err := filepath.Abs(o.out)
+		if err != nil {
+			abs = o.out
+		}
+		return "file " + abs
+	}
+	return "node " + o.url + " " + o.coll
+}
+
+// importSink receives the objects of an import: it writes them into a
+// bundle as they come, or signs them and pushes them in envelopes.
+type importSink struct {
+	c *cli
+	// bundle output, written to tmp and renamed to out when complete
+	w        *bufio.Writer
+	f        *os.File
+	out, tmp string
+	written  int
+	// push output
+	client     *taxii.Client
+	collID     string
+	key        ed25519.PrivateKey
+	me         string
+	onConflict string
+	batch      []json.RawMessage
+	batchBytes int
+	// A batch is signed while the one before is pushed and the next one
+	// converted: signing is closed when the latest batch is signed, sent
+	// when it is pushed (nil when none is in flight); failed holds the
+	// first error of a batch.
+	signing, sent chan struct{}
+	mu            sync.Mutex
+	failed        error
+	// seen keeps ids already sent in this run (objects shared by events).
+	seen                                map[string]bool
+	stored, already, conflicts, refused int
+}
+
+func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
+	s := &importSink{c: c, seen: map[string]bool{}, onConflict: o.onConflict}
+	if o.out != "" {
+		w := c.stdout
+		if o.out != "-" {
+			f, err := os.CreateTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".*")
+			if err != nil {
+				return nil, withExit(3, "", fmt.Errorf("couldn't create %s: %w", o.out, err))
+			}
+			f.Chmod(0o644) // what os.Create would give
+			s.f, w, s.out, s.tmp = f, f, o.out, f.Name()
+		}
+		s.w = bufio.NewWriterSize(w, 1<<16)
+		fmt.Fprintf(s.w, "{\"type\": \"bundle\", \"id\": \"bundle--%s\", \"objects\": [", uuid.NewString())
+		return s, nil
+	}
+	key, err := readPrivateKey(o.key)
+	if err != nil {
+		return nil, err
+	}
+	s.key = key
+	s.client = &taxii.Client{BaseURL: o.url, Token: o.token, HTTP: c.httpClient()}
+	if s.me = identityFromTokenFile(o.tokenFile); s.me == "" {
+		if s.me, err = identityOfKey(ctx, c.httpClient(), o.url, o.token, key.Public().(ed25519.PublicKey)); err != nil {
+			return nil, err
+		}
+	}
+	if s.collID, err = resolveCollection(ctx, s.client, o.coll); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// push reports whether objects are signed and pushed.
+func (s *importSink) push() bool { return s.client != nil }
+
+// add writes or queues one object whose id and version are key; objects
+// already sent in this run are skipped.
+func (s *importSink) add(ctx context.Context, key string, obj json.RawMessage) error {
+	if s.seen[key] {
+		return nil
+	}
+	s.seen[key] = true
+	if !s.push() {
+		if s.written > 0 {
+			s.w.WriteString(",")
+		}
+		s.w.WriteString("\n  ")
+		s.w.Write(obj)
+		s.written++
+		return nil
+	}
+	s.batch = append(s.batch, obj)
+	s.batchBytes += len(obj) + 200 // the signature to come
+	if len(s.batch) >= pushBatch || s.batchBytes >= pushBytes/2 {
+		return s.flush(ctx)
+	}
+	return nil
+}
+
+// isConflict reports whether a failure is the node refusing another
+// object under an id and version it already has.
+func isConflict(msg string) bool {
+	return strings.Contains(msg, "already stored") || strings.Contains(msg, "versions are never overwritten")
+}
+
+// flush starts signing and pushing the queued objects. It waits only
+// for the batch before to be signed: at most one batch is signed while
+// one is pushed, and conversion goes on meanwhile.
+func (s *importSink) flush(ctx context.Context) error {
+	if err := s.err(); err != nil {
+		return err
+	}
+	if !s.push() || len(s.batch) == 0 {
+		return nil
+	}
+	if s.signing != nil {
+		<-s.signing
+	}
+	batch := s.batch
+	s.batch, s.batchBytes = nil, 0
+	prev, signing, sent := s.sent, make(chan struct{}), make(chan struct{})
+	s.signing, s.sent = signing, sent
+	go func() {
+		defer close(sent)
+		err := s.sign(batch)
+		close(signing)
+		if prev != nil {
+			<-prev // envelopes go in order
+		}
+		if err == nil && s.err() == nil {
+			err = s.send(ctx, batch)
+		}
+		if err != nil {
+			s.mu.Lock()
+			if s.failed == nil {
+				s.failed = err
+			}
+			s.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+func (s *importSink) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}
+
+// wait waits for the batches in flight.
+func (s *importSink) wait() error {
+	if s.sent != nil {
+		<-s.sent
+		s.sent, s.signing = nil, nil
+	}
+	return s.err()
+}
+
+// sync pushes everything queued and waits for the node's answers.
+func (s *importSink) sync(ctx context.Context) error {
+	if err := s.flush(ctx); err != nil {
+		s.wait()
+		return err
+	}
+	return s.wait()
+}
+
+// sign signs a batch in place on all CPUs.
+func (s *importSink) sign(batch []json.RawMessage) error {
+	workers := min(runtime.GOMAXPROCS(0), len(batch))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(batch); i += workers {
+				signed, err := stix.Sign(batch[i], s.key)
+				if err != nil {
+					errs[w] = withExit(3, "", fmt.Errorf("couldn't sign an object: %w", err))
+					return
+				}
+				batch[i] = signed
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// send pushes one batch and reports each object the node did not take.
+func (s *importSink) send(ctx context.Context, batch []json.RawMessage) error {
+	var conflicted []string
+	err := sendEnvelopes(ctx, s.client, s.collID, batch, func(st *taxii.Status) {
+		for _, d := range st.Successes {
+			if d.Message == "already stored" {
+				s.already++
+			}
+		}
+		s.stored += st.SuccessCount
+		for _, f := range st.Failures {
+			if isConflict(f.Message) {
+				s.conflicts++
+				verb := "skipped"
+				if s.onConflict == "fail" {
+					verb = "conflict"
+					conflicted = append(conflicted, f.ID)
+				}
+				fmt.Fprintf(s.c.stdout, "%-8s %s %s: %s\n", verb, f.ID, f.Version, f.Message)
+				continue
+			}
+			s.refused++
+			fmt.Fprintf(s.c.stdout, "failed   %s: %s\n", f.ID, f.Message)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if len(conflicted) > 0 {
+		return withExit(4, "--on-conflict skip reports such objects and goes on", fmt.Errorf("the node has %d of these ids and versions with other content (first %s); versions are never replaced", len(conflicted), conflicted[0]))
+	}
+	return nil
+}
+
+// close finishes the output and says what happened.
+func (s *importSink) close(ctx context.Context) error {
+	if !s.push() {
+		s.w.WriteString("\n]}\n")
+		err := s.w.Flush()
+		if s.f != nil {
+			if cerr := s.f.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				err = os.Rename(s.tmp, s.out)
+			}
+			if err != nil {
+				os.Remove(s.tmp)
+			}
+		}
+		if err != nil {
+			return withExit(3, "", fmt.Errorf("couldn't write the bundle: %w", err))
+		}
+		return nil
+	}
+	if err := s.sync(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.c.stdout, "pushed %d objects: %d stored (%d already there), %d conflicts, %d refused\n",
+		s.stored+s.conflicts+s.refused, s.stored, s.already, s.conflicts, s.refused)
+	if s.refused > 0 {
+		return withExit(4, "", fmt.Errorf("the node refused %d objects", s.refused))
+	}
+	return nil
+}
+
+// abort drops a bundle being written; pushed objects stay pushed.
+func (s *importSink) abort() {
+	s.wait()
+	if s.f != nil {
+		s.f.Close()
+		os.Remove(s.tmp)
+	}
+}
+
+// --- misp ---
+
+// mispImport is one `parley import misp` run.
+type mispImport struct {
+	c      *cli
+	sink   *importSink
+	conv   *misp.Converter
+	http   *http.Client
+	tty    bool
+	unsupp map[string]int // "kind name" -> count
+}
+
+func importMISP(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("import misp")
+	var out importOut
+	out.register(fs)
+	stateFile := fs.String("state", "", "remember imported feed events in `FILE` (default: in your cache directory, per feed and output)")
+	full := fs.Bool("full", false, "import every event of a feed, not only those changed since the last run")
+	poll := fs.Duration("poll", 0, "for a feed, check it again every `DURATION` (such as 10m) until interrupted; needs --url")
+	fs.Usage = func() { importHelp(c, fs) }
+	pos, err := parseInterspersed(c, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErrorf("parley import misp [flags] FILE|DIR|URL", "import misp needs one FILE, DIR or URL")
+	}
+	if err := out.check(args); err != nil {
+		return err
+	}
+	src := pos[0]
+	if err := out.notInput(src); err != nil {
+		return err
+	}
+	isURL := strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")
+	feed, base := feedBase(src, isURL)
+	if *poll > 0 && (!feed || out.url == "") {
+		return usageErrorf("--poll follows a feed (a folder or URL with manifest.json) into a node (--url)", "--poll needs a feed and --url")
+	}
+	sink, err := out.open(ctx, c)
+	if err != nil {
+		return err
+	}
+	imp := &mispImport{c: c, sink: sink, http: &http.Client{Timeout: 2 * time.Minute}, tty: logIsTerminal(c.stderr), unsupp: map[string]int{},
+		conv: misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})}
+	if !feed {
+		if err := imp.document(ctx, src, isURL); err != nil {
+			sink.abort()
+			return err
+		}
+		err := sink.close(ctx)
+		imp.summary()
+		return err
+	}
+	state := *stateFile
+	if state == "" {
+		if state, err = defaultStatePath(base, out.target()); err != nil {
+			return err
+		}
+	}
+	for {
+		err := imp.feed(ctx, base, isURL, state, *full)
+		switch {
+		case err != nil:
+			sink.abort()
+		case *poll == 0:
+			err = sink.close(ctx)
+		}
+		imp.summary()
+		if err != nil && *poll > 0 && ctx.Err() != nil {
+			fmt.Fprintln(c.stderr, "parley: import: stopped; the next run resumes from the state file")
+			return nil
+		}
+		if err != nil && *poll > 0 {
+			// A follower outlives a node or feed that is briefly away: the
+			// round is retried whole, as the state file says nothing of it.
+			c.printError(err)
+			fmt.Fprintf(c.stderr, "parley: import: this round failed; trying again in %s\n", *poll)
+			stats := imp.conv.Stats
+			imp.conv = misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})
+			imp.conv.Stats = stats
+			sink.seen, sink.batch, sink.batchBytes, sink.failed = map[string]bool{}, nil, 0, nil
+			err = nil
+		}
+		if err != nil || *poll == 0 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(*poll):
+		}
+		*full = false
+	}
+}
+
+// feedBase says whether src is a feed and returns its base (a folder, or
+// a URL ending in '/').
+func feedBase(src string, isURL bool) (bool, string) {
+	if isURL {
+		if strings.HasSuffix(src, "/manifest.json") {
+			return true, strings.TrimSuffix(src, "manifest.json")
+		}
+		if strings.HasSuffix(src, ".json") {
+			return false, ""
+		}
+		return true, strings.TrimSuffix(src, "/") + "/"
+	}
+	if filepath.Base(src) == "manifest.json" {
+		return true, filepath.Dir(src)
+	}
+	if _, err := os.Stat(filepath.Join(src, "manifest.json")); err == nil {
+		return true, src
+	}
+	return false, ""
+}
+
+// defaultStatePath is the state file of one feed imported into one
+// output, under the user's cache directory.
+func defaultStatePath(base, target string) (string, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", usageErrorf("give --state FILE", "couldn't find a cache directory for the import state: %v", err)
+	}
+	if !strings.Contains(base, "://") {
+		if abs, err := filepath.Abs(base); err == nil {
+			base = abs
+		}
+	}
+	h := sha256.Sum256([]byte(base + "\n" + target))
+	return filepath.Join(d, "parley", "misp-feeds", hex.EncodeToString(h[:8])+".json"), nil
+}
+
+// open reads a local file or GETs a URL (its body bounded by the readers).
+func (imp *mispImport) open(ctx context.Context, name string, isURL bool) (io.ReadCloser, error) {
+	if !isURL {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usageErrorf("", "couldn't read %s: %v", name, err)
+		}
+		return f, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, name, nil)
+	if err != nil {
+		return nil, usageErrorf("", "bad URL %s: %v", name, err)
+	}
+	resp, err := imp.http.Do(req)
+	if err != nil {
+		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %w", name, err))
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %s", name, resp.Status))
+	}
+	return resp.Body, nil
+}
+
+// document imports MISP events from a file, a folder of .json files or
+// a URL.
+func (imp *mispImport) document(ctx context.Context, src string, isURL bool) error {
+	names := []string{src}
+	if !isURL {
+		if fi, err := os.Stat(src); err == nil && fi.IsDir() {
+			names, _ = filepath.Glob(filepath.Join(src, "*.json"))
+			sort.Strings(names)
+			if len(names) == 0 {
+				return usageErrorf("give a MISP event file, a feed folder (with manifest.json) or a folder of event .json files", "%s holds no .json files", src)
+			}
+		}
+	}
+	for _, name := range names {
+		if err := imp.events(ctx, name, isURL, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// events reads the events of one document into the sink; each event's
+// uuid and timestamp go to done when given.
+func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done func(*misp.Event)) error {
+	r, err := imp.open(ctx, name, isURL)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	err = misp.ReadEvents(r, func(ev *misp.Event) error {
+		res := imp.conv.Convert(ev)
+		for _, u := range res.Unsupported {
+			imp.unsupp[u.Kind+" "+u.Name]++
+			imp.clearProgress()
+			fmt.Fprintf(imp.c.stderr, "parley: import: unsupported: %s\n", u)
+		}
+		for i, o := range res.Objects {
+			if err := imp.sink.add(ctx, res.Keys[i], o); err != nil {
+				return err
+			}
+		}
+		if done != nil {
+			done(ev)
+		}
+		imp.progress()
+		return nil
+	})
+	var ee *exitError
+	if err != nil && !errors.As(err, &ee) {
+		return usageErrorf("give MISP JSON: {\"Event\": ...}, {\"response\": [...]} or a feed", "%s: %v", name, err)
+	}
+	return err
+}
+
+func (imp *mispImport) progress() {
+	if imp.tty {
+		st := imp.conv.Stats
+		fmt.Fprintf(imp.c.stderr, "\r\033[Kparley: import: %d events, %d attributes, %d objects -> %d STIX objects", st.Events, st.Attributes, st.Objects, st.STIX)
+	}
+}
+
+func (imp *mispImport) clearProgress() {
+	if imp.tty {
+		fmt.Fprint(imp.c.stderr, "\r\033[K")
+	}
+}
+
+// summary prints the counts and the unsupported kinds.
+func (imp *mispImport) summary() {
+	imp.clearProgress()
+	st := imp.conv.Stats
+	fmt.Fprintf(imp.c.stderr, "parley: import: %d events, %d attributes, %d MISP objects, %d galaxy clusters, %d sightings (%d deleted skipped) -> %d STIX objects\n",
+		st.Events, st.Attributes, st.Objects, st.Clusters, st.Sightings, st.Deleted, st.STIX)
+	if len(imp.unsupp) > 0 {
+		var parts []string
+		total := 0
+		for _, k := range sortedKeysInt(imp.unsupp) {
+			parts = append(parts, fmt.Sprintf("%s (%d)", k, imp.unsupp[k]))
+			total += imp.unsupp[k]
+		}
+		fmt.Fprintf(imp.c.stderr, "parley: import: %d unsupported, not imported: %s\n", total, strings.Join(parts, ", "))
+	}
+}
+
+func sortedKeysInt(m map[string]int) []string {
+	k := make([]string, 0, len(m))
+	for n := range m {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// feedState is what a state file remembers: per event uuid, the manifest
+// timestamp last imported.
+type feedState struct {
+	Feed   string                    `json:"feed"`
+	Events map[string]misp.Timestamp `json:"events"`
+}
+
+func readFeedState(name, feed string) (*feedState, error) {
+	st := &feedState{Feed: feed, Events: map[string]misp.Timestamp{}}
+	b, err := os.ReadFile(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, usageErrorf("", "couldn't read the state file: %v", err)
+	}
+	if err := json.Unmarshal(b, st); err != nil || st.Events == nil {
+		return nil, usageErrorf("delete it to import the whole feed again, or use --full", "%s is not an import state file", name)
+	}
+	return st, nil
+}
+
+func (st *feedState) write(name string) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't save the import state: %w", err))
+	}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't save the import state: %w", err))
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't save the import state: %w", err))
+	}
+	return nil
+}
+
+// feed imports the events of a feed that changed since the state.
+func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateFile string, full bool) error {
+	join := func(name string) string {
+		if isURL {
+			return base + name
+		}
+		return filepath.Join(base, name)
+	}
+	r, err := imp.open(ctx, join("manifest.json"), isURL)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, misp.MaxDocument+1))
+	r.Close()
+	if err != nil {
+		return withExit(4, "", fmt.Errorf("couldn't read the manifest: %w", err))
+	}
+	manifest, err := misp.ParseManifest(data)
+	if err != nil {
+		return usageErrorf("a MISP feed's manifest.json maps event uuids to their info and timestamp", "%v", err)
+	}
+	st, err := readFeedState(stateFile, base)
+	if err != nil {
+		return err
+	}
+	seen := st.Events
+	if full {
+		seen = nil
+	}
+	changed := misp.Changed(manifest, seen)
+	fmt.Fprintf(imp.c.stderr, "parley: import: feed %s: %d events, %d new or changed (state in %s)\n", base, len(manifest), len(changed), stateFile)
+	pending := map[string]misp.Timestamp{}
+	for _, id := range changed {
+		err := imp.events(ctx, join(id+".json"), isURL, func(ev *misp.Event) {
+			pending[id] = manifest[id].Timestamp
+		})
+		if err != nil {
+			return err
+		}
+	}
+	// Only what reached the output counts as imported.
+	if err := imp.sink.sync(ctx); err != nil {
+		return err
+	}
+	for id, t := range pending {
+		st.Events[id] = t
+	}
+	return st.write(stateFile)
+}
+
+// --- iocs and csv ---
+
+func importLines(ctx context.Context, c *cli, kind string, args []string) error {
+	fs := c.newFlagSet("import " + kind)
+	var out importOut
+	out.register(fs)
+	tags := fs.String("tags", "", "comma-separated `TAGS` for every indicator (tlp:green and the like become TLP 2.0 markings)")
+	createdFlag := fs.String("created", "", "the indicators' created and valid_from `TS` (default now; the same TS makes a re-import add nothing)")
+	var columns *string
+	if kind == "csv" {
+		columns = fs.String("columns", "", "the CSV's columns in order, such as value,type,comment (see parley import --help)")
+	}
+	fs.Usage = func() { importHelp(c, fs) }
+	pos, err := parseInterspersed(c, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErrorf("parley import "+kind+" [flags] FILE", "import %s needs one FILE (- for standard input)", kind)
+	}
+	var cols []string
+	if kind == "csv" {
+		if *columns == "" {
+			return usageErrorf("such as --columns value,type,comment", "import csv needs --columns")
+		}
+		if cols, err = ioc.ParseColumns(*columns); err != nil {
+			return usageErrorf("", "bad --columns: %v", err)
+		}
+	}
+	if err := out.check(args); err != nil {
+		return err
+	}
+	if err := out.notInput(pos[0]); err != nil {
+		return err
+	}
+	created := time.Now().UTC()
+	if *createdFlag != "" {
+		if created, err = stix.ParseTimestamp(*createdFlag); err != nil {
+			return usageErrorf("write it like 2026-01-02T15:04:05Z", "bad --created: %v", err)
+		}
+	}
+	var common []string
+	for _, t := range strings.Split(*tags, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			common = append(common, t)
+		}
+	}
+	var r io.Reader = c.stdin
+	if pos[0] != "-" {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return usageErrorf("", "couldn't read %s: %v", pos[0], err)
+		}
+		defer f.Close()
+		r = f
+	}
+	sink, err := out.open(ctx, c)
+	if err != nil {
+		return err
+	}
+	if !sink.push() {
+		for _, m := range misp.Markings(common) {
+			sink.add(ctx, string(m), m)
+		}
+	}
+	var made, bad int
+	one := func(line int, typ, value, comment, category string, rowTags []string) error {
+		pat := ""
+		if typ == "" {
+			v, ok := ioc.Recognize(ioc.Refang(value))
+			if !ok {
+				bad++
+				fmt.Fprintf(c.stderr, "parley: import: line %d: not recognised: %q\n", line, value)
+				return nil
+			}
+			typ, value, pat = v.MISPType(), v.Value, v.Pattern()
+		}
+		allTags := append(append([]string{}, common...), rowTags...)
+		if !sink.push() {
+			for _, m := range misp.Markings(rowTags) {
+				sink.add(ctx, string(m), m)
+			}
+		}
+		obj, err := misp.Indicator(misp.Single{Type: typ, Value: value, Pattern: pat, Comment: comment, Category: category, Tags: allTags, Created: created, CreatedBy: sink.me})
+		if err != nil {
+			bad++
+			fmt.Fprintf(c.stderr, "parley: import: line %d: %s %q: %v\n", line, typ, value, err)
+			return nil
+		}
+		made++
+		return sink.add(ctx, string(obj), obj)
+	}
+	if kind == "iocs" {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		n := 0
+		for sc.Scan() {
+			n++
+			v := ioc.Clean(sc.Text())
+			if v == "" {
+				continue
+			}
+			if err := one(n, "", v, "", "", nil); err != nil {
+				sink.abort()
+				return err
+			}
+		}
+		if err := sc.Err(); err != nil {
+			sink.abort()
+			return usageErrorf("one value a line", "couldn't read %s after line %d: %v", pos[0], n, err)
+		}
+	} else {
+		err := ioc.ReadCSV(r, cols, func(row ioc.Row) error {
+			return one(row.Line, row.Type, row.Value, row.Comment, row.Category, row.Tags)
+		})
+		if err != nil {
+			var ee *exitError
+			sink.abort()
+			if errors.As(err, &ee) {
+				return err
+			}
+			return usageErrorf("check --columns against the file", "%s: %v", pos[0], err)
+		}
+	}
+	err = sink.close(ctx)
+	fmt.Fprintf(c.stderr, "parley: import: %d indicators, %d lines not imported\n", made, bad)
+	return err
+}

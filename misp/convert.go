@@ -1,0 +1,857 @@
+package misp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-exchange/parley/pattern"
+	"github.com/parley-exchange/parley/stix"
+)
+
+// sharedCreated is the created and modified time of the objects events
+// share (galaxy clusters, organisations' identities): MISP gives them no
+// timestamp of their own, and a fixed one keeps a single version of each
+// however many events use it.
+const sharedCreated = "2016-01-01T00:00:00.000Z"
+
+// relationshipNamespace is the UUIDv5 namespace of relationship ids.
+var relationshipNamespace = uuid.MustParse("c3a4f1e2-5d9b-4a43-9e7a-2f0f0c6d7b15")
+
+// Options says how [Converter] writes objects.
+type Options struct {
+	// CreatedBy is the identity every object names in created_by_ref. When
+	// empty, objects name the event's creator organisation
+	// (identity--<Orgc uuid>), whose identity object is then written too.
+	CreatedBy string
+	// NoMarkingObjects leaves out the TLP marking-definition objects (a
+	// node knows them already); objects still reference them.
+	NoMarkingObjects bool
+}
+
+// Unsupported is one piece of MISP data that produced no STIX object.
+type Unsupported struct {
+	Event  string // the event's uuid
+	Kind   string // "attribute", "object", "galaxy" or "sighting"
+	UUID   string
+	Name   string // the attribute type, object template or galaxy type
+	Reason string
+}
+
+func (u Unsupported) String() string {
+	return fmt.Sprintf("event %s: %s %s (%s): %s", u.Event, u.Kind, u.UUID, u.Name, u.Reason)
+}
+
+// Stats counts what a [Converter] did.
+type Stats struct {
+	Events, Attributes, Objects, Clusters, Sightings int
+	// Deleted counts attributes and objects marked deleted, skipped.
+	Deleted int
+	// STIX counts the objects written.
+	STIX int
+}
+
+// Converter maps MISP events to STIX 2.1. It remembers the ids of the
+// shared objects it wrote (identities, markings, galaxy clusters), so
+// that a run over many events writes each once. Not safe for concurrent
+// use.
+type Converter struct {
+	opt       Options
+	validator stix.Validator
+	seen      map[string]bool
+	Stats     Stats
+}
+
+// NewConverter returns a converter with the given options.
+func NewConverter(opt Options) *Converter {
+	return &Converter{
+		opt:       opt,
+		validator: stix.Validator{Patterns: map[string]func(string) error{"stix": pattern.Validate}},
+		seen:      map[string]bool{},
+	}
+}
+
+// Result is the conversion of one event.
+type Result struct {
+	// Objects are the STIX objects, each JSON with sorted keys, valid
+	// per [stix.Validator] with the pattern package's validator.
+	Objects []json.RawMessage
+	// Keys are the objects' "<id> <version>", in the same order.
+	Keys        []string
+	Unsupported []Unsupported
+}
+
+// eventCtx is what the objects of one event share.
+type eventCtx struct {
+	ev        *Event
+	createdBy string
+	container string // the report or grouping id
+	markings  []string
+	res       *Result
+	refs      []string          // the container's object_refs
+	byMISP    map[string]string // MISP attribute/object uuid -> its SDO id
+	clusters  map[string]*unit  // cluster uuid -> its SDO
+}
+
+// unit is a group of objects that stand or fall together (an indicator;
+// an observed-data with its observables).
+type unit struct {
+	main string // the id that others reference
+	objs []map[string]any
+}
+
+func ts(t Timestamp) string {
+	return stix.FormatTimestamp(t.Time())
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func validUUID(s string) bool { return uuidRE.MatchString(s) }
+
+// Convert maps one event. Attributes and objects marked deleted are
+// skipped; what cannot be mapped is in the result's Unsupported.
+func (c *Converter) Convert(ev *Event) *Result {
+	res := &Result{}
+	c.Stats.Events++
+	if ev.Timestamp == 0 {
+		if d, err := time.Parse("2006-01-02", ev.Date); err == nil {
+			ev.Timestamp = Timestamp(d.Unix())
+		}
+	}
+	x := &eventCtx{ev: ev, createdBy: c.opt.CreatedBy, res: res, clusters: map[string]*unit{}, byMISP: map[string]string{}}
+	if ev.Published {
+		x.container = "report--" + ev.UUID
+	} else {
+		x.container = "grouping--" + ev.UUID
+	}
+	if x.createdBy == "" {
+		x.createdBy = "identity--" + ev.Orgc.UUID
+		if !validUUID(ev.Orgc.UUID) {
+			// No creator to name: a stable one per event.
+			x.createdBy = "identity--" + uuid.NewSHA1(relationshipNamespace, []byte("orgc "+ev.UUID+ev.Orgc.Name)).String()
+		}
+		name := ev.Orgc.Name
+		if name == "" {
+			name = "unknown MISP organisation"
+		}
+		c.shared(x, map[string]any{"type": "identity", "spec_version": "2.1", "id": x.createdBy,
+			"created": sharedCreated, "modified": sharedCreated, "name": name, "identity_class": "organization"})
+	}
+	eventLabels, eventMarks := c.tags(x, ev.Tag)
+	x.markings = eventMarks
+
+	// Event galaxies first: attributes may reference the same clusters.
+	var eventClusters []*unit
+	for i := range ev.Galaxy {
+		eventClusters = append(eventClusters, c.galaxy(x, &ev.Galaxy[i], "event "+ev.UUID)...)
+	}
+	for i := range ev.Attribute {
+		a := &ev.Attribute[i]
+		if a.Deleted {
+			c.Stats.Deleted++
+			continue
+		}
+		c.Stats.Attributes++
+		c.attribute(x, a)
+	}
+	for i := range ev.Object {
+		o := &ev.Object[i]
+		if o.Deleted {
+			c.Stats.Deleted++
+			continue
+		}
+		c.Stats.Objects++
+		c.object(x, o)
+	}
+	// Object references between what was mapped.
+	for i := range ev.Object {
+		o := &ev.Object[i]
+		for _, r := range o.ObjectReference {
+			src, dst := x.byMISP[o.UUID], x.byMISP[r.ReferencedUUID]
+			if r.Deleted || src == "" || dst == "" {
+				continue
+			}
+			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp))
+		}
+	}
+	// Who uses what among the event's clusters.
+	for _, a := range eventClusters {
+		for _, b := range eventClusters {
+			at, bt := typeOf(a.main), typeOf(b.main)
+			uses := (at == "threat-actor" || at == "intrusion-set") && (bt == "malware" || bt == "tool" || bt == "attack-pattern") ||
+				at == "malware" && bt == "attack-pattern"
+			if uses {
+				c.relationship(x, a.main, "uses", b.main, ts(ev.Timestamp))
+			}
+		}
+	}
+	c.container(x, eventLabels)
+	c.Stats.STIX += len(res.Objects)
+	return res
+}
+
+func typeOf(id string) string {
+	t, _, _ := strings.Cut(id, "--")
+	return t
+}
+
+// base returns the common properties of an SDO made from the event.
+func (x *eventCtx) base(typ, id string, t Timestamp) map[string]any {
+	m := map[string]any{
+		"type": typ, "spec_version": "2.1", "id": typ + "--" + id,
+		"created": ts(t), "modified": ts(t), "created_by_ref": x.createdBy,
+		"x_misp_event_uuid": x.ev.UUID,
+	}
+	if x.ev.Orgc.UUID != "" {
+		m["x_misp_orgc_uuid"] = x.ev.Orgc.UUID
+	}
+	if x.ev.Orgc.Name != "" {
+		m["x_misp_orgc_name"] = x.ev.Orgc.Name
+	}
+	return m
+}
+
+// tlpTags maps MISP tlp: tags to TLP 2.0 marking definitions.
+var tlpTags = map[string]string{
+	"tlp:white": stix.TLP2ClearID, "tlp:clear": stix.TLP2ClearID,
+	"tlp:green": stix.TLP2GreenID, "tlp:amber": stix.TLP2AmberID,
+	"tlp:amber+strict": stix.TLP2AmberStrictID, "tlp:red": stix.TLP2RedID,
+}
+
+// tags splits tags into labels and TLP markings, writing the marking
+// definitions once.
+func (c *Converter) tags(x *eventCtx, tags []Tag) (labels, marks []string) {
+	for _, t := range tags {
+		if id, ok := tlpTags[strings.ToLower(strings.TrimSpace(t.Name))]; ok {
+			marks = append(marks, id)
+			if !c.opt.NoMarkingObjects && !c.seen[id] {
+				c.seen[id] = true
+				x.res.Objects = append(x.res.Objects, stix.TLPMarking(id))
+				x.res.Keys = append(x.res.Keys, id+" ")
+			}
+			continue
+		}
+		if strings.TrimSpace(t.Name) != "" {
+			labels = append(labels, t.Name)
+		}
+	}
+	return labels, marks
+}
+
+// shared writes an object that many events share, once per converter.
+func (c *Converter) shared(x *eventCtx, m map[string]any) bool {
+	id := m["id"].(string)
+	if c.seen[id] {
+		return true
+	}
+	if err := c.emit(x, &unit{main: id, objs: []map[string]any{m}}); err != nil {
+		return false
+	}
+	c.seen[id] = true
+	return true
+}
+
+// emit validates a unit and writes it; an invalid unit is written as
+// nothing and returned as the error. The maps hold only what
+// encoding/json decodes (strings, json.Number, bools, []any, maps), so
+// they are validated as they are, without decoding the JSON again.
+func (c *Converter) emit(x *eventCtx, u *unit) error {
+	raws := make([]json.RawMessage, 0, len(u.objs))
+	keys := make([]string, 0, len(u.objs))
+	for _, m := range u.objs {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if err := c.validator.Validate(&stix.Object{Props: m}); err != nil {
+			return err
+		}
+		raws = append(raws, b)
+		id, _ := m["id"].(string)
+		version, _ := m["modified"].(string)
+		if version == "" {
+			version, _ = m["created"].(string)
+		}
+		keys = append(keys, id+" "+version)
+	}
+	x.res.Objects = append(x.res.Objects, raws...)
+	x.res.Keys = append(x.res.Keys, keys...)
+	return nil
+}
+
+func (c *Converter) unsupported(x *eventCtx, kind, id, name, format string, args ...any) {
+	x.res.Unsupported = append(x.res.Unsupported, Unsupported{Event: x.ev.UUID, Kind: kind, UUID: id, Name: name, Reason: fmt.Sprintf(format, args...)})
+}
+
+// labelsOf is the labels misp-stix gives an attribute.
+func attributeLabels(a *Attribute, tagLabels []string) []any {
+	l := []any{fmt.Sprintf("misp:type=%q", a.Type)}
+	if a.Category != "" {
+		l = append(l, fmt.Sprintf("misp:category=%q", a.Category))
+	}
+	for _, t := range tagLabels {
+		l = append(l, t)
+	}
+	return l
+}
+
+func markingRefs(own, inherited []string) []any {
+	m := own
+	if len(m) == 0 {
+		m = inherited
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]any, 0, len(m))
+	for _, id := range m {
+		out = append(out, id)
+	}
+	return out
+}
+
+func setIf(m map[string]any, k string, v any) {
+	switch v := v.(type) {
+	case string:
+		if v != "" {
+			m[k] = v
+		}
+	case []any:
+		if len(v) > 0 {
+			m[k] = v
+		}
+	}
+}
+
+// seenTime parses a MISP first_seen/last_seen (RFC 3339 with microseconds).
+func seenTime(s string) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return "", false
+	}
+	return stix.FormatTimestamp(t), true
+}
+
+// ruleTypes are attribute types whose value is a rule in another
+// language: indicators with that pattern_type.
+var ruleTypes = map[string]string{"yara": "yara", "snort": "snort", "sigma": "sigma", "suricata": "suricata"}
+
+func (c *Converter) attribute(x *eventCtx, a *Attribute) {
+	if !validUUID(a.UUID) {
+		c.unsupported(x, "attribute", a.UUID, a.Type, "the uuid is not a UUID")
+		return
+	}
+	tagLabels, marks := c.tags(x, a.Tag)
+	labels := attributeLabels(a, tagLabels)
+	mrefs := markingRefs(marks, x.markings)
+	var u *unit
+	switch {
+	case ruleTypes[a.Type] != "":
+		m := x.base("indicator", a.UUID, a.Timestamp)
+		m["pattern"], m["pattern_type"], m["valid_from"] = a.Value, ruleTypes[a.Type], ts(a.Timestamp)
+		u = &unit{main: m["id"].(string), objs: []map[string]any{m}}
+	case a.Type == "vulnerability":
+		m := x.base("vulnerability", a.UUID, a.Timestamp)
+		m["name"] = a.Value
+		if cveRE.MatchString(a.Value) {
+			m["external_references"] = []any{map[string]any{"source_name": "cve", "external_id": a.Value}}
+		}
+		u = &unit{main: m["id"].(string), objs: []map[string]any{m}}
+	case a.Type == "campaign-name":
+		m := x.base("campaign", a.UUID, a.Timestamp)
+		m["name"] = a.Value
+		u = &unit{main: m["id"].(string), objs: []map[string]any{m}}
+	case a.Type == "text" || a.Type == "comment" || a.Type == "other":
+		m := x.base("note", a.UUID, a.Timestamp)
+		m["content"] = a.Value
+		m["object_refs"] = []any{x.container}
+		u = &unit{main: m["id"].(string), objs: []map[string]any{m}}
+	default:
+		terms, known, err := termsOf(a)
+		if !known {
+			c.unsupported(x, "attribute", a.UUID, a.Type, "no STIX mapping for this attribute type")
+			return
+		}
+		if err != nil {
+			c.unsupported(x, "attribute", a.UUID, a.Type, "%v", err)
+			return
+		}
+		first, last := ts(a.Timestamp), ts(a.Timestamp)
+		if t, ok := seenTime(a.FirstSeen); ok {
+			first = t
+		}
+		if t, ok := seenTime(a.LastSeen); ok {
+			last = t
+		}
+		u = c.observation(x, a.UUID, a.Timestamp, bool(a.ToIDs) || patternOnly[a.Type], terms, first, last)
+	}
+	m := u.objs[0]
+	setIf(m, "labels", labels)
+	setIf(m, "object_marking_refs", mrefs)
+	if t := typeOf(u.main); t == "indicator" || t == "vulnerability" || t == "campaign" {
+		setIf(m, "description", a.Comment)
+	}
+	if typeOf(u.main) == "indicator" && m["pattern_type"] == "stix" {
+		m["kill_chain_phases"] = []any{map[string]any{"kill_chain_name": "misp-category", "phase_name": a.Category}}
+		if a.Category == "" {
+			delete(m, "kill_chain_phases")
+		}
+	}
+	if err := c.emit(x, u); err != nil {
+		c.unsupported(x, "attribute", a.UUID, a.Type, "invalid as STIX: %v", err)
+		return
+	}
+	x.refs = append(x.refs, u.main)
+	x.byMISP[a.UUID] = u.main
+	c.attached(x, u.main, a.Galaxy, "attribute "+a.UUID)
+	c.sightings(x, u.main, a)
+}
+
+var cveRE = regexp.MustCompile(`^CVE-\d{4}-\d{4,}$`)
+
+// observation returns an indicator (toIDs) or an observed-data with its
+// observables for terms.
+func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool, terms []term, first, last string) *unit {
+	if toIDs {
+		m := x.base("indicator", id, t)
+		m["pattern"], m["pattern_type"], m["pattern_version"], m["valid_from"] = patternOf(terms), "stix", "2.1", first
+		return &unit{main: m["id"].(string), objs: []map[string]any{m}}
+	}
+	m := x.base("observed-data", id, t)
+	if last < first {
+		last = first
+	}
+	m["first_observed"], m["last_observed"], m["number_observed"] = first, last, json.Number("1")
+	scos := observables(terms, id)
+	refs := make([]any, 0, len(scos))
+	for _, s := range scos {
+		switch s["type"] {
+		case "network-traffic":
+			if _, ok := s["protocols"]; !ok {
+				s["protocols"] = []any{"tcp"} // required; misp-stix's default
+			}
+		case "email-message":
+			s["is_multipart"] = false
+		}
+		refs = append(refs, s["id"])
+	}
+	m["object_refs"] = refs
+	return &unit{main: m["id"].(string), objs: append([]map[string]any{m}, scos...)}
+}
+
+func (c *Converter) object(x *eventCtx, o *Object) {
+	if !validUUID(o.UUID) {
+		c.unsupported(x, "object", o.UUID, o.Name, "the uuid is not a UUID")
+		return
+	}
+	terms, known, err := objectTerms(o)
+	if !known {
+		c.unsupported(x, "object", o.UUID, o.Name, "no STIX mapping for this object template (%d attributes)", len(o.Attribute))
+		return
+	}
+	if err != nil {
+		c.unsupported(x, "object", o.UUID, o.Name, "%v", err)
+		return
+	}
+	if len(terms) == 0 {
+		c.unsupported(x, "object", o.UUID, o.Name, "no attribute to map")
+		return
+	}
+	toIDs := false
+	var tagLabels []string
+	var marks []string
+	var galaxies []Galaxy
+	for i := range o.Attribute {
+		a := &o.Attribute[i]
+		if a.Deleted {
+			continue
+		}
+		toIDs = toIDs || bool(a.ToIDs)
+		l, m := c.tags(x, a.Tag)
+		tagLabels, marks = append(tagLabels, l...), append(marks, m...)
+		galaxies = append(galaxies, a.Galaxy...)
+	}
+	t := o.Timestamp
+	if t == 0 {
+		t = x.ev.Timestamp
+	}
+	u := c.observation(x, o.UUID, t, toIDs, terms, ts(t), ts(t))
+	m := u.objs[0]
+	labels := []any{fmt.Sprintf("misp:name=%q", o.Name)}
+	if o.MetaCategory != "" {
+		labels = append(labels, fmt.Sprintf("misp:meta-category=%q", o.MetaCategory))
+	}
+	for _, l := range dedupe(tagLabels) {
+		labels = append(labels, l)
+	}
+	m["labels"] = labels
+	setIf(m, "object_marking_refs", markingRefs(dedupe(marks), x.markings))
+	if typeOf(u.main) == "indicator" {
+		setIf(m, "description", o.Comment)
+		if o.MetaCategory != "" {
+			m["kill_chain_phases"] = []any{map[string]any{"kill_chain_name": "misp-category", "phase_name": o.MetaCategory}}
+		}
+	}
+	if err := c.emit(x, u); err != nil {
+		c.unsupported(x, "object", o.UUID, o.Name, "invalid as STIX: %v", err)
+		return
+	}
+	x.refs = append(x.refs, u.main)
+	x.byMISP[o.UUID] = u.main
+	c.attached(x, u.main, galaxies, "object "+o.UUID)
+	for i := range o.Attribute {
+		c.sightings(x, u.main, &o.Attribute[i])
+	}
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// galaxyKind maps a galaxy type to the STIX type of its clusters.
+func galaxyKind(typ string) string {
+	t := strings.ToLower(typ)
+	switch {
+	case strings.Contains(t, "attack-pattern"):
+		return "attack-pattern"
+	case strings.Contains(t, "intrusion-set"):
+		return "intrusion-set"
+	case strings.Contains(t, "course-of-action"):
+		return "course-of-action"
+	case strings.Contains(t, "threat-actor") || t == "microsoft-activity-group":
+		return "threat-actor"
+	case strings.Contains(t, "malware") || t == "malpedia" || t == "ransomware" || t == "rat" ||
+		t == "botnet" || t == "banker" || t == "stealer" || t == "exploit-kit" || t == "backdoor" || t == "android":
+		return "malware"
+	case strings.Contains(t, "tool"):
+		return "tool"
+	case strings.Contains(t, "vulnerability"):
+		return "vulnerability"
+	}
+	return ""
+}
+
+// galaxy writes the SDOs of a galaxy's clusters and returns them.
+func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
+	kind := galaxyKind(g.Type)
+	var out []*unit
+	for i := range g.GalaxyCluster {
+		cl := &g.GalaxyCluster[i]
+		c.Stats.Clusters++
+		if cl.Value == "" {
+			c.unsupported(x, "galaxy", cl.UUID, g.Type, "a cluster without a value")
+			continue
+		}
+		cid := cl.UUID
+		if !validUUID(cid) {
+			// Older exports leave uuid empty and name the cluster by its
+			// collection_uuid; failing that, its galaxy and value do.
+			cid = cl.CollectionUUID
+			if !validUUID(cid) {
+				cid = uuidV5("cluster " + g.Type + " " + cl.Value)
+			}
+		}
+		if u, ok := x.clusters[cid]; ok {
+			out = append(out, u)
+			continue
+		}
+		if kind == "" {
+			c.unsupported(x, "galaxy", cid, g.Type, "no STIX mapping for galaxy %q (cluster %q, on %s)", g.Type, cl.Value, where)
+			continue
+		}
+		m := map[string]any{"type": kind, "spec_version": "2.1", "id": kind + "--" + cid,
+			"created": sharedCreated, "modified": sharedCreated, "created_by_ref": x.createdBy,
+			"name": cl.Value, "labels": []any{fmt.Sprintf("misp:galaxy-name=%q", g.Name), fmt.Sprintf("misp:galaxy-type=%q", g.Type)}}
+		setIf(m, "description", cl.Description)
+		if kind == "malware" {
+			m["is_family"] = true
+		}
+		if kind != "attack-pattern" && kind != "course-of-action" && kind != "vulnerability" {
+			var aliases []any
+			if syn, ok := cl.Meta["synonyms"].([]any); ok {
+				for _, s := range syn {
+					if s, ok := s.(string); ok && s != "" && s != cl.Value {
+						aliases = append(aliases, s)
+					}
+				}
+			}
+			setIf(m, "aliases", aliases)
+		}
+		var ext []any
+		if ids, ok := cl.Meta["external_id"].([]any); ok {
+			for _, id := range ids {
+				s, _ := id.(string)
+				switch {
+				case strings.HasPrefix(s, "CAPEC-"):
+					ext = append(ext, map[string]any{"source_name": "capec", "external_id": s})
+				case cveRE.MatchString(s):
+					ext = append(ext, map[string]any{"source_name": "cve", "external_id": s})
+				case s != "":
+					ext = append(ext, map[string]any{"source_name": "mitre-attack", "external_id": s})
+				}
+			}
+		}
+		setIf(m, "external_references", ext)
+		u := &unit{main: m["id"].(string), objs: []map[string]any{m}}
+		if !c.seen[u.main] {
+			if err := c.emit(x, u); err != nil {
+				c.unsupported(x, "galaxy", cl.UUID, g.Type, "invalid as STIX: %v", err)
+				continue
+			}
+			c.seen[u.main] = true
+		}
+		x.clusters[cid] = u
+		x.refs = append(x.refs, u.main)
+		out = append(out, u)
+	}
+	return out
+}
+
+// attached links an indicator or observed-data to the clusters of its
+// attribute or object.
+func (c *Converter) attached(x *eventCtx, from string, gs []Galaxy, where string) {
+	for i := range gs {
+		for _, u := range c.galaxy(x, &gs[i], where) {
+			rel := "related-to"
+			if typeOf(from) == "indicator" && typeOf(u.main) != "vulnerability" && typeOf(u.main) != "course-of-action" {
+				rel = "indicates"
+			}
+			c.relationship(x, from, rel, u.main, ts(x.ev.Timestamp))
+		}
+	}
+}
+
+func (c *Converter) relationship(x *eventCtx, src, typ, dst, when string) {
+	id := "relationship--" + uuid.NewSHA1(relationshipNamespace, []byte(src+" "+typ+" "+dst)).String()
+	if c.seen[id] {
+		return
+	}
+	m := map[string]any{"type": "relationship", "spec_version": "2.1", "id": id,
+		"created": when, "modified": when, "created_by_ref": x.createdBy,
+		"relationship_type": typ, "source_ref": src, "target_ref": dst, "x_misp_event_uuid": x.ev.UUID}
+	if err := c.emit(x, &unit{main: id, objs: []map[string]any{m}}); err == nil {
+		c.seen[id] = true
+		x.refs = append(x.refs, id)
+	}
+}
+
+// sightings writes the type-0 sightings of an attribute as STIX
+// sightings of of (its indicator or observed-data).
+func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
+	for i := range a.Sighting {
+		s := &a.Sighting[i]
+		c.Stats.Sightings++
+		if s.Type != "" && s.Type != "0" {
+			what := map[Text]string{"1": "a false-positive report", "2": "an expiration"}[s.Type]
+			if what == "" {
+				what = "of type " + string(s.Type)
+			}
+			c.unsupported(x, "sighting", s.UUID, "sighting", "%s, which STIX sightings cannot say", what)
+			continue
+		}
+		if !validUUID(s.UUID) {
+			c.unsupported(x, "sighting", s.UUID, "sighting", "the uuid is not a UUID")
+			continue
+		}
+		m := map[string]any{"type": "sighting", "spec_version": "2.1", "id": "sighting--" + s.UUID,
+			"created": ts(s.DateSighting), "modified": ts(s.DateSighting), "created_by_ref": x.createdBy,
+			"first_seen": ts(s.DateSighting), "last_seen": ts(s.DateSighting), "count": json.Number("1"),
+			"sighting_of_ref": of, "x_misp_event_uuid": x.ev.UUID}
+		if typeOf(of) == "observed-data" {
+			m["observed_data_refs"] = []any{of}
+		}
+		if validUUID(s.Organisation.UUID) {
+			where := "identity--" + s.Organisation.UUID
+			name := s.Organisation.Name
+			if name == "" {
+				name = "unknown MISP organisation"
+			}
+			if c.shared(x, map[string]any{"type": "identity", "spec_version": "2.1", "id": where,
+				"created": sharedCreated, "modified": sharedCreated, "created_by_ref": x.createdBy,
+				"name": name, "identity_class": "organization"}) {
+				m["where_sighted_refs"] = []any{where}
+			}
+		}
+		if err := c.emit(x, &unit{main: m["id"].(string), objs: []map[string]any{m}}); err != nil {
+			c.unsupported(x, "sighting", s.UUID, "sighting", "invalid as STIX: %v", err)
+			continue
+		}
+		x.refs = append(x.refs, m["id"].(string))
+	}
+}
+
+// container writes the event's report (published) or grouping.
+func (c *Converter) container(x *eventCtx, labels []string) {
+	ev := x.ev
+	typ, _, _ := strings.Cut(x.container, "--")
+	m := x.base(typ, ev.UUID, ev.Timestamp)
+	m["name"] = ev.Info
+	if ev.Info == "" {
+		m["name"] = "MISP event " + ev.UUID
+	}
+	if typ == "report" {
+		pt := ev.PublishTimestamp
+		if pt == 0 {
+			pt = ev.Timestamp
+		}
+		m["published"] = ts(pt)
+	} else {
+		m["context"] = "suspicious-activity"
+	}
+	refs := dedupe(x.refs)
+	if len(refs) == 0 {
+		// object_refs must not be empty: an empty event refers to its creator.
+		refs = []string{x.createdBy}
+	}
+	l := make([]any, 0, len(refs))
+	for _, r := range refs {
+		l = append(l, r)
+	}
+	m["object_refs"] = l
+	var ls []any
+	for _, s := range labels {
+		ls = append(ls, s)
+	}
+	setIf(m, "labels", ls)
+	setIf(m, "object_marking_refs", markingRefs(x.markings, nil))
+	m["external_references"] = []any{map[string]any{"source_name": "misp", "external_id": ev.UUID}}
+	setIf(m, "x_misp_date", ev.Date)
+	setIf(m, "x_misp_threat_level_id", string(ev.ThreatLevelID))
+	setIf(m, "x_misp_analysis", string(ev.Analysis))
+	if err := c.emit(x, &unit{main: x.container, objs: []map[string]any{m}}); err != nil {
+		c.unsupported(x, "event", ev.UUID, "event", "invalid as STIX: %v", err)
+	}
+}
+
+// relationshipName makes a MISP relationship type ("analysed-with",
+// "Drops") a STIX one: lower case, '-' between words.
+func relationshipName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	out := strings.TrimSuffix(b.String(), "-")
+	if out == "" {
+		return "related-to"
+	}
+	return out
+}
+
+// uuidV5 is a stable UUID for s in this package's namespace.
+func uuidV5(s string) string { return uuid.NewSHA1(relationshipNamespace, []byte(s)).String() }
+
+// Single is one value to make an indicator of, outside any event (a line
+// of a plain list, a CSV row).
+type Single struct {
+	// ID is the indicator's id; empty: indicator--<UUIDv5 of type and
+	// value>, so that the same value gets the same id on every import.
+	ID    string
+	Type  string // a MISP attribute type: ip-dst, domain, md5, ...
+	Value string
+	// Pattern, when set, is the STIX pattern to use instead of the one
+	// Type gives (a list's address has no direction).
+	Pattern  string
+	Category string
+	Comment  string
+	Tags     []string // labels; tlp: tags become TLP 2.0 markings
+	// Created is the indicator's created, modified and valid_from.
+	Created   time.Time
+	CreatedBy string // created_by_ref; may be empty
+}
+
+// ErrNoMapping is wrapped by [Indicator] for a type without a pattern.
+var ErrNoMapping = errors.New("no STIX pattern for this type")
+
+// Indicator returns the indicator for s with the pattern the MISP
+// mapping gives its type (labels misp:type and misp:category, as
+// [Converter] writes them), valid per [stix.Validator] with the pattern
+// package's validator. It fails for a type without a pattern (wrapping
+// [ErrNoMapping]) and for a value that does not fit its type.
+func Indicator(s Single) (json.RawMessage, error) {
+	id := s.ID
+	if id == "" {
+		id = "indicator--" + uuidV5("indicator "+s.Type+" "+s.Value)
+	}
+	created := stix.FormatTimestamp(s.Created.Truncate(time.Millisecond))
+	m := map[string]any{"type": "indicator", "spec_version": "2.1", "id": id, "created": created, "modified": created, "valid_from": created}
+	if rt := ruleTypes[s.Type]; rt != "" {
+		m["pattern"], m["pattern_type"] = s.Value, rt
+	} else if s.Pattern != "" {
+		m["pattern"], m["pattern_type"], m["pattern_version"] = s.Pattern, "stix", "2.1"
+	} else {
+		terms, known, err := termsOf(&Attribute{Type: s.Type, Value: s.Value, UUID: uuidOf(id)})
+		if !known {
+			return nil, fmt.Errorf("%w: %q", ErrNoMapping, s.Type)
+		}
+		if err != nil {
+			return nil, err
+		}
+		m["pattern"], m["pattern_type"], m["pattern_version"] = patternOf(terms), "stix", "2.1"
+	}
+	setIf(m, "created_by_ref", s.CreatedBy)
+	setIf(m, "description", s.Comment)
+	labels := []any{fmt.Sprintf("misp:type=%q", s.Type)}
+	if s.Category != "" {
+		labels = append(labels, fmt.Sprintf("misp:category=%q", s.Category))
+		if m["pattern_type"] == "stix" {
+			m["kill_chain_phases"] = []any{map[string]any{"kill_chain_name": "misp-category", "phase_name": s.Category}}
+		}
+	}
+	var marks []any
+	for _, t := range s.Tags {
+		if id, ok := tlpTags[strings.ToLower(t)]; ok {
+			marks = append(marks, id)
+		} else {
+			labels = append(labels, t)
+		}
+	}
+	m["labels"] = labels
+	setIf(m, "object_marking_refs", marks)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	o, err := stix.Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := (&stix.Validator{Patterns: map[string]func(string) error{"stix": pattern.Validate}}).Validate(o); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Markings returns the TLP 2.0 marking definitions that objects made
+// from tags reference, for a bundle that should carry them.
+func Markings(tags []string) []json.RawMessage {
+	var out []json.RawMessage
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if id, ok := tlpTags[strings.ToLower(t)]; ok && !seen[id] {
+			seen[id] = true
+			out = append(out, stix.TLPMarking(id))
+		}
+	}
+	return out
+}

@@ -1,0 +1,90 @@
+// Package misp reads MISP data — core-format events ({"Event": ...}), the
+// {"response": [...]} of MISP's REST search, and MISP feeds (manifest.json
+// and one <uuid>.json per event) as the MISP core format
+// (MISP/misp-rfc, misp-core-format) and PyMISP's feed generator define
+// them — and maps them to STIX 2.1 following MISP's own conventions
+// (MISP/misp-stix, misp_stix_converter/misp2stix and its documented
+// mapping in documentation/mapping/*_to_stix21.json). It also writes a
+// MISP feed from STIX objects ([WriteFeed]), the reverse mapping.
+//
+// # Mapping
+//
+//   - A published event becomes a report (published = publish_timestamp),
+//     an unpublished one a grouping (context "suspicious-activity"); its
+//     name is the event's info. Both are report--<event uuid> or
+//     grouping--<event uuid>.
+//   - An attribute with to_ids becomes indicator--<attribute uuid> with a
+//     STIX pattern (pattern_type "stix", pattern_version "2.1"),
+//     valid_from = first_seen or the attribute timestamp, kill_chain_phases
+//     [{"kill_chain_name": "misp-category", "phase_name": category}] and
+//     labels misp:type="..." and misp:category="..." as misp-stix writes
+//     them. Other attributes become observed-data--<attribute uuid> with
+//     their observables (<sco type>--<attribute uuid>). yara, snort,
+//     sigma and suricata attributes are indicators with that pattern_type;
+//     vulnerability and campaign-name attributes are vulnerability and
+//     campaign objects; text, comment and other attributes are notes.
+//   - A MISP object of a known template (file, domain-ip, url, email,
+//     network-connection, ip-port, x509, registry-key, mutex, asn,
+//     user-account, ...) becomes one indicator whose pattern ANDs the
+//     comparisons of its attributes when any attribute has to_ids, else
+//     one observed-data with its observables; relations the template
+//     table does not map become x_misp_<relation> properties, as misp-stix
+//     does.
+//   - Galaxy clusters become threat-actor, intrusion-set, malware, tool,
+//     attack-pattern, course-of-action or vulnerability objects
+//     (<type>--<cluster uuid>). A cluster on an attribute or object is
+//     linked from its indicator ("indicates") or observed-data
+//     ("related-to"); among an event's clusters, threat actors and
+//     intrusion sets "use" malware, tools and attack patterns, and malware
+//     "uses" attack patterns. Relationship ids are UUIDv5 of their source,
+//     type and target, so a second import makes the same ones.
+//   - tlp: tags become object_marking_refs to the TLP 2.0 marking
+//     definitions (tlp:white is TLP:CLEAR); an attribute without a tlp:
+//     tag inherits its event's. Other tags become labels.
+//   - Sightings of type 0 become sighting--<sighting uuid> of the
+//     attribute's indicator or observed-data, sighted where the
+//     sighting's organisation is (identity--<org uuid>).
+//
+// # Where Parley differs from misp-stix
+//
+//   - Integer properties (ports, AS numbers, sizes) compare with integers
+//     in patterns; misp-stix quotes them, which a STIX matcher does not
+//     equate with the integer.
+//   - A host and port make one network-traffic comparison expression
+//     (network-traffic:dst_ref); misp-stix ANDs domain-name and
+//     network-traffic in one, which STIX forbids.
+//   - Registry hives are spelled out (HKEY_LOCAL_MACHINE, not HKLM), as
+//     STIX requires; a regkey|value's data is x_misp_value.
+//   - E-mail header fields keep their header names (Reply-To, X-Mailer);
+//     an email-attachment is x_misp_attachment, as body_multipart holds
+//     MIME parts, not names.
+//   - Attachments and malware samples keep their file name; the payload is
+//     not in feeds and search results without attachments.
+//   - Observables that an object's attributes reference are
+//     <type>--UUIDv5(object uuid, attribute uuid), because attribute uuids
+//     repeat across objects in real data; an attribute's own observables
+//     are <type>--<attribute uuid> as in misp-stix.
+//   - Templates without a rule here (pe, pe-section, virustotal-report,
+//     the identity-like templates, ...), the attribute types email-header
+//     and http-method, and galaxies of other kinds are reported as
+//     unsupported.
+//
+// Everything is deterministic: ids come from MISP uuids, timestamps from
+// MISP timestamps, so converting the same event twice gives the same
+// bytes and re-importing adds nothing.
+//
+// # Provenance
+//
+// Every SDO made from an event carries where it came from, since the
+// member who shares it is usually not its author:
+//
+//   - x_misp_event_uuid: the MISP event's uuid;
+//   - x_misp_orgc_uuid and x_misp_orgc_name: the organisation that created
+//     the event in MISP (Orgc);
+//   - the report or grouping also has an external reference
+//     {"source_name": "misp", "external_id": <event uuid>}.
+//
+// What cannot be mapped (an attribute type or object template without a
+// rule, a galaxy of an unknown kind, a value that does not make a valid
+// pattern) is reported in [Result.Unsupported], never dropped silently.
+package misp

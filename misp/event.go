@@ -1,0 +1,362 @@
+package misp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Event is a MISP event in the core format. Fields MISP writes as strings
+// or numbers (timestamps, ids) and as booleans or "0"/"1" are accepted in
+// either form.
+type Event struct {
+	UUID             string      `json:"uuid"`
+	Info             string      `json:"info"`
+	Date             string      `json:"date"`
+	Timestamp        Timestamp   `json:"timestamp"`
+	Published        Bool        `json:"published"`
+	PublishTimestamp Timestamp   `json:"publish_timestamp"`
+	Analysis         Text        `json:"analysis"`
+	ThreatLevelID    Text        `json:"threat_level_id"`
+	Orgc             Org         `json:"Orgc"`
+	Attribute        []Attribute `json:"Attribute"`
+	Object           []Object    `json:"Object"`
+	Galaxy           []Galaxy    `json:"Galaxy"`
+	Tag              []Tag       `json:"Tag"`
+}
+
+// Org is a MISP organisation.
+type Org struct {
+	UUID string `json:"uuid"`
+	Name string `json:"name"`
+}
+
+// Attribute is one MISP attribute, of an event or of an object.
+type Attribute struct {
+	UUID           string     `json:"uuid"`
+	Type           string     `json:"type"`
+	Category       string     `json:"category"`
+	Value          string     `json:"value"`
+	Comment        string     `json:"comment,omitempty"`
+	ToIDs          Bool       `json:"to_ids"`
+	Timestamp      Timestamp  `json:"timestamp"`
+	FirstSeen      string     `json:"first_seen,omitempty"`
+	LastSeen       string     `json:"last_seen,omitempty"`
+	ObjectRelation string     `json:"object_relation,omitempty"`
+	Deleted        Bool       `json:"deleted,omitempty"`
+	Data           string     `json:"data,omitempty"`
+	Tag            []Tag      `json:"Tag,omitempty"`
+	Galaxy         []Galaxy   `json:"Galaxy,omitempty"`
+	Sighting       []Sighting `json:"Sighting,omitempty"`
+}
+
+// UnmarshalJSON accepts a value of any JSON scalar type (templates such
+// as parler-account hold booleans and numbers).
+func (a *Attribute) UnmarshalJSON(b []byte) error {
+	type plain Attribute
+	var v struct {
+		plain
+		Value Text `json:"value"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*a = Attribute(v.plain)
+	a.Value = string(v.Value)
+	return nil
+}
+
+// Object is a MISP object: attributes grouped by a template.
+type Object struct {
+	UUID         string      `json:"uuid"`
+	Name         string      `json:"name"`
+	MetaCategory string      `json:"meta-category,omitempty"`
+	Comment      string      `json:"comment,omitempty"`
+	Timestamp    Timestamp   `json:"timestamp"`
+	Deleted      Bool        `json:"deleted,omitempty"`
+	Attribute    []Attribute `json:"Attribute"`
+	// ObjectReference links this object to another object or attribute.
+	ObjectReference []ObjectReference `json:"ObjectReference,omitempty"`
+}
+
+// ObjectReference is a typed link from an object to another object or
+// attribute of the event.
+type ObjectReference struct {
+	UUID             string `json:"uuid,omitempty"`
+	ReferencedUUID   string `json:"referenced_uuid"`
+	RelationshipType string `json:"relationship_type"`
+	Deleted          Bool   `json:"deleted,omitempty"`
+}
+
+// Galaxy is a MISP galaxy with the clusters used in the event.
+type Galaxy struct {
+	UUID          string    `json:"uuid"`
+	Name          string    `json:"name"`
+	Type          string    `json:"type"`
+	Description   string    `json:"description,omitempty"`
+	GalaxyCluster []Cluster `json:"GalaxyCluster"`
+}
+
+// Cluster is one galaxy cluster (a threat actor, a malware family, an
+// ATT&CK technique...).
+type Cluster struct {
+	UUID string `json:"uuid"`
+	// CollectionUUID identifies the cluster in older MISP exports, whose
+	// uuid is empty.
+	CollectionUUID string         `json:"collection_uuid,omitempty"`
+	Type           string         `json:"type,omitempty"`
+	Value          string         `json:"value"`
+	Description    string         `json:"description,omitempty"`
+	Meta           map[string]any `json:"meta,omitempty"`
+}
+
+// Tag is a MISP tag.
+type Tag struct {
+	Name   string `json:"name"`
+	Colour string `json:"colour,omitempty"`
+}
+
+// Sighting is a MISP sighting of an attribute. Type "0" is a sighting,
+// "1" a false positive, "2" an expiration.
+type Sighting struct {
+	UUID         string    `json:"uuid"`
+	DateSighting Timestamp `json:"date_sighting"`
+	Type         Text      `json:"type"`
+	Source       string    `json:"source,omitempty"`
+	Organisation Org       `json:"Organisation"`
+}
+
+// Timestamp is a MISP timestamp: Unix seconds as a JSON string or number.
+type Timestamp int64
+
+// UnmarshalJSON accepts "1603642920", 1603642920 and "" (zero).
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "" || s == "null" {
+		*t = 0
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > 253402300799 {
+		return fmt.Errorf("bad timestamp %s", b)
+	}
+	*t = Timestamp(n)
+	return nil
+}
+
+// MarshalJSON writes the string form MISP writes.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + strconv.FormatInt(int64(t), 10) + `"`), nil
+}
+
+// Time returns t as a UTC time.
+func (t Timestamp) Time() time.Time { return time.Unix(int64(t), 0).UTC() }
+
+// Bool is a MISP boolean: true/false, "1"/"0" or 1/0.
+type Bool bool
+
+// UnmarshalJSON accepts the forms MISP writes.
+func (v *Bool) UnmarshalJSON(b []byte) error {
+	switch strings.Trim(string(b), `"`) {
+	case "true", "1", "True":
+		*v = true
+	case "false", "0", "False", "", "null":
+		*v = false
+	default:
+		return fmt.Errorf("bad boolean %s", b)
+	}
+	return nil
+}
+
+// Text is a MISP field that is a string or a number ("threat_level_id":
+// "3" or 3).
+type Text string
+
+// UnmarshalJSON accepts a string, a number or null.
+func (v *Text) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*v = Text(s)
+		return nil
+	}
+	switch string(b) {
+	case "null":
+		*v = ""
+		return nil
+	case "true", "false":
+		*v = Text(b)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("bad value %s", b)
+	}
+	*v = Text(n)
+	return nil
+}
+
+// MaxDocument is the largest MISP JSON document (one event, one feed file
+// or one search response) the readers accept: an event bigger than this
+// is almost surely not an event, and the bound keeps memory bounded.
+const MaxDocument = 256 << 20
+
+// ErrFormat is wrapped by the errors of documents that are not MISP
+// events.
+var ErrFormat = errors.New("not MISP JSON")
+
+// ReadEvents reads MISP events from r: one event ({"Event": {...}}), a
+// REST search response ({"response": [{"Event": ...}, ...]}), a JSON array
+// of {"Event": ...}, or a bare event object (with "uuid" and "info"). It
+// calls fn for each event as it is decoded, so that a large response is
+// never held whole; an error from fn stops the reading and is returned.
+// A document over [MaxDocument] bytes or of another shape fails with an
+// error wrapping [ErrFormat].
+func ReadEvents(r io.Reader, fn func(*Event) error) error {
+	lr := &io.LimitedReader{R: r, N: MaxDocument + 1}
+	dec := json.NewDecoder(lr)
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrFormat, tooBig(lr, err))
+	}
+	switch tok {
+	case json.Delim('['):
+		if err := eventArray(dec, fn); err != nil {
+			return tooBig(lr, err)
+		}
+	case json.Delim('{'):
+		if err := eventObject(dec, fn); err != nil {
+			return tooBig(lr, err)
+		}
+	default:
+		return fmt.Errorf("%w: the document is not a JSON object or array", ErrFormat)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: text after the JSON document", ErrFormat)
+	}
+	return nil
+}
+
+func tooBig(lr *io.LimitedReader, err error) error {
+	if lr.N <= 0 {
+		return fmt.Errorf("%w: the document is larger than %d MiB", ErrFormat, MaxDocument>>20)
+	}
+	return err
+}
+
+// eventObject reads the members of an object whose '{' was read: an
+// "Event" or "response" wrapper, or a bare event.
+func eventObject(dec *json.Decoder, fn func(*Event) error) error {
+	bare := map[string]json.RawMessage{}
+	sawWrapper := false
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrFormat, err)
+		}
+		key, _ := kt.(string)
+		switch key {
+		case "Event":
+			sawWrapper = true
+			var ev Event
+			if err := dec.Decode(&ev); err != nil {
+				return fmt.Errorf("%w: Event: %v", ErrFormat, err)
+			}
+			if err := checkEvent(&ev); err != nil {
+				return err
+			}
+			if err := fn(&ev); err != nil {
+				return err
+			}
+		case "response":
+			sawWrapper = true
+			t, err := dec.Token()
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrFormat, err)
+			}
+			switch t {
+			case json.Delim('['):
+				if err := eventArray(dec, fn); err != nil {
+					return err
+				}
+			case json.Delim('{'):
+				if err := eventObject(dec, fn); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("%w: \"response\" is not a list of events", ErrFormat)
+			}
+		default:
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return fmt.Errorf("%w: %v", ErrFormat, err)
+			}
+			if !sawWrapper {
+				bare[key] = raw
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if sawWrapper {
+		return nil
+	}
+	if _, ok := bare["uuid"]; !ok {
+		return fmt.Errorf("%w: no \"Event\", \"response\" or event uuid", ErrFormat)
+	}
+	b, _ := json.Marshal(bare)
+	var ev Event
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if err := checkEvent(&ev); err != nil {
+		return err
+	}
+	return fn(&ev)
+}
+
+// eventArray reads the elements of an array whose '[' was read.
+func eventArray(dec *json.Decoder, fn func(*Event) error) error {
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrFormat, err)
+		}
+		if t != json.Delim('{') {
+			return fmt.Errorf("%w: a list element is not an event", ErrFormat)
+		}
+		if err := eventObject(dec, fn); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing ']'
+		return fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	return nil
+}
+
+// checkEvent rejects events without the fields the mapping needs.
+func checkEvent(ev *Event) error {
+	if !validUUID(ev.UUID) {
+		return fmt.Errorf("%w: event uuid %q is not a UUID", ErrFormat, ev.UUID)
+	}
+	return nil
+}
+
+// ParseEvents is [ReadEvents] over a byte slice, collecting the events.
+func ParseEvents(data []byte) ([]*Event, error) {
+	var out []*Event
+	err := ReadEvents(bytes.NewReader(data), func(e *Event) error {
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}

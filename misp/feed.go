@@ -1,0 +1,775 @@
+package misp
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/parley-exchange/parley/pattern"
+	"github.com/parley-exchange/parley/stix"
+)
+
+// ManifestEntry is one event of a feed's manifest.json (PyMISP's feed
+// generator writes Orgc, Tag, info, date, analysis, threat_level_id and
+// timestamp).
+type ManifestEntry struct {
+	Info          string    `json:"info"`
+	Date          string    `json:"date"`
+	Timestamp     Timestamp `json:"timestamp"`
+	Orgc          Org       `json:"Orgc"`
+	Tag           []Tag     `json:"Tag"`
+	Analysis      Text      `json:"analysis"`
+	ThreatLevelID Text      `json:"threat_level_id"`
+}
+
+// ParseManifest parses a feed's manifest.json: an object from event uuid
+// to [ManifestEntry]. Keys that are not UUIDs are an error (they would
+// name files outside the feed).
+func ParseManifest(data []byte) (map[string]ManifestEntry, error) {
+	if len(data) > MaxDocument {
+		return nil, fmt.Errorf("%w: the manifest is larger than %d MiB", ErrFormat, MaxDocument>>20)
+	}
+	var m map[string]ManifestEntry
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%w: manifest.json: %v", ErrFormat, err)
+	}
+	for k := range m {
+		if !validUUID(k) {
+			return nil, fmt.Errorf("%w: manifest.json: %q is not an event uuid", ErrFormat, k)
+		}
+	}
+	return m, nil
+}
+
+// Changed returns, sorted, the uuids of the manifest's events that are
+// newer than the timestamps in seen (those absent from seen included).
+func Changed(manifest map[string]ManifestEntry, seen map[string]Timestamp) []string {
+	var out []string
+	for id, e := range manifest {
+		if t, ok := seen[id]; !ok || e.Timestamp > t {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// --- export ---
+
+// Feed is a MISP feed ready to be written: its events, by uuid.
+type Feed struct {
+	Events []*Event
+	// Unsupported lists the STIX objects that have no MISP form.
+	Unsupported []Unsupported
+}
+
+// FeedFromSTIX maps STIX objects back to MISP events, the reverse of
+// [Converter]: every report or grouping is an event holding the
+// indicators, observed-data, notes, vulnerabilities, campaigns and
+// galaxy objects it references; objects no report or grouping references
+// go to one more event, rest (its uuid, info and Orgc are taken from
+// rest; it is left out when empty). Indicators and observed-data labelled
+// misp:name="..." become MISP objects of that template, the others
+// attributes whose type is their misp:type label or, without one, the
+// type their pattern or observable implies.
+func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
+	byID := map[string]*stix.Object{}
+	for _, o := range objects {
+		byID[o.ID] = o
+	}
+	f := &Feed{}
+	used := map[string]bool{}
+	var containers []*stix.Object
+	for _, o := range objects {
+		if o.Type == "report" || o.Type == "grouping" {
+			containers = append(containers, o)
+		}
+	}
+	sort.Slice(containers, func(i, j int) bool { return containers[i].ID < containers[j].ID })
+	for _, c := range containers {
+		ev := eventOf(c, byID)
+		for _, r := range stringList(c.Props["object_refs"]) {
+			if o := byID[r]; o != nil {
+				used[r] = true
+				f.add(ev, o, byID)
+			}
+		}
+		f.Events = append(f.Events, ev)
+	}
+	extra := rest
+	extra.Attribute, extra.Object, extra.Galaxy = nil, nil, nil
+	for _, o := range objects {
+		if used[o.ID] || o.Type == "report" || o.Type == "grouping" {
+			continue
+		}
+		f.add(&extra, o, byID)
+	}
+	if len(extra.Attribute)+len(extra.Object)+len(extra.Galaxy) > 0 {
+		if extra.Timestamp == 0 {
+			// The newest content dates the event, so that an unchanged
+			// export keeps its timestamp and MISP does not fetch it again.
+			for _, a := range extra.Attribute {
+				extra.Timestamp = max(extra.Timestamp, a.Timestamp)
+			}
+			for _, o := range extra.Object {
+				extra.Timestamp = max(extra.Timestamp, o.Timestamp)
+			}
+		}
+		f.Events = append(f.Events, &extra)
+	}
+	return f
+}
+
+func stringList(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, x := range l {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func str(o *stix.Object, k string) string {
+	s, _ := o.Props[k].(string)
+	return s
+}
+
+func uuidOf(id string) string {
+	_, u, _ := strings.Cut(id, "--")
+	return u
+}
+
+// eventOf makes the event of a report or grouping.
+func eventOf(c *stix.Object, byID map[string]*stix.Object) *Event {
+	ev := &Event{UUID: uuidOf(c.ID), Info: str(c, "name"), Timestamp: Timestamp(c.Modified.Unix()),
+		Date: str(c, "x_misp_date"), Analysis: Text(str(c, "x_misp_analysis")), ThreatLevelID: Text(str(c, "x_misp_threat_level_id"))}
+	if ev.Date == "" {
+		ev.Date = c.Created.UTC().Format("2006-01-02")
+	}
+	if ev.Analysis == "" {
+		ev.Analysis = "2"
+	}
+	if ev.ThreatLevelID == "" {
+		ev.ThreatLevelID = "4"
+	}
+	if c.Type == "report" {
+		ev.Published = true
+		if t, err := stix.ParseTimestamp(str(c, "published")); err == nil {
+			ev.PublishTimestamp = Timestamp(t.Unix())
+		}
+	}
+	ev.Orgc = Org{UUID: str(c, "x_misp_orgc_uuid"), Name: str(c, "x_misp_orgc_name")}
+	if ev.Orgc.Name == "" {
+		if id := byID[c.CreatedByRef]; id != nil {
+			ev.Orgc = Org{UUID: uuidOf(id.ID), Name: str(id, "name")}
+		}
+	}
+	ev.Tag = tagsOf(c)
+	return ev
+}
+
+// tagsOf turns labels (except misp-stix's misp:... ones) and TLP
+// markings back into tags.
+func tagsOf(o *stix.Object) []Tag {
+	var tags []Tag
+	for _, m := range stringList(o.Props["object_marking_refs"]) {
+		if l, ok := stix.LookupTLP(m); ok {
+			name := "tlp:" + l.Level
+			if l.Level == "clear" {
+				name = "tlp:white" // what most MISP instances have
+			}
+			tags = append(tags, Tag{Name: name})
+		}
+	}
+	for _, l := range stringList(o.Props["labels"]) {
+		if !strings.HasPrefix(l, "misp:") {
+			tags = append(tags, Tag{Name: l})
+		}
+	}
+	return tags
+}
+
+// ownTags is tagsOf(o) without the TLP tags o inherits from its event
+// (the import marks every object with its event's TLP; MISP keeps it once).
+func ownTags(ev *Event, o *stix.Object) []Tag {
+	var out []Tag
+	for _, t := range tagsOf(o) {
+		if strings.HasPrefix(t.Name, "tlp:") && slices.ContainsFunc(ev.Tag, func(e Tag) bool { return e.Name == t.Name }) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+var labelRE = regexp.MustCompile(`^misp:([a-z-]+)="(.*)"$`)
+
+func label(o *stix.Object, key string) string {
+	for _, l := range stringList(o.Props["labels"]) {
+		if m := labelRE.FindStringSubmatch(l); m != nil && m[1] == key {
+			return m[2]
+		}
+	}
+	return ""
+}
+
+// add maps one STIX object into ev.
+func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
+	skip := func(format string, args ...any) {
+		f.Unsupported = append(f.Unsupported, Unsupported{Event: ev.UUID, Kind: o.Type, UUID: o.ID, Name: o.Type, Reason: fmt.Sprintf(format, args...)})
+	}
+	ts := Timestamp(o.Modified.Unix())
+	switch o.Type {
+	case "indicator":
+		pt := str(o, "pattern_type")
+		if pt != "stix" {
+			if _, ok := ruleTypes[pt]; !ok {
+				skip("pattern_type %q has no MISP attribute type", pt)
+				return
+			}
+			ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: pt, Category: categoryOf(o, pt),
+				Value: str(o, "pattern"), ToIDs: true, Timestamp: ts, Comment: str(o, "description"), Tag: ownTags(ev, o)})
+			return
+		}
+		cmps, err := patternComparisons(str(o, "pattern"))
+		if err != nil {
+			skip("%v", err)
+			return
+		}
+		f.observation(ev, o, cmps, true, skip)
+	case "observed-data":
+		var scos []*stix.Object
+		for _, r := range stringList(o.Props["object_refs"]) {
+			if s := byID[r]; s != nil {
+				scos = append(scos, s)
+			}
+		}
+		cmps := flatten(scos)
+		if len(cmps) == 0 {
+			skip("its observables are not in the input")
+			return
+		}
+		f.observation(ev, o, cmps, false, skip)
+	case "note":
+		t := label(o, "type")
+		if t == "" {
+			t = "text"
+		}
+		ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: t, Category: categoryOf(o, t), Value: str(o, "content"), Timestamp: ts, Tag: ownTags(ev, o)})
+	case "vulnerability", "campaign":
+		t := map[string]string{"vulnerability": "vulnerability", "campaign": "campaign-name"}[o.Type]
+		if label(o, "galaxy-type") != "" {
+			f.cluster(ev, o)
+			return
+		}
+		ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: t, Category: categoryOf(o, t), Value: str(o, "name"), Timestamp: ts, Comment: str(o, "description"), Tag: ownTags(ev, o)})
+	case "threat-actor", "intrusion-set", "malware", "tool", "attack-pattern", "course-of-action":
+		f.cluster(ev, o)
+	case "identity", "marking-definition", "relationship", "sighting", "extension-definition":
+		// Context that MISP feeds do not carry.
+	default:
+		if isSCO(o) {
+			return // observables travel with their observed-data
+		}
+		skip("no MISP form for %s objects", o.Type)
+	}
+}
+
+func isSCO(o *stix.Object) bool {
+	_, hasCreated := o.Props["created"]
+	return !hasCreated && o.Type != "marking-definition"
+}
+
+// cluster adds a galaxy cluster.
+func (f *Feed) cluster(ev *Event, o *stix.Object) {
+	typ := label(o, "galaxy-type")
+	name := label(o, "galaxy-name")
+	if typ == "" {
+		typ = o.Type
+	}
+	if name == "" {
+		name = typ
+	}
+	cl := Cluster{UUID: uuidOf(o.ID), Type: typ, Value: str(o, "name"), Description: str(o, "description")}
+	for i := range ev.Galaxy {
+		if ev.Galaxy[i].Type == typ {
+			ev.Galaxy[i].GalaxyCluster = append(ev.Galaxy[i].GalaxyCluster, cl)
+			ev.Tag = append(ev.Tag, Tag{Name: fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)})
+			return
+		}
+	}
+	ev.Galaxy = append(ev.Galaxy, Galaxy{Name: name, Type: typ, GalaxyCluster: []Cluster{cl}})
+	ev.Tag = append(ev.Tag, Tag{Name: fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)})
+}
+
+// comparison is one "path = value" of a pattern or an observable, the
+// path written as [term.patternPath] writes it.
+type comparison struct {
+	path, value string
+}
+
+// patternComparisons returns the equality comparisons of a pattern that
+// ANDs them in one observation, the "<ref>.type" ones left out.
+func patternComparisons(p string) ([]comparison, error) {
+	in, err := pattern.Inspect(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.ObservationOps) > 0 || len(in.Qualifiers) > 0 {
+		return nil, fmt.Errorf("a pattern with several observations or qualifiers has no MISP form")
+	}
+	var out []comparison
+	for _, c := range in.Comparisons {
+		if c.Op != pattern.OpEqual || c.Negated {
+			return nil, fmt.Errorf("only equality comparisons have a MISP form, not %s", c.Operator)
+		}
+		keys := make([]string, 0, len(c.Path))
+		var b strings.Builder
+		b.WriteString(c.ObjectType + ":")
+		for i, k := range c.Path {
+			switch k := k.(type) {
+			case string:
+				if k == "*" {
+					b.WriteString("[*]")
+					continue
+				}
+				if i > 0 {
+					b.WriteByte('.')
+				}
+				if plainKey(k) {
+					b.WriteString(k)
+				} else {
+					b.WriteString(quote(k))
+				}
+				keys = append(keys, k)
+			case int:
+				b.WriteString("[*]")
+			}
+		}
+		if len(keys) > 0 && keys[len(keys)-1] == "type" && len(keys) > 1 && strings.HasSuffix(keys[len(keys)-2], "_ref") {
+			continue
+		}
+		v := c.Comparison.Value
+		val := v.Str
+		if v.Kind != pattern.LitString {
+			val = strings.TrimPrefix(v.String(), "+")
+		}
+		out = append(out, comparison{path: b.String(), value: val})
+	}
+	return out, nil
+}
+
+// flatten turns observables into comparisons: the properties of the
+// observables no other one references, following their references.
+func flatten(scos []*stix.Object) []comparison {
+	byID := map[string]*stix.Object{}
+	referenced := map[string]bool{}
+	for _, s := range scos {
+		byID[s.ID] = s
+	}
+	for _, s := range scos {
+		for k, v := range s.Props {
+			if strings.HasSuffix(k, "_ref") {
+				if r, ok := v.(string); ok {
+					referenced[r] = true
+				}
+			}
+			if strings.HasSuffix(k, "_refs") {
+				for _, r := range stringList(v) {
+					referenced[r] = true
+				}
+			}
+		}
+	}
+	var out []comparison
+	for _, s := range scos {
+		if referenced[s.ID] {
+			continue
+		}
+		out = append(out, flattenOne(s.Type+":", s.Props, byID, 0)...)
+	}
+	return out
+}
+
+func flattenOne(prefix string, props map[string]any, byID map[string]*stix.Object, depth int) []comparison {
+	var out []comparison
+	sep := func(k string) string {
+		if !plainKey(k) {
+			k = quote(k)
+		}
+		if strings.HasSuffix(prefix, ":") {
+			return prefix + k
+		}
+		return prefix + "." + k
+	}
+	for _, k := range sortedKeys(props) {
+		v := props[k]
+		switch k {
+		case "type", "id", "spec_version", "defanged", "object_marking_refs", "granular_markings", "extensions", "is_multipart":
+			continue
+		}
+		switch v := v.(type) {
+		case string:
+			if strings.HasSuffix(k, "_ref") {
+				if r := byID[v]; r != nil && depth < 3 {
+					out = append(out, flattenOne(sep(k), r.Props, byID, depth+1)...)
+				}
+				continue
+			}
+			out = append(out, comparison{sep(k), v})
+		case json.Number:
+			out = append(out, comparison{sep(k), v.String()})
+		case map[string]any:
+			out = append(out, flattenOne(sep(k), v, byID, depth+1)...)
+		case []any:
+			for _, e := range v {
+				switch e := e.(type) {
+				case string:
+					if strings.HasSuffix(k, "_refs") {
+						if r := byID[e]; r != nil && depth < 3 {
+							out = append(out, flattenOne(sep(k)+"[*]", r.Props, byID, depth+1)...)
+						}
+						continue
+					}
+					out = append(out, comparison{sep(k), e})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]any) []string {
+	k := make([]string, 0, len(m))
+	for n := range m {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// observation adds an indicator's or observed-data's comparisons as an
+// object (labelled misp:name) or an attribute.
+func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs bool, skip func(string, ...any)) {
+	ts := Timestamp(o.Modified.Unix())
+	if name := label(o, "name"); name != "" {
+		obj := Object{UUID: uuidOf(o.ID), Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, Comment: str(o, "description")}
+		_, protocols := templates[name].slots["layer4-protocol"]
+		for i, c := range cmps {
+			if strings.HasSuffix(c.path, ":protocols") && !protocols {
+				continue // the default observed-data needs, not MISP data
+			}
+			rel, typ := relationOf(name, c)
+			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, i, c), Type: typ, Category: categoryFor(typ),
+				Value: c.value, ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
+		}
+		ev.Object = append(ev.Object, obj)
+		return
+	}
+	typ := label(o, "type")
+	if typ == "" {
+		if len(cmps) != 1 {
+			skip("a pattern of %d comparisons without a misp:type label has no MISP attribute form", len(cmps))
+			return
+		}
+		typ = typeOfPath(cmps[0])
+		if typ == "" {
+			skip("no MISP attribute type for %s", cmps[0].path)
+			return
+		}
+	}
+	v, ok := valueOf(typ, cmps)
+	if !ok {
+		skip("its comparisons do not make a %s value", typ)
+		return
+	}
+	ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: typ, Category: categoryOf(o, typ), Value: v,
+		ToIDs: Bool(toIDs), Timestamp: ts, Comment: str(o, "description"), Tag: ownTags(ev, o)})
+}
+
+// valueOf rebuilds an attribute value of type typ from its comparisons:
+// the one comparison (protocols and account types aside) or, for a
+// composite type (a|b), the name, value, key or address as a and the
+// other as b, in the order of [attributeTerms].
+func valueOf(typ string, cmps []comparison) (string, bool) {
+	var rest []comparison
+	for _, c := range cmps {
+		if strings.HasSuffix(c.path, ":protocols") || strings.HasSuffix(c.path, ":account_type") {
+			continue
+		}
+		rest = append(rest, c)
+	}
+	if !strings.Contains(typ, "|") && typ != "malware-sample" {
+		if len(rest) != 1 {
+			return "", false
+		}
+		return rest[0].value, true
+	}
+	if len(rest) != 2 {
+		return "", false
+	}
+	first := func(c comparison) bool {
+		return strings.HasSuffix(c.path, ":name") || strings.HasSuffix(c.path, ":value") ||
+			strings.HasSuffix(c.path, ":key") || strings.HasSuffix(c.path, "_ref.value")
+	}
+	a, b := rest[0], rest[1]
+	if !first(a) && first(b) {
+		a, b = b, a
+	}
+	return a.value + "|" + b.value, true
+}
+
+// attrUUID gives an object's attribute back its uuid when the observable
+// carried it (<type>--<attribute uuid>), else a stable one.
+func attrUUID(objID string, i int, c comparison) string {
+	return uuidV5("attribute " + objID + " " + strconv.Itoa(i) + " " + c.path + "=" + c.value)
+}
+
+// typeOfPath infers the MISP attribute type of one comparison.
+func typeOfPath(c comparison) string {
+	t, path, _ := strings.Cut(c.path, ":")
+	switch {
+	case path == "value":
+		switch t {
+		case "domain-name":
+			return "domain"
+		case "url":
+			return "url"
+		case "email-addr":
+			return "email"
+		case "ipv4-addr", "ipv6-addr":
+			return "ip-dst"
+		case "mac-addr":
+			return "mac-address"
+		}
+	case t == "network-traffic" && (path == "dst_ref.value" || path == "src_ref.value"):
+		if _, err := netip.ParseAddr(c.value); err == nil {
+			return "ip-" + path[:3]
+		}
+		if _, err := netip.ParsePrefix(c.value); err == nil {
+			return "ip-" + path[:3]
+		}
+		return "hostname"
+	case strings.HasPrefix(path, "hashes."):
+		alg := strings.Trim(strings.TrimPrefix(path, "hashes."), "'")
+		best := ""
+		for typ, key := range hashKeys {
+			if key == alg && (best == "" || typ < best) {
+				best = typ
+			}
+		}
+		if t == "x509-certificate" && best != "" {
+			return "x509-fingerprint-" + best
+		}
+		if t == "file" {
+			return best
+		}
+	case t == "file" && path == "name":
+		return "filename"
+	case t == "mutex" && path == "name":
+		return "mutex"
+	case t == "windows-registry-key" && path == "key":
+		return "regkey"
+	case t == "autonomous-system" && path == "number":
+		return "AS"
+	case t == "email-message" && path == "from_ref.value":
+		return "email-src"
+	case t == "email-message" && path == "to_refs[*].value":
+		return "email-dst"
+	case t == "email-message" && path == "subject":
+		return "email-subject"
+	}
+	return ""
+}
+
+// relationOf maps a comparison of an object of template name back to its
+// relation and attribute type.
+func relationOf(name string, c comparison) (string, string) {
+	tpl, ok := templates[name]
+	if ok {
+		_, path, _ := strings.Cut(c.path, ":")
+		isIP := false
+		if _, err := netip.ParseAddr(c.value); err == nil {
+			isIP = true
+		}
+		var cands []string
+		ctype, _, _ := strings.Cut(c.path, ":")
+		for rel, s := range tpl.slots {
+			t := term{typ: tpl.root, prop: s.prop, ref: s.ref}
+			// An observable a single reference could not hold stands
+			// alone (a host name beside the address of dst_ref).
+			alone := s.ref != nil && !s.ref.list && ctype != tpl.root && path == strings.Join(s.ref.key, ".") &&
+				(ctype == s.ref.typ || s.ref.typ == "ip" && (ctype == "ipv4-addr" || ctype == "ipv6-addr"))
+			if t.patternPath() != c.path && !alone {
+				continue
+			}
+			if s.ref != nil && (s.ref.typ == "ip") != isIP {
+				continue
+			}
+			cands = append(cands, rel)
+		}
+		sort.Strings(cands)
+		if len(cands) > 0 {
+			return cands[0], tpl.slots[cands[0]].mispType
+		}
+		if rel, ok := strings.CutPrefix(path, "x_misp_"); ok {
+			rel = strings.ReplaceAll(rel, "_", "-")
+			if s, ok := tpl.slots[rel]; ok {
+				return rel, s.mispType // kept aside, as a MIME description
+			}
+			return rel, "text"
+		}
+	}
+	_, path, _ := strings.Cut(c.path, ":")
+	return strings.ReplaceAll(strings.Trim(path, "'"), "_", "-"), "text"
+}
+
+// categoryOf is the MISP category of an attribute: misp-stix's
+// kill-chain phase or label, else the usual one for its type.
+func categoryOf(o *stix.Object, typ string) string {
+	if c := label(o, "category"); c != "" {
+		return c
+	}
+	if kc, ok := o.Props["kill_chain_phases"].([]any); ok {
+		for _, p := range kc {
+			if m, ok := p.(map[string]any); ok && m["kill_chain_name"] == "misp-category" {
+				if s, ok := m["phase_name"].(string); ok {
+					return s
+				}
+			}
+		}
+	}
+	return categoryFor(typ)
+}
+
+func categoryFor(typ string) string {
+	switch {
+	case hashKeys[typ] != "" || strings.HasPrefix(typ, "filename") || typ == "attachment" || typ == "malware-sample" || typ == "size-in-bytes" || strings.HasPrefix(typ, "email"):
+		return "Payload delivery"
+	case strings.HasPrefix(typ, "ip-") || strings.HasPrefix(typ, "domain") || strings.HasPrefix(typ, "hostname") ||
+		typ == "url" || typ == "uri" || typ == "port" || typ == "AS" || typ == "mac-address" || typ == "user-agent" ||
+		strings.HasPrefix(typ, "x509") || typ == "snort" || typ == "suricata":
+		return "Network activity"
+	case strings.HasPrefix(typ, "regkey"):
+		return "Persistence mechanism"
+	case typ == "mutex":
+		return "Artifacts dropped"
+	case typ == "link" || typ == "vulnerability":
+		return "External analysis"
+	case typ == "yara" || typ == "sigma":
+		return "Payload installation"
+	case typ == "campaign-name":
+		return "Attribution"
+	case typ == "github-username":
+		return "Social network"
+	}
+	return "Other"
+}
+
+// feedEvent is the JSON of an event in a feed: the fields PyMISP's feed
+// generator keeps.
+type feedEvent struct {
+	UUID             string      `json:"uuid"`
+	Info             string      `json:"info"`
+	Date             string      `json:"date"`
+	Timestamp        Timestamp   `json:"timestamp"`
+	Published        bool        `json:"published"`
+	PublishTimestamp Timestamp   `json:"publish_timestamp"`
+	Analysis         Text        `json:"analysis"`
+	ThreatLevelID    Text        `json:"threat_level_id"`
+	Orgc             Org         `json:"Orgc"`
+	Tag              []Tag       `json:"Tag,omitempty"`
+	Attribute        []Attribute `json:"Attribute"`
+	Object           []Object    `json:"Object,omitempty"`
+	Galaxy           []Galaxy    `json:"Galaxy,omitempty"`
+}
+
+// WriteFeed writes f into dir as a MISP feed: manifest.json,
+// <uuid>.json per event ({"Event": ...}) and hashes.csv (the MD5 of each
+// attribute value, each part of a composite value on its own line, with
+// its event uuid), as PyMISP's feed generator does. dir is created if
+// needed; existing files of the same names are replaced.
+func WriteFeed(dir string, f *Feed) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("couldn't create %s: %w", dir, err)
+	}
+	manifest := map[string]ManifestEntry{}
+	var hashes strings.Builder
+	for _, ev := range f.Events {
+		if ev.Orgc.Name == "" {
+			ev.Orgc.Name = "unknown"
+		}
+		if ev.Date == "" {
+			ev.Date = ev.Timestamp.Time().Format("2006-01-02")
+		}
+		fe := feedEvent{UUID: ev.UUID, Info: ev.Info, Date: ev.Date, Timestamp: ev.Timestamp, Published: bool(ev.Published),
+			PublishTimestamp: ev.PublishTimestamp, Analysis: ev.Analysis, ThreatLevelID: ev.ThreatLevelID, Orgc: ev.Orgc,
+			Tag: ev.Tag, Attribute: ev.Attribute, Object: ev.Object, Galaxy: ev.Galaxy}
+		if fe.Attribute == nil {
+			fe.Attribute = []Attribute{}
+		}
+		b, err := json.Marshal(map[string]any{"Event": fe})
+		if err != nil {
+			return err
+		}
+		if err := writeFile(filepath.Join(dir, ev.UUID+".json"), b); err != nil {
+			return err
+		}
+		manifest[ev.UUID] = ManifestEntry{Info: ev.Info, Date: ev.Date, Timestamp: ev.Timestamp, Orgc: ev.Orgc,
+			Tag: ev.Tag, Analysis: ev.Analysis, ThreatLevelID: ev.ThreatLevelID}
+		all := append([]Attribute{}, ev.Attribute...)
+		for _, o := range ev.Object {
+			all = append(all, o.Attribute...)
+		}
+		for _, a := range all {
+			parts := []string{a.Value}
+			if strings.Contains(a.Type, "|") || a.Type == "malware-sample" {
+				parts = strings.SplitN(a.Value, "|", 2)
+			}
+			for _, p := range parts {
+				sum := md5.Sum([]byte(p))
+				fmt.Fprintf(&hashes, "%s,%s\n", hex.EncodeToString(sum[:]), ev.UUID)
+			}
+		}
+	}
+	b, err := json.Marshal(manifest)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(dir, "manifest.json"), b); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, "hashes.csv"), []byte(hashes.String()))
+}
+
+// writeFile writes through a temporary file and a rename, so that a MISP
+// instance polling the feed never reads half a file.
+func writeFile(name string, data []byte) error {
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("couldn't write %s: %w", name, err)
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return fmt.Errorf("couldn't write %s: %w", name, err)
+	}
+	return nil
+}
+
+// EventFor returns the event that [FeedFromSTIX] fills with objects no
+// report references: its uuid is derived from name (a collection id or a
+// file name), so that exporting the same source twice updates one event;
+// its timestamp is its newest content's.
+func EventFor(name string) Event {
+	return Event{UUID: uuidV5("export " + name), Info: "Parley export of " + name, Analysis: "2", ThreatLevelID: "4", Orgc: Org{Name: "Parley"}}
+}

@@ -1,0 +1,547 @@
+package misp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/pattern"
+	"github.com/parley-exchange/parley/stix"
+)
+
+func TestReadEventsForms(t *testing.T) {
+	const ev = `{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","info":"x","timestamp":1465681801,"published":"1","Attribute":[{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83867","type":"ip-dst","value":"198.51.100.1","to_ids":"1","timestamp":"1465681801"}]}`
+	for _, tc := range []struct {
+		name, doc string
+		events    int
+		err       bool
+	}{
+		{"event", `{"Event":` + ev + `}`, 1, false},
+		{"search response", `{"response":[{"Event":` + ev + `},{"Event":` + ev + `}]}`, 2, false},
+		{"response object", `{"response":{"Event":` + ev + `}}`, 1, false},
+		{"array", `[{"Event":` + ev + `}]`, 1, false},
+		{"bare event", ev, 1, false},
+		{"empty response", `{"response":[]}`, 0, false},
+		{"not json", `{"Event":`, 0, true},
+		{"a number", `42`, 0, true},
+		{"no uuid", `{"info":"x"}`, 0, true},
+		{"bad uuid", `{"Event":{"uuid":"../../etc/passwd"}}`, 0, true},
+		{"trailing text", `{"Event":` + ev + `} x`, 0, true},
+		{"response of numbers", `{"response":[1]}`, 0, true},
+		{"bad timestamp", `{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","timestamp":"soon"}}`, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := ParseEvents([]byte(tc.doc))
+			if (err != nil) != tc.err {
+				t.Fatalf("err = %v, want error %v", err, tc.err)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrFormat) {
+					t.Errorf("%v does not wrap ErrFormat", err)
+				}
+				return
+			}
+			if len(evs) != tc.events {
+				t.Fatalf("%d events, want %d", len(evs), tc.events)
+			}
+			if tc.events > 0 {
+				e := evs[0]
+				if !e.Published || e.Timestamp != 1465681801 || len(e.Attribute) != 1 || !e.Attribute[0].ToIDs {
+					t.Errorf("decoded %+v", e)
+				}
+			}
+		})
+	}
+}
+
+// realEvents are the MISP events of testdata (see SOURCES.md).
+func realEvents(t testing.TB) map[string][]*Event {
+	t.Helper()
+	names, _ := filepath.Glob("testdata/*.json")
+	out := map[string][]*Event{}
+	for _, n := range names {
+		if strings.Contains(n, "_to_stix21") {
+			continue
+		}
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := ParseEvents(b)
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		out[filepath.Base(n)] = evs
+	}
+	if len(out) < 4 {
+		t.Fatalf("only %d event files in testdata", len(out))
+	}
+	return out
+}
+
+var validator = &stix.Validator{Patterns: map[string]func(string) error{"stix": pattern.Validate}}
+
+// TestRealEvents converts MISP's own published events: every object is
+// valid STIX, every reference of a report or observed-data resolves in
+// the output, a second conversion gives the same bytes, and what is not
+// mapped is listed.
+func TestRealEvents(t *testing.T) {
+	wantUnsupported := map[string][]string{
+		"pymisp_57c4445b-c548-4654-af0b-4be3950d210f.json": nil,
+		"pymisp_galaxy_1.json":                             {"galaxy guidelines", "galaxy guidelines", "galaxy guidelines", "galaxy guidelines", "object virustotal-report"},
+		"pymisp_mainly_objects_1.json":                     {"object original-imported-file", "object pe", "object pe", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section"},
+		"misp_stix_test_event.json":                        {"galaxy sector", "object pe", "sighting sighting", "sighting sighting", "sighting sighting", "sighting sighting"},
+	}
+	for name, evs := range realEvents(t) {
+		t.Run(name, func(t *testing.T) {
+			var first [][]byte
+			for round := range 2 {
+				c := NewConverter(Options{})
+				var all []json.RawMessage
+				var unsupp []string
+				for _, ev := range evs {
+					r := c.Convert(ev)
+					all = append(all, r.Objects...)
+					for _, u := range r.Unsupported {
+						unsupp = append(unsupp, u.Kind+" "+u.Name)
+						if u.UUID == "" || u.Event == "" || u.Reason == "" {
+							t.Errorf("unsupported without uuid, event or reason: %+v", u)
+						}
+					}
+				}
+				sort.Strings(unsupp)
+				if round == 0 && !slices.Equal(unsupp, wantUnsupported[name]) {
+					t.Errorf("unsupported = %q, want %q", unsupp, wantUnsupported[name])
+				}
+				ids := map[string]bool{}
+				for _, raw := range all {
+					o, err := stix.Parse(raw)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := validator.Validate(o); err != nil {
+						t.Errorf("invalid: %v", err)
+					}
+					if ids[o.ID] {
+						t.Errorf("%s twice", o.ID)
+					}
+					ids[o.ID] = true
+				}
+				for _, raw := range all {
+					o, _ := stix.Parse(raw)
+					for _, k := range []string{"object_refs", "where_sighted_refs", "observed_data_refs"} {
+						for _, r := range stringList(o.Props[k]) {
+							if !ids[r] {
+								t.Errorf("%s: %s names %s, which is not in the output", o.ID, k, r)
+							}
+						}
+					}
+					for _, k := range []string{"source_ref", "target_ref", "sighting_of_ref", "created_by_ref"} {
+						if r := str(o, k); r != "" && !ids[r] {
+							t.Errorf("%s: %s names %s, which is not in the output", o.ID, k, r)
+						}
+					}
+				}
+				var b [][]byte
+				for _, r := range all {
+					b = append(b, r)
+				}
+				if round == 0 {
+					first = b
+				} else if !slices.EqualFunc(first, b, bytes.Equal) {
+					t.Error("a second conversion gives other bytes")
+				}
+			}
+		})
+	}
+}
+
+// convertOne converts an event and returns its objects by id.
+func convertOne(t *testing.T, ev *Event, opt Options) (map[string]map[string]any, []Unsupported) {
+	t.Helper()
+	r := NewConverter(opt).Convert(ev)
+	out := map[string]map[string]any{}
+	for _, raw := range r.Objects {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		out[m["id"].(string)] = m
+	}
+	return out, r.Unsupported
+}
+
+func testEvent(t *testing.T) *Event {
+	t.Helper()
+	b, err := os.ReadFile("testdata/misp_stix_test_event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := ParseEvents(b)
+	if err != nil || len(evs) != 1 {
+		t.Fatal(err)
+	}
+	return evs[0]
+}
+
+// TestEventRules checks the event-level rules one by one.
+func TestEventRules(t *testing.T) {
+	const (
+		evID  = "a6ef17d6-91cb-4a05-b10b-2f045daf874c"
+		orgc  = "identity--a0c22599-9e58-4da4-96ac-7051603fa951"
+		attr  = "518b4bcb-a86b-4783-9457-391d548b605b"
+		attr2 = "91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f"
+		me    = "identity--11111111-2222-4333-8444-555555555555"
+	)
+	base := func() *Event {
+		return &Event{UUID: evID, Info: "test event", Timestamp: 1603642920, Date: "2020-10-25",
+			Orgc: Org{UUID: strings.TrimPrefix(orgc, "identity--"), Name: "MISP"},
+			Attribute: []Attribute{
+				{UUID: attr, Type: "domain", Category: "Network activity", Value: "circl.lu", ToIDs: true, Timestamp: 1603642920},
+				{UUID: attr2, Type: "ip-src", Category: "Network activity", Value: "1.2.3.4", Timestamp: 1603642920},
+			}}
+	}
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Event)
+		opt   Options
+		check func(t *testing.T, objs map[string]map[string]any, unsupp []Unsupported)
+	}{
+		{"unpublished event is a grouping", nil, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			g := objs["grouping--"+evID]
+			if g == nil || g["context"] != "suspicious-activity" || g["name"] != "test event" {
+				t.Fatalf("grouping: %v", g)
+			}
+			if refs := jsonText(g["object_refs"]); !strings.Contains(refs, "indicator--"+attr) || !strings.Contains(refs, "observed-data--"+attr2) {
+				t.Errorf("object_refs %s", refs)
+			}
+		}},
+		{"published event is a report", func(e *Event) { e.Published, e.PublishTimestamp = true, 1603642950 }, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			r := objs["report--"+evID]
+			if r == nil || r["published"] != "2020-10-25T16:22:30.000Z" {
+				t.Fatalf("report: %v", r)
+			}
+			if objs["grouping--"+evID] != nil {
+				t.Error("a grouping too")
+			}
+		}},
+		{"to_ids attribute is an indicator", nil, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			i := objs["indicator--"+attr]
+			if i == nil || i["pattern"] != "[domain-name:value = 'circl.lu']" || i["pattern_type"] != "stix" || i["valid_from"] != "2020-10-25T16:22:00.000Z" {
+				t.Fatalf("indicator: %v", i)
+			}
+			if jsonText(i["kill_chain_phases"]) != `[{"kill_chain_name":"misp-category","phase_name":"Network activity"}]` {
+				t.Errorf("kill_chain_phases %s", jsonText(i["kill_chain_phases"]))
+			}
+		}},
+		{"other attribute is observed-data", nil, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			od := objs["observed-data--"+attr2]
+			nt := objs["network-traffic--"+attr2]
+			ip := objs["ipv4-addr--"+attr2]
+			if od == nil || nt == nil || ip == nil || nt["src_ref"] != "ipv4-addr--"+attr2 || ip["value"] != "1.2.3.4" || od["number_observed"] != float64(1) {
+				t.Fatalf("observed: %v %v %v", od, nt, ip)
+			}
+		}},
+		{"provenance", nil, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			for _, id := range []string{"indicator--" + attr, "observed-data--" + attr2, "grouping--" + evID} {
+				o := objs[id]
+				if o["created_by_ref"] != orgc || o["x_misp_event_uuid"] != evID || o["x_misp_orgc_name"] != "MISP" || o["x_misp_orgc_uuid"] != strings.TrimPrefix(orgc, "identity--") {
+					t.Errorf("%s provenance: %v", id, o)
+				}
+			}
+			if objs[orgc] == nil || objs[orgc]["name"] != "MISP" {
+				t.Errorf("no identity for the creator org")
+			}
+			if jsonText(objs["grouping--"+evID]["external_references"]) != `[{"external_id":"`+evID+`","source_name":"misp"}]` {
+				t.Errorf("external_references %s", jsonText(objs["grouping--"+evID]["external_references"]))
+			}
+		}},
+		{"member as creator", nil, Options{CreatedBy: me}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			if objs[orgc] != nil {
+				t.Error("the org's identity is written although the member creates the objects")
+			}
+			for id, o := range objs {
+				if _, sdo := o["created"]; sdo && o["created_by_ref"] != me {
+					t.Errorf("%s created_by_ref %v", id, o["created_by_ref"])
+				}
+			}
+			if objs["indicator--"+attr]["x_misp_orgc_name"] != "MISP" {
+				t.Error("the MISP org is lost")
+			}
+		}},
+		{"tlp tags are TLP 2.0 markings, inherited", func(e *Event) {
+			e.Tag = []Tag{{Name: "tlp:amber"}, {Name: "osint:source-type=\"blog-post\""}}
+			e.Attribute[1].Tag = []Tag{{Name: "TLP:RED"}, {Name: "kill-chain:Delivery"}}
+		}, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			g := objs["grouping--"+evID]
+			if jsonText(g["object_marking_refs"]) != `["`+stix.TLP2AmberID+`"]` || !strings.Contains(jsonText(g["labels"]), "blog-post") {
+				t.Errorf("grouping markings %s labels %s", jsonText(g["object_marking_refs"]), jsonText(g["labels"]))
+			}
+			if jsonText(objs["indicator--"+attr]["object_marking_refs"]) != `["`+stix.TLP2AmberID+`"]` {
+				t.Errorf("inherited: %s", jsonText(objs["indicator--"+attr]["object_marking_refs"]))
+			}
+			od := objs["observed-data--"+attr2]
+			if jsonText(od["object_marking_refs"]) != `["`+stix.TLP2RedID+`"]` || !strings.Contains(jsonText(od["labels"]), "kill-chain:Delivery") {
+				t.Errorf("own: %s %s", jsonText(od["object_marking_refs"]), jsonText(od["labels"]))
+			}
+			if objs[stix.TLP2AmberID] == nil || objs[stix.TLP2RedID] == nil {
+				t.Error("marking definitions missing")
+			}
+		}},
+		{"no marking objects for a node", func(e *Event) { e.Tag = []Tag{{Name: "tlp:green"}} }, Options{CreatedBy: me, NoMarkingObjects: true}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			if objs[stix.TLP2GreenID] != nil {
+				t.Error("marking definition written")
+			}
+			if jsonText(objs["indicator--"+attr]["object_marking_refs"]) != `["`+stix.TLP2GreenID+`"]` {
+				t.Error("marking not referenced")
+			}
+		}},
+		{"deleted attributes are skipped", func(e *Event) { e.Attribute[0].Deleted = true }, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			if objs["indicator--"+attr] != nil {
+				t.Error("deleted attribute imported")
+			}
+		}},
+		{"unsupported types are listed", func(e *Event) {
+			e.Attribute = append(e.Attribute, Attribute{UUID: "5e384ae7-672c-4250-9cda-3b4da964451a", Type: "btc", Value: "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"})
+		}, Options{}, func(t *testing.T, _ map[string]map[string]any, unsupp []Unsupported) {
+			if len(unsupp) != 1 || unsupp[0].Name != "btc" || unsupp[0].Kind != "attribute" {
+				t.Errorf("unsupported %v", unsupp)
+			}
+		}},
+		{"bad values are listed", func(e *Event) { e.Attribute[0].Type, e.Attribute[0].Value = "md5", "not a hash" }, Options{}, func(t *testing.T, objs map[string]map[string]any, unsupp []Unsupported) {
+			if len(unsupp) != 1 || unsupp[0].UUID != attr || !strings.Contains(unsupp[0].Reason, "invalid") {
+				t.Errorf("unsupported %v", unsupp)
+			}
+			if strings.Contains(jsonText(objs["grouping--"+evID]["object_refs"]), attr) {
+				t.Error("the grouping references the dropped indicator")
+			}
+		}},
+		{"empty event", func(e *Event) { e.Attribute = nil }, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			if jsonText(objs["grouping--"+evID]["object_refs"]) != `["`+orgc+`"]` {
+				t.Errorf("object_refs %s", jsonText(objs["grouping--"+evID]["object_refs"]))
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := base()
+			if tc.edit != nil {
+				tc.edit(ev)
+			}
+			objs, unsupp := convertOne(t, ev, tc.opt)
+			tc.check(t, objs, unsupp)
+		})
+	}
+}
+
+// TestGalaxiesAndSightings checks clusters, relationships and sightings
+// on misp-stix's test event.
+func TestGalaxiesAndSightings(t *testing.T) {
+	ev := testEvent(t)
+	// The domain attribute carries a malware cluster; its indicator indicates it.
+	ev.Attribute[1].Galaxy = []Galaxy{{Type: "mitre-malware", Name: "Malware", GalaxyCluster: []Cluster{{UUID: "b8eb28e4-48a6-40ae-951a-328714f75eda", Value: "BISCUIT - S0017"}}}}
+	objs, _ := convertOne(t, ev, Options{})
+	for _, tc := range []struct{ id, typ string }{
+		{"threat-actor--11e17436-6ede-4733-8547-4ce0254ea19e", "threat-actor"},
+		{"intrusion-set--d6e88e18-81e8-4709-82d8-973095da1e70", "intrusion-set"},
+		{"malware--b8eb28e4-48a6-40ae-951a-328714f75eda", "malware"},
+		{"tool--bba595da-b73a-4354-aa6c-224d4de7cb4e", "tool"},
+		{"attack-pattern--e042a41b-5ecf-4f3a-8f1f-1b528c534772", "attack-pattern"},
+		{"course-of-action--2497ac92-e751-4391-82c6-1b86e34d0294", "course-of-action"},
+		{"vulnerability--a1640081-aa8d-4070-84b2-d23e2ae82799", "vulnerability"},
+	} {
+		o := objs[tc.id]
+		if o == nil {
+			var have []string
+			for id := range objs {
+				if strings.HasPrefix(id, tc.typ+"--") {
+					have = append(have, id)
+				}
+			}
+			t.Errorf("no %s (have %v)", tc.id, have)
+			continue
+		}
+		if !strings.Contains(jsonText(objs["report--"+ev.UUID]["object_refs"]), tc.id) {
+			t.Errorf("the report does not reference %s", tc.id)
+		}
+	}
+	rels := map[string]bool{}
+	for _, o := range objs {
+		if o["type"] == "relationship" {
+			rels[typeOf(o["source_ref"].(string))+" "+o["relationship_type"].(string)+" "+o["target_ref"].(string)] = true
+		}
+	}
+	for _, want := range []string{
+		"indicator indicates malware--b8eb28e4-48a6-40ae-951a-328714f75eda",
+		"threat-actor uses tool--bba595da-b73a-4354-aa6c-224d4de7cb4e",
+		"intrusion-set uses attack-pattern--e042a41b-5ecf-4f3a-8f1f-1b528c534772",
+		"malware uses attack-pattern--e042a41b-5ecf-4f3a-8f1f-1b528c534772",
+	} {
+		if !rels[want] {
+			t.Errorf("no relationship %q in %v", want, rels)
+		}
+	}
+	// Sightings of type 0 are STIX sightings where the org is.
+	s := objs["sighting--5125aa81-ab95-4cdf-83f9-3c467207307d"]
+	if s == nil || s["sighting_of_ref"] != "observed-data--91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f" || jsonText(s["where_sighted_refs"]) != `["identity--55f6ea5e-2c60-40e5-964f-47a8950d210f"]` || s["created"] != "2020-10-25T16:22:05.000Z" {
+		t.Errorf("sighting %v", s)
+	}
+	if s := objs["sighting--5533d0db-b952-4609-b82d-59017f2454fc"]; s == nil || s["sighting_of_ref"] != "indicator--518b4bcb-a86b-4783-9457-391d548b605b" {
+		t.Errorf("sighting of the indicator: %v", s)
+	}
+	if objs["identity--55f6ea5e-2c60-40e5-964f-47a8950d210f"]["name"] != "CIRCL" {
+		t.Error("no identity for the sighting org")
+	}
+	if objs["sighting--ec85cc8c-205f-4b19-8f96-73ef80d24d13"] != nil {
+		t.Error("a false positive became a sighting")
+	}
+}
+
+// TestObjectTemplates checks the pattern each supported template makes
+// of misp-stix's test objects.
+func TestObjectTemplates(t *testing.T) {
+	ev := testEvent(t)
+	want := map[string]string{
+		"file":               "[file:name = 'oui' AND file:hashes.MD5 = '8764605c6f388c89096b534d33565802' AND file:hashes.'SHA-1' = '46aba99aa7158e4609aaa72b50990842fd22ae86' AND file:hashes.'SHA-256' = 'ec5aedf5ecc6bdadd4120932170d1b10f6cfa175cfda22951dfd882928ab279b' AND file:size = 35 AND file:x_misp_path = '/var/www/MISP/app/files/scripts/tmp' AND file:x_misp_file_encoding = 'UTF-8' AND file:x_misp_creation_time = '2021-10-25T16:22:00Z' AND file:x_misp_modification_time = '2022-10-25T16:22:00Z']",
+		"domain-ip":          "[domain-name:value = 'circl.lu' AND domain-name:resolves_to_refs[*].value = '149.13.33.14']",
+		"ip-port":            "[(network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '149.13.33.14') AND network-traffic:dst_port = 443 AND (network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'circl.lu') AND network-traffic:x_misp_first_seen = '2020-10-25T16:22:00Z']",
+		"network-connection": "[(network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '1.2.3.4') AND (network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '5.6.7.8') AND network-traffic:src_port = 8080 AND network-traffic:dst_port = 8080 AND (network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'circl.lu') AND network-traffic:protocols = 'ip' AND network-traffic:protocols = 'tcp' AND network-traffic:protocols = 'http']",
+		"url":                "[url:value = 'https://www.circl.lu/team' AND url:x_misp_domain = 'circl.lu' AND url:x_misp_host = 'www.circl.lu' AND url:x_misp_ip = '149.13.33.14' AND url:x_misp_port = '443']",
+		"mutex":              "[mutex:name = 'MutexTest' AND mutex:x_misp_description = 'Test mutex on unix' AND mutex:x_misp_operating_system = 'Unix']",
+		"asn":                "[autonomous-system:number = 66642 AND autonomous-system:x_misp_description = 'AS name' AND autonomous-system:x_misp_subnet_announced = '1.2.3.4' AND autonomous-system:x_misp_subnet_announced = '8.8.8.8']",
+	}
+	for i := range ev.Object {
+		for j := range ev.Object[i].Attribute {
+			ev.Object[i].Attribute[j].ToIDs = true
+		}
+	}
+	objs, _ := convertOne(t, ev, Options{})
+	for i := range ev.Object {
+		o := &ev.Object[i]
+		ind := objs["indicator--"+o.UUID]
+		if _, known := templates[o.Name]; !known {
+			if ind != nil {
+				t.Errorf("%s: unknown template made an indicator", o.Name)
+			}
+			continue
+		}
+		if ind == nil {
+			t.Errorf("%s: no indicator", o.Name)
+			continue
+		}
+		if !strings.Contains(jsonText(ind["labels"]), `misp:name=\"`+o.Name+`\"`) {
+			t.Errorf("%s: labels %s", o.Name, jsonText(ind["labels"]))
+		}
+		if w, ok := want[o.Name]; ok && ind["pattern"] != w {
+			t.Errorf("%s:\n got %s\nwant %s", o.Name, ind["pattern"], w)
+		}
+	}
+	// Without to_ids: observed-data with observables that reference
+	// each other as the pattern says.
+	objs, _ = convertOne(t, testEvent(t), Options{})
+	nc := objs["network-traffic--5afacc53-c0b0-4825-a6ee-03c80a00020f"]
+	if nc == nil || !strings.HasPrefix(nc["src_ref"].(string), "ipv4-addr--") || nc["src_port"] != float64(8080) || jsonText(nc["protocols"]) != `["ip","tcp","http"]` {
+		t.Errorf("network-connection observable %v", nc)
+	}
+	email := objs["email-message--5e396622-2a54-4c8d-b61d-159da964451a"]
+	if email == nil || email["subject"] != "Email test subject" || len(email["to_refs"].([]any)) != 1 || len(email["cc_refs"].([]any)) != 2 {
+		t.Errorf("email observable %v", email)
+	}
+}
+
+// TestObjectsAgainstMispStix converts misp-stix's documented objects:
+// each known template makes a valid indicator and valid observed-data,
+// each other one is listed.
+func TestObjectsAgainstMispStix(t *testing.T) {
+	doc := loadDoc(t, "misp_objects_to_stix21.json")
+	for _, name := range keys(doc) {
+		var objs []Object
+		raw := doc[name].MISP
+		if raw[0] == '[' {
+			if err := json.Unmarshal(raw, &objs); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			var o Object
+			if err := json.Unmarshal(raw, &o); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			objs = []Object{o}
+		}
+		for _, toIDs := range []bool{true, false} {
+			for i := range objs {
+				for j := range objs[i].Attribute {
+					objs[i].Attribute[j].ToIDs = Bool(toIDs)
+				}
+			}
+			res := NewConverter(Options{}).Convert(event(nil, objs))
+			unsupp := map[string]bool{}
+			for _, u := range res.Unsupported {
+				unsupp[u.UUID] = true
+			}
+			for _, o := range objs {
+				_, known := templates[o.Name]
+				if known == unsupp[o.UUID] {
+					t.Errorf("%s (%s, to_ids %v): known %v, listed unsupported %v: %v", name, o.Name, toIDs, known, unsupp[o.UUID], res.Unsupported)
+				}
+			}
+		}
+	}
+}
+
+func TestRelationshipName(t *testing.T) {
+	for in, want := range map[string]string{"analysed-with": "analysed-with", "Drops": "drops", "connected to": "connected-to", "  ": "related-to", "a__b": "a-b"} {
+		if got := relationshipName(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzReadEvents(f *testing.F) {
+	names, _ := filepath.Glob("testdata/*.json")
+	for _, n := range names {
+		if b, err := os.ReadFile(n); err == nil && len(b) < 64<<10 {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"response":[{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","Attribute":[{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83867","type":"domain|ip","value":"a.b|1.2.3.4","to_ids":true}]}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		evs, err := ParseEvents(data)
+		if err != nil {
+			return
+		}
+		c := NewConverter(Options{})
+		for _, ev := range evs {
+			for _, raw := range c.Convert(ev).Objects {
+				o, err := stix.Parse(raw)
+				if err != nil {
+					t.Fatalf("unparsable output %s: %v", raw, err)
+				}
+				if err := validator.Validate(o); err != nil {
+					t.Fatalf("invalid output %s: %v", raw, err)
+				}
+			}
+		}
+	})
+}
+
+func FuzzParseManifest(f *testing.F) {
+	f.Add([]byte(`{"57c4445b-c548-4654-af0b-4be3950d210f":{"info":"x","timestamp":"1472541011","Orgc":{"name":"CIRCL"}}}`))
+	f.Add([]byte(`{"../x":{}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseManifest(data)
+		if err != nil {
+			return
+		}
+		for id := range m {
+			if !validUUID(id) || strings.ContainsAny(id, "/\\.") {
+				t.Fatalf("accepted %q as an event uuid", id)
+			}
+		}
+	})
+}

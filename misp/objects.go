@@ -1,0 +1,179 @@
+package misp
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// slot says where one relation of an object template goes.
+type slot struct {
+	prop []string // path in the root observable
+	ref  *ref     // or in a referenced observable ("ip" as its type: by value)
+	num  bool     // an integer property
+	low  bool     // lower-cased (protocols)
+	// mispType is the attribute type the feed export writes back.
+	mispType string
+}
+
+// template is the mapping of one MISP object template.
+type template struct {
+	root  string
+	slots map[string]slot
+}
+
+func p(mispType string, prop ...string) slot { return slot{prop: prop, mispType: mispType} }
+
+func ipRef(prop string, list bool, typed bool) *ref {
+	return &ref{prop: prop, list: list, typ: "ip", key: []string{"value"}, typed: typed}
+}
+
+// templates maps MISP object templates to observables, following
+// misp-stix's objects mapping (documentation/mapping/misp_objects_to_stix21.json).
+// Relations without a slot become x_misp_<relation> on the root.
+var templates = map[string]template{
+	"file": {root: "file", slots: map[string]slot{
+		"filename":      p("filename", "name"),
+		"size-in-bytes": {prop: []string{"size"}, num: true, mispType: "size-in-bytes"},
+		"mimetype":      p("mime-type", "mime_type"),
+	}},
+	"domain-ip": {root: "domain-name", slots: map[string]slot{
+		"domain": p("domain", "value"),
+		"ip":     {ref: ipRef("resolves_to_refs", true, false), mispType: "ip-dst"},
+	}},
+	"url": {root: "url", slots: map[string]slot{
+		"url": p("url", "value"),
+	}},
+	"email": {root: "email-message", slots: map[string]slot{
+		"from":       {ref: &ref{prop: "from_ref", typ: "email-addr", key: []string{"value"}}, mispType: "email-src"},
+		"to":         {ref: &ref{prop: "to_refs", list: true, typ: "email-addr", key: []string{"value"}}, mispType: "email-dst"},
+		"cc":         {ref: &ref{prop: "cc_refs", list: true, typ: "email-addr", key: []string{"value"}}, mispType: "email-dst"},
+		"bcc":        {ref: &ref{prop: "bcc_refs", list: true, typ: "email-addr", key: []string{"value"}}, mispType: "email-dst"},
+		"subject":    p("email-subject", "subject"),
+		"message-id": p("email-message-id", "message_id"),
+		"reply-to":   p("email-reply-to", "additional_header_fields", "Reply-To"),
+		"x-mailer":   p("email-x-mailer", "additional_header_fields", "X-Mailer"),
+		"email-body": p("email-body", "body"),
+	}},
+	"network-connection": {root: "network-traffic", slots: map[string]slot{
+		"ip-src":          {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
+		"ip-dst":          {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
+		"hostname-src":    {ref: &ref{prop: "src_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
+		"hostname-dst":    {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
+		"src-port":        {prop: []string{"src_port"}, num: true, mispType: "port"},
+		"dst-port":        {prop: []string{"dst_port"}, num: true, mispType: "port"},
+		"layer3-protocol": {prop: []string{"protocols"}, low: true, mispType: "text"},
+		"layer4-protocol": {prop: []string{"protocols"}, low: true, mispType: "text"},
+		"layer7-protocol": {prop: []string{"protocols"}, low: true, mispType: "text"},
+	}},
+	"ip-port": {root: "network-traffic", slots: map[string]slot{
+		"ip":       {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
+		"ip-dst":   {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
+		"ip-src":   {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
+		"dst-port": {prop: []string{"dst_port"}, num: true, mispType: "port"},
+		"src-port": {prop: []string{"src_port"}, num: true, mispType: "port"},
+		"domain":   {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "domain"},
+		"hostname": {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
+	}},
+	"x509": {root: "x509-certificate", slots: map[string]slot{
+		"x509-fingerprint-md5":    p("x509-fingerprint-md5", "hashes", "MD5"),
+		"x509-fingerprint-sha1":   p("x509-fingerprint-sha1", "hashes", "SHA-1"),
+		"x509-fingerprint-sha256": p("x509-fingerprint-sha256", "hashes", "SHA-256"),
+		"issuer":                  p("text", "issuer"),
+		"subject":                 p("text", "subject"),
+		"serial-number":           p("text", "serial_number"),
+		"signature_algorithm":     p("text", "signature_algorithm"),
+	}},
+	"registry-key": {root: "windows-registry-key", slots: map[string]slot{
+		"key": p("regkey", "key"),
+	}},
+	"mutex": {root: "mutex", slots: map[string]slot{
+		"name": p("text", "name"),
+	}},
+	"asn": {root: "autonomous-system", slots: map[string]slot{
+		"asn": {prop: []string{"number"}, num: true, mispType: "AS"},
+	}},
+	"user-account": {root: "user-account", slots: map[string]slot{
+		"username":     p("text", "account_login"),
+		"user-id":      p("text", "user_id"),
+		"account-type": p("text", "account_type"),
+		"display-name": p("text", "display_name"),
+	}},
+}
+
+func init() {
+	f := templates["file"]
+	for typ, key := range hashKeys {
+		f.slots[typ] = p(typ, "hashes", key)
+	}
+}
+
+var mediaTypeRE = regexp.MustCompile(`^[a-z]+/[a-zA-Z0-9.+_-]+$`)
+
+// customProp is the property misp-stix gives a relation without a rule.
+func customProp(relation string) string {
+	var b strings.Builder
+	b.WriteString("x_misp_")
+	for _, r := range strings.ToLower(relation) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// objectTerms returns the terms of a MISP object of a known template;
+// known is false for other templates.
+func objectTerms(o *Object) (ts []term, known bool, err error) {
+	tpl, ok := templates[o.Name]
+	if !ok {
+		return nil, false, nil
+	}
+	for i := range o.Attribute {
+		a := &o.Attribute[i]
+		if a.Deleted {
+			continue
+		}
+		s, ok := tpl.slots[a.ObjectRelation]
+		if !ok {
+			if a.Type == "attachment" || a.Type == "malware-sample" {
+				continue // the payload is not in the feed; its name is
+			}
+			ts = append(ts, term{typ: tpl.root, prop: []string{customProp(a.ObjectRelation)}, value: a.Value, relation: a.ObjectRelation, mispType: a.Type})
+			continue
+		}
+		if len(s.prop) == 1 && s.prop[0] == "mime_type" && !mediaTypeRE.MatchString(a.Value) {
+			// MISP often holds libmagic's description here, not a media type.
+			s = slot{prop: []string{customProp(a.ObjectRelation)}}
+		}
+		// A referenced observable is <type>--UUIDv5(object, attribute):
+		// attribute uuids are not always unique across objects.
+		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
+		switch {
+		case s.num:
+			n, perr := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(a.Value)), "AS"), 10, 64)
+			if perr != nil || n < 0 {
+				return nil, true, fmt.Errorf("%s %q is not a number", a.ObjectRelation, a.Value)
+			}
+			t.value = n
+		case s.low:
+			t.value = strings.ToLower(a.Value)
+		default:
+			t.value = a.Value
+		}
+		if s.ref != nil && s.ref.typ == "ip" {
+			typ, err := addrType(a.Value)
+			if err != nil {
+				return nil, true, err
+			}
+			r := *s.ref
+			r.typ = typ
+			t.ref = &r
+		}
+		ts = append(ts, t)
+	}
+	return ts, true, nil
+}

@@ -1,0 +1,450 @@
+package misp
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// A term is one comparison of a STIX pattern and, equivalently, one
+// property of an observable: the value at prop of a root cyber-observable
+// of type typ, or at key of an observable the root references.
+type term struct {
+	typ   string   // the root observable's type, such as "file"
+	prop  []string // the property path in the root, such as {"hashes", "SHA-256"}
+	ref   *ref     // when set, the value lives in a referenced observable
+	value any      // string or int64
+	uuid  string   // the MISP attribute's uuid: the id of a referenced observable
+	// relation and misp type, for the reverse mapping of the feed export.
+	relation, mispType string
+}
+
+// ref is a reference from the root observable to another one.
+type ref struct {
+	prop  string   // "src_ref", "resolves_to_refs"
+	list  bool     // a *_refs list
+	typ   string   // the referenced observable's type
+	key   []string // the property path in it, such as {"value"}
+	typed bool     // the pattern also compares <prop>.type (network-traffic ends)
+}
+
+// patternPath writes the object path of one term.
+func (t term) patternPath() string {
+	var b strings.Builder
+	b.WriteString(t.typ)
+	b.WriteByte(':')
+	writePath(&b, t.prop)
+	if t.ref != nil {
+		if len(t.prop) > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(t.ref.prop)
+		if t.ref.list {
+			b.WriteString("[*]")
+		}
+		b.WriteByte('.')
+		writePath(&b, t.ref.key)
+	}
+	return b.String()
+}
+
+func writePath(b *strings.Builder, path []string) {
+	for i, p := range path {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		if plainKey(p) {
+			b.WriteString(p)
+		} else {
+			b.WriteString(quote(p))
+		}
+	}
+}
+
+// plainKey reports whether a path key can be written without quotes.
+func plainKey(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// quote writes a STIX pattern string literal.
+func quote(s string) string {
+	return "'" + quoter.Replace(s) + "'"
+}
+
+var quoter = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
+
+func literal(v any) string {
+	if n, ok := v.(int64); ok {
+		return strconv.FormatInt(n, 10)
+	}
+	return quote(v.(string))
+}
+
+// patternOf ANDs the comparisons of terms into one observation expression.
+// All terms share one root type (the table guarantees it).
+func patternOf(terms []term) string {
+	var parts []string
+	for _, t := range terms {
+		c := t.patternPath() + " = " + literal(t.value)
+		if t.ref != nil && t.ref.typed {
+			p := t.typ + ":" + t.ref.prop + ".type = " + quote(t.ref.typ)
+			c = p + " AND " + c
+			if len(terms) > 1 {
+				c = "(" + c + ")"
+			}
+		}
+		parts = append(parts, c)
+	}
+	return "[" + strings.Join(parts, " AND ") + "]"
+}
+
+// observables builds the cyber-observables the terms describe: the root
+// (<typ>--rootUUID) first, then the ones it references
+// (<type>--<attribute uuid>).
+func observables(terms []term, rootUUID string) []map[string]any {
+	if len(terms) == 0 {
+		return nil
+	}
+	typ := terms[0].typ
+	root := map[string]any{"type": typ, "spec_version": "2.1", "id": typ + "--" + rootUUID}
+	out := []map[string]any{root}
+	byID := map[string]map[string]any{}
+	for _, t := range terms {
+		if t.ref == nil {
+			setPath(root, t.prop, jsonValue(t.value))
+			continue
+		}
+		id := t.ref.typ + "--" + t.uuid
+		child, ok := byID[id]
+		if !ok {
+			child = map[string]any{"type": t.ref.typ, "spec_version": "2.1", "id": id}
+			byID[id] = child
+			out = append(out, child)
+			holder := root
+			if len(t.prop) > 0 {
+				holder = subMap(root, t.prop)
+			}
+			if t.ref.list {
+				l, _ := holder[t.ref.prop].([]any)
+				holder[t.ref.prop] = append(l, id)
+			} else if _, set := holder[t.ref.prop]; !set {
+				holder[t.ref.prop] = id
+			}
+		}
+		setPath(child, t.ref.key, jsonValue(t.value))
+	}
+	return out
+}
+
+// jsonValue is v as encoding/json decodes it (integers as json.Number).
+func jsonValue(v any) any {
+	if n, ok := v.(int64); ok {
+		return json.Number(strconv.FormatInt(n, 10))
+	}
+	return v
+}
+
+func subMap(m map[string]any, path []string) map[string]any {
+	for _, p := range path {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	return m
+}
+
+// setPath sets a nested property. A repeated leaf becomes a list for
+// list-valued properties (protocols) and custom ones (x_misp_...: MISP
+// objects repeat relations); a defined single-valued property keeps its
+// first value.
+func setPath(m map[string]any, path []string, v any) {
+	holder := subMap(m, path[:len(path)-1])
+	leaf := path[len(path)-1]
+	if leaf == "protocols" {
+		l, _ := holder[leaf].([]any)
+		holder[leaf] = append(l, v)
+		return
+	}
+	old, set := holder[leaf]
+	switch {
+	case !set:
+		holder[leaf] = v
+	case strings.HasPrefix(leaf, "x_misp_"):
+		if l, ok := old.([]any); ok {
+			holder[leaf] = append(l, v)
+		} else {
+			holder[leaf] = []any{old, v}
+		}
+	}
+}
+
+// --- attribute types ---
+
+// hashKeys maps MISP hash attribute types to STIX hash names, as
+// misp-stix names them.
+var hashKeys = map[string]string{
+	"md5": "MD5", "sha1": "SHA-1", "sha224": "SHA-224", "sha256": "SHA-256",
+	"sha384": "SHA-384", "sha512": "SHA-512", "sha512/224": "SHA-224",
+	"sha512/256": "SHA-256", "sha3-224": "SHA3-224", "sha3-256": "SHA3-256",
+	"sha3-384": "SHA3-384", "sha3-512": "SHA3-512", "ssdeep": "SSDEEP",
+	"tlsh": "TLSH", "imphash": "IMPHASH", "authentihash": "AUTHENTIHASH",
+	"pehash": "PEHASH", "vhash": "VHASH", "telfhash": "TELFHASH",
+}
+
+// addrType returns the observable type of an IP address or CIDR.
+func addrType(v string) (string, error) {
+	if p, err := netip.ParsePrefix(v); err == nil {
+		if p.Addr().Is4() {
+			return "ipv4-addr", nil
+		}
+		return "ipv6-addr", nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return "", fmt.Errorf("%q is not an IP address", v)
+	}
+	if a.Is4() || a.Is4In6() {
+		return "ipv4-addr", nil
+	}
+	return "ipv6-addr", nil
+}
+
+func port(v string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 || n > 65535 {
+		return 0, fmt.Errorf("%q is not a port", v)
+	}
+	return n, nil
+}
+
+// ipTerm is an end of a connection: network-traffic:<end>_ref.
+func ipTerm(end, v string) (term, error) {
+	typ, err := addrType(v)
+	if err != nil {
+		return term{}, err
+	}
+	return term{typ: "network-traffic", ref: &ref{prop: end + "_ref", typ: typ, key: []string{"value"}, typed: true}, value: v}, nil
+}
+
+func split2(v string) (string, string, error) {
+	a, b, ok := strings.Cut(v, "|")
+	if !ok {
+		return "", "", fmt.Errorf("%q is not a composite value (a|b)", v)
+	}
+	return a, b, nil
+}
+
+func simple(typ string, prop ...string) func(string) ([]term, error) {
+	return func(v string) ([]term, error) {
+		return []term{{typ: typ, prop: prop, value: v}}, nil
+	}
+}
+
+// attributeTerms maps a MISP attribute type to the terms of its pattern
+// and observables (misp-stix's documented mapping; ports and AS numbers
+// are integers here, as the STIX properties are).
+var attributeTerms = map[string]func(v string) ([]term, error){
+	"domain":   simple("domain-name", "value"),
+	"hostname": simple("domain-name", "value"),
+	"email":    simple("email-addr", "value"),
+	"url":      simple("url", "value"),
+	"link":     simple("url", "value"),
+	"uri":      simple("url", "value"),
+	"mutex":    simple("mutex", "name"),
+	"filename": simple("file", "name"),
+	// The attachment's content is not in a feed or search result without
+	// withAttachments; its name is.
+	"attachment": simple("file", "name"),
+	"regkey": func(v string) ([]term, error) {
+		return []term{{typ: "windows-registry-key", prop: []string{"key"}, value: fullHive(v)}}, nil
+	},
+	"mac-address": func(v string) ([]term, error) {
+		return []term{{typ: "mac-addr", prop: []string{"value"}, value: strings.ToLower(v)}}, nil
+	},
+	"AS": func(v string) ([]term, error) {
+		n, err := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(v)), "AS"), 10, 64)
+		if err != nil || n < 0 || n > 1<<32-1 {
+			return nil, fmt.Errorf("%q is not an AS number", v)
+		}
+		return []term{{typ: "autonomous-system", prop: []string{"number"}, value: n}}, nil
+	},
+	"ip-src": func(v string) ([]term, error) {
+		t, err := ipTerm("src", v)
+		return []term{t}, err
+	},
+	"ip-dst": func(v string) ([]term, error) {
+		t, err := ipTerm("dst", v)
+		return []term{t}, err
+	},
+	"ip-src|port": ipPort("src"),
+	"ip-dst|port": ipPort("dst"),
+	"domain|ip": func(v string) ([]term, error) {
+		d, ip, err := split2(v)
+		if err != nil {
+			return nil, err
+		}
+		typ, err := addrType(ip)
+		if err != nil {
+			return nil, err
+		}
+		return []term{
+			{typ: "domain-name", prop: []string{"value"}, value: d},
+			{typ: "domain-name", ref: &ref{prop: "resolves_to_refs", list: true, typ: typ, key: []string{"value"}}, value: ip},
+		}, nil
+	},
+	"hostname|port": func(v string) ([]term, error) {
+		h, p, err := split2(v)
+		if err != nil {
+			return nil, err
+		}
+		n, err := port(p)
+		if err != nil {
+			return nil, err
+		}
+		return []term{
+			{typ: "network-traffic", ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, value: h},
+			{typ: "network-traffic", prop: []string{"dst_port"}, value: n},
+		}, nil
+	},
+	"email-src": func(v string) ([]term, error) {
+		return []term{{typ: "email-message", ref: &ref{prop: "from_ref", typ: "email-addr", key: []string{"value"}}, value: v}}, nil
+	},
+	"email-dst": func(v string) ([]term, error) {
+		return []term{{typ: "email-message", ref: &ref{prop: "to_refs", list: true, typ: "email-addr", key: []string{"value"}}, value: v}}, nil
+	},
+	"email-subject":    simple("email-message", "subject"),
+	"email-body":       simple("email-message", "body"),
+	"email-message-id": simple("email-message", "message_id"),
+	"email-reply-to":   simple("email-message", "additional_header_fields", "Reply-To"),
+	"email-x-mailer":   simple("email-message", "additional_header_fields", "X-Mailer"),
+	"email-attachment": func(v string) ([]term, error) {
+		// body_multipart is a list of MIME parts, not of references; the
+		// pattern names the attached file, the observable keeps the name.
+		return []term{{typ: "email-message", prop: []string{"x_misp_attachment"}, value: v}}, nil
+	},
+	"github-username": func(v string) ([]term, error) {
+		return []term{
+			{typ: "user-account", prop: []string{"account_type"}, value: "github"},
+			{typ: "user-account", prop: []string{"account_login"}, value: v},
+		}, nil
+	},
+	"regkey|value": func(v string) ([]term, error) {
+		k, d, err := split2(v)
+		if err != nil {
+			return nil, err
+		}
+		return []term{
+			{typ: "windows-registry-key", prop: []string{"key"}, value: fullHive(k)},
+			{typ: "windows-registry-key", prop: []string{"x_misp_value"}, value: d},
+		}, nil
+	},
+	"x509-fingerprint-md5":    simple("x509-certificate", "hashes", "MD5"),
+	"x509-fingerprint-sha1":   simple("x509-certificate", "hashes", "SHA-1"),
+	"x509-fingerprint-sha256": simple("x509-certificate", "hashes", "SHA-256"),
+	"ja3-fingerprint-md5":     simple("network-traffic", "x_misp_ja3_fingerprint_md5"),
+	"user-agent": func(v string) ([]term, error) {
+		return []term{{typ: "network-traffic", prop: []string{"extensions", "http-request-ext", "request_header", "User-Agent"}, value: v}}, nil
+	},
+	"size-in-bytes": func(v string) ([]term, error) {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a size", v)
+		}
+		return []term{{typ: "file", prop: []string{"size"}, value: n}}, nil
+	},
+	"port": func(v string) ([]term, error) {
+		n, err := port(v)
+		return []term{{typ: "network-traffic", prop: []string{"dst_port"}, value: n}}, err
+	},
+}
+
+func ipPort(end string) func(string) ([]term, error) {
+	return func(v string) ([]term, error) {
+		ip, p, err := split2(v)
+		if err != nil {
+			return nil, err
+		}
+		t, err := ipTerm(end, ip)
+		if err != nil {
+			return nil, err
+		}
+		n, err := port(p)
+		if err != nil {
+			return nil, err
+		}
+		return []term{t, {typ: "network-traffic", prop: []string{end + "_port"}, value: n}}, nil
+	}
+}
+
+func init() {
+	for typ, key := range hashKeys {
+		attributeTerms[typ] = simple("file", "hashes", key)
+		attributeTerms["filename|"+typ] = func(v string) ([]term, error) {
+			name, h, err := split2(v)
+			if err != nil {
+				return nil, err
+			}
+			return []term{
+				{typ: "file", prop: []string{"name"}, value: name},
+				{typ: "file", prop: []string{"hashes", key}, value: h},
+			}, nil
+		}
+	}
+	attributeTerms["malware-sample"] = attributeTerms["filename|md5"]
+}
+
+// termsOf returns the terms of one attribute, each marked with the
+// attribute's uuid and type.
+func termsOf(a *Attribute) ([]term, bool, error) {
+	f, ok := attributeTerms[a.Type]
+	if !ok {
+		return nil, false, nil
+	}
+	ts, err := f(a.Value)
+	if err != nil {
+		return nil, true, err
+	}
+	for i := range ts {
+		ts[i].uuid = a.UUID
+		ts[i].mispType = a.Type
+	}
+	return ts, true, nil
+}
+
+// patternOnly are the attribute types whose terms make no valid
+// observable alone (a port without an address): they are indicators
+// whatever to_ids says, as misp-stix makes them.
+var patternOnly = map[string]bool{"port": true, "size-in-bytes": true, "user-agent": true}
+
+// hives are the abbreviations of registry hives MISP users write; STIX
+// wants the hive spelled out.
+var hives = map[string]string{
+	"HKLM": "HKEY_LOCAL_MACHINE", "HKCU": "HKEY_CURRENT_USER", "HKCR": "HKEY_CLASSES_ROOT",
+	"HKU": "HKEY_USERS", "HKCC": "HKEY_CURRENT_CONFIG",
+}
+
+// fullHive spells out an abbreviated hive at the start of a key.
+func fullHive(k string) string {
+	h, rest, _ := strings.Cut(k, `\`)
+	if full, ok := hives[strings.ToUpper(h)]; ok {
+		if rest == "" {
+			return full
+		}
+		return full + `\` + rest
+	}
+	return k
+}
