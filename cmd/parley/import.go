@@ -37,7 +37,7 @@ func init() {
 		subcommands: []subcommand{
 			{name: "misp", usage: "import misp [--out FILE | --url U --token-file F --key K --collection C] [--state FILE] [--poll DURATION] FILE|DIR|URL", help: "Reads MISP core-format events, REST search results and feeds (manifest.json and <uuid>.json), mapped as MISP's own misp-stix does."},
 			{name: "iocs", usage: "import iocs [--out FILE | --url U --token-file F --key K --collection C] FILE", help: "One value a line: addresses, CIDRs, domains, URLs, hashes, e-mail addresses; defanged forms (hxxp, [.]) understood; # comments."},
-			{name: "csv", usage: "import csv --columns value,type,... [--out FILE | --url U --token-file F --key K --collection C] FILE", help: "CSV with named columns (value, type, comment, tags, category, to_ids, -)."},
+			{name: "csv", usage: "import csv --columns value,type,... [--out FILE | --url U --token-file F --key K --collection C] FILE", help: "CSV with named columns: value (required), type (a MISP attribute type; empty: recognised from the value), comment, tags (';'-separated), category, to_ids (ignored), - (ignored)."},
 		},
 		run: runImport,
 	})
@@ -81,16 +81,6 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 		return nil
 	}
 	return usageErrorf("parley import misp|iocs|csv ...", "unknown import kind %q", args[0])
-}
-
-// importHelp prints the import usage and fs's flags to stdout (asked
-// for help, not an error).
-func importHelp(c *cli, fs *flag.FlagSet) {
-	fmt.Fprintln(c.stdout, importUsage)
-	fmt.Fprintf(c.stdout, "\nflags of %s:\n", fs.Name())
-	fs.SetOutput(c.stdout)
-	fs.PrintDefaults()
-	fs.SetOutput(c.stderr)
 }
 
 // importOut holds the output flags every import takes.
@@ -432,7 +422,6 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	stateFile := fs.String("state", "", "remember imported feed events in `FILE` (default: in your cache directory, per feed and output)")
 	full := fs.Bool("full", false, "import every event of a feed, not only those changed since the last run")
 	poll := fs.Duration("poll", 0, "for a feed, check it again every `DURATION` (such as 10m) until interrupted; needs --url")
-	fs.Usage = func() { importHelp(c, fs) }
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
 		return err
@@ -762,7 +751,6 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 	if kind == "csv" {
 		columns = fs.String("columns", "", "the CSV's columns in order, such as value,type,comment (see parley import --help)")
 	}
-	fs.Usage = func() { importHelp(c, fs) }
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
 		return err
