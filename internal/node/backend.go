@@ -48,10 +48,15 @@ func (b backend) Authenticate(ctx context.Context, token string) (taxii.Principa
 }
 
 func toTAXII(c store.Collection, member string) taxii.Collection {
+	sigs := c.Signatures
+	if sigs == "" {
+		sigs = store.SignaturesRequired
+	}
 	return taxii.Collection{
 		ID: c.ID, Title: c.Title, Description: c.Description,
 		CanRead: c.CanRead(member), CanWrite: c.CanWrite(member),
 		MediaTypes: []string{taxii.STIXMediaType},
+		Relay:      c.Relay, Signatures: string(sigs),
 	}
 }
 

@@ -48,6 +48,13 @@ var (
 	ErrInvalid = errors.New("invalid argument")
 )
 
+// VersionConflictMessage is the status message of an object whose id and
+// version are already stored with other content. It is a failure of that
+// object alone (versions are never overwritten), and clients recognise
+// it by this text: `parley push --on-conflict skip` counts such objects as
+// skipped rather than failed.
+const VersionConflictMessage = "a different object with this id and version is already stored; versions are never overwritten (change modified)"
+
 // SignaturePolicy says whether a collection accepts unsigned objects.
 type SignaturePolicy string
 
