@@ -20,6 +20,8 @@ import (
 //	100–199  the log integrator (tree tiles, checkpoints)
 //	200–299  private sets
 //	300–399  opinions, the web UI and others
+//	400–499  log format v2
+//	500–599  TAXII feeds (feeds.go)
 type migration struct {
 	Version int
 	Name    string
