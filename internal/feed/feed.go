@@ -28,9 +28,16 @@
 // in a relay collection whose policy accepts unsigned objects. Readers
 // see "relayed by feed:NAME; claims to be from ..." and know that the
 // node, not any member, vouches only that the feed served them.
+//
+// Objects served by another Parley node carry its members' signature
+// extensions, which verify only against that node's log (the keys in
+// force there); the feed removes them ([stix.StripSignature]) and changes
+// nothing else, so the copy is an unsigned relay here. Check the original
+// signatures against the source node (parley pull --url SOURCE).
 package feed
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,6 +48,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -200,7 +208,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			return f, record(ctx, st, &f, now, fmt.Errorf("couldn't fetch from %s: %w", f.URL, err))
 		}
 		if len(env.Objects) > 0 {
-			status, err := sink.Submit(ctx, f.Member, f.Into, env.Objects)
+			status, err := sink.Submit(ctx, f.Member, f.Into, unsigned(env.Objects))
 			if err != nil {
 				return f, record(ctx, st, &f, now, fmt.Errorf("couldn't store a page: %w", err))
 			}
@@ -234,6 +242,21 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			return f, nil
 		}
 	}
+}
+
+// unsigned removes the Parley signature extension from the objects that
+// carry one (see the package comment); others are left byte for byte, and
+// an object that isn't valid JSON is left for the node to refuse.
+func unsigned(objects []json.RawMessage) []json.RawMessage {
+	for i, o := range objects {
+		if !bytes.Contains(o, []byte(stix.SignatureExtensionID)) {
+			continue
+		}
+		if s, err := stix.StripSignature(o); err == nil {
+			objects[i] = s
+		}
+	}
+	return objects
 }
 
 // expiredCursor reports whether err is a server's refusal of a next

@@ -253,7 +253,7 @@ func (s *failingFeedStore) RecordPoll(ctx context.Context, name string, p feed.P
 func TestFeedFollowsNode(t *testing.T) {
 	ctx := context.Background()
 	src := newTestNode(t)
-	srcColl := relayCollection(t, src.Node, "ics", []string{"carol"}, store.SignaturesOptional)
+	srcColl := relayCollection(t, src.Node, "ics", []string{"carol", "alice"}, store.SignaturesOptional)
 	objs := attackObjects(t, "ics-attack-18.1.json")
 	if ok, fails := postAll(t, src.carol.Client, srcColl, objs); ok != len(objs) {
 		t.Fatalf("source: %d of %d stored, first failure %+v", ok, len(objs), fails)
@@ -334,12 +334,14 @@ func TestFeedFollowsNode(t *testing.T) {
 		t.Fatalf("%d log entries added, want %d", logAfter-logBefore, len(objs))
 	}
 
-	// Three new objects at the source: the next round fetches only them.
+	// Three new objects at the source, signed by alice there: the next
+	// round fetches only them, and stores them without the source's
+	// signature (which verifies only against the source's log).
 	var more []json.RawMessage
 	for range 3 {
-		more = append(more, indicator(t, mitreIdentity, nil, t0))
+		more = append(more, indicator(t, src.alice.ID, src.alice.Key, t0))
 	}
-	if st := post(t, src.carol.Client, srcColl, more...); st.SuccessCount != 3 {
+	if st := post(t, src.alice.Client, srcColl, more...); st.SuccessCount != 3 {
 		t.Fatalf("source: %+v", st)
 	}
 	before := f.Position
@@ -352,6 +354,15 @@ func TestFeedFollowsNode(t *testing.T) {
 	}
 	if got := countLocal(); got != len(objs)+3 {
 		t.Fatalf("local collection holds %d versions, want %d", got, len(objs)+3)
+	}
+	for _, o := range more {
+		var v struct{ ID string }
+		json.Unmarshal(o, &v)
+		env, err := n.store.Objects(ctx, store.Query{Collection: f.Into, IDs: []string{v.ID}, Limit: 1})
+		if err != nil || len(env.Objects) != 1 || strings.Contains(string(env.Objects[0].Raw), stix.SignatureExtensionID) ||
+			!strings.Contains(string(env.Objects[0].Raw), `"created_by_ref":"`+src.alice.ID+`"`) {
+			t.Fatalf("relayed %s = %+v, %v", v.ID, env, err)
+		}
 	}
 	// A round with nothing new stores nothing.
 	before = f.Position

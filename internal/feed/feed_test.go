@@ -1,0 +1,257 @@
+package feed_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/feed"
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/taxii"
+)
+
+func TestClient(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(secret, []byte("s3cret\n"), 0o600)
+	for _, tc := range []struct {
+		name                        string
+		f                           feed.Feed
+		base, root, token, user, pw string
+		err                         string
+	}{
+		{name: "base url", f: feed.Feed{URL: "https://node.example/"}, base: "https://node.example"},
+		{name: "api root", f: feed.Feed{URL: "https://attack-taxii.mitre.org/api/v21"}, base: "https://attack-taxii.mitre.org", root: "https://attack-taxii.mitre.org/api/v21/"},
+		{name: "bearer", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: secret}, base: "http://n", token: "s3cret"},
+		{name: "basic", f: feed.Feed{URL: "http://n", Auth: feed.AuthBasic, User: "octi", SecretFile: secret}, base: "http://n", user: "octi", pw: "s3cret"},
+		{name: "no secret file", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: filepath.Join(dir, "nope")}, err: "couldn't read the secret file"},
+		{name: "not http", f: feed.Feed{URL: "ftp://n"}, err: "not an http(s) URL"},
+		{name: "no host", f: feed.Feed{URL: "http:///x"}, err: "not an http(s) URL"},
+	} {
+		c, err := tc.f.Client()
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: err = %v, want %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || c.BaseURL != tc.base || c.Root != tc.root || c.Token != tc.token || c.User != tc.user || c.Password != tc.pw {
+			t.Errorf("%s: client = %+v, %v", tc.name, c, err)
+		}
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	for name, ok := range map[string]bool{"ics": true, "mitre.attack-ics_1": true, "": false, "a b": false, "a/b": false, strings.Repeat("a", 65): false} {
+		if err := feed.CheckName(name); (err == nil) != ok {
+			t.Errorf("CheckName(%q) = %v", name, err)
+		}
+	}
+}
+
+// server is a small TAXII 2.1 server of n objects added one millisecond
+// apart, with next cursors "GENERATION.OFFSET"; setting forget expires
+// the cursors issued before (as servers with session cursors do), and it
+// omits X-TAXII-Date-Added-Last when noHeaders is set.
+type server struct {
+	mu        sync.Mutex
+	n         int
+	gen       int
+	forget    bool
+	noHeaders bool
+	requests  []string
+}
+
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func added(i int) time.Time { return epoch.Add(time.Duration(i+1) * time.Millisecond) }
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, r.URL.RawQuery)
+	q := r.URL.Query()
+	start := 0
+	if aa := q.Get("added_after"); aa != "" {
+		t, err := taxii.ParseTimestamp(aa)
+		if err != nil {
+			http.Error(w, "bad added_after", 400)
+			return
+		}
+		for start < s.n && !added(start).After(t) {
+			start++
+		}
+	}
+	if s.forget {
+		s.gen, s.forget = s.gen+1, false
+	}
+	if nx := q.Get("next"); nx != "" {
+		var gen, off int
+		_, err := fmt.Sscanf(nx, "%d.%d", &gen, &off)
+		if err != nil || gen != s.gen {
+			w.Header().Set("Content-Type", taxii.MediaType)
+			w.WriteHeader(400)
+			w.Write([]byte(`{"title":"unknown next"}`))
+			return
+		}
+		start = max(start, off)
+	}
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	limit = min(max(limit, 1), 7) // the server's own page size wins
+	end := min(start+limit, s.n)
+	env := taxii.Envelope{More: end < s.n}
+	if env.More {
+		env.Next = fmt.Sprintf("%d.%d", s.gen, end)
+	}
+	for i := start; i < end; i++ {
+		env.Objects = append(env.Objects, json.RawMessage(fmt.Sprintf(`{"type":"x-test","id":"x-test--%08d-0000-4000-8000-000000000000"}`, i)))
+	}
+	if end > start && !s.noHeaders {
+		w.Header().Set(taxii.HeaderDateAddedFirst, taxii.FormatTimestamp(added(start)))
+		w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(added(end-1)))
+	}
+	w.Header().Set("Content-Type", taxii.MediaType)
+	json.NewEncoder(w).Encode(env)
+}
+
+// memory is a feed.Store and feed.Sink in memory; stored maps object ids
+// to how often each was stored for the first time.
+type memory struct {
+	feeds  map[string]feed.Feed
+	stored map[string]int
+	failAt int // RecordPoll fails from this call on (0: never)
+	calls  int
+}
+
+func (m *memory) AddFeed(_ context.Context, f feed.Feed) error { m.feeds[f.Name] = f; return nil }
+func (m *memory) Feeds(context.Context) ([]feed.Feed, error) {
+	var out []feed.Feed
+	for _, f := range m.feeds {
+		out = append(out, f)
+	}
+	return out, nil
+}
+func (m *memory) RecordPoll(_ context.Context, name string, p feed.Position) error {
+	m.calls++
+	if m.failAt > 0 && m.calls >= m.failAt {
+		return fmt.Errorf("killed")
+	}
+	f, ok := m.feeds[name]
+	if !ok {
+		return store.ErrNotFound
+	}
+	f.Position = p
+	m.feeds[name] = f
+	return nil
+}
+func (m *memory) Submit(_ context.Context, _, _ string, objs []json.RawMessage) (store.Status, error) {
+	var st store.Status
+	for _, o := range objs {
+		var v struct{ ID string }
+		json.Unmarshal(o, &v)
+		msg := ""
+		if m.stored[v.ID] > 0 {
+			msg = "already stored"
+		}
+		m.stored[v.ID]++
+		st.Successes = append(st.Successes, store.StatusDetail{ID: v.ID, Message: msg})
+	}
+	return st, nil
+}
+
+// TestPoll follows a paging server: killed after the third page's objects
+// are stored, resumed from the recorded position, the object set is
+// complete with the killed page stored twice (idempotently) and counted
+// once as added; a server that forgets cursors makes the round restart
+// from the high-water mark; one without X-TAXII-Date-Added-Last is re-read
+// every round without duplicates.
+func TestPoll(t *testing.T) {
+	ctx := context.Background()
+	now := func() time.Time { return epoch.Add(time.Hour) }
+	for _, tc := range []struct {
+		name       string
+		forget     bool
+		noHeaders  bool
+		wantAdded  int64
+		wantExist  int64
+		wantHigh   time.Time
+		wantSecond int // requests of the second round
+	}{
+		{name: "spec server", wantAdded: 23 - 7, wantExist: 7, wantHigh: added(22), wantSecond: 1},
+		{name: "forgets cursors", forget: true, wantAdded: 23 - 7, wantExist: 7, wantHigh: added(22), wantSecond: 1},
+		{name: "no date headers", noHeaders: true, wantAdded: 23 - 7, wantExist: 7, wantHigh: time.Time{}, wantSecond: 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &server{n: 23, noHeaders: tc.noHeaders}
+			hs := httptest.NewServer(srv)
+			defer hs.Close()
+			m := &memory{feeds: map[string]feed.Feed{}, stored: map[string]int{}, failAt: 3}
+			f := feed.Feed{Name: "t", URL: hs.URL, Collection: "c", Into: "l", Member: "m"}
+			m.AddFeed(ctx, f)
+			if _, err := feed.Poll(ctx, m, m, f, now, nil); err == nil {
+				t.Fatal("the killed round succeeded")
+			}
+			m.failAt = 0
+			srv.mu.Lock()
+			srv.forget = tc.forget
+			srv.mu.Unlock()
+			f = m.feeds["t"]
+			if f.Next != "0.14" || f.Pages != 2 || f.Added != 14 {
+				t.Fatalf("position after the kill: %+v", f.Position)
+			}
+			var pages int
+			f, err := feed.Poll(ctx, m, m, f, now, func(feed.Feed) { pages++ })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.stored) != 23 {
+				t.Fatalf("%d objects stored, want 23", len(m.stored))
+			}
+			if f.Added != tc.wantAdded || f.Existing != tc.wantExist || !f.HighWater.Equal(tc.wantHigh) || f.Next != "" || !f.AddedAfter.Equal(tc.wantHigh) {
+				t.Fatalf("position = %+v", f.Position)
+			}
+			if stored := m.feeds["t"]; stored.Position != f.Position {
+				t.Fatalf("recorded %+v, returned %+v", stored.Position, f.Position)
+			}
+			srv.mu.Lock()
+			srv.requests = nil
+			srv.mu.Unlock()
+			before := f.Position
+			if f, err = feed.Poll(ctx, m, m, f, now, nil); err != nil || f.Added != before.Added {
+				t.Fatalf("second round: %+v, %v", f.Position, err)
+			}
+			if len(srv.requests) != tc.wantSecond {
+				t.Errorf("second round made %d requests (%q), want %d", len(srv.requests), srv.requests, tc.wantSecond)
+			}
+		})
+	}
+}
+
+// TestPollRecordsErrors: a server error ends the round and is recorded as
+// the feed's last error; the position does not move.
+func TestPollRecordsErrors(t *testing.T) {
+	ctx := context.Background()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer hs.Close()
+	m := &memory{feeds: map[string]feed.Feed{}, stored: map[string]int{}}
+	f := feed.Feed{Name: "t", URL: hs.URL, Collection: "c", Into: "l", Member: "m"}
+	m.AddFeed(ctx, f)
+	if _, err := feed.Poll(ctx, m, m, f, time.Now, nil); err == nil {
+		t.Fatal("no error")
+	}
+	got := m.feeds["t"]
+	if !strings.Contains(got.LastError, "503") || got.LastPoll.IsZero() || got.Pages != 0 || got.Next != "" {
+		t.Fatalf("recorded %+v", got.Position)
+	}
+}
