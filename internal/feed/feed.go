@@ -78,7 +78,8 @@ type Feed struct {
 	// Into is the local collection id; Member the feed's member id.
 	Into   string `json:"into"`
 	Member string `json:"member"`
-	// Auth is AuthNone, AuthBearer or AuthBasic. The secret is read from
+	// Auth is AuthNone, AuthBearer or AuthBasic. The secret (the token,
+	// or the JSON of parley member add --json; the password) is read from
 	// SecretFile at each round (never stored in the node's database), so
 	// rotating it means rewriting the file.
 	Auth       string `json:"auth,omitempty"`
@@ -170,6 +171,16 @@ func (f Feed) Client() (*taxii.Client, error) {
 		secret := strings.TrimSpace(string(b))
 		switch f.Auth {
 		case AuthBearer:
+			if strings.HasPrefix(secret, "{") {
+				// The JSON that parley member add --json prints.
+				var v struct {
+					Token string `json:"token"`
+				}
+				if json.Unmarshal([]byte(secret), &v) != nil || v.Token == "" {
+					return nil, fmt.Errorf("feed %s: the token file %s holds JSON without a \"token\"", f.Name, f.SecretFile)
+				}
+				secret = v.Token
+			}
 			c.Token = secret
 		case AuthBasic:
 			c.User, c.Password = f.User, secret

@@ -23,6 +23,10 @@ func TestClient(t *testing.T) {
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "secret")
 	os.WriteFile(secret, []byte("s3cret\n"), 0o600)
+	jsonTok := filepath.Join(dir, "member.json")
+	os.WriteFile(jsonTok, []byte(`{"id":"identity--x","token":"parley_abc"}`), 0o600)
+	badJSON := filepath.Join(dir, "bad.json")
+	os.WriteFile(badJSON, []byte(`{"id":"identity--x"}`), 0o600)
 	for _, tc := range []struct {
 		name                        string
 		f                           feed.Feed
@@ -33,6 +37,8 @@ func TestClient(t *testing.T) {
 		{name: "api root", f: feed.Feed{URL: "https://attack-taxii.mitre.org/api/v21"}, base: "https://attack-taxii.mitre.org", root: "https://attack-taxii.mitre.org/api/v21/"},
 		{name: "bearer", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: secret}, base: "http://n", token: "s3cret"},
 		{name: "basic", f: feed.Feed{URL: "http://n", Auth: feed.AuthBasic, User: "octi", SecretFile: secret}, base: "http://n", user: "octi", pw: "s3cret"},
+		{name: "member add --json", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: jsonTok}, base: "http://n", token: "parley_abc"},
+		{name: "json without token", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: badJSON}, err: `without a "token"`},
 		{name: "no secret file", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: filepath.Join(dir, "nope")}, err: "couldn't read the secret file"},
 		{name: "not http", f: feed.Feed{URL: "ftp://n"}, err: "not an http(s) URL"},
 		{name: "no host", f: feed.Feed{URL: "http:///x"}, err: "not an http(s) URL"},
