@@ -370,3 +370,48 @@ func TestFeedFollowsNode(t *testing.T) {
 		t.Fatalf("empty round: %+v, %v", f.Position, err)
 	}
 }
+
+// TestFeedWorker: a serving node polls its feeds by itself, and picks up a
+// feed added while it serves.
+func TestFeedWorker(t *testing.T) {
+	ctx := context.Background()
+	src := newTestNode(t)
+	srcColl := relayCollection(t, src.Node, "intel", []string{"carol"}, store.SignaturesOptional)
+	var objs []json.RawMessage
+	for range 5 {
+		objs = append(objs, indicator(t, mitreIdentity, nil, t0))
+	}
+	if st := post(t, src.carol.Client, srcColl, objs...); st.SuccessCount != 5 {
+		t.Fatalf("source: %+v", st)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte(src.carol.Token), 0o600)
+
+	old := FeedTick
+	FeedTick = 20 * time.Millisecond
+	t.Cleanup(func() { FeedTick = old })
+	dst := newTestNode(t) // serving, with no feed yet
+	f, err := dst.AddFeed(ctx, FeedSpec{Name: "intel", URL: src.URL, Collection: srcColl, Auth: feed.AuthBearer, SecretFile: tokenFile, Into: "followed", Readers: []string{"alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := dst.FeedStore()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		fs, err := st.Feeds(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs[0].Added == 5 && fs[0].Next == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not poll the feed: %+v", fs[0].Position)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition, not waiting a fixed time
+	}
+	env, err := dst.alice.Client.Objects(ctx, f.Into, taxii.Query{})
+	if err != nil || len(env.Objects) != 5 {
+		t.Fatalf("alice reads %+v, %v", env, err)
+	}
+}
