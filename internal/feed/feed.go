@@ -286,6 +286,22 @@ func record(ctx context.Context, st Store, f *Feed, now func() time.Time, err er
 	return err
 }
 
+// Due reports whether f should be polled at now: it never was, its
+// interval has passed since its last poll, or a round was cut short
+// without an error (the node stopped mid-round). A round that failed waits
+// for the interval, so a server that is down is not hammered.
+func Due(f Feed, now time.Time) bool {
+	interval := f.Interval
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	switch {
+	case f.LastPoll.IsZero(), now.Sub(f.LastPoll) >= interval:
+		return true
+	}
+	return f.Next != "" && f.LastError == ""
+}
+
 // Run polls every feed of st when it is due (its Interval after its last
 // poll) until ctx is done; feeds added while it runs are picked up within
 // tick. Errors of one feed are recorded in its status and do not stop the
@@ -302,11 +318,7 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			interval := f.Interval
-			if interval <= 0 {
-				interval = DefaultInterval
-			}
-			if !f.LastPoll.IsZero() && now().Sub(f.LastPoll) < interval && f.Next == "" {
+			if !Due(f, now()) {
 				continue
 			}
 			if _, err := Poll(ctx, st, sink, f, now, nil); err != nil && ctx.Err() == nil {

@@ -261,3 +261,23 @@ func TestPollRecordsErrors(t *testing.T) {
 		t.Fatalf("recorded %+v", got.Position)
 	}
 }
+
+func TestDue(t *testing.T) {
+	now := epoch.Add(24 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		f    feed.Feed
+		want bool
+	}{
+		{"never polled", feed.Feed{}, true},
+		{"interval passed", feed.Feed{Interval: time.Hour, Position: feed.Position{LastPoll: now.Add(-time.Hour)}}, true},
+		{"default interval not passed", feed.Feed{Position: feed.Position{LastPoll: now.Add(-time.Minute)}}, false},
+		{"default interval passed", feed.Feed{Position: feed.Position{LastPoll: now.Add(-feed.DefaultInterval)}}, true},
+		{"cut short mid-round", feed.Feed{Interval: time.Hour, Position: feed.Position{LastPoll: now, Next: "7"}}, true},
+		{"failed mid-round", feed.Feed{Interval: time.Hour, Position: feed.Position{LastPoll: now, Next: "7", LastError: "503"}}, false},
+	} {
+		if got := feed.Due(tc.f, now); got != tc.want {
+			t.Errorf("%s: Due = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

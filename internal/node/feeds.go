@@ -81,26 +81,42 @@ func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
 			return feed.Feed{}, fmt.Errorf("couldn't add feed %q: the name is taken: %w", spec.Name, store.ErrConflict)
 		}
 	}
+	// Everything that can be refused is checked before anything is
+	// written, so that bad input changes nothing; an I/O failure midway
+	// leaves a member (and collection) that a second try reuses.
 	member, err := n.store.MemberByName(ctx, feed.MemberName(spec.Name))
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		member = store.Member{}
+	case err != nil:
+		return feed.Feed{}, err
+	case member.PublicKey != nil:
+		return feed.Feed{}, fmt.Errorf("couldn't add feed %q: the member %s has a key, so it is not a feed's member: %w", spec.Name, member.Name, store.ErrConflict)
+	}
+	c, err := n.findCollection(ctx, spec.Into)
+	create := errors.Is(err, store.ErrNotFound)
+	switch {
+	case create:
+		for _, r := range spec.Readers {
+			if _, err := n.ResolveMember(ctx, r); err != nil {
+				return feed.Feed{}, err
+			}
+		}
+	case err != nil:
+		return feed.Feed{}, err
+	case member.ID == "" || !c.CanWrite(member.ID) || !c.Relay || c.Signatures != store.SignaturesOptional:
+		return feed.Feed{}, fmt.Errorf("couldn't add feed %q: the collection %q exists and is not a relay collection of unsigned objects written by %s; give a new title to create one: %w", spec.Name, spec.Into, feed.MemberName(spec.Name), store.ErrConflict)
+	}
+	if member.ID == "" {
 		nm, err := n.AddMember(ctx, feed.MemberName(spec.Name), nil)
 		if err != nil {
 			return feed.Feed{}, err
 		}
-		member, err = n.store.Member(ctx, nm.ID)
-		if err != nil {
-			return feed.Feed{}, err
-		}
-	} else if err != nil {
-		return feed.Feed{}, err
-	}
-	if member.PublicKey != nil {
-		return feed.Feed{}, fmt.Errorf("couldn't add feed %q: the member %s has a key, so it is not a feed's member: %w", spec.Name, member.Name, store.ErrConflict)
+		member.ID = nm.ID
 	}
 	f.Member = member.ID
-	c, err := n.findCollection(ctx, spec.Into)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+	f.Into = c.ID
+	if create {
 		id, err := n.CreateCollection(ctx, CollectionSpec{
 			Title:       spec.Into,
 			Description: fmt.Sprintf("Relayed from the TAXII collection %s at %s by the feed %s; the objects are unsigned and their created_by_ref is not verified.", spec.Collection, spec.URL, spec.Name),
@@ -111,12 +127,6 @@ func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
 			return feed.Feed{}, err
 		}
 		f.Into = id
-	case err != nil:
-		return feed.Feed{}, err
-	case !c.CanWrite(member.ID) || !c.Relay || c.Signatures != store.SignaturesOptional:
-		return feed.Feed{}, fmt.Errorf("couldn't add feed %q: the collection %q exists and is not a relay collection of unsigned objects written by %s; give a new title to create one: %w", spec.Name, spec.Into, member.Name, store.ErrConflict)
-	default:
-		f.Into = c.ID
 	}
 	if err := st.AddFeed(ctx, f); err != nil {
 		return feed.Feed{}, err

@@ -415,3 +415,58 @@ func TestFeedWorker(t *testing.T) {
 		t.Fatalf("alice reads %+v, %v", env, err)
 	}
 }
+
+// TestAddFeedRefusals: bad input is refused with nothing written (no
+// member, no collection, no feed).
+func TestAddFeedRefusals(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	if _, err := n.AddMember(ctx, "alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.AddCollection(ctx, "plain", "", []string{"alice"}, []string{"alice"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	ok := FeedSpec{Name: "f", URL: "http://127.0.0.1:1", Collection: "c", Into: "new"}
+	for _, tc := range []struct {
+		name string
+		edit func(*FeedSpec)
+		want error
+	}{
+		{"unknown reader", func(s *FeedSpec) { s.Readers = []string{"mallory"} }, store.ErrNotFound},
+		{"existing plain collection", func(s *FeedSpec) { s.Into = "plain" }, store.ErrConflict},
+		{"bad name", func(s *FeedSpec) { s.Name = "a b" }, store.ErrInvalid},
+		{"bad url", func(s *FeedSpec) { s.URL = "file:///etc/passwd" }, store.ErrInvalid},
+		{"member with a key", func(s *FeedSpec) { s.Name = "keyed" }, store.ErrConflict},
+	} {
+		if tc.name == "member with a key" {
+			pub := make([]byte, 32)
+			pub[0] = 1
+			if _, err := n.AddMember(ctx, "feed:keyed", pub); err != nil {
+				t.Fatal(err)
+			}
+		}
+		spec := ok
+		tc.edit(&spec)
+		ms, _ := n.store.Members(ctx)
+		cs, _ := n.store.Collections(ctx)
+		if _, err := n.AddFeed(ctx, spec); !errors.Is(err, tc.want) {
+			t.Errorf("%s: AddFeed = %v, want %v", tc.name, err, tc.want)
+		}
+		ms2, _ := n.store.Members(ctx)
+		cs2, _ := n.store.Collections(ctx)
+		st, _ := n.FeedStore()
+		fs, _ := st.Feeds(ctx)
+		if len(ms2) != len(ms) || len(cs2) != len(cs) || len(fs) != 0 {
+			t.Errorf("%s: changed the node: %d→%d members, %d→%d collections, %d feeds", tc.name, len(ms), len(ms2), len(cs), len(cs2), len(fs))
+		}
+	}
+	// The same spec, valid, then works, and a second try with the name is refused.
+	if _, err := n.AddFeed(ctx, ok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.AddFeed(ctx, ok); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second AddFeed = %v", err)
+	}
+}
