@@ -16,6 +16,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/feed"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -129,37 +130,59 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(env)
 }
 
-// memory is a feed.Store and feed.Sink in memory; stored maps object ids
-// to how often each was stored for the first time.
-type memory struct {
-	feeds  map[string]feed.Feed
-	stored map[string]int
-	failAt int // RecordPoll fails from this call on (0: never)
-	calls  int
+// newStore returns a node's SQLite store in a temporary directory holding
+// the feed "t" (member "m", local collection "l") for url.
+func newStore(t *testing.T, url string) *sqlite.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.AddMember(ctx, store.Member{ID: "m", Name: "feed:t", Identity: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddCollection(ctx, store.Collection{ID: "l", Title: "l", Writers: []string{"m"}, Relay: true, Signatures: store.SignaturesOptional}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddFeed(ctx, feed.Feed{Name: "t", URL: url, Collection: "c", Into: "l", Member: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
-func (m *memory) AddFeed(_ context.Context, f feed.Feed) error { m.feeds[f.Name] = f; return nil }
-func (m *memory) Feeds(context.Context) ([]feed.Feed, error) {
-	var out []feed.Feed
-	for _, f := range m.feeds {
-		out = append(out, f)
-	}
-	return out, nil
+// killable is a feed store whose RecordPoll fails from its failAt-th call
+// on (0: never), like a node killed after storing a page and before
+// recording its position.
+type killable struct {
+	feed.Store
+	failAt, calls int
 }
-func (m *memory) RecordPoll(_ context.Context, name string, p feed.Position) error {
-	m.calls++
-	if m.failAt > 0 && m.calls >= m.failAt {
+
+func (k *killable) RecordPoll(ctx context.Context, name string, p feed.Position) error {
+	k.calls++
+	if k.failAt > 0 && k.calls >= k.failAt {
 		return fmt.Errorf("killed")
 	}
-	f, ok := m.feeds[name]
-	if !ok {
-		return store.ErrNotFound
-	}
-	f.Position = p
-	m.feeds[name] = f
-	return nil
+	return k.Store.RecordPoll(ctx, name, p)
 }
-func (m *memory) Submit(_ context.Context, _, _ string, objs []json.RawMessage) (store.Status, error) {
+
+func (k *killable) feed(t *testing.T) feed.Feed {
+	t.Helper()
+	fs, err := k.Feeds(context.Background())
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("Feeds = %+v, %v", fs, err)
+	}
+	return fs[0]
+}
+
+// sink stands for the node's submission pipeline: it stores each object
+// id once and answers "already stored" for a repeat, as the node does;
+// stored counts how often each id was posted.
+type sink struct{ stored map[string]int }
+
+func (m *sink) Submit(_ context.Context, _, _ string, objs []json.RawMessage) (store.Status, error) {
 	var st store.Status
 	for _, o := range objs {
 		var v struct{ ID string }
@@ -200,22 +223,21 @@ func TestPoll(t *testing.T) {
 			srv := &server{n: 23, noHeaders: tc.noHeaders}
 			hs := httptest.NewServer(srv)
 			defer hs.Close()
-			m := &memory{feeds: map[string]feed.Feed{}, stored: map[string]int{}, failAt: 3}
-			f := feed.Feed{Name: "t", URL: hs.URL, Collection: "c", Into: "l", Member: "m"}
-			m.AddFeed(ctx, f)
-			if _, err := feed.Poll(ctx, m, m, f, now, nil); err == nil {
+			k := &killable{Store: newStore(t, hs.URL), failAt: 3}
+			m := &sink{stored: map[string]int{}}
+			if _, err := feed.Poll(ctx, k, m, k.feed(t), now, nil); err == nil {
 				t.Fatal("the killed round succeeded")
 			}
-			m.failAt = 0
+			k.failAt = 0
 			srv.mu.Lock()
 			srv.forget = tc.forget
 			srv.mu.Unlock()
-			f = m.feeds["t"]
+			f := k.feed(t)
 			if f.Next != "0.14" || f.Pages != 2 || f.Added != 14 {
 				t.Fatalf("position after the kill: %+v", f.Position)
 			}
 			var pages int
-			f, err := feed.Poll(ctx, m, m, f, now, func(feed.Feed) { pages++ })
+			f, err := feed.Poll(ctx, k, m, f, now, func(feed.Feed) { pages++ })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -225,14 +247,14 @@ func TestPoll(t *testing.T) {
 			if f.Added != tc.wantAdded || f.Existing != tc.wantExist || !f.HighWater.Equal(tc.wantHigh) || f.Next != "" || !f.AddedAfter.Equal(tc.wantHigh) {
 				t.Fatalf("position = %+v", f.Position)
 			}
-			if stored := m.feeds["t"]; stored.Position != f.Position {
+			if stored := k.feed(t); stored.Position != f.Position {
 				t.Fatalf("recorded %+v, returned %+v", stored.Position, f.Position)
 			}
 			srv.mu.Lock()
 			srv.requests = nil
 			srv.mu.Unlock()
 			before := f.Position
-			if f, err = feed.Poll(ctx, m, m, f, now, nil); err != nil || f.Added != before.Added {
+			if f, err = feed.Poll(ctx, k, m, f, now, nil); err != nil || f.Added != before.Added {
 				t.Fatalf("second round: %+v, %v", f.Position, err)
 			}
 			if len(srv.requests) != tc.wantSecond {
@@ -250,13 +272,11 @@ func TestPollRecordsErrors(t *testing.T) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 	}))
 	defer hs.Close()
-	m := &memory{feeds: map[string]feed.Feed{}, stored: map[string]int{}}
-	f := feed.Feed{Name: "t", URL: hs.URL, Collection: "c", Into: "l", Member: "m"}
-	m.AddFeed(ctx, f)
-	if _, err := feed.Poll(ctx, m, m, f, time.Now, nil); err == nil {
+	k := &killable{Store: newStore(t, hs.URL)}
+	if _, err := feed.Poll(ctx, k, &sink{stored: map[string]int{}}, k.feed(t), time.Now, nil); err == nil {
 		t.Fatal("no error")
 	}
-	got := m.feeds["t"]
+	got := k.feed(t)
 	if !strings.Contains(got.LastError, "503") || got.LastPoll.IsZero() || got.Pages != 0 || got.Next != "" {
 		t.Fatalf("recorded %+v", got.Position)
 	}

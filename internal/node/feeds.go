@@ -12,16 +12,13 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 )
 
-// FeedTick is how often the feed worker looks for feeds that are due.
-var FeedTick = 10 * time.Second
-
 func init() {
 	registerWorker("feeds", func(ctx context.Context, n *Node) error {
 		st, ok := n.store.(feed.Store)
 		if !ok {
 			return nil
 		}
-		return feed.Run(ctx, st, n.FeedSink(), n.now, FeedTick, slog.Default().Warn)
+		return feed.Run(ctx, st, n.FeedSink(), n.now, time.Duration(n.cfg.FeedCheckInterval), slog.Default().Warn)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -387,14 +388,38 @@ func TestFeedWorker(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	os.WriteFile(tokenFile, []byte(src.carol.Token), 0o600)
 
-	old := FeedTick
-	FeedTick = 20 * time.Millisecond
-	t.Cleanup(func() { FeedTick = old })
-	dst := newTestNode(t) // serving, with no feed yet
+	dir := t.TempDir()
+	if _, err := Init(ctx, dir, Config{FeedCheckInterval: Duration(20 * time.Millisecond)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dst, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := dst.AddMember(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- dst.Serve(sctx, ln, nil) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		dst.Close()
+	}()
+	// Serving, with no feed yet.
 	f, err := dst.AddFeed(ctx, FeedSpec{Name: "intel", URL: src.URL, Collection: srcColl, Auth: feed.AuthBearer, SecretFile: tokenFile, Into: "followed", Readers: []string{"alice"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	aliceClient := &taxii.Client{BaseURL: "http://" + ln.Addr().String(), Token: alice.Token}
 	st, _ := dst.FeedStore()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -410,7 +435,7 @@ func TestFeedWorker(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling a condition, not waiting a fixed time
 	}
-	env, err := dst.alice.Client.Objects(ctx, f.Into, taxii.Query{})
+	env, err := aliceClient.Objects(ctx, f.Into, taxii.Query{})
 	if err != nil || len(env.Objects) != 5 {
 		t.Fatalf("alice reads %+v, %v", env, err)
 	}
