@@ -158,6 +158,8 @@ type feedStatus struct {
 	Existing   int64   `json:"existing"`
 	Failed     int64   `json:"failed"`
 	Pages      int64   `json:"pages"`
+	// LastFailure is the last object the node refused, and why.
+	LastFailure string `json:"last_failure,omitempty"`
 }
 
 func statusOf(f feed.Feed) feedStatus {
@@ -176,7 +178,7 @@ func statusOf(f feed.Feed) feedStatus {
 		Name: f.Name, URL: f.URL, Collection: f.Collection, Into: f.Into, Member: f.Member, Auth: f.Auth,
 		Interval: interval.String(), AddedAfter: ts(f.AddedAfter), Next: f.Next, HighWater: ts(f.HighWater),
 		LastPoll: ts(f.LastPoll), LastError: f.LastError,
-		Added: f.Added, Existing: f.Existing, Failed: f.Failed, Pages: f.Pages,
+		Added: f.Added, Existing: f.Existing, Failed: f.Failed, Pages: f.Pages, LastFailure: f.LastFailure,
 	}
 }
 

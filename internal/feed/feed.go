@@ -113,6 +113,9 @@ type Position struct {
 	Existing int64 `json:"existing"`
 	Failed   int64 `json:"failed"`
 	Pages    int64 `json:"pages"`
+	// LastFailure names the last object the node refused and why ("ID
+	// VERSION: message"), such as a version conflict.
+	LastFailure string `json:"last_failure,omitempty"`
 }
 
 // Store keeps feeds and their positions; the node's SQLite store
@@ -231,6 +234,10 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 				}
 			}
 			f.Failed += int64(len(status.Failures))
+			if n := len(status.Failures); n > 0 {
+				d := status.Failures[n-1]
+				f.LastFailure = fmt.Sprintf("%s %s: %s", d.ID, d.Version, d.Message)
+			}
 		}
 		f.Pages++
 		if last := env.DateAdded.Last; last.After(f.HighWater) {

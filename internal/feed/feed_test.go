@@ -180,13 +180,20 @@ func (k *killable) feed(t *testing.T) feed.Feed {
 // sink stands for the node's submission pipeline: it stores each object
 // id once and answers "already stored" for a repeat, as the node does;
 // stored counts how often each id was posted.
-type sink struct{ stored map[string]int }
+type sink struct {
+	stored map[string]int
+	refuse func(id string) bool // nil: refuse nothing
+}
 
 func (m *sink) Submit(_ context.Context, _, _ string, objs []json.RawMessage) (store.Status, error) {
 	var st store.Status
 	for _, o := range objs {
 		var v struct{ ID string }
 		json.Unmarshal(o, &v)
+		if m.refuse != nil && m.refuse(v.ID) {
+			st.Failures = append(st.Failures, store.StatusDetail{ID: v.ID, Version: "2026-01-01T00:00:00.000Z", Message: store.VersionConflictMessage})
+			continue
+		}
 		msg := ""
 		if m.stored[v.ID] > 0 {
 			msg = "already stored"
@@ -299,5 +306,26 @@ func TestDue(t *testing.T) {
 		if got := feed.Due(tc.f, now); got != tc.want {
 			t.Errorf("%s: Due = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestPollCountsFailures: objects the node refuses are counted as failed,
+// the last one named in LastFailure, and do not stop the round.
+func TestPollCountsFailures(t *testing.T) {
+	ctx := context.Background()
+	hs := httptest.NewServer(&server{n: 23})
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	m := &sink{stored: map[string]int{}, refuse: func(id string) bool { return strings.HasPrefix(id, "x-test--0000001") }}
+	f, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "x-test--00000019-0000-4000-8000-000000000000 2026-01-01T00:00:00.000Z: " + store.VersionConflictMessage
+	if f.Added != 13 || f.Failed != 10 || f.LastFailure != want || f.Next != "" {
+		t.Fatalf("position = %+v", f.Position)
+	}
+	if got := k.feed(t); got.LastFailure != want || got.Failed != 10 {
+		t.Fatalf("recorded %+v", got.Position)
 	}
 }

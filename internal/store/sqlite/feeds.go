@@ -36,7 +36,8 @@ CREATE TABLE feeds (
 	added       INTEGER NOT NULL,
 	existing    INTEGER NOT NULL,
 	failed      INTEGER NOT NULL,
-	pages       INTEGER NOT NULL
+	pages       INTEGER NOT NULL,
+	last_failure TEXT NOT NULL
 );
 `})
 }
@@ -65,10 +66,10 @@ func (s *Store) AddFeed(ctx context.Context, f feed.Feed) error {
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, user, secret_file, interval_ns, created,
-			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, int64(f.Interval), fmtTime(f.Created),
-			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages)
+			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure)
 		return err
 	})
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
@@ -83,7 +84,7 @@ func (s *Store) AddFeed(ctx context.Context, f feed.Feed) error {
 // Feeds implements [feed.Store].
 func (s *Store) Feeds(ctx context.Context) ([]feed.Feed, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, url, collection, into_coll, member, auth, user, secret_file, interval_ns, created,
-		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages FROM feeds ORDER BY name`)
+		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure FROM feeds ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
@@ -94,7 +95,7 @@ func (s *Store) Feeds(ctx context.Context) ([]feed.Feed, error) {
 		var interval int64
 		var created, aa, hw, lp string
 		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &interval, &created,
-			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages); err != nil {
+			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure); err != nil {
 			return nil, fmt.Errorf("couldn't list feeds: %w", err)
 		}
 		f.Interval = time.Duration(interval)
@@ -120,9 +121,9 @@ func (s *Store) Feeds(ctx context.Context) ([]feed.Feed, error) {
 func (s *Store) RecordPoll(ctx context.Context, name string, p feed.Position) error {
 	return s.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE feeds SET added_after = ?, next = ?, high_water = ?, last_poll = ?, last_error = ?,
-			added = ?, existing = ?, failed = ?, pages = ? WHERE name = ?`,
+			added = ?, existing = ?, failed = ?, pages = ?, last_failure = ? WHERE name = ?`,
 			fmtOptTime(p.AddedAfter), p.Next, fmtOptTime(p.HighWater), fmtOptTime(p.LastPoll), p.LastError,
-			p.Added, p.Existing, p.Failed, p.Pages, name)
+			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, name)
 		if err != nil {
 			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, err)
 		}

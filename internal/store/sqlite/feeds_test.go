@@ -45,7 +45,7 @@ func TestFeeds(t *testing.T) {
 		}
 	}
 	p := feed.Position{AddedAfter: created, Next: "17", HighWater: created.Add(time.Second), LastPoll: created.Add(time.Minute),
-		LastError: "boom", Added: 5, Existing: 2, Failed: 1, Pages: 3}
+		LastError: "boom", Added: 5, Existing: 2, Failed: 1, Pages: 3, LastFailure: "attack-pattern--x 2026-01-01T00:00:00.000Z: conflict"}
 	if err := s.RecordPoll(ctx, "ics", p); err != nil {
 		t.Fatal(err)
 	}
