@@ -65,6 +65,11 @@ const DefaultInterval = 5 * time.Minute
 // PageSize is the limit asked of the remote server per page.
 const PageSize = 500
 
+// MaxPagesPerRound ends a round after this many pages (its position kept,
+// so the next round goes on), so that one endless server cannot starve
+// the node's other feeds.
+const MaxPagesPerRound = 10000
+
 // Feed is one followed remote collection and its position.
 type Feed struct {
 	// Name is unique among feeds; the feed's member is "feed:" + Name.
@@ -209,7 +214,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		return f, record(ctx, st, &f, now, err)
 	}
 	restarted := false
-	for {
+	for pages := 1; ; pages++ {
 		q := taxii.Query{AddedAfter: f.AddedAfter, Next: f.Next, Limit: PageSize}
 		env, err := client.Objects(ctx, f.Collection, q)
 		if err != nil && f.Next != "" && !restarted && expiredCursor(err) {
@@ -244,10 +249,16 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			f.HighWater = last
 		}
 		f.LastPoll, f.LastError = now().UTC(), ""
-		more := env.More && env.Next != "" && env.Next != f.Next && len(env.Objects) > 0
-		if more {
+		more := env.More && len(env.Objects) > 0
+		switch {
+		case more && env.Next != "" && env.Next != f.Next:
 			f.Next = env.Next
-		} else {
+		case more && env.Next == "" && f.HighWater.After(f.AddedAfter):
+			// A server that pages by added_after alone (more without
+			// next): go on after the newest object seen.
+			f.Next, f.AddedAfter = "", f.HighWater
+		default:
+			more = false
 			f.Next, f.AddedAfter = "", f.HighWater
 		}
 		if err := st.RecordPoll(ctx, f.Name, f.Position); err != nil {
@@ -256,7 +267,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		if progress != nil {
 			progress(f)
 		}
-		if !more {
+		if !more || pages >= MaxPagesPerRound {
 			return f, nil
 		}
 	}

@@ -75,6 +75,7 @@ type server struct {
 	gen       int
 	forget    bool
 	noHeaders bool
+	noNext    bool // page by added_after alone: more, but no next
 	requests  []string
 }
 
@@ -116,7 +117,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limit = min(max(limit, 1), 7) // the server's own page size wins
 	end := min(start+limit, s.n)
 	env := taxii.Envelope{More: end < s.n}
-	if env.More {
+	if env.More && !s.noNext {
 		env.Next = fmt.Sprintf("%d.%d", s.gen, end)
 	}
 	for i := start; i < end; i++ {
@@ -327,5 +328,23 @@ func TestPollCountsFailures(t *testing.T) {
 	}
 	if got := k.feed(t); got.LastFailure != want || got.Failed != 10 {
 		t.Fatalf("recorded %+v", got.Position)
+	}
+}
+
+// TestPollWithoutNext: a server that pages by added_after alone (more
+// true, no next) is followed to the end in one round.
+func TestPollWithoutNext(t *testing.T) {
+	ctx := context.Background()
+	srv := &server{n: 23, noNext: true}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	m := &sink{stored: map[string]int{}}
+	f, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Added != 23 || f.Existing != 0 || f.Pages != 4 || !f.HighWater.Equal(added(22)) || len(srv.requests) != 4 {
+		t.Fatalf("position = %+v after %d requests", f.Position, len(srv.requests))
 	}
 }
