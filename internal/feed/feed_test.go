@@ -133,7 +133,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // newStore returns a node's SQLite store in a temporary directory holding
 // the feed "t" (member "m", local collection "l") for url.
-func newStore(t *testing.T, url string) *sqlite.Store {
+func newStore(t testing.TB, url string) *sqlite.Store {
 	t.Helper()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{})
@@ -169,7 +169,7 @@ func (k *killable) RecordPoll(ctx context.Context, name string, p feed.Position)
 	return k.Store.RecordPoll(ctx, name, p)
 }
 
-func (k *killable) feed(t *testing.T) feed.Feed {
+func (k *killable) feed(t testing.TB) feed.Feed {
 	t.Helper()
 	fs, err := k.Feeds(context.Background())
 	if err != nil || len(fs) != 1 {
@@ -347,4 +347,47 @@ func TestPollWithoutNext(t *testing.T) {
 	if f.Added != 23 || f.Existing != 0 || f.Pages != 4 || !f.HighWater.Equal(added(22)) || len(srv.requests) != 4 {
 		t.Fatalf("position = %+v after %d requests", f.Position, len(srv.requests))
 	}
+}
+
+// FuzzPoll feeds Poll arbitrary server responses (with a fixed
+// X-TAXII-Date-Added-Last, or none): it must end the round, never panic,
+// and either record its position or record an error.
+func FuzzPoll(f *testing.F) {
+	f.Add([]byte(`{"more":false,"objects":[{"type":"x-test","id":"x-test--1"}]}`), true)
+	f.Add([]byte(`{"more":true,"next":"n","objects":[{"type":"x-test","id":"x-test--1"}]}`), true)
+	f.Add([]byte(`{"more":true,"objects":[{"id":"a"},{"id":"a"}]}`), false)
+	f.Add([]byte(`{"more":true,"next":""}`), true)
+	f.Add([]byte(`not json`), true)
+	var body []byte
+	var header bool
+	var requests int
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
+		if header {
+			w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(added(1)))
+		}
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.Write(body)
+	}))
+	defer hs.Close()
+	k := &killable{Store: newStore(f, hs.URL)}
+	f.Fuzz(func(t *testing.T, b []byte, h bool) {
+		ctx := context.Background()
+		body, header, requests = b, h, 0
+		if err := k.RecordPoll(ctx, "t", feed.Position{}); err != nil {
+			t.Fatal(err)
+		}
+		m := &sink{stored: map[string]int{}}
+		pos, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil)
+		if requests > 3 {
+			t.Fatalf("%d requests in one round", requests)
+		}
+		got := k.feed(t)
+		if err != nil && got.LastError == "" {
+			t.Fatalf("error %v not recorded", err)
+		}
+		if err == nil && (got.Position != pos.Position || got.Next != "") {
+			t.Fatalf("recorded %+v, returned %+v", got.Position, pos.Position)
+		}
+	})
 }
