@@ -495,3 +495,66 @@ func TestAddFeedRefusals(t *testing.T) {
 		t.Fatalf("second AddFeed = %v", err)
 	}
 }
+
+// TestRelayATTACK relays ATT&CK for ICS 17.1 then 18.1, signed by alice
+// as relayer with MITRE's created_by_ref kept: 17.1 lands whole; of 18.1's
+// 1,826 objects, the 70 attack patterns that reuse a 17.1 id and modified
+// with other content fail one by one with the conflict message, the rest
+// succeed, and the stored versions of the 70 are still 17.1's.
+func TestRelayATTACK(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	relay := relayCollection(t, tn.Node, "attack", []string{"alice"}, "")
+	sign := func(objs []json.RawMessage) (map[string]json.RawMessage, []json.RawMessage) {
+		byVersion := map[string]json.RawMessage{}
+		var out []json.RawMessage
+		for _, o := range objs {
+			s, err := stix.Sign(o, tn.alice.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byVersion[idOf(t, o)+"@"+versionOf(t, o)] = s
+			out = append(out, s)
+		}
+		return byVersion, out
+	}
+	v17, objs17 := sign(attackObjects(t, "ics-attack-17.1.json"))
+	if ok, fails := postAll(t, tn.alice.Client, relay, objs17); ok != len(objs17) || len(fails) != 0 {
+		t.Fatalf("17.1: %d of %d, failures %+v", ok, len(objs17), fails)
+	}
+	_, objs18 := sign(attackObjects(t, "ics-attack-18.1.json"))
+	ok, fails := postAll(t, tn.alice.Client, relay, objs18)
+	if len(objs18) != 1826 || ok != 1756 || len(fails) != 70 {
+		t.Fatalf("18.1: %d objects, %d succeeded, %d failed", len(objs18), ok, len(fails))
+	}
+	seen := map[string]bool{}
+	for _, f := range fails {
+		if f.Message != store.VersionConflictMessage || !strings.HasPrefix(f.ID, "attack-pattern--") || seen[f.ID] {
+			t.Fatalf("failure %+v", f)
+		}
+		seen[f.ID] = true
+		env, err := tn.alice.Client.Object(ctx, relay, f.ID, taxii.Query{Versions: taxii.VersionMatch{All: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, o := range env.Objects {
+			if versionOf(t, o) != f.Version {
+				continue
+			}
+			want, _ := stix.Canonicalize(v17[f.ID+"@"+f.Version])
+			if string(o) != string(want) {
+				t.Fatalf("%s %s: the stored version is not 17.1's", f.ID, f.Version)
+			}
+			found = true
+		}
+		if !found {
+			t.Fatalf("%s %s: not stored", f.ID, f.Version)
+		}
+	}
+	// created_by_ref was not rewritten.
+	env, err := tn.alice.Client.Objects(ctx, relay, taxii.Query{Types: []string{"x-mitre-tactic"}, Limit: 1})
+	if err != nil || len(env.Objects) != 1 || !strings.Contains(string(env.Objects[0]), `"created_by_ref":"`+mitreIdentity+`"`) {
+		t.Fatalf("tactic = %s, %v", env.Objects, err)
+	}
+}
