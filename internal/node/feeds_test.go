@@ -373,7 +373,7 @@ func TestFeedFollowsNode(t *testing.T) {
 }
 
 // TestFeedWorker: a serving node polls its feeds by itself, and picks up a
-// feed added while it serves.
+// feed added while it serves; the feed authenticates with HTTP Basic.
 func TestFeedWorker(t *testing.T) {
 	ctx := context.Background()
 	src := newTestNode(t)
@@ -415,7 +415,8 @@ func TestFeedWorker(t *testing.T) {
 		dst.Close()
 	}()
 	// Serving, with no feed yet.
-	f, err := dst.AddFeed(ctx, FeedSpec{Name: "intel", URL: src.URL, Collection: srcColl, Auth: feed.AuthBearer, SecretFile: tokenFile, Into: "followed", Readers: []string{"alice"}})
+	// HTTP Basic, with the token as the password (as the node accepts).
+	f, err := dst.AddFeed(ctx, FeedSpec{Name: "intel", URL: src.URL, Collection: srcColl, Auth: feed.AuthBasic, User: "parley", SecretFile: tokenFile, Into: "followed", Readers: []string{"alice"}})
 	if err != nil {
 		t.Fatal(err)
 	}
