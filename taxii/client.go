@@ -32,8 +32,12 @@ type Client struct {
 	// Root is the API root: an absolute URL, or a path resolved against
 	// BaseURL. Default [DefaultAPIRootPath].
 	Root string
-	// Token is the bearer token; empty sends no Authorization header.
+	// Token is the bearer token; empty sends no bearer token.
 	Token string
+	// User and Password, when User is not empty and Token is, are sent as
+	// HTTP Basic authentication (RFC 7617), as TAXII servers such as
+	// OpenCTI's and vendors' expect.
+	User, Password string
 	// HTTP is the HTTP client; nil means http.DefaultClient.
 	HTTP *http.Client
 	// MaxResponseBytes bounds the size of a response body; 0 means
@@ -386,8 +390,11 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 	if body != nil {
 		req.Header.Set("Content-Type", MediaType)
 	}
-	if c.Token != "" {
+	switch {
+	case c.Token != "":
 		req.Header.Set("Authorization", "Bearer "+c.Token)
+	case c.User != "":
+		req.SetBasicAuth(c.User, c.Password)
 	}
 	hc := c.HTTP
 	if hc == nil {

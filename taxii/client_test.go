@@ -261,3 +261,28 @@ func TestClientDecodesMockServer(t *testing.T) {
 		t.Errorf("AddObjects = %+v, %v", st, err)
 	}
 }
+
+// TestClientBasicAuth: with User set and no Token the client sends HTTP
+// Basic authentication, and a token wins over a user.
+func TestClientBasicAuth(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", MediaType)
+		w.Write([]byte(`{"collections":[]}`))
+	}))
+	defer srv.Close()
+	for _, c := range []*Client{
+		{BaseURL: srv.URL, User: "misp", Password: "s3cret:x"},
+		{BaseURL: srv.URL, User: "misp", Password: "p", Token: "tok"},
+		{BaseURL: srv.URL},
+	} {
+		if _, err := c.Collections(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"Basic bWlzcDpzM2NyZXQ6eA==", "Bearer tok", ""}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("Authorization headers = %q, want %q", got, want)
+	}
+}

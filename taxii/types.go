@@ -58,6 +58,15 @@ type Collection struct {
 	CanRead     bool     `json:"can_read"`
 	CanWrite    bool     `json:"can_write"`
 	MediaTypes  []string `json:"media_types,omitempty"`
+	// Relay is Parley's custom property (TAXII 2.1 section 3.1 allows x_
+	// properties): true for a relay collection, whose objects may have
+	// been authored by someone other than the member who shared them
+	// (their created_by_ref is a claim the node did not check).
+	Relay bool `json:"x_parley_relay,omitempty"`
+	// Signatures is Parley's custom property naming the collection's
+	// signature policy: "required", or "optional" when it accepts
+	// unsigned objects. Other servers send none.
+	Signatures string `json:"x_parley_signatures,omitempty"`
 }
 
 // Collections is the collections resource (section 5.1.1).

@@ -224,3 +224,26 @@ func FuzzParseTimestamp(f *testing.F) {
 		}
 	})
 }
+
+// TestCollectionParleyProperties: the relay and signature-policy custom
+// properties are x_ properties (TAXII 2.1 section 3.1), left out when
+// unset, so other servers' collection resources decode and re-encode
+// unchanged.
+func TestCollectionParleyProperties(t *testing.T) {
+	for _, tc := range []struct {
+		c    Collection
+		want string
+	}{
+		{Collection{ID: "c", Title: "t", CanRead: true}, `{"id":"c","title":"t","can_read":true,"can_write":false}`},
+		{Collection{ID: "c", Title: "t", Relay: true, Signatures: "optional"}, `{"id":"c","title":"t","can_read":false,"can_write":false,"x_parley_relay":true,"x_parley_signatures":"optional"}`},
+	} {
+		b, err := json.Marshal(tc.c)
+		if err != nil || string(b) != tc.want {
+			t.Errorf("Marshal = %s, %v; want %s", b, err, tc.want)
+		}
+		var back Collection
+		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, tc.c) {
+			t.Errorf("round trip = %+v, %v", back, err)
+		}
+	}
+}

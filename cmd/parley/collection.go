@@ -7,18 +7,20 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
 )
 
 func init() {
 	register(command{
 		name:  "collection",
-		usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--json]",
+		usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--relay] [--json]",
 		help:  "The operator makes TAXII collections on its node (run on the node's machine); access is default deny.",
-		subcommands: []subcommand{{name: "add", usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--json]",
+		subcommands: []subcommand{{name: "add", usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--relay] [--json]",
 			help: `Makes a collection and prints its id. Only the members named in --read
 may read it and only those in --write may write it (names or identity
-ids); to anyone else it does not exist.`}},
+ids); to anyone else it does not exist. With --relay, writers may share
+objects they did not author: their signature vouches for the relay.`}},
 		run: runCollection,
 	})
 }
@@ -34,6 +36,7 @@ func runCollection(ctx context.Context, c *cli, args []string) error {
 	read := fs.String("read", "", "`MEMBERS` (names or identity ids, comma-separated) who may read")
 	write := fs.String("write", "", "`MEMBERS` who may write")
 	sigs := fs.String("signatures", "required", "signature `POLICY`: required, or optional to accept unsigned objects")
+	relay := fs.Bool("relay", false, "make a relay collection: writers may share objects they did not author (another created_by_ref, or none); their signature vouches for the relay, not the authorship")
 	asJSON := fs.Bool("json", false, `print {"id": ...}`)
 	if err := c.parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -50,7 +53,10 @@ func runCollection(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer n.Close()
-	id, err := n.AddCollection(ctx, *title, *desc, split(*read), split(*write), policy)
+	id, err := n.CreateCollection(ctx, node.CollectionSpec{
+		Title: *title, Description: *desc, Readers: split(*read), Writers: split(*write),
+		Signatures: policy, Relay: *relay,
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return usageErrorf("add the member first with parley member add", "%v", err)
 	}

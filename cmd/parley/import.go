@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/parley-exchange/parley/internal/store"
 	"io"
 	"net/http"
 	"os"
@@ -240,7 +241,7 @@ func (s *importSink) add(ctx context.Context, key string, obj json.RawMessage) e
 // isConflict reports whether a failure is the node refusing another
 // object under an id and version it already has.
 func isConflict(msg string) bool {
-	return strings.Contains(msg, "already stored") || strings.Contains(msg, "versions are never overwritten")
+	return msg == store.VersionConflictMessage
 }
 
 // flush starts signing and pushing the queued objects. It waits only
@@ -331,7 +332,7 @@ func (s *importSink) sign(batch []json.RawMessage) error {
 // send pushes one batch and reports each object the node did not take.
 func (s *importSink) send(ctx context.Context, batch []json.RawMessage) error {
 	var conflicted []string
-	err := sendEnvelopes(ctx, s.client, s.collID, batch, func(st *taxii.Status) {
+	err := sendEnvelopes(ctx, s.client, s.collID, batch, func(st *taxii.Status) bool {
 		for _, d := range st.Successes {
 			if d.Message == "already stored" {
 				s.already++
@@ -352,6 +353,7 @@ func (s *importSink) send(ctx context.Context, batch []json.RawMessage) error {
 			s.refused++
 			fmt.Fprintf(s.c.stdout, "failed   %s: %s\n", f.ID, f.Message)
 		}
+		return true
 	})
 	if err != nil {
 		return err

@@ -217,7 +217,7 @@ func BenchmarkImportMISP(b *testing.B) {
 				case 1:
 					var stored int
 					start := time.Now()
-					err := sendEnvelopes(ctx, client, colls[1], signed[r], func(st *taxii.Status) { stored += st.SuccessCount })
+					err := sendEnvelopes(ctx, client, colls[1], signed[r], func(st *taxii.Status) bool { stored += st.SuccessCount; return true })
 					ingestTime += time.Since(start)
 					if err != nil || stored != len(signed[r]) {
 						b.Fatalf("ingest: %v, %d of %d stored", err, stored, len(signed[r]))

@@ -7,13 +7,14 @@ import (
 	"os"
 	"strings"
 
+	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/taxii"
 )
 
 func init() {
 	register(command{
 		name:  "push",
-		usage: "push --url U --token-file F --key K --collection C FILE...   sign and share STIX objects over TAXII",
+		usage: "push --url U --token-file F --key K --collection C [--on-conflict skip|fail] FILE...   sign and share STIX objects over TAXII",
 		run:   runPush,
 	})
 }
@@ -32,6 +33,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	keyFile := fs.String("key", "", "your private key `FILE`")
 	coll := fs.String("collection", "", "the collection `ID` (or its title)")
+	onConflict := fs.String("on-conflict", "fail", "what an object whose id and version the node already holds with other content does: fail (exit 4 after the envelope that met it, pushing no more) or skip (report it and go on; exit 0 when conflicts are the only failures)")
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
@@ -42,6 +44,9 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	}
 	if *url == "" || *token == "" || *keyFile == "" || *coll == "" || len(pos) == 0 {
 		return usageErrorf("parley push --url U --token T --key K --collection C FILE...", "push needs --url, --token, --key, --collection and at least one FILE")
+	}
+	if *onConflict != "fail" && *onConflict != "skip" {
+		return usageErrorf("", "--on-conflict must be skip or fail")
 	}
 	key, err := readPrivateKey(*keyFile)
 	if err != nil {
@@ -64,29 +69,50 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	var ok, failed int
-	err = sendEnvelopes(ctx, client, collID, objects, func(st *taxii.Status) {
+	var ok, failed, conflicts int
+	stopped := false
+	err = sendEnvelopes(ctx, client, collID, objects, func(st *taxii.Status) bool {
 		ok += st.SuccessCount
-		failed += st.FailureCount
+		batchConflicts := 0
 		for _, f := range st.Failures {
+			// One line per object: a conflict never replaces the stored
+			// version, and never hides the other objects' outcome.
+			if f.Message == store.VersionConflictMessage {
+				batchConflicts++
+				fmt.Fprintf(c.stdout, "conflict  %s version %s: %s\n", f.ID, f.Version, f.Message)
+				continue
+			}
 			fmt.Fprintf(c.stdout, "failed  %s: %s\n", f.ID, f.Message)
 		}
+		conflicts += batchConflicts
+		failed += st.FailureCount - batchConflicts
 		fmt.Fprintf(c.stdout, "status  %s: %d succeeded, %d failed\n", st.ID, st.SuccessCount, st.FailureCount)
+		stopped = batchConflicts > 0 && *onConflict == "fail"
+		return !stopped
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "pushed %d objects: %d succeeded, %d failed\n", len(objects), ok, failed)
-	if failed > 0 {
-		return withExit(4, "", fmt.Errorf("the node refused %d of %d objects", failed, len(objects)))
+	fmt.Fprintf(c.stdout, "pushed %d objects: %d succeeded, %d failed, %d conflicts\n", len(objects), ok, failed, conflicts)
+	if n := len(objects) - ok - failed - conflicts; stopped && n > 0 {
+		fmt.Fprintf(c.stdout, "stopped at the first conflict: %d objects not sent\n", n)
+	}
+	switch {
+	case failed > 0:
+		return withExit(4, "", fmt.Errorf("the node refused %d of %d objects", failed+conflicts, len(objects)))
+	case conflicts > 0 && *onConflict == "fail":
+		return withExit(4, "use --on-conflict skip to report conflicts and go on", fmt.Errorf("%d objects conflict with stored versions (same id and version, other content); nothing was replaced", conflicts))
+	case conflicts > 0:
+		fmt.Fprintf(c.stderr, "parley: push: skipped %d conflicting objects (same id and version as stored ones, other content); nothing was replaced\n", conflicts)
 	}
 	return nil
 }
 
 // sendEnvelopes posts objects to a collection in envelopes of at most
 // pushBatch objects and pushBytes bytes, in order, and calls onStatus with
-// each envelope's status. A request that fails stops it (exit 4).
-func sendEnvelopes(ctx context.Context, client *taxii.Client, collID string, objects []json.RawMessage, onStatus func(*taxii.Status)) error {
+// each envelope's status; it stops when onStatus returns false, or (exit 4)
+// when a request fails.
+func sendEnvelopes(ctx context.Context, client *taxii.Client, collID string, objects []json.RawMessage, onStatus func(*taxii.Status) bool) error {
 	for start := 0; start < len(objects); {
 		end, size := start, 0
 		for end < len(objects) && end-start < pushBatch && (end == start || size+len(objects[end]) < pushBytes) {
@@ -97,7 +123,9 @@ func sendEnvelopes(ctx context.Context, client *taxii.Client, collID string, obj
 		if err != nil {
 			return withExit(4, "check --url, --token and --collection", fmt.Errorf("couldn't push: %w", err))
 		}
-		onStatus(st)
+		if !onStatus(st) {
+			return nil
+		}
 		start = end
 	}
 	return nil

@@ -48,10 +48,15 @@ func (b backend) Authenticate(ctx context.Context, token string) (taxii.Principa
 }
 
 func toTAXII(c store.Collection, member string) taxii.Collection {
+	sigs := c.Signatures
+	if sigs == "" {
+		sigs = store.SignaturesRequired
+	}
 	return taxii.Collection{
 		ID: c.ID, Title: c.Title, Description: c.Description,
 		CanRead: c.CanRead(member), CanWrite: c.CanWrite(member),
 		MediaTypes: []string{taxii.STIXMediaType},
+		Relay:      c.Relay, Signatures: string(sigs),
 	}
 }
 
@@ -100,6 +105,13 @@ func (b backend) Collection(ctx context.Context, p taxii.Principal, id string) (
 // sequence number of the last item returned: stateless, valid on any
 // replica and after restarts, and since sequence numbers only grow, paging
 // neither skips nor repeats while others add objects.
+//
+// A request with both next and added_after applies both: versions after
+// the cursor and added after added_after. Clients such as OpenCTI's TAXII
+// ingester send the previous page's X-TAXII-Date-Added-Last as added_after
+// together with next; since date_added grows strictly with the sequence
+// number, both select the same versions and the pages still cover the
+// collection exactly once (TestOpenCTIIngesterReplay).
 func (b backend) Objects(ctx context.Context, p taxii.Principal, collectionID string, q taxii.Query) (taxii.Page, error) {
 	c, err := b.visible(ctx, p, collectionID)
 	if err != nil {

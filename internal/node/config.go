@@ -105,6 +105,10 @@ type Config struct {
 	// ShutdownTimeout is how long a graceful shutdown waits for requests
 	// in flight before closing connections. Default 10s.
 	ShutdownTimeout Duration `json:"shutdown_timeout,omitempty"`
+	// FeedCheckInterval is how often a serving node looks for TAXII feeds
+	// that are due (each feed has its own interval, parley feed add
+	// --every). Default 10s.
+	FeedCheckInterval Duration `json:"feed_check_interval,omitempty"`
 }
 
 // Duration is a time.Duration written as text ("10s", "2m") in JSON.
@@ -160,6 +164,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ResponseMemory <= 0 {
 		c.ResponseMemory = DefaultResponseMemory
+	}
+	if c.FeedCheckInterval <= 0 {
+		c.FeedCheckInterval = Duration(10 * time.Second)
 	}
 	return c
 }

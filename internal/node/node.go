@@ -386,6 +386,24 @@ func (n *Node) ResolveMember(ctx context.Context, ref string) (store.Member, err
 // writers (member names or identity ids) with the given signature policy
 // ("" means required) and returns its id.
 func (n *Node) AddCollection(ctx context.Context, title, description string, readers, writers []string, policy store.SignaturePolicy) (string, error) {
+	return n.CreateCollection(ctx, CollectionSpec{Title: title, Description: description, Readers: readers, Writers: writers, Signatures: policy})
+}
+
+// CollectionSpec is what [Node.CreateCollection] makes.
+type CollectionSpec struct {
+	Title, Description string
+	// Readers and Writers are member names or identity ids.
+	Readers, Writers []string
+	// Signatures is the signature policy ("" means required).
+	Signatures store.SignaturePolicy
+	// Relay makes a relay collection (see [store.Collection.Relay]).
+	Relay bool
+}
+
+// CreateCollection creates the collection spec describes and returns its
+// id. An unknown reader or writer is an error wrapping store.ErrNotFound.
+func (n *Node) CreateCollection(ctx context.Context, spec CollectionSpec) (string, error) {
+	title, description, readers, writers, policy := spec.Title, spec.Description, spec.Readers, spec.Writers, spec.Signatures
 	if strings.TrimSpace(title) == "" {
 		return "", fmt.Errorf("couldn't add a collection: the title is empty: %w", store.ErrInvalid)
 	}
@@ -415,7 +433,7 @@ func (n *Node) AddCollection(ctx context.Context, title, description string, rea
 	if err != nil {
 		return "", err
 	}
-	c := store.Collection{ID: u.String(), Title: title, Description: description, Readers: rd, Writers: wr, Signatures: policy, Created: n.now()}
+	c := store.Collection{ID: u.String(), Title: title, Description: description, Readers: rd, Writers: wr, Signatures: policy, Relay: spec.Relay, Created: n.now()}
 	if err := n.store.AddCollection(ctx, c); err != nil {
 		return "", err
 	}

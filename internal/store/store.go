@@ -82,6 +82,12 @@ func (e *QuotaError) Error() string {
 
 // Unwrap returns [ErrQuota].
 func (e *QuotaError) Unwrap() error { return ErrQuota }
+// VersionConflictMessage is the status message of an object whose id and
+// version are already stored with other content. It is a failure of that
+// object alone (versions are never overwritten), and clients recognise
+// it by this text: `parley push --on-conflict skip` counts such objects as
+// skipped rather than failed.
+const VersionConflictMessage = "a different object with this id and version is already stored; versions are never overwritten (change modified)"
 
 // SignaturePolicy says whether a collection accepts unsigned objects.
 type SignaturePolicy string

@@ -22,6 +22,7 @@ import (
 //	300–399  opinions, the web UI and others
 //	400–409  log format v2 (entry kinds, object owners, keys.go)
 //	410–499  limits (member storage use, usage.go)
+//	500–599  TAXII feeds (feeds.go)
 type migration struct {
 	Version int
 	Name    string

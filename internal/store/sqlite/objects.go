@@ -254,7 +254,7 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 			switch err := ps.otherContent.QueryRowContext(ctx, o.ID, fmtTime(o.Version), o.Raw).Scan(&other); {
 			case err == nil:
 				st.Failures = append(st.Failures, store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version),
-					Message: "a different object with this id and version is already stored; versions are never overwritten (change modified)"})
+					Message: store.VersionConflictMessage})
 				continue
 			case !errors.Is(err, sql.ErrNoRows):
 				return st, err
@@ -305,7 +305,7 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 				d.Message = "already stored"
 				st.Successes = append(st.Successes, d)
 			} else {
-				d.Message = "a different object with this id and version is already stored; versions are never overwritten (change modified)"
+				d.Message = store.VersionConflictMessage
 				st.Failures = append(st.Failures, d)
 			}
 			continue

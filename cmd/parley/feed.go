@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/feed"
+	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+func init() {
+	register(command{
+		name: "feed",
+		usage: "feed add --data DIR --url URL --collection REMOTE --into LOCAL [--token-file F | --user U --password-file F] [--name N] [--read M,...] [--every 5m]   follow a TAXII 2.1 collection (parley serve polls it)\n" +
+			"  feed status --data DIR   each feed's position, last poll, last error and counts as JSON\n" +
+			"  feed poll --data DIR [--name N]   poll now, once",
+		run: runFeed,
+	})
+}
+
+const feedUsage = "parley feed add|status|poll --data DIR ..."
+
+func runFeed(ctx context.Context, c *cli, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "add":
+			return runFeedAdd(ctx, c, args[1:])
+		case "status":
+			return runFeedStatus(ctx, c, args[1:])
+		case "poll":
+			return runFeedPoll(ctx, c, args[1:])
+		}
+	}
+	return usageErrorf(feedUsage, "feed needs a subcommand: add, status or poll")
+}
+
+func runFeedAdd(ctx context.Context, c *cli, args []string) error {
+	const usage = "parley feed add --data DIR --url URL --collection REMOTE --into LOCAL [--token-file F | --user U --password-file F]"
+	fs := c.newFlagSet("feed add")
+	dir := fs.String("data", "", "the node's data `DIR`ectory")
+	url := fs.String("url", "", "the TAXII server: its base `URL` (discovery at URL/taxii2/, API root /api/) or an API root's URL such as https://attack-taxii.mitre.org/api/v21/")
+	remote := fs.String("collection", "", "the remote collection `ID`")
+	into := fs.String("into", "", "the local collection's `TITLE` (or id); created as a relay collection of unsigned objects when missing")
+	tokenFile := fs.String("token-file", "", "a `FILE` holding the bearer token for the server (read at each poll)")
+	user := fs.String("user", "", "the `USER` for HTTP Basic authentication")
+	passwordFile := fs.String("password-file", "", "a `FILE` holding the password for --user (read at each poll)")
+	name := fs.String("name", "", "the feed's `NAME` (default: --into); its member is feed:NAME")
+	read := fs.String("read", "", "`MEMBERS` (names or identity ids, comma-separated) who may read a collection feed add creates")
+	every := fs.Duration("every", feed.DefaultInterval, "the `INTERVAL` between polls")
+	asJSON := fs.Bool("json", false, "print the feed as JSON")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *url == "" || *remote == "" || *into == "" || fs.NArg() > 0 {
+		return usageErrorf(usage, "feed add needs --url, --collection and --into, and no arguments")
+	}
+	spec := node.FeedSpec{Name: *name, URL: *url, Collection: *remote, Into: *into, Readers: split(*read), Interval: *every}
+	if spec.Name == "" {
+		spec.Name = *into
+	}
+	switch {
+	case *tokenFile != "" && (*user != "" || *passwordFile != ""):
+		return usageErrorf(usage, "give --token-file or --user with --password-file, not both")
+	case *tokenFile != "":
+		spec.Auth, spec.SecretFile = feed.AuthBearer, *tokenFile
+	case *user != "" && *passwordFile != "":
+		spec.Auth, spec.User, spec.SecretFile = feed.AuthBasic, *user, *passwordFile
+	case *user != "" || *passwordFile != "":
+		return usageErrorf(usage, "--user and --password-file go together")
+	}
+	if *every <= 0 {
+		return usageErrorf(usage, "--every must be positive")
+	}
+	if spec.SecretFile != "" {
+		// The node polls from its own working directory.
+		abs, err := filepath.Abs(spec.SecretFile)
+		if err != nil {
+			return usageErrorf("", "couldn't resolve %s: %v", spec.SecretFile, err)
+		}
+		spec.SecretFile = abs
+	}
+	if err := feed.CheckName(spec.Name); err != nil {
+		return usageErrorf("give --name NAME", "%v", err)
+	}
+	n, err := openNode(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	f, err := n.AddFeed(ctx, spec)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return usageErrorf("add the reader first with parley member add", "%v", err)
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrConflict):
+		return usageErrorf("", "%v", err)
+	case err != nil:
+		return withExit(3, "", err)
+	}
+	if *asJSON {
+		return json.NewEncoder(c.stdout).Encode(f)
+	}
+	fmt.Fprintf(c.stdout, "feed %s: collection %s at %s into collection %s as member %s, every %s\n", f.Name, f.Collection, f.URL, f.Into, feed.MemberName(f.Name), *every)
+	return nil
+}
+
+func runFeedStatus(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("feed status")
+	dir := fs.String("data", "", "the node's data `DIR`ectory")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("parley feed status --data DIR", "feed status takes no arguments")
+	}
+	n, err := openNode(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	st, err := n.FeedStore()
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	feeds, err := st.Feeds(ctx)
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	out := []feedStatus{}
+	for _, f := range feeds {
+		out = append(out, statusOf(f))
+	}
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(map[string]any{"feeds": out})
+}
+
+// feedStatus is one feed as feed status prints it: zero times are left
+// out rather than printed as year 1.
+type feedStatus struct {
+	Name       string  `json:"name"`
+	URL        string  `json:"url"`
+	Collection string  `json:"collection"`
+	Into       string  `json:"into"`
+	Member     string  `json:"member"`
+	Auth       string  `json:"auth,omitempty"`
+	Interval   string  `json:"interval"`
+	AddedAfter *string `json:"added_after,omitempty"`
+	Next       string  `json:"next,omitempty"`
+	HighWater  *string `json:"high_water,omitempty"`
+	LastPoll   *string `json:"last_poll,omitempty"`
+	LastError  string  `json:"last_error,omitempty"`
+	Added      int64   `json:"added"`
+	Existing   int64   `json:"existing"`
+	Failed     int64   `json:"failed"`
+	Pages      int64   `json:"pages"`
+	// LastFailure is the last object the node refused, and why.
+	LastFailure string `json:"last_failure,omitempty"`
+}
+
+func statusOf(f feed.Feed) feedStatus {
+	ts := func(t time.Time) *string {
+		if t.IsZero() {
+			return nil
+		}
+		s := store.FormatTime(t)
+		return &s
+	}
+	interval := f.Interval
+	if interval <= 0 {
+		interval = feed.DefaultInterval
+	}
+	return feedStatus{
+		Name: f.Name, URL: f.URL, Collection: f.Collection, Into: f.Into, Member: f.Member, Auth: f.Auth,
+		Interval: interval.String(), AddedAfter: ts(f.AddedAfter), Next: f.Next, HighWater: ts(f.HighWater),
+		LastPoll: ts(f.LastPoll), LastError: f.LastError,
+		Added: f.Added, Existing: f.Existing, Failed: f.Failed, Pages: f.Pages, LastFailure: f.LastFailure,
+	}
+}
+
+func runFeedPoll(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("feed poll")
+	dir := fs.String("data", "", "the node's data `DIR`ectory")
+	name := fs.String("name", "", "poll only the feed `NAME`")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("parley feed poll --data DIR [--name N]", "feed poll takes no arguments")
+	}
+	n, err := openNode(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	st, err := n.FeedStore()
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	feeds, err := st.Feeds(ctx)
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	var progress feed.Progress
+	if logIsTerminal(c.stderr) {
+		progress = func(f feed.Feed) {
+			fmt.Fprintf(c.stderr, "\rfeed %s: %d pages, %d added, %d already stored, %d failed", f.Name, f.Pages, f.Added, f.Existing, f.Failed)
+		}
+	}
+	polled, failed := 0, 0
+	for _, f := range feeds {
+		if *name != "" && f.Name != *name {
+			continue
+		}
+		polled++
+		before := f.Position
+		f, err := feed.Poll(ctx, st, n.FeedSink(), f, n.Now, progress)
+		if progress != nil {
+			fmt.Fprintln(c.stderr)
+		}
+		if err != nil {
+			failed++
+			fmt.Fprintf(c.stdout, "feed %s: failed: %v\n", f.Name, err)
+			continue
+		}
+		fmt.Fprintf(c.stdout, "feed %s: %d added, %d already stored, %d failed in %d pages\n", f.Name,
+			f.Added-before.Added, f.Existing-before.Existing, f.Failed-before.Failed, f.Pages-before.Pages)
+	}
+	switch {
+	case polled == 0 && *name != "":
+		return usageErrorf("list them with parley feed status", "no feed named %q", *name)
+	case failed > 0:
+		return withExit(4, "see last_error in parley feed status", fmt.Errorf("%d of %d feeds failed", failed, polled))
+	}
+	return nil
+}

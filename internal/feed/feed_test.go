@@ -1,0 +1,393 @@
+package feed_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/feed"
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
+	"github.com/parley-exchange/parley/taxii"
+)
+
+func TestClient(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(secret, []byte("s3cret\n"), 0o600)
+	jsonTok := filepath.Join(dir, "member.json")
+	os.WriteFile(jsonTok, []byte(`{"id":"identity--x","token":"parley_abc"}`), 0o600)
+	badJSON := filepath.Join(dir, "bad.json")
+	os.WriteFile(badJSON, []byte(`{"id":"identity--x"}`), 0o600)
+	for _, tc := range []struct {
+		name                        string
+		f                           feed.Feed
+		base, root, token, user, pw string
+		err                         string
+	}{
+		{name: "base url", f: feed.Feed{URL: "https://node.example/"}, base: "https://node.example"},
+		{name: "api root", f: feed.Feed{URL: "https://attack-taxii.mitre.org/api/v21"}, base: "https://attack-taxii.mitre.org", root: "https://attack-taxii.mitre.org/api/v21/"},
+		{name: "bearer", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: secret}, base: "http://n", token: "s3cret"},
+		{name: "basic", f: feed.Feed{URL: "http://n", Auth: feed.AuthBasic, User: "octi", SecretFile: secret}, base: "http://n", user: "octi", pw: "s3cret"},
+		{name: "member add --json", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: jsonTok}, base: "http://n", token: "parley_abc"},
+		{name: "json without token", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: badJSON}, err: `without a "token"`},
+		{name: "no secret file", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: filepath.Join(dir, "nope")}, err: "couldn't read the secret file"},
+		{name: "not http", f: feed.Feed{URL: "ftp://n"}, err: "not an http(s) URL"},
+		{name: "no host", f: feed.Feed{URL: "http:///x"}, err: "not an http(s) URL"},
+	} {
+		c, err := tc.f.Client()
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: err = %v, want %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || c.BaseURL != tc.base || c.Root != tc.root || c.Token != tc.token || c.User != tc.user || c.Password != tc.pw {
+			t.Errorf("%s: client = %+v, %v", tc.name, c, err)
+		}
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	for name, ok := range map[string]bool{"ics": true, "mitre.attack-ics_1": true, "": false, "a b": false, "a/b": false, strings.Repeat("a", 65): false} {
+		if err := feed.CheckName(name); (err == nil) != ok {
+			t.Errorf("CheckName(%q) = %v", name, err)
+		}
+	}
+}
+
+// server is a small TAXII 2.1 server of n objects added one millisecond
+// apart, with next cursors "GENERATION.OFFSET"; setting forget expires
+// the cursors issued before (as servers with session cursors do), and it
+// omits X-TAXII-Date-Added-Last when noHeaders is set.
+type server struct {
+	mu        sync.Mutex
+	n         int
+	gen       int
+	forget    bool
+	noHeaders bool
+	noNext    bool // page by added_after alone: more, but no next
+	requests  []string
+}
+
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func added(i int) time.Time { return epoch.Add(time.Duration(i+1) * time.Millisecond) }
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, r.URL.RawQuery)
+	q := r.URL.Query()
+	start := 0
+	if aa := q.Get("added_after"); aa != "" {
+		t, err := taxii.ParseTimestamp(aa)
+		if err != nil {
+			http.Error(w, "bad added_after", 400)
+			return
+		}
+		for start < s.n && !added(start).After(t) {
+			start++
+		}
+	}
+	if s.forget {
+		s.gen, s.forget = s.gen+1, false
+	}
+	if nx := q.Get("next"); nx != "" {
+		var gen, off int
+		_, err := fmt.Sscanf(nx, "%d.%d", &gen, &off)
+		if err != nil || gen != s.gen {
+			w.Header().Set("Content-Type", taxii.MediaType)
+			w.WriteHeader(400)
+			w.Write([]byte(`{"title":"unknown next"}`))
+			return
+		}
+		start = max(start, off)
+	}
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	limit = min(max(limit, 1), 7) // the server's own page size wins
+	end := min(start+limit, s.n)
+	env := taxii.Envelope{More: end < s.n}
+	if env.More && !s.noNext {
+		env.Next = fmt.Sprintf("%d.%d", s.gen, end)
+	}
+	for i := start; i < end; i++ {
+		env.Objects = append(env.Objects, json.RawMessage(fmt.Sprintf(`{"type":"x-test","id":"x-test--%08d-0000-4000-8000-000000000000"}`, i)))
+	}
+	if end > start && !s.noHeaders {
+		w.Header().Set(taxii.HeaderDateAddedFirst, taxii.FormatTimestamp(added(start)))
+		w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(added(end-1)))
+	}
+	w.Header().Set("Content-Type", taxii.MediaType)
+	json.NewEncoder(w).Encode(env)
+}
+
+// newStore returns a node's SQLite store in a temporary directory holding
+// the feed "t" (member "m", local collection "l") for url.
+func newStore(t testing.TB, url string) *sqlite.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.AddMember(ctx, store.Member{ID: "m", Name: "feed:t", Identity: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddCollection(ctx, store.Collection{ID: "l", Title: "l", Writers: []string{"m"}, Relay: true, Signatures: store.SignaturesOptional}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddFeed(ctx, feed.Feed{Name: "t", URL: url, Collection: "c", Into: "l", Member: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// killable is a feed store whose RecordPoll fails from its failAt-th call
+// on (0: never), like a node killed after storing a page and before
+// recording its position.
+type killable struct {
+	feed.Store
+	failAt, calls int
+}
+
+func (k *killable) RecordPoll(ctx context.Context, name string, p feed.Position) error {
+	k.calls++
+	if k.failAt > 0 && k.calls >= k.failAt {
+		return fmt.Errorf("killed")
+	}
+	return k.Store.RecordPoll(ctx, name, p)
+}
+
+func (k *killable) feed(t testing.TB) feed.Feed {
+	t.Helper()
+	fs, err := k.Feeds(context.Background())
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("Feeds = %+v, %v", fs, err)
+	}
+	return fs[0]
+}
+
+// sink stands for the node's submission pipeline: it stores each object
+// id once and answers "already stored" for a repeat, as the node does;
+// stored counts how often each id was posted.
+type sink struct {
+	stored map[string]int
+	refuse func(id string) bool // nil: refuse nothing
+}
+
+func (m *sink) Submit(_ context.Context, _, _ string, objs []json.RawMessage) (store.Status, error) {
+	var st store.Status
+	for _, o := range objs {
+		var v struct{ ID string }
+		json.Unmarshal(o, &v)
+		if m.refuse != nil && m.refuse(v.ID) {
+			st.Failures = append(st.Failures, store.StatusDetail{ID: v.ID, Version: "2026-01-01T00:00:00.000Z", Message: store.VersionConflictMessage})
+			continue
+		}
+		msg := ""
+		if m.stored[v.ID] > 0 {
+			msg = "already stored"
+		}
+		m.stored[v.ID]++
+		st.Successes = append(st.Successes, store.StatusDetail{ID: v.ID, Message: msg})
+	}
+	return st, nil
+}
+
+// TestPoll follows a paging server: killed after the third page's objects
+// are stored, resumed from the recorded position, the object set is
+// complete with the killed page stored twice (idempotently) and counted
+// once as added; a server that forgets cursors makes the round restart
+// from the high-water mark; one without X-TAXII-Date-Added-Last is re-read
+// every round without duplicates.
+func TestPoll(t *testing.T) {
+	ctx := context.Background()
+	now := func() time.Time { return epoch.Add(time.Hour) }
+	for _, tc := range []struct {
+		name       string
+		forget     bool
+		noHeaders  bool
+		wantAdded  int64
+		wantExist  int64
+		wantHigh   time.Time
+		wantSecond int // requests of the second round
+	}{
+		{name: "spec server", wantAdded: 23 - 7, wantExist: 7, wantHigh: added(22), wantSecond: 1},
+		{name: "forgets cursors", forget: true, wantAdded: 23 - 7, wantExist: 7, wantHigh: added(22), wantSecond: 1},
+		{name: "no date headers", noHeaders: true, wantAdded: 23 - 7, wantExist: 7, wantHigh: time.Time{}, wantSecond: 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &server{n: 23, noHeaders: tc.noHeaders}
+			hs := httptest.NewServer(srv)
+			defer hs.Close()
+			k := &killable{Store: newStore(t, hs.URL), failAt: 3}
+			m := &sink{stored: map[string]int{}}
+			if _, err := feed.Poll(ctx, k, m, k.feed(t), now, nil); err == nil {
+				t.Fatal("the killed round succeeded")
+			}
+			k.failAt = 0
+			srv.mu.Lock()
+			srv.forget = tc.forget
+			srv.mu.Unlock()
+			f := k.feed(t)
+			if f.Next != "0.14" || f.Pages != 2 || f.Added != 14 {
+				t.Fatalf("position after the kill: %+v", f.Position)
+			}
+			var pages int
+			f, err := feed.Poll(ctx, k, m, f, now, func(feed.Feed) { pages++ })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.stored) != 23 {
+				t.Fatalf("%d objects stored, want 23", len(m.stored))
+			}
+			if f.Added != tc.wantAdded || f.Existing != tc.wantExist || !f.HighWater.Equal(tc.wantHigh) || f.Next != "" || !f.AddedAfter.Equal(tc.wantHigh) {
+				t.Fatalf("position = %+v", f.Position)
+			}
+			if stored := k.feed(t); stored.Position != f.Position {
+				t.Fatalf("recorded %+v, returned %+v", stored.Position, f.Position)
+			}
+			srv.mu.Lock()
+			srv.requests = nil
+			srv.mu.Unlock()
+			before := f.Position
+			if f, err = feed.Poll(ctx, k, m, f, now, nil); err != nil || f.Added != before.Added {
+				t.Fatalf("second round: %+v, %v", f.Position, err)
+			}
+			if len(srv.requests) != tc.wantSecond {
+				t.Errorf("second round made %d requests (%q), want %d", len(srv.requests), srv.requests, tc.wantSecond)
+			}
+		})
+	}
+}
+
+// TestPollRecordsErrors: a server error ends the round and is recorded as
+// the feed's last error; the position does not move.
+func TestPollRecordsErrors(t *testing.T) {
+	ctx := context.Background()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	if _, err := feed.Poll(ctx, k, &sink{stored: map[string]int{}}, k.feed(t), time.Now, nil); err == nil {
+		t.Fatal("no error")
+	}
+	got := k.feed(t)
+	if !strings.Contains(got.LastError, "503") || got.LastPoll.IsZero() || got.Pages != 0 || got.Next != "" {
+		t.Fatalf("recorded %+v", got.Position)
+	}
+}
+
+func TestDue(t *testing.T) {
+	now := epoch.Add(24 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		f    feed.Feed
+		want bool
+	}{
+		{"never polled", feed.Feed{}, true},
+		{"interval passed", feed.Feed{Interval: time.Hour, Position: feed.Position{LastPoll: now.Add(-time.Hour)}}, true},
+		{"default interval not passed", feed.Feed{Position: feed.Position{LastPoll: now.Add(-time.Minute)}}, false},
+		{"default interval passed", feed.Feed{Position: feed.Position{LastPoll: now.Add(-feed.DefaultInterval)}}, true},
+		{"cut short mid-round", feed.Feed{Interval: time.Hour, Position: feed.Position{LastPoll: now, Next: "7"}}, true},
+		{"failed mid-round", feed.Feed{Interval: time.Hour, Position: feed.Position{LastPoll: now, Next: "7", LastError: "503"}}, false},
+	} {
+		if got := feed.Due(tc.f, now); got != tc.want {
+			t.Errorf("%s: Due = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestPollCountsFailures: objects the node refuses are counted as failed,
+// the last one named in LastFailure, and do not stop the round.
+func TestPollCountsFailures(t *testing.T) {
+	ctx := context.Background()
+	hs := httptest.NewServer(&server{n: 23})
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	m := &sink{stored: map[string]int{}, refuse: func(id string) bool { return strings.HasPrefix(id, "x-test--0000001") }}
+	f, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "x-test--00000019-0000-4000-8000-000000000000 2026-01-01T00:00:00.000Z: " + store.VersionConflictMessage
+	if f.Added != 13 || f.Failed != 10 || f.LastFailure != want || f.Next != "" {
+		t.Fatalf("position = %+v", f.Position)
+	}
+	if got := k.feed(t); got.LastFailure != want || got.Failed != 10 {
+		t.Fatalf("recorded %+v", got.Position)
+	}
+}
+
+// TestPollWithoutNext: a server that pages by added_after alone (more
+// true, no next) is followed to the end in one round.
+func TestPollWithoutNext(t *testing.T) {
+	ctx := context.Background()
+	srv := &server{n: 23, noNext: true}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	m := &sink{stored: map[string]int{}}
+	f, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Added != 23 || f.Existing != 0 || f.Pages != 4 || !f.HighWater.Equal(added(22)) || len(srv.requests) != 4 {
+		t.Fatalf("position = %+v after %d requests", f.Position, len(srv.requests))
+	}
+}
+
+// FuzzPoll feeds Poll arbitrary server responses (with a fixed
+// X-TAXII-Date-Added-Last, or none): it must end the round, never panic,
+// and either record its position or record an error.
+func FuzzPoll(f *testing.F) {
+	f.Add([]byte(`{"more":false,"objects":[{"type":"x-test","id":"x-test--1"}]}`), true)
+	f.Add([]byte(`{"more":true,"next":"n","objects":[{"type":"x-test","id":"x-test--1"}]}`), true)
+	f.Add([]byte(`{"more":true,"objects":[{"id":"a"},{"id":"a"}]}`), false)
+	f.Add([]byte(`{"more":true,"next":""}`), true)
+	f.Add([]byte(`not json`), true)
+	var body []byte
+	var header bool
+	var requests int
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
+		if header {
+			w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(added(1)))
+		}
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.Write(body)
+	}))
+	defer hs.Close()
+	k := &killable{Store: newStore(f, hs.URL)}
+	f.Fuzz(func(t *testing.T, b []byte, h bool) {
+		ctx := context.Background()
+		body, header, requests = b, h, 0
+		if err := k.RecordPoll(ctx, "t", feed.Position{}); err != nil {
+			t.Fatal(err)
+		}
+		m := &sink{stored: map[string]int{}}
+		pos, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil)
+		if requests > 3 {
+			t.Fatalf("%d requests in one round", requests)
+		}
+		got := k.feed(t)
+		if err != nil && got.LastError == "" {
+			t.Fatalf("error %v not recorded", err)
+		}
+		if err == nil && (got.Position != pos.Position || got.Next != "") {
+			t.Fatalf("recorded %+v, returned %+v", got.Position, pos.Position)
+		}
+	})
+}

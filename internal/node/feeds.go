@@ -1,0 +1,173 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/feed"
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+func init() {
+	registerWorker("feeds", func(ctx context.Context, n *Node) error {
+		st, ok := n.store.(feed.Store)
+		if !ok {
+			return nil
+		}
+		return feed.Run(ctx, st, n.FeedSink(), n.now, time.Duration(n.cfg.FeedCheckInterval), slog.Default().Warn)
+	})
+}
+
+// FeedSpec is what [Node.AddFeed] records.
+type FeedSpec struct {
+	// Name names the feed and its member ("feed:" + Name).
+	Name string
+	// URL, Collection, Auth, User and SecretFile are those of [feed.Feed].
+	URL, Collection        string
+	Auth, User, SecretFile string
+	// Into is the local collection's title or id. A missing one is created
+	// as a relay collection accepting unsigned objects, written only by the
+	// feed's member and read by Readers (member names or ids).
+	Into    string
+	Readers []string
+	// Interval is the time between rounds (0: feed.DefaultInterval).
+	Interval time.Duration
+}
+
+// FeedStore returns the store of feeds, or an error when the node's store
+// keeps none.
+func (n *Node) FeedStore() (feed.Store, error) {
+	st, ok := n.store.(feed.Store)
+	if !ok {
+		return nil, errors.New("this node's store keeps no feeds")
+	}
+	return st, nil
+}
+
+// AddFeed records a feed: its system member (without a key: its objects are
+// stored unsigned and attributed to the feed), its local relay collection
+// when missing, and the feed itself. The collection must not exist yet
+// unless the feed's member already writes to it, since access lists are
+// fixed at creation.
+func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
+	st, err := n.FeedStore()
+	if err != nil {
+		return feed.Feed{}, err
+	}
+	if err := feed.CheckName(spec.Name); err != nil {
+		return feed.Feed{}, err
+	}
+	f := feed.Feed{
+		Name: spec.Name, URL: spec.URL, Collection: spec.Collection,
+		Auth: spec.Auth, User: spec.User, SecretFile: spec.SecretFile,
+		Interval: spec.Interval, Created: n.now(),
+	}
+	if _, err := f.Client(); err != nil {
+		return feed.Feed{}, fmt.Errorf("%w: %w", err, store.ErrInvalid)
+	}
+	fs, err := st.Feeds(ctx)
+	if err != nil {
+		return feed.Feed{}, err
+	}
+	for _, o := range fs {
+		if o.Name == spec.Name {
+			return feed.Feed{}, fmt.Errorf("couldn't add feed %q: the name is taken: %w", spec.Name, store.ErrConflict)
+		}
+	}
+	// Everything that can be refused is checked before anything is
+	// written, so that bad input changes nothing; an I/O failure midway
+	// leaves a member (and collection) that a second try reuses.
+	member, err := n.store.MemberByName(ctx, feed.MemberName(spec.Name))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		member = store.Member{}
+	case err != nil:
+		return feed.Feed{}, err
+	case member.PublicKey != nil:
+		return feed.Feed{}, fmt.Errorf("couldn't add feed %q: the member %s has a key, so it is not a feed's member: %w", spec.Name, member.Name, store.ErrConflict)
+	}
+	c, err := n.findCollection(ctx, spec.Into)
+	create := errors.Is(err, store.ErrNotFound)
+	switch {
+	case create:
+		for _, r := range spec.Readers {
+			if _, err := n.ResolveMember(ctx, r); err != nil {
+				return feed.Feed{}, err
+			}
+		}
+	case err != nil:
+		return feed.Feed{}, err
+	case member.ID == "" || !c.CanWrite(member.ID) || !c.Relay || c.Signatures != store.SignaturesOptional:
+		return feed.Feed{}, fmt.Errorf("couldn't add feed %q: the collection %q exists and is not a relay collection of unsigned objects written by %s; give a new title to create one: %w", spec.Name, spec.Into, feed.MemberName(spec.Name), store.ErrConflict)
+	}
+	if member.ID == "" {
+		nm, err := n.AddMember(ctx, feed.MemberName(spec.Name), nil)
+		if err != nil {
+			return feed.Feed{}, err
+		}
+		member.ID = nm.ID
+	}
+	f.Member = member.ID
+	f.Into = c.ID
+	if create {
+		id, err := n.CreateCollection(ctx, CollectionSpec{
+			Title:       spec.Into,
+			Description: fmt.Sprintf("Relayed from the TAXII collection %s at %s by the feed %s; the objects are unsigned and their created_by_ref is not verified.", spec.Collection, spec.URL, spec.Name),
+			Readers:     spec.Readers, Writers: []string{member.ID},
+			Signatures: store.SignaturesOptional, Relay: true,
+		})
+		if err != nil {
+			return feed.Feed{}, err
+		}
+		f.Into = id
+	}
+	if err := st.AddFeed(ctx, f); err != nil {
+		return feed.Feed{}, err
+	}
+	return f, nil
+}
+
+// findCollection finds a collection by id or else by unique title.
+func (n *Node) findCollection(ctx context.Context, ref string) (store.Collection, error) {
+	if c, err := n.store.Collection(ctx, ref); err == nil || !errors.Is(err, store.ErrNotFound) {
+		return c, err
+	}
+	cs, err := n.store.Collections(ctx)
+	if err != nil {
+		return store.Collection{}, err
+	}
+	var found []store.Collection
+	for _, c := range cs {
+		if c.Title == ref {
+			found = append(found, c)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return store.Collection{}, fmt.Errorf("no collection %q: %w", ref, store.ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	return store.Collection{}, fmt.Errorf("%d collections are titled %q; give the id: %w", len(found), ref, store.ErrInvalid)
+}
+
+// FeedSink returns the sink feeds store their pages through: the node's
+// submission pipeline, as the feed's member.
+func (n *Node) FeedSink() feed.Sink { return feedSink{n} }
+
+type feedSink struct{ n *Node }
+
+func (s feedSink) Submit(ctx context.Context, member, collection string, objects []json.RawMessage) (store.Status, error) {
+	c, err := s.n.store.Collection(ctx, collection)
+	if err != nil {
+		return store.Status{}, err
+	}
+	if !c.CanWrite(member) {
+		return store.Status{}, fmt.Errorf("couldn't store the feed's objects: %s may not write to collection %s: %w", member, collection, store.ErrInvalid)
+	}
+	return s.n.Submit(ctx, member, c, objects)
+}

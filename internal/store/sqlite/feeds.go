@@ -1,0 +1,137 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/feed"
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+func init() {
+	// TAXII feeds (internal/feed): a followed remote collection and its
+	// position, one row per feed. The secret stays in the file named by
+	// secret_file, never in the database.
+	registerMigrations(migration{500, "taxii feeds", `
+CREATE TABLE feeds (
+	name        TEXT PRIMARY KEY,
+	url         TEXT NOT NULL,
+	collection  TEXT NOT NULL,
+	into_coll   TEXT NOT NULL REFERENCES collections(id),
+	member      TEXT NOT NULL REFERENCES members(id),
+	auth        TEXT NOT NULL,
+	user        TEXT NOT NULL,
+	secret_file TEXT NOT NULL,
+	interval_ns INTEGER NOT NULL,
+	created     TEXT NOT NULL,
+	added_after TEXT NOT NULL,
+	next        TEXT NOT NULL,
+	high_water  TEXT NOT NULL,
+	last_poll   TEXT NOT NULL,
+	last_error  TEXT NOT NULL,
+	added       INTEGER NOT NULL,
+	existing    INTEGER NOT NULL,
+	failed      INTEGER NOT NULL,
+	pages       INTEGER NOT NULL,
+	last_failure TEXT NOT NULL
+);
+`})
+}
+
+var _ feed.Store = (*Store)(nil)
+
+// fmtOptTime stores the zero time as "" so that it reads back as zero.
+func fmtOptTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return fmtTime(t)
+}
+
+func parseOptTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return parseTime(s)
+}
+
+// AddFeed implements [feed.Store].
+func (s *Store) AddFeed(ctx context.Context, f feed.Feed) error {
+	if f.Name == "" || f.URL == "" || f.Collection == "" || f.Into == "" || f.Member == "" {
+		return fmt.Errorf("couldn't add feed %q: name, url, collection, into and member are needed: %w", f.Name, store.ErrInvalid)
+	}
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, user, secret_file, interval_ns, created,
+			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, int64(f.Interval), fmtTime(f.Created),
+			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure)
+		return err
+	})
+	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		return fmt.Errorf("couldn't add feed %q: the name is taken: %w", f.Name, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("couldn't add feed %q: %w", f.Name, err)
+	}
+	return nil
+}
+
+// Feeds implements [feed.Store].
+func (s *Store) Feeds(ctx context.Context) ([]feed.Feed, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, url, collection, into_coll, member, auth, user, secret_file, interval_ns, created,
+		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure FROM feeds ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list feeds: %w", err)
+	}
+	defer rows.Close()
+	var out []feed.Feed
+	for rows.Next() {
+		var f feed.Feed
+		var interval int64
+		var created, aa, hw, lp string
+		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &interval, &created,
+			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure); err != nil {
+			return nil, fmt.Errorf("couldn't list feeds: %w", err)
+		}
+		f.Interval = time.Duration(interval)
+		var errs []error
+		var e error
+		f.Created, e = parseTime(created)
+		errs = append(errs, e)
+		f.AddedAfter, e = parseOptTime(aa)
+		errs = append(errs, e)
+		f.HighWater, e = parseOptTime(hw)
+		errs = append(errs, e)
+		f.LastPoll, e = parseOptTime(lp)
+		errs = append(errs, e)
+		if err := errors.Join(errs...); err != nil {
+			return nil, fmt.Errorf("couldn't read feed %s: %w", f.Name, err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// RecordPoll implements [feed.Store].
+func (s *Store) RecordPoll(ctx context.Context, name string, p feed.Position) error {
+	return s.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE feeds SET added_after = ?, next = ?, high_water = ?, last_poll = ?, last_error = ?,
+			added = ?, existing = ?, failed = ?, pages = ?, last_failure = ? WHERE name = ?`,
+			fmtOptTime(p.AddedAfter), p.Next, fmtOptTime(p.HighWater), fmtOptTime(p.LastPoll), p.LastError,
+			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, name)
+		if err != nil {
+			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, store.ErrNotFound)
+		}
+		return nil
+	})
+}
