@@ -15,10 +15,14 @@ import (
 
 func init() {
 	register(command{
-		name: "feed",
-		usage: "feed add --data DIR --url URL --collection REMOTE --into LOCAL [--token-file F | --user U --password-file F] [--name N] [--read M,...] [--every 5m]   follow a TAXII 2.1 collection (parley serve polls it)\n" +
-			"  feed status --data DIR   each feed's position, last poll, last error and counts as JSON\n" +
-			"  feed poll --data DIR [--name N]   poll now, once",
+		name:  "feed",
+		usage: "feed add --data DIR --url URL --collection REMOTE --into LOCAL [--token-file F | --user U --password-file F]   follow a TAXII 2.1 collection (also: feed status, feed poll)",
+		help:  "The operator's node follows external TAXII 2.1 collections (ATT&CK, vendors, OpenCTI) into local relay collections; parley serve polls them.",
+		subcommands: []subcommand{
+			{name: "add", usage: "feed add --data DIR --url URL --collection REMOTE --into LOCAL [--token-file F | --user U --password-file F] [--name N] [--read M,...] [--every 5m]", help: "Records a feed; creates LOCAL (a relay collection accepting unsigned objects, written by the feed's own member feed:NAME) when missing."},
+			{name: "status", usage: "feed status --data DIR", help: "Prints each feed's position, last poll, last error and counts as JSON."},
+			{name: "poll", usage: "feed poll --data DIR [--name N]", help: "Polls now, once, with progress on a terminal."},
+		},
 		run: runFeed,
 	})
 }

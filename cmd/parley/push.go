@@ -46,7 +46,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		return usageErrorf("parley push --url U --token T --key K --collection C FILE...", "push needs --url, --token, --key, --collection and at least one FILE")
 	}
 	if *onConflict != "fail" && *onConflict != "skip" {
-		return usageErrorf("", "--on-conflict must be skip or fail")
+		return usageErrorf("", "unknown --on-conflict %q: it must be skip or fail", *onConflict)
 	}
 	key, err := readPrivateKey(*keyFile)
 	if err != nil {

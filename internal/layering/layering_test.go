@@ -18,7 +18,7 @@ func layer(pkg string) (int, bool) {
 		return 0, true
 	case rel == "pattern", rel == "tlog", rel == "pdq", rel == "private", rel == "opinion":
 		return 1, true
-	case rel == "taxii", rel == "witness":
+	case rel == "taxii", rel == "witness", rel == "misp", rel == "ioc":
 		return 2, true
 	case strings.HasPrefix(rel, "internal/store"), strings.HasPrefix(rel, "internal/match"), rel == "internal/feed":
 		return 3, true
