@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,7 +65,11 @@ type Converter struct {
 	opt       Options
 	validator stix.Validator
 	seen      map[string]bool
-	Stats     Stats
+	// observables are the cyber-observables written, by id: their ids are
+	// deterministic (STIX 2.1 section 2.9), so the same value in two
+	// attributes names one object, written once.
+	observables map[string]bool
+	Stats       Stats
 }
 
 // NewConverter returns a converter with the given options.
@@ -73,6 +78,8 @@ func NewConverter(opt Options) *Converter {
 		opt:       opt,
 		validator: stix.Validator{Patterns: map[string]func(string) error{"stix": pattern.Validate}},
 		seen:      map[string]bool{},
+
+		observables: map[string]bool{},
 	}
 }
 
@@ -260,6 +267,13 @@ func (c *Converter) shared(x *eventCtx, m map[string]any) bool {
 // nothing and returned as the error. The maps hold only what
 // encoding/json decodes (strings, json.Number, bools, []any, maps), so
 // they are validated as they are, without decoding the JSON again.
+//
+// An observable whose id the converter wrote already (the same value in
+// another attribute or object, in this event or an earlier one) is not
+// written again: the unit's references resolve to the first one, which
+// stays as it was even when this one differs in properties outside the
+// id (a domain-ip object's domain-name has resolves_to_refs, a domain
+// attribute's has not), since an object is written once.
 func (c *Converter) emit(x *eventCtx, u *unit) error {
 	raws := make([]json.RawMessage, 0, len(u.objs))
 	keys := make([]string, 0, len(u.objs))
@@ -279,9 +293,56 @@ func (c *Converter) emit(x *eventCtx, u *unit) error {
 		}
 		keys = append(keys, id+" "+version)
 	}
-	x.res.Objects = append(x.res.Objects, raws...)
-	x.res.Keys = append(x.res.Keys, keys...)
+	for i, m := range u.objs {
+		typ, _ := m["type"].(string)
+		if !stix.IsObservable(typ) {
+			x.res.Objects = append(x.res.Objects, raws[i])
+			x.res.Keys = append(x.res.Keys, keys[i])
+			continue
+		}
+		id, _ := m["id"].(string)
+		if c.observables[id] {
+			continue
+		}
+		c.observables[id] = true
+		x.res.Objects = append(x.res.Objects, raws[i])
+		x.res.Keys = append(x.res.Keys, keys[i])
+	}
 	return nil
+}
+
+// mergeObservable returns first with what other adds to it: the
+// properties first lacks, and the ids of other's *_refs lists that
+// first's lists lack. Where both have a property, first's value stays.
+// changed reports whether anything was added; first is not modified.
+func mergeObservable(first, other map[string]any) (merged map[string]any, changed bool) {
+	merged = make(map[string]any, len(first))
+	for k, v := range first {
+		merged[k] = v
+	}
+	for k, v := range other {
+		have, ok := merged[k]
+		if !ok {
+			merged[k], changed = v, true
+			continue
+		}
+		if !strings.HasSuffix(k, "_refs") {
+			continue
+		}
+		l, ok1 := have.([]any)
+		add, ok2 := v.([]any)
+		if !ok1 || !ok2 {
+			continue
+		}
+		union := append([]any(nil), l...)
+		for _, r := range add {
+			if r, ok := r.(string); ok && !slices.Contains(union, any(r)) {
+				union, changed = append(union, r), true
+			}
+		}
+		merged[k] = union
+	}
+	return merged, changed
 }
 
 func (c *Converter) unsupported(x *eventCtx, kind, id, name, format string, args ...any) {
@@ -431,7 +492,6 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 	}
 	m["first_observed"], m["last_observed"], m["number_observed"] = first, last, json.Number("1")
 	scos := observables(terms, id)
-	refs := make([]any, 0, len(scos))
 	for _, s := range scos {
 		switch s["type"] {
 		case "network-traffic":
@@ -441,6 +501,10 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 		case "email-message":
 			s["is_multipart"] = false
 		}
+	}
+	scos = deterministicIDs(scos)
+	refs := make([]any, 0, len(scos))
+	for _, s := range scos {
 		refs = append(refs, s["id"])
 	}
 	m["object_refs"] = refs

@@ -19,7 +19,8 @@
 //     [{"kill_chain_name": "misp-category", "phase_name": category}] and
 //     labels misp:type="..." and misp:category="..." as misp-stix writes
 //     them. Other attributes become observed-data--<attribute uuid> with
-//     their observables (<sco type>--<attribute uuid>). yara, snort,
+//     their observables, whose ids are the deterministic ones of STIX 2.1
+//     section 2.9 (see below). yara, snort,
 //     sigma and suricata attributes are indicators with that pattern_type;
 //     vulnerability and campaign-name attributes are vulnerability and
 //     campaign objects; text, comment and other attributes are notes.
@@ -60,10 +61,16 @@
 //     MIME parts, not names.
 //   - Attachments and malware samples keep their file name; the payload is
 //     not in feeds and search results without attachments.
-//   - Observables that an object's attributes reference are
-//     <type>--UUIDv5(object uuid, attribute uuid), because attribute uuids
-//     repeat across objects in real data; an attribute's own observables
-//     are <type>--<attribute uuid> as in misp-stix.
+//   - Observables have the deterministic ids of STIX 2.1 section 2.9
+//     ([stix.DeterministicID] over their ID contributing properties, with
+//     references renamed first), which Parley nodes require, not
+//     misp-stix's <type>--<attribute uuid>; only an observable without an
+//     ID contributing property keeps a uuid-based id. The same value in
+//     two attributes is thus one object, written once per [Converter]:
+//     the first one written stays, and later observed-data reference it
+//     (its properties outside the id are those of the first). The
+//     attribute and object uuids stay in the indicator and observed-data
+//     ids.
 //   - Templates without a rule here (pe, pe-section, virustotal-report,
 //     the identity-like templates, ...), the attribute types email-header
 //     and http-method, and galaxies of other kinds are reported as

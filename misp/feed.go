@@ -392,17 +392,29 @@ func flatten(scos []*stix.Object) []comparison {
 			}
 		}
 	}
+	// An observable an earlier root reached is not followed again from a
+	// later one: observables are written once per id, so the domain-name
+	// beside an ip-port's address may carry the resolves_to_refs of
+	// another object's, which are not this observation's.
 	var out []comparison
+	earlier := map[string]bool{}
 	for _, s := range scos {
 		if referenced[s.ID] {
 			continue
 		}
-		out = append(out, flattenOne(s.Type+":", s.Props, byID, 0)...)
+		reached := map[string]bool{}
+		out = append(out, flattenOne(s.Type+":", s.Props, byID, 0, earlier, reached)...)
+		for id := range reached {
+			earlier[id] = true
+		}
 	}
 	return out
 }
 
-func flattenOne(prefix string, props map[string]any, byID map[string]*stix.Object, depth int) []comparison {
+// flattenOne writes the comparisons of props under prefix, following
+// references into byID except to what earlier holds; reached gets the
+// ids it followed.
+func flattenOne(prefix string, props map[string]any, byID map[string]*stix.Object, depth int, earlier, reached map[string]bool) []comparison {
 	var out []comparison
 	sep := func(k string) string {
 		if !plainKey(k) {
@@ -422,8 +434,9 @@ func flattenOne(prefix string, props map[string]any, byID map[string]*stix.Objec
 		switch v := v.(type) {
 		case string:
 			if strings.HasSuffix(k, "_ref") {
-				if r := byID[v]; r != nil && depth < 3 {
-					out = append(out, flattenOne(sep(k), r.Props, byID, depth+1)...)
+				if r := byID[v]; r != nil && depth < 3 && !earlier[v] {
+					reached[v] = true
+					out = append(out, flattenOne(sep(k), r.Props, byID, depth+1, earlier, reached)...)
 				}
 				continue
 			}
@@ -431,14 +444,15 @@ func flattenOne(prefix string, props map[string]any, byID map[string]*stix.Objec
 		case json.Number:
 			out = append(out, comparison{sep(k), v.String()})
 		case map[string]any:
-			out = append(out, flattenOne(sep(k), v, byID, depth+1)...)
+			out = append(out, flattenOne(sep(k), v, byID, depth+1, earlier, reached)...)
 		case []any:
 			for _, e := range v {
 				switch e := e.(type) {
 				case string:
 					if strings.HasSuffix(k, "_refs") {
-						if r := byID[e]; r != nil && depth < 3 {
-							out = append(out, flattenOne(sep(k)+"[*]", r.Props, byID, depth+1)...)
+						if r := byID[e]; r != nil && depth < 3 && !earlier[e] {
+							reached[e] = true
+							out = append(out, flattenOne(sep(k)+"[*]", r.Props, byID, depth+1, earlier, reached)...)
 						}
 						continue
 					}
@@ -530,8 +544,10 @@ func valueOf(typ string, cmps []comparison) (string, bool) {
 	return a.value + "|" + b.value, true
 }
 
-// attrUUID gives an object's attribute back its uuid when the observable
-// carried it (<type>--<attribute uuid>), else a stable one.
+// attrUUID gives an object's attribute a stable uuid: the observables
+// carry no attribute uuid (their ids are the deterministic ones of STIX
+// 2.1 section 2.9), so it comes from the object's id, the attribute's
+// place and its comparison.
 func attrUUID(objID string, i int, c comparison) string {
 	return uuidV5("attribute " + objID + " " + strconv.Itoa(i) + " " + c.path + "=" + c.value)
 }
@@ -608,8 +624,11 @@ func relationOf(name string, c comparison) (string, string) {
 		for rel, s := range tpl.slots {
 			t := term{typ: tpl.root, prop: s.prop, ref: s.ref}
 			// An observable a single reference could not hold stands
-			// alone (a host name beside the address of dst_ref).
-			alone := s.ref != nil && !s.ref.list && ctype != tpl.root && path == strings.Join(s.ref.key, ".") &&
+			// alone (a host name beside the address of dst_ref), and so
+			// does one another object's reference held: observables are
+			// written once per id (the first domain-name of a value may
+			// lack a domain-ip's resolves_to_refs).
+			alone := s.ref != nil && ctype != tpl.root && path == strings.Join(s.ref.key, ".") &&
 				(ctype == s.ref.typ || s.ref.typ == "ip" && (ctype == "ipv4-addr" || ctype == "ipv6-addr"))
 			if t.patternPath() != c.path && !alone {
 				continue

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/parley-exchange/parley/stix"
 )
 
 // mispStixDoc is one entry of misp-stix's documented mapping
@@ -187,23 +189,127 @@ func TestAttributesAgainstMispStix(t *testing.T) {
 				t.Fatalf("observed-data: %v", od)
 			}
 			wantOD := d.first("observed-data")
-			var wantTypes, gotTypes []string
+			var wantIDs, gotIDs []string
+			// Observables without an ID contributing property have random
+			// ids on both sides, and regkey|value's differ on purpose
+			// (above): those compare by type.
 			for _, r := range wantOD["object_refs"].([]any) {
-				wantTypes = append(wantTypes, r.(string))
+				id := d.deterministicID(t, r.(string))
+				if !isUUIDv5(id) || typ == "regkey|value" {
+					id = typeOf(id)
+				}
+				wantIDs = append(wantIDs, id)
 			}
 			for _, r := range od[0]["object_refs"].([]any) {
-				gotTypes = append(gotTypes, r.(string))
+				id := r.(string)
+				checkDeterministic(t, got, id)
+				if !isUUIDv5(id) || typ == "regkey|value" {
+					id = typeOf(id)
+				}
+				gotIDs = append(gotIDs, id)
 			}
-			sort.Strings(wantTypes)
-			sort.Strings(gotTypes)
+			sort.Strings(wantIDs)
+			sort.Strings(gotIDs)
 			if typ == "hostname|port" || typ == "email-attachment" || typ == "malware-sample" || typ == "attachment" {
 				return // deviations above
 			}
-			if strings.Join(gotTypes, " ") != strings.Join(wantTypes, " ") {
-				t.Errorf("observables %v, misp-stix has %v", gotTypes, wantTypes)
+			if strings.Join(gotIDs, " ") != strings.Join(wantIDs, " ") {
+				t.Errorf("observables %v, misp-stix's observables with deterministic ids %v", gotIDs, wantIDs)
 			}
 		})
 	}
+}
+
+// deterministicID is the STIX 2.1 section 2.9 id of the misp-stix
+// observable id (whose ids are MISP attribute uuids), computed with
+// [stix.DeterministicID] over its properties with its references
+// replaced by the deterministic ids of what they reference, as Parley
+// names observables.
+func (d mispStixDoc) deterministicID(t *testing.T, id string) string {
+	t.Helper()
+	var obj map[string]any
+	for _, r := range d.STIX {
+		var m map[string]any
+		dec := json.NewDecoder(strings.NewReader(string(r)))
+		dec.UseNumber()
+		if dec.Decode(&m) == nil && m["id"] == id {
+			obj = m
+		}
+	}
+	if obj == nil {
+		t.Fatalf("misp-stix has no object %s", id)
+	}
+	props := map[string]any{}
+	for k, v := range obj {
+		switch {
+		case strings.HasSuffix(k, "_ref"):
+			props[k] = d.deterministicID(t, v.(string))
+		case strings.HasSuffix(k, "_refs"):
+			var l []any
+			for _, r := range v.([]any) {
+				l = append(l, d.deterministicID(t, r.(string)))
+			}
+			props[k] = l
+		default:
+			props[k] = v
+		}
+	}
+	// Parley's deviations from misp-stix in contributing properties: hash
+	// names with their hyphen, registry hives spelled out.
+	if h, ok := props["hashes"].(map[string]any); ok {
+		n := map[string]any{}
+		for k, v := range h {
+			if p := mispStixHashNames[k]; p != "" {
+				k = p
+			}
+			n[k] = v
+		}
+		props["hashes"] = n
+	}
+	if k, ok := props["key"].(string); ok && strings.HasPrefix(k, `HKLM\`) {
+		props["key"] = `HKEY_LOCAL_MACHINE\` + strings.TrimPrefix(k, `HKLM\`)
+	}
+	typ := obj["type"].(string)
+	if typ == "network-traffic" && props["protocols"] == nil {
+		props["protocols"] = []any{"tcp"} // the default both add
+	}
+	did, err := stix.DeterministicID(typ, props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return did
+}
+
+// mispStixHashNames are the hash names misp-stix writes without the
+// hyphen of STIX's hash-algorithm-ov style, and Parley's for them.
+var mispStixHashNames = map[string]string{"SHA224": "SHA-224", "SHA384": "SHA-384", "SHA3224": "SHA3-224", "SHA3384": "SHA3-384"}
+
+// isUUIDv5 reports whether the identifier id ends in a version 5 UUID
+// (a deterministic id; a random one is version 4).
+func isUUIDv5(id string) bool {
+	return len(id) >= 36 && id[len(id)-36+14] == '5'
+}
+
+// checkDeterministic checks that the observable id among objs has the
+// id its content determines, as a node requires.
+func checkDeterministic(t *testing.T, objs map[string][]map[string]any, id string) {
+	t.Helper()
+	for _, l := range objs {
+		for _, m := range l {
+			if m["id"] != id {
+				continue
+			}
+			o, err := stix.Parse([]byte(jsonText(m)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stix.CheckDeterministicID(o); err != nil {
+				t.Errorf("%s: %v", id, err)
+			}
+			return
+		}
+	}
+	t.Errorf("observable %s is not in the output", id)
 }
 
 func jsonText(v any) string {

@@ -177,6 +177,31 @@ func convertOne(t *testing.T, ev *Event, opt Options) (map[string]map[string]any
 	return out, r.Unsupported
 }
 
+// observableOf returns the observable of type typ that the observed-data
+// od references, checking that its id is the deterministic one a node
+// requires (nil if od or the observable is missing).
+func observableOf(t *testing.T, objs map[string]map[string]any, od, typ string) map[string]any {
+	t.Helper()
+	if objs[od] == nil {
+		return nil
+	}
+	for _, r := range stringList(objs[od]["object_refs"]) {
+		m := objs[r]
+		if m == nil || m["type"] != typ {
+			continue
+		}
+		o, err := stix.Parse([]byte(jsonText(m)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stix.CheckDeterministicID(o); err != nil {
+			t.Errorf("%s: %v", r, err)
+		}
+		return m
+	}
+	return nil
+}
+
 func testEvent(t *testing.T) *Event {
 	t.Helper()
 	b, err := os.ReadFile("testdata/misp_stix_test_event.json")
@@ -242,9 +267,9 @@ func TestEventRules(t *testing.T) {
 		}},
 		{"other attribute is observed-data", nil, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
 			od := objs["observed-data--"+attr2]
-			nt := objs["network-traffic--"+attr2]
-			ip := objs["ipv4-addr--"+attr2]
-			if od == nil || nt == nil || ip == nil || nt["src_ref"] != "ipv4-addr--"+attr2 || ip["value"] != "1.2.3.4" || od["number_observed"] != float64(1) {
+			nt := observableOf(t, objs, "observed-data--"+attr2, "network-traffic")
+			ip := observableOf(t, objs, "observed-data--"+attr2, "ipv4-addr")
+			if od == nil || nt == nil || ip == nil || nt["src_ref"] != ip["id"] || ip["value"] != "1.2.3.4" || od["number_observed"] != float64(1) {
 				t.Fatalf("observed: %v %v %v", od, nt, ip)
 			}
 		}},
@@ -444,11 +469,11 @@ func TestObjectTemplates(t *testing.T) {
 	// Without to_ids: observed-data with observables that reference
 	// each other as the pattern says.
 	objs, _ = convertOne(t, testEvent(t), Options{})
-	nc := objs["network-traffic--5afacc53-c0b0-4825-a6ee-03c80a00020f"]
+	nc := observableOf(t, objs, "observed-data--5afacc53-c0b0-4825-a6ee-03c80a00020f", "network-traffic")
 	if nc == nil || !strings.HasPrefix(nc["src_ref"].(string), "ipv4-addr--") || nc["src_port"] != float64(8080) || jsonText(nc["protocols"]) != `["ip","tcp","http"]` {
 		t.Errorf("network-connection observable %v", nc)
 	}
-	email := objs["email-message--5e396622-2a54-4c8d-b61d-159da964451a"]
+	email := observableOf(t, objs, "observed-data--5e396622-2a54-4c8d-b61d-159da964451a", "email-message")
 	if email == nil || email["subject"] != "Email test subject" || len(email["to_refs"].([]any)) != 1 || len(email["cc_refs"].([]any)) != 2 {
 		t.Errorf("email observable %v", email)
 	}
@@ -544,4 +569,140 @@ func FuzzParseManifest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestObservablesOnce checks that observables, whose ids are the
+// deterministic ones of STIX 2.1 section 2.9, are written once per
+// converter however many attributes and objects hold their value (the
+// first one written stays), and that every reference still resolves.
+func TestObservablesOnce(t *testing.T) {
+	attr := func(u, typ, v string) Attribute {
+		return Attribute{UUID: u, Type: typ, Category: "Network activity", Value: v, Timestamp: 1603642920}
+	}
+	obj := func(u, name string, attrs ...Attribute) Object {
+		for i := range attrs {
+			attrs[i].ObjectRelation, attrs[i].Type = attrs[i].Type, map[string]string{"domain": "domain", "ip": "ip-dst", "ip-src": "ip-src", "ip-dst": "ip-dst"}[attrs[i].Type]
+		}
+		return Object{UUID: u, Name: name, Timestamp: 1603642920, Attribute: attrs}
+	}
+	ipID, err := stix.DeterministicID("ipv4-addr", map[string]any{"value": "1.2.3.4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	domainID, _ := stix.DeterministicID("domain-name", map[string]any{"value": "circl.lu"})
+	first := event([]Attribute{
+		attr("11111111-1111-4111-8111-111111111111", "ip-dst", "1.2.3.4"),
+		attr("22222222-2222-4222-8222-222222222222", "ip-src", "1.2.3.4"),
+		attr("33333333-3333-4333-8333-333333333333", "domain", "circl.lu"),
+	}, []Object{
+		// The same domain-name id with resolves_to_refs: the attribute's
+		// domain-name, written first, stays.
+		obj("44444444-4444-4444-8444-444444444444", "domain-ip",
+			attr("55555555-5555-4555-8555-555555555555", "domain", "circl.lu"),
+			attr("66666666-6666-4666-8666-666666666666", "ip", "1.2.3.4")),
+		// Source and destination the same address: one ipv4-addr.
+		obj("77777777-7777-4777-8777-777777777777", "network-connection",
+			attr("88888888-8888-4888-8888-888888888888", "ip-src", "1.2.3.4"),
+			attr("99999999-9999-4999-8999-999999999999", "ip-dst", "1.2.3.4")),
+	})
+	second := event([]Attribute{attr("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "ip-dst", "1.2.3.4")}, nil)
+	second.UUID = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+	c := NewConverter(Options{})
+	byID := map[string]map[string]any{}
+	count := map[string]int{}
+	var results [][]map[string]any
+	for _, ev := range []*Event{first, second} {
+		res := c.Convert(ev)
+		if len(res.Unsupported) > 0 {
+			t.Fatalf("unsupported: %v", res.Unsupported)
+		}
+		var objs []map[string]any
+		for _, raw := range res.Objects {
+			o, err := stix.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stix.CheckDeterministicID(o); err != nil {
+				t.Error(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			count[o.ID]++
+			byID[o.ID] = m
+			objs = append(objs, m)
+		}
+		results = append(results, objs)
+	}
+	for id, n := range count {
+		if n != 1 {
+			t.Errorf("%s written %d times", id, n)
+		}
+	}
+	if count[ipID] != 1 || count[domainID] != 1 {
+		t.Fatalf("ipv4-addr written %d times, domain-name %d times, want once", count[ipID], count[domainID])
+	}
+	if _, ok := byID[domainID]["resolves_to_refs"]; ok {
+		t.Errorf("the domain-name is domain-ip's, not the first one written: %v", byID[domainID])
+	}
+	for _, objs := range results {
+		for _, m := range objs {
+			for _, k := range []string{"object_refs", "src_ref", "dst_ref", "resolves_to_refs", "sighting_of_ref"} {
+				refs := stringList(m[k])
+				if s, ok := m[k].(string); ok {
+					refs = []string{s}
+				}
+				for _, r := range refs {
+					if byID[r] == nil {
+						t.Errorf("%s %s: %s does not resolve", m["id"], k, r)
+					}
+				}
+				if len(dedupe(refs)) != len(refs) {
+					t.Errorf("%s %s repeats an id: %v", m["id"], k, refs)
+				}
+			}
+		}
+	}
+	// Each attribute keeps its observed-data, named by its uuid, which
+	// references the one ipv4-addr.
+	for _, u := range []string{"11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222", "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"} {
+		od := byID["observed-data--"+u]
+		if od == nil || !slices.Contains(stringList(od["object_refs"]), ipID) {
+			t.Errorf("observed-data--%s: %v", u, od)
+		}
+	}
+	nc := observableOf(t, byID, "observed-data--77777777-7777-4777-8777-777777777777", "network-traffic")
+	if nc == nil || nc["src_ref"] != ipID || nc["dst_ref"] != ipID {
+		t.Errorf("network-connection: %v", nc)
+	}
+	dip := byID["observed-data--44444444-4444-4444-8444-444444444444"]
+	if dip == nil || !slices.Equal(stringList(dip["object_refs"]), []string{domainID, ipID}) {
+		t.Errorf("domain-ip observed-data: %v", dip)
+	}
+	// The feed export still gives the domain-ip object its address, which
+	// the shared domain-name does not reference.
+	var all []*stix.Object
+	for _, m := range results[0] {
+		o, err := stix.Parse([]byte(jsonText(m)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, o)
+	}
+	f := FeedFromSTIX(all, EventFor("test"))
+	var got []string
+	for _, ev := range f.Events {
+		for _, o := range ev.Object {
+			if o.UUID == "44444444-4444-4444-8444-444444444444" {
+				for _, a := range o.Attribute {
+					got = append(got, a.ObjectRelation+" "+a.Type+" "+a.Value)
+				}
+			}
+		}
+	}
+	sort.Strings(got)
+	if want := []string{"domain domain circl.lu", "ip ip-dst 1.2.3.4"}; !slices.Equal(got, want) {
+		t.Errorf("domain-ip in the feed: %q, want %q", got, want)
+	}
 }

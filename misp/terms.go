@@ -1,11 +1,14 @@
 package misp
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/parley-exchange/parley/stix"
 )
 
 // A term is one comparison of a STIX pattern and, equivalently, one
@@ -16,7 +19,7 @@ type term struct {
 	prop  []string // the property path in the root, such as {"hashes", "SHA-256"}
 	ref   *ref     // when set, the value lives in a referenced observable
 	value any      // string or int64
-	uuid  string   // the MISP attribute's uuid: the id of a referenced observable
+	uuid  string   // the MISP attribute's uuid: keys a referenced observable (its id until deterministicIDs)
 	// relation and misp type, for the reverse mapping of the feed export.
 	relation, mispType string
 }
@@ -111,7 +114,8 @@ func patternOf(terms []term) string {
 
 // observables builds the cyber-observables the terms describe: the root
 // (<typ>--rootUUID) first, then the ones it references
-// (<type>--<attribute uuid>).
+// (<type>--<attribute uuid>); [deterministicIDs] then gives them their
+// section 2.9 ids.
 func observables(terms []term, rootUUID string) []map[string]any {
 	if len(terms) == 0 {
 		return nil
@@ -145,6 +149,79 @@ func observables(terms []term, rootUUID string) []map[string]any {
 		setPath(child, t.ref.key, jsonValue(t.value))
 	}
 	return out
+}
+
+// deterministicIDs gives each observable of scos (the root first, then
+// the ones it references) the id STIX 2.1 section 2.9 defines for its
+// content, which Parley nodes require of observables (one id names one
+// value everywhere), in place of misp-stix's attribute uuids: the
+// referenced ones first, then, with the references renamed, the root. An
+// observable without an ID contributing property keeps its uuid id.
+// Observables that end up with the same id (ip-src and ip-dst of one
+// address) are returned once, merged as [mergeObservable] says, so the
+// result has unique ids in the order of scos.
+func deterministicIDs(scos []map[string]any) []map[string]any {
+	rename := map[string]string{}
+	for i := len(scos) - 1; i >= 0; i-- {
+		m := scos[i]
+		renameRefs(m, rename)
+		var props map[string]any
+		b, err := json.Marshal(m)
+		if err == nil {
+			d := json.NewDecoder(bytes.NewReader(b))
+			d.UseNumber()
+			err = d.Decode(&props)
+		}
+		if err != nil {
+			continue
+		}
+		typ, _ := m["type"].(string)
+		obj := &stix.Object{Type: typ, Props: props}
+		if id, err := stix.DeterministicID(typ, props); err == nil && stix.IsObservable(typ) {
+			obj.ID = id
+			if stix.CheckDeterministicID(obj) == nil {
+				rename[m["id"].(string)] = id
+				m["id"] = id
+			}
+		}
+	}
+	out := scos[:0:0]
+	at := map[string]int{}
+	for _, m := range scos {
+		id, _ := m["id"].(string)
+		if i, ok := at[id]; ok {
+			out[i], _ = mergeObservable(out[i], m)
+			continue
+		}
+		at[id] = len(out)
+		out = append(out, m)
+	}
+	return out
+}
+
+// renameRefs replaces, in the *_ref and *_refs properties of m (at any
+// depth), the ids that rename maps.
+func renameRefs(m map[string]any, rename map[string]string) {
+	for k, v := range m {
+		switch x := v.(type) {
+		case string:
+			if n, ok := rename[x]; ok && (strings.HasSuffix(k, "_ref") || strings.HasSuffix(k, "_refs")) {
+				m[k] = n
+			}
+		case []any:
+			if strings.HasSuffix(k, "_refs") {
+				for i, r := range x {
+					if s, ok := r.(string); ok {
+						if n, ok := rename[s]; ok {
+							x[i] = n
+						}
+					}
+				}
+			}
+		case map[string]any:
+			renameRefs(x, rename)
+		}
+	}
 }
 
 // jsonValue is v as encoding/json decodes it (integers as json.Number).
