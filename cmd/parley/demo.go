@@ -190,7 +190,8 @@ func pushDemo(ctx context.Context, url string, st *demoState) (int, error) {
 func printDemo(c *cli, dir, url string, st *demoState, pushed int) {
 	w := c.stdout
 	a, b := st.Members[0], st.Members[1]
-	fmt.Fprintf(w, "Parley demo node at %s (data in %s)\n\n", url, dir)
+	fmt.Fprintf(w, "Parley demo node at %s (data in %s)\n", url, dir)
+	fmt.Fprintf(w, "Web UI: %s/ui/ (log in with a member's token)\n\n", url)
 	fmt.Fprintf(w, "A joint election-security cell of two national CERTs that do not trust each other.\n")
 	fmt.Fprintf(w, "They pushed %d signed STIX objects through the node's TAXII API (re-runs add nothing new).\n\n", pushed)
 	for _, m := range st.Members {

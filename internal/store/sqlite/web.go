@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -353,4 +354,20 @@ WHERE o.seq IN (SELECT seq FROM ui_pdq) AND o.collection IN (`+placeholders(len(
 		hashes = append(hashes, h)
 	}
 	return objs, hashes, rows.Err()
+}
+
+// LatestCheckpointTime returns the size of the newest signed checkpoint
+// and when it was stored; ErrNotFound before the first.
+func (s *Store) LatestCheckpointTime(ctx context.Context) (int64, time.Time, error) {
+	var size int64
+	var created string
+	err := s.r.QueryRowContext(ctx, `SELECT size, created FROM log_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&size, &created)
+	if err == sql.ErrNoRows {
+		return 0, time.Time{}, fmt.Errorf("couldn't read the latest checkpoint: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("couldn't read the latest checkpoint: %w", err)
+	}
+	t, err := parseTime(created)
+	return size, t, err
 }
