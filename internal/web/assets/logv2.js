@@ -121,9 +121,11 @@
   // parseVerifierKey reads a note verifier key
   // "<name>+<hex key hash>+<base64(0x01 || pubkey)>" and checks its hash.
   async function parseVerifierKey(vkey) {
-    const parts = vkey.trim().split("+");
-    if (parts.length !== 3) throw new Error("the log key is malformed");
-    const [name, hashHex, keyB64] = parts;
+    // The base64 key may itself hold "+": split at the first two only.
+    const v = vkey.trim();
+    const i = v.indexOf("+"), j = v.indexOf("+", i + 1);
+    if (i <= 0 || j !== i + 9) throw new Error("the log key is malformed");
+    const name = v.slice(0, i), hashHex = v.slice(i + 1, j), keyB64 = v.slice(j + 1);
     const kb = b64decode(keyB64);
     if (kb.length !== 33 || kb[0] !== 1) throw new Error("the log key is not an Ed25519 note key");
     const h = (await sha256(concat(enc.encode(name + "\n"), kb))).slice(0, 4);
