@@ -138,17 +138,24 @@ func writeKey(t *testing.T, m member) string {
 }
 
 // shot saves a full-page screenshot to $PARLEY_SCREENSHOTS, if set.
-func shot(t *testing.T, name string) step {
+func shot(t *testing.T, name string) step { return shotOf(t, name, true) }
+
+// shotOf saves a screenshot of the whole page (full) or of the viewport.
+func shotOf(t *testing.T, name string, full bool) step {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		dir := os.Getenv("PARLEY_SCREENSHOTS")
 		if dir == "" {
 			return nil
 		}
-		b, err := chromedp.FullScreenshot(85)(ctx, tg)
+		shoot := chromedp.CaptureScreenshot()
+		if full {
+			shoot = chromedp.FullScreenshot(100)
+		}
+		b, err := shoot(ctx, tg)
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(filepath.Join(dir, name+".jpg"), b, 0o644)
+		return os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644)
 	})
 }
 
@@ -210,6 +217,7 @@ func TestBrowser(t *testing.T) {
 				return v
 			}
 			do("log in",
+				chromedp.EmulateViewport(int64(width), 900),
 				chromedp.Navigate(base+"/ui/"),
 				chromedp.WaitVisible(chromedp.CSS(`#token`)),
 				shot(t, "login-"+w),
@@ -224,7 +232,7 @@ func TestBrowser(t *testing.T) {
 			do("open the collection and page",
 				chromedp.Click(chromedp.CSS(`a[href="/ui/collections/`+f.shared+`"]`)),
 				chromedp.WaitVisible(chromedp.CSS(`a[rel=next]`)),
-				shot(t, "collection-"+w),
+				shotOf(t, "collection-"+w, false),
 				chromedp.Click(chromedp.CSS(`a[rel=next]`)),
 				chromedp.WaitVisible(chromedp.CSS(`a[rel=prev]`)),
 			)

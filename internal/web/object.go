@@ -284,15 +284,29 @@ func flatProps(props map[string]any) []prop {
 		case "name", "description", "pattern", "extensions", "object_refs", "external_references":
 			continue
 		}
-		s, ok := val.(string)
-		if !ok {
-			b, _ := json.Marshal(val)
-			s = string(b)
-		}
-		out = append(out, prop{k, s})
+		out = append(out, prop{k, propText(val)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
+}
+
+// propText shows a property value: a string as itself, a list of
+// strings joined by commas, anything else as JSON (not HTML-escaped
+// here: the template escapes it).
+func propText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		if l := stringList(v); len(l) == len(v) {
+			return strings.Join(l, ", ")
+		}
+	}
+	var b strings.Builder
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	e.Encode(v)
+	return strings.TrimSpace(b.String())
 }
 
 func stringList(v any) []string {
@@ -385,15 +399,19 @@ func versionTimeline(versions []store.Object) []versionView {
 // objects on a circle; the SVG's text is escaped by the template like
 // any other text.
 func graph(center summary, rels []relRow) graphView {
-	const w, h = 720, 420
+	n := min(len(rels), MaxGraphNeighbours)
+	w, h := 720, 420
+	if n <= 2 {
+		h = 260
+	}
 	g := graphView{W: w, H: h}
 	cx, cy := float64(w)/2, float64(h)/2
+	ry := float64(h)/2 - 50
 	g.Nodes = append(g.Nodes, gnode{X: cx, Y: cy, Label: trimLabel(center.Label), Center: true})
-	n := min(len(rels), MaxGraphNeighbours)
 	g.Truncated = len(rels) - n
 	for i := 0; i < n; i++ {
 		angle := 2*math.Pi*float64(i)/float64(max(n, 1)) - math.Pi/2
-		x, y := cx+290*math.Cos(angle), cy+160*math.Sin(angle)
+		x, y := cx+290*math.Cos(angle), cy+ry*math.Sin(angle)
 		x, y = math.Round(x), math.Round(y)
 		rel := rels[i]
 		g.Nodes = append(g.Nodes, gnode{X: x, Y: y, Label: trimLabel(rel.Other.Label), Href: "/ui/objects/" + rel.Other.ID})
@@ -453,7 +471,7 @@ func sightingChart(a access, sightings []store.Object) sightingsView {
 		days = days[len(days)-60:]
 	}
 	const chartW, chartH = 600.0, 120.0
-	bw := chartW / float64(max(len(days), 1))
+	bw := min(48, chartW/float64(max(len(days), 1)))
 	for i, d := range days {
 		hgt := math.Round(chartH * float64(perDay[d]) / float64(peak))
 		v.Bars = append(v.Bars, bar{X: math.Round(float64(i) * bw), Y: chartH - hgt, W: math.Max(1, math.Round(bw-2)), H: hgt, Label: d, N: perDay[d]})
