@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -30,6 +31,7 @@ type option struct {
 type collectionView struct {
 	ID, Title, Description string
 	Objects                []summary
+	Rows                   template.HTML // see objectRows
 	Types, Creators, TLPs  []option
 	Q, From, To            string
 	Next, Prev             string
@@ -113,6 +115,7 @@ func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Objects = a.summaries(page.Objects)
+	v.Rows = objectRows(v.Objects)
 	v.Filtered = b.Text != "" || len(b.Types) > 0 || len(b.Creators) > 0 || len(b.Markings) > 0 || v.From != "" || v.To != ""
 	link := func(k string, seq int64) string {
 		nq := url.Values{}

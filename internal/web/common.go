@@ -96,22 +96,26 @@ type summary struct {
 	Signed     bool
 	TLP        []tlpBadge
 	Revoked    bool
+	// Short and AddedText are Label and Added as a list shows them,
+	// computed here: a function call in a template costs a reflective
+	// call per row.
+	Short, AddedText string
 }
 
 // head holds the properties a list shows, decoded without the rest.
 type head struct {
-	Name     string   `json:"name"`
-	Value    any      `json:"value"`
-	Pattern  string   `json:"pattern"`
-	Markings []string `json:"object_marking_refs"`
-	Revoked  bool     `json:"revoked"`
-	Opinion  string   `json:"opinion"`
-	RelType  string   `json:"relationship_type"`
-	Source   string   `json:"source_ref"`
-	Target   string   `json:"target_ref"`
-	SightOf  string   `json:"sighting_of_ref"`
-	Count    *int     `json:"count"`
-	Explain  string   `json:"explanation"`
+	Name     string          `json:"name"`
+	Value    json.RawMessage `json:"value"`
+	Pattern  string          `json:"pattern"`
+	Markings []string        `json:"object_marking_refs"`
+	Revoked  bool            `json:"revoked"`
+	Opinion  string          `json:"opinion"`
+	RelType  string          `json:"relationship_type"`
+	Source   string          `json:"source_ref"`
+	Target   string          `json:"target_ref"`
+	SightOf  string          `json:"sighting_of_ref"`
+	Count    *int            `json:"count"`
+	Explain  string          `json:"explanation"`
 }
 
 func decodeHead(raw []byte) head {
@@ -124,8 +128,9 @@ func label(o store.Object, hd head) string {
 	switch {
 	case hd.Name != "":
 		return hd.Name
-	case hd.Value != nil:
-		if s, ok := hd.Value.(string); ok {
+	case len(hd.Value) > 0 && hd.Value[0] == '"':
+		var s string
+		if json.Unmarshal(hd.Value, &s) == nil {
 			return s
 		}
 	case hd.Pattern != "":
@@ -141,8 +146,16 @@ func label(o store.Object, hd head) string {
 
 func (a access) summarize(o store.Object) summary {
 	hd := decodeHead(o.Raw)
+	l := label(o, hd)
+	short := l
+	if len(short) > 120 {
+		if r := []rune(short); len(r) > 120 {
+			short = string(r[:120]) + "…"
+		}
+	}
 	return summary{
-		Seq: o.Seq, ID: o.ID, Type: o.Type, Label: label(o, hd),
+		Short: short, AddedText: o.DateAdded.UTC().Format("2006-01-02 15:04:05Z"),
+		Seq: o.Seq, ID: o.ID, Type: o.Type, Label: l,
 		Collection: o.Collection, CollTitle: a.byID[o.Collection].Title,
 		Member: o.Member, Creator: a.name(o.Member),
 		Added: o.DateAdded, Version: o.Version, Signed: o.Signed,

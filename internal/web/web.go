@@ -157,6 +157,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /ui/objects/{id}", h.member(h.object))
 	m.HandleFunc("POST /ui/objects/{id}/opinion", h.member(h.opinionNoScript))
 	m.HandleFunc("GET /ui/members", h.member(h.members))
+	m.HandleFunc("GET /ui/private", h.member(h.privateSets))
 	m.HandleFunc("GET /ui/api/", h.member(h.apiGet))
 	m.HandleFunc("POST /ui/api/collections/{id}/objects/", h.member(h.apiPost))
 	m.HandleFunc("/ui/", h.notFoundPage)

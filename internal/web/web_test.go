@@ -317,3 +317,32 @@ func TestSearchLookups(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivateSetsPage: a set borova publishes in its private collection
+// (of its one indicator there) is listed to borova with its size and budget, and not to aurelia.
+func TestPrivateSetsPage(t *testing.T) {
+	f := newFixture(t)
+	req, _ := http.NewRequest("POST", f.URL+"/private/sets", strings.NewReader(`{"collection":"`+f.private+`"}`))
+	req.Header.Set("Authorization", "Bearer "+f.borova.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("publish: %s", resp.Status)
+	}
+	b := newClient(t, f.URL)
+	b.login(t, f.borova.Token)
+	_, body := b.get(t, "/ui/private")
+	if !strings.Contains(body, "private-set--") || !strings.Contains(body, `<td class="num">1</td>`) || !strings.Contains(body, " of ") {
+		t.Errorf("borova's private sets page:\n%s", body)
+	}
+	a := newClient(t, f.URL)
+	a.login(t, f.aurelia.Token)
+	_, body = a.get(t, "/ui/private")
+	if strings.Contains(body, "private-set--") || !strings.Contains(body, "No private set is shared with you") {
+		t.Errorf("aurelia sees borova's private set")
+	}
+}

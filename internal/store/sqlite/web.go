@@ -78,6 +78,9 @@ WHERE o.type IN ('file', 'indicator') AND ` + f(valid, "o") + ` AND ` + f(pdq, "
 `})
 }
 
+// qualifiedCols are objectCols for a query that joins another table.
+var qualifiedCols = "o." + strings.ReplaceAll(objectCols, ", ", ", o.")
+
 // MaxBrowseLimit is the largest page [Store.BrowseObjects] returns.
 const MaxBrowseLimit = 1000
 
@@ -117,7 +120,14 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 	where, args := browseFilter(b, fts)
 	var p store.BrowsePage
 	desc := b.Before > 0
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE ` + where
+	// With a text query the full-text index drives the loop, in rowid
+	// (= seq) order from the cursor, so a page stops after its Limit
+	// matches instead of first collecting every match of a common word.
+	from := `objects o`
+	if fts != "" {
+		from = `ui_text t JOIN objects o ON o.seq = t.rowid`
+	}
+	q := `SELECT ` + qualifiedCols + ` FROM ` + from + ` WHERE ` + where
 	pargs := append([]any(nil), args...)
 	switch {
 	case desc:
@@ -146,7 +156,7 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 		if b.After > 0 {
 			// One probe for an earlier match, through the same index.
 			var one int
-			err := s.r.QueryRowContext(ctx, `SELECT 1 FROM objects o WHERE `+where+` AND o.seq <= ? LIMIT 1`, append(args, b.After)...).Scan(&one)
+			err := s.r.QueryRowContext(ctx, `SELECT 1 FROM `+from+` WHERE `+where+` AND o.seq <= ? ORDER BY o.seq DESC LIMIT 1`, append(args, b.After)...).Scan(&one)
 			if err != nil && err != sql.ErrNoRows {
 				return p, fmt.Errorf("couldn't browse objects: %w", err)
 			}
@@ -187,7 +197,7 @@ func browseFilter(b store.Browse, fts string) (string, []any) {
 		}
 	}
 	if fts != "" {
-		w.WriteString(` AND o.seq IN (SELECT rowid FROM ui_text WHERE ui_text MATCH ?)`)
+		w.WriteString(` AND ui_text MATCH ?`)
 		args = append(args, fts)
 	}
 	return w.String(), args
