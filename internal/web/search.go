@@ -163,7 +163,10 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 // and hex hashes are).
 func containsValue(s, v string) bool {
 	ls, lv := strings.ToLower(s), strings.ToLower(v)
-	for i := 0; ; {
+	if lv == "" {
+		return false
+	}
+	for i := 0; i < len(ls); {
 		j := strings.Index(ls[i:], lv)
 		if j < 0 {
 			return false
@@ -174,6 +177,7 @@ func containsValue(s, v string) bool {
 		}
 		i = start + 1
 	}
+	return false
 }
 
 func valueByte(c byte) bool {

@@ -94,6 +94,14 @@ const MaxPDQCandidates = 200_000
 // returns "" when the input holds no letter or digit, as FTS5 rejects an
 // empty phrase list.
 func FTSQuery(s string) string {
+	// Control characters (a NUL ends SQLite's parse of the query) and
+	// invalid UTF-8 separate terms; they are never part of a word.
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, " "))
 	var terms []string
 	for _, t := range strings.Fields(s) {
 		if !strings.ContainsFunc(t, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
@@ -123,7 +131,10 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 	// With a text query the full-text index drives the loop, in rowid
 	// (= seq) order from the cursor, so a page stops after its Limit
 	// matches instead of first collecting every match of a common word.
-	from := `objects o`
+	// INDEXED BY: the (collection, seq) index serves a page with one
+	// range scan; without it the planner may walk the whole table in
+	// seq order, through every other collection's rows.
+	from := `objects o INDEXED BY objects_collection_seq`
 	if fts != "" {
 		from = `ui_text t JOIN objects o ON o.seq = t.rowid`
 	}

@@ -12,7 +12,7 @@ import (
 
 // webStore is a store with members a and b, collections c1 (both) and c2
 // (b only), and n indicators in c1 whose names number them.
-func webStore(t *testing.T, n int) *Store {
+func webStore(t testing.TB, n int) *Store {
 	t.Helper()
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"), Options{})
@@ -195,4 +195,18 @@ func TestFTSQuery(t *testing.T) {
 			t.Errorf("FTSQuery(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzFTSQuery: whatever an analyst types, the full-text query built
+// from it is valid FTS5 syntax (the browse never fails on it).
+func FuzzFTSQuery(f *testing.F) {
+	for _, s := range []string{"evil.example", `" OR * NEAR(`, "a\"b", "^x", "col:val", "-x +y", "AND OR NOT", "\x00"} {
+		f.Add(s)
+	}
+	s := webStore(f, 3)
+	f.Fuzz(func(t *testing.T, text string) {
+		if _, err := s.BrowseObjects(context.Background(), store.Browse{Collection: "c1", Text: text, Limit: 5}); err != nil {
+			t.Fatalf("%q (FTS %q): %v", text, FTSQuery(text), err)
+		}
+	})
 }
