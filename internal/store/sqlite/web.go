@@ -81,6 +81,25 @@ WHERE o.type IN ('file', 'indicator') AND ` + f(valid, "o") + ` AND ` + f(pdq, "
 // qualifiedCols are objectCols for a query that joins another table.
 var qualifiedCols = "o." + strings.ReplaceAll(objectCols, ", ", ", o.")
 
+// needsModule names, by migration version, the SQLite module a
+// migration needs. A migration whose module the driver lacks is skipped
+// and not recorded, so it applies when a driver that has the module next
+// opens the database; until then the features it serves fail (the UI's
+// full-text search says "no such table"). Only the cgo driver, linked
+// into tests and benchmarks, lacks FTS5 (mattn/go-sqlite3 builds it only
+// with its sqlite_fts5 tag); the node's pure-Go driver has it.
+var needsModule = map[int]string{310: "fts5"}
+
+// hasModule reports whether the writer connection's SQLite has the
+// virtual-table module mod, by making and dropping a temporary table.
+func (s *Store) hasModule(ctx context.Context, mod string) bool {
+	if _, err := s.w.ExecContext(ctx, `CREATE VIRTUAL TABLE temp.parley_module_probe USING `+mod+`(x)`); err != nil {
+		return false
+	}
+	s.w.ExecContext(ctx, `DROP TABLE temp.parley_module_probe`)
+	return true
+}
+
 // MaxBrowseLimit is the largest page [Store.BrowseObjects] returns.
 const MaxBrowseLimit = 1000
 
