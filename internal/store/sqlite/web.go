@@ -47,6 +47,11 @@ CREATE VIRTUAL TABLE ui_text USING fts5(body, tokenize = 'unicode61');
 CREATE TRIGGER ui_text_insert AFTER INSERT ON objects WHEN ` + f(valid, "NEW") + ` BEGIN
 	INSERT INTO ui_text(rowid, body) VALUES (NEW.seq, ` + f(text, "NEW") + `);
 END;
+-- Objects are never deleted, but an operator may delete rows behind the
+-- node's back (the fork tests do), and SQLite then reuses the seq.
+CREATE TRIGGER ui_text_delete AFTER DELETE ON objects BEGIN
+	DELETE FROM ui_text WHERE rowid = OLD.seq;
+END;
 INSERT INTO ui_text(rowid, body) SELECT o.seq, ` + f(text, "o") + ` FROM objects o WHERE ` + f(valid, "o") + `;
 `}, migration{311, "ui references", `
 CREATE TABLE ui_refs (
@@ -60,6 +65,9 @@ WHEN NEW.type IN ('relationship', 'sighting') AND ` + f(valid, "NEW") + ` BEGIN
 	FROM json_each(CAST(NEW.raw AS TEXT)) j
 	WHERE j.key IN ('source_ref', 'target_ref', 'sighting_of_ref') AND j.type = 'text';
 END;
+CREATE TRIGGER ui_refs_delete AFTER DELETE ON objects BEGIN
+	DELETE FROM ui_refs WHERE seq = OLD.seq;
+END;
 INSERT OR IGNORE INTO ui_refs(ref, seq) SELECT j.value, o.seq
 FROM objects o, json_each(CAST(o.raw AS TEXT)) j
 WHERE o.type IN ('relationship', 'sighting') AND ` + f(valid, "o") + `
@@ -72,6 +80,9 @@ CREATE TABLE ui_pdq (
 CREATE TRIGGER ui_pdq_insert AFTER INSERT ON objects
 WHEN NEW.type IN ('file', 'indicator') AND ` + f(valid, "NEW") + ` AND ` + f(pdq, "NEW") + ` IS NOT NULL BEGIN
 	INSERT OR IGNORE INTO ui_pdq(seq, hash) VALUES (NEW.seq, ` + f(pdq, "NEW") + `);
+END;
+CREATE TRIGGER ui_pdq_delete AFTER DELETE ON objects BEGIN
+	DELETE FROM ui_pdq WHERE seq = OLD.seq;
 END;
 INSERT OR IGNORE INTO ui_pdq(seq, hash) SELECT o.seq, ` + f(pdq, "o") + ` FROM objects o
 WHERE o.type IN ('file', 'indicator') AND ` + f(valid, "o") + ` AND ` + f(pdq, "o") + ` IS NOT NULL;
