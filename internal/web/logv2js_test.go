@@ -101,7 +101,10 @@ func TestLogV2JS(t *testing.T) {
 
 	// Key in force.
 	const m = "identity--00000000-0000-4000-8000-00000000000a"
-	pub := func() (ed25519.PublicKey, ed25519.PrivateKey) { p, k, _ := ed25519.GenerateKey(rand.Reader); return p, k }
+	pub := func() (ed25519.PublicKey, ed25519.PrivateKey) {
+		p, k, _ := ed25519.GenerateKey(rand.Reader)
+		return p, k
+	}
 	k1, s1 := pub()
 	k2, _ := pub()
 	k3, _ := pub()
