@@ -70,10 +70,12 @@ type memberCount struct {
 }
 
 type sightingsView struct {
-	Total     int
-	PerMember []memberCount
-	Bars      []bar
-	List      []summary
+	// First and Last label the chart's ends (their days).
+	First, Last string
+	Total       int
+	PerMember   []memberCount
+	Bars        []bar
+	List        []summary
 }
 
 type voteView struct {
@@ -471,10 +473,14 @@ func sightingChart(a access, sightings []store.Object) sightingsView {
 		days = days[len(days)-60:]
 	}
 	const chartW, chartH = 600.0, 120.0
-	bw := min(48, chartW/float64(max(len(days), 1)))
+	step := chartW / float64(max(len(days), 1))
+	bw := min(48, step)
+	if len(days) > 0 {
+		v.First, v.Last = days[0], days[len(days)-1]
+	}
 	for i, d := range days {
 		hgt := math.Round(chartH * float64(perDay[d]) / float64(peak))
-		v.Bars = append(v.Bars, bar{X: math.Round(float64(i) * bw), Y: chartH - hgt, W: math.Max(1, math.Round(bw-2)), H: hgt, Label: d, N: perDay[d]})
+		v.Bars = append(v.Bars, bar{X: math.Round(float64(i)*step + (step-bw)/2), Y: chartH - hgt, W: math.Max(1, math.Round(bw-2)), H: hgt, Label: d, N: perDay[d]})
 	}
 	return v
 }
