@@ -109,8 +109,10 @@ func TestLogV2JS(t *testing.T) {
 	k2, _ := pub()
 	k3, _ := pub()
 	b := base64.StdEncoding.EncodeToString
+	// The rotation statement as the node's tlog.RotationMessage makes it.
 	stmt := func(signer ed25519.PrivateKey, newKey ed25519.PublicKey) string {
-		return b(ed25519.Sign(signer, []byte("parley-key-rotation-v1\n"+m+"\n"+b(newKey)+"\n")))
+		old := signer.Public().(ed25519.PublicKey)
+		return b(ed25519.Sign(signer, []byte("parley-key-rotation-v1\n"+b(old)+"\n"+b(newKey)+"\n")))
 	}
 	ev := func(i int, e map[string]string) map[string]any {
 		e["kind"], e["member"], e["received"] = "member-key", m, "2026-09-14T08:00:00Z"
@@ -120,7 +122,7 @@ func TestLogV2JS(t *testing.T) {
 		ev(1, map[string]string{"event": "register", "authority": "operator", "key": b(k1)}),
 		ev(5, map[string]string{"event": "rotate", "authority": "member", "key": b(k2), "statement": stmt(s1, k2)}),
 		ev(8, map[string]string{"event": "revoke-key", "authority": "operator", "key": b(k2)}),
-		ev(10, map[string]string{"event": "register", "authority": "operator", "key": b(k3)}),
+		ev(10, map[string]string{"event": "rotate", "authority": "operator", "key": b(k3)}),
 		ev(12, map[string]string{"event": "revoke-member", "authority": "operator"}),
 	}
 	for _, tc := range []struct {
@@ -132,11 +134,32 @@ func TestLogV2JS(t *testing.T) {
 			t.Errorf("key in force at %d: %q, want %q", tc.index, got, tc.want)
 		}
 	}
-	// A member-signed rotation whose statement isn't by the previous key.
+	// Histories the node could not have written are refused.
 	_, wrong := pub()
-	events[1] = ev(5, map[string]string{"event": "rotate", "authority": "member", "key": b(k2), "statement": stmt(wrong, k2)})
-	got = js(`ParleyLog.keyInForce(` + lit(events) + `, ` + lit(m) + `, 7).then(k => "accepted " + k, e => "refused: " + e.message)`)
-	if !strings.HasPrefix(got, "refused: ") {
-		t.Errorf("a forged rotation statement: %s", got)
+	bad := map[string][]map[string]any{
+		"a rotation statement by another key": {events[0], ev(5, map[string]string{"event": "rotate", "authority": "member", "key": b(k2), "statement": stmt(wrong, k2)})},
+		"a second register":                   {events[0], ev(3, map[string]string{"event": "register", "authority": "operator", "key": b(k2)})},
+		"a revoke-key of a key not in force":  {events[0], ev(3, map[string]string{"event": "revoke-key", "authority": "operator", "key": b(k2)})},
+		"an event after revoke-member":        {events[0], ev(3, map[string]string{"event": "revoke-member", "authority": "operator"}), ev(4, map[string]string{"event": "rotate", "authority": "operator", "key": b(k2)})},
+		"a rotation to the key in force":      {events[0], ev(3, map[string]string{"event": "rotate", "authority": "operator", "key": b(k1)})},
+	}
+	for name, evs := range bad {
+		got = js(`ParleyLog.keyInForce(` + lit(evs) + `, ` + lit(m) + `, 7).then(k => "accepted " + k, e => "refused: " + e.message)`)
+		if !strings.HasPrefix(got, "refused: ") {
+			t.Errorf("%s: %s", name, got)
+		}
+	}
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"2026-09-14T08:30:00Z", "2026-09-14T08:30:00.000Z", true},
+		{"2026-09-14T08:30:00.1Z", "2026-09-14T08:30:00.100000Z", true},
+		{"2026-09-14T08:30:00.1Z", "2026-09-14T08:30:00.01Z", false},
+		{"2026-09-14T08:30:01Z", "2026-09-14T08:30:00Z", false},
+	} {
+		if got := js(`String(ParleyLog.sameInstant(` + lit(tc.a) + `, ` + lit(tc.b) + `))`); got != fmt.Sprint(tc.same) {
+			t.Errorf("sameInstant(%s, %s) = %s", tc.a, tc.b, got)
+		}
 	}
 }

@@ -161,40 +161,70 @@
   }
 
   // keyInForce returns the base64 key in force for the member at log
-  // index, from its member-key entries (each {index, entry}), in log
-  // order: the key of the last register or rotate before index, unless
-  // a revoke-key of it or a revoke-member before index ended it. A
-  // rotation the member signed must verify with the previous key.
+  // index, from its member-key entries (each {index, entry}): the key of
+  // its last register or rotate before index, unless a revoke-key of it
+  // or a revoke-member before index ended it. The history must be one the
+  // node could have written (tlog.KeyHistory's rules, as on the node):
+  // one register first, no event after a revoke-member, no rotation to
+  // the key in force, a revoke-key only of the key in force, and a
+  // rotation the member signed verifies with the previous key over
+  // "parley-key-rotation-v1\n" || base64(old) || "\n" || base64(new) || "\n".
   async function keyInForce(events, member, index) {
     events = events.slice().sort((a, b) => a.index - b.index);
-    let key = null, prev = null;
+    let registered = false, revokedMember = false;
+    let cur = null; // {key, from, until}
+    const keys = [];
     for (const ev of events) {
       const e = ev.entry;
       if (e.kind !== "member-key" || e.member !== member) throw new Error("a key entry is not about " + member);
-      if (ev.index >= index) break;
+      if (e.event === "register") {
+        if (registered) throw new Error(member + " is registered a second time");
+        registered = true;
+        if (e.key) { cur = { key: e.key, from: ev.index, until: 0 }; keys.push(cur); }
+        continue;
+      }
+      if (!registered) throw new Error("a key event for " + member + ", which isn't registered");
+      if (revokedMember) throw new Error("a key event for " + member + ", which was revoked");
+      const live = cur && cur.until === 0 ? cur : null;
       switch (e.event) {
-        case "register":
         case "rotate":
-          if (e.event === "rotate" && e.authority === "member") {
-            if (!prev) throw new Error("a member-signed rotation has no previous key");
-            const st = b64decode(e.statement || "");
-            const msg = enc.encode(ROTATE_PREFIX + member + "\n" + e.key + "\n");
-            if (!(await ed25519Verify(b64decode(prev), st, msg))) throw new Error("a key rotation's statement doesn't verify with the previous key");
+          if (live && live.key === e.key) throw new Error(member + " rotates to the key already in force");
+          if (e.authority === "member") {
+            const msg = enc.encode(ROTATE_PREFIX + (live ? live.key : "") + "\n" + e.key + "\n");
+            if (!live || !(await ed25519Verify(b64decode(live.key), b64decode(e.statement || ""), msg))) {
+              throw new Error("a key rotation's statement doesn't verify with the previous key");
+            }
           }
-          key = e.key || null;
-          if (key) prev = key;
+          if (live) live.until = ev.index;
+          cur = { key: e.key, from: ev.index, until: 0 };
+          keys.push(cur);
           break;
         case "revoke-key":
-          if (key && e.key === key) key = null;
+          if (!live || live.key !== e.key) throw new Error(member + " revokes a key that isn't in force");
+          live.until = ev.index;
           break;
         case "revoke-member":
-          key = null;
+          if (live) live.until = ev.index;
+          revokedMember = true;
           break;
         default:
           throw new Error("unknown key event " + e.event);
       }
     }
-    return key;
+    let k = null;
+    for (const x of keys) if (x.from < index) k = x;
+    if (!k || (k.until !== 0 && k.until < index)) return null;
+    return k.key;
+  }
+
+  // sameInstant compares two RFC 3339 UTC timestamps as instants, to any
+  // number of fractional digits (an opening spells the version in STIX
+  // form, with at least three; the object may have written fewer).
+  function sameInstant(a, b) {
+    const re = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/;
+    const x = re.exec(a), y = re.exec(b);
+    if (!x || !y) return false;
+    return x[1] === y[1] && (x[2] || "").replace(/0+$/, "") === (y[2] || "").replace(/0+$/, "");
   }
 
   // signatureParts returns the signature extension of a STIX object and
@@ -226,6 +256,6 @@
   window.ParleyLog = {
     SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion,
     objectCommitment, leafHash, rootFromInclusion, ed25519Verify, parseVerifierKey,
-    verifyCheckpoint, keyInForce, signatureParts, signObject,
+    verifyCheckpoint, keyInForce, sameInstant, signatureParts, signObject,
   };
 })();

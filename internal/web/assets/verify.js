@@ -85,7 +85,7 @@
     const leaf = L.b64decode(rc.entry);
     const e = L.parseEntry(leaf);
     need(e.kind === "object", "the entry is a " + e.kind + " entry, not an object entry");
-    need(rc.object_id === id && rc.version === version, "the receipt is for another object version");
+    need(rc.object_id === id && L.sameInstant(rc.version, version), "the receipt is for another object version");
     need(typeof obj.created_by_ref !== "string" || obj.created_by_ref === rc.member, "the receipt names member " + rc.member + ", the object " + obj.created_by_ref);
     const c = await L.objectCommitment(rc.salt, rc.collection, rc.object_id, rc.version, rc.member, raw);
     need(c === e.commitment, "the commitment in the log does not open to this object (it was changed after it was logged)");
