@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,22 +38,30 @@ func chromium(t *testing.T) string {
 // uiServer serves the UI like the node does, except that its scripts
 // reach the v2 log of the test (see [v2Log]) instead of the node's v1
 // log endpoints.
+//
+// When the node itself serves log format v2 (GET /log/keys answers), the
+// UI reaches the node's own log instead, and l is not used: the same
+// tests then check the browser against the real node.
 func uiServer(t *testing.T, f *fixture, l *v2Log) string {
 	t.Helper()
+	var api http.Handler = l
+	if nodeSpeaksV2(t, f) {
+		api = f.n.Handler(nil)
+	}
 	h, err := web.New(web.Deps{
 		Store:        f.n.Store(),
 		Authenticate: f.n.Authenticate,
 		Concurrence: func(ctx context.Context, m store.Member, object string) (opinion.Concurrence, error) {
 			return f.n.Concurrence(ctx, m, object, 5*time.Second)
 		},
-		API: l,
+		API: api,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", h)
-	mux.Handle("/", l)
+	mux.Handle("/", api)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +70,20 @@ func uiServer(t *testing.T, f *fixture, l *v2Log) string {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
+}
+
+// nodeSpeaksV2 reports whether the fixture's node serves GET /log/keys
+// (log format v2).
+func nodeSpeaksV2(t *testing.T, f *fixture) bool {
+	req, _ := http.NewRequest("GET", "/log/keys?member="+f.aurelia.ID, nil)
+	req.Header.Set("Authorization", "Bearer "+f.aurelia.Token)
+	rec := httptest.NewRecorder()
+	f.n.Handler(nil).ServeHTTP(rec, req)
+	if rec.Code == http.StatusOK {
+		t.Log("the node serves log format v2: the browser checks the node's own log")
+		return true
+	}
+	return false
 }
 
 func browser(t *testing.T, width int) (context.Context, context.CancelFunc) {
