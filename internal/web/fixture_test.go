@@ -43,6 +43,7 @@ type fixture struct {
 	shared, private string
 	// objects by role
 	indicator, report, hostileID, secretID string
+	pdqID, hashID                          string
 }
 
 // newFixture starts a node on a loopback port with two members: both
@@ -93,6 +94,8 @@ func newFixture(t testing.TB) *fixture {
 	f.report = "report--22222222-2222-4222-8222-222222222222"
 	f.hostileID = "malware--33333333-3333-4333-8333-333333333333"
 	f.secretID = "indicator--44444444-4444-4444-8444-444444444444"
+	f.pdqID = "indicator--66666666-6666-4666-8666-666666666666"
+	f.hashID = "indicator--99999999-9999-4999-8999-999999999999"
 	h := strings.Join(hostile, " ")
 	f.submit(t, f.aurelia, f.shared,
 		map[string]any{"type": "indicator", "id": f.indicator, "name": "Look-alike portal " + hostile[0],
@@ -106,8 +109,11 @@ func newFixture(t testing.TB) *fixture {
 			"relationship_type": "indicates", "source_ref": f.indicator, "target_ref": f.hostileID, "description": h},
 		map[string]any{"type": "report", "id": f.report, "name": "Report " + hostile[1], "description": h,
 			"published": "2026-09-15T00:00:00Z", "object_refs": []string{f.indicator, f.hostileID, f.secretID}, "report_types": []string{hostile[4]}},
-		map[string]any{"type": "file", "id": "file--66666666-6666-4666-8666-666666666666", "name": hostile[5],
-			"hashes": map[string]any{"SHA-256": strings.Repeat("ab", 32), "PDQ": "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"}},
+		// A PDQ hash as package pdq shares it, and a file hash in a pattern.
+		map[string]any{"type": "indicator", "id": f.pdqID, "name": hostile[5], "pattern_type": "pdq",
+			"pattern": "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", "valid_from": "2026-09-14T08:30:00Z"},
+		map[string]any{"type": "indicator", "id": f.hashID, "name": "Lure document",
+			"pattern": "[file:hashes.'SHA-256' = '" + strings.Repeat("ab", 32) + "']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"},
 	)
 	f.submit(t, f.borova, f.shared,
 		map[string]any{"type": "sighting", "id": "sighting--77777777-7777-4777-8777-777777777777", "sighting_of_ref": f.indicator,

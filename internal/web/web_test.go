@@ -81,7 +81,7 @@ func TestHostileContentStaysText(t *testing.T) {
 		"/ui/objects/relationship--55555555-5555-4555-8555-555555555555",
 		"/ui/objects/sighting--77777777-7777-4777-8777-777777777777",
 		"/ui/objects/opinion--88888888-8888-4888-8888-888888888888",
-		"/ui/objects/file--66666666-6666-4666-8666-666666666666",
+		"/ui/objects/" + f.pdqID, "/ui/objects/" + f.hashID,
 		"/ui/search?q=aurelia-elections-portal.example", "/ui/search?q=" + url.QueryEscape(`<script>x</script>`),
 		"/ui/members",
 	}
@@ -302,9 +302,11 @@ func TestSearchLookups(t *testing.T) {
 		{q: "203.0.113.4", none: true},
 		{q: "AURELIA-elections-portal.example", want: f.indicator},
 		{q: "elections-portal.example", none: true},
-		{q: strings.Repeat("AB", 32), want: "file--66666666"},
-		// PDQ within radius 31: flip 20 bits of the stored hash.
-		{q: "07f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", want: "file--66666666"},
+		{q: strings.Repeat("AB", 32), want: f.hashID},
+		// PDQ within radius 31: 8 bits flipped.
+		{q: "07f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", want: f.pdqID},
+		// ... and not 32.
+		{q: "07070f31e0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", none: true},
 	} {
 		resp, body := c.get(t, "/ui/search?q="+url.QueryEscape(tc.q))
 		mustStatus(t, resp, http.StatusOK, tc.q)

@@ -21,9 +21,11 @@ import (
 //   - ui_refs, (referenced id, seq) for the source_ref and target_ref of
 //     relationships and the sighting_of_ref of sightings, so an object
 //     page finds its relationships and sightings with one lookup;
-//   - ui_pdq, the PDQ hashes of file objects (hashes.PDQ) and of
-//     indicator patterns comparing file:hashes.PDQ (the first such
-//     comparison), for lookups within a Hamming radius.
+//   - ui_pdq, the PDQ hashes of file objects (hashes.PDQ), of PDQ
+//     indicators (pattern_type "pdq", the pattern is the hash: package
+//     pdq's sharing format) and of STIX patterns comparing
+//     file:hashes.PDQ (the first such comparison), for lookups within a
+//     Hamming radius.
 //
 // Each migration also indexes the rows stored before it.
 func init() {
@@ -38,6 +40,7 @@ func init() {
 	json_extract(CAST(%[1]s.raw AS TEXT), '$.opinion'),
 	json_extract(CAST(%[1]s.raw AS TEXT), '$.explanation'))`
 	const pdq = `coalesce(json_extract(CAST(%[1]s.raw AS TEXT), '$.hashes.PDQ'),
+	CASE WHEN json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern_type') = 'pdq' THEN json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern') END,
 	CASE WHEN instr(json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern'), 'hashes.PDQ = ''') > 0
 	THEN substr(json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern'), instr(json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern'), 'hashes.PDQ = ''') + 14, 64) END)`
 	valid := `json_valid(CAST(%[1]s.raw AS TEXT))`

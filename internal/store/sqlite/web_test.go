@@ -68,6 +68,7 @@ func webStore(t testing.TB, n int) *Store {
 	}
 	add("relationship--r", "relationship", `{"id":"relationship--r","relationship_type":"indicates","source_ref":"indicator--00000001","target_ref":"malware--m","type":"relationship"}`)
 	add("file--f", "file", `{"hashes":{"PDQ":"f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"},"id":"file--f","type":"file"}`)
+	add("indicator--pdq", "indicator", `{"id":"indicator--pdq","pattern":"0000f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22","pattern_type":"pdq","type":"indicator"}`)
 	flush("c1", "identity--a")
 	add("indicator--secret", "indicator", `{"id":"indicator--secret","name":"hidden secret","pattern":"[ipv4-addr:value = '10.0.0.1']","type":"indicator"}`)
 	flush("c2", "identity--b")
@@ -94,8 +95,9 @@ func TestBrowseObjectsPaging(t *testing.T) {
 		}
 		b.After = p.Objects[len(p.Objects)-1].Seq
 	}
-	if len(seen) != 25 || len(pages) != 3 || pages[0].HasPrev || !pages[1].HasPrev || !pages[2].HasPrev {
-		t.Fatalf("got %d objects in %d pages (%+v)", len(seen), len(pages), pages)
+	// 25 numbered indicators and the PDQ one.
+	if len(seen) != 26 || len(pages) != 3 || pages[0].HasPrev || !pages[1].HasPrev || !pages[2].HasPrev {
+		t.Fatalf("got %d objects in %d pages (%v)", len(seen), len(pages), seen)
 	}
 	// Back from the last page: the middle page again.
 	p, err := s.BrowseObjects(ctx, store.Browse{Collection: "c1", Types: []string{"indicator"}, Limit: 10, Before: pages[2].Objects[0].Seq})
@@ -128,10 +130,10 @@ func TestBrowseObjectsFilters(t *testing.T) {
 		b    store.Browse
 		want int
 	}{
-		{"all", store.Browse{Collection: "c1"}, 32},
+		{"all", store.Browse{Collection: "c1"}, 33},
 		{"type", store.Browse{Collection: "c1", Types: []string{"relationship", "file"}}, 2},
 		{"creator b", store.Browse{Collection: "c1", Creators: []string{"identity--b"}}, 30}, // the indicators' batch was b's
-		{"creator a", store.Browse{Collection: "c1", Creators: []string{"identity--a"}}, 2},
+		{"creator a", store.Browse{Collection: "c1", Creators: []string{"identity--a"}}, 3},
 		{"red", store.Browse{Collection: "c1", Markings: []string{"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}}, 10},
 		{"text", store.Browse{Collection: "c1", Text: "number 7"}, 1},
 		{"ip", store.Browse{Collection: "c1", Text: "10.0.0.17"}, 1},
@@ -154,7 +156,7 @@ func TestWebLookups(t *testing.T) {
 		t.Fatalf("Referencing: %v %v", refs, err)
 	}
 	objs, hashes, err := s.PDQObjects(ctx, []string{"c1"})
-	if err != nil || len(objs) != 1 || hashes[0] != "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" {
+	if err != nil || len(objs) != 2 || hashes[0] != "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" || hashes[1] != "0000f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" {
 		t.Fatalf("PDQObjects: %v %v %v", objs, hashes, err)
 	}
 	got, err := s.TextObjects(ctx, []string{"c1"}, "10.0.0.1", 10)
@@ -166,12 +168,12 @@ func TestWebLookups(t *testing.T) {
 		t.Fatalf("TextObjects in c1, c2: %v %v", got, err)
 	}
 	st, err := s.CollectionStats(ctx, []string{"c1", "c2"})
-	if err != nil || len(st) != 2 || st[0].Objects != 5 || st[1].Objects != 1 {
+	if err != nil || len(st) != 2 || st[0].Objects != 6 || st[1].Objects != 1 {
 		t.Fatalf("CollectionStats: %+v %v", st, err)
 	}
 	rec, err := s.RecentObjects(ctx, []string{"c1"}, 2)
-	if err != nil || len(rec) != 2 || rec[0].ID != "file--f" {
-		t.Fatalf("RecentObjects: %v %v", rec, err)
+	if err != nil || len(rec) != 2 || rec[0].ID != "indicator--pdq" || rec[1].ID != "file--f" {
+		t.Fatalf("RecentObjects: %d objects, %v", len(rec), err)
 	}
 	vs, err := s.ObjectVersions(ctx, []string{"c1"}, "indicator--00000002")
 	if err != nil || len(vs) != 1 {
