@@ -92,9 +92,6 @@ WHERE o.type IN ('file', 'indicator') AND ` + f(valid, "o") + ` AND ` + f(pdq, "
 `})
 }
 
-// qualifiedCols are objectCols for a query that joins another table.
-var qualifiedCols = "o." + strings.ReplaceAll(objectCols, ", ", ", o.")
-
 // needsModule names, by migration version, the SQLite module a
 // migration needs. A migration whose module the driver lacks is skipped
 // and not recorded, so it applies when a driver that has the module next
@@ -171,7 +168,9 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 	if fts != "" {
 		from = `ui_text t JOIN objects o ON o.seq = t.rowid`
 	}
-	q := `SELECT ` + qualifiedCols + ` FROM ` + from + ` WHERE ` + where
+	// objectCols needs no qualification here: ui_text has no column of
+	// the same name.
+	q := `SELECT ` + objectCols + ` FROM ` + from + ` WHERE ` + where
 	pargs := append([]any(nil), args...)
 	switch {
 	case desc:
@@ -383,31 +382,37 @@ func (s *Store) PDQObjects(ctx context.Context, collections []string) ([]store.O
 	if len(collections) == 0 {
 		return nil, nil, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+objectCols+`, (SELECT hash FROM ui_pdq p WHERE p.seq = o.seq) FROM objects o
-WHERE o.seq IN (SELECT seq FROM ui_pdq) AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORDER BY o.seq LIMIT ?`,
-		append(strArgs(collections), MaxPDQCandidates)...)
+	// Two queries, so that the objects are read by scanObject whatever
+	// columns it reads.
+	filter := `FROM ui_pdq p JOIN objects o ON o.seq = p.seq WHERE o.collection IN (` + placeholders(len(collections)) + `) AND o.is_last = 1`
+	rows, err := s.r.QueryContext(ctx, `SELECT p.seq, p.hash `+filter+` ORDER BY p.seq LIMIT ?`, append(strArgs(collections), MaxPDQCandidates)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("couldn't read pdq hashes: %w", err)
 	}
-	defer rows.Close()
-	var objs []store.Object
-	var hashes []string
+	bySeq := map[int64]string{}
 	for rows.Next() {
-		var o store.Object
-		var version, added, h string
-		if err := rows.Scan(&o.Seq, &o.Collection, &o.ID, &o.Type, &o.SpecVersion, &version, &added, &o.Member, &o.Signed, &o.Raw, &o.LogIndex, &h); err != nil {
+		var seq int64
+		var h string
+		if err := rows.Scan(&seq, &h); err != nil {
+			rows.Close()
 			return nil, nil, fmt.Errorf("couldn't read pdq hashes: %w", err)
 		}
-		if o.Version, err = parseTime(version); err != nil {
-			return nil, nil, err
-		}
-		if o.DateAdded, err = parseTime(added); err != nil {
-			return nil, nil, err
-		}
-		objs = append(objs, o)
-		hashes = append(hashes, h)
+		bySeq[seq] = h
 	}
-	return objs, hashes, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("couldn't read pdq hashes: %w", err)
+	}
+	objs, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT p.seq `+filter+` ORDER BY p.seq LIMIT ?) ORDER BY o.seq`,
+		append(strArgs(collections), MaxPDQCandidates)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("couldn't read pdq objects: %w", err)
+	}
+	hashes := make([]string, len(objs))
+	for i, o := range objs {
+		hashes[i] = bySeq[o.Seq]
+	}
+	return objs, hashes, nil
 }
 
 // LatestCheckpointTime returns the size of the newest signed checkpoint
