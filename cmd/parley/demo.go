@@ -235,7 +235,8 @@ func printDemo(c *cli, dir, url string, st *demoState, pushed int, myObjects str
 	w := c.stdout
 	a, b := st.Members[0], st.Members[1]
 	if url != "" {
-		fmt.Fprintf(w, "Parley demo node at %s (data in %s)\n\n", url, dir)
+		fmt.Fprintf(w, "Parley demo node at %s (data in %s)\n", url, dir)
+		fmt.Fprintf(w, "Web UI: %s/ui/ (log in with a member's token)\n\n", url)
 	} else {
 		fmt.Fprintf(w, "Parley demo node in %s\n\n", dir)
 	}

@@ -135,6 +135,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("couldn't create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
+		if mod := needsModule[m.Version]; mod != "" && !s.hasModule(ctx, mod) {
+			continue // see needsModule
+		}
 		err := s.Write(ctx, func(tx *sql.Tx) error {
 			var one int
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = ?`, m.Version).Scan(&one)

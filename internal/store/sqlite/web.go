@@ -1,0 +1,432 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// The web UI's indexes (migration range 300–399), filled by triggers in
+// the transaction that inserts an object version, so that Submit needs
+// no change and the indexes can't lag behind the objects:
+//
+//   - ui_text, an FTS5 table whose rowid is the object's seq, holding the
+//     words of its name, description, pattern, value, hashes, aliases,
+//     labels, opinion and explanation;
+//   - ui_refs, (referenced id, seq) for the source_ref and target_ref of
+//     relationships and the sighting_of_ref of sightings, so an object
+//     page finds its relationships and sightings with one lookup;
+//   - ui_pdq, the PDQ hashes of file objects (hashes.PDQ), of PDQ
+//     indicators (pattern_type "pdq", the pattern is the hash: package
+//     pdq's sharing format) and of STIX patterns comparing
+//     file:hashes.PDQ (the first such comparison), for lookups within a
+//     Hamming radius.
+//
+// Each migration also indexes the rows stored before it.
+func init() {
+	const text = `concat_ws(' ',
+	json_extract(CAST(%[1]s.raw AS TEXT), '$.name'),
+	json_extract(CAST(%[1]s.raw AS TEXT), '$.description'),
+	json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern'),
+	json_extract(CAST(%[1]s.raw AS TEXT), '$.value'),
+	json_extract(CAST(%[1]s.raw AS TEXT), '$.hashes'),
+	json_extract(CAST(%[1]s.raw AS TEXT), '$.aliases'),
+	json_extract(CAST(%[1]s.raw AS TEXT), '$.labels'),
+	json_extract(CAST(%[1]s.raw AS TEXT), '$.opinion'),
+	json_extract(CAST(%[1]s.raw AS TEXT), '$.explanation'))`
+	const pdq = `coalesce(json_extract(CAST(%[1]s.raw AS TEXT), '$.hashes.PDQ'),
+	CASE WHEN json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern_type') = 'pdq' THEN json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern') END,
+	CASE WHEN instr(json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern'), 'hashes.PDQ = ''') > 0
+	THEN substr(json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern'), instr(json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern'), 'hashes.PDQ = ''') + 14, 64) END)`
+	valid := `json_valid(CAST(%[1]s.raw AS TEXT))`
+	f := func(s, row string) string { return fmt.Sprintf(s, row) }
+	registerMigrations(migration{310, "ui full-text index", `
+CREATE VIRTUAL TABLE ui_text USING fts5(body, tokenize = 'unicode61');
+CREATE TRIGGER ui_text_insert AFTER INSERT ON objects WHEN ` + f(valid, "NEW") + ` BEGIN
+	INSERT INTO ui_text(rowid, body) VALUES (NEW.seq, ` + f(text, "NEW") + `);
+END;
+-- Objects are never deleted, but an operator may delete rows behind the
+-- node's back (the fork tests do), and SQLite then reuses the seq.
+CREATE TRIGGER ui_text_delete AFTER DELETE ON objects BEGIN
+	DELETE FROM ui_text WHERE rowid = OLD.seq;
+END;
+INSERT INTO ui_text(rowid, body) SELECT o.seq, ` + f(text, "o") + ` FROM objects o WHERE ` + f(valid, "o") + `;
+`}, migration{311, "ui references", `
+CREATE TABLE ui_refs (
+	ref TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	PRIMARY KEY (ref, seq)
+) WITHOUT ROWID;
+CREATE TRIGGER ui_refs_insert AFTER INSERT ON objects
+WHEN NEW.type IN ('relationship', 'sighting') AND ` + f(valid, "NEW") + ` BEGIN
+	INSERT OR IGNORE INTO ui_refs(ref, seq) SELECT j.value, NEW.seq
+	FROM json_each(CAST(NEW.raw AS TEXT)) j
+	WHERE j.key IN ('source_ref', 'target_ref', 'sighting_of_ref') AND j.type = 'text';
+END;
+CREATE TRIGGER ui_refs_delete AFTER DELETE ON objects BEGIN
+	DELETE FROM ui_refs WHERE seq = OLD.seq;
+END;
+INSERT OR IGNORE INTO ui_refs(ref, seq) SELECT j.value, o.seq
+FROM objects o, json_each(CAST(o.raw AS TEXT)) j
+WHERE o.type IN ('relationship', 'sighting') AND ` + f(valid, "o") + `
+AND j.key IN ('source_ref', 'target_ref', 'sighting_of_ref') AND j.type = 'text';
+`}, migration{312, "ui pdq hashes", `
+CREATE TABLE ui_pdq (
+	seq  INTEGER PRIMARY KEY,
+	hash TEXT NOT NULL
+);
+CREATE TRIGGER ui_pdq_insert AFTER INSERT ON objects
+WHEN NEW.type IN ('file', 'indicator') AND ` + f(valid, "NEW") + ` AND ` + f(pdq, "NEW") + ` IS NOT NULL BEGIN
+	INSERT OR IGNORE INTO ui_pdq(seq, hash) VALUES (NEW.seq, ` + f(pdq, "NEW") + `);
+END;
+CREATE TRIGGER ui_pdq_delete AFTER DELETE ON objects BEGIN
+	DELETE FROM ui_pdq WHERE seq = OLD.seq;
+END;
+INSERT OR IGNORE INTO ui_pdq(seq, hash) SELECT o.seq, ` + f(pdq, "o") + ` FROM objects o
+WHERE o.type IN ('file', 'indicator') AND ` + f(valid, "o") + ` AND ` + f(pdq, "o") + ` IS NOT NULL;
+`})
+}
+
+// needsModule names, by migration version, the SQLite module a
+// migration needs. A migration whose module the driver lacks is skipped
+// and not recorded, so it applies when a driver that has the module next
+// opens the database; until then the features it serves fail (the UI's
+// full-text search says "no such table"). Only the cgo driver, linked
+// into tests and benchmarks, lacks FTS5 (mattn/go-sqlite3 builds it only
+// with its sqlite_fts5 tag); the node's pure-Go driver has it.
+var needsModule = map[int]string{310: "fts5"}
+
+// hasModule reports whether the writer connection's SQLite has the
+// virtual-table module mod, by making and dropping a temporary table.
+func (s *Store) hasModule(ctx context.Context, mod string) bool {
+	if _, err := s.w.ExecContext(ctx, `CREATE VIRTUAL TABLE temp.parley_module_probe USING `+mod+`(x)`); err != nil {
+		return false
+	}
+	s.w.ExecContext(ctx, `DROP TABLE temp.parley_module_probe`)
+	return true
+}
+
+// MaxBrowseLimit is the largest page [Store.BrowseObjects] returns.
+const MaxBrowseLimit = 1000
+
+// MaxPDQCandidates bounds what [Store.PDQObjects] reads, so memory stays
+// bounded whatever the store holds.
+const MaxPDQCandidates = 200_000
+
+// FTSQuery turns what an analyst typed into an FTS5 query: each
+// white-space separated term becomes a quoted phrase (FTS5 splits it into
+// words the way it split the indexed text), and all must match. It
+// returns "" when the input holds no letter or digit, as FTS5 rejects an
+// empty phrase list.
+func FTSQuery(s string) string {
+	// Control characters (a NUL ends SQLite's parse of the query) and
+	// invalid UTF-8 separate terms; they are never part of a word.
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, " "))
+	var terms []string
+	for _, t := range strings.Fields(s) {
+		if !strings.ContainsFunc(t, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
+			continue
+		}
+		terms = append(terms, `"`+strings.ReplaceAll(t, `"`, `""`)+`"`)
+	}
+	return strings.Join(terms, " ")
+}
+
+// BrowseObjects returns one page of b: latest versions only, in seq
+// order, keyset-paged (see [store.Browse]). An unknown collection is an
+// empty page; b.Limit outside 1..[MaxBrowseLimit] is ErrInvalid.
+func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.BrowsePage, error) {
+	if b.Limit < 1 || b.Limit > MaxBrowseLimit || (b.After > 0 && b.Before > 0) {
+		return store.BrowsePage{}, fmt.Errorf("couldn't browse objects: limit %d, after %d, before %d: %w", b.Limit, b.After, b.Before, store.ErrInvalid)
+	}
+	fts := ""
+	if strings.TrimSpace(b.Text) != "" {
+		if fts = FTSQuery(b.Text); fts == "" {
+			return store.BrowsePage{}, nil
+		}
+	}
+	where, args := browseFilter(b, fts)
+	var p store.BrowsePage
+	desc := b.Before > 0
+	// With a text query the full-text index drives the loop, in rowid
+	// (= seq) order from the cursor, so a page stops after its Limit
+	// matches instead of first collecting every match of a common word.
+	// INDEXED BY: the (collection, seq) index serves a page with one
+	// range scan; without it the planner may walk the whole table in
+	// seq order, through every other collection's rows.
+	from := `objects o INDEXED BY objects_collection_seq`
+	if fts != "" {
+		from = `ui_text t JOIN objects o ON o.seq = t.rowid`
+	}
+	// objectCols needs no qualification here: ui_text has no column of
+	// the same name.
+	q := `SELECT ` + objectCols + ` FROM ` + from + ` WHERE ` + where
+	pargs := append([]any(nil), args...)
+	switch {
+	case desc:
+		q += ` AND o.seq < ? ORDER BY o.seq DESC LIMIT ?`
+		pargs = append(pargs, b.Before, b.Limit+1)
+	default:
+		q += ` AND o.seq > ? ORDER BY o.seq LIMIT ?`
+		pargs = append(pargs, b.After, b.Limit+1)
+	}
+	objs, err := s.queryObjects(ctx, q, pargs...)
+	if err != nil {
+		return p, fmt.Errorf("couldn't browse objects: %w", err)
+	}
+	more := len(objs) > b.Limit
+	if more {
+		objs = objs[:b.Limit]
+	}
+	if desc {
+		for i, j := 0, len(objs)-1; i < j; i, j = i+1, j-1 {
+			objs[i], objs[j] = objs[j], objs[i]
+		}
+		p.HasPrev = more
+		p.HasNext = true // the cursor itself came from a later object
+	} else {
+		p.HasNext = more
+		if b.After > 0 {
+			// One probe for an earlier match, through the same index.
+			var one int
+			err := s.r.QueryRowContext(ctx, `SELECT 1 FROM `+from+` WHERE `+where+` AND o.seq <= ? ORDER BY o.seq DESC LIMIT 1`, append(args, b.After)...).Scan(&one)
+			if err != nil && err != sql.ErrNoRows {
+				return p, fmt.Errorf("couldn't browse objects: %w", err)
+			}
+			p.HasPrev = err == nil
+		}
+	}
+	p.Objects = objs
+	return p, nil
+}
+
+func browseFilter(b store.Browse, fts string) (string, []any) {
+	var w strings.Builder
+	args := []any{b.Collection}
+	w.WriteString(`o.collection = ? AND o.is_last = 1`)
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		fmt.Fprintf(&w, " AND %s IN (%s)", col, placeholders(len(vals)))
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	in("o.type", b.Types)
+	in("o.member", b.Creators)
+	if !b.From.IsZero() {
+		w.WriteString(` AND o.date_added >= ?`)
+		args = append(args, fmtTime(b.From))
+	}
+	if !b.To.IsZero() {
+		w.WriteString(` AND o.date_added < ?`)
+		args = append(args, fmtTime(b.To))
+	}
+	if len(b.Markings) > 0 {
+		fmt.Fprintf(&w, ` AND EXISTS (SELECT 1 FROM json_each(CAST(o.raw AS TEXT), '$.object_marking_refs') j WHERE j.value IN (%s))`, placeholders(len(b.Markings)))
+		for _, m := range b.Markings {
+			args = append(args, m)
+		}
+	}
+	if fts != "" {
+		w.WriteString(` AND ui_text MATCH ?`)
+		args = append(args, fts)
+	}
+	return w.String(), args
+}
+
+func (s *Store) queryObjects(ctx context.Context, q string, args ...any) ([]store.Object, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Object
+	for rows.Next() {
+		o, err := scanObject(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+func strArgs(vals []string) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = v
+	}
+	return out
+}
+
+// CollectionStats returns the counts and latest addition of each of the
+// given collections that holds objects, in one query.
+func (s *Store) CollectionStats(ctx context.Context, collections []string) ([]store.CollectionStats, error) {
+	if len(collections) == 0 {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT collection, sum(is_last), count(*), max(date_added) FROM objects
+WHERE collection IN (`+placeholders(len(collections))+`) GROUP BY collection`, strArgs(collections)...)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't count objects: %w", err)
+	}
+	defer rows.Close()
+	var out []store.CollectionStats
+	for rows.Next() {
+		var c store.CollectionStats
+		var last string
+		if err := rows.Scan(&c.Collection, &c.Objects, &c.Versions, &last); err != nil {
+			return nil, fmt.Errorf("couldn't count objects: %w", err)
+		}
+		if c.LastAdded, err = parseTime(last); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// RecentObjects returns the limit most recently added object versions in
+// the given collections, newest first.
+func (s *Store) RecentObjects(ctx context.Context, collections []string, limit int) ([]store.Object, error) {
+	if len(collections) == 0 || limit < 1 {
+		return nil, nil
+	}
+	out, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE collection IN (`+placeholders(len(collections))+`)
+ORDER BY seq DESC LIMIT ?`, append(strArgs(collections), limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read recent objects: %w", err)
+	}
+	return out, nil
+}
+
+// ObjectVersions returns every stored version of the object id in the
+// given collections, oldest version first.
+func (s *Store) ObjectVersions(ctx context.Context, collections []string, id string) ([]store.Object, error) {
+	if len(collections) == 0 {
+		return nil, nil
+	}
+	out, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE object_id = ? AND collection IN (`+placeholders(len(collections))+`)
+ORDER BY version, seq`, append([]any{id}, strArgs(collections)...)...)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the versions of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// LatestObjects returns the latest version of each of ids found in the
+// given collections (one row per collection holding it), in seq order.
+func (s *Store) LatestObjects(ctx context.Context, collections, ids []string) ([]store.Object, error) {
+	if len(collections) == 0 || len(ids) == 0 {
+		return nil, nil
+	}
+	args := append(strArgs(ids), strArgs(collections)...)
+	out, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE object_id IN (`+placeholders(len(ids))+`)
+AND collection IN (`+placeholders(len(collections))+`) AND is_last = 1 ORDER BY seq`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read objects: %w", err)
+	}
+	return out, nil
+}
+
+// Referencing returns the latest versions of the relationships and
+// sightings in the given collections that name id as source_ref,
+// target_ref or sighting_of_ref, at most limit, in seq order.
+func (s *Store) Referencing(ctx context.Context, collections []string, id string, limit int) ([]store.Object, error) {
+	if len(collections) == 0 || limit < 1 {
+		return nil, nil
+	}
+	args := append([]any{id}, strArgs(collections)...)
+	out, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT seq FROM ui_refs WHERE ref = ?)
+AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORDER BY o.seq LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the references to %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// TextObjects returns the latest versions, in the given collections, of
+// the objects whose indexed text matches every term of text (see
+// [FTSQuery]), at most limit, in seq order. Callers that want an exact
+// value check the candidates themselves.
+func (s *Store) TextObjects(ctx context.Context, collections []string, text string, limit int) ([]store.Object, error) {
+	fts := FTSQuery(text)
+	if len(collections) == 0 || limit < 1 || fts == "" {
+		return nil, nil
+	}
+	args := append([]any{fts}, strArgs(collections)...)
+	out, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT rowid FROM ui_text WHERE ui_text MATCH ?)
+AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORDER BY o.seq LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't search: %w", err)
+	}
+	return out, nil
+}
+
+// PDQObjects returns the latest versions, in the given collections, of
+// the objects that carry a PDQ hash, each with the hash's text (as
+// stored: callers parse it), at most [MaxPDQCandidates].
+func (s *Store) PDQObjects(ctx context.Context, collections []string) ([]store.Object, []string, error) {
+	if len(collections) == 0 {
+		return nil, nil, nil
+	}
+	// Two queries, so that the objects are read by scanObject whatever
+	// columns it reads.
+	filter := `FROM ui_pdq p JOIN objects o ON o.seq = p.seq WHERE o.collection IN (` + placeholders(len(collections)) + `) AND o.is_last = 1`
+	rows, err := s.r.QueryContext(ctx, `SELECT p.seq, p.hash `+filter+` ORDER BY p.seq LIMIT ?`, append(strArgs(collections), MaxPDQCandidates)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("couldn't read pdq hashes: %w", err)
+	}
+	bySeq := map[int64]string{}
+	for rows.Next() {
+		var seq int64
+		var h string
+		if err := rows.Scan(&seq, &h); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("couldn't read pdq hashes: %w", err)
+		}
+		bySeq[seq] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("couldn't read pdq hashes: %w", err)
+	}
+	objs, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT p.seq `+filter+` ORDER BY p.seq LIMIT ?) ORDER BY o.seq`,
+		append(strArgs(collections), MaxPDQCandidates)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("couldn't read pdq objects: %w", err)
+	}
+	hashes := make([]string, len(objs))
+	for i, o := range objs {
+		hashes[i] = bySeq[o.Seq]
+	}
+	return objs, hashes, nil
+}
+
+// LatestCheckpointTime returns the size of the newest signed checkpoint
+// and when it was stored; ErrNotFound before the first.
+func (s *Store) LatestCheckpointTime(ctx context.Context) (int64, time.Time, error) {
+	var size int64
+	var created string
+	err := s.r.QueryRowContext(ctx, `SELECT size, created FROM log_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&size, &created)
+	if err == sql.ErrNoRows {
+		return 0, time.Time{}, fmt.Errorf("couldn't read the latest checkpoint: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("couldn't read the latest checkpoint: %w", err)
+	}
+	t, err := parseTime(created)
+	return size, t, err
+}

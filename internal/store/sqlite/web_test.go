@@ -1,0 +1,236 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// webStore is a store with members a and b, collections c1 (both) and c2
+// (b only), and n indicators in c1 whose names number them.
+func webStore(t testing.TB, n int) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for _, m := range []string{"identity--a", "identity--b"} {
+		if err := s.AddMember(ctx, store.Member{ID: m, Name: m, Identity: []byte("{}")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []store.Collection{
+		{ID: "c1", Title: "c1", Readers: []string{"identity--a", "identity--b"}, Writers: []string{"identity--a", "identity--b"}},
+		{ID: "c2", Title: "c2", Readers: []string{"identity--b"}, Writers: []string{"identity--b"}},
+	} {
+		if err := s.AddCollection(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2026, 9, 15, 12, 0, 0, 0, time.UTC)
+	var items []store.Item
+	flush := func(coll, member string) {
+		if len(items) == 0 {
+			return
+		}
+		if _, err := s.Submit(ctx, store.Submission{StatusID: fmt.Sprint("st-", coll, len(items), items[0].Object.ID), Collection: coll, Member: member, Received: t0, Items: items}); err != nil {
+			t.Fatal(err)
+		}
+		items = nil
+	}
+	add := func(id, typ, raw string) {
+		items = append(items, store.Item{
+			Object: store.Object{ID: id, Type: typ, SpecVersion: "2.1", Version: t0, Signed: true, Raw: []byte(raw)},
+			Salt:   make([]byte, 32),
+			Entry:  func(store.Object) ([]byte, error) { return []byte(raw), nil },
+		})
+	}
+	for i := range n {
+		member := "identity--a"
+		if i%2 == 1 {
+			member = "identity--b"
+		}
+		marking := `"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"`
+		if i%3 == 0 {
+			marking = `"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"`
+		}
+		id := fmt.Sprintf("indicator--%08d", i)
+		add(id, "indicator", fmt.Sprintf(`{"id":%q,"name":"number %d","object_marking_refs":[%s],"pattern":"[ipv4-addr:value = '10.0.%d.%d']","type":"indicator"}`, id, i, marking, i/256, i%256))
+		if len(items) == 500 || i == n-1 {
+			flush("c1", member)
+		}
+	}
+	add("relationship--r", "relationship", `{"id":"relationship--r","relationship_type":"indicates","source_ref":"indicator--00000001","target_ref":"malware--m","type":"relationship"}`)
+	add("file--f", "file", `{"hashes":{"PDQ":"f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"},"id":"file--f","type":"file"}`)
+	add("indicator--pdq", "indicator", `{"id":"indicator--pdq","pattern":"0000f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22","pattern_type":"pdq","type":"indicator"}`)
+	flush("c1", "identity--a")
+	add("indicator--secret", "indicator", `{"id":"indicator--secret","name":"hidden secret","pattern":"[ipv4-addr:value = '10.0.0.1']","type":"indicator"}`)
+	flush("c2", "identity--b")
+	return s
+}
+
+func TestBrowseObjectsPaging(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 25)
+	var seen []string
+	b := store.Browse{Collection: "c1", Types: []string{"indicator"}, Limit: 10}
+	var pages []store.BrowsePage
+	for {
+		p, err := s.BrowseObjects(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, p)
+		for _, o := range p.Objects {
+			seen = append(seen, o.ID)
+		}
+		if !p.HasNext {
+			break
+		}
+		b.After = p.Objects[len(p.Objects)-1].Seq
+	}
+	// 25 numbered indicators and the PDQ one.
+	if len(seen) != 26 || len(pages) != 3 || pages[0].HasPrev || !pages[1].HasPrev || !pages[2].HasPrev {
+		t.Fatalf("got %d objects in %d pages (%v)", len(seen), len(pages), seen)
+	}
+	// Back from the last page: the middle page again.
+	p, err := s.BrowseObjects(ctx, store.Browse{Collection: "c1", Types: []string{"indicator"}, Limit: 10, Before: pages[2].Objects[0].Seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Objects) != 10 || p.Objects[0].ID != pages[1].Objects[0].ID || !p.HasPrev || !p.HasNext {
+		t.Fatalf("prev page: %d objects from %s, prev %v next %v", len(p.Objects), p.Objects[0].ID, p.HasPrev, p.HasNext)
+	}
+}
+
+func TestBrowseObjectsFilters(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 30)
+	count := func(b store.Browse) []string {
+		t.Helper()
+		b.Limit = 100
+		p, err := s.BrowseObjects(ctx, b)
+		if err != nil {
+			t.Fatalf("%+v: %v", b, err)
+		}
+		var ids []string
+		for _, o := range p.Objects {
+			ids = append(ids, o.ID)
+		}
+		return ids
+	}
+	for _, tc := range []struct {
+		name string
+		b    store.Browse
+		want int
+	}{
+		{"all", store.Browse{Collection: "c1"}, 33},
+		{"type", store.Browse{Collection: "c1", Types: []string{"relationship", "file"}}, 2},
+		{"creator b", store.Browse{Collection: "c1", Creators: []string{"identity--b"}}, 30}, // the indicators' batch was b's
+		{"creator a", store.Browse{Collection: "c1", Creators: []string{"identity--a"}}, 3},
+		{"red", store.Browse{Collection: "c1", Markings: []string{"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}}, 10},
+		{"text", store.Browse{Collection: "c1", Text: "number 7"}, 1},
+		{"ip", store.Browse{Collection: "c1", Text: "10.0.0.17"}, 1},
+		{"other collection", store.Browse{Collection: "c2", Text: "10.0.0.1"}, 1},
+		{"hidden text not in c1", store.Browse{Collection: "c1", Text: "secret"}, 0},
+		{"syntax", store.Browse{Collection: "c1", Text: `" OR * NEAR(`}, 0},
+		{"future", store.Browse{Collection: "c1", From: time.Now().Add(time.Hour)}, 0},
+	} {
+		if got := count(tc.b); len(got) != tc.want {
+			t.Errorf("%s: %d objects %v, want %d", tc.name, len(got), got, tc.want)
+		}
+	}
+}
+
+func TestWebLookups(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 3)
+	refs, err := s.Referencing(ctx, []string{"c1"}, "indicator--00000001", 10)
+	if err != nil || len(refs) != 1 || refs[0].ID != "relationship--r" {
+		t.Fatalf("Referencing: %v %v", refs, err)
+	}
+	objs, hashes, err := s.PDQObjects(ctx, []string{"c1"})
+	if err != nil || len(objs) != 2 || hashes[0] != "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" || hashes[1] != "0000f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" {
+		t.Fatalf("PDQObjects: %v %v %v", objs, hashes, err)
+	}
+	got, err := s.TextObjects(ctx, []string{"c1"}, "10.0.0.1", 10)
+	if err != nil || len(got) != 1 || got[0].ID != "indicator--00000001" {
+		t.Fatalf("TextObjects in c1: %v %v", got, err)
+	}
+	got, err = s.TextObjects(ctx, []string{"c1", "c2"}, "10.0.0.1", 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("TextObjects in c1, c2: %v %v", got, err)
+	}
+	st, err := s.CollectionStats(ctx, []string{"c1", "c2"})
+	if err != nil || len(st) != 2 || st[0].Objects != 6 || st[1].Objects != 1 {
+		t.Fatalf("CollectionStats: %+v %v", st, err)
+	}
+	rec, err := s.RecentObjects(ctx, []string{"c1"}, 2)
+	if err != nil || len(rec) != 2 || rec[0].ID != "indicator--pdq" || rec[1].ID != "file--f" {
+		t.Fatalf("RecentObjects: %d objects, %v", len(rec), err)
+	}
+	vs, err := s.ObjectVersions(ctx, []string{"c1"}, "indicator--00000002")
+	if err != nil || len(vs) != 1 {
+		t.Fatalf("ObjectVersions: %v %v", vs, err)
+	}
+	lo, err := s.LatestObjects(ctx, []string{"c1"}, []string{"indicator--00000002", "file--f", "indicator--secret"})
+	if err != nil || len(lo) != 2 {
+		t.Fatalf("LatestObjects: %v %v", lo, err)
+	}
+}
+
+func TestFTSQuery(t *testing.T) {
+	for in, want := range map[string]string{
+		"":               "",
+		"evil.example":   `"evil.example"`,
+		`a"b c`:          `"a""b" "c"`,
+		"* ( )":          "",
+		"  NEAR  OR x  ": `"NEAR" "OR" "x"`,
+	} {
+		if got := FTSQuery(in); got != want {
+			t.Errorf("FTSQuery(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzFTSQuery: whatever an analyst types, the full-text query built
+// from it is valid FTS5 syntax (the browse never fails on it).
+func FuzzFTSQuery(f *testing.F) {
+	for _, s := range []string{"evil.example", `" OR * NEAR(`, "a\"b", "^x", "col:val", "-x +y", "AND OR NOT", "\x00"} {
+		f.Add(s)
+	}
+	s := webStore(f, 3)
+	f.Fuzz(func(t *testing.T, text string) {
+		if _, err := s.BrowseObjects(context.Background(), store.Browse{Collection: "c1", Text: text, Limit: 5}); err != nil {
+			t.Fatalf("%q (FTS %q): %v", text, FTSQuery(text), err)
+		}
+	})
+}
+
+// TestWebIndexesFollowDeletes: rows deleted behind the node's back (an
+// operator rewriting history) leave no index rows that a reused seq
+// would collide with.
+func TestWebIndexesFollowDeletes(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 3)
+	w, _ := s.DB()
+	if _, err := w.Exec(`DELETE FROM objects WHERE seq = (SELECT max(seq) FROM objects)`); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := w.QueryRow(`SELECT count(*) FROM ui_text WHERE rowid > (SELECT max(seq) FROM objects)`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("ui_text keeps %d deleted rows (%v)", n, err)
+	}
+	raw := `{"id":"indicator--new","name":"replacement","type":"indicator"}`
+	if _, err := s.Submit(ctx, store.Submission{StatusID: "again", Collection: "c2", Member: "identity--b", Received: time.Now(),
+		Items: []store.Item{{Object: store.Object{ID: "indicator--new", Type: "indicator", SpecVersion: "2.1", Version: time.Now(), Raw: []byte(raw)},
+			Salt: make([]byte, 32), Entry: func(store.Object) ([]byte, error) { return []byte(raw), nil }}}}); err != nil {
+		t.Fatalf("a submission reusing the deleted seq: %v", err)
+	}
+}

@@ -1,0 +1,54 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// apiGets are the node endpoints the UI's scripts read through
+// /ui/api/: the same handlers, called as the session's member.
+var apiGets = map[string]bool{
+	"/log/receipt": true, "/log/keys": true, "/log/checkpoint": true,
+	"/log/key": true, "/log/bundle": true, "/concurrence": true,
+}
+
+// apiGet forwards GET /ui/api/X to the node's GET /X with the session's
+// token as the bearer token, for the endpoints in apiGets.
+func (h *Handler) apiGet(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimPrefix(r.URL.Path, "/ui/api")
+	if !apiGets[p] || h.d.API == nil {
+		http.NotFound(w, r)
+		return
+	}
+	h.forward(w, r, p)
+}
+
+// apiPost forwards POST /ui/api/collections/{id}/objects/ (with the
+// session's CSRF token, checked by [Handler.member]) to the node's TAXII
+// objects endpoint: the browser's signed objects go through the node's
+// submission pipeline like any TAXII client's.
+func (h *Handler) apiPost(w http.ResponseWriter, r *http.Request) {
+	if h.d.API == nil {
+		http.NotFound(w, r)
+		return
+	}
+	h.forward(w, r, "/api/collections/"+url.PathEscape(r.PathValue("id"))+"/objects/")
+}
+
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, path string) {
+	s := sessionFrom(r)
+	r2 := r.Clone(r.Context())
+	r2.URL = &url.URL{Path: path, RawQuery: r.URL.RawQuery}
+	r2.RequestURI = r2.URL.RequestURI()
+	r2.Header = http.Header{}
+	for _, k := range []string{"Accept", "Content-Type", "Content-Length"} {
+		if v := r.Header.Get(k); v != "" {
+			r2.Header.Set(k, v)
+		}
+	}
+	r2.Header.Set("Authorization", "Bearer "+s.token)
+	// The node's answers aren't pages: no scripts may run in them.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.d.API.ServeHTTP(w, r2)
+}

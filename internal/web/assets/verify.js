@@ -1,0 +1,127 @@
+// The object page's check, in the analyst's browser: it takes nothing on
+// the node's word. It fetches the object's log receipt and its member's
+// logged keys (through the session, at /ui/api/), then checks with
+// WebCrypto, using only the rules in logv2.js:
+//   1. the checkpoint is signed by the log key the analyst pinned (first
+//      use pins the key and shows its fingerprint; a changed key fails);
+//   2. the entry is an object entry whose salted commitment opens to
+//      this exact object, collection, version and member;
+//   3. the inclusion proof leads from the entry to the checkpoint's root;
+//   4. the member's key entries are in the log (their own proofs against
+//      their checkpoint, also signed by the pinned key), and the object's
+//      signature verifies with the key in force at the entry's index.
+// The element [data-verification] ends "verified" or "failed".
+"use strict";
+(function () {
+  const L = window.ParleyLog;
+  const el = document.querySelector("[data-verification]");
+  if (!el || !L) return;
+  const status = el.querySelector(".status");
+  const steps = el.querySelector(".steps");
+  const pinEl = el.querySelector(".pin");
+  const PIN = "parley.pinned-log-key";
+
+  function step(ok, text) {
+    const li = document.createElement("li");
+    li.className = ok ? "ok" : "bad";
+    li.textContent = (ok ? "✓ " : "✗ ") + text;
+    steps.appendChild(li);
+  }
+  function finish(ok, why) {
+    status.textContent = ok ? "Verified in your browser: " + why : "Verification FAILED: " + why;
+    el.classList.add(ok ? "verified" : "failed");
+    el.setAttribute("data-verification", ok ? "verified" : "failed");
+  }
+  class Check extends Error {}
+  function need(cond, msg) { if (!cond) throw new Check(msg); }
+
+  async function get(path, asText) {
+    for (let i = 0; i < 20; i++) {
+      const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (r.status === 503) { await new Promise((res) => setTimeout(res, 500)); continue; }
+      if (!r.ok) throw new Check("the node answered " + r.status + " for " + path.split("?")[0]);
+      return asText ? r.text() : r.json();
+    }
+    throw new Check("the node kept answering 503 (not in a checkpoint yet)");
+  }
+
+  async function fingerprint(vkey) {
+    const d = await L.sha256(new TextEncoder().encode(vkey.trim()));
+    return "SHA256:" + L.hex(d.slice(0, 8)).replace(/(....)(?!$)/g, "$1 ");
+  }
+
+  async function pinnedKey() {
+    const served = (await get("/ui/api/log/key", true)).trim();
+    let pinned = null;
+    try { pinned = localStorage.getItem(PIN); } catch (e) { /* storage off: pin for this page only */ }
+    if (!pinned) {
+      try { localStorage.setItem(PIN, served); } catch (e) {}
+      pinEl.textContent = "First use: pinned this node's log key, fingerprint " + (await fingerprint(served)) + ". Compare it with the one your node's operator published.";
+      pinned = served;
+    } else if (pinned !== served) {
+      pinEl.textContent = "ALARM: the node now serves a different log key (" + (await fingerprint(served)) + ") from the one you pinned (" + (await fingerprint(pinned)) + "). Checks use the pinned key.";
+      pinEl.classList.add("alarm");
+    } else {
+      pinEl.textContent = "Log key pinned in this browser: " + (await fingerprint(pinned)) + ".";
+    }
+    return L.parseVerifierKey(pinned);
+  }
+
+  async function run() {
+    el.setAttribute("data-verification", "running");
+    status.textContent = "Checking in your browser…";
+    const raw = el.dataset.object;
+    const obj = JSON.parse(raw);
+    const id = el.dataset.objectId;
+    const version = L.objectVersion(obj);
+    need(obj.id === id, "the page's object is not " + id);
+    const key = await pinnedKey();
+
+    const rc = await get("/ui/api/log/receipt?object=" + encodeURIComponent(id) + "&version=" + encodeURIComponent(version));
+    const cp = await L.verifyCheckpoint(rc.checkpoint, key);
+    need(cp.size === rc.tree_size, "the receipt's tree size is not its checkpoint's");
+    step(true, "checkpoint of " + cp.size + " entries signed by the pinned log key");
+
+    const leaf = L.b64decode(rc.entry);
+    const e = L.parseEntry(leaf);
+    need(e.kind === "object", "the entry is a " + e.kind + " entry, not an object entry");
+    need(rc.object_id === id && L.sameInstant(rc.version, version), "the receipt is for another object version");
+    need(typeof obj.created_by_ref !== "string" || obj.created_by_ref === rc.member, "the receipt names member " + rc.member + ", the object " + obj.created_by_ref);
+    const c = await L.objectCommitment(rc.salt, rc.collection, rc.object_id, rc.version, rc.member, raw);
+    need(c === e.commitment, "the commitment in the log does not open to this object (it was changed after it was logged)");
+    step(true, "the log entry's salted commitment opens to this object, version " + version);
+
+    const proof = (rc.inclusion_proof || []).map(L.b64decode);
+    const root = await L.rootFromInclusion(rc.log_index, rc.tree_size, await L.leafHash(leaf), proof);
+    need(L.equal(root, cp.root), "the inclusion proof does not lead to the checkpoint's root");
+    step(true, "entry " + rc.log_index + " is in the log (RFC 9162 inclusion proof)");
+
+    const ks = await get("/ui/api/log/keys?member=" + encodeURIComponent(rc.member));
+    const kcp = await L.verifyCheckpoint(ks.checkpoint, key);
+    need(kcp.size === ks.tree_size, "the key history's tree size is not its checkpoint's");
+    need(kcp.size > rc.log_index, "the key history's checkpoint doesn't reach the object's entry");
+    const events = [];
+    for (const ev of ks.events || []) {
+      const kleaf = L.b64decode(ev.entry);
+      const kr = await L.rootFromInclusion(ev.log_index, ks.tree_size, await L.leafHash(kleaf), (ev.inclusion_proof || []).map(L.b64decode));
+      need(L.equal(kr, kcp.root), "a key entry's inclusion proof does not verify");
+      events.push({ index: ev.log_index, entry: L.parseEntry(kleaf) });
+    }
+    const inForce = await L.keyInForce(events, rc.member, rc.log_index);
+    need(inForce, "the member had no key in force at entry " + rc.log_index);
+    step(true, "the member's key in force at entry " + rc.log_index + " is logged (" + events.length + " key events)");
+
+    const sp = L.signatureParts(obj);
+    need(sp, "the object is not signed");
+    need(sp.ext.alg === "ed25519" && sp.ext.public_key === inForce, "the object is signed with a key that is not the member's logged key");
+    const sigOK = await L.ed25519Verify(L.b64decode(inForce), L.b64decode(sp.ext.signature), sp.message);
+    need(sigOK, "the member's signature does not verify");
+    step(true, "signature by the member's logged key");
+    finish(true, "signature, commitment, inclusion and checkpoint all check.");
+  }
+
+  run().catch((err) => {
+    step(false, err && err.message ? err.message : String(err));
+    finish(false, err && err.message ? err.message : String(err));
+  });
+})();

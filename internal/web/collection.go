@@ -1,0 +1,150 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/stix"
+)
+
+// PageSize is the number of objects on a collection page.
+const PageSize = 100
+
+// stixTypes are offered in the type filter.
+var stixTypes = []string{
+	"attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident", "indicator",
+	"infrastructure", "intrusion-set", "location", "malware", "malware-analysis", "note", "observed-data",
+	"opinion", "report", "threat-actor", "tool", "vulnerability", "relationship", "sighting",
+	"domain-name", "email-addr", "file", "ipv4-addr", "ipv6-addr", "url",
+}
+
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+type collectionView struct {
+	ID, Title, Description string
+	Objects                []summary
+	Rows                   template.HTML // see objectRows
+	Types, Creators, TLPs  []option
+	Q, From, To            string
+	Next, Prev             string
+	Filtered               bool
+	CanWrite               bool
+}
+
+// collection pages through the latest versions of a collection's
+// objects by log position (keyset paging on the store's sequence: the
+// cost of a page doesn't depend on its depth), with filters and
+// full-text search. A collection the member may not read is 404, like a
+// missing one: the UI doesn't tell them apart.
+func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	m := sessionFrom(r).member
+	a, err := h.access(ctx, m)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
+	id := r.PathValue("id")
+	c, ok := a.byID[id]
+	if !ok || !c.CanRead(m.ID) {
+		h.fail(w, r, http.StatusNotFound, "There is no such collection, or you may not read it.", nil)
+		return
+	}
+	q := r.URL.Query()
+	b := store.Browse{Collection: id, Limit: PageSize, Text: strings.TrimSpace(q.Get("q"))}
+	v := collectionView{ID: c.ID, Title: c.Title, Description: c.Description, Q: b.Text, CanWrite: c.CanWrite(m.ID)}
+	if t := q.Get("type"); t != "" {
+		b.Types = []string{t}
+	}
+	if cr := q.Get("creator"); cr != "" {
+		b.Creators = []string{cr}
+	}
+	if tl := q.Get("tlp"); tl != "" {
+		b.Markings = []string{tl}
+	}
+	bad := func(what string) {
+		h.fail(w, r, http.StatusBadRequest, what, nil)
+	}
+	if s := q.Get("from"); s != "" {
+		t, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			bad("from must be a date (YYYY-MM-DD).")
+			return
+		}
+		b.From, v.From = t, s
+	}
+	if s := q.Get("to"); s != "" {
+		t, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			bad("to must be a date (YYYY-MM-DD).")
+			return
+		}
+		b.To, v.To = t.AddDate(0, 0, 1), s // "to" includes the day
+	}
+	for _, k := range []string{"after", "before"} {
+		s := q.Get(k)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			bad(k + " must be a position in the log this page gave.")
+			return
+		}
+		if k == "after" {
+			b.After = n
+		} else {
+			b.Before = n
+		}
+	}
+	if b.After > 0 && b.Before > 0 {
+		bad("Use after or before, not both.")
+		return
+	}
+	page, err := h.q.BrowseObjects(ctx, b)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
+	v.Objects = a.summaries(page.Objects)
+	v.Rows = objectRows(v.Objects)
+	v.Filtered = b.Text != "" || len(b.Types) > 0 || len(b.Creators) > 0 || len(b.Markings) > 0 || v.From != "" || v.To != ""
+	link := func(k string, seq int64) string {
+		nq := url.Values{}
+		for _, f := range []string{"q", "type", "creator", "tlp", "from", "to"} {
+			if s := q.Get(f); s != "" {
+				nq.Set(f, s)
+			}
+		}
+		nq.Set(k, strconv.FormatInt(seq, 10))
+		return "/ui/collections/" + url.PathEscape(id) + "?" + nq.Encode()
+	}
+	if n := len(page.Objects); n > 0 {
+		if page.HasNext {
+			v.Next = link("after", page.Objects[n-1].Seq)
+		}
+		if page.HasPrev {
+			v.Prev = link("before", page.Objects[0].Seq)
+		}
+	}
+	for _, t := range stixTypes {
+		v.Types = append(v.Types, option{t, t, q.Get("type") == t})
+	}
+	for _, mm := range a.members {
+		v.Creators = append(v.Creators, option{mm.ID, mm.Name, q.Get("creator") == mm.ID})
+	}
+	for _, l := range stix.TLPLevels {
+		if l.Version == 2 {
+			v.TLPs = append(v.TLPs, option{l.ID, l.Name, q.Get("tlp") == l.ID})
+		}
+	}
+	h.render(w, r, http.StatusOK, "collection", c.Title, v)
+}

@@ -1,0 +1,201 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/stix"
+)
+
+// access is what one member may see: the collections it may read or
+// write (everything else doesn't exist for it) and member names.
+type access struct {
+	visible  []store.Collection
+	readable []string
+	byID     map[string]store.Collection
+	names    map[string]string // member id -> name
+	members  []store.Member
+}
+
+func (a access) canRead(coll string) bool {
+	for _, c := range a.readable {
+		if c == coll {
+			return true
+		}
+	}
+	return false
+}
+
+func (a access) name(member string) string {
+	if n, ok := a.names[member]; ok {
+		return n
+	}
+	return member
+}
+
+// access loads the collections and members in two queries; every page
+// starts with it, and no page queries per row after it.
+func (h *Handler) access(ctx context.Context, m store.Member) (access, error) {
+	cs, err := h.d.Store.Collections(ctx)
+	if err != nil {
+		return access{}, err
+	}
+	a := access{byID: map[string]store.Collection{}, names: map[string]string{}}
+	for _, c := range cs {
+		if c.CanRead(m.ID) || c.CanWrite(m.ID) {
+			a.visible = append(a.visible, c)
+			a.byID[c.ID] = c
+		}
+		if c.CanRead(m.ID) {
+			a.readable = append(a.readable, c.ID)
+		}
+	}
+	if a.members, err = h.d.Store.Members(ctx); err != nil {
+		return access{}, err
+	}
+	for _, mm := range a.members {
+		a.names[mm.ID] = mm.Name
+	}
+	return a, nil
+}
+
+// tlpBadge is a TLP marking as the UI shows it: its TLP 2.0 name and the
+// CSS class of its colour.
+type tlpBadge struct {
+	Name  string
+	Class string
+}
+
+func tlpBadges(refs []string) []tlpBadge {
+	var out []tlpBadge
+	for _, r := range refs {
+		l, ok := stix.LookupTLP(r)
+		if !ok {
+			continue
+		}
+		out = append(out, tlpBadge{Name: l.Name, Class: "tlp-" + strings.ReplaceAll(l.Level, "+", "-")})
+	}
+	return out
+}
+
+// summary is one object in a list.
+type summary struct {
+	Seq        int64
+	ID         string
+	Type       string
+	Label      string
+	Collection string
+	CollTitle  string
+	Member     string
+	Creator    string
+	Added      time.Time
+	Version    time.Time
+	Signed     bool
+	TLP        []tlpBadge
+	Revoked    bool
+	// Short and AddedText are Label and Added as a list shows them,
+	// computed here: a function call in a template costs a reflective
+	// call per row.
+	Short, AddedText string
+}
+
+// head holds the properties a list shows, decoded without the rest.
+type head struct {
+	Name     string          `json:"name"`
+	Value    json.RawMessage `json:"value"`
+	Pattern  string          `json:"pattern"`
+	Markings []string        `json:"object_marking_refs"`
+	Revoked  bool            `json:"revoked"`
+	Opinion  string          `json:"opinion"`
+	RelType  string          `json:"relationship_type"`
+	Source   string          `json:"source_ref"`
+	Target   string          `json:"target_ref"`
+	SightOf  string          `json:"sighting_of_ref"`
+	Count    *int            `json:"count"`
+	Explain  string          `json:"explanation"`
+}
+
+func decodeHead(raw []byte) head {
+	var hd head
+	json.Unmarshal(raw, &hd) // a field of another type stays empty
+	return hd
+}
+
+func label(o store.Object, hd head) string {
+	switch {
+	case hd.Name != "":
+		return hd.Name
+	case len(hd.Value) > 0 && hd.Value[0] == '"':
+		var s string
+		if json.Unmarshal(hd.Value, &s) == nil {
+			return s
+		}
+	case hd.Pattern != "":
+		return hd.Pattern
+	case hd.Opinion != "":
+		return hd.Opinion
+	case hd.RelType != "":
+		typ := func(id string) string { t, _, _ := strings.Cut(id, "--"); return t }
+		return typ(hd.Source) + " " + hd.RelType + " " + typ(hd.Target)
+	}
+	return o.ID
+}
+
+func (a access) summarize(o store.Object) summary {
+	hd := decodeHead(o.Raw)
+	l := label(o, hd)
+	short := l
+	if len(short) > 120 {
+		if r := []rune(short); len(r) > 120 {
+			short = string(r[:120]) + "…"
+		}
+	}
+	return summary{
+		Short: short, AddedText: o.DateAdded.UTC().Format("2006-01-02 15:04:05Z"),
+		Seq: o.Seq, ID: o.ID, Type: o.Type, Label: l,
+		Collection: o.Collection, CollTitle: a.byID[o.Collection].Title,
+		Member: o.Member, Creator: a.name(o.Member),
+		Added: o.DateAdded, Version: o.Version, Signed: o.Signed,
+		TLP: tlpBadges(hd.Markings), Revoked: hd.Revoked,
+	}
+}
+
+func (a access) summaries(objs []store.Object) []summary {
+	out := make([]summary, len(objs))
+	for i, o := range objs {
+		out[i] = a.summarize(o)
+	}
+	return out
+}
+
+// age says how long ago t was, coarsely.
+func age(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case t.IsZero():
+		return "never"
+	case d < time.Minute:
+		return "less than a minute ago"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 48*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	default:
+		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	}
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return itoa(n) + " " + unit + "s"
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

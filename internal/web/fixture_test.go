@@ -1,0 +1,224 @@
+package web_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/stix"
+)
+
+// hostile strings go into every STIX string field of the fixture's
+// objects: markup, script, event handlers, SVG breakouts and URL schemes.
+var hostile = []string{
+	`<script>window.__pwned=1</script>`,
+	`"><img src=x onerror="window.__pwned=2">`,
+	`</text></svg><script>window.__pwned=3</script>`,
+	`javascript:window.__pwned=4`,
+	`'><svg onload=window.__pwned=5>`,
+	`{{.}} </title><iframe src=//evil.example>`,
+}
+
+type member struct {
+	ID, Token, Name string
+	Key             ed25519.PrivateKey
+}
+
+type fixture struct {
+	n               *node.Node
+	URL             string
+	aurelia, borova member
+	shared, private string
+	// objects by role
+	indicator, report, hostileID, secretID string
+	pdqID, hashID                          string
+}
+
+// newFixture starts a node on a loopback port with two members: both
+// read and write "shared"; only borova reads "private", which holds an
+// indicator for 198.51.100.77 that aurelia must never see.
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := node.Init(ctx, dir, node.Config{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Open(ctx, dir, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{n: n}
+	add := func(name string) member {
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		nm, err := n.AddMember(ctx, name, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return member{ID: nm.ID, Token: nm.Token, Name: name, Key: priv}
+	}
+	f.aurelia, f.borova = add("cert-aurelia"), add("cert-borovia")
+	if f.shared, err = n.AddCollection(ctx, "Joint <b>election</b> security", "shared by both", []string{"cert-aurelia", "cert-borovia"}, []string{"cert-aurelia", "cert-borovia"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if f.private, err = n.AddCollection(ctx, "Borovia internal", "", []string{"cert-borovia"}, []string{"cert-borovia"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.URL = "http://" + ln.Addr().String()
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.Serve(sctx, ln, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		n.Close()
+	})
+
+	f.indicator = "indicator--11111111-1111-4111-8111-111111111111"
+	f.report = "report--22222222-2222-4222-8222-222222222222"
+	f.hostileID = "malware--33333333-3333-4333-8333-333333333333"
+	f.secretID = "indicator--44444444-4444-4444-8444-444444444444"
+	f.pdqID = "indicator--66666666-6666-4666-8666-666666666666"
+	f.hashID = "indicator--99999999-9999-4999-8999-999999999999"
+	h := strings.Join(hostile, " ")
+	f.submit(t, f.aurelia, f.shared,
+		map[string]any{"type": "indicator", "id": f.indicator, "name": "Look-alike portal " + hostile[0],
+			"description": h, "pattern": "[domain-name:value = 'aurelia-elections-portal.example'] OR [ipv4-addr:value = '203.0.113.45']",
+			"pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z", "labels": hostile,
+			"object_marking_refs": []string{stix.TLP2AmberID},
+			"external_references": []map[string]any{{"source_name": hostile[1], "url": hostile[3], "description": hostile[2]}, {"source_name": "ok", "url": "https://example.org/x"}}},
+		map[string]any{"type": "malware", "id": f.hostileID, "name": hostile[2], "description": h, "is_family": false,
+			"aliases": hostile, "object_marking_refs": []string{stix.TLP2RedID}},
+		map[string]any{"type": "relationship", "id": "relationship--55555555-5555-4555-8555-555555555555",
+			"relationship_type": "indicates", "source_ref": f.indicator, "target_ref": f.hostileID, "description": h},
+		map[string]any{"type": "report", "id": f.report, "name": "Report " + hostile[1], "description": h,
+			"published": "2026-09-15T00:00:00Z", "object_refs": []string{f.indicator, f.hostileID, f.secretID}, "report_types": []string{hostile[4]}},
+		// A PDQ hash as package pdq shares it, and a file hash in a pattern.
+		map[string]any{"type": "indicator", "id": f.pdqID, "name": hostile[5], "pattern_type": "pdq",
+			"pattern": "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", "valid_from": "2026-09-14T08:30:00Z"},
+		map[string]any{"type": "indicator", "id": f.hashID, "name": "Lure document",
+			"pattern": "[file:hashes.'SHA-256' = '" + strings.Repeat("ab", 32) + "']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"},
+	)
+	f.submit(t, f.borova, f.shared,
+		map[string]any{"type": "sighting", "id": "sighting--77777777-7777-4777-8777-777777777777", "sighting_of_ref": f.indicator,
+			"count": 3, "first_seen": "2026-09-15T10:00:00Z", "description": h},
+		map[string]any{"type": "opinion", "id": "opinion--88888888-8888-4888-8888-888888888888", "opinion": "disagree",
+			"object_refs": []string{f.report}, "explanation": h})
+	f.submit(t, f.borova, f.private,
+		map[string]any{"type": "indicator", "id": f.secretID, "name": "Borovia secret source",
+			"pattern": "[ipv4-addr:value = '198.51.100.77']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	return f
+}
+
+var counter int
+
+// submit signs and posts objects as m through the node's pipeline.
+func (f *fixture) submit(t testing.TB, m member, coll string, objs ...map[string]any) {
+	t.Helper()
+	var raws []json.RawMessage
+	for _, o := range objs {
+		counter++
+		ts := stix.FormatTimestamp(time.Date(2026, 9, 14, 8, 30, 0, 0, time.UTC).Add(time.Duration(counter) * time.Minute))
+		o["spec_version"] = "2.1"
+		o["created_by_ref"] = m.ID
+		if _, ok := o["created"]; !ok {
+			o["created"], o["modified"] = ts, ts
+		}
+		b, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = stix.Sign(b, m.Key); err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, b)
+	}
+	c, err := f.n.Store().Collection(context.Background(), coll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.n.Submit(context.Background(), m.ID, c, raws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Failures) > 0 {
+		t.Fatalf("submit: %+v", st.Failures)
+	}
+}
+
+// client is a browser-like HTTP client with a cookie jar that does not
+// follow redirects.
+type client struct {
+	*http.Client
+	base string
+}
+
+func newClient(t testing.TB, base string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{&http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, base}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// login logs in with token and returns the session's CSRF token.
+func (c *client) login(t testing.TB, token string) string {
+	t.Helper()
+	_, body := c.get(t, "/ui/login")
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no csrf field in the login page")
+	}
+	resp, err := c.PostForm(c.base+"/ui/login", url.Values{"csrf": {m[1]}, "token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %s", resp.Status)
+	}
+	_, home := c.get(t, "/ui/")
+	m = csrfRE.FindStringSubmatch(home)
+	if m == nil {
+		t.Fatalf("no csrf field after login:\n%s", home)
+	}
+	return m[1]
+}
+
+func (c *client) get(t testing.TB, path string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Get(c.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func mustStatus(t testing.TB, resp *http.Response, want int, what string) {
+	t.Helper()
+	if resp.StatusCode != want {
+		t.Fatalf("%s: %s, want %d", what, resp.Status, want)
+	}
+}
+
+var _ = fmt.Sprint

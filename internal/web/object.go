@@ -1,0 +1,562 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/opinion"
+	"github.com/parley-exchange/parley/pattern"
+	"github.com/parley-exchange/parley/stix"
+)
+
+// MaxGraphNeighbours caps the relationship graph; the table beside it
+// lists up to MaxRelationships.
+const (
+	MaxGraphNeighbours = 16
+	MaxRelationships   = 500
+)
+
+type prop struct{ Key, Value string }
+
+type observable struct{ Type, Path, Op, Value, Lookup string }
+
+type versionView struct {
+	Version, Added time.Time
+	Collection     string
+	LogIndex       int64
+	Changes        []string
+	Current        bool
+}
+
+type relRow struct {
+	RelType, Direction string
+	Other              summary
+	Rel                summary
+}
+
+type gnode struct {
+	X, Y        float64
+	Label, Href string
+	Center      bool
+}
+
+type gedge struct {
+	X1, Y1, X2, Y2, LX, LY float64
+	Label                  string
+}
+
+type graphView struct {
+	W, H      int
+	Nodes     []gnode
+	Edges     []gedge
+	Truncated int
+}
+
+type bar struct {
+	X, Y, W, H float64
+	Label      string
+	N          int
+}
+
+type memberCount struct {
+	Name  string
+	Count int
+}
+
+type sightingsView struct {
+	// First and Last label the chart's ends (their days).
+	First, Last string
+	Total       int
+	PerMember   []memberCount
+	Bars        []bar
+	List        []summary
+}
+
+type voteView struct {
+	Member, Value, Explanation, OpinionID string
+	Confidence                            string
+	Mine                                  bool
+}
+
+type countView struct {
+	Value string
+	N     int
+}
+
+type concurrenceView struct {
+	Counts       []countView
+	Votes        []voteView
+	Voices, Of   int
+	Unavailable  string
+	MineRaw      []ownOpinion
+	Values       []string
+	Writable     []store.Collection
+	CanSight     bool
+	VerifiedHint string
+}
+
+type ownOpinion struct{ ID, Value, Raw string }
+
+type objectView struct {
+	S            summary
+	Raw          string
+	Version      string
+	Name         string
+	Description  string
+	Pattern      string
+	PatternErr   string
+	Observables  []observable
+	Props        []prop
+	References   []summary
+	Missing      []string
+	Versions     []versionView
+	Graph        graphView
+	Rels         []relRow
+	Sightings    sightingsView
+	Opinions     concurrenceView
+	Collections  []string
+	SignedBy     string
+	External     []extRef
+	VerifyMember string
+}
+
+type extRef struct{ Source, ID, URL, Description string }
+
+// object renders one object: the latest version the member may read,
+// its properties for its type, versions, relationships, sightings,
+// opinions, and the receipt that the page's script verifies. An object
+// with no version in a readable collection is 404 like an unknown id.
+func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	me := sessionFrom(r).member
+	a, err := h.access(ctx, me)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
+	id := r.PathValue("id")
+	if _, err := stix.SplitIdentifier(id); err != nil {
+		h.fail(w, r, http.StatusNotFound, "There is no such object, or you may not read it.", nil)
+		return
+	}
+	versions, err := h.q.ObjectVersions(ctx, a.readable, id)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
+	if len(versions) == 0 {
+		h.fail(w, r, http.StatusNotFound, "There is no such object, or you may not read it.", nil)
+		return
+	}
+	latest := versions[len(versions)-1]
+	var props map[string]any
+	d := json.NewDecoder(strings.NewReader(string(latest.Raw)))
+	d.UseNumber()
+	if err := d.Decode(&props); err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
+	v := objectView{S: a.summarize(latest), Raw: string(latest.Raw), SignedBy: a.name(latest.Member), VerifyMember: latest.Member}
+	v.Version, _ = props["modified"].(string)
+	if v.Version == "" {
+		v.Version, _ = props["created"].(string)
+	}
+	v.Name, _ = props["name"].(string)
+	v.Description, _ = props["description"].(string)
+	if p, ok := props["pattern"].(string); ok {
+		v.Pattern = p
+		if pt, _ := props["pattern_type"].(string); pt == "" || pt == "stix" {
+			if in, err := pattern.Inspect(p); err != nil {
+				v.PatternErr = err.Error()
+			} else {
+				for _, c := range in.Comparisons {
+					val := strings.Trim(c.Value, "'")
+					path := make([]string, len(c.Path))
+					for i, p := range c.Path {
+						path[i] = fmt.Sprint(p)
+					}
+					v.Observables = append(v.Observables, observable{c.ObjectType, strings.Join(path, "."), c.Operator, c.Value, val})
+				}
+			}
+		}
+	}
+	v.Props = flatProps(props)
+	v.External = externalRefs(props["external_references"])
+	seen := map[string]bool{}
+	for _, o := range versions {
+		if !seen[o.Collection] {
+			seen[o.Collection] = true
+			v.Collections = append(v.Collections, a.byID[o.Collection].Title)
+		}
+	}
+	v.Versions = versionTimeline(versions)
+
+	// Referenced objects (a report's, a grouping's, an opinion's): one
+	// query for all of them.
+	if refs := stringList(props["object_refs"]); len(refs) > 0 {
+		if len(refs) > MaxRelationships {
+			refs = refs[:MaxRelationships]
+		}
+		got, err := h.q.LatestObjects(ctx, a.readable, refs)
+		if err != nil {
+			h.fail(w, r, http.StatusInternalServerError, "", err)
+			return
+		}
+		found := map[string]bool{}
+		for _, o := range got {
+			if !found[o.ID] {
+				found[o.ID] = true
+				v.References = append(v.References, a.summarize(o))
+			}
+		}
+		for _, ref := range refs {
+			if !found[ref] {
+				v.Missing = append(v.Missing, ref)
+			}
+		}
+	}
+
+	// Relationships and sightings: one query for those naming this
+	// object, one for the objects at their other ends.
+	refs, err := h.q.Referencing(ctx, a.readable, id, MaxRelationships)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
+	var others []string
+	for _, o := range refs {
+		hd := decodeHead(o.Raw)
+		if o.Type == "relationship" {
+			if hd.Source == id {
+				others = append(others, hd.Target)
+			} else {
+				others = append(others, hd.Source)
+			}
+		}
+	}
+	otherObjs, err := h.q.LatestObjects(ctx, a.readable, others)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
+	byID := map[string]summary{}
+	for _, o := range otherObjs {
+		byID[o.ID] = a.summarize(o)
+	}
+	var sightings []store.Object
+	for _, o := range refs {
+		hd := decodeHead(o.Raw)
+		switch o.Type {
+		case "relationship":
+			row := relRow{RelType: hd.RelType, Rel: a.summarize(o), Direction: "→"}
+			other := hd.Target
+			if hd.Target == id {
+				other, row.Direction = hd.Source, "←"
+			}
+			s, ok := byID[other]
+			if !ok {
+				s = summary{ID: other, Label: other, Type: strings.SplitN(other, "--", 2)[0]}
+			}
+			row.Other = s
+			v.Rels = append(v.Rels, row)
+		case "sighting":
+			if hd.SightOf == id {
+				sightings = append(sightings, o)
+			}
+		}
+	}
+	v.Graph = graph(v.S, v.Rels)
+	v.Sightings = sightingChart(a, sightings)
+	v.Opinions = h.opinions(r, a, me, id, latest)
+	h.render(w, r, http.StatusOK, "object", v.S.Label, v)
+}
+
+// flatProps lists the top-level properties as text, except those the
+// page shows elsewhere; values that are not strings are shown as JSON.
+func flatProps(props map[string]any) []prop {
+	var out []prop
+	for k, val := range props {
+		switch k {
+		case "name", "description", "pattern", "extensions", "object_refs", "external_references":
+			continue
+		}
+		out = append(out, prop{k, propText(val)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// propText shows a property value: a string as itself, a list of
+// strings joined by commas, anything else as JSON (not HTML-escaped
+// here: the template escapes it).
+func propText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		if l := stringList(v); len(l) == len(v) {
+			return strings.Join(l, ", ")
+		}
+	}
+	var b strings.Builder
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	e.Encode(v)
+	return strings.TrimSpace(b.String())
+}
+
+func stringList(v any) []string {
+	l, _ := v.([]any)
+	var out []string
+	for _, x := range l {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func externalRefs(v any) []extRef {
+	l, _ := v.([]any)
+	var out []extRef
+	for _, x := range l {
+		m, _ := x.(map[string]any)
+		if m == nil {
+			continue
+		}
+		e := extRef{}
+		e.Source, _ = m["source_name"].(string)
+		e.ID, _ = m["external_id"].(string)
+		e.Description, _ = m["description"].(string)
+		if u, _ := m["url"].(string); strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+			e.URL = u // other schemes are shown as text only
+		} else if u != "" {
+			e.Description = strings.TrimSpace(e.Description + " " + u)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// versionTimeline says, for each version, which top-level properties
+// changed from the previous one (modified and the signature aside).
+func versionTimeline(versions []store.Object) []versionView {
+	var out []versionView
+	var prev map[string]json.RawMessage
+	for i, o := range versions {
+		var cur map[string]json.RawMessage
+		json.Unmarshal(o.Raw, &cur)
+		vv := versionView{Version: o.Version, Added: o.DateAdded, LogIndex: o.LogIndex, Current: i == len(versions)-1}
+		if prev == nil {
+			vv.Changes = []string{"first version"}
+		} else if i > 0 && versions[i-1].Version.Equal(o.Version) {
+			vv.Changes = []string{"the same version, in another collection"}
+		} else {
+			var keys []string
+			for k := range cur {
+				keys = append(keys, k)
+			}
+			for k := range prev {
+				if _, ok := cur[k]; !ok {
+					keys = append(keys, k)
+				}
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if k == "modified" || k == "extensions" {
+					continue
+				}
+				p, inPrev := prev[k]
+				c, inCur := cur[k]
+				switch {
+				case !inPrev:
+					vv.Changes = append(vv.Changes, "added "+k)
+				case !inCur:
+					vv.Changes = append(vv.Changes, "removed "+k)
+				case string(p) != string(c):
+					vv.Changes = append(vv.Changes, "changed "+k)
+				}
+			}
+			if len(vv.Changes) == 0 {
+				vv.Changes = []string{"no change but the timestamp"}
+			}
+		}
+		prev = cur
+		out = append(out, vv)
+	}
+	// Newest first.
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// graph lays out the object and up to MaxGraphNeighbours related
+// objects on a circle; the SVG's text is escaped by the template like
+// any other text.
+func graph(center summary, rels []relRow) graphView {
+	n := min(len(rels), MaxGraphNeighbours)
+	w, h := 720, 420
+	if n <= 2 {
+		h = 260
+	}
+	g := graphView{W: w, H: h}
+	cx, cy := float64(w)/2, float64(h)/2
+	ry := float64(h)/2 - 50
+	g.Nodes = append(g.Nodes, gnode{X: cx, Y: cy, Label: trimLabel(center.Label), Center: true})
+	g.Truncated = len(rels) - n
+	for i := 0; i < n; i++ {
+		angle := 2*math.Pi*float64(i)/float64(max(n, 1)) - math.Pi/2
+		x, y := cx+290*math.Cos(angle), cy+ry*math.Sin(angle)
+		x, y = math.Round(x), math.Round(y)
+		rel := rels[i]
+		g.Nodes = append(g.Nodes, gnode{X: x, Y: y, Label: trimLabel(rel.Other.Label), Href: "/ui/objects/" + rel.Other.ID})
+		g.Edges = append(g.Edges, gedge{X1: cx, Y1: cy, X2: x, Y2: y, LX: math.Round((cx + x) / 2), LY: math.Round((cy+y)/2) - 4, Label: rel.RelType})
+	}
+	return g
+}
+
+func trimLabel(s string) string {
+	if r := []rune(s); len(r) > 28 {
+		return string(r[:27]) + "…"
+	}
+	return s
+}
+
+// sightingChart counts sightings (their count property, 1 when absent)
+// per member and per day of first_seen (created when absent).
+func sightingChart(a access, sightings []store.Object) sightingsView {
+	var v sightingsView
+	perMember := map[string]int{}
+	perDay := map[string]int{}
+	for _, o := range sightings {
+		var s struct {
+			Count     *int   `json:"count"`
+			FirstSeen string `json:"first_seen"`
+			Created   string `json:"created"`
+		}
+		json.Unmarshal(o.Raw, &s)
+		n := 1
+		if s.Count != nil && *s.Count >= 0 {
+			n = *s.Count
+		}
+		v.Total += n
+		perMember[a.name(o.Member)] += n
+		day := s.FirstSeen
+		if day == "" {
+			day = s.Created
+		}
+		if len(day) >= 10 {
+			day = day[:10]
+		}
+		perDay[day] += n
+		v.List = append(v.List, a.summarize(o))
+	}
+	for name, n := range perMember {
+		v.PerMember = append(v.PerMember, memberCount{name, n})
+	}
+	sort.Slice(v.PerMember, func(i, j int) bool { return v.PerMember[i].Name < v.PerMember[j].Name })
+	var days []string
+	peak := 1
+	for d, n := range perDay {
+		days = append(days, d)
+		peak = max(peak, n)
+	}
+	sort.Strings(days)
+	if len(days) > 60 {
+		days = days[len(days)-60:]
+	}
+	const chartW, chartH = 600.0, 120.0
+	step := chartW / float64(max(len(days), 1))
+	bw := min(48, step)
+	if len(days) > 0 {
+		v.First, v.Last = days[0], days[len(days)-1]
+	}
+	for i, d := range days {
+		hgt := math.Round(chartH * float64(perDay[d]) / float64(peak))
+		v.Bars = append(v.Bars, bar{X: math.Round(float64(i)*step + (step-bw)/2), Y: chartH - hgt, W: math.Max(1, math.Round(bw-2)), H: hgt, Label: d, N: perDay[d]})
+	}
+	return v
+}
+
+// opinions asks the node for the concurrence on id as this member may
+// see it, and prepares the forms to add, revoke and sight.
+func (h *Handler) opinions(r *http.Request, a access, me store.Member, id string, latest store.Object) concurrenceView {
+	v := concurrenceView{CanSight: latest.Type == "indicator"}
+	for _, val := range opinion.Values {
+		v.Values = append(v.Values, string(val))
+	}
+	for _, c := range a.visible {
+		if c.CanWrite(me.ID) && c.CanRead(me.ID) && c.ID == latest.Collection {
+			v.Writable = append(v.Writable, c)
+		}
+	}
+	for _, c := range a.visible {
+		if c.CanWrite(me.ID) && c.CanRead(me.ID) && c.ID != latest.Collection {
+			v.Writable = append(v.Writable, c)
+		}
+	}
+	if h.d.Concurrence == nil {
+		v.Unavailable = "This node does not compute concurrence."
+		return v
+	}
+	c, err := h.d.Concurrence(r.Context(), me, id)
+	if err != nil {
+		h.d.Logger.Warn("web: concurrence", "object", id, "err", err)
+		v.Unavailable = "The concurrence is not available right now; reload in a moment."
+		return v
+	}
+	v.Voices, v.Of = c.Voices, c.MembersWithAccess
+	for _, val := range opinion.Values {
+		v.Counts = append(v.Counts, countView{string(val), c.Counts[val]})
+	}
+	explain := map[string]string{}
+	raws := map[string]string{}
+	for _, it := range c.Evidence.Items {
+		if op, err := opinion.Parse(it.Object); err == nil {
+			key := op.ID + "|" + stix.FormatTimestamp(op.Version)
+			explain[key] = op.Explanation
+			if op.Member == me.ID {
+				raws[key] = string(it.Object)
+			}
+		}
+	}
+	for _, vote := range c.Votes {
+		vv := voteView{Member: a.name(vote.Member), Value: string(vote.Value), OpinionID: vote.OpinionID, Mine: vote.Member == me.ID}
+		if vote.Confidence != nil {
+			vv.Confidence = itoa(*vote.Confidence)
+		}
+		key := vote.OpinionID + "|" + vote.Version
+		for k, e := range explain {
+			if k == key || strings.HasPrefix(k, vote.OpinionID+"|") && sameInstant(k[len(vote.OpinionID)+1:], vote.Version) {
+				vv.Explanation = e
+			}
+		}
+		for k, raw := range raws {
+			if strings.HasPrefix(k, vote.OpinionID+"|") && sameInstant(k[len(vote.OpinionID)+1:], vote.Version) {
+				v.MineRaw = append(v.MineRaw, ownOpinion{ID: vote.OpinionID, Value: string(vote.Value), Raw: raw})
+			}
+		}
+		v.Votes = append(v.Votes, vv)
+	}
+	return v
+}
+
+func sameInstant(a, b string) bool {
+	ta, err1 := time.Parse(time.RFC3339Nano, a)
+	tb, err2 := time.Parse(time.RFC3339Nano, b)
+	return err1 == nil && err2 == nil && ta.Equal(tb)
+}
+
+// opinionNoScript answers the opinion form posted without JavaScript:
+// opinions are signed in the browser, so there is nothing the node can
+// do with the fields alone.
+func (h *Handler) opinionNoScript(w http.ResponseWriter, r *http.Request) {
+	h.fail(w, r, http.StatusUnprocessableEntity, "Opinions are signed in your browser with your key, which needs JavaScript. Enable it for this site, or use parley opinion on the command line.", nil)
+}

@@ -1,0 +1,116 @@
+package web_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/stix"
+)
+
+// TestScreenshots renders the demo's data (parley demo) at 1280 and 390
+// pixels wide into $PARLEY_SCREENSHOTS, for the README (docs/screenshots):
+//
+//	PARLEY_SCREENSHOTS=$PWD/docs/screenshots go test -run TestScreenshots ./internal/web
+//
+// Without the variable it does nothing: it makes pictures for people to
+// look at; TestBrowser is what checks the pages.
+func TestScreenshots(t *testing.T) {
+	if os.Getenv("PARLEY_SCREENSHOTS") == "" {
+		t.Skip("set PARLEY_SCREENSHOTS=DIR to make the README's screenshots")
+	}
+	chromium(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := node.Init(ctx, dir, node.Config{Origin: "parley.demo.example/ui"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Open(ctx, dir, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{n: n}
+	keys := map[string]member{}
+	for _, name := range []string{node.DemoAurelia, node.DemoBorovia} {
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		nm, err := n.AddMember(ctx, name, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[name] = member{ID: nm.ID, Token: nm.Token, Name: name, Key: priv}
+	}
+	f.aurelia, f.borova = keys[node.DemoAurelia], keys[node.DemoBorovia]
+	both := []string{node.DemoAurelia, node.DemoBorovia}
+	colls := map[string]string{}
+	if colls[node.DemoShared], err = n.AddCollection(ctx, node.DemoShared, "Election-security intelligence shared by CERT-Aurelia and CERT-Borovia.", both, both, ""); err != nil {
+		t.Fatal(err)
+	}
+	if colls[node.DemoPrivate], err = n.AddCollection(ctx, node.DemoPrivate, "", []string{node.DemoBorovia}, []string{node.DemoBorovia}, ""); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.Serve(sctx, ln, nil) }()
+	t.Cleanup(func() { cancel(); <-done; n.Close() })
+	for _, batch := range append(node.DemoScenario(f.aurelia.ID, f.borova.ID), node.DemoOpinions(f.aurelia.ID, f.borova.ID)...) {
+		m := keys[batch.Member]
+		var signed []json.RawMessage
+		for _, o := range batch.Objects {
+			s, err := stix.Sign(o, m.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signed = append(signed, s)
+		}
+		c, err := n.Store().Collection(ctx, colls[batch.Collection])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := n.Submit(ctx, m.ID, c, signed); err != nil || len(st.Failures) > 0 {
+			t.Fatalf("demo batch: %v %+v", err, st.Failures)
+		}
+	}
+	base := uiServer(t, f, newV2Log(t, n))
+	shared := colls[node.DemoShared]
+	for _, width := range []int{1280, 390} {
+		bctx, cancel := browser(t, width)
+		w := fmt.Sprint(width)
+		err := chromedp.Do(bctx,
+			chromedp.EmulateViewport(int64(width), 900),
+			chromedp.Navigate(base+"/ui/"),
+			chromedp.WaitVisible(chromedp.CSS(`#token`)),
+			chromedp.SendKeys(chromedp.CSS(`#token`), f.aurelia.Token),
+			chromedp.Submit(chromedp.CSS(`#token`)),
+			chromedp.WaitVisible(chromedp.CSS(`table.list`)),
+			shotOf(t, "home-"+w, false),
+			chromedp.Navigate(base+"/ui/collections/"+shared),
+			chromedp.WaitVisible(chromedp.CSS(`table.objects`)),
+			shotOf(t, "collection-"+w, false),
+			chromedp.Navigate(base+"/ui/search?q=203.0.113.0%2F24"),
+			chromedp.WaitVisible(chromedp.CSS(`#s-q`)),
+			shotOf(t, "search-"+w, false),
+			chromedp.Navigate(base+"/ui/objects/"+node.DemoReport),
+			waitAttr(`[data-verification]`, "data-verification", "verified", "failed"),
+			shotOf(t, "report-"+w, true),
+			chromedp.Navigate(base+"/ui/objects/indicator--7a1e0c52-4b3d-4e0f-9a21-00000000000b"),
+			waitAttr(`[data-verification]`, "data-verification", "verified", "failed"),
+			shotOf(t, "indicator-"+w, false),
+		)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package web
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/pdq"
+)
+
+// PDQRadius is the Hamming radius of a PDQ lookup.
+const PDQRadius = 31
+
+// MaxSearchResults caps a lookup's results; MaxSearchCandidates caps the
+// full-text candidates it checks for an exact value.
+const (
+	MaxSearchResults    = 200
+	MaxSearchCandidates = 5000
+)
+
+type hit struct {
+	summary
+	Distance int
+	IsPDQ    bool
+}
+
+type searchView struct {
+	Q, Kind   string
+	Hits      []hit
+	Truncated bool
+	Error     string
+}
+
+// kindOf names what an analyst looked up.
+func kindOf(q string) string {
+	switch {
+	case q == "":
+		return ""
+	case isHex(q) && len(q) == 64 && pdqLike(q):
+		return "SHA-256 or PDQ hash"
+	case isHex(q) && (len(q) == 32 || len(q) == 40 || len(q) == 64 || len(q) == 128):
+		return "file hash"
+	case strings.Contains(q, "/") && validPrefix(q):
+		return "CIDR"
+	case net.ParseIP(q) != nil:
+		return "IP address"
+	case strings.Contains(q, "://"):
+		return "URL"
+	case strings.Contains(q, "@"):
+		return "e-mail address"
+	case domainRE.MatchString(q):
+		return "domain"
+	}
+	return "text"
+}
+
+var domainRE = regexp.MustCompile(`^(?i)[a-z0-9_-]+(\.[a-z0-9_-]+)+\.?$`)
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func pdqLike(s string) bool { _, err := pdq.ParseHash(s); return err == nil }
+
+func validPrefix(s string) bool { _, err := netip.ParsePrefix(s); return err == nil }
+
+// search looks a value up across every collection the member may read:
+// an exact match of the value in an object's indexed text (a phrase
+// search in the full-text index, then an exact check of each
+// candidate), an address inside a CIDR, or a PDQ hash within
+// [PDQRadius].
+func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	a, err := h.access(ctx, sessionFrom(r).member)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(q) > 2048 {
+		h.fail(w, r, http.StatusBadRequest, "That is too long to look up.", nil)
+		return
+	}
+	v := searchView{Q: q, Kind: kindOf(q)}
+	seen := map[string]bool{}
+	add := func(o store.Object, dist int, isPDQ bool) {
+		key := o.Collection + "|" + o.ID
+		if seen[key] || len(v.Hits) >= MaxSearchResults {
+			v.Truncated = v.Truncated || !seen[key]
+			return
+		}
+		seen[key] = true
+		v.Hits = append(v.Hits, hit{a.summarize(o), dist, isPDQ})
+	}
+	switch {
+	case q == "":
+	case v.Kind == "CIDR":
+		p, _ := netip.ParsePrefix(q)
+		p = p.Masked()
+		// Candidates share the network's leading bytes as words.
+		words := prefixWords(p)
+		cands, err := h.q.TextObjects(ctx, a.readable, words, MaxSearchCandidates)
+		if err != nil {
+			h.fail(w, r, http.StatusInternalServerError, "", err)
+			return
+		}
+		v.Truncated = len(cands) == MaxSearchCandidates
+		for _, o := range cands {
+			for _, ip := range addrsIn(o.Raw) {
+				if p.Contains(ip) {
+					add(o, 0, false)
+					break
+				}
+			}
+		}
+	default:
+		cands, err := h.q.TextObjects(ctx, a.readable, q, MaxSearchCandidates)
+		if err != nil {
+			h.fail(w, r, http.StatusInternalServerError, "", err)
+			return
+		}
+		v.Truncated = len(cands) == MaxSearchCandidates
+		for _, o := range cands {
+			if containsValue(string(o.Raw), q) {
+				add(o, 0, false)
+			}
+		}
+		if hq, err := pdq.ParseHash(q); err == nil {
+			if f, ok := h.d.Store.(PDQFinder); ok {
+				objs, hashes, err := f.PDQObjects(ctx, a.readable)
+				if err != nil {
+					h.fail(w, r, http.StatusInternalServerError, "", err)
+					return
+				}
+				var flat pdq.Flat
+				var ok []store.Object
+				for i, s := range hashes {
+					if hh, err := pdq.ParseHash(s); err == nil {
+						flat.Add(hh)
+						ok = append(ok, objs[i])
+					}
+				}
+				for _, m := range flat.Search(hq, PDQRadius) {
+					add(ok[m.ID], m.Distance, true)
+				}
+			}
+		}
+	}
+	h.render(w, r, http.StatusOK, "search", "Look up", v)
+}
+
+// containsValue reports whether s holds v as a whole value: not as part
+// of a longer name, address or hash (compared without case, as domains
+// and hex hashes are).
+func containsValue(s, v string) bool {
+	ls, lv := strings.ToLower(s), strings.ToLower(v)
+	if lv == "" {
+		return false
+	}
+	for i := 0; i < len(ls); {
+		j := strings.Index(ls[i:], lv)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(lv)
+		if (start == 0 || !valueByte(ls[start-1])) && (end == len(ls) || !valueByte(ls[end])) {
+			return true
+		}
+		i = start + 1
+	}
+	return false
+}
+
+func valueByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_' || c == '@' || c == ':' || c == '/'
+}
+
+var ipRE = regexp.MustCompile(`[0-9a-fA-F:.]{2,45}`)
+
+// addrsIn finds the IP addresses written in an object.
+func addrsIn(raw []byte) []netip.Addr {
+	var out []netip.Addr
+	for _, m := range ipRE.FindAll(raw, 200) {
+		if ip, err := netip.ParseAddr(strings.Trim(string(m), ".:")); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
+
+// prefixWords returns the full-text words every address of p starts
+// with: its whole leading octets (IPv4) or groups (IPv6).
+func prefixWords(p netip.Prefix) string {
+	addr := p.Addr()
+	if addr.Is4() {
+		b := addr.As4()
+		var w []string
+		for i := 0; i < p.Bits()/8 && i < 4; i++ {
+			w = append(w, itoa(int(b[i])))
+		}
+		if len(w) == 0 {
+			return ""
+		}
+		return strings.Join(w, ".")
+	}
+	parts := strings.Split(addr.StringExpanded(), ":")
+	n := p.Bits() / 16
+	if n == 0 {
+		return ""
+	}
+	for i := range parts[:n] {
+		parts[i] = strings.TrimLeft(parts[i], "0")
+		if parts[i] == "" {
+			parts[i] = "0"
+		}
+	}
+	return strings.Join(parts[:n], ":")
+}
+
+var _ = url.QueryEscape

@@ -1,0 +1,230 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// Cookie names. The session cookie holds only a random id; the member,
+// its token and the CSRF token stay on the server.
+const (
+	sessionCookie = "parley_session"
+	// loginCookie carries the CSRF token of the login form (double
+	// submit: the form field must equal the cookie), since there is no
+	// session to keep it in yet.
+	loginCookie = "parley_login"
+	csrfField   = "csrf"
+	csrfHeader  = "X-CSRF-Token"
+)
+
+// sessions keeps logged-in sessions in memory, keyed by a random 32-byte
+// id. A session ends at logout, SessionTTL after login, or after
+// IdleTimeout without a request, whichever comes first; expiry is
+// checked on the server at every request, whatever the browser keeps.
+// The map is swept of expired sessions at each login, so it holds at
+// most the sessions opened within one SessionTTL.
+type sessions struct {
+	d  Deps
+	mu sync.Mutex
+	m  map[string]*session
+}
+
+type session struct {
+	id     string
+	member store.Member
+	// token is the member's API token, kept so that /ui/api/ can call
+	// the node's endpoints as the member.
+	token          string
+	csrf           string
+	expires, touch time.Time
+}
+
+func newSessions(d Deps) *sessions { return &sessions{d: d, m: map[string]*session{}} }
+
+func (ss *sessions) random() (string, error) {
+	var b [32]byte
+	if _, err := io.ReadFull(ss.d.Rand, b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+func (ss *sessions) open(m store.Member, token string) (*session, error) {
+	id, err := ss.random()
+	if err != nil {
+		return nil, err
+	}
+	csrf, err := ss.random()
+	if err != nil {
+		return nil, err
+	}
+	now := ss.d.Now()
+	s := &session{id: id, member: m, token: token, csrf: csrf, expires: now.Add(ss.d.SessionTTL), touch: now}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for k, v := range ss.m {
+		if !ss.live(v, now) {
+			delete(ss.m, k)
+		}
+	}
+	ss.m[id] = s
+	return s, nil
+}
+
+func (ss *sessions) live(s *session, now time.Time) bool {
+	return now.Before(s.expires) && now.Sub(s.touch) < ss.d.IdleTimeout
+}
+
+// get returns the live session with the given id, refreshing its idle
+// time, or nil.
+func (ss *sessions) get(id string) *session {
+	now := ss.d.Now()
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s := ss.m[id]
+	if s == nil {
+		return nil
+	}
+	if !ss.live(s, now) {
+		delete(ss.m, id)
+		return nil
+	}
+	s.touch = now
+	c := *s
+	return &c
+}
+
+func (ss *sessions) close(id string) {
+	ss.mu.Lock()
+	delete(ss.m, id)
+	ss.mu.Unlock()
+}
+
+type sessionKey struct{}
+
+func sessionFrom(r *http.Request) *session {
+	s, _ := r.Context().Value(sessionKey{}).(*session)
+	return s
+}
+
+type loginKey struct{}
+
+func loginCSRF(r *http.Request) string {
+	s, _ := r.Context().Value(loginKey{}).(string)
+	return s
+}
+
+func (h *Handler) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name: name, Value: value, Path: "/ui/", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil || h.d.SecureCookies,
+	}
+}
+
+// member wraps a page that needs a session: without one, a GET is sent
+// to the login page (then back) and anything else is 401. A request that
+// is not a GET must carry the session's CSRF token, in the form field
+// "csrf" or the X-CSRF-Token header, or it gets 403.
+func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var s *session
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			s = h.sessions.get(c.Value)
+		}
+		if s == nil {
+			if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/ui/api/") {
+				http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			h.fail(w, r, http.StatusUnauthorized, "Log in first.", nil)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			got := r.Header.Get(csrfHeader)
+			if got == "" {
+				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+				got = r.PostFormValue(csrfField)
+			}
+			if subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
+				h.fail(w, r, http.StatusForbidden, "This form has expired or did not come from this site (missing CSRF token). Reload the page and try again.", nil)
+				return
+			}
+		}
+		next(w, r)
+	}
+}
+
+type loginView struct {
+	Next  string
+	Error string
+}
+
+// safeNext keeps a post-login destination only if it is a path of the
+// UI, so the login form can't be used to send analysts elsewhere.
+func safeNext(s string) string {
+	if !strings.HasPrefix(s, "/ui/") || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "\\\r\n") {
+		return "/ui/"
+	}
+	return s
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	tok, err := h.sessions.random()
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
+	http.SetCookie(w, h.cookie(r, loginCookie, tok, 3600))
+	r = r.WithContext(context.WithValue(r.Context(), loginKey{}, tok))
+	h.render(w, r, http.StatusOK, "login", "Log in", loginView{Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, http.StatusBadRequest, "The form could not be read.", nil)
+		return
+	}
+	c, err := r.Cookie(loginCookie)
+	if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue(csrfField))) != 1 {
+		h.fail(w, r, http.StatusForbidden, "This form has expired or did not come from this site (missing CSRF token). Reload the login page and try again.", nil)
+		return
+	}
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	m, err := h.d.Authenticate(r.Context(), token)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			h.fail(w, r, http.StatusInternalServerError, "", err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), loginKey{}, c.Value))
+		h.render(w, r, http.StatusUnauthorized, "login", "Log in", loginView{Next: safeNext(r.PostFormValue("next")), Error: "That token is not valid on this node."})
+		return
+	}
+	s, err := h.sessions.open(m, token)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
+	http.SetCookie(w, h.cookie(r, loginCookie, "", -1))
+	http.SetCookie(w, h.cookie(r, sessionCookie, s.id, int(h.d.SessionTTL/time.Second)))
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	h.sessions.close(sessionFrom(r).id)
+	http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+}

@@ -1,0 +1,314 @@
+// Package web is the analysts' web UI of a Parley node, served under
+// /ui/: server-rendered pages (html/template, one file per page, every
+// STIX string escaped by the template's contextual escaping) over the
+// node's store, and vendored JavaScript that checks signatures and log
+// proofs in the analyst's browser with WebCrypto, and signs opinions and
+// sightings there, with a key file that never leaves the browser.
+//
+// Reading needs no JavaScript. The pages run under a strict
+// Content-Security-Policy: scripts only with the response's nonce and the
+// vendored files' integrity, no inline handlers, no third-party origin.
+//
+// Sessions live in memory (see [sessions]); a node restart logs everyone
+// out. The UI's calls to the node's own JSON endpoints (/log/receipt,
+// /log/keys, /log/checkpoint, /log/key, /log/bundle, /concurrence, and
+// TAXII object posts) go through /ui/api/, which forwards them to the
+// node's handlers unchanged with the session's token as the bearer
+// token: the UI needs no second implementation of any of them.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/opinion"
+)
+
+// Queries are the store queries the UI needs beyond [store.Store]; the
+// SQLite store has them. Each is one query whatever the page shows.
+type Queries interface {
+	BrowseObjects(ctx context.Context, b store.Browse) (store.BrowsePage, error)
+	CollectionStats(ctx context.Context, collections []string) ([]store.CollectionStats, error)
+	RecentObjects(ctx context.Context, collections []string, limit int) ([]store.Object, error)
+	ObjectVersions(ctx context.Context, collections []string, id string) ([]store.Object, error)
+	LatestObjects(ctx context.Context, collections, ids []string) ([]store.Object, error)
+	Referencing(ctx context.Context, collections []string, id string, limit int) ([]store.Object, error)
+	TextObjects(ctx context.Context, collections []string, text string, limit int) ([]store.Object, error)
+}
+
+// PDQFinder is the optional ability to list the PDQ hashes of the
+// objects in some collections, for lookups within a Hamming radius.
+type PDQFinder interface {
+	PDQObjects(ctx context.Context, collections []string) ([]store.Object, []string, error)
+}
+
+// CheckpointClock is the optional ability to say when the latest
+// checkpoint was signed, for the log head's age.
+type CheckpointClock interface {
+	LatestCheckpointTime(ctx context.Context) (int64, time.Time, error)
+}
+
+// Deps are what the UI needs from the node.
+type Deps struct {
+	// Store is the node's store; it must also implement [Queries].
+	Store store.Store
+	// Authenticate returns the member an API token belongs to, or an
+	// error wrapping store.ErrNotFound (the node's token check).
+	Authenticate func(ctx context.Context, token string) (store.Member, error)
+	// Concurrence computes the opinions on an object as member m may see
+	// them (the node's GET /concurrence); nil hides the tally.
+	Concurrence func(ctx context.Context, m store.Member, object string) (opinion.Concurrence, error)
+	// API serves the node's own endpoints that /ui/api/ forwards to.
+	API http.Handler
+	// Now and Rand are injected time and randomness; nil means the clock
+	// and crypto/rand.
+	Now  func() time.Time
+	Rand io.Reader
+	// SessionTTL is how long a session lasts after login; zero means 8h.
+	// IdleTimeout ends a session unused that long; zero means 1h.
+	SessionTTL, IdleTimeout time.Duration
+	// SecureCookies marks cookies Secure even on plain HTTP (for a node
+	// behind a TLS-terminating proxy); under TLS they always are.
+	SecureCookies bool
+	Logger        *slog.Logger
+}
+
+// Handler serves the UI under /ui/. Create it with [New].
+type Handler struct {
+	d        Deps
+	q        Queries
+	mux      *http.ServeMux
+	sessions *sessions
+	pages    map[string]*template.Template
+	assets   map[string]asset
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// asset is one vendored file, served at a URL that names its content
+// hash, so that a page pins the exact bytes it was rendered with
+// (and its integrity attribute makes the browser check them).
+type asset struct {
+	URL       string
+	Integrity string
+	body      []byte
+	mime      string
+}
+
+// New returns the UI handler. It fails if the store lacks [Queries].
+func New(d Deps) (*Handler, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Rand == nil {
+		d.Rand = rand.Reader
+	}
+	if d.SessionTTL == 0 {
+		d.SessionTTL = 8 * time.Hour
+	}
+	if d.IdleTimeout == 0 {
+		d.IdleTimeout = time.Hour
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	q, ok := d.Store.(Queries)
+	if !ok {
+		return nil, fmt.Errorf("couldn't start the web UI: the store %T lacks its queries", d.Store)
+	}
+	h := &Handler{d: d, q: q, mux: http.NewServeMux(), sessions: newSessions(d), assets: map[string]asset{}}
+	if err := h.loadAssets(); err != nil {
+		return nil, err
+	}
+	if err := h.parseTemplates(); err != nil {
+		return nil, err
+	}
+	h.routes()
+	return h, nil
+}
+
+func (h *Handler) routes() {
+	m := h.mux
+	m.HandleFunc("GET /ui/assets/{name}", h.serveAsset)
+	m.HandleFunc("GET /ui/login", h.loginPage)
+	m.HandleFunc("POST /ui/login", h.login)
+	m.HandleFunc("POST /ui/logout", h.member(h.logout))
+	m.HandleFunc("GET /ui/{$}", h.member(h.home))
+	m.HandleFunc("GET /ui/collections/{id}", h.member(h.collection))
+	m.HandleFunc("GET /ui/search", h.member(h.search))
+	m.HandleFunc("GET /ui/objects/{id}", h.member(h.object))
+	m.HandleFunc("POST /ui/objects/{id}/opinion", h.member(h.opinionNoScript))
+	m.HandleFunc("GET /ui/members", h.member(h.members))
+	m.HandleFunc("GET /ui/private", h.member(h.privateSets))
+	m.HandleFunc("GET /ui/api/", h.member(h.apiGet))
+	m.HandleFunc("POST /ui/api/collections/{id}/objects/", h.member(h.apiPost))
+	m.HandleFunc("/ui/", h.notFoundPage)
+}
+
+// ServeHTTP sets the security headers every response carries, then serves
+// r. Each response gets a fresh CSP nonce.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var b [18]byte
+	if _, err := io.ReadFull(h.d.Rand, b[:]); err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	nonce := base64.StdEncoding.EncodeToString(b[:])
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY")
+	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), nonceKey{}, nonce)))
+}
+
+type nonceKey struct{}
+
+func (h *Handler) loadAssets() error {
+	return fs.WalkDir(assetFS, "assets", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := assetFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		name := path.Base(p)
+		mime := "application/octet-stream"
+		switch path.Ext(name) {
+		case ".js":
+			mime = "text/javascript; charset=utf-8"
+		case ".css":
+			mime = "text/css; charset=utf-8"
+		case ".svg":
+			mime = "image/svg+xml"
+		}
+		ext := path.Ext(name)
+		h.assets[name] = asset{
+			URL:       "/ui/assets/" + strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext,
+			Integrity: "sha256-" + base64.StdEncoding.EncodeToString(sum[:]),
+			body:      b, mime: mime,
+		}
+		return nil
+	})
+}
+
+func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request) {
+	for _, a := range h.assets {
+		if a.URL == r.URL.Path {
+			w.Header().Set("Content-Type", a.mime)
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+			w.Write(a.body)
+			return
+		}
+	}
+	http.NotFound(w, r)
+}
+
+// view is what every page template gets.
+type view struct {
+	Title  string
+	Nonce  string
+	CSRF   string
+	Member *store.Member
+	Assets map[string]asset
+	Path   string
+	Data   any
+}
+
+var funcs = template.FuncMap{
+	"short": func(s string, n int) string {
+		if r := []rune(s); len(r) > n {
+			return string(r[:n]) + "…"
+		}
+		return s
+	},
+	"ts": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05Z")
+	},
+	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"add":  func(a, b int) int { return a + b },
+}
+
+func (h *Handler) parseTemplates() error {
+	h.pages = map[string]*template.Template{}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return fmt.Errorf("couldn't parse the %s template: %w", base, err)
+		}
+		h.pages[base] = t
+	}
+	return nil
+}
+
+// render writes page name with data and status; a page ends with one
+// call to render (or to fail) and return.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	v := view{Title: title, Assets: h.assets, Path: r.URL.Path, Data: data}
+	v.Nonce, _ = r.Context().Value(nonceKey{}).(string)
+	if s := sessionFrom(r); s != nil {
+		v.CSRF = s.csrf
+		m := s.member
+		v.Member = &m
+	} else if c := loginCSRF(r); c != "" {
+		v.CSRF = c
+	}
+	t := h.pages[name]
+	var b strings.Builder
+	if err := t.Execute(&b, v); err != nil {
+		h.d.Logger.Error("web: couldn't render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	io.WriteString(w, b.String())
+}
+
+// fail renders the error page; anything but the statuses the UI chooses
+// says "internal error", so no SQL or secret leaks.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string, err error) {
+	if err != nil {
+		h.d.Logger.Error("web: request failed", "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusInternalServerError {
+		msg = "internal error"
+	}
+	h.render(w, r, status, "error", http.StatusText(status), msg)
+}
+
+func (h *Handler) notFoundPage(w http.ResponseWriter, r *http.Request) {
+	h.fail(w, r, http.StatusNotFound, "There is no such page.", nil)
+}
