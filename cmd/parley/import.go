@@ -493,6 +493,8 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 		}
 		select {
 		case <-ctx.Done():
+			// Stopped between rounds (or right after one that finished).
+			fmt.Fprintln(c.stderr, "parley: import: stopped; the next run resumes from the state file")
 			return nil
 		case <-time.After(*poll):
 		}

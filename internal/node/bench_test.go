@@ -133,8 +133,8 @@ func verifyTime(b *testing.B, s *signedSet, from, to int) time.Duration {
 	return time.Since(start)
 }
 
-// rawInserter writes the set's rows (canonical objects and log entries, as
-// the pipeline stores them) with plain prepared INSERTs, one transaction
+// rawInserter writes the set's rows (canonical objects, log entries and
+// object owners, as the pipeline stores them) with plain prepared INSERTs, one transaction
 // per batch, into a separate store with the node's settings and driver:
 // the raw batched INSERT bound.
 type rawInserter struct {
@@ -142,6 +142,9 @@ type rawInserter struct {
 	coll   string
 	member string
 	rows   []rawRow
+	// base is the first free log index: with log format v2 the member's
+	// key is itself a log entry.
+	base int
 }
 
 type rawRow struct {
@@ -175,7 +178,12 @@ func newRawInserter(b *testing.B, s *signedSet, member string) *rawInserter {
 		leaf, _ := tlog.Entry{Kind: tlog.KindObject, Received: now, Commitment: tlog.ObjectCommitment(op, canon)}.Marshal()
 		rows[i] = rawRow{obj.ID, canon, leaf, salt}
 	}
-	return &rawInserter{st: st, coll: coll, member: member, rows: rows}
+	w, _ := st.DB()
+	var base int
+	if err := w.QueryRow(`SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries`).Scan(&base); err != nil {
+		b.Fatal(err)
+	}
+	return &rawInserter{st: st, coll: coll, member: member, rows: rows, base: base}
 }
 
 // insert writes rows [from, to) in transactions of batch rows and returns
@@ -199,13 +207,22 @@ func (ri *rawInserter) insert(b *testing.B, from, to, batch int) time.Duration {
 			if err != nil {
 				return err
 			}
+			// Log format v2: the pipeline also records the owner of every
+			// new SDO id, so the bound writes that row too.
+			insOwner, err := tx.Prepare(`INSERT INTO object_owners(object_id, member) VALUES (?, ?)`)
+			if err != nil {
+				return err
+			}
 			for i := lo; i < min(lo+batch, to); i++ {
 				r := ri.rows[i]
 				added := time.Unix(0, int64(i)*1000).UTC().Format("2006-01-02T15:04:05.000000000Z")
-				if _, err := insEntry.Exec(i, r.leaf, r.salt, ri.coll, r.id, version, ri.member, added); err != nil {
+				if _, err := insEntry.Exec(ri.base+i, r.leaf, r.salt, ri.coll, r.id, version, ri.member, added); err != nil {
 					return err
 				}
-				if _, err := insObject.Exec(ri.coll, r.id, "indicator", "2.1", version, added, ri.member, true, r.raw, i); err != nil {
+				if _, err := insObject.Exec(ri.coll, r.id, "indicator", "2.1", version, added, ri.member, true, r.raw, ri.base+i); err != nil {
+					return err
+				}
+				if _, err := insOwner.Exec(r.id, ri.member); err != nil {
 					return err
 				}
 			}
