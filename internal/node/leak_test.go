@@ -5,12 +5,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -259,4 +262,26 @@ func TestOwnership(t *testing.T) {
 		t.Errorf("bob's refused version was stored in private")
 	}
 	_ = url.QueryEscape
+}
+
+// TestOpenRefusesV1Log: a data directory whose log is in entry format v1
+// (which showed collection, object id, sharer and version in clear) is
+// refused with a clear error, and nothing is served from it.
+func TestOpenRefusesV1Log(t *testing.T) {
+	ctx := context.Background()
+	n, dir := initNode(t, Options{})
+	n.Close()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, StoreFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := `{"collection":"91a7b528-80eb-42ed-a74d-c6fbd5a26116","commitment":"` + strings.Repeat("ab", 32) +
+		`","member":"identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5","object_id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","received":"2026-01-01T00:00:00Z","version":"2026-01-01T00:00:00.000Z"}`
+	if _, err := db.Exec(`INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received) VALUES (0, ?, x'', '91a7b528-80eb-42ed-a74d-c6fbd5a26116', 'indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f', '2026-01-01T00:00:00.000000000Z', 'identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5', '2026-01-01T00:00:00.000000000Z')`, v1); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := Open(ctx, dir, Options{}); !errors.Is(err, ErrOldLogFormat) || !strings.Contains(err.Error(), "format v1") {
+		t.Fatalf("Open of a v1 log: %v, want ErrOldLogFormat", err)
+	}
 }
