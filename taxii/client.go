@@ -196,6 +196,15 @@ func (c *Client) Collection(ctx context.Context, id string) (*Collection, error)
 // page, repeat the call with q.Next set to the envelope's Next while its
 // More is true, or use [Client.ObjectPages].
 func (c *Client) Objects(ctx context.Context, collectionID string, q Query) (*Envelope, error) {
+	env, err := c.objectsPage(ctx, collectionID, q)
+	if err != nil {
+		return nil, err
+	}
+	return env, c.verify(ctx, env)
+}
+
+// objectsPage fetches one page of objects, not yet verified.
+func (c *Client) objectsPage(ctx context.Context, collectionID string, q Query) (*Envelope, error) {
 	u, err := c.collectionURL(collectionID, "objects/")
 	if err != nil {
 		return nil, err
@@ -205,28 +214,56 @@ func (c *Client) Objects(ctx context.Context, collectionID string, q Query) (*En
 		return nil, err
 	}
 	env.DateAdded = dateAdded(hdr)
-	return env, c.verify(ctx, env)
+	return env, nil
 }
 
 // ObjectPages returns the pages of objects matching q, following the
 // server's next cursors until a page says there are no more. Iteration
 // stops after the first error, which is yielded with a nil envelope.
+//
+// With a Verifier, the next page is fetched while this one is verified, so
+// the network and the server's work overlap the signature checks.
 func (c *Client) ObjectPages(ctx context.Context, collectionID string, q Query) iter.Seq2[*Envelope, error] {
+	type page struct {
+		env *Envelope
+		err error
+	}
 	return func(yield func(*Envelope, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel() // a prefetch nobody will read stops
+		fetch := func(q Query) <-chan page {
+			ch := make(chan page, 1) // the fetch never blocks, even if nobody reads
+			go func() {
+				env, err := c.objectsPage(ctx, collectionID, q)
+				ch <- page{env, err}
+			}()
+			return ch
+		}
+		next := fetch(q)
 		for {
-			env, err := c.Objects(ctx, collectionID, q)
-			if err != nil {
+			p := <-next
+			if p.err != nil {
+				yield(nil, p.err)
+				return
+			}
+			env := p.env
+			var ahead <-chan page
+			if env.More && env.Next != "" && env.Next != q.Next {
+				q.Next = env.Next
+				ahead = fetch(q)
+			}
+			if err := c.verify(ctx, env); err != nil {
 				yield(nil, err)
 				return
 			}
 			if !yield(env, nil) || !env.More {
 				return
 			}
-			if env.Next == "" || env.Next == q.Next {
+			if ahead == nil {
 				yield(nil, errors.New("taxii server said more objects follow but gave no new next cursor"))
 				return
 			}
-			q.Next = env.Next
+			next = ahead
 		}
 	}
 }

@@ -39,7 +39,8 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	if *url == "" || *token == "" || *coll == "" || fs.NArg() > 0 {
 		return usageErrorf("parley pull --url U --token T --collection C", "pull needs --url, --token and --collection, and no arguments")
 	}
-	q := taxii.Query{}
+	// Large pages: fewer round trips while the previous page is verified.
+	q := taxii.Query{Limit: 1000}
 	if *after != "" {
 		t, err := stix.ParseTimestamp(*after)
 		if err != nil {

@@ -31,13 +31,13 @@ func pullObjects() int {
 }
 
 // pull reads every object of coll through c (as `parley pull` does:
-// ObjectPages with the default query) and returns the objects, how many
+// ObjectPages in pages of 1,000) and returns the objects, how many
 // the client refused, and how long it took.
 func pull(b *testing.B, c *taxii.Client, coll string) ([]json.RawMessage, int, time.Duration) {
 	start := time.Now()
 	var objects []json.RawMessage
 	refused := 0
-	for env, err := range c.ObjectPages(context.Background(), coll, taxii.Query{}) {
+	for env, err := range c.ObjectPages(context.Background(), coll, taxii.Query{Limit: 1000}) {
 		if err != nil {
 			b.Fatal(err)
 		}
