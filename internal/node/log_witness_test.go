@@ -198,3 +198,50 @@ func TestCheckWitnesses(t *testing.T) {
 		}
 	}
 }
+
+// After a restart the node's witness client has forgotten the witness's
+// size: its first submission says 0, the witness answers 409 with its size,
+// and the node retries with a consistency proof from its tiles.
+func TestNodeCosignsAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	n, dir := initNode(t, Options{})
+	w1 := newTestWitness(t, "w1.example", n.vkey)
+	ws := []WitnessConfig{{URL: w1.URL, Key: w1.VKey}}
+	pol, err := tlog.NewWitnessPolicy([]string{w1.VKey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, key, coll := addAliceShared(t, n)
+	serve := func(n *Node) (string, func()) {
+		n.cfg.Witnesses = ws
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- n.Serve(sctx, ln, nil) }()
+		return "http://" + ln.Addr().String(), func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+			n.Close()
+		}
+	}
+	url, stop := serve(n)
+	alice := &taxii.Client{BaseURL: url, Token: m.Token}
+	post(t, alice, coll, indicator(t, m.ID, key, t0))
+	waitCosigned(t, url, m.Token, pol, 2, 1)
+	stop()
+
+	n, err = Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop = serve(n)
+	defer stop()
+	alice = &taxii.Client{BaseURL: url, Token: m.Token}
+	post(t, alice, coll, indicator(t, m.ID, key, t0.Add(time.Second)))
+	waitCosigned(t, url, m.Token, pol, 3, 1)
+}
