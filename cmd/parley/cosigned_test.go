@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // setWitnesses implements the script command
@@ -81,4 +86,78 @@ func waitCosigned(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// A bundle whose checkpoint lacks the quorum is a failed verification
+// (exit 1); one that meets it, or no policy, passes.
+func TestBundleQuorumExit(t *testing.T) {
+	skey, _, err := tlog.NewNodeKey(bytes.NewReader(make([]byte, 64)), "node.example/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "node.example/log", Size: 1}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wkey, wvkey, err := tlog.NewCosignerKey(bytes.NewReader(bytes.Repeat([]byte{7}, 64)), "w.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := tlog.ParseCosignerKey(wkey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := note.Open(plain, note.VerifierList(mustNoteVerifier(t, signer)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosigned, err := note.Sign(n, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := tlog.NewWitnessPolicy([]string{wvkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := func(cp []byte) []byte {
+		b, _ := json.Marshal(map[string]string{"checkpoint": string(cp)})
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		pol  *tlog.Policy
+		cp   []byte
+		code int
+	}{
+		{"no policy", nil, plain, 0},
+		{"cosigned", pol, cosigned, 0},
+		{"not cosigned", pol, plain, 1},
+	} {
+		if got := exitCode(bundleQuorum(tc.pol, bundle(tc.cp))); got != tc.code {
+			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.code)
+		}
+	}
+	if got := exitCode(quorumExit(fmt.Errorf("couldn't pull: %w", tlog.ErrQuorum))); got != 1 {
+		t.Errorf("quorumExit: exit %d, want 1", got)
+	}
+	if quorumExit(errors.New("other")) != nil || quorumExit(nil) != nil {
+		t.Error("quorumExit took an error other than ErrQuorum")
+	}
+}
+
+func mustNoteVerifier(t *testing.T, s note.Signer) note.Verifier {
+	t.Helper()
+	_, vkey, err := tlog.NewNodeKey(bytes.NewReader(make([]byte, 64)), s.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
