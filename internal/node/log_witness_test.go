@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -43,7 +44,7 @@ func newTestWitness(t *testing.T, name, logKey string) *testWitness {
 
 // serveWitnessed serves n (already opened, witnesses set in its
 // configuration) on a loopback port, with alice and her collection.
-func serveWitnessed(t *testing.T, n *Node) (url string, alice *taxii.Client, post1 func()) {
+func serveWitnessed(t *testing.T, n *Node) (url string, alice *taxii.Client, post1 func() string) {
 	t.Helper()
 	m, key, coll := addAliceShared(t, n)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,9 +64,11 @@ func serveWitnessed(t *testing.T, n *Node) (url string, alice *taxii.Client, pos
 	})
 	alice = &taxii.Client{BaseURL: url, Token: m.Token}
 	i := 0
-	post1 = func() {
+	post1 = func() string {
 		i++
-		post(t, alice, coll, indicator(t, m.ID, key, t0.Add(time.Duration(i)*time.Second)))
+		o := indicator(t, m.ID, key, t0.Add(time.Duration(i)*time.Second))
+		post(t, alice, coll, o)
+		return idOf(t, o)
 	}
 	return url, alice, post1
 }
@@ -125,7 +128,7 @@ func TestNodeCosignedCheckpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	post1()
+	id := post1()
 	note, cos := waitCosigned(t, url, alice.Token, both, 2, 2)
 	if _, err := tlog.CheckQuorum(both, note); err != nil {
 		t.Fatalf("quorum 2 of 2: %v\n%s", err, note)
@@ -135,6 +138,20 @@ func TestNodeCosignedCheckpoints(t *testing.T) {
 	}
 	if len(cos) != 2 || cos[0].Witness == cos[1].Witness {
 		t.Fatalf("cosignatures %+v", cos)
+	}
+	// Receipts and bundles carry the cosigned checkpoint.
+	version := t0.Add(time.Second).UTC().Format("2006-01-02T15:04:05.000Z")
+	for _, path := range []string{"/log/receipt?object=" + id + "&version=" + version, "/log/bundle?object=" + id} {
+		code, body := rawGet(t, url+path, alice.Token)
+		var r struct {
+			Checkpoint string `json:"checkpoint"`
+		}
+		if err := json.Unmarshal([]byte(body), &r); code != 200 || err != nil {
+			t.Fatalf("GET %s: %d %v %s", path, code, err, body)
+		}
+		if _, err := tlog.CheckQuorum(both, []byte(r.Checkpoint)); err != nil {
+			t.Fatalf("GET %s: the checkpoint lacks the cosignatures: %v\n%s", path, err, r.Checkpoint)
+		}
 	}
 	// A later checkpoint is cosigned too (the witnesses need a
 	// consistency proof from their size, which the node builds).
