@@ -79,6 +79,10 @@ type AuditOptions struct {
 	// every key the log registers for a member that holds one of them and
 	// that isn't among them is a problem (a key the operator swapped in).
 	Mine []ed25519.PublicKey
+	// Policy, when not nil, is the witness policy the latest checkpoint
+	// must meet ([CheckQuorum]); one that doesn't fails the audit with an
+	// error wrapping [ErrQuorum], before anything is recorded in Seen.
+	Policy *Policy
 }
 
 // Problem is one thing an audit found wrong.
@@ -160,6 +164,11 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	if err != nil {
 		rep.add(-1, "", "the latest checkpoint doesn't verify: %v", err)
 		return rep, nil
+	}
+	if opts.Policy != nil {
+		if _, err := CheckQuorum(opts.Policy, cpNote); err != nil {
+			return nil, fmt.Errorf("couldn't accept the latest checkpoint: %w", err)
+		}
 	}
 	rep.Checkpoint = cp
 	rep.Checkpoints++

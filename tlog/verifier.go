@@ -40,6 +40,10 @@ type ObjectVerifier struct {
 	// the node acknowledged moments ago (nodes sign within about a
 	// second); 0 means [DefaultCoverWait].
 	Wait time.Duration
+	// Policy, when not nil, is the witness policy every checkpoint used
+	// must meet ([CheckQuorum]); one that doesn't fails Verify with an
+	// error wrapping [ErrQuorum].
+	Policy *Policy
 
 	cp      Checkpoint
 	cpNote  []byte
@@ -85,6 +89,11 @@ func (v *ObjectVerifier) refresh(ctx context.Context) error {
 	cp, err := OpenCheckpoint(n, v.Key)
 	if err != nil {
 		return fmt.Errorf("the log's checkpoint doesn't verify with the pinned key: %w", err)
+	}
+	if v.Policy != nil {
+		if _, err := CheckQuorum(v.Policy, n); err != nil {
+			return fmt.Errorf("couldn't accept the log's checkpoint: %w", err)
+		}
 	}
 	if v.Proofs && v.Seen != nil {
 		if err := v.Seen.CheckConsistent(ctx, n, v.Key, v.Log); err != nil {

@@ -38,7 +38,12 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	var me stringList
 	fs.Var(&me, "me", "your member public key `FILE` (keygen's .pub; repeat for each key you held): every other key the log registers for you is named")
 	myKey := fs.String("key", "", "your member private key `FILE`, as --me with its public half")
+	polFlags := addPolicyFlags(fs)
 	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	pol, err := polFlags.policy()
+	if err != nil {
 		return err
 	}
 	if err := readToken(token, *tokenFile); err != nil {
@@ -105,7 +110,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := tlog.AuditOptions{Verifier: v, Seen: seen, AllObjects: all, Tiles: tiles, Mine: mine}
+	opts := tlog.AuditOptions{Verifier: v, Seen: seen, AllObjects: all, Tiles: tiles, Mine: mine, Policy: pol}
 	if logIsTerminal(c.stderr) {
 		opts.Progress = func(done, total uint64) {
 			fmt.Fprintf(c.stderr, "\rparley: audit: %d/%d entries", done, total)
@@ -115,6 +120,9 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	rep, err := tlog.Audit(ctx, src, opts)
+	if qerr := quorumExit(err); qerr != nil {
+		return qerr
+	}
 	if err != nil {
 		code := 3
 		if errors.Is(err, tlog.ErrHTTP) {

@@ -39,7 +39,12 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	asJSON := fs.Bool("json", false, "print the verified answer as JSON instead of a table")
 	trust := addTrustFlags(fs)
+	polFlags := addPolicyFlags(fs)
 	pos, err := parseInterspersed(c, fs, args)
+	if err != nil {
+		return err
+	}
+	pol, err := polFlags.policy()
 	if err != nil {
 		return err
 	}
@@ -68,6 +73,11 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 		return withExit(1, "", fmt.Errorf("the node answered about %s, not %s", conc.Object, object))
 	}
 	res, verr := opinion.VerifyConcurrence(conc, key)
+	if verr == nil && pol != nil && conc.Evidence.Checkpoint != "" {
+		if _, err := checkQuorum(pol, []byte(conc.Evidence.Checkpoint)); err != nil {
+			return err
+		}
+	}
 	if verr == nil && conc.Evidence.Checkpoint != "" {
 		if err := checkSeen(ctx, &tlog.Client{URL: *u, Token: *token, HTTP: c.httpClient()}, seen, key, []byte(conc.Evidence.Checkpoint)); err != nil {
 			var ee *exitError

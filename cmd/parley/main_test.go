@@ -43,6 +43,9 @@ func TestScripts(t *testing.T) {
 			// witness_test.go
 			"waitwitness":  waitWitness,
 			"waitevidence": waitEvidence,
+			// cosigned_test.go
+			"setwitnesses": setWitnesses,
+			"waitcosigned": waitCosigned,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {

@@ -27,6 +27,7 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	token := fs.String("token", "", "the member's API `TOKEN` (better: PARLEY_TOKEN or --token-file)")
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to check the bundle against")
+	polFlags := addPolicyFlags(fs)
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
@@ -38,6 +39,10 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	if *url == "" || *token == "" || len(pos) == 0 {
 		return usageErrorf("parley proof --url URL --token TOKEN indicator--…", "proof needs --url, --token and at least one object id")
 	}
+	pol, err := polFlags.policy()
+	if err != nil {
+		return err
+	}
 	cl := &tlog.Client{URL: *url, Token: *token, HTTP: c.httpClient()}
 	b, err := cl.Bundle(ctx, pos...)
 	if err != nil {
@@ -46,6 +51,9 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	res, err := tlog.VerifyBundle(b, *logKey)
 	if err != nil {
 		return withExit(1, "the node served a bundle that doesn't verify; keep it as evidence", err)
+	}
+	if err := bundleQuorum(pol, b); err != nil {
+		return err
 	}
 	var out bytes.Buffer
 	if err := json.Indent(&out, b, "", "  "); err != nil {

@@ -30,7 +30,12 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	all := fs.Bool("all-versions", false, "every version of each object, not only the latest")
 	proofs := fs.Bool("proofs", false, "also prove each object's log entry included in a signed checkpoint consistent with the seen file")
 	trust := addTrustFlags(fs)
+	polFlags := addPolicyFlags(fs)
 	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	pol, err := polFlags.policy()
+	if err != nil {
 		return err
 	}
 	if err := readToken(token, *tokenFile); err != nil {
@@ -55,6 +60,7 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	ov.Policy = pol
 	client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient(), Verifier: ov}
 	collID, err := resolveCollection(ctx, client, *coll)
 	if err != nil {
@@ -64,6 +70,9 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	var last time.Time
 	refused := 0
 	for env, err := range client.ObjectPages(ctx, collID, q) {
+		if qerr := quorumExit(err); qerr != nil {
+			return qerr
+		}
 		if errors.Is(err, tlog.ErrProof) {
 			saveSeen()
 			return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't pull: %w", err))

@@ -26,6 +26,7 @@ const maxBundle = 256 << 20
 func runVerify(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("verify")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` you trust (recommended: without it the bundle's own key is used)")
+	polFlags := addPolicyFlags(fs)
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
@@ -33,6 +34,10 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	}
 	if len(pos) != 1 {
 		return usageErrorf("parley verify bundle.json", "verify needs one bundle file")
+	}
+	pol, err := polFlags.policy()
+	if err != nil {
+		return err
 	}
 	var r io.Reader = c.stdin
 	if name := pos[0]; name != "-" {
@@ -53,6 +58,9 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	res, err := tlog.VerifyBundle(data, *logKey)
 	if err != nil {
 		return withExit(1, "the bundle or something in it was changed, or it isn't from the log you trust", err)
+	}
+	if err := bundleQuorum(pol, data); err != nil {
+		return err
 	}
 	cp := res.Checkpoint
 	fmt.Fprintf(c.stdout, "bundle verified: %d object version(s) in log %s at tree size %d, root %s\n", len(res.Items), cp.Origin, cp.Size, cp.Hash)

@@ -109,6 +109,17 @@ type Config struct {
 	// that are due (each feed has its own interval, parley feed add
 	// --every). Default 10s.
 	FeedCheckInterval Duration `json:"feed_check_interval,omitempty"`
+	// Witnesses are the C2SP tlog-witnesses the node submits each new
+	// checkpoint to; GET /log/checkpoint, bundles and receipts carry the
+	// cosignatures collected (docs/witness.md, "The node side").
+	Witnesses []WitnessConfig `json:"witnesses,omitempty"`
+}
+
+// WitnessConfig is one witness of the node's log: its URL prefix (where
+// it serves /add-checkpoint) and its cosignature verifier key (vkey form).
+type WitnessConfig struct {
+	URL string `json:"url"`
+	Key string `json:"key"`
 }
 
 // Duration is a time.Duration written as text ("10s", "2m") in JSON.
@@ -216,6 +227,9 @@ func LoadConfig(dir string) (Config, error) {
 	}
 	if c.Origin == "" {
 		return Config{}, fmt.Errorf("couldn't use %s: origin is empty", filepath.Join(dir, ConfigFile))
+	}
+	if err := checkWitnesses(c.Witnesses); err != nil {
+		return Config{}, fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
 	}
 	return c, nil
 }

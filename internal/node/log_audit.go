@@ -41,11 +41,15 @@ func NewStoreAuditSource(st store.Store) (*StoreAuditSource, error) {
 
 // Checkpoint implements [tlog.AuditSource].
 func (s *StoreAuditSource) Checkpoint(ctx context.Context) ([]byte, error) {
-	_, note, err := s.ls.LatestCheckpoint(ctx)
+	size, note, err := s.ls.LatestCheckpoint(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("the log has no checkpoint yet (has the node run?): %w", err)
 	}
-	return note, err
+	if err != nil {
+		return nil, err
+	}
+	// With its cosignatures, so that audit --data checks a witness policy.
+	return withCosignatures(ctx, s.ls, size, note), nil
 }
 
 // Checkpoints implements [tlog.CheckpointHistory].

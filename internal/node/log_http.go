@@ -111,12 +111,12 @@ func storeStatus(w http.ResponseWriter, err error, what string) {
 }
 
 func (h *logHandler) checkpoint(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
-	_, note, err := ls.LatestCheckpoint(r.Context())
+	size, note, err := ls.LatestCheckpoint(r.Context())
 	if err != nil {
 		storeStatus(w, err, "checkpoint")
 		return
 	}
-	writeBytes(w, "text/plain; charset=utf-8", "no-cache", note)
+	writeBytes(w, "text/plain; charset=utf-8", "no-cache", withCosignatures(r.Context(), ls, size, note))
 }
 
 func (h *logHandler) key(w http.ResponseWriter, _ *http.Request, _ store.Member, _ store.LogStore) {
@@ -282,6 +282,7 @@ func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member
 		storeStatus(w, err, "member keys")
 		return
 	}
+	note = withCosignatures(r.Context(), ls, size, note)
 	writeJSON(w, tlog.KeysResponse{TreeSize: uint64(size), Checkpoint: string(note), Events: events})
 }
 

@@ -22,7 +22,7 @@ func waitCovered(ctx context.Context, ls store.LogStore, index int64, wait time.
 			return 0, nil, err
 		}
 		if err == nil && index < size {
-			return size, note, nil
+			return size, withCosignatures(ctx, ls, size, note), nil
 		}
 		if time.Now().After(deadline) {
 			return 0, nil, ErrNotIntegrated

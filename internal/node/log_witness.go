@@ -1,0 +1,242 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+	"github.com/parley-exchange/parley/witness"
+)
+
+// The witnessing worker gets the log's checkpoints cosigned: it runs
+// beside the integrator, never inside it, so that a witness that is slow or
+// down delays only the cosignatures, never integration or receipts.
+func init() {
+	registerWorker("log witnesses", func(ctx context.Context, n *Node) error {
+		if len(n.cfg.Witnesses) == 0 {
+			return nil
+		}
+		lw, err := NewLogWitnessing(n, LogWitnessingOptions{})
+		if err != nil {
+			return err
+		}
+		return lw.Run(ctx)
+	})
+}
+
+// cosignedStore is the optional ability of a store to keep cosigned
+// checkpoints beside the plain ones (the sqlite store has it).
+type cosignedStore interface {
+	PutCosignedCheckpoint(ctx context.Context, size int64, note []byte) error
+	CosignedCheckpoint(ctx context.Context, size int64) ([]byte, error)
+}
+
+// checkWitnesses checks the witnesses of config.json: each has a URL and
+// a valid cosignature verifier key, and no key is listed twice.
+func checkWitnesses(ws []WitnessConfig) error {
+	seen := map[string]bool{}
+	for i, w := range ws {
+		if w.URL == "" {
+			return fmt.Errorf("witness %d has no url", i+1)
+		}
+		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
+			return fmt.Errorf("witness %d: url %q isn't http(s)", i+1, w.URL)
+		}
+		if _, err := tlog.NewCosignatureVerifier(w.Key); err != nil {
+			return fmt.Errorf("witness %d: %w", i+1, err)
+		}
+		if seen[w.Key] {
+			return fmt.Errorf("witness %d: key listed twice", i+1)
+		}
+		seen[w.Key] = true
+	}
+	return nil
+}
+
+// withCosignatures returns the cosigned note of the checkpoint of that
+// size when the store keeps one, and note (the plain one) otherwise.
+func withCosignatures(ctx context.Context, ls store.LogStore, size int64, note []byte) []byte {
+	cs, ok := ls.(cosignedStore)
+	if !ok || note == nil {
+		return note
+	}
+	if c, err := cs.CosignedCheckpoint(ctx, size); err == nil {
+		return c
+	}
+	return note
+}
+
+// LogWitnessingOptions tune a [LogWitnessing]; the zero value is the
+// production setting.
+type LogWitnessingOptions struct {
+	// Interval is how often it looks for a new checkpoint. Default 100 ms
+	// (the integrator's).
+	Interval time.Duration
+	// Retry is how long a witness that failed waits before it is tried
+	// again with the same checkpoint; a newer checkpoint is submitted to it
+	// at once. Default 10 s.
+	Retry time.Duration
+	// Timeout bounds one submission to one witness. Default 10 s.
+	Timeout time.Duration
+	// Logger receives the failures (each witness's distinct failure once
+	// until it succeeds again); nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// LogWitnessing submits each new checkpoint of a node's log to the
+// witnesses of its configuration (C2SP tlog-witness add-checkpoint) and
+// stores the checkpoint with every cosignature collected appended, which
+// GET /log/checkpoint, bundles and receipts then serve.
+type LogWitnessing struct {
+	n    *Node
+	ls   store.LogStore
+	cs   cosignedStore
+	opts LogWitnessingOptions
+	ws   []*nodeWitness
+}
+
+type nodeWitness struct {
+	cfg        WitnessConfig
+	client     *witness.Client
+	policy     *tlog.Policy // this witness alone, to check its cosignatures
+	size       int64        // the size of the checkpoint of line
+	line       []byte       // its cosignature line(s) of that checkpoint
+	failed     time.Time    // when it last failed with checkpoint size failedSize
+	failedSize int64
+	lastErr    string
+}
+
+// NewLogWitnessing returns the witnessing of n's log by the witnesses of
+// its configuration.
+func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error) {
+	ls, ok := n.store.(store.LogStore)
+	if !ok {
+		return nil, ErrNoLogStore
+	}
+	cs, ok := n.store.(cosignedStore)
+	if !ok {
+		return nil, errors.New("the store doesn't keep cosigned checkpoints")
+	}
+	if err := checkWitnesses(n.cfg.Witnesses); err != nil {
+		return nil, err
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 100 * time.Millisecond
+	}
+	if opts.Retry <= 0 {
+		opts.Retry = 10 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	lw := &LogWitnessing{n: n, ls: ls, cs: cs, opts: opts}
+	for _, w := range n.cfg.Witnesses {
+		pol, err := tlog.NewWitnessPolicy([]string{w.Key}, 1)
+		if err != nil {
+			return nil, err
+		}
+		lw.ws = append(lw.ws, &nodeWitness{cfg: w, client: &witness.Client{URL: w.URL}, policy: pol})
+	}
+	return lw, nil
+}
+
+// Run submits new checkpoints until ctx is done.
+func (lw *LogWitnessing) Run(ctx context.Context) error {
+	t := time.NewTicker(lw.opts.Interval)
+	defer t.Stop()
+	for {
+		if _, err := lw.Step(ctx); err != nil && ctx.Err() == nil {
+			lw.opts.Logger.Error("couldn't get the checkpoint cosigned", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Step submits the latest checkpoint to each witness that hasn't cosigned
+// it (and isn't waiting to retry it), stores the checkpoint with the
+// cosignatures collected for it, and returns how many witnesses have
+// cosigned it. A witness's failure is logged, not returned: it is tried
+// again after Retry or with the next checkpoint.
+func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
+	size, note, err := lw.ls.LatestCheckpoint(ctx)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && size == 0) {
+		return 0, nil // nothing a witness can cosign (C2SP: size > 0)
+	}
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	var wg sync.WaitGroup
+	for _, w := range lw.ws {
+		if w.size == size || (w.failedSize == size && now.Sub(w.failed) < lw.opts.Retry) {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lw.submit(ctx, w, size, note)
+		}()
+	}
+	wg.Wait()
+	cosigned := bytes.Clone(note)
+	count := 0
+	for _, w := range lw.ws {
+		if w.size == size {
+			cosigned = append(cosigned, w.line...)
+			count++
+		}
+	}
+	if count == 0 {
+		return 0, nil
+	}
+	if have, err := lw.cs.CosignedCheckpoint(ctx, size); err == nil && bytes.Equal(have, cosigned) {
+		return count, nil
+	}
+	if err := lw.cs.PutCosignedCheckpoint(ctx, size, cosigned); err != nil {
+		return count, err
+	}
+	return count, nil
+}
+
+func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64, note []byte) {
+	ctx, cancel := context.WithTimeout(ctx, lw.opts.Timeout)
+	defer cancel()
+	prove := func(ctx context.Context, from, to uint64) ([]tlog.Hash, error) {
+		return tlog.ConsistencyProof(ctx, from, to, hashReader(int64(to), lw.ls, lw.n.tiles))
+	}
+	line, err := w.client.Submit(ctx, note, prove)
+	if err == nil {
+		// Keep only what verifies: a witness that answers garbage must
+		// not make the served note unverifiable for every client.
+		if _, qerr := tlog.CheckQuorum(w.policy, append(bytes.Clone(note), line...)); qerr != nil {
+			err = fmt.Errorf("its cosignature doesn't verify: %w", qerr)
+		}
+	}
+	if err != nil {
+		w.failed, w.failedSize = time.Now(), size
+		if err.Error() != w.lastErr {
+			lw.opts.Logger.Warn("a witness didn't cosign the checkpoint; integration goes on, retrying later", "witness", w.cfg.URL, "size", size, "err", err)
+			w.lastErr = err.Error()
+		}
+		return
+	}
+	if w.lastErr != "" {
+		lw.opts.Logger.Info("a witness cosigns again", "witness", w.cfg.URL, "size", size)
+		w.lastErr = ""
+	}
+	w.size, w.line = size, line
+}

@@ -1,0 +1,264 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/taxii"
+	"github.com/parley-exchange/parley/tlog"
+	"github.com/parley-exchange/parley/witness"
+)
+
+// testWitness is a C2SP witness served in-process on a loopback port.
+type testWitness struct {
+	URL, VKey string
+	srv       *httptest.Server
+}
+
+func newTestWitness(t *testing.T, name, logKey string) *testWitness {
+	t.Helper()
+	skey, vkey, err := tlog.NewCosignerKey(rand.Reader, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := tlog.ParseCosignerKey(skey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := witness.Open(witness.Config{Dir: t.TempDir(), Cosigner: cs, Logs: []string{logKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(w.Handler())
+	t.Cleanup(srv.Close)
+	return &testWitness{URL: srv.URL, VKey: vkey, srv: srv}
+}
+
+// serveWitnessed serves n (already opened, witnesses set in its
+// configuration) on a loopback port, with alice and her collection.
+func serveWitnessed(t *testing.T, n *Node) (url string, alice *taxii.Client, post1 func() string) {
+	t.Helper()
+	m, key, coll := addAliceShared(t, n)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url = "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Serve(ctx, ln, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		n.Close()
+	})
+	alice = &taxii.Client{BaseURL: url, Token: m.Token}
+	i := 0
+	post1 = func() string {
+		i++
+		o := indicator(t, m.ID, key, t0.Add(time.Duration(i)*time.Second))
+		post(t, alice, coll, o)
+		return idOf(t, o)
+	}
+	return url, alice, post1
+}
+
+// fetchCheckpoint returns GET /log/checkpoint.
+func fetchCheckpoint(t *testing.T, url, token string) []byte {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url+"/log/checkpoint", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /log/checkpoint: %d %s", resp.StatusCode, b)
+	}
+	return b
+}
+
+// waitCosigned waits until /log/checkpoint covers at least size entries
+// with at least want cosignatures of the policy's witnesses, and returns
+// it and its cosignatures.
+func waitCosigned(t *testing.T, url, token string, pol *tlog.Policy, size uint64, want int) ([]byte, []tlog.Cosignature) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := fetchCheckpoint(t, url, token)
+		text, err := tlog.SplitNote(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := tlog.ParseCheckpoint(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cos, _ := tlog.CheckQuorum(pol, n)
+		if cp.Size >= size && len(cos) >= want {
+			return n, cos
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint of size >= %d with %d cosignatures; last:\n%s", size, want, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestNodeCosignedCheckpoints(t *testing.T) {
+	n, _ := initNode(t, Options{})
+	w1 := newTestWitness(t, "w1.example", n.vkey)
+	w2 := newTestWitness(t, "w2.example", n.vkey)
+	n.cfg.Witnesses = []WitnessConfig{{URL: w1.URL, Key: w1.VKey}, {URL: w2.URL, Key: w2.VKey}}
+	url, alice, post1 := serveWitnessed(t, n)
+	both, err := tlog.NewWitnessPolicy([]string{w1.VKey, w2.VKey}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	id := post1()
+	note, cos := waitCosigned(t, url, alice.Token, both, 2, 2)
+	if _, err := tlog.CheckQuorum(both, note); err != nil {
+		t.Fatalf("quorum 2 of 2: %v\n%s", err, note)
+	}
+	if _, err := tlog.OpenCheckpoint(note, n.verifier); err != nil {
+		t.Fatalf("the cosigned note doesn't verify with the log key: %v", err)
+	}
+	if len(cos) != 2 || cos[0].Witness == cos[1].Witness {
+		t.Fatalf("cosignatures %+v", cos)
+	}
+	// Receipts and bundles carry the cosigned checkpoint.
+	version := t0.Add(time.Second).UTC().Format("2006-01-02T15:04:05.000Z")
+	for _, path := range []string{"/log/receipt?object=" + id + "&version=" + version, "/log/bundle?object=" + id} {
+		code, body := rawGet(t, url+path, alice.Token)
+		var r struct {
+			Checkpoint string `json:"checkpoint"`
+		}
+		if err := json.Unmarshal([]byte(body), &r); code != 200 || err != nil {
+			t.Fatalf("GET %s: %d %v %s", path, code, err, body)
+		}
+		if _, err := tlog.CheckQuorum(both, []byte(r.Checkpoint)); err != nil {
+			t.Fatalf("GET %s: the checkpoint lacks the cosignatures: %v\n%s", path, err, r.Checkpoint)
+		}
+	}
+	// A later checkpoint is cosigned too (the witnesses need a
+	// consistency proof from their size, which the node builds).
+	post1()
+	post1()
+	note, _ = waitCosigned(t, url, alice.Token, both, 4, 2)
+
+	// One witness down: integration goes on, the checkpoint carries the
+	// other's cosignature only, and a quorum of 2 fails.
+	w2.srv.Close()
+	post1()
+	one, err := tlog.NewWitnessPolicy([]string{w1.VKey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, _ = waitCosigned(t, url, alice.Token, one, 5, 1)
+	if cos, err := tlog.CheckQuorum(both, note); err == nil || len(cos) != 1 || !strings.Contains(err.Error(), "quorum") {
+		t.Fatalf("with one witness down: %d cosignatures, err %v", len(cos), err)
+	}
+}
+
+func TestNodeWitnessesDownIntegrationGoesOn(t *testing.T) {
+	n, _ := initNode(t, Options{})
+	w1 := newTestWitness(t, "w1.example", n.vkey)
+	w1.srv.Close() // down from the start
+	n.cfg.Witnesses = []WitnessConfig{{URL: w1.URL, Key: w1.VKey}}
+	url, alice, post1 := serveWitnessed(t, n)
+	post1()
+	none, err := tlog.ParsePolicy([]byte("quorum none\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, _ := waitCosigned(t, url, alice.Token, none, 2, 0)
+	if _, err := tlog.OpenCheckpoint(note, n.verifier); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(note), "\n— ") != 1 {
+		t.Fatalf("a checkpoint with no witness reachable carries signatures other than the log's:\n%s", note)
+	}
+}
+
+func TestCheckWitnesses(t *testing.T) {
+	_, vkey, err := tlog.NewCosignerKey(rand.Reader, "w.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ws   []WitnessConfig
+		fail string
+	}{
+		{nil, ""},
+		{[]WitnessConfig{{URL: "https://w.example", Key: vkey}}, ""},
+		{[]WitnessConfig{{URL: "", Key: vkey}}, "no url"},
+		{[]WitnessConfig{{URL: "ftp://w", Key: vkey}}, "isn't http"},
+		{[]WitnessConfig{{URL: "https://w", Key: "nonsense"}}, "witness 1"},
+		{[]WitnessConfig{{URL: "https://w", Key: vkey}, {URL: "https://v", Key: vkey}}, "twice"},
+	} {
+		err := checkWitnesses(tc.ws)
+		if (err == nil) != (tc.fail == "") || (err != nil && !strings.Contains(err.Error(), tc.fail)) {
+			t.Errorf("%v: got %v, want %q", tc.ws, err, tc.fail)
+		}
+	}
+}
+
+// After a restart the node's witness client has forgotten the witness's
+// size: its first submission says 0, the witness answers 409 with its size,
+// and the node retries with a consistency proof from its tiles.
+func TestNodeCosignsAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	n, dir := initNode(t, Options{})
+	w1 := newTestWitness(t, "w1.example", n.vkey)
+	ws := []WitnessConfig{{URL: w1.URL, Key: w1.VKey}}
+	pol, err := tlog.NewWitnessPolicy([]string{w1.VKey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, key, coll := addAliceShared(t, n)
+	serve := func(n *Node) (string, func()) {
+		n.cfg.Witnesses = ws
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- n.Serve(sctx, ln, nil) }()
+		return "http://" + ln.Addr().String(), func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+			n.Close()
+		}
+	}
+	url, stop := serve(n)
+	alice := &taxii.Client{BaseURL: url, Token: m.Token}
+	post(t, alice, coll, indicator(t, m.ID, key, t0))
+	waitCosigned(t, url, m.Token, pol, 2, 1)
+	stop()
+
+	n, err = Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop = serve(n)
+	defer stop()
+	alice = &taxii.Client{BaseURL: url, Token: m.Token}
+	post(t, alice, coll, indicator(t, m.ID, key, t0.Add(time.Second)))
+	waitCosigned(t, url, m.Token, pol, 3, 1)
+}
