@@ -82,6 +82,7 @@ func (e *QuotaError) Error() string {
 
 // Unwrap returns [ErrQuota].
 func (e *QuotaError) Unwrap() error { return ErrQuota }
+
 // VersionConflictMessage is the status message of an object whose id and
 // version are already stored with other content. It is a failure of that
 // object alone (versions are never overwritten), and clients recognise
