@@ -57,6 +57,13 @@ func normalizeURL(s string) (string, error) {
 	if hasAuthority || strings.HasPrefix(p, "/") {
 		p = removeDotSegments(p)
 	}
+	if !hasAuthority && strings.HasPrefix(p, "//") {
+		// Without an authority a path must not begin with "//", which
+		// would read as one (RFC 3986 section 3.3); "/." before it keeps
+		// the path, as WHATWG's URL serializer does, so that normalizing
+		// again changes nothing.
+		p = "/." + p
+	}
 	if hasAuthority && p == "" && defaultPorts[scheme] != "" {
 		p = "/"
 	}
