@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
 )
 
@@ -124,18 +125,11 @@ func runMemberKeyRotate(ctx context.Context, c *cli, args []string) error {
 			return usageErrorf("give the .rotation file parley keygen --rotate wrote", "%s is not a rotation statement (base64 of a 64-byte signature)", *stmtFile)
 		}
 	}
-	n, err := openNode(ctx, *dir)
+	n, m, err := openMember(ctx, *dir, *ref)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	m, err := n.ResolveMember(ctx, *ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return usageErrorf("parley member add lists nothing; check the name", "%v", err)
-	}
-	if err != nil {
-		return withExit(3, "", err)
-	}
 	err = n.RotateKey(ctx, m.ID, pub, stmt)
 	if errors.Is(err, store.ErrInvalid) {
 		return withExit(2, "the statement must be signed by the member's key in force (parley keygen --rotate CURRENT.key)", err)
@@ -151,6 +145,24 @@ func runMemberKeyRotate(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
+// openMember opens the node in dir and finds the member named or with id
+// ref; the caller closes the node.
+func openMember(ctx context.Context, dir, ref string) (*node.Node, store.Member, error) {
+	n, err := openNode(ctx, dir)
+	if err != nil {
+		return nil, store.Member{}, err
+	}
+	m, err := n.ResolveMember(ctx, ref)
+	if err != nil {
+		n.Close()
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, m, usageErrorf("check the name: member add printed it", "%v", err)
+		}
+		return nil, m, withExit(3, "", err)
+	}
+	return n, m, nil
+}
+
 // runMemberRevoke logs the revocation of a member (or only of its key).
 func runMemberRevoke(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("member revoke")
@@ -163,18 +175,11 @@ func runMemberRevoke(ctx context.Context, c *cli, args []string) error {
 	if *ref == "" || fs.NArg() > 0 {
 		return usageErrorf("parley member revoke --data DIR --member M [--key-only]", "member revoke needs --member and no arguments")
 	}
-	n, err := openNode(ctx, *dir)
+	n, m, err := openMember(ctx, *dir, *ref)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	m, err := n.ResolveMember(ctx, *ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return usageErrorf("", "%v", err)
-	}
-	if err != nil {
-		return withExit(3, "", err)
-	}
 	if *keyOnly {
 		err = n.RevokeKey(ctx, m.ID)
 	} else {
