@@ -112,6 +112,26 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
+// openFeeds opens the node in dir and reads its feeds; the caller closes
+// the node.
+func openFeeds(ctx context.Context, dir string) (*node.Node, feed.Store, []feed.Feed, error) {
+	n, err := openNode(ctx, dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := n.FeedStore()
+	if err != nil {
+		n.Close()
+		return nil, nil, nil, withExit(3, "", err)
+	}
+	feeds, err := st.Feeds(ctx)
+	if err != nil {
+		n.Close()
+		return nil, nil, nil, withExit(3, "", err)
+	}
+	return n, st, feeds, nil
+}
+
 func runFeedStatus(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("feed status")
 	dir := fs.String("data", "", "the node's data `DIR`ectory")
@@ -121,19 +141,11 @@ func runFeedStatus(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("parley feed status --data DIR", "feed status takes no arguments")
 	}
-	n, err := openNode(ctx, *dir)
+	n, _, feeds, err := openFeeds(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	st, err := n.FeedStore()
-	if err != nil {
-		return withExit(3, "", err)
-	}
-	feeds, err := st.Feeds(ctx)
-	if err != nil {
-		return withExit(3, "", err)
-	}
 	out := []feedStatus{}
 	for _, f := range feeds {
 		out = append(out, statusOf(f))
@@ -196,19 +208,11 @@ func runFeedPoll(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("parley feed poll --data DIR [--name N]", "feed poll takes no arguments")
 	}
-	n, err := openNode(ctx, *dir)
+	n, st, feeds, err := openFeeds(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	st, err := n.FeedStore()
-	if err != nil {
-		return withExit(3, "", err)
-	}
-	feeds, err := st.Feeds(ctx)
-	if err != nil {
-		return withExit(3, "", err)
-	}
 	var progress feed.Progress
 	if logIsTerminal(c.stderr) {
 		progress = func(f feed.Feed) {
