@@ -175,6 +175,11 @@ func (b *Bundle) Open() (Checkpoint, *KeyHistory, error) {
 // ReplayKeys checks each member key entry's inclusion in cp's tree and
 // replays them, in strictly increasing log order, into a [KeyHistory].
 func ReplayKeys(events []BundleKey, cp Checkpoint) (*KeyHistory, error) {
+	return replayKeys(events, &cp)
+}
+
+// replayKeys is [ReplayKeys], checking inclusion only when cp is not nil.
+func replayKeys(events []BundleKey, cp *Checkpoint) (*KeyHistory, error) {
 	keys := NewKeyHistory()
 	last := int64(-1)
 	for _, k := range events {
@@ -186,8 +191,10 @@ func ReplayKeys(events []BundleKey, cp Checkpoint) (*KeyHistory, error) {
 		if err != nil {
 			return nil, fmt.Errorf("member key entry %d: %w", k.LogIndex, err)
 		}
-		if err := VerifyInclusion(k.LogIndex, cp.Size, LeafHash(k.Entry), k.InclusionProof, cp.Hash); err != nil {
-			return nil, fmt.Errorf("member key entry %d isn't in the checkpoint's tree: %w", k.LogIndex, err)
+		if cp != nil {
+			if err := VerifyInclusion(k.LogIndex, cp.Size, LeafHash(k.Entry), k.InclusionProof, cp.Hash); err != nil {
+				return nil, fmt.Errorf("member key entry %d isn't in the checkpoint's tree: %w", k.LogIndex, err)
+			}
 		}
 		if err := keys.Apply(k.LogIndex, e); err != nil {
 			return nil, fmt.Errorf("member key entry %d: %w", k.LogIndex, err)

@@ -350,22 +350,7 @@ func (r KeysResponse) Verify(v note.Verifier) (*KeyHistory, Checkpoint, error) {
 // checked against the log later (such as finding one's own identity). Use
 // [KeysResponse.Verify] for anything that must be true.
 func (r KeysResponse) Replay() (*KeyHistory, error) {
-	h := NewKeyHistory()
-	last := int64(-1)
-	for _, k := range r.Events {
-		if int64(k.LogIndex) <= last {
-			return nil, fmt.Errorf("member key entries are not in log order")
-		}
-		last = int64(k.LogIndex)
-		e, err := ParseEntry(k.Entry)
-		if err != nil {
-			return nil, fmt.Errorf("member key entry %d: %w", k.LogIndex, err)
-		}
-		if err := h.Apply(k.LogIndex, e); err != nil {
-			return nil, fmt.Errorf("member key entry %d: %w", k.LogIndex, err)
-		}
-	}
-	return h, nil
+	return replayKeys(r.Events, nil)
 }
 
 // Keys fetches the member key entries of the given members (every member's
