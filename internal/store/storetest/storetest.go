@@ -48,6 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ObservablesPerCollection", testObservablesPerCollection},
 		{"Openings", testOpenings},
 		{"Relay", testRelay},
+		// operator.go
+		{"OperatorTokens", testOperatorTokens},
+		{"RemoveMember", testRemoveMember},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
