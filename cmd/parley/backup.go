@@ -72,6 +72,9 @@ func runBackup(ctx context.Context, c *cli, args []string) error {
 	if errors.Is(err, node.ErrNotInitialized) {
 		return usageErrorf("give the data directory of a node", "%v", err)
 	}
+	if errors.Is(err, node.ErrBackupNotSQLite) {
+		return withExit(2, "", err)
+	}
 	if err != nil {
 		return withExit(3, "", err)
 	}

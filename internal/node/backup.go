@@ -90,6 +90,9 @@ func Backup(ctx context.Context, dir, out string, opts BackupOptions) (BackupMan
 	if err != nil {
 		return BackupManifest{}, err
 	}
+	if kind, err := storeKindOf(cfg.Store); err != nil || kind != storeSQLite {
+		return BackupManifest{}, fmt.Errorf("couldn't back up: %w", ErrBackupNotSQLite)
+	}
 	man := BackupManifest{Format: BackupFormat, Origin: cfg.Origin, Created: opts.Now().UTC(), Files: map[string]string{}}
 	tmp, err := os.MkdirTemp(filepath.Dir(out), ".parley-backup-*")
 	if err != nil {
@@ -99,11 +102,15 @@ func Backup(ctx context.Context, dir, out string, opts BackupOptions) (BackupMan
 
 	// The snapshot, then what it says about the log.
 	snap := filepath.Join(tmp, StoreFile)
-	st, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{})
+	st, err := openStore(ctx, dir, cfg, storeOptions{Existing: true})
 	if err != nil {
 		return man, err
 	}
-	err = st.Snapshot(ctx, snap)
+	if s, ok := st.(snapshotter); ok {
+		err = s.Snapshot(ctx, snap)
+	} else {
+		err = fmt.Errorf("couldn't back up: %w", ErrBackupNotSQLite)
+	}
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
@@ -146,6 +153,17 @@ func Backup(ctx context.Context, dir, out string, opts BackupOptions) (BackupMan
 	}
 	return man, nil
 }
+
+// snapshotter is the ability [Backup] needs of a store:
+// [sqlite.Store.Snapshot].
+type snapshotter interface {
+	Snapshot(ctx context.Context, path string) error
+}
+
+// ErrBackupNotSQLite means the node's store is not the embedded SQLite
+// database: back PostgreSQL up with its own tools (pg_dump, or continuous
+// archiving) and copy config.json and the keys beside it.
+var ErrBackupNotSQLite = errors.New("parley backup copies the embedded SQLite store; this node's config.json names another store: use that database's own backup tools (pg_dump) and keep config.json, node.key and node.pub with it")
 
 // snapshotLog opens a snapshot store and reads its log size and newest
 // checkpoint note.
@@ -439,6 +457,9 @@ func checkNodeKeys(stage, origin string) (note.Verifier, error) {
 	}
 	if cfg.Origin != origin {
 		return nil, fmt.Errorf("%w: config.json names the origin %q, the manifest %q", ErrRestoreRefused, cfg.Origin, origin)
+	}
+	if kind, err := storeKindOf(cfg.Store); err != nil || kind != storeSQLite {
+		return nil, fmt.Errorf("%w: config.json names a store other than the embedded one in the backup", ErrRestoreRefused)
 	}
 	skey, err := os.ReadFile(filepath.Join(stage, KeyFile))
 	if err != nil {

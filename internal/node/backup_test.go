@@ -233,6 +233,42 @@ func TestRestoreRefuses(t *testing.T) {
 	n.Close()
 }
 
+// TestBackupRefuses: a node on another store, or without its store file,
+// is not backed up, and no file is written.
+func TestBackupRefuses(t *testing.T) {
+	ctx := context.Background()
+	work := t.TempDir()
+	dir := filepath.Join(work, "node")
+	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, StoreFile)); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(work, "out.backup")
+	if _, err := Backup(ctx, dir, out, BackupOptions{}); !errors.Is(err, ErrNotInitialized) {
+		t.Errorf("Backup without a store = %v, want ErrNotInitialized", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, StoreFile)); err == nil {
+		t.Error("Backup created an empty store")
+	}
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = "postgres://parley@db.example/parley"
+	b, _ := json.Marshal(cfg)
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Backup(ctx, dir, out, BackupOptions{}); !errors.Is(err, ErrBackupNotSQLite) {
+		t.Errorf("Backup of a PostgreSQL node = %v, want ErrBackupNotSQLite", err)
+	}
+	if ents, _ := os.ReadDir(work); len(ents) != 1 {
+		t.Errorf("a refused backup left files: %v", ents)
+	}
+}
+
 // FuzzUnpackBackup: whatever the archive holds, unpacking it writes only
 // the known file names inside the staging directory, and succeeds only
 // when every file matches the manifest.
