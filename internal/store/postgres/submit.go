@@ -394,6 +394,11 @@ func writeSubmission(ctx context.Context, tx pgx.Tx, sub store.Submission, state
 		FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::bytea[], $11::bigint[], $12::bool[], $13::bool[])
 			AS u(seq, id, type, spec, v, added, signed, raw, idx, first, last)`,
 		sub.Collection, sub.Member, seq, ids, types, specs, vers, added, signed, raw, idx, first, last)
+	objs := make([]store.Object, n)
+	for i, nv := range news {
+		objs[i] = nv.o
+	}
+	queueIndexes(&b, objs) // the web UI's and the opinion index's rows (ui.go)
 	if len(owners) > 0 {
 		b.Queue(`INSERT INTO object_owners(object_id, member) SELECT id, $1 FROM unnest($2::text[]) AS u(id) ON CONFLICT (object_id) DO NOTHING`, sub.Member, owners)
 	}
