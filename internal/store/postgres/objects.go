@@ -32,9 +32,9 @@ func scanObject(rows pgx.Rows, extra ...any) (store.Object, error) {
 // Objects implements [store.Store].
 //
 // With q.MaxBytes set, the server cuts the page: each row carries the
-// running total of the sizes before it, and rows past the first that
-// overflows MaxBytes aren't sent, nor is that one's content (it only
-// tells that there is more). So a page of large objects transfers and
+// running total of the sizes before it, and of the rows past the page
+// only the first is sent, without its content (it only tells that there
+// is more). So a page of large objects transfers and
 // holds at most MaxBytes plus one object, like the SQLite store's, and
 // pgx reads the rows one at a time.
 func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) {
@@ -100,13 +100,18 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 	b.WriteString(" ORDER BY seq LIMIT " + arg(q.Limit+1))
 	query := b.String()
 	if cut {
-		// before: the sizes of the rows ahead of this one on the page.
-		max := arg(q.MaxBytes)
+		// before: the sizes of the rows ahead of this one; rn: its place.
+		// A row is sent if the one ahead of it is on the page (the first
+		// always is; the others if everything up to them fits), and its
+		// content only if it is on the page itself.
+		max, limit := arg(q.MaxBytes), arg(q.Limit)
 		query = `SELECT seq, collection, object_id, type, spec_version, version, date_added, member, signed,
-				CASE WHEN before + size <= ` + max + ` OR before = 0 THEN raw ELSE ''::bytea END, log_index, salt, size
-			FROM (SELECT p.*, coalesce(sum(size) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+				CASE WHEN rn = 1 OR before + size <= ` + max + ` AND rn <= ` + limit + ` THEN raw ELSE ''::bytea END, log_index, salt, size
+			FROM (SELECT p.*,
+					coalesce(sum(size) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
+					row_number() OVER (ORDER BY seq) AS rn
 				FROM (` + query + `) AS p) AS w
-			WHERE before <= ` + max + ` ORDER BY seq`
+			WHERE rn <= 2 OR before <= ` + max + ` ORDER BY seq`
 	}
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
