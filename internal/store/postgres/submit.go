@@ -57,8 +57,8 @@ type submitState struct {
 	unversioned map[int]string
 	// owners of the owned items' ids.
 	owners map[string]string
-	// otherContent[i]: item i (owned, versioned) has a stored version
-	// with the same id and version and other bytes, in some collection.
+	// otherContent[i]: item i (versioned) has a stored version with the
+	// same id and version and other bytes, in some collection.
 	otherContent map[int]bool
 	// stored: the bytes of stored versions with the items' versions (and
 	// of any stored version later than the log head's last time, which an
@@ -72,9 +72,9 @@ type submitState struct {
 }
 
 func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, h *logHead, sub store.Submission) (*submitState, error) {
-	var zeroIdx, ownedVerIdx, verIdx []int64
-	var zeroIDs, ownedIDs, ownedVerIDs, ownedVers, verIDs, vers, allIDs []string
-	var zeroRaws, ownedVerRaws [][]byte
+	var zeroIdx, verIdx []int64
+	var zeroIDs, ownedIDs, verIDs, vers, allIDs []string
+	var zeroRaws [][]byte
 	for i, it := range sub.Items {
 		o := it.Object
 		allIDs = append(allIDs, o.ID)
@@ -85,9 +85,6 @@ func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, h *logHead, sub 
 		}
 		if it.Owned {
 			ownedIDs = append(ownedIDs, o.ID)
-			if !o.Version.IsZero() {
-				ownedVerIdx, ownedVerIDs, ownedVers, ownedVerRaws = append(ownedVerIdx, int64(i)), append(ownedVerIDs, o.ID), append(ownedVers, fmtTime(o.Version)), append(ownedVerRaws, o.Raw)
-			}
 		}
 	}
 	st := &submitState{
@@ -126,22 +123,32 @@ func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, h *logHead, sub 
 			return err
 		})
 	}
-	if len(ownedVerIdx) > 0 {
-		// An id and version name one object everywhere: the same version
-		// may be shared into several collections, but only with the same
-		// content.
-		b.Queue(`SELECT u.i FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[]) AS u(i, id, v, raw)
-			WHERE EXISTS (SELECT 1 FROM objects o WHERE o.object_id = u.id AND o.version = u.v AND o.raw <> u.raw)`,
-			ownedVerIdx, ownedVerIDs, ownedVers, ownedVerRaws).Query(func(rows pgx.Rows) error {
-			var i int64
-			_, err := pgx.ForEachRow(rows, []any{&i}, func() error { st.otherContent[int(i)] = true; return nil })
-			return err
-		})
-	}
 	if len(verIdx) > 0 {
-		b.Queue(`SELECT o.object_id, o.version, o.raw FROM unnest($2::text[], $3::text[]) AS u(id, v)
-			JOIN objects o ON o.collection = $1 AND o.object_id = u.id AND o.version = u.v`, sub.Collection, verIDs, vers).
-			Query(st.scanStored)
+		// Every stored version with an item's id and version, in any
+		// collection, through one index probe per item: it is the
+		// stored copy in this collection, or, with other bytes, a
+		// conflict anywhere (an id and version name one object
+		// everywhere; the same version may be shared into several
+		// collections, but only with the same content). Ingest of new
+		// objects finds none, so no object's bytes cross the wire.
+		b.Queue(`SELECT u.i, o.collection, o.raw FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(i, id, v)
+			JOIN objects o ON o.object_id = u.id AND o.version = u.v`, verIdx, verIDs, vers).
+			Query(func(rows pgx.Rows) error {
+				var i int64
+				var coll string
+				var raw []byte
+				_, err := pgx.ForEachRow(rows, []any{&i, &coll, &raw}, func() error {
+					o := sub.Items[i].Object
+					if coll == sub.Collection {
+						st.stored[versionKey{o.ID, fmtTime(o.Version)}] = raw
+					}
+					if !bytes.Equal(raw, o.Raw) {
+						st.otherContent[int(i)] = true
+					}
+					return nil
+				})
+				return err
+			})
 	}
 	if len(allIDs) > 0 {
 		b.Queue(`SELECT object_id, min(version), max(version) FROM objects WHERE collection = $1 AND object_id = ANY($2) GROUP BY object_id`,
