@@ -25,6 +25,10 @@ import (
 // batch (entries and objects as arrays, the version flags, owners, usage,
 // status and log head). The log head is locked first, so the state read
 // is the committed state no other appender can change until this commits.
+//
+// A transaction retried after a serialization failure ([Store.inTx]) is
+// decided again from the start, so each item's Entry may be called once
+// per attempt; only the last attempt's leaves are stored.
 func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status, error) {
 	if sub.StatusID == "" {
 		return store.Status{}, fmt.Errorf("couldn't submit: empty status id: %w", store.ErrInvalid)
