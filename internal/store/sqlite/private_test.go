@@ -39,11 +39,11 @@ func TestPrivateSetLifecycle(t *testing.T) {
 	ctx := context.Background()
 	s := openPrivateTestStore(t)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	n := NewPrivateSet{
-		Set: PrivateSet{ID: "set1", Member: "identity--p", Collection: "c1", Source: PrivateSourceCollection,
+	n := store.NewPrivateSet{
+		Set: store.PrivateSet{ID: "set1", Member: "identity--p", Collection: "c1", Source: store.PrivateSourceCollection,
 			Suite: "ristretto255-SHA512", PrivateKey: []byte("secret"), PublicKey: []byte("public"), Created: now, Cursor: 7},
-		Tags: []PrivateTag{{Tag: tag(3), Line: "domain-name:b.example"}, {Tag: tag(1), Line: "domain-name:a.example"}},
-		Indicators: []IndicatorValues{
+		Tags: []store.PrivateTag{{Tag: tag(3), Line: "domain-name:b.example"}, {Tag: tag(1), Line: "domain-name:a.example"}},
+		Indicators: []store.IndicatorValues{
 			{IndicatorID: "indicator--1", Lines: []string{"domain-name:a.example", "domain-name:b.example"}},
 			{IndicatorID: "indicator--2", Lines: []string{"domain-name:b.example"}},
 		},
@@ -86,8 +86,8 @@ func TestPrivateSetLifecycle(t *testing.T) {
 	// indicator--1 revoked: a.example goes, b.example stays (indicator--2 holds it).
 	// indicator--3 added with c.example.
 	err = s.UpdatePrivateSet(ctx, "set1", 7, 9,
-		[]IndicatorValues{{IndicatorID: "indicator--1"}, {IndicatorID: "indicator--3", Lines: []string{"domain-name:c.example"}}},
-		[]PrivateTag{{Tag: tag(2), Line: "domain-name:c.example"}})
+		[]store.IndicatorValues{{IndicatorID: "indicator--1"}, {IndicatorID: "indicator--3", Lines: []string{"domain-name:c.example"}}},
+		[]store.PrivateTag{{Tag: tag(2), Line: "domain-name:c.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +111,8 @@ func TestPrivateSetLifecycle(t *testing.T) {
 func TestPrivateBudget(t *testing.T) {
 	ctx := context.Background()
 	s := openPrivateTestStore(t)
-	if _, err := s.CreatePrivateSet(ctx, NewPrivateSet{
-		Set:      PrivateSet{ID: "set1", Member: "identity--p", Collection: "c1", Source: PrivateSourceValues, Suite: "x", PrivateKey: []byte("k"), PublicKey: []byte("p")},
+	if _, err := s.CreatePrivateSet(ctx, store.NewPrivateSet{
+		Set:      store.PrivateSet{ID: "set1", Member: "identity--p", Collection: "c1", Source: store.PrivateSourceValues, Suite: "x", PrivateKey: []byte("k"), PublicKey: []byte("p")},
 		KeyEntry: func(int64, time.Time) ([]byte, error) { return []byte("{}"), nil }, Salt: tag(1),
 	}); err != nil {
 		t.Fatal(err)
@@ -122,8 +122,8 @@ func TestPrivateBudget(t *testing.T) {
 		t.Fatalf("spend 6 of 10: left %d, %v", left, err)
 	}
 	left, err = s.SpendPrivateBudget(ctx, "set1", "identity--q", 5, 10)
-	if !errors.Is(err, ErrBudgetSpent) || left != 4 {
-		t.Fatalf("spend 5 more: left %d, %v; want ErrBudgetSpent", left, err)
+	if !errors.Is(err, store.ErrBudgetSpent) || left != 4 {
+		t.Fatalf("spend 5 more: left %d, %v; want store.ErrBudgetSpent", left, err)
 	}
 	if used, _ := s.PrivateBudgetUsed(ctx, "set1", "identity--q"); used != 6 {
 		t.Fatalf("a refused spend was charged: used %d", used)
@@ -141,10 +141,10 @@ func TestPrivateIndicatorExpiry(t *testing.T) {
 	ctx := context.Background()
 	s := openPrivateTestStore(t)
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := s.CreatePrivateSet(ctx, NewPrivateSet{
-		Set:  PrivateSet{ID: "set1", Member: "identity--p", Collection: "c1", Source: PrivateSourceCollection, Suite: "x", PrivateKey: []byte("k"), PublicKey: []byte("p")},
-		Tags: []PrivateTag{{Tag: tag(1), Line: "domain-name:a.example"}, {Tag: tag(2), Line: "domain-name:b.example"}},
-		Indicators: []IndicatorValues{
+	if _, err := s.CreatePrivateSet(ctx, store.NewPrivateSet{
+		Set:  store.PrivateSet{ID: "set1", Member: "identity--p", Collection: "c1", Source: store.PrivateSourceCollection, Suite: "x", PrivateKey: []byte("k"), PublicKey: []byte("p")},
+		Tags: []store.PrivateTag{{Tag: tag(1), Line: "domain-name:a.example"}, {Tag: tag(2), Line: "domain-name:b.example"}},
+		Indicators: []store.IndicatorValues{
 			{IndicatorID: "indicator--1", Lines: []string{"domain-name:a.example", "domain-name:b.example"}, Expires: t0},
 			{IndicatorID: "indicator--2", Lines: []string{"domain-name:b.example"}},
 		},
