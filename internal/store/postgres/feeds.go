@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/parley-exchange/parley/internal/feed"
 	"github.com/parley-exchange/parley/internal/store"
 )
 
@@ -43,7 +42,7 @@ CREATE TABLE feeds (
 `})
 }
 
-var _ feed.Store = (*Store)(nil)
+var _ store.Feeds = (*Store)(nil)
 
 // fmtOptTime stores the zero time as "" so that it reads back as zero.
 func fmtOptTime(t time.Time) string {
@@ -67,8 +66,8 @@ func isForeignKey(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23503"
 }
 
-// AddFeed implements [feed.Store].
-func (s *Store) AddFeed(ctx context.Context, f feed.Feed) error {
+// AddFeed implements [store.Feeds].
+func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 	if f.Name == "" || f.URL == "" || f.Collection == "" || f.Into == "" || f.Member == "" {
 		return fmt.Errorf("couldn't add feed %q: name, url, collection, into and member are needed: %w", f.Name, store.ErrInvalid)
 	}
@@ -91,17 +90,17 @@ func (s *Store) AddFeed(ctx context.Context, f feed.Feed) error {
 	return nil
 }
 
-// Feeds implements [feed.Store].
-func (s *Store) Feeds(ctx context.Context) ([]feed.Feed, error) {
+// Feeds implements [store.Feeds].
+func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name, url, collection, into_coll, member, auth, username, secret_file, interval_ns, created,
 		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure FROM feeds ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
 	defer rows.Close()
-	var out []feed.Feed
+	var out []store.Feed
 	for rows.Next() {
-		var f feed.Feed
+		var f store.Feed
 		var interval int64
 		var created, aa, hw, lp string
 		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &interval, &created,
@@ -125,8 +124,8 @@ func (s *Store) Feeds(ctx context.Context) ([]feed.Feed, error) {
 	return out, nil
 }
 
-// RecordPoll implements [feed.Store].
-func (s *Store) RecordPoll(ctx context.Context, name string, p feed.Position) error {
+// RecordPoll implements [store.Feeds].
+func (s *Store) RecordPoll(ctx context.Context, name string, p store.FeedPosition) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE feeds SET added_after = $1, next = $2, high_water = $3, last_poll = $4, last_error = $5,
 			added = $6, existing = $7, failed = $8, pages = $9, last_failure = $10 WHERE name = $11`,

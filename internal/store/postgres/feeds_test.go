@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-exchange/parley/internal/feed"
 	"github.com/parley-exchange/parley/internal/store"
 )
 
@@ -26,25 +25,25 @@ func TestFeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	created := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
-	f := feed.Feed{Name: "ics", URL: "https://attack-taxii.mitre.org/api/v21/", Collection: "x", Into: "c1", Member: "identity--f",
-		Auth: feed.AuthBasic, User: "u", SecretFile: "/etc/pw", Interval: time.Hour, Created: created}
+	f := store.Feed{Name: "ics", URL: "https://attack-taxii.mitre.org/api/v21/", Collection: "x", Into: "c1", Member: "identity--f",
+		Auth: "basic", User: "u", SecretFile: "/etc/pw", Interval: time.Hour, Created: created}
 	unknown := f
 	unknown.Name, unknown.Into = "other", "nope"
 	for _, tc := range []struct {
 		name string
-		f    feed.Feed
+		f    store.Feed
 		want error
 	}{
 		{"new", f, nil},
 		{"taken name", f, store.ErrConflict},
-		{"no url", feed.Feed{Name: "b", Collection: "x", Into: "c1", Member: "identity--f"}, store.ErrInvalid},
+		{"no url", store.Feed{Name: "b", Collection: "x", Into: "c1", Member: "identity--f"}, store.ErrInvalid},
 		{"unknown collection", unknown, store.ErrNotFound},
 	} {
 		if err := s.AddFeed(ctx, tc.f); !errors.Is(err, tc.want) {
 			t.Errorf("%s: AddFeed = %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	p := feed.Position{AddedAfter: created, Next: "17", HighWater: created.Add(time.Second), LastPoll: created.Add(time.Minute),
+	p := store.FeedPosition{AddedAfter: created, Next: "17", HighWater: created.Add(time.Second), LastPoll: created.Add(time.Minute),
 		LastError: "boom", Added: 5, Existing: 2, Failed: 1, Pages: 3, LastFailure: "attack-pattern--x 2026-01-01T00:00:00.000Z: conflict"}
 	if err := s.RecordPoll(ctx, "ics", p); err != nil {
 		t.Fatal(err)
@@ -59,15 +58,15 @@ func TestFeeds(t *testing.T) {
 		t.Fatalf("Feeds = %+v, %v", fs, err)
 	}
 	want := f
-	want.Position = p
+	want.FeedPosition = p
 	if !reflect.DeepEqual(fs[0], want) {
 		t.Errorf("feed read back\n%+v\nwant\n%+v", fs[0], want)
 	}
 	// The zero position reads back as zero.
-	if err := s.RecordPoll(ctx, "ics", feed.Position{}); err != nil {
+	if err := s.RecordPoll(ctx, "ics", store.FeedPosition{}); err != nil {
 		t.Fatal(err)
 	}
-	if fs, _ = s.Feeds(ctx); !reflect.DeepEqual(fs[0].Position, feed.Position{}) {
-		t.Errorf("zero position read back as %+v", fs[0].Position)
+	if fs, _ = s.Feeds(ctx); !reflect.DeepEqual(fs[0].FeedPosition, store.FeedPosition{}) {
+		t.Errorf("zero position read back as %+v", fs[0].FeedPosition)
 	}
 }

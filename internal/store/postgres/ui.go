@@ -61,16 +61,12 @@ CREATE TABLE ui_refs (
 `})
 }
 
-// MaxBrowseLimit is the largest page [Store.BrowseObjects] returns.
-const MaxBrowseLimit = 1000
-
-// MaxPDQCandidates bounds what [Store.PDQObjects] reads, so memory stays
-// bounded whatever the store holds.
-const MaxPDQCandidates = 200_000
+var _ store.UIQueries = (*Store)(nil)
 
 // maxIndexedText bounds the text of one object that full-text search
-// covers: a tsvector holds at most 1 MiB, and the rest of a huge
-// description adds little to a search.
+// covers: a tsvector holds at most 1 MiB (256 KiB of distinct three-letter
+// words make 0.56 MiB), and the rest of a huge description adds little to
+// a search.
 const maxIndexedText = 256 << 10
 
 // textFields are the fields whose values the full-text index holds, in
@@ -230,7 +226,7 @@ func queueIndexes(b *pgx.Batch, objs []store.Object) {
 	}
 	if len(seqs) > 0 {
 		b.Queue(`INSERT INTO ui_objects(object_seq, words, markings, pdq_hash)
-SELECT u.seq, strip(to_tsvector('simple', u.words)), ARRAY(SELECT jsonb_array_elements_text(u.marks::jsonb)), u.pdq
+SELECT u.seq, to_tsvector('simple', u.words), ARRAY(SELECT jsonb_array_elements_text(u.marks::jsonb)), u.pdq
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(seq, words, marks, pdq)
 ON CONFLICT (object_seq) DO NOTHING`, seqs, words, marks, pdqs)
 	}
@@ -267,9 +263,9 @@ func (a *args) add(v any) string {
 
 // BrowseObjects returns one page of b: latest versions only, in seq
 // order, keyset-paged (see [store.Browse]). An unknown collection is an
-// empty page; b.Limit outside 1..[MaxBrowseLimit] is ErrInvalid.
+// empty page; b.Limit outside 1..[store.MaxBrowseLimit] is ErrInvalid.
 func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.BrowsePage, error) {
-	if b.Limit < 1 || b.Limit > MaxBrowseLimit || b.After < 0 || b.Before < 0 || (b.After > 0 && b.Before > 0) {
+	if b.Limit < 1 || b.Limit > store.MaxBrowseLimit || b.After < 0 || b.Before < 0 || (b.After > 0 && b.Before > 0) {
 		return store.BrowsePage{}, fmt.Errorf("couldn't browse objects: limit %d, after %d, before %d: %w", b.Limit, b.After, b.Before, store.ErrInvalid)
 	}
 	text := ""
@@ -476,13 +472,13 @@ AND o.collection = ANY($2::text[]) AND o.is_last ORDER BY o.seq LIMIT $3`, text,
 
 // PDQObjects returns the latest versions, in the given collections, of
 // the objects that carry a PDQ hash, each with the hash's text (as
-// stored: callers parse it), at most [MaxPDQCandidates], in seq order.
+// stored: callers parse it), at most [store.MaxPDQCandidates], in seq order.
 func (s *Store) PDQObjects(ctx context.Context, collections []string) ([]store.Object, []string, error) {
 	if len(collections) == 0 {
 		return nil, nil, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+objectCols+`, u.pdq_hash FROM ui_objects u JOIN objects o ON o.seq = u.object_seq
-WHERE u.pdq_hash IS NOT NULL AND o.collection = ANY($1::text[]) AND o.is_last ORDER BY o.seq LIMIT $2`, collections, MaxPDQCandidates)
+WHERE u.pdq_hash IS NOT NULL AND o.collection = ANY($1::text[]) AND o.is_last ORDER BY o.seq LIMIT $2`, collections, store.MaxPDQCandidates)
 	if err != nil {
 		return nil, nil, fmt.Errorf("couldn't read pdq objects: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 // [Store.checkLimits]); reading it is one lookup however much the member
 // stored.
 
-var _ store.ObjectSizer = (*Store)(nil)
+var _ store.Sizes = (*Store)(nil)
 
 // Usage returns the bytes of stored JSON of every object version member
 // submitted, in every collection (0 for a member that stored nothing).
@@ -30,7 +30,7 @@ func (s *Store) Usage(ctx context.Context, member string) (int64, error) {
 	return n, nil
 }
 
-// ObjectsSize implements [store.ObjectSizer].
+// ObjectsSize implements [store.Sizes].
 func (s *Store) ObjectsSize(ctx context.Context, collection string, ids []string) (int64, int64, error) {
 	if len(ids) == 0 {
 		return 0, 0, nil
