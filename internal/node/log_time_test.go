@@ -3,7 +3,9 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,20 +14,37 @@ import (
 	"github.com/parley-exchange/parley/tlog"
 )
 
+// gate is a witness's door: while closed, add-checkpoint requests are
+// answered 503 and the largest checkpoint size refused is kept.
+type gate struct {
+	closed  atomic.Bool
+	refused atomic.Int64
+}
+
 // witnessedNode serves a node whose clock is time.Now plus *offset, with
-// one in-process witness (on the real clock) that answers 503 while
-// *closed is true, and returns what the tests need.
-func witnessedNode(t *testing.T, offset *atomic.Int64, closed *atomic.Bool) (n *Node, url, token string, pol *tlog.Policy, post1 func() string) {
+// one in-process witness (on the real clock) behind g, and returns what
+// the tests need.
+func witnessedNode(t *testing.T, offset *atomic.Int64, g *gate) (n *Node, url, token string, pol *tlog.Policy, post1 func() string) {
 	t.Helper()
 	n, _ = initNode(t, Options{Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
 	w := newTestWitness(t, "w1.example", n.vkey)
 	h := w.srv.Config.Handler
 	w.srv.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if closed.Load() {
-			http.Error(rw, "closed", http.StatusServiceUnavailable)
+		if !g.closed.Load() {
+			h.ServeHTTP(rw, r)
 			return
 		}
-		h.ServeHTTP(rw, r)
+		// The body: "old N", proof lines, a blank line, the checkpoint
+		// (origin, size, root, signatures).
+		b, _ := io.ReadAll(r.Body)
+		if _, cp, ok := strings.Cut(string(b), "\n\n"); ok {
+			if lines := strings.Split(cp, "\n"); len(lines) > 1 {
+				if size, err := strconv.ParseInt(lines[1], 10, 64); err == nil && size > g.refused.Load() {
+					g.refused.Store(size)
+				}
+			}
+		}
+		http.Error(rw, "closed", http.StatusServiceUnavailable)
 	})
 	n.cfg.Witnesses = []WitnessConfig{{URL: w.URL, Key: w.VKey}}
 	url, alice, post1 := serveWitnessed(t, n)
@@ -95,8 +114,7 @@ func bundleTimes(t *testing.T, n *Node, url, token, id string, pol *tlog.Policy)
 // cosigned checkpoint that includes the entry.
 func TestNodeWitnessedTimeHonest(t *testing.T) {
 	var offset atomic.Int64
-	var closed atomic.Bool
-	n, url, token, pol, post1 := witnessedNode(t, &offset, &closed)
+	n, url, token, pol, post1 := witnessedNode(t, &offset, &gate{})
 	first, idx := postCosigned(t, n, url, token, pol, post1)
 	postCosigned(t, n, url, token, pol, post1)
 	postCosigned(t, n, url, token, pol, post1)
@@ -131,14 +149,24 @@ func TestNodeWitnessedTimeHonest(t *testing.T) {
 // in log order.
 func TestNodeWitnessedTimeBackdated(t *testing.T) {
 	var offset atomic.Int64
-	var closed atomic.Bool
+	var g gate
 	// The node's clock is 20 minutes slow from the start, and the witness
 	// sees its log first when it already has two objects: honest so far.
+	// (It is opened once it has refused the checkpoint with the first
+	// object, which the node then retries only after LogWitnessingOptions.
+	// Retry; the second object's checkpoint is submitted at once.)
 	offset.Store(int64(-20 * time.Minute))
-	closed.Store(true)
-	n, url, token, pol, post1 := witnessedNode(t, &offset, &closed)
+	g.closed.Store(true)
+	n, url, token, pol, post1 := witnessedNode(t, &offset, &g)
 	post1()
-	closed.Store(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for g.refused.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the node didn't submit the checkpoint of size 2")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	g.closed.Store(false)
 	postCosigned(t, n, url, token, pol, post1)
 	for _, rep := range auditBoth(t, n, url, token, pol) {
 		if !rep.OK() {
