@@ -112,6 +112,9 @@ type Config struct {
 	// PeerInterval is how often a serving node reads the logs of the
 	// peers it follows (parley peer add; docs/federation.md). Default 5s.
 	PeerInterval Duration `json:"peer_interval,omitempty"`
+	// PeerStep is the most entries of a peer's log replicated in one
+	// durable step. Default 4096 (the span of one GET /log/objects).
+	PeerStep int `json:"peer_step,omitempty"`
 	// Witnesses are the C2SP tlog-witnesses the node submits each new
 	// checkpoint to; GET /log/checkpoint, bundles and receipts carry the
 	// cosignatures collected (docs/witness.md, "The node side").
