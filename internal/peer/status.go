@@ -34,12 +34,12 @@ func CheckURL(raw string) error {
 
 // Status is one peer as `parley peer status` prints it (JSON).
 type Status struct {
-	Name       string `json:"name"`
-	URL        string `json:"url"`
-	LogKey     string `json:"log_key"`
-	Remote     string `json:"remote_collection"`
-	Into       string `json:"local_collection"`
-	Member     string `json:"member"`
+	Name   string `json:"name"`
+	URL    string `json:"url"`
+	LogKey string `json:"log_key"`
+	Remote string `json:"remote_collection"`
+	Into   string `json:"local_collection"`
+	Member string `json:"member"`
 	// Position is the number of the peer's entries replicated; Lag how
 	// many entries of its size at the last round are not.
 	Position   int64 `json:"position"`
