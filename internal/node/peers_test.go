@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -466,5 +467,143 @@ func TestPeerFork(t *testing.T) {
 	}
 	if _, err := f.Round(ctx); !errors.Is(err, peer.ErrStopped) {
 		t.Fatalf("a stopped peer's round: %v", err)
+	}
+}
+
+// TestPeerKill9 runs the follower A in a child process replicating B in
+// steps of 32 entries, kills it with SIGKILL at random moments (mid-step:
+// between storing a step's objects and recording the step, among others),
+// restarts it, and at the end checks that A holds each of B's objects
+// exactly once, with one entry of its own log each that commits to it,
+// and one provenance record each.
+func TestPeerKill9(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		t.Skip("inside the child")
+	}
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	const total = 1500
+	b.share(t, b.intel, total)
+	size := waitIntegratedNode(t, b.Node)
+
+	dir := t.TempDir()
+	if _, err := Init(ctx, dir, Config{PeerInterval: Duration(20 * time.Millisecond), PeerStep: 32}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := &fedNode{dir: dir}
+	an, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Node = an
+	pa := a.follow(t, b, "a", "from-b")
+	an.Close()
+	// next reads A's position from its store while it doesn't run.
+	next := func() int64 {
+		n, err := Open(ctx, dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		return (&fedNode{Node: n}).peerState(t, "a").State.Next
+	}
+
+	rounds, mid := 6, 0
+	if testing.Short() {
+		rounds = 3
+	}
+	var last int64
+	for round := range rounds {
+		cmd, _ := startChildNode(t, dir, round, io.Discard)
+		time.Sleep(time.Duration(50+mrand.IntN(400)) * time.Millisecond)
+		cmd.Process.Kill() // SIGKILL
+		cmd.Wait()
+		next := next()
+		if next < last {
+			t.Fatalf("round %d: the position went back from %d to %d", round, last, next)
+		}
+		if next > 0 && next < size {
+			mid++
+		}
+		last = next
+	}
+	if mid == 0 {
+		t.Log("no kill landed mid-replication (the machine is too fast or too slow for the timings)")
+	}
+	a.start(t)
+	t.Cleanup(a.stop)
+	p := a.caughtUp(t, b, "a")
+	if p.State.Objects != total {
+		t.Fatalf("recorded %d objects, want %d", p.State.Objects, total)
+	}
+	objs := localObjects(t, a.Node, pa.Into)
+	if len(objs) != total || objectEntries(t, a.Node) != total {
+		t.Fatalf("stored %d objects with %d object entries, want %d each", len(objs), objectEntries(t, a.Node), total)
+	}
+	st, _ := a.PeerStore()
+	for _, o := range objs {
+		e, err := a.store.EntryFor(ctx, pa.Into, o.ID, o.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		le, err := tlog.ParseEntry(e.Leaf)
+		if err != nil || le.Commitment != tlog.ObjectCommitment(e.Opening(), o.Raw) {
+			t.Fatalf("entry %d doesn't commit to %s: %v", e.Index, o.ID, err)
+		}
+		prov, err := st.PeerObjects(ctx, "a", o.ID)
+		if err != nil || len(prov) != 1 {
+			t.Fatalf("%s has %d provenance records: %v", o.ID, len(prov), err)
+		}
+	}
+	t.Logf("%d SIGKILLs, %d mid-replication; %d objects replicated once each", rounds, mid, total)
+}
+
+// failAdvance is the node's real store whose AdvancePeer fails once, as a
+// crash between storing a step's objects and recording the step would.
+type failAdvance struct {
+	peer.Stores
+	failed bool
+}
+
+func (f *failAdvance) AdvancePeer(ctx context.Context, s store.PeerStep) error {
+	if !f.failed {
+		f.failed = true
+		return errors.New("crash before the step is recorded")
+	}
+	return f.Stores.AdvancePeer(ctx, s)
+}
+
+// TestPeerStepRedone: a step whose objects were stored but which wasn't
+// recorded is redone without storing anything twice.
+func TestPeerStepRedone(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 40)
+	waitIntegratedNode(t, b.Node)
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	pa := a.follow(t, b, "a", "from-b")
+	st, _ := n.PeerStore()
+	fs := &failAdvance{Stores: st}
+	f, err := peer.New(peer.Config{Store: fs, Dir: t.TempDir()}, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Round(ctx); err == nil || !strings.Contains(err.Error(), "crash") {
+		t.Fatalf("first round: %v", err)
+	}
+	if got := len(localObjects(t, n, pa.Into)); got != 40 {
+		t.Fatalf("the failed step stored %d objects, want its 40", got)
+	}
+	res, err := f.Round(ctx)
+	if err != nil || res.Objects != 40 {
+		t.Fatalf("second round: %+v %v", res, err)
+	}
+	if got, entries := len(localObjects(t, n, pa.Into)), objectEntries(t, n); got != 40 || entries != 40 {
+		t.Fatalf("after the redo: %d objects, %d object entries; want 40 each", got, entries)
+	}
+	if p := a.peerState(t, "a"); p.State.Objects != 40 || p.State.LastError != "" {
+		t.Fatalf("state: %+v", p.State)
 	}
 }
