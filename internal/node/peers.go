@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/peer"
@@ -122,8 +121,8 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 	if spec.Remote == "" || spec.Into == "" || spec.TokenFile == "" {
 		return store.Peer{}, fmt.Errorf("couldn't add peer %q: the remote collection, the local title and the token file are needed: %w", spec.Name, store.ErrInvalid)
 	}
-	if _, err := os.ReadFile(spec.TokenFile); err != nil {
-		return store.Peer{}, fmt.Errorf("couldn't add peer %q: couldn't read the token file: %v: %w", spec.Name, err, store.ErrInvalid)
+	if _, err := peer.ReadToken(spec.TokenFile); err != nil {
+		return store.Peer{}, fmt.Errorf("couldn't add peer %q: %v: %w", spec.Name, err, store.ErrInvalid)
 	}
 	if _, err := peer.HTTPClient(spec.CAFile); err != nil {
 		return store.Peer{}, fmt.Errorf("couldn't add peer %q: %v: %w", spec.Name, err, store.ErrInvalid)

@@ -4,10 +4,12 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -35,4 +37,30 @@ func randReader(r io.Reader) io.Reader {
 		return rand.Reader
 	}
 	return r
+}
+
+// ReadToken reads the bearer token from a token file as every parley
+// command does: the token on its first line, or the output of
+// `parley member add --json` ({"token": ...}). The error never holds the
+// token.
+func ReadToken(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("couldn't read the token file: %w", err)
+	}
+	s := strings.TrimSpace(string(b))
+	if strings.HasPrefix(s, "{") {
+		var v struct {
+			Token string `json:"token"`
+		}
+		if json.Unmarshal([]byte(s), &v) != nil || v.Token == "" {
+			return "", fmt.Errorf("the token file %s has no \"token\"", file)
+		}
+		return v.Token, nil
+	}
+	s, _, _ = strings.Cut(s, "\n")
+	if s = strings.TrimSpace(s); s == "" {
+		return "", fmt.Errorf("the token file %s is empty", file)
+	}
+	return s, nil
 }

@@ -141,9 +141,9 @@ func (f *Follower) peer(ctx context.Context) (store.Peer, error) {
 
 // client returns a log client for the peer, reading its token file now.
 func (f *Follower) client(p store.Peer) (*tlog.Client, error) {
-	tok, err := os.ReadFile(p.TokenFile)
+	tok, err := ReadToken(p.TokenFile)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read the token file of peer %s: %w", p.Name, err)
+		return nil, fmt.Errorf("peer %s: %w", p.Name, err)
 	}
 	hc := f.cfg.HTTP
 	if hc == nil {
@@ -151,7 +151,7 @@ func (f *Follower) client(p store.Peer) (*tlog.Client, error) {
 			return nil, err
 		}
 	}
-	return &tlog.Client{URL: p.URL, Token: strings.TrimSpace(string(tok)), HTTP: hc}, nil
+	return &tlog.Client{URL: p.URL, Token: tok, HTTP: hc}, nil
 }
 
 // Result is what one [Follower.Round] did.
