@@ -67,8 +67,8 @@ func TestPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	step := store.PeerStep{Peer: "b", From: 0, To: 2, Checkpoint: cp, Tiles: b.Flush(),
-		Keys:    []store.PeerKey{{Index: 0, Leaf: leaves[0]}},
-		Objects: []store.PeerObject{{Index: 1, Leaf: leaves[1], Opening: tlog.Opening{Salt: make([]byte, 32), Collection: "r", ObjectID: "indicator--1", Version: "2026-01-01T00:00:00.000Z", Member: "identity--m"}, Version: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		Keys:       []store.PeerKey{{Index: 0, Leaf: leaves[0]}},
+		Objects:    []store.PeerObject{{Index: 1, Leaf: leaves[1], Opening: tlog.Opening{Salt: make([]byte, 32), Collection: "r", ObjectID: "indicator--1", Version: "2026-01-01T00:00:00.000Z", Member: "identity--m"}, Version: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}},
 		RemoteSize: 5, At: time.Now()}
 	if err := s.AdvancePeer(ctx, step); err != nil {
 		t.Fatal(err)
