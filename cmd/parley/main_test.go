@@ -46,6 +46,8 @@ func TestScripts(t *testing.T) {
 			// cosigned_test.go
 			"setwitnesses": setWitnesses,
 			"waitcosigned": waitCosigned,
+			// peer_test.go
+			"waitpeer": waitPeer,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
