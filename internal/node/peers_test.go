@@ -47,14 +47,17 @@ func newFedNode(t *testing.T, step int) *fedNode {
 	return fn
 }
 
-// start opens and serves the node (again).
-func (fn *fedNode) start(t *testing.T) {
+// start opens and serves the node (again) on a free port.
+func (fn *fedNode) start(t *testing.T) { fn.startAt(t, "127.0.0.1:0") }
+
+// startAt opens and serves the node (again) on addr.
+func (fn *fedNode) startAt(t *testing.T, addr string) {
 	t.Helper()
 	n, err := Open(context.Background(), fn.dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -605,5 +608,50 @@ func TestPeerStepRedone(t *testing.T) {
 	}
 	if p := a.peerState(t, "a"); p.State.Objects != 40 || p.State.LastError != "" {
 		t.Fatalf("state: %+v", p.State)
+	}
+}
+
+// TestPeerDown: while B is down, A records the error, keeps its position
+// and serves its copy; when B is back (on the same address) A catches up.
+// A checkpoint short of A's witness policy is refused the same way.
+func TestPeerDown(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	pa := a.follow(t, b, "a", "from-b")
+	b.share(t, b.intel, 10)
+	a.caughtUp(t, b, "a")
+	addr := strings.TrimPrefix(b.URL, "http://")
+	b.stop()
+	p := a.waitPeer(t, "a", "an error", func(p store.Peer) bool { return strings.Contains(p.State.LastError, "couldn't reach") })
+	if p.State.Next == 0 || p.State.Objects != 10 {
+		t.Fatalf("state while B is down: %+v", p.State)
+	}
+	if got := len(localObjects(t, a.Node, pa.Into)); got != 10 {
+		t.Fatalf("A serves %d objects while B is down", got)
+	}
+	b.startAt(t, addr)
+	b.share(t, b.intel, 5)
+	if p := a.caughtUp(t, b, "a"); p.State.Objects != 15 || p.State.LastError != "" {
+		t.Fatalf("after B is back: %+v", p.State)
+	}
+
+	// A second follower whose policy wants a witness B doesn't have.
+	_, wvkey, err := tlog.NewCosignerKey(rand.Reader, "witness.example/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := tlog.NewWitnessPolicy([]string{wvkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newFedNode(t, 0)
+	if _, err := c.AddPeer(ctx, PeerSpec{Name: "a", URL: b.URL, TokenFile: b.followers["a"], LogKey: b.VerifierKey(),
+		Policy: pol.String(), Remote: b.intel, Into: "from-b"}); err != nil {
+		t.Fatal(err)
+	}
+	p = c.waitPeer(t, "a", "a refusal", func(p store.Peer) bool { return p.State.LastError != "" })
+	if !strings.Contains(p.State.LastError, "witness policy") || p.State.Next != 0 {
+		t.Fatalf("a checkpoint without the witness: %+v", p.State)
 	}
 }
