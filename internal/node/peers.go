@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/tlog"
+	"github.com/parley-exchange/parley/witness"
 )
 
 // Federation (docs/federation.md): the worker that follows the peers
@@ -20,7 +25,55 @@ func init() {
 	registerWorker("peers", func(ctx context.Context, n *Node) error { return n.followPeers(ctx, slog.Default()) })
 	registerRoutes("peers", func(n *Node, mux *http.ServeMux) {
 		mux.HandleFunc("GET /peers/bundle", n.servePeerBundle)
+		mux.Handle(PeerWitnessPath, http.StripPrefix(strings.TrimSuffix(PeerWitnessPath, "/"), http.HandlerFunc(n.servePeerWitness)))
 	})
+}
+
+// PeerWitnessDir is the directory, in the data directory, of the node's
+// witness of its peers' logs: `parley witness init --data DIR/witness
+// --name NAME` creates its key, and then the node cosigns each peer's
+// checkpoints as it follows it (C2SP tlog-witness, pulling: it reads the
+// peer's checkpoint and tiles itself).
+const PeerWitnessDir = "witness"
+
+// PeerWitnessPath is the prefix under which the node serves the C2SP
+// tlog-witness API of its peers' witness (POST add-checkpoint, GET
+// <origin hash>/checkpoint), without authentication as a witness does.
+const PeerWitnessPath = "/witness/"
+
+// servePeerWitness serves the witness of the peers' logs, or 404 when the
+// node runs none.
+func (n *Node) servePeerWitness(w http.ResponseWriter, r *http.Request) {
+	pw := n.peerWitness.Load()
+	if pw == nil {
+		logError(w, http.StatusNotFound, "this node witnesses no log")
+		return
+	}
+	pw.Handler().ServeHTTP(w, r)
+}
+
+// openPeerWitness opens the witness of the peers' logs when the data
+// directory has its key (nil, nil when it hasn't).
+func (n *Node) openPeerWitness(ps []store.Peer, logger *slog.Logger) (*witness.Witness, error) {
+	dir := filepath.Join(n.dir, PeerWitnessDir)
+	skey, err := os.ReadFile(filepath.Join(dir, "witness.key"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the witness key: %w", err)
+	}
+	cos, err := tlog.ParseCosignerKey(string(skey), n.now)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the witness key: %w", err)
+	}
+	var logs []string
+	for _, p := range ps {
+		if !slices.Contains(logs, p.LogKey) {
+			logs = append(logs, p.LogKey)
+		}
+	}
+	return witness.Open(witness.Config{Dir: dir, Cosigner: cos, Logs: logs, Logger: logger, Now: n.now})
 }
 
 // PeerStore returns the node's store of peers, or an error when its store
@@ -44,10 +97,34 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	followers := map[string]*peer.Follower{}
 	t := time.NewTicker(time.Duration(n.cfg.PeerInterval))
 	defer t.Stop()
+	// The witness is reopened when the set of peers changes (it knows its
+	// logs from the start).
+	var pw *witness.Witness
+	witnessed := -1
+	defer func() {
+		if pw != nil {
+			n.peerWitness.Store(nil)
+			pw.Close()
+		}
+	}()
 	for {
 		ps, err := st.Peers(ctx)
 		if err != nil && ctx.Err() == nil {
 			logger.Warn("couldn't list peers", "err", err)
+		}
+		if err == nil && len(ps) != witnessed {
+			if pw != nil {
+				n.peerWitness.Store(nil)
+				pw.Close()
+				pw = nil
+			}
+			if pw, err = n.openPeerWitness(ps, logger); err != nil {
+				logger.Warn("couldn't open the witness of the peers' logs", "err", err)
+			}
+			witnessed = len(ps)
+			if pw != nil {
+				n.peerWitness.Store(pw)
+			}
 		}
 		for _, p := range ps {
 			if p.State.Stopped != "" {
@@ -70,6 +147,15 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 				logger.Warn("peer round failed", "peer", p.Name, "err", err)
 			case res.Entries > 0:
 				logger.Info("peer replicated", "peer", p.Name, "position", res.Next, "objects", res.Objects, "key_entries", res.Keys)
+			}
+			if pw != nil && err == nil {
+				// Witnessing is independent of replication: the witness
+				// reads the peer's checkpoint and tiles itself.
+				if src, cerr := f.Source(p); cerr == nil {
+					if _, werr := pw.PullOnce(ctx, p.LogKey, src); werr != nil && ctx.Err() == nil {
+						logger.Warn("couldn't witness the peer's checkpoint", "peer", p.Name, "err", werr)
+					}
+				}
 			}
 		}
 		select {

@@ -23,6 +23,8 @@ import (
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
+	"github.com/parley-exchange/parley/witness"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // fedNode is a node of a federation test, serving on 127.0.0.1:0.
@@ -654,4 +656,62 @@ func TestPeerDown(t *testing.T) {
 	if !strings.Contains(p.State.LastError, "witness policy") || p.State.Next != 0 {
 		t.Fatalf("a checkpoint without the witness: %+v", p.State)
 	}
+}
+
+// TestPeerWitness: a node with a witness key (DIR/witness/witness.key, as
+// `parley witness init --data DIR/witness` makes it) cosigns the
+// checkpoints of the peers it follows and serves them at
+// /witness/<origin hash>/checkpoint (C2SP tlog-witness monitor retrieval).
+func TestPeerWitness(t *testing.T) {
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	skey, vkey, err := tlog.NewCosignerKey(rand.Reader, "a.example/witness")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(a.dir, PeerWitnessDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(a.dir, PeerWitnessDir, "witness.key"), []byte(skey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := rawGet(t, a.URL+"/witness/"+witness.OriginHash(b.Config().Origin)+"/checkpoint", ""); code != http.StatusNotFound {
+		t.Fatalf("before any peer: %d", code)
+	}
+	a.follow(t, b, "a", "from-b")
+	b.share(t, b.intel, 5)
+	size := a.caughtUp(t, b, "a").State.Next
+	pol, err := tlog.NewWitnessPolicy([]string{vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := rawGet(t, a.URL+"/witness/"+witness.OriginHash(b.Config().Origin)+"/checkpoint", "")
+		if code == http.StatusOK {
+			cp, err := tlog.OpenCheckpoint([]byte(body), mustVerifier(t, b.VerifierKey()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tlog.CheckQuorum(pol, []byte(body)); err != nil {
+				t.Fatalf("A's cosignature: %v", err)
+			}
+			if int64(cp.Size) == size {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A serves no cosigned checkpoint of size %d: %d %s", size, code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func mustVerifier(t *testing.T, vkey string) note.Verifier {
+	t.Helper()
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -154,6 +154,10 @@ func (f *Follower) client(p store.Peer) (*tlog.Client, error) {
 	return &tlog.Client{URL: p.URL, Token: tok, HTTP: hc}, nil
 }
 
+// Source returns a client of the peer's log (its checkpoint and tiles,
+// read with the peer's token), for a witness that pulls it.
+func (f *Follower) Source(p store.Peer) (*tlog.Client, error) { return f.client(p) }
+
 // Result is what one [Follower.Round] did.
 type Result struct {
 	// Entries, Objects and Keys count what this round replicated.
