@@ -14,7 +14,7 @@ import (
 	"github.com/parley-exchange/parley/tlog"
 )
 
-// The log's HTTP API, for authenticated members (DESIGN.md, wire formats):
+// The log's HTTP API, for authenticated members (docs/log.md, "HTTP API"):
 //
 //	GET /log/checkpoint                      the latest signed checkpoint (C2SP tlog-checkpoint)
 //	GET /log/key                             the node's note verifier key
@@ -57,7 +57,7 @@ type logHandler struct {
 	tiles *tlog.TileCache
 }
 
-type memberHandler func(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore)
+type memberHandler func(w http.ResponseWriter, r *http.Request, m store.Member, ls store.Store)
 
 // auth authenticates the member and finds the log store; the handler then
 // ends with one call to writeJSON, writeBytes or logError.
@@ -69,12 +69,7 @@ func (h *logHandler) auth(next memberHandler) http.HandlerFunc {
 			logError(w, http.StatusUnauthorized, "unauthorized")
 			return
 		}
-		ls, ok := h.n.store.(store.LogStore)
-		if !ok {
-			logError(w, http.StatusNotImplemented, "this node's store keeps no log tree")
-			return
-		}
-		next(w, r, m, ls)
+		next(w, r, m, h.n.store)
 	}
 }
 
@@ -110,7 +105,7 @@ func storeStatus(w http.ResponseWriter, err error, what string) {
 	}
 }
 
-func (h *logHandler) checkpoint(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+func (h *logHandler) checkpoint(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	size, note, err := ls.LatestCheckpoint(r.Context())
 	if err != nil {
 		storeStatus(w, err, "checkpoint")
@@ -119,11 +114,11 @@ func (h *logHandler) checkpoint(w http.ResponseWriter, r *http.Request, _ store.
 	writeBytes(w, "text/plain; charset=utf-8", "no-cache", withCosignatures(r.Context(), ls, size, note))
 }
 
-func (h *logHandler) key(w http.ResponseWriter, _ *http.Request, _ store.Member, _ store.LogStore) {
+func (h *logHandler) key(w http.ResponseWriter, _ *http.Request, _ store.Member, _ store.Store) {
 	writeBytes(w, "text/plain; charset=utf-8", "max-age=3600", []byte(h.n.vkey+"\n"))
 }
 
-func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	t, err := tlog.ParseTilePath(r.URL.Path[len("/log/"):])
 	if err != nil {
 		logError(w, http.StatusNotFound, "no such tile")
@@ -174,7 +169,7 @@ func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member
 	writeBytes(w, "application/octet-stream", cache, b)
 }
 
-func (h *logHandler) receipt(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
+func (h *logHandler) receipt(w http.ResponseWriter, r *http.Request, m store.Member, ls store.Store) {
 	ctx := r.Context()
 	id, vs := r.URL.Query().Get("object"), r.URL.Query().Get("version")
 	version, err := time.Parse(time.RFC3339Nano, vs)
@@ -202,11 +197,11 @@ var ErrNotIntegrated = errors.New("entry not integrated yet")
 // entry, salt and inclusion proof in the latest checkpoint. A version in a
 // collection m may not read is ErrNotFound, exactly like one that doesn't
 // exist. An entry not yet integrated is waited for up to wait.
-func Receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, objectID string, version time.Time, wait time.Duration) (tlog.Receipt, error) {
+func Receipt(ctx context.Context, n *Node, ls store.Store, m store.Member, objectID string, version time.Time, wait time.Duration) (tlog.Receipt, error) {
 	return receipt(ctx, n, ls, m, objectID, version, wait, nil)
 }
 
-func receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, objectID string, version time.Time, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
+func receipt(ctx context.Context, n *Node, ls store.Store, m store.Member, objectID string, version time.Time, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
 	cs, err := n.store.Collections(ctx)
 	if err != nil {
 		return tlog.Receipt{}, err
@@ -235,20 +230,20 @@ func receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ob
 // signed checkpoint, built from the stored tiles in O(log n). An entry not
 // yet integrated is waited for up to wait (then [ErrNotIntegrated]). It does
 // no access control: callers decide who may see the entry and its salt.
-func EntryReceipt(ctx context.Context, ls store.LogStore, e store.Entry, wait time.Duration) (tlog.Receipt, error) {
+func EntryReceipt(ctx context.Context, ls store.Store, e store.Entry, wait time.Duration) (tlog.Receipt, error) {
 	return entryReceipt(ctx, ls, e, wait, nil)
 }
 
 // hashReader reads proof hashes from the stored tiles, through cache when
 // there is one.
-func hashReader(size int64, ls store.LogStore, cache *tlog.TileCache) tlog.HashReader {
+func hashReader(size int64, ls store.Store, cache *tlog.TileCache) tlog.HashReader {
 	if cache == nil {
 		return tlog.TileHashReader(uint64(size), ls)
 	}
 	return tlog.CachedTileHashReader(uint64(size), ls, cache)
 }
 
-func entryReceipt(ctx context.Context, ls store.LogStore, e store.Entry, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
+func entryReceipt(ctx context.Context, ls store.Store, e store.Entry, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
 	size, note, err := waitCovered(ctx, ls, e.Index, wait)
 	if err != nil {
 		return tlog.Receipt{}, err
@@ -266,7 +261,7 @@ func entryReceipt(ctx context.Context, ls store.LogStore, e store.Entry, wait ti
 // keys serves GET /log/keys[?member=ID...]: the member key entries (of
 // those members, or of all) up to the latest checkpoint, each with its
 // inclusion proof against it. Key events are in clear for every member.
-func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	members := r.URL.Query()["member"]
 	if len(members) > MaxBundleObjects {
 		logError(w, http.StatusBadRequest, fmt.Sprintf("name at most %d members", MaxBundleObjects))
@@ -286,7 +281,7 @@ func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member
 	writeJSON(w, tlog.KeysResponse{TreeSize: uint64(size), Checkpoint: string(note), Events: events})
 }
 
-func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	q := r.URL.Query()
 	from, err1 := strconv.ParseUint(q.Get("from"), 10, 63)
 	to, err2 := strconv.ParseUint(q.Get("to"), 10, 63)
@@ -333,7 +328,7 @@ var errStopObjects = errors.New("response full")
 // reservation of the node's response budget, so memory doesn't grow with
 // the response; a failure once the response has begun aborts it (the
 // client sees a truncated body, never a short list that looks complete).
-func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
+func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Member, ls store.Store) {
 	q := r.URL.Query()
 	start, err1 := strconv.ParseInt(q.Get("start"), 10, 64)
 	end, err2 := strconv.ParseInt(q.Get("end"), 10, 64)
@@ -433,7 +428,7 @@ const MaxBundleObjects = 100
 // of every version of those objects that the member may read, all proved
 // against one checkpoint. An id the member can't read is 404 like an
 // unknown one.
-func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
+func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Member, ls store.Store) {
 	ids := r.URL.Query()["object"]
 	if len(ids) == 0 || len(ids) > MaxBundleObjects {
 		logError(w, http.StatusBadRequest, fmt.Sprintf("name 1 to %d objects with object=ID", MaxBundleObjects))
@@ -469,11 +464,11 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 // that member m may read, against the latest checkpoint (waiting up to
 // wait for entries not yet integrated). An id with no readable version is
 // ErrNotFound.
-func ProofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ids []string, wait time.Duration) (tlog.Bundle, error) {
+func ProofBundle(ctx context.Context, n *Node, ls store.Store, m store.Member, ids []string, wait time.Duration) (tlog.Bundle, error) {
 	return proofBundle(ctx, n, ls, m, ids, wait, nil)
 }
 
-func proofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ids []string, wait time.Duration, cache *tlog.TileCache) (tlog.Bundle, error) {
+func proofBundle(ctx context.Context, n *Node, ls store.Store, m store.Member, ids []string, wait time.Duration, cache *tlog.TileCache) (tlog.Bundle, error) {
 	b := tlog.Bundle{Type: tlog.BundleType, LogKey: n.vkey}
 	cs, err := n.store.Collections(ctx)
 	if err != nil {

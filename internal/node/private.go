@@ -1,6 +1,6 @@
 package node
 
-// Private sets (DESIGN.md "Private sets"; package private): a member
+// Private sets (docs/private.md; package private): a member
 // publishes an OPRF set of its indicator values, readers of the set's
 // collection query it with blinded values.
 //
@@ -53,7 +53,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parley-exchange/parley/internal/store"
-	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -128,7 +127,7 @@ func init() {
 // privateAPI holds the private-set handlers' state for one node.
 type privateAPI struct {
 	n     *Node
-	st    *sqlite.Store
+	st    store.PrivateSets
 	cfgMu sync.Mutex
 	cfg   *PrivateConfig
 
@@ -140,8 +139,7 @@ type privateAPI struct {
 
 // newPrivateAPI makes the private-set state of a node as it opens.
 func newPrivateAPI(n *Node) *privateAPI {
-	st, _ := n.store.(*sqlite.Store)
-	return &privateAPI{n: n, st: st, providers: map[string]*private.Provider{}}
+	return &privateAPI{n: n, st: n.store, providers: map[string]*private.Provider{}}
 }
 
 // privateAPI returns the node's private-set state.
@@ -169,8 +167,7 @@ func (a *privateAPI) setConfig(c PrivateConfig) {
 
 // Errors of the private-set API, mapped to HTTP statuses in fail.
 var (
-	errPrivateUnavailable = errors.New("private sets need the embedded SQLite store")
-	errPrivateForbidden   = errors.New("forbidden")
+	errPrivateForbidden = errors.New("forbidden")
 )
 
 // fail writes a TAXII error object. Only the messages of known kinds
@@ -183,7 +180,7 @@ func (a *privateAPI) fail(w http.ResponseWriter, err error) {
 		status, title, desc = http.StatusNotFound, "not found", "no such private set or collection, or you may not read it"
 	case errors.Is(err, errPrivateForbidden):
 		status, title, desc = http.StatusForbidden, "forbidden", err.Error()
-	case errors.Is(err, sqlite.ErrBudgetSpent):
+	case errors.Is(err, store.ErrBudgetSpent):
 		status, title = http.StatusTooManyRequests, "query budget spent"
 		desc = err.Error() + "; every reader has a finite budget per set, ask the node operator to raise private.query_budget"
 	case errors.Is(err, private.ErrInvalidValue), errors.Is(err, private.ErrUnsupportedType),
@@ -192,8 +189,6 @@ func (a *privateAPI) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, ErrNotIntegrated):
 		w.Header().Set("Retry-After", "1")
 		status, title, desc = http.StatusServiceUnavailable, "not yet in a checkpoint", "the set's key entry is not in a signed checkpoint yet; retry"
-	case errors.Is(err, errPrivateUnavailable):
-		status, title, desc = http.StatusNotImplemented, "not implemented", err.Error()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -211,10 +206,6 @@ func privateJSON(w http.ResponseWriter, status int, v any) {
 // set and checks that the member may read it (its collection's readers,
 // and its provider). A set the member may not read is "not found".
 func (a *privateAPI) authorize(w http.ResponseWriter, r *http.Request) (store.Member, bool) {
-	if a.st == nil {
-		a.fail(w, errPrivateUnavailable)
-		return store.Member{}, false
-	}
 	m, err := a.n.AuthenticateRequest(r)
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
@@ -226,7 +217,7 @@ func (a *privateAPI) authorize(w http.ResponseWriter, r *http.Request) (store.Me
 	return m, true
 }
 
-func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string) (sqlite.PrivateSet, error) {
+func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string) (store.PrivateSet, error) {
 	set, err := a.st.PrivateSet(ctx, id)
 	if err != nil {
 		return set, err
@@ -241,7 +232,7 @@ func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string)
 	return set, nil
 }
 
-func (a *privateAPI) info(ctx context.Context, m store.Member, s sqlite.PrivateSet) (private.SetInfo, error) {
+func (a *privateAPI) info(ctx context.Context, m store.Member, s store.PrivateSet) (private.SetInfo, error) {
 	cfg, err := a.config()
 	if err != nil {
 		return private.SetInfo{}, err
@@ -252,7 +243,7 @@ func (a *privateAPI) info(ctx context.Context, m store.Member, s sqlite.PrivateS
 	}
 	return private.SetInfo{
 		ID: s.ID, Suite: s.Suite, PublicKey: s.PublicKey, Size: s.Size, KeyLogIndex: s.KeyLogIndex,
-		Collection: s.Collection, Provider: s.Member, Source: s.Source, Created: s.Created.UTC(),
+		Collection: s.Collection, Provider: s.Member, Source: string(s.Source), Created: s.Created.UTC(),
 		Budget:   &private.Budget{Limit: max(cfg.QueryBudget, 0), Left: max(cfg.QueryBudget-used, 0)},
 		MaxBatch: cfg.MaxBatch,
 	}, nil
@@ -313,42 +304,42 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request) {
 
 // create makes a set: a fresh key, its oprf-key log entry, and the tags
 // of values (or, with none, of the member's indicators in c).
-func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, values []string) (sqlite.PrivateSet, error) {
+func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, values []string) (store.PrivateSet, error) {
 	n := a.n
 	key, err := private.GenerateKey(n.rand)
 	if err != nil {
-		return sqlite.PrivateSet{}, err
+		return store.PrivateSet{}, err
 	}
 	prov := private.NewProvider(key, n.rand)
 	u, err := uuid.NewRandomFromReader(n.rand)
 	if err != nil {
-		return sqlite.PrivateSet{}, err
+		return store.PrivateSet{}, err
 	}
 	now := n.now().UTC()
-	ps := sqlite.PrivateSet{
-		ID: "private-set--" + u.String(), Member: m.ID, Collection: c.ID, Source: sqlite.PrivateSourceCollection,
+	ps := store.PrivateSet{
+		ID: "private-set--" + u.String(), Member: m.ID, Collection: c.ID, Source: store.PrivateSourceCollection,
 		Suite: private.SuiteID, PrivateKey: key.Bytes(), PublicKey: key.Public().Bytes(), Created: now,
 	}
-	var tags []sqlite.PrivateTag
+	var tags []store.PrivateTag
 	if len(values) > 0 {
-		ps.Source = sqlite.PrivateSourceValues
+		ps.Source = store.PrivateSourceValues
 		set, err := prov.BuildSet(ctx, values)
 		if err != nil {
-			return sqlite.PrivateSet{}, err
+			return store.PrivateSet{}, err
 		}
 		// Values sets keep no lines: only their tags.
 		for _, t := range set.Tags() {
-			tags = append(tags, sqlite.PrivateTag{Tag: t[:]})
+			tags = append(tags, store.PrivateTag{Tag: t[:]})
 		}
 	}
 	salt, err := tlog.NewSalt(n.rand)
 	if err != nil {
-		return sqlite.PrivateSet{}, err
+		return store.PrivateSet{}, err
 	}
 	// The key entry shows only a salted commitment: the set's id,
 	// collection and provider are opened to the set's readers alone.
 	commitment := tlog.OPRFKeyCommitment(tlog.Opening{Salt: salt, ObjectID: ps.ID, Collection: c.ID, Member: m.ID}, private.SuiteID, ps.PublicKey)
-	ps, err = a.st.CreatePrivateSet(ctx, sqlite.NewPrivateSet{
+	ps, err = a.st.CreatePrivateSet(ctx, store.NewPrivateSet{
 		Set: ps, Tags: tags, Version: now, Salt: salt,
 		KeyEntry: func(_ int64, received time.Time) ([]byte, error) {
 			return tlog.Entry{Kind: tlog.KindOPRFKey, Received: received, Commitment: commitment}.Marshal()
@@ -360,7 +351,7 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	a.provMu.Lock()
 	a.providers[ps.ID] = prov
 	a.provMu.Unlock()
-	if ps.Source == sqlite.PrivateSourceCollection {
+	if ps.Source == store.PrivateSourceCollection {
 		if err := a.refresh(ctx, ps.ID); err != nil {
 			return ps, err
 		}
@@ -369,7 +360,7 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	return ps, nil
 }
 
-func (a *privateAPI) provider(s sqlite.PrivateSet) (*private.Provider, error) {
+func (a *privateAPI) provider(s store.PrivateSet) (*private.Provider, error) {
 	a.provMu.Lock()
 	defer a.provMu.Unlock()
 	if p := a.providers[s.ID]; p != nil {
@@ -598,7 +589,7 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
 	s, err := a.st.PrivateSet(ctx, id)
-	if err != nil || s.Source != sqlite.PrivateSourceCollection {
+	if err != nil || s.Source != store.PrivateSourceCollection {
 		return err
 	}
 	type latest struct {
@@ -644,11 +635,11 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	var changed []sqlite.IndicatorValues
+	var changed []store.IndicatorValues
 	var fresh []string
 	seen := map[string]bool{}
 	for ind, l := range byID {
-		changed = append(changed, sqlite.IndicatorValues{IndicatorID: ind, Lines: l.lines, Expires: l.expires})
+		changed = append(changed, store.IndicatorValues{IndicatorID: ind, Lines: l.lines, Expires: l.expires})
 		for _, line := range l.lines {
 			if known[line] == nil && !seen[line] {
 				seen[line] = true
@@ -657,7 +648,7 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 		}
 	}
 	sort.Slice(changed, func(i, j int) bool { return changed[i].IndicatorID < changed[j].IndicatorID })
-	var newTags []sqlite.PrivateTag
+	var newTags []store.PrivateTag
 	if len(fresh) > 0 {
 		prov, err := a.provider(s)
 		if err != nil {
@@ -668,7 +659,7 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 			return err
 		}
 		for i, t := range tags {
-			newTags = append(newTags, sqlite.PrivateTag{Tag: t[:], Line: fresh[i]})
+			newTags = append(newTags, store.PrivateTag{Tag: t[:], Line: fresh[i]})
 		}
 	}
 	if err := a.st.UpdatePrivateSet(ctx, id, s.Cursor, cursor, changed, newTags); err != nil {
@@ -684,10 +675,6 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 // ([EntryReceipt]). An entry not yet integrated is waited for up to
 // [ReceiptWait], then [ErrNotIntegrated].
 func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt, error) {
-	ls, ok := n.store.(store.LogStore)
-	if !ok {
-		return private.KeyReceipt{}, errPrivateUnavailable
-	}
 	es, err := n.store.Entries(ctx, index, index+1)
 	if err != nil {
 		return private.KeyReceipt{}, err
@@ -695,7 +682,7 @@ func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt,
 	if len(es) != 1 {
 		return private.KeyReceipt{}, fmt.Errorf("log entry %d: %w", index, store.ErrNotFound)
 	}
-	r, err := EntryReceipt(ctx, ls, es[0], ReceiptWait)
+	r, err := EntryReceipt(ctx, n.store, es[0], ReceiptWait)
 	if err != nil {
 		return private.KeyReceipt{}, err
 	}
