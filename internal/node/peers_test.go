@@ -367,6 +367,7 @@ func TestFederation(t *testing.T) {
 // force, are refused: the follower stops before them, stores nothing of
 // their step and says why.
 func TestPeerRefusesForgedObjects(t *testing.T) {
+	onlySQLite(t)
 	for _, tc := range []struct {
 		name, want string
 		forge      func(t *testing.T, b *origin)
