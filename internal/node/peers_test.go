@@ -626,7 +626,7 @@ func TestPeerDown(t *testing.T) {
 	addr := strings.TrimPrefix(b.URL, "http://")
 	b.stop()
 	p := a.waitPeer(t, "a", "an error", func(p store.Peer) bool { return strings.Contains(p.State.LastError, "couldn't reach") })
-	if p.State.Next == 0 || p.State.Objects != 10 {
+	if p.State.Next == 0 || p.State.Objects != 10 || p.State.RemoteSize != p.State.Next {
 		t.Fatalf("state while B is down: %+v", p.State)
 	}
 	if got := len(localObjects(t, a.Node, pa.Into)); got != 10 {

@@ -179,7 +179,11 @@ func (f *Follower) Round(ctx context.Context) (Result, error) {
 	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && ctx.Err() == nil {
 		// Anything half-applied in memory is rebuilt from the store.
 		f.keys, f.builder = nil, nil
-		if rerr := f.cfg.Store.RecordPeerRound(ctx, f.name, f.cfg.Now(), res.RemoteSize, err.Error()); rerr != nil {
+		size := res.RemoteSize
+		if size == 0 {
+			size = -1 // the peer wasn't read: keep the size seen last
+		}
+		if rerr := f.cfg.Store.RecordPeerRound(ctx, f.name, f.cfg.Now(), size, err.Error()); rerr != nil {
 			f.cfg.Logger.Warn("couldn't record the round's error", "peer", f.name, "err", rerr)
 		}
 	}
