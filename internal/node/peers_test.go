@@ -450,8 +450,8 @@ func TestPeerFork(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the evidence doesn't verify: %v", err)
 	}
-	if !strings.Contains(sv.String(), b.Config().Origin) {
-		t.Fatalf("evidence says %q", sv)
+	if !strings.Contains(sv.String(), b.Config().Origin) || !strings.Contains(string(ev), `"found_by": "parley peer a following `+b.URL) {
+		t.Fatalf("evidence says %q:\n%s", sv, ev)
 	}
 	if filepath.Dir(p.State.Evidence) != filepath.Join(a.dir, "evidence") {
 		t.Fatalf("evidence in %s", p.State.Evidence)
