@@ -47,14 +47,9 @@ func (s *StoreAuditSource) Checkpoint(ctx context.Context) ([]byte, error) {
 	return withCosignatures(ctx, s.st, size, note), nil
 }
 
-// CosignedCheckpoints implements [tlog.CosignedHistory]; a store that
-// keeps no cosigned checkpoints has none.
+// CosignedCheckpoints implements [tlog.CosignedHistory].
 func (s *StoreAuditSource) CosignedCheckpoints(ctx context.Context, fn func([]byte) error) error {
-	ch, ok := s.ls.(cosignedHistory)
-	if !ok {
-		return nil
-	}
-	return ch.CosignedCheckpoints(ctx, 0, math.MaxInt64, 0, func(_ int64, note []byte) error { return fn(note) })
+	return s.st.EachCosignedCheckpoint(ctx, 0, math.MaxInt64, 0, func(_ int64, note []byte) error { return fn(note) })
 }
 
 // Checkpoints implements [tlog.CheckpointHistory].

@@ -22,20 +22,12 @@ import (
 // doesn't include it and the first that does; receipts the first that
 // does.
 
-// cosignedHistory is the optional ability of a store to list the cosigned
-// checkpoints it keeps (the sqlite store has it).
-type cosignedHistory interface {
-	CosignedCheckpoints(ctx context.Context, start, end int64, limit int, fn func(size int64, note []byte) error) error
-	CosignedCheckpointAtMost(ctx context.Context, size int64) (int64, []byte, error)
-}
-
 // checkpointsPage is the most cosigned checkpoints one GET
 // /log/checkpoints returns (a note with a few cosignatures is ~500 bytes).
 const checkpointsPage = 1000
 
-// checkpoints serves GET /log/checkpoints?start=N. A store that keeps no
-// cosigned checkpoints has none.
-func (h *logHandler) checkpoints(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+// checkpoints serves GET /log/checkpoints?start=N.
+func (h *logHandler) checkpoints(w http.ResponseWriter, r *http.Request, _ store.Member, st store.Store) {
 	start := int64(0)
 	if s := r.URL.Query().Get("start"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -46,13 +38,8 @@ func (h *logHandler) checkpoints(w http.ResponseWriter, r *http.Request, _ store
 		start = n
 	}
 	resp := tlog.CheckpointsResponse{Checkpoints: []string{}}
-	ch, ok := ls.(cosignedHistory)
-	if !ok {
-		writeJSON(w, resp)
-		return
-	}
 	last := int64(-1)
-	err := ch.CosignedCheckpoints(r.Context(), start, math.MaxInt64, checkpointsPage, func(size int64, note []byte) error {
+	err := st.EachCosignedCheckpoint(r.Context(), start, math.MaxInt64, checkpointsPage, func(size int64, note []byte) error {
 		resp.Checkpoints = append(resp.Checkpoints, string(note))
 		last = size
 		return nil
@@ -73,13 +60,8 @@ func (h *logHandler) checkpoints(w http.ResponseWriter, r *http.Request, _ store
 // proof to the tree of the given size (read through hr): for each index
 // the latest cosigned checkpoint not including it and the first one that
 // does (up to size). Checkpoints of size equal to size are left out (the
-// bundle's own checkpoint is that one). A store without cosigned
-// checkpoints gives none.
-func witnessedFor(ctx context.Context, ls store.LogStore, size int64, hr tlog.HashReader, indexes []int64) ([]tlog.WitnessedCheckpoint, error) {
-	ch, ok := ls.(cosignedHistory)
-	if !ok {
-		return nil, nil
-	}
+// bundle's own checkpoint is that one).
+func witnessedFor(ctx context.Context, ch store.CosignedCheckpoints, size int64, hr tlog.HashReader, indexes []int64) ([]tlog.WitnessedCheckpoint, error) {
 	notes := map[int64][]byte{}
 	for _, i := range indexes {
 		s, n, err := ch.CosignedCheckpointAtMost(ctx, i)
@@ -89,7 +71,7 @@ func witnessedFor(ctx context.Context, ls store.LogStore, size int64, hr tlog.Ha
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
-		err = ch.CosignedCheckpoints(ctx, i+1, size, 1, func(s int64, n []byte) error {
+		err = ch.EachCosignedCheckpoint(ctx, i+1, size, 1, func(s int64, n []byte) error {
 			notes[s] = n
 			return nil
 		})
@@ -119,13 +101,9 @@ func witnessedFor(ctx context.Context, ls store.LogStore, size int64, hr tlog.Ha
 // firstWitnessed returns the first cosigned checkpoint including entry
 // index, up to the tree of the given size, with its consistency proof to
 // that tree; nil when there is none (yet).
-func firstWitnessed(ctx context.Context, ls store.LogStore, size, index int64, hr tlog.HashReader) (*tlog.WitnessedCheckpoint, error) {
-	ch, ok := ls.(cosignedHistory)
-	if !ok {
-		return nil, nil
-	}
+func firstWitnessed(ctx context.Context, ch store.CosignedCheckpoints, size, index int64, hr tlog.HashReader) (*tlog.WitnessedCheckpoint, error) {
 	var out *tlog.WitnessedCheckpoint
-	err := ch.CosignedCheckpoints(ctx, index+1, size+1, 1, func(s int64, n []byte) error {
+	err := ch.EachCosignedCheckpoint(ctx, index+1, size+1, 1, func(s int64, n []byte) error {
 		var p []tlog.Hash
 		if s < size {
 			var err error

@@ -79,10 +79,7 @@ func postCosigned(t *testing.T, n *Node, url, token string, pol *tlog.Policy, po
 func auditBoth(t *testing.T, n *Node, url, token string, pol *tlog.Policy) []*tlog.AuditReport {
 	t.Helper()
 	ctx := context.Background()
-	src, err := NewStoreAuditSource(n.store)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := NewStoreAuditSource(n.store)
 	var out []*tlog.AuditReport
 	for _, s := range []tlog.AuditSource{&tlog.Client{URL: url, Token: token}, src} {
 		rep, err := tlog.Audit(ctx, s, tlog.AuditOptions{Verifier: n.verifier, Policy: pol})

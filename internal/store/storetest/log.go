@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,6 +230,55 @@ func testCosigned(t *testing.T, s store.Store) {
 	}
 	if cps, err := s.Checkpoints(ctx); err != nil || len(cps) != 2 || string(cps[0]) != "note 1" {
 		t.Fatalf("the plain checkpoints changed: %q %v", cps, err)
+	}
+}
+
+// testCosignedList: the cosigned checkpoints are listed by size, and the
+// one at or below a size is found.
+func testCosignedList(t *testing.T, s store.Store) {
+	var tile []byte
+	for size := int64(1); size <= 4; size++ {
+		tile = append(tile, hash(byte(size))...)
+		must(t, s.Integrate(ctx, size-1, size, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: int(size)}: tile}, []byte(fmt.Sprintf("note %d", size))))
+	}
+	for _, size := range []int64{1, 3, 4} {
+		must(t, s.PutCosignedCheckpoint(ctx, size, []byte(fmt.Sprintf("note %d\n— w\n", size))))
+	}
+	list := func(start, end int64, limit int) []int64 {
+		var out []int64
+		err := s.EachCosignedCheckpoint(ctx, start, end, limit, func(size int64, note []byte) error {
+			if want := fmt.Sprintf("note %d\n— w\n", size); string(note) != want {
+				t.Fatalf("size %d: note %q, want %q", size, note, want)
+			}
+			out = append(out, size)
+			return nil
+		})
+		must(t, err)
+		return out
+	}
+	tests := []struct {
+		start, end int64
+		limit      int
+		want       []int64
+	}{
+		{0, 100, 0, []int64{1, 3, 4}},
+		{2, 100, 0, []int64{3, 4}},
+		{2, 100, 1, []int64{3}},
+		{0, 4, 0, []int64{1, 3}},
+		{5, 100, 0, nil},
+	}
+	for _, tc := range tests {
+		if got := list(tc.start, tc.end, tc.limit); !slices.Equal(got, tc.want) {
+			t.Errorf("EachCosignedCheckpoint(%d, %d, %d) = %v, want %v", tc.start, tc.end, tc.limit, got, tc.want)
+		}
+	}
+	for at, want := range map[int64]int64{1: 1, 2: 1, 3: 3, 9: 4} {
+		if size, note, err := s.CosignedCheckpointAtMost(ctx, at); err != nil || size != want || string(note) != fmt.Sprintf("note %d\n— w\n", want) {
+			t.Errorf("CosignedCheckpointAtMost(%d) = %d %q %v, want %d", at, size, note, err, want)
+		}
+	}
+	if _, _, err := s.CosignedCheckpointAtMost(ctx, 0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CosignedCheckpointAtMost(0): %v", err)
 	}
 }
 

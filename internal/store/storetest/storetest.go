@@ -64,6 +64,7 @@ func Run(t *testing.T, open Opener) {
 		{"LogStore", testLogStore},
 		{"LogObjects", testLogObjects},
 		{"CosignedCheckpoints", testCosigned},
+		{"CosignedCheckpointList", testCosignedList},
 		{"PrivateSetLifecycle", testPrivateSetLifecycle},
 		{"PrivateSetTagsAfter", testPrivateSetTagsAfter},
 		{"PrivateBudget", testPrivateBudget},
