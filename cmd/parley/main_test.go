@@ -54,6 +54,8 @@ func TestScripts(t *testing.T) {
 			"waitcosigned": waitCosigned,
 			// audit_views_test.go
 			"witnesspolicy": witnessPolicy,
+			// peer_test.go
+			"waitpeer": waitPeer,
 		},
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,6 +23,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
+	"github.com/parley-exchange/parley/witness"
 )
 
 // Node is a running Parley node over one data directory. Its methods are
@@ -48,6 +50,9 @@ type Node struct {
 	// memory is the budget of responses that carry objects
 	// (Config.ResponseMemory).
 	memory *memoryBudget
+	// peerWitness is the witness of the peers' logs while it runs (see
+	// peers.go); nil when the node witnesses none.
+	peerWitness *atomic.Pointer[witness.Witness]
 }
 
 // Options are what a caller injects into [Open]; the zero value is the
@@ -210,8 +215,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		signer: signer, verifier: verifier, vkey: vkey,
 		validator: stix.Validator{Patterns: opts.Patterns},
 		now:       opts.Now, rand: opts.Rand,
-		tiles:  tlog.NewTileCache(TileCacheSize),
-		memory: newMemoryBudget(cfg.ResponseMemory),
+		tiles:       tlog.NewTileCache(TileCacheSize),
+		memory:      newMemoryBudget(cfg.ResponseMemory),
+		peerWitness: new(atomic.Pointer[witness.Witness]),
 	}
 	if err := checkLogFormat(ctx, st); err != nil {
 		st.Close()
