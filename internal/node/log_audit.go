@@ -49,7 +49,7 @@ func (s *StoreAuditSource) Checkpoint(ctx context.Context) ([]byte, error) {
 
 // CosignedCheckpoints implements [tlog.CosignedHistory].
 func (s *StoreAuditSource) CosignedCheckpoints(ctx context.Context, fn func([]byte) error) error {
-	return s.st.EachCosignedCheckpoint(ctx, 0, math.MaxInt64, 0, func(_ int64, note []byte) error { return fn(note) })
+	return s.st.CosignedCheckpoints(ctx, 0, math.MaxInt64, 0, func(_ int64, note []byte) error { return fn(note) })
 }
 
 // Checkpoints implements [tlog.CheckpointHistory].

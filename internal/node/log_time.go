@@ -26,8 +26,9 @@ import (
 // /log/checkpoints returns (a note with a few cosignatures is ~500 bytes).
 const checkpointsPage = 1000
 
-// checkpoints serves GET /log/checkpoints?start=N.
-func (h *logHandler) checkpoints(w http.ResponseWriter, r *http.Request, _ store.Member, st store.Store) {
+// checkpoints serves GET /log/checkpoints?start=N. A store that keeps no
+// cosigned checkpoints has none.
+func (h *logHandler) checkpoints(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	start := int64(0)
 	if s := r.URL.Query().Get("start"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -38,8 +39,9 @@ func (h *logHandler) checkpoints(w http.ResponseWriter, r *http.Request, _ store
 		start = n
 	}
 	resp := tlog.CheckpointsResponse{Checkpoints: []string{}}
+	ch := ls
 	last := int64(-1)
-	err := st.EachCosignedCheckpoint(r.Context(), start, math.MaxInt64, checkpointsPage, func(size int64, note []byte) error {
+	err := ch.CosignedCheckpoints(r.Context(), start, math.MaxInt64, checkpointsPage, func(size int64, note []byte) error {
 		resp.Checkpoints = append(resp.Checkpoints, string(note))
 		last = size
 		return nil
@@ -60,8 +62,10 @@ func (h *logHandler) checkpoints(w http.ResponseWriter, r *http.Request, _ store
 // proof to the tree of the given size (read through hr): for each index
 // the latest cosigned checkpoint not including it and the first one that
 // does (up to size). Checkpoints of size equal to size are left out (the
-// bundle's own checkpoint is that one).
-func witnessedFor(ctx context.Context, ch store.CosignedCheckpoints, size int64, hr tlog.HashReader, indexes []int64) ([]tlog.WitnessedCheckpoint, error) {
+// bundle's own checkpoint is that one). A store without cosigned
+// checkpoints gives none.
+func witnessedFor(ctx context.Context, ls store.Store, size int64, hr tlog.HashReader, indexes []int64) ([]tlog.WitnessedCheckpoint, error) {
+	ch := ls
 	notes := map[int64][]byte{}
 	for _, i := range indexes {
 		s, n, err := ch.CosignedCheckpointAtMost(ctx, i)
@@ -71,7 +75,7 @@ func witnessedFor(ctx context.Context, ch store.CosignedCheckpoints, size int64,
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
-		err = ch.EachCosignedCheckpoint(ctx, i+1, size, 1, func(s int64, n []byte) error {
+		err = ch.CosignedCheckpoints(ctx, i+1, size, 1, func(s int64, n []byte) error {
 			notes[s] = n
 			return nil
 		})
@@ -101,9 +105,10 @@ func witnessedFor(ctx context.Context, ch store.CosignedCheckpoints, size int64,
 // firstWitnessed returns the first cosigned checkpoint including entry
 // index, up to the tree of the given size, with its consistency proof to
 // that tree; nil when there is none (yet).
-func firstWitnessed(ctx context.Context, ch store.CosignedCheckpoints, size, index int64, hr tlog.HashReader) (*tlog.WitnessedCheckpoint, error) {
+func firstWitnessed(ctx context.Context, ls store.Store, size, index int64, hr tlog.HashReader) (*tlog.WitnessedCheckpoint, error) {
+	ch := ls
 	var out *tlog.WitnessedCheckpoint
-	err := ch.EachCosignedCheckpoint(ctx, index+1, size+1, 1, func(s int64, n []byte) error {
+	err := ch.CosignedCheckpoints(ctx, index+1, size+1, 1, func(s int64, n []byte) error {
 		var p []tlog.Hash
 		if s < size {
 			var err error

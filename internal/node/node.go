@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -275,12 +274,11 @@ const tokenPrefix = "parley_"
 // NewToken issues a fresh API token for a member: 32 random bytes, shown
 // to the caller once and stored only as their SHA-256.
 func (n *Node) NewToken(ctx context.Context, memberID string) (string, error) {
-	var b [32]byte
-	if _, err := io.ReadFull(n.rand, b[:]); err != nil {
-		return "", fmt.Errorf("couldn't make a token: %w", err)
+	tok, hash, err := n.freshToken()
+	if err != nil {
+		return "", err
 	}
-	tok := tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	if err := n.store.AddToken(ctx, store.Token{Hash: sha256.Sum256([]byte(tok)), Member: memberID, Created: n.now()}); err != nil {
+	if err := n.store.AddToken(ctx, store.Token{Hash: hash, Member: memberID, Created: n.now()}); err != nil {
 		return "", err
 	}
 	return tok, nil

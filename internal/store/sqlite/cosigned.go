@@ -54,10 +54,10 @@ func (s *Store) CosignedCheckpoint(ctx context.Context, size int64) ([]byte, err
 	return note, nil
 }
 
-// EachCosignedCheckpoint calls fn with each cosigned note of a tree size
-// in [start, end), in increasing size order, at most limit of them (limit
-// ≤ 0: all).
-func (s *Store) EachCosignedCheckpoint(ctx context.Context, start, end int64, limit int, fn func(size int64, note []byte) error) error {
+// CosignedCheckpoints calls fn with each cosigned note of a tree size in
+// [start, end), in increasing size order, at most limit of them (limit ≤
+// 0: all).
+func (s *Store) CosignedCheckpoints(ctx context.Context, start, end int64, limit int, fn func(size int64, note []byte) error) error {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
