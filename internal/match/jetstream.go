@@ -79,7 +79,7 @@ type JetStreamSource struct {
 	Warn func(error)
 
 	pending  []jetstream.Msg
-	events   int // events of the messages in pending
+	events   int            // events of the messages in pending
 	inflight map[uint64]int // stream sequence -> index in pending
 	fb       fluentBitReader
 	acked    atomic.Int64
