@@ -15,7 +15,7 @@ func init() {
 	// that fences only grow. SQLite serves one process, but a second
 	// process on the same file (an operator's second `parley serve`)
 	// is fenced out like a second node on a shared PostgreSQL.
-	registerMigrations(migration{700, "leases", `
+	registerMigrations(migration{720, "leases", `
 CREATE TABLE leases (
 	name    TEXT PRIMARY KEY,
 	holder  TEXT NOT NULL,
@@ -122,7 +122,7 @@ func checkFence(ctx context.Context, tx *sql.Tx, name, holder string, fence int6
 	if err != nil {
 		return err
 	}
-	if !found || l.fence != fence || holder != "" && l.holder != holder {
+	if !found || fence < 1 || l.fence != fence || holder != "" && l.holder != holder {
 		return fmt.Errorf("lease %s, fence %d: %w", name, fence, store.ErrFenced)
 	}
 	return nil

@@ -79,6 +79,9 @@ func Run(t *testing.T, open Opener) {
 		{"UILookups", testUILookups},
 		{"UIPDQ", testUIPDQ},
 		{"LeaseRace", testLeaseRace},
+		// operator.go
+		{"OperatorTokens", testOperatorTokens},
+		{"RemoveMember", testRemoveMember},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
