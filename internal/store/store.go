@@ -444,6 +444,8 @@ type Store interface {
 
 	// The log: its entries, tiles and checkpoints.
 	LogStore
+	// Fenced leases (the integrator's).
+	Leases
 	// Witness cosignatures of the log's checkpoints.
 	CosignedCheckpoints
 	// OPRF private sets.

@@ -89,7 +89,7 @@ func (s *Store) Checkpoints(ctx context.Context) ([][]byte, error) {
 // first's checkpoint and fails with ErrConflict. Before the first
 // checkpoint there is no row to lock; two first integrations race on
 // the checkpoint's primary key instead, and the loser fails.
-func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error {
+func (s *Store) Integrate(ctx context.Context, fence, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error {
 	if size < from || len(note) == 0 {
 		return fmt.Errorf("couldn't integrate: %w", store.ErrInvalid)
 	}
@@ -99,6 +99,9 @@ func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.
 		}
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := checkFence(ctx, tx, store.IntegratorLease, fence); err != nil {
+			return err
+		}
 		have, _, err := latestCheckpoint(ctx, tx.QueryRow(ctx, `SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1 FOR UPDATE`))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -122,7 +125,7 @@ func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.
 		}
 		return tx.SendBatch(ctx, &b).Close()
 	})
-	if err != nil && !errors.Is(err, store.ErrConflict) {
+	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrFenced) {
 		return fmt.Errorf("couldn't integrate: %w", err)
 	}
 	return err
