@@ -26,6 +26,7 @@ import (
 //	                                         at most MaxLogObjectsBytes per response, then "next": where to continue
 //	GET /log/bundle?object=ID[&object=ID]    a proof bundle of every readable version of those objects
 //	GET /log/keys[?member=ID...]             member key entries with inclusion proofs against the latest checkpoint
+//	GET /log/checkpoints?start=N             the cosigned checkpoints of sizes ≥ N (log_time.go)
 func init() {
 	registerRoutes("log", func(n *Node, mux *http.ServeMux) {
 		h := &logHandler{n: n, tiles: n.tiles}
@@ -37,6 +38,7 @@ func init() {
 		mux.HandleFunc("GET /log/objects", h.auth(h.objects))
 		mux.HandleFunc("GET /log/bundle", h.auth(h.bundle))
 		mux.HandleFunc("GET /log/keys", h.auth(h.keys))
+		mux.HandleFunc("GET /log/checkpoints", h.auth(h.checkpoints))
 	})
 }
 
@@ -248,13 +250,18 @@ func entryReceipt(ctx context.Context, ls store.Store, e store.Entry, wait time.
 	if err != nil {
 		return tlog.Receipt{}, err
 	}
-	p, err := tlog.InclusionProof(ctx, uint64(e.Index), uint64(size), hashReader(size, ls, cache))
+	hr := hashReader(size, ls, cache)
+	p, err := tlog.InclusionProof(ctx, uint64(e.Index), uint64(size), hr)
+	if err != nil {
+		return tlog.Receipt{}, err
+	}
+	wc, err := firstWitnessed(ctx, ls, size, e.Index, hr)
 	if err != nil {
 		return tlog.Receipt{}, err
 	}
 	return tlog.Receipt{
 		LogIndex: uint64(e.Index), TreeSize: uint64(size), Entry: e.Leaf, Opening: e.Opening(),
-		InclusionProof: p, Checkpoint: string(note),
+		InclusionProof: p, Checkpoint: string(note), Witnessed: wc,
 	}, nil
 }
 

@@ -59,8 +59,10 @@ const MaxPDQCandidates = 200_000
 // UIQueries are the queries of the analysts' web UI (internal/web). Each
 // is one query whatever the page shows. All take the collections the
 // caller may read and return nothing from any other; an unknown
-// collection contributes nothing. "Latest version" means the version of
-// an object id in a collection with the largest Seq.
+// collection contributes nothing. The "latest version" of an object id in
+// a collection is its version with the greatest [Object].Version (what
+// TAXII's match[version]=last returns), whatever order the versions
+// arrived in. Text matching is case-insensitive.
 type UIQueries interface {
 	// BrowseObjects returns one page of b: latest versions only, in Seq
 	// order, keyset-paged (see [Browse]). An unknown collection is an

@@ -96,13 +96,15 @@ type PrivateSets interface {
 	// CreatePrivateSet stores a new set, its tags and indicator lines, and
 	// appends the log entry that commits its public key (kind OPRF key,
 	// built by n.KeyEntry), in one transaction; the returned set has
-	// KeyLogIndex and Size assigned. It fails with ErrConflict for a taken
-	// id and ErrNotFound for an unknown collection or member, changing
-	// nothing.
+	// KeyLogIndex and Size assigned. The entry's opening is n.Salt, the
+	// set's collection, id (as ObjectID) and member, and n.Version. It
+	// fails, changing nothing, with ErrInvalid when the id, either key or
+	// KeyEntry is missing, ErrConflict for a taken id and ErrNotFound for
+	// an unknown collection.
 	CreatePrivateSet(ctx context.Context, n NewPrivateSet) (PrivateSet, error)
 	// PrivateSet returns one set, with its Size (ErrNotFound).
 	PrivateSet(ctx context.Context, id string) (PrivateSet, error)
-	// PrivateSets returns every set, oldest first.
+	// PrivateSets returns every set, oldest (by Created) first.
 	PrivateSets(ctx context.Context) ([]PrivateSet, error)
 	// PrivateSetTags returns the set's tags in ascending byte order
 	// (none for an unknown set).
