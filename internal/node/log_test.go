@@ -203,6 +203,7 @@ func TestLogHTTP(t *testing.T) {
 // TestAuditTamperedStore edits the SQLite file of a stopped node: the
 // audit fails and names the object.
 func TestAuditTamperedStore(t *testing.T) {
+	onlySQLite(t)
 	tn := newTestNode(t)
 	ctx := context.Background()
 	ids := postEach(t, tn, 5)
@@ -299,6 +300,7 @@ func TestIntegratorResumes(t *testing.T) {
 // signs a second checkpoint for a size it already signed. A member's audit
 // with its seen-checkpoints file catches it and keeps both checkpoints.
 func TestForkCaught(t *testing.T) {
+	onlySQLite(t)
 	tn := newTestNode(t)
 	ctx := context.Background()
 	postEach(t, tn, 4)
@@ -461,6 +463,7 @@ func indicatorFor(t *testing.T, creator string, key ed25519.PrivateKey, name str
 // TestAuditStoppedNodeStore: a node integrates and stops; its SQLite file
 // is edited; `audit --data` (OpenStoreAudit + tlog.Audit) names the object.
 func TestAuditStoppedNodeStore(t *testing.T) {
+	onlySQLite(t)
 	ctx := context.Background()
 	n, dir := initNode(t, Options{})
 	m, key, cid := addAliceShared(t, n)

@@ -367,6 +367,7 @@ func TestFederation(t *testing.T) {
 // force, are refused: the follower stops before them, stores nothing of
 // their step and says why.
 func TestPeerRefusesForgedObjects(t *testing.T) {
+	onlySQLite(t)
 	for _, tc := range []struct {
 		name, want string
 		forge      func(t *testing.T, b *origin)
@@ -450,8 +451,8 @@ func TestPeerFork(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the evidence doesn't verify: %v", err)
 	}
-	if !strings.Contains(sv.String(), b.Config().Origin) {
-		t.Fatalf("evidence says %q", sv)
+	if !strings.Contains(sv.String(), b.Config().Origin) || !strings.Contains(string(ev), `"found_by": "parley peer a following `+b.URL) {
+		t.Fatalf("evidence says %q:\n%s", sv, ev)
 	}
 	if filepath.Dir(p.State.Evidence) != filepath.Join(a.dir, "evidence") {
 		t.Fatalf("evidence in %s", p.State.Evidence)
@@ -626,7 +627,7 @@ func TestPeerDown(t *testing.T) {
 	addr := strings.TrimPrefix(b.URL, "http://")
 	b.stop()
 	p := a.waitPeer(t, "a", "an error", func(p store.Peer) bool { return strings.Contains(p.State.LastError, "couldn't reach") })
-	if p.State.Next == 0 || p.State.Objects != 10 {
+	if p.State.Next == 0 || p.State.Objects != 10 || p.State.RemoteSize != p.State.Next {
 		t.Fatalf("state while B is down: %+v", p.State)
 	}
 	if got := len(localObjects(t, a.Node, pa.Into)); got != 10 {

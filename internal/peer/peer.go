@@ -23,6 +23,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -179,7 +180,11 @@ func (f *Follower) Round(ctx context.Context) (Result, error) {
 	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && ctx.Err() == nil {
 		// Anything half-applied in memory is rebuilt from the store.
 		f.keys, f.builder = nil, nil
-		if rerr := f.cfg.Store.RecordPeerRound(ctx, f.name, f.cfg.Now(), res.RemoteSize, err.Error()); rerr != nil {
+		size := res.RemoteSize
+		if size == 0 {
+			size = -1 // the peer wasn't read: keep the size seen last
+		}
+		if rerr := f.cfg.Store.RecordPeerRound(ctx, f.name, f.cfg.Now(), size, err.Error()); rerr != nil {
 			f.cfg.Logger.Warn("couldn't record the round's error", "peer", f.name, "err", rerr)
 		}
 	}
@@ -282,6 +287,15 @@ func PeerTiles(st store.PeerStore, name string) tlog.TileReader { return peerTil
 
 // fork keeps the evidence of a split view and stops the peer.
 func (f *Follower) fork(ctx context.Context, p store.Peer, ev []byte, cause error) (string, error) {
+	// Say who found it and when (informational, not verified).
+	if e, err := tlog.ParseEvidence(ev); err == nil {
+		e.FoundBy, e.FoundAt = "parley peer "+p.Name+" following "+p.URL, f.cfg.Now().UTC().Format(time.RFC3339)
+		if b, err := json.MarshalIndent(e, "", "  "); err == nil {
+			if _, err := tlog.VerifyEvidence(p.LogKey, b); err == nil {
+				ev = append(b, '\n')
+			}
+		}
+	}
 	path, err := writeEvidence(f.cfg.Dir, p.Name, ev)
 	if err != nil {
 		return "", err

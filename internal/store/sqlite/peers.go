@@ -197,7 +197,8 @@ func openNoteSize(note []byte) (int64, error) {
 
 // RecordPeerRound implements [store.PeerStore].
 func (s *Store) RecordPeerRound(ctx context.Context, name string, at time.Time, remoteSize int64, lastError string) error {
-	return s.updatePeer(ctx, name, `UPDATE peers SET last_round = ?, remote_size = ?, last_error = ? WHERE name = ?`, fmtTime(at), remoteSize, lastError, name)
+	return s.updatePeer(ctx, name, `UPDATE peers SET last_round = ?, remote_size = CASE WHEN ? < 0 THEN remote_size ELSE ? END, last_error = ? WHERE name = ?`,
+		fmtTime(at), remoteSize, remoteSize, lastError, name)
 }
 
 // StopPeer implements [store.PeerStore].
