@@ -28,6 +28,9 @@ func TestCosignedCheckpoints(t *testing.T) {
 	if _, err := s.CosignedCheckpoint(ctx, 3); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("nothing stored: %v", err)
 	}
+	if _, _, err := s.LatestCheckpointTime(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("LatestCheckpointTime before the first checkpoint: %v", err)
+	}
 	h := bytes.Repeat([]byte{1}, tlog.HashSize)
 	if err := s.Integrate(ctx, fence, 0, 1, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 1}: h}, []byte("note 1")); err != nil {
 		t.Fatal(err)
@@ -40,6 +43,9 @@ func TestCosignedCheckpoints(t *testing.T) {
 		if err != nil || string(got) != n {
 			t.Fatalf("cosigned note %q, %v; want %q", got, err, n)
 		}
+	}
+	if size, at, err := s.LatestCheckpointTime(ctx); err != nil || size != 1 || time.Since(at) > time.Minute || time.Since(at) < 0 {
+		t.Fatalf("LatestCheckpointTime = %d, %v, %v", size, at, err)
 	}
 	if _, note, err := s.LatestCheckpoint(ctx); err != nil || string(note) != "note 1" {
 		t.Fatalf("the plain checkpoint changed: %q %v", note, err)

@@ -19,7 +19,7 @@
 // each entry's received time and each object's Seq come from one counter
 // row (log_head) that every appending transaction locks first
 // (SELECT ... FOR UPDATE) and advances in the same transaction; see
-// [Store.lockHead]. Transactions that fail with a serialization failure
+// [logHead]. Transactions that fail with a serialization failure
 // or a deadlock (SQLSTATE 40001, 40P01) are retried by [Store.inTx].
 //
 // # Schema
@@ -128,7 +128,7 @@ const (
 //
 // Why READ COMMITTED and row locks rather than SERIALIZABLE: every
 // transaction that appends to the log locks the one counter row first
-// ([Store.lockHead]), so the log's writers are serialised by that lock
+// ([logHead]), so the log's writers are serialised by that lock
 // and each statement after it sees every entry committed before; the
 // other writes are guarded by primary keys and unique indexes. Under
 // SERIALIZABLE the same writers would not wait for each other but abort
