@@ -15,16 +15,6 @@ import (
 // the transaction that stores the objects); the integrator extends the
 // Merkle tree with them in batches, stores the changed tiles and a newly
 // signed checkpoint in one transaction, and so makes receipts available.
-func init() {
-	registerWorker("log integrator", func(ctx context.Context, n *Node) error {
-		li, err := NewLogIntegrator(n, LogIntegratorOptions{})
-		if err != nil {
-			return err
-		}
-		return li.Run(ctx)
-	})
-}
-
 // LogIntegratorOptions tune a [LogIntegrator]; the zero value is the
 // production setting.
 type LogIntegratorOptions struct {
@@ -158,5 +148,6 @@ func (li *LogIntegrator) integrateBatch(ctx context.Context) (int64, bool, error
 	if err := li.log.Integrate(ctx, from, end, li.b.Flush(), note); err != nil {
 		return from, false, err
 	}
+	li.n.metrics.checkpointSigned(li.n.now())
 	return end, end == seq, nil
 }

@@ -18,19 +18,6 @@ import (
 // The witnessing worker gets the log's checkpoints cosigned: it runs
 // beside the integrator, never inside it, so that a witness that is slow or
 // down delays only the cosignatures, never integration or receipts.
-func init() {
-	registerWorker("log witnesses", func(ctx context.Context, n *Node) error {
-		if len(n.cfg.Witnesses) == 0 {
-			return nil
-		}
-		lw, err := NewLogWitnessing(n, LogWitnessingOptions{})
-		if err != nil {
-			return err
-		}
-		return lw.Run(ctx)
-	})
-}
-
 // cosignedStore is the optional ability of a store to keep cosigned
 // checkpoints beside the plain ones (the sqlite store has it).
 type cosignedStore interface {

@@ -49,6 +49,10 @@ type Node struct {
 	// memory is the budget of responses that carry objects
 	// (Config.ResponseMemory).
 	memory *memoryBudget
+	// metrics are the node's Prometheus metrics (metrics.go).
+	metrics *nodeMetrics
+	// ext are the routes and workers of [Node.Extend].
+	ext Extension
 }
 
 // Options are what a caller injects into [Open]; the zero value is the
@@ -219,6 +223,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.private = newPrivateAPI(n)
+	n.metrics = newNodeMetrics(n)
 	return n, nil
 }
 

@@ -55,7 +55,6 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/private"
-	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -110,21 +109,6 @@ func LoadPrivateConfig(dir string) (PrivateConfig, error) {
 	return p, nil
 }
 
-func init() {
-	registerRoutes("private", func(n *Node, mux *http.ServeMux) {
-		api := n.privateAPI()
-		mux.HandleFunc("POST /private/sets", api.publish)
-		mux.HandleFunc("GET /private/sets", api.list)
-		mux.HandleFunc("GET /private/sets/{id}", api.get)
-		mux.HandleFunc("GET /private/sets/{id}/tags", api.tags)
-		mux.HandleFunc("GET /private/sets/{id}/receipt", api.receipt)
-		mux.HandleFunc("POST /private/sets/{id}/evaluate", api.evaluate)
-	})
-	registerWorker("private-sets", func(ctx context.Context, n *Node) error {
-		return n.privateAPI().refreshLoop(ctx)
-	})
-}
-
 // privateAPI holds the private-set handlers' state for one node.
 type privateAPI struct {
 	n     *Node
@@ -167,38 +151,11 @@ func (a *privateAPI) setConfig(c PrivateConfig) {
 	a.cfg = &c
 }
 
-// Errors of the private-set API, mapped to HTTP statuses in fail.
+// Errors of the private-set API, mapped to HTTP statuses in errorKinds.
 var (
 	errPrivateUnavailable = errors.New("private sets need the embedded SQLite store")
 	errPrivateForbidden   = errors.New("forbidden")
 )
-
-// fail writes a TAXII error object. Only the messages of known kinds
-// reach the client; anything else is "internal error", so no SQL or key
-// material can leak.
-func (a *privateAPI) fail(w http.ResponseWriter, err error) {
-	status, title, desc := http.StatusInternalServerError, "internal error", ""
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		status, title, desc = http.StatusNotFound, "not found", "no such private set or collection, or you may not read it"
-	case errors.Is(err, errPrivateForbidden):
-		status, title, desc = http.StatusForbidden, "forbidden", err.Error()
-	case errors.Is(err, sqlite.ErrBudgetSpent):
-		status, title = http.StatusTooManyRequests, "query budget spent"
-		desc = err.Error() + "; every reader has a finite budget per set, ask the node operator to raise private.query_budget"
-	case errors.Is(err, private.ErrInvalidValue), errors.Is(err, private.ErrUnsupportedType),
-		errors.Is(err, private.ErrInvalidElement), errors.Is(err, private.ErrBatchSize), errors.Is(err, store.ErrInvalid):
-		status, title, desc = http.StatusBadRequest, "bad request", err.Error()
-	case errors.Is(err, ErrNotIntegrated):
-		w.Header().Set("Retry-After", "1")
-		status, title, desc = http.StatusServiceUnavailable, "not yet in a checkpoint", "the set's key entry is not in a signed checkpoint yet; retry"
-	case errors.Is(err, errPrivateUnavailable):
-		status, title, desc = http.StatusNotImplemented, "not implemented", err.Error()
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(taxii.Error{Title: title, Description: desc, HTTPStatus: fmt.Sprint(status)})
-}
 
 func privateJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -207,23 +164,14 @@ func privateJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// authorize authenticates the request; with a set id it also loads the
-// set and checks that the member may read it (its collection's readers,
-// and its provider). A set the member may not read is "not found".
-func (a *privateAPI) authorize(w http.ResponseWriter, r *http.Request) (store.Member, bool) {
+// available refuses every private-set request (501) when the store keeps
+// no private sets.
+func (a *privateAPI) available(w http.ResponseWriter, r *http.Request) bool {
 	if a.st == nil {
-		a.fail(w, errPrivateUnavailable)
-		return store.Member{}, false
+		respondError(w, r, errPrivateUnavailable)
+		return false
 	}
-	m, err := a.n.AuthenticateRequest(r)
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		json.NewEncoder(w).Encode(taxii.Error{Title: "unauthorized", Description: "a valid API token is required", HTTPStatus: "401"})
-		return m, false
-	}
-	return m, true
+	return true
 }
 
 func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string) (sqlite.PrivateSet, error) {
@@ -277,35 +225,37 @@ const maxPublishBody = 64 << 20
 
 // publish handles POST /private/sets: a writer of the collection makes a
 // set from its indicators there, or from the values it sends.
-func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
+func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Member) {
+	if !a.available(w, r) {
 		return
 	}
 	ctx := r.Context()
 	var req private.PublishRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxPublishBody))
 	if err := dec.Decode(&req); err != nil {
-		a.fail(w, fmt.Errorf("couldn't parse the request: %v: %w", err, store.ErrInvalid))
+		if !errors.Is(err, errBodyTimeout) {
+			err = fmt.Errorf("couldn't parse the request: %v: %w", err, store.ErrInvalid)
+		}
+		respondError(w, r, err)
 		return
 	}
 	c, err := a.n.store.Collection(ctx, req.Collection)
 	if err != nil || (!c.CanRead(m.ID) && !c.CanWrite(m.ID)) {
-		a.fail(w, fmt.Errorf("collection %q: %w", req.Collection, store.ErrNotFound))
+		respondError(w, r, fmt.Errorf("collection %q: %w", req.Collection, store.ErrNotFound))
 		return
 	}
 	if !c.CanWrite(m.ID) {
-		a.fail(w, fmt.Errorf("%w: only a writer of the collection may publish a private set for it", errPrivateForbidden))
+		respondError(w, r, fmt.Errorf("%w: only a writer of the collection may publish a private set for it", errPrivateForbidden))
 		return
 	}
 	set, err := a.create(ctx, m, c, req.Values)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	out, err := a.info(ctx, m, set)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	privateJSON(w, http.StatusCreated, out)
@@ -385,15 +335,14 @@ func (a *privateAPI) provider(s sqlite.PrivateSet) (*private.Provider, error) {
 }
 
 // list handles GET /private/sets: the sets the member may query.
-func (a *privateAPI) list(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
+func (a *privateAPI) list(w http.ResponseWriter, r *http.Request, m store.Member) {
+	if !a.available(w, r) {
 		return
 	}
 	ctx := r.Context()
 	sets, err := a.st.PrivateSets(ctx)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	out := []private.SetInfo{}
@@ -403,7 +352,7 @@ func (a *privateAPI) list(w http.ResponseWriter, r *http.Request) {
 		}
 		info, err := a.refreshedInfo(ctx, m, s.ID)
 		if err != nil {
-			a.fail(w, err)
+			respondError(w, r, err)
 			return
 		}
 		out = append(out, info)
@@ -412,9 +361,8 @@ func (a *privateAPI) list(w http.ResponseWriter, r *http.Request) {
 }
 
 // get handles GET /private/sets/{id}.
-func (a *privateAPI) get(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
+func (a *privateAPI) get(w http.ResponseWriter, r *http.Request, m store.Member) {
+	if !a.available(w, r) {
 		return
 	}
 	ctx := r.Context()
@@ -424,7 +372,7 @@ func (a *privateAPI) get(w http.ResponseWriter, r *http.Request) {
 		info, err = a.refreshedInfo(ctx, m, s.ID)
 	}
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	privateJSON(w, http.StatusOK, info)
@@ -436,9 +384,8 @@ func (a *privateAPI) get(w http.ResponseWriter, r *http.Request) {
 // transaction is held while the client reads). A refresh that runs
 // between two pages shows in the later ones only: the list stays sorted
 // and without duplicates.
-func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
+func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request, m store.Member) {
+	if !a.available(w, r) {
 		return
 	}
 	ctx := r.Context()
@@ -451,7 +398,7 @@ func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request) {
 		page, err = a.st.PrivateSetTagsAfter(ctx, s.ID, nil, tagsPage)
 	}
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
@@ -485,9 +432,8 @@ var tagsPage = 8192
 
 // receipt handles GET /private/sets/{id}/receipt: the key's log entry,
 // its inclusion proof and a signed checkpoint (private.KeyReceipt).
-func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
+func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request, m store.Member) {
+	if !a.available(w, r) {
 		return
 	}
 	ctx := r.Context()
@@ -497,7 +443,7 @@ func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request) {
 		rc, err = a.n.keyReceipt(ctx, s.KeyLogIndex)
 	}
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	privateJSON(w, http.StatusOK, rc)
@@ -508,52 +454,55 @@ func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request) {
 // (durably) before the evaluation is computed, so a reader cannot get
 // answers without paying for them, even across a crash. Neither the
 // request nor the answer is stored or logged.
-func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
+func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Member) {
+	if !a.available(w, r) {
 		return
 	}
 	ctx := r.Context()
 	cfg, err := a.config()
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	// A batch of MaxBatch elements is about 45 bytes each in JSON.
 	limit := int64(cfg.MaxBatch)*64 + 4096
 	var req private.EvaluateRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(&req); err != nil {
-		a.fail(w, fmt.Errorf("couldn't parse the evaluation request (at most %d elements): %w", cfg.MaxBatch, store.ErrInvalid))
+		if !errors.Is(err, errBodyTimeout) {
+			err = fmt.Errorf("couldn't parse the evaluation request (at most %d elements): %w", cfg.MaxBatch, store.ErrInvalid)
+		}
+		respondError(w, r, err)
 		return
 	}
 	if len(req.Elements) == 0 || len(req.Elements) > cfg.MaxBatch {
-		a.fail(w, fmt.Errorf("%w: %d elements, 1 to %d allowed", private.ErrBatchSize, len(req.Elements), cfg.MaxBatch))
+		respondError(w, r, fmt.Errorf("%w: %d elements, 1 to %d allowed", private.ErrBatchSize, len(req.Elements), cfg.MaxBatch))
 		return
 	}
 	prov, err := a.provider(s)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	batch, err := private.ParseRequest(&req)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(batch.Len()), cfg.QueryBudget); err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	resp, err := prov.EvaluateBatch(batch)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
+	a.n.metrics.evaluations.Add(float64(batch.Len()))
 	privateJSON(w, http.StatusOK, resp)
 }
 
