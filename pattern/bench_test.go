@@ -2,7 +2,6 @@ package pattern
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,12 +13,12 @@ import (
 )
 
 // corpusPatterns returns real-world patterns: the STIX indicators in the
-// shared corpus, the reference validator's valid patterns and every
+// test corpus, the reference validator's valid patterns and every
 // syntactically valid pattern of the matcher suite.
 func corpusPatterns(tb testing.TB) []string {
-	root := filepath.Join("..", "..", "shared", "testdata")
-	if _, err := os.Stat(root); errors.Is(err, os.ErrNotExist) {
-		tb.Skipf("shared test data absent at %s", root)
+	root := filepath.Join("..", "testdata")
+	if _, err := os.Stat(root); err != nil {
+		tb.Fatalf("the repository's test data: %v", err)
 	}
 	set := map[string]bool{}
 	var walk func(v any)

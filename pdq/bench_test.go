@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// benchJPEG returns the shared 1600x1004 photograph, or a synthetic JPEG of
-// the same size when the shared data is absent.
+// benchJPEG returns the 1600x1004 photograph of the test data, or a
+// synthetic JPEG of the same size when it can't be read.
 func benchJPEG(b *testing.B) []byte {
 	data, err := os.ReadFile(filepath.Join(sharedDir, "images", "dih", "bridge-1-original.jpg"))
 	if err == nil {

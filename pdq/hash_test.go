@@ -8,17 +8,14 @@ import (
 	"testing"
 )
 
-// sharedDir is the project's shared test data, outside the module.
-var sharedDir = filepath.Join("..", "..", "shared", "testdata", "pdq")
+// sharedDir is the repository's PDQ test data (testdata/README.md names
+// its sources and licence).
+var sharedDir = filepath.Join("..", "testdata", "pdq")
 
-// readShared reads a file of the shared PDQ test data, skipping the test
-// when the data is absent (it lives outside the repository).
+// readShared reads a file of the PDQ test data.
 func readShared(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(sharedDir, name))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("shared PDQ test data not present at %s", sharedDir)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // benchObjects returns signed objects to measure: the ATT&CK ICS objects
-// from the shared corpus when present (realistic sizes, 1 to 20 KB), else
+// from the test corpus when present (realistic sizes, 1 to 20 KB), else
 // the test indicator.
 func benchObjects(b *testing.B) [][]byte {
 	b.Helper()

@@ -82,7 +82,13 @@ type AuditOptions struct {
 	// Policy, when not nil, is the witness policy the latest checkpoint
 	// must meet ([CheckQuorum]); one that doesn't fails the audit with an
 	// error wrapping [ErrQuorum], before anything is recorded in Seen.
+	// With a source that has a [CosignedHistory], the times of its
+	// witnesses' cosignatures bound every entry's received time
+	// ([TimeBounds]).
 	Policy *Policy
+	// ClockSkew is the clock skew allowed when checking received times
+	// against witness cosignatures; ≤ 0 means [DefaultClockSkew].
+	ClockSkew time.Duration
 }
 
 // Problem is one thing an audit found wrong.
@@ -118,6 +124,9 @@ type AuditReport struct {
 	Objects, Unsigned uint64
 	// Checkpoints is the number of signed checkpoints checked.
 	Checkpoints int
+	// Witnessed is the number of cosigned checkpoints whose policy
+	// witnesses' times bounded the entries' received times.
+	Witnessed int
 	// Problems lists everything that didn't verify; empty means the log
 	// verified.
 	Problems []Problem
@@ -203,6 +212,13 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 			}
 			want[c.Size] = append(want[c.Size], known{[]byte(n), c})
 		}
+	}
+	times, err := witnessedTimes(ctx, src, cpNote, opts, rep)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range times.notes {
+		want[w.cp.Size] = append(want[w.cp.Size], known{w.note, w.cp})
 	}
 	fork := func(a, b []byte, format string, args ...any) {
 		rep.add(-1, "", format, args...)
@@ -305,6 +321,11 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 					e.Received.Format(time.RFC3339Nano), lastReceived.Format(time.RFC3339Nano))
 			}
 			lastReceived = e.Received
+			if times.bounds != nil {
+				if reason := times.bounds.CheckReceived(i, e.Received, opts.ClockSkew); reason != "" {
+					rep.add(int64(i), "", "%s", reason)
+				}
+			}
 			if e.Kind == KindMemberKey {
 				if err := keys.Apply(i, e); err != nil {
 					rep.add(int64(i), "", "%v", err)
@@ -393,6 +414,64 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	// order: report the log's own first, then by entry.
 	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Index < rep.Problems[j].Index })
 	return rep, nil
+}
+
+// auditTimes are the cosigned checkpoints an audit checks entries'
+// received times against.
+type auditTimes struct {
+	bounds *TimeBounds // nil: no policy witnesses or no cosigned history
+	notes  []struct {
+		note []byte
+		cp   Checkpoint
+	}
+}
+
+// witnessedTimes reads the source's cosigned checkpoints (and the latest
+// one) when opts has a policy with witnesses, keeps each that verifies with
+// the log key (to check its root against the recomputed tree) and indexes
+// the times of its policy witnesses' cosignatures. A cosigned checkpoint
+// that doesn't verify is a problem in rep; the error is for failing to
+// read the source.
+func witnessedTimes(ctx context.Context, src AuditSource, latest []byte, opts AuditOptions, rep *AuditReport) (auditTimes, error) {
+	var out auditTimes
+	if opts.Policy == nil || len(opts.Policy.Witnesses) == 0 {
+		return out, nil
+	}
+	var ws []WitnessedAt
+	done := map[string]bool{}
+	add := func(n []byte) {
+		if done[string(n)] {
+			return
+		}
+		done[string(n)] = true
+		cp, err := OpenCheckpoint(n, opts.Verifier)
+		if err != nil {
+			rep.add(-1, "", "a cosigned checkpoint the log serves doesn't verify: %v", err)
+			return
+		}
+		out.notes = append(out.notes, struct {
+			note []byte
+			cp   Checkpoint
+		}{n, cp})
+		w, err := CosignedTimes(n, opts.Verifier, opts.Policy)
+		switch {
+		case errors.Is(err, ErrQuorum):
+			// Cosigned only by witnesses this policy doesn't name.
+		case err != nil:
+			rep.add(-1, "", "the cosigned checkpoint of size %d has a bad cosignature: %v", cp.Size, err)
+		default:
+			ws = append(ws, w)
+		}
+	}
+	add(latest)
+	if h, ok := src.(CosignedHistory); ok {
+		if err := h.CosignedCheckpoints(ctx, func(n []byte) error { add(n); return nil }); err != nil {
+			return out, fmt.Errorf("couldn't read the cosigned checkpoints: %w", err)
+		}
+	}
+	out.bounds = NewTimeBounds(ws)
+	rep.Witnessed = len(ws)
+	return out, nil
 }
 
 // checkMine names every key the log registers for a member holding one of

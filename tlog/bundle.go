@@ -217,7 +217,7 @@ func (it BundleItem) Included(cp Checkpoint) (Entry, error) {
 }
 
 // Receipt is the node's answer to GET /log/receipt: the inclusion of one
-// object version's entry in a signed checkpoint (DESIGN.md, wire formats).
+// object version's entry in a signed checkpoint (docs/log.md, "HTTP API").
 type Receipt struct {
 	LogIndex uint64 `json:"log_index"`
 	TreeSize uint64 `json:"tree_size"`

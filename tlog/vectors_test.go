@@ -13,16 +13,13 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-const vectorDir = "../../shared/testdata/rfc6962"
+const vectorDir = "../testdata/rfc6962"
 
-// readVectors decodes one shared RFC 6962 vector file, skipping the test
-// when the shared test data isn't checked out.
+// readVectors decodes one RFC 6962 vector file of the repository's
+// testdata (see testdata/README.md for sources and licences).
 func readVectors(t *testing.T, name string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(vectorDir, name))
-	if os.IsNotExist(err) {
-		t.Skipf("shared test data %s is absent (expected at %s)", name, vectorDir)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

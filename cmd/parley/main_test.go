@@ -17,17 +17,20 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the CLI end-to-end scripts in testdata/script. Each
-// script sees $SHARED, the path of ../shared/testdata (it may not exist:
-// scripts that need it start with `[!exists $SHARED] skip`).
+// script sees $TESTDATA, the absolute path of the repository's testdata
+// (vectors, images and corpora; testdata/README.md names their sources).
 func TestScripts(t *testing.T) {
-	shared, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "testdata"))
+	testdata, err := filepath.Abs(filepath.Join("..", "..", "testdata"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(testdata, "README.md")); err != nil {
+		t.Fatalf("the repository's test data is missing: %v", err)
 	}
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "script"),
 		Setup: func(env *testscript.Env) error {
-			env.Setenv("SHARED", shared)
+			env.Setenv("TESTDATA", testdata)
 			// Pinned log keys and seen checkpoints of clients that aren't
 			// given --seen stay in the script's own directory.
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
@@ -40,20 +43,15 @@ func TestScripts(t *testing.T) {
 			"waiturl":   waitURL,
 			"setconfig": setConfig,
 			"creator":   setCreator,
+			// wait_test.go
+			"waitcheckpoint": waitCheckpoint,
+			"waitopen":       waitOpen,
 			// witness_test.go
 			"waitwitness":  waitWitness,
 			"waitevidence": waitEvidence,
 			// cosigned_test.go
 			"setwitnesses": setWitnesses,
 			"waitcosigned": waitCosigned,
-		},
-		Condition: func(cond string) (bool, error) {
-			switch cond {
-			case "shared":
-				_, err := os.Stat(shared)
-				return err == nil, nil
-			}
-			return false, nil
 		},
 	})
 }

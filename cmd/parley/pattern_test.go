@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,7 +9,7 @@ import (
 	"testing"
 )
 
-// patternCase is one case of the OASIS matcher suites in the shared test
+// patternCase is one case of the OASIS matcher suites in the repository's test
 // data (stix-patterns/cases.json and cases_v20.json; the 2.0 file has no
 // matched ids or validator verdicts).
 type patternCase struct {
@@ -38,15 +37,12 @@ func (tc patternCase) wantMatchExit() int {
 	return 1
 }
 
-// loadPatternSuite decodes the shared test data file
-// stix-patterns/<name> into v, skipping the test when it is absent.
+// loadPatternSuite decodes the test data file
+// testdata/stix-patterns/<name> into v.
 func loadPatternSuite(t *testing.T, name string, v any) {
 	t.Helper()
-	path := filepath.Join("..", "..", "..", "shared", "testdata", "stix-patterns", name)
+	path := filepath.Join("..", "..", "testdata", "stix-patterns", name)
 	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("shared test data absent: %s", path)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 // Package match streams security logs against STIX 2.1 indicators and
-// produces STIX 2.1 sightings (DESIGN.md, "Detect").
+// produces STIX 2.1 sightings (docs/design.md, "Detect").
 //
 // Decoders ([Decoder]) turn Zeek logs (its default TSV with "#" headers,
 // or JSON), Suricata EVE JSON, Elastic Common Schema documents and STIX

@@ -56,7 +56,7 @@ type leaf struct {
 // alone) rather than a leaf.
 const exactBit = 1 << 31
 
-// Engine is a compiled set of STIX-pattern indicators (DESIGN.md,
+// Engine is a compiled set of STIX-pattern indicators (docs/design.md,
 // "Detect"). Equality comparisons are hash lookups keyed by (attribute,
 // normalised value); ISSUBSET ranges a per-prefix-length table; LIKE and
 // MATCHES literals one grouped substring pass; other comparisons are found

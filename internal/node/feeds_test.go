@@ -20,14 +20,11 @@ import (
 
 const mitreIdentity = "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5"
 
-// attackObjects reads the objects of an ATT&CK bundle of the shared test
-// data, skipping the test when it is absent.
+// attackObjects reads the objects of an ATT&CK bundle of the repository's
+// test data.
 func attackObjects(t *testing.T, name string) []json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "testdata", "corpus", "mitre-attack", name))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skip("no shared test data")
-	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "corpus", "mitre-attack", name))
 	if err != nil {
 		t.Fatal(err)
 	}

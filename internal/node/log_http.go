@@ -14,7 +14,7 @@ import (
 	"github.com/parley-exchange/parley/tlog"
 )
 
-// The log's HTTP API, for authenticated members (DESIGN.md, wire formats):
+// The log's HTTP API, for authenticated members (docs/log.md, "HTTP API"):
 //
 //	GET /log/checkpoint                      the latest signed checkpoint (C2SP tlog-checkpoint)
 //	GET /log/key                             the node's note verifier key

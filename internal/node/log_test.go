@@ -102,7 +102,7 @@ func TestLogHTTP(t *testing.T) {
 	if _, err := tlog.CheckObject(objs[2], rc.Opening, e, rc.LogIndex, keys); err != nil {
 		t.Fatal(err)
 	}
-	// DESIGN.md's receipt members, exactly.
+	// docs/log.md's receipt members, exactly.
 	_, body := rawGet(t, tn.URL+"/log/receipt?object="+idOf(t, objs[0])+"&version="+stix.FormatTimestamp(t0), tn.alice.Token)
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(body), &m); err != nil {

@@ -1,6 +1,6 @@
 package node
 
-// Private sets (DESIGN.md "Private sets"; package private): a member
+// Private sets (docs/private.md; package private): a member
 // publishes an OPRF set of its indicator values, readers of the set's
 // collection query it with blinded values.
 //

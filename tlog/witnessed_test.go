@@ -1,0 +1,200 @@
+package tlog
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// cosignedLog is a testLog with the cosigned checkpoints a node keeps: it
+// is a CosignedHistory.
+type cosignedLog struct {
+	*testLog
+	cosigned [][]byte
+}
+
+func (c *cosignedLog) CosignedCheckpoints(_ context.Context, fn func([]byte) error) error {
+	for _, n := range c.cosigned {
+		if err := fn(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setReceived restamps entry i of the log.
+func setReceived(t *testing.T, l *testLog, i int, at time.Time) {
+	t.Helper()
+	e, err := ParseEntry(l.leaves[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Received = at
+	if l.leaves[i], err = e.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cosign signs the log's checkpoint at its current size, cosigned by w at
+// time at, and keeps it in c.
+func (c *cosignedLog) cosign(t *testing.T, w *testWitness, at time.Time) []byte {
+	t.Helper()
+	plain := c.checkpoint(t)
+	text, err := SplitNote(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.now = at
+	n, err := note.Sign(&note.Note{Text: string(text)}, c.signer, w.cosigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.notes[len(c.notes)-1] = n
+	c.cosigned = append(c.cosigned, n)
+	return n
+}
+
+type testWitness struct {
+	cosigner *Cosigner
+	vkey     string
+	now      time.Time
+}
+
+func newTestWitness(t *testing.T, name string, seed int) *testWitness {
+	t.Helper()
+	w := &testWitness{}
+	skey, vkey, err := NewCosignerKey(detRand(seed), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.cosigner, err = ParseCosignerKey(skey, func() time.Time { return w.now }); err != nil {
+		t.Fatal(err)
+	}
+	w.vkey = vkey
+	return w
+}
+
+// witnessedLog builds a log of 6 entries received a minute apart from
+// testT0, stamped by stamp (index → minutes after testT0), with checkpoints
+// of sizes 3 and 6 cosigned by the witness at the given minutes.
+func witnessedLog(t *testing.T, w *testWitness, stamp func(i int) time.Duration, cosign3, cosign6 time.Duration) *cosignedLog {
+	t.Helper()
+	l := &cosignedLog{testLog: newTestLog(t, 2)}
+	l.notes = nil
+	for i := range 3 {
+		setReceived(t, l.testLog, i, testT0.Add(stamp(i)))
+	}
+	l.cosign(t, w, testT0.Add(cosign3))
+	for i := 3; i < 6; i++ {
+		l.addObject(t, l.key)
+		setReceived(t, l.testLog, i, testT0.Add(stamp(i)))
+	}
+	l.cosign(t, w, testT0.Add(cosign6))
+	return l
+}
+
+func TestAuditWitnessedTime(t *testing.T) {
+	w := newTestWitness(t, "witness.example/w1", 7)
+	pol, err := NewWitnessPolicy([]string{w.vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minutes := func(i int) time.Duration { return time.Duration(i) * time.Minute }
+	// Entry 3 claims minute 3, the entries after it minutes 24 and 25.
+	backdated := func(i int) time.Duration {
+		if i > 3 {
+			return minutes(20 + i)
+		}
+		return minutes(i)
+	}
+	tests := []struct {
+		name    string
+		stamp   func(i int) time.Duration
+		c3, c6  time.Duration
+		skew    time.Duration
+		problem int64 // the entry named, -1 for none
+		reason  string
+	}{
+		{name: "honest", stamp: minutes, c3: 2*time.Minute + 30*time.Second, c6: 5*time.Minute + 30*time.Second, problem: -1},
+		{name: "honest within skew", stamp: minutes, c3: 2 * time.Minute, c6: 4 * time.Minute, problem: -1},
+		// The witness saw a tree of 3 entries at minute 20; entry 3
+		// claims minute 3: it was inserted later and back-dated, though
+		// received times still increase in log order.
+		{name: "back-dated", stamp: backdated, c3: 20 * time.Minute, c6: 26 * time.Minute, problem: 3, reason: "back-dated"},
+		{name: "back-dated within a larger skew", stamp: backdated, c3: 20 * time.Minute, c6: 26 * time.Minute, skew: 30 * time.Minute, problem: -1},
+		// Entry 5 claims minute 40, but the witness had it at minute 6.
+		{name: "post-dated", stamp: func(i int) time.Duration {
+			if i == 5 {
+				return 40 * time.Minute
+			}
+			return minutes(i)
+		}, c3: 2*time.Minute + 30*time.Second, c6: 6 * time.Minute, problem: 5, reason: "received time is false"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := witnessedLog(t, w, tc.stamp, tc.c3, tc.c6)
+			rep, err := Audit(context.Background(), l, AuditOptions{Verifier: l.verifier, Policy: pol, ClockSkew: tc.skew, Tiles: l.tiles})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Witnessed != 2 {
+				t.Fatalf("%d witnessed checkpoints used, want 2", rep.Witnessed)
+			}
+			if tc.problem < 0 {
+				if !rep.OK() {
+					t.Fatalf("problems %v", rep.Problems)
+				}
+				return
+			}
+			if len(rep.Problems) != 1 || rep.Problems[0].Index != tc.problem || !strings.Contains(rep.Problems[0].Reason, tc.reason) ||
+				!strings.Contains(rep.Problems[0].Reason, "witness w1 ") {
+				t.Fatalf("problems %v, want one naming entry %d (%s)", rep.Problems, tc.problem, tc.reason)
+			}
+			// Without a policy nothing vouches for the times.
+			if rep := auditOK(t, l.testLog, AuditOptions{}); !rep.OK() {
+				t.Fatalf("without a policy: %v", rep.Problems)
+			}
+		})
+	}
+}
+
+// TestTimeBounds: the tightest bounds over several checkpoints and
+// witnesses, which needn't increase with size.
+func TestTimeBounds(t *testing.T) {
+	at := func(m int, w string) Cosignature {
+		return Cosignature{Witness: w, Time: testT0.Add(time.Duration(m) * time.Minute)}
+	}
+	tb := NewTimeBounds([]WitnessedAt{
+		{Size: 10, Earliest: at(12, "b"), Latest: at(12, "b")},
+		{Size: 2, Earliest: at(1, "a"), Latest: at(3, "b")},
+		{Size: 5, Earliest: at(10, "a"), Latest: at(11, "b")},
+	})
+	tests := []struct {
+		index          uint64
+		loOK, hiOK     bool
+		loSize, hiSize uint64
+	}{
+		{index: 0, hiOK: true, hiSize: 2},
+		{index: 1, hiOK: true, hiSize: 2},
+		{index: 2, loOK: true, loSize: 2, hiOK: true, hiSize: 5},
+		{index: 7, loOK: true, loSize: 5, hiOK: true, hiSize: 10},
+		{index: 10, loOK: true, loSize: 10},
+	}
+	for _, tc := range tests {
+		lo, loOK, hi, hiOK := tb.Bounds(tc.index)
+		if loOK != tc.loOK || hiOK != tc.hiOK || (loOK && lo.Size != tc.loSize) || (hiOK && hi.Size != tc.hiSize) {
+			t.Errorf("Bounds(%d) = %v %v %v %v", tc.index, lo, loOK, hi, hiOK)
+		}
+	}
+	// Entry 3: not in size 2 (cosigned by b at minute 3), in size 5 (by a
+	// at minute 10); one minute of skew.
+	for m, want := range map[int]string{1: "back-dated", 2: "", 4: "", 11: "", 12: "received time is false"} {
+		r := tb.CheckReceived(3, testT0.Add(time.Duration(m)*time.Minute), time.Minute)
+		if (want == "") != (r == "") || !strings.Contains(r, want) {
+			t.Errorf("entry 3 received at minute %d: %q, want %q", m, r, want)
+		}
+	}
+}
