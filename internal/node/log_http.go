@@ -164,7 +164,7 @@ var ErrNotIntegrated = errors.New("entry not integrated yet")
 // collection m may not read is ErrNotFound, exactly like one that doesn't
 // exist. An entry not yet integrated is waited for up to wait.
 func Receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, objectID string, version time.Time, wait time.Duration) (tlog.Receipt, error) {
-	return receipt(ctx, n, ls, m, objectID, version, wait, nil)
+	return receipt(ctx, n, ls, m, objectID, version, wait, n.tiles)
 }
 
 func receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, objectID string, version time.Time, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
@@ -428,7 +428,7 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 // wait for entries not yet integrated). An id with no readable version is
 // ErrNotFound.
 func ProofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ids []string, wait time.Duration) (tlog.Bundle, error) {
-	return proofBundle(ctx, n, ls, m, ids, wait, nil)
+	return proofBundle(ctx, n, ls, m, ids, wait, n.tiles)
 }
 
 func proofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ids []string, wait time.Duration, cache *tlog.TileCache) (tlog.Bundle, error) {

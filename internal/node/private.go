@@ -630,7 +630,7 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 // keyReceipt proves that log entry index (a set's oprf-key entry) is in
 // the log: the entry, its inclusion proof in the integrated tree and the
 // latest signed checkpoint, as the log's own receipts are built
-// ([EntryReceipt]). An entry not yet integrated is waited for up to
+// ([EntryReceipt], through the node's tile cache). An entry not yet integrated is waited for up to
 // [ReceiptWait], then [ErrNotIntegrated].
 func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt, error) {
 	ls, ok := n.store.(store.LogStore)
@@ -644,7 +644,7 @@ func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt,
 	if len(es) != 1 {
 		return private.KeyReceipt{}, fmt.Errorf("log entry %d: %w", index, store.ErrNotFound)
 	}
-	r, err := EntryReceipt(ctx, ls, es[0], ReceiptWait)
+	r, err := entryReceipt(ctx, ls, es[0], ReceiptWait, n.tiles) // the node's one tile cache
 	if err != nil {
 		return private.KeyReceipt{}, err
 	}
