@@ -96,6 +96,12 @@ func (n *Node) front(mux http.Handler, logger *slog.Logger) http.Handler {
 			}
 			d := time.Since(start)
 			n.metrics.observeRequest(route, status, d)
+			if !logger.Enabled(r.Context(), slog.LevelInfo) {
+				if p != nil {
+					panic(p)
+				}
+				return
+			}
 			attrs := []slog.Attr{
 				slog.String("request_id", info.id), slog.String("method", r.Method), slog.String("route", route),
 				slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d),

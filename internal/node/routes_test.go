@@ -449,6 +449,7 @@ func TestMetrics(t *testing.T) {
 	fn.advance(5 * time.Second)
 	fn.do(t, http.MethodGet, "/healthz", "", nil)
 	fn.do(t, http.MethodGet, "/healthz", "", nil)
+	fn.do(t, http.MethodGet, "/readyz", "", nil) // times the store (a scrape does too, concurrently with gathering)
 	fn.do(t, http.MethodGet, "/log/checkpoint", "", nil)
 	fn.do(t, http.MethodGet, "/log/checkpoint", "Bearer "+fn.alice.Token, nil)
 
@@ -643,5 +644,36 @@ func indicatorSized(t *testing.T, fn *frontNode, size int) json.RawMessage {
 		"created_by_ref": fn.alice.ID, "name": "big", "description": fmt.Sprintf("%x", b),
 		"pattern": "[domain-name:value = 'evil.example']", "pattern_type": "stix",
 		"valid_from": "2026-01-01T00:00:00Z",
+	})
+}
+
+// FuzzRequestID checks that whatever a client sends as X-Request-Id, the
+// id the node logs and echoes is 1 to 64 characters of [A-Za-z0-9._-],
+// and is the client's own exactly when that is.
+func FuzzRequestID(f *testing.F) {
+	for _, s := range []string{"abc-123", "", "a b", strings.Repeat("x", 65), "é", "id\r\nX: y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, sent string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header[HeaderRequestID] = []string{sent}
+		id := requestID(r)
+		safe := func(s string) bool {
+			if len(s) == 0 || len(s) > 64 {
+				return false
+			}
+			for _, c := range []byte(s) {
+				if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+					return false
+				}
+			}
+			return true
+		}
+		if !safe(id) {
+			t.Fatalf("requestID(%q) = %q", sent, id)
+		}
+		if safe(sent) != (id == sent) {
+			t.Fatalf("requestID(%q) = %q", sent, id)
+		}
 	})
 }
