@@ -119,11 +119,7 @@ func openFeeds(ctx context.Context, dir string) (*node.Node, feed.Store, []feed.
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := n.FeedStore()
-	if err != nil {
-		n.Close()
-		return nil, nil, nil, withExit(3, "", err)
-	}
+	st := n.FeedStore()
 	feeds, err := st.Feeds(ctx)
 	if err != nil {
 		n.Close()
@@ -225,7 +221,7 @@ func runFeedPoll(ctx context.Context, c *cli, args []string) error {
 			continue
 		}
 		polled++
-		before := f.Position
+		before := f.FeedPosition
 		f, err := feed.Poll(ctx, st, n.FeedSink(), f, n.Now, progress)
 		if progress != nil {
 			fmt.Fprintln(c.stderr)

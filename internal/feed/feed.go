@@ -11,7 +11,7 @@
 // # Never skipping, never duplicating
 //
 // The objects of a page and the position after it are written in two
-// transactions (the node's submission pipeline, then [Store.RecordPoll]).
+// transactions (the node's submission pipeline, then [store.Feeds.RecordPoll]).
 // A crash between them re-fetches that page after the restart, and the
 // re-post is harmless: the store treats an identical object version as
 // "already stored" (no second row, no second log entry), and the counts
@@ -70,69 +70,15 @@ const PageSize = 500
 // the node's other feeds.
 const MaxPagesPerRound = 10000
 
-// Feed is one followed remote collection and its position.
-type Feed struct {
-	// Name is unique among feeds; the feed's member is "feed:" + Name.
-	Name string `json:"name"`
-	// URL is the remote server: a base URL (the discovery resource is at
-	// URL/taxii2/ and the API root is the default /api/) or an API root's
-	// URL (any URL whose path is not empty or "/").
-	URL string `json:"url"`
-	// Collection is the remote collection id.
-	Collection string `json:"collection"`
-	// Into is the local collection id; Member the feed's member id.
-	Into   string `json:"into"`
-	Member string `json:"member"`
-	// Auth is AuthNone, AuthBearer or AuthBasic. The secret (the token,
-	// or the JSON of parley member add --json; the password) is read from
-	// SecretFile at each round (never stored in the node's database), so
-	// rotating it means rewriting the file.
-	Auth       string `json:"auth,omitempty"`
-	User       string `json:"user,omitempty"`
-	SecretFile string `json:"secret_file,omitempty"`
-	// Interval is the time between rounds.
-	Interval time.Duration `json:"-"`
-	Created  time.Time     `json:"created"`
-	Position
-}
+// Feed is one followed remote collection and its position; the node's
+// store keeps it ([store.Feeds]).
+type Feed = store.Feed
 
 // Position is where a feed stands and what it has done.
-type Position struct {
-	// AddedAfter is the added_after of the round in progress (or of the
-	// next round when Next is empty); Next the server's cursor to go on
-	// with, empty between rounds.
-	AddedAfter time.Time `json:"added_after"`
-	Next       string    `json:"next,omitempty"`
-	// HighWater is the latest X-TAXII-Date-Added-Last seen; the next round
-	// starts after it.
-	HighWater time.Time `json:"high_water"`
-	// LastPoll is when the last page was fetched or failed; LastError the
-	// last round's error, empty after a round that ended well.
-	LastPoll  time.Time `json:"last_poll"`
-	LastError string    `json:"last_error,omitempty"`
-	// Added counts versions stored for the first time, Existing versions
-	// served again (already stored), Failed versions the node refused
-	// (the status's failures, such as a version conflict), Pages the pages
-	// stored.
-	Added    int64 `json:"added"`
-	Existing int64 `json:"existing"`
-	Failed   int64 `json:"failed"`
-	Pages    int64 `json:"pages"`
-	// LastFailure names the last object the node refused and why ("ID
-	// VERSION: message"), such as a version conflict.
-	LastFailure string `json:"last_failure,omitempty"`
-}
+type Position = store.FeedPosition
 
-// Store keeps feeds and their positions; the node's SQLite store
-// implements it.
-type Store interface {
-	// AddFeed stores a new feed (store.ErrConflict when the name is taken).
-	AddFeed(ctx context.Context, f Feed) error
-	// Feeds returns every feed ordered by name.
-	Feeds(ctx context.Context) ([]Feed, error)
-	// RecordPoll replaces the position of feed name (store.ErrNotFound).
-	RecordPoll(ctx context.Context, name string, p Position) error
-}
+// Store keeps feeds and their positions: the node's store.
+type Store = store.Feeds
 
 // Sink stores a page of objects: the node's submission pipeline, as member
 // into collection.
@@ -158,7 +104,7 @@ func CheckName(name string) error {
 }
 
 // Client returns the TAXII client of f, reading its secret file.
-func (f Feed) Client() (*taxii.Client, error) {
+func Client(f Feed) (*taxii.Client, error) {
 	u, err := url.Parse(f.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("feed %s: the url %q is not an http(s) URL", f.Name, f.URL)
@@ -209,7 +155,7 @@ type Progress func(f Feed)
 // recorded before stays, and the error is recorded as LastError when st
 // can still be written.
 func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time, progress Progress) (Feed, error) {
-	client, err := f.Client()
+	client, err := Client(f)
 	if err != nil {
 		return f, record(ctx, st, &f, now, err)
 	}
@@ -261,7 +207,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			more = false
 			f.Next, f.AddedAfter = "", f.HighWater
 		}
-		if err := st.RecordPoll(ctx, f.Name, f.Position); err != nil {
+		if err := st.RecordPoll(ctx, f.Name, f.FeedPosition); err != nil {
 			return f, fmt.Errorf("couldn't record the position of feed %s: %w", f.Name, err)
 		}
 		if progress != nil {
@@ -298,7 +244,7 @@ func expiredCursor(err error) bool {
 // failed) and returns err.
 func record(ctx context.Context, st Store, f *Feed, now func() time.Time, err error) error {
 	f.LastPoll, f.LastError = now().UTC(), err.Error()
-	if rerr := st.RecordPoll(ctx, f.Name, f.Position); rerr != nil {
+	if rerr := st.RecordPoll(ctx, f.Name, f.FeedPosition); rerr != nil {
 		return errors.Join(err, rerr)
 	}
 	return err

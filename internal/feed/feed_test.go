@@ -44,7 +44,7 @@ func TestClient(t *testing.T) {
 		{name: "not http", f: feed.Feed{URL: "ftp://n"}, err: "not an http(s) URL"},
 		{name: "no host", f: feed.Feed{URL: "http:///x"}, err: "not an http(s) URL"},
 	} {
-		c, err := tc.f.Client()
+		c, err := feed.Client(tc.f)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s: err = %v, want %q", tc.name, err, tc.err)
@@ -242,7 +242,7 @@ func TestPoll(t *testing.T) {
 			srv.mu.Unlock()
 			f := k.feed(t)
 			if f.Next != "0.14" || f.Pages != 2 || f.Added != 14 {
-				t.Fatalf("position after the kill: %+v", f.Position)
+				t.Fatalf("position after the kill: %+v", f.FeedPosition)
 			}
 			var pages int
 			f, err := feed.Poll(ctx, k, m, f, now, func(feed.Feed) { pages++ })
@@ -253,17 +253,17 @@ func TestPoll(t *testing.T) {
 				t.Fatalf("%d objects stored, want 23", len(m.stored))
 			}
 			if f.Added != tc.wantAdded || f.Existing != tc.wantExist || !f.HighWater.Equal(tc.wantHigh) || f.Next != "" || !f.AddedAfter.Equal(tc.wantHigh) {
-				t.Fatalf("position = %+v", f.Position)
+				t.Fatalf("position = %+v", f.FeedPosition)
 			}
-			if stored := k.feed(t); stored.Position != f.Position {
-				t.Fatalf("recorded %+v, returned %+v", stored.Position, f.Position)
+			if stored := k.feed(t); stored.FeedPosition != f.FeedPosition {
+				t.Fatalf("recorded %+v, returned %+v", stored.FeedPosition, f.FeedPosition)
 			}
 			srv.mu.Lock()
 			srv.requests = nil
 			srv.mu.Unlock()
-			before := f.Position
+			before := f.FeedPosition
 			if f, err = feed.Poll(ctx, k, m, f, now, nil); err != nil || f.Added != before.Added {
-				t.Fatalf("second round: %+v, %v", f.Position, err)
+				t.Fatalf("second round: %+v, %v", f.FeedPosition, err)
 			}
 			if len(srv.requests) != tc.wantSecond {
 				t.Errorf("second round made %d requests (%q), want %d", len(srv.requests), srv.requests, tc.wantSecond)
@@ -286,7 +286,7 @@ func TestPollRecordsErrors(t *testing.T) {
 	}
 	got := k.feed(t)
 	if !strings.Contains(got.LastError, "503") || got.LastPoll.IsZero() || got.Pages != 0 || got.Next != "" {
-		t.Fatalf("recorded %+v", got.Position)
+		t.Fatalf("recorded %+v", got.FeedPosition)
 	}
 }
 
@@ -298,11 +298,11 @@ func TestDue(t *testing.T) {
 		want bool
 	}{
 		{"never polled", feed.Feed{}, true},
-		{"interval passed", feed.Feed{Interval: time.Hour, Position: feed.Position{LastPoll: now.Add(-time.Hour)}}, true},
-		{"default interval not passed", feed.Feed{Position: feed.Position{LastPoll: now.Add(-time.Minute)}}, false},
-		{"default interval passed", feed.Feed{Position: feed.Position{LastPoll: now.Add(-feed.DefaultInterval)}}, true},
-		{"cut short mid-round", feed.Feed{Interval: time.Hour, Position: feed.Position{LastPoll: now, Next: "7"}}, true},
-		{"failed mid-round", feed.Feed{Interval: time.Hour, Position: feed.Position{LastPoll: now, Next: "7", LastError: "503"}}, false},
+		{"interval passed", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now.Add(-time.Hour)}}, true},
+		{"default interval not passed", feed.Feed{FeedPosition: feed.Position{LastPoll: now.Add(-time.Minute)}}, false},
+		{"default interval passed", feed.Feed{FeedPosition: feed.Position{LastPoll: now.Add(-feed.DefaultInterval)}}, true},
+		{"cut short mid-round", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, Next: "7"}}, true},
+		{"failed mid-round", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, Next: "7", LastError: "503"}}, false},
 	} {
 		if got := feed.Due(tc.f, now); got != tc.want {
 			t.Errorf("%s: Due = %v, want %v", tc.name, got, tc.want)
@@ -324,10 +324,10 @@ func TestPollCountsFailures(t *testing.T) {
 	}
 	want := "x-test--00000019-0000-4000-8000-000000000000 2026-01-01T00:00:00.000Z: " + store.VersionConflictMessage
 	if f.Added != 13 || f.Failed != 10 || f.LastFailure != want || f.Next != "" {
-		t.Fatalf("position = %+v", f.Position)
+		t.Fatalf("position = %+v", f.FeedPosition)
 	}
 	if got := k.feed(t); got.LastFailure != want || got.Failed != 10 {
-		t.Fatalf("recorded %+v", got.Position)
+		t.Fatalf("recorded %+v", got.FeedPosition)
 	}
 }
 
@@ -345,7 +345,7 @@ func TestPollWithoutNext(t *testing.T) {
 		t.Fatal(err)
 	}
 	if f.Added != 23 || f.Existing != 0 || f.Pages != 4 || !f.HighWater.Equal(added(22)) || len(srv.requests) != 4 {
-		t.Fatalf("position = %+v after %d requests", f.Position, len(srv.requests))
+		t.Fatalf("position = %+v after %d requests", f.FeedPosition, len(srv.requests))
 	}
 }
 
@@ -386,8 +386,8 @@ func FuzzPoll(f *testing.F) {
 		if err != nil && got.LastError == "" {
 			t.Fatalf("error %v not recorded", err)
 		}
-		if err == nil && (got.Position != pos.Position || got.Next != "") {
-			t.Fatalf("recorded %+v, returned %+v", got.Position, pos.Position)
+		if err == nil && (got.FeedPosition != pos.FeedPosition || got.Next != "") {
+			t.Fatalf("recorded %+v, returned %+v", got.FeedPosition, pos.FeedPosition)
 		}
 	})
 }

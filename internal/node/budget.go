@@ -185,8 +185,7 @@ func (e *bundleTooLarge) Error() string {
 
 // bundleReservation returns what a proof bundle of ids for m reserves:
 // four times the size of the readable versions (the bundle, and its JSON
-// encoding, which grows by doubling) plus slack. Without an
-// [store.ObjectSizer], every version counts as MaxObjectSize. Sizes of
+// encoding, which grows by doubling) plus slack. Sizes of
 // collections m may not read are not looked at, so the answer doesn't
 // depend on them.
 func (n *Node) bundleReservation(ctx context.Context, m store.Member, ids []string) (int64, error) {
@@ -194,29 +193,12 @@ func (n *Node) bundleReservation(ctx context.Context, m store.Member, ids []stri
 	if err != nil {
 		return 0, err
 	}
-	sizer, _ := n.store.(store.ObjectSizer)
 	var size int64
 	for _, c := range cs {
 		if !c.CanRead(m.ID) {
 			continue
 		}
-		if sizer == nil {
-			// Count versions the slow way: a manifest-like read.
-			for after := int64(0); ; {
-				p, err := n.store.Objects(ctx, store.Query{Collection: c.ID, IDs: ids, OmitRaw: true,
-					Versions: []store.VersionSelector{{Kind: store.VersionAll}}, After: after, Limit: 1000})
-				if err != nil {
-					return 0, err
-				}
-				size += int64(len(p.Objects)) * n.cfg.MaxObjectSize
-				if !p.More || len(p.Objects) == 0 {
-					break
-				}
-				after = p.Objects[len(p.Objects)-1].Seq
-			}
-			continue
-		}
-		_, b, err := sizer.ObjectsSize(ctx, c.ID, ids)
+		_, b, err := n.store.ObjectsSize(ctx, c.ID, ids)
 		if err != nil {
 			return 0, err
 		}

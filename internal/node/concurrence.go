@@ -2,11 +2,9 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -98,7 +96,7 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 		return out, fmt.Errorf("couldn't find %s: %w", object, store.ErrNotFound)
 	}
 	out.MembersWithAccess = len(readers)
-	versions, err := n.opinionVersions(ctx, readable, object)
+	versions, err := n.store.OpinionVersions(ctx, readable, object)
 	if err != nil {
 		return out, err
 	}
@@ -125,54 +123,9 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 	return out, err
 }
 
-// opinionVersions returns the versions that [store.OpinionIndex] defines,
-// through the store's index when it has one and by reading every opinion
-// of the collections otherwise.
-func (n *Node) opinionVersions(ctx context.Context, collections []string, object string) ([]store.Object, error) {
-	if idx, ok := n.store.(store.OpinionIndex); ok {
-		return idx.OpinionVersions(ctx, collections, object)
-	}
-	var all []store.Object
-	about := map[string]bool{}
-	for _, c := range collections {
-		for after := int64(0); ; {
-			page, err := n.store.Objects(ctx, store.Query{Collection: c, Types: []string{"opinion"},
-				Versions: []store.VersionSelector{{Kind: store.VersionAll}}, After: after, Limit: 1000})
-			if err != nil {
-				return nil, err
-			}
-			for _, o := range page.Objects {
-				var refs struct {
-					ObjectRefs []string `json:"object_refs"`
-				}
-				if json.Unmarshal(o.Raw, &refs) == nil && slices.Contains(refs.ObjectRefs, object) {
-					about[o.ID] = true
-				}
-			}
-			all = append(all, page.Objects...)
-			if !page.More || len(page.Objects) == 0 {
-				break
-			}
-			after = page.Objects[len(page.Objects)-1].Seq
-		}
-	}
-	var out []store.Object
-	for _, o := range all {
-		if about[o.ID] {
-			out = append(out, o)
-		}
-	}
-	slices.SortFunc(out, func(a, b store.Object) int { return int(a.Seq - b.Seq) })
-	return out, nil
-}
-
 // opinionEvidence builds the proof bundle of versions ([Node.bundleOf]).
 func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, wait time.Duration) (tlog.Bundle, error) {
-	ls, ok := n.store.(store.LogStore)
-	if !ok {
-		return tlog.Bundle{}, ErrNoLogStore
-	}
-	b, err := n.bundleOf(ctx, ls, versions, wait, n.tiles)
+	b, err := n.bundleOf(ctx, n.store, versions, wait, n.tiles)
 	if errors.Is(err, ErrNotIntegrated) {
 		return b, errOpinionsPending
 	}

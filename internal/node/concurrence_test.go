@@ -203,42 +203,6 @@ func TestConcurrence(t *testing.T) {
 	}
 	check2()
 
-	// Without the store's opinion index the node pages through opinions
-	// and must answer the same.
-	indexed, _ := json.Marshal(ca.Tally)
-	plain := *tn.Node
-	plain.store = noOpinionIndex{tn.store}
-	am, err := tn.store.Member(context.Background(), a.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slow, err := plain.Concurrence(context.Background(), am, rid, ConcurrenceWait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := json.Marshal(slow.Tally); string(got) != string(indexed) || len(slow.Evidence.Items) != len(ca.Evidence.Items) {
-		t.Errorf("without the index: %s, want %s", got, indexed)
-	}
-}
-
-// noOpinionIndex hides the store's optional OpinionIndex (and keeps its
-// log), so the node takes its fallback path over the same real store.
-type noOpinionIndex struct{ store.Store }
-
-func (s noOpinionIndex) ReadTile(ctx context.Context, t tlog.Tile) ([]byte, error) {
-	return s.Store.(store.LogStore).ReadTile(ctx, t)
-}
-func (s noOpinionIndex) LatestCheckpoint(ctx context.Context) (int64, []byte, error) {
-	return s.Store.(store.LogStore).LatestCheckpoint(ctx)
-}
-func (s noOpinionIndex) Checkpoints(ctx context.Context) ([][]byte, error) {
-	return s.Store.(store.LogStore).Checkpoints(ctx)
-}
-func (s noOpinionIndex) Integrate(ctx context.Context, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error {
-	return s.Store.(store.LogStore).Integrate(ctx, from, size, tiles, note)
-}
-func (s noOpinionIndex) LogObjects(ctx context.Context, start, end int64, fn func(int64, tlog.Opening, []byte) error) error {
-	return s.Store.(store.LogStore).LogObjects(ctx, start, end, fn)
 }
 
 // plant stores an object with a proper log entry straight into the store,

@@ -62,6 +62,14 @@ type Config struct {
 	// Origin is the log's origin line in checkpoints and the name of the
 	// node key; set once by [Init] and never changed.
 	Origin string `json:"origin"`
+	// Store names the node's store: "sqlite" (the default; empty means
+	// sqlite), the embedded database DIR/parley.db; or a PostgreSQL
+	// connection URL, "postgres://..." or "postgresql://...". Every
+	// command that opens the node's data (serve, member, collection,
+	// feed, audit --data...) opens the store named here. The URL may hold
+	// a password: config.json is the operator's alone (mode 0600), and
+	// the node never prints the URL.
+	Store string `json:"store,omitempty"`
 
 	// MaxContentLength is the largest request body in bytes (413 beyond).
 	// Default 10 MiB.
@@ -254,6 +262,9 @@ func LoadConfig(dir string) (Config, error) {
 		return Config{}, fmt.Errorf("couldn't use %s: origin is empty", filepath.Join(dir, ConfigFile))
 	}
 	if err := checkWitnesses(c.Witnesses); err != nil {
+		return Config{}, fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	if _, err := storeKindOf(c.Store); err != nil {
 		return Config{}, fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
 	}
 	return c, nil

@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/parley-exchange/parley/internal/store"
-	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/taxii"
 )
@@ -59,7 +58,7 @@ var errorKinds = []errorKind{
 	{kind: errPrivateForbidden, status: http.StatusForbidden, title: "forbidden"},
 	{kind: store.ErrNotFound, status: http.StatusNotFound, title: "not found", desc: "no such resource, or you may not read it"},
 	{kind: store.ErrConflict, status: http.StatusConflict, title: "conflict"},
-	{kind: sqlite.ErrBudgetSpent, status: http.StatusTooManyRequests, title: "query budget spent",
+	{kind: store.ErrBudgetSpent, status: http.StatusTooManyRequests, title: "query budget spent",
 		hint: "; every reader has a finite budget per set, ask the node operator to raise private.query_budget"},
 	{kind: private.ErrInvalidValue, status: http.StatusBadRequest, title: "bad request"},
 	{kind: private.ErrUnsupportedType, status: http.StatusBadRequest, title: "bad request"},
@@ -74,8 +73,6 @@ var errorKinds = []errorKind{
 	{kind: errBusy, status: http.StatusServiceUnavailable, title: "busy", desc: "the node is busy sending other objects; retry shortly", retry: "1"},
 	{kind: context.Canceled, status: http.StatusServiceUnavailable, title: "request canceled", desc: "the request was canceled"},
 	{kind: context.DeadlineExceeded, status: http.StatusServiceUnavailable, title: "timeout", desc: "the request took too long; retry", retry: "1"},
-	{kind: errPrivateUnavailable, status: http.StatusNotImplemented, title: "not implemented"},
-	{kind: ErrNoLogStore, status: http.StatusNotImplemented, title: "not implemented"},
 	{kind: errNoWebUI, status: http.StatusNotImplemented, title: "not implemented"},
 }
 

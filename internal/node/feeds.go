@@ -27,15 +27,8 @@ type FeedSpec struct {
 	Interval time.Duration
 }
 
-// FeedStore returns the store of feeds, or an error when the node's store
-// keeps none.
-func (n *Node) FeedStore() (feed.Store, error) {
-	st, ok := n.store.(feed.Store)
-	if !ok {
-		return nil, errors.New("this node's store keeps no feeds")
-	}
-	return st, nil
-}
+// FeedStore returns the store of feeds (the node's store).
+func (n *Node) FeedStore() feed.Store { return n.store }
 
 // AddFeed records a feed: its system member (without a key: its objects are
 // stored unsigned and attributed to the feed), its local relay collection
@@ -43,10 +36,7 @@ func (n *Node) FeedStore() (feed.Store, error) {
 // unless the feed's member already writes to it, since access lists are
 // fixed at creation.
 func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
-	st, err := n.FeedStore()
-	if err != nil {
-		return feed.Feed{}, err
-	}
+	st := n.FeedStore()
 	if err := feed.CheckName(spec.Name); err != nil {
 		return feed.Feed{}, err
 	}
@@ -55,7 +45,7 @@ func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
 		Auth: spec.Auth, User: spec.User, SecretFile: spec.SecretFile,
 		Interval: spec.Interval, Created: n.now(),
 	}
-	if _, err := f.Client(); err != nil {
+	if _, err := feed.Client(f); err != nil {
 		return feed.Feed{}, fmt.Errorf("%w: %w", err, store.ErrInvalid)
 	}
 	fs, err := st.Feeds(ctx)

@@ -275,7 +275,7 @@ func TestFeedFollowsNode(t *testing.T) {
 		t.Fatalf("local collection = %+v, %v", local, err)
 	}
 	logBefore, _ := n.store.LogSize(ctx)
-	st, _ := n.FeedStore()
+	st := n.FeedStore()
 	killed := &failingFeedStore{Store: st, failAt: 2}
 	if _, err := feed.Poll(ctx, killed, n.FeedSink(), f, n.now, nil); err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("first round: %v", err)
@@ -287,7 +287,7 @@ func TestFeedFollowsNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	st, _ = n.FeedStore()
+	st = n.FeedStore()
 	fs, err := st.Feeds(ctx)
 	if err != nil || len(fs) != 1 || fs[0].Next == "" || fs[0].Pages != 1 || fs[0].Added != feed.PageSize {
 		t.Fatalf("position after the kill = %+v, %v", fs, err)
@@ -299,7 +299,7 @@ func TestFeedFollowsNode(t *testing.T) {
 	// Page 2 was stored before the kill: served again, it is "already
 	// stored" and adds nothing.
 	if f.Added+f.Existing != int64(len(objs)) || f.Existing != feed.PageSize || f.Failed != 0 || f.Next != "" || f.HighWater.IsZero() || f.LastError != "" {
-		t.Fatalf("after resuming: %+v", f.Position)
+		t.Fatalf("after resuming: %+v", f.FeedPosition)
 	}
 	countLocal := func() int {
 		seen := map[string]bool{}
@@ -342,13 +342,13 @@ func TestFeedFollowsNode(t *testing.T) {
 	if st := post(t, src.alice.Client, srcColl, more...); st.SuccessCount != 3 {
 		t.Fatalf("source: %+v", st)
 	}
-	before := f.Position
+	before := f.FeedPosition
 	f, err = feed.Poll(ctx, st, n.FeedSink(), f, n.now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if f.Added != before.Added+3 || f.Existing != before.Existing || f.Pages != before.Pages+1 || !f.HighWater.After(before.HighWater) {
-		t.Fatalf("incremental round: %+v after %+v", f.Position, before)
+		t.Fatalf("incremental round: %+v after %+v", f.FeedPosition, before)
 	}
 	if got := countLocal(); got != len(objs)+3 {
 		t.Fatalf("local collection holds %d versions, want %d", got, len(objs)+3)
@@ -363,9 +363,9 @@ func TestFeedFollowsNode(t *testing.T) {
 		}
 	}
 	// A round with nothing new stores nothing.
-	before = f.Position
+	before = f.FeedPosition
 	if f, err = feed.Poll(ctx, st, n.FeedSink(), f, n.now, nil); err != nil || f.Added != before.Added || f.Existing != before.Existing {
-		t.Fatalf("empty round: %+v, %v", f.Position, err)
+		t.Fatalf("empty round: %+v, %v", f.FeedPosition, err)
 	}
 }
 
@@ -418,7 +418,7 @@ func TestFeedWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	aliceClient := &taxii.Client{BaseURL: "http://" + ln.Addr().String(), Token: alice.Token}
-	st, _ := dst.FeedStore()
+	st := dst.FeedStore()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		fs, err := st.Feeds(ctx)
@@ -429,7 +429,7 @@ func TestFeedWorker(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the worker did not poll the feed: %+v", fs[0].Position)
+			t.Fatalf("the worker did not poll the feed: %+v", fs[0].FeedPosition)
 		}
 		time.Sleep(10 * time.Millisecond) // polling a condition, not waiting a fixed time
 	}
@@ -479,7 +479,7 @@ func TestAddFeedRefusals(t *testing.T) {
 		}
 		ms2, _ := n.store.Members(ctx)
 		cs2, _ := n.store.Collections(ctx)
-		st, _ := n.FeedStore()
+		st := n.FeedStore()
 		fs, _ := st.Feeds(ctx)
 		if len(ms2) != len(ms) || len(cs2) != len(cs) || len(fs) != 0 {
 			t.Errorf("%s: changed the node: %d→%d members, %d→%d collections, %d feeds", tc.name, len(ms), len(ms2), len(cs), len(cs2), len(fs))

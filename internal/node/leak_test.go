@@ -256,9 +256,7 @@ func TestOwnership(t *testing.T) {
 	// Alice's own new version is accepted.
 	m["created_by_ref"] = tn.alice.ID
 	postOK(t, tn, tn.alice, tn.shared, object(t, tn.alice.Key, m))
-	if n, _ := tn.store.(interface {
-		Objects(context.Context, store.Query) (store.Page, error)
-	}).Objects(context.Background(), store.Query{Collection: tn.private, IDs: []string{id}, Limit: 10}); len(n.Objects) != 0 {
+	if n, _ := tn.store.Objects(context.Background(), store.Query{Collection: tn.private, IDs: []string{id}, Limit: 10}); len(n.Objects) != 0 {
 		t.Errorf("bob's refused version was stored in private")
 	}
 	_ = url.QueryEscape

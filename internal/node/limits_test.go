@@ -23,8 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-exchange/parley/internal/store"
-	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -272,7 +270,7 @@ func TestMaxObjectSize(t *testing.T) {
 	if n := size() - members; n != 0 {
 		t.Errorf("a refused request stored %d entries", n-members)
 	}
-	if u, _ := ln.store.(*sqlite.Store).Usage(context.Background(), ln.alice.ID); u != 0 {
+	if u, _ := ln.store.Usage(context.Background(), ln.alice.ID); u != 0 {
 		t.Errorf("a refused request counted %d bytes", u)
 	}
 	// The Go client sees ErrTooLarge.
@@ -319,7 +317,7 @@ func TestMemberQuota(t *testing.T) {
 	const quota = 10000
 	ln := newLimitNode(t, Config{MemberQuotaBytes: quota})
 	ctx := context.Background()
-	st := ln.store.(*sqlite.Store)
+	st := ln.store
 	post(t, ln.alice.Client, ln.one, sizedIndicator(t, ln.alice, 4000))
 	post(t, ln.alice.Client, ln.two, sizedIndicator(t, ln.alice, 4000))
 	before, _ := st.LogSize(ctx)
@@ -361,7 +359,7 @@ func fillMaxSize(tb testing.TB, ln *limitNode, count int) {
 			tb.Fatalf("filling: %+v %v", st, err)
 		}
 	}
-	ls := ln.store.(store.LogStore)
+	ls := ln.store
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		size, _, err := ls.LatestCheckpoint(context.Background())
 		total, _ := ln.store.LogSize(context.Background())

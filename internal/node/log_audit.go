@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/parley-exchange/parley/internal/store"
-	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -19,7 +18,6 @@ import (
 // [tlog.CheckpointHistory] and a [tlog.TileReader].
 type StoreAuditSource struct {
 	st store.Store
-	ls store.LogStore
 }
 
 var (
@@ -29,19 +27,14 @@ var (
 	_ tlog.TileReader        = (*StoreAuditSource)(nil)
 )
 
-// NewStoreAuditSource returns the audit source of st, which must keep a
-// log tree ([ErrNoLogStore] otherwise).
-func NewStoreAuditSource(st store.Store) (*StoreAuditSource, error) {
-	ls, ok := st.(store.LogStore)
-	if !ok {
-		return nil, ErrNoLogStore
-	}
-	return &StoreAuditSource{st: st, ls: ls}, nil
+// NewStoreAuditSource returns the audit source of st.
+func NewStoreAuditSource(st store.Store) *StoreAuditSource {
+	return &StoreAuditSource{st: st}
 }
 
 // Checkpoint implements [tlog.AuditSource].
 func (s *StoreAuditSource) Checkpoint(ctx context.Context) ([]byte, error) {
-	size, note, err := s.ls.LatestCheckpoint(ctx)
+	size, note, err := s.st.LatestCheckpoint(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("the log has no checkpoint yet (has the node run?): %w", err)
 	}
@@ -49,17 +42,17 @@ func (s *StoreAuditSource) Checkpoint(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	// With its cosignatures, so that audit --data checks a witness policy.
-	return withCosignatures(ctx, s.ls, size, note), nil
+	return withCosignatures(ctx, s.st, size, note), nil
 }
 
 // Checkpoints implements [tlog.CheckpointHistory].
 func (s *StoreAuditSource) Checkpoints(ctx context.Context) ([][]byte, error) {
-	return s.ls.Checkpoints(ctx)
+	return s.st.Checkpoints(ctx)
 }
 
 // ReadTile implements [tlog.TileReader].
 func (s *StoreAuditSource) ReadTile(ctx context.Context, t tlog.Tile) ([]byte, error) {
-	return s.ls.ReadTile(ctx, t)
+	return s.st.ReadTile(ctx, t)
 }
 
 // Leaves implements [tlog.AuditSource].
@@ -84,7 +77,7 @@ func (s *StoreAuditSource) Leaves(ctx context.Context, start, end uint64, fn fun
 
 // Objects implements [tlog.AuditSource].
 func (s *StoreAuditSource) Objects(ctx context.Context, start, end uint64, fn func(uint64, tlog.Opening, []byte) error) error {
-	return s.ls.LogObjects(ctx, int64(start), int64(end), func(i int64, op tlog.Opening, raw []byte) error {
+	return s.st.LogObjects(ctx, int64(start), int64(end), func(i int64, op tlog.Opening, raw []byte) error {
 		return fn(uint64(i), op, raw)
 	})
 }
@@ -104,18 +97,15 @@ func (s *StoreAuditSource) EntryObjectID(ctx context.Context, index uint64) (str
 // in DIR/node.pub (empty if absent) and a function that closes the store.
 // It works on a stopped node and beside a running one.
 func OpenStoreAudit(ctx context.Context, dir string) (*StoreAuditSource, string, func() error, error) {
-	if _, err := os.Stat(filepath.Join(dir, StoreFile)); err != nil {
-		return nil, "", nil, fmt.Errorf("couldn't find a node's store in %s: %w", dir, ErrNotInitialized)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{})
+	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	src, err := NewStoreAuditSource(st)
+	st, err := openStore(ctx, dir, cfg, storeOptions{Existing: true})
 	if err != nil {
-		st.Close()
 		return nil, "", nil, err
 	}
+	src := NewStoreAuditSource(st)
 	var vkey string
 	if b, err := os.ReadFile(filepath.Join(dir, PubKeyFile)); err == nil {
 		vkey = strings.TrimSpace(string(b))

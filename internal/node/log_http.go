@@ -46,19 +46,14 @@ type logHandler struct {
 	tiles *tlog.TileCache
 }
 
-type memberHandler func(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore)
+type memberHandler func(w http.ResponseWriter, r *http.Request, m store.Member, ls store.Store)
 
-// withLog finds the log store for a log handler of the route table; the
+// withLog passes a log handler of the route table the node's store; the
 // handler then ends with one call to writeJSON, writeBytes or
 // respondError.
 func (h *logHandler) withLog(next memberHandler) MemberHandler {
 	return func(w http.ResponseWriter, r *http.Request, m store.Member) {
-		ls, ok := h.n.store.(store.LogStore)
-		if !ok {
-			respondError(w, r, ErrNoLogStore)
-			return
-		}
-		next(w, r, m, ls)
+		next(w, r, m, h.n.store)
 	}
 }
 
@@ -74,7 +69,7 @@ func writeBytes(w http.ResponseWriter, contentType, cache string, b []byte) {
 	w.Write(b)
 }
 
-func (h *logHandler) checkpoint(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+func (h *logHandler) checkpoint(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	size, note, err := ls.LatestCheckpoint(r.Context())
 	if err != nil {
 		respondError(w, r, err)
@@ -83,11 +78,11 @@ func (h *logHandler) checkpoint(w http.ResponseWriter, r *http.Request, _ store.
 	writeBytes(w, "text/plain; charset=utf-8", "no-cache", withCosignatures(r.Context(), ls, size, note))
 }
 
-func (h *logHandler) key(w http.ResponseWriter, _ *http.Request, _ store.Member, _ store.LogStore) {
+func (h *logHandler) key(w http.ResponseWriter, _ *http.Request, _ store.Member, _ store.Store) {
 	writeBytes(w, "text/plain; charset=utf-8", "max-age=3600", []byte(h.n.vkey+"\n"))
 }
 
-func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	t, err := tlog.ParseTilePath(r.URL.Path[len("/log/"):])
 	if err != nil {
 		respondError(w, r, requestErrorf(store.ErrNotFound, "no such tile"))
@@ -138,7 +133,7 @@ func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member
 	writeBytes(w, "application/octet-stream", cache, b)
 }
 
-func (h *logHandler) receipt(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
+func (h *logHandler) receipt(w http.ResponseWriter, r *http.Request, m store.Member, ls store.Store) {
 	ctx := r.Context()
 	id, vs := r.URL.Query().Get("object"), r.URL.Query().Get("version")
 	version, err := time.Parse(time.RFC3339Nano, vs)
@@ -163,11 +158,11 @@ var ErrNotIntegrated = errors.New("entry not integrated yet")
 // entry, salt and inclusion proof in the latest checkpoint. A version in a
 // collection m may not read is ErrNotFound, exactly like one that doesn't
 // exist. An entry not yet integrated is waited for up to wait.
-func Receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, objectID string, version time.Time, wait time.Duration) (tlog.Receipt, error) {
+func Receipt(ctx context.Context, n *Node, ls store.Store, m store.Member, objectID string, version time.Time, wait time.Duration) (tlog.Receipt, error) {
 	return receipt(ctx, n, ls, m, objectID, version, wait, n.tiles)
 }
 
-func receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, objectID string, version time.Time, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
+func receipt(ctx context.Context, n *Node, ls store.Store, m store.Member, objectID string, version time.Time, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
 	cs, err := n.store.Collections(ctx)
 	if err != nil {
 		return tlog.Receipt{}, err
@@ -196,20 +191,20 @@ func receipt(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ob
 // signed checkpoint, built from the stored tiles in O(log n). An entry not
 // yet integrated is waited for up to wait (then [ErrNotIntegrated]). It does
 // no access control: callers decide who may see the entry and its salt.
-func EntryReceipt(ctx context.Context, ls store.LogStore, e store.Entry, wait time.Duration) (tlog.Receipt, error) {
+func EntryReceipt(ctx context.Context, ls store.Store, e store.Entry, wait time.Duration) (tlog.Receipt, error) {
 	return entryReceipt(ctx, ls, e, wait, nil)
 }
 
 // hashReader reads proof hashes from the stored tiles, through cache when
 // there is one.
-func hashReader(size int64, ls store.LogStore, cache *tlog.TileCache) tlog.HashReader {
+func hashReader(size int64, ls store.Store, cache *tlog.TileCache) tlog.HashReader {
 	if cache == nil {
 		return tlog.TileHashReader(uint64(size), ls)
 	}
 	return tlog.CachedTileHashReader(uint64(size), ls, cache)
 }
 
-func entryReceipt(ctx context.Context, ls store.LogStore, e store.Entry, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
+func entryReceipt(ctx context.Context, ls store.Store, e store.Entry, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
 	size, note, err := waitCovered(ctx, ls, e.Index, wait)
 	if err != nil {
 		return tlog.Receipt{}, err
@@ -227,7 +222,7 @@ func entryReceipt(ctx context.Context, ls store.LogStore, e store.Entry, wait ti
 // keys serves GET /log/keys[?member=ID...]: the member key entries (of
 // those members, or of all) up to the latest checkpoint, each with its
 // inclusion proof against it. Key events are in clear for every member.
-func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	members := r.URL.Query()["member"]
 	if len(members) > MaxBundleObjects {
 		respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("name at most %d members", MaxBundleObjects)))
@@ -247,7 +242,7 @@ func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member
 	writeJSON(w, tlog.KeysResponse{TreeSize: uint64(size), Checkpoint: string(note), Events: events})
 }
 
-func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.LogStore) {
+func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	q := r.URL.Query()
 	from, err1 := strconv.ParseUint(q.Get("from"), 10, 63)
 	to, err2 := strconv.ParseUint(q.Get("to"), 10, 63)
@@ -294,7 +289,7 @@ var errStopObjects = errors.New("response full")
 // reservation of the node's response budget, so memory doesn't grow with
 // the response; a failure once the response has begun aborts it (the
 // client sees a truncated body, never a short list that looks complete).
-func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
+func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Member, ls store.Store) {
 	q := r.URL.Query()
 	start, err1 := strconv.ParseInt(q.Get("start"), 10, 64)
 	end, err2 := strconv.ParseInt(q.Get("end"), 10, 64)
@@ -394,7 +389,7 @@ const MaxBundleObjects = 100
 // of every version of those objects that the member may read, all proved
 // against one checkpoint. An id the member can't read is 404 like an
 // unknown one.
-func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Member, ls store.LogStore) {
+func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Member, ls store.Store) {
 	ids := r.URL.Query()["object"]
 	if len(ids) == 0 || len(ids) > MaxBundleObjects {
 		respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("name 1 to %d objects with object=ID", MaxBundleObjects)))
@@ -427,11 +422,11 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 // that member m may read, against the latest checkpoint (waiting up to
 // wait for entries not yet integrated). An id with no readable version is
 // ErrNotFound.
-func ProofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ids []string, wait time.Duration) (tlog.Bundle, error) {
+func ProofBundle(ctx context.Context, n *Node, ls store.Store, m store.Member, ids []string, wait time.Duration) (tlog.Bundle, error) {
 	return proofBundle(ctx, n, ls, m, ids, wait, n.tiles)
 }
 
-func proofBundle(ctx context.Context, n *Node, ls store.LogStore, m store.Member, ids []string, wait time.Duration, cache *tlog.TileCache) (tlog.Bundle, error) {
+func proofBundle(ctx context.Context, n *Node, ls store.Store, m store.Member, ids []string, wait time.Duration, cache *tlog.TileCache) (tlog.Bundle, error) {
 	b := tlog.Bundle{Type: tlog.BundleType, LogKey: n.vkey}
 	cs, err := n.store.Collections(ctx)
 	if err != nil {

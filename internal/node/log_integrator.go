@@ -36,22 +36,16 @@ type LogIntegratorOptions struct {
 // stored state.
 type LogIntegrator struct {
 	n    *Node
-	log  store.LogStore
+	log  store.Store
 	opts LogIntegratorOptions
 	// b is the tree as of the last integration; nil means "reload from
 	// the store" (at start and after any failure).
 	b *tlog.TileBuilder
 }
 
-// ErrNoLogStore means the node's store can't keep the integrated tree.
-var ErrNoLogStore = errors.New("the store doesn't keep a log tree")
-
 // NewLogIntegrator returns the integrator of n's log.
 func NewLogIntegrator(n *Node, opts LogIntegratorOptions) (*LogIntegrator, error) {
-	ls, ok := n.store.(store.LogStore)
-	if !ok {
-		return nil, ErrNoLogStore
-	}
+	ls := n.store
 	if opts.Interval <= 0 {
 		opts.Interval = 100 * time.Millisecond
 	}

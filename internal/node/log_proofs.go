@@ -14,7 +14,7 @@ import (
 // waitCovered waits up to wait for a checkpoint covering entry index
 // (index < 0: any checkpoint, or none for an empty log) and returns its size
 // and note; after wait it fails with [ErrNotIntegrated].
-func waitCovered(ctx context.Context, ls store.LogStore, index int64, wait time.Duration) (int64, []byte, error) {
+func waitCovered(ctx context.Context, ls store.Store, index int64, wait time.Duration) (int64, []byte, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		size, note, err := ls.LatestCheckpoint(ctx)
@@ -42,7 +42,7 @@ func waitCovered(ctx context.Context, ls store.LogStore, index int64, wait time.
 // every member who shared one, so that a verifier checks each signature
 // against the key the log shows in force. It is the one bundle builder of
 // the node: /log/bundle and /concurrence evidence both use it.
-func (n *Node) bundleOf(ctx context.Context, ls store.LogStore, objs []store.Object, wait time.Duration, cache *tlog.TileCache) (tlog.Bundle, error) {
+func (n *Node) bundleOf(ctx context.Context, ls store.Store, objs []store.Object, wait time.Duration, cache *tlog.TileCache) (tlog.Bundle, error) {
 	b := tlog.Bundle{Type: tlog.BundleType, LogKey: n.vkey, Keys: []tlog.BundleKey{}, Items: []tlog.BundleItem{}, Names: map[string]string{}}
 	maxIndex := int64(-1)
 	for _, o := range objs {

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -39,7 +38,7 @@ func postEach(t *testing.T, tn *testNode, count int) []string {
 // waitIntegrated waits until the node's checkpoint covers its whole log.
 func waitIntegrated(t *testing.T, tn *testNode) int64 {
 	t.Helper()
-	ls := tn.store.(store.LogStore)
+	ls := tn.store
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		size, _, err := ls.LatestCheckpoint(context.Background())
@@ -194,10 +193,7 @@ func TestLogHTTP(t *testing.T) {
 		t.Fatalf("remote audit %+v %v", rep, err)
 	}
 	// Local audit of the store: everything.
-	src, err := NewStoreAuditSource(tn.store)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := NewStoreAuditSource(tn.store)
 	rep, err = tlog.Audit(ctx, src, tlog.AuditOptions{Verifier: v, Tiles: src, AllObjects: true})
 	if err != nil || !rep.OK() || rep.Objects != 6 || rep.Checkpoints < 2 {
 		t.Fatalf("store audit %+v %v", rep, err)
@@ -292,7 +288,7 @@ func TestIntegratorResumes(t *testing.T) {
 	}
 	waitIntegrated(t, tn)
 	v, _ := tlog.NewVerifier(tn.VerifierKey())
-	src, _ := NewStoreAuditSource(tn.store)
+	src := NewStoreAuditSource(tn.store)
 	rep, err := tlog.Audit(ctx, src, tlog.AuditOptions{Verifier: v, Tiles: src, AllObjects: true})
 	if err != nil || !rep.OK() || rep.Entries != 43 || rep.Objects != 40 { // 3 members' registrations, 40 objects
 		t.Fatalf("audit %+v %v", rep, err)
@@ -328,7 +324,7 @@ func TestForkCaught(t *testing.T) {
 	if rep := audit(); !rep.OK() {
 		t.Fatal(rep.Problems)
 	}
-	_, first, _ := tn.store.(store.LogStore).LatestCheckpoint(ctx)
+	_, first, _ := tn.store.LatestCheckpoint(ctx)
 
 	// The operator drops the last entry and its object, throws the tree
 	// away and lets another object take its place: a different history of
@@ -346,7 +342,7 @@ func TestForkCaught(t *testing.T) {
 	}
 	post(t, tn.alice.Client, tn.shared, indicator(t, tn.alice.ID, tn.alice.Key, t0.Add(time.Minute)))
 	waitIntegrated(t, tn)
-	_, forged, _ := tn.store.(store.LogStore).LatestCheckpoint(ctx)
+	_, forged, _ := tn.store.LatestCheckpoint(ctx)
 	if bytes.Equal(first, forged) {
 		t.Fatal("the rewrite produced the same checkpoint")
 	}
@@ -432,7 +428,7 @@ func TestKill9Receipts(t *testing.T) {
 	if _, err := li.Integrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ls := n.Store().(store.LogStore)
+	ls := n.Store()
 	member, _ := n.Store().Member(ctx, m.ID)
 	version, _ := time.Parse(time.RFC3339, "2026-01-01T00:00:00Z")
 	for id := range acked {
@@ -445,7 +441,7 @@ func TestKill9Receipts(t *testing.T) {
 		}
 	}
 	v, _ := tlog.NewVerifier(n.VerifierKey())
-	src, _ := NewStoreAuditSource(n.Store())
+	src := NewStoreAuditSource(n.Store())
 	rep, err := tlog.Audit(ctx, src, tlog.AuditOptions{Verifier: v, Tiles: src, AllObjects: true})
 	if err != nil || !rep.OK() {
 		t.Fatalf("audit after kill -9: %+v %v", rep, err)

@@ -17,13 +17,8 @@ import (
 
 // The witnessing worker gets the log's checkpoints cosigned: it runs
 // beside the integrator, never inside it, so that a witness that is slow or
-// down delays only the cosignatures, never integration or receipts.
-// cosignedStore is the optional ability of a store to keep cosigned
-// checkpoints beside the plain ones (the sqlite store has it).
-type cosignedStore interface {
-	PutCosignedCheckpoint(ctx context.Context, size int64, note []byte) error
-	CosignedCheckpoint(ctx context.Context, size int64) ([]byte, error)
-}
+// down delays only the cosignatures, never integration or receipts. Its
+// row is in the worker table ([Node.workers], routes.go).
 
 // checkWitnesses checks the witnesses of config.json: each has a URL and
 // a valid cosignature verifier key, and no key is listed twice.
@@ -48,13 +43,12 @@ func checkWitnesses(ws []WitnessConfig) error {
 }
 
 // withCosignatures returns the cosigned note of the checkpoint of that
-// size when the store keeps one, and note (the plain one) otherwise.
-func withCosignatures(ctx context.Context, ls store.LogStore, size int64, note []byte) []byte {
-	cs, ok := ls.(cosignedStore)
-	if !ok || note == nil {
+// size when the store has one, and note (the plain one) otherwise.
+func withCosignatures(ctx context.Context, ls store.Store, size int64, note []byte) []byte {
+	if note == nil {
 		return note
 	}
-	if c, err := cs.CosignedCheckpoint(ctx, size); err == nil {
+	if c, err := ls.CosignedCheckpoint(ctx, size); err == nil {
 		return c
 	}
 	return note
@@ -83,8 +77,8 @@ type LogWitnessingOptions struct {
 // GET /log/checkpoint, bundles and receipts then serve.
 type LogWitnessing struct {
 	n    *Node
-	ls   store.LogStore
-	cs   cosignedStore
+	ls   store.Store
+	cs   store.CosignedCheckpoints
 	opts LogWitnessingOptions
 	ws   []*nodeWitness
 }
@@ -103,14 +97,7 @@ type nodeWitness struct {
 // NewLogWitnessing returns the witnessing of n's log by the witnesses of
 // its configuration.
 func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error) {
-	ls, ok := n.store.(store.LogStore)
-	if !ok {
-		return nil, ErrNoLogStore
-	}
-	cs, ok := n.store.(cosignedStore)
-	if !ok {
-		return nil, errors.New("the store doesn't keep cosigned checkpoints")
-	}
+	ls, cs := n.store, n.store
 	if err := checkWitnesses(n.cfg.Witnesses); err != nil {
 		return nil, err
 	}

@@ -20,7 +20,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/parley-exchange/parley/internal/store"
-	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -132,7 +131,7 @@ func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult,
 	}
 	dbPath := filepath.Join(dir, StoreFile)
 	created = append(created, dbPath, dbPath+"-wal", dbPath+"-shm")
-	s, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	s, err := openStore(ctx, dir, cfg, storeOptions{})
 	if err != nil {
 		return fail(err)
 	}
@@ -206,7 +205,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		opts.Patterns = DefaultPatterns()
 	}
 	cfg = cfg.withDefaults()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{Now: opts.Now, Limits: cfg.storeLimits()})
+	st, err := openStore(ctx, dir, cfg, storeOptions{Now: opts.Now, Limits: cfg.storeLimits()})
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +252,7 @@ func (n *Node) Config() Config { return n.cfg }
 // Dir returns the data directory.
 func (n *Node) Dir() string { return n.dir }
 
-// Store returns the node's store (a *sqlite.Store for an embedded node).
+// Store returns the node's store.
 func (n *Node) Store() store.Store { return n.store }
 
 // Signer returns the log's note signer (the checkpoint key).

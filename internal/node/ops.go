@@ -250,13 +250,11 @@ func (n *Node) logState(ctx context.Context) (logState, error) {
 		return s, err
 	}
 	s.sequenced = seq
-	if ls, ok := n.store.(store.LogStore); ok {
-		size, _, err := ls.LatestCheckpoint(ctx)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return s, err
-		}
-		s.integrated = size
+	size, _, err := n.store.LatestCheckpoint(ctx)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return s, err
 	}
+	s.integrated = size
 	if s.integrated < s.sequenced {
 		es, err := n.store.Entries(ctx, s.integrated, s.integrated+1)
 		if err != nil {

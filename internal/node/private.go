@@ -53,7 +53,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parley-exchange/parley/internal/store"
-	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -112,7 +111,7 @@ func LoadPrivateConfig(dir string) (PrivateConfig, error) {
 // privateAPI holds the private-set handlers' state for one node.
 type privateAPI struct {
 	n     *Node
-	st    *sqlite.Store
+	st    store.PrivateSets
 	cfgMu sync.Mutex
 	cfg   *PrivateConfig
 
@@ -124,8 +123,7 @@ type privateAPI struct {
 
 // newPrivateAPI makes the private-set state of a node as it opens.
 func newPrivateAPI(n *Node) *privateAPI {
-	st, _ := n.store.(*sqlite.Store)
-	return &privateAPI{n: n, st: st, providers: map[string]*private.Provider{}}
+	return &privateAPI{n: n, st: n.store, providers: map[string]*private.Provider{}}
 }
 
 // privateAPI returns the node's private-set state.
@@ -153,8 +151,7 @@ func (a *privateAPI) setConfig(c PrivateConfig) {
 
 // Errors of the private-set API, mapped to HTTP statuses in errorKinds.
 var (
-	errPrivateUnavailable = errors.New("private sets need the embedded SQLite store")
-	errPrivateForbidden   = errors.New("forbidden")
+	errPrivateForbidden = errors.New("forbidden")
 )
 
 func privateJSON(w http.ResponseWriter, status int, v any) {
@@ -164,17 +161,7 @@ func privateJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// available refuses every private-set request (501) when the store keeps
-// no private sets.
-func (a *privateAPI) available(w http.ResponseWriter, r *http.Request) bool {
-	if a.st == nil {
-		respondError(w, r, errPrivateUnavailable)
-		return false
-	}
-	return true
-}
-
-func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string) (sqlite.PrivateSet, error) {
+func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string) (store.PrivateSet, error) {
 	set, err := a.st.PrivateSet(ctx, id)
 	if err != nil {
 		return set, err
@@ -189,7 +176,7 @@ func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string)
 	return set, nil
 }
 
-func (a *privateAPI) info(ctx context.Context, m store.Member, s sqlite.PrivateSet) (private.SetInfo, error) {
+func (a *privateAPI) info(ctx context.Context, m store.Member, s store.PrivateSet) (private.SetInfo, error) {
 	cfg, err := a.config()
 	if err != nil {
 		return private.SetInfo{}, err
@@ -200,7 +187,7 @@ func (a *privateAPI) info(ctx context.Context, m store.Member, s sqlite.PrivateS
 	}
 	return private.SetInfo{
 		ID: s.ID, Suite: s.Suite, PublicKey: s.PublicKey, Size: s.Size, KeyLogIndex: s.KeyLogIndex,
-		Collection: s.Collection, Provider: s.Member, Source: s.Source, Created: s.Created.UTC(),
+		Collection: s.Collection, Provider: s.Member, Source: string(s.Source), Created: s.Created.UTC(),
 		Budget:   &private.Budget{Limit: max(cfg.QueryBudget, 0), Left: max(cfg.QueryBudget-used, 0)},
 		MaxBatch: cfg.MaxBatch,
 	}, nil
@@ -226,9 +213,6 @@ const maxPublishBody = 64 << 20
 // publish handles POST /private/sets: a writer of the collection makes a
 // set from its indicators there, or from the values it sends.
 func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Member) {
-	if !a.available(w, r) {
-		return
-	}
 	ctx := r.Context()
 	var req private.PublishRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxPublishBody))
@@ -263,42 +247,42 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 
 // create makes a set: a fresh key, its oprf-key log entry, and the tags
 // of values (or, with none, of the member's indicators in c).
-func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, values []string) (sqlite.PrivateSet, error) {
+func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, values []string) (store.PrivateSet, error) {
 	n := a.n
 	key, err := private.GenerateKey(n.rand)
 	if err != nil {
-		return sqlite.PrivateSet{}, err
+		return store.PrivateSet{}, err
 	}
 	prov := private.NewProvider(key, n.rand)
 	u, err := uuid.NewRandomFromReader(n.rand)
 	if err != nil {
-		return sqlite.PrivateSet{}, err
+		return store.PrivateSet{}, err
 	}
 	now := n.now().UTC()
-	ps := sqlite.PrivateSet{
-		ID: "private-set--" + u.String(), Member: m.ID, Collection: c.ID, Source: sqlite.PrivateSourceCollection,
+	ps := store.PrivateSet{
+		ID: "private-set--" + u.String(), Member: m.ID, Collection: c.ID, Source: store.PrivateSourceCollection,
 		Suite: private.SuiteID, PrivateKey: key.Bytes(), PublicKey: key.Public().Bytes(), Created: now,
 	}
-	var tags []sqlite.PrivateTag
+	var tags []store.PrivateTag
 	if len(values) > 0 {
-		ps.Source = sqlite.PrivateSourceValues
+		ps.Source = store.PrivateSourceValues
 		set, err := prov.BuildSet(ctx, values)
 		if err != nil {
-			return sqlite.PrivateSet{}, err
+			return store.PrivateSet{}, err
 		}
 		// Values sets keep no lines: only their tags.
 		for _, t := range set.Tags() {
-			tags = append(tags, sqlite.PrivateTag{Tag: t[:]})
+			tags = append(tags, store.PrivateTag{Tag: t[:]})
 		}
 	}
 	salt, err := tlog.NewSalt(n.rand)
 	if err != nil {
-		return sqlite.PrivateSet{}, err
+		return store.PrivateSet{}, err
 	}
 	// The key entry shows only a salted commitment: the set's id,
 	// collection and provider are opened to the set's readers alone.
 	commitment := tlog.OPRFKeyCommitment(tlog.Opening{Salt: salt, ObjectID: ps.ID, Collection: c.ID, Member: m.ID}, private.SuiteID, ps.PublicKey)
-	ps, err = a.st.CreatePrivateSet(ctx, sqlite.NewPrivateSet{
+	ps, err = a.st.CreatePrivateSet(ctx, store.NewPrivateSet{
 		Set: ps, Tags: tags, Version: now, Salt: salt,
 		KeyEntry: func(_ int64, received time.Time) ([]byte, error) {
 			return tlog.Entry{Kind: tlog.KindOPRFKey, Received: received, Commitment: commitment}.Marshal()
@@ -310,7 +294,7 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	a.provMu.Lock()
 	a.providers[ps.ID] = prov
 	a.provMu.Unlock()
-	if ps.Source == sqlite.PrivateSourceCollection {
+	if ps.Source == store.PrivateSourceCollection {
 		if err := a.refresh(ctx, ps.ID); err != nil {
 			return ps, err
 		}
@@ -319,7 +303,7 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	return ps, nil
 }
 
-func (a *privateAPI) provider(s sqlite.PrivateSet) (*private.Provider, error) {
+func (a *privateAPI) provider(s store.PrivateSet) (*private.Provider, error) {
 	a.provMu.Lock()
 	defer a.provMu.Unlock()
 	if p := a.providers[s.ID]; p != nil {
@@ -336,9 +320,6 @@ func (a *privateAPI) provider(s sqlite.PrivateSet) (*private.Provider, error) {
 
 // list handles GET /private/sets: the sets the member may query.
 func (a *privateAPI) list(w http.ResponseWriter, r *http.Request, m store.Member) {
-	if !a.available(w, r) {
-		return
-	}
 	ctx := r.Context()
 	sets, err := a.st.PrivateSets(ctx)
 	if err != nil {
@@ -362,9 +343,6 @@ func (a *privateAPI) list(w http.ResponseWriter, r *http.Request, m store.Member
 
 // get handles GET /private/sets/{id}.
 func (a *privateAPI) get(w http.ResponseWriter, r *http.Request, m store.Member) {
-	if !a.available(w, r) {
-		return
-	}
 	ctx := r.Context()
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
 	var info private.SetInfo
@@ -385,9 +363,6 @@ func (a *privateAPI) get(w http.ResponseWriter, r *http.Request, m store.Member)
 // between two pages shows in the later ones only: the list stays sorted
 // and without duplicates.
 func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request, m store.Member) {
-	if !a.available(w, r) {
-		return
-	}
 	ctx := r.Context()
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
 	if err == nil {
@@ -433,9 +408,6 @@ var tagsPage = 8192
 // receipt handles GET /private/sets/{id}/receipt: the key's log entry,
 // its inclusion proof and a signed checkpoint (private.KeyReceipt).
 func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request, m store.Member) {
-	if !a.available(w, r) {
-		return
-	}
 	ctx := r.Context()
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
 	var rc private.KeyReceipt
@@ -455,9 +427,6 @@ func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request, m store.Mem
 // answers without paying for them, even across a crash. Neither the
 // request nor the answer is stored or logged.
 func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Member) {
-	if !a.available(w, r) {
-		return
-	}
 	ctx := r.Context()
 	cfg, err := a.config()
 	if err != nil {
@@ -547,7 +516,7 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
 	s, err := a.st.PrivateSet(ctx, id)
-	if err != nil || s.Source != sqlite.PrivateSourceCollection {
+	if err != nil || s.Source != store.PrivateSourceCollection {
 		return err
 	}
 	type latest struct {
@@ -593,11 +562,11 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	var changed []sqlite.IndicatorValues
+	var changed []store.IndicatorValues
 	var fresh []string
 	seen := map[string]bool{}
 	for ind, l := range byID {
-		changed = append(changed, sqlite.IndicatorValues{IndicatorID: ind, Lines: l.lines, Expires: l.expires})
+		changed = append(changed, store.IndicatorValues{IndicatorID: ind, Lines: l.lines, Expires: l.expires})
 		for _, line := range l.lines {
 			if known[line] == nil && !seen[line] {
 				seen[line] = true
@@ -606,7 +575,7 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 		}
 	}
 	sort.Slice(changed, func(i, j int) bool { return changed[i].IndicatorID < changed[j].IndicatorID })
-	var newTags []sqlite.PrivateTag
+	var newTags []store.PrivateTag
 	if len(fresh) > 0 {
 		prov, err := a.provider(s)
 		if err != nil {
@@ -617,7 +586,7 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 			return err
 		}
 		for i, t := range tags {
-			newTags = append(newTags, sqlite.PrivateTag{Tag: t[:], Line: fresh[i]})
+			newTags = append(newTags, store.PrivateTag{Tag: t[:], Line: fresh[i]})
 		}
 	}
 	if err := a.st.UpdatePrivateSet(ctx, id, s.Cursor, cursor, changed, newTags); err != nil {
@@ -630,13 +599,10 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 // keyReceipt proves that log entry index (a set's oprf-key entry) is in
 // the log: the entry, its inclusion proof in the integrated tree and the
 // latest signed checkpoint, as the log's own receipts are built
-// ([EntryReceipt], through the node's tile cache). An entry not yet integrated is waited for up to
+// ([EntryReceipt], through the node's tile cache). An entry not yet
+// integrated is waited for up to
 // [ReceiptWait], then [ErrNotIntegrated].
 func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt, error) {
-	ls, ok := n.store.(store.LogStore)
-	if !ok {
-		return private.KeyReceipt{}, errPrivateUnavailable
-	}
 	es, err := n.store.Entries(ctx, index, index+1)
 	if err != nil {
 		return private.KeyReceipt{}, err
@@ -644,7 +610,7 @@ func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt,
 	if len(es) != 1 {
 		return private.KeyReceipt{}, fmt.Errorf("log entry %d: %w", index, store.ErrNotFound)
 	}
-	r, err := entryReceipt(ctx, ls, es[0], ReceiptWait, n.tiles) // the node's one tile cache
+	r, err := entryReceipt(ctx, n.store, es[0], ReceiptWait, n.tiles) // the node's one tile cache
 	if err != nil {
 		return private.KeyReceipt{}, err
 	}

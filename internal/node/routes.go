@@ -175,7 +175,7 @@ func (n *Node) webRoutes(mux *http.ServeMux) []Route {
 
 // workers are the background tasks [Node.Serve] runs: the log integrator,
 // witness submission (with witnesses configured), private-set refresh,
-// the feed poller (with a store that keeps feeds), then the extensions'.
+// the feed poller, then the extensions'.
 func (n *Node) workers() []Worker {
 	ws := []Worker{
 		{Name: "log integrator", Run: func(ctx context.Context, logger *slog.Logger) error {
@@ -199,11 +199,7 @@ func (n *Node) workers() []Worker {
 			return n.private.refreshLoop(ctx)
 		}},
 		{Name: "feeds", Run: func(ctx context.Context, logger *slog.Logger) error {
-			st, ok := n.store.(feed.Store)
-			if !ok {
-				return nil
-			}
-			return feed.Run(ctx, st, n.FeedSink(), n.now, time.Duration(n.cfg.FeedCheckInterval), logger.Warn)
+			return feed.Run(ctx, n.store, n.FeedSink(), n.now, time.Duration(n.cfg.FeedCheckInterval), logger.Warn)
 		}},
 	}
 	return append(ws, n.ext.Workers...)

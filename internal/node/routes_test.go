@@ -270,7 +270,7 @@ func TestErrorKinds(t *testing.T) {
 		{errBodyTimeout, 408, "", "body_read_timeout", false},
 		{errUnauthorized, 401, "", "token", false},
 		{fmt.Errorf("%w: only writers", errPrivateForbidden), 403, "", "only writers", false},
-		{fmt.Errorf("%s: %w", secret, sqlite.ErrBudgetSpent), 429, "", "query_budget", false},
+		{fmt.Errorf("%s: %w", secret, store.ErrBudgetSpent), 429, "", "query_budget", false},
 		{errors.New(secret), 500, "", "internal error", true},
 		{fmt.Errorf("couldn't read: %w", io.ErrUnexpectedEOF), 500, "", "internal error", true},
 	}

@@ -2,18 +2,25 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/parley-exchange/parley/tlog"
 )
 
-// LogStore is the optional ability of a [Store] to keep the integrated
-// Merkle tree of its log (C2SP tlog-tiles hash tiles) and the signed
-// checkpoints, next to the entries that Submit sequences. The node's
-// integrator type-asserts it.
+// LogStore keeps the integrated Merkle tree of the log (C2SP tlog-tiles
+// hash tiles) and the signed checkpoints, next to the entries that Submit
+// (and the other appending methods) sequence.
 //
 // Durability: Integrate returns nil only after the tiles and checkpoint are
 // durable together; a crash leaves the previous integration intact.
 type LogStore interface {
+	// LogSize returns the number of log entries.
+	LogSize(ctx context.Context) (int64, error)
+	// Entries returns the log entries with start <= index < end (fewer if
+	// the log is shorter).
+	Entries(ctx context.Context, start, end int64) ([]Entry, error)
+	// EntryFor returns the log entry of one object version (ErrNotFound).
+	EntryFor(ctx context.Context, collection, objectID string, version time.Time) (Entry, error)
 	// ReadTile returns the hash tile t (exactly t.Width hashes) of the
 	// integrated tree; a stored wider version of a partial tile serves
 	// its prefix. ErrNotFound if the tree isn't integrated that far.
@@ -41,12 +48,3 @@ type LogStore interface {
 // LogObjectsBatch is the most bytes of objects (beyond one object) that
 // [LogStore.LogObjects] reads ahead of fn.
 const LogObjectsBatch = 1 << 20
-
-// ObjectSizer is the optional ability of a [Store] to tell how much a set
-// of objects weighs without reading them, so that a response can reserve
-// its memory before it builds (the node's GET /log/bundle).
-type ObjectSizer interface {
-	// ObjectsSize returns the number of stored versions of the objects
-	// ids in collection, and the sum of their sizes ([Object].Raw).
-	ObjectsSize(ctx context.Context, collection string, ids []string) (versions int64, bytes int64, err error)
-}

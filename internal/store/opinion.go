@@ -2,9 +2,8 @@ package store
 
 import "context"
 
-// OpinionIndex is the optional ability of a [Store] to find STIX opinion
-// objects by the objects they are about, for the node's concurrence tally.
-// A node whose store lacks it pages through every opinion instead.
+// OpinionIndex finds STIX opinion objects by the objects they are about,
+// for the node's concurrence tally, without reading every opinion.
 type OpinionIndex interface {
 	// OpinionVersions returns every stored version, in the given
 	// collections, of every opinion (an object of type "opinion") some

@@ -6,11 +6,13 @@
 // through a TAXII 2.1 collection) rather than around tables. One
 // conformance suite, [github.com/parley-exchange/parley/internal/store/storetest],
 // is run unchanged against every implementation: the embedded SQLite store
-// (internal/store/sqlite) and, later, PostgreSQL.
+// (internal/store/sqlite) and PostgreSQL (internal/store/postgres).
 //
 // # Durability contract
 //
-// A method that changes state (AddMember, AddToken, AddCollection, Submit)
+// A method that changes state (AddMember, ChangeKey, AddToken,
+// AddCollection, Submit, Integrate, CreatePrivateSet, UpdatePrivateSet,
+// SpendPrivateBudget, AddFeed, RecordPoll, PutCosignedCheckpoint...)
 // returns nil only after the change is durable: it survives a crash of the
 // process or of the machine at any later moment. A method that returns an
 // error changed nothing. Every Submit is one transaction: the object
@@ -357,7 +359,10 @@ func (e Entry) Opening() tlog.Opening {
 	return tlog.Opening{Salt: e.Salt, Collection: e.Collection, ObjectID: e.ObjectID, Version: FormatTime(e.Version), Member: e.Member}
 }
 
-// Store is the node's persistent state. Implementations are safe for
+// Store is the node's persistent state: everything the node keeps goes
+// through it, so a node runs on any implementation that passes storetest.
+// It is organised as named parts embedded below, one file each; there are
+// no optional abilities to type-assert. Implementations are safe for
 // concurrent use. Every method with a ctx stops waiting when ctx is done.
 type Store interface {
 	// AddMember registers m and appends its registration (a member key
@@ -413,13 +418,20 @@ type Store interface {
 	// Status returns a status resource (ErrNotFound).
 	Status(ctx context.Context, id string) (Status, error)
 
-	// LogSize returns the number of log entries.
-	LogSize(ctx context.Context) (int64, error)
-	// Entries returns the log entries with start <= index < end (fewer if
-	// the log is shorter).
-	Entries(ctx context.Context, start, end int64) ([]Entry, error)
-	// EntryFor returns the log entry of one object version (ErrNotFound).
-	EntryFor(ctx context.Context, collection, objectID string, version time.Time) (Entry, error)
+	// The log: its entries, tiles and checkpoints.
+	LogStore
+	// Witness cosignatures of the log's checkpoints.
+	CosignedCheckpoints
+	// OPRF private sets.
+	PrivateSets
+	// Opinions by the objects they are about.
+	OpinionIndex
+	// Storage use and object sizes.
+	Sizes
+	// Followed TAXII feeds.
+	Feeds
+	// The web UI's queries.
+	UIQueries
 
 	// Close releases the store; it must be the last call.
 	Close() error

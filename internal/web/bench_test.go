@@ -121,9 +121,7 @@ func BenchmarkCollectionPage(b *testing.B) {
 			b.Fatal(err)
 		}
 		fill(b, f, big, 100_000)
-		page, err := f.n.Store().(interface {
-			BrowseObjects(context.Context, store.Browse) (store.BrowsePage, error)
-		}).BrowseObjects(context.Background(), store.Browse{Collection: big, Limit: 1, Before: 1 << 62})
+		page, err := f.n.Store().BrowseObjects(context.Background(), store.Browse{Collection: big, Limit: 1, Before: 1 << 62})
 		if err != nil || len(page.Objects) != 1 {
 			b.Fatal(err)
 		}

@@ -66,15 +66,13 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
 	}
-	if cc, ok := h.d.Store.(CheckpointClock); ok {
-		size, t, err := cc.LatestCheckpointTime(ctx)
-		switch {
-		case err == nil:
-			v.HasCheck, v.Checkpoint, v.CheckAge = true, size, age(now, t)
-		case !errors.Is(err, store.ErrNotFound):
-			h.fail(w, r, http.StatusInternalServerError, "", err)
-			return
-		}
+	size, t, err := h.q.LatestCheckpointTime(ctx)
+	switch {
+	case err == nil:
+		v.HasCheck, v.Checkpoint, v.CheckAge = true, size, age(now, t)
+	case !errors.Is(err, store.ErrNotFound):
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
 	}
 	h.render(w, r, http.StatusOK, "home", "Home", v)
 }

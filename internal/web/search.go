@@ -135,23 +135,21 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if hq, err := pdq.ParseHash(q); err == nil {
-			if f, ok := h.d.Store.(PDQFinder); ok {
-				objs, hashes, err := f.PDQObjects(ctx, a.readable)
-				if err != nil {
-					h.fail(w, r, http.StatusInternalServerError, "", err)
-					return
+			objs, hashes, err := h.q.PDQObjects(ctx, a.readable)
+			if err != nil {
+				h.fail(w, r, http.StatusInternalServerError, "", err)
+				return
+			}
+			var flat pdq.Flat
+			var ok []store.Object
+			for i, s := range hashes {
+				if hh, err := pdq.ParseHash(s); err == nil {
+					flat.Add(hh)
+					ok = append(ok, objs[i])
 				}
-				var flat pdq.Flat
-				var ok []store.Object
-				for i, s := range hashes {
-					if hh, err := pdq.ParseHash(s); err == nil {
-						flat.Add(hh)
-						ok = append(ok, objs[i])
-					}
-				}
-				for _, m := range flat.Search(hq, PDQRadius) {
-					add(ok[m.ID], m.Distance, true)
-				}
+			}
+			for _, m := range flat.Search(hq, PDQRadius) {
+				add(ok[m.ID], m.Distance, true)
 			}
 		}
 	}

@@ -38,33 +38,9 @@ import (
 	"github.com/parley-exchange/parley/opinion"
 )
 
-// Queries are the store queries the UI needs beyond [store.Store]; the
-// SQLite store has them. Each is one query whatever the page shows.
-type Queries interface {
-	BrowseObjects(ctx context.Context, b store.Browse) (store.BrowsePage, error)
-	CollectionStats(ctx context.Context, collections []string) ([]store.CollectionStats, error)
-	RecentObjects(ctx context.Context, collections []string, limit int) ([]store.Object, error)
-	ObjectVersions(ctx context.Context, collections []string, id string) ([]store.Object, error)
-	LatestObjects(ctx context.Context, collections, ids []string) ([]store.Object, error)
-	Referencing(ctx context.Context, collections []string, id string, limit int) ([]store.Object, error)
-	TextObjects(ctx context.Context, collections []string, text string, limit int) ([]store.Object, error)
-}
-
-// PDQFinder is the optional ability to list the PDQ hashes of the
-// objects in some collections, for lookups within a Hamming radius.
-type PDQFinder interface {
-	PDQObjects(ctx context.Context, collections []string) ([]store.Object, []string, error)
-}
-
-// CheckpointClock is the optional ability to say when the latest
-// checkpoint was signed, for the log head's age.
-type CheckpointClock interface {
-	LatestCheckpointTime(ctx context.Context) (int64, time.Time, error)
-}
-
 // Deps are what the UI needs from the node.
 type Deps struct {
-	// Store is the node's store; it must also implement [Queries].
+	// Store is the node's store; the pages use its [store.UIQueries].
 	Store store.Store
 	// Authenticate returns the member an API token belongs to, or an
 	// error wrapping store.ErrNotFound (the node's token check).
@@ -90,7 +66,7 @@ type Deps struct {
 // Handler serves the UI under /ui/. Create it with [New].
 type Handler struct {
 	d        Deps
-	q        Queries
+	q        store.UIQueries
 	mux      *http.ServeMux
 	sessions *sessions
 	pages    map[string]*template.Template
@@ -113,7 +89,7 @@ type asset struct {
 	mime      string
 }
 
-// New returns the UI handler. It fails if the store lacks [Queries].
+// New returns the UI handler.
 func New(d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -130,11 +106,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	q, ok := d.Store.(Queries)
-	if !ok {
-		return nil, fmt.Errorf("couldn't start the web UI: the store %T lacks its queries", d.Store)
-	}
-	h := &Handler{d: d, q: q, mux: http.NewServeMux(), sessions: newSessions(d), assets: map[string]asset{}}
+	h := &Handler{d: d, q: d.Store, mux: http.NewServeMux(), sessions: newSessions(d), assets: map[string]asset{}}
 	if err := h.loadAssets(); err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley-exchange/parley/internal/feed"
 	"github.com/parley-exchange/parley/internal/store"
 )
 
@@ -42,8 +41,6 @@ CREATE TABLE feeds (
 `})
 }
 
-var _ feed.Store = (*Store)(nil)
-
 // fmtOptTime stores the zero time as "" so that it reads back as zero.
 func fmtOptTime(t time.Time) string {
 	if t.IsZero() {
@@ -59,8 +56,8 @@ func parseOptTime(s string) (time.Time, error) {
 	return parseTime(s)
 }
 
-// AddFeed implements [feed.Store].
-func (s *Store) AddFeed(ctx context.Context, f feed.Feed) error {
+// AddFeed implements [store.Feeds].
+func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 	if f.Name == "" || f.URL == "" || f.Collection == "" || f.Into == "" || f.Member == "" {
 		return fmt.Errorf("couldn't add feed %q: name, url, collection, into and member are needed: %w", f.Name, store.ErrInvalid)
 	}
@@ -81,17 +78,17 @@ func (s *Store) AddFeed(ctx context.Context, f feed.Feed) error {
 	return nil
 }
 
-// Feeds implements [feed.Store].
-func (s *Store) Feeds(ctx context.Context) ([]feed.Feed, error) {
+// Feeds implements [store.Feeds].
+func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, url, collection, into_coll, member, auth, user, secret_file, interval_ns, created,
 		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure FROM feeds ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
 	defer rows.Close()
-	var out []feed.Feed
+	var out []store.Feed
 	for rows.Next() {
-		var f feed.Feed
+		var f store.Feed
 		var interval int64
 		var created, aa, hw, lp string
 		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &interval, &created,
@@ -117,8 +114,8 @@ func (s *Store) Feeds(ctx context.Context) ([]feed.Feed, error) {
 	return out, rows.Err()
 }
 
-// RecordPoll implements [feed.Store].
-func (s *Store) RecordPoll(ctx context.Context, name string, p feed.Position) error {
+// RecordPoll implements [store.Feeds].
+func (s *Store) RecordPoll(ctx context.Context, name string, p store.FeedPosition) error {
 	return s.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE feeds SET added_after = ?, next = ?, high_water = ?, last_poll = ?, last_error = ?,
 			added = ?, existing = ?, failed = ?, pages = ?, last_failure = ? WHERE name = ?`,

@@ -62,7 +62,7 @@ func TestFeeds(t *testing.T) {
 		t.Fatalf("Feeds = %+v, %v", fs, err)
 	}
 	want := f
-	want.Position = p
+	want.FeedPosition = p
 	if !reflect.DeepEqual(fs[0], want) {
 		t.Errorf("feed read back\n%+v\nwant\n%+v", fs[0], want)
 	}
@@ -70,7 +70,7 @@ func TestFeeds(t *testing.T) {
 	if err := s.RecordPoll(ctx, "ics", feed.Position{}); err != nil {
 		t.Fatal(err)
 	}
-	if fs, _ = s.Feeds(ctx); !reflect.DeepEqual(fs[0].Position, feed.Position{}) {
-		t.Errorf("zero position read back as %+v", fs[0].Position)
+	if fs, _ = s.Feeds(ctx); !reflect.DeepEqual(fs[0].FeedPosition, feed.Position{}) {
+		t.Errorf("zero position read back as %+v", fs[0].FeedPosition)
 	}
 }

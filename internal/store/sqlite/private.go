@@ -64,83 +64,14 @@ CREATE INDEX private_set_indicators_expires ON private_set_indicators(set_id, ex
 `})
 }
 
-// Sources of a private set's values.
-const (
-	// PrivateSourceCollection: the equality values of the provider's
-	// indicators in the collection, kept up to date.
-	PrivateSourceCollection = "collection"
-	// PrivateSourceValues: a fixed list of values given at publication.
-	PrivateSourceValues = "values"
-)
-
-// ErrBudgetSpent is returned by [Store.SpendPrivateBudget] when a reader
-// has no query budget left for the set.
-var ErrBudgetSpent = errors.New("query budget spent")
-
-// PrivateSet is a stored private set without its tags.
-type PrivateSet struct {
-	ID         string
-	Member     string
-	Collection string
-	// Source is [PrivateSourceCollection] or [PrivateSourceValues].
-	Source string
-	Suite  string
-	// PrivateKey is the OPRF private key: a secret, never to be logged.
-	PrivateKey []byte
-	PublicKey  []byte
-	// KeyLogIndex is the index of the log entry committing PublicKey.
-	KeyLogIndex int64
-	Created     time.Time
-	// Cursor is the Seq of the last collection object the set has taken
-	// into account.
-	Cursor int64
-	// Size is the number of tags.
-	Size int
-}
-
-// PrivateTag is one tag of a set and, for sets built from a collection,
-// the canonical line it is the tag of.
-type PrivateTag struct {
-	Tag  []byte
-	Line string
-}
-
-// IndicatorValues are the canonical lines of one indicator's latest
-// version; no lines means the indicator no longer contributes (revoked,
-// expired, or with no equality values).
-type IndicatorValues struct {
-	IndicatorID string
-	Lines       []string
-	// Expires is the indicator's valid_until (zero: never); see
-	// [Store.ExpirePrivateIndicators].
-	Expires time.Time
-}
-
-// NewPrivateSet is what [Store.CreatePrivateSet] writes.
-type NewPrivateSet struct {
-	Set PrivateSet
-	// Tags are the set's tags (with their lines for collection sets).
-	Tags []PrivateTag
-	// Indicators map indicator ids to their lines (collection sets).
-	Indicators []IndicatorValues
-	// KeyEntry is the leaf of the log entry committing the public key,
-	// given the entry's index and received time (which it must contain).
-	KeyEntry func(index int64, received time.Time) ([]byte, error)
-	// Salt is the key entry's commitment salt (its opening is the salt,
-	// the set id, collection and member, served to the set's readers).
-	Salt []byte
-	// Version is the key entry's version (the set's creation time).
-	Version time.Time
-}
-
 // CreatePrivateSet stores a new set and appends the log entry that commits
 // its public key, in one transaction; set.KeyLogIndex is assigned. It
 // fails with store.ErrConflict for a taken id and store.ErrNotFound for an
 // unknown collection or member, changing nothing.
-func (s *Store) CreatePrivateSet(ctx context.Context, n NewPrivateSet) (PrivateSet, error) {
+func (s *Store) CreatePrivateSet(ctx context.Context, n store.NewPrivateSet) (store.PrivateSet, error) {
 	set := n.Set
 	if set.ID == "" || len(set.PublicKey) == 0 || len(set.PrivateKey) == 0 || n.KeyEntry == nil {
-		return PrivateSet{}, fmt.Errorf("couldn't create a private set: missing id, key or entry: %w", store.ErrInvalid)
+		return store.PrivateSet{}, fmt.Errorf("couldn't create a private set: missing id, key or entry: %w", store.ErrInvalid)
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
 		var one int
@@ -180,13 +111,13 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n NewPrivateSet) (PrivateS
 		return insertTags(ctx, tx, set.ID, n.Tags)
 	})
 	if err != nil {
-		return PrivateSet{}, err
+		return store.PrivateSet{}, err
 	}
 	set.Size = countDistinct(n.Tags)
 	return set, nil
 }
 
-func countDistinct(tags []PrivateTag) int {
+func countDistinct(tags []store.PrivateTag) int {
 	seen := make(map[string]bool, len(tags))
 	for _, t := range tags {
 		seen[string(t.Tag)] = true
@@ -194,7 +125,7 @@ func countDistinct(tags []PrivateTag) int {
 	return len(seen)
 }
 
-func insertIndicators(ctx context.Context, tx *sql.Tx, setID string, ivs []IndicatorValues) error {
+func insertIndicators(ctx context.Context, tx *sql.Tx, setID string, ivs []store.IndicatorValues) error {
 	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO private_set_indicators(set_id, indicator_id, line, expires) VALUES (?, ?, ?, ?)`)
 	if err != nil {
 		return err
@@ -214,7 +145,7 @@ func insertIndicators(ctx context.Context, tx *sql.Tx, setID string, ivs []Indic
 	return nil
 }
 
-func insertTags(ctx context.Context, tx *sql.Tx, setID string, tags []PrivateTag) error {
+func insertTags(ctx context.Context, tx *sql.Tx, setID string, tags []store.PrivateTag) error {
 	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO private_set_tags(set_id, tag, line) VALUES (?, ?, ?)`)
 	if err != nil {
 		return err
@@ -235,8 +166,8 @@ func insertTags(ctx context.Context, tx *sql.Tx, setID string, tags []PrivateTag
 const privateSetCols = `id, member, collection, source, suite, private_key, public_key, key_log_index, created, cursor,
 	(SELECT count(*) FROM private_set_tags t WHERE t.set_id = private_sets.id)`
 
-func scanPrivateSet(row interface{ Scan(...any) error }) (PrivateSet, error) {
-	var p PrivateSet
+func scanPrivateSet(row interface{ Scan(...any) error }) (store.PrivateSet, error) {
+	var p store.PrivateSet
 	var created string
 	if err := row.Scan(&p.ID, &p.Member, &p.Collection, &p.Source, &p.Suite, &p.PrivateKey, &p.PublicKey, &p.KeyLogIndex, &created, &p.Cursor, &p.Size); err != nil {
 		return p, err
@@ -247,7 +178,7 @@ func scanPrivateSet(row interface{ Scan(...any) error }) (PrivateSet, error) {
 }
 
 // PrivateSet returns one set (store.ErrNotFound).
-func (s *Store) PrivateSet(ctx context.Context, id string) (PrivateSet, error) {
+func (s *Store) PrivateSet(ctx context.Context, id string) (store.PrivateSet, error) {
 	p, err := scanPrivateSet(s.r.QueryRowContext(ctx, `SELECT `+privateSetCols+` FROM private_sets WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("couldn't find private set %q: %w", id, store.ErrNotFound)
@@ -259,13 +190,13 @@ func (s *Store) PrivateSet(ctx context.Context, id string) (PrivateSet, error) {
 }
 
 // PrivateSets returns every set, oldest first.
-func (s *Store) PrivateSets(ctx context.Context) ([]PrivateSet, error) {
+func (s *Store) PrivateSets(ctx context.Context) ([]store.PrivateSet, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+privateSetCols+` FROM private_sets ORDER BY created, id`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list private sets: %w", err)
 	}
 	defer rows.Close()
-	var out []PrivateSet
+	var out []store.PrivateSet
 	for rows.Next() {
 		p, err := scanPrivateSet(rows)
 		if err != nil {
@@ -319,7 +250,7 @@ func (s *Store) PrivateSetLines(ctx context.Context, id string) (map[string][]by
 // no indicator holds any more, and moves the set's cursor, in one
 // transaction. It fails with store.ErrConflict, changing nothing, if the
 // stored cursor is not fromCursor (another update ran first).
-func (s *Store) UpdatePrivateSet(ctx context.Context, id string, fromCursor, toCursor int64, changed []IndicatorValues, newTags []PrivateTag) error {
+func (s *Store) UpdatePrivateSet(ctx context.Context, id string, fromCursor, toCursor int64, changed []store.IndicatorValues, newTags []store.PrivateTag) error {
 	return s.Write(ctx, func(tx *sql.Tx) error {
 		var cur int64
 		err := tx.QueryRowContext(ctx, `SELECT cursor FROM private_sets WHERE id = ?`, id).Scan(&cur)
@@ -415,7 +346,7 @@ func (s *Store) ExpirePrivateIndicators(ctx context.Context, id string, now time
 
 // SpendPrivateBudget charges n evaluated elements to member's budget for
 // the set and returns what is left of limit. If fewer than n remain it
-// charges nothing and fails with [ErrBudgetSpent]. The charge is durable
+// charges nothing and fails with [store.ErrBudgetSpent]. The charge is durable
 // before the evaluation is returned, so a crash cannot refund queries.
 func (s *Store) SpendPrivateBudget(ctx context.Context, setID, member string, n, limit int64) (left int64, err error) {
 	err = s.Write(ctx, func(tx *sql.Tx) error {
@@ -426,7 +357,7 @@ func (s *Store) SpendPrivateBudget(ctx context.Context, setID, member string, n,
 		}
 		if used+n > limit {
 			left = max(0, limit-used)
-			return fmt.Errorf("%w: %d of %d queries left, %d asked", ErrBudgetSpent, left, limit, n)
+			return fmt.Errorf("%w: %d of %d queries left, %d asked", store.ErrBudgetSpent, left, limit, n)
 		}
 		left = limit - used - n
 		_, err = tx.ExecContext(ctx, `INSERT INTO private_budget(set_id, member, used) VALUES (?, ?, ?)

@@ -81,9 +81,7 @@ func (s *Store) checkLimits(ctx context.Context, tx *sql.Tx, sub store.Submissio
 	return &store.QuotaError{Member: sub.Member, Used: before, Need: after - before, Quota: quota}
 }
 
-var _ store.ObjectSizer = (*Store)(nil)
-
-// ObjectsSize implements [store.ObjectSizer].
+// ObjectsSize implements [store.Sizes].
 func (s *Store) ObjectsSize(ctx context.Context, collection string, ids []string) (int64, int64, error) {
 	if len(ids) == 0 {
 		return 0, 0, nil

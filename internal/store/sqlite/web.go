@@ -112,11 +112,11 @@ func (s *Store) hasModule(ctx context.Context, mod string) bool {
 }
 
 // MaxBrowseLimit is the largest page [Store.BrowseObjects] returns.
-const MaxBrowseLimit = 1000
+const MaxBrowseLimit = store.MaxBrowseLimit
 
 // MaxPDQCandidates bounds what [Store.PDQObjects] reads, so memory stays
 // bounded whatever the store holds.
-const MaxPDQCandidates = 200_000
+const MaxPDQCandidates = store.MaxPDQCandidates
 
 // FTSQuery turns what an analyst typed into an FTS5 query: each
 // white-space separated term becomes a quoted phrase (FTS5 splits it into

@@ -21,10 +21,22 @@ import (
 	"github.com/parley-exchange/parley/tlog"
 )
 
-// Run runs the suite. open must return a new, empty store for each call
-// (it is called once per subtest) and arrange for it to be removed when t
-// ends; Run closes it.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+// Options are what a store under test is opened with.
+type Options struct {
+	// Now is the store's clock; nil means time.Now.
+	Now func() time.Time
+	// Limits bound what one member may store.
+	Limits store.Limits
+}
+
+// Opener opens a new, empty store with opts for the test t (it is called
+// once or more per subtest) and arranges for it to be removed when t
+// ends; the suite closes it.
+type Opener func(t *testing.T, opts Options) store.Store
+
+// Run runs the suite: every method of [store.Store], through the
+// interface only.
+func Run(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
@@ -48,14 +60,35 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ObservablesPerCollection", testObservablesPerCollection},
 		{"Openings", testOpenings},
 		{"Relay", testRelay},
+		{"BoundedReads", testBoundedReads},
+		{"LogStore", testLogStore},
+		{"LogObjects", testLogObjects},
+		{"CosignedCheckpoints", testCosigned},
+		{"PrivateSetLifecycle", testPrivateSetLifecycle},
+		{"PrivateSetTagsAfter", testPrivateSetTagsAfter},
+		{"PrivateBudget", testPrivateBudget},
+		{"PrivateBudgetConcurrent", testPrivateBudgetConcurrent},
+		{"PrivateIndicatorExpiry", testPrivateIndicatorExpiry},
+		{"OpinionVersions", testOpinionVersions},
+		{"Feeds", testFeeds},
+		{"ObjectsSize", testObjectsSize},
+		{"UIBrowsePaging", testBrowsePaging},
+		{"UIBrowseFilters", testBrowseFilters},
+		{"UIBrowseInvalid", testBrowseInvalid},
+		{"UIText", testUIText},
+		{"UILookups", testUILookups},
+		{"UIPDQ", testUIPDQ},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
+			s := open(t, Options{})
 			defer s.Close()
 			tc.fn(t, s)
 		})
 	}
+	// Tests that need the store opened with options.
+	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
+	t.Run("CheckpointTime", func(t *testing.T) { testCheckpointTime(t, open) })
 }
 
 var ctx = context.Background()

@@ -1,0 +1,75 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
+)
+
+// Kinds of store that [Config].Store names.
+const (
+	storeSQLite   = "sqlite"
+	storePostgres = "postgres"
+)
+
+// ErrStoreNotBuiltIn means config.json names a store this build of parley
+// cannot open.
+var ErrStoreNotBuiltIn = errors.New("postgres store not built in")
+
+// storeKindOf returns the kind of store that a [Config].Store value names:
+// storeSQLite for "" and "sqlite", storePostgres for a postgres:// or
+// postgresql:// URL. The error never repeats the value, which may be a URL
+// holding a password.
+func storeKindOf(s string) (string, error) {
+	switch {
+	case s == "" || s == storeSQLite:
+		return storeSQLite, nil
+	case strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://"):
+		return storePostgres, nil
+	}
+	return "", errors.New(`"store" must be "sqlite" or a postgres:// or postgresql:// URL`)
+}
+
+// storeOptions are what every store is opened with.
+type storeOptions struct {
+	// Now is the store's clock (nil: time.Now).
+	Now func() time.Time
+	// Limits bound what one member may store.
+	Limits store.Limits
+	// Existing refuses to create a store that isn't there (an embedded
+	// database file that doesn't exist), with [ErrNotInitialized]: an
+	// audit must not make an empty store where it expected a node's.
+	Existing bool
+}
+
+// openStore opens the store that cfg names for the node in dir. It is the
+// one place the node chooses a store implementation.
+func openStore(ctx context.Context, dir string, cfg Config, opts storeOptions) (store.Store, error) {
+	kind, err := storeKindOf(cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case storePostgres:
+		return nil, fmt.Errorf("couldn't open the store named in %s: %w", ConfigFile, ErrStoreNotBuiltIn)
+	default:
+		path := filepath.Join(dir, StoreFile)
+		if opts.Existing {
+			if _, err := os.Stat(path); err != nil {
+				return nil, fmt.Errorf("couldn't find a node's store in %s: %w", dir, ErrNotInitialized)
+			}
+		}
+		st, err := sqlite.Open(ctx, path, sqlite.Options{Now: opts.Now, Limits: opts.Limits})
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+}

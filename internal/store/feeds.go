@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Feed is one followed remote TAXII collection (package internal/feed)
+// and its position.
+type Feed struct {
+	// Name is unique among feeds; the feed's member is "feed:" + Name.
+	Name string `json:"name"`
+	// URL is the remote server: a base URL (the discovery resource is at
+	// URL/taxii2/ and the API root is the default /api/) or an API root's
+	// URL (any URL whose path is not empty or "/").
+	URL string `json:"url"`
+	// Collection is the remote collection id.
+	Collection string `json:"collection"`
+	// Into is the local collection id; Member the feed's member id.
+	Into   string `json:"into"`
+	Member string `json:"member"`
+	// Auth is "" (none), "bearer" or "basic" (the feed package's
+	// AuthNone, AuthBearer, AuthBasic). The secret (the token, or the
+	// JSON of parley member add --json; the password) is read from
+	// SecretFile at each round (never stored in the node's database), so
+	// rotating it means rewriting the file.
+	Auth       string `json:"auth,omitempty"`
+	User       string `json:"user,omitempty"`
+	SecretFile string `json:"secret_file,omitempty"`
+	// Interval is the time between rounds.
+	Interval time.Duration `json:"-"`
+	Created  time.Time     `json:"created"`
+	FeedPosition
+}
+
+// FeedPosition is where a feed stands and what it has done.
+type FeedPosition struct {
+	// AddedAfter is the added_after of the round in progress (or of the
+	// next round when Next is empty); Next the server's cursor to go on
+	// with, empty between rounds.
+	AddedAfter time.Time `json:"added_after"`
+	Next       string    `json:"next,omitempty"`
+	// HighWater is the latest X-TAXII-Date-Added-Last seen; the next round
+	// starts after it.
+	HighWater time.Time `json:"high_water"`
+	// LastPoll is when the last page was fetched or failed; LastError the
+	// last round's error, empty after a round that ended well.
+	LastPoll  time.Time `json:"last_poll"`
+	LastError string    `json:"last_error,omitempty"`
+	// Added counts versions stored for the first time, Existing versions
+	// served again (already stored), Failed versions the node refused
+	// (the status's failures, such as a version conflict), Pages the pages
+	// stored.
+	Added    int64 `json:"added"`
+	Existing int64 `json:"existing"`
+	Failed   int64 `json:"failed"`
+	Pages    int64 `json:"pages"`
+	// LastFailure names the last object the node refused and why ("ID
+	// VERSION: message"), such as a version conflict.
+	LastFailure string `json:"last_failure,omitempty"`
+}
+
+// Feeds keeps the feeds a node follows and their positions. The secret of
+// a feed is never stored, only the name of the file that holds it.
+type Feeds interface {
+	// AddFeed stores a new feed, with its position. It fails, changing
+	// nothing, with ErrInvalid when Name, URL, Collection, Into or Member
+	// is empty, with ErrConflict when the name is taken, and with an
+	// error when Into or Member names no existing collection or member.
+	AddFeed(ctx context.Context, f Feed) error
+	// Feeds returns every feed ordered by name, each with its latest
+	// recorded position.
+	Feeds(ctx context.Context) ([]Feed, error)
+	// RecordPoll replaces the position of feed name; it is durable when
+	// RecordPoll returns (a restarted node resumes from it). ErrNotFound
+	// for an unknown feed.
+	RecordPoll(ctx context.Context, name string, p FeedPosition) error
+}

@@ -1,0 +1,142 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+func init() {
+	// TAXII feeds (internal/feed): a followed remote collection and its
+	// position, one row per feed. The secret stays in the file named by
+	// secret_file, never in the database. Times are text (see
+	// timeLayout; "" for the zero time), so that they read back exactly.
+	registerMigrations(migration{500, "taxii feeds", `
+CREATE TABLE feeds (
+	name         TEXT PRIMARY KEY,
+	url          TEXT NOT NULL,
+	collection   TEXT NOT NULL,
+	into_coll    TEXT NOT NULL REFERENCES collections(id),
+	member       TEXT NOT NULL REFERENCES members(id),
+	auth         TEXT NOT NULL,
+	username     TEXT NOT NULL,
+	secret_file  TEXT NOT NULL,
+	interval_ns  BIGINT NOT NULL,
+	created      TEXT NOT NULL,
+	added_after  TEXT NOT NULL,
+	next         TEXT NOT NULL,
+	high_water   TEXT NOT NULL,
+	last_poll    TEXT NOT NULL,
+	last_error   TEXT NOT NULL,
+	added        BIGINT NOT NULL,
+	existing     BIGINT NOT NULL,
+	failed       BIGINT NOT NULL,
+	pages        BIGINT NOT NULL,
+	last_failure TEXT NOT NULL
+);
+`})
+}
+
+var _ store.Feeds = (*Store)(nil)
+
+// fmtOptTime stores the zero time as "" so that it reads back as zero.
+func fmtOptTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return fmtTime(t)
+}
+
+func parseOptTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return parseTime(s)
+}
+
+// isForeignKey reports whether err is a foreign key violation (a row
+// naming a member, collection or set that doesn't exist).
+func isForeignKey(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
+// AddFeed implements [store.Feeds].
+func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
+	if f.Name == "" || f.URL == "" || f.Collection == "" || f.Into == "" || f.Member == "" {
+		return fmt.Errorf("couldn't add feed %q: name, url, collection, into and member are needed: %w", f.Name, store.ErrInvalid)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, username, secret_file, interval_ns, created,
+			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, int64(f.Interval), fmtTime(f.Created),
+			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure)
+		return err
+	})
+	switch {
+	case isUnique(err):
+		return fmt.Errorf("couldn't add feed %q: the name is taken: %w", f.Name, store.ErrConflict)
+	case isForeignKey(err):
+		return fmt.Errorf("couldn't add feed %q: collection %q or member %q: %w", f.Name, f.Into, f.Member, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("couldn't add feed %q: %w", f.Name, err)
+	}
+	return nil
+}
+
+// Feeds implements [store.Feeds].
+func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, url, collection, into_coll, member, auth, username, secret_file, interval_ns, created,
+		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure FROM feeds ORDER BY name COLLATE "C"`)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list feeds: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Feed
+	for rows.Next() {
+		var f store.Feed
+		var interval int64
+		var created, aa, hw, lp string
+		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &interval, &created,
+			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure); err != nil {
+			return nil, fmt.Errorf("couldn't list feeds: %w", err)
+		}
+		f.Interval = time.Duration(interval)
+		var errs [4]error
+		f.Created, errs[0] = parseTime(created)
+		f.AddedAfter, errs[1] = parseOptTime(aa)
+		f.HighWater, errs[2] = parseOptTime(hw)
+		f.LastPoll, errs[3] = parseOptTime(lp)
+		if err := errors.Join(errs[:]...); err != nil {
+			return nil, fmt.Errorf("couldn't read feed %s: %w", f.Name, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("couldn't list feeds: %w", err)
+	}
+	return out, nil
+}
+
+// RecordPoll implements [store.Feeds].
+func (s *Store) RecordPoll(ctx context.Context, name string, p store.FeedPosition) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE feeds SET added_after = $1, next = $2, high_water = $3, last_poll = $4, last_error = $5,
+			added = $6, existing = $7, failed = $8, pages = $9, last_failure = $10 WHERE name = $11`,
+			fmtOptTime(p.AddedAfter), p.Next, fmtOptTime(p.HighWater), fmtOptTime(p.LastPoll), p.LastError,
+			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, name)
+		if err != nil {
+			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, store.ErrNotFound)
+		}
+		return nil
+	})
+}

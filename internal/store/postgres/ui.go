@@ -1,0 +1,516 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// The web UI's indexes (migrations 310-311), written by [queueIndexes]
+// in the transaction that inserts an object version (Submit's write
+// batch), so that they can't lag behind the objects:
+//
+//   - ui_objects, one row per object version that has words, markings or
+//     a PDQ hash: the words of its name, description, pattern, value,
+//     hashes, aliases, labels, opinion and explanation as a tsvector
+//     (text search configuration 'simple': lower-cased words, no
+//     stemming, no stop words), its object_marking_refs, and its PDQ
+//     hash (hashes.PDQ of a file; the pattern of a "pdq" indicator; the
+//     first comparison of file:hashes.PDQ in a STIX pattern);
+//   - ui_refs, (referenced id, seq) for the source_ref and target_ref of
+//     relationships and the sighting_of_ref of sightings.
+//
+// The rows are built in Go rather than by triggers: an object whose
+// stored bytes are not JSON is simply not indexed (PostgreSQL 15 can't
+// test JSON validity without an exception block), and the SQL is plain
+// INSERTs that every PostgreSQL-compatible database runs.
+//
+// Full-text search differs from the SQLite store's FTS5 index in how
+// text is cut into words: PostgreSQL's parser keeps host names, IP
+// addresses, e-mail addresses, URLs and file paths whole
+// ("10.0.0.17" is one word, so "10.0.0" does not find it, where FTS5
+// finds the phrase 10 0 0), and it does not remove diacritics. In both,
+// every word of the query must occur; there is no prefix matching.
+// The column names differ from objects' so that the unqualified
+// [objectCols] stay unambiguous in joins.
+func init() {
+	registerMigrations(migration{310, "ui objects index", `
+CREATE TABLE ui_objects (
+	object_seq BIGINT PRIMARY KEY,
+	words      TSVECTOR NOT NULL,
+	markings   TEXT[] NOT NULL,
+	pdq_hash   TEXT
+);
+CREATE INDEX ui_objects_words ON ui_objects USING GIN (words);
+CREATE INDEX ui_objects_pdq ON ui_objects(object_seq) WHERE pdq_hash IS NOT NULL;
+`}, migration{311, "ui references", `
+CREATE TABLE ui_refs (
+	ref        TEXT NOT NULL,
+	object_seq BIGINT NOT NULL,
+	PRIMARY KEY (ref, object_seq)
+);
+`})
+}
+
+var _ store.UIQueries = (*Store)(nil)
+
+// maxIndexedText bounds the text of one object that full-text search
+// covers: a tsvector holds at most 1 MiB (256 KiB of distinct three-letter
+// words make 0.56 MiB), and the rest of a huge description adds little to
+// a search.
+const maxIndexedText = 256 << 10
+
+// textFields are the fields whose values the full-text index holds, in
+// the order the SQLite store concatenates them.
+var textFields = []string{"name", "description", "pattern", "value", "hashes", "aliases", "labels", "opinion", "explanation"}
+
+// uiIndex is what [uiRows] extracts from one object version.
+type uiIndex struct {
+	text     string
+	markings []string
+	pdq      string // "" when none
+	refs     []string
+	opinions []string // object_refs of an opinion
+}
+
+// extractIndex reads the indexed parts of o; ok is false when o.Raw is
+// not a JSON object (such a version is not indexed).
+func extractIndex(o store.Object) (ix uiIndex, ok bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(o.Raw, &m) != nil || m == nil {
+		return ix, false
+	}
+	str := func(k string) (string, bool) {
+		var s string
+		if v, found := m[k]; found && json.Unmarshal(v, &s) == nil && v[0] == '"' {
+			return s, true
+		}
+		return "", false
+	}
+	strs := func(k string) []string {
+		var out []string
+		var arr []json.RawMessage
+		if v, found := m[k]; !found || json.Unmarshal(v, &arr) != nil {
+			return nil
+		}
+		for _, e := range arr {
+			var s string
+			if len(e) > 0 && e[0] == '"' && json.Unmarshal(e, &s) == nil {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	var parts []string
+	for _, k := range textFields {
+		v, found := m[k]
+		if !found || string(v) == "null" {
+			continue
+		}
+		if s, isStr := str(k); isStr {
+			parts = append(parts, s)
+		} else {
+			parts = append(parts, string(v)) // arrays and objects as JSON text
+		}
+	}
+	ix.text = searchText(strings.Join(parts, " "), maxIndexedText)
+	ix.markings = strs("object_marking_refs")
+	switch o.Type {
+	case "file", "indicator":
+		ix.pdq = pdqOf(m, str)
+	case "relationship", "sighting":
+		for _, k := range []string{"source_ref", "target_ref", "sighting_of_ref"} {
+			if s, isStr := str(k); isStr {
+				ix.refs = append(ix.refs, s)
+			}
+		}
+	case "opinion":
+		ix.opinions = strs("object_refs")
+	}
+	return ix, true
+}
+
+// pdqOf returns the PDQ hash text an object carries, by the SQLite
+// store's rules: hashes.PDQ, else the pattern of a "pdq" indicator, else
+// the 64 characters after the first "hashes.PDQ = '" of a pattern.
+func pdqOf(m map[string]json.RawMessage, str func(string) (string, bool)) string {
+	var hashes map[string]json.RawMessage
+	if v, ok := m["hashes"]; ok && json.Unmarshal(v, &hashes) == nil {
+		var h string
+		if v, ok := hashes["PDQ"]; ok && len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &h) == nil {
+			return h
+		}
+	}
+	pattern, ok := str("pattern")
+	if !ok {
+		return ""
+	}
+	if pt, _ := str("pattern_type"); pt == "pdq" {
+		return pattern
+	}
+	const cmp = "hashes.PDQ = '"
+	if i := strings.Index(pattern, cmp); i >= 0 {
+		h := pattern[i+len(cmp):]
+		if len(h) > 64 {
+			h = h[:64]
+		}
+		return h
+	}
+	return ""
+}
+
+// searchText makes s storable as PostgreSQL text and bounded to max
+// bytes: control characters (PostgreSQL text can't hold NUL) and invalid
+// UTF-8 become spaces, which separate words anyway.
+func searchText(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, " "))
+	if len(s) > max {
+		s = strings.ToValidUTF8(s[:max], "")
+	}
+	return s
+}
+
+// queueIndexes queues on b, Submit's write batch, the UI and opinion
+// index rows of the new versions objs (Seq, Collection, ID, Type and Raw
+// set): at most three statements whatever the number of versions, and
+// none when no version has anything to index.
+func queueIndexes(b *pgx.Batch, objs []store.Object) {
+	var (
+		seqs, refSeqs          []int64
+		words, marks           []string
+		pdqs                   []*string
+		refs                   []string
+		opRefs, opColls, opIDs []string
+	)
+	for _, o := range objs {
+		ix, ok := extractIndex(o)
+		if !ok {
+			continue
+		}
+		if ix.text != "" || len(ix.markings) > 0 || ix.pdq != "" {
+			seqs = append(seqs, o.Seq)
+			words = append(words, ix.text)
+			ms := make([]string, len(ix.markings))
+			for i, m := range ix.markings {
+				ms[i] = searchText(m, len(m))
+			}
+			mj, _ := json.Marshal(ms) // a []string always marshals
+			marks = append(marks, string(mj))
+			var p *string
+			if ix.pdq != "" {
+				h := searchText(ix.pdq, len(ix.pdq))
+				p = &h
+			}
+			pdqs = append(pdqs, p)
+		}
+		for _, r := range ix.refs {
+			refs, refSeqs = append(refs, searchText(r, len(r))), append(refSeqs, o.Seq)
+		}
+		for _, r := range ix.opinions {
+			opRefs, opColls, opIDs = append(opRefs, searchText(r, len(r))), append(opColls, o.Collection), append(opIDs, o.ID)
+		}
+	}
+	if len(seqs) > 0 {
+		b.Queue(`INSERT INTO ui_objects(object_seq, words, markings, pdq_hash)
+SELECT u.seq, to_tsvector('simple', u.words), ARRAY(SELECT jsonb_array_elements_text(u.marks::jsonb)), u.pdq
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(seq, words, marks, pdq)
+ON CONFLICT (object_seq) DO NOTHING`, seqs, words, marks, pdqs)
+	}
+	if len(refs) > 0 {
+		b.Queue(`INSERT INTO ui_refs(ref, object_seq) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING`, refs, refSeqs)
+	}
+	if len(opRefs) > 0 {
+		b.Queue(`INSERT INTO opinion_refs(object_ref, collection, opinion_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+ON CONFLICT DO NOTHING`, opRefs, opColls, opIDs)
+	}
+}
+
+// SearchText returns the text that [Store.BrowseObjects] and
+// [Store.TextObjects] give plainto_tsquery for what an analyst typed, or
+// "" when it holds no letter or digit (such a search finds nothing).
+// Whatever the input, the query it makes is valid: plainto_tsquery reads
+// no operators.
+func SearchText(s string) string {
+	s = searchText(s, maxIndexedText)
+	if !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
+		return ""
+	}
+	return s
+}
+
+// args collects positional query arguments.
+type args []any
+
+// add appends v and returns its placeholder.
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// BrowseObjects returns one page of b: latest versions only, in seq
+// order, keyset-paged (see [store.Browse]). An unknown collection is an
+// empty page; b.Limit outside 1..[store.MaxBrowseLimit] is ErrInvalid.
+func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.BrowsePage, error) {
+	if b.Limit < 1 || b.Limit > store.MaxBrowseLimit || b.After < 0 || b.Before < 0 || (b.After > 0 && b.Before > 0) {
+		return store.BrowsePage{}, fmt.Errorf("couldn't browse objects: limit %d, after %d, before %d: %w", b.Limit, b.After, b.Before, store.ErrInvalid)
+	}
+	text := ""
+	if strings.TrimSpace(b.Text) != "" {
+		if text = SearchText(b.Text); text == "" {
+			return store.BrowsePage{}, nil
+		}
+	}
+	var a args
+	where := browseFilter(&a, b, text)
+	var p store.BrowsePage
+	desc := b.Before > 0
+	q := `SELECT ` + objectCols + ` FROM objects o WHERE ` + where
+	pa := append(args(nil), a...)
+	if desc {
+		q += ` AND o.seq < ` + pa.add(b.Before) + ` ORDER BY o.seq DESC LIMIT ` + pa.add(b.Limit+1)
+	} else {
+		q += ` AND o.seq > ` + pa.add(b.After) + ` ORDER BY o.seq LIMIT ` + pa.add(b.Limit+1)
+	}
+	objs, err := s.queryObjectList(ctx, q, pa...)
+	if err != nil {
+		return p, fmt.Errorf("couldn't browse objects: %w", err)
+	}
+	more := len(objs) > b.Limit
+	if more {
+		objs = objs[:b.Limit]
+	}
+	if desc {
+		for i, j := 0, len(objs)-1; i < j; i, j = i+1, j-1 {
+			objs[i], objs[j] = objs[j], objs[i]
+		}
+		p.HasPrev = more
+		p.HasNext = true // the cursor itself came from a later object
+	} else {
+		p.HasNext = more
+		if b.After > 0 {
+			// One probe for an earlier match.
+			pa := append(args(nil), a...)
+			var one int
+			err := s.pool.QueryRow(ctx, `SELECT 1 FROM objects o WHERE `+where+` AND o.seq <= `+pa.add(b.After)+` ORDER BY o.seq DESC LIMIT 1`, pa...).Scan(&one)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return p, fmt.Errorf("couldn't browse objects: %w", err)
+			}
+			p.HasPrev = err == nil
+		}
+	}
+	p.Objects = objs
+	return p, nil
+}
+
+// browseFilter returns b's conditions on objects o (and its ui_objects
+// row), adding their arguments to a.
+func browseFilter(a *args, b store.Browse, text string) string {
+	var w strings.Builder
+	w.WriteString(`o.collection = ` + a.add(b.Collection) + ` AND o.is_last`)
+	if len(b.Types) > 0 {
+		w.WriteString(` AND o.type = ANY(` + a.add(b.Types) + `::text[])`)
+	}
+	if len(b.Creators) > 0 {
+		w.WriteString(` AND o.member = ANY(` + a.add(b.Creators) + `::text[])`)
+	}
+	if !b.From.IsZero() {
+		w.WriteString(` AND o.date_added >= ` + a.add(fmtTime(b.From)))
+	}
+	if !b.To.IsZero() {
+		w.WriteString(` AND o.date_added < ` + a.add(fmtTime(b.To)))
+	}
+	if len(b.Markings) > 0 || text != "" {
+		w.WriteString(` AND EXISTS (SELECT 1 FROM ui_objects u WHERE u.object_seq = o.seq`)
+		if len(b.Markings) > 0 {
+			w.WriteString(` AND u.markings && ` + a.add(b.Markings) + `::text[]`)
+		}
+		if text != "" {
+			w.WriteString(` AND u.words @@ plainto_tsquery('simple', ` + a.add(text) + `)`)
+		}
+		w.WriteString(`)`)
+	}
+	return w.String()
+}
+
+// queryObjectList runs q, which selects [objectCols] from objects o.
+func (s *Store) queryObjectList(ctx context.Context, q string, a ...any) ([]store.Object, error) {
+	rows, err := s.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Object
+	for rows.Next() {
+		o, err := scanObject(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// CollectionStats returns the counts and latest addition of each of the
+// given collections that holds objects, in one query, ordered by
+// collection id.
+func (s *Store) CollectionStats(ctx context.Context, collections []string) ([]store.CollectionStats, error) {
+	if len(collections) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT collection, count(*) FILTER (WHERE is_last), count(*), max(date_added) FROM objects
+WHERE collection = ANY($1::text[]) GROUP BY collection ORDER BY collection COLLATE "C"`, collections)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't count objects: %w", err)
+	}
+	defer rows.Close()
+	var out []store.CollectionStats
+	for rows.Next() {
+		var c store.CollectionStats
+		var last string
+		if err := rows.Scan(&c.Collection, &c.Objects, &c.Versions, &last); err != nil {
+			return nil, fmt.Errorf("couldn't count objects: %w", err)
+		}
+		if c.LastAdded, err = parseTime(last); err != nil {
+			return nil, fmt.Errorf("couldn't count objects: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("couldn't count objects: %w", err)
+	}
+	return out, nil
+}
+
+// RecentObjects returns the limit most recently added object versions in
+// the given collections, newest first.
+func (s *Store) RecentObjects(ctx context.Context, collections []string, limit int) ([]store.Object, error) {
+	if len(collections) == 0 || limit < 1 {
+		return nil, nil
+	}
+	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.collection = ANY($1::text[])
+ORDER BY o.seq DESC LIMIT $2`, collections, limit)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read recent objects: %w", err)
+	}
+	return out, nil
+}
+
+// ObjectVersions returns every stored version of the object id in the
+// given collections, oldest version first.
+func (s *Store) ObjectVersions(ctx context.Context, collections []string, id string) ([]store.Object, error) {
+	if len(collections) == 0 {
+		return nil, nil
+	}
+	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.object_id = $1 AND o.collection = ANY($2::text[])
+ORDER BY o.version, o.seq`, id, collections)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the versions of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// LatestObjects returns the latest version of each of ids found in the
+// given collections (one row per collection holding it), in seq order.
+func (s *Store) LatestObjects(ctx context.Context, collections, ids []string) ([]store.Object, error) {
+	if len(collections) == 0 || len(ids) == 0 {
+		return nil, nil
+	}
+	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.object_id = ANY($1::text[])
+AND o.collection = ANY($2::text[]) AND o.is_last ORDER BY o.seq`, ids, collections)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read objects: %w", err)
+	}
+	return out, nil
+}
+
+// Referencing returns the latest versions of the relationships and
+// sightings in the given collections that name id as source_ref,
+// target_ref or sighting_of_ref, at most limit, in seq order.
+func (s *Store) Referencing(ctx context.Context, collections []string, id string, limit int) ([]store.Object, error) {
+	if len(collections) == 0 || limit < 1 {
+		return nil, nil
+	}
+	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT object_seq FROM ui_refs WHERE ref = $1)
+AND o.collection = ANY($2::text[]) AND o.is_last ORDER BY o.seq LIMIT $3`, id, collections, limit)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the references to %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// TextObjects returns the latest versions, in the given collections, of
+// the objects whose indexed text holds every word of text (see
+// [SearchText]), at most limit, in seq order. Callers that want an exact
+// value check the candidates themselves.
+func (s *Store) TextObjects(ctx context.Context, collections []string, text string, limit int) ([]store.Object, error) {
+	text = SearchText(text)
+	if len(collections) == 0 || limit < 1 || text == "" {
+		return nil, nil
+	}
+	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o
+WHERE o.seq IN (SELECT object_seq FROM ui_objects WHERE words @@ plainto_tsquery('simple', $1))
+AND o.collection = ANY($2::text[]) AND o.is_last ORDER BY o.seq LIMIT $3`, text, collections, limit)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't search: %w", err)
+	}
+	return out, nil
+}
+
+// PDQObjects returns the latest versions, in the given collections, of
+// the objects that carry a PDQ hash, each with the hash's text (as
+// stored: callers parse it), at most [store.MaxPDQCandidates], in seq order.
+func (s *Store) PDQObjects(ctx context.Context, collections []string) ([]store.Object, []string, error) {
+	if len(collections) == 0 {
+		return nil, nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+objectCols+`, u.pdq_hash FROM ui_objects u JOIN objects o ON o.seq = u.object_seq
+WHERE u.pdq_hash IS NOT NULL AND o.collection = ANY($1::text[]) AND o.is_last ORDER BY o.seq LIMIT $2`, collections, store.MaxPDQCandidates)
+	if err != nil {
+		return nil, nil, fmt.Errorf("couldn't read pdq objects: %w", err)
+	}
+	defer rows.Close()
+	var objs []store.Object
+	var hashes []string
+	for rows.Next() {
+		var h string
+		o, err := scanObject(rows, &h)
+		if err != nil {
+			return nil, nil, fmt.Errorf("couldn't read pdq objects: %w", err)
+		}
+		objs, hashes = append(objs, o), append(hashes, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("couldn't read pdq objects: %w", err)
+	}
+	return objs, hashes, nil
+}
+
+// LatestCheckpointTime returns the size of the newest signed checkpoint
+// and when it was stored; ErrNotFound before the first.
+func (s *Store) LatestCheckpointTime(ctx context.Context) (int64, time.Time, error) {
+	var size int64
+	var created string
+	err := s.pool.QueryRow(ctx, `SELECT size, created FROM log_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&size, &created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, time.Time{}, fmt.Errorf("couldn't read the latest checkpoint: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("couldn't read the latest checkpoint: %w", err)
+	}
+	t, err := parseTime(created)
+	return size, t, err
+}

@@ -1,0 +1,333 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// webStore is a store with members a and b, collections c1 (both) and c2
+// (b only), and n indicators in c1 whose names number them.
+func webStore(t testing.TB, n int) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s := openTest(t, testURL(t), Options{})
+	for _, m := range []string{"identity--a", "identity--b"} {
+		if err := s.AddMember(ctx, store.Member{ID: m, Name: m, Identity: []byte("{}")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []store.Collection{
+		{ID: "c1", Title: "c1", Readers: []string{"identity--a", "identity--b"}, Writers: []string{"identity--a", "identity--b"}},
+		{ID: "c2", Title: "c2", Readers: []string{"identity--b"}, Writers: []string{"identity--b"}},
+	} {
+		if err := s.AddCollection(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2026, 9, 15, 12, 0, 0, 0, time.UTC)
+	var items []store.Item
+	flush := func(coll, member string) {
+		if len(items) == 0 {
+			return
+		}
+		if _, err := s.Submit(ctx, store.Submission{StatusID: fmt.Sprint("st-", coll, len(items), items[0].Object.ID), Collection: coll, Member: member, Received: t0, Items: items}); err != nil {
+			t.Fatal(err)
+		}
+		items = nil
+	}
+	add := func(id, typ, raw string) {
+		items = append(items, store.Item{
+			Object: store.Object{ID: id, Type: typ, SpecVersion: "2.1", Version: t0, Signed: true, Raw: []byte(raw)},
+			Salt:   make([]byte, 32),
+			Entry:  func(store.Object) ([]byte, error) { return []byte(raw), nil },
+		})
+	}
+	for i := range n {
+		member := "identity--a"
+		if i%2 == 1 {
+			member = "identity--b"
+		}
+		marking := `"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"`
+		if i%3 == 0 {
+			marking = `"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"`
+		}
+		id := fmt.Sprintf("indicator--%08d", i)
+		add(id, "indicator", fmt.Sprintf(`{"id":%q,"name":"number %d","object_marking_refs":[%s],"pattern":"[ipv4-addr:value = '10.0.%d.%d']","type":"indicator"}`, id, i, marking, i/256, i%256))
+		if len(items) == 500 || i == n-1 {
+			flush("c1", member)
+		}
+	}
+	add("relationship--r", "relationship", `{"id":"relationship--r","relationship_type":"indicates","source_ref":"indicator--00000001","target_ref":"malware--m","type":"relationship"}`)
+	add("file--f", "file", `{"hashes":{"PDQ":"f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"},"id":"file--f","type":"file"}`)
+	add("indicator--pdq", "indicator", `{"id":"indicator--pdq","pattern":"0000f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22","pattern_type":"pdq","type":"indicator"}`)
+	flush("c1", "identity--a")
+	add("indicator--secret", "indicator", `{"id":"indicator--secret","name":"hidden secret","pattern":"[ipv4-addr:value = '10.0.0.1']","type":"indicator"}`)
+	flush("c2", "identity--b")
+	return s
+}
+
+func TestBrowseObjectsPaging(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 25)
+	for _, tc := range []struct {
+		name  string
+		b     store.Browse
+		total int
+	}{
+		// 25 numbered indicators and the PDQ one.
+		{"type", store.Browse{Collection: "c1", Types: []string{"indicator"}, Limit: 10}, 26},
+		// The same pages through the full-text index.
+		{"text", store.Browse{Collection: "c1", Text: "number", Limit: 10}, 25},
+		{"text and marking", store.Browse{Collection: "c1", Text: "ipv4-addr", Markings: []string{"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"}, Limit: 4}, 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := tc.b
+			var seen []string
+			var pages []store.BrowsePage
+			for {
+				p, err := s.BrowseObjects(ctx, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pages = append(pages, p)
+				for i, o := range p.Objects {
+					seen = append(seen, o.ID)
+					if i > 0 && p.Objects[i-1].Seq >= o.Seq {
+						t.Fatalf("page not in seq order")
+					}
+				}
+				if !p.HasNext {
+					break
+				}
+				b.After = p.Objects[len(p.Objects)-1].Seq
+			}
+			wantPages := (tc.total + tc.b.Limit - 1) / tc.b.Limit
+			if len(seen) != tc.total || len(pages) != wantPages || pages[0].HasPrev {
+				t.Fatalf("got %d objects in %d pages (%v), want %d in %d", len(seen), len(pages), seen, tc.total, wantPages)
+			}
+			for i, p := range pages[1:] {
+				if !p.HasPrev {
+					t.Errorf("page %d: no HasPrev", i+1)
+				}
+			}
+			// Back from the last page: the one before it again.
+			last, prev := pages[len(pages)-1], pages[len(pages)-2]
+			b.After, b.Before = 0, last.Objects[0].Seq
+			p, err := s.BrowseObjects(ctx, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Objects) != len(prev.Objects) || p.Objects[0].ID != prev.Objects[0].ID || p.HasPrev != (len(pages) > 2) || !p.HasNext {
+				t.Fatalf("prev page: %d objects from %s, prev %v next %v", len(p.Objects), p.Objects[0].ID, p.HasPrev, p.HasNext)
+			}
+		})
+	}
+}
+
+func TestBrowseObjectsFilters(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 30)
+	count := func(b store.Browse) []string {
+		t.Helper()
+		b.Limit = 100
+		p, err := s.BrowseObjects(ctx, b)
+		if err != nil {
+			t.Fatalf("%+v: %v", b, err)
+		}
+		var ids []string
+		for _, o := range p.Objects {
+			ids = append(ids, o.ID)
+		}
+		return ids
+	}
+	for _, tc := range []struct {
+		name string
+		b    store.Browse
+		want int
+	}{
+		{"all", store.Browse{Collection: "c1"}, 33},
+		{"type", store.Browse{Collection: "c1", Types: []string{"relationship", "file"}}, 2},
+		{"creator b", store.Browse{Collection: "c1", Creators: []string{"identity--b"}}, 30}, // the indicators' batch was b's
+		{"creator a", store.Browse{Collection: "c1", Creators: []string{"identity--a"}}, 3},
+		{"red", store.Browse{Collection: "c1", Markings: []string{"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}}, 10},
+		{"text", store.Browse{Collection: "c1", Text: "number 7"}, 1},
+		{"text any case", store.Browse{Collection: "c1", Text: "NUMBER 7"}, 1},
+		{"every word must occur", store.Browse{Collection: "c1", Text: "number 7 nothing"}, 0},
+		{"ip", store.Browse{Collection: "c1", Text: "10.0.0.17"}, 1},
+		{"hash in an object", store.Browse{Collection: "c1", Text: "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"}, 1},
+		{"other collection", store.Browse{Collection: "c2", Text: "10.0.0.1"}, 1},
+		{"hidden text not in c1", store.Browse{Collection: "c1", Text: "secret"}, 0},
+		{"syntax", store.Browse{Collection: "c1", Text: `" OR * NEAR(`}, 0},
+		{"operators are words", store.Browse{Collection: "c1", Text: `number & !7 | 8`}, 0},
+		{"no word", store.Browse{Collection: "c1", Text: `* ( )`}, 0},
+		{"nul", store.Browse{Collection: "c1", Text: "number\x007"}, 1},
+		{"future", store.Browse{Collection: "c1", From: time.Now().Add(time.Hour)}, 0},
+		{"past", store.Browse{Collection: "c1", From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)}, 33},
+		{"unknown collection", store.Browse{Collection: "nope"}, 0},
+	} {
+		if got := count(tc.b); len(got) != tc.want {
+			t.Errorf("%s: %d objects %v, want %d", tc.name, len(got), got, tc.want)
+		}
+	}
+	for _, b := range []store.Browse{
+		{Collection: "c1", Limit: 0},
+		{Collection: "c1", Limit: store.MaxBrowseLimit + 1},
+		{Collection: "c1", Limit: 10, After: 3, Before: 5},
+	} {
+		if _, err := s.BrowseObjects(ctx, b); err == nil {
+			t.Errorf("%+v: no error", b)
+		}
+	}
+}
+
+func TestWebLookups(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 3)
+	refs, err := s.Referencing(ctx, []string{"c1"}, "indicator--00000001", 10)
+	if err != nil || len(refs) != 1 || refs[0].ID != "relationship--r" {
+		t.Fatalf("Referencing: %v %v", refs, err)
+	}
+	if refs, err := s.Referencing(ctx, []string{"c2"}, "indicator--00000001", 10); err != nil || len(refs) != 0 {
+		t.Fatalf("Referencing in c2: %v %v", refs, err)
+	}
+	objs, hashes, err := s.PDQObjects(ctx, []string{"c1"})
+	if err != nil || len(objs) != 2 || hashes[0] != "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" || hashes[1] != "0000f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" ||
+		objs[0].ID != "file--f" || objs[1].ID != "indicator--pdq" {
+		t.Fatalf("PDQObjects: %v %v %v", objs, hashes, err)
+	}
+	got, err := s.TextObjects(ctx, []string{"c1"}, "10.0.0.1", 10)
+	if err != nil || len(got) != 1 || got[0].ID != "indicator--00000001" {
+		t.Fatalf("TextObjects in c1: %v %v", got, err)
+	}
+	got, err = s.TextObjects(ctx, []string{"c1", "c2"}, "10.0.0.1", 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("TextObjects in c1, c2: %v %v", got, err)
+	}
+	st, err := s.CollectionStats(ctx, []string{"c1", "c2", "nope"})
+	if err != nil || len(st) != 2 || st[0].Collection != "c1" || st[0].Objects != 6 || st[0].Versions != 6 || st[1].Objects != 1 || st[0].LastAdded.IsZero() {
+		t.Fatalf("CollectionStats: %+v %v", st, err)
+	}
+	rec, err := s.RecentObjects(ctx, []string{"c1"}, 2)
+	if err != nil || len(rec) != 2 || rec[0].ID != "indicator--pdq" || rec[1].ID != "file--f" {
+		t.Fatalf("RecentObjects: %d objects, %v", len(rec), err)
+	}
+	vs, err := s.ObjectVersions(ctx, []string{"c1"}, "indicator--00000002")
+	if err != nil || len(vs) != 1 || len(vs[0].Salt) != 32 {
+		t.Fatalf("ObjectVersions: %v %v", vs, err)
+	}
+	lo, err := s.LatestObjects(ctx, []string{"c1"}, []string{"indicator--00000002", "file--f", "indicator--secret"})
+	if err != nil || len(lo) != 2 {
+		t.Fatalf("LatestObjects: %v %v", lo, err)
+	}
+	if _, _, err := s.LatestCheckpointTime(ctx); err == nil {
+		t.Fatal("LatestCheckpointTime before any checkpoint: no error")
+	}
+}
+
+// TestWebVersions: a new version replaces the old one in the UI's
+// latest-only views, and the old one stays in ObjectVersions.
+func TestWebVersions(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 1)
+	t1 := time.Date(2026, 9, 16, 12, 0, 0, 0, time.UTC)
+	raw := `{"id":"indicator--00000000","name":"renamed","type":"indicator"}`
+	if _, err := s.Submit(ctx, store.Submission{StatusID: "v2", Collection: "c1", Member: "identity--a", Received: t1,
+		Items: []store.Item{{Object: store.Object{ID: "indicator--00000000", Type: "indicator", SpecVersion: "2.1", Version: t1, Signed: true, Raw: []byte(raw)},
+			Salt: make([]byte, 32), Entry: func(store.Object) ([]byte, error) { return []byte(raw), nil }}}}); err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]int{"renamed": 1, "number 0": 0} {
+		if got, err := s.TextObjects(ctx, []string{"c1"}, text, 10); err != nil || len(got) != want {
+			t.Errorf("TextObjects(%q) = %d objects (%v), want %d", text, len(got), err, want)
+		}
+	}
+	vs, err := s.ObjectVersions(ctx, []string{"c1"}, "indicator--00000000")
+	if err != nil || len(vs) != 2 || !vs[0].Version.Before(vs[1].Version) {
+		t.Fatalf("ObjectVersions: %v %v", vs, err)
+	}
+	st, err := s.CollectionStats(ctx, []string{"c1"})
+	if err != nil || len(st) != 1 || st[0].Objects != 4 || st[0].Versions != 5 {
+		t.Fatalf("CollectionStats: %+v %v", st, err)
+	}
+}
+
+func TestExtractIndex(t *testing.T) {
+	for _, tc := range []struct {
+		name, typ, raw string
+		ok             bool
+		want           uiIndex
+	}{
+		{"not json", "indicator", `not JSON`, false, uiIndex{}},
+		{"not an object", "indicator", `[1]`, false, uiIndex{}},
+		{"text fields in order", "indicator", `{"description":"d","labels":["x","y"],"name":"n","pattern":"p","hashes":{"MD5":"ab"}}`, true,
+			uiIndex{text: `n d p {"MD5":"ab"} ["x","y"]`}},
+		{"control characters", "note", `{"name":"a\u0000b\tc"}`, true, uiIndex{text: "a b c"}},
+		{"markings", "indicator", `{"object_marking_refs":["m1",7,"m2"]}`, true, uiIndex{markings: []string{"m1", "m2"}}},
+		{"pdq file", "file", `{"hashes":{"PDQ":"abc"}}`, true, uiIndex{text: `{"PDQ":"abc"}`, pdq: "abc"}},
+		{"pdq indicator", "indicator", `{"pattern":"00ff","pattern_type":"pdq"}`, true, uiIndex{text: "00ff", pdq: "00ff"}},
+		{"pdq in a pattern", "indicator", `{"pattern":"[file:hashes.PDQ = '` + strings.Repeat("a", 64) + `']"}`, true,
+			uiIndex{text: "[file:hashes.PDQ = '" + strings.Repeat("a", 64) + "']", pdq: strings.Repeat("a", 64)}},
+		{"no pdq for other types", "note", `{"hashes":{"PDQ":"abc"}}`, true, uiIndex{text: `{"PDQ":"abc"}`}},
+		{"relationship", "relationship", `{"source_ref":"a","target_ref":"b","x_ref":"c"}`, true, uiIndex{refs: []string{"a", "b"}}},
+		{"sighting", "sighting", `{"sighting_of_ref":"a"}`, true, uiIndex{refs: []string{"a"}}},
+		{"opinion", "opinion", `{"opinion":"agree","object_refs":["a",1,"b"]}`, true, uiIndex{text: "agree", opinions: []string{"a", "b"}}},
+	} {
+		got, ok := extractIndex(store.Object{Type: tc.typ, Raw: []byte(tc.raw)})
+		if ok != tc.ok || fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tc.want) {
+			t.Errorf("%s: extractIndex = %q, %v; want %q, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+	long := `{"description":"` + strings.Repeat("é", maxIndexedText) + `"}`
+	if got, _ := extractIndex(store.Object{Type: "note", Raw: []byte(long)}); len(got.text) > maxIndexedText || !strings.HasPrefix(got.text, "éé") || strings.ContainsRune(got.text, '\uFFFD') {
+		t.Errorf("long text: %d bytes", len(got.text))
+	}
+}
+
+// FuzzSearchText: whatever an analyst types, the browse never fails.
+func FuzzSearchText(f *testing.F) {
+	for _, s := range []string{"evil.example", `" OR * NEAR(`, "a\"b", "^x", "col:val", "-x +y", "AND OR NOT", "\x00", "a & !b | c <-> d", "'x':*", "\xff\xfe"} {
+		f.Add(s)
+	}
+	s := webStore(f, 3)
+	f.Fuzz(func(t *testing.T, text string) {
+		if _, err := s.BrowseObjects(context.Background(), store.Browse{Collection: "c1", Text: text, Limit: 5}); err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		if _, err := s.TextObjects(context.Background(), []string{"c1"}, text, 5); err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+	})
+}
+
+// TestSearchLargeText: an object whose text is far over what a tsvector
+// holds is stored, and the words of its first maxIndexedText bytes are
+// found.
+func TestSearchLargeText(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 0)
+	// Distinct three-character words: the largest tsvector per byte.
+	const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+	var b strings.Builder
+	b.WriteString("firstword ")
+	for i := 0; b.Len() < 2*maxIndexedText; i++ {
+		b.WriteString(string([]byte{alnum[i/1296%36], alnum[i/36%36], alnum[i%36], ' '}))
+	}
+	b.WriteString("lastword")
+	raw := fmt.Sprintf(`{"description":%q,"id":"note--big","type":"note"}`, b.String())
+	t0 := time.Date(2026, 9, 16, 12, 0, 0, 0, time.UTC)
+	if _, err := s.Submit(ctx, store.Submission{StatusID: "big", Collection: "c1", Member: "identity--a", Received: t0,
+		Items: []store.Item{{Object: store.Object{ID: "note--big", Type: "note", SpecVersion: "2.1", Version: t0, Signed: true, Raw: []byte(raw)},
+			Salt: make([]byte, 32), Entry: func(store.Object) ([]byte, error) { return []byte("{}"), nil }}}}); err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]int{"firstword": 1, "firstword aaa": 1, "lastword": 0} {
+		if got, err := s.TextObjects(ctx, []string{"c1"}, text, 10); err != nil || len(got) != want {
+			t.Errorf("TextObjects(%q) = %d objects (%v), want %d", text, len(got), err, want)
+		}
+	}
+}

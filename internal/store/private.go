@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// PrivateSource says where a private set's values come from.
+type PrivateSource string
+
+// Sources of a private set's values.
+const (
+	// PrivateSourceCollection: the equality values of the provider's
+	// indicators in the collection, kept up to date.
+	PrivateSourceCollection PrivateSource = "collection"
+	// PrivateSourceValues: a fixed list of values given at publication.
+	PrivateSourceValues PrivateSource = "values"
+)
+
+// ErrBudgetSpent is returned by [PrivateSets.SpendPrivateBudget] when a
+// reader has no query budget left for the set.
+var ErrBudgetSpent = errors.New("query budget spent")
+
+// PrivateSet is a stored private set without its tags.
+type PrivateSet struct {
+	ID         string
+	Member     string
+	Collection string
+	// Source is [PrivateSourceCollection] or [PrivateSourceValues].
+	Source PrivateSource
+	Suite  string
+	// PrivateKey is the OPRF private key: a secret, never to be logged.
+	PrivateKey []byte
+	PublicKey  []byte
+	// KeyLogIndex is the index of the log entry committing PublicKey.
+	KeyLogIndex int64
+	Created     time.Time
+	// Cursor is the Seq of the last collection object the set has taken
+	// into account.
+	Cursor int64
+	// Size is the number of tags.
+	Size int
+}
+
+// PrivateTag is one tag of a set and, for sets built from a collection,
+// the canonical line it is the tag of.
+type PrivateTag struct {
+	Tag  []byte
+	Line string
+}
+
+// IndicatorValues are the canonical lines of one indicator's latest
+// version; no lines means the indicator no longer contributes (revoked,
+// expired, or with no equality values).
+type IndicatorValues struct {
+	IndicatorID string
+	Lines       []string
+	// Expires is the indicator's valid_until (zero: never); see
+	// [PrivateSets.ExpirePrivateIndicators].
+	Expires time.Time
+}
+
+// NewPrivateSet is what [PrivateSets.CreatePrivateSet] writes.
+type NewPrivateSet struct {
+	Set PrivateSet
+	// Tags are the set's tags (with their lines for collection sets).
+	Tags []PrivateTag
+	// Indicators map indicator ids to their lines (collection sets).
+	Indicators []IndicatorValues
+	// KeyEntry is the leaf of the log entry committing the public key,
+	// given the entry's index and received time (which it must contain).
+	// It is called inside the transaction and must not do I/O.
+	KeyEntry func(index int64, received time.Time) ([]byte, error)
+	// Salt is the key entry's commitment salt (its opening is the salt,
+	// the set id, collection and member, served to the set's readers).
+	Salt []byte
+	// Version is the key entry's version (the set's creation time).
+	Version time.Time
+}
+
+// PrivateSets keeps OPRF private sets (package private,
+// internal/node/private*.go): each set's key, its tags, the provider's
+// indicator lines a collection set was built from, and every reader's
+// spent query budget.
+//
+// What is stored, and what never is: a set's OPRF private key (the node
+// evaluates on the provider's behalf, so it must hold it; it is a secret
+// like node.key), the tags, and for sets built from a collection the
+// canonical "type:value" lines of the provider's own indicators so that
+// the set can follow revocations. A querier's blinded elements, the
+// evaluated elements and which of its values matched are never written:
+// the only trace of a query is the per-(set, reader) counter of elements
+// evaluated, with no timestamp.
+type PrivateSets interface {
+	// CreatePrivateSet stores a new set, its tags and indicator lines, and
+	// appends the log entry that commits its public key (kind OPRF key,
+	// built by n.KeyEntry), in one transaction; the returned set has
+	// KeyLogIndex and Size assigned. The entry's opening is n.Salt, the
+	// set's collection, id (as ObjectID) and member, and n.Version. It
+	// fails, changing nothing, with ErrInvalid when the id, either key or
+	// KeyEntry is missing, ErrConflict for a taken id and ErrNotFound for
+	// an unknown collection.
+	CreatePrivateSet(ctx context.Context, n NewPrivateSet) (PrivateSet, error)
+	// PrivateSet returns one set, with its Size (ErrNotFound).
+	PrivateSet(ctx context.Context, id string) (PrivateSet, error)
+	// PrivateSets returns every set, oldest (by Created) first.
+	PrivateSets(ctx context.Context) ([]PrivateSet, error)
+	// PrivateSetTags returns the set's tags in ascending byte order
+	// (none for an unknown set).
+	PrivateSetTags(ctx context.Context, id string) ([][]byte, error)
+	// PrivateSetTagsAfter returns up to limit tags of set id greater than
+	// after (nil: from the first), in ascending byte order: one page of
+	// the set's tags, so that a caller can send a large set in bounded
+	// memory, with no read transaction open between pages.
+	PrivateSetTagsAfter(ctx context.Context, id string, after []byte, limit int) ([][]byte, error)
+	// PrivateSetLines returns, for a collection set, the lines that
+	// already have a tag, with their tags, so that only new lines need an
+	// OPRF evaluation.
+	PrivateSetLines(ctx context.Context, id string) (map[string][]byte, error)
+	// UpdatePrivateSet replaces the lines of the given indicators (an
+	// indicator with no lines is removed), adds the tags of new lines
+	// (newTags, with their lines), removes the tags of lines no indicator
+	// holds any more, and moves the set's cursor to toCursor, in one
+	// transaction. It fails with ErrConflict, changing nothing, if the
+	// stored cursor is not fromCursor (another update ran first), and
+	// with ErrNotFound for an unknown set.
+	UpdatePrivateSet(ctx context.Context, id string, fromCursor, toCursor int64, changed []IndicatorValues, newTags []PrivateTag) error
+	// ExpirePrivateIndicators removes from a collection set the indicators
+	// whose Expires is at or before now, and the tags of lines no
+	// remaining indicator holds, in one transaction. It returns how many
+	// indicator lines expired.
+	ExpirePrivateIndicators(ctx context.Context, id string, now time.Time) (int, error)
+	// SpendPrivateBudget charges n evaluated elements to member's budget
+	// for the set and returns what is left of limit. If fewer than n
+	// remain it charges nothing and fails with [ErrBudgetSpent] (so
+	// exactly limit elements can be spent, in any split). The charge is
+	// durable before it returns, so a crash cannot refund queries;
+	// concurrent calls never together spend more than limit.
+	SpendPrivateBudget(ctx context.Context, setID, member string, n, limit int64) (left int64, err error)
+	// PrivateBudgetUsed returns how many elements member has had
+	// evaluated against the set (0 if none).
+	PrivateBudgetUsed(ctx context.Context, setID, member string) (int64, error)
+}

@@ -1,0 +1,251 @@
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// put stores one object version with raw as its JSON and its log entry's
+// leaf, and returns it as stored.
+func put(t *testing.T, s store.Store, coll string, m store.Member, id, typ string, version time.Time, raw string) store.Object {
+	t.Helper()
+	sub := store.Submission{StatusID: fmt.Sprintf("status-%d-%d", statusN.Add(1), time.Now().UnixNano()), Collection: coll, Member: m.ID, Received: version,
+		Items: []store.Item{{
+			Object: store.Object{ID: id, Type: typ, SpecVersion: "2.1", Version: version, Signed: true, Raw: []byte(raw)},
+			Salt:   bytes.Repeat([]byte{3}, 32),
+			Entry:  func(store.Object) ([]byte, error) { return []byte(raw), nil },
+		}}}
+	st, err := s.Submit(ctx, sub)
+	must(t, err)
+	if len(st.Successes) != 1 {
+		t.Fatalf("put %s: %+v", id, st)
+	}
+	got := all(t, s, store.Query{Collection: coll, IDs: []string{id}, Versions: []store.VersionSelector{{Kind: store.VersionAt, At: version}}})
+	if len(got) != 1 {
+		t.Fatalf("put %s: read back %d versions", id, len(got))
+	}
+	return got[0]
+}
+
+func hash(b byte) []byte { return bytes.Repeat([]byte{b}, tlog.HashSize) }
+
+// testLogStore: tiles kept at their widest and served as prefixes,
+// checkpoints by size, Integrate refusing to interleave with another
+// integrator and refusing a malformed tile, changing nothing.
+func testLogStore(t *testing.T, s store.Store) {
+	if _, _, err := s.LatestCheckpoint(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("fresh store checkpoint: %v", err)
+	}
+	if cs, err := s.Checkpoints(ctx); err != nil || len(cs) != 0 {
+		t.Fatalf("fresh store checkpoints: %q %v", cs, err)
+	}
+	if _, err := s.ReadTile(ctx, tlog.Tile{Level: 0, N: 0, Width: 1}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("tile of a fresh store: %v", err)
+	}
+	t3 := tlog.Tile{Level: 0, N: 0, Width: 3}
+	must(t, s.Integrate(ctx, 0, 3, map[tlog.Tile][]byte{t3: bytes.Join([][]byte{hash(1), hash(2), hash(3)}, nil)}, []byte("note 3")))
+	// Another integrator that still thinks the log is empty is refused,
+	// and changes nothing.
+	if err := s.Integrate(ctx, 0, 2, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(9), hash(9)...)}, []byte("note 2")); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("interleaved integration: %v", err)
+	}
+	// So is one that thinks the log is further along.
+	if err := s.Integrate(ctx, 4, 5, nil, []byte("note 5")); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("integration from beyond the checkpoint: %v", err)
+	}
+	got, err := s.ReadTile(ctx, t3)
+	if err != nil || !bytes.Equal(got, bytes.Join([][]byte{hash(1), hash(2), hash(3)}, nil)) {
+		t.Fatalf("tile after refused integrations: %x %v", got, err)
+	}
+	t5 := tlog.Tile{Level: 0, N: 0, Width: 5}
+	must(t, s.Integrate(ctx, 3, 5, map[tlog.Tile][]byte{t5: bytes.Join([][]byte{hash(1), hash(2), hash(3), hash(4), hash(5)}, nil)}, []byte("note 5")))
+	// A narrower write never replaces a wider tile.
+	must(t, s.Integrate(ctx, 5, 5, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(7), hash(7)...)}, []byte("same size")))
+	got, err = s.ReadTile(ctx, tlog.Tile{Level: 0, N: 0, Width: 2})
+	if err != nil || !bytes.Equal(got, append(hash(1), hash(2)...)) {
+		t.Fatalf("prefix of the stored tile: %x %v", got, err)
+	}
+	if _, err := s.ReadTile(ctx, tlog.Tile{Level: 0, N: 0, Width: 6}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("wider than stored: %v", err)
+	}
+	if _, err := s.ReadTile(ctx, tlog.Tile{Level: 1, N: 0, Width: 1}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing level: %v", err)
+	}
+	size, note, err := s.LatestCheckpoint(ctx)
+	if err != nil || size != 5 || string(note) != "note 5" {
+		t.Fatalf("latest %d %q %v", size, note, err)
+	}
+	cps, err := s.Checkpoints(ctx)
+	if err != nil || len(cps) != 2 || string(cps[0]) != "note 3" || string(cps[1]) != "note 5" {
+		t.Fatalf("checkpoints %q %v", cps, err)
+	}
+	if err := s.Integrate(ctx, 5, 6, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 6}: hash(1)}, []byte("x")); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("tile of the wrong length: %v", err)
+	}
+	if size, _, _ := s.LatestCheckpoint(ctx); size != 5 {
+		t.Fatalf("a refused integration changed the checkpoint: %d", size)
+	}
+}
+
+// testLogObjects: every object version of a span once, in index order,
+// with its entry's opening, the object exactly as stored, slices fn may
+// keep; member key entries are skipped; an error from fn stops the walk
+// and is returned.
+func testLogObjects(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	off, err := s.LogSize(ctx)
+	must(t, err)
+	var want []store.Object
+	for i := range 5 {
+		m := alice
+		if i%2 == 1 {
+			m = bob
+		}
+		id := fmt.Sprintf("indicator--%d", i)
+		want = append(want, put(t, s, coll, m, id, "indicator", base.Add(time.Duration(i)*time.Minute),
+			fmt.Sprintf(`{"id":%q,"pad":%q}`, id, strings.Repeat("x", 1000*i))))
+	}
+	for _, span := range [][2]int64{{0, off + 5}, {off + 1, off + 4}, {off + 4, off + 100}, {off + 5, off + 6}} {
+		var got []store.Object
+		var kept [][]byte
+		err := s.LogObjects(ctx, span[0], span[1], func(i int64, op tlog.Opening, raw []byte) error {
+			got = append(got, store.Object{LogIndex: i, Collection: op.Collection, ID: op.ObjectID, Member: op.Member, Salt: op.Salt, Raw: raw})
+			if op.Version != store.FormatTime(want[i-off].Version) {
+				t.Errorf("entry %d: version %s, want %s", i, op.Version, store.FormatTime(want[i-off].Version))
+			}
+			kept = append(kept, raw)
+			return nil
+		})
+		must(t, err)
+		var exp []store.Object
+		for _, o := range want {
+			if o.LogIndex >= span[0] && o.LogIndex < span[1] {
+				exp = append(exp, o)
+			}
+		}
+		if len(got) != len(exp) {
+			t.Fatalf("span %v: %d objects, want %d", span, len(got), len(exp))
+		}
+		for j, g := range got {
+			e := exp[j]
+			if g.LogIndex != e.LogIndex || g.Collection != coll || g.ID != e.ID || g.Member != e.Member || !bytes.Equal(g.Salt, e.Salt) || !bytes.Equal(kept[j], e.Raw) {
+				t.Errorf("span %v: object %d = %+v, want %+v", span, j, g, e)
+			}
+		}
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := s.LogObjects(ctx, 0, off+5, func(int64, tlog.Opening, []byte) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("fn's error: %v after %d calls", err, n)
+	}
+}
+
+// testBoundedReads: Objects pages cut by MaxBytes (at least one object,
+// More set, paging continues without loss), and OmitRaw reads no object.
+func testBoundedReads(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	sizes := []int{100, 5000, 10, 3000, 3000, 20, 7000, 1}
+	sub := store.Submission{StatusID: "s", Collection: coll, Member: alice.ID, Received: base}
+	for i, n := range sizes {
+		id := fmt.Sprintf("indicator--%d", i)
+		raw := fmt.Appendf(nil, `{"id":%q,"pad":%q}`, id, strings.Repeat("x", n))
+		sub.Items = append(sub.Items, store.Item{
+			Object: store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: base, Raw: raw},
+			Salt:   []byte{byte(i)},
+			Entry:  func(o store.Object) ([]byte, error) { return fmt.Appendf(nil, `{"idx":%d}`, o.LogIndex), nil },
+		})
+	}
+	_, err := s.Submit(ctx, sub)
+	must(t, err)
+	q := store.Query{Collection: coll, Limit: 100, MaxBytes: 6000}
+	var pages [][]int
+	for {
+		p, err := s.Objects(ctx, q)
+		must(t, err)
+		var page []int
+		var total int
+		for _, o := range p.Objects {
+			var i int
+			fmt.Sscanf(o.ID, "indicator--%d", &i)
+			page = append(page, i)
+			total += len(o.Raw)
+		}
+		if len(page) == 0 || len(page) > 1 && int64(total) > q.MaxBytes {
+			t.Fatalf("page %v of %d bytes breaks MaxBytes %d", page, total, q.MaxBytes)
+		}
+		pages = append(pages, page)
+		if !p.More {
+			break
+		}
+		q.After = p.Objects[len(p.Objects)-1].Seq
+	}
+	// Objects are their pad plus 30 bytes; object 6 (7030 bytes) alone
+	// exceeds MaxBytes but still makes a page.
+	if got := fmt.Sprint(pages); got != "[[0 1 2] [3] [4 5] [6] [7]]" {
+		t.Errorf("pages %s, want [[0 1 2] [3] [4 5] [6] [7]]", got)
+	}
+	p, err := s.Objects(ctx, store.Query{Collection: coll, Limit: 100, OmitRaw: true, MaxBytes: 1})
+	if err != nil || len(p.Objects) != len(sizes) || p.More {
+		t.Fatalf("OmitRaw: %d objects, more %v, %v", len(p.Objects), p.More, err)
+	}
+	for _, o := range p.Objects {
+		if len(o.Raw) != 0 {
+			t.Errorf("OmitRaw returned %d bytes of %s", len(o.Raw), o.ID)
+		}
+	}
+}
+
+// testCosigned: cosigned checkpoints are kept beside the plain ones, only
+// for a size the log has a checkpoint of, replaced by a later note of the
+// same size, and never change the plain checkpoints.
+func testCosigned(t *testing.T, s store.Store) {
+	if err := s.PutCosignedCheckpoint(ctx, 3, []byte("note 3\n— w1 x\n")); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("cosigned note of a size with no checkpoint: %v", err)
+	}
+	if _, err := s.CosignedCheckpoint(ctx, 3); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("nothing stored: %v", err)
+	}
+	must(t, s.Integrate(ctx, 0, 1, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 1}: hash(1)}, []byte("note 1")))
+	must(t, s.Integrate(ctx, 1, 2, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(1), hash(2)...)}, []byte("note 2")))
+	for _, n := range []string{"note 1\n— w1 a\n", "note 1\n— w1 a\n— w2 b\n"} {
+		must(t, s.PutCosignedCheckpoint(ctx, 1, []byte(n)))
+		got, err := s.CosignedCheckpoint(ctx, 1)
+		if err != nil || string(got) != n {
+			t.Fatalf("cosigned note %q, %v; want %q", got, err, n)
+		}
+	}
+	if _, err := s.CosignedCheckpoint(ctx, 2); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("size 2 was never cosigned: %v", err)
+	}
+	if _, note, err := s.LatestCheckpoint(ctx); err != nil || string(note) != "note 2" {
+		t.Fatalf("the plain checkpoint changed: %q %v", note, err)
+	}
+	if cps, err := s.Checkpoints(ctx); err != nil || len(cps) != 2 || string(cps[0]) != "note 1" {
+		t.Fatalf("the plain checkpoints changed: %q %v", cps, err)
+	}
+}
+
+// testCheckpointTime: LatestCheckpointTime says the size of the newest
+// checkpoint and when (by the store's clock) it was stored.
+func testCheckpointTime(t *testing.T, open Opener) {
+	now := base
+	s := open(t, Options{Now: func() time.Time { return now }})
+	defer s.Close()
+	if _, _, err := s.LatestCheckpointTime(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("before the first checkpoint: %v", err)
+	}
+	must(t, s.Integrate(ctx, 0, 1, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 1}: hash(1)}, []byte("note 1")))
+	now = base.Add(90 * time.Second)
+	must(t, s.Integrate(ctx, 1, 2, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(1), hash(2)...)}, []byte("note 2")))
+	size, at, err := s.LatestCheckpointTime(ctx)
+	if err != nil || size != 2 || !at.Equal(now) {
+		t.Fatalf("LatestCheckpointTime = %d, %v, %v; want 2, %v", size, at, err, now)
+	}
+}

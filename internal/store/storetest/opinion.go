@@ -1,0 +1,64 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// testOpinionVersions: every version, in the given collections, of every
+// opinion some version of which lists the object; in Seq order.
+func testOpinionVersions(t *testing.T, s store.Store) {
+	alice := member("alice")
+	must(t, s.AddMember(ctx, alice))
+	for _, c := range []string{"c1", "c2", "c3"} {
+		must(t, s.AddCollection(ctx, store.Collection{ID: c, Title: c, Readers: []string{alice.ID}, Writers: []string{alice.ID}}))
+	}
+	const x, y = "report--x", "report--y"
+	for _, o := range []struct {
+		coll, typ, id string
+		minute        int
+		refs          string // JSON array
+	}{
+		{"c1", "opinion", "opinion--1", 0, `["report--x"]`},
+		{"c1", "opinion", "opinion--1", 1, `["report--y"]`}, // a later version about y only: still returned for x
+		{"c1", "opinion", "opinion--2", 0, `["report--y","report--x"]`},
+		{"c1", "opinion", "opinion--3", 0, `["report--y"]`},
+		{"c2", "opinion", "opinion--4", 0, `["report--x"]`},
+		{"c3", "opinion", "opinion--5", 0, `["report--x"]`},
+		{"c1", "note", "note--6", 0, `["report--x"]`}, // not an opinion
+		{"c1", "opinion", "opinion--7", 0, `["report--xx"]`},
+		{"c2", "opinion", "opinion--8", 0, `["report--x",7]`}, // a ref that isn't a string
+	} {
+		v := base.Add(time.Duration(o.minute) * time.Minute)
+		put(t, s, o.coll, alice, o.id, o.typ, v, fmt.Sprintf(`{"id":%q,"modified":%q,"object_refs":%s,"type":%q}`, o.id, store.FormatTime(v), o.refs, o.typ))
+	}
+	for _, tc := range []struct {
+		colls  []string
+		object string
+		want   []string // id@minute in seq order
+	}{
+		{[]string{"c1", "c2"}, x, []string{"opinion--1@0", "opinion--1@1", "opinion--2@0", "opinion--4@0", "opinion--8@0"}},
+		{[]string{"c1"}, y, []string{"opinion--1@0", "opinion--1@1", "opinion--2@0", "opinion--3@0"}},
+		{[]string{"c3"}, x, []string{"opinion--5@0"}},
+		{[]string{"c2", "c3"}, y, nil},
+		{nil, x, nil},
+		{[]string{"nope"}, x, nil},
+		{[]string{"c1"}, "report--", nil},
+	} {
+		got, err := s.OpinionVersions(ctx, tc.colls, tc.object)
+		must(t, err)
+		var ids []string
+		for i, o := range got {
+			ids = append(ids, fmt.Sprintf("%s@%d", o.ID, int(o.Version.Sub(base).Minutes())))
+			if i > 0 && got[i-1].Seq >= o.Seq {
+				t.Errorf("not in seq order")
+			}
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(tc.want) {
+			t.Errorf("OpinionVersions(%v, %s) = %v, want %v", tc.colls, tc.object, ids, tc.want)
+		}
+	}
+}

@@ -1,0 +1,305 @@
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+func tag(b byte) []byte { return bytes.Repeat([]byte{b}, 8) }
+
+// valuesSet is a set of fixed values with the given tags, published by m
+// in coll.
+func valuesSet(id string, m store.Member, coll string, tags ...[]byte) store.NewPrivateSet {
+	n := store.NewPrivateSet{
+		Set: store.PrivateSet{ID: id, Member: m.ID, Collection: coll, Source: store.PrivateSourceValues, Suite: "x",
+			PrivateKey: []byte("k"), PublicKey: []byte("p"), Created: base},
+		KeyEntry: func(int64, time.Time) ([]byte, error) { return []byte(`{"kind":"oprf-key"}`), nil },
+		Salt:     tag(1), Version: base,
+	}
+	for _, t := range tags {
+		n.Tags = append(n.Tags, store.PrivateTag{Tag: t})
+	}
+	return n
+}
+
+// testPrivateSetLifecycle: creation appends the key entry and stores the
+// set, its tags and lines; refused creations change nothing; an update
+// follows revocations and new lines and refuses a stale cursor.
+func testPrivateSetLifecycle(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	before, err := s.LogSize(ctx)
+	must(t, err)
+	var gotIndex int64 = -1
+	var gotReceived time.Time
+	n := store.NewPrivateSet{
+		Set: store.PrivateSet{ID: "set1", Member: alice.ID, Collection: coll, Source: store.PrivateSourceCollection,
+			Suite: "ristretto255-SHA512", PrivateKey: []byte("secret"), PublicKey: []byte("public"), Created: base, Cursor: 7},
+		Tags: []store.PrivateTag{{Tag: tag(3), Line: "domain-name:b.example"}, {Tag: tag(1), Line: "domain-name:a.example"}},
+		Indicators: []store.IndicatorValues{
+			{IndicatorID: "indicator--1", Lines: []string{"domain-name:a.example", "domain-name:b.example"}},
+			{IndicatorID: "indicator--2", Lines: []string{"domain-name:b.example"}},
+		},
+		KeyEntry: func(i int64, received time.Time) ([]byte, error) {
+			gotIndex, gotReceived = i, received
+			return []byte(`{"kind":"oprf-key"}`), nil
+		},
+		Salt: bytes.Repeat([]byte{5}, 32), Version: base,
+	}
+	set, err := s.CreatePrivateSet(ctx, n)
+	must(t, err)
+	if set.KeyLogIndex != before || gotIndex != before || set.Size != 2 || set.Source != store.PrivateSourceCollection {
+		t.Fatalf("set = %+v (KeyEntry given index %d), want key entry %d and 2 tags", set, gotIndex, before)
+	}
+	es, err := s.Entries(ctx, before, before+10)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("log entries = %+v, %v", es, err)
+	}
+	if e := es[0]; e.Index != before || e.ObjectID != "set1" || e.Collection != coll || e.Member != alice.ID || string(e.Leaf) != `{"kind":"oprf-key"}` ||
+		e.Kind != tlog.KindOPRFKey || !bytes.Equal(e.Salt, n.Salt) || !e.Version.Equal(base) || !e.Received.Equal(gotReceived) {
+		t.Fatalf("key entry = %+v", e)
+	}
+	// Refused creations change nothing.
+	for _, tc := range []struct {
+		name string
+		edit func(*store.NewPrivateSet)
+		want error
+	}{
+		{"taken id", func(*store.NewPrivateSet) {}, store.ErrConflict},
+		{"unknown collection", func(n *store.NewPrivateSet) { n.Set.ID, n.Set.Collection = "set2", "nope" }, store.ErrNotFound},
+		{"no id", func(n *store.NewPrivateSet) { n.Set.ID = "" }, store.ErrInvalid},
+		{"no key", func(n *store.NewPrivateSet) { n.Set.ID, n.Set.PrivateKey = "set3", nil }, store.ErrInvalid},
+		{"no entry", func(n *store.NewPrivateSet) { n.Set.ID, n.KeyEntry = "set4", nil }, store.ErrInvalid},
+	} {
+		bad := n
+		tc.edit(&bad)
+		if _, err := s.CreatePrivateSet(ctx, bad); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if size, _ := s.LogSize(ctx); size != before+1 {
+		t.Fatalf("refused creations changed the log: size %d, want %d", size, before+1)
+	}
+	if sets, err := s.PrivateSets(ctx); err != nil || len(sets) != 1 {
+		t.Fatalf("refused creations stored sets: %+v %v", sets, err)
+	}
+	got, err := s.PrivateSet(ctx, "set1")
+	if err != nil || got.Size != 2 || got.Cursor != 7 || got.Member != alice.ID || got.Suite != "ristretto255-SHA512" ||
+		!bytes.Equal(got.PublicKey, []byte("public")) || !bytes.Equal(got.PrivateKey, []byte("secret")) || !got.Created.Equal(base) || got.KeyLogIndex != before {
+		t.Fatalf("PrivateSet = %+v, %v", got, err)
+	}
+	if _, err := s.PrivateSet(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown set: %v", err)
+	}
+	tags, err := s.PrivateSetTags(ctx, "set1")
+	if err != nil || len(tags) != 2 || !bytes.Equal(tags[0], tag(1)) || !bytes.Equal(tags[1], tag(3)) {
+		t.Fatalf("tags = %x, %v", tags, err)
+	}
+	if tags, err := s.PrivateSetTags(ctx, "nope"); err != nil || len(tags) != 0 {
+		t.Fatalf("tags of an unknown set = %x, %v", tags, err)
+	}
+	lines, err := s.PrivateSetLines(ctx, "set1")
+	if err != nil || len(lines) != 2 || !bytes.Equal(lines["domain-name:a.example"], tag(1)) || !bytes.Equal(lines["domain-name:b.example"], tag(3)) {
+		t.Fatalf("lines = %x, %v", lines, err)
+	}
+	// indicator--1 revoked: a.example goes, b.example stays (indicator--2
+	// holds it); indicator--3 added with c.example.
+	must(t, s.UpdatePrivateSet(ctx, "set1", 7, 9,
+		[]store.IndicatorValues{{IndicatorID: "indicator--1"}, {IndicatorID: "indicator--3", Lines: []string{"domain-name:c.example"}}},
+		[]store.PrivateTag{{Tag: tag(2), Line: "domain-name:c.example"}}))
+	tags, _ = s.PrivateSetTags(ctx, "set1")
+	if len(tags) != 2 || !bytes.Equal(tags[0], tag(2)) || !bytes.Equal(tags[1], tag(3)) {
+		t.Fatalf("tags after update = %x", tags)
+	}
+	lines, err = s.PrivateSetLines(ctx, "set1")
+	if err != nil || len(lines) != 2 || lines["domain-name:a.example"] != nil || !bytes.Equal(lines["domain-name:c.example"], tag(2)) {
+		t.Fatalf("lines after update = %x, %v", lines, err)
+	}
+	// indicator--2 now also names c.example and drops b.example: b's tag
+	// goes, c's stays once.
+	must(t, s.UpdatePrivateSet(ctx, "set1", 9, 10,
+		[]store.IndicatorValues{{IndicatorID: "indicator--2", Lines: []string{"domain-name:c.example"}}}, nil))
+	if tags, _ = s.PrivateSetTags(ctx, "set1"); len(tags) != 1 || !bytes.Equal(tags[0], tag(2)) {
+		t.Fatalf("tags after the second update = %x", tags)
+	}
+	if err := s.UpdatePrivateSet(ctx, "set1", 7, 11, nil, []store.PrivateTag{{Tag: tag(9), Line: "domain-name:z.example"}}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("update from a stale cursor = %v", err)
+	}
+	if err := s.UpdatePrivateSet(ctx, "nope", 0, 1, nil, nil); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update of an unknown set = %v", err)
+	}
+	sets, err := s.PrivateSets(ctx)
+	if err != nil || len(sets) != 1 || sets[0].Cursor != 10 || sets[0].Size != 1 {
+		t.Fatalf("PrivateSets = %+v, %v", sets, err)
+	}
+	// Sets are listed oldest first.
+	n0 := valuesSet("set0", alice, coll, tag(4))
+	n0.Set.Created = base.Add(time.Hour)
+	_, err = s.CreatePrivateSet(ctx, n0)
+	must(t, err)
+	if sets, err = s.PrivateSets(ctx); err != nil || len(sets) != 2 || sets[0].ID != "set1" || sets[1].ID != "set0" || sets[1].Source != store.PrivateSourceValues {
+		t.Fatalf("PrivateSets = %+v, %v", sets, err)
+	}
+}
+
+// testPrivateSetTagsAfter pages through a set's tags in byte order.
+func testPrivateSetTagsAfter(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	var tags [][]byte
+	for i := 25; i > 0; i-- {
+		tags = append(tags, []byte{byte(i), 0xff, byte(i * 7)})
+	}
+	_, err := s.CreatePrivateSet(ctx, valuesSet("set1", alice, coll, tags...))
+	must(t, err)
+	var got [][]byte
+	var after []byte
+	pages := 0
+	for {
+		page, err := s.PrivateSetTagsAfter(ctx, "set1", after, 10)
+		must(t, err)
+		if len(page) > 10 {
+			t.Fatalf("page of %d tags, limit 10", len(page))
+		}
+		if len(page) == 0 {
+			break
+		}
+		pages++
+		got = append(got, page...)
+		after = page[len(page)-1]
+	}
+	all, err := s.PrivateSetTags(ctx, "set1")
+	must(t, err)
+	if pages != 3 || len(got) != 25 || len(all) != 25 {
+		t.Fatalf("%d tags in %d pages, %d in all", len(got), pages, len(all))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], all[i]) || i > 0 && bytes.Compare(got[i-1], got[i]) >= 0 {
+			t.Fatalf("tag %d: %x, want %x in ascending order", i, got[i], all[i])
+		}
+	}
+	if page, err := s.PrivateSetTagsAfter(ctx, "nope", nil, 10); err != nil || len(page) != 0 {
+		t.Fatalf("tags of an unknown set: %x %v", page, err)
+	}
+}
+
+// testPrivateBudget: budgets are spent exactly, per reader and set; a
+// spend over what is left charges nothing and fails with ErrBudgetSpent.
+func testPrivateBudget(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	_, err := s.CreatePrivateSet(ctx, valuesSet("set1", alice, coll, tag(1)))
+	must(t, err)
+	_, err = s.CreatePrivateSet(ctx, valuesSet("set2", alice, coll, tag(1)))
+	must(t, err)
+	if used, err := s.PrivateBudgetUsed(ctx, "set1", bob.ID); err != nil || used != 0 {
+		t.Fatalf("nothing spent yet: %d, %v", used, err)
+	}
+	left, err := s.SpendPrivateBudget(ctx, "set1", bob.ID, 6, 10)
+	if err != nil || left != 4 {
+		t.Fatalf("spend 6 of 10: left %d, %v", left, err)
+	}
+	left, err = s.SpendPrivateBudget(ctx, "set1", bob.ID, 5, 10)
+	if !errors.Is(err, store.ErrBudgetSpent) || left != 4 {
+		t.Fatalf("spend 5 more: left %d, %v; want ErrBudgetSpent", left, err)
+	}
+	if used, _ := s.PrivateBudgetUsed(ctx, "set1", bob.ID); used != 6 {
+		t.Fatalf("a refused spend was charged: used %d", used)
+	}
+	if left, err = s.SpendPrivateBudget(ctx, "set1", bob.ID, 4, 10); err != nil || left != 0 {
+		t.Fatalf("spend exactly the rest: %d, %v", left, err)
+	}
+	if _, err = s.SpendPrivateBudget(ctx, "set1", bob.ID, 1, 10); !errors.Is(err, store.ErrBudgetSpent) {
+		t.Fatalf("spend past the limit: %v", err)
+	}
+	if used, _ := s.PrivateBudgetUsed(ctx, "set1", bob.ID); used != 10 {
+		t.Fatalf("used %d, want exactly 10", used)
+	}
+	// Budgets are per reader and per set.
+	if left, err = s.SpendPrivateBudget(ctx, "set1", alice.ID, 1, 10); err != nil || left != 9 {
+		t.Fatalf("another reader: %d, %v", left, err)
+	}
+	if left, err = s.SpendPrivateBudget(ctx, "set2", bob.ID, 3, 10); err != nil || left != 7 {
+		t.Fatalf("another set: %d, %v", left, err)
+	}
+}
+
+// testPrivateBudgetConcurrent: concurrent spends never together spend
+// more than the limit, and exactly the limit is spent.
+func testPrivateBudgetConcurrent(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	_, err := s.CreatePrivateSet(ctx, valuesSet("set1", alice, coll, tag(1)))
+	must(t, err)
+	const limit, workers, tries = 50, 8, 10
+	var mu sync.Mutex
+	granted, refused := int64(0), 0
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range tries {
+				_, err := s.SpendPrivateBudget(ctx, "set1", bob.ID, 1, limit)
+				mu.Lock()
+				switch {
+				case err == nil:
+					granted++
+				case errors.Is(err, store.ErrBudgetSpent):
+					refused++
+				default:
+					t.Error(err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	used, err := s.PrivateBudgetUsed(ctx, "set1", bob.ID)
+	must(t, err)
+	if granted != limit || used != limit || refused != workers*tries-limit {
+		t.Fatalf("granted %d, refused %d, used %d; want %d granted and used", granted, refused, used, limit)
+	}
+}
+
+// testPrivateIndicatorExpiry: indicators expire at their Expires, taking
+// the tags of the lines no remaining indicator holds.
+func testPrivateIndicatorExpiry(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	t0 := base.Add(24 * time.Hour)
+	_, err := s.CreatePrivateSet(ctx, store.NewPrivateSet{
+		Set: store.PrivateSet{ID: "set1", Member: alice.ID, Collection: coll, Source: store.PrivateSourceCollection, Suite: "x",
+			PrivateKey: []byte("k"), PublicKey: []byte("p"), Created: base},
+		Tags: []store.PrivateTag{{Tag: tag(1), Line: "domain-name:a.example"}, {Tag: tag(2), Line: "domain-name:b.example"}, {Tag: tag(3), Line: "domain-name:c.example"}},
+		Indicators: []store.IndicatorValues{
+			{IndicatorID: "indicator--1", Lines: []string{"domain-name:a.example", "domain-name:b.example"}, Expires: t0},
+			{IndicatorID: "indicator--2", Lines: []string{"domain-name:b.example"}},
+			{IndicatorID: "indicator--3", Lines: []string{"domain-name:c.example"}, Expires: t0.Add(time.Hour)},
+		},
+		KeyEntry: func(int64, time.Time) ([]byte, error) { return []byte("{}"), nil }, Salt: tag(1), Version: base,
+	})
+	must(t, err)
+	if n, err := s.ExpirePrivateIndicators(ctx, "set1", t0.Add(-time.Second)); err != nil || n != 0 {
+		t.Fatalf("before expiry: %d, %v", n, err)
+	}
+	n, err := s.ExpirePrivateIndicators(ctx, "set1", t0)
+	if err != nil || n != 2 {
+		t.Fatalf("at expiry: %d lines, %v; want 2", n, err)
+	}
+	tags, _ := s.PrivateSetTags(ctx, "set1")
+	if fmt.Sprintf("%x", tags) != fmt.Sprintf("%x", [][]byte{tag(2), tag(3)}) {
+		t.Fatalf("tags after expiry = %x; b.example is still held by indicator--2", tags)
+	}
+	if n, err := s.ExpirePrivateIndicators(ctx, "set1", t0); err != nil || n != 0 {
+		t.Fatalf("expiring again: %d, %v", n, err)
+	}
+	if n, err := s.ExpirePrivateIndicators(ctx, "set1", t0.Add(2*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("the second expiry: %d, %v", n, err)
+	}
+	if set, err := s.PrivateSet(ctx, "set1"); err != nil || set.Size != 1 {
+		t.Fatalf("set after expiries: %+v, %v", set, err)
+	}
+}

@@ -1,0 +1,341 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// uiFixture is a store with members a and b, collections c1 (both read
+// and write) and c2 (b only), n numbered indicators in c1 (b's, marked
+// red when their number is a multiple of 3, green otherwise), a
+// relationship, a file and an indicator with PDQ hashes (a's), and in c2
+// a secret indicator.
+type uiFixture struct {
+	a, b   store.Member
+	c1, c2 string
+	// added is when each batch went in, by the store's clock.
+	before, after time.Time
+}
+
+const (
+	red   = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+	green = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+)
+
+func newUIFixture(t *testing.T, s store.Store, n int) uiFixture {
+	t.Helper()
+	f := uiFixture{a: member("a"), b: member("b"), c1: "c1", c2: "c2"}
+	must(t, s.AddMember(ctx, f.a))
+	must(t, s.AddMember(ctx, f.b))
+	must(t, s.AddCollection(ctx, store.Collection{ID: f.c1, Title: "c1", Readers: []string{f.a.ID, f.b.ID}, Writers: []string{f.a.ID, f.b.ID}}))
+	must(t, s.AddCollection(ctx, store.Collection{ID: f.c2, Title: "c2", Readers: []string{f.b.ID}, Writers: []string{f.b.ID}}))
+	var items []store.Item
+	flush := func(coll string, m store.Member) {
+		t.Helper()
+		if len(items) == 0 {
+			return
+		}
+		_, err := s.Submit(ctx, store.Submission{StatusID: fmt.Sprint("st-", statusN.Add(1)), Collection: coll, Member: m.ID, Received: base, Items: items})
+		must(t, err)
+		items = nil
+	}
+	add := func(id, typ, raw string) {
+		items = append(items, store.Item{
+			Object: store.Object{ID: id, Type: typ, SpecVersion: "2.1", Version: base, Signed: true, Raw: []byte(raw)},
+			Salt:   make([]byte, 32),
+			Entry:  func(store.Object) ([]byte, error) { return []byte(raw), nil },
+		})
+	}
+	f.before = time.Now().Add(-time.Hour)
+	for i := range n {
+		marking := green
+		if i%3 == 0 {
+			marking = red
+		}
+		id := fmt.Sprintf("indicator--%08d", i)
+		add(id, "indicator", fmt.Sprintf(`{"id":%q,"name":"number %d","object_marking_refs":[%q],"pattern":"[ipv4-addr:value = '10.0.%d.%d']","type":"indicator"}`, id, i, marking, i/256, i%256))
+	}
+	flush(f.c1, f.b)
+	add("relationship--r", "relationship", `{"id":"relationship--r","relationship_type":"indicates","source_ref":"indicator--00000001","target_ref":"malware--m","type":"relationship"}`)
+	add("sighting--s", "sighting", `{"id":"sighting--s","sighting_of_ref":"indicator--00000001","type":"sighting"}`)
+	add("file--f", "file", `{"hashes":{"PDQ":"f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"},"id":"file--f","type":"file"}`)
+	add("indicator--pdq", "indicator", `{"id":"indicator--pdq","pattern":"0000f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22","pattern_type":"pdq","type":"indicator"}`)
+	flush(f.c1, f.a)
+	add("indicator--secret", "indicator", `{"id":"indicator--secret","name":"hidden secret","pattern":"[ipv4-addr:value = '10.0.0.1']","type":"indicator"}`)
+	flush(f.c2, f.b)
+	f.after = time.Now().Add(time.Hour)
+	return f
+}
+
+func seqIDs(objs []store.Object) []string {
+	var out []string
+	for i, o := range objs {
+		out = append(out, o.ID)
+		if i > 0 && objs[i-1].Seq >= o.Seq {
+			out = append(out, "(out of Seq order)")
+		}
+	}
+	return out
+}
+
+// testBrowsePaging: keyset pages forward and back, with HasNext and
+// HasPrev, every object once.
+func testBrowsePaging(t *testing.T, s store.Store) {
+	f := newUIFixture(t, s, 25)
+	var seen []string
+	b := store.Browse{Collection: f.c1, Types: []string{"indicator"}, Limit: 10}
+	var pages []store.BrowsePage
+	for {
+		p, err := s.BrowseObjects(ctx, b)
+		must(t, err)
+		pages = append(pages, p)
+		seen = append(seen, seqIDs(p.Objects)...)
+		if !p.HasNext {
+			break
+		}
+		b.After = p.Objects[len(p.Objects)-1].Seq
+	}
+	// 25 numbered indicators and the PDQ one.
+	if len(seen) != 26 || len(pages) != 3 || pages[0].HasPrev || !pages[1].HasPrev || !pages[2].HasPrev || len(pages[2].Objects) != 6 {
+		t.Fatalf("got %d objects in %d pages (%v)", len(seen), len(pages), seen)
+	}
+	if len(slices.Compact(slices.Sorted(slices.Values(seen)))) != 26 {
+		t.Fatalf("an object was seen twice: %v", seen)
+	}
+	// Back from the last page: the middle page again.
+	p, err := s.BrowseObjects(ctx, store.Browse{Collection: f.c1, Types: []string{"indicator"}, Limit: 10, Before: pages[2].Objects[0].Seq})
+	must(t, err)
+	if fmt.Sprint(seqIDs(p.Objects)) != fmt.Sprint(seqIDs(pages[1].Objects)) || !p.HasPrev || !p.HasNext {
+		t.Fatalf("prev page: %v, prev %v next %v; want %v", seqIDs(p.Objects), p.HasPrev, p.HasNext, seqIDs(pages[1].Objects))
+	}
+	// Back from the middle page: the first, without HasPrev.
+	p, err = s.BrowseObjects(ctx, store.Browse{Collection: f.c1, Types: []string{"indicator"}, Limit: 10, Before: pages[1].Objects[0].Seq})
+	must(t, err)
+	if fmt.Sprint(seqIDs(p.Objects)) != fmt.Sprint(seqIDs(pages[0].Objects)) || p.HasPrev || !p.HasNext {
+		t.Fatalf("first page again: %v, prev %v next %v", seqIDs(p.Objects), p.HasPrev, p.HasNext)
+	}
+	// Only latest versions: a new version of indicator 0 moves it to the
+	// end; an older version arriving later changes nothing.
+	v2 := obj("indicator--00000000", base.Add(time.Hour), 2)
+	old := obj("indicator--00000000", base.Add(-time.Hour), 3)
+	submit(t, s, f.c1, f.b, v2)
+	submit(t, s, f.c1, f.b, old)
+	p, err = s.BrowseObjects(ctx, store.Browse{Collection: f.c1, Types: []string{"indicator"}, Limit: 100})
+	must(t, err)
+	got := seqIDs(p.Objects)
+	if len(got) != 26 || got[25] != "indicator--00000000" || got[0] != "indicator--00000001" || !p.Objects[25].Version.Equal(v2.Version) {
+		t.Fatalf("after new versions: %v", got)
+	}
+	if p, err := s.BrowseObjects(ctx, store.Browse{Collection: "nope", Limit: 10}); err != nil || len(p.Objects) != 0 || p.HasNext || p.HasPrev {
+		t.Fatalf("unknown collection: %+v %v", p, err)
+	}
+}
+
+// testBrowseFilters: types, creators, markings and time filters.
+func testBrowseFilters(t *testing.T, s store.Store) {
+	f := newUIFixture(t, s, 30)
+	for _, tc := range []struct {
+		name string
+		b    store.Browse
+		want int
+	}{
+		{"all", store.Browse{Collection: f.c1}, 34},
+		{"type", store.Browse{Collection: f.c1, Types: []string{"relationship", "file"}}, 2},
+		{"creator b", store.Browse{Collection: f.c1, Creators: []string{f.b.ID}}, 30},
+		{"creator a", store.Browse{Collection: f.c1, Creators: []string{f.a.ID}}, 4},
+		{"both creators", store.Browse{Collection: f.c1, Creators: []string{f.a.ID, f.b.ID}}, 34},
+		{"red", store.Browse{Collection: f.c1, Markings: []string{red}}, 10},
+		{"red or green", store.Browse{Collection: f.c1, Markings: []string{red, green}}, 30},
+		{"red indicators of a", store.Browse{Collection: f.c1, Markings: []string{red}, Creators: []string{f.a.ID}}, 0},
+		{"other collection", store.Browse{Collection: f.c2}, 1},
+		{"from the future", store.Browse{Collection: f.c1, From: f.after}, 0},
+		{"until the past", store.Browse{Collection: f.c1, To: f.before}, 0},
+		{"in the window", store.Browse{Collection: f.c1, From: f.before, To: f.after}, 34},
+	} {
+		tc.b.Limit = 100
+		p, err := s.BrowseObjects(ctx, tc.b)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if len(p.Objects) != tc.want || p.HasNext || p.HasPrev {
+			t.Errorf("%s: %d objects %v (next %v, prev %v), want %d", tc.name, len(p.Objects), seqIDs(p.Objects), p.HasNext, p.HasPrev, tc.want)
+		}
+	}
+}
+
+// testBrowseInvalid: a limit outside 1..MaxBrowseLimit, or both cursors,
+// is ErrInvalid.
+func testBrowseInvalid(t *testing.T, s store.Store) {
+	for _, b := range []store.Browse{
+		{Collection: "c1", Limit: 0},
+		{Collection: "c1", Limit: store.MaxBrowseLimit + 1},
+		{Collection: "c1", Limit: 10, After: 1, Before: 5},
+	} {
+		if _, err := s.BrowseObjects(ctx, b); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%+v: %v, want ErrInvalid", b, err)
+		}
+	}
+	if _, err := s.BrowseObjects(ctx, store.Browse{Collection: "c1", Limit: store.MaxBrowseLimit}); err != nil {
+		t.Errorf("the largest limit: %v", err)
+	}
+}
+
+// testUIText: every word of the text must occur (case-insensitive), in
+// names and descriptions, latest versions only, within the collections
+// given; text with no word matches nothing and is not an error.
+func testUIText(t *testing.T, s store.Store) {
+	f := newUIFixture(t, s, 3)
+	for _, o := range []struct{ coll, id, name, desc string }{
+		{f.c1, "indicator--t1", "Phishing campaign against harbour authority", "Spear phishing emails carrying invoices"},
+		{f.c1, "indicator--t2", "Harbour ransomware", "Ransomware seen at the harbour"},
+		{f.c1, "malware--t3", "Invoice stealer", "Steals payment details from accountants"},
+		{f.c2, "indicator--t4", "Harbour phishing", "Confidential"},
+	} {
+		m := f.a
+		if o.coll == f.c2 {
+			m = f.b
+		}
+		put(t, s, o.coll, m, o.id, "indicator", base, fmt.Sprintf(`{"description":%q,"id":%q,"name":%q,"type":"indicator"}`, o.desc, o.id, o.name))
+	}
+	c1, both := []string{f.c1}, []string{f.c1, f.c2}
+	for _, tc := range []struct {
+		colls []string
+		text  string
+		limit int
+		want  []string
+	}{
+		{c1, "harbour", 10, []string{"indicator--t1", "indicator--t2"}},
+		{c1, "HARBOUR Phishing", 10, []string{"indicator--t1"}},
+		{c1, "phishing ransomware", 10, nil},
+		{c1, "accountants", 10, []string{"malware--t3"}},
+		{both, "phishing", 10, []string{"indicator--t1", "indicator--t4"}},
+		{c1, "confidential", 10, nil},
+		{c1, "harbour", 1, []string{"indicator--t1"}},
+		{c1, "submarine", 10, nil},
+		{c1, "", 10, nil},
+		{c1, `" OR * NEAR( :`, 10, nil},
+		{nil, "harbour", 10, nil},
+		{[]string{"nope"}, "harbour", 10, nil},
+	} {
+		got, err := s.TextObjects(ctx, tc.colls, tc.text, tc.limit)
+		if err != nil {
+			t.Errorf("TextObjects(%v, %q): %v", tc.colls, tc.text, err)
+			continue
+		}
+		if fmt.Sprint(seqIDs(got)) != fmt.Sprint(tc.want) {
+			t.Errorf("TextObjects(%v, %q, %d) = %v, want %v", tc.colls, tc.text, tc.limit, seqIDs(got), tc.want)
+		}
+	}
+	p, err := s.BrowseObjects(ctx, store.Browse{Collection: f.c1, Text: "harbour", Limit: 10})
+	if err != nil || fmt.Sprint(seqIDs(p.Objects)) != "[indicator--t1 indicator--t2]" {
+		t.Errorf("browse with text: %v, %v", seqIDs(p.Objects), err)
+	}
+	p, err = s.BrowseObjects(ctx, store.Browse{Collection: f.c1, Text: "harbour", Types: []string{"malware"}, Limit: 10})
+	if err != nil || len(p.Objects) != 0 {
+		t.Errorf("browse with text and type: %v, %v", seqIDs(p.Objects), err)
+	}
+	if p, err = s.BrowseObjects(ctx, store.Browse{Collection: f.c1, Text: `" OR * NEAR(`, Limit: 10}); err != nil || len(p.Objects) != 0 {
+		t.Errorf("browse with punctuation: %v, %v", seqIDs(p.Objects), err)
+	}
+	// A new version without the word: the object no longer matches.
+	put(t, s, f.c1, f.a, "indicator--t2", "indicator", base.Add(time.Hour), `{"id":"indicator--t2","name":"Ransomware at the port","type":"indicator"}`)
+	if got, err := s.TextObjects(ctx, c1, "harbour", 10); err != nil || fmt.Sprint(seqIDs(got)) != "[indicator--t1]" {
+		t.Errorf("after a new version of t2: %v, %v", seqIDs(got), err)
+	}
+	if got, err := s.TextObjects(ctx, c1, "port", 10); err != nil || fmt.Sprint(seqIDs(got)) != "[indicator--t2]" || !got[0].Version.Equal(base.Add(time.Hour)) {
+		t.Errorf("the new version's words: %v, %v", seqIDs(got), err)
+	}
+}
+
+// testUILookups: stats, recent, versions, latest and referencing, each
+// within the given collections only.
+func testUILookups(t *testing.T, s store.Store) {
+	f := newUIFixture(t, s, 3)
+	refs, err := s.Referencing(ctx, []string{f.c1}, "indicator--00000001", 10)
+	if err != nil || fmt.Sprint(seqIDs(refs)) != "[relationship--r sighting--s]" {
+		t.Fatalf("Referencing: %v %v", seqIDs(refs), err)
+	}
+	if refs, err = s.Referencing(ctx, []string{f.c1}, "indicator--00000001", 1); err != nil || len(refs) != 1 {
+		t.Fatalf("Referencing with limit 1: %v %v", seqIDs(refs), err)
+	}
+	if refs, err = s.Referencing(ctx, []string{f.c1}, "malware--m", 10); err != nil || fmt.Sprint(seqIDs(refs)) != "[relationship--r]" {
+		t.Fatalf("Referencing the target: %v %v", seqIDs(refs), err)
+	}
+	if refs, err = s.Referencing(ctx, []string{f.c2}, "indicator--00000001", 10); err != nil || len(refs) != 0 {
+		t.Fatalf("Referencing in c2: %v %v", seqIDs(refs), err)
+	}
+	st, err := s.CollectionStats(ctx, []string{f.c1, f.c2, "nope"})
+	if err != nil || len(st) != 2 {
+		t.Fatalf("CollectionStats: %+v %v", st, err)
+	}
+	slices.SortFunc(st, func(a, b store.CollectionStats) int { return strings.Compare(a.Collection, b.Collection) })
+	if st[0].Collection != f.c1 || st[0].Objects != 7 || st[0].Versions != 7 || st[1].Objects != 1 ||
+		st[0].LastAdded.Before(f.before) || st[0].LastAdded.After(f.after) {
+		t.Fatalf("CollectionStats: %+v", st)
+	}
+	rec, err := s.RecentObjects(ctx, []string{f.c1}, 2)
+	if err != nil || len(rec) != 2 || rec[0].ID != "indicator--pdq" || rec[1].ID != "file--f" {
+		t.Fatalf("RecentObjects: %v, %v", seqIDs(rec), err)
+	}
+	// Versions, oldest first, also when they arrive out of order; stats
+	// count them.
+	v3 := obj("indicator--00000002", base.Add(2*time.Hour), 3)
+	v2 := obj("indicator--00000002", base.Add(time.Hour), 2)
+	submit(t, s, f.c1, f.b, v3)
+	submit(t, s, f.c1, f.b, v2)
+	vs, err := s.ObjectVersions(ctx, []string{f.c1}, "indicator--00000002")
+	if err != nil || len(vs) != 3 || !vs[0].Version.Equal(base) || !vs[1].Version.Equal(v2.Version) || !vs[2].Version.Equal(v3.Version) {
+		t.Fatalf("ObjectVersions: %+v %v", vs, err)
+	}
+	if none, err := s.ObjectVersions(ctx, []string{f.c2}, "indicator--00000002"); err != nil || len(none) != 0 {
+		t.Fatalf("ObjectVersions in c2: %+v %v", none, err)
+	}
+	rec, err = s.RecentObjects(ctx, []string{f.c1, f.c2}, 3)
+	if err != nil || len(rec) != 3 || !rec[0].Version.Equal(v2.Version) || !rec[1].Version.Equal(v3.Version) || rec[2].ID != "indicator--secret" {
+		t.Fatalf("RecentObjects, newest first: %v, %v", seqIDs(rec), err)
+	}
+	if st, err = s.CollectionStats(ctx, []string{f.c1}); err != nil || len(st) != 1 || st[0].Objects != 7 || st[0].Versions != 9 {
+		t.Fatalf("CollectionStats after new versions: %+v %v", st, err)
+	}
+	lo, err := s.LatestObjects(ctx, []string{f.c1, f.c2}, []string{"indicator--00000002", "file--f", "indicator--secret", "indicator--nope"})
+	if err != nil || fmt.Sprint(seqIDs(lo)) != "[file--f indicator--secret indicator--00000002]" || !lo[2].Version.Equal(v3.Version) {
+		t.Fatalf("LatestObjects: %v %v", seqIDs(lo), err)
+	}
+	if lo, err = s.LatestObjects(ctx, []string{f.c1}, []string{"indicator--secret"}); err != nil || len(lo) != 0 {
+		t.Fatalf("LatestObjects of c2's object in c1: %v %v", seqIDs(lo), err)
+	}
+	// An object in two collections is one per collection (the copy, of
+	// the first version, is the same bytes: ids are owned across
+	// collections).
+	put(t, s, f.c2, f.b, vs[0].ID, vs[0].Type, vs[0].Version, string(vs[0].Raw))
+	if lo, err = s.LatestObjects(ctx, []string{f.c1, f.c2}, []string{"indicator--00000002"}); err != nil || len(lo) != 2 || lo[0].Collection == lo[1].Collection {
+		t.Fatalf("LatestObjects in two collections: %+v %v", lo, err)
+	}
+}
+
+// testUIPDQ: the PDQ hashes of files and PDQ indicators, latest versions,
+// within the collections given.
+func testUIPDQ(t *testing.T, s store.Store) {
+	f := newUIFixture(t, s, 3)
+	objs, hashes, err := s.PDQObjects(ctx, []string{f.c1})
+	if err != nil || len(objs) != 2 || len(hashes) != 2 || objs[0].ID != "file--f" || objs[1].ID != "indicator--pdq" ||
+		hashes[0] != "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" || hashes[1] != "0000f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" {
+		t.Fatalf("PDQObjects: %v %v %v", seqIDs(objs), hashes, err)
+	}
+	if objs, hashes, err = s.PDQObjects(ctx, []string{f.c2}); err != nil || len(objs) != 0 || len(hashes) != 0 {
+		t.Fatalf("PDQObjects in c2: %v %v %v", seqIDs(objs), hashes, err)
+	}
+	// A pattern comparing file:hashes.PDQ counts too.
+	const h = "1111f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+	put(t, s, f.c2, f.b, "indicator--pat", "indicator", base, `{"id":"indicator--pat","pattern":"[file:hashes.PDQ = '`+h+`']","pattern_type":"stix","type":"indicator"}`)
+	if objs, hashes, err = s.PDQObjects(ctx, []string{f.c2}); err != nil || len(objs) != 1 || hashes[0] != h {
+		t.Fatalf("PDQObjects of a pattern: %v %v %v", seqIDs(objs), hashes, err)
+	}
+}
