@@ -43,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -475,8 +476,9 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Me
 	privateJSON(w, http.StatusOK, resp)
 }
 
-// refreshLoop keeps collection sets up to date in the background.
-func (a *privateAPI) refreshLoop(ctx context.Context) error {
+// refreshLoop keeps collection sets up to date in the background. A
+// failure is logged once until a round succeeds again.
+func (a *privateAPI) refreshLoop(ctx context.Context, logger *slog.Logger) error {
 	if a.st == nil {
 		return nil
 	}
@@ -486,6 +488,7 @@ func (a *privateAPI) refreshLoop(ctx context.Context) error {
 	}
 	t := time.NewTicker(time.Duration(cfg.RefreshInterval))
 	defer t.Stop()
+	var last string
 	for {
 		select {
 		case <-ctx.Done():
@@ -495,14 +498,20 @@ func (a *privateAPI) refreshLoop(ctx context.Context) error {
 		// A failed refresh is retried at the next tick; readers see its
 		// error when they read the set (which refreshes it too).
 		sets, err := a.st.PrivateSets(ctx)
-		if err != nil {
-			continue
-		}
 		for _, s := range sets {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			a.refresh(ctx, s.ID)
+			if rerr := a.refresh(ctx, s.ID); rerr != nil && err == nil {
+				err = fmt.Errorf("private set %s: %w", s.ID, rerr)
+			}
+		}
+		switch {
+		case err != nil && ctx.Err() == nil && err.Error() != last:
+			logger.Warn("private-set refresh failed; retrying", "err", err)
+			last = err.Error()
+		case err == nil:
+			last = ""
 		}
 	}
 }

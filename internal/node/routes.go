@@ -195,9 +195,7 @@ func (n *Node) workers() []Worker {
 			}
 			return lw.Run(ctx)
 		}},
-		{Name: "private sets", Run: func(ctx context.Context, _ *slog.Logger) error {
-			return n.private.refreshLoop(ctx)
-		}},
+		{Name: "private sets", Run: n.private.refreshLoop},
 		{Name: "feeds", Run: func(ctx context.Context, logger *slog.Logger) error {
 			return feed.Run(ctx, n.store, n.FeedSink(), n.now, time.Duration(n.cfg.FeedCheckInterval), logger.Warn)
 		}},
