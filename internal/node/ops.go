@@ -70,6 +70,27 @@ func requestID(r *http.Request) string {
 	return hex.EncodeToString(b[:])
 }
 
+// requestIDHandler adds the request id of the front door's record in a
+// log call's context to the record, for loggers of code that knows
+// nothing of the node (the TAXII handler logs its own failures).
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if info := infoOf(ctx); info != nil {
+		r = r.Clone()
+		r.AddAttrs(slog.String("request_id", info.id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
 // front wraps the route table's mux in the front door.
 func (n *Node) front(mux http.Handler, logger *slog.Logger) http.Handler {
 	timeout := time.Duration(n.cfg.BodyReadTimeout)

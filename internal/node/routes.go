@@ -103,7 +103,9 @@ func (n *Node) routes(logger *slog.Logger, mux *http.ServeMux) []Route {
 		MaxContentLength: cfg.MaxContentLength, MaxObjectsPerRequest: cfg.MaxObjectsPerRequest, MaxObjectSize: cfg.MaxObjectSize,
 		MaxJSONDepth: cfg.MaxJSONDepth, DefaultPageSize: cfg.DefaultPageSize, MaxPageSize: cfg.MaxPageSize,
 		MaxPageBytes: MaxPageBytes, Gate: n.memory, WriteTimeout: WriteTimeout,
-		Logger: logger,
+		// The TAXII handler logs its own refusals and failures; they
+		// carry the request id too.
+		Logger: slog.New(requestIDHandler{logger.Handler()}),
 	}, n.Backend())
 	lh := &logHandler{n: n, tiles: n.tiles}
 	pa := n.private

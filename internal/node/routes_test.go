@@ -332,6 +332,34 @@ func TestUnknownErrorLogged(t *testing.T) {
 	}
 }
 
+// TestTAXIIFailureLogged checks that a 500 of the TAXII handler (the
+// store closed under it) is logged with the request id too, and says
+// nothing to the client.
+func TestTAXIIFailureLogged(t *testing.T) {
+	fn := newFrontNode(t, nil)
+	fn.store.Close()
+	resp, b := fn.do(t, http.MethodGet, taxii.DefaultAPIRootPath+"collections/", "Bearer "+fn.alice.Token, nil)
+	if resp.StatusCode != 500 || strings.Contains(string(b), "closed") {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	id := resp.Header.Get(HeaderRequestID)
+	var found bool
+	for _, l := range fn.logs.lines(t) {
+		if l["level"] == "ERROR" {
+			found = true
+			if l["request_id"] != id || l["error"] == nil {
+				t.Errorf("error line without the request id %q: %v", id, l)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no error line:\n%s", fn.logs)
+	}
+	if strings.Contains(fn.logs.String(), fn.alice.Token) {
+		t.Errorf("the log holds the token")
+	}
+}
+
 // TestAccessLog checks the access log line of a request: its fields, the
 // request id echoed (a fresh one when the client's is unsafe), and never
 // the token or the Authorization header.
