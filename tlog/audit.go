@@ -115,8 +115,10 @@ func (p Problem) String() string {
 
 // AuditReport is the outcome of an [Audit].
 type AuditReport struct {
-	// Checkpoint is the latest checkpoint, the tree that was recomputed.
-	Checkpoint Checkpoint
+	// Checkpoint is the latest checkpoint, the tree that was recomputed;
+	// CheckpointNote its signed note as the source served it.
+	Checkpoint     Checkpoint
+	CheckpointNote []byte
 	// Entries is the number of entries replayed.
 	Entries uint64
 	// Objects is the number of objects checked against their entries;
@@ -179,7 +181,7 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 			return nil, fmt.Errorf("couldn't accept the latest checkpoint: %w", err)
 		}
 	}
-	rep.Checkpoint = cp
+	rep.Checkpoint, rep.CheckpointNote = cp, cpNote
 	rep.Checkpoints++
 
 	// Roots to check at sizes below the latest: from the log's own history

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // BundleType is the "type" of a proof bundle document. Version 2 carries
@@ -35,6 +38,46 @@ type Bundle struct {
 	Names map[string]string `json:"names,omitempty"`
 	// Items are the object versions with their entries and proofs.
 	Items []BundleItem `json:"items"`
+	// Witnessed are cosigned checkpoints that bound the items' received
+	// times (docs/witness.md, "Time"): for each item, the latest cosigned
+	// checkpoint that doesn't include it and the first that does, each
+	// with the consistency proof to Checkpoint. Optional: a node with no
+	// witnesses has none, and a verifier only checks what is there.
+	Witnessed []WitnessedCheckpoint `json:"witnessed,omitempty"`
+}
+
+// WitnessedCheckpoint is a cosigned checkpoint note carried in a bundle or
+// receipt, with the RFC 9162 consistency proof from its tree to the tree
+// of the checkpoint it accompanies (empty when the sizes are equal).
+type WitnessedCheckpoint struct {
+	Checkpoint  string `json:"checkpoint"`
+	Consistency []Hash `json:"consistency"`
+}
+
+// Open checks the witnessed checkpoint's log signature with v and its
+// consistency with cp, the checkpoint it accompanies.
+func (w WitnessedCheckpoint) Open(v note.Verifier, cp Checkpoint) (Checkpoint, error) {
+	wc, err := OpenCheckpoint([]byte(w.Checkpoint), v)
+	if err != nil {
+		return wc, fmt.Errorf("witnessed checkpoint: %w", err)
+	}
+	switch {
+	case wc.Origin != cp.Origin:
+		return wc, fmt.Errorf("witnessed checkpoint of size %d is of another log (%q)", wc.Size, wc.Origin)
+	case wc.Size > cp.Size:
+		return wc, fmt.Errorf("witnessed checkpoint of size %d is larger than the checkpoint's %d", wc.Size, cp.Size)
+	case wc.Size == cp.Size:
+		if wc.Hash != cp.Hash || len(w.Consistency) != 0 {
+			return wc, fmt.Errorf("%w: witnessed checkpoint of size %d has another root than the checkpoint", ErrProof, wc.Size)
+		}
+	case wc.Size == 0:
+		return wc, fmt.Errorf("witnessed checkpoint of size 0")
+	default:
+		if err := VerifyConsistency(wc.Size, cp.Size, w.Consistency, wc.Hash, cp.Hash); err != nil {
+			return wc, fmt.Errorf("witnessed checkpoint of size %d isn't consistent with the checkpoint: %w", wc.Size, err)
+		}
+	}
+	return wc, nil
 }
 
 // BundleKey is one member key entry and the evidence for it.
@@ -90,6 +133,8 @@ type VerifiedItem struct {
 	Check ObjectCheck
 	// Signed is false for an object accepted unsigned.
 	Signed bool
+	// Index is the entry's index in the log.
+	Index uint64
 }
 
 // BundleResult is what a verified bundle proves.
@@ -100,6 +145,11 @@ type BundleResult struct {
 	// Keys is the member key history the bundle's key entries show.
 	Keys  *KeyHistory
 	Items []VerifiedItem
+	// Witnessed are the cosigned checkpoint notes that verified with the
+	// log key and are consistent with Checkpoint, the bundle's own
+	// checkpoint among them: [BundleResult.WitnessedTimes] reads their
+	// cosignatures.
+	Witnessed [][]byte
 }
 
 // VerifyBundle checks a proof bundle with no network access: the
@@ -135,6 +185,14 @@ func VerifyBundle(data []byte, pinnedKey string) (BundleResult, error) {
 	if len(b.Items) == 0 {
 		return res, fmt.Errorf("%w: no items", ErrBundle)
 	}
+	v, _ := NewVerifier(b.LogKey) // Open checked it
+	res.Witnessed = append(res.Witnessed, []byte(b.Checkpoint))
+	for _, w := range b.Witnessed {
+		if _, err := w.Open(v, cp); err != nil {
+			return res, fmt.Errorf("%w: %v", ErrBundle, err)
+		}
+		res.Witnessed = append(res.Witnessed, []byte(w.Checkpoint))
+	}
 	for i, it := range b.Items {
 		e, err := it.Included(cp)
 		if err != nil {
@@ -148,9 +206,44 @@ func VerifyBundle(data []byte, pinnedKey string) (BundleResult, error) {
 		if err != nil {
 			return res, fmt.Errorf("%w: object %s: %v", ErrBundle, it.ObjectID, err)
 		}
-		res.Items = append(res.Items, VerifiedItem{Entry: e, Opening: it.Opening, Check: check, Signed: signed})
+		res.Items = append(res.Items, VerifiedItem{Entry: e, Opening: it.Opening, Check: check, Signed: signed, Index: it.LogIndex})
 	}
 	return res, nil
+}
+
+// WitnessedTimes checks each item's received time against the times of
+// the cosignatures, by witnesses the policy names, on the bundle's
+// witnessed checkpoints, as [Audit] does ([TimeBounds]; skew ≤ 0 means
+// [DefaultClockSkew]). It returns, for each item in order, the witnessed
+// checkpoint whose cosignature is the earliest covering it (Size 0 when
+// none covers it yet), and one line for each item whose received time they
+// contradict. A bundle shows only the witnessed checkpoints its node
+// chose: a back-dated entry is certain to be caught by an [Audit], which
+// reads them all.
+func (r BundleResult) WitnessedTimes(p *Policy, skew time.Duration) ([]WitnessedAt, []string) {
+	v, err := NewVerifier(r.LogKey)
+	if err != nil || p == nil {
+		return make([]WitnessedAt, len(r.Items)), nil
+	}
+	var ws []WitnessedAt
+	for _, n := range r.Witnessed {
+		if w, err := CosignedTimes(n, v, p); err == nil {
+			ws = append(ws, w)
+		}
+	}
+	tb := NewTimeBounds(ws)
+	out := make([]WitnessedAt, len(r.Items))
+	var problems []string
+	for i, it := range r.Items {
+		idx := it.Index
+		if _, _, hi, ok := tb.Bounds(idx); ok {
+			out[i] = hi
+		}
+		if reason := tb.CheckReceived(idx, it.Entry.Received, skew); reason != "" {
+			problems = append(problems, fmt.Sprintf("entry %d, object %s: %s", idx, it.Opening.ObjectID, reason))
+		}
+	}
+	return out, problems
 }
 
 // Open checks the bundle's checkpoint with its log key and replays its
@@ -227,10 +320,18 @@ type Receipt struct {
 	Opening
 	InclusionProof []Hash `json:"inclusion_proof"`
 	Checkpoint     string `json:"checkpoint"`
+	// Witnessed, when the node has one, is the first cosigned checkpoint
+	// that includes the entry, with the consistency proof to Checkpoint:
+	// its cosignatures' times are the earliest witnessed time covering
+	// the entry ([CosignedTimes]).
+	Witnessed *WitnessedCheckpoint `json:"witnessed,omitempty"`
 }
 
 // Verify checks the receipt's checkpoint with the log verifier and its
-// inclusion proof, and returns the parsed entry.
+// inclusion proof, and, when the receipt has a witnessed checkpoint, that
+// it is signed by the log, consistent with the checkpoint and includes the
+// entry (its cosignatures are the caller's to check against a policy:
+// [CosignedTimes]); it returns the parsed entry.
 func (r Receipt) Verify(logKey string) (Entry, Checkpoint, error) {
 	v, err := NewVerifier(logKey)
 	if err != nil {
@@ -249,6 +350,15 @@ func (r Receipt) Verify(logKey string) (Entry, Checkpoint, error) {
 	}
 	if err := VerifyInclusion(r.LogIndex, cp.Size, LeafHash(r.Entry), r.InclusionProof, cp.Hash); err != nil {
 		return Entry{}, cp, err
+	}
+	if r.Witnessed != nil {
+		wc, err := r.Witnessed.Open(v, cp)
+		if err != nil {
+			return Entry{}, cp, err
+		}
+		if wc.Size <= r.LogIndex {
+			return Entry{}, cp, fmt.Errorf("%w: the witnessed checkpoint of size %d doesn't include entry %d", ErrProof, wc.Size, r.LogIndex)
+		}
 	}
 	return e, cp, nil
 }

@@ -29,6 +29,8 @@ type Client struct {
 	size uint64
 }
 
+var _ CosignedHistory = (*Client)(nil)
+
 // ErrHTTP is returned (wrapped) when the node answers with a non-2xx
 // status.
 var ErrHTTP = errors.New("the node refused the request")
@@ -412,4 +414,40 @@ func (c *Client) ConsistencyProof(ctx context.Context, from, to uint64) ([]Hash,
 func (c *Client) Bundle(ctx context.Context, ids ...string) ([]byte, error) {
 	q := url.Values{"object": ids}
 	return c.get(ctx, "/log/bundle?"+q.Encode())
+}
+
+// CheckpointsResponse is the node's answer to GET /log/checkpoints?start=N:
+// its cosigned checkpoint notes of sizes ≥ N in increasing size order, and,
+// when it stopped early, the size to continue from in Next.
+type CheckpointsResponse struct {
+	Checkpoints []string `json:"checkpoints"`
+	Next        *uint64  `json:"next,omitempty"`
+}
+
+// CosignedCheckpoints implements [CosignedHistory] with GET
+// /log/checkpoints, page by page; the notes are unverified ([Audit] and
+// [CosignedTimes] check them).
+func (c *Client) CosignedCheckpoints(ctx context.Context, fn func(note []byte) error) error {
+	for start := uint64(0); ; {
+		b, err := c.get(ctx, "/log/checkpoints?start="+strconv.FormatUint(start, 10))
+		if err != nil {
+			return err
+		}
+		var r CheckpointsResponse
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("couldn't decode /log/checkpoints: %w", err)
+		}
+		for _, n := range r.Checkpoints {
+			if err := fn([]byte(n)); err != nil {
+				return err
+			}
+		}
+		if r.Next == nil {
+			return nil
+		}
+		if *r.Next <= start {
+			return fmt.Errorf("couldn't read /log/checkpoints: the node said to continue at %d, not after %d", *r.Next, start)
+		}
+		start = *r.Next
+	}
 }

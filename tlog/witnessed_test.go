@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -196,5 +197,86 @@ func TestTimeBounds(t *testing.T) {
 		if (want == "") != (r == "") || !strings.Contains(r, want) {
 			t.Errorf("entry 3 received at minute %d: %q, want %q", m, r, want)
 		}
+	}
+}
+
+// witnessedBundle returns the bundle of entry i of l against its latest
+// checkpoint, carrying the cosigned checkpoints in with their consistency
+// proofs.
+func witnessedBundle(t *testing.T, l *cosignedLog, i uint64, with ...[]byte) []byte {
+	t.Helper()
+	b := l.bundle(t, i)
+	size := uint64(len(l.leaves))
+	for _, n := range with {
+		text, _ := SplitNote(n)
+		c, err := ParseCheckpoint(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p []Hash
+		if c.Size < size {
+			if p, err = ConsistencyProof(context.Background(), c.Size, size, l.tiles.reader(size)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.Witnessed = append(b.Witnessed, WitnessedCheckpoint{Checkpoint: string(n), Consistency: p})
+	}
+	out, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestBundleWitnessedTimes(t *testing.T) {
+	w := newTestWitness(t, "witness.example/w1", 7)
+	pol, err := NewWitnessPolicy([]string{w.vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minutes := func(i int) time.Duration { return time.Duration(i) * time.Minute }
+	backdated := func(i int) time.Duration {
+		if i > 3 {
+			return minutes(20 + i)
+		}
+		return minutes(i)
+	}
+	honest := witnessedLog(t, w, minutes, 2*time.Minute+30*time.Second, 5*time.Minute+30*time.Second)
+	forged := witnessedLog(t, w, backdated, 20*time.Minute, 26*time.Minute)
+	for _, tc := range []struct {
+		name    string
+		l       *cosignedLog
+		problem bool
+	}{{"honest", honest, false}, {"back-dated", forged, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := witnessedBundle(t, tc.l, 3, tc.l.cosigned[0])
+			res, err := VerifyBundle(data, tc.l.vkey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			times, problems := res.WitnessedTimes(pol, 0)
+			if len(times) != 1 || times[0].Size != 6 || times[0].Earliest.Witness != "w1" {
+				t.Fatalf("earliest witnessed time of entry 3: %+v", times)
+			}
+			if got := len(problems) == 1 && strings.Contains(problems[0], "entry 3") && strings.Contains(problems[0], "back-dated"); got != tc.problem {
+				t.Fatalf("problems %q", problems)
+			}
+			// Without the checkpoint that didn't include it, the bundle
+			// can't tell (an audit reads them all).
+			res, err = VerifyBundle(witnessedBundle(t, tc.l, 3), tc.l.vkey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, problems := res.WitnessedTimes(pol, 0); len(problems) != 0 {
+				t.Fatalf("problems %q", problems)
+			}
+		})
+	}
+	// A witnessed checkpoint that isn't consistent with the bundle's is
+	// refused.
+	other := witnessedLog(t, w, func(i int) time.Duration { return minutes(2 * i) }, 5*time.Minute, 11*time.Minute)
+	data := witnessedBundle(t, honest, 3, other.cosigned[0])
+	if _, err := VerifyBundle(data, honest.vkey); err == nil || !strings.Contains(err.Error(), "witnessed checkpoint") {
+		t.Fatalf("inconsistent witnessed checkpoint: %v", err)
 	}
 }

@@ -43,7 +43,7 @@ func serveForTest(dir, vkey string) error {
 	if err != nil {
 		return err
 	}
-	w, err := Open(Config{Dir: dir, Cosigner: c, Logs: []string{vkey}})
+	w, err := Open(Config{Dir: dir, Cosigner: c, Logs: []string{vkey}, NoSync: os.Getenv("WITNESS_TEST_NOSYNC") != ""})
 	if err != nil {
 		return err
 	}
@@ -63,11 +63,18 @@ func serveForTest(dir, vkey string) error {
 // on the same directory. Across all runs: no two inconsistent checkpoints
 // are ever cosigned, and after each restart the witness's checkpoint is at
 // least the largest one it had returned a cosignature for (a cosignature
-// is never returned before the state is on disk).
+// is never returned before the state is on disk). It runs with fsync
+// (the default) and with Config.NoSync, whose state is only written to the
+// page cache: enough for a killed process, since the kernel keeps it.
 func TestKill9NeverCosignsAFork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a subprocess")
 	}
+	t.Run("fsync", func(t *testing.T) { testKill9(t, false) })
+	t.Run("no-fsync", func(t *testing.T) { testKill9(t, true) })
+}
+
+func testKill9(t *testing.T, noSync bool) {
 	const common = 100
 	l := newTestLog(t, "example.com/log")
 	forks := []*history{l.newHistory(t, "a", common, 1500), l.newHistory(t, "b", common, 1500)}
@@ -115,6 +122,9 @@ func TestKill9NeverCosignsAFork(t *testing.T) {
 		os.Remove(filepath.Join(dir, "url"))
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "WITNESS_TEST_SERVE="+dir, "WITNESS_TEST_LOG="+l.vkey)
+		if noSync {
+			cmd.Env = append(cmd.Env, "WITNESS_TEST_NOSYNC=1")
+		}
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

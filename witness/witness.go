@@ -68,6 +68,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for evidence timestamps (nil: time.Now).
 	Now func() time.Time
+	// NoSync acknowledges a cosignature once the new state is written to
+	// the operating system (the page cache) rather than flushed to disk
+	// (fsync). The state still survives the witness process being killed
+	// (kill -9: the kernel keeps what was written), so it never cosigns
+	// two inconsistent checkpoints across such a crash; it doesn't survive
+	// a power loss or an OS crash, after which the witness may have
+	// forgotten checkpoints it cosigned. Off by default; for witnesses of
+	// many busy logs on slow disks (docs/benchmarks.md).
+	NoSync bool
 }
 
 // Witness cosigns checkpoints. It is safe for concurrent use: requests for
@@ -121,6 +130,7 @@ func Open(cfg Config) (*Witness, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.noSync = cfg.NoSync
 	w.j = j
 	for origin, rec := range states {
 		ls, ok := w.logs[origin]

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/tlog"
@@ -19,7 +20,7 @@ import (
 func init() {
 	register(command{
 		name:  "audit",
-		usage: "audit (--data DIR | --url U --token-file F) [--log-key VKEY] [--seen FILE] [--me KEY.pub]   verify a whole log",
+		usage: "audit (--data DIR | --url U --token-file F) [--log-key VKEY] [--seen FILE] [--me KEY.pub] [--witness-policy FILE] [--clock-skew D]   verify a whole log",
 		run:   runAudit,
 	})
 }
@@ -39,6 +40,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	fs.Var(&me, "me", "your member public key `FILE` (keygen's .pub; repeat for each key you held): every other key the log registers for you is named")
 	myKey := fs.String("key", "", "your member private key `FILE`, as --me with its public half")
 	polFlags := addPolicyFlags(fs)
+	skew := fs.Duration("clock-skew", tlog.DefaultClockSkew, "the clock `SKEW` allowed between an entry's received time and the witness cosignatures that bound it")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -102,7 +104,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return withExit(3, "", err)
 	}
-	v, _, err := pinLogKey(c, *logKey, servedKey, seen, *seenPath)
+	v, key, err := pinLogKey(c, *logKey, servedKey, seen, *seenPath)
 	if err != nil {
 		return err
 	}
@@ -110,7 +112,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := tlog.AuditOptions{Verifier: v, Seen: seen, AllObjects: all, Tiles: tiles, Mine: mine, Policy: pol}
+	opts := tlog.AuditOptions{Verifier: v, Seen: seen, AllObjects: all, Tiles: tiles, Mine: mine, Policy: pol, ClockSkew: *skew}
 	if logIsTerminal(c.stderr) {
 		opts.Progress = func(done, total uint64) {
 			fmt.Fprintf(c.stderr, "\rparley: audit: %d/%d entries", done, total)
@@ -137,11 +139,39 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(c.stderr, "parley: audit: %s\n", p)
 	}
+	foundBy := "parley audit of " + target
 	if rep.Fork != nil {
 		fmt.Fprintf(c.stderr, "parley: audit: two conflicting signed checkpoints are kept as evidence in %s\n", *seenPath)
+		if ev := forkEvidence(ctx, key, v, rep.Fork, tiles); ev != nil {
+			path, err := writeEvidence(*seenPath, ev, foundBy, time.Now())
+			if err != nil {
+				return withExit(3, "", err)
+			}
+			fmt.Fprintf(c.stderr, "parley: audit: split-view evidence written to %s (parley verify --log-key KEY %s)\n", path, path)
+		}
 	}
-	if !rep.OK() {
-		return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %d problem(s) in the log %s", len(rep.Problems), cp.Origin))
+	// Monitor retrieval: the witnesses' views of the log.
+	split := 0
+	for _, wv := range checkWitnessViews(ctx, c, pol, key, v, rep.CheckpointNote, tiles) {
+		if wv.note != "" {
+			fmt.Fprintf(c.stderr, "parley: audit: note: %s\n", wv.note)
+		}
+		if wv.problem == "" {
+			continue
+		}
+		split++
+		line := wv.problem
+		if wv.evidence != nil {
+			path, err := writeEvidence(*seenPath, wv.evidence, foundBy, time.Now())
+			if err != nil {
+				return withExit(3, "", err)
+			}
+			line += "; evidence in " + path
+		}
+		fmt.Fprintf(c.stderr, "parley: audit: %s\n", line)
+	}
+	if !rep.OK() || split > 0 {
+		return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %d problem(s) in the log %s", len(rep.Problems)+split, cp.Origin))
 	}
 	fmt.Fprintf(c.stdout, "log %s verified: %d entries, root %s, %d checkpoint(s), %d object(s) checked (%d unsigned)\n",
 		cp.Origin, rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned)

@@ -52,6 +52,10 @@ func TestScripts(t *testing.T) {
 			// cosigned_test.go
 			"setwitnesses": setWitnesses,
 			"waitcosigned": waitCosigned,
+			// audit_views_test.go
+			"witnesspolicy": witnessPolicy,
+			// peer_test.go
+			"waitpeer": waitPeer,
 		},
 	})
 }

@@ -17,8 +17,8 @@ import (
 func init() {
 	register(command{
 		name:  "member",
-		usage: "member add --data DIR --name NAME [--pubkey FILE] [--json]   prints the member id and API token (also: member key rotate, member revoke)",
-		help:  "The operator registers a member organisation on its node and logs its key rotations and revocations (run on the node's machine).",
+		usage: "member add --data DIR --name NAME [--pubkey FILE] [--json]   prints the member id and API token (also: member key rotate, member revoke, member token, member remove)",
+		help:  "The operator registers a member organisation on its node, logs its key rotations and revocations, rotates or revokes its API tokens and removes it (run on the node's machine; these work while parley serve runs, and take effect on its next request).",
 		subcommands: []subcommand{{name: "add", usage: "member add --data DIR --name NAME [--pubkey FILE] [--json]", help: `Registers a member: a STIX identity (printed as id) and an API token,
 shown once (the node keeps only its SHA-256). --pubkey is the member's
 Ed25519 public key (the FILE.pub of parley keygen); without one the
@@ -31,12 +31,24 @@ without it, it is operator-asserted, and every client and audit shows it
 as such.`},
 			{name: "revoke", usage: "member revoke --data DIR --member M [--key-only]", help: `Logs a revocation: of the member (its tokens stop working and no key of it
 is in force for later entries), or with --key-only of its key in force.
-What it shared before stays, signed and verifiable.`}},
+What it shared before stays, signed and verifiable.`},
+			{name: "token", usage: "member token --data DIR --member M (--rotate | --revoke) [--json]", help: `Manages a member's API tokens. --rotate issues a new token, printed once
+(the node keeps only its SHA-256), and revokes every token the member held
+before, in one transaction. --revoke revokes all of them at once and
+issues none (a leaked token: rotate later to let the member back in). The
+member keeps its keys and access. The node caches no token, so a revoked
+token fails on the next request to every front end of the store.`},
+			{name: "remove", usage: "member remove --data DIR --member M", help: `Removes a member: it can no longer authenticate (every token revoked, no
+new one can be issued) and is taken off every collection's readers and
+writers. Unless it was revoked already, its revocation is logged as with
+member revoke, so no key of it is in force for later entries. Its identity,
+its objects and the log's entries stay: the log is append-only, and what
+it shared before still verifies.`}},
 		run: runMember,
 	})
 }
 
-const memberUsage = "parley member add|key rotate|revoke --data DIR ..."
+const memberUsage = "parley member add|key rotate|revoke|token|remove --data DIR ..."
 
 func runMember(ctx context.Context, c *cli, args []string) error {
 	switch {
@@ -50,8 +62,12 @@ func runMember(ctx context.Context, c *cli, args []string) error {
 		return runMemberKeyRotate(ctx, c, rest)
 	case len(args) > 0 && args[0] == "revoke":
 		return runMemberRevoke(ctx, c, args[1:])
+	case len(args) > 0 && args[0] == "token":
+		return runMemberToken(ctx, c, args[1:])
+	case len(args) > 0 && args[0] == "remove":
+		return runMemberRemove(ctx, c, args[1:])
 	}
-	return usageErrorf(memberUsage, "member needs a subcommand: add, key rotate or revoke")
+	return usageErrorf(memberUsage, "member needs a subcommand: add, key rotate, revoke, token or remove")
 }
 
 func runMemberAdd(ctx context.Context, c *cli, args []string) error {
@@ -195,6 +211,81 @@ func runMemberRevoke(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "revoked the key of %s (%s): signatures by it at later log positions fail\n", m.Name, m.ID)
 	} else {
 		fmt.Fprintf(c.stdout, "revoked %s (%s): its tokens no longer work and no key of it is in force for later entries\n", m.Name, m.ID)
+	}
+	return nil
+}
+
+// runMemberToken rotates (new token, old ones revoked) or revokes a
+// member's API tokens.
+func runMemberToken(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("member token")
+	dir := fs.String("data", "", "the node's data `DIR`ectory")
+	ref := fs.String("member", "", "the member's `NAME` or identity id")
+	rotate := fs.Bool("rotate", false, "issue a new token (printed once) and revoke every earlier one")
+	revoke := fs.Bool("revoke", false, "revoke every token of the member and issue none")
+	asJSON := fs.Bool("json", false, `with --rotate, print {"id": ..., "token": ...} (the file --token-file reads)`)
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *ref == "" || *rotate == *revoke || fs.NArg() > 0 {
+		return usageErrorf("parley member token --data DIR --member M (--rotate | --revoke)", "member token needs --member and exactly one of --rotate and --revoke, and no arguments")
+	}
+	n, m, err := openMember(ctx, *dir, *ref)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if *revoke {
+		count, err := n.RevokeTokens(ctx, m.ID)
+		if err != nil {
+			return withExit(3, "", err)
+		}
+		fmt.Fprintf(c.stdout, "revoked %d token(s) of %s (%s): none of them works any more; member token --rotate issues a new one\n", count, m.Name, m.ID)
+		return nil
+	}
+	tok, count, err := n.RotateToken(ctx, m.ID)
+	if errors.Is(err, store.ErrInvalid) {
+		return withExit(2, "a revoked or removed member gets no token; add it again under another name", err)
+	}
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	if *asJSON {
+		if err := json.NewEncoder(c.stdout).Encode(node.NewMember{ID: m.ID, Token: tok}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.stdout, "id:    %s\ntoken: %s\n", m.ID, tok)
+	}
+	fmt.Fprintf(c.stderr, "parley: revoked %d earlier token(s) of %s; the new token is shown only once, the node keeps only its hash\n", count, m.Name)
+	return nil
+}
+
+// runMemberRemove ends a member's access; its log entries and objects
+// stay.
+func runMemberRemove(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("member remove")
+	dir := fs.String("data", "", "the node's data `DIR`ectory")
+	ref := fs.String("member", "", "the member's `NAME` or identity id")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *ref == "" || fs.NArg() > 0 {
+		return usageErrorf("parley member remove --data DIR --member M", "member remove needs --member and no arguments")
+	}
+	n, m, err := openMember(ctx, *dir, *ref)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	logged, err := n.RemoveMember(ctx, m.ID)
+	if err != nil {
+		return withExit(3, "run it again to finish the removal", err)
+	}
+	if logged {
+		fmt.Fprintf(c.stdout, "removed %s (%s): its revocation is logged, its tokens no longer work and it is on no collection's access list; what it shared stays in the log\n", m.Name, m.ID)
+	} else {
+		fmt.Fprintf(c.stdout, "removed %s (%s), revoked before: its tokens no longer work and it is on no collection's access list; what it shared stays in the log\n", m.Name, m.ID)
 	}
 	return nil
 }

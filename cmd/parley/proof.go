@@ -28,6 +28,7 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to check the bundle against")
 	polFlags := addPolicyFlags(fs)
+	skew := addClockSkewFlag(fs)
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
@@ -53,6 +54,9 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 		return withExit(1, "the node served a bundle that doesn't verify; keep it as evidence", err)
 	}
 	if err := bundleQuorum(pol, b); err != nil {
+		return err
+	}
+	if _, err := bundleTimes(c, pol, res, *skew); err != nil {
 		return err
 	}
 	var out bytes.Buffer

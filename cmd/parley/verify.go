@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -13,7 +14,7 @@ import (
 func init() {
 	register(command{
 		name:  "verify",
-		usage: "verify [--log-key VKEY] FILE                    check a proof bundle or split-view evidence offline (- for stdin)",
+		usage: "verify [--log-key VKEY] [--witness-policy FILE] FILE   check a proof bundle or split-view evidence offline (- for stdin)",
 		run:   runVerify,
 	})
 }
@@ -27,6 +28,7 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("verify")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` you trust (recommended: without it the bundle's own key is used)")
 	polFlags := addPolicyFlags(fs)
+	skew := addClockSkewFlag(fs)
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
@@ -62,11 +64,19 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	if err := bundleQuorum(pol, data); err != nil {
 		return err
 	}
+	times, err := bundleTimes(c, pol, res, *skew)
+	if err != nil {
+		return err
+	}
 	cp := res.Checkpoint
 	fmt.Fprintf(c.stdout, "bundle verified: %d object version(s) in log %s at tree size %d, root %s\n", len(res.Items), cp.Origin, cp.Size, cp.Hash)
-	for _, it := range res.Items {
-		fmt.Fprintf(c.stdout, "  %s version %s: %s, received %s\n", it.Opening.ObjectID, it.Opening.Version,
-			describeSigner(it.Opening.Member, it.Signed, it.Check), it.Entry.Received.Format("2006-01-02T15:04:05Z07:00"))
+	for i, it := range res.Items {
+		witnessed := ""
+		if w := times[i]; w.Size > 0 {
+			witnessed = fmt.Sprintf(", witnessed by %s at %s", w.Earliest.Witness, w.Earliest.Time.Format(time.RFC3339))
+		}
+		fmt.Fprintf(c.stdout, "  %s version %s: %s, received %s%s\n", it.Opening.ObjectID, it.Opening.Version,
+			describeSigner(it.Opening.Member, it.Signed, it.Check), it.Entry.Received.Format("2006-01-02T15:04:05Z07:00"), witnessed)
 	}
 	if *logKey == "" {
 		fmt.Fprintf(c.stderr, "parley: warning: checked against the bundle's own log key %s; pin the key you trust with --log-key\n", res.LogKey)

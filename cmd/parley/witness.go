@@ -152,6 +152,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	token := fs.String("token", "", "a member's API `TOKEN` for --pull logs that need one (better: PARLEY_TOKEN or --token-file)")
 	tokenFile := fs.String("token-file", "", "read the --pull token from `FILE` (the token, or member add --json output)")
 	urlFile := fs.String("url-file", "", "once listening, write the witness's URL to `FILE` (useful with --listen 127.0.0.1:0)")
+	noFsync := fs.Bool("no-fsync", false, "return a cosignature once the state is written to the OS, without flushing it to disk: it survives the witness being killed, not a power loss (default: fsync first)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -196,7 +197,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 		return withExit(3, "", fmt.Errorf("couldn't read the witness key: %w", err))
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
-	w, err := witness.Open(witness.Config{Dir: *dir, Cosigner: cos, Logs: keys, Logger: logger})
+	w, err := witness.Open(witness.Config{Dir: *dir, Cosigner: cos, Logs: keys, Logger: logger, NoSync: *noFsync})
 	if err != nil {
 		return withExit(3, "", err)
 	}

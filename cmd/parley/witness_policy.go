@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"time"
 
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -37,4 +40,32 @@ func quorumExit(err error) error {
 		return nil
 	}
 	return withExit(1, "the checkpoint lacks the cosignatures the witness policy requires; ask the node's operator which witnesses it uses", err)
+}
+
+// addClockSkewFlag adds --clock-skew, the skew allowed when received times
+// are checked against witness cosignature times.
+func addClockSkewFlag(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("clock-skew", tlog.DefaultClockSkew, "the clock `SKEW` allowed between an entry's received time and the witness cosignatures that bound it")
+}
+
+// bundleTimes checks the received time of each item of a verified bundle
+// against the times of the policy witnesses' cosignatures on the
+// checkpoints it carries (tlog.BundleResult.WitnessedTimes) and returns the
+// earliest witnessed time covering each item (Size 0: none) or, when one
+// contradicts them, a failed verification (exit 1) after naming each on
+// stderr. Without a policy nothing vouches for a cosignature's key, so
+// nothing is checked.
+func bundleTimes(c *cli, pol *tlog.Policy, res tlog.BundleResult, skew time.Duration) ([]tlog.WitnessedAt, error) {
+	if pol == nil {
+		return make([]tlog.WitnessedAt, len(res.Items)), nil
+	}
+	times, problems := res.WitnessedTimes(pol, skew)
+	for _, p := range problems {
+		fmt.Fprintf(c.stderr, "parley: %s\n", p)
+	}
+	if len(problems) > 0 {
+		return nil, withExit(1, "a witness saw the log at a time that contradicts the entry's received time: the log back-dated (or post-dated) it",
+			fmt.Errorf("%d item(s) with a received time the witnesses contradict", len(problems)))
+	}
+	return times, nil
 }

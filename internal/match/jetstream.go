@@ -72,6 +72,7 @@ type JetStreamSource struct {
 
 	pending  []jetstream.Msg
 	inflight map[uint64]int // stream sequence -> index in pending
+	fb       fluentBitReader
 	acked    atomic.Int64
 }
 
@@ -155,7 +156,7 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	}
 	j.inflight[seq] = len(j.pending)
 	j.pending = append(j.pending, msg)
-	if recs, ok := FluentBitRecords(msg.Data()); ok {
+	if recs, ok := j.fb.records(msg.Data()); ok {
 		for _, r := range recs {
 			j.Stream.LineSeq(seq, r)
 		}
@@ -173,6 +174,18 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 // the event when a parser (json, for Zeek JSON and EVE) decoded the line.
 // ok is false for anything else, which is then one event as it is.
 func FluentBitRecords(data []byte) (recs [][]byte, ok bool) {
+	var r fluentBitReader
+	recs, ok = r.records(data)
+	if !ok {
+		return nil, false
+	}
+	return recs, true
+}
+
+// fluentBitRecordsGeneral is [FluentBitRecords] by encoding/json: the
+// reference the fast reader ([fluentBitReader]) falls back to and is
+// tested against.
+func fluentBitRecordsGeneral(data []byte) (recs [][]byte, ok bool) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '[' {
 		return nil, false

@@ -134,6 +134,12 @@ type Config struct {
 	// that are due (each feed has its own interval, parley feed add
 	// --every). Default 10s.
 	FeedCheckInterval Duration `json:"feed_check_interval,omitempty"`
+	// PeerInterval is how often a serving node reads the logs of the
+	// peers it follows (parley peer add; docs/federation.md). Default 5s.
+	PeerInterval Duration `json:"peer_interval,omitempty"`
+	// PeerStep is the most entries of a peer's log replicated in one
+	// durable step. Default 4096 (the span of one GET /log/objects).
+	PeerStep int `json:"peer_step,omitempty"`
 	// Witnesses are the C2SP tlog-witnesses the node submits each new
 	// checkpoint to; GET /log/checkpoint, bundles and receipts carry the
 	// cosignatures collected (docs/witness.md, "The node side").
@@ -211,6 +217,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FeedCheckInterval <= 0 {
 		c.FeedCheckInterval = Duration(10 * time.Second)
+	}
+	if c.PeerInterval <= 0 {
+		c.PeerInterval = Duration(5 * time.Second)
 	}
 	return c
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/taxii"
@@ -70,10 +71,12 @@ var errorKinds = []errorKind{
 	{kind: store.ErrFull, status: http.StatusInsufficientStorage, title: "insufficient storage", desc: "the node's storage is full; nothing was stored. Retry later"},
 	{kind: ErrNotIntegrated, status: http.StatusServiceUnavailable, title: "not yet in a checkpoint", desc: "an entry isn't in a signed checkpoint yet; retry", retry: "1"},
 	{kind: errOpinionsPending, status: http.StatusServiceUnavailable, title: "not yet in a checkpoint", desc: "an opinion isn't in a signed checkpoint yet; retry", retry: "1"},
+	{kind: peer.ErrNoProof, status: http.StatusServiceUnavailable, title: "not yet replicated", desc: "the object isn't replicated up to a checkpoint of the peer yet; retry", retry: "5"},
 	{kind: errBusy, status: http.StatusServiceUnavailable, title: "busy", desc: "the node is busy sending other objects; retry shortly", retry: "1"},
 	{kind: context.Canceled, status: http.StatusServiceUnavailable, title: "request canceled", desc: "the request was canceled"},
 	{kind: context.DeadlineExceeded, status: http.StatusServiceUnavailable, title: "timeout", desc: "the request took too long; retry", retry: "1"},
 	{kind: errNoWebUI, status: http.StatusNotImplemented, title: "not implemented"},
+	{kind: errNoPeers, status: http.StatusNotImplemented, title: "not implemented"},
 }
 
 // classifyError returns the status, title, description and Retry-After

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ var (
 	_ tlog.AuditSource       = (*StoreAuditSource)(nil)
 	_ tlog.CheckpointHistory = (*StoreAuditSource)(nil)
 	_ tlog.TileReader        = (*StoreAuditSource)(nil)
+	_ tlog.CosignedHistory   = (*StoreAuditSource)(nil)
 )
 
 // NewStoreAuditSource returns the audit source of st.
@@ -43,6 +45,11 @@ func (s *StoreAuditSource) Checkpoint(ctx context.Context) ([]byte, error) {
 	}
 	// With its cosignatures, so that audit --data checks a witness policy.
 	return withCosignatures(ctx, s.st, size, note), nil
+}
+
+// CosignedCheckpoints implements [tlog.CosignedHistory].
+func (s *StoreAuditSource) CosignedCheckpoints(ctx context.Context, fn func([]byte) error) error {
+	return s.st.CosignedCheckpoints(ctx, 0, math.MaxInt64, 0, func(_ int64, note []byte) error { return fn(note) })
 }
 
 // Checkpoints implements [tlog.CheckpointHistory].

@@ -26,6 +26,7 @@ import (
 //	                                         at most MaxLogObjectsBytes per response, then "next": where to continue
 //	GET /log/bundle?object=ID[&object=ID]    a proof bundle of every readable version of those objects
 //	GET /log/keys[?member=ID...]             member key entries with inclusion proofs against the latest checkpoint
+//	GET /log/checkpoints?start=N             the cosigned checkpoints of sizes ≥ N (log_time.go)
 //
 // The routes are rows of the route table (routes.go).
 
@@ -209,13 +210,18 @@ func entryReceipt(ctx context.Context, ls store.Store, e store.Entry, wait time.
 	if err != nil {
 		return tlog.Receipt{}, err
 	}
-	p, err := tlog.InclusionProof(ctx, uint64(e.Index), uint64(size), hashReader(size, ls, cache))
+	hr := hashReader(size, ls, cache)
+	p, err := tlog.InclusionProof(ctx, uint64(e.Index), uint64(size), hr)
+	if err != nil {
+		return tlog.Receipt{}, err
+	}
+	wc, err := firstWitnessed(ctx, ls, size, e.Index, hr)
 	if err != nil {
 		return tlog.Receipt{}, err
 	}
 	return tlog.Receipt{
 		LogIndex: uint64(e.Index), TreeSize: uint64(size), Entry: e.Leaf, Opening: e.Opening(),
-		InclusionProof: p, Checkpoint: string(note),
+		InclusionProof: p, Checkpoint: string(note), Witnessed: wc,
 	}, nil
 }
 

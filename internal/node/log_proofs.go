@@ -82,6 +82,13 @@ func (n *Node) bundleOf(ctx context.Context, ls store.Store, objs []store.Object
 	if b.Keys, err = n.keyEvidence(ctx, size, hr, sharers...); err != nil {
 		return b, err
 	}
+	indexes := make([]int64, len(objs))
+	for i, o := range objs {
+		indexes[i] = o.LogIndex
+	}
+	if b.Witnessed, err = witnessedFor(ctx, ls, size, hr, indexes); err != nil {
+		return b, err
+	}
 	for _, id := range sharers {
 		if m, err := n.store.Member(ctx, id); err == nil {
 			b.Names[id] = m.Name

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,6 +22,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
+	"github.com/parley-exchange/parley/witness"
 )
 
 // Node is a running Parley node over one data directory. Its methods are
@@ -52,6 +53,9 @@ type Node struct {
 	metrics *nodeMetrics
 	// ext are the routes and workers of [Node.Extend].
 	ext Extension
+	// peerWitness is the witness of the peers' logs while it runs (see
+	// peers.go); nil when the node witnesses none.
+	peerWitness *atomic.Pointer[witness.Witness]
 }
 
 // Options are what a caller injects into [Open]; the zero value is the
@@ -214,8 +218,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		signer: signer, verifier: verifier, vkey: vkey,
 		validator: stix.Validator{Patterns: opts.Patterns},
 		now:       opts.Now, rand: opts.Rand,
-		tiles:  tlog.NewTileCache(TileCacheSize),
-		memory: newMemoryBudget(cfg.ResponseMemory),
+		tiles:       tlog.NewTileCache(TileCacheSize),
+		memory:      newMemoryBudget(cfg.ResponseMemory),
+		peerWitness: new(atomic.Pointer[witness.Witness]),
 	}
 	if err := checkLogFormat(ctx, st); err != nil {
 		st.Close()
@@ -274,12 +279,11 @@ const tokenPrefix = "parley_"
 // NewToken issues a fresh API token for a member: 32 random bytes, shown
 // to the caller once and stored only as their SHA-256.
 func (n *Node) NewToken(ctx context.Context, memberID string) (string, error) {
-	var b [32]byte
-	if _, err := io.ReadFull(n.rand, b[:]); err != nil {
-		return "", fmt.Errorf("couldn't make a token: %w", err)
+	tok, hash, err := n.freshToken()
+	if err != nil {
+		return "", err
 	}
-	tok := tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	if err := n.store.AddToken(ctx, store.Token{Hash: sha256.Sum256([]byte(tok)), Member: memberID, Created: n.now()}); err != nil {
+	if err := n.store.AddToken(ctx, store.Token{Hash: hash, Member: memberID, Created: n.now()}); err != nil {
 		return "", err
 	}
 	return tok, nil

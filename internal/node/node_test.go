@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/postgres/pgtest"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 )
@@ -104,7 +105,7 @@ func initNode(tb testing.TB, opts Options) (*Node, string) {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
-	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+	if _, err := Init(ctx, dir, testStoreConfig(tb), nil); err != nil {
 		tb.Fatal(err)
 	}
 	n, err := Open(ctx, dir, opts)
@@ -112,6 +113,32 @@ func initNode(tb testing.TB, opts Options) (*Node, string) {
 		tb.Fatal(err)
 	}
 	return n, dir
+}
+
+// testStoreConfig is the configuration the suite's nodes start from: the
+// embedded SQLite store, or, when PARLEY_TEST_NODE_STORE=postgres, a
+// fresh schema on the PostgreSQL test server, so that the same node tests
+// run against each store (.ci/run does both).
+func testStoreConfig(tb testing.TB) Config {
+	switch os.Getenv("PARLEY_TEST_NODE_STORE") {
+	case "", "sqlite":
+		return Config{}
+	case "postgres":
+		return Config{Store: pgtest.SchemaURL(tb)}
+	default:
+		tb.Fatalf("PARLEY_TEST_NODE_STORE=%q: want sqlite or postgres", os.Getenv("PARLEY_TEST_NODE_STORE"))
+		return Config{}
+	}
+}
+
+// onlySQLite skips a test that reaches into the SQLite file behind the
+// node's back (tampering, kill -9 of a file store) when the suite runs on
+// another store; the store-independent parts of such properties are in
+// storetest.
+func onlySQLite(tb testing.TB) {
+	if v := os.Getenv("PARLEY_TEST_NODE_STORE"); v != "" && v != "sqlite" {
+		tb.Skipf("reaches into the SQLite store; this run is on %s", v)
+	}
 }
 
 // addAliceShared adds the member "alice" with a fresh Ed25519 key and the

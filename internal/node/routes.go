@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/feed"
@@ -133,6 +134,7 @@ func (n *Node) routes(logger *slog.Logger, mux *http.ServeMux) []Route {
 		{Pattern: "GET /log/objects", Auth: AuthMember, Member: lh.withLog(lh.objects)},
 		{Pattern: "GET /log/bundle", Auth: AuthMember, Member: lh.withLog(lh.bundle)},
 		{Pattern: "GET /log/keys", Auth: AuthMember, Member: lh.withLog(lh.keys)},
+		{Pattern: "GET /log/checkpoints", Auth: AuthMember, Member: lh.withLog(lh.checkpoints)},
 
 		// Private sets (private.go).
 		{Pattern: "POST /private/sets", Auth: AuthMember, Member: pa.publish},
@@ -144,6 +146,13 @@ func (n *Node) routes(logger *slog.Logger, mux *http.ServeMux) []Route {
 
 		// Opinions: how many members concur (concurrence.go).
 		{Pattern: "GET /concurrence", Auth: AuthMember, Member: n.serveConcurrence},
+
+		// Federation (peers.go): a replicated object's proofs in its
+		// peer's log, and the witness of the peers' logs (C2SP
+		// tlog-witness, public as a witness is; 404 when the node runs
+		// none).
+		{Pattern: "GET /peers/bundle", Auth: AuthMember, Member: n.servePeerBundle},
+		{Pattern: PeerWitnessPath, Auth: AuthNone, Handler: http.StripPrefix(strings.TrimSuffix(PeerWitnessPath, "/"), http.HandlerFunc(n.servePeerWitness))},
 	}
 	rs = append(rs, n.webRoutes(mux)...)
 	// Federation and other extensions ([Node.Extend]) go last.
@@ -177,7 +186,7 @@ func (n *Node) webRoutes(mux *http.ServeMux) []Route {
 
 // workers are the background tasks [Node.Serve] runs: the log integrator,
 // witness submission (with witnesses configured), private-set refresh,
-// the feed poller, then the extensions'.
+// following the peers, the feed poller, then the extensions'.
 func (n *Node) workers() []Worker {
 	ws := []Worker{
 		{Name: "log integrator", Run: func(ctx context.Context, logger *slog.Logger) error {
@@ -198,6 +207,7 @@ func (n *Node) workers() []Worker {
 			return lw.Run(ctx)
 		}},
 		{Name: "private sets", Run: n.private.refreshLoop},
+		{Name: "peers", Run: n.followPeers},
 		{Name: "feeds", Run: func(ctx context.Context, logger *slog.Logger) error {
 			return feed.Run(ctx, n.store, n.FeedSink(), n.now, time.Duration(n.cfg.FeedCheckInterval), logger.Warn)
 		}},

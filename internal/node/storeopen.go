@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/postgres"
 	"github.com/parley-exchange/parley/internal/store/sqlite"
 )
 
@@ -18,10 +20,6 @@ const (
 	storeSQLite   = "sqlite"
 	storePostgres = "postgres"
 )
-
-// ErrStoreNotBuiltIn means config.json names a store this build of parley
-// cannot open.
-var ErrStoreNotBuiltIn = errors.New("postgres store not built in")
 
 // storeKindOf returns the kind of store that a [Config].Store value names:
 // storeSQLite for "" and "sqlite", storePostgres for a postgres:// or
@@ -58,7 +56,11 @@ func openStore(ctx context.Context, dir string, cfg Config, opts storeOptions) (
 	}
 	switch kind {
 	case storePostgres:
-		return nil, fmt.Errorf("couldn't open the store named in %s: %w", ConfigFile, ErrStoreNotBuiltIn)
+		st, err := postgres.Open(ctx, cfg.Store, postgres.Options{Now: opts.Now, Limits: opts.Limits})
+		if err != nil {
+			return nil, fmt.Errorf("couldn't open the PostgreSQL store named in %s: %w", ConfigFile, redactURL(err, cfg.Store))
+		}
+		return st, nil
 	default:
 		path := filepath.Join(dir, StoreFile)
 		if opts.Existing {
@@ -73,3 +75,28 @@ func openStore(ctx context.Context, dir string, cfg Config, opts storeOptions) (
 		return st, nil
 	}
 }
+
+// redactURL returns err's message without the password of the store URL
+// raw, should the driver have quoted it: errors end up in logs and on
+// terminals. The error's kind is kept for errors.Is.
+func redactURL(err error, raw string) error {
+	msg := err.Error()
+	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	if strings.Contains(msg, raw) {
+		msg = strings.ReplaceAll(msg, raw, "(the store URL)")
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+// redactedError shows msg but unwraps to the original error.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

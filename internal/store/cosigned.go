@@ -16,4 +16,11 @@ type CosignedCheckpoints interface {
 	// CosignedCheckpoint returns the cosigned note of the tree of that
 	// size; ErrNotFound when none was stored.
 	CosignedCheckpoint(ctx context.Context, size int64) ([]byte, error)
+	// CosignedCheckpoints calls fn with each cosigned note of a tree size
+	// in [start, end), in increasing size order, at most limit of them
+	// (limit ≤ 0: all). An error from fn stops the walk and is returned.
+	CosignedCheckpoints(ctx context.Context, start, end int64, limit int, fn func(size int64, note []byte) error) error
+	// CosignedCheckpointAtMost returns the cosigned note of the largest
+	// tree size ≤ size; ErrNotFound when there is none.
+	CosignedCheckpointAtMost(ctx context.Context, size int64) (int64, []byte, error)
 }

@@ -388,12 +388,40 @@ type Store interface {
 	Members(ctx context.Context) ([]Member, error)
 
 	// AddToken stores a token hash for an existing member (ErrNotFound if
-	// the member does not exist, ErrConflict if the hash exists).
+	// the member does not exist, ErrInvalid if it was revoked or removed,
+	// ErrConflict if the hash exists).
 	AddToken(ctx context.Context, t Token) error
 	// TokenMember returns the member a token hash belongs to, or
 	// ErrNotFound. Implementations find candidates by a short prefix of
 	// the hash and compare the full hash in constant time.
 	TokenMember(ctx context.Context, hash [32]byte) (Member, error)
+
+	// ---- Operator actions on tokens and members (issue #13: parley
+	// member token --rotate|--revoke, parley member remove). ----
+	//
+	// None of them is cached anywhere: once one returns, TokenMember
+	// answers accordingly on every front end of the store.
+
+	// RevokeTokens deletes every token of member at once and returns how
+	// many there were (0 is not an error). ErrNotFound for an unknown
+	// member.
+	RevokeTokens(ctx context.Context, member string) (int, error)
+	// ReplaceTokens deletes every token of t.Member and stores t, in one
+	// transaction, and returns how many tokens were deleted: after it
+	// returns only t authenticates the member. ErrNotFound for an unknown
+	// member, ErrInvalid for a revoked or removed one (as AddToken),
+	// ErrConflict if t.Hash exists; each changes nothing.
+	ReplaceTokens(ctx context.Context, t Token) (int, error)
+	// RemoveMember ends a member's access in one transaction: its tokens
+	// are deleted, it is taken off every collection's readers and
+	// writers, and AddToken and ReplaceTokens refuse it from then on
+	// (ErrInvalid). Its identity, objects and log entries stay (the log is
+	// append-only; Member and Members still return it). It logs nothing:
+	// the caller logs the member's revocation first (ChangeKey with
+	// [tlog.EventRevokeMember]). Removing a removed member succeeds and
+	// changes nothing. ErrNotFound for an unknown member.
+	RemoveMember(ctx context.Context, member string) error
+	// ---- end of the operator actions ----
 
 	// AddCollection stores c. Readers and writers must be existing member
 	// ids (ErrNotFound); a taken id is ErrConflict.

@@ -60,3 +60,68 @@ func (s *Store) CosignedCheckpoint(ctx context.Context, size int64) ([]byte, err
 	}
 	return note, nil
 }
+
+// CosignedCheckpoints calls fn with each cosigned note of a tree size in
+// [start, end), in increasing size order, at most limit of them (limit ≤
+// 0: all). The rows are read before fn is called, in pages, so that fn may
+// use the store and a slow fn holds no connection.
+func (s *Store) CosignedCheckpoints(ctx context.Context, start, end int64, limit int, fn func(size int64, note []byte) error) error {
+	const page = 500
+	left := limit
+	for start < end {
+		n := page
+		if limit > 0 && left < n {
+			n = left
+		}
+		if n == 0 {
+			return nil
+		}
+		rows, err := s.pool.Query(ctx, `SELECT size, note FROM log_cosigned WHERE size >= $1 AND size < $2 ORDER BY size LIMIT $3`, start, end, n)
+		if err != nil {
+			return fmt.Errorf("couldn't read the cosigned checkpoints: %w", err)
+		}
+		type row struct {
+			size int64
+			note []byte
+		}
+		var got []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.size, &r.note); err != nil {
+				rows.Close()
+				return fmt.Errorf("couldn't read the cosigned checkpoints: %w", err)
+			}
+			got = append(got, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("couldn't read the cosigned checkpoints: %w", err)
+		}
+		for _, r := range got {
+			if err := fn(r.size, r.note); err != nil {
+				return err
+			}
+		}
+		if len(got) < n {
+			return nil
+		}
+		start = got[len(got)-1].size + 1
+		left -= len(got)
+	}
+	return nil
+}
+
+// CosignedCheckpointAtMost returns the cosigned note of the largest tree
+// size ≤ size; store.ErrNotFound when there is none.
+func (s *Store) CosignedCheckpointAtMost(ctx context.Context, size int64) (int64, []byte, error) {
+	var got int64
+	var note []byte
+	err := s.pool.QueryRow(ctx, `SELECT size, note FROM log_cosigned WHERE size <= $1 ORDER BY size DESC LIMIT 1`, size).Scan(&got, &note)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil, fmt.Errorf("couldn't read the cosigned checkpoint: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("couldn't read the cosigned checkpoint: %w", err)
+	}
+	return got, note, nil
+}

@@ -86,20 +86,10 @@ func (s *Store) AddToken(ctx context.Context, t store.Token) error {
 	if t.Created.IsZero() {
 		t.Created = s.now()
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		// FOR SHARE: a concurrent revocation (which deletes the member's
-		// tokens) can't slip between this check and the insert.
-		ok, err := exists(ctx, tx, `SELECT 1 FROM members WHERE id = $1 FOR SHARE`, t.Member)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("couldn't add token: member %q: %w", t.Member, store.ErrNotFound)
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO tokens(hash, lookup, member, created) VALUES ($1, $2, $3, $4)`,
-			t.Hash[:], t.Hash[:8], t.Member, fmtTime(t.Created))
-		return err
-	})
+	// insertToken takes the member's row FOR SHARE: a concurrent
+	// revocation (which deletes the member's tokens) can't slip between
+	// its check and the insert.
+	err := s.inTx(ctx, func(tx pgx.Tx) error { return insertToken(ctx, tx, t) })
 	if isUnique(err) {
 		return fmt.Errorf("couldn't add token: %w", store.ErrConflict)
 	}

@@ -109,8 +109,8 @@ func openTest(t testing.TB, url string, opts Options) *Store {
 
 func TestConformance(t *testing.T) {
 	serverURL(t)
-	storetest.Run(t, func(t *testing.T) store.Store {
-		return openTest(t, testURL(t), Options{})
+	storetest.Run(t, func(t *testing.T, opts storetest.Options) store.Store {
+		return openTest(t, testURL(t), Options{Now: opts.Now, Limits: opts.Limits})
 	})
 }
 

@@ -53,3 +53,46 @@ func (s *Store) CosignedCheckpoint(ctx context.Context, size int64) ([]byte, err
 	}
 	return note, nil
 }
+
+// CosignedCheckpoints calls fn with each cosigned note of a tree size in
+// [start, end), in increasing size order, at most limit of them (limit ≤
+// 0: all).
+func (s *Store) CosignedCheckpoints(ctx context.Context, start, end int64, limit int, fn func(size int64, note []byte) error) error {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT size, note FROM log_cosigned WHERE size >= ? AND size < ? ORDER BY size LIMIT ?`, start, end, limit)
+	if err != nil {
+		return fmt.Errorf("couldn't read the cosigned checkpoints: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var size int64
+		var note []byte
+		if err := rows.Scan(&size, &note); err != nil {
+			return fmt.Errorf("couldn't read the cosigned checkpoints: %w", err)
+		}
+		if err := fn(size, note); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("couldn't read the cosigned checkpoints: %w", err)
+	}
+	return nil
+}
+
+// CosignedCheckpointAtMost returns the cosigned note of the largest tree
+// size ≤ size; store.ErrNotFound when there is none.
+func (s *Store) CosignedCheckpointAtMost(ctx context.Context, size int64) (int64, []byte, error) {
+	var got int64
+	var note []byte
+	err := s.r.QueryRowContext(ctx, `SELECT size, note FROM log_cosigned WHERE size <= ? ORDER BY size DESC LIMIT 1`, size).Scan(&got, &note)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, fmt.Errorf("couldn't read the cosigned checkpoint: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("couldn't read the cosigned checkpoint: %w", err)
+	}
+	return got, note, nil
+}

@@ -368,24 +368,14 @@ func (s *Store) AddToken(ctx context.Context, t store.Token) error {
 	if t.Created.IsZero() {
 		t.Created = s.now()
 	}
-	err := s.Write(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM members WHERE id = ?`, t.Member).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("couldn't add token: member %q: %w", t.Member, store.ErrNotFound)
-		} else if err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO tokens(hash, lookup, member, created) VALUES (?, ?, ?, ?)`,
-			t.Hash[:], t.Hash[:8], t.Member, fmtTime(t.Created))
-		return err
-	})
+	err := s.Write(ctx, func(tx *sql.Tx) error { return insertToken(ctx, tx, t) })
 	if isUnique(err) {
 		return fmt.Errorf("couldn't add token: %w", store.ErrConflict)
 	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil {
 		return fmt.Errorf("couldn't add token: %w", err)
 	}
-	return err
+	return nil
 }
 
 // TokenMember implements [store.Store].

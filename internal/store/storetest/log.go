@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,6 +230,61 @@ func testCosigned(t *testing.T, s store.Store) {
 	}
 	if cps, err := s.Checkpoints(ctx); err != nil || len(cps) != 2 || string(cps[0]) != "note 1" {
 		t.Fatalf("the plain checkpoints changed: %q %v", cps, err)
+	}
+
+	// Listing: sizes in [start, end), in order, at most limit; and the
+	// latest at or below a size.
+	for i := int64(3); i <= 8; i++ {
+		leaves := []byte{}
+		for j := int64(1); j <= i; j++ {
+			leaves = append(leaves, hash(byte(j))...)
+		}
+		must(t, s.Integrate(ctx, i-1, i, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: int(i)}: leaves}, []byte(fmt.Sprintf("note %d", i))))
+		if i%2 == 0 {
+			must(t, s.PutCosignedCheckpoint(ctx, i, []byte(fmt.Sprintf("note %d\n— w1 c\n", i))))
+		}
+	}
+	list := func(start, end int64, limit int) []int64 {
+		t.Helper()
+		var got []int64
+		err := s.CosignedCheckpoints(ctx, start, end, limit, func(size int64, note []byte) error {
+			if want := fmt.Sprintf("note %d\n", size); !strings.HasPrefix(string(note), want) {
+				t.Errorf("size %d has note %q", size, note)
+			}
+			got = append(got, size)
+			return nil
+		})
+		must(t, err)
+		return got
+	}
+	for _, tc := range []struct {
+		start, end int64
+		limit      int
+		want       []int64
+	}{
+		{0, 100, 0, []int64{1, 4, 6, 8}},
+		{2, 8, 0, []int64{4, 6}},
+		{4, 100, 2, []int64{4, 6}},
+		{9, 100, 0, nil},
+		{0, 100, -1, []int64{1, 4, 6, 8}},
+	} {
+		if got := list(tc.start, tc.end, tc.limit); !slices.Equal(got, tc.want) {
+			t.Errorf("CosignedCheckpoints(%d, %d, %d) = %v, want %v", tc.start, tc.end, tc.limit, got, tc.want)
+		}
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := s.CosignedCheckpoints(ctx, 0, 100, 0, func(int64, []byte) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("fn's error: %v after %d calls", err, n)
+	}
+	for _, tc := range []struct{ at, want int64 }{{1, 1}, {3, 1}, {5, 4}, {8, 8}, {100, 8}} {
+		size, note, err := s.CosignedCheckpointAtMost(ctx, tc.at)
+		if err != nil || size != tc.want || !strings.HasPrefix(string(note), fmt.Sprintf("note %d\n", tc.want)) {
+			t.Errorf("CosignedCheckpointAtMost(%d) = %d %q %v, want %d", tc.at, size, note, err, tc.want)
+		}
+	}
+	if _, _, err := s.CosignedCheckpointAtMost(ctx, 0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CosignedCheckpointAtMost(0): %v", err)
 	}
 }
 

@@ -78,6 +78,9 @@ func Run(t *testing.T, open Opener) {
 		{"UIText", testUIText},
 		{"UILookups", testUILookups},
 		{"UIPDQ", testUIPDQ},
+		// operator.go
+		{"OperatorTokens", testOperatorTokens},
+		{"RemoveMember", testRemoveMember},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

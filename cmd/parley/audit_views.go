@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/tlog"
+	"github.com/parley-exchange/parley/witness"
+)
+
+// Monitor retrieval in parley audit: each witness that the policy gives a
+// URL for serves its latest cosigned checkpoint of the log (C2SP
+// tlog-witness, GET <url>/<origin hash>/checkpoint); the audit checks that
+// the node's checkpoint and the witness's are of one history, so a member
+// learns of a split view (the node showing the member one history and the
+// witness another) at its next audit. Split-view evidence (docs/witness.md)
+// is written beside the seen file as <seen>.evidence-<n>.json.
+
+// witnessView is what the audit found comparing one witness's checkpoint
+// with the node's.
+type witnessView struct {
+	name string
+	// problem is one line when the views can't both be true; evidence,
+	// when not nil, proves it offline.
+	problem  string
+	evidence []byte
+	// note is a line for stderr that isn't a failure (witness down, no
+	// checkpoint yet).
+	note string
+}
+
+// checkWitnessViews fetches each policy witness's checkpoint of the log
+// (those with a URL, in name order) and compares it with the node's
+// checkpoint cpNote, reading the larger tree's hashes from the node's
+// tiles (checked against that tree's root, so a lying node can't fake
+// either outcome).
+func checkWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, logKey string, v note.Verifier, cpNote []byte, tiles tlog.TileReader) []witnessView {
+	if pol == nil {
+		return nil
+	}
+	cp, err := tlog.OpenCheckpoint(cpNote, v)
+	if err != nil {
+		return nil // the audit reported it
+	}
+	urls := pol.WitnessURLs()
+	names := make([]string, 0, len(urls))
+	for name := range urls {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out []witnessView
+	for _, name := range names {
+		wv := witnessView{name: name}
+		wc := &witness.Client{URL: urls[name], HTTP: c.httpClient()}
+		n, err := wc.Checkpoint(ctx, cp.Origin)
+		switch {
+		case errors.Is(err, witness.ErrNoCheckpoint):
+			wv.note = fmt.Sprintf("witness %s has no checkpoint of log %s yet", name, cp.Origin)
+		case err != nil:
+			wv.note = fmt.Sprintf("couldn't read witness %s's checkpoint (not checked): %v", name, err)
+		default:
+			wv.problem, wv.evidence, wv.note = compareView(ctx, name, logKey, v, cp, cpNote, n, tiles)
+		}
+		out = append(out, wv)
+	}
+	return out
+}
+
+// compareView compares a witness's checkpoint note with the node's.
+func compareView(ctx context.Context, name, logKey string, v note.Verifier, cp tlog.Checkpoint, cpNote, wNote []byte, tiles tlog.TileReader) (problem string, evidence []byte, info string) {
+	wcp, err := tlog.OpenCheckpoint(wNote, v)
+	if err != nil {
+		return "", nil, fmt.Sprintf("witness %s serves a checkpoint the log key didn't sign (not checked): %v", name, err)
+	}
+	larger := max(cp.Size, wcp.Size)
+	ev, err := tlog.CompareCheckpoints(ctx, logKey, cpNote, wNote, tlog.TileHashReader(larger, tiles))
+	switch {
+	case err == nil:
+		return "", nil, ""
+	case errors.Is(err, tlog.ErrSplitView):
+		return fmt.Sprintf("split view: witness %s has a checkpoint of size %d that is inconsistent with the node's checkpoint of size %d: the log showed the witness and you different histories", name, wcp.Size, cp.Size), ev, ""
+	case wcp.Size > cp.Size:
+		// The node can't show the witness's larger tree: it grew since
+		// (tiles of the new size not served yet) or it hides that
+		// history from you.
+		return fmt.Sprintf("witness %s has a checkpoint of size %d, and the node can't show that its checkpoint of size %d is a prefix of it: the log may show the witness and you different histories (%v)", name, wcp.Size, cp.Size, err), nil, ""
+	default:
+		return fmt.Sprintf("couldn't compare witness %s's checkpoint of size %d with the node's tree: %v", name, wcp.Size, err), nil, ""
+	}
+}
+
+// forkEvidence turns the two conflicting checkpoints an audit found into
+// split-view evidence, reading the larger tree's hashes from the node's
+// tiles; nil when they can't prove it (the larger one isn't the node's
+// current tree).
+func forkEvidence(ctx context.Context, logKey string, v note.Verifier, fork [][]byte, tiles tlog.TileReader) []byte {
+	if len(fork) != 2 {
+		return nil
+	}
+	var larger uint64
+	for _, n := range fork {
+		cp, err := tlog.OpenCheckpoint(n, v)
+		if err != nil {
+			return nil
+		}
+		larger = max(larger, cp.Size)
+	}
+	ev, err := tlog.CompareCheckpoints(ctx, logKey, fork[0], fork[1], tlog.TileHashReader(larger, tiles))
+	if !errors.Is(err, tlog.ErrSplitView) {
+		return nil
+	}
+	return ev
+}
+
+// writeEvidence writes split-view evidence beside the seen file, as
+// <seen>.evidence-<n>.json (0600) with the first unused n, and returns its
+// path; evidence of the same two checkpoints already there isn't written
+// again (its path is returned).
+func writeEvidence(seenPath string, ev []byte, foundBy string, now time.Time) (string, error) {
+	e, err := tlog.ParseEvidence(ev)
+	if err != nil {
+		return "", err
+	}
+	e.FoundBy, e.FoundAt = foundBy, now.UTC().Format(time.RFC3339)
+	for i := 1; ; i++ {
+		path := seenPath + ".evidence-" + strconv.Itoa(i) + ".json"
+		old, err := os.ReadFile(path)
+		if err == nil {
+			if o, err := tlog.ParseEvidence(old); err == nil && sameCheckpoints(o.Checkpoints, e.Checkpoints) {
+				return path, nil
+			}
+			continue
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("couldn't write evidence: %w", err)
+		}
+		out, err := tlog.NewEvidence(e.LogKey, []byte(e.Checkpoints[0]), []byte(e.Checkpoints[1]), proofRoot(e), proofHashes(e), e.FoundBy, e.FoundAt)
+		if err != nil {
+			return "", err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("couldn't write evidence: %w", err)
+		}
+		_, err = f.Write(out)
+		if err = errors.Join(err, f.Sync(), f.Close()); err != nil {
+			os.Remove(path)
+			return "", fmt.Errorf("couldn't write evidence: %w", err)
+		}
+		return path, nil
+	}
+}
+
+func sameCheckpoints(a, b []string) bool {
+	return len(a) == 2 && len(b) == 2 &&
+		((a[0] == b[0] && a[1] == b[1]) || (a[0] == b[1] && a[1] == b[0]))
+}
+
+func proofRoot(e *tlog.Evidence) tlog.Hash {
+	if e.Proof == nil {
+		return tlog.Hash{}
+	}
+	return e.Proof.PrefixRoot
+}
+
+func proofHashes(e *tlog.Evidence) []tlog.Hash {
+	if e.Proof == nil {
+		return nil
+	}
+	return e.Proof.Consistency
+}

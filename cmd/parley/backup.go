@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+func init() {
+	register(command{
+		name:  "backup",
+		usage: "backup --data DIR --out F [--without-key]   online snapshot of a node (F 0600: it holds the node key)",
+		help: `Writes a consistent snapshot of the node in DIR to F while the node
+serves and writes: a gzip tar holding backup.json (a manifest with each
+file's SHA-256, the log's size and newest signed checkpoint), the store
+(parley.db, copied in one read transaction: every submission is in it
+whole or not at all), config.json, node.pub and node.key.
+
+node.key is the log's secret signing key: whoever holds F can sign
+checkpoints in the node's name, so F is written with mode 0600; keep it as
+you keep node.key. --without-key leaves the key out (restore then needs
+--key). The store holds every object, salt and private set too. TLS
+certificate files named in config.json are not included.
+
+Exit status: 0 written, 2 usage, 3 I/O.`,
+		run: runBackup,
+	})
+	register(command{
+		name:  "restore",
+		usage: "restore --data DIR --from F [--seen FILE]... [--force] [--key FILE]   restore a backup after checking it",
+		help: `Restores the backup F into DIR after checking, in a staging directory,
+that it is whole (each file's SHA-256), that node.key, node.pub and the
+origin belong together, and that the log verifies as parley audit --data
+checks it: the newest checkpoint verifies under the node key, the entries
+recompute its root, and every stored checkpoint and tile agrees. Only then
+are the files moved into DIR. DIR must be empty or absent; --force
+replaces the node files of a stopped node's DIR (other files stay).
+
+After a restore the node's log is consistent with every checkpoint it
+signed up to the backup. It is NOT consistent with checkpoints signed
+after the backup: a member that saw one would find the log forked as soon
+as it grows again, with other entries at those positions. Collect the
+members' seen files (parley audit --seen) and witnesses' latest
+checkpoints and give each with --seen: restore checks the log against
+every checkpoint of this log in them and refuses when one is newer than
+the backup or has another root. Then restore a newer backup or recover
+the store instead; if none exists, tell the members: their audits will
+show the fork, rightly. Without --seen, restore warns that it could not
+check this.
+
+Exit status: 0 restored, 1 refused (the backup is damaged, doesn't verify
+or is older than what members saw; nothing was written), 2 usage, 3 I/O.`,
+		run: runRestore,
+	})
+}
+
+func runBackup(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("backup")
+	dir := fs.String("data", "", "the node's data `DIR`ectory (the node may be running)")
+	out := fs.String("out", "", "the backup `FILE` to write (mode 0600; replaced atomically if it exists)")
+	withoutKey := fs.Bool("without-key", false, "leave the node key out of the backup (restore then needs --key)")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" || *out == "" || fs.NArg() > 0 {
+		return usageErrorf("parley backup --data DIR --out FILE", "backup needs --data and --out, and no arguments")
+	}
+	man, err := node.Backup(ctx, *dir, *out, node.BackupOptions{WithoutKey: *withoutKey})
+	if errors.Is(err, node.ErrNotInitialized) {
+		return usageErrorf("give the data directory of a node", "%v", err)
+	}
+	if errors.Is(err, node.ErrBackupNotSQLite) {
+		return withExit(2, "", err)
+	}
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	cp := "no checkpoint yet"
+	if man.Checkpoint != "" {
+		if text, err := tlog.SplitNote([]byte(man.Checkpoint)); err == nil {
+			if p, err := tlog.ParseCheckpoint(text); err == nil {
+				cp = fmt.Sprintf("newest checkpoint of size %d", p.Size)
+			}
+		}
+	}
+	fmt.Fprintf(c.stdout, "backed up %s: %d log entries, %s, to %s\n", man.Origin, man.LogSize, cp, *out)
+	if *withoutKey {
+		fmt.Fprintln(c.stderr, "parley: the backup holds no node key: keep node.key safe elsewhere, restore needs it (--key)")
+	} else {
+		fmt.Fprintf(c.stderr, "parley: %s holds the node's secret key (mode 0600): keep it as safe as node.key\n", *out)
+	}
+	return nil
+}
+
+func runRestore(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlagSet("restore")
+	dir := fs.String("data", "", "the data `DIR`ectory to restore into (empty or absent; see --force)")
+	from := fs.String("from", "", "the backup `FILE` (parley backup --out)")
+	force := fs.Bool("force", false, "replace the node files in a non-empty DIR (the node must be stopped)")
+	keyFile := fs.String("key", "", "the node key `FILE`, for a backup made --without-key")
+	var seen stringList
+	fs.Var(&seen, "seen", "a seen-checkpoints `FILE` of a member (parley audit --seen) or witness; repeat for each: the restored log must be consistent with every checkpoint of this log in them")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" || *from == "" || fs.NArg() > 0 {
+		return usageErrorf("parley restore --data DIR --from FILE [--seen FILE]...", "restore needs --data and --from, and no arguments")
+	}
+	var notes []string
+	for _, p := range seen {
+		s, err := tlog.LoadSeen(p)
+		if err != nil {
+			return usageErrorf("give the seen file a member's parley audit --seen keeps", "%v", err)
+		}
+		if len(s.Notes) == 0 {
+			return usageErrorf("give the seen file a member's parley audit --seen keeps", "%s holds no checkpoint", p)
+		}
+		notes = append(notes, s.Notes...)
+	}
+	rep, err := node.Restore(ctx, *from, *dir, node.RestoreOptions{Force: *force, KeyFile: *keyFile, Seen: notes})
+	switch {
+	case errors.Is(err, node.ErrExists):
+		return usageErrorf("restore into an empty directory, or stop the node and give --force", "%v", err)
+	case errors.Is(err, node.ErrRestoreRefused):
+		return withExit(1, "restore a newer backup or recover the store; nothing was written to "+*dir, err)
+	case err != nil:
+		return withExit(3, "", err)
+	}
+	if rep.Checkpoint.Size > 0 || rep.Manifest.Checkpoint != "" {
+		fmt.Fprintf(c.stdout, "restored %s into %s: the log verified, %d entries up to its newest checkpoint (size %d) and %d more to integrate\n",
+			rep.Manifest.Origin, *dir, rep.Entries, rep.Checkpoint.Size, rep.Manifest.LogSize-int64(rep.Checkpoint.Size))
+	} else {
+		fmt.Fprintf(c.stdout, "restored %s into %s: the node had signed no checkpoint yet\n", rep.Manifest.Origin, *dir)
+	}
+	if len(seen) > 0 {
+		fmt.Fprintf(c.stdout, "consistent with the %d checkpoint(s) of this log in the seen files\n", rep.SeenChecked)
+	} else {
+		fmt.Fprintf(c.stderr, "parley: warning: no --seen file given, so restore could not check what members saw: if any saw a checkpoint newer than this backup (size %d), the restored log forks from it; collect their seen files and run restore again with --seen to be sure\n", rep.Checkpoint.Size)
+	}
+	return nil
+}

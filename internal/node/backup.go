@@ -1,0 +1,567 @@
+package node
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
+	"github.com/parley-exchange/parley/tlog"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Backups (parley backup, parley restore).
+//
+// A backup is a gzip-compressed tar archive of a node's data directory,
+// taken while the node runs: backup.json (the manifest, first), a
+// consistent snapshot of the store (parley.db, [sqlite.Store.Snapshot]),
+// config.json, node.pub and, unless left out, node.key, the log's secret
+// signing key. The archive is written with mode 0600 because of that key
+// and because the store holds every object, salt and private set.
+// TLS certificate files named in config.json are not in it.
+//
+// Restoring checks before it writes anything: the files against the
+// manifest's SHA-256s, the node key against node.pub and the origin, and
+// then the whole restored log as `parley audit --data` does: the latest
+// checkpoint verifies under the node key, every entry recomputes its root,
+// the stored checkpoints and tiles agree with the tree. Given checkpoints
+// that members saw (their seen files), it also checks that the restored
+// log is consistent with each of them, and refuses when one is newer than
+// the backup: see [Restore].
+
+// BackupFormat names the archive format in backup.json.
+const BackupFormat = "parley-backup/1"
+
+// BackupManifestFile is the manifest's name in the archive.
+const BackupManifestFile = "backup.json"
+
+// BackupManifest is backup.json.
+type BackupManifest struct {
+	Format  string    `json:"format"`
+	Origin  string    `json:"origin"`
+	Created time.Time `json:"created"`
+	// LogSize is the number of log entries in the snapshot; Checkpoint
+	// the newest signed checkpoint in it (empty when the node never
+	// signed one), whose size may be smaller: entries appended but not
+	// yet integrated are integrated after a restore.
+	LogSize    int64  `json:"log_size"`
+	Checkpoint string `json:"checkpoint,omitempty"`
+	// Files maps each other file of the archive to its hex SHA-256.
+	Files map[string]string `json:"files"`
+}
+
+// backupFiles are the files an archive may hold besides the manifest, in
+// archive order; config.json is restored last because its presence marks
+// a complete node.
+var backupFiles = []string{StoreFile, PubKeyFile, KeyFile, ConfigFile}
+
+// BackupOptions configure [Backup].
+type BackupOptions struct {
+	// WithoutKey leaves node.key out of the archive; restoring then
+	// needs the key from elsewhere ([RestoreOptions].KeyFile).
+	WithoutKey bool
+	// Now is the clock for the manifest; nil means time.Now.
+	Now func() time.Time
+}
+
+// Backup writes an online backup of the node in dir to the file out
+// (replaced atomically if it exists; mode 0600) and returns its manifest.
+// The node may be serving and writing meanwhile: the store snapshot holds
+// exactly the transactions committed when it began. On error out is left
+// as it was.
+func Backup(ctx context.Context, dir, out string, opts BackupOptions) (BackupManifest, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return BackupManifest{}, err
+	}
+	if kind, err := storeKindOf(cfg.Store); err != nil || kind != storeSQLite {
+		return BackupManifest{}, fmt.Errorf("couldn't back up: %w", ErrBackupNotSQLite)
+	}
+	man := BackupManifest{Format: BackupFormat, Origin: cfg.Origin, Created: opts.Now().UTC(), Files: map[string]string{}}
+	tmp, err := os.MkdirTemp(filepath.Dir(out), ".parley-backup-*")
+	if err != nil {
+		return man, fmt.Errorf("couldn't back up: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+
+	// The snapshot, then what it says about the log.
+	snap := filepath.Join(tmp, StoreFile)
+	st, err := openStore(ctx, dir, cfg, storeOptions{Existing: true})
+	if err != nil {
+		return man, err
+	}
+	if s, ok := st.(snapshotter); ok {
+		err = s.Snapshot(ctx, snap)
+	} else {
+		err = fmt.Errorf("couldn't back up: %w", ErrBackupNotSQLite)
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return man, err
+	}
+	if man.LogSize, man.Checkpoint, err = snapshotLog(ctx, snap); err != nil {
+		return man, err
+	}
+
+	names := []string{StoreFile, PubKeyFile, ConfigFile}
+	if !opts.WithoutKey {
+		names = append(names, KeyFile)
+	}
+	paths := map[string]string{StoreFile: snap}
+	for _, name := range names {
+		p, ok := paths[name]
+		if !ok {
+			p = filepath.Join(dir, name)
+			paths[name] = p
+		}
+		sum, err := fileSHA256(p)
+		if err != nil {
+			return man, fmt.Errorf("couldn't back up %s: %w", name, err)
+		}
+		man.Files[name] = sum
+	}
+
+	f, err := os.CreateTemp(filepath.Dir(out), ".parley-backup-*.tar.gz")
+	if err != nil {
+		return man, fmt.Errorf("couldn't write the backup: %w", err)
+	}
+	defer os.Remove(f.Name()) // a no-op after the rename
+	err = errors.Join(f.Chmod(secretMode), writeArchive(f, man, names, paths), f.Sync(), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), out)
+	}
+	if err != nil {
+		return man, fmt.Errorf("couldn't write the backup %s: %w", out, err)
+	}
+	return man, nil
+}
+
+// snapshotter is the ability [Backup] needs of a store:
+// [sqlite.Store.Snapshot].
+type snapshotter interface {
+	Snapshot(ctx context.Context, path string) error
+}
+
+// ErrBackupNotSQLite means the node's store is not the embedded SQLite
+// database: back PostgreSQL up with its own tools (pg_dump, or continuous
+// archiving) and copy config.json and the keys beside it.
+var ErrBackupNotSQLite = errors.New("parley backup copies the embedded SQLite store; this node's config.json names another store: use that database's own backup tools (pg_dump) and keep config.json, node.key and node.pub with it")
+
+// snapshotLog opens a snapshot store and reads its log size and newest
+// checkpoint note.
+func snapshotLog(ctx context.Context, path string) (int64, string, error) {
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return 0, "", err
+	}
+	defer st.Close()
+	size, err := st.LogSize(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	_, cp, err := st.LatestCheckpoint(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return size, "", nil
+	}
+	return size, string(cp), err
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writeArchive writes the manifest, then each named file, as a gzip tar.
+func writeArchive(w io.Writer, man BackupManifest, names []string, paths map[string]string) error {
+	zw := gzip.NewWriter(w)
+	tw := tar.NewWriter(zw)
+	mb, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return err
+	}
+	mb = append(mb, '\n')
+	hdr := func(name string, size int64) *tar.Header {
+		return &tar.Header{Name: name, Mode: secretMode, Size: size, ModTime: man.Created, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	}
+	if err := tw.WriteHeader(hdr(BackupManifestFile, int64(len(mb)))); err != nil {
+		return err
+	}
+	if _, err := tw.Write(mb); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := addFile(tw, hdr, name, paths[name]); err != nil {
+			return err
+		}
+	}
+	return errors.Join(tw.Close(), zw.Close())
+}
+
+func addFile(tw *tar.Writer, hdr func(string, int64) *tar.Header, name, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(hdr(name, fi.Size())); err != nil {
+		return err
+	}
+	// The file is read to its size at Stat: config.json or a key
+	// rewritten meanwhile would fail here rather than be cut short.
+	n, err := io.Copy(tw, f)
+	if err == nil && n != fi.Size() {
+		err = fmt.Errorf("%s changed while it was copied", name)
+	}
+	return err
+}
+
+// ErrRestoreRefused means a restore found the backup broken or
+// inconsistent with checkpoints members saw; nothing was written.
+var ErrRestoreRefused = errors.New("restore refused")
+
+// RestoreOptions configure [Restore].
+type RestoreOptions struct {
+	// Force replaces the node files (config.json, node.key, node.pub and
+	// the store) of a non-empty directory; other files there stay. The
+	// node must be stopped.
+	Force bool
+	// KeyFile is the node key to restore with a backup made without it
+	// (it must match the backup's node.pub); empty otherwise.
+	KeyFile string
+	// Seen are checkpoints members saw (the notes of their seen files;
+	// those of other logs are ignored). The restored log must be
+	// consistent with each: a checkpoint larger than the backup's log, or
+	// of the same size with another root, refuses the restore.
+	Seen []string
+}
+
+// RestoreReport is what [Restore] checked.
+type RestoreReport struct {
+	Manifest BackupManifest
+	// Checkpoint is the restored log's newest checkpoint (zero when the
+	// node never signed one); Entries the entries the audit replayed.
+	Checkpoint tlog.Checkpoint
+	Entries    uint64
+	// SeenChecked is how many of the given seen checkpoints were this
+	// log's and were checked.
+	SeenChecked int
+}
+
+// Restore restores the backup archive from into dir. It refuses a
+// non-empty dir unless opts.Force, and a dir where a node seems to run
+// (its store's -wal file exists). It unpacks into a staging directory in
+// dir, checks everything there (see the package comment above [Backup])
+// and only then moves the files into place, config.json last, so a failed
+// restore leaves dir as it was (with Force, a crash during the final moves
+// leaves a directory without config.json that no node opens; run the
+// restore again). Failed checks wrap [ErrRestoreRefused].
+//
+// After a restore, the node's log is consistent with every checkpoint it
+// signed up to the backup, and with every checkpoint in opts.Seen. It is
+// not consistent with checkpoints the node signed after the backup: a
+// member that saw one would find the restored log forked as soon as it
+// grows past the backup's size with other entries. Only the members know
+// what they saw, so give their seen files; without them Restore can't
+// tell, and the caller must say so.
+func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (RestoreReport, error) {
+	var rep RestoreReport
+	if err := checkRestoreTarget(dir, opts.Force); err != nil {
+		return rep, err
+	}
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return rep, fmt.Errorf("couldn't create %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, dirMode); err != nil {
+		return rep, fmt.Errorf("couldn't restrict %s to mode %o: %w", dir, dirMode, err)
+	}
+	stage, err := os.MkdirTemp(dir, ".parley-restore-*")
+	if err != nil {
+		return rep, fmt.Errorf("couldn't restore: %w", err)
+	}
+	defer os.RemoveAll(stage)
+
+	man, err := unpackBackup(from, stage)
+	if err != nil {
+		return rep, err
+	}
+	rep.Manifest = man
+	if _, ok := man.Files[KeyFile]; !ok {
+		if opts.KeyFile == "" {
+			return rep, fmt.Errorf("%w: the backup holds no node key (it was made --without-key): give the node's key file", ErrRestoreRefused)
+		}
+		b, err := os.ReadFile(opts.KeyFile)
+		if err != nil {
+			return rep, fmt.Errorf("couldn't read the node key: %w", err)
+		}
+		if err := writeFileSync(filepath.Join(stage, KeyFile), b, secretMode); err != nil {
+			return rep, fmt.Errorf("couldn't restore the node key: %w", err)
+		}
+	} else if opts.KeyFile != "" {
+		return rep, fmt.Errorf("%w: the backup holds the node key; --key is only for a backup made without it", ErrRestoreRefused)
+	}
+	v, err := checkNodeKeys(stage, man.Origin)
+	if err != nil {
+		return rep, err
+	}
+	if err := auditRestored(ctx, stage, v, man, opts.Seen, &rep); err != nil {
+		return rep, err
+	}
+	if err := moveRestored(stage, dir); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// checkRestoreTarget refuses a directory that holds anything (unless
+// force) or where a node seems to run.
+func checkRestoreTarget(dir string, force bool) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("couldn't read %s: %w", dir, err)
+	}
+	if len(ents) > 0 && !force {
+		return fmt.Errorf("couldn't restore into %s: it is not empty: %w", dir, ErrExists)
+	}
+	// SQLite keeps the -wal file while a connection is open and removes
+	// it when the last one closes cleanly: its presence means a running
+	// node, or one that crashed.
+	if _, err := os.Stat(filepath.Join(dir, StoreFile+"-wal")); err == nil {
+		return fmt.Errorf("couldn't restore into %s: %s-wal exists, so a node is running there or crashed: stop it (or, if none runs, open the store once, e.g. with parley audit --data, which removes the file)", dir, StoreFile)
+	}
+	return nil
+}
+
+// unpackBackup reads the archive into stage, checking names, the manifest
+// and every file's SHA-256.
+func unpackBackup(from, stage string) (BackupManifest, error) {
+	var man BackupManifest
+	f, err := os.Open(from)
+	if err != nil {
+		return man, fmt.Errorf("couldn't open the backup: %w", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return man, fmt.Errorf("%w: %s is not a parley backup (not gzip): %v", ErrRestoreRefused, from, err)
+	}
+	tr := tar.NewReader(zr)
+	got := map[string]string{}
+	for i := 0; ; i++ {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return man, fmt.Errorf("%w: couldn't read the backup: %v", ErrRestoreRefused, err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			return man, fmt.Errorf("%w: the backup holds %q, not a regular file", ErrRestoreRefused, h.Name)
+		}
+		if i == 0 {
+			if h.Name != BackupManifestFile || h.Size > 1<<20 {
+				return man, fmt.Errorf("%w: %s is not a parley backup (no %s first)", ErrRestoreRefused, from, BackupManifestFile)
+			}
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				return man, fmt.Errorf("%w: couldn't read the manifest: %v", ErrRestoreRefused, err)
+			}
+			if err := json.Unmarshal(b, &man); err != nil || man.Format != BackupFormat {
+				return man, fmt.Errorf("%w: the manifest is not %s", ErrRestoreRefused, BackupFormat)
+			}
+			continue
+		}
+		// Only the known names, each once: nothing else is written, so no
+		// name can reach outside the staging directory.
+		if !slices.Contains(backupFiles, h.Name) || got[h.Name] != "" {
+			return man, fmt.Errorf("%w: unexpected file %q in the backup", ErrRestoreRefused, h.Name)
+		}
+		sum, err := writeStaged(filepath.Join(stage, h.Name), tr)
+		if err != nil {
+			return man, fmt.Errorf("couldn't unpack %s: %w", h.Name, err)
+		}
+		got[h.Name] = sum
+	}
+	if man.Format == "" {
+		return man, fmt.Errorf("%w: %s is empty", ErrRestoreRefused, from)
+	}
+	for _, name := range []string{StoreFile, PubKeyFile, ConfigFile} {
+		if _, ok := man.Files[name]; !ok {
+			return man, fmt.Errorf("%w: the backup lacks %s", ErrRestoreRefused, name)
+		}
+	}
+	for name, want := range man.Files {
+		if got[name] != want {
+			return man, fmt.Errorf("%w: %s doesn't match the manifest's SHA-256 (the backup is damaged or incomplete)", ErrRestoreRefused, name)
+		}
+	}
+	for name := range got {
+		if _, ok := man.Files[name]; !ok {
+			return man, fmt.Errorf("%w: %s is not in the manifest", ErrRestoreRefused, name)
+		}
+	}
+	return man, nil
+}
+
+func writeStaged(path string, r io.Reader) (string, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, secretMode)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(f, h), r)
+	if err = errors.Join(err, f.Sync(), f.Close()); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkNodeKeys checks the staged config, key and verifier key belong
+// together and returns the verifier.
+func checkNodeKeys(stage, origin string) (note.Verifier, error) {
+	cfg, err := LoadConfig(stage)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRestoreRefused, err)
+	}
+	if cfg.Origin != origin {
+		return nil, fmt.Errorf("%w: config.json names the origin %q, the manifest %q", ErrRestoreRefused, cfg.Origin, origin)
+	}
+	if kind, err := storeKindOf(cfg.Store); err != nil || kind != storeSQLite {
+		return nil, fmt.Errorf("%w: config.json names a store other than the embedded one in the backup", ErrRestoreRefused)
+	}
+	skey, err := os.ReadFile(filepath.Join(stage, KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		// note.NewSigner's error never contains the key.
+		return nil, fmt.Errorf("%w: the node key doesn't parse: %v", ErrRestoreRefused, err)
+	}
+	pub, err := os.ReadFile(filepath.Join(stage, PubKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	v, err := tlog.NewVerifier(strings.TrimSpace(string(pub)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRestoreRefused, err)
+	}
+	msg := []byte("parley restore: the node key matches node.pub\n")
+	sig, err := signer.Sign(msg)
+	if err != nil || signer.Name() != cfg.Origin || v.Name() != cfg.Origin || !v.Verify(msg, sig) {
+		return nil, fmt.Errorf("%w: the node key, node.pub and the origin %q don't belong together", ErrRestoreRefused, cfg.Origin)
+	}
+	return v, nil
+}
+
+// auditRestored audits the staged store's log under v, against the
+// manifest and the seen checkpoints.
+func auditRestored(ctx context.Context, stage string, v note.Verifier, man BackupManifest, seen []string, rep *RestoreReport) error {
+	mine := &tlog.SeenCheckpoints{}
+	for _, n := range seen {
+		if cp, err := tlog.OpenCheckpoint([]byte(n), v); err == nil && cp.Origin == man.Origin {
+			mine.Notes = append(mine.Notes, n)
+		}
+	}
+	rep.SeenChecked = len(mine.Notes)
+	if len(seen) > 0 && len(mine.Notes) == 0 {
+		return fmt.Errorf("%w: none of the %d seen checkpoints is this log's (origin %s, this node key)", ErrRestoreRefused, len(seen), man.Origin)
+	}
+	src, _, closeStore, err := OpenStoreAudit(ctx, stage)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if man.Checkpoint == "" {
+		// A node that never signed a checkpoint: nothing to verify, and
+		// nobody can have seen one.
+		if len(mine.Notes) > 0 {
+			return fmt.Errorf("%w: members saw checkpoints of this log, and the backup has none: it is older than what they saw", ErrRestoreRefused)
+		}
+		if _, err := src.Checkpoint(ctx); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: the store holds a checkpoint the manifest doesn't name", ErrRestoreRefused)
+		}
+		return nil
+	}
+	ar, err := tlog.Audit(ctx, src, tlog.AuditOptions{Verifier: v, Seen: mine, AllObjects: true, Tiles: src})
+	if err != nil {
+		return fmt.Errorf("%w: couldn't audit the restored log: %v", ErrRestoreRefused, err)
+	}
+	rep.Checkpoint, rep.Entries = ar.Checkpoint, ar.Entries
+	if !ar.OK() {
+		var b bytes.Buffer
+		for i, p := range ar.Problems {
+			if i == 5 {
+				fmt.Fprintf(&b, "; and %d more", len(ar.Problems)-i)
+				break
+			}
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(p.String())
+		}
+		return fmt.Errorf("%w: the restored log doesn't verify: %s", ErrRestoreRefused, b.String())
+	}
+	if cp, err := tlog.OpenCheckpoint([]byte(man.Checkpoint), v); err != nil || cp.Origin != ar.Checkpoint.Origin || cp.Size != ar.Checkpoint.Size || cp.Hash != ar.Checkpoint.Hash {
+		return fmt.Errorf("%w: the store's newest checkpoint isn't the one the manifest names", ErrRestoreRefused)
+	}
+	return nil
+}
+
+// moveRestored moves the staged files into dir, replacing the node files
+// there; config.json is removed first and put back last.
+func moveRestored(stage, dir string) error {
+	for _, name := range []string{ConfigFile, StoreFile, StoreFile + "-wal", StoreFile + "-shm", StoreFile + "-journal", KeyFile, PubKeyFile} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("couldn't replace %s: %w", name, err)
+		}
+	}
+	// The store first, with any -wal the audit's connection left (a clean
+	// close leaves none), config.json last.
+	names := []string{StoreFile + "-wal", StoreFile + "-shm"}
+	names = append(names, backupFiles...)
+	for _, name := range names {
+		err := os.Rename(filepath.Join(stage, name), filepath.Join(dir, name))
+		if err != nil && !(errors.Is(err, os.ErrNotExist) && name != StoreFile && name != ConfigFile && name != KeyFile && name != PubKeyFile) {
+			return fmt.Errorf("couldn't move %s into place: %w", name, err)
+		}
+	}
+	// The renames are durable once the directory is synced.
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
+}

@@ -1,0 +1,88 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// The operator's actions on a member's access (parley member token,
+// parley member remove). Nothing in the node caches a token: every
+// request looks its hash up in the store, so a token revoked here fails
+// on the very next request to every front end of the store.
+
+// freshToken returns a new random API token and its SHA-256, the only
+// form the store keeps.
+func (n *Node) freshToken() (string, [32]byte, error) {
+	var b [32]byte
+	if _, err := io.ReadFull(n.rand, b[:]); err != nil {
+		return "", [32]byte{}, fmt.Errorf("couldn't make a token: %w", err)
+	}
+	tok := tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return tok, sha256.Sum256([]byte(tok)), nil
+}
+
+// RotateToken issues a new API token for member and revokes every token
+// it held before, in one store transaction; it returns the new token (to
+// show once) and how many were revoked. It fails with store.ErrNotFound
+// for an unknown member and store.ErrInvalid for a revoked or removed
+// one, changing nothing.
+func (n *Node) RotateToken(ctx context.Context, member string) (string, int, error) {
+	tok, hash, err := n.freshToken()
+	if err != nil {
+		return "", 0, err
+	}
+	revoked, err := n.store.ReplaceTokens(ctx, store.Token{Hash: hash, Member: member, Created: n.now()})
+	if err != nil {
+		return "", 0, err
+	}
+	return tok, revoked, nil
+}
+
+// RevokeTokens revokes every API token of member at once and returns how
+// many there were; the member keeps its keys and access, and
+// [Node.RotateToken] gives it a new token.
+func (n *Node) RevokeTokens(ctx context.Context, member string) (int, error) {
+	return n.store.RevokeTokens(ctx, member)
+}
+
+// RemoveMember ends a member: unless its revocation is logged already,
+// it logs one ([Node.RevokeMember]: no key of it is in force for later
+// entries), then deletes its tokens and takes it off every collection's
+// access lists ([store.Store].RemoveMember). Its identity, objects and
+// log entries stay: the log is append-only, and what it shared before
+// still verifies. It reports whether it logged the revocation now. A crash
+// between the two steps leaves a revoked member (no token works) still
+// on access lists; running it again finishes the removal.
+func (n *Node) RemoveMember(ctx context.Context, member string) (bool, error) {
+	if _, err := n.store.Member(ctx, member); err != nil {
+		return false, err
+	}
+	es, err := n.store.KeyEntries(ctx, math.MaxInt64, member)
+	if err != nil {
+		return false, err
+	}
+	revoked := false
+	for _, e := range es {
+		le, err := tlog.ParseEntry(e.Leaf)
+		if err != nil {
+			return false, fmt.Errorf("couldn't read key entry %d: %w", e.Index, err)
+		}
+		revoked = revoked || le.Event == tlog.EventRevokeMember
+	}
+	if !revoked {
+		if err := n.RevokeMember(ctx, member); err != nil {
+			return false, err
+		}
+	}
+	if err := n.store.RemoveMember(ctx, member); err != nil {
+		return !revoked, err
+	}
+	return !revoked, nil
+}

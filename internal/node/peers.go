@@ -1,0 +1,318 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/peer"
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+	"github.com/parley-exchange/parley/witness"
+)
+
+// Federation (docs/federation.md): the worker that follows the peers
+// recorded with parley peer add, and GET /peers/bundle, which serves the
+// peer's proofs of a replicated object. Their rows are in the route and
+// worker tables (routes.go).
+
+// PeerWitnessDir is the directory, in the data directory, of the node's
+// witness of its peers' logs: `parley witness init --data DIR/witness
+// --name NAME` creates its key, and then the node cosigns each peer's
+// checkpoints as it follows it (C2SP tlog-witness, pulling: it reads the
+// peer's checkpoint and tiles itself).
+const PeerWitnessDir = "witness"
+
+// PeerWitnessPath is the prefix under which the node serves the C2SP
+// tlog-witness API of its peers' witness (POST add-checkpoint, GET
+// <origin hash>/checkpoint), without authentication as a witness does.
+const PeerWitnessPath = "/witness/"
+
+// servePeerWitness serves the witness of the peers' logs, or 404 when the
+// node runs none.
+func (n *Node) servePeerWitness(w http.ResponseWriter, r *http.Request) {
+	pw := n.peerWitness.Load()
+	if pw == nil {
+		respondError(w, r, requestErrorf(store.ErrNotFound, "this node witnesses no log"))
+		return
+	}
+	pw.Handler().ServeHTTP(w, r)
+}
+
+// openPeerWitness opens the witness of the peers' logs when the data
+// directory has its key (nil, nil when it hasn't).
+func (n *Node) openPeerWitness(ps []store.Peer, logger *slog.Logger) (*witness.Witness, error) {
+	dir := filepath.Join(n.dir, PeerWitnessDir)
+	skey, err := os.ReadFile(filepath.Join(dir, "witness.key"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the witness key: %w", err)
+	}
+	cos, err := tlog.ParseCosignerKey(string(skey), n.now)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the witness key: %w", err)
+	}
+	var logs []string
+	for _, p := range ps {
+		if !slices.Contains(logs, p.LogKey) {
+			logs = append(logs, p.LogKey)
+		}
+	}
+	return witness.Open(witness.Config{Dir: dir, Cosigner: cos, Logs: logs, Logger: logger, Now: n.now})
+}
+
+// PeerStore returns the node's store of peers, or an error when its store
+// keeps none.
+// errNoPeers: the node's store keeps no peers (501).
+var errNoPeers = errors.New("this node's store keeps no peers")
+
+func (n *Node) PeerStore() (peer.Stores, error) {
+	st, ok := n.store.(peer.Stores)
+	if !ok {
+		return nil, errNoPeers
+	}
+	return st, nil
+}
+
+// followPeers runs a round of every peer that isn't stopped, every
+// Config.PeerInterval, until ctx is done. Peers added while it runs are
+// picked up at the next round.
+func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
+	st, err := n.PeerStore()
+	if err != nil {
+		return nil
+	}
+	followers := map[string]*peer.Follower{}
+	t := time.NewTicker(time.Duration(n.cfg.PeerInterval))
+	defer t.Stop()
+	// The witness is reopened when the set of peers changes (it knows its
+	// logs from the start).
+	var pw *witness.Witness
+	witnessed := -1
+	defer func() {
+		if pw != nil {
+			n.peerWitness.Store(nil)
+			pw.Close()
+		}
+	}()
+	for {
+		ps, err := st.Peers(ctx)
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("couldn't list peers", "err", err)
+		}
+		if err == nil && len(ps) != witnessed {
+			if pw != nil {
+				n.peerWitness.Store(nil)
+				pw.Close()
+				pw = nil
+			}
+			if pw, err = n.openPeerWitness(ps, logger); err != nil {
+				logger.Warn("couldn't open the witness of the peers' logs", "err", err)
+			}
+			witnessed = len(ps)
+			if pw != nil {
+				n.peerWitness.Store(pw)
+			}
+		}
+		for _, p := range ps {
+			if p.State.Stopped != "" {
+				continue
+			}
+			f := followers[p.Name]
+			if f == nil {
+				f, err = peer.New(peer.Config{Store: st, Dir: n.dir, Now: n.now, Rand: n.rand, Step: n.cfg.PeerStep, Logger: logger}, p)
+				if err != nil {
+					logger.Warn("couldn't follow peer", "peer", p.Name, "err", err)
+					continue
+				}
+				followers[p.Name] = f
+			}
+			res, err := f.Round(ctx)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case err != nil:
+				logger.Warn("peer round failed", "peer", p.Name, "err", err)
+			case res.Entries > 0:
+				logger.Info("peer replicated", "peer", p.Name, "position", res.Next, "objects", res.Objects, "key_entries", res.Keys)
+			}
+			if pw != nil && err == nil {
+				// Witnessing is independent of replication: the witness
+				// reads the peer's checkpoint and tiles itself.
+				if src, cerr := f.Source(p); cerr == nil {
+					if _, werr := pw.PullOnce(ctx, p.LogKey, src); werr != nil && ctx.Err() == nil {
+						logger.Warn("couldn't witness the peer's checkpoint", "peer", p.Name, "err", werr)
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// PeerSpec is what [Node.AddPeer] records.
+type PeerSpec struct {
+	// Name names the peer and its member (peer:NAME).
+	Name string
+	// URL, TokenFile (absolute), CAFile (absolute or empty), LogKey,
+	// Policy and Remote are those of [store.Peer].
+	URL, TokenFile, CAFile, LogKey, Policy, Remote string
+	// Into is the title of the local collection, created read-only: read
+	// by Readers (member names or ids), written by nobody over TAXII.
+	Into    string
+	Readers []string
+}
+
+// AddPeer records a peer to follow: its member (peer:NAME, without a key;
+// the objects are stored under it and verified against the peer's log),
+// its local read-only collection, and the peer. Bad input (a bad name, URL,
+// log key or policy, an unreadable token or CA file, an unknown reader, a
+// taken name or title) is refused before anything is written; an I/O
+// failure midway leaves a member and collection that a second try reuses.
+func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
+	st, err := n.PeerStore()
+	if err != nil {
+		return store.Peer{}, err
+	}
+	if err := peer.CheckName(spec.Name); err != nil {
+		return store.Peer{}, err
+	}
+	if err := peer.CheckURL(spec.URL); err != nil {
+		return store.Peer{}, err
+	}
+	if _, err := tlog.NewVerifier(spec.LogKey); err != nil {
+		return store.Peer{}, fmt.Errorf("couldn't add peer %q: its log key: %v: %w", spec.Name, err, store.ErrInvalid)
+	}
+	if spec.Policy != "" {
+		if _, err := tlog.ParsePolicy([]byte(spec.Policy)); err != nil {
+			return store.Peer{}, fmt.Errorf("couldn't add peer %q: %v: %w", spec.Name, err, store.ErrInvalid)
+		}
+	}
+	if spec.Remote == "" || spec.Into == "" || spec.TokenFile == "" {
+		return store.Peer{}, fmt.Errorf("couldn't add peer %q: the remote collection, the local title and the token file are needed: %w", spec.Name, store.ErrInvalid)
+	}
+	if _, err := peer.ReadToken(spec.TokenFile); err != nil {
+		return store.Peer{}, fmt.Errorf("couldn't add peer %q: %v: %w", spec.Name, err, store.ErrInvalid)
+	}
+	if _, err := peer.HTTPClient(spec.CAFile); err != nil {
+		return store.Peer{}, fmt.Errorf("couldn't add peer %q: %v: %w", spec.Name, err, store.ErrInvalid)
+	}
+	ps, err := st.Peers(ctx)
+	if err != nil {
+		return store.Peer{}, err
+	}
+	for _, o := range ps {
+		if o.Name == spec.Name {
+			return store.Peer{}, fmt.Errorf("couldn't add peer %q: the name is taken: %w", spec.Name, store.ErrConflict)
+		}
+	}
+	member, err := n.store.MemberByName(ctx, peer.MemberName(spec.Name))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		member = store.Member{}
+	case err != nil:
+		return store.Peer{}, err
+	case member.PublicKey != nil:
+		return store.Peer{}, fmt.Errorf("couldn't add peer %q: the member %s has a key, so it is not a peer's member: %w", spec.Name, member.Name, store.ErrConflict)
+	}
+	c, err := n.findCollection(ctx, spec.Into)
+	create := errors.Is(err, store.ErrNotFound)
+	switch {
+	case create:
+		for _, r := range spec.Readers {
+			if _, err := n.ResolveMember(ctx, r); err != nil {
+				return store.Peer{}, err
+			}
+		}
+	case err != nil:
+		return store.Peer{}, err
+	case len(c.Writers) > 0 || member.ID == "" || c.Description != peerDescription(spec):
+		// Only the collection a failed try of this same peer made is
+		// reused: one with writers, or another's, would mix objects.
+		return store.Peer{}, fmt.Errorf("couldn't add peer %q: a collection %q exists; give a new title for the peer's read-only collection: %w", spec.Name, spec.Into, store.ErrConflict)
+	}
+	if member.ID == "" {
+		nm, err := n.AddMember(ctx, peer.MemberName(spec.Name), nil)
+		if err != nil {
+			return store.Peer{}, err
+		}
+		member.ID = nm.ID
+	}
+	if create {
+		id, err := n.CreateCollection(ctx, CollectionSpec{
+			Title: spec.Into, Description: peerDescription(spec),
+			Readers: spec.Readers, Signatures: store.SignaturesOptional, Relay: true,
+		})
+		if err != nil {
+			return store.Peer{}, err
+		}
+		c.ID = id
+	}
+	p := store.Peer{
+		Name: spec.Name, URL: spec.URL, TokenFile: spec.TokenFile, CAFile: spec.CAFile,
+		LogKey: spec.LogKey, Policy: spec.Policy, Remote: spec.Remote,
+		Into: c.ID, Member: member.ID, Created: n.now(),
+	}
+	if err := st.AddPeer(ctx, p); err != nil {
+		return store.Peer{}, err
+	}
+	return p, nil
+}
+
+func peerDescription(spec PeerSpec) string {
+	return fmt.Sprintf("Replicated from collection %s of the Parley node %s (peer %s), verified against its log; read-only. Proofs in the peer's log: GET /peers/bundle.", spec.Remote, spec.URL, spec.Name)
+}
+
+// servePeerBundle serves GET /peers/bundle?collection=ID&object=ID: the
+// proof bundle, in the peer's log, of every replicated version of the
+// object in a peer's local collection (see [peer.Bundle]), for readers of
+// that collection. Anything the member can't read is 404 like an unknown
+// one.
+func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.Member) {
+	q := r.URL.Query()
+	coll, id := q.Get("collection"), q.Get("object")
+	if coll == "" || id == "" {
+		respondError(w, r, requestErrorf(store.ErrInvalid, "name the collection=ID and the object=ID"))
+		return
+	}
+	st, err := n.PeerStore()
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	c, err := n.store.Collection(r.Context(), coll)
+	if err != nil || !c.CanRead(m.ID) {
+		respondError(w, r, requestErrorf(store.ErrNotFound, "collection not found"))
+		return
+	}
+	ps, err := st.Peers(r.Context())
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	for _, p := range ps {
+		if p.Into != c.ID {
+			continue
+		}
+		b, err := peer.Bundle(r.Context(), st, p, id)
+		if err != nil {
+			respondError(w, r, err)
+			return
+		}
+		writeJSON(w, b)
+		return
+	}
+	respondError(w, r, requestErrorf(store.ErrNotFound, "the collection isn't replicated from a peer"))
+}

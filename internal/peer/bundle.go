@@ -1,0 +1,112 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// ErrNoProof is returned (wrapped) by [Bundle] when no replicated version
+// of the object is covered by a checkpoint of the peer yet.
+var ErrNoProof = errors.New("not replicated up to a checkpoint of the peer yet")
+
+// Bundle returns a proof bundle in the peer's log ([tlog.Bundle], whose
+// log key is the peer's) for every replicated version of objectID: the
+// latest checkpoint of the peer whose tree this node replicated whole,
+// each version's entry in the peer's log with its opening there and its
+// inclusion proof, and the peer's member key entries of the members who
+// shared them, with theirs. The proofs are built from the tree kept here,
+// so the bundle verifies offline with the peer's key
+// ([tlog.VerifyBundle], `parley verify --log-key PEER_KEY`) whether or not
+// the peer is up. It fails with store.ErrNotFound when no version was
+// replicated, and [ErrNoProof] when none is covered yet.
+func Bundle(ctx context.Context, st Stores, p store.Peer, objectID string) (tlog.Bundle, error) {
+	b := tlog.Bundle{Type: tlog.BundleType, LogKey: p.LogKey, Keys: []tlog.BundleKey{}, Items: []tlog.BundleItem{}}
+	prov, err := st.PeerObjects(ctx, p.Name, objectID)
+	if err != nil {
+		return b, err
+	}
+	if len(prov) == 0 {
+		return b, fmt.Errorf("couldn't find %s among the objects of peer %s: %w", objectID, p.Name, store.ErrNotFound)
+	}
+	cps, err := st.PeerCheckpoints(ctx, p.Name)
+	if err != nil {
+		return b, err
+	}
+	v, err := tlog.NewVerifier(p.LogKey)
+	if err != nil {
+		return b, err
+	}
+	var cp tlog.Checkpoint
+	for i := len(cps) - 1; i >= 0; i-- {
+		c, err := tlog.OpenCheckpoint(cps[i], v)
+		if err != nil {
+			return b, fmt.Errorf("couldn't read a stored checkpoint of peer %s: %w", p.Name, err)
+		}
+		if int64(c.Size) <= p.State.Next {
+			cp, b.Checkpoint = c, string(cps[i])
+			break
+		}
+	}
+	if b.Checkpoint == "" || prov[0].Index >= int64(cp.Size) {
+		return b, fmt.Errorf("couldn't prove %s: %w", objectID, ErrNoProof)
+	}
+	page, err := st.Objects(ctx, store.Query{Collection: p.Into, IDs: []string{objectID},
+		Versions: []store.VersionSelector{{Kind: store.VersionAll}}, Limit: len(prov) + 1})
+	if err != nil {
+		return b, err
+	}
+	hr := tlog.TileHashReader(cp.Size, PeerTiles(st, p.Name))
+	var sharers []string
+	for _, o := range prov {
+		if o.Index >= int64(cp.Size) {
+			break
+		}
+		var raw []byte
+		for _, so := range page.Objects {
+			if so.Version.Equal(o.Version) {
+				raw = so.Raw
+			}
+		}
+		if raw == nil {
+			return b, fmt.Errorf("couldn't find the stored version %s of %s: %w", o.Opening.Version, objectID, store.ErrNotFound)
+		}
+		proof, err := tlog.InclusionProof(ctx, uint64(o.Index), cp.Size, hr)
+		if err != nil {
+			return b, err
+		}
+		if proof == nil {
+			proof = []tlog.Hash{}
+		}
+		b.Items = append(b.Items, tlog.BundleItem{Object: raw, Entry: o.Leaf, Opening: o.Opening, LogIndex: uint64(o.Index), InclusionProof: proof})
+		if !slices.Contains(sharers, o.Opening.Member) {
+			sharers = append(sharers, o.Opening.Member)
+		}
+	}
+	keys, err := st.PeerKeys(ctx, p.Name, int64(cp.Size))
+	if err != nil {
+		return b, err
+	}
+	for _, k := range keys {
+		e, err := tlog.ParseEntry(k.Leaf)
+		if err != nil {
+			return b, err
+		}
+		if !slices.Contains(sharers, e.Member) {
+			continue
+		}
+		proof, err := tlog.InclusionProof(ctx, uint64(k.Index), cp.Size, hr)
+		if err != nil {
+			return b, err
+		}
+		if proof == nil {
+			proof = []tlog.Hash{}
+		}
+		b.Keys = append(b.Keys, tlog.BundleKey{Entry: k.Leaf, LogIndex: uint64(k.Index), InclusionProof: proof})
+	}
+	return b, nil
+}

@@ -1,0 +1,571 @@
+// Package peer is federation between Parley nodes (docs/federation.md):
+// a node follows another node's verifiable log (docs/log.md, C2SP
+// tlog-checkpoint and tlog-tiles) as one of that node's members, verifies
+// everything it reads against the peer's pinned log key, and stores the
+// objects of one of the peer's collections in a local read-only
+// collection, with their provenance in the peer's log.
+//
+// For each round the [Follower] checks the peer's signed checkpoint (its
+// signature, the witness policy, and its consistency with the last
+// checkpoint accepted, keeping split-view evidence in the tlog format when
+// it isn't), then reads the entries after its stored position in steps:
+// every entry is hashed into the peer's tree kept here, which must reach
+// the signed root (or be proved a prefix of it by a consistency proof), so
+// every entry is proved included; the member key entries are replayed into
+// a [tlog.KeyHistory]; and each object of the followed collection is
+// checked against its entry (commitment, opening) and its member signature
+// against the key that history shows in force. A step's objects are then
+// stored (an identical version is stored once, so a step redone after a
+// crash duplicates nothing) and the step is recorded in one transaction.
+package peer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// MemberPrefix begins the name of the local member a peer's objects are
+// stored under: "peer:" + the peer's name.
+const MemberPrefix = "peer:"
+
+// MemberName returns the local member name of the peer named name.
+func MemberName(name string) string { return MemberPrefix + name }
+
+// DefaultStep is the most entries of the peer's log one step reads (the
+// span of one GET /log/objects).
+const DefaultStep = 4096
+
+// ErrFork is returned (wrapped) by [Follower.Round] when the peer signed a
+// checkpoint inconsistent with one accepted before: replication of that
+// peer stops for good, with the evidence kept.
+var ErrFork = errors.New("the peer signed inconsistent checkpoints")
+
+// ErrStopped is returned by [Follower.Round] for a peer whose replication
+// was stopped (after a fork).
+var ErrStopped = errors.New("replication of this peer is stopped")
+
+// Stores is what a follower needs of the node's store.
+type Stores interface {
+	store.Store
+	store.PeerStore
+}
+
+// Config is what a [Follower] is built with.
+type Config struct {
+	// Store is the node's store.
+	Store Stores
+	// Dir is the node's data directory; evidence goes under Dir/evidence.
+	Dir string
+	// HTTP is the client for the peer (nil: one trusting the system's
+	// roots, or the peer's CAFile when it has one).
+	HTTP *http.Client
+	// Now and Rand are injected; nil means time.Now and crypto/rand.
+	Now  func() time.Time
+	Rand io.Reader
+	// Step is the most entries one step reads; 0 means [DefaultStep].
+	Step int
+	// Logger logs rounds; nil discards.
+	Logger *slog.Logger
+}
+
+// Follower replicates one peer. It is not safe for concurrent use; run one
+// per peer per node (the store's position check refuses a second one's
+// steps).
+type Follower struct {
+	cfg    Config
+	name   string
+	key    note.Verifier
+	policy *tlog.Policy
+
+	// The replicated state, rebuilt from the store when nil.
+	keys    *tlog.KeyHistory
+	builder *tlog.TileBuilder
+}
+
+// New returns a follower of the peer named name, as recorded in the store.
+func New(cfg Config, p store.Peer) (*Follower, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Step <= 0 {
+		cfg.Step = DefaultStep
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	v, err := tlog.NewVerifier(p.LogKey)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't follow peer %s: its log key: %w", p.Name, err)
+	}
+	f := &Follower{cfg: cfg, name: p.Name, key: v}
+	if p.Policy != "" {
+		if f.policy, err = tlog.ParsePolicy([]byte(p.Policy)); err != nil {
+			return nil, fmt.Errorf("couldn't follow peer %s: its witness policy: %w", p.Name, err)
+		}
+	}
+	return f, nil
+}
+
+// peer reads the peer's record afresh.
+func (f *Follower) peer(ctx context.Context) (store.Peer, error) {
+	ps, err := f.cfg.Store.Peers(ctx)
+	if err != nil {
+		return store.Peer{}, err
+	}
+	for _, p := range ps {
+		if p.Name == f.name {
+			return p, nil
+		}
+	}
+	return store.Peer{}, fmt.Errorf("couldn't find peer %s: %w", f.name, store.ErrNotFound)
+}
+
+// client returns a log client for the peer, reading its token file now.
+func (f *Follower) client(p store.Peer) (*tlog.Client, error) {
+	tok, err := ReadToken(p.TokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("peer %s: %w", p.Name, err)
+	}
+	hc := f.cfg.HTTP
+	if hc == nil {
+		if hc, err = HTTPClient(p.CAFile); err != nil {
+			return nil, err
+		}
+	}
+	return &tlog.Client{URL: p.URL, Token: tok, HTTP: hc}, nil
+}
+
+// Source returns a client of the peer's log (its checkpoint and tiles,
+// read with the peer's token), for a witness that pulls it.
+func (f *Follower) Source(p store.Peer) (*tlog.Client, error) { return f.client(p) }
+
+// Result is what one [Follower.Round] did.
+type Result struct {
+	// Entries, Objects and Keys count what this round replicated.
+	Entries, Objects, Keys int64
+	// Next is the position after the round; RemoteSize the peer's size.
+	Next, RemoteSize int64
+	// Evidence is the evidence file written when the round found a fork.
+	Evidence string
+}
+
+// Round replicates the peer up to its latest checkpoint. Each step it
+// completes is durable; on an error the position stays after the last
+// completed step and the error is recorded in the peer's state (a fork
+// stops the peer for good: [ErrFork]). It may be called again after any
+// error, or after a crash at any point, and then continues exactly where
+// the stored position is.
+func (f *Follower) Round(ctx context.Context) (Result, error) {
+	res, err := f.round(ctx)
+	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && ctx.Err() == nil {
+		// Anything half-applied in memory is rebuilt from the store.
+		f.keys, f.builder = nil, nil
+		if rerr := f.cfg.Store.RecordPeerRound(ctx, f.name, f.cfg.Now(), res.RemoteSize, err.Error()); rerr != nil {
+			f.cfg.Logger.Warn("couldn't record the round's error", "peer", f.name, "err", rerr)
+		}
+	}
+	return res, err
+}
+
+func (f *Follower) round(ctx context.Context) (Result, error) {
+	var res Result
+	p, err := f.peer(ctx)
+	if err != nil {
+		return res, err
+	}
+	if p.State.Stopped != "" {
+		return res, fmt.Errorf("%w: %s", ErrStopped, p.State.Stopped)
+	}
+	res.Next = p.State.Next
+	c, err := f.client(p)
+	if err != nil {
+		return res, err
+	}
+	signed, err := c.Checkpoint(ctx)
+	if err != nil {
+		return res, fmt.Errorf("couldn't read the checkpoint of peer %s: %w", p.Name, err)
+	}
+	cp, err := tlog.OpenCheckpoint(signed, f.key)
+	if err != nil {
+		return res, fmt.Errorf("the checkpoint of peer %s doesn't verify with its pinned key: %w", p.Name, err)
+	}
+	res.RemoteSize = int64(cp.Size)
+	if f.policy != nil {
+		if _, err := tlog.CheckQuorum(f.policy, signed); err != nil {
+			return res, fmt.Errorf("couldn't accept the checkpoint of peer %s: %w", p.Name, err)
+		}
+	}
+	if p.State.Checkpoint != nil {
+		last, err := tlog.OpenCheckpoint(p.State.Checkpoint, f.key)
+		if err != nil {
+			return res, fmt.Errorf("couldn't read the last checkpoint of peer %s: %w", p.Name, err)
+		}
+		// The larger tree's hashes: the peer's tiles, checked by
+		// CompareCheckpoints against its signed root; or, when the peer
+		// now shows a smaller tree, the tree replicated here (complete up
+		// to the last checkpoint only once caught up).
+		var larger tlog.HashReader = tlog.TileHashReader(cp.Size, c)
+		if cp.Size < last.Size {
+			if p.State.Next < int64(last.Size) {
+				return res, fmt.Errorf("peer %s shows a checkpoint of size %d, older than size %d it signed before; waiting for it to catch up", p.Name, cp.Size, last.Size)
+			}
+			larger = tlog.TileHashReader(last.Size, f.tiles())
+		}
+		ev, err := tlog.CompareCheckpoints(ctx, p.LogKey, p.State.Checkpoint, signed, larger)
+		switch {
+		case errors.Is(err, tlog.ErrSplitView):
+			path, werr := f.fork(ctx, p, ev, err)
+			res.Evidence = path
+			if werr != nil {
+				return res, fmt.Errorf("%w: %v, and couldn't keep the evidence: %v", ErrFork, err, werr)
+			}
+			return res, fmt.Errorf("%w: %v; evidence in %s", ErrFork, err, path)
+		case err != nil:
+			return res, fmt.Errorf("couldn't check the checkpoint of peer %s against the last one: %w", p.Name, err)
+		case cp.Size < last.Size:
+			return res, fmt.Errorf("peer %s shows a checkpoint of size %d, older than size %d it signed before; waiting for it to catch up", p.Name, cp.Size, last.Size)
+		}
+	}
+	for res.Next < int64(cp.Size) {
+		to := min(res.Next+int64(f.cfg.Step), int64(cp.Size))
+		n, k, err := f.step(ctx, p, c, signed, cp, res.Next, to)
+		if err != nil {
+			return res, err
+		}
+		res.Entries += to - res.Next
+		res.Objects += n
+		res.Keys += k
+		res.Next = to
+	}
+	if res.Entries == 0 {
+		if err := f.cfg.Store.RecordPeerRound(ctx, p.Name, f.cfg.Now(), res.RemoteSize, ""); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// tiles reads the peer's tree as replicated here.
+func (f *Follower) tiles() tlog.TileReader { return peerTiles{f.cfg.Store, f.name} }
+
+type peerTiles struct {
+	st   store.PeerStore
+	name string
+}
+
+func (t peerTiles) ReadTile(ctx context.Context, tile tlog.Tile) ([]byte, error) {
+	return t.st.PeerTile(ctx, t.name, tile)
+}
+
+// PeerTiles returns a [tlog.TileReader] of the hash tiles of the peer's
+// tree as replicated (for proofs of replicated entries).
+func PeerTiles(st store.PeerStore, name string) tlog.TileReader { return peerTiles{st, name} }
+
+// fork keeps the evidence of a split view and stops the peer.
+func (f *Follower) fork(ctx context.Context, p store.Peer, ev []byte, cause error) (string, error) {
+	path, err := writeEvidence(f.cfg.Dir, p.Name, ev)
+	if err != nil {
+		return "", err
+	}
+	reason := fmt.Sprintf("the peer signed inconsistent checkpoints (%v); replication stopped", cause)
+	f.cfg.Logger.Error("split view: peer forked; replication stopped", "peer", p.Name, "evidence", path)
+	return path, f.cfg.Store.StopPeer(ctx, p.Name, reason, path, f.cfg.Now())
+}
+
+// writeEvidence saves evidence under dir/evidence, named after its
+// content so that the same fork seen again makes no new file.
+func writeEvidence(dir, name string, ev []byte) (string, error) {
+	d := filepath.Join(dir, "evidence")
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(ev)
+	path := filepath.Join(d, "peer-"+safeName(name)+"-"+hex.EncodeToString(sum[:8])+".json")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	tmp := path + ".tmp"
+	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", err
+	}
+	if _, err := fh.Write(ev); err != nil {
+		fh.Close()
+		return "", err
+	}
+	if err := fh.Sync(); err != nil {
+		fh.Close()
+		return "", err
+	}
+	if err := fh.Close(); err != nil {
+		return "", err
+	}
+	return path, os.Rename(tmp, path)
+}
+
+// safeName keeps letters, digits, '-' and '_' of a peer name for a file
+// name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// load rebuilds the key history and the tree builder from the store.
+func (f *Follower) load(ctx context.Context, next int64) error {
+	if f.keys != nil && f.builder != nil && f.builder.Size() == uint64(next) {
+		return nil
+	}
+	ks, err := f.cfg.Store.PeerKeys(ctx, f.name, next)
+	if err != nil {
+		return err
+	}
+	h := tlog.NewKeyHistory()
+	for _, k := range ks {
+		e, err := tlog.ParseEntry(k.Leaf)
+		if err == nil {
+			err = h.Apply(uint64(k.Index), e)
+		}
+		if err != nil {
+			return fmt.Errorf("couldn't replay the stored key entry %d of peer %s: %w", k.Index, f.name, err)
+		}
+	}
+	b, err := tlog.NewTileBuilder(ctx, uint64(next), f.tiles())
+	if err != nil {
+		return fmt.Errorf("couldn't resume the tree of peer %s: %w", f.name, err)
+	}
+	f.keys, f.builder = h, b
+	return nil
+}
+
+// object is one object of a step.
+type object struct {
+	index  uint64
+	op     tlog.Opening
+	raw    []byte
+	canon  []byte
+	parsed *stix.Object
+	signed bool
+	err    error
+}
+
+// step replicates entries [from, to) proved by the checkpoint cp (signed),
+// and returns the numbers of objects and key entries stored.
+func (f *Follower) step(ctx context.Context, p store.Peer, c *tlog.Client, signed []byte, cp tlog.Checkpoint, from, to int64) (int64, int64, error) {
+	if err := f.load(ctx, from); err != nil {
+		return 0, 0, err
+	}
+	leaves := make([][]byte, 0, to-from)
+	err := c.Leaves(ctx, uint64(from), uint64(to), func(i uint64, leaf []byte) error {
+		if i != uint64(from)+uint64(len(leaves)) {
+			return fmt.Errorf("entry %d came out of order", i)
+		}
+		leaves = append(leaves, leaf)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("couldn't read entries %d–%d of peer %s: %w", from, to, p.Name, err)
+	}
+	if int64(len(leaves)) != to-from {
+		return 0, 0, fmt.Errorf("couldn't read entries %d–%d of peer %s: got %d", from, to, p.Name, len(leaves))
+	}
+	// Inclusion of every entry: the tree of [0, to) built here is the
+	// signed tree, or a prefix of it.
+	for _, l := range leaves {
+		f.builder.Append(tlog.LeafHash(l))
+	}
+	root := f.builder.Root()
+	if uint64(to) == cp.Size {
+		if root != cp.Hash {
+			return 0, 0, fmt.Errorf("%w: entries 0–%d of peer %s don't hash to its signed root", tlog.ErrProof, to, p.Name)
+		}
+	} else {
+		proof, err := c.ConsistencyProof(ctx, uint64(to), cp.Size)
+		if err != nil {
+			return 0, 0, fmt.Errorf("couldn't read a consistency proof of peer %s: %w", p.Name, err)
+		}
+		if err := tlog.VerifyConsistency(uint64(to), cp.Size, proof, root, cp.Hash); err != nil {
+			return 0, 0, fmt.Errorf("%w: entries 0–%d of peer %s aren't a prefix of its signed tree of size %d: %v", tlog.ErrProof, to, p.Name, cp.Size, err)
+		}
+	}
+	entries := make([]tlog.Entry, len(leaves))
+	var keys []store.PeerKey
+	for j, l := range leaves {
+		i := uint64(from) + uint64(j)
+		e, err := tlog.ParseEntry(l)
+		if err != nil {
+			return 0, 0, fmt.Errorf("entry %d of peer %s: %w", i, p.Name, err)
+		}
+		entries[j] = e
+		if e.Kind == tlog.KindMemberKey {
+			if err := f.keys.Apply(i, e); err != nil {
+				return 0, 0, fmt.Errorf("member key entry %d of peer %s: %w", i, p.Name, err)
+			}
+			keys = append(keys, store.PeerKey{Index: int64(i), Leaf: l})
+		}
+	}
+	var objs []*object
+	seen := map[uint64]bool{}
+	err = c.Objects(ctx, uint64(from), uint64(to), func(i uint64, op tlog.Opening, raw []byte) error {
+		if op.Collection != p.Remote {
+			return nil
+		}
+		if i < uint64(from) || i >= uint64(to) || seen[i] {
+			return fmt.Errorf("the peer sent object entry %d outside %d–%d or twice", i, from, to)
+		}
+		seen[i] = true
+		objs = append(objs, &object{index: i, op: op, raw: raw})
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("couldn't read the objects of entries %d–%d of peer %s: %w", from, to, p.Name, err)
+	}
+	f.verify(objs, entries, uint64(from))
+	for _, o := range objs {
+		if o.err != nil {
+			return 0, 0, fmt.Errorf("refused object %s at entry %d of peer %s: %w", o.op.ObjectID, o.index, p.Name, o.err)
+		}
+	}
+	if err := f.store(ctx, p, objs); err != nil {
+		return 0, 0, err
+	}
+	prov := make([]store.PeerObject, len(objs))
+	for j, o := range objs {
+		v, _ := stix.ParseTimestamp(o.op.Version)
+		prov[j] = store.PeerObject{Index: int64(o.index), Leaf: leaves[o.index-uint64(from)], Opening: o.op, Version: v}
+	}
+	err = f.cfg.Store.AdvancePeer(ctx, store.PeerStep{
+		Peer: p.Name, From: from, To: to, Checkpoint: signed,
+		Tiles: f.builder.Flush(), Keys: keys, Objects: prov,
+		RemoteSize: int64(cp.Size), At: f.cfg.Now(),
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	f.cfg.Logger.Debug("replicated", "peer", p.Name, "from", from, "to", to, "objects", len(objs), "keys", len(keys))
+	return int64(len(objs)), int64(len(keys)), nil
+}
+
+// verify checks each object against its entry and the key history, on
+// every core (the signatures dominate).
+func (f *Follower) verify(objs []*object, entries []tlog.Entry, from uint64) {
+	var next int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(objs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				j := next
+				next++
+				mu.Unlock()
+				if j >= len(objs) {
+					return
+				}
+				o := objs[j]
+				o.err = f.check(o, entries[o.index-from])
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// check verifies one object: its entry commits to it with its opening, its
+// version is a STIX timestamp, and its signature verifies with the key in
+// force for the opening's member (unsigned objects, which the peer's
+// collection allowed, are kept as unsigned).
+func (f *Follower) check(o *object, e tlog.Entry) error {
+	// tlog.CheckObject's steps, with the canonical object kept for storing.
+	canon, _, err := tlog.CheckOpening(o.raw, o.op, e)
+	if err != nil {
+		return err
+	}
+	pub, err := stix.Verify(canon)
+	switch {
+	case errors.Is(err, stix.ErrUnsigned):
+	case err != nil:
+		return fmt.Errorf("%w: %w: %v", tlog.ErrObjectMismatch, tlog.ErrBadSignature, err)
+	default:
+		if _, err := f.keys.CheckSignature(o.op.Member, o.index, pub); err != nil {
+			return fmt.Errorf("%w: %w: %w", tlog.ErrObjectMismatch, tlog.ErrBadSignature, err)
+		}
+		o.signed = true
+	}
+	o.canon = canon
+	if o.parsed, err = stix.Parse(canon); err != nil {
+		return err
+	}
+	if _, err := stix.ParseTimestamp(o.op.Version); err != nil {
+		return fmt.Errorf("the opening's version: %w", err)
+	}
+	return nil
+}
+
+// store submits the objects to the local collection as the peer's member,
+// each with an object entry of this node's log. An identical version
+// stored by an earlier try of the step is not stored again.
+func (f *Follower) store(ctx context.Context, p store.Peer, objs []*object) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	r := f.cfg.Rand
+	sid, err := uuid.NewRandomFromReader(randReader(r))
+	if err != nil {
+		return fmt.Errorf("couldn't make a status id: %w", err)
+	}
+	sub := store.Submission{StatusID: sid.String(), Collection: p.Into, Member: p.Member, Received: f.cfg.Now()}
+	for _, o := range objs {
+		salt, err := tlog.NewSalt(randReader(r))
+		if err != nil {
+			return err
+		}
+		v, _ := stix.ParseTimestamp(o.op.Version)
+		sub.Items = append(sub.Items, store.Item{
+			// Ownership of ids is the peer's rule, which its signatures
+			// already vouch for; here the copy claims no id.
+			Owned: false,
+			Object: store.Object{
+				ID: o.parsed.ID, Type: o.parsed.Type, SpecVersion: o.parsed.SpecVersion,
+				Version: v, Signed: o.signed, Raw: o.canon,
+			},
+			Salt: salt,
+			Entry: func(so store.Object) ([]byte, error) {
+				op := tlog.Opening{Salt: salt, Collection: so.Collection, ObjectID: so.ID, Version: store.FormatTime(so.Version), Member: so.Member}
+				return tlog.Entry{Kind: tlog.KindObject, Received: so.DateAdded, Commitment: tlog.ObjectCommitment(op, so.Raw)}.Marshal()
+			},
+		})
+	}
+	st, err := f.cfg.Store.Submit(ctx, sub)
+	if err != nil {
+		return fmt.Errorf("couldn't store the objects of peer %s: %w", p.Name, err)
+	}
+	if len(st.Failures) > 0 {
+		d := st.Failures[0]
+		return fmt.Errorf("couldn't store %d objects of peer %s: %s %s: %s", len(st.Failures), p.Name, d.ID, d.Version, d.Message)
+	}
+	return nil
+}

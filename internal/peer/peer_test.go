@@ -1,0 +1,90 @@
+package peer
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+func TestReadToken(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, want, err string
+	}{
+		{"plain", "parley_abc\n", "parley_abc", ""},
+		{"first line", "  parley_abc  \nsecond\n", "parley_abc", ""},
+		{"member add --json", `{"id":"identity--x","token":"parley_abc"}`, "parley_abc", ""},
+		{"json without token", `{"id":"identity--x"}`, "", `has no "token"`},
+		{"empty", "\n \n", "", "is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "token")
+			if err := os.WriteFile(path, []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadToken(path)
+			if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+				t.Fatalf("ReadToken = %q, %v; want %q, %q", got, err, tc.want, tc.err)
+			}
+		})
+	}
+	if _, err := ReadToken(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Fatal("a missing file read")
+	}
+}
+
+// FuzzReadToken: whatever the file, ReadToken doesn't panic, and a token
+// it returns is one non-empty line with no surrounding space.
+func FuzzReadToken(f *testing.F) {
+	for _, s := range []string{"parley_x\n", `{"token":"a"}`, "{", "\n\n", "a\r\nb", `{"token":"a\nb"}`} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, s string) {
+		path := filepath.Join(dir, "token")
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := ReadToken(path)
+		if err != nil {
+			return
+		}
+		if tok == "" || (!strings.HasPrefix(strings.TrimSpace(s), "{") && (strings.ContainsAny(tok, "\n") || strings.TrimSpace(tok) != tok)) {
+			t.Fatalf("token %q from %q", tok, s)
+		}
+	})
+}
+
+func TestCheckNameAndURL(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{{"b", true}, {"node-b.example_1", true}, {"", false}, {"a/b", false}, {"peer b", false}, {strings.Repeat("x", 65), false}} {
+		if err := CheckName(tc.name); (err == nil) != tc.ok || (err != nil && !errors.Is(err, store.ErrInvalid)) {
+			t.Errorf("CheckName(%q) = %v", tc.name, err)
+		}
+	}
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{{"https://b.example", true}, {"http://127.0.0.1:8080", true}, {"ftp://b.example", false}, {"b.example", false}, {"https://", false}} {
+		if err := CheckURL(tc.url); (err == nil) != tc.ok {
+			t.Errorf("CheckURL(%q) = %v", tc.url, err)
+		}
+	}
+}
+
+func TestStatusOf(t *testing.T) {
+	p := store.Peer{Name: "b", State: store.PeerState{Next: 10, RemoteSize: 25, Stopped: "forked", Evidence: "/e.json"}}
+	s := StatusOf(p)
+	if s.Lag != 15 || s.State != "stopped" || s.Evidence != "/e.json" || s.LastRound != "" {
+		t.Fatalf("%+v", s)
+	}
+	p.State = store.PeerState{Next: 30, RemoteSize: 25}
+	if s := StatusOf(p); s.Lag != 0 || s.State != "following" {
+		t.Fatalf("%+v", s)
+	}
+}

@@ -1,0 +1,84 @@
+package peer
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// CheckName checks a peer's name: 1 to 64 letters, digits, '-', '_' or
+// '.' (it names a member and an evidence file).
+func CheckName(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("a peer name has 1 to 64 characters: %w", store.ErrInvalid)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("peer name %q: use letters, digits, '-', '_' and '.': %w", name, store.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// CheckURL checks a peer's base URL: http or https with a host.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("the peer's URL %q isn't an http:// or https:// URL with a host: %w", raw, store.ErrInvalid)
+	}
+	return nil
+}
+
+// Status is one peer as `parley peer status` prints it (JSON).
+type Status struct {
+	Name   string `json:"name"`
+	URL    string `json:"url"`
+	LogKey string `json:"log_key"`
+	Remote string `json:"remote_collection"`
+	Into   string `json:"local_collection"`
+	Member string `json:"member"`
+	// Position is the number of the peer's entries replicated; Lag how
+	// many entries of its size at the last round are not.
+	Position   int64 `json:"position"`
+	RemoteSize int64 `json:"remote_size"`
+	Lag        int64 `json:"lag"`
+	Objects    int64 `json:"objects"`
+	Keys       int64 `json:"key_entries"`
+	// Checkpoint is the last accepted signed checkpoint note, and
+	// CheckpointSize its tree size.
+	Checkpoint     string `json:"checkpoint,omitempty"`
+	CheckpointSize uint64 `json:"checkpoint_size"`
+	LastRound      string `json:"last_round,omitempty"`
+	LastError      string `json:"last_error,omitempty"`
+	// State is "following" or "stopped"; Stopped says why, and Evidence
+	// is the split-view evidence file.
+	State    string `json:"state"`
+	Stopped  string `json:"stopped,omitempty"`
+	Evidence string `json:"evidence,omitempty"`
+}
+
+// StatusOf returns the status of a peer as stored.
+func StatusOf(p store.Peer) Status {
+	s := Status{
+		Name: p.Name, URL: p.URL, LogKey: p.LogKey, Remote: p.Remote, Into: p.Into, Member: p.Member,
+		Position: p.State.Next, RemoteSize: p.State.RemoteSize, Lag: max(0, p.State.RemoteSize-p.State.Next),
+		Objects: p.State.Objects, Keys: p.State.Keys,
+		Checkpoint: string(p.State.Checkpoint), LastError: p.State.LastError,
+		State: "following", Stopped: p.State.Stopped, Evidence: p.State.Evidence,
+	}
+	if !p.State.LastRound.IsZero() {
+		s.LastRound = p.State.LastRound.UTC().Format(time.RFC3339Nano)
+	}
+	if text, err := tlog.SplitNote(p.State.Checkpoint); err == nil {
+		if cp, err := tlog.ParseCheckpoint(text); err == nil {
+			s.CheckpointSize = cp.Size
+		}
+	}
+	if p.State.Stopped != "" {
+		s.State = "stopped"
+	}
+	return s
+}

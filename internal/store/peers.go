@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// Peer is another Parley node whose log this node follows
+// (internal/peer, docs/federation.md): one collection of the peer, read as
+// one of the peer's members, replicated into a local read-only collection.
+type Peer struct {
+	// Name is unique among peers; the objects are stored as the local
+	// member "peer:"+Name.
+	Name string
+	// URL is the peer's base URL.
+	URL string
+	// TokenFile is the absolute path of the file holding the bearer token
+	// the peer issued to this node; it is read at each round and never
+	// stored here.
+	TokenFile string
+	// CAFile, when not empty, is the absolute path of the PEM CA
+	// certificates trusted for an https URL instead of the system's.
+	CAFile string
+	// LogKey is the peer's pinned note verifier key.
+	LogKey string
+	// Policy is the witness policy its checkpoints must meet, in C2SP
+	// tlog-policy text; empty means none.
+	Policy string
+	// Remote is the peer's collection id.
+	Remote string
+	// Into is the local collection id; Member the local member id the
+	// objects are stored under.
+	Into, Member string
+	// Created is when the peer was added.
+	Created time.Time
+	// State is where replication stands.
+	State PeerState
+}
+
+// PeerState is where the replication of one peer stands.
+type PeerState struct {
+	// Next is the number of the peer's log entries replicated: entries
+	// [0, Next) were verified and their objects stored.
+	Next int64
+	// Checkpoint is the latest of the peer's signed checkpoints accepted
+	// (nil before the first); its size is at least Next.
+	Checkpoint []byte
+	// Objects and Keys count the objects and member key entries
+	// replicated.
+	Objects, Keys int64
+	// RemoteSize is the peer's log size at the last round.
+	RemoteSize int64
+	// LastRound is when the last round ended; LastError is its error, or
+	// empty.
+	LastRound time.Time
+	LastError string
+	// Stopped, when not empty, says why replication stopped for good (the
+	// peer signed inconsistent checkpoints); Evidence is then the path of
+	// the split-view evidence file.
+	Stopped  string
+	Evidence string
+}
+
+// PeerKey is one of the peer's member key entries.
+type PeerKey struct {
+	Index int64
+	Leaf  []byte
+}
+
+// PeerObject is the provenance of one replicated object version: its
+// entry in the peer's log and the entry's opening there.
+type PeerObject struct {
+	Index   int64
+	Leaf    []byte
+	Opening tlog.Opening
+	// Version is the local version of the object (the opening's version).
+	Version time.Time
+}
+
+// PeerStep is one step of replication: the peer's entries [From, To),
+// proved by Checkpoint, whose objects the caller already stored in the
+// local collection (Submit).
+type PeerStep struct {
+	Peer     string
+	From, To int64
+	// Checkpoint is the peer's signed checkpoint that proves the entries
+	// (its size is at least To); it becomes [PeerState].Checkpoint.
+	Checkpoint []byte
+	// Tiles are the hash tiles of the peer's tree, computed locally from
+	// its entries, that changed up to size To.
+	Tiles   map[tlog.Tile][]byte
+	Keys    []PeerKey
+	Objects []PeerObject
+	// RemoteSize is the peer's log size seen in this round.
+	RemoteSize int64
+	At         time.Time
+}
+
+// PeerStore keeps the peers a node follows and their replication state
+// (internal/peer).
+//
+// Durability: AdvancePeer writes the whole step in one transaction, so a
+// crash leaves the state of the step before or after it, never between.
+type PeerStore interface {
+	// AddPeer records a peer with a zero State. ErrConflict if the name
+	// is taken; ErrInvalid if a field other than CAFile, Policy and State
+	// is empty.
+	AddPeer(ctx context.Context, p Peer) error
+	// Peers returns every peer, by name.
+	Peers(ctx context.Context) ([]Peer, error)
+	// AdvancePeer records a step: the new position, checkpoint, tiles,
+	// member key entries and provenance. It fails with ErrConflict, and
+	// changes nothing, unless the peer's Next is s.From and it isn't
+	// stopped; ErrNotFound for an unknown peer.
+	AdvancePeer(ctx context.Context, s PeerStep) error
+	// RecordPeerRound records the outcome of a round that stored nothing:
+	// its time, the peer's size and the error (empty for none).
+	RecordPeerRound(ctx context.Context, name string, at time.Time, remoteSize int64, lastError string) error
+	// StopPeer stops the replication of a peer for good, with the reason
+	// and the path of the evidence file (ErrNotFound for an unknown peer).
+	StopPeer(ctx context.Context, name, reason, evidence string, at time.Time) error
+	// PeerTile returns the hash tile t of the peer's tree as replicated (a
+	// stored wider version of a partial tile serves its prefix);
+	// ErrNotFound if the tree isn't replicated that far.
+	PeerTile(ctx context.Context, name string, t tlog.Tile) ([]byte, error)
+	// PeerKeys returns the peer's member key entries with index < size,
+	// in log order.
+	PeerKeys(ctx context.Context, name string, size int64) ([]PeerKey, error)
+	// PeerCheckpoints returns every checkpoint of the peer accepted at the
+	// end of a step whose To was its size (so its tree is replicated), by
+	// size.
+	PeerCheckpoints(ctx context.Context, name string) ([][]byte, error)
+	// PeerObjects returns the provenance of the replicated versions of one
+	// object, in the peer's log order.
+	PeerObjects(ctx context.Context, name, objectID string) ([]PeerObject, error)
+}

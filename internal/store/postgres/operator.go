@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// Operator actions on tokens and members ([store.Store] RevokeTokens,
+// ReplaceTokens, RemoveMember). A member's revoked column, set by a
+// revoke-member key event or by RemoveMember, makes AddToken and
+// ReplaceTokens refuse it. Nothing caches tokens: a deleted token fails on
+// the next request of every front end on this database.
+
+// memberRevoked locks the member's row (FOR UPDATE: a concurrent token
+// insert, which takes FOR SHARE, waits for the revocation and then sees
+// it) and reports whether it was revoked or removed; ErrNotFound for an
+// unknown member.
+func memberRevoked(ctx context.Context, tx pgx.Tx, member string) (bool, error) {
+	var revoked bool
+	err := tx.QueryRow(ctx, `SELECT revoked FROM members WHERE id = $1 FOR UPDATE`, member).Scan(&revoked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, fmt.Errorf("member %q: %w", member, store.ErrNotFound)
+	}
+	return revoked, err
+}
+
+// insertToken checks, under a share lock on the member's row, that
+// t.Member may hold tokens, and stores t.
+func insertToken(ctx context.Context, tx pgx.Tx, t store.Token) error {
+	var revoked bool
+	err := tx.QueryRow(ctx, `SELECT revoked FROM members WHERE id = $1 FOR SHARE`, t.Member).Scan(&revoked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("member %q: %w", t.Member, store.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	if revoked {
+		return fmt.Errorf("member %q was revoked or removed: %w", t.Member, store.ErrInvalid)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO tokens(hash, lookup, member, created) VALUES ($1, $2, $3, $4)`,
+		t.Hash[:], t.Hash[:8], t.Member, fmtTime(t.Created))
+	return err
+}
+
+// RevokeTokens implements [store.Store].
+func (s *Store) RevokeTokens(ctx context.Context, member string) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := memberRevoked(ctx, tx, member); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM tokens WHERE member = $1`, member)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("couldn't revoke the tokens of %s: %w", member, err)
+	}
+	return int(n), nil
+}
+
+// ReplaceTokens implements [store.Store].
+func (s *Store) ReplaceTokens(ctx context.Context, t store.Token) (int, error) {
+	if t.Created.IsZero() {
+		t.Created = s.now()
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		revoked, err := memberRevoked(ctx, tx, t.Member)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			return fmt.Errorf("member %q was revoked or removed: %w", t.Member, store.ErrInvalid)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM tokens WHERE member = $1`, t.Member)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		return insertToken(ctx, tx, t)
+	})
+	if isUnique(err) {
+		err = store.ErrConflict
+	}
+	if err != nil {
+		return 0, fmt.Errorf("couldn't replace the tokens of %s: %w", t.Member, err)
+	}
+	return int(n), nil
+}
+
+// RemoveMember implements [store.Store].
+func (s *Store) RemoveMember(ctx context.Context, member string) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := memberRevoked(ctx, tx, member); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM tokens WHERE member = $1`,
+			`DELETE FROM collection_access WHERE member = $1`,
+			`UPDATE members SET revoked = true WHERE id = $1`,
+		} {
+			if _, err := tx.Exec(ctx, q, member); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("couldn't remove member %s: %w", member, err)
+	}
+	return nil
+}

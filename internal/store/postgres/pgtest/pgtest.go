@@ -1,0 +1,93 @@
+// Package pgtest gives tests outside the PostgreSQL store a database of
+// their own on the test server: a fresh schema, dropped when the test
+// ends. The server is the one PARLEY_TEST_POSTGRES names (CI exports it;
+// the default is PostgreSQL on 127.0.0.1:5432 with trust auth and a
+// database "test"). When it is unreachable the test is skipped loudly, or
+// fails when the environment variable CI is set: CI must run these.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultURL is the server used when PARLEY_TEST_POSTGRES is not set.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// ServerURL returns the test server's URL, or skips t (fails it under CI)
+// when the server is unreachable.
+func ServerURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("PARLEY_TEST_POSTGRES")
+	if u == "" {
+		u = DefaultURL
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		msg := fmt.Sprintf("PostgreSQL unreachable at %s: %v — CI must run these (set PARLEY_TEST_POSTGRES)", Redact(u), err)
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPING THE POSTGRESQL TESTS: " + msg)
+	}
+	conn.Close(ctx)
+	return u
+}
+
+// Redact drops a password from a URL for messages.
+func Redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(a URL that doesn't parse)"
+	}
+	return p.Redacted()
+}
+
+// SchemaURL creates a fresh schema on the test server, dropped (CASCADE)
+// when t ends, and returns a URL whose connections use it (search_path).
+// Every store opened on that URL, in this process or another, shares it.
+func SchemaURL(t testing.TB) string {
+	t.Helper()
+	base := ServerURL(t)
+	var r [6]byte
+	rand.Read(r[:])
+	schema := "parley_test_" + hex.EncodeToString(r[:])
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("couldn't drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Errorf("couldn't drop schema %s: %v", schema, err)
+		}
+	})
+	p, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.Query()
+	q.Set("search_path", schema)
+	p.RawQuery = q.Encode()
+	return p.String()
+}

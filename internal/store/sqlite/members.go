@@ -1,0 +1,109 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// Operator actions on tokens and members ([store.Store] RevokeTokens,
+// ReplaceTokens, RemoveMember). A member's revoked column, set by a
+// revoke-member key event or by RemoveMember, makes AddToken and
+// ReplaceTokens refuse it; nothing caches tokens, so a deleted token fails
+// on the next request of every process that opened this database.
+
+// memberRevoked reports whether member exists (ErrNotFound if not) and
+// was revoked or removed.
+func memberRevoked(ctx context.Context, tx *sql.Tx, member string) (bool, error) {
+	var revoked int
+	err := tx.QueryRowContext(ctx, `SELECT revoked FROM members WHERE id = ?`, member).Scan(&revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("member %q: %w", member, store.ErrNotFound)
+	}
+	return revoked != 0, err
+}
+
+// insertToken checks that t.Member may hold tokens and stores t.
+func insertToken(ctx context.Context, tx *sql.Tx, t store.Token) error {
+	revoked, err := memberRevoked(ctx, tx, t.Member)
+	if err != nil {
+		return err
+	}
+	if revoked {
+		return fmt.Errorf("member %q was revoked or removed: %w", t.Member, store.ErrInvalid)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO tokens(hash, lookup, member, created) VALUES (?, ?, ?, ?)`,
+		t.Hash[:], t.Hash[:8], t.Member, fmtTime(t.Created))
+	return err
+}
+
+// RevokeTokens implements [store.Store].
+func (s *Store) RevokeTokens(ctx context.Context, member string) (int, error) {
+	var n int64
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := memberRevoked(ctx, tx, member); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE member = ?`, member)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("couldn't revoke the tokens of %s: %w", member, err)
+	}
+	return int(n), nil
+}
+
+// ReplaceTokens implements [store.Store].
+func (s *Store) ReplaceTokens(ctx context.Context, t store.Token) (int, error) {
+	if t.Created.IsZero() {
+		t.Created = s.now()
+	}
+	var n int64
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE member = ?`, t.Member)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		return insertToken(ctx, tx, t)
+	})
+	if isUnique(err) {
+		err = store.ErrConflict
+	}
+	if err != nil {
+		return 0, fmt.Errorf("couldn't replace the tokens of %s: %w", t.Member, err)
+	}
+	return int(n), nil
+}
+
+// RemoveMember implements [store.Store].
+func (s *Store) RemoveMember(ctx context.Context, member string) error {
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := memberRevoked(ctx, tx, member); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM tokens WHERE member = ?`,
+			`DELETE FROM collection_access WHERE member = ?`,
+			`UPDATE members SET revoked = 1 WHERE id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, member); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("couldn't remove member %s: %w", member, err)
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Snapshot writes a consistent copy of the whole database, as of one
+// moment, to path, a file that must not exist yet; it is created with
+// [FileMode]. It is an online backup: it runs `VACUUM INTO` on its own
+// read connection, one read transaction over the WAL, so writers of this
+// and every other process go on while it copies, and the copy holds
+// exactly the transactions committed when it began (a Submit is in it
+// whole or not at all). On error path is removed.
+func (s *Store) Snapshot(ctx context.Context, path string) error {
+	// VACUUM INTO takes an empty file for a new database; creating it
+	// here gives it FileMode from the start, never a moment of the
+	// umask's mode with the store's contents in it.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, FileMode)
+	if err != nil {
+		return fmt.Errorf("couldn't create the snapshot: %w", err)
+	}
+	if err := errors.Join(f.Chmod(FileMode), f.Close()); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("couldn't create the snapshot: %w", err)
+	}
+	conn, err := s.r.Conn(ctx)
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("couldn't snapshot the store: %w", err)
+	}
+	defer conn.Close()
+	// The read pool is query_only; VACUUM INTO writes only the new file,
+	// but SQLite refuses it under query_only, so lift it on this one
+	// connection for the statement and restore it before the connection
+	// goes back to the pool.
+	if _, err := conn.ExecContext(ctx, `PRAGMA query_only = 0`); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("couldn't snapshot the store: %w", err)
+	}
+	_, err = conn.ExecContext(ctx, `VACUUM INTO ?`, path)
+	if _, rerr := conn.ExecContext(context.Background(), `PRAGMA query_only = 1`); rerr != nil {
+		// A read connection that could write must not serve reads.
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+		err = errors.Join(err, rerr)
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("couldn't snapshot the store: %w", err)
+	}
+	return nil
+}

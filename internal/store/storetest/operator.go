@@ -1,0 +1,114 @@
+package storetest
+
+import (
+	"crypto/sha256"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// testOperatorTokens: RevokeTokens ends every token of one member and no
+// other's; ReplaceTokens leaves exactly the new one, and a refused
+// replacement changes nothing.
+func testOperatorTokens(t *testing.T, s store.Store) {
+	a, b := member("alice"), member("bob")
+	must(t, s.AddMember(ctx, a))
+	must(t, s.AddMember(ctx, b))
+	tok := func(name string) [32]byte { return sha256.Sum256([]byte(name)) }
+	must(t, s.AddToken(ctx, store.Token{Hash: tok("a1"), Member: a.ID}))
+	must(t, s.AddToken(ctx, store.Token{Hash: tok("a2"), Member: a.ID}))
+	must(t, s.AddToken(ctx, store.Token{Hash: tok("b1"), Member: b.ID}))
+	works := func(name, member string) {
+		t.Helper()
+		if m, err := s.TokenMember(ctx, tok(name)); err != nil || m.ID != member {
+			t.Errorf("token %s: %v, %v; want member %s", name, m.ID, err, member)
+		}
+	}
+	fails := func(name string) {
+		t.Helper()
+		if _, err := s.TokenMember(ctx, tok(name)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("token %s: %v, want ErrNotFound", name, err)
+		}
+	}
+
+	if n, err := s.RevokeTokens(ctx, a.ID); err != nil || n != 2 {
+		t.Errorf("RevokeTokens(alice) = %d, %v; want 2", n, err)
+	}
+	fails("a1")
+	fails("a2")
+	works("b1", b.ID)
+	if n, err := s.RevokeTokens(ctx, a.ID); err != nil || n != 0 {
+		t.Errorf("RevokeTokens(alice) again = %d, %v; want 0, nil", n, err)
+	}
+	if _, err := s.RevokeTokens(ctx, "identity--nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RevokeTokens(unknown) = %v, want ErrNotFound", err)
+	}
+
+	if n, err := s.ReplaceTokens(ctx, store.Token{Hash: tok("a3"), Member: a.ID}); err != nil || n != 0 {
+		t.Errorf("ReplaceTokens(a3) = %d, %v; want 0", n, err)
+	}
+	must(t, s.AddToken(ctx, store.Token{Hash: tok("a4"), Member: a.ID}))
+	if n, err := s.ReplaceTokens(ctx, store.Token{Hash: tok("a5"), Member: a.ID}); err != nil || n != 2 {
+		t.Errorf("ReplaceTokens(a5) = %d, %v; want 2", n, err)
+	}
+	fails("a3")
+	fails("a4")
+	works("a5", a.ID)
+	// A replacement by a taken hash is refused and keeps alice's token.
+	if _, err := s.ReplaceTokens(ctx, store.Token{Hash: tok("b1"), Member: a.ID}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("ReplaceTokens with bob's hash = %v, want ErrConflict", err)
+	}
+	works("a5", a.ID)
+	works("b1", b.ID)
+	if _, err := s.ReplaceTokens(ctx, store.Token{Hash: tok("x"), Member: "identity--nobody"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ReplaceTokens(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// testRemoveMember: a removed member can't authenticate, is off every
+// access list, gets no new token, and keeps its identity and log entries;
+// a member revoked by its key event gets no new token either.
+func testRemoveMember(t *testing.T, s store.Store) {
+	a, b, coll := fixture(t, s)
+	must(t, s.AddToken(ctx, store.Token{Hash: sha256.Sum256([]byte("alice")), Member: a.ID}))
+	size, err := s.LogSize(ctx)
+	must(t, err)
+
+	must(t, s.RemoveMember(ctx, a.ID))
+	if _, err := s.TokenMember(ctx, sha256.Sum256([]byte("alice"))); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("token of a removed member: %v, want ErrNotFound", err)
+	}
+	c, err := s.Collection(ctx, coll)
+	must(t, err)
+	if slices.Contains(c.Readers, a.ID) || slices.Contains(c.Writers, a.ID) || !slices.Contains(c.Readers, b.ID) || !slices.Contains(c.Writers, b.ID) {
+		t.Errorf("access after removing alice: readers %v, writers %v", c.Readers, c.Writers)
+	}
+	if err := s.AddToken(ctx, store.Token{Hash: sha256.Sum256([]byte("again")), Member: a.ID}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("AddToken for a removed member = %v, want ErrInvalid", err)
+	}
+	if _, err := s.ReplaceTokens(ctx, store.Token{Hash: sha256.Sum256([]byte("again")), Member: a.ID}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("ReplaceTokens for a removed member = %v, want ErrInvalid", err)
+	}
+	if m, err := s.Member(ctx, a.ID); err != nil || m.Name != "alice" {
+		t.Errorf("a removed member's identity: %v, %v", m, err)
+	}
+	if n, _ := s.LogSize(ctx); n != size {
+		t.Errorf("RemoveMember changed the log size from %d to %d", size, n)
+	}
+	if es, err := s.KeyEntries(ctx, 1<<40, a.ID); err != nil || len(es) == 0 {
+		t.Errorf("a removed member's key entries: %d, %v", len(es), err)
+	}
+	must(t, s.RemoveMember(ctx, a.ID))
+	if err := s.RemoveMember(ctx, "identity--nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RemoveMember(unknown) = %v, want ErrNotFound", err)
+	}
+
+	// A member revoked through its key event gets no new token.
+	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: b.ID, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}))
+	if err := s.AddToken(ctx, store.Token{Hash: sha256.Sum256([]byte("bob")), Member: b.ID}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("AddToken for a revoked member = %v, want ErrInvalid", err)
+	}
+}
