@@ -25,15 +25,6 @@ import (
 // when its lease expires. Every integration carries the holder's fence, so
 // a holder that lost the lease (it paused past the expiry and another took
 // over) is refused by the store ([store.ErrFenced]) instead of writing.
-func init() {
-	registerWorker("log integrator", func(ctx context.Context, n *Node) error {
-		li, err := NewLogIntegrator(n, LogIntegratorOptions{})
-		if err != nil {
-			return err
-		}
-		return li.Run(ctx)
-	})
-}
 
 // LogIntegratorOptions tune a [LogIntegrator]; the zero value is the
 // production setting.
@@ -256,5 +247,6 @@ func (li *LogIntegrator) integrateBatch(ctx context.Context) (int64, bool, error
 		}
 		return from, false, err
 	}
+	li.n.metrics.checkpointSigned(li.n.now())
 	return end, end == seq, nil
 }
