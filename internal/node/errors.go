@@ -76,7 +76,6 @@ var errorKinds = []errorKind{
 	{kind: context.Canceled, status: http.StatusServiceUnavailable, title: "request canceled", desc: "the request was canceled"},
 	{kind: context.DeadlineExceeded, status: http.StatusServiceUnavailable, title: "timeout", desc: "the request took too long; retry", retry: "1"},
 	{kind: errNoWebUI, status: http.StatusNotImplemented, title: "not implemented"},
-	{kind: errNoPeers, status: http.StatusNotImplemented, title: "not implemented"},
 }
 
 // classifyError returns the status, title, description and Retry-After

@@ -69,27 +69,11 @@ func (n *Node) openPeerWitness(ps []store.Peer, logger *slog.Logger) (*witness.W
 	return witness.Open(witness.Config{Dir: dir, Cosigner: cos, Logs: logs, Logger: logger, Now: n.now})
 }
 
-// PeerStore returns the node's store of peers, or an error when its store
-// keeps none.
-// errNoPeers: the node's store keeps no peers (501).
-var errNoPeers = errors.New("this node's store keeps no peers")
-
-func (n *Node) PeerStore() (peer.Stores, error) {
-	st, ok := n.store.(peer.Stores)
-	if !ok {
-		return nil, errNoPeers
-	}
-	return st, nil
-}
-
 // followPeers runs a round of every peer that isn't stopped, every
 // Config.PeerInterval, until ctx is done. Peers added while it runs are
 // picked up at the next round.
 func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
-	st, err := n.PeerStore()
-	if err != nil {
-		return nil
-	}
+	st := n.store
 	followers := map[string]*peer.Follower{}
 	t := time.NewTicker(time.Duration(n.cfg.PeerInterval))
 	defer t.Stop()
@@ -182,10 +166,7 @@ type PeerSpec struct {
 // taken name or title) is refused before anything is written; an I/O
 // failure midway leaves a member and collection that a second try reuses.
 func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
-	st, err := n.PeerStore()
-	if err != nil {
-		return store.Peer{}, err
-	}
+	st := n.store
 	if err := peer.CheckName(spec.Name); err != nil {
 		return store.Peer{}, err
 	}
@@ -287,11 +268,7 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 		respondError(w, r, requestErrorf(store.ErrInvalid, "name the collection=ID and the object=ID"))
 		return
 	}
-	st, err := n.PeerStore()
-	if err != nil {
-		respondError(w, r, err)
-		return
-	}
+	st := n.store
 	c, err := n.store.Collection(r.Context(), coll)
 	if err != nil || !c.CanRead(m.ID) {
 		respondError(w, r, requestErrorf(store.ErrNotFound, "collection not found"))

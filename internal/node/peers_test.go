@@ -155,11 +155,7 @@ func (fn *fedNode) follow(t *testing.T, b *origin, name, title string, readers .
 // peerState returns the stored peer named name.
 func (fn *fedNode) peerState(t *testing.T, name string) store.Peer {
 	t.Helper()
-	st, err := fn.PeerStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := st.Peers(context.Background())
+	ps, err := fn.Store().Peers(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +462,7 @@ func TestPeerFork(t *testing.T) {
 		t.Fatalf("status: %+v", s)
 	}
 	// A follower made afresh (a restart) refuses too.
-	st, _ := a.PeerStore()
+	st := a.Store()
 	f, err := peer.New(peer.Config{Store: st, Dir: a.dir}, p)
 	if err != nil {
 		t.Fatal(err)
@@ -546,7 +542,7 @@ func TestPeerKill9(t *testing.T) {
 	if len(objs) != total || objectEntries(t, a.Node) != total {
 		t.Fatalf("stored %d objects with %d object entries, want %d each", len(objs), objectEntries(t, a.Node), total)
 	}
-	st, _ := a.PeerStore()
+	st := a.Store()
 	for _, o := range objs {
 		e, err := a.store.EntryFor(ctx, pa.Into, o.ID, o.Version)
 		if err != nil {
@@ -567,7 +563,7 @@ func TestPeerKill9(t *testing.T) {
 // failAdvance is the node's real store whose AdvancePeer fails once, as a
 // crash between storing a step's objects and recording the step would.
 type failAdvance struct {
-	peer.Stores
+	store.Store
 	failed bool
 }
 
@@ -576,7 +572,7 @@ func (f *failAdvance) AdvancePeer(ctx context.Context, s store.PeerStep) error {
 		f.failed = true
 		return errors.New("crash before the step is recorded")
 	}
-	return f.Stores.AdvancePeer(ctx, s)
+	return f.Store.AdvancePeer(ctx, s)
 }
 
 // TestPeerStepRedone: a step whose objects were stored but which wasn't
@@ -590,8 +586,8 @@ func TestPeerStepRedone(t *testing.T) {
 	defer n.Close()
 	a := &fedNode{Node: n}
 	pa := a.follow(t, b, "a", "from-b")
-	st, _ := n.PeerStore()
-	fs := &failAdvance{Stores: st}
+	st := n.Store()
+	fs := &failAdvance{Store: st}
 	f, err := peer.New(peer.Config{Store: fs, Dir: t.TempDir()}, pa)
 	if err != nil {
 		t.Fatal(err)

@@ -64,16 +64,10 @@ var ErrFork = errors.New("the peer signed inconsistent checkpoints")
 // was stopped (after a fork).
 var ErrStopped = errors.New("replication of this peer is stopped")
 
-// Stores is what a follower needs of the node's store.
-type Stores interface {
-	store.Store
-	store.PeerStore
-}
-
 // Config is what a [Follower] is built with.
 type Config struct {
 	// Store is the node's store.
-	Store Stores
+	Store store.Store
 	// Dir is the node's data directory; evidence goes under Dir/evidence.
 	Dir string
 	// HTTP is the client for the peer (nil: one trusting the system's

@@ -462,6 +462,8 @@ type Store interface {
 	Feeds
 	// The web UI's queries.
 	UIQueries
+	// The peers a node follows and their replication (federation).
+	PeerStore
 
 	// Close releases the store; it must be the last call.
 	Close() error

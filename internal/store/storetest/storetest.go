@@ -71,6 +71,7 @@ func Run(t *testing.T, open Opener) {
 		{"PrivateIndicatorExpiry", testPrivateIndicatorExpiry},
 		{"OpinionVersions", testOpinionVersions},
 		{"Feeds", testFeeds},
+		{"Peers", testPeers},
 		{"ObjectsSize", testObjectsSize},
 		{"UIBrowsePaging", testBrowsePaging},
 		{"UIBrowseFilters", testBrowseFilters},
