@@ -18,6 +18,10 @@ func TestCosignedCheckpoints(t *testing.T) {
 	ctx := context.Background()
 	url := testURL(t)
 	s := openTest(t, url, Options{})
+	fence, ok, err := s.AcquireLease(ctx, store.IntegratorLease, "test", time.Hour)
+	if err != nil || !ok {
+		t.Fatal(err)
+	}
 	if err := s.PutCosignedCheckpoint(ctx, 3, []byte("note 3\n— w1 x\n")); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("cosigned note of a size with no checkpoint: %v", err)
 	}
@@ -28,7 +32,7 @@ func TestCosignedCheckpoints(t *testing.T) {
 		t.Fatalf("LatestCheckpointTime before the first checkpoint: %v", err)
 	}
 	h := bytes.Repeat([]byte{1}, tlog.HashSize)
-	if err := s.Integrate(ctx, 0, 1, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 1}: h}, []byte("note 1")); err != nil {
+	if err := s.Integrate(ctx, fence, 0, 1, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 1}: h}, []byte("note 1")); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"note 1\n— w1 a\n", "note 1\n— w1 a\n— w2 b\n"} {

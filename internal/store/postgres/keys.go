@@ -266,4 +266,3 @@ func (s *Store) KeyEntries(ctx context.Context, size int64, members ...string) (
 	}
 	return entries, nil
 }
-

@@ -94,8 +94,9 @@ func (s *Store) Checkpoints(ctx context.Context) ([][]byte, error) {
 // sharing the database) take turns: the second then sees the first's
 // checkpoint and fails with ErrConflict, also before the first
 // checkpoint exists. Submissions don't wait for it (they lock the log
-// head, not this row).
-func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error {
+// head, not this row). It fails with ErrFenced, changing nothing, when
+// fence is not the integrator lease's current fence.
+func (s *Store) Integrate(ctx context.Context, fence, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error {
 	if size < from || len(note) == 0 {
 		return fmt.Errorf("couldn't integrate: %w", store.ErrInvalid)
 	}
@@ -106,6 +107,9 @@ func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM log_integrator WHERE id = 1 FOR UPDATE`); err != nil {
+			return err
+		}
+		if err := checkFence(ctx, tx, store.IntegratorLease, fence); err != nil {
 			return err
 		}
 		have, _, err := latestCheckpoint(ctx, tx.QueryRow(ctx, `SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1`))
@@ -131,7 +135,7 @@ func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.
 		}
 		return tx.SendBatch(ctx, &b).Close()
 	})
-	if err != nil && !errors.Is(err, store.ErrConflict) {
+	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrFenced) {
 		return fmt.Errorf("couldn't integrate: %w", err)
 	}
 	return err

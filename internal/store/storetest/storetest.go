@@ -78,6 +78,7 @@ func Run(t *testing.T, open Opener) {
 		{"UIText", testUIText},
 		{"UILookups", testUILookups},
 		{"UIPDQ", testUIPDQ},
+		{"LeaseRace", testLeaseRace},
 		// operator.go
 		{"OperatorTokens", testOperatorTokens},
 		{"RemoveMember", testRemoveMember},
@@ -92,6 +93,7 @@ func Run(t *testing.T, open Opener) {
 	// Tests that need the store opened with options.
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 	t.Run("CheckpointTime", func(t *testing.T) { testCheckpointTime(t, open) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
 }
 
 var ctx = context.Background()
