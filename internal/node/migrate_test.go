@@ -9,11 +9,15 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/postgres"
 	"github.com/parley-exchange/parley/internal/store/postgres/pgtest"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
+	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
@@ -125,7 +129,8 @@ func TestMigrateToPostgres(t *testing.T) {
 		patternIndicator(t, stix.NewIdentifier("indicator"), alice.ID, aliceKey, t0, "[ipv4-addr:value = '198.51.100.7']", false),
 		patternIndicator(t, stix.NewIdentifier("indicator"), alice.ID, aliceKey, t0, "[url:value = 'http://evil.example/x']", false))
 	post(t, ac, other, patternIndicator(t, stix.NewIdentifier("indicator"), alice.ID, aliceKey, t0, "[domain-name:value = 'other.example']", false))
-	post(t, bc, shared, patternIndicator(t, stix.NewIdentifier("indicator"), bob.ID, bobKey2, t0, "[domain-name:value = 'bobs.example']", false))
+	post(t, bc, shared, patternIndicator(t, stix.NewIdentifier("indicator"), bob.ID, bobKey2, t0, "[domain-name:value = 'bobs.example']", false),
+		testOpinion(t, testMember{ID: bob.ID, Key: bobKey2}, stix.NewIdentifier("opinion"), 0, opinion.Agree, false, idOf(t, first)))
 	if _, err := n.AddFeed(ctx, FeedSpec{Name: "upstream", URL: "https://feed.example/taxii2/", Collection: "c1", Into: "upstream", Readers: []string{"alice"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +178,7 @@ func TestMigrateToPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.LogSize != int64(oldCP.Size) || rep.CheckpointSize != int64(oldCP.Size) || rep.Rows["objects"] != 5 || rep.Rows["log_cosigned"] != 1 ||
+	if rep.LogSize != int64(oldCP.Size) || rep.CheckpointSize != int64(oldCP.Size) || rep.Rows["objects"] != 6 || rep.Rows["log_cosigned"] != 1 ||
 		rep.Rows["private_sets"] != 1 || rep.Rows["feeds"] != 1 || progressed == 0 {
 		t.Fatalf("report = %+v (progress calls %d)", rep, progressed)
 	}
@@ -188,6 +193,33 @@ func TestMigrateToPostgres(t *testing.T) {
 	if _, err := Migrate(ctx, dir, url, MigrateOptions{}); !errors.Is(err, ErrMigrate) {
 		t.Fatalf("second migrate = %v, want ErrMigrate", err)
 	}
+
+	// Every table equal row for row; a changed value is found and named.
+	lite, err := sqlite.Open(ctx, filepath.Join(dir, StoreFile), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range store.StateTables {
+		if _, err := store.CompareTable(ctx, tb, lite, pg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	budgets, _ := store.StateTable("private_budget")
+	if _, err := pg.Pool().Exec(ctx, `UPDATE private_budget SET used = used + 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CompareTable(ctx, budgets, lite, pg); err == nil || !strings.Contains(err.Error(), "private_budget differs at row 1") || !strings.Contains(err.Error(), "column used") {
+		t.Fatalf("tampered budget: %v", err)
+	}
+	if _, err := pg.Pool().Exec(ctx, `UPDATE private_budget SET used = used - 1`); err != nil {
+		t.Fatal(err)
+	}
+	lite.Close()
+	pg.Close()
 
 	// The node on PostgreSQL.
 	n2, err := Open(ctx, dir, Options{})
@@ -219,8 +251,15 @@ func TestMigrateToPostgres(t *testing.T) {
 			ids = append(ids, idOf(t, o))
 		}
 	}
-	if len(ids) != 4 || ids[0] != firstID {
-		t.Fatalf("paged %d objects (%v), want 4 starting with %s", len(ids), ids, firstID)
+	if len(ids) != 5 || ids[0] != firstID {
+		t.Fatalf("paged %d objects (%v), want 5 starting with %s", len(ids), ids, firstID)
+	}
+	// The derived indexes were rebuilt: search, opinions.
+	if found, err := n2.Store().TextObjects(ctx, []string{shared, other}, "indicator", 10); err != nil || len(found) != 5 {
+		t.Fatalf("text search after migration: %d, %v", len(found), err)
+	}
+	if ops, err := n2.Store().OpinionVersions(ctx, []string{shared}, firstID); err != nil || len(ops) != 1 {
+		t.Fatalf("opinions after migration: %d, %v", len(ops), err)
 	}
 	pb2 := &private.Client{BaseURL: base2, Token: bob.Token}
 	info, err := pb2.Set(ctx, set.ID)
