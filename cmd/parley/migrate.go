@@ -34,7 +34,8 @@ The URL may hold a password: give it in PARLEY_TO rather than on the
 command line, where other users of the machine can see it. It is never
 printed. Rows copied per table are reported on stderr.
 
-Refused, with nothing changed: a node whose config.json names another
+Refused, with nothing changed: a node that is running (another process
+has its store open), a node whose config.json names another
 store already, a node that follows peers (the PostgreSQL store keeps no
 peers yet), a target that holds a node, a node that wrote to its store
 while it was copied (it is running: stop it, drop the target schema,

@@ -54,9 +54,10 @@ type MigrateReport struct {
 
 // Migrate moves the node in dir from its SQLite store to the PostgreSQL
 // database at url (see the comment above), and rewrites dir's
-// config.json to name url. The node must be stopped: Migrate copies a
-// snapshot and refuses, leaving config.json as it was, when the SQLite
-// store's log or checkpoints changed while it copied. Errors never
+// config.json to name url. The node must be stopped: Migrate refuses
+// when another process has the SQLite store open ([sqlite.InUse], on
+// unix), and, since it copies a snapshot, when the store's log or
+// checkpoints changed while it copied, leaving config.json as it was. Errors never
 // contain url, which may hold a password.
 //
 // On an error before the copy committed, nothing was changed. If the
@@ -77,6 +78,12 @@ func Migrate(ctx context.Context, dir, url string, opts MigrateOptions) (rep Mig
 	}
 	if kind, _ := storeKindOf(cfg.Store); kind != storeSQLite {
 		return rep, fmt.Errorf("%w: %s names a store other than SQLite; the node is already migrated", ErrMigrate, ConfigFile)
+	}
+	// Before this process opens the store (see sqlite.InUse).
+	if busy, err := sqlite.InUse(filepath.Join(dir, StoreFile)); err != nil {
+		return rep, err
+	} else if busy {
+		return rep, fmt.Errorf("%w: another process has the node's store open (parley serve is running?); stop it and migrate again", ErrMigrate)
 	}
 	src, err := openStore(ctx, dir, cfg, storeOptions{Existing: true})
 	if err != nil {
