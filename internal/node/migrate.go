@@ -111,7 +111,7 @@ func Migrate(ctx context.Context, dir, url string, opts MigrateOptions) (rep Mig
 		return rep, err
 	}
 	defer snap.Close()
-	before, err := logState(ctx, snap)
+	before, err := readMigrateLog(ctx, snap)
 	if err != nil {
 		return rep, err
 	}
@@ -140,7 +140,7 @@ func Migrate(ctx context.Context, dir, url string, opts MigrateOptions) (rep Mig
 		}
 		progress(t.Name, n, true)
 	}
-	after, err := logState(ctx, dst)
+	after, err := readMigrateLog(ctx, dst)
 	if err != nil {
 		return rep, fmt.Errorf("couldn't verify the copy: %w", redactURL(err, url))
 	}
@@ -150,7 +150,7 @@ func Migrate(ctx context.Context, dir, url string, opts MigrateOptions) (rep Mig
 	}
 	// The node must not have written meanwhile: what it wrote after the
 	// snapshot would stay behind in SQLite.
-	now, err := logState(ctx, live)
+	now, err := readMigrateLog(ctx, live)
 	if err != nil {
 		return rep, err
 	}
@@ -164,15 +164,15 @@ func Migrate(ctx context.Context, dir, url string, opts MigrateOptions) (rep Mig
 	return rep, nil
 }
 
-// logStateOf is what Migrate compares between the stores: the log's size
+// migrateLog is what Migrate compares between the stores: the log's size
 // and the newest signed checkpoint note.
-type logStateOf struct {
+type migrateLog struct {
 	size, cpSize int64
 	note         string
 }
 
-func logState(ctx context.Context, st store.LogStore) (logStateOf, error) {
-	var s logStateOf
+func readMigrateLog(ctx context.Context, st store.LogStore) (migrateLog, error) {
+	var s migrateLog
 	var err error
 	if s.size, err = st.LogSize(ctx); err != nil {
 		return s, err
