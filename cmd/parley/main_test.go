@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +40,13 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
 		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "postgres":
+				return postgresCondition()
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waiturl":   waitURL,
 			"setconfig": setConfig,
@@ -56,6 +64,8 @@ func TestScripts(t *testing.T) {
 			"witnesspolicy": witnessPolicy,
 			// peer_test.go
 			"waitpeer": waitPeer,
+			// migrate_test.go
+			"pgschema": pgSchema,
 		},
 	})
 }

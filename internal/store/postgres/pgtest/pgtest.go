@@ -58,36 +58,52 @@ func Redact(u string) string {
 // Every store opened on that URL, in this process or another, shares it.
 func SchemaURL(t testing.TB) string {
 	t.Helper()
-	base := ServerURL(t)
+	u, drop, err := NewSchema(ServerURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return u
+}
+
+// NewSchema creates a fresh schema on the server at base and returns a
+// URL whose connections use it (search_path) and a function that drops
+// it (CASCADE). For harnesses that have no testing.TB (CLI scripts);
+// tests use [SchemaURL].
+func NewSchema(base string) (string, func() error, error) {
 	var r [6]byte
 	rand.Read(r[:])
 	schema := "parley_test_" + hex.EncodeToString(r[:])
 	ctx := context.Background()
+	p, err := url.Parse(base)
+	if err != nil {
+		return "", nil, fmt.Errorf("the test server's URL doesn't parse")
+	}
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
-	t.Cleanup(func() {
+	drop := func() error {
 		conn, err := pgx.Connect(ctx, base)
 		if err != nil {
-			t.Errorf("couldn't drop schema %s: %v", schema, err)
-			return
+			return fmt.Errorf("couldn't drop schema %s: %w", schema, err)
 		}
 		defer conn.Close(ctx)
 		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("couldn't drop schema %s: %v", schema, err)
+			return fmt.Errorf("couldn't drop schema %s: %w", schema, err)
 		}
-	})
-	p, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
+		return nil
 	}
 	q := p.Query()
 	q.Set("search_path", schema)
 	p.RawQuery = q.Encode()
-	return p.String()
+	return p.String(), drop, nil
 }
