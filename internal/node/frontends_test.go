@@ -39,7 +39,7 @@ const maxTakeOver = 15 * time.Second
 // copyDataDir copies the node's data directory src (node.key, node.pub,
 // config.json: files only) into a fresh directory, keeping owner-only
 // modes, and returns it: a second front end of the same node.
-func copyDataDir(t *testing.T, src string) string {
+func copyDataDir(t testing.TB, src string) string {
 	t.Helper()
 	dst := t.TempDir()
 	des, err := os.ReadDir(src)
@@ -61,6 +61,30 @@ func copyDataDir(t *testing.T, src string) string {
 	return dst
 }
 
+// startFrontEnd is startChildNode for a test or a benchmark: it runs the
+// test binary as a node process serving dir, discarding its standard
+// error, and returns it with the address it listens on.
+func startFrontEnd(tb testing.TB, dir string, round int) (*exec.Cmd, string) {
+	tb.Helper()
+	addrFile := filepath.Join(dir, "addr")
+	os.Remove(addrFile)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNodeChildProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+dir)
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	var addr []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(addr) == 0; time.Sleep(20 * time.Millisecond) {
+		addr, _ = os.ReadFile(addrFile)
+	}
+	if len(addr) == 0 {
+		cmd.Process.Kill()
+		cmd.Wait()
+		tb.Fatalf("round %d: the front end in %s did not start", round, dir)
+	}
+	return cmd, string(addr)
+}
+
 // frontEnd is one `parley serve` of the node, a child process.
 type frontEnd struct {
 	name   string
@@ -70,9 +94,9 @@ type frontEnd struct {
 	client *taxii.Client
 }
 
-func (f *frontEnd) start(t *testing.T, round int, token string) {
+func (f *frontEnd) start(t testing.TB, round int, token string) {
 	t.Helper()
-	f.cmd, f.addr = startChildNode(t, f.dir, round, nil)
+	f.cmd, f.addr = startFrontEnd(t, f.dir, round)
 	f.client = &taxii.Client{BaseURL: "http://" + f.addr, Token: token}
 }
 
@@ -175,7 +199,7 @@ func frontEndCheckpoint(ctx context.Context, hc *http.Client, addr, token string
 
 // signedIndicators returns n fresh indicators signed by key, created by
 // member id.
-func signedIndicators(t *testing.T, id string, key ed25519.PrivateKey, n int, tag string) []json.RawMessage {
+func signedIndicators(t testing.TB, id string, key ed25519.PrivateKey, n int, tag string) []json.RawMessage {
 	var objs []json.RawMessage
 	for j := range n {
 		b, _ := json.Marshal(map[string]any{
