@@ -516,3 +516,45 @@ func TestFrontEndsKill9(t *testing.T) {
 	}
 	t.Logf("%d objects acknowledged, %d distinct checkpoints checked (final size %d), %d stored checkpoints", len(acked), len(sizes), finalSize, len(notes))
 }
+
+// TestIntegratorLeaseTTLConfig: config.json's integrator_lease_ttl is the
+// integrator's lease TTL, 10 s when absent.
+func TestIntegratorLeaseTTLConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ttl  Duration
+		want time.Duration
+	}{
+		{"default", 0, DefaultIntegratorLeaseTTL},
+		{"set", Duration(3 * time.Second), 3 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			cfg := testStoreConfig(t)
+			cfg.IntegratorLeaseTTL = tc.ttl
+			if _, err := Init(ctx, dir, cfg, nil); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.ttl != 0 && !strings.Contains(string(b), `"integrator_lease_ttl": "3s"`) {
+				t.Errorf("config.json doesn't hold the TTL:\n%s", b)
+			}
+			n, err := Open(ctx, dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close()
+			li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if li.opts.LeaseTTL != tc.want {
+				t.Errorf("lease TTL %v, want %v", li.opts.LeaseTTL, tc.want)
+			}
+		})
+	}
+}
