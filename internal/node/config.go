@@ -125,6 +125,12 @@ type Config struct {
 	// of the oldest entry not yet in a signed checkpoint) before GET
 	// /readyz answers 503. Default 30s.
 	ReadyMaxLag Duration `json:"ready_max_lag,omitempty"`
+	// IntegratorLeaseTTL is how long the log integrator's lease lasts
+	// unrenewed: after the integrating front end dies (kill -9), how long
+	// another front end on the same store waits before it takes over
+	// integration. It is renewed when a third of it has passed, so a short
+	// one costs a lease write that often. Default 10 s.
+	IntegratorLeaseTTL Duration `json:"integrator_lease_ttl,omitempty"`
 	// MetricsListen is the TCP address of the Prometheus metrics
 	// listener (GET /metrics, no authentication: keep it on the
 	// operator's network); empty means no metrics listener. `parley serve
@@ -171,15 +177,16 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // Defaults of [Config].
 const (
-	DefaultListen            = "127.0.0.1:8080"
-	DefaultReadHeaderTimeout = 10 * time.Second
-	DefaultIdleTimeout       = 2 * time.Minute
-	DefaultShutdownTimeout   = 10 * time.Second
-	DefaultMaxObjectSize     = taxii.DefaultMaxObjectSize
-	DefaultMemberQuotaBytes  = 1 << 30
-	DefaultResponseMemory    = 64 << 20
-	DefaultBodyReadTimeout   = 30 * time.Second
-	DefaultReadyMaxLag       = 30 * time.Second
+	DefaultListen             = "127.0.0.1:8080"
+	DefaultReadHeaderTimeout  = 10 * time.Second
+	DefaultIdleTimeout        = 2 * time.Minute
+	DefaultShutdownTimeout    = 10 * time.Second
+	DefaultMaxObjectSize      = taxii.DefaultMaxObjectSize
+	DefaultMemberQuotaBytes   = 1 << 30
+	DefaultResponseMemory     = 64 << 20
+	DefaultBodyReadTimeout    = 30 * time.Second
+	DefaultReadyMaxLag        = 30 * time.Second
+	DefaultIntegratorLeaseTTL = 10 * time.Second
 )
 
 // withDefaults returns c with zero fields set to their defaults (the TAXII
@@ -214,6 +221,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReadyMaxLag <= 0 {
 		c.ReadyMaxLag = Duration(DefaultReadyMaxLag)
+	}
+	if c.IntegratorLeaseTTL <= 0 {
+		c.IntegratorLeaseTTL = Duration(DefaultIntegratorLeaseTTL)
 	}
 	if c.FeedCheckInterval <= 0 {
 		c.FeedCheckInterval = Duration(10 * time.Second)

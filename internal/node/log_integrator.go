@@ -42,7 +42,8 @@ type LogIntegratorOptions struct {
 	Logger *slog.Logger
 	// LeaseTTL is how long the integrator's lease lasts unrenewed: after
 	// a crash, how long another integrator waits before taking over. It
-	// is renewed when a third of it has passed. Default 10 s.
+	// is renewed when a third of it has passed. Default: the node's
+	// Config.IntegratorLeaseTTL.
 	LeaseTTL time.Duration
 }
 
@@ -82,7 +83,10 @@ func NewLogIntegrator(n *Node, opts LogIntegratorOptions) (*LogIntegrator, error
 		opts.Logger = slog.Default()
 	}
 	if opts.LeaseTTL <= 0 {
-		opts.LeaseTTL = 10 * time.Second
+		opts.LeaseTTL = time.Duration(n.cfg.IntegratorLeaseTTL)
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = DefaultIntegratorLeaseTTL
 	}
 	// The id must differ between processes and integrators whatever
 	// randomness the node was given, so it comes from crypto/rand.
