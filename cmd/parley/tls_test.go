@@ -14,10 +14,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-exchange/parley/witness"
 )
 
 // testCA is a private certificate authority made in the test; ca.pem is
@@ -91,12 +94,20 @@ func (ca testCA) issue(t *testing.T, certFile, keyFile string) {
 // error output if it stops first.
 func serveInProcess(t *testing.T, args ...string) string {
 	t.Helper()
+	return runInProcess(t, []string{"serve"}, args...)
+}
+
+// runInProcess runs the command cmd (such as serve, or witness serve) with
+// args and --url-file in this process until t ends, and returns the URL it
+// wrote once listening.
+func runInProcess(t *testing.T, cmd []string, args ...string) string {
+	t.Helper()
 	urlFile := filepath.Join(t.TempDir(), "url")
 	ctx, cancel := context.WithCancel(context.Background())
 	var errb bytes.Buffer
 	c := &cli{stdin: strings.NewReader(""), stdout: new(bytes.Buffer), stderr: &syncWriter{w: &errb}, getenv: func(string) string { return "" }}
 	done := make(chan int, 1)
-	go func() { done <- c.main(ctx, append(append([]string{"serve"}, args...), "--url-file", urlFile)) }()
+	go func() { done <- c.main(ctx, append(append(slices.Clone(cmd), args...), "--url-file", urlFile)) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
@@ -105,14 +116,14 @@ func serveInProcess(t *testing.T, args ...string) string {
 		select {
 		case code := <-done:
 			done <- code
-			t.Fatalf("serve stopped with exit %d: %s", code, c.stderr.(*syncWriter).String())
+			t.Fatalf("%s stopped with exit %d: %s", strings.Join(cmd, " "), code, c.stderr.(*syncWriter).String())
 		case <-time.After(10 * time.Millisecond):
 		}
 		if b, err := os.ReadFile(urlFile); err == nil && len(b) > 0 {
 			return strings.TrimSpace(string(b))
 		}
 	}
-	t.Fatal("serve did not start within 30 s")
+	t.Fatalf("%s did not start within 30 s", strings.Join(cmd, " "))
 	return ""
 }
 
@@ -276,4 +287,53 @@ func (s *syncWriter) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.String()
+}
+
+// TestWitnessPullsOverHTTPS: a witness pulls a node that serves HTTPS with
+// a certificate of a private CA, trusting that CA through --ca as every
+// other client does, and cosigns its checkpoint.
+func TestWitnessPullsOverHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "node")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	code, out, stderr := runCLI(t, "member", "add", "--data", data, "--name", "alice", "--json")
+	if code != 0 {
+		t.Fatalf("member add: %s", stderr)
+	}
+	var m struct{ Token string }
+	if err := json.Unmarshal([]byte(out), &m); err != nil || m.Token == "" {
+		t.Fatalf("member add --json: %q %v", out, err)
+	}
+	pub, err := os.ReadFile(filepath.Join(data, "node.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logKey := strings.TrimSpace(string(pub))
+	ca := newTestCA(t, dir, "ca")
+	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	ca.issue(t, cert, key)
+	nodeURL := serveInProcess(t, "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key)
+	if !strings.HasPrefix(nodeURL, "https://") {
+		t.Fatalf("node URL %q", nodeURL)
+	}
+	wdir := filepath.Join(dir, "witness")
+	if code, _, stderr := runCLI(t, "witness", "init", "--data", wdir, "--name", "witness.example/w1"); code != 0 {
+		t.Fatalf("witness init: %s", stderr)
+	}
+	wURL := runInProcess(t, []string{"witness", "serve"}, "--data", wdir, "--listen", "127.0.0.1:0",
+		"--pull", nodeURL+"="+logKey, "--token", m.Token, "--ca", ca.pemFile, "--poll", "50ms")
+	origin, _, _ := strings.Cut(logKey, "+")
+	wc := &witness.Client{URL: wURL}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		cp, err := wc.Checkpoint(context.Background(), origin)
+		if err == nil && strings.Contains(string(cp), "\n— witness.example/w1 ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the witness has no cosigned checkpoint of the HTTPS node after 30 s: %q %v", cp, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -152,6 +152,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	token := fs.String("token", "", "a member's API `TOKEN` for --pull logs that need one (better: PARLEY_TOKEN or --token-file)")
 	tokenFile := fs.String("token-file", "", "read the --pull token from `FILE` (the token, or member add --json output)")
 	urlFile := fs.String("url-file", "", "once listening, write the witness's URL to `FILE` (useful with --listen 127.0.0.1:0)")
+	fs.String("ca", "", "trust only the PEM CA certificates in `FILE` for https:// --pull URLs, instead of the system's roots (a private CA)")
 	noFsync := fs.Bool("no-fsync", false, "return a cosignature once the state is written to the OS, without flushing it to disk: it survives the witness being killed, not a power loss (default: fsync first)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
@@ -215,12 +216,18 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The client every command uses (its --ca, else the system's roots),
+	// with a bound on each request: a node that stalls must not stall
+	// the witness's pulling.
+	pullClient := new(http.Client)
+	*pullClient = *c.httpClient()
+	pullClient.Timeout = time.Minute
 	var wg sync.WaitGroup
 	for _, t := range targets {
 		wg.Add(1)
 		go func(t pullTarget) {
 			defer wg.Done()
-			w.Pull(ctx, t.vkey, &tlog.Client{URL: t.url, Token: *token, HTTP: &http.Client{Timeout: time.Minute}}, *poll)
+			w.Pull(ctx, t.vkey, &tlog.Client{URL: t.url, Token: *token, HTTP: pullClient}, *poll)
 		}(t)
 	}
 	go func() {
