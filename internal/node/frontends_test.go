@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -254,8 +255,13 @@ func TestFrontEndsKill9(t *testing.T) {
 	// Registered after SchemaURL's cleanup, so it runs first: the
 	// children die before their schema is dropped.
 	t.Cleanup(func() { a.kill(); b.kill() })
-	a.start(t, 0, m.Token)
-	b.start(t, 0, m.Token)
+	// Either may start first, and so first hold the integrator lease.
+	first, second := a, b
+	if mrand.IntN(2) == 1 {
+		first, second = b, a
+	}
+	first.start(t, 0, m.Token)
+	second.start(t, 0, m.Token)
 
 	seen := &checkpointLog{t: t, v: v, by: map[uint64]tlog.Hash{}}
 	hc := &http.Client{Timeout: 3 * time.Second}
