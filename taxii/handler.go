@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ var (
 	errNotAcceptable        = errors.New("taxii: not acceptable")
 	errUnsupportedMediaType = errors.New("taxii: unsupported media type")
 	errUnavailable          = errors.New("taxii: busy")
+	errRequestTimeout       = errors.New("taxii: request body timeout")
 )
 
 // gateWait is how long a request waits for its reservation of
@@ -409,6 +411,12 @@ func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal
 			h.fail(w, r, p, &RequestError{Kind: ErrTooLarge, Message: fmt.Sprintf("the request body is larger than max_content_length (%d octets)", limit)})
 			return
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The body read deadline the server set (a Parley node's
+			// body_read_timeout) passed: a slow or stalled client.
+			h.fail(w, r, p, &RequestError{Kind: errRequestTimeout, Message: "the request body did not arrive in time"})
+			return
+		}
 		h.fail(w, r, p, BadRequest("couldn't read the request body"))
 		return
 	}
@@ -556,18 +564,11 @@ func checkDepth(b []byte, max int) error {
 	return nil
 }
 
-// authenticate reads the bearer token (or the same token under the
-// "Token" scheme of the OASIS Python client's TokenAuth, or the password
-// of Basic authentication) and asks the backend whose it is.
+// authenticate reads the token with [RequestToken] and asks the backend
+// whose it is.
 func (h *handler) authenticate(r *http.Request) (Principal, error) {
-	token := ""
-	auth := r.Header.Get("Authorization")
-	if scheme, rest, ok := strings.Cut(auth, " "); ok && (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "Token")) {
-		token = strings.TrimSpace(rest)
-	} else if _, pass, ok := r.BasicAuth(); ok {
-		token = pass
-	}
-	if token == "" {
+	token, ok := RequestToken(r)
+	if !ok {
 		return Principal{}, &RequestError{Kind: ErrUnauthorized, Message: "this request needs a bearer token (Authorization: Bearer TOKEN)"}
 	}
 	p, err := h.b.Authenticate(r.Context(), token)
@@ -598,6 +599,7 @@ func classify(err error) (status int, description string) {
 		{errNotAcceptable, http.StatusNotAcceptable},
 		{errUnsupportedMediaType, http.StatusUnsupportedMediaType},
 		{errUnavailable, http.StatusServiceUnavailable},
+		{errRequestTimeout, http.StatusRequestTimeout},
 	}
 	for _, k := range kinds {
 		if errors.Is(err, k.kind) {

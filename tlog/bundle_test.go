@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // reencode returns a deep copy of b, changed by mut, as JSON.
@@ -216,10 +217,31 @@ func FuzzVerifyBundle(f *testing.F) {
 	f.Add(good)
 	f.Add([]byte(`{"type":"parley-proof-bundle-v2","items":[{}]}`))
 	f.Add([]byte(`{"type":"parley-proof-bundle-v1","items":[{}]}`))
+	w := newTestWitness(f, "witness.example/w1", 7)
+	pol, err := NewWitnessPolicy([]string{w.vkey}, 1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	wl := witnessedLog(f, w, func(i int) time.Duration { return time.Duration(i) * time.Minute }, 20*time.Minute, 26*time.Minute)
+	f.Add(witnessedBundle(f, wl, 3, wl.cosigned[0]))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := VerifyBundle(data, "")
 		if err != nil {
 			return
+		}
+		// Every witnessed checkpoint kept is the log's and no larger than
+		// the bundle's; reading their times never fails loudly.
+		v, err := NewVerifier(res.LogKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range res.Witnessed {
+			if cp, err := OpenCheckpoint(n, v); err != nil || cp.Size > res.Checkpoint.Size {
+				t.Fatalf("kept a witnessed checkpoint that doesn't open or is too large: %v", err)
+			}
+		}
+		if times, _ := res.WitnessedTimes(pol, 0); len(times) != len(res.Items) {
+			t.Fatalf("%d times for %d items", len(times), len(res.Items))
 		}
 		if len(res.Items) == 0 || res.LogKey == "" || res.Keys == nil {
 			t.Fatalf("accepted an empty result: %+v", res)

@@ -103,6 +103,14 @@ func (c *Client) open(ctx context.Context, path string) (*http.Response, error) 
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		msg := strings.TrimSpace(string(b))
+		// A Parley node answers errors with a TAXII error object.
+		var e struct{ Title, Description string }
+		if json.Unmarshal(b, &e) == nil && e.Title != "" {
+			msg = e.Title
+			if e.Description != "" {
+				msg += ": " + e.Description
+			}
+		}
 		if len(msg) > 200 {
 			msg = msg[:200]
 		}

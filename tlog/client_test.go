@@ -402,3 +402,23 @@ func TestSeenCheckConsistent(t *testing.T) {
 		t.Fatalf("ObjectVerifier with a forked seen checkpoint: %v", err)
 	}
 }
+
+// TestClientErrorMessage: a node's TAXII error object becomes "title:
+// description" in the error; any other body is quoted as it is.
+func TestClientErrorMessage(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"title":"not yet in a checkpoint","description":"an entry isn't in a signed checkpoint yet; retry","http_status":"503"}`,
+			"503 Service Unavailable: not yet in a checkpoint: an entry isn't in a signed checkpoint yet; retry"},
+		{"plain text\n", "503 Service Unavailable: plain text"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, tc.body)
+		}))
+		_, err := (&Client{URL: srv.URL}).Checkpoint(context.Background())
+		srv.Close()
+		if !errors.Is(err, ErrHTTP) || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("body %q: %v, want it to end with %q", tc.body, err, tc.want)
+		}
+	}
+}

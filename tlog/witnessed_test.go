@@ -27,7 +27,7 @@ func (c *cosignedLog) CosignedCheckpoints(_ context.Context, fn func([]byte) err
 }
 
 // setReceived restamps entry i of the log.
-func setReceived(t *testing.T, l *testLog, i int, at time.Time) {
+func setReceived(t testing.TB, l *testLog, i int, at time.Time) {
 	t.Helper()
 	e, err := ParseEntry(l.leaves[i])
 	if err != nil {
@@ -41,7 +41,7 @@ func setReceived(t *testing.T, l *testLog, i int, at time.Time) {
 
 // cosign signs the log's checkpoint at its current size, cosigned by w at
 // time at, and keeps it in c.
-func (c *cosignedLog) cosign(t *testing.T, w *testWitness, at time.Time) []byte {
+func (c *cosignedLog) cosign(t testing.TB, w *testWitness, at time.Time) []byte {
 	t.Helper()
 	plain := c.checkpoint(t)
 	text, err := SplitNote(plain)
@@ -64,7 +64,7 @@ type testWitness struct {
 	now      time.Time
 }
 
-func newTestWitness(t *testing.T, name string, seed int) *testWitness {
+func newTestWitness(t testing.TB, name string, seed int) *testWitness {
 	t.Helper()
 	w := &testWitness{}
 	skey, vkey, err := NewCosignerKey(detRand(seed), name)
@@ -81,7 +81,7 @@ func newTestWitness(t *testing.T, name string, seed int) *testWitness {
 // witnessedLog builds a log of 6 entries received a minute apart from
 // testT0, stamped by stamp (index → minutes after testT0), with checkpoints
 // of sizes 3 and 6 cosigned by the witness at the given minutes.
-func witnessedLog(t *testing.T, w *testWitness, stamp func(i int) time.Duration, cosign3, cosign6 time.Duration) *cosignedLog {
+func witnessedLog(t testing.TB, w *testWitness, stamp func(i int) time.Duration, cosign3, cosign6 time.Duration) *cosignedLog {
 	t.Helper()
 	l := &cosignedLog{testLog: newTestLog(t, 2)}
 	l.notes = nil
@@ -203,7 +203,7 @@ func TestTimeBounds(t *testing.T) {
 // witnessedBundle returns the bundle of entry i of l against its latest
 // checkpoint, carrying the cosigned checkpoints in with their consistency
 // proofs.
-func witnessedBundle(t *testing.T, l *cosignedLog, i uint64, with ...[]byte) []byte {
+func witnessedBundle(t testing.TB, l *cosignedLog, i uint64, with ...[]byte) []byte {
 	t.Helper()
 	b := l.bundle(t, i)
 	size := uint64(len(l.leaves))

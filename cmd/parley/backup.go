@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/tlog"
@@ -44,7 +45,8 @@ signed up to the backup. It is NOT consistent with checkpoints signed
 after the backup: a member that saw one would find the log forked as soon
 as it grows again, with other entries at those positions. Collect the
 members' seen files (parley audit --seen) and witnesses' latest
-checkpoints and give each with --seen: restore checks the log against
+checkpoints (a file holding one signed checkpoint note) and give each
+with --seen: restore checks the log against
 every checkpoint of this log in them and refuses when one is newer than
 the backup or has another root. Then restore a newer backup or recover
 the store instead; if none exists, tell the members: their audits will
@@ -95,6 +97,29 @@ func runBackup(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
+// readSeenCheckpoints reads the checkpoint notes of a seen file (what
+// parley audit --seen keeps) or of a file holding one signed checkpoint
+// note (a witness's or a monitor's copy).
+func readSeenCheckpoints(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if text, err := tlog.SplitNote(b); err == nil {
+		if _, err := tlog.ParseCheckpoint(text); err == nil {
+			return []string{string(b)}, nil
+		}
+	}
+	s, err := tlog.LoadSeen(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s is neither a seen file nor a signed checkpoint: %w", path, err)
+	}
+	if len(s.Notes) == 0 {
+		return nil, fmt.Errorf("%s holds no checkpoint", path)
+	}
+	return s.Notes, nil
+}
+
 func runRestore(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("restore")
 	dir := fs.String("data", "", "the data `DIR`ectory to restore into (empty or absent; see --force)")
@@ -102,7 +127,7 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 	force := fs.Bool("force", false, "replace the node files in a non-empty DIR (the node must be stopped)")
 	keyFile := fs.String("key", "", "the node key `FILE`, for a backup made --without-key")
 	var seen stringList
-	fs.Var(&seen, "seen", "a seen-checkpoints `FILE` of a member (parley audit --seen) or witness; repeat for each: the restored log must be consistent with every checkpoint of this log in them")
+	fs.Var(&seen, "seen", "a member's seen-checkpoints `FILE` (parley audit --seen), or a file holding one signed checkpoint (a witness's); repeat for each: the restored log must be consistent with every checkpoint of this log in them")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -111,14 +136,11 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 	}
 	var notes []string
 	for _, p := range seen {
-		s, err := tlog.LoadSeen(p)
+		ns, err := readSeenCheckpoints(p)
 		if err != nil {
-			return usageErrorf("give the seen file a member's parley audit --seen keeps", "%v", err)
+			return usageErrorf("give the seen file a member's parley audit --seen keeps, or a signed checkpoint", "%v", err)
 		}
-		if len(s.Notes) == 0 {
-			return usageErrorf("give the seen file a member's parley audit --seen keeps", "%s holds no checkpoint", p)
-		}
-		notes = append(notes, s.Notes...)
+		notes = append(notes, ns...)
 	}
 	rep, err := node.Restore(ctx, *from, *dir, node.RestoreOptions{Force: *force, KeyFile: *keyFile, Seen: notes})
 	switch {

@@ -156,6 +156,19 @@ func TestBackupWhileWriting(t *testing.T) {
 	if ents, _ := os.ReadDir(refused); len(ents) != 0 {
 		t.Errorf("a refused restore left %d files in the directory", len(ents))
 	}
+	// The same with the newer checkpoint alone, as a witness keeps it.
+	after, err := tlog.LoadSeen(seenAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpFile := filepath.Join(work, "witnessed.checkpoint")
+	if err := os.WriteFile(cpFile, []byte(after.Notes[len(after.Notes)-1]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, "restore", "--data", refused, "--from", out, "--seen", cpFile)
+	if code != 1 || !strings.Contains(stderr, "the log shrank") {
+		t.Errorf("restore with a newer checkpoint file: exit %d, %s; want 1 naming the shrink", code, stderr)
+	}
 	code, _, stderr = runCLI(t, "restore", "--data", dir, "--from", out)
 	if code != 2 || !strings.Contains(stderr, "not empty") {
 		t.Errorf("restore into the live node's directory: exit %d, %s; want 2", code, stderr)

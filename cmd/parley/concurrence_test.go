@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/parley-exchange/parley/internal/demo"
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/tlog"
@@ -121,7 +122,7 @@ func TestConcurrenceCLI(t *testing.T) {
 	aurelia, borovia := st.Members[0], st.Members[1]
 
 	// The demo's members disagree on the attribution report.
-	code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", aurelia.Token, node.DemoReport)
+	code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", aurelia.Token, demo.Report)
 	if code != 0 {
 		t.Fatalf("concurrence: exit %d: %s", code, stderr)
 	}
@@ -178,7 +179,7 @@ func TestConcurrenceCLI(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			proxy := tamperingProxy(t, base, tc.tamper)
-			code, out, stderr := runCLI(t, "concurrence", "--url", proxy, "--token", aurelia.Token, node.DemoReport)
+			code, out, stderr := runCLI(t, "concurrence", "--url", proxy, "--token", aurelia.Token, demo.Report)
 			if code != 1 || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit %d, stderr %q; want exit 1 and %q\n%s", code, stderr, tc.want, out)
 			}
@@ -186,17 +187,17 @@ func TestConcurrenceCLI(t *testing.T) {
 	}
 	// An honest answer through the same proxy passes.
 	proxy := tamperingProxy(t, base, func(*opinion.Concurrence) {})
-	if code, _, stderr := runCLI(t, "concurrence", "--url", proxy, "--token", aurelia.Token, node.DemoReport); code != 0 {
+	if code, _, stderr := runCLI(t, "concurrence", "--url", proxy, "--token", aurelia.Token, demo.Report); code != 0 {
 		t.Errorf("through an honest proxy: exit %d: %s", code, stderr)
 	}
 	// A log key other than the node's is refused.
-	if code, _, stderr := runCLI(t, "concurrence", "--url", base, "--token", aurelia.Token, "--log-key", "other.example+01234567+AQ", node.DemoReport); code != 1 || !strings.Contains(stderr, "pinned key") {
+	if code, _, stderr := runCLI(t, "concurrence", "--url", base, "--token", aurelia.Token, "--log-key", "other.example+01234567+AQ", demo.Report); code != 1 || !strings.Contains(stderr, "pinned key") {
 		t.Errorf("with a wrong --log-key: exit %d: %s", code, stderr)
 	}
 	// --json prints the verified answer.
-	code, out, _ = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, "--json", node.DemoAttribution)
+	code, out, _ = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, "--json", demo.Attribution)
 	var c opinion.Concurrence
-	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.Voices != 2 || c.Object != node.DemoAttribution {
+	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.Voices != 2 || c.Object != demo.Attribution {
 		t.Errorf("--json: exit %d: %s", code, out)
 	}
 }
@@ -226,15 +227,15 @@ func TestOpinionCLIErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"opinion", "--key", a.KeyFile, node.DemoReport, "maybe"}, 2, "not one of strongly-disagree"},
-		{[]string{"opinion", "--key", a.KeyFile, node.DemoReport}, 2, "opinion needs"},
-		{[]string{"opinion", "--key", a.KeyFile, "--revoke", node.DemoReport, "agree"}, 2, "opinion --revoke needs"},
-		{[]string{"opinion", "--key", a.KeyFile, "--confidence", "101", node.DemoReport, "agree"}, 2, "confidence must be from 0 to 100"},
-		{[]string{"opinion", "--key", filepath.Join(dir, "eve.key"), node.DemoReport, "agree"}, 2, "no member has the public key of --key registered"},
-		{[]string{"opinion", "--key", filepath.Join(dir, "nope.key"), node.DemoReport, "agree"}, 2, "couldn't read the private key"},
+		{[]string{"opinion", "--key", a.KeyFile, demo.Report, "maybe"}, 2, "not one of strongly-disagree"},
+		{[]string{"opinion", "--key", a.KeyFile, demo.Report}, 2, "opinion needs"},
+		{[]string{"opinion", "--key", a.KeyFile, "--revoke", demo.Report, "agree"}, 2, "opinion --revoke needs"},
+		{[]string{"opinion", "--key", a.KeyFile, "--confidence", "101", demo.Report, "agree"}, 2, "confidence must be from 0 to 100"},
+		{[]string{"opinion", "--key", filepath.Join(dir, "eve.key"), demo.Report, "agree"}, 2, "no member has the public key of --key registered"},
+		{[]string{"opinion", "--key", filepath.Join(dir, "nope.key"), demo.Report, "agree"}, 2, "couldn't read the private key"},
 		{[]string{"opinion", "--key", a.KeyFile, "report--00000000-0000-4000-8000-0000000000ff", "agree"}, 4, "knows no object"},
 		{[]string{"concurrence"}, 2, "concurrence needs"},
-		{[]string{"concurrence", node.DemoReport, node.DemoAttribution}, 2, "concurrence needs"},
+		{[]string{"concurrence", demo.Report, demo.Attribution}, 2, "concurrence needs"},
 		{[]string{"concurrence", "not-an-id"}, 2, "OBJECT_ID must be a STIX id"},
 		{[]string{"opinion", "--key", a.KeyFile, "not-an-id", "agree"}, 2, "OBJECT_ID must be a STIX id"},
 	} {
@@ -245,7 +246,7 @@ func TestOpinionCLIErrors(t *testing.T) {
 		}
 	}
 	// Nothing was posted: the tally is the demo's.
-	code, out, _ := runCLI(t, "concurrence", "--url", base, "--token", a.Token, node.DemoReport)
+	code, out, _ := runCLI(t, "concurrence", "--url", base, "--token", a.Token, demo.Report)
 	if code != 0 || !strings.Contains(out, "3 opinion versions in evidence") {
 		t.Errorf("after the refused commands: exit %d\n%s", code, out)
 	}
@@ -258,7 +259,7 @@ func TestConcurrenceSeen(t *testing.T) {
 	a := st.Members[0]
 	seenFile := filepath.Join(t.TempDir(), "seen.json")
 	run := func() (int, string) {
-		code, _, stderr := runCLI(t, "concurrence", "--url", base, "--token", a.Token, "--seen", seenFile, node.DemoReport)
+		code, _, stderr := runCLI(t, "concurrence", "--url", base, "--token", a.Token, "--seen", seenFile, demo.Report)
 		return code, stderr
 	}
 	if code, stderr := run(); code != 0 {
@@ -271,7 +272,7 @@ func TestConcurrenceSeen(t *testing.T) {
 	// The log grows (Borovia revokes its opinion): the new checkpoint must
 	// be proved consistent with the one seen.
 	b := st.Members[1]
-	if code, _, stderr := runCLI(t, "opinion", "--url", base, "--token", b.Token, "--key", b.KeyFile, "--revoke", node.DemoReport); code != 0 {
+	if code, _, stderr := runCLI(t, "opinion", "--url", base, "--token", b.Token, "--key", b.KeyFile, "--revoke", demo.Report); code != 0 {
 		t.Fatalf("revoke: exit %d: %s", code, stderr)
 	}
 	if code, stderr := run(); code != 0 {

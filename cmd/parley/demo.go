@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/parley-exchange/parley/internal/demo"
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
@@ -145,7 +146,7 @@ func setupDemo(ctx context.Context, dir, statePath string, st *demoState) error 
 	if err := os.MkdirAll(filepath.Dir(statePath), 0o700); err != nil {
 		return withExit(3, "", err)
 	}
-	for _, name := range []string{node.DemoAurelia, node.DemoBorovia} {
+	for _, name := range []string{demo.Aurelia, demo.Borovia} {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			return withExit(3, "", err)
@@ -160,13 +161,13 @@ func setupDemo(ctx context.Context, dir, statePath string, st *demoState) error 
 		}
 		st.Members = append(st.Members, demoMember{Name: name, ID: m.ID, Token: m.Token, KeyFile: keyFile})
 	}
-	both := []string{node.DemoAurelia, node.DemoBorovia}
-	if st.Collections.Shared, err = n.AddCollection(ctx, node.DemoShared,
+	both := []string{demo.Aurelia, demo.Borovia}
+	if st.Collections.Shared, err = n.AddCollection(ctx, demo.Shared,
 		"Election-security intelligence shared by CERT-Aurelia and CERT-Borovia.", both, both, ""); err != nil {
 		return withExit(3, "", err)
 	}
-	if st.Collections.Private, err = n.AddCollection(ctx, node.DemoPrivate,
-		"CERT-Borovia's own notes; CERT-Aurelia cannot see this collection.", []string{node.DemoBorovia}, []string{node.DemoBorovia}, ""); err != nil {
+	if st.Collections.Private, err = n.AddCollection(ctx, demo.Private,
+		"CERT-Borovia's own notes; CERT-Aurelia cannot see this collection.", []string{demo.Borovia}, []string{demo.Borovia}, ""); err != nil {
 		return withExit(3, "", err)
 	}
 	b, _ := json.MarshalIndent(st, "", "  ")
@@ -180,10 +181,10 @@ func pushDemo(ctx context.Context, url string, st *demoState) (int, error) {
 	for _, m := range st.Members {
 		members[m.Name] = m
 	}
-	a, b := members[node.DemoAurelia], members[node.DemoBorovia]
-	colls := map[string]string{node.DemoShared: st.Collections.Shared, node.DemoPrivate: st.Collections.Private}
+	a, b := members[demo.Aurelia], members[demo.Borovia]
+	colls := map[string]string{demo.Shared: st.Collections.Shared, demo.Private: st.Collections.Private}
 	total := 0
-	for _, batch := range append(node.DemoScenario(a.ID, b.ID), node.DemoOpinions(a.ID, b.ID)...) {
+	for _, batch := range append(demo.Scenario(a.ID, b.ID), demo.Opinions(a.ID, b.ID)...) {
 		m := members[batch.Member]
 		key, err := readPrivateKey(m.KeyFile)
 		if err != nil {
@@ -245,8 +246,8 @@ func printDemo(c *cli, dir, url string, st *demoState, pushed int, myObjects str
 	for _, m := range st.Members {
 		fmt.Fprintf(w, "member %s\n  id     %s\n  token  %s\n  key    %s (public key: %s.pub)\n", m.Name, m.ID, m.Token, m.KeyFile, m.KeyFile)
 	}
-	fmt.Fprintf(w, "\ncollection %q  %s  (both members read and write)\n", node.DemoShared, st.Collections.Shared)
-	fmt.Fprintf(w, "collection %q  %s  (%s only: invisible to %s)\n\n", node.DemoPrivate, st.Collections.Private, b.Name, a.Name)
+	fmt.Fprintf(w, "\ncollection %q  %s  (both members read and write)\n", demo.Shared, st.Collections.Shared)
+	fmt.Fprintf(w, "collection %q  %s  (%s only: invisible to %s)\n\n", demo.Private, st.Collections.Private, b.Name, a.Name)
 	if url == "" {
 		return
 	}
@@ -258,11 +259,11 @@ func printDemo(c *cli, dir, url string, st *demoState, pushed int, myObjects str
 	fmt.Fprintf(w, "  go run ./cmd/parley pull --collection %s > %s\n", st.Collections.Shared, filepath.Join(dir, "demo", "shared.json"))
 	fmt.Fprintf(w, "  go run ./cmd/parley push --key %s --collection %s %s   # %s's indicator, signed as you push\n", a.KeyFile, st.Collections.Shared, myObjects, a.Name)
 	fmt.Fprintf(w, "  curl -s $PARLEY_URL%s%s\n", node.ExtensionPath, stix.SignatureExtensionID)
-	fmt.Fprintf(w, "  go run ./cmd/parley concurrence %s   # the members disagree on the attribution\n", node.DemoReport)
+	fmt.Fprintf(w, "  go run ./cmd/parley concurrence %s   # the members disagree on the attribution\n", demo.Report)
 	pub := filepath.Join(dir, node.PubKeyFile)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $PARLEY_TOKEN\" $PARLEY_URL/log/checkpoint   # the signed log head\n")
 	proof := filepath.Join(dir, "demo", "proof.json")
-	fmt.Fprintf(w, "  go run ./cmd/parley proof %s > %s   # the report with its log proofs\n", node.DemoReport, proof)
+	fmt.Fprintf(w, "  go run ./cmd/parley proof %s > %s   # the report with its log proofs\n", demo.Report, proof)
 	fmt.Fprintf(w, "  go run ./cmd/parley verify --log-key \"$(cat %s)\" %s   # offline\n", pub, proof)
 	// The demo makes a new node key on every fresh data dir at the same
 	// URL, so its audit keeps its seen checkpoints beside its data rather

@@ -117,11 +117,7 @@ func runPeerStatus(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer n.Close()
-	st, err := n.PeerStore()
-	if err != nil {
-		return withExit(3, "", err)
-	}
-	ps, err := st.Peers(ctx)
+	ps, err := n.Store().Peers(ctx)
 	if err != nil {
 		return withExit(3, "", err)
 	}

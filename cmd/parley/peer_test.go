@@ -25,9 +25,7 @@ func waitPeer(ts *testscript.TestScript, neg bool, args []string) {
 	for {
 		n, err := node.Open(ctx, ts.MkAbs(args[0]), node.Options{})
 		ts.Check(err)
-		st, err := n.PeerStore()
-		ts.Check(err)
-		ps, err := st.Peers(ctx)
+		ps, err := n.Store().Peers(ctx)
 		n.Close()
 		ts.Check(err)
 		for _, p := range ps {

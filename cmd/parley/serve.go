@@ -15,12 +15,20 @@ import (
 func init() {
 	register(command{
 		name:  "serve",
-		usage: "serve --data DIR [--listen ADDR] [--tls-cert F --tls-key F | --insecure-http]   run the node (TAXII 2.1, log, private sets)",
+		usage: "serve --data DIR [--listen ADDR] [--tls-cert F --tls-key F | --insecure-http] [--metrics-listen ADDR]   run the node (TAXII 2.1, log, private sets)",
 		help: `Serves HTTPS with --tls-cert and --tls-key (or tls_cert and tls_key in
 DIR/config.json), reloading the two files when they change. Without them
 the node serves plain HTTP, which it does only on a loopback address
 (127.0.0.1, ::1) unless --insecure-http is given: behind a reverse proxy
-that terminates TLS, listen on 127.0.0.1 and set public_url.`,
+that terminates TLS, listen on 127.0.0.1 and set public_url.
+
+GET /healthz (the process serves) and GET /readyz (the store answers and
+the log integrator is less than ready_max_lag behind) need no token.
+With --metrics-listen (or metrics_listen in config.json) Prometheus
+metrics are served at /metrics on that address, apart from the API and
+without authentication: keep it on the operator's network. Every request
+is written to stderr as one access log line (request id, member, route,
+status, duration, bytes; never a token).`,
 		run: runServe,
 	})
 }
@@ -33,6 +41,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	certFile := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE` (default: tls_cert in config.json)")
 	keyFile := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert (default: tls_key in config.json)")
 	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on an address that is not loopback (tokens and objects cross the network in clear)")
+	metricsListen := fs.String("metrics-listen", "", "serve Prometheus metrics at /metrics on `ADDR`, apart from the API (default: metrics_listen in config.json, else none)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -72,9 +81,34 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 	}
+	maddr := *metricsListen
+	if maddr == "" {
+		maddr = cfg.MetricsListen
+	}
+	var mln net.Listener
+	if maddr != "" {
+		if mln, err = net.Listen("tcp", maddr); err != nil {
+			ln.Close()
+			return usageErrorf("choose another address with --metrics-listen", "couldn't listen on %s for metrics: %v", maddr, err)
+		}
+	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
 	fmt.Fprintf(c.stderr, "parley: serving %s on %s://%s (TAXII discovery at /taxii2/); Ctrl-C stops\n", *dir, scheme, ln.Addr())
-	if err := n.Serve(ctx, ln, logger); err != nil {
+	mdone := make(chan error, 1)
+	mctx, stopMetrics := context.WithCancel(ctx)
+	defer stopMetrics()
+	if mln != nil {
+		fmt.Fprintf(c.stderr, "parley: metrics at http://%s/metrics\n", mln.Addr())
+		go func() { mdone <- n.ServeMetrics(mctx, mln, logger) }()
+	} else {
+		mdone <- nil
+	}
+	err = n.Serve(ctx, ln, logger)
+	stopMetrics() // also when Serve failed on its own
+	if merr := <-mdone; err == nil && merr != nil {
+		err = fmt.Errorf("couldn't serve metrics: %w", merr)
+	}
+	if err != nil {
 		return withExit(3, "", err)
 	}
 	fmt.Fprintln(c.stderr, "parley: stopped")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-exchange/parley/internal/demo"
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/stix"
 )
@@ -64,10 +65,10 @@ func TestClientsCheckTheLog(t *testing.T) {
 	// 2. An opinion edited in the store: concurrence and opinion refuse
 	// the node's evidence.
 	exec(`UPDATE objects SET raw = replace(raw, '"opinion":"', '"opinion":"x') WHERE type = 'opinion'`)
-	if code, _, stderr := runCLI(t, "concurrence", "--url", base, "--token", aur.Token, node.DemoReport); code != 1 || !strings.Contains(stderr, "evidence") {
+	if code, _, stderr := runCLI(t, "concurrence", "--url", base, "--token", aur.Token, demo.Report); code != 1 || !strings.Contains(stderr, "evidence") {
 		t.Errorf("concurrence over an edited opinion: exit %d: %s", code, stderr)
 	}
-	if code, _, stderr := runCLI(t, "opinion", "--url", base, "--token", aur.Token, "--key", aur.KeyFile, node.DemoReport, "agree"); code != 1 || !strings.Contains(stderr, "evidence") {
+	if code, _, stderr := runCLI(t, "opinion", "--url", base, "--token", aur.Token, "--key", aur.KeyFile, demo.Report, "agree"); code != 1 || !strings.Contains(stderr, "evidence") {
 		t.Errorf("opinion over an edited opinion: exit %d: %s", code, stderr)
 	}
 	exec(`UPDATE objects SET raw = replace(raw, '"opinion":"x', '"opinion":"') WHERE type = 'opinion'`)

@@ -20,7 +20,7 @@ func layer(pkg string) (int, bool) {
 		return 1, true
 	case rel == "taxii", rel == "witness", rel == "misp", rel == "ioc":
 		return 2, true
-	case strings.HasPrefix(rel, "internal/store"), strings.HasPrefix(rel, "internal/match"), rel == "internal/feed":
+	case strings.HasPrefix(rel, "internal/store"), strings.HasPrefix(rel, "internal/match"), rel == "internal/feed", rel == "internal/demo":
 		return 3, true
 	case strings.HasPrefix(rel, "internal/node"), strings.HasPrefix(rel, "internal/peer"), strings.HasPrefix(rel, "internal/web"):
 		return 4, true

@@ -33,6 +33,11 @@ func JetStreamConsumerConfig(name, filter string, ackWait time.Duration, maxAckP
 	}
 }
 
+// pullBytes is about the most bytes one pull asks for: Fluent Bit batches
+// are large messages, and a pull of Batch of them would hold them all in
+// memory at once.
+const pullBytes = 16 << 20
+
 // JetStreamSource feeds a [Stream] from a JetStream pull consumer, one
 // sensor event (one log line, any format the matcher reads) a message, or
 // the batch of events Fluent Bit's nats output writes in one message (see
@@ -63,14 +68,18 @@ type JetStreamSource struct {
 	// (default 1 second); it must be well below the consumer's AckWait.
 	FlushEvery time.Duration
 	// MaxPending is how many messages are held unacknowledged before a
-	// flush (default 10,000); Batch how many are pulled at a time
-	// (default 500).
+	// flush (default 10,000); a flush also comes when the messages held
+	// carry that many events (Fluent Bit batches), so that a batch does
+	// not wait FlushEvery for its acknowledgement. Batch is how many
+	// messages are pulled at a time (default 500; fewer when they are
+	// large, see pullBytes).
 	MaxPending int
 	Batch      int
 	// Warn receives errors that do not stop the source.
 	Warn func(error)
 
 	pending  []jetstream.Msg
+	events   int            // events of the messages in pending
 	inflight map[uint64]int // stream sequence -> index in pending
 	fb       fluentBitReader
 	acked    atomic.Int64
@@ -96,24 +105,40 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 		j.Batch = 500
 	}
 	j.inflight = map[uint64]int{}
-	it, err := j.Consumer.Messages(jetstream.PullMaxMessages(j.Batch))
-	if err != nil {
-		return fmt.Errorf("couldn't consume from JetStream: %w", err)
-	}
-	defer it.Stop()
 	lastFlush := time.Now()
 	wait := min(j.FlushEvery, 500*time.Millisecond)
+	// Two pulls are in flight: the server fills the next while the
+	// messages of the current one are matched. A pull asks for a count
+	// of messages (a byte limit makes the server hold a pull that the
+	// next message would overflow until it expires), as many as make
+	// about pullBytes at the sizes seen so far, at most Batch.
+	count := j.Batch
+	var seenMsgs, seenBytes int64
+	fetch := func() (jetstream.MessageBatch, error) {
+		return j.Consumer.Fetch(count, jetstream.FetchMaxWait(wait))
+	}
+	next, nextErr := fetch()
 	for n := 0; ctx.Err() == nil; n++ {
-		msg, err := it.Next(jetstream.NextMaxWait(wait))
-		idle := false
-		switch {
-		case err == nil:
-			if err := j.take(msg); err != nil {
-				return err
+		cur, err := next, nextErr
+		next, nextErr = fetch()
+		got := 0
+		if err == nil {
+			for msg := range cur.Messages() {
+				got++
+				seenMsgs++
+				seenBytes += int64(len(msg.Data()))
+				if err := j.take(msg); err != nil {
+					return err
+				}
 			}
-		case errors.Is(err, nats.ErrTimeout):
-			idle = true
-		case errors.Is(err, jetstream.ErrMsgIteratorClosed):
+			err = cur.Error()
+			if seenMsgs > 0 {
+				count = int(min(max(pullBytes*seenMsgs/max(seenBytes, 1), 1), int64(j.Batch)))
+			}
+		}
+		switch {
+		case err == nil, errors.Is(err, nats.ErrTimeout):
+		case errors.Is(err, nats.ErrConnectionClosed):
 			if ferr := j.flush(); ferr != nil {
 				return ferr
 			}
@@ -122,14 +147,21 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 			if j.Warn != nil {
 				j.Warn(fmt.Errorf("couldn't fetch from JetStream: %w", err))
 			}
+			if got == 0 {
+				// Do not spin on a failing server.
+				select {
+				case <-ctx.Done():
+				case <-time.After(wait):
+				}
+			}
 		}
-		if len(j.pending) >= j.MaxPending || len(j.pending) > 0 && time.Since(lastFlush) >= j.FlushEvery {
+		if len(j.pending) >= j.MaxPending || j.events >= j.MaxPending || len(j.pending) > 0 && time.Since(lastFlush) >= j.FlushEvery {
 			if err := j.flush(); err != nil {
 				return err
 			}
 			lastFlush = time.Now()
 		}
-		if idle || n&255 == 0 {
+		if got == 0 || n&15 == 0 {
 			// Indicator polls and recompiles need no finer grain.
 			j.Stream.Tick(ctx)
 		}
@@ -160,9 +192,11 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 		for _, r := range recs {
 			j.Stream.LineSeq(seq, r)
 		}
+		j.events += len(recs)
 		return nil
 	}
 	j.Stream.LineSeq(seq, msg.Data())
+	j.events++
 	return nil
 }
 
@@ -233,6 +267,7 @@ func (j *JetStreamSource) flush() error {
 	}
 	j.acked.Add(int64(len(j.pending)))
 	j.pending = j.pending[:0]
+	j.events = 0
 	clear(j.inflight)
 	return nil
 }

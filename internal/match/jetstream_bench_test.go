@@ -3,6 +3,7 @@ package match
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,9 +16,12 @@ import (
 
 // BenchmarkJetStreamVsFile measures, in one run, the rate at which a
 // matcher reads events from a file and the rate at which it consumes the
-// same events from a JetStream stream (one event a message, file storage,
-// a new durable consumer each round, every message acknowledged after its
-// flush), with 1,000 indicators. The goal is js/file >= 0.5.
+// same events from a JetStream stream (file storage, a new durable
+// consumer each round, every message acknowledged after its flush), with
+// 1,000 indicators: (a) one event a message, as Vector's nats sink
+// publishes them, and (b) batches of fluentBitBatch events a message, as
+// Fluent Bit's nats output publishes a flush (the tail input without a
+// parser: each record's line under "log"). The goal is js/file >= 0.5.
 func BenchmarkJetStreamVsFile(b *testing.B) {
 	const n = 100_000
 	domains := benchDomains(1000)
@@ -47,6 +51,42 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 		}
 	}
 	<-js.PublishAsyncComplete()
+	// The same events in Fluent Bit's shape, on a stream of their own.
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCHFB", Subjects: []string{"benchfb.>"}, Storage: jetstream.FileStorage}); err != nil {
+		b.Fatal(err)
+	}
+	for lo := 0; lo < n; lo += fluentBitBatch {
+		if _, err := js.PublishAsync("benchfb.events", fluentBitBatchOf(lines[lo:min(lo+fluentBitBatch, n)], lo)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-js.PublishAsyncComplete()
+	consume := func(stream, name string, s *Stream, wantAcked int64) float64 {
+		cons, err := js.CreateOrUpdateConsumer(ctx, stream, JetStreamConsumerConfig(name, "", 30*time.Second, 1_000_000))
+		if err != nil {
+			b.Fatal(err)
+		}
+		// A pull that asks for more messages than are left waits until it
+		// expires (at most FlushEvery): 100 ms keeps that tail, which a
+		// stream that keeps flowing never has, small beside the run.
+		src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 100 * time.Millisecond, Batch: benchBatchOr(0)}
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- src.Run(rctx) }()
+		for src.Acked() < wantAcked {
+			time.Sleep(time.Millisecond)
+		}
+		secs := time.Since(start).Seconds()
+		stop()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		if got := s.Matcher.Stats().Events; got != n {
+			b.Fatalf("jetstream %s: %d events, want %d", stream, got, n)
+		}
+		return secs
+	}
 	newStream := func() *Stream {
 		set := NewIndicatorSet()
 		for _, ind := range inds {
@@ -59,7 +99,7 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 		}
 		return s
 	}
-	var fileRate, jsRate, rawRate float64
+	var fileRate, jsRate, rawRate, fbRate float64
 	b.ResetTimer()
 	for round := 0; round < b.N; round++ {
 		s := newStream()
@@ -78,27 +118,8 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 			b.Fatalf("file: %d events, want %d", got, n)
 		}
 
-		s = newStream()
-		cons, err := js.CreateOrUpdateConsumer(ctx, "BENCH", JetStreamConsumerConfig(fmt.Sprintf("bench-%d", round), "", 30*time.Second, 1_000_000))
-		if err != nil {
-			b.Fatal(err)
-		}
-		src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: time.Second, Batch: benchBatchOr(0)}
-		rctx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		start = time.Now()
-		go func() { done <- src.Run(rctx) }()
-		for src.Acked() < n {
-			time.Sleep(time.Millisecond)
-		}
-		jsSecs := time.Since(start).Seconds()
-		stop()
-		if err := <-done; err != nil {
-			b.Fatal(err)
-		}
-		if got := s.Matcher.Stats().Events; got != n {
-			b.Fatalf("jetstream: %d events, want %d", got, n)
-		}
+		jsSecs := consume("BENCH", fmt.Sprintf("bench-%d", round), newStream(), n)
+		fbSecs := consume("BENCHFB", fmt.Sprintf("benchfb-%d", round), newStream(), (n+fluentBitBatch-1)/fluentBitBatch)
 		// The ceiling: the same messages pulled with nothing done to them
 		// (no matching, no acknowledgement).
 		raw, err := js.CreateOrUpdateConsumer(ctx, "BENCH", jetstream.ConsumerConfig{Durable: fmt.Sprintf("raw-%d", round), AckPolicy: jetstream.AckNonePolicy})
@@ -117,14 +138,37 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 		}
 		rawSecs := time.Since(start).Seconds()
 		it.Stop()
-		fileRate, jsRate, rawRate = n/fileSecs, n/jsSecs, n/rawSecs
-		b.Logf("round %d: file %.0f events/s, JetStream matched and acknowledged %.0f events/s (ratio %.2f), JetStream pulled only %.0f messages/s (ratio %.2f)",
-			round, fileRate, jsRate, jsRate/fileRate, rawRate, rawRate/fileRate)
+		fileRate, jsRate, rawRate, fbRate = n/fileSecs, n/jsSecs, n/rawSecs, n/fbSecs
+		b.Logf("round %d: file %.0f events/s; JetStream, one event a message: matched and acknowledged %.0f events/s (ratio %.2f), pulled only %.0f messages/s (ratio %.2f); Fluent Bit batches of %d: %.0f events/s (ratio %.2f)",
+			round, fileRate, jsRate, jsRate/fileRate, rawRate, rawRate/fileRate, fluentBitBatch, fbRate, fbRate/fileRate)
 	}
 	b.ReportMetric(fileRate, "file-events/s")
 	b.ReportMetric(jsRate, "js-events/s")
 	b.ReportMetric(jsRate/fileRate, "js/file")
 	b.ReportMetric(rawRate/fileRate, "pull-only/file")
+	b.ReportMetric(fbRate/fileRate, "js-fluentbit/file")
+}
+
+// fluentBitBatch is the number of events in a benchmark message in
+// Fluent Bit's shape (about 200 KB, under NATS's 1 MB max_payload).
+const fluentBitBatch = 500
+
+// fluentBitBatchOf writes lines as one flush of Fluent Bit's nats output
+// from the tail input without a parser: [[time, {"tag", "log"}], ...].
+func fluentBitBatchOf(lines [][]byte, first int) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, l := range lines {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `[%d.%06d,{"tag":"sensor.log","log":`, 1700000000+(first+i)/100, (first+i)%1000000)
+		q, _ := json.Marshal(string(l))
+		buf.Write(q)
+		buf.WriteString("}]")
+	}
+	buf.WriteByte(']')
+	return buf.Bytes()
 }
 
 // benchBatchOr returns $PARLEY_BENCH_BATCH (messages pulled at a time), or

@@ -235,8 +235,14 @@ func (s *scanner) strEscaped(start int) ([]byte, error) {
 		case c < 0x20:
 			return nil, errSyntax
 		case c != '\\':
-			s.buf = append(s.buf, c)
-			i++
+			// Copy the run up to the next quote, backslash or control
+			// character at once rather than byte by byte.
+			j := i + 1
+			for j < len(d) && d[j] != '"' && d[j] != '\\' && d[j] >= 0x20 {
+				j++
+			}
+			s.buf = append(s.buf, d[i:j]...)
+			i = j
 			continue
 		}
 		if i+1 >= len(d) {

@@ -44,6 +44,7 @@ func (b backend) Authenticate(ctx context.Context, token string) (taxii.Principa
 	if err != nil {
 		return taxii.Principal{}, err
 	}
+	noteMember(ctx, m.ID)
 	return taxii.Principal{MemberID: m.ID}, nil
 }
 
@@ -232,11 +233,12 @@ func (b backend) AddObjects(ctx context.Context, p taxii.Principal, collectionID
 	if err != nil {
 		return taxii.Status{}, b.limitError(err)
 	}
+	b.n.metrics.ingested.Add(float64(len(st.Successes)))
 	return statusToTAXII(st), nil
 }
 
 // limitError turns the store's refusals of a submission over its limits
-// into TAXII errors the member may read: 413 for an object over
+// (and a full disk) into TAXII errors the member may read: 413 for an object over
 // max_object_size (as stored: its canonical form may be larger than what
 // was sent), 507 for the member's storage quota. Other errors pass.
 func (b backend) limitError(err error) error {
@@ -245,6 +247,9 @@ func (b backend) limitError(err error) error {
 	case errors.As(err, &qe):
 		return &taxii.RequestError{Kind: taxii.ErrInsufficientStorage, Title: "storage quota exceeded", Message: fmt.Sprintf(
 			"your objects use %d of your %d bytes of storage and these need %d more: nothing was stored", qe.Used, qe.Quota, qe.Need)}
+	case errors.Is(err, store.ErrFull):
+		return &taxii.RequestError{Kind: taxii.ErrInsufficientStorage, Title: "insufficient storage",
+			Message: "the node's storage is full: nothing was stored. Retry later"}
 	case errors.Is(err, store.ErrTooLarge):
 		return &taxii.RequestError{Kind: taxii.ErrTooLarge, Message: fmt.Sprintf(
 			"an object is larger than max_object_size (%d bytes) in its canonical form (RFC 8785), as it would be stored: nothing was stored", b.n.cfg.MaxObjectSize)}

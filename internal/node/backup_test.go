@@ -155,6 +155,7 @@ func editStore(t *testing.T, db []byte, q string) []byte {
 // refused with ErrRestoreRefused naming the problem, and nothing is left
 // in the target directory.
 func TestRestoreRefuses(t *testing.T) {
+	onlySQLite(t)
 	ctx := context.Background()
 	dir, out := backupNode(t)
 	order := []string{StoreFile, PubKeyFile, ConfigFile, KeyFile}
@@ -236,6 +237,7 @@ func TestRestoreRefuses(t *testing.T) {
 // TestBackupRefuses: a node on another store, or without its store file,
 // is not backed up, and no file is written.
 func TestBackupRefuses(t *testing.T) {
+	onlySQLite(t)
 	ctx := context.Background()
 	work := t.TempDir()
 	dir := filepath.Join(work, "node")

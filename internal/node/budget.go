@@ -3,6 +3,7 @@ package node
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -153,6 +154,10 @@ func (n *Node) logObjectsReservation() int64 {
 	return store.LogObjectsBatch + 2*n.cfg.MaxObjectSize + reserveSlack
 }
 
+// errBusy: the response budget stayed spent for budgetWait (503 with
+// Retry-After).
+var errBusy = errors.New("the node is busy sending other objects")
+
 // reserve takes n bytes of the response budget for a request, waiting up
 // to budgetWait; on failure it answers 503 with Retry-After (or nothing,
 // if the client is gone) and returns false. The caller releases n with
@@ -161,8 +166,7 @@ func (nd *Node) reserve(w http.ResponseWriter, r *http.Request, n int64) bool {
 	ctx, cancel := context.WithTimeout(r.Context(), budgetWait)
 	defer cancel()
 	if err := nd.memory.Acquire(ctx, n); err != nil {
-		w.Header().Set("Retry-After", "1")
-		logError(w, http.StatusServiceUnavailable, "the node is busy sending other objects; retry shortly")
+		respondError(w, r, errBusy)
 		return false
 	}
 	return true

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -28,11 +27,7 @@ import (
 // tallies, each one checkable from what that member may read. Only
 // members_with_access looks beyond that: it counts every member who may
 // read the object in any collection holding it (the "17" in "4 of 17").
-func init() {
-	registerRoutes("concurrence", func(n *Node, mux *http.ServeMux) {
-		mux.HandleFunc("GET /concurrence", n.serveConcurrence)
-	})
-}
+// The route is a row of the route table (routes.go).
 
 // ConcurrenceWait is how long GET /concurrence waits for opinions that are
 // acknowledged but not yet in a checkpoint before answering 503 with
@@ -43,43 +38,18 @@ const ConcurrenceWait = 2 * time.Second
 // signed checkpoint covers it yet.
 var errOpinionsPending = errors.New("an opinion isn't in a checkpoint yet")
 
-// concurrenceError ends a request with a plain-text error; anything the
-// handler doesn't know is "internal error", so no SQL leaks.
-func concurrenceError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	fmt.Fprintln(w, msg)
-}
-
-func (n *Node) serveConcurrence(w http.ResponseWriter, r *http.Request) {
-	m, err := n.AuthenticateRequest(r)
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-		concurrenceError(w, http.StatusUnauthorized, "unauthorized")
-		return
-	}
+func (n *Node) serveConcurrence(w http.ResponseWriter, r *http.Request, m store.Member) {
 	object := r.URL.Query().Get("object")
 	if _, err := stix.SplitIdentifier(object); err != nil {
-		concurrenceError(w, http.StatusBadRequest, "object must be a STIX id (type--UUID)")
+		respondError(w, r, requestErrorf(store.ErrInvalid, "object must be a STIX id (type--UUID)"))
 		return
 	}
 	c, err := n.Concurrence(r.Context(), m, object, ConcurrenceWait)
-	switch {
-	case errors.Is(err, errOpinionsPending):
-		w.Header().Set("Retry-After", "1")
-		concurrenceError(w, http.StatusServiceUnavailable, "an opinion isn't in a checkpoint yet; retry")
-	case errors.Is(err, store.ErrNotFound):
-		concurrenceError(w, http.StatusNotFound, "object not found")
-	case errors.Is(err, context.Canceled):
-		concurrenceError(w, http.StatusServiceUnavailable, "request canceled")
-	case err != nil:
-		concurrenceError(w, http.StatusInternalServerError, "internal error")
-	default:
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		json.NewEncoder(w).Encode(c)
+	if err != nil {
+		respondError(w, r, err)
+		return
 	}
+	respondJSON(w, http.StatusOK, "application/json", c)
 }
 
 // Concurrence computes the concurrence on object for member m, as GET

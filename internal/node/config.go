@@ -14,11 +14,14 @@
 // DIR is mode 0700 and every file in it 0600, whatever the umask and even
 // when DIR existed before [Init]; [Open] tightens looser modes it finds.
 //
-// # Extending the server
+// # The HTTP surface
 //
-// Other parts of Parley add HTTP routes and background workers from init
-// functions in their own files of this package, with [registerRoutes] and
-// [registerWorker]; see [Node.Handler] and [Node.Serve].
+// Every route the node serves, with its method and authentication, is a
+// row of one table (routes.go, [Node.Handler]); every background worker
+// one row of another, started by [Node.Serve] with its logger. Packages
+// above node add theirs with [Node.Extend]. Errors of the node's own
+// routes are answered in one place (errors.go), requests pass one front
+// door (ops.go: request id, body read timeout, access log, metrics).
 package node
 
 import (
@@ -113,6 +116,26 @@ type Config struct {
 	// ShutdownTimeout is how long a graceful shutdown waits for requests
 	// in flight before closing connections. Default 10s.
 	ShutdownTimeout Duration `json:"shutdown_timeout,omitempty"`
+	// BodyReadTimeout bounds how long an authenticated request's body
+	// may take to arrive, from the handler's first read of it: a slower
+	// client gets 408 and its connection is closed, so it can't hold a
+	// handler and its memory. Default 30s.
+	BodyReadTimeout Duration `json:"body_read_timeout,omitempty"`
+	// ReadyMaxLag is how far the log integrator may fall behind (the age
+	// of the oldest entry not yet in a signed checkpoint) before GET
+	// /readyz answers 503. Default 30s.
+	ReadyMaxLag Duration `json:"ready_max_lag,omitempty"`
+	// IntegratorLeaseTTL is how long the log integrator's lease lasts
+	// unrenewed: after the integrating front end dies (kill -9), how long
+	// another front end on the same store waits before it takes over
+	// integration. It is renewed when a third of it has passed, so a short
+	// one costs a lease write that often. Default 10 s.
+	IntegratorLeaseTTL Duration `json:"integrator_lease_ttl,omitempty"`
+	// MetricsListen is the TCP address of the Prometheus metrics
+	// listener (GET /metrics, no authentication: keep it on the
+	// operator's network); empty means no metrics listener. `parley serve
+	// --metrics-listen` overrides it.
+	MetricsListen string `json:"metrics_listen,omitempty"`
 	// FeedCheckInterval is how often a serving node looks for TAXII feeds
 	// that are due (each feed has its own interval, parley feed add
 	// --every). Default 10s.
@@ -154,13 +177,16 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // Defaults of [Config].
 const (
-	DefaultListen            = "127.0.0.1:8080"
-	DefaultReadHeaderTimeout = 10 * time.Second
-	DefaultIdleTimeout       = 2 * time.Minute
-	DefaultShutdownTimeout   = 10 * time.Second
-	DefaultMaxObjectSize     = taxii.DefaultMaxObjectSize
-	DefaultMemberQuotaBytes  = 1 << 30
-	DefaultResponseMemory    = 64 << 20
+	DefaultListen             = "127.0.0.1:8080"
+	DefaultReadHeaderTimeout  = 10 * time.Second
+	DefaultIdleTimeout        = 2 * time.Minute
+	DefaultShutdownTimeout    = 10 * time.Second
+	DefaultMaxObjectSize      = taxii.DefaultMaxObjectSize
+	DefaultMemberQuotaBytes   = 1 << 30
+	DefaultResponseMemory     = 64 << 20
+	DefaultBodyReadTimeout    = 30 * time.Second
+	DefaultReadyMaxLag        = 30 * time.Second
+	DefaultIntegratorLeaseTTL = 10 * time.Second
 )
 
 // withDefaults returns c with zero fields set to their defaults (the TAXII
@@ -189,6 +215,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ResponseMemory <= 0 {
 		c.ResponseMemory = DefaultResponseMemory
+	}
+	if c.BodyReadTimeout <= 0 {
+		c.BodyReadTimeout = Duration(DefaultBodyReadTimeout)
+	}
+	if c.ReadyMaxLag <= 0 {
+		c.ReadyMaxLag = Duration(DefaultReadyMaxLag)
+	}
+	if c.IntegratorLeaseTTL <= 0 {
+		c.IntegratorLeaseTTL = Duration(DefaultIntegratorLeaseTTL)
 	}
 	if c.FeedCheckInterval <= 0 {
 		c.FeedCheckInterval = Duration(10 * time.Second)

@@ -5,18 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/feed"
 	"github.com/parley-exchange/parley/internal/store"
 )
-
-func init() {
-	registerWorker("feeds", func(ctx context.Context, n *Node) error {
-		return feed.Run(ctx, n.store, n.FeedSink(), n.now, time.Duration(n.cfg.FeedCheckInterval), slog.Default().Warn)
-	})
-}
 
 // FeedSpec is what [Node.AddFeed] records.
 type FeedSpec struct {

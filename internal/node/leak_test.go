@@ -266,6 +266,7 @@ func TestOwnership(t *testing.T) {
 // (which showed collection, object id, sharer and version in clear) is
 // refused with a clear error, and nothing is served from it.
 func TestOpenRefusesV1Log(t *testing.T) {
+	onlySQLite(t)
 	ctx := context.Background()
 	n, dir := initNode(t, Options{})
 	n.Close()

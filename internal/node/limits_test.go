@@ -33,6 +33,7 @@ import (
 // submissions and a checkpoint (SQLite's -wal and -shm files exist then),
 // and after Open finds files loosened by hand.
 func TestFileModes(t *testing.T) {
+	onlySQLite(t)
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(dir, 0o755); err != nil {

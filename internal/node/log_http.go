@@ -27,20 +27,8 @@ import (
 //	GET /log/bundle?object=ID[&object=ID]    a proof bundle of every readable version of those objects
 //	GET /log/keys[?member=ID...]             member key entries with inclusion proofs against the latest checkpoint
 //	GET /log/checkpoints?start=N             the cosigned checkpoints of sizes ≥ N (log_time.go)
-func init() {
-	registerRoutes("log", func(n *Node, mux *http.ServeMux) {
-		h := &logHandler{n: n, tiles: n.tiles}
-		mux.HandleFunc("GET /log/checkpoint", h.auth(h.checkpoint))
-		mux.HandleFunc("GET /log/key", h.auth(h.key))
-		mux.HandleFunc("GET /log/tile/", h.auth(h.tile))
-		mux.HandleFunc("GET /log/receipt", h.auth(h.receipt))
-		mux.HandleFunc("GET /log/proof/consistency", h.auth(h.consistency))
-		mux.HandleFunc("GET /log/objects", h.auth(h.objects))
-		mux.HandleFunc("GET /log/bundle", h.auth(h.bundle))
-		mux.HandleFunc("GET /log/keys", h.auth(h.keys))
-		mux.HandleFunc("GET /log/checkpoints", h.auth(h.checkpoints))
-	})
-}
+//
+// The routes are rows of the route table (routes.go).
 
 // ReceiptWait is how long GET /log/receipt waits for an acknowledged but
 // not yet integrated entry before answering 503 with Retry-After.
@@ -61,25 +49,13 @@ type logHandler struct {
 
 type memberHandler func(w http.ResponseWriter, r *http.Request, m store.Member, ls store.Store)
 
-// auth authenticates the member and finds the log store; the handler then
-// ends with one call to writeJSON, writeBytes or logError.
-func (h *logHandler) auth(next memberHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		m, err := h.n.AuthenticateRequest(r)
-		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-			logError(w, http.StatusUnauthorized, "unauthorized")
-			return
-		}
+// withLog passes a log handler of the route table the node's store; the
+// handler then ends with one call to writeJSON, writeBytes or
+// respondError.
+func (h *logHandler) withLog(next memberHandler) MemberHandler {
+	return func(w http.ResponseWriter, r *http.Request, m store.Member) {
 		next(w, r, m, h.n.store)
 	}
-}
-
-func logError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	fmt.Fprintln(w, msg)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -94,23 +70,10 @@ func writeBytes(w http.ResponseWriter, contentType, cache string, b []byte) {
 	w.Write(b)
 }
 
-// storeStatus maps a store error to an HTTP status; anything unknown is
-// an internal error, so no SQL leaks.
-func storeStatus(w http.ResponseWriter, err error, what string) {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		logError(w, http.StatusNotFound, what+" not found")
-	case errors.Is(err, context.Canceled):
-		logError(w, http.StatusServiceUnavailable, "request canceled")
-	default:
-		logError(w, http.StatusInternalServerError, "internal error")
-	}
-}
-
 func (h *logHandler) checkpoint(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	size, note, err := ls.LatestCheckpoint(r.Context())
 	if err != nil {
-		storeStatus(w, err, "checkpoint")
+		respondError(w, r, err)
 		return
 	}
 	writeBytes(w, "text/plain; charset=utf-8", "no-cache", withCosignatures(r.Context(), ls, size, note))
@@ -123,7 +86,7 @@ func (h *logHandler) key(w http.ResponseWriter, _ *http.Request, _ store.Member,
 func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	t, err := tlog.ParseTilePath(r.URL.Path[len("/log/"):])
 	if err != nil {
-		logError(w, http.StatusNotFound, "no such tile")
+		respondError(w, r, requestErrorf(store.ErrNotFound, "no such tile"))
 		return
 	}
 	// Full tiles never change; partial ones are replaced by wider ones.
@@ -137,7 +100,7 @@ func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member
 	if !t.Entries {
 		data, err := ls.ReadTile(r.Context(), t)
 		if err != nil {
-			storeStatus(w, err, "tile")
+			respondError(w, r, err)
 			return
 		}
 		writeBytes(w, "application/octet-stream", cache, data)
@@ -145,18 +108,18 @@ func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member
 	}
 	size, _, err := ls.LatestCheckpoint(r.Context())
 	if err != nil {
-		storeStatus(w, err, "checkpoint")
+		respondError(w, r, err)
 		return
 	}
 	start := int64(t.N) * tlog.TileWidth
 	end := start + int64(t.Width)
 	if t.N > uint64(size)/tlog.TileWidth || end > size {
-		logError(w, http.StatusNotFound, "entry bundle beyond the checkpoint")
+		respondError(w, r, requestErrorf(store.ErrNotFound, "entry bundle beyond the checkpoint"))
 		return
 	}
 	es, err := h.n.store.Entries(r.Context(), start, end)
 	if err != nil || int64(len(es)) != end-start {
-		storeStatus(w, err, "entries")
+		respondError(w, r, err)
 		return
 	}
 	leaves := make([][]byte, len(es))
@@ -165,7 +128,7 @@ func (h *logHandler) tile(w http.ResponseWriter, r *http.Request, _ store.Member
 	}
 	b, err := tlog.MarshalEntryBundle(leaves)
 	if err != nil {
-		storeStatus(w, err, "entries")
+		respondError(w, r, err)
 		return
 	}
 	writeBytes(w, "application/octet-stream", cache, b)
@@ -176,16 +139,13 @@ func (h *logHandler) receipt(w http.ResponseWriter, r *http.Request, m store.Mem
 	id, vs := r.URL.Query().Get("object"), r.URL.Query().Get("version")
 	version, err := time.Parse(time.RFC3339Nano, vs)
 	if id == "" || err != nil {
-		logError(w, http.StatusBadRequest, "object and version (RFC 3339) are required")
+		respondError(w, r, requestErrorf(store.ErrInvalid, "object and version (RFC 3339) are required"))
 		return
 	}
 	rc, err := receipt(ctx, h.n, ls, m, id, version, ReceiptWait, h.tiles)
 	switch {
-	case errors.Is(err, ErrNotIntegrated):
-		w.Header().Set("Retry-After", "1")
-		logError(w, http.StatusServiceUnavailable, "the entry isn't in a checkpoint yet; retry")
 	case err != nil:
-		storeStatus(w, err, "object version")
+		respondError(w, r, err)
 	default:
 		writeJSON(w, rc)
 	}
@@ -200,7 +160,7 @@ var ErrNotIntegrated = errors.New("entry not integrated yet")
 // collection m may not read is ErrNotFound, exactly like one that doesn't
 // exist. An entry not yet integrated is waited for up to wait.
 func Receipt(ctx context.Context, n *Node, ls store.Store, m store.Member, objectID string, version time.Time, wait time.Duration) (tlog.Receipt, error) {
-	return receipt(ctx, n, ls, m, objectID, version, wait, nil)
+	return receipt(ctx, n, ls, m, objectID, version, wait, n.tiles)
 }
 
 func receipt(ctx context.Context, n *Node, ls store.Store, m store.Member, objectID string, version time.Time, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
@@ -271,17 +231,17 @@ func entryReceipt(ctx context.Context, ls store.Store, e store.Entry, wait time.
 func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	members := r.URL.Query()["member"]
 	if len(members) > MaxBundleObjects {
-		logError(w, http.StatusBadRequest, fmt.Sprintf("name at most %d members", MaxBundleObjects))
+		respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("name at most %d members", MaxBundleObjects)))
 		return
 	}
 	size, note, err := ls.LatestCheckpoint(r.Context())
 	if err != nil {
-		storeStatus(w, err, "checkpoint")
+		respondError(w, r, err)
 		return
 	}
 	events, err := h.n.keyEvidence(r.Context(), size, hashReader(size, ls, h.tiles), members...)
 	if err != nil {
-		storeStatus(w, err, "member keys")
+		respondError(w, r, err)
 		return
 	}
 	note = withCosignatures(r.Context(), ls, size, note)
@@ -293,21 +253,21 @@ func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store
 	from, err1 := strconv.ParseUint(q.Get("from"), 10, 63)
 	to, err2 := strconv.ParseUint(q.Get("to"), 10, 63)
 	if err1 != nil || err2 != nil || from == 0 || from > to {
-		logError(w, http.StatusBadRequest, "from and to must be tree sizes with 0 < from <= to")
+		respondError(w, r, requestErrorf(store.ErrInvalid, "from and to must be tree sizes with 0 < from <= to"))
 		return
 	}
 	size, _, err := ls.LatestCheckpoint(r.Context())
 	if err != nil {
-		storeStatus(w, err, "checkpoint")
+		respondError(w, r, err)
 		return
 	}
 	if to > uint64(size) {
-		logError(w, http.StatusBadRequest, fmt.Sprintf("to is beyond the latest checkpoint (size %d)", size))
+		respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("to is beyond the latest checkpoint (size %d)", size)))
 		return
 	}
 	p, err := tlog.ConsistencyProof(r.Context(), from, to, hashReader(int64(to), ls, h.tiles))
 	if err != nil {
-		storeStatus(w, err, "proof")
+		respondError(w, r, err)
 		return
 	}
 	if p == nil {
@@ -340,12 +300,12 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 	start, err1 := strconv.ParseInt(q.Get("start"), 10, 64)
 	end, err2 := strconv.ParseInt(q.Get("end"), 10, 64)
 	if err1 != nil || err2 != nil || start < 0 || end < start || end-start > MaxLogObjects {
-		logError(w, http.StatusBadRequest, fmt.Sprintf("start and end must span at most %d entries", MaxLogObjects))
+		respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("start and end must span at most %d entries", MaxLogObjects)))
 		return
 	}
 	cs, err := h.n.store.Collections(r.Context())
 	if err != nil {
-		storeStatus(w, err, "collections")
+		respondError(w, r, err)
 		return
 	}
 	readable := map[string]bool{}
@@ -411,7 +371,7 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 	})
 	if err != nil && !errors.Is(err, errStopObjects) {
 		if !begun {
-			storeStatus(w, err, "objects")
+			respondError(w, r, err)
 			return
 		}
 		// The 200 and part of the list are gone: abort, so that the
@@ -438,17 +398,17 @@ const MaxBundleObjects = 100
 func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Member, ls store.Store) {
 	ids := r.URL.Query()["object"]
 	if len(ids) == 0 || len(ids) > MaxBundleObjects {
-		logError(w, http.StatusBadRequest, fmt.Sprintf("name 1 to %d objects with object=ID", MaxBundleObjects))
+		respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("name 1 to %d objects with object=ID", MaxBundleObjects)))
 		return
 	}
 	reservation, err := h.n.bundleReservation(r.Context(), m, ids)
 	if err != nil {
 		var tooBig *bundleTooLarge
 		if errors.As(err, &tooBig) {
-			logError(w, http.StatusRequestEntityTooLarge, tooBig.Error())
+			respondError(w, r, requestErrorf(store.ErrTooLarge, tooBig.Error()))
 			return
 		}
-		storeStatus(w, err, "object")
+		respondError(w, r, err)
 		return
 	}
 	if !h.n.reserve(w, r, reservation) {
@@ -457,11 +417,8 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 	defer h.n.memory.Release(reservation)
 	b, err := proofBundle(r.Context(), h.n, ls, m, ids, ReceiptWait, h.tiles)
 	switch {
-	case errors.Is(err, ErrNotIntegrated):
-		w.Header().Set("Retry-After", "1")
-		logError(w, http.StatusServiceUnavailable, "an entry isn't in a checkpoint yet; retry")
 	case err != nil:
-		storeStatus(w, err, "object")
+		respondError(w, r, err)
 	default:
 		writeJSON(w, b)
 	}
@@ -472,7 +429,7 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 // wait for entries not yet integrated). An id with no readable version is
 // ErrNotFound.
 func ProofBundle(ctx context.Context, n *Node, ls store.Store, m store.Member, ids []string, wait time.Duration) (tlog.Bundle, error) {
-	return proofBundle(ctx, n, ls, m, ids, wait, nil)
+	return proofBundle(ctx, n, ls, m, ids, wait, n.tiles)
 }
 
 func proofBundle(ctx context.Context, n *Node, ls store.Store, m store.Member, ids []string, wait time.Duration, cache *tlog.TileCache) (tlog.Bundle, error) {

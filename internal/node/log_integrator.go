@@ -2,9 +2,12 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -15,15 +18,13 @@ import (
 // the transaction that stores the objects); the integrator extends the
 // Merkle tree with them in batches, stores the changed tiles and a newly
 // signed checkpoint in one transaction, and so makes receipts available.
-func init() {
-	registerWorker("log integrator", func(ctx context.Context, n *Node) error {
-		li, err := NewLogIntegrator(n, LogIntegratorOptions{})
-		if err != nil {
-			return err
-		}
-		return li.Run(ctx)
-	})
-}
+//
+// Several node processes may share one store (PostgreSQL): each runs an
+// integrator, and only the one holding the store's lease
+// [store.IntegratorLease] integrates; the others stand by and take over
+// when its lease expires. Every integration carries the holder's fence, so
+// a holder that lost the lease (it paused past the expiry and another took
+// over) is refused by the store ([store.ErrFenced]) instead of writing.
 
 // LogIntegratorOptions tune a [LogIntegrator]; the zero value is the
 // production setting.
@@ -39,18 +40,34 @@ type LogIntegratorOptions struct {
 	// Logger receives integration failures (each distinct one once until
 	// integration succeeds again); nil means slog.Default().
 	Logger *slog.Logger
+	// LeaseTTL is how long the integrator's lease lasts unrenewed: after
+	// a crash, how long another integrator waits before taking over. It
+	// is renewed when a third of it has passed. Default: the node's
+	// Config.IntegratorLeaseTTL.
+	LeaseTTL time.Duration
 }
 
-// LogIntegrator extends a node's log. Only one may run per store; a second
-// one fails its integrations with store.ErrConflict and resumes from the
-// stored state.
+// ErrLeaseHeld means another integrator holds the log's lease: this one
+// stands by.
+var ErrLeaseHeld = errors.New("another integrator holds the log's lease")
+
+// LogIntegrator extends a node's log. Only the one holding the store's
+// integrator lease integrates; another one's Integrate fails with
+// [ErrLeaseHeld] until the lease is free.
 type LogIntegrator struct {
 	n    *Node
 	log  store.Store
 	opts LogIntegratorOptions
 	// b is the tree as of the last integration; nil means "reload from
-	// the store" (at start and after any failure).
+	// the store" (at start, after any failure and after (re)acquiring
+	// the lease).
 	b *tlog.TileBuilder
+	// holder is this integrator's id in the lease; fence its fence while
+	// it holds the lease (0: it doesn't), renewed when it last acquired
+	// or renewed it (by this process's clock).
+	holder  string
+	fence   int64
+	renewed time.Time
 }
 
 // NewLogIntegrator returns the integrator of n's log.
@@ -65,27 +82,101 @@ func NewLogIntegrator(n *Node, opts LogIntegratorOptions) (*LogIntegrator, error
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &LogIntegrator{n: n, log: ls, opts: opts}, nil
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = time.Duration(n.cfg.IntegratorLeaseTTL)
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = DefaultIntegratorLeaseTTL
+	}
+	// The id must differ between processes and integrators whatever
+	// randomness the node was given, so it comes from crypto/rand.
+	var id [12]byte
+	if _, err := io.ReadFull(rand.Reader, id[:]); err != nil {
+		return nil, fmt.Errorf("couldn't make the integrator's lease id: %w", err)
+	}
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("%s/%d/%x", host, os.Getpid(), id)
+	return &LogIntegrator{n: n, log: ls, opts: opts, holder: holder}, nil
 }
 
-// Run integrates until ctx is done. A failed integration is retried at the
-// next tick from the stored state.
+// hold makes sure the integrator holds the lease: it acquires it when it
+// doesn't, and renews it when a third of its TTL has passed. It fails with
+// ErrLeaseHeld when another integrator has it.
+func (li *LogIntegrator) hold(ctx context.Context) error {
+	if li.fence != 0 {
+		if time.Since(li.renewed) < li.opts.LeaseTTL/3 {
+			return nil
+		}
+		err := li.log.RenewLease(ctx, store.IntegratorLease, li.holder, li.fence, li.opts.LeaseTTL)
+		switch {
+		case err == nil:
+			li.renewed = time.Now()
+			return nil
+		case !errors.Is(err, store.ErrFenced):
+			return err
+		}
+		// Lost: another integrator took over. Try to acquire it again
+		// (it may have released it since).
+		li.fence, li.b = 0, nil
+	}
+	start := time.Now()
+	fence, ok, err := li.log.AcquireLease(ctx, store.IntegratorLease, li.holder, li.opts.LeaseTTL)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrLeaseHeld
+	}
+	li.fence, li.renewed, li.b = fence, start, nil
+	return nil
+}
+
+// release hands the lease back, so that another integrator needn't wait
+// for it to expire.
+func (li *LogIntegrator) release(ctx context.Context) {
+	if li.fence == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := li.log.ReleaseLease(ctx, store.IntegratorLease, li.holder, li.fence); err != nil && !errors.Is(err, store.ErrFenced) {
+		li.opts.Logger.Warn("couldn't release the log integrator's lease", "err", err)
+	}
+	li.fence = 0
+}
+
+// Run integrates until ctx is done, then releases the lease. A failed
+// integration is retried at the next tick from the stored state; while
+// another integrator holds the lease, Run stands by.
 func (li *LogIntegrator) Run(ctx context.Context) error {
 	t := time.NewTicker(li.opts.Interval)
 	defer t.Stop()
+	defer li.release(ctx)
 	var last string
+	standby := false
 	for {
 		_, err := li.Integrate(ctx)
 		switch {
+		case errors.Is(err, ErrLeaseHeld):
+			if !standby {
+				li.opts.Logger.Info("another process integrates this log; standing by")
+				standby = true
+			}
 		case err != nil && ctx.Err() == nil:
 			// The next tick retries from the stored state.
 			if err.Error() != last {
 				li.opts.Logger.Error("log integration failed; retrying", "err", err)
 				last = err.Error()
 			}
-		case err == nil && last != "":
-			li.opts.Logger.Info("log integration recovered")
-			last = ""
+		case err == nil:
+			if standby {
+				li.opts.Logger.Info("this process now integrates the log")
+				standby = false
+			}
+			if last != "" {
+				li.opts.Logger.Info("log integration recovered")
+				last = ""
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -98,8 +189,13 @@ func (li *LogIntegrator) Run(ctx context.Context) error {
 // Integrate integrates every entry sequenced so far, in batches of
 // MaxBatch entries, each ending with a durable signed checkpoint, and
 // returns the integrated size. With an empty log it signs the checkpoint of
-// the empty tree once, so that a checkpoint is always available.
+// the empty tree once, so that a checkpoint is always available. It first
+// acquires (or renews) the store's integrator lease, and fails with
+// [ErrLeaseHeld] when another integrator holds it.
 func (li *LogIntegrator) Integrate(ctx context.Context) (int64, error) {
+	if err := li.hold(ctx); err != nil {
+		return 0, err
+	}
 	for {
 		size, done, err := li.integrateBatch(ctx)
 		if err != nil {
@@ -149,8 +245,12 @@ func (li *LogIntegrator) integrateBatch(ctx context.Context) (int64, bool, error
 	if err != nil {
 		return from, false, err
 	}
-	if err := li.log.Integrate(ctx, from, end, li.b.Flush(), note); err != nil {
+	if err := li.log.Integrate(ctx, li.fence, from, end, li.b.Flush(), note); err != nil {
+		if errors.Is(err, store.ErrFenced) {
+			li.fence = 0 // lost the lease: stop until it is acquired again
+		}
 		return from, false, err
 	}
+	li.n.metrics.checkpointSigned(li.n.now())
 	return end, end == seq, nil
 }

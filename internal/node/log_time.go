@@ -33,7 +33,7 @@ func (h *logHandler) checkpoints(w http.ResponseWriter, r *http.Request, _ store
 	if s := r.URL.Query().Get("start"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
-			logError(w, http.StatusBadRequest, "start must be a tree size")
+			respondError(w, r, requestErrorf(store.ErrInvalid, "start must be a tree size"))
 			return
 		}
 		start = n
@@ -47,7 +47,7 @@ func (h *logHandler) checkpoints(w http.ResponseWriter, r *http.Request, _ store
 		return nil
 	})
 	if err != nil {
-		storeStatus(w, err, "checkpoints")
+		respondError(w, r, err)
 		return
 	}
 	if len(resp.Checkpoints) == checkpointsPage {

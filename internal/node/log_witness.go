@@ -17,19 +17,8 @@ import (
 
 // The witnessing worker gets the log's checkpoints cosigned: it runs
 // beside the integrator, never inside it, so that a witness that is slow or
-// down delays only the cosignatures, never integration or receipts.
-func init() {
-	registerWorker("log witnesses", func(ctx context.Context, n *Node) error {
-		if len(n.cfg.Witnesses) == 0 {
-			return nil
-		}
-		lw, err := NewLogWitnessing(n, LogWitnessingOptions{})
-		if err != nil {
-			return err
-		}
-		return lw.Run(ctx)
-	})
-}
+// down delays only the cosignatures, never integration or receipts. Its
+// row is in the worker table ([Node.workers], routes.go).
 
 // checkWitnesses checks the witnesses of config.json: each has a URL and
 // a valid cosignature verifier key, and no key is listed twice.

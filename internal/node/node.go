@@ -49,6 +49,10 @@ type Node struct {
 	// memory is the budget of responses that carry objects
 	// (Config.ResponseMemory).
 	memory *memoryBudget
+	// metrics are the node's Prometheus metrics (metrics.go).
+	metrics *nodeMetrics
+	// ext are the routes and workers of [Node.Extend].
+	ext Extension
 	// peerWitness is the witness of the peers' logs while it runs (see
 	// peers.go); nil when the node witnesses none.
 	peerWitness *atomic.Pointer[witness.Witness]
@@ -223,6 +227,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.private = newPrivateAPI(n)
+	n.metrics = newNodeMetrics(n)
 	return n, nil
 }
 

@@ -518,6 +518,7 @@ func TestInitRefusesExisting(t *testing.T) {
 // written last, cannot be created), it removes the store and keys it wrote,
 // so a later Init is not refused.
 func TestInitFailureLeavesNothing(t *testing.T) {
+	onlySQLite(t)
 	dir := t.TempDir()
 	ctx := context.Background()
 	// A dangling symlink passes the "does a node exist" check, but

@@ -10,13 +10,14 @@ import (
 )
 
 // TestTokenRevocationEveryFrontEnd: two nodes opened on one data
-// directory are two front ends of one store; a token rotated, revoked or
+// directory are two front ends of one store (SQLite, or PostgreSQL with
+// PARLEY_TEST_NODE_STORE=postgres); a token rotated, revoked or
 // a member removed through one stops authenticating on the other at once,
 // since no front end caches tokens.
 func TestTokenRevocationEveryFrontEnd(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "node")
-	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+	if _, err := Init(ctx, dir, testStoreConfig(t), nil); err != nil {
 		t.Fatal(err)
 	}
 	a, err := Open(ctx, dir, Options{})

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/peer"
@@ -20,14 +19,8 @@ import (
 
 // Federation (docs/federation.md): the worker that follows the peers
 // recorded with parley peer add, and GET /peers/bundle, which serves the
-// peer's proofs of a replicated object.
-func init() {
-	registerWorker("peers", func(ctx context.Context, n *Node) error { return n.followPeers(ctx, slog.Default()) })
-	registerRoutes("peers", func(n *Node, mux *http.ServeMux) {
-		mux.HandleFunc("GET /peers/bundle", n.servePeerBundle)
-		mux.Handle(PeerWitnessPath, http.StripPrefix(strings.TrimSuffix(PeerWitnessPath, "/"), http.HandlerFunc(n.servePeerWitness)))
-	})
-}
+// peer's proofs of a replicated object. Their rows are in the route and
+// worker tables (routes.go).
 
 // PeerWitnessDir is the directory, in the data directory, of the node's
 // witness of its peers' logs: `parley witness init --data DIR/witness
@@ -46,7 +39,7 @@ const PeerWitnessPath = "/witness/"
 func (n *Node) servePeerWitness(w http.ResponseWriter, r *http.Request) {
 	pw := n.peerWitness.Load()
 	if pw == nil {
-		logError(w, http.StatusNotFound, "this node witnesses no log")
+		respondError(w, r, requestErrorf(store.ErrNotFound, "this node witnesses no log"))
 		return
 	}
 	pw.Handler().ServeHTTP(w, r)
@@ -76,24 +69,11 @@ func (n *Node) openPeerWitness(ps []store.Peer, logger *slog.Logger) (*witness.W
 	return witness.Open(witness.Config{Dir: dir, Cosigner: cos, Logs: logs, Logger: logger, Now: n.now})
 }
 
-// PeerStore returns the node's store of peers, or an error when its store
-// keeps none.
-func (n *Node) PeerStore() (peer.Stores, error) {
-	st, ok := n.store.(peer.Stores)
-	if !ok {
-		return nil, errors.New("this node's store keeps no peers")
-	}
-	return st, nil
-}
-
 // followPeers runs a round of every peer that isn't stopped, every
 // Config.PeerInterval, until ctx is done. Peers added while it runs are
 // picked up at the next round.
 func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
-	st, err := n.PeerStore()
-	if err != nil {
-		return nil
-	}
+	st := n.store
 	followers := map[string]*peer.Follower{}
 	t := time.NewTicker(time.Duration(n.cfg.PeerInterval))
 	defer t.Stop()
@@ -186,10 +166,7 @@ type PeerSpec struct {
 // taken name or title) is refused before anything is written; an I/O
 // failure midway leaves a member and collection that a second try reuses.
 func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
-	st, err := n.PeerStore()
-	if err != nil {
-		return store.Peer{}, err
-	}
+	st := n.store
 	if err := peer.CheckName(spec.Name); err != nil {
 		return store.Peer{}, err
 	}
@@ -284,32 +261,22 @@ func peerDescription(spec PeerSpec) string {
 // object in a peer's local collection (see [peer.Bundle]), for readers of
 // that collection. Anything the member can't read is 404 like an unknown
 // one.
-func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request) {
-	m, err := n.AuthenticateRequest(r)
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-		logError(w, http.StatusUnauthorized, "unauthorized")
-		return
-	}
+func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.Member) {
 	q := r.URL.Query()
 	coll, id := q.Get("collection"), q.Get("object")
 	if coll == "" || id == "" {
-		logError(w, http.StatusBadRequest, "name the collection=ID and the object=ID")
+		respondError(w, r, requestErrorf(store.ErrInvalid, "name the collection=ID and the object=ID"))
 		return
 	}
-	st, err := n.PeerStore()
-	if err != nil {
-		logError(w, http.StatusNotImplemented, "this node's store keeps no peers")
-		return
-	}
+	st := n.store
 	c, err := n.store.Collection(r.Context(), coll)
 	if err != nil || !c.CanRead(m.ID) {
-		logError(w, http.StatusNotFound, "collection not found")
+		respondError(w, r, requestErrorf(store.ErrNotFound, "collection not found"))
 		return
 	}
 	ps, err := st.Peers(r.Context())
 	if err != nil {
-		storeStatus(w, err, "peer")
+		respondError(w, r, err)
 		return
 	}
 	for _, p := range ps {
@@ -317,16 +284,12 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		b, err := peer.Bundle(r.Context(), st, p, id)
-		switch {
-		case errors.Is(err, peer.ErrNoProof):
-			w.Header().Set("Retry-After", "5")
-			logError(w, http.StatusServiceUnavailable, "the object isn't replicated up to a checkpoint of the peer yet; retry")
-		case err != nil:
-			storeStatus(w, err, "object")
-		default:
-			writeJSON(w, b)
+		if err != nil {
+			respondError(w, r, err)
+			return
 		}
+		writeJSON(w, b)
 		return
 	}
-	logError(w, http.StatusNotFound, "the collection isn't replicated from a peer")
+	respondError(w, r, requestErrorf(store.ErrNotFound, "the collection isn't replicated from a peer"))
 }

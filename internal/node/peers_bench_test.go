@@ -87,7 +87,7 @@ func BenchmarkReplication(b *testing.B) {
 		if _, err := a.AddPeer(ctx, PeerSpec{Name: "b", URL: bn.url, TokenFile: tokenFile, LogKey: bn.n.VerifierKey(), Remote: coll, Into: "from-b"}); err != nil {
 			b.Fatal(err)
 		}
-		st, _ := a.PeerStore()
+		st := a.Store()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			b.Fatal(err)

@@ -155,11 +155,7 @@ func (fn *fedNode) follow(t *testing.T, b *origin, name, title string, readers .
 // peerState returns the stored peer named name.
 func (fn *fedNode) peerState(t *testing.T, name string) store.Peer {
 	t.Helper()
-	st, err := fn.PeerStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps, err := st.Peers(context.Background())
+	ps, err := fn.Store().Peers(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,6 +363,7 @@ func TestFederation(t *testing.T) {
 // force, are refused: the follower stops before them, stores nothing of
 // their step and says why.
 func TestPeerRefusesForgedObjects(t *testing.T) {
+	onlySQLite(t)
 	for _, tc := range []struct {
 		name, want string
 		forge      func(t *testing.T, b *origin)
@@ -450,8 +447,8 @@ func TestPeerFork(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the evidence doesn't verify: %v", err)
 	}
-	if !strings.Contains(sv.String(), b.Config().Origin) {
-		t.Fatalf("evidence says %q", sv)
+	if !strings.Contains(sv.String(), b.Config().Origin) || !strings.Contains(string(ev), `"found_by": "parley peer a following `+b.URL) {
+		t.Fatalf("evidence says %q:\n%s", sv, ev)
 	}
 	if filepath.Dir(p.State.Evidence) != filepath.Join(a.dir, "evidence") {
 		t.Fatalf("evidence in %s", p.State.Evidence)
@@ -465,7 +462,7 @@ func TestPeerFork(t *testing.T) {
 		t.Fatalf("status: %+v", s)
 	}
 	// A follower made afresh (a restart) refuses too.
-	st, _ := a.PeerStore()
+	st := a.Store()
 	f, err := peer.New(peer.Config{Store: st, Dir: a.dir}, p)
 	if err != nil {
 		t.Fatal(err)
@@ -545,7 +542,7 @@ func TestPeerKill9(t *testing.T) {
 	if len(objs) != total || objectEntries(t, a.Node) != total {
 		t.Fatalf("stored %d objects with %d object entries, want %d each", len(objs), objectEntries(t, a.Node), total)
 	}
-	st, _ := a.PeerStore()
+	st := a.Store()
 	for _, o := range objs {
 		e, err := a.store.EntryFor(ctx, pa.Into, o.ID, o.Version)
 		if err != nil {
@@ -566,7 +563,7 @@ func TestPeerKill9(t *testing.T) {
 // failAdvance is the node's real store whose AdvancePeer fails once, as a
 // crash between storing a step's objects and recording the step would.
 type failAdvance struct {
-	peer.Stores
+	store.Store
 	failed bool
 }
 
@@ -575,7 +572,7 @@ func (f *failAdvance) AdvancePeer(ctx context.Context, s store.PeerStep) error {
 		f.failed = true
 		return errors.New("crash before the step is recorded")
 	}
-	return f.Stores.AdvancePeer(ctx, s)
+	return f.Store.AdvancePeer(ctx, s)
 }
 
 // TestPeerStepRedone: a step whose objects were stored but which wasn't
@@ -589,8 +586,8 @@ func TestPeerStepRedone(t *testing.T) {
 	defer n.Close()
 	a := &fedNode{Node: n}
 	pa := a.follow(t, b, "a", "from-b")
-	st, _ := n.PeerStore()
-	fs := &failAdvance{Stores: st}
+	st := n.Store()
+	fs := &failAdvance{Store: st}
 	f, err := peer.New(peer.Config{Store: fs, Dir: t.TempDir()}, pa)
 	if err != nil {
 		t.Fatal(err)
@@ -626,7 +623,7 @@ func TestPeerDown(t *testing.T) {
 	addr := strings.TrimPrefix(b.URL, "http://")
 	b.stop()
 	p := a.waitPeer(t, "a", "an error", func(p store.Peer) bool { return strings.Contains(p.State.LastError, "couldn't reach") })
-	if p.State.Next == 0 || p.State.Objects != 10 {
+	if p.State.Next == 0 || p.State.Objects != 10 || p.State.RemoteSize != p.State.Next {
 		t.Fatalf("state while B is down: %+v", p.State)
 	}
 	if got := len(localObjects(t, a.Node, pa.Into)); got != 10 {

@@ -43,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,7 +55,6 @@ import (
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/private"
-	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -109,21 +109,6 @@ func LoadPrivateConfig(dir string) (PrivateConfig, error) {
 	return p, nil
 }
 
-func init() {
-	registerRoutes("private", func(n *Node, mux *http.ServeMux) {
-		api := n.privateAPI()
-		mux.HandleFunc("POST /private/sets", api.publish)
-		mux.HandleFunc("GET /private/sets", api.list)
-		mux.HandleFunc("GET /private/sets/{id}", api.get)
-		mux.HandleFunc("GET /private/sets/{id}/tags", api.tags)
-		mux.HandleFunc("GET /private/sets/{id}/receipt", api.receipt)
-		mux.HandleFunc("POST /private/sets/{id}/evaluate", api.evaluate)
-	})
-	registerWorker("private-sets", func(ctx context.Context, n *Node) error {
-		return n.privateAPI().refreshLoop(ctx)
-	})
-}
-
 // privateAPI holds the private-set handlers' state for one node.
 type privateAPI struct {
 	n     *Node
@@ -165,56 +150,16 @@ func (a *privateAPI) setConfig(c PrivateConfig) {
 	a.cfg = &c
 }
 
-// Errors of the private-set API, mapped to HTTP statuses in fail.
+// Errors of the private-set API, mapped to HTTP statuses in errorKinds.
 var (
 	errPrivateForbidden = errors.New("forbidden")
 )
-
-// fail writes a TAXII error object. Only the messages of known kinds
-// reach the client; anything else is "internal error", so no SQL or key
-// material can leak.
-func (a *privateAPI) fail(w http.ResponseWriter, err error) {
-	status, title, desc := http.StatusInternalServerError, "internal error", ""
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		status, title, desc = http.StatusNotFound, "not found", "no such private set or collection, or you may not read it"
-	case errors.Is(err, errPrivateForbidden):
-		status, title, desc = http.StatusForbidden, "forbidden", err.Error()
-	case errors.Is(err, store.ErrBudgetSpent):
-		status, title = http.StatusTooManyRequests, "query budget spent"
-		desc = err.Error() + "; every reader has a finite budget per set, ask the node operator to raise private.query_budget"
-	case errors.Is(err, private.ErrInvalidValue), errors.Is(err, private.ErrUnsupportedType),
-		errors.Is(err, private.ErrInvalidElement), errors.Is(err, private.ErrBatchSize), errors.Is(err, store.ErrInvalid):
-		status, title, desc = http.StatusBadRequest, "bad request", err.Error()
-	case errors.Is(err, ErrNotIntegrated):
-		w.Header().Set("Retry-After", "1")
-		status, title, desc = http.StatusServiceUnavailable, "not yet in a checkpoint", "the set's key entry is not in a signed checkpoint yet; retry"
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(taxii.Error{Title: title, Description: desc, HTTPStatus: fmt.Sprint(status)})
-}
 
 func privateJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
-}
-
-// authorize authenticates the request; with a set id it also loads the
-// set and checks that the member may read it (its collection's readers,
-// and its provider). A set the member may not read is "not found".
-func (a *privateAPI) authorize(w http.ResponseWriter, r *http.Request) (store.Member, bool) {
-	m, err := a.n.AuthenticateRequest(r)
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		json.NewEncoder(w).Encode(taxii.Error{Title: "unauthorized", Description: "a valid API token is required", HTTPStatus: "401"})
-		return m, false
-	}
-	return m, true
 }
 
 func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string) (store.PrivateSet, error) {
@@ -268,35 +213,34 @@ const maxPublishBody = 64 << 20
 
 // publish handles POST /private/sets: a writer of the collection makes a
 // set from its indicators there, or from the values it sends.
-func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
-		return
-	}
+func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	var req private.PublishRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxPublishBody))
 	if err := dec.Decode(&req); err != nil {
-		a.fail(w, fmt.Errorf("couldn't parse the request: %v: %w", err, store.ErrInvalid))
+		if !errors.Is(err, errBodyTimeout) {
+			err = fmt.Errorf("couldn't parse the request: %v: %w", err, store.ErrInvalid)
+		}
+		respondError(w, r, err)
 		return
 	}
 	c, err := a.n.store.Collection(ctx, req.Collection)
 	if err != nil || (!c.CanRead(m.ID) && !c.CanWrite(m.ID)) {
-		a.fail(w, fmt.Errorf("collection %q: %w", req.Collection, store.ErrNotFound))
+		respondError(w, r, fmt.Errorf("collection %q: %w", req.Collection, store.ErrNotFound))
 		return
 	}
 	if !c.CanWrite(m.ID) {
-		a.fail(w, fmt.Errorf("%w: only a writer of the collection may publish a private set for it", errPrivateForbidden))
+		respondError(w, r, fmt.Errorf("%w: only a writer of the collection may publish a private set for it", errPrivateForbidden))
 		return
 	}
 	set, err := a.create(ctx, m, c, req.Values)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	out, err := a.info(ctx, m, set)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	privateJSON(w, http.StatusCreated, out)
@@ -376,15 +320,11 @@ func (a *privateAPI) provider(s store.PrivateSet) (*private.Provider, error) {
 }
 
 // list handles GET /private/sets: the sets the member may query.
-func (a *privateAPI) list(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
-		return
-	}
+func (a *privateAPI) list(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	sets, err := a.st.PrivateSets(ctx)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	out := []private.SetInfo{}
@@ -394,7 +334,7 @@ func (a *privateAPI) list(w http.ResponseWriter, r *http.Request) {
 		}
 		info, err := a.refreshedInfo(ctx, m, s.ID)
 		if err != nil {
-			a.fail(w, err)
+			respondError(w, r, err)
 			return
 		}
 		out = append(out, info)
@@ -403,11 +343,7 @@ func (a *privateAPI) list(w http.ResponseWriter, r *http.Request) {
 }
 
 // get handles GET /private/sets/{id}.
-func (a *privateAPI) get(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
-		return
-	}
+func (a *privateAPI) get(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
 	var info private.SetInfo
@@ -415,7 +351,7 @@ func (a *privateAPI) get(w http.ResponseWriter, r *http.Request) {
 		info, err = a.refreshedInfo(ctx, m, s.ID)
 	}
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	privateJSON(w, http.StatusOK, info)
@@ -427,11 +363,7 @@ func (a *privateAPI) get(w http.ResponseWriter, r *http.Request) {
 // transaction is held while the client reads). A refresh that runs
 // between two pages shows in the later ones only: the list stays sorted
 // and without duplicates.
-func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
-		return
-	}
+func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
 	if err == nil {
@@ -442,7 +374,7 @@ func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request) {
 		page, err = a.st.PrivateSetTagsAfter(ctx, s.ID, nil, tagsPage)
 	}
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
@@ -476,11 +408,7 @@ var tagsPage = 8192
 
 // receipt handles GET /private/sets/{id}/receipt: the key's log entry,
 // its inclusion proof and a signed checkpoint (private.KeyReceipt).
-func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
-		return
-	}
+func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
 	var rc private.KeyReceipt
@@ -488,7 +416,7 @@ func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request) {
 		rc, err = a.n.keyReceipt(ctx, s.KeyLogIndex)
 	}
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	privateJSON(w, http.StatusOK, rc)
@@ -499,57 +427,58 @@ func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request) {
 // (durably) before the evaluation is computed, so a reader cannot get
 // answers without paying for them, even across a crash. Neither the
 // request nor the answer is stored or logged.
-func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.authorize(w, r)
-	if !ok {
-		return
-	}
+func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	cfg, err := a.config()
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	// A batch of MaxBatch elements is about 45 bytes each in JSON.
 	limit := int64(cfg.MaxBatch)*64 + 4096
 	var req private.EvaluateRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(&req); err != nil {
-		a.fail(w, fmt.Errorf("couldn't parse the evaluation request (at most %d elements): %w", cfg.MaxBatch, store.ErrInvalid))
+		if !errors.Is(err, errBodyTimeout) {
+			err = fmt.Errorf("couldn't parse the evaluation request (at most %d elements): %w", cfg.MaxBatch, store.ErrInvalid)
+		}
+		respondError(w, r, err)
 		return
 	}
 	if len(req.Elements) == 0 || len(req.Elements) > cfg.MaxBatch {
-		a.fail(w, fmt.Errorf("%w: %d elements, 1 to %d allowed", private.ErrBatchSize, len(req.Elements), cfg.MaxBatch))
+		respondError(w, r, fmt.Errorf("%w: %d elements, 1 to %d allowed", private.ErrBatchSize, len(req.Elements), cfg.MaxBatch))
 		return
 	}
 	prov, err := a.provider(s)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	batch, err := private.ParseRequest(&req)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(batch.Len()), cfg.QueryBudget); err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
 	resp, err := prov.EvaluateBatch(batch)
 	if err != nil {
-		a.fail(w, err)
+		respondError(w, r, err)
 		return
 	}
+	a.n.metrics.evaluations.Add(float64(batch.Len()))
 	privateJSON(w, http.StatusOK, resp)
 }
 
-// refreshLoop keeps collection sets up to date in the background.
-func (a *privateAPI) refreshLoop(ctx context.Context) error {
+// refreshLoop keeps collection sets up to date in the background. A
+// failure is logged once until a round succeeds again.
+func (a *privateAPI) refreshLoop(ctx context.Context, logger *slog.Logger) error {
 	if a.st == nil {
 		return nil
 	}
@@ -559,6 +488,7 @@ func (a *privateAPI) refreshLoop(ctx context.Context) error {
 	}
 	t := time.NewTicker(time.Duration(cfg.RefreshInterval))
 	defer t.Stop()
+	var last string
 	for {
 		select {
 		case <-ctx.Done():
@@ -568,14 +498,20 @@ func (a *privateAPI) refreshLoop(ctx context.Context) error {
 		// A failed refresh is retried at the next tick; readers see its
 		// error when they read the set (which refreshes it too).
 		sets, err := a.st.PrivateSets(ctx)
-		if err != nil {
-			continue
-		}
 		for _, s := range sets {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			a.refresh(ctx, s.ID)
+			if rerr := a.refresh(ctx, s.ID); rerr != nil && err == nil {
+				err = fmt.Errorf("private set %s: %w", s.ID, rerr)
+			}
+		}
+		switch {
+		case err != nil && ctx.Err() == nil && err.Error() != last:
+			logger.Warn("private-set refresh failed; retrying", "err", err)
+			last = err.Error()
+		case err == nil:
+			last = ""
 		}
 	}
 }
@@ -672,7 +608,8 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 // keyReceipt proves that log entry index (a set's oprf-key entry) is in
 // the log: the entry, its inclusion proof in the integrated tree and the
 // latest signed checkpoint, as the log's own receipts are built
-// ([EntryReceipt]). An entry not yet integrated is waited for up to
+// ([EntryReceipt], through the node's tile cache). An entry not yet
+// integrated is waited for up to
 // [ReceiptWait], then [ErrNotIntegrated].
 func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt, error) {
 	es, err := n.store.Entries(ctx, index, index+1)
@@ -682,7 +619,7 @@ func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt,
 	if len(es) != 1 {
 		return private.KeyReceipt{}, fmt.Errorf("log entry %d: %w", index, store.ErrNotFound)
 	}
-	r, err := EntryReceipt(ctx, n.store, es[0], ReceiptWait)
+	r, err := entryReceipt(ctx, n.store, es[0], ReceiptWait, n.tiles) // the node's one tile cache
 	if err != nil {
 		return private.KeyReceipt{}, err
 	}

@@ -7,44 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 )
-
-// routeGroup adds routes to the node's mux.
-type routeGroup struct {
-	name string
-	add  func(n *Node, mux *http.ServeMux)
-}
-
-// worker is a background task that runs while the node serves (such as
-// the log integrator). It must return when ctx is done.
-type worker struct {
-	name string
-	run  func(ctx context.Context, n *Node) error
-}
-
-var (
-	routeGroups []routeGroup
-	workers     []worker
-)
-
-// registerRoutes adds a group of routes (such as "/log/" or "/private/")
-// to every node's mux; call it from an init function in a file of this
-// package. Patterns are http.ServeMux patterns ("GET /log/checkpoint").
-func registerRoutes(name string, add func(n *Node, mux *http.ServeMux)) {
-	routeGroups = append(routeGroups, routeGroup{name, add})
-}
-
-// registerWorker adds a background task that [Node.Serve] runs beside the
-// server and stops on shutdown; call it from an init function.
-func registerWorker(name string, run func(ctx context.Context, n *Node) error) {
-	workers = append(workers, worker{name, run})
-}
 
 // ExtensionPath is where the node serves the extension-definition object
 // of the object signature extension, without authentication, so that any
@@ -54,37 +22,9 @@ func registerWorker(name string, run func(ctx context.Context, n *Node) error) {
 // no member's log.
 const ExtensionPath = "/extension-definitions/"
 
-// Handler returns the node's HTTP handler: TAXII 2.1 discovery at
-// /taxii2/ and the API root at /api/, the signature extension definition
-// at [ExtensionPath], /members (authenticated: members, their identities
-// and public keys), and every group added with [registerRoutes].
-func (n *Node) Handler(logger *slog.Logger) http.Handler {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	cfg := n.cfg
-	tcfg := taxii.Config{
-		Title: cfg.Title, PublicURL: cfg.PublicURL,
-		MaxContentLength: cfg.MaxContentLength, MaxObjectsPerRequest: cfg.MaxObjectsPerRequest, MaxObjectSize: cfg.MaxObjectSize,
-		MaxJSONDepth: cfg.MaxJSONDepth, DefaultPageSize: cfg.DefaultPageSize, MaxPageSize: cfg.MaxPageSize,
-		MaxPageBytes: MaxPageBytes, Gate: n.memory, WriteTimeout: WriteTimeout,
-		Logger: logger,
-	}
-	th := taxii.NewHandler(tcfg, n.Backend())
-	mux := http.NewServeMux()
-	mux.Handle(taxii.DiscoveryPath, th)
-	mux.Handle(taxii.DefaultAPIRootPath, th)
-	mux.HandleFunc("GET "+ExtensionPath+"{id}", n.serveExtension)
-	mux.HandleFunc("GET /members", n.serveMembers)
-	for _, g := range routeGroups {
-		g.add(n, mux)
-	}
-	return mux
-}
-
 func (n *Node) serveExtension(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("id") != stix.SignatureExtensionID {
-		http.Error(w, "no such extension definition", http.StatusNotFound)
+		respondError(w, r, requestErrorf(store.ErrNotFound, "no such extension definition"))
 		return
 	}
 	w.Header().Set("Content-Type", taxii.STIXMediaType)
@@ -101,43 +41,34 @@ type MemberInfo struct {
 
 // serveMembers lists the members with their keys, for any authenticated
 // member: verifying a signed object or a proof bundle needs them.
-func (n *Node) serveMembers(w http.ResponseWriter, r *http.Request) {
-	if _, err := n.AuthenticateRequest(r); err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
-	}
+func (n *Node) serveMembers(w http.ResponseWriter, r *http.Request, _ store.Member) {
 	ms, err := n.store.Members(r.Context())
 	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		respondError(w, r, err)
 		return
 	}
 	out := []MemberInfo{}
 	for _, m := range ms {
 		out = append(out, MemberInfo{ID: m.ID, Name: m.Name, PublicKey: m.PublicKey, Identity: m.Identity})
 	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"members": out})
+	respondJSON(w, http.StatusOK, "application/json", map[string]any{"members": out})
 }
 
-// AuthenticateRequest authenticates r's bearer token (or the password of
-// HTTP Basic authentication, as the TAXII handler accepts) for routes
-// outside TAXII. The error wraps [store.ErrNotFound] for a missing or
-// unknown token.
+// AuthenticateRequest authenticates the token r carries (read by
+// [taxii.RequestToken], the node's one parser of credentials). The error
+// wraps [store.ErrNotFound] for a missing, malformed or unknown token.
 func (n *Node) AuthenticateRequest(r *http.Request) (store.Member, error) {
-	var tok string
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		tok = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
-	} else if _, pw, ok := r.BasicAuth(); ok {
-		tok = pw
-	}
+	tok, _ := taxii.RequestToken(r)
 	return n.Authenticate(r.Context(), tok)
 }
 
 // Serve serves the node on ln until ctx is done, then shuts down
 // gracefully: it stops accepting, waits up to Config.ShutdownTimeout for
 // requests in flight (whose submissions are then committed or rolled
-// back, never half-done), stops the workers and returns nil.
+// back, never half-done), stops the workers and returns nil. It starts
+// the workers of [Node.workers] (the log integrator, witness submission,
+// private-set refresh, the feed poller and those of [Node.Extend]), each
+// with logger.
 func (n *Node) Serve(ctx context.Context, ln net.Listener, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -150,12 +81,14 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener, logger *slog.Logger) 
 	}
 	wctx, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
+	workers := n.workers()
 	done := make(chan struct{}, len(workers))
 	for _, w := range workers {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			if err := w.run(wctx, n); err != nil && !errors.Is(err, context.Canceled) {
-				logger.Error("worker stopped", "worker", w.name, "err", err)
+			wl := logger.With("worker", w.Name)
+			if err := w.Run(wctx, wl); err != nil && !errors.Is(err, context.Canceled) {
+				wl.Error("worker stopped", "err", err)
 			}
 		}()
 	}

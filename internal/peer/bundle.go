@@ -24,7 +24,7 @@ var ErrNoProof = errors.New("not replicated up to a checkpoint of the peer yet")
 // ([tlog.VerifyBundle], `parley verify --log-key PEER_KEY`) whether or not
 // the peer is up. It fails with store.ErrNotFound when no version was
 // replicated, and [ErrNoProof] when none is covered yet.
-func Bundle(ctx context.Context, st Stores, p store.Peer, objectID string) (tlog.Bundle, error) {
+func Bundle(ctx context.Context, st store.Store, p store.Peer, objectID string) (tlog.Bundle, error) {
 	b := tlog.Bundle{Type: tlog.BundleType, LogKey: p.LogKey, Keys: []tlog.BundleKey{}, Items: []tlog.BundleItem{}}
 	prov, err := st.PeerObjects(ctx, p.Name, objectID)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -63,16 +64,10 @@ var ErrFork = errors.New("the peer signed inconsistent checkpoints")
 // was stopped (after a fork).
 var ErrStopped = errors.New("replication of this peer is stopped")
 
-// Stores is what a follower needs of the node's store.
-type Stores interface {
-	store.Store
-	store.PeerStore
-}
-
 // Config is what a [Follower] is built with.
 type Config struct {
 	// Store is the node's store.
-	Store Stores
+	Store store.Store
 	// Dir is the node's data directory; evidence goes under Dir/evidence.
 	Dir string
 	// HTTP is the client for the peer (nil: one trusting the system's
@@ -179,7 +174,11 @@ func (f *Follower) Round(ctx context.Context) (Result, error) {
 	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && ctx.Err() == nil {
 		// Anything half-applied in memory is rebuilt from the store.
 		f.keys, f.builder = nil, nil
-		if rerr := f.cfg.Store.RecordPeerRound(ctx, f.name, f.cfg.Now(), res.RemoteSize, err.Error()); rerr != nil {
+		size := res.RemoteSize
+		if size == 0 {
+			size = -1 // the peer wasn't read: keep the size seen last
+		}
+		if rerr := f.cfg.Store.RecordPeerRound(ctx, f.name, f.cfg.Now(), size, err.Error()); rerr != nil {
 			f.cfg.Logger.Warn("couldn't record the round's error", "peer", f.name, "err", rerr)
 		}
 	}
@@ -282,6 +281,15 @@ func PeerTiles(st store.PeerStore, name string) tlog.TileReader { return peerTil
 
 // fork keeps the evidence of a split view and stops the peer.
 func (f *Follower) fork(ctx context.Context, p store.Peer, ev []byte, cause error) (string, error) {
+	// Say who found it and when (informational, not verified).
+	if e, err := tlog.ParseEvidence(ev); err == nil {
+		e.FoundBy, e.FoundAt = "parley peer "+p.Name+" following "+p.URL, f.cfg.Now().UTC().Format(time.RFC3339)
+		if b, err := json.MarshalIndent(e, "", "  "); err == nil {
+			if _, err := tlog.VerifyEvidence(p.LogKey, b); err == nil {
+				ev = append(b, '\n')
+			}
+		}
+	}
 	path, err := writeEvidence(f.cfg.Dir, p.Name, ev)
 	if err != nil {
 		return "", err

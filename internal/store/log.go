@@ -31,10 +31,15 @@ type LogStore interface {
 	// Checkpoints returns every signed checkpoint, by size.
 	Checkpoints(ctx context.Context) ([][]byte, error)
 	// Integrate stores the changed tiles and the checkpoint of the tree of
-	// the given size in one transaction. It fails with ErrConflict (and
-	// changes nothing) unless the latest checkpoint covers exactly from
-	// entries (none: from 0), so two integrators can't interleave.
-	Integrate(ctx context.Context, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error
+	// the given size in one transaction. It fails, changing nothing, with
+	// [ErrFenced] unless fence is the current fence of the lease
+	// [IntegratorLease] (so an integrator that lost its lease can't
+	// write), and with ErrConflict unless the latest checkpoint covers
+	// exactly from entries (none: from 0), so two integrators can't
+	// interleave; with ErrInvalid for a tile of the wrong length, an
+	// empty note or size < from. A stored tile is replaced only by a
+	// wider one; with size == from > 0 the latest checkpoint stands.
+	Integrate(ctx context.Context, fence, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error
 	// LogObjects calls fn for each stored object version whose log entry
 	// index is in [start, end), in index order, with its entry's opening
 	// (salt, collection, id, version, member) and the object exactly as

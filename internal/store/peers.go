@@ -116,7 +116,8 @@ type PeerStore interface {
 	// stopped; ErrNotFound for an unknown peer.
 	AdvancePeer(ctx context.Context, s PeerStep) error
 	// RecordPeerRound records the outcome of a round that stored nothing:
-	// its time, the peer's size and the error (empty for none).
+	// its time, the peer's size (negative: unknown, keep the last one) and
+	// the error (empty for none).
 	RecordPeerRound(ctx context.Context, name string, at time.Time, remoteSize int64, lastError string) error
 	// StopPeer stops the replication of a peer for good, with the reason
 	// and the path of the evidence file (ErrNotFound for an unknown peer).

@@ -56,6 +56,10 @@ var (
 	// quota ([Limits].MemberQuota); nothing was stored. The error is a
 	// [*QuotaError].
 	ErrQuota = errors.New("storage quota exceeded")
+	// ErrFull: the store's storage is full (a full disk, SQLite's
+	// SQLITE_FULL, ENOSPC); the write was rolled back and nothing was
+	// stored. It may succeed once space is freed.
+	ErrFull = errors.New("storage full")
 )
 
 // Limits bound what one member may store. The zero value sets no limit.
@@ -444,6 +448,8 @@ type Store interface {
 
 	// The log: its entries, tiles and checkpoints.
 	LogStore
+	// Fenced leases (the integrator's).
+	Leases
 	// Witness cosignatures of the log's checkpoints.
 	CosignedCheckpoints
 	// OPRF private sets.
@@ -456,6 +462,8 @@ type Store interface {
 	Feeds
 	// The web UI's queries.
 	UIQueries
+	// The peers a node follows and their replication (federation).
+	PeerStore
 
 	// Close releases the store; it must be the last call.
 	Close() error

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/parley-exchange/parley/internal/demo"
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/stix"
 )
@@ -39,7 +40,7 @@ func TestScreenshots(t *testing.T) {
 	}
 	f := &fixture{n: n}
 	keys := map[string]member{}
-	for _, name := range []string{node.DemoAurelia, node.DemoBorovia} {
+	for _, name := range []string{demo.Aurelia, demo.Borovia} {
 		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 		nm, err := n.AddMember(ctx, name, pub)
 		if err != nil {
@@ -47,13 +48,13 @@ func TestScreenshots(t *testing.T) {
 		}
 		keys[name] = member{ID: nm.ID, Token: nm.Token, Name: name, Key: priv}
 	}
-	f.aurelia, f.borova = keys[node.DemoAurelia], keys[node.DemoBorovia]
-	both := []string{node.DemoAurelia, node.DemoBorovia}
+	f.aurelia, f.borova = keys[demo.Aurelia], keys[demo.Borovia]
+	both := []string{demo.Aurelia, demo.Borovia}
 	colls := map[string]string{}
-	if colls[node.DemoShared], err = n.AddCollection(ctx, node.DemoShared, "Election-security intelligence shared by CERT-Aurelia and CERT-Borovia.", both, both, ""); err != nil {
+	if colls[demo.Shared], err = n.AddCollection(ctx, demo.Shared, "Election-security intelligence shared by CERT-Aurelia and CERT-Borovia.", both, both, ""); err != nil {
 		t.Fatal(err)
 	}
-	if colls[node.DemoPrivate], err = n.AddCollection(ctx, node.DemoPrivate, "", []string{node.DemoBorovia}, []string{node.DemoBorovia}, ""); err != nil {
+	if colls[demo.Private], err = n.AddCollection(ctx, demo.Private, "", []string{demo.Borovia}, []string{demo.Borovia}, ""); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -64,7 +65,7 @@ func TestScreenshots(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- n.Serve(sctx, ln, nil) }()
 	t.Cleanup(func() { cancel(); <-done; n.Close() })
-	for _, batch := range append(node.DemoScenario(f.aurelia.ID, f.borova.ID), node.DemoOpinions(f.aurelia.ID, f.borova.ID)...) {
+	for _, batch := range append(demo.Scenario(f.aurelia.ID, f.borova.ID), demo.Opinions(f.aurelia.ID, f.borova.ID)...) {
 		m := keys[batch.Member]
 		var signed []json.RawMessage
 		for _, o := range batch.Objects {
@@ -83,7 +84,7 @@ func TestScreenshots(t *testing.T) {
 		}
 	}
 	base := uiServer(t, f, newV2Log(t, n))
-	shared := colls[node.DemoShared]
+	shared := colls[demo.Shared]
 	for _, width := range []int{1280, 390} {
 		bctx, cancel := browser(t, width)
 		w := fmt.Sprint(width)
@@ -101,7 +102,7 @@ func TestScreenshots(t *testing.T) {
 			chromedp.Navigate(base+"/ui/search?q=203.0.113.0%2F24"),
 			chromedp.WaitVisible(chromedp.CSS(`#s-q`)),
 			shotOf(t, "search-"+w, false),
-			chromedp.Navigate(base+"/ui/objects/"+node.DemoReport),
+			chromedp.Navigate(base+"/ui/objects/"+demo.Report),
 			waitAttr(`[data-verification]`, "data-verification", "verified", "failed"),
 			shotOf(t, "report-"+w, true),
 			chromedp.Navigate(base+"/ui/objects/indicator--7a1e0c52-4b3d-4e0f-9a21-00000000000b"),

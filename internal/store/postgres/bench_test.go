@@ -100,10 +100,9 @@ func rawInsert(ctx context.Context, s *Store, from, to int) error {
 	})
 }
 
-// verifyRate is the two-core Ed25519 bound: bare ed25519.Verify of the
-// messages on two goroutines, in objects per second.
-func verifyRate(b *testing.B, pub ed25519.PublicKey, msgs, sigs [][]byte) float64 {
-	t := time.Now()
+// verifyAll is the two-core Ed25519 bound: bare ed25519.Verify of the
+// messages on two goroutines.
+func verifyAll(b *testing.B, pub ed25519.PublicKey, msgs, sigs [][]byte) {
 	var wg sync.WaitGroup
 	for w := range 2 {
 		wg.Add(1)
@@ -118,73 +117,74 @@ func verifyRate(b *testing.B, pub ed25519.PublicKey, msgs, sigs [][]byte) float6
 		}()
 	}
 	wg.Wait()
-	return float64(len(msgs)) / time.Since(t).Seconds()
 }
 
 // BenchmarkIngest compares Store.Submit (envelopes of batch objects,
 // submitted by four clients at once, as a node's handlers do) with the
 // lower of two bounds on the same objects: the two-core Ed25519
 // verification rate, and raw batched INSERTs of the same rows into the
-// same server (one client, one transaction per batch). The three are
-// interleaved round by round so that they share the machine's load;
-// ratio = submit / the lower bound. Run with -benchtime 1x.
+// same server (one client, one transaction per batch). Each round holds
+// one envelope per client; the three run one after the other in an order
+// that rotates from round to round, so that they share the machine's
+// load. ratio = submit / the lower bound. Run with -benchtime 1x.
 func BenchmarkIngest(b *testing.B) {
 	for _, batch := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			ctx := context.Background()
 			s, raw := openBench(b), openBench(b)
-			const rounds, perRound, clients = 5, 4000, 4
+			const clients = 4
+			perRound := clients * batch
+			rounds := max(5, 10_000/perRound)
 			pub, priv, _ := ed25519.GenerateKey(nil)
 			msgs, sigs := make([][]byte, perRound), make([][]byte, perRound)
 			for i := range msgs {
 				msgs[i] = benchRaw(i)
 				sigs[i] = ed25519.Sign(priv, msgs[i])
 			}
-			var submitN, rawN int
-			var submitT, rawT time.Duration
-			var verify []float64
+			var submitT, rawT, verifyT time.Duration
 			for r := range rounds {
 				base := r * perRound
-				// Submit: clients take envelopes in turn.
-				t := time.Now()
-				var wg sync.WaitGroup
-				for c := range clients {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for e := c; e*batch < perRound; e += clients {
-							from := base + e*batch
-							_, err := s.Submit(ctx, store.Submission{StatusID: fmt.Sprintf("%d-%d", r, e), Collection: benchColl, Member: benchMember,
-								Received: time.Now(), Items: benchItems(from, min(from+batch, base+perRound))})
+				submit := func() {
+					var wg sync.WaitGroup
+					for c := range clients {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							from := base + c*batch
+							_, err := s.Submit(ctx, store.Submission{StatusID: fmt.Sprintf("%d-%d", r, c), Collection: benchColl, Member: benchMember,
+								Received: time.Now(), Items: benchItems(from, from+batch)})
 							if err != nil {
 								b.Error(err)
-								return
 							}
-						}
-					}()
+						}()
+					}
+					wg.Wait()
 				}
-				wg.Wait()
-				submitT += time.Since(t)
-				submitN += perRound
-				verify = append(verify, verifyRate(b, pub, msgs, sigs))
-				t = time.Now()
-				for from := base; from < base+perRound; from += batch {
-					if err := rawInsert(ctx, raw, from, min(from+batch, base+perRound)); err != nil {
-						b.Fatal(err)
+				insert := func() {
+					for from := base; from < base+perRound; from += batch {
+						if err := rawInsert(ctx, raw, from, from+batch); err != nil {
+							b.Fatal(err)
+						}
 					}
 				}
-				rawT += time.Since(t)
-				rawN += perRound
+				verify := func() { verifyAll(b, pub, msgs, sigs) }
+				steps := []struct {
+					fn func()
+					t  *time.Duration
+				}{{submit, &submitT}, {insert, &rawT}, {verify, &verifyT}}
+				for k := range steps {
+					st := steps[(r+k)%len(steps)]
+					t := time.Now()
+					st.fn()
+					*st.t += time.Since(t)
+				}
 			}
-			var vsum float64
-			for _, v := range verify {
-				vsum += v
-			}
-			submitRate, rawRate, verifyR := float64(submitN)/submitT.Seconds(), float64(rawN)/rawT.Seconds(), vsum/float64(len(verify))
+			n := float64(rounds * perRound)
+			submitRate, rawRate, verifyRate := n/submitT.Seconds(), n/rawT.Seconds(), n/verifyT.Seconds()
 			b.ReportMetric(submitRate, "submit-rows/s")
-			b.ReportMetric(verifyR, "ed25519-verify/s")
+			b.ReportMetric(verifyRate, "ed25519-verify/s")
 			b.ReportMetric(rawRate, "raw-insert-rows/s")
-			b.ReportMetric(submitRate/min(verifyR, rawRate), "ratio")
+			b.ReportMetric(submitRate/min(verifyRate, rawRate), "ratio")
 			b.ReportMetric(0, "ns/op")
 		})
 	}

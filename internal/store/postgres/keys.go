@@ -17,28 +17,44 @@ import (
 // source of log indexes, received times and object Seq values: a
 // transaction that appends entries of any kind locks it first, takes
 // indexes from it in order and writes it back ([Store.logTx] does all
-// three), so the log has no gaps and one received-time order for every
+// three; Submit does the same in its batches), so the log has no gaps and one received-time order for every
 // kind of entry, on any number of nodes sharing the database.
 type logHead struct {
 	next int64     // index of the next entry
-	last time.Time // received time of the last entry; zero before the first
+	last time.Time // received time of the last entry taken; zero before the first
+	// entry is the received time of the last entry kept (what save
+	// writes): a time taken for an entry that was then given back
+	// ([logHead.giveBack]) still orders the rest of its transaction, but
+	// not later ones.
+	entry time.Time
 }
+
+// headQuery reads and locks the counter row.
+const headQuery = `SELECT next_idx, last_received FROM log_head WHERE id = 1 FOR UPDATE`
 
 // lockHead reads and locks the counter row inside tx.
 func lockHead(ctx context.Context, tx pgx.Tx) (*logHead, error) {
 	var h logHead
-	var last string
-	if err := tx.QueryRow(ctx, `SELECT next_idx, last_received FROM log_head WHERE id = 1 FOR UPDATE`).Scan(&h.next, &last); err != nil {
+	if err := h.scan(tx.QueryRow(ctx, headQuery)); err != nil {
 		return nil, fmt.Errorf("couldn't lock the log head: %w", err)
+	}
+	return &h, nil
+}
+
+// scan reads the row of headQuery (and any extra columns after it).
+func (h *logHead) scan(row pgx.Row, extra ...any) error {
+	var last string
+	if err := row.Scan(append([]any{&h.next, &last}, extra...)...); err != nil {
+		return err
 	}
 	if last != "" {
 		t, err := parseTime(last)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		h.last = t
+		h.last, h.entry = t, t
 	}
-	return &h, nil
+	return nil
 }
 
 // take reserves the next entry: its index and its received time, now
@@ -51,18 +67,36 @@ func (h *logHead) take(now time.Time) (int64, time.Time) {
 	}
 	idx := h.next
 	h.next++
-	h.last = t
+	h.last, h.entry = t, t
 	return idx, t
+}
+
+// giveBack returns the entry last taken, when it turned out not to be
+// needed; before is the head as it was before that take.
+func (h *logHead) giveBack(before logHead) {
+	h.next, h.entry = before.next, before.entry
+}
+
+func (h *logHead) saveArgs() (string, []any) {
+	last := ""
+	if !h.entry.IsZero() {
+		last = fmtTime(h.entry)
+	}
+	return `UPDATE log_head SET next_idx = $1, last_received = $2 WHERE id = 1`, []any{h.next, last}
 }
 
 // save writes the head back inside tx.
 func (h *logHead) save(ctx context.Context, tx pgx.Tx) error {
-	last := ""
-	if !h.last.IsZero() {
-		last = fmtTime(h.last)
-	}
-	_, err := tx.Exec(ctx, `UPDATE log_head SET next_idx = $1, last_received = $2 WHERE id = 1`, h.next, last)
+	q, args := h.saveArgs()
+	_, err := tx.Exec(ctx, q, args...)
 	return err
+}
+
+// queueSave queues the write of the head in b (for a transaction that
+// sends its writes as one batch).
+func (h *logHead) queueSave(b *pgx.Batch) {
+	q, args := h.saveArgs()
+	b.Queue(q, args...)
 }
 
 // logTx runs fn in one transaction ([Store.inTx], retried as a whole)
@@ -232,4 +266,3 @@ func (s *Store) KeyEntries(ctx context.Context, size int64, members ...string) (
 	}
 	return entries, nil
 }
-

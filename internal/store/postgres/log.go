@@ -13,7 +13,9 @@ import (
 
 // The log integrator's tables (migration range 100–199): the hash tiles of
 // the integrated tree, each kept at its widest (a partial tile grows until
-// it is full, then never changes), and every signed checkpoint.
+// it is full, then never changes), every signed checkpoint, and one row
+// that integrators lock so that two of them (on two nodes sharing the
+// database) take turns.
 func init() {
 	registerMigrations(migration{100, "log tiles and checkpoints", `
 CREATE TABLE log_tiles (
@@ -28,6 +30,10 @@ CREATE TABLE log_checkpoints (
 	note    BYTEA NOT NULL,
 	created TEXT NOT NULL
 );
+CREATE TABLE log_integrator (
+	id INTEGER PRIMARY KEY CHECK (id = 1)
+);
+INSERT INTO log_integrator(id) VALUES (1);
 `})
 }
 
@@ -83,13 +89,14 @@ func (s *Store) Checkpoints(ctx context.Context) ([][]byte, error) {
 	return out, nil
 }
 
-// Integrate implements [store.LogStore]. The latest checkpoint is read
-// FOR UPDATE, so two integrators (on two nodes sharing the database)
-// that start from the same size are serialised: the second then sees the
-// first's checkpoint and fails with ErrConflict. Before the first
-// checkpoint there is no row to lock; two first integrations race on
-// the checkpoint's primary key instead, and the loser fails.
-func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error {
+// Integrate implements [store.LogStore]. It locks the log_integrator row
+// before it reads the latest checkpoint, so two integrators (on two nodes
+// sharing the database) take turns: the second then sees the first's
+// checkpoint and fails with ErrConflict, also before the first
+// checkpoint exists. Submissions don't wait for it (they lock the log
+// head, not this row). It fails with ErrFenced, changing nothing, when
+// fence is not the integrator lease's current fence.
+func (s *Store) Integrate(ctx context.Context, fence, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error {
 	if size < from || len(note) == 0 {
 		return fmt.Errorf("couldn't integrate: %w", store.ErrInvalid)
 	}
@@ -99,7 +106,13 @@ func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.
 		}
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		have, _, err := latestCheckpoint(ctx, tx.QueryRow(ctx, `SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1 FOR UPDATE`))
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM log_integrator WHERE id = 1 FOR UPDATE`); err != nil {
+			return err
+		}
+		if err := checkFence(ctx, tx, store.IntegratorLease, fence); err != nil {
+			return err
+		}
+		have, _, err := latestCheckpoint(ctx, tx.QueryRow(ctx, `SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1`))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			have = 0
@@ -122,7 +135,7 @@ func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.
 		}
 		return tx.SendBatch(ctx, &b).Close()
 	})
-	if err != nil && !errors.Is(err, store.ErrConflict) {
+	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrFenced) {
 		return fmt.Errorf("couldn't integrate: %w", err)
 	}
 	return err

@@ -43,25 +43,29 @@ func TestLogStore(t *testing.T) {
 	ctx := context.Background()
 	u := testURL(t)
 	s := openTest(t, u, Options{})
+	fence, ok, err := s.AcquireLease(ctx, store.IntegratorLease, "test", time.Hour)
+	if err != nil || !ok {
+		t.Fatal(err)
+	}
 	if _, _, err := s.LatestCheckpoint(ctx); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("fresh store checkpoint: %v", err)
 	}
 	h := func(b byte) []byte { return bytes.Repeat([]byte{b}, tlog.HashSize) }
 	t3 := tlog.Tile{Level: 0, N: 0, Width: 3}
-	if err := s.Integrate(ctx, 0, 3, map[tlog.Tile][]byte{t3: append(append(h(1), h(2)...), h(3)...)}, []byte("note 3")); err != nil {
+	if err := s.Integrate(ctx, fence, 0, 3, map[tlog.Tile][]byte{t3: append(append(h(1), h(2)...), h(3)...)}, []byte("note 3")); err != nil {
 		t.Fatal(err)
 	}
 	// Another integrator that still thinks the log is empty is refused,
 	// and changes nothing.
-	if err := s.Integrate(ctx, 0, 2, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(h(9), h(9)...)}, []byte("note 2")); !errors.Is(err, store.ErrConflict) {
+	if err := s.Integrate(ctx, fence, 0, 2, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(h(9), h(9)...)}, []byte("note 2")); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("interleaved integration: %v", err)
 	}
 	t5 := tlog.Tile{Level: 0, N: 0, Width: 5}
-	if err := s.Integrate(ctx, 3, 5, map[tlog.Tile][]byte{t5: bytes.Join([][]byte{h(1), h(2), h(3), h(4), h(5)}, nil)}, []byte("note 5")); err != nil {
+	if err := s.Integrate(ctx, fence, 3, 5, map[tlog.Tile][]byte{t5: bytes.Join([][]byte{h(1), h(2), h(3), h(4), h(5)}, nil)}, []byte("note 5")); err != nil {
 		t.Fatal(err)
 	}
 	// A narrower write never replaces a wider tile.
-	if err := s.Integrate(ctx, 5, 5, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(h(7), h(7)...)}, []byte("same size")); err != nil {
+	if err := s.Integrate(ctx, fence, 5, 5, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(h(7), h(7)...)}, []byte("same size")); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -84,7 +88,7 @@ func TestLogStore(t *testing.T) {
 	if err != nil || len(all) != 2 || string(all[0]) != "note 3" {
 		t.Fatalf("checkpoints %q %v", all, err)
 	}
-	if err := s.Integrate(ctx, 5, 6, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 6}: h(1)}, []byte("x")); !errors.Is(err, store.ErrInvalid) {
+	if err := s.Integrate(ctx, fence, 5, 6, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 6}: h(1)}, []byte("x")); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("tile of the wrong length: %v", err)
 	}
 	if size, _, _ := s.LatestCheckpoint(ctx); size != 5 {
@@ -194,6 +198,62 @@ func TestBoundedReads(t *testing.T) {
 	for _, o := range p.Objects {
 		if len(o.Raw) != 0 {
 			t.Errorf("OmitRaw returned %d bytes of %s", len(o.Raw), o.ID)
+		}
+	}
+}
+
+// TestIntegratorsTakeTurns: integrators on two pools (two nodes) that
+// both start from an empty tree, at once, never both succeed.
+func TestIntegratorsTakeTurns(t *testing.T) {
+	ctx := context.Background()
+	u := testURL(t)
+	stores := []*Store{openTest(t, u, Options{}), openTest(t, u, Options{})}
+	h := bytes.Repeat([]byte{1}, tlog.HashSize)
+	// Both integrate under one fence (as a front end that lost the lease
+	// without knowing it would, until the fence changes): the row lock
+	// alone must keep them from both succeeding.
+	fence, ok, err := stores[0].AcquireLease(ctx, store.IntegratorLease, "t", time.Hour)
+	if err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	for round := range 5 {
+		from := int64(round * 2)
+		errs := make(chan error, 2)
+		for i, s := range stores {
+			go func() {
+				size := from + 1 + int64(i)
+				tile := tlog.Tile{Level: 0, N: 0, Width: int(size)}
+				errs <- s.Integrate(ctx, fence, from, size, map[tlog.Tile][]byte{tile: bytes.Repeat(h, int(size))}, fmt.Appendf(nil, "note %d", size))
+			}()
+		}
+		var ok, conflicts int
+		for range stores {
+			switch err := <-errs; {
+			case err == nil:
+				ok++
+			case errors.Is(err, store.ErrConflict):
+				conflicts++
+			default:
+				t.Fatal(err)
+			}
+		}
+		if ok != 1 || conflicts != 1 {
+			t.Fatalf("round %d: %d integrations succeeded and %d conflicted, want 1 and 1", round, ok, conflicts)
+		}
+		// The next round starts from whichever won.
+		size, _, err := stores[0].LatestCheckpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if size != from+1 && size != from+2 {
+			t.Fatalf("round %d: checkpoint %d", round, size)
+		}
+		if size == from+1 {
+			// Bring the tree to from+2 for the next round.
+			tile := tlog.Tile{Level: 0, N: 0, Width: int(from + 2)}
+			if err := stores[0].Integrate(ctx, fence, size, from+2, map[tlog.Tile][]byte{tile: bytes.Repeat(h, int(from+2))}, []byte("catch up")); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

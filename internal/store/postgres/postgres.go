@@ -19,7 +19,7 @@
 // each entry's received time and each object's Seq come from one counter
 // row (log_head) that every appending transaction locks first
 // (SELECT ... FOR UPDATE) and advances in the same transaction; see
-// [Store.lockHead]. Transactions that fail with a serialization failure
+// [logHead]. Transactions that fail with a serialization failure
 // or a deadlock (SQLSTATE 40001, 40P01) are retried by [Store.inTx].
 //
 // # Schema
@@ -128,7 +128,7 @@ const (
 //
 // Why READ COMMITTED and row locks rather than SERIALIZABLE: every
 // transaction that appends to the log locks the one counter row first
-// ([Store.lockHead]), so the log's writers are serialised by that lock
+// ([logHead]), so the log's writers are serialised by that lock
 // and each statement after it sees every entry committed before; the
 // other writes are guarded by primary keys and unique indexes. Under
 // SERIALIZABLE the same writers would not wait for each other but abort
@@ -139,6 +139,10 @@ const (
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := s.tryTx(ctx, fn)
+		if diskFull(err) {
+			// The node answers 507, not 500, for a full disk.
+			return fmt.Errorf("%w: %w", store.ErrFull, err)
+		}
 		if err == nil || !retryable(err) || attempt+1 >= maxAttempts {
 			return err
 		}
@@ -173,6 +177,14 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// diskFull reports whether err is PostgreSQL's disk_full (SQLSTATE 53100):
+// the server could not extend a file, and nothing of the transaction was
+// committed.
+func diskFull(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "53100"
 }
 
 // isUnique reports whether err is a unique (or primary key) violation.

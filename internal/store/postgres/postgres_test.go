@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/storetest"
@@ -187,4 +188,24 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// TestDiskFullIsErrFull: a transaction that fails with disk_full (53100)
+// surfaces as store.ErrFull, without retries, so the node answers 507;
+// other errors keep their kind.
+func TestDiskFullIsErrFull(t *testing.T) {
+	s := openTest(t, testURL(t), Options{})
+	ctx := context.Background()
+	calls := 0
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		calls++
+		return &pgconn.PgError{Code: "53100", Message: "could not extend file: No space left on device"}
+	})
+	if !errors.Is(err, store.ErrFull) || calls != 1 {
+		t.Fatalf("disk full: %v after %d calls", err, calls)
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error { return &pgconn.PgError{Code: "23505"} })
+	if errors.Is(err, store.ErrFull) || !isUnique(err) {
+		t.Fatalf("unique violation: %v", err)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/tlog"
@@ -16,15 +17,18 @@ import (
 
 // Submit implements [store.Store].
 //
-// A submission is one transaction ([Store.logTx]) that costs three round
-// trips whatever its size: the state its items are checked against is
-// read in one batch of set queries (which versions, owners and contents
-// exist), the items are decided in order in Go exactly as the SQLite store
-// decides them one by one (an earlier item of the same submission counts
-// as stored for the later ones), and everything is written in a second
-// batch (entries and objects as arrays, the version flags, owners, usage,
-// status and log head). The log head is locked first, so the state read
-// is the committed state no other appender can change until this commits.
+// A submission is one transaction that costs four round trips whatever
+// its size (BEGIN, two batches, COMMIT), as many as a plain batched
+// INSERT: the first batch locks the log head (as [Store.logTx] does) and
+// reads the state the items are checked against with set queries (which
+// collection, versions, owners and contents exist); the items are decided
+// in order in Go exactly as the SQLite store decides them one by one (an
+// earlier item of the same submission counts as stored for the later
+// ones); the second batch writes everything (entries and objects as
+// arrays, the version flags, owners, usage, the log head and the status).
+// The head's lock is the batch's first statement, so the state read is
+// the committed state, which no other appender can change until this
+// transaction ends.
 //
 // A transaction retried after a serialization failure ([Store.inTx]) is
 // decided again from the start, so each item's Entry may be called once
@@ -34,9 +38,9 @@ func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status,
 		return store.Status{}, fmt.Errorf("couldn't submit: empty status id: %w", store.ErrInvalid)
 	}
 	var st store.Status
-	err := s.logTx(ctx, func(tx pgx.Tx, h *logHead) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		st, err = s.submit(ctx, tx, h, sub)
+		st, err = s.submit(ctx, tx, sub)
 		return err
 	})
 	if err != nil {
@@ -75,7 +79,7 @@ type submitState struct {
 	usage int64
 }
 
-func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, h *logHead, sub store.Submission) (*submitState, error) {
+func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, sub store.Submission) (*submitState, *logHead, bool, error) {
 	var zeroIdx, verIdx []int64
 	var zeroIDs, ownedIDs, verIDs, vers, allIDs []string
 	var zeroRaws [][]byte
@@ -99,6 +103,10 @@ func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, h *logHead, sub 
 		bounds:       map[string][2]string{},
 	}
 	var b pgx.Batch
+	h := new(logHead)
+	var collection bool
+	b.Queue(`SELECT next_idx, last_received, EXISTS (SELECT 1 FROM collections WHERE id = $1) FROM log_head WHERE id = 1 FOR UPDATE`, sub.Collection).
+		QueryRow(func(row pgx.Row) error { return h.scan(row, &collection) })
 	if len(zeroIdx) > 0 {
 		b.Queue(`SELECT u.i, (SELECT o.version FROM objects o WHERE o.collection = $1 AND o.object_id = u.id AND o.raw = u.raw ORDER BY o.version LIMIT 1)
 			FROM unnest($2::bigint[], $3::text[], $4::bytea[]) AS u(i, id, raw)`, sub.Collection, zeroIdx, zeroIDs, zeroRaws).
@@ -113,11 +121,8 @@ func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, h *logHead, sub 
 				})
 				return err
 			})
-		after := ""
-		if !h.last.IsZero() {
-			after = fmtTime(h.last)
-		}
-		b.Queue(`SELECT object_id, version, raw FROM objects WHERE collection = $1 AND object_id = ANY($2) AND version > $3`, sub.Collection, zeroIDs, after).
+		b.Queue(`SELECT object_id, version, raw FROM objects WHERE collection = $1 AND object_id = ANY($2)
+			AND version > (SELECT last_received COLLATE "C" FROM log_head WHERE id = 1)`, sub.Collection, zeroIDs).
 			Query(st.scanStored)
 	}
 	if len(ownedIDs) > 0 {
@@ -166,9 +171,9 @@ func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, h *logHead, sub 
 		return row.Scan(&st.usage)
 	})
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
-	return st, nil
+	return st, h, collection, nil
 }
 
 func (st *submitState) scanStored(rows pgx.Rows) error {
@@ -190,14 +195,14 @@ type newVersion struct {
 	owned bool
 }
 
-func (s *Store) submit(ctx context.Context, tx pgx.Tx, h *logHead, sub store.Submission) (store.Status, error) {
+func (s *Store) submit(ctx context.Context, tx pgx.Tx, sub store.Submission) (store.Status, error) {
 	st := store.Status{
 		ID:               sub.StatusID,
 		Collection:       sub.Collection,
 		Member:           sub.Member,
 		RequestTimestamp: sub.Received,
 	}
-	ok, err := exists(ctx, tx, `SELECT 1 FROM collections WHERE id = $1`, sub.Collection)
+	state, h, ok, err := s.readSubmitState(ctx, tx, sub)
 	if err != nil {
 		return st, err
 	}
@@ -209,10 +214,7 @@ func (s *Store) submit(ctx context.Context, tx pgx.Tx, h *logHead, sub store.Sub
 			return st, fmt.Errorf("couldn't submit: an item has no id or no content: %w", store.ErrInvalid)
 		}
 	}
-	state, err := s.readSubmitState(ctx, tx, h, sub)
-	if err != nil {
-		return st, err
-	}
+	head := *h
 
 	// Decide each item in order, as if the earlier ones were stored.
 	var news []newVersion
@@ -271,8 +273,8 @@ func (s *Store) submit(ctx context.Context, tx pgx.Tx, h *logHead, sub store.Sub
 		}
 		if found {
 			// Like SQLite's ON CONFLICT DO NOTHING: the index isn't
-			// used, but the time stays taken.
-			h.next = saved.next
+			// used, but the time stays taken for this submission.
+			h.giveBack(saved)
 			d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
 			if bytes.Equal(raw, o.Raw) {
 				d.Message = "already stored"
@@ -321,25 +323,30 @@ func (s *Store) submit(ctx context.Context, tx pgx.Tx, h *logHead, sub store.Sub
 	if err != nil {
 		return st, err
 	}
-	if err := writeSubmission(ctx, tx, sub, state, news, ownedHere, need); err != nil {
-		return st, err
+	var b pgx.Batch
+	queueSubmission(&b, sub, state, news, ownedHere, need)
+	if h.next != head.next || !h.entry.Equal(head.entry) {
+		h.queueSave(&b)
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO statuses(id, collection, member, body) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
-		st.ID, st.Collection, st.Member, body)
-	if err != nil {
+	// Last in the batch: a taken status id ends the batch with an error.
+	b.Queue(`INSERT INTO statuses(id, collection, member, body) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+		st.ID, st.Collection, st.Member, body).Exec(func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("couldn't submit: status id %q taken: %w", st.ID, store.ErrConflict)
+		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return st, err
-	}
-	if tag.RowsAffected() == 0 {
-		return st, fmt.Errorf("couldn't submit: status id %q taken: %w", st.ID, store.ErrConflict)
 	}
 	return st, nil
 }
 
-// writeSubmission writes the new versions, their entries, the version
-// flags, owners and usage in one batch.
-func writeSubmission(ctx context.Context, tx pgx.Tx, sub store.Submission, state *submitState, news []newVersion, ownedHere map[string]bool, need int64) error {
+// queueSubmission queues the writes of the new versions, their entries,
+// the version flags, owners and usage in b.
+func queueSubmission(b *pgx.Batch, sub store.Submission, state *submitState, news []newVersion, ownedHere map[string]bool, need int64) {
 	if len(news) == 0 {
-		return nil
+		return
 	}
 	n := len(news)
 	var (
@@ -389,7 +396,6 @@ func writeSubmission(ctx context.Context, tx pgx.Tx, sub store.Submission, state
 			delete(ownedHere, o.ID)
 		}
 	}
-	var b pgx.Batch
 	b.Queue(`INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received, kind)
 		SELECT u.idx, u.leaf, u.salt, $1, u.id, u.v, $2, u.added, $3
 		FROM unnest($4::bigint[], $5::bytea[], $6::bytea[], $7::text[], $8::text[], $9::text[]) AS u(idx, leaf, salt, id, v, added)`,
@@ -409,12 +415,11 @@ func writeSubmission(ctx context.Context, tx pgx.Tx, sub store.Submission, state
 	for i, nv := range news {
 		objs[i] = nv.o
 	}
-	queueIndexes(&b, objs) // the web UI's and the opinion index's rows (ui.go)
+	queueIndexes(b, objs) // the web UI's and the opinion index's rows (ui.go)
 	if len(owners) > 0 {
 		b.Queue(`INSERT INTO object_owners(object_id, member) SELECT id, $1 FROM unnest($2::text[]) AS u(id) ON CONFLICT (object_id) DO NOTHING`, sub.Member, owners)
 	}
 	b.Queue(`INSERT INTO member_usage(member, bytes) VALUES ($1, $2) ON CONFLICT (member) DO UPDATE SET bytes = member_usage.bytes + excluded.bytes`, sub.Member, need)
-	return tx.SendBatch(ctx, &b).Close()
 }
 
 // checkLimits fails a submission with an item over the largest object

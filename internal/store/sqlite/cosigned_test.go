@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/tlog"
@@ -23,6 +24,10 @@ func TestCosignedCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fence, ok, err := s.AcquireLease(ctx, store.IntegratorLease, "test", time.Hour)
+	if err != nil || !ok {
+		t.Fatal(err)
+	}
 	if err := s.PutCosignedCheckpoint(ctx, 3, []byte("note 3\n— w1 x\n")); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("cosigned note of a size with no checkpoint: %v", err)
 	}
@@ -30,7 +35,7 @@ func TestCosignedCheckpoints(t *testing.T) {
 		t.Fatalf("nothing stored: %v", err)
 	}
 	h := bytes.Repeat([]byte{1}, tlog.HashSize)
-	if err := s.Integrate(ctx, 0, 1, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 1}: h}, []byte("note 1")); err != nil {
+	if err := s.Integrate(ctx, fence, 0, 1, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 1}: h}, []byte("note 1")); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"note 1\n— w1 a\n", "note 1\n— w1 a\n— w2 b\n"} {
@@ -66,10 +71,14 @@ func TestCosignedCheckpointsList(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	fence, ok, err := s.AcquireLease(ctx, store.IntegratorLease, "test", time.Hour)
+	if err != nil || !ok {
+		t.Fatal(err)
+	}
 	h := bytes.Repeat([]byte{1}, tlog.HashSize)
 	for size := int64(1); size <= 4; size++ {
 		tile := map[tlog.Tile][]byte{{Level: 0, N: 0, Width: int(size)}: bytes.Repeat(h, int(size))}
-		if err := s.Integrate(ctx, size-1, size, tile, []byte(fmt.Sprintf("note %d", size))); err != nil {
+		if err := s.Integrate(ctx, fence, size-1, size, tile, []byte(fmt.Sprintf("note %d", size))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -92,11 +92,14 @@ func (s *Store) Checkpoints(ctx context.Context) ([][]byte, error) {
 }
 
 // Integrate implements [store.LogStore].
-func (s *Store) Integrate(ctx context.Context, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error {
+func (s *Store) Integrate(ctx context.Context, fence, from, size int64, tiles map[tlog.Tile][]byte, note []byte) error {
 	if size < from || len(note) == 0 {
 		return fmt.Errorf("couldn't integrate: %w", store.ErrInvalid)
 	}
 	return s.Write(ctx, func(tx *sql.Tx) error {
+		if err := checkFence(ctx, tx, store.IntegratorLease, "", fence); err != nil {
+			return fmt.Errorf("couldn't integrate: %w", err)
+		}
 		have, _, err := latestCheckpoint(ctx, tx)
 		switch {
 		case errors.Is(err, store.ErrNotFound):

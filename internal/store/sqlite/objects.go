@@ -158,13 +158,18 @@ func (s *Store) submitGroup(group []*submitRequest) {
 			for i, r := range pending {
 				st, err := s.submitOne(ctx, tx, ps, r.sub)
 				if err != nil {
+					if isFull(err) {
+						// Not this submission's fault: the whole
+						// group fails below.
+						return fullError(err)
+					}
 					bad = i
 					return err
 				}
 				r.st = st
 			}
 			if err := tx.Commit(); err != nil {
-				return fmt.Errorf("couldn't commit: %w", err)
+				return fmt.Errorf("couldn't commit: %w", fullError(err))
 			}
 			return nil
 		}()

@@ -142,29 +142,51 @@ func (s *Store) AdvancePeer(ctx context.Context, st store.PeerStep) error {
 		if next != st.From || stopped != "" {
 			return fmt.Errorf("couldn't record a step of peer %s from %d: it is at %d (stopped: %q): %w", st.Peer, st.From, next, stopped, store.ErrConflict)
 		}
-		for t, data := range st.Tiles {
-			if t.Entries || t.Width < 1 || t.Width > tlog.TileWidth || len(data) != t.Width*tlog.HashSize {
-				return fmt.Errorf("couldn't record a step of peer %s: bad tile %s: %w", st.Peer, t.Path(), store.ErrInvalid)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO peer_tiles(peer, level, n, width, data) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (peer, level, n) DO UPDATE SET width = excluded.width, data = excluded.data WHERE excluded.width > peer_tiles.width`,
-				st.Peer, t.Level, int64(t.N), t.Width, data); err != nil {
-				return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
-			}
-		}
-		for _, k := range st.Keys {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO peer_keys(peer, idx, leaf) VALUES (?, ?, ?)`, st.Peer, k.Index, k.Leaf); err != nil {
-				return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
-			}
-		}
-		for _, o := range st.Objects {
-			op, err := json.Marshal(o.Opening)
+		// Each statement is prepared once per step rather than once per
+		// row: a step has thousands of rows, and preparing is most of the
+		// cost of a small INSERT.
+		if len(st.Tiles) > 0 {
+			ins, err := tx.PrepareContext(ctx, `INSERT INTO peer_tiles(peer, level, n, width, data) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (peer, level, n) DO UPDATE SET width = excluded.width, data = excluded.data WHERE excluded.width > peer_tiles.width`)
 			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO peer_objects(peer, idx, leaf, opening, object_id, version) VALUES (?, ?, ?, ?, ?, ?)`,
-				st.Peer, o.Index, o.Leaf, op, o.Opening.ObjectID, fmtTime(o.Version)); err != nil {
 				return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
+			}
+			defer ins.Close()
+			for t, data := range st.Tiles {
+				if t.Entries || t.Width < 1 || t.Width > tlog.TileWidth || len(data) != t.Width*tlog.HashSize {
+					return fmt.Errorf("couldn't record a step of peer %s: bad tile %s: %w", st.Peer, t.Path(), store.ErrInvalid)
+				}
+				if _, err := ins.ExecContext(ctx, st.Peer, t.Level, int64(t.N), t.Width, data); err != nil {
+					return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
+				}
+			}
+		}
+		if len(st.Keys) > 0 {
+			ins, err := tx.PrepareContext(ctx, `INSERT INTO peer_keys(peer, idx, leaf) VALUES (?, ?, ?)`)
+			if err != nil {
+				return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
+			}
+			defer ins.Close()
+			for _, k := range st.Keys {
+				if _, err := ins.ExecContext(ctx, st.Peer, k.Index, k.Leaf); err != nil {
+					return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
+				}
+			}
+		}
+		if len(st.Objects) > 0 {
+			ins, err := tx.PrepareContext(ctx, `INSERT INTO peer_objects(peer, idx, leaf, opening, object_id, version) VALUES (?, ?, ?, ?, ?, ?)`)
+			if err != nil {
+				return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
+			}
+			defer ins.Close()
+			for _, o := range st.Objects {
+				op, err := json.Marshal(o.Opening)
+				if err != nil {
+					return err
+				}
+				if _, err := ins.ExecContext(ctx, st.Peer, o.Index, o.Leaf, op, o.Opening.ObjectID, fmtTime(o.Version)); err != nil {
+					return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
+				}
 			}
 		}
 		if cp, err := openNoteSize(st.Checkpoint); err == nil && cp == st.To {
@@ -197,7 +219,8 @@ func openNoteSize(note []byte) (int64, error) {
 
 // RecordPeerRound implements [store.PeerStore].
 func (s *Store) RecordPeerRound(ctx context.Context, name string, at time.Time, remoteSize int64, lastError string) error {
-	return s.updatePeer(ctx, name, `UPDATE peers SET last_round = ?, remote_size = ?, last_error = ? WHERE name = ?`, fmtTime(at), remoteSize, lastError, name)
+	return s.updatePeer(ctx, name, `UPDATE peers SET last_round = ?, remote_size = CASE WHEN ? < 0 THEN remote_size ELSE ? END, last_error = ? WHERE name = ?`,
+		fmtTime(at), remoteSize, remoteSize, lastError, name)
 }
 
 // StopPeer implements [store.PeerStore].

@@ -28,6 +28,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -251,12 +252,40 @@ func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return fullError(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("couldn't commit: %w", err)
+		return fmt.Errorf("couldn't commit: %w", fullError(err))
 	}
 	return nil
+}
+
+// sqliteFull is SQLite's primary result code SQLITE_FULL ("database or
+// disk is full").
+const sqliteFull = 13
+
+// isFull reports whether err is SQLite's SQLITE_FULL (of either driver:
+// modernc's *sqlite.Error has a Code method, mattn's sqlite3.Error says
+// "database or disk is full") or the system's ENOSPC.
+func isFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) && coded.Code()&0xff == sqliteFull {
+		return true
+	}
+	return errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), "database or disk is full")
+}
+
+// fullError returns err marked with [store.ErrFull] when it is a full
+// disk, so that callers can answer "insufficient storage" rather than
+// "internal error"; other errors are returned as they are.
+func fullError(err error) error {
+	if !isFull(err) || errors.Is(err, store.ErrFull) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrFull, err)
 }
 
 // Times are stored as fixed-width UTC text so that text order is time

@@ -35,12 +35,24 @@ func put(t *testing.T, s store.Store, coll string, m store.Member, id, typ strin
 	return got[0]
 }
 
+// integratorLease acquires the integrator's lease for holder and returns
+// its fence.
+func integratorLease(t *testing.T, s store.Store, holder string) int64 {
+	t.Helper()
+	fence, ok, err := s.AcquireLease(ctx, store.IntegratorLease, holder, time.Hour)
+	if err != nil || !ok {
+		t.Fatalf("AcquireLease: %v, ok %v", err, ok)
+	}
+	return fence
+}
+
 func hash(b byte) []byte { return bytes.Repeat([]byte{b}, tlog.HashSize) }
 
 // testLogStore: tiles kept at their widest and served as prefixes,
 // checkpoints by size, Integrate refusing to interleave with another
 // integrator and refusing a malformed tile, changing nothing.
 func testLogStore(t *testing.T, s store.Store) {
+	fence := integratorLease(t, s, "integrator")
 	if _, _, err := s.LatestCheckpoint(ctx); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("fresh store checkpoint: %v", err)
 	}
@@ -51,14 +63,14 @@ func testLogStore(t *testing.T, s store.Store) {
 		t.Fatalf("tile of a fresh store: %v", err)
 	}
 	t3 := tlog.Tile{Level: 0, N: 0, Width: 3}
-	must(t, s.Integrate(ctx, 0, 3, map[tlog.Tile][]byte{t3: bytes.Join([][]byte{hash(1), hash(2), hash(3)}, nil)}, []byte("note 3")))
+	must(t, s.Integrate(ctx, fence, 0, 3, map[tlog.Tile][]byte{t3: bytes.Join([][]byte{hash(1), hash(2), hash(3)}, nil)}, []byte("note 3")))
 	// Another integrator that still thinks the log is empty is refused,
 	// and changes nothing.
-	if err := s.Integrate(ctx, 0, 2, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(9), hash(9)...)}, []byte("note 2")); !errors.Is(err, store.ErrConflict) {
+	if err := s.Integrate(ctx, fence, 0, 2, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(9), hash(9)...)}, []byte("note 2")); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("interleaved integration: %v", err)
 	}
 	// So is one that thinks the log is further along.
-	if err := s.Integrate(ctx, 4, 5, nil, []byte("note 5")); !errors.Is(err, store.ErrConflict) {
+	if err := s.Integrate(ctx, fence, 4, 5, nil, []byte("note 5")); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("integration from beyond the checkpoint: %v", err)
 	}
 	got, err := s.ReadTile(ctx, t3)
@@ -66,9 +78,9 @@ func testLogStore(t *testing.T, s store.Store) {
 		t.Fatalf("tile after refused integrations: %x %v", got, err)
 	}
 	t5 := tlog.Tile{Level: 0, N: 0, Width: 5}
-	must(t, s.Integrate(ctx, 3, 5, map[tlog.Tile][]byte{t5: bytes.Join([][]byte{hash(1), hash(2), hash(3), hash(4), hash(5)}, nil)}, []byte("note 5")))
+	must(t, s.Integrate(ctx, fence, 3, 5, map[tlog.Tile][]byte{t5: bytes.Join([][]byte{hash(1), hash(2), hash(3), hash(4), hash(5)}, nil)}, []byte("note 5")))
 	// A narrower write never replaces a wider tile.
-	must(t, s.Integrate(ctx, 5, 5, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(7), hash(7)...)}, []byte("same size")))
+	must(t, s.Integrate(ctx, fence, 5, 5, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(7), hash(7)...)}, []byte("same size")))
 	got, err = s.ReadTile(ctx, tlog.Tile{Level: 0, N: 0, Width: 2})
 	if err != nil || !bytes.Equal(got, append(hash(1), hash(2)...)) {
 		t.Fatalf("prefix of the stored tile: %x %v", got, err)
@@ -87,7 +99,7 @@ func testLogStore(t *testing.T, s store.Store) {
 	if err != nil || len(cps) != 2 || string(cps[0]) != "note 3" || string(cps[1]) != "note 5" {
 		t.Fatalf("checkpoints %q %v", cps, err)
 	}
-	if err := s.Integrate(ctx, 5, 6, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 6}: hash(1)}, []byte("x")); !errors.Is(err, store.ErrInvalid) {
+	if err := s.Integrate(ctx, fence, 5, 6, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 6}: hash(1)}, []byte("x")); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("tile of the wrong length: %v", err)
 	}
 	if size, _, _ := s.LatestCheckpoint(ctx); size != 5 {
@@ -207,14 +219,15 @@ func testBoundedReads(t *testing.T, s store.Store) {
 // for a size the log has a checkpoint of, replaced by a later note of the
 // same size, and never change the plain checkpoints.
 func testCosigned(t *testing.T, s store.Store) {
+	fence := integratorLease(t, s, "integrator")
 	if err := s.PutCosignedCheckpoint(ctx, 3, []byte("note 3\n— w1 x\n")); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("cosigned note of a size with no checkpoint: %v", err)
 	}
 	if _, err := s.CosignedCheckpoint(ctx, 3); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("nothing stored: %v", err)
 	}
-	must(t, s.Integrate(ctx, 0, 1, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 1}: hash(1)}, []byte("note 1")))
-	must(t, s.Integrate(ctx, 1, 2, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(1), hash(2)...)}, []byte("note 2")))
+	must(t, s.Integrate(ctx, fence, 0, 1, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 1}: hash(1)}, []byte("note 1")))
+	must(t, s.Integrate(ctx, fence, 1, 2, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(1), hash(2)...)}, []byte("note 2")))
 	for _, n := range []string{"note 1\n— w1 a\n", "note 1\n— w1 a\n— w2 b\n"} {
 		must(t, s.PutCosignedCheckpoint(ctx, 1, []byte(n)))
 		got, err := s.CosignedCheckpoint(ctx, 1)
@@ -239,7 +252,7 @@ func testCosigned(t *testing.T, s store.Store) {
 		for j := int64(1); j <= i; j++ {
 			leaves = append(leaves, hash(byte(j))...)
 		}
-		must(t, s.Integrate(ctx, i-1, i, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: int(i)}: leaves}, []byte(fmt.Sprintf("note %d", i))))
+		must(t, s.Integrate(ctx, fence, i-1, i, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: int(i)}: leaves}, []byte(fmt.Sprintf("note %d", i))))
 		if i%2 == 0 {
 			must(t, s.PutCosignedCheckpoint(ctx, i, []byte(fmt.Sprintf("note %d\n— w1 c\n", i))))
 		}
@@ -294,12 +307,13 @@ func testCheckpointTime(t *testing.T, open Opener) {
 	now := base
 	s := open(t, Options{Now: func() time.Time { return now }})
 	defer s.Close()
+	fence := integratorLease(t, s, "integrator")
 	if _, _, err := s.LatestCheckpointTime(ctx); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("before the first checkpoint: %v", err)
 	}
-	must(t, s.Integrate(ctx, 0, 1, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 1}: hash(1)}, []byte("note 1")))
+	must(t, s.Integrate(ctx, fence, 0, 1, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 1}: hash(1)}, []byte("note 1")))
 	now = base.Add(90 * time.Second)
-	must(t, s.Integrate(ctx, 1, 2, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(1), hash(2)...)}, []byte("note 2")))
+	must(t, s.Integrate(ctx, fence, 1, 2, map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: append(hash(1), hash(2)...)}, []byte("note 2")))
 	size, at, err := s.LatestCheckpointTime(ctx)
 	if err != nil || size != 2 || !at.Equal(now) {
 		t.Fatalf("LatestCheckpointTime = %d, %v, %v; want 2, %v", size, at, err, now)

@@ -71,6 +71,7 @@ func Run(t *testing.T, open Opener) {
 		{"PrivateIndicatorExpiry", testPrivateIndicatorExpiry},
 		{"OpinionVersions", testOpinionVersions},
 		{"Feeds", testFeeds},
+		{"Peers", testPeers},
 		{"ObjectsSize", testObjectsSize},
 		{"UIBrowsePaging", testBrowsePaging},
 		{"UIBrowseFilters", testBrowseFilters},
@@ -78,6 +79,7 @@ func Run(t *testing.T, open Opener) {
 		{"UIText", testUIText},
 		{"UILookups", testUILookups},
 		{"UIPDQ", testUIPDQ},
+		{"LeaseRace", testLeaseRace},
 		// operator.go
 		{"OperatorTokens", testOperatorTokens},
 		{"RemoveMember", testRemoveMember},
@@ -92,6 +94,7 @@ func Run(t *testing.T, open Opener) {
 	// Tests that need the store opened with options.
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 	t.Run("CheckpointTime", func(t *testing.T) { testCheckpointTime(t, open) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
 }
 
 var ctx = context.Background()

@@ -1,4 +1,4 @@
-package node
+package demo
 
 import (
 	"encoding/json"
@@ -13,8 +13,8 @@ import (
 func TestDemoOpinions(t *testing.T) {
 	const a, b = "identity--00000000-0000-4000-8000-00000000000a", "identity--00000000-0000-4000-8000-00000000000b"
 	shared := map[string]bool{}
-	for _, batch := range DemoScenario(a, b) {
-		if batch.Collection != DemoShared {
+	for _, batch := range Scenario(a, b) {
+		if batch.Collection != Shared {
 			continue
 		}
 		for _, o := range batch.Objects {
@@ -25,17 +25,17 @@ func TestDemoOpinions(t *testing.T) {
 			shared[head.ID] = true
 		}
 	}
-	if !shared[DemoReport] || !shared[DemoAttribution] {
-		t.Fatalf("the demo scenario doesn't share %s and %s", DemoReport, DemoAttribution)
+	if !shared[Report] || !shared[Attribution] {
+		t.Fatalf("the demo scenario doesn't share %s and %s", Report, Attribution)
 	}
 	var n int
-	for _, batch := range DemoOpinions(a, b) {
+	for _, batch := range Opinions(a, b) {
 		for _, o := range batch.Objects {
 			op, err := opinion.Parse(o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !op.About(DemoReport) || !op.About(DemoAttribution) {
+			if !op.About(Report) || !op.About(Attribution) {
 				t.Errorf("%s is not about the report and the attribution", op.ID)
 			}
 			n++

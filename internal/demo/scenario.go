@@ -1,4 +1,9 @@
-package node
+// Package demo holds the fixtures of `parley demo`: a fictional scenario
+// of two national CERTs who share intelligence on a campaign while
+// neither trusts the other, and their opinions on it. It is data only
+// (unsigned STIX objects with fixed ids and times); the CLI signs and
+// pushes them through a node's TAXII API.
+package demo
 
 import (
 	"encoding/json"
@@ -11,26 +16,26 @@ import (
 // trusts the other. All names, domains and addresses are fictional or
 // reserved for documentation (RFC 2606, RFC 5737).
 const (
-	DemoAurelia = "cert-aurelia"
-	DemoBorovia = "cert-borovia"
-	// DemoShared and DemoPrivate name the demo's collections.
-	DemoShared  = "Joint election security"
-	DemoPrivate = "CERT-Borovia internal"
+	Aurelia = "cert-aurelia"
+	Borovia = "cert-borovia"
+	// Shared and Private name the demo's collections.
+	Shared  = "Joint election security"
+	Private = "CERT-Borovia internal"
 )
 
-// DemoBatch is one envelope of the demo: objects (unsigned JSON) that a
+// Batch is one envelope of the demo: objects (unsigned JSON) that a
 // member pushes to a collection; the caller signs them with that member's
 // key and sends them through the node's TAXII API.
-type DemoBatch struct {
-	Member     string // DemoAurelia or DemoBorovia
-	Collection string // DemoShared or DemoPrivate
+type Batch struct {
+	Member     string // Aurelia or Borovia
+	Collection string // Shared or Private
 	Objects    []json.RawMessage
 }
 
-// DemoScenario returns the demo's objects, created by the members with the
+// Scenario returns the demo's objects, created by the members with the
 // given identity ids. Ids and timestamps are fixed, so pushing the
 // scenario twice adds nothing the second time.
-func DemoScenario(aurelia, borovia string) []DemoBatch {
+func Scenario(aurelia, borovia string) []Batch {
 	const (
 		t1 = "2026-09-14T08:30:00.000Z"
 		t2 = "2026-09-15T11:05:00.000Z"
@@ -146,9 +151,9 @@ func DemoScenario(aurelia, borovia string) []DemoBatch {
 		indicator(indPrivate, borovia, t3, "Borovian mailbox used to test the lure",
 			"[email-addr:value = 'lure-test@borovia-mail.example']", []string{"malicious-activity"}),
 	}
-	return []DemoBatch{
-		{Member: DemoAurelia, Collection: DemoShared, Objects: aureliaObjects},
-		{Member: DemoBorovia, Collection: DemoShared, Objects: boroviaShared},
-		{Member: DemoBorovia, Collection: DemoPrivate, Objects: boroviaPrivate},
+	return []Batch{
+		{Member: Aurelia, Collection: Shared, Objects: aureliaObjects},
+		{Member: Borovia, Collection: Shared, Objects: boroviaShared},
+		{Member: Borovia, Collection: Private, Objects: boroviaPrivate},
 	}
 }

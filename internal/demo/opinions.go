@@ -1,4 +1,4 @@
-package node
+package demo
 
 import (
 	"encoding/json"
@@ -10,19 +10,19 @@ import (
 // the attribution. Both say so with signed opinions, and `parley
 // concurrence` shows the split as a checkable fact.
 const (
-	// DemoReport is the demo's attribution report (in [DemoScenario]).
-	DemoReport = "report--7a1e0c52-4b3d-4e0f-9a21-00000000000a"
-	// DemoAttribution is the demo's "campaign attributed-to intrusion
-	// set" relationship (in [DemoScenario]).
-	DemoAttribution = "relationship--7a1e0c52-4b3d-4e0f-9a21-000000000101"
+	// Report is the demo's attribution report (in [Scenario]).
+	Report = "report--7a1e0c52-4b3d-4e0f-9a21-00000000000a"
+	// Attribution is the demo's "campaign attributed-to intrusion
+	// set" relationship (in [Scenario]).
+	Attribution = "relationship--7a1e0c52-4b3d-4e0f-9a21-000000000101"
 )
 
-// DemoOpinions returns the demo members' opinions on [DemoReport] and
-// [DemoAttribution], to push after [DemoScenario] (unsigned JSON, like
+// Opinions returns the demo members' opinions on [Report] and
+// [Attribution], to push after [Scenario] (unsigned JSON, like
 // it). CERT-Borovia first posts a neutral opinion and later a new version
 // of it that disagrees, so the tally shows that only the latest version
 // counts.
-func DemoOpinions(aurelia, borovia string) []DemoBatch {
+func Opinions(aurelia, borovia string) []Batch {
 	const (
 		t4 = "2026-09-17T09:10:00.000Z"
 		t5 = "2026-09-17T14:20:00.000Z"
@@ -32,19 +32,19 @@ func DemoOpinions(aurelia, borovia string) []DemoBatch {
 			"type": "opinion", "spec_version": "2.1", "id": "opinion--7a1e0c52-4b3d-4e0f-9a21-" + suffix,
 			"created_by_ref": creator, "created": created, "modified": modified,
 			"opinion": value, "confidence": confidence, "explanation": explanation,
-			"object_refs": []string{DemoReport, DemoAttribution},
+			"object_refs": []string{Report, Attribution},
 		})
 		if err != nil {
 			panic(fmt.Sprintf("demo opinion %s: %v", suffix, err)) // static data: a programming error
 		}
 		return b
 	}
-	return []DemoBatch{
-		{Member: DemoAurelia, Collection: DemoShared, Objects: []json.RawMessage{
+	return []Batch{
+		{Member: Aurelia, Collection: Shared, Objects: []json.RawMessage{
 			op("000000000201", aurelia, t4, t4, "strongly-agree", 85,
 				"The lure kit, the LanternLoader builds and the hosting overlap with GREY LANTERN's 2024 operations."),
 		}},
-		{Member: DemoBorovia, Collection: DemoShared, Objects: []json.RawMessage{
+		{Member: Borovia, Collection: Shared, Objects: []json.RawMessage{
 			op("000000000202", borovia, t4, t4, "neutral", 40,
 				"Still analysing the Borovian samples."),
 			op("000000000202", borovia, t4, t5, "disagree", 70,

@@ -1,0 +1,49 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrFenced: the caller's fence is stale, because another holder acquired
+// the lease since the caller did (or the caller never held it); the write
+// that carried the fence changed nothing.
+var ErrFenced = errors.New("fenced out: another holder has the lease")
+
+// IntegratorLease is the name of the lease that the log's integrator
+// holds; [LogStore.Integrate] checks its fence.
+const IntegratorLease = "log-integrator"
+
+// Leases are named, expiring, fenced locks, so that of several node
+// processes sharing one store only one does a job (the log's integration)
+// at a time, and one that lost its lease (it paused past the expiry, and
+// another took over) can't write any more.
+//
+// A lease is held by one holder (an id the caller chooses, unique per
+// process) until it expires, by the store's clock. Each time a different
+// holder acquires it, its fence grows: a holder's fence is current until
+// someone else acquires the lease, whether or not the lease has expired
+// meanwhile. Writes guarded by a lease ([LogStore.Integrate]) carry the
+// fence and are refused with [ErrFenced] when it isn't current, in the
+// same transaction as the write: expiry alone decides who may acquire,
+// the fence who may write.
+type Leases interface {
+	// AcquireLease takes the lease name for holder until ttl from now.
+	// When the lease is free, has expired, or is already holder's, it
+	// succeeds (ok) and returns the holder's fence: the same fence when
+	// holder already had it and no one took it meanwhile, a larger one
+	// than any before otherwise. When another holder has it unexpired,
+	// ok is false and nothing changes. ErrInvalid for an empty name or
+	// holder or a ttl <= 0.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (fence int64, ok bool, err error)
+	// RenewLease extends holder's lease to ttl from now. It fails with
+	// [ErrFenced], changing nothing, when fence is not the lease's current
+	// fence held by holder (someone else acquired it since).
+	RenewLease(ctx context.Context, name, holder string, fence int64, ttl time.Duration) error
+	// ReleaseLease ends holder's lease now, so that another holder may
+	// acquire it without waiting for the expiry (a graceful stop). It
+	// fails with [ErrFenced], changing nothing, when holder no longer
+	// holds the lease with that fence.
+	ReleaseLease(ctx context.Context, name, holder string, fence int64) error
+}

@@ -1,0 +1,231 @@
+package storetest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// testPeers: peers read back exactly, by name; a taken name is a
+// conflict, a peer missing a field is invalid and one naming an unknown
+// collection is refused, changing nothing. A step is recorded only from
+// the stored position, not after a stop, and of two concurrent steps from
+// the same position exactly one is; a refused step changes nothing. Tiles
+// serve prefixes of wider stored versions and a narrower version never
+// replaces a wider one; key entries, checkpoints and provenance read back
+// as written; a round with an unknown size keeps the last one.
+func testPeers(t *testing.T, s store.Store) {
+	pm := member("peer:b")
+	pm.PublicKey = nil
+	must(t, s.AddMember(ctx, pm))
+	must(t, s.AddCollection(ctx, store.Collection{ID: "c1", Title: "from b", Relay: true, Signatures: store.SignaturesOptional}))
+	if ps, err := s.Peers(ctx); err != nil || len(ps) != 0 {
+		t.Fatalf("Peers of a fresh store = %+v, %v", ps, err)
+	}
+	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "b.example/log")
+	must(t, err)
+	created := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
+	p := store.Peer{Name: "b", URL: "https://b.example", TokenFile: "/t", CAFile: "/ca.pem", LogKey: vkey, Policy: "quorum none\n",
+		Remote: "r", Into: "c1", Member: pm.ID, Created: created}
+	a := p
+	a.Name, a.CAFile, a.Policy = "a", "", ""
+	for _, tc := range []struct {
+		name    string
+		p       store.Peer
+		want    error
+		anyFail bool
+	}{
+		{"new", p, nil, false},
+		{"another", a, nil, false},
+		{"taken name", p, store.ErrConflict, false},
+		{"no url", store.Peer{Name: "c", TokenFile: "/t", LogKey: vkey, Remote: "r", Into: "c1", Member: pm.ID}, store.ErrInvalid, false},
+		{"no name", store.Peer{URL: "https://c.example", TokenFile: "/t", LogKey: vkey, Remote: "r", Into: "c1", Member: pm.ID}, store.ErrInvalid, false},
+		{"unknown collection", store.Peer{Name: "d", URL: "https://d.example", TokenFile: "/t", LogKey: vkey, Remote: "r", Into: "nope", Member: pm.ID}, nil, true},
+	} {
+		err := s.AddPeer(ctx, tc.p)
+		if tc.anyFail && err == nil || !tc.anyFail && !errors.Is(err, tc.want) {
+			t.Errorf("%s: AddPeer = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	ps, err := s.Peers(ctx)
+	if err != nil || len(ps) != 2 || ps[0].Name != "a" || ps[1].Name != "b" {
+		t.Fatalf("Peers = %+v, %v; want a and b", ps, err)
+	}
+	if got := ps[1]; got.URL != p.URL || got.TokenFile != p.TokenFile || got.CAFile != p.CAFile || got.LogKey != p.LogKey ||
+		got.Policy != p.Policy || got.Remote != p.Remote || got.Into != p.Into || got.Member != p.Member ||
+		!got.Created.Equal(created) || got.State.Next != 0 || got.State.Checkpoint != nil || !got.State.LastRound.IsZero() {
+		t.Fatalf("new peer read back as %+v", got)
+	}
+
+	// Checkpoints of sizes 2 and 3 over three leaves.
+	leaves := [][]byte{[]byte("key entry"), []byte("object entry"), []byte("another object entry")}
+	signer, err := note.NewSigner(skey)
+	must(t, err)
+	b, err := tlog.NewTileBuilder(ctx, 0, nil)
+	must(t, err)
+	sign := func(size uint64) []byte {
+		cp, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "b.example/log", Size: size, Hash: b.Root()}, signer)
+		must(t, err)
+		return cp
+	}
+	b.Append(tlog.LeafHash(leaves[0]))
+	b.Append(tlog.LeafHash(leaves[1]))
+	cp2, tiles2 := sign(2), b.Flush()
+	b.Append(tlog.LeafHash(leaves[2]))
+	cp3, tiles3 := sign(3), b.Flush()
+
+	v1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	obj := store.PeerObject{Index: 1, Leaf: leaves[1], Version: v1,
+		Opening: tlog.Opening{Salt: make([]byte, 32), Collection: "r", ObjectID: "indicator--1", Version: store.FormatTime(v1), Member: "identity--m"}}
+	step := store.PeerStep{Peer: "b", From: 0, To: 2, Checkpoint: cp2, Tiles: tiles2,
+		Keys: []store.PeerKey{{Index: 0, Leaf: leaves[0]}}, Objects: []store.PeerObject{obj}, RemoteSize: 5, At: created.Add(time.Hour)}
+
+	// Two concurrent attempts at the same step: exactly one is recorded.
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.AdvancePeer(ctx, step)
+		}()
+	}
+	wg.Wait()
+	if ok := (errs[0] == nil) != (errs[1] == nil); !ok || !errors.Is(errors.Join(errs...), store.ErrConflict) {
+		t.Fatalf("two concurrent identical steps: %v; want one recorded and one conflict", errs)
+	}
+	for _, tc := range []struct {
+		name string
+		s    store.PeerStep
+		want error
+	}{
+		{"the same step again", step, store.ErrConflict},
+		{"a step from elsewhere", store.PeerStep{Peer: "b", From: 1, To: 3, Checkpoint: cp3}, store.ErrConflict},
+		{"an unknown peer", store.PeerStep{Peer: "nope", From: 0, To: 1, Checkpoint: cp2}, store.ErrNotFound},
+		{"backwards", store.PeerStep{Peer: "b", From: 2, To: 1, Checkpoint: cp2}, store.ErrInvalid},
+		{"no checkpoint", store.PeerStep{Peer: "b", From: 2, To: 3}, store.ErrInvalid},
+		{"a bad tile", store.PeerStep{Peer: "b", From: 2, To: 3, Checkpoint: cp3, Tiles: map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: {1}}}, store.ErrInvalid},
+	} {
+		if err := s.AdvancePeer(ctx, tc.s); !errors.Is(err, tc.want) {
+			t.Errorf("%s: AdvancePeer = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+
+	got := peerNamed(t, s, "b")
+	if st := got.State; st.Next != 2 || st.Objects != 1 || st.Keys != 1 || st.RemoteSize != 5 || !bytes.Equal(st.Checkpoint, cp2) ||
+		!st.LastRound.Equal(step.At) || st.LastError != "" || st.Stopped != "" {
+		t.Fatalf("peer after a step: %+v", st)
+	}
+	if got := peerNamed(t, s, "a"); got.State.Next != 0 {
+		t.Fatalf("the other peer moved: %+v", got.State)
+	}
+	tile2, err := s.PeerTile(ctx, "b", tlog.Tile{Level: 0, N: 0, Width: 2})
+	if err != nil || len(tile2) != 2*tlog.HashSize {
+		t.Fatalf("tile of width 2: %d bytes, %v", len(tile2), err)
+	}
+	if tile, err := s.PeerTile(ctx, "b", tlog.Tile{Level: 0, N: 0, Width: 1}); err != nil || !bytes.Equal(tile, tile2[:tlog.HashSize]) {
+		t.Fatalf("prefix tile: %x, %v", tile, err)
+	}
+	for _, tc := range []struct {
+		name string
+		peer string
+		t    tlog.Tile
+		want error
+	}{
+		{"beyond the tree", "b", tlog.Tile{Level: 0, N: 0, Width: 3}, store.ErrNotFound},
+		{"another peer's", "a", tlog.Tile{Level: 0, N: 0, Width: 1}, store.ErrNotFound},
+		{"entries", "b", tlog.Tile{Level: -1, N: 0, Width: 1, Entries: true}, store.ErrInvalid},
+		{"width 0", "b", tlog.Tile{Level: 0, N: 0, Width: 0}, store.ErrInvalid},
+	} {
+		if _, err := s.PeerTile(ctx, "b", tc.t); tc.peer == "b" && !errors.Is(err, tc.want) {
+			t.Errorf("tile %s: %v, want %v", tc.name, err, tc.want)
+		}
+		if _, err := s.PeerTile(ctx, tc.peer, tc.t); !errors.Is(err, tc.want) {
+			t.Errorf("tile %s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+
+	// The next step: the tile grows to width 3; a stale narrower version
+	// offered again doesn't shrink it.
+	for tl, data := range tiles2 {
+		tiles3[tl] = data
+	}
+	obj2 := obj
+	obj2.Index, obj2.Leaf = 2, leaves[2]
+	obj2.Version = v1.Add(time.Nanosecond)
+	obj2.Opening.Version = store.FormatTime(obj2.Version)
+	must(t, s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 2, To: 3, Checkpoint: cp3, Tiles: tiles3,
+		Objects: []store.PeerObject{obj2}, RemoteSize: 3, At: created.Add(2 * time.Hour)}))
+	if tile, err := s.PeerTile(ctx, "b", tlog.Tile{Level: 0, N: 0, Width: 3}); err != nil || !bytes.Equal(tile[:2*tlog.HashSize], tile2) {
+		t.Fatalf("tile of width 3: %x, %v", tile, err)
+	}
+	if ks, err := s.PeerKeys(ctx, "b", 3); err != nil || len(ks) != 1 || ks[0].Index != 0 || !bytes.Equal(ks[0].Leaf, leaves[0]) {
+		t.Fatalf("PeerKeys: %+v %v", ks, err)
+	}
+	if ks, err := s.PeerKeys(ctx, "b", 0); err != nil || len(ks) != 0 {
+		t.Fatalf("PeerKeys below the first: %+v %v", ks, err)
+	}
+	if cps, err := s.PeerCheckpoints(ctx, "b"); err != nil || len(cps) != 2 || !bytes.Equal(cps[0], cp2) || !bytes.Equal(cps[1], cp3) {
+		t.Fatalf("PeerCheckpoints: %d %v", len(cps), err)
+	}
+	os, err := s.PeerObjects(ctx, "b", "indicator--1")
+	if err != nil || len(os) != 2 {
+		t.Fatalf("PeerObjects: %+v %v", os, err)
+	}
+	for i, want := range []store.PeerObject{obj, obj2} {
+		got := os[i]
+		if got.Index != want.Index || !bytes.Equal(got.Leaf, want.Leaf) || !got.Version.Equal(want.Version) ||
+			!bytes.Equal(got.Opening.Salt, want.Opening.Salt) || got.Opening.Collection != want.Opening.Collection ||
+			got.Opening.ObjectID != want.Opening.ObjectID || got.Opening.Version != want.Opening.Version || got.Opening.Member != want.Opening.Member {
+			t.Errorf("provenance %d = %+v, want %+v", i, got, want)
+		}
+	}
+	if os, err := s.PeerObjects(ctx, "a", "indicator--1"); err != nil || len(os) != 0 {
+		t.Fatalf("PeerObjects of another peer: %+v %v", os, err)
+	}
+
+	// Rounds that store nothing, then the stop.
+	at := created.Add(3 * time.Hour)
+	must(t, s.RecordPeerRound(ctx, "b", at, -1, "unreachable"))
+	if st := peerNamed(t, s, "b").State; st.RemoteSize != 3 || st.LastError != "unreachable" || !st.LastRound.Equal(at) || st.Next != 3 {
+		t.Fatalf("after a failed round: %+v", st)
+	}
+	must(t, s.RecordPeerRound(ctx, "b", at, 7, ""))
+	if st := peerNamed(t, s, "b").State; st.RemoteSize != 7 || st.LastError != "" {
+		t.Fatalf("after a round: %+v", st)
+	}
+	if err := s.RecordPeerRound(ctx, "nope", at, 0, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RecordPeerRound of an unknown peer: %v", err)
+	}
+	must(t, s.StopPeer(ctx, "b", "forked", "/ev.json", at))
+	if err := s.StopPeer(ctx, "nope", "forked", "/ev.json", at); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("StopPeer of an unknown peer: %v", err)
+	}
+	if err := s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 3, To: 3, Checkpoint: cp3}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a step after the stop: %v", err)
+	}
+	if st := peerNamed(t, s, "b").State; st.Stopped != "forked" || st.Evidence != "/ev.json" || st.Next != 3 || st.Objects != 2 {
+		t.Fatalf("after the stop: %+v", st)
+	}
+}
+
+func peerNamed(t *testing.T, s store.Store, name string) store.Peer {
+	t.Helper()
+	ps, err := s.Peers(ctx)
+	must(t, err)
+	for _, p := range ps {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("no peer %s", name)
+	return store.Peer{}
+}
