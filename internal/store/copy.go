@@ -109,6 +109,13 @@ var StateTables = []Table{
 	{"feeds", cols("name", KindText, "url", KindText, "collection", KindText, "into_coll", KindText, "member", KindText, "auth", KindText, "username", KindText,
 		"secret_file", KindText, "interval_ns", KindInt, "created", KindText, "added_after", KindText, "next", KindText, "high_water", KindText, "last_poll", KindText,
 		"last_error", KindText, "added", KindInt, "existing", KindInt, "failed", KindInt, "pages", KindInt, "last_failure", KindText), []string{"name"}},
+	{"peers", cols("name", KindText, "url", KindText, "token_file", KindText, "ca_file", KindText, "log_key", KindText, "policy", KindText, "remote", KindText,
+		"into_coll", KindText, "member", KindText, "created", KindText, "next", KindInt, "checkpoint", KindNullBytes, "objects", KindInt, "keys", KindInt,
+		"remote_size", KindInt, "last_round", KindText, "last_error", KindText, "stopped", KindText, "evidence", KindText), []string{"name"}},
+	{"peer_tiles", cols("peer", KindText, "level", KindInt, "n", KindInt, "width", KindInt, "data", KindBytes), []string{"peer", "level", "n"}},
+	{"peer_checkpoints", cols("peer", KindText, "size", KindInt, "note", KindBytes), []string{"peer", "size"}},
+	{"peer_keys", cols("peer", KindText, "idx", KindInt, "leaf", KindBytes), []string{"peer", "idx"}},
+	{"peer_objects", cols("peer", KindText, "idx", KindInt, "leaf", KindBytes, "opening", KindBytes, "object_id", KindText, "version", KindText), []string{"peer", "idx"}},
 }
 
 // StateTable returns the table of [StateTables] named name.

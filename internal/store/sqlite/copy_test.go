@@ -12,11 +12,8 @@ import (
 
 // notCopied are the tables parley migrate deliberately leaves out of
 // [store.StateTables]: indexes derived from the objects (the target
-// rebuilds them), bookkeeping, runtime coordination, and the peers'
-// tables (the PostgreSQL store keeps no peers; migrate refuses a node
-// that follows any).
-var notCopied = []string{"schema_migrations", "ui_text", "ui_refs", "ui_pdq", "opinion_refs", "leases",
-	"peers", "peer_tiles", "peer_checkpoints", "peer_keys", "peer_objects"}
+// rebuilds them), bookkeeping and runtime coordination.
+var notCopied = []string{"schema_migrations", "ui_text", "ui_refs", "ui_pdq", "opinion_refs", "leases"}
 
 // TestStateTablesCoverSchema: every table of this store is copied by
 // parley migrate or deliberately not, and each copied table has exactly
