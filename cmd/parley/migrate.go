@@ -21,7 +21,8 @@ It copies a consistent snapshot of every table that holds the node's
 state (members and their key events, tokens, collections and their
 readers and writers, every log entry with its salt, the tiles, signed
 and cosigned checkpoints, objects with their order, owners, statuses,
-private sets with their tags, lines, budgets and cursor, feeds and usage)
+private sets with their tags, lines, budgets and cursor, feeds, usage,
+and followed peers with their tiles, checkpoints and provenance)
 in one transaction, and rebuilds the search and opinion indexes there. It
 then verifies the copy: every table read back from PostgreSQL equals the
 snapshot row for row, and the newest signed checkpoint is the same. Only
@@ -36,8 +37,7 @@ printed. Rows copied per table are reported on stderr.
 
 Refused, with nothing changed: a node that is running (another process
 has its store open), a node whose config.json names another
-store already, a node that follows peers (the PostgreSQL store keeps no
-peers yet), a target that holds a node, a node that wrote to its store
+store already, a target that holds a node, a node that wrote to its store
 while it was copied (it is running: stop it, drop the target schema,
 run again).
 

@@ -22,7 +22,8 @@ import (
 // and their access lists, log entries with their salts, tiles,
 // checkpoints, cosigned checkpoints, objects with their seq and log
 // index, owners, statuses, private sets with their tags, lines, budgets
-// and cursor, feeds, usage) into an empty PostgreSQL schema in one
+// and cursor, feeds, usage, followed peers with their tiles, checkpoints,
+// key entries and object provenance) into an empty PostgreSQL schema in one
 // transaction ([postgres.Store.Load]), then verifies the copy before it
 // touches config.json: every table read back from PostgreSQL equals the
 // snapshot's row for row, and the newest signed checkpoint is the same
@@ -32,7 +33,7 @@ import (
 // still verify, and the node continues it.
 
 // ErrMigrate marks a migration refused before anything was written
-// (the node is not on SQLite, follows peers, or the target holds a node).
+// (the node is not on SQLite or is running, or the target holds a node).
 var ErrMigrate = errors.New("migration refused")
 
 // MigrateOptions configure [Migrate].
@@ -91,12 +92,6 @@ func Migrate(ctx context.Context, dir, url string, opts MigrateOptions) (rep Mig
 	}
 	defer src.Close()
 	live := src.(*sqlite.Store) // openStore returns *sqlite.Store for storeSQLite
-	if peers, err := live.Peers(ctx); err != nil {
-		return rep, err
-	} else if len(peers) > 0 {
-		return rep, fmt.Errorf("%w: the node follows %d peer(s), and the PostgreSQL store keeps no peers yet; migrate a node that follows no peers", ErrMigrate, len(peers))
-	}
-
 	tmp, err := os.MkdirTemp(dir, ".parley-migrate-*")
 	if err != nil {
 		return rep, fmt.Errorf("couldn't migrate: %w", err)
