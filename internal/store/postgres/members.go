@@ -133,52 +133,25 @@ func (s *Store) TokenMember(ctx context.Context, hash [32]byte) (store.Member, e
 
 // AddCollection implements [store.Store].
 func (s *Store) AddCollection(ctx context.Context, c store.Collection) error {
-	if c.ID == "" || c.Title == "" {
-		return fmt.Errorf("couldn't add collection: empty id or title: %w", store.ErrInvalid)
+	access, err := c.PrepareNew(s.now())
+	if err != nil {
+		return err
 	}
-	if c.Signatures == "" {
-		c.Signatures = store.SignaturesRequired
-	}
-	if c.Signatures != store.SignaturesRequired && c.Signatures != store.SignaturesOptional {
-		return fmt.Errorf("couldn't add collection: unknown signature policy %q: %w", c.Signatures, store.ErrInvalid)
-	}
-	if c.Created.IsZero() {
-		c.Created = s.now()
-	}
-	access := map[string][2]bool{}
-	var order []string
-	for _, m := range c.Readers {
-		a, seen := access[m]
-		if !seen {
-			order = append(order, m)
-		}
-		a[0] = true
-		access[m] = a
-	}
-	for _, m := range c.Writers {
-		a, seen := access[m]
-		if !seen {
-			order = append(order, m)
-		}
-		a[1] = true
-		access[m] = a
-	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO collections(id, title, description, signatures, relay, created) VALUES ($1, $2, $3, $4, $5, $6)`,
 			c.ID, c.Title, c.Description, string(c.Signatures), c.Relay, fmtTime(c.Created)); err != nil {
 			return err
 		}
-		for i, m := range order {
-			ok, err := exists(ctx, tx, `SELECT 1 FROM members WHERE id = $1`, m)
+		for i, a := range access {
+			ok, err := exists(ctx, tx, `SELECT 1 FROM members WHERE id = $1`, a.Member)
 			if err != nil {
 				return err
 			}
 			if !ok {
-				return fmt.Errorf("couldn't add collection %q: member %q: %w", c.Title, m, store.ErrNotFound)
+				return fmt.Errorf("couldn't add collection %q: member %q: %w", c.Title, a.Member, store.ErrNotFound)
 			}
-			a := access[m]
 			if _, err := tx.Exec(ctx, `INSERT INTO collection_access(collection, member, can_read, can_write, pos) VALUES ($1, $2, $3, $4, $5)`,
-				c.ID, m, a[0], a[1], i); err != nil {
+				c.ID, a.Member, a.Read, a.Write, i); err != nil {
 				return err
 			}
 		}

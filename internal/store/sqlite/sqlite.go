@@ -410,51 +410,24 @@ func (s *Store) TokenMember(ctx context.Context, hash [32]byte) (store.Member, e
 
 // AddCollection implements [store.Store].
 func (s *Store) AddCollection(ctx context.Context, c store.Collection) error {
-	if c.ID == "" || c.Title == "" {
-		return fmt.Errorf("couldn't add collection: empty id or title: %w", store.ErrInvalid)
+	access, err := c.PrepareNew(s.now())
+	if err != nil {
+		return err
 	}
-	if c.Signatures == "" {
-		c.Signatures = store.SignaturesRequired
-	}
-	if c.Signatures != store.SignaturesRequired && c.Signatures != store.SignaturesOptional {
-		return fmt.Errorf("couldn't add collection: unknown signature policy %q: %w", c.Signatures, store.ErrInvalid)
-	}
-	if c.Created.IsZero() {
-		c.Created = s.now()
-	}
-	access := map[string][2]bool{}
-	var order []string
-	for _, m := range c.Readers {
-		a, seen := access[m]
-		if !seen {
-			order = append(order, m)
-		}
-		a[0] = true
-		access[m] = a
-	}
-	for _, m := range c.Writers {
-		a, seen := access[m]
-		if !seen {
-			order = append(order, m)
-		}
-		a[1] = true
-		access[m] = a
-	}
-	err := s.Write(ctx, func(tx *sql.Tx) error {
+	err = s.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO collections(id, title, description, signatures, relay, created) VALUES (?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Title, c.Description, string(c.Signatures), c.Relay, fmtTime(c.Created)); err != nil {
 			return err
 		}
-		for _, m := range order {
+		for _, a := range access {
 			var one int
-			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM members WHERE id = ?`, m).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("couldn't add collection %q: member %q: %w", c.Title, m, store.ErrNotFound)
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM members WHERE id = ?`, a.Member).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("couldn't add collection %q: member %q: %w", c.Title, a.Member, store.ErrNotFound)
 			} else if err != nil {
 				return err
 			}
-			a := access[m]
 			if _, err := tx.ExecContext(ctx, `INSERT INTO collection_access(collection, member, can_read, can_write) VALUES (?, ?, ?, ?)`,
-				c.ID, m, a[0], a[1]); err != nil {
+				c.ID, a.Member, a.Read, a.Write); err != nil {
 				return err
 			}
 		}
