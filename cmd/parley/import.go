@@ -36,7 +36,7 @@ func init() {
 		usage: "import misp|iocs|csv [--out FILE | --url U --token T --key K --collection C] SOURCE   turn MISP events and feeds, IOC lists or CSV into STIX",
 		help:  "Onboarding: turns MISP events and feeds, plain IOC lists and CSV files into STIX, written as a bundle (--out) or signed and pushed to a collection.",
 		subcommands: []subcommand{
-			{name: "misp", usage: "import misp [--out FILE | --url U --token-file F --key K --collection C] [--state FILE] [--poll DURATION] FILE|DIR|URL", help: "Reads MISP core-format events, REST search results and feeds (manifest.json and <uuid>.json), mapped as MISP's own misp-stix does."},
+			{name: "misp", usage: "import misp [--out FILE | --url U --token-file F --key K --collection C] [--state FILE] [--poll DURATION] [--source-ca FILE] [--source-key-file FILE] FILE|DIR|URL", help: "Reads MISP core-format events, REST search results and feeds (manifest.json and <uuid>.json), mapped as MISP's own misp-stix does."},
 			{name: "iocs", usage: "import iocs [--out FILE | --url U --token-file F --key K --collection C] FILE", help: "One value a line: addresses, CIDRs, domains, URLs, hashes, e-mail addresses; defanged forms (hxxp, [.]) understood; # comments."},
 			{name: "csv", usage: "import csv --columns value,type,... [--out FILE | --url U --token-file F --key K --collection C] FILE", help: "CSV with named columns: value (required), type (a MISP attribute type; empty: recognised from the value), comment, tags (';'-separated), category, to_ids (ignored), - (ignored)."},
 		},
@@ -45,11 +45,15 @@ func init() {
 }
 
 const importUsage = `usage:
-  parley import misp [output flags] [--state FILE] [--full] [--poll DURATION] FILE|DIR|URL
+  parley import misp [output flags] [--state FILE] [--full] [--poll DURATION]
+                     [--source-ca FILE] [--source-key-file FILE] FILE|DIR|URL
       MISP events ({"Event": ...}), REST search results ({"response": [...]}),
       or a MISP feed (a folder or URL with manifest.json and <uuid>.json);
       a feed is imported incrementally: only events whose manifest
       timestamp changed since the last run (remembered in --state).
+      For an https:// source behind a private CA give --source-ca; for a
+      MISP instance's REST API give its automation key in --source-key-file
+      (sent as the Authorization header, only to that host).
   parley import iocs [output flags] [--tags T,...] [--created TS] FILE
       one value a line: IPv4/IPv6 addresses and CIDRs, domains, URLs,
       MD5/SHA-1/SHA-256/SHA-512 hashes, e-mail addresses, also defanged
@@ -413,6 +417,7 @@ type mispImport struct {
 	sink   *importSink
 	conv   *misp.Converter
 	http   *http.Client
+	key    string // MISP automation key for the source's host, or ""
 	tty    bool
 	unsupp map[string]int // "kind name" -> count
 }
@@ -424,6 +429,8 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	stateFile := fs.String("state", "", "remember imported feed events in `FILE` (default: in your cache directory, per feed and output)")
 	full := fs.Bool("full", false, "import every event of a feed, not only those changed since the last run")
 	poll := fs.Duration("poll", 0, "for a feed, check it again every `DURATION` (such as 10m) until interrupted; needs --url")
+	sourceCA := fs.String("source-ca", "", "trust only the PEM CA certificates in `FILE` for an https:// SOURCE (--ca is for the node)")
+	sourceKeyFile := fs.String("source-key-file", "", "read the MISP automation key for an http(s):// SOURCE from `FILE` (sent as the Authorization header)")
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
 		return err
@@ -443,11 +450,15 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	if *poll > 0 && (!feed || out.url == "") {
 		return usageErrorf("--poll follows a feed (a folder or URL with manifest.json) into a node (--url)", "--poll needs a feed and --url")
 	}
+	source, sourceKey, err := mispSourceClient(*sourceCA, *sourceKeyFile, isURL)
+	if err != nil {
+		return err
+	}
 	sink, err := out.open(ctx, c)
 	if err != nil {
 		return err
 	}
-	imp := &mispImport{c: c, sink: sink, http: &http.Client{Timeout: 2 * time.Minute}, tty: logIsTerminal(c.stderr), unsupp: map[string]int{},
+	imp := &mispImport{c: c, sink: sink, http: source, key: sourceKey, tty: logIsTerminal(c.stderr), unsupp: map[string]int{},
 		conv: misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})}
 	if !feed {
 		if err := imp.document(ctx, src, isURL); err != nil {
@@ -539,6 +550,36 @@ func defaultStatePath(base, target string) (string, error) {
 	return filepath.Join(d, "parley", "misp-feeds", hex.EncodeToString(h[:8])+".json"), nil
 }
 
+// mispSourceClient returns the client that fetches an http(s):// source
+// (trusting the CA in caFile if given, else the system's roots) and the
+// MISP automation key read from keyFile (or ""). Both flags are refused
+// for a local source, where they could only be a mistake.
+func mispSourceClient(caFile, keyFile string, isURL bool) (*http.Client, string, error) {
+	if !isURL && (caFile != "" || keyFile != "") {
+		return nil, "", usageErrorf("--source-ca and --source-key-file are for an http(s):// SOURCE", "the source is a local file or folder")
+	}
+	client := newHTTPClient(nil)
+	if caFile != "" {
+		var err error
+		if client, err = clientWithCAFlag("--source-ca", caFile); err != nil {
+			return nil, "", err
+		}
+	}
+	client.Timeout = 2 * time.Minute
+	key := ""
+	if keyFile != "" {
+		b, err := os.ReadFile(keyFile)
+		if err != nil {
+			return nil, "", usageErrorf("", "couldn't read --source-key-file: %v", err)
+		}
+		key = strings.TrimSpace(string(b))
+		if key == "" || strings.ContainsAny(key, "\r\n") {
+			return nil, "", usageErrorf("the file holds the MISP automation key alone, on one line", "--source-key-file %s holds no key", keyFile)
+		}
+	}
+	return client, key, nil
+}
+
 // open reads a local file or GETs a URL (its body bounded by the readers).
 func (imp *mispImport) open(ctx context.Context, name string, isURL bool) (io.ReadCloser, error) {
 	if !isURL {
@@ -551,6 +592,12 @@ func (imp *mispImport) open(ctx context.Context, name string, isURL bool) (io.Re
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, name, nil)
 	if err != nil {
 		return nil, usageErrorf("", "bad URL %s: %v", name, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if imp.key != "" {
+		// MISP's automation key goes in the Authorization header as is.
+		// net/http drops it when a redirect leaves the host.
+		req.Header.Set("Authorization", imp.key)
 	}
 	resp, err := imp.http.Do(req)
 	if err != nil {

@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -124,5 +127,85 @@ func TestImportEventOverHTTP(t *testing.T) {
 	}
 	if _, err := os.Stat(out + "2"); err == nil {
 		t.Error("a failed import left a bundle")
+	}
+}
+
+// TestImportMISPSourceCAAndKey fetches a MISP event from an HTTPS server
+// behind a private CA that answers only with the automation key: the CA
+// comes from --source-ca (not --ca, which is the node's), the key from
+// --source-key-file, sent as MISP's Authorization header; without either
+// the import fails as a remote failure and writes nothing.
+func TestImportMISPSourceCAAndKey(t *testing.T) {
+	dir := t.TempDir()
+	ca, other := newTestCA(t, dir, "misp-ca"), newTestCA(t, dir, "other-ca")
+	certFile, keyFile := filepath.Join(dir, "misp.crt"), filepath.Join(dir, "misp.key")
+	ca.issue(t, certFile, keyFile)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "hZ8mc3Hb0T5tJ2oN4sKqUcW7yXv9LbA1pE6rGdQf" // a MISP automation key is 40 characters
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != key {
+			http.Error(w, `{"message":"Authentication failed."}`, http.StatusForbidden)
+			return
+		}
+		if r.Header.Get("Accept") != "application/json" {
+			http.Error(w, "MISP answers JSON only when asked", http.StatusNotAcceptable)
+			return
+		}
+		fmt.Fprint(w, `{"response":[{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","info":"e","timestamp":"1465681801","Orgc":{"name":"O"},"Attribute":[{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83867","type":"domain","category":"Network activity","value":"evil.example","to_ids":true,"timestamp":"1465681801"}]}}]}`)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the test
+	srv.StartTLS()
+	defer srv.Close()
+	keyPath := filepath.Join(dir, "misp-key.txt")
+	if err := os.WriteFile(keyPath, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyKey := filepath.Join(dir, "empty.txt")
+	if err := os.WriteFile(emptyKey, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := srv.URL + "/events/restSearch.json" // a saved REST search result; a URL without .json is a feed
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"system roots", []string{"--source-key-file", keyPath}, 4, "certificate signed by unknown authority"},
+		{"another CA", []string{"--source-ca", other.pemFile, "--source-key-file", keyPath}, 4, "certificate signed by unknown authority"},
+		{"no key", []string{"--source-ca", ca.pemFile}, 4, "403 Forbidden"},
+		{"empty key file", []string{"--source-ca", ca.pemFile, "--source-key-file", emptyKey}, 2, "holds no key"},
+		{"not a CA", []string{"--source-ca", keyPath, "--source-key-file", keyPath}, 2, "--source-ca " + keyPath + " holds no PEM certificate"},
+		{"key for a local file", []string{"--source-key-file", keyPath, "local.json"}, 2, "for an http(s):// SOURCE"},
+		{"CA and key", []string{"--source-ca", ca.pemFile, "--source-key-file", keyPath}, 0, "1 events"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "b.json")
+			args := append([]string{"import", "misp", "--out", out}, tc.args...)
+			if len(tc.args) == 0 || tc.args[len(tc.args)-1] != "local.json" {
+				args = append(args, src)
+			}
+			code, _, stderr := runCLI(t, args...)
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, tc.code, tc.stderr)
+			}
+			if strings.Contains(stderr, key) {
+				t.Errorf("the automation key is in the output:\n%s", stderr)
+			}
+			b, err := os.ReadFile(out)
+			if tc.code != 0 {
+				if err == nil {
+					t.Error("a failed import left a bundle")
+				}
+				return
+			}
+			if err != nil || !bytes.Contains(b, []byte(`[domain-name:value = 'evil.example']`)) {
+				t.Errorf("bundle %s (%v)", b, err)
+			}
+		})
 	}
 }

@@ -71,15 +71,21 @@ func checkNodeURL(raw string) error {
 }
 
 // clientWithCA returns an HTTP client that trusts only the CA
-// certificates in the PEM file name.
+// certificates in the PEM file name (given with --ca).
 func clientWithCA(name string) (*http.Client, error) {
+	return clientWithCAFlag("--ca", name)
+}
+
+// clientWithCAFlag is [clientWithCA] for a file given with another flag,
+// which its errors name.
+func clientWithCAFlag(flag, name string) (*http.Client, error) {
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return nil, usageErrorf("", "couldn't read --ca: %v", err)
+		return nil, usageErrorf("", "couldn't read %s: %v", flag, err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(b) {
-		return nil, usageErrorf("give the CA certificate in PEM (-----BEGIN CERTIFICATE-----)", "--ca %s holds no PEM certificate", name)
+		return nil, usageErrorf("give the CA certificate in PEM (-----BEGIN CERTIFICATE-----)", "%s %s holds no PEM certificate", flag, name)
 	}
 	return newHTTPClient(pool), nil
 }
