@@ -316,8 +316,9 @@ func TestObjectVerifier(t *testing.T) {
 	if res, err := v.Verify(ctx, []VerifyItem{item(1)}); err != nil || res[0].Err != nil {
 		t.Fatalf("before growth: %v %v", err, res)
 	}
-	l.addKeyEvent(t, Entry{Event: EventRotate, Key: pubOf(l.key), Authority: AuthorityOperator}) // 8: back to A
-	l.addObject(t, l.key)                                                                        // 9
+	third := testKey(0xcc)
+	l.addKeyEvent(t, Entry{Event: EventRotate, Key: pubOf(third), Authority: AuthorityOperator}) // 8: to a third key
+	l.addObject(t, third)                                                                        // 9
 	l.checkpoint(t)
 	if res, err := v.Verify(ctx, []VerifyItem{item(9)}); err != nil || res[0].Err != nil {
 		t.Fatalf("after growth: %v %+v", err, res)

@@ -69,10 +69,17 @@ func NewKeyHistory() *KeyHistory {
 // Apply records the member key entry e at log index i. Entries must be
 // applied in index order. It fails with [ErrKey] for an event that the
 // log should never contain: a second registration, an event for an
-// unregistered or revoked member, a rotation to the key in force, a
-// revocation of a key that isn't in force, or a member-signed rotation
-// whose statement doesn't verify with the previous key. A failed event
-// changes nothing.
+// unregistered or revoked member, a rotation to the key in force or to
+// any key the member held before, a revocation of a key that isn't in
+// force, or a member-signed rotation whose statement doesn't verify with
+// the previous key. A failed event changes nothing.
+//
+// A key never comes back because a rotation statement names the old and
+// the new key and nothing else: were A→B→A allowed, the A→B statement
+// would verify again once A was back, and whoever holds it (the operator)
+// could replay it as a member-signed rotation to B, a key the member gave
+// up, perhaps because it leaked. With every key used once per member, each
+// statement can be applied at most once.
 func (h *KeyHistory) Apply(i uint64, e Entry) error {
 	if e.Kind != KindMemberKey {
 		return fmt.Errorf("%w: entry %d is not a member key entry", ErrKey, i)
@@ -102,6 +109,11 @@ func (h *KeyHistory) Apply(i uint64, e Entry) error {
 	case EventRotate:
 		if current != nil && bytes.Equal(current.Key, e.Key) {
 			return fmt.Errorf("%w: %s rotates to the key already in force", ErrKey, e.Member)
+		}
+		for _, k := range m.keys {
+			if bytes.Equal(k.Key, e.Key) {
+				return fmt.Errorf("%w: %s rotates back to a key it held from entry %d (a key is used once: make a new one)", ErrKey, e.Member, k.From)
+			}
 		}
 		if e.Authority == AuthorityMember {
 			if current == nil || !ed25519.Verify(current.Key, RotationMessage(current.Key, e.Key), e.Statement) {

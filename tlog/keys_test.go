@@ -36,10 +36,15 @@ func TestKeyHistory(t *testing.T) {
 		{5, ev(EventRotate, b, AuthorityOperator, nil), "already in force"},
 		{5, ev(EventRevokeKey, a, AuthorityOperator, nil), "isn't in force"},
 		{5, ev(EventRegister, d, AuthorityOperator, nil), "second time"},
+		{5, ev(EventRotate, a, AuthorityMember, signedBy(b, a)), "rotates back to a key it held from entry 0"}, // B→A, though signed by B
+		{5, ev(EventRotate, a, AuthorityOperator, nil), "rotates back to a key it held from entry 0"},
 		{6, ev(EventRotate, c, AuthorityOperator, nil), ""},
+		{7, ev(EventRotate, b, AuthorityOperator, nil), "rotates back to a key it held from entry 2"},
+		{7, ev(EventRotate, b, AuthorityMember, signedBy(a, b)), "rotates back"}, // the A→B statement replayed
 		{8, ev(EventRevokeKey, c, AuthorityOperator, nil), ""},
 		{9, ev(EventRevokeKey, c, AuthorityOperator, nil), "isn't in force"},
-		{9, ev(EventRotate, d, AuthorityMember, signedBy(c, d)), "doesn't verify"}, // no key in force to sign with
+		{9, ev(EventRotate, d, AuthorityMember, signedBy(c, d)), "doesn't verify"},                     // no key in force to sign with
+		{10, ev(EventRotate, c, AuthorityOperator, nil), "rotates back to a key it held from entry 6"}, // a revoked key never returns
 		{10, ev(EventRotate, d, AuthorityOperator, nil), ""},
 		{12, ev(EventRevokeMember, nil, AuthorityOperator, nil), ""},
 		{14, ev(EventRotate, a, AuthorityOperator, nil), "was revoked"},

@@ -142,6 +142,9 @@ func TestLogV2JS(t *testing.T) {
 		"a revoke-key of a key not in force":  {events[0], ev(3, map[string]string{"event": "revoke-key", "authority": "operator", "key": b(k2)})},
 		"an event after revoke-member":        {events[0], ev(3, map[string]string{"event": "revoke-member", "authority": "operator"}), ev(4, map[string]string{"event": "rotate", "authority": "operator", "key": b(k2)})},
 		"a rotation to the key in force":      {events[0], ev(3, map[string]string{"event": "rotate", "authority": "operator", "key": b(k1)})},
+		// A→B→A, then the A→B statement replayed: the first step back is refused.
+		"a rotation back to an earlier key": {events[0], events[1], ev(6, map[string]string{"event": "rotate", "authority": "operator", "key": b(k1)})},
+		"a revoked key rotated in again":    {events[0], events[1], events[2], ev(9, map[string]string{"event": "rotate", "authority": "operator", "key": b(k2)})},
 	}
 	for name, evs := range bad {
 		got = js(`ParleyLog.keyInForce(` + lit(evs) + `, ` + lit(m) + `, 7).then(k => "accepted " + k, e => "refused: " + e.message)`)

@@ -727,7 +727,20 @@ func testKeyEvents(t *testing.T, s store.Store) {
 	if got, _ := s.Member(ctx, m.ID); !bytes.Equal(got.PublicKey, pubB) {
 		t.Errorf("a refused rotation changed the key")
 	}
-	_ = privB
+	// Back to A, even signed by B, is refused: a key is used once per
+	// member, so the A→B statement can never be replayed.
+	back := ed25519.Sign(privB, tlog.RotationMessage(pubB, pubA))
+	for _, ev := range []store.KeyEvent{
+		{Member: m.ID, Event: tlog.EventRotate, Key: pubA, Authority: tlog.AuthorityMember, Statement: back},
+		{Member: m.ID, Event: tlog.EventRotate, Key: pubA, Authority: tlog.AuthorityOperator},
+	} {
+		if err := s.ChangeKey(ctx, ev); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s rotation back to an earlier key: %v, want ErrInvalid", ev.Authority, err)
+		}
+	}
+	if n, _ := s.LogSize(ctx); n != size {
+		t.Errorf("a refused rotation appended %d entries", n-size)
+	}
 	// The operator's own rotation, then a key revocation.
 	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: m.ID, Event: tlog.EventRotate, Key: pubC, Authority: tlog.AuthorityOperator}))
 	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: m.ID, Event: tlog.EventRevokeKey, Key: pubC, Authority: tlog.AuthorityOperator}))

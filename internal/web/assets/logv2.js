@@ -166,7 +166,9 @@
   // or a revoke-member before index ended it. The history must be one the
   // node could have written (tlog.KeyHistory's rules, as on the node):
   // one register first, no event after a revoke-member, no rotation to
-  // the key in force, a revoke-key only of the key in force, and a
+  // the key in force or to any key the member held before (a key is used
+  // once, so a rotation statement can't be replayed after A->B->A), a
+  // revoke-key only of the key in force, and a
   // rotation the member signed verifies with the previous key over
   // "parley-key-rotation-v1\n" || base64(old) || "\n" || base64(new) || "\n".
   async function keyInForce(events, member, index) {
@@ -189,6 +191,7 @@
       switch (e.event) {
         case "rotate":
           if (live && live.key === e.key) throw new Error(member + " rotates to the key already in force");
+          if (keys.some((x) => x.key === e.key)) throw new Error(member + " rotates back to a key it held before");
           if (e.authority === "member") {
             const msg = enc.encode(ROTATE_PREFIX + (live ? live.key : "") + "\n" + e.key + "\n");
             if (!live || !(await ed25519Verify(b64decode(live.key), b64decode(e.statement || ""), msg))) {
