@@ -20,7 +20,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -378,14 +377,14 @@ func (s *Store) AddToken(ctx context.Context, t store.Token) error {
 	return nil
 }
 
-// TokenMember implements [store.Store].
+// TokenMember implements [store.Store], comparing every candidate with
+// the same lookup prefix in constant time ([store.TokenMatch]).
 func (s *Store) TokenMember(ctx context.Context, hash [32]byte) (store.Member, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT hash, member FROM tokens WHERE lookup = ?`, hash[:8])
 	if err != nil {
 		return store.Member{}, fmt.Errorf("couldn't look up token: %w", err)
 	}
-	var member string
-	found := 0
+	match := store.NewTokenMatch(hash)
 	for rows.Next() {
 		var h []byte
 		var m string
@@ -393,17 +392,15 @@ func (s *Store) TokenMember(ctx context.Context, hash [32]byte) (store.Member, e
 			rows.Close()
 			return store.Member{}, fmt.Errorf("couldn't look up token: %w", err)
 		}
-		if subtle.ConstantTimeCompare(h, hash[:]) == 1 {
-			member = m
-			found = 1
-		}
+		match.Offer(h, m)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return store.Member{}, fmt.Errorf("couldn't look up token: %w", err)
 	}
-	if found == 0 {
-		return store.Member{}, fmt.Errorf("couldn't find token: %w", store.ErrNotFound)
+	member, err := match.Member()
+	if err != nil {
+		return store.Member{}, err
 	}
 	return s.Member(ctx, member)
 }
