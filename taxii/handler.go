@@ -92,14 +92,47 @@ type route struct {
 	methods    []string
 }
 
+// endpointPatterns are the labels of [EndpointPattern], by endpoint.
+var endpointPatterns = [...]string{
+	epDiscovery:   "discovery",
+	epAPIRoot:     "api-root",
+	epCollections: "collections",
+	epCollection:  "collection",
+	epObjects:     "objects",
+	epObject:      "object",
+	epVersions:    "versions",
+	epManifest:    "manifest",
+	epStatus:      "status",
+}
+
+// EndpointPattern names the TAXII 2.1 endpoint that path addresses under
+// the API root apiRootPath ("" for [DefaultAPIRootPath]), without the
+// ids in it: "discovery", "api-root", "collections", "collection",
+// "objects", "object", "versions", "manifest" or "status"; ok is false
+// for a path that names no resource. A node labels its metrics with it:
+// a fixed, small set of values that reveals no collection or object id.
+func EndpointPattern(apiRootPath, path string) (pattern string, ok bool) {
+	if apiRootPath == "" {
+		apiRootPath = DefaultAPIRootPath
+	}
+	rt, ok := parsePath(apiRootPath, path)
+	if !ok {
+		return "", false
+	}
+	return endpointPatterns[rt.ep], true
+}
+
 // parsePath maps a URL path to a route; ok is false for paths that name no
 // resource.
 func (h *handler) parsePath(path string) (route, bool) {
+	return parsePath(h.cfg.APIRootPath, path)
+}
+
+func parsePath(root, path string) (route, bool) {
 	get := []string{http.MethodGet}
 	if path == DiscoveryPath || path+"/" == DiscoveryPath {
 		return route{ep: epDiscovery, methods: get}, true
 	}
-	root := h.cfg.APIRootPath
 	if path+"/" == root {
 		path = root
 	}

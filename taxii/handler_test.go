@@ -555,3 +555,30 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointPattern: every TAXII path is labelled by its endpoint, with
+// no id in the label; a path that names nothing is not.
+func TestEndpointPattern(t *testing.T) {
+	for _, tc := range []struct{ root, path, want string }{
+		{"", "/taxii2/", "discovery"},
+		{"", "/taxii2", "discovery"},
+		{"", "/api/", "api-root"},
+		{"", "/api/collections/", "collections"},
+		{"", "/api/collections/c1/", "collection"},
+		{"", "/api/collections/c1/objects/", "objects"},
+		{"", "/api/collections/c1/objects/indicator--x/", "object"},
+		{"", "/api/collections/c1/objects/indicator--x/versions/", "versions"},
+		{"", "/api/collections/c1/manifest/", "manifest"},
+		{"", "/api/status/s1/", "status"},
+		{"/root/", "/root/collections/c1/objects/", "objects"},
+		{"", "/api/collections/c1/nothing/", ""},
+		{"", "/api/collections//objects/", ""},
+		{"", "/elsewhere/", ""},
+		{"/root/", "/api/collections/", ""},
+	} {
+		got, ok := EndpointPattern(tc.root, tc.path)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("EndpointPattern(%q, %q) = %q, %v; want %q", tc.root, tc.path, got, ok, tc.want)
+		}
+	}
+}

@@ -69,6 +69,11 @@ type Route struct {
 	// Member serves an [AuthMember] route; Handler any other.
 	Member  MemberHandler
 	Handler http.Handler
+	// Label, if set, labels a request of a route that serves several
+	// resources (the TAXII API root) more finely than Pattern: it must
+	// return one of a small fixed set of values with no ids in them, or
+	// "" to keep Pattern.
+	Label func(*http.Request) string
 }
 
 // Worker is a background task that [Node.Serve] runs beside the server.
@@ -120,7 +125,7 @@ func (n *Node) routes(logger *slog.Logger, mux *http.ServeMux) []Route {
 		// TAXII 2.1: discovery and the API root, every method (the
 		// handler answers 405 itself, with a TAXII error).
 		{Pattern: taxii.DiscoveryPath, Auth: AuthTAXII, Handler: th},
-		{Pattern: taxii.DefaultAPIRootPath, Auth: AuthTAXII, Handler: th},
+		{Pattern: taxii.DefaultAPIRootPath, Auth: AuthTAXII, Handler: th, Label: taxiiLabel},
 
 		// Members and their keys (server.go).
 		{Pattern: "GET /members", Auth: AuthMember, Member: n.serveMembers},
@@ -229,6 +234,16 @@ func (n *Node) Handler(logger *slog.Logger) http.Handler {
 	return n.front(mux, logger)
 }
 
+// taxiiLabel labels a request under the TAXII API root by the endpoint it
+// addresses ("taxii objects", "taxii manifest", ...), so that the metrics
+// tell a page of objects from a status poll without naming a collection.
+func taxiiLabel(r *http.Request) string {
+	if ep, ok := taxii.EndpointPattern(taxii.DefaultAPIRootPath, r.URL.Path); ok {
+		return "taxii " + ep
+	}
+	return ""
+}
+
 // routeHandler is rt's handler behind its authentication, labelling the
 // request with rt's pattern for the access log and the metrics.
 func (n *Node) routeHandler(rt Route) http.Handler {
@@ -239,12 +254,17 @@ func (n *Node) routeHandler(rt Route) http.Handler {
 	if next == nil {
 		panic("node: route " + rt.Pattern + " has no handler")
 	}
-	pattern := rt.Pattern
+	pattern, label := rt.Pattern, rt.Label
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if info := infoOf(r.Context()); info != nil && info.route == "" {
 			// The first route wins: a web UI page that calls the API
 			// through the mux stays labelled as the page.
 			info.route = pattern
+			if label != nil {
+				if l := label(r); l != "" {
+					info.route = l
+				}
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -165,12 +165,20 @@ func TestRouteTableAuth(t *testing.T) {
 		t.Fatalf("only %d routes in the table", len(routes))
 	}
 	seen := map[string]bool{}
+	wantLabel := map[string]string{} // label → the route's pattern
 	for _, rt := range routes {
 		if seen[rt.Pattern] {
 			t.Errorf("route %q is in the table twice", rt.Pattern)
 		}
 		seen[rt.Pattern] = true
 		method, path := concretePath(rt.Pattern)
+		label := rt.Pattern
+		if rt.Label != nil {
+			if l := rt.Label(httptest.NewRequest(method, path, nil)); l != "" {
+				label = l
+			}
+		}
+		wantLabel[label] = rt.Pattern
 		t.Run(rt.Pattern, func(t *testing.T) {
 			var body func() io.Reader
 			if method == http.MethodPost {
@@ -229,9 +237,9 @@ func TestRouteTableAuth(t *testing.T) {
 			labelled[fmt.Sprint(l["route"])] = true
 		}
 	}
-	for p := range seen {
-		if !labelled[p] {
-			t.Errorf("no request was labelled with route %q: the table and the mux disagree", p)
+	for l, p := range wantLabel {
+		if !labelled[l] {
+			t.Errorf("no request was labelled %q (route %q): the table and the mux disagree", l, p)
 		}
 	}
 }
@@ -480,6 +488,9 @@ func TestMetrics(t *testing.T) {
 	fn.do(t, http.MethodGet, "/readyz", "", nil) // times the store (a scrape does too, concurrently with gathering)
 	fn.do(t, http.MethodGet, "/log/checkpoint", "", nil)
 	fn.do(t, http.MethodGet, "/log/checkpoint", "Bearer "+fn.alice.Token, nil)
+	// TAXII requests are labelled by endpoint, never by collection id.
+	fn.do(t, http.MethodGet, taxii.DefaultAPIRootPath+"collections/"+fn.coll+"/manifest/", "Bearer "+fn.alice.Token, nil)
+	fn.do(t, http.MethodGet, taxii.DefaultAPIRootPath+"collections/"+fn.coll+"/nothing-here/", "Bearer "+fn.alice.Token, nil)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -529,7 +540,9 @@ func TestMetrics(t *testing.T) {
 		{"parley_http_requests_total", map[string]string{"route": "GET /healthz", "status": "200"}, 2},
 		{"parley_http_requests_total", map[string]string{"route": "GET /log/checkpoint", "status": "401"}, 1},
 		{"parley_http_requests_total", map[string]string{"route": "GET /log/checkpoint", "status": "200"}, 1},
-		{"parley_http_requests_total", map[string]string{"route": taxii.DefaultAPIRootPath, "status": "202"}, 2},
+		{"parley_http_requests_total", map[string]string{"route": "taxii objects", "status": "202"}, 2},
+		{"parley_http_requests_total", map[string]string{"route": "taxii manifest", "status": "200"}, 1},
+		{"parley_http_requests_total", map[string]string{"route": taxii.DefaultAPIRootPath, "status": "404"}, 1},
 		{"parley_objects_ingested_total", nil, 3},
 		{"parley_log_entries", nil, float64(base + 3)},
 		{"parley_log_checkpoint_size", nil, float64(base + 2)},
@@ -540,6 +553,15 @@ func TestMetrics(t *testing.T) {
 		// Times are stored to the microsecond: a second's fraction may go.
 		if got := counter(tc.name, tc.labels); got < tc.want-0.01 || got > tc.want+0.01 {
 			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
+		}
+	}
+	for name, f := range fams {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if strings.Contains(l.GetValue(), fn.coll) {
+					t.Errorf("%s has a label %s=%q that names the collection", name, l.GetName(), l.GetValue())
+				}
+			}
 		}
 	}
 	if f := fams["parley_http_request_duration_seconds"]; f == nil || f.GetType() != dto.MetricType_HISTOGRAM {
