@@ -150,6 +150,14 @@ func (r *AuditReport) add(index int64, id, format string, args ...any) {
 // auditChunk is how many entries are held in memory at a time.
 const auditChunk = 4096
 
+// auditObjectBytes bounds the bytes of objects a chunk holds while they
+// wait to be checked: a chunk of 4,096 objects of 1 MiB each would
+// otherwise hold 4 GiB (two chunks, with the one checked in the
+// background). Past it, the objects read so far are checked at once and
+// dropped, so an audit holds about twice this whatever the objects' sizes.
+// A variable for the tests.
+var auditObjectBytes = 64 << 20
+
 // Audit replays a whole log: it verifies the latest checkpoint's signature,
 // recomputes the tree from every entry and compares its root, checks that
 // entries of every kind were received in log order (strictly increasing
@@ -350,6 +358,11 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 		seen := make([]bool, end-start)
 		names := map[uint64]string{}
 		var jobs []objectJob
+		checked, held := 0, 0 // jobs[:checked] are checked; held: bytes of the others
+		check := func(j *objectJob) {
+			_, j.err = CheckObject(j.object, j.op, entries[j.index-start], j.index, keys)
+			j.object = nil
+		}
 		err = src.Objects(ctx, start, end, func(i uint64, op Opening, object []byte) error {
 			if i < start || i >= end {
 				return fmt.Errorf("object for entry %d outside %d–%d", i, start, end)
@@ -360,6 +373,10 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 			}
 			names[i] = op.ObjectID
 			jobs = append(jobs, objectJob{index: i, object: object, op: op})
+			if held += len(object); held > auditObjectBytes {
+				checkObjects(jobs[checked:], check)
+				checked, held = len(jobs), 0
+			}
 			return nil
 		})
 		if err != nil {
@@ -370,13 +387,10 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 		// chunk order.
 		merge(pending)
 		p := &pendingChunk{start: start, end: end, jobs: jobs, entries: entries, seen: seen, names: names, done: make(chan struct{})}
-		go func() {
+		go func(unchecked []objectJob) {
 			defer close(p.done)
-			checkObjects(p.jobs, func(j *objectJob) {
-				e := p.entries[j.index-p.start]
-				_, j.err = CheckObject(j.object, j.op, e, j.index, keys)
-			})
-		}()
+			checkObjects(unchecked, check)
+		}(jobs[checked:])
 		pending = p
 	}
 	merge(pending)

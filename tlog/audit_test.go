@@ -5,10 +5,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-exchange/parley/stix"
 )
 
 func auditOK(t *testing.T, l *testLog, opts AuditOptions) *AuditReport {
@@ -425,4 +429,66 @@ func TestAuditUnsignedAndKeyEntries(t *testing.T) {
 	if len(rep.Problems) != 1 || rep.Problems[0].Index != 4 || !strings.Contains(rep.Problems[0].Reason, "not an object entry") {
 		t.Fatalf("problems %v", rep.Problems)
 	}
+}
+
+// copyingSource hands out a fresh copy of every object, as a store that
+// reads rows does, and samples the live heap every few objects.
+type copyingSource struct {
+	*testLog
+	base, peak uint64
+	n          int
+}
+
+func (c *copyingSource) Objects(ctx context.Context, start, end uint64, fn func(uint64, Opening, []byte) error) error {
+	return c.testLog.Objects(ctx, start, end, func(i uint64, op Opening, object []byte) error {
+		if c.n++; c.n%16 == 0 {
+			if h := liveHeap(); h > c.base && h-c.base > c.peak {
+				c.peak = h - c.base
+			}
+		}
+		return fn(i, op, bytes.Clone(object))
+	})
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestAuditMemoryBoundedByBytes audits 400 objects of 160 KB (64 MB,
+// all in one chunk of entries) with the objects' byte budget at 8 MiB: the
+// audit may hold only about the budget's worth of objects at a time, not
+// the chunk's, and still checks every one (a tampered one late in the
+// log is named).
+func TestAuditMemoryBoundedByBytes(t *testing.T) {
+	defer func(b int) { auditObjectBytes = b }(auditObjectBytes)
+	auditObjectBytes = 8 << 20
+	l := newTestLog(t, 0)
+	pad := strings.Repeat("p", 160_000)
+	for i := 1; i <= 400; i++ {
+		obj := []byte(fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"%s","created":"%s","modified":"%s","created_by_ref":"%s","name":"test %d","description":"%s","pattern":"[ipv4-addr:value = '198.51.100.%d']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`,
+			objectID(i), testVersion, testVersion, l.member, i, pad, i%256))
+		obj, err := stix.Sign(obj, l.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op := Opening{Salt: testSalt(i), Collection: testCollection, ObjectID: objectID(i), Version: testVersion, Member: l.member}
+		l.addEntry(t, Entry{Kind: KindObject, Commitment: ObjectCommitment(op, obj)}, obj, op)
+	}
+	l.objects[390] = bytes.Replace(l.objects[390], []byte("test 390"), []byte("test 391"), 1)
+	l.checkpoint(t)
+	src := &copyingSource{testLog: l, base: liveHeap()}
+	rep, err := Audit(context.Background(), src, AuditOptions{Verifier: l.verifier, AllObjects: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Objects != 400 || len(rep.Problems) != 1 || rep.Problems[0].Index != 390 || rep.Problems[0].ObjectID != objectID(390) {
+		t.Fatalf("report: %d objects, problems %+v; want 400 and the tampered one at 390", rep.Objects, rep.Problems)
+	}
+	if limit := uint64(3 * auditObjectBytes); src.peak > limit {
+		t.Errorf("the audit held %d MB of objects at its peak; the budget is %d MB (64 MB read in all)", src.peak>>20, auditObjectBytes>>20)
+	}
+	t.Logf("peak live heap above the fixture: %.1f MB (budget %d MB, objects %d MB)", float64(src.peak)/(1<<20), auditObjectBytes>>20, 400*160_000>>20)
 }
