@@ -237,3 +237,21 @@ func benchBatchOr(def int) int {
 	}
 	return n
 }
+
+// BenchmarkFluentBitRecords splits a Fluent Bit batch of fluentBitBatch
+// Zeek/EVE lines (each under "log", so every quote of the line is
+// escaped) into its records.
+func BenchmarkFluentBitRecords(b *testing.B) {
+	lines := benchStream(fluentBitBatch, benchDomains(100))
+	msg := fluentBitBatchOf(lines, 0)
+	var r fluentBitReader
+	b.SetBytes(int64(len(msg)))
+	b.ResetTimer()
+	for range b.N {
+		recs, ok := r.records(msg)
+		if !ok || len(recs) != fluentBitBatch {
+			b.Fatalf("%d records, ok %v", len(recs), ok)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*fluentBitBatch), "ns/record")
+}
