@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -254,15 +256,18 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 // redelivered while this matcher still holds it (its AckWait passed) is
 // not matched again.
 func (j *JetStreamSource) take(msg jetstream.Msg) error {
-	md, err := msg.Metadata()
-	if err != nil {
-		// Not a JetStream message: nothing to acknowledge or match.
-		if j.Warn != nil {
-			j.Warn(fmt.Errorf("couldn't read a message's metadata: %w", err))
+	seq, ok := streamSeq(msg.Reply())
+	if !ok {
+		md, err := msg.Metadata()
+		if err != nil {
+			// Not a JetStream message: nothing to acknowledge or match.
+			if j.Warn != nil {
+				j.Warn(fmt.Errorf("couldn't read a message's metadata: %w", err))
+			}
+			return nil
 		}
-		return nil
+		seq = md.Sequence.Stream
 	}
-	seq := md.Sequence.Stream
 	if i, ok := j.inflight[seq]; ok {
 		j.pending[i] = msg
 		return nil
@@ -389,4 +394,38 @@ func (j *JetStreamSource) lines(data []byte) (lines [][]byte, ok bool) {
 	}
 	j.fb.recs = lines[:0]
 	return lines, true
+}
+
+// streamSeq reads the stream sequence of a message from its reply subject
+// (the subject its acknowledgement goes to) without the allocation of
+// Msg.Metadata: $JS.ACK.<stream>.<consumer>.<delivered>.<stream
+// sequence>.<consumer sequence>.<time>.<pending> (9 tokens), or with the
+// domain and account hash after ACK (11 tokens or more, newer servers).
+// ok is false for anything else, left to Metadata.
+func streamSeq(reply string) (seq uint64, ok bool) {
+	const prefix = "$JS.ACK."
+	if !strings.HasPrefix(reply, prefix) {
+		return 0, false
+	}
+	var at int
+	switch n := strings.Count(reply, ".") + 1; {
+	case n == 9:
+		at = 5
+	case n >= 11:
+		at = 7
+	default:
+		return 0, false
+	}
+	t := reply
+	for range at {
+		t = t[strings.IndexByte(t, '.')+1:]
+	}
+	if i := strings.IndexByte(t, '.'); i >= 0 {
+		t = t[:i]
+	}
+	seq, err := strconv.ParseUint(t, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return seq, seq > 0
 }

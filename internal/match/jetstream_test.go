@@ -443,3 +443,27 @@ func TestJetStreamShapes(t *testing.T) {
 		t.Errorf("sequences %v, want %v", seqs, wantSeqs)
 	}
 }
+
+// TestStreamSeq reads stream sequences from acknowledgement subjects as
+// Msg.Metadata does, and leaves anything else to it.
+func TestStreamSeq(t *testing.T) {
+	for _, c := range []struct {
+		reply string
+		want  uint64 // 0: not read
+	}{
+		{"$JS.ACK.EVENTS.fleet.1.4711.12.1700000000000000000.0", 4711},
+		{"$JS.ACK._.ACCHASH.EVENTS.fleet.2.18446744073709551615.3.1700000000000000000.5.rnd", 18446744073709551615},
+		{"$JS.ACK.hub.ACCHASH.EVENTS.fleet.2.42.3.1700000000000000000.5", 42},
+		{"$JS.ACK.EVENTS.fleet.1.0.12.1700000000000000000.0", 0},
+		{"$JS.ACK.EVENTS.fleet.1.4x.12.1700000000000000000.0", 0},
+		{"$JS.ACK.EVENTS.fleet.1.4711.12.1700000000000000000", 0},
+		{"$JS.ACK.EVENTS.fleet.1.4711.12.1700000000000000000.0.x", 0},
+		{"_INBOX.abc", 0},
+		{"", 0},
+	} {
+		got, ok := streamSeq(c.reply)
+		if ok != (c.want != 0) || got != c.want {
+			t.Errorf("%s: %d %v, want %d", c.reply, got, ok, c.want)
+		}
+	}
+}
