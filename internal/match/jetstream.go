@@ -53,8 +53,8 @@ const pullExpiry = 5 * time.Second
 
 // JetStreamSource feeds a [Stream] from a JetStream pull consumer. A
 // message holds one sensor event (one log line, any format the matcher
-// reads), several events one a line (newline-delimited, as Vector's or
-// Benthos's batching sinks write them), or the batch of events Fluent
+// reads), several events one a line (newline-delimited, as batching
+// publishers write them), or the batch of events Fluent
 // Bit's nats output writes in one message (see [FluentBitRecords]).
 //
 // Its guarantee: a message is acknowledged only after the sightings that
@@ -367,7 +367,7 @@ func (j *JetStreamSource) flush() error {
 }
 
 // lines splits a message that holds several events one a line
-// (newline-delimited, as Vector's and Benthos's batching sinks write them)
+// (newline-delimited, as batching publishers write them)
 // into its lines, as a file of them is read: each line with its newline,
 // the last without one if the message ends without it. ok is false for a
 // message of one line (a final newline and blank lines after it aside) and
