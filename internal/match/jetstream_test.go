@@ -416,9 +416,16 @@ func TestJetStreamShapes(t *testing.T) {
 	src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 50 * time.Millisecond}
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
+	start := time.Now()
 	go func() { done <- src.Run(rctx) }()
 	for src.Acked() < int64(len(msgs)) && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
+	}
+	// The server deals the six messages to both pulls in flight: neither
+	// pull is full, and one read before the other would hold the other's
+	// messages until it expired.
+	if took := time.Since(start); took >= pullExpiry/2 {
+		t.Errorf("took %v to consume %d messages: a part-filled pull held them", took, len(msgs))
 	}
 	stop()
 	if err := <-done; err != nil {
