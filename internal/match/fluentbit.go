@@ -3,6 +3,8 @@ package match
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
+	"unicode/utf8"
 )
 
 // fluentBitReader splits Fluent Bit batches without allocating per record:
@@ -12,6 +14,7 @@ import (
 type fluentBitReader struct {
 	s    scanner
 	recs [][]byte
+	buf  []byte // the unescaped "log" lines of an ASCII message
 }
 
 // records returns the records of data as [FluentBitRecords] does; they are
@@ -39,9 +42,11 @@ func (r *fluentBitReader) fast(data []byte) (recs [][]byte, ok, sure bool) {
 	if len(data) == 0 || data[0] != '[' {
 		return nil, false, true
 	}
-	if hasControl(data) {
+	control, ascii := controlASCII(data)
+	if control {
 		return nil, false, false
 	}
+	r.buf = r.buf[:0]
 	s := &r.s
 	s.reset(data)
 	s.pos = 1
@@ -123,6 +128,16 @@ func (r *fluentBitReader) fast(data []byte) (recs [][]byte, ok, sure bool) {
 					return nil, false, false
 				}
 				hasLog = true
+				if ascii {
+					// The common case, by runs between escapes.
+					var end int
+					log, r.buf, end = unescapeASCII(data, s.pos, r.buf)
+					if end < 0 {
+						return nil, false, false
+					}
+					s.pos = end
+					continue
+				}
 				vstart := s.pos
 				v, err := s.str()
 				if err != nil || !asciiNoSurrogate(data[vstart:s.pos]) {
@@ -171,25 +186,6 @@ func (r *fluentBitReader) fast(data []byte) (recs [][]byte, ok, sure bool) {
 	return recs, true, true
 }
 
-// hasControl reports whether b holds a byte below 0x20, eight at a time.
-func hasControl(b []byte) bool {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		// A byte below 0x20 and below 0x80 sets its high bit here.
-		if (x-lo*0x20)&^x&hi != 0 {
-			return true
-		}
-	}
-	for ; i < len(b); i++ {
-		if b[i] < 0x20 {
-			return true
-		}
-	}
-	return false
-}
-
 // plainDecimal reports whether a JSON number is one encoding/json parses
 // into a float64 without a range error: no exponent, at most 300 digits.
 func plainDecimal(n []byte) bool {
@@ -221,4 +217,124 @@ func asciiNoSurrogate(q []byte) bool {
 		}
 	}
 	return true
+}
+
+// controlASCII reports whether b holds a byte below 0x20 and whether it
+// has none of 0x80 or above, eight bytes at a time.
+func controlASCII(b []byte) (control, ascii bool) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	var ctl, high uint64
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// A byte below 0x20 and below 0x80 sets its high bit in ctl.
+		ctl |= (x - lo*0x20) &^ x & hi
+		high |= x & hi
+	}
+	for ; i < len(b); i++ {
+		ctl |= uint64(b2u(b[i] < 0x20))
+		high |= uint64(b[i]) & 0x80
+	}
+	return ctl != 0, high == 0
+}
+
+func b2u(v bool) uint8 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// unescapeASCII reads the JSON string that starts with the quote at
+// d[start], in a message with no byte outside ASCII and no control
+// character, as encoding/json decodes it: its content (d's own bytes when
+// it has no escape, else appended to buf, which is returned grown) and
+// the index after its closing quote. end is -1 for anything it does not
+// decode the same way: a bad escape, a \u escape of a surrogate, no
+// closing quote. It looks for quotes and backslashes eight bytes at a
+// time, so the short runs between escapes (every quote of a JSON line
+// under "log" is one) cost little.
+func unescapeASCII(d []byte, start int, buf []byte) (s, grown []byte, end int) {
+	i := start + 1
+	off := len(buf)
+	copied := false
+	for {
+		j := nextQuoteOrBackslash(d, i)
+		if j < 0 {
+			return nil, buf, -1
+		}
+		if d[j] == '"' {
+			if !copied {
+				return d[i:j:j], buf, j + 1
+			}
+			buf = append(buf, d[i:j]...)
+			return buf[off:len(buf):len(buf)], buf, j + 1
+		}
+		copied = true
+		buf = append(buf, d[i:j]...)
+		if j+1 >= len(d) {
+			return nil, buf, -1
+		}
+		e := d[j+1]
+		i = j + 2
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			if i+4 > len(d) {
+				return nil, buf, -1
+			}
+			var r rune
+			for _, c := range d[i : i+4] {
+				switch {
+				case c >= '0' && c <= '9':
+					r = r<<4 | rune(c-'0')
+				case c >= 'a' && c <= 'f':
+					r = r<<4 | rune(c-'a'+10)
+				case c >= 'A' && c <= 'F':
+					r = r<<4 | rune(c-'A'+10)
+				default:
+					return nil, buf, -1
+				}
+			}
+			if r >= 0xD800 && r < 0xE000 {
+				return nil, buf, -1
+			}
+			buf = utf8.AppendRune(buf, r)
+			i += 4
+		default:
+			return nil, buf, -1
+		}
+	}
+}
+
+// nextQuoteOrBackslash returns the index of the first '"' or '\\' in d
+// from i, or -1, eight bytes at a time.
+func nextQuoteOrBackslash(d []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(d); i += 8 {
+		x := binary.LittleEndian.Uint64(d[i:])
+		q, b := x^(lo*'"'), x^(lo*'\\')
+		// A zero byte of q or b sets its high bit here; the lowest one
+		// set is exact (a borrow only reaches bytes above it).
+		if m := ((q - lo) &^ q & hi) | ((b - lo) &^ b & hi); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(d); i++ {
+		if d[i] == '"' || d[i] == '\\' {
+			return i
+		}
+	}
+	return -1
 }

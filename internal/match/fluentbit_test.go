@@ -43,6 +43,15 @@ var fluentBitSamples = []string{
 	``,
 	`[`,
 	`[[1, {"log":"x"`,
+	`[[1, {"tag":"t","log":"{\"a\":\"b\\/c\\\\d\"}\b\f\n\r\t\/"}]]`,
+	`[[1, {"log":"01234567\"9abcdef\\0123456\"\"\"\"\"\"\"\"x"}]]`,
+	`[[1, {"log":"\uD7FF \uE000 \u0000 \uFFFF"}]]`,
+	`[[1, {"log":"\uDFFF"}]]`,
+	`[[1, {"log":"\u00zz"}]]`,
+	`[[1, {"log":"\u00"}]]`,
+	`[[1, {"log":"\x"}]]`,
+	`[[1, {"log":"ends with a backslash\`,
+	`[[1, {"log":"\"unterminated}]]`,
 }
 
 // TestFluentBitFastAgrees: on every sample (and on a large generated

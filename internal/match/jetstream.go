@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -38,10 +40,22 @@ func JetStreamConsumerConfig(name, filter string, ackWait time.Duration, maxAckP
 // memory at once.
 const pullBytes = 16 << 20
 
-// JetStreamSource feeds a [Stream] from a JetStream pull consumer, one
-// sensor event (one log line, any format the matcher reads) a message, or
-// the batch of events Fluent Bit's nats output writes in one message (see
-// [FluentBitRecords]).
+// pullExpiry is how long a pull waits on the server for messages (after a
+// reconnection, a pull the old connection made is given up after this).
+// It is long on purpose: nats-server 2.9.10 was seen to drop a pull that
+// expired while its messages were still being sent, without the status
+// that ends it, and the client then waits a second past the expiry for
+// nothing (with 100 ms pulls of large Fluent Bit batches, stalls of
+// 1.1-1.4 s in most runs of the benchmark). A pull that asks for more messages than the
+// stream has does not hold up the source: messages are matched as they
+// arrive and flushed on their own clock.
+const pullExpiry = 5 * time.Second
+
+// JetStreamSource feeds a [Stream] from a JetStream pull consumer. A
+// message holds one sensor event (one log line, any format the matcher
+// reads), several events one a line (newline-delimited, as batching
+// publishers write them), or the batch of events Fluent Bit's nats output
+// writes in one message (see [FluentBitRecords]).
 //
 // Its guarantee: a message is acknowledged only after the sightings that
 // count its events have been emitted, that is after the Stream's Emit
@@ -53,9 +67,13 @@ const pullBytes = 16 << 20
 // acknowledgement is lost); every sighting names the stream sequences it
 // counts (Config.Origin), so a duplicate is identified by its sequences.
 // (With one event a message a sighting's count is the number of its
-// sequences; a Fluent Bit batch counts as many events as it holds.)
+// sequences; a message of several events counts as many as it holds.)
 // Malformed messages and those that match nothing are acknowledged with
-// the rest of their flush.
+// the rest of their flush. Every message is acknowledged by itself: the
+// consumer's policy is explicit acknowledgement, because an
+// acknowledgement of all messages up to one (AckAll) would also
+// acknowledge those that other members of the fleet hold and have not
+// emitted, which a member that dies would lose.
 type JetStreamSource struct {
 	// Stream matches the events; its Matcher's Config.Origin should be the
 	// stream's name. The source flushes it itself (every FlushEvery, or
@@ -69,8 +87,8 @@ type JetStreamSource struct {
 	FlushEvery time.Duration
 	// MaxPending is how many messages are held unacknowledged before a
 	// flush (default 10,000); a flush also comes when the messages held
-	// carry that many events (Fluent Bit batches), so that a batch does
-	// not wait FlushEvery for its acknowledgement. Batch is how many
+	// carry that many events (batches of several events), so that a batch
+	// does not wait FlushEvery for its acknowledgement. Batch is how many
 	// messages are pulled at a time (default 500; fewer when they are
 	// large, see pullBytes).
 	MaxPending int
@@ -89,11 +107,18 @@ type JetStreamSource struct {
 // may be called while Run runs.
 func (j *JetStreamSource) Acked() int64 { return j.acked.Load() }
 
+// pull is one Fetch in flight and the cancellation of its context.
+type pull struct {
+	batch  jetstream.MessageBatch
+	err    error
+	cancel context.CancelFunc
+}
+
 // Run consumes until ctx is done or an error stops it, then flushes and
 // acknowledges what it holds. Messages pulled but not yet matched when ctx
-// ends are left to be redelivered after the consumer's AckWait. It returns nil when ctx ended it; an Emit
-// error stops it at once, leaving the messages of that flush
-// unacknowledged for redelivery.
+// ends are left to be redelivered after the consumer's AckWait. It returns
+// nil when ctx ended it; an Emit error stops it at once, leaving the
+// messages of that flush unacknowledged for redelivery.
 func (j *JetStreamSource) Run(ctx context.Context) error {
 	if j.FlushEvery <= 0 {
 		j.FlushEvery = time.Second
@@ -105,40 +130,109 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 		j.Batch = 500
 	}
 	j.inflight = map[uint64]int{}
-	lastFlush := time.Now()
-	wait := min(j.FlushEvery, 500*time.Millisecond)
-	// Two pulls are in flight: the server fills the next while the
-	// messages of the current one are matched. A pull asks for a count
-	// of messages (a byte limit makes the server hold a pull that the
-	// next message would overflow until it expires), as many as make
-	// about pullBytes at the sizes seen so far, at most Batch.
+	// Two pulls are in flight, read as their messages come: the server
+	// fills one while the messages of the other are matched, and it deals
+	// messages to the pulls that wait in turn, so that when the stream runs
+	// dry both are part-filled (reading one pull to its end before the
+	// other held the other's messages until the first expired). A pull
+	// asks for a count of messages (a byte limit makes the server hold a
+	// pull that the next message would overflow until it expires), as many
+	// as make about pullBytes at the sizes seen so far, at most Batch.
 	count := j.Batch
 	var seenMsgs, seenBytes int64
-	fetch := func() (jetstream.MessageBatch, error) {
-		return j.Consumer.Fetch(count, jetstream.FetchMaxWait(wait))
+	fetch := func() pull {
+		fctx, cancel := context.WithTimeout(ctx, pullExpiry)
+		b, err := j.Consumer.Fetch(count, jetstream.FetchContext(fctx))
+		if err != nil {
+			cancel()
+			return pull{err: err, cancel: func() {}}
+		}
+		return pull{batch: b, cancel: cancel}
 	}
-	next, nextErr := fetch()
-	for n := 0; ctx.Err() == nil; n++ {
-		cur, err := next, nextErr
-		next, nextErr = fetch()
-		got := 0
-		if err == nil {
-			for msg := range cur.Messages() {
-				got++
+	var pulls [2]pull
+	for i := range pulls {
+		pulls[i] = fetch()
+	}
+	defer func() {
+		for _, p := range pulls {
+			if p.cancel != nil {
+				p.cancel()
+			}
+		}
+	}()
+	// The clock of flushes and of the Stream's Tick (indicator polls and
+	// recompiles need no finer grain): a message waits at most FlushEvery
+	// for its flush.
+	clock := time.NewTicker(j.FlushEvery)
+	defer clock.Stop()
+	var retry <-chan time.Time // after a pull that failed to start
+	for {
+		// A pull that ended or failed to start is dealt with first.
+		ended := -1
+		for i, p := range pulls {
+			if p.batch == nil && p.err != nil {
+				ended = i
+				break
+			}
+		}
+		if ended < 0 {
+			var msgs [2]<-chan jetstream.Msg
+			for i, p := range pulls {
+				if p.batch != nil {
+					msgs[i] = p.batch.Messages()
+				}
+			}
+			var msg jetstream.Msg
+			ok := false
+			select {
+			case <-ctx.Done():
+				return j.flush()
+			case <-clock.C:
+				if len(j.pending) > 0 {
+					if err := j.flush(); err != nil {
+						return err
+					}
+				}
+				j.Stream.Tick(ctx)
+				continue
+			case <-retry:
+				retry = nil
+				for i, p := range pulls {
+					if p.batch == nil {
+						pulls[i] = fetch()
+					}
+				}
+				continue
+			case msg, ok = <-msgs[0]:
+				ended = 0
+			case msg, ok = <-msgs[1]:
+				ended = 1
+			}
+			if ok {
 				seenMsgs++
 				seenBytes += int64(len(msg.Data()))
 				if err := j.take(msg); err != nil {
 					return err
 				}
+				if len(j.pending) >= j.MaxPending || j.events >= j.MaxPending {
+					if err := j.flush(); err != nil {
+						return err
+					}
+				}
+				continue
 			}
-			err = cur.Error()
-			if seenMsgs > 0 {
-				count = int(min(max(pullBytes*seenMsgs/max(seenBytes, 1), 1), int64(j.Batch)))
-			}
+			// The pull ended: full, expired or failed.
+			pulls[ended].err = pulls[ended].batch.Error()
 		}
+		p := &pulls[ended]
+		err := p.err
+		p.cancel()
+		*p = pull{cancel: func() {}}
 		switch {
-		case err == nil, errors.Is(err, nats.ErrTimeout):
-		case errors.Is(err, nats.ErrConnectionClosed):
+		case err == nil, errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		case ctx.Err() != nil:
+			return j.flush()
+		case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, jetstream.ErrConnectionClosed):
 			if ferr := j.flush(); ferr != nil {
 				return ferr
 			}
@@ -147,41 +241,35 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 			if j.Warn != nil {
 				j.Warn(fmt.Errorf("couldn't fetch from JetStream: %w", err))
 			}
-			if got == 0 {
-				// Do not spin on a failing server.
-				select {
-				case <-ctx.Done():
-				case <-time.After(wait):
-				}
+			if retry == nil {
+				// Do not spin on a failing server: try again later.
+				retry = time.After(min(j.FlushEvery, 500*time.Millisecond))
 			}
+			continue
 		}
-		if len(j.pending) >= j.MaxPending || j.events >= j.MaxPending || len(j.pending) > 0 && time.Since(lastFlush) >= j.FlushEvery {
-			if err := j.flush(); err != nil {
-				return err
-			}
-			lastFlush = time.Now()
+		if seenMsgs > 0 {
+			count = int(min(max(pullBytes*seenMsgs/max(seenBytes, 1), 1), int64(j.Batch)))
 		}
-		if got == 0 || n&15 == 0 {
-			// Indicator polls and recompiles need no finer grain.
-			j.Stream.Tick(ctx)
-		}
+		*p = fetch()
 	}
-	return j.flush()
 }
 
 // take matches one message and holds it for the next flush. A message
 // redelivered while this matcher still holds it (its AckWait passed) is
 // not matched again.
 func (j *JetStreamSource) take(msg jetstream.Msg) error {
-	md, err := msg.Metadata()
-	if err != nil {
-		// Not a JetStream message: nothing to acknowledge or match.
-		if j.Warn != nil {
-			j.Warn(fmt.Errorf("couldn't read a message's metadata: %w", err))
+	seq, ok := streamSeq(msg.Reply())
+	if !ok {
+		md, err := msg.Metadata()
+		if err != nil {
+			// Not a JetStream message: nothing to acknowledge or match.
+			if j.Warn != nil {
+				j.Warn(fmt.Errorf("couldn't read a message's metadata: %w", err))
+			}
+			return nil
 		}
-		return nil
+		seq = md.Sequence.Stream
 	}
-	seq := md.Sequence.Stream
 	if i, ok := j.inflight[seq]; ok {
 		j.pending[i] = msg
 		return nil
@@ -195,7 +283,15 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 		j.events += len(recs)
 		return nil
 	}
-	j.Stream.LineSeq(seq, msg.Data())
+	data := msg.Data()
+	if lines, ok := j.lines(data); ok {
+		for _, l := range lines {
+			j.Stream.LineSeq(seq, l)
+		}
+		j.events += len(lines)
+		return nil
+	}
+	j.Stream.LineSeq(seq, data)
 	j.events++
 	return nil
 }
@@ -270,4 +366,68 @@ func (j *JetStreamSource) flush() error {
 	j.events = 0
 	clear(j.inflight)
 	return nil
+}
+
+// lines splits a message that holds several events one a line
+// (newline-delimited, as batching publishers write them) into its lines,
+// as a file of them is read: each line with its newline,
+// the last without one if the message ends without it. ok is false for a
+// message of one line (a final newline and blank lines after it aside) and
+// for one JSON document spread over lines (its first line an incomplete
+// JSON value): such a message is one event. The lines are valid until the
+// next call.
+func (j *JetStreamSource) lines(data []byte) (lines [][]byte, ok bool) {
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 || len(bytes.TrimSpace(data[i+1:])) == 0 {
+		return nil, false
+	}
+	if first := bytes.TrimSpace(data[:i]); len(first) > 0 && (first[0] == '{' || first[0] == '[') && !json.Valid(first) {
+		return nil, false
+	}
+	lines = j.fb.recs[:0]
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			lines = append(lines, data)
+			break
+		}
+		lines = append(lines, data[:i+1])
+		data = data[i+1:]
+	}
+	j.fb.recs = lines[:0]
+	return lines, true
+}
+
+// streamSeq reads the stream sequence of a message from its reply subject
+// (the subject its acknowledgement goes to) without the allocation of
+// Msg.Metadata: $JS.ACK.<stream>.<consumer>.<delivered>.<stream
+// sequence>.<consumer sequence>.<time>.<pending> (9 tokens), or with the
+// domain and account hash after ACK (11 tokens or more, newer servers).
+// ok is false for anything else, left to Metadata.
+func streamSeq(reply string) (seq uint64, ok bool) {
+	const prefix = "$JS.ACK."
+	if !strings.HasPrefix(reply, prefix) {
+		return 0, false
+	}
+	var at int
+	switch n := strings.Count(reply, ".") + 1; {
+	case n == 9:
+		at = 5
+	case n >= 11:
+		at = 7
+	default:
+		return 0, false
+	}
+	t := reply
+	for range at {
+		t = t[strings.IndexByte(t, '.')+1:]
+	}
+	if i := strings.IndexByte(t, '.'); i >= 0 {
+		t = t[:i]
+	}
+	seq, err := strconv.ParseUint(t, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return seq, seq > 0
 }

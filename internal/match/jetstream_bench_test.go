@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,9 +21,12 @@ import (
 // same events from a JetStream stream (file storage, a new durable
 // consumer each round, every message acknowledged after its flush), with
 // 1,000 indicators: (a) one event a message, as Vector's nats sink
-// publishes them, and (b) batches of fluentBitBatch events a message, as
+// publishes them, (b) batches of fluentBitBatch events a message, as
 // Fluent Bit's nats output publishes a flush (the tail input without a
-// parser: each record's line under "log"). The goal is js/file >= 0.5.
+// parser: each record's line under "log"), (c) the same batches
+// newline-delimited, and (d) the messages of (a) pulled with nothing done
+// to them. It logs the wall and CPU time (this process's and the
+// nats-server's) of each. The goal is js/file >= 0.5.
 func BenchmarkJetStreamVsFile(b *testing.B) {
 	const n = 100_000
 	domains := benchDomains(1000)
@@ -31,7 +36,7 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 	if err := os.WriteFile(path, append(bytes.Join(lines, []byte("\n")), '\n'), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	url := startNATS(b)
+	url, srvPid := startNATSProc(b)
 	nc, err := nats.Connect(url)
 	if err != nil {
 		b.Fatal(err)
@@ -61,14 +66,33 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 		}
 	}
 	<-js.PublishAsyncComplete()
+	// The same events newline-delimited, fluentBitBatch a message (a
+	// batching publisher), on a stream of their own.
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCHND", Subjects: []string{"benchnd.>"}, Storage: jetstream.FileStorage}); err != nil {
+		b.Fatal(err)
+	}
+	for lo := 0; lo < n; lo += fluentBitBatch {
+		var msg []byte
+		for _, l := range lines[lo:min(lo+fluentBitBatch, n)] {
+			msg = append(append(msg, l...), '\n')
+		}
+		if _, err := js.PublishAsync("benchnd.events", msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-js.PublishAsyncComplete()
+	// cpu is the CPU time the benchmark's process and the nats-server have
+	// used so far, in seconds (-1 where /proc has none).
+	cpu := func() (client, server float64) {
+		return procCPU("self"), procCPU(fmt.Sprint(srvPid))
+	}
 	consume := func(stream, name string, s *Stream, wantAcked int64) float64 {
 		cons, err := js.CreateOrUpdateConsumer(ctx, stream, JetStreamConsumerConfig(name, "", 30*time.Second, 1_000_000))
 		if err != nil {
 			b.Fatal(err)
 		}
-		// A pull that asks for more messages than are left waits until it
-		// expires (at most FlushEvery): 100 ms keeps that tail, which a
-		// stream that keeps flowing never has, small beside the run.
+		// The last messages are acknowledged at the latest FlushEvery
+		// after they came: 100 ms keeps that tail small beside the run.
 		src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 100 * time.Millisecond, Batch: benchBatchOr(0)}
 		rctx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
@@ -99,7 +123,15 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 		}
 		return s
 	}
-	var fileRate, jsRate, rawRate, fbRate float64
+	var fileRate, jsRate, rawRate, fbRate, ndRate float64
+	// timed runs f and logs its wall and CPU time (client, server).
+	timed := func(what string, f func() float64) float64 {
+		c0, s0 := cpu()
+		secs := f()
+		c1, s1 := cpu()
+		b.Logf("  %s: %.3f s, CPU %.2f s client, %.2f s nats-server", what, secs, c1-c0, s1-s0)
+		return secs
+	}
 	b.ResetTimer()
 	for round := 0; round < b.N; round++ {
 		s := newStream()
@@ -107,19 +139,23 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		start := time.Now()
-		if err := s.Read(ctx, f); err != nil {
-			b.Fatal(err)
-		}
-		s.Finish()
-		fileSecs := time.Since(start).Seconds()
+		fileSecs := timed("file", func() float64 {
+			start := time.Now()
+			if err := s.Read(ctx, f); err != nil {
+				b.Fatal(err)
+			}
+			s.Finish()
+			return time.Since(start).Seconds()
+		})
 		f.Close()
 		if got := s.Matcher.Stats().Events; got != n {
 			b.Fatalf("file: %d events, want %d", got, n)
 		}
 
-		jsSecs := consume("BENCH", fmt.Sprintf("bench-%d", round), newStream(), n)
-		fbSecs := consume("BENCHFB", fmt.Sprintf("benchfb-%d", round), newStream(), (n+fluentBitBatch-1)/fluentBitBatch)
+		batches := int64((n + fluentBitBatch - 1) / fluentBitBatch)
+		jsSecs := timed("one event a message", func() float64 { return consume("BENCH", fmt.Sprintf("bench-%d", round), newStream(), n) })
+		fbSecs := timed("Fluent Bit batches", func() float64 { return consume("BENCHFB", fmt.Sprintf("benchfb-%d", round), newStream(), batches) })
+		ndSecs := timed("newline-delimited batches", func() float64 { return consume("BENCHND", fmt.Sprintf("benchnd-%d", round), newStream(), batches) })
 		// The ceiling: the same messages pulled with nothing done to them
 		// (no matching, no acknowledgement).
 		raw, err := js.CreateOrUpdateConsumer(ctx, "BENCH", jetstream.ConsumerConfig{Durable: fmt.Sprintf("raw-%d", round), AckPolicy: jetstream.AckNonePolicy})
@@ -130,23 +166,46 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		start = time.Now()
-		for range n {
-			if _, err := it.Next(); err != nil {
-				b.Fatal(err)
+		rawSecs := timed("pulled only", func() float64 {
+			start := time.Now()
+			for range n {
+				if _, err := it.Next(); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		rawSecs := time.Since(start).Seconds()
+			return time.Since(start).Seconds()
+		})
 		it.Stop()
-		fileRate, jsRate, rawRate, fbRate = n/fileSecs, n/jsSecs, n/rawSecs, n/fbSecs
-		b.Logf("round %d: file %.0f events/s; JetStream, one event a message: matched and acknowledged %.0f events/s (ratio %.2f), pulled only %.0f messages/s (ratio %.2f); Fluent Bit batches of %d: %.0f events/s (ratio %.2f)",
-			round, fileRate, jsRate, jsRate/fileRate, rawRate, rawRate/fileRate, fluentBitBatch, fbRate, fbRate/fileRate)
+		fileRate, jsRate, rawRate, fbRate, ndRate = n/fileSecs, n/jsSecs, n/rawSecs, n/fbSecs, n/ndSecs
+		b.Logf("round %d: file %.0f events/s; JetStream, one event a message: matched and acknowledged %.0f events/s (ratio %.2f), pulled only %.0f messages/s (ratio %.2f); batches of %d: Fluent Bit %.0f events/s (ratio %.2f), newline-delimited %.0f events/s (ratio %.2f)",
+			round, fileRate, jsRate, jsRate/fileRate, rawRate, rawRate/fileRate, fluentBitBatch, fbRate, fbRate/fileRate, ndRate, ndRate/fileRate)
 	}
 	b.ReportMetric(fileRate, "file-events/s")
 	b.ReportMetric(jsRate, "js-events/s")
 	b.ReportMetric(jsRate/fileRate, "js/file")
 	b.ReportMetric(rawRate/fileRate, "pull-only/file")
 	b.ReportMetric(fbRate/fileRate, "js-fluentbit/file")
+	b.ReportMetric(ndRate/fileRate, "js-ndjson/file")
+}
+
+// procCPU returns the CPU time (user and system) of process pid ("self"
+// for this one) in seconds, from /proc, or -1.
+func procCPU(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return -1
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	u, err1 := strconv.ParseFloat(f[11], 64)
+	k, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return (u + k) / 100 // clock ticks (USER_HZ, 100 on Linux)
 }
 
 // fluentBitBatch is the number of events in a benchmark message in
@@ -179,4 +238,22 @@ func benchBatchOr(def int) int {
 		return def
 	}
 	return n
+}
+
+// BenchmarkFluentBitRecords splits a Fluent Bit batch of fluentBitBatch
+// Zeek/EVE lines (each under "log", so every quote of the line is
+// escaped) into its records.
+func BenchmarkFluentBitRecords(b *testing.B) {
+	lines := benchStream(fluentBitBatch, benchDomains(100))
+	msg := fluentBitBatchOf(lines, 0)
+	var r fluentBitReader
+	b.SetBytes(int64(len(msg)))
+	b.ResetTimer()
+	for range b.N {
+		recs, ok := r.records(msg)
+		if !ok || len(recs) != fluentBitBatch {
+			b.Fatalf("%d records, ok %v", len(recs), ok)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*fluentBitBatch), "ns/record")
 }

@@ -25,6 +25,13 @@ const natsServerPath = "/usr/sbin/nats-server"
 // connects. It skips the test (loudly) only when there is no binary.
 func startNATS(tb testing.TB) string {
 	tb.Helper()
+	url, _ := startNATSProc(tb)
+	return url
+}
+
+// startNATSProc is startNATS that also returns the server's process id.
+func startNATSProc(tb testing.TB) (string, int) {
+	tb.Helper()
 	bin := natsServerPath
 	if _, err := os.Stat(bin); err != nil {
 		if bin, err = exec.LookPath("nats-server"); err != nil {
@@ -55,7 +62,7 @@ func startNATS(tb testing.TB) string {
 				cmd.Process.Kill()
 				<-done
 			})
-			return url
+			return url, cmd.Process.Pid
 		}
 		cmd.Process.Kill()
 		<-done
@@ -304,4 +311,166 @@ func FuzzFluentBitRecords(f *testing.F) {
 			t.Fatalf("records without a batch: %q", data)
 		}
 	})
+}
+
+// TestJetStreamLines: which messages are split into lines, and how.
+func TestJetStreamLines(t *testing.T) {
+	var j JetStreamSource
+	for _, c := range []struct {
+		in   string
+		want []string // nil: one event
+	}{
+		{`{"a":1}`, nil},
+		{"{\"a\":1}\n", nil},
+		{"{\"a\":1}\n\n  \n", nil},
+		{"{\"a\":1}\n{\"b\":2}\n", []string{"{\"a\":1}\n", "{\"b\":2}\n"}},
+		{"{\"a\":1}\n{\"b\":2}", []string{"{\"a\":1}\n", "{\"b\":2}"}},
+		{"a\tb\nc\td\n", []string{"a\tb\n", "c\td\n"}},
+		{"{\"a\":1}\r\n{\"b\":2}\r\n", []string{"{\"a\":1}\r\n", "{\"b\":2}\r\n"}},
+		// One JSON document over several lines is one event.
+		{"{\n  \"a\": 1\n}\n", nil},
+		{"[\n1,\n2]", nil},
+	} {
+		got, ok := j.lines([]byte(c.in))
+		if ok != (c.want != nil) {
+			t.Errorf("%q: split = %v", c.in, ok)
+			continue
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%q: %d lines, want %d", c.in, len(got), len(c.want))
+			continue
+		}
+		for i := range got {
+			if string(got[i]) != c.want[i] {
+				t.Errorf("%q: line %d = %q, want %q", c.in, i, got[i], c.want[i])
+			}
+		}
+	}
+}
+
+// TestJetStreamShapes consumes messages of every shape the source reads
+// (one event, newline-delimited events with and without a final newline,
+// one JSON document over several lines, a Fluent Bit batch) and checks
+// that every event is decoded and every matching one counted, with the
+// sequence of its message.
+func TestJetStreamShapes(t *testing.T) {
+	url := startNATS(t)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SHAPES", Subjects: []string{"shapes.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	evil, benign := dnsLine(1, "evil.example"), dnsLine(2, "benign.example")
+	pretty := strings.Replace(strings.Replace(evil, `,"query"`, ",\n  \"query\"", 1), "{", "{\n  ", 1) + "\n"
+	fb := fmt.Sprintf(`[[1700000000.5,{"tag":"t","log":%q}],[1700000001,{"tag":"t","log":%q}],[1700000002,{"tag":"t","log":%q}]]`, evil, benign, evil)
+	msgs := []struct {
+		data          string
+		events, match int
+	}{
+		{evil, 1, 1},
+		{benign + "\n", 1, 0},
+		{evil + "\n" + benign + "\n" + evil + "\n", 3, 2},
+		{benign + "\n" + evil, 2, 1},
+		{pretty, 1, 1},
+		{fb, 3, 2},
+	}
+	wantEvents, wantCount := 0, 0
+	wantSeqs := map[uint64]bool{}
+	for _, m := range msgs {
+		ack, err := js.Publish(ctx, "shapes.x", []byte(m.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEvents += m.events
+		wantCount += m.match
+		if m.match > 0 {
+			wantSeqs[ack.Sequence] = true
+		}
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "SHAPES", JetStreamConsumerConfig("shapes", "", 10*time.Second, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var sightings []map[string]any
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "SHAPES"}), Set: fleetIndicators(t), FlushEvery: time.Hour,
+		Emit: func(objs []map[string]any) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, o := range objs {
+				if o["type"] == "sighting" {
+					sightings = append(sightings, o)
+				}
+			}
+			return nil
+		}}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 50 * time.Millisecond}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- src.Run(rctx) }()
+	for src.Acked() < int64(len(msgs)) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The server deals the six messages to both pulls in flight: neither
+	// pull is full, and one read before the other would hold the other's
+	// messages until it expired.
+	if took := time.Since(start); took >= pullExpiry/2 {
+		t.Errorf("took %v to consume %d messages: a part-filled pull held them", took, len(msgs))
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st := s.Matcher.Stats()
+	if st.Events != int64(wantEvents) || st.Malformed != 0 {
+		t.Errorf("%d events, %d malformed; want %d events, none malformed", st.Events, st.Malformed, wantEvents)
+	}
+	count := int64(0)
+	seqs := map[uint64]bool{}
+	for _, o := range sightings {
+		count += o["count"].(int64)
+		for _, q := range seqsOf(t, o) {
+			seqs[q] = true
+		}
+	}
+	if count != int64(wantCount) {
+		t.Errorf("counted %d matching events, want %d", count, wantCount)
+	}
+	if fmt.Sprint(seqs) != fmt.Sprint(wantSeqs) {
+		t.Errorf("sequences %v, want %v", seqs, wantSeqs)
+	}
+}
+
+// TestStreamSeq reads stream sequences from acknowledgement subjects as
+// Msg.Metadata does, and leaves anything else to it.
+func TestStreamSeq(t *testing.T) {
+	for _, c := range []struct {
+		reply string
+		want  uint64 // 0: not read
+	}{
+		{"$JS.ACK.EVENTS.fleet.1.4711.12.1700000000000000000.0", 4711},
+		{"$JS.ACK._.ACCHASH.EVENTS.fleet.2.18446744073709551615.3.1700000000000000000.5.rnd", 18446744073709551615},
+		{"$JS.ACK.hub.ACCHASH.EVENTS.fleet.2.42.3.1700000000000000000.5", 42},
+		{"$JS.ACK.EVENTS.fleet.1.0.12.1700000000000000000.0", 0},
+		{"$JS.ACK.EVENTS.fleet.1.4x.12.1700000000000000000.0", 0},
+		{"$JS.ACK.EVENTS.fleet.1.4711.12.1700000000000000000", 0},
+		{"$JS.ACK.EVENTS.fleet.1.4711.12.1700000000000000000.0.x", 0},
+		{"_INBOX.abc", 0},
+		{"", 0},
+	} {
+		got, ok := streamSeq(c.reply)
+		if ok != (c.want != 0) || got != c.want {
+			t.Errorf("%s: %d %v, want %d", c.reply, got, ok, c.want)
+		}
+	}
 }
