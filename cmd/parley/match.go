@@ -55,7 +55,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	allowUnsigned := fs.Bool("allow-unsigned", false, "with --url, also match unsigned indicators (from collections that accept them)")
 	trust := addTrustFlags(fs)
 	natsURL := fs.String("nats", "", "consume events from the NATS JetStream server at `URL` (with --stream and --consumer)")
-	streamName := fs.String("stream", "", "with --nats, the JetStream `STREAM` of sensor events, one event a message")
+	streamName := fs.String("stream", "", "with --nats, the JetStream `STREAM` of sensor events, one event a message, or several separated by newlines")
 	subject := fs.String("subject", "", "with --nats, only the stream's messages on `SUBJECT` (a filter such as sensor.zeek.>)")
 	consumer := fs.String("consumer", "", "with --nats, the durable consumer `NAME` that the matchers of a fleet share")
 	batch := fs.Int("batch", 500, "with --nats, how many messages to pull at a time (`N`)")
