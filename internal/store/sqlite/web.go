@@ -33,9 +33,10 @@ const uiTextBody = `concat_ws(' ',
 // FTS5 write a segment to disk for every object and then merge them.
 var insertUIText = `INSERT INTO ui_text(rowid, body) VALUES (?1, ` + fmt.Sprintf(uiTextBody, "?2") + `)`
 
-// The web UI's indexes (migration range 300–399), filled by triggers in
-// the transaction that inserts an object version, so that Submit needs
-// no change and the indexes can't lag behind the objects:
+// The web UI's indexes (migration range 300–399), filled in the
+// transaction that inserts an object version (by triggers, and ui_text by
+// Submit since migration 313), so that the indexes can't lag behind the
+// objects:
 //
 //   - ui_text, an FTS5 table whose rowid is the object's seq, holding the
 //     words of its name, description, pattern, value, hashes, aliases,
