@@ -21,6 +21,7 @@ package peer
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -512,7 +513,17 @@ func (f *Follower) check(o *object, e tlog.Entry) error {
 	if err != nil {
 		return err
 	}
-	pub, err := stix.Verify(canon)
+	// The object is decoded once, for its signature and for storing
+	// (stix.VerifyObject checks what stix.Verify does, with the same
+	// errors). Should it not parse, stix.Verify reports what it did
+	// before the parse error is returned.
+	parsed, perr := stix.Parse(canon)
+	var pub ed25519.PublicKey
+	if perr == nil {
+		pub, err = stix.VerifyObject(parsed)
+	} else {
+		pub, err = stix.Verify(canon)
+	}
 	switch {
 	case errors.Is(err, stix.ErrUnsigned):
 	case err != nil:
@@ -524,9 +535,10 @@ func (f *Follower) check(o *object, e tlog.Entry) error {
 		o.signed = true
 	}
 	o.canon = canon
-	if o.parsed, err = stix.Parse(canon); err != nil {
-		return err
+	if perr != nil {
+		return perr
 	}
+	o.parsed = parsed
 	if _, err := stix.ParseTimestamp(o.op.Version); err != nil {
 		return fmt.Errorf("the opening's version: %w", err)
 	}

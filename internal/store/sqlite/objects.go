@@ -74,11 +74,43 @@ type submitRequest struct {
 // submitStmts are the statements a group of submissions shares.
 type submitStmts struct {
 	byVersion, otherContent, insEntry, insObject, owner, setOwner *sql.Stmt
+	// insText indexes an object's words (nil without the full-text
+	// index: see uiText), for each of texts at the end of the group.
+	insText *sql.Stmt
+	texts   []uiTextRow
 }
 
-func prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, error) {
+// uiTextRow is an object version inserted by the group, whose words
+// indexText indexes before the commit.
+type uiTextRow struct {
+	seq int64
+	raw []byte
+}
+
+// indexText indexes the words of the group's new object versions in
+// ui_text, after all of the group's other writes. Any statement that runs
+// with a statement journal (the objects INSERT, with its triggers, does)
+// makes FTS5 write its pending words to disk as a new segment when the
+// full-text table is already part of the transaction; writing them last
+// keeps them in FTS5's memory until the one flush at the commit.
+func (ps *submitStmts) indexText(ctx context.Context) error {
+	for _, t := range ps.texts {
+		if _, err := ps.insText.ExecContext(ctx, t.seq, t.raw); err != nil {
+			return err
+		}
+	}
+	ps.texts = nil
+	return nil
+}
+
+func (s *Store) prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, error) {
 	var ps submitStmts
 	var err error
+	if s.uiText {
+		if ps.insText, err = tx.PrepareContext(ctx, insertUIText); err != nil {
+			return nil, err
+		}
+	}
 	if ps.byVersion, err = tx.PrepareContext(ctx, `SELECT raw FROM objects WHERE collection = ? AND object_id = ? AND version = ?`); err != nil {
 		return nil, err
 	}
@@ -112,7 +144,7 @@ func prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, error) {
 }
 
 func (ps *submitStmts) close() {
-	for _, st := range []*sql.Stmt{ps.byVersion, ps.otherContent, ps.insEntry, ps.insObject, ps.owner, ps.setOwner} {
+	for _, st := range []*sql.Stmt{ps.byVersion, ps.otherContent, ps.insEntry, ps.insObject, ps.owner, ps.setOwner, ps.insText} {
 		if st != nil {
 			st.Close()
 		}
@@ -150,7 +182,7 @@ func (s *Store) submitGroup(group []*submitRequest) {
 				return fmt.Errorf("couldn't begin a transaction: %w", err)
 			}
 			defer tx.Rollback()
-			ps, err := prepareSubmit(ctx, tx)
+			ps, err := s.prepareSubmit(ctx, tx)
 			if err != nil {
 				return err
 			}
@@ -167,6 +199,9 @@ func (s *Store) submitGroup(group []*submitRequest) {
 					return err
 				}
 				r.st = st
+			}
+			if err := ps.indexText(ctx); err != nil {
+				return fullError(err)
 			}
 			if err := tx.Commit(); err != nil {
 				return fmt.Errorf("couldn't commit: %w", fullError(err))
@@ -314,6 +349,15 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 				st.Failures = append(st.Failures, d)
 			}
 			continue
+		}
+		if ps.insText != nil && json.Valid(o.Raw) {
+			// The row the trigger of migration 310 inserted (the same
+			// condition: json_valid of the raw JSON, RFC 8259).
+			seq, err := res.LastInsertId()
+			if err != nil {
+				return st, err
+			}
+			ps.texts = append(ps.texts, uiTextRow{seq, o.Raw})
 		}
 		if it.Owned {
 			if _, err := ps.setOwner.ExecContext(ctx, o.ID, sub.Member); err != nil {

@@ -60,6 +60,10 @@ type Store struct {
 
 	limits store.Limits
 
+	// uiText is whether Submit fills the web UI's full-text index
+	// (migration 313 applied; see insertUIText).
+	uiText bool
+
 	mu sync.Mutex // serialises write transactions in this process
 
 	qmu   sync.Mutex       // guards queue
@@ -118,6 +122,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
+	}
+	var one int
+	switch err := w.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = 313`).Scan(&one); {
+	case err == nil:
+		s.uiText = true
+	case !errors.Is(err, sql.ErrNoRows):
+		w.Close()
+		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
 	}
 	r, err := sql.Open(opts.Driver, rdsn)
 	if err != nil {

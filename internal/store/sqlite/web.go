@@ -11,9 +11,32 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 )
 
-// The web UI's indexes (migration range 300–399), filled by triggers in
-// the transaction that inserts an object version, so that Submit needs
-// no change and the indexes can't lag behind the objects:
+// uiTextBody is the SQL expression of an object's words in ui_text, over
+// %[1]s, its raw JSON (a column or a parameter).
+const uiTextBody = `concat_ws(' ',
+	json_extract(CAST(%[1]s AS TEXT), '$.name'),
+	json_extract(CAST(%[1]s AS TEXT), '$.description'),
+	json_extract(CAST(%[1]s AS TEXT), '$.pattern'),
+	json_extract(CAST(%[1]s AS TEXT), '$.value'),
+	json_extract(CAST(%[1]s AS TEXT), '$.hashes'),
+	json_extract(CAST(%[1]s AS TEXT), '$.aliases'),
+	json_extract(CAST(%[1]s AS TEXT), '$.labels'),
+	json_extract(CAST(%[1]s AS TEXT), '$.opinion'),
+	json_extract(CAST(%[1]s AS TEXT), '$.explanation'))`
+
+// insertUIText indexes one object's words in ui_text (?1 its seq, ?2 its
+// raw JSON): the row the trigger of migration 310 inserted. Since
+// migration 313 dropped that trigger, Submit runs it for every object
+// version it inserts whose raw JSON is valid, in the same transaction,
+// after the group's other writes (see submitStmts.indexText). From the
+// trigger it ran within each objects INSERT, whose statement journal made
+// FTS5 write a segment to disk for every object and then merge them.
+var insertUIText = `INSERT INTO ui_text(rowid, body) VALUES (?1, ` + fmt.Sprintf(uiTextBody, "?2") + `)`
+
+// The web UI's indexes (migration range 300–399), filled in the
+// transaction that inserts an object version (by triggers, and ui_text by
+// Submit since migration 313), so that the indexes can't lag behind the
+// objects:
 //
 //   - ui_text, an FTS5 table whose rowid is the object's seq, holding the
 //     words of its name, description, pattern, value, hashes, aliases,
@@ -28,23 +51,17 @@ import (
 //     Hamming radius.
 //
 // Each migration also indexes the rows stored before it.
+//
+// Migration 313 drops the trigger that filled ui_text: Submit inserts the
+// same rows itself (see insertUIText).
 func init() {
-	const text = `concat_ws(' ',
-	json_extract(CAST(%[1]s.raw AS TEXT), '$.name'),
-	json_extract(CAST(%[1]s.raw AS TEXT), '$.description'),
-	json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern'),
-	json_extract(CAST(%[1]s.raw AS TEXT), '$.value'),
-	json_extract(CAST(%[1]s.raw AS TEXT), '$.hashes'),
-	json_extract(CAST(%[1]s.raw AS TEXT), '$.aliases'),
-	json_extract(CAST(%[1]s.raw AS TEXT), '$.labels'),
-	json_extract(CAST(%[1]s.raw AS TEXT), '$.opinion'),
-	json_extract(CAST(%[1]s.raw AS TEXT), '$.explanation'))`
-	const pdq = `coalesce(json_extract(CAST(%[1]s.raw AS TEXT), '$.hashes.PDQ'),
-	CASE WHEN json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern_type') = 'pdq' THEN json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern') END,
-	CASE WHEN instr(json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern'), 'hashes.PDQ = ''') > 0
-	THEN substr(json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern'), instr(json_extract(CAST(%[1]s.raw AS TEXT), '$.pattern'), 'hashes.PDQ = ''') + 14, 64) END)`
-	valid := `json_valid(CAST(%[1]s.raw AS TEXT))`
-	f := func(s, row string) string { return fmt.Sprintf(s, row) }
+	const pdq = `coalesce(json_extract(CAST(%[1]s AS TEXT), '$.hashes.PDQ'),
+	CASE WHEN json_extract(CAST(%[1]s AS TEXT), '$.pattern_type') = 'pdq' THEN json_extract(CAST(%[1]s AS TEXT), '$.pattern') END,
+	CASE WHEN instr(json_extract(CAST(%[1]s AS TEXT), '$.pattern'), 'hashes.PDQ = ''') > 0
+	THEN substr(json_extract(CAST(%[1]s AS TEXT), '$.pattern'), instr(json_extract(CAST(%[1]s AS TEXT), '$.pattern'), 'hashes.PDQ = ''') + 14, 64) END)`
+	const text = uiTextBody
+	valid := `json_valid(CAST(%[1]s AS TEXT))`
+	f := func(s, row string) string { return fmt.Sprintf(s, row+".raw") }
 	registerMigrations(migration{310, "ui full-text index", `
 CREATE VIRTUAL TABLE ui_text USING fts5(body, tokenize = 'unicode61');
 CREATE TRIGGER ui_text_insert AFTER INSERT ON objects WHEN ` + f(valid, "NEW") + ` BEGIN
@@ -89,6 +106,8 @@ CREATE TRIGGER ui_pdq_delete AFTER DELETE ON objects BEGIN
 END;
 INSERT OR IGNORE INTO ui_pdq(seq, hash) SELECT o.seq, ` + f(pdq, "o") + ` FROM objects o
 WHERE o.type IN ('file', 'indicator') AND ` + f(valid, "o") + ` AND ` + f(pdq, "o") + ` IS NOT NULL;
+`}, migration{313, "ui text indexed by Submit", `
+DROP TRIGGER ui_text_insert;
 `})
 }
 
@@ -99,7 +118,10 @@ WHERE o.type IN ('file', 'indicator') AND ` + f(valid, "o") + ` AND ` + f(pdq, "
 // full-text search says "no such table"). Only the cgo driver, linked
 // into tests and benchmarks, lacks FTS5 (mattn/go-sqlite3 builds it only
 // with its sqlite_fts5 tag); the node's pure-Go driver has it.
-var needsModule = map[int]string{310: "fts5"}
+//
+// Migration 313 drops the trigger migration 310 made (Submit then indexes
+// the words itself), so it waits for 310: it needs the same module.
+var needsModule = map[int]string{310: "fts5", 313: "fts5"}
 
 // hasModule reports whether the writer connection's SQLite has the
 // virtual-table module mod, by making and dropping a temporary table.

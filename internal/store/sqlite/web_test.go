@@ -124,3 +124,62 @@ func TestWebIndexesFollowDeletes(t *testing.T) {
 		t.Fatalf("a submission reusing the deleted seq: %v", err)
 	}
 }
+
+// TestUITextRowsAsTrigger: the words Submit indexes (migration 313) are
+// the rows the trigger of migration 310 made: one per object version whose
+// raw JSON is valid, rowid its seq, body the same expression over its raw
+// JSON (strings, arrays and objects, numbers, non-ASCII text); none for
+// invalid JSON nor for a version already stored.
+func TestUITextRowsAsTrigger(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 20)
+	if !s.uiText {
+		t.Fatal("the pure-Go driver's store doesn't index words in Submit")
+	}
+	raws := map[string]string{
+		"indicator--u1": `{"aliases":["x","y z"],"description":"désinformation \"quoted\" \u00e9","hashes":{"MD5":"abc","SHA-256":"def"},"id":"indicator--u1","labels":["l1"],"name":"n","pattern":"[file:name = 'a']","type":"indicator","value":12.5}`,
+		"note--u2":      `{"explanation":"because","id":"note--u2","opinion":"agree","type":"note"}`,
+		"indicator--u3": `{"id":"indicator--u3","name":"broken"`,
+		"indicator--u4": `{"id":"indicator--u4","type":"indicator"}`,
+	}
+	submit := func(status string) {
+		var items []store.Item
+		for _, id := range []string{"indicator--u1", "note--u2", "indicator--u3", "indicator--u4"} {
+			raw := raws[id]
+			items = append(items, store.Item{
+				Object: store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: time.Date(2026, 9, 16, 0, 0, 0, 0, time.UTC), Raw: []byte(raw)},
+				Salt:   make([]byte, 32), Entry: func(store.Object) ([]byte, error) { return []byte(raw), nil },
+			})
+		}
+		if _, err := s.Submit(ctx, store.Submission{StatusID: status, Collection: "c1", Member: "identity--a", Received: time.Now(), Items: items}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submit("u-1")
+	submit("u-2") // already stored: no new rows
+	w, _ := s.DB()
+	var objects, texts, same int
+	if err := w.QueryRow(`SELECT count(*) FROM objects WHERE json_valid(CAST(raw AS TEXT))`).Scan(&objects); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.QueryRow(`SELECT count(*) FROM ui_text`).Scan(&texts); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.QueryRow(`SELECT count(*) FROM ui_text t JOIN objects o ON o.seq = t.rowid WHERE t.body IS ` + fmt.Sprintf(uiTextBody, "o.raw")).Scan(&same); err != nil {
+		t.Fatal(err)
+	}
+	if objects != 20+3+3+1 || texts != objects || same != objects {
+		t.Fatalf("%d objects with valid JSON, %d ui_text rows, %d of them as the trigger made them", objects, texts, same)
+	}
+	var body string
+	if err := w.QueryRow(`SELECT t.body FROM ui_text t JOIN objects o ON o.seq = t.rowid WHERE o.object_id = 'indicator--u1'`).Scan(&body); err != nil {
+		t.Fatal(err)
+	}
+	if want := `n désinformation "quoted" é [file:name = 'a'] 12.5 {"MD5":"abc","SHA-256":"def"} ["x","y z"] ["l1"]`; body != want {
+		t.Errorf("body %q, want %q", body, want)
+	}
+	p, err := s.BrowseObjects(ctx, store.Browse{Collection: "c1", Text: "because", Limit: 10})
+	if err != nil || len(p.Objects) != 1 || p.Objects[0].ID != "note--u2" {
+		t.Fatalf("search: %v %v", p.Objects, err)
+	}
+}
