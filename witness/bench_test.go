@@ -62,7 +62,8 @@ func makeBenchLogs(b *testing.B, logs, perLog int) []*benchLog {
 // disk's. In "logs=1,inflight=8" the one log keeps up to 8 checkpoints in
 // flight (checkpoint N+1 sent before N's cosignature came back, each
 // request on its own goroutine, so they may reach the witness out of
-// order), as a node that integrates faster than one flush can.
+// order), as a node that integrates faster than one flush can; in
+// "logs=1,inflight=32", up to 32.
 //
 // The "no-fsync" cases run the witness with Config.NoSync (state written
 // to the page cache before each cosignature is returned: survives kill -9,
@@ -71,6 +72,7 @@ func BenchmarkCosignVsBound(b *testing.B) {
 	b.Run("logs=64", func(b *testing.B) { benchCosign(b, 64, 40, 1, false) })
 	b.Run("logs=1", func(b *testing.B) { benchCosign(b, 1, 200, 1, false) })
 	b.Run("logs=1,inflight=8", func(b *testing.B) { benchCosign(b, 1, 400, 8, false) })
+	b.Run("logs=1,inflight=32", func(b *testing.B) { benchCosign(b, 1, 400, 32, false) })
 	b.Run("logs=64,no-fsync", func(b *testing.B) { benchCosign(b, 64, 40, 1, true) })
 	b.Run("logs=1,no-fsync", func(b *testing.B) { benchCosign(b, 1, 200, 1, true) })
 	b.Run("logs=1,inflight=8,no-fsync", func(b *testing.B) { benchCosign(b, 1, 400, 8, true) })
