@@ -70,7 +70,7 @@ type Config struct {
 	Now func() time.Time
 	// NoSync acknowledges a cosignature once the new state is written to
 	// the operating system (the page cache) rather than flushed to disk
-	// (fsync). The state still survives the witness process being killed
+	// (fdatasync). The state still survives the witness process being killed
 	// (kill -9: the kernel keeps what was written), so it never cosigns
 	// two inconsistent checkpoints across such a crash; it doesn't survive
 	// a power loss or an OS crash, after which the witness may have
