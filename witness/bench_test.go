@@ -84,6 +84,7 @@ func benchCosign(b *testing.B, logs, perLog, inflight int, noSync bool) {
 	total := float64(logs * perLog)
 	cpus := runtime.GOMAXPROCS(0)
 	var boundD, witnessD time.Duration
+	var writes int
 	for i := 0; i < b.N; i++ {
 		// The bound: per checkpoint, verify the log's signature, check the
 		// proof and sign, spread over every CPU.
@@ -141,6 +142,9 @@ func benchCosign(b *testing.B, logs, perLog, inflight int, noSync bool) {
 			wg.Wait()
 		})
 		witnessD += time.Since(start)
+		w.j.mu.Lock()
+		writes += w.j.writes
+		w.j.mu.Unlock()
 		w.Close()
 	}
 	bound := total * float64(b.N) / boundD.Seconds()
@@ -148,8 +152,9 @@ func benchCosign(b *testing.B, logs, perLog, inflight int, noSync bool) {
 	b.ReportMetric(bound, "bound-checkpoints/s")
 	b.ReportMetric(wit, "witness-checkpoints/s")
 	b.ReportMetric(wit/bound, "ratio")
+	b.ReportMetric(total*float64(b.N)/float64(writes), "checkpoints/write")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("GOMAXPROCS %d: bound %.0f/s, witness %.0f/s, ratio %.2f", cpus, bound, wit, wit/bound)
+	b.Logf("GOMAXPROCS %d: bound %.0f/s, witness %.0f/s, ratio %.2f, %.1f checkpoints a write", cpus, bound, wit, wit/bound, total*float64(b.N)/float64(writes))
 }
 
 // parallel runs f(0..n-1) on n goroutines.

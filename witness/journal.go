@@ -54,6 +54,7 @@ type journal struct {
 	cur     *batch     // appends waiting for the next write
 	writing bool       // a leader is writing; it also owns the fields below
 	broken  error      // a failed write: the file's state is unknown
+	writes  int        // batches written (or failed)
 
 	f       *os.File
 	end     int64             // end of the records: where the next batch goes
@@ -242,6 +243,7 @@ func (j *journal) wait(b *batch) error {
 		}
 		j.mu.Lock()
 		b.err, b.written = err, true
+		j.writes++
 		if err != nil && j.broken == nil {
 			j.broken = err
 		}
