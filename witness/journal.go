@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,27 +19,46 @@ import (
 //	uint32 length ‖ uint32 CRC-32C(payload) ‖ payload
 //
 // (big-endian), where a payload is a signed checkpoint note; the last
-// record of an origin wins. A torn or corrupt tail (a crash mid-write) is
-// cut off when the file is opened; everything before it was acknowledged
-// by fsync. Concurrent appends share one write and one fsync (group
-// commit), so a witness of many logs pays one disk flush for many
-// checkpoints. The file is rewritten with one record per origin (write a
-// temporary file, fsync, rename, fsync the directory) when opened and when
-// it holds many superseded records, so its size stays proportional to the
-// number of logs.
+// record of an origin wins. The file is preallocated: after the last
+// record it holds zeros (written, not a hole or an unwritten extent), and
+// a zero length ends the records. Appends overwrite the zeros in place and
+// are flushed with fdatasync (fsync where there is none): the file's size
+// and blocks don't change, so the flush carries the data and no metadata.
+// A torn, corrupt or zero tail (a crash mid-write, a write the disk never
+// completed) ends the records when the file is opened; everything before
+// it was flushed before any cosignature it holds was returned, and the
+// batches are written one after another, each flushed before the next
+// starts, so nothing acknowledged lies past the first bad record.
+//
+// Concurrent appends share one write and one flush (group commit), so a
+// witness of many logs, or of one log with several checkpoints in flight,
+// pays one disk flush for many checkpoints. The file is rewritten with one
+// record per origin and fresh zeros (write a temporary file, fsync, rename,
+// fsync the directory) when opened, when the zeros run out and when it
+// holds many superseded records, so its size stays proportional to the
+// number of logs and no stale bytes ever follow the records.
+//
+// Files written before preallocation (records to the end of the file) read
+// the same way; the first open rewrites them in the new layout.
 type journal struct {
 	dir string
-	// noSync skips the fsync of appends (Config.NoSync): an append is then
+	// noSync skips the flush of appends (Config.NoSync): an append is then
 	// durable against a crash of the process, not of the machine.
 	noSync bool
+	// beforeWrite, if set (tests), runs in the leader before each batch
+	// is written; an error fails the batch as a failed write would.
+	beforeWrite func(*batch) error
 
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when a batch is written
 	cur     *batch     // appends waiting for the next write
 	writing bool       // a leader is writing; it also owns the fields below
 	broken  error      // a failed write: the file's state is unknown
+	writes  int        // batches written (or failed)
 
 	f       *os.File
+	end     int64             // end of the records: where the next batch goes
+	size    int64             // the file's size: records, then zeros
 	latest  map[string][]byte // origin → last record written
 	records int               // records in the file
 	slack   int               // compact when records > 4·origins + slack
@@ -57,9 +77,33 @@ const (
 	frameHeader = 8
 	// maxRecord bounds one record (a checkpoint note with signatures).
 	maxRecord = 1 << 20
+	// journalZeros is the least room for appends a rewritten journal
+	// gets (more when the records take more: as much as they take).
+	journalZeros = 256 << 10
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// readJournal parses the records at the start of b and returns the last
+// record of each origin, the number of records and where they end (the
+// first record that is torn, corrupt, empty or zero ends them).
+func readJournal(b []byte) (latest map[string][]byte, records int, end int) {
+	latest = map[string][]byte{}
+	for len(b)-end >= frameHeader {
+		n := binary.BigEndian.Uint32(b[end:])
+		if n == 0 || n > maxRecord || len(b)-end-frameHeader < int(n) {
+			break
+		}
+		rec := b[end+frameHeader : end+frameHeader+int(n)]
+		if crc32.Checksum(rec, castagnoli) != binary.BigEndian.Uint32(b[end+4:]) {
+			break
+		}
+		latest[recordOrigin(rec)] = rec
+		records++
+		end += frameHeader + int(n)
+	}
+	return latest, records, end
+}
 
 // openJournal reads (and compacts) the journal in dir, creating it if
 // needed, and returns the latest record of each origin.
@@ -67,32 +111,20 @@ func openJournal(dir string) (*journal, map[string][]byte, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("couldn't create the state directory: %w", err)
 	}
-	j := &journal{dir: dir, latest: map[string][]byte{}, slack: 1024}
+	j := &journal{dir: dir, slack: 1024}
 	j.cond = sync.NewCond(&j.mu)
 	b, err := os.ReadFile(filepath.Join(dir, journalFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("couldn't read the witness state: %w", err)
 	}
-	for len(b) >= frameHeader {
-		n := binary.BigEndian.Uint32(b)
-		if n == 0 || n > maxRecord || len(b) < frameHeader+int(n) {
-			break
-		}
-		rec := b[frameHeader : frameHeader+int(n)]
-		if crc32.Checksum(rec, castagnoli) != binary.BigEndian.Uint32(b[4:]) {
-			break
-		}
-		j.latest[recordOrigin(rec)] = bytes.Clone(rec)
-		b = b[frameHeader+int(n):]
+	latest, _, _ := readJournal(b)
+	for o, rec := range latest {
+		latest[o] = bytes.Clone(rec)
 	}
-	if err := j.compact(); err != nil {
+	if err := j.compact(latest); err != nil {
 		return nil, nil, err
 	}
-	out := make(map[string][]byte, len(j.latest))
-	for k, v := range j.latest {
-		out[k] = v
-	}
-	return j, out, nil
+	return j, maps.Clone(j.latest), nil
 }
 
 // recordOrigin is the first line of a checkpoint note: its origin.
@@ -110,51 +142,64 @@ func frame(buf, rec []byte) []byte {
 	return append(buf, rec...)
 }
 
-// compact rewrites the journal with one record per origin and reopens it
-// for appending. Only the opener or the current leader calls it.
-func (j *journal) compact() error {
-	origins := make([]string, 0, len(j.latest))
-	for o := range j.latest {
+// compact rewrites the journal with one record per origin of latest,
+// followed by zeros, durably (whatever noSync says), and reopens it for
+// writing; latest becomes the journal's. Only the opener or the current
+// leader calls it.
+func (j *journal) compact(latest map[string][]byte) error {
+	origins := make([]string, 0, len(latest))
+	for o := range latest {
 		origins = append(origins, o)
 	}
 	sort.Strings(origins)
 	var buf []byte
 	for _, o := range origins {
-		buf = frame(buf, j.latest[o])
+		buf = frame(buf, latest[o])
 	}
+	end := int64(len(buf))
+	size := (end + max(end, journalZeros) + 4095) &^ 4095
+	buf = append(buf, make([]byte, size-end)...)
 	path := filepath.Join(j.dir, journalFile)
 	if err := writeFileSync(path, buf, 0o600); err != nil {
 		return fmt.Errorf("couldn't write the witness state: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("couldn't open the witness state: %w", err)
 	}
 	if j.f != nil {
 		j.f.Close()
 	}
-	j.f, j.records = f, len(origins)
+	j.f, j.end, j.size, j.latest, j.records = f, end, size, latest, len(origins)
 	return nil
 }
 
 // append durably records rec (a checkpoint note of origin): when it
 // returns nil the record survives a crash (of the process only, with
-// noSync). After a failed write every
-// later append fails too, so the witness stops cosigning rather than risk
-// forgetting what it signed.
-//
-// Group commit: records that arrive while a batch is being written wait
-// together in the next batch, and one of them writes it. Each caller
-// writes at most one batch, so none waits on more than the batch before
-// its own.
+// noSync). It is enqueue then wait.
 func (j *journal) append(origin string, rec []byte) error {
+	b, err := j.enqueue(origin, rec)
+	if err != nil {
+		return err
+	}
+	return j.wait(b)
+}
+
+// enqueue adds rec (a checkpoint note of origin) to the batch that the
+// next write will carry and returns that batch; [journal.wait] returns
+// once it is written. Records enqueued one after another are written in
+// that order, in the same batch or in batches written one after another.
+// After a failed write every later batch fails too (enqueue fails at
+// once), so the witness stops cosigning rather than risk forgetting what
+// it signed, and a record enqueued after another never outlives it.
+func (j *journal) enqueue(origin string, rec []byte) (*batch, error) {
 	if len(rec) == 0 || len(rec) > maxRecord {
-		return fmt.Errorf("couldn't save the checkpoint: record of %d bytes", len(rec))
+		return nil, fmt.Errorf("couldn't save the checkpoint: record of %d bytes", len(rec))
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.broken != nil {
-		return j.broken
+		return nil, j.broken
 	}
 	if j.cur == nil {
 		j.cur = &batch{}
@@ -163,12 +208,32 @@ func (j *journal) append(origin string, rec []byte) error {
 	b.buf = frame(b.buf, rec)
 	b.origins = append(b.origins, origin)
 	b.recs = append(b.recs, rec)
+	return b, nil
+}
+
+// err is the error of a failed write, after which nothing is written.
+func (j *journal) err() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.broken
+}
+
+// wait returns once b is written (nil) or failed.
+//
+// Group commit: records that arrive while a batch is being written wait
+// together in the next batch, and one of them writes it. Each caller
+// writes at most one batch, so none waits on more than the batch before
+// its own.
+func (j *journal) wait(b *batch) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	for !b.written {
 		if j.writing {
 			j.cond.Wait()
 			continue
 		}
-		// b is still the pending batch: write it.
+		// No batch is being written and b isn't written, so b is still
+		// the pending batch: write it.
 		j.writing = true
 		j.cur = nil
 		err := j.broken
@@ -178,6 +243,7 @@ func (j *journal) append(origin string, rec []byte) error {
 		}
 		j.mu.Lock()
 		b.err, b.written = err, true
+		j.writes++
 		if err != nil && j.broken == nil {
 			j.broken = err
 		}
@@ -187,28 +253,38 @@ func (j *journal) append(origin string, rec []byte) error {
 	return b.err
 }
 
-// write appends one batch and syncs; the leader only.
+// write writes one batch and flushes it; the leader only.
 func (j *journal) write(b *batch) error {
 	if j.f == nil {
 		return errors.New("couldn't save the checkpoint: the witness state is closed")
 	}
-	if _, err := j.f.Write(b.buf); err != nil {
-		return fmt.Errorf("couldn't save the checkpoint: %w", err)
-	}
-	if !j.noSync {
-		if err := j.f.Sync(); err != nil {
+	if j.beforeWrite != nil {
+		if err := j.beforeWrite(b); err != nil {
 			return fmt.Errorf("couldn't save the checkpoint: %w", err)
 		}
 	}
+	if j.end+int64(len(b.buf)) > j.size || j.records+len(b.recs) > 4*len(j.latest)+j.slack {
+		// No room left, or many superseded records: rewrite the file
+		// with the batch in it.
+		latest := maps.Clone(j.latest)
+		for i, o := range b.origins {
+			latest[o] = b.recs[i]
+		}
+		return j.compact(latest)
+	}
+	if _, err := j.f.WriteAt(b.buf, j.end); err != nil {
+		return fmt.Errorf("couldn't save the checkpoint: %w", err)
+	}
+	if !j.noSync {
+		if err := datasync(j.f); err != nil {
+			return fmt.Errorf("couldn't save the checkpoint: %w", err)
+		}
+	}
+	j.end += int64(len(b.buf))
 	for i, o := range b.origins {
 		j.latest[o] = b.recs[i]
 	}
 	j.records += len(b.recs)
-	if j.records > 4*len(j.latest)+j.slack {
-		if err := j.compact(); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

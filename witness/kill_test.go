@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,6 +67,9 @@ func serveForTest(dir, vkey string) error {
 // is never returned before the state is on disk). It runs with fsync
 // (the default) and with Config.NoSync, whose state is only written to the
 // page cache: enough for a killed process, since the kernel keeps it.
+// Half the submitters pipeline, sending a checkpoint and the next one of
+// the same fork at once, so the kills land among writes that carry
+// checkpoints accepted against ones not yet on disk.
 func TestKill9NeverCosignsAFork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a subprocess")
@@ -118,6 +122,7 @@ func testKill9(t *testing.T, noSync bool) {
 		return -2
 	}
 	var total, killedMidway int
+	var pipelined atomic.Int64 // pairs sent at once, both cosigned
 	for round := 0; round < 6; round++ {
 		os.Remove(filepath.Join(dir, "url"))
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -156,6 +161,33 @@ func testKill9(t *testing.T, noSync bool) {
 				defer wg.Done()
 				rng := rand.New(rand.NewPCG(uint64(round), uint64(g)))
 				c := &Client{URL: url}
+				// handle records a cosignature; false: stop submitting.
+				handle := func(cpNote, sig []byte, err error) bool {
+					var conflict *ConflictError
+					if errors.As(err, &conflict) {
+						return true
+					}
+					if err != nil {
+						if ctx.Err() == nil && !errors.Is(err, ErrInconsistent) && !strings.Contains(err.Error(), "larger than") {
+							// Connection errors mean the witness died.
+							if !strings.Contains(err.Error(), "couldn't reach") {
+								t.Errorf("submit: %v", err)
+							}
+							return false
+						}
+						return true
+					}
+					n, err := note.Open(append(bytes.Clone(cpNote), sig...), note.VerifierList(witnessV))
+					if err != nil {
+						t.Errorf("bad cosignature: %v", err)
+						return false
+					}
+					cp, _ := tlog.ParseCheckpoint([]byte(n.Text))
+					mu.Lock()
+					all = append(all, cosigned{classify(cp), cp.Size})
+					mu.Unlock()
+					return true
+				}
 				for ctx.Err() == nil {
 					f := rng.IntN(2)
 					h := forks[f]
@@ -164,32 +196,37 @@ func testKill9(t *testing.T, noSync bool) {
 					c.mu.Unlock()
 					size := min(base+1+uint64(rng.IntN(20)), h.size())
 					cpNote := h.checkpointAt(t, size)
-					sig, err := c.Submit(ctx, cpNote, func(_ context.Context, from, to uint64) ([]tlog.Hash, error) {
+					prove := func(_ context.Context, from, to uint64) ([]tlog.Hash, error) {
 						return h.proof(t, from, to), nil
-					})
-					var conflict *ConflictError
-					if errors.As(err, &conflict) {
-						continue
 					}
-					if err != nil {
-						if ctx.Err() == nil && !errors.Is(err, ErrInconsistent) && !strings.Contains(err.Error(), "larger than") {
-							// Connection errors mean the witness died.
-							if !strings.Contains(err.Error(), "couldn't reach") {
-								t.Errorf("submit: %v", err)
-							}
+					if g%2 == 0 || size == h.size() {
+						sig, err := c.Submit(ctx, cpNote, prove)
+						if !handle(cpNote, sig, err) {
 							return
 						}
 						continue
 					}
-					n, err := note.Open(append(bytes.Clone(cpNote), sig...), note.VerifierList(witnessV))
-					if err != nil {
-						t.Errorf("bad cosignature: %v", err)
+					// Half the submitters pipeline: the next checkpoint
+					// of the same fork goes out with the first, before
+					// its cosignature is back.
+					next := min(size+1+uint64(rng.IntN(20)), h.size())
+					nextNote, nextProof := h.checkpointAt(t, next), h.proof(t, size, next)
+					var sig2 []byte
+					var err2 error
+					done := make(chan struct{})
+					go func() {
+						defer close(done)
+						sig2, err2 = c.AddCheckpoint(ctx, size, nextProof, nextNote)
+					}()
+					sig, err := c.Submit(ctx, cpNote, prove)
+					<-done
+					if err == nil && err2 == nil {
+						pipelined.Add(1)
+					}
+					ok1, ok2 := handle(cpNote, sig, err), handle(nextNote, sig2, err2)
+					if !ok1 || !ok2 {
 						return
 					}
-					cp, _ := tlog.ParseCheckpoint([]byte(n.Text))
-					mu.Lock()
-					all = append(all, cosigned{classify(cp), cp.Size})
-					mu.Unlock()
 				}
 			}(g)
 		}
@@ -223,7 +260,7 @@ func testKill9(t *testing.T, noSync bool) {
 			forksSeen[c.fork] = true
 		}
 	}
-	t.Logf("%d cosignatures over 6 runs killed with SIGKILL; forks cosigned past the divergence: %v", total, forksSeen)
+	t.Logf("%d cosignatures over 6 runs killed with SIGKILL (%d pairs pipelined); forks cosigned past the divergence: %v", total, pipelined.Load(), forksSeen)
 	if forksSeen[0] && forksSeen[1] {
 		t.Fatal("the witness cosigned checkpoints of both forks")
 	}

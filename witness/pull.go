@@ -51,7 +51,7 @@ func (w *Witness) PullOnce(ctx context.Context, vkey string, src Source) (uint64
 		return 0, fmt.Errorf("couldn't read the log's checkpoint: %w", err)
 	}
 	ls.mu.Lock()
-	have, haveNote := ls.cp, ls.note
+	have, haveNote := ls.pcp, ls.pnote
 	ls.mu.Unlock()
 	switch {
 	case haveNote == nil || have.Size == 0:

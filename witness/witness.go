@@ -70,7 +70,7 @@ type Config struct {
 	Now func() time.Time
 	// NoSync acknowledges a cosignature once the new state is written to
 	// the operating system (the page cache) rather than flushed to disk
-	// (fsync). The state still survives the witness process being killed
+	// (fdatasync). The state still survives the witness process being killed
 	// (kill -9: the kernel keeps what was written), so it never cosigns
 	// two inconsistent checkpoints across such a crash; it doesn't survive
 	// a power loss or an OS crash, after which the witness may have
@@ -79,9 +79,14 @@ type Config struct {
 	NoSync bool
 }
 
-// Witness cosigns checkpoints. It is safe for concurrent use: requests for
-// one log are serialized, so checking the old size and saving the new
-// checkpoint are atomic; requests for different logs run in parallel and
+// Witness cosigns checkpoints. It is safe for concurrent use. Requests for
+// one log are checked and signed one at a time against the log's latest
+// accepted checkpoint, which may not be on disk yet: a request for
+// checkpoint N+1 can be accepted while N's write is still in flight, and
+// joins the same group commit (or the next one). No cosignature is
+// returned before the write that holds its checkpoint, and every write
+// before it, has succeeded; if a write fails, it and every request
+// accepted after it fail. Requests for different logs run in parallel and
 // share disk flushes.
 type Witness struct {
 	cfg    Config
@@ -90,13 +95,35 @@ type Witness struct {
 	j      *journal
 }
 
+// maxWaiters bounds the requests of one log that wait for an earlier
+// checkpoint to be accepted (see [Witness.AddCheckpoint]); more get a 409
+// at once.
+const maxWaiters = 64
+
+// waitForOlder is how long a request whose old size is ahead of the
+// witness's waits for the checkpoints before it (a log with several
+// requests in flight) before it gets a 409.
+var waitForOlder = time.Second
+
 type logState struct {
 	vkey string
 	v    note.Verifier
 
-	mu   sync.Mutex
-	note []byte          // latest cosigned checkpoint: log signature(s) + ours; nil if none
+	mu sync.Mutex
+	// The latest cosigned checkpoint that is on disk: what monitors get.
+	note []byte          // log signature(s) + ours; nil if none
 	cp   tlog.Checkpoint // its body
+	seq  uint64          // its place among accepted checkpoints
+	// The latest accepted checkpoint: on disk or in a write in flight.
+	// Requests are checked against it. Equal to the above when no write
+	// is in flight.
+	pnote []byte
+	pcp   tlog.Checkpoint
+	pseq  uint64
+	// changed is closed (and replaced) when the accepted checkpoint
+	// changes; waiters counts the requests waiting for that.
+	changed chan struct{}
+	waiters int
 }
 
 // Open opens (or creates) the witness state in cfg.Dir. A log's state
@@ -120,7 +147,7 @@ func Open(cfg Config) (*Witness, error) {
 		if _, dup := w.logs[v.Name()]; dup {
 			return nil, fmt.Errorf("couldn't open the witness: two keys for log %s", v.Name())
 		}
-		w.logs[v.Name()] = &logState{vkey: k, v: v}
+		w.logs[v.Name()] = &logState{vkey: k, v: v, changed: make(chan struct{})}
 		w.byHash[OriginHash(v.Name())] = v.Name()
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
@@ -146,6 +173,7 @@ func Open(cfg Config) (*Witness, error) {
 			return nil, fmt.Errorf("couldn't read the state of log %s: %w", origin, err)
 		}
 		ls.note, ls.cp = rec, cp
+		ls.pnote, ls.pcp = rec, cp
 	}
 	return w, nil
 }
@@ -174,15 +202,25 @@ func (w *Witness) Checkpoint(origin string) []byte {
 
 // AddCheckpoint implements C2SP tlog-witness add-checkpoint: it cosigns
 // signed (a checkpoint note) if it is signed by its log's key and proof is
-// a consistency proof to it from the witness's latest checkpoint of that
-// log, whose size must be oldSize. It returns the cosignature line(s)
-// ("— <name> <base64>\n"). The new checkpoint is on disk before it
-// returns, so the witness never cosigns two inconsistent checkpoints of a
-// log, even across a crash. It fails with [ErrMalformed], [ErrUnknownLog],
-// [ErrSignature], *[ConflictError] or [ErrInconsistent] (and then writes
-// split-view evidence when the request proves a fork); any other error is
-// internal. A checkpoint equal to the latest is cosigned again (with a new
-// time).
+// a consistency proof to it from the witness's latest accepted checkpoint
+// of that log, whose size must be oldSize. It returns the cosignature
+// line(s) ("— <name> <base64>\n"). The new checkpoint, and every one
+// accepted before it, is on disk before it returns, so the witness never
+// cosigns two inconsistent checkpoints of a log, even across a crash.
+//
+// The latest accepted checkpoint is the last one that passed these checks,
+// possibly still being written: a log may send checkpoint N+1 (old size N)
+// before N's cosignature came back, and both are written by the same or
+// consecutive flushes. A request whose old size is ahead of the accepted
+// checkpoint waits a moment (up to a second) for the requests before it,
+// which may arrive later; then it gets a 409 as usual.
+//
+// It fails with [ErrMalformed], [ErrUnknownLog], [ErrSignature],
+// *[ConflictError] or [ErrInconsistent] (and then writes split-view
+// evidence when the request proves a fork); any other error is internal:
+// after a failed write it fails every request with that error, including
+// those accepted while the write was in flight. A checkpoint equal to the
+// latest is cosigned again (with a new time).
 func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlog.Hash, signed []byte) ([]byte, error) {
 	text, err := tlog.SplitNote(signed)
 	if err != nil {
@@ -216,55 +254,109 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 	}
 	n.UnverifiedSigs = nil
 
-	ls.mu.Lock()
-	defer ls.mu.Unlock()
-	if ls.note == nil && oldSize != 0 || ls.note != nil && oldSize != ls.cp.Size {
-		return nil, &ConflictError{Size: ls.cp.Size}
-	}
-	if cp.Size == 0 && cp.Hash != tlog.EmptyRoot() {
-		return nil, fmt.Errorf("%w: a checkpoint of size 0 must have the empty tree's root", ErrInconsistent)
-	}
-	switch {
-	case oldSize == 0:
-		if len(proof) != 0 {
-			return nil, fmt.Errorf("%w: a proof from size 0", ErrInconsistent)
-		}
-		if ls.note != nil && ls.cp.Size == 0 && cp.Size == 0 && ls.cp.Hash != cp.Hash {
-			return nil, fmt.Errorf("%w: two roots for size 0", ErrInconsistent)
-		}
-	case oldSize == cp.Size:
-		if ls.cp.Hash != cp.Hash {
-			w.keepEvidence(ls, n, tlog.Hash{}, nil)
-			return nil, fmt.Errorf("%w: size %d has root %s, not %s", ErrInconsistent, cp.Size, ls.cp.Hash, cp.Hash)
-		}
-		if len(proof) != 0 {
-			return nil, fmt.Errorf("%w: a proof between equal sizes", ErrInconsistent)
-		}
-	default:
-		if err := tlog.VerifyConsistency(oldSize, cp.Size, proof, ls.cp.Hash, cp.Hash); err != nil {
-			// A proof that leads to the new root from another old root
-			// proves a fork; one that leads nowhere proves nothing.
-			if r1, r2, ok := tlog.ConsistencyRoots(oldSize, cp.Size, proof); ok && r2 == cp.Hash && r1 != ls.cp.Hash {
-				w.keepEvidence(ls, n, r1, proof)
-			}
-			return nil, fmt.Errorf("%w: %v", ErrInconsistent, err)
-		}
-	}
-	full, err := note.Sign(n, w.cfg.Cosigner)
+	full, b, seq, err := w.accept(ctx, ls, oldSize, proof, n, cp)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't cosign: %w", err)
-	}
-	if err := w.j.append(cp.Origin, full); err != nil {
 		return nil, err
 	}
-	ls.note, ls.cp = full, cp
+	if err := w.j.wait(b); err != nil {
+		// This write failed, and so does every later one: the witness
+		// stops cosigning (see journal.enqueue).
+		return nil, err
+	}
+	ls.mu.Lock()
+	if seq > ls.seq {
+		ls.note, ls.cp, ls.seq = full, cp, seq
+	}
+	ls.mu.Unlock()
 	// Our cosignature is the last line of the note.
 	s := strings.TrimSuffix(string(full), "\n")
 	return []byte(s[strings.LastIndexByte(s, '\n')+1:] + "\n"), nil
 }
 
+// accept checks a verified checkpoint (n, its body cp) of ls against the
+// log's latest accepted checkpoint, cosigns it, queues it for the journal
+// and makes it the latest accepted one, under ls.mu. A request whose old
+// size is ahead of the accepted checkpoint first waits (up to
+// waitForOlder, while fewer than maxWaiters do) for the checkpoints before
+// it, so that a log may send several requests at once without ordering
+// them itself. It returns the cosigned note, its journal batch and its
+// sequence number.
+func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proof []tlog.Hash, n *note.Note, cp tlog.Checkpoint) ([]byte, *batch, uint64, error) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ahead := func() bool { return oldSize > 0 && (ls.pnote == nil || ls.pcp.Size < oldSize) }
+	if ahead() && ls.waiters < maxWaiters {
+		ls.waiters++
+		timer := time.NewTimer(waitForOlder)
+		for stop := false; !stop && ahead(); {
+			ch := ls.changed
+			ls.mu.Unlock()
+			select {
+			case <-ch:
+			case <-timer.C:
+				stop = true
+			case <-ctx.Done():
+				stop = true
+			}
+			ls.mu.Lock()
+		}
+		timer.Stop()
+		ls.waiters--
+	}
+	if err := w.j.err(); err != nil {
+		return nil, nil, 0, err
+	}
+	if ls.pnote == nil && oldSize != 0 || ls.pnote != nil && oldSize != ls.pcp.Size {
+		return nil, nil, 0, &ConflictError{Size: ls.pcp.Size}
+	}
+	if cp.Size == 0 && cp.Hash != tlog.EmptyRoot() {
+		return nil, nil, 0, fmt.Errorf("%w: a checkpoint of size 0 must have the empty tree's root", ErrInconsistent)
+	}
+	switch {
+	case oldSize == 0:
+		if len(proof) != 0 {
+			return nil, nil, 0, fmt.Errorf("%w: a proof from size 0", ErrInconsistent)
+		}
+		if ls.pnote != nil && ls.pcp.Size == 0 && cp.Size == 0 && ls.pcp.Hash != cp.Hash {
+			return nil, nil, 0, fmt.Errorf("%w: two roots for size 0", ErrInconsistent)
+		}
+	case oldSize == cp.Size:
+		if ls.pcp.Hash != cp.Hash {
+			w.keepEvidence(ls, n, tlog.Hash{}, nil)
+			return nil, nil, 0, fmt.Errorf("%w: size %d has root %s, not %s", ErrInconsistent, cp.Size, ls.pcp.Hash, cp.Hash)
+		}
+		if len(proof) != 0 {
+			return nil, nil, 0, fmt.Errorf("%w: a proof between equal sizes", ErrInconsistent)
+		}
+	default:
+		if err := tlog.VerifyConsistency(oldSize, cp.Size, proof, ls.pcp.Hash, cp.Hash); err != nil {
+			// A proof that leads to the new root from another old root
+			// proves a fork; one that leads nowhere proves nothing.
+			if r1, r2, ok := tlog.ConsistencyRoots(oldSize, cp.Size, proof); ok && r2 == cp.Hash && r1 != ls.pcp.Hash {
+				w.keepEvidence(ls, n, r1, proof)
+			}
+			return nil, nil, 0, fmt.Errorf("%w: %v", ErrInconsistent, err)
+		}
+	}
+	full, err := note.Sign(n, w.cfg.Cosigner)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("couldn't cosign: %w", err)
+	}
+	// Queued under ls.mu, so this log's records reach the journal in the
+	// order they were accepted.
+	b, err := w.j.enqueue(cp.Origin, full)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	ls.pseq++
+	ls.pnote, ls.pcp = full, cp
+	close(ls.changed)
+	ls.changed = make(chan struct{})
+	return full, b, ls.pseq, nil
+}
+
 // keepEvidence writes split-view evidence of the log's latest checkpoint
-// held by the witness against n (the caller holds ls.mu). For different
+// accepted by the witness against n (the caller holds ls.mu). For different
 // sizes, prefix and proof are from n's tree. Failures are logged: the
 // request fails anyway.
 func (w *Witness) keepEvidence(ls *logState, n *note.Note, prefix tlog.Hash, proof []tlog.Hash) {
@@ -273,7 +365,7 @@ func (w *Witness) keepEvidence(ls *logState, n *note.Note, prefix tlog.Hash, pro
 		w.cfg.Logger.Error("couldn't encode a conflicting checkpoint", "err", err)
 		return
 	}
-	path, err := w.writeEvidence(ls, ls.note, other, prefix, proof)
+	path, err := w.writeEvidence(ls, ls.pnote, other, prefix, proof)
 	if err != nil {
 		w.cfg.Logger.Error("couldn't keep split-view evidence", "log", ls.v.Name(), "err", err)
 		return

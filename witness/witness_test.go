@@ -175,8 +175,11 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 }
 
-// TestJournalTornTail cuts the state file at every length: the witness
-// opens with the last whole record, never with a corrupt one.
+// TestJournalTornTail cuts the state file's records at every length, and
+// ends each cut both with the end of the file (a journal written before
+// preallocation) and with the preallocated zeros (what a crash leaves when
+// the disk never got a write's last bytes): the witness opens with the
+// last whole record, never with a corrupt one.
 func TestJournalTornTail(t *testing.T) {
 	ctx := context.Background()
 	l := newTestLog(t, "example.com/log")
@@ -186,36 +189,48 @@ func TestJournalTornTail(t *testing.T) {
 	w.AddCheckpoint(ctx, 0, nil, h.checkpointAt(t, 1))
 	w.AddCheckpoint(ctx, 1, h.proof(t, 1, 3), h.checkpointAt(t, 3))
 	w.Close()
-	full, err := os.ReadFile(filepath.Join(dir, "state", journalFile))
+	file, err := os.ReadFile(filepath.Join(dir, "state", journalFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The journal was compacted at open, then got the two records above.
+	// The journal was compacted at open, then got the two records above,
+	// followed by zeros.
+	_, records, end := readJournal(file)
+	if records != 2 || len(file) < journalZeros || !bytes.Equal(file[end:], make([]byte, len(file)-end)) {
+		t.Fatalf("journal of %d bytes: %d records ending at %d, then not zeros", len(file), records, end)
+	}
+	full := file[:end]
 	// Every cut near a record boundary, and every 17th byte elsewhere.
 	for cut := 0; cut <= len(full); cut++ {
 		if cut%17 != 0 && cut != len(full) && !nearBoundary(full, cut) {
 			continue
 		}
-		d := t.TempDir()
-		os.MkdirAll(filepath.Join(d, "state"), 0o700)
-		os.WriteFile(filepath.Join(d, "state", journalFile), full[:cut], 0o600)
-		w, err := Open(Config{Dir: d, Cosigner: newCosigner(t, "w"), Logs: []string{l.vkey}})
-		if err != nil {
-			t.Fatalf("cut %d: %v", cut, err)
-		}
-		got := w.Checkpoint("example.com/log")
-		w.Close()
-		switch {
-		case got == nil:
-		case bytes.Contains(got, []byte("\n1\n")), bytes.Contains(got, []byte("\n3\n")):
-			if _, err := tlog.OpenCheckpoint(got, mustV(t, l.vkey)); err != nil {
+		for _, zeros := range []bool{false, true} {
+			b := bytes.Clone(full[:cut])
+			if zeros {
+				b = append(b, make([]byte, len(file)-cut)...)
+			}
+			d := t.TempDir()
+			os.MkdirAll(filepath.Join(d, "state"), 0o700)
+			os.WriteFile(filepath.Join(d, "state", journalFile), b, 0o600)
+			w, err := Open(Config{Dir: d, Cosigner: newCosigner(t, "w"), Logs: []string{l.vkey}})
+			if err != nil {
 				t.Fatalf("cut %d: %v", cut, err)
 			}
-		default:
-			t.Fatalf("cut %d: state %q", cut, got)
-		}
-		if cut == len(full) && !bytes.Contains(got, []byte("\n3\n")) {
-			t.Fatal("the whole file lost the last record")
+			got := w.Checkpoint("example.com/log")
+			w.Close()
+			switch {
+			case got == nil:
+			case bytes.Contains(got, []byte("\n1\n")), bytes.Contains(got, []byte("\n3\n")):
+				if _, err := tlog.OpenCheckpoint(got, mustV(t, l.vkey)); err != nil {
+					t.Fatalf("cut %d: %v", cut, err)
+				}
+			default:
+				t.Fatalf("cut %d: state %q", cut, got)
+			}
+			if cut == len(full) && !bytes.Contains(got, []byte("\n3\n")) {
+				t.Fatal("the whole file lost the last record")
+			}
 		}
 	}
 }
@@ -262,8 +277,14 @@ func TestJournalCompacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Size() > 26*int64(len(w.Checkpoint("example.com/log"))+frameHeader) {
-		t.Fatalf("journal of %d bytes after 100 records of one log", fi.Size())
+	b, err := os.ReadFile(filepath.Join(dir, "state", journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The records stay few; the file is the records and the zeros
+	// preallocated after them.
+	if _, records, end := readJournal(b); records > 25 || end > 26*(len(w.Checkpoint("example.com/log"))+frameHeader) || fi.Size() > int64(end)+2*journalZeros {
+		t.Fatalf("journal of %d bytes, %d records in %d bytes, after 100 records of one log", fi.Size(), records, end)
 	}
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("journal mode %v", fi.Mode())
