@@ -382,7 +382,10 @@ func (e *Event) hostOrIP(v []byte) {
 	// cannot be an address: skip the address parse (which allocates its
 	// error) for the common case, a host name.
 	if plainDomain(v) {
-		e.domain(v)
+		// What e.domain would do, without checking the name again.
+		if !e.off(AttrDomain) && len(v) <= 254 {
+			e.valueObject(AttrDomain, v)
+		}
 		return
 	}
 	if e.ip(v) == -1 {
