@@ -252,6 +252,9 @@ type Decoder struct {
 	tsv    tsvState
 	sniff  tsvState // the TSV headers Detect follows for other formats
 	skip   *[numAttrs]bool
+	// probe is the equality index of the engine the events go to, if
+	// any (see eqProbe).
+	probe *eqProbe
 	// masked holds the Zeek, EVE and ECS tables without the fields that
 	// produce only skipped attributes (nil: the full tables).
 	masked *[3]*fieldTable
@@ -440,6 +443,7 @@ func (d *Decoder) Decode(line []byte) ([]*Event, error) {
 	e.reset()
 	e.Format = f
 	e.skip = d.skip
+	e.probe = d.probe
 	d.s.reset(line)
 	d.path = d.path[:0]
 	if err := d.s.openObject(); err != nil {
@@ -466,6 +470,7 @@ func (d *Decoder) decodeTSV(line []byte) ([]*Event, error) {
 	e.reset()
 	e.Format = FormatZeek
 	e.skip = d.skip
+	e.probe = d.probe
 	if err := d.tsv.record(t, e, line); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
