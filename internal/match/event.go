@@ -150,6 +150,10 @@ type Object struct {
 // Field is one property value of one object of an event.
 type Field struct {
 	Attr Attr
+	// hashed is set when hash is eqHash(Attr, Value) (see eqProbe); both
+	// sit in what would be Attr's padding.
+	hashed bool
+	hash   uint32
 	// Obj is the index in Event.Objects of the object that has it.
 	Obj int
 	// Ref is the target object index for reference attributes.
@@ -157,9 +161,6 @@ type Field struct {
 	// Value is the normalised value (decimal text for numbers). It may
 	// point into the input line and is valid only until the next event.
 	Value []byte
-	// hash is eqHash(Attr, Value) when hashed is set (see eqProbe).
-	hash   uint32
-	hashed bool
 }
 
 // Event is one decoded log record: the cyber observables it mentions, as
