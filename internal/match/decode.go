@@ -82,17 +82,44 @@ type fieldTable struct {
 	// slots is an open-addressing copy of both maps, probed with a cheap
 	// hash: a Go map lookup per key was a fifth of the decoding time.
 	slots []fieldSlot
-	// maybe[len][first byte] is set when some field or container path of
-	// that length starts with that byte: most keys of a record are of no
-	// interest, and this rejects them without a map lookup.
-	maybe     [64][256]bool
-	maybeLast [64][256]bool
+	// maybe[len] has bit c of first set when some field or container
+	// path of that length starts with byte c, and of last when one ends
+	// with it: most keys of a record are of no interest, and this rejects
+	// them without a lookup. One cache line a length (4 KiB in all, where
+	// two tables of bools took 32 KiB of the L1 cache).
+	maybe [64]keyBits
+	// rel is the same for the keys that can occur inside a container:
+	// every run of dot-separated components of a path ("rrname",
+	// "answers.rrname"), so that most members of a nested object are
+	// rejected before their path is built and looked up.
+	rel [64]keyBits
 }
 
-func (t *fieldTable) mark(k string) {
-	if len(k) < 64 {
-		t.maybe[len(k)][k[0]] = true
-		t.maybeLast[len(k)][k[len(k)-1]] = true
+type keyBits struct{ first, last byteSet }
+
+// byteSet is a set of bytes, one bit each.
+type byteSet [4]uint64
+
+func (b *byteSet) has(c byte) bool { return b[c>>6]>>(c&63)&1 != 0 }
+
+func (t *fieldTable) mark(k string) { markKey(&t.maybe, k) }
+
+func markKey(bits *[64]keyBits, k string) {
+	if len(k) > 0 && len(k) < 64 {
+		m := &bits[len(k)]
+		m.first[k[0]>>6] |= 1 << (k[0] & 63)
+		m.last[k[len(k)-1]>>6] |= 1 << (k[len(k)-1] & 63)
+	}
+}
+
+// markRel marks in t.rel every run of components of the dotted path k
+// (a key inside a container may itself have dots).
+func (t *fieldTable) markRel(k string) {
+	comps := strings.Split(k, ".")
+	for i := range comps {
+		for j := i + 1; j <= len(comps); j++ {
+			markKey(&t.rel, strings.Join(comps[i:j], "."))
+		}
 	}
 }
 
@@ -147,7 +174,27 @@ func (t *fieldTable) insert(k string, h handler, container bool) {
 
 // known reports whether path may be in the table.
 func (t *fieldTable) known(p []byte) bool {
-	return len(p) > 0 && (len(p) >= 64 || t.maybe[len(p)][p[0]] && t.maybeLast[len(p)][p[len(p)-1]])
+	if len(p) == 0 {
+		return false
+	}
+	if len(p) >= 64 {
+		return true
+	}
+	m := &t.maybe[len(p)]
+	return m.first.has(p[0]) && m.last.has(p[len(p)-1])
+}
+
+// knownRel reports whether key, a member of a container, may end a path
+// in the table; if not, its path is not.
+func (t *fieldTable) knownRel(key []byte) bool {
+	if len(key) == 0 {
+		return false
+	}
+	if len(key) >= 64 {
+		return true
+	}
+	m := &t.rel[len(key)]
+	return m.first.has(key[0]) && m.last.has(key[len(key)-1])
 }
 
 func newFieldTable(defs map[string]fieldDef) *fieldTable {
@@ -170,6 +217,7 @@ func buildFieldTable(defs map[string]fieldDef, skip *[numAttrs]bool) *fieldTable
 	t := &fieldTable{defs: defs, fields: fields, containers: map[string]bool{}}
 	for k := range fields {
 		t.mark(k)
+		t.markRel(k)
 		for i := 0; i < len(k); i++ {
 			if k[i] == '.' {
 				t.containers[k[:i]] = true
@@ -204,6 +252,9 @@ type Decoder struct {
 	tsv    tsvState
 	sniff  tsvState // the TSV headers Detect follows for other formats
 	skip   *[numAttrs]bool
+	// probe is the equality index of the engine the events go to, if
+	// any (see eqProbe).
+	probe *eqProbe
 	// masked holds the Zeek, EVE and ECS tables without the fields that
 	// produce only skipped attributes (nil: the full tables).
 	masked *[3]*fieldTable
@@ -392,6 +443,7 @@ func (d *Decoder) Decode(line []byte) ([]*Event, error) {
 	e.reset()
 	e.Format = f
 	e.skip = d.skip
+	e.probe = d.probe
 	d.s.reset(line)
 	d.path = d.path[:0]
 	if err := d.s.openObject(); err != nil {
@@ -418,6 +470,7 @@ func (d *Decoder) decodeTSV(line []byte) ([]*Event, error) {
 	e.reset()
 	e.Format = FormatZeek
 	e.skip = d.skip
+	e.probe = d.probe
 	if err := d.tsv.record(t, e, line); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -455,32 +508,43 @@ func (d *Decoder) walkObject(t *fieldTable, e *Event, depth int) error {
 	for first := true; ; first = false {
 		// Compact JSON, what log writers emit, has the key's quote right
 		// after the '{' or ','; that case is read inline, anything else
-		// (white space, the end of the object) by nextKey.
+		// (white space, the end of the object) by nextKey. When the line
+		// has no backslash a string ends at its first quote, and the
+		// members of no interest (most of a record) are skipped here
+		// without a call but for numbers, with the data in registers.
 		var key []byte
 		p := s.pos
-		if p+1 < len(s.data) && (first && s.data[p] == '"' || !first && s.data[p] == ',' && s.data[p+1] == '"') {
+		data := s.data
+		if p+1 < len(data) && (first && data[p] == '"' || !first && data[p] == ',' && data[p+1] == '"') {
 			if !first {
 				p++
 			}
-			var k []byte
-			if end := plainEnd(s.data, p+1); end >= 0 {
-				k = s.data[p+1 : end : end]
-				s.pos = end + 1
-			} else {
-				s.pos = p
-				var err error
-				if k, err = s.str(); err != nil {
-					return err
-				}
-			}
-			if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-				s.skipSpace()
-				if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+			if s.noEsc {
+				end := quoteEnd(data, p+1)
+				if end < 0 {
 					return errSyntax
 				}
+				key = data[p+1 : end : end]
+				p = end + 1
+			} else {
+				s.pos = p
+				k, err := s.str()
+				if err != nil {
+					return err
+				}
+				key = k
+				p = s.pos
 			}
-			s.pos++
-			key = k
+			if p >= len(data) || data[p] != ':' {
+				s.pos = p
+				s.skipSpace()
+				if s.pos >= len(data) || data[s.pos] != ':' {
+					return errSyntax
+				}
+				p = s.pos
+			}
+			p++
+			s.pos = p
 		} else {
 			k, ok, err := s.nextKey(first)
 			if err != nil || !ok {
@@ -488,19 +552,42 @@ func (d *Decoder) walkObject(t *fieldTable, e *Event, depth int) error {
 				return err
 			}
 			key = k
+			p = s.pos
 		}
 		d.path = d.path[:base]
+		var wanted bool
 		if base > 0 {
-			d.path = append(d.path, '.')
-		} else if !t.known(key) {
-			// Top-level keys are most of a record and most are of no
-			// interest: skip a scalar without the general machinery.
-			if err := d.s.skipScalarOr(depth); err != nil {
+			if wanted = t.knownRel(key); wanted {
+				d.path = append(d.path, '.')
+				d.path = append(d.path, key...)
+				wanted = t.known(d.path)
+			}
+		} else if wanted = t.known(key); wanted {
+			d.path = append(d.path, key...)
+		}
+		if !wanted {
+			// A member of no interest: skip a plain string or a number
+			// inline, anything else by skipScalarOr.
+			if p < len(data) {
+				if c := data[p]; c == '"' && s.noEsc {
+					end := quoteEnd(data, p+1)
+					if end < 0 {
+						return errSyntax
+					}
+					s.pos = end + 1
+					continue
+				} else if c-'0' < 10 {
+					if err := s.number(); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+			if err := s.skipScalarOr(depth); err != nil {
 				return err
 			}
 			continue
 		}
-		d.path = append(d.path, key...)
 		if err := d.walkValue(t, e, depth); err != nil {
 			return err
 		}

@@ -284,7 +284,11 @@ func (e *Engine) Match(ev *Event, fire func(ind *Indicator)) {
 		case vkRef, vkRefs:
 			continue
 		}
-		e.eq.lookup(a, f.Value, hit)
+		if f.hashed && e.eq.seed == indexSeed {
+			e.eq.lookupHashed(a, f.Value, f.hash, hit)
+		} else {
+			e.eq.lookup(a, f.Value, hit)
+		}
 		if (a == AttrIPv4 && len(e.pfx.len4) > 0) || (a == AttrIPv6 && len(e.pfx.len6) > 0) {
 			if addr, err := netip.ParseAddr(bstr(f.Value)); err == nil {
 				e.pfx.lookup(addr, hit)

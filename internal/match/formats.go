@@ -185,7 +185,11 @@ func rrType(e *Event, _ byte, v []byte) {
 func rdata(e *Event, _ byte, v []byte) {
 	switch e.rrKind {
 	case rrAddr:
-		e.ip(v)
+		// With neither family wanted e.ip would only tell whether v is
+		// an address, which nothing here asks.
+		if !e.off(AttrIPv4) || !e.off(AttrIPv6) {
+			e.ip(v)
+		}
 	case rrName:
 		e.domain(v)
 	case rrOther:

@@ -87,8 +87,13 @@ func (x *eqIndex) buildFilter() {
 }
 
 func (x *eqIndex) filterBits(h uint32) (int, uint64) {
-	h2 := h * 0x85EBCA6B
-	return int(h2>>7) & (len(x.filter) - 1), 1<<(h&63) | 1<<((h>>26)&63)
+	return filterWord(h, len(x.filter)), 1<<(h&63) | 1<<((h>>26)&63)
+}
+
+// filterWord is the word of a filter of n words (a power of two) that
+// holds the bits of hash h.
+func filterWord(h uint32, n int) int {
+	return int(h*0x85EBCA6B>>7) & (n - 1)
 }
 
 // compact drops the slack that appending left in the arenas.
@@ -108,6 +113,12 @@ func (x *eqIndex) compact() {
 // different attributes rarely share a value.
 func (x *eqIndex) hash(a Attr, v []byte) uint32 {
 	return uint32(maphash.Bytes(x.seed, v)) ^ uint32(a)*0x9E3779B1
+}
+
+// eqHash is the hash every eqIndex gives (a, v): they all use indexSeed,
+// so a decoder can hash a value once, before it knows the engine.
+func eqHash(a Attr, v []byte) uint32 {
+	return uint32(maphash.Bytes(indexSeed, v)) ^ uint32(a)*0x9E3779B1
 }
 
 func (x *eqIndex) key(i uint32) []byte { return x.keys[x.offs[i]:x.offs[i+1]] }
@@ -180,7 +191,14 @@ func (x *eqIndex) lookup(a Attr, v []byte, fn func(p uint32)) {
 	if !x.has[a] {
 		return
 	}
-	h := x.hash(a, v)
+	x.lookupHashed(a, v, x.hash(a, v), fn)
+}
+
+// lookupHashed is lookup with the hash of (a, v) already computed.
+func (x *eqIndex) lookupHashed(a Attr, v []byte, h uint32, fn func(p uint32)) {
+	if !x.has[a] {
+		return
+	}
 	if x.filter != nil {
 		if w, m := x.filterBits(h); x.filter[w]&m != m {
 			return

@@ -157,6 +157,10 @@ func (m *Matcher) SetEngine(e *Engine) {
 		skip = e.decodeMask()
 	}
 	m.dec.setSkip(skip)
+	m.dec.probe = nil
+	if e != nil {
+		m.dec.probe = newEqProbe(e.eq)
+	}
 }
 
 // Stats returns the counters so far.
