@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -210,5 +213,37 @@ func TestBundleShapes(t *testing.T) {
 		} else if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%s reads differently from compact:\n%v\n%v", shape, got[:2], want[:2])
 		}
+	}
+}
+
+// TestReadAll reads the same bytes through every path of readAll: a file,
+// a reader that tells its length, and a pipe-like reader of unknown size
+// (empty, one chunk, and several chunks of growing sizes).
+func TestReadAll(t *testing.T) {
+	for _, n := range []int{0, 1, 1 << 20, 1<<20 + 1, 7<<20 + 12345} {
+		data := make([]byte, n)
+		rand.New(rand.NewSource(int64(n))).Read(data)
+		path := filepath.Join(t.TempDir(), "b")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for name, r := range map[string]io.Reader{
+			"file":    f,
+			"length":  bytes.NewReader(data),
+			"unknown": struct{ io.Reader }{iotest.HalfReader(bytes.NewReader(data))},
+		} {
+			got, err := readAll(r)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("%d bytes from %s: got %d bytes, %v", n, name, len(got), err)
+			}
+		}
+	}
+	if _, err := readAll(iotest.TimeoutReader(bytes.NewReader(make([]byte, 3<<20)))); err == nil {
+		t.Error("a read error was not returned")
 	}
 }

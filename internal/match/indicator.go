@@ -342,18 +342,49 @@ func (s *IndicatorSet) Active(t time.Time) (active []*Indicator, next time.Time)
 	return active, next
 }
 
-// readAll reads r to the end, in one allocation when r is a regular file
-// (io.ReadAll's doubling cost a fifth of loading a large bundle).
+// readAll reads r to the end, in one allocation when its size is known:
+// a regular file, or a reader that tells its length (bytes.Reader,
+// strings.Reader). Of any other (a pipe, stdin, an HTTP body) it reads
+// chunks that double up to 64 MiB and joins them once: io.ReadAll's
+// growth by a quarter reallocates and clears the buffer again and again,
+// which cost four fifths of loading a 1.4 GB bundle from a pipe.
 func readAll(r io.Reader) ([]byte, error) {
+	size := int64(-1)
 	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<34 {
-			var b bytes.Buffer
-			b.Grow(int(fi.Size()) + 512)
-			_, err := b.ReadFrom(r)
-			return b.Bytes(), err
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+	} else if l, ok := r.(interface{ Len() int }); ok {
+		size = int64(l.Len())
+	}
+	if size >= 0 && size < 1<<34 {
+		var b bytes.Buffer
+		b.Grow(int(size) + 512)
+		_, err := b.ReadFrom(r)
+		return b.Bytes(), err
+	}
+	var chunks [][]byte
+	total := 0
+	for n := 1 << 20; ; n = min(2*n, 64<<20) {
+		c := make([]byte, n)
+		k, err := io.ReadFull(r, c)
+		chunks = append(chunks, c[:k])
+		total += k
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	return io.ReadAll(r)
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
 }
 
 // indAlloc hands out indicators from slabs, and an indicator's id and
