@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -154,19 +153,5 @@ func (n *Node) ServeMetrics(ctx context.Context, ln net.Listener, logger *slog.L
 		IdleTimeout:       time.Duration(n.cfg.IdleTimeout),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	var err error
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), time.Duration(n.cfg.ShutdownTimeout))
-		err = srv.Shutdown(sctx)
-		cancel()
-		<-errc
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
+	return n.serveUntil(ctx, srv, ln)
 }

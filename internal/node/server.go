@@ -92,6 +92,18 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener, logger *slog.Logger) 
 			}
 		}()
 	}
+	err := n.serveUntil(ctx, srv, ln)
+	stopWorkers()
+	for range workers {
+		<-done
+	}
+	return err
+}
+
+// serveUntil serves srv on ln until serving fails or ctx is done, then
+// shuts srv down, giving requests in flight the node's ShutdownTimeout.
+// A server closed by the shutdown is no error.
+func (n *Node) serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	var err error
@@ -102,10 +114,6 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener, logger *slog.Logger) 
 		err = srv.Shutdown(sctx)
 		cancel()
 		<-errc
-	}
-	stopWorkers()
-	for range workers {
-		<-done
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
