@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,7 +87,7 @@ func benchCosign(b *testing.B, logs, perLog, inflight int, noSync bool) {
 	signer := newCosigner(b, "bench.example/w")
 	total := float64(logs * perLog)
 	cpus := runtime.GOMAXPROCS(0)
-	var boundD, witnessD time.Duration
+	var boundD, witnessD, witnessCPU time.Duration
 	var writes int
 	for i := 0; i < b.N; i++ {
 		// The bound: per checkpoint, verify the log's signature, check the
@@ -127,7 +128,10 @@ func benchCosign(b *testing.B, logs, perLog, inflight int, noSync bool) {
 				panic(rec.Body.String())
 			}
 		}
+		// The witness runs as parley witness serve runs it.
+		runtime.GOMAXPROCS(cpus + 1) // as UseFlushProcs sets it for parley witness serve
 		start = time.Now()
+		cpu0 := processCPU()
 		parallel(logs, func(j int) {
 			if inflight <= 1 {
 				for _, body := range bls[j].bodies {
@@ -145,6 +149,8 @@ func benchCosign(b *testing.B, logs, perLog, inflight int, noSync bool) {
 			wg.Wait()
 		})
 		witnessD += time.Since(start)
+		witnessCPU += processCPU() - cpu0
+		runtime.GOMAXPROCS(cpus)
 		w.j.mu.Lock()
 		writes += w.j.writes
 		w.j.mu.Unlock()
@@ -156,8 +162,9 @@ func benchCosign(b *testing.B, logs, perLog, inflight int, noSync bool) {
 	b.ReportMetric(wit, "witness-checkpoints/s")
 	b.ReportMetric(wit/bound, "ratio")
 	b.ReportMetric(total*float64(b.N)/float64(writes), "checkpoints/write")
+	b.ReportMetric(float64(witnessCPU.Microseconds())/(total*float64(b.N)), "witness-cpu-µs/checkpoint")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("GOMAXPROCS %d: bound %.0f/s, witness %.0f/s, ratio %.2f, %.1f checkpoints a write", cpus, bound, wit, wit/bound, total*float64(b.N)/float64(writes))
+	b.Logf("GOMAXPROCS %d: bound %.0f/s, witness %.0f/s, ratio %.2f, %.1f checkpoints a write, CPU busy %.0f%%", cpus, bound, wit, wit/bound, total*float64(b.N)/float64(writes), 100*witnessCPU.Seconds()/(witnessD.Seconds()*float64(cpus)))
 }
 
 // parallel runs f(0..n-1) on n goroutines.
@@ -214,4 +221,13 @@ func BenchmarkJournalFlush(b *testing.B) {
 	b.ReportMetric(float64(appendD.Microseconds())/float64(b.N), "append+fsync-µs/op")
 	b.ReportMetric(float64(preD.Microseconds())/float64(b.N), "prealloc+datasync-µs/op")
 	b.ReportMetric(0, "ns/op")
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
