@@ -18,13 +18,13 @@ var defaultProcs = runtime.GOMAXPROCS(0)
 // so it seldom does. With one P per CPU, a witness of two CPUs then
 // cosigns on one CPU for as long as each flush lasts; the extra P keeps
 // every CPU cosigning while one flush (the journal writes one at a time)
-// waits for the disk. A node's store flushes its commits the same way.
+// waits for the disk.
 func FlushProcs() int { return defaultProcs + 1 }
 
 // UseFlushProcs sets GOMAXPROCS to [FlushProcs] unless the GOMAXPROCS
 // environment variable chose it, and returns the GOMAXPROCS in force. It
-// is for a serving process's start (parley witness serve, parley serve);
-// calling it again changes nothing.
+// is for the start of parley witness serve; calling it again changes
+// nothing.
 func UseFlushProcs() int {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return runtime.GOMAXPROCS(0)
