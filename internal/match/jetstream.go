@@ -124,7 +124,12 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	// of messages (a byte limit makes the server hold a pull that the
 	// next message would overflow until it expires), as many as make
 	// about pullBytes at the sizes seen so far, at most Batch.
-	count := j.Batch
+	// Until sizes are seen, a pull asks for as many messages of the
+	// largest size NATS allows by default (1 MiB) as make pullBytes: a
+	// first pull of Batch messages of Fluent Bit's 200 KB (100 MB) lost
+	// most of them at nats-server 2.9.10 (delivered, never received), each
+	// then waiting for its AckWait.
+	count := min(j.Batch, pullBytes>>20)
 	var seenMsgs, seenBytes int64
 	fetch := func() (jetstream.MessageBatch, error) {
 		return j.Consumer.Fetch(count, jetstream.FetchMaxWait(wait))
