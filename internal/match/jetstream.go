@@ -113,6 +113,7 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	}
 	j.inflight = map[uint64]int{}
 	lastFlush := time.Now()
+	var lastCaughtUp time.Time
 	wait := min(j.FlushEvery, 500*time.Millisecond)
 	// Two pulls are in flight: the server fills the next while the
 	// messages of the current one are matched. They are short (at most
@@ -146,6 +147,30 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 				seenBytes += int64(len(msg.Data()))
 				if err := j.take(msg); err != nil {
 					return err
+				}
+				// Flush when enough is held, without waiting for the rest
+				// of the pull. A message sent when none was left for the
+				// consumer (it has caught up) is flushed at once too, not
+				// after the rest of its pull, which the server holds until
+				// it expires: there is nothing to gather with it. Such
+				// flushes come at most ten times a FlushEvery, so that a
+				// trickle of messages does not flush (and emit) each one
+				// by itself.
+				full := len(j.pending) >= j.MaxPending || j.events >= j.MaxPending
+				caughtUp := false
+				if !full {
+					if p, ok := streamPending(msg.Reply()); ok && p == 0 && time.Since(lastCaughtUp) >= j.FlushEvery/10 {
+						caughtUp = true
+					}
+				}
+				if full || caughtUp {
+					if err := j.flush(); err != nil {
+						return err
+					}
+					lastFlush = time.Now()
+					if caughtUp {
+						lastCaughtUp = lastFlush
+					}
 				}
 			}
 			err = cur.Error()
@@ -362,4 +387,30 @@ func streamSeq(reply string) (seq uint64, ok bool) {
 		return 0, false
 	}
 	return seq, seq > 0
+}
+
+// streamPending reads from a message's reply subject (see [streamSeq]) how
+// many messages were left for the consumer when the server sent it.
+func streamPending(reply string) (n uint64, ok bool) {
+	if !strings.HasPrefix(reply, "$JS.ACK.") {
+		return 0, false
+	}
+	var at int
+	switch n := strings.Count(reply, ".") + 1; {
+	case n == 9:
+		at = 8
+	case n >= 11:
+		at = 10
+	default:
+		return 0, false
+	}
+	t := reply
+	for range at {
+		t = t[strings.IndexByte(t, '.')+1:]
+	}
+	if i := strings.IndexByte(t, '.'); i >= 0 {
+		t = t[:i]
+	}
+	n, err := strconv.ParseUint(t, 10, 64)
+	return n, err == nil
 }
