@@ -77,7 +77,9 @@ type JetStreamSource struct {
 	// MaxPending is how many messages are held unacknowledged before a
 	// flush (default 10,000); a flush also comes when the messages held
 	// carry that many events (batches of several events), so that a batch
-	// does not wait FlushEvery for its acknowledgement. Batch is how many
+	// does not wait FlushEvery for its acknowledgement, and as soon as the
+	// consumer has caught up (a message came with none left pending; such
+	// flushes at most ten times a FlushEvery). Batch is how many
 	// messages are pulled at a time (default 500; fewer when they are
 	// large, see pullBytes).
 	MaxPending int
@@ -128,8 +130,10 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	// Until sizes are seen, a pull asks for as many messages of the
 	// largest size NATS allows by default (1 MiB) as make pullBytes: a
 	// first pull of Batch messages of Fluent Bit's 200 KB (100 MB) lost
-	// most of them at nats-server 2.9.10 (delivered, never received), each
-	// then waiting for its AckWait.
+	// most of them at nats-server 2.9.10 (about 13 MB came, then neither
+	// message nor timeout status: the pull ended by the library's own
+	// timer, FetchMaxWait + 1 s, the "stall of a second"), the rest
+	// delivered, never received, each waiting for its AckWait.
 	count := min(j.Batch, pullBytes>>20)
 	var seenMsgs, seenBytes int64
 	fetch := func() (jetstream.MessageBatch, error) {
