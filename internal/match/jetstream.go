@@ -130,7 +130,7 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	// Until sizes are seen, a pull asks for as many messages of the
 	// largest size NATS allows by default (1 MiB) as make pullBytes: a
 	// first pull of Batch messages of Fluent Bit's 200 KB (100 MB) lost
-	// most of them at nats-server 2.9.10 (about 13 MB came, then neither
+	// most of them at nats-server 2.9.10 (13–22 MB came, then neither
 	// message nor timeout status: the pull ended by the library's own
 	// timer, FetchMaxWait + 1 s, the "stall of a second"), the rest
 	// delivered, never received, each waiting for its AckWait.
