@@ -77,7 +77,9 @@ type JetStreamSource struct {
 	// MaxPending is how many messages are held unacknowledged before a
 	// flush (default 10,000); a flush also comes when the messages held
 	// carry that many events (batches of several events), so that a batch
-	// does not wait FlushEvery for its acknowledgement. Batch is how many
+	// does not wait FlushEvery for its acknowledgement, and as soon as the
+	// consumer has caught up (a message came with none left pending; such
+	// flushes at most ten times a FlushEvery). Batch is how many
 	// messages are pulled at a time (default 500; fewer when they are
 	// large, see pullBytes).
 	MaxPending int
@@ -113,6 +115,7 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	}
 	j.inflight = map[uint64]int{}
 	lastFlush := time.Now()
+	var lastCaughtUp time.Time
 	wait := min(j.FlushEvery, 500*time.Millisecond)
 	// Two pulls are in flight: the server fills the next while the
 	// messages of the current one are matched. They are short (at most
@@ -124,7 +127,14 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	// of messages (a byte limit makes the server hold a pull that the
 	// next message would overflow until it expires), as many as make
 	// about pullBytes at the sizes seen so far, at most Batch.
-	count := j.Batch
+	// Until sizes are seen, a pull asks for as many messages of the
+	// largest size NATS allows by default (1 MiB) as make pullBytes: a
+	// first pull of Batch messages of Fluent Bit's 200 KB (100 MB) lost
+	// most of them at nats-server 2.9.10 (13–22 MB came, then neither
+	// message nor timeout status: the pull ended by the library's own
+	// timer, FetchMaxWait + 1 s, the "stall of a second"), the rest
+	// delivered, never received, each waiting for its AckWait.
+	count := min(j.Batch, pullBytes>>20)
 	var seenMsgs, seenBytes int64
 	fetch := func() (jetstream.MessageBatch, error) {
 		return j.Consumer.Fetch(count, jetstream.FetchMaxWait(wait))
@@ -141,6 +151,30 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 				seenBytes += int64(len(msg.Data()))
 				if err := j.take(msg); err != nil {
 					return err
+				}
+				// Flush when enough is held, without waiting for the rest
+				// of the pull. A message sent when none was left for the
+				// consumer (it has caught up) is flushed at once too, not
+				// after the rest of its pull, which the server holds until
+				// it expires: there is nothing to gather with it. Such
+				// flushes come at most ten times a FlushEvery, so that a
+				// trickle of messages does not flush (and emit) each one
+				// by itself.
+				full := len(j.pending) >= j.MaxPending || j.events >= j.MaxPending
+				caughtUp := false
+				if !full {
+					if p, ok := streamPending(msg.Reply()); ok && p == 0 && time.Since(lastCaughtUp) >= j.FlushEvery/10 {
+						caughtUp = true
+					}
+				}
+				if full || caughtUp {
+					if err := j.flush(); err != nil {
+						return err
+					}
+					lastFlush = time.Now()
+					if caughtUp {
+						lastCaughtUp = lastFlush
+					}
 				}
 			}
 			err = cur.Error()
@@ -357,4 +391,30 @@ func streamSeq(reply string) (seq uint64, ok bool) {
 		return 0, false
 	}
 	return seq, seq > 0
+}
+
+// streamPending reads from a message's reply subject (see [streamSeq]) how
+// many messages were left for the consumer when the server sent it.
+func streamPending(reply string) (n uint64, ok bool) {
+	if !strings.HasPrefix(reply, "$JS.ACK.") {
+		return 0, false
+	}
+	var at int
+	switch n := strings.Count(reply, ".") + 1; {
+	case n == 9:
+		at = 8
+	case n >= 11:
+		at = 10
+	default:
+		return 0, false
+	}
+	t := reply
+	for range at {
+		t = t[strings.IndexByte(t, '.')+1:]
+	}
+	if i := strings.IndexByte(t, '.'); i >= 0 {
+		t = t[:i]
+	}
+	n, err := strconv.ParseUint(t, 10, 64)
+	return n, err == nil
 }

@@ -473,3 +473,27 @@ func TestStreamSeq(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamPending reads the messages left for the consumer from
+// acknowledgement subjects as Msg.Metadata does (NumPending).
+func TestStreamPending(t *testing.T) {
+	for _, c := range []struct {
+		reply string
+		want  uint64
+		ok    bool
+	}{
+		{"$JS.ACK.EVENTS.fleet.1.4711.12.1700000000000000000.0", 0, true},
+		{"$JS.ACK.EVENTS.fleet.1.4711.12.1700000000000000000.93", 93, true},
+		{"$JS.ACK._.ACCHASH.EVENTS.fleet.2.42.3.1700000000000000000.5.rnd", 5, true},
+		{"$JS.ACK.hub.ACCHASH.EVENTS.fleet.2.42.3.1700000000000000000.0", 0, true},
+		{"$JS.ACK.EVENTS.fleet.1.4711.12.1700000000000000000.x", 0, false},
+		{"$JS.ACK.EVENTS.fleet.1.4711.12.1700000000000000000", 0, false},
+		{"_INBOX.abc", 0, false},
+		{"", 0, false},
+	} {
+		got, ok := streamPending(c.reply)
+		if ok != c.ok || got != c.want {
+			t.Errorf("%s: %d %v, want %d %v", c.reply, got, ok, c.want, c.ok)
+		}
+	}
+}
