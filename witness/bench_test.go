@@ -129,7 +129,10 @@ func benchCosign(b *testing.B, logs, perLog, inflight int, noSync bool) {
 			}
 		}
 		// The witness runs as parley witness serve runs it.
-		runtime.GOMAXPROCS(cpus + 1) // as UseFlushProcs sets it for parley witness serve
+		if !noSync {
+			// As parley witness serve runs it (UseFlushProcs).
+			runtime.GOMAXPROCS(cpus + 1)
+		}
 		start = time.Now()
 		cpu0 := processCPU()
 		parallel(logs, func(j int) {

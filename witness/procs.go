@@ -23,8 +23,9 @@ func FlushProcs() int { return defaultProcs + 1 }
 
 // UseFlushProcs sets GOMAXPROCS to [FlushProcs] unless the GOMAXPROCS
 // environment variable chose it, and returns the GOMAXPROCS in force. It
-// is for the start of parley witness serve; calling it again changes
-// nothing.
+// is for the start of parley witness serve when it flushes its journal
+// (not with --no-fsync, whose writes return at once); calling it again
+// changes nothing.
 func UseFlushProcs() int {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return runtime.GOMAXPROCS(0)

@@ -198,8 +198,10 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 		return withExit(3, "", fmt.Errorf("couldn't read the witness key: %w", err))
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
-	// Keep every CPU cosigning while the journal waits for the disk.
-	witness.UseFlushProcs()
+	if !*noFsync {
+		// Keep every CPU cosigning while the journal waits for the disk.
+		witness.UseFlushProcs()
+	}
 	w, err := witness.Open(witness.Config{Dir: *dir, Cosigner: cos, Logs: keys, Logger: logger, NoSync: *noFsync})
 	if err != nil {
 		return withExit(3, "", err)
