@@ -128,7 +128,6 @@ func benchCosign(b *testing.B, logs, perLog, inflight int, noSync bool) {
 				panic(rec.Body.String())
 			}
 		}
-		// The witness runs as parley witness serve runs it.
 		if !noSync {
 			// As parley witness serve runs it (UseFlushProcs).
 			runtime.GOMAXPROCS(cpus + 1)
