@@ -399,9 +399,16 @@ func TestPeerRefusesForgedObjects(t *testing.T) {
 			pa := a.follow(t, b, "a", "from-b")
 			b.share(t, b.intel, 10)
 			a.caughtUp(t, b, "a")
+			// A is down while B shares and forges, so that its next
+			// round meets the three honest objects and the forged one
+			// together: with A polling every 30 ms it could otherwise
+			// take the honest ones first (13 stored), or, for the
+			// opening, the object before it was edited.
+			a.stop()
 			b.share(t, b.intel, 3)
 			tc.forge(t, b)
 			waitIntegratedNode(t, b.Node)
+			a.start(t)
 			p := a.waitPeer(t, "a", "refusal", func(p store.Peer) bool { return strings.Contains(p.State.LastError, "refused object") })
 			if !strings.Contains(p.State.LastError, tc.want) {
 				t.Fatalf("error %q doesn't say %q", p.State.LastError, tc.want)
