@@ -3,6 +3,7 @@ module github.com/parley-exchange/parley
 go 1.26.8
 
 require (
+	filippo.io/torchwood v0.6.1
 	github.com/chromedp/chromedp v0.23.1
 	github.com/cloudflare/circl v1.6.5
 	github.com/google/uuid v1.6.0
