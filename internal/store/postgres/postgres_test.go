@@ -108,10 +108,40 @@ func openTest(t testing.TB, url string, opts Options) *Store {
 	return s
 }
 
+// useLogObjectsBatches sets the bounds of a LogObjects batch that opts
+// asks for until t ends.
+func useLogObjectsBatches(t *testing.T, opts storetest.Options) {
+	b, r := logObjectsBatch, logObjectsBatchRows
+	if opts.LogObjectsBatch != 0 {
+		logObjectsBatch = opts.LogObjectsBatch
+	}
+	if opts.LogObjectsBatchRows != 0 {
+		logObjectsBatchRows = opts.LogObjectsBatchRows
+	}
+	t.Cleanup(func() { logObjectsBatch, logObjectsBatchRows = b, r })
+}
+
 func TestConformance(t *testing.T) {
 	serverURL(t)
+	// Each store has a schema of its own; opts.Reopen's is opened again.
+	var mu sync.Mutex
+	urls := map[store.Store]string{}
 	storetest.Run(t, func(t *testing.T, opts storetest.Options) store.Store {
-		return openTest(t, testURL(t), Options{Now: opts.Now, Limits: opts.Limits})
+		mu.Lock()
+		u, ok := urls[opts.Reopen]
+		mu.Unlock()
+		if !ok {
+			if opts.Reopen != nil {
+				t.Fatal("reopening a store this opener didn't open")
+			}
+			u = testURL(t)
+		}
+		s := openTest(t, u, Options{Now: opts.Now, Limits: opts.Limits})
+		useLogObjectsBatches(t, opts)
+		mu.Lock()
+		urls[s] = u
+		mu.Unlock()
+		return s
 	})
 }
 

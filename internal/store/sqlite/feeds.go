@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -69,8 +68,11 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure)
 		return err
 	})
-	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+	if isUnique(err) {
 		return fmt.Errorf("couldn't add feed %q: the name is taken: %w", f.Name, store.ErrConflict)
+	}
+	if isForeignKey(err) {
+		return fmt.Errorf("couldn't add feed %q: collection %q or member %q: %w", f.Name, f.Into, f.Member, store.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("couldn't add feed %q: %w", f.Name, err)

@@ -38,6 +38,20 @@ INSERT OR IGNORE INTO opinion_refs(object_ref, collection, opinion_id)
 SELECT j.value, o.collection, o.object_id
 FROM objects o, json_each(CAST(o.raw AS TEXT), '$.object_refs') j
 WHERE o.type = 'opinion' AND json_valid(CAST(o.raw AS TEXT)) AND j.type = 'text';
+`}, migration{302, "opinion_refs of arrays only", `
+DROP TRIGGER opinion_refs_insert;
+CREATE TRIGGER opinion_refs_insert AFTER INSERT ON objects
+WHEN NEW.type = 'opinion' AND json_valid(CAST(NEW.raw AS TEXT)) AND json_type(CAST(NEW.raw AS TEXT), '$.object_refs') = 'array'
+BEGIN
+	INSERT OR IGNORE INTO opinion_refs(object_ref, collection, opinion_id)
+	SELECT j.value, NEW.collection, NEW.object_id
+	FROM json_each(CAST(NEW.raw AS TEXT), '$.object_refs') j WHERE j.type = 'text';
+END;
+DELETE FROM opinion_refs;
+INSERT OR IGNORE INTO opinion_refs(object_ref, collection, opinion_id)
+SELECT j.value, o.collection, o.object_id
+FROM objects o, json_each(CAST(o.raw AS TEXT), '$.object_refs') j
+WHERE o.type = 'opinion' AND json_valid(CAST(o.raw AS TEXT)) AND json_type(CAST(o.raw AS TEXT), '$.object_refs') = 'array' AND j.type = 'text';
 `})
 }
 

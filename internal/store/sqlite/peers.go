@@ -90,6 +90,9 @@ func (s *Store) AddPeer(ctx context.Context, p store.Peer) error {
 	if isUnique(err) {
 		return fmt.Errorf("couldn't add peer %q: the name is taken: %w", p.Name, store.ErrConflict)
 	}
+	if isForeignKey(err) {
+		return fmt.Errorf("couldn't add peer %q: collection %q or member %q: %w", p.Name, p.Into, p.Member, store.ErrNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("couldn't add peer %q: %w", p.Name, err)
 	}

@@ -317,6 +317,12 @@ func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
+// isForeignKey reports a row that names a collection, member or other
+// row that isn't there (both drivers word SQLite's error the same way).
+func isForeignKey(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
 const memberCols = `id, name, public_key, identity, created`
 
 func scanMember(row interface{ Scan(...any) error }) (store.Member, error) {

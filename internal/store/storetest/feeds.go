@@ -11,8 +11,8 @@ import (
 
 // testFeeds: feeds and their positions read back exactly (zero times stay
 // zero), ordered by name; a taken name is a conflict, a feed missing a
-// field is invalid, and a position for an unknown feed is not found,
-// changing nothing.
+// field is invalid, an unknown collection or member is not found, and a
+// position for an unknown feed is not found, changing nothing.
 func testFeeds(t *testing.T, s store.Store) {
 	fm := member("feed:ics")
 	fm.PublicKey = nil
@@ -35,6 +35,8 @@ func testFeeds(t *testing.T, s store.Store) {
 		{"taken name", f, store.ErrConflict},
 		{"no url", store.Feed{Name: "b", Collection: "x", Into: "c1", Member: fm.ID}, store.ErrInvalid},
 		{"no name", store.Feed{URL: "https://example.org/", Collection: "x", Into: "c1", Member: fm.ID}, store.ErrInvalid},
+		{"unknown collection", store.Feed{Name: "other", URL: "https://example.org/", Collection: "x", Into: "nope", Member: fm.ID}, store.ErrNotFound},
+		{"unknown member", store.Feed{Name: "other", URL: "https://example.org/", Collection: "x", Into: "c1", Member: "identity--nobody"}, store.ErrNotFound},
 	} {
 		if err := s.AddFeed(ctx, tc.f); !errors.Is(err, tc.want) {
 			t.Errorf("%s: AddFeed = %v, want %v", tc.name, err, tc.want)

@@ -319,3 +319,58 @@ func testCheckpointTime(t *testing.T, open Opener) {
 		t.Fatalf("LatestCheckpointTime = %d, %v, %v; want 2, %v", size, at, err, now)
 	}
 }
+
+// testLogObjectsBatches: LogObjects read in batches of every size (one
+// object, a few, one per byte bound, all) gives every object of a span
+// once, in order, with its opening, and fn may keep the bytes it got.
+func testLogObjectsBatches(t *testing.T, open Opener) {
+	for _, tc := range []struct{ bytes, rows int }{{1, 256}, {4000, 256}, {1 << 20, 3}, {1 << 20, 256}} {
+		t.Run(fmt.Sprintf("%d bytes, %d rows", tc.bytes, tc.rows), func(t *testing.T) {
+			s := open(t, Options{LogObjectsBatch: tc.bytes, LogObjectsBatchRows: tc.rows})
+			defer s.Close()
+			alice, _, coll := fixture(t, s)
+			sizes := []int{100, 5000, 10, 3000, 3000, 20, 7000, 1}
+			sub := store.Submission{StatusID: "s", Collection: coll, Member: alice.ID, Received: base}
+			var want [][]byte
+			for i, n := range sizes {
+				id := fmt.Sprintf("indicator--%d", i)
+				raw := fmt.Appendf(nil, `{"id":%q,"pad":%q}`, id, strings.Repeat("x", n))
+				want = append(want, raw)
+				sub.Items = append(sub.Items, store.Item{
+					Object: store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: base, Raw: raw},
+					Salt:   []byte{byte(i)},
+					Entry:  func(o store.Object) ([]byte, error) { return fmt.Appendf(nil, `{"idx":%d}`, o.LogIndex), nil },
+				})
+			}
+			// The members' registrations come first: object i is entry off+i.
+			off, err := s.LogSize(ctx)
+			must(t, err)
+			_, err = s.Submit(ctx, sub)
+			must(t, err)
+			for _, span := range [][2]int64{{0, 8}, {2, 7}, {7, 100}} {
+				var got [][]byte
+				next := span[0]
+				err := s.LogObjects(ctx, span[0]+off, span[1]+off, func(i int64, op tlog.Opening, raw []byte) error {
+					i -= off
+					if i != next || op.Collection != coll || len(op.Salt) != 1 || op.Salt[0] != byte(i) {
+						return fmt.Errorf("got entry %d (collection %s, salt %x), want %d", i, op.Collection, op.Salt, next)
+					}
+					next++
+					got = append(got, raw)
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("span %v: %v", span, err)
+				}
+				if end := min(span[1], int64(len(want))); next != end {
+					t.Errorf("span %v: stopped at %d, want %d", span, next, end)
+				}
+				for j, raw := range got {
+					if !bytes.Equal(raw, want[span[0]+int64(j)]) {
+						t.Errorf("span %v: object %d changed after fn kept it", span, span[0]+int64(j))
+					}
+				}
+			}
+		})
+	}
+}

@@ -30,11 +30,14 @@ func testOpinionVersions(t *testing.T, s store.Store) {
 		{"c3", "opinion", "opinion--5", 0, `["report--x"]`},
 		{"c1", "note", "note--6", 0, `["report--x"]`}, // not an opinion
 		{"c1", "opinion", "opinion--7", 0, `["report--xx"]`},
-		{"c2", "opinion", "opinion--8", 0, `["report--x",7]`}, // a ref that isn't a string
+		{"c2", "opinion", "opinion--8", 0, `["report--x",7]`}, // a ref that isn't a string is skipped, the rest indexed
+		{"c1", "opinion", "opinion--9", 0, `"report--x"`},     // not an array: nothing indexed
 	} {
 		v := base.Add(time.Duration(o.minute) * time.Minute)
 		put(t, s, o.coll, alice, o.id, o.typ, v, fmt.Sprintf(`{"id":%q,"modified":%q,"object_refs":%s,"type":%q}`, o.id, store.FormatTime(v), o.refs, o.typ))
 	}
+	// A stored "opinion" whose bytes aren't JSON doesn't make Submit fail.
+	put(t, s, "c1", alice, "opinion--bad", "opinion", base, "not JSON")
 	for _, tc := range []struct {
 		colls  []string
 		object string
@@ -47,6 +50,7 @@ func testOpinionVersions(t *testing.T, s store.Store) {
 		{nil, x, nil},
 		{[]string{"nope"}, x, nil},
 		{[]string{"c1"}, "report--", nil},
+		{[]string{"c1"}, "", nil},
 	} {
 		got, err := s.OpinionVersions(ctx, tc.colls, tc.object)
 		must(t, err)

@@ -38,20 +38,20 @@ func testPeers(t *testing.T, s store.Store) {
 	a := p
 	a.Name, a.CAFile, a.Policy = "a", "", ""
 	for _, tc := range []struct {
-		name    string
-		p       store.Peer
-		want    error
-		anyFail bool
+		name string
+		p    store.Peer
+		want error
 	}{
-		{"new", p, nil, false},
-		{"another", a, nil, false},
-		{"taken name", p, store.ErrConflict, false},
-		{"no url", store.Peer{Name: "c", TokenFile: "/t", LogKey: vkey, Remote: "r", Into: "c1", Member: pm.ID}, store.ErrInvalid, false},
-		{"no name", store.Peer{URL: "https://c.example", TokenFile: "/t", LogKey: vkey, Remote: "r", Into: "c1", Member: pm.ID}, store.ErrInvalid, false},
-		{"unknown collection", store.Peer{Name: "d", URL: "https://d.example", TokenFile: "/t", LogKey: vkey, Remote: "r", Into: "nope", Member: pm.ID}, nil, true},
+		{"new", p, nil},
+		{"another", a, nil},
+		{"taken name", p, store.ErrConflict},
+		{"no url", store.Peer{Name: "c", TokenFile: "/t", LogKey: vkey, Remote: "r", Into: "c1", Member: pm.ID}, store.ErrInvalid},
+		{"no name", store.Peer{URL: "https://c.example", TokenFile: "/t", LogKey: vkey, Remote: "r", Into: "c1", Member: pm.ID}, store.ErrInvalid},
+		{"unknown collection", store.Peer{Name: "d", URL: "https://d.example", TokenFile: "/t", LogKey: vkey, Remote: "r", Into: "nope", Member: pm.ID}, store.ErrNotFound},
+		{"unknown member", store.Peer{Name: "e", URL: "https://e.example", TokenFile: "/t", LogKey: vkey, Remote: "r", Into: "c1", Member: "identity--nobody"}, store.ErrNotFound},
 	} {
 		err := s.AddPeer(ctx, tc.p)
-		if tc.anyFail && err == nil || !tc.anyFail && !errors.Is(err, tc.want) {
+		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: AddPeer = %v, want %v", tc.name, err, tc.want)
 		}
 	}

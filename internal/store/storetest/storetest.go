@@ -27,11 +27,20 @@ type Options struct {
 	Now func() time.Time
 	// Limits bound what one member may store.
 	Limits store.Limits
+	// Reopen, when set, is a store this opener returned and the suite
+	// closed: the opener opens the same database again instead of a new
+	// one.
+	Reopen store.Store
+	// LogObjectsBatch and LogObjectsBatchRows, when not zero, bound one
+	// batch of the store's LogObjects reads in bytes and in objects
+	// instead of its own bounds, so that the suite can try batches of
+	// every size; the opener restores the bounds when t ends.
+	LogObjectsBatch, LogObjectsBatchRows int
 }
 
 // Opener opens a new, empty store with opts for the test t (it is called
-// once or more per subtest) and arranges for it to be removed when t
-// ends; the suite closes it.
+// once or more per subtest), or the database of opts.Reopen again, and
+// arranges for it to be removed when t ends; the suite closes it.
 type Opener func(t *testing.T, opts Options) store.Store
 
 // Run runs the suite: every method of [store.Store], through the
@@ -75,6 +84,7 @@ func Run(t *testing.T, open Opener) {
 		{"ObjectsSize", testObjectsSize},
 		{"UIBrowsePaging", testBrowsePaging},
 		{"UIBrowseFilters", testBrowseFilters},
+		{"UIBrowseText", testBrowseText},
 		{"UIBrowseInvalid", testBrowseInvalid},
 		{"UIText", testUIText},
 		{"UILookups", testUILookups},
@@ -95,6 +105,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 	t.Run("CheckpointTime", func(t *testing.T) { testCheckpointTime(t, open) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
+	t.Run("Reopen", func(t *testing.T) { testReopen(t, open) })
+	t.Run("LogObjectsBatches", func(t *testing.T) { testLogObjectsBatches(t, open) })
 }
 
 var ctx = context.Background()

@@ -84,23 +84,27 @@ func seqIDs(objs []store.Object) []string {
 	return out
 }
 
-// testBrowsePaging: keyset pages forward and back, with HasNext and
-// HasPrev, every object once.
-func testBrowsePaging(t *testing.T, s store.Store) {
-	f := newUIFixture(t, s, 25)
-	var seen []string
-	b := store.Browse{Collection: f.c1, Types: []string{"indicator"}, Limit: 10}
-	var pages []store.BrowsePage
+// browseForward pages through b from its start to the page without
+// HasNext; it returns the objects' ids in order and the pages.
+func browseForward(t *testing.T, s store.Store, b store.Browse) (seen []string, pages []store.BrowsePage) {
+	t.Helper()
 	for {
 		p, err := s.BrowseObjects(ctx, b)
 		must(t, err)
 		pages = append(pages, p)
 		seen = append(seen, seqIDs(p.Objects)...)
 		if !p.HasNext {
-			break
+			return seen, pages
 		}
 		b.After = p.Objects[len(p.Objects)-1].Seq
 	}
+}
+
+// testBrowsePaging: keyset pages forward and back, with HasNext and
+// HasPrev, every object once.
+func testBrowsePaging(t *testing.T, s store.Store) {
+	f := newUIFixture(t, s, 25)
+	seen, pages := browseForward(t, s, store.Browse{Collection: f.c1, Types: []string{"indicator"}, Limit: 10})
 	// 25 numbered indicators and the PDQ one.
 	if len(seen) != 26 || len(pages) != 3 || pages[0].HasPrev || !pages[1].HasPrev || !pages[2].HasPrev || len(pages[2].Objects) != 6 {
 		t.Fatalf("got %d objects in %d pages (%v)", len(seen), len(pages), seen)
@@ -170,6 +174,65 @@ func testBrowseFilters(t *testing.T, s store.Store) {
 	}
 }
 
+// testBrowseText: browsing with text, alone and with other filters: every
+// word, any case, in any string the object holds (the numbered
+// indicators' names and patterns), query syntax taken as words; and keyset
+// pages through the full-text index like those by type.
+func testBrowseText(t *testing.T, s store.Store) {
+	f := newUIFixture(t, s, 30)
+	for _, tc := range []struct {
+		name string
+		b    store.Browse
+		want int
+	}{
+		{"text", store.Browse{Collection: f.c1, Text: "number 7"}, 1},
+		{"text any case", store.Browse{Collection: f.c1, Text: "NUMBER 7"}, 1},
+		{"every word must occur", store.Browse{Collection: f.c1, Text: "number 7 nothing"}, 0},
+		{"address in a pattern", store.Browse{Collection: f.c1, Text: "10.0.0.17"}, 1},
+		{"hash in an object", store.Browse{Collection: f.c1, Text: "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"}, 1},
+		{"text of another collection", store.Browse{Collection: f.c1, Text: "secret"}, 0},
+		{"text in the other collection", store.Browse{Collection: f.c2, Text: "10.0.0.1"}, 1},
+		{"query syntax", store.Browse{Collection: f.c1, Text: `" OR * NEAR(`}, 0},
+		{"operators are words", store.Browse{Collection: f.c1, Text: `number & !7 | 8`}, 0},
+		{"no word", store.Browse{Collection: f.c1, Text: `* ( )`}, 0},
+		{"nul", store.Browse{Collection: f.c1, Text: "number\x007"}, 1},
+		{"text and marking", store.Browse{Collection: f.c1, Text: "ipv4-addr", Markings: []string{green}}, 20},
+	} {
+		tc.b.Limit = 100
+		p, err := s.BrowseObjects(ctx, tc.b)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if len(p.Objects) != tc.want || p.HasNext || p.HasPrev {
+			t.Errorf("%s: %d objects %v (next %v, prev %v), want %d", tc.name, len(p.Objects), seqIDs(p.Objects), p.HasNext, p.HasPrev, tc.want)
+		}
+	}
+	// Pages through the full-text index, alone and with a marking.
+	for _, b := range []store.Browse{
+		{Collection: f.c1, Text: "number", Limit: 10},
+		{Collection: f.c1, Text: "ipv4-addr", Markings: []string{green}, Limit: 4},
+	} {
+		seen, pages := browseForward(t, s, b)
+		want := map[string]int{"number": 30, "ipv4-addr": 20}[b.Text]
+		if len(seen) != want || len(slices.Compact(slices.Sorted(slices.Values(seen)))) != want || len(pages) != (want+b.Limit-1)/b.Limit || pages[0].HasPrev {
+			t.Fatalf("text %q: %d objects in %d pages (%v), want %d", b.Text, len(seen), len(pages), seen, want)
+		}
+		for i, p := range pages[1:] {
+			if !p.HasPrev {
+				t.Errorf("text %q: page %d without HasPrev", b.Text, i+1)
+			}
+		}
+		last, prev := pages[len(pages)-1], pages[len(pages)-2]
+		b.After, b.Before = 0, last.Objects[0].Seq
+		p, err := s.BrowseObjects(ctx, b)
+		must(t, err)
+		if fmt.Sprint(seqIDs(p.Objects)) != fmt.Sprint(seqIDs(prev.Objects)) || p.HasPrev != (len(pages) > 2) || !p.HasNext {
+			t.Fatalf("text %q: back from the last page: %v, prev %v next %v; want %v", b.Text, seqIDs(p.Objects), p.HasPrev, p.HasNext, seqIDs(prev.Objects))
+		}
+	}
+}
+
 // testBrowseInvalid: a limit outside 1..MaxBrowseLimit, or both cursors,
 // is ErrInvalid.
 func testBrowseInvalid(t *testing.T, s store.Store) {
@@ -221,6 +284,10 @@ func testUIText(t *testing.T, s store.Store) {
 		{c1, "submarine", 10, nil},
 		{c1, "", 10, nil},
 		{c1, `" OR * NEAR( :`, 10, nil},
+		// Operators of either engine's query language are words too.
+		{c1, `harbour & !phishing | ransomware`, 10, nil},
+		{c1, `harbour -phishing`, 10, []string{"indicator--t1"}},
+		{c1, "harbour\x00phishing", 10, []string{"indicator--t1"}},
 		{nil, "harbour", 10, nil},
 		{[]string{"nope"}, "harbour", 10, nil},
 	} {
