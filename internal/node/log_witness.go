@@ -31,7 +31,8 @@ func checkWitnesses(ws []WitnessConfig) error {
 		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
 			return fmt.Errorf("witness %d: url %q isn't http(s)", i+1, w.URL)
 		}
-		if _, err := tlog.NewCosignatureVerifier(w.Key); err != nil {
+		// The rules of a policy's witness key (type 0x04 only).
+		if _, err := tlog.NewWitnessPolicy([]string{w.Key}, 1); err != nil {
 			return fmt.Errorf("witness %d: %w", i+1, err)
 		}
 		if seen[w.Key] {
