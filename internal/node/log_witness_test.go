@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
@@ -271,4 +272,41 @@ func TestNodeCosignsAfterRestart(t *testing.T) {
 	alice = &taxii.Client{BaseURL: url, Token: m.Token}
 	post(t, alice, coll, indicator(t, m.ID, key, t0.Add(time.Second)))
 	waitCosigned(t, url, m.Token, pol, 3, 1)
+}
+
+// C2SP tlog-witness: a witness may answer with several signature lines (an
+// Ed25519 and an ML-DSA-44 cosignature, other keys' lines); the client
+// "MUST ignore any cosignatures from unknown keys" and moves only the valid
+// signatures it verified to its view of the checkpoint. The node serves
+// only the configured key's cosignature, so no line it can't vouch for
+// (one that a client knowing that key could find invalid) reaches clients.
+func TestNodeKeepsOnlyTheConfiguredWitnessKeysLines(t *testing.T) {
+	n, _ := initNode(t, Options{})
+	w1 := newTestWitness(t, "w1.example", n.vkey)
+	extra := "— w1.example " + base64.StdEncoding.EncodeToString(append([]byte{1, 2, 3, 4}, make([]byte, 2428)...)) + "\n" +
+		"— other.example/w " + base64.StdEncoding.EncodeToString(make([]byte, 76)) + "\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		w1.srv.Config.Handler.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			rw.Header()[k] = v
+		}
+		rw.WriteHeader(rec.Code)
+		rw.Write(rec.Body.Bytes())
+		if rec.Code == http.StatusOK && r.URL.Path == "/add-checkpoint" {
+			io.WriteString(rw, extra)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	n.cfg.Witnesses = []WitnessConfig{{URL: srv.URL, Key: w1.VKey}}
+	url, alice, post1 := serveWitnessed(t, n)
+	pol, err := tlog.NewWitnessPolicy([]string{w1.VKey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post1()
+	note, _ := waitCosigned(t, url, alice.Token, pol, 2, 1)
+	if strings.Contains(string(note), "other.example") || strings.Count(string(note), "\n— ") != 2 {
+		t.Fatalf("the served checkpoint carries lines other than the log's signature and w1's cosignature:\n%s", note)
+	}
 }
