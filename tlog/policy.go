@@ -22,8 +22,8 @@ import (
 // Items are separated by spaces and tabs; empty lines and lines starting
 // with "#" are ignored; a group or the quorum names only witnesses and
 // groups defined on earlier lines; a name is a group member at most once in
-// the whole policy; witness keys are Ed25519 cosignature/v1 keys (type
-// 0x04); no two logs and no two witnesses share a public key; exactly one
+// the whole policy; witness keys are cosignature keys (type 0x04 Ed25519
+// cosignature/v1, or 0x06 ML-DSA-44); no two logs and no two witnesses share a public key; exactly one
 // quorum line.
 
 // ErrMalformedPolicy is returned (wrapped) for a policy that isn't valid
@@ -155,10 +155,10 @@ func ParsePolicy(data []byte) (*Policy, error) {
 			if err := p.define(f[1]); err != nil {
 				return bad("%v", err)
 			}
-			if _, _, raw, err := splitVerifierKey(f[2]); err == nil && raw[0] != CosignatureType {
+			if _, _, raw, err := splitVerifierKey(f[2]); err == nil && raw[0] != CosignatureType && raw[0] != MLDSACosignatureType {
 				// tlog-policy: witness keys are of a tlog-cosignature
-				// type; Parley verifies Ed25519 cosignature/v1 (0x04).
-				return bad("witness %s's key has type 0x%02x, not 0x04 (an Ed25519 cosignature/v1 key)", f[1], raw[0])
+				// type: Ed25519 cosignature/v1 (0x04) or ML-DSA-44 (0x06).
+				return bad("witness %s's key has type 0x%02x, not a cosignature key (0x04 Ed25519, 0x06 ML-DSA-44)", f[1], raw[0])
 			}
 			v, err := NewCosignatureVerifier(f[2])
 			if err != nil {

@@ -205,7 +205,7 @@ func TestCosignatureVerifierKeys(t *testing.T) {
 	// Zero and huge timestamps are rejected even with a valid signature
 	// over them.
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32))
-	v := &CosignatureVerifier{name: "x", pub: priv.Public().(ed25519.PublicKey)}
+	v := &CosignatureVerifier{name: "x", typ: CosignatureType, pub: priv.Public().(ed25519.PublicKey)}
 	msg := []byte("o\n1\n" + EmptyRoot().String() + "\n")
 	for _, ts := range []uint64{0, 1 << 63} {
 		sig := make([]byte, 8)
