@@ -5,17 +5,21 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
+	fnote "github.com/transparency-dev/formats/note"
+	gnote "golang.org/x/mod/sumdb/note"
 )
 
 // testWitness is a C2SP witness served in-process on a loopback port.
@@ -308,5 +312,63 @@ func TestNodeKeepsOnlyTheConfiguredWitnessKeysLines(t *testing.T) {
 	note, _ := waitCosigned(t, url, alice.Token, pol, 2, 1)
 	if strings.Contains(string(note), "other.example") || strings.Count(string(note), "\n— ") != 2 {
 		t.Fatalf("the served checkpoint carries lines other than the log's signature and w1's cosignature:\n%s", note)
+	}
+}
+
+// An independent witness whose cosignatures are ML-DSA-44 (C2SP
+// tlog-cosignature type 0x06, which tlog-witness says witnesses SHOULD
+// use), signed by transparency-dev/formats: the node submits to it, keeps
+// its cosignature, and a client's policy naming its 0x06 key is met.
+func TestNodeMLDSAWitness(t *testing.T) {
+	n, _ := initNode(t, Options{})
+	skey, vkey, err := fnote.GenerateMLDSAKey("pq.example/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := fnote.NewSignerForCosignatureV1(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A minimal add-checkpoint: trusts the first checkpoint, then checks
+	// the old size only (enough for this test's growing log).
+	var mu sync.Mutex
+	var size uint64
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		body, _ := io.ReadAll(r.Body)
+		old, _, signed, err := witness.ParseAddCheckpoint(body)
+		if err != nil || r.URL.Path != "/add-checkpoint" {
+			http.Error(rw, "bad request", http.StatusBadRequest)
+			return
+		}
+		if old != size {
+			rw.Header().Set("Content-Type", "text/x.tlog.size")
+			rw.WriteHeader(http.StatusConflict)
+			fmt.Fprintf(rw, "%d\n", size)
+			return
+		}
+		text, _ := tlog.SplitNote(signed)
+		cp, _ := tlog.ParseCheckpoint(text)
+		out, err := gnote.Sign(&gnote.Note{Text: string(text)}, signer)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		size = cp.Size
+		rw.Write(out[len(text)+1:])
+	}))
+	t.Cleanup(srv.Close)
+	n.cfg.Witnesses = []WitnessConfig{{URL: srv.URL, Key: vkey}}
+	url, alice, post1 := serveWitnessed(t, n)
+	pol, err := tlog.NewWitnessPolicy([]string{vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post1()
+	post1()
+	note, cos := waitCosigned(t, url, alice.Token, pol, 3, 1)
+	if _, err := tlog.CheckQuorum(pol, note); err != nil || len(cos) != 1 {
+		t.Fatalf("ML-DSA-44 cosigned checkpoint: %v\n%s", err, note)
 	}
 }
