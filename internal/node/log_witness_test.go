@@ -213,6 +213,10 @@ func TestCheckWitnesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, plainKey, err := tlog.NewNodeKey(rand.Reader, "w.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		ws   []WitnessConfig
 		fail string
@@ -223,6 +227,8 @@ func TestCheckWitnesses(t *testing.T) {
 		{[]WitnessConfig{{URL: "ftp://w", Key: vkey}}, "isn't http"},
 		{[]WitnessConfig{{URL: "https://w", Key: "nonsense"}}, "witness 1"},
 		{[]WitnessConfig{{URL: "https://w", Key: vkey}, {URL: "https://v", Key: vkey}}, "twice"},
+		// A plain Ed25519 note key (type 0x01) isn't a cosignature key.
+		{[]WitnessConfig{{URL: "https://w", Key: plainKey}}, "0x01"},
 	} {
 		err := checkWitnesses(tc.ws)
 		if (err == nil) != (tc.fail == "") || (err != nil && !strings.Contains(err.Error(), tc.fail)) {
