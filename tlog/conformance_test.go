@@ -1,12 +1,14 @@
 package tlog
 
 import (
+	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"filippo.io/torchwood"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -231,4 +233,53 @@ func mustSig(t *testing.T, b64 string) []byte {
 		t.Fatal(err)
 	}
 	return b[4:]
+}
+
+// TestCosignatureAgainstTorchwood: a second independent implementation of
+// Ed25519 cosignature/v1 (filippo.io/torchwood, litewitness's): the same
+// key gives the same verifier key, and each side verifies the other's
+// cosignature of a checkpoint with extension lines.
+func TestCosignatureAgainstTorchwood(t *testing.T) {
+	seed := make([]byte, ed25519.SeedSize)
+	detRand(11).Read(seed)
+	priv := ed25519.NewKeyFromSeed(seed)
+	ours, err := NewCosigner("witness.example/tw", priv, fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := torchwood.NewCosignatureSigner("witness.example/tw", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if theirs.Verifier().String() != ours.VerifierKey() {
+		t.Fatalf("verifier key %q, torchwood says %q", ours.VerifierKey(), theirs.Verifier().String())
+	}
+	ourV, err := NewCosignatureVerifier(ours.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(Checkpoint{Origin: "example.com/log", Size: 7, Hash: EmptyRoot(), Extensions: []string{"ext"}}.Marshal())
+	for _, tc := range []struct {
+		name   string
+		signer note.Signer
+		v      note.Verifier
+	}{
+		{"ours verified by torchwood", ours, theirs.Verifier()},
+		{"torchwood's verified by ours", theirs, ourV},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			signed, err := note.Sign(&note.Note{Text: text}, tc.signer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := OpenNote(signed, note.VerifierList(tc.v))
+			if err != nil {
+				t.Fatalf("%v\n%s", err, signed)
+			}
+			ts, err := torchwood.CosignatureTimestamp(n.Sigs[0])
+			if got, err2 := CosignatureTime(n.Sigs[0].Base64); err != nil || err2 != nil || got.Unix() != ts {
+				t.Fatalf("timestamps %v (%v) and %d (%v)", got, err2, ts, err)
+			}
+		})
+	}
 }
