@@ -216,3 +216,33 @@ func TestLitewitnessVectors(t *testing.T) {
 		t.Fatalf("the witness's checkpoint at the end: %q", n)
 	}
 }
+
+// TestParseAddCheckpointLines: tlog-witness's request syntax at its edges.
+func TestParseAddCheckpointLines(t *testing.T) {
+	h := tlog.EmptyRoot().String() + "\n"
+	cp := "example.com/log\n1\n" + h + "\n— example.com/log AAAAAAA=\n"
+	for _, tc := range []struct {
+		name string
+		body string
+		ok   bool
+	}{
+		{"old 0, no proof", "old 0\n\n" + cp, true},
+		{"63 proof lines", "old 1\n" + strings.Repeat(h, 63) + "\n" + cp, true},
+		{"64 proof lines", "old 1\n" + strings.Repeat(h, 64) + "\n" + cp, false},
+		{"two spaces", "old  1\n\n" + cp, false},
+		{"trailing space", "old 1 \n\n" + cp, false},
+		{"negative", "old -1\n\n" + cp, false},
+		{"plus sign", "old +1\n\n" + cp, false},
+		{"upper case", "OLD 1\n\n" + cp, false},
+		{"CRLF", "old 1\r\n\r\n" + cp, false},
+		{"proof line with padding changed", "old 1\n" + strings.Replace(h, "=", "", 1) + "\n" + cp, false},
+		{"old above 2^64", "old 18446744073709551616\n\n" + cp, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, _, err := ParseAddCheckpoint([]byte(tc.body))
+			if tc.ok != (err == nil) {
+				t.Fatalf("got %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
