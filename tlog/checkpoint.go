@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -149,7 +150,7 @@ func OpenCheckpoint(signed []byte, v note.Verifier) (Checkpoint, error) {
 	if err := checkSignatureEncoding(signed); err != nil {
 		return Checkpoint{}, err
 	}
-	n, err := note.Open(signed, note.VerifierList(v))
+	n, err := OpenNote(signed, note.VerifierList(v))
 	if err != nil {
 		var unverified *note.UnverifiedNoteError
 		var invalid *note.InvalidSignatureError
@@ -199,4 +200,52 @@ func checkSignatureEncoding(signed []byte) error {
 		}
 	}
 	return nil
+}
+
+// OpenNote is note.Open with C2SP signed-note's rule that every signature
+// line whose key name and ID match a known key is verified: note.Open
+// checks only the first line of each known key and skips later ones, so a
+// note carrying a good signature and then a bad one by the same key would
+// pass. Here any such line that doesn't verify fails with a
+// *note.InvalidSignatureError, as a bad first one does. Byte-identical
+// repeats of a line are verified once.
+func OpenNote(signed []byte, known note.Verifiers) (*note.Note, error) {
+	n, err := note.Open(signed, known)
+	if err != nil {
+		return nil, err
+	}
+	// note.Open succeeded, so the signature block is well formed: the
+	// text, a blank line, then "— name base64\n" lines.
+	block := signed[len(n.Text)+1:]
+	counted := map[string]bool{}
+	first := map[[2]any]bool{}
+	for len(block) > 0 {
+		i := bytes.IndexByte(block, '\n')
+		line := string(block[:i])
+		block = block[i+1:]
+		name, b64, _ := strings.Cut(strings.TrimPrefix(line, "— "), " ")
+		sig, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(sig) < 5 {
+			continue // note.Open would have rejected it
+		}
+		hash := binary.BigEndian.Uint32(sig)
+		v, err := known.Verifier(name, hash)
+		if err != nil {
+			continue // unknown key: ignored
+		}
+		key := [2]any{name, hash}
+		if !first[key] {
+			first[key] = true // verified by note.Open
+			counted[line] = true
+			continue
+		}
+		if counted[line] {
+			continue
+		}
+		counted[line] = true
+		if !v.Verify([]byte(n.Text), sig[4:]) {
+			return nil, &note.InvalidSignatureError{Name: name, Hash: hash}
+		}
+	}
+	return n, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/cloudflare/circl/sign/mldsa/mldsa44"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -34,6 +35,11 @@ const CosignatureType = 0x04
 
 // noteEd25519Type is the signed-note type byte of plain Ed25519 keys.
 const noteEd25519Type = 0x01
+
+// MLDSACosignatureType is the C2SP signed-note signature type byte of
+// ML-DSA-44 cosignature keys (tlog-cosignature). Parley verifies them;
+// its witness signs Ed25519 cosignature/v1.
+const MLDSACosignatureType = 0x06
 
 // cosignatureSize is the timestamp plus the Ed25519 signature.
 const cosignatureSize = 8 + ed25519.SignatureSize
@@ -150,51 +156,72 @@ func CosignatureVerifierKey(name string, pub ed25519.PublicKey) string {
 }
 
 func cosignatureKeyHash(name string, pub []byte) uint32 {
+	return keyHash(name, CosignatureType, pub)
+}
+
+// keyHash is the signed-note key ID SHA-256(name ‖ "\n" ‖ type ‖ key)[:4].
+func keyHash(name string, typ byte, pub []byte) uint32 {
 	h := sha256.New()
 	h.Write([]byte(name))
-	h.Write([]byte{'\n', CosignatureType})
+	h.Write([]byte{'\n', typ})
 	h.Write(pub)
 	return binary.BigEndian.Uint32(h.Sum(nil))
 }
 
-// CosignatureVerifier verifies Ed25519 cosignature/v1 signatures; it
-// implements note.Verifier.
+// CosignatureVerifier verifies C2SP tlog-cosignature signatures of a
+// checkpoint: Ed25519 cosignature/v1 (key type 0x04) or ML-DSA-44 (0x06);
+// it implements note.Verifier.
 type CosignatureVerifier struct {
 	name string
 	hash uint32
-	pub  ed25519.PublicKey
+	typ  byte
+	pub  []byte // the public key, without the type byte
+	ml   *mldsa44.PublicKey
 }
 
 var _ note.Verifier = (*CosignatureVerifier)(nil)
 
-// NewCosignatureVerifier parses a cosigner's verifier key. A type 0x04 key
-// must carry its own key ID. A plain Ed25519 note key (type 0x01) is also
-// accepted and read as the same public key used for cosignature/v1 (its key
-// ID recomputed with type 0x04), as transparency-dev/formats and Sigsum
-// policies do; ML-DSA-44 (0x06) keys are not supported.
+// NewCosignatureVerifier parses a cosigner's verifier key: an Ed25519
+// cosignature/v1 key (type 0x04) or an ML-DSA-44 cosignature key (0x06),
+// each carrying its own key ID (SHA-256(name ‖ "\n" ‖ type ‖ public
+// key)[:4]). A plain Ed25519 note key (type 0x01) is also accepted and read
+// as the same public key used for cosignature/v1 (its key ID recomputed
+// with type 0x04), as transparency-dev/formats' VKeyToCosignatureV1 does;
+// a policy refuses it ([ParsePolicy]).
 func NewCosignatureVerifier(vkey string) (*CosignatureVerifier, error) {
 	name, id, key, err := splitVerifierKey(vkey)
 	if err != nil {
 		return nil, err
 	}
+	v := &CosignatureVerifier{name: name, typ: key[0], pub: key[1:]}
 	switch key[0] {
 	case CosignatureType, noteEd25519Type:
-	case 0x06:
-		return nil, fmt.Errorf("%w: ML-DSA-44 cosigner keys aren't supported", ErrMalformedKey)
-	default:
-		return nil, fmt.Errorf("%w: key type 0x%02x isn't an Ed25519 cosigner key", ErrMalformedKey, key[0])
-	}
-	if len(key) != 1+ed25519.PublicKeySize {
-		return nil, fmt.Errorf("%w: wrong Ed25519 key length", ErrMalformedKey)
-	}
-	if key[0] == noteEd25519Type {
-		// Let note.NewVerifier check the 0x01 key's own ID.
-		if _, err := note.NewVerifier(vkey); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformedKey, err)
+		if len(key) != 1+ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%w: wrong Ed25519 key length", ErrMalformedKey)
 		}
+		if key[0] == noteEd25519Type {
+			// Let note.NewVerifier check the 0x01 key's own ID.
+			if _, err := note.NewVerifier(vkey); err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrMalformedKey, err)
+			}
+			v.typ = CosignatureType
+		}
+	case MLDSACosignatureType:
+		if len(key) != 1+mldsa44.PublicKeySize {
+			return nil, fmt.Errorf("%w: wrong ML-DSA-44 key length", ErrMalformedKey)
+		}
+		if len(name) > 255 {
+			return nil, fmt.Errorf("%w: an ML-DSA-44 cosigner name is at most 255 bytes", ErrMalformedKey)
+		}
+		v.ml = new(mldsa44.PublicKey)
+		if err := v.ml.UnmarshalBinary(key[1:]); err != nil {
+			return nil, fmt.Errorf("%w: bad ML-DSA-44 key: %v", ErrMalformedKey, err)
+		}
+	default:
+		return nil, fmt.Errorf("%w: key type 0x%02x isn't a cosigner key (0x04 Ed25519, 0x06 ML-DSA-44)", ErrMalformedKey, key[0])
 	}
-	v := &CosignatureVerifier{name: name, pub: ed25519.PublicKey(key[1:]), hash: cosignatureKeyHash(name, key[1:])}
-	if key[0] == CosignatureType && id != v.hash {
+	v.hash = keyHash(name, v.typ, v.pub)
+	if key[0] != noteEd25519Type && id != v.hash {
 		return nil, fmt.Errorf("%w: key id doesn't match the key", ErrMalformedKey)
 	}
 	return v, nil
@@ -232,28 +259,67 @@ func (v *CosignatureVerifier) Name() string { return v.name }
 // KeyHash implements note.Verifier.
 func (v *CosignatureVerifier) KeyHash() uint32 { return v.hash }
 
-// PublicKey returns the Ed25519 public key.
-func (v *CosignatureVerifier) PublicKey() ed25519.PublicKey { return v.pub }
+// PublicKey returns the Ed25519 public key (nil for an ML-DSA-44 key).
+func (v *CosignatureVerifier) PublicKey() ed25519.PublicKey {
+	if v.typ != CosignatureType {
+		return nil
+	}
+	return ed25519.PublicKey(v.pub)
+}
 
 // Verify implements note.Verifier: msg is the note text, sig the timestamp
-// and Ed25519 signature. A timestamp of zero or above 2^63-1 is rejected.
+// and the signature. Ed25519 signs the cosignature/v1 message (which
+// covers the whole note text, extension lines included); ML-DSA-44 signs
+// the subtree/v1 message of the checkpoint (cosigner name, timestamp,
+// origin, 0, size, root: not the extension lines). A timestamp of zero or
+// above 2^63-1 is rejected: a checkpoint cosignature carries its time.
 func (v *CosignatureVerifier) Verify(msg, sig []byte) bool {
-	if len(sig) != cosignatureSize {
+	if len(sig) < 8 {
 		return false
 	}
 	t := binary.BigEndian.Uint64(sig)
 	if t == 0 || t > math.MaxInt64 {
 		return false
 	}
-	return ed25519.Verify(v.pub, cosignedMessage(t, msg), sig[8:])
+	if v.typ == MLDSACosignatureType {
+		if len(sig) != 8+mldsa44.SignatureSize {
+			return false
+		}
+		c, err := ParseCheckpoint(msg)
+		if err != nil || len(c.Origin) > 255 {
+			return false
+		}
+		return mldsa44.Verify(v.ml, subtreeMessage(v.name, t, c.Origin, 0, c.Size, c.Hash), nil, sig[8:])
+	}
+	if len(sig) != cosignatureSize {
+		return false
+	}
+	return ed25519.Verify(ed25519.PublicKey(v.pub), cosignedMessage(t, msg), sig[8:])
 }
 
-// CosignatureTime returns the timestamp of a cosignature/v1 note signature
-// (the base64 of a signature line, key ID included). It doesn't verify the
-// signature.
+// subtreeMessage is tlog-cosignature's ML-DSA-44 cosigned_message: the
+// label "subtree/v1\n\0", the cosigner name and the log origin each with a
+// one-byte length, and big-endian uint64 timestamp, start and end, then
+// the root hash. Both names are 1 to 255 bytes (checked by the callers).
+func subtreeMessage(cosigner string, t uint64, origin string, start, end uint64, root Hash) []byte {
+	m := make([]byte, 0, 12+1+len(cosigner)+8+1+len(origin)+16+HashSize)
+	m = append(m, "subtree/v1\n\x00"...)
+	m = append(m, byte(len(cosigner)))
+	m = append(m, cosigner...)
+	m = binary.BigEndian.AppendUint64(m, t)
+	m = append(m, byte(len(origin)))
+	m = append(m, origin...)
+	m = binary.BigEndian.AppendUint64(m, start)
+	m = binary.BigEndian.AppendUint64(m, end)
+	return append(m, root[:]...)
+}
+
+// CosignatureTime returns the timestamp of a cosignature note signature,
+// Ed25519 cosignature/v1 or ML-DSA-44 (the base64 of a signature line, key
+// ID included). It doesn't verify the signature.
 func CosignatureTime(sigBase64 string) (time.Time, error) {
 	b, err := base64.StdEncoding.DecodeString(sigBase64)
-	if err != nil || len(b) != 4+cosignatureSize {
+	if err != nil || (len(b) != 4+cosignatureSize && len(b) != 4+8+mldsa44.SignatureSize) {
 		return time.Time{}, fmt.Errorf("%w: not a cosignature/v1 signature", ErrMalformedCheckpoint)
 	}
 	t := binary.BigEndian.Uint64(b[4:])

@@ -21,7 +21,10 @@ import (
 //
 // Items are separated by spaces and tabs; empty lines and lines starting
 // with "#" are ignored; a group or the quorum names only witnesses and
-// groups defined on earlier lines; exactly one quorum line.
+// groups defined on earlier lines; a name is a group member at most once in
+// the whole policy; witness keys are cosignature keys (type 0x04 Ed25519
+// cosignature/v1, or 0x06 ML-DSA-44); no two logs and no two witnesses share a public key; exactly one
+// quorum line.
 
 // ErrMalformedPolicy is returned (wrapped) for a policy that isn't valid
 // C2SP tlog-policy text.
@@ -106,7 +109,12 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	}
 	p := &Policy{names: map[string]int{}}
 	sawQuorum := false
-	keys := map[string]string{} // public key bytes → kind, to reject duplicates
+	// Public keys seen, to reject duplicate logs and duplicate witnesses
+	// (a witness may hold a log's key: tlog-policy forbids only the former).
+	logKeys, witnessKeys := map[string]bool{}, map[string]bool{}
+	// Names listed as a group member: each at most once in the policy, so
+	// a witness contributes to the quorum in only one way.
+	member := map[string]string{}
 	for i, line := range strings.Split(string(data), "\n") {
 		bad := func(format string, args ...any) (*Policy, error) {
 			return nil, fmt.Errorf("%w: line %d: %s", ErrMalformedPolicy, i+1, fmt.Sprintf(format, args...))
@@ -128,10 +136,10 @@ func ParsePolicy(data []byte) (*Policy, error) {
 				return bad("%v", err)
 			}
 			_, _, raw, _ := splitVerifierKey(f[1])
-			if kind, dup := keys[string(raw[1:])]; dup {
-				return bad("the key of this log is already a %s's", kind)
+			if logKeys[string(raw[1:])] {
+				return bad("the key of this log is already another log's")
 			}
-			keys[string(raw[1:])] = "log"
+			logKeys[string(raw[1:])] = true
 			l := PolicyLog{Key: f[1], v: v}
 			if len(f) == 3 {
 				l.URL = f[2]
@@ -147,14 +155,19 @@ func ParsePolicy(data []byte) (*Policy, error) {
 			if err := p.define(f[1]); err != nil {
 				return bad("%v", err)
 			}
+			if _, _, raw, err := splitVerifierKey(f[2]); err == nil && raw[0] != CosignatureType && raw[0] != MLDSACosignatureType {
+				// tlog-policy: witness keys are of a tlog-cosignature
+				// type: Ed25519 cosignature/v1 (0x04) or ML-DSA-44 (0x06).
+				return bad("witness %s's key has type 0x%02x, not a cosignature key (0x04 Ed25519, 0x06 ML-DSA-44)", f[1], raw[0])
+			}
 			v, err := NewCosignatureVerifier(f[2])
 			if err != nil {
 				return bad("%v", err)
 			}
-			if kind, dup := keys[string(v.pub)]; dup {
-				return bad("the key of witness %s is already a %s's", f[1], kind)
+			if witnessKeys[string(v.pub)] {
+				return bad("the key of witness %s is already another witness's", f[1])
 			}
-			keys[string(v.pub)] = "witness"
+			witnessKeys[string(v.pub)] = true
 			w := PolicyWitness{Name: f[1], Key: f[2], v: v}
 			if len(f) == 4 {
 				w.URL = f[3]
@@ -184,6 +197,10 @@ func ParsePolicy(data []byte) (*Policy, error) {
 					return bad("%q is listed twice", m)
 				}
 				seen[m] = true
+				if g, dup := member[m]; dup {
+					return bad("%q is already a member of group %q (a name may be a group member once)", m, g)
+				}
+				member[m] = f[1]
 			}
 			switch g.kText {
 			case "all":
@@ -304,7 +321,7 @@ func CheckQuorum(p *Policy, signed []byte) ([]Cosignature, error) {
 		for i, l := range p.Logs {
 			vs[i] = l.v
 		}
-		n, err := note.Open(signed, note.VerifierList(vs...))
+		n, err := OpenNote(signed, note.VerifierList(vs...))
 		if err != nil {
 			return nil, fmt.Errorf("%w: not signed by a policy log: %v", ErrQuorum, err)
 		}
@@ -323,7 +340,7 @@ func CheckQuorum(p *Policy, signed []byte) ([]Cosignature, error) {
 		for i, w := range p.Witnesses {
 			vs[i] = w.v
 		}
-		n, err := note.Open(signed, note.VerifierList(vs...))
+		n, err := OpenNote(signed, note.VerifierList(vs...))
 		var unverified *note.UnverifiedNoteError
 		switch {
 		case errors.As(err, &unverified):

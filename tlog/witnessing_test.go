@@ -205,7 +205,7 @@ func TestCosignatureVerifierKeys(t *testing.T) {
 	// Zero and huge timestamps are rejected even with a valid signature
 	// over them.
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32))
-	v := &CosignatureVerifier{name: "x", pub: priv.Public().(ed25519.PublicKey)}
+	v := &CosignatureVerifier{name: "x", typ: CosignatureType, pub: priv.Public().(ed25519.PublicKey)}
 	msg := []byte("o\n1\n" + EmptyRoot().String() + "\n")
 	for _, ts := range []uint64{0, 1 << 63} {
 		sig := make([]byte, 8)
@@ -411,7 +411,7 @@ func TestParsePolicyRejects(t *testing.T) {
 		{"group without members", "witness A $A\ngroup g any\nquorum g\n", "want"},
 		{"unknown keyword", "witnes A $A\nquorum none\n", "unknown keyword"},
 		{"control char", "witness A $A\r\nquorum none\n", "control"},
-		{"witness with a log's key", "log $LOG\nwitness A $LOG\nquorum A\n", "already"},
+		{"witness with a log's (type 0x01) key", "log $LOG\nwitness A $LOG\nquorum A\n", "0x01"},
 		{"too many fields", "witness A $A https://x #comment\nquorum A\n", "want"},
 		{"bad log key", "log nope\nquorum none\n", ""},
 	} {

@@ -234,7 +234,7 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownLog, cp.Origin)
 	}
-	n, err := note.Open(signed, note.VerifierList(ls.v))
+	n, err := tlog.OpenNote(signed, note.VerifierList(ls.v))
 	if err != nil {
 		var unverified *note.UnverifiedNoteError
 		var invalid *note.InvalidSignatureError

@@ -353,6 +353,7 @@ func FuzzParseAddCheckpoint(f *testing.F) {
 	f.Add(MarshalAddCheckpoint(5, h.proof(f, 5, 9), h.checkpointAt(f, 9)))
 	f.Add(MarshalAddCheckpoint(0, nil, h.checkpointAt(f, 9)))
 	f.Add([]byte("old 1\n\n"))
+	f.Add([]byte(specExampleBody))
 	w := openWitness(f, f.TempDir(), "w", l)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		old, proof, signed, err := ParseAddCheckpoint(body)

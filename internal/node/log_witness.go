@@ -3,6 +3,8 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,7 +33,8 @@ func checkWitnesses(ws []WitnessConfig) error {
 		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
 			return fmt.Errorf("witness %d: url %q isn't http(s)", i+1, w.URL)
 		}
-		if _, err := tlog.NewCosignatureVerifier(w.Key); err != nil {
+		// The rules of a policy's witness key (type 0x04 only).
+		if _, err := tlog.NewWitnessPolicy([]string{w.Key}, 1); err != nil {
 			return fmt.Errorf("witness %d: %w", i+1, err)
 		}
 		if seen[w.Key] {
@@ -194,9 +197,15 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 	}
 	line, err := w.client.Submit(ctx, note, prove)
 	if err == nil {
-		// Keep only what verifies: a witness that answers garbage must
-		// not make the served note unverifiable for every client.
-		if _, qerr := tlog.CheckQuorum(w.policy, append(bytes.Clone(note), line...)); qerr != nil {
+		// Keep only the configured key's cosignature, and only if it
+		// verifies (C2SP tlog-witness: the client ignores cosignatures
+		// from unknown keys and keeps the valid ones): a witness that
+		// answers garbage, or lines the node can't check, must not make
+		// the served note unverifiable for a client that knows more keys.
+		line = keyLines(line, w.policy.Witnesses[0].Key)
+		if len(line) == 0 {
+			err = errors.New("its answer has no cosignature by its configured key")
+		} else if _, qerr := tlog.CheckQuorum(w.policy, append(bytes.Clone(note), line...)); qerr != nil {
 			err = fmt.Errorf("its cosignature doesn't verify: %w", qerr)
 		}
 	}
@@ -213,4 +222,29 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 		w.lastErr = ""
 	}
 	w.size, w.line = size, line
+}
+
+// keyLines returns the note signature lines among lines ("— name base64\n"
+// each) by the key of vkey (its name and key ID), each distinct line once.
+func keyLines(lines []byte, vkey string) []byte {
+	v, err := tlog.NewCosignatureVerifier(vkey)
+	if err != nil {
+		return nil
+	}
+	var out []byte
+	seen := map[string]bool{}
+	for _, l := range strings.SplitAfter(string(lines), "\n") {
+		rest, ok := strings.CutPrefix(l, "— ")
+		if !ok || !strings.HasSuffix(l, "\n") || seen[l] {
+			continue
+		}
+		name, b64, _ := strings.Cut(strings.TrimSuffix(rest, "\n"), " ")
+		sig, err := base64.StdEncoding.DecodeString(b64)
+		if name != v.Name() || err != nil || len(sig) < 4 || binary.BigEndian.Uint32(sig) != v.KeyHash() {
+			continue
+		}
+		seen[l] = true
+		out = append(out, l...)
+	}
+	return out
 }

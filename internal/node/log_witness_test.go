@@ -3,18 +3,23 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
+	fnote "github.com/transparency-dev/formats/note"
+	gnote "golang.org/x/mod/sumdb/note"
 )
 
 // testWitness is a C2SP witness served in-process on a loopback port.
@@ -208,6 +213,10 @@ func TestCheckWitnesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, plainKey, err := tlog.NewNodeKey(rand.Reader, "w.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		ws   []WitnessConfig
 		fail string
@@ -218,6 +227,8 @@ func TestCheckWitnesses(t *testing.T) {
 		{[]WitnessConfig{{URL: "ftp://w", Key: vkey}}, "isn't http"},
 		{[]WitnessConfig{{URL: "https://w", Key: "nonsense"}}, "witness 1"},
 		{[]WitnessConfig{{URL: "https://w", Key: vkey}, {URL: "https://v", Key: vkey}}, "twice"},
+		// A plain Ed25519 note key (type 0x01) isn't a cosignature key.
+		{[]WitnessConfig{{URL: "https://w", Key: plainKey}}, "0x01"},
 	} {
 		err := checkWitnesses(tc.ws)
 		if (err == nil) != (tc.fail == "") || (err != nil && !strings.Contains(err.Error(), tc.fail)) {
@@ -271,4 +282,99 @@ func TestNodeCosignsAfterRestart(t *testing.T) {
 	alice = &taxii.Client{BaseURL: url, Token: m.Token}
 	post(t, alice, coll, indicator(t, m.ID, key, t0.Add(time.Second)))
 	waitCosigned(t, url, m.Token, pol, 3, 1)
+}
+
+// C2SP tlog-witness: a witness may answer with several signature lines (an
+// Ed25519 and an ML-DSA-44 cosignature, other keys' lines); the client
+// "MUST ignore any cosignatures from unknown keys" and moves only the valid
+// signatures it verified to its view of the checkpoint. The node serves
+// only the configured key's cosignature, so no line it can't vouch for
+// (one that a client knowing that key could find invalid) reaches clients.
+func TestNodeKeepsOnlyTheConfiguredWitnessKeysLines(t *testing.T) {
+	n, _ := initNode(t, Options{})
+	w1 := newTestWitness(t, "w1.example", n.vkey)
+	extra := "— w1.example " + base64.StdEncoding.EncodeToString(append([]byte{1, 2, 3, 4}, make([]byte, 2428)...)) + "\n" +
+		"— other.example/w " + base64.StdEncoding.EncodeToString(make([]byte, 76)) + "\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		w1.srv.Config.Handler.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			rw.Header()[k] = v
+		}
+		rw.WriteHeader(rec.Code)
+		rw.Write(rec.Body.Bytes())
+		if rec.Code == http.StatusOK && r.URL.Path == "/add-checkpoint" {
+			io.WriteString(rw, extra)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	n.cfg.Witnesses = []WitnessConfig{{URL: srv.URL, Key: w1.VKey}}
+	url, alice, post1 := serveWitnessed(t, n)
+	pol, err := tlog.NewWitnessPolicy([]string{w1.VKey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post1()
+	note, _ := waitCosigned(t, url, alice.Token, pol, 2, 1)
+	if strings.Contains(string(note), "other.example") || strings.Count(string(note), "\n— ") != 2 {
+		t.Fatalf("the served checkpoint carries lines other than the log's signature and w1's cosignature:\n%s", note)
+	}
+}
+
+// An independent witness whose cosignatures are ML-DSA-44 (C2SP
+// tlog-cosignature type 0x06, which tlog-witness says witnesses SHOULD
+// use), signed by transparency-dev/formats: the node submits to it, keeps
+// its cosignature, and a client's policy naming its 0x06 key is met.
+func TestNodeMLDSAWitness(t *testing.T) {
+	n, _ := initNode(t, Options{})
+	skey, vkey, err := fnote.GenerateMLDSAKey("pq.example/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := fnote.NewSignerForCosignatureV1(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A minimal add-checkpoint: trusts the first checkpoint, then checks
+	// the old size only (enough for this test's growing log).
+	var mu sync.Mutex
+	var size uint64
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		body, _ := io.ReadAll(r.Body)
+		old, _, signed, err := witness.ParseAddCheckpoint(body)
+		if err != nil || r.URL.Path != "/add-checkpoint" {
+			http.Error(rw, "bad request", http.StatusBadRequest)
+			return
+		}
+		if old != size {
+			rw.Header().Set("Content-Type", "text/x.tlog.size")
+			rw.WriteHeader(http.StatusConflict)
+			fmt.Fprintf(rw, "%d\n", size)
+			return
+		}
+		text, _ := tlog.SplitNote(signed)
+		cp, _ := tlog.ParseCheckpoint(text)
+		out, err := gnote.Sign(&gnote.Note{Text: string(text)}, signer)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		size = cp.Size
+		rw.Write(out[len(text)+1:])
+	}))
+	t.Cleanup(srv.Close)
+	n.cfg.Witnesses = []WitnessConfig{{URL: srv.URL, Key: vkey}}
+	url, alice, post1 := serveWitnessed(t, n)
+	pol, err := tlog.NewWitnessPolicy([]string{vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post1()
+	post1()
+	note, cos := waitCosigned(t, url, alice.Token, pol, 3, 1)
+	if _, err := tlog.CheckQuorum(pol, note); err != nil || len(cos) != 1 {
+		t.Fatalf("ML-DSA-44 cosigned checkpoint: %v\n%s", err, note)
+	}
 }
