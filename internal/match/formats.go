@@ -130,14 +130,20 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"path":             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	// notice.log, dhcp.log, conn.log's link-layer addresses
 	// (policy/protocols/conn/mac-logging) and known_devices
-	"src":           {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dst":           {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"client_addr":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"server_addr":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"assigned_addr": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"mac":           {mac, []Attr{AttrMAC}},
-	"orig_l2_addr":  {mac, []Attr{AttrMAC}},
-	"resp_l2_addr":  {mac, []Attr{AttrMAC}},
+	"src":            {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dst":            {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"client_addr":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"server_addr":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"assigned_addr":  {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"requested_addr": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// ftp.log: the data connection the control channel set up (PORT,
+	// PASV, EPRT, EPSV), whose responder is often not the control
+	// connection's (a NATed server, FXP, a bounce)
+	"data_channel.orig_h": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"data_channel.resp_h": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"mac":                 {mac, []Attr{AttrMAC}},
+	"orig_l2_addr":        {mac, []Attr{AttrMAC}},
+	"resp_l2_addr":        {mac, []Attr{AttrMAC}},
 })
 
 // sslSubject: in ssl.log "subject" is the certificate subject; smtp.log

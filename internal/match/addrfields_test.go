@@ -1,0 +1,57 @@
+package match
+
+import "testing"
+
+// TestZeekAddrFieldsRealSamples: fields that Zeek's log reference types
+// `addr` outside the connection id are addresses the traffic carried.
+// ftp.log's data_channel.orig_h/resp_h (FTP::ExpectedDataChannel, the
+// data connection that PASV or PORT set up) on the WRCCDC capture, where a
+// NATed server announces 172.20.0.80 in its PASV replies, and dhcp.log's
+// requested_addr (the client's DHCP option 50) on Zeek's test baselines.
+// Counts from testdata/sensors/zeek-wrccdc/expect.py (ftp) and by hand
+// from the baselines (dhcp: all-msg-types has 128.2.6.189 as
+// requested_addr in its first and third records and as assigned_addr in
+// the first; discover-msg-types has only requested_addr 208.67.222.222).
+func TestZeekAddrFieldsRealSamples(t *testing.T) {
+	for _, name := range []string{"zeek-wrccdc/ftp.log.gz", "zeek-wrccdc/ftp.json.gz"} {
+		got, st := runPatterns(t, []string{
+			"[ipv4-addr:value = '172.20.0.80']",
+			"[ipv4-addr:value = '10.47.27.80']",
+			"[ipv4-addr:value = '10.164.94.120']",
+		}, FormatAuto, string(readSample(t, name)))
+		if st.Events != 93 || st.Malformed != 0 {
+			t.Errorf("%s: %+v, want 93 events, none malformed", name, st)
+		}
+		for p, n := range map[string]int64{
+			"[ipv4-addr:value = '172.20.0.80']":   47,
+			"[ipv4-addr:value = '10.47.27.80']":   3,
+			"[ipv4-addr:value = '10.164.94.120']": 93,
+		} {
+			if got[p] != n {
+				t.Errorf("%s: %s: %d events, want %d", name, p, got[p], n)
+			}
+		}
+	}
+	for name, want := range map[string]map[string]int64{
+		"zeek-baseline/scripts.base.protocols.dhcp.dhcp-all-msg-types_dhcp.log": {
+			"[ipv4-addr:value = '128.2.6.189']": 2, "[ipv4-addr:value = '128.2.6.97']": 1,
+		},
+		"zeek-baseline/scripts.base.protocols.dhcp.dhcp-discover-msg-types_dhcp.log": {
+			"[ipv4-addr:value = '208.67.222.222']": 1,
+		},
+	} {
+		var pats []string
+		for p := range want {
+			pats = append(pats, p)
+		}
+		got, st := runPatterns(t, pats, FormatZeek, string(readSample(t, name)))
+		if st.Malformed != 0 {
+			t.Errorf("%s: %+v", name, st)
+		}
+		for p, n := range want {
+			if got[p] != n {
+				t.Errorf("%s: %s: %d events, want %d", name, p, got[p], n)
+			}
+		}
+	}
+}
