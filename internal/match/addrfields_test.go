@@ -55,3 +55,35 @@ func TestZeekAddrFieldsRealSamples(t *testing.T) {
 		}
 	}
 }
+
+// TestECSZeekPipelineFields: Elastic's zeek integration keeps smtp.log's
+// mail addresses, dhcp.log's assigned and requested addresses and
+// ftp.log's data channel below zeek.* only (no ECS field, not in
+// related.ip). The documents are the real records above put through the
+// pipeline's renames (testdata/sensors/ecs-zeek/make.py); the counts are
+// the Zeek records' (expect.py; the e-mail addresses are smtp.log's
+// mailfrom and rcptto), so the ECS form must give the same.
+func TestECSZeekPipelineFields(t *testing.T) {
+	want := map[string]int64{
+		"[email-addr:value = 'nessus49048747@hotmail.com']":             5,
+		"[email-addr:value = 'nessus1157527943@invalid1562458422.org']": 1,
+		"[ipv4-addr:value = '172.20.0.80']":                             47,
+		"[ipv4-addr:value = '208.67.222.222']":                          1,
+		"[ipv4-addr:value = '128.2.6.189']":                             2,
+	}
+	var pats []string
+	for p := range want {
+		pats = append(pats, p)
+	}
+	for _, f := range []Format{FormatAuto, FormatECS} {
+		got, st := runPatterns(t, pats, f, string(readSample(t, "ecs-zeek/zeek-ecs.ndjson.gz")))
+		if st.Events != 1188+93+4 || st.Malformed != 0 {
+			t.Errorf("%v: %+v, want 1285 events, none malformed", f, st)
+		}
+		for p, n := range want {
+			if got[p] != n {
+				t.Errorf("%v: %s: %d events, want %d", f, p, got[p], n)
+			}
+		}
+	}
+}

@@ -373,8 +373,27 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"email.attachments.file.hash.md5":            {md5, []Attr{AttrFileMD5}},
 	"email.attachments.file.hash.sha1":           {sha1, []Attr{AttrFileSHA1}},
 	"email.attachments.file.hash.sha256":         {sha256, []Attr{AttrFileSHA256}},
-	"related.ip":                                 {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"related.hosts":                              {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// Elastic's zeek smtp, dhcp and ftp pipelines keep these below zeek.*
+	// only (no ECS field, not in related.ip): the smtp.log mail fields
+	// (mailfrom and rcptto renamed mail_from and rcpt_to), dhcp.log's
+	// assigned_addr and requested_addr (renamed address.assigned and
+	// address.requested; client and server go to source and
+	// destination) and ftp.log's data_channel.orig_h and resp_h.
+	"zeek.smtp.mail_from":                    {mailSender, []Attr{AttrEmail, AttrEmailSenderRef}},
+	"zeek.smtp.rcpt_to":                      {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
+	"zeek.smtp.from":                         {mailFrom, []Attr{AttrEmail, AttrEmailFromRef}},
+	"zeek.smtp.to":                           {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
+	"zeek.smtp.cc":                           {mailCc, []Attr{AttrEmail, AttrEmailCcRefs}},
+	"zeek.smtp.reply_to":                     {mailAddr, []Attr{AttrEmail}},
+	"zeek.smtp.subject":                      {mailSubject, []Attr{AttrEmailSubject}},
+	"zeek.smtp.x_originating_ip":             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.smtp.path":                         {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.dhcp.address.assigned":             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.dhcp.address.requested":            {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.ftp.data_channel.originating_host": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.ftp.data_channel.response_host":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"related.ip":                             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"related.hosts":                          {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	// related.hash is not read: it gathers every digest of the document
 	// (file, certificate, JA3, community id), so a value there says
 	// nothing about what it is the hash of.
