@@ -87,3 +87,37 @@ func TestECSZeekPipelineFields(t *testing.T) {
 		}
 	}
 }
+
+// TestECSZeekX509: Elastic's zeek x509 pipeline writes the certificate as
+// ECS file.x509 (alternative_names, serial_number) and keeps Zeek's san.*
+// below zeek.x509; the document is the first that the integration's
+// pipeline test expects (testdata/sensors/ecs-integrations), nested and
+// dotted. Its 72 SAN DNS names hold 47 plain names (www.bing.com,
+// bing.com, search.msn.com among them); platform.bing.com is only the
+// wildcard *.platform.bing.com, which is no domain name.
+func TestECSZeekX509(t *testing.T) {
+	want := map[string]int64{
+		"[domain-name:value = 'search.msn.com']":                                      1,
+		"[domain-name:value = 'bing.com']":                                            1,
+		"[domain-name:value = 'www.bing.com']":                                        1,
+		"[domain-name:value = 'platform.bing.com']":                                   0,
+		"[x509-certificate:serial_number = '2D00003299D7071DB7D1708A42000000003299']": 1,
+	}
+	var pats []string
+	for p := range want {
+		pats = append(pats, p)
+	}
+	for _, name := range []string{"zeek-x509-expected.ndjson", "zeek-x509-expected-dotted.ndjson"} {
+		for _, f := range []Format{FormatAuto, FormatECS} {
+			got, st := runPatterns(t, pats, f, string(readSample(t, "ecs-integrations/"+name)))
+			if st.Events != 1 || st.Malformed != 0 {
+				t.Errorf("%s %v: %+v", name, f, st)
+			}
+			for p, n := range want {
+				if got[p] != n {
+					t.Errorf("%s %v: %s: %d events, want %d", name, f, p, got[p], n)
+				}
+			}
+		}
+	}
+}

@@ -392,8 +392,21 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"zeek.dhcp.address.requested":            {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"zeek.ftp.data_channel.originating_host": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"zeek.ftp.data_channel.response_host":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"related.ip":                             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"related.hosts":                          {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// ECS places x509 below file (a certificate file: Elastic's zeek
+	// x509 pipeline writes file.x509.*), tls.server and tls.client; the
+	// same pipeline keeps Zeek's san.* and fingerprint (SHA-256) below
+	// zeek.x509.
+	"file.x509.alternative_names":          {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"file.x509.serial_number":              {x509Serial, []Attr{AttrX509Serial}},
+	"file.x509.subject.distinguished_name": {x509Subject, []Attr{AttrX509Subject}},
+	"file.x509.issuer.distinguished_name":  {x509Issuer, []Attr{AttrX509Issuer}},
+	"zeek.x509.san.dns":                    {domain, []Attr{AttrDomain}},
+	"zeek.x509.san.ip":                     {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.x509.san.email":                  {mailAddr, []Attr{AttrEmail}},
+	"zeek.x509.san.uri":                    {url, []Attr{AttrURL}},
+	"zeek.x509.fingerprint":                {x509SHA256, []Attr{AttrX509SHA256}},
+	"related.ip":                           {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"related.hosts":                        {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	// related.hash is not read: it gathers every digest of the document
 	// (file, certificate, JA3, community id), so a value there says
 	// nothing about what it is the hash of.
