@@ -57,9 +57,9 @@ func TestZeekAddrFieldsRealSamples(t *testing.T) {
 }
 
 // TestECSZeekPipelineFields: Elastic's zeek integration keeps smtp.log's
-// mail addresses, dhcp.log's assigned and requested addresses and
-// ftp.log's data channel below zeek.* only (no ECS field, not in
-// related.ip). The documents are the real records above put through the
+// mail addresses, dhcp.log's assigned and requested addresses, ftp.log's
+// data channel and ssl.log's server_name (as zeek.ssl.server.name) and
+// cert_chain_fps below zeek.* only (no ECS field, not in related.ip). The documents are the real records above put through the
 // pipeline's renames (testdata/sensors/ecs-zeek/make.py); the counts are
 // the Zeek records' (expect.py; the e-mail addresses are smtp.log's
 // mailfrom and rcptto), so the ECS form must give the same.
@@ -70,6 +70,9 @@ func TestECSZeekPipelineFields(t *testing.T) {
 		"[ipv4-addr:value = '172.20.0.80']":                             47,
 		"[ipv4-addr:value = '208.67.222.222']":                          1,
 		"[ipv4-addr:value = '128.2.6.189']":                             2,
+		// the first 1000 ssl.log records
+		"[domain-name:value = 'ise.wrccdc.org']": 83,
+		"[x509-certificate:hashes.'SHA-256' = 'b2dafbcdbc75210672f137f27ce882ccb799887631655d4f11191d5a678e44fe']": 101,
 	}
 	var pats []string
 	for p := range want {
@@ -77,8 +80,8 @@ func TestECSZeekPipelineFields(t *testing.T) {
 	}
 	for _, f := range []Format{FormatAuto, FormatECS} {
 		got, st := runPatterns(t, pats, f, string(readSample(t, "ecs-zeek/zeek-ecs.ndjson.gz")))
-		if st.Events != 1188+93+4 || st.Malformed != 0 {
-			t.Errorf("%v: %+v, want 1285 events, none malformed", f, st)
+		if st.Events != 1188+93+1000+4 || st.Malformed != 0 {
+			t.Errorf("%v: %+v, want 2285 events, none malformed", f, st)
 		}
 		for p, n := range want {
 			if got[p] != n {
@@ -117,6 +120,24 @@ func TestECSZeekX509(t *testing.T) {
 				if got[p] != n {
 					t.Errorf("%s %v: %s: %d events, want %d", name, f, p, got[p], n)
 				}
+			}
+		}
+	}
+}
+
+// TestECSZeekSSLSampleEvent: the document Elastic Agent wrote for a Zeek
+// ssl.log record in the integration's system test (its sample_event.json):
+// the SNI is only in zeek.ssl.server.name.
+func TestECSZeekSSLSampleEvent(t *testing.T) {
+	pats := []string{"[domain-name:value = 'dd625ffb4fc54735b281862aa1cd6cd4.us-west1.gcp.cloud.es.io']", "[ipv4-addr:value = '35.199.178.4']"}
+	for _, f := range []Format{FormatAuto, FormatECS} {
+		got, st := runPatterns(t, pats, f, string(readSample(t, "ecs-integrations/zeek-ssl-sample-event.ndjson")))
+		if st.Events != 1 || st.Malformed != 0 {
+			t.Errorf("%v: %+v", f, st)
+		}
+		for _, p := range pats {
+			if got[p] != 1 {
+				t.Errorf("%v: %s: %d events, want 1", f, p, got[p])
 			}
 		}
 	}

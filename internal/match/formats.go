@@ -352,6 +352,10 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"suricata.eve.fileinfo.sha256":   {sha256, []Attr{AttrFileSHA256}},
 	"suricata.eve.fileinfo.filename": {fileName, []Attr{AttrFileName}},
 	"suricata.eve.fileinfo.size":     {fileSize, []Attr{AttrFileSize}},
+	// Elastic's zeek ssl pipeline moves server_name to zeek.ssl.server.name
+	// (and nowhere else) and leaves cert_chain_fps (SHA-256) as it is.
+	"zeek.ssl.server.name":    {domain, []Attr{AttrDomain}},
+	"zeek.ssl.cert_chain_fps": {x509SHA256, []Attr{AttrX509SHA256}},
 	// Older Filebeat zeek modules left these below zeek.ssl.
 	"zeek.ssl.server_name":                       {domain, []Attr{AttrDomain}},
 	"zeek.ssl.subject":                           {x509Subject, []Attr{AttrX509Subject}},

@@ -56,6 +56,32 @@ for r in zeek_json('ftp.json.gz'):
         r['data_channel'] = dc
     doc['zeek'] = {'session_id': r.pop('uid'), 'ftp': r}
     out.append(doc)
+# ssl: the first 1000 records; server_name goes to zeek.ssl.server.name
+# only, cert_chain_fps stays, subject and issuer go to tls.server (their
+# "\\," escapes dropped), ja3/ja3s to tls.client.ja3/tls.server.ja3s.
+for i, r in enumerate(zeek_json('ssl.json.gz')):
+    if i == 1000:
+        break
+    doc = {'@timestamp': ts(r), 'network': {'transport': 'tcp'}}
+    conn(r, doc)
+    srv = {}
+    for a, b in (('server_name', 'name'), ('cert_chain', 'cert_chain'), ('cert_chain_fuids', 'cert_chain_fuids')):
+        if a in r:
+            srv[b] = r.pop(a)
+    tls = {}
+    for a, b in (('subject', 'subject'), ('issuer', 'issuer')):
+        if a in r:
+            tls.setdefault('server', {})[b] = r.pop(a).replace('\\,', '')
+    if 'ja3' in r:
+        tls.setdefault('client', {})['ja3'] = r.pop('ja3')
+    if 'ja3s' in r:
+        tls.setdefault('server', {})['ja3s'] = r.pop('ja3s')
+    if tls:
+        doc['tls'] = tls
+    if srv:
+        r['server'] = srv
+    doc['zeek'] = {'session_id': r.pop('uid'), 'ssl': r}
+    out.append(doc)
 for base in ('scripts.base.protocols.dhcp.dhcp-all-msg-types_dhcp.log', 'scripts.base.protocols.dhcp.dhcp-discover-msg-types_dhcp.log'):
     fields = None
     for l in open(D + '../zeek-baseline/' + base):
