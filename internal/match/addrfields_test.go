@@ -142,3 +142,21 @@ func TestECSZeekSSLSampleEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestECSZeekDNSSampleEvent: the document Elastic Agent wrote for a Zeek
+// dns.log record in the integration's system test (sample_event.json) has
+// no dns.question.name: the query is only in zeek.dns.query.
+func TestECSZeekDNSSampleEvent(t *testing.T) {
+	pats := []string{"[domain-name:value = '_googlecast._tcp.local']", "[domain-name:value = 'bravia-4k-gb-5c89f865c9d569ab338815b35e3acc56._googlecast._tcp.local']"}
+	for _, f := range []Format{FormatAuto, FormatECS} {
+		got, st := runPatterns(t, pats, f, string(readSample(t, "ecs-integrations/zeek-dns-sample-event.ndjson")))
+		if st.Events != 1 || st.Malformed != 0 {
+			t.Errorf("%v: %+v", f, st)
+		}
+		for _, p := range pats {
+			if got[p] != 1 {
+				t.Errorf("%v: %s: %d events, want 1", f, p, got[p])
+			}
+		}
+	}
+}

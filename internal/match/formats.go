@@ -352,6 +352,10 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"suricata.eve.fileinfo.sha256":   {sha256, []Attr{AttrFileSHA256}},
 	"suricata.eve.fileinfo.filename": {fileName, []Attr{AttrFileName}},
 	"suricata.eve.fileinfo.size":     {fileSize, []Attr{AttrFileSize}},
+	// Elastic's zeek dns pipeline may leave the query only here (its
+	// sample event, an mDNS response, has no dns.question.name).
+	"zeek.dns.query":   {domain, []Attr{AttrDomain}},
+	"zeek.dns.answers": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	// Elastic's zeek ssl pipeline moves server_name to zeek.ssl.server.name
 	// (and nowhere else) and leaves cert_chain_fps (SHA-256) as it is.
 	"zeek.ssl.server.name":    {domain, []Attr{AttrDomain}},
