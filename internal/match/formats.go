@@ -130,14 +130,20 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"path":             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	// notice.log, dhcp.log, conn.log's link-layer addresses
 	// (policy/protocols/conn/mac-logging) and known_devices
-	"src":           {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dst":           {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"client_addr":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"server_addr":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"assigned_addr": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"mac":           {mac, []Attr{AttrMAC}},
-	"orig_l2_addr":  {mac, []Attr{AttrMAC}},
-	"resp_l2_addr":  {mac, []Attr{AttrMAC}},
+	"src":            {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dst":            {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"client_addr":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"server_addr":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"assigned_addr":  {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"requested_addr": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// ftp.log: the data connection the control channel set up (PORT,
+	// PASV, EPRT, EPSV), whose responder is often not the control
+	// connection's (a NATed server, FXP, a bounce)
+	"data_channel.orig_h": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"data_channel.resp_h": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"mac":                 {mac, []Attr{AttrMAC}},
+	"orig_l2_addr":        {mac, []Attr{AttrMAC}},
+	"resp_l2_addr":        {mac, []Attr{AttrMAC}},
 })
 
 // sslSubject: in ssl.log "subject" is the certificate subject; smtp.log
@@ -346,6 +352,14 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"suricata.eve.fileinfo.sha256":   {sha256, []Attr{AttrFileSHA256}},
 	"suricata.eve.fileinfo.filename": {fileName, []Attr{AttrFileName}},
 	"suricata.eve.fileinfo.size":     {fileSize, []Attr{AttrFileSize}},
+	// Elastic's zeek dns pipeline may leave the query only here (its
+	// sample event, an mDNS response, has no dns.question.name).
+	"zeek.dns.query":   {domain, []Attr{AttrDomain}},
+	"zeek.dns.answers": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// Elastic's zeek ssl pipeline moves server_name to zeek.ssl.server.name
+	// (and nowhere else) and leaves cert_chain_fps (SHA-256) as it is.
+	"zeek.ssl.server.name":    {domain, []Attr{AttrDomain}},
+	"zeek.ssl.cert_chain_fps": {x509SHA256, []Attr{AttrX509SHA256}},
 	// Older Filebeat zeek modules left these below zeek.ssl.
 	"zeek.ssl.server_name":                       {domain, []Attr{AttrDomain}},
 	"zeek.ssl.subject":                           {x509Subject, []Attr{AttrX509Subject}},
@@ -367,8 +381,40 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"email.attachments.file.hash.md5":            {md5, []Attr{AttrFileMD5}},
 	"email.attachments.file.hash.sha1":           {sha1, []Attr{AttrFileSHA1}},
 	"email.attachments.file.hash.sha256":         {sha256, []Attr{AttrFileSHA256}},
-	"related.ip":                                 {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"related.hosts":                              {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// Elastic's zeek smtp, dhcp and ftp pipelines keep these below zeek.*
+	// only (no ECS field, not in related.ip): the smtp.log mail fields
+	// (mailfrom and rcptto renamed mail_from and rcpt_to), dhcp.log's
+	// assigned_addr and requested_addr (renamed address.assigned and
+	// address.requested; client and server go to source and
+	// destination) and ftp.log's data_channel.orig_h and resp_h.
+	"zeek.smtp.mail_from":                    {mailSender, []Attr{AttrEmail, AttrEmailSenderRef}},
+	"zeek.smtp.rcpt_to":                      {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
+	"zeek.smtp.from":                         {mailFrom, []Attr{AttrEmail, AttrEmailFromRef}},
+	"zeek.smtp.to":                           {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
+	"zeek.smtp.cc":                           {mailCc, []Attr{AttrEmail, AttrEmailCcRefs}},
+	"zeek.smtp.reply_to":                     {mailAddr, []Attr{AttrEmail}},
+	"zeek.smtp.subject":                      {mailSubject, []Attr{AttrEmailSubject}},
+	"zeek.smtp.x_originating_ip":             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.smtp.path":                         {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.dhcp.address.assigned":             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.dhcp.address.requested":            {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.ftp.data_channel.originating_host": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.ftp.data_channel.response_host":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// ECS places x509 below file (a certificate file: Elastic's zeek
+	// x509 pipeline writes file.x509.*), tls.server and tls.client; the
+	// same pipeline keeps Zeek's san.* and fingerprint (SHA-256) below
+	// zeek.x509.
+	"file.x509.alternative_names":          {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"file.x509.serial_number":              {x509Serial, []Attr{AttrX509Serial}},
+	"file.x509.subject.distinguished_name": {x509Subject, []Attr{AttrX509Subject}},
+	"file.x509.issuer.distinguished_name":  {x509Issuer, []Attr{AttrX509Issuer}},
+	"zeek.x509.san.dns":                    {domain, []Attr{AttrDomain}},
+	"zeek.x509.san.ip":                     {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.x509.san.email":                  {mailAddr, []Attr{AttrEmail}},
+	"zeek.x509.san.uri":                    {url, []Attr{AttrURL}},
+	"zeek.x509.fingerprint":                {x509SHA256, []Attr{AttrX509SHA256}},
+	"related.ip":                           {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"related.hosts":                        {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	// related.hash is not read: it gathers every digest of the document
 	// (file, certificate, JA3, community id), so a value there says
 	// nothing about what it is the hash of.

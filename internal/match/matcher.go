@@ -209,6 +209,14 @@ func (m *Matcher) Line(line []byte) {
 	}
 	evs, err := m.dec.Decode(line)
 	if err != nil {
+		// A line that --format stix could not read but that shows
+		// another format (checked only here: the lines of a STIX
+		// observed-data may themselves look like other things).
+		if m.cfg.Format == FormatSTIX {
+			if got := m.dec.Detect(line); got != FormatAuto && got != FormatSTIX {
+				m.stats.Mismatched[got]++
+			}
+		}
 		m.stats.Malformed++
 		return
 	}

@@ -25,6 +25,11 @@ func TestWrongFormatCounted(t *testing.T) {
 		// "### BTest" comment are Zeek's headers and records.
 		{FormatEVE, zeekTSV, [numFormats]int64{FormatZeek: 58}},
 		{FormatAuto, eve + ecs + zeekTSV, [numFormats]int64{}},
+		// --format stix on sensor logs: no line is STIX, each is counted
+		// by what it shows (the Zeek TSV's 58, as above).
+		{FormatSTIX, eve + ecs + zeekTSV, [numFormats]int64{FormatEVE: 24, FormatECS: 4, FormatZeek: 58}},
+		{FormatSTIX, string(readSample(t, "ecs-zeek/zeek-ecs.ndjson.gz")), [numFormats]int64{FormatECS: 2285}},
+		{FormatSTIX, string(readSample(t, "../logs/bundle.json")), [numFormats]int64{}},
 	} {
 		_, st := runPatterns(t, []string{"[domain-name:value = 'a.example']"}, c.f, c.input)
 		if st.Mismatched != c.want {

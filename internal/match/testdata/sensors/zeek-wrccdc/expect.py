@@ -43,3 +43,12 @@ def mails(r):
 print('email nessus49048747@hotmail.com', count(lambda r: 'nessus49048747@hotmail.com' in mails(r)))
 print('ssl server_name ise and resp 10.47.3.200', sum(1 for r in logs['ssl'] if r['server_name']=='ise.wrccdc.org' and r['id.resp_h']=='10.47.3.200'))
 print('records', {n:len(rs) for n,rs in logs.items()})
+# ftp.log (same capture): data_channel.orig_h/resp_h are addresses (Zeek's
+# FTP::ExpectedDataChannel: the data connection PASV/PORT set up); a
+# NATed server announces one that is not the control connection's.
+ftp = list(rows('ftp'))
+def ftpips(r): return [ipaddress.ip_address(v) for v in vals(r, ['id.orig_h', 'id.resp_h', 'data_channel.orig_h', 'data_channel.resp_h'])]
+print('ftp records', len(ftp))
+print('ftp ipv4 172.20.0.80', sum(1 for r in ftp if ipaddress.ip_address('172.20.0.80') in ftpips(r)))
+print('ftp ipv4 10.47.27.80', sum(1 for r in ftp if ipaddress.ip_address('10.47.27.80') in ftpips(r)))
+print('ftp ipv4 10.164.94.120', sum(1 for r in ftp if ipaddress.ip_address('10.164.94.120') in ftpips(r)))
