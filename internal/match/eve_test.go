@@ -78,6 +78,11 @@ func TestEVEShapes(t *testing.T) {
 			[]string{"domain-name:value=quic.example"}, nil},
 		{"dhcp and ethernet", `{` + ts + `,"event_type":"dhcp","ether":{"src_mac":"00:11:22:33:44:55","dest_mac":"ff:ff:ff:ff:ff:ff"},"dhcp":{"type":"reply","client_mac":"00:11:22:33:44:55","assigned_ip":"192.0.2.50"}}`,
 			[]string{"mac-addr:value=00:11:22:33:44:55", "ipv4-addr:value=192.0.2.50"}, nil},
+		{"dhcp extended", `{` + ts + `,"event_type":"dhcp","dhcp":{"type":"reply","id":7,"client_mac":"00:11:22:33:44:55","assigned_ip":"192.0.2.50","client_ip":"0.0.0.0","relay_ip":"192.0.2.1","next_server_ip":"192.0.2.2","dhcp_type":"ack","subnet_mask":"255.255.255.0","routers":["192.0.2.3","192.0.2.4"],"dns_servers":["198.51.100.53"],"hostname":"laptop"}}`,
+			[]string{"ipv4-addr:value=192.0.2.1", "ipv4-addr:value=192.0.2.2", "ipv4-addr:value=192.0.2.3", "ipv4-addr:value=192.0.2.4", "ipv4-addr:value=198.51.100.53", "ipv4-addr:value=0.0.0.0"},
+			[]string{"ipv4-addr:value=255.255.255.0", "domain-name:value=laptop"}},
+		{"dhcp request", `{` + ts + `,"event_type":"dhcp","dhcp":{"type":"request","id":8,"client_mac":"00:11:22:33:44:55","assigned_ip":"0.0.0.0","client_ip":"0.0.0.0","dhcp_type":"request","requested_ip":"192.0.2.77","params":["subnet_mask","router"]}}`,
+			[]string{"ipv4-addr:value=192.0.2.77"}, nil},
 		{"smtp", `{` + ts + `,"event_type":"smtp","smtp":{"mail_from":"<a@mail.example>","rcpt_to":["<b@mail.example>"]},"email":{"from":"A <a@mail.example>","subject":"hi","url":["http://phish.example/x"]}}`,
 			[]string{"email-addr:value=a@mail.example", "email-addr:value=b@mail.example", "url:value=http://phish.example/x"}, nil},
 	}

@@ -263,6 +263,15 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"dhcp.client_mac":  {mac, []Attr{AttrMAC}},
 	"dhcp.assigned_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"dhcp.client_ip":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// The extended dhcp log (Suricata's dhcp logger, extended: yes): the
+	// relay agent and next server of a reply, the address a client asks
+	// for (option 50), and the routers and DNS servers offered (options 3
+	// and 6, lists).
+	"dhcp.relay_ip":       {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.next_server_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.requested_ip":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.routers":        {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.dns_servers":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	// fileinfo
 	"fileinfo.filename": {fileName, []Attr{AttrFileName}},
 	"fileinfo.md5":      {md5, []Attr{AttrFileMD5}},
