@@ -160,3 +160,52 @@ func TestECSZeekDNSSampleEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestZeekIntelSeen: intel.log's seen.indicator is read as the
+// seen.indicator_type beside it says, in TSV (value first, Zeek's own
+// baselines) and in JSON with the type before or after the value; types
+// that name no observable, and a value without a type, give nothing.
+func TestZeekIntelSeen(t *testing.T) {
+	got, st := runPatterns(t, []string{
+		"[email-addr:value = 'jan.grashofer@cern.ch']",
+		"[email-addr:value = 'e@mail.com']",
+		"[ipv4-addr:value = '1.2.3.4']",
+		"[file:name = 'putty.exe']",
+	}, FormatAuto, string(readSample(t, "zeek-baseline/scripts.policy.frameworks.intel.seen.smtp_intel.log"))+
+		string(readSample(t, "zeek-baseline/scripts.base.frameworks.intel.input-and-match_intel.log"))+
+		string(readSample(t, "zeek-baseline/scripts.policy.frameworks.intel.seen.filename-in-http-post_intel.log")))
+	if st.Events != 10 || st.Malformed != 0 {
+		t.Errorf("baselines: %+v, want 10 events, none malformed", st)
+	}
+	for p, n := range map[string]int64{
+		"[email-addr:value = 'jan.grashofer@cern.ch']": 2, // IN_RCPT_TO and IN_TO
+		"[email-addr:value = 'e@mail.com']":            1,
+		"[ipv4-addr:value = '1.2.3.4']":                1,
+		"[file:name = 'putty.exe']":                    1,
+	} {
+		if got[p] != n {
+			t.Errorf("baselines: %s: %d events, want %d", p, got[p], n)
+		}
+	}
+
+	const ts = `"ts":1700000000.0,"uid":"C1"`
+	for _, c := range []struct {
+		line, pattern string
+		want          int64
+	}{
+		{`{` + ts + `,"seen.indicator":"evil.example","seen.indicator_type":"Intel::DOMAIN"}`, "[domain-name:value = 'evil.example']", 1},
+		{`{` + ts + `,"seen.indicator_type":"Intel::DOMAIN","seen.indicator":"evil.example"}`, "[domain-name:value = 'evil.example']", 1},
+		{`{` + ts + `,"seen.indicator":"evil.example/a/b.php?x=1","seen.indicator_type":"Intel::URL"}`, "[url:value = 'http://evil.example/a/b.php?x=1']", 1},
+		{`{` + ts + `,"seen.indicator":"2001:db8::1","seen.indicator_type":"Intel::ADDR"}`, "[ipv6-addr:value = '2001:db8::1']", 1},
+		{`{` + ts + `,"seen.indicator":"3c35cc963eb004451323d3275d05b353235053490d9cd83729a2faf5e7ca1cc0","seen.indicator_type":"Intel::FILE_HASH"}`, "[file:hashes.'SHA-256' = '3c35cc963eb004451323d3275d05b353235053490d9cd83729a2faf5e7ca1cc0']", 1},
+		{`{` + ts + `,"seen.indicator":"7359755c6df9a0abc3060bce369564c8ec4542a3","seen.indicator_type":"Intel::CERT_HASH"}`, "[x509-certificate:hashes.'SHA-1' = '7359755c6df9a0abc3060bce369564c8ec4542a3']", 1},
+		{`{` + ts + `,"seen.indicator":"7359755c6df9a0abc3060bce369564c8ec4542a3","seen.indicator_type":"Intel::CERT_HASH"}`, "[file:hashes.'SHA-1' = '7359755c6df9a0abc3060bce369564c8ec4542a3']", 0},
+		{`{` + ts + `,"seen.indicator":"evil.example","seen.indicator_type":"Intel::USER_NAME"}`, "[domain-name:value = 'evil.example']", 0},
+		{`{` + ts + `,"seen.indicator":"evil.example"}`, "[domain-name:value = 'evil.example']", 0},
+	} {
+		got, st := runPatterns(t, []string{c.pattern}, FormatAuto, c.line)
+		if st.Events != 1 || got[c.pattern] != c.want {
+			t.Errorf("%s: %s: %d matched (%+v), want %d", c.line, c.pattern, got[c.pattern], st, c.want)
+		}
+	}
+}

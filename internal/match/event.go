@@ -198,6 +198,8 @@ type Event struct {
 	urlPath, urlQuery     []byte
 	httpScheme            string
 	rrKind                uint8
+	intelValue            []byte
+	intelType             string
 	proto                 []byte
 	srcIP, dstIP          int
 }
@@ -238,6 +240,7 @@ func (e *Event) reset() {
 	e.nt, e.file, e.email, e.x509 = -1, -1, -1, -1
 	e.httpHost, e.httpURI, e.httpScheme, e.proto = nil, nil, "", nil
 	e.httpPort, e.rrKind, e.urlPath, e.urlQuery = nil, rrUnknown, nil, nil
+	e.intelValue, e.intelType = nil, ""
 	e.srcIP, e.dstIP = -1, -1
 }
 
@@ -582,6 +585,9 @@ func (e *Event) finish() {
 			e.url(u)
 		}
 	}
+	if e.intelValue != nil {
+		e.intelSeen()
+	}
 	if e.httpHost != nil {
 		h := e.httpHost
 		// A Host header may carry a port.
@@ -620,4 +626,47 @@ func bareAddress(v []byte) []byte {
 		}
 	}
 	return bytes.TrimSpace(v)
+}
+
+// intelSeen reads intel.log's seen.indicator as its seen.indicator_type
+// says (the Intel::Type values of Zeek's intel framework): an address, a
+// domain, a URL (logged without "http://", as the framework compares
+// them), an e-mail address, a file name, a file hash of the kind its
+// length gives, or a certificate's SHA-1. A subnet, software, a user name
+// or a public key hash is no observable the matcher's indicators name,
+// and a value without a known type is not guessed at.
+func (e *Event) intelSeen() {
+	v := e.intelValue
+	switch e.intelType {
+	case "Intel::ADDR":
+		e.ip(v)
+	case "Intel::DOMAIN":
+		e.domain(v)
+	case "Intel::URL":
+		if e.off(AttrURL) {
+			return
+		}
+		if !hasScheme(v) {
+			start := len(e.arena)
+			e.arena = append(e.arena, "http://"...)
+			e.arena = append(e.arena, v...)
+			v = e.arena[start:len(e.arena):len(e.arena)]
+		}
+		e.url(v)
+	case "Intel::EMAIL":
+		e.emailAddr(v)
+	case "Intel::FILE_NAME":
+		e.fileString(AttrFileName, v)
+	case "Intel::FILE_HASH":
+		switch len(v) {
+		case 32:
+			e.fileHash(AttrFileMD5, v)
+		case 40:
+			e.fileHash(AttrFileSHA1, v)
+		case 64:
+			e.fileHash(AttrFileSHA256, v)
+		}
+	case "Intel::CERT_HASH":
+		e.fileHash(AttrX509SHA1, v)
+	}
 }

@@ -144,7 +144,22 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"mac":                 {mac, []Attr{AttrMAC}},
 	"orig_l2_addr":        {mac, []Attr{AttrMAC}},
 	"resp_l2_addr":        {mac, []Attr{AttrMAC}},
+	// intel.log: what the Intel framework saw, read as the type it logs
+	// beside it (before or after it, see Event.intelSeen)
+	"seen.indicator":      {intelValue, intelAttrs},
+	"seen.indicator_type": {intelType, intelAttrs},
 })
+
+// intelAttrs are what an intel.log indicator can be.
+var intelAttrs = []Attr{AttrIPv4, AttrIPv6, AttrDomain, AttrURL, AttrEmail, AttrFileMD5, AttrFileSHA1, AttrFileSHA256, AttrFileName, AttrX509SHA1}
+
+func intelValue(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.intelValue = e.save(v)
+	}
+}
+
+func intelType(e *Event, _ byte, v []byte) { e.intelType = string(v) }
 
 // sslSubject: in ssl.log "subject" is the certificate subject; smtp.log
 // also has a "subject" (the mail's). They are told apart by the other
