@@ -18,6 +18,7 @@ func TestZeekAddrFieldsRealSamples(t *testing.T) {
 			"[ipv4-addr:value = '172.20.0.80']",
 			"[ipv4-addr:value = '10.47.27.80']",
 			"[ipv4-addr:value = '10.164.94.120']",
+			"[url:value = 'ftp://10.47.27.80/nessus_test']",
 		}, FormatAuto, string(readSample(t, name)))
 		if st.Events != 93 || st.Malformed != 0 {
 			t.Errorf("%s: %+v, want 93 events, none malformed", name, st)
@@ -26,6 +27,8 @@ func TestZeekAddrFieldsRealSamples(t *testing.T) {
 			"[ipv4-addr:value = '172.20.0.80']":   47,
 			"[ipv4-addr:value = '10.47.27.80']":   3,
 			"[ipv4-addr:value = '10.164.94.120']": 93,
+			// arg of the one STOR (a file command: Zeek logs the URL).
+			"[url:value = 'ftp://10.47.27.80/nessus_test']": 1,
 		} {
 			if got[p] != n {
 				t.Errorf("%s: %s: %d events, want %d", name, p, got[p], n)

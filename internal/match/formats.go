@@ -141,6 +141,10 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	// connection's (a NATed server, FXP, a bounce)
 	"data_channel.orig_h": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"data_channel.resp_h": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// ftp.log's arg of a file command (RETR, STOR, …), which Zeek logs as
+	// the file's URL, ftp://<server>/<path>; other commands' arguments
+	// (a user name, a directory) are not URLs.
+	"arg": {ftpArg, []Attr{AttrURL}},
 	"mac":                 {mac, []Attr{AttrMAC}},
 	"orig_l2_addr":        {mac, []Attr{AttrMAC}},
 	"resp_l2_addr":        {mac, []Attr{AttrMAC}},
@@ -149,6 +153,12 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"seen.indicator":      {intelValue, intelAttrs},
 	"seen.indicator_type": {intelType, intelAttrs},
 })
+
+func ftpArg(e *Event, _ byte, v []byte) {
+	if len(v) > 6 && bytes.EqualFold(v[:6], []byte("ftp://")) {
+		e.url(v)
+	}
+}
 
 // intelAttrs are what an intel.log indicator can be.
 var intelAttrs = []Attr{AttrIPv4, AttrIPv6, AttrDomain, AttrURL, AttrEmail, AttrFileMD5, AttrFileSHA1, AttrFileSHA256, AttrFileName, AttrX509SHA1}
