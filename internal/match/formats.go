@@ -144,10 +144,10 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	// ftp.log's arg of a file command (RETR, STOR, …), which Zeek logs as
 	// the file's URL, ftp://<server>/<path>; other commands' arguments
 	// (a user name, a directory) are not URLs.
-	"arg": {ftpArg, []Attr{AttrURL}},
-	"mac":                 {mac, []Attr{AttrMAC}},
-	"orig_l2_addr":        {mac, []Attr{AttrMAC}},
-	"resp_l2_addr":        {mac, []Attr{AttrMAC}},
+	"arg":          {ftpArg, []Attr{AttrURL}},
+	"mac":          {mac, []Attr{AttrMAC}},
+	"orig_l2_addr": {mac, []Attr{AttrMAC}},
+	"resp_l2_addr": {mac, []Attr{AttrMAC}},
 	// intel.log: what the Intel framework saw, read as the type it logs
 	// beside it (before or after it, see Event.intelSeen)
 	"seen.indicator":      {intelValue, intelAttrs},
@@ -304,6 +304,13 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"fileinfo.sha256":   {sha256, []Attr{AttrFileSHA256}},
 	"fileinfo.size":     {fileSize, []Attr{AttrFileSize}},
 	"fileinfo.mimetype": {fileMime, []Attr{AttrFileMime}},
+	// the file names the file-sharing protocols log beside their fileinfo
+	// events (and in alerts on them): SMB's path in the share, NFS's name,
+	// FTP data's file (RETR, STOR) and TFTP's
+	"smb.filename":      {fileName, []Attr{AttrFileName}},
+	"nfs.filename":      {fileName, []Attr{AttrFileName}},
+	"ftp_data.filename": {fileName, []Attr{AttrFileName}},
+	"tftp.file":         {fileName, []Attr{AttrFileName}},
 	// alerts with files (Suricata 7: "files" list of fileinfo objects)
 	"files.filename": {fileName, []Attr{AttrFileName}},
 	"files.md5":      {md5, []Attr{AttrFileMD5}},
