@@ -410,8 +410,7 @@ func (f *Follower) steps(ctx context.Context, p store.Peer, c *tlog.Client, sign
 	if err := f.load(ctx, res.Next); err != nil {
 		return err
 	}
-	procs := runtime.GOMAXPROCS(0)
-	cur, err := f.prepare(ctx, p, c, cp, res.Next, min(res.Next+int64(f.cfg.Step), size), procs)
+	cur, err := f.prepare(ctx, p, c, cp, res.Next, min(res.Next+int64(f.cfg.Step), size))
 	if err != nil {
 		return err
 	}
@@ -423,10 +422,7 @@ func (f *Follower) steps(ctx context.Context, p store.Peer, c *tlog.Client, sign
 		if cur.to < size {
 			go func() {
 				defer close(done)
-				// One core fewer: the storing beside it, one goroutine
-				// on the store's single writer, is what the whole
-				// replication waits for.
-				next, nerr = f.prepare(pctx, p, c, cp, cur.to, min(cur.to+int64(f.cfg.Step), size), max(1, procs-1))
+				next, nerr = f.prepare(pctx, p, c, cp, cur.to, min(cur.to+int64(f.cfg.Step), size))
 			}()
 		} else {
 			close(done)
@@ -455,7 +451,7 @@ func (f *Follower) steps(ctx context.Context, p store.Peer, c *tlog.Client, sign
 // prepare reads entries [from, to) proved by the checkpoint cp, checks
 // their inclusion, replays their key entries into f.keys and verifies
 // their objects. The tree builder must be at from.
-func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp tlog.Checkpoint, from, to int64, workers int) (*prepared, error) {
+func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp tlog.Checkpoint, from, to int64) (*prepared, error) {
 	if f.builder.Size() != uint64(from) {
 		return nil, fmt.Errorf("peer %s: the tree replicated here has %d entries, not %d", p.Name, f.builder.Size(), from)
 	}
@@ -524,7 +520,7 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the objects of entries %d–%d of peer %s: %w", from, to, p.Name, err)
 	}
-	f.verify(objs, entries, uint64(from), workers)
+	f.verify(objs, entries, uint64(from))
 	for _, o := range objs {
 		if o.err != nil {
 			return nil, fmt.Errorf("refused object %s at entry %d of peer %s: %w", o.op.ObjectID, o.index, p.Name, o.err)
@@ -559,12 +555,12 @@ func (f *Follower) commit(ctx context.Context, p store.Peer, signed []byte, cp t
 }
 
 // verify checks each object against its entry and the key history, on
-// workers goroutines (the signatures dominate).
-func (f *Follower) verify(objs []*object, entries []tlog.Entry, from uint64, workers int) {
+// every core (the signatures dominate).
+func (f *Follower) verify(objs []*object, entries []tlog.Entry, from uint64) {
 	var next int
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for range min(workers, len(objs)) {
+	for range min(runtime.GOMAXPROCS(0), len(objs)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
