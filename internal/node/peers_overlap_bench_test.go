@@ -34,7 +34,7 @@ func (s *storingTime) AdvancePeer(ctx context.Context, st store.PeerStep) error 
 	return s.Store.AdvancePeer(ctx, st)
 }
 
-// BenchmarkReplicationOverlap replicates B's replicationObjects() signed
+// BenchmarkFollowerOverlap replicates B's replicationObjects() signed
 // indicators with one [peer.Follower] Round on a fresh node A (not
 // served: no integrator beside it), and splits the Round's wall time into
 // the time spent storing (Submit and AdvancePeer) and the rest (reading
@@ -43,7 +43,7 @@ func (s *storingTime) AdvancePeer(ctx context.Context, st store.PeerStep) error 
 // wall: 1 when everything else overlaps the storing. Being a share of one
 // process's wall time, it depends less on a shared machine's load than
 // the rates do.
-func BenchmarkReplicationOverlap(b *testing.B) {
+func BenchmarkFollowerOverlap(b *testing.B) {
 	count := replicationObjects()
 	ctx := context.Background()
 	bn := newBenchNode(b, b.TempDir())
