@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -614,6 +616,127 @@ func TestPeerStepRedone(t *testing.T) {
 	}
 	if p := a.peerState(t, "a"); p.State.Objects != 40 || p.State.LastError != "" {
 		t.Fatalf("state: %+v", p.State)
+	}
+}
+
+// stepLog is the node's real store; it keeps the steps recorded
+// (AdvancePeer), in order, and fails the failAt-th call (counting from 1),
+// as a crash between storing a step's objects and recording it would.
+type stepLog struct {
+	store.Store
+	failAt int
+	mu     sync.Mutex
+	calls  int
+	steps  [][2]int64 // From, To
+}
+
+func (s *stepLog) AdvancePeer(ctx context.Context, st store.PeerStep) error {
+	s.mu.Lock()
+	s.calls++
+	fail := s.calls == s.failAt
+	s.mu.Unlock()
+	if fail {
+		return errors.New("crash before the step is recorded")
+	}
+	if err := s.Store.AdvancePeer(ctx, st); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.steps = append(s.steps, [2]int64{st.From, st.To})
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *stepLog) recorded() [][2]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][2]int64(nil), s.steps...)
+}
+
+// failObjects fails, once, the peer's GET /log/objects that starts at
+// entry start.
+type failObjects struct {
+	start  string
+	failed atomic.Bool
+}
+
+func (f *failObjects) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path == "/log/objects" && req.URL.Query().Get("start") == f.start && !f.failed.Swap(true) {
+		return nil, errors.New("connection reset")
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// TestPeerStepsAhead: the follower prepares the next step while storing
+// one. Steps are still recorded strictly in order; a step whose recording
+// fails leaves the position after the step before it, though the next one
+// was already prepared; a step that fails while being prepared (its
+// objects can't be read) leaves it after the step stored meanwhile; and
+// the next rounds resume from there, with nothing stored twice and the
+// peer's tree as replicated equal to its signed one.
+func TestPeerStepsAhead(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 40)
+	size := waitIntegratedNode(t, b.Node)
+	if size < 41 {
+		t.Fatalf("B's log has %d entries, want 40 objects and alice's key", size)
+	}
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	pa := a.follow(t, b, "a", "from-b")
+	st := &stepLog{Store: n.Store(), failAt: 3}
+	fo := &failObjects{start: "32"}
+	f, err := peer.New(peer.Config{Store: st, Dir: t.TempDir(), Step: 8, HTTP: &http.Client{Transport: fo}}, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]int64{{0, 8}, {8, 16}}
+	// The third step, [16, 24), isn't recorded while [24, 32) is prepared.
+	if _, err := f.Round(ctx); err == nil || !strings.Contains(err.Error(), "crash") {
+		t.Fatalf("first round: %v", err)
+	}
+	if p := a.peerState(t, "a"); p.State.Next != 16 || fmt.Sprint(st.recorded()) != fmt.Sprint(want) {
+		t.Fatalf("after the failed record: position %d, steps %v; want 16, %v", p.State.Next, st.recorded(), want)
+	}
+	// [24, 32) is stored while [32, 40) is prepared, whose objects can't
+	// be read.
+	res, err := f.Round(ctx)
+	if err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("second round: %+v %v", res, err)
+	}
+	want = append(want, [2]int64{16, 24}, [2]int64{24, 32})
+	if p := a.peerState(t, "a"); p.State.Next != 32 || res.Next != 32 || fmt.Sprint(st.recorded()) != fmt.Sprint(want) {
+		t.Fatalf("after the failed read: position %d (result %d), steps %v; want 32, %v", p.State.Next, res.Next, st.recorded(), want)
+	}
+	if res, err = f.Round(ctx); err != nil || res.Next != size {
+		t.Fatalf("third round: %+v %v", res, err)
+	}
+	for from := int64(32); from < size; from += 8 {
+		want = append(want, [2]int64{from, min(from+8, size)})
+	}
+	if fmt.Sprint(st.recorded()) != fmt.Sprint(want) {
+		t.Fatalf("steps %v, want %v", st.recorded(), want)
+	}
+	p := a.peerState(t, "a")
+	if got, entries := len(localObjects(t, n, pa.Into)), objectEntries(t, n); got != 40 || entries != 40 || p.State.Objects != 40 || p.State.LastError != "" {
+		t.Fatalf("%d objects, %d object entries, state %+v; want 40, 40", got, entries, p.State)
+	}
+	v, err := tlog.NewVerifier(b.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := tlog.OpenCheckpoint(p.State.Checkpoint, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := tlog.NewTileBuilder(ctx, uint64(size), peer.PeerTiles(n.Store(), "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Size != uint64(size) || tb.Root() != cp.Hash {
+		t.Fatalf("the replicated tree of size %d doesn't hash to B's checkpoint of size %d", size, cp.Size)
 	}
 }
 

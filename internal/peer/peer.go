@@ -172,9 +172,13 @@ type Result struct {
 // the stored position is.
 func (f *Follower) Round(ctx context.Context) (Result, error) {
 	res, err := f.round(ctx)
-	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && ctx.Err() == nil {
-		// Anything half-applied in memory is rebuilt from the store.
+	if err != nil {
+		// Anything half-applied in memory (a step that failed, or the
+		// next step prepared while it was stored) is rebuilt from the
+		// store, which holds only the steps recorded.
 		f.keys, f.builder = nil, nil
+	}
+	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && ctx.Err() == nil {
 		size := res.RemoteSize
 		if size == 0 {
 			size = -1 // the peer wasn't read: keep the size seen last
@@ -245,16 +249,8 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 			return res, fmt.Errorf("peer %s shows a checkpoint of size %d, older than size %d it signed before; waiting for it to catch up", p.Name, cp.Size, last.Size)
 		}
 	}
-	for res.Next < int64(cp.Size) {
-		to := min(res.Next+int64(f.cfg.Step), int64(cp.Size))
-		n, k, err := f.step(ctx, p, c, signed, cp, res.Next, to)
-		if err != nil {
-			return res, err
-		}
-		res.Entries += to - res.Next
-		res.Objects += n
-		res.Keys += k
-		res.Next = to
+	if err := f.steps(ctx, p, c, signed, cp, &res); err != nil {
+		return res, err
 	}
 	if res.Entries == 0 {
 		if err := f.cfg.Store.RecordPeerRound(ctx, p.Name, f.cfg.Now(), res.RemoteSize, ""); err != nil {
@@ -380,11 +376,84 @@ type object struct {
 	err    error
 }
 
-// step replicates entries [from, to) proved by the checkpoint cp (signed),
-// and returns the numbers of objects and key entries stored.
-func (f *Follower) step(ctx context.Context, p store.Peer, c *tlog.Client, signed []byte, cp tlog.Checkpoint, from, to int64) (int64, int64, error) {
-	if err := f.load(ctx, from); err != nil {
-		return 0, 0, err
+// prepared is a step read and checked, not yet stored: entries [from, to)
+// of the peer's log, proved included in the signed checkpoint, with their
+// key entries already applied to the follower's key history and their
+// objects verified.
+type prepared struct {
+	from, to int64
+	leaves   [][]byte
+	keys     []store.PeerKey
+	objs     []*object
+	tiles    map[tlog.Tile][]byte
+}
+
+// steps replicates the entries from res.Next up to the checkpoint cp
+// (signed), in steps of at most cfg.Step entries, advancing res as each
+// step is recorded.
+//
+// While one step is stored (its objects, then the record of the step,
+// each a transaction on the store's single writer), the next one is
+// prepared — read, proved included, its key entries replayed and its
+// objects verified on every core — so that the verification and the
+// peer's serving overlap the single-threaded storing. The order of what
+// is stored does not change: a step is stored only after the one before
+// it was recorded, and only steps stored and recorded count. A step
+// prepared ahead has changed the tree builder and the key history in
+// memory only; when anything fails, [Follower.Round] drops both, and the
+// next round rebuilds them from the store, at the position recorded.
+func (f *Follower) steps(ctx context.Context, p store.Peer, c *tlog.Client, signed []byte, cp tlog.Checkpoint, res *Result) error {
+	size := int64(cp.Size)
+	if res.Next >= size {
+		return nil
+	}
+	if err := f.load(ctx, res.Next); err != nil {
+		return err
+	}
+	cur, err := f.prepare(ctx, p, c, cp, res.Next, min(res.Next+int64(f.cfg.Step), size))
+	if err != nil {
+		return err
+	}
+	for cur != nil {
+		var next *prepared
+		var nerr error
+		pctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		if cur.to < size {
+			go func() {
+				defer close(done)
+				next, nerr = f.prepare(pctx, p, c, cp, cur.to, min(cur.to+int64(f.cfg.Step), size))
+			}()
+		} else {
+			close(done)
+		}
+		err := f.commit(ctx, p, signed, cp, cur)
+		if err != nil {
+			cancel()
+		}
+		<-done // the step prepared ahead touches f.keys and f.builder until then
+		cancel()
+		if err != nil {
+			return err
+		}
+		res.Entries += cur.to - cur.from
+		res.Objects += int64(len(cur.objs))
+		res.Keys += int64(len(cur.keys))
+		res.Next = cur.to
+		if nerr != nil {
+			return nerr
+		}
+		cur = next
+	}
+	return nil
+}
+
+// prepare reads entries [from, to) proved by the checkpoint cp, checks
+// their inclusion, replays their key entries into f.keys and verifies
+// their objects. The tree builder must be at from.
+func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp tlog.Checkpoint, from, to int64) (*prepared, error) {
+	if f.builder.Size() != uint64(from) {
+		return nil, fmt.Errorf("peer %s: the tree replicated here has %d entries, not %d", p.Name, f.builder.Size(), from)
 	}
 	leaves := make([][]byte, 0, to-from)
 	err := c.Leaves(ctx, uint64(from), uint64(to), func(i uint64, leaf []byte) error {
@@ -395,10 +464,10 @@ func (f *Follower) step(ctx context.Context, p store.Peer, c *tlog.Client, signe
 		return nil
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("couldn't read entries %d–%d of peer %s: %w", from, to, p.Name, err)
+		return nil, fmt.Errorf("couldn't read entries %d–%d of peer %s: %w", from, to, p.Name, err)
 	}
 	if int64(len(leaves)) != to-from {
-		return 0, 0, fmt.Errorf("couldn't read entries %d–%d of peer %s: got %d", from, to, p.Name, len(leaves))
+		return nil, fmt.Errorf("couldn't read entries %d–%d of peer %s: got %d", from, to, p.Name, len(leaves))
 	}
 	// Inclusion of every entry: the tree of [0, to) built here is the
 	// signed tree, or a prefix of it.
@@ -408,15 +477,15 @@ func (f *Follower) step(ctx context.Context, p store.Peer, c *tlog.Client, signe
 	root := f.builder.Root()
 	if uint64(to) == cp.Size {
 		if root != cp.Hash {
-			return 0, 0, fmt.Errorf("%w: entries 0–%d of peer %s don't hash to its signed root", tlog.ErrProof, to, p.Name)
+			return nil, fmt.Errorf("%w: entries 0–%d of peer %s don't hash to its signed root", tlog.ErrProof, to, p.Name)
 		}
 	} else {
 		proof, err := c.ConsistencyProof(ctx, uint64(to), cp.Size)
 		if err != nil {
-			return 0, 0, fmt.Errorf("couldn't read a consistency proof of peer %s: %w", p.Name, err)
+			return nil, fmt.Errorf("couldn't read a consistency proof of peer %s: %w", p.Name, err)
 		}
 		if err := tlog.VerifyConsistency(uint64(to), cp.Size, proof, root, cp.Hash); err != nil {
-			return 0, 0, fmt.Errorf("%w: entries 0–%d of peer %s aren't a prefix of its signed tree of size %d: %v", tlog.ErrProof, to, p.Name, cp.Size, err)
+			return nil, fmt.Errorf("%w: entries 0–%d of peer %s aren't a prefix of its signed tree of size %d: %v", tlog.ErrProof, to, p.Name, cp.Size, err)
 		}
 	}
 	entries := make([]tlog.Entry, len(leaves))
@@ -425,12 +494,12 @@ func (f *Follower) step(ctx context.Context, p store.Peer, c *tlog.Client, signe
 		i := uint64(from) + uint64(j)
 		e, err := tlog.ParseEntry(l)
 		if err != nil {
-			return 0, 0, fmt.Errorf("entry %d of peer %s: %w", i, p.Name, err)
+			return nil, fmt.Errorf("entry %d of peer %s: %w", i, p.Name, err)
 		}
 		entries[j] = e
 		if e.Kind == tlog.KindMemberKey {
 			if err := f.keys.Apply(i, e); err != nil {
-				return 0, 0, fmt.Errorf("member key entry %d of peer %s: %w", i, p.Name, err)
+				return nil, fmt.Errorf("member key entry %d of peer %s: %w", i, p.Name, err)
 			}
 			keys = append(keys, store.PeerKey{Index: int64(i), Leaf: l})
 		}
@@ -449,32 +518,40 @@ func (f *Follower) step(ctx context.Context, p store.Peer, c *tlog.Client, signe
 		return nil
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("couldn't read the objects of entries %d–%d of peer %s: %w", from, to, p.Name, err)
+		return nil, fmt.Errorf("couldn't read the objects of entries %d–%d of peer %s: %w", from, to, p.Name, err)
 	}
 	f.verify(objs, entries, uint64(from))
 	for _, o := range objs {
 		if o.err != nil {
-			return 0, 0, fmt.Errorf("refused object %s at entry %d of peer %s: %w", o.op.ObjectID, o.index, p.Name, o.err)
+			return nil, fmt.Errorf("refused object %s at entry %d of peer %s: %w", o.op.ObjectID, o.index, p.Name, o.err)
 		}
 	}
-	if err := f.store(ctx, p, objs); err != nil {
-		return 0, 0, err
+	// The tiles as of to, before the next step is appended.
+	return &prepared{from: from, to: to, leaves: leaves, keys: keys, objs: objs, tiles: f.builder.Flush()}, nil
+}
+
+// commit stores a prepared step's objects and records the step (the
+// position, the checkpoint, the peer's tiles, key entries and the
+// objects' provenance) in one transaction.
+func (f *Follower) commit(ctx context.Context, p store.Peer, signed []byte, cp tlog.Checkpoint, s *prepared) error {
+	if err := f.store(ctx, p, s.objs); err != nil {
+		return err
 	}
-	prov := make([]store.PeerObject, len(objs))
-	for j, o := range objs {
+	prov := make([]store.PeerObject, len(s.objs))
+	for j, o := range s.objs {
 		v, _ := stix.ParseTimestamp(o.op.Version)
-		prov[j] = store.PeerObject{Index: int64(o.index), Leaf: leaves[o.index-uint64(from)], Opening: o.op, Version: v}
+		prov[j] = store.PeerObject{Index: int64(o.index), Leaf: s.leaves[o.index-uint64(s.from)], Opening: o.op, Version: v}
 	}
-	err = f.cfg.Store.AdvancePeer(ctx, store.PeerStep{
-		Peer: p.Name, From: from, To: to, Checkpoint: signed,
-		Tiles: f.builder.Flush(), Keys: keys, Objects: prov,
+	err := f.cfg.Store.AdvancePeer(ctx, store.PeerStep{
+		Peer: p.Name, From: s.from, To: s.to, Checkpoint: signed,
+		Tiles: s.tiles, Keys: s.keys, Objects: prov,
 		RemoteSize: int64(cp.Size), At: f.cfg.Now(),
 	})
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
-	f.cfg.Logger.Debug("replicated", "peer", p.Name, "from", from, "to", to, "objects", len(objs), "keys", len(keys))
-	return int64(len(objs)), int64(len(keys)), nil
+	f.cfg.Logger.Debug("replicated", "peer", p.Name, "from", s.from, "to", s.to, "objects", len(s.objs), "keys", len(s.keys))
+	return nil
 }
 
 // verify checks each object against its entry and the key history, on
