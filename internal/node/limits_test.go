@@ -582,14 +582,26 @@ func TestStreamingMemory(t *testing.T) {
 	ln := newLimitNode(t, Config{})
 	const count = 24
 	fillMaxSize(t, ln, count)
-	r := measureReads(t, ln, 8, 8)
-	t.Logf("%s", r)
-	if r.ratio() > 1 {
-		t.Errorf("the heap peaked at %d bytes, over the bound of %d (idle live %d, budget %d)", r.peak, r.bound(), r.idle, r.budget)
+	// Up to three rounds: the heap sampled includes what a collection
+	// cycle marks or hasn't swept yet, and on a machine whose CPUs are
+	// taken by other work the collector's mark phase runs late, so the
+	// heap can pass its target by a few percent in one round. A budget
+	// that doesn't hold (responses gathered whole, a reservation
+	// missing) passes the bound by far, in every round.
+	var r readMeasure
+	for round := range 3 {
+		r = measureReads(t, ln, 8, 8)
+		t.Logf("round %d: %s", round+1, r)
+		// Each client read every object twice (log and TAXII).
+		if want := int64(2 * 8 * count * int(ln.cfg.MaxObjectSize)); r.received < want {
+			t.Errorf("received %d bytes, want at least %d", r.received, want)
+		}
+		if r.ratio() <= 1 {
+			break
+		}
 	}
-	// Each client read every object twice (log and TAXII).
-	if want := int64(2 * 8 * count * int(ln.cfg.MaxObjectSize)); r.received < want {
-		t.Errorf("received %d bytes, want at least %d", r.received, want)
+	if r.ratio() > 1 {
+		t.Errorf("the heap peaked at %d bytes in each of 3 rounds, over the bound of %d in the last (idle live %d, budget %d)", r.peak, r.bound(), r.idle, r.budget)
 	}
 	if n := ln.memory.inUse(); n != 0 {
 		t.Errorf("%d bytes of the budget still reserved", n)
