@@ -162,15 +162,22 @@ func testBrowseFilters(t *testing.T, s store.Store) {
 		{"until the past", store.Browse{Collection: f.c1, To: f.before}, 0},
 		{"in the window", store.Browse{Collection: f.c1, From: f.before, To: f.after}, 34},
 	} {
-		tc.b.Limit = 100
-		p, err := s.BrowseObjects(ctx, tc.b)
-		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-			continue
-		}
-		if len(p.Objects) != tc.want || p.HasNext || p.HasPrev {
-			t.Errorf("%s: %d objects %v (next %v, prev %v), want %d", tc.name, len(p.Objects), seqIDs(p.Objects), p.HasNext, p.HasPrev, tc.want)
-		}
+		checkBrowse(t, s, tc.name, tc.b, tc.want)
+	}
+}
+
+// checkBrowse browses b on one page of up to 100 and wants want objects
+// and no page before or after.
+func checkBrowse(t *testing.T, s store.Store, name string, b store.Browse, want int) {
+	t.Helper()
+	b.Limit = 100
+	p, err := s.BrowseObjects(ctx, b)
+	if err != nil {
+		t.Errorf("%s: %v", name, err)
+		return
+	}
+	if len(p.Objects) != want || p.HasNext || p.HasPrev {
+		t.Errorf("%s: %d objects %v (next %v, prev %v), want %d", name, len(p.Objects), seqIDs(p.Objects), p.HasNext, p.HasPrev, want)
 	}
 }
 
@@ -198,15 +205,7 @@ func testBrowseText(t *testing.T, s store.Store) {
 		{"nul", store.Browse{Collection: f.c1, Text: "number\x007"}, 1},
 		{"text and marking", store.Browse{Collection: f.c1, Text: "ipv4-addr", Markings: []string{green}}, 20},
 	} {
-		tc.b.Limit = 100
-		p, err := s.BrowseObjects(ctx, tc.b)
-		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-			continue
-		}
-		if len(p.Objects) != tc.want || p.HasNext || p.HasPrev {
-			t.Errorf("%s: %d objects %v (next %v, prev %v), want %d", tc.name, len(p.Objects), seqIDs(p.Objects), p.HasNext, p.HasPrev, tc.want)
-		}
+		checkBrowse(t, s, tc.name, tc.b, tc.want)
 	}
 	// Pages through the full-text index, alone and with a marking.
 	for _, b := range []store.Browse{
