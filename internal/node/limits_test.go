@@ -148,6 +148,9 @@ func newLimitNode(t testing.TB, cfg Config) *limitNode {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
+	if cfg.Store == "" {
+		cfg.Store = testStoreConfig(t).Store
+	}
 	if _, err := Init(ctx, dir, cfg, nil); err != nil {
 		t.Fatal(err)
 	}
