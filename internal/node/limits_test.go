@@ -144,6 +144,8 @@ type limitNode struct {
 	one, two   string
 }
 
+// newLimitNode serves a limitNode on the suite's store (testStoreConfig)
+// unless cfg names one.
 func newLimitNode(t testing.TB, cfg Config) *limitNode {
 	t.Helper()
 	ctx := context.Background()
