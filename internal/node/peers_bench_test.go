@@ -42,22 +42,8 @@ func replicationObjects() int {
 func BenchmarkReplication(b *testing.B) {
 	count := replicationObjects()
 	ctx := context.Background()
-	bn := newBenchNode(b, b.TempDir())
+	bn, tokenFile, coll, set := replicationOrigin(b, count)
 	defer bn.stop()
-	fm, err := bn.n.AddMember(ctx, "follower", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tokenFile := filepath.Join(b.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(fm.Token), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	coll, err := bn.n.AddCollection(ctx, "intel", "", []string{"bench", "follower"}, []string{"bench"}, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	set := makeSigned(b, count, bn.member, bn.key)
-	ingestTime(b, bn, coll, set, 0, count, 1000)
 	hc := &http.Client{}
 	lc := &tlog.Client{URL: bn.url, Token: bn.token, HTTP: hc}
 	v, err := tlog.NewVerifier(bn.n.VerifierKey())
@@ -152,4 +138,31 @@ func BenchmarkReplication(b *testing.B) {
 		b.ReportMetric(cpuStix.Seconds()/cpuRepl.Seconds(), "cpu-ratio")
 	}
 	b.ReportMetric(0, "ns/op")
+}
+
+// replicationOrigin starts node B for the replication benchmarks: count
+// signed objects in collection "intel", which the member "follower" may
+// read; it returns B, the follower's token file, the collection and the
+// objects.
+func replicationOrigin(b *testing.B, count int) (*benchNode, string, string, *signedSet) {
+	ctx := context.Background()
+	bn := newBenchNode(b, b.TempDir())
+	fm, err := bn.n.AddMember(ctx, "follower", nil)
+	if err != nil {
+		bn.stop()
+		b.Fatal(err)
+	}
+	tokenFile := filepath.Join(b.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(fm.Token), 0o600); err != nil {
+		bn.stop()
+		b.Fatal(err)
+	}
+	coll, err := bn.n.AddCollection(ctx, "intel", "", []string{"bench", "follower"}, []string{"bench"}, "")
+	if err != nil {
+		bn.stop()
+		b.Fatal(err)
+	}
+	set := makeSigned(b, count, bn.member, bn.key)
+	ingestTime(b, bn, coll, set, 0, count, 1000)
+	return bn, tokenFile, coll, set
 }

@@ -3,8 +3,6 @@ package node
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -46,22 +44,8 @@ func (s *storingTime) AdvancePeer(ctx context.Context, st store.PeerStep) error 
 func BenchmarkFollowerOverlap(b *testing.B) {
 	count := replicationObjects()
 	ctx := context.Background()
-	bn := newBenchNode(b, b.TempDir())
+	bn, tokenFile, coll, _ := replicationOrigin(b, count)
 	defer bn.stop()
-	fm, err := bn.n.AddMember(ctx, "follower", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tokenFile := filepath.Join(b.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(fm.Token), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	coll, err := bn.n.AddCollection(ctx, "intel", "", []string{"bench", "follower"}, []string{"bench"}, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	set := makeSigned(b, count, bn.member, bn.key)
-	ingestTime(b, bn, coll, set, 0, count, 1000)
 	v, err := tlog.NewVerifier(bn.n.VerifierKey())
 	if err != nil {
 		b.Fatal(err)
