@@ -124,25 +124,12 @@ func useLogObjectsBatches(t *testing.T, opts storetest.Options) {
 func TestConformance(t *testing.T) {
 	serverURL(t)
 	// Each store has a schema of its own; opts.Reopen's is opened again.
-	var mu sync.Mutex
-	urls := map[store.Store]string{}
-	storetest.Run(t, func(t *testing.T, opts storetest.Options) store.Store {
-		mu.Lock()
-		u, ok := urls[opts.Reopen]
-		mu.Unlock()
-		if !ok {
-			if opts.Reopen != nil {
-				t.Fatal("reopening a store this opener didn't open")
-			}
-			u = testURL(t)
-		}
-		s := openTest(t, u, Options{Now: opts.Now, Limits: opts.Limits})
-		useLogObjectsBatches(t, opts)
-		mu.Lock()
-		urls[s] = u
-		mu.Unlock()
-		return s
-	})
+	storetest.Run(t, storetest.OpenerAt(func(t *testing.T) string { return testURL(t) },
+		func(t *testing.T, u string, opts storetest.Options) store.Store {
+			s := openTest(t, u, Options{Now: opts.Now, Limits: opts.Limits})
+			useLogObjectsBatches(t, opts)
+			return s
+		}))
 }
 
 // TestReopen checks that what a Store acknowledged is there for a fresh

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,28 +32,15 @@ func useLogObjectsBatches(t *testing.T, opts storetest.Options) {
 // opener opens stores of the driver (the default one when empty) in
 // files of their own, and a closed one's file again for opts.Reopen.
 func opener(driver string) storetest.Opener {
-	var mu sync.Mutex
-	paths := map[store.Store]string{}
-	return func(t *testing.T, opts storetest.Options) store.Store {
-		mu.Lock()
-		path, ok := paths[opts.Reopen]
-		mu.Unlock()
-		if !ok {
-			if opts.Reopen != nil {
-				t.Fatal("reopening a store this opener didn't open")
+	return storetest.OpenerAt(func(t *testing.T) string { return filepath.Join(t.TempDir(), "parley.db") },
+		func(t *testing.T, path string, opts storetest.Options) store.Store {
+			s, err := Open(context.Background(), path, Options{Driver: driver, Now: opts.Now, Limits: opts.Limits})
+			if err != nil {
+				t.Fatal(err)
 			}
-			path = filepath.Join(t.TempDir(), "parley.db")
-		}
-		s, err := Open(context.Background(), path, Options{Driver: driver, Now: opts.Now, Limits: opts.Limits})
-		if err != nil {
-			t.Fatal(err)
-		}
-		useLogObjectsBatches(t, opts)
-		mu.Lock()
-		paths[s] = path
-		mu.Unlock()
-		return s
-	}
+			useLogObjectsBatches(t, opts)
+			return s
+		})
 }
 
 // TestReopen checks that what a Store acknowledged is there after the

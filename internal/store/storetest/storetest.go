@@ -43,6 +43,31 @@ type Options struct {
 // arranges for it to be removed when t ends; the suite closes it.
 type Opener func(t *testing.T, opts Options) store.Store
 
+// OpenerAt makes an Opener out of where, which names a new, empty
+// database for t (a file, a schema), and open, which opens the database
+// named: a store the Opener returned, passed back as opts.Reopen, is
+// opened again under its name.
+func OpenerAt(where func(t *testing.T) string, open func(t *testing.T, name string, opts Options) store.Store) Opener {
+	var mu sync.Mutex
+	names := map[store.Store]string{}
+	return func(t *testing.T, opts Options) store.Store {
+		mu.Lock()
+		name, ok := names[opts.Reopen]
+		mu.Unlock()
+		if !ok {
+			if opts.Reopen != nil {
+				t.Fatal("reopening a store this opener didn't open")
+			}
+			name = where(t)
+		}
+		s := open(t, name, opts)
+		mu.Lock()
+		names[s] = name
+		mu.Unlock()
+		return s
+	}
+}
+
 // Run runs the suite: every method of [store.Store], through the
 // interface only.
 func Run(t *testing.T, open Opener) {
