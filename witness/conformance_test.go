@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/parley-exchange/parley/tlog"
-	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -66,13 +65,7 @@ func TestSpecExampleRequest(t *testing.T) {
 func TestAddCheckpointSignatureLines(t *testing.T) {
 	l := newTestLog(t, "example.com/log")
 	h := l.newHistory(t, "a", 0, 20)
-	w := openWitness(t, t.TempDir(), "witness.example/w1", l)
-	srv := httptest.NewServer(w.Handler())
-	defer srv.Close()
-	formatsV, err := fnote.NewVerifierForCosignatureV1(w.VerifierKey())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, srv, formatsV := serveWitness(t, l)
 	// line makes a signature line by s over text (another text than the
 	// checkpoint's makes a bad signature by a trusted key).
 	line := func(s note.Signer, text []byte) string {
@@ -107,7 +100,9 @@ func TestAddCheckpointSignatureLines(t *testing.T) {
 		sigs   func(text []byte, good string) string
 		status int
 	}{
-		{"good, then a bad one by the log's key", 3, nil, func(x []byte, g string) string { return g + line(l.signer, []byte("example.com/log\n4\n"+tlog.EmptyRoot().String()+"\n")) }, 403},
+		{"good, then a bad one by the log's key", 3, nil, func(x []byte, g string) string {
+			return g + line(l.signer, []byte("example.com/log\n4\n"+tlog.EmptyRoot().String()+"\n"))
+		}, 403},
 		{"bad one by the log's key, then good", 3, nil, func(x []byte, g string) string { return line(l.signer, []byte("x\n")) + g }, 403},
 		{"only another key of the same name", 3, nil, func(x []byte, g string) string { return line(sameName, x) }, 403},
 		{"good and another key of the same name", 3, nil, func(x []byte, g string) string { return line(sameName, x) + g }, 200},

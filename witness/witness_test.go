@@ -29,6 +29,21 @@ func post(t *testing.T, url string, body []byte) (int, string, string) {
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 }
 
+// serveWitness serves a witness named witness.example/w1 of l over HTTP
+// until t ends, with a verifier of its cosignatures from
+// transparency-dev/formats.
+func serveWitness(t *testing.T, l *testLog) (*Witness, *httptest.Server, note.Verifier) {
+	t.Helper()
+	w := openWitness(t, t.TempDir(), "witness.example/w1", l)
+	srv := httptest.NewServer(w.Handler())
+	t.Cleanup(srv.Close)
+	formatsV, err := fnote.NewVerifierForCosignatureV1(w.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, srv, formatsV
+}
+
 // TestAddCheckpointProtocol walks one witness through the C2SP
 // tlog-witness cases in order, over HTTP: each step's status, and for 200
 // a cosignature that transparency-dev/formats verifies.
@@ -38,13 +53,7 @@ func TestAddCheckpointProtocol(t *testing.T) {
 	impostor := newTestLog(t, "impostor")
 	h := l.newHistory(t, "a", 0, 300)
 	fork := l.newHistory(t, "b", 150, 300)
-	w := openWitness(t, t.TempDir(), "witness.example/w1", l)
-	srv := httptest.NewServer(w.Handler())
-	defer srv.Close()
-	formatsV, err := fnote.NewVerifierForCosignatureV1(w.VerifierKey())
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, srv, formatsV := serveWitness(t, l)
 	// A checkpoint of "example.com/log" signed by another key.
 	wrongKey, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/log", Size: 5, Hash: tlog.EmptyRoot()}, renamed(t, impostor, "example.com/log"))
 	cp5, cp9, cp200, cp300 := h.checkpointAt(t, 5), h.checkpointAt(t, 9), h.checkpointAt(t, 200), h.checkpointAt(t, 300)
