@@ -202,6 +202,22 @@ func checkSignatureEncoding(signed []byte) error {
 	return nil
 }
 
+// SignatureLine reads one signed-note signature line ("— name base64",
+// without its newline): the key's name, its key ID and the signature
+// after the ID. ok is false for a line that isn't one.
+func SignatureLine(line string) (name string, id uint32, sig []byte, ok bool) {
+	rest, ok := strings.CutPrefix(line, "— ")
+	if !ok {
+		return "", 0, nil, false
+	}
+	name, b64, found := strings.Cut(rest, " ")
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if !found || err != nil || len(raw) < 4 {
+		return "", 0, nil, false
+	}
+	return name, binary.BigEndian.Uint32(raw), raw[4:], true
+}
+
 // OpenNote is note.Open with C2SP signed-note's rule that every signature
 // line whose key name and ID match a known key is verified: note.Open
 // checks only the first line of each known key and skips later ones, so a
@@ -223,12 +239,10 @@ func OpenNote(signed []byte, known note.Verifiers) (*note.Note, error) {
 		i := bytes.IndexByte(block, '\n')
 		line := string(block[:i])
 		block = block[i+1:]
-		name, b64, _ := strings.Cut(strings.TrimPrefix(line, "— "), " ")
-		sig, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil || len(sig) < 5 {
+		name, hash, sig, ok := SignatureLine(line)
+		if !ok {
 			continue // note.Open would have rejected it
 		}
-		hash := binary.BigEndian.Uint32(sig)
 		v, err := known.Verifier(name, hash)
 		if err != nil {
 			continue // unknown key: ignored
@@ -243,7 +257,7 @@ func OpenNote(signed []byte, known note.Verifiers) (*note.Note, error) {
 			continue
 		}
 		counted[line] = true
-		if !v.Verify([]byte(n.Text), sig[4:]) {
+		if !v.Verify([]byte(n.Text), sig) {
 			return nil, &note.InvalidSignatureError{Name: name, Hash: hash}
 		}
 	}

@@ -3,8 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -234,13 +232,11 @@ func keyLines(lines []byte, vkey string) []byte {
 	var out []byte
 	seen := map[string]bool{}
 	for _, l := range strings.SplitAfter(string(lines), "\n") {
-		rest, ok := strings.CutPrefix(l, "— ")
-		if !ok || !strings.HasSuffix(l, "\n") || seen[l] {
+		if !strings.HasSuffix(l, "\n") || seen[l] {
 			continue
 		}
-		name, b64, _ := strings.Cut(strings.TrimSuffix(rest, "\n"), " ")
-		sig, err := base64.StdEncoding.DecodeString(b64)
-		if name != v.Name() || err != nil || len(sig) < 4 || binary.BigEndian.Uint32(sig) != v.KeyHash() {
+		name, id, _, ok := tlog.SignatureLine(strings.TrimSuffix(l, "\n"))
+		if !ok || name != v.Name() || id != v.KeyHash() {
 			continue
 		}
 		seen[l] = true
