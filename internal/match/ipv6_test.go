@@ -21,6 +21,24 @@ func runPatterns(t *testing.T, patterns []string, f Format, input string) (map[s
 	return runIndicators(t, inds, f, input)
 }
 
+// matchCounts matches input as format f against one indicator per key of
+// want, reports (as label) each pattern whose sighting count isn't its
+// value in want, and returns the matcher's stats for the caller to check.
+func matchCounts(t *testing.T, label string, want map[string]int64, f Format, input string) Stats {
+	t.Helper()
+	pats := make([]string, 0, len(want))
+	for p := range want {
+		pats = append(pats, p)
+	}
+	got, st := runPatterns(t, pats, f, input)
+	for p, n := range want {
+		if got[p] != n {
+			t.Errorf("%s: %s: %d events, want %d", label, p, got[p], n)
+		}
+	}
+	return st
+}
+
 func runIndicators(t *testing.T, inds []*Indicator, f Format, input string) (map[string]int64, Stats) {
 	t.Helper()
 	e, errs := Compile(inds, Options{})
