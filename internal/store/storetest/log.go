@@ -160,15 +160,18 @@ func testLogObjects(t *testing.T, s store.Store) {
 	}
 }
 
-// testBoundedReads: Objects pages cut by MaxBytes (at least one object,
-// More set, paging continues without loss), and OmitRaw reads no object.
-func testBoundedReads(t *testing.T, s store.Store) {
-	alice, _, coll := fixture(t, s)
-	sizes := []int{100, 5000, 10, 3000, 3000, 20, 7000, 1}
-	sub := store.Submission{StatusID: "s", Collection: coll, Member: alice.ID, Received: base}
-	for i, n := range sizes {
+// submitPadded stores, in one submission by m, eight objects
+// indicator--0 … indicator--7 of 31 to 7031 bytes ({"id":…,"pad":"xx…"},
+// the pads 100, 5000, 10, 3000, 3000, 20, 7000 and 1 bytes), object i with
+// the one-byte salt i, and returns them in order.
+func submitPadded(t *testing.T, s store.Store, coll string, m store.Member) [][]byte {
+	t.Helper()
+	sub := store.Submission{StatusID: "s", Collection: coll, Member: m.ID, Received: base}
+	var raws [][]byte
+	for i, n := range []int{100, 5000, 10, 3000, 3000, 20, 7000, 1} {
 		id := fmt.Sprintf("indicator--%d", i)
 		raw := fmt.Appendf(nil, `{"id":%q,"pad":%q}`, id, strings.Repeat("x", n))
+		raws = append(raws, raw)
 		sub.Items = append(sub.Items, store.Item{
 			Object: store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: base, Raw: raw},
 			Salt:   []byte{byte(i)},
@@ -177,6 +180,14 @@ func testBoundedReads(t *testing.T, s store.Store) {
 	}
 	_, err := s.Submit(ctx, sub)
 	must(t, err)
+	return raws
+}
+
+// testBoundedReads: Objects pages cut by MaxBytes (at least one object,
+// More set, paging continues without loss), and OmitRaw reads no object.
+func testBoundedReads(t *testing.T, s store.Store) {
+	alice, _, coll := fixture(t, s)
+	stored := submitPadded(t, s, coll, alice)
 	q := store.Query{Collection: coll, Limit: 100, MaxBytes: 6000}
 	var pages [][]int
 	for {
@@ -205,7 +216,7 @@ func testBoundedReads(t *testing.T, s store.Store) {
 		t.Errorf("pages %s, want [[0 1 2] [3] [4 5] [6] [7]]", got)
 	}
 	p, err := s.Objects(ctx, store.Query{Collection: coll, Limit: 100, OmitRaw: true, MaxBytes: 1})
-	if err != nil || len(p.Objects) != len(sizes) || p.More {
+	if err != nil || len(p.Objects) != len(stored) || p.More {
 		t.Fatalf("OmitRaw: %d objects, more %v, %v", len(p.Objects), p.More, err)
 	}
 	for _, o := range p.Objects {
@@ -329,24 +340,10 @@ func testLogObjectsBatches(t *testing.T, open Opener) {
 			s := open(t, Options{LogObjectsBatch: tc.bytes, LogObjectsBatchRows: tc.rows})
 			defer s.Close()
 			alice, _, coll := fixture(t, s)
-			sizes := []int{100, 5000, 10, 3000, 3000, 20, 7000, 1}
-			sub := store.Submission{StatusID: "s", Collection: coll, Member: alice.ID, Received: base}
-			var want [][]byte
-			for i, n := range sizes {
-				id := fmt.Sprintf("indicator--%d", i)
-				raw := fmt.Appendf(nil, `{"id":%q,"pad":%q}`, id, strings.Repeat("x", n))
-				want = append(want, raw)
-				sub.Items = append(sub.Items, store.Item{
-					Object: store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: base, Raw: raw},
-					Salt:   []byte{byte(i)},
-					Entry:  func(o store.Object) ([]byte, error) { return fmt.Appendf(nil, `{"idx":%d}`, o.LogIndex), nil },
-				})
-			}
 			// The members' registrations come first: object i is entry off+i.
 			off, err := s.LogSize(ctx)
 			must(t, err)
-			_, err = s.Submit(ctx, sub)
-			must(t, err)
+			want := submitPadded(t, s, coll, alice)
 			for _, span := range [][2]int64{{0, 8}, {2, 7}, {7, 100}} {
 				var got [][]byte
 				next := span[0]
