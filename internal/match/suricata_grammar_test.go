@@ -89,9 +89,14 @@ func parseSuricataRule(line string) (*suricataRule, error) {
 		}
 		opt := strings.TrimSpace(body[:end])
 		body = strings.TrimSpace(body[end+1:])
+		// An odd run of backslashes at the end escaped the blank that
+		// trimming dropped; written back, it would escape the ';'.
+		if n := len(opt) - len(strings.TrimRight(opt, `\`)); n%2 == 1 {
+			return nil, fmt.Errorf("option %q ends with a lone escape", opt)
+		}
 		key, value, hasValue := strings.Cut(opt, ":")
 		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
-		if key == "" || strings.ContainsAny(key, " \t\"") {
+		if !isSuricataKeyword(key) {
 			return nil, fmt.Errorf("bad keyword %q", key)
 		}
 		if hasValue && value == "" {
@@ -100,6 +105,20 @@ func parseSuricataRule(line string) (*suricataRule, error) {
 		r.options = append(r.options, suricataOption{key: key, value: value, quoted: quoted})
 	}
 	return r, nil
+}
+
+// isSuricataKeyword: keywords are names such as sid, flow, http.host or
+// ftp-data's; nothing else may stand before the ':'.
+func isSuricataKeyword(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // String writes the rule back in the canonical spacing.
