@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -28,9 +29,11 @@ const (
 )
 
 // sessions keeps logged-in sessions in memory, keyed by a random 32-byte
-// id. A session ends at logout, SessionTTL after login, or after
-// IdleTimeout without a request, whichever comes first; expiry is
-// checked on the server at every request, whatever the browser keeps.
+// id. A session ends at logout, SessionTTL after login, after
+// IdleTimeout without a request, or at the first request after its API
+// token stops authenticating (rotated, revoked, member removed),
+// whichever comes first; all of it is checked on the server at every
+// request, whatever the browser keeps.
 // The map is swept of expired sessions at each login, so it holds at
 // most the sessions opened within one SessionTTL.
 type sessions struct {
@@ -141,6 +144,29 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 		var s *session
 		if c, err := r.Cookie(sessionCookie); err == nil {
 			s = h.sessions.get(c.Value)
+		}
+		if s != nil {
+			// A session is only as good as its token: once the token is
+			// rotated or revoked, or its member removed (on any front end
+			// of the store), the session ends at its next request.
+			m, err := h.d.Authenticate(r.Context(), s.token)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				h.sessions.close(s.id)
+				http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+				s = nil
+			case err != nil:
+				h.fail(w, r, http.StatusInternalServerError, "", err)
+				return
+			case m.ID != s.member.ID:
+				// A token hash names one member; anything else is a
+				// broken store, and the session is not trusted.
+				h.sessions.close(s.id)
+				h.fail(w, r, http.StatusInternalServerError, "", fmt.Errorf("web: the session's token now names member %s, not %s", m.ID, s.member.ID))
+				return
+			default:
+				s.member = m
+			}
 		}
 		if s == nil {
 			if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/ui/api/") {
