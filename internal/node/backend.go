@@ -315,7 +315,10 @@ func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, 
 	if err != nil {
 		return store.Status{}, fmt.Errorf("couldn't make a status id: %w", err)
 	}
-	sub := store.Submission{StatusID: sid.String(), Collection: c.ID, Member: m.ID, Received: received}
+	// A writer who may not read c must not learn from the answer what
+	// others stored there: an observable identical to another member's
+	// copy is stored as its own version, with the answer a fresh one gets.
+	sub := store.Submission{StatusID: sid.String(), Collection: c.ID, Member: m.ID, Received: received, OwnCopiesOnly: !c.CanRead(m.ID)}
 	for i := range results {
 		r := &results[i]
 		if r.fail != nil {

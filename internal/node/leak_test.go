@@ -284,3 +284,48 @@ func TestOpenRefusesV1Log(t *testing.T) {
 		t.Fatalf("Open of a v1 log: %v, want ErrOldLogFormat", err)
 	}
 }
+
+// TestWriteOnlyAnswersRevealNothing: a member who may write a collection
+// but not read it learns nothing of what it holds from the answers to its
+// posts. In a relay collection that accepts unsigned objects (a drop box
+// of tips), bob, a reader, has stored an unsigned observable; alice, a
+// writer only, posts the same observable and one no collection holds,
+// and gets the same answer for both (the same message, and a version of
+// her own post, never the date bob's copy was added).
+func TestWriteOnlyAnswersRevealNothing(t *testing.T) {
+	tn := newTestNode(t)
+	ctx := context.Background()
+	tips, err := tn.CreateCollection(ctx, CollectionSpec{Title: "tips", Readers: []string{"bob"}, Writers: []string{"alice", "bob"},
+		Signatures: store.SignaturesOptional, Relay: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sco := func(value string) json.RawMessage {
+		m := map[string]any{"type": "domain-name", "spec_version": "2.1", "value": value}
+		m["id"], _ = stix.DeterministicID("domain-name", m)
+		b, _ := json.Marshal(m)
+		return b
+	}
+	known, fresh := sco("known-tip.example"), sco("fresh-tip.example")
+	bst := post(t, tn.bob.Client, tips, known)
+	if bst.SuccessCount != 1 {
+		t.Fatalf("bob's tip: %+v", bst)
+	}
+	time.Sleep(2 * time.Millisecond) // bob's copy is older than anything alice posts
+	a, b := post(t, tn.alice.Client, tips, known), post(t, tn.alice.Client, tips, fresh)
+	if a.SuccessCount != 1 || b.SuccessCount != 1 {
+		t.Fatalf("alice's posts: %+v / %+v", a, b)
+	}
+	if a.Successes[0].Message != b.Successes[0].Message {
+		t.Errorf("the answer for an observable the collection holds (%q) differs from a fresh one's (%q)",
+			a.Successes[0].Message, b.Successes[0].Message)
+	}
+	if a.Successes[0].Version == bst.Successes[0].Version {
+		t.Errorf("the answer shows the version (date added) of bob's copy, %s", a.Successes[0].Version)
+	}
+	// Bob, a reader, still finds his copy already stored: the test can
+	// fail.
+	if st := post(t, tn.bob.Client, tips, known); st.SuccessCount != 1 || st.Successes[0].Message != "already stored" {
+		t.Errorf("bob's repost: %+v", st)
+	}
+}

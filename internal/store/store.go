@@ -272,6 +272,13 @@ type Submission struct {
 	Items []Item
 	// Failures are objects the node rejected before the store saw them.
 	Failures []StatusDetail
+	// OwnCopiesOnly makes an unversioned object (most SCOs) "already
+	// stored" only when Member itself stored an identical copy in the
+	// collection; another member's copy doesn't count, and the object is
+	// stored as a new version. The node sets it when Member may write the
+	// collection but not read it, so that the answer doesn't tell it what
+	// others stored there, or when.
+	OwnCopiesOnly bool
 }
 
 // VersionSelector is one value of TAXII's match[version].

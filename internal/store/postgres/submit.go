@@ -108,8 +108,13 @@ func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, sub store.Submis
 	b.Queue(`SELECT next_idx, last_received, EXISTS (SELECT 1 FROM collections WHERE id = $1) FROM log_head WHERE id = 1 FOR UPDATE`, sub.Collection).
 		QueryRow(func(row pgx.Row) error { return h.scan(row, &collection) })
 	if len(zeroIdx) > 0 {
-		b.Queue(`SELECT u.i, (SELECT o.version FROM objects o WHERE o.collection = $1 AND o.object_id = u.id AND o.raw = u.raw ORDER BY o.version LIMIT 1)
-			FROM unnest($2::bigint[], $3::text[], $4::bytea[]) AS u(i, id, raw)`, sub.Collection, zeroIdx, zeroIDs, zeroRaws).
+		own := "" // any member's copy, unless OwnCopiesOnly
+		if sub.OwnCopiesOnly {
+			own = sub.Member
+		}
+		b.Queue(`SELECT u.i, (SELECT o.version FROM objects o WHERE o.collection = $1 AND o.object_id = u.id AND o.raw = u.raw
+				AND ($5::text = '' OR o.member = $5) ORDER BY o.version LIMIT 1)
+			FROM unnest($2::bigint[], $3::text[], $4::bytea[]) AS u(i, id, raw)`, sub.Collection, zeroIdx, zeroIDs, zeroRaws, own).
 			Query(func(rows pgx.Rows) error {
 				var i int64
 				var v *string

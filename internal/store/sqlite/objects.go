@@ -262,8 +262,12 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 			// identical copy is the same object; anything else is a
 			// new version stamped with its date_added.
 			var v string
-			err := tx.QueryRowContext(ctx, `SELECT version FROM objects WHERE collection = ? AND object_id = ? AND raw = ? LIMIT 1`,
-				sub.Collection, o.ID, o.Raw).Scan(&v)
+			own := ""
+			if sub.OwnCopiesOnly {
+				own = sub.Member
+			}
+			err := tx.QueryRowContext(ctx, `SELECT version FROM objects WHERE collection = ? AND object_id = ? AND raw = ? AND (? = '' OR member = ?) ORDER BY version LIMIT 1`,
+				sub.Collection, o.ID, o.Raw, own, own).Scan(&v)
 			if err == nil {
 				t, err := parseTime(v)
 				if err != nil {

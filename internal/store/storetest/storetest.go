@@ -92,6 +92,7 @@ func Run(t *testing.T, open Opener) {
 		{"MemberKeyEvents", testKeyEvents},
 		{"Ownership", testOwnership},
 		{"ObservablesPerCollection", testObservablesPerCollection},
+		{"OwnCopiesOnly", testOwnCopiesOnly},
 		{"Openings", testOpenings},
 		{"Relay", testRelay},
 		{"BoundedReads", testBoundedReads},
@@ -866,6 +867,48 @@ func testObservablesPerCollection(t *testing.T, s store.Store) {
 	// The same content twice in one collection is already stored.
 	if st := submit(t, s, coll, bob, sco(1)); len(st.Successes) != 1 || st.Successes[0].Message != "already stored" {
 		t.Errorf("re-post in the same collection: %+v", st)
+	}
+}
+
+// testOwnCopiesOnly: with OwnCopiesOnly, an observable identical to
+// another member's copy in the collection is stored as a new version of
+// the poster's, with the answer a fresh one gets; the poster's own copy
+// is still already stored.
+func testOwnCopiesOnly(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	sco := func(value string) store.Object {
+		return store.Object{ID: "domain-name--" + value, Type: "domain-name", SpecVersion: "2.1", Raw: fmt.Appendf(nil, `{"value":%q}`, value)}
+	}
+	blind := func(m store.Member, o store.Object) store.Status {
+		t.Helper()
+		st, err := s.Submit(ctx, store.Submission{StatusID: fmt.Sprintf("status-own-%d", statusN.Add(1)), Collection: coll,
+			Member: m.ID, Received: time.Now(), Items: []store.Item{item(o)}, OwnCopiesOnly: true})
+		must(t, err)
+		return st
+	}
+	first := submit(t, s, coll, bob, sco("tip.example"))
+	// In two submissions and in one: the same answer as a fresh value's.
+	a, b := blind(alice, sco("tip.example")), blind(alice, sco("fresh.example"))
+	for _, st := range []store.Status{a, b} {
+		if len(st.Successes) != 1 || st.Successes[0].Message == "already stored" || st.Successes[0].Version == first.Successes[0].Version {
+			t.Fatalf("a blind writer's post: %+v (bob's copy: %+v)", st.Successes, first.Successes)
+		}
+	}
+	if a.Successes[0].Message != b.Successes[0].Message {
+		t.Errorf("a blind writer's post of bob's tip says %q, of a fresh one %q", a.Successes[0].Message, b.Successes[0].Message)
+	}
+	got := all(t, s, store.Query{Collection: coll, IDs: []string{"domain-name--tip.example"}, Versions: []store.VersionSelector{{Kind: store.VersionAll}}})
+	if len(got) != 2 || got[0].Member != bob.ID || got[1].Member != alice.ID {
+		t.Errorf("versions of the tip: %+v", got)
+	}
+	// Her own copy is already stored, with its version.
+	if st := blind(alice, sco("fresh.example")); len(st.Successes) != 1 || st.Successes[0].Message != "already stored" {
+		t.Errorf("a blind writer's repost of its own copy: %+v", st)
+	}
+	// Without the flag, bob's copy is what a repost finds.
+	if st := submit(t, s, coll, alice, sco("tip.example")); len(st.Successes) != 1 || st.Successes[0].Message != "already stored" ||
+		st.Successes[0].Version != first.Successes[0].Version {
+		t.Errorf("a reader's repost: %+v, want bob's version %s", st, first.Successes[0].Version)
 	}
 }
 
