@@ -16,7 +16,8 @@ type memberRow struct {
 
 // members lists the node's members (every member may see them, as GET
 // /members shows them) with their key fingerprints and the collections
-// the viewer shares with each.
+// the viewer shares with each: of those it may read, and for its own row
+// also those it may only write.
 func (h *Handler) members(w http.ResponseWriter, r *http.Request) {
 	me := sessionFrom(r).member
 	a, err := h.access(r.Context(), me)
@@ -32,6 +33,11 @@ func (h *Handler) members(w http.ResponseWriter, r *http.Request) {
 			row.KeyFingerprint = "SHA256:" + hex.EncodeToString(sum[:8])
 		}
 		for _, c := range a.visible {
+			// Who reads or writes a collection the viewer may only
+			// write is not the viewer's to know; its own access is.
+			if !c.CanRead(me.ID) && m.ID != me.ID {
+				continue
+			}
 			if c.CanRead(m.ID) || c.CanWrite(m.ID) {
 				row.Shared = append(row.Shared, c.Title)
 			}

@@ -108,3 +108,40 @@ func TestSessionEndsWithItsToken(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteOnlyCollectionHidesWhoReadsIt: of a collection a member may
+// write but not read (a tip line), the UI shows that member the
+// collection, and not who else reads or writes it (the node's access
+// rule: what a collection it can't read holds, or who reads it, is not
+// its to know). A reader of the collection does see who shares it.
+func TestWriteOnlyCollectionHidesWhoReadsIt(t *testing.T) {
+	f := newFixture(t)
+	const title = "Borovia tip line"
+	if _, err := f.n.AddCollection(context.Background(), title, "", []string{"cert-borovia"}, []string{"cert-aurelia", "cert-borovia"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	rowOf := func(page, name string) string {
+		for _, row := range strings.Split(page, "<tr>") {
+			if strings.HasPrefix(row, "<td>"+name) {
+				return row
+			}
+		}
+		t.Fatalf("no row of %s in the members page", name)
+		return ""
+	}
+	a := newClient(t, f.URL)
+	a.login(t, f.aurelia.Token)
+	_, page := a.get(t, "/ui/members")
+	if row := rowOf(page, f.borova.Name); strings.Contains(row, title) {
+		t.Errorf("the members page shows a writer-only member who reads %q: %s", title, row)
+	}
+	if row := rowOf(page, f.aurelia.Name); !strings.Contains(row, title) {
+		t.Errorf("the members page doesn't show aurelia her own collection %q: %s", title, row)
+	}
+	b := newClient(t, f.URL)
+	b.login(t, f.borova.Token)
+	_, page = b.get(t, "/ui/members")
+	if row := rowOf(page, f.aurelia.Name); !strings.Contains(row, title) {
+		t.Errorf("the members page doesn't show a reader who writes %q: %s", title, row)
+	}
+}
