@@ -143,9 +143,10 @@ func concretePath(pattern string) (method, path string) {
 }
 
 // TestRouteTableAuth sends a request to every route of the route table:
-// without a token, with a token no member has, and in every accepted
+// without a token, with a token no member has, with tokens that worked
+// once (rotated, revoked, of a removed member), and in every accepted
 // credentials form with alice's. An authenticated route answers 401 with a
-// TAXII error to the first two, never a 500, and shows nothing of the
+// TAXII error to all but alice's, never a 500, and shows nothing of the
 // node's data; every route answers something other than 500, and the
 // access log labels each request with its route's pattern (so the table
 // is what is served).
@@ -160,6 +161,27 @@ func TestRouteTableAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets := []string{objectID, fn.coll, fn.alice.ID, fn.VerifierKey()}
+	// Tokens that worked once: rotated away, revoked, of a removed member
+	// (no front end caches a token).
+	ended := map[string]string{}
+	for _, how := range []string{"rotated", "revoked", "removed"} {
+		m, err := fn.AddMember(context.Background(), "ended-"+how, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch how {
+		case "rotated":
+			_, _, err = fn.RotateToken(context.Background(), m.ID)
+		case "revoked":
+			_, err = fn.RevokeTokens(context.Background(), m.ID)
+		case "removed":
+			_, err = fn.RemoveMember(context.Background(), m.ID)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended[how+" token"] = "Bearer " + m.Token
+	}
 	routes := fn.routes(slog.New(slog.DiscardHandler), http.NewServeMux())
 	if len(routes) < 20 {
 		t.Fatalf("only %d routes in the table", len(routes))
@@ -195,6 +217,9 @@ func TestRouteTableAuth(t *testing.T) {
 				"alice bearer":   "Bearer " + fn.alice.Token,
 				"alice token lc": "token " + fn.alice.Token,
 				"alice basic":    "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"+fn.alice.Token)),
+			}
+			for name, auth := range ended {
+				creds[name] = auth
 			}
 			for name, auth := range creds {
 				resp, b := fn.do(t, method, path, auth, body())
