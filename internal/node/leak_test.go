@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,5 +328,55 @@ func TestWriteOnlyAnswersRevealNothing(t *testing.T) {
 	// fail.
 	if st := post(t, tn.bob.Client, tips, known); st.SuccessCount != 1 || st.Successes[0].Message != "already stored" {
 		t.Errorf("bob's repost: %+v", st)
+	}
+}
+
+// logObjectsSpy records the collections of the object versions its store
+// reads for LogObjects.
+type logObjectsSpy struct {
+	store.Store
+	mu   sync.Mutex
+	read map[string]int
+}
+
+func (s *logObjectsSpy) LogObjects(ctx context.Context, start, end int64, collections []string, fn func(int64, tlog.Opening, []byte) error) error {
+	return s.Store.LogObjects(ctx, start, end, collections, func(i int64, op tlog.Opening, raw []byte) error {
+		s.mu.Lock()
+		s.read[op.Collection]++
+		s.mu.Unlock()
+		return fn(i, op, raw)
+	})
+}
+
+// TestLogObjectsReadsOnlyReadable: GET /log/objects has the store read
+// only the objects of collections the member may read, so that neither
+// its answer nor the time it takes depends on the objects (their number,
+// their sizes) of collections it can't read.
+func TestLogObjectsReadsOnlyReadable(t *testing.T) {
+	fn := newFrontNode(t, nil)
+	ctx := context.Background()
+	pub, dkey, _ := ed25519.GenerateKey(rand.Reader)
+	dana, err := fn.AddMember(ctx, "dana", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := fn.AddCollection(ctx, "red", "", []string{"dana"}, []string{"dana"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post(t, &taxii.Client{BaseURL: fn.srv.URL, Token: dana.Token}, red, indicator(t, dana.ID, dkey, t0), indicator(t, dana.ID, dkey, t0))
+	post(t, &taxii.Client{BaseURL: fn.srv.URL, Token: fn.alice.Token}, fn.coll, indicator(t, fn.alice.ID, fn.key, t0))
+	spy := &logObjectsSpy{Store: fn.store, read: map[string]int{}}
+	fn.store = spy
+	size, err := spy.LogSize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := fn.do(t, http.MethodGet, fmt.Sprintf("/log/objects?start=0&end=%d", size), "Bearer "+fn.alice.Token, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), fn.coll) {
+		t.Fatalf("alice's /log/objects: %s %s", resp.Status, body)
+	}
+	if spy.read[red] != 0 || spy.read[fn.coll] != 1 {
+		t.Errorf("the store read, for alice, objects of these collections: %v; want only %s", spy.read, fn.coll)
 	}
 }

@@ -84,7 +84,7 @@ func (s *StoreAuditSource) Leaves(ctx context.Context, start, end uint64, fn fun
 
 // Objects implements [tlog.AuditSource].
 func (s *StoreAuditSource) Objects(ctx context.Context, start, end uint64, fn func(uint64, tlog.Opening, []byte) error) error {
-	return s.st.LogObjects(ctx, int64(start), int64(end), func(i int64, op tlog.Opening, raw []byte) error {
+	return s.st.LogObjects(ctx, int64(start), int64(end), nil, func(i int64, op tlog.Opening, raw []byte) error {
 		return fn(uint64(i), op, raw)
 	})
 }

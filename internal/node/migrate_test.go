@@ -299,7 +299,7 @@ func TestMigrateToPostgres(t *testing.T) {
 		}
 	}
 	var newest store.Object
-	err = n2.Store().LogObjects(ctx, int64(newCP.Size)-1, int64(newCP.Size), func(_ int64, op tlog.Opening, raw []byte) error {
+	err = n2.Store().LogObjects(ctx, int64(newCP.Size)-1, int64(newCP.Size), nil, func(_ int64, op tlog.Opening, raw []byte) error {
 		newest.Raw = raw
 		return nil
 	})

@@ -46,8 +46,11 @@ type LogStore interface {
 	// stored (for audits and the node's /log/objects). fn may keep the
 	// slices. It holds at most [LogObjectsBatch] bytes of objects plus one
 	// object in memory at a time, and holds no read transaction open while
-	// fn runs, so fn may be slow (writing to a client).
-	LogObjects(ctx context.Context, start, end int64, fn func(index int64, op tlog.Opening, raw []byte) error) error
+	// fn runs, so fn may be slow (writing to a client). collections, when
+	// not nil, keeps only the versions stored in those collections (none
+	// when it is empty): the others are not read at all, so that a
+	// member's /log/objects takes no longer for objects it may not read.
+	LogObjects(ctx context.Context, start, end int64, collections []string, fn func(index int64, op tlog.Opening, raw []byte) error) error
 }
 
 // LogObjectsBatch is the most bytes of objects (beyond one object) that

@@ -147,7 +147,10 @@ func (s *Store) Integrate(ctx context.Context, fence, from, size int64, tiles ma
 // queries, so a slow fn holds no connection or snapshot. The server ends
 // each batch itself (a running total of the sizes), so no more than one
 // batch is sent, and pgx reads it a row at a time.
-func (s *Store) LogObjects(ctx context.Context, start, end int64, fn func(index int64, op tlog.Opening, raw []byte) error) error {
+func (s *Store) LogObjects(ctx context.Context, start, end int64, collections []string, fn func(index int64, op tlog.Opening, raw []byte) error) error {
+	if collections != nil && len(collections) == 0 {
+		return nil
+	}
 	type row struct {
 		idx     int64
 		opening tlog.Opening
@@ -160,9 +163,10 @@ func (s *Store) LogObjects(ctx context.Context, start, end int64, fn func(index 
 			rows, err := s.pool.Query(ctx, `SELECT log_index, raw, salt, collection, object_id, version, member FROM (
 				SELECT o.log_index, o.raw, e.salt, e.collection, e.object_id, e.version, e.member,
 					coalesce(sum(octet_length(o.raw)) OVER (ORDER BY o.log_index ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
-				FROM (SELECT log_index, raw FROM objects WHERE log_index >= $1 AND log_index < $2 ORDER BY log_index LIMIT $3) AS o
+				FROM (SELECT log_index, raw FROM objects WHERE log_index >= $1 AND log_index < $2
+					AND ($5::text[] IS NULL OR collection = ANY($5)) ORDER BY log_index LIMIT $3) AS o
 				JOIN log_entries e ON e.idx = o.log_index) AS w
-				WHERE before < $4 ORDER BY log_index`, start, end, logObjectsBatchRows, logObjectsBatch)
+				WHERE before < $4 ORDER BY log_index`, start, end, logObjectsBatchRows, logObjectsBatch, collections)
 			if err != nil {
 				return err
 			}

@@ -143,7 +143,14 @@ func (s *Store) Integrate(ctx context.Context, fence, from, size int64, tiles ma
 // node writes each object to a client) without holding a read connection,
 // which authentication and every other reader share, or a read snapshot
 // that keeps the WAL from being checkpointed. Memory is one batch.
-func (s *Store) LogObjects(ctx context.Context, start, end int64, fn func(index int64, op tlog.Opening, raw []byte) error) error {
+func (s *Store) LogObjects(ctx context.Context, start, end int64, collections []string, fn func(index int64, op tlog.Opening, raw []byte) error) error {
+	in := ""
+	if collections != nil {
+		if len(collections) == 0 {
+			return nil
+		}
+		in = ` AND o.collection IN (` + placeholders(len(collections)) + `)`
+	}
 	type row struct {
 		idx     int64
 		opening tlog.Opening
@@ -153,9 +160,10 @@ func (s *Store) LogObjects(ctx context.Context, start, end int64, fn func(index 
 	for start < end {
 		batch = batch[:0]
 		err := func() error {
+			args := append([]any{start, end}, strArgs(collections)...)
 			rows, err := s.r.QueryContext(ctx, `SELECT o.log_index, o.raw, e.salt, e.collection, e.object_id, e.version, e.member
 				FROM objects o JOIN log_entries e ON e.idx = o.log_index
-				WHERE o.log_index >= ? AND o.log_index < ? ORDER BY o.log_index LIMIT ?`, start, end, logObjectsBatchRows)
+				WHERE o.log_index >= ? AND o.log_index < ?`+in+` ORDER BY o.log_index LIMIT ?`, append(args, logObjectsBatchRows)...)
 			if err != nil {
 				return err
 			}

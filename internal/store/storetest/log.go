@@ -110,7 +110,7 @@ func testLogStore(t *testing.T, s store.Store) {
 // testLogObjects: every object version of a span once, in index order,
 // with its entry's opening, the object exactly as stored, slices fn may
 // keep; member key entries are skipped; an error from fn stops the walk
-// and is returned.
+// and is returned; with collections, only theirs are read.
 func testLogObjects(t *testing.T, s store.Store) {
 	alice, bob, coll := fixture(t, s)
 	off, err := s.LogSize(ctx)
@@ -128,7 +128,7 @@ func testLogObjects(t *testing.T, s store.Store) {
 	for _, span := range [][2]int64{{0, off + 5}, {off + 1, off + 4}, {off + 4, off + 100}, {off + 5, off + 6}} {
 		var got []store.Object
 		var kept [][]byte
-		err := s.LogObjects(ctx, span[0], span[1], func(i int64, op tlog.Opening, raw []byte) error {
+		err := s.LogObjects(ctx, span[0], span[1], nil, func(i int64, op tlog.Opening, raw []byte) error {
 			got = append(got, store.Object{LogIndex: i, Collection: op.Collection, ID: op.ObjectID, Member: op.Member, Salt: op.Salt, Raw: raw})
 			if op.Version != store.FormatTime(want[i-off].Version) {
 				t.Errorf("entry %d: version %s, want %s", i, op.Version, store.FormatTime(want[i-off].Version))
@@ -155,8 +155,34 @@ func testLogObjects(t *testing.T, s store.Store) {
 	}
 	stop := errors.New("stop")
 	n := 0
-	if err := s.LogObjects(ctx, 0, off+5, func(int64, tlog.Opening, []byte) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+	if err := s.LogObjects(ctx, 0, off+5, nil, func(int64, tlog.Opening, []byte) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
 		t.Fatalf("fn's error: %v after %d calls", err, n)
+	}
+	// With collections, only theirs; none with an empty list.
+	other := "5d0c3c1e-2a84-4f0e-9d55-2a6a0b9c1f11"
+	must(t, s.AddCollection(ctx, store.Collection{ID: other, Title: "other", Readers: []string{bob.ID}, Writers: []string{bob.ID}}))
+	put(t, s, other, bob, "indicator--other", "indicator", base, `{"id":"indicator--other"}`)
+	end, err := s.LogSize(ctx)
+	must(t, err)
+	for _, tc := range []struct {
+		collections []string
+		want        map[string]int
+	}{
+		{nil, map[string]int{coll: 5, other: 1}},
+		{[]string{coll}, map[string]int{coll: 5}},
+		{[]string{other}, map[string]int{other: 1}},
+		{[]string{other, coll}, map[string]int{coll: 5, other: 1}},
+		{[]string{"00000000-0000-4000-8000-000000000000"}, map[string]int{}},
+		{[]string{}, map[string]int{}},
+	} {
+		got := map[string]int{}
+		must(t, s.LogObjects(ctx, 0, end, tc.collections, func(_ int64, op tlog.Opening, _ []byte) error {
+			got[op.Collection]++
+			return nil
+		}))
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("collections %q: objects per collection %v, want %v", tc.collections, got, tc.want)
+		}
 	}
 }
 
@@ -347,7 +373,7 @@ func testLogObjectsBatches(t *testing.T, open Opener) {
 			for _, span := range [][2]int64{{0, 8}, {2, 7}, {7, 100}} {
 				var got [][]byte
 				next := span[0]
-				err := s.LogObjects(ctx, span[0]+off, span[1]+off, func(i int64, op tlog.Opening, raw []byte) error {
+				err := s.LogObjects(ctx, span[0]+off, span[1]+off, nil, func(i int64, op tlog.Opening, raw []byte) error {
 					i -= off
 					if i != next || op.Collection != coll || len(op.Salt) != 1 || op.Salt[0] != byte(i) {
 						return fmt.Errorf("got entry %d (collection %s, salt %x), want %d", i, op.Collection, op.Salt, next)

@@ -941,7 +941,7 @@ func testOpenings(t *testing.T, s store.Store) {
 	}
 	if ls, ok := s.(store.LogStore); ok {
 		var seen int
-		must(t, ls.LogObjects(ctx, 0, 100, func(i int64, op tlog.Opening, raw []byte) error {
+		must(t, ls.LogObjects(ctx, 0, 100, nil, func(i int64, op tlog.Opening, raw []byte) error {
 			seen++
 			if i != got[0].LogIndex || fmt.Sprint(op) != fmt.Sprint(got[0].Opening()) || !bytes.Equal(raw, got[0].Raw) {
 				t.Errorf("LogObjects gave %d %+v", i, op)
