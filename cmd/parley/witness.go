@@ -33,7 +33,7 @@ func init() {
 		help:  "A C2SP tlog-witness that any member or third party runs: it cosigns a log's checkpoints only if each is consistent with the last it saw, and keeps evidence when not (docs/witness.md).",
 		subcommands: []subcommand{
 			{name: "init", usage: "witness init --data DIR --name NAME", help: "Creates a witness: its Ed25519 key (0600) in DIR (0700); prints its verifier key (cosignature/v1) for logs and clients to pin."},
-			{name: "serve", usage: "witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE]", help: "Serves POST /add-checkpoint and GET /<origin hash>/checkpoint for the logs named by --log, and pulls the logs named by --pull itself."},
+			{name: "serve", usage: "witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE]", help: "Serves POST /add-checkpoint and GET /<origin hash>/checkpoint for the logs named by --log (repeated, or --log K1 K2: arguments are more log keys), and pulls the logs named by --pull itself."},
 		},
 		run: runWitness,
 	})
@@ -160,8 +160,21 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	if err := readToken(token, *tokenFile); err != nil {
 		return err
 	}
-	if *dir == "" || fs.NArg() > 0 {
-		return usageErrorf(witnessUsage, "witness serve needs --data and no arguments")
+	// Arguments are more logs to witness: issue #12 writes the command
+	// `witness serve --data DIR --listen ADDR --log VKEY...`, so
+	// `--log K1 K2` names two logs, as `--log K1 --log K2` does. Flags may
+	// follow them again.
+	for rest := fs.Args(); len(rest) > 0; rest = fs.Args() {
+		logs = append(logs, rest[0])
+		if err := fs.Parse(rest[1:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return &exitError{code: 2, err: errSilent}
+		}
+	}
+	if *dir == "" {
+		return usageErrorf(witnessUsage, "witness serve needs --data")
 	}
 	if len(logs) == 0 && len(pulls) == 0 {
 		return usageErrorf("give each log's verifier key with --log VKEY (or --pull URL=VKEY)", "witness serve needs at least one log")

@@ -25,11 +25,15 @@
 package node
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -273,8 +277,8 @@ func LoadConfig(dir string) (Config, error) {
 	if len(b) > maxConfigSz {
 		return Config{}, fmt.Errorf("couldn't read %s: larger than %d bytes", ConfigFile, maxConfigSz)
 	}
-	var c Config
-	if err := json.Unmarshal(b, &c); err != nil {
+	c, err := parseConfig(b)
+	if err != nil {
 		return Config{}, fmt.Errorf("couldn't parse %s: %w", filepath.Join(dir, ConfigFile), err)
 	}
 	if c.Origin == "" {
@@ -305,4 +309,96 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return f.Close()
+}
+
+// parseConfig decodes config.json strictly: a field that is not one of
+// [Config] (or of its "witnesses" entries, or of the "private" object that
+// [LoadPrivateConfig] reads) is refused, naming the field and the known one
+// it is closest to, because a misspelled field ("witneses", "tls-cert")
+// would otherwise leave the node running without what the operator asked
+// for (no witnesses, plain HTTP) and say nothing.
+func parseConfig(b []byte) (Config, error) {
+	var f struct {
+		Config
+		Private json.RawMessage `json:"private"`
+	}
+	if err := decodeStrict(b, &f); err != nil {
+		return Config{}, err
+	}
+	if len(f.Private) > 0 && string(f.Private) != "null" {
+		var p PrivateConfig
+		if err := decodeStrict(f.Private, &p); err != nil {
+			return Config{}, fmt.Errorf("in \"private\": %w", err)
+		}
+	}
+	return f.Config, nil
+}
+
+// decodeStrict decodes one JSON value from b into v, refusing unknown
+// fields and trailing data.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return unknownFieldError(strings.Trim(name, `"`))
+		}
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("invalid character after the top-level value")
+	}
+	return nil
+}
+
+// unknownFieldError describes a field config.json does not know, with the
+// known field it most likely misspells.
+func unknownFieldError(name string) error {
+	best, bestD := "", 3 // suggest only names at most 2 edits away
+	for _, known := range configFieldNames() {
+		if d := editDistance(strings.ToLower(name), known); d < bestD {
+			best, bestD = known, d
+		}
+	}
+	if best != "" {
+		return fmt.Errorf("unknown field %q (did you mean %q?); the fields are those of the Config type in internal/node/config.go", name, best)
+	}
+	return fmt.Errorf("unknown field %q; the fields are those of the Config type in internal/node/config.go", name)
+}
+
+// configFieldNames lists the JSON names of config.json's fields: those of
+// [Config], [WitnessConfig] and [PrivateConfig], and "private".
+func configFieldNames() []string {
+	names := []string{"private"}
+	for _, t := range []reflect.Type{reflect.TypeFor[Config](), reflect.TypeFor[WitnessConfig](), reflect.TypeFor[PrivateConfig]()} {
+		for f := range t.Fields() {
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
+}
+
+// editDistance is the Levenshtein distance between a and b, with '-' and
+// '_' taken as equal (tls-cert for tls_cert).
+func editDistance(a, b string) int {
+	a, b = strings.ReplaceAll(a, "-", "_"), strings.ReplaceAll(b, "-", "_")
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

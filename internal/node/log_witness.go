@@ -31,6 +31,9 @@ func checkWitnesses(ws []WitnessConfig) error {
 		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
 			return fmt.Errorf("witness %d: url %q isn't http(s)", i+1, w.URL)
 		}
+		if w.Key == "" {
+			return fmt.Errorf("witness %d has no key (its cosignature verifier key, as parley witness init printed it)", i+1)
+		}
 		// The rules of a policy's witness key (type 0x04 only).
 		if _, err := tlog.NewWitnessPolicy([]string{w.Key}, 1); err != nil {
 			return fmt.Errorf("witness %d: %w", i+1, err)

@@ -1,0 +1,57 @@
+package node
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A field config.json does not know is refused with its name and the
+// known field it misspells, at every level ("witnesses" entries, the
+// "private" object): silently ignored, "witneses" left a node without
+// witnesses and "tls-cert" one serving plain HTTP, both without a word.
+func TestLoadConfigRefusesUnknownFields(t *testing.T) {
+	const w = `{"url": "http://127.0.0.1:1", "key": "w.example+01234567+BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`
+	for _, tc := range []struct {
+		name, config, want string
+	}{
+		{"witnesses misspelled", `{"origin": "x", "witneses": [` + w + `]}`, `unknown field "witneses" (did you mean "witnesses"?)`},
+		{"dash for underscore", `{"origin": "x", "tls-cert": "c.pem"}`, `unknown field "tls-cert" (did you mean "tls_cert"?)`},
+		{"in a witness", `{"origin": "x", "witnesses": [{"url": "http://127.0.0.1:1", "kee": "k"}]}`, `unknown field "kee" (did you mean "key"?)`},
+		{"in private", `{"origin": "x", "private": {"query_budjet": 5}}`, `in "private": unknown field "query_budjet" (did you mean "query_budget"?)`},
+		{"nothing close", `{"origin": "x", "colour": "blue"}`, `unknown field "colour"; the fields are those of the Config type`},
+		{"trailing data", `{"origin": "x"} {"listen": "0.0.0.0:1"}`, `after the top-level value`},
+		{"witness without a key", `{"origin": "x", "witnesses": [{"url": "http://127.0.0.1:1"}]}`, `witness 1 has no key`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(tc.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadConfig(dir)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("LoadConfig(%s) = %v, want an error containing %q", tc.config, err, tc.want)
+			}
+		})
+	}
+	// Every known field, "private" with its own, still loads.
+	dir := t.TempDir()
+	config := `{"origin": "x", "listen": "127.0.0.1:0", "public_url": "https://p.example", "store": "sqlite",
+		"max_object_size": 2048, "member_quota_bytes": -1, "integrator_lease_ttl": "3s",
+		"private": {"query_budget": 7, "max_batch": 10, "refresh_interval": "1s"}}`
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxObjectSize != 2048 || c.PublicURL != "https://p.example" || c.MemberQuotaBytes != -1 {
+		t.Fatalf("loaded %+v", c)
+	}
+	p, err := LoadPrivateConfig(dir)
+	if err != nil || p.QueryBudget != 7 {
+		t.Fatalf("LoadPrivateConfig = %+v, %v", p, err)
+	}
+}
