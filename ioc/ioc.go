@@ -183,15 +183,20 @@ func validHost(h string) bool {
 
 // Pattern returns the STIX pattern of an address or CIDR, which a plain
 // list gives without a direction: [ipv4-addr:value = '...'] (or
-// ipv6-addr), where MISP's ip-dst would say network-traffic:dst_ref. It
+// ipv6-addr; ISSUBSET for a CIDR block, so that every address in it
+// matches), where MISP's ip-dst would say network-traffic:dst_ref. It
 // returns "" for the other kinds, whose MISP type's pattern says the
 // same thing.
 func (v Value) Pattern() string {
 	switch v.Kind {
-	case IPv4, CIDR4:
+	case IPv4:
 		return "[ipv4-addr:value = '" + v.Value + "']"
-	case IPv6, CIDR6:
+	case IPv6:
 		return "[ipv6-addr:value = '" + v.Value + "']"
+	case CIDR4:
+		return "[ipv4-addr:value ISSUBSET '" + v.Value + "']"
+	case CIDR6:
+		return "[ipv6-addr:value ISSUBSET '" + v.Value + "']"
 	}
 	return ""
 }

@@ -1,8 +1,11 @@
 package ioc
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/parley-exchange/parley/pattern"
 )
 
 func TestRecognize(t *testing.T) {
@@ -119,4 +122,36 @@ func FuzzRecognize(f *testing.F) {
 			t.Fatalf("%q -> %q with spaces", line, v.Value)
 		}
 	})
+}
+
+// TestPatternOfABlock: a CIDR block's pattern fires on every address in
+// it and on no other ("=" would compare the block as a string, and no
+// observed address ever matched it); an address's pattern is equality.
+func TestPatternOfABlock(t *testing.T) {
+	observed := func(typ, addr string) []byte {
+		return fmt.Appendf(nil, `{"type":"bundle","id":"bundle--1f6b3c1e-2a84-4f0e-9d55-2a6a0b9c1f11","objects":[
+	{"type":"observed-data","spec_version":"2.1","id":"observed-data--1f6b3c1e-2a84-4f0e-9d55-2a6a0b9c1f12","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z",
+	 "first_observed":"2026-01-01T00:00:00Z","last_observed":"2026-01-01T00:00:00Z","number_observed":1,"object_refs":["%[1]s--1f6b3c1e-2a84-4f0e-9d55-2a6a0b9c1f14"]},
+	{"type":"%[1]s","spec_version":"2.1","id":"%[1]s--1f6b3c1e-2a84-4f0e-9d55-2a6a0b9c1f14","value":%[2]q}]}`, typ, addr)
+	}
+	for _, c := range []struct {
+		line, typ, in, out string
+	}{
+		{"203.0.113.0/24", "ipv4-addr", "203.0.113.9", "203.0.114.9"},
+		{"2001:db8::/32", "ipv6-addr", "2001:db8:ffff::1", "2001:db9::1"},
+		{"198.51.100.7", "ipv4-addr", "198.51.100.7", "198.51.100.8"},
+		{"2001:db8::1", "ipv6-addr", "2001:db8::1", "2001:db8::2"},
+	} {
+		v, ok := Recognize(c.line)
+		if !ok {
+			t.Fatalf("%s not recognised", c.line)
+		}
+		p := v.Pattern()
+		for addr, want := range map[string]bool{c.in: true, c.out: false} {
+			r, err := pattern.MatchJSON(p, observed(c.typ, addr))
+			if err != nil || r.Matched != want {
+				t.Errorf("%s on %s: matched %v, %v; want %v", p, addr, r.Matched, err, want)
+			}
+		}
+	}
 }

@@ -54,6 +54,11 @@
 //   - A host and port make one network-traffic comparison expression
 //     (network-traffic:dst_ref); misp-stix ANDs domain-name and
 //     network-traffic in one, which STIX forbids.
+//   - An address attribute whose value is a CIDR block (ip-src, ip-dst,
+//     their |port forms, domain|ip) compares with ISSUBSET, so that every
+//     address in the block matches; misp-stix writes "=", which compares
+//     the block as a string and matches no observed address. A MISP feed
+//     export writes the block back as the attribute's value.
 //   - Registry hives are spelled out (HKEY_LOCAL_MACHINE, not HKLM), as
 //     STIX requires; a regkey|value's data is x_misp_value.
 //   - E-mail header fields keep their header names (Reply-To, X-Mailer);

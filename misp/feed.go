@@ -331,7 +331,11 @@ func patternComparisons(p string) ([]comparison, error) {
 	}
 	var out []comparison
 	for _, c := range in.Comparisons {
-		if c.Op != pattern.OpEqual || c.Negated {
+		// ISSUBSET of a CIDR block is how an address attribute with a
+		// block is written (term.operator); MISP keeps the block as the
+		// value.
+		subnet := c.Op == pattern.OpIsSubset && c.Comparison.Value.Kind == pattern.LitString && strings.Contains(c.Comparison.Value.Str, "/")
+		if c.Op != pattern.OpEqual && !subnet || c.Negated {
 			return nil, fmt.Errorf("only equality comparisons have a MISP form, not %s", c.Operator)
 		}
 		keys := make([]string, 0, len(c.Path))

@@ -94,12 +94,28 @@ func literal(v any) string {
 	return quote(v.(string))
 }
 
+// operator is the comparison a term's pattern makes: ISSUBSET for an
+// address term whose value is a CIDR block (MISP's ip-src, ip-dst and
+// their composites take them, and mean every address in it; with "=",
+// as misp-stix writes it, the pattern compares the string and no
+// observed address ever matches), "=" for everything else.
+func (t term) operator() string {
+	typ, key := t.typ, t.prop
+	if t.ref != nil {
+		typ, key = t.ref.typ, t.ref.key
+	}
+	if s, ok := t.value.(string); ok && (typ == "ipv4-addr" || typ == "ipv6-addr") && len(key) == 1 && key[0] == "value" && strings.Contains(s, "/") {
+		return "ISSUBSET"
+	}
+	return "="
+}
+
 // patternOf ANDs the comparisons of terms into one observation expression.
 // All terms share one root type (the table guarantees it).
 func patternOf(terms []term) string {
 	var parts []string
 	for _, t := range terms {
-		c := t.patternPath() + " = " + literal(t.value)
+		c := t.patternPath() + " " + t.operator() + " " + literal(t.value)
 		if t.ref != nil && t.ref.typed {
 			p := t.typ + ":" + t.ref.prop + ".type = " + quote(t.ref.typ)
 			c = p + " AND " + c
