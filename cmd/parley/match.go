@@ -56,7 +56,8 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	trust := addTrustFlags(fs)
 	natsURL := fs.String("nats", "", "consume events from the NATS JetStream server at `URL` (with --stream and --consumer)")
 	streamName := fs.String("stream", "", "with --nats, the JetStream `STREAM` of sensor events, one event a message, or several separated by newlines")
-	subject := fs.String("subject", "", "with --nats, only the stream's messages on `SUBJECT` (a filter such as sensor.zeek.>)")
+	subject := new(string)
+	fs.Var(onceString{subject, "--subject takes one filter (wildcards such as sensor.> cover several subjects)"}, "subject", "with --nats, only the stream's messages on `SUBJECT` (one filter, such as sensor.zeek.>)")
 	consumer := fs.String("consumer", "", "with --nats, the durable consumer `NAME` that the matchers of a fleet share")
 	batch := fs.Int("batch", 500, "with --nats, how many messages to pull at a time (`N`)")
 	maxPending := fs.Int("max-pending", 10000, "with --nats, emit and acknowledge at the latest after `N` messages")
@@ -388,4 +389,26 @@ func indicatorSource(ctx context.Context, c *cli, file, url, token, collection s
 	}
 	warn := func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) }
 	return set, &match.Poller{Client: client, Collection: collID, Set: set, AllowUnsigned: allowUnsigned, Warn: warn}, nil
+}
+
+// onceString is a string flag that refuses a second value instead of
+// silently keeping the last one.
+type onceString struct {
+	p    *string
+	once string // the error when given twice
+}
+
+func (o onceString) String() string {
+	if o.p == nil {
+		return ""
+	}
+	return *o.p
+}
+
+func (o onceString) Set(v string) error {
+	if *o.p != "" {
+		return errors.New(o.once)
+	}
+	*o.p = v
+	return nil
 }
