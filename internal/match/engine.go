@@ -1,6 +1,7 @@
 package match
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -21,7 +22,42 @@ type Options struct {
 	MaxWindow int
 }
 
-// CompileError reports an indicator that could not be compiled.
+// ErrBlockByEquality is wrapped by the [CompileError] of an indicator
+// that is compiled but compares an address with a CIDR block by "="
+// (see [Compile]).
+var ErrBlockByEquality = errors.New(`compares an address with a CIDR block by "=", which no single address matches (ISSUBSET matches every address in the block)`)
+
+func blockByEquality(block string) error {
+	return fmt.Errorf("%w: %s", ErrBlockByEquality, block)
+}
+
+// isBlock reports whether an address literal is a CIDR block.
+func isBlock(lit string) bool {
+	_, err := netip.ParsePrefix(lit)
+	return err == nil
+}
+
+// comparesBlockByEquality finds an "=" comparison of a property named
+// value (an address's, or one a reference reaches such as
+// network-traffic:dst_ref.value) with a CIDR block; it returns the block.
+func comparesBlockByEquality(p *pattern.Pattern) (block string, found bool) {
+	walkObservations(p.Root, func(o *pattern.Simple) {
+		walkComparisons(o.Comparison, func(c *pattern.Comparison) {
+			steps := c.Path.Steps
+			if found || c.Op != pattern.OpEqual || c.Negated || len(steps) == 0 {
+				return
+			}
+			last := steps[len(steps)-1]
+			if last.Kind == pattern.StepKey && last.Key == "value" && c.Value.Kind == pattern.LitString && isBlock(c.Value.Str) {
+				block, found = c.Value.Str, true
+			}
+		})
+	})
+	return block, found
+}
+
+// CompileError reports an indicator that could not be compiled, or (with
+// [ErrBlockByEquality]) one compiled that cannot match as meant.
 type CompileError struct {
 	ID  string
 	Err error
@@ -104,7 +140,11 @@ type observation struct {
 
 // Compile builds an engine from the indicators whose pattern_type is
 // "stix" (or empty); others are ignored. Indicators whose pattern does
-// not parse are skipped and reported.
+// not parse are skipped and reported. An indicator that compares an
+// address's value with a CIDR block by "=" ([ErrBlockByEquality], as
+// MISP's STIX converter writes address attributes holding a block) is
+// compiled as the pattern says and reported too: by the patterning
+// spec it is a string comparison, and no event's single address matches.
 func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
 	if opts.Window <= 0 {
 		opts.Window = 10 * time.Minute
@@ -125,6 +165,9 @@ func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
 			continue
 		}
 		if a, lit, ok := simpleEquality(ind.Pattern); ok {
+			if (a == AttrIPv4 || a == AttrIPv6) && isBlock(lit) {
+				errs = append(errs, &CompileError{ind.ID, blockByEquality(lit)})
+			}
 			e.addSimple(ind, a, lit)
 			continue
 		}
@@ -132,6 +175,9 @@ func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
 		if err != nil {
 			errs = append(errs, &CompileError{ind.ID, err})
 			continue
+		}
+		if lit, ok := comparesBlockByEquality(p); ok {
+			errs = append(errs, &CompileError{ind.ID, blockByEquality(lit)})
 		}
 		e.add(ind, p)
 	}
