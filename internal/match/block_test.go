@@ -3,7 +3,9 @@ package match
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestCompileReportsBlockByEquality: an indicator comparing an address
@@ -35,5 +37,34 @@ func TestCompileReportsBlockByEquality(t *testing.T) {
 		if len(e.inds) != 1 {
 			t.Errorf("%s: not compiled", c.pattern)
 		}
+	}
+}
+
+// TestStreamWarnsOnce: a stream tells each indicator's compile error once,
+// not again at every rebuild its polls cause, and again only if the error
+// goes away and comes back.
+func TestStreamWarnsOnce(t *testing.T) {
+	set := NewIndicatorSet()
+	var warned []string
+	s := &Stream{Matcher: NewMatcher(nil, Config{}), Set: set, Warn: func(err error) { warned = append(warned, err.Error()) }}
+	put := func(id, p string, v int) {
+		set.Put(&Indicator{ID: id, Pattern: p, Modified: time.Date(2026, 1, 1, 0, 0, v, 0, time.UTC)})
+	}
+	put("indicator--block", `[ipv4-addr:value = '10.0.0.0/8']`, 1)
+	put("indicator--bad", `[ipv4-addr:value = `, 1)
+	s.rebuild(time.Now())
+	s.rebuild(time.Now())
+	if len(warned) != 2 {
+		t.Fatalf("after two rebuilds: %q", warned)
+	}
+	put("indicator--block", `[ipv4-addr:value ISSUBSET '10.0.0.0/8']`, 2)
+	s.rebuild(time.Now())
+	if len(warned) != 2 {
+		t.Fatalf("after the block's fix: %q", warned)
+	}
+	put("indicator--block", `[ipv4-addr:value = '10.0.0.0/8']`, 3)
+	s.rebuild(time.Now())
+	if len(warned) != 3 || !strings.Contains(warned[2], "indicator--block") {
+		t.Fatalf("after the block came back: %q", warned)
 	}
 }

@@ -34,6 +34,7 @@ type Stream struct {
 	mu                  sync.Mutex
 	lastPoll, lastFlush time.Time
 	rebuilds            int
+	warned              map[string]bool // the compile errors of the last rebuild, told once
 	engine              *Engine
 
 	// emitMu serialises calls of Emit, which are made without mu held so
@@ -73,11 +74,18 @@ func (s *Stream) Init(ctx context.Context) error {
 // engine need not change when a valid_from or valid_until passes.
 func (s *Stream) rebuild(now time.Time) {
 	e, errs := Compile(s.Set.Usable(), s.Options)
-	if s.Warn != nil {
-		for _, ce := range errs {
+	// Each error is told once while its indicator stays as it is, not
+	// again at every rebuild a poll causes; the map holds only the
+	// current errors.
+	warned := make(map[string]bool, len(errs))
+	for _, ce := range errs {
+		k := ce.Error()
+		if s.Warn != nil && !s.warned[k] {
 			s.Warn(ce)
 		}
+		warned[k] = true
 	}
+	s.warned = warned
 	s.engine = e
 	s.rebuilds++
 	s.Matcher.SetEngine(e)
