@@ -176,6 +176,7 @@ func TestLogAgainstSpecs(t *testing.T) {
 	}
 
 	// Receipts: inclusion and commitment, for the first, a middle and the last entry.
+	coll := specCollection(t, get)
 	for _, i := range []int{0, 255, 256, n - 1} {
 		id := fmt.Sprintf("indicator--00000000-0000-4000-8000-%012d", i)
 		var r struct {
@@ -206,7 +207,7 @@ func TestLogAgainstSpecs(t *testing.T) {
 		// received time and the commitment; the receipt opens it.
 		var e map[string]string
 		if err := json.Unmarshal(entry, &e); err != nil || len(e) != 3 || e["kind"] != "object" || e["received"] == "" ||
-			r.ObjectID != id || r.Version != "2026-01-01T00:00:00.000Z" || r.Member != member.ID || r.Collection != specCollection(t, get) {
+			r.ObjectID != id || r.Version != "2026-01-01T00:00:00.000Z" || r.Member != member.ID || r.Collection != coll {
 			t.Fatalf("receipt of %s: entry %s or opening %+v isn't this object version's (%v)", id, entry, r, err)
 		}
 		for _, hidden := range []string{id, member.ID, r.Collection} {
@@ -215,7 +216,7 @@ func TestLogAgainstSpecs(t *testing.T) {
 			}
 		}
 		var env struct{ Objects []map[string]any }
-		json.Unmarshal(get("/api/collections/"+specCollection(t, get)+"/objects/"+id+"/"), &env)
+		json.Unmarshal(get("/api/collections/"+coll+"/objects/"+id+"/"), &env)
 		if len(env.Objects) != 1 {
 			t.Fatalf("GET object %s: %d objects", id, len(env.Objects))
 		}
@@ -249,18 +250,14 @@ func TestLogAgainstSpecs(t *testing.T) {
 	}
 }
 
-var specCollectionID string
-
+// specCollection returns the id of the node's one collection.
 func specCollection(t *testing.T, get func(string) []byte) string {
-	if specCollectionID == "" {
-		var cs struct{ Collections []struct{ ID string } }
-		json.Unmarshal(get("/api/collections/"), &cs)
-		if len(cs.Collections) != 1 {
-			t.Fatalf("%d collections, want 1", len(cs.Collections))
-		}
-		specCollectionID = cs.Collections[0].ID
+	var cs struct{ Collections []struct{ ID string } }
+	json.Unmarshal(get("/api/collections/"), &cs)
+	if len(cs.Collections) != 1 {
+		t.Fatalf("%d collections, want 1", len(cs.Collections))
 	}
-	return specCollectionID
+	return cs.Collections[0].ID
 }
 
 // specCheckpoint opens a C2SP tlog-checkpoint signed note.
