@@ -137,6 +137,22 @@ func (s *Store) Integrate(ctx context.Context, fence, from, size int64, tiles ma
 	})
 }
 
+// logObjectsQuery reads one batch of LogObjects: from, to, the
+// collections (if not nil), then the row limit.
+func logObjectsQuery(collections []string) string {
+	in := ""
+	if collections != nil {
+		// "+" keeps SQLite from taking objects_collection_seq for this
+		// term: it would read the whole collection and sort it for
+		// every batch, where the log_index range reads just the batch
+		// (TestLogObjectsPlan).
+		in = ` AND +o.collection IN (` + placeholders(len(collections)) + `)`
+	}
+	return `SELECT o.log_index, o.raw, e.salt, e.collection, e.object_id, e.version, e.member
+		FROM objects o JOIN log_entries e ON e.idx = o.log_index
+		WHERE o.log_index >= ? AND o.log_index < ?` + in + ` ORDER BY o.log_index LIMIT ?`
+}
+
 // LogObjects implements [store.LogStore]. It reads in batches of at most
 // logObjectsBatch bytes of objects (and at least one object), each with
 // its own query, and calls fn only between queries: fn may be slow (the
@@ -144,13 +160,10 @@ func (s *Store) Integrate(ctx context.Context, fence, from, size int64, tiles ma
 // which authentication and every other reader share, or a read snapshot
 // that keeps the WAL from being checkpointed. Memory is one batch.
 func (s *Store) LogObjects(ctx context.Context, start, end int64, collections []string, fn func(index int64, op tlog.Opening, raw []byte) error) error {
-	in := ""
-	if collections != nil {
-		if len(collections) == 0 {
-			return nil
-		}
-		in = ` AND o.collection IN (` + placeholders(len(collections)) + `)`
+	if collections != nil && len(collections) == 0 {
+		return nil
 	}
+	query := logObjectsQuery(collections)
 	type row struct {
 		idx     int64
 		opening tlog.Opening
@@ -161,9 +174,7 @@ func (s *Store) LogObjects(ctx context.Context, start, end int64, collections []
 		batch = batch[:0]
 		err := func() error {
 			args := append([]any{start, end}, strArgs(collections)...)
-			rows, err := s.r.QueryContext(ctx, `SELECT o.log_index, o.raw, e.salt, e.collection, e.object_id, e.version, e.member
-				FROM objects o JOIN log_entries e ON e.idx = o.log_index
-				WHERE o.log_index >= ? AND o.log_index < ?`+in+` ORDER BY o.log_index LIMIT ?`, append(args, logObjectsBatchRows)...)
+			rows, err := s.r.QueryContext(ctx, query, append(args, logObjectsBatchRows)...)
 			if err != nil {
 				return err
 			}
