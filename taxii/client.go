@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -111,15 +112,35 @@ type ResponseError struct {
 	Err *Error
 }
 
-// Error describes the status and the server's message.
+// maxErrorText bounds each piece of a server's text (its error title and
+// description, a media type) that a [Client]'s error messages repeat, so
+// that a server can't make them (and what records them: a feed's status,
+// logs) as large as its response.
+const maxErrorText = 200
+
+// clipText returns s cut to at most maxErrorText bytes, on a rune
+// boundary, with "…" when it was cut.
+func clipText(s string) string {
+	if len(s) <= maxErrorText {
+		return s
+	}
+	i := maxErrorText
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// Error describes the status and the server's message, each part of it
+// cut to maxErrorText (200) bytes; Err keeps it whole.
 func (e *ResponseError) Error() string {
 	s := fmt.Sprintf("taxii server answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Err != nil {
 		if e.Err.Title != "" && e.Err.Title != http.StatusText(e.StatusCode) {
-			s += ": " + e.Err.Title
+			s += ": " + clipText(e.Err.Title)
 		}
 		if e.Err.Description != "" {
-			s += ": " + e.Err.Description
+			s += ": " + clipText(e.Err.Description)
 		}
 	}
 	return s
@@ -463,7 +484,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 	}
 	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || mt != "application/taxii+json" || (params["version"] != "" && params["version"] != "2.1") {
-		return nil, fmt.Errorf("the server at %s answered with media type %q, not %s", req.URL.Redacted(), resp.Header.Get("Content-Type"), MediaType)
+		return nil, fmt.Errorf("the server at %s answered with media type %q, not %s", req.URL.Redacted(), clipText(resp.Header.Get("Content-Type")), MediaType)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return nil, fmt.Errorf("couldn't decode the taxii response from %s: %w", req.URL.Redacted(), err)
