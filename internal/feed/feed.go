@@ -42,6 +42,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -69,6 +70,13 @@ const PageSize = 500
 // so the next round goes on), so that one endless server cannot starve
 // the node's other feeds.
 const MaxPagesPerRound = 10000
+
+// requestTimeout bounds one request to a feed's server, its response
+// body included (a page of up to [taxii.DefaultMaxResponseBytes]): a
+// server that never answers, or trickles its page, ends the round with an
+// error rather than holding [Run], which polls the feeds one after another,
+// for ever. A variable for tests.
+var requestTimeout = 2 * time.Minute
 
 // Feed is one followed remote collection and its position; the node's
 // store keeps it ([store.Feeds]).
@@ -103,13 +111,15 @@ func CheckName(name string) error {
 	return nil
 }
 
-// Client returns the TAXII client of f, reading its secret file.
+// Client returns the TAXII client of f, reading its secret file. Each of
+// its requests is bounded in time (two minutes, the body included) and in
+// size ([taxii.DefaultMaxResponseBytes]).
 func Client(f Feed) (*taxii.Client, error) {
 	u, err := url.Parse(f.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("feed %s: the url %q is not an http(s) URL", f.Name, f.URL)
 	}
-	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/")}
+	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: &http.Client{Timeout: requestTimeout}}
 	if u.Path != "" && u.Path != "/" {
 		c.BaseURL = u.Scheme + "://" + u.Host
 		c.Root = f.URL

@@ -391,3 +391,32 @@ func FuzzPoll(f *testing.F) {
 		}
 	})
 }
+
+// A server that accepts the request and then never answers (or trickles
+// its page) ends the round with an error after the request timeout,
+// recorded in the feed's status, instead of holding feed.Run, which polls
+// the node's feeds one after another, for ever.
+func TestPollServerNeverAnswers(t *testing.T) {
+	defer feed.SetRequestTimeout(300 * time.Millisecond)()
+	release := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(`{"objects":[`))
+		w.(http.Flusher).Flush()
+		<-release
+	}))
+	defer hs.Close()
+	defer close(release)
+	k := &killable{Store: newStore(t, hs.URL)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := feed.Poll(ctx, k, &sink{stored: map[string]int{}}, k.feed(t), time.Now, nil)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Poll = %v after %v (the test's own deadline: %v)", err, time.Since(start), ctx.Err())
+	}
+	if got := k.feed(t); got.LastError == "" {
+		t.Fatalf("recorded %+v", got.FeedPosition)
+	}
+}
