@@ -36,6 +36,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
@@ -121,6 +122,28 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	return f, nil
 }
 
+// MaxErrorText bounds the text of an error of [Follower.Round], which the
+// node logs and records in the peer's state.
+const MaxErrorText = 1000
+
+// clippedError is an error whose text is cut to MaxErrorText bytes.
+type clippedError struct{ err error }
+
+func (e clippedError) Error() string { return clip(e.err.Error(), MaxErrorText) }
+func (e clippedError) Unwrap() error { return e.err }
+
+// clip returns s cut to at most n bytes on a rune boundary, with "…" when
+// it was cut: for the peer's strings (object ids, messages) in errors.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
 // peer reads the peer's record afresh.
 func (f *Follower) peer(ctx context.Context) (store.Peer, error) {
 	ps, err := f.cfg.Store.Peers(ctx)
@@ -170,8 +193,16 @@ type Result struct {
 // stops the peer for good: [ErrFork]). It may be called again after any
 // error, or after a crash at any point, and then continues exactly where
 // the stored position is.
+//
+// The error's text is at most [MaxErrorText] bytes (it is logged each
+// round and recorded, and parts of it are the peer's: object ids, its
+// messages), cut short with "…" when longer; errors.Is and errors.As still
+// see what it wraps.
 func (f *Follower) Round(ctx context.Context) (Result, error) {
 	res, err := f.round(ctx)
+	if err != nil && len(err.Error()) > MaxErrorText {
+		err = clippedError{err}
+	}
 	if err != nil {
 		// Anything half-applied in memory (a step that failed, or the
 		// next step prepared while it was stored) is rebuilt from the
@@ -523,7 +554,7 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 	f.verify(objs, entries, uint64(from))
 	for _, o := range objs {
 		if o.err != nil {
-			return nil, fmt.Errorf("refused object %s at entry %d of peer %s: %w", o.op.ObjectID, o.index, p.Name, o.err)
+			return nil, fmt.Errorf("refused object %s at entry %d of peer %s: %w", clip(o.op.ObjectID, 200), o.index, p.Name, o.err)
 		}
 	}
 	// The tiles as of to, before the next step is appended.
@@ -662,7 +693,7 @@ func (f *Follower) store(ctx context.Context, p store.Peer, objs []*object) erro
 	}
 	if len(st.Failures) > 0 {
 		d := st.Failures[0]
-		return fmt.Errorf("couldn't store %d objects of peer %s: %s %s: %s", len(st.Failures), p.Name, d.ID, d.Version, d.Message)
+		return fmt.Errorf("couldn't store %d objects of peer %s: %s %s: %s", len(st.Failures), p.Name, clip(d.ID, 200), clip(d.Version, 100), clip(d.Message, 200))
 	}
 	return nil
 }
