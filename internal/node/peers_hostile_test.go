@@ -73,3 +73,41 @@ func TestPeerErrorsDontEchoHugeText(t *testing.T) {
 		t.Fatalf("recorded error of %d bytes (%.200q), position %d", len(p.State.LastError), p.State.LastError, p.State.Next)
 	}
 }
+
+// TestPeerStepBytes: a step holds at most Config.StepBytes of the peer's
+// objects and one object more, however many entries Step allows, so that
+// a peer whose objects are large (say 4096 of 200 MiB each: a hostile
+// peer signs what it likes) can't make one step hold them all. The steps
+// cut short are recorded in order and the peer is replicated whole.
+func TestPeerStepBytes(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 12)
+	size := waitIntegratedNode(t, b.Node)
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	pa := a.follow(t, b, "a", "from-b")
+	st := &stepLog{Store: n.Store()}
+	f, err := peer.New(peer.Config{Store: st, Dir: t.TempDir(), StepBytes: 1}, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.Round(ctx)
+	if err != nil || res.Next != size || res.Objects != 12 {
+		t.Fatalf("Round = %+v, %v; want all %d entries, 12 objects", res, err, size)
+	}
+	steps := st.recorded()
+	if len(steps) != 12 {
+		t.Fatalf("steps %v: with StepBytes 1, each step ends after its first object: want 12", steps)
+	}
+	for i, s := range steps {
+		if (i == 0 && s[0] != 0) || (i > 0 && s[0] != steps[i-1][1]) || s[1] <= s[0] {
+			t.Fatalf("steps %v aren't contiguous", steps)
+		}
+	}
+	p := a.peerState(t, "a")
+	if got := len(localObjects(t, n, pa.Into)); got != 12 || p.State.Next != size || p.State.LastError != "" {
+		t.Fatalf("%d objects, state %+v", got, p.State)
+	}
+}

@@ -33,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +58,10 @@ func MemberName(name string) string { return MemberPrefix + name }
 // span of one GET /log/objects).
 const DefaultStep = 4096
 
+// DefaultStepBytes is the most bytes of objects one step holds by
+// default, and one object more: see [Config.StepBytes].
+const DefaultStepBytes = 64 << 20
+
 // ErrFork is returned (wrapped) by [Follower.Round] when the peer signed a
 // checkpoint inconsistent with one accepted before: replication of that
 // peer stops for good, with the evidence kept.
@@ -80,6 +85,13 @@ type Config struct {
 	Rand io.Reader
 	// Step is the most entries one step reads; 0 means [DefaultStep].
 	Step int
+	// StepBytes bounds the objects one step holds: a step ends after the
+	// object that takes its objects' JSON to StepBytes bytes or more, so
+	// that the peer's objects, whatever their size, take at most
+	// StepBytes and one object more (one GET /log/objects response at
+	// most, which tlog.Client bounds) per step; with the step prepared
+	// ahead, twice that. 0 means [DefaultStepBytes].
+	StepBytes int64
 	// Logger logs rounds; nil discards.
 	Logger *slog.Logger
 }
@@ -105,6 +117,9 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	}
 	if cfg.Step <= 0 {
 		cfg.Step = DefaultStep
+	}
+	if cfg.StepBytes <= 0 {
+		cfg.StepBytes = DefaultStepBytes
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -479,9 +494,14 @@ func (f *Follower) steps(ctx context.Context, p store.Peer, c *tlog.Client, sign
 	return nil
 }
 
-// prepare reads entries [from, to) proved by the checkpoint cp, checks
-// their inclusion, replays their key entries into f.keys and verifies
-// their objects. The tree builder must be at from.
+// errStepFull ends the reading of a step's objects at cfg.StepBytes.
+var errStepFull = errors.New("the step's objects reached the step's bytes")
+
+// prepare reads entries [from, to) proved by the checkpoint cp, or fewer
+// when their objects reach cfg.StepBytes (the step then ends after the
+// object that reached it), checks their inclusion, replays their key
+// entries into f.keys and verifies their objects. The tree builder must
+// be at from.
 func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp tlog.Checkpoint, from, to int64) (*prepared, error) {
 	if f.builder.Size() != uint64(from) {
 		return nil, fmt.Errorf("peer %s: the tree replicated here has %d entries, not %d", p.Name, f.builder.Size(), from)
@@ -499,6 +519,34 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 	}
 	if int64(len(leaves)) != to-from {
 		return nil, fmt.Errorf("couldn't read entries %d–%d of peer %s: got %d", from, to, p.Name, len(leaves))
+	}
+	var objs []*object
+	seen := map[uint64]bool{}
+	var size int64
+	cut := to
+	err = c.Objects(ctx, uint64(from), uint64(to), func(i uint64, op tlog.Opening, raw []byte) error {
+		if op.Collection != p.Remote {
+			return nil
+		}
+		if i < uint64(from) || i >= uint64(to) || seen[i] {
+			return fmt.Errorf("the peer sent object entry %d outside %d–%d or twice", i, from, to)
+		}
+		seen[i] = true
+		objs = append(objs, &object{index: i, op: op, raw: raw})
+		if size += int64(len(raw)); size >= f.cfg.StepBytes && int64(i)+1 < to {
+			cut = int64(i) + 1
+			return errStepFull
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStepFull) {
+		return nil, fmt.Errorf("couldn't read the objects of entries %d–%d of peer %s: %w", from, to, p.Name, err)
+	}
+	if cut < to {
+		// Objects of a peer that sent them out of log order may lie past
+		// the cut: they are read again with the next step.
+		objs = slices.DeleteFunc(objs, func(o *object) bool { return int64(o.index) >= cut })
+		to, leaves = cut, leaves[:cut-from]
 	}
 	// Inclusion of every entry: the tree of [0, to) built here is the
 	// signed tree, or a prefix of it.
@@ -534,22 +582,6 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 			}
 			keys = append(keys, store.PeerKey{Index: int64(i), Leaf: l})
 		}
-	}
-	var objs []*object
-	seen := map[uint64]bool{}
-	err = c.Objects(ctx, uint64(from), uint64(to), func(i uint64, op tlog.Opening, raw []byte) error {
-		if op.Collection != p.Remote {
-			return nil
-		}
-		if i < uint64(from) || i >= uint64(to) || seen[i] {
-			return fmt.Errorf("the peer sent object entry %d outside %d–%d or twice", i, from, to)
-		}
-		seen[i] = true
-		objs = append(objs, &object{index: i, op: op, raw: raw})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("couldn't read the objects of entries %d–%d of peer %s: %w", from, to, p.Name, err)
 	}
 	f.verify(objs, entries, uint64(from))
 	for _, o := range objs {
