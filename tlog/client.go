@@ -427,7 +427,17 @@ type CheckpointsResponse struct {
 // CosignedCheckpoints implements [CosignedHistory] with GET
 // /log/checkpoints, page by page; the notes are unverified ([Audit] and
 // [CosignedTimes] check them).
+//
+// It reads the history of the tree of the last checkpoint read
+// ([Client.Checkpoint]; without one, of the empty tree), so that what a
+// node serves is bounded whatever it sends: a note of a larger tree (the
+// log grew since; it can't be checked against the tree read) is skipped,
+// paging stops at a "next" past that tree's size, and more notes than the
+// tree has sizes (one cosigned checkpoint per size at most, and each
+// unparsable one counts) fail. So fn is called at most size times, and at
+// most size+1 pages of at most 64 MiB are read.
 func (c *Client) CosignedCheckpoints(ctx context.Context, fn func(note []byte) error) error {
+	passed := uint64(0)
 	for start := uint64(0); ; {
 		b, err := c.get(ctx, "/log/checkpoints?start="+strconv.FormatUint(start, 10))
 		if err != nil {
@@ -438,11 +448,19 @@ func (c *Client) CosignedCheckpoints(ctx context.Context, fn func(note []byte) e
 			return fmt.Errorf("couldn't decode /log/checkpoints: %w", err)
 		}
 		for _, n := range r.Checkpoints {
+			if text, err := SplitNote([]byte(n)); err == nil {
+				if cp, err := ParseCheckpoint(text); err == nil && cp.Size > c.size {
+					continue // the log grew since the checkpoint read
+				}
+			}
+			if passed++; passed > c.size {
+				return fmt.Errorf("couldn't read /log/checkpoints: the node serves more than %d cosigned checkpoints of its tree of size %d", c.size, c.size)
+			}
 			if err := fn([]byte(n)); err != nil {
 				return err
 			}
 		}
-		if r.Next == nil {
+		if r.Next == nil || *r.Next > c.size {
 			return nil
 		}
 		if *r.Next <= start {

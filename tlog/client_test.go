@@ -3,6 +3,7 @@ package tlog
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -421,5 +422,68 @@ func TestClientErrorMessage(t *testing.T) {
 		if !errors.Is(err, ErrHTTP) || !strings.HasSuffix(err.Error(), tc.want) {
 			t.Errorf("body %q: %v, want it to end with %q", tc.body, err, tc.want)
 		}
+	}
+}
+
+// A node's GET /log/checkpoints is read within the tree of the checkpoint
+// read: a node that pages on for ever (next one more each time, with
+// notes of ever larger trees) is read up to that tree's size, and one
+// that serves more notes than its tree has sizes (junk the audit would
+// report one problem each for) fails.
+func TestClientCosignedCheckpointsBounded(t *testing.T) {
+	skey, _, err := NewNodeKey(rand.Reader, "log.example/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(size uint64) string {
+		n, err := SignCheckpoint(Checkpoint{Origin: "log.example/a", Size: size, Hash: LeafHash([]byte{byte(size)})}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(n)
+	}
+	var pages int
+	junk := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/log/checkpoint" {
+			fmt.Fprint(w, sign(5))
+			return
+		}
+		pages++
+		start, _ := strconv.ParseUint(r.URL.Query().Get("start"), 10, 64)
+		resp := CheckpointsResponse{Checkpoints: []string{sign(start + 1)}}
+		if junk {
+			resp.Checkpoints = make([]string, 10000)
+		}
+		if next := start + 1; pages < 1000 {
+			resp.Next = &next
+		}
+		json.NewEncoder(w).Encode(resp)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	c := &Client{URL: srv.URL}
+	if _, err := c.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var sizes []uint64
+	err = c.CosignedCheckpoints(ctx, func(n []byte) error {
+		text, _ := SplitNote(n)
+		cp, _ := ParseCheckpoint(text)
+		sizes = append(sizes, cp.Size)
+		return nil
+	})
+	if err != nil || fmt.Sprint(sizes) != "[1 2 3 4 5]" || pages > 6 {
+		t.Fatalf("read %d pages, notes of sizes %.80v, %v; want 1 to 5 in 6 pages at most", pages, sizes, err)
+	}
+	pages, junk = 0, true
+	calls := 0
+	err = c.CosignedCheckpoints(ctx, func([]byte) error { calls++; return nil })
+	if err == nil || calls > 5 {
+		t.Fatalf("10,000 junk notes for a tree of size 5: %d passed, %v", calls, err)
 	}
 }
