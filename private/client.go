@@ -162,17 +162,34 @@ func (c *Client) do(ctx context.Context, method, path string, body any, accept s
 		return he
 	}
 	if raw, ok := out.(*[]byte); ok {
-		*raw, err = io.ReadAll(io.LimitReader(resp.Body, 1<<30))
+		*raw, err = io.ReadAll(io.LimitReader(resp.Body, maxRawAnswer+1))
 		if err != nil {
 			return fmt.Errorf("couldn't read the node's answer: %w", err)
 		}
+		if int64(len(*raw)) > maxRawAnswer {
+			*raw = nil
+			return fmt.Errorf("the node's answer is larger than %d bytes", maxRawAnswer)
+		}
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	lr := &io.LimitedReader{R: resp.Body, N: maxJSONAnswer + 1}
+	if err := json.NewDecoder(lr).Decode(out); err != nil {
+		if lr.N <= 0 {
+			return fmt.Errorf("the node's answer is larger than %d bytes", maxJSONAnswer)
+		}
 		return fmt.Errorf("couldn't parse the node's answer: %w", err)
 	}
 	return nil
 }
+
+// maxRawAnswer bounds a byte answer of the node (a set's tags, its log
+// key), and maxJSONAnswer a JSON one (set descriptions, receipts, a
+// batch's evaluations): a node that sends more gets an error, not the
+// client's memory. Variables for tests.
+var (
+	maxRawAnswer  int64 = 1 << 30
+	maxJSONAnswer int64 = 64 << 20
+)
 
 func setPath(id string, suffix string) string {
 	return "/private/sets/" + url.PathEscape(id) + suffix
