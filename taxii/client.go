@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/tlog"
@@ -119,16 +120,23 @@ type ResponseError struct {
 const maxErrorText = 200
 
 // clipText returns s cut to at most maxErrorText bytes, on a rune
-// boundary, with "…" when it was cut.
+// boundary, with "…" when it was cut, and its control characters
+// (terminal escapes among them) replaced by '?'.
 func clipText(s string) string {
-	if len(s) <= maxErrorText {
-		return s
+	cut := ""
+	if len(s) > maxErrorText {
+		i := maxErrorText
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s, cut = s[:i], "…"
 	}
-	i := maxErrorText
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?")) + cut
 }
 
 // Error describes the status and the server's message, each part of it

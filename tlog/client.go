@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -80,9 +82,30 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// serverText returns a server's text fit for an error message: at most n
+// bytes of it (cut on a rune boundary, "…" marking the cut), its control
+// characters (terminal escapes among them) replaced by '?'.
+func serverText(s string, n int) string {
+	cut := ""
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s, cut = s[:n], "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?")) + cut
+}
+
 // open sends GET path and returns the response of a 2xx status, whose
 // body the caller closes; any other status is an error wrapping ErrHTTP
-// with the start of the node's message.
+// with the start of the node's message (at most 200 bytes, no control
+// characters) and the status's standard text (not the node's reason
+// phrase, which can be megabytes).
 func (c *Client) open(ctx context.Context, path string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.URL, "/")+path, nil)
 	if err != nil {
@@ -111,10 +134,8 @@ func (c *Client) open(ctx context.Context, path string) (*http.Response, error) 
 				msg += ": " + e.Description
 			}
 		}
-		if len(msg) > 200 {
-			msg = msg[:200]
-		}
-		return nil, fmt.Errorf("%w: GET %s: %s: %s", ErrHTTP, path, resp.Status, msg)
+		status := fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		return nil, fmt.Errorf("%w: GET %s: %s: %s", ErrHTTP, path, status, serverText(msg, 200))
 	}
 	return resp, nil
 }

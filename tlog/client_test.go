@@ -487,3 +487,27 @@ func TestClientCosignedCheckpointsBounded(t *testing.T) {
 		t.Fatalf("10,000 junk notes for a tree of size 5: %d passed, %v", calls, err)
 	}
 }
+
+// A hostile node's refusal comes back in the error (which peers record
+// and commands print) as a few hundred bytes with no control characters,
+// whatever its reason phrase and body: no megabyte, no terminal escapes.
+func TestClientErrorsDontEchoHostileText(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		body := "\x1b[2J\x1b]0;owned\x07 all is well"
+		fmt.Fprintf(buf, "HTTP/1.1 503 %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", strings.Repeat("x", 1<<20), len(body), body)
+		buf.Flush()
+	}))
+	defer srv.Close()
+	_, err := (&Client{URL: srv.URL}).Checkpoint(context.Background())
+	if !errors.Is(err, ErrHTTP) {
+		t.Fatalf("err = %.300v", err)
+	}
+	if msg := err.Error(); len(msg) > 1000 || strings.ContainsAny(msg, "\x1b\x07") || !strings.Contains(msg, "503") {
+		t.Fatalf("error of %d bytes: %.300q", len(msg), msg)
+	}
+}
