@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // This file is the one place where commands get the HTTP client they talk
@@ -106,6 +108,32 @@ func (c *cli) httpClient() *http.Client {
 		c.client = newHTTPClient(nil)
 	}
 	return c.client
+}
+
+// statusText names an HTTP answer's status by its code and standard text,
+// not by the server's reason phrase (resp.Status), which a hostile server
+// can make megabytes of terminal escapes.
+func statusText(code int) string {
+	return strings.TrimSpace(fmt.Sprintf("%d %s", code, http.StatusText(code)))
+}
+
+// serverText returns a server's text fit for an error message: at most n
+// bytes of it (cut on a rune boundary, "…" marking the cut), its control
+// characters (terminal escapes among them) replaced by '?'.
+func serverText(s string, n int) string {
+	cut := ""
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s, cut = s[:n], "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?")) + cut
 }
 
 // tlsHint returns a hint for an error that a TLS or scheme mismatch caused

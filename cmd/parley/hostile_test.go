@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +69,27 @@ func TestAuditWitnessNeverAnswers(t *testing.T) {
 	}
 	if !strings.Contains(views[0].note, "couldn't read witness a.example/w") || !strings.Contains(views[1].note, "has no checkpoint") {
 		t.Fatalf("views %+v", views)
+	}
+}
+
+// A MISP server's refusal is named by its status code and standard text,
+// not by its reason phrase: a hostile one of a megabyte of terminal
+// escapes doesn't reach the terminal.
+func TestImportHostileReasonPhrase(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprintf(buf, "HTTP/1.1 503 \x1b]0;owned\x07%s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", strings.Repeat("x", 1<<20))
+		buf.Flush()
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	c := &cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	code := c.main(context.Background(), []string{"import", "misp", "--out", filepath.Join(t.TempDir(), "b.json"), srv.URL + "/events/e.json"})
+	if code != 4 || stderr.Len() > 2000 || strings.ContainsAny(stderr.String(), "\x1b\x07") || !strings.Contains(stderr.String(), "503 Service Unavailable") {
+		t.Fatalf("exit %d, stderr of %d bytes: %.300q", code, stderr.Len(), stderr.String())
 	}
 }
