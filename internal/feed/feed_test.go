@@ -420,3 +420,24 @@ func TestPollServerNeverAnswers(t *testing.T) {
 		t.Fatalf("recorded %+v", got.FeedPosition)
 	}
 }
+
+// A refusal the feed records names the refused object's id and the
+// node's reason cut to a few hundred bytes: a hostile server's object id
+// of a megabyte doesn't go whole into the feed's status.
+func TestPollClipsRecordedFailure(t *testing.T) {
+	ctx := context.Background()
+	huge := strings.Repeat("a", 1<<20)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		json.NewEncoder(w).Encode(map[string]any{"objects": []any{map[string]any{"type": "x-test", "id": "x-test--" + huge}}})
+	}))
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	m := &sink{stored: map[string]int{}, refuse: func(string) bool { return true }}
+	if _, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := k.feed(t); got.Failed != 1 || got.LastFailure == "" || len(got.LastFailure) > 1000 {
+		t.Fatalf("recorded a failure of %d bytes: %.200q", len(got.LastFailure), got.LastFailure)
+	}
+}
