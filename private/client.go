@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -152,9 +154,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, accept s
 		}
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		if json.Unmarshal(b, &e) == nil {
-			he.Title, he.Description = e.Title, e.Description
+			he.Title, he.Description = serverText(e.Title), serverText(e.Description)
 		} else {
-			he.Title = strings.TrimSpace(string(b))
+			he.Title = serverText(strings.TrimSpace(string(b)))
 		}
 		if resp.StatusCode == http.StatusTooManyRequests {
 			return &budgetError{he: he}
@@ -180,6 +182,25 @@ func (c *Client) do(ctx context.Context, method, path string, body any, accept s
 		return fmt.Errorf("couldn't parse the node's answer: %w", err)
 	}
 	return nil
+}
+
+// serverText returns a node's error text fit for a message: at most 500
+// bytes of it (cut on a rune boundary, "…" marking the cut), its control
+// characters (terminal escapes among them) replaced by '?'.
+func serverText(s string) string {
+	n, cut := 500, ""
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s, cut = s[:n], "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?")) + cut
 }
 
 // maxRawAnswer bounds a byte answer of the node (a set's tags, its log

@@ -208,3 +208,22 @@ func TestClientBoundsJSONAnswers(t *testing.T) {
 		t.Fatalf("Sets = %d sets, %v", len(sets), err)
 	}
 }
+
+// A node's refusal comes back in the error as at most 500 bytes of its
+// title and of its description, with no control characters: a hostile
+// node's terminal escapes don't reach the terminal of parley private.
+func TestClientErrorsDontEchoHostileText(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		json.NewEncoder(w).Encode(map[string]string{"title": "\x1b]0;owned\x07", "description": strings.Repeat("x", 60000)})
+	}))
+	defer srv.Close()
+	_, err := (&Client{BaseURL: srv.URL}).Sets(context.Background())
+	var he *HTTPError
+	if !errors.As(err, &he) || he.Status != 500 {
+		t.Fatalf("err = %.200v", err)
+	}
+	if msg := err.Error(); len(msg) > 1200 || strings.ContainsAny(msg, "\x1b\x07") {
+		t.Fatalf("error of %d bytes: %.200q", len(msg), msg)
+	}
+}
