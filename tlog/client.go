@@ -141,12 +141,17 @@ func (c *Client) open(ctx context.Context, path string) (*http.Response, error) 
 }
 
 func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
+	return c.getMax(ctx, path, maxResponse)
+}
+
+// getMax is get reading at most max bytes.
+func (c *Client) getMax(ctx context.Context, path string, max int64) ([]byte, error) {
 	resp, err := c.open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(&limitedReader{r: resp.Body, n: maxResponse})
+	body, err := io.ReadAll(&limitedReader{r: resp.Body, n: max})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read %s: %w", path, err)
 	}
@@ -175,9 +180,15 @@ func (c *Client) Key(ctx context.Context) (string, error) {
 	return strings.TrimSpace(string(b)), err
 }
 
-// ReadTile fetches a hash tile or entry bundle.
+// ReadTile fetches a hash tile or entry bundle, reading no more than the
+// largest one of its width can be (t.Width hashes; t.Width entries of at
+// most [MaxEntrySize] bytes, each with its 2-byte length).
 func (c *Client) ReadTile(ctx context.Context, t Tile) ([]byte, error) {
-	return c.get(ctx, "/log/"+t.Path())
+	max := int64(t.Width) * HashSize
+	if t.Entries {
+		max = int64(t.Width) * (2 + MaxEntrySize)
+	}
+	return c.getMax(ctx, "/log/"+t.Path(), max)
 }
 
 // Leaves implements [AuditSource] by fetching entry bundles of the tree of

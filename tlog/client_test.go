@@ -511,3 +511,19 @@ func TestClientErrorsDontEchoHostileText(t *testing.T) {
 		t.Fatalf("error of %d bytes: %.300q", len(msg), msg)
 	}
 }
+
+// A tile is read up to the largest a tile of its width can be: a node
+// that answers a hash tile of 8 KiB (or a bundle of 3 entries) with 300 KiB gets an error, not a
+// read of up to the client's 64 MiB.
+func TestClientReadTileBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, 300<<10))
+	}))
+	defer srv.Close()
+	c := &Client{URL: srv.URL}
+	for _, tile := range []Tile{{N: 0, Width: TileWidth}, {N: 0, Width: 3, Entries: true}} {
+		if data, err := c.ReadTile(context.Background(), tile); !errors.Is(err, errTooLarge) {
+			t.Errorf("%s: %d bytes, %v", tile.Path(), len(data), err)
+		}
+	}
+}
