@@ -158,10 +158,15 @@ func (c *Client) getMax(ctx context.Context, path string, max int64) ([]byte, er
 	return body, nil
 }
 
-// Checkpoint returns the latest signed checkpoint note, unverified; it also
-// fixes the tree size that [Client.Leaves] reads.
+// maxCheckpoint bounds a checkpoint note the client reads: a note holds
+// at most 100 signatures (note.Open refuses more), and a witness takes
+// none over 256 KiB with its proof (witness.MaxBodySize).
+const maxCheckpoint = 1 << 20
+
+// Checkpoint returns the latest signed checkpoint note (at most 1 MiB),
+// unverified; it also fixes the tree size that [Client.Leaves] reads.
 func (c *Client) Checkpoint(ctx context.Context) ([]byte, error) {
-	b, err := c.get(ctx, "/log/checkpoint")
+	b, err := c.getMax(ctx, "/log/checkpoint", maxCheckpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -174,9 +179,9 @@ func (c *Client) Checkpoint(ctx context.Context) ([]byte, error) {
 }
 
 // Key returns the node's note verifier key as the node serves it (pin it:
-// don't trust it anew each time).
+// don't trust it anew each time); an answer over 64 KiB is an error.
 func (c *Client) Key(ctx context.Context) (string, error) {
-	b, err := c.get(ctx, "/log/key")
+	b, err := c.getMax(ctx, "/log/key", 64<<10)
 	return strings.TrimSpace(string(b)), err
 }
 

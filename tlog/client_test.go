@@ -512,7 +512,8 @@ func TestClientErrorsDontEchoHostileText(t *testing.T) {
 	}
 }
 
-// A tile is read up to the largest a tile of its width can be: a node
+// A tile is read up to the largest a tile of its width can be, and the
+// log key up to 64 KiB: a node
 // that answers a hash tile of 8 KiB (or a bundle of 3 entries) with 300 KiB gets an error, not a
 // read of up to the client's 64 MiB.
 func TestClientReadTileBounded(t *testing.T) {
@@ -525,5 +526,19 @@ func TestClientReadTileBounded(t *testing.T) {
 		if data, err := c.ReadTile(context.Background(), tile); !errors.Is(err, errTooLarge) {
 			t.Errorf("%s: %d bytes, %v", tile.Path(), len(data), err)
 		}
+	}
+	if key, err := c.Key(context.Background()); !errors.Is(err, errTooLarge) {
+		t.Errorf("a key of %d bytes, %v", len(key), err)
+	}
+}
+
+// A checkpoint is read up to 1 MiB (a note has at most 100 signatures).
+func TestClientCheckpointBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, 2<<20))
+	}))
+	defer srv.Close()
+	if n, err := (&Client{URL: srv.URL}).Checkpoint(context.Background()); !errors.Is(err, errTooLarge) {
+		t.Errorf("a checkpoint of %d bytes, %v", len(n), err)
 	}
 }
