@@ -3,6 +3,7 @@ package taxii
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -248,7 +249,9 @@ func (c *Client) objectsPage(ctx context.Context, collectionID string, q Query) 
 
 // ObjectPages returns the pages of objects matching q, following the
 // server's next cursors until a page says there are no more. Iteration
-// stops after the first error, which is yielded with a nil envelope.
+// stops after the first error, which is yielded with a nil envelope. A
+// next cursor the iteration was given before (a server going round in a
+// circle) is an error: it keeps a hash of each cursor, 32 bytes a page.
 //
 // With a Verifier, the next page is fetched while this one is verified, so
 // the network and the server's work overlap the signature checks.
@@ -269,6 +272,7 @@ func (c *Client) ObjectPages(ctx context.Context, collectionID string, q Query) 
 			return ch
 		}
 		next := fetch(q)
+		seen := map[[32]byte]bool{sha256.Sum256([]byte(q.Next)): true}
 		for {
 			p := <-next
 			if p.err != nil {
@@ -277,7 +281,8 @@ func (c *Client) ObjectPages(ctx context.Context, collectionID string, q Query) 
 			}
 			env := p.env
 			var ahead <-chan page
-			if env.More && env.Next != "" && env.Next != q.Next {
+			if h := sha256.Sum256([]byte(env.Next)); env.More && env.Next != "" && !seen[h] {
+				seen[h] = true
 				q.Next = env.Next
 				ahead = fetch(q)
 			}

@@ -320,3 +320,33 @@ func TestClientErrorsDontEchoHugeAnswers(t *testing.T) {
 		t.Errorf("the error of a 1 MiB media type is %d bytes", n)
 	}
 }
+
+// A server whose next cursors go round in a circle (a, b, a, ...) with
+// more always true ends the iteration with an error at the first cursor
+// given twice, instead of paging for ever.
+func TestObjectPagesCursorCircle(t *testing.T) {
+	var pages int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pages++
+		next := "a"
+		if r.URL.Query().Get("next") == "a" {
+			next = "b"
+		}
+		w.Header().Set("Content-Type", MediaType)
+		json.NewEncoder(w).Encode(map[string]any{"more": pages < 100, "next": next, "objects": []any{map[string]any{"type": "x-test", "id": "x-test--1"}}})
+	}))
+	t.Cleanup(srv.Close)
+	c := &Client{BaseURL: srv.URL, HTTP: srv.Client()}
+	var err error
+	n := 0
+	for _, e := range c.ObjectPages(context.Background(), "c", Query{}) {
+		if e != nil {
+			err = e
+			break
+		}
+		n++
+	}
+	if err == nil || n > 3 {
+		t.Fatalf("%d pages (of %d served), %v", n, pages, err)
+	}
+}
