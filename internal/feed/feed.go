@@ -39,6 +39,7 @@ package feed
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,7 +70,8 @@ const PageSize = 500
 
 // MaxPagesPerRound ends a round after this many pages (its position kept,
 // so the next round goes on), so that one endless server cannot starve
-// the node's other feeds.
+// the node's other feeds. A next cursor the server gave before in the
+// round (cursors going round in a circle) ends it at once, with an error.
 const MaxPagesPerRound = 10000
 
 // requestTimeout bounds one request to a feed's server, its response
@@ -171,6 +173,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		return f, record(ctx, st, &f, now, err)
 	}
 	restarted := false
+	seen := map[[32]byte]bool{} // the round's next cursors, hashed
 	for pages := 1; ; pages++ {
 		q := taxii.Query{AddedAfter: f.AddedAfter, Next: f.Next, Limit: PageSize}
 		env, err := client.Objects(ctx, f.Collection, q)
@@ -207,6 +210,11 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		}
 		f.LastPoll, f.LastError = now().UTC(), ""
 		more := env.More && len(env.Objects) > 0
+		circle := false
+		if h := sha256.Sum256([]byte(env.Next)); more && env.Next != "" {
+			circle, more = seen[h], more && !seen[h]
+			seen[h] = true
+		}
 		switch {
 		case more && env.Next != "" && env.Next != f.Next:
 			f.Next = env.Next
@@ -223,6 +231,11 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		}
 		if progress != nil {
 			progress(f)
+		}
+		if circle {
+			// The page is stored and the round ends as if it were the
+			// last; the error waits the feed's interval before the next.
+			return f, record(ctx, st, &f, now, fmt.Errorf("%s gave a next cursor it gave before in this round: its cursors go round in a circle", f.URL))
 		}
 		if !more || pages >= MaxPagesPerRound {
 			return f, nil

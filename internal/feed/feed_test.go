@@ -441,3 +441,27 @@ func TestPollClipsRecordedFailure(t *testing.T) {
 		t.Fatalf("recorded a failure of %d bytes: %.200q", len(got.LastFailure), got.LastFailure)
 	}
 }
+
+// A server whose next cursors go round in a circle (a, b, a, ...) ends
+// the round with an error at the first cursor it gives twice, recorded,
+// instead of 10,000 pages a round and a next round at once.
+func TestPollCursorCircle(t *testing.T) {
+	ctx := context.Background()
+	var pages int
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pages++
+		next := "a"
+		if r.URL.Query().Get("next") == "a" {
+			next = "b"
+		}
+		w.Header().Set("Content-Type", taxii.MediaType)
+		json.NewEncoder(w).Encode(map[string]any{"more": true, "next": next, "objects": []any{map[string]any{"type": "x-test", "id": fmt.Sprintf("x-test--%d", pages)}}})
+	}))
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	_, err := feed.Poll(ctx, k, &sink{stored: map[string]int{}}, k.feed(t), time.Now, nil)
+	got := k.feed(t)
+	if err == nil || pages > 3 || !strings.Contains(got.LastError, "circle") || got.Next != "" || feed.Due(got, time.Now()) {
+		t.Fatalf("%d pages, %v; recorded %+v", pages, err, got.FeedPosition)
+	}
+}
