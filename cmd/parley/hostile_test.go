@@ -93,3 +93,24 @@ func TestImportHostileReasonPhrase(t *testing.T) {
 		t.Fatalf("exit %d, stderr of %d bytes: %.300q", code, stderr.Len(), stderr.String())
 	}
 }
+
+// A node that accepts a command's request and never answers fails the
+// command after responseHeaderTimeout instead of holding it for ever.
+func TestCommandNodeNeverAnswers(t *testing.T) {
+	old := responseHeaderTimeout
+	responseHeaderTimeout = 300 * time.Millisecond
+	defer func() { responseHeaderTimeout = old }()
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer hang.Close()
+	defer close(release)
+	var stdout, stderr bytes.Buffer
+	c := &cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	code := c.main(ctx, []string{"proof", "--url", hang.URL, "--token", "t", "indicator--00000000-0000-4000-8000-000000000000"})
+	if code != 4 || ctx.Err() != nil || !strings.Contains(stderr.String(), "timeout") {
+		t.Fatalf("exit %d after %v (the test's deadline: %v): %s", code, time.Since(start), ctx.Err(), stderr.Bytes())
+	}
+}

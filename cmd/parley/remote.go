@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -92,12 +93,22 @@ func clientWithCAFlag(flag, name string) (*http.Client, error) {
 	return newHTTPClient(pool), nil
 }
 
+// responseHeaderTimeout bounds the wait for a server's answer to begin
+// (its status and headers): a node that accepts a command's request and
+// never answers fails the command after it, instead of holding it (a
+// cron job's parley audit) for ever. The body has no such bound, since a
+// large pull takes as long as it takes; the command stops on SIGINT and
+// SIGTERM. A variable for tests.
+var responseHeaderTimeout = 2 * time.Minute
+
 // newHTTPClient returns a client with the default transport's settings
 // (proxy from the environment, timeouts, HTTP/2) that verifies servers
-// against roots (nil: the system's roots) and speaks TLS 1.2 or later.
+// against roots (nil: the system's roots), speaks TLS 1.2 or later and
+// waits at most responseHeaderTimeout (2 minutes) for an answer to begin.
 func newHTTPClient(roots *x509.CertPool) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	t.ResponseHeaderTimeout = responseHeaderTimeout
 	return &http.Client{Transport: t}
 }
 
