@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -152,9 +154,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, accept s
 		}
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		if json.Unmarshal(b, &e) == nil {
-			he.Title, he.Description = e.Title, e.Description
+			he.Title, he.Description = serverText(e.Title), serverText(e.Description)
 		} else {
-			he.Title = strings.TrimSpace(string(b))
+			he.Title = serverText(strings.TrimSpace(string(b)))
 		}
 		if resp.StatusCode == http.StatusTooManyRequests {
 			return &budgetError{he: he}
@@ -162,17 +164,53 @@ func (c *Client) do(ctx context.Context, method, path string, body any, accept s
 		return he
 	}
 	if raw, ok := out.(*[]byte); ok {
-		*raw, err = io.ReadAll(io.LimitReader(resp.Body, 1<<30))
+		*raw, err = io.ReadAll(io.LimitReader(resp.Body, maxRawAnswer+1))
 		if err != nil {
 			return fmt.Errorf("couldn't read the node's answer: %w", err)
 		}
+		if int64(len(*raw)) > maxRawAnswer {
+			*raw = nil
+			return fmt.Errorf("the node's answer is larger than %d bytes", maxRawAnswer)
+		}
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	lr := &io.LimitedReader{R: resp.Body, N: maxJSONAnswer + 1}
+	if err := json.NewDecoder(lr).Decode(out); err != nil {
+		if lr.N <= 0 {
+			return fmt.Errorf("the node's answer is larger than %d bytes", maxJSONAnswer)
+		}
 		return fmt.Errorf("couldn't parse the node's answer: %w", err)
 	}
 	return nil
 }
+
+// serverText returns a node's error text fit for a message: at most 500
+// bytes of it (cut on a rune boundary, "…" marking the cut), its control
+// characters (terminal escapes among them) replaced by '?'.
+func serverText(s string) string {
+	n, cut := 500, ""
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s, cut = s[:n], "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?")) + cut
+}
+
+// maxRawAnswer bounds a byte answer of the node (a set's tags, its log
+// key), and maxJSONAnswer a JSON one (set descriptions, receipts, a
+// batch's evaluations): a node that sends more gets an error, not the
+// client's memory. Variables for tests.
+var (
+	maxRawAnswer  int64 = 1 << 30
+	maxJSONAnswer int64 = 64 << 20
+)
 
 func setPath(id string, suffix string) string {
 	return "/private/sets/" + url.PathEscape(id) + suffix

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -181,5 +182,48 @@ func TestClientCheckProgress(t *testing.T) {
 	}
 	if want := [][2]int{{2, 5}, {4, 5}, {5, 5}}; !slices.Equal(calls, want) || f.requests != 3 {
 		t.Fatalf("progress %v after %d requests, want %v in 3", calls, f.requests, want)
+	}
+}
+
+// A node whose JSON answer never ends (a list of sets of megabytes) gets
+// an error once it passes maxJSONAnswer, instead of the client's memory.
+func TestClientBoundsJSONAnswers(t *testing.T) {
+	old := maxJSONAnswer
+	maxJSONAnswer = 1 << 20
+	defer func() { maxJSONAnswer = old }()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"sets":[{"id":"s0"}`)
+		item := strings.Repeat(`,{"id":"s"}`, 1000)
+		for range 800 { // 8 MiB
+			if _, err := io.WriteString(w, item); err != nil {
+				return
+			}
+		}
+		io.WriteString(w, `]}`)
+	}))
+	defer srv.Close()
+	sets, err := (&Client{BaseURL: srv.URL}).Sets(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("Sets = %d sets, %v", len(sets), err)
+	}
+}
+
+// A node's refusal comes back in the error as at most 500 bytes of its
+// title and of its description, with no control characters: a hostile
+// node's terminal escapes don't reach the terminal of parley private.
+func TestClientErrorsDontEchoHostileText(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		json.NewEncoder(w).Encode(map[string]string{"title": "\x1b]0;owned\x07", "description": strings.Repeat("x", 60000)})
+	}))
+	defer srv.Close()
+	_, err := (&Client{BaseURL: srv.URL}).Sets(context.Background())
+	var he *HTTPError
+	if !errors.As(err, &he) || he.Status != 500 {
+		t.Fatalf("err = %.200v", err)
+	}
+	if msg := err.Error(); len(msg) > 1200 || strings.ContainsAny(msg, "\x1b\x07") {
+		t.Fatalf("error of %d bytes: %.200q", len(msg), msg)
 	}
 }

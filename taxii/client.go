@@ -3,6 +3,7 @@ package taxii
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -111,15 +114,42 @@ type ResponseError struct {
 	Err *Error
 }
 
-// Error describes the status and the server's message.
+// maxErrorText bounds each piece of a server's text (its error title and
+// description, a media type) that a [Client]'s error messages repeat, so
+// that a server can't make them (and what records them: a feed's status,
+// logs) as large as its response.
+const maxErrorText = 200
+
+// clipText returns s cut to at most maxErrorText bytes, on a rune
+// boundary, with "…" when it was cut, and its control characters
+// (terminal escapes among them) replaced by '?'.
+func clipText(s string) string {
+	cut := ""
+	if len(s) > maxErrorText {
+		i := maxErrorText
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s, cut = s[:i], "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?")) + cut
+}
+
+// Error describes the status and the server's message, each part of it
+// cut to maxErrorText (200) bytes; Err keeps it whole.
 func (e *ResponseError) Error() string {
 	s := fmt.Sprintf("taxii server answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Err != nil {
 		if e.Err.Title != "" && e.Err.Title != http.StatusText(e.StatusCode) {
-			s += ": " + e.Err.Title
+			s += ": " + clipText(e.Err.Title)
 		}
 		if e.Err.Description != "" {
-			s += ": " + e.Err.Description
+			s += ": " + clipText(e.Err.Description)
 		}
 	}
 	return s
@@ -219,7 +249,9 @@ func (c *Client) objectsPage(ctx context.Context, collectionID string, q Query) 
 
 // ObjectPages returns the pages of objects matching q, following the
 // server's next cursors until a page says there are no more. Iteration
-// stops after the first error, which is yielded with a nil envelope.
+// stops after the first error, which is yielded with a nil envelope. A
+// next cursor the iteration was given before (a server going round in a
+// circle) is an error: it keeps a hash of each cursor, 32 bytes a page.
 //
 // With a Verifier, the next page is fetched while this one is verified, so
 // the network and the server's work overlap the signature checks.
@@ -240,6 +272,7 @@ func (c *Client) ObjectPages(ctx context.Context, collectionID string, q Query) 
 			return ch
 		}
 		next := fetch(q)
+		seen := map[[32]byte]bool{sha256.Sum256([]byte(q.Next)): true}
 		for {
 			p := <-next
 			if p.err != nil {
@@ -248,7 +281,8 @@ func (c *Client) ObjectPages(ctx context.Context, collectionID string, q Query) 
 			}
 			env := p.env
 			var ahead <-chan page
-			if env.More && env.Next != "" && env.Next != q.Next {
+			if h := sha256.Sum256([]byte(env.Next)); env.More && env.Next != "" && !seen[h] {
+				seen[h] = true
 				q.Next = env.Next
 				ahead = fetch(q)
 			}
@@ -463,7 +497,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 	}
 	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || mt != "application/taxii+json" || (params["version"] != "" && params["version"] != "2.1") {
-		return nil, fmt.Errorf("the server at %s answered with media type %q, not %s", req.URL.Redacted(), resp.Header.Get("Content-Type"), MediaType)
+		return nil, fmt.Errorf("the server at %s answered with media type %q, not %s", req.URL.Redacted(), clipText(resp.Header.Get("Content-Type")), MediaType)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return nil, fmt.Errorf("couldn't decode the taxii response from %s: %w", req.URL.Redacted(), err)

@@ -286,3 +286,67 @@ func TestClientBasicAuth(t *testing.T) {
 		t.Errorf("Authorization headers = %q, want %q", got, want)
 	}
 }
+
+// A hostile server's error message and media type come back in the
+// client's errors (which feeds record and commands print) cut to a few
+// hundred bytes, however large the server made them.
+func TestClientErrorsDontEchoHugeAnswers(t *testing.T) {
+	huge := strings.Repeat("A", 1<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/taxii2/") {
+			w.Header().Set("Content-Type", "text/"+huge)
+			w.Write([]byte("{}"))
+			return
+		}
+		w.Header().Set("Content-Type", MediaType)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(Error{Title: "\x1b[2J" + huge, Description: huge})
+	}))
+	t.Cleanup(srv.Close)
+	c := &Client{BaseURL: srv.URL, HTTP: srv.Client()}
+	_, err := c.Objects(context.Background(), "c", Query{})
+	var re *ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("err = %.200v", err)
+	}
+	if n := len(err.Error()); n > 1000 || strings.Contains(err.Error(), "\x1b") {
+		t.Errorf("the error of a 503 with a 1 MiB message is %d bytes: %.100q", n, err.Error())
+	}
+	_, err = c.Discovery(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "media type") {
+		t.Fatalf("err = %.200v", err)
+	}
+	if n := len(err.Error()); n > 1000 {
+		t.Errorf("the error of a 1 MiB media type is %d bytes", n)
+	}
+}
+
+// A server whose next cursors go round in a circle (a, b, a, ...) with
+// more always true ends the iteration with an error at the first cursor
+// given twice, instead of paging for ever.
+func TestObjectPagesCursorCircle(t *testing.T) {
+	var pages int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pages++
+		next := "a"
+		if r.URL.Query().Get("next") == "a" {
+			next = "b"
+		}
+		w.Header().Set("Content-Type", MediaType)
+		json.NewEncoder(w).Encode(map[string]any{"more": pages < 100, "next": next, "objects": []any{map[string]any{"type": "x-test", "id": "x-test--1"}}})
+	}))
+	t.Cleanup(srv.Close)
+	c := &Client{BaseURL: srv.URL, HTTP: srv.Client()}
+	var err error
+	n := 0
+	for _, e := range c.ObjectPages(context.Background(), "c", Query{}) {
+		if e != nil {
+			err = e
+			break
+		}
+		n++
+	}
+	if err == nil || n > 3 {
+		t.Fatalf("%d pages (of %d served), %v", n, pages, err)
+	}
+}

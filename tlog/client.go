@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -80,9 +82,30 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// serverText returns a server's text fit for an error message: at most n
+// bytes of it (cut on a rune boundary, "…" marking the cut), its control
+// characters (terminal escapes among them) replaced by '?'.
+func serverText(s string, n int) string {
+	cut := ""
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s, cut = s[:n], "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?")) + cut
+}
+
 // open sends GET path and returns the response of a 2xx status, whose
 // body the caller closes; any other status is an error wrapping ErrHTTP
-// with the start of the node's message.
+// with the start of the node's message (at most 200 bytes, no control
+// characters) and the status's standard text (not the node's reason
+// phrase, which can be megabytes).
 func (c *Client) open(ctx context.Context, path string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.URL, "/")+path, nil)
 	if err != nil {
@@ -111,31 +134,39 @@ func (c *Client) open(ctx context.Context, path string) (*http.Response, error) 
 				msg += ": " + e.Description
 			}
 		}
-		if len(msg) > 200 {
-			msg = msg[:200]
-		}
-		return nil, fmt.Errorf("%w: GET %s: %s: %s", ErrHTTP, path, resp.Status, msg)
+		status := fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		return nil, fmt.Errorf("%w: GET %s: %s: %s", ErrHTTP, path, status, serverText(msg, 200))
 	}
 	return resp, nil
 }
 
 func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
+	return c.getMax(ctx, path, maxResponse)
+}
+
+// getMax is get reading at most max bytes.
+func (c *Client) getMax(ctx context.Context, path string, max int64) ([]byte, error) {
 	resp, err := c.open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(&limitedReader{r: resp.Body, n: maxResponse})
+	body, err := io.ReadAll(&limitedReader{r: resp.Body, n: max})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read %s: %w", path, err)
 	}
 	return body, nil
 }
 
-// Checkpoint returns the latest signed checkpoint note, unverified; it also
-// fixes the tree size that [Client.Leaves] reads.
+// maxCheckpoint bounds a checkpoint note the client reads: a note holds
+// at most 100 signatures (note.Open refuses more), and a witness takes
+// none over 256 KiB with its proof (witness.MaxBodySize).
+const maxCheckpoint = 1 << 20
+
+// Checkpoint returns the latest signed checkpoint note (at most 1 MiB),
+// unverified; it also fixes the tree size that [Client.Leaves] reads.
 func (c *Client) Checkpoint(ctx context.Context) ([]byte, error) {
-	b, err := c.get(ctx, "/log/checkpoint")
+	b, err := c.getMax(ctx, "/log/checkpoint", maxCheckpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -148,15 +179,21 @@ func (c *Client) Checkpoint(ctx context.Context) ([]byte, error) {
 }
 
 // Key returns the node's note verifier key as the node serves it (pin it:
-// don't trust it anew each time).
+// don't trust it anew each time); an answer over 64 KiB is an error.
 func (c *Client) Key(ctx context.Context) (string, error) {
-	b, err := c.get(ctx, "/log/key")
+	b, err := c.getMax(ctx, "/log/key", 64<<10)
 	return strings.TrimSpace(string(b)), err
 }
 
-// ReadTile fetches a hash tile or entry bundle.
+// ReadTile fetches a hash tile or entry bundle, reading no more than the
+// largest one of its width can be (t.Width hashes; t.Width entries of at
+// most [MaxEntrySize] bytes, each with its 2-byte length).
 func (c *Client) ReadTile(ctx context.Context, t Tile) ([]byte, error) {
-	return c.get(ctx, "/log/"+t.Path())
+	max := int64(t.Width) * HashSize
+	if t.Entries {
+		max = int64(t.Width) * (2 + MaxEntrySize)
+	}
+	return c.getMax(ctx, "/log/"+t.Path(), max)
 }
 
 // Leaves implements [AuditSource] by fetching entry bundles of the tree of
@@ -427,7 +464,17 @@ type CheckpointsResponse struct {
 // CosignedCheckpoints implements [CosignedHistory] with GET
 // /log/checkpoints, page by page; the notes are unverified ([Audit] and
 // [CosignedTimes] check them).
+//
+// It reads the history of the tree of the last checkpoint read
+// ([Client.Checkpoint]; without one, of the empty tree), so that what a
+// node serves is bounded whatever it sends: a note of a larger tree (the
+// log grew since; it can't be checked against the tree read) is skipped,
+// paging stops at a "next" past that tree's size, and more notes than the
+// tree has sizes (one cosigned checkpoint per size at most, and each
+// unparsable one counts) fail. So fn is called at most size times, and at
+// most size+1 pages of at most 64 MiB are read.
 func (c *Client) CosignedCheckpoints(ctx context.Context, fn func(note []byte) error) error {
+	passed := uint64(0)
 	for start := uint64(0); ; {
 		b, err := c.get(ctx, "/log/checkpoints?start="+strconv.FormatUint(start, 10))
 		if err != nil {
@@ -438,11 +485,19 @@ func (c *Client) CosignedCheckpoints(ctx context.Context, fn func(note []byte) e
 			return fmt.Errorf("couldn't decode /log/checkpoints: %w", err)
 		}
 		for _, n := range r.Checkpoints {
+			if text, err := SplitNote([]byte(n)); err == nil {
+				if cp, err := ParseCheckpoint(text); err == nil && cp.Size > c.size {
+					continue // the log grew since the checkpoint read
+				}
+			}
+			if passed++; passed > c.size {
+				return fmt.Errorf("couldn't read /log/checkpoints: the node serves more than %d cosigned checkpoints of its tree of size %d", c.size, c.size)
+			}
 			if err := fn([]byte(n)); err != nil {
 				return err
 			}
 		}
-		if r.Next == nil {
+		if r.Next == nil || *r.Next > c.size {
 			return nil
 		}
 		if *r.Next <= start {

@@ -3,6 +3,7 @@ package tlog
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -421,5 +422,123 @@ func TestClientErrorMessage(t *testing.T) {
 		if !errors.Is(err, ErrHTTP) || !strings.HasSuffix(err.Error(), tc.want) {
 			t.Errorf("body %q: %v, want it to end with %q", tc.body, err, tc.want)
 		}
+	}
+}
+
+// A node's GET /log/checkpoints is read within the tree of the checkpoint
+// read: a node that pages on for ever (next one more each time, with
+// notes of ever larger trees) is read up to that tree's size, and one
+// that serves more notes than its tree has sizes (junk the audit would
+// report one problem each for) fails.
+func TestClientCosignedCheckpointsBounded(t *testing.T) {
+	skey, _, err := NewNodeKey(rand.Reader, "log.example/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(size uint64) string {
+		n, err := SignCheckpoint(Checkpoint{Origin: "log.example/a", Size: size, Hash: LeafHash([]byte{byte(size)})}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(n)
+	}
+	var pages int
+	junk := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/log/checkpoint" {
+			fmt.Fprint(w, sign(5))
+			return
+		}
+		pages++
+		start, _ := strconv.ParseUint(r.URL.Query().Get("start"), 10, 64)
+		resp := CheckpointsResponse{Checkpoints: []string{sign(start + 1)}}
+		if junk {
+			resp.Checkpoints = make([]string, 10000)
+		}
+		if next := start + 1; pages < 1000 {
+			resp.Next = &next
+		}
+		json.NewEncoder(w).Encode(resp)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	c := &Client{URL: srv.URL}
+	if _, err := c.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var sizes []uint64
+	err = c.CosignedCheckpoints(ctx, func(n []byte) error {
+		text, _ := SplitNote(n)
+		cp, _ := ParseCheckpoint(text)
+		sizes = append(sizes, cp.Size)
+		return nil
+	})
+	if err != nil || fmt.Sprint(sizes) != "[1 2 3 4 5]" || pages > 6 {
+		t.Fatalf("read %d pages, notes of sizes %.80v, %v; want 1 to 5 in 6 pages at most", pages, sizes, err)
+	}
+	pages, junk = 0, true
+	calls := 0
+	err = c.CosignedCheckpoints(ctx, func([]byte) error { calls++; return nil })
+	if err == nil || calls > 5 {
+		t.Fatalf("10,000 junk notes for a tree of size 5: %d passed, %v", calls, err)
+	}
+}
+
+// A hostile node's refusal comes back in the error (which peers record
+// and commands print) as a few hundred bytes with no control characters,
+// whatever its reason phrase and body: no megabyte, no terminal escapes.
+func TestClientErrorsDontEchoHostileText(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		body := "\x1b[2J\x1b]0;owned\x07 all is well"
+		fmt.Fprintf(buf, "HTTP/1.1 503 %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", strings.Repeat("x", 1<<20), len(body), body)
+		buf.Flush()
+	}))
+	defer srv.Close()
+	_, err := (&Client{URL: srv.URL}).Checkpoint(context.Background())
+	if !errors.Is(err, ErrHTTP) {
+		t.Fatalf("err = %.300v", err)
+	}
+	if msg := err.Error(); len(msg) > 1000 || strings.ContainsAny(msg, "\x1b\x07") || !strings.Contains(msg, "503") {
+		t.Fatalf("error of %d bytes: %.300q", len(msg), msg)
+	}
+}
+
+// A tile is read up to the largest a tile of its width can be, and the
+// log key up to 64 KiB: a node
+// that answers a hash tile of 8 KiB (or a bundle of 3 entries) with 300 KiB gets an error, not a
+// read of up to the client's 64 MiB.
+func TestClientReadTileBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, 300<<10))
+	}))
+	defer srv.Close()
+	c := &Client{URL: srv.URL}
+	for _, tile := range []Tile{{N: 0, Width: TileWidth}, {N: 0, Width: 3, Entries: true}} {
+		if data, err := c.ReadTile(context.Background(), tile); !errors.Is(err, errTooLarge) {
+			t.Errorf("%s: %d bytes, %v", tile.Path(), len(data), err)
+		}
+	}
+	if key, err := c.Key(context.Background()); !errors.Is(err, errTooLarge) {
+		t.Errorf("a key of %d bytes, %v", len(key), err)
+	}
+}
+
+// A checkpoint is read up to 1 MiB (a note has at most 100 signatures).
+func TestClientCheckpointBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, 2<<20))
+	}))
+	defer srv.Close()
+	if n, err := (&Client{URL: srv.URL}).Checkpoint(context.Background()); !errors.Is(err, errTooLarge) {
+		t.Errorf("a checkpoint of %d bytes, %v", len(n), err)
 	}
 }

@@ -36,8 +36,15 @@ type witnessView struct {
 	note string
 }
 
+// witnessViewTimeout bounds the reading of one witness's checkpoint
+// (C2SP tlog-witness limits the answer to a checkpoint note; the client
+// reads 256 KiB at most): a witness that never answers is reported as not
+// checked, and the audit goes on to the next one. A variable for tests.
+var witnessViewTimeout = 30 * time.Second
+
 // checkWitnessViews fetches each policy witness's checkpoint of the log
-// (those with a URL, in name order) and compares it with the node's
+// (those with a URL, in name order, each within witnessViewTimeout) and
+// compares it with the node's
 // checkpoint cpNote, reading the larger tree's hashes from the node's
 // tiles (checked against that tree's root, so a lying node can't fake
 // either outcome).
@@ -59,7 +66,9 @@ func checkWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, logKey str
 	for _, name := range names {
 		wv := witnessView{name: name}
 		wc := &witness.Client{URL: urls[name], HTTP: c.httpClient()}
-		n, err := wc.Checkpoint(ctx, cp.Origin)
+		wctx, cancel := context.WithTimeout(ctx, witnessViewTimeout)
+		n, err := wc.Checkpoint(wctx, cp.Origin)
+		cancel()
 		switch {
 		case errors.Is(err, witness.ErrNoCheckpoint):
 			wv.note = fmt.Sprintf("witness %s has no checkpoint of log %s yet", name, cp.Origin)

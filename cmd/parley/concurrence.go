@@ -221,11 +221,8 @@ func fetchConcurrence(ctx context.Context, hc *http.Client, base, token, object 
 		case resp.StatusCode == http.StatusUnauthorized:
 			return conc, withExit(4, "check --token", errors.New("the node refused the token"))
 		}
-		msg := strings.TrimSpace(string(body))
-		if len(msg) > 200 {
-			msg = msg[:200]
-		}
-		return conc, withExit(4, "", fmt.Errorf("the node answered %s: %s", resp.Status, msg))
+		msg := serverText(strings.TrimSpace(string(body)), 200)
+		return conc, withExit(4, "", fmt.Errorf("the node answered %s: %s", statusText(resp.StatusCode), msg))
 	}
 }
 

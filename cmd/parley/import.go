@@ -605,7 +605,7 @@ func (imp *mispImport) open(ctx context.Context, name string, isURL bool) (io.Re
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %s", name, resp.Status))
+		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %s", name, statusText(resp.StatusCode)))
 	}
 	return resp.Body, nil
 }

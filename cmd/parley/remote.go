@@ -10,6 +10,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // This file is the one place where commands get the HTTP client they talk
@@ -90,12 +93,22 @@ func clientWithCAFlag(flag, name string) (*http.Client, error) {
 	return newHTTPClient(pool), nil
 }
 
+// responseHeaderTimeout bounds the wait for a server's answer to begin
+// (its status and headers): a node that accepts a command's request and
+// never answers fails the command after it, instead of holding it (a
+// cron job's parley audit) for ever. The body has no such bound, since a
+// large pull takes as long as it takes; the command stops on SIGINT and
+// SIGTERM. A variable for tests.
+var responseHeaderTimeout = 2 * time.Minute
+
 // newHTTPClient returns a client with the default transport's settings
 // (proxy from the environment, timeouts, HTTP/2) that verifies servers
-// against roots (nil: the system's roots) and speaks TLS 1.2 or later.
+// against roots (nil: the system's roots), speaks TLS 1.2 or later and
+// waits at most responseHeaderTimeout (2 minutes) for an answer to begin.
 func newHTTPClient(roots *x509.CertPool) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	t.ResponseHeaderTimeout = responseHeaderTimeout
 	return &http.Client{Transport: t}
 }
 
@@ -106,6 +119,32 @@ func (c *cli) httpClient() *http.Client {
 		c.client = newHTTPClient(nil)
 	}
 	return c.client
+}
+
+// statusText names an HTTP answer's status by its code and standard text,
+// not by the server's reason phrase (resp.Status), which a hostile server
+// can make megabytes of terminal escapes.
+func statusText(code int) string {
+	return strings.TrimSpace(fmt.Sprintf("%d %s", code, http.StatusText(code)))
+}
+
+// serverText returns a server's text fit for an error message: at most n
+// bytes of it (cut on a rune boundary, "…" marking the cut), its control
+// characters (terminal escapes among them) replaced by '?'.
+func serverText(s string, n int) string {
+	cut := ""
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s, cut = s[:n], "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?")) + cut
 }
 
 // tlsHint returns a hint for an error that a TLS or scheme mismatch caused

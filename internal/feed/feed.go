@@ -39,13 +39,16 @@ package feed
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
@@ -67,8 +70,16 @@ const PageSize = 500
 
 // MaxPagesPerRound ends a round after this many pages (its position kept,
 // so the next round goes on), so that one endless server cannot starve
-// the node's other feeds.
+// the node's other feeds. A next cursor the server gave before in the
+// round (cursors going round in a circle) ends it at once, with an error.
 const MaxPagesPerRound = 10000
+
+// requestTimeout bounds one request to a feed's server, its response
+// body included (a page of up to [taxii.DefaultMaxResponseBytes]): a
+// server that never answers, or trickles its page, ends the round with an
+// error rather than holding [Run], which polls the feeds one after another,
+// for ever. A variable for tests.
+var requestTimeout = 2 * time.Minute
 
 // Feed is one followed remote collection and its position; the node's
 // store keeps it ([store.Feeds]).
@@ -103,13 +114,15 @@ func CheckName(name string) error {
 	return nil
 }
 
-// Client returns the TAXII client of f, reading its secret file.
+// Client returns the TAXII client of f, reading its secret file. Each of
+// its requests is bounded in time (two minutes, the body included) and in
+// size ([taxii.DefaultMaxResponseBytes]).
 func Client(f Feed) (*taxii.Client, error) {
 	u, err := url.Parse(f.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("feed %s: the url %q is not an http(s) URL", f.Name, f.URL)
 	}
-	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/")}
+	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: &http.Client{Timeout: requestTimeout}}
 	if u.Path != "" && u.Path != "/" {
 		c.BaseURL = u.Scheme + "://" + u.Host
 		c.Root = f.URL
@@ -160,6 +173,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		return f, record(ctx, st, &f, now, err)
 	}
 	restarted := false
+	seen := map[[32]byte]bool{} // the round's next cursors, hashed
 	for pages := 1; ; pages++ {
 		q := taxii.Query{AddedAfter: f.AddedAfter, Next: f.Next, Limit: PageSize}
 		env, err := client.Objects(ctx, f.Collection, q)
@@ -187,7 +201,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			f.Failed += int64(len(status.Failures))
 			if n := len(status.Failures); n > 0 {
 				d := status.Failures[n-1]
-				f.LastFailure = fmt.Sprintf("%s %s: %s", d.ID, d.Version, d.Message)
+				f.LastFailure = fmt.Sprintf("%s %s: %s", clip(d.ID, 200), clip(d.Version, 100), clip(d.Message, 500))
 			}
 		}
 		f.Pages++
@@ -196,6 +210,11 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		}
 		f.LastPoll, f.LastError = now().UTC(), ""
 		more := env.More && len(env.Objects) > 0
+		circle := false
+		if h := sha256.Sum256([]byte(env.Next)); more && env.Next != "" {
+			circle, more = seen[h], more && !seen[h]
+			seen[h] = true
+		}
 		switch {
 		case more && env.Next != "" && env.Next != f.Next:
 			f.Next = env.Next
@@ -213,10 +232,28 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		if progress != nil {
 			progress(f)
 		}
+		if circle {
+			// The page is stored and the round ends as if it were the
+			// last; the error waits the feed's interval before the next.
+			return f, record(ctx, st, &f, now, fmt.Errorf("%s gave a next cursor it gave before in this round: its cursors go round in a circle", f.URL))
+		}
 		if !more || pages >= MaxPagesPerRound {
 			return f, nil
 		}
 	}
+}
+
+// clip returns s cut to at most n bytes on a rune boundary, with "…" when
+// it was cut: the id of an object the server made up can be as large as
+// the object, and the feed's status keeps it.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // unsigned removes the Parley signature extension from the objects that

@@ -391,3 +391,77 @@ func FuzzPoll(f *testing.F) {
 		}
 	})
 }
+
+// A server that accepts the request and then never answers (or trickles
+// its page) ends the round with an error after the request timeout,
+// recorded in the feed's status, instead of holding feed.Run, which polls
+// the node's feeds one after another, for ever.
+func TestPollServerNeverAnswers(t *testing.T) {
+	defer feed.SetRequestTimeout(300 * time.Millisecond)()
+	release := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(`{"objects":[`))
+		w.(http.Flusher).Flush()
+		<-release
+	}))
+	defer hs.Close()
+	defer close(release)
+	k := &killable{Store: newStore(t, hs.URL)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := feed.Poll(ctx, k, &sink{stored: map[string]int{}}, k.feed(t), time.Now, nil)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Poll = %v after %v (the test's own deadline: %v)", err, time.Since(start), ctx.Err())
+	}
+	if got := k.feed(t); got.LastError == "" {
+		t.Fatalf("recorded %+v", got.FeedPosition)
+	}
+}
+
+// A refusal the feed records names the refused object's id and the
+// node's reason cut to a few hundred bytes: a hostile server's object id
+// of a megabyte doesn't go whole into the feed's status.
+func TestPollClipsRecordedFailure(t *testing.T) {
+	ctx := context.Background()
+	huge := strings.Repeat("a", 1<<20)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		json.NewEncoder(w).Encode(map[string]any{"objects": []any{map[string]any{"type": "x-test", "id": "x-test--" + huge}}})
+	}))
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	m := &sink{stored: map[string]int{}, refuse: func(string) bool { return true }}
+	if _, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := k.feed(t); got.Failed != 1 || got.LastFailure == "" || len(got.LastFailure) > 1000 {
+		t.Fatalf("recorded a failure of %d bytes: %.200q", len(got.LastFailure), got.LastFailure)
+	}
+}
+
+// A server whose next cursors go round in a circle (a, b, a, ...) ends
+// the round with an error at the first cursor it gives twice, recorded,
+// instead of 10,000 pages a round and a next round at once.
+func TestPollCursorCircle(t *testing.T) {
+	ctx := context.Background()
+	var pages int
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pages++
+		next := "a"
+		if r.URL.Query().Get("next") == "a" {
+			next = "b"
+		}
+		w.Header().Set("Content-Type", taxii.MediaType)
+		json.NewEncoder(w).Encode(map[string]any{"more": true, "next": next, "objects": []any{map[string]any{"type": "x-test", "id": fmt.Sprintf("x-test--%d", pages)}}})
+	}))
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	_, err := feed.Poll(ctx, k, &sink{stored: map[string]int{}}, k.feed(t), time.Now, nil)
+	got := k.feed(t)
+	if err == nil || pages > 3 || !strings.Contains(got.LastError, "circle") || got.Next != "" || feed.Due(got, time.Now()) {
+		t.Fatalf("%d pages, %v; recorded %+v", pages, err, got.FeedPosition)
+	}
+}

@@ -33,9 +33,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
@@ -55,6 +57,10 @@ func MemberName(name string) string { return MemberPrefix + name }
 // DefaultStep is the most entries of the peer's log one step reads (the
 // span of one GET /log/objects).
 const DefaultStep = 4096
+
+// DefaultStepBytes is the most bytes of objects one step holds by
+// default, and one object more: see [Config.StepBytes].
+const DefaultStepBytes = 64 << 20
 
 // ErrFork is returned (wrapped) by [Follower.Round] when the peer signed a
 // checkpoint inconsistent with one accepted before: replication of that
@@ -79,6 +85,13 @@ type Config struct {
 	Rand io.Reader
 	// Step is the most entries one step reads; 0 means [DefaultStep].
 	Step int
+	// StepBytes bounds the objects one step holds: a step ends after the
+	// object that takes its objects' JSON to StepBytes bytes or more, so
+	// that the peer's objects, whatever their size, take at most
+	// StepBytes and one object more (one GET /log/objects response at
+	// most, which tlog.Client bounds) per step; with the step prepared
+	// ahead, twice that. 0 means [DefaultStepBytes].
+	StepBytes int64
 	// Logger logs rounds; nil discards.
 	Logger *slog.Logger
 }
@@ -105,6 +118,9 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	if cfg.Step <= 0 {
 		cfg.Step = DefaultStep
 	}
+	if cfg.StepBytes <= 0 {
+		cfg.StepBytes = DefaultStepBytes
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -119,6 +135,28 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 		}
 	}
 	return f, nil
+}
+
+// MaxErrorText bounds the text of an error of [Follower.Round], which the
+// node logs and records in the peer's state.
+const MaxErrorText = 1000
+
+// clippedError is an error whose text is cut to MaxErrorText bytes.
+type clippedError struct{ err error }
+
+func (e clippedError) Error() string { return clip(e.err.Error(), MaxErrorText) }
+func (e clippedError) Unwrap() error { return e.err }
+
+// clip returns s cut to at most n bytes on a rune boundary, with "…" when
+// it was cut: for the peer's strings (object ids, messages) in errors.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // peer reads the peer's record afresh.
@@ -170,8 +208,16 @@ type Result struct {
 // stops the peer for good: [ErrFork]). It may be called again after any
 // error, or after a crash at any point, and then continues exactly where
 // the stored position is.
+//
+// The error's text is at most [MaxErrorText] bytes (it is logged each
+// round and recorded, and parts of it are the peer's: object ids, its
+// messages), cut short with "…" when longer; errors.Is and errors.As still
+// see what it wraps.
 func (f *Follower) Round(ctx context.Context) (Result, error) {
 	res, err := f.round(ctx)
+	if err != nil && len(err.Error()) > MaxErrorText {
+		err = clippedError{err}
+	}
 	if err != nil {
 		// Anything half-applied in memory (a step that failed, or the
 		// next step prepared while it was stored) is rebuilt from the
@@ -448,9 +494,14 @@ func (f *Follower) steps(ctx context.Context, p store.Peer, c *tlog.Client, sign
 	return nil
 }
 
-// prepare reads entries [from, to) proved by the checkpoint cp, checks
-// their inclusion, replays their key entries into f.keys and verifies
-// their objects. The tree builder must be at from.
+// errStepFull ends the reading of a step's objects at cfg.StepBytes.
+var errStepFull = errors.New("the step's objects reached the step's bytes")
+
+// prepare reads entries [from, to) proved by the checkpoint cp, or fewer
+// when their objects reach cfg.StepBytes (the step then ends after the
+// object that reached it), checks their inclusion, replays their key
+// entries into f.keys and verifies their objects. The tree builder must
+// be at from.
 func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp tlog.Checkpoint, from, to int64) (*prepared, error) {
 	if f.builder.Size() != uint64(from) {
 		return nil, fmt.Errorf("peer %s: the tree replicated here has %d entries, not %d", p.Name, f.builder.Size(), from)
@@ -468,6 +519,34 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 	}
 	if int64(len(leaves)) != to-from {
 		return nil, fmt.Errorf("couldn't read entries %d–%d of peer %s: got %d", from, to, p.Name, len(leaves))
+	}
+	var objs []*object
+	seen := map[uint64]bool{}
+	var size int64
+	cut := to
+	err = c.Objects(ctx, uint64(from), uint64(to), func(i uint64, op tlog.Opening, raw []byte) error {
+		if op.Collection != p.Remote {
+			return nil
+		}
+		if i < uint64(from) || i >= uint64(to) || seen[i] {
+			return fmt.Errorf("the peer sent object entry %d outside %d–%d or twice", i, from, to)
+		}
+		seen[i] = true
+		objs = append(objs, &object{index: i, op: op, raw: raw})
+		if size += int64(len(raw)); size >= f.cfg.StepBytes && int64(i)+1 < to {
+			cut = int64(i) + 1
+			return errStepFull
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStepFull) {
+		return nil, fmt.Errorf("couldn't read the objects of entries %d–%d of peer %s: %w", from, to, p.Name, err)
+	}
+	if cut < to {
+		// Objects of a peer that sent them out of log order may lie past
+		// the cut: they are read again with the next step.
+		objs = slices.DeleteFunc(objs, func(o *object) bool { return int64(o.index) >= cut })
+		to, leaves = cut, leaves[:cut-from]
 	}
 	// Inclusion of every entry: the tree of [0, to) built here is the
 	// signed tree, or a prefix of it.
@@ -504,26 +583,10 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 			keys = append(keys, store.PeerKey{Index: int64(i), Leaf: l})
 		}
 	}
-	var objs []*object
-	seen := map[uint64]bool{}
-	err = c.Objects(ctx, uint64(from), uint64(to), func(i uint64, op tlog.Opening, raw []byte) error {
-		if op.Collection != p.Remote {
-			return nil
-		}
-		if i < uint64(from) || i >= uint64(to) || seen[i] {
-			return fmt.Errorf("the peer sent object entry %d outside %d–%d or twice", i, from, to)
-		}
-		seen[i] = true
-		objs = append(objs, &object{index: i, op: op, raw: raw})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("couldn't read the objects of entries %d–%d of peer %s: %w", from, to, p.Name, err)
-	}
 	f.verify(objs, entries, uint64(from))
 	for _, o := range objs {
 		if o.err != nil {
-			return nil, fmt.Errorf("refused object %s at entry %d of peer %s: %w", o.op.ObjectID, o.index, p.Name, o.err)
+			return nil, fmt.Errorf("refused object %s at entry %d of peer %s: %w", clip(o.op.ObjectID, 200), o.index, p.Name, o.err)
 		}
 	}
 	// The tiles as of to, before the next step is appended.
@@ -662,7 +725,7 @@ func (f *Follower) store(ctx context.Context, p store.Peer, objs []*object) erro
 	}
 	if len(st.Failures) > 0 {
 		d := st.Failures[0]
-		return fmt.Errorf("couldn't store %d objects of peer %s: %s %s: %s", len(st.Failures), p.Name, d.ID, d.Version, d.Message)
+		return fmt.Errorf("couldn't store %d objects of peer %s: %s %s: %s", len(st.Failures), p.Name, clip(d.ID, 200), clip(d.Version, 100), clip(d.Message, 200))
 	}
 	return nil
 }

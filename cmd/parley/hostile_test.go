@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// A witness of the policy that accepts the audit's request and never
+// answers costs the audit witnessViewTimeout: its view is reported as not
+// checked, and the other witnesses are still read, instead of parley
+// audit hanging for ever.
+func TestAuditWitnessNeverAnswers(t *testing.T) {
+	old := witnessViewTimeout
+	witnessViewTimeout = 300 * time.Millisecond
+	defer func() { witnessViewTimeout = old }()
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer hang.Close()
+	defer close(release)
+	none := httptest.NewServer(http.NotFoundHandler())
+	defer none.Close()
+
+	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "log.example/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpNote, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "log.example/a", Size: 1, Hash: tlog.LeafHash([]byte("x"))}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pol strings.Builder
+	for _, w := range []struct{ name, url string }{{"a.example/w", hang.URL}, {"b.example/w", none.URL}} {
+		_, wkey, err := tlog.NewCosignerKey(rand.Reader, w.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol.WriteString("witness " + w.name + " " + wkey + " " + w.url + "\n")
+	}
+	pol.WriteString("group g any a.example/w b.example/w\nquorum g\n")
+	p, err := tlog.ParsePolicy([]byte(pol.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	views := checkWitnessViews(ctx, &cli{}, p, vkey, v, cpNote, nil)
+	if ctx.Err() != nil || len(views) != 2 {
+		t.Fatalf("views %+v (the test's deadline: %v)", views, ctx.Err())
+	}
+	if !strings.Contains(views[0].note, "couldn't read witness a.example/w") || !strings.Contains(views[1].note, "has no checkpoint") {
+		t.Fatalf("views %+v", views)
+	}
+}
+
+// A MISP server's refusal is named by its status code and standard text,
+// not by its reason phrase: a hostile one of a megabyte of terminal
+// escapes doesn't reach the terminal.
+func TestImportHostileReasonPhrase(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprintf(buf, "HTTP/1.1 503 \x1b]0;owned\x07%s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", strings.Repeat("x", 1<<20))
+		buf.Flush()
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	c := &cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	code := c.main(context.Background(), []string{"import", "misp", "--out", filepath.Join(t.TempDir(), "b.json"), srv.URL + "/events/e.json"})
+	if code != 4 || stderr.Len() > 2000 || strings.ContainsAny(stderr.String(), "\x1b\x07") || !strings.Contains(stderr.String(), "503 Service Unavailable") {
+		t.Fatalf("exit %d, stderr of %d bytes: %.300q", code, stderr.Len(), stderr.String())
+	}
+}
+
+// A node that accepts a command's request and never answers fails the
+// command after responseHeaderTimeout instead of holding it for ever.
+func TestCommandNodeNeverAnswers(t *testing.T) {
+	old := responseHeaderTimeout
+	responseHeaderTimeout = 300 * time.Millisecond
+	defer func() { responseHeaderTimeout = old }()
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer hang.Close()
+	defer close(release)
+	var stdout, stderr bytes.Buffer
+	c := &cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	code := c.main(ctx, []string{"proof", "--url", hang.URL, "--token", "t", "indicator--00000000-0000-4000-8000-000000000000"})
+	if code != 4 || ctx.Err() != nil || !strings.Contains(stderr.String(), "timeout") {
+		t.Fatalf("exit %d after %v (the test's deadline: %v): %s", code, time.Since(start), ctx.Err(), stderr.Bytes())
+	}
+}

@@ -1,0 +1,113 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/internal/peer"
+)
+
+// rewriteObjects is a peer that lies in its GET /log/objects answers:
+// edit changes each item (decoded as a JSON object) before it is sent.
+type rewriteObjects struct {
+	edit func(item map[string]any)
+}
+
+func (r *rewriteObjects) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || req.URL.Path != "/log/objects" || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	var page map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		return nil, err
+	}
+	items, _ := page["objects"].([]any)
+	for _, it := range items {
+		r.edit(it.(map[string]any))
+	}
+	b, err := json.Marshal(page)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// TestPeerErrorsDontEchoHugeText: a peer whose openings carry a 1 MiB
+// object id (so that they don't match its entries) is refused, and the
+// error the follower returns (which the node logs each round) and records
+// in the peer's state (which `parley peer status` and the peers API show)
+// is a few hundred bytes, not the peer's megabyte.
+func TestPeerErrorsDontEchoHugeText(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 3)
+	waitIntegratedNode(t, b.Node)
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	pa := a.follow(t, b, "a", "from-b")
+	huge := strings.Repeat("x", 1<<20)
+	rw := &rewriteObjects{edit: func(item map[string]any) { item["object_id"] = "indicator--" + huge }}
+	f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir(), HTTP: &http.Client{Transport: rw}}, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Round(ctx)
+	if err == nil || !strings.Contains(err.Error(), "refused object") {
+		t.Fatalf("Round = %.300v", err)
+	}
+	if len(err.Error()) > 2000 {
+		t.Errorf("Round's error is %d bytes", len(err.Error()))
+	}
+	p := a.peerState(t, "a")
+	if p.State.LastError == "" || len(p.State.LastError) > 2000 || p.State.Next != 0 {
+		t.Fatalf("recorded error of %d bytes (%.200q), position %d", len(p.State.LastError), p.State.LastError, p.State.Next)
+	}
+}
+
+// TestPeerStepBytes: a step holds at most Config.StepBytes of the peer's
+// objects and one object more, however many entries Step allows, so that
+// a peer whose objects are large (say 4096 of 200 MiB each: a hostile
+// peer signs what it likes) can't make one step hold them all. The steps
+// cut short are recorded in order and the peer is replicated whole.
+func TestPeerStepBytes(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 12)
+	size := waitIntegratedNode(t, b.Node)
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	pa := a.follow(t, b, "a", "from-b")
+	st := &stepLog{Store: n.Store()}
+	f, err := peer.New(peer.Config{Store: st, Dir: t.TempDir(), StepBytes: 1}, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.Round(ctx)
+	if err != nil || res.Next != size || res.Objects != 12 {
+		t.Fatalf("Round = %+v, %v; want all %d entries, 12 objects", res, err, size)
+	}
+	steps := st.recorded()
+	if len(steps) != 12 {
+		t.Fatalf("steps %v: with StepBytes 1, each step ends after its first object: want 12", steps)
+	}
+	for i, s := range steps {
+		if (i == 0 && s[0] != 0) || (i > 0 && s[0] != steps[i-1][1]) || s[1] <= s[0] {
+			t.Fatalf("steps %v aren't contiguous", steps)
+		}
+	}
+	p := a.peerState(t, "a")
+	if got := len(localObjects(t, n, pa.Into)); got != 12 || p.State.Next != size || p.State.LastError != "" {
+		t.Fatalf("%d objects, state %+v", got, p.State)
+	}
+}
