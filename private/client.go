@@ -11,10 +11,10 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // SetInfo describes a private set (GET /private/sets/{id}, and each item
@@ -154,9 +154,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, accept s
 		}
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		if json.Unmarshal(b, &e) == nil {
-			he.Title, he.Description = serverText(e.Title), serverText(e.Description)
+			he.Title, he.Description = untrusted.Text(e.Title, maxErrorText), untrusted.Text(e.Description, maxErrorText)
 		} else {
-			he.Title = serverText(strings.TrimSpace(string(b)))
+			he.Title = untrusted.Text(strings.TrimSpace(string(b)), maxErrorText)
 		}
 		if resp.StatusCode == http.StatusTooManyRequests {
 			return &budgetError{he: he}
@@ -184,24 +184,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, accept s
 	return nil
 }
 
-// serverText returns a node's error text fit for a message: at most 500
-// bytes of it (cut on a rune boundary, "…" marking the cut), its control
-// characters (terminal escapes among them) replaced by '?'.
-func serverText(s string) string {
-	n, cut := 500, ""
-	if len(s) > n {
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s, cut = s[:n], "…"
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?")) + cut
-}
+// maxErrorText bounds each piece of the node's error text (title,
+// description) that a [Client]'s errors repeat.
+const maxErrorText = 500
 
 // maxRawAnswer bounds a byte answer of the node (a set's tags, its log
 // key), and maxJSONAnswer a JSON one (set descriptions, receipts, a

@@ -13,9 +13,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -120,36 +119,16 @@ type ResponseError struct {
 // logs) as large as its response.
 const maxErrorText = 200
 
-// clipText returns s cut to at most maxErrorText bytes, on a rune
-// boundary, with "…" when it was cut, and its control characters
-// (terminal escapes among them) replaced by '?'.
-func clipText(s string) string {
-	cut := ""
-	if len(s) > maxErrorText {
-		i := maxErrorText
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		s, cut = s[:i], "…"
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?")) + cut
-}
-
 // Error describes the status and the server's message, each part of it
 // cut to maxErrorText (200) bytes; Err keeps it whole.
 func (e *ResponseError) Error() string {
 	s := fmt.Sprintf("taxii server answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Err != nil {
 		if e.Err.Title != "" && e.Err.Title != http.StatusText(e.StatusCode) {
-			s += ": " + clipText(e.Err.Title)
+			s += ": " + untrusted.Text(e.Err.Title, maxErrorText)
 		}
 		if e.Err.Description != "" {
-			s += ": " + clipText(e.Err.Description)
+			s += ": " + untrusted.Text(e.Err.Description, maxErrorText)
 		}
 	}
 	return s
@@ -497,7 +476,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 	}
 	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || mt != "application/taxii+json" || (params["version"] != "" && params["version"] != "2.1") {
-		return nil, fmt.Errorf("the server at %s answered with media type %q, not %s", req.URL.Redacted(), clipText(resp.Header.Get("Content-Type")), MediaType)
+		return nil, fmt.Errorf("the server at %s answered with media type %q, not %s", req.URL.Redacted(), untrusted.Text(resp.Header.Get("Content-Type"), maxErrorText), MediaType)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return nil, fmt.Errorf("couldn't decode the taxii response from %s: %w", req.URL.Redacted(), err)

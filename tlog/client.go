@@ -10,10 +10,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // Client reads a Parley node's log over HTTP: the C2SP endpoints under
@@ -82,25 +82,6 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// serverText returns a server's text fit for an error message: at most n
-// bytes of it (cut on a rune boundary, "…" marking the cut), its control
-// characters (terminal escapes among them) replaced by '?'.
-func serverText(s string, n int) string {
-	cut := ""
-	if len(s) > n {
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s, cut = s[:n], "…"
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?")) + cut
-}
-
 // open sends GET path and returns the response of a 2xx status, whose
 // body the caller closes; any other status is an error wrapping ErrHTTP
 // with the start of the node's message (at most 200 bytes, no control
@@ -135,7 +116,7 @@ func (c *Client) open(ctx context.Context, path string) (*http.Response, error) 
 			}
 		}
 		status := fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
-		return nil, fmt.Errorf("%w: GET %s: %s: %s", ErrHTTP, path, status, serverText(msg, 200))
+		return nil, fmt.Errorf("%w: GET %s: %s: %s", ErrHTTP, path, status, untrusted.Text(msg, 200))
 	}
 	return resp, nil
 }

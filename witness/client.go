@@ -10,9 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -34,24 +33,9 @@ type Client struct {
 // never cosigned a checkpoint of the log (404).
 var ErrNoCheckpoint = errors.New("the witness has no checkpoint of that log")
 
-// serverText returns the start of a witness's answer fit for an error
-// message: at most 200 bytes of it, cut on a rune boundary, trimmed, its
-// control characters (terminal escapes among them) replaced by '?'.
-func serverText(body []byte) string {
-	n := min(len(body), 200)
-	for n > 0 && n < len(body) && !utf8.RuneStart(body[n]) {
-		n--
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, strings.ToValidUTF8(strings.TrimSpace(string(body[:n])), "?"))
-}
-
 // StatusError is a witness's answer other than 200 and 409 (Body: the
-// start of it, see serverText). It wraps the
+// start of it: at most 200 bytes, "…" where it was cut, no control
+// characters, see [untrusted.Text]). It wraps the
 // sentinel matching the status ([ErrMalformed], [ErrSignature],
 // [ErrUnknownLog], [ErrInconsistent]) when there is one.
 type StatusError struct {
@@ -120,7 +104,7 @@ func (c *Client) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlog
 		}
 		return nil, &ConflictError{Size: n}
 	}
-	return nil, &StatusError{Code: code, Body: serverText(body)}
+	return nil, &StatusError{Code: code, Body: untrusted.Text(strings.TrimSpace(string(body)), 200)}
 }
 
 // ProofFunc returns the consistency proof between two tree sizes of the
@@ -196,7 +180,7 @@ func (c *Client) Checkpoint(ctx context.Context, origin string) ([]byte, error) 
 	case code == http.StatusNotFound:
 		return nil, ErrNoCheckpoint
 	case code != http.StatusOK:
-		return nil, &StatusError{Code: code, Body: serverText(body)}
+		return nil, &StatusError{Code: code, Body: untrusted.Text(strings.TrimSpace(string(body)), 200)}
 	}
 	return body, nil
 }

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
@@ -221,7 +222,7 @@ func fetchConcurrence(ctx context.Context, hc *http.Client, base, token, object 
 		case resp.StatusCode == http.StatusUnauthorized:
 			return conc, withExit(4, "check --token", errors.New("the node refused the token"))
 		}
-		msg := serverText(strings.TrimSpace(string(body)), 200)
+		msg := untrusted.Text(strings.TrimSpace(string(body)), 200)
 		return conc, withExit(4, "", fmt.Errorf("the node answered %s: %s", statusText(resp.StatusCode), msg))
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // This file is the one place where commands get the HTTP client they talk
@@ -126,25 +124,6 @@ func (c *cli) httpClient() *http.Client {
 // can make megabytes of terminal escapes.
 func statusText(code int) string {
 	return strings.TrimSpace(fmt.Sprintf("%d %s", code, http.StatusText(code)))
-}
-
-// serverText returns a server's text fit for an error message: at most n
-// bytes of it (cut on a rune boundary, "…" marking the cut), its control
-// characters (terminal escapes among them) replaced by '?'.
-func serverText(s string, n int) string {
-	cut := ""
-	if len(s) > n {
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s, cut = s[:n], "…"
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?")) + cut
 }
 
 // tlsHint returns a hint for an error that a TLS or scheme mismatch caused

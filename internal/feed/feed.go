@@ -48,9 +48,9 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 )
@@ -201,7 +201,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			f.Failed += int64(len(status.Failures))
 			if n := len(status.Failures); n > 0 {
 				d := status.Failures[n-1]
-				f.LastFailure = fmt.Sprintf("%s %s: %s", clip(d.ID, 200), clip(d.Version, 100), clip(d.Message, 500))
+				f.LastFailure = fmt.Sprintf("%s %s: %s", untrusted.Text(d.ID, 200), untrusted.Text(d.Version, 100), untrusted.Text(d.Message, 500))
 			}
 		}
 		f.Pages++
@@ -241,19 +241,6 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			return f, nil
 		}
 	}
-}
-
-// clip returns s cut to at most n bytes on a rune boundary, with "…" when
-// it was cut: the id of an object the server made up can be as large as
-// the object, and the feed's status keeps it.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // unsigned removes the Parley signature extension from the objects that

@@ -2,7 +2,7 @@
 // STYLE.md describes, so that spec packages stay importable by auditors and
 // imports only ever point down, toward stix.
 //
-//	stix
+//	stix, internal/untrusted
 //	pattern, tlog, pdq, private, opinion   (may import stix and each other)
 //	taxii
 //	internal/store…, internal/match

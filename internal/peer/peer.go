@@ -37,12 +37,12 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -144,20 +144,8 @@ const MaxErrorText = 1000
 // clippedError is an error whose text is cut to MaxErrorText bytes.
 type clippedError struct{ err error }
 
-func (e clippedError) Error() string { return clip(e.err.Error(), MaxErrorText) }
+func (e clippedError) Error() string { return untrusted.Text(e.err.Error(), MaxErrorText) }
 func (e clippedError) Unwrap() error { return e.err }
-
-// clip returns s cut to at most n bytes on a rune boundary, with "…" when
-// it was cut: for the peer's strings (object ids, messages) in errors.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
 
 // peer reads the peer's record afresh.
 func (f *Follower) peer(ctx context.Context) (store.Peer, error) {
@@ -586,7 +574,7 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 	f.verify(objs, entries, uint64(from))
 	for _, o := range objs {
 		if o.err != nil {
-			return nil, fmt.Errorf("refused object %s at entry %d of peer %s: %w", clip(o.op.ObjectID, 200), o.index, p.Name, o.err)
+			return nil, fmt.Errorf("refused object %s at entry %d of peer %s: %w", untrusted.Text(o.op.ObjectID, 200), o.index, p.Name, o.err)
 		}
 	}
 	// The tiles as of to, before the next step is appended.
@@ -725,7 +713,7 @@ func (f *Follower) store(ctx context.Context, p store.Peer, objs []*object) erro
 	}
 	if len(st.Failures) > 0 {
 		d := st.Failures[0]
-		return fmt.Errorf("couldn't store %d objects of peer %s: %s %s: %s", len(st.Failures), p.Name, clip(d.ID, 200), clip(d.Version, 100), clip(d.Message, 200))
+		return fmt.Errorf("couldn't store %d objects of peer %s: %s %s: %s", len(st.Failures), p.Name, untrusted.Text(d.ID, 200), untrusted.Text(d.Version, 100), untrusted.Text(d.Message, 200))
 	}
 	return nil
 }

@@ -1,0 +1,31 @@
+// Package untrusted makes text that another party wrote (a server's error
+// message, a peer's object id, a witness's answer) fit to repeat in an
+// error, a log line or a stored status: bounded, and unable to drive the
+// terminal that shows it.
+package untrusted
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Text returns at most n bytes of s, cut on a rune boundary with "…"
+// marking the cut, invalid UTF-8 and control characters (terminal escapes
+// among them) replaced by '?': at most n bytes and the "…".
+func Text(s string, n int) string {
+	cut := ""
+	if len(s) > n {
+		n = max(n, 0)
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s, cut = s[:n], "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?")) + cut
+}
