@@ -188,6 +188,17 @@ func diskFull(err error) bool {
 }
 
 // isUnique reports whether err is a unique (or primary key) violation.
+// isCreateRace reports the errors of a CREATE TABLE IF NOT EXISTS that
+// lost a race with the same statement in another session: IF NOT EXISTS
+// looks before it creates, so both may try, and the loser meets the
+// winner's catalog rows as a unique violation on the catalog (23505), its
+// row type (42710 duplicate_object) or the table (42P07 duplicate_table).
+// The table exists either way.
+func isCreateRace(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "42710" || pe.Code == "42P07")
+}
+
 func isUnique(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
@@ -256,9 +267,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	_, err := s.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)`)
-	if err != nil && !isUnique(err) {
-		// Two processes creating the table at once: the loser sees a
-		// unique violation on the catalog, and the table exists.
+	if err != nil && !isCreateRace(err) {
 		return fmt.Errorf("couldn't create schema_migrations: %w", err)
 	}
 	applied := map[int64]bool{}
