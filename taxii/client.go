@@ -226,6 +226,22 @@ func (c *Client) objectsPage(ctx context.Context, collectionID string, q Query) 
 	return env, nil
 }
 
+// Cursors remembers the next cursors one paging was given, as a hash of
+// each (32 bytes a page whatever the server sends), so that a server whose
+// cursors go round in a circle with "more" always true is caught instead
+// of paged for ever. The zero value is not usable: make it with Cursors{}.
+type Cursors map[[32]byte]bool
+
+// Repeated reports whether next was given before, and remembers it.
+func (c Cursors) Repeated(next string) bool {
+	h := sha256.Sum256([]byte(next))
+	if c[h] {
+		return true
+	}
+	c[h] = true
+	return false
+}
+
 // ObjectPages returns the pages of objects matching q, following the
 // server's next cursors until a page says there are no more. Iteration
 // stops after the first error, which is yielded with a nil envelope. A
@@ -251,7 +267,8 @@ func (c *Client) ObjectPages(ctx context.Context, collectionID string, q Query) 
 			return ch
 		}
 		next := fetch(q)
-		seen := map[[32]byte]bool{sha256.Sum256([]byte(q.Next)): true}
+		seen := Cursors{}
+		seen.Repeated(q.Next)
 		for {
 			p := <-next
 			if p.err != nil {
@@ -260,8 +277,7 @@ func (c *Client) ObjectPages(ctx context.Context, collectionID string, q Query) 
 			}
 			env := p.env
 			var ahead <-chan page
-			if h := sha256.Sum256([]byte(env.Next)); env.More && env.Next != "" && !seen[h] {
-				seen[h] = true
+			if env.More && env.Next != "" && !seen.Repeated(env.Next) {
 				q.Next = env.Next
 				ahead = fetch(q)
 			}

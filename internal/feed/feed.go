@@ -39,7 +39,6 @@ package feed
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -173,7 +172,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		return f, record(ctx, st, &f, now, err)
 	}
 	restarted := false
-	seen := map[[32]byte]bool{} // the round's next cursors, hashed
+	seen := taxii.Cursors{} // the round's next cursors
 	for pages := 1; ; pages++ {
 		q := taxii.Query{AddedAfter: f.AddedAfter, Next: f.Next, Limit: PageSize}
 		env, err := client.Objects(ctx, f.Collection, q)
@@ -211,9 +210,9 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		f.LastPoll, f.LastError = now().UTC(), ""
 		more := env.More && len(env.Objects) > 0
 		circle := false
-		if h := sha256.Sum256([]byte(env.Next)); more && env.Next != "" {
-			circle, more = seen[h], more && !seen[h]
-			seen[h] = true
+		if more && env.Next != "" {
+			circle = seen.Repeated(env.Next)
+			more = !circle
 		}
 		switch {
 		case more && env.Next != "" && env.Next != f.Next:
