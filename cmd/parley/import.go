@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/ioc"
 	"github.com/parley-exchange/parley/misp"
 	"github.com/parley-exchange/parley/stix"
@@ -568,7 +569,7 @@ func mispSourceClient(caFile, keyFile string, isURL bool) (*http.Client, string,
 	client.Timeout = 2 * time.Minute
 	key := ""
 	if keyFile != "" {
-		b, err := os.ReadFile(keyFile)
+		b, err := untrusted.ReadFile(keyFile, maxSecretFile)
 		if err != nil {
 			return nil, "", usageErrorf("", "couldn't read --source-key-file: %v", err)
 		}

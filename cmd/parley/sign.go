@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/google/uuid"
 
@@ -51,15 +50,9 @@ func runSign(ctx context.Context, c *cli, args []string) error {
 
 // readInput reads a file, or standard input for "-".
 func readInput(c *cli, name string) ([]byte, error) {
-	var b []byte
-	var err error
-	if name == "-" {
-		b, err = io.ReadAll(c.stdin)
-	} else {
-		b, err = os.ReadFile(name)
-	}
+	b, err := readDocument(c, name)
 	if err != nil {
-		return nil, usageErrorf("", "couldn't read %s: %v", name, err)
+		return nil, usageErrorf(tooLargeHint(err), "couldn't read %s: %v", name, err)
 	}
 	return b, nil
 }

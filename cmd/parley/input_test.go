@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// lazyInput is n bytes of input made as they are read: a document that
+// opens like a STIX bundle and goes on with spaces. None of it is held,
+// so a test can offer a command far more than it should keep; it ends,
+// so that a command without a bound finishes (and fails the test's
+// checks) instead of filling the memory.
+type lazyInput struct {
+	head []byte
+	n    int64
+}
+
+func newLazyInput(n int64) *lazyInput {
+	return &lazyInput{head: []byte(`{"type": "bundle", "id": "bundle--6f9d2b9e-3a55-4a11-9a2e-6c0d3f4b5a61", "objects": [`), n: n}
+}
+
+func (l *lazyInput) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), l.n)]
+	k := copy(p, l.head)
+	l.head = l.head[k:]
+	for i := k; i < len(p); i++ {
+		p[i] = ' '
+	}
+	l.n -= int64(len(p))
+	return len(p), nil
+}
+
+// runCLIReader is [runCLIWithStdin] with stdin reading r.
+func runCLIReader(t *testing.T, stdin io.Reader, args ...string) (int, string) {
+	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	var out, errb bytes.Buffer
+	c := &cli{stdin: stdin, stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	code := c.main(context.Background(), args)
+	return code, errb.String()
+}
+
+// TestCommandsBoundDocuments: a document that sign, verify and pattern
+// match read whole, given on stdin beyond maxDocument, fails naming the
+// bound after reading no more than the bound; a command read it all
+// before (sign, pattern match) or cut it quietly at the bound (verify,
+// whose cut bundle then read as one that was changed).
+func TestCommandsBoundDocuments(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "member.key")
+	if code, _, stderr := runCLI(t, "keygen", "--out", key); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"sign", "--key", key, "-"},
+		{"verify", "-"},
+		{"pattern", "match", "[ipv4-addr:value = '198.51.100.7']", "-"},
+	} {
+		in := newLazyInput(maxDocument + 4<<20)
+		code, stderr := runCLIReader(t, in, args...)
+		if code != 2 || !strings.Contains(stderr, "standard input: larger than 256 MiB") {
+			t.Errorf("%s of %d MiB: exit %d, stderr %q; want exit 2 naming the 256 MiB bound", args[0], (maxDocument+4<<20)>>20, code, stderr)
+		}
+		if read := maxDocument + 4<<20 - in.n; read > maxDocument+1<<20 {
+			t.Errorf("%s read %d bytes, want about the bound (%d)", args[0], read, maxDocument)
+		}
+	}
+}
+
+// TestCommandsBoundSmallFiles: key, token and CA files are read up to a
+// bound that fits any real one; a larger file (here sparse: it takes no
+// disk) fails naming the bound instead of being read whole.
+func TestCommandsBoundSmallFiles(t *testing.T) {
+	dir := t.TempDir()
+	big := func(name string, size int64) string {
+		p := filepath.Join(dir, name)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(size); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		return p
+	}
+	key := big("big.key", 1<<30)
+	tok := big("big.token", 1<<30)
+	ca := big("big.pem", 1<<30)
+	obj := filepath.Join(dir, "obj.json")
+	if err := os.WriteFile(obj, []byte(`{}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sign", "--key", key, obj}, "big.key: larger than 64 KiB"},
+		{[]string{"audit", "--url", "http://127.0.0.1:1", "--token-file", tok}, "big.token: larger than 64 KiB"},
+		{[]string{"audit", "--url", "http://127.0.0.1:1", "--token", "t", "--ca", ca}, "big.pem: larger than 4 MiB"},
+	} {
+		code, _, stderr := runCLI(t, c.args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
+	}
+}
