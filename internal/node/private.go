@@ -42,7 +42,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -54,6 +53,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -208,7 +208,8 @@ func (a *privateAPI) refreshedInfo(ctx context.Context, m store.Member, id strin
 	return a.info(ctx, m, s)
 }
 
-// maxPublishBody bounds POST /private/sets (a values list).
+// maxPublishBody bounds POST /private/sets (a values list): some 3
+// million short values, which take about 1 GiB to decode and tag.
 const maxPublishBody = 64 << 20
 
 // publish handles POST /private/sets: a writer of the collection makes a
@@ -216,9 +217,15 @@ const maxPublishBody = 64 << 20
 func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	var req private.PublishRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxPublishBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxPublishBody))
 	if err := dec.Decode(&req); err != nil {
-		if !errors.Is(err, errBodyTimeout) {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			// 413, naming the bound; a body cut quietly read as
+			// malformed JSON.
+			err = fmt.Errorf("the request body is larger than %s, the most one private set's values may take: %w", untrusted.Size(maxPublishBody), tooBig)
+		case !errors.Is(err, errBodyTimeout):
 			err = fmt.Errorf("couldn't parse the request: %v: %w", err, store.ErrInvalid)
 		}
 		respondError(w, r, err)
