@@ -1,9 +1,12 @@
 package node
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,5 +47,35 @@ func TestPublishBodyBounded(t *testing.T) {
 	var e taxii.Error
 	if err := json.Unmarshal(b, &e); err != nil || !strings.Contains(e.Description, "larger than 64 MiB") {
 		t.Errorf("413 without a TAXII error naming the 64 MiB bound: %s", b)
+	}
+}
+
+// TestDataDirFilesBounded: config.json and the node's key files, which
+// the operator owns, are read up to a bound that fits any real one; a
+// larger one (here sparse, 1 GiB: a log copied over it) fails naming the
+// bound instead of being read whole. LoadConfig read it whole before
+// checking its size, LoadPrivateConfig and Open's key reads did not check.
+func TestDataDirFilesBounded(t *testing.T) {
+	ctx := context.Background()
+	huge := func(path string) {
+		t.Helper()
+		if err := os.Truncate(path, 1<<30); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	if _, err := Init(ctx, dir, testStoreConfig(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	huge(filepath.Join(dir, KeyFile))
+	if _, err := Open(ctx, dir, Options{}); err == nil || !strings.Contains(err.Error(), "larger than 64 KiB") {
+		t.Errorf("Open with a 1 GiB node.key = %v, want an error naming 64 KiB", err)
+	}
+	huge(filepath.Join(dir, ConfigFile))
+	if _, err := LoadConfig(dir); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Errorf("LoadConfig of a 1 GiB config.json = %v, want an error naming 1 MiB", err)
+	}
+	if _, err := LoadPrivateConfig(dir); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Errorf("LoadPrivateConfig of a 1 GiB config.json = %v, want an error naming 1 MiB", err)
 	}
 }

@@ -44,7 +44,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -88,7 +87,7 @@ func LoadPrivateConfig(dir string) (PrivateConfig, error) {
 	var c struct {
 		Private PrivateConfig `json:"private"`
 	}
-	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	b, err := untrusted.ReadFile(filepath.Join(dir, ConfigFile), maxConfigSz)
 	if err != nil {
 		return PrivateConfig{}, fmt.Errorf("couldn't read the configuration: %w", err)
 	}
