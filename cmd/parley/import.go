@@ -883,8 +883,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 		return sink.add(ctx, string(obj), obj)
 	}
 	if kind == "iocs" {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		sc := newLineScanner(r, maxScanLine)
 		n := 0
 		for sc.Scan() {
 			n++
@@ -899,7 +898,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 		}
 		if err := sc.Err(); err != nil {
 			sink.abort()
-			return usageErrorf("one value a line", "couldn't read %s after line %d: %v", pos[0], n, err)
+			return usageErrorf("one value a line", "couldn't read %s after line %d: %v", pos[0], n, scanError(err, maxScanLine))
 		}
 	} else {
 		err := ioc.ReadCSV(r, cols, func(row ioc.Row) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -50,4 +51,41 @@ func tooLargeHint(err error) string {
 		return fmt.Sprintf("a file is read whole, up to %s; split larger input into several files", untrusted.Size(maxDocument))
 	}
 	return ""
+}
+
+// maxScanLine bounds a line of a list read line by line (import iocs,
+// private values); maxEventLine a line of events (private query
+// --events), as long as a line [match] reads may grow.
+const (
+	maxScanLine  = 1 << 20
+	maxEventLine = 64 << 20
+)
+
+// newLineScanner scans lines of r of at most limit bytes each.
+func newLineScanner(r io.Reader, limit int) *bufio.Scanner {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), limit)
+	return sc
+}
+
+// scanError is the error of a scanner made by [newLineScanner] with
+// limit, naming the bound of a line that passed it.
+func scanError(err error, limit int) error {
+	if errors.Is(err, bufio.ErrTooLong) {
+		return fmt.Errorf("a line is longer than %s", untrusted.Size(int64(limit)))
+	}
+	return err
+}
+
+// maxPrivateValues bounds the type:value lines private publish and
+// private check hold, as JSON strings: what a node takes in one set
+// (POST /private/sets, 64 MiB), far more than a query budget allows.
+const maxPrivateValues = 64 << 20
+
+// errTooManyValues is the error of values past maxPrivateValues.
+func errTooManyValues(name string) error {
+	if name == "-" {
+		name = "standard input"
+	}
+	return usageErrorf("split the values into several files", "%s holds more than %s of values, the most a node takes in one set", name, untrusted.Size(maxPrivateValues))
 }

@@ -113,3 +113,54 @@ func TestCommandsBoundSmallFiles(t *testing.T) {
 		}
 	}
 }
+
+// repeated is n bytes of input made as they are read: line again and
+// again (a line of n bytes with no newline when line has none).
+type repeated struct {
+	line string
+	n    int64
+	off  int
+}
+
+func (r *repeated) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), r.n)]
+	for i := range p {
+		p[i] = r.line[r.off]
+		r.off = (r.off + 1) % len(r.line)
+	}
+	r.n -= int64(len(p))
+	return len(p), nil
+}
+
+// TestCommandsBoundLists: lists read line by line fail naming the bound
+// of a line (import iocs, private values), and private publish and check
+// hold at most maxPrivateValues of values, what a node takes in one set,
+// failing before sending anything. A long line failed with
+// "bufio.Scanner: token too long", and the values were all held however
+// many there were.
+func TestCommandsBoundLists(t *testing.T) {
+	remote := []string{"--url", "http://127.0.0.1:1", "--token", "t"}
+	out := filepath.Join(t.TempDir(), "out.json")
+	for _, c := range []struct {
+		args []string
+		in   *repeated
+		want string
+	}{
+		{[]string{"import", "iocs", "--out", out, "-"}, &repeated{line: "a", n: 2 << 20}, "a line is longer than 1 MiB"},
+		{append([]string{"private", "publish", "--collection", "c", "--values", "-"}, remote...), &repeated{line: "a", n: 2 << 20}, "a line is longer than 1 MiB"},
+		{append([]string{"private", "publish", "--collection", "c", "--values", "-"}, remote...), &repeated{line: "ipv4-addr:198.51.100.7\n", n: maxPrivateValues + 8<<20}, "standard input holds more than 64 MiB of values"},
+		{append(append([]string{"private", "check", "--set", "s"}, remote...), "-"), &repeated{line: "ipv4-addr:198.51.100.7\n", n: maxPrivateValues + 8<<20}, "standard input holds more than 64 MiB of values"},
+	} {
+		size := c.in.n
+		code, stderr := runCLIReader(t, c.in, c.args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
+		if read := size - c.in.n; read > maxPrivateValues+1<<20 {
+			t.Errorf("%s: read %d bytes, want no more than the bound", strings.Join(c.args, " "), read)
+		}
+	}
+}
