@@ -178,13 +178,16 @@ type importSink struct {
 	signing, sent chan struct{}
 	mu            sync.Mutex
 	failed        error
-	// seen keeps ids already sent in this run (objects shared by events).
-	seen                                map[string]bool
+	// seen keeps the keys of objects already sent in this run (objects
+	// shared by events, lines repeated), as SHA-256 hashes: a key may be
+	// a whole object, and a list of millions of lines would otherwise be
+	// held whole.
+	seen                                map[[sha256.Size]byte]struct{}
 	stored, already, conflicts, refused int
 }
 
 func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
-	s := &importSink{c: c, seen: map[string]bool{}, onConflict: o.onConflict}
+	s := &importSink{c: c, seen: map[[sha256.Size]byte]struct{}{}, onConflict: o.onConflict}
 	if o.out != "" {
 		w := c.stdout
 		if o.out != "-" {
@@ -222,10 +225,11 @@ func (s *importSink) push() bool { return s.client != nil }
 // add writes or queues one object whose id and version are key; objects
 // already sent in this run are skipped.
 func (s *importSink) add(ctx context.Context, key string, obj json.RawMessage) error {
-	if s.seen[key] {
+	h := sha256.Sum256([]byte(key))
+	if _, ok := s.seen[h]; ok {
 		return nil
 	}
-	s.seen[key] = true
+	s.seen[h] = struct{}{}
 	if !s.push() {
 		if s.written > 0 {
 			s.w.WriteString(",")
@@ -497,7 +501,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 			stats := imp.conv.Stats
 			imp.conv = misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})
 			imp.conv.Stats = stats
-			sink.seen, sink.batch, sink.batchBytes, sink.failed = map[string]bool{}, nil, 0, nil
+			sink.seen, sink.batch, sink.batchBytes, sink.failed = map[[sha256.Size]byte]struct{}{}, nil, 0, nil
 			err = nil
 		}
 		if err != nil || *poll == 0 {

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -163,4 +165,44 @@ func TestCommandsBoundLists(t *testing.T) {
 			t.Errorf("%s: read %d bytes, want no more than the bound", strings.Join(c.args, " "), read)
 		}
 	}
+}
+
+// TestImportSinkHoldsLittlePerObject: what an import remembers of each
+// object it wrote (to skip repeats) stays small whatever the object's
+// size: 100,000 distinct objects of 1 KiB add a few MiB to the heap, not
+// the 100 MiB of the objects. The sink kept every object whole as its
+// key, so an IOC list of millions of lines was held whole.
+func TestImportSinkHoldsLittlePerObject(t *testing.T) {
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	ctx := context.Background()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	sink, err := (&importOut{out: "-"}).open(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := []byte(`{"type":"indicator","id":"indicator--00000000-0000-4000-8000-000000000000","description":"` + strings.Repeat("x", 900) + `"}`)
+	const n = 100_000
+	for i := range n {
+		copy(obj[38:], fmt.Sprintf("%012d", i)) // the id's last group
+		if err := sink.add(ctx, string(obj), obj); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			// A repeat is skipped.
+			if err := sink.add(ctx, string(obj), obj); err != nil || sink.written != 1 {
+				t.Fatalf("a repeated object: written %d, %v", sink.written, err)
+			}
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if sink.written != n {
+		t.Fatalf("wrote %d objects, want %d", sink.written, n)
+	}
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 16<<20 {
+		t.Errorf("the heap grew by %d MiB for %d objects of %d bytes (%d MiB), want at most 16 MiB", grew>>20, n, len(obj), n*len(obj)>>20)
+	}
+	runtime.KeepAlive(sink)
 }
