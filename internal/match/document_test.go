@@ -1,11 +1,16 @@
 package match
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
 )
@@ -46,5 +51,44 @@ func TestReadLinesBoundsDocument(t *testing.T) {
 	}
 	if read := size - in.n; read > DefaultMaxDocument+readBuf+1 {
 		t.Errorf("read %d bytes, want at most the bound and a buffer (%d)", read, DefaultMaxDocument+readBuf+1)
+	}
+}
+
+// TestFollowBoundsLines: a followed file's line longer than maxLine is
+// dropped as it is read (long is called for it, fn never sees it), so a
+// 64 MiB line allocates a few MiB, not the line: Follow held any line
+// whole until its newline came.
+func TestFollowBoundsLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "eve.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("a\n")
+	chunk := bytes.Repeat([]byte{'x'}, 1<<20)
+	for range 64 {
+		f.Write(chunk)
+	}
+	f.WriteString("\nb\n")
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got []string
+	longs := 0
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err = Follow(ctx, path, time.Millisecond, 0, func(l []byte) {
+		if got = append(got, string(l)); string(l) == "b\n" {
+			cancel()
+		}
+	}, func() { longs++ }, nil)
+	runtime.ReadMemStats(&after)
+	if err != nil || strings.Join(got, "") != "a\nb\n" || longs != 1 {
+		t.Fatalf("Follow = %v, %d lines (%.40q), %d long; want a and b, one long line", err, len(got), got, longs)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Errorf("following a 64 MiB line allocated %d MiB, want at most 16 MiB", grew>>20)
 	}
 }
