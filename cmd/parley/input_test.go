@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -205,4 +207,19 @@ func TestImportSinkHoldsLittlePerObject(t *testing.T) {
 		t.Errorf("the heap grew by %d MiB for %d objects of %d bytes (%d MiB), want at most 16 MiB", grew>>20, n, len(obj), n*len(obj)>>20)
 	}
 	runtime.KeepAlive(sink)
+}
+
+// TestConcurrenceAnswerBounded: a node's answer to GET /concurrence over
+// maxConcurrenceAnswer fails naming the bound; it was cut quietly, and the
+// cut answer reported as "isn't a concurrence".
+func TestConcurrenceAnswerBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.Copy(w, newLazyInput(maxConcurrenceAnswer+1<<20))
+	}))
+	defer srv.Close()
+	_, err := fetchConcurrence(context.Background(), srv.Client(), srv.URL, "t", "indicator--6f9d2b9e-3a55-4a11-9a2e-6c0d3f4b5a61")
+	if err == nil || !strings.Contains(err.Error(), "the node's answer: larger than 64 MiB") {
+		t.Fatalf("an answer of %d MiB: %v, want an error naming the 64 MiB bound", (maxConcurrenceAnswer+1<<20)>>20, err)
+	}
 }
