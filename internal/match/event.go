@@ -590,8 +590,14 @@ func (e *Event) finish() {
 	}
 	if e.httpHost != nil {
 		h := e.httpHost
-		// A Host header may carry a port.
-		if i := bytes.LastIndexByte(h, ':'); i > 0 && bytes.IndexByte(h, ']') < i && bytes.Count(h, []byte{':'}) == 1 {
+		// A Host header may carry a port, and brackets an IPv6 literal
+		// ("[2001:db8::1]:8080", RFC 9110 section 7.2), as Zeek's host
+		// and Suricata's hostname keep it.
+		if len(h) > 2 && h[0] == '[' {
+			if j := bytes.IndexByte(h, ']'); j > 1 && (j == len(h)-1 || h[j+1] == ':') {
+				h = h[1:j]
+			}
+		} else if i := bytes.LastIndexByte(h, ':'); i > 0 && bytes.Count(h, []byte{':'}) == 1 {
 			h = h[:i]
 		}
 		e.hostOrIP(h)
