@@ -200,6 +200,8 @@ type Event struct {
 	rrKind                uint8
 	intelValue            []byte
 	intelType             string
+	zeekName              []byte // a Zeek record's "name", a file name in smb_files.log
+	smbFile               bool   // the record's action is SMB::FILE_*
 	proto                 []byte
 	srcIP, dstIP          int
 }
@@ -241,6 +243,7 @@ func (e *Event) reset() {
 	e.httpHost, e.httpURI, e.httpScheme, e.proto = nil, nil, "", nil
 	e.httpPort, e.rrKind, e.urlPath, e.urlQuery = nil, rrUnknown, nil, nil
 	e.intelValue, e.intelType = nil, ""
+	e.zeekName, e.smbFile = nil, false
 	e.srcIP, e.dstIP = -1, -1
 }
 
@@ -587,6 +590,9 @@ func (e *Event) finish() {
 	}
 	if e.intelValue != nil {
 		e.intelSeen()
+	}
+	if e.smbFile && e.zeekName != nil {
+		e.fileString(AttrFileName, e.zeekName)
 	}
 	if e.httpHost != nil {
 		h := e.httpHost

@@ -160,6 +160,12 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	// name)
 	"framed_addr":   {radiusAddr, []Attr{AttrIPv4, AttrIPv6}},
 	"tunnel_client": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// smb_files.log: the file's name (and a rename's earlier name) in
+	// the share. Other logs' "name" is no file's (weird.log's, software's),
+	// so it counts only beside an SMB::FILE_* action.
+	"name":      {zeekName, []Attr{AttrFileName}},
+	"action":    {smbAction, []Attr{AttrFileName}},
+	"prev_name": {fileName, []Attr{AttrFileName}},
 	// irc.log: the file a DCC SEND offered
 	"dcc_file_name": {fileName, []Attr{AttrFileName}},
 	"mac":           {mac, []Attr{AttrMAC}},
@@ -170,6 +176,16 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"seen.indicator":      {intelValue, intelAttrs},
 	"seen.indicator_type": {intelType, intelAttrs},
 })
+
+func zeekName(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekName = e.save(v)
+	}
+}
+
+func smbAction(e *Event, _ byte, v []byte) {
+	e.smbFile = bytes.HasPrefix(v, []byte("SMB::FILE_"))
+}
 
 // specifiedIP is an address unless it is the unspecified one (0.0.0.0,
 // ::), which a SOCKS reply gives when the proxy bound no address.

@@ -168,3 +168,35 @@ func TestECSZeekSocksRadius(t *testing.T) {
 		}
 	}
 }
+
+// TestZeekSMBFileNames: smb_files.log's name is the file's name in the
+// share (Zeek's TSV escapes its backslash as "\\"); read only beside an
+// SMB::FILE_* action, since weird.log's and software.log's "name" are
+// no file's. Counts from the records: smb1 has one record per name,
+// smb2-create-delete-on-close four each of test_dir and
+// test_dir\test_create.dat (opens and deletes), and the integration's
+// log (JSON) opens PSEXESVC.exe once.
+func TestZeekSMBFileNames(t *testing.T) {
+	for name, want := range map[string]map[string]int64{
+		"zeek-baseline/scripts.base.protocols.smb.smb1_smb_files.log": {
+			`[file:name = 'Test\\2009-12 Payroll.xlsx']`: 1,
+			`[file:name = '2009-12 Payroll.xlsx']`:       0,
+		},
+		"zeek-baseline/scripts.base.protocols.smb.smb2-create-delete-on-close_smb_files.log": {
+			`[file:name = 'test_dir\\test_create.dat']`: 4,
+			`[file:name = 'test_dir']`:                  4,
+		},
+		"zeek-integrations/test-smb-files.log": {
+			`[file:name = 'PSEXESVC.exe']`: 1,
+		},
+		// weird.log's name is the weird's
+		"zeek-baseline/scripts.base.frameworks.logging.ascii-escape_ssh.log": {
+			`[file:name = 'success']`: 0,
+		},
+	} {
+		matchCounts(t, name, want, FormatAuto, string(readSample(t, name)))
+	}
+	weird := "#separator \\x09\n#path\tweird\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tname\taddl\tnotice\tpeer\tsource\n" +
+		"1.0\tC1\t10.0.0.1\t1\t10.0.0.2\t2\tbad_TCP_checksum\t-\tF\tzeek\tTCP\n"
+	matchCounts(t, "weird", map[string]int64{`[file:name = 'bad_TCP_checksum']`: 0, `[ipv4-addr:value = '10.0.0.2']`: 1}, FormatAuto, weird)
+}
