@@ -187,6 +187,25 @@ func smbAction(e *Event, _ byte, v []byte) {
 	e.smbFile = bytes.HasPrefix(v, []byte("SMB::FILE_"))
 }
 
+// xffAddrs reads an X-Forwarded-For value: addresses separated by commas
+// (RFC 7239's predecessor, de facto); what is not an address (a name,
+// "unknown", an obfuscated identifier) is skipped.
+func xffAddrs(e *Event, _ byte, v []byte) {
+	for len(v) > 0 {
+		i := bytes.IndexByte(v, ',')
+		if i < 0 {
+			i = len(v)
+		}
+		if a := bytes.TrimSpace(v[:i]); len(a) > 0 {
+			e.ip(a)
+		}
+		if i == len(v) {
+			break
+		}
+		v = v[i+1:]
+	}
+}
+
 // specifiedIP is an address unless it is the unspecified one (0.0.0.0,
 // ::), which a SOCKS reply gives when the proxy bound no address.
 func specifiedIP(e *Event, _ byte, v []byte) {
@@ -361,6 +380,13 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"tls.serial":      {x509Serial, []Attr{AttrX509Serial}},
 	"tls.fingerprint": {x509SHA1, []Attr{AttrX509SHA1}},
 	"quic.sni":        {domain, []Attr{AttrDomain}},
+	// X-Forwarded-For (the xff setting's extra-data mode): the client
+	// behind a proxy, which the flow's addresses do not show; an event's
+	// "xff" (http, fileinfo), an alert's "alert.xff", and the raw header
+	// http.xff (a comma-separated list) that http logs.
+	"xff":       {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
+	"alert.xff": {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
+	"http.xff":  {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
 	// ethernet header (ethernet: yes) and dhcp
 	"ether.src_mac":    {mac, []Attr{AttrMAC}},
 	"ether.dest_mac":   {mac, []Attr{AttrMAC}},

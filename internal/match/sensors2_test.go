@@ -100,9 +100,12 @@ func TestZeekURLRawByte(t *testing.T) {
 // NS name there: 4 events), the SRV target srv.name
 // (sip-anycast-1.voice.google.com, dns-udp-eve-log-srv v3 and v2), and
 // http-ipv6's hostname "[::1]", an IPv6 literal as the Host header
-// brackets it. Counts from the events by hand (grep of the value, one per
+// brackets it, and the X-Forwarded-For client an alert gives as alert.xff
+// in the xff setting's extra-data mode (http-xff-eve-forward-extra-data:
+// 10.2.2.2, the first of the header's list; reverse: 10.3.3.3, the last).
+// Counts from the events by hand (grep of the value, one per
 // event).
-func TestEVEDNSAuthoritiesSRV(t *testing.T) {
+func TestEVEDNSAuthoritiesSRVXFF(t *testing.T) {
 	want := map[string]int64{
 		"[domain-name:value = 'iodine.tunnel.com']":              160,
 		"[domain-name:value = 'srv.tunnel.com']":                 160,
@@ -114,11 +117,13 @@ func TestEVEDNSAuthoritiesSRV(t *testing.T) {
 		"[domain-name:value = 'voice.google.com']":               0,
 		"[ipv6-addr:value = '::1']":                              1,
 		"[ipv6-addr:value = '2001:4860:0:2001::68']":             3,
+		"[ipv4-addr:value = '10.2.2.2']":                         1,
+		"[ipv4-addr:value = '10.3.3.3']":                         1,
 	}
 	for _, f := range []Format{FormatAuto, FormatEVE} {
 		st := matchCounts(t, f.String(), want, f, string(readSample(t, "eve-verify/events.ndjson")))
-		if st.Events != 370 || st.Malformed != 0 {
-			t.Errorf("%v: %+v, want 370 events, none malformed", f, st)
+		if st.Events != 372 || st.Malformed != 0 {
+			t.Errorf("%v: %+v, want 372 events, none malformed", f, st)
 		}
 	}
 }
@@ -199,4 +204,25 @@ func TestZeekSMBFileNames(t *testing.T) {
 	weird := "#separator \\x09\n#path\tweird\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tname\taddl\tnotice\tpeer\tsource\n" +
 		"1.0\tC1\t10.0.0.1\t1\t10.0.0.2\t2\tbad_TCP_checksum\t-\tF\tzeek\tTCP\n"
 	matchCounts(t, "weird", map[string]int64{`[file:name = 'bad_TCP_checksum']`: 0, `[ipv4-addr:value = '10.0.0.2']`: 1}, FormatAuto, weird)
+}
+
+// TestEVEXFFForms: the X-Forwarded-For address in each place EVE puts it
+// (output-json-http.c, output-json-alert.c): the event's "xff" (http and
+// fileinfo events, extra-data mode), the alert's "alert.xff", and the raw
+// header http.xff that extended http logging dumps, a comma-separated
+// list; a name or "unknown" in the list is no address.
+func TestEVEXFFForms(t *testing.T) {
+	in := `{"timestamp":"2024-01-01T00:00:00Z","event_type":"http","src_ip":"10.0.0.5","dest_ip":"10.0.0.9","http":{"hostname":"www.example.com","url":"/"},"xff":"203.0.113.7"}
+{"timestamp":"2024-01-01T00:00:01Z","event_type":"http","src_ip":"10.0.0.5","dest_ip":"10.0.0.9","http":{"hostname":"www.example.com","url":"/","xff":"203.0.113.8, unknown, 2001:db8::8"}}
+{"timestamp":"2024-01-01T00:00:02Z","event_type":"alert","src_ip":"10.0.0.5","dest_ip":"10.0.0.9","alert":{"signature_id":1,"xff":"203.0.113.7"}}
+`
+	st := matchCounts(t, "xff", map[string]int64{
+		"[ipv4-addr:value = '203.0.113.7']": 2,
+		"[ipv4-addr:value = '203.0.113.8']": 1,
+		"[ipv6-addr:value = '2001:db8::8']": 1,
+		"[ipv4-addr:value = '10.0.0.5']":    3,
+	}, FormatEVE, in)
+	if st.Events != 3 || st.Malformed != 0 {
+		t.Errorf("%+v", st)
+	}
 }

@@ -4,10 +4,12 @@
 # those values (Suricata's own output, as the test pins it), nested again
 # from the filter's dotted paths. DNS records get Suricata's key order
 # (rrname, rrtype, ttl, then the data), which YAML loses; events without a
-# timestamp get a fixed one. Needs PyYAML.
+# timestamp get a fixed one; a check on alert.* fields alone is an alert.
+# Needs PyYAML.
 import json, re, subprocess, sys, yaml
 
-TESTS = ['decode-teredo-01', 'dns/bug-1158', 'dns/v2/bug-1158', 'dns/dns-udp-eve-log-srv', 'dns/v2/dns-udp-eve-log-srv', 'http-ipv6']
+TESTS = ['decode-teredo-01', 'dns/bug-1158', 'dns/v2/bug-1158', 'dns/dns-udp-eve-log-srv', 'dns/v2/dns-udp-eve-log-srv', 'http-ipv6',
+         'http-xff-eve-forward-extra-data', 'http-xff-eve-reverse-extra-data']
 
 def setp(d, path, v):
     toks = [('k', n) if n else ('i', int(i)) for n, i in re.findall(r'([^.\[\]]+)|\[(\d+)\]', path)]
@@ -36,6 +38,8 @@ for t in TESTS:
                                       capture_output=True, text=True, check=True).stdout)
     for c in y.get('checks') or []:
         m = (c.get('filter') or {}).get('match') if isinstance(c, dict) else None
+        if isinstance(m, dict) and 'event_type' not in m and m and all(k.startswith('alert.') for k in m):
+            m = dict(m, event_type='alert')   # a check on alert.* fields only: an alert
         if not isinstance(m, dict) or not isinstance(m.get('event_type'), str): continue
         ev = {}
         for k, v in m.items():
