@@ -226,3 +226,19 @@ func TestEVEXFFForms(t *testing.T) {
 		t.Errorf("%+v", st)
 	}
 }
+
+// TestZeekJSONPUAByte: Zeek's JSON writer with
+// JSON::STRING_ESCAPE_POLICY_PUA (init-bare.zeek: "mapped into Unicode
+// Supplementary Private Use Area-A ... encoded as surrogate pair", the
+// reversible policy) writes the URI byte 0xFC of the odd-url baseline as
+// "\udb80\udcfc"; it is that byte, as in the TSV log, so the same URL
+// indicator matches both. A U+F00FC written as UTF-8 is not an escape.
+func TestZeekJSONPUAByte(t *testing.T) {
+	const url = "http://lepo.it.da.ut.ee/a/uurimisr%FChma"
+	pua := `{"ts":1.0,"uid":"C1","id.orig_h":"10.0.1.104","id.orig_p":64685,"id.resp_h":"193.40.5.162","id.resp_p":80,"method":"GET","host":"lepo.it.da.ut.ee","uri":"/a/uurimisr\udb80\udcfchma"}` + "\n"
+	raw := `{"ts":1.0,"uid":"C1","id.orig_h":"10.0.1.104","id.orig_p":64685,"id.resp_h":"193.40.5.162","id.resp_p":80,"method":"GET","host":"lepo.it.da.ut.ee","uri":"/a/uurimisr` + "\U000F00FC" + `hma"}` + "\n"
+	for _, f := range []Format{FormatAuto, FormatZeek} {
+		matchCounts(t, "pua", map[string]int64{"[url:value = '" + url + "']": 1}, f, pua)
+		matchCounts(t, "utf-8", map[string]int64{"[url:value = '" + url + "']": 0}, f, raw)
+	}
+}
