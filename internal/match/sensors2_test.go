@@ -242,3 +242,32 @@ func TestZeekJSONPUAByte(t *testing.T) {
 		matchCounts(t, "utf-8", map[string]int64{"[url:value = '" + url + "']": 0}, f, raw)
 	}
 }
+
+// TestURLStrayPercent: a request target with a '%' that starts no escape
+// ("/%", "/%zz", "/x%5"), as scanners send and sensors log it, is a URL an
+// indicator can name, written as it came or with the '%' encoded ("%25");
+// before, both the indicator and the event's URL failed normalisation, so
+// the indicator loaded and never matched.
+func TestURLStrayPercent(t *testing.T) {
+	zeek := "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tmethod\thost\turi\n" +
+		"#types\ttime\tstring\taddr\tport\taddr\tport\tstring\tstring\tstring\n" +
+		"1.0\tC1\t10.0.0.1\t1\t10.0.0.2\t80\tGET\tscan.example\t/%\n" +
+		"2.0\tC2\t10.0.0.1\t1\t10.0.0.2\t80\tGET\tscan.example\t/%zz\n" +
+		"3.0\tC3\t10.0.0.1\t1\t10.0.0.2\t80\tGET\tscan.example\t/x%5\n"
+	eve := `{"timestamp":"2024-01-01T00:00:00Z","event_type":"http","src_ip":"10.0.0.1","dest_ip":"10.0.0.2","http":{"hostname":"scan.example","url":"/%zz"}}` + "\n"
+	for label, in := range map[string]string{"zeek": zeek, "eve": eve} {
+		n := int64(1)
+		want := map[string]int64{
+			"[url:value = 'http://scan.example/%zz']":   n,
+			"[url:value = 'http://scan.example/%25zz']": n,
+			"[url:value = 'http://scan.example/zz']":    0,
+		}
+		if label == "zeek" {
+			want["[url:value = 'http://scan.example/%']"] = 1
+			want["[url:value = 'http://scan.example/x%5']"] = 1
+			want["[url:value = 'http://scan.example/x%255']"] = 1
+			want["[url:value = 'http://scan.example/x']"] = 0
+		}
+		matchCounts(t, label, want, FormatAuto, in)
+	}
+}
