@@ -70,8 +70,13 @@ type memberCount struct {
 }
 
 type sightingsView struct {
-	// First and Last label the chart's ends (their days).
+	// First and Last label the chart's ends (their days), under the
+	// first and the last bar: at FirstX (text-anchor FirstAnchor) and at
+	// LastX (anchored at its end).
 	First, Last string
+	FirstX      float64
+	FirstAnchor string
+	LastX       float64
 	Total       int
 	PerMember   []memberCount
 	Bars        []bar
@@ -413,7 +418,9 @@ func graph(center summary, rels []relRow) graphView {
 	g.Truncated = len(rels) - n
 	for i := 0; i < n; i++ {
 		angle := 2*math.Pi*float64(i)/float64(max(n, 1)) - math.Pi/2
-		x, y := cx+290*math.Cos(angle), cy+ry*math.Sin(angle)
+		// 250 leaves room for a label of 28 characters centred on
+		// a node at either side, inside the picture.
+		x, y := cx+250*math.Cos(angle), cy+ry*math.Sin(angle)
 		x, y = math.Round(x), math.Round(y)
 		rel := rels[i]
 		g.Nodes = append(g.Nodes, gnode{X: x, Y: y, Label: trimLabel(rel.Other.Label), Href: "/ui/objects/" + rel.Other.ID})
@@ -469,20 +476,49 @@ func sightingChart(a access, sightings []store.Object) sightingsView {
 		peak = max(peak, n)
 	}
 	sort.Strings(days)
-	if len(days) > 60 {
-		days = days[len(days)-60:]
-	}
+	days = everyDay(days, 60)
 	const chartW, chartH = 600.0, 120.0
 	step := chartW / float64(max(len(days), 1))
 	bw := min(48, step)
-	if len(days) > 0 {
-		v.First, v.Last = days[0], days[len(days)-1]
-	}
 	for i, d := range days {
 		hgt := math.Round(chartH * float64(perDay[d]) / float64(peak))
 		v.Bars = append(v.Bars, bar{X: math.Round(float64(i)*step + (step-bw)/2), Y: chartH - hgt, W: math.Max(1, math.Round(bw-2)), H: hgt, Label: d, N: perDay[d]})
 	}
+	if n := len(v.Bars); n > 0 {
+		first, last := v.Bars[0], v.Bars[n-1]
+		v.First, v.Last = first.Label, last.Label
+		v.FirstX, v.FirstAnchor = first.X, "start"
+		v.LastX = last.X + last.W
+		if n == 1 {
+			v.FirstX, v.FirstAnchor = first.X+first.W/2, "middle"
+		}
+	}
 	return v
+}
+
+// everyDay fills the gaps between sorted days (YYYY-MM-DD), so that the
+// chart's bars stand on a time axis, and keeps the last max days. A day
+// that doesn't parse is kept as it is.
+func everyDay(days []string, max int) []string {
+	var out []string
+	for i, d := range days {
+		out = append(out, d)
+		if i+1 == len(days) {
+			break
+		}
+		a, err1 := time.Parse(time.DateOnly, d)
+		b, err2 := time.Parse(time.DateOnly, days[i+1])
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for t := a.AddDate(0, 0, 1); t.Before(b) && len(out) < 100000; t = t.AddDate(0, 0, 1) {
+			out = append(out, t.Format(time.DateOnly))
+		}
+	}
+	if len(out) > max {
+		out = out[len(out)-max:]
+	}
+	return out
 }
 
 // opinions asks the node for the concurrence on id as this member may

@@ -10,7 +10,10 @@
 //   4. the member's key entries are in the log (their own proofs against
 //      their checkpoint, also signed by the pinned key), and the object's
 //      signature verifies with the key in force at the entry's index.
-// The element [data-verification] ends "verified" or "failed".
+// The element [data-verification] ends "verified" or "failed". All five
+// checks are listed from the start: each ends ✓, or ✗ with what failed,
+// or "not checked" when an earlier one failed, so the analyst sees what
+// was and was not established.
 "use strict";
 (function () {
   const L = window.ParleyLog;
@@ -21,14 +24,39 @@
   const pinEl = el.querySelector(".pin");
   const PIN = "parley.pinned-log-key";
 
-  function step(ok, text) {
+  const CHECKS = [
+    "the log's checkpoint is signed by the log key pinned in this browser",
+    "the log entry's commitment opens to this exact object",
+    "the entry is in the log (RFC 9162 inclusion proof to the checkpoint)",
+    "the member's key is in the log and in force at this entry",
+    "the member's signature on this object verifies with that key",
+  ];
+  steps.textContent = "";
+  const items = CHECKS.map((text) => {
     const li = document.createElement("li");
-    li.className = ok ? "ok" : "bad";
-    li.textContent = (ok ? "✓ " : "✗ ") + text;
+    li.className = "pending";
+    li.textContent = "… " + text;
     steps.appendChild(li);
+    return li;
+  });
+  let at = 0; // the check under way
+
+  function step(ok, text) {
+    const li = items[Math.min(at, items.length - 1)];
+    li.className = ok ? "ok" : "bad";
+    li.textContent = (ok ? "✓ " : "✗ FAILED: ") + text;
+    at++;
+    if (!ok) {
+      for (let i = at; i < items.length; i++) {
+        items[i].className = "skipped";
+        items[i].textContent = "– not checked: " + CHECKS[i];
+      }
+    }
   }
   function finish(ok, why) {
-    status.textContent = ok ? "Verified in your browser: " + why : "Verification FAILED: " + why;
+    status.textContent = ok ? "✓ Verified in your browser: " + why
+      : "✗ Verification FAILED in your browser: " + why + ". Don't rely on this object until its member or your node's operator explains it.";
+    if (!ok) status.setAttribute("role", "alert");
     el.classList.add(ok ? "verified" : "failed");
     el.setAttribute("data-verification", ok ? "verified" : "failed");
   }
@@ -109,14 +137,14 @@
     }
     const inForce = await L.keyInForce(events, rc.member, rc.log_index);
     need(inForce, "the member had no key in force at entry " + rc.log_index);
-    step(true, "the member's key in force at entry " + rc.log_index + " is logged (" + events.length + " key events)");
+    step(true, "the member's key in force at entry " + rc.log_index + " is logged (" + events.length + (events.length === 1 ? " key event)" : " key events)"));
 
     const sp = L.signatureParts(obj);
     need(sp, "the object is not signed");
     need(sp.ext.alg === "ed25519" && sp.ext.public_key === inForce, "the object is signed with a key that is not the member's logged key");
     const sigOK = await L.ed25519Verify(L.b64decode(inForce), L.b64decode(sp.ext.signature), sp.message);
     need(sigOK, "the member's signature does not verify");
-    step(true, "signature by the member's logged key");
+    step(true, "the member's signature verifies with the logged key");
     finish(true, "signature, commitment, inclusion and checkpoint all check.");
   }
 
