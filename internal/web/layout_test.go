@@ -26,8 +26,11 @@ import (
 //     (4.5:1, or 3:1 for large text) against the background it sits on;
 //   - SVG text rendered smaller than 10 px (a scaled-down chart), or
 //     reaching past its picture's edge (cut off);
-//   - a date, an opinion or a TLP badge broken over two lines, and a
+//   - a date, an opinion, a TLP badge or (on a wide page) a member's
+//     name broken over two lines, and a
 //     number column not aligned right;
+//   - form fields side by side whose boxes differ in height, so their
+//     labels don't line up;
 //   - on a narrow page, a list table whose first cell (the object's
 //     name) gets less than half the table's width, so its words break
 //     one per line.
@@ -68,11 +71,24 @@ const layoutJS = `(() => {` + jsHelpers + `
       if (r.left < box.left - 1 || r.right > box.right + 1) out.push(name(el) + " is cut off by its picture's edge");
     }
   }
-  for (const el of document.querySelectorAll("time, .op, .tlp")) {
-    if (shown(el) && el.getClientRects().length > 1) out.push(name(el) + " is broken over lines");
+  for (const el of document.querySelectorAll(W > 640 ? "time, .op, .tlp, td.member" : "time, .op, .tlp")) {
+    if (!shown(el)) continue;
+    const rg = document.createRange();
+    rg.selectNodeContents(el);
+    const tops = new Set([...rg.getClientRects()].map((r) => Math.round(r.top)));
+    if (tops.size > 1) out.push(name(el) + " is broken over lines");
   }
   if (W > 640) for (const el of document.querySelectorAll("table.list .num")) {
     if (shown(el) && getComputedStyle(el).textAlign !== "right") out.push(name(el) + " is aligned " + getComputedStyle(el).textAlign + ", not right");
+  }
+  for (const form of document.querySelectorAll(".filters, .signed-form")) {
+    const rows = {};
+    for (const c of form.querySelectorAll("input:not([type=hidden]):not([type=file]), select")) {
+      if (!shown(c)) continue;
+      const r = c.getBoundingClientRect(), k = Math.round(r.bottom);
+      (rows[k] = rows[k] || []).push(r.height);
+    }
+    for (const k in rows) if (Math.max(...rows[k]) - Math.min(...rows[k]) > 1) out.push(name(form) + ": fields side by side are " + rows[k].map(Math.round).join(", ") + " px high");
   }
   if (W <= 640) {
     for (const tr of document.querySelectorAll("table.list tbody tr")) {
