@@ -177,12 +177,17 @@ func longObject(id string) map[string]any {
 		"indicator_types": []string{"malicious-activity", "attribution", "compromised"}}
 }
 
-// tamperProof changes one byte of the inclusion proof in the receipt of
-// object id, as a lying or broken node would serve it.
-func tamperProof(id string) func(http.Handler) http.Handler {
+// lyingNode serves the receipt of object badProof with one byte of its
+// inclusion proof changed, and none for object noReceipt, as a lying or
+// broken node would.
+func lyingNode(badProof, noReceipt string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/log/receipt" || r.URL.Query().Get("object") != id {
+			if r.URL.Path == "/log/receipt" && r.URL.Query().Get("object") == noReceipt {
+				http.NotFound(w, r)
+				return
+			}
+			if r.URL.Path != "/log/receipt" || r.URL.Query().Get("object") != badProof {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -263,7 +268,7 @@ func TestBrowserLayout(t *testing.T) {
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("publish a private set: %s", resp.Status)
 	}
-	base := uiServerWrapped(t, f, newV2Log(t, f.n), tamperProof(f.hashID))
+	base := uiServerWrapped(t, f, newV2Log(t, f.n), lyingNode(f.hashID, f.pdqID))
 
 	verified := waitAttr(`[data-verification]`, "data-verification", "verified", "failed")
 	pages := []struct {
@@ -281,6 +286,7 @@ func TestBrowserLayout(t *testing.T) {
 		{"object-long", "/ui/objects/" + long, verified},
 		{"object-report", "/ui/objects/" + f.report, verified},
 		{"object-bad-proof", "/ui/objects/" + f.hashID, verified},
+		{"object-no-receipt", "/ui/objects/" + f.pdqID, verified},
 		{"not-found", "/ui/no/such/page", chromedp.WaitVisible(chromedp.CSS(`h1`))},
 		{"object-not-found", "/ui/objects/indicator--00000000-0000-4000-8000-000000000000", chromedp.WaitVisible(chromedp.CSS(`h1`))},
 	}
@@ -352,6 +358,14 @@ func TestBrowserLayout(t *testing.T) {
 			if v := checks(f.hashID); v.State != "failed" || v.OK != 2 || len(v.Bad) != 1 || !strings.Contains(v.Bad[0], "inclusion proof") ||
 				v.Skipped != 2 || !strings.Contains(v.Status, "FAILED") || strings.Contains(v.Heading, "Verified") || v.Role != "alert" {
 				t.Errorf("a failed inclusion proof's checks: %+v", v)
+			}
+			// A node that has no receipt: the analyst reads what could not be
+			// had, not just a status code and a path.
+			if err := chromedp.Do(bctx, chromedp.Navigate(base+"/ui/objects/"+f.pdqID), verified); err != nil {
+				t.Fatal(err)
+			}
+			if v := checks(f.pdqID); v.State != "failed" || v.OK != 0 || len(v.Bad) != 1 || !strings.Contains(v.Bad[0], "couldn't get the object's log receipt") || v.Skipped != 4 {
+				t.Errorf("a missing receipt's checks: %+v", v)
 			}
 
 			// The keyboard: every stop from the top of a page shows where

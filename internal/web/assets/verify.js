@@ -63,14 +63,18 @@
   class Check extends Error {}
   function need(cond, msg) { if (!cond) throw new Check(msg); }
 
-  async function get(path, asText) {
+  // get fetches what (words for the analyst) from the node; a failure
+  // says what could not be had and why, in words before the status.
+  async function get(path, what, asText) {
     for (let i = 0; i < 20; i++) {
       const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (r.status === 503) { await new Promise((res) => setTimeout(res, 500)); continue; }
-      if (!r.ok) throw new Check("the node answered " + r.status + " for " + path.split("?")[0]);
+      if (r.status === 401) throw new Check("couldn't get " + what + ": your session has ended; reload the page to log in again");
+      if (r.status === 404) throw new Check("couldn't get " + what + ": the node has none (HTTP 404)");
+      if (!r.ok) throw new Check("couldn't get " + what + ": the node answered HTTP " + r.status);
       return asText ? r.text() : r.json();
     }
-    throw new Check("the node kept answering 503 (not in a checkpoint yet)");
+    throw new Check("couldn't get " + what + ": the node kept answering 503 (the entry is not in a checkpoint yet); reload the page in a minute");
   }
 
   async function fingerprint(vkey) {
@@ -79,7 +83,7 @@
   }
 
   async function pinnedKey() {
-    const served = (await get("/ui/api/log/key", true)).trim();
+    const served = (await get("/ui/api/log/key", "the log's public key", true)).trim();
     let pinned = null;
     try { pinned = localStorage.getItem(PIN); } catch (e) { /* storage off: pin for this page only */ }
     if (!pinned) {
@@ -105,7 +109,7 @@
     need(obj.id === id, "the page's object is not " + id);
     const key = await pinnedKey();
 
-    const rc = await get("/ui/api/log/receipt?object=" + encodeURIComponent(id) + "&version=" + encodeURIComponent(version));
+    const rc = await get("/ui/api/log/receipt?object=" + encodeURIComponent(id) + "&version=" + encodeURIComponent(version), "the object's log receipt");
     const cp = await L.verifyCheckpoint(rc.checkpoint, key);
     need(cp.size === rc.tree_size, "the receipt's tree size is not its checkpoint's");
     step(true, "checkpoint of " + cp.size + " entries signed by the pinned log key");
@@ -124,7 +128,7 @@
     need(L.equal(root, cp.root), "the inclusion proof does not lead to the checkpoint's root");
     step(true, "entry " + rc.log_index + " is in the log (RFC 9162 inclusion proof)");
 
-    const ks = await get("/ui/api/log/keys?member=" + encodeURIComponent(rc.member));
+    const ks = await get("/ui/api/log/keys?member=" + encodeURIComponent(rc.member), "the member's key history");
     const kcp = await L.verifyCheckpoint(ks.checkpoint, key);
     need(kcp.size === ks.tree_size, "the key history's tree size is not its checkpoint's");
     need(kcp.size > rc.log_index, "the key history's checkpoint doesn't reach the object's entry");
