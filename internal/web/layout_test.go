@@ -25,7 +25,7 @@ import (
 //   - text, SVG text included, with a contrast ratio under WCAG AA
 //     (4.5:1, or 3:1 for large text) against the background it sits on;
 //   - SVG text rendered smaller than 10 px (a scaled-down chart), or
-//     reaching past its picture's edge (cut off);
+//     reaching past its picture's edge (cut off), or over another label;
 //   - a date, an opinion, a TLP badge or (on a wide page) a member's
 //     name broken over two lines, and a
 //     number column not aligned right;
@@ -69,6 +69,14 @@ const layoutJS = `(() => {` + jsHelpers + `
       const r = el.getBoundingClientRect(), box = el.ownerSVGElement.getBoundingClientRect();
       if (r.height < 10) out.push(name(el) + " is drawn " + r.height.toFixed(1) + " px high");
       if (r.left < box.left - 1 || r.right > box.right + 1) out.push(name(el) + " is cut off by its picture's edge");
+    }
+  }
+  for (const svg of document.querySelectorAll("svg")) {
+    const texts = [...svg.querySelectorAll("text")].filter(shown);
+    n = 0;
+    for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) {
+      const a = texts[i].getBoundingClientRect(), b = texts[j].getBoundingClientRect();
+      if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1 && n++ < 4) out.push(name(texts[i]) + " is drawn over " + name(texts[j]));
     }
   }
   for (const el of document.querySelectorAll(W > 640 ? "time, .op, .tlp, td.member" : "time, .op, .tlp")) {
@@ -256,6 +264,15 @@ func TestBrowserLayout(t *testing.T) {
 			"count": 12, "first_seen": "2026-09-12T10:00:00Z"},
 		map[string]any{"type": "sighting", "id": "sighting--eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee", "sighting_of_ref": long,
 			"count": 5, "first_seen": "2026-09-16T10:00:00Z"})
+	// Twelve more objects related to the long one, for a full graph.
+	var near []map[string]any
+	for i := range 12 {
+		id := fmt.Sprintf("infrastructure--%08d-0000-4000-8000-00000000000%d", i, i%10)
+		near = append(near, map[string]any{"type": "infrastructure", "id": id, "name": fmt.Sprintf("Hosting cluster %d of the look-alike portals", i)},
+			map[string]any{"type": "relationship", "id": fmt.Sprintf("relationship--%08d-0000-4000-8000-00000000000%d", i, i%10),
+				"relationship_type": []string{"uses", "related-to", "indicates"}[i%3], "source_ref": long, "target_ref": id})
+	}
+	f.submit(t, f.aurelia, f.shared, near...)
 	// A private set in the shared collection, for the private sets page.
 	req, _ := http.NewRequest("POST", f.URL+"/private/sets", strings.NewReader(`{"collection":"`+f.shared+`"}`))
 	req.Header.Set("Authorization", "Bearer "+f.borova.Token)
@@ -285,6 +302,8 @@ func TestBrowserLayout(t *testing.T) {
 		{"private", "/ui/private", chromedp.WaitVisible(chromedp.CSS(`table.list`))},
 		{"object-long", "/ui/objects/" + long, verified},
 		{"object-report", "/ui/objects/" + f.report, verified},
+		{"object-hostile", "/ui/objects/" + f.hostileID, verified},
+		{"object-indicator", "/ui/objects/" + f.indicator, verified},
 		{"object-bad-proof", "/ui/objects/" + f.hashID, verified},
 		{"object-no-receipt", "/ui/objects/" + f.pdqID, verified},
 		{"not-found", "/ui/no/such/page", chromedp.WaitVisible(chromedp.CSS(`h1`))},
@@ -383,6 +402,11 @@ func TestBrowserLayout(t *testing.T) {
 				}
 				if p != "" {
 					t.Errorf("tab stop %d: %s", i+1, p)
+				}
+				if i == 3 || i == 9 {
+					if err := chromedp.Do(bctx, shotOf(t, fmt.Sprintf("state-focus-%d-%s", i+1, w), false)); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			// An opinion is chosen, not defaulted: the form can't be sent
