@@ -415,6 +415,37 @@ func TestBrowserLayout(t *testing.T) {
 				t.Errorf("the opinion form starts with an opinion chosen, or can be sent without one (%v)", err)
 			}
 
+			// The graph's links, too (SVG elements), on pages wide enough to
+			// show it.
+			if width > 640 {
+				if err := chromedp.Do(bctx, chromedp.Navigate(base+"/ui/objects/"+f.hostileID), verified); err != nil {
+					t.Fatal(err)
+				}
+				reached := false
+				for range 40 {
+					if err := chromedp.Do(bctx, chromedp.KeyEvent("\t")); err != nil {
+						t.Fatal(err)
+					}
+					in, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`!!document.activeElement.closest(".graph")`))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !in {
+						continue
+					}
+					reached = true
+					if err := chromedp.Do(bctx, shotOf(t, "state-focus-graph-"+w, false)); err != nil {
+						t.Fatal(err)
+					}
+					if p, err := chromedp.Run(bctx, chromedp.Evaluate[string](focusJS)); err != nil || p != "" {
+						t.Errorf("a link in the graph: %s (%v)", p, err)
+					}
+					break
+				}
+				if !reached {
+					t.Errorf("the keyboard never reaches the graph's links")
+				}
+			}
 			// A session that ends (here: the token is rotated) brings the
 			// login form back with a word on why.
 			tok, _, err := f.n.RotateToken(ctx, f.aurelia.ID)
