@@ -3,17 +3,20 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // layoutJS lists what a person looking at the rendered page would
@@ -286,6 +289,16 @@ func TestBrowserLayout(t *testing.T) {
 		t.Fatalf("publish a private set: %s", resp.Status)
 	}
 	base := uiServerWrapped(t, f, newV2Log(t, f.n), lyingNode(f.hashID, f.pdqID))
+	// Another valid log key with the name of the one the UI serves.
+	c := newClient(t, base)
+	c.login(t, f.aurelia.Token)
+	kresp, served := c.get(t, "/ui/api/log/key")
+	mustStatus(t, kresp, http.StatusOK, "the log key")
+	origin, _, _ := strings.Cut(strings.TrimSpace(served), "+")
+	_, otherKey, err := tlog.NewNodeKey(rand.Reader, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	verified := waitAttr(`[data-verification]`, "data-verification", "verified", "failed")
 	pages := []struct {
@@ -446,6 +459,26 @@ func TestBrowserLayout(t *testing.T) {
 					t.Errorf("the keyboard never reaches the graph's links")
 				}
 			}
+			// A log key that changed since it was pinned (here: the browser
+			// pinned another valid key of the same name) is an alarm the
+			// analyst can't miss, and the failed check says why.
+			if _, err := chromedp.Run(bctx, chromedp.Evaluate[any](`localStorage.setItem("parley.pinned-log-key", `+strconv.Quote(otherKey)+`)`)); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(bctx, chromedp.Navigate(base+"/ui/objects/"+f.report), verified); err != nil {
+				t.Fatal(err)
+			}
+			look("object-key-changed")
+			if v := checks(f.report); v.State != "failed" || len(v.Bad) != 1 || !strings.Contains(v.Bad[0], "log key has changed") || v.Skipped != 4 || strings.Contains(v.Status, "..") {
+				t.Errorf("a changed log key's checks: %+v", v)
+			}
+			if small, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`parseFloat(getComputedStyle(document.querySelector(".pin.alarm")).fontSize) < parseFloat(getComputedStyle(document.body).fontSize)`)); err != nil || small {
+				t.Errorf("the changed-key alarm is in small print (%v)", err)
+			}
+			if _, err := chromedp.Run(bctx, chromedp.Evaluate[any](`localStorage.removeItem("parley.pinned-log-key")`)); err != nil {
+				t.Fatal(err)
+			}
+
 			// A session that ends (here: the token is rotated) brings the
 			// login form back with a word on why.
 			tok, _, err := f.n.RotateToken(ctx, f.aurelia.ID)

@@ -54,7 +54,8 @@
     }
   }
   function finish(ok, why) {
-    status.textContent = ok ? "✓ Verified in your browser: " + why
+    why = why.replace(/\.+$/, "");
+    status.textContent = ok ? "✓ Verified in your browser: " + why + "."
       : "✗ Verification FAILED in your browser: " + why + ". Don't rely on this object until its member or your node's operator explains it.";
     if (!ok) status.setAttribute("role", "alert");
     el.classList.add(ok ? "verified" : "failed");
@@ -82,6 +83,8 @@
     return "SHA256:" + L.hex(d.slice(0, 8)).replace(/(....)(?!$)/g, "$1 ");
   }
 
+  let keyChanged = false; // the node serves another log key than the pinned one
+
   async function pinnedKey() {
     const served = (await get("/ui/api/log/key", "the log's public key", true)).trim();
     let pinned = null;
@@ -93,10 +96,15 @@
     } else if (pinned !== served) {
       pinEl.textContent = "ALARM: the node now serves a different log key (" + (await fingerprint(served)) + ") from the one you pinned (" + (await fingerprint(pinned)) + "). Checks use the pinned key.";
       pinEl.classList.add("alarm");
+      keyChanged = true;
     } else {
       pinEl.textContent = "Log key pinned in this browser: " + (await fingerprint(pinned)) + ".";
     }
-    return L.parseVerifierKey(pinned);
+    try {
+      return await L.parseVerifierKey(pinned);
+    } catch (e) {
+      throw new Check("the log key pinned in this browser can't be read (" + e.message + "); ask your node's operator for the log key's fingerprint before you trust anything here");
+    }
   }
 
   async function run() {
@@ -110,7 +118,12 @@
     const key = await pinnedKey();
 
     const rc = await get("/ui/api/log/receipt?object=" + encodeURIComponent(id) + "&version=" + encodeURIComponent(version), "the object's log receipt");
-    const cp = await L.verifyCheckpoint(rc.checkpoint, key);
+    let cp;
+    try {
+      cp = await L.verifyCheckpoint(rc.checkpoint, key);
+    } catch (e) {
+      throw new Check(keyChanged ? "the checkpoint is not signed by the log key pinned in this browser: the node's log key has changed (see the ALARM below)" : e.message);
+    }
     need(cp.size === rc.tree_size, "the receipt's tree size is not its checkpoint's");
     step(true, "checkpoint of " + cp.size + " entries signed by the pinned log key");
 
