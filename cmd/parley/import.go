@@ -845,6 +845,17 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 		defer f.Close()
 		r = f
 	}
+	if out.url != "" {
+		// Envelopes go to the node as the input is read: the whole input
+		// is read once before, so that a malformed record anywhere
+		// refuses it before anything is stored.
+		f, cleanup, err := checkedInput(kind, pos[0], r, cols)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		r = f
+	}
 	sink, err := out.open(ctx, c)
 	if err != nil {
 		return err
@@ -881,9 +892,23 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 		made++
 		return sink.add(ctx, string(obj), obj)
 	}
+	if err := readRecords(kind, pos[0], r, cols, one); err != nil {
+		sink.abort()
+		return err
+	}
+	err = sink.close(ctx)
+	fmt.Fprintf(c.stderr, "parley: import: %d indicators, %d lines not imported\n", made, bad)
+	return err
+}
+
+// readRecords calls fn for each value of an iocs input (one a line,
+// cleaned; empty lines and comments skipped) or each row of a CSV input.
+// A malformed input fails with exit status 2 and the line; an error from
+// fn is returned as it is.
+func readRecords(kind, name string, r io.Reader, cols []string, fn func(line int, typ, value, comment, category string, tags []string) error) error {
 	if kind == "iocs" {
 		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		sc.Buffer(make([]byte, 64<<10), maxIOCLine)
 		n := 0
 		for sc.Scan() {
 			n++
@@ -891,29 +916,70 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 			if v == "" {
 				continue
 			}
-			if err := one(n, "", v, "", "", nil); err != nil {
-				sink.abort()
+			if err := fn(n, "", v, "", "", nil); err != nil {
 				return err
 			}
 		}
-		if err := sc.Err(); err != nil {
-			sink.abort()
-			return usageErrorf("one value a line", "couldn't read %s after line %d: %v", pos[0], n, err)
+		if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+			return usageErrorf("one value a line", "%s: line %d is longer than %d MiB", name, n+1, maxIOCLine>>20)
+		} else if err != nil {
+			return usageErrorf("one value a line", "couldn't read %s after line %d: %v", name, n, err)
 		}
-	} else {
-		err := ioc.ReadCSV(r, cols, func(row ioc.Row) error {
-			return one(row.Line, row.Type, row.Value, row.Comment, row.Category, row.Tags)
-		})
-		if err != nil {
-			var ee *exitError
-			sink.abort()
-			if errors.As(err, &ee) {
-				return err
-			}
-			return usageErrorf("check --columns against the file", "%s: %v", pos[0], err)
-		}
+		return nil
 	}
-	err = sink.close(ctx)
-	fmt.Fprintf(c.stderr, "parley: import: %d indicators, %d lines not imported\n", made, bad)
+	err := ioc.ReadCSV(r, cols, func(row ioc.Row) error {
+		return fn(row.Line, row.Type, row.Value, row.Comment, row.Category, row.Tags)
+	})
+	var ee *exitError
+	if err != nil && !errors.As(err, &ee) {
+		return usageErrorf("check --columns against the file", "%s: %v", name, err)
+	}
 	return err
+}
+
+// maxIOCLine is the longest line of an iocs input.
+const maxIOCLine = 1 << 20
+
+// checkedInput reads the input r (named name) whole with readRecords and
+// returns it again from its start, for a second reading: the file itself,
+// or for standard input a temporary copy, which cleanup removes. A
+// malformed input fails as readRecords does.
+func checkedInput(kind, name string, r io.Reader, cols []string) (io.Reader, func(), error) {
+	cleanup := func() {}
+	f, ok := r.(*os.File)
+	if ok {
+		// Standard input, or a pipe named on the command line, can't
+		// be read again.
+		_, err := f.Seek(0, io.SeekCurrent)
+		ok = err == nil
+	}
+	if !ok {
+		tmp, err := os.CreateTemp("", "parley-import-*")
+		if err != nil {
+			return nil, nil, withExit(3, "", fmt.Errorf("couldn't keep a copy of the input: %w", err))
+		}
+		cleanup = func() { tmp.Close(); os.Remove(tmp.Name()) }
+		if _, err := io.Copy(tmp, r); err != nil {
+			cleanup()
+			return nil, nil, withExit(3, "", fmt.Errorf("couldn't keep a copy of the input: %w", err))
+		}
+		f = tmp
+	}
+	rewind := func() error {
+		_, err := f.Seek(0, io.SeekStart)
+		return err
+	}
+	if err := rewind(); err != nil {
+		cleanup()
+		return nil, nil, withExit(3, "", fmt.Errorf("couldn't read %s again: %w", name, err))
+	}
+	err := readRecords(kind, name, f, cols, func(int, string, string, string, string, []string) error { return nil })
+	if err == nil {
+		err = rewind()
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return f, cleanup, nil
 }
