@@ -68,7 +68,16 @@ output flags (one of):
   --url U --token T (or --token-file F) --key K --collection C [--on-conflict skip|fail]
                         sign every object as your member identity and push it
 
-Unsupported attribute types and unrecognised lines are listed on stderr.`
+Unsupported attribute types and unrecognised lines are listed on stderr.
+
+With --url, objects are pushed in envelopes as they are converted. A
+local SOURCE (a file, folder, feed or standard input) is read whole
+first: a malformed line, row or event refuses it and nothing is stored.
+A MISP document fetched over http(s):// is read once, so one that turns
+out malformed part-way, or a node that fails, stops the import after
+what the node took: stderr says how many objects it stored, and the same
+command run again (for iocs and csv with the --created it names) stores
+only what is missing.`
 
 func runImport(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
@@ -180,6 +189,9 @@ type importSink struct {
 	// seen keeps ids already sent in this run (objects shared by events).
 	seen                                map[string]bool
 	stored, already, conflicts, refused int
+	// rerun says, after a failure, how a second run stores only what the
+	// first one did not.
+	rerun string
 }
 
 func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
@@ -390,6 +402,7 @@ func (s *importSink) close(ctx context.Context) error {
 		return nil
 	}
 	if err := s.sync(ctx); err != nil {
+		s.stopped()
 		return err
 	}
 	fmt.Fprintf(s.c.stdout, "pushed %d objects: %d stored (%d already there), %d conflicts, %d refused\n",
@@ -400,12 +413,23 @@ func (s *importSink) close(ctx context.Context) error {
 	return nil
 }
 
-// abort drops a bundle being written; pushed objects stay pushed.
+// abort drops a bundle being written; pushed objects stay pushed, and
+// how many is said.
 func (s *importSink) abort() {
 	s.wait()
 	if s.f != nil {
 		s.f.Close()
 		os.Remove(s.tmp)
+	}
+	s.stopped()
+}
+
+// stopped says, when an import that pushed stops on an error, what the
+// node stored before.
+func (s *importSink) stopped() {
+	if taken := s.stored + s.conflicts + s.refused; s.push() && taken > 0 {
+		fmt.Fprintf(s.c.stderr, "parley: import: stopped after the node answered for %d objects: %d stored (%d already there), %d conflicts, %d refused; what it stored stays, %s\n",
+			taken, s.stored, s.already, s.conflicts, s.refused, s.rerun)
 	}
 }
 
@@ -458,6 +482,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	sink.rerun = "and the same import run again stores only what is missing (the rest is \"already there\")"
 	imp := &mispImport{c: c, sink: sink, http: source, key: sourceKey, tty: logIsTerminal(c.stderr), unsupp: map[string]int{},
 		conv: misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})}
 	if !feed {
@@ -623,12 +648,43 @@ func (imp *mispImport) document(ctx context.Context, src string, isURL bool) err
 			}
 		}
 	}
+	if err := imp.check(ctx, names, isURL); err != nil {
+		return err
+	}
 	for _, name := range names {
 		if err := imp.events(ctx, name, isURL, nil); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// check reads local documents whole before anything is pushed, so that
+// a malformed event in any of them refuses the import and stores
+// nothing. A document fetched over HTTP isn't read twice: its events are
+// pushed as they come, and a malformed one stops the import after those
+// before it (the error and the sink's abort say so).
+func (imp *mispImport) check(ctx context.Context, names []string, isURL bool) error {
+	if !imp.sink.push() || isURL {
+		return nil
+	}
+	for _, name := range names {
+		r, err := imp.open(ctx, name, false)
+		if err != nil {
+			return err
+		}
+		err = misp.ReadEvents(r, func(*misp.Event) error { return nil })
+		r.Close()
+		if err != nil {
+			return mispFormatError(name, err)
+		}
+	}
+	return nil
+}
+
+// mispFormatError is the error for a document that is not MISP JSON.
+func mispFormatError(name string, err error) error {
+	return usageErrorf("give MISP JSON: {\"Event\": ...}, {\"response\": [...]} or a feed", "%s: %v", name, err)
 }
 
 // events reads the events of one document into the sink; each event's
@@ -659,7 +715,7 @@ func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done
 	})
 	var ee *exitError
 	if err != nil && !errors.As(err, &ee) {
-		return usageErrorf("give MISP JSON: {\"Event\": ...}, {\"response\": [...]} or a feed", "%s: %v", name, err)
+		return mispFormatError(name, err)
 	}
 	return err
 }
@@ -771,6 +827,13 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 	}
 	changed := misp.Changed(manifest, seen)
 	fmt.Fprintf(imp.c.stderr, "parley: import: feed %s: %d events, %d new or changed (state in %s)\n", base, len(manifest), len(changed), stateFile)
+	files := make([]string, len(changed))
+	for i, id := range changed {
+		files[i] = join(id + ".json")
+	}
+	if err := imp.check(ctx, files, isURL); err != nil {
+		return err
+	}
 	pending := map[string]misp.Timestamp{}
 	for _, id := range changed {
 		err := imp.events(ctx, join(id+".json"), isURL, func(ev *misp.Event) {
@@ -860,6 +923,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 	if err != nil {
 		return err
 	}
+	sink.rerun = fmt.Sprintf("and the same import run again with --created %s stores only what is missing (without it, every indicator gets a new version)", stix.FormatTimestamp(created.Truncate(time.Millisecond)))
 	if !sink.push() {
 		for _, m := range misp.Markings(common) {
 			sink.add(ctx, string(m), m)
