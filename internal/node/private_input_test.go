@@ -79,3 +79,27 @@ func TestPrivateRequestsMalformed(t *testing.T) {
 		})
 	}
 }
+
+// TestSubmitNamesObjectsWithoutID: in a TAXII status, a failed object
+// whose id can't be read is named by its place in the envelope, so that
+// two such failures say which objects they are; the good object in the
+// same envelope is stored (TAXII's partial success).
+func TestSubmitNamesObjectsWithoutID(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	good := indicator(t, tn.alice.ID, tn.alice.Key, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	st, err := tn.alice.Client.AddObjects(ctx, tn.shared, []json.RawMessage{
+		json.RawMessage(`{"type":"indicator"}`), good, json.RawMessage(`{"type":"indicator","id":7}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SuccessCount != 1 || st.FailureCount != 2 || len(st.Failures) != 2 {
+		t.Fatalf("status %+v", st)
+	}
+	for i, want := range []string{"objects[0]: ", "objects[2]: "} {
+		if f := st.Failures[i]; f.ID != "unknown" || !strings.HasPrefix(f.Message, want) {
+			t.Errorf("failure %d = %+v, want a message starting %q", i, f, want)
+		}
+	}
+}
