@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRestoreBadBackupWritesNothing restores backups that can't be used:
+// missing, not a backup, cut short. Each exits with a sentence that
+// names the problem and the hint that nothing was written, and the data
+// directory, absent before, is absent after. Before, the directory was
+// left behind (empty, mode 0700), a missing backup was a runtime failure
+// (exit 3), and a truncated one said "couldn't unpack parley.db: unexpected
+// EOF" (exit 3, no hint).
+func TestRestoreBadBackupWritesNothing(t *testing.T) {
+	work := t.TempDir()
+	node := filepath.Join(work, "node")
+	if code, _, stderr := runCLI(t, "init", "--data", node); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	good := filepath.Join(work, "good.tar.gz")
+	if code, _, stderr := runCLI(t, "backup", "--data", node, "--out", good); code != 0 {
+		t.Fatalf("backup: %s", stderr)
+	}
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, data []byte) string {
+		p := filepath.Join(work, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name, from string
+		code       int
+		stderr     []string
+	}{
+		{"missing", filepath.Join(work, "nonexistent.tar.gz"), 2, []string{"couldn't open the backup", "no such file", "nothing was written to"}},
+		{"not a backup", write("junk", []byte("junk\n")), 1, []string{"is not a parley backup", "nothing was written to"}},
+		{"cut short", write("short.tar.gz", b[:len(b)*2/3]), 1, []string{"is cut short or damaged", "nothing was written to"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "restored")
+			code, _, stderr := runCLI(t, "restore", "--data", dir, "--from", tc.from)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d:\n%s", code, tc.code, stderr)
+			}
+			for _, want := range tc.stderr {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the refused restore left %s (%v)", dir, err)
+			}
+		})
+	}
+}
