@@ -298,7 +298,9 @@ type NewMember struct {
 // AddMember registers a member named name, with an optional Ed25519 public
 // key, creates its STIX identity object (identity--UUID, identity_class
 // "organization") so that its objects can name it in created_by_ref, and
-// issues its first API token.
+// issues its first API token. The registration and the token are two
+// transactions: when the token fails, the member stays registered and the
+// error says so, with the member's id.
 func (n *Node) AddMember(ctx context.Context, name string, publicKey ed25519.PublicKey) (NewMember, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
@@ -333,7 +335,9 @@ func (n *Node) AddMember(ctx context.Context, name string, publicKey ed25519.Pub
 	}
 	tok, err := n.NewToken(ctx, id)
 	if err != nil {
-		return NewMember{}, err
+		// The registration is in the log for good, and the name taken:
+		// adding the member again would fail, rotating its token won't.
+		return NewMember{}, fmt.Errorf("registered member %q (%s), but couldn't issue its token: %w; issue one with parley member token --member %s --rotate", name, id, err, id)
 	}
 	return NewMember{ID: id, Token: tok}, nil
 }

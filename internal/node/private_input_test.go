@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/private"
 )
 
@@ -101,5 +103,39 @@ func TestSubmitNamesObjectsWithoutID(t *testing.T) {
 		if f := st.Failures[i]; f.ID != "unknown" || !strings.HasPrefix(f.Message, want) {
 			t.Errorf("failure %d = %+v, want a message starting %q", i, f, want)
 		}
+	}
+}
+
+// tokenFailStore fails AddToken, like a disk that filled up between the
+// two writes of AddMember.
+type tokenFailStore struct{ store.Store }
+
+func (tokenFailStore) AddToken(context.Context, store.Token) error {
+	return errors.New("disk full")
+}
+
+// TestAddMemberTokenFails: when the member is registered (in the log, for
+// good) but its token can't be stored, the error says so and how to go
+// on, since adding the member again fails on the name: member token
+// --rotate, which then works.
+func TestAddMemberTokenFails(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	real := n.store
+	n.store = tokenFailStore{real}
+	_, err := n.AddMember(ctx, "eve", nil)
+	n.store = real
+	m, rerr := n.ResolveMember(ctx, "eve")
+	if rerr != nil {
+		t.Fatalf("eve isn't registered: %v (AddMember: %v)", rerr, err)
+	}
+	for _, want := range []string{"registered member \"eve\" (" + m.ID + ")", "couldn't issue its token", "parley member token --member " + m.ID + " --rotate"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("AddMember error %v, want one with %q", err, want)
+		}
+	}
+	if _, _, err := n.RotateToken(ctx, m.ID); err != nil {
+		t.Errorf("the rotation the error suggests: %v", err)
 	}
 }
