@@ -265,3 +265,47 @@ func TestImportCSVNodeFailsMidway(t *testing.T) {
 		t.Errorf("%d object versions stored, want 1500", n)
 	}
 }
+
+// TestPushNodeFailsMidway: the node fails the second envelope of a push.
+// stderr says how many objects it stored before, and pushing the same
+// file again stores only the rest, the others "already stored".
+func TestPushNodeFailsMidway(t *testing.T) {
+	tn := startTestNode(t)
+	coll, err := tn.n.AddCollection(context.Background(), "intel", "", []string{"bench"}, []string{"bench"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := url.Parse(tn.url)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var posts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && posts.Add(1) == 2 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	var objs []string
+	for i := range 1500 {
+		objs = append(objs, fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-%012d","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","created_by_ref":%q,"pattern":"[ipv4-addr:value = '198.51.100.%d']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`, i, tn.member.ID, i%256))
+	}
+	src := filepath.Join(t.TempDir(), "objects.json")
+	if err := os.WriteFile(src, []byte("["+strings.Join(objs, ",")+"]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := func(url string) []string {
+		return []string{"push", "--url", url, "--token-file", tn.tokenFile, "--key", tn.keyFile, "--collection", coll, src}
+	}
+	code, _, stderr := runCLI(t, args(srv.URL)...)
+	if want := "the node stored 1000 of the 1500 objects before the error"; code != 4 || !strings.Contains(stderr, want) {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 4 and %q", code, stderr, want)
+	}
+	code, stdout, stderr := runCLI(t, args(tn.url)...)
+	if code != 0 || !strings.Contains(stdout, "pushed 1500 objects: 1500 succeeded") {
+		t.Fatalf("re-run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if n := storedVersions(t, tn, coll); n != 1500 {
+		t.Errorf("%d object versions stored, want 1500", n)
+	}
+}
