@@ -61,3 +61,30 @@ func TestRestoreBadBackupWritesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestInitBadOrigin: an origin that can't name a note key (a space, a
+// '+', a line break) is refused as bad input, and nothing is created.
+// Before, init made the node and printed its verifier key, and the node
+// then never opened ("couldn't parse the node key: malformed verifier
+// id").
+func TestInitBadOrigin(t *testing.T) {
+	for _, origin := range []string{"my log", "parley.example/a+b", "log\nx", "tab\there"} {
+		t.Run(origin, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "node")
+			code, stdout, stderr := runCLI(t, "init", "--data", dir, "--origin", origin)
+			if code != 2 || !strings.Contains(stderr, "no spaces and no '+'") {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the refused init left %s (%v)", dir, err)
+			}
+		})
+	}
+	dir := filepath.Join(t.TempDir(), "node")
+	if code, _, stderr := runCLI(t, "init", "--data", dir, "--origin", "parley.example.org/log"); code != 0 {
+		t.Fatalf("a good origin: %s", stderr)
+	}
+	if code, _, stderr := runCLI(t, "member", "add", "--data", dir, "--name", "alice"); code != 0 {
+		t.Errorf("the node doesn't open: %s", stderr)
+	}
+}

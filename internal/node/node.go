@@ -80,24 +80,12 @@ type InitResult struct {
 // Init creates a node in dir (created if missing): a fresh note key for
 // the log (node.key 0600, node.pub), config.json with cfg (Origin is set
 // if empty) and an empty store. It fails with [ErrExists] if dir already
-// holds a node, and then changes nothing.
+// holds a node, and with an error wrapping [tlog.ErrMalformedKey] if the
+// origin can't name a note key (a space or a '+' in it); then it changes
+// nothing.
 func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult, error) {
 	if r == nil {
 		r = rand.Reader
-	}
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return InitResult{}, fmt.Errorf("couldn't create %s: %w", dir, err)
-	}
-	// A directory that existed before (made by hand, 0755) is tightened
-	// too: the store files are 0600, but their names and sizes, and files
-	// added later, are nobody else's business either.
-	if err := os.Chmod(dir, dirMode); err != nil {
-		return InitResult{}, fmt.Errorf("couldn't restrict %s to mode %o: %w", dir, dirMode, err)
-	}
-	for _, f := range []string{ConfigFile, KeyFile, PubKeyFile, StoreFile} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return InitResult{}, fmt.Errorf("couldn't initialize %s: %s exists: %w", dir, f, ErrExists)
-		}
 	}
 	if cfg.Origin == "" {
 		var b [4]byte
@@ -116,9 +104,24 @@ func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult,
 		}
 		cfg.Origin = "parley." + host + "/" + hex.EncodeToString(b[:])
 	}
+	// The key first: a bad origin is refused before anything is written.
 	skey, vkey, err := tlog.NewNodeKey(r, cfg.Origin)
 	if err != nil {
 		return InitResult{}, err
+	}
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return InitResult{}, fmt.Errorf("couldn't create %s: %w", dir, err)
+	}
+	// A directory that existed before (made by hand, 0755) is tightened
+	// too: the store files are 0600, but their names and sizes, and files
+	// added later, are nobody else's business either.
+	if err := os.Chmod(dir, dirMode); err != nil {
+		return InitResult{}, fmt.Errorf("couldn't restrict %s to mode %o: %w", dir, dirMode, err)
+	}
+	for _, f := range []string{ConfigFile, KeyFile, PubKeyFile, StoreFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return InitResult{}, fmt.Errorf("couldn't initialize %s: %s exists: %w", dir, f, ErrExists)
+		}
 	}
 	cj, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
