@@ -68,7 +68,8 @@ output flags (one of):
   --url U --token T (or --token-file F) --key K --collection C [--on-conflict skip|fail]
                         sign every object as your member identity and push it
 
-Unsupported attribute types and unrecognised lines are listed on stderr.
+Unsupported attribute types and unrecognised lines are listed on stderr;
+a list or CSV none of whose lines can be imported is an error (exit 2).
 
 With --url, objects are pushed in envelopes as they are converted. A
 local SOURCE (a file, folder, feed or standard input) is read whole
@@ -959,6 +960,15 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 	if err := readRecords(kind, pos[0], r, cols, one); err != nil {
 		sink.abort()
 		return err
+	}
+	if made == 0 && bad > 0 {
+		// Nothing was queued, so nothing was pushed.
+		sink.abort()
+		hint := "one value a line: addresses, CIDRs, domains, URLs, hashes, e-mail addresses"
+		if kind == "csv" {
+			hint = "check --columns against the file"
+		}
+		return usageErrorf(hint, "none of the %d lines of %s could be imported", bad, pos[0])
 	}
 	err = sink.close(ctx)
 	fmt.Fprintf(c.stderr, "parley: import: %d indicators, %d lines not imported\n", made, bad)

@@ -309,3 +309,42 @@ func TestPushNodeFailsMidway(t *testing.T) {
 		t.Errorf("%d object versions stored, want 1500", n)
 	}
 }
+
+// TestImportLinesNothingImportable: a list or CSV none of whose lines
+// can be imported (the columns given in the wrong order, the wrong file)
+// is an error, not an empty bundle or push with exit 0; a file with
+// some good lines still imports them and lists the others.
+func TestImportLinesNothingImportable(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	rows := write("rows.csv", "198.51.100.1,ip-dst\nevil.example,domain\n")
+	prose := write("prose.txt", "Dear team,\nplease find attached\n")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"csv columns swapped", []string{"csv", "--columns", "type,value", rows}, 2, "none of the 2 lines of " + rows + " could be imported"},
+		{"not a list", []string{"iocs", prose}, 2, "none of the 2 lines of " + prose + " could be imported"},
+		{"csv right", []string{"csv", "--columns", "value,type", rows}, 0, "2 indicators, 0 lines not imported"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "b.json")
+			args := append([]string{"import", tc.args[0], "--out", out}, tc.args[1:]...)
+			code, _, stderr := runCLI(t, args...)
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, tc.code, tc.stderr)
+			}
+			if _, err := os.Stat(out); (err == nil) != (tc.code == 0) {
+				t.Errorf("bundle written: %v, want %v", err == nil, tc.code == 0)
+			}
+		})
+	}
+}
