@@ -429,8 +429,12 @@ func (s *importSink) abort() {
 // node stored before.
 func (s *importSink) stopped() {
 	if taken := s.stored + s.conflicts + s.refused; s.push() && taken > 0 {
+		next := s.rerun
+		if s.conflicts > 0 && s.onConflict == "fail" {
+			next = "and --on-conflict skip goes past the conflicts"
+		}
 		fmt.Fprintf(s.c.stderr, "parley: import: stopped after the node answered for %d objects: %d stored (%d already there), %d conflicts, %d refused; what it stored stays, %s\n",
-			taken, s.stored, s.already, s.conflicts, s.refused, s.rerun)
+			taken, s.stored, s.already, s.conflicts, s.refused, next)
 	}
 }
 
