@@ -60,6 +60,9 @@ func runCollection(ctx context.Context, c *cli, args []string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return usageErrorf("add the member first with parley member add", "%v", err)
 	}
+	if errors.Is(err, store.ErrInvalid) {
+		return usageErrorf("", "%v", err)
+	}
 	if err != nil {
 		return withExit(3, "", err)
 	}

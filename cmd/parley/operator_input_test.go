@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/parley-exchange/parley/internal/node"
 )
 
 // TestRestoreBadBackupWritesNothing restores backups that can't be used:
@@ -16,12 +19,12 @@ import (
 // EOF" (exit 3, no hint).
 func TestRestoreBadBackupWritesNothing(t *testing.T) {
 	work := t.TempDir()
-	node := filepath.Join(work, "node")
-	if code, _, stderr := runCLI(t, "init", "--data", node); code != 0 {
+	nodeDir := filepath.Join(work, "node")
+	if code, _, stderr := runCLI(t, "init", "--data", nodeDir); code != 0 {
 		t.Fatalf("init: %s", stderr)
 	}
 	good := filepath.Join(work, "good.tar.gz")
-	if code, _, stderr := runCLI(t, "backup", "--data", node, "--out", good); code != 0 {
+	if code, _, stderr := runCLI(t, "backup", "--data", nodeDir, "--out", good); code != 0 {
 		t.Fatalf("backup: %s", stderr)
 	}
 	b, err := os.ReadFile(good)
@@ -86,5 +89,42 @@ func TestInitBadOrigin(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "member", "add", "--data", dir, "--name", "alice"); code != 0 {
 		t.Errorf("the node doesn't open: %s", stderr)
+	}
+}
+
+// TestOperatorBadInput: the operator's commands refuse bad input with
+// exit 2 (not 3, a runtime failure) and a sentence, and change nothing.
+func TestOperatorBadInput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "node")
+	if code, _, stderr := runCLI(t, "init", "--data", dir); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	if code, _, stderr := runCLI(t, "member", "add", "--data", dir, "--name", "alice"); code != 0 {
+		t.Fatalf("member add: %s", stderr)
+	}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"blank collection title", []string{"collection", "add", "--data", dir, "--title", "  ", "--read", "alice", "--write", "alice"}, "the title is empty"},
+		{"collection reader unknown", []string{"collection", "add", "--data", dir, "--title", "t", "--read", "alice,nobody", "--write", "alice"}, `"nobody": not found`},
+		{"blank member name", []string{"member", "add", "--data", dir, "--name", " "}, "the name is empty"},
+		{"member name taken", []string{"member", "add", "--data", dir, "--name", "alice"}, `a member named "alice" exists`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q", code, stdout, stderr, tc.stderr)
+			}
+		})
+	}
+	n, err := node.Open(context.Background(), dir, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if cs, err := n.Store().Collections(context.Background()); err != nil || len(cs) != 0 {
+		t.Errorf("collections after the refusals: %d (%v), want none", len(cs), err)
 	}
 }
