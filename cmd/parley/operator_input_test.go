@@ -102,11 +102,21 @@ func TestOperatorBadInput(t *testing.T) {
 	if code, _, stderr := runCLI(t, "member", "add", "--data", dir, "--name", "alice"); code != 0 {
 		t.Fatalf("member add: %s", stderr)
 	}
+	pub := filepath.Join(t.TempDir(), "k")
+	if code, _, stderr := runCLI(t, "keygen", "--out", pub); code != 0 {
+		t.Fatalf("keygen: %s", stderr)
+	}
+	pub += ".pub"
+	if code, _, stderr := runCLI(t, "member", "add", "--data", dir, "--name", "bob", "--pubkey", pub); code != 0 {
+		t.Fatalf("member add: %s", stderr)
+	}
 	for _, tc := range []struct {
 		name   string
 		args   []string
 		stderr string
 	}{
+		// Without a statement, no hint about one (checked below).
+		{"rotate to the key in force", []string{"member", "key", "rotate", "--data", dir, "--member", "bob", "--pubkey", pub}, "rotates to the key already in force"},
 		{"blank collection title", []string{"collection", "add", "--data", dir, "--title", "  ", "--read", "alice", "--write", "alice"}, "the title is empty"},
 		{"collection reader unknown", []string{"collection", "add", "--data", dir, "--title", "t", "--read", "alice,nobody", "--write", "alice"}, `"nobody": not found`},
 		{"blank member name", []string{"member", "add", "--data", dir, "--name", " "}, "the name is empty"},
@@ -114,8 +124,8 @@ func TestOperatorBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.stderr) {
-				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q", code, stdout, stderr, tc.stderr)
+			if code != 2 || !strings.Contains(stderr, tc.stderr) || strings.Contains(stderr, "statement must be signed") {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q, and no hint about a statement", code, stdout, stderr, tc.stderr)
 			}
 		})
 	}
