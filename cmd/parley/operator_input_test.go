@@ -110,11 +110,18 @@ func TestOperatorBadInput(t *testing.T) {
 	if code, _, stderr := runCLI(t, "member", "add", "--data", dir, "--name", "bob", "--pubkey", pub); code != 0 {
 		t.Fatalf("member add: %s", stderr)
 	}
+	code, intel, stderr := runCLI(t, "collection", "add", "--data", dir, "--title", "intel", "--read", "alice", "--write", "alice")
+	if code != 0 {
+		t.Fatalf("collection add: %s", stderr)
+	}
 	for _, tc := range []struct {
 		name   string
 		args   []string
 		stderr string
 	}{
+		// A second "intel" would make the title ambiguous for good
+		// (collections are never removed).
+		{"collection title taken", []string{"collection", "add", "--data", dir, "--title", "intel", "--read", "alice", "--write", "alice"}, `a collection titled "intel" exists (` + strings.TrimSpace(intel) + ")"},
 		// Without a statement, no hint about one (checked below).
 		{"rotate to the key in force", []string{"member", "key", "rotate", "--data", dir, "--member", "bob", "--pubkey", pub}, "rotates to the key already in force"},
 		{"blank collection title", []string{"collection", "add", "--data", dir, "--title", "  ", "--read", "alice", "--write", "alice"}, "the title is empty"},
@@ -134,7 +141,7 @@ func TestOperatorBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	if cs, err := n.Store().Collections(context.Background()); err != nil || len(cs) != 0 {
-		t.Errorf("collections after the refusals: %d (%v), want none", len(cs), err)
+	if cs, err := n.Store().Collections(context.Background()); err != nil || len(cs) != 1 {
+		t.Errorf("collections after the refusals: %d (%v), want intel alone", len(cs), err)
 	}
 }

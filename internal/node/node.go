@@ -416,7 +416,10 @@ type CollectionSpec struct {
 }
 
 // CreateCollection creates the collection spec describes and returns its
-// id. An unknown reader or writer is an error wrapping store.ErrNotFound.
+// id. An unknown reader or writer is an error wrapping store.ErrNotFound,
+// a title another collection has one wrapping store.ErrConflict (titles
+// name collections on the command line; two operators adding the same
+// title at the same instant may still both succeed).
 func (n *Node) CreateCollection(ctx context.Context, spec CollectionSpec) (string, error) {
 	title, description, readers, writers, policy := spec.Title, spec.Description, spec.Readers, spec.Writers, spec.Signatures
 	if strings.TrimSpace(title) == "" {
@@ -443,6 +446,18 @@ func (n *Node) CreateCollection(ctx context.Context, spec CollectionSpec) (strin
 	wr, err := resolve(writers)
 	if err != nil {
 		return "", err
+	}
+	// Commands name collections by title too, and a collection is never
+	// removed: a second one with the same title would make it ambiguous
+	// for good.
+	cs, err := n.store.Collections(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range cs {
+		if c.Title == title {
+			return "", fmt.Errorf("couldn't add a collection: a collection titled %q exists (%s): %w", title, c.ID, store.ErrConflict)
+		}
 	}
 	u, err := uuid.NewRandomFromReader(n.rand)
 	if err != nil {
