@@ -222,6 +222,25 @@ var ErrFormat = errors.New("not MISP JSON")
 func ReadEvents(r io.Reader, fn func(*Event) error) error {
 	lr := &io.LimitedReader{R: r, N: MaxDocument + 1}
 	dec := json.NewDecoder(lr)
+	err := readEvents(dec, lr, func(ev *Event) error {
+		if err := fn(ev); err != nil {
+			return callerError{err}
+		}
+		return nil
+	})
+	if ce, ok := err.(callerError); ok {
+		return ce.err
+	}
+	return err
+}
+
+// callerError carries an error of ReadEvents' fn up through the readers,
+// which add the position of the event only to their own errors.
+type callerError struct{ err error }
+
+func (e callerError) Error() string { return e.err.Error() }
+
+func readEvents(dec *json.Decoder, lr *io.LimitedReader, fn func(*Event) error) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrFormat, tooBig(lr, err))
@@ -245,7 +264,7 @@ func ReadEvents(r io.Reader, fn func(*Event) error) error {
 }
 
 func tooBig(lr *io.LimitedReader, err error) error {
-	if lr.N <= 0 {
+	if _, ok := err.(callerError); !ok && lr.N <= 0 {
 		return fmt.Errorf("%w: the document is larger than %d MiB", ErrFormat, MaxDocument>>20)
 	}
 	return err
@@ -324,17 +343,24 @@ func eventObject(dec *json.Decoder, fn func(*Event) error) error {
 }
 
 // eventArray reads the elements of an array whose '[' was read.
+// An error names the event by its place in the list (from 1) and the
+// byte offset where it starts, so that one bad event among thousands can
+// be found.
 func eventArray(dec *json.Decoder, fn func(*Event) error) error {
-	for dec.More() {
+	for i := 1; dec.More(); i++ {
 		t, err := dec.Token()
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrFormat, err)
+			return fmt.Errorf("event %d of the list: %w: %v", i, ErrFormat, err)
 		}
+		at := dec.InputOffset() - 1 // the '{' just read
 		if t != json.Delim('{') {
-			return fmt.Errorf("%w: a list element is not an event", ErrFormat)
+			return fmt.Errorf("event %d of the list (at byte %d): %w: not an object", i, at, ErrFormat)
 		}
 		if err := eventObject(dec, fn); err != nil {
-			return err
+			if _, ok := err.(callerError); ok {
+				return err
+			}
+			return fmt.Errorf("event %d of the list (at byte %d): %w", i, at, err)
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing ']'

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -704,5 +705,34 @@ func TestObservablesOnce(t *testing.T) {
 	sort.Strings(got)
 	if want := []string{"domain domain circl.lu", "ip ip-dst 1.2.3.4"}; !slices.Equal(got, want) {
 		t.Errorf("domain-ip in the feed: %q, want %q", got, want)
+	}
+}
+
+// TestReadEventsNamesTheBadEvent: a malformed event among many is named
+// by its place in the list and its byte offset, and an error of the
+// callback comes back as it was, without a position or ErrFormat.
+func TestReadEventsNamesTheBadEvent(t *testing.T) {
+	const good = `{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","info":"x","timestamp":"1465681801"}}`
+	bad := `{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","Attribute":"oops"}}`
+	for _, tc := range []struct {
+		name, doc, want string
+	}{
+		{"response", `{"response":[` + good + `,` + good + `,` + bad + `]}`, fmt.Sprintf("event 3 of the list (at byte %d): not MISP JSON: Event:", len(`{"response":[`+good+`,`+good+`,`))},
+		{"array", `[` + good + `, ` + bad + `]`, fmt.Sprintf("event 2 of the list (at byte %d): not MISP JSON", len(`[`+good+`, `))},
+		{"not an object", `[` + good + `,7]`, fmt.Sprintf("event 2 of the list (at byte %d): not MISP JSON: not an object", len(`[`+good+`,`))},
+		{"bad uuid", `{"response":[` + good + `,{"Event":{"uuid":"nope"}}]}`, fmt.Sprintf(`event 2 of the list (at byte %d): not MISP JSON: event uuid "nope" is not a UUID`, len(`{"response":[`+good+`,`))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			err := ReadEvents(strings.NewReader(tc.doc), func(*Event) error { n++; return nil })
+			if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one with %q", err, tc.want)
+			}
+		})
+	}
+	stop := errors.New("stop")
+	err := ReadEvents(strings.NewReader(`{"response":[`+good+`,`+good+`]}`), func(*Event) error { return stop })
+	if err != stop {
+		t.Errorf("the callback's error came back as %v", err)
 	}
 }

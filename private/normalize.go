@@ -95,7 +95,8 @@ var domainProfile = idna.New(
 //     host lower case, percent-encodings upper case, percent-encoded
 //     unreserved characters decoded, dot segments removed), the host
 //     normalised as a domain-name (or an IP literal), characters outside
-//     RFC 3986 percent-encoded as UTF-8, and for http/https/ftp the
+//     RFC 3986 percent-encoded as UTF-8 (a "%" not followed by two hex
+//     digits included: "/%zz" becomes "/%25zz"), and for http/https/ftp the
 //     default port dropped and an empty path written "/". A URL must be
 //     absolute (have a scheme).
 //   - email-addr: the local part kept as given (it is case-sensitive per

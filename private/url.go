@@ -163,17 +163,22 @@ func normalizeAuthority(scheme, a string) (string, error) {
 
 // normalizePercent decodes percent-encoded unreserved characters, upper-
 // cases the hex of the others and percent-encodes (as UTF-8 bytes) every
-// byte RFC 3986 does not allow in a URI.
+// byte RFC 3986 does not allow in a URI, a '%' that starts no escape
+// included.
 func normalizePercent(s string) (string, error) {
 	const hexUpper = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case c == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])):
+			// A '%' that starts no escape is the byte itself, which a URI
+			// may hold only percent-encoded: sensors log such request
+			// targets as they came ("/%", "/%zz"), and an indicator must be
+			// able to name them. "%25" also reads back as itself, so the
+			// form stays a fixed point.
+			b.WriteString("%25")
 		case c == '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return "", fmt.Errorf("bad percent-encoding at %q", s[i:])
-			}
 			v := unhex(s[i+1])<<4 | unhex(s[i+2])
 			if isUnreserved(v) {
 				b.WriteByte(v)

@@ -100,6 +100,11 @@ func ParseCheckpoint(text []byte) (Checkpoint, error) {
 // key (secret: store it 0600, never log it) and verifier key (public: the
 // value members pin).
 func NewNodeKey(rand io.Reader, origin string) (skey, vkey string, err error) {
+	// note.GenerateKey takes any name, and makes keys that no parser
+	// reads back when it has a space or a '+'.
+	if !validKeyName(origin) {
+		return "", "", fmt.Errorf("couldn't generate log key: %w: the origin %q is not a key name (one with no spaces and no '+')", ErrMalformedKey, origin)
+	}
 	skey, vkey, err = note.GenerateKey(rand, origin)
 	if err != nil {
 		return "", "", fmt.Errorf("couldn't generate log key: %w", err)

@@ -148,6 +148,8 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 		return usageErrorf("restore into an empty directory, or stop the node and give --force", "%v", err)
 	case errors.Is(err, node.ErrRestoreRefused):
 		return withExit(1, "restore a newer backup or recover the store; nothing was written to "+*dir, err)
+	case errors.Is(err, os.ErrNotExist):
+		return usageErrorf("check --from and --key; nothing was written to "+*dir, "%v", err)
 	case err != nil:
 		return withExit(3, "", err)
 	}

@@ -17,7 +17,8 @@ func init() {
 		usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--relay] [--json]",
 		help:  "The operator makes TAXII collections on its node (run on the node's machine); access is default deny.",
 		subcommands: []subcommand{{name: "add", usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--relay] [--json]",
-			help: `Makes a collection and prints its id. Only the members named in --read
+			help: `Makes a collection and prints its id; its title is unique on the node,
+as commands name collections by title too. Only the members named in --read
 may read it and only those in --write may write it (names or identity
 ids); to anyone else it does not exist. With --relay, writers may share
 objects they did not author: their signature vouches for the relay.`}},
@@ -59,6 +60,12 @@ func runCollection(ctx context.Context, c *cli, args []string) error {
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return usageErrorf("add the member first with parley member add", "%v", err)
+	}
+	if errors.Is(err, store.ErrInvalid) {
+		return usageErrorf("", "%v", err)
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return usageErrorf("choose another title; the existing collection keeps its members", "%v", err)
 	}
 	if err != nil {
 		return withExit(3, "", err)

@@ -69,7 +69,17 @@ output flags (one of):
   --url U --token T (or --token-file F) --key K --collection C [--on-conflict skip|fail]
                         sign every object as your member identity and push it
 
-Unsupported attribute types and unrecognised lines are listed on stderr.`
+Unsupported attribute types and unrecognised lines are listed on stderr;
+a list or CSV none of whose lines can be imported is an error (exit 2).
+
+With --url, objects are pushed in envelopes as they are converted. A
+local SOURCE (a file, folder, feed or standard input) is read whole
+first: a malformed line, row or event refuses it and nothing is stored.
+A MISP document fetched over http(s):// is read once, so one that turns
+out malformed part-way, or a node that fails, stops the import after
+what the node took: stderr says how many objects it stored, and the same
+command run again (for iocs and csv with the --created it names) stores
+only what is missing.`
 
 func runImport(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
@@ -184,6 +194,9 @@ type importSink struct {
 	// held whole.
 	seen                                map[[sha256.Size]byte]struct{}
 	stored, already, conflicts, refused int
+	// rerun says, after a failure, how a second run stores only what the
+	// first one did not.
+	rerun string
 }
 
 func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
@@ -395,6 +408,7 @@ func (s *importSink) close(ctx context.Context) error {
 		return nil
 	}
 	if err := s.sync(ctx); err != nil {
+		s.stopped()
 		return err
 	}
 	fmt.Fprintf(s.c.stdout, "pushed %d objects: %d stored (%d already there), %d conflicts, %d refused\n",
@@ -405,12 +419,27 @@ func (s *importSink) close(ctx context.Context) error {
 	return nil
 }
 
-// abort drops a bundle being written; pushed objects stay pushed.
+// abort drops a bundle being written; pushed objects stay pushed, and
+// how many is said.
 func (s *importSink) abort() {
 	s.wait()
 	if s.f != nil {
 		s.f.Close()
 		os.Remove(s.tmp)
+	}
+	s.stopped()
+}
+
+// stopped says, when an import that pushed stops on an error, what the
+// node stored before.
+func (s *importSink) stopped() {
+	if taken := s.stored + s.conflicts + s.refused; s.push() && taken > 0 {
+		next := s.rerun
+		if s.conflicts > 0 && s.onConflict == "fail" {
+			next = "and --on-conflict skip goes past the conflicts"
+		}
+		fmt.Fprintf(s.c.stderr, "parley: import: stopped after the node answered for %d objects: %d stored (%d already there), %d conflicts, %d refused; what it stored stays, %s\n",
+			taken, s.stored, s.already, s.conflicts, s.refused, next)
 	}
 }
 
@@ -463,6 +492,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	sink.rerun = "and the same import run again stores only what is missing (the rest is \"already there\")"
 	imp := &mispImport{c: c, sink: sink, http: source, key: sourceKey, tty: logIsTerminal(c.stderr), unsupp: map[string]int{},
 		conv: misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})}
 	if !feed {
@@ -628,12 +658,43 @@ func (imp *mispImport) document(ctx context.Context, src string, isURL bool) err
 			}
 		}
 	}
+	if err := imp.check(ctx, names, isURL); err != nil {
+		return err
+	}
 	for _, name := range names {
 		if err := imp.events(ctx, name, isURL, nil); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// check reads local documents whole before anything is pushed, so that
+// a malformed event in any of them refuses the import and stores
+// nothing. A document fetched over HTTP isn't read twice: its events are
+// pushed as they come, and a malformed one stops the import after those
+// before it (the error and the sink's abort say so).
+func (imp *mispImport) check(ctx context.Context, names []string, isURL bool) error {
+	if !imp.sink.push() || isURL {
+		return nil
+	}
+	for _, name := range names {
+		r, err := imp.open(ctx, name, false)
+		if err != nil {
+			return err
+		}
+		err = misp.ReadEvents(r, func(*misp.Event) error { return nil })
+		r.Close()
+		if err != nil {
+			return mispFormatError(name, err)
+		}
+	}
+	return nil
+}
+
+// mispFormatError is the error for a document that is not MISP JSON.
+func mispFormatError(name string, err error) error {
+	return usageErrorf("give MISP JSON: {\"Event\": ...}, {\"response\": [...]} or a feed", "%s: %v", name, err)
 }
 
 // events reads the events of one document into the sink; each event's
@@ -664,7 +725,7 @@ func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done
 	})
 	var ee *exitError
 	if err != nil && !errors.As(err, &ee) {
-		return usageErrorf("give MISP JSON: {\"Event\": ...}, {\"response\": [...]} or a feed", "%s: %v", name, err)
+		return mispFormatError(name, err)
 	}
 	return err
 }
@@ -776,6 +837,13 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 	}
 	changed := misp.Changed(manifest, seen)
 	fmt.Fprintf(imp.c.stderr, "parley: import: feed %s: %d events, %d new or changed (state in %s)\n", base, len(manifest), len(changed), stateFile)
+	files := make([]string, len(changed))
+	for i, id := range changed {
+		files[i] = join(id + ".json")
+	}
+	if err := imp.check(ctx, files, isURL); err != nil {
+		return err
+	}
 	pending := map[string]misp.Timestamp{}
 	for _, id := range changed {
 		err := imp.events(ctx, join(id+".json"), isURL, func(ev *misp.Event) {
@@ -850,10 +918,22 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 		defer f.Close()
 		r = f
 	}
+	if out.url != "" {
+		// Envelopes go to the node as the input is read: the whole input
+		// is read once before, so that a malformed record anywhere
+		// refuses it before anything is stored.
+		f, cleanup, err := checkedInput(kind, pos[0], r, cols)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		r = f
+	}
 	sink, err := out.open(ctx, c)
 	if err != nil {
 		return err
 	}
+	sink.rerun = fmt.Sprintf("and the same import run again with --created %s stores only what is missing (without it, every indicator gets a new version)", stix.FormatTimestamp(created.Truncate(time.Millisecond)))
 	if !sink.push() {
 		for _, m := range misp.Markings(common) {
 			sink.add(ctx, string(m), m)
@@ -886,8 +966,32 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 		made++
 		return sink.add(ctx, string(obj), obj)
 	}
+	if err := readRecords(kind, pos[0], r, cols, one); err != nil {
+		sink.abort()
+		return err
+	}
+	if made == 0 && bad > 0 {
+		// Nothing was queued, so nothing was pushed.
+		sink.abort()
+		hint := "one value a line: addresses, CIDRs, domains, URLs, hashes, e-mail addresses"
+		if kind == "csv" {
+			hint = "check --columns against the file"
+		}
+		return usageErrorf(hint, "none of the %d lines of %s could be imported", bad, pos[0])
+	}
+	err = sink.close(ctx)
+	fmt.Fprintf(c.stderr, "parley: import: %d indicators, %d lines not imported\n", made, bad)
+	return err
+}
+
+// readRecords calls fn for each value of an iocs input (one a line,
+// cleaned; empty lines and comments skipped) or each row of a CSV input.
+// A malformed input fails with exit status 2 and the line; an error from
+// fn is returned as it is.
+func readRecords(kind, name string, r io.Reader, cols []string, fn func(line int, typ, value, comment, category string, tags []string) error) error {
 	if kind == "iocs" {
-		sc := newLineScanner(r, maxScanLine)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), maxIOCLine)
 		n := 0
 		for sc.Scan() {
 			n++
@@ -895,29 +999,70 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 			if v == "" {
 				continue
 			}
-			if err := one(n, "", v, "", "", nil); err != nil {
-				sink.abort()
+			if err := fn(n, "", v, "", "", nil); err != nil {
 				return err
 			}
 		}
-		if err := sc.Err(); err != nil {
-			sink.abort()
-			return usageErrorf("one value a line", "couldn't read %s after line %d: %v", pos[0], n, scanError(err, maxScanLine))
+		if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+			return usageErrorf("one value a line", "%s: line %d is longer than %d MiB", name, n+1, maxIOCLine>>20)
+		} else if err != nil {
+			return usageErrorf("one value a line", "couldn't read %s after line %d: %v", name, n, err)
 		}
-	} else {
-		err := ioc.ReadCSV(r, cols, func(row ioc.Row) error {
-			return one(row.Line, row.Type, row.Value, row.Comment, row.Category, row.Tags)
-		})
-		if err != nil {
-			var ee *exitError
-			sink.abort()
-			if errors.As(err, &ee) {
-				return err
-			}
-			return usageErrorf("check --columns against the file", "%s: %v", pos[0], err)
-		}
+		return nil
 	}
-	err = sink.close(ctx)
-	fmt.Fprintf(c.stderr, "parley: import: %d indicators, %d lines not imported\n", made, bad)
+	err := ioc.ReadCSV(r, cols, func(row ioc.Row) error {
+		return fn(row.Line, row.Type, row.Value, row.Comment, row.Category, row.Tags)
+	})
+	var ee *exitError
+	if err != nil && !errors.As(err, &ee) {
+		return usageErrorf("check --columns against the file", "%s: %v", name, err)
+	}
 	return err
+}
+
+// maxIOCLine is the longest line of an iocs input.
+const maxIOCLine = 1 << 20
+
+// checkedInput reads the input r (named name) whole with readRecords and
+// returns it again from its start, for a second reading: the file itself,
+// or for standard input a temporary copy, which cleanup removes. A
+// malformed input fails as readRecords does.
+func checkedInput(kind, name string, r io.Reader, cols []string) (io.Reader, func(), error) {
+	cleanup := func() {}
+	f, ok := r.(*os.File)
+	if ok {
+		// Standard input, or a pipe named on the command line, can't
+		// be read again.
+		_, err := f.Seek(0, io.SeekCurrent)
+		ok = err == nil
+	}
+	if !ok {
+		tmp, err := os.CreateTemp("", "parley-import-*")
+		if err != nil {
+			return nil, nil, withExit(3, "", fmt.Errorf("couldn't keep a copy of the input: %w", err))
+		}
+		cleanup = func() { tmp.Close(); os.Remove(tmp.Name()) }
+		if _, err := io.Copy(tmp, r); err != nil {
+			cleanup()
+			return nil, nil, withExit(3, "", fmt.Errorf("couldn't keep a copy of the input: %w", err))
+		}
+		f = tmp
+	}
+	rewind := func() error {
+		_, err := f.Seek(0, io.SeekStart)
+		return err
+	}
+	if err := rewind(); err != nil {
+		cleanup()
+		return nil, nil, withExit(3, "", fmt.Errorf("couldn't read %s again: %w", name, err))
+	}
+	err := readRecords(kind, name, f, cols, func(int, string, string, string, string, []string) error { return nil })
+	if err == nil {
+		err = rewind()
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return f, cleanup, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 func init() {
@@ -29,6 +30,9 @@ func runInit(ctx context.Context, c *cli, args []string) error {
 	res, err := node.Init(ctx, *dir, node.Config{Origin: *origin}, nil)
 	if errors.Is(err, node.ErrExists) {
 		return usageErrorf("use another directory, or run parley serve --data "+*dir, "%v", err)
+	}
+	if errors.Is(err, tlog.ErrMalformedKey) {
+		return usageErrorf("an origin is a schema-less URL such as parley.example.org/log", "%v", err)
 	}
 	if err != nil {
 		return withExit(3, "", err)

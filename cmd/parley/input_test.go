@@ -153,7 +153,7 @@ func TestCommandsBoundLists(t *testing.T) {
 		in   *repeated
 		want string
 	}{
-		{[]string{"import", "iocs", "--out", out, "-"}, &repeated{line: "a", n: 2 << 20}, "a line is longer than 1 MiB"},
+		{[]string{"import", "iocs", "--out", out, "-"}, &repeated{line: "a", n: 2 << 20}, "line 1 is longer than 1 MiB"},
 		{append([]string{"private", "publish", "--collection", "c", "--values", "-"}, remote...), &repeated{line: "a", n: 2 << 20}, "a line is longer than 1 MiB"},
 		{append([]string{"private", "publish", "--collection", "c", "--values", "-"}, remote...), &repeated{line: "ipv4-addr:198.51.100.7\n", n: maxPrivateValues + 8<<20}, "standard input holds more than 64 MiB of values"},
 		{append(append([]string{"private", "check", "--set", "s"}, remote...), "-"), &repeated{line: "ipv4-addr:198.51.100.7\n", n: maxPrivateValues + 8<<20}, "standard input holds more than 64 MiB of values"},

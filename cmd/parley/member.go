@@ -148,7 +148,11 @@ func runMemberKeyRotate(ctx context.Context, c *cli, args []string) error {
 	defer n.Close()
 	err = n.RotateKey(ctx, m.ID, pub, stmt)
 	if errors.Is(err, store.ErrInvalid) {
-		return withExit(2, "the statement must be signed by the member's key in force (parley keygen --rotate CURRENT.key)", err)
+		hint := ""
+		if stmt != nil && strings.Contains(err.Error(), "statement") {
+			hint = "the statement must be signed by the member's key in force (parley keygen --rotate CURRENT.key)"
+		}
+		return withExit(2, hint, err)
 	}
 	if err != nil {
 		return withExit(3, "", err)

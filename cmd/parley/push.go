@@ -91,6 +91,9 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		return !stopped
 	})
 	if err != nil {
+		if ok > 0 {
+			fmt.Fprintf(c.stderr, "parley: push: the node stored %d of the %d objects before the error; they stay, and pushing the same files again stores only the rest (the others are \"already stored\")\n", ok, len(objects))
+		}
 		return err
 	}
 	fmt.Fprintf(c.stdout, "pushed %d objects: %d succeeded, %d failed, %d conflicts\n", len(objects), ok, failed, conflicts)

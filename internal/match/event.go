@@ -200,6 +200,8 @@ type Event struct {
 	rrKind                uint8
 	intelValue            []byte
 	intelType             string
+	zeekName              []byte // a Zeek record's "name", a file name in smb_files.log
+	smbFile               bool   // the record's action is SMB::FILE_*
 	proto                 []byte
 	srcIP, dstIP          int
 }
@@ -241,6 +243,7 @@ func (e *Event) reset() {
 	e.httpHost, e.httpURI, e.httpScheme, e.proto = nil, nil, "", nil
 	e.httpPort, e.rrKind, e.urlPath, e.urlQuery = nil, rrUnknown, nil, nil
 	e.intelValue, e.intelType = nil, ""
+	e.zeekName, e.smbFile = nil, false
 	e.srcIP, e.dstIP = -1, -1
 }
 
@@ -588,10 +591,19 @@ func (e *Event) finish() {
 	if e.intelValue != nil {
 		e.intelSeen()
 	}
+	if e.smbFile && e.zeekName != nil {
+		e.fileString(AttrFileName, e.zeekName)
+	}
 	if e.httpHost != nil {
 		h := e.httpHost
-		// A Host header may carry a port.
-		if i := bytes.LastIndexByte(h, ':'); i > 0 && bytes.IndexByte(h, ']') < i && bytes.Count(h, []byte{':'}) == 1 {
+		// A Host header may carry a port, and brackets an IPv6 literal
+		// ("[2001:db8::1]:8080", RFC 9110 section 7.2), as Zeek's host
+		// and Suricata's hostname keep it.
+		if len(h) > 2 && h[0] == '[' {
+			if j := bytes.IndexByte(h, ']'); j > 1 && (j == len(h)-1 || h[j+1] == ':') {
+				h = h[1:j]
+			}
+		} else if i := bytes.LastIndexByte(h, ':'); i > 0 && bytes.Count(h, []byte{':'}) == 1 {
 			h = h[:i]
 		}
 		e.hostOrIP(h)

@@ -144,15 +144,94 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	// ftp.log's arg of a file command (RETR, STOR, …), which Zeek logs as
 	// the file's URL, ftp://<server>/<path>; other commands' arguments
 	// (a user name, a directory) are not URLs.
-	"arg":          {ftpArg, []Attr{AttrURL}},
-	"mac":          {mac, []Attr{AttrMAC}},
-	"orig_l2_addr": {mac, []Attr{AttrMAC}},
-	"resp_l2_addr": {mac, []Attr{AttrMAC}},
+	"arg": {ftpArg, []Attr{AttrURL}},
+	// signatures.log (the signature framework's own address fields)
+	"src_addr": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dst_addr": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// socks.log: the destination the client asked the proxy for, as an
+	// address or a name (SOCKS::Address), and the address the proxy
+	// bound for it; the connection itself only shows the proxy.
+	"request.host": {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
+	"request.name": {domain, []Attr{AttrDomain}},
+	"bound.host":   {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
+	"bound.name":   {domain, []Attr{AttrDomain}},
+	// radius.log: the address given to the user's session
+	// (Framed-IP-Address) and the tunnel's initiator (an address or a
+	// name)
+	"framed_addr":   {radiusAddr, []Attr{AttrIPv4, AttrIPv6}},
+	"tunnel_client": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// smb_files.log: the file's name (and a rename's earlier name) in
+	// the share. Other logs' "name" is no file's (weird.log's, software's),
+	// so it counts only beside an SMB::FILE_* action.
+	"name":      {zeekName, []Attr{AttrFileName}},
+	"action":    {smbAction, []Attr{AttrFileName}},
+	"prev_name": {fileName, []Attr{AttrFileName}},
+	// irc.log: the file a DCC SEND offered
+	"dcc_file_name": {fileName, []Attr{AttrFileName}},
+	"mac":           {mac, []Attr{AttrMAC}},
+	"orig_l2_addr":  {mac, []Attr{AttrMAC}},
+	"resp_l2_addr":  {mac, []Attr{AttrMAC}},
 	// intel.log: what the Intel framework saw, read as the type it logs
 	// beside it (before or after it, see Event.intelSeen)
 	"seen.indicator":      {intelValue, intelAttrs},
 	"seen.indicator_type": {intelType, intelAttrs},
 })
+
+func zeekName(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekName = e.save(v)
+	}
+}
+
+func smbAction(e *Event, _ byte, v []byte) {
+	e.smbFile = bytes.HasPrefix(v, []byte("SMB::FILE_"))
+}
+
+// xffAddrs reads an X-Forwarded-For value: addresses separated by commas
+// (RFC 7239's predecessor, de facto); what is not an address (a name,
+// "unknown", an obfuscated identifier) is skipped.
+func xffAddrs(e *Event, _ byte, v []byte) {
+	for len(v) > 0 {
+		i := bytes.IndexByte(v, ',')
+		if i < 0 {
+			i = len(v)
+		}
+		if a := bytes.TrimSpace(v[:i]); len(a) > 0 {
+			e.ip(a)
+		}
+		if i == len(v) {
+			break
+		}
+		v = v[i+1:]
+	}
+}
+
+// specifiedIP is an address unless it is the unspecified one (0.0.0.0,
+// ::), which a SOCKS reply gives when the proxy bound no address.
+func specifiedIP(e *Event, _ byte, v []byte) {
+	if string(v) == "0.0.0.0" || string(v) == "::" {
+		return
+	}
+	e.ip(v)
+}
+
+// specifiedHostOrIP is an address (not the unspecified one) or a name.
+func specifiedHostOrIP(e *Event, _ byte, v []byte) {
+	if string(v) == "0.0.0.0" || string(v) == "::" {
+		return
+	}
+	e.hostOrIP(v)
+}
+
+// radiusAddr is RADIUS's Framed-IP-Address, where 255.255.255.255 (the
+// user may choose) and 255.255.255.254 (the server chooses) are no
+// address (RFC 2865 section 5.8).
+func radiusAddr(e *Event, _ byte, v []byte) {
+	if string(v) == "255.255.255.255" || string(v) == "255.255.255.254" {
+		return
+	}
+	specifiedIP(e, 0, v)
+}
 
 func ftpArg(e *Event, _ byte, v []byte) {
 	if len(v) > 6 && bytes.EqualFold(v[:6], []byte("ftp://")) {
@@ -268,6 +347,25 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"dns.grouped.MX":         {domain, []Attr{AttrDomain}},
 	"dns.query.rrname":       {domain, []Attr{AttrDomain}},
 	"dns.authorities.rrname": {domain, []Attr{AttrDomain}},
+	// v3 (and v2's detailed answers) log the authority and additional
+	// sections as full records: a referral's NS names, and their glue
+	// addresses among the additionals.
+	"dns.authorities.rrtype": {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.authorities.rdata":  {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.additionals.rrname": {domain, []Attr{AttrDomain}},
+	"dns.additionals.rrtype": {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.additionals.rdata":  {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// SRV and SOA records are objects, not rdata (Suricata 7 and 8,
+	// rust/src/dns/log.rs): the SRV target is "name" (the userguide says
+	// "target"), the SOA's primary name server "mname".
+	"dns.answers.srv.name":      {domain, []Attr{AttrDomain}},
+	"dns.answers.srv.target":    {domain, []Attr{AttrDomain}},
+	"dns.authorities.srv.name":  {domain, []Attr{AttrDomain}},
+	"dns.additionals.srv.name":  {domain, []Attr{AttrDomain}},
+	"dns.grouped.SRV.name":      {domain, []Attr{AttrDomain}},
+	"dns.answers.soa.mname":     {domain, []Attr{AttrDomain}},
+	"dns.authorities.soa.mname": {domain, []Attr{AttrDomain}},
+	"dns.grouped.SOA.mname":     {domain, []Attr{AttrDomain}},
 	// http
 	"http.hostname":        {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
 	"http.http_port":       {httpPort, []Attr{AttrURL}},
@@ -282,6 +380,13 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"tls.serial":      {x509Serial, []Attr{AttrX509Serial}},
 	"tls.fingerprint": {x509SHA1, []Attr{AttrX509SHA1}},
 	"quic.sni":        {domain, []Attr{AttrDomain}},
+	// X-Forwarded-For (the xff setting's extra-data mode): the client
+	// behind a proxy, which the flow's addresses do not show; an event's
+	// "xff" (http, fileinfo), an alert's "alert.xff", and the raw header
+	// http.xff (a comma-separated list) that http logs.
+	"xff":       {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
+	"alert.xff": {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
+	"http.xff":  {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
 	// ethernet header (ethernet: yes) and dhcp
 	"ether.src_mac":    {mac, []Attr{AttrMAC}},
 	"ether.dest_mac":   {mac, []Attr{AttrMAC}},
@@ -441,6 +546,15 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"zeek.dhcp.address.requested":            {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"zeek.ftp.data_channel.originating_host": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"zeek.ftp.data_channel.response_host":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// Elastic's zeek socks pipeline writes socks.log's request.host or
+	// request.name (whichever the record has) as zeek.socks.request.host,
+	// and bound.host as zeek.socks.bound.host; its radius pipeline keeps
+	// framed_addr and tunnel_client below zeek.radius (neither in
+	// related.ip).
+	"zeek.socks.request.host":   {specifiedHostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"zeek.socks.bound.host":     {specifiedHostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"zeek.radius.framed_addr":   {radiusAddr, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.radius.tunnel_client": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	// ECS places x509 below file (a certificate file: Elastic's zeek
 	// x509 pipeline writes file.x509.*), tls.server and tls.client; the
 	// same pipeline keeps Zeek's san.* and fingerprint (SHA-256) below

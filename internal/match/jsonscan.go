@@ -343,6 +343,14 @@ func (s *scanner) strEscaped(start int) ([]byte, error) {
 			} else if r >= 0xDC00 && r < 0xE000 {
 				r = utf8.RuneError
 			}
+			if r >= 0xF0000 && r <= 0xF00FF {
+				// Zeek's JSON writer with JSON::STRING_ESCAPE_POLICY_PUA
+				// writes a byte that is not UTF-8 (a Latin-1 byte of a URI)
+				// as U+F0000 plus the byte, escaped as a surrogate pair:
+				// the byte it stands for, as the TSV writer's "\xfc" is.
+				s.buf = append(s.buf, byte(r-0xF0000))
+				continue
+			}
 			s.buf = utf8.AppendRune(s.buf, r)
 		default:
 			return nil, errSyntax

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/parley-exchange/parley/private"
@@ -176,11 +177,35 @@ func (e *Event) normURL(v []byte) ([]byte, bool) {
 	if plainURL(v) {
 		return v, true
 	}
+	if !utf8.Valid(v) {
+		v = percentInvalidUTF8(v)
+	}
 	s, err := private.Normalize(private.TypeURL, string(v))
 	if err != nil {
 		return nil, false
 	}
 	return e.save([]byte(s)), true
+}
+
+// percentInvalidUTF8 percent-encodes the bytes of v that are not part of
+// valid UTF-8. A request target is bytes, not text: Zeek logs a raw
+// Latin-1 byte of a URI as it came (TSV "\xfc"), and the only way an
+// indicator, a UTF-8 string, can name that URL is "%FC" (RFC 3986 section
+// 2.1), which is what URL normalisation makes of every other byte that
+// may not appear in a URI.
+func percentInvalidUTF8(v []byte) []byte {
+	const hexUpper = "0123456789ABCDEF"
+	out := make([]byte, 0, len(v)+16)
+	for i := 0; i < len(v); {
+		r, n := utf8.DecodeRune(v[i:])
+		if r == utf8.RuneError && n == 1 {
+			out = append(out, '%', hexUpper[v[i]>>4], hexUpper[v[i]&15])
+		} else {
+			out = append(out, v[i:i+n]...)
+		}
+		i += n
+	}
+	return out
 }
 
 // plainURL recognises the common already-normal URL: "http://" or

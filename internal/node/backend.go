@@ -306,6 +306,10 @@ func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, 
 				}
 				for j := i; j < min(i+16, len(objects)); j++ {
 					results[j] = n.check(m, c, objects[j])
+					if f := results[j].fail; f != nil && f.ID == "unknown" {
+						// No id to name it by: its place in the envelope.
+						f.Message = fmt.Sprintf("objects[%d]: %s", j, f.Message)
+					}
 				}
 			}
 		}()

@@ -285,7 +285,10 @@ type RestoreReport struct {
 // and only then moves the files into place, config.json last, so a failed
 // restore leaves dir as it was (with Force, a crash during the final moves
 // leaves a directory without config.json that no node opens; run the
-// restore again). Failed checks wrap [ErrRestoreRefused].
+// restore again): a dir that did not exist doesn't exist after a failed
+// restore. Failed checks, and an archive that is cut short or damaged,
+// wrap [ErrRestoreRefused]; a backup (or key file) that can't be opened
+// wraps the [os.Open] error.
 //
 // After a restore, the node's log is consistent with every checkpoint it
 // signed up to the backup, and with every checkpoint in opts.Seen. It is
@@ -294,10 +297,21 @@ type RestoreReport struct {
 // grows past the backup's size with other entries. Only the members know
 // what they saw, so give their seen files; without them Restore can't
 // tell, and the caller must say so.
-func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (RestoreReport, error) {
-	var rep RestoreReport
+func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep RestoreReport, err error) {
 	if err := checkRestoreTarget(dir, opts.Force); err != nil {
 		return rep, err
+	}
+	f, err := os.Open(from)
+	if err != nil {
+		return rep, fmt.Errorf("couldn't open the backup: %w", err)
+	}
+	f.Close()
+	if _, serr := os.Stat(dir); errors.Is(serr, os.ErrNotExist) {
+		defer func() {
+			if err != nil {
+				os.RemoveAll(dir)
+			}
+		}()
 	}
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return rep, fmt.Errorf("couldn't create %s: %w", dir, err)
@@ -386,7 +400,7 @@ func unpackBackup(from, stage string) (BackupManifest, error) {
 			break
 		}
 		if err != nil {
-			return man, fmt.Errorf("%w: couldn't read the backup: %v", ErrRestoreRefused, err)
+			return man, fmt.Errorf("%w: %s is cut short or damaged: %v", ErrRestoreRefused, from, err)
 		}
 		if h.Typeflag != tar.TypeReg {
 			return man, fmt.Errorf("%w: the backup holds %q, not a regular file", ErrRestoreRefused, h.Name)
@@ -409,7 +423,11 @@ func unpackBackup(from, stage string) (BackupManifest, error) {
 		if !slices.Contains(backupFiles, h.Name) || got[h.Name] != "" {
 			return man, fmt.Errorf("%w: unexpected file %q in the backup", ErrRestoreRefused, h.Name)
 		}
-		sum, err := writeStaged(filepath.Join(stage, h.Name), tr)
+		src := &archiveReader{r: tr}
+		sum, err := writeStaged(filepath.Join(stage, h.Name), src)
+		if src.err != nil {
+			return man, fmt.Errorf("%w: %s is cut short or damaged: %s: %v", ErrRestoreRefused, from, h.Name, src.err)
+		}
 		if err != nil {
 			return man, fmt.Errorf("couldn't unpack %s: %w", h.Name, err)
 		}
@@ -434,6 +452,21 @@ func unpackBackup(from, stage string) (BackupManifest, error) {
 		}
 	}
 	return man, nil
+}
+
+// archiveReader keeps the error of reading the archive, to tell a
+// damaged backup from a failure to write the staged copy.
+type archiveReader struct {
+	r   io.Reader
+	err error
+}
+
+func (a *archiveReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err != nil && err != io.EOF {
+		a.err = err
+	}
+	return n, err
 }
 
 func writeStaged(path string, r io.Reader) (string, error) {

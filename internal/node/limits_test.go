@@ -170,8 +170,8 @@ func newLimitNode(t testing.TB, cfg Config) *limitNode {
 		return testMember{ID: nm.ID, Token: nm.Token, Key: priv}
 	}
 	ln.alice, ln.bob = add("alice"), add("bob")
-	for _, c := range []*string{&ln.one, &ln.two} {
-		if *c, err = n.AddCollection(ctx, "c", "", []string{"alice", "bob"}, []string{"alice", "bob"}, ""); err != nil {
+	for i, c := range []*string{&ln.one, &ln.two} {
+		if *c, err = n.AddCollection(ctx, []string{"one", "two"}[i], "", []string{"alice", "bob"}, []string{"alice", "bob"}, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -81,24 +81,12 @@ type InitResult struct {
 // Init creates a node in dir (created if missing): a fresh note key for
 // the log (node.key 0600, node.pub), config.json with cfg (Origin is set
 // if empty) and an empty store. It fails with [ErrExists] if dir already
-// holds a node, and then changes nothing.
+// holds a node, and with an error wrapping [tlog.ErrMalformedKey] if the
+// origin can't name a note key (a space or a '+' in it); then it changes
+// nothing.
 func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult, error) {
 	if r == nil {
 		r = rand.Reader
-	}
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return InitResult{}, fmt.Errorf("couldn't create %s: %w", dir, err)
-	}
-	// A directory that existed before (made by hand, 0755) is tightened
-	// too: the store files are 0600, but their names and sizes, and files
-	// added later, are nobody else's business either.
-	if err := os.Chmod(dir, dirMode); err != nil {
-		return InitResult{}, fmt.Errorf("couldn't restrict %s to mode %o: %w", dir, dirMode, err)
-	}
-	for _, f := range []string{ConfigFile, KeyFile, PubKeyFile, StoreFile} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return InitResult{}, fmt.Errorf("couldn't initialize %s: %s exists: %w", dir, f, ErrExists)
-		}
 	}
 	if cfg.Origin == "" {
 		var b [4]byte
@@ -117,9 +105,24 @@ func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult,
 		}
 		cfg.Origin = "parley." + host + "/" + hex.EncodeToString(b[:])
 	}
+	// The key first: a bad origin is refused before anything is written.
 	skey, vkey, err := tlog.NewNodeKey(r, cfg.Origin)
 	if err != nil {
 		return InitResult{}, err
+	}
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return InitResult{}, fmt.Errorf("couldn't create %s: %w", dir, err)
+	}
+	// A directory that existed before (made by hand, 0755) is tightened
+	// too: the store files are 0600, but their names and sizes, and files
+	// added later, are nobody else's business either.
+	if err := os.Chmod(dir, dirMode); err != nil {
+		return InitResult{}, fmt.Errorf("couldn't restrict %s to mode %o: %w", dir, dirMode, err)
+	}
+	for _, f := range []string{ConfigFile, KeyFile, PubKeyFile, StoreFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return InitResult{}, fmt.Errorf("couldn't initialize %s: %s exists: %w", dir, f, ErrExists)
+		}
 	}
 	cj, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -299,7 +302,9 @@ type NewMember struct {
 // AddMember registers a member named name, with an optional Ed25519 public
 // key, creates its STIX identity object (identity--UUID, identity_class
 // "organization") so that its objects can name it in created_by_ref, and
-// issues its first API token.
+// issues its first API token. The registration and the token are two
+// transactions: when the token fails, the member stays registered and the
+// error says so, with the member's id.
 func (n *Node) AddMember(ctx context.Context, name string, publicKey ed25519.PublicKey) (NewMember, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
@@ -334,7 +339,9 @@ func (n *Node) AddMember(ctx context.Context, name string, publicKey ed25519.Pub
 	}
 	tok, err := n.NewToken(ctx, id)
 	if err != nil {
-		return NewMember{}, err
+		// The registration is in the log for good, and the name taken:
+		// adding the member again would fail, rotating its token won't.
+		return NewMember{}, fmt.Errorf("registered member %q (%s), but couldn't issue its token: %w; issue one with parley member token --member %s --rotate", name, id, err, id)
 	}
 	return NewMember{ID: id, Token: tok}, nil
 }
@@ -410,7 +417,10 @@ type CollectionSpec struct {
 }
 
 // CreateCollection creates the collection spec describes and returns its
-// id. An unknown reader or writer is an error wrapping store.ErrNotFound.
+// id. An unknown reader or writer is an error wrapping store.ErrNotFound,
+// a title another collection has one wrapping store.ErrConflict (titles
+// name collections on the command line; two operators adding the same
+// title at the same instant may still both succeed).
 func (n *Node) CreateCollection(ctx context.Context, spec CollectionSpec) (string, error) {
 	title, description, readers, writers, policy := spec.Title, spec.Description, spec.Readers, spec.Writers, spec.Signatures
 	if strings.TrimSpace(title) == "" {
@@ -437,6 +447,18 @@ func (n *Node) CreateCollection(ctx context.Context, spec CollectionSpec) (strin
 	wr, err := resolve(writers)
 	if err != nil {
 		return "", err
+	}
+	// Commands name collections by title too, and a collection is never
+	// removed: a second one with the same title would make it ambiguous
+	// for good.
+	cs, err := n.store.Collections(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range cs {
+		if c.Title == title {
+			return "", fmt.Errorf("couldn't add a collection: a collection titled %q exists (%s): %w", title, c.ID, store.ErrConflict)
+		}
 	}
 	u, err := uuid.NewRandomFromReader(n.rand)
 	if err != nil {

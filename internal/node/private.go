@@ -42,6 +42,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -207,8 +208,34 @@ func (a *privateAPI) refreshedInfo(ctx context.Context, m store.Member, id strin
 	return a.info(ctx, m, s)
 }
 
-// maxPublishBody bounds POST /private/sets (a values list): some 3
-// million short values, which take about 1 GiB to decode and tag.
+// decodeRequest decodes the JSON request body of r into v, strictly: a
+// field v doesn't have (a misspelt name would otherwise be dropped, and
+// the request mean something else) or data after the object is an error
+// wrapping store.ErrInvalid, a body over limit bytes one wrapping
+// store.ErrTooLarge, and one that didn't arrive in time errBodyTimeout.
+func decodeRequest(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("data after the request")
+			if terr != nil && !errors.As(terr, new(*json.SyntaxError)) {
+				err = terr
+			}
+		}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil, errors.Is(err, errBodyTimeout):
+		return err
+	case errors.As(err, &tooBig):
+		return fmt.Errorf("the request is larger than %d bytes: %w", limit, store.ErrTooLarge)
+	}
+	return fmt.Errorf("couldn't parse the request: %v: %w", err, store.ErrInvalid)
+}
+
+// maxPublishBody bounds POST /private/sets (a values list).
 const maxPublishBody = 64 << 20
 
 // publish handles POST /private/sets: a writer of the collection makes a
@@ -216,16 +243,9 @@ const maxPublishBody = 64 << 20
 func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	var req private.PublishRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxPublishBody))
-	if err := dec.Decode(&req); err != nil {
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			// 413, naming the bound; a body cut quietly read as
-			// malformed JSON.
-			err = fmt.Errorf("the request body is larger than %s, the most one private set's values may take: %w", untrusted.Size(maxPublishBody), tooBig)
-		case !errors.Is(err, errBodyTimeout):
-			err = fmt.Errorf("couldn't parse the request: %v: %w", err, store.ErrInvalid)
+	if err := decodeRequest(w, r, maxPublishBody, &req); err != nil {
+		if errors.Is(err, store.ErrTooLarge) {
+			err = requestErrorf(store.ErrTooLarge, fmt.Sprintf("the request is larger than %d MiB: publish fewer values", maxPublishBody>>20))
 		}
 		respondError(w, r, err)
 		return
@@ -448,8 +468,8 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Me
 	// A batch of MaxBatch elements is about 45 bytes each in JSON.
 	limit := int64(cfg.MaxBatch)*64 + 4096
 	var req private.EvaluateRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(&req); err != nil {
-		if !errors.Is(err, errBodyTimeout) {
+	if err := decodeRequest(w, r, limit, &req); err != nil {
+		if errors.Is(err, store.ErrTooLarge) {
 			err = fmt.Errorf("couldn't parse the evaluation request (at most %d elements): %w", cfg.MaxBatch, store.ErrInvalid)
 		}
 		respondError(w, r, err)

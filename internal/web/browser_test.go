@@ -44,9 +44,20 @@ func chromium(t *testing.T) string {
 // tests then check the browser against the real node.
 func uiServer(t *testing.T, f *fixture, l *v2Log) string {
 	t.Helper()
+	return uiServerWrapped(t, f, l, nil)
+}
+
+// uiServerWrapped is uiServer with the node's endpoints (the v2 log or
+// the node's own) seen through wrap, when it is not nil: a test can
+// change what the browser gets.
+func uiServerWrapped(t *testing.T, f *fixture, l *v2Log, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
 	var api http.Handler = l
 	if nodeSpeaksV2(t, f) {
 		api = f.n.Handler(nil)
+	}
+	if wrap != nil {
+		api = wrap(api)
 	}
 	h, err := web.New(web.Deps{
 		Store:        f.n.Store(),

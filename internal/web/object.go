@@ -40,15 +40,19 @@ type relRow struct {
 	Rel                summary
 }
 
+// gnode is a node of the relationship graph. Its label (the object's
+// name, and under it the relationship) sits at LX, LY with text-anchor
+// Anchor: beside the node and away from the centre, so that labels of
+// neighbouring nodes don't cross.
 type gnode struct {
-	X, Y        float64
-	Label, Href string
-	Center      bool
+	X, Y, LX, LY     float64
+	Anchor           string
+	Label, Rel, Href string
+	Center           bool
 }
 
 type gedge struct {
-	X1, Y1, X2, Y2, LX, LY float64
-	Label                  string
+	X1, Y1, X2, Y2 float64
 }
 
 type graphView struct {
@@ -70,8 +74,13 @@ type memberCount struct {
 }
 
 type sightingsView struct {
-	// First and Last label the chart's ends (their days).
+	// First and Last label the chart's ends (their days), under the
+	// first and the last bar: at FirstX (text-anchor FirstAnchor) and at
+	// LastX (anchored at its end).
 	First, Last string
+	FirstX      float64
+	FirstAnchor string
+	LastX       float64
 	Total       int
 	PerMember   []memberCount
 	Bars        []bar
@@ -398,33 +407,50 @@ func versionTimeline(versions []store.Object) []versionView {
 }
 
 // graph lays out the object and up to MaxGraphNeighbours related
-// objects on a circle; the SVG's text is escaped by the template like
-// any other text.
+// objects on an ellipse around it, each labelled outward (see [gnode]);
+// the SVG's text is escaped by the template like any other text. The
+// picture is 800 wide, so that a label of 24 characters at either side
+// stays inside it.
 func graph(center summary, rels []relRow) graphView {
 	n := min(len(rels), MaxGraphNeighbours)
-	w, h := 720, 420
+	w, h := 800, 440
 	if n <= 2 {
-		h = 260
+		h = 220
 	}
 	g := graphView{W: w, H: h}
 	cx, cy := float64(w)/2, float64(h)/2
-	ry := float64(h)/2 - 50
-	g.Nodes = append(g.Nodes, gnode{X: cx, Y: cy, Label: trimLabel(center.Label), Center: true})
+	rx, ry := 200.0, float64(h)/2-60
+	g.Nodes = append(g.Nodes, gnode{X: cx, Y: cy, LX: cx, LY: cy + 28, Anchor: "middle", Label: trimLabel(center.Label), Center: true})
 	g.Truncated = len(rels) - n
+	start := -math.Pi / 2
+	if n <= 2 {
+		start = 0 // right, then left: beside the centre, not over its label
+	}
 	for i := 0; i < n; i++ {
-		angle := 2*math.Pi*float64(i)/float64(max(n, 1)) - math.Pi/2
-		x, y := cx+290*math.Cos(angle), cy+ry*math.Sin(angle)
-		x, y = math.Round(x), math.Round(y)
+		angle := start + 2*math.Pi*float64(i)/float64(max(n, 1))
+		c, sn := math.Cos(angle), math.Sin(angle)
+		x, y := math.Round(cx+rx*c), math.Round(cy+ry*sn)
 		rel := rels[i]
-		g.Nodes = append(g.Nodes, gnode{X: x, Y: y, Label: trimLabel(rel.Other.Label), Href: "/ui/objects/" + rel.Other.ID})
-		g.Edges = append(g.Edges, gedge{X1: cx, Y1: cy, X2: x, Y2: y, LX: math.Round((cx + x) / 2), LY: math.Round((cy+y)/2) - 4, Label: rel.RelType})
+		nd := gnode{X: x, Y: y, Label: trimLabel(rel.Other.Label), Rel: rel.Direction + " " + rel.RelType, Href: "/ui/objects/" + rel.Other.ID}
+		switch {
+		case c > 0.15:
+			nd.LX, nd.LY, nd.Anchor = x+12, y-2, "start"
+		case c < -0.15:
+			nd.LX, nd.LY, nd.Anchor = x-12, y-2, "end"
+		case sn < 0:
+			nd.LX, nd.LY, nd.Anchor = x, y-26, "middle"
+		default:
+			nd.LX, nd.LY, nd.Anchor = x, y+22, "middle"
+		}
+		g.Nodes = append(g.Nodes, nd)
+		g.Edges = append(g.Edges, gedge{X1: cx, Y1: cy, X2: x, Y2: y})
 	}
 	return g
 }
 
 func trimLabel(s string) string {
-	if r := []rune(s); len(r) > 28 {
-		return string(r[:27]) + "…"
+	if r := []rune(s); len(r) > 24 {
+		return string(r[:23]) + "…"
 	}
 	return s
 }
@@ -469,20 +495,49 @@ func sightingChart(a access, sightings []store.Object) sightingsView {
 		peak = max(peak, n)
 	}
 	sort.Strings(days)
-	if len(days) > 60 {
-		days = days[len(days)-60:]
-	}
+	days = everyDay(days, 60)
 	const chartW, chartH = 600.0, 120.0
 	step := chartW / float64(max(len(days), 1))
 	bw := min(48, step)
-	if len(days) > 0 {
-		v.First, v.Last = days[0], days[len(days)-1]
-	}
 	for i, d := range days {
 		hgt := math.Round(chartH * float64(perDay[d]) / float64(peak))
 		v.Bars = append(v.Bars, bar{X: math.Round(float64(i)*step + (step-bw)/2), Y: chartH - hgt, W: math.Max(1, math.Round(bw-2)), H: hgt, Label: d, N: perDay[d]})
 	}
+	if n := len(v.Bars); n > 0 {
+		first, last := v.Bars[0], v.Bars[n-1]
+		v.First, v.Last = first.Label, last.Label
+		v.FirstX, v.FirstAnchor = first.X, "start"
+		v.LastX = last.X + last.W
+		if n == 1 {
+			v.FirstX, v.FirstAnchor = first.X+first.W/2, "middle"
+		}
+	}
 	return v
+}
+
+// everyDay fills the gaps between sorted days (YYYY-MM-DD), so that the
+// chart's bars stand on a time axis, and keeps the last max days. A day
+// that doesn't parse is kept as it is.
+func everyDay(days []string, max int) []string {
+	var out []string
+	for i, d := range days {
+		out = append(out, d)
+		if i+1 == len(days) {
+			break
+		}
+		a, err1 := time.Parse(time.DateOnly, d)
+		b, err2 := time.Parse(time.DateOnly, days[i+1])
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for t := a.AddDate(0, 0, 1); t.Before(b) && len(out) < 100000; t = t.AddDate(0, 0, 1) {
+			out = append(out, t.Format(time.DateOnly))
+		}
+	}
+	if len(out) > max {
+		out = out[len(out)-max:]
+	}
+	return out
 }
 
 // opinions asks the node for the concurrence on id as this member may

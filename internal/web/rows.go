@@ -34,7 +34,7 @@ func objectRows(rows []summary) template.HTML {
 		}
 		b.WriteString(`</td><td class="type">`)
 		b.WriteString(esc(r.Type))
-		b.WriteString(`</td><td>`)
+		b.WriteString(`</td><td class="member">`)
 		b.WriteString(esc(r.Creator))
 		b.WriteString(`</td><td>`)
 		for _, t := range r.TLP {

@@ -142,7 +142,9 @@ func (h *Handler) cookie(r *http.Request, name, value string, maxAge int) *http.
 func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var s *session
-		if c, err := r.Cookie(sessionCookie); err == nil {
+		c, err := r.Cookie(sessionCookie)
+		stale := err == nil // a session cookie, but is it a session's?
+		if stale {
 			s = h.sessions.get(c.Value)
 		}
 		if s != nil {
@@ -170,7 +172,13 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 		}
 		if s == nil {
 			if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/ui/api/") {
-				http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				to := "/ui/login?next=" + url.QueryEscape(r.URL.RequestURI())
+				if stale {
+					// The browser still had a session: say why the
+					// login form is back instead of the page.
+					to += "&ended=1"
+				}
+				http.Redirect(w, r, to, http.StatusSeeOther)
 				return
 			}
 			h.fail(w, r, http.StatusUnauthorized, "Log in first.", nil)
@@ -195,6 +203,9 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 type loginView struct {
 	Next  string
 	Error string
+	// Ended says the login form is shown because the browser's session
+	// ended (it expired, its token changed, or the node restarted).
+	Ended bool
 }
 
 // safeNext keeps a post-login destination only if it is a path of the
@@ -214,7 +225,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, h.cookie(r, loginCookie, tok, 3600))
 	r = r.WithContext(context.WithValue(r.Context(), loginKey{}, tok))
-	h.render(w, r, http.StatusOK, "login", "Log in", loginView{Next: safeNext(r.URL.Query().Get("next"))})
+	h.render(w, r, http.StatusOK, "login", "Log in", loginView{Next: safeNext(r.URL.Query().Get("next")), Ended: r.URL.Query().Get("ended") != ""})
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {

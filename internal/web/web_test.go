@@ -338,7 +338,7 @@ func TestPrivateSetsPage(t *testing.T) {
 	b := newClient(t, f.URL)
 	b.login(t, f.borova.Token)
 	_, body := b.get(t, "/ui/private")
-	if !strings.Contains(body, "private-set--") || !strings.Contains(body, `<td class="num">1</td>`) || !strings.Contains(body, " of ") {
+	if !strings.Contains(body, "private-set--") || !strings.Contains(body, `<td class="num" data-label="size">1</td>`) || !strings.Contains(body, " of ") {
 		t.Errorf("borova's private sets page:\n%s", body)
 	}
 	a := newClient(t, f.URL)

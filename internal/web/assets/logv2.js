@@ -13,7 +13,8 @@
 
   function b64decode(s) {
     if (typeof s !== "string") throw new Error("expected base64 text");
-    const bin = atob(s);
+    let bin;
+    try { bin = atob(s); } catch (e) { throw new Error("malformed base64"); }
     const out = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
     return out;

@@ -38,6 +38,8 @@
     });
     let st = null;
     try { st = await r.json(); } catch (e) {}
+    if (r.status === 401) throw new Error("your session has ended: reload the page to log in again (nothing was shared)");
+    if (r.status === 403 && !(st && st.title)) throw new Error("this form has expired: reload the page and try again (nothing was shared)");
     if (!r.ok) throw new Error("the node answered " + r.status + (st && st.title ? ": " + st.title : ""));
     if (!st || st.success_count !== 1) {
       const f = st && st.failures && st.failures[0];

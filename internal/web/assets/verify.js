@@ -10,7 +10,10 @@
 //   4. the member's key entries are in the log (their own proofs against
 //      their checkpoint, also signed by the pinned key), and the object's
 //      signature verifies with the key in force at the entry's index.
-// The element [data-verification] ends "verified" or "failed".
+// The element [data-verification] ends "verified" or "failed". All five
+// checks are listed from the start: each ends ✓, or ✗ with what failed,
+// or "not checked" when an earlier one failed, so the analyst sees what
+// was and was not established.
 "use strict";
 (function () {
   const L = window.ParleyLog;
@@ -21,28 +24,58 @@
   const pinEl = el.querySelector(".pin");
   const PIN = "parley.pinned-log-key";
 
-  function step(ok, text) {
+  const CHECKS = [
+    "the log's checkpoint is signed by the log key pinned in this browser",
+    "the log entry's commitment opens to this exact object",
+    "the entry is in the log (RFC 9162 inclusion proof to the checkpoint)",
+    "the member's key is in the log and in force at this entry",
+    "the member's signature on this object verifies with that key",
+  ];
+  steps.textContent = "";
+  const items = CHECKS.map((text) => {
     const li = document.createElement("li");
-    li.className = ok ? "ok" : "bad";
-    li.textContent = (ok ? "✓ " : "✗ ") + text;
+    li.className = "pending";
+    li.textContent = "… " + text;
     steps.appendChild(li);
+    return li;
+  });
+  let at = 0; // the check under way
+
+  function step(ok, text) {
+    const li = items[Math.min(at, items.length - 1)];
+    li.className = ok ? "ok" : "bad";
+    li.textContent = (ok ? "✓ " : "✗ FAILED: ") + text;
+    at++;
+    if (!ok) {
+      for (let i = at; i < items.length; i++) {
+        items[i].className = "skipped";
+        items[i].textContent = "– not checked: " + CHECKS[i];
+      }
+    }
   }
   function finish(ok, why) {
-    status.textContent = ok ? "Verified in your browser: " + why : "Verification FAILED: " + why;
+    why = why.replace(/\.+$/, "");
+    status.textContent = ok ? "✓ Verified in your browser: " + why + "."
+      : "✗ Verification FAILED in your browser: " + why + ". Don't rely on this object until its member or your node's operator explains it.";
+    if (!ok) status.setAttribute("role", "alert");
     el.classList.add(ok ? "verified" : "failed");
     el.setAttribute("data-verification", ok ? "verified" : "failed");
   }
   class Check extends Error {}
   function need(cond, msg) { if (!cond) throw new Check(msg); }
 
-  async function get(path, asText) {
+  // get fetches what (words for the analyst) from the node; a failure
+  // says what could not be had and why, in words before the status.
+  async function get(path, what, asText) {
     for (let i = 0; i < 20; i++) {
       const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (r.status === 503) { await new Promise((res) => setTimeout(res, 500)); continue; }
-      if (!r.ok) throw new Check("the node answered " + r.status + " for " + path.split("?")[0]);
+      if (r.status === 401) throw new Check("couldn't get " + what + ": your session has ended; reload the page to log in again");
+      if (r.status === 404) throw new Check("couldn't get " + what + ": the node has none (HTTP 404)");
+      if (!r.ok) throw new Check("couldn't get " + what + ": the node answered HTTP " + r.status);
       return asText ? r.text() : r.json();
     }
-    throw new Check("the node kept answering 503 (not in a checkpoint yet)");
+    throw new Check("couldn't get " + what + ": the node kept answering 503 (the entry is not in a checkpoint yet); reload the page in a minute");
   }
 
   async function fingerprint(vkey) {
@@ -50,8 +83,10 @@
     return "SHA256:" + L.hex(d.slice(0, 8)).replace(/(....)(?!$)/g, "$1 ");
   }
 
+  let keyChanged = false; // the node serves another log key than the pinned one
+
   async function pinnedKey() {
-    const served = (await get("/ui/api/log/key", true)).trim();
+    const served = (await get("/ui/api/log/key", "the log's public key", true)).trim();
     let pinned = null;
     try { pinned = localStorage.getItem(PIN); } catch (e) { /* storage off: pin for this page only */ }
     if (!pinned) {
@@ -61,10 +96,15 @@
     } else if (pinned !== served) {
       pinEl.textContent = "ALARM: the node now serves a different log key (" + (await fingerprint(served)) + ") from the one you pinned (" + (await fingerprint(pinned)) + "). Checks use the pinned key.";
       pinEl.classList.add("alarm");
+      keyChanged = true;
     } else {
       pinEl.textContent = "Log key pinned in this browser: " + (await fingerprint(pinned)) + ".";
     }
-    return L.parseVerifierKey(pinned);
+    try {
+      return await L.parseVerifierKey(pinned);
+    } catch (e) {
+      throw new Check("the log key pinned in this browser can't be read (" + e.message + "); ask your node's operator for the log key's fingerprint before you trust anything here");
+    }
   }
 
   async function run() {
@@ -77,8 +117,13 @@
     need(obj.id === id, "the page's object is not " + id);
     const key = await pinnedKey();
 
-    const rc = await get("/ui/api/log/receipt?object=" + encodeURIComponent(id) + "&version=" + encodeURIComponent(version));
-    const cp = await L.verifyCheckpoint(rc.checkpoint, key);
+    const rc = await get("/ui/api/log/receipt?object=" + encodeURIComponent(id) + "&version=" + encodeURIComponent(version), "the object's log receipt");
+    let cp;
+    try {
+      cp = await L.verifyCheckpoint(rc.checkpoint, key);
+    } catch (e) {
+      throw new Check(keyChanged ? "the checkpoint is not signed by the log key pinned in this browser: the node's log key has changed (see the ALARM below)" : e.message);
+    }
     need(cp.size === rc.tree_size, "the receipt's tree size is not its checkpoint's");
     step(true, "checkpoint of " + cp.size + " entries signed by the pinned log key");
 
@@ -96,7 +141,7 @@
     need(L.equal(root, cp.root), "the inclusion proof does not lead to the checkpoint's root");
     step(true, "entry " + rc.log_index + " is in the log (RFC 9162 inclusion proof)");
 
-    const ks = await get("/ui/api/log/keys?member=" + encodeURIComponent(rc.member));
+    const ks = await get("/ui/api/log/keys?member=" + encodeURIComponent(rc.member), "the member's key history");
     const kcp = await L.verifyCheckpoint(ks.checkpoint, key);
     need(kcp.size === ks.tree_size, "the key history's tree size is not its checkpoint's");
     need(kcp.size > rc.log_index, "the key history's checkpoint doesn't reach the object's entry");
@@ -109,14 +154,14 @@
     }
     const inForce = await L.keyInForce(events, rc.member, rc.log_index);
     need(inForce, "the member had no key in force at entry " + rc.log_index);
-    step(true, "the member's key in force at entry " + rc.log_index + " is logged (" + events.length + " key events)");
+    step(true, "the member's key in force at entry " + rc.log_index + " is logged (" + events.length + (events.length === 1 ? " key event)" : " key events)"));
 
     const sp = L.signatureParts(obj);
     need(sp, "the object is not signed");
     need(sp.ext.alg === "ed25519" && sp.ext.public_key === inForce, "the object is signed with a key that is not the member's logged key");
     const sigOK = await L.ed25519Verify(L.b64decode(inForce), L.b64decode(sp.ext.signature), sp.message);
     need(sigOK, "the member's signature does not verify");
-    step(true, "signature by the member's logged key");
+    step(true, "the member's signature verifies with the logged key");
     finish(true, "signature, commitment, inclusion and checkpoint all check.");
   }
 
