@@ -56,22 +56,36 @@ func ParseColumns(spec string) ([]string, error) {
 // ReadCSV reads CSV rows (comma-separated, RFC 4180 quoting; a header
 // row whose value column says "value" is skipped; '#' starts a comment
 // line) and calls fn for each row. A row with fewer fields than columns
-// is an error naming its line.
+// is an error naming its line. A row (or comment line) of more than
+// [MaxCSVRow] bytes is an error too, so that memory stays bounded: the
+// CSV reader would hold a row of any length, and an unclosed quote makes
+// the rest of the file one field.
 func ReadCSV(r io.Reader, cols []string, fn func(Row) error) error {
-	cr := csv.NewReader(r)
+	lim := &rowLimit{r: r}
+	cr := csv.NewReader(lim)
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
 	cr.ReuseRecord = true
-	first := true
+	first, last := true, 0
 	for {
+		// The CSV reader reads ahead through a buffer of 4 KiB.
+		lim.allowed = cr.InputOffset() + MaxCSVRow + 4096
 		rec, err := cr.Read()
 		if err == io.EOF {
 			return nil
+		}
+		if errors.Is(err, errRowTooLong) {
+			which := "the first row"
+			if last > 0 {
+				which = fmt.Sprintf("the row after the one at line %d", last)
+			}
+			return fmt.Errorf("couldn't read the CSV: %s is longer than %d MiB (an unclosed quote makes the rest of the file one field)", which, MaxCSVRow>>20)
 		}
 		if err != nil {
 			return fmt.Errorf("couldn't read the CSV: %w", err)
 		}
 		line, _ := cr.FieldPos(0)
+		last = line
 		if len(rec) < len(cols) {
 			if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 				continue
@@ -107,4 +121,26 @@ func ReadCSV(r io.Reader, cols []string, fn func(Row) error) error {
 			return err
 		}
 	}
+}
+
+// MaxCSVRow bounds the bytes of one CSV row.
+const MaxCSVRow = 1 << 20
+
+var errRowTooLong = errors.New("CSV row too long")
+
+// rowLimit lets its reader read up to allowed bytes of r in all, then
+// fails with errRowTooLong: ReadCSV moves allowed on as rows are read.
+type rowLimit struct {
+	r             io.Reader
+	read, allowed int64
+}
+
+func (l *rowLimit) Read(p []byte) (int, error) {
+	if l.read >= l.allowed {
+		return 0, errRowTooLong
+	}
+	p = p[:min(int64(len(p)), l.allowed-l.read)]
+	n, err := l.r.Read(p)
+	l.read += int64(n)
+	return n, err
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -71,7 +70,10 @@ func (c *Client) do(req *http.Request) (int, http.Header, []byte, error) {
 		return 0, nil, nil, fmt.Errorf("couldn't reach the witness: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodySize))
+	// An answer is a cosignature or a checkpoint, bounded as a request
+	// is; a longer one fails rather than being cut (a cut one would read
+	// as a malformed cosignature).
+	body, err := untrusted.ReadAll(resp.Body, MaxBodySize)
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("couldn't read the witness's answer: %w", err)
 	}

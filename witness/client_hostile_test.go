@@ -27,3 +27,16 @@ func TestClientErrorsDontEchoHostileText(t *testing.T) {
 		t.Fatalf("error of %d bytes: %.300q", len(msg), msg)
 	}
 }
+
+// An answer longer than MaxBodySize fails naming the bound; it was cut
+// quietly there and read as a malformed checkpoint.
+func TestClientAnswerBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("log.example/a\n" + strings.Repeat("x", MaxBodySize)))
+	}))
+	defer srv.Close()
+	_, err := (&Client{URL: srv.URL}).Checkpoint(context.Background(), "log.example/a")
+	if err == nil || !strings.Contains(err.Error(), "larger than 256 KiB") {
+		t.Fatalf("an answer of %d KiB: %v, want an error naming the 256 KiB bound", (MaxBodySize+14)>>10, err)
+	}
+}

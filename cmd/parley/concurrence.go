@@ -183,6 +183,10 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 		len(res.Items), res.Tally.Voices(), superseded, unsigned, forged, invalid)
 }
 
+// maxConcurrenceAnswer bounds the node's answer to GET /concurrence: the
+// opinions about one object with their proofs.
+const maxConcurrenceAnswer = 64 << 20
+
 // fetchConcurrence gets GET /concurrence?object=ID, retrying for a few
 // seconds while the node answers 503 (opinions not yet in a checkpoint).
 func fetchConcurrence(ctx context.Context, hc *http.Client, base, token, object string) (opinion.Concurrence, error) {
@@ -199,7 +203,9 @@ func fetchConcurrence(ctx context.Context, hc *http.Client, base, token, object 
 		if err != nil {
 			return conc, withExit(4, "check --url", fmt.Errorf("couldn't reach the node: %w", err))
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		// Cut quietly, a longer answer would read as one that isn't a
+		// concurrence.
+		body, err := readBounded(resp.Body, "the node's answer", maxConcurrenceAnswer)
 		resp.Body.Close()
 		if err != nil {
 			return conc, withExit(4, "", fmt.Errorf("couldn't read the node's answer: %w", err))

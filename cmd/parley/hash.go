@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/parley-exchange/parley/pdq"
 )
@@ -69,10 +71,15 @@ func runHash(ctx context.Context, c *cli, args []string) error {
 	jobs := make(chan int)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	budget := newMemBudget(c.hashMemory)
 	for range min(runtime.GOMAXPROCS(0), max(len(files), 1)) {
 		go func() {
 			for i := range jobs {
-				results[i] <- c.hashOne(files[i], *dihedral, lim)
+				n := imageCost(files[i], lim, budget.capacity)
+				budget.acquire(n)
+				r := c.hashOne(files[i], *dihedral, lim)
+				budget.release(n)
+				results[i] <- r
 			}
 		}()
 	}
@@ -216,4 +223,76 @@ func (c *cli) progress(n int) func(i int) {
 		}
 		fmt.Fprintf(f, "\r\033[Kparley: hashed %d/%d", i, n)
 	}
+}
+
+// defaultHashMemory bounds what the images parley hash decodes at once
+// may take, by their headers ([imageCost]). Each core hashes an image,
+// and one image may take up to about 650 MB at pdq's default limits (50
+// million pixels at 13 bytes each), so that a folder of large images
+// would otherwise take that many times the cores; within the bound as
+// many images are decoded at once as fit, and one larger than it alone.
+const defaultHashMemory = 2 << 30
+
+// bytesPerPixel is what decoding and hashing may hold per pixel: a
+// progressive JPEG keeps its coefficients (see pdq.DefaultMaxPixels).
+const bytesPerPixel = 13
+
+// imageCost is the memory hashing file may take: its encoded bytes (read
+// whole) and bytesPerPixel for each pixel its header declares, at most
+// capacity. Standard input, whose size is unknown, takes capacity.
+func imageCost(file string, lim pdq.Limits, capacity int64) int64 {
+	if file == "-" {
+		return capacity
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return 0 // the hash fails at once
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	cost := fi.Size()
+	if cfg, _, err := image.DecodeConfig(f); err == nil && cfg.Width > 0 && cfg.Height > 0 {
+		// pdq refuses more pixels than lim, before decoding.
+		if px := int64(cfg.Width) * int64(cfg.Height); lim.MaxPixels <= 0 || px <= lim.MaxPixels {
+			cost += px * bytesPerPixel
+		}
+	}
+	return min(cost, capacity)
+}
+
+// memBudget is a weighted semaphore of bytes: acquire waits until n bytes
+// are free. n is at most the capacity, so that every request runs.
+type memBudget struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	capacity int64
+	free     int64
+}
+
+func newMemBudget(capacity int64) *memBudget {
+	if capacity <= 0 {
+		capacity = defaultHashMemory
+	}
+	b := &memBudget{capacity: capacity, free: capacity}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *memBudget) acquire(n int64) {
+	b.mu.Lock()
+	for b.free < n {
+		b.cond.Wait()
+	}
+	b.free -= n
+	b.mu.Unlock()
+}
+
+func (b *memBudget) release(n int64) {
+	b.mu.Lock()
+	b.free += n
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }

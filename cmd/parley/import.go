@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/ioc"
 	"github.com/parley-exchange/parley/misp"
 	"github.com/parley-exchange/parley/stix"
@@ -187,8 +188,11 @@ type importSink struct {
 	signing, sent chan struct{}
 	mu            sync.Mutex
 	failed        error
-	// seen keeps ids already sent in this run (objects shared by events).
-	seen                                map[string]bool
+	// seen keeps the keys of objects already sent in this run (objects
+	// shared by events, lines repeated), as SHA-256 hashes: a key may be
+	// a whole object, and a list of millions of lines would otherwise be
+	// held whole.
+	seen                                map[[sha256.Size]byte]struct{}
 	stored, already, conflicts, refused int
 	// rerun says, after a failure, how a second run stores only what the
 	// first one did not.
@@ -196,7 +200,7 @@ type importSink struct {
 }
 
 func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
-	s := &importSink{c: c, seen: map[string]bool{}, onConflict: o.onConflict}
+	s := &importSink{c: c, seen: map[[sha256.Size]byte]struct{}{}, onConflict: o.onConflict}
 	if o.out != "" {
 		w := c.stdout
 		if o.out != "-" {
@@ -234,10 +238,11 @@ func (s *importSink) push() bool { return s.client != nil }
 // add writes or queues one object whose id and version are key; objects
 // already sent in this run are skipped.
 func (s *importSink) add(ctx context.Context, key string, obj json.RawMessage) error {
-	if s.seen[key] {
+	h := sha256.Sum256([]byte(key))
+	if _, ok := s.seen[h]; ok {
 		return nil
 	}
-	s.seen[key] = true
+	s.seen[h] = struct{}{}
 	if !s.push() {
 		if s.written > 0 {
 			s.w.WriteString(",")
@@ -526,7 +531,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 			stats := imp.conv.Stats
 			imp.conv = misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})
 			imp.conv.Stats = stats
-			sink.seen, sink.batch, sink.batchBytes, sink.failed = map[string]bool{}, nil, 0, nil
+			sink.seen, sink.batch, sink.batchBytes, sink.failed = map[[sha256.Size]byte]struct{}{}, nil, 0, nil
 			err = nil
 		}
 		if err != nil || *poll == 0 {
@@ -598,7 +603,7 @@ func mispSourceClient(caFile, keyFile string, isURL bool) (*http.Client, string,
 	client.Timeout = 2 * time.Minute
 	key := ""
 	if keyFile != "" {
-		b, err := os.ReadFile(keyFile)
+		b, err := untrusted.ReadFile(keyFile, maxSecretFile)
 		if err != nil {
 			return nil, "", usageErrorf("", "couldn't read --source-key-file: %v", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"os"
 	"strings"
@@ -94,7 +95,7 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 // readPrivateKey reads a key written by keygen (PKCS #8 PEM). Errors never
 // include the file's content.
 func readPrivateKey(path string) (ed25519.PrivateKey, error) {
-	b, err := os.ReadFile(path)
+	b, err := untrusted.ReadFile(path, maxSecretFile)
 	if err != nil {
 		return nil, usageErrorf("make one with parley keygen --out FILE", "couldn't read the private key: %v", err)
 	}
@@ -116,7 +117,7 @@ func readPrivateKey(path string) (ed25519.PrivateKey, error) {
 // readPublicKey reads a .pub file: the standard base64 of the 32-byte
 // Ed25519 public key on one line.
 func readPublicKey(path string) (ed25519.PublicKey, error) {
-	b, err := os.ReadFile(path)
+	b, err := untrusted.ReadFile(path, maxSecretFile)
 	if err != nil {
 		return nil, usageErrorf("", "couldn't read the public key: %v", err)
 	}

@@ -86,6 +86,10 @@ type cli struct {
 	// [cli.httpClient].
 	caFile string
 	client *http.Client
+
+	// hashMemory bounds the memory of the images parley hash decodes at
+	// once (0: defaultHashMemory); tests lower it.
+	hashMemory int64
 }
 
 // exitError is an error that carries its exit status and an optional hint.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/match"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/pdq"
 	"github.com/parley-exchange/parley/taxii"
 )
@@ -335,7 +336,7 @@ func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []s
 // identityFromTokenFile returns the "id" of a member add --json file, or
 // "" for a file holding the token alone.
 func identityFromTokenFile(file string) string {
-	b, err := os.ReadFile(file)
+	b, err := untrusted.ReadFile(file, maxSecretFile)
 	if err != nil {
 		return ""
 	}

@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 func init() {
@@ -133,7 +133,7 @@ func runMemberKeyRotate(ctx context.Context, c *cli, args []string) error {
 	}
 	var stmt []byte
 	if *stmtFile != "" {
-		b, err := os.ReadFile(*stmtFile)
+		b, err := untrusted.ReadFile(*stmtFile, maxSecretFile)
 		if err != nil {
 			return usageErrorf("", "couldn't read the rotation statement: %v", err)
 		}

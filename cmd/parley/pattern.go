@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/parley-exchange/parley/pattern"
 )
@@ -85,15 +83,9 @@ func runPattern(ctx context.Context, c *cli, args []string) error {
 		default:
 			return usageErrorf("use --stix-version 2.1 or 2.0", "unknown STIX version %q", *version)
 		}
-		var data []byte
-		var err error
-		if name := fs.Arg(1); name == "-" {
-			data, err = io.ReadAll(c.stdin)
-		} else {
-			data, err = os.ReadFile(name)
-		}
+		data, err := readDocument(c, fs.Arg(1))
 		if err != nil {
-			return withExit(2, "", fmt.Errorf("couldn't read observations: %w", err))
+			return withExit(2, tooLargeHint(err), fmt.Errorf("couldn't read observations: %w", err))
 		}
 		// The grammar goes with the data: over STIX 2.0 observations a
 		// pattern may be written in either version (plain-string

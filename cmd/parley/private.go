@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -121,8 +120,8 @@ func readPrivateLines(c *cli, name string) ([]string, error) {
 		r = f
 	}
 	var lines []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	size := 0
+	sc := newLineScanner(r, maxScanLine)
 	for n := 1; sc.Scan(); n++ {
 		l := strings.TrimSpace(sc.Text())
 		if l == "" || strings.HasPrefix(l, "#") {
@@ -132,10 +131,13 @@ func readPrivateLines(c *cli, name string) ([]string, error) {
 			return nil, usageErrorf("write one type:value per line, such as domain-name:evil.example or ipv4-addr:198.51.100.7",
 				"%s line %d: %v", name, n, err)
 		}
+		if size += len(l) + len(`"",`); size > maxPrivateValues {
+			return nil, errTooManyValues(name)
+		}
 		lines = append(lines, l)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, usageErrorf("", "couldn't read values: %v", err)
+		return nil, usageErrorf("", "couldn't read values: %v", scanError(err, maxScanLine))
 	}
 	return lines, nil
 }
@@ -268,9 +270,8 @@ func readEventObservables(c *cli, name, format string) ([]string, error) {
 	dec := match.NewDecoder(f)
 	seen := map[string]bool{}
 	var lines []string
-	bad := 0
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	size, bad := 0, 0
+	sc := newLineScanner(r, maxEventLine)
 	for sc.Scan() {
 		evs, err := dec.Decode(sc.Bytes())
 		if err != nil {
@@ -307,6 +308,9 @@ func readEventObservables(c *cli, name, format string) ([]string, error) {
 					continue
 				}
 				if l := typ + ":" + v; !seen[l] {
+					if size += len(l) + len(`"",`); size > maxPrivateValues {
+						return nil, errTooManyValues(name)
+					}
 					seen[l] = true
 					lines = append(lines, l)
 				}
@@ -314,7 +318,7 @@ func readEventObservables(c *cli, name, format string) ([]string, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, usageErrorf("", "couldn't read events: %v", err)
+		return nil, usageErrorf("", "couldn't read events: %v", scanError(err, maxEventLine))
 	}
 	if bad > 0 {
 		fmt.Fprintf(c.stderr, "parley: skipped %d lines that are not %s records\n", bad, f)

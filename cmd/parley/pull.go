@@ -2,9 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/parley-exchange/parley/stix"
@@ -66,7 +67,19 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	objects := []json.RawMessage{}
+	// The bundle is written to a temporary file as pages come, and copied
+	// to stdout once the whole collection verified: a collection of any
+	// size takes the memory of a page, and a pull that fails prints
+	// nothing.
+	spool, err := os.CreateTemp("", "parley-pull-*.json")
+	if err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't create a temporary file: %w", err))
+	}
+	defer func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}()
+	bw := newBundleWriter(spool)
 	var last time.Time
 	refused := 0
 	for env, err := range client.ObjectPages(ctx, collID, q) {
@@ -88,7 +101,7 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 			if note := describeCheck(env.Checks[i], env.Openings[i].Member); note != "" {
 				fmt.Fprintf(c.stderr, "parley: pull: %s: %s\n", env.Openings[i].ObjectID, note)
 			}
-			objects = append(objects, o)
+			bw.add(o)
 		}
 		if !env.DateAdded.Last.IsZero() {
 			last = env.DateAdded.Last
@@ -97,14 +110,20 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	if err := saveSeen(); err != nil {
 		return withExit(3, "", err)
 	}
-	if err := writeBundle(c.stdout, objects); err != nil {
-		return err
+	if err := bw.close(); err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't write the bundle: %w", err))
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't read the bundle back: %w", err))
+	}
+	if _, err := io.Copy(c.stdout, spool); err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't write the bundle: %w", err))
 	}
 	if refused > 0 {
 		return withExit(1, "each refused object is named above; it didn't match the node's log", fmt.Errorf("%d object(s) refused: they don't verify against the log", refused))
 	}
 	if !last.IsZero() {
-		fmt.Fprintf(c.stderr, "parley: %d objects; next time use --added-after %s\n", len(objects), taxii.FormatTimestamp(last))
+		fmt.Fprintf(c.stderr, "parley: %d objects; next time use --added-after %s\n", bw.n, taxii.FormatTimestamp(last))
 	}
 	return nil
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -140,7 +140,7 @@ func readToken(token *string, file string) error {
 	if file == "" {
 		return nil
 	}
-	b, err := os.ReadFile(file)
+	b, err := untrusted.ReadFile(file, maxSecretFile)
 	if err != nil {
 		return usageErrorf("", "couldn't read the token file: %v", err)
 	}

@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // This file is the one place where commands get the HTTP client they talk
@@ -80,7 +81,7 @@ func clientWithCA(name string) (*http.Client, error) {
 // clientWithCAFlag is [clientWithCA] for a file given with another flag,
 // which its errors name.
 func clientWithCAFlag(flag, name string) (*http.Client, error) {
-	b, err := os.ReadFile(name)
+	b, err := untrusted.ReadFile(name, maxCAFile)
 	if err != nil {
 		return nil, usageErrorf("", "couldn't read %s: %v", flag, err)
 	}

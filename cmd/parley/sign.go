@@ -1,12 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/google/uuid"
 
@@ -51,15 +52,9 @@ func runSign(ctx context.Context, c *cli, args []string) error {
 
 // readInput reads a file, or standard input for "-".
 func readInput(c *cli, name string) ([]byte, error) {
-	var b []byte
-	var err error
-	if name == "-" {
-		b, err = io.ReadAll(c.stdin)
-	} else {
-		b, err = os.ReadFile(name)
-	}
+	b, err := readDocument(c, name)
 	if err != nil {
-		return nil, usageErrorf("", "couldn't read %s: %v", name, err)
+		return nil, usageErrorf(tooLargeHint(err), "couldn't read %s: %v", name, err)
 	}
 	return b, nil
 }
@@ -98,17 +93,56 @@ func single(data []byte) bool {
 
 // writeBundle writes objects as a STIX 2.1 bundle.
 func writeBundle(w io.Writer, objects []json.RawMessage) error {
-	if objects == nil {
-		objects = []json.RawMessage{}
+	bw := newBundleWriter(w)
+	for _, o := range objects {
+		bw.add(o)
 	}
-	b, err := json.MarshalIndent(struct {
-		Type    string            `json:"type"`
-		ID      string            `json:"id"`
-		Objects []json.RawMessage `json:"objects"`
-	}{"bundle", "bundle--" + uuid.NewString(), objects}, "", "  ")
-	if err != nil {
-		return withExit(3, "", err)
+	return bw.close()
+}
+
+// bundleWriter writes a STIX bundle object by object, as
+// json.MarshalIndent with two spaces would write it whole, so that a
+// command need not hold the objects: a bundle of any size takes the memory
+// of one object.
+type bundleWriter struct {
+	w       *bufio.Writer
+	n       int
+	scratch bytes.Buffer
+	err     error
+}
+
+func newBundleWriter(w io.Writer) *bundleWriter {
+	bw := &bundleWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	fmt.Fprintf(bw.w, "{\n  \"type\": \"bundle\",\n  \"id\": \"bundle--%s\",\n  \"objects\": [", uuid.NewString())
+	return bw
+}
+
+// add writes one object (JSON); the first error is kept for close.
+func (bw *bundleWriter) add(o json.RawMessage) {
+	if bw.err != nil {
+		return
 	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
+	bw.scratch.Reset()
+	if err := json.Indent(&bw.scratch, o, "    ", "  "); err != nil {
+		bw.err = withExit(3, "", fmt.Errorf("couldn't write the bundle: %w", err))
+		return
+	}
+	if bw.n > 0 {
+		bw.w.WriteByte(',')
+	}
+	bw.w.WriteString("\n    ")
+	bw.w.Write(bytes.TrimSpace(bw.scratch.Bytes()))
+	bw.n++
+}
+
+// close ends the bundle and returns the first error.
+func (bw *bundleWriter) close() error {
+	if bw.err != nil {
+		return bw.err
+	}
+	if bw.n > 0 {
+		bw.w.WriteString("\n  ")
+	}
+	bw.w.WriteString("]\n}\n")
+	return bw.w.Flush()
 }

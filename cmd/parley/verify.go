@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -18,9 +16,6 @@ func init() {
 		run:   runVerify,
 	})
 }
-
-// maxBundle bounds the size of a bundle file read by verify.
-const maxBundle = 256 << 20
 
 // runVerify checks a proof bundle with no network access: exit 0 if it
 // verifies, 1 naming the first failure, 2 for bad usage.
@@ -41,16 +36,9 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	var r io.Reader = c.stdin
-	if name := pos[0]; name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return usageErrorf("", "couldn't read the bundle: %v", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	data, err := io.ReadAll(io.LimitReader(r, maxBundle))
+	// A bundle over the bound fails here rather than being cut, which
+	// would read as a bundle that was changed.
+	data, err := readDocument(c, pos[0])
 	if err != nil {
 		return usageErrorf("", "couldn't read the bundle: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
 )
@@ -199,7 +200,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 			return usageErrorf("a log verifier key looks like name+1234abcd+AbC...", "--log %.80q: %v", k, err)
 		}
 	}
-	skey, err := os.ReadFile(filepath.Join(*dir, witnessKeyFile))
+	skey, err := untrusted.ReadFile(filepath.Join(*dir, witnessKeyFile), maxSecretFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return usageErrorf("run parley witness init --data "+*dir+" --name NAME first", "%s holds no witness key", *dir)
 	}

@@ -44,7 +44,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -113,6 +112,9 @@ func CheckName(name string) error {
 	return nil
 }
 
+// maxSecretFile bounds a feed's secret file: real ones are under a KiB.
+const maxSecretFile = 64 << 10
+
 // Client returns the TAXII client of f, reading its secret file. Each of
 // its requests is bounded in time (two minutes, the body included) and in
 // size ([taxii.DefaultMaxResponseBytes]).
@@ -130,7 +132,8 @@ func Client(f Feed) (*taxii.Client, error) {
 		}
 	}
 	if f.Auth != AuthNone {
-		b, err := os.ReadFile(f.SecretFile)
+		// Read again for every poll: bounded as peer.ReadToken is.
+		b, err := untrusted.ReadFile(f.SecretFile, maxSecretFile)
 		if err != nil {
 			return nil, fmt.Errorf("feed %s: couldn't read the secret file: %w", f.Name, err)
 		}

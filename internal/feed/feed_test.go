@@ -28,6 +28,12 @@ func TestClient(t *testing.T) {
 	os.WriteFile(jsonTok, []byte(`{"id":"identity--x","token":"parley_abc"}`), 0o600)
 	badJSON := filepath.Join(dir, "bad.json")
 	os.WriteFile(badJSON, []byte(`{"id":"identity--x"}`), 0o600)
+	// A secret file of 1 GiB (sparse), read again for every poll, fails
+	// naming its bound; it was read whole.
+	huge := filepath.Join(dir, "huge")
+	if err := os.WriteFile(huge, nil, 0o600); err != nil || os.Truncate(huge, 1<<30) != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name                        string
 		f                           feed.Feed
@@ -41,6 +47,7 @@ func TestClient(t *testing.T) {
 		{name: "member add --json", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: jsonTok}, base: "http://n", token: "parley_abc"},
 		{name: "json without token", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: badJSON}, err: `without a "token"`},
 		{name: "no secret file", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: filepath.Join(dir, "nope")}, err: "couldn't read the secret file"},
+		{name: "huge secret file", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: huge}, err: "huge: larger than 64 KiB"},
 		{name: "not http", f: feed.Feed{URL: "ftp://n"}, err: "not an http(s) URL"},
 		{name: "no host", f: feed.Feed{URL: "http:///x"}, err: "not an http(s) URL"},
 	} {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // Config configures a [Matcher].
@@ -32,6 +34,10 @@ type Config struct {
 	// MaxLine bounds a line's length; longer lines are malformed.
 	// Default 1 MiB.
 	MaxLine int
+	// MaxDocument bounds a STIX document spread over lines (a
+	// pretty-printed bundle), which [Matcher.ReadLines] reads and decodes
+	// whole; a longer one fails. Default [DefaultMaxDocument].
+	MaxDocument int64
 	// Origin names the JetStream stream the lines come from (see
 	// [JetStreamSource]). A sighting counting events of lines given with
 	// [Matcher.LineSeq] carries the custom properties x_parley_stream
@@ -133,6 +139,9 @@ func NewMatcher(e *Engine, cfg Config) *Matcher {
 	}
 	if cfg.MaxLine <= 0 {
 		cfg.MaxLine = 1 << 20
+	}
+	if cfg.MaxDocument <= 0 {
+		cfg.MaxDocument = DefaultMaxDocument
 	}
 	m := &Matcher{cfg: cfg, dec: NewDecoder(cfg.Format), tally: map[string]*tally{}}
 	m.fire = m.onFire
@@ -270,8 +279,15 @@ func (m *Matcher) Event(ev *Event) {
 // MaxLine whole.
 const readBuf = 1 << 20
 
+// DefaultMaxDocument is the default [Config.MaxDocument]: 256 MiB, which
+// decodes to a few GiB of maps.
+const DefaultMaxDocument = 256 << 20
+
 // ReadLines feeds every line of r to the matcher. A STIX input that is not
-// one JSON value a line (a pretty-printed bundle) is read whole.
+// one JSON value a line (a pretty-printed bundle) is read and decoded
+// whole, so it is bounded: one of more than Config.MaxDocument bytes fails
+// (wrapping [untrusted.ErrTooLarge]) before any of it is decoded. Lines
+// are read one at a time, each up to Config.MaxLine.
 func (m *Matcher) ReadLines(ctx context.Context, r io.Reader) error {
 	br := bufio.NewReaderSize(r, readBuf)
 	if m.cfg.Format == FormatSTIX || m.cfg.Format == FormatAuto {
@@ -284,7 +300,10 @@ func (m *Matcher) ReadLines(ctx context.Context, r io.Reader) error {
 		}
 		trim := trimSpace(first)
 		if len(trim) > 0 && (trim[0] == '{' || trim[0] == '[') && !json.Valid(trim) && (m.cfg.Format == FormatSTIX || looksSTIX(head)) {
-			data, err := io.ReadAll(io.LimitReader(br, 1<<30))
+			data, err := untrusted.ReadAll(br, m.cfg.MaxDocument)
+			if errors.Is(err, untrusted.ErrTooLarge) {
+				return fmt.Errorf("couldn't read input: a STIX document spread over lines is read whole, and this one is %w; write one JSON value a line (observed-data, or a bundle each) to read any length", err)
+			}
 			if err != nil {
 				return fmt.Errorf("couldn't read input: %w", err)
 			}

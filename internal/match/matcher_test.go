@@ -157,7 +157,7 @@ func TestFollowRotation(t *testing.T) {
 	got := make(chan string, 100)
 	done := make(chan error)
 	go func() {
-		done <- Follow(ctx, path, 10*time.Millisecond, func(l []byte) { got <- strings.TrimSpace(string(l)) }, nil)
+		done <- Follow(ctx, path, 10*time.Millisecond, 0, func(l []byte) { got <- strings.TrimSpace(string(l)) }, nil, nil)
 	}()
 	want := func(s string) {
 		t.Helper()

@@ -154,6 +154,13 @@ func (s *Stream) Line(line []byte) {
 	s.mu.Unlock()
 }
 
+// malformed counts a line that was not read (longer than MaxLine).
+func (s *Stream) malformed() {
+	s.mu.Lock()
+	s.Matcher.stats.Malformed++
+	s.mu.Unlock()
+}
+
 // LineSeq matches one line that is message seq of a stream (see
 // [Matcher.LineSeq]).
 func (s *Stream) LineSeq(seq uint64, line []byte) {
@@ -181,7 +188,7 @@ func (s *Stream) FlushNow() error {
 // Follow follows a growing file (see [Follow]) until ctx is done, then
 // flushes. It returns the first error of reading or of Emit.
 func (s *Stream) Follow(ctx context.Context, path string, poll time.Duration) error {
-	err := Follow(ctx, path, poll, s.Line, func() { s.Tick(ctx) })
+	err := Follow(ctx, path, poll, s.Matcher.cfg.MaxLine, s.Line, s.malformed, func() { s.Tick(ctx) })
 	if ferr := s.Finish(); err == nil {
 		err = ferr
 	}

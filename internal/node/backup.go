@@ -19,6 +19,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/sqlite"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -333,7 +334,7 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 		if opts.KeyFile == "" {
 			return rep, fmt.Errorf("%w: the backup holds no node key (it was made --without-key): give the node's key file", ErrRestoreRefused)
 		}
-		b, err := os.ReadFile(opts.KeyFile)
+		b, err := untrusted.ReadFile(opts.KeyFile, maxKeySz)
 		if err != nil {
 			return rep, fmt.Errorf("couldn't read the node key: %w", err)
 		}
@@ -494,7 +495,7 @@ func checkNodeKeys(stage, origin string) (note.Verifier, error) {
 	if kind, err := storeKindOf(cfg.Store); err != nil || kind != storeSQLite {
 		return nil, fmt.Errorf("%w: config.json names a store other than the embedded one in the backup", ErrRestoreRefused)
 	}
-	skey, err := os.ReadFile(filepath.Join(stage, KeyFile))
+	skey, err := untrusted.ReadFile(filepath.Join(stage, KeyFile), maxKeySz)
 	if err != nil {
 		return nil, err
 	}
@@ -503,7 +504,7 @@ func checkNodeKeys(stage, origin string) (note.Verifier, error) {
 		// note.NewSigner's error never contains the key.
 		return nil, fmt.Errorf("%w: the node key doesn't parse: %v", ErrRestoreRefused, err)
 	}
-	pub, err := os.ReadFile(filepath.Join(stage, PubKeyFile))
+	pub, err := untrusted.ReadFile(filepath.Join(stage, PubKeyFile), maxKeySz)
 	if err != nil {
 		return nil, err
 	}

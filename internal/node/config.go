@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -250,13 +251,18 @@ func (c Config) storeLimits() store.Limits {
 
 // Files of the data directory.
 const (
-	ConfigFile  = "config.json"
-	KeyFile     = "node.key"
-	PubKeyFile  = "node.pub"
-	StoreFile   = "parley.db"
-	dirMode     = 0o700
-	secretMode  = 0o600
+	ConfigFile = "config.json"
+	KeyFile    = "node.key"
+	PubKeyFile = "node.pub"
+	StoreFile  = "parley.db"
+	dirMode    = 0o700
+	secretMode = 0o600
+	// maxConfigSz bounds config.json, and maxKeySz a key file of the
+	// data directory (node.key, node.pub, the peer witness's key): files
+	// the operator owns, read whole, that a mistake (a log copied over
+	// one) could make huge.
 	maxConfigSz = 1 << 20
+	maxKeySz    = 64 << 10
 )
 
 // ErrNotInitialized means the data directory has no node (run `parley init`).
@@ -267,15 +273,12 @@ var ErrExists = errors.New("data directory already holds a node")
 
 // LoadConfig reads DIR/config.json.
 func LoadConfig(dir string) (Config, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	b, err := untrusted.ReadFile(filepath.Join(dir, ConfigFile), maxConfigSz)
 	if errors.Is(err, os.ErrNotExist) {
 		return Config{}, fmt.Errorf("couldn't read %s: %w", filepath.Join(dir, ConfigFile), ErrNotInitialized)
 	}
 	if err != nil {
 		return Config{}, fmt.Errorf("couldn't read the configuration: %w", err)
-	}
-	if len(b) > maxConfigSz {
-		return Config{}, fmt.Errorf("couldn't read %s: larger than %d bytes", ConfigFile, maxConfigSz)
 	}
 	c, err := parseConfig(b)
 	if err != nil {

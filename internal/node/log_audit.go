@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -114,7 +114,7 @@ func OpenStoreAudit(ctx context.Context, dir string) (*StoreAuditSource, string,
 	}
 	src := NewStoreAuditSource(st)
 	var vkey string
-	if b, err := os.ReadFile(filepath.Join(dir, PubKeyFile)); err == nil {
+	if b, err := untrusted.ReadFile(filepath.Join(dir, PubKeyFile), maxKeySz); err == nil {
 		vkey = strings.TrimSpace(string(b))
 	}
 	return src, vkey, st.Close, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/postgres"
 	"github.com/parley-exchange/parley/internal/store/sqlite"
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // Migration (parley migrate): moving a node from the embedded SQLite
@@ -186,7 +187,7 @@ func readMigrateLog(ctx context.Context, st store.LogStore) (migrateLog, error) 
 // leaves the old or the new configuration, never a mix.
 func setConfigStore(dir, url string) error {
 	path := filepath.Join(dir, ConfigFile)
-	b, err := os.ReadFile(path)
+	b, err := untrusted.ReadFile(path, maxConfigSz)
 	if err != nil {
 		return fmt.Errorf("couldn't read the configuration: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
@@ -181,7 +182,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 			return nil, fmt.Errorf("couldn't restrict %s to mode %o: %w", dir, dirMode, err)
 		}
 	}
-	skey, err := os.ReadFile(filepath.Join(dir, KeyFile))
+	skey, err := untrusted.ReadFile(filepath.Join(dir, KeyFile), maxKeySz)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the node key: %w", err)
 	}
@@ -193,7 +194,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 	if signer.Name() != cfg.Origin {
 		return nil, fmt.Errorf("couldn't open the node: the key in %s is for %q, not the origin %q", KeyFile, signer.Name(), cfg.Origin)
 	}
-	pub, err := os.ReadFile(filepath.Join(dir, PubKeyFile))
+	pub, err := untrusted.ReadFile(filepath.Join(dir, PubKeyFile), maxKeySz)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the node verifier key: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
 )
@@ -49,7 +50,7 @@ func (n *Node) servePeerWitness(w http.ResponseWriter, r *http.Request) {
 // directory has its key (nil, nil when it hasn't).
 func (n *Node) openPeerWitness(ps []store.Peer, logger *slog.Logger) (*witness.Witness, error) {
 	dir := filepath.Join(n.dir, PeerWitnessDir)
-	skey, err := os.ReadFile(filepath.Join(dir, "witness.key"))
+	skey, err := untrusted.ReadFile(filepath.Join(dir, "witness.key"), maxKeySz)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

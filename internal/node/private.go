@@ -45,7 +45,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -54,6 +53,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -88,7 +88,7 @@ func LoadPrivateConfig(dir string) (PrivateConfig, error) {
 	var c struct {
 		Private PrivateConfig `json:"private"`
 	}
-	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	b, err := untrusted.ReadFile(filepath.Join(dir, ConfigFile), maxConfigSz)
 	if err != nil {
 		return PrivateConfig{}, fmt.Errorf("couldn't read the configuration: %w", err)
 	}

@@ -8,9 +8,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
+)
+
+// Bounds of the files [HTTPClient] and [ReadToken] read, which fit any
+// real one: a longer file fails naming its bound.
+const (
+	MaxCAFile    = 4 << 20
+	MaxTokenFile = 64 << 10
 )
 
 // HTTPClient returns the client for a peer: one trusting only the PEM CA
@@ -18,7 +26,7 @@ import (
 func HTTPClient(caFile string) (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := untrusted.ReadFile(caFile, MaxCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("couldn't read the CA file: %w", err)
 		}
@@ -44,7 +52,7 @@ func randReader(r io.Reader) io.Reader {
 // `parley member add --json` ({"token": ...}). The error never holds the
 // token.
 func ReadToken(file string) (string, error) {
-	b, err := os.ReadFile(file)
+	b, err := untrusted.ReadFile(file, MaxTokenFile)
 	if err != nil {
 		return "", fmt.Errorf("couldn't read the token file: %w", err)
 	}

@@ -36,6 +36,22 @@ func TestReadToken(t *testing.T) {
 	}
 }
 
+// TestPeerFilesBounded: a token file (read again for every round) and a
+// CA file of 1 GiB (sparse) fail naming their bound; they were read
+// whole.
+func TestPeerFilesBounded(t *testing.T) {
+	huge := filepath.Join(t.TempDir(), "huge")
+	if err := os.WriteFile(huge, nil, 0o600); err != nil || os.Truncate(huge, 1<<30) != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadToken(huge); err == nil || !strings.Contains(err.Error(), "huge: larger than 64 KiB") {
+		t.Errorf("ReadToken of 1 GiB = %v, want an error naming 64 KiB", err)
+	}
+	if _, err := HTTPClient(huge); err == nil || !strings.Contains(err.Error(), "huge: larger than 4 MiB") {
+		t.Errorf("HTTPClient with a CA file of 1 GiB = %v, want an error naming 4 MiB", err)
+	}
+}
+
 // FuzzReadToken: whatever the file, ReadToken doesn't panic, and a token
 // it returns is one non-empty line with no surrounding space.
 func FuzzReadToken(f *testing.F) {

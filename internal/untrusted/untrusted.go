@@ -1,7 +1,9 @@
 // Package untrusted makes text that another party wrote (a server's error
 // message, a peer's object id, a witness's answer) fit to repeat in an
 // error, a log line or a stored status: bounded, and unable to drive the
-// terminal that shows it.
+// terminal that shows it. It also reads input whose size another party (or
+// a careless user) chose, within a bound, failing with an error that names
+// the bound ([ReadAll], [ReadFile]).
 package untrusted
 
 import (

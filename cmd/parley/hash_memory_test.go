@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/pdq"
+)
+
+// TestHashBoundsMemory: parley hash decodes on every core, but no more
+// images at once than its memory bound holds (by their headers: the
+// encoded bytes and 13 bytes a pixel). With the bound at one image, four
+// 3000x3000 images of 16-bit RGBA (72 MB decoded each) hashed on four
+// cores take about what hashing them one by one takes at the peak
+// (measured against hashing one: twice that, with the garbage the last
+// one left); all four were decoded at once, whatever their size, four
+// times one image's peak.
+func TestHashBoundsMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hashes five images of 9 million pixels")
+	}
+	const side = 3000
+	img := image.NewRGBA64(image.Rect(0, 0, side, side))
+	for y := range side {
+		for x := range side {
+			img.SetRGBA64(x, y, color.RGBA64{uint16(x * 21), uint16(y * 21), uint16(x ^ y), 0xffff})
+		}
+	}
+	path := filepath.Join(t.TempDir(), "big.png")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	img = nil
+	one := imageCost(path, pdq.Limits{}, 1<<40)
+	if one < side*side*bytesPerPixel {
+		t.Fatalf("imageCost = %d, want at least %d", one, side*side*bytesPerPixel)
+	}
+
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	single := hashPeak(t, one, path)
+	four := hashPeak(t, one, path, path, path, path)
+	t.Logf("heap growth at the peak: %d MB for one image, %d MB for four", single>>20, four>>20)
+	// One at a time, the peak is about twice one image's (one image
+	// decoded while the last one's garbage waits for the collector); four
+	// at once, about four times.
+	if four > single*3 {
+		t.Errorf("hashing 4 images (%d MB decoded each) on 4 cores, bounded to one at a time, grew the heap by %d MB at the peak, %.1f times one image's %d MB; want at most 3 times", side*side*8>>20, four>>20, float64(four)/float64(single), single>>20)
+	}
+}
+
+// hashPeak runs parley hash on files with the memory bound mem and
+// returns how far the heap grew above its size before, at the peak
+// (sampled every millisecond).
+func hashPeak(t *testing.T, mem int64, files ...string) uint64 {
+	t.Helper()
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > peak.Load() {
+				peak.Store(m.HeapAlloc)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	var errb strings.Builder
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errb, getenv: func(string) string { return "" }, hashMemory: mem}
+	code := c.main(context.Background(), append([]string{"hash"}, files...))
+	close(stop)
+	<-sampled
+	if code != 0 {
+		t.Fatalf("hash: exit %d: %s", code, errb.String())
+	}
+	return peak.Load() - min(peak.Load(), base.HeapAlloc)
+}

@@ -1,0 +1,68 @@
+package untrusted
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// ErrTooLarge is wrapped by the errors of [ReadAll] and [ReadFile] for an
+// input longer than the limit they were given.
+var ErrTooLarge = errors.New("too large")
+
+// tooLarge says which limit an input passed; it is an [ErrTooLarge].
+type tooLarge struct{ limit int64 }
+
+func (e tooLarge) Error() string        { return "larger than " + Size(e.limit) }
+func (e tooLarge) Is(target error) bool { return target == ErrTooLarge }
+
+// ReadAll reads r to its end, at most limit bytes. An input of more than
+// limit bytes fails with an error wrapping [ErrTooLarge] that names the
+// limit ("larger than 256 MiB"); at most limit+1 bytes are read from r and
+// held, whatever the input's size. io.LimitReader alone would end a longer
+// input quietly: a cut JSON document then fails to parse with a
+// misleading error, and a cut list parses as a shorter one.
+func ReadAll(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, tooLarge{limit}
+	}
+	return b, nil
+}
+
+// ReadFile reads the file name, of at most limit bytes, as [ReadAll] does
+// (a regular file over the limit fails before anything is read). The error
+// names the file.
+func ReadFile(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		return nil, fmt.Errorf("%s: %w", name, tooLarge{limit})
+	}
+	b, err := ReadAll(f, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return b, nil
+}
+
+// Size writes n bytes for a person: "256 MiB", "64 KiB", "1000 bytes"
+// (a whole number of the largest unit that divides n).
+func Size(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,61 @@
+package untrusted
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// endless is an input of any length, made as it is read: the bytes it
+// gave are counted, none is held.
+type endless struct{ read int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	e.read += int64(len(p))
+	return len(p), nil
+}
+
+func TestReadAllBounded(t *testing.T) {
+	src := &endless{}
+	_, err := ReadAll(src, 1<<20)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Fatalf("ReadAll of an endless input = %v, want ErrTooLarge naming 1 MiB", err)
+	}
+	if src.read > 1<<20+1 {
+		t.Errorf("read %d bytes of the input, want at most the limit and one byte", src.read)
+	}
+	b, err := ReadAll(strings.NewReader(strings.Repeat("y", 1<<20)), 1<<20)
+	if err != nil || len(b) != 1<<20 {
+		t.Errorf("ReadAll of exactly the limit = %d bytes, %v", len(b), err)
+	}
+}
+
+func TestReadFileBounded(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "big")
+	if err := os.WriteFile(name, make([]byte, 4097), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadFile(name, 4096); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "big: larger than 4 KiB") {
+		t.Errorf("ReadFile over the limit = %v", err)
+	}
+	if b, err := ReadFile(name, 4097); err != nil || len(b) != 4097 {
+		t.Errorf("ReadFile at the limit = %d bytes, %v", len(b), err)
+	}
+	if _, err := ReadFile(filepath.Join(dir, "none"), 10); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ReadFile of a missing file = %v, want ErrNotExist", err)
+	}
+}
+
+func TestSize(t *testing.T) {
+	for n, want := range map[int64]string{256 << 20: "256 MiB", 64 << 10: "64 KiB", 1 << 30: "1 GiB", 1000: "1000 bytes", 1<<20 + 1: "1048577 bytes"} {
+		if got := Size(n); got != want {
+			t.Errorf("Size(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
