@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,7 +140,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(c.stderr, "parley: audit: %s\n", p)
 	}
-	foundBy := "parley audit of " + target
+	foundBy := auditFoundBy(target)
 	if rep.Fork != nil {
 		fmt.Fprintf(c.stderr, "parley: audit: two conflicting signed checkpoints are kept as evidence in %s\n", *seenPath)
 		if ev := forkEvidence(ctx, key, v, rep.Fork, tiles); ev != nil {
@@ -194,6 +195,22 @@ func flagGiven(args []string, name string) bool {
 
 // defaultSeenPath is where the checkpoints seen of one log are kept when
 // --seen isn't given: one file per audited target.
+// auditFoundBy is the found_by of the evidence an audit of target
+// ("dir:PATH" or "url:URL") writes. Evidence is made to be shown to
+// others, so a URL appears without its user, password and query (a
+// proxy's credentials, a key).
+func auditFoundBy(target string) string {
+	if raw, ok := strings.CutPrefix(target, "url:"); ok {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "parley audit of a node"
+		}
+		u.User, u.RawQuery, u.ForceQuery, u.Fragment = nil, "", false, ""
+		target = "url:" + u.String()
+	}
+	return "parley audit of " + target
+}
+
 func defaultSeenPath(target string) (string, error) {
 	d, err := os.UserConfigDir()
 	if err != nil {
