@@ -49,7 +49,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := readToken(token, *tokenFile); err != nil {
+	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
 	// A flag on the command line wins over the other one's environment
@@ -109,7 +109,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	mine, err := auditorKeys(me, *myKey)
+	mine, err := auditorKeys(c.stderr, me, *myKey)
 	if err != nil {
 		return err
 	}
@@ -238,7 +238,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // auditorKeys reads the auditing member's own public keys from --me (each
 // file) and --key (may be empty).
-func auditorKeys(pubFiles []string, privFile string) ([]ed25519.PublicKey, error) {
+func auditorKeys(warn io.Writer, pubFiles []string, privFile string) ([]ed25519.PublicKey, error) {
 	var out []ed25519.PublicKey
 	for _, f := range pubFiles {
 		pub, err := readPublicKey(f)
@@ -248,7 +248,7 @@ func auditorKeys(pubFiles []string, privFile string) ([]ed25519.PublicKey, error
 		out = append(out, pub)
 	}
 	if privFile != "" {
-		priv, err := readPrivateKey(privFile)
+		priv, err := readPrivateKey(warn, privFile)
 		if err != nil {
 			return nil, usageErrorf("give the key file parley keygen wrote", "couldn't read --key: %v", err)
 		}

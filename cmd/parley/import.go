@@ -106,13 +106,13 @@ func (o *importOut) register(fs *flag.FlagSet) {
 // check validates the output flags; args are the command line, to tell
 // a --url given there from one PARLEY_URL supplied (which --out
 // overrides, as a shell with PARLEY_URL set should still write files).
-func (o *importOut) check(args []string) error {
+func (o *importOut) check(c *cli, args []string) error {
 	if o.out != "" && !slices.ContainsFunc(args, func(a string) bool {
 		return a == "--url" || a == "-url" || strings.HasPrefix(a, "--url=") || strings.HasPrefix(a, "-url=")
 	}) {
 		o.url = ""
 	}
-	if err := readToken(&o.token, o.tokenFile); err != nil {
+	if err := readToken(c.stderr, &o.token, o.tokenFile); err != nil {
 		return err
 	}
 	if (o.out == "") == (o.url == "") {
@@ -198,7 +198,7 @@ func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
 		fmt.Fprintf(s.w, "{\"type\": \"bundle\", \"id\": \"bundle--%s\", \"objects\": [", uuid.NewString())
 		return s, nil
 	}
-	key, err := readPrivateKey(o.key)
+	key, err := readPrivateKey(c.stderr, o.key)
 	if err != nil {
 		return nil, err
 	}
@@ -438,7 +438,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	if len(pos) != 1 {
 		return usageErrorf("parley import misp [flags] FILE|DIR|URL", "import misp needs one FILE, DIR or URL")
 	}
-	if err := out.check(args); err != nil {
+	if err := out.check(c, args); err != nil {
 		return err
 	}
 	src := pos[0]
@@ -450,7 +450,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	if *poll > 0 && (!feed || out.url == "") {
 		return usageErrorf("--poll follows a feed (a folder or URL with manifest.json) into a node (--url)", "--poll needs a feed and --url")
 	}
-	source, sourceKey, err := mispSourceClient(*sourceCA, *sourceKeyFile, isURL)
+	source, sourceKey, err := mispSourceClient(c.stderr, *sourceCA, *sourceKeyFile, isURL)
 	if err != nil {
 		return err
 	}
@@ -554,7 +554,7 @@ func defaultStatePath(base, target string) (string, error) {
 // (trusting the CA in caFile if given, else the system's roots) and the
 // MISP automation key read from keyFile (or ""). Both flags are refused
 // for a local source, where they could only be a mistake.
-func mispSourceClient(caFile, keyFile string, isURL bool) (*http.Client, string, error) {
+func mispSourceClient(warn io.Writer, caFile, keyFile string, isURL bool) (*http.Client, string, error) {
 	if !isURL && (caFile != "" || keyFile != "") {
 		return nil, "", usageErrorf("--source-ca and --source-key-file are for an http(s):// SOURCE", "the source is a local file or folder")
 	}
@@ -568,6 +568,7 @@ func mispSourceClient(caFile, keyFile string, isURL bool) (*http.Client, string,
 	client.Timeout = 2 * time.Minute
 	key := ""
 	if keyFile != "" {
+		warnReadable(warn, keyFile, "the MISP automation key file")
 		b, err := os.ReadFile(keyFile)
 		if err != nil {
 			return nil, "", usageErrorf("", "couldn't read --source-key-file: %v", err)
@@ -818,7 +819,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 			return usageErrorf("", "bad --columns: %v", err)
 		}
 	}
-	if err := out.check(args); err != nil {
+	if err := out.check(c, args); err != nil {
 		return err
 	}
 	if err := out.notInput(pos[0]); err != nil {

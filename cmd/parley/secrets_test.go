@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -19,5 +21,69 @@ func TestAuditFoundByHidesURLSecrets(t *testing.T) {
 		if got != tc.want || strings.Contains(got, "hunter2") {
 			t.Errorf("auditFoundBy(%q) = %q, want %q", tc.target, got, tc.want)
 		}
+	}
+}
+
+// TestWarnsOfSecretFilesOthersCanRead: a token file or private key that
+// every user of the machine can read is named in a warning (the command
+// goes on); mode 0600 or 0640 gets none, nor does a 0644 file in a
+// directory only its owner may enter.
+func TestWarnsOfSecretFilesOthersCanRead(t *testing.T) {
+	// t.TempDir and the directory above it are 0700: open them to others,
+	// as a home directory often is.
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := readableByAll(dir); ok {
+		t.Fatal("a directory counts as a readable file")
+	}
+	for d := filepath.Dir(filepath.Dir(dir)); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm()&0o001 == 0 {
+			t.Skipf("%s (above the test's directory) is closed to other users", d)
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	key := filepath.Join(dir, "member.key")
+	if code, _, stderr := runCLI(t, "keygen", "--out", key); code != 0 {
+		t.Fatalf("keygen: %d %s", code, stderr)
+	}
+	obj := filepath.Join(dir, "obj.json")
+	if err := os.WriteFile(obj, []byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--3f7e8c5a-6b1d-4c2e-9a0f-5d4b3c2a1e10","created":"2026-09-20T09:00:00.000Z","modified":"2026-09-20T09:00:00.000Z","pattern":"[url:value = 'https://x.example/']","pattern_type":"stix","valid_from":"2026-09-20T09:00:00Z"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok := filepath.Join(dir, "token")
+	if err := os.WriteFile(tok, []byte("parley_x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0o600, 0o640, 0o644, 0o666} {
+		for _, f := range []string{key, tok} {
+			if err := os.Chmod(f, mode); err != nil {
+				t.Fatal(err)
+			}
+		}
+		world := mode&0o004 != 0
+		_, _, stderr := runCLI(t, "sign", "--key", key, obj)
+		if got := strings.Contains(stderr, "warning: the private key "+key+" can be read by every user"); got != world {
+			t.Errorf("sign with a key of mode %04o: warned %v, want %v; stderr:\n%s", mode, got, world, stderr)
+		}
+		_, _, stderr = runCLI(t, "proof", "--url", "http://127.0.0.1:1", "--token-file", tok, "indicator--3f7e8c5a-6b1d-4c2e-9a0f-5d4b3c2a1e10")
+		if got := strings.Contains(stderr, "warning: the token file "+tok+" can be read by every user"); got != world {
+			t.Errorf("proof with a token file of mode %04o: warned %v, want %v; stderr:\n%s", mode, got, world, stderr)
+		}
+		if strings.Contains(stderr, "parley_x") {
+			t.Errorf("the token is in the output:\n%s", stderr)
+		}
+	}
+	// World-readable, but in a directory others can't enter.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, stderr := runCLI(t, "sign", "--key", key, obj); strings.Contains(stderr, "warning") {
+		t.Errorf("a key in a 0700 directory is warned about:\n%s", stderr)
 	}
 }
