@@ -87,3 +87,27 @@ func TestWarnsOfSecretFilesOthersCanRead(t *testing.T) {
 		t.Errorf("a key in a 0700 directory is warned about:\n%s", stderr)
 	}
 }
+
+// TestNATSCredentialsNotInErrors: match --nats with a URL holding a user
+// and password, or a token, that can't connect says which server it
+// couldn't reach without the credentials.
+func TestNATSCredentialsNotInErrors(t *testing.T) {
+	dir := t.TempDir()
+	ind := filepath.Join(dir, "ind.json")
+	if err := os.WriteFile(ind, []byte(`{"type":"bundle","id":"bundle--9b0c4d2e-1f3a-4b5c-8d6e-7f8091a2b3c4","objects":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{
+		"nats://matcher:hunter2@127.0.0.1:1",
+		"nats://hunter2@127.0.0.1:1",
+		"nats://matcher:hunter2@127.0.0.1:1, nats://matcher:hunter2@127.0.0.1:2",
+	} {
+		code, _, stderr := runCLI(t, "match", "--indicators", ind, "--nats", u, "--stream", "s", "--consumer", "c")
+		if code == 0 || !strings.Contains(stderr, "127.0.0.1:1") {
+			t.Errorf("%s: exit %d, stderr:\n%s", u, code, stderr)
+		}
+		if strings.Contains(stderr, "hunter2") {
+			t.Errorf("%s: the error holds the credentials:\n%s", u, stderr)
+		}
+	}
+}
