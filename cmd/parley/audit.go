@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,12 +200,7 @@ func flagGiven(args []string, name string) bool {
 // proxy's credentials, a key).
 func auditFoundBy(target string) string {
 	if raw, ok := strings.CutPrefix(target, "url:"); ok {
-		u, err := url.Parse(raw)
-		if err != nil {
-			return "parley audit of a node"
-		}
-		u.User, u.RawQuery, u.ForceQuery, u.Fragment = nil, "", false, ""
-		target = "url:" + u.String()
+		target = "url:" + shownURL(raw)
 	}
 	return "parley audit of " + target
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -31,13 +30,7 @@ const fleetMaxAckPending = 1_000_000
 func natsServers(urls string) string {
 	var out []string
 	for _, s := range strings.Split(urls, ",") {
-		u, err := url.Parse(strings.TrimSpace(s))
-		if err != nil || u.Host == "" {
-			out = append(out, "(a URL that doesn't parse)")
-			continue
-		}
-		u.User, u.RawQuery, u.ForceQuery, u.Fragment = nil, "", false, ""
-		out = append(out, u.String())
+		out = append(out, shownURL(strings.TrimSpace(s)))
 	}
 	return strings.Join(out, ",")
 }

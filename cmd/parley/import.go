@@ -13,6 +13,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -590,9 +591,12 @@ func (imp *mispImport) open(ctx context.Context, name string, isURL bool) (io.Re
 		}
 		return f, nil
 	}
+	// The URL is shown without its user information and query
+	// ([shownURL]): a feed behind HTTP Basic authentication has its
+	// password there.
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, name, nil)
 	if err != nil {
-		return nil, usageErrorf("", "bad URL %s: %v", name, err)
+		return nil, usageErrorf("", "bad URL %s", shownURL(name))
 	}
 	req.Header.Set("Accept", "application/json")
 	if imp.key != "" {
@@ -602,11 +606,15 @@ func (imp *mispImport) open(ctx context.Context, name string, isURL bool) (io.Re
 	}
 	resp, err := imp.http.Do(req)
 	if err != nil {
-		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %w", name, err))
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = shownURL(ue.URL)
+		}
+		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %w", shownURL(name), err))
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %s", name, statusText(resp.StatusCode)))
+		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %s", shownURL(name), statusText(resp.StatusCode)))
 	}
 	return resp.Body, nil
 }
@@ -762,7 +770,11 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 	if err != nil {
 		return usageErrorf("a MISP feed's manifest.json maps event uuids to their info and timestamp", "%v", err)
 	}
-	st, err := readFeedState(stateFile, base)
+	shown := base
+	if isURL {
+		shown = shownURL(base)
+	}
+	st, err := readFeedState(stateFile, shown)
 	if err != nil {
 		return err
 	}
@@ -771,7 +783,7 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 		seen = nil
 	}
 	changed := misp.Changed(manifest, seen)
-	fmt.Fprintf(imp.c.stderr, "parley: import: feed %s: %d events, %d new or changed (state in %s)\n", base, len(manifest), len(changed), stateFile)
+	fmt.Fprintf(imp.c.stderr, "parley: import: feed %s: %d events, %d new or changed (state in %s)\n", shown, len(manifest), len(changed), stateFile)
 	pending := map[string]misp.Timestamp{}
 	for _, id := range changed {
 		err := imp.events(ctx, join(id+".json"), isURL, func(ev *misp.Event) {

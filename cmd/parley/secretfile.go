@@ -3,10 +3,24 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 )
+
+// shownURL is raw as an error, a progress line or a file names it: without
+// its user information (a user and password, or a token as in
+// nats://TOKEN@host) and query (where keys go). A URL that doesn't parse
+// is not repeated.
+func shownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that doesn't parse)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment = nil, "", false, ""
+	return u.String()
+}
 
 // warnReadable warns on w when the file at path, which holds a secret
 // (what: "the token file", "the private key", ...), can be read by every

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +17,7 @@ func TestAuditFoundByHidesURLSecrets(t *testing.T) {
 	for _, tc := range []struct{ target, want string }{
 		{"url:https://auditor:hunter2@node.example/", "parley audit of url:https://node.example/"},
 		{"url:https://node.example/?key=hunter2", "parley audit of url:https://node.example/"},
-		{"url:https://node.example/%zzhunter2", "parley audit of a node"},
+		{"url:https://node.example/%zzhunter2", "parley audit of url:(a URL that doesn't parse)"},
 		{"dir:/srv/parley", "parley audit of dir:/srv/parley"},
 	} {
 		got := auditFoundBy(tc.target)
@@ -109,5 +112,54 @@ func TestNATSCredentialsNotInErrors(t *testing.T) {
 		if strings.Contains(stderr, "hunter2") {
 			t.Errorf("%s: the error holds the credentials:\n%s", u, stderr)
 		}
+	}
+}
+
+// TestMISPFeedURLPasswordNotShown: a MISP feed behind HTTP Basic
+// authentication, given as https://user:password@host/feed/, is fetched,
+// but the password is neither on stderr (progress, errors) nor in the
+// import's state file.
+func TestMISPFeedURLPasswordNotShown(t *testing.T) {
+	const event = `{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","info":"e","date":"2016-12-01","timestamp":"1465681801","published":false,"Orgc":{"name":"O","uuid":"5c6983c8-3af8-4304-869c-4800d6c1883c"},"Attribute":[{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83867","type":"domain","category":"Network activity","value":"evil.example","to_ids":true,"timestamp":"1465681801"}]}}`
+	const manifest = `{"5758ebf5-c898-48e6-9fe9-5665c0a83866":{"info":"e","date":"2016-12-01","timestamp":"1465681801","Orgc":{"name":"O","uuid":"5c6983c8-3af8-4304-869c-4800d6c1883c"},"analysis":"0","threat_level_id":"1"}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "reader" || p != "hunter2" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/feed/manifest.json":
+			io.WriteString(w, manifest)
+		case "/feed/5758ebf5-c898-48e6-9fe9-5665c0a83866.json":
+			io.WriteString(w, event)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state.json")
+	withPassword := strings.Replace(srv.URL, "http://", "http://reader:hunter2@", 1)
+	code, _, stderr := runCLI(t, "import", "misp", "--out", filepath.Join(dir, "out.json"), "--state", state, withPassword+"/feed/")
+	if code != 0 || !strings.Contains(stderr, "1 new or changed") {
+		t.Fatalf("import: exit %d:\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stderr, "hunter2") || strings.Contains(string(b), "hunter2") {
+		t.Errorf("the password is shown:\nstderr: %s\nstate: %s", stderr, b)
+	}
+	// A wrong password: refused, and the error doesn't repeat it.
+	wrong := strings.Replace(srv.URL, "http://", "http://reader:hunter3@", 1)
+	code, _, stderr = runCLI(t, "import", "misp", "--out", filepath.Join(dir, "out2.json"), "--state", filepath.Join(dir, "s2.json"), wrong+"/feed/")
+	if code == 0 || strings.Contains(stderr, "hunter3") {
+		t.Errorf("wrong password: exit %d:\n%s", code, stderr)
+	}
+	// Unreachable, with the password as the user name alone.
+	code, _, stderr = runCLI(t, "import", "misp", "--out", filepath.Join(dir, "out3.json"), "http://hunter4@127.0.0.1:1/e.json")
+	if code == 0 || strings.Contains(stderr, "hunter4") {
+		t.Errorf("unreachable: exit %d:\n%s", code, stderr)
 	}
 }
