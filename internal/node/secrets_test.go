@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
 )
 
@@ -113,5 +114,45 @@ func TestWitnessURLPasswordNotLogged(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), secret) {
 			t.Errorf("checkWitnesses(%q) = %v, want an error without the secret", u, err)
 		}
+	}
+}
+
+// TestLegacyPeerURLSecretRefused: a peer recorded (by an older version)
+// with a password in its URL is not followed: its round fails, saying why
+// without the password, before the URL reaches a request, a log line or
+// fork evidence.
+func TestLegacyPeerURLSecretRefused(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("parley_x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := n.AddMember(ctx, peer.MemberName("legacy"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := n.CreateCollection(ctx, CollectionSpec{Title: "from legacy", Signatures: store.SignaturesOptional, Relay: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "hunter2-legacy"
+	p := store.Peer{Name: "legacy", URL: "https://node:" + secret + "@127.0.0.1:1", TokenFile: tokenFile,
+		LogKey: n.VerifierKey(), Remote: "c", Into: coll, Member: m.ID, Created: n.now()}
+	if err := n.store.AddPeer(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	f, err := peer.New(peer.Config{Store: n.store, Dir: n.dir}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Round(ctx)
+	if err == nil || !errors.Is(err, store.ErrInvalid) || strings.Contains(err.Error(), secret) {
+		t.Fatalf("Round = %v, want a refusal without the password", err)
+	}
+	ps, err := n.store.Peers(ctx)
+	if err != nil || len(ps) != 1 || strings.Contains(ps[0].State.LastError, secret) || ps[0].State.LastError == "" {
+		t.Fatalf("recorded: %+v, %v", ps, err)
 	}
 }
