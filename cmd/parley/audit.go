@@ -48,7 +48,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := readToken(token, *tokenFile); err != nil {
+	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
 	// A flag on the command line wins over the other one's environment
@@ -108,7 +108,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	mine, err := auditorKeys(me, *myKey)
+	mine, err := auditorKeys(c.stderr, me, *myKey)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(c.stderr, "parley: audit: %s\n", p)
 	}
-	foundBy := "parley audit of " + target
+	foundBy := auditFoundBy(target)
 	if rep.Fork != nil {
 		fmt.Fprintf(c.stderr, "parley: audit: two conflicting signed checkpoints are kept as evidence in %s\n", *seenPath)
 		if ev := forkEvidence(ctx, key, v, rep.Fork, tiles); ev != nil {
@@ -194,6 +194,17 @@ func flagGiven(args []string, name string) bool {
 
 // defaultSeenPath is where the checkpoints seen of one log are kept when
 // --seen isn't given: one file per audited target.
+// auditFoundBy is the found_by of the evidence an audit of target
+// ("dir:PATH" or "url:URL") writes. Evidence is made to be shown to
+// others, so a URL appears without its user, password and query (a
+// proxy's credentials, a key).
+func auditFoundBy(target string) string {
+	if raw, ok := strings.CutPrefix(target, "url:"); ok {
+		target = "url:" + shownURL(raw)
+	}
+	return "parley audit of " + target
+}
+
 func defaultSeenPath(target string) (string, error) {
 	d, err := os.UserConfigDir()
 	if err != nil {
@@ -221,7 +232,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // auditorKeys reads the auditing member's own public keys from --me (each
 // file) and --key (may be empty).
-func auditorKeys(pubFiles []string, privFile string) ([]ed25519.PublicKey, error) {
+func auditorKeys(warn io.Writer, pubFiles []string, privFile string) ([]ed25519.PublicKey, error) {
 	var out []ed25519.PublicKey
 	for _, f := range pubFiles {
 		pub, err := readPublicKey(f)
@@ -231,7 +242,7 @@ func auditorKeys(pubFiles []string, privFile string) ([]ed25519.PublicKey, error
 		out = append(out, pub)
 	}
 	if privFile != "" {
-		priv, err := readPrivateKey(privFile)
+		priv, err := readPrivateKey(warn, privFile)
 		if err != nil {
 			return nil, usageErrorf("give the key file parley keygen wrote", "couldn't read --key: %v", err)
 		}

@@ -49,7 +49,7 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := readToken(token, *tokenFile); err != nil {
+	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
 	if *u == "" || *token == "" || len(pos) != 1 {

@@ -37,7 +37,7 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := readToken(token, *tokenFile); err != nil {
+	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
 	if *format == "misp-feed" {

@@ -87,6 +87,7 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 			return usageErrorf("", "couldn't resolve %s: %v", spec.SecretFile, err)
 		}
 		spec.SecretFile = abs
+		warnReadable(c.stderr, spec.SecretFile, "the secret file")
 	}
 	if err := feed.CheckName(spec.Name); err != nil {
 		return usageErrorf("give --name NAME", "%v", err)

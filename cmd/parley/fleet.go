@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,6 +24,17 @@ type fleetOptions struct {
 // hundred matchers each holding --max-pending (default) messages.
 const fleetMaxAckPending = 1_000_000
 
+// natsServers names the servers of a --nats URL (one, or several
+// separated by commas) without their user information, which holds a user
+// and password or a token (nats://TOKEN@host), for an error message.
+func natsServers(urls string) string {
+	var out []string
+	for _, s := range strings.Split(urls, ",") {
+		out = append(out, shownURL(strings.TrimSpace(s)))
+	}
+	return strings.Join(out, ",")
+}
+
 // runFleetMember joins the fleet of matchers sharing the durable consumer
 // and matches its messages with s until ctx is done. Every member creates
 // or updates the consumer with the same configuration, so the fleet needs
@@ -31,7 +43,7 @@ const fleetMaxAckPending = 1_000_000
 func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions) error {
 	nc, err := nats.Connect(o.url, nats.Name("parley match"), nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("couldn't connect to NATS at %s: %w", o.url, err)
+		return fmt.Errorf("couldn't connect to NATS at %s: %w", natsServers(o.url), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -13,6 +13,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -117,13 +118,13 @@ func (o *importOut) register(fs *flag.FlagSet) {
 // check validates the output flags; args are the command line, to tell
 // a --url given there from one PARLEY_URL supplied (which --out
 // overrides, as a shell with PARLEY_URL set should still write files).
-func (o *importOut) check(args []string) error {
+func (o *importOut) check(c *cli, args []string) error {
 	if o.out != "" && !slices.ContainsFunc(args, func(a string) bool {
 		return a == "--url" || a == "-url" || strings.HasPrefix(a, "--url=") || strings.HasPrefix(a, "-url=")
 	}) {
 		o.url = ""
 	}
-	if err := readToken(&o.token, o.tokenFile); err != nil {
+	if err := readToken(c.stderr, &o.token, o.tokenFile); err != nil {
 		return err
 	}
 	if (o.out == "") == (o.url == "") {
@@ -215,7 +216,7 @@ func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
 		fmt.Fprintf(s.w, "{\"type\": \"bundle\", \"id\": \"bundle--%s\", \"objects\": [", uuid.NewString())
 		return s, nil
 	}
-	key, err := readPrivateKey(o.key)
+	key, err := readPrivateKey(c.stderr, o.key)
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +473,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	if len(pos) != 1 {
 		return usageErrorf("parley import misp [flags] FILE|DIR|URL", "import misp needs one FILE, DIR or URL")
 	}
-	if err := out.check(args); err != nil {
+	if err := out.check(c, args); err != nil {
 		return err
 	}
 	src := pos[0]
@@ -484,7 +485,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	if *poll > 0 && (!feed || out.url == "") {
 		return usageErrorf("--poll follows a feed (a folder or URL with manifest.json) into a node (--url)", "--poll needs a feed and --url")
 	}
-	source, sourceKey, err := mispSourceClient(*sourceCA, *sourceKeyFile, isURL)
+	source, sourceKey, err := mispSourceClient(c.stderr, *sourceCA, *sourceKeyFile, isURL)
 	if err != nil {
 		return err
 	}
@@ -589,7 +590,7 @@ func defaultStatePath(base, target string) (string, error) {
 // (trusting the CA in caFile if given, else the system's roots) and the
 // MISP automation key read from keyFile (or ""). Both flags are refused
 // for a local source, where they could only be a mistake.
-func mispSourceClient(caFile, keyFile string, isURL bool) (*http.Client, string, error) {
+func mispSourceClient(warn io.Writer, caFile, keyFile string, isURL bool) (*http.Client, string, error) {
 	if !isURL && (caFile != "" || keyFile != "") {
 		return nil, "", usageErrorf("--source-ca and --source-key-file are for an http(s):// SOURCE", "the source is a local file or folder")
 	}
@@ -603,6 +604,7 @@ func mispSourceClient(caFile, keyFile string, isURL bool) (*http.Client, string,
 	client.Timeout = 2 * time.Minute
 	key := ""
 	if keyFile != "" {
+		warnReadable(warn, keyFile, "the MISP automation key file")
 		b, err := untrusted.ReadFile(keyFile, maxSecretFile)
 		if err != nil {
 			return nil, "", usageErrorf("", "couldn't read --source-key-file: %v", err)
@@ -624,9 +626,12 @@ func (imp *mispImport) open(ctx context.Context, name string, isURL bool) (io.Re
 		}
 		return f, nil
 	}
+	// The URL is shown without its user information and query
+	// ([shownURL]): a feed behind HTTP Basic authentication has its
+	// password there.
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, name, nil)
 	if err != nil {
-		return nil, usageErrorf("", "bad URL %s: %v", name, err)
+		return nil, usageErrorf("", "bad URL %s", shownURL(name))
 	}
 	req.Header.Set("Accept", "application/json")
 	if imp.key != "" {
@@ -636,11 +641,15 @@ func (imp *mispImport) open(ctx context.Context, name string, isURL bool) (io.Re
 	}
 	resp, err := imp.http.Do(req)
 	if err != nil {
-		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %w", name, err))
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = shownURL(ue.URL)
+		}
+		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %w", shownURL(name), err))
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %s", name, statusText(resp.StatusCode)))
+		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %s", shownURL(name), statusText(resp.StatusCode)))
 	}
 	return resp.Body, nil
 }
@@ -827,7 +836,11 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 	if err != nil {
 		return usageErrorf("a MISP feed's manifest.json maps event uuids to their info and timestamp", "%v", err)
 	}
-	st, err := readFeedState(stateFile, base)
+	shown := base
+	if isURL {
+		shown = shownURL(base)
+	}
+	st, err := readFeedState(stateFile, shown)
 	if err != nil {
 		return err
 	}
@@ -836,7 +849,7 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 		seen = nil
 	}
 	changed := misp.Changed(manifest, seen)
-	fmt.Fprintf(imp.c.stderr, "parley: import: feed %s: %d events, %d new or changed (state in %s)\n", base, len(manifest), len(changed), stateFile)
+	fmt.Fprintf(imp.c.stderr, "parley: import: feed %s: %d events, %d new or changed (state in %s)\n", shown, len(manifest), len(changed), stateFile)
 	files := make([]string, len(changed))
 	for i, id := range changed {
 		files[i] = join(id + ".json")
@@ -891,7 +904,7 @@ func importLines(ctx context.Context, c *cli, kind string, args []string) error 
 			return usageErrorf("", "bad --columns: %v", err)
 		}
 	}
-	if err := out.check(args); err != nil {
+	if err := out.check(c, args); err != nil {
 		return err
 	}
 	if err := out.notInput(pos[0]); err != nil {

@@ -9,10 +9,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/parley-exchange/parley/internal/untrusted"
-	"github.com/parley-exchange/parley/tlog"
+	"io"
 	"os"
 	"strings"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 func init() {
@@ -39,7 +41,7 @@ func runKeygen(ctx context.Context, c *cli, args []string) error {
 	}
 	var statement []byte
 	if *rotate != "" {
-		old, err := readPrivateKey(*rotate)
+		old, err := readPrivateKey(c.stderr, *rotate)
 		if err != nil {
 			return err
 		}
@@ -93,8 +95,10 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 }
 
 // readPrivateKey reads a key written by keygen (PKCS #8 PEM). Errors never
-// include the file's content.
-func readPrivateKey(path string) (ed25519.PrivateKey, error) {
+// include the file's content. A key every user may read is warned about
+// on warn ([warnReadable]).
+func readPrivateKey(warn io.Writer, path string) (ed25519.PrivateKey, error) {
+	warnReadable(warn, path, "the private key")
 	b, err := untrusted.ReadFile(path, maxSecretFile)
 	if err != nil {
 		return nil, usageErrorf("make one with parley keygen --out FILE", "couldn't read the private key: %v", err)

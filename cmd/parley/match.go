@@ -68,7 +68,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	}
 	flushSet := false
 	fs.Visit(func(f *flag.Flag) { flushSet = flushSet || f.Name == "flush" })
-	if err := readToken(token, *tokenFile); err != nil {
+	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
 	if *as == "" && *tokenFile != "" {
@@ -112,7 +112,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if *url == "" || *collection == "" || *keyFile == "" {
 			return usageErrorf("sightings are posted to --url's --collection, signed with --key", "--push needs --url, --collection and --key")
 		}
-		key, err := readPrivateKey(*keyFile)
+		key, err := readPrivateKey(c.stderr, *keyFile)
 		if err != nil {
 			return err
 		}

@@ -56,7 +56,7 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := readToken(token, *tokenFile); err != nil {
+	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
 	want := 2
@@ -88,7 +88,7 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 		}
 		conf = &confidence.v
 	}
-	key, err := readPrivateKey(*keyFile)
+	key, err := readPrivateKey(c.stderr, *keyFile)
 	if err != nil {
 		return err
 	}

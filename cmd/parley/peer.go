@@ -74,6 +74,7 @@ func runPeerAdd(ctx context.Context, c *cli, args []string) error {
 	if spec.TokenFile, err = filepath.Abs(*tokenFile); err != nil {
 		return usageErrorf("", "couldn't resolve %s: %v", *tokenFile, err)
 	}
+	warnReadable(c.stderr, spec.TokenFile, "the token file")
 	if ca := fs.Lookup("ca").Value.String(); ca != "" {
 		if spec.CAFile, err = filepath.Abs(ca); err != nil {
 			return usageErrorf("", "couldn't resolve %s: %v", ca, err)

@@ -84,7 +84,7 @@ func addPrivateRemoteFlags(fs interface {
 }
 
 func (r privateRemoteFlags) client(c *cli, usage string) (*private.Client, error) {
-	if err := readToken(r.token, *r.tokenFile); err != nil {
+	if err := readToken(c.stderr, r.token, *r.tokenFile); err != nil {
 		return nil, err
 	}
 	if *r.url == "" || *r.token == "" {

@@ -34,7 +34,7 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := readToken(token, *tokenFile); err != nil {
+	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
 	if *url == "" || *token == "" || len(pos) == 0 {

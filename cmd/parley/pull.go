@@ -39,7 +39,7 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := readToken(token, *tokenFile); err != nil {
+	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
 	if *url == "" || *token == "" || *coll == "" || fs.NArg() > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -39,7 +40,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := readToken(token, *tokenFile); err != nil {
+	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
 	if *url == "" || *token == "" || *keyFile == "" || *coll == "" || len(pos) == 0 {
@@ -48,7 +49,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	if *onConflict != "fail" && *onConflict != "skip" {
 		return usageErrorf("", "unknown --on-conflict %q: it must be skip or fail", *onConflict)
 	}
-	key, err := readPrivateKey(*keyFile)
+	key, err := readPrivateKey(c.stderr, *keyFile)
 	if err != nil {
 		return err
 	}
@@ -135,11 +136,13 @@ func sendEnvelopes(ctx context.Context, client *taxii.Client, collID string, obj
 }
 
 // readToken fills *token from file when file is given: the file holds the
-// token on its first line, or the JSON printed by member add --json.
-func readToken(token *string, file string) error {
+// token on its first line, or the JSON printed by member add --json. A
+// file every user may read is warned about on warn ([warnReadable]).
+func readToken(warn io.Writer, token *string, file string) error {
 	if file == "" {
 		return nil
 	}
+	warnReadable(warn, file, "the token file")
 	b, err := untrusted.ReadFile(file, maxSecretFile)
 	if err != nil {
 		return usageErrorf("", "couldn't read the token file: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -58,7 +59,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if addr == "" {
 		addr = cfg.Listen
 	}
-	tlsFiles, err := serveTLS(*dir, *certFile, *keyFile, cfg)
+	tlsFiles, err := serveTLS(c.stderr, *dir, *certFile, *keyFile, cfg)
 	if err != nil {
 		return err
 	}
@@ -117,8 +118,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 
 // serveTLS loads the certificate files of --tls-cert and --tls-key, else
 // of config.json's tls_cert and tls_key (relative to the data directory);
-// nil when neither names any.
-func serveTLS(dir, certFile, keyFile string, cfg node.Config) (*node.CertificateFiles, error) {
+// nil when neither names any. A key file every user may read is warned
+// about on warn.
+func serveTLS(warn io.Writer, dir, certFile, keyFile string, cfg node.Config) (*node.CertificateFiles, error) {
 	if certFile == "" && keyFile == "" {
 		certFile, keyFile = cfg.TLSCert, cfg.TLSKey
 		if certFile != "" && !filepath.IsAbs(certFile) {
@@ -134,6 +136,7 @@ func serveTLS(dir, certFile, keyFile string, cfg node.Config) (*node.Certificate
 	case certFile == "" || keyFile == "":
 		return nil, usageErrorf("give both --tls-cert and --tls-key (or tls_cert and tls_key in config.json)", "a TLS certificate needs its key, and a key its certificate")
 	}
+	warnReadable(warn, keyFile, "the TLS private key")
 	f, err := node.LoadCertificateFiles(certFile, keyFile)
 	if err != nil {
 		return nil, usageErrorf("--tls-cert is the PEM certificate chain (server first), --tls-key its PEM private key", "%v", err)

@@ -31,7 +31,7 @@ func runSign(ctx context.Context, c *cli, args []string) error {
 	if *keyFile == "" || fs.NArg() != 1 {
 		return usageErrorf("parley sign --key member.key objects.json", "sign needs --key and one FILE (- for standard input)")
 	}
-	key, err := readPrivateKey(*keyFile)
+	key, err := readPrivateKey(c.stderr, *keyFile)
 	if err != nil {
 		return err
 	}

@@ -158,7 +158,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := readToken(token, *tokenFile); err != nil {
+	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
 	// Arguments are more logs to witness: issue #12 writes the command
@@ -200,6 +200,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 			return usageErrorf("a log verifier key looks like name+1234abcd+AbC...", "--log %.80q: %v", k, err)
 		}
 	}
+	warnReadable(c.stderr, filepath.Join(*dir, witnessKeyFile), "the witness key")
 	skey, err := untrusted.ReadFile(filepath.Join(*dir, witnessKeyFile), maxSecretFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return usageErrorf("run parley witness init --data "+*dir+" --name NAME first", "%s holds no witness key", *dir)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -28,8 +29,13 @@ func checkWitnesses(ws []WitnessConfig) error {
 		if w.URL == "" {
 			return fmt.Errorf("witness %d has no url", i+1)
 		}
-		if !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
-			return fmt.Errorf("witness %d: url %q isn't http(s)", i+1, w.URL)
+		// The URL is not quoted: it may hold a password.
+		u, err := url.Parse(w.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("witness %d: its url isn't http(s) with a host", i+1)
+		}
+		if u.RawQuery != "" || u.ForceQuery {
+			return fmt.Errorf("witness %d: its url has a query; give the witness's prefix (https://witness.example/w1)", i+1)
 		}
 		if w.Key == "" {
 			return fmt.Errorf("witness %d has no key (its cosignature verifier key, as parley witness init printed it)", i+1)
@@ -89,6 +95,7 @@ type LogWitnessing struct {
 
 type nodeWitness struct {
 	cfg        WitnessConfig
+	name       string // cfg.URL without a password, for the log
 	client     *witness.Client
 	policy     *tlog.Policy // this witness alone, to check its cosignatures
 	size       int64        // the size of the checkpoint of line
@@ -123,7 +130,7 @@ func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error
 		if err != nil {
 			return nil, err
 		}
-		lw.ws = append(lw.ws, &nodeWitness{cfg: w, client: &witness.Client{URL: w.URL}, policy: pol})
+		lw.ws = append(lw.ws, &nodeWitness{cfg: w, name: redactedURL(w.URL), client: &witness.Client{URL: w.URL}, policy: pol})
 	}
 	return lw, nil
 }
@@ -213,13 +220,13 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 	if err != nil {
 		w.failed, w.failedSize = time.Now(), size
 		if err.Error() != w.lastErr {
-			lw.opts.Logger.Warn("a witness didn't cosign the checkpoint; integration goes on, retrying later", "witness", w.cfg.URL, "size", size, "err", err)
+			lw.opts.Logger.Warn("a witness didn't cosign the checkpoint; integration goes on, retrying later", "witness", w.name, "size", size, "err", err)
 			w.lastErr = err.Error()
 		}
 		return
 	}
 	if w.lastErr != "" {
-		lw.opts.Logger.Info("a witness cosigns again", "witness", w.cfg.URL, "size", size)
+		lw.opts.Logger.Info("a witness cosigns again", "witness", w.name, "size", size)
 		w.lastErr = ""
 	}
 	w.size, w.line = size, line

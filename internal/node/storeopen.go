@@ -92,6 +92,17 @@ func redactURL(err error, raw string) error {
 	return &redactedError{msg: msg, err: err}
 }
 
+// redactedURL returns raw with its password, if any, replaced by
+// "xxxxx", to name a URL that may hold one in logs and errors; a URL that
+// doesn't parse is not repeated at all.
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that doesn't parse)"
+	}
+	return u.Redacted()
+}
+
 // redactedError shows msg but unwraps to the original error.
 type redactedError struct {
 	msg string

@@ -162,7 +162,13 @@ func (f *Follower) peer(ctx context.Context) (store.Peer, error) {
 }
 
 // client returns a log client for the peer, reading its token file now.
+// A URL that [CheckURL] refuses (a peer recorded by an older version with
+// credentials in its URL) is refused here too, before it is used or
+// written into fork evidence.
 func (f *Follower) client(p store.Peer) (*tlog.Client, error) {
+	if err := CheckURL(p.URL); err != nil {
+		return nil, fmt.Errorf("peer %s: %w", p.Name, err)
+	}
 	tok, err := ReadToken(p.TokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("peer %s: %w", p.Name, err)

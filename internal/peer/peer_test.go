@@ -86,9 +86,15 @@ func TestCheckNameAndURL(t *testing.T) {
 	for _, tc := range []struct {
 		url string
 		ok  bool
-	}{{"https://b.example", true}, {"http://127.0.0.1:8080", true}, {"ftp://b.example", false}, {"b.example", false}, {"https://", false}} {
-		if err := CheckURL(tc.url); (err == nil) != tc.ok {
+	}{{"https://b.example", true}, {"http://127.0.0.1:8080", true}, {"ftp://b.example", false}, {"b.example", false}, {"https://", false},
+		{"https://b:hunter2@b.example", false}, {"https://hunter2@b.example", false}, {"https://b.example/?token=hunter2", false},
+		{"https://b.example/%zzhunter2", false}} {
+		err := CheckURL(tc.url)
+		if (err == nil) != tc.ok {
 			t.Errorf("CheckURL(%q) = %v", tc.url, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("CheckURL(%q)'s error repeats a secret of the URL: %v", tc.url, err)
 		}
 	}
 }

@@ -23,11 +23,20 @@ func CheckName(name string) error {
 	return nil
 }
 
-// CheckURL checks a peer's base URL: http or https with a host.
+// CheckURL checks a peer's base URL: http or https with a host, and no
+// user, password or query. The token goes in the token file: the URL is
+// repeated in the description of the peer's local collection (which its
+// readers see), in fork evidence (made to be shown to others), in logs
+// and in the peer's status. Its errors never quote the URL whole.
 func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("the peer's URL %q isn't an http:// or https:// URL with a host: %w", raw, store.ErrInvalid)
+		return fmt.Errorf("the peer's URL isn't an http:// or https:// URL with a host: %w", store.ErrInvalid)
+	}
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery {
+		v := *u
+		v.User, v.RawQuery, v.ForceQuery, v.Fragment = nil, "", false, ""
+		return fmt.Errorf("the peer's URL %s has a user, password or query; the peer's token goes in the token file, never in the URL: %w", v.String(), store.ErrInvalid)
 	}
 	return nil
 }

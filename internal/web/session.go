@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -28,8 +29,11 @@ const (
 	csrfHeader  = "X-CSRF-Token"
 )
 
-// sessions keeps logged-in sessions in memory, keyed by a random 32-byte
-// id. A session ends at logout, SessionTTL after login, after
+// sessions keeps logged-in sessions in memory, keyed by the SHA-256 of a
+// random 32-byte id, the session cookie's value: the map, like the token
+// table, holds no credential a memory dump could replay, and a lookup
+// compares hashes of what a client sends, never its bytes with a live
+// id's (no timing to learn an id from). A session ends at logout, SessionTTL after login, after
 // IdleTimeout without a request, or at the first request after its API
 // token stops authenticating (rotated, revoked, member removed),
 // whichever comes first; all of it is checked on the server at every
@@ -39,11 +43,11 @@ const (
 type sessions struct {
 	d  Deps
 	mu sync.Mutex
-	m  map[string]*session
+	m  map[[32]byte]*session
 }
 
 type session struct {
-	id     string
+	key    [32]byte // SHA-256 of the session id
 	member store.Member
 	// token is the member's API token, kept so that /ui/api/ can call
 	// the node's endpoints as the member.
@@ -52,7 +56,10 @@ type session struct {
 	expires, touch time.Time
 }
 
-func newSessions(d Deps) *sessions { return &sessions{d: d, m: map[string]*session{}} }
+func newSessions(d Deps) *sessions { return &sessions{d: d, m: map[[32]byte]*session{}} }
+
+// sessionKeyOf is the map key of the session with that id.
+func sessionKeyOf(id string) [32]byte { return sha256.Sum256([]byte(id)) }
 
 func (ss *sessions) random() (string, error) {
 	var b [32]byte
@@ -62,17 +69,19 @@ func (ss *sessions) random() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-func (ss *sessions) open(m store.Member, token string) (*session, error) {
+// open starts a session of m and returns it with its id, the value of the
+// session cookie, which the server keeps only as its hash.
+func (ss *sessions) open(m store.Member, token string) (*session, string, error) {
 	id, err := ss.random()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	csrf, err := ss.random()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	now := ss.d.Now()
-	s := &session{id: id, member: m, token: token, csrf: csrf, expires: now.Add(ss.d.SessionTTL), touch: now}
+	s := &session{key: sessionKeyOf(id), member: m, token: token, csrf: csrf, expires: now.Add(ss.d.SessionTTL), touch: now}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	for k, v := range ss.m {
@@ -80,8 +89,8 @@ func (ss *sessions) open(m store.Member, token string) (*session, error) {
 			delete(ss.m, k)
 		}
 	}
-	ss.m[id] = s
-	return s, nil
+	ss.m[s.key] = s
+	return s, id, nil
 }
 
 func (ss *sessions) live(s *session, now time.Time) bool {
@@ -92,14 +101,15 @@ func (ss *sessions) live(s *session, now time.Time) bool {
 // time, or nil.
 func (ss *sessions) get(id string) *session {
 	now := ss.d.Now()
+	key := sessionKeyOf(id)
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	s := ss.m[id]
+	s := ss.m[key]
 	if s == nil {
 		return nil
 	}
 	if !ss.live(s, now) {
-		delete(ss.m, id)
+		delete(ss.m, key)
 		return nil
 	}
 	s.touch = now
@@ -107,9 +117,9 @@ func (ss *sessions) get(id string) *session {
 	return &c
 }
 
-func (ss *sessions) close(id string) {
+func (ss *sessions) close(key [32]byte) {
 	ss.mu.Lock()
-	delete(ss.m, id)
+	delete(ss.m, key)
 	ss.mu.Unlock()
 }
 
@@ -154,7 +164,7 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 			m, err := h.d.Authenticate(r.Context(), s.token)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
-				h.sessions.close(s.id)
+				h.sessions.close(s.key)
 				http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
 				s = nil
 			case err != nil:
@@ -163,7 +173,7 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 			case m.ID != s.member.ID:
 				// A token hash names one member; anything else is a
 				// broken store, and the session is not trusted.
-				h.sessions.close(s.id)
+				h.sessions.close(s.key)
 				h.fail(w, r, http.StatusInternalServerError, "", fmt.Errorf("web: the session's token now names member %s, not %s", m.ID, s.member.ID))
 				return
 			default:
@@ -250,18 +260,18 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnauthorized, "login", "Log in", loginView{Next: safeNext(r.PostFormValue("next")), Error: "That token is not valid on this node."})
 		return
 	}
-	s, err := h.sessions.open(m, token)
+	_, id, err := h.sessions.open(m, token)
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
 	}
 	http.SetCookie(w, h.cookie(r, loginCookie, "", -1))
-	http.SetCookie(w, h.cookie(r, sessionCookie, s.id, int(h.d.SessionTTL/time.Second)))
+	http.SetCookie(w, h.cookie(r, sessionCookie, id, int(h.d.SessionTTL/time.Second)))
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	h.sessions.close(sessionFrom(r).id)
+	h.sessions.close(sessionFrom(r).key)
 	http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }
