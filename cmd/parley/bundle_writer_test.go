@@ -12,9 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -87,36 +85,16 @@ func TestPullHoldsAPage(t *testing.T) {
 	// Little garbage, so that the peak shows what is held.
 	defer debug.SetGCPercent(debug.SetGCPercent(10))
 	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	var peak atomic.Uint64
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapAlloc > peak.Load() {
-				peak.Store(m.HeapAlloc)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}()
+	growth := heapGrowth()
 	var out countingWriter
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	var errb bytes.Buffer
 	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 	code := c.main(context.Background(), []string{"pull", "--url", base, "--token", aur.Token, "--collection", st.Collections.Shared})
-	close(stop)
-	<-sampled
+	grew := growth()
 	if code != 0 || out.n < n*size {
 		t.Fatalf("pull: exit %d, %d bytes out: %s", code, out.n, errb.String())
 	}
-	grew := peak.Load() - min(peak.Load(), before.HeapAlloc)
 	t.Logf("pulled %d MiB; the heap grew by %d MiB at the peak", out.n>>20, grew>>20)
 	// Measured: 8-14 MiB (the node serves its pages in this process);
 	// holding the collection, 42 MiB.

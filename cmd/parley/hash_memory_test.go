@@ -73,11 +73,25 @@ func TestHashBoundsMemory(t *testing.T) {
 func hashPeak(t *testing.T, mem int64, files ...string) uint64 {
 	t.Helper()
 	runtime.GC()
+	grew := heapGrowth()
+	var errb strings.Builder
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errb, getenv: func(string) string { return "" }, hashMemory: mem}
+	code := c.main(context.Background(), append([]string{"hash"}, files...))
+	g := grew()
+	if code != 0 {
+		t.Fatalf("hash: exit %d: %s", code, errb.String())
+	}
+	return g
+}
+
+// heapGrowth samples the heap every millisecond from now; the function it
+// returns stops the sampling and says how far the heap grew, at its peak,
+// above its size at the start.
+func heapGrowth() (stop func() uint64) {
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
 	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
+	done, sampled := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(sampled)
 		var m runtime.MemStats
@@ -87,19 +101,15 @@ func hashPeak(t *testing.T, mem int64, files ...string) uint64 {
 				peak.Store(m.HeapAlloc)
 			}
 			select {
-			case <-stop:
+			case <-done:
 				return
 			case <-time.After(time.Millisecond):
 			}
 		}
 	}()
-	var errb strings.Builder
-	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errb, getenv: func(string) string { return "" }, hashMemory: mem}
-	code := c.main(context.Background(), append([]string{"hash"}, files...))
-	close(stop)
-	<-sampled
-	if code != 0 {
-		t.Fatalf("hash: exit %d: %s", code, errb.String())
+	return func() uint64 {
+		close(done)
+		<-sampled
+		return peak.Load() - min(peak.Load(), base.HeapAlloc)
 	}
-	return peak.Load() - min(peak.Load(), base.HeapAlloc)
 }
