@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/match"
@@ -66,19 +69,23 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	var more []match.Unrepresentable
 	switch *format {
 	case "zeek-intel":
+		// A file is replaced whole (written beside it, then renamed): Zeek
+		// rereads an intel file when it changes and must never load half.
 		w := c.stdout
-		var fh *os.File
+		var pf *pendingFile
 		if *out != "" {
-			f, err := os.Create(*out)
+			p, err := createPending(*out)
 			if err != nil {
 				return withExit(3, "", fmt.Errorf("couldn't create %s: %w", *out, err))
 			}
-			fh, w = f, f
+			pf, w = p, p
 		}
 		b, err := match.WriteZeekIntel(w, vals)
-		if fh != nil {
-			if cerr := fh.Close(); err == nil {
-				err = cerr
+		if pf != nil {
+			if err != nil {
+				pf.Abort()
+			} else {
+				err = pf.Commit()
 			}
 		}
 		if err != nil {
@@ -91,10 +98,37 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return withExit(3, "", fmt.Errorf("couldn't create %s: %w", *out, err))
 		}
-		for _, f := range files {
-			if err := os.WriteFile(filepath.Join(*out, f.Name), f.Data, 0o644); err != nil {
-				return withExit(3, "", fmt.Errorf("couldn't write %s: %w", f.Name, err))
+		// Every file is written before any is replaced, and the rules,
+		// which name the datasets, are replaced last: a Suricata reloading
+		// meanwhile finds the old set or the new datasets under the old
+		// rules, never a partial file.
+		rulesLast := func(f match.SuricataFile) int {
+			if strings.HasSuffix(f.Name, ".rules") {
+				return 1
 			}
+			return 0
+		}
+		slices.SortStableFunc(files, func(a, b match.SuricataFile) int { return cmp.Compare(rulesLast(a), rulesLast(b)) })
+		var pending []*pendingFile
+		for _, f := range files {
+			p, err := createPending(filepath.Join(*out, f.Name))
+			if err == nil {
+				if _, err = p.Write(f.Data); err != nil {
+					p.Abort()
+				}
+			}
+			if err != nil {
+				for _, q := range pending {
+					q.Abort()
+				}
+				return withExit(3, "nothing was replaced", fmt.Errorf("couldn't write %s: %w", f.Name, err))
+			}
+			pending = append(pending, p)
+		}
+		if err := commitAll(pending); err != nil {
+			return withExit(3, "", fmt.Errorf("couldn't replace the files in %s: %w", *out, err))
+		}
+		for _, f := range files {
 			fmt.Fprintf(c.stdout, "%s\n", filepath.Join(*out, f.Name))
 		}
 	}

@@ -169,11 +169,10 @@ func (o *importOut) target() string {
 // bundle as they come, or signs them and pushes them in envelopes.
 type importSink struct {
 	c *cli
-	// bundle output, written to tmp and renamed to out when complete
-	w        *bufio.Writer
-	f        *os.File
-	out, tmp string
-	written  int
+	// bundle output, put in place of the file when complete
+	w       *bufio.Writer
+	f       *pendingFile
+	written int
 	// push output
 	client     *taxii.Client
 	collID     string
@@ -205,12 +204,11 @@ func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
 	if o.out != "" {
 		w := c.stdout
 		if o.out != "-" {
-			f, err := os.CreateTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".*")
+			f, err := createPending(o.out)
 			if err != nil {
 				return nil, withExit(3, "", fmt.Errorf("couldn't create %s: %w", o.out, err))
 			}
-			f.Chmod(0o644) // what os.Create would give
-			s.f, w, s.out, s.tmp = f, f, o.out, f.Name()
+			s.f, w = f, f
 		}
 		s.w = bufio.NewWriterSize(w, 1<<16)
 		fmt.Fprintf(s.w, "{\"type\": \"bundle\", \"id\": \"bundle--%s\", \"objects\": [", uuid.NewString())
@@ -393,14 +391,10 @@ func (s *importSink) close(ctx context.Context) error {
 		s.w.WriteString("\n]}\n")
 		err := s.w.Flush()
 		if s.f != nil {
-			if cerr := s.f.Close(); err == nil {
-				err = cerr
-			}
 			if err == nil {
-				err = os.Rename(s.tmp, s.out)
-			}
-			if err != nil {
-				os.Remove(s.tmp)
+				err = s.f.Commit()
+			} else {
+				s.f.Abort()
 			}
 		}
 		if err != nil {
@@ -425,8 +419,7 @@ func (s *importSink) close(ctx context.Context) error {
 func (s *importSink) abort() {
 	s.wait()
 	if s.f != nil {
-		s.f.Close()
-		os.Remove(s.tmp)
+		s.f.Abort()
 	}
 	s.stopped()
 }
@@ -805,11 +798,7 @@ func (st *feedState) write(name string) error {
 		return withExit(3, "", fmt.Errorf("couldn't save the import state: %w", err))
 	}
 	b, _ := json.MarshalIndent(st, "", "  ")
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return withExit(3, "", fmt.Errorf("couldn't save the import state: %w", err))
-	}
-	if err := os.Rename(tmp, name); err != nil {
+	if err := replaceFile(name, b); err != nil {
 		return withExit(3, "", fmt.Errorf("couldn't save the import state: %w", err))
 	}
 	return nil

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 
 	"github.com/parley-exchange/parley/internal/node"
@@ -161,11 +160,7 @@ func refusePlainHTTP(addr string) error {
 // place), so that a script or supervisor polling for the file never reads
 // half of it.
 func writeURLFile(path, url string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(url+"\n"), 0o644); err != nil {
-		return fmt.Errorf("couldn't write the URL file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := replaceFile(path, []byte(url+"\n")); err != nil {
 		return fmt.Errorf("couldn't write the URL file: %w", err)
 	}
 	return nil
