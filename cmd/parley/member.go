@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/parley-exchange/parley/internal/node"
@@ -17,13 +19,15 @@ import (
 func init() {
 	register(command{
 		name:  "member",
-		usage: "member add --data DIR --name NAME [--pubkey FILE] [--json]   prints the member id and API token (also: member key rotate, member revoke, member token, member remove)",
+		usage: "member add --data DIR --name NAME [--pubkey FILE] [--json | --token-out FILE]   prints the member id and API token (also: member key rotate, member revoke, member token, member remove)",
 		help:  "The operator registers a member organisation on its node, logs its key rotations and revocations, rotates or revokes its API tokens and removes it (run on the node's machine; these work while parley serve runs, and take effect on its next request).",
-		subcommands: []subcommand{{name: "add", usage: "member add --data DIR --name NAME [--pubkey FILE] [--json]", help: `Registers a member: a STIX identity (printed as id) and an API token,
+		subcommands: []subcommand{{name: "add", usage: "member add --data DIR --name NAME [--pubkey FILE] [--json | --token-out FILE]", help: `Registers a member: a STIX identity (printed as id) and an API token,
 shown once (the node keeps only its SHA-256). --pubkey is the member's
 Ed25519 public key (the FILE.pub of parley keygen); without one the
 member can't share signed objects. Give the token to the member over a
-safe channel; it goes into a file for --token-file.`},
+safe channel; it goes into a file for --token-file. --token-out writes
+that file ({"id": ..., "token": ...}, mode 0600, never over an existing
+file) and keeps the token off the terminal.`},
 			{name: "key", usage: "member key rotate --data DIR --member M --pubkey NEW.pub [--statement NEW.rotation]", help: `Logs a member's new key (a member key entry in clear). With --statement,
 the file parley keygen --rotate CURRENT.key --out NEW wrote, the rotation
 is signed by the member's key in force and recorded as the member's own;
@@ -32,9 +36,10 @@ as such.`},
 			{name: "revoke", usage: "member revoke --data DIR --member M [--key-only]", help: `Logs a revocation: of the member (its tokens stop working and no key of it
 is in force for later entries), or with --key-only of its key in force.
 What it shared before stays, signed and verifiable.`},
-			{name: "token", usage: "member token --data DIR --member M (--rotate | --revoke) [--json]", help: `Manages a member's API tokens. --rotate issues a new token, printed once
-(the node keeps only its SHA-256), and revokes every token the member held
-before, in one transaction. --revoke revokes all of them at once and
+			{name: "token", usage: "member token --data DIR --member M (--rotate | --revoke) [--json | --token-out FILE]", help: `Manages a member's API tokens. --rotate issues a new token, printed once
+(the node keeps only its SHA-256) or written by --token-out to a new
+0600 file, and revokes every token the member held before, in one
+transaction. --revoke revokes all of them at once and
 issues none (a leaked token: rotate later to let the member back in). The
 member keeps its keys and access. The node caches no token, so a revoked
 token fails on the next request to every front end of the store.`},
@@ -76,11 +81,15 @@ func runMemberAdd(ctx context.Context, c *cli, args []string) error {
 	name := fs.String("name", "", "the member's `NAME` (an organisation)")
 	pubFile := fs.String("pubkey", "", "the member's Ed25519 public key `FILE` (the .pub from parley keygen)")
 	asJSON := fs.Bool("json", false, `print {"id": ..., "token": ...}`)
+	tokenOut := fs.String("token-out", "", "write {\"id\": ..., \"token\": ...} to a new `FILE` (mode 0600) instead of printing the token")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *name == "" || fs.NArg() > 0 {
 		return usageErrorf("parley member add --data DIR --name NAME [--pubkey FILE]", "member add needs --name and no arguments")
+	}
+	if *asJSON && *tokenOut != "" {
+		return usageErrorf("--json prints the token, --token-out writes it to a file", "give --json or --token-out, not both")
 	}
 	var pub ed25519.PublicKey
 	if *pubFile != "" {
@@ -94,7 +103,16 @@ func runMemberAdd(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer n.Close()
+	// The file is made before the member, so that a path that can't be
+	// written changes nothing on the node.
+	tf, err := createTokenFile(*tokenOut)
+	if err != nil {
+		return err
+	}
 	m, err := n.AddMember(ctx, *name, pub)
+	if err != nil {
+		tf.drop()
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return usageErrorf("choose another name", "a member named %q exists", *name)
 	}
@@ -104,12 +122,69 @@ func runMemberAdd(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return withExit(3, "", err)
 	}
+	if tf != nil {
+		if err := tf.write(m); err != nil {
+			return withExit(3, fmt.Sprintf("member %s was added; issue a new token with parley member token --data DIR --member %s --rotate --token-out FILE", m.ID, m.ID), err)
+		}
+		fmt.Fprintf(c.stdout, "id:    %s\ntoken: written to %s\n", m.ID, tf.name)
+		return nil
+	}
 	if *asJSON {
 		return json.NewEncoder(c.stdout).Encode(m)
 	}
 	fmt.Fprintf(c.stdout, "id:    %s\ntoken: %s\n", m.ID, m.Token)
 	fmt.Fprintln(c.stderr, "parley: the token is shown only once; the node keeps only its hash")
 	return nil
+}
+
+// tokenFile is a new file, mode 0600, for a member's token in the form
+// --token-file reads ({"id": ..., "token": ...}). It is created before the
+// token is issued, so that a path that can't be written fails before
+// anything changes, and never over an existing file (O_EXCL), so a token
+// file of another member is not lost and a planted link is not followed.
+type tokenFile struct {
+	f    *os.File
+	name string
+}
+
+// createTokenFile creates name, or returns nil when name is empty.
+func createTokenFile(name string) (*tokenFile, error) {
+	if name == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, usageErrorf("give a new file name, or remove the old file first", "%s exists; --token-out never overwrites a file", name)
+	}
+	if err != nil {
+		return nil, withExit(3, "", fmt.Errorf("couldn't create the token file: %w", err))
+	}
+	return &tokenFile{f: f, name: name}, nil
+}
+
+// write writes the token and closes the file; on error the file is
+// removed.
+func (t *tokenFile) write(m node.NewMember) error {
+	err := json.NewEncoder(t.f).Encode(m)
+	if err == nil {
+		err = t.f.Sync()
+	}
+	if cerr := t.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(t.name)
+		return fmt.Errorf("couldn't write the token file: %w", err)
+	}
+	return nil
+}
+
+// drop removes the file when no token was issued; nil does nothing.
+func (t *tokenFile) drop() {
+	if t != nil {
+		t.f.Close()
+		os.Remove(t.name)
+	}
 }
 
 // runMemberKeyRotate logs a member's new key. With --statement (from the
@@ -228,11 +303,18 @@ func runMemberToken(ctx context.Context, c *cli, args []string) error {
 	rotate := fs.Bool("rotate", false, "issue a new token (printed once) and revoke every earlier one")
 	revoke := fs.Bool("revoke", false, "revoke every token of the member and issue none")
 	asJSON := fs.Bool("json", false, `with --rotate, print {"id": ..., "token": ...} (the file --token-file reads)`)
+	tokenOut := fs.String("token-out", "", "with --rotate, write {\"id\": ..., \"token\": ...} to a new `FILE` (mode 0600) instead of printing the token")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *ref == "" || *rotate == *revoke || fs.NArg() > 0 {
 		return usageErrorf("parley member token --data DIR --member M (--rotate | --revoke)", "member token needs --member and exactly one of --rotate and --revoke, and no arguments")
+	}
+	if (*asJSON || *tokenOut != "") && !*rotate {
+		return usageErrorf("--revoke issues no token", "--json and --token-out go with --rotate")
+	}
+	if *asJSON && *tokenOut != "" {
+		return usageErrorf("--json prints the token, --token-out writes it to a file", "give --json or --token-out, not both")
 	}
 	n, m, err := openMember(ctx, *dir, *ref)
 	if err != nil {
@@ -247,21 +329,38 @@ func runMemberToken(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "revoked %d token(s) of %s (%s): none of them works any more; member token --rotate issues a new one\n", count, m.Name, m.ID)
 		return nil
 	}
+	tf, err := createTokenFile(*tokenOut)
+	if err != nil {
+		return err
+	}
 	tok, count, err := n.RotateToken(ctx, m.ID)
+	if err != nil {
+		tf.drop()
+	}
 	if errors.Is(err, store.ErrInvalid) {
 		return withExit(2, "a revoked or removed member gets no token; add it again under another name", err)
 	}
 	if err != nil {
 		return withExit(3, "", err)
 	}
-	if *asJSON {
+	switch {
+	case tf != nil:
+		if err := tf.write(node.NewMember{ID: m.ID, Token: tok}); err != nil {
+			return withExit(3, "the earlier tokens are revoked; rotate again to issue one you can keep", err)
+		}
+		fmt.Fprintf(c.stdout, "id:    %s\ntoken: written to %s\n", m.ID, tf.name)
+	case *asJSON:
 		if err := json.NewEncoder(c.stdout).Encode(node.NewMember{ID: m.ID, Token: tok}); err != nil {
 			return err
 		}
-	} else {
+	default:
 		fmt.Fprintf(c.stdout, "id:    %s\ntoken: %s\n", m.ID, tok)
 	}
-	fmt.Fprintf(c.stderr, "parley: revoked %d earlier token(s) of %s; the new token is shown only once, the node keeps only its hash\n", count, m.Name)
+	if tf != nil {
+		fmt.Fprintf(c.stderr, "parley: revoked %d earlier token(s) of %s; the node keeps only the new token's hash\n", count, m.Name)
+	} else {
+		fmt.Fprintf(c.stderr, "parley: revoked %d earlier token(s) of %s; the new token is shown only once, the node keeps only its hash\n", count, m.Name)
+	}
 	return nil
 }
 

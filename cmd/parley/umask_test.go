@@ -14,7 +14,7 @@ import (
 // file that holds a secret is created 0600 and every directory made for
 // them 0700, so none has a looser mode even for a moment: the node's data
 // directory (node.key, config.json, the store), a member's key, a
-// witness's directory and key, a backup archive and a restored node.
+// witness's directory and key, a member's token file, a backup archive and a restored node.
 func TestSecretFilesUnderUmaskZero(t *testing.T) {
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
@@ -28,7 +28,8 @@ func TestSecretFilesUnderUmaskZero(t *testing.T) {
 	}
 	run("init", "--data", node)
 	run("keygen", "--out", filepath.Join(dir, "member.key"))
-	run("member", "add", "--data", node, "--name", "alice", "--pubkey", filepath.Join(dir, "member.key.pub"))
+	run("member", "add", "--data", node, "--name", "alice", "--pubkey", filepath.Join(dir, "member.key.pub"), "--token-out", filepath.Join(dir, "alice.json"))
+	run("member", "token", "--data", node, "--member", "alice", "--rotate", "--token-out", filepath.Join(dir, "alice2.json"))
 	run("witness", "init", "--data", filepath.Join(dir, "witness"), "--name", "witness.example/w1")
 	run("backup", "--data", node, "--out", filepath.Join(dir, "node.tar.gz"))
 	run("restore", "--data", filepath.Join(dir, "restored"), "--from", filepath.Join(dir, "node.tar.gz"))
