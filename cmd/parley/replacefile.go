@@ -25,7 +25,17 @@ type pendingFile struct {
 
 // createPending starts the replacement of name; its directory must exist.
 // The caller writes to it and ends with Commit or Abort.
+//
+// A name that is a symbolic link keeps its link: the file it points to is
+// the one replaced (an operator may link a sensor's path to the export).
 func createPending(name string) (*pendingFile, error) {
+	if fi, err := os.Lstat(name); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(name)
+		if err != nil {
+			return nil, err
+		}
+		name = target
+	}
 	dir, base := filepath.Split(name)
 	if dir == "" {
 		dir = "."

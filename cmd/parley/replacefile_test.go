@@ -170,13 +170,28 @@ func TestCreatePendingMode(t *testing.T) {
 	if fi, err := os.Stat(name); err != nil || fi.Mode() != want.Mode() {
 		t.Errorf("new file's mode %v (%v), want %v as os.WriteFile gives", fi.Mode(), err, want.Mode())
 	}
+	// Through a symbolic link: the link stays, its target is replaced.
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("f", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := replaceFile(link, []byte("via link")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced by a file: %v %v", fi.Mode(), err)
+	}
+	if got := readString(t, name); got != "via link" {
+		t.Errorf("the link's target reads %q", got)
+	}
+
 	p, err = createPending(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.WriteString("dropped")
 	p.Abort()
-	if got := readString(t, name); got != "new" {
+	if got := readString(t, name); got != "via link" {
 		t.Errorf("after Abort the file reads %q", got)
 	}
 	noTemporaryFiles(t, dir)
