@@ -34,17 +34,24 @@ const suricataRangeChunk = 200
 // exist from 7.0.0) and load unchanged in Suricata 8.
 //
 // What each rule compares, with the normalisation its buffer needs:
-//   - domains (lower case, no trailing dot) against dns.query and tls.sni
-//     through to_lowercase, since DNS names and SNI are sent in any case,
-//     and against http.host, which Suricata lower-cases and strips of its
-//     port itself;
+//   - domains (lower case, no trailing dot) against dns.query, tls.sni and
+//     http.host, each through to_lowercase, since DNS names and SNI are
+//     sent in any case and Suricata 7 lower-cases the Host header only
+//     when it carries no port ("Host: Evil.Example:8081" reaches http.host
+//     as "Evil.Example");
 //   - addresses against ip.src and ip.dst (IPv4-mapped IPv6 addresses as
 //     IPv4); CIDR ranges in the rule header's address lists;
 //   - file digests with filemd5/filesha1/filesha256 in one rule per
 //     protocol that carries files (never "any", which Suricata refuses);
-//   - http URLs as one rule each: http.host and the normalised http.uri
-//     (percent-decoded, dot segments removed) compared whole with bsize,
-//     and the URL's port in the header.
+//   - http URLs as one rule each: http.host (through to_lowercase) and
+//     the normalised http.uri (percent-decoded, dot segments removed)
+//     compared whole with bsize, and the URL's port in the header.
+//
+// Suricata computes only the file hash that the first hash rule of a rule
+// group asks for (checked with 7.0.10), so when the export holds more than
+// one of MD5, SHA-1 and SHA-256, only one kind of file rule matches unless
+// the sensor's configuration forces every hash: force-hash: [md5, sha1,
+// sha256] in the files entry of an eve-log output (or in file-store).
 //
 // https URLs (their path is inside TLS), other schemes, IPv6 literal
 // hosts in URLs, e-mail addresses, certificates and the other attributes
@@ -140,7 +147,7 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 		ds := "dataset:isset,parley-domains,type string,load parley-domains.lst;"
 		rule("dns any any -> any any", "DNS query for a listed domain", "dns.query; to_lowercase; "+ds)
 		rule("tls any any -> any any", "TLS SNI of a listed domain", "flow:established,to_server; tls.sni; to_lowercase; "+ds)
-		rule("http any any -> any any", "HTTP host of a listed domain", "flow:established,to_server; http.host; "+ds)
+		rule("http any any -> any any", "HTTP host of a listed domain", "flow:established,to_server; http.host; to_lowercase; "+ds)
 	}
 	for _, set := range []struct{ file, name, typ, what string }{
 		{"parley-ipv4.lst", "parley-ipv4", "ipv4", "IPv4"},
@@ -176,7 +183,7 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 	sort.Slice(urls, func(i, j int) bool { return urls[i].key < urls[j].key })
 	for _, u := range urls {
 		rule(fmt.Sprintf("http any any -> any %d", u.port), "URL of "+u.id,
-			fmt.Sprintf("flow:established,to_server; http.host; content:%s; bsize:%d; http.uri; content:%s; bsize:%d;",
+			fmt.Sprintf("flow:established,to_server; http.host; to_lowercase; content:%s; bsize:%d; http.uri; content:%s; bsize:%d;",
 				suricataContent(u.host), len(u.host), suricataContent(u.uri), len(u.uri)))
 	}
 	if rules.Len() > 0 {
