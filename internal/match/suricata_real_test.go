@@ -10,6 +10,7 @@ package match
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -36,13 +37,13 @@ const suricataInstallHint = "install Suricata 7.0.3 or later; on Debian bookworm
 // installed Suricata) it fails instead.
 func suricataBinary(t *testing.T) string {
 	t.Helper()
-	stop := t.Skip
+	stop := func(why string) { t.Helper(); t.Skip("SKIP LOUDLY: " + why) }
 	if os.Getenv("PARLEY_SURICATA_REQUIRED") != "" {
-		stop = t.Fatal
+		stop = func(why string) { t.Helper(); t.Fatal(why + " (PARLEY_SURICATA_REQUIRED is set)") }
 	}
 	bin, err := exec.LookPath("suricata")
 	if err != nil {
-		stop("SKIP LOUDLY: suricata not installed: the Suricata export was checked by the grammar checker only; " + suricataInstallHint)
+		stop("suricata not installed: the Suricata export was checked by the grammar checker only; " + suricataInstallHint)
 		return ""
 	}
 	out, err := exec.Command(bin, "-V").CombinedOutput()
@@ -55,7 +56,7 @@ func suricataBinary(t *testing.T) string {
 		v[i], _ = strconv.Atoi(m[i+1])
 	}
 	if v[0] < 7 || v[0] == 7 && v[1] == 0 && v[2] < 3 {
-		stop(fmt.Sprintf("SKIP LOUDLY: suricata %d.%d.%d is older than 7.0.3, which the export needs; %s", v[0], v[1], v[2], suricataInstallHint))
+		stop(fmt.Sprintf("suricata %d.%d.%d is older than 7.0.3, which the export needs; %s", v[0], v[1], v[2], suricataInstallHint))
 	}
 	return bin
 }
@@ -136,8 +137,9 @@ func TestSuricataLoadsExport(t *testing.T) {
 // in testdata/suricata-real hold suricon.net (DNS),
 // fkp.samsungcloudsolution.com (TLS SNI, 192.168.0.43 to
 // 18.138.183.195:443), http://d.adm.fi/test (87.108.18.34:80, a 15-byte
-// file of MD5 e19c1283...) and http://[::1]:8000/ (a 563-byte file of
-// SHA-256 fa5f9163...); the rest is traffic the test writes.
+// file of MD5 e19c1283...), http://[::1]:8000/ (a 563-byte file of
+// SHA-256 fa5f9163...) and an FTP download (MD5 c7d0a1ea...); the rest
+// is traffic the test writes.
 var realIndicators = []struct{ name, pattern string }{
 	{"dns domain", "[domain-name:value = 'suricon.net']"},
 	{"sni domain", "[domain-name:value = 'FKP.SamsungCloudSolution.com.']"},
@@ -153,6 +155,7 @@ var realIndicators = []struct{ name, pattern string }{
 	{"md5", "[file:hashes.MD5 = 'E19C1283C925B3206685FF522ACFE3E6']"},
 	{"sha256", "[file:hashes.'SHA-256' = 'fa5f9163d70db9934196ce8880dd8f9e1c184e927b52e07491cbac8cccb2be9c']"},
 	{"sha1", "[file:hashes.'SHA-1' = '" + suricataFileSHA1 + "']"},
+	{"ftp md5", "[file:hashes.MD5 = 'c7d0a1ea4ab73fa3e7cd72fc1eb5b492']"},
 	{"url", "[url:value = 'http://d.adm.fi/test']"},
 	{"url other path", "[url:value = 'http://d.adm.fi/other']"},
 	{"url other port", "[url:value = 'http://d.adm.fi:8080/test']"},
@@ -162,7 +165,8 @@ var realIndicators = []struct{ name, pattern string }{
 }
 
 // suricataFile is the body of the written HTTP response whose SHA-1 is
-// listed: printf 'parley test file\n' | sha1sum.
+// listed, sent over HTTP and attached to a mail: printf 'parley test
+// file\n' | sha1sum.
 const (
 	suricataFile     = "parley test file\n"
 	suricataFileSHA1 = "04a8b1a0def2660220cdbd068026045344b6250e"
@@ -220,6 +224,8 @@ const (
 	sMD5      = "file with a listed MD5 over http"
 	sSHA1     = "file with a listed SHA1 over http"
 	sSHA256   = "file with a listed SHA256 over http"
+	sSHA1SMTP = "file with a listed SHA1 over smtp"
+	sMD5FTP   = "file with a listed MD5 over ftp-data"
 )
 
 func sURL(name string) string { return "URL of " + realIndicatorID(name) }
@@ -260,6 +266,7 @@ func TestSuricataRealTraffic(t *testing.T) {
 		{name: "tls sni (suricata-verify)", file: "tls-sni-samsungcloud.pcap", want: []string{sSNI, sFromCIDR, sToCIDR}},
 		{name: "http file (suricata-verify)", file: "http-file-d-adm-fi.pcap", want: []string{sHost, sFrom4, sTo4, sMD5, sURL("url")}},
 		{name: "http over ipv6 (suricata-verify)", file: "http-ipv6-loopback.pcap", want: []string{sFrom6, sTo6, sSHA256}},
+		{name: "ftp download (suricata-verify)", file: "ftp-download-passive.pcap", want: []string{sMD5FTP}},
 
 		{name: "dns query in upper case", write: func(w *pcapWriter) {
 			w.udp(client4, netip.MustParseAddr("192.0.2.53"), 40000, 53, dnsQuery(1, "EVIL.Example"))
@@ -308,6 +315,12 @@ func TestSuricataRealTraffic(t *testing.T) {
 		}, want: []string{sSHA1}},
 		{name: "http file near miss", write: func(w *pcapWriter) {
 			httpExchange(w, client4, web, 40208, 80, "GET /f HTTP/1.1\r\nHost: files.example\r\n\r\n", suricataFile+" ")
+		}},
+		{name: "mail with a listed attachment", write: func(w *pcapWriter) {
+			smtpMail(w, client4, netip.MustParseAddr("192.0.2.25"), 40400, suricataFile)
+		}, want: []string{sSHA1SMTP}},
+		{name: "mail attachment near miss", write: func(w *pcapWriter) {
+			smtpMail(w, client4, netip.MustParseAddr("192.0.2.25"), 40401, suricataFile+" ")
 		}},
 		{name: "to a listed IPv4 address", write: func(w *pcapWriter) {
 			w.udp(client4, netip.MustParseAddr("203.0.113.66"), 40300, 9999, []byte("x"))
@@ -553,6 +566,30 @@ func httpExchange(w *pcapWriter, cli, srv netip.Addr, cport, sport uint16, req, 
 	c := w.tcp(cli, srv, cport, sport)
 	c.send(true, []byte(req))
 	c.send(false, []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n%s", len(body), body)))
+	c.close()
+}
+
+// smtpMail writes an SMTP session (RFC 5321) that sends one MIME mail
+// with attachment as a base64 part, each command answered by the server.
+func smtpMail(w *pcapWriter, cli, srv netip.Addr, cport uint16, attachment string) {
+	c := w.tcp(cli, srv, cport, 25)
+	c.send(false, []byte("220 mx.example ESMTP\r\n"))
+	for _, step := range [][2]string{
+		{"EHLO client.example\r\n", "250 mx.example\r\n"},
+		{"MAIL FROM:<a@client.example>\r\n", "250 OK\r\n"},
+		{"RCPT TO:<b@mx.example>\r\n", "250 OK\r\n"},
+		{"DATA\r\n", "354 go ahead\r\n"},
+		{"From: a@client.example\r\nTo: b@mx.example\r\nSubject: file\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n" +
+			"--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+			"--b1\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"f.bin\"\r\n" +
+			"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString([]byte(attachment)) + "\r\n" +
+			"--b1--\r\n.\r\n", "250 queued\r\n"},
+		{"QUIT\r\n", "221 bye\r\n"},
+	} {
+		c.send(true, []byte(step[0]))
+		c.send(false, []byte(step[1]))
+	}
 	c.close()
 }
 
