@@ -65,10 +65,10 @@ func suricataBinary(t *testing.T) string {
 // loads its rules into a new directory and returns the configuration's
 // path. The configuration is the least Suricata runs with, plus what
 // SuricataDatasets asks of it: every application-layer parser keeps its
-// default (enabled), EVE logs alerts, and the files output forces every
-// hash (without force-hash Suricata computes one hash algorithm per rule
-// group, so only the filemd5, or only the filesha1, rules can match).
-func writeSuricataExport(t *testing.T, files []SuricataFile) (dir, conf string) {
+// default (enabled), EVE logs alerts, and, with forceHash, the files
+// output forces every hash (without force-hash Suricata computes one hash
+// algorithm per rule group, so only the filesha256, say, rules match).
+func writeSuricataExport(t *testing.T, files []SuricataFile, forceHash bool) (dir, conf string) {
 	t.Helper()
 	dir = t.TempDir()
 	for _, f := range files {
@@ -89,9 +89,10 @@ outputs:
       filename: eve.json
       types:
         - alert
-        - files:
-            force-hash: [md5, sha1, sha256]
 `, dir)
+	if forceHash {
+		yaml += "        - files:\n            force-hash: [md5, sha1, sha256]\n"
+	}
 	if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func TestSuricataLoadsExport(t *testing.T) {
 	bin := suricataBinary(t)
 	vals, _ := ExportValues(loadExportIndicators(t, filepath.Join("testdata", "export", "indicators.json")))
 	files, _ := SuricataDatasets(vals, 9100000)
-	dir, conf := writeSuricataExport(t, files)
+	dir, conf := writeSuricataExport(t, files, true)
 	rules := files[len(files)-1].Data
 	suricataLoads(t, bin, []string{"-c", conf, "-l", t.TempDir()}, rules)
 	// -S loads only the given rules file; datasets and hash lists are
@@ -241,7 +242,8 @@ func TestSuricataRealTraffic(t *testing.T) {
 	for _, u := range append(bad, sbad...) {
 		t.Errorf("%s unrepresentable: %s", u.ID, u.Reason)
 	}
-	_, conf := writeSuricataExport(t, files)
+	_, conf := writeSuricataExport(t, files, true)
+	_, confNoForce := writeSuricataExport(t, files, false)
 	rules := files[len(files)-1]
 	if rules.Name != "parley.rules" {
 		t.Fatalf("last file is %s, want parley.rules", rules.Name)
@@ -256,16 +258,18 @@ func TestSuricataRealTraffic(t *testing.T) {
 	client4, client6 := netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8::2")
 	web := netip.MustParseAddr("192.0.2.80")
 	type capture struct {
-		name  string
-		file  string            // a capture in testdata/suricata-real, or
-		write func(*pcapWriter) // one written here
-		want  []string
+		name    string
+		file    string            // a capture in testdata/suricata-real, or
+		write   func(*pcapWriter) // one written here
+		noForce bool              // run without force-hash
+		want    []string
 	}
 	captures := []capture{
 		{name: "dns query (suricata-verify)", file: "dns-suricon-net.pcap", want: []string{sDNS}},
 		{name: "tls sni (suricata-verify)", file: "tls-sni-samsungcloud.pcap", want: []string{sSNI, sFromCIDR, sToCIDR}},
 		{name: "http file (suricata-verify)", file: "http-file-d-adm-fi.pcap", want: []string{sHost, sFrom4, sTo4, sMD5, sURL("url")}},
 		{name: "http over ipv6 (suricata-verify)", file: "http-ipv6-loopback.pcap", want: []string{sFrom6, sTo6, sSHA256}},
+		{name: "http over ipv6 without force-hash: SHA-256 still matches", file: "http-ipv6-loopback.pcap", noForce: true, want: []string{sFrom6, sTo6, sSHA256}},
 		{name: "ftp download (suricata-verify)", file: "ftp-download-passive.pcap", want: []string{sMD5FTP}},
 
 		{name: "dns query in upper case", write: func(w *pcapWriter) {
@@ -356,7 +360,11 @@ func TestSuricataRealTraffic(t *testing.T) {
 				}
 			}
 			got := map[string]bool{}
-			for _, sid := range suricataAlerts(t, bin, conf, pcap) {
+			cf := conf
+			if c.noForce {
+				cf = confNoForce
+			}
+			for _, sid := range suricataAlerts(t, bin, cf, pcap) {
 				msg, ok := sidOf[sid]
 				if !ok {
 					t.Errorf("alert of sid %d, which is not in parley.rules", sid)

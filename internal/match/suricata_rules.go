@@ -47,11 +47,13 @@ const suricataRangeChunk = 200
 //     the normalised http.uri (percent-decoded, dot segments removed)
 //     compared whole with bsize, and the URL's port in the header.
 //
-// Suricata computes only the file hash that the first hash rule of a rule
-// group asks for (checked with 7.0.10), so when the export holds more than
-// one of MD5, SHA-1 and SHA-256, only one kind of file rule matches unless
-// the sensor's configuration forces every hash: force-hash: [md5, sha1,
-// sha256] in the files entry of an eve-log output (or in file-store).
+// Suricata computes only the file hash that the lowest-sid hash rule of
+// a rule group asks for (checked with 7.0.10), so when the export holds
+// more than one of MD5, SHA-1 and SHA-256, only one kind of file rule
+// matches unless the sensor's configuration forces every hash:
+// force-hash: [md5, sha1, sha256] in the files entry of an eve-log
+// output (or in file-store). The SHA-256 rules come first, so that kind
+// is the one that matches without it.
 //
 // https URLs (their path is inside TLS), other schemes, IPv6 literal
 // hosts in URLs, e-mail addresses, certificates and the other attributes
@@ -171,7 +173,10 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 		rule("ip "+addrs+" any -> any any", "traffic from a listed address range", "")
 		rule("ip any any -> "+addrs+" any", "traffic to a listed address range", "")
 	}
-	for _, h := range []string{"md5", "sha1", "sha256"} {
+	// SHA-256 first: a Suricata not told to force every hash computes
+	// only the one that the group's lowest-sid hash rule asks for, and
+	// SHA-256 is the digest feeds share most.
+	for _, h := range []string{"sha256", "sha1", "md5"} {
 		if sets["parley-"+h+".txt"] == nil {
 			continue
 		}
