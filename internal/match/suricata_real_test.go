@@ -99,6 +99,15 @@ outputs:
 	return dir, conf
 }
 
+// suricataRules returns parley.rules, which SuricataDatasets puts last.
+func suricataRules(t *testing.T, files []SuricataFile) []byte {
+	t.Helper()
+	if len(files) == 0 || files[len(files)-1].Name != "parley.rules" {
+		t.Fatal("the export does not end with parley.rules")
+	}
+	return files[len(files)-1].Data
+}
+
 var suricataLoadedRe = regexp.MustCompile(`(\d+) rules successfully loaded, (\d+) rules failed`)
 
 // suricataLoads runs `suricata -T` (load the configuration and rules,
@@ -125,7 +134,7 @@ func TestSuricataLoadsExport(t *testing.T) {
 	vals, _ := ExportValues(loadExportIndicators(t, filepath.Join("testdata", "export", "indicators.json")))
 	files, _ := SuricataDatasets(vals, 9100000)
 	dir, conf := writeSuricataExport(t, files, true)
-	rules := files[len(files)-1].Data
+	rules := suricataRules(t, files)
 	suricataLoads(t, bin, []string{"-c", conf, "-l", t.TempDir()}, rules)
 	// -S loads only the given rules file; datasets and hash lists are
 	// found beside it.
@@ -134,8 +143,9 @@ func TestSuricataLoadsExport(t *testing.T) {
 	}
 }
 
-// realIndicators: one indicator per line, "name|pattern". The captures
-// in testdata/suricata-real hold suricon.net (DNS),
+// realIndicators are the indicators TestSuricataRealTraffic exports,
+// by name (realIndicatorID gives each its id). The captures in
+// testdata/suricata-real hold suricon.net (DNS),
 // fkp.samsungcloudsolution.com (TLS SNI, 192.168.0.43 to
 // 18.138.183.195:443), http://d.adm.fi/test (87.108.18.34:80, a 15-byte
 // file of MD5 e19c1283...), http://[::1]:8000/ (a 563-byte file of
@@ -165,9 +175,9 @@ var realIndicators = []struct{ name, pattern string }{
 	{"url reserved bytes", "[url:value = 'http://203.0.113.9/a;b%22c|d']"},
 }
 
-// suricataFile is the body of the written HTTP response whose SHA-1 is
-// listed, sent over HTTP and attached to a mail: printf 'parley test
-// file\n' | sha1sum.
+// suricataFile is the file whose SHA-1 is listed; the written traffic
+// sends it as an HTTP response body and as a mail attachment.
+// suricataFileSHA1 is printf 'parley test file\n' | sha1sum.
 const (
 	suricataFile     = "parley test file\n"
 	suricataFileSHA1 = "04a8b1a0def2660220cdbd068026045344b6250e"
@@ -244,13 +254,10 @@ func TestSuricataRealTraffic(t *testing.T) {
 	}
 	_, conf := writeSuricataExport(t, files, true)
 	_, confNoForce := writeSuricataExport(t, files, false)
-	rules := files[len(files)-1]
-	if rules.Name != "parley.rules" {
-		t.Fatalf("last file is %s, want parley.rules", rules.Name)
-	}
-	suricataLoads(t, bin, []string{"-c", conf, "-l", t.TempDir()}, rules.Data)
+	rules := suricataRules(t, files)
+	suricataLoads(t, bin, []string{"-c", conf, "-l", t.TempDir()}, rules)
 	sidOf := map[int]string{}
-	for _, m := range regexp.MustCompile(`msg:"Parley: ([^"]*)"; .*sid:(\d+);`).FindAllStringSubmatch(string(rules.Data), -1) {
+	for _, m := range regexp.MustCompile(`msg:"Parley: ([^"]*)"; .*sid:(\d+);`).FindAllStringSubmatch(string(rules), -1) {
 		sid, _ := strconv.Atoi(m[2])
 		sidOf[sid] = m[1]
 	}
