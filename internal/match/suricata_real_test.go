@@ -173,6 +173,8 @@ var realIndicators = []struct{ name, pattern string }{
 	{"url port", "[url:value = 'http://evil.example:8081/p%20q']"},
 	{"url normalised", "[url:value = 'http://Evil.Example/a/../x.php?q=%41b']"},
 	{"url reserved bytes", "[url:value = 'http://203.0.113.9/a;b%22c|d']"},
+	{"url encoded slash", "[url:value = 'http://evil.example/a%2Fb']"},
+	{"url encoded slash, dot segment", "[url:value = 'http://evil.example/e%2Ff/../g%2e%2e/h']"},
 }
 
 // suricataFile is the file whose SHA-1 is listed; the written traffic
@@ -318,6 +320,18 @@ func TestSuricataRealTraffic(t *testing.T) {
 		{name: "http other host, same path", write: func(w *pcapWriter) {
 			httpExchange(w, client4, web, 40205, 80, "GET /x.php?q=Ab HTTP/1.1\r\nHost: www.evil.example\r\n\r\n", "ok")
 		}},
+		{name: "http url with an encoded slash", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40210, 80, "GET /a%2Fb HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
+		}, want: []string{sHost, sURL("url encoded slash")}},
+		{name: "http url with the slash the encoded one stands for", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40211, 80, "GET /a/b HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
+		}, want: []string{sHost}},
+		{name: "http url with an encoded slash in a removed segment", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40212, 80, "GET /e%2Ff/../g%2e%2e/h HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
+		}, want: []string{sHost, sURL("url encoded slash, dot segment")}},
+		{name: "http url after normalisation", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40213, 80, "GET /x/./y/%2e%2e/../g../h HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
+		}, want: []string{sHost, sURL("url encoded slash, dot segment")}},
 		{name: "http url with reserved bytes", write: func(w *pcapWriter) {
 			httpExchange(w, client4, netip.MustParseAddr("203.0.113.9"), 40206, 80, "GET /a;b%22c|d HTTP/1.1\r\nHost: 203.0.113.9\r\n\r\n", "ok")
 		}, want: []string{sURL("url reserved bytes")}},
@@ -393,6 +407,29 @@ func TestSuricataRealTraffic(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSuricataURI pins suricataURI to the http.uri buffers Suricata
+// 7.0.10 showed (TestSuricataRealTraffic and by hand), for machines
+// without Suricata.
+func TestSuricataURI(t *testing.T) {
+	for _, c := range [][2]string{
+		{"/p%20q", "/p q"},
+		{"/a/../x.php?q=%41b", "/x.php?q=Ab"},
+		{"/a%2Fb", "/a%2Fb"},
+		{"/a%2fb", "/a%2fb"},
+		{"/a%2Fb/../c", "/c"},
+		{"/e%2Ff/../g%2e%2e/h", "/g../h"},
+		{"/c?x=%2F", "/c?x=/"},
+		{"/a%5Cb", "/a\\b"},
+		{"/S%7eT", "/S~T"},
+		{"/h?x=a+b", "/h?x=a+b"},
+		{"/x?y=/../z", "/x?y=/../z"},
+	} {
+		if got := suricataURI(c[0]); got != c[1] {
+			t.Errorf("suricataURI(%q) = %q, want %q", c[0], got, c[1])
+		}
 	}
 }
 

@@ -199,14 +199,42 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 
 // suricataURI is the request target as Suricata's http.uri buffer holds
 // it: percent-decoded, dot segments of the path removed (RFC 3986 section
-// 5.2.4), the query decoded too.
+// 5.2.4), the query decoded too. An encoded slash (%2F) in the path stays
+// as written, in its case, and inside its segment: Suricata 7.0.10 turns
+// /a%2Fb/../c into /c.
 func suricataURI(target string) string {
 	path, query, hasQuery := strings.Cut(target, "?")
-	path = removeDotSegments(percentDecode(path))
+	var segs []string
+	for _, seg := range strings.Split(path, "/") {
+		var b strings.Builder
+		for i, part := range splitEncodedSlash(seg) {
+			if i%2 == 1 {
+				b.WriteString(part) // the %2F itself
+			} else {
+				b.WriteString(percentDecode(part))
+			}
+		}
+		segs = append(segs, b.String())
+	}
+	path = removeDotSegments(strings.Join(segs, "/"))
 	if hasQuery {
 		return path + "?" + percentDecode(query)
 	}
 	return path
+}
+
+// splitEncodedSlash splits s around each %2F or %2f, keeping them: the
+// odd elements are the encoded slashes.
+func splitEncodedSlash(s string) []string {
+	var parts []string
+	for {
+		i := strings.Index(strings.ToUpper(s), "%2F")
+		if i < 0 {
+			return append(parts, s)
+		}
+		parts = append(parts, s[:i], s[i:i+3])
+		s = s[i+3:]
+	}
 }
 
 // removeDotSegments applies RFC 3986's remove_dot_segments to an
