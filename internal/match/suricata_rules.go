@@ -34,17 +34,26 @@ const suricataRangeChunk = 200
 // exist from 7.0.0) and load unchanged in Suricata 8.
 //
 // What each rule compares, with the normalisation its buffer needs:
-//   - domains (lower case, no trailing dot) against dns.query and tls.sni
-//     through to_lowercase, since DNS names and SNI are sent in any case,
-//     and against http.host, which Suricata lower-cases and strips of its
-//     port itself;
+//   - domains (lower case, no trailing dot) against dns.query, tls.sni and
+//     http.host, each through to_lowercase, since DNS names and SNI are
+//     sent in any case and Suricata 7 lower-cases the Host header only
+//     when it carries no port ("Host: Evil.Example:8081" reaches http.host
+//     as "Evil.Example");
 //   - addresses against ip.src and ip.dst (IPv4-mapped IPv6 addresses as
 //     IPv4); CIDR ranges in the rule header's address lists;
 //   - file digests with filemd5/filesha1/filesha256 in one rule per
 //     protocol that carries files (never "any", which Suricata refuses);
-//   - http URLs as one rule each: http.host and the normalised http.uri
-//     (percent-decoded, dot segments removed) compared whole with bsize,
-//     and the URL's port in the header.
+//   - http URLs as one rule each: http.host (through to_lowercase) and
+//     the normalised http.uri (percent-decoded, dot segments removed)
+//     compared whole with bsize, and the URL's port in the header.
+//
+// Suricata computes only the file hash that the lowest-sid hash rule of
+// a rule group asks for (checked with 7.0.10), so when the export holds
+// more than one of MD5, SHA-1 and SHA-256, only one kind of file rule
+// matches unless the sensor's configuration forces every hash:
+// force-hash: [md5, sha1, sha256] in the files entry of an eve-log
+// output (or in file-store). The SHA-256 rules come first, so that kind
+// is the one that matches without it.
 //
 // https URLs (their path is inside TLS), other schemes, IPv6 literal
 // hosts in URLs, e-mail addresses, certificates and the other attributes
@@ -140,7 +149,7 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 		ds := "dataset:isset,parley-domains,type string,load parley-domains.lst;"
 		rule("dns any any -> any any", "DNS query for a listed domain", "dns.query; to_lowercase; "+ds)
 		rule("tls any any -> any any", "TLS SNI of a listed domain", "flow:established,to_server; tls.sni; to_lowercase; "+ds)
-		rule("http any any -> any any", "HTTP host of a listed domain", "flow:established,to_server; http.host; "+ds)
+		rule("http any any -> any any", "HTTP host of a listed domain", "flow:established,to_server; http.host; to_lowercase; "+ds)
 	}
 	for _, set := range []struct{ file, name, typ, what string }{
 		{"parley-ipv4.lst", "parley-ipv4", "ipv4", "IPv4"},
@@ -164,7 +173,10 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 		rule("ip "+addrs+" any -> any any", "traffic from a listed address range", "")
 		rule("ip any any -> "+addrs+" any", "traffic to a listed address range", "")
 	}
-	for _, h := range []string{"md5", "sha1", "sha256"} {
+	// SHA-256 first: a Suricata not told to force every hash computes
+	// only the one that the group's lowest-sid hash rule asks for, and
+	// SHA-256 is the digest feeds share most.
+	for _, h := range []string{"sha256", "sha1", "md5"} {
 		if sets["parley-"+h+".txt"] == nil {
 			continue
 		}
@@ -176,7 +188,7 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 	sort.Slice(urls, func(i, j int) bool { return urls[i].key < urls[j].key })
 	for _, u := range urls {
 		rule(fmt.Sprintf("http any any -> any %d", u.port), "URL of "+u.id,
-			fmt.Sprintf("flow:established,to_server; http.host; content:%s; bsize:%d; http.uri; content:%s; bsize:%d;",
+			fmt.Sprintf("flow:established,to_server; http.host; to_lowercase; content:%s; bsize:%d; http.uri; content:%s; bsize:%d;",
 				suricataContent(u.host), len(u.host), suricataContent(u.uri), len(u.uri)))
 	}
 	if rules.Len() > 0 {
@@ -187,14 +199,42 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 
 // suricataURI is the request target as Suricata's http.uri buffer holds
 // it: percent-decoded, dot segments of the path removed (RFC 3986 section
-// 5.2.4), the query decoded too.
+// 5.2.4), the query decoded too. An encoded slash (%2F) in the path stays
+// as written, in its case, and inside its segment: Suricata 7.0.10 turns
+// /a%2Fb/../c into /c.
 func suricataURI(target string) string {
 	path, query, hasQuery := strings.Cut(target, "?")
-	path = removeDotSegments(percentDecode(path))
+	var segs []string
+	for _, seg := range strings.Split(path, "/") {
+		var b strings.Builder
+		for i, part := range splitEncodedSlash(seg) {
+			if i%2 == 1 {
+				b.WriteString(part) // the %2F itself
+			} else {
+				b.WriteString(percentDecode(part))
+			}
+		}
+		segs = append(segs, b.String())
+	}
+	path = removeDotSegments(strings.Join(segs, "/"))
 	if hasQuery {
 		return path + "?" + percentDecode(query)
 	}
 	return path
+}
+
+// splitEncodedSlash splits s around each %2F or %2f, keeping them: the
+// odd elements are the encoded slashes.
+func splitEncodedSlash(s string) []string {
+	var parts []string
+	for {
+		i := strings.Index(strings.ToUpper(s), "%2F")
+		if i < 0 {
+			return append(parts, s)
+		}
+		parts = append(parts, s[:i], s[i:i+3])
+		s = s[i+3:]
+	}
 }
 
 // removeDotSegments applies RFC 3986's remove_dot_segments to an
