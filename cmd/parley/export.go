@@ -95,6 +95,7 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	case "suricata-dataset":
 		files, b := match.SuricataDatasets(vals, *sid)
 		more = b
+		hashKinds := 0
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return withExit(3, "", fmt.Errorf("couldn't create %s: %w", *out, err))
 		}
@@ -130,6 +131,15 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 		}
 		for _, f := range files {
 			fmt.Fprintf(c.stdout, "%s\n", filepath.Join(*out, f.Name))
+			if f.Name == "parley-md5.txt" || f.Name == "parley-sha1.txt" || f.Name == "parley-sha256.txt" {
+				hashKinds++
+			}
+		}
+		if hashKinds > 1 {
+			// Suricata computes one digest per rule group unless told to
+			// compute them all; without it the rules of the other kinds
+			// load and never fire (seen in Suricata 7.0.10).
+			fmt.Fprintln(c.stderr, "parley: export: the MD5 and SHA-1 file rules fire only if suricata.yaml has force-hash: [md5, sha1, sha256] under files in its eve-log output")
 		}
 	}
 	bad = append(bad, more...)
