@@ -38,6 +38,7 @@ package node
 // as the indicators themselves) and per-(set, reader) budget counters.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -55,6 +57,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -73,14 +76,43 @@ type PrivateConfig struct {
 	// new and revoked indicators in the background (they are also
 	// refreshed whenever their tags or description are read). Default 5s.
 	RefreshInterval Duration `json:"refresh_interval,omitempty"`
+	// MaxValues is the most values in one publication (POST /private/sets
+	// with "values"): a body with more is refused with 413 as it is read,
+	// before any value is evaluated. Each value costs about 75 µs of one
+	// CPU (docs/benchmarks.md), so the default, 1,000,000, is about 75
+	// CPU-seconds.
+	MaxValues int `json:"max_values,omitempty"`
+	// Workers is the most CPUs the node keeps busy at once evaluating the
+	// OPRF for private sets: publications, refreshes of sets made from a
+	// collection and readers' evaluations together. Work beyond it waits
+	// its turn in order of arrival, one chunk of 256 values (or one
+	// evaluation request) at a time, so that a large publication
+	// interleaves with other work instead of holding the CPUs until it
+	// ends. Default half the CPUs (GOMAXPROCS), at least 1.
+	Workers int `json:"workers,omitempty"`
+	// PublishMemory is the budget, in bytes, of the memory of all
+	// publications in flight. Each reserves, before it reads its body,
+	// what it may hold (see [publishReservation]: about 5 times its body
+	// plus 112 bytes a value, doubled for garbage; a larger one than the
+	// budget runs alone); the rest wait their turn, up to 30 s, then 503
+	// with Retry-After. Default 256 MiB.
+	PublishMemory int64 `json:"publish_memory_bytes,omitempty"`
 }
 
-// Defaults of [PrivateConfig].
+// Defaults of [PrivateConfig]; the default of Workers is
+// [defaultPrivateWorkers].
 const (
-	DefaultPrivateQueryBudget = 10000
-	DefaultPrivateMaxBatch    = 1000
-	DefaultPrivateRefresh     = 5 * time.Second
+	DefaultPrivateQueryBudget   = 10000
+	DefaultPrivateMaxBatch      = 1000
+	DefaultPrivateRefresh       = 5 * time.Second
+	DefaultPrivateMaxValues     = 1000000
+	DefaultPrivatePublishMemory = 256 << 20
 )
+
+// defaultPrivateWorkers returns the default of PrivateConfig.Workers:
+// half the CPUs Go uses, at least 1, so that private-set work alone
+// never takes every CPU from the node's other requests.
+func defaultPrivateWorkers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // LoadPrivateConfig reads the "private" object of DIR/config.json (absent
 // means the defaults) and applies the defaults.
@@ -106,6 +138,15 @@ func LoadPrivateConfig(dir string) (PrivateConfig, error) {
 	if p.RefreshInterval <= 0 {
 		p.RefreshInterval = Duration(DefaultPrivateRefresh)
 	}
+	if p.MaxValues <= 0 {
+		p.MaxValues = DefaultPrivateMaxValues
+	}
+	if p.Workers <= 0 {
+		p.Workers = defaultPrivateWorkers()
+	}
+	if p.PublishMemory <= 0 {
+		p.PublishMemory = DefaultPrivatePublishMemory
+	}
 	return p, nil
 }
 
@@ -115,6 +156,11 @@ type privateAPI struct {
 	st    store.PrivateSets
 	cfgMu sync.Mutex
 	cfg   *PrivateConfig
+	// cpu bounds the CPUs busy with OPRF work (cfg.Workers) and pubMem
+	// the memory of publications in flight (cfg.PublishMemory); both are
+	// made with cfg.
+	cpu    private.Gate
+	pubMem *memoryBudget
 
 	syncMu sync.Mutex // serialises set refreshes
 
@@ -131,23 +177,49 @@ func newPrivateAPI(n *Node) *privateAPI {
 func (n *Node) privateAPI() *privateAPI { return n.private }
 
 func (a *privateAPI) config() (PrivateConfig, error) {
+	c, _, _, err := a.limits()
+	return c, err
+}
+
+// limits returns the configuration with the CPU gate and the publication
+// memory budget it sizes.
+func (a *privateAPI) limits() (PrivateConfig, private.Gate, *memoryBudget, error) {
 	a.cfgMu.Lock()
 	defer a.cfgMu.Unlock()
 	if a.cfg == nil {
 		c, err := LoadPrivateConfig(a.n.dir)
 		if err != nil {
-			return c, err
+			return c, nil, nil, err
 		}
-		a.cfg = &c
+		a.setConfigLocked(c)
 	}
-	return *a.cfg, nil
+	return *a.cfg, a.cpu, a.pubMem, nil
 }
 
-// setConfig replaces the configuration (tests).
+// setConfig replaces the configuration (tests): zero limits take their
+// defaults, and the providers are made anew with the new gate.
 func (a *privateAPI) setConfig(c PrivateConfig) {
 	a.cfgMu.Lock()
 	defer a.cfgMu.Unlock()
+	if c.MaxValues <= 0 {
+		c.MaxValues = DefaultPrivateMaxValues
+	}
+	if c.Workers <= 0 {
+		c.Workers = defaultPrivateWorkers()
+	}
+	if c.PublishMemory <= 0 {
+		c.PublishMemory = DefaultPrivatePublishMemory
+	}
+	a.setConfigLocked(c)
+}
+
+func (a *privateAPI) setConfigLocked(c PrivateConfig) {
 	a.cfg = &c
+	a.cpu = newWorkerGate(c.Workers)
+	a.pubMem = newMemoryBudget(c.PublishMemory)
+	a.provMu.Lock()
+	clear(a.providers)
+	a.provMu.Unlock()
 }
 
 // Errors of the private-set API, mapped to HTTP statuses in errorKinds.
@@ -212,7 +284,9 @@ func (a *privateAPI) refreshedInfo(ctx context.Context, m store.Member, id strin
 // field v doesn't have (a misspelt name would otherwise be dropped, and
 // the request mean something else) or data after the object is an error
 // wrapping store.ErrInvalid, a body over limit bytes one wrapping
-// store.ErrTooLarge, and one that didn't arrive in time errBodyTimeout.
+// store.ErrTooLarge, and one that didn't arrive in time errBodyTimeout. A
+// [taxii.RequestError] from v's own decoding (json.Unmarshaler) is
+// returned as it is.
 func decodeRequest(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
@@ -226,8 +300,9 @@ func decodeRequest(w http.ResponseWriter, r *http.Request, limit int64, v any) e
 		}
 	}
 	var tooBig *http.MaxBytesError
+	var re *taxii.RequestError
 	switch {
-	case err == nil, errors.Is(err, errBodyTimeout):
+	case err == nil, errors.Is(err, errBodyTimeout), errors.As(err, &re):
 		return err
 	case errors.As(err, &tooBig):
 		return fmt.Errorf("the request is larger than %d bytes: %w", limit, store.ErrTooLarge)
@@ -238,14 +313,99 @@ func decodeRequest(w http.ResponseWriter, r *http.Request, limit int64, v any) e
 // maxPublishBody bounds POST /private/sets (a values list).
 const maxPublishBody = 64 << 20
 
+// privateWait is how long a private-set request waits for its memory
+// reservation or its turn on the CPUs before it is answered 503 with
+// Retry-After (a variable for tests).
+var privateWait = budgetWait
+
+// errPrivateBusy: the publication memory or the private-set CPUs stayed
+// taken for privateWait (503 with Retry-After).
+var errPrivateBusy = errors.New("the node is busy with other private-set work")
+
+// publishReservation is what a publication of a body of size bytes
+// reserves from PrivateConfig.PublishMemory before it reads the body,
+// with values at most maxValues: the decoder's buffer (up to twice the
+// body, as it grows by doubling), the values' text and their canonical
+// forms (up to twice the text), and 112 bytes a value (a value can't be
+// shorter than 3 bytes of JSON, `"",`): the string headers of the values
+// and of the canonical lines as the lists grow (48), the tag in the
+// build, in the set and in the store's row (56), and the row's slice
+// header share (8). The budget doubles it for the garbage.
+func publishReservation(size int64, maxValues int) int64 {
+	values := min(int64(maxValues), size/3+1)
+	return 5*size + 112*values + reserveSlack
+}
+
+// publishValues is the "values" of a publication, decoded one string at
+// a time so that a list longer than max is refused as soon as it passes
+// it, before the rest is decoded.
+type publishValues struct {
+	max   int
+	lines []string
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (v *publishValues) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return errors.New(`"values" is not a list of strings`)
+	}
+	for dec.More() {
+		if len(v.lines) >= v.max {
+			return requestErrorf(store.ErrTooLarge, fmt.Sprintf("the publication holds more than %d values, the most this node accepts in one (private.max_values): publish fewer values", v.max))
+		}
+		var line string
+		if err := dec.Decode(&line); err != nil {
+			return fmt.Errorf("values[%d]: %v", len(v.lines), err)
+		}
+		v.lines = append(v.lines, line)
+	}
+	return nil
+}
+
 // publish handles POST /private/sets: a writer of the collection makes a
-// set from its indicators there, or from the values it sends.
+// set from its indicators there, or from the values it sends. Before it
+// reads the body it reserves the memory the publication may hold
+// ([publishReservation], from its Content-Length, or from maxPublishBody
+// when the client doesn't say); its OPRF work then takes turns on the
+// node's private-set CPUs (PrivateConfig.Workers) and stops when the
+// client goes. A refused or abandoned publication stores nothing.
 func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
-	var req private.PublishRequest
-	if err := decodeRequest(w, r, maxPublishBody, &req); err != nil {
-		if errors.Is(err, store.ErrTooLarge) {
-			err = requestErrorf(store.ErrTooLarge, fmt.Sprintf("the request is larger than %d MiB: publish fewer values", maxPublishBody>>20))
+	cfg, _, mem, err := a.limits()
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	tooLarge := requestErrorf(store.ErrTooLarge, fmt.Sprintf("the request is larger than %d MiB: publish fewer values", maxPublishBody>>20))
+	size := r.ContentLength
+	if size > maxPublishBody {
+		respondError(w, r, tooLarge)
+		return
+	}
+	if size < 0 {
+		size = maxPublishBody
+	}
+	reservation := publishReservation(size, cfg.MaxValues)
+	wctx, cancel := context.WithTimeout(ctx, privateWait)
+	err = mem.Acquire(wctx, reservation)
+	cancel()
+	if err != nil {
+		respondError(w, r, errPrivateBusy)
+		return
+	}
+	defer mem.Release(reservation)
+	req := struct {
+		Collection string        `json:"collection"`
+		Values     publishValues `json:"values,omitempty"`
+	}{Values: publishValues{max: cfg.MaxValues}}
+	if err := decodeRequest(w, r, size, &req); err != nil {
+		var re *taxii.RequestError
+		if errors.Is(err, store.ErrTooLarge) && !errors.As(err, &re) {
+			err = tooLarge
 		}
 		respondError(w, r, err)
 		return
@@ -259,7 +419,7 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 		respondError(w, r, fmt.Errorf("%w: only a writer of the collection may publish a private set for it", errPrivateForbidden))
 		return
 	}
-	set, err := a.create(ctx, m, c, req.Values)
+	set, err := a.create(ctx, m, c, req.Values.lines)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -276,11 +436,15 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 // of values (or, with none, of the member's indicators in c).
 func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, values []string) (store.PrivateSet, error) {
 	n := a.n
+	_, cpu, _, err := a.limits()
+	if err != nil {
+		return store.PrivateSet{}, err
+	}
 	key, err := private.GenerateKey(n.rand)
 	if err != nil {
 		return store.PrivateSet{}, err
 	}
-	prov := private.NewProvider(key, n.rand)
+	prov := private.NewProvider(key, n.rand).WithGate(cpu)
 	u, err := uuid.NewRandomFromReader(n.rand)
 	if err != nil {
 		return store.PrivateSet{}, err
@@ -331,6 +495,10 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 }
 
 func (a *privateAPI) provider(s store.PrivateSet) (*private.Provider, error) {
+	_, cpu, _, err := a.limits()
+	if err != nil {
+		return nil, err
+	}
 	a.provMu.Lock()
 	defer a.provMu.Unlock()
 	if p := a.providers[s.ID]; p != nil {
@@ -340,7 +508,7 @@ func (a *privateAPI) provider(s store.PrivateSet) (*private.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't load the key of private set %s: %w", s.ID, err)
 	}
-	p := private.NewProvider(key, a.n.rand)
+	p := private.NewProvider(key, a.n.rand).WithGate(cpu)
 	a.providers[s.ID] = p
 	return p, nil
 }
@@ -455,7 +623,7 @@ func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request, m store.Mem
 // request nor the answer is stored or logged.
 func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
-	cfg, err := a.config()
+	cfg, cpu, _, err := a.limits()
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -489,6 +657,16 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Me
 		respondError(w, r, err)
 		return
 	}
+	// One CPU of the node's private-set work for the batch, taken before
+	// the charge so that a reader who gives up waiting isn't charged.
+	wctx, cancel := context.WithTimeout(ctx, privateWait)
+	err = cpu.Acquire(wctx, 1)
+	cancel()
+	if err != nil {
+		respondError(w, r, errPrivateBusy)
+		return
+	}
+	defer cpu.Release(1)
 	if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(batch.Len()), cfg.QueryBudget); err != nil {
 		respondError(w, r, err)
 		return
