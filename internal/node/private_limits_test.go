@@ -1,0 +1,277 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/private"
+)
+
+// watchedGate wraps the node's private-set CPU gate and records, from
+// the outside, the most units held at once and how many turns were
+// granted; onAcquire, when set, runs before each Acquire with its
+// 1-based number.
+type watchedGate struct {
+	inner     private.Gate
+	onAcquire func(n int)
+
+	mu      sync.Mutex
+	calls   int
+	held    int64
+	peak    int64
+	granted int
+}
+
+func (g *watchedGate) Acquire(ctx context.Context, n int64) error {
+	g.mu.Lock()
+	g.calls++
+	call, hook := g.calls, g.onAcquire
+	g.mu.Unlock()
+	if hook != nil {
+		hook(call)
+	}
+	if err := g.inner.Acquire(ctx, n); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held += n
+	g.peak = max(g.peak, g.held)
+	g.granted++
+	return nil
+}
+
+func (g *watchedGate) Release(n int64) {
+	g.mu.Lock()
+	g.held -= n
+	g.mu.Unlock()
+	g.inner.Release(n)
+}
+
+func (g *watchedGate) stats() (peak, held int64, granted int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.peak, g.held, g.granted
+}
+
+// watchCPU sets the private-set configuration c and wraps the CPU gate it
+// makes in a watchedGate.
+func watchCPU(tn *testNode, c PrivateConfig) *watchedGate {
+	a := tn.privateAPI()
+	a.setConfig(c)
+	a.cfgMu.Lock()
+	defer a.cfgMu.Unlock()
+	g := &watchedGate{inner: a.cpu}
+	a.cpu = g
+	return g
+}
+
+// testValues returns n distinct domain-name values.
+func testValues(prefix string, n int) []string {
+	v := make([]string, n)
+	for i := range v {
+		v[i] = fmt.Sprintf("domain-name:%s%d.example", prefix, i)
+	}
+	return v
+}
+
+// rawPublish posts body to /private/sets as member token; chunked sends
+// it without a Content-Length.
+func rawPublish(t *testing.T, ctx context.Context, tn *testNode, token string, body []byte, chunked bool) (*http.Response, []byte, error) {
+	t.Helper()
+	var rd io.Reader = bytes.NewReader(body)
+	if chunked {
+		rd = io.MultiReader(rd) // hides the length from net/http
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, tn.URL+"/private/sets", rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Authorization", "Bearer "+token)
+	r.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
+}
+
+// unchanged fails t if the node has more private sets or log entries than
+// sets and logSize.
+func unchanged(t *testing.T, tn *testNode, sets int, logSize int64) {
+	t.Helper()
+	ctx := context.Background()
+	if after, _ := tn.privateAPI().st.PrivateSets(ctx); len(after) != sets {
+		t.Errorf("%d private sets, %d before", len(after), sets)
+	}
+	if after, _ := tn.store.LogSize(ctx); after != logSize {
+		t.Errorf("the log grew from %d to %d entries", logSize, after)
+	}
+}
+
+// TestPrivateWorkersBound: however many members publish and evaluate at
+// once, no more CPUs than private.workers evaluate the OPRF at a time;
+// every publication still completes. Before, each publication used every
+// CPU, and nothing bounded how many ran together.
+func TestPrivateWorkersBound(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	g := watchCPU(tn, PrivateConfig{QueryBudget: 1000, MaxBatch: 100, RefreshInterval: Duration(time.Hour), Workers: 2})
+	alice := &private.Client{BaseURL: tn.URL, Token: tn.alice.Token}
+	bob := &private.Client{BaseURL: tn.URL, Token: tn.bob.Token}
+	first, err := alice.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("first", 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := logVerifier(t, tn.Node)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			set, err := alice.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues(fmt.Sprint(i, "-"), 3*256)})
+			if err != nil || set.Size != 3*256 {
+				t.Errorf("publication %d: %+v, %v", i, set, err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := bob.Check(ctx, first.ID, v, testValues("first", 20), 0, rand.Reader); err != nil {
+				t.Errorf("check %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	peak, held, granted := g.stats()
+	// 1 + 4 × 3 chunks, and 4 evaluations (one batch each).
+	if peak > 2 || held != 0 || granted < 1+4*3+4 {
+		t.Fatalf("peak %d CPUs busy (bound 2), %d still held, %d turns granted (want at least 17)", peak, held, granted)
+	}
+}
+
+// TestPrivatePublishCancelled: a publication whose client goes away while
+// its values are being evaluated stops (it takes no more turns on the
+// CPUs) and leaves nothing: no set, no log entry, no memory reserved.
+func TestPrivatePublishCancelled(t *testing.T) {
+	tn := newTestNode(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g := watchCPU(tn, PrivateConfig{RefreshInterval: Duration(time.Hour), Workers: 1})
+	g.onAcquire = func(n int) {
+		if n == 2 {
+			cancel() // the client gives up once the work has begun
+		}
+	}
+	sets, _ := tn.privateAPI().st.PrivateSets(ctx)
+	logSize, _ := tn.store.LogSize(ctx)
+	const chunks = 40
+	body, _ := json.Marshal(private.PublishRequest{Collection: tn.shared, Values: testValues("x", chunks*256)})
+	if _, _, err := rawPublish(t, ctx, tn, tn.alice.Token, body, false); err == nil {
+		t.Fatal("the cancelled publication answered")
+	}
+	// The handler has returned when its memory reservation is back.
+	mem := tn.privateAPI().pubMem
+	for deadline := time.Now().Add(30 * time.Second); mem.inUse() != 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the publication still holds %d bytes 30 s after its client left", mem.inUse())
+		}
+	}
+	if _, held, granted := g.stats(); granted > 4 || held != 0 {
+		t.Fatalf("%d of %d chunks were evaluated after the client left, %d CPUs still held", granted, chunks, held)
+	}
+	unchanged(t, tn, len(sets), logSize)
+}
+
+// TestPrivateMaxValues: a publication of more than private.max_values
+// values is refused with 413 and a sentence naming the bound, and stores
+// nothing; one of exactly max_values is published.
+func TestPrivateMaxValues(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	tn.privateAPI().setConfig(PrivateConfig{RefreshInterval: Duration(time.Hour), MaxValues: 3})
+	alice := &private.Client{BaseURL: tn.URL, Token: tn.alice.Token}
+	sets, _ := tn.privateAPI().st.PrivateSets(ctx)
+	logSize, _ := tn.store.LogSize(ctx)
+	_, err := alice.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("v", 4)})
+	var he *private.HTTPError
+	if !isStatus(err, http.StatusRequestEntityTooLarge) || !errors.As(err, &he) ||
+		!strings.Contains(he.Description, "more than 3 values") || !strings.Contains(he.Description, "private.max_values") {
+		t.Fatalf("4 values with max_values 3 = %v, want 413 naming the bound", err)
+	}
+	unchanged(t, tn, len(sets), logSize)
+	if set, err := alice.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("v", 3)}); err != nil || set.Size != 3 {
+		t.Fatalf("3 values with max_values 3 = %+v, %v", set, err)
+	}
+}
+
+// TestPrivateBusy: a publication that can't reserve its memory within
+// privateWait, and an evaluation that can't get a CPU, are answered 503
+// with Retry-After and change nothing (no set, no log entry, no budget
+// charged). A publication reserves by its Content-Length: a small one
+// fits beside others where one of unknown length (chunked, reserved as
+// the largest) waits.
+func TestPrivateBusy(t *testing.T) {
+	defer func(d time.Duration) { privateWait = d }(privateWait)
+	privateWait = 100 * time.Millisecond
+	ctx := context.Background()
+	tn := newTestNode(t)
+	a := tn.privateAPI()
+	body, _ := json.Marshal(private.PublishRequest{Collection: tn.shared, Values: testValues("b", 10)})
+	small := publishReservation(int64(len(body)), DefaultPrivateMaxValues)
+	// Room for the small publication (twice its reservation, for the
+	// garbage) and little more.
+	a.setConfig(PrivateConfig{QueryBudget: 100, MaxBatch: 10, RefreshInterval: Duration(time.Hour), Workers: 1, PublishMemory: 64 << 20})
+	mem := a.pubMem
+	held := mem.capacity/gcFactor - small - 1
+	if err := mem.Acquire(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	sets, _ := a.st.PrivateSets(ctx)
+	logSize, _ := tn.store.LogSize(ctx)
+	resp, msg, err := rawPublish(t, ctx, tn, tn.alice.Token, body, true)
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+		!bytes.Contains(msg, []byte("busy with other private-set work")) {
+		t.Fatalf("chunked publication beside a full budget: %v %v %s", resp, err, msg)
+	}
+	unchanged(t, tn, len(sets), logSize)
+	resp, msg, err = rawPublish(t, ctx, tn, tn.alice.Token, body, false)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("small publication with its length: %v %v %s", resp, err, msg)
+	}
+	var set private.SetInfo
+	if err := json.Unmarshal(msg, &set); err != nil {
+		t.Fatal(err)
+	}
+	mem.Release(held)
+
+	// Every private-set CPU taken: an evaluation waits, then 503, uncharged.
+	_, cpu, _, _ := a.limits()
+	if err := cpu.Acquire(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	bob := &private.Client{BaseURL: tn.URL, Token: tn.bob.Token}
+	q := private.NewQuerier(mustKey(t, set.PublicKey), rand.Reader)
+	_, req, err := q.Blind([]string{"domain-name:b1.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Evaluate(ctx, set.ID, req); !isStatus(err, http.StatusServiceUnavailable) {
+		t.Fatalf("evaluation with no CPU free = %v, want 503", err)
+	}
+	if info, _ := bob.Set(ctx, set.ID); info.Budget.Left != 100 {
+		t.Fatalf("a refused evaluation was charged: %d left of 100", info.Budget.Left)
+	}
+	cpu.Release(1)
+	if _, err := bob.Evaluate(ctx, set.ID, req); err != nil {
+		t.Fatalf("evaluation once the CPU is free: %v", err)
+	}
+}
