@@ -433,13 +433,16 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 }
 
 // create makes a set: a fresh key, its oprf-key log entry, and the tags
-// of values (or, with none, of the member's indicators in c).
+// of values (or, with none, of the member's indicators in c, at most
+// PrivateConfig.MaxValues of them), all stored in one transaction once
+// the tags are computed: an error, or ctx ending, leaves nothing.
 func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, values []string) (store.PrivateSet, error) {
 	n := a.n
-	_, cpu, _, err := a.limits()
+	cfg, cpu, _, err := a.limits()
 	if err != nil {
 		return store.PrivateSet{}, err
 	}
+	maxValues := cfg.MaxValues
 	key, err := private.GenerateKey(n.rand)
 	if err != nil {
 		return store.PrivateSet{}, err
@@ -455,6 +458,7 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 		Suite: private.SuiteID, PrivateKey: key.Bytes(), PublicKey: key.Public().Bytes(), Created: now,
 	}
 	var tags []store.PrivateTag
+	var indicators []store.IndicatorValues
 	if len(values) > 0 {
 		ps.Source = store.PrivateSourceValues
 		set, err := prov.BuildSet(ctx, values)
@@ -465,6 +469,20 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 		for _, t := range set.Tags() {
 			tags = append(tags, store.PrivateTag{Tag: t[:]})
 		}
+	} else {
+		// A collection set is built whole before it is stored, in the
+		// transaction that logs its key, so that a publication refused or
+		// abandoned while its tags are computed leaves nothing behind.
+		if indicators, ps.Cursor, err = a.changes(ctx, ps, now); err != nil {
+			return store.PrivateSet{}, err
+		}
+		lines := freshLines(indicators, nil)
+		if len(lines) > maxValues {
+			return store.PrivateSet{}, requestErrorf(store.ErrTooLarge, fmt.Sprintf("your indicators in the collection hold %d values, more than the %d this node evaluates in one publication (private.max_values)", len(lines), maxValues))
+		}
+		if tags, err = tagLines(ctx, prov, lines); err != nil {
+			return store.PrivateSet{}, err
+		}
 	}
 	salt, err := tlog.NewSalt(n.rand)
 	if err != nil {
@@ -474,7 +492,7 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	// collection and provider are opened to the set's readers alone.
 	commitment := tlog.OPRFKeyCommitment(tlog.Opening{Salt: salt, ObjectID: ps.ID, Collection: c.ID, Member: m.ID}, private.SuiteID, ps.PublicKey)
 	ps, err = a.st.CreatePrivateSet(ctx, store.NewPrivateSet{
-		Set: ps, Tags: tags, Version: now, Salt: salt,
+		Set: ps, Tags: tags, Indicators: indicators, Version: now, Salt: salt,
 		KeyEntry: func(_ int64, received time.Time) ([]byte, error) {
 			return tlog.Entry{Kind: tlog.KindOPRFKey, Received: received, Commitment: commitment}.Marshal()
 		},
@@ -485,12 +503,6 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	a.provMu.Lock()
 	a.providers[ps.ID] = prov
 	a.provMu.Unlock()
-	if ps.Source == store.PrivateSourceCollection {
-		if err := a.refresh(ctx, ps.ID); err != nil {
-			return ps, err
-		}
-		return a.st.PrivateSet(ctx, ps.ID)
-	}
 	return ps, nil
 }
 
@@ -721,10 +733,10 @@ func (a *privateAPI) refreshLoop(ctx context.Context, logger *slog.Logger) error
 }
 
 // refresh brings a collection set up to date with the provider's
-// indicators added to its collection since the set's cursor: each
-// indicator's latest version contributes its equality values unless it is
-// revoked or its valid_until has passed. New lines get their tags; lines
-// no indicator holds any more lose theirs.
+// indicators added to its collection since the set's cursor (see
+// [privateAPI.changes]). New lines get their tags; lines no indicator
+// holds any more lose theirs. A refresh whose context ends stops its
+// OPRF work and changes nothing.
 func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
@@ -732,12 +744,44 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	if err != nil || s.Source != store.PrivateSourceCollection {
 		return err
 	}
+	now := a.n.now()
+	changed, cursor, err := a.changes(ctx, s, now)
+	if err != nil {
+		return err
+	}
+	if cursor == s.Cursor {
+		_, err := a.st.ExpirePrivateIndicators(ctx, id, now)
+		return err
+	}
+	known, err := a.st.PrivateSetLines(ctx, id)
+	if err != nil {
+		return err
+	}
+	prov, err := a.provider(s)
+	if err != nil {
+		return err
+	}
+	newTags, err := tagLines(ctx, prov, freshLines(changed, known))
+	if err != nil {
+		return err
+	}
+	if err := a.st.UpdatePrivateSet(ctx, id, s.Cursor, cursor, changed, newTags); err != nil {
+		return err
+	}
+	_, err = a.st.ExpirePrivateIndicators(ctx, id, now)
+	return err
+}
+
+// changes reads the indicators of set s's provider in its collection
+// added after s.Cursor: for each, the lines of its latest version (none
+// when it is revoked or its valid_until is at or before now), sorted by
+// indicator id, and the cursor after the last object read.
+func (a *privateAPI) changes(ctx context.Context, s store.PrivateSet, now time.Time) ([]store.IndicatorValues, int64, error) {
 	type latest struct {
 		version time.Time
 		lines   []string
 		expires time.Time
 	}
-	now := a.n.now()
 	byID := map[string]latest{}
 	cursor := s.Cursor
 	for {
@@ -747,7 +791,7 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 			After:    cursor, Limit: 1000,
 		})
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		for _, o := range page.Objects {
 			cursor = o.Seq
@@ -767,46 +811,45 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 			break
 		}
 	}
-	if cursor == s.Cursor {
-		_, err := a.st.ExpirePrivateIndicators(ctx, id, now)
-		return err
-	}
-	known, err := a.st.PrivateSetLines(ctx, id)
-	if err != nil {
-		return err
-	}
-	var changed []store.IndicatorValues
-	var fresh []string
-	seen := map[string]bool{}
+	changed := make([]store.IndicatorValues, 0, len(byID))
 	for ind, l := range byID {
 		changed = append(changed, store.IndicatorValues{IndicatorID: ind, Lines: l.lines, Expires: l.expires})
-		for _, line := range l.lines {
+	}
+	sort.Slice(changed, func(i, j int) bool { return changed[i].IndicatorID < changed[j].IndicatorID })
+	return changed, cursor, nil
+}
+
+// freshLines returns the distinct lines of changed that known (line →
+// tag) lacks.
+func freshLines(changed []store.IndicatorValues, known map[string][]byte) []string {
+	var fresh []string
+	seen := map[string]bool{}
+	for _, c := range changed {
+		for _, line := range c.Lines {
 			if known[line] == nil && !seen[line] {
 				seen[line] = true
 				fresh = append(fresh, line)
 			}
 		}
 	}
-	sort.Slice(changed, func(i, j int) bool { return changed[i].IndicatorID < changed[j].IndicatorID })
-	var newTags []store.PrivateTag
-	if len(fresh) > 0 {
-		prov, err := a.provider(s)
-		if err != nil {
-			return err
-		}
-		tags, err := prov.TagsCanonical(ctx, fresh)
-		if err != nil {
-			return err
-		}
-		for i, t := range tags {
-			newTags = append(newTags, store.PrivateTag{Tag: t[:], Line: fresh[i]})
-		}
+	return fresh
+}
+
+// tagLines returns the tags of lines, with their lines, computed by prov
+// (on the node's private-set CPUs, see [private.Provider.WithGate]).
+func tagLines(ctx context.Context, prov *private.Provider, fresh []string) ([]store.PrivateTag, error) {
+	if len(fresh) == 0 {
+		return nil, nil
 	}
-	if err := a.st.UpdatePrivateSet(ctx, id, s.Cursor, cursor, changed, newTags); err != nil {
-		return err
+	tags, err := prov.TagsCanonical(ctx, fresh)
+	if err != nil {
+		return nil, err
 	}
-	_, err = a.st.ExpirePrivateIndicators(ctx, id, now)
-	return err
+	out := make([]store.PrivateTag, len(tags))
+	for i, t := range tags {
+		out[i] = store.PrivateTag{Tag: t[:], Line: fresh[i]}
+	}
+	return out, nil
 }
 
 // keyReceipt proves that log entry index (a set's oprf-key entry) is in
