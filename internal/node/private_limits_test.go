@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/stix"
 )
 
 // watchedGate wraps the node's private-set CPU gate and records, from
@@ -191,6 +192,52 @@ func TestPrivatePublishCancelled(t *testing.T) {
 	unchanged(t, tn, len(sets), logSize)
 }
 
+// TestPrivateCollectionPublishCancelled: a set made from a collection is
+// built before anything is stored, so a publication whose client goes
+// away while its tags are computed leaves no set and no key entry. Before,
+// the set and its key entry were stored first and the tags computed after.
+func TestPrivateCollectionPublishCancelled(t *testing.T) {
+	tn := newTestNode(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const chunks = 16
+	post(t, tn.alice.Client, tn.shared, indicatorOfValues(t, tn, "c", chunks*256))
+	g := watchCPU(tn, PrivateConfig{RefreshInterval: Duration(time.Hour), Workers: 1})
+	g.onAcquire = func(n int) {
+		if n == 2 {
+			cancel()
+		}
+	}
+	sets, _ := tn.privateAPI().st.PrivateSets(ctx)
+	logSize, _ := tn.store.LogSize(ctx)
+	body, _ := json.Marshal(private.PublishRequest{Collection: tn.shared})
+	if _, _, err := rawPublish(t, ctx, tn, tn.alice.Token, body, false); err == nil {
+		t.Fatal("the cancelled publication answered")
+	}
+	mem := tn.privateAPI().pubMem
+	for deadline := time.Now().Add(30 * time.Second); mem.inUse() != 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the publication still holds %d bytes 30 s after its client left", mem.inUse())
+		}
+	}
+	if _, held, granted := g.stats(); granted > 4 || held != 0 {
+		t.Fatalf("%d of %d chunks were evaluated after the client left, %d CPUs still held", granted, chunks, held)
+	}
+	unchanged(t, tn, len(sets), logSize)
+}
+
+// indicatorOfValues returns an indicator of alice's whose pattern holds n
+// domain-name values (prefix0.example …).
+func indicatorOfValues(t *testing.T, tn *testNode, prefix string, n int) json.RawMessage {
+	t.Helper()
+	quoted := make([]string, n)
+	for i := range quoted {
+		quoted[i] = fmt.Sprintf("'%s%d.example'", prefix, i)
+	}
+	return patternIndicator(t, stix.NewIdentifier("indicator"), tn.alice.ID, tn.alice.Key, t0,
+		"[domain-name:value IN ("+strings.Join(quoted, ", ")+")]", false)
+}
+
 // TestPrivateMaxValues: a publication of more than private.max_values
 // values is refused with 413 and a sentence naming the bound, and stores
 // nothing; one of exactly max_values is published.
@@ -211,6 +258,17 @@ func TestPrivateMaxValues(t *testing.T) {
 	if set, err := alice.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("v", 3)}); err != nil || set.Size != 3 {
 		t.Fatalf("3 values with max_values 3 = %+v, %v", set, err)
 	}
+
+	// A set made from a collection is bounded the same way.
+	sets, _ = tn.privateAPI().st.PrivateSets(ctx)
+	logSize, _ = tn.store.LogSize(ctx)
+	post(t, tn.alice.Client, tn.shared, indicatorOfValues(t, tn, "c", 4))
+	logSize++ // the indicator's entry
+	_, err = alice.Publish(ctx, private.PublishRequest{Collection: tn.shared})
+	if !isStatus(err, http.StatusRequestEntityTooLarge) || !errors.As(err, &he) || !strings.Contains(he.Description, "private.max_values") {
+		t.Fatalf("a collection of 4 values with max_values 3 = %v, want 413 naming the bound", err)
+	}
+	unchanged(t, tn, len(sets), logSize)
 }
 
 // TestPrivateBusy: a publication that can't reserve its memory within
