@@ -38,7 +38,6 @@ package node
 // as the indicators themselves) and per-(set, reader) budget counters.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -284,9 +283,7 @@ func (a *privateAPI) refreshedInfo(ctx context.Context, m store.Member, id strin
 // field v doesn't have (a misspelt name would otherwise be dropped, and
 // the request mean something else) or data after the object is an error
 // wrapping store.ErrInvalid, a body over limit bytes one wrapping
-// store.ErrTooLarge, and one that didn't arrive in time errBodyTimeout. A
-// [taxii.RequestError] from v's own decoding (json.Unmarshaler) is
-// returned as it is.
+// store.ErrTooLarge, and one that didn't arrive in time errBodyTimeout.
 func decodeRequest(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
@@ -300,9 +297,8 @@ func decodeRequest(w http.ResponseWriter, r *http.Request, limit int64, v any) e
 		}
 	}
 	var tooBig *http.MaxBytesError
-	var re *taxii.RequestError
 	switch {
-	case err == nil, errors.Is(err, errBodyTimeout), errors.As(err, &re):
+	case err == nil, errors.Is(err, errBodyTimeout):
 		return err
 	case errors.As(err, &tooBig):
 		return fmt.Errorf("the request is larger than %d bytes: %w", limit, store.ErrTooLarge)
@@ -324,46 +320,120 @@ var errPrivateBusy = errors.New("the node is busy with other private-set work")
 
 // publishReservation is what a publication of a body of size bytes
 // reserves from PrivateConfig.PublishMemory before it reads the body,
-// with values at most maxValues: the decoder's buffer (up to twice the
-// body, as it grows by doubling), the values' text and their canonical
-// forms (up to twice the text), and 112 bytes a value (a value can't be
-// shorter than 3 bytes of JSON, `"",`): the string headers of the values
-// and of the canonical lines as the lists grow (48), the tag in the
-// build, in the set and in the store's row (56), and the row's slice
-// header share (8). The budget doubles it for the garbage.
+// with at most maxValues values. The body is decoded a value at a time
+// (see [decodePublish]) and only the values' canonical lines are kept:
+// up to 3 bytes a byte of the body (a non-ASCII byte of a URL becomes
+// %XX), and 112 bytes a value for the string headers of the lines as their
+// list grows (32), the tag as computed, sorted and listed again (24) and
+// the store's row (56). A valid value takes at least 8 bytes of JSON
+// (`"url:a:"`), which bounds the count by the size. The budget doubles
+// the whole for the garbage.
 func publishReservation(size int64, maxValues int) int64 {
-	values := min(int64(maxValues), size/3+1)
-	return 5*size + 112*values + reserveSlack
+	values := min(int64(maxValues), size/minValueJSON+1)
+	return 3*size + 112*values + reserveSlack
 }
 
-// publishValues is the "values" of a publication, decoded one string at
-// a time so that a list longer than max is refused as soon as it passes
-// it, before the rest is decoded.
-type publishValues struct {
-	max   int
-	lines []string
+// minValueJSON is the fewest bytes of JSON a valid value takes: the
+// shortest line private.ParseLine accepts, "url:a:", in quotes.
+const minValueJSON = 8
+
+// publishBody is a decoded POST /private/sets: the collection and the
+// canonical lines of the values (none: a set made from the collection).
+type publishBody struct {
+	collection string
+	lines      []string
 }
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (v *publishValues) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
+// decodePublish decodes a publication from r's body, at most limit bytes,
+// one token at a time: each value is checked and normalised as it is read
+// ([private.ParseLine]) and only its canonical line is kept, so that the
+// body is never held whole and a bad value or the value past maxValues
+// stops the reading at once. Its errors are those of [decodeRequest],
+// and for a value past maxValues a [taxii.RequestError] of kind
+// store.ErrTooLarge, for an invalid value one wrapping
+// private.ErrInvalidValue that names its position.
+func decodePublish(w http.ResponseWriter, r *http.Request, limit int64, maxValues int) (publishBody, error) {
+	var out publishBody
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	err := func() error {
+		if tok, err := dec.Token(); err != nil {
+			return err
+		} else if tok != json.Delim('{') {
+			return errors.New("the request is not a JSON object")
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := tok.(string)
+			if seen[key] {
+				return fmt.Errorf("field %q given twice", key)
+			}
+			seen[key] = true
+			switch key {
+			case "collection":
+				if err := dec.Decode(&out.collection); err != nil {
+					return err
+				}
+			case "values":
+				if out.lines, err = decodeValues(dec, maxValues); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("json: unknown field %q", key)
+			}
+		}
+		if _, err := dec.Token(); err != nil { // the closing brace
+			return err
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			if err == nil || errors.As(err, new(*json.SyntaxError)) {
+				return errors.New("data after the request")
+			}
+			return err
+		}
 		return nil
+	}()
+	var tooBig *http.MaxBytesError
+	var re *taxii.RequestError
+	switch {
+	case err == nil, errors.Is(err, errBodyTimeout), errors.As(err, &re):
+		return out, err
+	case errors.As(err, &tooBig):
+		return out, fmt.Errorf("the request is larger than %d bytes: %w", limit, store.ErrTooLarge)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		return errors.New(`"values" is not a list of strings`)
+	return out, fmt.Errorf("couldn't parse the request: %v: %w", err, store.ErrInvalid)
+}
+
+// decodeValues decodes the "values" list of a publication (null: none)
+// into canonical lines; see [decodePublish].
+func decodeValues(dec *json.Decoder, maxValues int) ([]string, error) {
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return nil, err
 	}
+	if tok != json.Delim('[') {
+		return nil, errors.New(`"values" is not a list of strings`)
+	}
+	var lines []string
 	for dec.More() {
-		if len(v.lines) >= v.max {
-			return requestErrorf(store.ErrTooLarge, fmt.Sprintf("the publication holds more than %d values, the most this node accepts in one (private.max_values): publish fewer values", v.max))
+		if len(lines) >= maxValues {
+			return nil, requestErrorf(store.ErrTooLarge, fmt.Sprintf("the publication holds more than %d values, the most this node accepts in one (private.max_values): publish fewer values", maxValues))
 		}
-		var line string
-		if err := dec.Decode(&line); err != nil {
-			return fmt.Errorf("values[%d]: %v", len(v.lines), err)
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("values[%d]: %v", len(lines), err)
 		}
-		v.lines = append(v.lines, line)
+		_, _, canon, err := private.ParseLine(v)
+		if err != nil {
+			return nil, requestErrorf(store.ErrInvalid, fmt.Sprintf("value %d: %v", len(lines)+1, err))
+		}
+		lines = append(lines, canon)
 	}
-	return nil
+	_, err = dec.Token() // the closing bracket
+	return lines, err
 }
 
 // publish handles POST /private/sets: a writer of the collection makes a
@@ -398,11 +468,8 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 		return
 	}
 	defer mem.Release(reservation)
-	req := struct {
-		Collection string        `json:"collection"`
-		Values     publishValues `json:"values,omitempty"`
-	}{Values: publishValues{max: cfg.MaxValues}}
-	if err := decodeRequest(w, r, size, &req); err != nil {
+	req, err := decodePublish(w, r, size, cfg.MaxValues)
+	if err != nil {
 		var re *taxii.RequestError
 		if errors.Is(err, store.ErrTooLarge) && !errors.As(err, &re) {
 			err = tooLarge
@@ -410,16 +477,16 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 		respondError(w, r, err)
 		return
 	}
-	c, err := a.n.store.Collection(ctx, req.Collection)
+	c, err := a.n.store.Collection(ctx, req.collection)
 	if err != nil || (!c.CanRead(m.ID) && !c.CanWrite(m.ID)) {
-		respondError(w, r, fmt.Errorf("collection %q: %w", req.Collection, store.ErrNotFound))
+		respondError(w, r, fmt.Errorf("collection %q: %w", req.collection, store.ErrNotFound))
 		return
 	}
 	if !c.CanWrite(m.ID) {
 		respondError(w, r, fmt.Errorf("%w: only a writer of the collection may publish a private set for it", errPrivateForbidden))
 		return
 	}
-	set, err := a.create(ctx, m, c, req.Values.lines)
+	set, err := a.create(ctx, m, c, req.lines)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -433,10 +500,10 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 }
 
 // create makes a set: a fresh key, its oprf-key log entry, and the tags
-// of values (or, with none, of the member's indicators in c, at most
+// of lines, canonical (or, with none, of the member's indicators in c, at most
 // PrivateConfig.MaxValues of them), all stored in one transaction once
 // the tags are computed: an error, or ctx ending, leaves nothing.
-func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, values []string) (store.PrivateSet, error) {
+func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, lines []string) (store.PrivateSet, error) {
 	n := a.n
 	cfg, cpu, _, err := a.limits()
 	if err != nil {
@@ -459,15 +526,17 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	}
 	var tags []store.PrivateTag
 	var indicators []store.IndicatorValues
-	if len(values) > 0 {
+	if len(lines) > 0 {
 		ps.Source = store.PrivateSourceValues
-		set, err := prov.BuildSet(ctx, values)
+		computed, err := prov.TagsCanonical(ctx, lines)
 		if err != nil {
 			return store.PrivateSet{}, err
 		}
-		// Values sets keep no lines: only their tags.
-		for _, t := range set.Tags() {
-			tags = append(tags, store.PrivateTag{Tag: t[:]})
+		// Values sets keep no lines: only their distinct tags.
+		sorted := private.NewSet(prov.PublicKey(), computed).Tags()
+		tags = make([]store.PrivateTag, len(sorted))
+		for i := range sorted {
+			tags[i] = store.PrivateTag{Tag: sorted[i][:]}
 		}
 	} else {
 		// A collection set is built whole before it is stored, in the
@@ -476,11 +545,11 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 		if indicators, ps.Cursor, err = a.changes(ctx, ps, now); err != nil {
 			return store.PrivateSet{}, err
 		}
-		lines := freshLines(indicators, nil)
-		if len(lines) > maxValues {
-			return store.PrivateSet{}, requestErrorf(store.ErrTooLarge, fmt.Sprintf("your indicators in the collection hold %d values, more than the %d this node evaluates in one publication (private.max_values)", len(lines), maxValues))
+		fresh := freshLines(indicators, nil)
+		if len(fresh) > maxValues {
+			return store.PrivateSet{}, requestErrorf(store.ErrTooLarge, fmt.Sprintf("your indicators in the collection hold %d values, more than the %d this node evaluates in one publication (private.max_values)", len(fresh), maxValues))
 		}
-		if tags, err = tagLines(ctx, prov, lines); err != nil {
+		if tags, err = tagLines(ctx, prov, fresh); err != nil {
 			return store.PrivateSet{}, err
 		}
 	}
