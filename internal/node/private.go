@@ -91,10 +91,12 @@ type PrivateConfig struct {
 	Workers int `json:"workers,omitempty"`
 	// PublishMemory is the budget, in bytes, of the memory of all
 	// publications in flight. Each reserves, before it reads its body,
-	// what it may hold (see [publishReservation]: about 5 times its body
-	// plus 112 bytes a value, doubled for garbage; a larger one than the
-	// budget runs alone); the rest wait their turn, up to 30 s, then 503
-	// with Retry-After. Default 256 MiB.
+	// what it may hold (see [publishReservation]: 3 bytes a byte of its
+	// body plus 112 bytes a value, doubled for garbage; one larger than
+	// the budget runs alone); the rest wait their turn, up to 30 s, then
+	// 503 with Retry-After. A publication without values (a set made from
+	// the collection) reads the member's stored indicators instead, which
+	// member_quota_bytes bounds, not this budget. Default 256 MiB.
 	PublishMemory int64 `json:"publish_memory_bytes,omitempty"`
 }
 
@@ -350,8 +352,8 @@ type publishBody struct {
 // body is never held whole and a bad value or the value past maxValues
 // stops the reading at once. Its errors are those of [decodeRequest],
 // and for a value past maxValues a [taxii.RequestError] of kind
-// store.ErrTooLarge, for an invalid value one wrapping
-// private.ErrInvalidValue that names its position.
+// store.ErrTooLarge, for an invalid value one of kind store.ErrInvalid
+// that names its position.
 func decodePublish(w http.ResponseWriter, r *http.Request, limit int64, maxValues int) (publishBody, error) {
 	var out publishBody
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
@@ -747,12 +749,15 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Me
 		respondError(w, r, errPrivateBusy)
 		return
 	}
-	defer cpu.Release(1)
-	if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(batch.Len()), cfg.QueryBudget); err != nil {
-		respondError(w, r, err)
-		return
-	}
-	resp, err := prov.EvaluateBatch(batch)
+	resp, err := func() (*private.EvaluateResponse, error) {
+		// Given back before the answer is written, which a slow client
+		// could make long.
+		defer cpu.Release(1)
+		if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(batch.Len()), cfg.QueryBudget); err != nil {
+			return nil, err
+		}
+		return prov.EvaluateBatch(batch)
+	}()
 	if err != nil {
 		respondError(w, r, err)
 		return
