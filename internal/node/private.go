@@ -91,7 +91,7 @@ type PrivateConfig struct {
 	Workers int `json:"workers,omitempty"`
 	// PublishMemory is the budget, in bytes, of the memory of all
 	// publications in flight. Each reserves, before it reads its body,
-	// what it may hold (see [publishReservation]: 3 bytes a byte of its
+	// what it may hold (see [publishReservation]: 6 bytes a byte of its
 	// body plus 112 bytes a value, doubled for garbage; one larger than
 	// the budget runs alone); the rest wait their turn, up to 30 s, then
 	// 503 with Retry-After. A publication without values (a set made from
@@ -323,16 +323,18 @@ var errPrivateBusy = errors.New("the node is busy with other private-set work")
 // publishReservation is what a publication of a body of size bytes
 // reserves from PrivateConfig.PublishMemory before it reads the body,
 // with at most maxValues values. The body is decoded a value at a time
-// (see [decodePublish]) and only the values' canonical lines are kept:
-// up to 3 bytes a byte of the body (a non-ASCII byte of a URL becomes
-// %XX), and 112 bytes a value for the string headers of the lines as their
-// list grows (32), the tag as computed, sorted and listed again (24) and
-// the store's row (56). A valid value takes at least 8 bytes of JSON
-// (`"url:a:"`), which bounds the count by the size. The budget doubles
-// the whole for the garbage.
+// (see [decodePublish]) and only the values' canonical lines are kept. Per
+// byte of the body, 6: the decoder's buffer, which holds the value being
+// read and grows by doubling (2: one value may be the whole body), the
+// value as decoded (1), and the canonical lines (3: a non-ASCII byte of a
+// URL becomes %XX). Per value, 112 bytes: the string headers of the lines
+// as their list grows (32), the tag as computed, sorted and listed again
+// (24) and the store's row (56). A valid value takes at least 8 bytes of
+// JSON (`"url:a:"`), which bounds the count by the size. The budget
+// doubles the whole for the garbage.
 func publishReservation(size int64, maxValues int) int64 {
 	values := min(int64(maxValues), size/minValueJSON+1)
-	return 3*size + 112*values + reserveSlack
+	return 6*size + 112*values + reserveSlack
 }
 
 // minValueJSON is the fewest bytes of JSON a valid value takes: the
@@ -426,7 +428,7 @@ func decodeValues(dec *json.Decoder, maxValues int) ([]string, error) {
 		}
 		var v string
 		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("values[%d]: %v", len(lines), err)
+			return nil, fmt.Errorf("values[%d]: %w", len(lines), err)
 		}
 		_, _, canon, err := private.ParseLine(v)
 		if err != nil {

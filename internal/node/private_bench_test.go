@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,8 +102,10 @@ func BenchmarkPrivateHTTPEvaluate1000(b *testing.B) {
 // against what the publication reserved: the heap must stay under twice
 // the idle live heap (GOGC=100) plus the reservation as the budget counts
 // it (gcFactor × publishReservation), peak/bound ≤ 1. Two kinds of values:
-// the shortest valid lines ("url:a:N", the most values a byte) and
-// domain names of typical length. docs/benchmarks.md has the numbers.
+// the shortest valid lines ("url:a:N", the most values a byte), domain
+// names of typical length, and URLs of non-ASCII text (the longest
+// canonical form a byte: each byte becomes %XX), of 1 KiB and one of
+// 1 MiB. docs/benchmarks.md has the numbers.
 func BenchmarkPrivatePublishMemory(b *testing.B) {
 	ctx := context.Background()
 	n, _ := initNode(b, Options{})
@@ -122,12 +125,19 @@ func BenchmarkPrivatePublishMemory(b *testing.B) {
 	for _, bc := range []struct {
 		name   string
 		format string
-	}{{"short", "url:a:%d"}, {"domains", "domain-name:host-%d.some-company.example"}} {
+	}{
+		{"short", "url:a:%d"}, {"domains", "domain-name:host-%d.some-company.example"},
+		{"urls-1KiB", "url:http://a.example/%d/" + strings.Repeat("é", 500)}, {"one-url", ""},
+	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var values []string
 			size := 0
 			for i := 0; size < 1<<20; i++ {
-				values = append(values, fmt.Sprintf(bc.format, i))
+				if bc.format == "" { // one value of 1 MiB, all of it escaped
+					values = append(values, "url:http://a.example/"+strings.Repeat("é", 1<<19))
+				} else {
+					values = append(values, fmt.Sprintf(bc.format, i))
+				}
 				size += len(values[i]) + 3
 			}
 			body, _ := json.Marshal(private.PublishRequest{Collection: coll, Values: values})
