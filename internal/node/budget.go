@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/taxii"
 )
 
 // memoryBudget is the node-wide budget of memory for responses that carry
@@ -30,6 +32,11 @@ type memoryBudget struct {
 	used     int64
 	waiters  list.List // of *budgetWaiter, oldest first
 }
+
+var (
+	_ taxii.Gate   = (*memoryBudget)(nil)
+	_ private.Gate = (*memoryBudget)(nil)
+)
 
 type budgetWaiter struct {
 	n     int64

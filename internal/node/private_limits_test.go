@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -332,4 +333,47 @@ func TestPrivateBusy(t *testing.T) {
 	if _, err := bob.Evaluate(ctx, set.ID, req); err != nil {
 		t.Fatalf("evaluation once the CPU is free: %v", err)
 	}
+}
+
+// FuzzDecodePublish: decodePublish never panics, keeps at most maxValues
+// lines, each canonical (a fixed point of private.ParseLine), and accepts
+// only what a strict decoding of private.PublishRequest accepts too, with
+// the same collection and values that normalise to its lines.
+func FuzzDecodePublish(f *testing.F) {
+	for _, s := range []string{
+		`{"collection":"c","values":["domain-name:EVIL.example","url:a:"]}`,
+		`{"collection":"c"}`,
+		`{"values":null,"collection":"c"}`,
+		`{"collection":"c","values":["domain-name:a","domain-name:b","domain-name:c","domain-name:d"]}`,
+		`{"collection":"c","values":[]} {}`,
+		`{"collection":"c","vaules":[]}`,
+		`[]`,
+	} {
+		f.Add([]byte(s))
+	}
+	const maxValues = 3
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest(http.MethodPost, "/private/sets", bytes.NewReader(body))
+		got, err := decodePublish(httptest.NewRecorder(), r, int64(len(body)), maxValues)
+		if err != nil {
+			return
+		}
+		if len(got.lines) > maxValues {
+			t.Fatalf("%d lines, at most %d", len(got.lines), maxValues)
+		}
+		var want private.PublishRequest
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("accepted %q, which a strict decoding refuses: %v", body, err)
+		}
+		if got.collection != want.Collection || len(got.lines) != len(want.Values) {
+			t.Fatalf("decoded %q, %q from %q; strictly %q, %q", got.collection, got.lines, body, want.Collection, want.Values)
+		}
+		for i, v := range want.Values {
+			if _, _, canon, err := private.ParseLine(v); err != nil || canon != got.lines[i] {
+				t.Fatalf("line %d: %q, from %q: %q, %v", i, got.lines[i], v, canon, err)
+			}
+		}
+	})
 }
