@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -157,6 +158,58 @@ func TestPrivateWorkersBound(t *testing.T) {
 	// 1 + 4 × 3 chunks, and 4 evaluations (one batch each).
 	if peak > 2 || held != 0 || granted < 1+4*3+4 {
 		t.Fatalf("peak %d CPUs busy (bound 2), %d still held, %d turns granted (want at least 17)", peak, held, granted)
+	}
+}
+
+// TestPrivateEvaluationInterleaves: with one private-set CPU, a reader's
+// evaluation that arrives while a large publication is being built is
+// answered within a few of the publication's chunks, not after all of
+// them: work takes turns a chunk at a time, in order of arrival.
+func TestPrivateEvaluationInterleaves(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	g := watchCPU(tn, PrivateConfig{QueryBudget: 100, MaxBatch: 10, RefreshInterval: Duration(time.Hour), Workers: 1})
+	alice := &private.Client{BaseURL: tn.URL, Token: tn.alice.Token}
+	bob := &private.Client{BaseURL: tn.URL, Token: tn.bob.Token}
+	set, err := alice.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("s", 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, req, err := private.NewQuerier(mustKey(t, set.PublicKey), rand.Reader).Blind([]string{"domain-name:s1.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const chunks = 32
+	_, _, base := g.stats()
+	answered := make(chan int, 1) // turns granted when the evaluation was answered
+	g.mu.Lock()
+	g.onAcquire = func(n int) {
+		if n == base+3 { // the publication is under way
+			go func() {
+				if _, err := bob.Evaluate(ctx, set.ID, req); err != nil {
+					t.Error(err)
+				}
+				_, _, granted := g.stats()
+				answered <- granted - base
+			}()
+		}
+	}
+	g.mu.Unlock()
+	if _, err := alice.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("big", chunks*256)}); err != nil {
+		t.Fatal(err)
+	}
+	// 2 turns before it arrived, at most one per worker of the
+	// publication queued ahead of it (GOMAXPROCS), its own, and what the
+	// publication took while the answer travelled: far fewer than the
+	// publication's. Were the CPU held for a whole build, it would be
+	// all of them.
+	select {
+	case got := <-answered:
+		if got >= chunks/2 {
+			t.Fatalf("the evaluation was answered after %d turns of the CPU, of %d for the publication (GOMAXPROCS %d)", got, chunks, runtime.GOMAXPROCS(0))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the publication took fewer than 3 turns of the CPU gate: no evaluation was sent")
 	}
 }
 
