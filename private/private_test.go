@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -374,4 +376,109 @@ func FuzzEvaluate(f *testing.F) {
 			t.Fatalf("response shape: %d elements, %d-byte proof", len(resp.Elements), len(resp.Proof))
 		}
 	})
+}
+
+// countingGate is a Gate of capacity cap that records the most units
+// held at once and how many Acquires were granted; onAcquire, when set,
+// runs before each Acquire with its 1-based number.
+type countingGate struct {
+	slots     chan struct{}
+	mu        sync.Mutex
+	held      int64
+	peak      int64
+	granted   int
+	onAcquire func(n int)
+	calls     int
+}
+
+func newCountingGate(capacity int) *countingGate {
+	return &countingGate{slots: make(chan struct{}, capacity)}
+}
+
+func (g *countingGate) Acquire(ctx context.Context, n int64) error {
+	if n != 1 {
+		return fmt.Errorf("Acquire(%d), want 1", n)
+	}
+	g.mu.Lock()
+	g.calls++
+	call, hook := g.calls, g.onAcquire
+	g.mu.Unlock()
+	if hook != nil {
+		hook(call)
+	}
+	select {
+	case g.slots <- struct{}{}:
+		if err := ctx.Err(); err != nil { // both were ready
+			<-g.slots
+			return err
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held++
+	g.peak = max(g.peak, g.held)
+	g.granted++
+	return nil
+}
+
+func (g *countingGate) Release(n int64) {
+	g.mu.Lock()
+	g.held -= n
+	g.mu.Unlock()
+	<-g.slots
+}
+
+// TestProviderGate: builds that share a gate never keep more CPUs busy at
+// once than its capacity, however many run concurrently, each chunk takes
+// its turn once, and the tags are those of an ungated provider; a build
+// whose context ends while it waits for the gate stops there, with the
+// context's error, and gives everything back.
+func TestProviderGate(t *testing.T) {
+	ctx := context.Background()
+	p := newTestProvider(t, 1)
+	lines := make([]string, 4*tagChunk)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("domain-name:d%d.example", i)
+	}
+	want, err := p.TagsCanonical(ctx, lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newCountingGate(1)
+	gated := p.WithGate(g)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			got, err := gated.TagsCanonical(ctx, lines)
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("gated tags differ (%v)", err)
+			}
+		})
+	}
+	wg.Wait()
+	if g.peak != 1 || g.granted != 3*4 || g.held != 0 {
+		t.Fatalf("peak %d units, %d granted, %d held; want 1, 12, 0", g.peak, g.granted, g.held)
+	}
+	if _, err := p.TagsCanonical(ctx, lines); err != nil || g.granted != 12 {
+		t.Fatalf("the ungated provider used the gate (%v)", err)
+	}
+
+	// Cancelled while waiting for its second turn: the build stops.
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g = newCountingGate(1)
+	g.onAcquire = func(n int) {
+		if n == 2 {
+			cancel()
+		}
+	}
+	many := slices.Repeat(lines, 4) // 16 chunks
+	if _, err := p.WithGate(g).BuildSet(cctx, many); !errors.Is(err, context.Canceled) {
+		t.Fatalf("BuildSet cancelled while waiting = %v", err)
+	}
+	if g.granted >= 4 || g.held != 0 {
+		t.Fatalf("%d of 16 chunks ran after the cancellation, %d units held", g.granted, g.held)
+	}
 }

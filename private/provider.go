@@ -19,6 +19,30 @@ type Provider struct {
 	key  *PrivateKey
 	srv  oprf.VerifiableServer
 	rand io.Reader
+	gate Gate
+}
+
+// A Gate bounds the CPU that the providers sharing it use at once: a
+// weighted semaphore counted in busy CPUs, such as a server's node-wide
+// bound on private-set work. Acquire waits, in order of arrival, until n
+// units are free or ctx is done (then it returns ctx's error and holds
+// nothing); every successful Acquire is matched by Release(n).
+type Gate interface {
+	Acquire(ctx context.Context, n int64) error
+	Release(n int64)
+}
+
+// WithGate returns a copy of p whose [Provider.TagsCanonical] and
+// [Provider.BuildSet] hold one unit of g for each CPU they keep busy
+// (one worker evaluating one chunk of values), taken in turn with the
+// other users of g, so that however many sets are built at once, no more
+// CPUs than g's capacity evaluate the OPRF for them. [Provider.Evaluate]
+// does not use g: a server takes it around a batch itself, before it
+// charges the batch to a budget.
+func (p *Provider) WithGate(g Gate) *Provider {
+	q := *p
+	q.gate = g
+	return &q
 }
 
 // NewProvider returns a provider for key that draws proof randomness from
@@ -51,12 +75,17 @@ func (p *Provider) Tag(line string) (Tag, error) {
 }
 
 // BuildSet normalises every line with [ParseLine] and returns the set of
-// their tags, using all CPUs. Any invalid line fails the whole build with
-// an error naming its (1-based) position, so that a set never silently
-// lacks a value. Duplicates collapse. It stops early when ctx is done.
+// their tags, using all CPUs (or what its gate grants, see
+// [Provider.WithGate]). Any invalid line fails the whole build with an
+// error naming its (1-based) position, so that a set never silently lacks
+// a value. Duplicates collapse. It stops early, with ctx's error, when ctx
+// is done.
 func (p *Provider) BuildSet(ctx context.Context, lines []string) (*Set, error) {
 	canon := make([]string, len(lines))
 	for i, l := range lines {
+		if i%tagChunk == 0 && ctx.Err() != nil {
+			return nil, fmt.Errorf("couldn't build the set: %w", ctx.Err())
+		}
 		_, _, c, err := ParseLine(l)
 		if err != nil {
 			return nil, fmt.Errorf("value %d: %w", i+1, err)
@@ -70,12 +99,19 @@ func (p *Provider) BuildSet(ctx context.Context, lines []string) (*Set, error) {
 	return NewSet(p.key.pub, tags), nil
 }
 
+// tagChunk is how many values a worker of [Provider.TagsCanonical]
+// evaluates between two looks at its context (and two turns of its gate):
+// about 100 ms of one CPU.
+const tagChunk = 256
+
 // TagsCanonical returns the tags of canonical lines, in order, computed
-// on all CPUs.
+// on all CPUs, or on as many as p's gate grants at a time (see
+// [Provider.WithGate]). It stops within one chunk of work per worker
+// when ctx is done, and then returns an error wrapping ctx's.
 func (p *Provider) TagsCanonical(ctx context.Context, canon []string) ([]Tag, error) {
 	tags := make([]Tag, len(canon))
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(canon)/64))
-	const chunk = 256
+	const chunk = tagChunk
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -93,11 +129,7 @@ func (p *Provider) TagsCanonical(ctx context.Context, canon []string) ([]Tag, er
 				if stop || start >= len(canon) {
 					return
 				}
-				err := ctx.Err()
-				for i := start; i < min(start+chunk, len(canon)) && err == nil; i++ {
-					tags[i], err = p.TagCanonical(canon[i])
-				}
-				if err != nil {
+				if err := p.tagsOf(ctx, canon[start:min(start+chunk, len(canon))], tags[start:]); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err
@@ -113,6 +145,28 @@ func (p *Provider) TagsCanonical(ctx context.Context, canon []string) ([]Tag, er
 		return nil, fmt.Errorf("couldn't build the set: %w", first)
 	}
 	return tags, nil
+}
+
+// tagsOf computes the tags of canon into out, holding one unit of p's
+// gate while it does.
+func (p *Provider) tagsOf(ctx context.Context, canon []string, out []Tag) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if p.gate != nil {
+		if err := p.gate.Acquire(ctx, 1); err != nil {
+			return err
+		}
+		defer p.gate.Release(1)
+	}
+	for i, c := range canon {
+		t, err := p.TagCanonical(c)
+		if err != nil {
+			return err
+		}
+		out[i] = t
+	}
+	return nil
 }
 
 // Evaluate multiplies every blinded element by the private key and proves,

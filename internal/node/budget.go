@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/taxii"
 )
 
 // memoryBudget is the node-wide budget of memory for responses that carry
@@ -20,13 +22,21 @@ import (
 // at once and however large the objects are; the rest wait their turn, in
 // order of arrival.
 //
-// It implements [taxii.Gate].
+// It implements [taxii.Gate]. The same semaphore, counted in CPUs with a
+// unit cost of 1 ([newWorkerGate]), bounds the node's private-set work
+// (PrivateConfig.Workers).
 type memoryBudget struct {
 	mu       sync.Mutex
 	capacity int64
+	unit     int64 // what one unit asked costs: gcFactor for memory
 	used     int64
 	waiters  list.List // of *budgetWaiter, oldest first
 }
+
+var (
+	_ taxii.Gate   = (*memoryBudget)(nil)
+	_ private.Gate = (*memoryBudget)(nil)
+)
 
 type budgetWaiter struct {
 	n     int64
@@ -34,7 +44,13 @@ type budgetWaiter struct {
 }
 
 func newMemoryBudget(capacity int64) *memoryBudget {
-	return &memoryBudget{capacity: capacity}
+	return &memoryBudget{capacity: capacity, unit: gcFactor}
+}
+
+// newWorkerGate returns a semaphore of n CPUs: Acquire(ctx, k) takes k of
+// them, waiting in order of arrival as a memoryBudget does.
+func newWorkerGate(n int) *memoryBudget {
+	return &memoryBudget{capacity: int64(max(n, 1)), unit: 1}
 }
 
 // gcFactor is how much of the budget a byte held by a response costs: Go's
@@ -44,9 +60,10 @@ func newMemoryBudget(capacity int64) *memoryBudget {
 const gcFactor = 2
 
 // clip returns what a request for n bytes takes from the budget: n ×
-// gcFactor, bounded by the capacity, so that a reservation larger than the
-// whole budget still runs (alone) rather than never.
-func (b *memoryBudget) clip(n int64) int64 { return min(max(n, 0)*gcFactor, b.capacity) }
+// gcFactor (the unit cost), bounded by the capacity, so that a
+// reservation larger than the whole budget still runs (alone) rather than
+// never.
+func (b *memoryBudget) clip(n int64) int64 { return min(max(n, 0)*b.unit, b.capacity) }
 
 // Acquire reserves n bytes (at most the capacity), waiting until they are
 // free or ctx is done (then it returns ctx's error and holds nothing).

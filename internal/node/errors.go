@@ -73,6 +73,7 @@ var errorKinds = []errorKind{
 	{kind: errOpinionsPending, status: http.StatusServiceUnavailable, title: "not yet in a checkpoint", desc: "an opinion isn't in a signed checkpoint yet; retry", retry: "1"},
 	{kind: peer.ErrNoProof, status: http.StatusServiceUnavailable, title: "not yet replicated", desc: "the object isn't replicated up to a checkpoint of the peer yet; retry", retry: "5"},
 	{kind: errBusy, status: http.StatusServiceUnavailable, title: "busy", desc: "the node is busy sending other objects; retry shortly", retry: "1"},
+	{kind: errPrivateBusy, status: http.StatusServiceUnavailable, title: "busy", desc: "the node is busy with other private-set work (publications, evaluations); nothing was done. Retry later", retry: "10"},
 	{kind: context.Canceled, status: http.StatusServiceUnavailable, title: "request canceled", desc: "the request was canceled"},
 	{kind: context.DeadlineExceeded, status: http.StatusServiceUnavailable, title: "timeout", desc: "the request took too long; retry", retry: "1"},
 	{kind: errNoWebUI, status: http.StatusNotImplemented, title: "not implemented"},

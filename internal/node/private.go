@@ -46,6 +46,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -55,6 +56,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -73,14 +75,45 @@ type PrivateConfig struct {
 	// new and revoked indicators in the background (they are also
 	// refreshed whenever their tags or description are read). Default 5s.
 	RefreshInterval Duration `json:"refresh_interval,omitempty"`
+	// MaxValues is the most values in one publication (POST /private/sets
+	// with "values"): a body with more is refused with 413 as it is read,
+	// before any value is evaluated. Each value costs about 75 µs of one
+	// CPU (docs/benchmarks.md), so the default, 1,000,000, is about 75
+	// CPU-seconds.
+	MaxValues int `json:"max_values,omitempty"`
+	// Workers is the most CPUs the node keeps busy at once evaluating the
+	// OPRF for private sets: publications, refreshes of sets made from a
+	// collection and readers' evaluations together. Work beyond it waits
+	// its turn in order of arrival, one chunk of 256 values (or one
+	// evaluation request) at a time, so that a large publication
+	// interleaves with other work instead of holding the CPUs until it
+	// ends. Default half the CPUs (GOMAXPROCS), at least 1.
+	Workers int `json:"workers,omitempty"`
+	// PublishMemory is the budget, in bytes, of the memory of all
+	// publications in flight. Each reserves, before it reads its body,
+	// what it may hold (see [publishReservation]: 6 bytes a byte of its
+	// body plus 112 bytes a value, doubled for garbage; one larger than
+	// the budget runs alone); the rest wait their turn, up to 30 s, then
+	// 503 with Retry-After. A publication without values (a set made from
+	// the collection) reads the member's stored indicators instead, which
+	// member_quota_bytes bounds, not this budget. Default 256 MiB.
+	PublishMemory int64 `json:"publish_memory_bytes,omitempty"`
 }
 
-// Defaults of [PrivateConfig].
+// Defaults of [PrivateConfig]; the default of Workers is
+// [defaultPrivateWorkers].
 const (
-	DefaultPrivateQueryBudget = 10000
-	DefaultPrivateMaxBatch    = 1000
-	DefaultPrivateRefresh     = 5 * time.Second
+	DefaultPrivateQueryBudget   = 10000
+	DefaultPrivateMaxBatch      = 1000
+	DefaultPrivateRefresh       = 5 * time.Second
+	DefaultPrivateMaxValues     = 1000000
+	DefaultPrivatePublishMemory = 256 << 20
 )
+
+// defaultPrivateWorkers returns the default of PrivateConfig.Workers:
+// half the CPUs Go uses, at least 1, so that private-set work alone
+// never takes every CPU from the node's other requests.
+func defaultPrivateWorkers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // LoadPrivateConfig reads the "private" object of DIR/config.json (absent
 // means the defaults) and applies the defaults.
@@ -106,6 +139,15 @@ func LoadPrivateConfig(dir string) (PrivateConfig, error) {
 	if p.RefreshInterval <= 0 {
 		p.RefreshInterval = Duration(DefaultPrivateRefresh)
 	}
+	if p.MaxValues <= 0 {
+		p.MaxValues = DefaultPrivateMaxValues
+	}
+	if p.Workers <= 0 {
+		p.Workers = defaultPrivateWorkers()
+	}
+	if p.PublishMemory <= 0 {
+		p.PublishMemory = DefaultPrivatePublishMemory
+	}
 	return p, nil
 }
 
@@ -115,6 +157,11 @@ type privateAPI struct {
 	st    store.PrivateSets
 	cfgMu sync.Mutex
 	cfg   *PrivateConfig
+	// cpu bounds the CPUs busy with OPRF work (cfg.Workers) and pubMem
+	// the memory of publications in flight (cfg.PublishMemory); both are
+	// made with cfg.
+	cpu    private.Gate
+	pubMem *memoryBudget
 
 	syncMu sync.Mutex // serialises set refreshes
 
@@ -131,23 +178,49 @@ func newPrivateAPI(n *Node) *privateAPI {
 func (n *Node) privateAPI() *privateAPI { return n.private }
 
 func (a *privateAPI) config() (PrivateConfig, error) {
+	c, _, _, err := a.limits()
+	return c, err
+}
+
+// limits returns the configuration with the CPU gate and the publication
+// memory budget it sizes.
+func (a *privateAPI) limits() (PrivateConfig, private.Gate, *memoryBudget, error) {
 	a.cfgMu.Lock()
 	defer a.cfgMu.Unlock()
 	if a.cfg == nil {
 		c, err := LoadPrivateConfig(a.n.dir)
 		if err != nil {
-			return c, err
+			return c, nil, nil, err
 		}
-		a.cfg = &c
+		a.setConfigLocked(c)
 	}
-	return *a.cfg, nil
+	return *a.cfg, a.cpu, a.pubMem, nil
 }
 
-// setConfig replaces the configuration (tests).
+// setConfig replaces the configuration (tests): zero limits take their
+// defaults, and the providers are made anew with the new gate.
 func (a *privateAPI) setConfig(c PrivateConfig) {
 	a.cfgMu.Lock()
 	defer a.cfgMu.Unlock()
+	if c.MaxValues <= 0 {
+		c.MaxValues = DefaultPrivateMaxValues
+	}
+	if c.Workers <= 0 {
+		c.Workers = defaultPrivateWorkers()
+	}
+	if c.PublishMemory <= 0 {
+		c.PublishMemory = DefaultPrivatePublishMemory
+	}
+	a.setConfigLocked(c)
+}
+
+func (a *privateAPI) setConfigLocked(c PrivateConfig) {
 	a.cfg = &c
+	a.cpu = newWorkerGate(c.Workers)
+	a.pubMem = newMemoryBudget(c.PublishMemory)
+	a.provMu.Lock()
+	clear(a.providers)
+	a.provMu.Unlock()
 }
 
 // Errors of the private-set API, mapped to HTTP statuses in errorKinds.
@@ -238,28 +311,186 @@ func decodeRequest(w http.ResponseWriter, r *http.Request, limit int64, v any) e
 // maxPublishBody bounds POST /private/sets (a values list).
 const maxPublishBody = 64 << 20
 
+// privateWait is how long a private-set request waits for its memory
+// reservation or its turn on the CPUs before it is answered 503 with
+// Retry-After (a variable for tests).
+var privateWait = budgetWait
+
+// errPrivateBusy: the publication memory or the private-set CPUs stayed
+// taken for privateWait (503 with Retry-After).
+var errPrivateBusy = errors.New("the node is busy with other private-set work")
+
+// publishReservation is what a publication of a body of size bytes
+// reserves from PrivateConfig.PublishMemory before it reads the body,
+// with at most maxValues values. The body is decoded a value at a time
+// (see [decodePublish]) and only the values' canonical lines are kept. Per
+// byte of the body, 6: the decoder's buffer, which holds the value being
+// read and grows by doubling (2: one value may be the whole body), the
+// value as decoded (1), and the canonical lines (3: a non-ASCII byte of a
+// URL becomes %XX). Per value, 112 bytes: the string headers of the lines
+// as their list grows (32), the tag as computed, sorted and listed again
+// (24) and the store's row (56). A valid value takes at least 8 bytes of
+// JSON (`"url:a:"`), which bounds the count by the size. The budget
+// doubles the whole for the garbage.
+func publishReservation(size int64, maxValues int) int64 {
+	values := min(int64(maxValues), size/minValueJSON+1)
+	return 6*size + 112*values + reserveSlack
+}
+
+// minValueJSON is the fewest bytes of JSON a valid value takes: the
+// shortest line private.ParseLine accepts, "url:a:", in quotes.
+const minValueJSON = 8
+
+// publishBody is a decoded POST /private/sets: the collection and the
+// canonical lines of the values (none: a set made from the collection).
+type publishBody struct {
+	collection string
+	lines      []string
+}
+
+// decodePublish decodes a publication from r's body, at most limit bytes,
+// one token at a time: each value is checked and normalised as it is read
+// ([private.ParseLine]) and only its canonical line is kept, so that the
+// body is never held whole and a bad value or the value past maxValues
+// stops the reading at once. Its errors are those of [decodeRequest],
+// and for a value past maxValues a [taxii.RequestError] of kind
+// store.ErrTooLarge, for an invalid value one of kind store.ErrInvalid
+// that names its position.
+func decodePublish(w http.ResponseWriter, r *http.Request, limit int64, maxValues int) (publishBody, error) {
+	var out publishBody
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	err := func() error {
+		if tok, err := dec.Token(); err != nil {
+			return err
+		} else if tok != json.Delim('{') {
+			return errors.New("the request is not a JSON object")
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := tok.(string)
+			if seen[key] {
+				return fmt.Errorf("field %q given twice", key)
+			}
+			seen[key] = true
+			switch key {
+			case "collection":
+				if err := dec.Decode(&out.collection); err != nil {
+					return err
+				}
+			case "values":
+				if out.lines, err = decodeValues(dec, maxValues); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("json: unknown field %q", key)
+			}
+		}
+		if _, err := dec.Token(); err != nil { // the closing brace
+			return err
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			if err == nil || errors.As(err, new(*json.SyntaxError)) {
+				return errors.New("data after the request")
+			}
+			return err
+		}
+		return nil
+	}()
+	var tooBig *http.MaxBytesError
+	var re *taxii.RequestError
+	switch {
+	case err == nil, errors.Is(err, errBodyTimeout), errors.As(err, &re):
+		return out, err
+	case errors.As(err, &tooBig):
+		return out, fmt.Errorf("the request is larger than %d bytes: %w", limit, store.ErrTooLarge)
+	}
+	return out, fmt.Errorf("couldn't parse the request: %v: %w", err, store.ErrInvalid)
+}
+
+// decodeValues decodes the "values" list of a publication (null: none)
+// into canonical lines; see [decodePublish].
+func decodeValues(dec *json.Decoder, maxValues int) ([]string, error) {
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return nil, err
+	}
+	if tok != json.Delim('[') {
+		return nil, errors.New(`"values" is not a list of strings`)
+	}
+	var lines []string
+	for dec.More() {
+		if len(lines) >= maxValues {
+			return nil, requestErrorf(store.ErrTooLarge, fmt.Sprintf("the publication holds more than %d values, the most this node accepts in one (private.max_values): publish fewer values", maxValues))
+		}
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("values[%d]: %w", len(lines), err)
+		}
+		_, _, canon, err := private.ParseLine(v)
+		if err != nil {
+			return nil, requestErrorf(store.ErrInvalid, fmt.Sprintf("value %d: %v", len(lines)+1, err))
+		}
+		lines = append(lines, canon)
+	}
+	_, err = dec.Token() // the closing bracket
+	return lines, err
+}
+
 // publish handles POST /private/sets: a writer of the collection makes a
-// set from its indicators there, or from the values it sends.
+// set from its indicators there, or from the values it sends. Before it
+// reads the body it reserves the memory the publication may hold
+// ([publishReservation], from its Content-Length, or from maxPublishBody
+// when the client doesn't say); its OPRF work then takes turns on the
+// node's private-set CPUs (PrivateConfig.Workers) and stops when the
+// client goes. A refused or abandoned publication stores nothing.
 func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
-	var req private.PublishRequest
-	if err := decodeRequest(w, r, maxPublishBody, &req); err != nil {
-		if errors.Is(err, store.ErrTooLarge) {
-			err = requestErrorf(store.ErrTooLarge, fmt.Sprintf("the request is larger than %d MiB: publish fewer values", maxPublishBody>>20))
+	cfg, _, mem, err := a.limits()
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	tooLarge := requestErrorf(store.ErrTooLarge, fmt.Sprintf("the request is larger than %d MiB: publish fewer values", maxPublishBody>>20))
+	size := r.ContentLength
+	if size > maxPublishBody {
+		respondError(w, r, tooLarge)
+		return
+	}
+	if size < 0 {
+		size = maxPublishBody
+	}
+	reservation := publishReservation(size, cfg.MaxValues)
+	wctx, cancel := context.WithTimeout(ctx, privateWait)
+	err = mem.Acquire(wctx, reservation)
+	cancel()
+	if err != nil {
+		respondError(w, r, errPrivateBusy)
+		return
+	}
+	defer mem.Release(reservation)
+	req, err := decodePublish(w, r, size, cfg.MaxValues)
+	if err != nil {
+		var re *taxii.RequestError
+		if errors.Is(err, store.ErrTooLarge) && !errors.As(err, &re) {
+			err = tooLarge
 		}
 		respondError(w, r, err)
 		return
 	}
-	c, err := a.n.store.Collection(ctx, req.Collection)
+	c, err := a.n.store.Collection(ctx, req.collection)
 	if err != nil || (!c.CanRead(m.ID) && !c.CanWrite(m.ID)) {
-		respondError(w, r, fmt.Errorf("collection %q: %w", req.Collection, store.ErrNotFound))
+		respondError(w, r, fmt.Errorf("collection %q: %w", req.collection, store.ErrNotFound))
 		return
 	}
 	if !c.CanWrite(m.ID) {
 		respondError(w, r, fmt.Errorf("%w: only a writer of the collection may publish a private set for it", errPrivateForbidden))
 		return
 	}
-	set, err := a.create(ctx, m, c, req.Values)
+	set, err := a.create(ctx, m, c, req.lines)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -273,14 +504,21 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 }
 
 // create makes a set: a fresh key, its oprf-key log entry, and the tags
-// of values (or, with none, of the member's indicators in c).
-func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, values []string) (store.PrivateSet, error) {
+// of lines, canonical (or, with none, of the member's indicators in c, at most
+// PrivateConfig.MaxValues of them), all stored in one transaction once
+// the tags are computed: an error, or ctx ending, leaves nothing.
+func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, lines []string) (store.PrivateSet, error) {
 	n := a.n
+	cfg, cpu, _, err := a.limits()
+	if err != nil {
+		return store.PrivateSet{}, err
+	}
+	maxValues := cfg.MaxValues
 	key, err := private.GenerateKey(n.rand)
 	if err != nil {
 		return store.PrivateSet{}, err
 	}
-	prov := private.NewProvider(key, n.rand)
+	prov := private.NewProvider(key, n.rand).WithGate(cpu)
 	u, err := uuid.NewRandomFromReader(n.rand)
 	if err != nil {
 		return store.PrivateSet{}, err
@@ -291,15 +529,32 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 		Suite: private.SuiteID, PrivateKey: key.Bytes(), PublicKey: key.Public().Bytes(), Created: now,
 	}
 	var tags []store.PrivateTag
-	if len(values) > 0 {
+	var indicators []store.IndicatorValues
+	if len(lines) > 0 {
 		ps.Source = store.PrivateSourceValues
-		set, err := prov.BuildSet(ctx, values)
+		computed, err := prov.TagsCanonical(ctx, lines)
 		if err != nil {
 			return store.PrivateSet{}, err
 		}
-		// Values sets keep no lines: only their tags.
-		for _, t := range set.Tags() {
-			tags = append(tags, store.PrivateTag{Tag: t[:]})
+		// Values sets keep no lines: only their distinct tags.
+		sorted := private.NewSet(prov.PublicKey(), computed).Tags()
+		tags = make([]store.PrivateTag, len(sorted))
+		for i := range sorted {
+			tags[i] = store.PrivateTag{Tag: sorted[i][:]}
+		}
+	} else {
+		// A collection set is built whole before it is stored, in the
+		// transaction that logs its key, so that a publication refused or
+		// abandoned while its tags are computed leaves nothing behind.
+		if indicators, ps.Cursor, err = a.changes(ctx, ps, now); err != nil {
+			return store.PrivateSet{}, err
+		}
+		fresh := freshLines(indicators, nil)
+		if len(fresh) > maxValues {
+			return store.PrivateSet{}, requestErrorf(store.ErrTooLarge, fmt.Sprintf("your indicators in the collection hold %d values, more than the %d this node evaluates in one publication (private.max_values)", len(fresh), maxValues))
+		}
+		if tags, err = tagLines(ctx, prov, fresh); err != nil {
+			return store.PrivateSet{}, err
 		}
 	}
 	salt, err := tlog.NewSalt(n.rand)
@@ -310,7 +565,7 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	// collection and provider are opened to the set's readers alone.
 	commitment := tlog.OPRFKeyCommitment(tlog.Opening{Salt: salt, ObjectID: ps.ID, Collection: c.ID, Member: m.ID}, private.SuiteID, ps.PublicKey)
 	ps, err = a.st.CreatePrivateSet(ctx, store.NewPrivateSet{
-		Set: ps, Tags: tags, Version: now, Salt: salt,
+		Set: ps, Tags: tags, Indicators: indicators, Version: now, Salt: salt,
 		KeyEntry: func(_ int64, received time.Time) ([]byte, error) {
 			return tlog.Entry{Kind: tlog.KindOPRFKey, Received: received, Commitment: commitment}.Marshal()
 		},
@@ -321,16 +576,14 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	a.provMu.Lock()
 	a.providers[ps.ID] = prov
 	a.provMu.Unlock()
-	if ps.Source == store.PrivateSourceCollection {
-		if err := a.refresh(ctx, ps.ID); err != nil {
-			return ps, err
-		}
-		return a.st.PrivateSet(ctx, ps.ID)
-	}
 	return ps, nil
 }
 
 func (a *privateAPI) provider(s store.PrivateSet) (*private.Provider, error) {
+	_, cpu, _, err := a.limits()
+	if err != nil {
+		return nil, err
+	}
 	a.provMu.Lock()
 	defer a.provMu.Unlock()
 	if p := a.providers[s.ID]; p != nil {
@@ -340,7 +593,7 @@ func (a *privateAPI) provider(s store.PrivateSet) (*private.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't load the key of private set %s: %w", s.ID, err)
 	}
-	p := private.NewProvider(key, a.n.rand)
+	p := private.NewProvider(key, a.n.rand).WithGate(cpu)
 	a.providers[s.ID] = p
 	return p, nil
 }
@@ -455,7 +708,7 @@ func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request, m store.Mem
 // request nor the answer is stored or logged.
 func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
-	cfg, err := a.config()
+	cfg, cpu, _, err := a.limits()
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -489,11 +742,24 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Me
 		respondError(w, r, err)
 		return
 	}
-	if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(batch.Len()), cfg.QueryBudget); err != nil {
-		respondError(w, r, err)
+	// One CPU of the node's private-set work for the batch, taken before
+	// the charge so that a reader who gives up waiting isn't charged.
+	wctx, cancel := context.WithTimeout(ctx, privateWait)
+	err = cpu.Acquire(wctx, 1)
+	cancel()
+	if err != nil {
+		respondError(w, r, errPrivateBusy)
 		return
 	}
-	resp, err := prov.EvaluateBatch(batch)
+	resp, err := func() (*private.EvaluateResponse, error) {
+		// Given back before the answer is written, which a slow client
+		// could make long.
+		defer cpu.Release(1)
+		if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(batch.Len()), cfg.QueryBudget); err != nil {
+			return nil, err
+		}
+		return prov.EvaluateBatch(batch)
+	}()
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -543,10 +809,10 @@ func (a *privateAPI) refreshLoop(ctx context.Context, logger *slog.Logger) error
 }
 
 // refresh brings a collection set up to date with the provider's
-// indicators added to its collection since the set's cursor: each
-// indicator's latest version contributes its equality values unless it is
-// revoked or its valid_until has passed. New lines get their tags; lines
-// no indicator holds any more lose theirs.
+// indicators added to its collection since the set's cursor (see
+// [privateAPI.changes]). New lines get their tags; lines no indicator
+// holds any more lose theirs. A refresh whose context ends stops its
+// OPRF work and changes nothing.
 func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
@@ -554,12 +820,44 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	if err != nil || s.Source != store.PrivateSourceCollection {
 		return err
 	}
+	now := a.n.now()
+	changed, cursor, err := a.changes(ctx, s, now)
+	if err != nil {
+		return err
+	}
+	if cursor == s.Cursor {
+		_, err := a.st.ExpirePrivateIndicators(ctx, id, now)
+		return err
+	}
+	known, err := a.st.PrivateSetLines(ctx, id)
+	if err != nil {
+		return err
+	}
+	prov, err := a.provider(s)
+	if err != nil {
+		return err
+	}
+	newTags, err := tagLines(ctx, prov, freshLines(changed, known))
+	if err != nil {
+		return err
+	}
+	if err := a.st.UpdatePrivateSet(ctx, id, s.Cursor, cursor, changed, newTags); err != nil {
+		return err
+	}
+	_, err = a.st.ExpirePrivateIndicators(ctx, id, now)
+	return err
+}
+
+// changes reads the indicators of set s's provider in its collection
+// added after s.Cursor: for each, the lines of its latest version (none
+// when it is revoked or its valid_until is at or before now), sorted by
+// indicator id, and the cursor after the last object read.
+func (a *privateAPI) changes(ctx context.Context, s store.PrivateSet, now time.Time) ([]store.IndicatorValues, int64, error) {
 	type latest struct {
 		version time.Time
 		lines   []string
 		expires time.Time
 	}
-	now := a.n.now()
 	byID := map[string]latest{}
 	cursor := s.Cursor
 	for {
@@ -569,7 +867,7 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 			After:    cursor, Limit: 1000,
 		})
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		for _, o := range page.Objects {
 			cursor = o.Seq
@@ -589,46 +887,45 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 			break
 		}
 	}
-	if cursor == s.Cursor {
-		_, err := a.st.ExpirePrivateIndicators(ctx, id, now)
-		return err
-	}
-	known, err := a.st.PrivateSetLines(ctx, id)
-	if err != nil {
-		return err
-	}
-	var changed []store.IndicatorValues
-	var fresh []string
-	seen := map[string]bool{}
+	changed := make([]store.IndicatorValues, 0, len(byID))
 	for ind, l := range byID {
 		changed = append(changed, store.IndicatorValues{IndicatorID: ind, Lines: l.lines, Expires: l.expires})
-		for _, line := range l.lines {
+	}
+	sort.Slice(changed, func(i, j int) bool { return changed[i].IndicatorID < changed[j].IndicatorID })
+	return changed, cursor, nil
+}
+
+// freshLines returns the distinct lines of changed that known (line →
+// tag) lacks.
+func freshLines(changed []store.IndicatorValues, known map[string][]byte) []string {
+	var fresh []string
+	seen := map[string]bool{}
+	for _, c := range changed {
+		for _, line := range c.Lines {
 			if known[line] == nil && !seen[line] {
 				seen[line] = true
 				fresh = append(fresh, line)
 			}
 		}
 	}
-	sort.Slice(changed, func(i, j int) bool { return changed[i].IndicatorID < changed[j].IndicatorID })
-	var newTags []store.PrivateTag
-	if len(fresh) > 0 {
-		prov, err := a.provider(s)
-		if err != nil {
-			return err
-		}
-		tags, err := prov.TagsCanonical(ctx, fresh)
-		if err != nil {
-			return err
-		}
-		for i, t := range tags {
-			newTags = append(newTags, store.PrivateTag{Tag: t[:], Line: fresh[i]})
-		}
+	return fresh
+}
+
+// tagLines returns the tags of lines, with their lines, computed by prov
+// (on the node's private-set CPUs, see [private.Provider.WithGate]).
+func tagLines(ctx context.Context, prov *private.Provider, fresh []string) ([]store.PrivateTag, error) {
+	if len(fresh) == 0 {
+		return nil, nil
 	}
-	if err := a.st.UpdatePrivateSet(ctx, id, s.Cursor, cursor, changed, newTags); err != nil {
-		return err
+	tags, err := prov.TagsCanonical(ctx, fresh)
+	if err != nil {
+		return nil, err
 	}
-	_, err = a.st.ExpirePrivateIndicators(ctx, id, now)
-	return err
+	out := make([]store.PrivateTag, len(tags))
+	for i, t := range tags {
+		out[i] = store.PrivateTag{Tag: t[:], Line: fresh[i]}
+	}
+	return out, nil
 }
 
 // keyReceipt proves that log entry index (a set's oprf-key entry) is in

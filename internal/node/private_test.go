@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -317,8 +318,13 @@ func TestLoadPrivateConfig(t *testing.T) {
 	if err != nil || c.QueryBudget != 7 || c.MaxBatch != private.MaxBatch || time.Duration(c.RefreshInterval) != time.Second {
 		t.Fatalf("config = %+v, %v", c, err)
 	}
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"origin":"x","private":{"max_values":5,"workers":3,"publish_memory_bytes":1000}}`), 0o644)
+	if c, err = LoadPrivateConfig(dir); err != nil || c.MaxValues != 5 || c.Workers != 3 || c.PublishMemory != 1000 {
+		t.Fatalf("limits = %+v, %v", c, err)
+	}
 	os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"origin":"x"}`), 0o644)
-	if c, err = LoadPrivateConfig(dir); err != nil || c.QueryBudget != DefaultPrivateQueryBudget || c.MaxBatch != DefaultPrivateMaxBatch {
+	if c, err = LoadPrivateConfig(dir); err != nil || c.QueryBudget != DefaultPrivateQueryBudget || c.MaxBatch != DefaultPrivateMaxBatch ||
+		c.MaxValues != DefaultPrivateMaxValues || c.Workers != max(1, runtime.GOMAXPROCS(0)/2) || c.PublishMemory != DefaultPrivatePublishMemory {
 		t.Fatalf("defaults = %+v, %v", c, err)
 	}
 }
