@@ -62,6 +62,14 @@ type Config struct {
 	// them back once the page is written. A request that can't get them
 	// within 30 seconds is answered 503 with Retry-After.
 	Gate Gate
+	// EnvelopeGate, if set, bounds the memory of the envelopes being
+	// received (POST objects): before it reads a body, a request reserves
+	// envelopeMemoryFactor bytes per byte of its Content-Length (of
+	// MaxContentLength without one) and gives them back when it is
+	// answered. A request that can't get them within 30 seconds is
+	// answered 503 with Retry-After, and nothing of it is stored. It is a
+	// budget of its own, so that writers never hold back readers' pages.
+	EnvelopeGate Gate
 	// WriteTimeout bounds how long writing one object of a response may
 	// take, so that a client that stops reading doesn't hold its
 	// reservation of Gate forever. Default 30s.

@@ -40,6 +40,15 @@ var (
 // [Config].Gate before it is answered 503.
 const gateWait = 30 * time.Second
 
+// envelopeMemoryFactor is how many bytes a POST of objects is taken to
+// hold per byte of its body while it is handled: the body, each object
+// copied out of it, and what the backend derives from each (parsed and
+// canonical forms, signatures, log entries). A Parley node's heap grew
+// by 2–3.5 live bytes per body byte, 6–11 with its garbage, in
+// BenchmarkAddObjectsMemory (internal/node); the node's budget doubles
+// the reservation again for the collector.
+const envelopeMemoryFactor = 6
+
 // NewHandler returns an [http.Handler] serving TAXII 2.1 over b: discovery
 // at [DiscoveryPath] and one API root at cfg.APIRootPath, with its
 // collections, objects, object, versions, manifest and status endpoints.
@@ -437,7 +446,34 @@ func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal
 		h.fail(w, r, p, &RequestError{Kind: ErrForbidden, Message: "you may not write to this collection"})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if h.cfg.EnvelopeGate != nil {
+		// The body and the objects parsed from it are held at once, and
+		// many writers may send at once: they are reserved first, so the
+		// heap stays bounded however many envelopes arrive together. An
+		// honest client's Content-Length keeps the reservation to its size.
+		n := limit
+		if r.ContentLength >= 0 && r.ContentLength < n {
+			n = r.ContentLength
+		}
+		n = n*envelopeMemoryFactor + 64<<10
+		gctx, cancel := context.WithTimeout(ctx, gateWait)
+		err := h.cfg.EnvelopeGate.Acquire(gctx, n)
+		cancel()
+		if err != nil {
+			w.Header().Set("Retry-After", "1")
+			h.fail(w, r, p, &RequestError{Kind: errUnavailable, Message: "the server is busy receiving other objects; retry shortly"})
+			return
+		}
+		defer h.cfg.EnvelopeGate.Release(n)
+	}
+	// A body of known length is read into one buffer of its size, not
+	// grown by doubling, which would leave about as much again as garbage.
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	body := buf.Bytes()
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -35,9 +37,9 @@ func TestMaxObjectSize(t *testing.T) {
 
 // countingGate is a Gate that records reservations and can refuse.
 type countingGate struct {
-	mu       sync.Mutex
-	held, in int64
-	refuse   bool
+	mu             sync.Mutex
+	held, in, last int64
+	refuse         bool
 }
 
 func (g *countingGate) Acquire(ctx context.Context, n int64) error {
@@ -48,6 +50,7 @@ func (g *countingGate) Acquire(ctx context.Context, n int64) error {
 	}
 	g.held += n
 	g.in++
+	g.last = n
 	return nil
 }
 
@@ -104,5 +107,54 @@ func TestGateAndPageBytes(t *testing.T) {
 	}
 	if !errors.Is(&RequestError{Kind: errUnavailable}, errUnavailable) {
 		t.Error("errUnavailable doesn't classify")
+	}
+}
+
+// TestEnvelopeGate: POST objects reserves from EnvelopeGate before it
+// reads the body (envelopeMemoryFactor bytes per byte of Content-Length,
+// MaxContentLength without one) and gives it all back; the pages' Gate is
+// not touched; a refused reservation is 503 with Retry-After, and nothing
+// of the envelope is stored.
+func TestEnvelopeGate(t *testing.T) {
+	pages, envs := &countingGate{}, &countingGate{}
+	f := newFixture(t, Config{Gate: pages, EnvelopeGate: envs, MaxContentLength: 1 << 20})
+	body := envelope(indicator(1, 0), indicator(2, 0))
+	w := f.do(t, req{method: http.MethodPost, path: "/api/collections/" + collShared + "/objects/", body: body})
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("POST: %d %s", w.Code, w.Body)
+	}
+	if want := int64(len(body))*envelopeMemoryFactor + 64<<10; envs.in != 1 || envs.last != want || envs.held != 0 {
+		t.Errorf("envelope gate: %d reservations, last %d bytes (want %d), %d still held", envs.in, envs.last, want, envs.held)
+	}
+	if pages.in != 0 {
+		t.Errorf("a POST reserved %d times from the pages' gate", pages.in)
+	}
+
+	// Without a Content-Length: the largest body.
+	hr := httptest.NewRequest(http.MethodPost, "http://parley.test/api/collections/"+collShared+"/objects/", io.MultiReader(strings.NewReader(envelope(indicator(3, 0)))))
+	hr.ContentLength = -1
+	hr.Header.Set("Authorization", "Bearer "+tokenAlice)
+	hr.Header.Set("Accept", MediaType)
+	hr.Header.Set("Content-Type", MediaType)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, hr)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("POST without Content-Length: %d %s", rec.Code, rec.Body)
+	}
+	if want := int64(1<<20)*envelopeMemoryFactor + 64<<10; envs.last != want || envs.held != 0 {
+		t.Errorf("without Content-Length: reserved %d, want %d; %d still held", envs.last, want, envs.held)
+	}
+
+	envs.refuse = true
+	w = f.do(t, req{method: http.MethodPost, path: "/api/collections/" + collShared + "/objects/", body: envelope(indicator(4, 0))})
+	var e Error
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || json.Unmarshal(w.Body.Bytes(), &e) != nil || e.HTTPStatus != "503" {
+		t.Errorf("gate refused: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+	envs.refuse = false
+	w = f.do(t, req{path: "/api/collections/" + collShared + "/objects/"})
+	var env Envelope
+	if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil || len(env.Objects) != 3 {
+		t.Errorf("after the refused POST the collection holds %d objects (%v), want 3", len(env.Objects), err)
 	}
 }

@@ -497,3 +497,69 @@ func rawPage(r *sql.DB, coll string, after int64) (int, error) {
 	}
 	return got, rows.Err()
 }
+
+// BenchmarkAddObjectsMemory posts one envelope of about 8 MiB of signed
+// indicators (4,000 of 2 KiB) to a node and samples its heap while the
+// node handles it: the growth over the idle heap, per byte of the body,
+// is what taxii.envelopeMemoryFactor must cover (the reservation a POST
+// takes from the response memory budget, which then doubles it for the
+// garbage collector). "live/body" is the live heap's growth as the
+// collections during the POST marked it; "heap/body" counts garbage not
+// yet collected too.
+func BenchmarkAddObjectsMemory(b *testing.B) {
+	bn := newBenchNode(b, b.TempDir())
+	b.Cleanup(bn.stop)
+	ctx := context.Background()
+	coll, err := bn.n.AddCollection(ctx, "intel", "", []string{"bench"}, []string{"bench"}, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pad := strings.Repeat("x", 1800)
+	envelope := func() []byte {
+		objs := make([]json.RawMessage, 4000)
+		for i := range objs {
+			raw, _ := json.Marshal(map[string]any{
+				"type": "indicator", "spec_version": "2.1", "id": stix.NewIdentifier("indicator"),
+				"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+				"created_by_ref": bn.member, "name": fmt.Sprintf("indicator %d", i), "description": pad,
+				"pattern": fmt.Sprintf("[ipv4-addr:value = '198.51.%d.%d']", i/256%256, i%256), "pattern_type": "stix",
+				"valid_from": "2026-01-01T00:00:00Z",
+			})
+			if objs[i], err = stix.Sign(raw, bn.key); err != nil {
+				b.Fatal(err)
+			}
+		}
+		body, _ := json.Marshal(taxii.Envelope{Objects: objs})
+		return body
+	}
+	worstHeap, worstLive := 0.0, 0.0
+	size := 0
+	for b.Loop() {
+		b.StopTimer()
+		body := envelope()
+		size = len(body)
+		req, _ := http.NewRequest(http.MethodPost, bn.url+"/api/collections/"+coll+"/objects/", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", taxii.MediaType)
+		req.Header.Set("Accept", taxii.MediaType)
+		req.Header.Set("Authorization", "Bearer "+bn.token)
+		runtime.GC()
+		idle, idleLive := readHeap()
+		b.StartTimer()
+		h := startHeapSampler()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		heap, live := h.peaks()
+		if resp.StatusCode != http.StatusAccepted {
+			b.Fatalf("POST: %s", resp.Status)
+		}
+		worstHeap = max(worstHeap, float64(heap-idle)/float64(size))
+		worstLive = max(worstLive, float64(live-idleLive)/float64(size))
+	}
+	b.ReportMetric(float64(size)/(1<<20), "body-MiB")
+	b.ReportMetric(worstHeap, "heap/body")
+	b.ReportMetric(worstLive, "live/body")
+}

@@ -105,6 +105,16 @@ type Config struct {
 	// however large the objects; requests beyond it wait (up to 30 s,
 	// then 503 with Retry-After). Default 64 MiB (67108864).
 	ResponseMemory int64 `json:"response_memory_bytes,omitempty"`
+	// EnvelopeMemory is the node's budget, in bytes, for the memory of
+	// the envelopes of objects being received (TAXII POST objects),
+	// shared by all writers: each reserves 12 bytes per byte of its
+	// Content-Length (MaxContentLength without one) before it reads its
+	// body, so that writers sending at once can't grow the heap without
+	// bound; writers beyond it wait (up to 30 s, then 503 with
+	// Retry-After, nothing stored). A budget apart from ResponseMemory,
+	// so writers never hold back readers. Default 256 MiB (268435456):
+	// two envelopes of the largest size at once.
+	EnvelopeMemory int64 `json:"envelope_memory_bytes,omitempty"`
 	// MaxJSONDepth is the deepest JSON nesting accepted in a request
 	// (400 beyond). Default 64.
 	MaxJSONDepth int `json:"max_json_depth,omitempty"`
@@ -189,6 +199,7 @@ const (
 	DefaultMaxObjectSize      = taxii.DefaultMaxObjectSize
 	DefaultMemberQuotaBytes   = 1 << 30
 	DefaultResponseMemory     = 64 << 20
+	DefaultEnvelopeMemory     = 256 << 20
 	DefaultBodyReadTimeout    = 30 * time.Second
 	DefaultReadyMaxLag        = 30 * time.Second
 	DefaultIntegratorLeaseTTL = 10 * time.Second
@@ -220,6 +231,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ResponseMemory <= 0 {
 		c.ResponseMemory = DefaultResponseMemory
+	}
+	if c.EnvelopeMemory <= 0 {
+		c.EnvelopeMemory = DefaultEnvelopeMemory
 	}
 	if c.BodyReadTimeout <= 0 {
 		c.BodyReadTimeout = Duration(DefaultBodyReadTimeout)

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -702,5 +703,57 @@ func TestBundleTooLarge(t *testing.T) {
 	}
 	if n := ln.memory.inUse(); n != 0 {
 		t.Errorf("%d bytes of the budget still reserved", n)
+	}
+}
+
+// TestEnvelopeMemoryHoldsWriters: a POST of objects waits for its share of
+// the node's envelope budget (envelope_memory_bytes) before it reads its
+// body, and the pages' budget is not what it waits on: with the envelope
+// budget taken, a POST queues there and a GET of objects is answered; once
+// the budget is given back the POST is stored.
+func TestEnvelopeMemoryHoldsWriters(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, Options{})
+	t.Cleanup(func() { n.Close() })
+	if n.envelopes.capacity != DefaultEnvelopeMemory {
+		t.Errorf("envelope budget %d, want the default %d", n.envelopes.capacity, DefaultEnvelopeMemory)
+	}
+	m, key, coll := addAliceShared(t, n)
+	srv := httptest.NewServer(n.Handler(nil))
+	t.Cleanup(srv.Close)
+	client := &taxii.Client{BaseURL: srv.URL, Token: m.Token}
+
+	if err := n.envelopes.Acquire(ctx, DefaultEnvelopeMemory); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := client.AddObjects(ctx, coll, []json.RawMessage{indicator(t, m.ID, key, time.Now())})
+		done <- err
+	}()
+	// The POST is queued on the envelope budget (a condition, not a sleep).
+	for {
+		n.envelopes.mu.Lock()
+		waiting := n.envelopes.waiters.Len()
+		n.envelopes.mu.Unlock()
+		if waiting == 1 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the POST was answered (%v) while the envelope budget was taken", err)
+		default:
+			runtime.Gosched()
+		}
+	}
+	// Readers are not held back by writers.
+	for _, err := range client.ObjectPages(ctx, coll, taxii.Query{}) {
+		if err != nil {
+			t.Fatalf("GET objects while a writer waits: %v", err)
+		}
+	}
+	n.envelopes.Release(DefaultEnvelopeMemory)
+	if err := <-done; err != nil {
+		t.Fatalf("the POST after the budget came back: %v", err)
 	}
 }

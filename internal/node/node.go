@@ -50,6 +50,9 @@ type Node struct {
 	// memory is the budget of responses that carry objects
 	// (Config.ResponseMemory).
 	memory *memoryBudget
+	// envelopes is the budget of envelopes being received
+	// (Config.EnvelopeMemory).
+	envelopes *memoryBudget
 	// metrics are the node's Prometheus metrics (metrics.go).
 	metrics *nodeMetrics
 	// ext are the routes and workers of [Node.Extend].
@@ -224,6 +227,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		now:       opts.Now, rand: opts.Rand,
 		tiles:       tlog.NewTileCache(TileCacheSize),
 		memory:      newMemoryBudget(cfg.ResponseMemory),
+		envelopes:   newMemoryBudget(cfg.EnvelopeMemory),
 		peerWitness: new(atomic.Pointer[witness.Witness]),
 	}
 	if err := checkLogFormat(ctx, st); err != nil {

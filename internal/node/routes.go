@@ -108,7 +108,7 @@ func (n *Node) routes(logger *slog.Logger, mux *http.ServeMux) []Route {
 		Title: cfg.Title, PublicURL: cfg.PublicURL,
 		MaxContentLength: cfg.MaxContentLength, MaxObjectsPerRequest: cfg.MaxObjectsPerRequest, MaxObjectSize: cfg.MaxObjectSize,
 		MaxJSONDepth: cfg.MaxJSONDepth, DefaultPageSize: cfg.DefaultPageSize, MaxPageSize: cfg.MaxPageSize,
-		MaxPageBytes: MaxPageBytes, Gate: n.memory, WriteTimeout: WriteTimeout,
+		MaxPageBytes: MaxPageBytes, Gate: n.memory, EnvelopeGate: n.envelopes, WriteTimeout: WriteTimeout,
 		// The TAXII handler logs its own refusals and failures; they
 		// carry the request id too.
 		Logger: slog.New(requestIDHandler{logger.Handler()}),
