@@ -330,12 +330,7 @@ func (h *handler) getObjects(w http.ResponseWriter, r *http.Request, p Principal
 	}
 	if !q.WithoutObjects && h.cfg.Gate != nil {
 		n := h.cfg.MaxPageBytes + 2*h.cfg.MaxObjectSize + 64<<10
-		gctx, cancel := context.WithTimeout(ctx, gateWait)
-		err := h.cfg.Gate.Acquire(gctx, n)
-		cancel()
-		if err != nil {
-			w.Header().Set("Retry-After", "1")
-			h.fail(w, r, p, &RequestError{Kind: errUnavailable, Message: "the server is busy sending other objects; retry shortly"})
+		if !h.reserve(w, r, p, h.cfg.Gate, n, "the server is busy sending other objects; retry shortly") {
 			return
 		}
 		defer h.cfg.Gate.Release(n)
@@ -411,6 +406,20 @@ func setDateAddedHeaders(hdr http.Header, items []Item) {
 	hdr.Set(HeaderDateAddedLast, FormatTimestamp(last))
 }
 
+// reserve takes n bytes of g for the request, waiting up to gateWait;
+// when they don't come it answers 503 with Retry-After and busy as the
+// message, and returns false. The caller releases n after a true.
+func (h *handler) reserve(w http.ResponseWriter, r *http.Request, p Principal, g Gate, n int64, busy string) bool {
+	ctx, cancel := context.WithTimeout(r.Context(), gateWait)
+	defer cancel()
+	if err := g.Acquire(ctx, n); err != nil {
+		w.Header().Set("Retry-After", "1")
+		h.fail(w, r, p, &RequestError{Kind: errUnavailable, Message: busy})
+		return false
+	}
+	return true
+}
+
 // addObjects serves POST objects (section 5.4): it checks the media type
 // (415), the size before and while reading (413), the JSON depth and shape
 // (400), the number of objects (413) and the size of each object as sent
@@ -456,12 +465,7 @@ func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal
 			n = r.ContentLength
 		}
 		n = n*envelopeMemoryFactor + 64<<10
-		gctx, cancel := context.WithTimeout(ctx, gateWait)
-		err := h.cfg.EnvelopeGate.Acquire(gctx, n)
-		cancel()
-		if err != nil {
-			w.Header().Set("Retry-After", "1")
-			h.fail(w, r, p, &RequestError{Kind: errUnavailable, Message: "the server is busy receiving other objects; retry shortly"})
+		if !h.reserve(w, r, p, h.cfg.EnvelopeGate, n, "the server is busy receiving other objects; retry shortly") {
 			return
 		}
 		defer h.cfg.EnvelopeGate.Release(n)
