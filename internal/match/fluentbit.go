@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -251,45 +252,57 @@ func b2u(v bool) uint8 {
 // it has no escape, else appended to buf, which is returned grown) and
 // the index after its closing quote. end is -1 for anything it does not
 // decode the same way: a bad escape, a \u escape of a surrogate, no
-// closing quote. It looks for quotes and backslashes eight bytes at a
-// time, so the short runs between escapes (every quote of a JSON line
-// under "log" is one) cost little.
+// closing quote.
+//
+// Every quote of a JSON line under "log" is escaped, so the runs between
+// escapes are short: rather than search for the next escape and then copy
+// the run, it copies eight bytes at a time to the end of buf whatever they
+// hold and keeps those before the first quote or backslash among them.
+// The string's content is never longer than its escaped form, so buf is
+// grown once, by what is left of d and the eight bytes a store may reach
+// past it; a caller that reads several strings of one message into buf
+// with room for all of d grows it never.
 func unescapeASCII(d []byte, start int, buf []byte) (s, grown []byte, end int) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	i := start + 1
+	// A string without escapes is d's own bytes.
+	j := nextQuoteOrBackslash(d, i)
+	if j < 0 {
+		return nil, buf, -1
+	}
+	if d[j] == '"' {
+		return d[i:j:j], buf, j + 1
+	}
 	off := len(buf)
-	copied := false
+	if need := len(d) - i + 8; cap(buf)-off < need {
+		buf = slices.Grow(buf, need)
+	}
+	out := buf[:cap(buf)]
+	o := off + copy(out[off:], d[i:j])
+	i = j
 	for {
-		j := nextQuoteOrBackslash(d, i)
-		if j < 0 {
+		// d[i] is a quote or a backslash.
+		if d[i] == '"' {
+			return out[off:o:o], out[:o], i + 1
+		}
+		if i+1 >= len(d) {
 			return nil, buf, -1
 		}
-		if d[j] == '"' {
-			if !copied {
-				return d[i:j:j], buf, j + 1
-			}
-			buf = append(buf, d[i:j]...)
-			return buf[off:len(buf):len(buf)], buf, j + 1
-		}
-		copied = true
-		buf = append(buf, d[i:j]...)
-		if j+1 >= len(d) {
-			return nil, buf, -1
-		}
-		e := d[j+1]
-		i = j + 2
+		e := d[i+1]
+		i += 2
 		switch e {
 		case '"', '\\', '/':
-			buf = append(buf, e)
+			out[o] = e
 		case 'b':
-			buf = append(buf, '\b')
+			out[o] = '\b'
 		case 'f':
-			buf = append(buf, '\f')
+			out[o] = '\f'
 		case 'n':
-			buf = append(buf, '\n')
+			out[o] = '\n'
 		case 'r':
-			buf = append(buf, '\r')
+			out[o] = '\r'
 		case 't':
-			buf = append(buf, '\t')
+			out[o] = '\t'
 		case 'u':
 			if i+4 > len(d) {
 				return nil, buf, -1
@@ -310,10 +323,39 @@ func unescapeASCII(d []byte, start int, buf []byte) (s, grown []byte, end int) {
 			if r >= 0xD800 && r < 0xE000 {
 				return nil, buf, -1
 			}
-			buf = utf8.AppendRune(buf, r)
+			// At most three bytes for the six read.
+			o += utf8.EncodeRune(out[o:], r) - 1
 			i += 4
 		default:
 			return nil, buf, -1
+		}
+		o++
+		// The run up to the next quote or backslash. o <= i - 1 + the
+		// eight bytes of room, so a store at o stays within out.
+		for {
+			if i+8 > len(d) {
+				for i < len(d) && d[i] != '"' && d[i] != '\\' {
+					out[o] = d[i]
+					o++
+					i++
+				}
+				if i >= len(d) {
+					return nil, buf, -1
+				}
+				break
+			}
+			x := binary.LittleEndian.Uint64(d[i:])
+			binary.LittleEndian.PutUint64(out[o:], x)
+			q, b := x^(lo*'"'), x^(lo*'\\')
+			// As in nextQuoteOrBackslash: the lowest byte flagged is exact.
+			if m := ((q - lo) &^ q & hi) | ((b - lo) &^ b & hi); m != 0 {
+				k := bits.TrailingZeros64(m) / 8
+				i += k
+				o += k
+				break
+			}
+			i += 8
+			o += 8
 		}
 	}
 }

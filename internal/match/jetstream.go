@@ -90,8 +90,33 @@ type JetStreamSource struct {
 	pending  []jetstream.Msg
 	events   int            // events of the messages in pending
 	inflight map[uint64]int // stream sequence -> index in pending
-	fb       fluentBitReader
 	acked    atomic.Int64
+
+	// A large message is split into its events by a goroutine, the
+	// splitter, while the message taken before it is matched (see take).
+	// Each uses its own reader: readers[next] is the one for the next
+	// message handed to the splitter. ahead is the message the splitter
+	// reads (when aheadSet), taken (in pending) but not yet matched; its
+	// events come on split.
+	readers   [2]batchReader
+	next      int
+	toSplit   chan splitJob
+	split     chan [][]byte
+	ahead     splitJob
+	aheadSet  bool
+	aheadSize int // messages of at least this many bytes are split ahead (default aheadBytes)
+}
+
+// aheadBytes is the size from which a message is split ahead: below it the
+// hand-over to the splitter costs more than the splitting (one event a
+// message is a few hundred bytes).
+const aheadBytes = 4 << 10
+
+// splitJob is a taken message whose events the splitter reads.
+type splitJob struct {
+	seq  uint64
+	data []byte
+	r    *batchReader
 }
 
 // Acked returns how many messages the source has acknowledged so far; it
@@ -113,7 +138,22 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	if j.Batch <= 0 {
 		j.Batch = 500
 	}
+	if j.aheadSize <= 0 {
+		j.aheadSize = aheadBytes
+	}
 	j.inflight = map[uint64]int{}
+	j.toSplit, j.split = make(chan splitJob), make(chan [][]byte, 1)
+	go func(in <-chan splitJob, out chan<- [][]byte) {
+		for job := range in {
+			out <- job.r.split(job.data)
+		}
+	}(j.toSplit, j.split)
+	defer func() {
+		// A message still being split is dropped with the rest of what
+		// was not acknowledged; the splitter's result fits in its channel.
+		close(j.toSplit)
+		j.aheadSet = false
+	}()
 	lastFlush := time.Now()
 	var lastCaughtUp time.Time
 	wait := min(j.FlushEvery, 500*time.Millisecond)
@@ -217,7 +257,10 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 
 // take matches one message and holds it for the next flush. A message
 // redelivered while this matcher still holds it (its AckWait passed) is
-// not matched again.
+// not matched again. A large message is handed to the splitter and
+// matched at the next take or flush, after the message taken before it
+// (which the splitter read meanwhile), so messages are matched in the
+// order they were taken.
 func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	seq, ok := streamSeq(msg.Reply())
 	if !ok {
@@ -237,24 +280,62 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	}
 	j.inflight[seq] = len(j.pending)
 	j.pending = append(j.pending, msg)
-	if recs, ok := j.fb.records(msg.Data()); ok {
-		for _, r := range recs {
-			j.Stream.LineSeq(seq, r)
-		}
-		j.events += len(recs)
-		return nil
-	}
 	data := msg.Data()
-	if lines, ok := j.lines(data); ok {
-		for _, l := range lines {
-			j.Stream.LineSeq(seq, l)
-		}
-		j.events += len(lines)
+	if len(data) < j.aheadSize {
+		j.matchAhead()
+		j.match(seq, j.readers[0].split(data))
 		return nil
 	}
-	j.Stream.LineSeq(seq, data)
-	j.events++
+	// The splitter reads this message (into the reader that the message
+	// before it, being matched meanwhile, does not use).
+	job := splitJob{seq: seq, data: data, r: &j.readers[j.next]}
+	j.next ^= 1
+	prev, hadPrev := j.ahead, j.aheadSet
+	var prevRecs [][]byte
+	if hadPrev {
+		prevRecs = <-j.split
+	}
+	j.toSplit <- job
+	j.ahead, j.aheadSet = job, true
+	if hadPrev {
+		j.match(prev.seq, prevRecs)
+	}
 	return nil
+}
+
+// matchAhead matches the message the splitter reads, if any.
+func (j *JetStreamSource) matchAhead() {
+	if !j.aheadSet {
+		return
+	}
+	j.aheadSet = false
+	j.match(j.ahead.seq, <-j.split)
+}
+
+// match matches the events of the message at stream sequence seq.
+func (j *JetStreamSource) match(seq uint64, events [][]byte) {
+	j.Stream.linesSeq(seq, events)
+	j.events += len(events)
+}
+
+// batchReader splits a message into its events: the records of a Fluent
+// Bit batch, the lines of newline-delimited events, or the message itself.
+// The events are valid until its next use; it is not safe for concurrent
+// use.
+type batchReader struct {
+	fb  fluentBitReader
+	one [1][]byte
+}
+
+func (r *batchReader) split(data []byte) [][]byte {
+	if recs, ok := r.fb.records(data); ok {
+		return recs
+	}
+	if lines, ok := r.lines(data); ok {
+		return lines
+	}
+	r.one[0] = data
+	return r.one[:]
 }
 
 // FluentBitRecords returns the events of a message that Fluent Bit's nats
@@ -312,6 +393,7 @@ func fluentBitRecordsGeneral(data []byte) (recs [][]byte, ok bool) {
 
 // flush emits the sightings of the held messages, then acknowledges them.
 func (j *JetStreamSource) flush() error {
+	j.matchAhead()
 	if err := j.Stream.FlushNow(); err != nil {
 		return err
 	}
@@ -337,7 +419,7 @@ func (j *JetStreamSource) flush() error {
 // for one JSON document spread over lines (its first line an incomplete
 // JSON value): such a message is one event. The lines are valid until the
 // next call.
-func (j *JetStreamSource) lines(data []byte) (lines [][]byte, ok bool) {
+func (r *batchReader) lines(data []byte) (lines [][]byte, ok bool) {
 	i := bytes.IndexByte(data, '\n')
 	if i < 0 || len(bytes.TrimSpace(data[i+1:])) == 0 {
 		return nil, false
@@ -345,7 +427,7 @@ func (j *JetStreamSource) lines(data []byte) (lines [][]byte, ok bool) {
 	if first := bytes.TrimSpace(data[:i]); len(first) > 0 && (first[0] == '{' || first[0] == '[') && !json.Valid(first) {
 		return nil, false
 	}
-	lines = j.fb.recs[:0]
+	lines = r.fb.recs[:0]
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
@@ -355,7 +437,7 @@ func (j *JetStreamSource) lines(data []byte) (lines [][]byte, ok bool) {
 		lines = append(lines, data[:i+1])
 		data = data[i+1:]
 	}
-	j.fb.recs = lines[:0]
+	r.fb.recs = lines[:0]
 	return lines, true
 }
 

@@ -315,7 +315,7 @@ func FuzzFluentBitRecords(f *testing.F) {
 
 // TestJetStreamLines: which messages are split into lines, and how.
 func TestJetStreamLines(t *testing.T) {
-	var j JetStreamSource
+	var r batchReader
 	for _, c := range []struct {
 		in   string
 		want []string // nil: one event
@@ -331,7 +331,7 @@ func TestJetStreamLines(t *testing.T) {
 		{"{\n  \"a\": 1\n}\n", nil},
 		{"[\n1,\n2]", nil},
 	} {
-		got, ok := j.lines([]byte(c.in))
+		got, ok := r.lines([]byte(c.in))
 		if ok != (c.want != nil) {
 			t.Errorf("%q: split = %v", c.in, ok)
 			continue
