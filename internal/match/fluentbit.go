@@ -255,15 +255,17 @@ func b2u(v bool) uint8 {
 // closing quote.
 //
 // Every quote of a JSON line under "log" is escaped, so the runs between
-// escapes are short: rather than search for the next escape and then copy
-// the run, it copies eight bytes at a time to the end of buf whatever they
-// hold and keeps those before the first quote or backslash among them.
-// The string's content is never longer than its escaped form, so buf is
-// grown once, by what is left of d and the eight bytes a store may reach
-// past it; a caller that reads several strings of one message into buf
-// with room for all of d grows it never.
+// escapes are short (seven bytes on average in Zeek and EVE lines). Rather
+// than look for each escape from the end of the one before (a chain of
+// dependent loads and arithmetic for every escape), it first marks the
+// quotes and backslashes of 64 bytes at a time in a bit mask, then takes
+// them from the mask; each run is copied eight bytes at a time to the end
+// of buf whatever follows it, and the next copy or escape overwrites the
+// excess. The string's content is never longer than its escaped form, so
+// buf is grown once, by what is left of d and the room those copies need;
+// a caller that reads several strings of one message into buf with room
+// for all of d grows it never.
 func unescapeASCII(d []byte, start int, buf []byte) (s, grown []byte, end int) {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	i := start + 1
 	// A string without escapes is d's own bytes.
 	j := nextQuoteOrBackslash(d, i)
@@ -278,86 +280,138 @@ func unescapeASCII(d []byte, start int, buf []byte) (s, grown []byte, end int) {
 		buf = slices.Grow(buf, need)
 	}
 	out := buf[:cap(buf)]
+	// o-off <= i-start-1 throughout: no escape is shorter than what it
+	// stands for. A copy of eight bytes at o, with p+8 <= len(d) for the
+	// quote or backslash at p that ends its run, so stays within out.
 	o := off + copy(out[off:], d[i:j])
 	i = j
-	for {
-		// d[i] is a quote or a backslash.
-		if d[i] == '"' {
-			return out[off:o:o], out[:o], i + 1
+	// i is where the bytes not yet copied start; blocks of 64 bytes from
+	// base are masked while a run can be copied eight bytes at a time
+	// without reading past d.
+	for base := j; base+64+8 <= len(d); base += 64 {
+		m := specials64(d[base : base+64])
+		if i > base {
+			// Bytes consumed by an escape that began in the block
+			// before.
+			m &= ^uint64(0) << uint(i-base)
 		}
-		if i+1 >= len(d) {
-			return nil, buf, -1
-		}
-		e := d[i+1]
-		i += 2
-		switch e {
-		case '"', '\\', '/':
-			out[o] = e
-		case 'b':
-			out[o] = '\b'
-		case 'f':
-			out[o] = '\f'
-		case 'n':
-			out[o] = '\n'
-		case 'r':
-			out[o] = '\r'
-		case 't':
-			out[o] = '\t'
-		case 'u':
-			if i+4 > len(d) {
+		for m != 0 {
+			p := base + bits.TrailingZeros64(m)
+			n := p - i
+			binary.LittleEndian.PutUint64(out[o:], binary.LittleEndian.Uint64(d[i:]))
+			for k := 8; k < n; k += 8 {
+				binary.LittleEndian.PutUint64(out[o+k:], binary.LittleEndian.Uint64(d[i+k:]))
+			}
+			o += n
+			if d[p] == '"' {
+				return out[off:o:o], out[:o], p + 1
+			}
+			if e := d[p+1]; e == '"' {
+				// The common escape, here rather than in a call: the
+				// escaped quote is the next bit of m (or the first of
+				// the next block, which starts after i).
+				out[o] = e
+				o++
+				i = p + 2
+				m &= m - 1
+				m &= m - 1
+				continue
+			}
+			var ok bool
+			if i, o, ok = unescapeOne(d, p, out, o); !ok {
 				return nil, buf, -1
 			}
-			var r rune
-			for _, c := range d[i : i+4] {
-				switch {
-				case c >= '0' && c <= '9':
-					r = r<<4 | rune(c-'0')
-				case c >= 'a' && c <= 'f':
-					r = r<<4 | rune(c-'a'+10)
-				case c >= 'A' && c <= 'F':
-					r = r<<4 | rune(c-'A'+10)
-				default:
-					return nil, buf, -1
-				}
-			}
-			if r >= 0xD800 && r < 0xE000 {
-				return nil, buf, -1
-			}
-			// At most three bytes for the six read.
-			o += utf8.EncodeRune(out[o:], r) - 1
-			i += 4
-		default:
-			return nil, buf, -1
-		}
-		o++
-		// The run up to the next quote or backslash. o <= i - 1 + the
-		// eight bytes of room, so a store at o stays within out.
-		for {
-			if i+8 > len(d) {
-				for i < len(d) && d[i] != '"' && d[i] != '\\' {
-					out[o] = d[i]
-					o++
-					i++
-				}
-				if i >= len(d) {
-					return nil, buf, -1
-				}
-				break
-			}
-			x := binary.LittleEndian.Uint64(d[i:])
-			binary.LittleEndian.PutUint64(out[o:], x)
-			q, b := x^(lo*'"'), x^(lo*'\\')
-			// As in nextQuoteOrBackslash: the lowest byte flagged is exact.
-			if m := ((q - lo) &^ q & hi) | ((b - lo) &^ b & hi); m != 0 {
-				k := bits.TrailingZeros64(m) / 8
-				i += k
-				o += k
-				break
-			}
-			i += 8
-			o += 8
+			m &= ^uint64(0) << uint(min(i-base, 64))
 		}
 	}
+	// The tail, a quote or backslash at a time.
+	for {
+		j := nextQuoteOrBackslash(d, i)
+		if j < 0 {
+			return nil, buf, -1
+		}
+		o += copy(out[o:], d[i:j])
+		if d[j] == '"' {
+			return out[off:o:o], out[:o], j + 1
+		}
+		var ok bool
+		if i, o, ok = unescapeOne(d, j, out, o); !ok {
+			return nil, buf, -1
+		}
+	}
+}
+
+// unescapeOne decodes the escape whose backslash is at d[p] into out at o
+// as encoding/json does, returning the indexes after it in d and out; ok
+// is false for an escape that unescapeASCII leaves to encoding/json.
+func unescapeOne(d []byte, p int, out []byte, o int) (i, o2 int, ok bool) {
+	if p+1 >= len(d) {
+		return 0, 0, false
+	}
+	switch e := d[p+1]; e {
+	case '"', '\\', '/':
+		out[o] = e
+	case 'b':
+		out[o] = '\b'
+	case 'f':
+		out[o] = '\f'
+	case 'n':
+		out[o] = '\n'
+	case 'r':
+		out[o] = '\r'
+	case 't':
+		out[o] = '\t'
+	case 'u':
+		if p+6 > len(d) {
+			return 0, 0, false
+		}
+		var r rune
+		for _, c := range d[p+2 : p+6] {
+			switch {
+			case c >= '0' && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case c >= 'a' && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, 0, false
+			}
+		}
+		if r >= 0xD800 && r < 0xE000 {
+			return 0, 0, false
+		}
+		// At most three bytes for the six read.
+		return p + 6, o + utf8.EncodeRune(out[o:], r), true
+	default:
+		return 0, 0, false
+	}
+	return p + 2, o + 1, true
+}
+
+// specials64 returns a mask of the quotes and backslashes among the 64
+// bytes of b, bit i for b[i].
+func specials64(b []byte) uint64 {
+	_ = b[63]
+	var m uint64
+	for w := 0; w < 8; w++ {
+		m |= uint64(quoteOrBackslash8(binary.LittleEndian.Uint64(b[w*8:]))) << (w * 8)
+	}
+	return m
+}
+
+// quoteOrBackslash8 returns a mask of the quotes and backslashes among
+// the eight bytes of x (little-endian, all ASCII), bit i for byte i.
+// Unlike the test of nextQuoteOrBackslash it is exact for every byte: a
+// byte below 0x80 plus 0x7f never carries into the next.
+func quoteOrBackslash8(x uint64) uint8 {
+	const lo, low7, hi = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	// A byte of q or b plus 0x7f has its high bit clear just where it
+	// is zero, where x has a quote or a backslash.
+	q, b := x^(lo*'"')+low7, x^(lo*'\\')+low7
+	z := hi &^ (q & b)
+	// Gather the high bits (7, 15, ... 63) into the top byte.
+	return uint8((z >> 7) * 0x0102040810204080 >> 56)
 }
 
 // nextQuoteOrBackslash returns the index of the first '"' or '\\' in d
