@@ -93,18 +93,20 @@ type JetStreamSource struct {
 	acked    atomic.Int64
 
 	// A large message is split into its events by a goroutine, the
-	// splitter, while the message taken before it is matched (see take).
-	// Each uses its own reader: readers[next] is the one for the next
-	// message handed to the splitter. ahead is the message the splitter
-	// reads (when aheadSet), taken (in pending) but not yet matched; its
-	// events come on split.
-	readers   [2]batchReader
+	// splitter, while the messages taken before it are matched (see
+	// take). The splitter runs up to depth messages ahead; each of those
+	// and the one being matched has its own reader, the next one handed
+	// to the splitter readers[next]. ahead holds the stream sequences of
+	// the messages handed to the splitter, taken (in pending) but not yet
+	// matched, in order; their events come on split in the same order.
+	readers   []batchReader
 	next      int
 	toSplit   chan splitJob
 	split     chan [][]byte
-	ahead     splitJob
-	aheadSet  bool
+	ahead     []uint64
+	depth     int // default splitDepth
 	aheadSize int // messages of at least this many bytes are split ahead (default aheadBytes)
+	small     batchReader
 }
 
 // aheadBytes is the size from which a message is split ahead: below it the
@@ -112,9 +114,13 @@ type JetStreamSource struct {
 // message is a few hundred bytes).
 const aheadBytes = 4 << 10
 
+// splitDepth is how many messages the splitter may read ahead of the one
+// being matched: more than one, so that a message that takes the splitter
+// long (or a moment it does not get a CPU) does not stop the matching.
+const splitDepth = 4
+
 // splitJob is a taken message whose events the splitter reads.
 type splitJob struct {
-	seq  uint64
 	data []byte
 	r    *batchReader
 }
@@ -141,19 +147,21 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	if j.aheadSize <= 0 {
 		j.aheadSize = aheadBytes
 	}
+	if j.depth <= 0 {
+		j.depth = splitDepth
+	}
 	j.inflight = map[uint64]int{}
-	j.toSplit, j.split = make(chan splitJob), make(chan [][]byte, 1)
+	j.readers = make([]batchReader, j.depth+1)
+	j.next, j.ahead = 0, j.ahead[:0]
+	j.toSplit, j.split = make(chan splitJob, j.depth), make(chan [][]byte, j.depth)
 	go func(in <-chan splitJob, out chan<- [][]byte) {
 		for job := range in {
 			out <- job.r.split(job.data)
 		}
 	}(j.toSplit, j.split)
-	defer func() {
-		// A message still being split is dropped with the rest of what
-		// was not acknowledged; the splitter's result fits in its channel.
-		close(j.toSplit)
-		j.aheadSet = false
-	}()
+	// Messages still being split are dropped with the rest of what was not
+	// acknowledged; the splitter's results fit in its channel.
+	defer close(j.toSplit)
 	lastFlush := time.Now()
 	var lastCaughtUp time.Time
 	wait := min(j.FlushEvery, 500*time.Millisecond)
@@ -283,33 +291,34 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	data := msg.Data()
 	if len(data) < j.aheadSize {
 		j.matchAhead()
-		j.match(seq, j.readers[0].split(data))
+		j.match(seq, j.small.split(data))
 		return nil
 	}
-	// The splitter reads this message (into the reader that the message
-	// before it, being matched meanwhile, does not use).
-	job := splitJob{seq: seq, data: data, r: &j.readers[j.next]}
-	j.next ^= 1
-	prev, hadPrev := j.ahead, j.aheadSet
-	var prevRecs [][]byte
-	if hadPrev {
-		prevRecs = <-j.split
+	// With depth messages ahead, the oldest is matched while the
+	// splitter reads the others and this one. The reader handed out now
+	// was last used depth+1 messages ago, by one already matched.
+	var oldest uint64
+	var recs [][]byte
+	full := len(j.ahead) == j.depth
+	if full {
+		oldest, recs = j.ahead[0], <-j.split
+		j.ahead = append(j.ahead[:0], j.ahead[1:]...)
 	}
-	j.toSplit <- job
-	j.ahead, j.aheadSet = job, true
-	if hadPrev {
-		j.match(prev.seq, prevRecs)
+	j.toSplit <- splitJob{data: data, r: &j.readers[j.next]}
+	j.next = (j.next + 1) % len(j.readers)
+	j.ahead = append(j.ahead, seq)
+	if full {
+		j.match(oldest, recs)
 	}
 	return nil
 }
 
-// matchAhead matches the message the splitter reads, if any.
+// matchAhead matches the messages handed to the splitter, in order.
 func (j *JetStreamSource) matchAhead() {
-	if !j.aheadSet {
-		return
+	for _, seq := range j.ahead {
+		j.match(seq, <-j.split)
 	}
-	j.aheadSet = false
-	j.match(j.ahead.seq, <-j.split)
+	j.ahead = j.ahead[:0]
 }
 
 // match matches the events of the message at stream sequence seq.
