@@ -266,9 +266,9 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 // take matches one message and holds it for the next flush. A message
 // redelivered while this matcher still holds it (its AckWait passed) is
 // not matched again. A large message is handed to the splitter and
-// matched at the next take or flush, after the message taken before it
-// (which the splitter read meanwhile), so messages are matched in the
-// order they were taken.
+// matched when depth more have been handed to it, or at the next small
+// message or flush, whichever comes first: messages are matched in the
+// order they were taken, and all of them before a flush.
 func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	seq, ok := streamSeq(msg.Reply())
 	if !ok {
