@@ -15,7 +15,8 @@ import (
 type fluentBitReader struct {
 	s    scanner
 	recs [][]byte
-	buf  []byte // the unescaped "log" lines of an ASCII message
+	buf   []byte   // the unescaped "log" lines of an ASCII message
+	masks []uint64 // its quotes and backslashes (see specialMasks)
 }
 
 // records returns the records of data as [FluentBitRecords] does; they are
@@ -43,10 +44,17 @@ func (r *fluentBitReader) fast(data []byte) (recs [][]byte, ok, sure bool) {
 	if len(data) == 0 || data[0] != '[' {
 		return nil, false, true
 	}
-	control, ascii := controlASCII(data)
-	if control {
+	// The masks of quotes and backslashes for unescapeASCII, and the
+	// control and ASCII tests, in one pass over the message's blocks of 64
+	// bytes; the tail after them by itself.
+	nb := len(data) / 64
+	r.masks = slices.Grow(r.masks[:0], nb)[:nb]
+	control, high := specialMasks(data, r.masks)
+	tailControl, tailASCII := controlASCII(data[nb*64:])
+	if control || tailControl {
 		return nil, false, false
 	}
+	ascii := !high && tailASCII
 	r.buf = r.buf[:0]
 	s := &r.s
 	s.reset(data)
@@ -132,7 +140,7 @@ func (r *fluentBitReader) fast(data []byte) (recs [][]byte, ok, sure bool) {
 				if ascii {
 					// The common case, by runs between escapes.
 					var end int
-					log, r.buf, end = unescapeASCII(data, s.pos, r.buf)
+					log, r.buf, end = unescapeASCII(data, s.pos, r.buf, r.masks)
 					if end < 0 {
 						return nil, false, false
 					}
@@ -252,55 +260,54 @@ func b2u(v bool) uint8 {
 // it has no escape, else appended to buf, which is returned grown) and
 // the index after its closing quote. end is -1 for anything it does not
 // decode the same way: a bad escape, a \u escape of a surrogate, no
-// closing quote.
+// closing quote. masks holds the masks of quotes and backslashes of d's
+// blocks of 64 bytes (see [specialMasks]), any number of them.
 //
 // Every quote of a JSON line under "log" is escaped, so the runs between
-// escapes are short (seven bytes on average in Zeek and EVE lines). Rather
-// than look for each escape from the end of the one before (a chain of
-// dependent loads and arithmetic for every escape), it first marks the
-// quotes and backslashes of 64 bytes at a time in a bit mask, then takes
-// them from the mask; each run is copied eight bytes at a time to the end
-// of buf whatever follows it, and the next copy or escape overwrites the
-// excess. The string's content is never longer than its escaped form, so
-// buf is grown once, by what is left of d and the room those copies need;
-// a caller that reads several strings of one message into buf with room
-// for all of d grows it never.
-func unescapeASCII(d []byte, start int, buf []byte) (s, grown []byte, end int) {
-	i := start + 1
-	// A string without escapes is d's own bytes.
-	j := nextQuoteOrBackslash(d, i)
-	if j < 0 {
-		return nil, buf, -1
-	}
-	if d[j] == '"' {
-		return d[i:j:j], buf, j + 1
-	}
-	off := len(buf)
-	if need := len(d) - i + 8; cap(buf)-off < need {
-		buf = slices.Grow(buf, need)
-	}
-	out := buf[:cap(buf)]
-	// o-off <= i-start-1 throughout: no escape is shorter than what it
-	// stands for. A copy of eight bytes at o, with p+8 <= len(d) for the
-	// quote or backslash at p that ends its run, so stays within out.
-	o := off + copy(out[off:], d[i:j])
-	i = j
-	// i is where the bytes not yet copied start; blocks of 64 bytes from
-	// base are masked while a run can be copied eight bytes at a time
-	// without reading past d.
-	for base := j; base+64+8 <= len(d); base += 64 {
-		m := specials64(d[base : base+64])
+// escapes are short (seven bytes on average in Zeek and EVE lines).
+// Rather than look for each escape from the end of the one before (a
+// chain of dependent loads and arithmetic for every escape), it takes
+// them from the masks; each run is copied eight bytes at a time to the
+// end of buf whatever follows it, and the next copy or escape overwrites
+// the excess. The string's content is never longer than its escaped
+// form, so buf is grown once, by what is left of d and the room those
+// copies need; a caller that reads several strings of one message into
+// buf with room for all of d grows it never.
+func unescapeASCII(d []byte, start int, buf []byte, masks []uint64) (s, grown []byte, end int) {
+	i0 := start + 1
+	// d[i:] is not copied yet; o is where it goes in out, once the first
+	// escape made a copy needed. o-off <= i-i0 throughout: no escape is
+	// shorter than what it stands for. So an eight-byte copy at o of the
+	// run that a quote or backslash at p ends, with p+8 <= len(d), stays
+	// within out.
+	i, off, o := i0, len(buf), len(buf)
+	var out []byte
+	escaped := false
+	k := i / 64
+	for ; k < len(masks) && k*64+64+8 <= len(d); k++ {
+		base := k * 64
+		m := masks[k]
 		if i > base {
-			// Bytes consumed by an escape that began in the block
-			// before.
-			m &= ^uint64(0) << uint(i-base)
+			// Bytes before the string, or consumed by an escape that
+			// began in the block before.
+			m &= ^uint64(0) << uint(min(i-base, 64))
 		}
 		for m != 0 {
 			p := base + bits.TrailingZeros64(m)
+			if !escaped {
+				if d[p] == '"' {
+					return d[i0:p:p], buf, p + 1
+				}
+				if need := len(d) - i0 + 8; cap(buf)-off < need {
+					buf = slices.Grow(buf, need)
+				}
+				out = buf[:cap(buf)]
+				escaped = true
+			}
 			n := p - i
 			binary.LittleEndian.PutUint64(out[o:], binary.LittleEndian.Uint64(d[i:]))
-			for k := 8; k < n; k += 8 {
-				binary.LittleEndian.PutUint64(out[o+k:], binary.LittleEndian.Uint64(d[i+k:]))
+			for c := 8; c < n; c += 8 {
+				binary.LittleEndian.PutUint64(out[o+c:], binary.LittleEndian.Uint64(d[i+c:]))
 			}
 			o += n
 			if d[p] == '"' {
@@ -329,6 +336,16 @@ func unescapeASCII(d []byte, start int, buf []byte) (s, grown []byte, end int) {
 		j := nextQuoteOrBackslash(d, i)
 		if j < 0 {
 			return nil, buf, -1
+		}
+		if !escaped {
+			if d[j] == '"' {
+				return d[i0:j:j], buf, j + 1
+			}
+			if need := len(d) - i0 + 8; cap(buf)-off < need {
+				buf = slices.Grow(buf, need)
+			}
+			out = buf[:cap(buf)]
+			escaped = true
 		}
 		o += copy(out[o:], d[i:j])
 		if d[j] == '"' {
@@ -389,27 +406,34 @@ func unescapeOne(d []byte, p int, out []byte, o int) (i, o2 int, ok bool) {
 	return p + 2, o + 1, true
 }
 
-// specials64 returns a mask of the quotes and backslashes among the 64
-// bytes of b, bit i for b[i].
-func specials64(b []byte) uint64 {
-	_ = b[63]
-	var m uint64
-	for w := 0; w < 8; w++ {
-		m |= uint64(quoteOrBackslash8(binary.LittleEndian.Uint64(b[w*8:]))) << (w * 8)
+// specialMasksGo is [specialMasks] eight bytes at a time.
+func specialMasksGo(d []byte, m []uint64) (control, high bool) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	var ctl, hig uint64
+	for k := 0; k < len(m) && k*64+64 <= len(d); k++ {
+		b := d[k*64 : k*64+64]
+		var mk uint64
+		for w := 0; w < 8; w++ {
+			x := binary.LittleEndian.Uint64(b[w*8:])
+			mk |= uint64(quoteOrBackslash8(x)) << (w * 8)
+			// As in controlASCII.
+			ctl |= (x - lo*0x20) &^ x & hi
+			hig |= x & hi
+		}
+		m[k] = mk
 	}
-	return m
+	return ctl != 0, hig != 0
 }
 
 // quoteOrBackslash8 returns a mask of the quotes and backslashes among
-// the eight bytes of x (little-endian, all ASCII), bit i for byte i.
-// Unlike the test of nextQuoteOrBackslash it is exact for every byte: a
-// byte below 0x80 plus 0x7f never carries into the next.
+// the eight bytes of x (little-endian), bit i for byte i. Unlike the test
+// of nextQuoteOrBackslash it is exact for every byte: a 7-bit sum never
+// carries into the next byte.
 func quoteOrBackslash8(x uint64) uint8 {
 	const lo, low7, hi = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
-	// A byte of q or b plus 0x7f has its high bit clear just where it
-	// is zero, where x has a quote or a backslash.
-	q, b := x^(lo*'"')+low7, x^(lo*'\\')+low7
-	z := hi &^ (q & b)
+	q, b := x^(lo*'"'), x^(lo*'\\')
+	// The high bit of a byte of z is set where q or b is zero.
+	z := hi &^ (((q&low7 + low7) | q) & ((b&low7 + low7) | b))
 	// Gather the high bits (7, 15, ... 63) into the top byte.
 	return uint8((z >> 7) * 0x0102040810204080 >> 56)
 }

@@ -127,8 +127,9 @@ func FuzzFluentBitFast(f *testing.F) {
 
 // TestUnescapeASCII reads generated strings of every escape, of lengths
 // on both sides of the 64-byte blocks, at every alignment and distance
-// from the end of the message, into buffers with and without room, and
-// compares them with encoding/json.
+// from the end of the message, into buffers with and without room, with
+// masks for all of the message's blocks, some or none, and compares them
+// with encoding/json.
 func TestUnescapeASCII(t *testing.T) {
 	pieces := []string{`\"`, `\"`, `\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00e9`, `\u0041`, `\uFFFF`, `\u0000`}
 	// Left to encoding/json: it rejects some, and replaces surrogates.
@@ -171,7 +172,9 @@ func TestUnescapeASCII(t *testing.T) {
 			buf = append(make([]byte, 0, len(buf)+len(d)+8), buf...)
 		}
 		keep := string(buf)
-		s, grown, end := unescapeASCII(d, len(pre), buf)
+		masks := make([]uint64, rng.IntN(len(d)/64+2))
+		specialMasks(d, masks)
+		s, grown, end := unescapeASCII(d, len(pre), buf, masks)
 		if end < 0 {
 			// Left to encoding/json: right for a lone surrogate
 			// (which it replaces) and anything it rejects.
@@ -189,12 +192,12 @@ func TestUnescapeASCII(t *testing.T) {
 	}
 }
 
-// TestQuoteOrBackslash8 checks the mask of every ASCII byte at every
-// position against the plain test.
+// TestQuoteOrBackslash8 checks the mask of every byte at every position
+// against the plain test.
 func TestQuoteOrBackslash8(t *testing.T) {
 	for pos := 0; pos < 8; pos++ {
-		for c := 0; c < 0x80; c++ {
-			for _, fill := range []byte{0, 'a', '"', '\\', 0x7f} {
+		for c := 0; c < 0x100; c++ {
+			for _, fill := range []byte{0, 'a', '"', '\\', 0x7f, 0x80, 0xdc, 0xff} {
 				var w [8]byte
 				for i := range w {
 					w[i] = fill
@@ -209,6 +212,49 @@ func TestQuoteOrBackslash8(t *testing.T) {
 				if got := quoteOrBackslash8(binary.LittleEndian.Uint64(w[:])); got != want {
 					t.Fatalf("%q: %08b, want %08b", w, got, want)
 				}
+			}
+		}
+	}
+}
+
+// TestSpecialMasks compares specialMasks (SSE2 on amd64) and
+// specialMasksGo with a byte at a time, on random bytes of every value
+// and on ASCII with and without one control or high byte, at every
+// length around the blocks' edges and with room for fewer blocks.
+func TestSpecialMasks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for iter := 0; iter < 5000; iter++ {
+		d := make([]byte, rng.IntN(300))
+		for i := range d {
+			switch iter % 3 {
+			case 0:
+				d[i] = byte(rng.IntN(256))
+			default:
+				d[i] = []byte{'"', '\\', 'a', ' ', '~'}[rng.IntN(5)]
+			}
+		}
+		if iter%3 == 2 && len(d) > 0 {
+			d[rng.IntN(len(d))] = []byte{0, 0x1f, 0x80, 0xff, '\t'}[rng.IntN(5)]
+		}
+		room := len(d)/64 + 1
+		if rng.IntN(3) == 0 {
+			room = rng.IntN(room + 1)
+		}
+		n := min(room, len(d)/64)
+		want := make([]uint64, room)
+		var wantControl, wantHigh bool
+		for i, c := range d[:n*64] {
+			if c == '"' || c == '\\' {
+				want[i/64] |= 1 << (i % 64)
+			}
+			wantControl = wantControl || c < 0x20
+			wantHigh = wantHigh || c >= 0x80
+		}
+		for name, f := range map[string]func([]byte, []uint64) (bool, bool){"specialMasks": specialMasks, "specialMasksGo": specialMasksGo} {
+			got := make([]uint64, room)
+			control, high := f(d, got)
+			if control != wantControl || high != wantHigh || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s(%q, %d blocks): %v, %v, %x; want %v, %v, %x", name, d, room, control, high, got, wantControl, wantHigh, want)
 			}
 		}
 	}
