@@ -13,8 +13,8 @@ import (
 // read and is reused for the next, and the record slices point into the
 // message or that buffer. It is not safe for concurrent use.
 type fluentBitReader struct {
-	s    scanner
-	recs [][]byte
+	s     scanner
+	recs  [][]byte
 	buf   []byte   // the unescaped "log" lines of an ASCII message
 	masks []uint64 // its quotes and backslashes (see specialMasks)
 }
