@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -12,9 +13,10 @@ import (
 // read and is reused for the next, and the record slices point into the
 // message or that buffer. It is not safe for concurrent use.
 type fluentBitReader struct {
-	s    scanner
-	recs [][]byte
-	buf  []byte // the unescaped "log" lines of an ASCII message
+	s     scanner
+	recs  [][]byte
+	buf   []byte   // the unescaped "log" lines of an ASCII message
+	masks []uint64 // its quotes and backslashes (see specialMasks)
 }
 
 // records returns the records of data as [FluentBitRecords] does; they are
@@ -42,10 +44,17 @@ func (r *fluentBitReader) fast(data []byte) (recs [][]byte, ok, sure bool) {
 	if len(data) == 0 || data[0] != '[' {
 		return nil, false, true
 	}
-	control, ascii := controlASCII(data)
-	if control {
+	// The masks of quotes and backslashes for unescapeASCII, and the
+	// control and ASCII tests, in one pass over the message's blocks of 64
+	// bytes; the tail after them by itself.
+	nb := len(data) / 64
+	r.masks = slices.Grow(r.masks[:0], nb)[:nb]
+	control, high := specialMasks(data, r.masks)
+	tailControl, tailASCII := controlASCII(data[nb*64:])
+	if control || tailControl {
 		return nil, false, false
 	}
+	ascii := !high && tailASCII
 	r.buf = r.buf[:0]
 	s := &r.s
 	s.reset(data)
@@ -131,7 +140,7 @@ func (r *fluentBitReader) fast(data []byte) (recs [][]byte, ok, sure bool) {
 				if ascii {
 					// The common case, by runs between escapes.
 					var end int
-					log, r.buf, end = unescapeASCII(data, s.pos, r.buf)
+					log, r.buf, end = unescapeASCII(data, s.pos, r.buf, r.masks)
 					if end < 0 {
 						return nil, false, false
 					}
@@ -251,71 +260,182 @@ func b2u(v bool) uint8 {
 // it has no escape, else appended to buf, which is returned grown) and
 // the index after its closing quote. end is -1 for anything it does not
 // decode the same way: a bad escape, a \u escape of a surrogate, no
-// closing quote. It looks for quotes and backslashes eight bytes at a
-// time, so the short runs between escapes (every quote of a JSON line
-// under "log" is one) cost little.
-func unescapeASCII(d []byte, start int, buf []byte) (s, grown []byte, end int) {
-	i := start + 1
-	off := len(buf)
-	copied := false
+// closing quote. masks holds the masks of quotes and backslashes of d's
+// blocks of 64 bytes (see [specialMasks]), any number of them.
+//
+// Every quote of a JSON line under "log" is escaped, so the runs between
+// escapes are short (seven bytes on average in Zeek and EVE lines).
+// Rather than look for each escape from the end of the one before (a
+// chain of dependent loads and arithmetic for every escape), it takes
+// them from the masks; each run is copied eight bytes at a time to the
+// end of buf whatever follows it, and the next copy or escape overwrites
+// the excess. The string's content is never longer than its escaped
+// form, so buf is grown once, by what is left of d and the room those
+// copies need; a caller that reads several strings of one message into
+// buf with room for all of d grows it never.
+func unescapeASCII(d []byte, start int, buf []byte, masks []uint64) (s, grown []byte, end int) {
+	i0 := start + 1
+	// d[i:] is not copied yet; o is where it goes in out, once the first
+	// escape made a copy needed. o-off <= i-i0 throughout: no escape is
+	// shorter than what it stands for. So an eight-byte copy at o of the
+	// run that a quote or backslash at p ends, with p+8 <= len(d), stays
+	// within out.
+	i, off, o := i0, len(buf), len(buf)
+	var out []byte
+	escaped := false
+	k := i / 64
+	for ; k < len(masks) && k*64+64+8 <= len(d); k++ {
+		base := k * 64
+		m := masks[k]
+		if i > base {
+			// Bytes before the string, or consumed by an escape that
+			// began in the block before.
+			m &= ^uint64(0) << uint(min(i-base, 64))
+		}
+		for m != 0 {
+			p := base + bits.TrailingZeros64(m)
+			if !escaped {
+				if d[p] == '"' {
+					return d[i0:p:p], buf, p + 1
+				}
+				if need := len(d) - i0 + 8; cap(buf)-off < need {
+					buf = slices.Grow(buf, need)
+				}
+				out = buf[:cap(buf)]
+				escaped = true
+			}
+			n := p - i
+			binary.LittleEndian.PutUint64(out[o:], binary.LittleEndian.Uint64(d[i:]))
+			for c := 8; c < n; c += 8 {
+				binary.LittleEndian.PutUint64(out[o+c:], binary.LittleEndian.Uint64(d[i+c:]))
+			}
+			o += n
+			if d[p] == '"' {
+				return out[off:o:o], out[:o], p + 1
+			}
+			if e := d[p+1]; e == '"' {
+				// The common escape, here rather than in a call: the
+				// escaped quote is the next bit of m (or the first of
+				// the next block, which starts after i).
+				out[o] = e
+				o++
+				i = p + 2
+				m &= m - 1
+				m &= m - 1
+				continue
+			}
+			var ok bool
+			if i, o, ok = unescapeOne(d, p, out, o); !ok {
+				return nil, buf, -1
+			}
+			m &= ^uint64(0) << uint(min(i-base, 64))
+		}
+	}
+	// The tail, a quote or backslash at a time.
 	for {
 		j := nextQuoteOrBackslash(d, i)
 		if j < 0 {
 			return nil, buf, -1
 		}
+		if !escaped {
+			if d[j] == '"' {
+				return d[i0:j:j], buf, j + 1
+			}
+			if need := len(d) - i0 + 8; cap(buf)-off < need {
+				buf = slices.Grow(buf, need)
+			}
+			out = buf[:cap(buf)]
+			escaped = true
+		}
+		o += copy(out[o:], d[i:j])
 		if d[j] == '"' {
-			if !copied {
-				return d[i:j:j], buf, j + 1
-			}
-			buf = append(buf, d[i:j]...)
-			return buf[off:len(buf):len(buf)], buf, j + 1
+			return out[off:o:o], out[:o], j + 1
 		}
-		copied = true
-		buf = append(buf, d[i:j]...)
-		if j+1 >= len(d) {
-			return nil, buf, -1
-		}
-		e := d[j+1]
-		i = j + 2
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			if i+4 > len(d) {
-				return nil, buf, -1
-			}
-			var r rune
-			for _, c := range d[i : i+4] {
-				switch {
-				case c >= '0' && c <= '9':
-					r = r<<4 | rune(c-'0')
-				case c >= 'a' && c <= 'f':
-					r = r<<4 | rune(c-'a'+10)
-				case c >= 'A' && c <= 'F':
-					r = r<<4 | rune(c-'A'+10)
-				default:
-					return nil, buf, -1
-				}
-			}
-			if r >= 0xD800 && r < 0xE000 {
-				return nil, buf, -1
-			}
-			buf = utf8.AppendRune(buf, r)
-			i += 4
-		default:
+		var ok bool
+		if i, o, ok = unescapeOne(d, j, out, o); !ok {
 			return nil, buf, -1
 		}
 	}
+}
+
+// unescapeOne decodes the escape whose backslash is at d[p] into out at o
+// as encoding/json does, returning the indexes after it in d and out; ok
+// is false for an escape that unescapeASCII leaves to encoding/json.
+func unescapeOne(d []byte, p int, out []byte, o int) (i, o2 int, ok bool) {
+	if p+1 >= len(d) {
+		return 0, 0, false
+	}
+	switch e := d[p+1]; e {
+	case '"', '\\', '/':
+		out[o] = e
+	case 'b':
+		out[o] = '\b'
+	case 'f':
+		out[o] = '\f'
+	case 'n':
+		out[o] = '\n'
+	case 'r':
+		out[o] = '\r'
+	case 't':
+		out[o] = '\t'
+	case 'u':
+		if p+6 > len(d) {
+			return 0, 0, false
+		}
+		var r rune
+		for _, c := range d[p+2 : p+6] {
+			switch {
+			case c >= '0' && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case c >= 'a' && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, 0, false
+			}
+		}
+		if r >= 0xD800 && r < 0xE000 {
+			return 0, 0, false
+		}
+		// At most three bytes for the six read.
+		return p + 6, o + utf8.EncodeRune(out[o:], r), true
+	default:
+		return 0, 0, false
+	}
+	return p + 2, o + 1, true
+}
+
+// specialMasksGo is [specialMasks] eight bytes at a time.
+func specialMasksGo(d []byte, m []uint64) (control, high bool) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	var ctl, hig uint64
+	for k := 0; k < len(m) && k*64+64 <= len(d); k++ {
+		b := d[k*64 : k*64+64]
+		var mk uint64
+		for w := 0; w < 8; w++ {
+			x := binary.LittleEndian.Uint64(b[w*8:])
+			mk |= uint64(quoteOrBackslash8(x)) << (w * 8)
+			// As in controlASCII.
+			ctl |= (x - lo*0x20) &^ x & hi
+			hig |= x & hi
+		}
+		m[k] = mk
+	}
+	return ctl != 0, hig != 0
+}
+
+// quoteOrBackslash8 returns a mask of the quotes and backslashes among
+// the eight bytes of x (little-endian), bit i for byte i. Unlike the test
+// of nextQuoteOrBackslash it is exact for every byte: a 7-bit sum never
+// carries into the next byte.
+func quoteOrBackslash8(x uint64) uint8 {
+	const lo, low7, hi = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	q, b := x^(lo*'"'), x^(lo*'\\')
+	// The high bit of a byte of z is set where q or b is zero.
+	z := hi &^ (((q&low7 + low7) | q) & ((b&low7 + low7) | b))
+	// Gather the high bits (7, 15, ... 63) into the top byte.
+	return uint8((z >> 7) * 0x0102040810204080 >> 56)
 }
 
 // nextQuoteOrBackslash returns the index of the first '"' or '\\' in d

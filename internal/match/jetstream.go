@@ -90,8 +90,39 @@ type JetStreamSource struct {
 	pending  []jetstream.Msg
 	events   int            // events of the messages in pending
 	inflight map[uint64]int // stream sequence -> index in pending
-	fb       fluentBitReader
 	acked    atomic.Int64
+
+	// A large message is split into its events by a goroutine, the
+	// splitter, while the messages taken before it are matched (see
+	// take). The splitter runs up to depth messages ahead; each of those
+	// and the one being matched has its own reader, the next one handed
+	// to the splitter readers[next]. ahead holds the stream sequences of
+	// the messages handed to the splitter, taken (in pending) but not yet
+	// matched, in order; their events come on split in the same order.
+	readers   []batchReader
+	next      int
+	toSplit   chan splitJob
+	split     chan [][]byte
+	ahead     []uint64
+	depth     int // default splitDepth
+	aheadSize int // messages of at least this many bytes are split ahead (default aheadBytes)
+	small     batchReader
+}
+
+// aheadBytes is the size from which a message is split ahead: below it the
+// hand-over to the splitter costs more than the splitting (one event a
+// message is a few hundred bytes).
+const aheadBytes = 4 << 10
+
+// splitDepth is how many messages the splitter may read ahead of the one
+// being matched: more than one, so that a message that takes the splitter
+// long (or a moment it does not get a CPU) does not stop the matching.
+const splitDepth = 4
+
+// splitJob is a taken message whose events the splitter reads.
+type splitJob struct {
+	data []byte
+	r    *batchReader
 }
 
 // Acked returns how many messages the source has acknowledged so far; it
@@ -113,7 +144,24 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	if j.Batch <= 0 {
 		j.Batch = 500
 	}
+	if j.aheadSize <= 0 {
+		j.aheadSize = aheadBytes
+	}
+	if j.depth <= 0 {
+		j.depth = splitDepth
+	}
 	j.inflight = map[uint64]int{}
+	j.readers = make([]batchReader, j.depth+1)
+	j.next, j.ahead = 0, j.ahead[:0]
+	j.toSplit, j.split = make(chan splitJob, j.depth), make(chan [][]byte, j.depth)
+	go func(in <-chan splitJob, out chan<- [][]byte) {
+		for job := range in {
+			out <- job.r.split(job.data)
+		}
+	}(j.toSplit, j.split)
+	// Messages still being split are dropped with the rest of what was not
+	// acknowledged; the splitter's results fit in its channel.
+	defer close(j.toSplit)
 	lastFlush := time.Now()
 	var lastCaughtUp time.Time
 	wait := min(j.FlushEvery, 500*time.Millisecond)
@@ -217,7 +265,10 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 
 // take matches one message and holds it for the next flush. A message
 // redelivered while this matcher still holds it (its AckWait passed) is
-// not matched again.
+// not matched again. A large message is handed to the splitter and
+// matched when depth more have been handed to it, or at the next small
+// message or flush, whichever comes first: messages are matched in the
+// order they were taken, and all of them before a flush.
 func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	seq, ok := streamSeq(msg.Reply())
 	if !ok {
@@ -237,24 +288,63 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	}
 	j.inflight[seq] = len(j.pending)
 	j.pending = append(j.pending, msg)
-	if recs, ok := j.fb.records(msg.Data()); ok {
-		for _, r := range recs {
-			j.Stream.LineSeq(seq, r)
-		}
-		j.events += len(recs)
-		return nil
-	}
 	data := msg.Data()
-	if lines, ok := j.lines(data); ok {
-		for _, l := range lines {
-			j.Stream.LineSeq(seq, l)
-		}
-		j.events += len(lines)
+	if len(data) < j.aheadSize {
+		j.matchAhead()
+		j.match(seq, j.small.split(data))
 		return nil
 	}
-	j.Stream.LineSeq(seq, data)
-	j.events++
+	// With depth messages ahead, the oldest is matched while the
+	// splitter reads the others and this one. The reader handed out now
+	// was last used depth+1 messages ago, by one already matched.
+	var oldest uint64
+	var recs [][]byte
+	full := len(j.ahead) == j.depth
+	if full {
+		oldest, recs = j.ahead[0], <-j.split
+		j.ahead = append(j.ahead[:0], j.ahead[1:]...)
+	}
+	j.toSplit <- splitJob{data: data, r: &j.readers[j.next]}
+	j.next = (j.next + 1) % len(j.readers)
+	j.ahead = append(j.ahead, seq)
+	if full {
+		j.match(oldest, recs)
+	}
 	return nil
+}
+
+// matchAhead matches the messages handed to the splitter, in order.
+func (j *JetStreamSource) matchAhead() {
+	for _, seq := range j.ahead {
+		j.match(seq, <-j.split)
+	}
+	j.ahead = j.ahead[:0]
+}
+
+// match matches the events of the message at stream sequence seq.
+func (j *JetStreamSource) match(seq uint64, events [][]byte) {
+	j.Stream.linesSeq(seq, events)
+	j.events += len(events)
+}
+
+// batchReader splits a message into its events: the records of a Fluent
+// Bit batch, the lines of newline-delimited events, or the message itself.
+// The events are valid until its next use; it is not safe for concurrent
+// use.
+type batchReader struct {
+	fb  fluentBitReader
+	one [1][]byte
+}
+
+func (r *batchReader) split(data []byte) [][]byte {
+	if recs, ok := r.fb.records(data); ok {
+		return recs
+	}
+	if lines, ok := r.lines(data); ok {
+		return lines
+	}
+	r.one[0] = data
+	return r.one[:]
 }
 
 // FluentBitRecords returns the events of a message that Fluent Bit's nats
@@ -312,6 +402,7 @@ func fluentBitRecordsGeneral(data []byte) (recs [][]byte, ok bool) {
 
 // flush emits the sightings of the held messages, then acknowledges them.
 func (j *JetStreamSource) flush() error {
+	j.matchAhead()
 	if err := j.Stream.FlushNow(); err != nil {
 		return err
 	}
@@ -337,7 +428,7 @@ func (j *JetStreamSource) flush() error {
 // for one JSON document spread over lines (its first line an incomplete
 // JSON value): such a message is one event. The lines are valid until the
 // next call.
-func (j *JetStreamSource) lines(data []byte) (lines [][]byte, ok bool) {
+func (r *batchReader) lines(data []byte) (lines [][]byte, ok bool) {
 	i := bytes.IndexByte(data, '\n')
 	if i < 0 || len(bytes.TrimSpace(data[i+1:])) == 0 {
 		return nil, false
@@ -345,7 +436,7 @@ func (j *JetStreamSource) lines(data []byte) (lines [][]byte, ok bool) {
 	if first := bytes.TrimSpace(data[:i]); len(first) > 0 && (first[0] == '{' || first[0] == '[') && !json.Valid(first) {
 		return nil, false
 	}
-	lines = j.fb.recs[:0]
+	lines = r.fb.recs[:0]
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
@@ -355,7 +446,7 @@ func (j *JetStreamSource) lines(data []byte) (lines [][]byte, ok bool) {
 		lines = append(lines, data[:i+1])
 		data = data[i+1:]
 	}
-	j.fb.recs = lines[:0]
+	r.fb.recs = lines[:0]
 	return lines, true
 }
 

@@ -141,8 +141,16 @@ var errCrash = errors.New("matcher crashed after emitting")
 // first dies right after emitting a flush and before acknowledging it (the
 // worst moment); the second receives those messages again after AckWait.
 // In the end every matching event is counted, and the ones counted twice
-// are exactly those whose stream sequences appear in two sightings.
+// are exactly those whose stream sequences appear in two sightings. It
+// runs with every message matched as it is taken and with every message
+// split ahead (see JetStreamSource.take), whose flushes must first match
+// the messages the splitter holds.
 func TestJetStreamRedelivery(t *testing.T) {
+	t.Run("in turn", func(t *testing.T) { testJetStreamRedelivery(t, 0) })
+	t.Run("split ahead", func(t *testing.T) { testJetStreamRedelivery(t, 1) })
+}
+
+func testJetStreamRedelivery(t *testing.T, aheadSize int) {
 	url := startNATS(t)
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -192,7 +200,7 @@ func TestJetStreamRedelivery(t *testing.T) {
 		if err := s.Init(ctx); err != nil {
 			t.Fatal(err)
 		}
-		return &JetStreamSource{Stream: s, Consumer: cons, MaxPending: 100, Batch: 50, FlushEvery: flushEvery}, s
+		return &JetStreamSource{Stream: s, Consumer: cons, MaxPending: 100, Batch: 50, FlushEvery: flushEvery, aheadSize: aheadSize}, s
 	}
 	// a flushes every 100 messages (about 33 matching), and dies after
 	// emitting its second flush.
@@ -315,7 +323,7 @@ func FuzzFluentBitRecords(f *testing.F) {
 
 // TestJetStreamLines: which messages are split into lines, and how.
 func TestJetStreamLines(t *testing.T) {
-	var j JetStreamSource
+	var r batchReader
 	for _, c := range []struct {
 		in   string
 		want []string // nil: one event
@@ -331,7 +339,7 @@ func TestJetStreamLines(t *testing.T) {
 		{"{\n  \"a\": 1\n}\n", nil},
 		{"[\n1,\n2]", nil},
 	} {
-		got, ok := j.lines([]byte(c.in))
+		got, ok := r.lines([]byte(c.in))
 		if ok != (c.want != nil) {
 			t.Errorf("%q: split = %v", c.in, ok)
 			continue
@@ -352,8 +360,16 @@ func TestJetStreamLines(t *testing.T) {
 // (one event, newline-delimited events with and without a final newline,
 // one JSON document over several lines, a Fluent Bit batch) and checks
 // that every event is decoded and every matching one counted, with the
-// sequence of its message.
+// sequence of its message: each message matched as it is taken, each
+// split ahead, and the one-event messages matched as they are taken
+// between batches split ahead.
 func TestJetStreamShapes(t *testing.T) {
+	t.Run("in turn", func(t *testing.T) { testJetStreamShapes(t, 0) })
+	t.Run("split ahead", func(t *testing.T) { testJetStreamShapes(t, 1) })
+	t.Run("mixed", func(t *testing.T) { testJetStreamShapes(t, 200) })
+}
+
+func testJetStreamShapes(t *testing.T, aheadSize int) {
 	url := startNATS(t)
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -413,7 +429,7 @@ func TestJetStreamShapes(t *testing.T) {
 	if err := s.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 50 * time.Millisecond}
+	src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 50 * time.Millisecond, aheadSize: aheadSize}
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	start := time.Now()

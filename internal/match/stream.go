@@ -169,6 +169,15 @@ func (s *Stream) LineSeq(seq uint64, line []byte) {
 	s.mu.Unlock()
 }
 
+// linesSeq is LineSeq for each of lines, under one hold of the lock.
+func (s *Stream) linesSeq(seq uint64, lines [][]byte) {
+	s.mu.Lock()
+	for _, l := range lines {
+		s.Matcher.LineSeq(seq, l)
+	}
+	s.mu.Unlock()
+}
+
 // FlushNow flushes the sightings gathered so far and hands them to Emit at
 // once, returning Emit's error: when it returns nil, everything matched
 // before the call has been emitted.

@@ -1,0 +1,88 @@
+#include "textflag.h"
+
+// func specialMasks(d []byte, m []uint64) (control, high bool)
+TEXT ·specialMasks(SB), NOSPLIT, $0-50
+	MOVQ	d_base+0(FP), SI
+	MOVQ	d_len+8(FP), CX
+	MOVQ	m_base+24(FP), DI
+	MOVQ	m_len+32(FP), DX
+	SHRQ	$6, CX
+	CMPQ	CX, DX
+	CMOVQGT	DX, CX
+	MOVQ	$0x2222222222222222, AX
+	MOVQ	AX, X8
+	PUNPCKLQDQ	X8, X8
+	MOVQ	$0x5c5c5c5c5c5c5c5c, AX
+	MOVQ	AX, X9
+	PUNPCKLQDQ	X9, X9
+	MOVQ	$0x2020202020202020, AX
+	MOVQ	AX, X10
+	PUNPCKLQDQ	X10, X10
+	PXOR	X11, X11 // the OR of every byte: its high bit is high
+	PXOR	X12, X12 // the OR of 0x20 minus each byte, saturated: nonzero where control
+
+loop:
+	TESTQ	CX, CX
+	JZ	done
+	MOVOU	0(SI), X0
+	MOVOU	16(SI), X1
+	MOVOU	32(SI), X2
+	MOVOU	48(SI), X3
+	POR	X0, X11
+	POR	X1, X11
+	POR	X2, X11
+	POR	X3, X11
+	MOVO	X10, X4
+	PSUBUSB	X0, X4
+	POR	X4, X12
+	MOVO	X10, X4
+	PSUBUSB	X1, X4
+	POR	X4, X12
+	MOVO	X10, X4
+	PSUBUSB	X2, X4
+	POR	X4, X12
+	MOVO	X10, X4
+	PSUBUSB	X3, X4
+	POR	X4, X12
+	MOVO	X0, X4
+	PCMPEQB	X8, X4
+	PCMPEQB	X9, X0
+	POR	X4, X0
+	PMOVMSKB	X0, AX
+	MOVO	X1, X4
+	PCMPEQB	X8, X4
+	PCMPEQB	X9, X1
+	POR	X4, X1
+	PMOVMSKB	X1, BX
+	MOVO	X2, X4
+	PCMPEQB	X8, X4
+	PCMPEQB	X9, X2
+	POR	X4, X2
+	PMOVMSKB	X2, R8
+	MOVO	X3, X4
+	PCMPEQB	X8, X4
+	PCMPEQB	X9, X3
+	POR	X4, X3
+	PMOVMSKB	X3, R9
+	SHLQ	$16, BX
+	SHLQ	$32, R8
+	SHLQ	$48, R9
+	ORQ	BX, AX
+	ORQ	R8, AX
+	ORQ	R9, AX
+	MOVQ	AX, (DI)
+	ADDQ	$64, SI
+	ADDQ	$8, DI
+	DECQ	CX
+	JMP	loop
+
+done:
+	PMOVMSKB	X11, AX
+	TESTL	AX, AX
+	SETNE	high+49(FP)
+	PXOR	X13, X13
+	PCMPEQB	X13, X12
+	PMOVMSKB	X12, AX
+	CMPL	AX, $0xffff
+	SETNE	control+48(FP)
+	RET
