@@ -101,7 +101,7 @@ func (p *Provider) BuildSet(ctx context.Context, lines []string) (*Set, error) {
 
 // tagChunk is how many values a worker of [Provider.TagsCanonical]
 // evaluates between two looks at its context (and two turns of its gate):
-// about 100 ms of one CPU.
+// about 20 ms of one CPU (75 µs a value).
 const tagChunk = 256
 
 // TagsCanonical returns the tags of canonical lines, in order, computed

@@ -16,33 +16,54 @@ import (
 // polling a state file) sees the old content or the new, never part of
 // one, and a write that fails leaves the old file as it was.
 //
-// The new file gets the mode of the file it replaces, or, when there is
-// none, 0644 less the umask, as os.Create and os.WriteFile would give.
+// The new file gets the mode of the file it replaces and, where the
+// process may give it, its owner and group (a sensor's group keeps read
+// access); when there is none, 0644 less the umask, as os.Create would
+// give. A name that is not a regular file (a FIFO, /dev/stdout) is
+// written directly, as os.Create would.
 type pendingFile struct {
 	*os.File
-	name string
+	name   string
+	direct bool // written in place: not a regular file
 }
 
 // createPending starts the replacement of name; its directory must exist.
 // The caller writes to it and ends with Commit or Abort.
 //
-// A name that is a symbolic link keeps its link: the file it points to is
-// the one replaced (an operator may link a sensor's path to the export).
+// A symbolic link is followed, and its target replaced, only where the
+// kernel's protected_symlinks rule would let this process follow it: not
+// a link of another user in a sticky directory that others can write
+// (/tmp), which could point a privileged export at any file.
 func createPending(name string) (*pendingFile, error) {
 	if fi, err := os.Lstat(name); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		dir, err := os.Stat(filepath.Dir(name))
+		if err != nil {
+			return nil, err
+		}
+		if !mayFollow(fi, dir) {
+			return nil, fmt.Errorf("%s is a symbolic link of another user in a directory others can write; not following it", name)
+		}
 		target, err := filepath.EvalSymlinks(name)
 		if err != nil {
 			return nil, err
 		}
 		name = target
 	}
+	perm := fs.FileMode(0o644)
+	old, statErr := os.Stat(name)
+	if statErr == nil {
+		if !old.Mode().IsRegular() {
+			f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
+			if err != nil {
+				return nil, err
+			}
+			return &pendingFile{File: f, name: name, direct: true}, nil
+		}
+		perm = old.Mode().Perm()
+	}
 	dir, base := filepath.Split(name)
 	if dir == "" {
 		dir = "."
-	}
-	perm := fs.FileMode(0o644)
-	if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
-		perm = fi.Mode().Perm()
 	}
 	var suffix [6]byte
 	for {
@@ -58,11 +79,16 @@ func createPending(name string) (*pendingFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, statErr := os.Stat(name); statErr == nil {
+		if statErr == nil {
 			if err := f.Chmod(perm); err != nil {
 				f.Close()
 				os.Remove(tmp)
 				return nil, err
+			}
+			if uid, gid, ok := fileOwner(old); ok {
+				// Best effort: only root may give a file away, and a
+				// group the process is not in is refused.
+				f.Chown(uid, gid)
 			}
 		}
 		return &pendingFile{File: f, name: name}, nil
@@ -70,9 +96,13 @@ func createPending(name string) (*pendingFile, error) {
 }
 
 // Commit makes what was written durable and puts it in place of the
-// file. On error the temporary file is removed and the old file is left
-// as it was.
+// file, then syncs the directory so that the rename survives a crash (as
+// far as the file system allows). On error the temporary file is removed
+// and the old file is left as it was.
 func (p *pendingFile) Commit() error {
+	if p.direct {
+		return p.Close()
+	}
 	err := p.Sync()
 	if cerr := p.Close(); err == nil {
 		err = cerr
@@ -82,15 +112,23 @@ func (p *pendingFile) Commit() error {
 	}
 	if err != nil {
 		os.Remove(p.File.Name())
+		return err
 	}
-	return err
+	if d, err := os.Open(filepath.Dir(p.name)); err == nil {
+		d.Sync() // some file systems refuse to sync a directory; the rename stands
+		d.Close()
+	}
+	return nil
 }
 
-// Abort drops what was written; the file keeps its old content. It may
-// follow a failed Commit.
+// Abort drops what was written; the file keeps its old content (a file
+// written directly keeps what was written). It may follow a failed
+// Commit.
 func (p *pendingFile) Abort() {
 	p.Close()
-	os.Remove(p.File.Name())
+	if !p.direct {
+		os.Remove(p.File.Name())
+	}
 }
 
 // replaceFile writes data to name as a [pendingFile]: readers of name see

@@ -546,14 +546,22 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 		// A collection set is built whole before it is stored, in the
 		// transaction that logs its key, so that a publication refused or
 		// abandoned while its tags are computed leaves nothing behind.
-		if indicators, ps.Cursor, err = a.changes(ctx, ps, now); err != nil {
-			return store.PrivateSet{}, err
+		// Its scan holds the member's indicators of the collection in
+		// memory, which its small body reserved nothing for: scans take
+		// turns with each other and with refreshes (syncMu), so that
+		// parallel publications can't hold many at once.
+		a.syncMu.Lock()
+		indicators, ps.Cursor, err = a.changes(ctx, ps, now)
+		if err == nil {
+			fresh := freshLines(indicators, nil)
+			if len(fresh) > maxValues {
+				err = requestErrorf(store.ErrTooLarge, fmt.Sprintf("your indicators in the collection hold %d values, more than the %d this node evaluates in one publication (private.max_values)", len(fresh), maxValues))
+			} else {
+				tags, err = tagLines(ctx, prov, fresh)
+			}
 		}
-		fresh := freshLines(indicators, nil)
-		if len(fresh) > maxValues {
-			return store.PrivateSet{}, requestErrorf(store.ErrTooLarge, fmt.Sprintf("your indicators in the collection hold %d values, more than the %d this node evaluates in one publication (private.max_values)", len(fresh), maxValues))
-		}
-		if tags, err = tagLines(ctx, prov, fresh); err != nil {
+		a.syncMu.Unlock()
+		if err != nil {
 			return store.PrivateSet{}, err
 		}
 	}
@@ -833,13 +841,16 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	prov, err := a.provider(s)
-	if err != nil {
-		return err
-	}
-	newTags, err := tagLines(ctx, prov, freshLines(changed, known))
-	if err != nil {
-		return err
+	// The key is loaded only when there is something to tag.
+	var newTags []store.PrivateTag
+	if fresh := freshLines(changed, known); len(fresh) > 0 {
+		prov, err := a.provider(s)
+		if err != nil {
+			return err
+		}
+		if newTags, err = tagLines(ctx, prov, fresh); err != nil {
+			return err
+		}
 	}
 	if err := a.st.UpdatePrivateSet(ctx, id, s.Cursor, cursor, changed, newTags); err != nil {
 		return err
