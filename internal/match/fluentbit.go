@@ -379,27 +379,12 @@ func unescapeOne(d []byte, p int, out []byte, o int) (i, o2 int, ok bool) {
 	case 't':
 		out[o] = '\t'
 	case 'u':
-		if p+6 > len(d) {
-			return 0, 0, false
-		}
-		var r rune
-		for _, c := range d[p+2 : p+6] {
-			switch {
-			case c >= '0' && c <= '9':
-				r = r<<4 | rune(c-'0')
-			case c >= 'a' && c <= 'f':
-				r = r<<4 | rune(c-'a'+10)
-			case c >= 'A' && c <= 'F':
-				r = r<<4 | rune(c-'A'+10)
-			default:
-				return 0, 0, false
-			}
-		}
-		if r >= 0xD800 && r < 0xE000 {
+		r, next := hex4(d, p+2)
+		if next < 0 || r >= 0xD800 && r < 0xE000 {
 			return 0, 0, false
 		}
 		// At most three bytes for the six read.
-		return p + 6, o + utf8.EncodeRune(out[o:], r), true
+		return next, o + utf8.EncodeRune(out[o:], r), true
 	default:
 		return 0, 0, false
 	}
