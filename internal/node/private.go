@@ -139,16 +139,22 @@ func LoadPrivateConfig(dir string) (PrivateConfig, error) {
 	if p.RefreshInterval <= 0 {
 		p.RefreshInterval = Duration(DefaultPrivateRefresh)
 	}
-	if p.MaxValues <= 0 {
-		p.MaxValues = DefaultPrivateMaxValues
+	return p.withLimitDefaults(), nil
+}
+
+// withLimitDefaults returns c with its zero work limits (MaxValues,
+// Workers, PublishMemory) set to their defaults.
+func (c PrivateConfig) withLimitDefaults() PrivateConfig {
+	if c.MaxValues <= 0 {
+		c.MaxValues = DefaultPrivateMaxValues
 	}
-	if p.Workers <= 0 {
-		p.Workers = defaultPrivateWorkers()
+	if c.Workers <= 0 {
+		c.Workers = defaultPrivateWorkers()
 	}
-	if p.PublishMemory <= 0 {
-		p.PublishMemory = DefaultPrivatePublishMemory
+	if c.PublishMemory <= 0 {
+		c.PublishMemory = DefaultPrivatePublishMemory
 	}
-	return p, nil
+	return c
 }
 
 // privateAPI holds the private-set handlers' state for one node.
@@ -202,16 +208,7 @@ func (a *privateAPI) limits() (PrivateConfig, private.Gate, *memoryBudget, error
 func (a *privateAPI) setConfig(c PrivateConfig) {
 	a.cfgMu.Lock()
 	defer a.cfgMu.Unlock()
-	if c.MaxValues <= 0 {
-		c.MaxValues = DefaultPrivateMaxValues
-	}
-	if c.Workers <= 0 {
-		c.Workers = defaultPrivateWorkers()
-	}
-	if c.PublishMemory <= 0 {
-		c.PublishMemory = DefaultPrivatePublishMemory
-	}
-	a.setConfigLocked(c)
+	a.setConfigLocked(c.withLimitDefaults())
 }
 
 func (a *privateAPI) setConfigLocked(c PrivateConfig) {
