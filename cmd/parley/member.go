@@ -122,18 +122,30 @@ func runMemberAdd(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return withExit(3, "", err)
 	}
-	if tf != nil {
-		if err := tf.write(m); err != nil {
-			return withExit(3, fmt.Sprintf("member %s was added; issue a new token with parley member token --data DIR --member %s --rotate --token-out FILE", m.ID, m.ID), err)
+	if err := showToken(c, tf, *asJSON, m, fmt.Sprintf("member %s was added; issue a new token with parley member token --data DIR --member %s --rotate --token-out FILE", m.ID, m.ID)); err != nil {
+		return err
+	}
+	if tf == nil && !*asJSON {
+		fmt.Fprintln(c.stderr, "parley: the token is shown only once; the node keeps only its hash")
+	}
+	return nil
+}
+
+// showToken hands a new token to the operator: written to tf (when not
+// nil; a failed write is exit 3 with hint), printed as JSON, or printed as
+// two lines.
+func showToken(c *cli, tf *tokenFile, asJSON bool, nm node.NewMember, hint string) error {
+	switch {
+	case tf != nil:
+		if err := tf.write(nm); err != nil {
+			return withExit(3, hint, err)
 		}
-		fmt.Fprintf(c.stdout, "id:    %s\ntoken: written to %s\n", m.ID, tf.name)
-		return nil
+		fmt.Fprintf(c.stdout, "id:    %s\ntoken: written to %s\n", nm.ID, tf.name)
+	case asJSON:
+		return json.NewEncoder(c.stdout).Encode(nm)
+	default:
+		fmt.Fprintf(c.stdout, "id:    %s\ntoken: %s\n", nm.ID, nm.Token)
 	}
-	if *asJSON {
-		return json.NewEncoder(c.stdout).Encode(m)
-	}
-	fmt.Fprintf(c.stdout, "id:    %s\ntoken: %s\n", m.ID, m.Token)
-	fmt.Fprintln(c.stderr, "parley: the token is shown only once; the node keeps only its hash")
 	return nil
 }
 
@@ -343,18 +355,8 @@ func runMemberToken(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return withExit(3, "", err)
 	}
-	switch {
-	case tf != nil:
-		if err := tf.write(node.NewMember{ID: m.ID, Token: tok}); err != nil {
-			return withExit(3, "the earlier tokens are revoked; rotate again to issue one you can keep", err)
-		}
-		fmt.Fprintf(c.stdout, "id:    %s\ntoken: written to %s\n", m.ID, tf.name)
-	case *asJSON:
-		if err := json.NewEncoder(c.stdout).Encode(node.NewMember{ID: m.ID, Token: tok}); err != nil {
-			return err
-		}
-	default:
-		fmt.Fprintf(c.stdout, "id:    %s\ntoken: %s\n", m.ID, tok)
+	if err := showToken(c, tf, *asJSON, node.NewMember{ID: m.ID, Token: tok}, "the earlier tokens are revoked; rotate again to issue one you can keep"); err != nil {
+		return err
 	}
 	if tf != nil {
 		fmt.Fprintf(c.stderr, "parley: revoked %d earlier token(s) of %s; the node keeps only the new token's hash\n", count, m.Name)
