@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,7 +19,14 @@ func loadExportIndicators(t *testing.T, path string) []*Indicator {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	inds, err := ReadIndicators(f)
+	return activeIndicators(t, f)
+}
+
+// activeIndicators reads a bundle of indicators and returns those active
+// at testNow, as an export of them would take them.
+func activeIndicators(t *testing.T, r io.Reader) []*Indicator {
+	t.Helper()
+	inds, err := ReadIndicators(r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -208,15 +208,7 @@ func realIndicatorBundle(t *testing.T) []*Indicator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inds, err := ReadIndicators(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := NewIndicatorSet()
-	for _, ind := range inds {
-		set.Put(ind)
-	}
-	active, _ := set.Active(testNow)
+	active := activeIndicators(t, bytes.NewReader(data))
 	if len(active) != len(realIndicators) {
 		t.Fatalf("%d indicators active, want %d", len(active), len(realIndicators))
 	}
