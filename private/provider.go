@@ -24,9 +24,11 @@ type Provider struct {
 
 // A Gate bounds the CPU that the providers sharing it use at once: a
 // weighted semaphore counted in busy CPUs, such as a server's node-wide
-// bound on private-set work. Acquire waits, in order of arrival, until n
-// units are free or ctx is done (then it returns ctx's error and holds
-// nothing); every successful Acquire is matched by Release(n).
+// bound on private-set work. Acquire waits its turn (the server decides
+// the order: Parley's node serves the member keeping fewest CPUs busy
+// first) until n units are free or ctx is done (then it returns ctx's
+// error and holds nothing); every successful Acquire is matched by
+// Release(n).
 type Gate interface {
 	Acquire(ctx context.Context, n int64) error
 	Release(n int64)

@@ -80,14 +80,16 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Gate is a budget of memory in bytes shared by the responses in flight
-// (a weighted semaphore).
+// Gate is a budget of memory in bytes shared by the requests in flight
+// (a weighted semaphore). Reservations are made for a holder, the
+// [Principal]'s MemberID, so that a server can share the budget out
+// between members who don't trust each other.
 type Gate interface {
-	// Acquire reserves n bytes, waiting until they are free or ctx is
-	// done (then it returns ctx's error and holds nothing).
-	Acquire(ctx context.Context, n int64) error
-	// Release gives back n bytes of a successful Acquire(ctx, n).
-	Release(n int64)
+	// Acquire reserves n bytes for holder, waiting until they are free
+	// or ctx is done (then it returns ctx's error and holds nothing).
+	Acquire(ctx context.Context, holder string, n int64) error
+	// Release gives back n bytes of a successful Acquire(ctx, holder, n).
+	Release(holder string, n int64)
 }
 
 // Defaults of [Config].

@@ -330,10 +330,11 @@ func (h *handler) getObjects(w http.ResponseWriter, r *http.Request, p Principal
 	}
 	if !q.WithoutObjects && h.cfg.Gate != nil {
 		n := h.cfg.MaxPageBytes + 2*h.cfg.MaxObjectSize + 64<<10
-		if !h.reserve(w, r, p, h.cfg.Gate, n, "the server is busy sending other objects; retry shortly") {
+		release, ok := h.reserve(w, r, p, h.cfg.Gate, n, "the server is busy sending other objects; retry shortly")
+		if !ok {
 			return
 		}
-		defer h.cfg.Gate.Release(n)
+		defer release()
 	}
 	page, err := h.b.Objects(ctx, p, rt.collection, q)
 	if err != nil {
@@ -406,18 +407,19 @@ func setDateAddedHeaders(hdr http.Header, items []Item) {
 	hdr.Set(HeaderDateAddedLast, FormatTimestamp(last))
 }
 
-// reserve takes n bytes of g for the request, waiting up to gateWait;
-// when they don't come it answers 503 with Retry-After and busy as the
-// message, and returns false. The caller releases n after a true.
-func (h *handler) reserve(w http.ResponseWriter, r *http.Request, p Principal, g Gate, n int64, busy string) bool {
+// reserve takes n bytes of g for the request of p, waiting up to
+// gateWait; when they don't come it answers 503 with Retry-After and busy
+// as the message, and returns false. After a true, the caller gives the
+// bytes back with release.
+func (h *handler) reserve(w http.ResponseWriter, r *http.Request, p Principal, g Gate, n int64, busy string) (release func(), ok bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), gateWait)
 	defer cancel()
-	if err := g.Acquire(ctx, n); err != nil {
+	if err := g.Acquire(ctx, p.MemberID, n); err != nil {
 		w.Header().Set("Retry-After", "1")
 		h.fail(w, r, p, &RequestError{Kind: errUnavailable, Message: busy})
-		return false
+		return nil, false
 	}
-	return true
+	return func() { g.Release(p.MemberID, n) }, true
 }
 
 // addObjects serves POST objects (section 5.4): it checks the media type
@@ -465,10 +467,11 @@ func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal
 			n = r.ContentLength
 		}
 		n = n*envelopeMemoryFactor + 64<<10
-		if !h.reserve(w, r, p, h.cfg.EnvelopeGate, n, "the server is busy receiving other objects; retry shortly") {
+		release, ok := h.reserve(w, r, p, h.cfg.EnvelopeGate, n, "the server is busy receiving other objects; retry shortly")
+		if !ok {
 			return
 		}
-		defer h.cfg.EnvelopeGate.Release(n)
+		defer release()
 	}
 	// A body of known length is read into one buffer of its size, not
 	// grown by doubling, which would leave about as much again as garbage.

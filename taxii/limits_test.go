@@ -42,7 +42,7 @@ type countingGate struct {
 	refuse         bool
 }
 
-func (g *countingGate) Acquire(ctx context.Context, n int64) error {
+func (g *countingGate) Acquire(ctx context.Context, holder string, n int64) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.refuse {
@@ -54,7 +54,7 @@ func (g *countingGate) Acquire(ctx context.Context, n int64) error {
 	return nil
 }
 
-func (g *countingGate) Release(n int64) {
+func (g *countingGate) Release(holder string, n int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.held -= n

@@ -19,38 +19,67 @@ import (
 // response reserves what it may hold at once before it reads anything
 // from the store and gives it back when it is written, so the memory of
 // all responses in flight stays under the budget however many clients ask
-// at once and however large the objects are; the rest wait their turn, in
-// order of arrival.
+// at once and however large the objects are; the rest wait their turn.
+//
+// Reservations are made for a holder (the member asking) and shared out
+// between holders, because members don't trust each other and one of
+// them may hold its reservations on purpose, for as long as the node's
+// timeouts let it (a body sent a byte at a time, a response read
+// slowly):
+//
+//   - a holder holds at most the budget's share: half of a memory
+//     budget. One reservation larger than that is clipped to the share,
+//     so that it still runs, beside others rather than alone;
+//   - when reservations wait, the next one served is the oldest of the
+//     holder that holds least. Within a holder, and among holders that
+//     hold the same, they are served in order of arrival, and the one
+//     chosen is not overtaken by smaller ones, so none is starved.
+//
+// So however many requests one member keeps open, and however large they
+// say they are, the others' are served from the other half of the
+// budget, and ahead of that member's next.
 //
 // It implements [taxii.Gate]. The same semaphore, counted in CPUs with a
-// unit cost of 1 ([newWorkerGate]), bounds the node's private-set work
-// (PrivateConfig.Workers).
+// unit cost of 1 and a share of all of them ([newWorkerGate]), bounds the
+// node's private-set work (PrivateConfig.Workers), and serves the holder
+// that keeps fewest CPUs busy first.
 type memoryBudget struct {
 	mu       sync.Mutex
 	capacity int64
 	unit     int64 // what one unit asked costs: gcFactor for memory
+	share    int64 // the most one holder may hold: no more than the capacity
 	used     int64
-	waiters  list.List // of *budgetWaiter, oldest first
+	held     map[string]int64      // by holder; holders holding nothing are absent
+	queues   map[string]*list.List // of *budgetWaiter by holder, oldest first; no empty lists
+	waiting  int                   // the waiters in queues
+	arrivals uint64                // the number of waiters ever queued: their order
 }
 
 var (
-	_ taxii.Gate   = (*memoryBudget)(nil)
-	_ private.Gate = (*memoryBudget)(nil)
+	_ taxii.Gate = (*memoryBudget)(nil)
+	_ sharedGate = (*memoryBudget)(nil)
 )
 
 type budgetWaiter struct {
-	n     int64
-	ready chan struct{}
+	holder string
+	n      int64
+	seq    uint64
+	ready  chan struct{}
 }
 
+// newMemoryBudget returns a budget of capacity bytes, each byte reserved
+// costing gcFactor, of which one holder may hold half.
 func newMemoryBudget(capacity int64) *memoryBudget {
-	return &memoryBudget{capacity: capacity, unit: gcFactor}
+	return &memoryBudget{capacity: capacity, unit: gcFactor, share: max(capacity/2, 1)}
 }
 
-// newWorkerGate returns a semaphore of n CPUs: Acquire(ctx, k) takes k of
-// them, waiting in order of arrival as a memoryBudget does.
+// newWorkerGate returns a semaphore of n CPUs: Acquire(ctx, holder, k)
+// takes k of them. Work holds CPUs for a chunk at a time, so a holder may
+// hold them all: the gate only serves the holder that keeps fewest busy
+// first.
 func newWorkerGate(n int) *memoryBudget {
-	return &memoryBudget{capacity: int64(max(n, 1)), unit: 1}
+	n = max(n, 1)
+	return &memoryBudget{capacity: int64(n), unit: 1, share: int64(n)}
 }
 
 // gcFactor is how much of the budget a byte held by a response costs: Go's
@@ -60,24 +89,32 @@ func newWorkerGate(n int) *memoryBudget {
 const gcFactor = 2
 
 // clip returns what a request for n bytes takes from the budget: n ×
-// gcFactor (the unit cost), bounded by the capacity, so that a
-// reservation larger than the whole budget still runs (alone) rather than
-// never.
-func (b *memoryBudget) clip(n int64) int64 { return min(max(n, 0)*b.unit, b.capacity) }
+// gcFactor (the unit cost), bounded by the share, so that a reservation
+// larger than a share still runs rather than never. The memory of such a
+// request may go beyond what it took; the share's bound on what one
+// holder takes is what matters more between rivals.
+func (b *memoryBudget) clip(n int64) int64 { return min(max(n, 0)*b.unit, b.share) }
 
-// Acquire reserves n bytes (at most the capacity), waiting until they are
-// free or ctx is done (then it returns ctx's error and holds nothing).
-// Every successful Acquire must be matched by Release(n) with the same n.
-func (b *memoryBudget) Acquire(ctx context.Context, n int64) error {
+// Acquire reserves n bytes (at most a share) for holder, waiting
+// until they are free and its turn comes, or until ctx is done (then it
+// returns ctx's error and holds nothing). Every successful Acquire must be
+// matched by Release(holder, n) with the same holder and n.
+func (b *memoryBudget) Acquire(ctx context.Context, holder string, n int64) error {
 	n = b.clip(n)
 	b.mu.Lock()
-	if b.used+n <= b.capacity && b.waiters.Len() == 0 {
-		b.used += n
-		b.mu.Unlock()
-		return nil
+	if b.held == nil {
+		b.held, b.queues = map[string]int64{}, map[string]*list.List{}
 	}
-	w := &budgetWaiter{n: n, ready: make(chan struct{})}
-	e := b.waiters.PushBack(w)
+	b.arrivals++
+	w := &budgetWaiter{holder: holder, n: n, seq: b.arrivals, ready: make(chan struct{})}
+	q := b.queues[holder]
+	if q == nil {
+		q = list.New()
+		b.queues[holder] = q
+	}
+	e := q.PushBack(w)
+	b.waiting++
+	b.grant()
 	b.mu.Unlock()
 	select {
 	case <-w.ready:
@@ -87,43 +124,92 @@ func (b *memoryBudget) Acquire(ctx context.Context, n int64) error {
 		select {
 		case <-w.ready:
 			// Granted while giving up: hand it back.
-			b.used -= n
-			b.grant()
+			b.take(holder, -n)
 		default:
-			b.waiters.Remove(e)
-			// The first waiter may have been blocking smaller ones.
-			b.grant()
+			b.dequeue(holder, q, e)
 		}
+		// The waiter may have been blocking others.
+		b.grant()
 		b.mu.Unlock()
 		return ctx.Err()
 	}
 }
 
-// Release gives back n bytes reserved by Acquire(ctx, n).
-func (b *memoryBudget) Release(n int64) {
+// Release gives back n bytes reserved by Acquire(ctx, holder, n).
+func (b *memoryBudget) Release(holder string, n int64) {
 	n = b.clip(n)
 	b.mu.Lock()
-	b.used -= n
-	if b.used < 0 {
-		b.mu.Unlock()
-		panic("node: memory budget released more than it reserved")
+	defer b.mu.Unlock()
+	if b.held[holder] < n {
+		panic("node: memory budget released more than its holder reserved")
 	}
+	b.take(holder, -n)
 	b.grant()
-	b.mu.Unlock()
 }
 
-// grant wakes waiters in order while the oldest fits; called with mu held.
-func (b *memoryBudget) grant() {
-	for e := b.waiters.Front(); e != nil; e = b.waiters.Front() {
-		w := e.Value.(*budgetWaiter)
-		if b.used+w.n > b.capacity {
-			return
-		}
-		b.used += w.n
-		b.waiters.Remove(e)
-		close(w.ready)
+// take adds n (negative: gives back) to what holder holds; called with mu
+// held.
+func (b *memoryBudget) take(holder string, n int64) {
+	b.used += n
+	if h := b.held[holder] + n; h != 0 {
+		b.held[holder] = h
+	} else {
+		delete(b.held, holder)
 	}
 }
+
+// dequeue removes a waiter of holder's queue q; called with mu held.
+func (b *memoryBudget) dequeue(holder string, q *list.List, e *list.Element) {
+	q.Remove(e)
+	b.waiting--
+	if q.Len() == 0 {
+		delete(b.queues, holder)
+	}
+}
+
+// grant serves waiters while the next one (see memoryBudget) may take
+// what it asks; called with mu held.
+func (b *memoryBudget) grant() {
+	for {
+		var next *budgetWaiter
+		var nextQueue *list.List
+		for holder, q := range b.queues {
+			w := q.Front().Value.(*budgetWaiter)
+			if next == nil || b.held[holder] < b.held[next.holder] ||
+				b.held[holder] == b.held[next.holder] && w.seq < next.seq {
+				next, nextQueue = w, q
+			}
+		}
+		if next == nil {
+			return
+		}
+		if b.used+next.n > b.capacity || b.held[next.holder]+next.n > b.share {
+			return
+		}
+		b.dequeue(next.holder, nextQueue, nextQueue.Front())
+		b.take(next.holder, next.n)
+		close(next.ready)
+	}
+}
+
+// sharedGate is a budget whose reservations are made for holders, as a
+// memoryBudget's are.
+type sharedGate interface {
+	Acquire(ctx context.Context, holder string, n int64) error
+	Release(holder string, n int64)
+}
+
+// heldBy returns g as a [private.Gate] whose reservations are holder's.
+func heldBy(g sharedGate, holder string) private.Gate { return heldGate{g, holder} }
+
+// heldGate is a sharedGate's reservations for one holder.
+type heldGate struct {
+	g      sharedGate
+	holder string
+}
+
+func (h heldGate) Acquire(ctx context.Context, n int64) error { return h.g.Acquire(ctx, h.holder, n) }
+func (h heldGate) Release(n int64)                            { h.g.Release(h.holder, n) }
 
 // inUse returns the bytes reserved now (for tests and status).
 func (b *memoryBudget) inUse() int64 {
@@ -144,7 +230,7 @@ func (b *memoryBudget) inUse() int64 {
 //	GET /log/objects              store.LogObjectsBatch + 2·M + 64 KiB (one
 //	                              batch read ahead, and its last row twice)
 //	GET /log/bundle               4 × its objects' size + 64 KiB (the bundle
-//	                              and its JSON encoding, which grows by
+//	GET /peers/bundle             and its JSON encoding, which grows by
 //	                              doubling); at most MaxBundleBytes of objects
 //
 // Objects are written to the client as they come, never gathered into one
@@ -175,18 +261,18 @@ func (n *Node) logObjectsReservation() int64 {
 // Retry-After).
 var errBusy = errors.New("the node is busy sending other objects")
 
-// reserve takes n bytes of the response budget for a request, waiting up
-// to budgetWait; on failure it answers 503 with Retry-After (or nothing,
-// if the client is gone) and returns false. The caller releases n with
-// n.memory.Release when it returns true.
-func (nd *Node) reserve(w http.ResponseWriter, r *http.Request, n int64) bool {
+// reserve takes n bytes of the response budget for member m's request,
+// waiting up to budgetWait; on failure it answers 503 with Retry-After (or
+// nothing, if the client is gone) and returns false. After a true, the
+// caller gives the bytes back with release.
+func (nd *Node) reserve(w http.ResponseWriter, r *http.Request, m store.Member, n int64) (release func(), ok bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), budgetWait)
 	defer cancel()
-	if err := nd.memory.Acquire(ctx, n); err != nil {
+	if err := nd.memory.Acquire(ctx, m.ID, n); err != nil {
 		respondError(w, r, errBusy)
-		return false
+		return nil, false
 	}
-	return true
+	return func() { nd.memory.Release(m.ID, n) }, true
 }
 
 // MaxBundleBytes is the most bytes of objects one GET /log/bundle may
@@ -221,6 +307,12 @@ func (n *Node) bundleReservation(ctx context.Context, m store.Member, ids []stri
 		}
 		size += b
 	}
+	return reserveBundle(size)
+}
+
+// reserveBundle returns what a proof bundle of size bytes of objects
+// reserves, or a *bundleTooLarge beyond MaxBundleBytes.
+func reserveBundle(size int64) (int64, error) {
 	if size > MaxBundleBytes {
 		return 0, &bundleTooLarge{size}
 	}

@@ -103,7 +103,9 @@ type Config struct {
 	// the store, computed from MaxObjectSize (docs/log.md, "Memory"), so
 	// the total stays under the budget however many clients ask and
 	// however large the objects; requests beyond it wait (up to 30 s,
-	// then 503 with Retry-After). Default 64 MiB (67108864).
+	// then 503 with Retry-After). One member holds at most half of it,
+	// and the member holding least is served first (see memoryBudget).
+	// Default 64 MiB (67108864).
 	ResponseMemory int64 `json:"response_memory_bytes,omitempty"`
 	// EnvelopeMemory is the node's budget, in bytes, for the memory of
 	// the envelopes of objects being received (TAXII POST objects),
@@ -112,8 +114,9 @@ type Config struct {
 	// body, so that writers sending at once can't grow the heap without
 	// bound; writers beyond it wait (up to 30 s, then 503 with
 	// Retry-After, nothing stored). A budget apart from ResponseMemory,
-	// so writers never hold back readers. Default 256 MiB (268435456):
-	// two envelopes of the largest size at once.
+	// so writers never hold back readers. Shared out between members as
+	// ResponseMemory is. Default 256 MiB (268435456): two envelopes of
+	// the largest size at once.
 	EnvelopeMemory int64 `json:"envelope_memory_bytes,omitempty"`
 	// MaxJSONDepth is the deepest JSON nesting accepted in a request
 	// (400 beyond). Default 64.

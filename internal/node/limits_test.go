@@ -723,8 +723,11 @@ func TestEnvelopeMemoryHoldsWriters(t *testing.T) {
 	t.Cleanup(srv.Close)
 	client := &taxii.Client{BaseURL: srv.URL, Token: m.Token}
 
-	if err := n.envelopes.Acquire(ctx, DefaultEnvelopeMemory); err != nil {
-		t.Fatal(err)
+	// Two other members, each holding what one member may: half.
+	for _, other := range []string{"another member", "a third member"} {
+		if err := n.envelopes.Acquire(ctx, other, DefaultEnvelopeMemory); err != nil {
+			t.Fatal(err)
+		}
 	}
 	done := make(chan error, 1)
 	go func() {
@@ -734,7 +737,7 @@ func TestEnvelopeMemoryHoldsWriters(t *testing.T) {
 	// The POST is queued on the envelope budget (a condition, not a sleep).
 	for {
 		n.envelopes.mu.Lock()
-		waiting := n.envelopes.waiters.Len()
+		waiting := n.envelopes.waiting
 		n.envelopes.mu.Unlock()
 		if waiting == 1 {
 			break
@@ -752,7 +755,8 @@ func TestEnvelopeMemoryHoldsWriters(t *testing.T) {
 			t.Fatalf("GET objects while a writer waits: %v", err)
 		}
 	}
-	n.envelopes.Release(DefaultEnvelopeMemory)
+	n.envelopes.Release("another member", DefaultEnvelopeMemory)
+	n.envelopes.Release("a third member", DefaultEnvelopeMemory)
 	if err := <-done; err != nil {
 		t.Fatalf("the POST after the budget came back: %v", err)
 	}

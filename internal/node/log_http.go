@@ -317,10 +317,11 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 		}
 	}
 	reservation := h.n.logObjectsReservation()
-	if !h.n.reserve(w, r, reservation) {
+	release, ok := h.n.reserve(w, r, m, reservation)
+	if !ok {
 		return
 	}
-	defer h.n.memory.Release(reservation)
+	defer release()
 
 	rc := http.NewResponseController(w)
 	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve more requests
@@ -419,10 +420,11 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 		respondError(w, r, err)
 		return
 	}
-	if !h.n.reserve(w, r, reservation) {
+	release, ok := h.n.reserve(w, r, m, reservation)
+	if !ok {
 		return
 	}
-	defer h.n.memory.Release(reservation)
+	defer release()
 	b, err := proofBundle(r.Context(), h.n, ls, m, ids, ReceiptWait, h.tiles)
 	switch {
 	case err != nil:

@@ -284,6 +284,23 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 		if p.Into != c.ID {
 			continue
 		}
+		// All the object's versions are held at once: bounded and
+		// reserved as GET /log/bundle's are.
+		_, size, err := st.ObjectsSize(r.Context(), c.ID, []string{id})
+		if err != nil {
+			respondError(w, r, err)
+			return
+		}
+		reservation, err := reserveBundle(size)
+		if err != nil {
+			respondError(w, r, requestErrorf(store.ErrTooLarge, err.Error()))
+			return
+		}
+		release, ok := n.reserve(w, r, m, reservation)
+		if !ok {
+			return
+		}
+		defer release()
 		b, err := peer.Bundle(r.Context(), st, p, id)
 		if err != nil {
 			respondError(w, r, err)

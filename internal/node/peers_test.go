@@ -360,6 +360,60 @@ func TestFederation(t *testing.T) {
 	}
 }
 
+// TestPeerBundleBounded: GET /peers/bundle holds every replicated version
+// of an object at once, so it waits for its reader's share of the node's
+// response budget, and an object whose versions hold more than
+// MaxBundleBytes is refused with 413, as GET /log/bundle's are.
+func TestPeerBundleBounded(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	carol, err := a.AddMember(ctx, "carol", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa := a.follow(t, b, "a", "from-b", "carol")
+	// Versions of about 900 KiB (under the 1 MiB object limit), enough of
+	// them to go over MaxBundleBytes.
+	big := map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": stix.NewIdentifier("indicator"),
+		"created": "2026-01-01T00:00:00.000Z", "created_by_ref": b.alice.ID, "name": "large",
+		"description": strings.Repeat("x", 900<<10),
+		"pattern":     "[domain-name:value = 'evil.example']", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+	}
+	small := indicator(t, b.alice.ID, b.alice.Key, t0)
+	post(t, b.alice.Client, b.intel, small)
+	versions := int(MaxBundleBytes/(900<<10)) + 1
+	for i := range versions {
+		big["modified"] = stix.FormatTimestamp(t0.Add(time.Duration(i) * time.Second))
+		post(t, b.alice.Client, b.intel, object(t, b.alice.Key, big))
+	}
+	a.caughtUp(t, b, "a")
+	if code, body := getPeerBundle(t, a, carol.Token, pa.Into, big["id"].(string)); code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a bundle of %d versions of 900 KiB: %d, %d bytes", versions, code, len(body))
+	}
+
+	var id struct{ ID string }
+	json.Unmarshal(small, &id)
+	share := a.memory.share / a.memory.unit
+	if err := a.memory.Acquire(ctx, carol.ID, share); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		if code, body := getPeerBundle(t, a, carol.Token, pa.Into, id.ID); code != http.StatusOK {
+			done <- fmt.Errorf("%d %s", code, body)
+			return
+		}
+		done <- nil
+	}()
+	waitQueued(t, a.memory, carol.ID, done)
+	a.memory.Release(carol.ID, share)
+	if err := <-done; err != nil {
+		t.Fatalf("GET /peers/bundle once carol's share came back: %v", err)
+	}
+}
+
 // TestPeerRefusesForgedObjects: an object whose bytes the origin changed
 // behind its log, and an object whose signature isn't its sharer's key in
 // force, are refused: the follower stops before them, stores nothing of

@@ -84,7 +84,8 @@ type PrivateConfig struct {
 	// Workers is the most CPUs the node keeps busy at once evaluating the
 	// OPRF for private sets: publications, refreshes of sets made from a
 	// collection and readers' evaluations together. Work beyond it waits
-	// its turn in order of arrival, one chunk of 256 values (or one
+	// its turn, the member keeping fewest busy first, then in order of
+	// arrival, one chunk of 256 values (or one
 	// evaluation request) at a time, so that a large publication
 	// interleaves with other work instead of holding the CPUs until it
 	// ends. Default half the CPUs (GOMAXPROCS), at least 1.
@@ -92,8 +93,9 @@ type PrivateConfig struct {
 	// PublishMemory is the budget, in bytes, of the memory of all
 	// publications in flight. Each reserves, before it reads its body,
 	// what it may hold (see [publishReservation]: 6 bytes a byte of its
-	// body plus 112 bytes a value, doubled for garbage; one larger than
-	// the budget runs alone); the rest wait their turn, up to 30 s, then
+	// body plus 112 bytes a value, doubled for garbage). One member holds
+	// at most half of it (one publication needing more is counted as
+	// half); the rest wait their turn (see memoryBudget), up to 30 s, then
 	// 503 with Retry-After. A publication without values (a set made from
 	// the collection) reads the member's stored indicators instead, which
 	// member_quota_bytes bounds, not this budget. Default 256 MiB.
@@ -165,8 +167,9 @@ type privateAPI struct {
 	cfg   *PrivateConfig
 	// cpu bounds the CPUs busy with OPRF work (cfg.Workers) and pubMem
 	// the memory of publications in flight (cfg.PublishMemory); both are
-	// made with cfg.
-	cpu    private.Gate
+	// made with cfg. Their holders are members: the one publishing or
+	// evaluating, or for a refresh the set's provider.
+	cpu    sharedGate
 	pubMem *memoryBudget
 
 	syncMu sync.Mutex // serialises set refreshes
@@ -190,7 +193,7 @@ func (a *privateAPI) config() (PrivateConfig, error) {
 
 // limits returns the configuration with the CPU gate and the publication
 // memory budget it sizes.
-func (a *privateAPI) limits() (PrivateConfig, private.Gate, *memoryBudget, error) {
+func (a *privateAPI) limits() (PrivateConfig, sharedGate, *memoryBudget, error) {
 	a.cfgMu.Lock()
 	defer a.cfgMu.Unlock()
 	if a.cfg == nil {
@@ -204,7 +207,7 @@ func (a *privateAPI) limits() (PrivateConfig, private.Gate, *memoryBudget, error
 }
 
 // setConfig replaces the configuration (tests): zero limits take their
-// defaults, and the providers are made anew with the new gate.
+// defaults, and the gates are made anew.
 func (a *privateAPI) setConfig(c PrivateConfig) {
 	a.cfgMu.Lock()
 	defer a.cfgMu.Unlock()
@@ -215,9 +218,6 @@ func (a *privateAPI) setConfigLocked(c PrivateConfig) {
 	a.cfg = &c
 	a.cpu = newWorkerGate(c.Workers)
 	a.pubMem = newMemoryBudget(c.PublishMemory)
-	a.provMu.Lock()
-	clear(a.providers)
-	a.provMu.Unlock()
 }
 
 // Errors of the private-set API, mapped to HTTP statuses in errorKinds.
@@ -462,13 +462,13 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 	}
 	reservation := publishReservation(size, cfg.MaxValues)
 	wctx, cancel := context.WithTimeout(ctx, privateWait)
-	err = mem.Acquire(wctx, reservation)
+	err = mem.Acquire(wctx, m.ID, reservation)
 	cancel()
 	if err != nil {
 		respondError(w, r, errPrivateBusy)
 		return
 	}
-	defer mem.Release(reservation)
+	defer mem.Release(m.ID, reservation)
 	req, err := decodePublish(w, r, size, cfg.MaxValues)
 	if err != nil {
 		var re *taxii.RequestError
@@ -515,7 +515,8 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	if err != nil {
 		return store.PrivateSet{}, err
 	}
-	prov := private.NewProvider(key, n.rand).WithGate(cpu)
+	prov := private.NewProvider(key, n.rand)
+	tagger := prov.WithGate(heldBy(cpu, m.ID))
 	u, err := uuid.NewRandomFromReader(n.rand)
 	if err != nil {
 		return store.PrivateSet{}, err
@@ -529,7 +530,7 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	var indicators []store.IndicatorValues
 	if len(lines) > 0 {
 		ps.Source = store.PrivateSourceValues
-		computed, err := prov.TagsCanonical(ctx, lines)
+		computed, err := tagger.TagsCanonical(ctx, lines)
 		if err != nil {
 			return store.PrivateSet{}, err
 		}
@@ -554,7 +555,7 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 			if len(fresh) > maxValues {
 				err = requestErrorf(store.ErrTooLarge, fmt.Sprintf("your indicators in the collection hold %d values, more than the %d this node evaluates in one publication (private.max_values)", len(fresh), maxValues))
 			} else {
-				tags, err = tagLines(ctx, prov, fresh)
+				tags, err = tagLines(ctx, tagger, fresh)
 			}
 		}
 		a.syncMu.Unlock()
@@ -584,11 +585,9 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	return ps, nil
 }
 
+// provider returns the provider of set s, without a gate: callers that
+// compute tags give it theirs, for the member the work is done for.
 func (a *privateAPI) provider(s store.PrivateSet) (*private.Provider, error) {
-	_, cpu, _, err := a.limits()
-	if err != nil {
-		return nil, err
-	}
 	a.provMu.Lock()
 	defer a.provMu.Unlock()
 	if p := a.providers[s.ID]; p != nil {
@@ -598,7 +597,7 @@ func (a *privateAPI) provider(s store.PrivateSet) (*private.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't load the key of private set %s: %w", s.ID, err)
 	}
-	p := private.NewProvider(key, a.n.rand).WithGate(cpu)
+	p := private.NewProvider(key, a.n.rand)
 	a.providers[s.ID] = p
 	return p, nil
 }
@@ -750,7 +749,7 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Me
 	// One CPU of the node's private-set work for the batch, taken before
 	// the charge so that a reader who gives up waiting isn't charged.
 	wctx, cancel := context.WithTimeout(ctx, privateWait)
-	err = cpu.Acquire(wctx, 1)
+	err = cpu.Acquire(wctx, m.ID, 1)
 	cancel()
 	if err != nil {
 		respondError(w, r, errPrivateBusy)
@@ -759,7 +758,7 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Me
 	resp, err := func() (*private.EvaluateResponse, error) {
 		// Given back before the answer is written, which a slow client
 		// could make long.
-		defer cpu.Release(1)
+		defer cpu.Release(m.ID, 1)
 		if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(batch.Len()), cfg.QueryBudget); err != nil {
 			return nil, err
 		}
@@ -845,7 +844,12 @@ func (a *privateAPI) refresh(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if newTags, err = tagLines(ctx, prov, fresh); err != nil {
+		_, cpu, _, err := a.limits()
+		if err != nil {
+			return err
+		}
+		// The upkeep of a set is its provider's work.
+		if newTags, err = tagLines(ctx, prov.WithGate(heldBy(cpu, s.Member)), fresh); err != nil {
 			return err
 		}
 	}

@@ -25,7 +25,7 @@ import (
 // granted; onAcquire, when set, runs before each Acquire with its
 // 1-based number.
 type watchedGate struct {
-	inner     private.Gate
+	inner     sharedGate
 	onAcquire func(n int)
 
 	mu      sync.Mutex
@@ -35,7 +35,7 @@ type watchedGate struct {
 	granted int
 }
 
-func (g *watchedGate) Acquire(ctx context.Context, n int64) error {
+func (g *watchedGate) Acquire(ctx context.Context, holder string, n int64) error {
 	g.mu.Lock()
 	g.calls++
 	call, hook := g.calls, g.onAcquire
@@ -43,7 +43,7 @@ func (g *watchedGate) Acquire(ctx context.Context, n int64) error {
 	if hook != nil {
 		hook(call)
 	}
-	if err := g.inner.Acquire(ctx, n); err != nil {
+	if err := g.inner.Acquire(ctx, holder, n); err != nil {
 		return err
 	}
 	g.mu.Lock()
@@ -54,11 +54,11 @@ func (g *watchedGate) Acquire(ctx context.Context, n int64) error {
 	return nil
 }
 
-func (g *watchedGate) Release(n int64) {
+func (g *watchedGate) Release(holder string, n int64) {
 	g.mu.Lock()
 	g.held -= n
 	g.mu.Unlock()
-	g.inner.Release(n)
+	g.inner.Release(holder, n)
 }
 
 func (g *watchedGate) stats() (peak, held int64, granted int) {
@@ -339,11 +339,16 @@ func TestPrivateBusy(t *testing.T) {
 	body, _ := json.Marshal(private.PublishRequest{Collection: tn.shared, Values: testValues("b", 10)})
 	small := publishReservation(int64(len(body)), DefaultPrivateMaxValues)
 	// Room for the small publication (twice its reservation, for the
-	// garbage) and little more.
+	// garbage) and little more: two other members hold the rest, as
+	// one member holds at most half.
 	a.setConfig(PrivateConfig{QueryBudget: 100, MaxBatch: 10, RefreshInterval: Duration(time.Hour), Workers: 1, PublishMemory: 64 << 20})
 	mem := a.pubMem
-	held := mem.capacity/gcFactor - small - 1
-	if err := mem.Acquire(ctx, held); err != nil {
+	half := mem.share / gcFactor
+	held := mem.capacity/gcFactor - half - small - 1
+	if err := mem.Acquire(ctx, "another member", half); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.Acquire(ctx, "a third member", held); err != nil {
 		t.Fatal(err)
 	}
 	sets, _ := a.st.PrivateSets(ctx)
@@ -362,11 +367,12 @@ func TestPrivateBusy(t *testing.T) {
 	if err := json.Unmarshal(msg, &set); err != nil {
 		t.Fatal(err)
 	}
-	mem.Release(held)
+	mem.Release("another member", half)
+	mem.Release("a third member", held)
 
 	// Every private-set CPU taken: an evaluation waits, then 503, uncharged.
 	_, cpu, _, _ := a.limits()
-	if err := cpu.Acquire(ctx, 1); err != nil {
+	if err := cpu.Acquire(ctx, "another member", 1); err != nil {
 		t.Fatal(err)
 	}
 	bob := &private.Client{BaseURL: tn.URL, Token: tn.bob.Token}
@@ -381,7 +387,7 @@ func TestPrivateBusy(t *testing.T) {
 	if info, _ := bob.Set(ctx, set.ID); info.Budget.Left != 100 {
 		t.Fatalf("a refused evaluation was charged: %d left of 100", info.Budget.Left)
 	}
-	cpu.Release(1)
+	cpu.Release("another member", 1)
 	if _, err := bob.Evaluate(ctx, set.ID, req); err != nil {
 		t.Fatalf("evaluation once the CPU is free: %v", err)
 	}
