@@ -234,6 +234,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := redactSourceURLs(ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	n.private = newPrivateAPI(n)
 	n.metrics = newNodeMetrics(n)
 	return n, nil

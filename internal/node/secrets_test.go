@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
@@ -154,5 +155,70 @@ func TestLegacyPeerURLSecretRefused(t *testing.T) {
 	ps, err := n.store.Peers(ctx)
 	if err != nil || len(ps) != 1 || strings.Contains(ps[0].State.LastError, secret) || ps[0].State.LastError == "" {
 		t.Fatalf("recorded: %+v, %v", ps, err)
+	}
+}
+
+// TestOldSourceURLSecretsRedacted: a data directory written by a version
+// that took a feed's or a peer's URL with a user, password or query, and
+// repeated it in the description of the collection it created, shows
+// none of it once opened by this version: the URLs in those descriptions
+// lose their user information and query (the rest of the text, and every
+// other description, stay as they were), and opening it again changes
+// nothing more.
+func TestOldSourceURLSecretsRedacted(t *testing.T) {
+	ctx := context.Background()
+	n, dir := initNode(t, Options{})
+	alice, err := n.AddMember(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "hunter2-in-the-url"
+	feedURL := "https://relay:" + secret + "@feeds.example/api/v21/?api_key=" + secret
+	peerURL := "https://" + secret + "@node-b.example/"
+	feedDesc := "Relayed from the TAXII collection c1 at " + feedURL + " by the feed old; the objects are unsigned and their created_by_ref is not verified."
+	peerDesc := "Replicated from collection c2 of the Parley node " + peerURL + " (peer b), verified against its log; read-only. Proofs in the peer's log: GET /peers/bundle."
+	// The operator's own text that quotes the same URL in another
+	// collection is theirs: left alone.
+	otherDesc := "Notes: " + feedURL
+	// What the old version stored, written past today's checks.
+	st := n.Store()
+	now := time.Now()
+	for _, c := range []store.Collection{
+		{ID: "c-feed", Title: "from the feed", Description: feedDesc, Readers: []string{alice.ID}, Writers: []string{alice.ID}, Created: now},
+		{ID: "c-peer", Title: "from b", Description: peerDesc, Readers: []string{alice.ID}, Writers: []string{alice.ID}, Created: now},
+		{ID: "c-notes", Title: "notes", Description: otherDesc, Readers: []string{alice.ID}, Writers: []string{alice.ID}, Created: now},
+	} {
+		if err := st.AddCollection(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.AddFeed(ctx, store.Feed{Name: "old", URL: feedURL, Collection: "c1", Into: "c-feed", Member: alice.ID, Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddPeer(ctx, store.Peer{Name: "b", URL: peerURL, TokenFile: "/nonexistent/token", LogKey: n.VerifierKey(), Remote: "c2", Into: "c-peer", Member: alice.ID, Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+
+	want := map[string]string{
+		"c-feed":  "Relayed from the TAXII collection c1 at https://feeds.example/api/v21/ by the feed old; the objects are unsigned and their created_by_ref is not verified.",
+		"c-peer":  "Replicated from collection c2 of the Parley node https://node-b.example/ (peer b), verified against its log; read-only. Proofs in the peer's log: GET /peers/bundle.",
+		"c-notes": otherDesc,
+	}
+	for range 2 {
+		n, err := Open(ctx, dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, d := range want {
+			c, err := n.Store().Collection(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Description != d {
+				t.Errorf("collection %s: %q, want %q", id, c.Description, d)
+			}
+		}
+		n.Close()
 	}
 }

@@ -428,6 +428,9 @@ type Store interface {
 	// [tlog.EventRevokeMember]). Removing a removed member succeeds and
 	// changes nothing. ErrNotFound for an unknown member.
 	RemoveMember(ctx context.Context, member string) error
+	// SetCollectionDescription replaces the description of collection id
+	// (ErrNotFound for an unknown one); nothing else of it changes.
+	SetCollectionDescription(ctx context.Context, id, description string) error
 	// ---- end of the operator actions ----
 
 	// AddCollection stores c. Readers and writers must be existing member

@@ -98,6 +98,20 @@ func (s *Store) ReplaceTokens(ctx context.Context, t store.Token) (int, error) {
 	return int(n), nil
 }
 
+// SetCollectionDescription implements [store.Store].
+func (s *Store) SetCollectionDescription(ctx context.Context, id, description string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE collections SET description = $1 WHERE id = $2`, description, id)
+		if err != nil {
+			return fmt.Errorf("couldn't change the description of collection %s: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("collection %s: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
 // RemoveMember implements [store.Store].
 func (s *Store) RemoveMember(ctx context.Context, member string) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {

@@ -85,6 +85,22 @@ func (s *Store) ReplaceTokens(ctx context.Context, t store.Token) (int, error) {
 	return int(n), nil
 }
 
+// SetCollectionDescription implements [store.Store].
+func (s *Store) SetCollectionDescription(ctx context.Context, id, description string) error {
+	return s.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE collections SET description = ? WHERE id = ?`, description, id)
+		if err != nil {
+			return fmt.Errorf("couldn't change the description of collection %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("collection %s: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
 // RemoveMember implements [store.Store].
 func (s *Store) RemoveMember(ctx context.Context, member string) error {
 	err := s.Write(ctx, func(tx *sql.Tx) error {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"crypto/sha256"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -110,5 +111,43 @@ func testRemoveMember(t *testing.T, s store.Store) {
 	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: b.ID, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}))
 	if err := s.AddToken(ctx, store.Token{Hash: sha256.Sum256([]byte("bob")), Member: b.ID}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("AddToken for a revoked member = %v, want ErrInvalid", err)
+	}
+}
+
+// testSetCollectionDescription: the new description is what Collection
+// and Collections return, the rest of the collection (title, access,
+// objects) is unchanged, nothing is logged, and an unknown collection is
+// ErrNotFound.
+func testSetCollectionDescription(t *testing.T, s store.Store) {
+	a, _, coll := fixture(t, s)
+	before, err := s.Collection(ctx, coll)
+	must(t, err)
+	size, err := s.LogSize(ctx)
+	must(t, err)
+	must(t, s.SetCollectionDescription(ctx, coll, "Relayed from https://feed.example/taxii2/ by the feed f."))
+	after, err := s.Collection(ctx, coll)
+	must(t, err)
+	if after.Description != "Relayed from https://feed.example/taxii2/ by the feed f." {
+		t.Errorf("description %q", after.Description)
+	}
+	after.Description = before.Description
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("the collection changed beyond its description:\n%+v\n%+v", after, before)
+	}
+	all, err := s.Collections(ctx)
+	must(t, err)
+	for _, c := range all {
+		if c.ID == coll && c.Description != "Relayed from https://feed.example/taxii2/ by the feed f." {
+			t.Errorf("Collections: description %q", c.Description)
+		}
+	}
+	if !slices.Contains(after.Readers, a.ID) {
+		t.Errorf("readers %v", after.Readers)
+	}
+	if n, _ := s.LogSize(ctx); n != size {
+		t.Errorf("SetCollectionDescription changed the log size from %d to %d", size, n)
+	}
+	if err := s.SetCollectionDescription(ctx, "no-such-collection", "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetCollectionDescription(unknown) = %v, want ErrNotFound", err)
 	}
 }

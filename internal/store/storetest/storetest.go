@@ -119,6 +119,7 @@ func Run(t *testing.T, open Opener) {
 		// operator.go
 		{"OperatorTokens", testOperatorTokens},
 		{"RemoveMember", testRemoveMember},
+		{"SetCollectionDescription", testSetCollectionDescription},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
