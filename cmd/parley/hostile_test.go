@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,5 +113,36 @@ func TestCommandNodeNeverAnswers(t *testing.T) {
 	code := c.main(ctx, []string{"proof", "--url", hang.URL, "--token", "t", "indicator--00000000-0000-4000-8000-000000000000"})
 	if code != 4 || ctx.Err() != nil || !strings.Contains(stderr.String(), "timeout") {
 		t.Fatalf("exit %d after %v (the test's deadline: %v): %s", code, time.Since(start), ctx.Err(), stderr.Bytes())
+	}
+}
+
+// A node that redirects a command to another port of its host (where Go's
+// client would send the member's token on) or to any other origin is not
+// followed: the command fails naming both origins, and the other server
+// never sees a request.
+func TestCommandRedirectElsewhere(t *testing.T) {
+	var reached atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	_, vkey, err := tlog.NewNodeKey(rand.Reader, "log.example/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"proof", "--url", srv.URL, "--token", "parley_secret", "indicator--00000000-0000-4000-8000-000000000000"},
+		{"pull", "--url", srv.URL, "--token", "parley_secret", "--collection", "c", "--log-key", vkey},
+		{"private", "sets", "--url", srv.URL, "--token", "parley_secret"},
+	} {
+		var stdout, stderr bytes.Buffer
+		c := &cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		code := c.main(context.Background(), args)
+		if code == 0 || reached.Load() != 0 || !strings.Contains(stderr.String(), "redirected to "+other.URL) ||
+			strings.Contains(stderr.String(), "parley_secret") {
+			t.Fatalf("%s: exit %d, other server reached %d times: %s", args[0], code, reached.Load(), stderr.Bytes())
+		}
 	}
 }

@@ -607,6 +607,11 @@ func mispSourceClient(warn io.Writer, caFile, keyFile string, isURL bool) (*http
 			return nil, "", usageErrorf("the file holds the MISP automation key alone, on one line", "--source-key-file %s holds no key", keyFile)
 		}
 	}
+	if key == "" {
+		// Public feeds may move to another server, never to plain http;
+		// with a key, redirects stay on the source's origin.
+		client.CheckRedirect = untrusted.NoDowngradeRedirects
+	}
 	return client, key, nil
 }
 

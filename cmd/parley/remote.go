@@ -102,13 +102,15 @@ var responseHeaderTimeout = 2 * time.Minute
 
 // newHTTPClient returns a client with the default transport's settings
 // (proxy from the environment, timeouts, HTTP/2) that verifies servers
-// against roots (nil: the system's roots), speaks TLS 1.2 or later and
-// waits at most responseHeaderTimeout (2 minutes) for an answer to begin.
+// against roots (nil: the system's roots), speaks TLS 1.2 or later,
+// waits at most responseHeaderTimeout (2 minutes) for an answer to begin
+// and follows redirects only within the origin it was given
+// ([untrusted.SameOriginRedirects]: it carries the member's token).
 func newHTTPClient(roots *x509.CertPool) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	t.ResponseHeaderTimeout = responseHeaderTimeout
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: t, CheckRedirect: untrusted.SameOriginRedirects}
 }
 
 // httpClient returns the client every command uses to reach a node: the

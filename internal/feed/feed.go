@@ -130,7 +130,7 @@ func Client(f Feed) (*taxii.Client, error) {
 		// readers see), errors, logs and the feed's status.
 		return nil, fmt.Errorf("feed %s: the url %s has a user, password or query; give the server's secret in a file (a token file, or a user and a password file), never in the url", f.Name, redacted(u))
 	}
-	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: &http.Client{Timeout: requestTimeout}}
+	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: &http.Client{Timeout: requestTimeout, CheckRedirect: untrusted.SameOriginRedirects}}
 	if u.Path != "" && u.Path != "/" {
 		c.BaseURL = u.Scheme + "://" + u.Host
 		c.Root = f.URL

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
 )
@@ -130,10 +132,14 @@ func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error
 		if err != nil {
 			return nil, err
 		}
-		lw.ws = append(lw.ws, &nodeWitness{cfg: w, name: redactedURL(w.URL), client: &witness.Client{URL: w.URL}, policy: pol})
+		lw.ws = append(lw.ws, &nodeWitness{cfg: w, name: redactedURL(w.URL), client: &witness.Client{URL: w.URL, HTTP: witnessHTTP}, policy: pol})
 	}
 	return lw, nil
 }
+
+// witnessHTTP is the client of the node's witnesses: redirects stay on a
+// witness's origin, whose URL may carry a user and password.
+var witnessHTTP = &http.Client{CheckRedirect: untrusted.SameOriginRedirects}
 
 // Run submits new checkpoints until ctx is done.
 func (lw *LogWitnessing) Run(ctx context.Context) error {

@@ -22,7 +22,9 @@ const (
 )
 
 // HTTPClient returns the client for a peer: one trusting only the PEM CA
-// certificates in caFile, or the system's roots when caFile is empty.
+// certificates in caFile, or the system's roots when caFile is empty,
+// that follows redirects only within the peer's origin
+// ([untrusted.SameOriginRedirects]: it carries the token).
 func HTTPClient(caFile string) (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if caFile != "" {
@@ -36,7 +38,7 @@ func HTTPClient(caFile string) (*http.Client, error) {
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: t, Timeout: 2 * time.Minute}, nil
+	return &http.Client{Transport: t, Timeout: 2 * time.Minute, CheckRedirect: untrusted.SameOriginRedirects}, nil
 }
 
 // randReader returns r, or crypto/rand when r is nil.
