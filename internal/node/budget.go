@@ -31,9 +31,12 @@ import (
 //     budget. One reservation larger than that is clipped to the share,
 //     so that it still runs, beside others rather than alone;
 //   - when reservations wait, the next one served is the oldest of the
-//     holder that holds least. Within a holder, and among holders that
-//     hold the same, they are served in order of arrival, and the one
-//     chosen is not overtaken by smaller ones, so none is starved.
+//     holder that holds least, among the holders its share lets in (one
+//     waiting for its own reservations to come back holds no one else
+//     back). Within a holder, and among holders that hold the same, they
+//     are served in order of arrival; while the one chosen waits for room
+//     smaller ones behind it don't go ahead, so a large one isn't starved
+//     (a holder that comes to hold less may still go first).
 //
 // So however many requests one member keeps open, and however large they
 // say they are, the others' are served from the other half of the
@@ -70,6 +73,7 @@ type budgetWaiter struct {
 // newMemoryBudget returns a budget of capacity bytes, each byte reserved
 // costing gcFactor, of which one holder may hold half.
 func newMemoryBudget(capacity int64) *memoryBudget {
+	capacity = max(capacity, 1)
 	return &memoryBudget{capacity: capacity, unit: gcFactor, share: max(capacity/2, 1)}
 }
 
@@ -175,6 +179,11 @@ func (b *memoryBudget) grant() {
 		var nextQueue *list.List
 		for holder, q := range b.queues {
 			w := q.Front().Value.(*budgetWaiter)
+			if b.held[holder]+w.n > b.share {
+				// Over its share: only its own releases let it in, so
+				// it holds no one else back.
+				continue
+			}
 			if next == nil || b.held[holder] < b.held[next.holder] ||
 				b.held[holder] == b.held[next.holder] && w.seq < next.seq {
 				next, nextQueue = w, q
@@ -183,7 +192,7 @@ func (b *memoryBudget) grant() {
 		if next == nil {
 			return
 		}
-		if b.used+next.n > b.capacity || b.held[next.holder]+next.n > b.share {
+		if b.used+next.n > b.capacity {
 			return
 		}
 		b.dequeue(next.holder, nextQueue, nextQueue.Front())
@@ -275,7 +284,8 @@ func (nd *Node) reserve(w http.ResponseWriter, r *http.Request, m store.Member, 
 	return func() { nd.memory.Release(m.ID, n) }, true
 }
 
-// MaxBundleBytes is the most bytes of objects one GET /log/bundle may
+// MaxBundleBytes is the most bytes of objects, with bundleItemBytes a
+// version for its proofs, one GET /log/bundle or GET /peers/bundle may
 // hold (413 beyond: ask for fewer objects).
 const MaxBundleBytes = 8 << 20
 
@@ -283,7 +293,7 @@ const MaxBundleBytes = 8 << 20
 type bundleTooLarge struct{ size int64 }
 
 func (e *bundleTooLarge) Error() string {
-	return fmt.Sprintf("the bundle would hold %d bytes of objects; at most %d are sent in one bundle: ask for fewer objects", e.size, MaxBundleBytes)
+	return fmt.Sprintf("the bundle would hold %d bytes of objects and proofs; at most %d are sent in one bundle: ask for fewer objects", e.size, MaxBundleBytes)
 }
 
 // bundleReservation returns what a proof bundle of ids for m reserves:
@@ -301,17 +311,24 @@ func (n *Node) bundleReservation(ctx context.Context, m store.Member, ids []stri
 		if !c.CanRead(m.ID) {
 			continue
 		}
-		_, b, err := n.store.ObjectsSize(ctx, c.ID, ids)
+		versions, b, err := n.store.ObjectsSize(ctx, c.ID, ids)
 		if err != nil {
 			return 0, err
 		}
-		size += b
+		size += b + versions*bundleItemBytes
 	}
 	return reserveBundle(size)
 }
 
-// reserveBundle returns what a proof bundle of size bytes of objects
-// reserves, or a *bundleTooLarge beyond MaxBundleBytes.
+// bundleItemBytes is what a bundle holds for one version beside the
+// object: its entry, opening and inclusion proof (under 4 KiB of JSON
+// for a tree of up to 2^64 entries). A bundle's size counts it for every
+// version, so many small versions are bounded as a few large ones are.
+const bundleItemBytes = 4 << 10
+
+// reserveBundle returns what a proof bundle of size bytes of objects and
+// proofs (bundleItemBytes a version) reserves, or a *bundleTooLarge
+// beyond MaxBundleBytes.
 func reserveBundle(size int64) (int64, error) {
 	if size > MaxBundleBytes {
 		return 0, &bundleTooLarge{size}

@@ -98,13 +98,15 @@ type Config struct {
 	MemberQuotaBytes int64 `json:"member_quota_bytes,omitempty"`
 	// ResponseMemory is the node's budget, in bytes, for the memory of
 	// the responses that carry objects (TAXII objects and object pages,
-	// GET /log/objects, GET /log/bundle), shared by all requests in
-	// flight. Each reserves what it may hold at once before reading from
-	// the store, computed from MaxObjectSize (docs/log.md, "Memory"), so
-	// the total stays under the budget however many clients ask and
-	// however large the objects; requests beyond it wait (up to 30 s,
-	// then 503 with Retry-After). One member holds at most half of it,
-	// and the member holding least is served first (see memoryBudget).
+	// GET /log/objects, GET /log/bundle, GET /peers/bundle), shared by
+	// all requests in flight. Each reserves what it may hold at once
+	// before reading from the store, computed from MaxObjectSize
+	// (docs/log.md, "Memory"), so the total stays under the budget, or
+	// twice the largest reservation where that is more, however many
+	// clients ask and however large the objects; requests beyond it wait
+	// (up to 30 s, then 503 with Retry-After). One member holds at most
+	// half of it (a larger reservation counts as half), and the member
+	// holding least is served first (see memoryBudget).
 	// Default 64 MiB (67108864).
 	ResponseMemory int64 `json:"response_memory_bytes,omitempty"`
 	// EnvelopeMemory is the node's budget, in bytes, for the memory of
@@ -116,7 +118,7 @@ type Config struct {
 	// Retry-After, nothing stored). A budget apart from ResponseMemory,
 	// so writers never hold back readers. Shared out between members as
 	// ResponseMemory is. Default 256 MiB (268435456): two envelopes of
-	// the largest size at once.
+	// the largest size at once, from two members.
 	EnvelopeMemory int64 `json:"envelope_memory_bytes,omitempty"`
 	// MaxJSONDepth is the deepest JSON nesting accepted in a request
 	// (400 beyond). Default 64.

@@ -401,16 +401,18 @@ func TestPeerBundleBounded(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		if code, body := getPeerBundle(t, a, carol.Token, pa.Into, id.ID); code != http.StatusOK {
-			done <- fmt.Errorf("%d %s", code, body)
-			return
-		}
-		done <- nil
+		done <- memberRequest(ctx, a.URL, testMember{Token: carol.Token}, http.MethodGet,
+			"/peers/bundle?collection="+pa.Into+"&object="+id.ID, "", nil)
 	}()
 	waitQueued(t, a.memory, carol.ID, done)
 	a.memory.Release(carol.ID, share)
 	if err := <-done; err != nil {
 		t.Fatalf("GET /peers/bundle once carol's share came back: %v", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); a.memory.inUse() != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the response budget still in use", a.memory.inUse())
+		}
 	}
 }
 

@@ -94,9 +94,10 @@ type PrivateConfig struct {
 	// publications in flight. Each reserves, before it reads its body,
 	// what it may hold (see [publishReservation]: 6 bytes a byte of its
 	// body plus 112 bytes a value, doubled for garbage). One member holds
-	// at most half of it (one publication needing more is counted as
-	// half); the rest wait their turn (see memoryBudget), up to 30 s, then
-	// 503 with Retry-After. A publication without values (a set made from
+	// at most half of it; one publication needing more is counted as
+	// half, so two such may hold twice the largest reservation. The rest
+	// wait their turn (see memoryBudget), up to 30 s, then 503 with
+	// Retry-After. A publication without values (a set made from
 	// the collection) reads the member's stored indicators instead, which
 	// member_quota_bytes bounds, not this budget. Default 256 MiB.
 	PublishMemory int64 `json:"publish_memory_bytes,omitempty"`

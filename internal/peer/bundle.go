@@ -61,17 +61,16 @@ func Bundle(ctx context.Context, st store.Store, p store.Peer, objectID string) 
 		return b, err
 	}
 	hr := tlog.TileHashReader(cp.Size, PeerTiles(st, p.Name))
+	stored := make(map[string][]byte, len(page.Objects)) // by version
+	for _, so := range page.Objects {
+		stored[store.FormatTime(so.Version)] = so.Raw
+	}
 	var sharers []string
 	for _, o := range prov {
 		if o.Index >= int64(cp.Size) {
 			break
 		}
-		var raw []byte
-		for _, so := range page.Objects {
-			if so.Version.Equal(o.Version) {
-				raw = so.Raw
-			}
-		}
+		raw := stored[store.FormatTime(o.Version)]
 		if raw == nil {
 			return b, fmt.Errorf("couldn't find the stored version %s of %s: %w", o.Opening.Version, objectID, store.ErrNotFound)
 		}
