@@ -289,23 +289,13 @@ func (nd *Node) reserve(w http.ResponseWriter, r *http.Request, m store.Member, 
 // hold (413 beyond: ask for fewer objects).
 const MaxBundleBytes = 8 << 20
 
-// bundleTooLarge refuses a bundle over MaxBundleBytes.
-type bundleTooLarge struct{ size int64 }
-
-func (e *bundleTooLarge) Error() string {
-	return fmt.Sprintf("the bundle would hold %d bytes of objects and proofs; at most %d are sent in one bundle: ask for fewer objects", e.size, MaxBundleBytes)
-}
-
-// bundleReservation returns what a proof bundle of ids for m reserves:
-// four times the size of the readable versions (the bundle, and its JSON
-// encoding, which grows by doubling) plus slack. Sizes of
-// collections m may not read are not looked at, so the answer doesn't
-// depend on them.
-func (n *Node) bundleReservation(ctx context.Context, m store.Member, ids []string) (int64, error) {
-	cs, err := n.store.Collections(ctx)
-	if err != nil {
-		return 0, err
-	}
+// bundleReservation returns what a proof bundle of the versions of ids
+// in the collections of cs that m may read reserves: four times their size
+// with bundleItemBytes a version (the bundle, and its JSON encoding, which
+// grows by doubling) plus slack; beyond MaxBundleBytes, a 413 request
+// error. Sizes of collections m may not read are not looked at, so the
+// answer doesn't depend on them.
+func (n *Node) bundleReservation(ctx context.Context, cs []store.Collection, m store.Member, ids []string) (int64, error) {
 	var size int64
 	for _, c := range cs {
 		if !c.CanRead(m.ID) {
@@ -317,7 +307,10 @@ func (n *Node) bundleReservation(ctx context.Context, m store.Member, ids []stri
 		}
 		size += b + versions*bundleItemBytes
 	}
-	return reserveBundle(size)
+	if size > MaxBundleBytes {
+		return 0, requestErrorf(store.ErrTooLarge, fmt.Sprintf("the bundle would hold %d bytes of objects and proofs; at most %d are sent in one bundle: ask for fewer objects", size, MaxBundleBytes))
+	}
+	return 4*size + reserveSlack, nil
 }
 
 // bundleItemBytes is what a bundle holds for one version beside the
@@ -325,13 +318,3 @@ func (n *Node) bundleReservation(ctx context.Context, m store.Member, ids []stri
 // for a tree of up to 2^64 entries). A bundle's size counts it for every
 // version, so many small versions are bounded as a few large ones are.
 const bundleItemBytes = 4 << 10
-
-// reserveBundle returns what a proof bundle of size bytes of objects and
-// proofs (bundleItemBytes a version) reserves, or a *bundleTooLarge
-// beyond MaxBundleBytes.
-func reserveBundle(size int64) (int64, error) {
-	if size > MaxBundleBytes {
-		return 0, &bundleTooLarge{size}
-	}
-	return 4*size + reserveSlack, nil
-}

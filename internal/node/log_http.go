@@ -410,13 +410,13 @@ func (h *logHandler) bundle(w http.ResponseWriter, r *http.Request, m store.Memb
 		respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("name 1 to %d objects with object=ID", MaxBundleObjects)))
 		return
 	}
-	reservation, err := h.n.bundleReservation(r.Context(), m, ids)
+	cs, err := h.n.store.Collections(r.Context())
 	if err != nil {
-		var tooBig *bundleTooLarge
-		if errors.As(err, &tooBig) {
-			respondError(w, r, requestErrorf(store.ErrTooLarge, tooBig.Error()))
-			return
-		}
+		respondError(w, r, err)
+		return
+	}
+	reservation, err := h.n.bundleReservation(r.Context(), cs, m, ids)
+	if err != nil {
 		respondError(w, r, err)
 		return
 	}

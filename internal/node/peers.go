@@ -286,14 +286,9 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 		}
 		// All the object's versions are held at once: bounded and
 		// reserved as GET /log/bundle's are.
-		versions, size, err := st.ObjectsSize(r.Context(), c.ID, []string{id})
+		reservation, err := n.bundleReservation(r.Context(), []store.Collection{c}, m, []string{id})
 		if err != nil {
 			respondError(w, r, err)
-			return
-		}
-		reservation, err := reserveBundle(size + versions*bundleItemBytes)
-		if err != nil {
-			respondError(w, r, requestErrorf(store.ErrTooLarge, err.Error()))
 			return
 		}
 		release, ok := n.reserve(w, r, m, reservation)
