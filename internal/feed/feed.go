@@ -124,11 +124,11 @@ func Client(f Feed) (*taxii.Client, error) {
 		// Not quoted: a URL that doesn't parse may still hold a password.
 		return nil, fmt.Errorf("feed %s: the url is not an http(s) URL with a host", f.Name)
 	}
-	if u.User != nil || u.RawQuery != "" || u.ForceQuery {
+	if untrusted.URLHasSecret(u) {
 		// A secret in the URL would be repeated wherever the URL is: the
 		// description of the collection the feed creates (which its
 		// readers see), errors, logs and the feed's status.
-		return nil, fmt.Errorf("feed %s: the url %s has a user, password or query; give the server's secret in a file (a token file, or a user and a password file), never in the url", f.Name, redacted(u))
+		return nil, fmt.Errorf("feed %s: the url %s has a user, password or query; give the server's secret in a file (a token file, or a user and a password file), never in the url", f.Name, untrusted.URLWithoutSecret(u))
 	}
 	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: &http.Client{Timeout: requestTimeout, CheckRedirect: untrusted.SameOriginRedirects}}
 	if u.Path != "" && u.Path != "/" {
@@ -165,14 +165,6 @@ func Client(f Feed) (*taxii.Client, error) {
 		}
 	}
 	return c, nil
-}
-
-// redacted is u without its user information and query, to name a URL
-// that [Client] refused.
-func redacted(u *url.URL) string {
-	v := *u
-	v.User, v.RawQuery, v.ForceQuery, v.Fragment = nil, "", false, ""
-	return v.String()
 }
 
 // Progress is told about each page stored (for a terminal's progress line).

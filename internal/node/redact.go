@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // redactSourceURLs removes the secrets that versions of parley before
@@ -64,17 +65,15 @@ func redactSourceURLs(ctx context.Context, st store.Store) error {
 // or doesn't parse (and so may hold anything).
 func withSecret(raw string) bool {
 	u, err := url.Parse(raw)
-	return err != nil || u.User != nil || u.RawQuery != "" || u.ForceQuery
+	return err != nil || untrusted.URLHasSecret(u)
 }
 
-// redactedSourceURL is raw without its user information, query and
-// fragment; a URL that doesn't parse is replaced whole.
+// redactedSourceURL is raw without its secrets; a URL that doesn't parse
+// is replaced whole.
 func redactedSourceURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(a URL not shown)"
 	}
-	v := *u
-	v.User, v.RawQuery, v.ForceQuery, v.Fragment = nil, "", false, ""
-	return v.String()
+	return untrusted.URLWithoutSecret(u)
 }

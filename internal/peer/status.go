@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -33,10 +34,8 @@ func CheckURL(raw string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("the peer's URL isn't an http:// or https:// URL with a host: %w", store.ErrInvalid)
 	}
-	if u.User != nil || u.RawQuery != "" || u.ForceQuery {
-		v := *u
-		v.User, v.RawQuery, v.ForceQuery, v.Fragment = nil, "", false, ""
-		return fmt.Errorf("the peer's URL %s has a user, password or query; the peer's token goes in the token file, never in the URL: %w", v.String(), store.ErrInvalid)
+	if untrusted.URLHasSecret(u) {
+		return fmt.Errorf("the peer's URL %s has a user, password or query; the peer's token goes in the token file, never in the URL: %w", untrusted.URLWithoutSecret(u), store.ErrInvalid)
 	}
 	return nil
 }
