@@ -275,13 +275,25 @@ var errBusy = errors.New("the node is busy sending other objects")
 // nothing, if the client is gone) and returns false. After a true, the
 // caller gives the bytes back with release.
 func (nd *Node) reserve(w http.ResponseWriter, r *http.Request, m store.Member, n int64) (release func(), ok bool) {
-	ctx, cancel := context.WithTimeout(r.Context(), budgetWait)
-	defer cancel()
-	if err := nd.memory.Acquire(ctx, m.ID, n); err != nil {
-		respondError(w, r, errBusy)
+	release, err := nd.reservePage(r.Context(), m, n)
+	if err != nil {
+		respondError(w, r, err)
 		return nil, false
 	}
-	return func() { nd.memory.Release(m.ID, n) }, true
+	return release, true
+}
+
+// reservePage takes n bytes of the response budget for member m, waiting
+// up to budgetWait, or returns errBusy; release gives them back. The web
+// UI's pages reserve with it (the UI answers 503 itself), the API's
+// responses through reserve.
+func (nd *Node) reservePage(ctx context.Context, m store.Member, n int64) (release func(), err error) {
+	ctx, cancel := context.WithTimeout(ctx, budgetWait)
+	defer cancel()
+	if err := nd.memory.Acquire(ctx, m.ID, n); err != nil {
+		return nil, errBusy
+	}
+	return func() { nd.memory.Release(m.ID, n) }, nil
 }
 
 // MaxBundleBytes is the most bytes of objects, with bundleItemBytes a

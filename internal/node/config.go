@@ -98,7 +98,8 @@ type Config struct {
 	MemberQuotaBytes int64 `json:"member_quota_bytes,omitempty"`
 	// ResponseMemory is the node's budget, in bytes, for the memory of
 	// the responses that carry objects (TAXII objects and object pages,
-	// GET /log/objects, GET /log/bundle, GET /peers/bundle), shared by
+	// GET /log/objects, GET /log/bundle, GET /peers/bundle, the web UI's
+	// pages), shared by
 	// all requests in flight. Each reserves what it may hold at once
 	// before reading from the store, computed from MaxObjectSize
 	// (docs/log.md, "Memory"), so the total stays under the budget, or

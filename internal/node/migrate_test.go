@@ -269,7 +269,7 @@ func TestMigrateToPostgres(t *testing.T) {
 		t.Fatalf("paged %d objects (%v), want 5 starting with %s", len(ids), ids, firstID)
 	}
 	// The derived indexes were rebuilt: search, opinions.
-	if found, err := n2.Store().TextObjects(ctx, []string{shared, other}, "indicator", 10); err != nil || len(found) != 5 {
+	if found, _, err := n2.Store().TextObjects(ctx, []string{shared, other}, "indicator", store.Bound{Rows: 10}); err != nil || len(found) != 5 {
 		t.Fatalf("text search after migration: %d, %v", len(found), err)
 	}
 	if ops, err := n2.Store().OpinionVersions(ctx, []string{shared}, firstID); err != nil || len(ops) != 1 {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +46,13 @@ func TestBudgetsSharedByMember(t *testing.T) {
 			return memberRequest(ctx, tn.URL, m, http.MethodGet, path, "", nil)
 		}
 	}
+	// The web UI's pages, each member logged in once.
+	sessions := map[string]*http.Client{tn.alice.ID: uiLogin(t, tn.URL, tn.alice), tn.bob.ID: uiLogin(t, tn.URL, tn.bob)}
+	page := func(path string) func(context.Context, testMember) error {
+		return func(ctx context.Context, m testMember) error {
+			return uiGet(ctx, sessions[m.ID], tn.URL+path)
+		}
+	}
 	cases := []struct {
 		name    string
 		budget  func() sharedGate
@@ -59,6 +68,10 @@ func TestBudgetsSharedByMember(t *testing.T) {
 		}},
 		{"log objects", func() sharedGate { return tn.memory }, get("/log/objects?start=0&end=10")},
 		{"log bundle", func() sharedGate { return tn.memory }, get("/log/bundle?object=" + url.QueryEscape(stored.ID))},
+		{"UI home", func() sharedGate { return tn.memory }, page("/ui/")},
+		{"UI collection", func() sharedGate { return tn.memory }, page("/ui/collections/" + url.PathEscape(tn.shared))},
+		{"UI object", func() sharedGate { return tn.memory }, page("/ui/objects/" + url.PathEscape(stored.ID))},
+		{"UI search", func() sharedGate { return tn.memory }, page("/ui/search?q=example")},
 		{"TAXII add objects", func() sharedGate { return tn.envelopes }, func(ctx context.Context, m testMember) error {
 			_, err := m.Client.AddObjects(ctx, tn.shared, []json.RawMessage{indicator(t, m.ID, m.Key, time.Now())})
 			return err
@@ -235,6 +248,51 @@ func memberRequest(ctx context.Context, base string, m testMember, method, path,
 	}
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+// uiLogin logs m in to the web UI at base and returns a client that
+// carries the session's cookie.
+func uiLogin(t *testing.T, base string, m testMember) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(base + "/ui/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(body))
+	if csrf == nil {
+		t.Fatalf("no csrf field in the login page")
+	}
+	resp, err = c.PostForm(base+"/ui/login", url.Values{"csrf": {csrf[1]}, "token": {m.Token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %s", resp.Status)
+	}
+	return c
+}
+
+// uiGet gets a UI page with c; anything but 200 is an error.
+func uiGet(ctx context.Context, c *http.Client, u string) error {
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(r)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
 	return nil
 }

@@ -30,6 +30,11 @@ type Browse struct {
 	After, Before int64
 	// Limit is the largest number of objects returned (1 to 1000).
 	Limit int
+	// MaxBytes, when > 0, also bounds the raw JSON of the page's objects,
+	// as [Bound] does (a page holds at least one object): a page cut
+	// short by it has HasNext set (HasPrev, paging back), so that a page's
+	// memory is bounded whatever the objects' sizes.
+	MaxBytes int64
 }
 
 // BrowsePage is one page of a [Browse].
@@ -52,9 +57,29 @@ type CollectionStats struct {
 // MaxBrowseLimit is the largest page [UIQueries.BrowseObjects] returns.
 const MaxBrowseLimit = 1000
 
-// MaxPDQCandidates bounds what [UIQueries.PDQObjects] returns, so memory
-// stays bounded whatever the store holds.
-const MaxPDQCandidates = 200_000
+// Bound limits what one UI query returns, so that a page's memory is
+// bounded whatever the store holds: at most Rows objects, whose raw JSON
+// adds up to at most Bytes, except that a query that finds objects
+// returns at least one (so it holds at most max(Bytes, one object)). A
+// zero field doesn't bound. Queries that take a Bound also say whether
+// they stopped at it with objects left unreturned.
+type Bound struct {
+	Rows  int
+	Bytes int64
+}
+
+// Takes reports whether a query within b that returns n objects of total
+// bytes of raw JSON so far returns one more of size bytes.
+func (b Bound) Takes(n int, total, size int64) bool {
+	return (b.Rows <= 0 || n < b.Rows) && (n == 0 || b.Bytes <= 0 || total+size <= b.Bytes)
+}
+
+// PDQHash is the PDQ hash of one object version, as stored (callers
+// parse it), with the version's Seq.
+type PDQHash struct {
+	Seq  int64
+	Hash string
+}
 
 // UIQueries are the queries of the analysts' web UI (internal/web). Each
 // is one query whatever the page shows. All take the collections the
@@ -73,32 +98,40 @@ type UIQueries interface {
 	// the given collections that holds objects (collections without
 	// objects are left out).
 	CollectionStats(ctx context.Context, collections []string) ([]CollectionStats, error)
-	// RecentObjects returns the limit most recently added object versions
-	// in the given collections, newest first.
-	RecentObjects(ctx context.Context, collections []string, limit int) ([]Object, error)
-	// ObjectVersions returns every stored version of the object id in the
-	// given collections, oldest version first.
-	ObjectVersions(ctx context.Context, collections []string, id string) ([]Object, error)
+	// RecentObjects returns the most recently added object versions in
+	// the given collections, newest first, within b (b.Rows must be set:
+	// zero or less returns nothing).
+	RecentObjects(ctx context.Context, collections []string, b Bound) ([]Object, error)
+	// ObjectVersions returns the newest stored versions of the object id
+	// in the given collections that fit b, oldest version first, and
+	// whether older versions were left out.
+	ObjectVersions(ctx context.Context, collections []string, id string, b Bound) ([]Object, bool, error)
 	// LatestObjects returns the latest version of each of ids found in the
-	// given collections (one per collection holding it), in Seq order.
-	LatestObjects(ctx context.Context, collections, ids []string) ([]Object, error)
+	// given collections (one per collection holding it), in Seq order,
+	// within b, and whether some were left out.
+	LatestObjects(ctx context.Context, collections, ids []string, b Bound) ([]Object, bool, error)
 	// Referencing returns the latest versions of the relationships and
 	// sightings in the given collections that name id as source_ref,
-	// target_ref or sighting_of_ref, at most limit, in Seq order.
-	Referencing(ctx context.Context, collections []string, id string, limit int) ([]Object, error)
+	// target_ref or sighting_of_ref, in Seq order, within b, and whether
+	// some were left out.
+	Referencing(ctx context.Context, collections []string, id string, b Bound) ([]Object, bool, error)
 	// TextObjects returns the latest versions, in the given collections,
 	// of the objects whose indexed text (names, descriptions, patterns,
-	// values) contains every word of text, at most limit, in Seq order.
-	// How text splits into words is the implementation's (it may match
-	// more, never fewer, than whole words): callers that want an exact
-	// value check the candidates themselves. Text with no letter or digit
-	// matches nothing.
-	TextObjects(ctx context.Context, collections []string, text string, limit int) ([]Object, error)
-	// PDQObjects returns the latest versions, in the given collections,
-	// of the objects that carry a PDQ hash, each with the hash's text (as
-	// stored: callers parse it), at most [MaxPDQCandidates], in Seq order;
-	// the two slices have the same length.
-	PDQObjects(ctx context.Context, collections []string) ([]Object, []string, error)
+	// values) contains every word of text, in Seq order, within b, and
+	// whether some were left out. How text splits into words is the
+	// implementation's (it may match more, never fewer, than whole
+	// words): callers that want an exact value check the candidates
+	// themselves. Text with no letter or digit matches nothing.
+	TextObjects(ctx context.Context, collections []string, text string, b Bound) ([]Object, bool, error)
+	// PDQHashes returns the PDQ hashes of the latest versions, in the
+	// given collections, of the objects that carry one, at most limit
+	// (which must be positive), in Seq order, and whether some were left
+	// out; the objects themselves are read with ObjectsAt.
+	PDQHashes(ctx context.Context, collections []string, limit int) ([]PDQHash, bool, error)
+	// ObjectsAt returns the object versions whose Seq is one of seqs, in
+	// the given collections only, in Seq order, within b, and whether
+	// some were left out.
+	ObjectsAt(ctx context.Context, collections []string, seqs []int64, b Bound) ([]Object, bool, error)
 	// LatestCheckpointTime returns the size of the newest signed
 	// checkpoint and when it was stored; ErrNotFound before the first.
 	LatestCheckpointTime(ctx context.Context) (int64, time.Time, error)

@@ -12,7 +12,8 @@ import (
 	"github.com/parley-exchange/parley/stix"
 )
 
-// PageSize is the number of objects on a collection page.
+// PageSize is the most objects on a collection page: fewer when their
+// JSON passes ListBytes, and the next page goes on from there.
 const PageSize = 100
 
 // stixTypes are offered in the type filter.
@@ -59,7 +60,7 @@ func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	b := store.Browse{Collection: id, Limit: PageSize, Text: strings.TrimSpace(q.Get("q"))}
+	b := store.Browse{Collection: id, Limit: PageSize, MaxBytes: ListBytes, Text: strings.TrimSpace(q.Get("q"))}
 	v := collectionView{ID: c.ID, Title: c.Title, Description: c.Description, Q: b.Text, CanWrite: c.CanWrite(m.ID)}
 	if t := q.Get("type"); t != "" {
 		b.Types = []string{t}
@@ -109,6 +110,11 @@ func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
 		bad("Use after or before, not both.")
 		return
 	}
+	release, ok := h.reserve(w, r, m, pageMemory{queries: []int64{ListBytes}})
+	if !ok {
+		return
+	}
+	defer release()
 	page, err := h.q.BrowseObjects(ctx, b)
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
@@ -144,9 +145,33 @@ func label(o store.Object, hd head) string {
 	return o.ID
 }
 
+// MaxLabel and MaxShownText bound the text a page shows of one label
+// (an object's name, value or pattern as it is listed and titled) and of
+// one property: longer text is cut, with "…", and the object's JSON, which
+// the object page carries for the browser's check and the proof bundle
+// holds, has it whole. So what a page renders is bounded by its bounds
+// (memory.go), not by the objects' sizes.
+const (
+	MaxLabel     = 1 << 10
+	MaxShownText = 64 << 10
+)
+
+// clip returns s cut to at most n bytes on a character boundary, with
+// "…" when cut, and whether it was cut.
+func clip(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…", true
+}
+
 func (a access) summarize(o store.Object) summary {
 	hd := decodeHead(o.Raw)
-	l := label(o, hd)
+	l, _ := clip(label(o, hd), MaxLabel)
 	short := l
 	if len(short) > 120 {
 		if r := []rune(short); len(r) > 120 {

@@ -7,7 +7,8 @@ import (
 )
 
 // FuzzLookup feeds what an analyst may type to the lookup's parsers:
-// they never panic, an exact match is always a real occurrence, a CIDR's
+// they never panic, an exact match is always a real occurrence (found
+// alike by containsValue and by the valueMatcher of a lookup), a CIDR's
 // words are a prefix of each of its addresses' text, and a post-login
 // destination never leaves the UI.
 func FuzzLookup(f *testing.F) {
@@ -19,6 +20,13 @@ func FuzzLookup(f *testing.F) {
 		_ = kindOf(q)
 		if containsValue(text, q) && !strings.Contains(strings.ToLower(text), strings.ToLower(q)) {
 			t.Fatalf("containsValue(%q, %q) without an occurrence", text, q)
+		}
+		// The matcher that folds in place answers as containsValue does,
+		// also with its buffer used before.
+		m := newValueMatcher(q)
+		m.in([]byte(strings.Repeat("X", len(text)+3)))
+		if got, want := m.in([]byte(text)), containsValue(text, q); got != want {
+			t.Fatalf("valueMatcher(%q).in(%q) = %v, containsValue %v", q, text, got, want)
 		}
 		if p, err := netip.ParsePrefix(q); err == nil {
 			p = p.Masked()

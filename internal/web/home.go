@@ -25,10 +25,18 @@ type homeView struct {
 	HasCheck    bool
 }
 
+// RecentRows is how many of the latest additions the home page lists.
+const RecentRows = 15
+
 // home lists the collections the member may read or write with their
 // counts, the recent activity in those it may read, and the log head.
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	release, ok := h.reserve(w, r, sessionFrom(r).member, pageMemory{queries: []int64{ListBytes}})
+	if !ok {
+		return
+	}
+	defer release()
 	a, err := h.access(ctx, sessionFrom(r).member)
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
@@ -56,7 +64,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 			Objects: s.Objects, Versions: s.Versions, LastAdded: s.LastAdded, LastAge: age(now, s.LastAdded),
 		})
 	}
-	recent, err := h.q.RecentObjects(ctx, a.readable, 15)
+	recent, err := h.q.RecentObjects(ctx, a.readable, store.Bound{Rows: RecentRows, Bytes: ListBytes})
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return

@@ -1,13 +1,18 @@
 package web
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/opinion"
@@ -113,8 +118,9 @@ type concurrenceView struct {
 type ownOpinion struct{ ID, Value, Raw string }
 
 type objectView struct {
-	S            summary
-	Raw          string
+	S summary
+	// RawBase64 is the object's JSON as stored, for the browser's check.
+	RawBase64    string
 	Version      string
 	Name         string
 	Description  string
@@ -133,7 +139,20 @@ type objectView struct {
 	SignedBy     string
 	External     []extRef
 	VerifyMember string
+	// Clipped says that some text was too long to show whole (see
+	// MaxShownText).
+	Clipped bool
+	// OlderVersionsLeftOut, ReferencesLeftOut and RelsLeftOut say that a
+	// list stopped at its bound (see memory.go).
+	OlderVersionsLeftOut, ReferencesLeftOut, RelsLeftOut bool
 }
+
+// objectPageMemory is what an object page reserves before it reads: its
+// versions, the objects it references, the relationships and sightings
+// naming it and the objects at their other ends, and the object it shows
+// whole. (Not in two steps, the object by its size once read: a member
+// holding its share would then wait for itself.)
+var objectPageMemory = pageMemory{queries: []int64{VersionBytes, RelatedBytes, RelatedBytes, RelatedBytes}, whole: 1}
 
 type extRef struct{ Source, ID, URL, Description string }
 
@@ -144,17 +163,22 @@ type extRef struct{ Source, ID, URL, Description string }
 func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	me := sessionFrom(r).member
-	a, err := h.access(ctx, me)
-	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, "", err)
-		return
-	}
 	id := r.PathValue("id")
 	if _, err := stix.SplitIdentifier(id); err != nil {
 		h.fail(w, r, http.StatusNotFound, "There is no such object, or you may not read it.", nil)
 		return
 	}
-	versions, err := h.q.ObjectVersions(ctx, a.readable, id)
+	release, ok := h.reserve(w, r, me, objectPageMemory)
+	if !ok {
+		return
+	}
+	defer release()
+	a, err := h.access(ctx, me)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
+	versions, olderLeftOut, err := h.q.ObjectVersions(ctx, a.readable, id, store.Bound{Rows: MaxVersions, Bytes: VersionBytes})
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
@@ -164,23 +188,31 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	latest := versions[len(versions)-1]
-	var props map[string]any
-	d := json.NewDecoder(strings.NewReader(string(latest.Raw)))
-	d.UseNumber()
-	if err := d.Decode(&props); err != nil {
+	// Decoded property by property, so that no property costs more than
+	// its size as text: one too long to show isn't decoded at all.
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(latest.Raw, &fields); err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
 	}
-	v := objectView{S: a.summarize(latest), Raw: string(latest.Raw), SignedBy: a.name(latest.Member), VerifyMember: latest.Member}
-	v.Version, _ = props["modified"].(string)
+	v := objectView{S: a.summarize(latest), RawBase64: base64.StdEncoding.EncodeToString(latest.Raw), SignedBy: a.name(latest.Member), VerifyMember: latest.Member}
+	v.Version, _ = stringField(fields, "modified")
 	if v.Version == "" {
-		v.Version, _ = props["created"].(string)
+		v.Version, _ = stringField(fields, "created")
 	}
-	v.Name, _ = props["name"].(string)
-	v.Description, _ = props["description"].(string)
-	if p, ok := props["pattern"].(string); ok {
-		v.Pattern = p
-		if pt, _ := props["pattern_type"].(string); pt == "" || pt == "stix" {
+	cut := func(s string) string {
+		s, clipped := clip(s, MaxShownText)
+		v.Clipped = v.Clipped || clipped
+		return s
+	}
+	name, _ := stringField(fields, "name")
+	v.Name = cut(name)
+	desc, _ := stringField(fields, "description")
+	v.Description = cut(desc)
+	if p, ok := stringField(fields, "pattern"); ok {
+		v.Pattern = cut(p)
+		// A pattern too long to show is not taken apart either.
+		if pt, _ := stringField(fields, "pattern_type"); (pt == "" || pt == "stix") && len(p) <= MaxShownText {
 			if in, err := pattern.Inspect(p); err != nil {
 				v.PatternErr = err.Error()
 			} else {
@@ -195,8 +227,18 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	v.Props = flatProps(props)
-	v.External = externalRefs(props["external_references"])
+	var clipped bool
+	v.Props, clipped = flatProps(fields)
+	var moreRefs bool
+	v.External, moreRefs = externalRefs(fields["external_references"])
+	v.Clipped = v.Clipped || clipped || moreRefs
+	for i := range v.External {
+		e := &v.External[i]
+		e.Source, e.ID, e.Description = cut(e.Source), cut(e.ID), cut(e.Description)
+		if len(e.URL) > MaxShownText {
+			e.URL, v.Clipped = "", true
+		}
+	}
 	seen := map[string]bool{}
 	for _, o := range versions {
 		if !seen[o.Collection] {
@@ -204,19 +246,24 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 			v.Collections = append(v.Collections, a.byID[o.Collection].Title)
 		}
 	}
-	v.Versions = versionTimeline(versions)
+	v.Versions = versionTimeline(versions, olderLeftOut)
+	v.OlderVersionsLeftOut = olderLeftOut
 
 	// Referenced objects (a report's, a grouping's, an opinion's): one
 	// query for all of them.
-	if refs := stringList(props["object_refs"]); len(refs) > 0 {
+	var objectRefs []string
+	json.Unmarshal(fields["object_refs"], &objectRefs) // what isn't a string is left out
+	objectRefs = slices.DeleteFunc(objectRefs, func(s string) bool { return s == "" })
+	if refs := objectRefs; len(refs) > 0 {
 		if len(refs) > MaxRelationships {
 			refs = refs[:MaxRelationships]
 		}
-		got, err := h.q.LatestObjects(ctx, a.readable, refs)
+		got, more, err := h.q.LatestObjects(ctx, a.readable, refs, store.Bound{Bytes: RelatedBytes})
 		if err != nil {
 			h.fail(w, r, http.StatusInternalServerError, "", err)
 			return
 		}
+		v.ReferencesLeftOut = more
 		found := map[string]bool{}
 		for _, o := range got {
 			if !found[o.ID] {
@@ -224,8 +271,10 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 				v.References = append(v.References, a.summarize(o))
 			}
 		}
+		// Past the bound, an id not read may still be readable: only a
+		// complete read says which are not.
 		for _, ref := range refs {
-			if !found[ref] {
+			if !found[ref] && !more {
 				v.Missing = append(v.Missing, ref)
 			}
 		}
@@ -233,11 +282,12 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 
 	// Relationships and sightings: one query for those naming this
 	// object, one for the objects at their other ends.
-	refs, err := h.q.Referencing(ctx, a.readable, id, MaxRelationships)
+	refs, more, err := h.q.Referencing(ctx, a.readable, id, store.Bound{Rows: MaxRelationships, Bytes: RelatedBytes})
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
 	}
+	v.RelsLeftOut = more
 	var others []string
 	for _, o := range refs {
 		hd := decodeHead(o.Raw)
@@ -249,7 +299,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	otherObjs, err := h.q.LatestObjects(ctx, a.readable, others)
+	otherObjs, _, err := h.q.LatestObjects(ctx, a.readable, others, store.Bound{Bytes: RelatedBytes})
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
@@ -287,18 +337,40 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 }
 
 // flatProps lists the top-level properties as text, except those the
-// page shows elsewhere; values that are not strings are shown as JSON.
-func flatProps(props map[string]any) []prop {
-	var out []prop
-	for k, val := range props {
+// page shows elsewhere; values that are not strings are shown as JSON. A
+// value longer than MaxShownText is shown as its JSON, cut, without
+// decoding it; clipped says so.
+func flatProps(fields map[string]json.RawMessage) (out []prop, clipped bool) {
+	for k, raw := range fields {
 		switch k {
 		case "name", "description", "pattern", "extensions", "object_refs", "external_references":
+			continue
+		}
+		if len(raw) > MaxShownText {
+			s, _ := clip(string(raw[:min(len(raw), MaxShownText+utf8.UTFMax)]), MaxShownText)
+			out, clipped = append(out, prop{k, s}), true
+			continue
+		}
+		var val any
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if d.Decode(&val) != nil {
 			continue
 		}
 		out = append(out, prop{k, propText(val)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
+	return out, clipped
+}
+
+// stringField returns the string value of fields[k], and whether it is
+// one.
+func stringField(fields map[string]json.RawMessage, k string) (string, bool) {
+	var s string
+	if raw, ok := fields[k]; !ok || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // propText shows a property value: a string as itself, a list of
@@ -331,38 +403,60 @@ func stringList(v any) []string {
 	return out
 }
 
-func externalRefs(v any) []extRef {
-	l, _ := v.([]any)
-	var out []extRef
-	for _, x := range l {
-		m, _ := x.(map[string]any)
-		if m == nil {
-			continue
+// MaxExternalRefs is the most external references an object page shows.
+const MaxExternalRefs = 200
+
+// externalRefs decodes an object's external_references, at most
+// MaxExternalRefs of them, and says whether there were more; entries that
+// are not objects, and fields that are not strings, are left out.
+func externalRefs(raw json.RawMessage) (out []extRef, more bool) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := d.Token(); err != nil || t != json.Delim('[') {
+		return nil, false
+	}
+	for d.More() {
+		if len(out) == MaxExternalRefs {
+			return out, true
 		}
-		e := extRef{}
-		e.Source, _ = m["source_name"].(string)
-		e.ID, _ = m["external_id"].(string)
-		e.Description, _ = m["description"].(string)
-		if u, _ := m["url"].(string); strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		var x struct {
+			Source      string `json:"source_name"`
+			ID          string `json:"external_id"`
+			URL         string `json:"url"`
+			Description string `json:"description"`
+		}
+		if err := d.Decode(&x); err != nil {
+			var typeErr *json.UnmarshalTypeError
+			if !errors.As(err, &typeErr) {
+				return out, false // not JSON: the rest can't be read
+			}
+			// An entry or a field of another type stays zero.
+		}
+		e := extRef{Source: x.Source, ID: x.ID, Description: x.Description}
+		if u := x.URL; strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
 			e.URL = u // other schemes are shown as text only
 		} else if u != "" {
 			e.Description = strings.TrimSpace(e.Description + " " + u)
 		}
-		out = append(out, e)
+		if e != (extRef{}) {
+			out = append(out, e)
+		}
 	}
-	return out
+	return out, false
 }
 
 // versionTimeline says, for each version, which top-level properties
-// changed from the previous one (modified and the signature aside).
-func versionTimeline(versions []store.Object) []versionView {
+// changed from the previous one (modified and the signature aside); when
+// older versions were left out, the first has no previous one to compare.
+func versionTimeline(versions []store.Object, olderLeftOut bool) []versionView {
 	var out []versionView
 	var prev map[string]json.RawMessage
 	for i, o := range versions {
 		var cur map[string]json.RawMessage
 		json.Unmarshal(o.Raw, &cur)
 		vv := versionView{Version: o.Version, Added: o.DateAdded, LogIndex: o.LogIndex, Current: i == len(versions)-1}
-		if prev == nil {
+		if prev == nil && olderLeftOut {
+			vv.Changes = []string{"the oldest version shown"}
+		} else if prev == nil {
 			vv.Changes = []string{"first version"}
 		} else if i > 0 && versions[i-1].Version.Equal(o.Version) {
 			vv.Changes = []string{"the same version, in another collection"}

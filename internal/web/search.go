@@ -6,7 +6,9 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/pdq"
@@ -14,6 +16,13 @@ import (
 
 // PDQRadius is the Hamming radius of a PDQ lookup.
 const PDQRadius = 31
+
+// MaxPDQLookup is the most PDQ hashes a lookup searches: the first that
+// the member may read, in the order of the log; beyond, the page says
+// that it looked at only some. Matching whole sets of images is the work
+// of `parley match --images` and of private sets, which have no such
+// bound.
+const MaxPDQLookup = 50_000
 
 // MaxSearchResults caps a lookup's results; MaxSearchCandidates caps the
 // full-text candidates it checks for an exact value.
@@ -91,6 +100,18 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := searchView{Q: q, Kind: kindOf(q)}
+	hq, pdqErr := pdq.ParseHash(q)
+	mem := pageMemory{queries: []int64{SearchBytes}}
+	if pdqErr == nil {
+		mem.queries = append(mem.queries, ListBytes)
+		mem.pdq = MaxPDQLookup
+	}
+	release, ok := h.reserve(w, r, sessionFrom(r).member, mem)
+	if !ok {
+		return
+	}
+	defer release()
+	candidates := store.Bound{Rows: MaxSearchCandidates, Bytes: SearchBytes}
 	seen := map[string]bool{}
 	add := func(o store.Object, dist int, isPDQ bool) {
 		key := o.Collection + "|" + o.ID
@@ -108,12 +129,12 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		p = p.Masked()
 		// Candidates share the network's leading bytes as words.
 		words := prefixWords(p)
-		cands, err := h.q.TextObjects(ctx, a.readable, words, MaxSearchCandidates)
+		cands, more, err := h.q.TextObjects(ctx, a.readable, words, candidates)
 		if err != nil {
 			h.fail(w, r, http.StatusInternalServerError, "", err)
 			return
 		}
-		v.Truncated = len(cands) == MaxSearchCandidates
+		v.Truncated = more
 		for _, o := range cands {
 			for _, ip := range addrsIn(o.Raw) {
 				if p.Contains(ip) {
@@ -123,49 +144,86 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	default:
-		cands, err := h.q.TextObjects(ctx, a.readable, q, MaxSearchCandidates)
+		cands, more, err := h.q.TextObjects(ctx, a.readable, q, candidates)
 		if err != nil {
 			h.fail(w, r, http.StatusInternalServerError, "", err)
 			return
 		}
-		v.Truncated = len(cands) == MaxSearchCandidates
+		v.Truncated = more
+		m := newValueMatcher(q)
 		for _, o := range cands {
-			if containsValue(string(o.Raw), q) {
+			if m.in(o.Raw) {
 				add(o, 0, false)
 			}
 		}
-		if hq, err := pdq.ParseHash(q); err == nil {
-			objs, hashes, err := h.q.PDQObjects(ctx, a.readable)
-			if err != nil {
+		if pdqErr == nil {
+			if err := h.pdqLookup(r, a, hq, add, &v); err != nil {
 				h.fail(w, r, http.StatusInternalServerError, "", err)
 				return
-			}
-			var flat pdq.Flat
-			var ok []store.Object
-			for i, s := range hashes {
-				if hh, err := pdq.ParseHash(s); err == nil {
-					flat.Add(hh)
-					ok = append(ok, objs[i])
-				}
-			}
-			for _, m := range flat.Search(hq, PDQRadius) {
-				add(ok[m.ID], m.Distance, true)
 			}
 		}
 	}
 	h.render(w, r, http.StatusOK, "search", "Look up", v)
 }
 
+// pdqLookup adds to v, through add, the objects whose PDQ hash is within
+// PDQRadius of hq, nearest first: the hashes are read and searched
+// without their objects, then the objects of at most MaxSearchResults
+// matches are read, within ListBytes.
+func (h *Handler) pdqLookup(r *http.Request, a access, hq pdq.Hash, add func(store.Object, int, bool), v *searchView) error {
+	hashes, more, err := h.q.PDQHashes(r.Context(), a.readable, MaxPDQLookup)
+	if err != nil {
+		return err
+	}
+	v.Truncated = v.Truncated || more
+	var flat pdq.Flat
+	var seqs []int64 // of the hashes in flat
+	for _, s := range hashes {
+		if hh, err := pdq.ParseHash(s.Hash); err == nil {
+			flat.Add(hh)
+			seqs = append(seqs, s.Seq)
+		}
+	}
+	matches := flat.Search(hq, PDQRadius)
+	slices.SortStableFunc(matches, func(x, y pdq.Match) int { return x.Distance - y.Distance })
+	if len(matches) > MaxSearchResults {
+		matches, v.Truncated = matches[:MaxSearchResults], true
+	}
+	want := make([]int64, len(matches))
+	for i, m := range matches {
+		want[i] = seqs[m.ID]
+	}
+	objs, more, err := h.q.ObjectsAt(r.Context(), a.readable, want, store.Bound{Bytes: ListBytes})
+	if err != nil {
+		return err
+	}
+	v.Truncated = v.Truncated || more
+	bySeq := make(map[int64]store.Object, len(objs))
+	for _, o := range objs {
+		bySeq[o.Seq] = o
+	}
+	for _, m := range matches {
+		if o, ok := bySeq[seqs[m.ID]]; ok {
+			add(o, m.Distance, true)
+		}
+	}
+	return nil
+}
+
 // containsValue reports whether s holds v as a whole value: not as part
 // of a longer name, address or hash (compared without case, as domains
 // and hex hashes are).
 func containsValue(s, v string) bool {
-	ls, lv := strings.ToLower(s), strings.ToLower(v)
+	return containsLower(strings.ToLower(s), strings.ToLower(v))
+}
+
+// containsLower is containsValue of ls and lv, both lower-case.
+func containsLower[T string | []byte](ls T, lv string) bool {
 	if lv == "" {
 		return false
 	}
 	for i := 0; i < len(ls); {
-		j := strings.Index(ls[i:], lv)
+		j := strings.Index(string(ls[i:]), lv)
 		if j < 0 {
 			return false
 		}
@@ -176,6 +234,30 @@ func containsValue(s, v string) bool {
 		i = start + 1
 	}
 	return false
+}
+
+// valueMatcher is containsValue of one value over many candidates'
+// JSON, without a copy of each: ASCII text (where strings.ToLower folds
+// only A-Z) is folded in one buffer reused for every candidate, other
+// text as containsValue does.
+type valueMatcher struct {
+	lv  string
+	buf []byte
+}
+
+func newValueMatcher(v string) *valueMatcher { return &valueMatcher{lv: strings.ToLower(v)} }
+
+func (m *valueMatcher) in(raw []byte) bool {
+	m.buf = append(m.buf[:0], raw...)
+	for i, c := range m.buf {
+		switch {
+		case c >= utf8.RuneSelf:
+			return containsLower(strings.ToLower(string(raw)), m.lv)
+		case 'A' <= c && c <= 'Z':
+			m.buf[i] = c + 'a' - 'A'
+		}
+	}
+	return containsLower(m.buf, m.lv)
 }
 
 func valueByte(c byte) bool {

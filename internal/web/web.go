@@ -18,6 +18,7 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -50,6 +51,15 @@ type Deps struct {
 	Concurrence func(ctx context.Context, m store.Member, object string) (opinion.Concurrence, error)
 	// API serves the node's own endpoints that /ui/api/ forwards to.
 	API http.Handler
+	// Reserve takes n bytes of the node's memory budget for a page of
+	// member m, waiting as the node's own responses do; the page gives
+	// them back with release once written. An error means the budget
+	// stayed spent (503). Nil reserves nothing (see memory.go).
+	Reserve func(ctx context.Context, m store.Member, n int64) (release func(), err error)
+	// MaxObjectSize is the largest object the store holds, in bytes of
+	// raw JSON (the node's max_object_size); zero means
+	// DefaultMaxObjectSize. Pages reserve memory by it.
+	MaxObjectSize int64
 	// Now and Rand are injected time and randomness; nil means the clock
 	// and crypto/rand.
 	Now  func() time.Time
@@ -105,6 +115,9 @@ func New(d Deps) (*Handler, error) {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.MaxObjectSize <= 0 {
+		d.MaxObjectSize = DefaultMaxObjectSize
 	}
 	h := &Handler{d: d, q: d.Store, mux: http.NewServeMux(), sessions: newSessions(d), assets: map[string]asset{}}
 	if err := h.loadAssets(); err != nil {
@@ -257,16 +270,19 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		v.CSRF = c
 	}
 	t := h.pages[name]
-	var b strings.Builder
-	if err := t.Execute(&b, v); err != nil {
-		h.d.Logger.Error("web: couldn't render", "page", name, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	io.WriteString(w, b.String())
+	// Written as it is rendered, not gathered first: a page's memory is
+	// what it reserved (memory.go), and a buffer of the whole page would
+	// double the largest. The templates are fixed, so a failure here is
+	// a bug; the page is then cut short.
+	bw := bufio.NewWriterSize(w, 32<<10)
+	if err := t.Execute(bw, v); err != nil {
+		h.d.Logger.Error("web: couldn't render", "page", name, "err", err)
+		return
+	}
+	bw.Flush()
 }
 
 // fail renders the error page; anything but the statuses the UI chooses

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -283,19 +284,15 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 	var p store.BrowsePage
 	desc := b.Before > 0
 	var a args
-	var q string
+	var where, order string
 	if desc {
-		q = `SELECT ` + objectCols + ` FROM objects o WHERE ` + browseFilter(&a, b, text, "<", b.Before) + ` ORDER BY o.seq DESC LIMIT ` + a.add(b.Limit+1)
+		where, order = browseFilter(&a, b, text, "<", b.Before), "seq DESC"
 	} else {
-		q = `SELECT ` + objectCols + ` FROM objects o WHERE ` + browseFilter(&a, b, text, ">", b.After) + ` ORDER BY o.seq LIMIT ` + a.add(b.Limit+1)
+		where, order = browseFilter(&a, b, text, ">", b.After), "seq"
 	}
-	objs, err := s.queryObjectList(ctx, q, a...)
+	objs, more, err := s.queryBounded(ctx, store.Bound{Rows: b.Limit, Bytes: b.MaxBytes}, `FROM objects o WHERE `+where, order, a)
 	if err != nil {
 		return p, fmt.Errorf("couldn't browse objects: %w", err)
-	}
-	more := len(objs) > b.Limit
-	if more {
-		objs = objs[:b.Limit]
 	}
 	if desc {
 		for i, j := 0, len(objs)-1; i < j; i, j = i+1, j-1 {
@@ -372,6 +369,63 @@ func (s *Store) queryObjectList(ctx context.Context, q string, a ...any) ([]stor
 	return out, rows.Err()
 }
 
+// queryBounded selects objectCols from, the rest of a query over
+// objects o after its SELECT list ("FROM objects o WHERE ..."), in the
+// order order (over objectCols' names: "seq", "version DESC, seq DESC"),
+// and returns its objects within b, and whether it stopped at b with
+// objects left; a holds from's arguments. As in [Store.Objects], the
+// server cuts at b.Bytes: each row carries the running total of the sizes
+// before it, and of the rows past the bound only the first is sent,
+// without its content, so a query transfers and holds at most b.Bytes
+// plus one object.
+func (s *Store) queryBounded(ctx context.Context, b store.Bound, from, order string, a args) ([]store.Object, bool, error) {
+	q := `SELECT ` + objectCols + `, octet_length(o.raw) AS size ` + from + ` ORDER BY ` + order
+	if b.Rows > 0 {
+		q += ` LIMIT ` + a.add(b.Rows+1)
+	}
+	if b.Bytes > 0 {
+		// before: the sizes of the rows ahead of this one; rn: its place.
+		// A row is sent if the one ahead of it is taken (the first
+		// always is; the others if everything up to them fits), and its
+		// content only if it is taken itself.
+		max := a.add(b.Bytes)
+		taken := `(rn = 1 OR before + size <= ` + max + `)`
+		if b.Rows > 0 {
+			taken = `(` + taken + ` AND rn <= ` + a.add(b.Rows) + `)`
+		}
+		q = `SELECT seq, collection, object_id, type, spec_version, version, date_added, member, signed,
+				CASE WHEN ` + taken + ` THEN raw ELSE ''::bytea END, log_index, salt, size
+			FROM (SELECT p.*,
+					coalesce(sum(size) OVER (ORDER BY ` + order + ` ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
+					row_number() OVER (ORDER BY ` + order + `) AS rn
+				FROM (` + q + `) AS p) AS w
+			WHERE rn <= 2 OR before <= ` + max + ` ORDER BY ` + order
+	}
+	rows, err := s.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var out []store.Object
+	var total int64
+	for rows.Next() {
+		if !b.Takes(len(out), total, 0) {
+			return out, true, nil
+		}
+		var size int64
+		o, err := scanObject(rows, &size)
+		if err != nil {
+			return nil, false, err
+		}
+		if !b.Takes(len(out), total, size) {
+			return out, true, nil
+		}
+		total += size
+		out = append(out, o)
+	}
+	return out, false, rows.Err()
+}
+
 // CollectionStats returns the counts and latest addition of each of the
 // given collections that holds objects, in one query, ordered by
 // collection id.
@@ -403,108 +457,131 @@ WHERE collection = ANY($1::text[]) GROUP BY collection ORDER BY collection COLLA
 	return out, nil
 }
 
-// RecentObjects returns the limit most recently added object versions in
-// the given collections, newest first.
-func (s *Store) RecentObjects(ctx context.Context, collections []string, limit int) ([]store.Object, error) {
-	if len(collections) == 0 || limit < 1 {
+// RecentObjects returns the most recently added object versions in the
+// given collections, newest first, within b (b.Rows must be set).
+func (s *Store) RecentObjects(ctx context.Context, collections []string, b store.Bound) ([]store.Object, error) {
+	if len(collections) == 0 || b.Rows < 1 {
 		return nil, nil
 	}
-	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.collection = ANY($1::text[])
-ORDER BY o.seq DESC LIMIT $2`, collections, limit)
+	a := args{collections}
+	out, _, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.collection = ANY($1::text[])`, "seq DESC", a)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read recent objects: %w", err)
 	}
 	return out, nil
 }
 
-// ObjectVersions returns every stored version of the object id in the
-// given collections, oldest version first.
-func (s *Store) ObjectVersions(ctx context.Context, collections []string, id string) ([]store.Object, error) {
+// ObjectVersions returns the newest stored versions of the object id in
+// the given collections that fit b, oldest version first, and whether
+// older versions were left out.
+func (s *Store) ObjectVersions(ctx context.Context, collections []string, id string, b store.Bound) ([]store.Object, bool, error) {
 	if len(collections) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
-	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.object_id = $1 AND o.collection = ANY($2::text[])
-ORDER BY o.version, o.seq`, id, collections)
+	a := args{id, collections}
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.object_id = $1 AND o.collection = ANY($2::text[])`, "version DESC, seq DESC", a)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read the versions of %s: %w", id, err)
+		return nil, false, fmt.Errorf("couldn't read the versions of %s: %w", id, err)
 	}
-	return out, nil
+	slices.Reverse(out)
+	return out, more, nil
 }
 
 // LatestObjects returns the latest version of each of ids found in the
-// given collections (one row per collection holding it), in seq order.
-func (s *Store) LatestObjects(ctx context.Context, collections, ids []string) ([]store.Object, error) {
+// given collections (one row per collection holding it), in seq order,
+// within b, and whether some were left out.
+func (s *Store) LatestObjects(ctx context.Context, collections, ids []string, b store.Bound) ([]store.Object, bool, error) {
 	if len(collections) == 0 || len(ids) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
-	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.object_id = ANY($1::text[])
-AND o.collection = ANY($2::text[]) AND o.is_last ORDER BY o.seq`, ids, collections)
+	a := args{ids, collections}
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.object_id = ANY($1::text[])
+AND o.collection = ANY($2::text[]) AND o.is_last`, "seq", a)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read objects: %w", err)
+		return nil, false, fmt.Errorf("couldn't read objects: %w", err)
 	}
-	return out, nil
+	return out, more, nil
 }
 
 // Referencing returns the latest versions of the relationships and
 // sightings in the given collections that name id as source_ref,
-// target_ref or sighting_of_ref, at most limit, in seq order.
-func (s *Store) Referencing(ctx context.Context, collections []string, id string, limit int) ([]store.Object, error) {
-	if len(collections) == 0 || limit < 1 {
-		return nil, nil
+// target_ref or sighting_of_ref, in seq order, within b, and whether some
+// were left out.
+func (s *Store) Referencing(ctx context.Context, collections []string, id string, b store.Bound) ([]store.Object, bool, error) {
+	if len(collections) == 0 {
+		return nil, false, nil
 	}
-	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT object_seq FROM ui_refs WHERE ref = $1)
-AND o.collection = ANY($2::text[]) AND o.is_last ORDER BY o.seq LIMIT $3`, id, collections, limit)
+	a := args{id, collections}
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq IN (SELECT object_seq FROM ui_refs WHERE ref = $1)
+AND o.collection = ANY($2::text[]) AND o.is_last`, "seq", a)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read the references to %s: %w", id, err)
+		return nil, false, fmt.Errorf("couldn't read the references to %s: %w", id, err)
 	}
-	return out, nil
+	return out, more, nil
 }
 
 // TextObjects returns the latest versions, in the given collections, of
 // the objects whose indexed text holds every word of text (see
-// [SearchText]), at most limit, in seq order. Callers that want an exact
-// value check the candidates themselves.
-func (s *Store) TextObjects(ctx context.Context, collections []string, text string, limit int) ([]store.Object, error) {
+// [SearchText]), in seq order, within b, and whether some were left out.
+// Callers that want an exact value check the candidates themselves.
+func (s *Store) TextObjects(ctx context.Context, collections []string, text string, b store.Bound) ([]store.Object, bool, error) {
 	text = SearchText(text)
-	if len(collections) == 0 || limit < 1 || text == "" {
-		return nil, nil
+	if len(collections) == 0 || text == "" {
+		return nil, false, nil
 	}
-	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o
+	a := args{text, collections}
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o
 WHERE o.seq IN (SELECT object_seq FROM ui_objects WHERE words @@ plainto_tsquery('simple', $1))
-AND o.collection = ANY($2::text[]) AND o.is_last ORDER BY o.seq LIMIT $3`, text, collections, limit)
+AND o.collection = ANY($2::text[]) AND o.is_last`, "seq", a)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't search: %w", err)
+		return nil, false, fmt.Errorf("couldn't search: %w", err)
 	}
-	return out, nil
+	return out, more, nil
 }
 
-// PDQObjects returns the latest versions, in the given collections, of
-// the objects that carry a PDQ hash, each with the hash's text (as
-// stored: callers parse it), at most [store.MaxPDQCandidates], in seq order.
-func (s *Store) PDQObjects(ctx context.Context, collections []string) ([]store.Object, []string, error) {
-	if len(collections) == 0 {
-		return nil, nil, nil
+// PDQHashes returns the PDQ hashes of the latest versions, in the given
+// collections, of the objects that carry one, at most limit, in seq order,
+// and whether some were left out.
+func (s *Store) PDQHashes(ctx context.Context, collections []string, limit int) ([]store.PDQHash, bool, error) {
+	if len(collections) == 0 || limit < 1 {
+		return nil, false, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+objectCols+`, u.pdq_hash FROM ui_objects u JOIN objects o ON o.seq = u.object_seq
-WHERE u.pdq_hash IS NOT NULL AND o.collection = ANY($1::text[]) AND o.is_last ORDER BY o.seq LIMIT $2`, collections, store.MaxPDQCandidates)
+	rows, err := s.pool.Query(ctx, `SELECT o.seq, u.pdq_hash FROM ui_objects u JOIN objects o ON o.seq = u.object_seq
+WHERE u.pdq_hash IS NOT NULL AND o.collection = ANY($1::text[]) AND o.is_last ORDER BY o.seq LIMIT $2`, collections, limit+1)
 	if err != nil {
-		return nil, nil, fmt.Errorf("couldn't read pdq objects: %w", err)
+		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
 	}
 	defer rows.Close()
-	var objs []store.Object
-	var hashes []string
+	var out []store.PDQHash
 	for rows.Next() {
-		var h string
-		o, err := scanObject(rows, &h)
-		if err != nil {
-			return nil, nil, fmt.Errorf("couldn't read pdq objects: %w", err)
+		var h store.PDQHash
+		if err := rows.Scan(&h.Seq, &h.Hash); err != nil {
+			return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
 		}
-		objs, hashes = append(objs, o), append(hashes, h)
+		out = append(out, h)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("couldn't read pdq objects: %w", err)
+		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
 	}
-	return objs, hashes, nil
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// ObjectsAt returns the object versions whose seq is one of seqs, in the
+// given collections only, in seq order, within b, and whether some were
+// left out.
+func (s *Store) ObjectsAt(ctx context.Context, collections []string, seqs []int64, b store.Bound) ([]store.Object, bool, error) {
+	if len(collections) == 0 || len(seqs) == 0 {
+		return nil, false, nil
+	}
+	a := args{seqs, collections}
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq = ANY($1::bigint[]) AND o.collection = ANY($2::text[])`, "seq", a)
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't read objects: %w", err)
+	}
+	return out, more, nil
 }
 
 // LatestCheckpointTime returns the size of the newest signed checkpoint

@@ -113,7 +113,7 @@ func FuzzSearchText(f *testing.F) {
 		if _, err := s.BrowseObjects(context.Background(), store.Browse{Collection: "c1", Text: text, Limit: 5}); err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
-		if _, err := s.TextObjects(context.Background(), []string{"c1"}, text, 5); err != nil {
+		if _, _, err := s.TextObjects(context.Background(), []string{"c1"}, text, store.Bound{Rows: 5}); err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
 	})
@@ -141,7 +141,7 @@ func TestSearchLargeText(t *testing.T) {
 		t.Fatal(err)
 	}
 	for text, want := range map[string]int{"firstword": 1, "firstword aaa": 1, "lastword": 0} {
-		if got, err := s.TextObjects(ctx, []string{"c1"}, text, 10); err != nil || len(got) != want {
+		if got, _, err := s.TextObjects(ctx, []string{"c1"}, text, store.Bound{Rows: 10}); err != nil || len(got) != want {
 			t.Errorf("TextObjects(%q) = %d objects (%v), want %d", text, len(got), err, want)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -136,10 +137,6 @@ func (s *Store) hasModule(ctx context.Context, mod string) bool {
 // MaxBrowseLimit is the largest page [Store.BrowseObjects] returns.
 const MaxBrowseLimit = store.MaxBrowseLimit
 
-// MaxPDQCandidates bounds what [Store.PDQObjects] reads, so memory stays
-// bounded whatever the store holds.
-const MaxPDQCandidates = store.MaxPDQCandidates
-
 // FTSQuery turns what an analyst typed into an FTS5 query: each
 // white-space separated term becomes a quoted phrase (FTS5 splits it into
 // words the way it split the indexed text), and all must match. It
@@ -190,25 +187,19 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 	if fts != "" {
 		from = `ui_text t JOIN objects o ON o.seq = t.rowid`
 	}
-	// objectCols needs no qualification here: ui_text has no column of
-	// the same name.
-	q := `SELECT ` + objectCols + ` FROM ` + from + ` WHERE ` + where
+	q := `FROM ` + from + ` WHERE ` + where
 	pargs := append([]any(nil), args...)
-	switch {
-	case desc:
-		q += ` AND o.seq < ? ORDER BY o.seq DESC LIMIT ?`
-		pargs = append(pargs, b.Before, b.Limit+1)
-	default:
-		q += ` AND o.seq > ? ORDER BY o.seq LIMIT ?`
-		pargs = append(pargs, b.After, b.Limit+1)
+	order := "o.seq"
+	if desc {
+		q += ` AND o.seq < ?`
+		pargs, order = append(pargs, b.Before), "o.seq DESC"
+	} else {
+		q += ` AND o.seq > ?`
+		pargs = append(pargs, b.After)
 	}
-	objs, err := s.queryObjects(ctx, q, pargs...)
+	objs, more, err := s.queryBounded(ctx, store.Bound{Rows: b.Limit, Bytes: b.MaxBytes}, q, order, pargs...)
 	if err != nil {
 		return p, fmt.Errorf("couldn't browse objects: %w", err)
-	}
-	more := len(objs) > b.Limit
-	if more {
-		objs = objs[:b.Limit]
 	}
 	if desc {
 		for i, j := 0, len(objs)-1; i < j; i, j = i+1, j-1 {
@@ -268,21 +259,76 @@ func browseFilter(b store.Browse, fts string) (string, []any) {
 	return w.String(), args
 }
 
-func (s *Store) queryObjects(ctx context.Context, q string, args ...any) ([]store.Object, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
+// queryBounded returns the objects o of from, the rest of a query after
+// its SELECT list ("FROM objects o WHERE ..."; args are its arguments), in
+// the order order ("o.seq", "o.version DESC, o.seq DESC"), within b, and
+// whether it stopped at b with objects left. It reads in two steps: the
+// sizes of the rows (SQLite takes octet_length from the record header,
+// without reading the value), in order, up to the bound; then the
+// objects taken, and only those. So a query holds at most max(b.Bytes, one
+// object) of raw JSON, and no row past the bound is read. The two steps
+// may see different commits; the second reads the versions the first
+// chose, by seq, so a version stored in between is not among them.
+func (s *Store) queryBounded(ctx context.Context, b store.Bound, from, order string, args ...any) ([]store.Object, bool, error) {
+	limit := -1
+	if b.Rows > 0 {
+		limit = b.Rows + 1
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT o.seq, octet_length(o.raw) `+from+` ORDER BY `+order+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	var seqs []any
+	var total int64
+	more := false
+	for rows.Next() {
+		var seq, size int64
+		if err := rows.Scan(&seq, &size); err != nil {
+			rows.Close()
+			return nil, false, err
+		}
+		if !b.Takes(len(seqs), total, size) {
+			more = true
+			break
+		}
+		total += size
+		seqs = append(seqs, seq)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	if len(seqs) == 0 {
+		return nil, more, nil
+	}
+	place := make(map[int64]int, len(seqs))
+	for i, q := range seqs {
+		place[q.(int64)] = i
+	}
+	rows, err = s.r.QueryContext(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (`+placeholders(len(seqs))+`)`, seqs...)
+	if err != nil {
+		return nil, false, err
 	}
 	defer rows.Close()
-	var out []store.Object
+	out := make([]store.Object, len(seqs))
+	found := 0
 	for rows.Next() {
 		o, err := scanObject(rows)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		out = append(out, o)
+		out[place[o.Seq]] = o
+		found++
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	if found != len(seqs) {
+		// Objects are never deleted (but an operator may delete rows
+		// behind the node's back, as the fork tests do).
+		return nil, false, fmt.Errorf("%d of %d objects vanished while being read", len(seqs)-found, len(seqs))
+	}
+	return out, more, nil
 }
 
 func strArgs(vals []string) []any {
@@ -320,121 +366,134 @@ WHERE collection IN (`+placeholders(len(collections))+`) GROUP BY collection`, s
 	return out, rows.Err()
 }
 
-// RecentObjects returns the limit most recently added object versions in
-// the given collections, newest first.
-func (s *Store) RecentObjects(ctx context.Context, collections []string, limit int) ([]store.Object, error) {
-	if len(collections) == 0 || limit < 1 {
+// RecentObjects returns the most recently added object versions in the
+// given collections, newest first, within b (b.Rows must be set).
+func (s *Store) RecentObjects(ctx context.Context, collections []string, b store.Bound) ([]store.Object, error) {
+	if len(collections) == 0 || b.Rows < 1 {
 		return nil, nil
 	}
-	out, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE collection IN (`+placeholders(len(collections))+`)
-ORDER BY seq DESC LIMIT ?`, append(strArgs(collections), limit)...)
+	out, _, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.collection IN (`+placeholders(len(collections))+`)`, "o.seq DESC", strArgs(collections)...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read recent objects: %w", err)
 	}
 	return out, nil
 }
 
-// ObjectVersions returns every stored version of the object id in the
-// given collections, oldest version first.
-func (s *Store) ObjectVersions(ctx context.Context, collections []string, id string) ([]store.Object, error) {
+// ObjectVersions returns the newest stored versions of the object id in
+// the given collections that fit b, oldest version first, and whether
+// older versions were left out.
+func (s *Store) ObjectVersions(ctx context.Context, collections []string, id string, b store.Bound) ([]store.Object, bool, error) {
 	if len(collections) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
-	out, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE object_id = ? AND collection IN (`+placeholders(len(collections))+`)
-ORDER BY version, seq`, append([]any{id}, strArgs(collections)...)...)
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.object_id = ? AND o.collection IN (`+placeholders(len(collections))+`)`,
+		"o.version DESC, o.seq DESC", append([]any{id}, strArgs(collections)...)...)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read the versions of %s: %w", id, err)
+		return nil, false, fmt.Errorf("couldn't read the versions of %s: %w", id, err)
 	}
-	return out, nil
+	slices.Reverse(out)
+	return out, more, nil
 }
 
 // LatestObjects returns the latest version of each of ids found in the
-// given collections (one row per collection holding it), in seq order.
-func (s *Store) LatestObjects(ctx context.Context, collections, ids []string) ([]store.Object, error) {
+// given collections (one row per collection holding it), in seq order,
+// within b, and whether some were left out.
+func (s *Store) LatestObjects(ctx context.Context, collections, ids []string, b store.Bound) ([]store.Object, bool, error) {
 	if len(collections) == 0 || len(ids) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	args := append(strArgs(ids), strArgs(collections)...)
-	out, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE object_id IN (`+placeholders(len(ids))+`)
-AND collection IN (`+placeholders(len(collections))+`) AND is_last = 1 ORDER BY seq`, args...)
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.object_id IN (`+placeholders(len(ids))+`)
+AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1`, "o.seq", args...)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read objects: %w", err)
+		return nil, false, fmt.Errorf("couldn't read objects: %w", err)
 	}
-	return out, nil
+	return out, more, nil
 }
 
 // Referencing returns the latest versions of the relationships and
 // sightings in the given collections that name id as source_ref,
-// target_ref or sighting_of_ref, at most limit, in seq order.
-func (s *Store) Referencing(ctx context.Context, collections []string, id string, limit int) ([]store.Object, error) {
-	if len(collections) == 0 || limit < 1 {
-		return nil, nil
+// target_ref or sighting_of_ref, in seq order, within b, and whether
+// some were left out.
+func (s *Store) Referencing(ctx context.Context, collections []string, id string, b store.Bound) ([]store.Object, bool, error) {
+	if len(collections) == 0 {
+		return nil, false, nil
 	}
 	args := append([]any{id}, strArgs(collections)...)
-	out, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT seq FROM ui_refs WHERE ref = ?)
-AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORDER BY o.seq LIMIT ?`, append(args, limit)...)
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq IN (SELECT seq FROM ui_refs WHERE ref = ?)
+AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1`, "o.seq", args...)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read the references to %s: %w", id, err)
+		return nil, false, fmt.Errorf("couldn't read the references to %s: %w", id, err)
 	}
-	return out, nil
+	return out, more, nil
 }
 
 // TextObjects returns the latest versions, in the given collections, of
 // the objects whose indexed text matches every term of text (see
-// [FTSQuery]), at most limit, in seq order. Callers that want an exact
-// value check the candidates themselves.
-func (s *Store) TextObjects(ctx context.Context, collections []string, text string, limit int) ([]store.Object, error) {
+// [FTSQuery]), in seq order, within b, and whether some were left out.
+// Callers that want an exact value check the candidates themselves.
+func (s *Store) TextObjects(ctx context.Context, collections []string, text string, b store.Bound) ([]store.Object, bool, error) {
 	fts := FTSQuery(text)
-	if len(collections) == 0 || limit < 1 || fts == "" {
-		return nil, nil
+	if len(collections) == 0 || fts == "" {
+		return nil, false, nil
 	}
 	args := append([]any{fts}, strArgs(collections)...)
-	out, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT rowid FROM ui_text WHERE ui_text MATCH ?)
-AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORDER BY o.seq LIMIT ?`, append(args, limit)...)
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq IN (SELECT rowid FROM ui_text WHERE ui_text MATCH ?)
+AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1`, "o.seq", args...)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't search: %w", err)
+		return nil, false, fmt.Errorf("couldn't search: %w", err)
 	}
-	return out, nil
+	return out, more, nil
 }
 
-// PDQObjects returns the latest versions, in the given collections, of
-// the objects that carry a PDQ hash, each with the hash's text (as
-// stored: callers parse it), at most [MaxPDQCandidates].
-func (s *Store) PDQObjects(ctx context.Context, collections []string) ([]store.Object, []string, error) {
-	if len(collections) == 0 {
-		return nil, nil, nil
+// PDQHashes returns the PDQ hashes of the latest versions, in the given
+// collections, of the objects that carry one, at most limit, in seq order,
+// and whether some were left out.
+func (s *Store) PDQHashes(ctx context.Context, collections []string, limit int) ([]store.PDQHash, bool, error) {
+	if len(collections) == 0 || limit < 1 {
+		return nil, false, nil
 	}
-	// Two queries, so that the objects are read by scanObject whatever
-	// columns it reads.
-	filter := `FROM ui_pdq p JOIN objects o ON o.seq = p.seq WHERE o.collection IN (` + placeholders(len(collections)) + `) AND o.is_last = 1`
-	rows, err := s.r.QueryContext(ctx, `SELECT p.seq, p.hash `+filter+` ORDER BY p.seq LIMIT ?`, append(strArgs(collections), MaxPDQCandidates)...)
+	rows, err := s.r.QueryContext(ctx, `SELECT p.seq, p.hash FROM ui_pdq p JOIN objects o ON o.seq = p.seq
+WHERE o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORDER BY p.seq LIMIT ?`, append(strArgs(collections), limit+1)...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("couldn't read pdq hashes: %w", err)
+		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
 	}
-	bySeq := map[int64]string{}
+	defer rows.Close()
+	var out []store.PDQHash
 	for rows.Next() {
-		var seq int64
-		var h string
-		if err := rows.Scan(&seq, &h); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("couldn't read pdq hashes: %w", err)
+		var h store.PDQHash
+		if err := rows.Scan(&h.Seq, &h.Hash); err != nil {
+			return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
 		}
-		bySeq[seq] = h
+		out = append(out, h)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("couldn't read pdq hashes: %w", err)
+		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
 	}
-	objs, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT p.seq `+filter+` ORDER BY p.seq LIMIT ?) ORDER BY o.seq`,
-		append(strArgs(collections), MaxPDQCandidates)...)
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// ObjectsAt returns the object versions whose seq is one of seqs, in the
+// given collections only, in seq order, within b, and whether some were
+// left out.
+func (s *Store) ObjectsAt(ctx context.Context, collections []string, seqs []int64, b store.Bound) ([]store.Object, bool, error) {
+	if len(collections) == 0 || len(seqs) == 0 {
+		return nil, false, nil
+	}
+	args := make([]any, 0, len(seqs)+len(collections)+1)
+	for _, q := range seqs {
+		args = append(args, q)
+	}
+	args = append(args, strArgs(collections)...)
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq IN (`+placeholders(len(seqs))+`)
+AND o.collection IN (`+placeholders(len(collections))+`)`, "o.seq", args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("couldn't read pdq objects: %w", err)
+		return nil, false, fmt.Errorf("couldn't read objects: %w", err)
 	}
-	hashes := make([]string, len(objs))
-	for i, o := range objs {
-		hashes[i] = bySeq[o.Seq]
-	}
-	return objs, hashes, nil
+	return out, more, nil
 }
 
 // LatestCheckpointTime returns the size of the newest signed checkpoint

@@ -115,6 +115,8 @@ func Run(t *testing.T, open Opener) {
 		{"UIText", testUIText},
 		{"UILookups", testUILookups},
 		{"UIPDQ", testUIPDQ},
+		{"UIBounds", testUIBounds},
+		{"UITextBounds", testUITextBounds},
 		{"LeaseRace", testLeaseRace},
 		// operator.go
 		{"OperatorTokens", testOperatorTokens},

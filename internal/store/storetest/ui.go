@@ -290,13 +290,16 @@ func testUIText(t *testing.T, s store.Store) {
 		{nil, "harbour", 10, nil},
 		{[]string{"nope"}, "harbour", 10, nil},
 	} {
-		got, err := s.TextObjects(ctx, tc.colls, tc.text, tc.limit)
+		got, more, err := s.TextObjects(ctx, tc.colls, tc.text, store.Bound{Rows: tc.limit})
 		if err != nil {
 			t.Errorf("TextObjects(%v, %q): %v", tc.colls, tc.text, err)
 			continue
 		}
 		if fmt.Sprint(seqIDs(got)) != fmt.Sprint(tc.want) {
 			t.Errorf("TextObjects(%v, %q, %d) = %v, want %v", tc.colls, tc.text, tc.limit, seqIDs(got), tc.want)
+		}
+		if wantMore := tc.limit == 1 && tc.text == "harbour"; more != wantMore {
+			t.Errorf("TextObjects(%v, %q, %d): more %v", tc.colls, tc.text, tc.limit, more)
 		}
 	}
 	p, err := s.BrowseObjects(ctx, store.Browse{Collection: f.c1, Text: "harbour", Limit: 10})
@@ -312,10 +315,10 @@ func testUIText(t *testing.T, s store.Store) {
 	}
 	// A new version without the word: the object no longer matches.
 	put(t, s, f.c1, f.a, "indicator--t2", "indicator", base.Add(time.Hour), `{"id":"indicator--t2","name":"Ransomware at the port","type":"indicator"}`)
-	if got, err := s.TextObjects(ctx, c1, "harbour", 10); err != nil || fmt.Sprint(seqIDs(got)) != "[indicator--t1]" {
+	if got, _, err := s.TextObjects(ctx, c1, "harbour", store.Bound{Rows: 10}); err != nil || fmt.Sprint(seqIDs(got)) != "[indicator--t1]" {
 		t.Errorf("after a new version of t2: %v, %v", seqIDs(got), err)
 	}
-	if got, err := s.TextObjects(ctx, c1, "port", 10); err != nil || fmt.Sprint(seqIDs(got)) != "[indicator--t2]" || !got[0].Version.Equal(base.Add(time.Hour)) {
+	if got, _, err := s.TextObjects(ctx, c1, "port", store.Bound{Rows: 10}); err != nil || fmt.Sprint(seqIDs(got)) != "[indicator--t2]" || !got[0].Version.Equal(base.Add(time.Hour)) {
 		t.Errorf("the new version's words: %v, %v", seqIDs(got), err)
 	}
 }
@@ -324,17 +327,17 @@ func testUIText(t *testing.T, s store.Store) {
 // within the given collections only.
 func testUILookups(t *testing.T, s store.Store) {
 	f := newUIFixture(t, s, 3)
-	refs, err := s.Referencing(ctx, []string{f.c1}, "indicator--00000001", 10)
-	if err != nil || fmt.Sprint(seqIDs(refs)) != "[relationship--r sighting--s]" {
-		t.Fatalf("Referencing: %v %v", seqIDs(refs), err)
+	refs, more, err := s.Referencing(ctx, []string{f.c1}, "indicator--00000001", store.Bound{Rows: 10})
+	if err != nil || fmt.Sprint(seqIDs(refs)) != "[relationship--r sighting--s]" || more {
+		t.Fatalf("Referencing: %v %v %v", seqIDs(refs), more, err)
 	}
-	if refs, err = s.Referencing(ctx, []string{f.c1}, "indicator--00000001", 1); err != nil || len(refs) != 1 {
-		t.Fatalf("Referencing with limit 1: %v %v", seqIDs(refs), err)
+	if refs, more, err = s.Referencing(ctx, []string{f.c1}, "indicator--00000001", store.Bound{Rows: 1}); err != nil || len(refs) != 1 || !more {
+		t.Fatalf("Referencing with limit 1: %v %v %v", seqIDs(refs), more, err)
 	}
-	if refs, err = s.Referencing(ctx, []string{f.c1}, "malware--m", 10); err != nil || fmt.Sprint(seqIDs(refs)) != "[relationship--r]" {
+	if refs, _, err = s.Referencing(ctx, []string{f.c1}, "malware--m", store.Bound{Rows: 10}); err != nil || fmt.Sprint(seqIDs(refs)) != "[relationship--r]" {
 		t.Fatalf("Referencing the target: %v %v", seqIDs(refs), err)
 	}
-	if refs, err = s.Referencing(ctx, []string{f.c2}, "indicator--00000001", 10); err != nil || len(refs) != 0 {
+	if refs, _, err = s.Referencing(ctx, []string{f.c2}, "indicator--00000001", store.Bound{Rows: 10}); err != nil || len(refs) != 0 {
 		t.Fatalf("Referencing in c2: %v %v", seqIDs(refs), err)
 	}
 	st, err := s.CollectionStats(ctx, []string{f.c1, f.c2, "nope"})
@@ -346,7 +349,7 @@ func testUILookups(t *testing.T, s store.Store) {
 		st[0].LastAdded.Before(f.before) || st[0].LastAdded.After(f.after) {
 		t.Fatalf("CollectionStats: %+v", st)
 	}
-	rec, err := s.RecentObjects(ctx, []string{f.c1}, 2)
+	rec, err := s.RecentObjects(ctx, []string{f.c1}, store.Bound{Rows: 2})
 	if err != nil || len(rec) != 2 || rec[0].ID != "indicator--pdq" || rec[1].ID != "file--f" {
 		t.Fatalf("RecentObjects: %v, %v", seqIDs(rec), err)
 	}
@@ -356,32 +359,37 @@ func testUILookups(t *testing.T, s store.Store) {
 	v2 := obj("indicator--00000002", base.Add(time.Hour), 2)
 	submit(t, s, f.c1, f.b, v3)
 	submit(t, s, f.c1, f.b, v2)
-	vs, err := s.ObjectVersions(ctx, []string{f.c1}, "indicator--00000002")
-	if err != nil || len(vs) != 3 || !vs[0].Version.Equal(base) || !vs[1].Version.Equal(v2.Version) || !vs[2].Version.Equal(v3.Version) {
+	vs, more, err := s.ObjectVersions(ctx, []string{f.c1}, "indicator--00000002", store.Bound{})
+	if err != nil || len(vs) != 3 || more || !vs[0].Version.Equal(base) || !vs[1].Version.Equal(v2.Version) || !vs[2].Version.Equal(v3.Version) {
 		t.Fatalf("ObjectVersions: %+v %v", vs, err)
 	}
-	if none, err := s.ObjectVersions(ctx, []string{f.c2}, "indicator--00000002"); err != nil || len(none) != 0 {
+	// The newest two, still oldest first, and word of the one left out.
+	if two, more, err := s.ObjectVersions(ctx, []string{f.c1}, "indicator--00000002", store.Bound{Rows: 2}); err != nil || len(two) != 2 || !more ||
+		!two[0].Version.Equal(v2.Version) || !two[1].Version.Equal(v3.Version) {
+		t.Fatalf("ObjectVersions, newest two: %+v %v %v", two, more, err)
+	}
+	if none, _, err := s.ObjectVersions(ctx, []string{f.c2}, "indicator--00000002", store.Bound{}); err != nil || len(none) != 0 {
 		t.Fatalf("ObjectVersions in c2: %+v %v", none, err)
 	}
-	rec, err = s.RecentObjects(ctx, []string{f.c1, f.c2}, 3)
+	rec, err = s.RecentObjects(ctx, []string{f.c1, f.c2}, store.Bound{Rows: 3})
 	if err != nil || len(rec) != 3 || !rec[0].Version.Equal(v2.Version) || !rec[1].Version.Equal(v3.Version) || rec[2].ID != "indicator--secret" {
 		t.Fatalf("RecentObjects, newest first: %v, %v", seqIDs(rec), err)
 	}
 	if st, err = s.CollectionStats(ctx, []string{f.c1}); err != nil || len(st) != 1 || st[0].Objects != 7 || st[0].Versions != 9 {
 		t.Fatalf("CollectionStats after new versions: %+v %v", st, err)
 	}
-	lo, err := s.LatestObjects(ctx, []string{f.c1, f.c2}, []string{"indicator--00000002", "file--f", "indicator--secret", "indicator--nope"})
-	if err != nil || fmt.Sprint(seqIDs(lo)) != "[file--f indicator--secret indicator--00000002]" || !lo[2].Version.Equal(v3.Version) {
+	lo, more, err := s.LatestObjects(ctx, []string{f.c1, f.c2}, []string{"indicator--00000002", "file--f", "indicator--secret", "indicator--nope"}, store.Bound{})
+	if err != nil || more || fmt.Sprint(seqIDs(lo)) != "[file--f indicator--secret indicator--00000002]" || !lo[2].Version.Equal(v3.Version) {
 		t.Fatalf("LatestObjects: %v %v", seqIDs(lo), err)
 	}
-	if lo, err = s.LatestObjects(ctx, []string{f.c1}, []string{"indicator--secret"}); err != nil || len(lo) != 0 {
+	if lo, _, err = s.LatestObjects(ctx, []string{f.c1}, []string{"indicator--secret"}, store.Bound{}); err != nil || len(lo) != 0 {
 		t.Fatalf("LatestObjects of c2's object in c1: %v %v", seqIDs(lo), err)
 	}
 	// An object in two collections is one per collection (the copy, of
 	// the first version, is the same bytes: ids are owned across
 	// collections).
 	put(t, s, f.c2, f.b, vs[0].ID, vs[0].Type, vs[0].Version, string(vs[0].Raw))
-	if lo, err = s.LatestObjects(ctx, []string{f.c1, f.c2}, []string{"indicator--00000002"}); err != nil || len(lo) != 2 || lo[0].Collection == lo[1].Collection {
+	if lo, _, err = s.LatestObjects(ctx, []string{f.c1, f.c2}, []string{"indicator--00000002"}, store.Bound{}); err != nil || len(lo) != 2 || lo[0].Collection == lo[1].Collection {
 		t.Fatalf("LatestObjects in two collections: %+v %v", lo, err)
 	}
 }
@@ -390,18 +398,133 @@ func testUILookups(t *testing.T, s store.Store) {
 // within the collections given.
 func testUIPDQ(t *testing.T, s store.Store) {
 	f := newUIFixture(t, s, 3)
-	objs, hashes, err := s.PDQObjects(ctx, []string{f.c1})
-	if err != nil || len(objs) != 2 || len(hashes) != 2 || objs[0].ID != "file--f" || objs[1].ID != "indicator--pdq" ||
-		hashes[0] != "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" || hashes[1] != "0000f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" {
-		t.Fatalf("PDQObjects: %v %v %v", seqIDs(objs), hashes, err)
+	hashes, more, err := s.PDQHashes(ctx, []string{f.c1}, 10)
+	if err != nil || len(hashes) != 2 || more ||
+		hashes[0].Hash != "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" || hashes[1].Hash != "0000f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22" {
+		t.Fatalf("PDQHashes: %v %v %v", hashes, more, err)
 	}
-	if objs, hashes, err = s.PDQObjects(ctx, []string{f.c2}); err != nil || len(objs) != 0 || len(hashes) != 0 {
-		t.Fatalf("PDQObjects in c2: %v %v %v", seqIDs(objs), hashes, err)
+	if one, more, err := s.PDQHashes(ctx, []string{f.c1}, 1); err != nil || len(one) != 1 || !more || one[0] != hashes[0] {
+		t.Fatalf("PDQHashes, at most one: %v %v %v", one, more, err)
+	}
+	objs, more, err := s.ObjectsAt(ctx, []string{f.c1}, []int64{hashes[1].Seq, hashes[0].Seq}, store.Bound{})
+	if err != nil || more || fmt.Sprint(seqIDs(objs)) != "[file--f indicator--pdq]" || objs[0].Seq != hashes[0].Seq {
+		t.Fatalf("ObjectsAt the hashes' seqs: %v %v %v", seqIDs(objs), more, err)
+	}
+	if objs, _, err = s.ObjectsAt(ctx, []string{f.c2}, []int64{hashes[0].Seq}, store.Bound{}); err != nil || len(objs) != 0 {
+		t.Fatalf("ObjectsAt in a collection not holding it: %v %v", seqIDs(objs), err)
+	}
+	if hashes, _, err = s.PDQHashes(ctx, []string{f.c2}, 10); err != nil || len(hashes) != 0 {
+		t.Fatalf("PDQHashes in c2: %v %v", hashes, err)
 	}
 	// A pattern comparing file:hashes.PDQ counts too.
 	const h = "1111f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 	put(t, s, f.c2, f.b, "indicator--pat", "indicator", base, `{"id":"indicator--pat","pattern":"[file:hashes.PDQ = '`+h+`']","pattern_type":"stix","type":"indicator"}`)
-	if objs, hashes, err = s.PDQObjects(ctx, []string{f.c2}); err != nil || len(objs) != 1 || hashes[0] != h {
-		t.Fatalf("PDQObjects of a pattern: %v %v %v", seqIDs(objs), hashes, err)
+	if hashes, _, err = s.PDQHashes(ctx, []string{f.c2}, 10); err != nil || len(hashes) != 1 || hashes[0].Hash != h {
+		t.Fatalf("PDQHashes of a pattern: %v %v", hashes, err)
+	}
+}
+
+// testUIBounds: every UI query that returns objects stops at its Bound's
+// bytes (at least one object, then only what fits) and says so, in the
+// order it returns; a browse page cut by MaxBytes pages on from there.
+func testUIBounds(t *testing.T, s store.Store) {
+	f, ids := newBulkyFixture(t, s)
+	c1 := []string{f.c1}
+	two := store.Bound{Bytes: 2500}
+	objs, more, err := s.LatestObjects(ctx, c1, ids, two)
+	checkBound(t, "LatestObjects", two, objs, more, err, 2, true)
+	if err == nil && fmt.Sprint(seqIDs(objs)) != "[indicator--b0 indicator--b1]" {
+		t.Errorf("LatestObjects within bytes: %v, want the first two in seq order", seqIDs(objs))
+	}
+	for _, tc := range []struct {
+		b        store.Bound
+		n        int
+		wantMore bool
+	}{
+		{store.Bound{Bytes: 1}, 1, true},
+		{store.Bound{Bytes: 1 << 20}, 5, false},
+		{store.Bound{Rows: 4, Bytes: 1 << 20}, 4, true},
+		{store.Bound{Rows: 1, Bytes: 2500}, 1, true},
+		{store.Bound{Rows: 5}, 5, false},
+	} {
+		objs, more, err := s.LatestObjects(ctx, c1, ids, tc.b)
+		checkBound(t, fmt.Sprintf("LatestObjects within %+v", tc.b), tc.b, objs, more, err, tc.n, tc.wantMore)
+	}
+	objs, more, err = s.Referencing(ctx, c1, "malware--anchor", two)
+	checkBound(t, "Referencing", two, objs, more, err, 2, true)
+	objs, more, err = s.ObjectVersions(ctx, c1, "malware--anchor", two)
+	checkBound(t, "ObjectVersions", two, objs, more, err, 2, true)
+	if err == nil && len(objs) == 2 && (!objs[0].Version.Equal(base.Add(3*time.Hour)) || !objs[1].Version.Equal(base.Add(4*time.Hour))) {
+		t.Errorf("ObjectVersions within bytes: %v, %v; want the newest two, oldest first", objs[0].Version, objs[1].Version)
+	}
+	objs, err = s.RecentObjects(ctx, c1, store.Bound{Rows: 10, Bytes: 2500})
+	checkBound(t, "RecentObjects", two, objs, len(objs) < 10, err, 2, true)
+	var seqs []int64
+	for _, id := range ids {
+		o, _, err := s.LatestObjects(ctx, c1, []string{id}, store.Bound{})
+		must(t, err)
+		seqs = append(seqs, o[0].Seq)
+	}
+	objs, more, err = s.ObjectsAt(ctx, c1, seqs, two)
+	checkBound(t, "ObjectsAt", two, objs, more, err, 2, true)
+
+	// Browsing pages within the bytes, forward to the end and back again
+	// (the fixture's small PDQ indicator comes first).
+	b := store.Browse{Collection: f.c1, Types: []string{"indicator"}, Limit: 100, MaxBytes: 2500}
+	seen, pages := browseForward(t, s, b)
+	if fmt.Sprint(seen) != fmt.Sprint(append([]string{"indicator--pdq"}, ids...)) || len(pages) != 3 || !pages[1].HasPrev {
+		t.Fatalf("browsing by bytes: %v in %d pages", seen, len(pages))
+	}
+	b.Before = pages[2].Objects[0].Seq
+	p, err := s.BrowseObjects(ctx, b)
+	if err != nil || fmt.Sprint(seqIDs(p.Objects)) != "[indicator--b2 indicator--b3]" || !p.HasPrev || !p.HasNext {
+		t.Errorf("browsing back by bytes: %v %+v %v", seqIDs(p.Objects), p, err)
+	}
+}
+
+// testUITextBounds: TextObjects stops at its Bound as the other queries
+// do (apart, as it needs full-text search).
+func testUITextBounds(t *testing.T, s store.Store) {
+	f, _ := newBulkyFixture(t, s)
+	two := store.Bound{Bytes: 2500}
+	objs, more, err := s.TextObjects(ctx, []string{f.c1}, "bulky", two)
+	checkBound(t, "TextObjects", two, objs, more, err, 2, true)
+	if err == nil && fmt.Sprint(seqIDs(objs)) != "[indicator--b0 indicator--b1]" {
+		t.Errorf("TextObjects within bytes: %v, want the first two in seq order", seqIDs(objs))
+	}
+	all := store.Bound{Rows: 5, Bytes: 1 << 20}
+	objs, more, err = s.TextObjects(ctx, []string{f.c1}, "bulky", all)
+	checkBound(t, "TextObjects within enough", all, objs, more, err, 5, false)
+}
+
+// newBulkyFixture adds to a UI fixture without numbered indicators five
+// indicators of about 1,100 bytes of raw JSON, each with the word "bulky"
+// and a relationship of about the same size to malware--anchor, which
+// has five versions of about the same size.
+func newBulkyFixture(t *testing.T, s store.Store) (uiFixture, []string) {
+	f := newUIFixture(t, s, 0)
+	pad := strings.Repeat("x", 1000)
+	var ids []string
+	for i := range 5 {
+		id := fmt.Sprintf("indicator--b%d", i)
+		ids = append(ids, id)
+		put(t, s, f.c1, f.a, id, "indicator", base, fmt.Sprintf(`{"description":"bulky %s","id":%q,"name":"bulky","type":"indicator"}`, pad, id))
+		rid := fmt.Sprintf("relationship--b%d", i)
+		put(t, s, f.c1, f.a, rid, "relationship", base, fmt.Sprintf(`{"description":%q,"id":%q,"relationship_type":"indicates","source_ref":%q,"target_ref":"malware--anchor","type":"relationship"}`, pad, rid, id))
+		put(t, s, f.c1, f.a, "malware--anchor", "malware", base.Add(time.Duration(i)*time.Hour), fmt.Sprintf(`{"description":%q,"id":"malware--anchor","modified":"%d","type":"malware"}`, pad, i))
+	}
+	return f, ids
+}
+
+// checkBound checks what a query within b returned: n objects, within
+// b.Bytes when more than one, and more as wanted.
+func checkBound(t *testing.T, name string, b store.Bound, objs []store.Object, more bool, err error, n int, wantMore bool) {
+	t.Helper()
+	var total int64
+	for _, o := range objs {
+		total += int64(len(o.Raw))
+	}
+	if err != nil || len(objs) != n || more != wantMore || n > 1 && b.Bytes > 0 && total > b.Bytes {
+		t.Errorf("%s: %d objects of %d bytes, more %v, err %v; want %d, more %v", name, len(objs), total, more, err, n, wantMore)
 	}
 }
