@@ -44,6 +44,16 @@ func (n *Node) serveConcurrence(w http.ResponseWriter, r *http.Request, m store.
 		respondError(w, r, requestErrorf(store.ErrInvalid, "object must be a STIX id (type--UUID)"))
 		return
 	}
+	size, err := n.concurrenceReservation(r.Context())
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	release, ok := n.reserve(w, r, m, size)
+	if !ok {
+		return
+	}
+	defer release()
 	c, err := n.Concurrence(r.Context(), m, object, ConcurrenceWait)
 	if err != nil {
 		respondError(w, r, err)
@@ -52,10 +62,34 @@ func (n *Node) serveConcurrence(w http.ResponseWriter, r *http.Request, m store.
 	respondJSON(w, http.StatusOK, "application/json", c)
 }
 
+// opinionsPerMember bounds what one member's opinions add to a tally: its
+// newest opinion versions on the object, at most 16 of them and 64 KiB of
+// JSON (always its newest, whatever its size). A member's opinion buried
+// under that many newer versions of its own no longer counts; the bound
+// holds whatever a member shares, so no member can make the tally of an
+// object, or the object's page, cost more than the others' opinions and
+// its own bound.
+var opinionsPerMember = store.Bound{Rows: 16, Bytes: 64 << 10}
+
+// concurrenceReservation is what computing and answering a concurrence
+// reserves of the response budget: the bundle of at most
+// opinionsPerMember of every member's opinion versions (or one of the
+// largest size), counted as a proof bundle is (bundleReservation): four
+// times its size with bundleItemBytes a version, plus slack.
+func (n *Node) concurrenceReservation(ctx context.Context) (int64, error) {
+	ms, err := n.store.Members(ctx)
+	if err != nil {
+		return 0, err
+	}
+	perMember := max(opinionsPerMember.Bytes, n.cfg.MaxObjectSize) + int64(opinionsPerMember.Rows)*bundleItemBytes
+	return 4*int64(len(ms))*perMember + reserveSlack, nil
+}
+
 // Concurrence computes the concurrence on object for member m, as GET
 // /concurrence serves it (see the access rule above): the tally by
-// [opinion.Compute] over the opinion versions m may read, and as evidence
-// every such version with its log entry, salt and inclusion proof against
+// [opinion.Compute] over the opinion versions m may read (of each member,
+// the newest within opinionsPerMember), and as evidence every such
+// version with its log entry, salt and inclusion proof against
 // the latest checkpoint (waiting up to wait for one that covers them all,
 // then failing), and the keys of their members. An
 // object m may not read fails with store.ErrNotFound.
@@ -96,7 +130,7 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 		return out, fmt.Errorf("couldn't find %s: %w", object, store.ErrNotFound)
 	}
 	out.MembersWithAccess = len(readers)
-	versions, err := n.store.OpinionVersions(ctx, readable, object)
+	versions, err := n.store.OpinionVersions(ctx, readable, object, opinionsPerMember)
 	if err != nil {
 		return out, err
 	}

@@ -235,3 +235,66 @@ func plant(t *testing.T, tn *testNode, coll, member string, raw json.RawMessage)
 		t.Fatal(err)
 	}
 }
+
+// TestConcurrenceBoundedPerMember: a member who floods an object with
+// opinion versions adds at most opinionsPerMember of them to the tally
+// and its evidence, and the answer still verifies; the others' votes are
+// untouched. Its newest opinion counts; one of its own buried under more
+// newer versions than the bound no longer does.
+func TestConcurrenceBoundedPerMember(t *testing.T) {
+	tn := newTestNode(t)
+	a, b := tn.alice, tn.bob
+	report, rid := testReport(t, tn, a)
+	postOK(t, tn, a, tn.shared, report)
+	postOK(t, tn, a, tn.shared, testOpinion(t, a, "opinion--00000000-0000-4000-8000-00000000000a", 0, opinion.Agree, false, rid))
+	// Bob: agrees first, then posts many more opinions, all revoked but
+	// the newest, in envelopes of ten.
+	flood := 3 * opinionsPerMember.Rows
+	var batch []json.RawMessage
+	for i := 0; i <= flood; i++ {
+		value, revoked := opinion.Disagree, i < flood
+		if i == 0 {
+			value, revoked = opinion.Agree, false
+		}
+		batch = append(batch, testOpinion(t, b, fmt.Sprintf("opinion--00000000-0000-4000-8000-%012d", i), i, value, revoked, rid))
+		if len(batch) == 10 || i == flood {
+			postOK(t, tn, b, tn.shared, batch...)
+			batch = nil
+		}
+	}
+	bobsItems := func(c opinion.Concurrence) int {
+		n := 0
+		for _, it := range c.Evidence.Items {
+			var head struct {
+				CreatedBy string `json:"created_by_ref"`
+			}
+			json.Unmarshal(it.Object, &head)
+			if head.CreatedBy == b.ID {
+				n++
+			}
+		}
+		return n
+	}
+	code, c := getConcurrence(t, tn, a.Token, rid)
+	if code != http.StatusOK {
+		t.Fatalf("GET /concurrence = %d", code)
+	}
+	if _, err := opinion.VerifyConcurrence(c, tn.VerifierKey()); err != nil {
+		t.Fatalf("the answer doesn't verify: %v", err)
+	}
+	if n := bobsItems(c); n != opinionsPerMember.Rows {
+		t.Errorf("bob's versions in the evidence: %d, want %d", n, opinionsPerMember.Rows)
+	}
+	if v, ok := voteOf(c, a.ID); !ok || v.Value != opinion.Agree {
+		t.Errorf("alice's vote: %+v, %v", v, ok)
+	}
+	if v, ok := voteOf(c, b.ID); !ok || v.Value != opinion.Disagree || v.OpinionID != fmt.Sprintf("opinion--00000000-0000-4000-8000-%012d", flood) {
+		t.Errorf("bob's vote: %+v, %v; want his newest, disagree", v, ok)
+	}
+	// Bob revokes his newest too: his first agreement lies under more
+	// than the bound of newer revoked versions, so he has no voice left.
+	postOK(t, tn, b, tn.shared, testOpinion(t, b, fmt.Sprintf("opinion--00000000-0000-4000-8000-%012d", flood), flood+1, opinion.Disagree, true, rid))
+	if _, c = getConcurrence(t, tn, a.Token, rid); c.Voices != 1 || c.Counts[opinion.Agree] != 1 {
+		t.Errorf("after bob's last revocation: %d voices, counts %v; want alice's alone", c.Voices, c.Counts)
+	}
+}

@@ -272,7 +272,7 @@ func TestMigrateToPostgres(t *testing.T) {
 	if found, _, err := n2.Store().TextObjects(ctx, []string{shared, other}, "indicator", store.Bound{Rows: 10}); err != nil || len(found) != 5 {
 		t.Fatalf("text search after migration: %d, %v", len(found), err)
 	}
-	if ops, err := n2.Store().OpinionVersions(ctx, []string{shared}, firstID); err != nil || len(ops) != 1 {
+	if ops, err := n2.Store().OpinionVersions(ctx, []string{shared}, firstID, store.Bound{}); err != nil || len(ops) != 1 {
 		t.Fatalf("opinions after migration: %d, %v", len(ops), err)
 	}
 	pb2 := &private.Client{BaseURL: base2, Token: bob.Token}

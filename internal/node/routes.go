@@ -173,11 +173,12 @@ func (n *Node) webRoutes(mux *http.ServeMux) []Route {
 		Concurrence: func(ctx context.Context, m store.Member, object string) (opinion.Concurrence, error) {
 			return n.Concurrence(ctx, m, object, ConcurrenceWait)
 		},
-		API:           mux,
-		Reserve:       n.reservePage,
-		MaxObjectSize: n.cfg.MaxObjectSize,
-		Now:           n.now,
-		Rand:          n.rand,
+		ConcurrenceMemory: n.concurrenceReservation,
+		API:               mux,
+		Reserve:           n.reservePage,
+		MaxObjectSize:     n.cfg.MaxObjectSize,
+		Now:               n.now,
+		Rand:              n.rand,
 	})
 	if err != nil {
 		// Only a store without the UI's queries gets here.

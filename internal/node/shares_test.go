@@ -68,6 +68,7 @@ func TestBudgetsSharedByMember(t *testing.T) {
 		}},
 		{"log objects", func() sharedGate { return tn.memory }, get("/log/objects?start=0&end=10")},
 		{"log bundle", func() sharedGate { return tn.memory }, get("/log/bundle?object=" + url.QueryEscape(stored.ID))},
+		{"concurrence", func() sharedGate { return tn.memory }, get("/concurrence?object=" + url.QueryEscape(stored.ID))},
 		{"UI home", func() sharedGate { return tn.memory }, page("/ui/")},
 		{"UI collection", func() sharedGate { return tn.memory }, page("/ui/collections/" + url.PathEscape(tn.shared))},
 		{"UI object", func() sharedGate { return tn.memory }, page("/ui/objects/" + url.PathEscape(stored.ID))},

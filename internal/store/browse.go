@@ -129,8 +129,8 @@ type UIQueries interface {
 	// out; the objects themselves are read with ObjectsAt.
 	PDQHashes(ctx context.Context, collections []string, limit int) ([]PDQHash, bool, error)
 	// ObjectsAt returns the object versions whose Seq is one of seqs, in
-	// the given collections only, in Seq order, within b, and whether
-	// some were left out.
+	// the given collections only, in the order of seqs (each once),
+	// within b taken in that order, and whether some were left out.
 	ObjectsAt(ctx context.Context, collections []string, seqs []int64, b Bound) ([]Object, bool, error)
 	// LatestCheckpointTime returns the size of the newest signed
 	// checkpoint and when it was stored; ErrNotFound before the first.

@@ -5,11 +5,15 @@ import "context"
 // OpinionIndex finds STIX opinion objects by the objects they are about,
 // for the node's concurrence tally, without reading every opinion.
 type OpinionIndex interface {
-	// OpinionVersions returns every stored version, in the given
-	// collections, of every opinion (an object of type "opinion") some
-	// version of which, in those collections, lists object in its
-	// object_refs; ordered by Seq. Versions of such an opinion id that no
+	// OpinionVersions returns stored versions, in the given collections,
+	// of the opinions (objects of type "opinion") some version of which,
+	// in those collections, lists object in its object_refs; ordered by
+	// Seq. Of each member's versions (the member who shared them) it
+	// returns the newest (by Version, then Seq) within perMember, and
+	// always the newest one (see [Bound]); a zero perMember returns them
+	// all. So what one member shares can't make the tally of an object
+	// cost more than perMember. Versions of such an opinion id that no
 	// longer list object are included: they may withdraw it. Unknown
 	// collections contribute nothing.
-	OpinionVersions(ctx context.Context, collections []string, object string) ([]Object, error)
+	OpinionVersions(ctx context.Context, collections []string, object string, perMember Bound) ([]Object, error)
 }

@@ -56,11 +56,15 @@ const (
 
 // pageMemory is what a page reserves: the raw JSON each of its queries
 // may return (its bound, or one object where that is larger), the
-// objects it decodes and renders whole, and pdq PDQ hashes indexed.
+// objects it decodes and renders whole, pdq PDQ hashes indexed, and
+// extra.
 type pageMemory struct {
 	queries []int64
 	whole   int
 	pdq     int
+	// extra is reserved as it is (the node's concurrence, on an object
+	// page).
+	extra int64
 }
 
 // bytes returns p's reservation for objects of at most m bytes.
@@ -69,7 +73,7 @@ func (p pageMemory) bytes(m int64) int64 {
 	for _, b := range p.queries {
 		n += max(b, m)
 	}
-	return readFactor*n + wholeFactor*int64(p.whole)*m + pdqHashBytes*int64(p.pdq) + pageSlack
+	return readFactor*n + wholeFactor*int64(p.whole)*m + pdqHashBytes*int64(p.pdq) + p.extra + pageSlack
 }
 
 // reserve takes p's memory from the node's budget in the name of the

@@ -78,6 +78,21 @@ type heavyUI struct {
 
 const maxObject = 1 << 20
 
+// pdqQuery is the PDQ hash the tests look up (its last digit 2: the
+// nearest indicator's 3 is one bit away).
+const pdqQuery = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+
+// flipNibbles returns hash with all four bits of its first n hex digits
+// flipped: 4n bits away.
+func flipNibbles(hash string, n int) string {
+	b := []byte(hash)
+	for i := range n {
+		v := strings.IndexByte("0123456789abcdef", b[i]) ^ 0xf
+		b[i] = "0123456789abcdef"[v]
+	}
+	return string(b)
+}
+
 // heavyShapes are the properties of objects of nearly maxObject bytes
 // that cost the most to show whole: the largest name (in the title and
 // the heading), the largest description, the most labels, the most
@@ -135,6 +150,15 @@ func newHeavyUI(t *testing.T, objects int) *heavyUI {
 	// show, one each.
 	for i, fields := range heavyShapes {
 		put(fmt.Sprintf("malware--%08d-1111-4111-8111-111111111111", i), "malware", base, fields)
+	}
+	// PDQ indicators of about 800 KiB, from farthest to nearest to
+	// pdqQuery in the log's order: a look-up reads the nearest first.
+	for i, flip := range []struct {
+		name string
+		hash string
+	}{{"pdq far", flipNibbles(pdqQuery, 7)}, {"pdq middle", flipNibbles(pdqQuery, 6)}, {"pdq nearest", pdqQuery[:63] + "3"}} {
+		put(fmt.Sprintf("indicator--%08d-2222-4222-8222-222222222222", i), "indicator", base,
+			fmt.Sprintf(`"description":%q,"name":%q,"pattern":%q,"pattern_type":"pdq"`, fill[:800<<10], flip.name, flip.hash))
 	}
 	refs := `"` + strings.Join(ids, `","`) + `"`
 	put("report--00000000-0000-4000-8000-000000000000", "report", base, fmt.Sprintf(`"description":%q,"name":"heavy report","object_refs":[%s]`, fill[:maxObject/2], refs))
@@ -224,7 +248,7 @@ func TestPageMemoryWithinReservation(t *testing.T) {
 		// says is what the page must say, as it left objects out.
 		says string
 	}{
-		{"home", "/ui/", "heavy"},
+		{"home", "/ui/", "heavy report"},
 		{"collection", "/ui/collections/c", "Next"},
 		{"object, versions and relationships", "/ui/objects/malware--00000000-0000-4000-8000-000000000000", "Older versions are not shown"},
 		{"object, references", "/ui/objects/report--00000000-0000-4000-8000-000000000000", "More referenced objects exist"},
@@ -235,7 +259,8 @@ func TestPageMemoryWithinReservation(t *testing.T) {
 		{"object, most numbers", "/ui/objects/malware--00000003-1111-4111-8111-111111111111", "too long to show here"},
 		{"object, most references", "/ui/objects/malware--00000004-1111-4111-8111-111111111111", "shape"},
 		{"search", "/ui/search?q=heavy.example", "Only the first results are shown"},
-		{"search, PDQ", "/ui/search?q=f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", "Look up"},
+		{"search, PDQ", "/ui/search?q=" + pdqQuery, "pdq nearest"},
+		{"search, PDQ, the next nearest", "/ui/search?q=" + pdqQuery, "pdq middle"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w, allocated, reserved := u.get(c.path, c.says)

@@ -142,9 +142,10 @@ type objectView struct {
 	// Clipped says that some text was too long to show whole (see
 	// MaxShownText).
 	Clipped bool
-	// OlderVersionsLeftOut, ReferencesLeftOut and RelsLeftOut say that a
-	// list stopped at its bound (see memory.go).
-	OlderVersionsLeftOut, ReferencesLeftOut, RelsLeftOut bool
+	// OlderVersionsLeftOut, ReferencesLeftOut, RelsLeftOut and
+	// EndsLeftOut (the objects at the other ends of relationships) say
+	// that a list stopped at its bound (see memory.go).
+	OlderVersionsLeftOut, ReferencesLeftOut, RelsLeftOut, EndsLeftOut bool
 }
 
 // objectPageMemory is what an object page reserves before it reads: its
@@ -168,7 +169,18 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "There is no such object, or you may not read it.", nil)
 		return
 	}
-	release, ok := h.reserve(w, r, me, objectPageMemory)
+	mem := objectPageMemory
+	if h.d.ConcurrenceMemory != nil && h.d.Concurrence != nil {
+		// One reservation for the page and its tally: a second, while
+		// the member holds its share, would wait for itself.
+		n, err := h.d.ConcurrenceMemory(ctx)
+		if err != nil {
+			h.fail(w, r, http.StatusInternalServerError, "", err)
+			return
+		}
+		mem.extra = n
+	}
+	release, ok := h.reserve(w, r, me, mem)
 	if !ok {
 		return
 	}
@@ -299,11 +311,12 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	otherObjs, _, err := h.q.LatestObjects(ctx, a.readable, others, store.Bound{Bytes: RelatedBytes})
+	otherObjs, endsLeftOut, err := h.q.LatestObjects(ctx, a.readable, others, store.Bound{Bytes: RelatedBytes})
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
 	}
+	v.EndsLeftOut = endsLeftOut
 	byID := map[string]summary{}
 	for _, o := range otherObjs {
 		byID[o.ID] = a.summarize(o)

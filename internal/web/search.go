@@ -106,11 +106,13 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		mem.queries = append(mem.queries, ListBytes)
 		mem.pdq = MaxPDQLookup
 	}
-	release, ok := h.reserve(w, r, sessionFrom(r).member, mem)
-	if !ok {
-		return
+	if q != "" { // the empty form reads nothing
+		release, ok := h.reserve(w, r, sessionFrom(r).member, mem)
+		if !ok {
+			return
+		}
+		defer release()
 	}
-	defer release()
 	candidates := store.Bound{Rows: MaxSearchCandidates, Bytes: SearchBytes}
 	seen := map[string]bool{}
 	add := func(o store.Object, dist int, isPDQ bool) {
@@ -169,7 +171,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 // pdqLookup adds to v, through add, the objects whose PDQ hash is within
 // PDQRadius of hq, nearest first: the hashes are read and searched
 // without their objects, then the objects of at most MaxSearchResults
-// matches are read, within ListBytes.
+// matches are read, nearest first, within ListBytes.
 func (h *Handler) pdqLookup(r *http.Request, a access, hq pdq.Hash, add func(store.Object, int, bool), v *searchView) error {
 	hashes, more, err := h.q.PDQHashes(r.Context(), a.readable, MaxPDQLookup)
 	if err != nil {

@@ -49,6 +49,9 @@ type Deps struct {
 	// Concurrence computes the opinions on an object as member m may see
 	// them (the node's GET /concurrence); nil hides the tally.
 	Concurrence func(ctx context.Context, m store.Member, object string) (opinion.Concurrence, error)
+	// ConcurrenceMemory returns what computing a concurrence may hold,
+	// which the object page reserves with its own; nil means nothing.
+	ConcurrenceMemory func(ctx context.Context) (int64, error)
 	// API serves the node's own endpoints that /ui/api/ forwards to.
 	API http.Handler
 	// Reserve takes n bytes of the node's memory budget for a page of

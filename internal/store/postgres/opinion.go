@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/parley-exchange/parley/internal/store"
 )
@@ -24,14 +25,31 @@ CREATE TABLE opinion_refs (
 `})
 }
 
-// OpinionVersions implements [store.OpinionIndex].
-func (s *Store) OpinionVersions(ctx context.Context, collections []string, object string) ([]store.Object, error) {
+// OpinionVersions implements [store.OpinionIndex]. The newest versions of
+// each member within perMember are chosen by window functions over the
+// versions' sizes (octet_length, which doesn't detoast), so the versions
+// left out are never read.
+func (s *Store) OpinionVersions(ctx context.Context, collections []string, object string, perMember store.Bound) ([]store.Object, error) {
 	if len(collections) == 0 || object == "" {
 		return nil, nil
 	}
-	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.type = 'opinion' AND o.collection = ANY($1::text[])
-AND o.object_id IN (SELECT opinion_id FROM opinion_refs WHERE object_ref = $2 AND collection = ANY($1::text[]))
-ORDER BY o.seq`, collections, object)
+	rows, bytes := int64(perMember.Rows), perMember.Bytes
+	if rows <= 0 {
+		rows = math.MaxInt64
+	}
+	if bytes <= 0 {
+		bytes = math.MaxInt64
+	}
+	// rn is a version's place among its member's, newest first; before,
+	// the sizes of its member's newer versions.
+	const win = `PARTITION BY v.member ORDER BY v.version DESC, v.seq DESC`
+	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (
+SELECT seq FROM (SELECT v.seq, octet_length(v.raw) AS size, row_number() OVER (`+win+`) AS rn,
+	coalesce(sum(octet_length(v.raw)) OVER (`+win+` ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+	FROM objects v WHERE v.type = 'opinion' AND v.collection = ANY($1::text[])
+	AND v.object_id IN (SELECT opinion_id FROM opinion_refs WHERE object_ref = $2 AND collection = ANY($1::text[]))) w
+WHERE rn = 1 OR (rn <= $3 AND before + size <= $4))
+ORDER BY o.seq`, collections, object, rows, bytes)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't query opinions: %w", err)
 	}

@@ -570,14 +570,14 @@ WHERE u.pdq_hash IS NOT NULL AND o.collection = ANY($1::text[]) AND o.is_last OR
 }
 
 // ObjectsAt returns the object versions whose seq is one of seqs, in the
-// given collections only, in seq order, within b, and whether some were
-// left out.
+// given collections only, in the order of seqs (each once), within b
+// taken in that order, and whether some were left out.
 func (s *Store) ObjectsAt(ctx context.Context, collections []string, seqs []int64, b store.Bound) ([]store.Object, bool, error) {
 	if len(collections) == 0 || len(seqs) == 0 {
 		return nil, false, nil
 	}
 	a := args{seqs, collections}
-	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq = ANY($1::bigint[]) AND o.collection = ANY($2::text[])`, "seq", a)
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq = ANY($1::bigint[]) AND o.collection = ANY($2::text[])`, "array_position($1::bigint[], seq)", a)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read objects: %w", err)
 	}

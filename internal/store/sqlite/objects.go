@@ -440,6 +440,25 @@ func scanObject(rows *sql.Rows) (store.Object, error) {
 	return o, err
 }
 
+// queryObjects runs q, which selects objectCols from objects o, on a
+// reader and returns every row.
+func (s *Store) queryObjects(ctx context.Context, q string, args ...any) ([]store.Object, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Object
+	for rows.Next() {
+		o, err := scanObject(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/parley-exchange/parley/internal/store"
 )
@@ -55,40 +56,42 @@ WHERE o.type = 'opinion' AND json_valid(CAST(o.raw AS TEXT)) AND json_type(CAST(
 `})
 }
 
-// OpinionVersions implements [store.OpinionIndex].
-func (s *Store) OpinionVersions(ctx context.Context, collections []string, object string) ([]store.Object, error) {
+// OpinionVersions implements [store.OpinionIndex]. The newest versions of
+// each member within perMember are chosen by window functions over the
+// versions' sizes (octet_length, read from the record header), so the
+// versions left out are never read.
+func (s *Store) OpinionVersions(ctx context.Context, collections []string, object string, perMember store.Bound) ([]store.Object, error) {
 	if len(collections) == 0 || object == "" {
 		return nil, nil
 	}
-	args := make([]any, 0, 2*len(collections)+1)
-	for _, c := range collections {
-		args = append(args, c)
+	rows, bytes := int64(perMember.Rows), perMember.Bytes
+	if rows <= 0 {
+		rows = math.MaxInt64
 	}
+	if bytes <= 0 {
+		bytes = math.MaxInt64
+	}
+	args := make([]any, 0, 2*len(collections)+3)
+	args = append(args, strArgs(collections)...)
 	args = append(args, object)
-	for _, c := range collections {
-		args = append(args, c)
-	}
+	args = append(args, strArgs(collections)...)
+	args = append(args, rows, bytes)
 	in := placeholders(len(collections))
 	// raw is a BLOB holding JSON text: CAST makes SQLite read it as text
 	// rather than as its binary JSONB format. The argument order follows
-	// the placeholders: the outer IN, the object, the inner IN.
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE type = 'opinion' AND collection IN (` + in + `)
-AND object_id IN (SELECT opinion_id FROM opinion_refs WHERE object_ref = ? AND collection IN (` + in + `))
-ORDER BY seq`
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	// the placeholders: the outer IN, the object, the inner IN, the bound.
+	// rn is a version's place among its member's, newest first; before,
+	// the sizes of its member's newer versions.
+	const win = `PARTITION BY v.member ORDER BY v.version DESC, v.seq DESC`
+	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.seq IN (
+SELECT seq FROM (SELECT v.seq, octet_length(v.raw) AS size, row_number() OVER (` + win + `) AS rn,
+	coalesce(sum(octet_length(v.raw)) OVER (` + win + ` ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+	FROM objects v WHERE v.type = 'opinion' AND v.collection IN (` + in + `)
+	AND v.object_id IN (SELECT opinion_id FROM opinion_refs WHERE object_ref = ? AND collection IN (` + in + `)))
+WHERE rn = 1 OR (rn <= ? AND before + size <= ?))
+ORDER BY o.seq`
+	out, err := s.queryObjects(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't query opinions: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Object
-	for rows.Next() {
-		o, err := scanObject(rows)
-		if err != nil {
-			return nil, fmt.Errorf("couldn't query opinions: %w", err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("couldn't query opinions: %w", err)
 	}
 	return out, nil

@@ -53,7 +53,7 @@ func TestOpinionRefsBackfill(t *testing.T) {
 	defer s.Close()
 	put(s, "opinion--new", `{"id":"opinion--new","object_refs":["report--x",7],"type":"opinion"}`)
 	put(s, "opinion--bad", `not JSON`)
-	got, err := s.OpinionVersions(ctx, []string{"c1"}, "report--x")
+	got, err := s.OpinionVersions(ctx, []string{"c1"}, "report--x", store.Bound{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -477,19 +478,28 @@ WHERE o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORD
 }
 
 // ObjectsAt returns the object versions whose seq is one of seqs, in the
-// given collections only, in seq order, within b, and whether some were
-// left out.
+// given collections only, in the order of seqs (each once), within b
+// taken in that order, and whether some were left out. The seqs go in as
+// one JSON array, whose json_each keys give their order.
 func (s *Store) ObjectsAt(ctx context.Context, collections []string, seqs []int64, b store.Bound) ([]store.Object, bool, error) {
 	if len(collections) == 0 || len(seqs) == 0 {
 		return nil, false, nil
 	}
-	args := make([]any, 0, len(seqs)+len(collections)+1)
+	seen := make(map[int64]bool, len(seqs))
+	once := make([]int64, 0, len(seqs))
 	for _, q := range seqs {
-		args = append(args, q)
+		if !seen[q] {
+			seen[q] = true
+			once = append(once, q)
+		}
 	}
-	args = append(args, strArgs(collections)...)
-	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq IN (`+placeholders(len(seqs))+`)
-AND o.collection IN (`+placeholders(len(collections))+`)`, "o.seq", args...)
+	list, err := json.Marshal(once)
+	if err != nil {
+		return nil, false, err
+	}
+	args := append([]any{string(list)}, strArgs(collections)...)
+	out, more, err := s.queryBounded(ctx, b, `FROM json_each(?) j JOIN objects o ON o.seq = j.value
+WHERE o.collection IN (`+placeholders(len(collections))+`)`, "j.key", args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read objects: %w", err)
 	}

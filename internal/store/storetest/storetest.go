@@ -105,6 +105,7 @@ func Run(t *testing.T, open Opener) {
 		{"PrivateBudgetConcurrent", testPrivateBudgetConcurrent},
 		{"PrivateIndicatorExpiry", testPrivateIndicatorExpiry},
 		{"OpinionVersions", testOpinionVersions},
+		{"OpinionVersionsPerMember", testOpinionVersionsPerMember},
 		{"Feeds", testFeeds},
 		{"Peers", testPeers},
 		{"ObjectsSize", testObjectsSize},
