@@ -94,7 +94,10 @@ type Config struct {
 	// collection (identical re-submissions cost nothing). A submission
 	// that would go over it is refused whole with 507 and a TAXII error
 	// titled "storage quota exceeded" that says the member's use; nothing
-	// of it is stored. Default 1 GiB (1073741824); -1 means no quota.
+	// of it is stored. A member's private sets count too, by the bytes of
+	// their tags and lines when published (store.PrivateSetBytes), and a
+	// publication over it is refused the same way. Default 1 GiB
+	// (1073741824); -1 means no quota.
 	MemberQuotaBytes int64 `json:"member_quota_bytes,omitempty"`
 	// ResponseMemory is the node's budget, in bytes, for the memory of
 	// the responses that carry objects (TAXII objects and object pages,

@@ -761,3 +761,49 @@ func TestEnvelopeMemoryHoldsWriters(t *testing.T) {
 		t.Fatalf("the POST after the budget came back: %v", err)
 	}
 }
+
+// TestMemberQuotaCountsPrivateSets: a published private set costs its
+// member 8 bytes a value against member_quota_bytes, beside its objects;
+// one over it is refused with 507 and a message that says the use, and
+// nothing is stored.
+func TestMemberQuotaCountsPrivateSets(t *testing.T) {
+	const quota = 10000
+	ln := newLimitNode(t, Config{MemberQuotaBytes: quota})
+	ctx := context.Background()
+	post(t, ln.alice.Client, ln.one, sizedIndicator(t, ln.alice, 4000))
+	publish := func(m testMember, n int) (int, string) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"collection": ln.one, "values": testValues(m.ID, n)})
+		r, _ := http.NewRequestWithContext(ctx, http.MethodPost, ln.URL+"/private/sets", bytes.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+m.Token)
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := publish(ln.alice, 500); code != http.StatusCreated {
+		t.Fatalf("a set within the quota: %d %s", code, body)
+	}
+	if u, _ := ln.store.Usage(ctx, ln.alice.ID); u != 8000 {
+		t.Fatalf("alice uses %d bytes after 4000 of objects and 500 values, want 8000", u)
+	}
+	sets, _ := ln.store.PrivateSets(ctx)
+	logSize, _ := ln.store.LogSize(ctx)
+	code, body := publish(ln.alice, 300)
+	if code != http.StatusInsufficientStorage || !strings.Contains(body, "use 8000 of your 10000 bytes") || !strings.Contains(body, "needs 2400 more") {
+		t.Fatalf("a set over the quota: %d %s", code, body)
+	}
+	if after, _ := ln.store.PrivateSets(ctx); len(after) != len(sets) {
+		t.Errorf("%d sets after a refused one, %d before", len(after), len(sets))
+	}
+	if after, _ := ln.store.LogSize(ctx); after != logSize {
+		t.Errorf("the log grew from %d to %d on a refused set", logSize, after)
+	}
+	if code, body := publish(ln.bob, 300); code != http.StatusCreated {
+		t.Errorf("bob has a quota of his own: %d %s", code, body)
+	}
+}

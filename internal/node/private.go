@@ -489,6 +489,10 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 		return
 	}
 	set, err := a.create(ctx, m, c, req.lines)
+	var qe *store.QuotaError
+	if errors.As(err, &qe) {
+		err = requestErrorf(store.ErrQuota, fmt.Sprintf("your objects and private sets use %d of your %d bytes of storage (member_quota_bytes) and this set needs %d more: nothing was stored", qe.Used, qe.Quota, qe.Need))
+	}
 	if err != nil {
 		respondError(w, r, err)
 		return

@@ -100,7 +100,12 @@ type PrivateSets interface {
 	// set's collection, id (as ObjectID) and member, and n.Version. It
 	// fails, changing nothing, with ErrInvalid when the id, either key or
 	// KeyEntry is missing, ErrConflict for a taken id and ErrNotFound for
-	// an unknown collection.
+	// an unknown collection. The set's member is charged
+	// [PrivateSetBytes] of it against its storage quota
+	// ([Limits].MemberQuota), with its objects: a set that would take the
+	// member over it fails with a *[QuotaError], changing nothing. (What a
+	// set made from a collection gains at its refreshes is not charged: it
+	// derives from indicators the member stored, which were.)
 	CreatePrivateSet(ctx context.Context, n NewPrivateSet) (PrivateSet, error)
 	// PrivateSet returns one set, with its Size (ErrNotFound).
 	PrivateSet(ctx context.Context, id string) (PrivateSet, error)
@@ -141,4 +146,20 @@ type PrivateSets interface {
 	// PrivateBudgetUsed returns how many elements member has had
 	// evaluated against the set (0 if none).
 	PrivateBudgetUsed(ctx context.Context, setID, member string) (int64, error)
+}
+
+// PrivateSetBytes is what a new private set costs its member against the
+// storage quota: the bytes of its tags and of their lines, and of its
+// indicators' lines.
+func PrivateSetBytes(n NewPrivateSet) int64 {
+	var size int64
+	for _, t := range n.Tags {
+		size += int64(len(t.Tag) + len(t.Line))
+	}
+	for _, iv := range n.Indicators {
+		for _, l := range iv.Lines {
+			size += int64(len(l))
+		}
+	}
+	return size
 }

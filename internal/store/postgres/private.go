@@ -118,13 +118,26 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			}
 			return err
 		}
+		// The set's bytes count against its member's quota, read and
+		// added under the log head's lock, as Submit's objects do.
+		need := store.PrivateSetBytes(n)
+		var used int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT bytes FROM member_usage WHERE member = $1), 0)`, set.Member).Scan(&used); err != nil {
+			return err
+		}
+		if quota := s.limits.MemberQuota; quota > 0 && used+need > quota {
+			return &store.QuotaError{Member: set.Member, Used: used, Need: need, Quota: quota}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO member_usage(member, bytes) VALUES ($1, $2) ON CONFLICT (member) DO UPDATE SET bytes = member_usage.bytes + excluded.bytes`, set.Member, need); err != nil {
+			return err
+		}
 		if err := insertIndicators(ctx, tx, set.ID, n.Indicators); err != nil {
 			return err
 		}
 		return insertTags(ctx, tx, set.ID, n.Tags)
 	})
 	if err != nil {
-		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrQuota) {
 			return store.PrivateSet{}, err
 		}
 		return store.PrivateSet{}, fmt.Errorf("couldn't create private set %q: %w", set.ID, err)

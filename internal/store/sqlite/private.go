@@ -108,7 +108,10 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n store.NewPrivateSet) (st
 		if err := insertIndicators(ctx, tx, set.ID, n.Indicators); err != nil {
 			return err
 		}
-		return insertTags(ctx, tx, set.ID, n.Tags)
+		if err := insertTags(ctx, tx, set.ID, n.Tags); err != nil {
+			return err
+		}
+		return s.charge(ctx, tx, set.Member, store.PrivateSetBytes(n))
 	})
 	if err != nil {
 		return store.PrivateSet{}, err

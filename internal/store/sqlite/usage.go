@@ -11,7 +11,8 @@ import (
 
 // Each member's storage use, for the quota of [store.Limits]: the sum of
 // the stored bytes of every object version it submitted, kept by a
-// trigger in the transaction that inserts the version, so that checking
+// trigger in the transaction that inserts the version (and the bytes of
+// its private sets, added by CreatePrivateSet: [store.PrivateSetBytes]), so that checking
 // the quota is one lookup however much the member stored. An insert that
 // finds the version already stored (ON CONFLICT DO NOTHING) fires no
 // trigger and costs nothing.
@@ -26,6 +27,12 @@ CREATE TRIGGER objects_member_usage AFTER INSERT ON objects BEGIN
 	INSERT OR IGNORE INTO member_usage(member, bytes) VALUES (NEW.member, 0);
 	UPDATE member_usage SET bytes = bytes + length(NEW.raw) WHERE member = NEW.member;
 END;
+`}, migration{411, "private sets in member usage", `
+-- Sets stored before CreatePrivateSet charged them: what they hold now.
+INSERT OR IGNORE INTO member_usage(member, bytes) SELECT DISTINCT member, 0 FROM private_sets;
+UPDATE member_usage SET bytes = bytes
+	+ coalesce((SELECT sum(length(t.tag) + coalesce(length(CAST(t.line AS BLOB)), 0)) FROM private_set_tags t JOIN private_sets p ON p.id = t.set_id WHERE p.member = member_usage.member), 0)
+	+ coalesce((SELECT sum(length(CAST(i.line AS BLOB))) FROM private_set_indicators i JOIN private_sets p ON p.id = i.set_id WHERE p.member = member_usage.member), 0);
 `})
 }
 
@@ -60,25 +67,40 @@ func (s *Store) checkLimits(ctx context.Context, tx *sql.Tx, sub store.Submissio
 			}
 		}
 	}
+	return s.checkQuota(ctx, tx, sub.Member)
+}
+
+// checkQuota fails, inside the transaction tx that added to member's
+// use, when the member is now over its quota.
+func (s *Store) checkQuota(ctx context.Context, tx *sql.Tx, member string) error {
 	quota := s.limits.MemberQuota
 	if quota <= 0 {
 		return nil
 	}
-	after, err := usage(ctx, tx, sub.Member)
+	after, err := usage(ctx, tx, member)
 	if err != nil {
 		return err
 	}
 	if after <= quota {
 		return nil
 	}
-	// What the member used before this submission, as committed: the
-	// readers don't see this transaction. (Another submission of the same
-	// member in the same group commit counts as this one's need.)
-	before, err := usage(ctx, s.r, sub.Member)
+	// What the member used before this transaction, as committed: the
+	// readers don't see it. (Another submission of the same member in the
+	// same group commit counts as this one's need.)
+	before, err := usage(ctx, s.r, member)
 	if err != nil {
 		return err
 	}
-	return &store.QuotaError{Member: sub.Member, Used: before, Need: after - before, Quota: quota}
+	return &store.QuotaError{Member: member, Used: before, Need: after - before, Quota: quota}
+}
+
+// charge adds bytes to member's use, inside tx, and fails as checkQuota
+// does.
+func (s *Store) charge(ctx context.Context, tx *sql.Tx, member string, bytes int64) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO member_usage(member, bytes) VALUES (?, ?) ON CONFLICT (member) DO UPDATE SET bytes = bytes + excluded.bytes`, member, bytes); err != nil {
+		return err
+	}
+	return s.checkQuota(ctx, tx, member)
 }
 
 // ObjectsSize implements [store.Sizes].

@@ -133,6 +133,7 @@ func Run(t *testing.T, open Opener) {
 	}
 	// Tests that need the store opened with options.
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
+	t.Run("PrivateSetQuota", func(t *testing.T) { testPrivateSetQuota(t, open) })
 	t.Run("CheckpointTime", func(t *testing.T) { testCheckpointTime(t, open) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, open) })
