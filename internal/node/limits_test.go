@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -763,7 +764,8 @@ func TestEnvelopeMemoryHoldsWriters(t *testing.T) {
 }
 
 // TestMemberQuotaCountsPrivateSets: a published private set costs its
-// member 8 bytes a value against member_quota_bytes, beside its objects;
+// member 8 bytes a value and a set's overhead against member_quota_bytes,
+// beside its objects;
 // one over it is refused with 507 and a message that says the use, and
 // nothing is stored.
 func TestMemberQuotaCountsPrivateSets(t *testing.T) {
@@ -788,13 +790,14 @@ func TestMemberQuotaCountsPrivateSets(t *testing.T) {
 	if code, body := publish(ln.alice, 500); code != http.StatusCreated {
 		t.Fatalf("a set within the quota: %d %s", code, body)
 	}
-	if u, _ := ln.store.Usage(ctx, ln.alice.ID); u != 8000 {
-		t.Fatalf("alice uses %d bytes after 4000 of objects and 500 values, want 8000", u)
+	if u, _ := ln.store.Usage(ctx, ln.alice.ID); u != 8000+store.PrivateSetOverhead {
+		t.Fatalf("alice uses %d bytes after 4000 of objects and a set of 500 values, want 8000 and a set's overhead", u)
 	}
 	sets, _ := ln.store.PrivateSets(ctx)
 	logSize, _ := ln.store.LogSize(ctx)
 	code, body := publish(ln.alice, 300)
-	if code != http.StatusInsufficientStorage || !strings.Contains(body, "use 8000 of your 10000 bytes") || !strings.Contains(body, "needs 2400 more") {
+	if code != http.StatusInsufficientStorage || !strings.Contains(body, fmt.Sprintf("use %d of your 10000 bytes", 8000+store.PrivateSetOverhead)) ||
+		!strings.Contains(body, fmt.Sprintf("needs %d more", 2400+store.PrivateSetOverhead)) {
 		t.Fatalf("a set over the quota: %d %s", code, body)
 	}
 	if after, _ := ln.store.PrivateSets(ctx); len(after) != len(sets) {

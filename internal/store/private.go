@@ -149,10 +149,10 @@ type PrivateSets interface {
 }
 
 // PrivateSetBytes is what a new private set costs its member against the
-// storage quota: the bytes of its tags and of their lines, and of its
-// indicators' lines.
+// storage quota: PrivateSetOverhead, and the bytes of its tags and of
+// their lines, and of its indicators' lines.
 func PrivateSetBytes(n NewPrivateSet) int64 {
-	var size int64
+	size := int64(PrivateSetOverhead)
 	for _, t := range n.Tags {
 		size += int64(len(t.Tag) + len(t.Line))
 	}
@@ -163,3 +163,8 @@ func PrivateSetBytes(n NewPrivateSet) int64 {
 	}
 	return size
 }
+
+// PrivateSetOverhead is what any private set costs against its member's
+// quota, for its row, its keys and its log entry, so that even sets with
+// no value are not free.
+const PrivateSetOverhead = 1024

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/parley-exchange/parley/internal/store"
 )
@@ -31,6 +32,7 @@ END;
 -- Sets stored before CreatePrivateSet charged them: what they hold now.
 INSERT OR IGNORE INTO member_usage(member, bytes) SELECT DISTINCT member, 0 FROM private_sets;
 UPDATE member_usage SET bytes = bytes
+	+ ` + strconv.Itoa(store.PrivateSetOverhead) + ` * (SELECT count(*) FROM private_sets p WHERE p.member = member_usage.member)
 	+ coalesce((SELECT sum(length(t.tag) + coalesce(length(CAST(t.line AS BLOB)), 0)) FROM private_set_tags t JOIN private_sets p ON p.id = t.set_id WHERE p.member = member_usage.member), 0)
 	+ coalesce((SELECT sum(length(CAST(i.line AS BLOB))) FROM private_set_indicators i JOIN private_sets p ON p.id = i.set_id WHERE p.member = member_usage.member), 0);
 `})

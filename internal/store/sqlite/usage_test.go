@@ -49,9 +49,9 @@ func TestPrivateSetUsageMigration(t *testing.T) {
 	if _, err := s.CreatePrivateSet(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	want := store.PrivateSetBytes(n) // 8 + 21 + 8 + 21
-	if got, err := s.Usage(ctx, alice.ID); err != nil || got != want || want != 58 {
-		t.Fatalf("usage after the set = %d (%v), want %d (58)", got, err, want)
+	want := store.PrivateSetBytes(n) // 8 + 21 + 8 + 21 and the overhead
+	if got, err := s.Usage(ctx, alice.ID); err != nil || got != want || want != 58+store.PrivateSetOverhead {
+		t.Fatalf("usage after the set = %d (%v), want %d (58 and the overhead)", got, err, want)
 	}
 	// As before migration 411: the set uncharged.
 	w, _ := s.DB()

@@ -147,12 +147,13 @@ func testLimits(t *testing.T, open Opener) {
 // fails with a QuotaError and stores nothing (no set, no key entry, no
 // use).
 func testPrivateSetQuota(t *testing.T, open Opener) {
-	s := open(t, Options{Limits: store.Limits{MemberQuota: 1000}})
+	s := open(t, Options{Limits: store.Limits{MemberQuota: 1000 + 2*store.PrivateSetOverhead}})
 	defer s.Close()
 	alice, bob := member("alice"), member("bob")
 	must(t, s.AddMember(ctx, alice))
 	must(t, s.AddMember(ctx, bob))
 	const coll = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+	const overhead = store.PrivateSetOverhead
 	must(t, s.AddCollection(ctx, store.Collection{ID: coll, Title: "c", Readers: []string{alice.ID, bob.ID}, Writers: []string{alice.ID, bob.ID}}))
 	wantUsage := func(m store.Member, want int64) {
 		t.Helper()
@@ -162,20 +163,22 @@ func testPrivateSetQuota(t *testing.T, open Opener) {
 	}
 	_, err := submitRaw(s, alice.ID, coll, sized("indicator--1", 600))
 	must(t, err)
-	// 40 tags of 8 bytes, one with a line of 20: 340 more, 940 of 1000.
+	// 40 tags of 8 bytes, one with a line of 20, and the overhead: 940
+	// and one overhead of 1000 and two.
 	n := valuesSet("set-1", alice, coll)
 	for i := range 40 {
 		n.Tags = append(n.Tags, store.PrivateTag{Tag: tag(byte(i))})
 	}
 	n.Tags[0].Line = strings.Repeat("l", 20)
-	if got := store.PrivateSetBytes(n); got != 340 {
-		t.Fatalf("PrivateSetBytes = %d, want 340", got)
+	if got := store.PrivateSetBytes(n); got != 340+overhead {
+		t.Fatalf("PrivateSetBytes = %d, want 340 and the overhead", got)
 	}
 	if _, err := s.CreatePrivateSet(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	wantUsage(alice, 940)
-	// Eight tags more than that: 64 > 60 left.
+	wantUsage(alice, 940+overhead)
+	// A set of eight tags: 64 and an overhead, more than the 60 and an
+	// overhead left.
 	logSize, err := s.LogSize(ctx)
 	must(t, err)
 	over := valuesSet("set-2", alice, coll)
@@ -184,8 +187,8 @@ func testPrivateSetQuota(t *testing.T, open Opener) {
 	}
 	_, err = s.CreatePrivateSet(ctx, over)
 	var qe *store.QuotaError
-	if !errors.Is(err, store.ErrQuota) || !errors.As(err, &qe) || qe.Used != 940 || qe.Need != 64 || qe.Member != alice.ID {
-		t.Fatalf("a set over the quota: %v (%+v), want a QuotaError of 940 used and 64 needed", err, qe)
+	if !errors.Is(err, store.ErrQuota) || !errors.As(err, &qe) || qe.Used != 940+overhead || qe.Need != 64+overhead || qe.Member != alice.ID {
+		t.Fatalf("a set over the quota: %v (%+v), want a QuotaError of 940 and 64 needed, each with an overhead", err, qe)
 	}
 	if _, err := s.PrivateSet(ctx, "set-2"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the refused set was stored: %v", err)
@@ -193,14 +196,14 @@ func testPrivateSetQuota(t *testing.T, open Opener) {
 	if got, err := s.LogSize(ctx); err != nil || got != logSize {
 		t.Errorf("log grew from %d to %d on a refused set (%v)", logSize, got, err)
 	}
-	wantUsage(alice, 940)
+	wantUsage(alice, 940+overhead)
 	// Objects then see what the set took; bob has his own quota.
-	if _, err := submitRaw(s, alice.ID, coll, sized("indicator--2", 61)); !errors.Is(err, store.ErrQuota) {
+	if _, err := submitRaw(s, alice.ID, coll, sized("indicator--2", 61+overhead)); !errors.Is(err, store.ErrQuota) {
 		t.Errorf("an object over what the set left: %v, want ErrQuota", err)
 	}
 	over.Set.Member = bob.ID
 	if _, err := s.CreatePrivateSet(ctx, over); err != nil {
 		t.Fatalf("bob's set: %v", err)
 	}
-	wantUsage(bob, 64)
+	wantUsage(bob, 64+overhead)
 }
