@@ -81,6 +81,12 @@ type PrivateConfig struct {
 	// CPU (docs/benchmarks.md), so the default, 1,000,000, is about 75
 	// CPU-seconds.
 	MaxValues int `json:"max_values,omitempty"`
+	// MaxSetsPerMember is the most private sets one member may have: a
+	// publication beyond it is refused with 507 before any value is
+	// evaluated, and nothing is stored. It bounds what listing the sets
+	// (GET /private/sets, the web UI's page) costs, whatever a member
+	// publishes. Default 100.
+	MaxSetsPerMember int `json:"max_sets_per_member,omitempty"`
 	// Workers is the most CPUs the node keeps busy at once evaluating the
 	// OPRF for private sets: publications, refreshes of sets made from a
 	// collection and readers' evaluations together. Work beyond it waits
@@ -110,6 +116,7 @@ const (
 	DefaultPrivateMaxBatch      = 1000
 	DefaultPrivateRefresh       = 5 * time.Second
 	DefaultPrivateMaxValues     = 1000000
+	DefaultPrivateMaxSets       = 100
 	DefaultPrivatePublishMemory = 256 << 20
 )
 
@@ -146,10 +153,13 @@ func LoadPrivateConfig(dir string) (PrivateConfig, error) {
 }
 
 // withLimitDefaults returns c with its zero work limits (MaxValues,
-// Workers, PublishMemory) set to their defaults.
+// MaxSetsPerMember, Workers, PublishMemory) set to their defaults.
 func (c PrivateConfig) withLimitDefaults() PrivateConfig {
 	if c.MaxValues <= 0 {
 		c.MaxValues = DefaultPrivateMaxValues
+	}
+	if c.MaxSetsPerMember <= 0 {
+		c.MaxSetsPerMember = DefaultPrivateMaxSets
 	}
 	if c.Workers <= 0 {
 		c.Workers = defaultPrivateWorkers()
@@ -490,8 +500,12 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 	}
 	set, err := a.create(ctx, m, c, req.lines)
 	var qe *store.QuotaError
-	if errors.As(err, &qe) {
+	var le *store.SetLimitError
+	switch {
+	case errors.As(err, &qe):
 		err = requestErrorf(store.ErrQuota, fmt.Sprintf("your objects and private sets use %d of your %d bytes of storage (member_quota_bytes) and this set needs %d more: nothing was stored", qe.Used, qe.Quota, qe.Need))
+	case errors.As(err, &le):
+		err = requestErrorf(store.ErrQuota, fmt.Sprintf("you have %d private sets, the most this node keeps for one member (private.max_sets_per_member): nothing was stored", le.Have))
 	}
 	if err != nil {
 		respondError(w, r, err)
@@ -516,6 +530,20 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 		return store.PrivateSet{}, err
 	}
 	maxValues := cfg.MaxValues
+	// Refused before any work; the store checks again as it stores.
+	sets, err := a.st.PrivateSets(ctx)
+	if err != nil {
+		return store.PrivateSet{}, err
+	}
+	have := 0
+	for _, s := range sets {
+		if s.Member == m.ID {
+			have++
+		}
+	}
+	if have >= cfg.MaxSetsPerMember {
+		return store.PrivateSet{}, &store.SetLimitError{Member: m.ID, Have: have, Most: cfg.MaxSetsPerMember}
+	}
 	key, err := private.GenerateKey(n.rand)
 	if err != nil {
 		return store.PrivateSet{}, err
@@ -576,7 +604,7 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	// collection and provider are opened to the set's readers alone.
 	commitment := tlog.OPRFKeyCommitment(tlog.Opening{Salt: salt, ObjectID: ps.ID, Collection: c.ID, Member: m.ID}, private.SuiteID, ps.PublicKey)
 	ps, err = a.st.CreatePrivateSet(ctx, store.NewPrivateSet{
-		Set: ps, Tags: tags, Indicators: indicators, Version: now, Salt: salt,
+		Set: ps, Tags: tags, Indicators: indicators, Version: now, Salt: salt, MaxPerMember: cfg.MaxSetsPerMember,
 		KeyEntry: func(_ int64, received time.Time) ([]byte, error) {
 			return tlog.Entry{Kind: tlog.KindOPRFKey, Received: received, Commitment: commitment}.Marshal()
 		},

@@ -435,3 +435,31 @@ func FuzzDecodePublish(f *testing.F) {
 		}
 	})
 }
+
+// TestPrivateMaxSetsPerMember: a member's publication beyond
+// max_sets_per_member is 507 naming the bound, before any value is
+// evaluated, and stores nothing; another member's sets are its own.
+func TestPrivateMaxSetsPerMember(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	tn.privateAPI().setConfig(PrivateConfig{RefreshInterval: Duration(time.Hour), MaxSetsPerMember: 2})
+	alice := &private.Client{BaseURL: tn.URL, Token: tn.alice.Token}
+	for i := range 2 {
+		if _, err := alice.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues(fmt.Sprint("v", i), 2)}); err != nil {
+			t.Fatalf("set %d of at most 2: %v", i+1, err)
+		}
+	}
+	sets, _ := tn.privateAPI().st.PrivateSets(ctx)
+	logSize, _ := tn.store.LogSize(ctx)
+	_, err := alice.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("v3", 2)})
+	var he *private.HTTPError
+	if !isStatus(err, http.StatusInsufficientStorage) || !errors.As(err, &he) ||
+		!strings.Contains(he.Description, "you have 2 private sets") || !strings.Contains(he.Description, "private.max_sets_per_member") {
+		t.Fatalf("a third set with max_sets_per_member 2 = %v, want 507 naming the bound", err)
+	}
+	unchanged(t, tn, len(sets), logSize)
+	bob := &private.Client{BaseURL: tn.URL, Token: tn.bob.Token}
+	if _, err := bob.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("b", 2)}); err != nil {
+		t.Errorf("bob's first set: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -77,7 +78,24 @@ type NewPrivateSet struct {
 	Salt []byte
 	// Version is the key entry's version (the set's creation time).
 	Version time.Time
+	// MaxPerMember, when > 0, is the most sets the set's member may have:
+	// a set beyond it fails with a *[SetLimitError], changing nothing.
+	MaxPerMember int
 }
+
+// SetLimitError refuses a private set to a member that has Have sets, the
+// most [NewPrivateSet].MaxPerMember allows. It wraps [ErrQuota].
+type SetLimitError struct {
+	Member     string
+	Have, Most int
+}
+
+func (e *SetLimitError) Error() string {
+	return fmt.Sprintf("member %s has %d private sets, the most it may have (%d)", e.Member, e.Have, e.Most)
+}
+
+// Unwrap returns [ErrQuota].
+func (e *SetLimitError) Unwrap() error { return ErrQuota }
 
 // PrivateSets keeps OPRF private sets (package private,
 // internal/node/private*.go): each set's key, its tags, the provider's
@@ -100,7 +118,8 @@ type PrivateSets interface {
 	// set's collection, id (as ObjectID) and member, and n.Version. It
 	// fails, changing nothing, with ErrInvalid when the id, either key or
 	// KeyEntry is missing, ErrConflict for a taken id and ErrNotFound for
-	// an unknown collection. The set's member is charged
+	// an unknown collection, and as n.MaxPerMember says. The set's member
+	// is charged
 	// [PrivateSetBytes] of it against its storage quota
 	// ([Limits].MemberQuota), with its objects: a set that would take the
 	// member over it fails with a *[QuotaError], changing nothing. (What a

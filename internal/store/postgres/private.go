@@ -101,6 +101,15 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n store.NewPrivateSet) (st
 		} else if ok {
 			return fmt.Errorf("couldn't create private set %q: %w", set.ID, store.ErrConflict)
 		}
+		if n.MaxPerMember > 0 {
+			var have int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM private_sets WHERE member = $1`, set.Member).Scan(&have); err != nil {
+				return err
+			}
+			if have >= n.MaxPerMember {
+				return &store.SetLimitError{Member: set.Member, Have: have, Most: n.MaxPerMember}
+			}
+		}
 		idx, received := h.take(s.now())
 		leaf, err := n.KeyEntry(idx, received)
 		if err != nil {

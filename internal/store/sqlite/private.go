@@ -85,6 +85,15 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n store.NewPrivateSet) (st
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		if n.MaxPerMember > 0 {
+			var have int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM private_sets WHERE member = ?`, set.Member).Scan(&have); err != nil {
+				return err
+			}
+			if have >= n.MaxPerMember {
+				return &store.SetLimitError{Member: set.Member, Have: have, Most: n.MaxPerMember}
+			}
+		}
 		next, received, err := s.nextEntry(ctx, tx)
 		if err != nil {
 			return err

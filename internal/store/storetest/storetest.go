@@ -104,6 +104,7 @@ func Run(t *testing.T, open Opener) {
 		{"PrivateBudget", testPrivateBudget},
 		{"PrivateBudgetConcurrent", testPrivateBudgetConcurrent},
 		{"PrivateIndicatorExpiry", testPrivateIndicatorExpiry},
+		{"PrivateSetLimit", testPrivateSetLimit},
 		{"OpinionVersions", testOpinionVersions},
 		{"OpinionVersionsPerMember", testOpinionVersionsPerMember},
 		{"Feeds", testFeeds},

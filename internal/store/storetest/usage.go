@@ -207,3 +207,30 @@ func testPrivateSetQuota(t *testing.T, open Opener) {
 	}
 	wantUsage(bob, 64+overhead)
 }
+
+// testPrivateSetLimit: a member's sets beyond NewPrivateSet.MaxPerMember
+// fail with a SetLimitError (an ErrQuota) and store nothing; another
+// member's count is its own.
+func testPrivateSetLimit(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	for i := range 3 {
+		n := valuesSet(fmt.Sprint("set-", i), alice, coll, tag(byte(i)))
+		n.MaxPerMember = 2
+		_, err := s.CreatePrivateSet(ctx, n)
+		var le *store.SetLimitError
+		switch {
+		case i < 2 && err != nil:
+			t.Fatalf("set %d of at most 2: %v", i+1, err)
+		case i == 2 && (!errors.Is(err, store.ErrQuota) || !errors.As(err, &le) || le.Have != 2 || le.Most != 2 || le.Member != alice.ID):
+			t.Fatalf("a third set of at most 2: %v, want a SetLimitError", err)
+		}
+	}
+	if _, err := s.PrivateSet(ctx, "set-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the refused set was stored: %v", err)
+	}
+	n := valuesSet("set-bob", bob, coll, tag(9))
+	n.MaxPerMember = 2
+	if _, err := s.CreatePrivateSet(ctx, n); err != nil {
+		t.Errorf("bob's first set: %v", err)
+	}
+}
