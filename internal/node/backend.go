@@ -264,6 +264,10 @@ type checked struct {
 	fail    *store.StatusDetail
 }
 
+// checkChunk is how many received objects one CPU of Node.checks checks
+// before it is given back (about 1 ms of signature checks).
+const checkChunk = 16
+
 // Submit runs the submission pipeline for objects sent by member to
 // collection c (whose write access the caller checked):
 //
@@ -280,7 +284,8 @@ type checked struct {
 //
 // Objects failing a check are failures in the status with one sentence
 // each; they do not fail the others. Checks run in parallel on all CPUs,
-// since Ed25519 verification dominates the cost.
+// since Ed25519 verification dominates the cost, a chunk of checkChunk at
+// a time for each CPU of Node.checks, taken in the member's name.
 func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, objects []json.RawMessage) (store.Status, error) {
 	received := n.now()
 	m, err := n.store.Member(ctx, memberID)
@@ -288,10 +293,11 @@ func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, 
 		return store.Status{}, err
 	}
 	results := make([]checked, len(objects))
-	workers := min(runtime.GOMAXPROCS(0), (len(objects)+15)/16)
+	workers := min(runtime.GOMAXPROCS(0), (len(objects)+checkChunk-1)/checkChunk)
 	var wg sync.WaitGroup
 	var next int
 	var mu sync.Mutex
+	var gateErr error
 	for range max(workers, 1) {
 		wg.Add(1)
 		go func() {
@@ -299,22 +305,35 @@ func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, 
 			for {
 				mu.Lock()
 				i := next
-				next += 16
+				next += checkChunk
 				mu.Unlock()
 				if i >= len(objects) {
 					return
 				}
-				for j := i; j < min(i+16, len(objects)); j++ {
+				// A CPU of the node's checks, in the member's name, for
+				// this chunk only: members sending many envelopes at
+				// once take turns with the others, not their CPUs.
+				if err := n.checks.Acquire(ctx, m.ID, 1); err != nil {
+					mu.Lock()
+					gateErr, next = err, len(objects)
+					mu.Unlock()
+					return
+				}
+				for j := i; j < min(i+checkChunk, len(objects)); j++ {
 					results[j] = n.check(m, c, objects[j])
 					if f := results[j].fail; f != nil && f.ID == "unknown" {
 						// No id to name it by: its place in the envelope.
 						f.Message = fmt.Sprintf("objects[%d]: %s", j, f.Message)
 					}
 				}
+				n.checks.Release(m.ID, 1)
 			}
 		}()
 	}
 	wg.Wait()
+	if gateErr != nil {
+		return store.Status{}, gateErr // the request ended: nothing stored
+	}
 	sid, err := uuid.NewRandomFromReader(n.rand)
 	if err != nil {
 		return store.Status{}, fmt.Errorf("couldn't make a status id: %w", err)

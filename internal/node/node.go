@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,10 @@ type Node struct {
 	// envelopes is the budget of envelopes being received
 	// (Config.EnvelopeMemory).
 	envelopes *memoryBudget
+	// checks are the CPUs checking received objects (Submit): taken a
+	// chunk at a time in the submitting member's name, so that the member
+	// keeping fewest busy goes first.
+	checks *memoryBudget
 	// metrics are the node's Prometheus metrics (metrics.go).
 	metrics *nodeMetrics
 	// ext are the routes and workers of [Node.Extend].
@@ -228,6 +233,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		tiles:       tlog.NewTileCache(TileCacheSize),
 		memory:      newMemoryBudget(cfg.ResponseMemory),
 		envelopes:   newMemoryBudget(cfg.EnvelopeMemory),
+		checks:      newWorkerGate(runtime.GOMAXPROCS(0)),
 		peerWitness: new(atomic.Pointer[witness.Witness]),
 	}
 	if err := checkLogFormat(ctx, st); err != nil {

@@ -77,6 +77,10 @@ func TestBudgetsSharedByMember(t *testing.T) {
 			_, err := m.Client.AddObjects(ctx, tn.shared, []json.RawMessage{indicator(t, m.ID, m.Key, time.Now())})
 			return err
 		}},
+		{"TAXII add objects, the CPUs checking them", func() sharedGate { return tn.checks }, func(ctx context.Context, m testMember) error {
+			_, err := m.Client.AddObjects(ctx, tn.shared, []json.RawMessage{indicator(t, m.ID, m.Key, time.Now())})
+			return err
+		}},
 		{"private publish", func() sharedGate { _, _, mem, _ := a.limits(); return mem }, func(ctx context.Context, m testMember) error {
 			_, err := (&private.Client{BaseURL: tn.URL, Token: m.Token}).Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues(m.ID, 3)})
 			return err
