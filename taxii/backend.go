@@ -172,6 +172,9 @@ var (
 	// ErrInsufficientStorage: the server refuses to store what the
 	// request holds, such as over the member's storage quota (507).
 	ErrInsufficientStorage = errors.New("taxii: insufficient storage")
+	// ErrBusy: the server has no room for the request now; the client
+	// should retry shortly (503 with Retry-After).
+	ErrBusy = errUnavailable
 )
 
 // RequestError is an error whose Message may be shown to the client, of a

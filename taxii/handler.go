@@ -719,8 +719,11 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 	} else {
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "taxii request refused", append(attrs, slog.String("reason", desc))...)
 	}
-	if status == http.StatusUnauthorized {
+	switch {
+	case status == http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="taxii"`)
+	case status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "":
+		w.Header().Set("Retry-After", "1")
 	}
 	title := http.StatusText(status)
 	var re *RequestError

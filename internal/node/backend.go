@@ -268,6 +268,19 @@ type checked struct {
 // before it is given back (about 1 ms of signature checks).
 const checkChunk = 16
 
+// acquireCheck takes a CPU of n.checks for member, waiting up to
+// budgetWait, as the other budgets do; then a TAXII 503 with Retry-After
+// (the envelope's memory is not held longer than any other wait).
+func (n *Node) acquireCheck(ctx context.Context, member string) error {
+	wctx, cancel := context.WithTimeout(ctx, budgetWait)
+	defer cancel()
+	err := n.checks.Acquire(wctx, member, 1)
+	if err != nil && ctx.Err() == nil {
+		return &taxii.RequestError{Kind: taxii.ErrBusy, Message: "the node is busy checking other objects: nothing was stored; retry shortly"}
+	}
+	return err
+}
+
 // Submit runs the submission pipeline for objects sent by member to
 // collection c (whose write access the caller checked):
 //
@@ -313,7 +326,7 @@ func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, 
 				// A CPU of the node's checks, in the member's name, for
 				// this chunk only: members sending many envelopes at
 				// once take turns with the others, not their CPUs.
-				if err := n.checks.Acquire(ctx, m.ID, 1); err != nil {
+				if err := n.acquireCheck(ctx, m.ID); err != nil {
 					mu.Lock()
 					gateErr, next = err, len(objects)
 					mu.Unlock()

@@ -795,7 +795,15 @@ func TestMemberQuotaCountsPrivateSets(t *testing.T) {
 	}
 	sets, _ := ln.store.PrivateSets(ctx)
 	logSize, _ := ln.store.LogSize(ctx)
+	// Refused before any work: with every CPU of private-set work held,
+	// the answer still comes at once.
+	_, cpu, _, _ := ln.privateAPI().limits()
+	b := budgetOf(t, cpu)
+	if err := cpu.Acquire(ctx, "someone else", b.capacity); err != nil {
+		t.Fatal(err)
+	}
 	code, body := publish(ln.alice, 300)
+	cpu.Release("someone else", b.capacity)
 	if code != http.StatusInsufficientStorage || !strings.Contains(body, fmt.Sprintf("use %d of your 10000 bytes", 8000+store.PrivateSetOverhead)) ||
 		!strings.Contains(body, fmt.Sprintf("needs %d more", 2400+store.PrivateSetOverhead)) {
 		t.Fatalf("a set over the quota: %d %s", code, body)

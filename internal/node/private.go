@@ -530,19 +530,23 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 		return store.PrivateSet{}, err
 	}
 	maxValues := cfg.MaxValues
-	// Refused before any work; the store checks again as it stores.
-	sets, err := a.st.PrivateSets(ctx)
+	// Refused before any work (the store checks again as it stores): a
+	// set over the member's count, a second set made from c, a set over
+	// its quota.
+	have, fromColl, err := a.st.PrivateSetCounts(ctx, m.ID, c.ID)
 	if err != nil {
 		return store.PrivateSet{}, err
 	}
-	have := 0
-	for _, s := range sets {
-		if s.Member == m.ID {
-			have++
-		}
-	}
 	if have >= cfg.MaxSetsPerMember {
 		return store.PrivateSet{}, &store.SetLimitError{Member: m.ID, Have: have, Most: cfg.MaxSetsPerMember}
+	}
+	if len(lines) == 0 && fromColl > 0 {
+		return store.PrivateSet{}, requestErrorf(store.ErrConflict, "you have a private set made from this collection already: it follows your indicators there; publish values instead, or use that set")
+	}
+	// A values set's cost is known now, at most: a tag a value (the
+	// duplicates, which the set doesn't keep, counted too).
+	if err := a.withinQuota(ctx, m, int64(store.PrivateSetOverhead+private.TagSize*len(lines))); err != nil {
+		return store.PrivateSet{}, err
 	}
 	key, err := private.GenerateKey(n.rand)
 	if err != nil {
@@ -587,7 +591,7 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 			fresh := freshLines(indicators, nil)
 			if len(fresh) > maxValues {
 				err = requestErrorf(store.ErrTooLarge, fmt.Sprintf("your indicators in the collection hold %d values, more than the %d this node evaluates in one publication (private.max_values)", len(fresh), maxValues))
-			} else {
+			} else if err = a.withinQuota(ctx, m, collectionSetBytes(fresh, indicators)); err == nil {
 				tags, err = tagLines(ctx, tagger, fresh)
 			}
 		}
@@ -616,6 +620,41 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	a.providers[ps.ID] = prov
 	a.provMu.Unlock()
 	return ps, nil
+}
+
+// withinQuota returns a *store.QuotaError when a set of need bytes would
+// take m over member_quota_bytes: checked before a set's tags are
+// computed, so that a member at its quota can't make the node do the work
+// for nothing. The store checks again as it stores the set.
+func (a *privateAPI) withinQuota(ctx context.Context, m store.Member, need int64) error {
+	quota := a.n.cfg.MemberQuotaBytes
+	if quota <= 0 {
+		return nil
+	}
+	used, err := a.n.store.Usage(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	if used+need > quota {
+		return &store.QuotaError{Member: m.ID, Used: used, Need: need, Quota: quota}
+	}
+	return nil
+}
+
+// collectionSetBytes is what a set made from a collection with these
+// fresh lines and indicators costs, as store.PrivateSetBytes counts it:
+// the overhead, each line's tag and the line, and the indicators' lines.
+func collectionSetBytes(fresh []string, indicators []store.IndicatorValues) int64 {
+	size := int64(store.PrivateSetOverhead)
+	for _, l := range fresh {
+		size += int64(private.TagSize + len(l))
+	}
+	for _, iv := range indicators {
+		for _, l := range iv.Lines {
+			size += int64(len(l))
+		}
+	}
+	return size
 }
 
 // provider returns the provider of set s, without a gate: callers that

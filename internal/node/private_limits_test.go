@@ -462,4 +462,18 @@ func TestPrivateMaxSetsPerMember(t *testing.T) {
 	if _, err := bob.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("b", 2)}); err != nil {
 		t.Errorf("bob's first set: %v", err)
 	}
+	// One set made from a collection per member and collection: each
+	// would hold its own copy of the member's values there.
+	tn.privateAPI().setConfig(PrivateConfig{RefreshInterval: Duration(time.Hour), MaxSetsPerMember: 10})
+	post(t, tn.bob.Client, tn.shared, indicatorOfValues(t, tn, "c", 2))
+	if _, err := bob.Publish(ctx, private.PublishRequest{Collection: tn.shared}); err != nil {
+		t.Fatalf("bob's set made from the collection: %v", err)
+	}
+	sets, _ = tn.privateAPI().st.PrivateSets(ctx)
+	logSize, _ = tn.store.LogSize(ctx)
+	if _, err := bob.Publish(ctx, private.PublishRequest{Collection: tn.shared}); !isStatus(err, http.StatusConflict) || !errors.As(err, &he) ||
+		!strings.Contains(he.Description, "made from this collection already") {
+		t.Fatalf("bob's second set made from the collection = %v, want 409", err)
+	}
+	unchanged(t, tn, len(sets), logSize)
 }

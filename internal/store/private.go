@@ -118,8 +118,10 @@ type PrivateSets interface {
 	// set's collection, id (as ObjectID) and member, and n.Version. It
 	// fails, changing nothing, with ErrInvalid when the id, either key or
 	// KeyEntry is missing, ErrConflict for a taken id and ErrNotFound for
-	// an unknown collection, and as n.MaxPerMember says. The set's member
-	// is charged
+	// an unknown collection, and as n.MaxPerMember says. A member has at
+	// most one set made from a given collection (a second is ErrConflict:
+	// each would hold its own copy of the member's values there). The
+	// set's member is charged
 	// [PrivateSetBytes] of it against its storage quota
 	// ([Limits].MemberQuota), with its objects: a set that would take the
 	// member over it fails with a *[QuotaError], changing nothing. (What a
@@ -130,6 +132,9 @@ type PrivateSets interface {
 	PrivateSet(ctx context.Context, id string) (PrivateSet, error)
 	// PrivateSets returns every set, oldest (by Created) first.
 	PrivateSets(ctx context.Context) ([]PrivateSet, error)
+	// PrivateSetCounts returns how many sets member has, and how many of
+	// them are made from collection (at most one), without reading them.
+	PrivateSetCounts(ctx context.Context, member, collection string) (all, fromCollection int, err error)
 	// PrivateSetTags returns the set's tags in ascending byte order
 	// (none for an unknown set).
 	PrivateSetTags(ctx context.Context, id string) ([][]byte, error)

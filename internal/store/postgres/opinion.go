@@ -40,9 +40,10 @@ func (s *Store) OpinionVersions(ctx context.Context, collections []string, objec
 	if bytes <= 0 {
 		bytes = math.MaxInt64
 	}
-	// rn is a version's place among its member's, newest first; before,
-	// the sizes of its member's newer versions.
-	const win = `PARTITION BY v.member ORDER BY v.version DESC, v.seq DESC`
+	// rn is a version's place among its member's, newest first (among
+	// equals, the greater opinion id first, as opinion.Compute prefers
+	// it); before, the sizes of its member's newer versions.
+	const win = `PARTITION BY v.member ORDER BY v.version DESC, v.object_id DESC, v.seq DESC`
 	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (
 SELECT seq FROM (SELECT v.seq, octet_length(v.raw) AS size, row_number() OVER (`+win+`) AS rn,
 	coalesce(sum(octet_length(v.raw)) OVER (`+win+` ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before

@@ -101,14 +101,15 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n store.NewPrivateSet) (st
 		} else if ok {
 			return fmt.Errorf("couldn't create private set %q: %w", set.ID, store.ErrConflict)
 		}
-		if n.MaxPerMember > 0 {
-			var have int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM private_sets WHERE member = $1`, set.Member).Scan(&have); err != nil {
-				return err
-			}
-			if have >= n.MaxPerMember {
-				return &store.SetLimitError{Member: set.Member, Have: have, Most: n.MaxPerMember}
-			}
+		var have, fromColl int
+		if err := tx.QueryRow(ctx, privateSetCountsSQL, set.Member, set.Collection, string(store.PrivateSourceCollection)).Scan(&have, &fromColl); err != nil {
+			return err
+		}
+		if n.MaxPerMember > 0 && have >= n.MaxPerMember {
+			return &store.SetLimitError{Member: set.Member, Have: have, Most: n.MaxPerMember}
+		}
+		if set.Source == store.PrivateSourceCollection && fromColl > 0 {
+			return fmt.Errorf("couldn't create private set %q: its member has a set made from collection %s already: %w", set.ID, set.Collection, store.ErrConflict)
 		}
 		idx, received := h.take(s.now())
 		leaf, err := n.KeyEntry(idx, received)
@@ -516,4 +517,17 @@ func (s *Store) PrivateBudgetUsed(ctx context.Context, setID, member string) (in
 		return 0, fmt.Errorf("couldn't read a query budget: %w", err)
 	}
 	return used, nil
+}
+
+// privateSetCountsSQL counts a member's ($1) sets, and those made from
+// collection $2 ($3 is the collection source).
+const privateSetCountsSQL = `SELECT count(*), count(*) FILTER (WHERE collection = $2 AND source = $3) FROM private_sets WHERE member = $1`
+
+// PrivateSetCounts implements [store.PrivateSets].
+func (s *Store) PrivateSetCounts(ctx context.Context, member, collection string) (int, int, error) {
+	var all, fromColl int
+	if err := s.pool.QueryRow(ctx, privateSetCountsSQL, member, collection, string(store.PrivateSourceCollection)).Scan(&all, &fromColl); err != nil {
+		return 0, 0, fmt.Errorf("couldn't count private sets: %w", err)
+	}
+	return all, fromColl, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parley-exchange/parley/internal/store"
@@ -43,17 +42,4 @@ WHERE collection = $1 AND object_id = ANY($2::text[])`, collection, ids).Scan(&n
 		return 0, 0, fmt.Errorf("couldn't size objects: %w", err)
 	}
 	return n, size, nil
-}
-
-// Migration 411: private sets count against their member's quota since
-// CreatePrivateSet charges them; the sets stored before are charged what
-// they hold now.
-func init() {
-	registerMigrations(migration{411, "private sets in member usage", `
-INSERT INTO member_usage(member, bytes) SELECT DISTINCT member, 0 FROM private_sets ON CONFLICT (member) DO NOTHING;
-UPDATE member_usage SET bytes = bytes
-	+ ` + strconv.Itoa(store.PrivateSetOverhead) + ` * (SELECT count(*) FROM private_sets p WHERE p.member = member_usage.member)
-	+ coalesce((SELECT sum(octet_length(t.tag) + coalesce(octet_length(t.line), 0)) FROM private_set_tags t JOIN private_sets p ON p.id = t.set_id WHERE p.member = member_usage.member), 0)
-	+ coalesce((SELECT sum(octet_length(i.line)) FROM private_set_indicators i JOIN private_sets p ON p.id = i.set_id WHERE p.member = member_usage.member), 0);
-`})
 }

@@ -85,14 +85,15 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n store.NewPrivateSet) (st
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if n.MaxPerMember > 0 {
-			var have int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM private_sets WHERE member = ?`, set.Member).Scan(&have); err != nil {
-				return err
-			}
-			if have >= n.MaxPerMember {
-				return &store.SetLimitError{Member: set.Member, Have: have, Most: n.MaxPerMember}
-			}
+		have, fromColl, err := privateSetCounts(ctx, tx, set.Member, set.Collection)
+		if err != nil {
+			return err
+		}
+		if n.MaxPerMember > 0 && have >= n.MaxPerMember {
+			return &store.SetLimitError{Member: set.Member, Have: have, Most: n.MaxPerMember}
+		}
+		if set.Source == store.PrivateSourceCollection && fromColl > 0 {
+			return fmt.Errorf("couldn't create private set %q: its member has a set made from collection %s already: %w", set.ID, set.Collection, store.ErrConflict)
 		}
 		next, received, err := s.nextEntry(ctx, tx)
 		if err != nil {
@@ -391,4 +392,19 @@ func (s *Store) PrivateBudgetUsed(ctx context.Context, setID, member string) (in
 		return 0, fmt.Errorf("couldn't read a query budget: %w", err)
 	}
 	return used, nil
+}
+
+// PrivateSetCounts implements [store.PrivateSets].
+func (s *Store) PrivateSetCounts(ctx context.Context, member, collection string) (int, int, error) {
+	all, fromColl, err := privateSetCounts(ctx, s.r, member, collection)
+	if err != nil {
+		return 0, 0, fmt.Errorf("couldn't count private sets: %w", err)
+	}
+	return all, fromColl, nil
+}
+
+func privateSetCounts(ctx context.Context, q queryRower, member, collection string) (all, fromColl int, err error) {
+	err = q.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE collection = ? AND source = ?) FROM private_sets WHERE member = ?`,
+		collection, string(store.PrivateSourceCollection), member).Scan(&all, &fromColl)
+	return all, fromColl, err
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/parley-exchange/parley/internal/store"
 )
@@ -13,8 +12,10 @@ import (
 // Each member's storage use, for the quota of [store.Limits]: the sum of
 // the stored bytes of every object version it submitted, kept by a
 // trigger in the transaction that inserts the version (and the bytes of
-// its private sets, added by CreatePrivateSet: [store.PrivateSetBytes]), so that checking
-// the quota is one lookup however much the member stored. An insert that
+// its private sets, added by CreatePrivateSet: [store.PrivateSetBytes]),
+// so that checking the quota is one lookup however much the member
+// stored. (Sets stored before CreatePrivateSet charged them are not
+// charged: an upgrade puts no member over its quota.) An insert that
 // finds the version already stored (ON CONFLICT DO NOTHING) fires no
 // trigger and costs nothing.
 func init() {
@@ -28,13 +29,6 @@ CREATE TRIGGER objects_member_usage AFTER INSERT ON objects BEGIN
 	INSERT OR IGNORE INTO member_usage(member, bytes) VALUES (NEW.member, 0);
 	UPDATE member_usage SET bytes = bytes + length(NEW.raw) WHERE member = NEW.member;
 END;
-`}, migration{411, "private sets in member usage", `
--- Sets stored before CreatePrivateSet charged them: what they hold now.
-INSERT OR IGNORE INTO member_usage(member, bytes) SELECT DISTINCT member, 0 FROM private_sets;
-UPDATE member_usage SET bytes = bytes
-	+ ` + strconv.Itoa(store.PrivateSetOverhead) + ` * (SELECT count(*) FROM private_sets p WHERE p.member = member_usage.member)
-	+ coalesce((SELECT sum(length(t.tag) + coalesce(length(CAST(t.line AS BLOB)), 0)) FROM private_set_tags t JOIN private_sets p ON p.id = t.set_id WHERE p.member = member_usage.member), 0)
-	+ coalesce((SELECT sum(length(CAST(i.line AS BLOB))) FROM private_set_indicators i JOIN private_sets p ON p.id = i.set_id WHERE p.member = member_usage.member), 0);
 `})
 }
 

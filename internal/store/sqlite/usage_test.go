@@ -32,36 +32,3 @@ func TestUsageMigration(t *testing.T) {
 		t.Errorf("usage after migration = %d (%v), want %d", got, err, len(raw))
 	}
 }
-
-// TestPrivateSetUsageMigration: migration 411 charges the sets stored
-// before CreatePrivateSet charged them what they hold.
-func TestPrivateSetUsageMigration(t *testing.T) {
-	ctx := context.Background()
-	s, alice, coll := groupStore(t)
-	n := store.NewPrivateSet{
-		Set: store.PrivateSet{ID: "set-1", Member: alice.ID, Collection: coll, Source: store.PrivateSourceValues, Suite: "x",
-			PrivateKey: []byte("k"), PublicKey: []byte("p"), Created: time.Now()},
-		Tags:       []store.PrivateTag{{Tag: []byte("12345678"), Line: "domain-name:a.example"}, {Tag: []byte("abcdefgh")}},
-		Indicators: []store.IndicatorValues{{IndicatorID: "indicator--1", Lines: []string{"domain-name:a.example"}}},
-		KeyEntry:   func(int64, time.Time) ([]byte, error) { return []byte("{}"), nil },
-		Salt:       []byte{1}, Version: time.Now(),
-	}
-	if _, err := s.CreatePrivateSet(ctx, n); err != nil {
-		t.Fatal(err)
-	}
-	want := store.PrivateSetBytes(n) // 8 + 21 + 8 + 21 and the overhead
-	if got, err := s.Usage(ctx, alice.ID); err != nil || got != want || want != 58+store.PrivateSetOverhead {
-		t.Fatalf("usage after the set = %d (%v), want %d (58 and the overhead)", got, err, want)
-	}
-	// As before migration 411: the set uncharged.
-	w, _ := s.DB()
-	if _, err := w.Exec(`UPDATE member_usage SET bytes = 0; DELETE FROM schema_migrations WHERE version = 411`); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.Usage(ctx, alice.ID); err != nil || got != want {
-		t.Errorf("usage after migration 411 = %d (%v), want %d", got, err, want)
-	}
-}

@@ -233,4 +233,26 @@ func testPrivateSetLimit(t *testing.T, s store.Store) {
 	if _, err := s.CreatePrivateSet(ctx, n); err != nil {
 		t.Errorf("bob's first set: %v", err)
 	}
+	// One set made from a collection per member and collection.
+	fromColl := func(id string, m store.Member) store.NewPrivateSet {
+		n := valuesSet(id, m, coll, tag(7))
+		n.Set.Source = store.PrivateSourceCollection
+		return n
+	}
+	if _, err := s.CreatePrivateSet(ctx, fromColl("set-bob-c", bob)); err != nil {
+		t.Fatalf("bob's set made from the collection: %v", err)
+	}
+	if _, err := s.CreatePrivateSet(ctx, fromColl("set-bob-c2", bob)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("bob's second set made from the same collection: %v, want ErrConflict", err)
+	}
+	for _, tc := range []struct {
+		m             store.Member
+		coll          string
+		all, fromColl int
+	}{{alice, coll, 2, 0}, {bob, coll, 2, 1}, {bob, "nope", 2, 0}, {member("carol"), coll, 0, 0}} {
+		all, fc, err := s.PrivateSetCounts(ctx, tc.m.ID, tc.coll)
+		if err != nil || all != tc.all || fc != tc.fromColl {
+			t.Errorf("PrivateSetCounts(%s, %s) = %d, %d, %v; want %d, %d", tc.m.Name, tc.coll, all, fc, err, tc.all, tc.fromColl)
+		}
+	}
 }
