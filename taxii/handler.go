@@ -415,8 +415,7 @@ func (h *handler) reserve(w http.ResponseWriter, r *http.Request, p Principal, g
 	ctx, cancel := context.WithTimeout(r.Context(), gateWait)
 	defer cancel()
 	if err := g.Acquire(ctx, p.MemberID, n); err != nil {
-		w.Header().Set("Retry-After", "1")
-		h.fail(w, r, p, &RequestError{Kind: errUnavailable, Message: busy})
+		h.fail(w, r, p, &RequestError{Kind: errUnavailable, Message: busy}) // 503 with Retry-After
 		return nil, false
 	}
 	return func() { g.Release(p.MemberID, n) }, true

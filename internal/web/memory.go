@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/taxii"
 )
 
 // The memory of the UI's pages. Every query of a page that reads objects
@@ -28,8 +29,9 @@ const (
 	// shows: the newest that fit.
 	MaxVersions  = 100
 	VersionBytes = 1 << 20
-	// DefaultMaxObjectSize is Deps.MaxObjectSize when it is zero.
-	DefaultMaxObjectSize = 1 << 20
+	// DefaultMaxObjectSize is Deps.MaxObjectSize when it is zero: the
+	// node's default.
+	DefaultMaxObjectSize = taxii.DefaultMaxObjectSize
 )
 
 // The factors of a page's reservation, measured

@@ -243,18 +243,18 @@ func containsLower[T string | []byte](ls T, lv string) bool {
 // only A-Z) is folded in one buffer reused for every candidate, other
 // text as containsValue does.
 type valueMatcher struct {
-	lv  string
-	buf []byte
+	v, lv string
+	buf   []byte
 }
 
-func newValueMatcher(v string) *valueMatcher { return &valueMatcher{lv: strings.ToLower(v)} }
+func newValueMatcher(v string) *valueMatcher { return &valueMatcher{v: v, lv: strings.ToLower(v)} }
 
 func (m *valueMatcher) in(raw []byte) bool {
 	m.buf = append(m.buf[:0], raw...)
 	for i, c := range m.buf {
 		switch {
 		case c >= utf8.RuneSelf:
-			return containsLower(strings.ToLower(string(raw)), m.lv)
+			return containsValue(string(raw), m.v)
 		case 'A' <= c && c <= 'Z':
 			m.buf[i] = c + 'a' - 'A'
 		}

@@ -409,9 +409,6 @@ func (s *Store) queryBounded(ctx context.Context, b store.Bound, from, order str
 	var out []store.Object
 	var total int64
 	for rows.Next() {
-		if !b.Takes(len(out), total, 0) {
-			return out, true, nil
-		}
 		var size int64
 		o, err := scanObject(rows, &size)
 		if err != nil {

@@ -302,32 +302,22 @@ func (s *Store) queryBounded(ctx context.Context, b store.Bound, from, order str
 	if len(seqs) == 0 {
 		return nil, more, nil
 	}
+	objs, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (`+placeholders(len(seqs))+`)`, seqs...)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(objs) != len(seqs) {
+		// Objects are never deleted (but an operator may delete rows
+		// behind the node's back, as the fork tests do).
+		return nil, false, fmt.Errorf("%d of %d objects vanished while being read", len(seqs)-len(objs), len(seqs))
+	}
 	place := make(map[int64]int, len(seqs))
 	for i, q := range seqs {
 		place[q.(int64)] = i
 	}
-	rows, err = s.r.QueryContext(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (`+placeholders(len(seqs))+`)`, seqs...)
-	if err != nil {
-		return nil, false, err
-	}
-	defer rows.Close()
 	out := make([]store.Object, len(seqs))
-	found := 0
-	for rows.Next() {
-		o, err := scanObject(rows)
-		if err != nil {
-			return nil, false, err
-		}
+	for _, o := range objs {
 		out[place[o.Seq]] = o
-		found++
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	if found != len(seqs) {
-		// Objects are never deleted (but an operator may delete rows
-		// behind the node's back, as the fork tests do).
-		return nil, false, fmt.Errorf("%d of %d objects vanished while being read", len(seqs)-found, len(seqs))
 	}
 	return out, more, nil
 }
