@@ -49,6 +49,20 @@ import (
 // machine).
 // The column names differ from objects' so that the unqualified
 // [objectCols] stay unambiguous in joins.
+//
+// Migration 312 keys every index the UI searches by collection, so that
+// a query reads the index entries of the collections the member may read
+// and no others: what it costs, and so how long it takes, does not
+// depend on what other collections hold. The words become terms, each
+// lexeme of the object's tsvector prefixed with its collection id and a
+// space, in a text[] with a GIN index: a search asks for all of its
+// words' terms in each collection the member may read (the same
+// condition as plainto_tsquery's, every word present), and the GIN index
+// then reads those collections' postings only; with one tsvector index
+// for all, a word common in a collection the member may not read made
+// its searches slower. ui_objects also gets its collection, and its PDQ
+// index is (collection, object_seq); ui_refs is keyed (collection, ref,
+// object_seq).
 func init() {
 	registerMigrations(migration{310, "ui objects index", `
 CREATE TABLE ui_objects (
@@ -65,6 +79,29 @@ CREATE TABLE ui_refs (
 	object_seq BIGINT NOT NULL,
 	PRIMARY KEY (ref, object_seq)
 );
+`}, migration{312, "ui indexes by collection", `
+ALTER TABLE ui_objects ADD COLUMN collection TEXT NOT NULL DEFAULT '';
+ALTER TABLE ui_objects ADD COLUMN terms TEXT[] NOT NULL DEFAULT '{}';
+UPDATE ui_objects u SET collection = o.collection,
+	terms = ARRAY(SELECT o.collection || ' ' || l.lexeme FROM unnest(u.words) AS l)
+FROM objects o WHERE o.seq = u.object_seq;
+DROP INDEX ui_objects_words;
+ALTER TABLE ui_objects DROP COLUMN words;
+CREATE INDEX ui_objects_terms ON ui_objects USING GIN (terms);
+DROP INDEX ui_objects_pdq;
+CREATE INDEX ui_objects_pdq ON ui_objects(collection, object_seq) WHERE pdq_hash IS NOT NULL;
+CREATE INDEX ui_objects_collection ON ui_objects(collection, object_seq);
+CREATE TABLE ui_collection_refs (
+	collection TEXT NOT NULL,
+	ref        TEXT NOT NULL,
+	object_seq BIGINT NOT NULL,
+	PRIMARY KEY (collection, ref, object_seq)
+);
+INSERT INTO ui_collection_refs(collection, ref, object_seq)
+SELECT o.collection, r.ref, r.object_seq FROM ui_refs r JOIN objects o ON o.seq = r.object_seq;
+DROP TABLE ui_refs;
+ALTER TABLE ui_collection_refs RENAME TO ui_refs;
+ALTER TABLE ui_refs RENAME CONSTRAINT ui_collection_refs_pkey TO ui_refs_pkey;
 `})
 }
 
@@ -198,6 +235,7 @@ func searchText(s string, max int) string {
 func queueIndexes(b *pgx.Batch, objs []store.Object) {
 	var (
 		seqs, refSeqs          []int64
+		colls, refColls        []string
 		words, marks           []string
 		pdqs                   []*string
 		refs                   []string
@@ -209,7 +247,7 @@ func queueIndexes(b *pgx.Batch, objs []store.Object) {
 			continue
 		}
 		if ix.text != "" || len(ix.markings) > 0 || ix.pdq != "" {
-			seqs = append(seqs, o.Seq)
+			seqs, colls = append(seqs, o.Seq), append(colls, o.Collection)
 			words = append(words, ix.text)
 			ms := make([]string, len(ix.markings))
 			for i, m := range ix.markings {
@@ -225,20 +263,21 @@ func queueIndexes(b *pgx.Batch, objs []store.Object) {
 			pdqs = append(pdqs, p)
 		}
 		for _, r := range ix.refs {
-			refs, refSeqs = append(refs, searchText(r, len(r))), append(refSeqs, o.Seq)
+			refs, refSeqs, refColls = append(refs, searchText(r, len(r))), append(refSeqs, o.Seq), append(refColls, o.Collection)
 		}
 		for _, r := range ix.opinions {
 			opRefs, opColls, opIDs = append(opRefs, searchText(r, len(r))), append(opColls, o.Collection), append(opIDs, o.ID)
 		}
 	}
 	if len(seqs) > 0 {
-		b.Queue(`INSERT INTO ui_objects(object_seq, words, markings, pdq_hash)
-SELECT u.seq, to_tsvector('simple', u.words), ARRAY(SELECT jsonb_array_elements_text(u.marks::jsonb)), u.pdq
-FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(seq, words, marks, pdq)
-ON CONFLICT (object_seq) DO NOTHING`, seqs, words, marks, pdqs)
+		b.Queue(`INSERT INTO ui_objects(object_seq, collection, terms, markings, pdq_hash)
+SELECT u.seq, u.coll, ARRAY(SELECT u.coll || ' ' || l.lexeme FROM unnest(to_tsvector('simple', u.words)) AS l),
+	ARRAY(SELECT jsonb_array_elements_text(u.marks::jsonb)), u.pdq
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(seq, coll, words, marks, pdq)
+ON CONFLICT (object_seq) DO NOTHING`, seqs, colls, words, marks, pdqs)
 	}
 	if len(refs) > 0 {
-		b.Queue(`INSERT INTO ui_refs(ref, object_seq) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING`, refs, refSeqs)
+		b.Queue(`INSERT INTO ui_refs(collection, ref, object_seq) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`, refColls, refs, refSeqs)
 	}
 	if len(opRefs) > 0 {
 		b.Queue(`INSERT INTO opinion_refs(object_ref, collection, opinion_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
@@ -259,6 +298,53 @@ func SearchText(s string) string {
 	return s
 }
 
+// bySeqs is the FROM clause of the objects o whose seqs the query seqs
+// selects (one column, each seq once). The LATERAL join makes seqs drive
+// the loop, one primary-key lookup a row: with o.seq IN (seqs) the
+// planner may instead walk the objects table in seq order, through every
+// collection's rows, testing each against the set.
+func bySeqs(seqs string) string {
+	return `FROM (` + seqs + `) AS m(object_seq) CROSS JOIN LATERAL (SELECT * FROM objects WHERE seq = m.object_seq) AS o`
+}
+
+// inCollection is the condition that the row's (coll, seq) columns are
+// in collection c.id, written as a range of the pair for the queries
+// that read a collection's rows in seq order through an index on (coll,
+// seq) and ORDER BY coll, seq. With coll = c.id the planner drops coll
+// from the order (it is fixed) and may then walk the primary key in seq
+// order instead, testing each row's collection, through every other
+// collection's rows: it does when it expects the collection to be
+// common, as with two collections. No other index gives the pair's
+// order.
+func inCollection(coll, seq string) string {
+	return `(` + coll + `, ` + seq + `) >= (c.id, 0) AND (` + coll + `, ` + seq + `) <= (c.id, 9223372036854775807)`
+}
+
+// searchLexemes returns the words of what an analyst typed as the
+// full-text index holds them (the lexemes of to_tsvector('simple'), the
+// words plainto_tsquery would ask for), sorted and each once; none when
+// it holds no word.
+func (s *Store) searchLexemes(ctx context.Context, text string) ([]string, error) {
+	if text = SearchText(text); text == "" {
+		return nil, nil
+	}
+	var lexemes []string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(array_agg(l.lexeme ORDER BY l.lexeme), '{}') FROM unnest(to_tsvector('simple', $1)) AS l`, text).Scan(&lexemes); err != nil {
+		return nil, fmt.Errorf("couldn't search: %w", err)
+	}
+	return lexemes, nil
+}
+
+// collectionTerms returns lexemes as collection's terms in ui_objects:
+// each prefixed with the collection id and a space.
+func collectionTerms(collection string, lexemes []string) []string {
+	out := make([]string, len(lexemes))
+	for i, l := range lexemes {
+		out[i] = collection + " " + l
+	}
+	return out
+}
+
 // args collects positional query arguments.
 type args []any
 
@@ -275,20 +361,22 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 	if b.Limit < 1 || b.Limit > store.MaxBrowseLimit || b.After < 0 || b.Before < 0 || (b.After > 0 && b.Before > 0) {
 		return store.BrowsePage{}, fmt.Errorf("couldn't browse objects: limit %d, after %d, before %d: %w", b.Limit, b.After, b.Before, store.ErrInvalid)
 	}
-	text := ""
+	var terms []string
 	if strings.TrimSpace(b.Text) != "" {
-		if text = SearchText(b.Text); text == "" {
-			return store.BrowsePage{}, nil
+		lexemes, err := s.searchLexemes(ctx, b.Text)
+		if err != nil || len(lexemes) == 0 {
+			return store.BrowsePage{}, err
 		}
+		terms = collectionTerms(b.Collection, lexemes)
 	}
 	var p store.BrowsePage
 	desc := b.Before > 0
 	var a args
 	var where, order string
 	if desc {
-		where, order = browseFilter(&a, b, text, "<", b.Before), "seq DESC"
+		where, order = browseFilter(&a, b, terms, "<", b.Before), "seq DESC"
 	} else {
-		where, order = browseFilter(&a, b, text, ">", b.After), "seq"
+		where, order = browseFilter(&a, b, terms, ">", b.After), "seq"
 	}
 	objs, more, err := s.queryBounded(ctx, store.Bound{Rows: b.Limit, Bytes: b.MaxBytes}, `FROM objects o WHERE `+where, order, a)
 	if err != nil {
@@ -306,7 +394,7 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 			// One probe for an earlier match.
 			var a args
 			var one int
-			err := s.pool.QueryRow(ctx, `SELECT 1 FROM objects o WHERE `+browseFilter(&a, b, text, "<=", b.After)+` ORDER BY o.seq DESC LIMIT 1`, a...).Scan(&one)
+			err := s.pool.QueryRow(ctx, `SELECT 1 FROM objects o WHERE `+browseFilter(&a, b, terms, "<=", b.After)+` ORDER BY o.seq DESC LIMIT 1`, a...).Scan(&one)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return p, fmt.Errorf("couldn't browse objects: %w", err)
 			}
@@ -322,7 +410,7 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 // The cursor's condition is repeated on the ui_objects row: the planner
 // doesn't carry an inequality across the join, and without it a page
 // deep in the collection walks the index of ui_objects from its start.
-func browseFilter(a *args, b store.Browse, text, op string, cursor int64) string {
+func browseFilter(a *args, b store.Browse, terms []string, op string, cursor int64) string {
 	var w strings.Builder
 	bound := a.add(cursor)
 	w.WriteString(`o.collection = ` + a.add(b.Collection) + ` AND o.is_last AND o.seq ` + op + ` ` + bound)
@@ -338,13 +426,15 @@ func browseFilter(a *args, b store.Browse, text, op string, cursor int64) string
 	if !b.To.IsZero() {
 		w.WriteString(` AND o.date_added < ` + a.add(fmtTime(b.To)))
 	}
-	if len(b.Markings) > 0 || text != "" {
-		w.WriteString(` AND EXISTS (SELECT 1 FROM ui_objects u WHERE u.object_seq = o.seq AND u.object_seq ` + op + ` ` + bound)
+	if len(b.Markings) > 0 || len(terms) > 0 {
+		// u.collection: so that the planner reads the collection's
+		// rows (ui_objects_collection), not the whole table's.
+		w.WriteString(` AND EXISTS (SELECT 1 FROM ui_objects u WHERE u.collection = ` + a.add(b.Collection) + ` AND u.object_seq = o.seq AND u.object_seq ` + op + ` ` + bound)
 		if len(b.Markings) > 0 {
 			w.WriteString(` AND u.markings && ` + a.add(b.Markings) + `::text[]`)
 		}
-		if text != "" {
-			w.WriteString(` AND u.words @@ plainto_tsquery('simple', ` + a.add(text) + `)`)
+		if len(terms) > 0 {
+			w.WriteString(` AND u.terms @> ` + a.add(terms) + `::text[]`)
 		}
 		w.WriteString(`)`)
 	}
@@ -460,8 +550,12 @@ func (s *Store) RecentObjects(ctx context.Context, collections []string, b store
 	if len(collections) == 0 || b.Rows < 1 {
 		return nil, nil
 	}
+	// Each collection's newest through its (collection, seq) index, then
+	// the newest of those: walking the table in seq order could cross
+	// every other collection's newest rows (see inCollection).
 	a := args{collections}
-	out, _, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.collection = ANY($1::text[])`, "seq DESC", a)
+	out, _, err := s.queryBounded(ctx, b, bySeqs(`SELECT r.seq FROM (SELECT DISTINCT unnest($1::text[])) AS c(id)
+CROSS JOIN LATERAL (SELECT seq FROM objects WHERE `+inCollection("collection", "seq")+` ORDER BY collection DESC, seq DESC LIMIT `+a.add(b.Rows+1)+`) AS r`), "seq DESC", a)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read recent objects: %w", err)
 	}
@@ -509,8 +603,7 @@ func (s *Store) Referencing(ctx context.Context, collections []string, id string
 		return nil, false, nil
 	}
 	a := args{id, collections}
-	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq IN (SELECT object_seq FROM ui_refs WHERE ref = $1)
-AND o.collection = ANY($2::text[]) AND o.is_last`, "seq", a)
+	out, more, err := s.queryBounded(ctx, b, bySeqs(`SELECT object_seq FROM ui_refs WHERE collection = ANY($2::text[]) AND ref = $1`)+` WHERE o.is_last`, "seq", a)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read the references to %s: %w", id, err)
 	}
@@ -522,14 +615,20 @@ AND o.collection = ANY($2::text[]) AND o.is_last`, "seq", a)
 // [SearchText]), in seq order, within b, and whether some were left out.
 // Callers that want an exact value check the candidates themselves.
 func (s *Store) TextObjects(ctx context.Context, collections []string, text string, b store.Bound) ([]store.Object, bool, error) {
-	text = SearchText(text)
-	if len(collections) == 0 || text == "" {
+	if len(collections) == 0 || SearchText(text) == "" {
 		return nil, false, nil
 	}
-	a := args{text, collections}
-	out, more, err := s.queryBounded(ctx, b, `FROM objects o
-WHERE o.seq IN (SELECT object_seq FROM ui_objects WHERE words @@ plainto_tsquery('simple', $1))
-AND o.collection = ANY($2::text[]) AND o.is_last`, "seq", a)
+	lexemes, err := s.searchLexemes(ctx, text)
+	if err != nil || len(lexemes) == 0 {
+		return nil, false, err
+	}
+	// One GIN lookup per collection, each of its own terms.
+	var a args
+	var union []string
+	for _, c := range slices.Compact(slices.Sorted(slices.Values(collections))) {
+		union = append(union, `SELECT object_seq FROM ui_objects WHERE terms @> `+a.add(collectionTerms(c, lexemes))+`::text[]`)
+	}
+	out, more, err := s.queryBounded(ctx, b, bySeqs(strings.Join(union, " UNION ALL "))+` WHERE o.is_last`, "seq", a)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't search: %w", err)
 	}
@@ -543,8 +642,13 @@ func (s *Store) PDQHashes(ctx context.Context, collections []string, limit int) 
 	if len(collections) == 0 || limit < 1 {
 		return nil, false, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT o.seq, u.pdq_hash FROM ui_objects u JOIN objects o ON o.seq = u.object_seq
-WHERE u.pdq_hash IS NOT NULL AND o.collection = ANY($1::text[]) AND o.is_last ORDER BY o.seq LIMIT $2`, collections, limit+1)
+	// Each collection's first hashes, then the first of those (a top-N
+	// sort): in one walk of ui_objects in seq order the planner could
+	// cross every other collection's rows (see inCollection).
+	rows, err := s.pool.Query(ctx, `SELECT h.seq, h.pdq_hash FROM (SELECT DISTINCT unnest($1::text[])) AS c(id)
+CROSS JOIN LATERAL (SELECT u.object_seq AS seq, u.pdq_hash FROM ui_objects u JOIN objects o ON o.seq = u.object_seq
+	WHERE `+inCollection("u.collection", "u.object_seq")+` AND u.pdq_hash IS NOT NULL AND o.is_last ORDER BY u.collection, u.object_seq LIMIT $2) AS h
+ORDER BY h.seq LIMIT $2`, collections, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
 	}

@@ -74,28 +74,45 @@ type submitRequest struct {
 // submitStmts are the statements a group of submissions shares.
 type submitStmts struct {
 	byVersion, otherContent, insEntry, insObject, owner, setOwner *sql.Stmt
-	// insText indexes an object's words (nil without the full-text
-	// index: see uiText), for each of texts at the end of the group.
-	insText *sql.Stmt
+	// tx is the group's transaction, in which indexText prepares the
+	// statements of insText.
+	tx *sql.Tx
+	// uiText is whether the group indexes the words of its object
+	// versions (see Store.uiText); insText holds, by collection, the
+	// statement that indexes an object's words in the collection's
+	// full-text table, prepared by indexText for each of texts at the
+	// end of the group.
+	uiText  bool
+	insText map[string]*sql.Stmt
 	texts   []uiTextRow
 }
 
 // uiTextRow is an object version inserted by the group, whose words
 // indexText indexes before the commit.
 type uiTextRow struct {
-	seq int64
-	raw []byte
+	collection string
+	seq        int64
+	raw        []byte
 }
 
 // indexText indexes the words of the group's new object versions in
-// ui_text, after all of the group's other writes. Any statement that runs
+// their collections' full-text tables (see uiTextTable), after all of
+// the group's other writes. Any statement that runs
 // with a statement journal (the objects INSERT, with its triggers, does)
 // makes FTS5 write its pending words to disk as a new segment when the
 // full-text table is already part of the transaction; writing them last
 // keeps them in FTS5's memory until the one flush at the commit.
 func (ps *submitStmts) indexText(ctx context.Context) error {
 	for _, t := range ps.texts {
-		if _, err := ps.insText.ExecContext(ctx, t.seq, t.raw); err != nil {
+		st := ps.insText[t.collection]
+		if st == nil {
+			var err error
+			if st, err = ps.tx.PrepareContext(ctx, insertUIText(t.collection)); err != nil {
+				return err
+			}
+			ps.insText[t.collection] = st
+		}
+		if _, err := st.ExecContext(ctx, t.seq, t.raw); err != nil {
 			return err
 		}
 	}
@@ -104,13 +121,8 @@ func (ps *submitStmts) indexText(ctx context.Context) error {
 }
 
 func (s *Store) prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, error) {
-	var ps submitStmts
+	ps := submitStmts{tx: tx, uiText: s.uiText, insText: map[string]*sql.Stmt{}}
 	var err error
-	if s.uiText {
-		if ps.insText, err = tx.PrepareContext(ctx, insertUIText); err != nil {
-			return nil, err
-		}
-	}
 	if ps.byVersion, err = tx.PrepareContext(ctx, `SELECT raw FROM objects WHERE collection = ? AND object_id = ? AND version = ?`); err != nil {
 		return nil, err
 	}
@@ -144,10 +156,13 @@ func (s *Store) prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, er
 }
 
 func (ps *submitStmts) close() {
-	for _, st := range []*sql.Stmt{ps.byVersion, ps.otherContent, ps.insEntry, ps.insObject, ps.owner, ps.setOwner, ps.insText} {
+	for _, st := range []*sql.Stmt{ps.byVersion, ps.otherContent, ps.insEntry, ps.insObject, ps.owner, ps.setOwner} {
 		if st != nil {
 			st.Close()
 		}
+	}
+	for _, st := range ps.insText {
+		st.Close()
 	}
 }
 
@@ -354,14 +369,14 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 			}
 			continue
 		}
-		if ps.insText != nil && json.Valid(o.Raw) {
+		if ps.uiText && json.Valid(o.Raw) {
 			// The row the trigger of migration 310 inserted (the same
 			// condition: json_valid of the raw JSON, RFC 8259).
 			seq, err := res.LastInsertId()
 			if err != nil {
 				return st, err
 			}
-			ps.texts = append(ps.texts, uiTextRow{seq, o.Raw})
+			ps.texts = append(ps.texts, uiTextRow{sub.Collection, seq, o.Raw})
 		}
 		if it.Owned {
 			if _, err := ps.setOwner.ExecContext(ctx, o.ID, sub.Member); err != nil {

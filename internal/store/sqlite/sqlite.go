@@ -60,8 +60,8 @@ type Store struct {
 
 	limits store.Limits
 
-	// uiText is whether Submit fills the web UI's full-text index
-	// (migration 313 applied; see insertUIText).
+	// uiText is whether the web UI's full-text tables exist and Submit
+	// fills them (migration 314 applied; see uiTextTable).
 	uiText bool
 
 	mu sync.Mutex // serialises write transactions in this process
@@ -124,9 +124,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	var one int
-	switch err := w.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = 313`).Scan(&one); {
+	switch err := w.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = 314`).Scan(&one); {
 	case err == nil:
 		s.uiText = true
+		if err := s.ensureUIText(ctx); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("couldn't open %s: full-text tables: %w", path, err)
+		}
 	case !errors.Is(err, sql.ErrNoRows):
 		w.Close()
 		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
@@ -433,6 +437,11 @@ func (s *Store) AddCollection(ctx context.Context, c store.Collection) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO collections(id, title, description, signatures, relay, created) VALUES (?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Title, c.Description, string(c.Signatures), c.Relay, fmtTime(c.Created)); err != nil {
 			return err
+		}
+		if s.uiText {
+			if err := createUIText(ctx, tx, c.ID); err != nil {
+				return err
+			}
 		}
 		for _, a := range access {
 			var one int

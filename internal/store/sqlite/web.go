@@ -1,9 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,26 +29,114 @@ const uiTextBody = `concat_ws(' ',
 	json_extract(CAST(%[1]s AS TEXT), '$.opinion'),
 	json_extract(CAST(%[1]s AS TEXT), '$.explanation'))`
 
-// insertUIText indexes one object's words in ui_text (?1 its seq, ?2 its
-// raw JSON): the row the trigger of migration 310 inserted. Since
-// migration 313 dropped that trigger, Submit runs it for every object
-// version it inserts whose raw JSON is valid, in the same transaction,
-// after the group's other writes (see submitStmts.indexText). From the
-// trigger it ran within each objects INSERT, whose statement journal made
-// FTS5 write a segment to disk for every object and then merge them.
-var insertUIText = `INSERT INTO ui_text(rowid, body) VALUES (?1, ` + fmt.Sprintf(uiTextBody, "?2") + `)`
+// uiTextTable is the name, quoted, of the full-text table of a
+// collection's object versions: ui_text_ and the collection id in hex.
+//
+// Each collection has its own (since migration 314): a search then reads
+// the postings of the collections the member may read and no others, so
+// neither its results nor its time depend on what other collections
+// hold. With one table for all, a word common in a collection the member
+// may not read made its searches measurably slower, which told it that
+// the word was there.
+func uiTextTable(collection string) string {
+	return `"ui_text_` + hex.EncodeToString([]byte(collection)) + `"`
+}
+
+// insertUIText is the statement that indexes one object version's words
+// in its collection's full-text table (?1 its seq, ?2 its raw JSON): the
+// row the trigger of migration 310 inserted into the single ui_text.
+// Submit runs it for every object version it inserts whose raw JSON is
+// valid, in the same transaction, after the group's other writes (see
+// submitStmts.indexText). From the trigger it ran within each objects
+// INSERT, whose statement journal made FTS5 write a segment to disk for
+// every object and then merge them.
+func insertUIText(collection string) string {
+	return `INSERT INTO ` + uiTextTable(collection) + `(rowid, body) VALUES (?1, ` + fmt.Sprintf(uiTextBody, "?2") + `)`
+}
+
+// createUIText makes collection's full-text table, with the trigger that
+// keeps it in step when rows are deleted behind the node's back, and
+// indexes the collection's object versions stored so far, in tx. A
+// collection that has its table is left as it is.
+func createUIText(ctx context.Context, tx *sql.Tx, collection string) error {
+	t := uiTextTable(collection)
+	trigger := `"ui_text_delete_` + hex.EncodeToString([]byte(collection)) + `"`
+	lit := `CAST(x'` + hex.EncodeToString([]byte(collection)) + `' AS TEXT)`
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`, strings.Trim(t, `"`)).Scan(&one)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `CREATE VIRTUAL TABLE `+t+` USING fts5(body, tokenize = 'unicode61');
+-- Objects are never deleted, but an operator may delete rows behind the
+-- node's back (the fork tests do), and SQLite then reuses the seq.
+CREATE TRIGGER `+trigger+` AFTER DELETE ON objects WHEN OLD.collection = `+lit+` BEGIN
+	DELETE FROM `+t+` WHERE rowid = OLD.seq;
+END;
+INSERT INTO `+t+`(rowid, body) SELECT o.seq, `+fmt.Sprintf(uiTextBody, "o.raw")+` FROM objects o
+WHERE o.collection = `+lit+` AND json_valid(CAST(o.raw AS TEXT));`)
+	return err
+}
+
+// hasUIText reports whether collection has its full-text table: every
+// collection has one while s.uiText (see ensureUIText), so false means
+// that the collection doesn't exist.
+func (s *Store) hasUIText(ctx context.Context, collection string) (bool, error) {
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`, strings.Trim(uiTextTable(collection), `"`)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ensureUIText gives every collection its full-text table (see
+// uiTextTable), indexing what it holds: after migration 314, and for a
+// collection added while the store was open with a driver without FTS5.
+func (s *Store) ensureUIText(ctx context.Context) error {
+	return s.Write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM collections ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := createUIText(ctx, tx, id); err != nil {
+				return fmt.Errorf("collection %q: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
 
 // The web UI's indexes (migration range 300–399), filled in the
 // transaction that inserts an object version (by triggers, and ui_text by
 // Submit since migration 313), so that the indexes can't lag behind the
 // objects:
 //
-//   - ui_text, an FTS5 table whose rowid is the object's seq, holding the
-//     words of its name, description, pattern, value, hashes, aliases,
-//     labels, opinion and explanation;
-//   - ui_refs, (referenced id, seq) for the source_ref and target_ref of
-//     relationships and the sighting_of_ref of sightings, so an object
-//     page finds its relationships and sightings with one lookup;
+//   - ui_text (one per collection since migration 314: see
+//     uiTextTable), an FTS5 table whose rowid is the object's seq,
+//     holding the words of its name, description, pattern, value,
+//     hashes, aliases, labels, opinion and explanation;
+//   - ui_refs, (collection, referenced id, seq) for the source_ref and
+//     target_ref of relationships and the sighting_of_ref of sightings,
+//     so an object page finds its relationships and sightings with one
+//     lookup per collection;
 //   - ui_pdq, the PDQ hashes of file objects (hashes.PDQ), of PDQ
 //     indicators (pattern_type "pdq", the pattern is the hash: package
 //     pdq's sharing format) and of STIX patterns comparing
@@ -56,6 +147,14 @@ var insertUIText = `INSERT INTO ui_text(rowid, body) VALUES (?1, ` + fmt.Sprintf
 //
 // Migration 313 drops the trigger that filled ui_text: Submit inserts the
 // same rows itself (see insertUIText).
+//
+// Migrations 314–316 make every index the UI searches keyed by collection
+// first, so that a query reads the entries of the collections the member
+// may read and no others: what it costs, and so how long it takes, does
+// not depend on what other collections hold. 314 replaces ui_text by one
+// full-text table per collection (see uiTextTable; made by ensureUIText
+// at Open and by AddCollection); 315 puts the collection first in
+// ui_refs; 316 adds it to ui_pdq with an index (collection, seq).
 func init() {
 	const pdq = `coalesce(json_extract(CAST(%[1]s AS TEXT), '$.hashes.PDQ'),
 	CASE WHEN json_extract(CAST(%[1]s AS TEXT), '$.pattern_type') = 'pdq' THEN json_extract(CAST(%[1]s AS TEXT), '$.pattern') END,
@@ -110,6 +209,39 @@ INSERT OR IGNORE INTO ui_pdq(seq, hash) SELECT o.seq, ` + f(pdq, "o") + ` FROM o
 WHERE o.type IN ('file', 'indicator') AND ` + f(valid, "o") + ` AND ` + f(pdq, "o") + ` IS NOT NULL;
 `}, migration{313, "ui text indexed by Submit", `
 DROP TRIGGER ui_text_insert;
+`}, migration{314, "ui text per collection", `
+DROP TRIGGER ui_text_delete;
+DROP TABLE ui_text;
+`}, migration{315, "ui references by collection", `
+DROP TRIGGER ui_refs_insert;
+DROP TRIGGER ui_refs_delete;
+CREATE TABLE ui_collection_refs (
+	collection TEXT NOT NULL,
+	ref        TEXT NOT NULL,
+	seq        INTEGER NOT NULL,
+	PRIMARY KEY (collection, ref, seq)
+) WITHOUT ROWID;
+INSERT INTO ui_collection_refs(collection, ref, seq) SELECT o.collection, r.ref, r.seq FROM ui_refs r JOIN objects o ON o.seq = r.seq;
+DROP TABLE ui_refs;
+ALTER TABLE ui_collection_refs RENAME TO ui_refs;
+CREATE TRIGGER ui_refs_insert AFTER INSERT ON objects
+WHEN NEW.type IN ('relationship', 'sighting') AND ` + f(valid, "NEW") + ` BEGIN
+	INSERT OR IGNORE INTO ui_refs(collection, ref, seq) SELECT NEW.collection, j.value, NEW.seq
+	FROM json_each(CAST(NEW.raw AS TEXT)) j
+	WHERE j.key IN ('source_ref', 'target_ref', 'sighting_of_ref') AND j.type = 'text';
+END;
+CREATE TRIGGER ui_refs_delete AFTER DELETE ON objects WHEN OLD.type IN ('relationship', 'sighting') BEGIN
+	DELETE FROM ui_refs WHERE collection = OLD.collection AND seq = OLD.seq;
+END;
+`}, migration{316, "ui pdq hashes by collection", `
+DROP TRIGGER ui_pdq_insert;
+ALTER TABLE ui_pdq ADD COLUMN collection TEXT NOT NULL DEFAULT '';
+UPDATE ui_pdq SET collection = (SELECT o.collection FROM objects o WHERE o.seq = ui_pdq.seq);
+CREATE INDEX ui_pdq_collection ON ui_pdq(collection, seq);
+CREATE TRIGGER ui_pdq_insert AFTER INSERT ON objects
+WHEN NEW.type IN ('file', 'indicator') AND ` + f(valid, "NEW") + ` AND ` + f(pdq, "NEW") + ` IS NOT NULL BEGIN
+	INSERT OR IGNORE INTO ui_pdq(seq, hash, collection) VALUES (NEW.seq, ` + f(pdq, "NEW") + `, NEW.collection);
+END;
 `})
 }
 
@@ -123,7 +255,10 @@ DROP TRIGGER ui_text_insert;
 //
 // Migration 313 drops the trigger migration 310 made (Submit then indexes
 // the words itself), so it waits for 310: it needs the same module.
-var needsModule = map[int]string{310: "fts5", 313: "fts5"}
+//
+// Migration 314 replaces ui_text by one table per collection, so it waits
+// for 310 and 313 too.
+var needsModule = map[int]string{310: "fts5", 313: "fts5", 314: "fts5"}
 
 // hasModule reports whether the writer connection's SQLite has the
 // virtual-table module mod, by making and dropping a temporary table.
@@ -174,6 +309,12 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 		if fts = FTSQuery(b.Text); fts == "" {
 			return store.BrowsePage{}, nil
 		}
+		if !s.uiText {
+			return store.BrowsePage{}, errNoFTS
+		}
+		if ok, err := s.hasUIText(ctx, b.Collection); err != nil || !ok {
+			return store.BrowsePage{}, err // an unknown collection
+		}
 	}
 	where, args := browseFilter(b, fts)
 	var p store.BrowsePage
@@ -186,7 +327,7 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 	// seq order, through every other collection's rows.
 	from := `objects o INDEXED BY objects_collection_seq`
 	if fts != "" {
-		from = `ui_text t JOIN objects o ON o.seq = t.rowid`
+		from = uiTextTable(b.Collection) + ` t JOIN objects o ON o.seq = t.rowid`
 	}
 	q := `FROM ` + from + ` WHERE ` + where
 	pargs := append([]any(nil), args...)
@@ -254,11 +395,16 @@ func browseFilter(b store.Browse, fts string) (string, []any) {
 		}
 	}
 	if fts != "" {
-		w.WriteString(` AND ui_text MATCH ?`)
+		// The full-text table's hidden column has the table's name.
+		w.WriteString(` AND ` + uiTextTable(b.Collection) + ` MATCH ?`)
 		args = append(args, fts)
 	}
 	return w.String(), args
 }
+
+// errNoFTS is the error of a full-text search on a SQLite without FTS5
+// (see needsModule).
+var errNoFTS = errors.New("no full-text index: this SQLite has no FTS5 module")
 
 // queryBounded returns the objects o of from, the rest of a query after
 // its SELECT list ("FROM objects o WHERE ..."; args are its arguments), in
@@ -299,17 +445,24 @@ func (s *Store) queryBounded(ctx context.Context, b store.Bound, from, order str
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
+	out, err := s.objectsBySeq(ctx, seqs)
+	return out, more, err
+}
+
+// objectsBySeq reads the object versions whose seqs are seqs (int64s),
+// in that order.
+func (s *Store) objectsBySeq(ctx context.Context, seqs []any) ([]store.Object, error) {
 	if len(seqs) == 0 {
-		return nil, more, nil
+		return nil, nil
 	}
 	objs, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (`+placeholders(len(seqs))+`)`, seqs...)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if len(objs) != len(seqs) {
 		// Objects are never deleted (but an operator may delete rows
 		// behind the node's back, as the fork tests do).
-		return nil, false, fmt.Errorf("%d of %d objects vanished while being read", len(seqs)-len(objs), len(seqs))
+		return nil, fmt.Errorf("%d of %d objects vanished while being read", len(seqs)-len(objs), len(seqs))
 	}
 	place := make(map[int64]int, len(seqs))
 	for i, q := range seqs {
@@ -319,7 +472,80 @@ func (s *Store) queryBounded(ctx context.Context, b store.Bound, from, order str
 	for _, o := range objs {
 		out[place[o.Seq]] = o
 	}
-	return out, more, nil
+	return out, nil
+}
+
+// queryBoundedEach is [Store.queryBounded] over the union of one query
+// per collection: from(c) is the rest of collection c's query after its
+// SELECT list, with its arguments, and each reads in seq order (desc:
+// newest first) through an index keyed by collection first, so that the
+// union reads the rows of the given collections and no others (one
+// query over all of them could walk every collection's rows, as the
+// planner chooses). Each query reads the sizes of at most b's worth of
+// its rows and one more; the lists are merged in seq order and cut at b;
+// then only the objects taken are read.
+func (s *Store) queryBoundedEach(ctx context.Context, b store.Bound, collections []string, desc bool, from func(c string) (string, []any)) ([]store.Object, bool, error) {
+	type sized struct{ seq, size int64 }
+	var all []sized
+	order, limit := "o.seq", -1
+	if desc {
+		order = "o.seq DESC"
+	}
+	if b.Rows > 0 {
+		limit = b.Rows + 1
+	}
+	for _, c := range slices.Compact(slices.Sorted(slices.Values(collections))) {
+		q, args := from(c)
+		if q == "" {
+			continue
+		}
+		err := func() error {
+			rows, err := s.r.QueryContext(ctx, `SELECT o.seq, octet_length(o.raw) `+q+` ORDER BY `+order+` LIMIT ?`, append(args, limit)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			var n int
+			var total int64
+			for rows.Next() {
+				var r sized
+				if err := rows.Scan(&r.seq, &r.size); err != nil {
+					return err
+				}
+				all = append(all, r)
+				// Past the collection's own bound, the merge can't
+				// take a row of it either; the first such row tells
+				// it that rows were left out.
+				if !b.Takes(n, total, r.size) {
+					break
+				}
+				n, total = n+1, total+r.size
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	slices.SortFunc(all, func(x, y sized) int {
+		if desc {
+			return cmp.Compare(y.seq, x.seq)
+		}
+		return cmp.Compare(x.seq, y.seq)
+	})
+	var seqs []any
+	var total int64
+	more := false
+	for _, r := range all {
+		if !b.Takes(len(seqs), total, r.size) {
+			more = true
+			break
+		}
+		total += r.size
+		seqs = append(seqs, r.seq)
+	}
+	out, err := s.objectsBySeq(ctx, seqs)
+	return out, more, err
 }
 
 func strArgs(vals []string) []any {
@@ -363,7 +589,9 @@ func (s *Store) RecentObjects(ctx context.Context, collections []string, b store
 	if len(collections) == 0 || b.Rows < 1 {
 		return nil, nil
 	}
-	out, _, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.collection IN (`+placeholders(len(collections))+`)`, "o.seq DESC", strArgs(collections)...)
+	out, _, err := s.queryBoundedEach(ctx, b, collections, true, func(c string) (string, []any) {
+		return `FROM objects o INDEXED BY objects_collection_seq WHERE o.collection = ?`, []any{c}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read recent objects: %w", err)
 	}
@@ -377,7 +605,9 @@ func (s *Store) ObjectVersions(ctx context.Context, collections []string, id str
 	if len(collections) == 0 {
 		return nil, false, nil
 	}
-	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.object_id = ? AND o.collection IN (`+placeholders(len(collections))+`)`,
+	// INDEXED BY: one lookup per collection; objects_id_version would
+	// also read the versions in other collections.
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o INDEXED BY objects_version WHERE o.object_id = ? AND o.collection IN (`+placeholders(len(collections))+`)`,
 		"o.version DESC, o.seq DESC", append([]any{id}, strArgs(collections)...)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read the versions of %s: %w", id, err)
@@ -394,7 +624,7 @@ func (s *Store) LatestObjects(ctx context.Context, collections, ids []string, b 
 		return nil, false, nil
 	}
 	args := append(strArgs(ids), strArgs(collections)...)
-	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.object_id IN (`+placeholders(len(ids))+`)
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o INDEXED BY objects_version WHERE o.object_id IN (`+placeholders(len(ids))+`)
 AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1`, "o.seq", args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read objects: %w", err)
@@ -410,9 +640,9 @@ func (s *Store) Referencing(ctx context.Context, collections []string, id string
 	if len(collections) == 0 {
 		return nil, false, nil
 	}
-	args := append([]any{id}, strArgs(collections)...)
-	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq IN (SELECT seq FROM ui_refs WHERE ref = ?)
-AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1`, "o.seq", args...)
+	args := append(strArgs(collections), id)
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq IN (SELECT seq FROM ui_refs WHERE collection IN (`+placeholders(len(collections))+`) AND ref = ?)
+AND o.is_last = 1`, "o.seq", args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read the references to %s: %w", id, err)
 	}
@@ -428,9 +658,23 @@ func (s *Store) TextObjects(ctx context.Context, collections []string, text stri
 	if len(collections) == 0 || fts == "" {
 		return nil, false, nil
 	}
-	args := append([]any{fts}, strArgs(collections)...)
-	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq IN (SELECT rowid FROM ui_text WHERE ui_text MATCH ?)
-AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1`, "o.seq", args...)
+	if !s.uiText {
+		return nil, false, fmt.Errorf("couldn't search: %w", errNoFTS)
+	}
+	var known []string
+	for _, c := range collections {
+		ok, err := s.hasUIText(ctx, c)
+		if err != nil {
+			return nil, false, fmt.Errorf("couldn't search: %w", err)
+		}
+		if ok {
+			known = append(known, c)
+		}
+	}
+	out, more, err := s.queryBoundedEach(ctx, b, known, false, func(c string) (string, []any) {
+		t := uiTextTable(c)
+		return `FROM ` + t + ` t JOIN objects o ON o.seq = t.rowid WHERE ` + t + ` MATCH ? AND o.is_last = 1`, []any{fts}
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't search: %w", err)
 	}
@@ -444,8 +688,11 @@ func (s *Store) PDQHashes(ctx context.Context, collections []string, limit int) 
 	if len(collections) == 0 || limit < 1 {
 		return nil, false, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT p.seq, p.hash FROM ui_pdq p JOIN objects o ON o.seq = p.seq
-WHERE o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORDER BY p.seq LIMIT ?`, append(strArgs(collections), limit+1)...)
+	// INDEXED BY: the hashes of the given collections only, sorted (a
+	// sort with a LIMIT keeps only the first limit+1 rows); in seq order
+	// through the table, the walk would cross every other collection's.
+	rows, err := s.r.QueryContext(ctx, `SELECT p.seq, p.hash FROM ui_pdq p INDEXED BY ui_pdq_collection JOIN objects o ON o.seq = p.seq
+WHERE p.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORDER BY p.seq LIMIT ?`, append(strArgs(collections), limit+1)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
 	}

@@ -119,6 +119,10 @@ func Run(t *testing.T, open Opener) {
 		{"UIPDQ", testUIPDQ},
 		{"UIBounds", testUIBounds},
 		{"UITextBounds", testUITextBounds},
+		{"UIByCollection", func(t *testing.T, s store.Store) {
+			FillForUIMigration(t, s)
+			CheckAfterUIMigration(t, s)
+		}},
 		{"LeaseRace", testLeaseRace},
 		// operator.go
 		{"OperatorTokens", testOperatorTokens},

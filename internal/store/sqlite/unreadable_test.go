@@ -1,0 +1,83 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"modernc.org/sqlite"
+
+	"github.com/parley-exchange/parley/internal/store/storetest"
+)
+
+// TestQueriesReadNothingOfUnreadableCollections runs
+// storetest.Unreadable, measuring a query's work as the pages SQLite
+// fetched for it (cache hits and misses of the store's one reader
+// connection).
+func TestQueriesReadNothingOfUnreadableCollections(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"), Options{ReadConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	counter := func(reset bool) int64 {
+		conn, err := s.r.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var sum int64
+		if err := conn.Raw(func(dc any) error {
+			for _, op := range []sqlite.DBStatusOp{sqlite.DBStatusCacheHit, sqlite.DBStatusCacheMiss} {
+				cur, _, err := dc.(sqlite.DBStatus).Status(op, reset)
+				if err != nil {
+					return err
+				}
+				sum += int64(cur)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return sum
+	}
+	storetest.Unreadable(t, s, func(fn func() error) int64 {
+		counter(true)
+		if err := fn(); err != nil {
+			t.Fatal(err)
+		}
+		return counter(false)
+	})
+}
+
+// TestUIIndexesByCollectionMigration opens a database made before
+// migrations 314–316 (one full-text table for all collections, ui_refs
+// and ui_pdq without theirs) and checks the UI's queries over it once
+// they have run.
+func TestUIIndexesByCollectionMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	saved := migrations
+	migrations = slices.DeleteFunc(slices.Clone(saved), func(m migration) bool { return m.Version >= 314 && m.Version <= 316 })
+	s, err := Open(ctx, path, Options{})
+	migrations = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.uiText {
+		t.Fatal("a store without migration 314 indexes words per collection")
+	}
+	storetest.FillForUIMigration(t, s)
+	// Its references and PDQ hashes went in by the triggers of 311 and
+	// 312, keyed without the collection; its words are indexed from the
+	// objects by ensureUIText.
+	s.Close()
+	s, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.CheckAfterUIMigration(t, s)
+}
