@@ -23,6 +23,32 @@ const (
 	HeaderDateAddedLast  = "X-TAXII-Date-Added-Last"
 )
 
+// StatusClientClosedRequest is the status logged, never sent, for a
+// request whose client went away before its answer: nginx's 499 "client
+// closed request". It is not a server error.
+const StatusClientClosedRequest = 499
+
+// ErrClientGone is the cause ([context.Cause]) of a request's context
+// canceled because its client went away (closed its connection or reset
+// its stream) before the answer. It wraps [context.Canceled]. When the
+// handler fails a request whose context has this cause ([ClientGone]), it
+// writes nothing and logs the request at Info as closed by the client
+// (status [StatusClientClosedRequest]), not as a failure.
+//
+// net/http cancels a request's context with a bare context.Canceled,
+// which doesn't tell a client that left from a read deadline that
+// passed, so the server in front of the handler sets this cause itself
+// (a Parley node's front door does); without it a canceled request is
+// answered and logged as any other failure.
+var ErrClientGone = fmt.Errorf("taxii: the client went away: %w", context.Canceled)
+
+// ClientGone reports whether r's client went away before its answer: r's
+// context is done with the cause [ErrClientGone].
+func ClientGone(r *http.Request) bool {
+	ctx := r.Context()
+	return ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrClientGone)
+}
+
 // DiscoveryPath is where the discovery resource is served (section 4.1).
 const DiscoveryPath = "/taxii2/"
 
@@ -702,9 +728,14 @@ func defaultDescription(status int) string {
 	return "the request is invalid"
 }
 
-// fail answers with the error message resource for err and logs it.
+// fail answers with the error message resource for err and logs it; for
+// a client that went away ([ClientGone]) it only logs, at Info.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err error) {
 	status, desc := classify(err)
+	gone := ClientGone(r)
+	if gone {
+		status = StatusClientClosedRequest
+	}
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
@@ -713,9 +744,15 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 	if p.MemberID != "" {
 		attrs = append(attrs, slog.String("member", p.MemberID))
 	}
-	if status == http.StatusInternalServerError {
+	switch {
+	case gone:
+		// Whatever failed, it failed because the client left, or nobody
+		// is left to tell: not a server error, and nothing to write.
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "taxii request closed by the client", append(attrs, slog.String("error", err.Error()))...)
+		return
+	case status == http.StatusInternalServerError:
 		h.log.LogAttrs(r.Context(), slog.LevelError, "taxii request failed", append(attrs, slog.String("error", err.Error()))...)
-	} else {
+	default:
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "taxii request refused", append(attrs, slog.String("reason", desc))...)
 	}
 	switch {
@@ -744,7 +781,11 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, p Principal, s
 	h.write(w, r, status, v)
 }
 
+// write writes v with status, unless the client went away ([ClientGone]).
 func (h *handler) write(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if ClientGone(r) {
+		return
+	}
 	if env, ok := v.(Envelope); ok {
 		h.writeEnvelope(w, status, env)
 		return

@@ -2,6 +2,7 @@ package taxii
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -579,6 +580,41 @@ func TestEndpointPattern(t *testing.T) {
 		got, ok := EndpointPattern(tc.root, tc.path)
 		if got != tc.want || ok != (tc.want != "") {
 			t.Errorf("EndpointPattern(%q, %q) = %q, %v; want %q", tc.root, tc.path, got, ok, tc.want)
+		}
+	}
+}
+
+// TestClientGone: a request whose context the server canceled with
+// ErrClientGone is answered nothing and logged at Info as 499, whatever
+// failed; one canceled without that cause is answered as before.
+func TestClientGone(t *testing.T) {
+	for _, gone := range []bool{true, false} {
+		f := newFixture(t, Config{})
+		f.b.failWith = context.Canceled // what a store says once the context ends
+		ctx, cancel := context.WithCancelCause(context.Background())
+		if gone {
+			cancel(ErrClientGone)
+		} else {
+			cancel(nil)
+		}
+		r := httptest.NewRequestWithContext(ctx, http.MethodGet, "http://parley.test/api/collections/", nil)
+		r.Header.Set("Authorization", "Bearer "+tokenAlice)
+		r.Header.Set("Accept", MediaType)
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, r)
+		logs := f.logs.String()
+		if gone {
+			if w.Body.Len() != 0 || w.Header().Get("Content-Type") != "" {
+				t.Errorf("a gone client was written to: %d %q", w.Code, w.Body)
+			}
+			if !strings.Contains(logs, "closed by the client") || !strings.Contains(logs, "status=499") || strings.Contains(logs, "level=ERROR") {
+				t.Errorf("log for a gone client: %s", logs)
+			}
+			if !ClientGone(r) || !errors.Is(ErrClientGone, context.Canceled) {
+				t.Errorf("ClientGone false, or ErrClientGone not a cancellation")
+			}
+		} else if w.Code != http.StatusInternalServerError || !strings.Contains(logs, "level=ERROR") || ClientGone(r) {
+			t.Errorf("a request canceled by the server: %d, log %s", w.Code, logs)
 		}
 	}
 }

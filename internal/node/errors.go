@@ -74,6 +74,8 @@ var errorKinds = []errorKind{
 	{kind: peer.ErrNoProof, status: http.StatusServiceUnavailable, title: "not yet replicated", desc: "the object isn't replicated up to a checkpoint of the peer yet; retry", retry: "5"},
 	{kind: errBusy, status: http.StatusServiceUnavailable, title: "busy", desc: "the node is busy sending other objects; retry shortly", retry: "1"},
 	{kind: errPrivateBusy, status: http.StatusServiceUnavailable, title: "busy", desc: "the node is busy with other private-set work (publications, evaluations); nothing was done. Retry later", retry: "10"},
+	// A context canceled by the node itself; a client that went away is
+	// answered nothing and logged as 499 (see respondError).
 	{kind: context.Canceled, status: http.StatusServiceUnavailable, title: "request canceled", desc: "the request was canceled"},
 	{kind: context.DeadlineExceeded, status: http.StatusServiceUnavailable, title: "timeout", desc: "the request took too long; retry", retry: "1"},
 	{kind: errNoWebUI, status: http.StatusNotImplemented, title: "not implemented"},
@@ -117,7 +119,18 @@ func requestErrorf(kind error, msg string) error {
 // the client learns nothing of it, and the log gets one line with the
 // request id, the route, the member and the error (errors never hold a
 // token: see [Node.Authenticate]). A handler calls it once and returns.
+//
+// When the request's client went away ([taxii.ClientGone]), whatever
+// err is it writes nothing and logs no error (only a Debug line with
+// err): the access log records the request as 499 (see [Node.front]).
 func respondError(w http.ResponseWriter, r *http.Request, err error) {
+	if taxii.ClientGone(r) {
+		if info := infoOf(r.Context()); info != nil {
+			info.logger.LogAttrs(r.Context(), slog.LevelDebug, "request closed by the client",
+				slog.String("request_id", info.id), slog.String("route", info.route), slog.String("error", err.Error()))
+		}
+		return
+	}
 	status, title, desc, retry := classifyError(err)
 	h := w.Header()
 	switch status {

@@ -818,3 +818,61 @@ func TestMemberQuotaCountsPrivateSets(t *testing.T) {
 		t.Errorf("bob has a quota of his own: %d %s", code, body)
 	}
 }
+
+// TestPrivateQuotaCountsDistinctValues: the quota check made before a
+// publication's tags are computed counts its distinct values, as the set
+// stores them (values equal once normalised are one), so that a
+// publication whose distinct values fit is stored however many duplicates
+// it repeats; one over the quota even after dedupe is still 507 with
+// nothing stored.
+func TestPrivateQuotaCountsDistinctValues(t *testing.T) {
+	const quota = 10000
+	ln := newLimitNode(t, Config{MemberQuotaBytes: quota})
+	ctx := context.Background()
+	post(t, ln.alice.Client, ln.one, sizedIndicator(t, ln.alice, 4000))
+	// Each value three times: as sent, in capitals with a trailing dot
+	// (the same domain name once normalised), and as sent again.
+	values := func(prefix string, n int) []string {
+		var out []string
+		for _, v := range testValues(prefix, n) {
+			out = append(out, v, "domain-name:"+strings.ToUpper(strings.TrimPrefix(v, "domain-name:"))+".", v)
+		}
+		return out
+	}
+	publish := func(vs []string) (int, string) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"collection": ln.one, "values": vs})
+		r, _ := http.NewRequestWithContext(ctx, http.MethodPost, ln.URL+"/private/sets", bytes.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+ln.alice.Token)
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// 4000 bytes of objects, a set's overhead, then 8 bytes a distinct
+	// value: 500 fit (4000+1024+4000), their 1500 values would not.
+	if code, body := publish(values("a", 500)); code != http.StatusCreated {
+		t.Fatalf("500 distinct values sent three times each, within the quota: %d %s", code, body)
+	}
+	if u, _ := ln.store.Usage(ctx, ln.alice.ID); u != 8000+store.PrivateSetOverhead {
+		t.Fatalf("alice uses %d bytes after 4000 of objects and a set of 500 distinct values, want %d", u, 8000+store.PrivateSetOverhead)
+	}
+	sets, _ := ln.store.PrivateSets(ctx)
+	logSize, _ := ln.store.LogSize(ctx)
+	// 100 distinct values need 800 bytes and an overhead: over the quota
+	// however they are counted.
+	code, body := publish(values("b", 100))
+	if code != http.StatusInsufficientStorage || !strings.Contains(body, fmt.Sprintf("needs %d more", 800+store.PrivateSetOverhead)) {
+		t.Fatalf("a set over the quota after dedupe: %d %s", code, body)
+	}
+	if after, _ := ln.store.PrivateSets(ctx); len(after) != len(sets) {
+		t.Errorf("%d sets after a refused one, %d before", len(after), len(sets))
+	}
+	if after, _ := ln.store.LogSize(ctx); after != logSize {
+		t.Errorf("the log grew from %d to %d on a refused set", logSize, after)
+	}
+}

@@ -19,7 +19,7 @@ import (
 // apart). They are served by [Node.ServeMetrics] on a listener of their
 // own, never on the API's.
 //
-//	parley_http_requests_total{route,status}        requests by route pattern and status
+//	parley_http_requests_total{route,status}        requests by route pattern and status (499: the client went away before the answer, see [Node.front])
 //	parley_http_request_duration_seconds{route}      their durations
 //	parley_objects_ingested_total                    object versions accepted by TAXII submissions (status successes)
 //	parley_private_evaluations_total                 elements evaluated against private sets

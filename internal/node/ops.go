@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/taxii"
 )
 
 // The front door every request passes (see [Node.Handler]): a request id,
@@ -26,6 +28,54 @@ type requestInfo struct {
 	// route is the pattern of the route table that took the request, ""
 	// when none did; member is the authenticated member's id, "" if none.
 	route, member string
+	// conn is the server's context of the request, which net/http
+	// cancels when the request's connection fails. ctx, the handlers',
+	// has its values but not its cancellation: [requestInfo.settle]
+	// cancels it, with the reason as its cause.
+	conn, ctx context.Context
+	cancel    context.CancelCauseFunc
+	// bodyDeadline is when the body must have arrived (unix nanoseconds;
+	// 0: no deadline, or lifted), set by [deadlineBody].
+	bodyDeadline atomic.Int64
+}
+
+// settle passes the end of the server's context of the request on to the
+// handlers' context, with its reason as the cause. net/http cancels a
+// request's context, with a bare context.Canceled, when a read from or a
+// write to its connection fails: that is the client going away
+// ([taxii.ErrClientGone]: its request is logged as 499 and answered
+// nothing, see [Node.front]) unless the body's read deadline had passed
+// ([errBodyTimeout]: the 408 of the body_read_timeout, as before). A
+// cause of the server's own (a server whose BaseContext is canceled with
+// one) is passed on as it is, and the request is reported as before: the
+// node's servers have no such context, and their shutdown waits for the
+// requests in flight rather than closing their connections.
+//
+// It runs when the server's context ends, and at once wherever a handler
+// may meet the end before that runs (a failed body read, the first write
+// of the answer, the access log). The handlers' context is canceled by
+// nothing else while they run, so a handler that sees it canceled sees
+// its cause too.
+func (info *requestInfo) settle() {
+	if info.conn.Err() == nil {
+		return
+	}
+	cause := context.Cause(info.conn)
+	if cause == context.Canceled {
+		if d := info.bodyDeadline.Load(); d != 0 && time.Now().UnixNano() >= d {
+			cause = errBodyTimeout
+		} else {
+			cause = taxii.ErrClientGone
+		}
+	}
+	info.cancel(cause)
+}
+
+// clientGone reports whether the request's client went away (see
+// [requestInfo.settle]), checking the connection first.
+func (info *requestInfo) clientGone() bool {
+	info.settle()
+	return info.ctx.Err() != nil && errors.Is(context.Cause(info.ctx), taxii.ErrClientGone)
 }
 
 type infoKey struct{}
@@ -92,23 +142,51 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 }
 
 // front wraps the route table's mux in the front door.
+//
+// A request whose client goes away before its answer begins (it closes
+// the connection or resets the stream, while its body is read or while
+// the node works on it) is answered nothing: its context is canceled with
+// the cause [taxii.ErrClientGone] (see [requestInfo.settle]), the error
+// writers ([respondError], the TAXII handler's, the web UI's) write
+// nothing and log no error, and whatever a handler still writes is
+// dropped. The access log and the metrics record it with status 499
+// ([taxii.StatusClientClosedRequest], nginx's "client closed request"),
+// with client_closed=true (and unsent_status, the status a handler
+// then tried to send, if any) in the log line: it is not a server error.
+// A client that goes once the answer has begun leaves its status as
+// sent, with client_closed=true. A context canceled for any other
+// reason (a deadline or a cancellation of the node's own, the body read
+// timeout) is answered and logged as its error says.
 func (n *Node) front(mux http.Handler, logger *slog.Logger) http.Handler {
 	timeout := time.Duration(n.cfg.BodyReadTimeout)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &requestInfo{id: requestID(r), logger: logger}
+		info := &requestInfo{id: requestID(r), logger: logger, conn: r.Context()}
 		w.Header().Set(HeaderRequestID, info.id)
-		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
-		sw := &statusWriter{ResponseWriter: w}
-		if r.Body != nil && r.Body != http.NoBody && timeout > 0 {
-			r.Body = &deadlineBody{body: r.Body, rc: http.NewResponseController(w), timeout: timeout}
+		ctx, cancel := context.WithCancelCause(context.WithoutCancel(info.conn))
+		info.ctx, info.cancel = ctx, cancel
+		defer cancel(nil)
+		stop := context.AfterFunc(info.conn, info.settle)
+		r = r.WithContext(context.WithValue(ctx, infoKey{}, info))
+		sw := &statusWriter{ResponseWriter: w, info: info}
+		if r.Body != nil && r.Body != http.NoBody {
+			b := &deadlineBody{body: r.Body, info: info}
+			if timeout > 0 {
+				b.rc, b.timeout = http.NewResponseController(w), timeout
+			}
+			r.Body = b
 		}
 		defer func() {
 			p := recover()
+			stop()
+			gone := info.clientGone()
 			status := sw.status
-			if p != nil && !sw.wrote {
+			switch {
+			case gone && !sw.wrote && (p == nil || p == http.ErrAbortHandler):
+				status = taxii.StatusClientClosedRequest
+			case p != nil && !sw.wrote:
 				status = http.StatusInternalServerError
-			} else if status == 0 {
+			case status == 0:
 				status = http.StatusOK
 			}
 			route := info.route
@@ -133,6 +211,12 @@ func (n *Node) front(mux http.Handler, logger *slog.Logger) http.Handler {
 				// on purpose (a failure after its 200 went out).
 				attrs = append(attrs, slog.Bool("aborted", true))
 			}
+			if gone {
+				attrs = append(attrs, slog.Bool("client_closed", true))
+				if sw.unsent != 0 {
+					attrs = append(attrs, slog.Int("unsent_status", sw.unsent))
+				}
+			}
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 			if p != nil {
 				panic(p)
@@ -142,15 +226,35 @@ func (n *Node) front(mux http.Handler, logger *slog.Logger) http.Handler {
 	})
 }
 
-// statusWriter records the status and the bytes of a response.
+// statusWriter records the status and the bytes of a response, and drops
+// a response begun after its client went away.
 type statusWriter struct {
 	http.ResponseWriter
+	info   *requestInfo
 	status int
 	wrote  bool
 	bytes  int64
+	// unsent is the status of a response dropped because its client had
+	// gone when it began (0: none).
+	unsent int
+}
+
+// drop reports whether the response is to be dropped: its client went
+// away before any of it was written.
+func (w *statusWriter) drop() bool {
+	if w.wrote {
+		return false
+	}
+	return w.unsent != 0 || w.info.clientGone()
 }
 
 func (w *statusWriter) WriteHeader(status int) {
+	if w.drop() {
+		if w.unsent == 0 {
+			w.unsent = status
+		}
+		return
+	}
 	if !w.wrote {
 		w.status, w.wrote = status, true
 	}
@@ -158,6 +262,12 @@ func (w *statusWriter) WriteHeader(status int) {
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.drop() {
+		if w.unsent == 0 {
+			w.unsent = http.StatusOK
+		}
+		return 0, taxii.ErrClientGone
+	}
 	if !w.wrote {
 		w.status, w.wrote = http.StatusOK, true
 	}
@@ -171,7 +281,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Flush implements http.Flusher for handlers that test for it.
-func (w *statusWriter) Flush() { http.NewResponseController(w.ResponseWriter).Flush() }
+func (w *statusWriter) Flush() {
+	if !w.drop() {
+		http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
 
 // deadlineBody is a request body that must arrive within timeout of the
 // handler's first read of it. Handlers read a body only once they have
@@ -181,9 +295,15 @@ func (w *statusWriter) Flush() { http.NewResponseController(w.ResponseWriter).Fl
 // holds a handler and its memory for at most timeout. Once the body is
 // read to its end the deadline is lifted, so that a long computation
 // after it is not cut short.
+//
+// Every request body is one, without a deadline when the timeout is 0
+// (rc nil): a failed read settles the request's context first
+// ([requestInfo.settle]), so that a handler that meets a client gone
+// while reading its body finds the cause already set.
 type deadlineBody struct {
 	body     io.ReadCloser
-	rc       *http.ResponseController
+	info     *requestInfo
+	rc       *http.ResponseController // nil: no deadline
 	timeout  time.Duration
 	once     sync.Once
 	deadline time.Time
@@ -191,23 +311,30 @@ type deadlineBody struct {
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
-	b.once.Do(func() {
-		b.deadline = time.Now().Add(b.timeout)
-		b.rc.SetReadDeadline(b.deadline) // unsupported by some writers (tests): then none
-	})
+	if b.rc != nil {
+		b.once.Do(func() {
+			b.deadline = time.Now().Add(b.timeout)
+			b.info.bodyDeadline.Store(b.deadline.UnixNano())
+			b.rc.SetReadDeadline(b.deadline) // unsupported by some writers (tests): then none
+		})
+	}
 	n, err := b.body.Read(p)
 	switch {
 	case errors.Is(err, io.EOF):
 		b.lift()
-	case err != nil && !time.Now().Before(b.deadline):
-		return n, errBodyTimeout
+	case err != nil:
+		b.info.settle()
+		if b.rc != nil && !time.Now().Before(b.deadline) {
+			return n, errBodyTimeout
+		}
 	}
 	return n, err
 }
 
 func (b *deadlineBody) lift() {
-	if !b.done {
+	if b.rc != nil && !b.done {
 		b.done = true
+		b.info.bodyDeadline.Store(0)
 		b.rc.SetReadDeadline(time.Time{})
 	}
 }

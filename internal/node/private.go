@@ -47,6 +47,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -522,7 +523,8 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 // create makes a set: a fresh key, its oprf-key log entry, and the tags
 // of lines, canonical (or, with none, of the member's indicators in c, at most
 // PrivateConfig.MaxValues of them), all stored in one transaction once
-// the tags are computed: an error, or ctx ending, leaves nothing.
+// the tags are computed: an error, or ctx ending, leaves nothing. It
+// sorts lines and drops their duplicates in place.
 func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collection, lines []string) (store.PrivateSet, error) {
 	n := a.n
 	cfg, cpu, _, err := a.limits()
@@ -543,8 +545,15 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	if len(lines) == 0 && fromColl > 0 {
 		return store.PrivateSet{}, requestErrorf(store.ErrConflict, "you have a private set made from this collection already: it follows your indicators there; publish values instead, or use that set")
 	}
-	// A values set's cost is known now, at most: a tag a value (the
-	// duplicates, which the set doesn't keep, counted too).
+	// A values set's cost is known now, at most: a tag a distinct value.
+	// The lines are canonical (private.ParseLine), so values equal once
+	// normalised are one line here, as they are one tag in the set; two
+	// distinct lines may share a tag, never the reverse, so the estimate
+	// is never below what the store charges (store.PrivateSetBytes).
+	// Sorted and compacted in place: no memory beyond the lines the
+	// publication reserved, and no tag is computed for a duplicate.
+	slices.Sort(lines)
+	lines = slices.Compact(lines)
 	if err := a.withinQuota(ctx, m, int64(store.PrivateSetOverhead+private.TagSize*len(lines))); err != nil {
 		return store.PrivateSet{}, err
 	}

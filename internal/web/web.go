@@ -37,6 +37,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/opinion"
+	"github.com/parley-exchange/parley/taxii"
 )
 
 // Deps are what the UI needs from the node.
@@ -282,15 +283,22 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	// a bug; the page is then cut short.
 	bw := bufio.NewWriterSize(w, 32<<10)
 	if err := t.Execute(bw, v); err != nil {
-		h.d.Logger.Error("web: couldn't render", "page", name, "err", err)
+		if !taxii.ClientGone(r) { // else the page had no one to go to
+			h.d.Logger.Error("web: couldn't render", "page", name, "err", err)
+		}
 		return
 	}
 	bw.Flush()
 }
 
 // fail renders the error page; anything but the statuses the UI chooses
-// says "internal error", so no SQL or secret leaks.
+// says "internal error", so no SQL or secret leaks. For a client that went
+// away ([taxii.ClientGone]) it renders and logs nothing: no one is left to
+// read the page, and that is not a server error.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string, err error) {
+	if taxii.ClientGone(r) {
+		return
+	}
 	if err != nil {
 		h.d.Logger.Error("web: request failed", "path", r.URL.Path, "err", err)
 	}
