@@ -241,6 +241,9 @@ func (b *memoryBudget) inUse() int64 {
 //	GET /log/bundle               4 × its objects' size + 64 KiB (the bundle
 //	GET /peers/bundle             and its JSON encoding, which grows by
 //	                              doubling); at most MaxBundleBytes of objects
+//	GET /concurrence              what concurrenceReservation counts for the
+//	                              opinion versions it reads, measured first
+//	                              (every byte allocated, garbage included)
 //
 // Objects are written to the client as they come, never gathered into one
 // response buffer. TAXII manifests and version lists read no objects and

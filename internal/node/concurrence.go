@@ -44,7 +44,7 @@ func (n *Node) serveConcurrence(w http.ResponseWriter, r *http.Request, m store.
 		respondError(w, r, requestErrorf(store.ErrInvalid, "object must be a STIX id (type--UUID)"))
 		return
 	}
-	size, err := n.concurrenceReservation(r.Context())
+	size, compute, err := n.PrepareConcurrence(r.Context(), m, object, ConcurrenceWait)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -54,7 +54,7 @@ func (n *Node) serveConcurrence(w http.ResponseWriter, r *http.Request, m store.
 		return
 	}
 	defer release()
-	c, err := n.Concurrence(r.Context(), m, object, ConcurrenceWait)
+	c, err := compute(r.Context())
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -71,51 +71,115 @@ func (n *Node) serveConcurrence(w http.ResponseWriter, r *http.Request, m store.
 // its own bound.
 var opinionsPerMember = store.Bound{Rows: 16, Bytes: 64 << 10}
 
-// concurrenceReservation is what computing and answering a concurrence
-// reserves of the response budget: the bundle of at most
-// opinionsPerMember of every member's opinion versions (or one of the
-// largest size), counted as a proof bundle is (bundleReservation): four
-// times its size with bundleItemBytes a version, plus slack.
-func (n *Node) concurrenceReservation(ctx context.Context) (int64, error) {
-	ms, err := n.store.Members(ctx)
+// The memory of a tally, measured (TestConcurrenceReservationBySize
+// checks GET /concurrence against it with small opinions and with one of
+// nearly max_object_size); counted as the web UI's pages count theirs,
+// every byte allocated, garbage included:
+//
+//   - tallyFactor: bytes per byte of opinion JSON: the store's read and
+//     copy, the opinion parsed, its signature checked over its canonical
+//     form, and the answer's JSON encoding (about 9.6 measured);
+//   - tallyItemBytes: bytes per opinion version beside its JSON: its log
+//     entry, opening and inclusion proof with the tiles read for it, its
+//     member's key entry and proof (about 41 KiB measured, on a small
+//     log whose tiles are all partial, so never cached);
+//   - tallyMemberBytes: bytes per member of the node: the member as
+//     listed, and its key entry and proof (the evidence of a tally with
+//     no opinions holds every member's key; about 13 KiB measured).
+const (
+	tallyFactor      = 12
+	tallyItemBytes   = 48 << 10
+	tallyMemberBytes = 16 << 10
+)
+
+// A tally is measured, then computed. [Node.PrepareConcurrence] reads
+// which opinion versions the tally will read and their sizes
+// ([store.OpinionIndex.OpinionSizes]), without reading them, and returns
+// the reservation they make; the caller reserves it, and compute then
+// reads those versions by their Seqs ([store.UIQueries.ObjectsAt]) and
+// nothing else. Versions never change, so they weigh then what they
+// weighed when measured; a version stored in between is not read (it
+// counts in the next tally), so the reservation stays an upper bound.
+
+// concurrenceReservation is what computing and answering a tally of
+// versions opinion versions of bytes bytes of JSON in all, on a node of
+// members members, reserves of the response budget.
+func concurrenceReservation(versions int, bytes int64, members int) int64 {
+	return tallyFactor*bytes + int64(versions)*tallyItemBytes + int64(members)*tallyMemberBytes + reserveSlack
+}
+
+// PrepareConcurrence measures the concurrence on object for member m (see
+// the access rule above and the note on measuring): it returns what
+// computing it reserves of the response budget, and compute, which
+// computes it as [Node.Concurrence] does (waiting up to wait for a
+// checkpoint) reading only the opinion versions measured. The caller
+// reserves memory before it calls compute; the web UI's object page
+// reserves it together with its own. Only opinions in collections m may
+// read are measured.
+func (n *Node) PrepareConcurrence(ctx context.Context, m store.Member, object string, wait time.Duration) (memory int64, compute func(context.Context) (opinion.Concurrence, error), err error) {
+	cs, err := n.store.Collections(ctx)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	perMember := max(opinionsPerMember.Bytes, n.cfg.MaxObjectSize) + int64(opinionsPerMember.Rows)*bundleItemBytes
-	return 4*int64(len(ms))*perMember + reserveSlack, nil
+	var readable []string
+	for _, c := range cs {
+		if c.CanRead(m.ID) {
+			readable = append(readable, c.ID)
+		}
+	}
+	seqs, bytes, err := n.store.OpinionSizes(ctx, readable, object, opinionsPerMember)
+	if err != nil {
+		return 0, nil, err
+	}
+	members, err := n.store.Members(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	compute = func(ctx context.Context) (opinion.Concurrence, error) {
+		return n.concurrence(ctx, m, object, cs, members, seqs, bytes, wait)
+	}
+	return concurrenceReservation(len(seqs), bytes, len(members)), compute, nil
 }
 
 // Concurrence computes the concurrence on object for member m, as GET
-// /concurrence serves it (see the access rule above): the tally by
-// [opinion.Compute] over the opinion versions m may read (of each member,
-// the newest within opinionsPerMember), and as evidence every such
-// version with its log entry, salt and inclusion proof against
-// the latest checkpoint (waiting up to wait for one that covers them all,
-// then failing), and the keys of their members. An
+// /concurrence serves it (see the access rule above), without reserving
+// memory: the tally by [opinion.Compute] over the opinion versions m may
+// read (of each member, the newest within opinionsPerMember), and as
+// evidence every such version with its log entry, salt and inclusion
+// proof against the latest checkpoint (waiting up to wait for one that
+// covers them all, then failing), and the keys of their members. An
 // object m may not read fails with store.ErrNotFound.
 func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, wait time.Duration) (opinion.Concurrence, error) {
-	var out opinion.Concurrence
-	cs, err := n.store.Collections(ctx)
+	_, compute, err := n.PrepareConcurrence(ctx, m, object, wait)
 	if err != nil {
-		return out, err
+		return opinion.Concurrence{}, err
 	}
+	return compute(ctx)
+}
+
+// concurrence computes the concurrence on object for member m from the
+// collections cs, the node's members and the opinion versions at seqs,
+// of bytes bytes, that PrepareConcurrence measured.
+func (n *Node) concurrence(ctx context.Context, m store.Member, object string, cs []store.Collection, members []store.Member, seqs []int64, bytes int64, wait time.Duration) (opinion.Concurrence, error) {
+	var out opinion.Concurrence
 	var readable []string
 	readers := map[string]bool{}
 	visible := false
 	out.WritableCollections = []string{}
 	// Only collections m can read are looked at: neither the counts nor
 	// the time the answer takes may tell what a collection m can't read
-	// holds, or who reads it.
+	// holds, or who reads it. Whether one holds the object is counted,
+	// not read: the reservation holds the opinions alone.
 	for _, c := range cs {
 		if !c.CanRead(m.ID) {
 			continue
 		}
 		readable = append(readable, c.ID)
-		page, err := n.store.Objects(ctx, store.Query{Collection: c.ID, IDs: []string{object}, Limit: 1})
+		held, _, err := n.store.ObjectsSize(ctx, c.ID, []string{object})
 		if err != nil {
 			return out, err
 		}
-		if len(page.Objects) == 0 {
+		if held == 0 {
 			continue
 		}
 		for _, r := range c.Readers {
@@ -130,18 +194,17 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 		return out, fmt.Errorf("couldn't find %s: %w", object, store.ErrNotFound)
 	}
 	out.MembersWithAccess = len(readers)
-	versions, err := n.store.OpinionVersions(ctx, readable, object, opinionsPerMember)
+	// Within bytes: the versions measured weigh that, so the bound only
+	// guards the reservation against a store that breaks its contract.
+	versions, more, err := n.store.ObjectsAt(ctx, readable, seqs, store.Bound{Bytes: bytes})
 	if err != nil {
 		return out, err
 	}
-	members, err := n.store.Members(ctx)
-	if err != nil {
-		return out, err
+	if more {
+		return out, fmt.Errorf("couldn't read the opinions measured: they outgrew their %d bytes", bytes)
 	}
 	keys := opinion.Keys{}
-	byID := map[string]store.Member{}
 	for _, mm := range members {
-		byID[mm.ID] = mm
 		if len(mm.PublicKey) > 0 {
 			keys[mm.ID] = mm.PublicKey
 		}

@@ -2,10 +2,14 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -296,5 +301,135 @@ func TestConcurrenceBoundedPerMember(t *testing.T) {
 	postOK(t, tn, b, tn.shared, testOpinion(t, b, fmt.Sprintf("opinion--00000000-0000-4000-8000-%012d", flood), flood+1, opinion.Disagree, true, rid))
 	if _, c = getConcurrence(t, tn, a.Token, rid); c.Voices != 1 || c.Counts[opinion.Agree] != 1 {
 		t.Errorf("after bob's last revocation: %d voices, counts %v; want alice's alone", c.Voices, c.Counts)
+	}
+}
+
+// discardResponse is an http.ResponseWriter that keeps the status and
+// counts the body without holding it.
+type discardResponse struct {
+	h      http.Header
+	status int
+	n      int64
+}
+
+func (w *discardResponse) Header() http.Header         { return w.h }
+func (w *discardResponse) WriteHeader(status int)      { w.status = status }
+func (w *discardResponse) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// TestConcurrenceReservationBySize: a tally reserves by the sizes of the
+// opinion versions it will read, measured first, not by the number of
+// members times the largest object. With twelve members each holding a
+// small opinion it is a small part of the budget (the pessimistic figure
+// was most of half of it: such requests ran two at a time); when one of
+// them shares an opinion of nearly max_object_size it grows by
+// tallyFactor times the difference. Either way GET /concurrence
+// allocates, garbage included, less than it reserved.
+func TestConcurrenceReservationBySize(t *testing.T) {
+	tn := newTestNode(t)
+	ctx := context.Background()
+	members := []testMember{tn.alice, tn.bob}
+	for i := range 10 {
+		pub, key, _ := ed25519.GenerateKey(rand.Reader)
+		nm, err := tn.AddMember(ctx, fmt.Sprintf("member%d", i), pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, testMember{ID: nm.ID, Token: nm.Token, Key: key, Client: &taxii.Client{BaseURL: tn.URL, Token: nm.Token}})
+	}
+	var names []string
+	for _, m := range members {
+		names = append(names, m.ID)
+	}
+	many, err := tn.AddCollection(ctx, "many", "", names, names, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, rid := testReport(t, tn, tn.alice)
+	postOK(t, tn, tn.alice, many, report)
+	for i, m := range members {
+		postOK(t, tn, m, many, testOpinion(t, m, fmt.Sprintf("opinion--00000000-0000-4000-8000-%012d", i), 0, opinion.Agree, false, rid))
+	}
+	alice, err := tn.Store().Member(ctx, tn.alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeMembers, err := tn.Store().Members(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reservation := func() int64 {
+		t.Helper()
+		memory, _, err := tn.PrepareConcurrence(ctx, alice, rid, ConcurrenceWait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return memory
+	}
+	// What the tally reads: each member's one opinion.
+	versions, err := tn.Store().OpinionVersions(ctx, []string{many}, rid, opinionsPerMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	for _, v := range versions {
+		size += int64(len(v.Raw))
+	}
+	if len(versions) != len(members) {
+		t.Fatalf("%d opinion versions, want %d", len(versions), len(members))
+	}
+	small := reservation()
+	if want := tallyFactor*size + int64(len(versions))*tallyItemBytes + int64(len(nodeMembers))*tallyMemberBytes + reserveSlack; small != want {
+		t.Errorf("reservation with %d small opinions (%d bytes) = %d, want %d", len(versions), size, small, want)
+	}
+	budget := tn.cfg.ResponseMemory
+	if small > budget/32 {
+		t.Errorf("reservation with %d small opinions = %d bytes, more than 1/32 of the %d-byte budget", len(versions), small, budget)
+	}
+	h := tn.Handler(nil)
+	get := func() (status int, allocated uint64) {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, "/concurrence?object="+url.QueryEscape(rid), nil)
+		req.Header.Set("Authorization", "Bearer "+tn.alice.Token)
+		w := &discardResponse{h: http.Header{}}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		h.ServeHTTP(w, req)
+		runtime.ReadMemStats(&after)
+		return w.status, after.TotalAlloc - before.TotalAlloc
+	}
+	if status, _ := get(); status != http.StatusOK { // the opinions are in a checkpoint after this
+		t.Fatalf("GET /concurrence = %d", status)
+	}
+	if status, allocated := get(); status != http.StatusOK || int64(allocated) > small {
+		t.Errorf("GET /concurrence with small opinions = %d, allocated %d bytes; reserved %d", status, allocated, small)
+	} else {
+		t.Logf("small opinions: allocated %d bytes, reserved %d (%.2f)", allocated, small, float64(allocated)/float64(small))
+	}
+
+	// One member's newest opinion of nearly max_object_size: always read,
+	// so the reservation grows by tallyFactor times what it adds.
+	m := members[5]
+	pad := int(tn.cfg.MaxObjectSize) - 4<<10
+	large := object(t, m.Key, map[string]any{
+		"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-000000000005", "created_by_ref": m.ID,
+		"created": stix.FormatTimestamp(t0), "modified": stix.FormatTimestamp(t0.Add(time.Minute)),
+		"opinion": string(opinion.Disagree), "object_refs": []string{rid}, "explanation": strings.Repeat("x", pad),
+	})
+	postOK(t, tn, m, many, large)
+	grown := reservation()
+	if grown < small+tallyFactor*int64(pad) {
+		t.Errorf("reservation after an opinion of %d bytes = %d, want at least %d", len(large), grown, small+tallyFactor*int64(pad))
+	}
+	if grown > budget/4 {
+		t.Errorf("reservation after an opinion of %d bytes = %d, more than a quarter of the %d-byte budget", len(large), grown, budget)
+	}
+	if status, _ := get(); status != http.StatusOK {
+		t.Fatalf("GET /concurrence = %d", status)
+	}
+	if status, allocated := get(); status != http.StatusOK || int64(allocated) > grown {
+		t.Errorf("GET /concurrence with a large opinion = %d, allocated %d bytes; reserved %d", status, allocated, grown)
+	} else {
+		t.Logf("a large opinion: allocated %d bytes, reserved %d (%.2f)", allocated, grown, float64(allocated)/float64(grown))
 	}
 }

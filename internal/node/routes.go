@@ -170,15 +170,14 @@ func (n *Node) webRoutes(mux *http.ServeMux) []Route {
 	h, err := web.New(web.Deps{
 		Store:        n.store,
 		Authenticate: n.Authenticate,
-		Concurrence: func(ctx context.Context, m store.Member, object string) (opinion.Concurrence, error) {
-			return n.Concurrence(ctx, m, object, ConcurrenceWait)
+		Concurrence: func(ctx context.Context, m store.Member, object string) (int64, func(context.Context) (opinion.Concurrence, error), error) {
+			return n.PrepareConcurrence(ctx, m, object, ConcurrenceWait)
 		},
-		ConcurrenceMemory: n.concurrenceReservation,
-		API:               mux,
-		Reserve:           n.reservePage,
-		MaxObjectSize:     n.cfg.MaxObjectSize,
-		Now:               n.now,
-		Rand:              n.rand,
+		API:           mux,
+		Reserve:       n.reservePage,
+		MaxObjectSize: n.cfg.MaxObjectSize,
+		Now:           n.now,
+		Rand:          n.rand,
 	})
 	if err != nil {
 		// Only a store without the UI's queries gets here.

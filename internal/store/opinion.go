@@ -16,4 +16,13 @@ type OpinionIndex interface {
 	// longer list object are included: they may withdraw it. Unknown
 	// collections contribute nothing.
 	OpinionVersions(ctx context.Context, collections []string, object string, perMember Bound) ([]Object, error)
+	// OpinionSizes returns the Seqs of the versions that OpinionVersions
+	// with the same arguments returns, in Seq order, and the sum of their
+	// sizes in bytes of raw JSON, without reading the versions (nor
+	// returning more than perMember.Rows Seqs of one member, when set). A
+	// caller reserves memory by bytes, then reads exactly those versions
+	// with [UIQueries.ObjectsAt]: a stored version never changes, so they
+	// still weigh bytes then, and a version stored in between is not
+	// among them.
+	OpinionSizes(ctx context.Context, collections []string, object string, perMember Bound) (seqs []int64, bytes int64, err error)
 }

@@ -62,8 +62,8 @@ func uiServerWrapped(t *testing.T, f *fixture, l *v2Log, wrap func(http.Handler)
 	h, err := web.New(web.Deps{
 		Store:        f.n.Store(),
 		Authenticate: f.n.Authenticate,
-		Concurrence: func(ctx context.Context, m store.Member, object string) (opinion.Concurrence, error) {
-			return f.n.Concurrence(ctx, m, object, 5*time.Second)
+		Concurrence: func(ctx context.Context, m store.Member, object string) (int64, func(context.Context) (opinion.Concurrence, error), error) {
+			return f.n.PrepareConcurrence(ctx, m, object, 5*time.Second)
 		},
 		API: api,
 	})

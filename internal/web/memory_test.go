@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/sqlite"
+	"github.com/parley-exchange/parley/opinion"
 )
 
 // countingWriter is a ResponseWriter that keeps nothing of the body (a
@@ -332,5 +333,88 @@ func TestPDQLookupMemory(t *testing.T) {
 	t.Logf("allocated %.1f MiB for %d hashes (%.0f bytes a hash beside the slack), reserved %.1f MiB", float64(allocated)/(1<<20), n, perHash, float64(reserved)/(1<<20))
 	if allocated > pdqHashBytes*n+pageSlack {
 		t.Errorf("allocated %d bytes, more than %d bytes a hash and the page's slack", allocated, pdqHashBytes)
+	}
+}
+
+// TestObjectPageReservesTally: the object page measures the tally
+// (Deps.Concurrence) before it reads anything, reserves it together with
+// its own memory in one reservation, and computes the tally only while
+// that reservation is held.
+func TestObjectPageReservesTally(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ui.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	me := store.Member{ID: "identity--aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", Name: "me", PublicKey: bytes.Repeat([]byte{1}, 32), Identity: []byte(`{}`)}
+	if err := s.AddMember(ctx, me); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddCollection(ctx, store.Collection{ID: "c", Title: "c", Readers: []string{me.ID}, Writers: []string{me.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	const id = "report--00000000-0000-4000-8000-000000000000"
+	raw := []byte(`{"id":"` + id + `","name":"the report","type":"report"}`)
+	sub := store.Submission{StatusID: "st", Collection: "c", Member: me.ID, Received: time.Now(), Items: []store.Item{{
+		Object: store.Object{ID: id, Type: "report", SpecVersion: "2.1", Version: time.Now(), Raw: raw},
+		Salt:   make([]byte, 32), Entry: func(store.Object) ([]byte, error) { return raw, nil }}}}
+	if _, err := s.Submit(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	const tally = 3 << 20
+	var mu sync.Mutex
+	var reserved []int64
+	held, measured, computed := 0, 0, 0
+	u := &heavyUI{}
+	u.h, err = New(Deps{Store: s, MaxObjectSize: maxObject,
+		Authenticate: func(context.Context, string) (store.Member, error) { return me, nil },
+		Reserve: func(_ context.Context, _ store.Member, n int64) (func(), error) {
+			mu.Lock()
+			defer mu.Unlock()
+			reserved = append(reserved, n)
+			held++
+			return func() { mu.Lock(); held--; mu.Unlock() }, nil
+		},
+		Concurrence: func(_ context.Context, m store.Member, object string) (int64, func(context.Context) (opinion.Concurrence, error), error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if m.ID != me.ID || object != id {
+				t.Errorf("Concurrence(%s, %s), want (%s, %s)", m.ID, object, me.ID, id)
+			}
+			if held != 0 {
+				t.Errorf("the tally was measured while %d reservations were held", held)
+			}
+			measured++
+			return tally, func(context.Context) (opinion.Concurrence, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if held != 1 {
+					t.Errorf("the tally was computed while %d reservations were held, want the page's", held)
+				}
+				computed++
+				return opinion.Concurrence{}, nil
+			}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.cookie = u.login(t)
+	mu.Lock()
+	reserved = nil
+	mu.Unlock()
+	w, _, _ := u.get("/ui/objects/"+id, "the report")
+	if w.status != http.StatusOK || !w.found[0] {
+		t.Fatalf("status %d, shows the report %v", w.status, w.found[0])
+	}
+	want := objectPageMemory
+	want.extra = tally
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reserved) != 1 || reserved[0] != want.bytes(maxObject) {
+		t.Errorf("reserved %v, want one reservation of %d (the page's %d and the tally's %d)", reserved, want.bytes(maxObject), objectPageMemory.bytes(maxObject), tally)
+	}
+	if measured != 1 || computed != 1 || held != 0 {
+		t.Errorf("tally measured %d times, computed %d, %d reservations still held; want 1, 1, 0", measured, computed, held)
 	}
 }

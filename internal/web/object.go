@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -170,15 +171,17 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mem := objectPageMemory
-	if h.d.ConcurrenceMemory != nil && h.d.Concurrence != nil {
-		// One reservation for the page and its tally: a second, while
-		// the member holds its share, would wait for itself.
-		n, err := h.d.ConcurrenceMemory(ctx)
+	var tally func(context.Context) (opinion.Concurrence, error)
+	if h.d.Concurrence != nil {
+		// One reservation for the page and its tally, measured before
+		// either reads: a second, while the member holds its share,
+		// would wait for itself.
+		n, compute, err := h.d.Concurrence(ctx, me, id)
 		if err != nil {
 			h.fail(w, r, http.StatusInternalServerError, "", err)
 			return
 		}
-		mem.extra = n
+		mem.extra, tally = n, compute
 	}
 	release, ok := h.reserve(w, r, me, mem)
 	if !ok {
@@ -345,7 +348,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Graph = graph(v.S, v.Rels)
 	v.Sightings = sightingChart(a, sightings)
-	v.Opinions = h.opinions(r, a, me, id, latest)
+	v.Opinions = h.opinions(r, a, me, id, latest, tally)
 	h.render(w, r, http.StatusOK, "object", v.S.Label, v)
 }
 
@@ -647,9 +650,11 @@ func everyDay(days []string, max int) []string {
 	return out
 }
 
-// opinions asks the node for the concurrence on id as this member may
-// see it, and prepares the forms to add, revoke and sight.
-func (h *Handler) opinions(r *http.Request, a access, me store.Member, id string, latest store.Object) concurrenceView {
+// opinions computes the concurrence on id as this member may see it with
+// tally (what Deps.Concurrence returned, the page having reserved its
+// memory; nil when the node computes none), and prepares the forms to
+// add, revoke and sight.
+func (h *Handler) opinions(r *http.Request, a access, me store.Member, id string, latest store.Object, tally func(context.Context) (opinion.Concurrence, error)) concurrenceView {
 	v := concurrenceView{CanSight: latest.Type == "indicator"}
 	for _, val := range opinion.Values {
 		v.Values = append(v.Values, string(val))
@@ -664,11 +669,11 @@ func (h *Handler) opinions(r *http.Request, a access, me store.Member, id string
 			v.Writable = append(v.Writable, c)
 		}
 	}
-	if h.d.Concurrence == nil {
+	if tally == nil {
 		v.Unavailable = "This node does not compute concurrence."
 		return v
 	}
-	c, err := h.d.Concurrence(r.Context(), me, id)
+	c, err := tally(r.Context())
 	if err != nil {
 		h.d.Logger.Warn("web: concurrence", "object", id, "err", err)
 		v.Unavailable = "The concurrence is not available right now; reload in a moment."

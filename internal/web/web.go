@@ -47,12 +47,12 @@ type Deps struct {
 	// Authenticate returns the member an API token belongs to, or an
 	// error wrapping store.ErrNotFound (the node's token check).
 	Authenticate func(ctx context.Context, token string) (store.Member, error)
-	// Concurrence computes the opinions on an object as member m may see
-	// them (the node's GET /concurrence); nil hides the tally.
-	Concurrence func(ctx context.Context, m store.Member, object string) (opinion.Concurrence, error)
-	// ConcurrenceMemory returns what computing a concurrence may hold,
-	// which the object page reserves with its own; nil means nothing.
-	ConcurrenceMemory func(ctx context.Context) (int64, error)
+	// Concurrence measures the opinions on an object as member m may see
+	// them (the node's GET /concurrence): it returns what computing them
+	// may hold, which the object page reserves together with its own
+	// before it calls compute, and compute, which computes them reading
+	// only what was measured. Nil hides the tally.
+	Concurrence func(ctx context.Context, m store.Member, object string) (memory int64, compute func(context.Context) (opinion.Concurrence, error), err error)
 	// API serves the node's own endpoints that /ui/api/ forwards to.
 	API http.Handler
 	// Reserve takes n bytes of the node's memory budget for a page of

@@ -33,6 +33,46 @@ func (s *Store) OpinionVersions(ctx context.Context, collections []string, objec
 	if len(collections) == 0 || object == "" {
 		return nil, nil
 	}
+	choice, a := opinionChoice(collections, object, perMember)
+	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT seq FROM (`+choice+`) c)
+ORDER BY o.seq`, a...)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't query opinions: %w", err)
+	}
+	return out, nil
+}
+
+// OpinionSizes implements [store.OpinionIndex]: the choice of
+// OpinionVersions, measured with octet_length.
+func (s *Store) OpinionSizes(ctx context.Context, collections []string, object string, perMember store.Bound) ([]int64, int64, error) {
+	if len(collections) == 0 || object == "" {
+		return nil, 0, nil
+	}
+	choice, a := opinionChoice(collections, object, perMember)
+	rows, err := s.pool.Query(ctx, choice+` ORDER BY seq`, a...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("couldn't measure opinions: %w", err)
+	}
+	defer rows.Close()
+	var seqs []int64
+	var total int64
+	for rows.Next() {
+		var seq, size int64
+		if err := rows.Scan(&seq, &size); err != nil {
+			return nil, 0, fmt.Errorf("couldn't measure opinions: %w", err)
+		}
+		seqs = append(seqs, seq)
+		total += size
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("couldn't measure opinions: %w", err)
+	}
+	return seqs, total, nil
+}
+
+// opinionChoice returns the query of the seq and size of each opinion
+// version OpinionVersions returns, and its arguments.
+func opinionChoice(collections []string, object string, perMember store.Bound) (string, []any) {
 	rows, bytes := int64(perMember.Rows), perMember.Bytes
 	if rows <= 0 {
 		rows = math.MaxInt64
@@ -44,15 +84,9 @@ func (s *Store) OpinionVersions(ctx context.Context, collections []string, objec
 	// equals, the greater opinion id first, as opinion.Compute prefers
 	// it); before, the sizes of its member's newer versions.
 	const win = `PARTITION BY v.member ORDER BY v.version DESC, v.object_id DESC, v.seq DESC`
-	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (
-SELECT seq FROM (SELECT v.seq, octet_length(v.raw) AS size, row_number() OVER (`+win+`) AS rn,
-	coalesce(sum(octet_length(v.raw)) OVER (`+win+` ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+	return `SELECT seq, size FROM (SELECT v.seq, octet_length(v.raw)::bigint AS size, row_number() OVER (` + win + `) AS rn,
+	coalesce(sum(octet_length(v.raw)) OVER (` + win + ` ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
 	FROM objects v WHERE v.type = 'opinion' AND v.collection = ANY($1::text[])
 	AND v.object_id IN (SELECT opinion_id FROM opinion_refs WHERE object_ref = $2 AND collection = ANY($1::text[]))) w
-WHERE rn = 1 OR (rn <= $3 AND before + size <= $4))
-ORDER BY o.seq`, collections, object, rows, bytes)
-	if err != nil {
-		return nil, fmt.Errorf("couldn't query opinions: %w", err)
-	}
-	return out, nil
+WHERE rn = 1 OR (rn <= $3 AND before + size <= $4)`, []any{collections, object, rows, bytes}
 }

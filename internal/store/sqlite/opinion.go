@@ -64,6 +64,45 @@ func (s *Store) OpinionVersions(ctx context.Context, collections []string, objec
 	if len(collections) == 0 || object == "" {
 		return nil, nil
 	}
+	choice, args := opinionChoice(collections, object, perMember)
+	out, err := s.queryObjects(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT seq FROM (`+choice+`)) ORDER BY o.seq`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't query opinions: %w", err)
+	}
+	return out, nil
+}
+
+// OpinionSizes implements [store.OpinionIndex]: the choice of
+// OpinionVersions, its sizes read from the record headers.
+func (s *Store) OpinionSizes(ctx context.Context, collections []string, object string, perMember store.Bound) ([]int64, int64, error) {
+	if len(collections) == 0 || object == "" {
+		return nil, 0, nil
+	}
+	choice, args := opinionChoice(collections, object, perMember)
+	rows, err := s.r.QueryContext(ctx, choice+` ORDER BY seq`, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("couldn't measure opinions: %w", err)
+	}
+	defer rows.Close()
+	var seqs []int64
+	var total int64
+	for rows.Next() {
+		var seq, size int64
+		if err := rows.Scan(&seq, &size); err != nil {
+			return nil, 0, fmt.Errorf("couldn't measure opinions: %w", err)
+		}
+		seqs = append(seqs, seq)
+		total += size
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("couldn't measure opinions: %w", err)
+	}
+	return seqs, total, nil
+}
+
+// opinionChoice returns the query of the seq and size of each opinion
+// version OpinionVersions returns, and its arguments.
+func opinionChoice(collections []string, object string, perMember store.Bound) (string, []any) {
 	rows, bytes := int64(perMember.Rows), perMember.Bytes
 	if rows <= 0 {
 		rows = math.MaxInt64
@@ -84,16 +123,9 @@ func (s *Store) OpinionVersions(ctx context.Context, collections []string, objec
 	// equals, the greater opinion id first, as opinion.Compute prefers
 	// it); before, the sizes of its member's newer versions.
 	const win = `PARTITION BY v.member ORDER BY v.version DESC, v.object_id DESC, v.seq DESC`
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.seq IN (
-SELECT seq FROM (SELECT v.seq, octet_length(v.raw) AS size, row_number() OVER (` + win + `) AS rn,
+	return `SELECT seq, size FROM (SELECT v.seq, octet_length(v.raw) AS size, row_number() OVER (` + win + `) AS rn,
 	coalesce(sum(octet_length(v.raw)) OVER (` + win + ` ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
 	FROM objects v WHERE v.type = 'opinion' AND v.collection IN (` + in + `)
 	AND v.object_id IN (SELECT opinion_id FROM opinion_refs WHERE object_ref = ? AND collection IN (` + in + `)))
-WHERE rn = 1 OR (rn <= ? AND before + size <= ?))
-ORDER BY o.seq`
-	out, err := s.queryObjects(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("couldn't query opinions: %w", err)
-	}
-	return out, nil
+WHERE rn = 1 OR (rn <= ? AND before + size <= ?)`, args
 }

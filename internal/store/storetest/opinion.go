@@ -115,3 +115,97 @@ func testOpinionVersionsPerMember(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testOpinionSizes: OpinionSizes chooses, without reading them, the
+// versions OpinionVersions returns with the same arguments (their Seqs in
+// order, and the sum of their sizes), whatever the bound; reading those
+// Seqs with ObjectsAt returns the same versions, and a version stored
+// after the sizes were read is not among them.
+func testOpinionSizes(t *testing.T, s store.Store) {
+	alice, bob := member("alice"), member("bob")
+	must(t, s.AddMember(ctx, alice))
+	must(t, s.AddMember(ctx, bob))
+	for _, c := range []string{"c", "d"} {
+		must(t, s.AddCollection(ctx, store.Collection{ID: c, Title: c, Readers: []string{alice.ID, bob.ID}, Writers: []string{alice.ID, bob.ID}}))
+	}
+	const x = "report--x"
+	opinionOf := func(id string, v time.Time, pad int) string {
+		return fmt.Sprintf(`{"explanation":%q,"id":%q,"modified":%q,"object_refs":[%q],"type":"opinion"}`, strings.Repeat("x", pad), id, store.FormatTime(v), x)
+	}
+	// Sizes that differ, so that a wrong choice shows in the sum; bob's
+	// newest is large.
+	for i, o := range []struct {
+		coll, id string
+		m        store.Member
+		minute   int
+		pad      int
+	}{
+		{"c", "opinion--a1", alice, 5, 100}, {"c", "opinion--b1", bob, 0, 300}, {"c", "opinion--a1", alice, 1, 700},
+		{"c", "opinion--a2", alice, 3, 1500}, {"d", "opinion--a3", alice, 4, 200}, {"c", "opinion--b1", bob, 2, 5000},
+		{"c", "opinion--a2", alice, 0, 50}, {"d", "opinion--b2", bob, 1, 20}, {"c", "opinion--a4", alice, 2, 900},
+	} {
+		v := base.Add(time.Duration(o.minute) * time.Minute)
+		put(t, s, o.coll, o.m, o.id, "opinion", v, opinionOf(o.id, v, o.pad+i))
+	}
+	put(t, s, "c", alice, "note--n", "note", base, fmt.Sprintf(`{"id":"note--n","object_refs":[%q],"type":"note"}`, x))
+	for _, colls := range [][]string{{"c"}, {"c", "d"}, {"d"}, {"nope"}, nil} {
+		for _, b := range []store.Bound{{}, {Rows: 1}, {Rows: 2}, {Rows: 3}, {Bytes: 1000}, {Bytes: 3000}, {Rows: 2, Bytes: 1200}, {Rows: 10, Bytes: 1}} {
+			want, err := s.OpinionVersions(ctx, colls, x, b)
+			must(t, err)
+			seqs, bytes, err := s.OpinionSizes(ctx, colls, x, b)
+			must(t, err)
+			var wantSeqs []int64
+			var wantBytes int64
+			perMember := map[string]int{}
+			for _, o := range want {
+				wantSeqs = append(wantSeqs, o.Seq)
+				wantBytes += int64(len(o.Raw))
+				perMember[o.Member]++
+			}
+			if fmt.Sprint(seqs) != fmt.Sprint(wantSeqs) || bytes != wantBytes {
+				t.Errorf("OpinionSizes(%v) within %+v = %v, %d bytes; want %v, %d bytes (OpinionVersions)", colls, b, seqs, bytes, wantSeqs, wantBytes)
+			}
+			for m, n := range perMember {
+				if b.Rows > 0 && n > b.Rows {
+					t.Errorf("within %+v: %d versions of %s", b, n, m)
+				}
+			}
+			if len(colls) == 2 && b == (store.Bound{}) && len(seqs) != 9 {
+				t.Errorf("OpinionSizes(%v) with no bound: %d versions, want all 9", colls, len(seqs))
+			}
+			got, more, err := s.ObjectsAt(ctx, colls, seqs, store.Bound{Bytes: bytes})
+			must(t, err)
+			if more || len(got) != len(want) {
+				t.Fatalf("ObjectsAt(OpinionSizes) = %d versions (more %v), want %d", len(got), more, len(want))
+			}
+			for i := range got {
+				if got[i].Seq != want[i].Seq || string(got[i].Raw) != string(want[i].Raw) {
+					t.Errorf("ObjectsAt(OpinionSizes)[%d] = seq %d, want seq %d", i, got[i].Seq, want[i].Seq)
+				}
+			}
+		}
+	}
+	// A newer, larger version stored after the sizes were read: OpinionSizes
+	// now chooses it, the Seqs read before don't.
+	seqs, bytes, err := s.OpinionSizes(ctx, []string{"c"}, x, store.Bound{Rows: 1})
+	must(t, err)
+	v := base.Add(time.Hour)
+	put(t, s, "c", bob, "opinion--b1", "opinion", v, opinionOf("opinion--b1", v, 20000))
+	got, _, err := s.ObjectsAt(ctx, []string{"c"}, seqs, store.Bound{})
+	must(t, err)
+	var total int64
+	for _, o := range got {
+		total += int64(len(o.Raw))
+	}
+	if len(got) != len(seqs) || total != bytes {
+		t.Errorf("the versions chosen before a newer one: %d versions, %d bytes; want %d, %d", len(got), total, len(seqs), bytes)
+	}
+	seqs2, bytes2, err := s.OpinionSizes(ctx, []string{"c"}, x, store.Bound{Rows: 1})
+	must(t, err)
+	if len(seqs2) != len(seqs) || bytes2 < bytes+14000 {
+		t.Errorf("after bob's larger version: %v, %d bytes; want bob's newest counted (was %v, %d)", seqs2, bytes2, seqs, bytes)
+	}
+	if _, _, err := s.OpinionSizes(ctx, []string{"c"}, "", store.Bound{}); err != nil {
+		t.Errorf("OpinionSizes of no object: %v", err)
+	}
+}

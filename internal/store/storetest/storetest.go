@@ -107,6 +107,7 @@ func Run(t *testing.T, open Opener) {
 		{"PrivateSetLimit", testPrivateSetLimit},
 		{"OpinionVersions", testOpinionVersions},
 		{"OpinionVersionsPerMember", testOpinionVersionsPerMember},
+		{"OpinionSizes", testOpinionSizes},
 		{"Feeds", testFeeds},
 		{"Peers", testPeers},
 		{"ObjectsSize", testObjectsSize},
