@@ -14,38 +14,47 @@ import (
 // Unreadable checks that what a member's queries cost does not depend on
 // what the collections it may not read hold, so that their timing tells
 // it nothing of them. Each query of the web UI and of TAXII's pages runs
-// for a member who reads collection "a" only, before and after collection
-// "b" receives 2,000 more objects of each kind made to weigh on it:
-// versions of the same id, the same words, relationships to the same
-// object, PDQ hashes, the most recent additions. work(fn) runs fn and
-// returns what it cost the database, as a count (pages or buffers
-// fetched, not a time); it must stay the same, within four. With one
-// full-text index for all collections, a search read every posting of its
-// word in "b"; with references keyed by the referenced id, an object page
-// read every relationship to it in "b".
+// for a member who reads collection "a" only, after collection "b" has
+// received sizes[0] objects of each kind made to weigh on it, then
+// after sizes[1] more:
+// versions of the same id, the same words, relationships and opinions on
+// the same object, PDQ hashes, the most recent additions. work(fn) runs
+// fn and returns what it cost the database, as a count (pages or buffers
+// or rows read, not a time), which may grow by four at most.
+//
+// A B-tree that "b" makes a level deeper costs every lookup a page more,
+// whichever collection it reads: no leak of substance, but a count of
+// pages grows. sizes must leave every tree as deep as it was; the same
+// queries also run over the control collection "c", which holds what "a"
+// holds with another word and other ids, none of which "b" holds, so
+// that a failure says whether "c" grew too (a deeper tree, or a query
+// that reads everything whatever it looks for). With one full-text index for all
+// collections, a search read every posting of its word in "b"; with
+// references keyed by the referenced id, an object page read every
+// relationship to it in "b".
 //
 // s must be new and empty. The test is separate from [Run]: each store
 // measures work its own way.
-func Unreadable(t *testing.T, s store.Store, work func(fn func() error) int64) {
+func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() error) int64) {
 	ctx := context.Background()
-	for _, m := range []string{"identity--a", "identity--b"} {
+	for _, m := range []string{"identity--a", "identity--b", "identity--c"} {
 		if err := s.AddMember(ctx, store.Member{ID: m, Name: m, Identity: []byte("{}")}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, c := range []string{"a", "b"} {
+	for _, c := range []string{"a", "b", "c"} {
 		if err := s.AddCollection(ctx, store.Collection{ID: c, Title: c, Readers: []string{"identity--" + c}, Writers: []string{"identity--" + c}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	n := 0
-	// Large objects make the tables as deep with 1,000 objects of each
-	// kind as with 3,000, so a level more in a B-tree (a page a lookup,
-	// no leak of substance) doesn't count; x_padding is indexed nowhere.
+	// x_padding, indexed nowhere, makes the tables deep.
 	pad := strings.Repeat("p", 1500)
 	t0 := time.Date(2026, 9, 15, 12, 0, 0, 0, time.UTC)
-	// fill stores count objects of every weighing kind in collection c.
-	fill := func(c string, count int) {
+	n := 0
+	// fill stores count objects of every weighing kind in collection c:
+	// versions of shared, objects named word, relationships to shared,
+	// opinions on it, PDQ hashes.
+	fill := func(c, word, shared string, count int) {
 		var items []store.Item
 		add := func(id, typ string, v time.Time, raw string) {
 			items = append(items, store.Item{
@@ -54,70 +63,87 @@ func Unreadable(t *testing.T, s store.Store, work func(fn func() error) int64) {
 				Entry:  func(store.Object) ([]byte, error) { return []byte(raw), nil },
 			})
 		}
-		for range count {
-			n++
-			v := t0.Add(time.Duration(n) * time.Second)
-			add("indicator--shared", "indicator", v, fmt.Sprintf(`{"id":"indicator--shared","modified":%q,"name":"zebra crossing %d","x_padding":%q,"pattern":"[ipv4-addr:value = '10.0.0.1']","type":"indicator"}`, v.Format(time.RFC3339), n, pad))
-			add(fmt.Sprintf("indicator--z%07d", n), "indicator", t0, fmt.Sprintf(`{"id":"indicator--z%07d","name":"zebra %d","x_padding":%q,"object_marking_refs":["marking-definition--m"],"type":"indicator"}`, n, n, pad))
-			add(fmt.Sprintf("relationship--r%07d", n), "relationship", t0, fmt.Sprintf(`{"id":"relationship--r%07d","relationship_type":"indicates","x_padding":%q,"source_ref":"indicator--shared","target_ref":"malware--m","type":"relationship"}`, n, pad))
-			add(fmt.Sprintf("file--f%07d", n), "file", t0, fmt.Sprintf(`{"hashes":{"PDQ":"%064x"},"id":"file--f%07d","x_padding":%q,"type":"file"}`, n, n, pad))
-			if len(items) >= 400 {
-				if _, err := s.Submit(ctx, store.Submission{StatusID: fmt.Sprint("st-", n), Collection: c, Member: "identity--" + c, Received: t0, Items: items}); err != nil {
-					t.Fatal(err)
-				}
-				items = nil
-			}
-		}
-		if len(items) > 0 {
+		flush := func() {
 			if _, err := s.Submit(ctx, store.Submission{StatusID: fmt.Sprint("st-", n), Collection: c, Member: "identity--" + c, Received: t0, Items: items}); err != nil {
 				t.Fatal(err)
 			}
+			items = nil
+		}
+		for range count {
+			n++
+			v := t0.Add(time.Duration(n) * time.Second)
+			add(shared, "indicator", v, fmt.Sprintf(`{"id":%q,"modified":%q,"name":"%s crossing %d","x_padding":%q,"pattern":"[ipv4-addr:value = '10.0.0.1']","type":"indicator"}`, shared, v.Format(time.RFC3339), word, n, pad))
+			add(fmt.Sprintf("indicator--z%07d", n), "indicator", t0, fmt.Sprintf(`{"id":"indicator--z%07d","name":"%s %d","x_padding":%q,"object_marking_refs":["marking-definition--m"],"type":"indicator"}`, n, word, n, pad))
+			add(fmt.Sprintf("relationship--r%07d", n), "relationship", t0, fmt.Sprintf(`{"id":"relationship--r%07d","relationship_type":"indicates","x_padding":%q,"source_ref":%q,"target_ref":"malware--m","type":"relationship"}`, n, pad, shared))
+			add(fmt.Sprintf("opinion--o%07d", n), "opinion", t0, fmt.Sprintf(`{"id":"opinion--o%07d","x_padding":%q,"object_refs":[%q],"opinion":"agree","type":"opinion"}`, n, pad, shared))
+			add(fmt.Sprintf("file--f%07d", n), "file", t0, fmt.Sprintf(`{"hashes":{"PDQ":"%064x"},"id":"file--f%07d","x_padding":%q,"type":"file"}`, n, n, pad))
+			if len(items) >= 400 {
+				flush()
+			}
+		}
+		if len(items) > 0 {
+			flush()
 		}
 	}
-	a := []string{"a"}
 	bound := store.Bound{Rows: 20, Bytes: 1 << 20}
-	queries := []struct {
+	opinions := store.Bound{Rows: 16, Bytes: 64 << 10}
+	// queries are the queries over collection c, of objects named word
+	// and related to shared; first is one of c's relationships.
+	queries := func(c, word, shared, first string) []struct {
 		name string
 		run  func() error
-	}{
-		{"browse", func() error { _, err := s.BrowseObjects(ctx, store.Browse{Collection: "a", Limit: 20}); return err }},
-		{"browse text", func() error {
-			_, err := s.BrowseObjects(ctx, store.Browse{Collection: "a", Text: "zebra", Limit: 20})
-			return err
-		}},
-		{"browse markings", func() error {
-			_, err := s.BrowseObjects(ctx, store.Browse{Collection: "a", Markings: []string{"marking-definition--m"}, Limit: 20})
-			return err
-		}},
-		{"text", func() error { _, _, err := s.TextObjects(ctx, a, "zebra", bound); return err }},
-		{"recent", func() error { _, err := s.RecentObjects(ctx, a, bound); return err }},
-		{"versions", func() error { _, _, err := s.ObjectVersions(ctx, a, "indicator--shared", bound); return err }},
-		{"latest", func() error {
-			_, _, err := s.LatestObjects(ctx, a, []string{"indicator--shared", "relationship--r0000001"}, bound)
-			return err
-		}},
-		{"referencing", func() error { _, _, err := s.Referencing(ctx, a, "indicator--shared", bound); return err }},
-		{"pdq", func() error { _, _, err := s.PDQHashes(ctx, a, 1000); return err }},
-		{"stats", func() error { _, err := s.CollectionStats(ctx, a); return err }},
-		{"taxii page", func() error { _, err := s.Objects(ctx, store.Query{Collection: "a", Limit: 20}); return err }},
-		{"taxii object", func() error {
-			_, err := s.Objects(ctx, store.Query{Collection: "a", IDs: []string{"indicator--shared"}, Versions: []store.VersionSelector{{Kind: "all"}}, Limit: 20})
-			return err
-		}},
+	} {
+		in := []string{c}
+		return []struct {
+			name string
+			run  func() error
+		}{
+			{"browse", func() error { _, err := s.BrowseObjects(ctx, store.Browse{Collection: c, Limit: 20}); return err }},
+			{"browse text", func() error {
+				_, err := s.BrowseObjects(ctx, store.Browse{Collection: c, Text: word, Limit: 20})
+				return err
+			}},
+			{"browse markings", func() error {
+				_, err := s.BrowseObjects(ctx, store.Browse{Collection: c, Markings: []string{"marking-definition--m"}, Limit: 20})
+				return err
+			}},
+			{"text", func() error { _, _, err := s.TextObjects(ctx, in, word, bound); return err }},
+			{"recent", func() error { _, err := s.RecentObjects(ctx, in, bound); return err }},
+			{"versions", func() error { _, _, err := s.ObjectVersions(ctx, in, shared, bound); return err }},
+			{"latest", func() error { _, _, err := s.LatestObjects(ctx, in, []string{shared, first}, bound); return err }},
+			{"referencing", func() error { _, _, err := s.Referencing(ctx, in, shared, bound); return err }},
+			{"pdq", func() error { _, _, err := s.PDQHashes(ctx, in, 1000); return err }},
+			{"opinions", func() error { _, err := s.OpinionVersions(ctx, in, shared, opinions); return err }},
+			{"opinion sizes", func() error { _, _, err := s.OpinionSizes(ctx, in, shared, opinions); return err }},
+			{"stats", func() error { _, err := s.CollectionStats(ctx, in); return err }},
+			{"taxii page", func() error { _, err := s.Objects(ctx, store.Query{Collection: c, Limit: 20}); return err }},
+			{"taxii object", func() error {
+				_, err := s.Objects(ctx, store.Query{Collection: c, IDs: []string{shared}, Versions: []store.VersionSelector{{Kind: "all"}}, Limit: 20})
+				return err
+			}},
+		}
 	}
-	fill("a", 30)
-	fill("b", 1000)
-	before := map[string]int64{}
-	for _, q := range queries {
-		before[q.name] = work(q.run)
+	fill("a", "zebra", "indicator--shared", 30)
+	firstA := fmt.Sprintf("relationship--r%07d", 1)
+	fill("c", "okapi", "indicator--other", 30)
+	firstC := fmt.Sprintf("relationship--r%07d", 31)
+	fill("b", "zebra", "indicator--shared", sizes[0])
+	qa, qc := queries("a", "zebra", "indicator--shared", firstA), queries("c", "okapi", "indicator--other", firstC)
+	before := map[string][2]int64{}
+	for i := range qa {
+		before[qa[i].name] = [2]int64{work(qa[i].run), work(qc[i].run)}
 	}
-	fill("b", 2000)
-	for _, q := range queries {
-		after := work(q.run)
-		if after > before[q.name]+4 {
-			t.Errorf("%s: work %d with 1,000 objects of each kind in the unreadable collection, %d with 3,000", q.name, before[q.name], after)
-		} else {
-			t.Logf("%s: work %d, then %d", q.name, before[q.name], after)
+	fill("b", "zebra", "indicator--shared", sizes[1])
+	for i := range qa {
+		a, c := work(qa[i].run), work(qc[i].run)
+		b := before[qa[i].name]
+		switch {
+		case a > b[0]+4 && c > b[1]+4:
+			t.Errorf("%s: work %d, then %d, and the control's %d, then %d: a B-tree grew a level deeper (then choose other sizes) or the query reads what it shouldn't", qa[i].name, b[0], a, b[1], c)
+		case a > b[0]+4:
+			t.Errorf("%s: work %d with %d objects of each kind in the unreadable collection, %d with %d (the control: %d, then %d)", qa[i].name, b[0], sizes[0], a, sizes[0]+sizes[1], b[1], c)
+		default:
+			t.Logf("%s: work %d, then %d (the control: %d, then %d)", qa[i].name, b[0], a, b[1], c)
 		}
 	}
 }
