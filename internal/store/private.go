@@ -132,6 +132,12 @@ type PrivateSets interface {
 	PrivateSet(ctx context.Context, id string) (PrivateSet, error)
 	// PrivateSets returns every set, oldest (by Created) first.
 	PrivateSets(ctx context.Context) ([]PrivateSet, error)
+	// PrivateSetsFor returns the sets made from one of collections or by
+	// member, oldest (by Created) first: the sets that a member who may
+	// read collections may list. It reads those sets and no others, so
+	// that its time tells the member nothing of the rest (their number,
+	// their sizes).
+	PrivateSetsFor(ctx context.Context, collections []string, member string) ([]PrivateSet, error)
 	// PrivateSetCounts returns how many sets member has, and how many of
 	// them are made from collection (at most one), without reading them.
 	PrivateSetCounts(ctx context.Context, member, collection string) (all, fromCollection int, err error)

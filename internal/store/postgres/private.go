@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -66,6 +67,9 @@ CREATE TABLE private_budget (
 	used   BIGINT NOT NULL,
 	PRIMARY KEY (set_id, member)
 );
+`}, migration{202, "private sets by collection and member", `
+CREATE INDEX private_sets_collection ON private_sets(collection);
+CREATE INDEX private_sets_member ON private_sets(member);
 `})
 }
 
@@ -274,6 +278,48 @@ func (s *Store) PrivateSets(ctx context.Context) ([]store.PrivateSet, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("couldn't list private sets: %w", err)
 	}
+	return out, nil
+}
+
+// PrivateSetsFor returns the sets made from one of collections or by
+// member, oldest first (see [store.PrivateSets]). It finds their ids
+// through the indexes on member and collection, then reads each set by
+// its id, in a read-only transaction with sequential scans off: the
+// table is small, and the planner would otherwise read all of it (every
+// set, whoever may read it) to find a few rows, and join the ids against
+// a scan of the whole table.
+func (s *Store) PrivateSetsFor(ctx context.Context, collections []string, member string) ([]store.PrivateSet, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list private sets: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		return nil, fmt.Errorf("couldn't list private sets: %w", err)
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM private_sets WHERE member = $2
+UNION SELECT p.id FROM (SELECT DISTINCT unnest($1::text[])) AS c(id) CROSS JOIN LATERAL (SELECT id FROM private_sets WHERE collection = c.id) AS p`, collections, member)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list private sets: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list private sets: %w", err)
+	}
+	out := make([]store.PrivateSet, 0, len(ids))
+	for _, id := range ids {
+		p, err := scanPrivateSet(tx.QueryRow(ctx, `SELECT `+privateSetCols+` FROM private_sets WHERE id = $1`, id))
+		if err != nil {
+			return nil, fmt.Errorf("couldn't list private sets: %w", err)
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b store.PrivateSet) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 

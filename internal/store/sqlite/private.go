@@ -61,6 +61,9 @@ CREATE TABLE private_budget (
 `}, migration{201, "private set indicator expiry", `
 ALTER TABLE private_set_indicators ADD COLUMN expires TEXT;
 CREATE INDEX private_set_indicators_expires ON private_set_indicators(set_id, expires) WHERE expires IS NOT NULL;
+`}, migration{202, "private sets by collection and member", `
+CREATE INDEX private_sets_collection ON private_sets(collection);
+CREATE INDEX private_sets_member ON private_sets(member);
 `})
 }
 
@@ -205,6 +208,32 @@ func (s *Store) PrivateSet(ctx context.Context, id string) (store.PrivateSet, er
 // PrivateSets returns every set, oldest first.
 func (s *Store) PrivateSets(ctx context.Context) ([]store.PrivateSet, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+privateSetCols+` FROM private_sets ORDER BY created, id`)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list private sets: %w", err)
+	}
+	defer rows.Close()
+	var out []store.PrivateSet
+	for rows.Next() {
+		p, err := scanPrivateSet(rows)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't list private sets: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// PrivateSetsFor returns the sets made from one of collections or by
+// member, oldest first, each found through an index on its collection or
+// member (see [store.PrivateSets]).
+func (s *Store) PrivateSetsFor(ctx context.Context, collections []string, member string) ([]store.PrivateSet, error) {
+	q := `SELECT id FROM private_sets WHERE member = ?`
+	args := []any{member}
+	if len(collections) > 0 {
+		q += ` UNION SELECT id FROM private_sets WHERE collection IN (` + placeholders(len(collections)) + `)`
+		args = append(args, strArgs(collections)...)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+privateSetCols+` FROM private_sets WHERE id IN (`+q+`) ORDER BY created, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list private sets: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -301,5 +302,47 @@ func testPrivateIndicatorExpiry(t *testing.T, s store.Store) {
 	}
 	if set, err := s.PrivateSet(ctx, "set1"); err != nil || set.Size != 1 {
 		t.Fatalf("set after expiries: %+v, %v", set, err)
+	}
+}
+
+// testPrivateSetsFor: the sets listed are those made from the given
+// collections or by the given member, oldest first, with their sizes;
+// none of the others.
+func testPrivateSetsFor(t *testing.T, s store.Store) {
+	alice, bob, shared := fixture(t, s)
+	own := "c7c3a8f2-0f4d-4f43-9a57-3c4b8a4e6f10"
+	must(t, s.AddCollection(ctx, store.Collection{ID: own, Title: "bob's", Readers: []string{bob.ID}, Writers: []string{alice.ID, bob.ID}}))
+	for i, n := range []store.NewPrivateSet{
+		valuesSet("s-shared-bob", bob, shared, tag(1), tag(2)),
+		valuesSet("s-own-bob", bob, own, tag(3)),
+		valuesSet("s-own-alice", alice, own, tag(4), tag(5), tag(6)),
+	} {
+		n.Set.Created = base.Add(time.Duration(i) * time.Minute)
+		_, err := s.CreatePrivateSet(ctx, n)
+		must(t, err)
+	}
+	list := func(collections []string, member string) string {
+		sets, err := s.PrivateSetsFor(ctx, collections, member)
+		must(t, err)
+		var out []string
+		for _, p := range sets {
+			out = append(out, fmt.Sprintf("%s:%d", p.ID, p.Size))
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct {
+		collections []string
+		member      string
+		want        string
+	}{
+		{[]string{shared}, alice.ID, "s-shared-bob:2 s-own-alice:3"}, // alice reads shared, made one in own
+		{[]string{shared, own}, bob.ID, "s-shared-bob:2 s-own-bob:1 s-own-alice:3"},
+		{nil, bob.ID, "s-shared-bob:2 s-own-bob:1"},
+		{[]string{own, own}, "identity--nobody", "s-own-bob:1 s-own-alice:3"},
+		{[]string{"no-such-collection"}, "identity--nobody", ""},
+	} {
+		if got := list(tc.collections, tc.member); got != tc.want {
+			t.Errorf("sets for %q and %s: %q, want %q", tc.collections, tc.member, got, tc.want)
+		}
 	}
 }

@@ -100,6 +100,7 @@ func Run(t *testing.T, open Opener) {
 		{"LogObjects", testLogObjects},
 		{"CosignedCheckpoints", testCosigned},
 		{"PrivateSetLifecycle", testPrivateSetLifecycle},
+		{"PrivateSetsFor", testPrivateSetsFor},
 		{"PrivateSetTagsAfter", testPrivateSetTagsAfter},
 		{"PrivateBudget", testPrivateBudget},
 		{"PrivateBudgetConcurrent", testPrivateBudgetConcurrent},

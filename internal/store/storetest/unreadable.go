@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -18,7 +19,7 @@ import (
 // received sizes[0] objects of each kind made to weigh on it, then
 // after sizes[1] more:
 // versions of the same id, the same words, relationships and opinions on
-// the same object, PDQ hashes, the most recent additions. work(fn) runs
+// the same object, PDQ hashes, the most recent additions, private sets. work(fn) runs
 // fn and returns what it cost the database, as a count (pages or buffers
 // or rows read, not a time), which may grow by four at most.
 //
@@ -85,6 +86,21 @@ func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() e
 			flush()
 		}
 	}
+	// sets makes count private sets of member m in collection c, of
+	// tags tags each.
+	sets := 0
+	makeSets := func(c, m string, count, tags int) {
+		for range count {
+			sets++
+			n := valuesSet(fmt.Sprintf("set-%d", sets), store.Member{ID: m}, c)
+			for i := range tags {
+				n.Tags = append(n.Tags, store.PrivateTag{Tag: binary.BigEndian.AppendUint64(nil, uint64(i))})
+			}
+			if _, err := s.CreatePrivateSet(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	bound := store.Bound{Rows: 20, Bytes: 1 << 20}
 	opinions := store.Bound{Rows: 16, Bytes: 64 << 10}
 	// queries are the queries over collection c, of objects named word
@@ -116,6 +132,7 @@ func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() e
 			{"opinions", func() error { _, err := s.OpinionVersions(ctx, in, shared, opinions); return err }},
 			{"opinion sizes", func() error { _, _, err := s.OpinionSizes(ctx, in, shared, opinions); return err }},
 			{"stats", func() error { _, err := s.CollectionStats(ctx, in); return err }},
+			{"private sets", func() error { _, err := s.PrivateSetsFor(ctx, in, "identity--"+c); return err }},
 			{"taxii page", func() error { _, err := s.Objects(ctx, store.Query{Collection: c, Limit: 20}); return err }},
 			{"taxii object", func() error {
 				_, err := s.Objects(ctx, store.Query{Collection: c, IDs: []string{shared}, Versions: []store.VersionSelector{{Kind: "all"}}, Limit: 20})
@@ -124,16 +141,20 @@ func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() e
 		}
 	}
 	fill("a", "zebra", "indicator--shared", 30)
+	makeSets("a", "identity--a", 2, 100)
 	firstA := fmt.Sprintf("relationship--r%07d", 1)
 	fill("c", "okapi", "indicator--other", 30)
+	makeSets("c", "identity--c", 2, 100)
 	firstC := fmt.Sprintf("relationship--r%07d", 31)
 	fill("b", "zebra", "indicator--shared", sizes[0])
+	makeSets("b", "identity--b", 5, 2000)
 	qa, qc := queries("a", "zebra", "indicator--shared", firstA), queries("c", "okapi", "indicator--other", firstC)
 	before := map[string][2]int64{}
 	for i := range qa {
 		before[qa[i].name] = [2]int64{work(qa[i].run), work(qc[i].run)}
 	}
 	fill("b", "zebra", "indicator--shared", sizes[1])
+	makeSets("b", "identity--b", 10, 2000)
 	for i := range qa {
 		a, c := work(qa[i].run), work(qc[i].run)
 		b := before[qa[i].name]
