@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,8 +56,9 @@ import (
 // a query reads the index entries of the collections the member may read
 // and no others: what it costs, and so how long it takes, does not
 // depend on what other collections hold. The words become terms, each
-// lexeme of the object's tsvector prefixed with its collection id and a
-// space, in a text[] with a GIN index: a search asks for all of its
+// lexeme of the object's tsvector prefixed with its collection's key and
+// a space (see collectionTerms), in a text[] (collation "C": compared
+// byte by byte, as tsvector lexemes are) with a GIN index: a search asks for all of its
 // words' terms in each collection the member may read (the same
 // condition as plainto_tsquery's, every word present), and the GIN index
 // then reads those collections' postings only; with one tsvector index
@@ -81,9 +84,9 @@ CREATE TABLE ui_refs (
 );
 `}, migration{312, "ui indexes by collection", `
 ALTER TABLE ui_objects ADD COLUMN collection TEXT NOT NULL DEFAULT '';
-ALTER TABLE ui_objects ADD COLUMN terms TEXT[] NOT NULL DEFAULT '{}';
+ALTER TABLE ui_objects ADD COLUMN terms TEXT[] COLLATE "C" NOT NULL DEFAULT '{}';
 UPDATE ui_objects u SET collection = o.collection,
-	terms = ARRAY(SELECT o.collection || ' ' || l.lexeme FROM unnest(u.words) AS l)
+	terms = ARRAY(SELECT left(md5(o.collection), 12) || ' ' || l.lexeme FROM unnest(u.words) AS l)
 FROM objects o WHERE o.seq = u.object_seq;
 DROP INDEX ui_objects_words;
 ALTER TABLE ui_objects DROP COLUMN words;
@@ -271,7 +274,7 @@ func queueIndexes(b *pgx.Batch, objs []store.Object) {
 	}
 	if len(seqs) > 0 {
 		b.Queue(`INSERT INTO ui_objects(object_seq, collection, terms, markings, pdq_hash)
-SELECT u.seq, u.coll, ARRAY(SELECT u.coll || ' ' || l.lexeme FROM unnest(to_tsvector('simple', u.words)) AS l),
+SELECT u.seq, u.coll, ARRAY(SELECT left(md5(u.coll), 12) || ' ' || l.lexeme FROM unnest(to_tsvector('simple', u.words)) AS l),
 	ARRAY(SELECT jsonb_array_elements_text(u.marks::jsonb)), u.pdq
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(seq, coll, words, marks, pdq)
 ON CONFLICT (object_seq) DO NOTHING`, seqs, colls, words, marks, pdqs)
@@ -336,11 +339,19 @@ func (s *Store) searchLexemes(ctx context.Context, text string) ([]string, error
 }
 
 // collectionTerms returns lexemes as collection's terms in ui_objects:
-// each prefixed with the collection id and a space.
+// each prefixed with the collection's key and a space. The key is the
+// first 12 hex digits of the MD5 of the collection id (md5() in SQL, as
+// the index rows are written): short, so that the GIN index's entries
+// stay small (the whole id made ingest about 8% slower), and wide enough
+// (48 bits) that two collections of a node share one only by a chance
+// too small to matter; queries also test the row's collection, so such a
+// sharing would cost time, never a wrong or unreadable result.
 func collectionTerms(collection string, lexemes []string) []string {
+	sum := md5.Sum([]byte(collection))
+	prefix := hex.EncodeToString(sum[:])[:12] + " "
 	out := make([]string, len(lexemes))
 	for i, l := range lexemes {
-		out[i] = collection + " " + l
+		out[i] = prefix + l
 	}
 	return out
 }
@@ -626,7 +637,7 @@ func (s *Store) TextObjects(ctx context.Context, collections []string, text stri
 	var a args
 	var union []string
 	for _, c := range slices.Compact(slices.Sorted(slices.Values(collections))) {
-		union = append(union, `SELECT object_seq FROM ui_objects WHERE terms @> `+a.add(collectionTerms(c, lexemes))+`::text[]`)
+		union = append(union, `SELECT object_seq FROM ui_objects WHERE terms @> `+a.add(collectionTerms(c, lexemes))+`::text[] AND collection = `+a.add(c))
 	}
 	out, more, err := s.queryBounded(ctx, b, bySeqs(strings.Join(union, " UNION ALL "))+` WHERE o.is_last`, "seq", a)
 	if err != nil {
