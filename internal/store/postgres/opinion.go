@@ -49,7 +49,7 @@ func (s *Store) OpinionSizes(ctx context.Context, collections []string, object s
 		return nil, 0, nil
 	}
 	choice, a := opinionChoice(collections, object, perMember)
-	rows, err := s.pool.Query(ctx, choice+` ORDER BY seq`, a...)
+	rows, err := s.pool.Query(ctx, choice+` ORDER BY seq`, planned(a)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("couldn't measure opinions: %w", err)
 	}

@@ -298,7 +298,7 @@ func (s *Store) PrivateSetsFor(ctx context.Context, collections []string, member
 		return nil, fmt.Errorf("couldn't list private sets: %w", err)
 	}
 	rows, err := tx.Query(ctx, `SELECT id FROM private_sets WHERE member = $2
-UNION SELECT p.id FROM (SELECT DISTINCT unnest($1::text[])) AS c(id) CROSS JOIN LATERAL (SELECT id FROM private_sets WHERE collection = c.id) AS p`, collections, member)
+UNION SELECT p.id FROM (SELECT DISTINCT unnest($1::text[])) AS c(id) CROSS JOIN LATERAL (SELECT id FROM private_sets WHERE collection = c.id) AS p`, planned(args{collections, member})...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list private sets: %w", err)
 	}
@@ -308,7 +308,7 @@ UNION SELECT p.id FROM (SELECT DISTINCT unnest($1::text[])) AS c(id) CROSS JOIN 
 	}
 	out := make([]store.PrivateSet, 0, len(ids))
 	for _, id := range ids {
-		p, err := scanPrivateSet(tx.QueryRow(ctx, `SELECT `+privateSetCols+` FROM private_sets WHERE id = $1`, id))
+		p, err := scanPrivateSet(tx.QueryRow(ctx, `SELECT `+privateSetCols+` FROM private_sets WHERE id = $1`, planned(args{id})...))
 		if err != nil {
 			return nil, fmt.Errorf("couldn't list private sets: %w", err)
 		}

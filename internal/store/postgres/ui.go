@@ -238,7 +238,7 @@ func searchText(s string, max int) string {
 func queueIndexes(b *pgx.Batch, objs []store.Object) {
 	var (
 		seqs, refSeqs          []int64
-		colls, refColls        []string
+		colls, refColls, keys  []string
 		words, marks           []string
 		pdqs                   []*string
 		refs                   []string
@@ -250,7 +250,7 @@ func queueIndexes(b *pgx.Batch, objs []store.Object) {
 			continue
 		}
 		if ix.text != "" || len(ix.markings) > 0 || ix.pdq != "" {
-			seqs, colls = append(seqs, o.Seq), append(colls, o.Collection)
+			seqs, colls, keys = append(seqs, o.Seq), append(colls, o.Collection), append(keys, collectionKey(o.Collection))
 			words = append(words, ix.text)
 			ms := make([]string, len(ix.markings))
 			for i, m := range ix.markings {
@@ -274,10 +274,10 @@ func queueIndexes(b *pgx.Batch, objs []store.Object) {
 	}
 	if len(seqs) > 0 {
 		b.Queue(`INSERT INTO ui_objects(object_seq, collection, terms, markings, pdq_hash)
-SELECT u.seq, u.coll, ARRAY(SELECT left(md5(u.coll), 12) || ' ' || l.lexeme FROM unnest(to_tsvector('simple', u.words)) AS l),
+SELECT u.seq, u.coll, ARRAY(SELECT u.key || l.lexeme FROM unnest(to_tsvector('simple', u.words)) AS l),
 	ARRAY(SELECT jsonb_array_elements_text(u.marks::jsonb)), u.pdq
-FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(seq, coll, words, marks, pdq)
-ON CONFLICT (object_seq) DO NOTHING`, seqs, colls, words, marks, pdqs)
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(seq, coll, words, marks, pdq, key)
+ON CONFLICT (object_seq) DO NOTHING`, seqs, colls, words, marks, pdqs, keys)
 	}
 	if len(refs) > 0 {
 		b.Queue(`INSERT INTO ui_refs(collection, ref, object_seq) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`, refColls, refs, refSeqs)
@@ -299,6 +299,21 @@ func SearchText(s string) string {
 		return ""
 	}
 	return s
+}
+
+// planned returns a's arguments for a query of the UI (or any that takes
+// the collections a member may read) with pgx's exec mode first:
+// QueryExecModeExec runs the query as an unnamed statement, which
+// PostgreSQL plans for the values it is given every time. pgx's default
+// prepares and caches statements, and after five runs PostgreSQL may
+// switch a prepared statement to a generic plan, made without the
+// values: for "collection = ANY($1)" or "collection = c.id" it then
+// expects a common collection and walks whole tables, through every
+// collection's rows (storetest.Unreadable runs each query more than five
+// times to catch it). Planning each time costs the server a fraction of
+// a millisecond.
+func planned(a args) []any {
+	return append([]any{pgx.QueryExecModeExec}, a...)
 }
 
 // bySeqs is the FROM clause of the objects o whose seqs the query seqs
@@ -338,17 +353,25 @@ func (s *Store) searchLexemes(ctx context.Context, text string) ([]string, error
 	return lexemes, nil
 }
 
+// collectionKey is the prefix of collection's terms: the first 12 hex
+// digits of the MD5 of its id, and a space. Migration 312 computed the
+// same with SQL's md5(), which hashes the id in the server's encoding;
+// with UTF-8 (and for the ASCII ids the node makes, in any encoding) the
+// two agree.
+func collectionKey(collection string) string {
+	sum := md5.Sum([]byte(collection))
+	return hex.EncodeToString(sum[:])[:12] + " "
+}
+
 // collectionTerms returns lexemes as collection's terms in ui_objects:
-// each prefixed with the collection's key and a space. The key is the
-// first 12 hex digits of the MD5 of the collection id (md5() in SQL, as
-// the index rows are written): short, so that the GIN index's entries
+// each prefixed with the collection's key (see collectionKey). The key
+// is short, so that the GIN index's entries
 // stay small (the whole id made ingest about 8% slower), and wide enough
 // (48 bits) that two collections of a node share one only by a chance
 // too small to matter; queries also test the row's collection, so such a
 // sharing would cost time, never a wrong or unreadable result.
 func collectionTerms(collection string, lexemes []string) []string {
-	sum := md5.Sum([]byte(collection))
-	prefix := hex.EncodeToString(sum[:])[:12] + " "
+	prefix := collectionKey(collection)
 	out := make([]string, len(lexemes))
 	for i, l := range lexemes {
 		out[i] = prefix + l
@@ -405,7 +428,7 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 			// One probe for an earlier match.
 			var a args
 			var one int
-			err := s.pool.QueryRow(ctx, `SELECT 1 FROM objects o WHERE `+browseFilter(&a, b, terms, "<=", b.After)+` ORDER BY o.seq DESC LIMIT 1`, a...).Scan(&one)
+			err := s.pool.QueryRow(ctx, `SELECT 1 FROM objects o WHERE `+browseFilter(&a, b, terms, "<=", b.After)+` ORDER BY o.seq DESC LIMIT 1`, planned(a)...).Scan(&one)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return p, fmt.Errorf("couldn't browse objects: %w", err)
 			}
@@ -454,7 +477,7 @@ func browseFilter(a *args, b store.Browse, terms []string, op string, cursor int
 
 // queryObjectList runs q, which selects [objectCols] from objects o.
 func (s *Store) queryObjectList(ctx context.Context, q string, a ...any) ([]store.Object, error) {
-	rows, err := s.pool.Query(ctx, q, a...)
+	rows, err := s.pool.Query(ctx, q, planned(a)...)
 	if err != nil {
 		return nil, err
 	}
@@ -502,7 +525,7 @@ func (s *Store) queryBounded(ctx context.Context, b store.Bound, from, order str
 				FROM (` + q + `) AS p) AS w
 			WHERE rn <= 2 OR before <= ` + max + ` ORDER BY ` + order
 	}
-	rows, err := s.pool.Query(ctx, q, a...)
+	rows, err := s.pool.Query(ctx, q, planned(a)...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -532,7 +555,7 @@ func (s *Store) CollectionStats(ctx context.Context, collections []string) ([]st
 		return nil, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT collection, count(*) FILTER (WHERE is_last), count(*), max(date_added) FROM objects
-WHERE collection = ANY($1::text[]) GROUP BY collection ORDER BY collection COLLATE "C"`, collections)
+WHERE collection = ANY($1::text[]) GROUP BY collection ORDER BY collection COLLATE "C"`, planned(args{collections})...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't count objects: %w", err)
 	}
@@ -659,7 +682,7 @@ func (s *Store) PDQHashes(ctx context.Context, collections []string, limit int) 
 	rows, err := s.pool.Query(ctx, `SELECT h.seq, h.pdq_hash FROM (SELECT DISTINCT unnest($1::text[])) AS c(id)
 CROSS JOIN LATERAL (SELECT u.object_seq AS seq, u.pdq_hash FROM ui_objects u JOIN objects o ON o.seq = u.object_seq
 	WHERE `+inCollection("u.collection", "u.object_seq")+` AND u.pdq_hash IS NOT NULL AND o.is_last ORDER BY u.collection, u.object_seq LIMIT $2) AS h
-ORDER BY h.seq LIMIT $2`, collections, limit+1)
+ORDER BY h.seq LIMIT $2`, planned(args{collections, limit + 1})...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
 	}

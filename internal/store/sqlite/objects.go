@@ -103,10 +103,24 @@ type uiTextRow struct {
 // full-text table is already part of the transaction; writing them last
 // keeps them in FTS5's memory until the one flush at the commit.
 func (ps *submitStmts) indexText(ctx context.Context) error {
+	made := map[string]bool{}
 	for _, t := range ps.texts {
+		if made[t.collection] {
+			continue
+		}
 		st := ps.insText[t.collection]
 		if st == nil {
-			var err error
+			// A collection without its table (added by a process that
+			// had no FTS5) gets it now, with every object it holds,
+			// this group's included.
+			created, err := createUIText(ctx, ps.tx, t.collection)
+			if err != nil {
+				return err
+			}
+			if created {
+				made[t.collection] = true
+				continue
+			}
 			if st, err = ps.tx.PrepareContext(ctx, insertUIText(t.collection)); err != nil {
 				return err
 			}

@@ -63,6 +63,9 @@ type Store struct {
 	// uiText is whether the web UI's full-text tables exist and Submit
 	// fills them (migration 314 applied; see uiTextTable).
 	uiText bool
+	// textTables holds the collections whose full-text table is known
+	// to exist (see hasUIText).
+	textTables sync.Map
 
 	mu sync.Mutex // serialises write transactions in this process
 
@@ -124,12 +127,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	var one int
+	// A database at 314 opened by a driver without FTS5 (see needsModule)
+	// has no full-text search for that process.
 	switch err := w.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = 314`).Scan(&one); {
 	case err == nil:
-		s.uiText = true
-		if err := s.ensureUIText(ctx); err != nil {
-			w.Close()
-			return nil, fmt.Errorf("couldn't open %s: full-text tables: %w", path, err)
+		if s.uiText = s.hasModule(ctx, "fts5"); s.uiText {
+			if err := s.ensureUIText(ctx); err != nil {
+				w.Close()
+				return nil, fmt.Errorf("couldn't open %s: full-text tables: %w", path, err)
+			}
 		}
 	case !errors.Is(err, sql.ErrNoRows):
 		w.Close()
@@ -439,7 +445,7 @@ func (s *Store) AddCollection(ctx context.Context, c store.Collection) error {
 			return err
 		}
 		if s.uiText {
-			if err := createUIText(ctx, tx, c.ID); err != nil {
+			if _, err := createUIText(ctx, tx, c.ID); err != nil {
 				return err
 			}
 		}

@@ -56,19 +56,20 @@ func insertUIText(collection string) string {
 
 // createUIText makes collection's full-text table, with the trigger that
 // keeps it in step when rows are deleted behind the node's back, and
-// indexes the collection's object versions stored so far, in tx. A
-// collection that has its table is left as it is.
-func createUIText(ctx context.Context, tx *sql.Tx, collection string) error {
+// indexes the collection's object versions stored so far (in tx, so those
+// tx inserted too), and reports whether it made it. A collection that has
+// its table is left as it is.
+func createUIText(ctx context.Context, tx *sql.Tx, collection string) (bool, error) {
 	t := uiTextTable(collection)
 	trigger := `"ui_text_delete_` + hex.EncodeToString([]byte(collection)) + `"`
 	lit := `CAST(x'` + hex.EncodeToString([]byte(collection)) + `' AS TEXT)`
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`, strings.Trim(t, `"`)).Scan(&one)
 	if err == nil {
-		return nil
+		return false, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return err
+		return false, err
 	}
 	_, err = tx.ExecContext(ctx, `CREATE VIRTUAL TABLE `+t+` USING fts5(body, tokenize = 'unicode61');
 -- Objects are never deleted, but an operator may delete rows behind the
@@ -78,24 +79,36 @@ CREATE TRIGGER `+trigger+` AFTER DELETE ON objects WHEN OLD.collection = `+lit+`
 END;
 INSERT INTO `+t+`(rowid, body) SELECT o.seq, `+fmt.Sprintf(uiTextBody, "o.raw")+` FROM objects o
 WHERE o.collection = `+lit+` AND json_valid(CAST(o.raw AS TEXT));`)
-	return err
+	return err == nil, err
 }
 
 // hasUIText reports whether collection has its full-text table: every
-// collection has one while s.uiText (see ensureUIText), so false means
-// that the collection doesn't exist.
+// collection has one while s.uiText (see ensureUIText; Submit makes one
+// it finds missing), so false means that the collection doesn't exist.
+// Tables are never dropped, so those found are remembered: sqlite_schema
+// has no index, and holds about seven rows a collection.
 func (s *Store) hasUIText(ctx context.Context, collection string) (bool, error) {
+	if _, ok := s.textTables.Load(collection); ok {
+		return true, nil
+	}
 	var one int
 	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`, strings.Trim(uiTextTable(collection), `"`)).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	s.textTables.Store(collection, true)
+	return true, nil
 }
 
 // ensureUIText gives every collection its full-text table (see
 // uiTextTable), indexing what it holds: after migration 314, and for a
-// collection added while the store was open with a driver without FTS5.
+// collection added while the database was open with a driver without
+// FTS5 (the cgo driver of tests and benchmarks). Objects stored into an
+// existing table's collection by such a driver are not indexed: the node
+// never uses one.
 func (s *Store) ensureUIText(ctx context.Context) error {
 	return s.Write(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM collections ORDER BY id`)
@@ -116,7 +129,7 @@ func (s *Store) ensureUIText(ctx context.Context) error {
 			return err
 		}
 		for _, id := range ids {
-			if err := createUIText(ctx, tx, id); err != nil {
+			if _, err := createUIText(ctx, tx, id); err != nil {
 				return fmt.Errorf("collection %q: %w", id, err)
 			}
 		}
@@ -133,11 +146,13 @@ func (s *Store) ensureUIText(ctx context.Context) error {
 //     uiTextTable), an FTS5 table whose rowid is the object's seq,
 //     holding the words of its name, description, pattern, value,
 //     hashes, aliases, labels, opinion and explanation;
-//   - ui_refs, (collection, referenced id, seq) for the source_ref and
-//     target_ref of relationships and the sighting_of_ref of sightings,
-//     so an object page finds its relationships and sightings with one
-//     lookup per collection;
-//   - ui_pdq, the PDQ hashes of file objects (hashes.PDQ), of PDQ
+//   - ui_refs (ui_collection_refs since migration 315), (collection,
+//     referenced id, seq) for the source_ref and target_ref of
+//     relationships and the sighting_of_ref of sightings, so an object
+//     page finds its relationships and sightings with one lookup per
+//     collection;
+//   - ui_pdq (ui_collection_pdq since migration 316, with the
+//     collection and an index (collection, seq)), the PDQ hashes of file objects (hashes.PDQ), of PDQ
 //     indicators (pattern_type "pdq", the pattern is the hash: package
 //     pdq's sharing format) and of STIX patterns comparing
 //     file:hashes.PDQ (the first such comparison), for lookups within a
@@ -153,8 +168,13 @@ func (s *Store) ensureUIText(ctx context.Context) error {
 // may read and no others: what it costs, and so how long it takes, does
 // not depend on what other collections hold. 314 replaces ui_text by one
 // full-text table per collection (see uiTextTable; made by ensureUIText
-// at Open and by AddCollection); 315 puts the collection first in
-// ui_refs; 316 adds it to ui_pdq with an index (collection, seq).
+// at Open and by AddCollection); 315 replaces ui_refs by
+// ui_collection_refs, keyed by collection first; 316 replaces ui_pdq by
+// ui_collection_pdq, with the collection and an index (collection, seq).
+// They make new tables rather than alter the old ones: ALTER TABLE
+// re-checks every trigger of the schema, and a database made with FTS5
+// then opened by a driver without it (see needsModule) would fail on
+// migration 310's trigger on ui_text.
 func init() {
 	const pdq = `coalesce(json_extract(CAST(%[1]s AS TEXT), '$.hashes.PDQ'),
 	CASE WHEN json_extract(CAST(%[1]s AS TEXT), '$.pattern_type') = 'pdq' THEN json_extract(CAST(%[1]s AS TEXT), '$.pattern') END,
@@ -221,26 +241,35 @@ CREATE TABLE ui_collection_refs (
 	seq        INTEGER NOT NULL,
 	PRIMARY KEY (collection, ref, seq)
 ) WITHOUT ROWID;
+CREATE INDEX ui_collection_refs_seq ON ui_collection_refs(seq);
 INSERT INTO ui_collection_refs(collection, ref, seq) SELECT o.collection, r.ref, r.seq FROM ui_refs r JOIN objects o ON o.seq = r.seq;
 DROP TABLE ui_refs;
-ALTER TABLE ui_collection_refs RENAME TO ui_refs;
-CREATE TRIGGER ui_refs_insert AFTER INSERT ON objects
+CREATE TRIGGER ui_collection_refs_insert AFTER INSERT ON objects
 WHEN NEW.type IN ('relationship', 'sighting') AND ` + f(valid, "NEW") + ` BEGIN
-	INSERT OR IGNORE INTO ui_refs(collection, ref, seq) SELECT NEW.collection, j.value, NEW.seq
+	INSERT OR IGNORE INTO ui_collection_refs(collection, ref, seq) SELECT NEW.collection, j.value, NEW.seq
 	FROM json_each(CAST(NEW.raw AS TEXT)) j
 	WHERE j.key IN ('source_ref', 'target_ref', 'sighting_of_ref') AND j.type = 'text';
 END;
-CREATE TRIGGER ui_refs_delete AFTER DELETE ON objects WHEN OLD.type IN ('relationship', 'sighting') BEGIN
-	DELETE FROM ui_refs WHERE collection = OLD.collection AND seq = OLD.seq;
+CREATE TRIGGER ui_collection_refs_delete AFTER DELETE ON objects WHEN OLD.type IN ('relationship', 'sighting') BEGIN
+	DELETE FROM ui_collection_refs WHERE seq = OLD.seq;
 END;
 `}, migration{316, "ui pdq hashes by collection", `
 DROP TRIGGER ui_pdq_insert;
-ALTER TABLE ui_pdq ADD COLUMN collection TEXT NOT NULL DEFAULT '';
-UPDATE ui_pdq SET collection = (SELECT o.collection FROM objects o WHERE o.seq = ui_pdq.seq);
-CREATE INDEX ui_pdq_collection ON ui_pdq(collection, seq);
-CREATE TRIGGER ui_pdq_insert AFTER INSERT ON objects
+DROP TRIGGER ui_pdq_delete;
+CREATE TABLE ui_collection_pdq (
+	seq        INTEGER PRIMARY KEY,
+	collection TEXT NOT NULL,
+	hash       TEXT NOT NULL
+);
+CREATE INDEX ui_collection_pdq_collection ON ui_collection_pdq(collection, seq);
+INSERT INTO ui_collection_pdq(seq, collection, hash) SELECT p.seq, o.collection, p.hash FROM ui_pdq p JOIN objects o ON o.seq = p.seq;
+DROP TABLE ui_pdq;
+CREATE TRIGGER ui_collection_pdq_insert AFTER INSERT ON objects
 WHEN NEW.type IN ('file', 'indicator') AND ` + f(valid, "NEW") + ` AND ` + f(pdq, "NEW") + ` IS NOT NULL BEGIN
-	INSERT OR IGNORE INTO ui_pdq(seq, hash, collection) VALUES (NEW.seq, ` + f(pdq, "NEW") + `, NEW.collection);
+	INSERT OR IGNORE INTO ui_collection_pdq(seq, collection, hash) VALUES (NEW.seq, NEW.collection, ` + f(pdq, "NEW") + `);
+END;
+CREATE TRIGGER ui_collection_pdq_delete AFTER DELETE ON objects BEGIN
+	DELETE FROM ui_collection_pdq WHERE seq = OLD.seq;
 END;
 `})
 }
@@ -641,7 +670,7 @@ func (s *Store) Referencing(ctx context.Context, collections []string, id string
 		return nil, false, nil
 	}
 	args := append(strArgs(collections), id)
-	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq IN (SELECT seq FROM ui_refs WHERE collection IN (`+placeholders(len(collections))+`) AND ref = ?)
+	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.seq IN (SELECT seq FROM ui_collection_refs WHERE collection IN (`+placeholders(len(collections))+`) AND ref = ?)
 AND o.is_last = 1`, "o.seq", args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read the references to %s: %w", id, err)
@@ -673,7 +702,10 @@ func (s *Store) TextObjects(ctx context.Context, collections []string, text stri
 	}
 	out, more, err := s.queryBoundedEach(ctx, b, known, false, func(c string) (string, []any) {
 		t := uiTextTable(c)
-		return `FROM ` + t + ` t JOIN objects o ON o.seq = t.rowid WHERE ` + t + ` MATCH ? AND o.is_last = 1`, []any{fts}
+		// o.collection: the table's rows are c's, but a seq reused after
+		// rows were deleted behind the node's back must not bring
+		// another collection's object.
+		return `FROM ` + t + ` t JOIN objects o ON o.seq = t.rowid WHERE ` + t + ` MATCH ? AND o.collection = ? AND o.is_last = 1`, []any{fts, c}
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't search: %w", err)
@@ -691,7 +723,7 @@ func (s *Store) PDQHashes(ctx context.Context, collections []string, limit int) 
 	// INDEXED BY: the hashes of the given collections only, sorted (a
 	// sort with a LIMIT keeps only the first limit+1 rows); in seq order
 	// through the table, the walk would cross every other collection's.
-	rows, err := s.r.QueryContext(ctx, `SELECT p.seq, p.hash FROM ui_pdq p INDEXED BY ui_pdq_collection JOIN objects o ON o.seq = p.seq
+	rows, err := s.r.QueryContext(ctx, `SELECT p.seq, p.hash FROM ui_collection_pdq p INDEXED BY ui_collection_pdq_collection JOIN objects o ON o.seq = p.seq
 WHERE p.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORDER BY p.seq LIMIT ?`, append(strArgs(collections), limit+1)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
