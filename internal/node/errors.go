@@ -120,14 +120,19 @@ func requestErrorf(kind error, msg string) error {
 // request id, the route, the member and the error (errors never hold a
 // token: see [Node.Authenticate]). A handler calls it once and returns.
 //
-// When the request's client went away ([taxii.ClientGone]), whatever
-// err is it writes nothing and logs no error (only a Debug line with
-// err): the access log records the request as 499 (see [Node.front]).
+// When the request's client went away ([taxii.ClientGone]) it writes
+// nothing: the access log records the request as 499 (see [Node.front]).
+// An error that is the client's going (a cancellation) gets a Debug line;
+// any other, which would have been a 500, is still logged as an error.
 func respondError(w http.ResponseWriter, r *http.Request, err error) {
 	if taxii.ClientGone(r) {
 		if info := infoOf(r.Context()); info != nil {
-			info.logger.LogAttrs(r.Context(), slog.LevelDebug, "request closed by the client",
-				slog.String("request_id", info.id), slog.String("route", info.route), slog.String("error", err.Error()))
+			level := slog.LevelDebug
+			if status, _, _, _ := classifyError(err); status == http.StatusInternalServerError {
+				level = slog.LevelError
+			}
+			info.logger.LogAttrs(r.Context(), level, "request closed by the client",
+				slog.String("request_id", info.id), slog.String("route", info.route), slog.String("member", info.member), slog.String("error", err.Error()))
 		}
 		return
 	}

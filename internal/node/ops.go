@@ -282,9 +282,14 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Flush implements http.Flusher for handlers that test for it.
 func (w *statusWriter) Flush() {
-	if !w.drop() {
-		http.NewResponseController(w.ResponseWriter).Flush()
+	if w.drop() {
+		return
 	}
+	if !w.wrote {
+		// A flush before any write sends the header: 200 unless set.
+		w.status, w.wrote = http.StatusOK, true
+	}
+	http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // deadlineBody is a request body that must arrive within timeout of the

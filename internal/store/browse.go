@@ -82,9 +82,11 @@ type PDQHash struct {
 }
 
 // UIQueries are the queries of the analysts' web UI (internal/web). Each
-// is one query whatever the page shows. All take the collections the
-// caller may read and return nothing from any other; an unknown
-// collection contributes nothing. The "latest version" of an object id in
+// costs the same whatever the page shows: one query, or one per
+// collection it reads. All take the collections the caller may read and
+// return nothing from any other, and read nothing of any other (see
+// storetest.Unreadable: their time tells nothing of what other
+// collections hold); an unknown collection contributes nothing. The "latest version" of an object id in
 // a collection is its version with the greatest [Object].Version (what
 // TAXII's match[version]=last returns), whatever order the versions
 // arrived in. Text matching is case-insensitive.

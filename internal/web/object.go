@@ -177,11 +177,17 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		// either reads: a second, while the member holds its share,
 		// would wait for itself.
 		n, compute, err := h.d.Concurrence(ctx, me, id)
-		if err != nil {
+		switch {
+		case err == nil:
+			mem.extra, tally = n, compute
+		case ctx.Err() != nil:
 			h.fail(w, r, http.StatusInternalServerError, "", err)
 			return
+		default:
+			// The page goes on without its tally, which says it is
+			// not available (and logs err), as when computing it fails.
+			tally = func(context.Context) (opinion.Concurrence, error) { return opinion.Concurrence{}, err }
 		}
-		mem.extra, tally = n, compute
 	}
 	release, ok := h.reserve(w, r, me, mem)
 	if !ok {

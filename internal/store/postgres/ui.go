@@ -18,19 +18,21 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 )
 
-// The web UI's indexes (migrations 310-311), written by [queueIndexes]
+// The web UI's indexes (migrations 310-312), written by [queueIndexes]
 // in the transaction that inserts an object version (Submit's write
 // batch), so that they can't lag behind the objects:
 //
 //   - ui_objects, one row per object version that has words, markings or
-//     a PDQ hash: the words of its name, description, pattern, value,
-//     hashes, aliases, labels, opinion and explanation as a tsvector
-//     (text search configuration 'simple': lower-cased words, no
-//     stemming, no stop words), its object_marking_refs, and its PDQ
-//     hash (hashes.PDQ of a file; the pattern of a "pdq" indicator; the
-//     first comparison of file:hashes.PDQ in a STIX pattern);
-//   - ui_refs, (referenced id, seq) for the source_ref and target_ref of
-//     relationships and the sighting_of_ref of sightings.
+//     a PDQ hash: its collection; the words of its name, description,
+//     pattern, value, hashes, aliases, labels, opinion and explanation as
+//     terms (the lexemes of a tsvector of text search configuration
+//     'simple': lower-cased words, no stemming, no stop words; each
+//     prefixed with its collection's key, see collectionTerms); its
+//     object_marking_refs; and its PDQ hash (hashes.PDQ of a file; the
+//     pattern of a "pdq" indicator; the first comparison of
+//     file:hashes.PDQ in a STIX pattern);
+//   - ui_refs, (collection, referenced id, seq) for the source_ref and
+//     target_ref of relationships and the sighting_of_ref of sightings.
 //
 // The rows are built in Go rather than by triggers: an object whose
 // stored bytes are not JSON is simply not indexed (PostgreSQL 15 can't
@@ -288,11 +290,11 @@ ON CONFLICT DO NOTHING`, opRefs, opColls, opIDs)
 	}
 }
 
-// SearchText returns the text that [Store.BrowseObjects] and
-// [Store.TextObjects] give plainto_tsquery for what an analyst typed, or
-// "" when it holds no letter or digit (such a search finds nothing).
-// Whatever the input, the query it makes is valid: plainto_tsquery reads
-// no operators.
+// SearchText returns the text whose lexemes (to_tsvector, the words
+// plainto_tsquery would ask for) [Store.BrowseObjects] and
+// [Store.TextObjects] look for, for what an analyst typed, or "" when it
+// holds no letter or digit (such a search finds nothing). Whatever the
+// input, the query it makes is valid: to_tsvector reads no operators.
 func SearchText(s string) string {
 	s = searchText(s, maxIndexedText)
 	if !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {

@@ -278,7 +278,7 @@ END;
 // migration needs. A migration whose module the driver lacks is skipped
 // and not recorded, so it applies when a driver that has the module next
 // opens the database; until then the features it serves fail (the UI's
-// full-text search says "no such table"). Only the cgo driver, linked
+// full-text search fails with errNoFTS). Only the cgo driver, linked
 // into tests and benchmarks, lacks FTS5 (mattn/go-sqlite3 builds it only
 // with its sqlite_fts5 tag); the node's pure-Go driver has it.
 //
