@@ -60,7 +60,8 @@ func (o *Object) Canonical() ([]byte, error) {
 
 // Parse parses one STIX object: I-JSON syntax (as [Canonicalize] defines
 // it), a JSON object, and the types of the common properties type, id,
-// spec_version, created, modified, created_by_ref and revoked. Syntax
+// spec_version, created, modified, created_by_ref, revoked and
+// extensions. Syntax
 // errors wrap [ErrInvalidJSON]; a common property of the wrong type or
 // form is reported as a [*ValidationError].
 func Parse(data []byte) (*Object, error) {
@@ -305,6 +306,13 @@ func objectFrom(v any, raw []byte) (*Object, error) {
 			return nil, &ValidationError{ObjectID: id, Property: "revoked", Reason: "must be a boolean, not " + jsonKind(r)}
 		}
 		o.Revoked = b
+	}
+	// A dictionary (STIX 2.1, 3.2), where the signature extension goes:
+	// an object whose extensions are anything else couldn't be signed.
+	if x, present := m["extensions"]; present {
+		if _, ok := x.(map[string]any); !ok {
+			return nil, &ValidationError{ObjectID: id, Property: "extensions", Reason: "must be a JSON object (a dictionary), not " + jsonKind(x)}
+		}
 	}
 	return o, nil
 }

@@ -41,6 +41,8 @@ func TestParseCommonFieldErrors(t *testing.T) {
 		{`{"type": "indicator", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "created": "yesterday"}`, `property "created" must be an RFC 3339 UTC timestamp`},
 		{`{"type": "indicator", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "revoked": "no"}`, `property "revoked" must be a boolean`},
 		{`{"type": "indicator", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "created_by_ref": 7}`, `property "created_by_ref" must be a string`},
+		{`{"type": "indicator", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "extensions": []}`, `property "extensions" must be a JSON object`},
+		{`{"type": "indicator", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "extensions": "x"}`, `property "extensions" must be a JSON object`},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.in))
