@@ -207,7 +207,12 @@ func (s *Store) PrivateSet(ctx context.Context, id string) (store.PrivateSet, er
 
 // PrivateSets returns every set, oldest first.
 func (s *Store) PrivateSets(ctx context.Context) ([]store.PrivateSet, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+privateSetCols+` FROM private_sets ORDER BY created, id`)
+	return s.listPrivateSets(ctx, `SELECT `+privateSetCols+` FROM private_sets ORDER BY created, id`)
+}
+
+// listPrivateSets runs q, which selects privateSetCols.
+func (s *Store) listPrivateSets(ctx context.Context, q string, args ...any) ([]store.PrivateSet, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list private sets: %w", err)
 	}
@@ -233,20 +238,7 @@ func (s *Store) PrivateSetsFor(ctx context.Context, collections []string, member
 		q += ` UNION SELECT id FROM private_sets WHERE collection IN (` + placeholders(len(collections)) + `)`
 		args = append(args, strArgs(collections)...)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+privateSetCols+` FROM private_sets WHERE id IN (`+q+`) ORDER BY created, id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("couldn't list private sets: %w", err)
-	}
-	defer rows.Close()
-	var out []store.PrivateSet
-	for rows.Next() {
-		p, err := scanPrivateSet(rows)
-		if err != nil {
-			return nil, fmt.Errorf("couldn't list private sets: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return s.listPrivateSets(ctx, `SELECT `+privateSetCols+` FROM private_sets WHERE id IN (`+q+`) ORDER BY created, id`, args...)
 }
 
 // PrivateSetTags returns the set's tags in ascending byte order.

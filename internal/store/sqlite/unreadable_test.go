@@ -61,13 +61,7 @@ func TestQueriesReadNothingOfUnreadableCollections(t *testing.T) {
 func TestUIIndexesByCollectionMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	saved := migrations
-	migrations = slices.DeleteFunc(slices.Clone(saved), func(m migration) bool { return m.Version >= 314 && m.Version <= 316 })
-	s, err := Open(ctx, path, Options{})
-	migrations = saved
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBefore314(t, path)
 	if s.uiText {
 		t.Fatal("a store without migration 314 indexes words per collection")
 	}
@@ -76,7 +70,7 @@ func TestUIIndexesByCollectionMigration(t *testing.T) {
 	// 312, keyed without the collection; its words are indexed from the
 	// objects by ensureUIText.
 	s.Close()
-	s, err = Open(ctx, path, Options{})
+	s, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,15 +92,8 @@ func TestUIIndexesMigrationAcrossDrivers(t *testing.T) {
 	}
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	saved := migrations
-	migrations = slices.DeleteFunc(slices.Clone(saved), func(m migration) bool { return m.Version >= 314 && m.Version <= 316 })
-	s, err := Open(ctx, path, Options{})
-	migrations = saved
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s, err = Open(ctx, path, Options{Driver: benchDrivers[1]})
+	openBefore314(t, path).Close()
+	s, err := Open(ctx, path, Options{Driver: benchDrivers[1]})
 	if err != nil {
 		t.Fatalf("opening a database at 313 with %s: %v", benchDrivers[1], err)
 	}
@@ -122,4 +109,19 @@ func TestUIIndexesMigrationAcrossDrivers(t *testing.T) {
 	}
 	defer s.Close()
 	storetest.CheckAfterUIMigration(t, s)
+}
+
+// openBefore314 opens (making it) the database at path with every
+// migration but 314–316: one ui_text for all collections, ui_refs and
+// ui_pdq without their collection.
+func openBefore314(t *testing.T, path string) *Store {
+	t.Helper()
+	saved := migrations
+	migrations = slices.DeleteFunc(slices.Clone(saved), func(m migration) bool { return m.Version >= 314 && m.Version <= 316 })
+	s, err := Open(context.Background(), path, Options{})
+	migrations = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
