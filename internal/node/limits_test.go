@@ -775,17 +775,7 @@ func TestMemberQuotaCountsPrivateSets(t *testing.T) {
 	post(t, ln.alice.Client, ln.one, sizedIndicator(t, ln.alice, 4000))
 	publish := func(m testMember, n int) (int, string) {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"collection": ln.one, "values": testValues(m.ID, n)})
-		r, _ := http.NewRequestWithContext(ctx, http.MethodPost, ln.URL+"/private/sets", bytes.NewReader(body))
-		r.Header.Set("Authorization", "Bearer "+m.Token)
-		r.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return ln.publishValues(t, m, testValues(m.ID, n))
 	}
 	if code, body := publish(ln.alice, 500); code != http.StatusCreated {
 		t.Fatalf("a set within the quota: %d %s", code, body)
@@ -841,17 +831,7 @@ func TestPrivateQuotaCountsDistinctValues(t *testing.T) {
 	}
 	publish := func(vs []string) (int, string) {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"collection": ln.one, "values": vs})
-		r, _ := http.NewRequestWithContext(ctx, http.MethodPost, ln.URL+"/private/sets", bytes.NewReader(body))
-		r.Header.Set("Authorization", "Bearer "+ln.alice.Token)
-		r.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return ln.publishValues(t, ln.alice, vs)
 	}
 	// 4000 bytes of objects, a set's overhead, then 8 bytes a distinct
 	// value: 500 fit (4000+1024+4000), their 1500 values would not.
@@ -875,4 +855,21 @@ func TestPrivateQuotaCountsDistinctValues(t *testing.T) {
 	if after, _ := ln.store.LogSize(ctx); after != logSize {
 		t.Errorf("the log grew from %d to %d on a refused set", logSize, after)
 	}
+}
+
+// publishValues has m publish a private set of values in collection
+// ln.one, and returns the answer's status and body.
+func (ln *limitNode) publishValues(t *testing.T, m testMember, values []string) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"collection": ln.one, "values": values})
+	r, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, ln.URL+"/private/sets", bytes.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+m.Token)
+	r.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

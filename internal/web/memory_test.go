@@ -291,18 +291,8 @@ func TestPDQLookupMemory(t *testing.T) {
 	}
 	const n = 20_000
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ui.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	me := store.Member{ID: "identity--aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", Name: "me", PublicKey: bytes.Repeat([]byte{1}, 32), Identity: []byte(`{}`)}
-	if err := s.AddMember(ctx, me); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddCollection(ctx, store.Collection{ID: "c", Title: "hashes", Readers: []string{me.ID}, Writers: []string{me.ID}}); err != nil {
-		t.Fatal(err)
-	}
+	s, me := oneMemberStore(t, "hashes")
+	var err error
 	sub := store.Submission{StatusID: "st", Collection: "c", Member: me.ID, Received: time.Now()}
 	for i := range n {
 		raw := []byte(fmt.Sprintf(`{"id":"indicator--%08d-0000-4000-8000-000000000000","pattern":"%064x","pattern_type":"pdq","type":"indicator"}`, i, uint64(i)*0x9e3779b97f4a7c15))
@@ -342,18 +332,7 @@ func TestPDQLookupMemory(t *testing.T) {
 // that reservation is held.
 func TestObjectPageReservesTally(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ui.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	me := store.Member{ID: "identity--aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", Name: "me", PublicKey: bytes.Repeat([]byte{1}, 32), Identity: []byte(`{}`)}
-	if err := s.AddMember(ctx, me); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddCollection(ctx, store.Collection{ID: "c", Title: "c", Readers: []string{me.ID}, Writers: []string{me.ID}}); err != nil {
-		t.Fatal(err)
-	}
+	s, me := oneMemberStore(t, "c")
 	const id = "report--00000000-0000-4000-8000-000000000000"
 	raw := []byte(`{"id":"` + id + `","name":"the report","type":"report"}`)
 	sub := store.Submission{StatusID: "st", Collection: "c", Member: me.ID, Received: time.Now(), Items: []store.Item{{
@@ -367,6 +346,7 @@ func TestObjectPageReservesTally(t *testing.T) {
 	var reserved []int64
 	held, measured, computed := 0, 0, 0
 	u := &heavyUI{}
+	var err error
 	u.h, err = New(Deps{Store: s, MaxObjectSize: maxObject,
 		Authenticate: func(context.Context, string) (store.Member, error) { return me, nil },
 		Reserve: func(_ context.Context, _ store.Member, n int64) (func(), error) {
@@ -417,4 +397,25 @@ func TestObjectPageReservesTally(t *testing.T) {
 	if measured != 1 || computed != 1 || held != 0 {
 		t.Errorf("tally measured %d times, computed %d, %d reservations still held; want 1, 1, 0", measured, computed, held)
 	}
+}
+
+// oneMemberStore opens a SQLite store, closed when t ends, with one
+// member, "me", who reads and writes its one collection "c" (title
+// title).
+func oneMemberStore(t *testing.T, title string) (*sqlite.Store, store.Member) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ui.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	me := store.Member{ID: "identity--aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", Name: "me", PublicKey: bytes.Repeat([]byte{1}, 32), Identity: []byte(`{}`)}
+	if err := s.AddMember(ctx, me); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddCollection(ctx, store.Collection{ID: "c", Title: title, Readers: []string{me.ID}, Writers: []string{me.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	return s, me
 }
