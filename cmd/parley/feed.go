@@ -53,7 +53,7 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "a `FILE` holding the bearer token for the server (read at each poll)")
 	user := fs.String("user", "", "the `USER` for HTTP Basic authentication")
 	passwordFile := fs.String("password-file", "", "a `FILE` holding the password for --user (read at each poll)")
-	name := fs.String("name", "", "the feed's `NAME` (default: --into); its member is feed:NAME")
+	name := fs.String("name", "", "the feed's `NAME` (default: --into, each run of characters other than letters, digits, '-', '_' and '.' as one '-'); its member is feed:NAME")
 	read := fs.String("read", "", "`MEMBERS` (names or identity ids, comma-separated) who may read a collection feed add creates")
 	every := fs.Duration("every", feed.DefaultInterval, "the `INTERVAL` between polls")
 	asJSON := fs.Bool("json", false, "print the feed as JSON")
@@ -65,7 +65,7 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	}
 	spec := node.FeedSpec{Name: *name, URL: *url, Collection: *remote, Into: *into, Readers: split(*read), Interval: *every}
 	if spec.Name == "" {
-		spec.Name = *into
+		spec.Name = nameFromTitle(*into)
 	}
 	switch {
 	case *tokenFile != "" && (*user != "" || *passwordFile != ""):

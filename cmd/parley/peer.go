@@ -48,7 +48,7 @@ func runPeerAdd(ctx context.Context, c *cli, args []string) error {
 	logKey := fs.String("log-key", "", "the peer's log verifier key (`VKEY`, from its operator; pinned)")
 	remote := fs.String("collection", "", "the peer's collection `ID` to follow")
 	into := fs.String("into", "", "the `TITLE` of the local read-only collection to create")
-	name := fs.String("name", "", "the peer's `NAME` (default: --into); its member here is peer:NAME")
+	name := fs.String("name", "", "the peer's `NAME` (default: --into, each run of characters other than letters, digits, '-', '_' and '.' as one '-'); its member here is peer:NAME")
 	var readers multiFlag
 	fs.Var(&readers, "reader", "a member (`NAME` or identity id) who may read the local collection (repeatable)")
 	pol := addPolicyFlags(fs)
@@ -65,7 +65,7 @@ func runPeerAdd(ctx context.Context, c *cli, args []string) error {
 	}
 	spec := node.PeerSpec{Name: *name, URL: *url, LogKey: *logKey, Remote: *remote, Into: *into, Readers: readers}
 	if spec.Name == "" {
-		spec.Name = *into
+		spec.Name = nameFromTitle(*into)
 	}
 	if policy != nil {
 		spec.Policy = policy.String()
