@@ -239,9 +239,10 @@ func (b *memoryBudget) inUse() int64 {
 //	                              the row that ends it, as read and as copied)
 //	GET /log/objects              store.LogObjectsBatch + 2·M + 64 KiB (one
 //	                              batch read ahead, and its last row twice)
-//	GET /log/bundle               4 × its objects' size + 64 KiB (the bundle
-//	GET /peers/bundle             and its JSON encoding, which grows by
-//	                              doubling); at most MaxBundleBytes of objects
+//	GET /log/bundle               what bundleReservation counts for the
+//	GET /peers/bundle             versions, their proofs' tiles and the ids
+//	                              looked for, measured first (every byte
+//	                              allocated); at most MaxBundleBytes of objects
 //	GET /concurrence              what concurrenceReservation counts for the
 //	                              opinion versions it reads, measured first
 //	                              (every byte allocated, garbage included)
