@@ -15,6 +15,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // The band in which a proof bundle's allocations must fall, as a fraction
@@ -231,6 +232,21 @@ func TestBundleReservationByShape(t *testing.T) {
 		}
 	}
 	t.Run("two tile levels, 32 collections", measure)
+
+	// Unescaped, the bundle of the object of < holds it as stored and
+	// verifies.
+	for i, s := range shapes {
+		if s.name != "one large object of <" {
+			continue
+		}
+		code, body := rawGet(t, tn.URL+"/log/bundle?object="+url.QueryEscape(ids[i][0]), a.Token)
+		if code != http.StatusOK || !strings.Contains(body, strings.Repeat("<", 1<<10)) {
+			t.Fatalf("GET /log/bundle of an object of <: %d, %d bytes, its < escaped", code, len(body))
+		}
+		if _, err := tlog.VerifyBundle([]byte(body), tn.VerifierKey()); err != nil {
+			t.Errorf("the bundle of an object of <: %v", err)
+		}
+	}
 }
 
 // TestPeerBundleReservationByShape: GET /peers/bundle allocates within
