@@ -349,10 +349,10 @@ const (
 	bundleLookupBytes   = 4 << 10
 )
 
-// bundleTree is the tree a bundle's proofs are in: its size (at least the
-// size of the checkpoint they will be against, give or take the entries
-// integrated meanwhile) and whether its full tiles go through the node's
-// tile cache.
+// bundleTree is the tree a bundle's proofs are in: its size when the
+// bundle is reserved (the checkpoint the proofs are against is at most
+// that, or a few entries more when some are integrated meanwhile), and
+// whether its full tiles go through the node's tile cache.
 type bundleTree struct {
 	size   int64
 	cached bool
@@ -392,9 +392,10 @@ func (n *Node) bundleReservation(ctx context.Context, cs []store.Collection, m s
 // proof the partial tile of the level's row (bundleHashBytes a hash of
 // it), and where the row has full tiles, a full one (bundleFullTileBytes)
 // for every proof, or, through the cache, for every full tile the proofs
-// may need, whichever is fewer. A tree that grows a tile level after its
-// size was read adds a partial tile of a hash or two to each proof, which
-// the slack covers.
+// may need, whichever is fewer. Entries integrated after the size was
+// read widen a proof's partial tiles by as many hashes (and a new tile
+// level adds one of a hash or two): a few hundred bytes a version, within
+// the margin the measured figures leave.
 func bundleTileBytes(tree bundleTree, versions int64) int64 {
 	var b int64
 	for row := tree.size; row > 0; row >>= tlog.TileHeight { // row: the hashes at the bottom of a tile level
