@@ -12,6 +12,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/taxii"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // memoryBudget is the node-wide budget of memory for responses that carry
@@ -238,9 +239,10 @@ func (b *memoryBudget) inUse() int64 {
 //	                              the row that ends it, as read and as copied)
 //	GET /log/objects              store.LogObjectsBatch + 2·M + 64 KiB (one
 //	                              batch read ahead, and its last row twice)
-//	GET /log/bundle               4 × its objects' size + 64 KiB (the bundle
-//	GET /peers/bundle             and its JSON encoding, which grows by
-//	                              doubling); at most MaxBundleBytes of objects
+//	GET /log/bundle               what bundleReservation counts for the
+//	GET /peers/bundle             versions, their proofs' tiles and the ids
+//	                              looked for, measured first (every byte
+//	                              allocated); at most MaxBundleBytes of objects
 //	GET /concurrence              what concurrenceReservation counts for the
 //	                              opinion versions it reads, measured first
 //	                              (every byte allocated, garbage included)
@@ -304,32 +306,106 @@ func (nd *Node) reservePage(ctx context.Context, m store.Member, n int64) (relea
 // hold (413 beyond: ask for fewer objects).
 const MaxBundleBytes = 8 << 20
 
-// bundleReservation returns what a proof bundle of the versions of ids
-// in the collections of cs that m may read reserves: four times their size
-// with bundleItemBytes a version (the bundle, and its JSON encoding, which
-// grows by doubling) plus slack; beyond MaxBundleBytes, a 413 request
-// error. Sizes of collections m may not read are not looked at, so the
-// answer doesn't depend on them.
-func (n *Node) bundleReservation(ctx context.Context, cs []store.Collection, m store.Member, ids []string) (int64, error) {
-	var size int64
-	for _, c := range cs {
-		if !c.CanRead(m.ID) {
-			continue
-		}
-		versions, b, err := n.store.ObjectsSize(ctx, c.ID, ids)
-		if err != nil {
-			return 0, err
-		}
-		size += b + versions*bundleItemBytes
-	}
-	if size > MaxBundleBytes {
-		return 0, requestErrorf(store.ErrTooLarge, fmt.Sprintf("the bundle would hold %d bytes of objects and proofs; at most %d are sent in one bundle: ask for fewer objects", size, MaxBundleBytes))
-	}
-	return 4*size + reserveSlack, nil
-}
-
 // bundleItemBytes is what a bundle holds for one version beside the
 // object: its entry, opening and inclusion proof (under 4 KiB of JSON
 // for a tree of up to 2^64 entries). A bundle's size counts it for every
 // version, so many small versions are bounded as a few large ones are.
 const bundleItemBytes = 4 << 10
+
+// The memory of a proof bundle, measured (TestBundleReservationByShape
+// and TestPeerBundleReservationByShape check both endpoints against it
+// with one large object, many small ones, many versions of one, objects
+// in several collections, in trees of one and two tile levels); counted
+// as the tally's is, every byte allocated, garbage included:
+//
+//   - bundleFactor: bytes per byte of the versions' JSON: the store's read,
+//     and the JSON encoding of the bundle, whose buffer grows by doubling
+//     (about 3 measured for one object of 1 MiB, up to 5 for several of
+//     60 KiB, whose sum ends just past a doubling). The bundle is encoded
+//     without HTML escaping (writeBundle): escaped, an object of < cost
+//     34 bytes a byte;
+//   - bundleVersionBytes: bytes per version beside its JSON and its proof's
+//     tiles: its log entry, opening, the JSON of its proof, its witnessed
+//     checkpoints (17 to 22 KiB measured);
+//   - bundleHashBytes, bundleFullTileBytes: what a version's inclusion
+//     proof reads of the tree's hash tiles (bundleTileBytes): at each tile
+//     level, the partial tile at the tree's right edge, read again for
+//     every proof (about 115 bytes a hash of it measured), and the
+//     version's full tile where the level has full tiles (about 35 KiB
+//     measured, read and hashed). The node's tile cache holds full tiles,
+//     so a log bundle reads each at most once (and none the cache holds);
+//     a peer's tiles are not cached, so a peer bundle reads one for every
+//     version;
+//   - bundleLookupBytes: bytes per object id and collection the member may
+//     read: the bundle looks for every id in every such collection, found
+//     or not (about 3.1 KiB measured, with 32 readable collections).
+//
+// Every figure is on SQLite; docs/benchmarks.md has them.
+const (
+	bundleFactor        = 6
+	bundleVersionBytes  = 24 << 10
+	bundleHashBytes     = 128
+	bundleFullTileBytes = 40 << 10
+	bundleLookupBytes   = 4 << 10
+)
+
+// bundleTree is the tree a bundle's proofs are in: its size when the
+// bundle is reserved (the checkpoint the proofs are against is at most
+// that, or a few entries more when some are integrated meanwhile), and
+// whether its full tiles go through the node's tile cache.
+type bundleTree struct {
+	size   int64
+	cached bool
+}
+
+// bundleReservation returns what a proof bundle of the versions of ids in
+// the collections of cs that m may read, proved in tree, reserves:
+// bundleFactor times their JSON, bundleVersionBytes a version, the tiles
+// their proofs read (bundleTileBytes), bundleLookupBytes for each id in
+// each collection m may read, plus slack. Beyond MaxBundleBytes of
+// objects, with bundleItemBytes a version, it is a 413 request error.
+// Sizes of collections m may not read are not looked at, so the answer
+// doesn't depend on them.
+func (n *Node) bundleReservation(ctx context.Context, cs []store.Collection, m store.Member, ids []string, tree bundleTree) (int64, error) {
+	var size, bytes, versions, lookups int64
+	for _, c := range cs {
+		if !c.CanRead(m.ID) {
+			continue
+		}
+		v, b, err := n.store.ObjectsSize(ctx, c.ID, ids)
+		if err != nil {
+			return 0, err
+		}
+		size += b + v*bundleItemBytes
+		bytes += b
+		versions += v
+		lookups += int64(len(ids))
+	}
+	if size > MaxBundleBytes {
+		return 0, requestErrorf(store.ErrTooLarge, fmt.Sprintf("the bundle would hold %d bytes of objects and proofs; at most %d are sent in one bundle: ask for fewer objects", size, MaxBundleBytes))
+	}
+	return bundleFactor*bytes + versions*bundleVersionBytes + bundleTileBytes(tree, versions) + lookups*bundleLookupBytes + reserveSlack, nil
+}
+
+// bundleTileBytes is what the inclusion proofs of versions versions in
+// tree read of its hash tiles, at most: at each tile level, for every
+// proof the partial tile of the level's row (bundleHashBytes a hash of
+// it), and where the row has full tiles, a full one (bundleFullTileBytes)
+// for every proof, or, through the cache, for every full tile the proofs
+// may need, whichever is fewer. Entries integrated after the size was
+// read widen a proof's partial tiles by as many hashes (and a new tile
+// level adds one of a hash or two): a few hundred bytes a version, within
+// the margin the measured figures leave.
+func bundleTileBytes(tree bundleTree, versions int64) int64 {
+	var b int64
+	for row := tree.size; row > 0; row >>= tlog.TileHeight { // row: the hashes at the bottom of a tile level
+		b += versions * (row % tlog.TileWidth) * bundleHashBytes
+		if full := row / tlog.TileWidth; full > 0 {
+			if !tree.cached || versions < full {
+				full = versions
+			}
+			b += full * bundleFullTileBytes
+		}
+	}
+	return b
+}

@@ -286,7 +286,9 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 		}
 		// All the object's versions are held at once: bounded and
 		// reserved as GET /log/bundle's are.
-		reservation, err := n.bundleReservation(r.Context(), []store.Collection{c}, m, []string{id})
+		// The proofs are in the peer's tree as replicated (at most
+		// p.State.Next entries), whose tiles peer.Bundle doesn't cache.
+		reservation, err := n.bundleReservation(r.Context(), []store.Collection{c}, m, []string{id}, bundleTree{size: p.State.Next})
 		if err != nil {
 			respondError(w, r, err)
 			return
@@ -301,7 +303,7 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 			respondError(w, r, err)
 			return
 		}
-		writeJSON(w, b)
+		writeBundle(w, b)
 		return
 	}
 	respondError(w, r, requestErrorf(store.ErrNotFound, "the collection isn't replicated from a peer"))
