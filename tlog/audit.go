@@ -122,8 +122,11 @@ type AuditReport struct {
 	// Entries is the number of entries replayed.
 	Entries uint64
 	// Objects is the number of objects checked against their entries;
-	// Unsigned how many of them carry no signature.
-	Objects, Unsigned uint64
+	// Unsigned how many of them no key of this log vouches for: no
+	// signature, or ([ErrForeignSignature]) a member the log registered
+	// without a key, Foreign of them (objects replicated from another
+	// log).
+	Objects, Unsigned, Foreign uint64
 	// Checkpoints is the number of signed checkpoints checked.
 	Checkpoints int
 	// Witnessed is the number of cosigned checkpoints whose policy
@@ -263,6 +266,9 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 		for _, j := range p.jobs {
 			rep.Objects++
 			switch {
+			case errors.Is(j.err, ErrForeignSignature):
+				rep.Unsigned++
+				rep.Foreign++
 			case errors.Is(j.err, ErrUnsignedObject):
 				rep.Unsigned++
 			case j.err != nil:

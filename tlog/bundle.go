@@ -160,7 +160,11 @@ type BundleResult struct {
 // parses, is included at its index in the checkpoint's tree, commits to the
 // object with its opening, and that the object is signed by the key in
 // force for the opening's member at the item's index. Unsigned objects are
-// reported, not rejected (the collection's policy allowed them). The error
+// reported, not rejected (the collection's policy allowed them), and so
+// are signed objects whose member the bundle's key entries show
+// registered without a key ([ErrForeignSignature]: Signed is false,
+// Check.ForeignKey set), such as objects a node replicated from a peer.
+// The error
 // wraps [ErrBundle] and names the first failure.
 //
 // A bundle proves what its entries say; that the node left out no later

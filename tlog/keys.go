@@ -172,6 +172,17 @@ func (h *KeyHistory) KeyAt(member string, i uint64) (MemberKey, bool) {
 	return k, true
 }
 
+// KeylessAt reports whether member was registered without a key before
+// index i and had no key put in force before i: a member that can't have
+// signed anything in this log at i, such as the member peer:NAME under
+// which a node stores what it replicates from a peer.
+func (h *KeyHistory) KeylessAt(member string, i uint64) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	m := h.members[member]
+	return m != nil && m.registered < i && (len(m.keys) == 0 || m.keys[0].From >= i)
+}
+
 // Keys returns every key the log shows for member, oldest first.
 func (h *KeyHistory) Keys(member string) []MemberKey {
 	h.mu.RLock()

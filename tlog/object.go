@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,17 @@ var ErrObjectMismatch = errors.New("object doesn't match its log entry")
 // everything else about it matched.
 var ErrUnsignedObject = errors.New("object is unsigned")
 
+// ErrForeignSignature is returned by [CheckObject], wrapped together with
+// [ErrUnsignedObject], for an object whose signature verifies but whose
+// sharing member the log registered without a key and had given no key
+// by the object's entry ([KeyHistory.KeylessAt]): an object a node
+// replicated from a peer (stored under the keyless member peer:NAME,
+// signed by a member of the peer's log, where its key and proofs are:
+// GET /peers/bundle). This log proves that the object was logged, not who
+// signed it, so it counts as unsigned here; [ObjectCheck.ForeignKey] holds
+// the key it was signed with.
+var ErrForeignSignature = errors.New("object is signed with a key this log doesn't hold (replicated from another log, where its signer's key is)")
+
 // ObjectCheck is what [CheckObject] established about an object.
 type ObjectCheck struct {
 	// Signer is the key in force for the sharing member that signed the
@@ -28,11 +40,18 @@ type ObjectCheck struct {
 	// other than the member who shared it: a relayed object, whose
 	// signature vouches for the relay, not for the authorship.
 	ClaimedCreator string
+	// ForeignKey is, for [ErrForeignSignature], the key the object's
+	// signature verifies with, which this log doesn't hold.
+	ForeignKey ed25519.PublicKey
 }
 
 // Relayed reports whether the object was shared by a member other than the
 // creator it names.
 func (c ObjectCheck) Relayed() bool { return c.ClaimedCreator != "" }
+
+// Foreign reports whether the object is signed with a key this log
+// doesn't hold ([ErrForeignSignature]).
+func (c ObjectCheck) Foreign() bool { return len(c.ForeignKey) > 0 }
 
 // CheckObject checks a STIX object against its log entry e at index i and
 // the entry's opening: the entry is an object entry; its commitment is
@@ -41,7 +60,9 @@ func (c ObjectCheck) Relayed() bool { return c.ClaimedCreator != "" }
 // extension verifies with the key the log shows in force for the opening's
 // member at index i (keys). It fails with [ErrObjectMismatch] (or
 // [ErrKey] wrapped in it), or [ErrUnsignedObject] when only the signature
-// is missing.
+// is missing, or [ErrForeignSignature] (which wraps [ErrUnsignedObject])
+// when the signature verifies but the log registered the member without a
+// key and gave it none before index i.
 func CheckObject(object []byte, op Opening, e Entry, i uint64, keys *KeyHistory) (ObjectCheck, error) {
 	var res ObjectCheck
 	canonical, claimed, err := CheckOpening(object, op, e)
@@ -57,6 +78,17 @@ func CheckObject(object []byte, op Opening, e Entry, i uint64, keys *KeyHistory)
 		return res, fmt.Errorf("%w: %w: %v", ErrObjectMismatch, ErrBadSignature, err)
 	}
 	k, err := keys.CheckSignature(op.Member, i, pub)
+	if err != nil && keys.KeylessAt(op.Member, i) {
+		// The log registered the member without a key, so it can't have
+		// signed this in this log: a replicated object (or one the
+		// operator wrote), which no key of this log vouches for, as for
+		// an unsigned object. A member the key entries don't show, or one
+		// that had a key (since revoked or rotated), signing with another
+		// is a mismatch: leaving key entries out of what a client reads
+		// must not turn a failure into an unsigned object.
+		res.ForeignKey = pub
+		return res, fmt.Errorf("%w: %w", ErrUnsignedObject, ErrForeignSignature)
+	}
 	if err != nil {
 		return res, fmt.Errorf("%w: %w: %w", ErrObjectMismatch, ErrBadSignature, err)
 	}

@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -75,7 +76,6 @@ func TestCheckObject(t *testing.T) {
 		{"A after the rotation", byA, 6, nil},
 		{"B after the rotation", byB, 6, b},
 		{"B before the rotation", byB, 3, nil},
-		{"A before any key", byA, 0, nil},
 	} {
 		op, e := objectEntry(c.object, id, testVersion, testMember)
 		check, err := CheckObject(c.object, op, e, c.index, keys)
@@ -91,10 +91,62 @@ func TestCheckObject(t *testing.T) {
 	}
 
 	// The opening's member is whose key counts: the same object credited
-	// to a member with no key fails.
-	op, e := objectEntry(byA, id, testVersion, "identity--00000000-0000-4000-8000-000000000001")
-	if _, err := CheckObject(byA, op, e, 3, keys); !errors.Is(err, ErrKey) {
-		t.Errorf("unregistered member: %v", err)
+	// to a member the key entries don't show, or logged before its
+	// member's first key, fails.
+	unknown := "identity--00000000-0000-4000-8000-000000000001"
+	for _, c := range []struct {
+		name, member string
+		index        uint64
+	}{
+		{"unregistered member", unknown, 3},
+		{"A before any key", testMember, 0},
+	} {
+		op, e := objectEntry(byA, id, testVersion, c.member)
+		if _, err := CheckObject(byA, op, e, c.index, keys); !errors.Is(err, ErrKey) || errors.Is(err, ErrUnsignedObject) {
+			t.Errorf("%s: %v, want ErrKey", c.name, err)
+		}
+	}
+
+	// A member the log registered without a key (a node's peer:NAME,
+	// storing what it replicates) can't have signed in this log: its
+	// signed objects count as unsigned here, with the key they were
+	// signed with, until a key is put in force for it.
+	keyless := "identity--00000000-0000-4000-8000-000000000002"
+	if err := keys.Apply(1, Entry{Kind: KindMemberKey, Member: keyless, Event: EventRegister, Authority: AuthorityOperator}); err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Apply(7, Entry{Kind: KindMemberKey, Member: keyless, Event: EventRotate, Key: pubOf(b), Authority: AuthorityOperator}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		object  []byte
+		index   uint64
+		foreign bool // else ErrKey
+	}{
+		{"signed in another log", byA, 3, true},
+		{"at the keyless registration", byA, 1, false},
+		{"at the key's entry", byA, 7, true},
+		{"after a key was put in force", byA, 8, false},
+	} {
+		op, e := objectEntry(c.object, id, testVersion, keyless)
+		check, err := CheckObject(c.object, op, e, c.index, keys)
+		if !c.foreign {
+			if !errors.Is(err, ErrKey) || errors.Is(err, ErrUnsignedObject) {
+				t.Errorf("keyless member, %s: %v, want ErrKey", c.name, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrUnsignedObject) || !errors.Is(err, ErrForeignSignature) || errors.Is(err, ErrObjectMismatch) ||
+			!check.Foreign() || !check.ForeignKey.Equal(pubOf(a)) || check.Signer.Key != nil || !check.Relayed() {
+			t.Errorf("keyless member, %s: %+v, %v; want ErrForeignSignature with A's key, relayed", c.name, check, err)
+		}
+	}
+	// A tampered signature is a mismatch whatever the keys.
+	bad := bytes.Replace(byA, []byte(`"signature":"`), []byte(`"signature":"A`), 1)
+	op, e := objectEntry(bad, id, testVersion, keyless)
+	if _, err := CheckObject(bad, op, e, 3, keys); !errors.Is(err, ErrBadSignature) || errors.Is(err, ErrUnsignedObject) {
+		t.Errorf("bad signature by a keyless member: %v, want ErrBadSignature", err)
 	}
 }
 

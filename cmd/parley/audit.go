@@ -173,8 +173,12 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if !rep.OK() || split > 0 {
 		return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %d problem(s) in the log %s", len(rep.Problems)+split, cp.Origin))
 	}
-	fmt.Fprintf(c.stdout, "log %s verified: %d entries, root %s, %d checkpoint(s), %d object(s) checked (%d unsigned)\n",
-		cp.Origin, rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned)
+	foreign := ""
+	if rep.Foreign > 0 {
+		foreign = fmt.Sprintf(", %d of them signed in another log: replicated from a peer, their proofs are in its log (GET /peers/bundle)", rep.Foreign)
+	}
+	fmt.Fprintf(c.stdout, "log %s verified: %d entries, root %s, %d checkpoint(s), %d object(s) checked (%d unsigned%s)\n",
+		cp.Origin, rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned, foreign)
 	return nil
 }
 

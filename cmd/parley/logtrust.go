@@ -118,7 +118,10 @@ func (t *trustFlags) objectVerifier(ctx context.Context, c *cli, url, token stri
 // alone are named; "" for an object signed by its creator's own key.
 func describeCheck(ch taxii.Check, member string) string {
 	var notes []string
-	if ch.Unsigned {
+	switch {
+	case ch.Foreign():
+		notes = append(notes, "signed with a key this log doesn't hold: replicated from another node, whose log has the key and the proofs (GET /peers/bundle); nobody in this log vouches for its content")
+	case ch.Unsigned:
 		notes = append(notes, "unsigned: nobody vouches for its content (the collection accepts unsigned objects)")
 	}
 	if ch.Relayed() {

@@ -79,6 +79,8 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 func describeSigner(member string, signed bool, check tlog.ObjectCheck) string {
 	var s string
 	switch {
+	case check.Foreign():
+		s = "shared by " + member + ", signed with a key this log doesn't hold (replicated from another log: check it there)"
 	case !signed:
 		s = "unsigned, shared by " + member
 	case check.Signer.OperatorAsserted():
@@ -87,7 +89,16 @@ func describeSigner(member string, signed bool, check tlog.ObjectCheck) string {
 		s = "signed by " + member
 	}
 	if check.Relayed() {
-		s = "relayed by " + member + "; claims to be from " + check.ClaimedCreator + " (not verified)" + strings.TrimPrefix(s, "signed by "+member)
+		rest := ""
+		switch {
+		case check.Foreign():
+			rest = "; signed with a key this log doesn't hold (replicated from another log: check it there)"
+		case !signed:
+			rest = "; unsigned"
+		default:
+			rest = strings.TrimPrefix(s, "signed by "+member)
+		}
+		s = "relayed by " + member + "; claims to be from " + check.ClaimedCreator + " (not verified)" + rest
 	}
 	return s
 }

@@ -43,7 +43,11 @@ func (p *Poller) Poll(ctx context.Context) (changed bool, err error) {
 		}
 		for i, raw := range env.Objects {
 			if i < len(env.Checks) && env.Checks[i].Unsigned && !p.AllowUnsigned {
-				p.warn(fmt.Errorf("not loading %s: it is unsigned (use --allow-unsigned to match unsigned indicators)", env.Openings[i].ObjectID))
+				why := "it is unsigned"
+				if env.Checks[i].Foreign() {
+					why = "it is signed with a key the node's log doesn't hold (replicated from another node, whose log has the key)"
+				}
+				p.warn(fmt.Errorf("not loading %s: %s (use --allow-unsigned to match unsigned indicators)", env.Openings[i].ObjectID, why))
 				continue
 			}
 			var m map[string]any

@@ -221,6 +221,27 @@
     return k.key;
   }
 
+  // keylessAt reports whether the member's key entries (each {index,
+  // entry}, as keyInForce takes them) register it without a key before
+  // index and put no key in force before index, as tlog.KeyHistory's
+  // KeylessAt: a member that can't have signed anything in this log at
+  // index, such as the member peer:NAME under which a node stores what it
+  // replicates from a peer.
+  function keylessAt(events, member, index) {
+    let registered = false;
+    for (const ev of events) {
+      const e = ev.entry;
+      if (e.member !== member || ev.index >= index) continue;
+      if (e.event === "register") {
+        if (e.key) return false;
+        registered = true;
+      } else if (e.event === "rotate") {
+        return false;
+      }
+    }
+    return registered;
+  }
+
   // sameInstant compares two RFC 3339 UTC timestamps as instants, to any
   // number of fractional digits (an opening spells the version in STIX
   // form, with at least three; the object may have written fewer).
@@ -260,6 +281,6 @@
   window.ParleyLog = {
     SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion,
     objectCommitment, leafHash, rootFromInclusion, ed25519Verify, parseVerifierKey,
-    verifyCheckpoint, keyInForce, sameInstant, signatureParts, signObject,
+    verifyCheckpoint, keyInForce, keylessAt, sameInstant, signatureParts, signObject,
   };
 })();

@@ -10,10 +10,14 @@
 //   4. the member's key entries are in the log (their own proofs against
 //      their checkpoint, also signed by the pinned key), and the object's
 //      signature verifies with the key in force at the entry's index.
-// The element [data-verification] ends "verified" or "failed". All five
-// checks are listed from the start: each ends ✓, or ✗ with what failed,
-// or "not checked" when an earlier one failed, so the analyst sees what
-// was and was not established.
+// The element [data-verification] ends "verified", "failed", or "logged":
+// the first three checks passed, but no key of this log vouches for the
+// object (it is unsigned, or signed by a member the log registered without
+// a key: a node's copy of what it replicated from a peer, whose log holds
+// the signer's key), as the CLI's checks count it. All five checks are
+// listed from the start: each ends ✓, or ✗ with what failed, or "not
+// checked" / "not established" with why, so the analyst sees what was and
+// was not established.
 "use strict";
 (function () {
   const L = window.ParleyLog;
@@ -52,6 +56,19 @@
         items[i].textContent = "– not checked: " + CHECKS[i];
       }
     }
+  }
+  // unvouched ends the check in the state "logged": the log part held,
+  // the remaining checks are not established, the first because of
+  // short; why says it all in the status.
+  function unvouched(short, why) {
+    for (let i = at; i < items.length; i++) {
+      items[i].className = "skipped";
+      items[i].textContent = "– not established: " + CHECKS[i] + (i === at ? " (" + short + ")" : "");
+    }
+    at = items.length;
+    status.textContent = "✓ Logged, but no key of this log vouches for it: the checkpoint, the commitment and the inclusion check in your browser; " + why + ".";
+    el.classList.add("logged");
+    el.setAttribute("data-verification", "logged");
   }
   function finish(ok, why) {
     why = why.replace(/\.+$/, "");
@@ -133,7 +150,10 @@
     const e = L.parseEntry(leaf);
     need(e.kind === "object", "the entry is a " + e.kind + " entry, not an object entry");
     need(rc.object_id === id && L.sameInstant(rc.version, version), "the receipt is for another object version");
-    need(typeof obj.created_by_ref !== "string" || obj.created_by_ref === rc.member, "the receipt names member " + rc.member + ", the object " + obj.created_by_ref);
+    // An object that names another creator than the member who shared it
+    // was relayed: the signature, if any, vouches for the relay only.
+    const relayed = typeof obj.created_by_ref === "string" && obj.created_by_ref !== rc.member
+      ? "; relayed by " + rc.member + ", it claims to be from " + obj.created_by_ref + " (not verified)" : "";
     const c = await L.objectCommitment(rc.salt, rc.collection, rc.object_id, rc.version, rc.member, raw);
     need(c === e.commitment, "the commitment in the log does not open to this object (it was changed after it was logged)");
     step(true, "the log entry's salted commitment opens to this object, version " + version);
@@ -155,16 +175,30 @@
       events.push({ index: ev.log_index, entry: L.parseEntry(kleaf) });
     }
     const inForce = await L.keyInForce(events, rc.member, rc.log_index);
+    const sp = L.signatureParts(obj);
+    if (!sp) {
+      unvouched("the object is unsigned", "the object is unsigned: nobody vouches for its content (its collection accepts unsigned objects)" + relayed);
+      return;
+    }
+    if (!inForce && L.keylessAt(events, rc.member, rc.log_index)) {
+      // As tlog.CheckObject: the signature must verify with the key it
+      // names; that key is in the peer's log, not in this one.
+      need(sp.ext.alg === "ed25519" && typeof sp.ext.public_key === "string", "the object's signature is not an Ed25519 signature with its key");
+      const ok = await L.ed25519Verify(L.b64decode(sp.ext.public_key), L.b64decode(sp.ext.signature || ""), sp.message);
+      need(ok, "the object's signature does not verify");
+      unvouched("this log registered " + rc.member + " without a key",
+        "it is signed with a key this log doesn't hold (" + sp.ext.public_key + "), by a member of another node's log, from which this node replicated it under " +
+        rc.member + ", registered here without a key: check it there, with the peer's proof bundle (GET /peers/bundle) and the peer's log key" + relayed);
+      return;
+    }
     need(inForce, "the member had no key in force at entry " + rc.log_index);
     step(true, "the member's key in force at entry " + rc.log_index + " is logged (" + events.length + (events.length === 1 ? " key event)" : " key events)"));
 
-    const sp = L.signatureParts(obj);
-    need(sp, "the object is not signed");
     need(sp.ext.alg === "ed25519" && sp.ext.public_key === inForce, "the object is signed with a key that is not the member's logged key");
     const sigOK = await L.ed25519Verify(L.b64decode(inForce), L.b64decode(sp.ext.signature), sp.message);
     need(sigOK, "the member's signature does not verify");
     step(true, "the member's signature verifies with the logged key");
-    finish(true, "signature, commitment, inclusion and checkpoint all check.");
+    finish(true, "signature, commitment, inclusion and checkpoint all check" + relayed + ".");
   }
 
   run().catch((err) => {

@@ -1,0 +1,222 @@
+package web_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/stix"
+)
+
+// TestBrowserUnvouchedObjects: the object page's check in Chromium for
+// the objects that no key of the node's log vouches for, which the CLI's
+// checks accept as unsigned (tlog.ErrUnsignedObject): an object node A
+// replicated from node B (logged under A's keyless member peer:NAME,
+// signed by B's member, whose key only B's log holds) and an unsigned
+// object in a relay collection end "logged", saying why, not "failed";
+// a relayed object signed by the relay ends "verified", saying that its
+// claimed creator isn't. It also checks ParleyLog.keylessAt against the
+// rule of tlog.KeyHistory.KeylessAt.
+func TestBrowserUnvouchedObjects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	ctx := context.Background()
+	serve := func(n *node.Node) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- n.Serve(sctx, ln, nil) }()
+		t.Cleanup(func() { cancel(); <-done; n.Close() })
+		return "http://" + ln.Addr().String()
+	}
+	open := func(cfg node.Config) *node.Node {
+		dir := t.TempDir()
+		if _, err := node.Init(ctx, dir, cfg, nil); err != nil {
+			t.Fatal(err)
+		}
+		n, err := node.Open(ctx, dir, node.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	addMember := func(n *node.Node, name string, withKey bool) member {
+		var pub ed25519.PublicKey
+		var priv ed25519.PrivateKey
+		if withKey {
+			pub, priv, _ = ed25519.GenerateKey(rand.Reader)
+		}
+		nm, err := n.AddMember(ctx, name, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return member{ID: nm.ID, Token: nm.Token, Name: name, Key: priv}
+	}
+	post := func(n *node.Node, m member, coll string, key ed25519.PrivateKey, o map[string]any) string {
+		t.Helper()
+		o["spec_version"], o["created"], o["modified"] = "2.1", "2026-09-14T08:30:00.000Z", "2026-09-14T08:30:00.000Z"
+		b, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key != nil {
+			if b, err = stix.Sign(b, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := n.Store().Collection(ctx, coll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := n.Submit(ctx, m.ID, c, []json.RawMessage{b})
+		if err != nil || len(st.Failures) > 0 {
+			t.Fatalf("submit %v: %+v, %v", o["id"], st.Failures, err)
+		}
+		return o["id"].(string)
+	}
+
+	// Node B: alice shares an indicator into intel, which A's member reads.
+	b := open(node.Config{})
+	alice := addMember(b, "alice", true)
+	nodeA := addMember(b, "node-a", false)
+	intel, err := b.AddCollection(ctx, "intel", "", []string{"alice", "node-a"}, []string{"alice"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicated := post(b, alice, intel, alice.Key, map[string]any{"type": "indicator", "id": "indicator--a1a1a1a1-0000-4000-8000-000000000001",
+		"created_by_ref": alice.ID, "name": "Shared by B", "pattern": "[ipv4-addr:value = '203.0.113.9']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	bURL := serve(b)
+
+	// Node A follows intel; carol reads the copy and a relay collection.
+	a := open(node.Config{PeerInterval: node.Duration(30 * time.Millisecond)})
+	carol := addMember(a, "carol", true)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(nodeA.Token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.AddPeer(ctx, node.PeerSpec{Name: "b", URL: bURL, TokenFile: tokenFile, LogKey: b.VerifierKey(),
+		Remote: intel, Into: "from B", Readers: []string{"carol"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay, err := a.CreateCollection(ctx, node.CollectionSpec{Title: "relayed", Readers: []string{"carol"}, Writers: []string{"carol"},
+		Signatures: store.SignaturesOptional, Relay: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned := post(a, carol, relay, nil, map[string]any{"type": "indicator", "id": "indicator--b2b2b2b2-0000-4000-8000-000000000002",
+		"created_by_ref": carol.ID, "name": "Unsigned", "pattern": "[domain-name:value = 'relayed.example']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	claimed := "identity--c3c3c3c3-0000-4000-8000-000000000003"
+	relayed := post(a, carol, relay, carol.Key, map[string]any{"type": "indicator", "id": "indicator--c3c3c3c3-0000-4000-8000-000000000004",
+		"created_by_ref": claimed, "name": "Relayed", "pattern": "[ipv4-addr:value = '203.0.113.10']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	serve(a)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ps, err := a.Store().Peers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) == 1 && ps[0].State.Objects >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A didn't replicate B's object in 60 s: %+v", ps)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	base := uiServer(t, &fixture{n: a, aurelia: carol}, nil)
+	bctx, cancel := browser(t, 1280)
+	defer cancel()
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate(base+"/ui/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#token`)),
+		chromedp.SendKeys(chromedp.CSS(`#token`), carol.Token),
+		chromedp.Submit(chromedp.CSS(`#token`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.list`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, id, state string
+		want            []string
+	}{
+		{"replicated", replicated, "logged", []string{"signed with a key this log doesn't hold", base64Key(alice.Key), p.Member, "GET /peers/bundle", "relayed by " + p.Member, alice.ID}},
+		{"unsigned", unsigned, "logged", []string{"the object is unsigned"}},
+		{"relayed", relayed, "verified", []string{"signature, commitment, inclusion and checkpoint all check", "relayed by " + carol.ID, claimed}},
+	} {
+		if err := chromedp.Do(bctx,
+			chromedp.Navigate(base+"/ui/objects/"+c.id),
+			waitAttr(`[data-verification]`, "data-verification", "verified", "failed", "logged"),
+			shot(t, "object-"+c.name),
+		); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		st, err := chromedp.Run(bctx, chromedp.AttributeValue(chromedp.CSS(`[data-verification]`), "data-verification"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := chromedp.Run(bctx, chromedp.TextContent(chromedp.CSS(`[data-verification]`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Value != c.state {
+			t.Errorf("%s: %s, want %s: %s", c.name, st.Value, c.state, text)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: the check doesn't say %q: %s", c.name, w, text)
+			}
+		}
+		if c.state == "logged" && (!strings.Contains(text, "✓ entry") || !strings.Contains(text, "not established")) {
+			t.Errorf("%s: want the log's checks passed and the key's not established: %s", c.name, text)
+		}
+	}
+
+	// keylessAt, the rule of tlog.KeyHistory.KeylessAt: registered without
+	// a key before the index, and no key put in force before it.
+	m := "identity--d4d4d4d4-0000-4000-8000-000000000005"
+	events := fmt.Sprintf(`[{index: 1, entry: {kind: "member-key", member: %q, event: "register"}},
+		{index: 7, entry: {kind: "member-key", member: %q, event: "rotate", key: "k"}}]`, m, m)
+	for _, c := range []struct {
+		member string
+		index  int
+		want   bool
+	}{{m, 1, false}, {m, 2, true}, {m, 7, true}, {m, 8, false}, {"identity--other", 3, false}} {
+		got, err := chromedp.Run(bctx, chromedp.Evaluate[bool](fmt.Sprintf(`ParleyLog.keylessAt(%s, %q, %d)`, events, c.member, c.index)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("keylessAt(%s, %d) = %v, want %v", c.member, c.index, got, c.want)
+		}
+	}
+	withKey, err := chromedp.Run(bctx, chromedp.Evaluate[bool](fmt.Sprintf(`ParleyLog.keylessAt([{index: 1, entry: {kind: "member-key", member: %q, event: "register", key: "k"}}], %q, 5)`, m, m)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withKey {
+		t.Error("keylessAt is true for a member registered with a key")
+	}
+}
+
+func base64Key(k ed25519.PrivateKey) string {
+	return base64.StdEncoding.EncodeToString(k.Public().(ed25519.PublicKey))
+}
