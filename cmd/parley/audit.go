@@ -15,6 +15,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/tlog"
+	"golang.org/x/mod/sumdb/note"
 )
 
 func init() {
@@ -122,7 +123,20 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	rep, err := tlog.Audit(ctx, src, opts)
+	foundBy := auditFoundBy(target)
 	if qerr := quorumExit(err); qerr != nil {
+		// The witnesses may have refused to cosign it because it isn't
+		// consistent with what they cosigned: ask them (monitor
+		// retrieval) before saying only that the quorum isn't met.
+		if n, cerr := src.Checkpoint(ctx); cerr == nil {
+			split, werr := reportWitnessViews(ctx, c, pol, key, v, n, tiles, *seenPath, foundBy)
+			if werr != nil {
+				return werr
+			}
+			if split > 0 {
+				return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %w; and %d witness(es) hold a checkpoint of the log inconsistent with it: a split view", err, split))
+			}
+		}
 		return qerr
 	}
 	if err != nil {
@@ -139,7 +153,6 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(c.stderr, "parley: audit: %s\n", p)
 	}
-	foundBy := auditFoundBy(target)
 	if rep.Fork != nil {
 		fmt.Fprintf(c.stderr, "parley: audit: two conflicting signed checkpoints are kept as evidence in %s\n", *seenPath)
 		if ev := forkEvidence(ctx, key, v, rep.Fork, tiles); ev != nil {
@@ -150,25 +163,9 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.stderr, "parley: audit: split-view evidence written to %s (parley verify --log-key KEY %s)\n", path, path)
 		}
 	}
-	// Monitor retrieval: the witnesses' views of the log.
-	split := 0
-	for _, wv := range checkWitnessViews(ctx, c, pol, key, v, rep.CheckpointNote, tiles) {
-		if wv.note != "" {
-			fmt.Fprintf(c.stderr, "parley: audit: note: %s\n", wv.note)
-		}
-		if wv.problem == "" {
-			continue
-		}
-		split++
-		line := wv.problem
-		if wv.evidence != nil {
-			path, err := writeEvidence(*seenPath, wv.evidence, foundBy, time.Now())
-			if err != nil {
-				return withExit(3, "", err)
-			}
-			line += "; evidence in " + path
-		}
-		fmt.Fprintf(c.stderr, "parley: audit: %s\n", line)
+	split, err := reportWitnessViews(ctx, c, pol, key, v, rep.CheckpointNote, tiles, *seenPath, foundBy)
+	if err != nil {
+		return err
 	}
 	if !rep.OK() || split > 0 {
 		return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %d problem(s) in the log %s", len(rep.Problems)+split, cp.Origin))
@@ -253,4 +250,32 @@ func auditorKeys(warn io.Writer, pubFiles []string, privFile string) ([]ed25519.
 		out = append(out, priv.Public().(ed25519.PublicKey))
 	}
 	return out, nil
+}
+
+// reportWitnessViews does the audit's monitor retrieval: it reads, from
+// each witness the policy gives a URL for, its latest checkpoint of the
+// log and compares it with cpNote (checkWitnessViews), prints a line for
+// each note and each split view, and writes the evidence of each split
+// view beside the seen file. It returns how many witnesses showed one.
+func reportWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, key string, v note.Verifier, cpNote []byte, tiles tlog.TileReader, seenPath, foundBy string) (int, error) {
+	split := 0
+	for _, wv := range checkWitnessViews(ctx, c, pol, key, v, cpNote, tiles) {
+		if wv.note != "" {
+			fmt.Fprintf(c.stderr, "parley: audit: note: %s\n", wv.note)
+		}
+		if wv.problem == "" {
+			continue
+		}
+		split++
+		line := wv.problem
+		if wv.evidence != nil {
+			path, err := writeEvidence(seenPath, wv.evidence, foundBy, time.Now())
+			if err != nil {
+				return split, withExit(3, "", err)
+			}
+			line += "; evidence in " + path
+		}
+		fmt.Fprintf(c.stderr, "parley: audit: %s\n", line)
+	}
+	return split, nil
 }
