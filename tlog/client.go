@@ -434,6 +434,15 @@ func (c *Client) Bundle(ctx context.Context, ids ...string) ([]byte, error) {
 	return c.get(ctx, "/log/bundle?"+q.Encode())
 }
 
+// PeerBundle returns the node's proof bundle, in its peer's log, of the
+// object id it replicated into its collection (GET
+// /peers/bundle?collection=ID&object=ID; docs/federation.md), unverified:
+// check it with [VerifyBundle] against the peer's log key.
+func (c *Client) PeerBundle(ctx context.Context, collection, id string) ([]byte, error) {
+	q := url.Values{"collection": {collection}, "object": {id}}
+	return c.get(ctx, "/peers/bundle?"+q.Encode())
+}
+
 // CheckpointsResponse is the node's answer to GET /log/checkpoints?start=N:
 // its cosigned checkpoint notes of sizes ≥ N in increasing size order, and,
 // when it stopped early, the size to continue from in Next.

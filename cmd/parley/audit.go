@@ -172,7 +172,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	}
 	foreign := ""
 	if rep.Foreign > 0 {
-		foreign = fmt.Sprintf(", %d of them signed in another log: replicated from a peer, their proofs are in its log (GET /peers/bundle)", rep.Foreign)
+		foreign = fmt.Sprintf(", %d of them signed in another log: replicated from a peer, their proofs are in its log (parley proof --peer-collection)", rep.Foreign)
 	}
 	fmt.Fprintf(c.stdout, "log %s verified: %d entries, root %s, %d checkpoint(s), %d object(s) checked (%d unsigned%s)\n",
 		cp.Origin, rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned, foreign)

@@ -120,7 +120,7 @@ func describeCheck(ch taxii.Check, member string) string {
 	var notes []string
 	switch {
 	case ch.Foreign():
-		notes = append(notes, "signed with a key this log doesn't hold: replicated from another node, whose log has the key and the proofs (GET /peers/bundle); nobody in this log vouches for its content")
+		notes = append(notes, "signed with a key this log doesn't hold: replicated from another node, whose log has the key and the proofs (parley proof --peer-collection; GET /peers/bundle); nobody in this log vouches for its content")
 	case ch.Unsigned:
 		notes = append(notes, "unsigned: nobody vouches for its content (the collection accepts unsigned objects)")
 	}

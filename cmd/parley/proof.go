@@ -7,26 +7,30 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 )
 
 func init() {
 	register(command{
 		name:  "proof",
-		usage: "proof --url U --token-file F [--log-key VKEY] OBJECT_ID...   export a proof bundle to stdout",
+		usage: "proof --url U --token-file F [--log-key VKEY] [--peer-collection C] OBJECT_ID...   export a proof bundle to stdout",
 		run:   runProof,
 	})
 }
 
 // runProof fetches a proof bundle of every version of the objects that the
 // member may read, verifies it (against --log-key when given) and writes
-// it to stdout.
+// it to stdout. With --peer-collection, the bundle is the node's proof, in
+// its peer's log, of one object it replicated into that collection (GET
+// /peers/bundle), and --log-key is the peer's key.
 func runProof(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("proof")
 	url := fs.String("url", "", "the node's `URL`")
 	token := fs.String("token", "", "the member's API `TOKEN` (better: PARLEY_TOKEN or --token-file)")
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
-	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to check the bundle against")
+	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to check the bundle against (with --peer-collection: the peer's)")
+	peerColl := fs.String("peer-collection", "", "the `COLLECTION` (id or title) a node replicated the object into from a peer: get the proof in the peer's log, where its signer's key is")
 	polFlags := addPolicyFlags(fs)
 	skew := addClockSkewFlag(fs)
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
@@ -45,8 +49,22 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	cl := &tlog.Client{URL: *url, Token: *token, HTTP: c.httpClient()}
-	b, err := cl.Bundle(ctx, pos...)
-	if err != nil {
+	var b []byte
+	if *peerColl != "" {
+		if len(pos) != 1 {
+			return usageErrorf("parley proof --peer-collection C OBJECT_ID", "with --peer-collection, give one object id")
+		}
+		coll, err := resolveCollection(ctx, &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}, *peerColl)
+		if err != nil {
+			return err
+		}
+		if b, err = cl.PeerBundle(ctx, coll, pos[0]); err != nil {
+			return withExit(4, "check the collection: it must be one the node replicates from a peer, and the object one it replicated", err)
+		}
+		if *logKey == "" {
+			fmt.Fprintln(c.stderr, "parley: warning: checked against the key the node says its peer has; pin the peer's key you trust with --log-key")
+		}
+	} else if b, err = cl.Bundle(ctx, pos...); err != nil {
 		return withExit(4, "check the object ids: only objects you may read can be proved", err)
 	}
 	res, err := tlog.VerifyBundle(b, *logKey)
