@@ -33,7 +33,11 @@ func Bundle(ctx context.Context, st store.Store, p store.Peer, objectID string) 
 	if len(prov) == 0 {
 		return b, fmt.Errorf("couldn't find %s among the objects of peer %s: %w", objectID, p.Name, store.ErrNotFound)
 	}
-	cps, err := st.PeerCheckpoints(ctx, p.Name)
+	// The latest checkpoint whose tree is replicated whole.
+	note, err := st.PeerCheckpoint(ctx, p.Name, p.State.Next)
+	if errors.Is(err, store.ErrNotFound) {
+		return b, fmt.Errorf("couldn't prove %s: %w", objectID, ErrNoProof)
+	}
 	if err != nil {
 		return b, err
 	}
@@ -41,18 +45,12 @@ func Bundle(ctx context.Context, st store.Store, p store.Peer, objectID string) 
 	if err != nil {
 		return b, err
 	}
-	var cp tlog.Checkpoint
-	for i := len(cps) - 1; i >= 0; i-- {
-		c, err := tlog.OpenCheckpoint(cps[i], v)
-		if err != nil {
-			return b, fmt.Errorf("couldn't read a stored checkpoint of peer %s: %w", p.Name, err)
-		}
-		if int64(c.Size) <= p.State.Next {
-			cp, b.Checkpoint = c, string(cps[i])
-			break
-		}
+	cp, err := tlog.OpenCheckpoint(note, v)
+	if err != nil {
+		return b, fmt.Errorf("couldn't read a stored checkpoint of peer %s: %w", p.Name, err)
 	}
-	if b.Checkpoint == "" || prov[0].Index >= int64(cp.Size) {
+	b.Checkpoint = string(note)
+	if int64(cp.Size) > p.State.Next || prov[0].Index >= int64(cp.Size) {
 		return b, fmt.Errorf("couldn't prove %s: %w", objectID, ErrNoProof)
 	}
 	page, err := st.Objects(ctx, store.Query{Collection: p.Into, IDs: []string{objectID},

@@ -129,10 +129,11 @@ type PeerStore interface {
 	// PeerKeys returns the peer's member key entries with index < size,
 	// in log order.
 	PeerKeys(ctx context.Context, name string, size int64) ([]PeerKey, error)
-	// PeerCheckpoints returns every checkpoint of the peer accepted at the
-	// end of a step whose To was its size (so its tree is replicated), by
-	// size.
-	PeerCheckpoints(ctx context.Context, name string) ([][]byte, error)
+	// PeerCheckpoint returns the largest checkpoint of size ≤ size among
+	// those of the peer accepted at the end of a step whose To was their
+	// size (so their tree is replicated); ErrNotFound if there is none.
+	// It reads that one checkpoint, however many were accepted.
+	PeerCheckpoint(ctx context.Context, name string, size int64) ([]byte, error)
 	// PeerObjects returns the provenance of the replicated versions of one
 	// object, in the peer's log order.
 	PeerObjects(ctx context.Context, name, objectID string) ([]PeerObject, error)

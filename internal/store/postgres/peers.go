@@ -286,25 +286,17 @@ func (s *Store) PeerKeys(ctx context.Context, name string, size int64) ([]store.
 	return out, nil
 }
 
-// PeerCheckpoints implements [store.PeerStore].
-func (s *Store) PeerCheckpoints(ctx context.Context, name string) ([][]byte, error) {
-	rows, err := s.pool.Query(ctx, `SELECT note FROM peer_checkpoints WHERE peer = $1 ORDER BY size`, name)
+// PeerCheckpoint implements [store.PeerStore].
+func (s *Store) PeerCheckpoint(ctx context.Context, name string, size int64) ([]byte, error) {
+	var n []byte
+	err := s.pool.QueryRow(ctx, `SELECT note FROM peer_checkpoints WHERE peer = $1 AND size <= $2 ORDER BY size DESC LIMIT 1`, name, size).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("no checkpoint of peer %s of size at most %d: %w", name, size, store.ErrNotFound)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read the checkpoints of peer %s: %w", name, err)
+		return nil, fmt.Errorf("couldn't read a checkpoint of peer %s: %w", name, err)
 	}
-	defer rows.Close()
-	var out [][]byte
-	for rows.Next() {
-		var n []byte
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("couldn't read the checkpoints of peer %s: %w", name, err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("couldn't read the checkpoints of peer %s: %w", name, err)
-	}
-	return out, nil
+	return n, nil
 }
 
 // PeerObjects implements [store.PeerStore].

@@ -173,8 +173,23 @@ func testPeers(t *testing.T, s store.Store) {
 	if ks, err := s.PeerKeys(ctx, "b", 0); err != nil || len(ks) != 0 {
 		t.Fatalf("PeerKeys below the first: %+v %v", ks, err)
 	}
-	if cps, err := s.PeerCheckpoints(ctx, "b"); err != nil || len(cps) != 2 || !bytes.Equal(cps[0], cp2) || !bytes.Equal(cps[1], cp3) {
-		t.Fatalf("PeerCheckpoints: %d %v", len(cps), err)
+	for _, c := range []struct {
+		size int64
+		want []byte // nil: ErrNotFound
+	}{{1, nil}, {2, cp2}, {3, cp3}, {1 << 40, cp3}} {
+		cp, err := s.PeerCheckpoint(ctx, "b", c.size)
+		if c.want == nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("PeerCheckpoint below the first: %q, %v", cp, err)
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(cp, c.want) {
+			t.Fatalf("PeerCheckpoint(%d): %q, %v; want %q", c.size, cp, err, c.want)
+		}
+	}
+	if _, err := s.PeerCheckpoint(ctx, "nobody", 3); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("PeerCheckpoint of an unknown peer: %v", err)
 	}
 	os, err := s.PeerObjects(ctx, "b", "indicator--1")
 	if err != nil || len(os) != 2 {
