@@ -351,10 +351,16 @@ func (c *Client) AddObjects(ctx context.Context, collectionID string, objects []
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(Envelope{Objects: objects})
-	if err != nil {
+	// Without HTML escaping, so that each object goes as its own bytes:
+	// escaped, every <, > and & would be six, and an object near the
+	// server's max_object_size would be refused as too large.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(Envelope{Objects: objects}); err != nil {
 		return nil, fmt.Errorf("couldn't encode the envelope: %w", err)
 	}
+	body := buf.Bytes()
 	var st Status
 	if _, err := c.do(ctx, http.MethodPost, u, body, &st); err != nil {
 		return nil, err

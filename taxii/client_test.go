@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -348,5 +349,27 @@ func TestObjectPagesCursorCircle(t *testing.T) {
 	}
 	if err == nil || n > 3 {
 		t.Fatalf("%d pages (of %d served), %v", n, pages, err)
+	}
+}
+
+// TestAddObjectsSendsObjectsAsTheyAre: the envelope carries each object's
+// bytes, not HTML-escaped (each <, > and & as \u003c, six bytes), which
+// would make an object near the server's size limit too large.
+func TestAddObjectsSendsObjectsAsTheyAre(t *testing.T) {
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ = io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", MediaType)
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte(`{"id":"s","status":"complete","total_count":1,"success_count":1}`))
+	}))
+	defer srv.Close()
+	c := &Client{BaseURL: srv.URL, Token: tokenAlice, HTTP: srv.Client()}
+	obj := `{"type":"note","id":"note--1","content":"<b>&amp;</b>"}`
+	if _, err := c.AddObjects(context.Background(), collShared, rawObjects(obj)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), obj) {
+		t.Errorf("posted %s, want the object as it is: %s", body, obj)
 	}
 }

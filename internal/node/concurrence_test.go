@@ -432,4 +432,21 @@ func TestConcurrenceReservationBySize(t *testing.T) {
 	} else {
 		t.Logf("a large opinion: allocated %d bytes, reserved %d (%.2f)", allocated, grown, float64(allocated)/float64(grown))
 	}
+
+	// Its next version, of < (six bytes each if the answer escaped HTML).
+	markup := object(t, m.Key, map[string]any{
+		"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-000000000005", "created_by_ref": m.ID,
+		"created": stix.FormatTimestamp(t0), "modified": stix.FormatTimestamp(t0.Add(2 * time.Minute)),
+		"opinion": string(opinion.Disagree), "object_refs": []string{rid}, "explanation": strings.Repeat("<", pad),
+	})
+	postOK(t, tn, m, many, markup)
+	marked := reservation()
+	if status, _ := get(); status != http.StatusOK {
+		t.Fatalf("GET /concurrence = %d", status)
+	}
+	if status, allocated := get(); status != http.StatusOK || int64(allocated) > marked {
+		t.Errorf("GET /concurrence with a large opinion of < = %d, allocated %d bytes; reserved %d", status, allocated, marked)
+	} else {
+		t.Logf("a large opinion of <: allocated %d bytes, reserved %d (%.2f)", allocated, marked, float64(allocated)/float64(marked))
+	}
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -159,7 +160,14 @@ func respondError(w http.ResponseWriter, r *http.Request, err error) {
 
 // respondJSON writes v as a JSON response that no cache keeps.
 func respondJSON(w http.ResponseWriter, status int, contentType string, v any) {
-	b, err := json.Marshal(v)
+	// Without HTML escaping: the answer is JSON, never sniffed as HTML
+	// (nosniff), and escaping would write each <, > and & of the
+	// objects it carries as six bytes, beyond what the answer reserved.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if err != nil {
 		// Only a programming error gets here (a value that can't be
 		// JSON); say so without detail.
