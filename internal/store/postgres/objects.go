@@ -68,7 +68,20 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 	if cut {
 		cols += `, octet_length(raw) AS size`
 	}
-	b.WriteString(`SELECT ` + cols + ` FROM objects o WHERE collection = $1 AND seq > $2`)
+	// Without ids, the collection and the cursor as a range of
+	// (collection, seq) in that order (see inCollection), so that no plan
+	// walks the table in seq order through other collections' rows. With
+	// ids, the collection's equality, so that objects_version (collection,
+	// object_id, version) finds the ids' versions: a walk of the
+	// collection in (collection, seq) order would read all of it for an
+	// id it holds few versions of.
+	order := "collection, seq"
+	if len(q.IDs) > 0 {
+		order = "seq"
+		b.WriteString(`SELECT ` + cols + ` FROM objects o WHERE collection = $1 AND seq > $2`)
+	} else {
+		b.WriteString(`SELECT ` + cols + ` FROM objects o WHERE ` + inCollection("collection", "seq", "$1", ">", "$2"))
+	}
 	in := func(col string, vals []string) {
 		if len(vals) > 0 {
 			fmt.Fprintf(&b, " AND %s = ANY(%s)", col, arg(vals))
@@ -97,7 +110,7 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 		}
 		b.WriteString(" AND (" + strings.Join(conds, " OR ") + ")")
 	}
-	b.WriteString(" ORDER BY seq LIMIT " + arg(q.Limit+1))
+	b.WriteString(" ORDER BY " + order + " LIMIT " + arg(q.Limit+1))
 	query := b.String()
 	if cut {
 		// before: the sizes of the rows ahead of this one; rn: its place.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/parley-exchange/parley/internal/store"
 )
 
@@ -28,14 +30,20 @@ CREATE TABLE opinion_refs (
 // OpinionVersions implements [store.OpinionIndex]. The newest versions of
 // each member within perMember are chosen by window functions over the
 // versions' sizes (octet_length, which doesn't detoast), so the versions
-// left out are never read.
+// left out are never read. Sequential scans are off (see readIndexed):
+// for an object that many opinions name, in this collection or others,
+// the planner would read all of opinion_refs.
 func (s *Store) OpinionVersions(ctx context.Context, collections []string, object string, perMember store.Bound) ([]store.Object, error) {
 	if len(collections) == 0 || object == "" {
 		return nil, nil
 	}
 	choice, a := opinionChoice(collections, object, perMember)
-	out, err := s.queryObjectList(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.seq IN (SELECT seq FROM (`+choice+`) c)
-ORDER BY o.seq`, a...)
+	var out []store.Object
+	err := s.readIndexed(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = queryObjectList(ctx, tx, `SELECT `+objectCols+` `+bySeqs(`SELECT seq FROM (`+choice+`) AS ch`)+` ORDER BY o.seq`, a...)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't query opinions: %w", err)
 	}
@@ -43,28 +51,32 @@ ORDER BY o.seq`, a...)
 }
 
 // OpinionSizes implements [store.OpinionIndex]: the choice of
-// OpinionVersions, measured with octet_length.
+// OpinionVersions, measured with octet_length, sequential scans off as
+// there.
 func (s *Store) OpinionSizes(ctx context.Context, collections []string, object string, perMember store.Bound) ([]int64, int64, error) {
 	if len(collections) == 0 || object == "" {
 		return nil, 0, nil
 	}
 	choice, a := opinionChoice(collections, object, perMember)
-	rows, err := s.pool.Query(ctx, choice+` ORDER BY seq`, planned(a)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("couldn't measure opinions: %w", err)
-	}
-	defer rows.Close()
 	var seqs []int64
 	var total int64
-	for rows.Next() {
-		var seq, size int64
-		if err := rows.Scan(&seq, &size); err != nil {
-			return nil, 0, fmt.Errorf("couldn't measure opinions: %w", err)
+	err := s.readIndexed(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, choice+` ORDER BY seq`, planned(a)...)
+		if err != nil {
+			return err
 		}
-		seqs = append(seqs, seq)
-		total += size
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var seq, size int64
+			if err := rows.Scan(&seq, &size); err != nil {
+				return err
+			}
+			seqs = append(seqs, seq)
+			total += size
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, 0, fmt.Errorf("couldn't measure opinions: %w", err)
 	}
 	return seqs, total, nil
@@ -82,11 +94,20 @@ func opinionChoice(collections []string, object string, perMember store.Bound) (
 	}
 	// rn is a version's place among its member's, newest first (among
 	// equals, the greater opinion id first, as opinion.Compute prefers
-	// it); before, the sizes of its member's newer versions.
+	// it); before, the sizes of its member's newer versions. The
+	// versions are those, in every collection given, of the opinions that
+	// name object in any of them: i, read from each collection's
+	// opinion_refs, then each (collection, opinion) through
+	// objects_version, in its order so that the planner prefers it to
+	// objects_id_version, which holds every collection's versions (see
+	// eachCollection).
 	const win = `PARTITION BY v.member ORDER BY v.version DESC, v.object_id DESC, v.seq DESC`
 	return `SELECT seq, size FROM (SELECT v.seq, octet_length(v.raw)::bigint AS size, row_number() OVER (` + win + `) AS rn,
 	coalesce(sum(octet_length(v.raw)) OVER (` + win + ` ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
-	FROM objects v WHERE v.type = 'opinion' AND v.collection = ANY($1::text[])
-	AND v.object_id IN (SELECT opinion_id FROM opinion_refs WHERE object_ref = $2 AND collection = ANY($1::text[]))) w
+	FROM (SELECT DISTINCT r.opinion_id FROM ` + eachCollection("$1", "c") + `
+		CROSS JOIN LATERAL (SELECT opinion_id FROM opinion_refs WHERE object_ref = $2 AND collection = c.id OFFSET 0) AS r) AS i(id)
+	CROSS JOIN ` + eachCollection("$1", "vc") + `
+	CROSS JOIN LATERAL (SELECT seq, member, version, object_id, raw FROM objects
+		WHERE collection = vc.id AND object_id = i.id AND type = 'opinion' ORDER BY collection, object_id, version OFFSET 0) AS v) w
 WHERE rn = 1 OR (rn <= $3 AND before + size <= $4)`, []any{collections, object, rows, bytes}
 }

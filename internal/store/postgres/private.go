@@ -284,35 +284,34 @@ func (s *Store) PrivateSets(ctx context.Context) ([]store.PrivateSet, error) {
 // PrivateSetsFor returns the sets made from one of collections or by
 // member, oldest first (see [store.PrivateSets]). It finds their ids
 // through the indexes on member and collection, then reads each set by
-// its id, in a read-only transaction with sequential scans off: the
-// table is small, and the planner would otherwise read all of it (every
-// set, whoever may read it) to find a few rows, and join the ids against
-// a scan of the whole table.
+// its id, with sequential scans off (see readIndexed): the table is
+// small, and the planner would otherwise read all of it (every set,
+// whoever may read it) to find a few rows; the LATERAL subquery, kept
+// one by OFFSET 0, reads one collection's sets at a time, where a join
+// would scan the whole collection index (see eachCollection).
 func (s *Store) PrivateSetsFor(ctx context.Context, collections []string, member string) ([]store.PrivateSet, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, fmt.Errorf("couldn't list private sets: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
-		return nil, fmt.Errorf("couldn't list private sets: %w", err)
-	}
-	rows, err := tx.Query(ctx, `SELECT id FROM private_sets WHERE member = $2
-UNION SELECT p.id FROM (SELECT DISTINCT unnest($1::text[])) AS c(id) CROSS JOIN LATERAL (SELECT id FROM private_sets WHERE collection = c.id) AS p`, planned(args{collections, member})...)
-	if err != nil {
-		return nil, fmt.Errorf("couldn't list private sets: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("couldn't list private sets: %w", err)
-	}
-	out := make([]store.PrivateSet, 0, len(ids))
-	for _, id := range ids {
-		p, err := scanPrivateSet(tx.QueryRow(ctx, `SELECT `+privateSetCols+` FROM private_sets WHERE id = $1`, planned(args{id})...))
+	var out []store.PrivateSet
+	err := s.readIndexed(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id FROM private_sets WHERE member = $2
+UNION SELECT p.id FROM `+eachCollection("$1", "c")+` CROSS JOIN LATERAL (SELECT id FROM private_sets WHERE collection = c.id OFFSET 0) AS p`, planned(args{collections, member})...)
 		if err != nil {
-			return nil, fmt.Errorf("couldn't list private sets: %w", err)
+			return err
 		}
-		out = append(out, p)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			p, err := scanPrivateSet(tx.QueryRow(ctx, `SELECT `+privateSetCols+` FROM private_sets WHERE id = $1`, planned(args{id})...))
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list private sets: %w", err)
 	}
 	slices.SortFunc(out, func(a, b store.PrivateSet) int {
 		if c := a.Created.Compare(b.Created); c != 0 {

@@ -306,7 +306,10 @@ func SearchText(s string) string {
 // planned returns a's arguments for a query of the UI (or any that takes
 // the collections a member may read) with pgx's exec mode first:
 // QueryExecModeExec runs the query as an unnamed statement, which
-// PostgreSQL plans for the values it is given every time. pgx's default
+// PostgreSQL plans for the values it is given every time (unless
+// plan_cache_mode forces generic plans). The queries are written to read
+// only the given collections' rows whatever the plan (see
+// eachCollection); this is the second line of defence. pgx's default
 // prepares and caches statements, and after five runs PostgreSQL may
 // switch a prepared statement to a generic plan, made without the
 // values: for "collection = ANY($1)" or "collection = c.id" it then
@@ -318,26 +321,95 @@ func planned(a args) []any {
 	return append([]any{pgx.QueryExecModeExec}, a...)
 }
 
+// readIndexed runs fn in a read-only transaction with sequential scans
+// off (SET LOCAL enable_seqscan), for queries whose every condition
+// leads an index but whose values the planner may expect to be common
+// (an object many opinions name, a small table): it would then read the
+// whole table, every collection's rows, to find them, where with the
+// scan priced out it takes the index. Its error is fn's, or the
+// transaction's, unwrapped.
+func (s *Store) readIndexed(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		return err
+	}
+	return fn(tx)
+}
+
 // bySeqs is the FROM clause of the objects o whose seqs the query seqs
 // selects (one column, each seq once). The LATERAL join makes seqs drive
 // the loop, one primary-key lookup a row: with o.seq IN (seqs) the
 // planner may instead walk the objects table in seq order, through every
-// collection's rows, testing each against the set.
+// collection's rows, testing each against the set. OFFSET 0 keeps the
+// subquery a subquery: a plain one is pulled up into an ordinary join,
+// which a plan made without the values (a generic plan) made a merge
+// join over a walk of the whole table.
 func bySeqs(seqs string) string {
-	return `FROM (` + seqs + `) AS m(object_seq) CROSS JOIN LATERAL (SELECT * FROM objects WHERE seq = m.object_seq) AS o`
+	return `FROM (` + seqs + `) AS m(object_seq) CROSS JOIN LATERAL (SELECT * FROM objects WHERE seq = m.object_seq OFFSET 0) AS o`
+}
+
+// eachCollection is a FROM item alias(id) of the collections in the
+// text[] argument arg, each once. The queries over the collections a member may
+// read join it LATERAL to a subquery that reads one collection, c.id,
+// through an index led by the collection, so that the query's structure,
+// not the planner's estimates, keeps other collections' rows unread: a
+// condition collection = ANY(arg) on the whole table left the planner
+// free to scan the table, or an index by object id, testing each row's
+// collection, and a plan made without the values (a generic plan: see
+// planned, and the generic plans of TestQueriesReadNothingOfUnreadableCollections)
+// did. A subquery that is neither limited nor an aggregate needs OFFSET 0
+// (see bySeqs).
+func eachCollection(arg, alias string) string {
+	return `(SELECT DISTINCT unnest(` + arg + `::text[])) AS ` + alias + `(id)`
 }
 
 // inCollection is the condition that the row's (coll, seq) columns are
-// in collection c.id, written as a range of the pair for the queries
-// that read a collection's rows in seq order through an index on (coll,
-// seq) and ORDER BY coll, seq. With coll = c.id the planner drops coll
-// from the order (it is fixed) and may then walk the primary key in seq
-// order instead, testing each row's collection, through every other
+// in collection id and, unless op is "", that seq op cursor (op one of
+// <, <=, >, >=), written as a range of the pair for the queries that
+// read a collection's rows in seq order through an index on (coll, seq)
+// and ORDER BY coll, seq. With coll = id the planner drops coll from the
+// order (it is fixed) and may then walk the primary key in seq order
+// instead, testing each row's collection, through every other
 // collection's rows: it does when it expects the collection to be
-// common, as with two collections. No other index gives the pair's
-// order.
-func inCollection(coll, seq string) string {
-	return `(` + coll + `, ` + seq + `) >= (c.id, 0) AND (` + coll + `, ` + seq + `) <= (c.id, 9223372036854775807)`
+// common, as with two collections, and always in a generic plan. No
+// other index gives the pair's order, and no other index can test a
+// range of the pair. The range includes both its ends, and a strict
+// cursor is excluded apart, with <>, which no index serves (seq > cursor
+// would let the primary key walk every collection's rows from the
+// cursor on): the planner estimates a comparison of pairs by their first
+// columns alone, and coll > id, the rows of the collections after id,
+// would make the plan depend on where id falls among the collections.
+func inCollection(coll, seq, id, op, cursor string) string {
+	pair := `(` + coll + `, ` + seq + `)`
+	lo, hi, strict := `(`+id+`, 0)`, `(`+id+`, 9223372036854775807)`, ""
+	switch op {
+	case ">", ">=":
+		lo = `(` + id + `, ` + cursor + `)`
+	case "<", "<=":
+		hi = `(` + id + `, ` + cursor + `)`
+	}
+	if op == ">" || op == "<" {
+		strict = ` AND ` + seq + ` <> ` + cursor
+	}
+	return pair + ` >= ` + lo + ` AND ` + pair + ` <= ` + hi + strict
+}
+
+// isObject is the condition that the row of objects is a version of
+// object id in collection coll, written as a range of (collection,
+// object_id), which only objects_version (collection, object_id,
+// version), led by the collection, can serve: the query ORDERs BY
+// collection, object_id, version, in either direction. With collection
+// = coll AND object_id = id the planner may take objects_id_version,
+// which holds every collection's versions of the id, and testing their
+// collection: it does when it expects the id to be rare, as it always
+// does for an id it doesn't know (a parameter of a generic plan, or a
+// column of a LATERAL join's outer side).
+func isObject(coll, id string) string {
+	return `(collection, object_id) >= (` + coll + `, ` + id + `) AND (collection, object_id) <= (` + coll + `, ` + id + `)`
 }
 
 // searchLexemes returns the words of what an analyst typed as the
@@ -410,9 +482,9 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 	var a args
 	var where, order string
 	if desc {
-		where, order = browseFilter(&a, b, terms, "<", b.Before), "seq DESC"
+		where, order = browseFilter(&a, b, terms, "<", b.Before), "collection DESC, seq DESC"
 	} else {
-		where, order = browseFilter(&a, b, terms, ">", b.After), "seq"
+		where, order = browseFilter(&a, b, terms, ">", b.After), "collection, seq"
 	}
 	objs, more, err := s.queryBounded(ctx, store.Bound{Rows: b.Limit, Bytes: b.MaxBytes}, `FROM objects o WHERE `+where, order, a)
 	if err != nil {
@@ -430,7 +502,7 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 			// One probe for an earlier match.
 			var a args
 			var one int
-			err := s.pool.QueryRow(ctx, `SELECT 1 FROM objects o WHERE `+browseFilter(&a, b, terms, "<=", b.After)+` ORDER BY o.seq DESC LIMIT 1`, planned(a)...).Scan(&one)
+			err := s.pool.QueryRow(ctx, `SELECT 1 FROM objects o WHERE `+browseFilter(&a, b, terms, "<=", b.After)+` ORDER BY o.collection DESC, o.seq DESC LIMIT 1`, planned(a)...).Scan(&one)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return p, fmt.Errorf("couldn't browse objects: %w", err)
 			}
@@ -443,29 +515,40 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 
 // browseFilter returns b's conditions on objects o (and its ui_objects
 // row), with o.seq compared to cursor by op, adding their arguments to a.
-// The cursor's condition is repeated on the ui_objects row: the planner
-// doesn't carry an inequality across the join, and without it a page
-// deep in the collection walks the index of ui_objects from its start.
+// The collection and the cursor make a range of (o.collection, o.seq)
+// (see inCollection): the query must ORDER BY o.collection, o.seq, in
+// either direction.
 func browseFilter(a *args, b store.Browse, terms []string, op string, cursor int64) string {
 	var w strings.Builder
 	bound := a.add(cursor)
-	w.WriteString(`o.collection = ` + a.add(b.Collection) + ` AND o.is_last AND o.seq ` + op + ` ` + bound)
+	w.WriteString(inCollection("o.collection", "o.seq", a.add(b.Collection), op, bound) + ` AND o.is_last`)
 	if len(b.Types) > 0 {
 		w.WriteString(` AND o.type = ANY(` + a.add(b.Types) + `::text[])`)
 	}
 	if len(b.Creators) > 0 {
 		w.WriteString(` AND o.member = ANY(` + a.add(b.Creators) + `::text[])`)
 	}
+	// The dates are compared with the collection in front, which
+	// changes nothing (the row is the collection's) but that no index
+	// then serves: through objects_date_added a plan would read every
+	// collection's additions of the period. The end is excluded with <>,
+	// as in inCollection.
 	if !b.From.IsZero() {
-		w.WriteString(` AND o.date_added >= ` + a.add(fmtTime(b.From)))
+		w.WriteString(` AND (o.collection, o.date_added) >= (` + a.add(b.Collection) + `, ` + a.add(fmtTime(b.From)) + `)`)
 	}
 	if !b.To.IsZero() {
-		w.WriteString(` AND o.date_added < ` + a.add(fmtTime(b.To)))
+		to := a.add(fmtTime(b.To))
+		w.WriteString(` AND (o.collection, o.date_added) <= (` + a.add(b.Collection) + `, ` + to + `) AND o.date_added <> ` + to)
 	}
 	if len(b.Markings) > 0 || len(terms) > 0 {
-		// u.collection: so that the planner reads the collection's
-		// rows (ui_objects_collection), not the whole table's.
-		w.WriteString(` AND EXISTS (SELECT 1 FROM ui_objects u WHERE u.collection = ` + a.add(b.Collection) + ` AND u.object_seq = o.seq AND u.object_seq ` + op + ` ` + bound)
+		// The collection and the cursor again, as a range of
+		// ui_objects_collection: the planner doesn't carry an inequality
+		// across the join, and without it a page deep in the collection
+		// reads the collection's index entries from its start; with
+		// u.object_seq compared to the cursor, a generic plan walked
+		// the primary key of ui_objects from the cursor on, through
+		// every collection's rows.
+		w.WriteString(` AND EXISTS (SELECT 1 FROM ui_objects u WHERE u.object_seq = o.seq AND ` + inCollection("u.collection", "u.object_seq", a.add(b.Collection), op, bound))
 		if len(b.Markings) > 0 {
 			w.WriteString(` AND u.markings && ` + a.add(b.Markings) + `::text[]`)
 		}
@@ -477,9 +560,10 @@ func browseFilter(a *args, b store.Browse, terms []string, op string, cursor int
 	return w.String()
 }
 
-// queryObjectList runs q, which selects [objectCols] from objects o.
-func (s *Store) queryObjectList(ctx context.Context, q string, a ...any) ([]store.Object, error) {
-	rows, err := s.pool.Query(ctx, q, planned(a)...)
+// queryObjectList runs q, which selects [objectCols] from objects o, in
+// tx.
+func queryObjectList(ctx context.Context, tx pgx.Tx, q string, a ...any) ([]store.Object, error) {
+	rows, err := tx.Query(ctx, q, planned(a)...)
 	if err != nil {
 		return nil, err
 	}
@@ -556,8 +640,12 @@ func (s *Store) CollectionStats(ctx context.Context, collections []string) ([]st
 	if len(collections) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT collection, count(*) FILTER (WHERE is_last), count(*), max(date_added) FROM objects
-WHERE collection = ANY($1::text[]) GROUP BY collection ORDER BY collection COLLATE "C"`, planned(args{collections})...)
+	// Each collection's rows through its (collection, seq) index (see
+	// eachCollection, inCollection).
+	rows, err := s.pool.Query(ctx, `SELECT c.id, n.objects, n.versions, n.last FROM `+eachCollection("$1", "c")+`
+CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE is_last) AS objects, count(*) AS versions, max(date_added) AS last FROM objects
+	WHERE `+inCollection("collection", "seq", "c.id", "", "")+`) AS n
+WHERE n.versions > 0 ORDER BY c.id COLLATE "C"`, planned(args{collections})...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't count objects: %w", err)
 	}
@@ -590,8 +678,8 @@ func (s *Store) RecentObjects(ctx context.Context, collections []string, b store
 	// the newest of those: walking the table in seq order could cross
 	// every other collection's newest rows (see inCollection).
 	a := args{collections}
-	out, _, err := s.queryBounded(ctx, b, bySeqs(`SELECT r.seq FROM (SELECT DISTINCT unnest($1::text[])) AS c(id)
-CROSS JOIN LATERAL (SELECT seq FROM objects WHERE `+inCollection("collection", "seq")+` ORDER BY collection DESC, seq DESC LIMIT `+a.add(b.Rows+1)+`) AS r`), "seq DESC", a)
+	out, _, err := s.queryBounded(ctx, b, bySeqs(`SELECT r.seq FROM `+eachCollection("$1", "c")+`
+CROSS JOIN LATERAL (SELECT seq FROM objects WHERE `+inCollection("collection", "seq", "c.id", "", "")+` ORDER BY collection DESC, seq DESC LIMIT `+a.add(b.Rows+1)+`) AS r`), "seq DESC", a)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read recent objects: %w", err)
 	}
@@ -605,8 +693,17 @@ func (s *Store) ObjectVersions(ctx context.Context, collections []string, id str
 	if len(collections) == 0 {
 		return nil, false, nil
 	}
+	// Each collection's newest versions through objects_version (see
+	// eachCollection, isObject); the limit is written out so that even
+	// a generic plan knows how few rows it reads.
+	limit := ""
+	if b.Rows > 0 {
+		limit = ` LIMIT ` + strconv.Itoa(b.Rows+1)
+	}
 	a := args{id, collections}
-	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.object_id = $1 AND o.collection = ANY($2::text[])`, "version DESC, seq DESC", a)
+	out, more, err := s.queryBounded(ctx, b, bySeqs(`SELECT v.seq FROM `+eachCollection("$2", "c")+`
+CROSS JOIN LATERAL (SELECT seq FROM objects WHERE `+isObject("c.id", "$1")+`
+	ORDER BY collection DESC, object_id DESC, version DESC`+limit+`) AS v`), "version DESC, seq DESC", a)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read the versions of %s: %w", id, err)
 	}
@@ -621,9 +718,12 @@ func (s *Store) LatestObjects(ctx context.Context, collections, ids []string, b 
 	if len(collections) == 0 || len(ids) == 0 {
 		return nil, false, nil
 	}
+	// Each (collection, id) through objects_version, newest first (see
+	// eachCollection, isObject): the latest version is the newest.
 	a := args{ids, collections}
-	out, more, err := s.queryBounded(ctx, b, `FROM objects o WHERE o.object_id = ANY($1::text[])
-AND o.collection = ANY($2::text[]) AND o.is_last`, "seq", a)
+	out, more, err := s.queryBounded(ctx, b, bySeqs(`SELECT v.seq FROM `+eachCollection("$2", "c")+` CROSS JOIN (SELECT DISTINCT unnest($1::text[])) AS i(id)
+CROSS JOIN LATERAL (SELECT seq FROM objects WHERE `+isObject("c.id", "i.id")+` AND is_last
+	ORDER BY collection DESC, object_id DESC, version DESC LIMIT 1) AS v`), "seq", a)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read objects: %w", err)
 	}
@@ -639,7 +739,8 @@ func (s *Store) Referencing(ctx context.Context, collections []string, id string
 		return nil, false, nil
 	}
 	a := args{id, collections}
-	out, more, err := s.queryBounded(ctx, b, bySeqs(`SELECT object_seq FROM ui_refs WHERE collection = ANY($2::text[]) AND ref = $1`)+` WHERE o.is_last`, "seq", a)
+	out, more, err := s.queryBounded(ctx, b, bySeqs(`SELECT r.object_seq FROM `+eachCollection("$2", "c")+`
+CROSS JOIN LATERAL (SELECT object_seq FROM ui_refs WHERE collection = c.id AND ref = $1 OFFSET 0) AS r`)+` WHERE o.is_last`, "seq", a)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read the references to %s: %w", id, err)
 	}
@@ -681,9 +782,9 @@ func (s *Store) PDQHashes(ctx context.Context, collections []string, limit int) 
 	// Each collection's first hashes, then the first of those (a top-N
 	// sort): in one walk of ui_objects in seq order the planner could
 	// cross every other collection's rows (see inCollection).
-	rows, err := s.pool.Query(ctx, `SELECT h.seq, h.pdq_hash FROM (SELECT DISTINCT unnest($1::text[])) AS c(id)
+	rows, err := s.pool.Query(ctx, `SELECT h.seq, h.pdq_hash FROM `+eachCollection("$1", "c")+`
 CROSS JOIN LATERAL (SELECT u.object_seq AS seq, u.pdq_hash FROM ui_objects u JOIN objects o ON o.seq = u.object_seq
-	WHERE `+inCollection("u.collection", "u.object_seq")+` AND u.pdq_hash IS NOT NULL AND o.is_last ORDER BY u.collection, u.object_seq LIMIT $2) AS h
+	WHERE `+inCollection("u.collection", "u.object_seq", "c.id", "", "")+` AND u.pdq_hash IS NOT NULL AND o.is_last ORDER BY u.collection, u.object_seq LIMIT $2) AS h
 ORDER BY h.seq LIMIT $2`, planned(args{collections, limit + 1})...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)

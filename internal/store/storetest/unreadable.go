@@ -29,7 +29,12 @@ import (
 // queries also run over the control collection "c", which holds what "a"
 // holds with another word and other ids, none of which "b" holds, so
 // that a failure says whether "c" grew too (a deeper tree, or a query
-// that reads everything whatever it looks for). With one full-text index for all
+// that reads everything whatever it looks for). Since "c" holds what "a"
+// holds, a query over "c" must also cost what the same query over "a"
+// costs, within four: "b" is stored after both, so a query that walks
+// every collection's rows in the order they were stored and stops at
+// its page reads "a"'s before reaching "c"'s, and never gets to "b"'s.
+// With one full-text index for all
 // collections, a search read every posting of its word in "b"; with
 // references keyed by the referenced id, an object page read every
 // relationship to it in "b".
@@ -115,6 +120,24 @@ func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() e
 			run  func() error
 		}{
 			{"browse", func() error { _, err := s.BrowseObjects(ctx, store.Browse{Collection: c, Limit: 20}); return err }},
+			{"browse pages", func() error {
+				// The second page, after the first's last object and with
+				// the probe for an earlier one, and back to the first.
+				p, err := s.BrowseObjects(ctx, store.Browse{Collection: c, Limit: 10})
+				if err != nil || len(p.Objects) < 10 {
+					return fmt.Errorf("the first page of %s: %d objects, %v", c, len(p.Objects), err)
+				}
+				if p, err = s.BrowseObjects(ctx, store.Browse{Collection: c, Limit: 10, After: p.Objects[9].Seq}); err != nil || len(p.Objects) == 0 {
+					return fmt.Errorf("the second page of %s: %d objects, %v", c, len(p.Objects), err)
+				}
+				_, err = s.BrowseObjects(ctx, store.Browse{Collection: c, Limit: 10, Before: p.Objects[0].Seq})
+				return err
+			}},
+			{"browse dates", func() error {
+				// Every object was added in the period.
+				_, err := s.BrowseObjects(ctx, store.Browse{Collection: c, From: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), Limit: 20})
+				return err
+			}},
 			{"browse text", func() error {
 				_, err := s.BrowseObjects(ctx, store.Browse{Collection: c, Text: word, Limit: 20})
 				return err
@@ -174,6 +197,8 @@ func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() e
 			t.Errorf("%s: work %d, then %d, and the control's %d, then %d: a B-tree grew a level deeper (then choose other sizes) or the query reads what it shouldn't", qa[i].name, b[0], a, b[1], c)
 		case a > b[0]+4:
 			t.Errorf("%s: work %d with %d objects of each kind in the unreadable collection, %d with %d (the control: %d, then %d)", qa[i].name, b[0], sizes[0], a, sizes[0]+sizes[1], b[1], c)
+		case c > a+4 || a > c+4:
+			t.Errorf("%s: work %d over \"a\", %d over the control \"c\", which holds as much: the query over \"c\" reads \"a\"'s rows, stored before its own, or the one over \"a\" reads something of \"b\"", qa[i].name, a, c)
 		default:
 			t.Logf("%s: work %d, then %d (the control: %d, then %d)", qa[i].name, b[0], a, b[1], c)
 		}
