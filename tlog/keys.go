@@ -58,6 +58,7 @@ type KeyHistory struct {
 type memberKeys struct {
 	registered uint64
 	revoked    bool
+	revokedAt  uint64      // the revoke-member's index, when revoked
 	keys       []MemberKey // by From
 }
 
@@ -133,7 +134,7 @@ func (h *KeyHistory) Apply(i uint64, e Entry) error {
 		if current != nil {
 			current.Until, current.Revoked = i, true
 		}
-		m.revoked = true
+		m.revoked, m.revokedAt = true, i
 	}
 	return nil
 }
@@ -173,14 +174,16 @@ func (h *KeyHistory) KeyAt(member string, i uint64) (MemberKey, bool) {
 }
 
 // KeylessAt reports whether member was registered without a key before
-// index i and had no key put in force before i: a member that can't have
-// signed anything in this log at i, such as the member peer:NAME under
-// which a node stores what it replicates from a peer.
+// index i, had no key put in force before i and wasn't revoked before i: a
+// member that can't have signed anything in this log at i, such as the
+// member peer:NAME under which a node stores what it replicates from a
+// peer. (The revocation is compared by index: an audit applies entries
+// after the object it checks.)
 func (h *KeyHistory) KeylessAt(member string, i uint64) bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	m := h.members[member]
-	return m != nil && m.registered < i && (len(m.keys) == 0 || m.keys[0].From >= i)
+	return m != nil && m.registered < i && (len(m.keys) == 0 || m.keys[0].From >= i) && !(m.revoked && m.revokedAt < i)
 }
 
 // Keys returns every key the log shows for member, oldest first.

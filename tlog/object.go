@@ -82,10 +82,13 @@ func CheckObject(object []byte, op Opening, e Entry, i uint64, keys *KeyHistory)
 		// The log registered the member without a key, so it can't have
 		// signed this in this log: a replicated object (or one the
 		// operator wrote), which no key of this log vouches for, as for
-		// an unsigned object. A member the key entries don't show, or one
-		// that had a key (since revoked or rotated), signing with another
-		// is a mismatch: leaving key entries out of what a client reads
-		// must not turn a failure into an unsigned object.
+		// an unsigned object. A member the key entries don't show, one
+		// revoked, or one that had a key (since revoked or rotated),
+		// signing with another is a mismatch, so that leaving key entries
+		// out of what a client reads can't turn a member's signed object
+		// into an unsigned one (except by leaving out the first key of a
+		// member registered without one, which gains nothing over logging
+		// an unsigned object under it; a full audit still fails it).
 		res.ForeignKey = pub
 		return res, fmt.Errorf("%w: %w", ErrUnsignedObject, ErrForeignSignature)
 	}

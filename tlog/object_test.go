@@ -142,6 +142,32 @@ func TestCheckObject(t *testing.T) {
 			t.Errorf("keyless member, %s: %+v, %v; want ErrForeignSignature with A's key, relayed", c.name, check, err)
 		}
 	}
+	// A keyless member revoked (member remove) signs nothing more: after
+	// the revocation its signed objects fail.
+	ended := "identity--00000000-0000-4000-8000-000000000003"
+	endedKeys := NewKeyHistory()
+	for _, e := range []struct {
+		i uint64
+		e Entry
+	}{
+		{2, Entry{Kind: KindMemberKey, Member: ended, Event: EventRegister, Authority: AuthorityOperator}},
+		{4, Entry{Kind: KindMemberKey, Member: ended, Event: EventRevokeMember, Authority: AuthorityOperator}},
+	} {
+		if err := endedKeys.Apply(e.i, e.e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		index   uint64
+		foreign bool
+	}{{3, true}, {4, true}, {5, false}} {
+		op, e := objectEntry(byA, id, testVersion, ended)
+		_, err := CheckObject(byA, op, e, c.index, endedKeys)
+		if c.foreign != errors.Is(err, ErrForeignSignature) || !c.foreign && !errors.Is(err, ErrKey) {
+			t.Errorf("keyless member revoked at 4, object at %d: %v (want foreign: %v)", c.index, err, c.foreign)
+		}
+	}
+
 	// A tampered signature is a mismatch whatever the keys.
 	bad := bytes.Replace(byA, []byte(`"signature":"`), []byte(`"signature":"A`), 1)
 	op, e := objectEntry(bad, id, testVersion, keyless)

@@ -129,12 +129,12 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		// consistent with what they cosigned: ask them (monitor
 		// retrieval) before saying only that the quorum isn't met.
 		if n, cerr := src.Checkpoint(ctx); cerr == nil {
-			split, werr := reportWitnessViews(ctx, c, pol, key, v, n, tiles, *seenPath, foundBy)
+			_, proven, werr := reportWitnessViews(ctx, c, pol, key, v, n, tiles, *seenPath, foundBy)
 			if werr != nil {
 				return werr
 			}
-			if split > 0 {
-				return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %w; and %d witness(es) hold a checkpoint of the log inconsistent with it: a split view", err, split))
+			if proven > 0 {
+				return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %w; and %d witness(es) hold a checkpoint of the log inconsistent with it, with the evidence: a split view", err, proven))
 			}
 		}
 		return qerr
@@ -163,7 +163,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.stderr, "parley: audit: split-view evidence written to %s (parley verify --log-key KEY %s)\n", path, path)
 		}
 	}
-	split, err := reportWitnessViews(ctx, c, pol, key, v, rep.CheckpointNote, tiles, *seenPath, foundBy)
+	split, _, err := reportWitnessViews(ctx, c, pol, key, v, rep.CheckpointNote, tiles, *seenPath, foundBy)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	}
 	foreign := ""
 	if rep.Foreign > 0 {
-		foreign = fmt.Sprintf(", %d of them signed in another log: replicated from a peer, their proofs are in its log (parley proof --peer-collection)", rep.Foreign)
+		foreign = fmt.Sprintf(", %d of them signed with keys this log doesn't hold, under members it registered without a key: what a node replicates from a peer, whose log says who signed it (parley proof --peer-collection)", rep.Foreign)
 	}
 	fmt.Fprintf(c.stdout, "log %s verified: %d entries, root %s, %d checkpoint(s), %d object(s) checked (%d unsigned%s)\n",
 		cp.Origin, rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned, foreign)
@@ -256,9 +256,10 @@ func auditorKeys(warn io.Writer, pubFiles []string, privFile string) ([]ed25519.
 // each witness the policy gives a URL for, its latest checkpoint of the
 // log and compares it with cpNote (checkWitnessViews), prints a line for
 // each note and each split view, and writes the evidence of each split
-// view beside the seen file. It returns how many witnesses showed one.
-func reportWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, key string, v note.Verifier, cpNote []byte, tiles tlog.TileReader, seenPath, foundBy string) (int, error) {
-	split := 0
+// view beside the seen file. It returns how many witnesses' checkpoints
+// failed the comparison, and how many of those come with evidence (the
+// others: a witness ahead of the node whose tree the node can't show).
+func reportWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, key string, v note.Verifier, cpNote []byte, tiles tlog.TileReader, seenPath, foundBy string) (split, proven int, err error) {
 	for _, wv := range checkWitnessViews(ctx, c, pol, key, v, cpNote, tiles) {
 		if wv.note != "" {
 			fmt.Fprintf(c.stderr, "parley: audit: note: %s\n", wv.note)
@@ -269,13 +270,14 @@ func reportWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, key strin
 		split++
 		line := wv.problem
 		if wv.evidence != nil {
+			proven++
 			path, err := writeEvidence(seenPath, wv.evidence, foundBy, time.Now())
 			if err != nil {
-				return split, withExit(3, "", err)
+				return split, proven, withExit(3, "", err)
 			}
 			line += "; evidence in " + path
 		}
 		fmt.Fprintf(c.stderr, "parley: audit: %s\n", line)
 	}
-	return split, nil
+	return split, proven, nil
 }

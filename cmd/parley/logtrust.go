@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"flag"
 	"fmt"
 
@@ -120,7 +121,7 @@ func describeCheck(ch taxii.Check, member string) string {
 	var notes []string
 	switch {
 	case ch.Foreign():
-		notes = append(notes, "signed with a key this log doesn't hold: replicated from another node, whose log has the key and the proofs (parley proof --peer-collection; GET /peers/bundle); nobody in this log vouches for its content")
+		notes = append(notes, fmt.Sprintf("signed with key %s, which this log doesn't hold: this log doesn't say who signed it; if the node replicated it from a peer, check it in the peer's log (parley proof --peer-collection)", base64.StdEncoding.EncodeToString(ch.ForeignKey)))
 	case ch.Unsigned:
 		notes = append(notes, "unsigned: nobody vouches for its content (the collection accepts unsigned objects)")
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -49,20 +50,29 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	cl := &tlog.Client{URL: *url, Token: *token, HTTP: c.httpClient()}
-	var b []byte
+	var (
+		b      []byte
+		copies [][]byte // with --peer-collection: the node's own copies
+	)
 	if *peerColl != "" {
 		if len(pos) != 1 {
 			return usageErrorf("parley proof --peer-collection C OBJECT_ID", "with --peer-collection, give one object id")
 		}
-		coll, err := resolveCollection(ctx, &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}, *peerColl)
+		if *logKey == "" {
+			// The node's word for its peer's key would prove nothing
+			// about the node's copies.
+			return usageErrorf("give the peer's log key, from its operator", "with --peer-collection, --log-key is the peer's key and must be given")
+		}
+		tc := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
+		coll, err := resolveCollection(ctx, tc, *peerColl)
 		if err != nil {
 			return err
 		}
+		if copies, err = objectCopies(ctx, tc, coll, pos[0]); err != nil {
+			return withExit(4, "check the collection and the object id", err)
+		}
 		if b, err = cl.PeerBundle(ctx, coll, pos[0]); err != nil {
 			return withExit(4, "check the collection: it must be one the node replicates from a peer, and the object one it replicated", err)
-		}
-		if *logKey == "" {
-			fmt.Fprintln(c.stderr, "parley: warning: checked against the key the node says its peer has; pin the peer's key you trust with --log-key")
 		}
 	} else if b, err = cl.Bundle(ctx, pos...); err != nil {
 		return withExit(4, "check the object ids: only objects you may read can be proved", err)
@@ -70,6 +80,11 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	res, err := tlog.VerifyBundle(b, *logKey)
 	if err != nil {
 		return withExit(1, "the node served a bundle that doesn't verify; keep it as evidence", err)
+	}
+	if copies != nil {
+		if err := provesCopies(c, b, res, pos[0], copies); err != nil {
+			return withExit(1, "the node's copy isn't what the peer's log holds signed; keep the bundle as evidence", err)
+		}
 	}
 	if err := bundleQuorum(pol, b); err != nil {
 		return err
@@ -83,5 +98,60 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	}
 	c.stdout.Write(out.Bytes())
 	fmt.Fprintf(c.stderr, "parley: proof of %d object version(s) in %s at tree size %d\n", len(res.Items), res.Checkpoint.Origin, res.Checkpoint.Size)
+	return nil
+}
+
+// objectCopies returns the canonical JSON of every version of object id
+// that the node serves in collection coll.
+func objectCopies(ctx context.Context, tc *taxii.Client, coll, id string) ([][]byte, error) {
+	var out [][]byte
+	for env, err := range tc.ObjectPages(ctx, coll, taxii.Query{IDs: []string{id}, Versions: taxii.VersionMatch{All: true}}) {
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read %s from the node: %w", id, err)
+		}
+		for _, o := range env.Objects {
+			canon, err := stix.Canonicalize(o)
+			if err != nil {
+				return nil, fmt.Errorf("the node served %s as invalid JSON: %w", id, err)
+			}
+			out = append(out, canon)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the node serves no %s in that collection", id)
+	}
+	return out, nil
+}
+
+// provesCopies checks that the peer bundle b, verified as res, proves the
+// node's copies of object id: every item is of id, and each copy is, byte
+// for byte (canonical JSON), an item signed by a key the peer's log gave
+// the member who shared it there. It says, for each copy, who signed it
+// in the peer's log.
+func provesCopies(c *cli, b []byte, res tlog.BundleResult, id string, copies [][]byte) error {
+	var bundle tlog.Bundle
+	if err := json.Unmarshal(b, &bundle); err != nil || len(bundle.Items) != len(res.Items) {
+		return fmt.Errorf("couldn't read the bundle's objects")
+	}
+	signed := map[string]tlog.VerifiedItem{}
+	for i, it := range res.Items {
+		if it.Opening.ObjectID != id {
+			return fmt.Errorf("the bundle holds %s, not only %s", it.Opening.ObjectID, id)
+		}
+		canon, err := stix.Canonicalize(bundle.Items[i].Object)
+		if err != nil {
+			return fmt.Errorf("the bundle's %s isn't valid JSON: %w", id, err)
+		}
+		if it.Signed && !it.Check.Foreign() {
+			signed[string(canon)] = it
+		}
+	}
+	for _, cp := range copies {
+		it, ok := signed[string(cp)]
+		if !ok {
+			return fmt.Errorf("a version of %s the node serves isn't in the bundle signed by a member of the peer's log", id)
+		}
+		fmt.Fprintf(c.stderr, "parley: %s version %s: the node's copy is entry %d of %s, %s\n", id, it.Opening.Version, it.Index, res.Checkpoint.Origin, describeSigner(it.Opening.Member, it.Signed, it.Check))
+	}
 	return nil
 }

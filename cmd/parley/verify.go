@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -80,7 +81,7 @@ func describeSigner(member string, signed bool, check tlog.ObjectCheck) string {
 	var s string
 	switch {
 	case check.Foreign():
-		s = "shared by " + member + ", signed with a key this log doesn't hold (replicated from another log: check it there)"
+		s = "shared by " + member + ", signed with key " + base64.StdEncoding.EncodeToString(check.ForeignKey) + ", which this log doesn't hold (if the node replicated it from a peer, check it in the peer's log)"
 	case !signed:
 		s = "unsigned, shared by " + member
 	case check.Signer.OperatorAsserted():
@@ -92,7 +93,7 @@ func describeSigner(member string, signed bool, check tlog.ObjectCheck) string {
 		rest := ""
 		switch {
 		case check.Foreign():
-			rest = "; signed with a key this log doesn't hold (replicated from another log: check it there)"
+			rest = "; signed with key " + base64.StdEncoding.EncodeToString(check.ForeignKey) + ", which this log doesn't hold (if the node replicated it from a peer, check it in the peer's log)"
 		case !signed:
 			rest = "; unsigned"
 		default:

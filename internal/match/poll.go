@@ -45,7 +45,7 @@ func (p *Poller) Poll(ctx context.Context) (changed bool, err error) {
 			if i < len(env.Checks) && env.Checks[i].Unsigned && !p.AllowUnsigned {
 				why := "it is unsigned"
 				if env.Checks[i].Foreign() {
-					why = "it is signed with a key the node's log doesn't hold (replicated from another node, whose log has the key)"
+					why = "it is signed with a key the node's log doesn't hold, so that log doesn't say who signed it (as for what a node replicates from a peer)"
 				}
 				p.warn(fmt.Errorf("not loading %s: %s (use --allow-unsigned to match unsigned indicators)", env.Openings[i].ObjectID, why))
 				continue

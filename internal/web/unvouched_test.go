@@ -18,6 +18,7 @@ import (
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // TestBrowserUnvouchedObjects: the object page's check in Chromium for
@@ -126,6 +127,52 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	claimed := "identity--c3c3c3c3-0000-4000-8000-000000000003"
 	relayed := post(a, carol, relay, carol.Key, map[string]any{"type": "indicator", "id": "indicator--c3c3c3c3-0000-4000-8000-000000000004",
 		"created_by_ref": claimed, "name": "Relayed", "pattern": "[ipv4-addr:value = '203.0.113.10']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	// What only a malicious operator of A can log (its node refuses them):
+	// objects under the keyless peer member whose signature entry doesn't
+	// verify, or is malformed. The browser must fail both.
+	forge := func(id string, mangle func(sig map[string]any)) string {
+		t.Helper()
+		signed, err := stix.Sign([]byte(fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":%q,"created":"2026-09-14T08:30:00.000Z","modified":"2026-09-14T08:30:00.000Z","created_by_ref":%q,"name":"Forged","pattern":"[ipv4-addr:value = '203.0.113.66']","pattern_type":"stix","valid_from":"2026-09-14T08:30:00Z"}`, id, alice.ID)), alice.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o map[string]any
+		if err := json.Unmarshal(signed, &o); err != nil {
+			t.Fatal(err)
+		}
+		mangle(o["extensions"].(map[string]any)[stix.SignatureExtensionID].(map[string]any))
+		raw, _ := json.Marshal(o)
+		if raw, err = stix.Canonicalize(raw); err != nil {
+			t.Fatal(err)
+		}
+		salt, err := tlog.NewSalt(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := a.Store().Submit(ctx, store.Submission{StatusID: "forged-" + id, Collection: p.Into, Member: p.Member, Received: time.Now(),
+			Items: []store.Item{{Owned: true, Salt: salt,
+				Object: store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: time.Date(2026, 9, 14, 8, 30, 0, 0, time.UTC), Signed: true, Raw: raw},
+				Entry: func(o store.Object) ([]byte, error) {
+					op := tlog.Opening{Salt: salt, Collection: o.Collection, ObjectID: o.ID, Version: store.FormatTime(o.Version), Member: o.Member}
+					return tlog.Entry{Kind: tlog.KindObject, Received: o.DateAdded, Commitment: tlog.ObjectCommitment(op, o.Raw)}.Marshal()
+				}}}})
+		if err != nil || len(st.Failures) > 0 {
+			t.Fatalf("forging %s: %+v, %v", id, st.Failures, err)
+		}
+		return id
+	}
+	badSignature := forge("indicator--e5e5e5e5-0000-4000-8000-000000000006", func(sig map[string]any) {
+		b, _ := base64.StdEncoding.DecodeString(sig["signature"].(string))
+		b[0] ^= 1
+		sig["signature"] = base64.StdEncoding.EncodeToString(b)
+	})
+	extraMember := forge("indicator--e5e5e5e5-0000-4000-8000-000000000007", func(sig map[string]any) { sig["note"] = "unsigned text" })
+	nullEntry := forge("indicator--e5e5e5e5-0000-4000-8000-000000000008", func(sig map[string]any) {
+		for k := range sig {
+			delete(sig, k)
+		}
+	})
+
 	serve(a)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -158,9 +205,12 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		name, id, state string
 		want            []string
 	}{
-		{"replicated", replicated, "logged", []string{"signed with a key this log doesn't hold", base64Key(alice.Key), p.Member, "GET /peers/bundle", "relayed by " + p.Member, alice.ID}},
+		{"replicated", replicated, "logged", []string{", which this log doesn't hold", "doesn't say who signed it", base64Key(alice.Key), p.Member, "GET /peers/bundle", "relayed by " + p.Member, alice.ID}},
 		{"unsigned", unsigned, "logged", []string{"the object is unsigned"}},
 		{"relayed", relayed, "verified", []string{"signature, commitment, inclusion and checkpoint all check", "relayed by " + carol.ID, claimed}},
+		{"forged-signature", badSignature, "failed", []string{"the object's signature does not verify"}},
+		{"forged-extra-member", extraMember, "failed", []string{`unknown member "note" in the signature extension entry`}},
+		{"forged-empty-entry", nullEntry, "failed", []string{"extension_type"}},
 	} {
 		if err := chromedp.Do(bctx,
 			chromedp.Navigate(base+"/ui/objects/"+c.id),
@@ -193,13 +243,16 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	// keylessAt, the rule of tlog.KeyHistory.KeylessAt: registered without
 	// a key before the index, and no key put in force before it.
 	m := "identity--d4d4d4d4-0000-4000-8000-000000000005"
+	ended := "identity--d4d4d4d4-0000-4000-8000-000000000006"
 	events := fmt.Sprintf(`[{index: 1, entry: {kind: "member-key", member: %q, event: "register"}},
-		{index: 7, entry: {kind: "member-key", member: %q, event: "rotate", key: "k"}}]`, m, m)
+		{index: 2, entry: {kind: "member-key", member: %q, event: "register"}},
+		{index: 4, entry: {kind: "member-key", member: %q, event: "revoke-member"}},
+		{index: 7, entry: {kind: "member-key", member: %q, event: "rotate", key: "k"}}]`, m, ended, ended, m)
 	for _, c := range []struct {
 		member string
 		index  int
 		want   bool
-	}{{m, 1, false}, {m, 2, true}, {m, 7, true}, {m, 8, false}, {"identity--other", 3, false}} {
+	}{{m, 1, false}, {m, 2, true}, {m, 7, true}, {m, 8, false}, {"identity--other", 3, false}, {ended, 4, true}, {ended, 5, false}} {
 		got, err := chromedp.Run(bctx, chromedp.Evaluate[bool](fmt.Sprintf(`ParleyLog.keylessAt(%s, %q, %d)`, events, c.member, c.index)))
 		if err != nil {
 			t.Fatal(err)

@@ -226,7 +226,8 @@
   // index and put no key in force before index, as tlog.KeyHistory's
   // KeylessAt: a member that can't have signed anything in this log at
   // index, such as the member peer:NAME under which a node stores what it
-  // replicates from a peer.
+  // replicates from a peer. A member revoked before index is not keyless
+  // but ended: what it signs after fails.
   function keylessAt(events, member, index) {
     let registered = false;
     for (const ev of events) {
@@ -235,7 +236,7 @@
       if (e.event === "register") {
         if (e.key) return false;
         registered = true;
-      } else if (e.event === "rotate") {
+      } else if (e.event === "rotate" || e.event === "revoke-member") {
         return false;
       }
     }
@@ -254,10 +255,32 @@
 
   // signatureParts returns the signature extension of a STIX object and
   // the message it signs: the prefix and the RFC 8785 JSON of the object
-  // without the extension entry (and without "extensions" if then empty).
+  // without the extension entry (and without "extensions" if then empty);
+  // null for an object without the entry. A malformed entry throws, as
+  // stix.Verify fails it: one that isn't an object, has a member outside
+  // the four the message covers (it would be unauthenticated), another
+  // extension_type or alg, or a key or signature that isn't the standard
+  // base64 of 32 or 64 bytes.
   function signatureParts(obj) {
-    const ext = obj.extensions && obj.extensions[SIG_EXT];
-    if (!ext) return null;
+    const exts = obj.extensions;
+    if (!exts || typeof exts !== "object" || Array.isArray(exts) || !Object.prototype.hasOwnProperty.call(exts, SIG_EXT)) return null;
+    const ext = exts[SIG_EXT];
+    if (!ext || typeof ext !== "object" || Array.isArray(ext)) throw new Error("the signature extension entry is not a JSON object");
+    for (const k of Object.keys(ext)) {
+      if (!["extension_type", "alg", "public_key", "signature"].includes(k)) throw new Error("unknown member " + JSON.stringify(k) + " in the signature extension entry");
+    }
+    if (ext.extension_type !== "property-extension") throw new Error('the signature extension\'s extension_type is not "property-extension"');
+    if (ext.alg !== "ed25519") throw new Error('the signature extension\'s alg is not "ed25519"');
+    // Strict standard base64, as Go's base64.StdEncoding.Strict(): the
+    // text must be what encoding its bytes gives back.
+    const strict = (t, n) => {
+      if (typeof t !== "string") return false;
+      let b;
+      try { b = b64decode(t); } catch (e) { return false; }
+      return b.length === n && b64encode(b) === t;
+    };
+    if (!strict(ext.public_key, 32)) throw new Error("the signature's public_key is not the standard base64 of 32 bytes");
+    if (!strict(ext.signature, 64)) throw new Error("the signature is not the standard base64 of 64 bytes");
     const copy = JSON.parse(JSON.stringify(obj));
     delete copy.extensions[SIG_EXT];
     if (Object.keys(copy.extensions).length === 0) delete copy.extensions;

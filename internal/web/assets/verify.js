@@ -182,13 +182,12 @@
     }
     if (!inForce && L.keylessAt(events, rc.member, rc.log_index)) {
       // As tlog.CheckObject: the signature must verify with the key it
-      // names; that key is in the peer's log, not in this one.
-      need(sp.ext.alg === "ed25519" && typeof sp.ext.public_key === "string", "the object's signature is not an Ed25519 signature with its key");
-      const ok = await L.ed25519Verify(L.b64decode(sp.ext.public_key), L.b64decode(sp.ext.signature || ""), sp.message);
+      // names, which this log doesn't hold (a peer's log may).
+      const ok = await L.ed25519Verify(L.b64decode(sp.ext.public_key), L.b64decode(sp.ext.signature), sp.message);
       need(ok, "the object's signature does not verify");
       unvouched("this log registered " + rc.member + " without a key",
-        "it is signed with a key this log doesn't hold (" + sp.ext.public_key + "), by a member of another node's log, from which this node replicated it under " +
-        rc.member + ", registered here without a key: check it there, with the peer's proof bundle (GET /peers/bundle) and the peer's log key" + relayed);
+        "it is signed with key " + sp.ext.public_key + ", which this log doesn't hold: it was shared by " + rc.member +
+        ", registered here without a key, so this log doesn't say who signed it. If this node replicated it from a peer, check it in the peer's log (its proof bundle: GET /peers/bundle, checked with the peer's log key)" + relayed);
       return;
     }
     need(inForce, "the member had no key in force at entry " + rc.log_index);
