@@ -11,6 +11,7 @@ import (
 var apiGets = map[string]bool{
 	"/log/receipt": true, "/log/keys": true, "/log/checkpoint": true,
 	"/log/key": true, "/log/bundle": true, "/concurrence": true,
+	"/log/proof/consistency": true,
 }
 
 // apiGet forwards GET /ui/api/X to the node's GET /X with the session's

@@ -128,6 +128,25 @@ func path(m int, d [][]byte) [][]byte {
 	return append(path(m-k, d[k:]), mth(d[:k]))
 }
 
+// consistency is RFC 9162 section 2.1.4.1's PROOF(m, D[n]), from the
+// definition.
+func consistency(m int, d [][]byte) [][]byte { return subproof(m, d, true) }
+
+func subproof(m int, d [][]byte, b bool) [][]byte {
+	n := len(d)
+	if m == n {
+		if b {
+			return nil
+		}
+		return [][]byte{mth(d)}
+	}
+	k := split(n)
+	if m <= k {
+		return append(subproof(m, d[:k], b), mth(d[k:]))
+	}
+	return append(subproof(m-k, d[k:], false), mth(d[:k]))
+}
+
 func newV2Log(t testing.TB, n *node.Node) *v2Log {
 	t.Helper()
 	origin := "parley.test/v2"

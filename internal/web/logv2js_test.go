@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // TestLogV2JS runs the format rules of assets/logv2.js in Chromium
@@ -97,6 +98,54 @@ func TestLogV2JS(t *testing.T) {
 		return bad.join(","); })()`)
 	if got != "" {
 		t.Errorf("inclusion proofs that don't give the root, or shortened ones that do: %s", got)
+	}
+
+	// Consistency proofs: every pair of sizes up to 33, each also checked
+	// by the node's own tlog.VerifyConsistency; the JS must accept each,
+	// and refuse it with a hash flipped, a hash left out, or the first
+	// root of another tree.
+	type consCase struct {
+		From, To     int
+		Proof        []string
+		Root1, Root2 string
+		Other        string // the root of the tree of size From over other leaves
+	}
+	var cons []consCase
+	for n := 1; n <= 33; n++ {
+		leaves := make([][]byte, n)
+		other := make([][]byte, n)
+		for i := range leaves {
+			leaves[i] = leafHash([]byte(fmt.Sprintf("leaf %d", i)))
+			other[i] = leafHash([]byte(fmt.Sprintf("other %d", i)))
+		}
+		for m := 1; m <= n; m++ {
+			p := consistency(m, leaves)
+			var hs []tlog.Hash
+			for _, h := range p {
+				hs = append(hs, tlog.Hash(h))
+			}
+			if err := tlog.VerifyConsistency(uint64(m), uint64(n), hs, tlog.Hash(mth(leaves[:m])), tlog.Hash(mth(leaves))); err != nil {
+				t.Fatalf("the test's consistency proof %d→%d: %v", m, n, err)
+			}
+			cons = append(cons, consCase{m, n, b64s(p), base64.StdEncoding.EncodeToString(mth(leaves[:m])),
+				base64.StdEncoding.EncodeToString(mth(leaves)), base64.StdEncoding.EncodeToString(mth(other[:m]))})
+		}
+	}
+	got = js(`(async () => { const L = ParleyLog, bad = [];
+		const ok = async (c, proof, r1) => { try { await L.verifyConsistency(c.From, c.To, proof, L.b64decode(r1), L.b64decode(c.Root2)); return true; } catch (e) { return false; } };
+		for (const c of ` + lit(cons) + `) {
+			const p = c.Proof.map(L.b64decode);
+			if (!(await ok(c, p, c.Root1))) bad.push("good " + c.From + "/" + c.To);
+			if (c.From < c.To && await ok(c, p, c.Other)) bad.push("other " + c.From + "/" + c.To);
+			for (let i = 0; i < p.length; i++) {
+				const flipped = p.map((h) => h.slice()); flipped[i][7] ^= 1;
+				if (await ok(c, flipped, c.Root1)) bad.push("flipped " + c.From + "/" + c.To + "#" + i);
+				if (await ok(c, p.filter((_, j) => j !== i), c.Root1)) bad.push("short " + c.From + "/" + c.To + "#" + i);
+			}
+		}
+		return bad.join(","); })()`)
+	if got != "" {
+		t.Errorf("consistency proofs judged wrong by verifyConsistency: %s", got)
 	}
 
 	// Key in force.

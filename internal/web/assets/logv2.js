@@ -114,6 +114,38 @@
     return r;
   }
 
+  // verifyConsistency is RFC 9162 section 2.1.4.2: it throws unless proof
+  // shows that the tree of size1 with root1 is a prefix of the tree of
+  // size2 with root2 (0 < size1 <= size2; equal sizes need equal roots and
+  // no proof).
+  async function verifyConsistency(size1, size2, proof, root1, root2) {
+    if (!(size1 > 0 && size1 <= size2)) throw new Error("the consistency proof's sizes are out of order");
+    if (size1 === size2) {
+      if (proof.length !== 0 || !equal(root1, root2)) throw new Error("two trees of one size with different roots");
+      return;
+    }
+    if (proof.length === 0) throw new Error("the consistency proof is empty");
+    const path = (size1 & (size1 - 1)) === 0 ? [root1, ...proof] : proof.slice();
+    let fn = size1 - 1, sn = size2 - 1;
+    while (fn % 2 === 1) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    let fr = path[0], sr = path[0];
+    for (const c of path.slice(1)) {
+      if (sn === 0) throw new Error("the consistency proof is too long");
+      if (fn % 2 === 1 || fn === sn) {
+        fr = await nodeHash(c, fr);
+        sr = await nodeHash(c, sr);
+        if (fn % 2 === 0) {
+          while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+        }
+      } else {
+        sr = await nodeHash(sr, c);
+      }
+      fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+    }
+    if (sn !== 0) throw new Error("the consistency proof is too short");
+    if (!equal(fr, root1) || !equal(sr, root2)) throw new Error("the consistency proof doesn't lead to both roots");
+  }
+
   async function ed25519Verify(pub, sig, msg) {
     const k = await crypto.subtle.importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
     return crypto.subtle.verify({ name: "Ed25519" }, k, sig, msg);
@@ -304,6 +336,6 @@
   window.ParleyLog = {
     SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion,
     objectCommitment, leafHash, rootFromInclusion, ed25519Verify, parseVerifierKey,
-    verifyCheckpoint, keyInForce, keylessAt, sameInstant, signatureParts, signObject,
+    verifyCheckpoint, verifyConsistency, keyInForce, keylessAt, sameInstant, signatureParts, signObject,
   };
 })();

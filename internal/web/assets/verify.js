@@ -8,8 +8,10 @@
 //      this exact object, collection, version and member;
 //   3. the inclusion proof leads from the entry to the checkpoint's root;
 //   4. the member's key entries are in the log (their own proofs against
-//      their checkpoint, also signed by the pinned key), and the object's
-//      signature verifies with the key in force at the entry's index.
+//      their checkpoint, also signed by the pinned key and proved one log
+//      with the receipt's: RFC 9162 consistency), and the object's
+//      signature verifies with the key in force at the entry's index (a
+//      key the operator rotated in alone is named operator-asserted).
 // The element [data-verification] ends "verified", "failed", or "logged":
 // the first three checks passed, but no key of this log vouches for the
 // object (it is unsigned, or signed by a member the log registered without
@@ -167,6 +169,19 @@
     const kcp = await L.verifyCheckpoint(ks.checkpoint, key);
     need(kcp.size === ks.tree_size, "the key history's tree size is not its checkpoint's");
     need(kcp.size > rc.log_index, "the key history's checkpoint doesn't reach the object's entry");
+    // The keys must come from the tree the entry is in: a node showing two
+    // histories must not pair this entry with keys from the other one.
+    if (kcp.size !== cp.size) {
+      const [a, b] = kcp.size < cp.size ? [kcp, cp] : [cp, kcp];
+      const cr = await get("/ui/api/log/proof/consistency?from=" + a.size + "&to=" + b.size, "the consistency proof between the receipt's and the keys' checkpoints");
+      try {
+        await L.verifyConsistency(a.size, b.size, (cr.proof || []).map(L.b64decode), a.root, b.root);
+      } catch (e) {
+        throw new Check("the key history's checkpoint (size " + kcp.size + ") and the receipt's (size " + cp.size + ") are not one log: " + e.message);
+      }
+    } else {
+      need(L.equal(kcp.root, cp.root), "the key history's checkpoint and the receipt's have one size and different roots: the log forked");
+    }
     const events = [];
     for (const ev of ks.events || []) {
       const kleaf = L.b64decode(ev.entry);
@@ -197,7 +212,13 @@
     const sigOK = await L.ed25519Verify(L.b64decode(inForce), L.b64decode(sp.ext.signature), sp.message);
     need(sigOK, "the member's signature does not verify");
     step(true, "the member's signature verifies with the logged key");
-    finish(true, "signature, commitment, inclusion and checkpoint all check" + relayed + ".");
+    // A key the operator rotated in alone could be the operator's own (as
+    // the CLI's checks say: tlog.MemberKey.OperatorAsserted).
+    const putIn = events.filter((ev) => ev.entry.member === rc.member && ev.entry.key === inForce &&
+      (ev.entry.event === "register" || ev.entry.event === "rotate")).pop();
+    const asserted = putIn && putIn.entry.event === "rotate" && putIn.entry.authority === "operator"
+      ? "; signed with a key the operator rotated in for " + rc.member + " without the member's signature (operator-asserted)" : "";
+    finish(true, "signature, commitment, inclusion and checkpoint all check" + relayed + asserted + ".");
   }
 
   run().catch((err) => {
