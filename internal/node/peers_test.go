@@ -898,3 +898,45 @@ func mustVerifier(t *testing.T, vkey string) note.Verifier {
 	}
 	return v
 }
+
+// TestPeerChain: A follows the collection B replicates from C. B logged
+// C's objects under its keyless member peer:NAME, signed by C's member,
+// whose key only C's log holds; A keeps them as B's log vouches for them
+// (not signed by a key of B's log: unsigned), instead of refusing every
+// step, and its own log then checks them the same way.
+func TestPeerChain(t *testing.T) {
+	ctx := context.Background()
+	c := newOrigin(t, "b")
+	b := newFedNode(t, 0)
+	a := newFedNode(t, 0)
+	// B's operator lets A read its copy of C's intel.
+	am, err := b.AddMember(ctx, "node-a", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := b.follow(t, c, "b", "from-c", "node-a")
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(am.Token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pa, err := a.AddPeer(ctx, PeerSpec{Name: "b", URL: b.URL, TokenFile: tokenFile, LogKey: b.VerifierKey(), Remote: pb.Into, Into: "from-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.share(t, c.intel, 20)
+	b.caughtUp(t, c, "b")
+	size := waitIntegratedNode(t, b.Node)
+	p := a.waitPeer(t, "b", fmt.Sprintf("caught up to %d", size), func(p store.Peer) bool { return p.State.Next >= size || p.State.LastError != "" })
+	if p.State.LastError != "" || p.State.Objects != 20 {
+		t.Fatalf("A: %d objects, error %q; want 20", p.State.Objects, p.State.LastError)
+	}
+	objs := localObjects(t, a.Node, pa.Into)
+	if len(objs) != 20 {
+		t.Fatalf("A stored %d objects, want 20", len(objs))
+	}
+	for _, o := range objs {
+		if o.Signed {
+			t.Fatalf("%s is stored as signed at A; B's log doesn't say who signed it", o.ID)
+		}
+	}
+}

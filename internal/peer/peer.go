@@ -640,7 +640,9 @@ func (f *Follower) verify(objs []*object, entries []tlog.Entry, from uint64) {
 // check verifies one object: its entry commits to it with its opening, its
 // version is a STIX timestamp, and its signature verifies with the key in
 // force for the opening's member (unsigned objects, which the peer's
-// collection allowed, are kept as unsigned).
+// collection allowed, are kept as unsigned, and so are signed ones the
+// peer logged under a member it registered without a key: what it
+// replicated from another node, tlog.ErrForeignSignature).
 func (f *Follower) check(o *object, e tlog.Entry) error {
 	// tlog.CheckObject's steps, with the canonical object kept for storing.
 	canon, _, err := tlog.CheckOpening(o.raw, o.op, e)
@@ -663,10 +665,19 @@ func (f *Follower) check(o *object, e tlog.Entry) error {
 	case err != nil:
 		return fmt.Errorf("%w: %w: %v", tlog.ErrObjectMismatch, tlog.ErrBadSignature, err)
 	default:
-		if _, err := f.keys.CheckSignature(o.op.Member, o.index, pub); err != nil {
+		_, err := f.keys.CheckSignature(o.op.Member, o.index, pub)
+		switch {
+		case err != nil && f.keys.KeylessAt(o.op.Member, o.index):
+			// Logged by the peer under a member it registered without a
+			// key (tlog.ErrForeignSignature): what the peer replicated
+			// from another node. The peer's log doesn't say who signed
+			// it, so it is kept as unsigned, as clients of the peer's log
+			// count it.
+		case err != nil:
 			return fmt.Errorf("%w: %w: %w", tlog.ErrObjectMismatch, tlog.ErrBadSignature, err)
+		default:
+			o.signed = true
 		}
-		o.signed = true
 	}
 	o.canon = canon
 	if perr != nil {
