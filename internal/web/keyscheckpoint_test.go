@@ -78,31 +78,9 @@ func TestBrowserKeysFromTheSameLog(t *testing.T) {
 	defer cancel()
 	check := func(what, id string) (string, string) {
 		t.Helper()
-		if err := chromedp.Do(ctx,
-			chromedp.Navigate(base+"/ui/objects/"+id),
-			waitAttr(`[data-verification]`, "data-verification", "verified", "failed", "logged"),
-		); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		st, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`[data-verification]`), "data-verification"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		text, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`[data-verification]`)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Value, text
+		return checkObjectPage(t, ctx, base, id, "")
 	}
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/ui/login"),
-		chromedp.WaitVisible(chromedp.CSS(`#token`)),
-		chromedp.SendKeys(chromedp.CSS(`#token`), f.aurelia.Token),
-		chromedp.Submit(chromedp.CSS(`#token`)),
-		chromedp.WaitVisible(chromedp.CSS(`table.list`)),
-	); err != nil {
-		t.Fatal(err)
-	}
+	logIn(t, ctx, base, f.aurelia.Token)
 	// A new object; the check keeps the keys answer of the log with it.
 	id := "indicator--abababab-0000-4000-8000-000000000001"
 	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "indicator", "id": id, "name": "Later",
@@ -167,31 +145,52 @@ func TestBrowserOperatorAssertedKey(t *testing.T) {
 	base := uiServer(t, f, newV2Log(t, f.n))
 	ctx, cancel := browser(t, 1280)
 	defer cancel()
+	logIn(t, ctx, base, f.aurelia.Token)
 	for _, c := range []struct {
 		id       string
 		asserted bool
 	}{{id, true}, {f.indicator, false}} {
-		if err := chromedp.Do(ctx,
-			chromedp.Navigate(base+"/ui/login"),
-			chromedp.WaitVisible(chromedp.CSS(`#token`)),
-			chromedp.SendKeys(chromedp.CSS(`#token`), f.aurelia.Token),
-			chromedp.Submit(chromedp.CSS(`#token`)),
-			chromedp.WaitVisible(chromedp.CSS(`table.list`)),
-			chromedp.Navigate(base+"/ui/objects/"+c.id),
-			waitAttr(`[data-verification]`, "data-verification", "verified", "failed", "logged"),
-		); err != nil {
-			t.Fatal(err)
-		}
-		st, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`[data-verification]`), "data-verification"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		text, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`[data-verification] .status`)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Value != "verified" || strings.Contains(text, "operator-asserted") != c.asserted {
-			t.Errorf("%s: %s: %s (want operator-asserted: %v)", c.id, st.Value, text, c.asserted)
+		st, text := checkObjectPage(t, ctx, base, c.id, "")
+		if st != "verified" || strings.Contains(text, "operator-asserted") != c.asserted {
+			t.Errorf("%s: %s: %s (want operator-asserted: %v)", c.id, st, text, c.asserted)
 		}
 	}
+}
+
+// logIn logs the browser in to the UI at base with token.
+func logIn(t *testing.T, ctx context.Context, base, token string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/ui/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#token`)),
+		chromedp.SendKeys(chromedp.CSS(`#token`), token),
+		chromedp.Submit(chromedp.CSS(`#token`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.list`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkObjectPage opens the object page of id and waits for the
+// browser's check to end; it returns its state and its text (the steps and
+// the status), and takes a screenshot named shotName if not empty.
+func checkObjectPage(t *testing.T, ctx context.Context, base, id, shotName string) (state, text string) {
+	t.Helper()
+	steps := []step{chromedp.Navigate(base + "/ui/objects/" + id),
+		waitAttr(`[data-verification]`, "data-verification", "verified", "failed", "logged")}
+	if shotName != "" {
+		steps = append(steps, shot(t, shotName))
+	}
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	st, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`[data-verification]`), "data-verification"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err = chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`[data-verification]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Value, text
 }

@@ -192,15 +192,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	base := uiServer(t, &fixture{n: a, aurelia: carol}, nil)
 	bctx, cancel := browser(t, 1280)
 	defer cancel()
-	if err := chromedp.Do(bctx,
-		chromedp.Navigate(base+"/ui/login"),
-		chromedp.WaitVisible(chromedp.CSS(`#token`)),
-		chromedp.SendKeys(chromedp.CSS(`#token`), carol.Token),
-		chromedp.Submit(chromedp.CSS(`#token`)),
-		chromedp.WaitVisible(chromedp.CSS(`table.list`)),
-	); err != nil {
-		t.Fatal(err)
-	}
+	logIn(t, bctx, base, carol.Token)
 	for _, c := range []struct {
 		name, id, state string
 		want            []string
@@ -212,23 +204,9 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		{"forged-extra-member", extraMember, "failed", []string{`unknown member "note" in the signature extension entry`}},
 		{"forged-empty-entry", nullEntry, "failed", []string{"extension_type"}},
 	} {
-		if err := chromedp.Do(bctx,
-			chromedp.Navigate(base+"/ui/objects/"+c.id),
-			waitAttr(`[data-verification]`, "data-verification", "verified", "failed", "logged"),
-			shot(t, "object-"+c.name),
-		); err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		st, err := chromedp.Run(bctx, chromedp.AttributeValue(chromedp.CSS(`[data-verification]`), "data-verification"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		text, err := chromedp.Run(bctx, chromedp.TextContent(chromedp.CSS(`[data-verification]`)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Value != c.state {
-			t.Errorf("%s: %s, want %s: %s", c.name, st.Value, c.state, text)
+		st, text := checkObjectPage(t, bctx, base, c.id, "object-"+c.name)
+		if st != c.state {
+			t.Errorf("%s: %s, want %s: %s", c.name, st, c.state, text)
 		}
 		for _, w := range c.want {
 			if !strings.Contains(text, w) {
