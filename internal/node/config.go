@@ -181,6 +181,11 @@ type Config struct {
 type WitnessConfig struct {
 	URL string `json:"url"`
 	Key string `json:"key"`
+	// CA is a file of PEM CA certificates: the node trusts only them for
+	// an https url, instead of the system's roots (a witness with a
+	// certificate from a private CA). A relative path is in the data
+	// directory. It is read when the node opens.
+	CA string `json:"ca,omitempty"`
 }
 
 // Duration is a time.Duration written as text ("10s", "2m") in JSON.
