@@ -102,6 +102,14 @@ func serveInProcess(t *testing.T, args ...string) string {
 // wrote once listening.
 func runInProcess(t *testing.T, cmd []string, args ...string) string {
 	t.Helper()
+	url, _ := runInProcessLogs(t, cmd, args...)
+	return url
+}
+
+// runInProcessLogs is runInProcess that also returns the command's
+// stderr, which it goes on writing while the test runs.
+func runInProcessLogs(t *testing.T, cmd []string, args ...string) (string, *syncWriter) {
+	t.Helper()
 	urlFile := filepath.Join(t.TempDir(), "url")
 	ctx, cancel := context.WithCancel(context.Background())
 	var errb bytes.Buffer
@@ -120,11 +128,11 @@ func runInProcess(t *testing.T, cmd []string, args ...string) string {
 		case <-time.After(10 * time.Millisecond):
 		}
 		if b, err := os.ReadFile(urlFile); err == nil && len(b) > 0 {
-			return strings.TrimSpace(string(b))
+			return strings.TrimSpace(string(b)), c.stderr.(*syncWriter)
 		}
 	}
 	t.Fatalf("%s did not start within 30 s", strings.Join(cmd, " "))
-	return ""
+	return "", nil
 }
 
 // TestServeTLS serves HTTPS with a certificate from a private CA made in
@@ -155,7 +163,7 @@ func TestServeTLS(t *testing.T) {
 	caA, caB := newTestCA(t, dir, "ca-a"), newTestCA(t, dir, "ca-b")
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	caA.issue(t, certFile, keyFile)
-	url := serveInProcess(t, "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile)
+	url, logs := runInProcessLogs(t, []string{"serve"}, "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile)
 	if !strings.HasPrefix(url, "https://127.0.0.1:") {
 		t.Fatalf("serve wrote URL %q; want https://127.0.0.1:…", url)
 	}
@@ -202,6 +210,23 @@ func TestServeTLS(t *testing.T) {
 	}
 	if code, _, stderr := pull(caB.pemFile); code != 0 {
 		t.Fatalf("after the renewal, pull with the new CA: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(logs.String(), `msg="reloaded the TLS certificate" serial=`) {
+		t.Errorf("the renewal isn't logged:\n%s", logs.String())
+	}
+	// A key that doesn't match: the node keeps the renewed pair and says
+	// why in its log, once.
+	caA.issue(t, certFile, keyFile+".other")
+	if err := os.Rename(certFile+".new", certFile); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if code, _, stderr := pull(caB.pemFile); code != 0 {
+			t.Fatalf("with a certificate whose key isn't there, the node doesn't serve the previous pair: exit %d: %s", code, stderr)
+		}
+	}
+	if got := strings.Count(logs.String(), "couldn't reload the TLS certificate; still serving the previous one"); got != 1 {
+		t.Errorf("a mismatched pair is logged %d times; want once:\n%s", got, logs.String())
 	}
 }
 

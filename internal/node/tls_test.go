@@ -8,10 +8,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -105,6 +107,8 @@ func TestCertificateFilesReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var logs logBuffer
+	files.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", files.TLSConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -151,9 +155,17 @@ func TestCertificateFilesReload(t *testing.T) {
 	if files.Err() == nil {
 		t.Error("a mismatched pair reported no error")
 	}
+	// The operator is told, once however many handshakes follow.
+	servedSerial(t, addr, ca)
+	if got := strings.Count(logs.String(), "couldn't reload the TLS certificate"); got != 1 {
+		t.Errorf("a mismatched pair logged %d reload errors; want 1:\n%s", got, logs.String())
+	}
 	ca.issue(t, 103, certFile, keyFile)
 	if got := servedSerial(t, addr, ca); got != 103 {
 		t.Fatalf("after completing the replacement, served serial %d; want 103", got)
+	}
+	if !strings.Contains(logs.String(), `"reloaded the TLS certificate" serial=67 `) {
+		t.Errorf("the reload of serial 103 (0x67) isn't logged:\n%s", logs.String())
 	}
 
 	if _, err := LoadCertificateFiles(filepath.Join(dir, "missing.pem"), keyFile); err == nil {
