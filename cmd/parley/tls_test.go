@@ -362,3 +362,52 @@ func TestWitnessPullsOverHTTPS(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestWitnessServesHTTPS: `witness serve --tls-cert --tls-key` serves the
+// witness API over HTTPS (its --url-file says https), verified by a
+// client trusting the private CA, and by no other; half a pair is a
+// usage error.
+func TestWitnessServesHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	wdir := filepath.Join(dir, "witness")
+	if code, _, stderr := runCLI(t, "witness", "init", "--data", wdir, "--name", "witness.example/w1"); code != 0 {
+		t.Fatalf("witness init: %s", stderr)
+	}
+	data := filepath.Join(dir, "node")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	pub, err := os.ReadFile(filepath.Join(data, "node.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logKey := strings.TrimSpace(string(pub))
+	ca := newTestCA(t, dir, "ca")
+	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	ca.issue(t, cert, key)
+	if code, _, stderr := runCLI(t, "witness", "serve", "--data", wdir, "--log", logKey, "--tls-cert", cert); code != 2 || !strings.Contains(stderr, "--tls-key") {
+		t.Fatalf("witness serve with --tls-cert alone: exit %d: %s", code, stderr)
+	}
+	wURL := runInProcess(t, []string{"witness", "serve"}, "--data", wdir, "--listen", "127.0.0.1:0", "--log", logKey, "--tls-cert", cert, "--tls-key", key)
+	if !strings.HasPrefix(wURL, "https://127.0.0.1:") {
+		t.Fatalf("witness serve wrote URL %q; want https://127.0.0.1:…", wURL)
+	}
+	origin, _, _ := strings.Cut(logKey, "+")
+	hc, err := clientWithCA(ca.pemFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The witness has cosigned nothing yet: ErrNotFound, over a verified
+	// connection.
+	if _, err := (&witness.Client{URL: wURL, HTTP: hc}).Checkpoint(context.Background(), origin); err == nil || strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("monitor retrieval over HTTPS with the CA: %v; want no checkpoint yet", err)
+	}
+	other := newTestCA(t, dir, "other")
+	hc, err = clientWithCA(other.pemFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&witness.Client{URL: wURL, HTTP: hc}).Checkpoint(context.Background(), origin); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("monitor retrieval trusting another CA: %v; want a certificate error", err)
+	}
+}
