@@ -411,3 +411,62 @@ func TestWitnessServesHTTPS(t *testing.T) {
 		t.Fatalf("monitor retrieval trusting another CA: %v; want a certificate error", err)
 	}
 }
+
+// TestFeedWithPrivateCA: a feed of a TAXII server whose certificate comes
+// from a private CA polls it with feed add's --ca (recorded with the feed,
+// read at each poll), and fails without it. Before, feed add took --ca
+// (as every command with --url does) and dropped it: the node polled with
+// the system's roots only.
+func TestFeedWithPrivateCA(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	for _, d := range []string{src, dst} {
+		if code, _, stderr := runCLI(t, "init", "--data", d); code != 0 {
+			t.Fatalf("init: %s", stderr)
+		}
+	}
+	code, out, stderr := runCLI(t, "member", "add", "--data", src, "--name", "alice", "--json")
+	if code != 0 {
+		t.Fatalf("member add: %s", stderr)
+	}
+	token := filepath.Join(dir, "alice.json")
+	if err := os.WriteFile(token, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = runCLI(t, "collection", "add", "--data", src, "--title", "intel", "--read", "alice", "--write", "alice", "--json")
+	if code != 0 {
+		t.Fatalf("collection add: %s", stderr)
+	}
+	var coll struct{ ID string }
+	if err := json.Unmarshal([]byte(out), &coll); err != nil || coll.ID == "" {
+		t.Fatalf("collection add --json: %q %v", out, err)
+	}
+	ca := newTestCA(t, dir, "ca")
+	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	ca.issue(t, cert, key)
+	url := serveInProcess(t, "--data", src, "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key)
+
+	add := func(name string, extra ...string) {
+		t.Helper()
+		args := append([]string{"feed", "add", "--data", dst, "--url", url, "--collection", coll.ID, "--into", name, "--name", name, "--token-file", token}, extra...)
+		if code, _, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("feed add %s: exit %d: %s", name, code, stderr)
+		}
+	}
+	add("with-ca", "--ca", ca.pemFile)
+	add("without-ca")
+	if code, _, stderr := runCLI(t, "feed", "poll", "--data", dst, "--name", "with-ca"); code != 0 {
+		t.Fatalf("feed poll with the CA: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "feed", "poll", "--data", dst, "--name", "without-ca"); code == 0 || !strings.Contains(stderr, "hint") {
+		t.Fatalf("feed poll without the CA: exit %d: %s", code, stderr)
+	}
+	code, out, _ = runCLI(t, "feed", "status", "--data", dst)
+	if code != 0 || !strings.Contains(out, "certificate signed by unknown authority") {
+		t.Fatalf("feed status: exit %d: %s; want the certificate error of without-ca", code, out)
+	}
+	// A file that is no CA is refused when the feed is added.
+	if code, _, stderr := runCLI(t, "feed", "add", "--data", dst, "--url", url, "--collection", coll.ID, "--into", "bad", "--token-file", token, "--ca", key); code != 2 || !strings.Contains(stderr, "holds no PEM certificate") {
+		t.Fatalf("feed add --ca KEYFILE: exit %d: %s", code, stderr)
+	}
+}
