@@ -179,6 +179,8 @@ func TestServeTLS(t *testing.T) {
 	// Without --ca the system roots don't know the private CA.
 	if code, _, stderr := pull(""); code != 4 || !strings.Contains(stderr, "certificate signed by unknown authority") || !strings.Contains(stderr, "hint: the node's certificate is not signed by a CA you trust: give its CA certificate with --ca FILE") {
 		t.Fatalf("pull without --ca: exit %d, stderr:\n%s\nwant exit 4, the x509 error and the --ca hint", code, stderr)
+	} else if strings.Contains(stderr, "check --url and --token") {
+		t.Errorf("pull without --ca also hints at the token:\n%s", stderr)
 	}
 	// Another CA is no better.
 	if code, _, stderr := pull(caB.pemFile); code != 4 || !strings.Contains(stderr, "unknown authority") {
