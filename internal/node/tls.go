@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 )
 
 // CertificateFiles serves a TLS certificate and key from two PEM files
@@ -60,6 +61,7 @@ func (f *CertificateFiles) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificat
 			f.logger.Error("couldn't reload the TLS certificate; still serving the previous one", "err", err)
 		case err == nil:
 			f.logger.Info("reloaded the TLS certificate", certAttrs(f.cert)...)
+			f.warnValidityLocked()
 		}
 		f.lastErr = err
 	}
@@ -72,15 +74,44 @@ func (f *CertificateFiles) SetLogger(l *slog.Logger) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.logger = l
+	f.warnValidityLocked()
+}
+
+// warnValidityLocked logs a warning when the certificate served is out
+// of its validity period, which every client refuses: the node serves it
+// all the same (the operator may be about to replace it), but says so.
+func (f *CertificateFiles) warnValidityLocked() {
+	if f.logger == nil || f.cert == nil {
+		return
+	}
+	leaf := leafOf(f.cert)
+	if leaf == nil {
+		return
+	}
+	switch now := time.Now(); {
+	case now.After(leaf.NotAfter):
+		f.logger.Warn("the TLS certificate has expired: clients will refuse it until it is replaced", certAttrs(f.cert)...)
+	case now.Before(leaf.NotBefore):
+		f.logger.Warn("the TLS certificate is not valid yet: clients will refuse it until then", append(certAttrs(f.cert), "not_before", leaf.NotBefore.UTC())...)
+	}
+}
+
+// leafOf returns the parsed leaf certificate of c, or nil.
+func leafOf(c *tls.Certificate) *x509.Certificate {
+	if c.Leaf != nil {
+		return c.Leaf
+	}
+	if len(c.Certificate) == 0 {
+		return nil
+	}
+	leaf, _ := x509.ParseCertificate(c.Certificate[0])
+	return leaf
 }
 
 // certAttrs describes the leaf of c for a log line: its serial number,
 // subject and expiry.
 func certAttrs(c *tls.Certificate) []any {
-	leaf := c.Leaf
-	if leaf == nil && len(c.Certificate) > 0 {
-		leaf, _ = x509.ParseCertificate(c.Certificate[0])
-	}
+	leaf := leafOf(c)
 	if leaf == nil {
 		return nil
 	}
