@@ -19,7 +19,7 @@ func init() {
 		usage: "feed add --data DIR --url URL --collection REMOTE --into LOCAL [--token-file F | --user U --password-file F]   follow a TAXII 2.1 collection (also: feed status, feed poll)",
 		help:  "The operator's node follows external TAXII 2.1 collections (ATT&CK, vendors, OpenCTI) into local relay collections; parley serve polls them.",
 		subcommands: []subcommand{
-			{name: "add", usage: "feed add --data DIR --url URL --collection REMOTE --into LOCAL [--token-file F | --user U --password-file F] [--name N] [--read M,...] [--every 5m]", help: "Records a feed; creates LOCAL (a relay collection accepting unsigned objects, written by the feed's own member feed:NAME) when missing."},
+			{name: "add", usage: "feed add --data DIR --url URL --collection REMOTE --into LOCAL [--token-file F | --user U --password-file F] [--name N] [--read M,...] [--every 5m] [--ca FILE]", help: "Records a feed; creates LOCAL (a relay collection accepting unsigned objects, written by the feed's own member feed:NAME) when missing."},
 			{name: "status", usage: "feed status --data DIR", help: "Prints each feed's position, last poll, last error and counts as JSON."},
 			{name: "poll", usage: "feed poll --data DIR [--name N]", help: "Polls now, once, with progress on a terminal."},
 		},
@@ -56,6 +56,9 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	name := fs.String("name", "", "the feed's `NAME` (default: --into, each run of characters other than letters, digits, '-', '_' and '.' as one '-'); its member is feed:NAME")
 	read := fs.String("read", "", "`MEMBERS` (names or identity ids, comma-separated) who may read a collection feed add creates")
 	every := fs.Duration("every", feed.DefaultInterval, "the `INTERVAL` between polls")
+	// The node polls, not this command: its own --ca is recorded with the
+	// feed (and read at each poll), not used for a client here.
+	ca := fs.String("ca", "", "trust only the PEM CA certificates in `FILE` for an https:// --url, instead of the system's roots (a private CA); read at each poll")
 	asJSON := fs.Bool("json", false, "print the feed as JSON")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
@@ -88,6 +91,16 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 		}
 		spec.SecretFile = abs
 		warnReadable(c.stderr, spec.SecretFile, "the secret file")
+	}
+	if *ca != "" {
+		abs, err := filepath.Abs(*ca)
+		if err != nil {
+			return usageErrorf("", "couldn't resolve %s: %v", *ca, err)
+		}
+		if _, err := clientWithCA(abs); err != nil {
+			return err
+		}
+		spec.CAFile = abs
 	}
 	if err := feed.CheckName(spec.Name); err != nil {
 		return usageErrorf("give --name NAME", "%v", err)

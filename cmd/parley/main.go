@@ -219,12 +219,16 @@ var errSilent = errors.New("already reported")
 
 func (c *cli) printError(err error) {
 	fmt.Fprintf(c.stderr, "parley: error: %s\n", strings.TrimSuffix(err.Error(), "\n"))
+	// A certificate that doesn't verify has its own hint, which replaces
+	// the command's ("check --url and --token" would send the user after
+	// the token when --ca is what is missing).
+	if hint := tlsHint(err); hint != "" {
+		fmt.Fprintf(c.stderr, "parley: hint: %s\n", hint)
+		return
+	}
 	var ee *exitError
 	if errors.As(err, &ee) && ee.hint != "" {
 		fmt.Fprintf(c.stderr, "parley: hint: %s\n", ee.hint)
-	}
-	if hint := tlsHint(err); hint != "" {
-		fmt.Fprintf(c.stderr, "parley: hint: %s\n", hint)
 	}
 }
 

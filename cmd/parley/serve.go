@@ -93,6 +93,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
+	if tlsFiles != nil {
+		tlsFiles.SetLogger(logger)
+	}
 	fmt.Fprintf(c.stderr, "parley: serving %s on %s://%s (TAXII discovery at /taxii2/); Ctrl-C stops\n", *dir, scheme, ln.Addr())
 	mdone := make(chan error, 1)
 	mctx, stopMetrics := context.WithCancel(ctx)

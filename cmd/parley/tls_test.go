@@ -102,6 +102,14 @@ func serveInProcess(t *testing.T, args ...string) string {
 // wrote once listening.
 func runInProcess(t *testing.T, cmd []string, args ...string) string {
 	t.Helper()
+	url, _ := runInProcessLogs(t, cmd, args...)
+	return url
+}
+
+// runInProcessLogs is runInProcess that also returns the command's
+// stderr, which it goes on writing while the test runs.
+func runInProcessLogs(t *testing.T, cmd []string, args ...string) (string, *syncWriter) {
+	t.Helper()
 	urlFile := filepath.Join(t.TempDir(), "url")
 	ctx, cancel := context.WithCancel(context.Background())
 	var errb bytes.Buffer
@@ -120,11 +128,11 @@ func runInProcess(t *testing.T, cmd []string, args ...string) string {
 		case <-time.After(10 * time.Millisecond):
 		}
 		if b, err := os.ReadFile(urlFile); err == nil && len(b) > 0 {
-			return strings.TrimSpace(string(b))
+			return strings.TrimSpace(string(b)), c.stderr.(*syncWriter)
 		}
 	}
 	t.Fatalf("%s did not start within 30 s", strings.Join(cmd, " "))
-	return ""
+	return "", nil
 }
 
 // TestServeTLS serves HTTPS with a certificate from a private CA made in
@@ -155,7 +163,7 @@ func TestServeTLS(t *testing.T) {
 	caA, caB := newTestCA(t, dir, "ca-a"), newTestCA(t, dir, "ca-b")
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	caA.issue(t, certFile, keyFile)
-	url := serveInProcess(t, "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile)
+	url, logs := runInProcessLogs(t, []string{"serve"}, "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile)
 	if !strings.HasPrefix(url, "https://127.0.0.1:") {
 		t.Fatalf("serve wrote URL %q; want https://127.0.0.1:…", url)
 	}
@@ -171,6 +179,8 @@ func TestServeTLS(t *testing.T) {
 	// Without --ca the system roots don't know the private CA.
 	if code, _, stderr := pull(""); code != 4 || !strings.Contains(stderr, "certificate signed by unknown authority") || !strings.Contains(stderr, "hint: the node's certificate is not signed by a CA you trust: give its CA certificate with --ca FILE") {
 		t.Fatalf("pull without --ca: exit %d, stderr:\n%s\nwant exit 4, the x509 error and the --ca hint", code, stderr)
+	} else if strings.Contains(stderr, "check --url and --token") {
+		t.Errorf("pull without --ca also hints at the token:\n%s", stderr)
 	}
 	// Another CA is no better.
 	if code, _, stderr := pull(caB.pemFile); code != 4 || !strings.Contains(stderr, "unknown authority") {
@@ -202,6 +212,23 @@ func TestServeTLS(t *testing.T) {
 	}
 	if code, _, stderr := pull(caB.pemFile); code != 0 {
 		t.Fatalf("after the renewal, pull with the new CA: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(logs.String(), `msg="reloaded the TLS certificate" serial=`) {
+		t.Errorf("the renewal isn't logged:\n%s", logs.String())
+	}
+	// A key that doesn't match: the node keeps the renewed pair and says
+	// why in its log, once.
+	caA.issue(t, certFile, keyFile+".other")
+	if err := os.Rename(certFile+".new", certFile); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if code, _, stderr := pull(caB.pemFile); code != 0 {
+			t.Fatalf("with a certificate whose key isn't there, the node doesn't serve the previous pair: exit %d: %s", code, stderr)
+		}
+	}
+	if got := strings.Count(logs.String(), "couldn't reload the TLS certificate; still serving the previous one"); got != 1 {
+		t.Errorf("a mismatched pair is logged %d times; want once:\n%s", got, logs.String())
 	}
 }
 
@@ -335,5 +362,113 @@ func TestWitnessPullsOverHTTPS(t *testing.T) {
 			t.Fatalf("the witness has no cosigned checkpoint of the HTTPS node after 30 s: %q %v", cp, err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestWitnessServesHTTPS: `witness serve --tls-cert --tls-key` serves the
+// witness API over HTTPS (its --url-file says https), verified by a
+// client trusting the private CA, and by no other; half a pair is a
+// usage error.
+func TestWitnessServesHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	wdir := filepath.Join(dir, "witness")
+	if code, _, stderr := runCLI(t, "witness", "init", "--data", wdir, "--name", "witness.example/w1"); code != 0 {
+		t.Fatalf("witness init: %s", stderr)
+	}
+	data := filepath.Join(dir, "node")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	pub, err := os.ReadFile(filepath.Join(data, "node.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logKey := strings.TrimSpace(string(pub))
+	ca := newTestCA(t, dir, "ca")
+	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	ca.issue(t, cert, key)
+	if code, _, stderr := runCLI(t, "witness", "serve", "--data", wdir, "--log", logKey, "--tls-cert", cert); code != 2 || !strings.Contains(stderr, "--tls-key") {
+		t.Fatalf("witness serve with --tls-cert alone: exit %d: %s", code, stderr)
+	}
+	wURL := runInProcess(t, []string{"witness", "serve"}, "--data", wdir, "--listen", "127.0.0.1:0", "--log", logKey, "--tls-cert", cert, "--tls-key", key)
+	if !strings.HasPrefix(wURL, "https://127.0.0.1:") {
+		t.Fatalf("witness serve wrote URL %q; want https://127.0.0.1:…", wURL)
+	}
+	origin, _, _ := strings.Cut(logKey, "+")
+	hc, err := clientWithCA(ca.pemFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The witness has cosigned nothing yet: ErrNotFound, over a verified
+	// connection.
+	if _, err := (&witness.Client{URL: wURL, HTTP: hc}).Checkpoint(context.Background(), origin); err == nil || strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("monitor retrieval over HTTPS with the CA: %v; want no checkpoint yet", err)
+	}
+	other := newTestCA(t, dir, "other")
+	hc, err = clientWithCA(other.pemFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&witness.Client{URL: wURL, HTTP: hc}).Checkpoint(context.Background(), origin); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("monitor retrieval trusting another CA: %v; want a certificate error", err)
+	}
+}
+
+// TestFeedWithPrivateCA: a feed of a TAXII server whose certificate comes
+// from a private CA polls it with feed add's --ca (recorded with the feed,
+// read at each poll), and fails without it. Before, feed add took --ca
+// (as every command with --url does) and dropped it: the node polled with
+// the system's roots only.
+func TestFeedWithPrivateCA(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	for _, d := range []string{src, dst} {
+		if code, _, stderr := runCLI(t, "init", "--data", d); code != 0 {
+			t.Fatalf("init: %s", stderr)
+		}
+	}
+	code, out, stderr := runCLI(t, "member", "add", "--data", src, "--name", "alice", "--json")
+	if code != 0 {
+		t.Fatalf("member add: %s", stderr)
+	}
+	token := filepath.Join(dir, "alice.json")
+	if err := os.WriteFile(token, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = runCLI(t, "collection", "add", "--data", src, "--title", "intel", "--read", "alice", "--write", "alice", "--json")
+	if code != 0 {
+		t.Fatalf("collection add: %s", stderr)
+	}
+	var coll struct{ ID string }
+	if err := json.Unmarshal([]byte(out), &coll); err != nil || coll.ID == "" {
+		t.Fatalf("collection add --json: %q %v", out, err)
+	}
+	ca := newTestCA(t, dir, "ca")
+	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	ca.issue(t, cert, key)
+	url := serveInProcess(t, "--data", src, "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key)
+
+	add := func(name string, extra ...string) {
+		t.Helper()
+		args := append([]string{"feed", "add", "--data", dst, "--url", url, "--collection", coll.ID, "--into", name, "--name", name, "--token-file", token}, extra...)
+		if code, _, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("feed add %s: exit %d: %s", name, code, stderr)
+		}
+	}
+	add("with-ca", "--ca", ca.pemFile)
+	add("without-ca")
+	if code, _, stderr := runCLI(t, "feed", "poll", "--data", dst, "--name", "with-ca"); code != 0 {
+		t.Fatalf("feed poll with the CA: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "feed", "poll", "--data", dst, "--name", "without-ca"); code == 0 || !strings.Contains(stderr, "hint") {
+		t.Fatalf("feed poll without the CA: exit %d: %s", code, stderr)
+	}
+	code, out, _ = runCLI(t, "feed", "status", "--data", dst)
+	if code != 0 || !strings.Contains(out, "certificate signed by unknown authority") {
+		t.Fatalf("feed status: exit %d: %s; want the certificate error of without-ca", code, out)
+	}
+	// A file that is no CA is refused when the feed is added.
+	if code, _, stderr := runCLI(t, "feed", "add", "--data", dst, "--url", url, "--collection", coll.ID, "--into", "bad", "--token-file", token, "--ca", key); code != 2 || !strings.Contains(stderr, "holds no PEM certificate") {
+		t.Fatalf("feed add --ca KEYFILE: exit %d: %s", code, stderr)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
@@ -34,13 +36,13 @@ func init() {
 		help:  "A C2SP tlog-witness that any member or third party runs: it cosigns a log's checkpoints only if each is consistent with the last it saw, and keeps evidence when not (docs/witness.md).",
 		subcommands: []subcommand{
 			{name: "init", usage: "witness init --data DIR --name NAME", help: "Creates a witness: its Ed25519 key (0600) in DIR (0700); prints its verifier key (cosignature/v1) for logs and clients to pin."},
-			{name: "serve", usage: "witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE]", help: "Serves POST /add-checkpoint and GET /<origin hash>/checkpoint for the logs named by --log (repeated, or --log K1 K2: arguments are more log keys), and pulls the logs named by --pull itself."},
+			{name: "serve", usage: "witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE] [--tls-cert F --tls-key F]", help: "Serves POST /add-checkpoint and GET /<origin hash>/checkpoint for the logs named by --log (repeated, or --log K1 K2: arguments are more log keys), and pulls the logs named by --pull itself."},
 		},
 		run: runWitness,
 	})
 }
 
-const witnessUsage = "usage: parley witness init --data DIR --name NAME | parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE]"
+const witnessUsage = "usage: parley witness init --data DIR --name NAME | parley witness serve --data DIR [--listen ADDR] [--log VKEY]... [--pull URL=VKEY]... [--poll DURATION] [--token-file FILE] [--tls-cert F --tls-key F]"
 
 // Files in a witness's data directory.
 const (
@@ -154,6 +156,8 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "read the --pull token from `FILE` (the token, or member add --json output)")
 	urlFile := fs.String("url-file", "", "once listening, write the witness's URL to `FILE` (useful with --listen 127.0.0.1:0)")
 	fs.String("ca", "", "trust only the PEM CA certificates in `FILE` for https:// --pull URLs, instead of the system's roots (a private CA)")
+	certFile := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE` (reloaded when it changes, as parley serve does)")
+	keyFile := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert")
 	noFsync := fs.Bool("no-fsync", false, "return a cosignature once the state is written to the OS, without flushing it to disk: it survives the witness being killed, not a power loss (default: fsync first)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
@@ -200,6 +204,18 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 			return usageErrorf("a log verifier key looks like name+1234abcd+AbC...", "--log %.80q: %v", k, err)
 		}
 	}
+	if (*certFile == "") != (*keyFile == "") {
+		return usageErrorf("give both --tls-cert and --tls-key", "a TLS certificate needs its key, and a key its certificate")
+	}
+	var tlsFiles *node.CertificateFiles
+	if *certFile != "" {
+		warnReadable(c.stderr, *keyFile, "the TLS private key")
+		f, err := node.LoadCertificateFiles(*certFile, *keyFile)
+		if err != nil {
+			return usageErrorf("--tls-cert is the PEM certificate chain (server first), --tls-key its PEM private key", "%v", err)
+		}
+		tlsFiles = f
+	}
 	warnReadable(c.stderr, filepath.Join(*dir, witnessKeyFile), "the witness key")
 	skey, err := untrusted.ReadFile(filepath.Join(*dir, witnessKeyFile), maxSecretFile)
 	if errors.Is(err, os.ErrNotExist) {
@@ -226,13 +242,20 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return usageErrorf("choose another address with --listen", "couldn't listen on %s: %v", *listen, err)
 	}
+	scheme := "http"
+	if tlsFiles != nil {
+		scheme = "https"
+		tlsFiles.SetLogger(logger)
+		ln = tls.NewListener(ln, tlsFiles.TLSConfig())
+	}
 	if *urlFile != "" {
-		if err := writeURLFile(*urlFile, "http://"+ln.Addr().String()); err != nil {
+		if err := writeURLFile(*urlFile, scheme+"://"+ln.Addr().String()); err != nil {
 			ln.Close()
 			return withExit(3, "", err)
 		}
 	}
-	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The client every command uses (its --ca, else the system's roots),
@@ -255,7 +278,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 		defer scancel()
 		srv.Shutdown(sctx)
 	}()
-	fmt.Fprintf(c.stderr, "parley: witness %s serving %d log(s) on http://%s; Ctrl-C stops\n", cos.Name(), len(keys), ln.Addr())
+	fmt.Fprintf(c.stderr, "parley: witness %s serving %d log(s) on %s://%s; Ctrl-C stops\n", cos.Name(), len(keys), scheme, ln.Addr())
 	err = srv.Serve(ln)
 	cancel()
 	wg.Wait()

@@ -39,6 +39,8 @@ package feed
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,6 +117,9 @@ func CheckName(name string) error {
 // maxSecretFile bounds a feed's secret file: real ones are under a KiB.
 const maxSecretFile = 64 << 10
 
+// maxCAFile bounds a feed's CA file (as peer.MaxCAFile does a peer's).
+const maxCAFile = 4 << 20
+
 // Client returns the TAXII client of f, reading its secret file. Each of
 // its requests is bounded in time (two minutes, the body included) and in
 // size ([taxii.DefaultMaxResponseBytes]).
@@ -130,7 +135,23 @@ func Client(f Feed) (*taxii.Client, error) {
 		// readers see), errors, logs and the feed's status.
 		return nil, fmt.Errorf("feed %s: the url %s has a user, password or query; give the server's secret in a file (a token file, or a user and a password file), never in the url", f.Name, untrusted.URLWithoutSecret(u))
 	}
-	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: &http.Client{Timeout: requestTimeout, CheckRedirect: untrusted.SameOriginRedirects}}
+	hc := &http.Client{Timeout: requestTimeout, CheckRedirect: untrusted.SameOriginRedirects}
+	if f.CAFile != "" {
+		// Read again for every poll, as the secret is: a renewed CA
+		// needs no restart.
+		pem, err := untrusted.ReadFile(f.CAFile, maxCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("feed %s: couldn't read the CA file: %w", f.Name, err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("feed %s: the CA file %s holds no PEM certificate", f.Name, f.CAFile)
+		}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		hc.Transport = t
+	}
+	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: hc}
 	if u.Path != "" && u.Path != "/" {
 		c.BaseURL = u.Scheme + "://" + u.Host
 		c.Root = f.URL

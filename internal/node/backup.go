@@ -32,7 +32,8 @@ import (
 // config.json, node.pub and, unless left out, node.key, the log's secret
 // signing key. The archive is written with mode 0600 because of that key
 // and because the store holds every object, salt and private set.
-// TLS certificate files named in config.json are not in it.
+// TLS certificate files and witness CA files named in config.json are
+// not in it.
 //
 // Restoring checks before it writes anything: the files against the
 // manifest's SHA-256s, the node key against node.pub and the origin, and

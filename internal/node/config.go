@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -52,7 +53,8 @@ type Config struct {
 	// ("https://parley.example"), used for the absolute URLs of TAXII
 	// discovery. Set it when the node is behind a reverse proxy. Default:
 	// from each request's Host, with https when the request came over TLS
-	// or its X-Forwarded-Proto says https.
+	// or its X-Forwarded-Proto says https. Anything but
+	// http(s)://host[:port] (a trailing "/" allowed) is refused.
 	PublicURL string `json:"public_url,omitempty"`
 	// TLSCert and TLSKey are PEM files holding the certificate chain and
 	// private key the node serves HTTPS with (relative paths are in the
@@ -181,6 +183,29 @@ type Config struct {
 type WitnessConfig struct {
 	URL string `json:"url"`
 	Key string `json:"key"`
+	// CA is a file of PEM CA certificates: the node trusts only them for
+	// an https url, instead of the system's roots (a witness with a
+	// certificate from a private CA). A relative path is in the data
+	// directory. It is read when the node opens.
+	CA string `json:"ca,omitempty"`
+}
+
+// checkPublicURL checks config.json's public_url: empty, or an http(s)
+// URL with a host and nothing after it (a trailing "/" is allowed). TAXII
+// discovery prefixes its api_roots with it, so "parley.example" (no
+// scheme) or a path would send every TAXII client elsewhere.
+func checkPublicURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return fmt.Errorf("public_url %.100q isn't an http(s) URL with a host, such as \"https://parley.example\"", s)
+	}
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return fmt.Errorf("public_url %.100q has more than a scheme and a host (and port): give the URL clients reach the node at, such as \"https://parley.example\"", s)
+	}
+	return nil
 }
 
 // Duration is a time.Duration written as text ("10s", "2m") in JSON.
@@ -311,6 +336,9 @@ func LoadConfig(dir string) (Config, error) {
 		return Config{}, fmt.Errorf("couldn't use %s: origin is empty", filepath.Join(dir, ConfigFile))
 	}
 	if err := checkWitnesses(c.Witnesses); err != nil {
+		return Config{}, fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	if err := checkPublicURL(c.PublicURL); err != nil {
 		return Config{}, fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
 	}
 	if _, err := storeKindOf(c.Store); err != nil {

@@ -23,6 +23,12 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 		{"nothing close", `{"origin": "x", "colour": "blue"}`, `unknown field "colour"; the fields are those of the Config type`},
 		{"trailing data", `{"origin": "x"} {"listen": "0.0.0.0:1"}`, `after the top-level value`},
 		{"witness without a key", `{"origin": "x", "witnesses": [{"url": "http://127.0.0.1:1"}]}`, `witness 1 has no key`},
+		// public_url prefixes TAXII discovery's api_roots: a wrong one
+		// would send every TAXII client elsewhere, without a word.
+		{"public_url without a scheme", `{"origin": "x", "public_url": "parley.example"}`, `public_url "parley.example" isn't an http(s) URL with a host`},
+		{"public_url not http", `{"origin": "x", "public_url": "ftp://parley.example"}`, `isn't an http(s) URL`},
+		{"public_url with a path", `{"origin": "x", "public_url": "https://parley.example/taxii"}`, `has more than a scheme and a host`},
+		{"public_url with a query", `{"origin": "x", "public_url": "https://parley.example?x=1"}`, `has more than a scheme and a host`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -37,7 +43,7 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 	}
 	// Every known field, "private" with its own, still loads.
 	dir := t.TempDir()
-	config := `{"origin": "x", "listen": "127.0.0.1:0", "public_url": "https://p.example", "store": "sqlite",
+	config := `{"origin": "x", "listen": "127.0.0.1:0", "public_url": "https://p.example/", "store": "sqlite",
 		"max_object_size": 2048, "member_quota_bytes": -1, "integrator_lease_ttl": "3s",
 		"private": {"query_budget": 7, "max_batch": 10, "refresh_interval": "1s"}}`
 	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(config), 0o600); err != nil {
@@ -47,7 +53,7 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MaxObjectSize != 2048 || c.PublicURL != "https://p.example" || c.MemberQuotaBytes != -1 {
+	if c.MaxObjectSize != 2048 || c.PublicURL != "https://p.example/" || c.MemberQuotaBytes != -1 {
 		t.Fatalf("loaded %+v", c)
 	}
 	p, err := LoadPrivateConfig(dir)

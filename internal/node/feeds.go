@@ -15,9 +15,11 @@ import (
 type FeedSpec struct {
 	// Name names the feed and its member ("feed:" + Name).
 	Name string
-	// URL, Collection, Auth, User and SecretFile are those of [feed.Feed].
+	// URL, Collection, Auth, User, SecretFile and CAFile are those of
+	// [feed.Feed].
 	URL, Collection        string
 	Auth, User, SecretFile string
+	CAFile                 string
 	// Into is the local collection's title or id. A missing one is created
 	// as a relay collection accepting unsigned objects, written only by the
 	// feed's member and read by Readers (member names or ids).
@@ -42,7 +44,7 @@ func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
 	}
 	f := feed.Feed{
 		Name: spec.Name, URL: spec.URL, Collection: spec.Collection,
-		Auth: spec.Auth, User: spec.User, SecretFile: spec.SecretFile,
+		Auth: spec.Auth, User: spec.User, SecretFile: spec.SecretFile, CAFile: spec.CAFile,
 		Interval: spec.Interval, Created: n.now(),
 	}
 	if _, err := feed.Client(f); err != nil {

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
@@ -127,12 +129,16 @@ func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error
 		opts.Logger = slog.Default()
 	}
 	lw := &LogWitnessing{n: n, ls: ls, cs: cs, opts: opts}
-	for _, w := range n.cfg.Witnesses {
+	for i, w := range n.cfg.Witnesses {
 		pol, err := tlog.NewWitnessPolicy([]string{w.Key}, 1)
 		if err != nil {
 			return nil, err
 		}
-		lw.ws = append(lw.ws, &nodeWitness{cfg: w, name: redactedURL(w.URL), client: &witness.Client{URL: w.URL, HTTP: witnessHTTP}, policy: pol})
+		hc, err := witnessClient(n.dir, i, w)
+		if err != nil {
+			return nil, err
+		}
+		lw.ws = append(lw.ws, &nodeWitness{cfg: w, name: redactedURL(w.URL), client: &witness.Client{URL: w.URL, HTTP: hc}, policy: pol})
 	}
 	return lw, nil
 }
@@ -140,6 +146,37 @@ func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error
 // witnessHTTP is the client of the node's witnesses: redirects stay on a
 // witness's origin, whose URL may carry a user and password.
 var witnessHTTP = &http.Client{CheckRedirect: untrusted.SameOriginRedirects}
+
+// witnessClient returns the HTTP client for the i-th witness w of the
+// node in dir: witnessHTTP (the system's roots), or, when w names a CA
+// file, a client that trusts only the CA certificates in it (redirects
+// still kept on the witness's origin).
+func witnessClient(dir string, i int, w WitnessConfig) (*http.Client, error) {
+	if w.CA == "" {
+		return witnessHTTP, nil
+	}
+	ca := w.CA
+	if !filepath.IsAbs(ca) {
+		ca = filepath.Join(dir, ca)
+	}
+	hc, err := peer.HTTPClient(ca)
+	if err != nil {
+		return nil, fmt.Errorf("witness %d: %w", i+1, err)
+	}
+	return hc, nil
+}
+
+// checkWitnessCAs reads the CA file of each witness that names one, so
+// that a missing or bad file stops the node from opening rather than its
+// witnessing.
+func checkWitnessCAs(dir string, ws []WitnessConfig) error {
+	for i, w := range ws {
+		if _, err := witnessClient(dir, i, w); err != nil {
+			return fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
+		}
+	}
+	return nil
+}
 
 // Run submits new checkpoints until ctx is done.
 func (lw *LogWitnessing) Run(ctx context.Context) error {

@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -185,6 +188,46 @@ func TestNodeCosignedCheckpoints(t *testing.T) {
 	note, _ = waitCosigned(t, url, alice.Token, one, 5, 1)
 	if cos, err := tlog.CheckQuorum(both, note); err == nil || len(cos) != 1 || !strings.Contains(err.Error(), "quorum") {
 		t.Fatalf("with one witness down: %d cosignatures, err %v", len(cos), err)
+	}
+}
+
+// newTLSTestWitness is newTestWitness serving HTTPS, with a certificate
+// for 127.0.0.1 that no system root trusts; caFile gets its certificate
+// in PEM, to be named as the witness's "ca".
+func newTLSTestWitness(t *testing.T, name, logKey, caFile string) *testWitness {
+	t.Helper()
+	w := newTestWitness(t, name, logKey)
+	w.srv.Close()
+	w.srv = httptest.NewTLSServer(w.srv.Config.Handler)
+	t.Cleanup(w.srv.Close)
+	w.URL = w.srv.URL
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// A witness that serves HTTPS with a certificate of a private CA is
+// trusted through its "ca" in config.json (a path relative to the data
+// directory), and only then: one without it fails verification and never
+// cosigns. A "ca" that can't be read stops the node from opening.
+func TestNodeWitnessWithPrivateCA(t *testing.T) {
+	n, dir := initNode(t, Options{})
+	w1 := newTLSTestWitness(t, "w1.example", n.vkey, filepath.Join(dir, "w1-ca.pem"))
+	w2 := newTLSTestWitness(t, "w2.example", n.vkey, filepath.Join(t.TempDir(), "unused.pem"))
+	n.cfg.Witnesses = []WitnessConfig{{URL: w1.URL, Key: w1.VKey, CA: "w1-ca.pem"}, {URL: w2.URL, Key: w2.VKey}}
+	url, alice, post1 := serveWitnessed(t, n)
+	post1()
+	one, err := tlog.NewWitnessPolicy([]string{w1.VKey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, _ := waitCosigned(t, url, alice.Token, one, 2, 1)
+	if strings.Contains(string(note), "\n— w2.example ") {
+		t.Fatalf("a witness whose certificate no trusted CA signed cosigned:\n%s", note)
+	}
+	if err := checkWitnessCAs(dir, []WitnessConfig{{URL: w1.URL, Key: w1.VKey, CA: "missing.pem"}}); err == nil || !strings.Contains(err.Error(), "witness 1") {
+		t.Fatalf("a missing CA file: %v", err)
 	}
 }
 

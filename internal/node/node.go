@@ -185,6 +185,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkWitnessCAs(dir, cfg.Witnesses); err != nil {
+		return nil, err
+	}
 	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm() != dirMode {
 		if err := os.Chmod(dir, dirMode); err != nil {
 			return nil, fmt.Errorf("couldn't restrict %s to mode %o: %w", dir, dirMode, err)

@@ -178,6 +178,10 @@ func (n *Node) webRoutes(mux *http.ServeMux) []Route {
 		MaxObjectSize: n.cfg.MaxObjectSize,
 		Now:           n.now,
 		Rand:          n.rand,
+		// Behind a TLS-terminating proxy the requests arrive over plain
+		// HTTP, but the browser speaks HTTPS: its session cookie must
+		// never be sent in clear.
+		SecureCookies: strings.HasPrefix(strings.ToLower(n.cfg.PublicURL), "https://"),
 	})
 	if err != nil {
 		// Only a store without the UI's queries gets here.

@@ -2,9 +2,12 @@ package node
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
+	"time"
 )
 
 // CertificateFiles serves a TLS certificate and key from two PEM files
@@ -17,10 +20,15 @@ import (
 // either changed, the pair is loaded again. A pair that does not load
 // (one file replaced and not yet the other, or a bad file) keeps the
 // previous certificate in service, and the next handshake tries again.
+// With a logger ([CertificateFiles.SetLogger]) each reload is logged: a
+// new certificate at info level, a failure at error level (once until
+// the failure changes or a reload succeeds), so that an operator learns
+// that the node still serves the old certificate.
 type CertificateFiles struct {
 	certFile, keyFile string
 
 	mu       sync.Mutex
+	logger   *slog.Logger
 	cert     *tls.Certificate
 	certInfo os.FileInfo
 	keyInfo  os.FileInfo
@@ -46,9 +54,72 @@ func (f *CertificateFiles) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificat
 	defer f.mu.Unlock()
 	if f.changed() {
 		// A failure keeps the previous certificate; lastErr says why.
-		f.lastErr = f.reloadLocked()
+		err := f.reloadLocked()
+		switch {
+		case f.logger == nil:
+		case err != nil && (f.lastErr == nil || f.lastErr.Error() != err.Error()):
+			f.logger.Error("couldn't reload the TLS certificate; still serving the previous one", "err", err)
+		case err == nil:
+			f.logger.Info("reloaded the TLS certificate", certAttrs(f.cert)...)
+			f.warnValidityLocked()
+		}
+		f.lastErr = err
 	}
 	return f.cert, nil
+}
+
+// SetLogger makes f log each reload of its files on l (see
+// [CertificateFiles]).
+func (f *CertificateFiles) SetLogger(l *slog.Logger) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logger = l
+	f.warnValidityLocked()
+}
+
+// warnValidityLocked logs a warning when the certificate served is out
+// of its validity period, which every client refuses: the node serves it
+// all the same (the operator may be about to replace it), but says so.
+func (f *CertificateFiles) warnValidityLocked() {
+	if f.logger == nil || f.cert == nil {
+		return
+	}
+	leaf := leafOf(f.cert)
+	if leaf == nil {
+		return
+	}
+	switch now := time.Now(); {
+	case now.After(leaf.NotAfter):
+		f.logger.Warn("the TLS certificate has expired: clients will refuse it until it is replaced", certAttrs(f.cert)...)
+	case now.Before(leaf.NotBefore):
+		f.logger.Warn("the TLS certificate is not valid yet: clients will refuse it until then", append(certAttrs(f.cert), "not_before", leaf.NotBefore.UTC())...)
+	}
+}
+
+// leafOf returns the parsed leaf certificate of c, or nil.
+func leafOf(c *tls.Certificate) *x509.Certificate {
+	if c.Leaf != nil {
+		return c.Leaf
+	}
+	if len(c.Certificate) == 0 {
+		return nil
+	}
+	leaf, _ := x509.ParseCertificate(c.Certificate[0])
+	return leaf
+}
+
+// certAttrs describes the leaf of c for a log line: its serial number,
+// subject and expiry.
+func certAttrs(c *tls.Certificate) []any {
+	leaf := leafOf(c)
+	if leaf == nil {
+		return nil
+	}
+	serial := fmt.Sprintf("%X", leaf.SerialNumber)
+	if len(serial)%2 == 1 {
+		serial = "0" + serial // whole bytes, as openssl prints it
+	}
+	return []any{"serial", serial, "subject", leaf.Subject.String(), "not_after", leaf.NotAfter.UTC()}
 }
 
 // Err returns why the latest reload failed, or nil if it succeeded (the

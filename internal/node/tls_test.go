@@ -8,10 +8,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,13 +53,20 @@ func newTestCA(t *testing.T) testCA {
 // and its key as PEM files.
 func (ca testCA) issue(t *testing.T, serial int64, certFile, keyFile string) {
 	t.Helper()
+	ca.issueValid(t, serial, certFile, keyFile, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+}
+
+// issueValid is issue with the certificate valid from notBefore to
+// notAfter.
+func (ca testCA) issueValid(t *testing.T, serial int64, certFile, keyFile string, notBefore, notAfter time.Time) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		KeyUsage: x509.KeyUsageDigitalSignature,
 	}
@@ -83,9 +92,11 @@ func (ca testCA) issue(t *testing.T, serial int64, certFile, keyFile string) {
 
 // servedSerial makes a new TLS connection to addr that trusts only ca and
 // returns the serial number of the certificate the server presented.
-func servedSerial(t *testing.T, addr string, ca testCA) int64 {
+// With outOfDate it accepts any certificate (one out of its validity
+// period would not verify) and only reads the serial.
+func servedSerial(t *testing.T, addr string, ca testCA, outOfDate ...bool) int64 {
 	t.Helper()
-	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.pool, ServerName: "127.0.0.1"})
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.pool, ServerName: "127.0.0.1", InsecureSkipVerify: len(outOfDate) > 0 && outOfDate[0]})
 	if err != nil {
 		t.Fatalf("TLS handshake: %v", err)
 	}
@@ -105,6 +116,8 @@ func TestCertificateFilesReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var logs logBuffer
+	files.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", files.TLSConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -151,9 +164,42 @@ func TestCertificateFilesReload(t *testing.T) {
 	if files.Err() == nil {
 		t.Error("a mismatched pair reported no error")
 	}
+	// The operator is told, once however many handshakes follow.
+	servedSerial(t, addr, ca)
+	if got := strings.Count(logs.String(), "couldn't reload the TLS certificate"); got != 1 {
+		t.Errorf("a mismatched pair logged %d reload errors; want 1:\n%s", got, logs.String())
+	}
 	ca.issue(t, 103, certFile, keyFile)
 	if got := servedSerial(t, addr, ca); got != 103 {
 		t.Fatalf("after completing the replacement, served serial %d; want 103", got)
+	}
+	if !strings.Contains(logs.String(), `"reloaded the TLS certificate" serial=67 `) {
+		t.Errorf("the reload of serial 103 (0x67) isn't logged:\n%s", logs.String())
+	}
+
+	// A renewal with a certificate that has expired (or isn't valid yet)
+	// is served, since it loads, but the log says clients will refuse it.
+	ca.issueValid(t, 104, certFile, keyFile, time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))
+	if got := servedSerial(t, addr, ca, true); got != 104 {
+		t.Fatalf("an expired certificate: served serial %d; want 104", got)
+	}
+	if !strings.Contains(logs.String(), "the TLS certificate has expired") {
+		t.Errorf("an expired certificate isn't warned about:\n%s", logs.String())
+	}
+	ca.issueValid(t, 105, certFile, keyFile, time.Now().Add(time.Hour), time.Now().Add(2*time.Hour))
+	servedSerial(t, addr, ca, true)
+	if !strings.Contains(logs.String(), "the TLS certificate is not valid yet") {
+		t.Errorf("a certificate not valid yet isn't warned about:\n%s", logs.String())
+	}
+	// Loaded expired at start: said when the logger is set.
+	var start logBuffer
+	expired, err := LoadCertificateFiles(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired.SetLogger(slog.New(slog.NewTextHandler(&start, nil)))
+	if !strings.Contains(start.String(), "not valid yet") {
+		t.Errorf("a certificate out of its validity at start isn't warned about: %q", start.String())
 	}
 
 	if _, err := LoadCertificateFiles(filepath.Join(dir, "missing.pem"), keyFile); err == nil {

@@ -107,7 +107,7 @@ var StateTables = []Table{
 	{"private_set_indicators", cols("set_id", KindText, "indicator_id", KindText, "line", KindText, "expires", KindNullTime), []string{"set_id", "indicator_id", "line"}},
 	{"private_budget", cols("set_id", KindText, "member", KindText, "used", KindInt), []string{"set_id", "member"}},
 	{"feeds", cols("name", KindText, "url", KindText, "collection", KindText, "into_coll", KindText, "member", KindText, "auth", KindText, "username", KindText,
-		"secret_file", KindText, "interval_ns", KindInt, "created", KindText, "added_after", KindText, "next", KindText, "high_water", KindText, "last_poll", KindText,
+		"secret_file", KindText, "ca_file", KindText, "interval_ns", KindInt, "created", KindText, "added_after", KindText, "next", KindText, "high_water", KindText, "last_poll", KindText,
 		"last_error", KindText, "added", KindInt, "existing", KindInt, "failed", KindInt, "pages", KindInt, "last_failure", KindText), []string{"name"}},
 	{"peers", cols("name", KindText, "url", KindText, "token_file", KindText, "ca_file", KindText, "log_key", KindText, "policy", KindText, "remote", KindText,
 		"into_coll", KindText, "member", KindText, "created", KindText, "next", KindInt, "checkpoint", KindNullBytes, "objects", KindInt, "keys", KindInt,

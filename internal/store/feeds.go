@@ -27,6 +27,10 @@ type Feed struct {
 	Auth       string `json:"auth,omitempty"`
 	User       string `json:"user,omitempty"`
 	SecretFile string `json:"secret_file,omitempty"`
+	// CAFile, when set, names a file of PEM CA certificates: the only
+	// ones trusted for an https URL, instead of the system's roots (a
+	// server with a private CA's certificate). Read at each round.
+	CAFile string `json:"ca_file,omitempty"`
 	// Interval is the time between rounds.
 	Interval time.Duration `json:"-"`
 	Created  time.Time     `json:"created"`

@@ -141,7 +141,7 @@ func (h *Handler) cookie(r *http.Request, name, value string, maxAge int) *http.
 	return &http.Cookie{
 		Name: name, Value: value, Path: "/ui/", MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil || h.d.SecureCookies,
+		Secure: r.TLS != nil || h.d.SecureCookies || forwardedHTTPS(r),
 	}
 }
 
@@ -274,4 +274,11 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	h.sessions.close(sessionFrom(r).key)
 	http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+}
+
+// forwardedHTTPS reports whether a TLS-terminating proxy says the browser
+// used https (X-Forwarded-Proto, as TAXII discovery reads it). A client
+// that sends the header itself only makes its own cookies Secure.
+func forwardedHTTPS(r *http.Request) bool {
+	return strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
 }

@@ -72,7 +72,9 @@ type Deps struct {
 	// IdleTimeout ends a session unused that long; zero means 1h.
 	SessionTTL, IdleTimeout time.Duration
 	// SecureCookies marks cookies Secure even on plain HTTP (for a node
-	// behind a TLS-terminating proxy); under TLS they always are.
+	// behind a TLS-terminating proxy; the node sets it when its public_url
+	// is https); under TLS, or with X-Forwarded-Proto: https, they always
+	// are.
 	SecureCookies bool
 	Logger        *slog.Logger
 }

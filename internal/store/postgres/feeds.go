@@ -40,6 +40,10 @@ CREATE TABLE feeds (
 	last_failure TEXT NOT NULL
 );
 `})
+	// A feed's CA file (store.Feed.CAFile): a server with a private CA.
+	registerMigrations(migration{501, "taxii feed ca file", `
+ALTER TABLE feeds ADD COLUMN ca_file TEXT NOT NULL DEFAULT '';
+`})
 }
 
 var _ store.Feeds = (*Store)(nil)
@@ -72,10 +76,10 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 		return fmt.Errorf("couldn't add feed %q: name, url, collection, into and member are needed: %w", f.Name, store.ErrInvalid)
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, username, secret_file, interval_ns, created,
+		_, err := tx.Exec(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
 			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, int64(f.Interval), fmtTime(f.Created),
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, f.CAFile, int64(f.Interval), fmtTime(f.Created),
 			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure)
 		return err
 	})
@@ -92,7 +96,7 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 
 // Feeds implements [store.Feeds].
 func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, url, collection, into_coll, member, auth, username, secret_file, interval_ns, created,
+	rows, err := s.pool.Query(ctx, `SELECT name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
 		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure FROM feeds ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
@@ -103,7 +107,7 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 		var f store.Feed
 		var interval int64
 		var created, aa, hw, lp string
-		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &interval, &created,
+		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &f.CAFile, &interval, &created,
 			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure); err != nil {
 			return nil, fmt.Errorf("couldn't list feeds: %w", err)
 		}

@@ -38,6 +38,10 @@ CREATE TABLE feeds (
 	last_failure TEXT NOT NULL
 );
 `})
+	// A feed's CA file (store.Feed.CAFile): a server with a private CA.
+	registerMigrations(migration{501, "taxii feed ca file", `
+ALTER TABLE feeds ADD COLUMN ca_file TEXT NOT NULL DEFAULT '';
+`})
 }
 
 // fmtOptTime stores the zero time as "" so that it reads back as zero.
@@ -61,10 +65,10 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 		return fmt.Errorf("couldn't add feed %q: name, url, collection, into and member are needed: %w", f.Name, store.ErrInvalid)
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, user, secret_file, interval_ns, created,
+		_, err := tx.ExecContext(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, user, secret_file, ca_file, interval_ns, created,
 			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, int64(f.Interval), fmtTime(f.Created),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, f.CAFile, int64(f.Interval), fmtTime(f.Created),
 			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure)
 		return err
 	})
@@ -82,7 +86,7 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 
 // Feeds implements [store.Feeds].
 func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, url, collection, into_coll, member, auth, user, secret_file, interval_ns, created,
+	rows, err := s.r.QueryContext(ctx, `SELECT name, url, collection, into_coll, member, auth, user, secret_file, ca_file, interval_ns, created,
 		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure FROM feeds ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
@@ -93,7 +97,7 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 		var f store.Feed
 		var interval int64
 		var created, aa, hw, lp string
-		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &interval, &created,
+		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &f.CAFile, &interval, &created,
 			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure); err != nil {
 			return nil, fmt.Errorf("couldn't list feeds: %w", err)
 		}
