@@ -43,16 +43,21 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 	}
 	after := q.After
 	if !q.AddedAfter.IsZero() {
-		// date_added grows with seq, so added_after is a seq floor found
-		// through the date_added index.
-		var floor *int64
-		if err := s.pool.QueryRow(ctx, `SELECT min(seq) FROM objects WHERE date_added > $1`, fmtTime(q.AddedAfter)).Scan(&floor); err != nil {
-			return store.Page{}, fmt.Errorf("couldn't query objects: %w", err)
-		}
-		if floor == nil {
+		// date_added grows strictly with seq, so added_after is a seq
+		// floor: the seq of the collection's first addition after it,
+		// one entry of objects_collection_date_added, the one index that
+		// gives date_added's order (so no plan reads another
+		// collection's additions in it).
+		var floor int64
+		err := s.pool.QueryRow(ctx, `SELECT seq FROM objects WHERE collection = $1 AND date_added > $2 ORDER BY date_added LIMIT 1`,
+			q.Collection, fmtTime(q.AddedAfter)).Scan(&floor)
+		if errors.Is(err, pgx.ErrNoRows) {
 			return store.Page{}, nil
 		}
-		after = max(after, *floor-1)
+		if err != nil {
+			return store.Page{}, fmt.Errorf("couldn't query objects: %w", err)
+		}
+		after = max(after, floor-1)
 	}
 	var b strings.Builder
 	args := []any{q.Collection, after}

@@ -14,6 +14,15 @@ package postgres
 //     which SQLite took from rowid.
 //   - Times are fixed-width text (see timeLayout); the ones ranged over
 //     and names ordered by use byte order (COLLATE "C"), like SQLite.
+//
+// Migration 4 is the SQLite store's: TAXII's added_after is found among
+// the collection's additions, through an index led by the collection,
+// instead of among every collection's through objects_date_added, which
+// read the rows of collections the member may not read
+// (storetest.Unreadable) and which nothing else used. CREATE INDEX reads
+// the whole objects table once, a one-time cost of the upgrade that grows
+// with the table, and blocks writes to it meanwhile (a migration is a
+// transaction, so not CONCURRENTLY).
 func init() {
 	registerMigrations(migration{1, "core", `
 CREATE TABLE members (
@@ -98,5 +107,8 @@ CREATE TABLE member_usage (
 	member TEXT PRIMARY KEY,
 	bytes  BIGINT NOT NULL
 );
+`}, migration{4, "objects by collection and date added", `
+CREATE INDEX objects_collection_date_added ON objects(collection, date_added);
+DROP INDEX objects_date_added;
 `})
 }

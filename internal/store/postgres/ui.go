@@ -528,17 +528,27 @@ func browseFilter(a *args, b store.Browse, terms []string, op string, cursor int
 	if len(b.Creators) > 0 {
 		w.WriteString(` AND o.member = ANY(` + a.add(b.Creators) + `::text[])`)
 	}
-	// The dates are compared with the collection in front, which
-	// changes nothing (the row is the collection's) but that no index
-	// then serves: through objects_date_added a plan would read every
-	// collection's additions of the period. The end is excluded with <>,
-	// as in inCollection.
-	if !b.From.IsZero() {
-		w.WriteString(` AND (o.collection, o.date_added) >= (` + a.add(b.Collection) + `, ` + a.add(fmtTime(b.From)) + `)`)
-	}
-	if !b.To.IsZero() {
-		to := a.add(fmtTime(b.To))
-		w.WriteString(` AND (o.collection, o.date_added) <= (` + a.add(b.Collection) + `, ` + to + `) AND o.date_added <> ` + to)
+	// The period as a range of (o.collection, o.date_added), both ends
+	// in the collection, as in inCollection: a plan through
+	// objects_collection_date_added then reads the collection's additions
+	// of the period and no others; with one end only, a range of the
+	// pair from (collection, from) on would go through the collections
+	// after it. An open end is the collection's first or last possible
+	// date (timeLayout is fixed-width: '' sorts first, year 9999 last).
+	// The end is excluded with <>.
+	if !b.From.IsZero() || !b.To.IsZero() {
+		from, to := "", fmtTime(time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC))
+		if !b.From.IsZero() {
+			from = fmtTime(b.From)
+		}
+		if !b.To.IsZero() {
+			to = fmtTime(b.To)
+		}
+		coll, to := a.add(b.Collection), a.add(to)
+		w.WriteString(` AND (o.collection, o.date_added) >= (` + coll + `, ` + a.add(from) + `) AND (o.collection, o.date_added) <= (` + coll + `, ` + to + `)`)
+		if !b.To.IsZero() {
+			w.WriteString(` AND o.date_added <> ` + to)
+		}
 	}
 	if len(b.Markings) > 0 || len(terms) > 0 {
 		// The collection and the cursor again, as a range of

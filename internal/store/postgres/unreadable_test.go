@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/parley-exchange/parley/internal/store/storetest"
@@ -68,4 +69,28 @@ func testUnreadable(t *testing.T, url string) {
 		}
 		return rows() - before
 	})
+}
+
+// TestAddedAfterByCollectionMigration opens a schema made before
+// migration 4, with objects, and checks added_after over it once 4 has
+// replaced objects_date_added with objects_collection_date_added.
+func TestAddedAfterByCollectionMigration(t *testing.T) {
+	ctx := context.Background()
+	u := testURL(t)
+	saved := migrations
+	migrations = slices.DeleteFunc(slices.Clone(saved), func(m migration) bool { return m.Version == 4 })
+	s, err := Open(ctx, u, Options{MaxConns: 2})
+	migrations = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.FillForAddedAfter(t, s)
+	s.Close()
+	s = openTest(t, u, Options{})
+	var names string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(string_agg(indexname, ' ' ORDER BY indexname), '') FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = 'objects' AND indexdef LIKE '%date_added%'`).Scan(&names); err != nil || names != "objects_collection_date_added" {
+		t.Fatalf("indexes on date_added: %q, %v", names, err)
+	}
+	storetest.CheckAddedAfter(t, s)
 }

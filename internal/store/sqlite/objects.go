@@ -499,16 +499,20 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 	}
 	after := q.After
 	if !q.AddedAfter.IsZero() {
-		// date_added grows with seq, so added_after is a seq floor found
-		// through the date_added index.
-		var floor sql.NullInt64
-		if err := s.r.QueryRowContext(ctx, `SELECT min(seq) FROM objects WHERE date_added > ?`, fmtTime(q.AddedAfter)).Scan(&floor); err != nil {
-			return store.Page{}, fmt.Errorf("couldn't query objects: %w", err)
-		}
-		if !floor.Valid {
+		// date_added grows strictly with seq, so added_after is a seq
+		// floor: the seq of the collection's first addition after it,
+		// one entry of objects_collection_date_added, which holds the
+		// collection's additions only.
+		var floor int64
+		err := s.r.QueryRowContext(ctx, `SELECT seq FROM objects WHERE collection = ? AND date_added > ? ORDER BY date_added LIMIT 1`,
+			q.Collection, fmtTime(q.AddedAfter)).Scan(&floor)
+		if errors.Is(err, sql.ErrNoRows) {
 			return store.Page{}, nil
 		}
-		after = max(after, floor.Int64-1)
+		if err != nil {
+			return store.Page{}, fmt.Errorf("couldn't query objects: %w", err)
+		}
+		after = max(after, floor-1)
 	}
 	var b strings.Builder
 	args := []any{q.Collection, after}

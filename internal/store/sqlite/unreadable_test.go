@@ -125,3 +125,29 @@ func openBefore314(t *testing.T, path string) *Store {
 	}
 	return s
 }
+
+// TestAddedAfterByCollectionMigration opens a database made before
+// migration 4, with objects, and checks added_after over it once 4 has
+// replaced objects_date_added with objects_collection_date_added.
+func TestAddedAfterByCollectionMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	saved := migrations
+	migrations = slices.DeleteFunc(slices.Clone(saved), func(m migration) bool { return m.Version == 4 })
+	s, err := Open(ctx, path, Options{})
+	migrations = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.FillForAddedAfter(t, s)
+	s.Close()
+	if s, err = Open(ctx, path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var names string
+	if err := s.r.QueryRowContext(ctx, `SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'objects_%date_added' ORDER BY name)`).Scan(&names); err != nil || names != "objects_collection_date_added" {
+		t.Fatalf("indexes on date_added: %q, %v", names, err)
+	}
+	storetest.CheckAddedAfter(t, s)
+}

@@ -85,6 +85,10 @@ func Run(t *testing.T, open Opener) {
 		{"Versions", testVersions},
 		{"Filters", testFilters},
 		{"AddedAfter", testAddedAfter},
+		{"AddedAfterByCollection", func(t *testing.T, s store.Store) {
+			FillForAddedAfter(t, s)
+			CheckAddedAfter(t, s)
+		}},
 		{"PagingWhileAdding", testPagingWhileAdding},
 		{"UnversionedObjects", testUnversioned},
 		{"RejectedChangesNothing", testRejected},

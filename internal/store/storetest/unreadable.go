@@ -37,7 +37,9 @@ import (
 // With one full-text index for all
 // collections, a search read every posting of its word in "b"; with
 // references keyed by the referenced id, an object page read every
-// relationship to it in "b".
+// relationship to it in "b"; with added_after's bound the first addition
+// after it in any collection, a TAXII page walked every collection's
+// additions in stored order up to it ("a"'s for a page of "c").
 //
 // s must be new and empty. The test is separate from [Run]: each store
 // measures work its own way.
@@ -109,8 +111,10 @@ func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() e
 	bound := store.Bound{Rows: 20, Bytes: 1 << 20}
 	opinions := store.Bound{Rows: 16, Bytes: 64 << 10}
 	// queries are the queries over collection c, of objects named word
-	// and related to shared; first is one of c's relationships.
-	queries := func(c, word, shared, first string) []struct {
+	// and related to shared; first is one of c's relationships; mid is
+	// when c's 75th object was added, halfway through c, and late when
+	// "b"'s first object was, after all of c.
+	queries := func(c, word, shared, first string, mid, late time.Time) []struct {
 		name string
 		run  func() error
 	} {
@@ -138,6 +142,14 @@ func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() e
 				_, err := s.BrowseObjects(ctx, store.Browse{Collection: c, From: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), Limit: 20})
 				return err
 			}},
+			{"browse since", func() error {
+				// The second half of c: a period open at its end, which
+				// an index led by the collection and date_added serves
+				// from c's mid through every later collection's
+				// additions unless the range ends with c.
+				_, err := s.BrowseObjects(ctx, store.Browse{Collection: c, From: mid, Limit: 20})
+				return err
+			}},
 			{"browse text", func() error {
 				_, err := s.BrowseObjects(ctx, store.Browse{Collection: c, Text: word, Limit: 20})
 				return err
@@ -157,6 +169,27 @@ func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() e
 			{"stats", func() error { _, err := s.CollectionStats(ctx, in); return err }},
 			{"private sets", func() error { _, err := s.PrivateSetsFor(ctx, in, "identity--"+c); return err }},
 			{"taxii page", func() error { _, err := s.Objects(ctx, store.Query{Collection: c, Limit: 20}); return err }},
+			// added_after halfway through c: a page of c's second half.
+			// A bound found among every collection's additions reads the
+			// ones after it (all of "b"'s), or walks every collection's
+			// objects in the order they were added up to it (over "c",
+			// "a"'s too).
+			{"taxii added_after", func() error {
+				p, err := s.Objects(ctx, store.Query{Collection: c, AddedAfter: mid, Limit: 20})
+				if err == nil && len(p.Objects) == 0 {
+					err = fmt.Errorf("no objects of %s added after its 75th", c)
+				}
+				return err
+			}},
+			// added_after past c's objects, within "b"'s: an empty page,
+			// without the objects, as for the manifest.
+			{"taxii added_after late", func() error {
+				p, err := s.Objects(ctx, store.Query{Collection: c, AddedAfter: late, Limit: 20, OmitRaw: true})
+				if err == nil && len(p.Objects) > 0 {
+					err = fmt.Errorf("%d objects of %s added after \"b\"'s first", len(p.Objects), c)
+				}
+				return err
+			}},
 			{"taxii object", func() error {
 				_, err := s.Objects(ctx, store.Query{Collection: c, IDs: []string{shared}, Versions: []store.VersionSelector{{Kind: "all"}}, Limit: 20})
 				return err
@@ -171,7 +204,18 @@ func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() e
 	firstC := fmt.Sprintf("relationship--r%07d", 31)
 	fill("b", "zebra", "indicator--shared", sizes[0])
 	makeSets("b", "identity--b", 5, 2000)
-	qa, qc := queries("a", "zebra", "indicator--shared", firstA), queries("c", "okapi", "indicator--other", firstC)
+	// added returns when the i-th object (from 0) of collection c was
+	// added.
+	added := func(c string, i int) time.Time {
+		p, err := s.Objects(ctx, store.Query{Collection: c, Versions: []store.VersionSelector{{Kind: store.VersionAll}}, Limit: i + 1, OmitRaw: true})
+		if err != nil || len(p.Objects) <= i {
+			t.Fatalf("the objects of %s: %d, %v", c, len(p.Objects), err)
+		}
+		return p.Objects[i].DateAdded
+	}
+	late := added("b", 0)
+	qa := queries("a", "zebra", "indicator--shared", firstA, added("a", 74), late)
+	qc := queries("c", "okapi", "indicator--other", firstC, added("c", 74), late)
 	// Each query runs six times before it is measured: a database that
 	// caches a query's plan may change it after five runs (PostgreSQL's
 	// generic plans of prepared statements).
