@@ -154,7 +154,7 @@
     need(rc.object_id === id && L.sameInstant(rc.version, version), "the receipt is for another object version");
     // An object that names another creator than the member who shared it
     // was relayed: the signature, if any, vouches for the relay only.
-    const relayed = typeof obj.created_by_ref === "string" && obj.created_by_ref !== rc.member
+    const relayed = typeof obj.created_by_ref === "string" && obj.created_by_ref !== "" && obj.created_by_ref !== rc.member
       ? "; relayed by " + rc.member + ", it claims to be from " + obj.created_by_ref + " (not verified)" : "";
     const c = await L.objectCommitment(rc.salt, rc.collection, rc.object_id, rc.version, rc.member, raw);
     need(c === e.commitment, "the commitment in the log does not open to this object (it was changed after it was logged)");
