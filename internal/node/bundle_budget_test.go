@@ -14,7 +14,6 @@ import (
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
-	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -68,6 +67,14 @@ func checkBundleBand(t *testing.T, h http.Handler, path, token string, reserved 
 	}
 	status, allocated := measureGet(h, path, token)
 	ratio := float64(allocated) / float64(reserved)
+	if raceDetector && status == http.StatusOK {
+		// The race detector's runtime drops sync.Pool items at random,
+		// so pooled buffers (the JSON encoder's, bufio's) are allocated
+		// again: the model is of the production build, checked without
+		// -race (CI's node suite on PostgreSQL, go test).
+		t.Logf("under -race, not checked: allocated %9d bytes, reserved %9d (%.2f)", allocated, reserved, ratio)
+		return
+	}
 	if status != http.StatusOK || ratio > bundleHighRatio || ratio < bundleLowRatio {
 		t.Errorf("GET %.60s = %d, allocated %d bytes, reserved %d (%.2f); want within [%.2f, %.2f]",
 			path, status, allocated, reserved, ratio, bundleLowRatio, bundleHighRatio)
@@ -87,28 +94,6 @@ func largeIndicator(t *testing.T, m testMember, id string, modified time.Time, d
 		"pattern": "[domain-name:value = 'evil.example']", "pattern_type": "stix",
 		"valid_from": "2026-01-01T00:00:00Z",
 	})
-}
-
-// postUnescaped posts raw into coll as the token's member in an envelope
-// written as is: taxii.Client's json.Marshal would escape its <, > and &
-// as \u003c..., six bytes each, and so store what the test meant to be a
-// byte as six.
-func postUnescaped(t *testing.T, base, token, coll string, raw json.RawMessage) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, base+taxii.DefaultAPIRootPath+"collections/"+url.PathEscape(coll)+"/objects/",
-		strings.NewReader(`{"objects":[`+string(raw)+`]}`))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", taxii.MediaType)
-	req.Header.Set("Content-Type", taxii.MediaType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var st taxii.Status
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode/100 != 2 || st.FailureCount > 0 || st.SuccessCount != 1 {
-		t.Fatalf("posting %d bytes: %s, %v, %+v", len(raw), resp.Status, err, st)
-	}
 }
 
 // TestBundleReservationByShape: GET /log/bundle allocates, garbage
@@ -136,8 +121,9 @@ func TestBundleReservationByShape(t *testing.T) {
 			return []string{idOf(t, o)}
 		}},
 		{"one large object of <", func(t *testing.T) []string {
+			// taxii.Client posts it as is, not with each < as \u003c.
 			o := largeIndicator(t, a, newID(), t0, strings.Repeat("<", pad))
-			postUnescaped(t, tn.URL, a.Token, tn.shared, o)
+			postOK(t, tn, a, tn.shared, o)
 			return []string{idOf(t, o)}
 		}},
 		{"many small objects", func(t *testing.T) []string {
