@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // SignatureExtensionID is the extension-definition id of Parley's object
@@ -198,14 +199,24 @@ func removeSignature(m map[string]any) (ed25519.PublicKey, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: alg must be %q", ErrBadSignature, SignatureAlgorithm)
 	}
 	pubText, _ := entry["public_key"].(string)
-	pub, err := base64.StdEncoding.Strict().DecodeString(pubText)
+	pub, err := decodeBase64(pubText)
 	if err != nil || len(pub) != ed25519.PublicKeySize {
 		return nil, nil, fmt.Errorf("%w: public_key must be the standard base64 of %d bytes", ErrBadSignature, ed25519.PublicKeySize)
 	}
 	sigText, _ := entry["signature"].(string)
-	sig, err := base64.StdEncoding.Strict().DecodeString(sigText)
+	sig, err := decodeBase64(sigText)
 	if err != nil || len(sig) != ed25519.SignatureSize {
 		return nil, nil, fmt.Errorf("%w: signature must be the standard base64 of %d bytes", ErrBadSignature, ed25519.SignatureSize)
 	}
 	return ed25519.PublicKey(pub), sig, nil
+}
+
+// decodeBase64 decodes standard padded base64 in its one canonical form:
+// base64.StdEncoding.Strict() still skips '\r' and '\n' anywhere in the
+// text, so that a key or a signature had many encodings.
+func decodeBase64(s string) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, errors.New("a line break inside base64")
+	}
+	return base64.StdEncoding.Strict().DecodeString(s)
 }

@@ -132,6 +132,10 @@ func TestVerifyRejects(t *testing.T) {
 		{"unsigned member in entry", strings.Replace(s, `"alg":"ed25519"`, `"alg":"ed25519","note":"x"`, 1), ErrBadSignature},
 		{"url-safe base64", strings.Replace(s, pubMine, strings.NewReplacer("+", "-", "/", "_").Replace(pubMine), 1), nil},
 		{"short signature", strings.Replace(s, sigMine, sigMine[:40], 1), ErrBadSignature},
+		// base64.StdEncoding.Strict() skips line breaks: the same key and
+		// signature would have many texts.
+		{"line break in the key", strings.Replace(s, pubMine, pubMine[:20]+`\n`+pubMine[20:], 1), ErrBadSignature},
+		{"carriage return in the signature", strings.Replace(s, sigMine, sigMine[:30]+`\r`+sigMine[30:], 1), ErrBadSignature},
 		{"entry not an object", strings.Replace(testIndicator, `"confidence": 85`, `"confidence": 85, "extensions": {"`+SignatureExtensionID+`": "sig"}`, 1), ErrBadSignature},
 	}
 	for _, tt := range tests {

@@ -117,7 +117,7 @@ func (b Bytes) MarshalText() ([]byte, error) {
 
 // UnmarshalText decodes strict standard base64.
 func (b *Bytes) UnmarshalText(text []byte) error {
-	v, err := base64.StdEncoding.Strict().DecodeString(string(text))
+	v, err := decodeBase64(string(text))
 	if err != nil {
 		return fmt.Errorf("couldn't decode base64: %w", err)
 	}

@@ -200,7 +200,7 @@ func checkSignatureEncoding(signed []byte) error {
 		if sp < 0 {
 			return fmt.Errorf("%w: bad signature line", ErrMalformedCheckpoint)
 		}
-		if _, err := base64.StdEncoding.Strict().DecodeString(line[sp+1:]); err != nil {
+		if _, err := decodeBase64(line[sp+1:]); err != nil {
 			return fmt.Errorf("%w: signature isn't strict base64", ErrMalformedCheckpoint)
 		}
 	}

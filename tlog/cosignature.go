@@ -101,7 +101,7 @@ func ParseCosignerKey(skey string, now func() time.Time) (*Cosigner, error) {
 		return nil, fmt.Errorf("%w: not a cosigner signer key", ErrMalformedKey)
 	}
 	name, hexID, b64 := parts[2], parts[3], parts[4]
-	k, err := base64.StdEncoding.Strict().DecodeString(b64)
+	k, err := decodeBase64(b64)
 	if err != nil || len(k) != 1+ed25519.SeedSize || k[0] != CosignatureType {
 		return nil, fmt.Errorf("%w: not an Ed25519 cosignature/v1 signer key", ErrMalformedKey)
 	}
@@ -241,7 +241,7 @@ func splitVerifierKey(vkey string) (name string, id uint32, key []byte, err erro
 	if err != nil {
 		return "", 0, nil, fmt.Errorf("%w: bad key id in %.80q", ErrMalformedKey, vkey)
 	}
-	key, err = base64.StdEncoding.Strict().DecodeString(b64)
+	key, err = decodeBase64(b64)
 	if err != nil || len(key) < 1 {
 		return "", 0, nil, fmt.Errorf("%w: bad key in %.80q", ErrMalformedKey, vkey)
 	}

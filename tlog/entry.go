@@ -371,7 +371,7 @@ func ParseEntry(b []byte) (Entry, error) {
 		case "authority":
 			e.Authority = v
 		case "key", "statement":
-			raw, err := base64.StdEncoding.Strict().DecodeString(v)
+			raw, err := decodeBase64(v)
 			if err != nil {
 				return Entry{}, fmt.Errorf("%w: %s: %v", ErrMalformedEntry, name, err)
 			}

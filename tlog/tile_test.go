@@ -197,3 +197,23 @@ func FuzzParseCheckpoint(f *testing.F) {
 		}
 	})
 }
+
+// TestParseHashCanonical: a hash has one text, the standard padded base64
+// of its 32 bytes: encoding/base64's Strict decoder still skips '\r' and
+// '\n' anywhere, which ParseHash must not (a witness's add-checkpoint
+// parser took "…\r…=" for a hash: FuzzParseAddCheckpoint's finding).
+func TestParseHashCanonical(t *testing.T) {
+	var h Hash
+	for i := range h {
+		h[i] = byte(i * 7)
+	}
+	s := h.String()
+	if got, err := ParseHash(s); err != nil || got != h {
+		t.Fatalf("ParseHash(%q) = %x, %v", s, got, err)
+	}
+	for _, bad := range []string{s[:10] + "\r" + s[10:], s[:10] + "\n" + s[10:], s + "\n", "\r" + s, s[:43] + "\r\n" + s[43:]} {
+		if _, err := ParseHash(bad); !errors.Is(err, ErrMalformedHash) {
+			t.Errorf("ParseHash(%q) = %v, want ErrMalformedHash", bad, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
@@ -46,12 +47,23 @@ var ErrMalformedHash = errors.New("malformed hash")
 // ParseHash decodes standard padded base64 of a 32-byte hash.
 func ParseHash(s string) (Hash, error) {
 	var h Hash
-	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	b, err := decodeBase64(s)
 	if err != nil || len(b) != HashSize {
 		return h, fmt.Errorf("%w: %.60q", ErrMalformedHash, s)
 	}
 	copy(h[:], b)
 	return h, nil
+}
+
+// decodeBase64 decodes standard padded base64 in its one canonical form:
+// base64.StdEncoding.Strict() still skips '\r' and '\n' anywhere in the
+// text, so that one value had many encodings (a hash, a key or a
+// signature with line breaks inside), which the formats here don't allow.
+func decodeBase64(s string) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, errors.New("a line break inside base64")
+	}
+	return base64.StdEncoding.Strict().DecodeString(s)
 }
 
 // LeafHash returns the RFC 6962 leaf hash SHA-256(0x00 ‖ leaf).
