@@ -398,14 +398,19 @@ func TestConcurrenceReservationBySize(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		return w.status, after.TotalAlloc - before.TotalAlloc
 	}
-	if status, _ := get(); status != http.StatusOK { // the opinions are in a checkpoint after this
-		t.Fatalf("GET /concurrence = %d", status)
+	// within checks that the tally allocates at most what it reserved.
+	within := func(what string, reserved int64) {
+		t.Helper()
+		if status, _ := get(); status != http.StatusOK { // the opinions are in a checkpoint after this
+			t.Fatalf("GET /concurrence = %d", status)
+		}
+		if status, allocated := get(); status != http.StatusOK || int64(allocated) > reserved {
+			t.Errorf("GET /concurrence with %s = %d, allocated %d bytes; reserved %d", what, status, allocated, reserved)
+		} else {
+			t.Logf("%s: allocated %d bytes, reserved %d (%.2f)", what, allocated, reserved, float64(allocated)/float64(reserved))
+		}
 	}
-	if status, allocated := get(); status != http.StatusOK || int64(allocated) > small {
-		t.Errorf("GET /concurrence with small opinions = %d, allocated %d bytes; reserved %d", status, allocated, small)
-	} else {
-		t.Logf("small opinions: allocated %d bytes, reserved %d (%.2f)", allocated, small, float64(allocated)/float64(small))
-	}
+	within("small opinions", small)
 
 	// One member's newest opinion of nearly max_object_size: always read,
 	// so the reservation grows by tallyFactor times what it adds.
@@ -424,14 +429,7 @@ func TestConcurrenceReservationBySize(t *testing.T) {
 	if grown > budget/4 {
 		t.Errorf("reservation after an opinion of %d bytes = %d, more than a quarter of the %d-byte budget", len(large), grown, budget)
 	}
-	if status, _ := get(); status != http.StatusOK {
-		t.Fatalf("GET /concurrence = %d", status)
-	}
-	if status, allocated := get(); status != http.StatusOK || int64(allocated) > grown {
-		t.Errorf("GET /concurrence with a large opinion = %d, allocated %d bytes; reserved %d", status, allocated, grown)
-	} else {
-		t.Logf("a large opinion: allocated %d bytes, reserved %d (%.2f)", allocated, grown, float64(allocated)/float64(grown))
-	}
+	within("a large opinion", grown)
 
 	// Its next version, of < (six bytes each if the answer escaped HTML).
 	markup := object(t, m.Key, map[string]any{
@@ -440,13 +438,5 @@ func TestConcurrenceReservationBySize(t *testing.T) {
 		"opinion": string(opinion.Disagree), "object_refs": []string{rid}, "explanation": strings.Repeat("<", pad),
 	})
 	postOK(t, tn, m, many, markup)
-	marked := reservation()
-	if status, _ := get(); status != http.StatusOK {
-		t.Fatalf("GET /concurrence = %d", status)
-	}
-	if status, allocated := get(); status != http.StatusOK || int64(allocated) > marked {
-		t.Errorf("GET /concurrence with a large opinion of < = %d, allocated %d bytes; reserved %d", status, allocated, marked)
-	} else {
-		t.Logf("a large opinion of <: allocated %d bytes, reserved %d (%.2f)", allocated, marked, float64(allocated)/float64(marked))
-	}
+	within("a large opinion of <", reservation())
 }

@@ -52,14 +52,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := node.Init(ctx, dir, node.Config{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Open(ctx, dir, node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := openNode(t, node.Config{})
 	f := &fixture{n: n}
 	add := func(name string) member {
 		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
@@ -70,25 +63,14 @@ func newFixture(t testing.TB) *fixture {
 		return member{ID: nm.ID, Token: nm.Token, Name: name, Key: priv}
 	}
 	f.aurelia, f.borova = add("cert-aurelia"), add("cert-borovia")
+	var err error
 	if f.shared, err = n.AddCollection(ctx, "Joint <b>election</b> security", "shared by both", []string{"cert-aurelia", "cert-borovia"}, []string{"cert-aurelia", "cert-borovia"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if f.private, err = n.AddCollection(ctx, "Borovia internal", "", []string{"cert-borovia"}, []string{"cert-borovia"}, ""); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.URL = "http://" + ln.Addr().String()
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- n.Serve(sctx, ln, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		n.Close()
-	})
+	f.URL = serveNode(t, n)
 
 	f.indicator = "indicator--11111111-1111-4111-8111-111111111111"
 	f.report = "report--22222222-2222-4222-8222-222222222222"
@@ -124,6 +106,40 @@ func newFixture(t testing.TB) *fixture {
 		map[string]any{"type": "indicator", "id": f.secretID, "name": "Borovia secret source",
 			"pattern": "[ipv4-addr:value = '198.51.100.77']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
 	return f
+}
+
+// openNode initializes a node with cfg in a temporary directory and opens
+// it.
+func openNode(t testing.TB, cfg node.Config) *node.Node {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := node.Init(context.Background(), dir, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Open(context.Background(), dir, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// serveNode serves n on a free loopback port until the test ends, then
+// closes it, and returns its base URL.
+func serveNode(t testing.TB, n *node.Node) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Serve(ctx, ln, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		n.Close()
+	})
+	return "http://" + ln.Addr().String()
 }
 
 var counter int

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"testing"
 
@@ -30,14 +29,7 @@ func TestScreenshots(t *testing.T) {
 	}
 	chromium(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := node.Init(ctx, dir, node.Config{Origin: "parley.demo.example/ui"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Open(ctx, dir, node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := openNode(t, node.Config{Origin: "parley.demo.example/ui"})
 	f := &fixture{n: n}
 	keys := map[string]member{}
 	for _, name := range []string{demo.Aurelia, demo.Borovia} {
@@ -51,20 +43,14 @@ func TestScreenshots(t *testing.T) {
 	f.aurelia, f.borova = keys[demo.Aurelia], keys[demo.Borovia]
 	both := []string{demo.Aurelia, demo.Borovia}
 	colls := map[string]string{}
+	var err error
 	if colls[demo.Shared], err = n.AddCollection(ctx, demo.Shared, "Election-security intelligence shared by CERT-Aurelia and CERT-Borovia.", both, both, ""); err != nil {
 		t.Fatal(err)
 	}
 	if colls[demo.Private], err = n.AddCollection(ctx, demo.Private, "", []string{demo.Borovia}, []string{demo.Borovia}, ""); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- n.Serve(sctx, ln, nil) }()
-	t.Cleanup(func() { cancel(); <-done; n.Close() })
+	serveNode(t, n)
 	for _, batch := range append(demo.Scenario(f.aurelia.ID, f.borova.ID), demo.Opinions(f.aurelia.ID, f.borova.ID)...) {
 		m := keys[batch.Member]
 		var signed []json.RawMessage

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,28 +35,6 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	}
 	chromium(t)
 	ctx := context.Background()
-	serve := func(n *node.Node) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- n.Serve(sctx, ln, nil) }()
-		t.Cleanup(func() { cancel(); <-done; n.Close() })
-		return "http://" + ln.Addr().String()
-	}
-	open := func(cfg node.Config) *node.Node {
-		dir := t.TempDir()
-		if _, err := node.Init(ctx, dir, cfg, nil); err != nil {
-			t.Fatal(err)
-		}
-		n, err := node.Open(ctx, dir, node.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
 	addMember := func(n *node.Node, name string, withKey bool) member {
 		var pub ed25519.PublicKey
 		var priv ed25519.PrivateKey
@@ -94,7 +71,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	}
 
 	// Node B: alice shares an indicator into intel, which A's member reads.
-	b := open(node.Config{})
+	b := openNode(t, node.Config{})
 	alice := addMember(b, "alice", true)
 	nodeA := addMember(b, "node-a", false)
 	intel, err := b.AddCollection(ctx, "intel", "", []string{"alice", "node-a"}, []string{"alice"}, "")
@@ -103,10 +80,10 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	}
 	replicated := post(b, alice, intel, alice.Key, map[string]any{"type": "indicator", "id": "indicator--a1a1a1a1-0000-4000-8000-000000000001",
 		"created_by_ref": alice.ID, "name": "Shared by B", "pattern": "[ipv4-addr:value = '203.0.113.9']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
-	bURL := serve(b)
+	bURL := serveNode(t, b)
 
 	// Node A follows intel; carol reads the copy and a relay collection.
-	a := open(node.Config{PeerInterval: node.Duration(30 * time.Millisecond)})
+	a := openNode(t, node.Config{PeerInterval: node.Duration(30 * time.Millisecond)})
 	carol := addMember(a, "carol", true)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte(nodeA.Token+"\n"), 0o600); err != nil {
@@ -173,7 +150,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		}
 	})
 
-	serve(a)
+	serveNode(t, a)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ps, err := a.Store().Peers(ctx)
