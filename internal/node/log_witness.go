@@ -95,7 +95,26 @@ type LogWitnessing struct {
 	cs   store.CosignedCheckpoints
 	opts LogWitnessingOptions
 	ws   []*nodeWitness
+	// loaded is whether Step has taken each witness's cosignature of the
+	// latest checkpoint from the store (once, at its first call).
+	loaded bool
+	// waiting is whether the last Step held the checkpoint back from the
+	// witnesses because it lacks an entry received too long ago (logged
+	// once per wait).
+	waiting bool
 }
+
+// maxUncoveredAge is how long ago the first entry missing from the latest
+// checkpoint may have been received for the checkpoint still to be
+// submitted to the witnesses. A cosignature tells clients that the log had
+// that size when the witness signed it, so an entry received earlier than
+// the cosignature's time minus the clients' clock skew, yet missing from
+// it, is flagged as back-dated (docs/witness.md, "Time"). Entries wait that
+// long only when the node stopped with entries not yet integrated, or its
+// integration lags or fails: the witnessing then waits for a checkpoint
+// that includes them, rather than let the witnesses vouch for a tree
+// without them.
+const maxUncoveredAge = 30 * time.Second
 
 type nodeWitness struct {
 	cfg        WitnessConfig
@@ -207,10 +226,18 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if !lw.loaded {
+		lw.loadCosigned(ctx, size)
+		lw.loaded = true
+	}
+	held, err := lw.holdBack(ctx, size)
+	if err != nil {
+		return 0, err
+	}
 	now := time.Now()
 	var wg sync.WaitGroup
 	for _, w := range lw.ws {
-		if w.size == size || (w.failedSize == size && now.Sub(w.failed) < lw.opts.Retry) {
+		if held || w.size == size || (w.failedSize == size && now.Sub(w.failed) < lw.opts.Retry) {
 			continue
 		}
 		wg.Add(1)
@@ -238,6 +265,66 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 		return count, err
 	}
 	return count, nil
+}
+
+// loadCosigned takes, for each witness, its valid cosignature of the
+// checkpoint of that size from the store's cosigned checkpoint, as if this
+// process had collected it. A node that restarts so doesn't ask its
+// witnesses to cosign again a checkpoint they cosigned: the new
+// cosignature, later, would replace the earliest witnessed time of the
+// entries it covers (the bound on their received times), and says nothing
+// new.
+func (lw *LogWitnessing) loadCosigned(ctx context.Context, size int64) {
+	have, err := lw.cs.CosignedCheckpoint(ctx, size)
+	if err != nil {
+		return // none stored, or unreadable: ask the witnesses
+	}
+	i := bytes.LastIndex(have, []byte("\n\n"))
+	if i < 0 {
+		return
+	}
+	sigs := have[i+2:]
+	for _, w := range lw.ws {
+		line := keyLines(sigs, w.policy.Witnesses[0].Key)
+		if len(line) == 0 {
+			continue
+		}
+		if _, err := tlog.CheckQuorum(w.policy, have); err == nil {
+			w.size, w.line = size, line
+		}
+	}
+}
+
+// holdBack reports whether the checkpoint of that size must not be
+// submitted yet: the log has an entry it doesn't include that was received
+// more than maxUncoveredAge ago (by the node's clock, which stamped it).
+func (lw *LogWitnessing) holdBack(ctx context.Context, size int64) (bool, error) {
+	seq, err := lw.ls.LogSize(ctx)
+	if err != nil {
+		return false, err
+	}
+	if seq <= size {
+		lw.waiting = false
+		return false, nil
+	}
+	es, err := lw.ls.Entries(ctx, size, size+1)
+	if err != nil {
+		return false, err
+	}
+	if len(es) == 0 {
+		lw.waiting = false
+		return false, nil
+	}
+	age := lw.n.now().Sub(es[0].Received)
+	if age <= maxUncoveredAge {
+		lw.waiting = false
+		return false, nil
+	}
+	if !lw.waiting {
+		lw.opts.Logger.Info("waiting for a checkpoint that includes the log's older entries before asking witnesses to cosign: a cosignature of this one would show them back-dated", "size", size, "entry", size, "received", es[0].Received.UTC().Format(time.RFC3339), "age", age.Round(time.Second).String())
+		lw.waiting = true
+	}
+	return true, nil
 }
 
 func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64, note []byte) {

@@ -2,12 +2,14 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -419,5 +422,153 @@ func TestNodeMLDSAWitness(t *testing.T) {
 	note, cos := waitCosigned(t, url, alice.Token, pol, 3, 1)
 	if _, err := tlog.CheckQuorum(pol, note); err != nil || len(cos) != 1 {
 		t.Fatalf("ML-DSA-44 cosigned checkpoint: %v\n%s", err, note)
+	}
+}
+
+// countedWitness is a test witness that counts the add-checkpoint
+// requests it gets.
+func countedWitness(t *testing.T, logKey string) (*testWitness, *atomic.Int64) {
+	t.Helper()
+	w := newTestWitness(t, "w1.example", logKey)
+	var count atomic.Int64
+	h := w.srv.Config.Handler
+	w.srv.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		count.Add(1)
+		h.ServeHTTP(rw, r)
+	})
+	return w, &count
+}
+
+// submitOne stores one new indicator of alice's in coll through the node.
+func submitOne(t *testing.T, n *Node, m NewMember, key ed25519.PrivateKey, coll string, i int) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := n.store.Collection(ctx, coll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Submit(ctx, m.ID, c, []json.RawMessage{indicator(t, m.ID, key, t0.Add(time.Duration(i)*time.Second))}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWitnessingRestartKeepsTheEarliestCosignature: a node that restarts
+// takes its witnesses' cosignatures of its latest checkpoint from the
+// store instead of asking them again, so the stored cosigned checkpoint,
+// and the earliest witnessed time of the entries it covers, stay as they
+// were.
+func TestWitnessingRestartKeepsTheEarliestCosignature(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, Options{})
+	w, requests := countedWitness(t, n.vkey)
+	n.cfg.Witnesses = []WitnessConfig{{URL: w.URL, Key: w.VKey}}
+	m, key, coll := addAliceShared(t, n)
+	submitOne(t, n, m, key, coll, 1)
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, err := li.Integrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := LogWitnessingOptions{Logger: slog.New(slog.DiscardHandler)}
+	first, err := NewLogWitnessing(n, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := first.Step(ctx); err != nil || got != 1 || requests.Load() != 1 {
+		t.Fatalf("first Step: %d cosignatures, %v, %d requests", got, err, requests.Load())
+	}
+	before, err := n.store.CosignedCheckpoint(ctx, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	restarted, err := NewLogWitnessing(n, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := restarted.Step(ctx); err != nil || got != 1 {
+		t.Fatalf("Step after the restart: %d cosignatures, %v", got, err)
+	}
+	if requests.Load() != 1 {
+		t.Fatalf("the restarted node asked the witness again to cosign the checkpoint it had cosigned (%d requests)", requests.Load())
+	}
+	after, err := n.store.CosignedCheckpoint(ctx, size)
+	if err != nil || string(after) != string(before) {
+		t.Fatalf("the stored cosigned checkpoint changed: %v\n%s\nwas\n%s", err, after, before)
+	}
+
+	// The next checkpoint is submitted as before (the witness answers
+	// the restarted client's first old size with its own, 409).
+	submitOne(t, n, m, key, coll, 2)
+	if _, err := li.Integrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := restarted.Step(ctx); err != nil || got != 1 {
+		t.Fatalf("Step on the next checkpoint: %d cosignatures, %v", got, err)
+	}
+}
+
+// TestWitnessingWaitsForOldEntries: when the log holds an entry received
+// longer ago than maxUncoveredAge that the latest checkpoint lacks (the
+// node stopped before integrating it, or integration lagged), the
+// witnessing doesn't submit that checkpoint, whose cosignature would show
+// the entry back-dated; it submits the next one, which includes it, and
+// the audit with the witness's policy passes.
+func TestWitnessingWaitsForOldEntries(t *testing.T) {
+	ctx := context.Background()
+	// The node receives its entries ten minutes ago, then restarts now
+	// (its clock and the witness's agree).
+	var offset atomic.Int64
+	offset.Store(int64(-10 * time.Minute))
+	n, _ := initNode(t, Options{Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+	w, requests := countedWitness(t, n.vkey)
+	n.cfg.Witnesses = []WitnessConfig{{URL: w.URL, Key: w.VKey}}
+	m, key, coll := addAliceShared(t, n)
+	submitOne(t, n, m, key, coll, 1)
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered, err := li.Integrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sequenced, not integrated, when the node stopped.
+	submitOne(t, n, m, key, coll, 2)
+	offset.Store(0)
+	var logged strings.Builder
+	lw, err := NewLogWitnessing(n, LogWitnessingOptions{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := lw.Step(ctx); err != nil || got != 0 || requests.Load() != 0 {
+		t.Fatalf("Step with an old entry outside the checkpoint of size %d: %d cosignatures, %v, %d requests", covered, got, err, requests.Load())
+	}
+	if !strings.Contains(logged.String(), "waiting for a checkpoint that includes") {
+		t.Fatalf("the wait isn't logged: %s", logged.String())
+	}
+	size, err := li.Integrate(ctx)
+	if err != nil || size != covered+1 {
+		t.Fatalf("Integrate: %d, %v", size, err)
+	}
+	if got, err := lw.Step(ctx); err != nil || got != 1 || requests.Load() != 1 {
+		t.Fatalf("Step once the checkpoint includes it: %d cosignatures, %v, %d requests", got, err, requests.Load())
+	}
+	pol, err := tlog.NewWitnessPolicy([]string{w.VKey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cosigned at the checkpoint of size covered, the entry would be
+	// flagged: received ten minutes before a witness saw a tree without
+	// it.
+	rep, err := tlog.Audit(ctx, NewStoreAuditSource(n.store), tlog.AuditOptions{Verifier: n.verifier, Policy: pol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Witnessed == 0 {
+		t.Fatalf("audit: witnessed %d, problems %v", rep.Witnessed, rep.Problems)
 	}
 }
