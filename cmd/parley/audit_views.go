@@ -62,6 +62,13 @@ func checkWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, logKey str
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	// The witnesses whose valid cosignature the node's checkpoint carries:
+	// a 404 from one of them doesn't mean it never cosigned the log.
+	cosigned := map[string]bool{}
+	cos, _ := tlog.CheckQuorum(pol, cpNote)
+	for _, c := range cos {
+		cosigned[c.Witness] = true
+	}
 	var out []witnessView
 	for _, name := range names {
 		wv := witnessView{name: name}
@@ -70,6 +77,11 @@ func checkWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, logKey str
 		n, err := wc.Checkpoint(wctx, cp.Origin)
 		cancel()
 		switch {
+		case errors.Is(err, witness.ErrNoCheckpoint) && cosigned[name]:
+			// C2SP tlog-witness: 404 means it never cosigned one, yet
+			// here is its cosignature; monitor retrieval is a SHOULD
+			// (litewitness has none) and its prefix may differ.
+			wv.note = fmt.Sprintf("witness %s answered 404 for its checkpoint of log %s though it cosigned the node's: it serves no monitor retrieval at that URL (not checked)", name, cp.Origin)
 		case errors.Is(err, witness.ErrNoCheckpoint):
 			wv.note = fmt.Sprintf("witness %s has no checkpoint of log %s yet", name, cp.Origin)
 		case err != nil:

@@ -28,8 +28,14 @@ func TestScripts(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(testdata, "README.md")); err != nil {
 		t.Fatalf("the repository's test data is missing: %v", err)
 	}
-	testscript.Run(t, testscript.Params{
-		Dir: filepath.Join("testdata", "script"),
+	testscript.Run(t, scriptParams(testdata, filepath.Join("testdata", "script")))
+}
+
+// scriptParams returns the testscript parameters of the CLI's scripts in
+// dir: the environment and the script commands every script may use.
+func scriptParams(testdata, dir string) testscript.Params {
+	return testscript.Params{
+		Dir: dir,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TESTDATA", testdata)
 			// Pinned log keys and seen checkpoints of clients that aren't
@@ -67,7 +73,7 @@ func TestScripts(t *testing.T) {
 			// migrate_test.go
 			"pgschema": pgSchema,
 		},
-	})
+	}
 }
 
 // waitURL implements the script command `waiturl FILE [VAR]`: it waits up
