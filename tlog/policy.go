@@ -249,19 +249,19 @@ func (p *Policy) define(name string) error {
 }
 
 // NewWitnessPolicy is the shorthand policy of `--witness VKEY` (repeated)
-// with `--witness-quorum K`: any K of the witnesses, named w1, w2, ...; no
-// witnesses and K = 0 is "quorum none". It accepts any log (the caller
-// checks the log signature).
+// with `--witness-quorum K`: any K of the witnesses, in a group named
+// "K-of-N"; no witnesses and K = 0 is "quorum none". Each witness is named
+// by its key's name (so that messages say which witness), or w1, w2, ...
+// when two keys share a name. It accepts any log (the caller checks the log
+// signature).
 func NewWitnessPolicy(witnessKeys []string, k int) (*Policy, error) {
 	var b strings.Builder
-	var names []string
+	names := shorthandNames(witnessKeys, fmt.Sprintf("%d-of-%d", k, len(witnessKeys)))
 	for i, key := range witnessKeys {
-		name := "w" + strconv.Itoa(i+1)
 		if strings.ContainsAny(key, " \t\n") {
 			return nil, fmt.Errorf("%w: witness key %.80q", ErrMalformedPolicy, key)
 		}
-		fmt.Fprintf(&b, "witness %s %s\n", name, key)
-		names = append(names, name)
+		fmt.Fprintf(&b, "witness %s %s\n", names[i], key)
 	}
 	switch {
 	case k < 0 || k > len(witnessKeys):
@@ -272,9 +272,29 @@ func NewWitnessPolicy(witnessKeys []string, k int) (*Policy, error) {
 		}
 		b.WriteString("quorum none\n")
 	default:
-		fmt.Fprintf(&b, "group quorum %d %s\nquorum quorum\n", k, strings.Join(names, " "))
+		group := fmt.Sprintf("%d-of-%d", k, len(witnessKeys))
+		fmt.Fprintf(&b, "group %s %d %s\nquorum %s\n", group, k, strings.Join(names, " "), group)
 	}
 	return ParsePolicy([]byte(b.String()))
+}
+
+// shorthandNames names the witnesses of keys by their keys' names, unless
+// two share a name, one has none or it is "none" or group: then w1, w2, ...
+func shorthandNames(keys []string, group string) []string {
+	names := make([]string, len(keys))
+	seen := map[string]bool{"none": true, group: true}
+	for i, key := range keys {
+		name, _, _ := strings.Cut(key, "+")
+		if name == "" || seen[name] || strings.ContainsAny(name, " \t\n") {
+			for j := range names {
+				names[j] = "w" + strconv.Itoa(j+1)
+			}
+			return names
+		}
+		seen[name] = true
+		names[i] = name
+	}
+	return names
 }
 
 // String returns the policy in canonical C2SP tlog-policy text: logs,

@@ -151,7 +151,7 @@ func TestAuditWitnessedTime(t *testing.T) {
 				return
 			}
 			if len(rep.Problems) != 1 || rep.Problems[0].Index != tc.problem || !strings.Contains(rep.Problems[0].Reason, tc.reason) ||
-				!strings.Contains(rep.Problems[0].Reason, "witness w1 ") {
+				!strings.Contains(rep.Problems[0].Reason, "witness witness.example/w1 ") {
 				t.Fatalf("problems %v, want one naming entry %d (%s)", rep.Problems, tc.problem, tc.reason)
 			}
 			// Without a policy nothing vouches for the times.
@@ -255,7 +255,7 @@ func TestBundleWitnessedTimes(t *testing.T) {
 				t.Fatal(err)
 			}
 			times, problems := res.WitnessedTimes(pol, 0)
-			if len(times) != 1 || times[0].Size != 6 || times[0].Earliest.Witness != "w1" {
+			if len(times) != 1 || times[0].Size != 6 || times[0].Earliest.Witness != "witness.example/w1" {
 				t.Fatalf("earliest witnessed time of entry 3: %+v", times)
 			}
 			if got := len(problems) == 1 && strings.Contains(problems[0], "entry 3") && strings.Contains(problems[0], "back-dated"); got != tc.problem {

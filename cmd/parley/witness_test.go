@@ -176,8 +176,8 @@ func TestPolicyFlags(t *testing.T) {
 	}{
 		{"none", nil, "", 0},
 		{"file", []string{"--witness-policy", good}, "quorum g\n", 0},
-		{"shorthand, default all", []string{"--witness", w1, "--witness", w2}, "group quorum 2 w1 w2\nquorum quorum\n", 0},
-		{"shorthand, one of two", []string{"--witness", w1, "--witness", w2, "--witness-quorum", "1"}, "group quorum 1 w1 w2\nquorum quorum\n", 0},
+		{"shorthand, default all", []string{"--witness", w1, "--witness", w2}, "group 2-of-2 2 w1.example w2.example\nquorum 2-of-2\n", 0},
+		{"shorthand, one of two", []string{"--witness", w1, "--witness", w2, "--witness-quorum", "1"}, "group 1-of-2 1 w1.example w2.example\nquorum 1-of-2\n", 0},
 		{"both", []string{"--witness-policy", good, "--witness", w1}, "", 2},
 		{"quorum too big", []string{"--witness", w1, "--witness-quorum", "2"}, "", 2},
 		{"quorum alone", []string{"--witness-quorum", "1"}, "", 2},
