@@ -106,8 +106,9 @@ type Galaxy struct {
 // ATT&CK technique...).
 type Cluster struct {
 	UUID string `json:"uuid"`
-	// CollectionUUID identifies the cluster in older MISP exports, whose
-	// uuid is empty.
+	// CollectionUUID is the uuid of the cluster's collection (its
+	// misp-galaxy clusters/*.json file); MISP exports older than this
+	// field give it as uuid instead (see Converter's clusterID).
 	CollectionUUID string         `json:"collection_uuid,omitempty"`
 	Type           string         `json:"type,omitempty"`
 	Value          string         `json:"value"`

@@ -754,8 +754,8 @@ func (imp *mispImport) clearProgress() {
 func (imp *mispImport) summary() {
 	imp.clearProgress()
 	st := imp.conv.Stats
-	fmt.Fprintf(imp.c.stderr, "parley: import: %d events, %d attributes, %d MISP objects, %d galaxy clusters, %d sightings (%d deleted skipped) -> %d STIX objects\n",
-		st.Events, st.Attributes, st.Objects, st.Clusters, st.Sightings, st.Deleted, st.STIX)
+	fmt.Fprintf(imp.c.stderr, "parley: import: %d events, %d attributes, %d MISP objects, %d galaxy clusters, %d sightings (%d deleted: %d revoked) -> %d STIX objects\n",
+		st.Events, st.Attributes, st.Objects, st.Clusters, st.Sightings, st.Deleted, st.Revoked, st.STIX)
 	if len(imp.unsupp) > 0 {
 		var parts []string
 		total := 0
