@@ -330,6 +330,11 @@ func eventObject(dec *json.Decoder, fn func(*Event) error) error {
 		return nil
 	}
 	if _, ok := bare["uuid"]; !ok {
+		if _, ok := bare["Attribute"]; ok {
+			// {"response": {"Attribute": [...]}}: what MISP's
+			// /attributes/restSearch returns.
+			return fmt.Errorf("%w: a list of attributes without their event (MISP's /attributes/restSearch); export events instead (/events/restSearch or a feed)", ErrFormat)
+		}
 		return fmt.Errorf("%w: no \"Event\", \"response\" or event uuid", ErrFormat)
 	}
 	b, _ := json.Marshal(bare)

@@ -37,6 +37,8 @@ func TestReadEventsForms(t *testing.T) {
 		{"trailing text", `{"Event":` + ev + `} x`, 0, true},
 		{"response of numbers", `{"response":[1]}`, 0, true},
 		{"bad timestamp", `{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","timestamp":"soon"}}`, 0, true},
+		// MISP's /attributes/restSearch: attributes without their event
+		{"attribute search", `{"response":{"Attribute":[{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83867","type":"ip-dst","value":"198.51.100.1","Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866"}}]}}`, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			evs, err := ParseEvents([]byte(tc.doc))
@@ -46,6 +48,9 @@ func TestReadEventsForms(t *testing.T) {
 			if err != nil {
 				if !errors.Is(err, ErrFormat) {
 					t.Errorf("%v does not wrap ErrFormat", err)
+				}
+				if tc.name == "attribute search" && !strings.Contains(err.Error(), "/attributes/restSearch") {
+					t.Errorf("%v does not say what the document is", err)
 				}
 				return
 			}
