@@ -70,9 +70,7 @@ type Converter struct {
 	// deterministic (STIX 2.1 section 2.9), so the same value in two
 	// attributes names one object, written once.
 	observables map[string]bool
-	// clusterValues are the values of the clusters written, by uuid.
-	clusterValues map[string]string
-	Stats         Stats
+	Stats       Stats
 }
 
 // NewConverter returns a converter with the given options.
@@ -82,8 +80,7 @@ func NewConverter(opt Options) *Converter {
 		validator: stix.Validator{Patterns: map[string]func(string) error{"stix": pattern.Validate}},
 		seen:      map[string]bool{},
 
-		observables:   map[string]bool{},
-		clusterValues: map[string]string{},
+		observables: map[string]bool{},
 	}
 }
 
@@ -738,8 +735,9 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 // collection the collection's uuid: GAMEFISH and X-Agent are both
 // 0d821b68-..., the uuid of misp-galaxy's clusters/tool.json), a UUIDv5
 // of the galaxy type and the value. A uuid names a collection when it is
-// one of misp-galaxy's, when the event gives it to clusters with other
-// values, or when this converter met it with another value before.
+// one of misp-galaxy's or when the event gives it to clusters of other
+// values. (A uuid met with another value in an earlier event is kept:
+// misp-galaxy renames clusters and keeps their uuids.)
 func (c *Converter) clusterID(x *eventCtx, g *Galaxy, cl *Cluster) string {
 	derived := uuidV5("cluster " + g.Type + " " + cl.Value)
 	cid := strings.ToLower(cl.UUID)
@@ -749,10 +747,6 @@ func (c *Converter) clusterID(x *eventCtx, g *Galaxy, cl *Cluster) string {
 	if _, ok := galaxyCollections[cid]; ok || x.collectionUUIDs[cid] {
 		return derived
 	}
-	if v, ok := c.clusterValues[cid]; ok && v != cl.Value {
-		return derived
-	}
-	c.clusterValues[cid] = cl.Value
 	return cid
 }
 

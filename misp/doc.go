@@ -35,7 +35,7 @@
 //     attack-pattern, course-of-action or vulnerability objects
 //     (<type>--<cluster uuid>; MISP before collection_uuid gave every
 //     cluster its collection's uuid, so a uuid of a misp-galaxy
-//     collection, or one the input gives to clusters of other values,
+//     collection, or one the event gives to clusters of other values,
 //     becomes <type>--UUIDv5 of the galaxy type and value). A cluster on an attribute or object is
 //     linked from its indicator ("indicates") or observed-data
 //     ("related-to"); among an event's clusters, threat actors and
