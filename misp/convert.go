@@ -182,6 +182,13 @@ func (c *Converter) Convert(ev *Event) *Result {
 	}
 	for i := range ev.Attribute {
 		a := &ev.Attribute[i]
+		if a.Timestamp == 0 {
+			// Events written by hand or by PyMISP before MISP saved them
+			// have none: the event's dates the attribute, as it does an
+			// object, rather than 1970 (where every edit would be the
+			// same version with other content).
+			a.Timestamp = ev.Timestamp
+		}
 		if a.Deleted {
 			c.Stats.Deleted++
 			c.revoke(x, func() { c.attribute(x, a) })

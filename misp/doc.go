@@ -15,7 +15,8 @@
 //     grouping--<event uuid>.
 //   - An attribute with to_ids becomes indicator--<attribute uuid> with a
 //     STIX pattern (pattern_type "stix", pattern_version "2.1"),
-//     valid_from = first_seen or the attribute timestamp, kill_chain_phases
+//     valid_from = first_seen or the attribute timestamp (the event's when
+//     the attribute has none, as for objects), kill_chain_phases
 //     [{"kill_chain_name": "misp-category", "phase_name": category}] and
 //     labels misp:type="..." and misp:category="..." as misp-stix writes
 //     them. Other attributes become observed-data--<attribute uuid> with

@@ -369,6 +369,11 @@ func TestEventRules(t *testing.T) {
 				t.Errorf("unsupported %v", unsupp)
 			}
 		}},
+		{"an attribute without a timestamp has the event's", func(e *Event) { e.Attribute[0].Timestamp = 0 }, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			if o := objs["indicator--"+attr]; o == nil || o["modified"] != "2020-10-25T16:22:00.000Z" || o["valid_from"] != "2020-10-25T16:22:00.000Z" {
+				t.Errorf("indicator %v", o)
+			}
+		}},
 		{"a deleted attribute of no mapping is not reported", func(e *Event) {
 			e.Attribute = append(e.Attribute, Attribute{UUID: "5e384ae7-672c-4250-9cda-3b4da964451a", Type: "btc", Value: "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", Deleted: true})
 		}, Options{}, func(t *testing.T, objs map[string]map[string]any, unsupp []Unsupported) {
