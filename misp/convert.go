@@ -21,6 +21,13 @@ import (
 // however many events use it.
 const sharedCreated = "2016-01-01T00:00:00.000Z"
 
+// SharedVersion is the version of the objects events share. Each event
+// carries its own copy of them (misp-galaxy updates a cluster's
+// description and synonyms, an organisation is renamed), so a node that
+// took an earlier event may hold another copy under the same id and
+// version: importers keep the node's copy rather than fail.
+const SharedVersion = sharedCreated
+
 // relationshipNamespace is the UUIDv5 namespace of relationship ids.
 var relationshipNamespace = uuid.MustParse("c3a4f1e2-5d9b-4a43-9e7a-2f0f0c6d7b15")
 

@@ -194,6 +194,16 @@ type importSink struct {
 	// held whole.
 	seen                                map[[sha256.Size]byte]struct{}
 	stored, already, conflicts, refused int
+	// sharedVersion is the version of the objects that MISP events share
+	// (galaxy clusters, organisations: misp.SharedVersion), set for MISP
+	// imports; shared holds the ids sent at that version. Each event
+	// carries its own copy of them (misp-galaxy updates descriptions and
+	// synonyms, organisations are renamed), so the node may hold another
+	// event's copy under the id and version: that is not a conflict of
+	// this import, the node's copy stays and is counted in kept.
+	sharedVersion string
+	shared        map[string]struct{}
+	kept          int
 	// rerun says, after a failure, how a second run stores only what the
 	// first one did not.
 	rerun string
@@ -242,6 +252,12 @@ func (s *importSink) add(ctx context.Context, key string, obj json.RawMessage) e
 		return nil
 	}
 	s.seen[h] = struct{}{}
+	if s.sharedVersion != "" && strings.HasSuffix(key, " "+s.sharedVersion) {
+		if s.shared == nil {
+			s.shared = map[string]struct{}{}
+		}
+		s.shared[strings.TrimSuffix(key, " "+s.sharedVersion)] = struct{}{}
+	}
 	if !s.push() {
 		if s.written > 0 {
 			s.w.WriteString(",")
@@ -361,6 +377,11 @@ func (s *importSink) send(ctx context.Context, batch []json.RawMessage) error {
 		}
 		s.stored += st.SuccessCount
 		for _, f := range st.Failures {
+			if _, ok := s.shared[f.ID]; ok && isConflict(f.Message) && f.Version == s.sharedVersion {
+				s.kept++
+				fmt.Fprintf(s.c.stdout, "kept     %s %s: the node holds another MISP event's copy of this galaxy cluster or organisation; it stays\n", f.ID, f.Version)
+				continue
+			}
 			if isConflict(f.Message) {
 				s.conflicts++
 				verb := "skipped"
@@ -406,8 +427,12 @@ func (s *importSink) close(ctx context.Context) error {
 		s.stopped()
 		return err
 	}
-	fmt.Fprintf(s.c.stdout, "pushed %d objects: %d stored (%d already there), %d conflicts, %d refused\n",
-		s.stored+s.conflicts+s.refused, s.stored, s.already, s.conflicts, s.refused)
+	kept := ""
+	if s.kept > 0 {
+		kept = fmt.Sprintf(", %d shared objects kept as the node holds them", s.kept)
+	}
+	fmt.Fprintf(s.c.stdout, "pushed %d objects: %d stored (%d already there), %d conflicts, %d refused%s\n",
+		s.stored+s.conflicts+s.refused+s.kept, s.stored, s.already, s.conflicts, s.refused, kept)
 	if s.refused > 0 {
 		return withExit(4, "", fmt.Errorf("the node refused %d objects", s.refused))
 	}
@@ -427,7 +452,7 @@ func (s *importSink) abort() {
 // stopped says, when an import that pushed stops on an error, what the
 // node stored before.
 func (s *importSink) stopped() {
-	if taken := s.stored + s.conflicts + s.refused; s.push() && taken > 0 {
+	if taken := s.stored + s.conflicts + s.refused + s.kept; s.push() && taken > 0 {
 		next := s.rerun
 		if s.conflicts > 0 && s.onConflict == "fail" {
 			next = "and --on-conflict skip goes past the conflicts"
@@ -486,6 +511,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	sink.sharedVersion = misp.SharedVersion
 	sink.rerun = "and the same import run again stores only what is missing (the rest is \"already there\")"
 	imp := &mispImport{c: c, sink: sink, http: source, key: sourceKey, tty: logIsTerminal(c.stderr), unsupp: map[string]int{},
 		conv: misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})}
