@@ -730,8 +730,115 @@ func mispFormatError(name string, err error) error {
 	return usageErrorf("give MISP JSON: {\"Event\": ...}, {\"response\": [...]} or a feed", "%s: %v", name, err)
 }
 
+// revokeGone, for an event of a feed pushed to a node, pushes a revoked
+// version of each indicator, observed-data, note, vulnerability or
+// campaign that the node's copy of ev's report or grouping holds and ev
+// no longer makes: an attribute MISP removed from the event (MISP's
+// feeds leave deleted attributes out) or
+// whose to_ids changed (indicator--U became observed-data--U). Without
+// it the node would keep serving the old indicator to every reader and
+// matcher. Only objects made from this event (x_misp_event_uuid) are
+// revoked, never galaxy clusters; the revoked version is the node's own
+// with "revoked": true, dated by the event's timestamp (or 1 ms after
+// the version it revokes), signed by the member.
+func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp.Result) error {
+	s := imp.sink
+	env, err := s.client.Objects(ctx, s.collID, taxii.Query{IDs: []string{"report--" + ev.UUID, "grouping--" + ev.UUID}, Limit: 10})
+	if errors.Is(err, taxii.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't read the node's copy of event %s: %w", ev.UUID, err))
+	}
+	now := map[string]bool{}
+	for _, k := range res.Keys {
+		id, _, _ := strings.Cut(k, " ")
+		now[id] = true
+	}
+	var gone []string
+	for _, raw := range env.Objects {
+		o, err := stix.Parse(raw)
+		if err != nil {
+			continue
+		}
+		refs, _ := o.Props["object_refs"].([]any)
+		for _, r := range refs {
+			id, _ := r.(string)
+			typ, _, _ := strings.Cut(id, "--")
+			switch typ {
+			case "indicator", "observed-data", "note", "vulnerability", "campaign":
+				if !now[id] && !slices.Contains(gone, id) {
+					gone = append(gone, id)
+				}
+			}
+		}
+	}
+	sort.Strings(gone)
+	revoked := 0
+	for len(gone) > 0 {
+		chunk := gone[:min(len(gone), 100)]
+		gone = gone[len(chunk):]
+		env, err := s.client.Objects(ctx, s.collID, taxii.Query{IDs: chunk, Limit: len(chunk)})
+		if errors.Is(err, taxii.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return withExit(3, "", fmt.Errorf("couldn't read the node's copy of event %s: %w", ev.UUID, err))
+		}
+		for _, raw := range env.Objects {
+			key, obj, ok := revokedCopy(raw, ev)
+			if !ok {
+				continue
+			}
+			if err := s.add(ctx, key, obj); err != nil {
+				return err
+			}
+			revoked++
+		}
+	}
+	if revoked > 0 {
+		imp.clearProgress()
+		fmt.Fprintf(imp.c.stderr, "parley: import: event %s: %d attributes or objects the node holds are gone from the event or changed kind: revoked\n", ev.UUID, revoked)
+	}
+	return nil
+}
+
+// revokedCopy returns the revoked version of raw, an object the node
+// holds that ev no longer makes (see revokeGone), or false when raw is
+// revoked already or was not made from ev.
+func revokedCopy(raw json.RawMessage, ev *misp.Event) (string, json.RawMessage, bool) {
+	plain, err := stix.StripSignature(raw)
+	if err != nil {
+		return "", nil, false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(plain)))
+	dec.UseNumber()
+	var m map[string]any
+	if dec.Decode(&m) != nil {
+		return "", nil, false
+	}
+	if r, _ := m["revoked"].(bool); r || m["x_misp_event_uuid"] != ev.UUID {
+		return "", nil, false
+	}
+	prev, err := stix.ParseTimestamp(fmt.Sprint(m["modified"]))
+	if err != nil {
+		return "", nil, false
+	}
+	t := time.Unix(int64(ev.Timestamp), 0).UTC()
+	if !t.After(prev) {
+		t = prev.Add(time.Millisecond)
+	}
+	m["revoked"], m["modified"] = true, stix.FormatTimestamp(t)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", nil, false
+	}
+	return fmt.Sprint(m["id"]) + " " + stix.FormatTimestamp(t), b, true
+}
+
 // events reads the events of one document into the sink; each event's
-// uuid and timestamp go to done when given.
+// uuid and timestamp go to done when given, which only a feed gives (its
+// event files are whole events: see revokeGone).
 func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done func(*misp.Event)) error {
 	r, err := imp.open(ctx, name, isURL)
 	if err != nil {
@@ -740,6 +847,14 @@ func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done
 	defer r.Close()
 	err = misp.ReadEvents(r, func(ev *misp.Event) error {
 		res := imp.conv.Convert(ev)
+		if imp.sink.push() && done != nil {
+			// Only a feed's event files are whole events: a REST search
+			// with attribute filters (type, tags, to_ids) gives events
+			// with only the matching attributes.
+			if err := imp.revokeGone(ctx, ev, res); err != nil {
+				return err
+			}
+		}
 		for _, u := range res.Unsupported {
 			imp.unsupp[u.Kind+" "+u.Name]++
 			imp.clearProgress()
