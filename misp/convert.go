@@ -21,6 +21,13 @@ import (
 // however many events use it.
 const sharedCreated = "2016-01-01T00:00:00.000Z"
 
+// SharedVersion is the version of the objects events share. Each event
+// carries its own copy of them (misp-galaxy updates a cluster's
+// description and synonyms, an organisation is renamed), so a node that
+// took an earlier event may hold another copy under the same id and
+// version: importers keep the node's copy rather than fail.
+const SharedVersion = sharedCreated
+
 // relationshipNamespace is the UUIDv5 namespace of relationship ids.
 var relationshipNamespace = uuid.MustParse("c3a4f1e2-5d9b-4a43-9e7a-2f0f0c6d7b15")
 
@@ -51,8 +58,9 @@ func (u Unsupported) String() string {
 // Stats counts what a [Converter] did.
 type Stats struct {
 	Events, Attributes, Objects, Clusters, Sightings int
-	// Deleted counts attributes and objects marked deleted, skipped.
-	Deleted int
+	// Deleted counts attributes and objects marked deleted; Revoked
+	// those of them written as revoked versions (see Converter.revoke).
+	Deleted, Revoked int
 	// STIX counts the objects written.
 	STIX int
 }
@@ -103,6 +111,26 @@ type eventCtx struct {
 	refs      []string          // the container's object_refs
 	byMISP    map[string]string // MISP attribute/object uuid -> its SDO id
 	clusters  map[string]*unit  // cluster uuid -> its SDO
+	// revoking: the attribute or object being mapped is deleted (see
+	// revoke).
+	revoking bool
+	// collectionUUIDs are the uuids the event gives to clusters of
+	// different values (see clusterID).
+	collectionUUIDs map[string]bool
+}
+
+// revoke runs convert (the mapping of a deleted attribute or object)
+// in revoking mode: its indicator, observed-data, note, vulnerability or
+// campaign is written with "revoked": true, as the version of the
+// deleted attribute's timestamp (MISP moves it on deletion), so that a
+// node or a reader holding the live version learns that it is
+// withdrawn. Nothing else is written for it: it stays out of the report
+// or grouping, gets no relationships or sightings, and one that cannot
+// be mapped is not reported (it was never imported).
+func (c *Converter) revoke(x *eventCtx, convert func()) {
+	x.revoking = true
+	defer func() { x.revoking = false }()
+	convert()
 }
 
 // unit is a group of objects that stand or fall together (an indicator;
@@ -120,8 +148,9 @@ var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 
 func validUUID(s string) bool { return uuidRE.MatchString(s) }
 
-// Convert maps one event. Attributes and objects marked deleted are
-// skipped; what cannot be mapped is in the result's Unsupported.
+// Convert maps one event. Attributes and objects marked deleted become
+// revoked versions (see revoke); what cannot be mapped is in the
+// result's Unsupported.
 func (c *Converter) Convert(ev *Event) *Result {
 	res := &Result{}
 	c.Stats.Events++
@@ -130,7 +159,8 @@ func (c *Converter) Convert(ev *Event) *Result {
 			ev.Timestamp = Timestamp(d.Unix())
 		}
 	}
-	x := &eventCtx{ev: ev, createdBy: c.opt.CreatedBy, res: res, clusters: map[string]*unit{}, byMISP: map[string]string{}}
+	x := &eventCtx{ev: ev, createdBy: c.opt.CreatedBy, res: res, clusters: map[string]*unit{}, byMISP: map[string]string{},
+		collectionUUIDs: collectionUUIDs(ev)}
 	if ev.Published {
 		x.container = "report--" + ev.UUID
 	} else {
@@ -159,8 +189,16 @@ func (c *Converter) Convert(ev *Event) *Result {
 	}
 	for i := range ev.Attribute {
 		a := &ev.Attribute[i]
+		if a.Timestamp == 0 {
+			// Events written by hand or by PyMISP before MISP saved them
+			// have none: the event's dates the attribute, as it does an
+			// object, rather than 1970 (where every edit would be the
+			// same version with other content).
+			a.Timestamp = ev.Timestamp
+		}
 		if a.Deleted {
 			c.Stats.Deleted++
+			c.revoke(x, func() { c.attribute(x, a) })
 			continue
 		}
 		c.Stats.Attributes++
@@ -170,6 +208,15 @@ func (c *Converter) Convert(ev *Event) *Result {
 		o := &ev.Object[i]
 		if o.Deleted {
 			c.Stats.Deleted++
+			// MISP deletes an object's attributes with it: the revoked
+			// version is made of all of them, so that it has the id
+			// (indicator or observed-data) the live one had.
+			live := *o
+			live.Attribute = append([]Attribute(nil), o.Attribute...)
+			for j := range live.Attribute {
+				live.Attribute[j].Deleted = false
+			}
+			c.revoke(x, func() { c.object(x, &live) })
 			continue
 		}
 		c.Stats.Objects++
@@ -346,6 +393,9 @@ func mergeObservable(first, other map[string]any) (merged map[string]any, change
 }
 
 func (c *Converter) unsupported(x *eventCtx, kind, id, name, format string, args ...any) {
+	if x.revoking {
+		return
+	}
 	x.res.Unsupported = append(x.res.Unsupported, Unsupported{Event: x.ev.UUID, Kind: kind, UUID: id, Name: name, Reason: fmt.Sprintf(format, args...)})
 }
 
@@ -466,8 +516,15 @@ func (c *Converter) attribute(x *eventCtx, a *Attribute) {
 			delete(m, "kill_chain_phases")
 		}
 	}
+	if x.revoking {
+		m["revoked"] = true
+	}
 	if err := c.emit(x, u); err != nil {
 		c.unsupported(x, "attribute", a.UUID, a.Type, "invalid as STIX: %v", err)
+		return
+	}
+	if x.revoking {
+		c.Stats.Revoked++
 		return
 	}
 	x.refs = append(x.refs, u.main)
@@ -564,8 +621,15 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 			m["kill_chain_phases"] = []any{map[string]any{"kill_chain_name": "misp-category", "phase_name": o.MetaCategory}}
 		}
 	}
+	if x.revoking {
+		m["revoked"] = true
+	}
 	if err := c.emit(x, u); err != nil {
 		c.unsupported(x, "object", o.UUID, o.Name, "invalid as STIX: %v", err)
+		return
+	}
+	if x.revoking {
+		c.Stats.Revoked++
 		return
 	}
 	x.refs = append(x.refs, u.main)
@@ -622,15 +686,7 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 			c.unsupported(x, "galaxy", cl.UUID, g.Type, "a cluster without a value")
 			continue
 		}
-		cid := cl.UUID
-		if !validUUID(cid) {
-			// Older exports leave uuid empty and name the cluster by its
-			// collection_uuid; failing that, its galaxy and value do.
-			cid = cl.CollectionUUID
-			if !validUUID(cid) {
-				cid = uuidV5("cluster " + g.Type + " " + cl.Value)
-			}
-		}
+		cid := c.clusterID(x, g, cl)
 		if u, ok := x.clusters[cid]; ok {
 			out = append(out, u)
 			continue
@@ -683,6 +739,55 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 		x.clusters[cid] = u
 		x.refs = append(x.refs, u.main)
 		out = append(out, u)
+	}
+	return out
+}
+
+// clusterID returns the uuid of a cluster's SDO: the cluster's uuid, or,
+// where that uuid names the cluster's collection rather than the cluster
+// (MISP exports older than collection_uuid give every cluster of a
+// collection the collection's uuid: GAMEFISH and X-Agent are both
+// 0d821b68-..., the uuid of misp-galaxy's clusters/tool.json), a UUIDv5
+// of the galaxy type and the value. A uuid names a collection when it is
+// one of misp-galaxy's or when the event gives it to clusters of other
+// values. (A uuid met with another value in an earlier event is kept:
+// misp-galaxy renames clusters and keeps their uuids.)
+func (c *Converter) clusterID(x *eventCtx, g *Galaxy, cl *Cluster) string {
+	derived := uuidV5("cluster " + g.Type + " " + cl.Value)
+	cid := strings.ToLower(cl.UUID)
+	if !validUUID(cid) {
+		return derived
+	}
+	if _, ok := galaxyCollections[cid]; ok || x.collectionUUIDs[cid] {
+		return derived
+	}
+	return cid
+}
+
+// collectionUUIDs returns the cluster uuids that the event gives to
+// clusters of different values: collection uuids (see clusterID).
+func collectionUUIDs(ev *Event) map[string]bool {
+	values := map[string]string{}
+	out := map[string]bool{}
+	add := func(gs []Galaxy) {
+		for _, g := range gs {
+			for _, cl := range g.GalaxyCluster {
+				u := strings.ToLower(cl.UUID)
+				if v, ok := values[u]; ok && v != cl.Value {
+					out[u] = true
+				}
+				values[u] = cl.Value
+			}
+		}
+	}
+	add(ev.Galaxy)
+	for i := range ev.Attribute {
+		add(ev.Attribute[i].Galaxy)
+	}
+	for i := range ev.Object {
+		for j := range ev.Object[i].Attribute {
+			add(ev.Object[i].Attribute[j].Galaxy)
+		}
 	}
 	return out
 }

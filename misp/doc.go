@@ -15,7 +15,8 @@
 //     grouping--<event uuid>.
 //   - An attribute with to_ids becomes indicator--<attribute uuid> with a
 //     STIX pattern (pattern_type "stix", pattern_version "2.1"),
-//     valid_from = first_seen or the attribute timestamp, kill_chain_phases
+//     valid_from = first_seen or the attribute timestamp (the event's when
+//     the attribute has none, as for objects), kill_chain_phases
 //     [{"kill_chain_name": "misp-category", "phase_name": category}] and
 //     labels misp:type="..." and misp:category="..." as misp-stix writes
 //     them. Other attributes become observed-data--<attribute uuid> with
@@ -33,7 +34,10 @@
 //     does.
 //   - Galaxy clusters become threat-actor, intrusion-set, malware, tool,
 //     attack-pattern, course-of-action or vulnerability objects
-//     (<type>--<cluster uuid>). A cluster on an attribute or object is
+//     (<type>--<cluster uuid>; MISP before collection_uuid gave every
+//     cluster its collection's uuid, so a uuid of a misp-galaxy
+//     collection, or one the event gives to clusters of other values,
+//     becomes <type>--UUIDv5 of the galaxy type and value). A cluster on an attribute or object is
 //     linked from its indicator ("indicates") or observed-data
 //     ("related-to"); among an event's clusters, threat actors and
 //     intrusion sets "use" malware, tools and attack patterns, and malware
@@ -42,6 +46,12 @@
 //   - tlp: tags become object_marking_refs to the TLP 2.0 marking
 //     definitions (tlp:white is TLP:CLEAR); an attribute without a tlp:
 //     tag inherits its event's. Other tags become labels.
+//   - An attribute or object marked deleted becomes a revoked version
+//     ("revoked": true, modified = its timestamp, which MISP moves on
+//     deletion) of the indicator or observed-data it was, outside the
+//     report, so that a node that took the live version withdraws it.
+//     The feed export writes revoked objects back as deleted attributes
+//     of their event, out of hashes.csv.
 //   - Sightings of type 0 become sighting--<sighting uuid> of the
 //     attribute's indicator or observed-data, sighted where the
 //     sighting's organisation is (identity--<org uuid>).

@@ -106,8 +106,9 @@ type Galaxy struct {
 // ATT&CK technique...).
 type Cluster struct {
 	UUID string `json:"uuid"`
-	// CollectionUUID identifies the cluster in older MISP exports, whose
-	// uuid is empty.
+	// CollectionUUID is the uuid of the cluster's collection (its
+	// misp-galaxy clusters/*.json file); MISP exports older than this
+	// field give it as uuid instead (see Converter's clusterID).
 	CollectionUUID string         `json:"collection_uuid,omitempty"`
 	Type           string         `json:"type,omitempty"`
 	Value          string         `json:"value"`
@@ -329,6 +330,11 @@ func eventObject(dec *json.Decoder, fn func(*Event) error) error {
 		return nil
 	}
 	if _, ok := bare["uuid"]; !ok {
+		if _, ok := bare["Attribute"]; ok {
+			// {"response": {"Attribute": [...]}}: what MISP's
+			// /attributes/restSearch returns.
+			return fmt.Errorf("%w: a list of attributes without their event (MISP's /attributes/restSearch); export events instead (/events/restSearch or a feed)", ErrFormat)
+		}
 		return fmt.Errorf("%w: no \"Event\", \"response\" or event uuid", ErrFormat)
 	}
 	b, _ := json.Marshal(bare)

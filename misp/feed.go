@@ -95,8 +95,10 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		}
 	}
 	sort.Slice(containers, func(i, j int) bool { return containers[i].ID < containers[j].ID })
+	events := map[string]*Event{}
 	for _, c := range containers {
 		ev := eventOf(c, byID)
+		events[ev.UUID] = ev
 		for _, r := range stringList(c.Props["object_refs"]) {
 			if o := byID[r]; o != nil {
 				used[r] = true
@@ -109,6 +111,14 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 	extra.Attribute, extra.Object, extra.Galaxy = nil, nil, nil
 	for _, o := range objects {
 		if used[o.ID] || o.Type == "report" || o.Type == "grouping" {
+			continue
+		}
+		if revoked(o) {
+			// A revoked attribute left its event's report: it goes back
+			// to that event as a deleted attribute, or nowhere.
+			if ev := events[str(o, "x_misp_event_uuid")]; ev != nil {
+				f.add(ev, o, byID)
+			}
 			continue
 		}
 		f.add(&extra, o, byID)
@@ -225,7 +235,27 @@ func label(o *stix.Object, key string) string {
 }
 
 // add maps one STIX object into ev.
+func revoked(o *stix.Object) bool {
+	r, _ := o.Props["revoked"].(bool)
+	return r
+}
+
+// add maps o into ev. A revoked object is a deleted attribute or object.
 func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
+	if revoked(o) {
+		na, no := len(ev.Attribute), len(ev.Object)
+		defer func() {
+			for i := na; i < len(ev.Attribute); i++ {
+				ev.Attribute[i].Deleted = true
+			}
+			for i := no; i < len(ev.Object); i++ {
+				ev.Object[i].Deleted = true
+				for j := range ev.Object[i].Attribute {
+					ev.Object[i].Attribute[j].Deleted = true
+				}
+			}
+		}()
+	}
 	skip := func(format string, args ...any) {
 		f.Unsupported = append(f.Unsupported, Unsupported{Event: ev.UUID, Kind: o.Type, UUID: o.ID, Name: o.Type, Reason: fmt.Sprintf(format, args...)})
 	}
@@ -756,6 +786,9 @@ func WriteFeed(dir string, f *Feed) error {
 			all = append(all, o.Attribute...)
 		}
 		for _, a := range all {
+			if a.Deleted {
+				continue // hashes.csv lists what the feed holds now
+			}
 			parts := []string{a.Value}
 			if strings.Contains(a.Type, "|") || a.Type == "malware-sample" {
 				parts = strings.SplitN(a.Value, "|", 2)

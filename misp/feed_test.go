@@ -265,3 +265,45 @@ func TestFeedLeftovers(t *testing.T) {
 		t.Errorf("timestamp %d", f.Events[0].Timestamp)
 	}
 }
+
+// TestFeedDeleted: a revoked indicator (a deleted attribute) goes back
+// into its event's feed file as a deleted attribute, out of hashes.csv,
+// and imports again as the same revoked version.
+func TestFeedDeleted(t *testing.T) {
+	ev := event(nil, nil)
+	ev.UUID = "3a1f6f0e-8f55-4d8e-9c1a-2b7d9e0c4f11"
+	ev.Timestamp = 1700000100
+	ev.Attribute = []Attribute{
+		{UUID: "4a1f6f0e-8f55-4d8e-9c1a-2b7d9e0c4f11", Type: "domain", Category: "Network activity", Value: "live.example", ToIDs: true, Timestamp: 1700000000},
+		{UUID: "5a1f6f0e-8f55-4d8e-9c1a-2b7d9e0c4f11", Type: "domain", Category: "Network activity", Value: "gone.example", ToIDs: true, Timestamp: 1700000100, Deleted: true},
+	}
+	back, _, dir, _ := roundTrip(t, []*Event{ev})
+	got := back[ev.UUID]
+	if got == nil {
+		t.Fatalf("event not in the feed: %v", back)
+	}
+	var live, deleted []string
+	for _, a := range got.Attribute {
+		if a.Deleted {
+			deleted = append(deleted, a.Value)
+		} else {
+			live = append(live, a.Value)
+		}
+	}
+	if !slices.Equal(live, []string{"live.example"}) || !slices.Equal(deleted, []string{"gone.example"}) {
+		t.Errorf("live %q, deleted %q", live, deleted)
+	}
+	hashes, err := os.ReadFile(filepath.Join(dir, "hashes.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(hashes), "\n"); n != 1 {
+		t.Errorf("hashes.csv has %d lines, want 1 (the live domain):\n%s", n, hashes)
+	}
+	first := NewConverter(Options{}).Convert(ev)
+	again := NewConverter(Options{}).Convert(got)
+	key := "indicator--5a1f6f0e-8f55-4d8e-9c1a-2b7d9e0c4f11 2023-11-14T22:15:00.000Z"
+	if !slices.Contains(first.Keys, key) || !slices.Contains(again.Keys, key) {
+		t.Errorf("revoked version %s: first %v, again %v", key, first.Keys, again.Keys)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,6 +37,8 @@ func TestReadEventsForms(t *testing.T) {
 		{"trailing text", `{"Event":` + ev + `} x`, 0, true},
 		{"response of numbers", `{"response":[1]}`, 0, true},
 		{"bad timestamp", `{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","timestamp":"soon"}}`, 0, true},
+		// MISP's /attributes/restSearch: attributes without their event
+		{"attribute search", `{"response":{"Attribute":[{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83867","type":"ip-dst","value":"198.51.100.1","Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866"}}]}}`, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			evs, err := ParseEvents([]byte(tc.doc))
@@ -45,6 +48,9 @@ func TestReadEventsForms(t *testing.T) {
 			if err != nil {
 				if !errors.Is(err, ErrFormat) {
 					t.Errorf("%v does not wrap ErrFormat", err)
+				}
+				if tc.name == "attribute search" && !strings.Contains(err.Error(), "/attributes/restSearch") {
+					t.Errorf("%v does not say what the document is", err)
 				}
 				return
 			}
@@ -95,6 +101,7 @@ var validator = &stix.Validator{Patterns: map[string]func(string) error{"stix": 
 func TestRealEvents(t *testing.T) {
 	wantUnsupported := map[string][]string{
 		"pymisp_57c4445b-c548-4654-af0b-4be3950d210f.json": nil,
+		"pymisp_long_event_email.json":                     {"attribute pdb"},
 		"pymisp_galaxy_1.json":                             {"galaxy guidelines", "galaxy guidelines", "galaxy guidelines", "galaxy guidelines", "object virustotal-report"},
 		"pymisp_mainly_objects_1.json":                     {"object original-imported-file", "object pe", "object pe", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section"},
 		"misp_stix_test_event.json":                        {"galaxy sector", "object pe", "sighting sighting", "sighting sighting", "sighting sighting", "sighting sighting"},
@@ -328,9 +335,87 @@ func TestEventRules(t *testing.T) {
 				t.Error("marking not referenced")
 			}
 		}},
-		{"deleted attributes are skipped", func(e *Event) { e.Attribute[0].Deleted = true }, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
-			if objs["indicator--"+attr] != nil {
-				t.Error("deleted attribute imported")
+		// MISP moves a deleted attribute's timestamp: the indicator (or
+		// observed-data) a node holds gets a revoked version, outside the
+		// grouping, so readers and matchers drop it.
+		{"a deleted attribute is a revoked version", func(e *Event) {
+			e.Attribute[0].Deleted, e.Attribute[0].Timestamp = true, 1603650000
+			e.Attribute[1].Deleted, e.Attribute[1].Timestamp = true, 1603650000
+		}, Options{}, func(t *testing.T, objs map[string]map[string]any, unsupp []Unsupported) {
+			for _, id := range []string{"indicator--" + attr, "observed-data--" + attr2} {
+				o := objs[id]
+				if o == nil || o["revoked"] != true || o["modified"] != "2020-10-25T18:20:00.000Z" {
+					t.Errorf("%s: %v", id, o)
+				}
+				if strings.Contains(jsonText(objs["grouping--"+evID]["object_refs"]), id) {
+					t.Errorf("the grouping references the deleted %s", id)
+				}
+			}
+			if len(unsupp) != 0 {
+				t.Errorf("unsupported %v", unsupp)
+			}
+		}},
+		{"a deleted object is revoked with the id it had", func(e *Event) {
+			e.Object = []Object{{UUID: "0f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10", Name: "domain-ip", Timestamp: 1603650000, Deleted: true, Attribute: []Attribute{
+				{UUID: "1f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10", ObjectRelation: "domain", Type: "domain", Value: "evil.example", ToIDs: true, Deleted: true},
+				{UUID: "2f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10", ObjectRelation: "ip", Type: "ip-dst", Value: "203.0.113.5", Deleted: true},
+			}}}
+		}, Options{}, func(t *testing.T, objs map[string]map[string]any, unsupp []Unsupported) {
+			o := objs["indicator--0f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10"]
+			if o == nil || o["revoked"] != true || !strings.Contains(jsonText(o["pattern"]), "evil.example") {
+				t.Errorf("object: %v", o)
+			}
+			if len(unsupp) != 0 {
+				t.Errorf("unsupported %v", unsupp)
+			}
+		}},
+		{"an attribute without a timestamp has the event's", func(e *Event) { e.Attribute[0].Timestamp = 0 }, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			if o := objs["indicator--"+attr]; o == nil || o["modified"] != "2020-10-25T16:22:00.000Z" || o["valid_from"] != "2020-10-25T16:22:00.000Z" {
+				t.Errorf("indicator %v", o)
+			}
+		}},
+		{"a deleted attribute of no mapping is not reported", func(e *Event) {
+			e.Attribute = append(e.Attribute, Attribute{UUID: "5e384ae7-672c-4250-9cda-3b4da964451a", Type: "btc", Value: "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", Deleted: true})
+		}, Options{}, func(t *testing.T, objs map[string]map[string]any, unsupp []Unsupported) {
+			if len(unsupp) != 0 {
+				t.Errorf("unsupported %v", unsupp)
+			}
+		}},
+		// MISP before collection_uuid gave each cluster its collection's
+		// uuid (PyMISP's tests/mispevent_testfiles/existing_event.json):
+		// each value is its own object, not the first of the collection.
+		{"clusters that share their collection's uuid stay apart", func(e *Event) {
+			tools := Galaxy{Type: "tool", Name: "Tool", GalaxyCluster: []Cluster{
+				{UUID: "0d821b68-9d82-4c6d-86a6-1071a9e0f79f", Value: "GAMEFISH"},
+				{UUID: "0d821b68-9d82-4c6d-86a6-1071a9e0f79f", Value: "X-Tunnel"}}}
+			private := Galaxy{Type: "mitre-malware", Name: "Malware", GalaxyCluster: []Cluster{
+				{UUID: "7ab1b6a4-2b9c-4d8e-9f60-1c2d3e4f5a6b", Value: "One"},
+				{UUID: "7ab1b6a4-2b9c-4d8e-9f60-1c2d3e4f5a6b", Value: "Two"}}}
+			own := Galaxy{Type: "threat-actor", Name: "Threat Actor", GalaxyCluster: []Cluster{
+				{UUID: "5b4ee3ea-eee3-4c8e-8323-85ae32658754", Value: "Sofacy"}}}
+			// the collection uuid alone, on one attribute: still not a cluster's
+			e.Attribute[0].Galaxy = []Galaxy{{Type: "tool", Name: "Tool", GalaxyCluster: []Cluster{{UUID: "0d821b68-9d82-4c6d-86a6-1071a9e0f79f", Value: "X-Agent"}}}}
+			e.Galaxy = []Galaxy{tools, private, own}
+		}, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			names := map[string]string{}
+			for id, o := range objs {
+				if n, ok := o["name"].(string); ok && typeOf(id) != "grouping" && typeOf(id) != "identity" {
+					names[n] = id
+				}
+			}
+			for _, n := range []string{"GAMEFISH", "X-Tunnel", "X-Agent", "One", "Two", "Sofacy"} {
+				if names[n] == "" {
+					t.Errorf("no object named %s (have %v)", n, names)
+				}
+			}
+			if names["Sofacy"] != "threat-actor--5b4ee3ea-eee3-4c8e-8323-85ae32658754" {
+				t.Errorf("a cluster's own uuid is not kept: %s", names["Sofacy"])
+			}
+			if names["GAMEFISH"] != "tool--"+uuidV5("cluster tool GAMEFISH") {
+				t.Errorf("GAMEFISH: %s", names["GAMEFISH"])
+			}
+			if !strings.Contains(jsonText(objs["grouping--"+evID]["object_refs"]), names["X-Agent"]) {
+				t.Error("the grouping does not reference X-Agent")
 			}
 		}},
 		{"unsupported types are listed", func(e *Event) {
@@ -734,5 +819,50 @@ func TestReadEventsNamesTheBadEvent(t *testing.T) {
 	err := ReadEvents(strings.NewReader(`{"response":[`+good+`,`+good+`]}`), func(*Event) error { return stop })
 	if err != stop {
 		t.Errorf("the callback's error came back as %v", err)
+	}
+}
+
+// TestOldClusterUUIDs: in PyMISP's existing_event.json (MISP before
+// collection_uuid) every cluster's uuid is its collection's: 14 clusters
+// under 4 uuids. Each becomes its own object; none is lost.
+func TestOldClusterUUIDs(t *testing.T) {
+	b, err := os.ReadFile("testdata/pymisp_existing_event_galaxies.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := ParseEvents(b)
+	if err != nil || len(evs) != 1 {
+		t.Fatal(err)
+	}
+	c := NewConverter(Options{})
+	r := c.Convert(evs[0])
+	if len(r.Unsupported) != 0 {
+		t.Errorf("unsupported %v", r.Unsupported)
+	}
+	want := map[string]string{ // value -> STIX type, as galaxyKind maps the galaxy
+		"Sofacy": "threat-actor", "Sednit EK": "malware", "DealersChoice": "malware",
+		"GAMEFISH": "tool", "X-Tunnel": "tool", "EVILTOSS": "tool", "X-Agent": "tool",
+		"JHUHUGIT": "malware", "XTunnel": "malware", "ADVSTORESHELL": "malware", "USBStealer": "malware",
+		"XAgentOSX": "malware", "CHOPSTICK": "malware", "Downdelph": "malware",
+	}
+	got := map[string]string{}
+	for _, raw := range r.Objects {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		typ, _ := m["type"].(string)
+		if typ == "threat-actor" || typ == "malware" || typ == "tool" {
+			got[m["name"].(string)] = typ
+			if _, ok := galaxyCollections[strings.TrimPrefix(m["id"].(string), typ+"--")]; ok {
+				t.Errorf("%s has its collection's uuid: %s", m["name"], m["id"])
+			}
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("clusters %v, want %v", got, want)
+	}
+	if c.Stats.Clusters != 14 {
+		t.Errorf("%d clusters counted", c.Stats.Clusters)
 	}
 }

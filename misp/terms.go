@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -194,6 +195,13 @@ func deterministicIDs(scos []map[string]any) []map[string]any {
 		typ, _ := m["type"].(string)
 		obj := &stix.Object{Type: typ, Props: props}
 		if id, err := stix.DeterministicID(typ, props); err == nil && stix.IsObservable(typ) {
+			if u, err := uuid.Parse(strings.TrimPrefix(id, typ+"--")); err != nil || u.Version() == 4 {
+				// No ID contributing property (an email-message of an
+				// email-attachment alone): STIX gives a random id, so the
+				// one made from the MISP uuids stays, and converting the
+				// same event again gives the same object.
+				continue
+			}
 			obj.ID = id
 			if stix.CheckDeterministicID(obj) == nil {
 				rename[m["id"].(string)] = id

@@ -194,6 +194,16 @@ type importSink struct {
 	// held whole.
 	seen                                map[[sha256.Size]byte]struct{}
 	stored, already, conflicts, refused int
+	// sharedVersion is the version of the objects that MISP events share
+	// (galaxy clusters, organisations: misp.SharedVersion), set for MISP
+	// imports; shared holds the ids sent at that version. Each event
+	// carries its own copy of them (misp-galaxy updates descriptions and
+	// synonyms, organisations are renamed), so the node may hold another
+	// event's copy under the id and version: that is not a conflict of
+	// this import, the node's copy stays and is counted in kept.
+	sharedVersion string
+	shared        map[string]struct{}
+	kept          int
 	// rerun says, after a failure, how a second run stores only what the
 	// first one did not.
 	rerun string
@@ -242,6 +252,12 @@ func (s *importSink) add(ctx context.Context, key string, obj json.RawMessage) e
 		return nil
 	}
 	s.seen[h] = struct{}{}
+	if s.sharedVersion != "" && strings.HasSuffix(key, " "+s.sharedVersion) {
+		if s.shared == nil {
+			s.shared = map[string]struct{}{}
+		}
+		s.shared[strings.TrimSuffix(key, " "+s.sharedVersion)] = struct{}{}
+	}
 	if !s.push() {
 		if s.written > 0 {
 			s.w.WriteString(",")
@@ -361,6 +377,11 @@ func (s *importSink) send(ctx context.Context, batch []json.RawMessage) error {
 		}
 		s.stored += st.SuccessCount
 		for _, f := range st.Failures {
+			if _, ok := s.shared[f.ID]; ok && isConflict(f.Message) && f.Version == s.sharedVersion {
+				s.kept++
+				fmt.Fprintf(s.c.stdout, "kept     %s %s: the node holds another MISP event's copy of this galaxy cluster or organisation; it stays\n", f.ID, f.Version)
+				continue
+			}
 			if isConflict(f.Message) {
 				s.conflicts++
 				verb := "skipped"
@@ -406,8 +427,12 @@ func (s *importSink) close(ctx context.Context) error {
 		s.stopped()
 		return err
 	}
-	fmt.Fprintf(s.c.stdout, "pushed %d objects: %d stored (%d already there), %d conflicts, %d refused\n",
-		s.stored+s.conflicts+s.refused, s.stored, s.already, s.conflicts, s.refused)
+	kept := ""
+	if s.kept > 0 {
+		kept = fmt.Sprintf(", %d shared objects kept as the node holds them", s.kept)
+	}
+	fmt.Fprintf(s.c.stdout, "pushed %d objects: %d stored (%d already there), %d conflicts, %d refused%s\n",
+		s.stored+s.conflicts+s.refused+s.kept, s.stored, s.already, s.conflicts, s.refused, kept)
 	if s.refused > 0 {
 		return withExit(4, "", fmt.Errorf("the node refused %d objects", s.refused))
 	}
@@ -427,7 +452,7 @@ func (s *importSink) abort() {
 // stopped says, when an import that pushed stops on an error, what the
 // node stored before.
 func (s *importSink) stopped() {
-	if taken := s.stored + s.conflicts + s.refused; s.push() && taken > 0 {
+	if taken := s.stored + s.conflicts + s.refused + s.kept; s.push() && taken > 0 {
 		next := s.rerun
 		if s.conflicts > 0 && s.onConflict == "fail" {
 			next = "and --on-conflict skip goes past the conflicts"
@@ -486,6 +511,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	sink.sharedVersion = misp.SharedVersion
 	sink.rerun = "and the same import run again stores only what is missing (the rest is \"already there\")"
 	imp := &mispImport{c: c, sink: sink, http: source, key: sourceKey, tty: logIsTerminal(c.stderr), unsupp: map[string]int{},
 		conv: misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})}
@@ -704,8 +730,115 @@ func mispFormatError(name string, err error) error {
 	return usageErrorf("give MISP JSON: {\"Event\": ...}, {\"response\": [...]} or a feed", "%s: %v", name, err)
 }
 
+// revokeGone, for an event of a feed pushed to a node, pushes a revoked
+// version of each indicator, observed-data, note, vulnerability or
+// campaign that the node's copy of ev's report or grouping holds and ev
+// no longer makes: an attribute MISP removed from the event (MISP's
+// feeds leave deleted attributes out) or
+// whose to_ids changed (indicator--U became observed-data--U). Without
+// it the node would keep serving the old indicator to every reader and
+// matcher. Only objects made from this event (x_misp_event_uuid) are
+// revoked, never galaxy clusters; the revoked version is the node's own
+// with "revoked": true, dated by the event's timestamp (or 1 ms after
+// the version it revokes), signed by the member.
+func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp.Result) error {
+	s := imp.sink
+	env, err := s.client.Objects(ctx, s.collID, taxii.Query{IDs: []string{"report--" + ev.UUID, "grouping--" + ev.UUID}, Limit: 10})
+	if errors.Is(err, taxii.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return withExit(3, "", fmt.Errorf("couldn't read the node's copy of event %s: %w", ev.UUID, err))
+	}
+	now := map[string]bool{}
+	for _, k := range res.Keys {
+		id, _, _ := strings.Cut(k, " ")
+		now[id] = true
+	}
+	var gone []string
+	for _, raw := range env.Objects {
+		o, err := stix.Parse(raw)
+		if err != nil {
+			continue
+		}
+		refs, _ := o.Props["object_refs"].([]any)
+		for _, r := range refs {
+			id, _ := r.(string)
+			typ, _, _ := strings.Cut(id, "--")
+			switch typ {
+			case "indicator", "observed-data", "note", "vulnerability", "campaign":
+				if !now[id] && !slices.Contains(gone, id) {
+					gone = append(gone, id)
+				}
+			}
+		}
+	}
+	sort.Strings(gone)
+	revoked := 0
+	for len(gone) > 0 {
+		chunk := gone[:min(len(gone), 100)]
+		gone = gone[len(chunk):]
+		env, err := s.client.Objects(ctx, s.collID, taxii.Query{IDs: chunk, Limit: len(chunk)})
+		if errors.Is(err, taxii.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return withExit(3, "", fmt.Errorf("couldn't read the node's copy of event %s: %w", ev.UUID, err))
+		}
+		for _, raw := range env.Objects {
+			key, obj, ok := revokedCopy(raw, ev)
+			if !ok {
+				continue
+			}
+			if err := s.add(ctx, key, obj); err != nil {
+				return err
+			}
+			revoked++
+		}
+	}
+	if revoked > 0 {
+		imp.clearProgress()
+		fmt.Fprintf(imp.c.stderr, "parley: import: event %s: %d attributes or objects the node holds are gone from the event or changed kind: revoked\n", ev.UUID, revoked)
+	}
+	return nil
+}
+
+// revokedCopy returns the revoked version of raw, an object the node
+// holds that ev no longer makes (see revokeGone), or false when raw is
+// revoked already or was not made from ev.
+func revokedCopy(raw json.RawMessage, ev *misp.Event) (string, json.RawMessage, bool) {
+	plain, err := stix.StripSignature(raw)
+	if err != nil {
+		return "", nil, false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(plain)))
+	dec.UseNumber()
+	var m map[string]any
+	if dec.Decode(&m) != nil {
+		return "", nil, false
+	}
+	if r, _ := m["revoked"].(bool); r || m["x_misp_event_uuid"] != ev.UUID {
+		return "", nil, false
+	}
+	prev, err := stix.ParseTimestamp(fmt.Sprint(m["modified"]))
+	if err != nil {
+		return "", nil, false
+	}
+	t := time.Unix(int64(ev.Timestamp), 0).UTC()
+	if !t.After(prev) {
+		t = prev.Add(time.Millisecond)
+	}
+	m["revoked"], m["modified"] = true, stix.FormatTimestamp(t)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", nil, false
+	}
+	return fmt.Sprint(m["id"]) + " " + stix.FormatTimestamp(t), b, true
+}
+
 // events reads the events of one document into the sink; each event's
-// uuid and timestamp go to done when given.
+// uuid and timestamp go to done when given, which only a feed gives (its
+// event files are whole events: see revokeGone).
 func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done func(*misp.Event)) error {
 	r, err := imp.open(ctx, name, isURL)
 	if err != nil {
@@ -714,6 +847,14 @@ func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done
 	defer r.Close()
 	err = misp.ReadEvents(r, func(ev *misp.Event) error {
 		res := imp.conv.Convert(ev)
+		if imp.sink.push() && done != nil {
+			// Only a feed's event files are whole events: a REST search
+			// with attribute filters (type, tags, to_ids) gives events
+			// with only the matching attributes.
+			if err := imp.revokeGone(ctx, ev, res); err != nil {
+				return err
+			}
+		}
 		for _, u := range res.Unsupported {
 			imp.unsupp[u.Kind+" "+u.Name]++
 			imp.clearProgress()
@@ -754,8 +895,8 @@ func (imp *mispImport) clearProgress() {
 func (imp *mispImport) summary() {
 	imp.clearProgress()
 	st := imp.conv.Stats
-	fmt.Fprintf(imp.c.stderr, "parley: import: %d events, %d attributes, %d MISP objects, %d galaxy clusters, %d sightings (%d deleted skipped) -> %d STIX objects\n",
-		st.Events, st.Attributes, st.Objects, st.Clusters, st.Sightings, st.Deleted, st.STIX)
+	fmt.Fprintf(imp.c.stderr, "parley: import: %d events, %d attributes, %d MISP objects, %d galaxy clusters, %d sightings (%d deleted: %d revoked) -> %d STIX objects\n",
+		st.Events, st.Attributes, st.Objects, st.Clusters, st.Sightings, st.Deleted, st.Revoked, st.STIX)
 	if len(imp.unsupp) > 0 {
 		var parts []string
 		total := 0
