@@ -786,7 +786,7 @@ func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp
 			return withExit(3, "", fmt.Errorf("couldn't read the node's copy of event %s: %w", ev.UUID, err))
 		}
 		for _, raw := range env.Objects {
-			key, obj, ok := revokedCopy(raw, ev)
+			key, obj, ok := revokedCopy(raw, ev, s.me)
 			if !ok {
 				continue
 			}
@@ -805,8 +805,10 @@ func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp
 
 // revokedCopy returns the revoked version of raw, an object the node
 // holds that ev no longer makes (see revokeGone), or false when raw is
-// revoked already or was not made from ev.
-func revokedCopy(raw json.RawMessage, ev *misp.Event) (string, json.RawMessage, bool) {
+// revoked already, was not made from ev, or was not created by me (the
+// importing member: another member's import of the same event is theirs
+// to revoke, and the node would refuse it).
+func revokedCopy(raw json.RawMessage, ev *misp.Event, me string) (string, json.RawMessage, bool) {
 	plain, err := stix.StripSignature(raw)
 	if err != nil {
 		return "", nil, false
@@ -817,7 +819,7 @@ func revokedCopy(raw json.RawMessage, ev *misp.Event) (string, json.RawMessage, 
 	if dec.Decode(&m) != nil {
 		return "", nil, false
 	}
-	if r, _ := m["revoked"].(bool); r || m["x_misp_event_uuid"] != ev.UUID {
+	if r, _ := m["revoked"].(bool); r || m["x_misp_event_uuid"] != ev.UUID || m["created_by_ref"] != me {
 		return "", nil, false
 	}
 	prev, err := stix.ParseTimestamp(fmt.Sprint(m["modified"]))

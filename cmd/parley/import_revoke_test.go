@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/misp"
+)
+
+// TestRevokedCopy: a feed event's import revokes only what the importing
+// member made from that event and hasn't revoked yet, with a version after
+// the one it revokes.
+func TestRevokedCopy(t *testing.T) {
+	const me, other = "identity--11111111-1111-4111-8111-111111111111", "identity--22222222-2222-4222-8222-222222222222"
+	ev := &misp.Event{UUID: "5a1c30b2-0000-4000-8000-000000000001", Timestamp: 1700000000}
+	obj := func(creator, event string, revoked bool) json.RawMessage {
+		m := map[string]any{"type": "indicator", "spec_version": "2.1", "id": "indicator--5a1c30b2-0000-4000-8000-000000000002",
+			"created": "2023-01-01T00:00:00.000Z", "modified": "2023-11-14T22:13:20.000Z", "created_by_ref": creator,
+			"pattern": "[ipv4-addr:value = '198.51.100.1']", "pattern_type": "stix", "valid_from": "2023-01-01T00:00:00Z",
+			"x_misp_event_uuid": event}
+		if revoked {
+			m["revoked"] = true
+		}
+		b, _ := json.Marshal(m)
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		raw  json.RawMessage
+		ok   bool
+	}{
+		{"mine, from the event", obj(me, ev.UUID, false), true},
+		{"another member's import of the event", obj(other, ev.UUID, false), false},
+		{"from another event", obj(me, "5a1c30b2-0000-4000-8000-000000000009", false), false},
+		{"revoked already", obj(me, ev.UUID, true), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key, got, ok := revokedCopy(tc.raw, ev, me)
+			if ok != tc.ok {
+				t.Fatalf("ok %v, want %v", ok, tc.ok)
+			}
+			if !ok {
+				return
+			}
+			var m map[string]any
+			if err := json.Unmarshal(got, &m); err != nil {
+				t.Fatal(err)
+			}
+			// The event's timestamp equals the version's: one ms later.
+			if m["revoked"] != true || m["modified"] != "2023-11-14T22:13:20.001Z" || !strings.HasSuffix(key, " 2023-11-14T22:13:20.001Z") {
+				t.Fatalf("revoked copy %s (key %q)", got, key)
+			}
+		})
+	}
+}
