@@ -40,6 +40,27 @@ type Options struct {
 	// NoMarkingObjects leaves out the TLP marking-definition objects (a
 	// node knows them already); objects still reference them.
 	NoMarkingObjects bool
+	// KeepRestricted maps what MISP's distribution keeps inside the
+	// organisation ("0", your organisation only) or a sharing group ("4"),
+	// which are otherwise left out and counted in Stats.Restricted (see
+	// Restricted). A feed's events are published: their importer sets it.
+	KeepRestricted bool
+}
+
+// Restricted reports whether MISP's distribution levels keep an attribute
+// from leaving its organisation or sharing group: its own level, or, where
+// it inherits ("5", or none given), its object's, and the event's, which
+// caps both (MISP never shares an attribute further than its event). "0" is
+// your organisation only, "4" a sharing group; "1" to "3" (community,
+// connected communities, all) are shared as MISP's synchronisation would.
+func Restricted(levels ...Text) bool {
+	for _, l := range levels {
+		switch strings.TrimSpace(string(l)) {
+		case "0", "4":
+			return true
+		}
+	}
+	return false
 }
 
 // Unsupported is one piece of MISP data that produced no STIX object.
@@ -61,6 +82,10 @@ type Stats struct {
 	// Deleted counts attributes and objects marked deleted; Revoked
 	// those of them written as revoked versions (see Converter.revoke).
 	Deleted, Revoked int
+	// Restricted counts the events, attributes and objects left out
+	// because MISP's distribution keeps them in the organisation or a
+	// sharing group (see Options.KeepRestricted).
+	Restricted int
 	// STIX counts the objects written.
 	STIX int
 }
@@ -154,6 +179,10 @@ func validUUID(s string) bool { return uuidRE.MatchString(s) }
 func (c *Converter) Convert(ev *Event) *Result {
 	res := &Result{}
 	c.Stats.Events++
+	if !c.opt.KeepRestricted && Restricted(ev.Distribution) {
+		c.Stats.Restricted++
+		return res
+	}
 	if ev.Timestamp == 0 {
 		if d, err := time.Parse("2006-01-02", ev.Date); err == nil {
 			ev.Timestamp = Timestamp(d.Unix())
@@ -196,6 +225,12 @@ func (c *Converter) Convert(ev *Event) *Result {
 			// same version with other content).
 			a.Timestamp = ev.Timestamp
 		}
+		// Before the deleted ones: a revoked version would carry the
+		// value too.
+		if !c.opt.KeepRestricted && Restricted(a.Distribution) {
+			c.Stats.Restricted++
+			continue
+		}
 		if a.Deleted {
 			c.Stats.Deleted++
 			c.revoke(x, func() { c.attribute(x, a) })
@@ -206,6 +241,13 @@ func (c *Converter) Convert(ev *Event) *Result {
 	}
 	for i := range ev.Object {
 		o := &ev.Object[i]
+		if !c.opt.KeepRestricted {
+			if Restricted(o.Distribution) {
+				c.Stats.Restricted++
+				continue
+			}
+			o = withoutRestricted(o, &c.Stats)
+		}
 		if o.Deleted {
 			c.Stats.Deleted++
 			// MISP deletes an object's attributes with it: the revoked
@@ -247,6 +289,26 @@ func (c *Converter) Convert(ev *Event) *Result {
 	c.container(x, eventLabels)
 	c.Stats.STIX += len(res.Objects)
 	return res
+}
+
+// withoutRestricted returns o without its attributes that MISP's
+// distribution restricts (counted in st.Restricted), or o itself when it
+// has none.
+func withoutRestricted(o *Object, st *Stats) *Object {
+	keep := o.Attribute[:0:0]
+	for _, a := range o.Attribute {
+		if Restricted(a.Distribution) {
+			st.Restricted++
+			continue
+		}
+		keep = append(keep, a)
+	}
+	if len(keep) == len(o.Attribute) {
+		return o
+	}
+	out := *o
+	out.Attribute = keep
+	return &out
 }
 
 func typeOf(id string) string {

@@ -52,6 +52,13 @@
 //     report, so that a node that took the live version withdraws it.
 //     The feed export writes revoked objects back as deleted attributes
 //     of their event, out of hashes.csv.
+//   - Unless Options.KeepRestricted, what MISP's distribution keeps in the
+//     organisation ("0") or a sharing group ("4") is left out and counted
+//     in Stats.Restricted, as MISP's synchronisation keeps it: an event
+//     at those levels whole, an attribute or object at its own level, or
+//     its object's or event's when it inherits ("5"); the event's level
+//     caps its attributes' (see [Restricted]). Deleted ones too: a revoked
+//     version would carry the value.
 //   - Sightings of type 0 become sighting--<sighting uuid> of the
 //     attribute's indicator or observed-data, sighted where the
 //     sighting's organisation is (identity--<org uuid>).

@@ -23,6 +23,7 @@ type Event struct {
 	PublishTimestamp Timestamp   `json:"publish_timestamp"`
 	Analysis         Text        `json:"analysis"`
 	ThreatLevelID    Text        `json:"threat_level_id"`
+	Distribution     Text        `json:"distribution,omitempty"`
 	Orgc             Org         `json:"Orgc"`
 	Attribute        []Attribute `json:"Attribute"`
 	Object           []Object    `json:"Object"`
@@ -49,6 +50,7 @@ type Attribute struct {
 	LastSeen       string     `json:"last_seen,omitempty"`
 	ObjectRelation string     `json:"object_relation,omitempty"`
 	Deleted        Bool       `json:"deleted,omitempty"`
+	Distribution   Text       `json:"distribution,omitempty"`
 	Data           string     `json:"data,omitempty"`
 	Tag            []Tag      `json:"Tag,omitempty"`
 	Galaxy         []Galaxy   `json:"Galaxy,omitempty"`
@@ -79,6 +81,7 @@ type Object struct {
 	Comment      string      `json:"comment,omitempty"`
 	Timestamp    Timestamp   `json:"timestamp"`
 	Deleted      Bool        `json:"deleted,omitempty"`
+	Distribution Text        `json:"distribution,omitempty"`
 	Attribute    []Attribute `json:"Attribute"`
 	// ObjectReference links this object to another object or attribute.
 	ObjectReference []ObjectReference `json:"ObjectReference,omitempty"`

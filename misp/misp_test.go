@@ -369,6 +369,47 @@ func TestEventRules(t *testing.T) {
 				t.Errorf("unsupported %v", unsupp)
 			}
 		}},
+		// MISP's distribution: "0" (your organisation only) and "4" (a
+		// sharing group) stay out, as MISP's synchronisation keeps them,
+		// also when deleted (a revoked version would carry the value); an
+		// attribute inherits ("5") its object's level and the event's caps
+		// both.
+		{"restricted attributes and objects are left out", func(e *Event) {
+			e.Distribution = "1"
+			e.Attribute[0].Distribution = "0"
+			e.Attribute[1].Distribution, e.Attribute[1].Deleted = "4", true
+			e.Attribute = append(e.Attribute, Attribute{UUID: "3f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10", Type: "domain", Value: "shared.example", ToIDs: true, Timestamp: 1603642920, Distribution: "5"})
+			e.Object = []Object{
+				{UUID: "0f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10", Name: "domain-ip", Timestamp: 1603650000, Distribution: "0", Attribute: []Attribute{
+					{UUID: "1f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10", ObjectRelation: "domain", Type: "domain", Value: "inside.example", ToIDs: true, Distribution: "5"}}},
+				{UUID: "4f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10", Name: "domain-ip", Timestamp: 1603650000, Distribution: "3", Attribute: []Attribute{
+					{UUID: "5f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10", ObjectRelation: "domain", Type: "domain", Value: "out.example", ToIDs: true, Distribution: "5"},
+					{UUID: "6f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10", ObjectRelation: "ip", Type: "ip-dst", Value: "192.0.2.77", ToIDs: true, Distribution: "4"}}},
+			}
+		}, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			all := ""
+			for _, o := range objs {
+				all += jsonText(o)
+			}
+			for _, v := range []string{"circl.lu", "1.2.3.4", "inside.example", "192.0.2.77"} {
+				if strings.Contains(all, v) {
+					t.Errorf("%s (restricted) was written", v)
+				}
+			}
+			if objs["indicator--3f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10"] == nil || !strings.Contains(jsonText(objs["indicator--4f7d7c0e-5d3c-4b8a-9c51-6a7a3f4e2b10"]["pattern"]), "out.example") {
+				t.Errorf("the shared attribute or object is missing")
+			}
+		}},
+		{"a restricted event is left out whole", func(e *Event) { e.Distribution = "0" }, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			if len(objs) != 0 {
+				t.Errorf("%d objects written", len(objs))
+			}
+		}},
+		{"KeepRestricted maps them", func(e *Event) { e.Distribution, e.Attribute[0].Distribution = "4", "0" }, Options{KeepRestricted: true}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
+			if objs["indicator--"+attr] == nil {
+				t.Errorf("indicator missing")
+			}
+		}},
 		{"an attribute without a timestamp has the event's", func(e *Event) { e.Attribute[0].Timestamp = 0 }, Options{}, func(t *testing.T, objs map[string]map[string]any, _ []Unsupported) {
 			if o := objs["indicator--"+attr]; o == nil || o["modified"] != "2020-10-25T16:22:00.000Z" || o["valid_from"] != "2020-10-25T16:22:00.000Z" {
 				t.Errorf("indicator %v", o)

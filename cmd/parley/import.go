@@ -483,6 +483,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	full := fs.Bool("full", false, "import every event of a feed, not only those changed since the last run")
 	poll := fs.Duration("poll", 0, "for a feed, check it again every `DURATION` (such as 10m) until interrupted; needs --url")
 	sourceCA := fs.String("source-ca", "", "trust only the PEM CA certificates in `FILE` for an https:// SOURCE (--ca is for the node)")
+	includeRestricted := fs.Bool("include-restricted", false, "also import what MISP's distribution keeps in your organisation (0) or a sharing group (4); without it they are left out and counted (a feed's events are published: always imported)")
 	sourceKeyFile := fs.String("source-key-file", "", "read the MISP automation key for an http(s):// SOURCE from `FILE` (sent as the Authorization header)")
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
@@ -512,9 +513,13 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	sink.sharedVersion = misp.SharedVersion
+	// MISP's distribution: what an organisation keeps to itself or a
+	// sharing group stays out of the exchange unless asked for; a feed is
+	// published (MISP itself ignores the levels in a feed's files).
+	convOpts := misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push(), KeepRestricted: feed || *includeRestricted}
 	sink.rerun = "and the same import run again stores only what is missing (the rest is \"already there\")"
 	imp := &mispImport{c: c, sink: sink, http: source, key: sourceKey, tty: logIsTerminal(c.stderr), unsupp: map[string]int{},
-		conv: misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})}
+		conv: misp.NewConverter(convOpts)}
 	if !feed {
 		if err := imp.document(ctx, src, isURL); err != nil {
 			sink.abort()
@@ -549,7 +554,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 			c.printError(err)
 			fmt.Fprintf(c.stderr, "parley: import: this round failed; trying again in %s\n", *poll)
 			stats := imp.conv.Stats
-			imp.conv = misp.NewConverter(misp.Options{CreatedBy: sink.me, NoMarkingObjects: sink.push()})
+			imp.conv = misp.NewConverter(convOpts)
 			imp.conv.Stats = stats
 			sink.seen, sink.batch, sink.batchBytes, sink.failed = map[[sha256.Size]byte]struct{}{}, nil, 0, nil
 			err = nil
@@ -899,6 +904,9 @@ func (imp *mispImport) summary() {
 	st := imp.conv.Stats
 	fmt.Fprintf(imp.c.stderr, "parley: import: %d events, %d attributes, %d MISP objects, %d galaxy clusters, %d sightings (%d deleted: %d revoked) -> %d STIX objects\n",
 		st.Events, st.Attributes, st.Objects, st.Clusters, st.Sightings, st.Deleted, st.Revoked, st.STIX)
+	if st.Restricted > 0 {
+		fmt.Fprintf(imp.c.stderr, "parley: import: %d events, attributes or objects left out: MISP's distribution keeps them in your organisation or a sharing group (--include-restricted imports them)\n", st.Restricted)
+	}
 	if len(imp.unsupp) > 0 {
 		var parts []string
 		total := 0
