@@ -651,7 +651,7 @@ func (imp *mispImport) open(ctx context.Context, name string, isURL bool) (io.Re
 	if !isURL {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, usageErrorf("", "couldn't read %s: %v", name, err)
+			return nil, usageErrorf("", "couldn't read %s: %w", name, err)
 		}
 		return f, nil
 	}
@@ -678,9 +678,22 @@ func (imp *mispImport) open(ctx context.Context, name string, isURL bool) (io.Re
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %s", shownURL(name), statusText(resp.StatusCode)))
+		err := fmt.Errorf("couldn't fetch %s: %s", shownURL(name), statusText(resp.StatusCode))
+		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
+			err = fmt.Errorf("%w (%w)", err, os.ErrNotExist)
+		}
+		return nil, withExit(4, "", err)
 	}
 	return resp.Body, nil
+}
+
+// missingEvent reports whether err says that a feed's event file isn't
+// there (no file, or 404 or 410 from its server): the manifest lists an
+// event the feed doesn't serve. MISP skips such an event when it fetches
+// a feed; so does the import, which warns and leaves the event out of the
+// state, so that the next run tries it again.
+func missingEvent(err error) bool {
+	return errors.Is(err, os.ErrNotExist)
 }
 
 // document imports MISP events from a file, a folder of .json files or
@@ -718,6 +731,9 @@ func (imp *mispImport) check(ctx context.Context, names []string, isURL bool) er
 	}
 	for _, name := range names {
 		r, err := imp.open(ctx, name, false)
+		if missingEvent(err) {
+			continue // warned about when it is read
+		}
 		if err != nil {
 			return err
 		}
@@ -1003,13 +1019,23 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 		return err
 	}
 	pending := map[string]misp.Timestamp{}
+	missing := 0
 	for _, id := range changed {
 		err := imp.events(ctx, join(id+".json"), isURL, func(ev *misp.Event) {
 			pending[id] = manifest[id].Timestamp
 		})
+		if missingEvent(err) {
+			missing++
+			imp.clearProgress()
+			fmt.Fprintf(imp.c.stderr, "parley: import: warning: event %s is in the manifest but the feed has no file for it: skipped, tried again next run (%v)\n", id, err)
+			continue
+		}
 		if err != nil {
 			return err
 		}
+	}
+	if missing > 0 {
+		fmt.Fprintf(imp.c.stderr, "parley: import: feed %s: %d events of the manifest had no file\n", shown, missing)
 	}
 	// Only what reached the output counts as imported.
 	if err := imp.sink.sync(ctx); err != nil {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -52,5 +55,23 @@ func TestRevokedCopy(t *testing.T) {
 				t.Fatalf("revoked copy %s (key %q)", got, key)
 			}
 		})
+	}
+}
+
+// TestMissingEventOverHTTP: a feed server's 404 or 410 for an event file
+// is a missing event (skipped, tried again next run); any other failure
+// stops the import.
+func TestMissingEventOverHTTP(t *testing.T) {
+	for _, tc := range []struct {
+		code    int
+		missing bool
+	}{{http.StatusNotFound, true}, {http.StatusGone, true}, {http.StatusInternalServerError, false}, {http.StatusForbidden, false}} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(tc.code) }))
+		imp := &mispImport{http: srv.Client()}
+		_, err := imp.open(context.Background(), srv.URL+"/5758ebf5-c898-48e6-9fe9-5665c0a83866.json", true)
+		srv.Close()
+		if err == nil || missingEvent(err) != tc.missing {
+			t.Errorf("HTTP %d: %v, missing %v, want %v", tc.code, err, missingEvent(err), tc.missing)
+		}
 	}
 }
