@@ -41,6 +41,7 @@ func anyIP(e *Event, _ byte, v []byte)    { e.ip(v) }
 func domain(e *Event, _ byte, v []byte)   { e.domain(v) }
 func hostOrIP(e *Event, _ byte, v []byte) { e.hostOrIP(v) }
 func url(e *Event, _ byte, v []byte)      { e.url(v) }
+func mailURL(e *Event, _ byte, v []byte)  { e.urlHTTP(v) }
 func httpHost(e *Event, _ byte, v []byte) {
 	if len(v) > 0 {
 		e.httpHost = e.save(v)
@@ -430,7 +431,7 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"email.cc":         {mailCc, []Attr{AttrEmail, AttrEmailCcRefs}},
 	"email.subject":    {mailSubject, []Attr{AttrEmailSubject}},
 	"email.attachment": {fileName, []Attr{AttrFileName}},
-	"email.url":        {url, []Attr{AttrURL}},
+	"email.url":        {mailURL, []Attr{AttrURL}},
 })
 
 // ecsTable covers the ECS field sets that carry observables: source,
