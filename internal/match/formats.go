@@ -556,6 +556,12 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"zeek.socks.bound.host":     {specifiedHostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"zeek.radius.framed_addr":   {radiusAddr, []Attr{AttrIPv4, AttrIPv6}},
 	"zeek.radius.tunnel_client": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// Elastic's zeek intel pipeline keeps intel.log's seen.indicator and
+	// seen.indicator_type below zeek.intel, read as in intel.log (its
+	// copies in threat.indicator.* are the ECS form of an indicator, which
+	// a threat-intelligence feed's documents also use: not read).
+	"zeek.intel.seen.indicator":      {intelValue, intelAttrs},
+	"zeek.intel.seen.indicator_type": {intelType, intelAttrs},
 	// ECS places x509 below file (a certificate file: Elastic's zeek
 	// x509 pipeline writes file.x509.*), tls.server and tls.client; the
 	// same pipeline keeps Zeek's san.* and fingerprint (SHA-256) below

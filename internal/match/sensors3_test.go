@@ -46,3 +46,54 @@ func TestEVEVerifyMailURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestECSZeekIntel: Elastic's zeek intel pipeline keeps intel.log's
+// seen.indicator and seen.indicator_type below zeek.intel; they are read
+// as intel.log's are. The integration's system-test document
+// (ecs-integrations/zeek-intel-sample-event.ndjson, an address also in
+// destination.ip) and documents derived from the pipeline test's three
+// records by the pipeline's moves (zeek-intel-derived.ndjson, make-intel.py:
+// nested, then dotted in reverse key order): the URL and the e-mail
+// address were missed in ECS, not in the Zeek JSON they came from
+// (zeek-integrations/test-intel.log, read here too with the pipeline
+// tests' notice.log and files.log, whose Splunk export line is no record).
+// Counts by hand: each derived record twice; notice.log's src/dst and
+// id.*_h (not the addresses in msg and sub); files.log's hashes and
+// tx_hosts.
+func TestECSZeekIntel(t *testing.T) {
+	url := "[url:value = 'https://docs.zeek.org/en/master/scripts/base/frameworks/intel/main.zeek.html#type-Intel::Type']"
+	for _, c := range []struct {
+		files             []string
+		want              map[string]int64
+		events, malformed int64
+	}{
+		{[]string{"ecs-integrations/zeek-intel-derived.ndjson"}, map[string]int64{
+			"[ipv4-addr:value = '89.160.20.156']":    6,
+			url:                                      2,
+			"[email-addr:value = 'eve@malcorp.com']": 2,
+			"[ipv4-addr:value = '192.168.1.1']":      6,
+		}, 6, 0},
+		{[]string{"ecs-integrations/zeek-intel-sample-event.ndjson"}, map[string]int64{
+			"[ipv4-addr:value = '198.41.0.4']": 1,
+		}, 1, 0},
+		{[]string{"zeek-integrations/test-intel.log", "zeek-integrations/test-notice.log", "zeek-integrations/test-files.log"}, map[string]int64{
+			"[ipv4-addr:value = '89.160.20.156']":                    5,
+			url:                                                      1,
+			"[email-addr:value = 'eve@malcorp.com']":                 1,
+			"[ipv4-addr:value = '172.16.238.1']":                     1,
+			"[ipv4-addr:value = '172.16.238.136']":                   0,
+			"[file:hashes.MD5 = '79e4a9840d7d3a96d7c04fe2434c892e']": 1,
+			"[file:hashes.'SHA-1' = '8e8321ca08b08e3726fe1d82996884eeb5f0d655']": 1,
+			"[ipv4-addr:value = '17.134.127.250']":                               2,
+		}, 10, 1},
+	} {
+		in := ""
+		for _, f := range c.files {
+			in += string(readSample(t, f))
+		}
+		st := matchCounts(t, c.files[0], c.want, FormatAuto, in)
+		if st.Events != c.events || st.Malformed != c.malformed {
+			t.Errorf("%v: %+v, want %d events, %d malformed", c.files, st, c.events, c.malformed)
+		}
+	}
+}
