@@ -375,12 +375,16 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"http.http_user_agent": {httpUA, []Attr{AttrHTTPUserAgent}},
 	"http.http_refer":      {url, []Attr{AttrURL}},
 	// tls
-	"tls.sni":         {domain, []Attr{AttrDomain}},
-	"tls.subject":     {x509Subject, []Attr{AttrX509Subject}},
-	"tls.issuerdn":    {x509Issuer, []Attr{AttrX509Issuer}},
-	"tls.serial":      {x509Serial, []Attr{AttrX509Serial}},
-	"tls.fingerprint": {x509SHA1, []Attr{AttrX509SHA1}},
-	"quic.sni":        {domain, []Attr{AttrDomain}},
+	"tls.sni":      {domain, []Attr{AttrDomain}},
+	"tls.subject":  {x509Subject, []Attr{AttrX509Subject}},
+	"tls.issuerdn": {x509Issuer, []Attr{AttrX509Issuer}},
+	"tls.serial":   {x509Serial, []Attr{AttrX509Serial}},
+	// the server certificate's subject alternative names (Suricata 7 and
+	// 8 custom field subjectaltname), read as Zeek's x509.log san.dns and
+	// ECS x509.alternative_names are
+	"tls.subjectaltname": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"tls.fingerprint":    {x509SHA1, []Attr{AttrX509SHA1}},
+	"quic.sni":           {domain, []Attr{AttrDomain}},
 	// X-Forwarded-For (the xff setting's extra-data mode): the client
 	// behind a proxy, which the flow's addresses do not show; an event's
 	// "xff" (http, fileinfo), an alert's "alert.xff", and the raw header

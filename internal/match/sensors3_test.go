@@ -97,3 +97,28 @@ func TestECSZeekIntel(t *testing.T) {
 		}
 	}
 }
+
+// TestEVETLSSubjectAltName: Suricata logs the server certificate's subject
+// alternative names as tls.subjectaltname (a tls custom field since
+// Suricata 7); they are domain names as Zeek's x509.log san.dns and ECS
+// x509.alternative_names are. suricata-verify's tls/tls-glupteba
+// (eve-verify/events3.ndjson, make.py): one tls event with 17 names,
+// IDNA A-labels (xn--j1ahhq.xn--p1ai is окрф.рф), no tls.sni, and an
+// alert without them. Counts by hand.
+func TestEVETLSSubjectAltName(t *testing.T) {
+	want := map[string]int64{
+		"[domain-name:value = 'server5.xn--j1ahhq.xn--p1ai']":                                        1,
+		"[domain-name:value = 'server16.xn--j1ahhq.xn--p1ai']":                                       1,
+		"[domain-name:value = 'xn--j1ahhq.xn--p1ai']":                                                1,
+		"[domain-name:value = 'server5.окрф.рф']":                                                    1,
+		"[domain-name:value = 'server17.xn--j1ahhq.xn--p1ai']":                                       0,
+		"[x509-certificate:hashes.'SHA-1' = 'e9a06950ba18dcacd3a7fe58224a1f425bbc96b0']":             1,
+		"[x509-certificate:serial_number = '03:DE:23:89:7E:97:FB:86:8E:7C:C5:53:09:FE:AE:D0:AE:20']": 1,
+	}
+	for _, f := range []Format{FormatAuto, FormatEVE} {
+		st := matchCounts(t, f.String(), want, f, string(readSample(t, "eve-verify/events3.ndjson")))
+		if st.Events != 2 || st.Malformed != 0 {
+			t.Errorf("%v: %+v, want 2 events, none malformed", f, st)
+		}
+	}
+}
