@@ -330,6 +330,11 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"dest_port": {dstPort, []Attr{AttrDstPort}},
 	"proto":     {proto, []Attr{AttrProtocol}},
 	"app_proto": {proto, []Attr{AttrProtocol}},
+	// the outer (tunnel) addresses of an encapsulated packet (IP-in-IP,
+	// GRE, Teredo, VXLAN …) that an alert or anomaly names beside the
+	// inner src_ip and dest_ip: the packet went between them too
+	"tunnel.src_ip":  {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"tunnel.dest_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	// dns v1 (one query or one answer record per event: rrname, rrtype,
 	// rdata at the top of "dns"), v2 (answers and grouped) and v3
 	// (queries and answers lists); alerts carry "dns.query" lists.

@@ -122,3 +122,27 @@ func TestEVETLSSubjectAltName(t *testing.T) {
 		}
 	}
 }
+
+// TestEVETunnelAddresses: an alert on an encapsulated packet names the
+// outer addresses as tunnel.src_ip and tunnel.dest_ip beside the inner
+// src_ip and dest_ip; the packet went between both pairs. EVE events
+// rebuilt from suricata-verify's bug-4571-01 (IP-in-IP) and bug-4571-03
+// (IPv6 in IPv6) (eve-verify/events4.ndjson, make.py). Counts by hand: each
+// outer address in its alert's tunnel object and in the outer flow's
+// src_ip/dest_ip; each inner one in the alert and the inner flow.
+func TestEVETunnelAddresses(t *testing.T) {
+	want := map[string]int64{
+		"[ipv4-addr:value = '10.1.0.1']":                                2,
+		"[ipv4-addr:value = '10.1.0.2']":                                2,
+		"[ipv4-addr:value = '10.1.0.3']":                                2,
+		"[ipv6-addr:value = '2001:db8:85a3::8a2e:370:7334']":            2,
+		"[ipv6-addr:value ISSUBSET '2001:db8:85a3::8a2e:370:7334/127']": 2,
+		"[ipv6-addr:value = '2001:db8:85a3::8a2e:370:8334']":            2,
+	}
+	for _, f := range []Format{FormatAuto, FormatEVE} {
+		st := matchCounts(t, f.String(), want, f, string(readSample(t, "eve-verify/events4.ndjson")))
+		if st.Events != 8 || st.Malformed != 0 {
+			t.Errorf("%v: %+v, want 8 events, none malformed", f, st)
+		}
+	}
+}
