@@ -398,8 +398,11 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"alert.xff": {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
 	"http.xff":  {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
 	// ethernet header (ethernet: yes) and dhcp
-	"ether.src_mac":    {mac, []Attr{AttrMAC}},
-	"ether.dest_mac":   {mac, []Attr{AttrMAC}},
+	"ether.src_mac":  {mac, []Attr{AttrMAC}},
+	"ether.dest_mac": {mac, []Attr{AttrMAC}},
+	// a flow event lists every address the flow's frames carried
+	"ether.src_macs":   {mac, []Attr{AttrMAC}},
+	"ether.dest_macs":  {mac, []Attr{AttrMAC}},
 	"dhcp.client_mac":  {mac, []Attr{AttrMAC}},
 	"dhcp.assigned_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"dhcp.client_ip":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},

@@ -146,3 +146,27 @@ func TestEVETunnelAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestEVEFlowMACLists: a flow event logs the Ethernet addresses of all its
+// frames as the lists ether.src_macs and ether.dest_macs (Suricata 6 and
+// later; the userguide's flow example has them), not src_mac/dest_mac.
+// suricata-verify's mac-eve-multiple (two addresses each way),
+// mac-eve-multiple-swap, mac-eve-single and ethernet-eve
+// (eve-verify/events5.ndjson, make.py --lists). Counts by hand: the events
+// naming each address in either form.
+func TestEVEFlowMACLists(t *testing.T) {
+	want := map[string]int64{
+		"[mac-addr:value = '00:00:0c:01:01:11']": 1,
+		"[mac-addr:value = '00:00:0c:01:01:14']": 1,
+		"[mac-addr:value = 'd8:cb:8a:ed:a1:46']": 6,
+		"[mac-addr:value = '0a:00:27:00:00:00']": 3,
+		"[mac-addr:value = 'f8:59:71:a9:05:60']": 2,
+		"[mac-addr:value = '00:11:2f:8f:a0:76']": 2,
+	}
+	for _, f := range []Format{FormatAuto, FormatEVE} {
+		st := matchCounts(t, f.String(), want, f, string(readSample(t, "eve-verify/events5.ndjson")))
+		if st.Events != 15 || st.Malformed != 0 {
+			t.Errorf("%v: %+v, want 15 events, none malformed", f, st)
+		}
+	}
+}
