@@ -338,21 +338,30 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	// dns v1 (one query or one answer record per event: rrname, rrtype,
 	// rdata at the top of "dns"), v2 (answers and grouped) and v3
 	// (queries and answers lists); alerts carry "dns.query" lists.
-	"dns.rrname":             {domain, []Attr{AttrDomain}},
-	"dns.rrtype":             {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.rdata":              {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.queries.rrname":     {domain, []Attr{AttrDomain}},
-	"dns.answers.rrname":     {domain, []Attr{AttrDomain}},
-	"dns.answers.rrtype":     {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.answers.rdata":      {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.grouped.A":          {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dns.grouped.AAAA":       {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dns.grouped.CNAME":      {domain, []Attr{AttrDomain}},
-	"dns.grouped.NS":         {domain, []Attr{AttrDomain}},
-	"dns.grouped.PTR":        {domain, []Attr{AttrDomain}},
-	"dns.grouped.MX":         {domain, []Attr{AttrDomain}},
-	"dns.query.rrname":       {domain, []Attr{AttrDomain}},
-	"dns.authorities.rrname": {domain, []Attr{AttrDomain}},
+	"dns.rrname":         {domain, []Attr{AttrDomain}},
+	"dns.rrtype":         {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.rdata":          {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.queries.rrname": {domain, []Attr{AttrDomain}},
+	"dns.answers.rrname": {domain, []Attr{AttrDomain}},
+	"dns.answers.rrtype": {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answers.rdata":  {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.grouped.A":      {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dns.grouped.AAAA":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dns.grouped.CNAME":  {domain, []Attr{AttrDomain}},
+	"dns.grouped.NS":     {domain, []Attr{AttrDomain}},
+	"dns.grouped.PTR":    {domain, []Attr{AttrDomain}},
+	"dns.grouped.MX":     {domain, []Attr{AttrDomain}},
+	"dns.query.rrname":   {domain, []Attr{AttrDomain}},
+	// Suricata 7's alerts: dns.answer is the response in the v2 answer
+	// form without answers or grouped (the rrname asked, and the
+	// authorities)
+	"dns.answer.rrname":                {domain, []Attr{AttrDomain}},
+	"dns.answer.authorities.rrname":    {domain, []Attr{AttrDomain}},
+	"dns.answer.authorities.rrtype":    {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answer.authorities.rdata":     {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answer.authorities.soa.mname": {domain, []Attr{AttrDomain}},
+	"dns.answer.authorities.srv.name":  {domain, []Attr{AttrDomain}},
+	"dns.authorities.rrname":           {domain, []Attr{AttrDomain}},
 	// v3 (and v2's detailed answers) log the authority and additional
 	// sections as full records: a referral's NS names, and their glue
 	// addresses among the additionals.

@@ -170,3 +170,43 @@ func TestEVEFlowMACLists(t *testing.T) {
 		}
 	}
 }
+
+// TestEVEAlertDNSAnswer: Suricata 7 gives an alert on a DNS response the
+// response as dns.answer (the v2 answer form without answers or grouped:
+// the name asked as rrname, and the authorities; output-json-alert.c's
+// AlertJsonDns with LOG_ALL_RRTYPES), beside the dns.query list. Events
+// rebuilt from suricata-verify's dns/task-7018-dns-ips-stream-rule and
+// dns/task-7018-ids-dns-stream-rule (eve-verify/events6.ndjson, make.py),
+// whose checks pin both the Suricata 7 and the Suricata 8 form. Counts by
+// hand: the events naming each domain as dns.rrname, in dns.query,
+// dns.queries or dns.answers, or as dns.answer.rrname (suricata.io in two
+// alerts, oisf.net in one, only there).
+func TestEVEAlertDNSAnswer(t *testing.T) {
+	want := map[string]int64{
+		"[domain-name:value = 'suricata.io']":  12,
+		"[domain-name:value = 'oisf.net']":     8,
+		"[domain-name:value = 'suricata.org']": 6,
+	}
+	for _, f := range []Format{FormatAuto, FormatEVE} {
+		st := matchCounts(t, f.String(), want, f, string(readSample(t, "eve-verify/events6.ndjson")))
+		if st.Events != 29 || st.Malformed != 0 {
+			t.Errorf("%v: %+v, want 29 events, none malformed", f, st)
+		}
+	}
+}
+
+// TestEVEAlertDNSAnswerAuthorities: the authorities of a Suricata 7
+// alert's dns.answer are read as a dns event's are (the record form is
+// output-json-alert.c's and dns/log.rs's; the names are documentation
+// names).
+func TestEVEAlertDNSAnswerAuthorities(t *testing.T) {
+	ev := `{"timestamp":"2024-01-01T00:00:00.000000+0000","event_type":"alert","src_ip":"192.0.2.53","dest_ip":"192.0.2.1","alert":{"signature_id":1},"dns":{"version":2,"query":[{"type":"query","id":1,"rrname":"www.example.org","rrtype":"A","tx_id":0}],"answer":{"version":2,"type":"answer","id":1,"flags":"8183","qr":true,"rd":true,"ra":true,"opcode":0,"rrname":"www.example.org","rrtype":"A","rcode":"NXDOMAIN","authorities":[{"rrname":"example.org","rrtype":"SOA","ttl":300,"soa":{"mname":"ns1.example.net","rname":"hostmaster.example.org","serial":1,"refresh":7200,"retry":3600,"expire":1209600,"minimum":300}},{"rrname":"example.org","rrtype":"NS","ttl":300,"rdata":"ns2.example.net"}]}}}` + "\n"
+	want := map[string]int64{
+		"[domain-name:value = 'www.example.org']":        1,
+		"[domain-name:value = 'example.org']":            1,
+		"[domain-name:value = 'ns1.example.net']":        1,
+		"[domain-name:value = 'ns2.example.net']":        1,
+		"[domain-name:value = 'hostmaster.example.org']": 0,
+	}
+	matchCounts(t, "alert", want, FormatAuto, ev)
+}
