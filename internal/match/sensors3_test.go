@@ -1,6 +1,13 @@
 package match
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
 
 // TestEVEVerifyMailURLs: EVE events rebuilt from more of suricata-verify's
 // checks (testdata/sensors/eve-verify/events2.ndjson, make.py; the tests
@@ -209,4 +216,54 @@ func TestEVEAlertDNSAnswerAuthorities(t *testing.T) {
 		"[domain-name:value = 'hostmaster.example.org']": 0,
 	}
 	matchCounts(t, "alert", want, FormatAuto, ev)
+}
+
+// TestCompileReportsHashName: an indicator naming a hash by a near miss of
+// a STIX 2.1 hash-algorithm-ov name (hashes.SHA256, hashes.md5, a common
+// slip) is compiled as written and reported with the vocabulary's name:
+// on the nfs3-01 fileinfo event of suricata-verify (its MD5, SHA-1 and
+// SHA-256, as the test's check pins them) only the vocabulary's names
+// match, silently before. The vocabulary's names and other custom keys
+// (PDQ, x_imphash, BLAKE3) are not reported.
+func TestCompileReportsHashName(t *testing.T) {
+	ev := `{"timestamp":"2024-01-01T00:00:00.000000+0000","event_type":"fileinfo","src_ip":"139.25.22.102","src_port":2049,"dest_ip":"139.25.22.2","dest_port":1022,"proto":"UDP","app_proto":"nfs","fileinfo":{"filename":"bln","gaps":false,"md5":"3a8614dc01881ca20e07e1b9cbc03dc0","sha1":"7035ba04df3785719585929f63ed36f8ba347b62","sha256":"cb39bdb9ce305c91be125134205144c2d5fbf458291711f90f4d2276c69821d8","size":11,"state":"CLOSED","stored":false,"tx_id":38}}` + "\n"
+	const h = "cb39bdb9ce305c91be125134205144c2d5fbf458291711f90f4d2276c69821d8"
+	for i, c := range []struct {
+		pattern string
+		want    string // the name the report suggests; "-": not reported
+		count   int64
+	}{
+		{`[file:hashes.'SHA-256' = '` + h + `']`, "-", 1},
+		{`[file:hashes.MD5 = '3a8614dc01881ca20e07e1b9cbc03dc0']`, "-", 1},
+		{`[file:hashes.SHA256 = '` + h + `']`, "SHA-256", 0},
+		{`[file:hashes.'sha-256' = '` + h + `']`, "SHA-256", 0},
+		{`[file:hashes.md5 = '3a8614dc01881ca20e07e1b9cbc03dc0']`, "MD5", 0},
+		{`[file:name = 'bln' AND file:hashes.SHA1 = '7035ba04df3785719585929f63ed36f8ba347b62']`, "SHA-1", 0},
+		{`[file:hashes.x_imphash = 'f34d5f2d4577ed6d9ceec516c1f5a744']`, "-", 0},
+		{`[file:hashes.BLAKE3 = 'ab']`, "-", 0},
+		{`[file:hashes.PDQ = '` + h + `']`, "-", 0},
+	} {
+		ind := &Indicator{ID: fmt.Sprintf("indicator--%d", i), Pattern: c.pattern}
+		e, errs := Compile([]*Indicator{ind}, Options{})
+		if c.want == "-" {
+			if len(errs) != 0 {
+				t.Errorf("%s: reported %v", c.pattern, errs)
+			}
+		} else if len(errs) != 1 || !errors.Is(errs[0], ErrHashName) || !strings.Contains(errs[0].Error(), "name is '"+c.want+"'") {
+			t.Errorf("%s: errors %v, want ErrHashName suggesting %q", c.pattern, errs, c.want)
+		}
+		m := NewMatcher(e, Config{Format: FormatAuto, Now: func() time.Time { return testNow }})
+		if err := m.ReadLines(context.Background(), strings.NewReader(ev)); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, o := range m.Flush() {
+			if o["type"] == "sighting" {
+				n += o["count"].(int64)
+			}
+		}
+		if n != c.count {
+			t.Errorf("%s: %d events, want %d", c.pattern, n, c.count)
+		}
+	}
 }
