@@ -58,10 +58,22 @@ func httpValue(e *Event, _ byte, v []byte) {
 	httpURI(e, 0, v)
 	e.httpString(AttrHTTPValue, v)
 }
-func md5(e *Event, _ byte, v []byte)         { e.fileHash(AttrFileMD5, v) }
-func sha1(e *Event, _ byte, v []byte)        { e.fileHash(AttrFileSHA1, v) }
-func sha256(e *Event, _ byte, v []byte)      { e.fileHash(AttrFileSHA256, v) }
-func fileName(e *Event, _ byte, v []byte)    { e.fileString(AttrFileName, v) }
+func md5(e *Event, _ byte, v []byte)      { e.fileHash(AttrFileMD5, v) }
+func sha1(e *Event, _ byte, v []byte)     { e.fileHash(AttrFileSHA1, v) }
+func sha256(e *Event, _ byte, v []byte)   { e.fileHash(AttrFileSHA256, v) }
+func fileName(e *Event, _ byte, v []byte) { e.fileString(AttrFileName, v) }
+
+// filePathName is ECS file.path's last element (after the last slash or
+// backslash), the file's name.
+func filePathName(e *Event, _ byte, v []byte) {
+	if i := bytes.LastIndexAny(v, `/\`); i >= 0 {
+		v = v[i+1:]
+	}
+	if len(v) > 0 {
+		e.fileString(AttrFileName, v)
+	}
+}
+
 func fileMime(e *Event, _ byte, v []byte)    { e.fileString(AttrFileMime, v) }
 func fileSize(e *Event, _ byte, v []byte)    { e.fileSize(v) }
 func x509Subject(e *Event, _ byte, v []byte) { e.x509String(AttrX509Subject, v) }
@@ -520,6 +532,20 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"suricata.eve.fileinfo.sha256":   {sha256, []Attr{AttrFileSHA256}},
 	"suricata.eve.fileinfo.filename": {fileName, []Attr{AttrFileName}},
 	"suricata.eve.fileinfo.size":     {fileSize, []Attr{AttrFileSize}},
+	// Elastic's suricata pipeline moves fileinfo.filename to file.path
+	// (and writes no file.name); its zeek smb_files pipeline writes the
+	// share path and the name there. The name is its last element.
+	"file.path": {filePathName, []Attr{AttrFileName}},
+	// and keeps EVE's smtp and email objects below suricata.eve (no ECS
+	// field takes them)
+	"suricata.eve.smtp.mail_from":   {mailSender, []Attr{AttrEmail, AttrEmailSenderRef}},
+	"suricata.eve.smtp.rcpt_to":     {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
+	"suricata.eve.email.from":       {mailFrom, []Attr{AttrEmail, AttrEmailFromRef}},
+	"suricata.eve.email.to":         {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
+	"suricata.eve.email.cc":         {mailCc, []Attr{AttrEmail, AttrEmailCcRefs}},
+	"suricata.eve.email.subject":    {mailSubject, []Attr{AttrEmailSubject}},
+	"suricata.eve.email.attachment": {fileName, []Attr{AttrFileName}},
+	"suricata.eve.email.url":        {mailURL, []Attr{AttrURL}},
 	// Elastic's zeek dns pipeline may leave the query only here (its
 	// sample event, an mDNS response, has no dns.question.name).
 	"zeek.dns.query":   {domain, []Attr{AttrDomain}},

@@ -267,3 +267,33 @@ func TestCompileReportsHashName(t *testing.T) {
 		}
 	}
 }
+
+// TestECSSuricataFilePathMail: Elastic's suricata pipeline moves EVE's
+// fileinfo.filename to file.path (writing no file.name) and keeps smtp
+// and email below suricata.eve; the file's name and the mail addresses
+// were missed in its documents. Documents derived by the pipeline's moves
+// (ecs-integrations/suricata-derived.ndjson, make-suricata.py, nested and
+// dotted) from suricata-verify's output-eve-fileinfo expected eve.json (a
+// real EVE fileinfo event, eicar.com over http) and smtp-eve's smtp
+// event. Counts by hand: each document twice; the EVE event itself once.
+func TestECSSuricataFilePathMail(t *testing.T) {
+	want := map[string]int64{
+		"[file:name = 'eicar.com']":                               2,
+		"[url:value = 'http://www.eicar.org/download/eicar.com']": 2,
+		"[email-addr:value = 'gurpartap@patriots.in']":            2,
+		"[email-addr:value = 'raj_deol2002in@yahoo.co.in']":       2,
+		"[file:name = 'NEWS.txt']":                                2,
+		"[ipv4-addr:value = '74.53.140.153']":                     2,
+	}
+	for _, f := range []Format{FormatAuto, FormatECS} {
+		st := matchCounts(t, f.String(), want, f, string(readSample(t, "ecs-integrations/suricata-derived.ndjson")))
+		if st.Events != 4 || st.Malformed != 0 {
+			t.Errorf("%v: %+v, want 4 events, none malformed", f, st)
+		}
+	}
+	matchCounts(t, "eve", map[string]int64{"[file:name = 'eicar.com']": 1, "[file:size = 68]": 1},
+		FormatAuto, string(readSample(t, "eve-verify/output-eve-fileinfo.json")))
+	// the zeek smb_files pipeline's file.path: the share, then the name
+	doc := `{"@timestamp":"2019-01-01T00:00:00.000Z","file":{"name":"x.exe","path":"\\\\10.0.0.2\\C$\\x.exe"},"zeek":{"smb_files":{"action":"SMB::FILE_OPEN","name":"x.exe","path":"\\\\10.0.0.2\\C$"}},"source":{"ip":"10.0.0.1"},"destination":{"ip":"10.0.0.2"}}` + "\n"
+	matchCounts(t, "smb_files", map[string]int64{"[file:name = 'x.exe']": 1, "[file:name = 'C$']": 0}, FormatAuto, doc)
+}
