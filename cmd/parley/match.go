@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -250,6 +253,10 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			defer fh.Close()
 			r = fh
 		}
+		r, err := logInput(r)
+		if err != nil {
+			return withExit(3, "", fmt.Errorf("couldn't read input %s: %w", name, err))
+		}
 		if err := s.Read(ctx, r); err != nil {
 			if errors.Is(err, context.Canceled) {
 				break
@@ -412,4 +419,23 @@ func (o onceString) Set(v string) error {
 	}
 	*o.p = v
 	return nil
+}
+
+// logInput reads a log as its sensor or log rotation left it: a gzip
+// file (Zeek's archived logs, logrotate's compress) is decompressed, all
+// its members, and a UTF-8 byte order mark at the start is skipped. Other
+// input is read as it is.
+func logInput(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if b, _ := br.Peek(2); len(b) == 2 && b[0] == 0x1f && b[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		br = bufio.NewReaderSize(zr, 64<<10)
+	}
+	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	return br, nil
 }

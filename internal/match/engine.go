@@ -37,6 +37,42 @@ func isBlock(lit string) bool {
 	return err == nil
 }
 
+// ErrHashName is wrapped by the [CompileError] of an indicator that is
+// compiled but names a hash by a near miss of a name in STIX 2.1's
+// hash-algorithm-ov (file:hashes.SHA256 or hashes.md5 for
+// file:hashes.'SHA-256' or hashes.MD5): keys are compared exactly, and no
+// Zeek, EVE or ECS event carries such a key, so the comparison matches
+// only STIX observed-data written with the same key. Other keys (custom
+// ones such as PDQ or x_…) are not reported.
+var ErrHashName = errors.New("names a hash by a key that is not STIX's name of the algorithm (hash-algorithm-ov; keys are compared exactly): no Zeek, EVE or ECS event matches it, only STIX observed-data that uses the same key")
+
+// hashAlgorithms is STIX 2.1's hash-algorithm-ov.
+var hashAlgorithms = []string{"MD5", "SHA-1", "SHA-256", "SHA-512", "SHA3-256", "SHA3-512", "SSDEEP", "TLSH"}
+
+// badHashName finds a comparison of a hashes dictionary entry whose key
+// differs from a hash-algorithm-ov name only in case and hyphens; it
+// returns the property path and that name.
+func badHashName(p *pattern.Pattern) (path, want string, found bool) {
+	squash := func(s string) string { return strings.ToUpper(strings.ReplaceAll(s, "-", "")) }
+	walkObservations(p.Root, func(o *pattern.Simple) {
+		walkComparisons(o.Comparison, func(c *pattern.Comparison) {
+			steps := c.Path.Steps
+			for i := 0; i+1 < len(steps) && !found; i++ {
+				k := steps[i+1]
+				if steps[i].Kind != pattern.StepKey || steps[i].Key != "hashes" || k.Kind != pattern.StepKey {
+					continue
+				}
+				for _, a := range hashAlgorithms {
+					if k.Key != a && squash(k.Key) == squash(a) {
+						path, want, found = c.Path.String(), a, true
+					}
+				}
+			}
+		})
+	})
+	return path, want, found
+}
+
 // comparesBlockByEquality finds an "=" comparison of a property named
 // value (an address's, or one a reference reaches such as
 // network-traffic:dst_ref.value) with a CIDR block; it returns the block.
@@ -178,6 +214,9 @@ func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
 		}
 		if lit, ok := comparesBlockByEquality(p); ok {
 			errs = append(errs, &CompileError{ind.ID, blockByEquality(lit)})
+		}
+		if path, want, ok := badHashName(p); ok {
+			errs = append(errs, &CompileError{ind.ID, fmt.Errorf("%w: %s (the vocabulary's name is '%s')", ErrHashName, path, want)})
 		}
 		e.add(ind, p)
 	}

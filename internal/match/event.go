@@ -440,6 +440,25 @@ func (e *Event) url(v []byte) {
 	}
 }
 
+// urlHTTP adds a URL that may have been logged without its scheme, which
+// is then http: Zeek's intel framework logs URLs so, and Suricata's
+// email.url does with its defaults (extract-urls-schemes [http],
+// log-url-scheme no: "test-site.org/blah/123/" for
+// http://test-site.org/blah/123/ in the body). A mailto: URL, which has
+// no "//", keeps its scheme.
+func (e *Event) urlHTTP(v []byte) {
+	if e.off(AttrURL) {
+		return
+	}
+	if !hasScheme(v) && !hasPrefixFold(v, "mailto:") {
+		start := len(e.arena)
+		e.arena = append(e.arena, "http://"...)
+		e.arena = append(e.arena, v...)
+		v = e.arena[start:len(e.arena):len(e.arena)]
+	}
+	e.url(v)
+}
+
 func (e *Event) emailAddr(v []byte) int {
 	if e.off(AttrEmail) {
 		return -1
@@ -655,16 +674,7 @@ func (e *Event) intelSeen() {
 	case "Intel::DOMAIN":
 		e.domain(v)
 	case "Intel::URL":
-		if e.off(AttrURL) {
-			return
-		}
-		if !hasScheme(v) {
-			start := len(e.arena)
-			e.arena = append(e.arena, "http://"...)
-			e.arena = append(e.arena, v...)
-			v = e.arena[start:len(e.arena):len(e.arena)]
-		}
-		e.url(v)
+		e.urlHTTP(v)
 	case "Intel::EMAIL":
 		e.emailAddr(v)
 	case "Intel::FILE_NAME":
@@ -681,4 +691,10 @@ func (e *Event) intelSeen() {
 	case "Intel::CERT_HASH":
 		e.fileHash(AttrX509SHA1, v)
 	}
+}
+
+// hasPrefixFold reports whether v begins with the lower-case ASCII prefix p
+// in any case.
+func hasPrefixFold(v []byte, p string) bool {
+	return len(v) >= len(p) && bytes.EqualFold(v[:len(p)], []byte(p))
 }

@@ -41,6 +41,7 @@ func anyIP(e *Event, _ byte, v []byte)    { e.ip(v) }
 func domain(e *Event, _ byte, v []byte)   { e.domain(v) }
 func hostOrIP(e *Event, _ byte, v []byte) { e.hostOrIP(v) }
 func url(e *Event, _ byte, v []byte)      { e.url(v) }
+func mailURL(e *Event, _ byte, v []byte)  { e.urlHTTP(v) }
 func httpHost(e *Event, _ byte, v []byte) {
 	if len(v) > 0 {
 		e.httpHost = e.save(v)
@@ -57,10 +58,22 @@ func httpValue(e *Event, _ byte, v []byte) {
 	httpURI(e, 0, v)
 	e.httpString(AttrHTTPValue, v)
 }
-func md5(e *Event, _ byte, v []byte)         { e.fileHash(AttrFileMD5, v) }
-func sha1(e *Event, _ byte, v []byte)        { e.fileHash(AttrFileSHA1, v) }
-func sha256(e *Event, _ byte, v []byte)      { e.fileHash(AttrFileSHA256, v) }
-func fileName(e *Event, _ byte, v []byte)    { e.fileString(AttrFileName, v) }
+func md5(e *Event, _ byte, v []byte)      { e.fileHash(AttrFileMD5, v) }
+func sha1(e *Event, _ byte, v []byte)     { e.fileHash(AttrFileSHA1, v) }
+func sha256(e *Event, _ byte, v []byte)   { e.fileHash(AttrFileSHA256, v) }
+func fileName(e *Event, _ byte, v []byte) { e.fileString(AttrFileName, v) }
+
+// filePathName is ECS file.path's last element (after the last slash or
+// backslash), the file's name.
+func filePathName(e *Event, _ byte, v []byte) {
+	if i := bytes.LastIndexAny(v, `/\`); i >= 0 {
+		v = v[i+1:]
+	}
+	if len(v) > 0 {
+		e.fileString(AttrFileName, v)
+	}
+}
+
 func fileMime(e *Event, _ byte, v []byte)    { e.fileString(AttrFileMime, v) }
 func fileSize(e *Event, _ byte, v []byte)    { e.fileSize(v) }
 func x509Subject(e *Event, _ byte, v []byte) { e.x509String(AttrX509Subject, v) }
@@ -329,24 +342,38 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"dest_port": {dstPort, []Attr{AttrDstPort}},
 	"proto":     {proto, []Attr{AttrProtocol}},
 	"app_proto": {proto, []Attr{AttrProtocol}},
+	// the outer (tunnel) addresses of an encapsulated packet (IP-in-IP,
+	// GRE, Teredo, VXLAN …) that an alert or anomaly names beside the
+	// inner src_ip and dest_ip: the packet went between them too
+	"tunnel.src_ip":  {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"tunnel.dest_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	// dns v1 (one query or one answer record per event: rrname, rrtype,
 	// rdata at the top of "dns"), v2 (answers and grouped) and v3
 	// (queries and answers lists); alerts carry "dns.query" lists.
-	"dns.rrname":             {domain, []Attr{AttrDomain}},
-	"dns.rrtype":             {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.rdata":              {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.queries.rrname":     {domain, []Attr{AttrDomain}},
-	"dns.answers.rrname":     {domain, []Attr{AttrDomain}},
-	"dns.answers.rrtype":     {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.answers.rdata":      {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.grouped.A":          {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dns.grouped.AAAA":       {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dns.grouped.CNAME":      {domain, []Attr{AttrDomain}},
-	"dns.grouped.NS":         {domain, []Attr{AttrDomain}},
-	"dns.grouped.PTR":        {domain, []Attr{AttrDomain}},
-	"dns.grouped.MX":         {domain, []Attr{AttrDomain}},
-	"dns.query.rrname":       {domain, []Attr{AttrDomain}},
-	"dns.authorities.rrname": {domain, []Attr{AttrDomain}},
+	"dns.rrname":         {domain, []Attr{AttrDomain}},
+	"dns.rrtype":         {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.rdata":          {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.queries.rrname": {domain, []Attr{AttrDomain}},
+	"dns.answers.rrname": {domain, []Attr{AttrDomain}},
+	"dns.answers.rrtype": {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answers.rdata":  {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.grouped.A":      {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dns.grouped.AAAA":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dns.grouped.CNAME":  {domain, []Attr{AttrDomain}},
+	"dns.grouped.NS":     {domain, []Attr{AttrDomain}},
+	"dns.grouped.PTR":    {domain, []Attr{AttrDomain}},
+	"dns.grouped.MX":     {domain, []Attr{AttrDomain}},
+	"dns.query.rrname":   {domain, []Attr{AttrDomain}},
+	// Suricata 7's alerts: dns.answer is the response in the v2 answer
+	// form without answers or grouped (the rrname asked, and the
+	// authorities)
+	"dns.answer.rrname":                {domain, []Attr{AttrDomain}},
+	"dns.answer.authorities.rrname":    {domain, []Attr{AttrDomain}},
+	"dns.answer.authorities.rrtype":    {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answer.authorities.rdata":     {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answer.authorities.soa.mname": {domain, []Attr{AttrDomain}},
+	"dns.answer.authorities.srv.name":  {domain, []Attr{AttrDomain}},
+	"dns.authorities.rrname":           {domain, []Attr{AttrDomain}},
 	// v3 (and v2's detailed answers) log the authority and additional
 	// sections as full records: a referral's NS names, and their glue
 	// addresses among the additionals.
@@ -374,12 +401,16 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"http.http_user_agent": {httpUA, []Attr{AttrHTTPUserAgent}},
 	"http.http_refer":      {url, []Attr{AttrURL}},
 	// tls
-	"tls.sni":         {domain, []Attr{AttrDomain}},
-	"tls.subject":     {x509Subject, []Attr{AttrX509Subject}},
-	"tls.issuerdn":    {x509Issuer, []Attr{AttrX509Issuer}},
-	"tls.serial":      {x509Serial, []Attr{AttrX509Serial}},
-	"tls.fingerprint": {x509SHA1, []Attr{AttrX509SHA1}},
-	"quic.sni":        {domain, []Attr{AttrDomain}},
+	"tls.sni":      {domain, []Attr{AttrDomain}},
+	"tls.subject":  {x509Subject, []Attr{AttrX509Subject}},
+	"tls.issuerdn": {x509Issuer, []Attr{AttrX509Issuer}},
+	"tls.serial":   {x509Serial, []Attr{AttrX509Serial}},
+	// the server certificate's subject alternative names (Suricata 7 and
+	// 8 custom field subjectaltname), read as Zeek's x509.log san.dns and
+	// ECS x509.alternative_names are
+	"tls.subjectaltname": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"tls.fingerprint":    {x509SHA1, []Attr{AttrX509SHA1}},
+	"quic.sni":           {domain, []Attr{AttrDomain}},
 	// X-Forwarded-For (the xff setting's extra-data mode): the client
 	// behind a proxy, which the flow's addresses do not show; an event's
 	// "xff" (http, fileinfo), an alert's "alert.xff", and the raw header
@@ -388,8 +419,11 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"alert.xff": {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
 	"http.xff":  {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
 	// ethernet header (ethernet: yes) and dhcp
-	"ether.src_mac":    {mac, []Attr{AttrMAC}},
-	"ether.dest_mac":   {mac, []Attr{AttrMAC}},
+	"ether.src_mac":  {mac, []Attr{AttrMAC}},
+	"ether.dest_mac": {mac, []Attr{AttrMAC}},
+	// a flow event lists every address the flow's frames carried
+	"ether.src_macs":   {mac, []Attr{AttrMAC}},
+	"ether.dest_macs":  {mac, []Attr{AttrMAC}},
 	"dhcp.client_mac":  {mac, []Attr{AttrMAC}},
 	"dhcp.assigned_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"dhcp.client_ip":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
@@ -430,7 +464,7 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"email.cc":         {mailCc, []Attr{AttrEmail, AttrEmailCcRefs}},
 	"email.subject":    {mailSubject, []Attr{AttrEmailSubject}},
 	"email.attachment": {fileName, []Attr{AttrFileName}},
-	"email.url":        {url, []Attr{AttrURL}},
+	"email.url":        {mailURL, []Attr{AttrURL}},
 })
 
 // ecsTable covers the ECS field sets that carry observables: source,
@@ -498,6 +532,20 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"suricata.eve.fileinfo.sha256":   {sha256, []Attr{AttrFileSHA256}},
 	"suricata.eve.fileinfo.filename": {fileName, []Attr{AttrFileName}},
 	"suricata.eve.fileinfo.size":     {fileSize, []Attr{AttrFileSize}},
+	// Elastic's suricata pipeline moves fileinfo.filename to file.path
+	// (and writes no file.name); its zeek smb_files pipeline writes the
+	// share path and the name there. The name is its last element.
+	"file.path": {filePathName, []Attr{AttrFileName}},
+	// and keeps EVE's smtp and email objects below suricata.eve (no ECS
+	// field takes them)
+	"suricata.eve.smtp.mail_from":   {mailSender, []Attr{AttrEmail, AttrEmailSenderRef}},
+	"suricata.eve.smtp.rcpt_to":     {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
+	"suricata.eve.email.from":       {mailFrom, []Attr{AttrEmail, AttrEmailFromRef}},
+	"suricata.eve.email.to":         {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
+	"suricata.eve.email.cc":         {mailCc, []Attr{AttrEmail, AttrEmailCcRefs}},
+	"suricata.eve.email.subject":    {mailSubject, []Attr{AttrEmailSubject}},
+	"suricata.eve.email.attachment": {fileName, []Attr{AttrFileName}},
+	"suricata.eve.email.url":        {mailURL, []Attr{AttrURL}},
 	// Elastic's zeek dns pipeline may leave the query only here (its
 	// sample event, an mDNS response, has no dns.question.name).
 	"zeek.dns.query":   {domain, []Attr{AttrDomain}},
@@ -555,6 +603,12 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"zeek.socks.bound.host":     {specifiedHostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"zeek.radius.framed_addr":   {radiusAddr, []Attr{AttrIPv4, AttrIPv6}},
 	"zeek.radius.tunnel_client": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// Elastic's zeek intel pipeline keeps intel.log's seen.indicator and
+	// seen.indicator_type below zeek.intel, read as in intel.log (its
+	// copies in threat.indicator.* are the ECS form of an indicator, which
+	// a threat-intelligence feed's documents also use: not read).
+	"zeek.intel.seen.indicator":      {intelValue, intelAttrs},
+	"zeek.intel.seen.indicator_type": {intelType, intelAttrs},
 	// ECS places x509 below file (a certificate file: Elastic's zeek
 	// x509 pipeline writes file.x509.*), tls.server and tls.client; the
 	// same pipeline keeps Zeek's san.* and fingerprint (SHA-256) below
