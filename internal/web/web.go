@@ -11,8 +11,9 @@
 //
 // Sessions live in memory (see [sessions]); a node restart logs everyone
 // out. The UI's calls to the node's own JSON endpoints (/log/receipt,
-// /log/keys, /log/checkpoint, /log/key, /log/bundle, /concurrence, and
-// TAXII object posts) go through /ui/api/, which forwards them to the
+// /log/keys, /log/checkpoint, /log/key, /log/bundle, /concurrence,
+// /peers/bundle, and TAXII object posts) go through /ui/api/, which
+// forwards them to the
 // node's handlers unchanged with the session's token as the bearer
 // token: the UI needs no second implementation of any of them.
 package web
