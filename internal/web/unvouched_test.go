@@ -240,6 +240,22 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	bctx, cancel := browser(t, 1280)
 	defer cancel()
 	logIn(t, bctx, base, carol.Token)
+	// layoutAt looks at the page, reloaded at width, as TestBrowserLayout
+	// does, and goes back to 1280 pixels.
+	layoutAt := func(width int, name string) {
+		t.Helper()
+		if err := chromedp.Do(bctx, chromedp.EmulateViewport(int64(width), 900), chromedp.Reload(),
+			waitAttr(`[data-verification]`, "data-verification", "verified", "failed", "logged"),
+			shot(t, fmt.Sprintf("object-%s-%d", name, width))); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range layoutProblems(bctx, t) {
+			t.Errorf("%s at %d px: %s", name, width, p)
+		}
+		if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, c := range []struct {
 		name, id, state string
 		want            []string
@@ -279,6 +295,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 				t.Errorf("the page of a replicated object doesn't say %q: %s", w, prov)
 			}
 		}
+		layoutAt(390, c.name)
 	}
 	// B's object, with what A serves for B changed, after B's key was
 	// pinned above.
@@ -291,6 +308,9 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		st, text := checkObjectPage(t, bctx, base, replicated, "object-replicated-lying-"+c.mode)
 		if st != "failed" || !strings.Contains(text, c.want) {
 			t.Errorf("replicated, A lying about B's %s: %s, want failed saying %q: %s", c.mode, st, c.want, text)
+		}
+		if c.mode == "log-key" {
+			layoutAt(390, "replicated-lying-"+c.mode)
 		}
 	}
 	lie.Store("")
