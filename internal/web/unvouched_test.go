@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,7 +33,8 @@ import (
 // browser: it ends "verified", naming B's log and entry, while what A's
 // operator logged under peer:NAME itself (signed with its own key, or a
 // changed version of B's object) fails, and so does B's object when A
-// serves a changed proof, key entry or log key for B. An unsigned object
+// serves a changed proof, key entry or log key for B, or B's object of
+// another collection than the one A follows, with B's own proofs. An unsigned object
 // in a relay collection ends "logged", saying why, not "failed"; a
 // relayed object signed by the relay ends "verified", saying that its
 // claimed creator isn't. It also checks ParleyLog.keylessAt against the
@@ -90,6 +92,12 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		"created_by_ref": alice.ID, "name": "Shared by B", "pattern": "[ipv4-addr:value = '203.0.113.9']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
 	replicated2 := post(b, alice, intel, alice.Key, map[string]any{"type": "indicator", "id": "indicator--a1a1a1a1-0000-4000-8000-00000000000a",
 		"created_by_ref": alice.ID, "name": "Also shared by B", "pattern": "[ipv4-addr:value = '203.0.113.19']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	other, err := b.AddCollection(ctx, "other", "", []string{"alice", "node-a"}, []string{"alice"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := post(b, alice, other, alice.Key, map[string]any{"type": "indicator", "id": "indicator--a1a1a1a1-0000-4000-8000-00000000000b",
+		"created_by_ref": alice.ID, "name": "Not in intel", "pattern": "[ipv4-addr:value = '203.0.113.29']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
 	bURL := serveNode(t, b)
 
 	// Node A follows intel; carol reads the copy and a relay collection.
@@ -114,9 +122,26 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	claimed := "identity--c3c3c3c3-0000-4000-8000-000000000003"
 	relayed := post(a, carol, relay, carol.Key, map[string]any{"type": "indicator", "id": "indicator--c3c3c3c3-0000-4000-8000-000000000004",
 		"created_by_ref": claimed, "name": "Relayed", "pattern": "[ipv4-addr:value = '203.0.113.10']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
-	// What only a malicious operator of A can log (its node refuses them):
-	// objects under the keyless peer member whose signature entry doesn't
-	// verify, or is malformed. The browser must fail both.
+	// logAsPeer logs raw, as A's replication would, under peer:b in the
+	// copy, with no provenance: what only A's operator can do.
+	logAsPeer := func(id string, modified time.Time, raw []byte) string {
+		t.Helper()
+		salt, err := tlog.NewSalt(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := a.Store().Submit(ctx, store.Submission{StatusID: "forged-" + id, Collection: p.Into, Member: p.Member, Received: time.Now(),
+			Items: []store.Item{{Owned: true, Salt: salt,
+				Object: store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: modified, Signed: true, Raw: raw},
+				Entry: func(o store.Object) ([]byte, error) {
+					op := tlog.Opening{Salt: salt, Collection: o.Collection, ObjectID: o.ID, Version: store.FormatTime(o.Version), Member: o.Member}
+					return tlog.Entry{Kind: tlog.KindObject, Received: o.DateAdded, Commitment: tlog.ObjectCommitment(op, o.Raw)}.Marshal()
+				}}}})
+		if err != nil || len(st.Failures) > 0 {
+			t.Fatalf("forging %s: %+v, %v", id, st.Failures, err)
+		}
+		return id
+	}
 	// forgeWith logs, as version modified, an object signed by key that
 	// claims to be alice's (signed by alice's key, it is one B's log
 	// doesn't hold).
@@ -136,21 +161,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		if raw, err = stix.Canonicalize(raw); err != nil {
 			t.Fatal(err)
 		}
-		salt, err := tlog.NewSalt(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := a.Store().Submit(ctx, store.Submission{StatusID: "forged-" + id, Collection: p.Into, Member: p.Member, Received: time.Now(),
-			Items: []store.Item{{Owned: true, Salt: salt,
-				Object: store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: modified, Signed: true, Raw: raw},
-				Entry: func(o store.Object) ([]byte, error) {
-					op := tlog.Opening{Salt: salt, Collection: o.Collection, ObjectID: o.ID, Version: store.FormatTime(o.Version), Member: o.Member}
-					return tlog.Entry{Kind: tlog.KindObject, Received: o.DateAdded, Commitment: tlog.ObjectCommitment(op, o.Raw)}.Marshal()
-				}}}})
-		if err != nil || len(st.Failures) > 0 {
-			t.Fatalf("forging %s: %+v, %v", id, st.Failures, err)
-		}
-		return id
+		return logAsPeer(id, modified, raw)
 	}
 	forge := func(id string, mangle func(sig map[string]any)) string {
 		return forgeWith(id, time.Date(2026, 9, 14, 8, 30, 0, 0, time.UTC), alice.Key, mangle)
@@ -161,6 +172,16 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	keep := func(map[string]any) {}
 	operatorSigned := forgeWith("indicator--e5e5e5e5-0000-4000-8000-000000000009", time.Date(2026, 9, 14, 8, 30, 0, 0, time.UTC), operatorKey, keep)
 	operatorVersion := forgeWith(replicated2, time.Date(2026, 9, 15, 8, 30, 0, 0, time.UTC), operatorKey, keep)
+	// And alice's object from B's other collection, which A reads on B but
+	// doesn't follow, as B stores it: B's log holds it, in "other".
+	page, err := b.Store().Objects(ctx, store.Query{Collection: other, IDs: []string{elsewhere}, Limit: 1})
+	if err != nil || len(page.Objects) != 1 {
+		t.Fatalf("reading %s on B: %v", elsewhere, err)
+	}
+	logAsPeer(elsewhere, page.Objects[0].Version, page.Objects[0].Raw)
+	// What only a malicious operator of A can log (its node refuses them):
+	// objects under the keyless peer member whose signature entry doesn't
+	// verify, or is malformed. The browser must fail both.
 	badSignature := forge("indicator--e5e5e5e5-0000-4000-8000-000000000006", func(sig map[string]any) {
 		b, _ := base64.StdEncoding.DecodeString(sig["signature"].(string))
 		b[0] ^= 1
@@ -196,6 +217,21 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	liar := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			mode := lie.Load().(string)
+			if r.URL.Path == "/peers/bundle" && r.URL.Query().Get("object") == elsewhere {
+				// B's own proofs of the object it holds in "other".
+				req, _ := http.NewRequest(http.MethodGet, bURL+"/log/bundle?object="+elsewhere, nil)
+				req.Header.Set("Authorization", "Bearer "+nodeA.Token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadGateway)
+					return
+				}
+				defer resp.Body.Close()
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(resp.StatusCode)
+				io.Copy(w, resp.Body)
+				return
+			}
 			if r.URL.Path != "/peers/bundle" || mode == "" {
 				next.ServeHTTP(w, r)
 				return
@@ -263,6 +299,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		{"replicated", replicated, "verified", []string{"replicated from " + bOrigin + ", entry ", "signed by " + alice.ID + " there",
 			"of the peer's log " + bOrigin + " signed by its pinned key", "First use: pinned the log key of the peer"}},
 		{"forged-by-operator", operatorSigned, "failed", []string{"the object's proof bundle in the peer's log: the node has none (HTTP 404)"}},
+		{"other-collection", elsewhere, "failed", []string{"of the peer's log is in the peer's collection " + other + ", not in " + intel}},
 		{"forged-version", operatorVersion, "failed", []string{"no entry of the peer's log " + bOrigin + " in this node's proof bundle commits to this exact object"}},
 		{"unsigned", unsigned, "logged", []string{"the object is unsigned"}},
 		{"relayed", relayed, "verified", []string{"signature, commitment, inclusion and checkpoint all check", "relayed by " + carol.ID, claimed}},

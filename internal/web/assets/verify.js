@@ -27,7 +27,8 @@
 // GET /peers/bundle: the peer's checkpoint against the peer's log key
 // pinned in this browser for that collection (first use pins it and shows
 // its fingerprint; a changed key fails), an entry of the peer's log whose
-// commitment opens to this exact object and its inclusion, the signer's
+// commitment opens to this exact object, in the peer's collection the page
+// names (data-peer-remote), and its inclusion, the signer's
 // key in force there, and the signature. It ends "verified" only if all
 // of them hold; an object the peer's log doesn't hold, or holds otherwise,
 // fails, whatever this node's own log says.
@@ -42,6 +43,7 @@
   const PIN = "parley.pinned-log-key";
   const peerColl = el.dataset.peerCollection || "";
   const PEER_PIN = "parley.pinned-peer-log-key." + peerColl;
+  const peerRemote = el.dataset.peerRemote || "";
 
   const CHECKS = [
     "the log's checkpoint is signed by the log key pinned in this browser",
@@ -205,6 +207,7 @@
     }
     need(item, "no entry of the peer's log " + pcp.origin + " in this node's proof bundle commits to this exact object, version " + version + ": the peer didn't log it, or logged something else");
     need(Number.isSafeInteger(item.log_index) && item.log_index >= 0 && item.log_index < pcp.size, "the peer's entry index is outside its checkpoint");
+    need(item.collection === peerRemote, "entry " + item.log_index + " of the peer's log is in the peer's collection " + item.collection + ", not in " + peerRemote + ", the one this node says it replicates here");
     const pleaf = L.b64decode(item.entry);
     const proot = await L.rootFromInclusion(item.log_index, pcp.size, await L.leafHash(pleaf), (item.inclusion_proof || []).map(L.b64decode));
     need(L.equal(proot, pcp.root), "the inclusion proof of entry " + item.log_index + " of the peer's log does not lead to the peer's checkpoint");
