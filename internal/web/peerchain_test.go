@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/stix"
 )
@@ -116,6 +118,13 @@ func TestBrowserReplicatedTwice(t *testing.T) {
 	bOrigin, _, _ := strings.Cut(b.VerifierKey(), "+")
 	if st != "logged" {
 		t.Errorf("%s, want logged: %s", st, text)
+	}
+	meta, err := chromedp.Run(bctx, chromedp.TextContent(chromedp.CSS(`.object .meta`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(meta, "foreign signature") || strings.Contains(meta, "unsigned") {
+		t.Errorf("the page calls a signed object of C's, which neither A's nor B's log vouches for, otherwise: %s", meta)
 	}
 	for _, w := range []string{"In the peer's log, but no key of that log vouches for it", "which the peer's log doesn't hold either",
 		"replicated from " + bOrigin + ", entry ", "shared there by " + pb.Member, base64Key(alice.Key), "✓ entry "} {
