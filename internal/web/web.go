@@ -61,6 +61,9 @@ type Deps struct {
 	// them back with release once written. An error means the budget
 	// stayed spent (503). Nil reserves nothing (see memory.go).
 	Reserve func(ctx context.Context, m store.Member, n int64) (release func(), err error)
+	// Witnesses names the witnesses the node submits its checkpoints to
+	// (config.json's witnesses: each its URL), for the home page.
+	Witnesses []string
 	// MaxObjectSize is the largest object the store holds, in bytes of
 	// raw JSON (the node's max_object_size); zero means
 	// DefaultMaxObjectSize. Pages reserve memory by it.
