@@ -144,10 +144,6 @@ type objectView struct {
 	// version shown is in a peer's local collection (docs/federation.md):
 	// the browser's check then also checks it in the peer's log.
 	Peer *peerView
-	// ForeignSigned says that the object carries a signature although the
-	// node stored it as unsigned: a key no log the node checked holds
-	// signed it (what a peer itself replicated from another node).
-	ForeignSigned bool
 	// Clipped says that some text was too long to show whole (see
 	// MaxShownText).
 	Clipped bool
@@ -251,11 +247,6 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	if v.Peer, err = h.peerOf(ctx, latest.Collection); err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
-	}
-	if !latest.Signed {
-		var ext map[string]json.RawMessage
-		json.Unmarshal(fields["extensions"], &ext) // what isn't an object has no signature
-		_, v.ForeignSigned = ext[stix.SignatureExtensionID]
 	}
 	v.Version, _ = stringField(fields, "modified")
 	if v.Version == "" {

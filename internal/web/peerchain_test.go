@@ -103,8 +103,9 @@ func TestBrowserReplicatedTwice(t *testing.T) {
 	// A follows B's copy.
 	a := openNode(t, fast)
 	carol := add(a, "carol", true)
-	if _, err := a.AddPeer(ctx, node.PeerSpec{Name: "b", URL: bURL, TokenFile: tokenFile(nodeA), LogKey: b.VerifierKey(),
-		Remote: pb.Into, Into: "from B", Readers: []string{"carol"}}); err != nil {
+	pa, err := a.AddPeer(ctx, node.PeerSpec{Name: "b", URL: bURL, TokenFile: tokenFile(nodeA), LogKey: b.VerifierKey(),
+		Remote: pb.Into, Into: "from B", Readers: []string{"carol"}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	serveNode(t, a)
@@ -125,6 +126,16 @@ func TestBrowserReplicatedTwice(t *testing.T) {
 	}
 	if !strings.Contains(meta, "foreign signature") || strings.Contains(meta, "unsigned") {
 		t.Errorf("the page calls a signed object of C's, which neither A's nor B's log vouches for, otherwise: %s", meta)
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/ui/collections/"+pa.Into)); err != nil {
+		t.Fatal(err)
+	}
+	row, err := chromedp.Run(bctx, chromedp.TextContent(chromedp.CSS(`table.list tbody tr`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(row, "foreign signature") || strings.Contains(row, "unsigned") {
+		t.Errorf("the collection page lists it otherwise: %s", row)
 	}
 	for _, w := range []string{"In the peer's log, but no key of that log vouches for it", "which the peer's log doesn't hold either",
 		"replicated from " + bOrigin + ", entry ", "shared there by " + pb.Member, base64Key(alice.Key), "✓ entry "} {
