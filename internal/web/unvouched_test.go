@@ -124,13 +124,13 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		"created_by_ref": claimed, "name": "Relayed", "pattern": "[ipv4-addr:value = '203.0.113.10']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
 	// logAsPeer logs raw, as A's replication would, under peer:b in the
 	// copy, with no provenance: what only A's operator can do.
-	logAsPeer := func(id string, modified time.Time, raw []byte) string {
+	logAs := func(member, id string, modified time.Time, raw []byte) string {
 		t.Helper()
 		salt, err := tlog.NewSalt(rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := a.Store().Submit(ctx, store.Submission{StatusID: "forged-" + id, Collection: p.Into, Member: p.Member, Received: time.Now(),
+		st, err := a.Store().Submit(ctx, store.Submission{StatusID: "forged-" + id, Collection: p.Into, Member: member, Received: time.Now(),
 			Items: []store.Item{{Owned: true, Salt: salt,
 				Object: store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: modified, Signed: true, Raw: raw},
 				Entry: func(o store.Object) ([]byte, error) {
@@ -142,6 +142,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		}
 		return id
 	}
+	logAsPeer := func(id string, modified time.Time, raw []byte) string { return logAs(p.Member, id, modified, raw) }
 	// forgeWith logs, as version modified, an object signed by key that
 	// claims to be alice's (signed by alice's key, it is one B's log
 	// doesn't hold).
@@ -179,6 +180,19 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		t.Fatalf("reading %s on B: %v", elsewhere, err)
 	}
 	logAsPeer(elsewhere, page.Objects[0].Version, page.Objects[0].Raw)
+	// And what a member of A with a key of its own (the operator's)
+	// signed, logged in the copy: A's log vouches for its signature, but
+	// B's log doesn't hold it.
+	mallory := addMember(a, "mallory", true)
+	byMallory := "indicator--e5e5e5e5-0000-4000-8000-00000000000a"
+	signedByMallory, err := stix.Sign([]byte(`{"type":"indicator","spec_version":"2.1","id":"`+byMallory+`","created":"2026-09-14T08:30:00.000Z","modified":"2026-09-14T08:30:00.000Z","created_by_ref":"`+mallory.ID+`","name":"In the copy, not in B","pattern":"[ipv4-addr:value = '203.0.113.67']","pattern_type":"stix","valid_from":"2026-09-14T08:30:00Z"}`), mallory.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if signedByMallory, err = stix.Canonicalize(signedByMallory); err != nil {
+		t.Fatal(err)
+	}
+	logAs(mallory.ID, byMallory, time.Date(2026, 9, 14, 8, 30, 0, 0, time.UTC), signedByMallory)
 	// What only a malicious operator of A can log (its node refuses them):
 	// objects under the keyless peer member whose signature entry doesn't
 	// verify, or is malformed. The browser must fail both.
@@ -299,6 +313,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		{"replicated", replicated, "verified", []string{"replicated from " + bOrigin + ", entry ", "signed by " + alice.ID + " there",
 			"of the peer's log " + bOrigin + " signed by its pinned key", "First use: pinned the log key of the peer"}},
 		{"forged-by-operator", operatorSigned, "failed", []string{"the object's proof bundle in the peer's log: the node has none (HTTP 404)"}},
+		{"keyed-member-in-copy", byMallory, "failed", []string{"the object's proof bundle in the peer's log: the node has none (HTTP 404)"}},
 		{"other-collection", elsewhere, "failed", []string{"of the peer's log is in the peer's collection " + other + ", not in " + intel}},
 		{"forged-version", operatorVersion, "failed", []string{"no entry of the peer's log " + bOrigin + " in this node's proof bundle commits to this exact object"}},
 		{"unsigned", unsigned, "logged", []string{"the object is unsigned"}},

@@ -314,11 +314,14 @@
     }
     const inForce = await L.keyInForce(events, rc.member, rc.log_index);
     const sp = L.signatureParts(obj);
-    if (peerColl && !inForce && L.keylessAt(events, rc.member, rc.log_index)) {
-      // Logged here under the peer's keyless member: what vouches for
-      // it is in the peer's log. Its signature must first verify with
-      // the key it names, as tlog.CheckObject requires.
-      if (sp) need(await L.ed25519Verify(L.b64decode(sp.ext.public_key), L.b64decode(sp.ext.signature), sp.message), "the object's signature does not verify");
+    if (peerColl) {
+      // In a copy of a peer's collection: what vouches for it is in the
+      // peer's log, whoever this log says shared it here (the node logs
+      // what it replicates under the peer's keyless member; anything
+      // else in the copy is the operator's, and must be in the peer's
+      // log too). A signature under a keyless member must first verify
+      // with the key it names, as tlog.CheckObject requires.
+      if (sp && !inForce) need(await L.ed25519Verify(L.b64decode(sp.ext.public_key), L.b64decode(sp.ext.signature), sp.message), "the object's signature does not verify");
       await checkInPeer(raw, obj, id, version, sp);
       return;
     }
