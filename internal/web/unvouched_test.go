@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
@@ -226,6 +228,15 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 
 	// A's operator can also change what A serves for B: the bundle in
 	// B's log, which the browser gets through the session.
+	bOrigin, _, _ := strings.Cut(b.VerifierKey(), "+")
+	fakeSKey, fakeVKey, err := note.GenerateKey(rand.Reader, bOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakeSigner, err := note.NewSigner(fakeSKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var lie atomic.Value
 	lie.Store("")
 	liar := func(next http.Handler) http.Handler {
@@ -274,6 +285,14 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 					leaf, _ = json.Marshal(e)
 					k.(map[string]any)["entry"] = base64.StdEncoding.EncodeToString(leaf)
 				}
+			case "fake-key": // a key of A's operator's, named as B's log is
+				text := b["checkpoint"].(string)
+				signed, err := note.Sign(&note.Note{Text: text[:strings.Index(text, "\n\n")+1]}, fakeSigner)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				b["log_key"], b["checkpoint"] = fakeVKey, string(signed)
 			case "log-key": // B's log key and checkpoint are A's own
 				req := httptest.NewRequest(http.MethodGet, "/log/checkpoint", nil)
 				req.Header.Set("Authorization", r.Header.Get("Authorization"))
@@ -286,7 +305,6 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		})
 	}
 	base := uiServerWrapped(t, &fixture{n: a, aurelia: carol}, nil, liar)
-	bOrigin, _, _ := strings.Cut(b.VerifierKey(), "+")
 	bctx, cancel := browser(t, 1280)
 	defer cancel()
 	logIn(t, bctx, base, carol.Token)
@@ -355,7 +373,17 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		{"proof", "the inclusion proof of entry "},
 		{"key", "a key entry's inclusion proof in the peer's log does not verify"},
 		{"log-key", "ALARM: this node now gives a different log key for the peer"},
+		{"fake-key", "ALARM: this node now gives a different log key for the peer"},
+		// As for a collection new to the browser: the key is pinned by
+		// its name too.
+		{"fake-key-unpinned", "ALARM: this node gives, for the peer this collection is replicated from, a log key named " + bOrigin},
 	} {
+		if c.mode == "fake-key-unpinned" {
+			if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`localStorage.removeItem("parley.pinned-peer-log-key.`+p.Into+`"), true`)); err != nil {
+				t.Fatal(err)
+			}
+			c.mode = "fake-key"
+		}
 		lie.Store(c.mode)
 		st, text := checkObjectPage(t, bctx, base, replicated, "object-replicated-lying-"+c.mode)
 		if st != "failed" || !strings.Contains(text, c.want) {

@@ -154,19 +154,33 @@
 
   // pinnedPeerKey pins, on first use, the log key of the peer that this
   // node's collection peerColl is replicated from, as served in the
-  // peer's proof bundle, and returns the pinned one.
+  // peer's proof bundle, and returns the pinned one. The key is also
+  // pinned by the log's name (its origin): a collection new to this
+  // browser whose peer's log has a pinned name but another key is an
+  // alarm, not a first use.
   async function pinnedPeerKey(served) {
     served = String(served || "").trim();
     const p = document.createElement("p");
     p.className = "pin peer-pin";
     pinEl.after(p);
-    let pinned = null;
+    const byName = (k) => "parley.pinned-peer-log-key-by-name." + k.split("+")[0];
+    let pinned = null, named = null;
     try { pinned = localStorage.getItem(PEER_PIN); } catch (e) {}
     if (!pinned) {
       if (!served) throw new Check("the proof bundle in the peer's log names no log key");
-      try { localStorage.setItem(PEER_PIN, served); } catch (e) {}
-      p.textContent = "First use: pinned the log key of the peer this collection is replicated from (" + served.split("+")[0] + "), fingerprint " + (await fingerprint(served)) + ". Compare it with the one that node's operator published.";
-      pinned = served;
+      try { named = localStorage.getItem(byName(served)); } catch (e) {}
+      if (named && named !== served) {
+        p.textContent = "ALARM: this node gives, for the peer this collection is replicated from, a log key named " + served.split("+")[0] + " (" + (await fingerprint(served)) + ") that is not the key of that name you pinned (" + (await fingerprint(named)) + "). Checks use the pinned key.";
+        p.classList.add("alarm");
+        peerKeyChanged = true;
+        pinned = named;
+      } else {
+        try { localStorage.setItem(PEER_PIN, served); localStorage.setItem(byName(served), served); } catch (e) {}
+        p.textContent = (named ? "Pinned for this collection the log key of the peer it is replicated from (" + served.split("+")[0] + "), already pinned in this browser: " :
+          "First use: pinned the log key of the peer this collection is replicated from (" + served.split("+")[0] + "), fingerprint ") + (await fingerprint(served)) + "." +
+          (named ? "" : " Compare it with the one that node's operator published.");
+        pinned = served;
+      }
     } else if (pinned !== served) {
       p.textContent = "ALARM: this node now gives a different log key for the peer this collection is replicated from (" + (await fingerprint(served)) + ") from the one you pinned (" + (await fingerprint(pinned)) + "). Checks use the pinned key.";
       p.classList.add("alarm");
