@@ -21,12 +21,13 @@
 // checked" / "not established" with why, so the analyst sees what was and
 // was not established.
 //
-// An object this node replicated from a peer (the page names the peer's
-// local collection in data-peer-collection; docs/federation.md) is then
-// checked in the peer's log too, from the proof bundle this node serves at
-// GET /peers/bundle: the peer's checkpoint against the peer's log key
-// pinned in this browser for that collection (first use pins it and shows
-// its fingerprint; a changed key fails), an entry of the peer's log whose
+// An object in a collection this node replicates from a peer (the page
+// names it in data-peer-collection; docs/federation.md), whoever this
+// node's log says shared it, is then checked in the peer's log too, from
+// the proof bundle this node serves at GET /peers/bundle: the peer's
+// checkpoint against the peer's log key pinned in this browser for that
+// collection and for the log's name (first use pins it and shows its
+// fingerprint; another key later fails), an entry of the peer's log whose
 // commitment opens to this exact object, in the peer's collection the page
 // names (data-peer-remote), and its inclusion, the signer's
 // key in force there, and the signature. It ends "verified" only if all
