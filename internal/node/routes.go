@@ -176,6 +176,7 @@ func (n *Node) webRoutes(mux *http.ServeMux) []Route {
 		API:           mux,
 		Reserve:       n.reservePage,
 		MaxObjectSize: n.cfg.MaxObjectSize,
+		Witnesses:     witnessURLs(n.cfg.Witnesses),
 		Now:           n.now,
 		Rand:          n.rand,
 		// Behind a TLS-terminating proxy the requests arrive over plain
@@ -193,6 +194,14 @@ func (n *Node) webRoutes(mux *http.ServeMux) []Route {
 		{Pattern: "/ui/", Auth: AuthSession, Handler: h},
 		{Pattern: "GET /{$}", Auth: AuthNone, Handler: http.RedirectHandler("/ui/", http.StatusSeeOther)},
 	}
+}
+
+func witnessURLs(ws []WitnessConfig) []string {
+	var out []string
+	for _, w := range ws {
+		out = append(out, w.URL)
+	}
+	return out
 }
 
 // workers are the background tasks [Node.Serve] runs: the log integrator,

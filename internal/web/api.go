@@ -11,7 +11,7 @@ import (
 var apiGets = map[string]bool{
 	"/log/receipt": true, "/log/keys": true, "/log/checkpoint": true,
 	"/log/key": true, "/log/bundle": true, "/concurrence": true,
-	"/log/proof/consistency": true,
+	"/log/proof/consistency": true, "/peers/bundle": true,
 }
 
 // apiGet forwards GET /ui/api/X to the node's GET /X with the session's

@@ -95,8 +95,12 @@ type summary struct {
 	Added      time.Time
 	Version    time.Time
 	Signed     bool
-	TLP        []tlpBadge
-	Revoked    bool
+	// ForeignSigned says that the object carries a signature although
+	// the node stored it as unsigned: a key no log the node checked holds
+	// signed it (what a peer itself replicated from another node).
+	ForeignSigned bool
+	TLP           []tlpBadge
+	Revoked       bool
 	// Short and AddedText are Label and Added as a list shows them,
 	// computed here: a function call in a template costs a reflective
 	// call per row.
@@ -184,8 +188,19 @@ func (a access) summarize(o store.Object) summary {
 		Collection: o.Collection, CollTitle: a.byID[o.Collection].Title,
 		Member: o.Member, Creator: a.name(o.Member),
 		Added: o.DateAdded, Version: o.Version, Signed: o.Signed,
-		TLP: tlpBadges(hd.Markings), Revoked: hd.Revoked,
+		TLP: tlpBadges(hd.Markings), Revoked: hd.Revoked, ForeignSigned: !o.Signed && hasSignature(o.Raw),
 	}
+}
+
+// hasSignature reports whether the object carries a signature
+// extension; only objects stored as unsigned are asked, which are few.
+func hasSignature(raw []byte) bool {
+	var x struct {
+		Ext map[string]json.RawMessage `json:"extensions"`
+	}
+	json.Unmarshal(raw, &x) // what isn't an object has no signature
+	_, ok := x.Ext[stix.SignatureExtensionID]
+	return ok
 }
 
 func (a access) summaries(objs []store.Object) []summary {

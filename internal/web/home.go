@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -14,6 +15,17 @@ type homeCollection struct {
 	Objects, Versions      int64
 	LastAdded              time.Time
 	LastAge                string
+	// Peer, for a collection the member reads that the node replicates
+	// from a peer, is where replication stands, as the node says.
+	Peer *homePeer
+}
+
+type homePeer struct {
+	Origin, URL          string
+	Position, RemoteSize int64
+	LastRound            time.Time
+	LastAge              string
+	Failing, Stopped     bool
 }
 
 type homeView struct {
@@ -23,6 +35,7 @@ type homeView struct {
 	Checkpoint  int64
 	CheckAge    string
 	HasCheck    bool
+	Witnesses   []string
 }
 
 // RecentRows is how many of the latest additions the home page lists.
@@ -53,9 +66,14 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	for _, s := range stats {
 		byColl[s.Collection] = s
 	}
+	peers, err := h.d.Store.Peers(ctx)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
 	now := h.d.Now()
 	me := sessionFrom(r).member.ID
-	var v homeView
+	v := homeView{Witnesses: h.d.Witnesses}
 	for _, c := range a.visible {
 		s := byColl[c.ID]
 		v.Collections = append(v.Collections, homeCollection{
@@ -63,6 +81,14 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 			CanRead: c.CanRead(me), CanWrite: c.CanWrite(me),
 			Objects: s.Objects, Versions: s.Versions, LastAdded: s.LastAdded, LastAge: age(now, s.LastAdded),
 		})
+		for _, p := range peers {
+			if p.Into == c.ID && c.CanRead(me) {
+				origin, _, _ := strings.Cut(p.LogKey, "+")
+				v.Collections[len(v.Collections)-1].Peer = &homePeer{Origin: origin, URL: p.URL,
+					Position: p.State.Next, RemoteSize: p.State.RemoteSize, LastRound: p.State.LastRound, LastAge: age(now, p.State.LastRound),
+					Failing: p.State.LastError != "", Stopped: p.State.Stopped != ""}
+			}
+		}
 	}
 	recent, err := h.q.RecentObjects(ctx, a.readable, store.Bound{Rows: RecentRows, Bytes: ListBytes})
 	if err != nil {

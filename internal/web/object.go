@@ -140,6 +140,10 @@ type objectView struct {
 	SignedBy     string
 	External     []extRef
 	VerifyMember string
+	// Peer is the peer this node replicated the object from, when the
+	// version shown is in a peer's local collection (docs/federation.md):
+	// the browser's check then also checks it in the peer's log.
+	Peer *peerView
 	// Clipped says that some text was too long to show whole (see
 	// MaxShownText).
 	Clipped bool
@@ -155,6 +159,29 @@ type objectView struct {
 // whole. (Not in two steps, the object by its size once read: a member
 // holding its share would then wait for itself.)
 var objectPageMemory = pageMemory{queries: []int64{VersionBytes, RelatedBytes, RelatedBytes, RelatedBytes}, whole: 1}
+
+// peerView names the peer a replicated object comes from, as this node
+// recorded it (parley peer add); the browser checks the object in that
+// peer's log with the peer's log key, which it pins on first use.
+type peerView struct {
+	Name, URL, Origin, Remote, Into string
+	Stopped                         bool
+}
+
+// peerOf returns the peer whose local collection is coll, or nil.
+func (h *Handler) peerOf(ctx context.Context, coll string) (*peerView, error) {
+	ps, err := h.d.Store.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		if p.Into == coll {
+			origin, _, _ := strings.Cut(p.LogKey, "+")
+			return &peerView{Name: p.Name, URL: p.URL, Origin: origin, Remote: p.Remote, Into: p.Into, Stopped: p.State.Stopped != ""}, nil
+		}
+	}
+	return nil, nil
+}
 
 type extRef struct{ Source, ID, URL, Description string }
 
@@ -217,6 +244,10 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := objectView{S: a.summarize(latest), RawBase64: base64.StdEncoding.EncodeToString(latest.Raw), SignedBy: a.name(latest.Member), VerifyMember: latest.Member}
+	if v.Peer, err = h.peerOf(ctx, latest.Collection); err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
 	v.Version, _ = stringField(fields, "modified")
 	if v.Version == "" {
 		v.Version, _ = stringField(fields, "created")

@@ -29,7 +29,9 @@ func objectRows(rows []summary) template.HTML {
 		if r.Revoked {
 			b.WriteString(` <span class="tag">revoked</span>`)
 		}
-		if !r.Signed {
+		if r.ForeignSigned {
+			b.WriteString(` <span class="tag warn">foreign signature</span>`)
+		} else if !r.Signed {
 			b.WriteString(` <span class="tag warn">unsigned</span>`)
 		}
 		b.WriteString(`</td><td class="type">`)

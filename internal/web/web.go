@@ -11,8 +11,9 @@
 //
 // Sessions live in memory (see [sessions]); a node restart logs everyone
 // out. The UI's calls to the node's own JSON endpoints (/log/receipt,
-// /log/keys, /log/checkpoint, /log/key, /log/bundle, /concurrence, and
-// TAXII object posts) go through /ui/api/, which forwards them to the
+// /log/keys, /log/checkpoint, /log/key, /log/bundle, /concurrence,
+// /peers/bundle, and TAXII object posts) go through /ui/api/, which
+// forwards them to the
 // node's handlers unchanged with the session's token as the bearer
 // token: the UI needs no second implementation of any of them.
 package web
@@ -60,6 +61,9 @@ type Deps struct {
 	// them back with release once written. An error means the budget
 	// stayed spent (503). Nil reserves nothing (see memory.go).
 	Reserve func(ctx context.Context, m store.Member, n int64) (release func(), err error)
+	// Witnesses names the witnesses the node submits its checkpoints to
+	// (config.json's witnesses: each its URL), for the home page.
+	Witnesses []string
 	// MaxObjectSize is the largest object the store holds, in bytes of
 	// raw JSON (the node's max_object_size); zero means
 	// DefaultMaxObjectSize. Pages reserve memory by it.

@@ -20,6 +20,19 @@
 // listed from the start: each ends ✓, or ✗ with what failed, or "not
 // checked" / "not established" with why, so the analyst sees what was and
 // was not established.
+//
+// An object in a collection this node replicates from a peer (the page
+// names it in data-peer-collection; docs/federation.md), whoever this
+// node's log says shared it, is then checked in the peer's log too, from
+// the proof bundle this node serves at GET /peers/bundle: the peer's
+// checkpoint against the peer's log key pinned in this browser for that
+// collection and for the log's name (first use pins it and shows its
+// fingerprint; another key later fails), an entry of the peer's log whose
+// commitment opens to this exact object, in the peer's collection the page
+// names (data-peer-remote), and its inclusion, the signer's
+// key in force there, and the signature. It ends "verified" only if all
+// of them hold; an object the peer's log doesn't hold, or holds otherwise,
+// fails, whatever this node's own log says.
 "use strict";
 (function () {
   const L = window.ParleyLog;
@@ -29,6 +42,9 @@
   const steps = el.querySelector(".steps");
   const pinEl = el.querySelector(".pin");
   const PIN = "parley.pinned-log-key";
+  const peerColl = el.dataset.peerCollection || "";
+  const PEER_PIN = "parley.pinned-peer-log-key." + peerColl;
+  const peerRemote = el.dataset.peerRemote || "";
 
   const CHECKS = [
     "the log's checkpoint is signed by the log key pinned in this browser",
@@ -37,6 +53,15 @@
     "the member's key is in the log and in force at this entry",
     "the member's signature on this object verifies with that key",
   ];
+  if (peerColl) {
+    // A replicated object: the member's key and signature are checked in
+    // the peer's log.
+    CHECKS.splice(3, 2,
+      "the peer's checkpoint is signed by the peer's log key pinned in this browser",
+      "an entry of the peer's log commits to this exact object and is in that log (inclusion proof)",
+      "the member's key is in the peer's log and in force at that entry",
+      "the member's signature on this object verifies with that key");
+  }
   steps.textContent = "";
   const items = CHECKS.map((text) => {
     const li = document.createElement("li");
@@ -62,13 +87,13 @@
   // unvouched ends the check in the state "logged": the log part held,
   // the remaining checks are not established, the first because of
   // short; why says it all in the status.
-  function unvouched(short, why) {
+  function unvouched(short, why, lead) {
     for (let i = at; i < items.length; i++) {
       items[i].className = "skipped";
       items[i].textContent = "– not established: " + CHECKS[i] + (i === at ? " (" + short + ")" : "");
     }
     at = items.length;
-    status.textContent = "✓ Logged, but no key of this log vouches for it: the checkpoint, the commitment and the inclusion check in your browser; " + why + ".";
+    status.textContent = (lead || "✓ Logged, but no key of this log vouches for it: the checkpoint, the commitment and the inclusion check in your browser; ") + why + ".";
     el.classList.add("logged");
     el.setAttribute("data-verification", "logged");
   }
@@ -124,6 +149,119 @@
     } catch (e) {
       throw new Check("the log key pinned in this browser can't be read (" + e.message + "); ask your node's operator for the log key's fingerprint before you trust anything here");
     }
+  }
+
+  let peerKeyChanged = false;
+
+  // pinnedPeerKey pins, on first use, the log key of the peer that this
+  // node's collection peerColl is replicated from, as served in the
+  // peer's proof bundle, and returns the pinned one. The key is also
+  // pinned by the log's name (its origin): a collection new to this
+  // browser whose peer's log has a pinned name but another key is an
+  // alarm, not a first use.
+  async function pinnedPeerKey(served) {
+    served = String(served || "").trim();
+    const p = document.createElement("p");
+    p.className = "pin peer-pin";
+    pinEl.after(p);
+    const byName = (k) => "parley.pinned-peer-log-key-by-name." + k.split("+")[0];
+    let pinned = null, named = null;
+    try { pinned = localStorage.getItem(PEER_PIN); } catch (e) {}
+    if (!pinned) {
+      if (!served) throw new Check("the proof bundle in the peer's log names no log key");
+      try { named = localStorage.getItem(byName(served)); } catch (e) {}
+      if (named && named !== served) {
+        p.textContent = "ALARM: this node gives, for the peer this collection is replicated from, a log key named " + served.split("+")[0] + " (" + (await fingerprint(served)) + ") that is not the key of that name you pinned (" + (await fingerprint(named)) + "). Checks use the pinned key.";
+        p.classList.add("alarm");
+        peerKeyChanged = true;
+        pinned = named;
+      } else {
+        try { localStorage.setItem(PEER_PIN, served); localStorage.setItem(byName(served), served); } catch (e) {}
+        p.textContent = (named ? "Pinned for this collection the log key of the peer it is replicated from (" + served.split("+")[0] + "), already pinned in this browser: " :
+          "First use: pinned the log key of the peer this collection is replicated from (" + served.split("+")[0] + "), fingerprint ") + (await fingerprint(served)) + "." +
+          (named ? "" : " Compare it with the one that node's operator published.");
+        pinned = served;
+      }
+    } else if (pinned !== served) {
+      p.textContent = "ALARM: this node now gives a different log key for the peer this collection is replicated from (" + (await fingerprint(served)) + ") from the one you pinned (" + (await fingerprint(pinned)) + "). Checks use the pinned key.";
+      p.classList.add("alarm");
+      peerKeyChanged = true;
+    } else {
+      p.textContent = "Peer's log key (" + pinned.split("+")[0] + ") pinned in this browser: " + (await fingerprint(pinned)) + ".";
+    }
+    try {
+      return await L.parseVerifierKey(pinned);
+    } catch (e) {
+      throw new Check("the peer's log key pinned in this browser can't be read (" + e.message + ")");
+    }
+  }
+
+  // checkInPeer checks the object (raw, its JSON as stored; obj, parsed;
+  // sp, its signature parts or null) in the log of the peer it was
+  // replicated from, and ends the check.
+  async function checkInPeer(raw, obj, id, version, sp) {
+    const b = await get("/ui/api/peers/bundle?collection=" + encodeURIComponent(peerColl) + "&object=" + encodeURIComponent(id), "the object's proof bundle in the peer's log");
+    const pkey = await pinnedPeerKey(b.log_key);
+    let pcp;
+    try {
+      pcp = await L.verifyCheckpoint(String(b.checkpoint || ""), pkey);
+    } catch (e) {
+      throw new Check(peerKeyChanged ? "the peer's checkpoint is not signed by the peer's log key pinned in this browser: the key this node gives for the peer has changed (see the ALARM below)" : "the peer's checkpoint: " + e.message);
+    }
+    step(true, "checkpoint of " + pcp.size + " entries of the peer's log " + pcp.origin + " signed by its pinned key");
+
+    // The entry of this version whose commitment opens to this object,
+    // byte for byte, as the peer logged it.
+    let item = null;
+    for (const it of b.items || []) {
+      if (!it || it.object_id !== id || typeof it.version !== "string" || !L.sameInstant(it.version, version)) continue;
+      let pe;
+      try { pe = L.parseEntry(L.b64decode(it.entry)); } catch (e) { continue; }
+      if (pe.kind !== "object") continue;
+      if (await L.objectCommitment(it.salt, it.collection, it.object_id, it.version, it.member, raw) === pe.commitment) { item = it; break; }
+    }
+    need(item, "no entry of the peer's log " + pcp.origin + " in this node's proof bundle commits to this exact object, version " + version + ": the peer didn't log it, or logged something else");
+    need(Number.isSafeInteger(item.log_index) && item.log_index >= 0 && item.log_index < pcp.size, "the peer's entry index is outside its checkpoint");
+    need(item.collection === peerRemote, "entry " + item.log_index + " of the peer's log is in the peer's collection " + item.collection + ", not in " + peerRemote + ", the one this node says it replicates here");
+    const pleaf = L.b64decode(item.entry);
+    const proot = await L.rootFromInclusion(item.log_index, pcp.size, await L.leafHash(pleaf), (item.inclusion_proof || []).map(L.b64decode));
+    need(L.equal(proot, pcp.root), "the inclusion proof of entry " + item.log_index + " of the peer's log does not lead to the peer's checkpoint");
+    step(true, "entry " + item.log_index + " of the peer's log " + pcp.origin + " commits to this object (the peer's collection " + item.collection + ", shared there by " + item.member + ") and is in that log");
+    const from = "replicated from " + pcp.origin + ", entry " + item.log_index + " of its log";
+    const relayed = typeof obj.created_by_ref === "string" && obj.created_by_ref !== "" && obj.created_by_ref !== item.member
+      ? "; relayed by " + item.member + " on the peer, it claims to be from " + obj.created_by_ref + " (not verified)" : "";
+    const lead = "✓ In the peer's log, but no key of that log vouches for it: both logs' checkpoints, commitments and inclusion proofs check in your browser; ";
+
+    const events = [];
+    for (const ev of b.keys || []) {
+      const kleaf = L.b64decode(ev.entry);
+      need(Number.isSafeInteger(ev.log_index) && ev.log_index >= 0 && ev.log_index < pcp.size, "a key entry of the peer's log is outside its checkpoint");
+      const kr = await L.rootFromInclusion(ev.log_index, pcp.size, await L.leafHash(kleaf), (ev.inclusion_proof || []).map(L.b64decode));
+      need(L.equal(kr, pcp.root), "a key entry's inclusion proof in the peer's log does not verify");
+      events.push({ index: ev.log_index, entry: L.parseEntry(kleaf) });
+    }
+    if (!sp) {
+      unvouched("the object is unsigned", "the object is unsigned: nobody vouches for its content (" + from + ")" + relayed, lead);
+      return;
+    }
+    const inForce = await L.keyInForce(events, item.member, item.log_index);
+    if (!inForce && L.keylessAt(events, item.member, item.log_index)) {
+      const ok = await L.ed25519Verify(L.b64decode(sp.ext.public_key), L.b64decode(sp.ext.signature), sp.message);
+      need(ok, "the object's signature does not verify");
+      unvouched("the peer's log registered " + item.member + " without a key",
+        "it is signed with key " + sp.ext.public_key + ", which the peer's log doesn't hold either (" + from + ", shared there by " + item.member + ", registered without a key: the peer replicated it in turn; check it in the log it came from)" + relayed, lead);
+      return;
+    }
+    need(inForce, "in the peer's log, " + item.member + " had no key in force at entry " + item.log_index);
+    step(true, "the member's key in force at entry " + item.log_index + " is in the peer's log (" + events.length + (events.length === 1 ? " key event)" : " key events)"));
+    need(sp.ext.alg === "ed25519" && sp.ext.public_key === inForce, "the object is signed with a key that is not the member's key in the peer's log");
+    need(await L.ed25519Verify(L.b64decode(inForce), L.b64decode(sp.ext.signature), sp.message), "the member's signature does not verify");
+    step(true, "the member's signature verifies with the key in the peer's log");
+    const putIn = events.filter((ev) => ev.entry.member === item.member && ev.entry.key === inForce &&
+      (ev.entry.event === "register" || ev.entry.event === "rotate")).pop();
+    const asserted = putIn && putIn.entry.event === "rotate" && putIn.entry.authority === "operator"
+      ? "; signed with a key the peer's operator rotated in for " + item.member + " without the member's signature (operator-asserted)" : "";
+    finish(true, from + ": signed by " + item.member + " there with the key that log gives it; signature, commitments, inclusion and both checkpoints check" + relayed + asserted);
   }
 
   async function run() {
@@ -191,6 +329,17 @@
     }
     const inForce = await L.keyInForce(events, rc.member, rc.log_index);
     const sp = L.signatureParts(obj);
+    if (peerColl) {
+      // In a copy of a peer's collection: what vouches for it is in the
+      // peer's log, whoever this log says shared it here (the node logs
+      // what it replicates under the peer's keyless member; anything
+      // else in the copy is the operator's, and must be in the peer's
+      // log too). A signature under a keyless member must first verify
+      // with the key it names, as tlog.CheckObject requires.
+      if (sp && !inForce) need(await L.ed25519Verify(L.b64decode(sp.ext.public_key), L.b64decode(sp.ext.signature), sp.message), "the object's signature does not verify");
+      await checkInPeer(raw, obj, id, version, sp);
+      return;
+    }
     if (!sp) {
       unvouched("the object is unsigned", "the object is unsigned: nobody vouches for its content (its collection accepts unsigned objects)" + relayed);
       return;
