@@ -65,6 +65,13 @@ func TestNonReaderLearnsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A feed that fills a collection of dana's and bob's, named after the
+	// red collection as operators name them: its member
+	// (feed:operation-nightjar-red) is listed to them alone.
+	if _, err := tn.AddFeed(ctx, FeedSpec{Name: title, URL: "http://127.0.0.1:9/taxii2/api/", Collection: "c1",
+		Into: title + " relay", Readers: []string{"dana", "bob"}}); err != nil {
+		t.Fatal(err)
+	}
 	const value = "tlp-red-secret-host.example"
 	const version = "2026-07-07T07:07:07.777Z"
 	domain := map[string]any{"type": "domain-name", "spec_version": "2.1", "value": value}
@@ -163,6 +170,9 @@ func TestNonReaderLearnsNothing(t *testing.T) {
 	// the scan above can fail.
 	if _, body := rawGet(t, tn.URL+"/log/receipt?object="+iid+"&version="+version, tn.bob.Token); !strings.Contains(body, red) {
 		t.Errorf("bob's receipt lacks the collection: %s", body)
+	}
+	if _, body := rawGet(t, tn.URL+"/members", tn.bob.Token); !strings.Contains(body, "feed:"+title) {
+		t.Errorf("bob, a reader of the feed's collection, isn't shown its member: %s", body)
 	}
 }
 

@@ -40,9 +40,11 @@ type MemberInfo struct {
 }
 
 // serveMembers lists the members with their keys, for any authenticated
-// member: verifying a signed object or a proof bundle needs them.
-func (n *Node) serveMembers(w http.ResponseWriter, r *http.Request, _ store.Member) {
-	ms, err := n.store.Members(r.Context())
+// member: verifying a signed object or a proof bundle needs them. The
+// members of peers and feeds are listed only to readers of the
+// collections they fill ([store.ListedMembers]).
+func (n *Node) serveMembers(w http.ResponseWriter, r *http.Request, viewer store.Member) {
+	ms, err := n.listedMembers(r.Context(), viewer)
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -52,6 +54,28 @@ func (n *Node) serveMembers(w http.ResponseWriter, r *http.Request, _ store.Memb
 		out = append(out, MemberInfo{ID: m.ID, Name: m.Name, PublicKey: m.PublicKey, Identity: m.Identity})
 	}
 	respondJSON(w, http.StatusOK, "application/json", map[string]any{"members": out})
+}
+
+// listedMembers returns the members viewer is shown in member lists
+// ([store.ListedMembers]).
+func (n *Node) listedMembers(ctx context.Context, viewer store.Member) ([]store.Member, error) {
+	ms, err := n.store.Members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := n.store.Collections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := n.store.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := n.store.Feeds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.ListedMembers(viewer.ID, ms, cs, ps, fs), nil
 }
 
 // AuthenticateRequest authenticates the token r carries (read by

@@ -37,8 +37,9 @@ func (a access) name(member string) string {
 	return member
 }
 
-// access loads the collections and members in two queries; every page
-// starts with it, and no page queries per row after it.
+// access loads the collections, members, peers and feeds in four small
+// queries; every page starts with it, and no page queries per row after
+// it. Its members are those the viewer may see ([store.ListedMembers]).
 func (h *Handler) access(ctx context.Context, m store.Member) (access, error) {
 	cs, err := h.d.Store.Collections(ctx)
 	if err != nil {
@@ -54,9 +55,22 @@ func (h *Handler) access(ctx context.Context, m store.Member) (access, error) {
 			a.readable = append(a.readable, c.ID)
 		}
 	}
-	if a.members, err = h.d.Store.Members(ctx); err != nil {
+	members, err := h.d.Store.Members(ctx)
+	if err != nil {
 		return access{}, err
 	}
+	// The members of peers and feeds only to readers of what they fill,
+	// on every page (the members page, the collections' creator filter,
+	// names), as GET /members lists them.
+	ps, err := h.d.Store.Peers(ctx)
+	if err != nil {
+		return access{}, err
+	}
+	fs, err := h.d.Store.Feeds(ctx)
+	if err != nil {
+		return access{}, err
+	}
+	a.members = store.ListedMembers(m.ID, members, cs, ps, fs)
 	for _, mm := range a.members {
 		a.names[mm.ID] = mm.Name
 	}

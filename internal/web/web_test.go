@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-exchange/parley/internal/node"
 	"golang.org/x/net/html"
 )
 
@@ -252,6 +254,12 @@ func TestPostWithoutCSRFIsForbidden(t *testing.T) {
 // lookup hit, not a receipt.
 func TestHiddenCollection(t *testing.T) {
 	f := newFixture(t)
+	// A feed that fills a collection of borovia's, named as operators
+	// name them: its member is listed to borovia alone.
+	if _, err := f.n.AddFeed(context.Background(), node.FeedSpec{Name: "borovia-internal-sources", URL: "http://127.0.0.1:9/taxii2/api/",
+		Collection: "c1", Into: "Borovia internal relay", Readers: []string{"cert-borovia"}}); err != nil {
+		t.Fatal(err)
+	}
 	a := newClient(t, f.URL)
 	a.login(t, f.aurelia.Token)
 	for _, p := range []string{"/ui/collections/" + f.private, "/ui/objects/" + f.secretID,
@@ -270,7 +278,7 @@ func TestHiddenCollection(t *testing.T) {
 		"/ui/objects/" + f.report, "/ui/members"} {
 		resp, body := a.get(t, p)
 		mustStatus(t, resp, http.StatusOK, p)
-		for _, leak := range []string{"Borovia internal", "198.51.100.77", "Borovia secret source", "/ui/objects/" + f.secretID} {
+		for _, leak := range []string{"Borovia internal", "198.51.100.77", "Borovia secret source", "/ui/objects/" + f.secretID, "borovia-internal-sources"} {
 			if strings.Contains(body, leak) && !strings.Contains(p, leak) { // the query itself is echoed
 				t.Errorf("%s shows %q to a non-reader", p, leak)
 			}
@@ -284,6 +292,9 @@ func TestHiddenCollection(t *testing.T) {
 		if !strings.Contains(body, "/ui/objects/"+f.secretID) {
 			t.Errorf("%s: the reader doesn't find the object", p)
 		}
+	}
+	if _, body := b.get(t, "/ui/members"); !strings.Contains(body, "feed:borovia-internal-sources") {
+		t.Errorf("the feed's member isn't listed to a reader of its collection")
 	}
 }
 
