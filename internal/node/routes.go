@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -199,7 +200,15 @@ func (n *Node) webRoutes(mux *http.ServeMux) []Route {
 func witnessURLs(ws []WitnessConfig) []string {
 	var out []string
 	for _, w := range ws {
-		out = append(out, w.URL)
+		// A witness's URL may carry a user and password (HTTP Basic):
+		// every member sees this list, so it shows neither.
+		shown := "(a URL that doesn't parse)"
+		if u, err := url.Parse(w.URL); err == nil {
+			u.User = nil
+			shown = u.String()
+		}
+		name, _, _ := strings.Cut(w.Key, "+")
+		out = append(out, name+" at "+shown)
 	}
 	return out
 }

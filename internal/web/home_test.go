@@ -33,7 +33,7 @@ func TestHomeShowsWitnessesAndPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := openNode(t, node.Config{Witnesses: []node.WitnessConfig{{URL: "https://w.example/witness", Key: wvkey}}})
+	n := openNode(t, node.Config{Witnesses: []node.WitnessConfig{{URL: "https://node-a:s3cret-pass@w.example/witness", Key: wvkey}}})
 	add := func(name string) string {
 		pub, _, _ := ed25519.GenerateKey(rand.Reader)
 		m, err := n.AddMember(ctx, name, pub)
@@ -68,8 +68,13 @@ func TestHomeShowsWitnessesAndPeers(t *testing.T) {
 		mustStatus(t, resp, http.StatusOK, "/ui/")
 		return body
 	}
-	if body := home(carol); !strings.Contains(body, "https://w.example/witness") || strings.Contains(body, "none configured") {
+	if body := home(carol); !strings.Contains(body, "w.example/witness at https://w.example/witness") || strings.Contains(body, "none configured") {
 		t.Errorf("the home page doesn't name the witness:\n%s", body)
+	}
+	// The witness's URL carries the node's password for it: every member
+	// sees the home page.
+	if body := home(dave); strings.Contains(body, "s3cret-pass") || strings.Contains(body, "node-a") {
+		t.Errorf("the home page shows the witness URL's user or password:\n%s", body)
 	}
 	if body := home(carol); !strings.Contains(body, "Replicated from b.example: 0 of 0 entries of its log, no round yet") {
 		t.Errorf("the home page doesn't say where replication stands:\n%s", body)
