@@ -61,18 +61,22 @@ func httpValue(e *Event, _ byte, v []byte) {
 func md5(e *Event, _ byte, v []byte)      { e.fileHash(AttrFileMD5, v) }
 func sha1(e *Event, _ byte, v []byte)     { e.fileHash(AttrFileSHA1, v) }
 func sha256(e *Event, _ byte, v []byte)   { e.fileHash(AttrFileSHA256, v) }
-func fileName(e *Event, _ byte, v []byte) { e.fileString(AttrFileName, v) }
-
-// filePathName is ECS file.path's last element (after the last slash or
-// backslash), the file's name.
-func filePathName(e *Event, _ byte, v []byte) {
-	if i := bytes.LastIndexAny(v, `/\`); i >= 0 {
-		v = v[i+1:]
-	}
-	if len(v) > 0 {
-		e.fileString(AttrFileName, v)
+// fileName is a sensor's file name field as written, and, when it holds
+// a path (Suricata's fileinfo.filename of an HTTP download is the URI's
+// path, "/download/eicar.com"), also its last element, the name STIX's
+// file:name means: an indicator of either matches, whichever form the
+// sensor or the ECS pipeline that moved it wrote.
+func fileName(e *Event, _ byte, v []byte) {
+	e.fileString(AttrFileName, v)
+	if i := bytes.LastIndexAny(v, `/\`); i >= 0 && i+1 < len(v) {
+		e.fileString(AttrFileName, v[i+1:])
 	}
 }
+
+// filePathName is ECS file.path: where Elastic's suricata pipeline moves
+// fileinfo.filename and its zeek smb_files pipeline writes the share path
+// with the name. As fileName: the value and its last element.
+func filePathName(e *Event, b byte, v []byte) { fileName(e, b, v) }
 
 func fileMime(e *Event, _ byte, v []byte)    { e.fileString(AttrFileMime, v) }
 func fileSize(e *Event, _ byte, v []byte)    { e.fileSize(v) }

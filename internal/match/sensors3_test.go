@@ -293,6 +293,14 @@ func TestECSSuricataFilePathMail(t *testing.T) {
 	}
 	matchCounts(t, "eve", map[string]int64{"[file:name = 'eicar.com']": 1, "[file:size = 68]": 1},
 		FormatAuto, string(readSample(t, "eve-verify/output-eve-fileinfo.json")))
+	// Suricata's filename of an HTTP download is the URI's path: an
+	// indicator of the path or of the name matches it, in EVE and in ECS
+	// (file.path), once per event.
+	eve := `{"timestamp":"2009-11-24T21:31:00.000+0100","event_type":"fileinfo","src_ip":"192.0.2.1","dest_ip":"192.0.2.2","proto":"TCP","fileinfo":{"filename":"/download/setup.exe","size":68}}` + "\n"
+	ecs := `{"@timestamp":"2009-11-24T20:31:00.000Z","event":{"module":"suricata","dataset":"suricata.eve"},"file":{"path":"/download/setup.exe","size":68},"source":{"ip":"192.0.2.1"},"destination":{"ip":"192.0.2.2"}}` + "\n"
+	for name, doc := range map[string]string{"eve path": eve, "ecs path": ecs} {
+		matchCounts(t, name, map[string]int64{"[file:name = 'setup.exe']": 1, "[file:name = '/download/setup.exe']": 1, "[file:name = 'download']": 0}, FormatAuto, doc)
+	}
 	// the zeek smb_files pipeline's file.path: the share, then the name
 	doc := `{"@timestamp":"2019-01-01T00:00:00.000Z","file":{"name":"x.exe","path":"\\\\10.0.0.2\\C$\\x.exe"},"zeek":{"smb_files":{"action":"SMB::FILE_OPEN","name":"x.exe","path":"\\\\10.0.0.2\\C$"}},"source":{"ip":"10.0.0.1"},"destination":{"ip":"10.0.0.2"}}` + "\n"
 	matchCounts(t, "smb_files", map[string]int64{"[file:name = 'x.exe']": 1, "[file:name = 'C$']": 0}, FormatAuto, doc)
