@@ -58,9 +58,10 @@ func httpValue(e *Event, _ byte, v []byte) {
 	httpURI(e, 0, v)
 	e.httpString(AttrHTTPValue, v)
 }
-func md5(e *Event, _ byte, v []byte)      { e.fileHash(AttrFileMD5, v) }
-func sha1(e *Event, _ byte, v []byte)     { e.fileHash(AttrFileSHA1, v) }
-func sha256(e *Event, _ byte, v []byte)   { e.fileHash(AttrFileSHA256, v) }
+func md5(e *Event, _ byte, v []byte)    { e.fileHash(AttrFileMD5, v) }
+func sha1(e *Event, _ byte, v []byte)   { e.fileHash(AttrFileSHA1, v) }
+func sha256(e *Event, _ byte, v []byte) { e.fileHash(AttrFileSHA256, v) }
+
 // fileName is a sensor's file name field as written, and, when it holds
 // a path (Suricata's fileinfo.filename of an HTTP download is the URI's
 // path, "/download/eicar.com"), also its last element, the name STIX's
