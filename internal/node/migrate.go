@@ -92,6 +92,11 @@ func Migrate(ctx context.Context, dir, url string, opts MigrateOptions) (rep Mig
 		return rep, err
 	}
 	defer src.Close()
+	// A log this version refuses to serve (format v1) is refused here, before
+	// anything is copied or config.json names the new store.
+	if err := checkLogFormat(ctx, src); err != nil {
+		return rep, fmt.Errorf("%w: %w", ErrMigrate, err)
+	}
 	live := src.(*sqlite.Store) // openStore returns *sqlite.Store for storeSQLite
 	tmp, err := os.MkdirTemp(dir, ".parley-migrate-*")
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
@@ -243,6 +244,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := checkStoreIsThisLog(ctx, dir, cfg, st, verifier); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if err := redactSourceURLs(ctx, st); err != nil {
 		st.Close()
 		return nil, err
@@ -265,6 +270,55 @@ func checkLogFormat(ctx context.Context, st store.Store) error {
 	}
 	if _, err := tlog.ParseEntry(es[0].Leaf); errors.Is(err, tlog.ErrOldFormat) {
 		return ErrOldLogFormat
+	}
+	return nil
+}
+
+// ErrWrongStore means config.json names a store that doesn't hold this
+// node's log: another node's, or an empty database while the data
+// directory's SQLite store holds the log. Serving it would sign a log
+// that members' audits would find forked or shrunk.
+var ErrWrongStore = errors.New("the store named in config.json doesn't hold this node's log")
+
+// checkStoreIsThisLog refuses a store whose newest checkpoint isn't signed
+// by the node's key (another node's database), and an empty PostgreSQL
+// store while DIR/parley.db holds a log (config.json edited to a
+// PostgreSQL URL without parley migrate): the node would start its log
+// again from size 0 under the same key, a fork.
+func checkStoreIsThisLog(ctx context.Context, dir string, cfg Config, st store.Store, verifier note.Verifier) error {
+	_, cp, err := st.LatestCheckpoint(ctx)
+	switch {
+	case err == nil:
+		if _, err := note.Open(cp, note.VerifierList(verifier)); err != nil {
+			origin, _, _ := strings.Cut(string(cp), "\n")
+			return fmt.Errorf("%w: its newest checkpoint is of the log %q, not signed by this node's key (%s): is config.json's \"store\" the database of another node?", ErrWrongStore, origin, PubKeyFile)
+		}
+		return nil
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	if kind, _ := storeKindOf(cfg.Store); kind != storePostgres {
+		return nil
+	}
+	size, err := st.LogSize(ctx)
+	if err != nil || size > 0 {
+		return err
+	}
+	path := filepath.Join(dir, StoreFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	old, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("couldn't check %s against the empty PostgreSQL store: %w", path, err)
+	}
+	defer old.Close()
+	n, err := old.LogSize(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: config.json names an empty PostgreSQL database, but %s holds this node's log of %d entries, which the node would start again from 0 (a fork members' audits report); put \"store\": \"sqlite\" back and run parley migrate --data %s --to URL", ErrWrongStore, path, n, dir)
 	}
 	return nil
 }
