@@ -267,6 +267,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	_, err := s.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)`)
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "3F000" {
+		// invalid_schema_name: every schema the search_path names is missing.
+		return fmt.Errorf("couldn't create the store's tables: no schema of the URL's search_path exists (create it first: CREATE SCHEMA name): %w", err)
+	}
 	if err != nil && !isCreateRace(err) {
 		return fmt.Errorf("couldn't create schema_migrations: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,5 +225,28 @@ func TestDiskFullIsErrFull(t *testing.T) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error { return &pgconn.PgError{Code: "23505"} })
 	if errors.Is(err, store.ErrFull) || !isUnique(err) {
 		t.Fatalf("unique violation: %v", err)
+	}
+}
+
+// TestOpenMissingSchema: a URL whose search_path names a schema that
+// doesn't exist is refused with an error that says so and how to make
+// it (it said only "no schema has been selected to create in").
+func TestOpenMissingSchema(t *testing.T) {
+	u, err := url.Parse(serverURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	q := u.Query()
+	q.Set("search_path", "parley_missing_"+hex.EncodeToString(b[:]))
+	u.RawQuery = q.Encode()
+	st, err := Open(context.Background(), u.String(), Options{})
+	if err == nil {
+		st.Close()
+		t.Fatal("Open with a search_path naming a missing schema succeeded")
+	}
+	if !strings.Contains(err.Error(), "search_path") || !strings.Contains(err.Error(), "CREATE SCHEMA") {
+		t.Fatalf("Open with a missing schema: %v, want it to name the search_path and CREATE SCHEMA", err)
 	}
 }
