@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 
@@ -344,6 +345,9 @@ func LoadConfig(dir string) (Config, error) {
 	if _, err := storeKindOf(c.Store); err != nil {
 		return Config{}, fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
 	}
+	if err := checkDurations(c); err != nil {
+		return Config{}, fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
+	}
 	return c, nil
 }
 
@@ -397,12 +401,59 @@ func decodeStrict(b []byte, v any) error {
 		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			return unknownFieldError(strings.Trim(name, `"`))
 		}
+		if field := badField(b, v); field != "" {
+			return fmt.Errorf("field %q: %w", field, err)
+		}
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("invalid character after the top-level value")
 	}
 	return nil
+}
+
+// checkDurations refuses a negative duration in c: it was taken as the
+// default without a word ("integrator_lease_ttl": "-1s" ran with 10 s).
+func checkDurations(c Config) error {
+	v := reflect.ValueOf(c)
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		if d, ok := v.Field(i).Interface().(Duration); ok && d < 0 {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			return fmt.Errorf("field %q: %s is negative; leave the field out for its default", name, time.Duration(d))
+		}
+	}
+	return nil
+}
+
+// badField returns the name of the top-level field of the JSON object b
+// whose value alone doesn't decode into a value of v's type, or "": the
+// errors of a field's own decoding (a duration such as "abc") don't name
+// the field.
+func badField(b []byte, v any) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(b, &fields) != nil {
+		return ""
+	}
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	t := reflect.TypeOf(v)
+	if t.Kind() != reflect.Pointer {
+		return ""
+	}
+	for _, name := range names {
+		one, err := json.Marshal(map[string]json.RawMessage{name: fields[name]})
+		if err != nil {
+			continue
+		}
+		if json.Unmarshal(one, reflect.New(t.Elem()).Interface()) != nil {
+			return name
+		}
+	}
+	return ""
 }
 
 // unknownFieldError describes a field config.json does not know, with the

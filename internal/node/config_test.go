@@ -28,6 +28,11 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 		{"public_url without a scheme", `{"origin": "x", "public_url": "parley.example"}`, `public_url "parley.example" isn't an http(s) URL with a host`},
 		{"public_url not http", `{"origin": "x", "public_url": "ftp://parley.example"}`, `isn't an http(s) URL`},
 		{"public_url with a path", `{"origin": "x", "public_url": "https://parley.example/taxii"}`, `has more than a scheme and a host`},
+		// A value that doesn't decode names its field; a negative
+		// duration was taken for the default without a word.
+		{"bad duration", `{"origin": "x", "ready_max_lag": "abc"}`, `field "ready_max_lag": time: invalid duration "abc"`},
+		{"duration as a number", `{"origin": "x", "body_read_timeout": 5}`, `field "body_read_timeout"`},
+		{"negative duration", `{"origin": "x", "integrator_lease_ttl": "-1s"}`, `field "integrator_lease_ttl": -1s is negative`},
 		{"public_url with a query", `{"origin": "x", "public_url": "https://parley.example?x=1"}`, `has more than a scheme and a host`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
