@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/parley-exchange/parley/pattern"
+	"github.com/parley-exchange/parley/private"
 )
 
 // ExportValue is one indicator value a sensor can match by itself.
@@ -230,7 +231,7 @@ func WriteZeekIntel(w io.Writer, vals []ExportValue) ([]Unrepresentable, error) 
 	var bad []Unrepresentable
 	var b strings.Builder
 	b.WriteString(ZeekIntelHeader)
-	seen := map[[2]string]bool{}
+	seen := map[[3]string]bool{}
 	for _, v := range vals {
 		typ := zeekIntelType(v)
 		if typ == "" {
@@ -250,9 +251,11 @@ func WriteZeekIntel(w io.Writer, vals []ExportValue) ([]Unrepresentable, error) 
 				bad = append(bad, Unrepresentable{v.Ind.ID, "value is empty or contains a tab or line break"})
 				continue
 			}
-			// The framework keys its table by lower-cased indicator and
-			// type: one line each, the first indicator's meta.
-			k := [2]string{strings.ToLower(val), typ}
+			// The framework keeps one meta data record per meta.source
+			// for an indicator and type, so every indicator that names
+			// the value gets its line, and intel.log's sources name each
+			// of them; the same indicator's duplicates are written once.
+			k := [3]string{strings.ToLower(val), typ, v.Ind.ID}
 			if seen[k] {
 				continue
 			}
@@ -280,6 +283,19 @@ func splitURL(raw string) (sensorURL, string) {
 		return sensorURL{}, fmt.Sprintf("url %q is not an absolute URL with a host", raw)
 	}
 	s := sensorURL{scheme: strings.ToLower(u.Scheme), host: strings.ToLower(u.Hostname())}
+	if !isASCII(s.host) {
+		// A client sends an internationalised name as its A-label
+		// (IDNA), in the Host header and in a proxy request's target
+		// alike: "bücher.example" is "xn--bcher-kva.example" on the wire.
+		a, err := private.Normalize(private.TypeDomainName, s.host)
+		if err != nil {
+			return sensorURL{}, fmt.Sprintf("url %q: its host is not a valid internationalised domain name", raw)
+		}
+		if strings.HasSuffix(s.host, ".") {
+			a += "."
+		}
+		s.host = a
+	}
 	switch s.scheme {
 	case "http":
 		s.port = 80

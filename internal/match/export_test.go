@@ -313,3 +313,58 @@ func checkHexLine(t *testing.T, name, line string, n int) {
 		t.Errorf("%s: %q is not %d hex digits", name, line, n)
 	}
 }
+
+// TestExportIDNURLAndSharedValues: a URL's internationalised host goes to
+// both sensors as the A-label a client puts in its Host header (the raw
+// UTF-8 name never appears on the wire), and two indicators naming the
+// same value each get their Zeek intel line (meta.source), as the Intel
+// framework keeps one meta data record per source.
+func TestExportIDNURLAndSharedValues(t *testing.T) {
+	const bundle = `{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000a","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[url:value = 'http://Bücher.example/straße']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000b","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[domain-name:value = 'bücher.example']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000c","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[domain-name:value = 'xn--bcher-kva.example']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000d","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[url:value = 'http://xn--bcher-kva.example:8080/x']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000e","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[url:value = 'http://user:pw@bücher.example:8080/x']"}
+]}`
+	vals, bad := ExportValues(activeIndicators(t, strings.NewReader(bundle)))
+	if len(bad) != 0 {
+		t.Fatalf("unrepresentable: %v", bad)
+	}
+	var zeek bytes.Buffer
+	zbad, err := WriteZeekIntel(&zeek, vals)
+	if err != nil || len(zbad) != 0 {
+		t.Fatal(err, zbad)
+	}
+	checkZeekIntel(t, zeek.String())
+	files, sbad := SuricataDatasets(vals, 1)
+	if len(sbad) != 0 {
+		t.Fatalf("suricata unrepresentable: %v", sbad)
+	}
+	checkSuricataExport(t, files)
+	var rules string
+	for _, f := range files {
+		if f.Name == "parley.rules" {
+			rules = string(f.Data)
+		}
+	}
+	z := zeek.String()
+	for _, want := range []string{
+		"\nxn--bcher-kva.example/stra\u00dfe\tIntel::URL\tindicator--00000000-0000-4000-8000-00000000000a\t",
+		"\nhttp://xn--bcher-kva.example/stra\u00dfe\tIntel::URL\tindicator--00000000-0000-4000-8000-00000000000a\t",
+		"\nxn--bcher-kva.example\tIntel::DOMAIN\tindicator--00000000-0000-4000-8000-00000000000b\t",
+		"\nxn--bcher-kva.example\tIntel::DOMAIN\tindicator--00000000-0000-4000-8000-00000000000c\t",
+		"\nxn--bcher-kva.example:8080/x\tIntel::URL\tindicator--00000000-0000-4000-8000-00000000000d\t",
+		"\nxn--bcher-kva.example:8080/x\tIntel::URL\tindicator--00000000-0000-4000-8000-00000000000e\t",
+	} {
+		if !strings.Contains(z, want) {
+			t.Errorf("zeek intel lacks %q:\n%s", want, z)
+		}
+	}
+	if strings.Contains(z, "b\u00fccher") || strings.Contains(rules, "|C3 BC|") {
+		t.Errorf("a U-label host was exported:\n%s\n%s", z, rules)
+	}
+	if !strings.Contains(rules, `http.host; to_lowercase; content:"xn--bcher-kva.example"; bsize:21; http.uri; content:"/stra|C3 9F|e"; bsize:8;`) {
+		t.Errorf("no A-label URL rule:\n%s", rules)
+	}
+}
