@@ -288,6 +288,9 @@ func TestSuricataRealTraffic(t *testing.T) {
 				w.udp(client4, netip.MustParseAddr("192.0.2.53"), uint16(40001+i), 53, dnsQuery(uint16(2+i), n))
 			}
 		}},
+		{name: "http Host in upper case, ending in the root's dot", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40217, 80, "GET /nothing HTTP/1.1\r\nHost: EVIL.example.\r\n\r\n", "ok")
+		}, want: []string{sHost}},
 		{name: "tls sni in upper case", write: func(w *pcapWriter) {
 			c := w.tcp(client4, web, 40100, 443)
 			c.send(true, tlsClientHello("Evil.EXAMPLE"))

@@ -79,7 +79,10 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 	for _, v := range vals {
 		switch {
 		case v.Attr == AttrDomain:
+			// A Host header may end in the root's dot ("evil.example."),
+			// which http.host keeps; dns.query never has it.
 			add("parley-domains.lst", base64.StdEncoding.EncodeToString([]byte(v.Value)))
+			add("parley-domains.lst", base64.StdEncoding.EncodeToString([]byte(v.Value+".")))
 		case (v.Attr == AttrIPv4 || v.Attr == AttrIPv6) && v.Range:
 			p, err := netip.ParsePrefix(v.Value)
 			if err != nil {
