@@ -318,7 +318,8 @@ func checkHexLine(t *testing.T, name, line string, n int) {
 // both sensors as the A-label a client puts in its Host header (the raw
 // UTF-8 name never appears on the wire), and two indicators naming the
 // same value each get their Zeek intel line (meta.source), as the Intel
-// framework keeps one meta data record per source.
+// framework keeps one meta data record per source, and are both named in
+// the msg of the one Suricata rule of a URL.
 func TestExportIDNURLAndSharedValues(t *testing.T) {
 	const bundle = `{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[
 {"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000a","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[url:value = 'http://Bücher.example/straße']"},
@@ -363,6 +364,9 @@ func TestExportIDNURLAndSharedValues(t *testing.T) {
 	}
 	if strings.Contains(z, "b\u00fccher") || strings.Contains(rules, "|C3 BC|") {
 		t.Errorf("a U-label host was exported:\n%s\n%s", z, rules)
+	}
+	if !strings.Contains(rules, `(msg:"Parley: URL of indicator--00000000-0000-4000-8000-00000000000d, indicator--00000000-0000-4000-8000-00000000000e"; flow:established,to_server; http.host; to_lowercase; content:"xn--bcher-kva.example"; bsize:21; http.uri; content:"/x"; bsize:2;`) {
+		t.Errorf("the rule of a URL two indicators name does not name both:\n%s", rules)
 	}
 	if !strings.Contains(rules, `http.host; to_lowercase; content:"xn--bcher-kva.example"; bsize:21; http.uri; content:"/stra|DF|e"; bsize:7;`) {
 		t.Errorf("no A-label URL rule:\n%s", rules)

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -75,7 +76,7 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 		port               int
 	}
 	var urls []urlRule
-	seenURL := map[string]bool{}
+	seenURL := map[string]int{}
 	for _, v := range vals {
 		switch {
 		case v.Attr == AttrDomain:
@@ -122,9 +123,13 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 				continue
 			}
 			key := fmt.Sprintf("%s %d %s", s.host, s.port, uri)
-			if !seenURL[key] {
-				seenURL[key] = true
+			// One rule a URL; its msg names every indicator of it, so
+			// that an alert can be sighted back to each.
+			if i, ok := seenURL[key]; !ok {
+				seenURL[key] = len(urls)
 				urls = append(urls, urlRule{key, v.Ind.ID, s.host, uri, s.port})
+			} else if !slices.Contains(strings.Split(urls[i].id, ", "), v.Ind.ID) {
+				urls[i].id += ", " + v.Ind.ID
 			}
 		default:
 			bad = append(bad, Unrepresentable{v.Ind.ID, "Suricata has no set for " + v.Attr.String()})
