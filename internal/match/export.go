@@ -7,8 +7,10 @@ import (
 	neturl "net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/pattern"
+	"github.com/parley-exchange/parley/private"
 )
 
 // ExportValue is one indicator value a sensor can match by itself.
@@ -187,20 +189,31 @@ func zeekIntelType(v ExportValue) string {
 	return ""
 }
 
-// zeekField makes a meta value safe for Zeek's tab-separated input: no
-// tabs or line breaks, and "-" (the Input framework's unset field) for
-// empty.
+// zeekField writes a string field of Zeek's tab-separated input as the
+// Input framework reads it back: its ASCII reader passes every string
+// field through get_unescaped_string, which turns \xHH into the byte, and
+// takes a lone "-" for an unset field. So a backslash is written \x5c
+// (else "\x41" in a value would be read as "A"), and so are a tab, a line
+// break, other control bytes and bytes that are not UTF-8; "-" is \x2d,
+// and an empty value is "-" (unset).
 func zeekField(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\t' || r == '\n' || r == '\r' {
-			return ' '
-		}
-		return r
-	}, s)
-	if s == "" || s == "-" {
+	if s == "" {
 		return "-"
 	}
-	return s
+	if s == "-" {
+		return `\x2d`
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == '\\' || r < 0x20 || r == 0x7f || (r == utf8.RuneError && n == 1) {
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // ZeekIntelHeader is the first line of [WriteZeekIntel]'s output: the
@@ -224,13 +237,14 @@ const ZeekIntelHeader = "#fields\tindicator\tindicator_type\tmeta.source\tmeta.d
 // scheme; for a request through a proxy (absolute form), the request
 // target itself, scheme included. Both lines are written for each http
 // URL. Zeek's HTTP analyser does not see https (or ftp) URLs, so they are
-// unrepresentable. Values of attributes the framework has no type for,
-// or that hold a tab or a line break, are returned as unrepresentable.
+// unrepresentable, and so are values of attributes the framework has no
+// type for. Every field is escaped as [zeekField] says, so that Zeek
+// reads back the bytes its seen scripts compare.
 func WriteZeekIntel(w io.Writer, vals []ExportValue) ([]Unrepresentable, error) {
 	var bad []Unrepresentable
 	var b strings.Builder
 	b.WriteString(ZeekIntelHeader)
-	seen := map[[2]string]bool{}
+	seen := map[[3]string]bool{}
 	for _, v := range vals {
 		typ := zeekIntelType(v)
 		if typ == "" {
@@ -246,18 +260,20 @@ func WriteZeekIntel(w io.Writer, vals []ExportValue) ([]Unrepresentable, error) 
 			}
 		}
 		for _, val := range lines {
-			if val == "" || strings.ContainsAny(val, "\t\n\r") {
-				bad = append(bad, Unrepresentable{v.Ind.ID, "value is empty or contains a tab or line break"})
+			if val == "" {
+				bad = append(bad, Unrepresentable{v.Ind.ID, "value is empty"})
 				continue
 			}
-			// The framework keys its table by lower-cased indicator and
-			// type: one line each, the first indicator's meta.
-			k := [2]string{strings.ToLower(val), typ}
+			// The framework keeps one meta data record per meta.source
+			// for an indicator and type, so every indicator that names
+			// the value gets its line, and intel.log's sources name each
+			// of them; the same indicator's duplicates are written once.
+			k := [3]string{strings.ToLower(val), typ, v.Ind.ID}
 			if seen[k] {
 				continue
 			}
 			seen[k] = true
-			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", val, typ, zeekField(v.Ind.ID), zeekField(v.Ind.Name))
+			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", zeekField(val), typ, zeekField(v.Ind.ID), zeekField(v.Ind.Name))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -280,6 +296,19 @@ func splitURL(raw string) (sensorURL, string) {
 		return sensorURL{}, fmt.Sprintf("url %q is not an absolute URL with a host", raw)
 	}
 	s := sensorURL{scheme: strings.ToLower(u.Scheme), host: strings.ToLower(u.Hostname())}
+	if !isASCII(s.host) {
+		// A client sends an internationalised name as its A-label
+		// (IDNA), in the Host header and in a proxy request's target
+		// alike: "bücher.example" is "xn--bcher-kva.example" on the wire.
+		a, err := private.Normalize(private.TypeDomainName, s.host)
+		if err != nil {
+			return sensorURL{}, fmt.Sprintf("url %q: its host is not a valid internationalised domain name", raw)
+		}
+		if strings.HasSuffix(s.host, ".") {
+			a += "."
+		}
+		s.host = a
+	}
 	switch s.scheme {
 	case "http":
 		s.port = 80

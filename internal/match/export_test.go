@@ -313,3 +313,120 @@ func checkHexLine(t *testing.T, name, line string, n int) {
 		t.Errorf("%s: %q is not %d hex digits", name, line, n)
 	}
 }
+
+// TestExportIDNURLAndSharedValues: a URL's internationalised host goes to
+// both sensors as the A-label a client puts in its Host header (the raw
+// UTF-8 name never appears on the wire), and two indicators naming the
+// same value each get their Zeek intel line (meta.source), as the Intel
+// framework keeps one meta data record per source, and are both named in
+// the msg of the one Suricata rule of a URL.
+func TestExportIDNURLAndSharedValues(t *testing.T) {
+	const bundle = `{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000a","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[url:value = 'http://Bücher.example/straße']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000b","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[domain-name:value = 'bücher.example']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000c","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[domain-name:value = 'xn--bcher-kva.example']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000d","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[url:value = 'http://xn--bcher-kva.example:8080/x']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000000e","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[url:value = 'http://user:pw@bücher.example:8080/x']"}
+]}`
+	vals, bad := ExportValues(activeIndicators(t, strings.NewReader(bundle)))
+	if len(bad) != 0 {
+		t.Fatalf("unrepresentable: %v", bad)
+	}
+	var zeek bytes.Buffer
+	zbad, err := WriteZeekIntel(&zeek, vals)
+	if err != nil || len(zbad) != 0 {
+		t.Fatal(err, zbad)
+	}
+	checkZeekIntel(t, zeek.String())
+	files, sbad := SuricataDatasets(vals, 1)
+	if len(sbad) != 0 {
+		t.Fatalf("suricata unrepresentable: %v", sbad)
+	}
+	checkSuricataExport(t, files)
+	var rules string
+	for _, f := range files {
+		if f.Name == "parley.rules" {
+			rules = string(f.Data)
+		}
+	}
+	z := zeek.String()
+	for _, want := range []string{
+		"\nxn--bcher-kva.example/stra\u00dfe\tIntel::URL\tindicator--00000000-0000-4000-8000-00000000000a\t",
+		"\nhttp://xn--bcher-kva.example/stra\u00dfe\tIntel::URL\tindicator--00000000-0000-4000-8000-00000000000a\t",
+		"\nxn--bcher-kva.example\tIntel::DOMAIN\tindicator--00000000-0000-4000-8000-00000000000b\t",
+		"\nxn--bcher-kva.example\tIntel::DOMAIN\tindicator--00000000-0000-4000-8000-00000000000c\t",
+		"\nxn--bcher-kva.example:8080/x\tIntel::URL\tindicator--00000000-0000-4000-8000-00000000000d\t",
+		"\nxn--bcher-kva.example:8080/x\tIntel::URL\tindicator--00000000-0000-4000-8000-00000000000e\t",
+	} {
+		if !strings.Contains(z, want) {
+			t.Errorf("zeek intel lacks %q:\n%s", want, z)
+		}
+	}
+	if strings.Contains(z, "b\u00fccher") || strings.Contains(rules, "|C3 BC|") {
+		t.Errorf("a U-label host was exported:\n%s\n%s", z, rules)
+	}
+	if !strings.Contains(rules, `(msg:"Parley: URL of indicator--00000000-0000-4000-8000-00000000000d, indicator--00000000-0000-4000-8000-00000000000e"; flow:established,to_server; http.host; to_lowercase; content:"xn--bcher-kva.example"; bsize:21; http.uri; content:"/x"; bsize:2;`) {
+		t.Errorf("the rule of a URL two indicators name does not name both:\n%s", rules)
+	}
+	if !strings.Contains(rules, `http.host; to_lowercase; content:"xn--bcher-kva.example"; bsize:21; http.uri; content:"/stra|DF|e"; bsize:7;`) {
+		t.Errorf("no A-label URL rule:\n%s", rules)
+	}
+}
+
+// TestZeekIntelEscapes: Zeek's Input framework unescapes \xHH in every
+// string field it reads (get_unescaped_string) and takes "-" for unset, so
+// the intel file escapes a backslash, control bytes and bytes that are not
+// UTF-8 as \xHH; what Zeek reads back is then the value its seen scripts
+// compare (HTTP::build_url of the percent-decoded target).
+func TestZeekIntelEscapes(t *testing.T) {
+	const bundle = `{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000002","objects":[
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-0000000000a1","name":"tab\there","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[url:value = 'http://evil.example/a%5Cx41%09b%FC']"},
+{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-0000000000a2","name":"-","created":"2020-01-01T00:00:00Z","modified":"2020-01-01T00:00:00Z","valid_from":"2020-01-01T00:00:00Z","pattern_type":"stix","pattern":"[file:name = 'C:\\\\x41.exe']"}
+]}`
+	vals, bad := ExportValues(activeIndicators(t, strings.NewReader(bundle)))
+	if len(bad) != 0 {
+		t.Fatalf("unrepresentable: %v", bad)
+	}
+	var zeek bytes.Buffer
+	zbad, err := WriteZeekIntel(&zeek, vals)
+	if err != nil || len(zbad) != 0 {
+		t.Fatal(err, zbad)
+	}
+	checkZeekIntel(t, zeek.String())
+	for _, want := range []string{
+		"\nevil.example/a\\x5cx41\\x09b\\xfc\tIntel::URL\tindicator--00000000-0000-4000-8000-0000000000a1\ttab\\x09here\n",
+		"\nhttp://evil.example/a\\x5cx41\\x09b\\xfc\tIntel::URL\t",
+		"\nC:\\x5cx41.exe\tIntel::FILE_NAME\tindicator--00000000-0000-4000-8000-0000000000a2\t\\x2d\n",
+	} {
+		if !strings.Contains(zeek.String(), want) {
+			t.Errorf("zeek intel lacks %q:\n%s", want, zeek.String())
+		}
+	}
+	// What Zeek reads back (get_unescaped_string) is the value itself.
+	for _, line := range strings.Split(strings.TrimSpace(zeek.String()), "\n")[1:] {
+		f := strings.Split(line, "\t")
+		got := zeekUnescape(f[0])
+		if f[1] == "Intel::URL" && got != "evil.example/a\\x41\tb\xfc" && got != "http://evil.example/a\\x41\tb\xfc" {
+			t.Errorf("Zeek reads the URL as %q", got)
+		}
+		if f[1] == "Intel::FILE_NAME" && got != `C:\x41.exe` {
+			t.Errorf("Zeek reads the file name as %q", got)
+		}
+	}
+}
+
+// zeekUnescape is Zeek's get_unescaped_string: \xHH is the byte.
+func zeekUnescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' && isHexDigit(s[i+2]) && isHexDigit(s[i+3]) {
+			var c byte
+			fmt.Sscanf(s[i+2:i+4], "%02x", &c)
+			b.WriteByte(c)
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

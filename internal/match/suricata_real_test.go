@@ -82,6 +82,12 @@ func writeSuricataExport(t *testing.T, files []SuricataFile, forceHash bool) (di
 default-rule-path: %s
 rule-files:
   - parley.rules
+app-layer:
+  protocols:
+    http:
+      libhtp:
+        default-config:
+          personality: IDS
 outputs:
   - eve-log:
       enabled: yes
@@ -175,6 +181,7 @@ var realIndicators = []struct{ name, pattern string }{
 	{"url reserved bytes", "[url:value = 'http://203.0.113.9/a;b%22c|d']"},
 	{"url encoded slash", "[url:value = 'http://evil.example/a%2Fb']"},
 	{"url encoded slash, dot segment", "[url:value = 'http://evil.example/e%2Ff/../g%2e%2e/h']"},
+	{"url idn", "[url:value = 'http://B\u00fccher.example/stra\u00dfe']"},
 }
 
 // suricataFile is the file whose SHA-1 is listed; the written traffic
@@ -281,6 +288,9 @@ func TestSuricataRealTraffic(t *testing.T) {
 				w.udp(client4, netip.MustParseAddr("192.0.2.53"), uint16(40001+i), 53, dnsQuery(uint16(2+i), n))
 			}
 		}},
+		{name: "http Host in upper case, ending in the root's dot", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40217, 80, "GET /nothing HTTP/1.1\r\nHost: EVIL.example.\r\n\r\n", "ok")
+		}, want: []string{sHost}},
 		{name: "tls sni in upper case", write: func(w *pcapWriter) {
 			c := w.tcp(client4, web, 40100, 443)
 			c.send(true, tlsClientHello("Evil.EXAMPLE"))
@@ -315,14 +325,23 @@ func TestSuricataRealTraffic(t *testing.T) {
 		{name: "http url with an encoded slash", write: func(w *pcapWriter) {
 			httpExchange(w, client4, web, 40210, 80, "GET /a%2Fb HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
 		}, want: []string{sHost, sURL("url encoded slash")}},
-		{name: "http url with the slash the encoded one stands for", write: func(w *pcapWriter) {
+		{name: "http url with the slash the encoded one stands for (the same http.uri)", write: func(w *pcapWriter) {
 			httpExchange(w, client4, web, 40211, 80, "GET /a/b HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
+		}, want: []string{sHost, sURL("url encoded slash")}},
+		{name: "http url with a backslash and doubled slashes", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40214, 80, "GET /a\\/b HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
+		}, want: []string{sHost, sURL("url encoded slash")}},
+		{name: "http url near miss, slash kept encoded twice", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40215, 80, "GET /a%252Fb HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
 		}, want: []string{sHost}},
+		{name: "http url of an internationalised host, as the client sends it", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40216, 80, "GET /stra%C3%9Fe HTTP/1.1\r\nHost: xn--bcher-kva.example\r\n\r\n", "ok")
+		}, want: []string{sURL("url idn")}},
 		{name: "http url with an encoded slash in a removed segment", write: func(w *pcapWriter) {
 			httpExchange(w, client4, web, 40212, 80, "GET /e%2Ff/../g%2e%2e/h HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
 		}, want: []string{sHost, sURL("url encoded slash, dot segment")}},
 		{name: "http url after normalisation", write: func(w *pcapWriter) {
-			httpExchange(w, client4, web, 40213, 80, "GET /x/./y/%2e%2e/../g../h HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
+			httpExchange(w, client4, web, 40213, 80, "GET /e/./f/%2e%2e/g../h HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
 		}, want: []string{sHost, sURL("url encoded slash, dot segment")}},
 		{name: "http url with reserved bytes", write: func(w *pcapWriter) {
 			httpExchange(w, client4, netip.MustParseAddr("203.0.113.9"), 40206, 80, "GET /a;b%22c|d HTTP/1.1\r\nHost: 203.0.113.9\r\n\r\n", "ok")
@@ -403,24 +422,36 @@ func TestSuricataRealTraffic(t *testing.T) {
 }
 
 // TestSuricataURI pins suricataURI to the http.uri buffers Suricata
-// 7.0.10 showed (TestSuricataRealTraffic and by hand), for machines
-// without Suricata.
+// 7.0.10 showed under its shipped suricata.yaml (libhtp personality IDS;
+// TestSuricataRealTraffic and by hand), for machines without Suricata.
 func TestSuricataURI(t *testing.T) {
 	for _, c := range [][2]string{
 		{"/p%20q", "/p q"},
 		{"/a/../x.php?q=%41b", "/x.php?q=Ab"},
-		{"/a%2Fb", "/a%2Fb"},
-		{"/a%2fb", "/a%2fb"},
-		{"/a%2Fb/../c", "/c"},
-		{"/e%2Ff/../g%2e%2e/h", "/g../h"},
+		{"/a%2Fb", "/a/b"},
+		{"/a%2fb", "/a/b"},
+		{"/a%2Fb/../c", "/a/c"},
+		{"/e%2Ff/../g%2e%2e/h", "/e/g../h"},
 		{"/c?x=%2F", "/c?x=/"},
-		{"/a%5Cb", "/a\\b"},
+		{"/a%5Cb", "/a/b"},
+		{"/a\\b", "/a/b"},
+		{"/a//b", "/a/b"},
+		{"/c?x=a\\b", "/c?x=a\\b"},
+		{"/c?x=a//b", "/c?x=a//b"},
+		{"/a%252Fb", "/a%2Fb"},
+		{"/stra%C3%9Fe", "/stra\xdfe"},
+		{"/d%C3%A9j", "/d\xe9j"},
 		{"/S%7eT", "/S~T"},
 		{"/h?x=a+b", "/h?x=a+b"},
 		{"/x?y=/../z", "/x?y=/../z"},
 	} {
-		if got := suricataURI(c[0]); got != c[1] {
-			t.Errorf("suricataURI(%q) = %q, want %q", c[0], got, c[1])
+		if got, why := suricataURI(c[0]); got != c[1] || why != "" {
+			t.Errorf("suricataURI(%q) = %q, %q; want %q", c[0], got, why, c[1])
+		}
+	}
+	for _, target := range []string{"/%E2%82%AC", "/a%FCb", "/%u0041"} {
+		if got, why := suricataURI(target); why == "" {
+			t.Errorf("suricataURI(%q) = %q, want it unrepresentable", target, got)
 		}
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // SuricataFile is one file of a Suricata export.
@@ -74,11 +76,14 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 		port               int
 	}
 	var urls []urlRule
-	seenURL := map[string]bool{}
+	seenURL := map[string]int{}
 	for _, v := range vals {
 		switch {
 		case v.Attr == AttrDomain:
+			// A Host header may end in the root's dot ("evil.example."),
+			// which http.host keeps; dns.query never has it.
 			add("parley-domains.lst", base64.StdEncoding.EncodeToString([]byte(v.Value)))
+			add("parley-domains.lst", base64.StdEncoding.EncodeToString([]byte(v.Value+".")))
 		case (v.Attr == AttrIPv4 || v.Attr == AttrIPv6) && v.Range:
 			p, err := netip.ParsePrefix(v.Value)
 			if err != nil {
@@ -112,11 +117,19 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 				bad = append(bad, Unrepresentable{v.Ind.ID, fmt.Sprintf("url %q: an IPv6 literal host has no settled http.host form", v.Raw)})
 				continue
 			}
-			uri := suricataURI(s.target)
+			uri, why := suricataURI(s.target)
+			if why != "" {
+				bad = append(bad, Unrepresentable{v.Ind.ID, fmt.Sprintf("url %q: %s", v.Raw, why)})
+				continue
+			}
 			key := fmt.Sprintf("%s %d %s", s.host, s.port, uri)
-			if !seenURL[key] {
-				seenURL[key] = true
+			// One rule a URL; its msg names every indicator of it, so
+			// that an alert can be sighted back to each.
+			if i, ok := seenURL[key]; !ok {
+				seenURL[key] = len(urls)
 				urls = append(urls, urlRule{key, v.Ind.ID, s.host, uri, s.port})
+			} else if !slices.Contains(strings.Split(urls[i].id, ", "), v.Ind.ID) {
+				urls[i].id += ", " + v.Ind.ID
 			}
 		default:
 			bad = append(bad, Unrepresentable{v.Ind.ID, "Suricata has no set for " + v.Attr.String()})
@@ -198,43 +211,43 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 }
 
 // suricataURI is the request target as Suricata's http.uri buffer holds
-// it: percent-decoded, dot segments of the path removed (RFC 3986 section
-// 5.2.4), the query decoded too. An encoded slash (%2F) in the path stays
-// as written, in its case, and inside its segment: Suricata 7.0.10 turns
-// /a%2Fb/../c into /c.
-func suricataURI(target string) string {
+// it under the suricata.yaml that Suricata ships, whose libhtp
+// default-config sets personality: IDS. The path is percent-decoded, an
+// encoded slash (%2F) included; a backslash, raw or %5C, becomes a slash;
+// runs of slashes become one; a UTF-8 character below U+0100 becomes its
+// one byte (libhtp's best fit: "ß" is 0xDF), and dot segments are removed
+// (RFC 3986 section 5.2.4). The query is only percent-decoded. Suricata
+// 7.0.10 showed each step (TestSuricataURI). A path whose best fit is not
+// one byte (a character from U+0100 on, bytes that are not UTF-8) or that
+// holds IIS's %uXXXX, which the personality decodes too, is not
+// representable: the reason says so.
+func suricataURI(target string) (string, string) {
 	path, query, hasQuery := strings.Cut(target, "?")
-	var segs []string
-	for _, seg := range strings.Split(path, "/") {
+	if strings.Contains(strings.ToLower(path), "%u") {
+		return "", "its path holds %u, which Suricata decodes as IIS's %uXXXX"
+	}
+	p := strings.ReplaceAll(percentDecode(path), "\\", "/")
+	for strings.Contains(p, "//") {
+		p = strings.ReplaceAll(p, "//", "/")
+	}
+	if !isASCII(p) {
+		if !utf8.ValidString(p) {
+			return "", "its path is not UTF-8, whose best fit Suricata's libhtp picks by a table"
+		}
 		var b strings.Builder
-		for i, part := range splitEncodedSlash(seg) {
-			if i%2 == 1 {
-				b.WriteString(part) // the %2F itself
-			} else {
-				b.WriteString(percentDecode(part))
+		for _, r := range p {
+			if r >= 0x100 {
+				return "", fmt.Sprintf("its path holds %q, whose best fit Suricata's libhtp picks by a table", r)
 			}
+			b.WriteByte(byte(r))
 		}
-		segs = append(segs, b.String())
+		p = b.String()
 	}
-	path = removeDotSegments(strings.Join(segs, "/"))
+	p = removeDotSegments(p)
 	if hasQuery {
-		return path + "?" + percentDecode(query)
+		return p + "?" + percentDecode(query), ""
 	}
-	return path
-}
-
-// splitEncodedSlash splits s around each %2F or %2f, keeping them: the
-// odd elements are the encoded slashes.
-func splitEncodedSlash(s string) []string {
-	var parts []string
-	for {
-		i := strings.Index(strings.ToUpper(s), "%2F")
-		if i < 0 {
-			return append(parts, s)
-		}
-		parts = append(parts, s[:i], s[i:i+3])
-		s = s[i+3:]
-	}
+	return p, ""
 }
 
 // removeDotSegments applies RFC 3986's remove_dot_segments to an
