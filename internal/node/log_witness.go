@@ -95,9 +95,6 @@ type LogWitnessing struct {
 	cs   store.CosignedCheckpoints
 	opts LogWitnessingOptions
 	ws   []*nodeWitness
-	// loaded is whether Step has taken each witness's cosignature of the
-	// latest checkpoint from the store (once, at its first call).
-	loaded bool
 	// waiting is whether the last Step held the checkpoint back from the
 	// witnesses because it lacks an entry received too long ago (logged
 	// once per wait).
@@ -226,10 +223,9 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if !lw.loaded {
-		lw.loadCosigned(ctx, size)
-		lw.loaded = true
-	}
+	// Every step: another front end on the same store may have collected
+	// cosignatures of this checkpoint since (it has no lease for this).
+	lw.loadCosigned(ctx, size, note)
 	held, err := lw.holdBack(ctx, size)
 	if err != nil {
 		return 0, err
@@ -269,15 +265,15 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 
 // loadCosigned takes, for each witness, its valid cosignature of the
 // checkpoint of that size from the store's cosigned checkpoint, as if this
-// process had collected it. A node that restarts so doesn't ask its
+// process had collected it. A node that restarts, or another front end on the same store, so doesn't ask its
 // witnesses to cosign again a checkpoint they cosigned: the new
 // cosignature, later, would replace the earliest witnessed time of the
 // entries it covers (the bound on their received times), and says nothing
 // new.
-func (lw *LogWitnessing) loadCosigned(ctx context.Context, size int64) {
+func (lw *LogWitnessing) loadCosigned(ctx context.Context, size int64, note []byte) {
 	have, err := lw.cs.CosignedCheckpoint(ctx, size)
-	if err != nil {
-		return // none stored, or unreadable: ask the witnesses
+	if err != nil || !bytes.HasPrefix(have, note) {
+		return // none stored, unreadable, or of another note: ask the witnesses
 	}
 	i := bytes.LastIndex(have, []byte("\n\n"))
 	if i < 0 {
