@@ -473,6 +473,9 @@ type mispImport struct {
 	key    string // MISP automation key for the source's host, or ""
 	tty    bool
 	unsupp map[string]int // "kind name" -> count
+	// before holds the events this feed's state says it imported in an
+	// earlier run: only their objects may be revoked (see revokeGone).
+	before map[string]misp.Timestamp
 }
 
 func importMISP(ctx context.Context, c *cli, args []string) error {
@@ -764,6 +767,18 @@ func mispFormatError(name string, err error) error {
 // the version it revokes), signed by the member.
 func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp.Result) error {
 	s := imp.sink
+	// Only an event this feed itself imported before (its state file says
+	// so): another feed that lists a trusted event's uuid with nothing in
+	// it must not revoke that event's objects. And not far in the future:
+	// a revoked version dated there would stay the latest for good.
+	if _, ok := imp.before[ev.UUID]; !ok {
+		return nil
+	}
+	if time.Unix(int64(ev.Timestamp), 0).After(time.Now().Add(24 * time.Hour)) {
+		imp.clearProgress()
+		fmt.Fprintf(imp.c.stderr, "parley: import: warning: event %s is dated more than a day ahead; nothing of it is revoked\n", ev.UUID)
+		return nil
+	}
 	env, err := s.client.Objects(ctx, s.collID, taxii.Query{IDs: []string{"report--" + ev.UUID, "grouping--" + ev.UUID}, Limit: 10})
 	if errors.Is(err, taxii.ErrNotFound) {
 		return nil
@@ -1006,6 +1021,7 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 		return err
 	}
 	seen := st.Events
+	imp.before = st.Events
 	if full {
 		seen = nil
 	}
