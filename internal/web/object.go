@@ -252,6 +252,12 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	if v.Version == "" {
 		v.Version, _ = stringField(fields, "created")
 	}
+	if v.Version == "" {
+		// A cyber-observable has neither: its version is the time the
+		// node added it (as its log entry's opening names it), which the
+		// browser's check can't read from the object.
+		v.Version = store.FormatTime(latest.Version)
+	}
 	cut := func(s string) string {
 		s, clipped := clip(s, MaxShownText)
 		v.Clipped = v.Clipped || clipped

@@ -85,8 +85,9 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	// Node B: alice shares an indicator into intel, which A's member reads.
 	b := openNode(t, node.Config{})
 	alice := addMember(b, "alice", true)
+	bob := addMember(b, "bob", true)
 	nodeA := addMember(b, "node-a", false)
-	intel, err := b.AddCollection(ctx, "intel", "", []string{"alice", "node-a"}, []string{"alice"}, "")
+	intel, err := b.AddCollection(ctx, "intel", "", []string{"alice", "bob", "node-a"}, []string{"alice", "bob"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +95,26 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		"created_by_ref": alice.ID, "name": "Shared by B", "pattern": "[ipv4-addr:value = '203.0.113.9']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
 	replicated2 := post(b, alice, intel, alice.Key, map[string]any{"type": "indicator", "id": "indicator--a1a1a1a1-0000-4000-8000-00000000000a",
 		"created_by_ref": alice.ID, "name": "Also shared by B", "pattern": "[ipv4-addr:value = '203.0.113.19']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	// One observable that alice and then bob share in intel: two
+	// versions by two members, so B's proof bundle of it holds both
+	// members' key entries, and the check must pick the sharer's.
+	sharedObs, err := stix.DeterministicID("domain-name", map[string]any{"value": "shared.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []member{alice, bob} {
+		raw, err := stix.Sign([]byte(`{"type":"domain-name","spec_version":"2.1","id":"`+sharedObs+`","value":"shared.example"}`), m.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := b.Store().Collection(ctx, intel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := b.Submit(ctx, m.ID, c, []json.RawMessage{raw}); err != nil || len(st.Failures) > 0 {
+			t.Fatalf("%s shares %s: %+v, %v", m.Name, sharedObs, st.Failures, err)
+		}
+	}
 	other, err := b.AddCollection(ctx, "other", "", []string{"alice", "node-a"}, []string{"alice"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +142,25 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	}
 	unsigned := post(a, carol, relay, nil, map[string]any{"type": "indicator", "id": "indicator--b2b2b2b2-0000-4000-8000-000000000002",
 		"created_by_ref": carol.ID, "name": "Unsigned", "pattern": "[domain-name:value = 'relayed.example']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	// A cyber-observable carol signs into A's own collection: it has no
+	// modified or created, so its version is when A added it.
+	localObs, err := stix.DeterministicID("ipv4-addr", map[string]any{"value": "198.51.100.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	{
+		raw, err := stix.Sign([]byte(`{"type":"ipv4-addr","spec_version":"2.1","id":"`+localObs+`","value":"198.51.100.7"}`), carol.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := a.Store().Collection(ctx, relay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := a.Submit(ctx, carol.ID, c, []json.RawMessage{raw}); err != nil || len(st.Failures) > 0 {
+			t.Fatalf("carol shares %s: %+v, %v", localObs, st.Failures, err)
+		}
+	}
 	claimed := "identity--c3c3c3c3-0000-4000-8000-000000000003"
 	relayed := post(a, carol, relay, carol.Key, map[string]any{"type": "indicator", "id": "indicator--c3c3c3c3-0000-4000-8000-000000000004",
 		"created_by_ref": claimed, "name": "Relayed", "pattern": "[ipv4-addr:value = '203.0.113.10']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
@@ -217,7 +257,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ps) == 1 && ps[0].State.Objects >= 2 {
+		if len(ps) == 1 && ps[0].State.Objects >= 4 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -330,6 +370,8 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	}{
 		{"replicated", replicated, "verified", []string{"replicated from " + bOrigin + ", entry ", "signed by " + alice.ID + " there",
 			"of the peer's log " + bOrigin + " signed by its pinned key", "First use: pinned the log key of the peer"}},
+		{"observable", localObs, "verified", []string{"signature, commitment, inclusion and checkpoint all check"}},
+		{"shared-by-two", sharedObs, "verified", []string{"signed by " + bob.ID + " there", "(the peer's collection " + intel + ", shared there by " + bob.ID + ")"}},
 		{"forged-by-operator", operatorSigned, "failed", []string{"the object's proof bundle in the peer's log: the node has none (HTTP 404)"}},
 		{"keyed-member-in-copy", byMallory, "failed", []string{"the object's proof bundle in the peer's log: the node has none (HTTP 404)"}},
 		{"other-collection", elsewhere, "failed", []string{"of the peer's log is in the peer's collection " + other + ", not in " + intel}},
@@ -366,6 +408,21 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 			}
 		}
 		layoutAt(390, c.name)
+	}
+	// The peer's collection that the copy follows was pinned at first
+	// use: a page naming another one (A's operator pointing the copy at
+	// B's "other", where B holds elsewhere) fails.
+	if pinned, err := chromedp.Run(bctx, chromedp.Evaluate[string](`localStorage.getItem("parley.pinned-peer-remote.`+p.Into+`")`)); err != nil || pinned != intel {
+		t.Errorf("pinned peer collection %q, %v; want %s", pinned, err, intel)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`localStorage.setItem("parley.pinned-peer-remote.`+p.Into+`", "`+other+`"), true`)); err != nil {
+		t.Fatal(err)
+	}
+	if st, text := checkObjectPage(t, bctx, base, replicated, ""); st != "failed" || !strings.Contains(text, "this node now says this collection is replicated from the peer's collection "+intel+", not from "+other) {
+		t.Errorf("replicated, with another peer collection pinned: %s: %s", st, text)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`localStorage.setItem("parley.pinned-peer-remote.`+p.Into+`", "`+intel+`"), true`)); err != nil {
+		t.Fatal(err)
 	}
 	// B's object, with what A serves for B changed, after B's key was
 	// pinned above.

@@ -29,7 +29,8 @@
 // collection and for the log's name (first use pins it and shows its
 // fingerprint; another key later fails), an entry of the peer's log whose
 // commitment opens to this exact object, in the peer's collection the page
-// names (data-peer-remote), and its inclusion, the signer's
+// names (data-peer-remote, pinned for the collection on first use), and
+// its inclusion, the signer's
 // key in force there, and the signature. It ends "verified" only if all
 // of them hold; an object the peer's log doesn't hold, or holds otherwise,
 // fails, whatever this node's own log says.
@@ -45,6 +46,7 @@
   const peerColl = el.dataset.peerCollection || "";
   const PEER_PIN = "parley.pinned-peer-log-key." + peerColl;
   const peerRemote = el.dataset.peerRemote || "";
+  const REMOTE_PIN = "parley.pinned-peer-remote." + peerColl;
 
   const CHECKS = [
     "the log's checkpoint is signed by the log key pinned in this browser",
@@ -222,6 +224,17 @@
     }
     need(item, "no entry of the peer's log " + pcp.origin + " in this node's proof bundle commits to this exact object, version " + version + ": the peer didn't log it, or logged something else");
     need(Number.isSafeInteger(item.log_index) && item.log_index >= 0 && item.log_index < pcp.size, "the peer's entry index is outside its checkpoint");
+    // Which of the peer's collections this one copies is pinned too, on
+    // first use: the node could otherwise name, for an object the peer
+    // holds in another collection, that collection as the one it follows.
+    need(peerRemote !== "", "the page doesn't name the peer's collection this one is replicated from");
+    let pinnedRemote = null;
+    try { pinnedRemote = localStorage.getItem(REMOTE_PIN); } catch (e) {}
+    if (!pinnedRemote) {
+      try { localStorage.setItem(REMOTE_PIN, peerRemote); } catch (e) {}
+      pinnedRemote = peerRemote;
+    }
+    need(pinnedRemote === peerRemote, "this node now says this collection is replicated from the peer's collection " + peerRemote + ", not from " + pinnedRemote + " as it said when this browser first checked it");
     need(item.collection === peerRemote, "entry " + item.log_index + " of the peer's log is in the peer's collection " + item.collection + ", not in " + peerRemote + ", the one this node says it replicates here");
     const pleaf = L.b64decode(item.entry);
     const proot = await L.rootFromInclusion(item.log_index, pcp.size, await L.leafHash(pleaf), (item.inclusion_proof || []).map(L.b64decode));
@@ -232,13 +245,18 @@
       ? "; relayed by " + item.member + " on the peer, it claims to be from " + obj.created_by_ref + " (not verified)" : "";
     const lead = "✓ In the peer's log, but no key of that log vouches for it: both logs' checkpoints, commitments and inclusion proofs check in your browser; ";
 
+    // The bundle holds the key entries of every member that shared a
+    // version of the object on the peer (an observable may have several);
+    // the sharer's are the ones that count for this version.
     const events = [];
     for (const ev of b.keys || []) {
       const kleaf = L.b64decode(ev.entry);
       need(Number.isSafeInteger(ev.log_index) && ev.log_index >= 0 && ev.log_index < pcp.size, "a key entry of the peer's log is outside its checkpoint");
       const kr = await L.rootFromInclusion(ev.log_index, pcp.size, await L.leafHash(kleaf), (ev.inclusion_proof || []).map(L.b64decode));
       need(L.equal(kr, pcp.root), "a key entry's inclusion proof in the peer's log does not verify");
-      events.push({ index: ev.log_index, entry: L.parseEntry(kleaf) });
+      const ke = L.parseEntry(kleaf);
+      need(ke.kind === "member-key", "entry " + ev.log_index + " of the peer's log, given as a key entry, is a " + ke.kind + " entry");
+      if (ke.member === item.member) events.push({ index: ev.log_index, entry: ke });
     }
     if (!sp) {
       unvouched("the object is unsigned", "the object is unsigned: nobody vouches for its content (" + from + ")" + relayed, lead);
@@ -272,7 +290,12 @@
     const raw = new TextDecoder("utf-8", { fatal: true }).decode(L.b64decode(el.dataset.objectBase64));
     const obj = JSON.parse(raw);
     const id = el.dataset.objectId;
-    const version = L.objectVersion(obj);
+    // The version is the object's own modified (or created) where it has
+    // one, so the node can't pick another; a cyber-observable has
+    // neither, and its version is the time the node added it, which only
+    // the page gives (the log entry's commitment binds it all the same).
+    const version = L.objectVersion(obj) || el.dataset.version;
+    need(typeof version === "string" && version !== "", "the page names no version of the object");
     need(obj.id === id, "the page's object is not " + id);
     const key = await pinnedKey();
 
