@@ -269,6 +269,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	// A's operator can also change what A serves for B: the bundle in
 	// B's log, which the browser gets through the session.
 	bOrigin, _, _ := strings.Cut(b.VerifierKey(), "+")
+	aOrigin, _, _ := strings.Cut(a.VerifierKey(), "+")
 	fakeSKey, fakeVKey, err := note.GenerateKey(rand.Reader, bOrigin)
 	if err != nil {
 		t.Fatal(err)
@@ -434,12 +435,15 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		// As for a collection new to the browser: the key is pinned by
 		// its name too.
 		{"fake-key-unpinned", "ALARM: this node gives, for the peer this collection is replicated from, a log key named " + bOrigin},
+		// Nor is A's own key, given as B's to a browser that pinned none
+		// for the collection, pinned as the peer's.
+		{"log-key-unpinned", "this node gives its own log's key (" + aOrigin + ") as the key of the peer this collection is replicated from: not pinned"},
 	} {
-		if c.mode == "fake-key-unpinned" {
+		if mode, unpinned := strings.CutSuffix(c.mode, "-unpinned"); unpinned {
 			if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`localStorage.removeItem("parley.pinned-peer-log-key.`+p.Into+`"), true`)); err != nil {
 				t.Fatal(err)
 			}
-			c.mode = "fake-key"
+			c.mode = mode
 		}
 		lie.Store(c.mode)
 		st, text := checkObjectPage(t, bctx, base, replicated, "object-replicated-lying-"+c.mode)

@@ -130,11 +130,13 @@
   }
 
   let keyChanged = false; // the node serves another log key than the pinned one
+  let ownKeys = []; // this node's log key as served and as pinned
 
   async function pinnedKey() {
     const served = (await get("/ui/api/log/key", "the log's public key", true)).trim();
     let pinned = null;
     try { pinned = localStorage.getItem(PIN); } catch (e) { /* storage off: pin for this page only */ }
+    ownKeys = [served, pinned || served];
     if (!pinned) {
       try { localStorage.setItem(PIN, served); } catch (e) {}
       pinEl.textContent = "First use: pinned this node's log key, fingerprint " + (await fingerprint(served)) + ". Compare it with the one your node's operator published.";
@@ -171,6 +173,12 @@
     try { pinned = localStorage.getItem(PEER_PIN); } catch (e) {}
     if (!pinned) {
       if (!served) throw new Check("the proof bundle in the peer's log names no log key");
+      // The node's own log is no peer's: with its own key (or a key of
+      // its log's name) given as the peer's, its operator could sign the
+      // "peer's" checkpoints itself.
+      if (ownKeys.some((k) => k === served || k.split("+")[0] === served.split("+")[0])) {
+        throw new Check("this node gives its own log's key (" + served.split("+")[0] + ") as the key of the peer this collection is replicated from: not pinned");
+      }
       try { named = localStorage.getItem(byName(served)); } catch (e) {}
       if (named && named !== served) {
         p.textContent = "ALARM: this node gives, for the peer this collection is replicated from, a log key named " + served.split("+")[0] + " (" + (await fingerprint(served)) + ") that is not the key of that name you pinned (" + (await fingerprint(named)) + "). Checks use the pinned key.";
