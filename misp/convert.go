@@ -43,7 +43,10 @@ type Options struct {
 	// KeepRestricted maps what MISP's distribution keeps inside the
 	// organisation ("0", your organisation only) or a sharing group ("4"),
 	// which are otherwise left out and counted in Stats.Restricted (see
-	// Restricted). A feed's events are published: their importer sets it.
+	// Restricted): events, attributes, objects and galaxy clusters (a
+	// cluster by its own level, and then also the tags that name it). A
+	// feed's events are published: their importer sets it. It does not
+	// keep local tags, which are never written (see [Tag.Local]).
 	KeepRestricted bool
 }
 
@@ -82,10 +85,14 @@ type Stats struct {
 	// Deleted counts attributes and objects marked deleted; Revoked
 	// those of them written as revoked versions (see Converter.revoke).
 	Deleted, Revoked int
-	// Restricted counts the events, attributes and objects left out
-	// because MISP's distribution keeps them in the organisation or a
-	// sharing group (see Options.KeepRestricted).
+	// Restricted counts the events, attributes, objects and galaxy
+	// clusters left out because MISP's distribution keeps them in the
+	// organisation or a sharing group (see Options.KeepRestricted).
+	// Clusters counts the clusters written or tried, not these.
 	Restricted int
+	// Local counts the local tags left out, and the clusters that local
+	// tags attach (see [Tag.Local]).
+	Local int
 	// STIX counts the objects written.
 	STIX int
 }
@@ -102,7 +109,10 @@ type Converter struct {
 	// deterministic (STIX 2.1 section 2.9), so the same value in two
 	// attributes names one object, written once.
 	observables map[string]bool
-	Stats       Stats
+	// hidden are the tags (lower case) that name galaxy clusters left
+	// out as restricted, in this event or an earlier one.
+	hidden map[string]bool
+	Stats  Stats
 }
 
 // NewConverter returns a converter with the given options.
@@ -113,6 +123,7 @@ func NewConverter(opt Options) *Converter {
 		seen:      map[string]bool{},
 
 		observables: map[string]bool{},
+		hidden:      map[string]bool{},
 	}
 }
 
@@ -132,10 +143,13 @@ type eventCtx struct {
 	createdBy string
 	container string // the report or grouping id
 	markings  []string
-	res       *Result
-	refs      []string          // the container's object_refs
-	byMISP    map[string]string // MISP attribute/object uuid -> its SDO id
-	clusters  map[string]*unit  // cluster uuid -> its SDO
+	// floor is the strictest TLP marking of the event's local tags, or
+	// "": every object of the event is marked at least that strictly.
+	floor    string
+	res      *Result
+	refs     []string          // the container's object_refs
+	byMISP   map[string]string // MISP attribute/object uuid -> its SDO id
+	clusters map[string]*unit  // cluster uuid -> its SDO
 	// revoking: the attribute or object being mapped is deleted (see
 	// revoke).
 	revoking bool
@@ -208,8 +222,12 @@ func (c *Converter) Convert(ev *Event) *Result {
 		c.shared(x, map[string]any{"type": "identity", "spec_version": "2.1", "id": x.createdBy,
 			"created": sharedCreated, "modified": sharedCreated, "name": name, "identity_class": "organization"})
 	}
-	eventLabels, eventMarks := c.tags(x, ev.Tag)
-	x.markings = eventMarks
+	if !c.opt.KeepRestricted {
+		c.hideRestrictedClusters(x)
+	}
+	eventLabels, eventMarks, eventFloor := c.tags(x, ev.Tag)
+	x.floor = eventFloor
+	x.markings = c.tighten(x, eventMarks, eventFloor)
 
 	// Event galaxies first: attributes may reference the same clusters.
 	var eventClusters []*unit
@@ -340,23 +358,133 @@ var tlpTags = map[string]string{
 }
 
 // tags splits tags into labels and TLP markings, writing the marking
-// definitions once.
-func (c *Converter) tags(x *eventCtx, tags []Tag) (labels, marks []string) {
+// definitions once. Local tags, which MISP never shares, are left out
+// (counted in Stats.Local), and so are the tags of clusters left out as
+// restricted; floor is the strictest TLP marking among the local tags,
+// or "": MISP's users of the organisation see the data under it, so the
+// objects made of it are marked at least as strictly (see tighten),
+// though the tag itself is not written.
+func (c *Converter) tags(x *eventCtx, tags []Tag) (labels, marks []string, floor string) {
 	for _, t := range tags {
-		if id, ok := tlpTags[strings.ToLower(strings.TrimSpace(t.Name))]; ok {
-			marks = append(marks, id)
-			if !c.opt.NoMarkingObjects && !c.seen[id] {
-				c.seen[id] = true
-				x.res.Objects = append(x.res.Objects, stix.TLPMarking(id))
-				x.res.Keys = append(x.res.Keys, id+" ")
+		name := strings.TrimSpace(t.Name)
+		id, isTLP := tlpTags[strings.ToLower(name)]
+		if t.Local {
+			c.Stats.Local++
+			if isTLP {
+				floor = stricter(floor, id)
 			}
 			continue
 		}
-		if strings.TrimSpace(t.Name) != "" {
+		if isTLP {
+			marks = append(marks, id)
+			c.marking(x, id)
+			continue
+		}
+		if name != "" && !c.hidden[strings.ToLower(name)] {
 			labels = append(labels, t.Name)
 		}
 	}
-	return labels, marks
+	return labels, marks, floor
+}
+
+// marking writes the TLP marking definition id, once per converter.
+func (c *Converter) marking(x *eventCtx, id string) {
+	if c.opt.NoMarkingObjects || c.seen[id] {
+		return
+	}
+	c.seen[id] = true
+	x.res.Objects = append(x.res.Objects, stix.TLPMarking(id))
+	x.res.Keys = append(x.res.Keys, id+" ")
+}
+
+// tlpRank orders the TLP 2.0 markings tlpTags maps to from the least
+// strict (TLP:CLEAR, 0) up; -1 for "" and other ids.
+func tlpRank(id string) int {
+	for i, r := range []string{stix.TLP2ClearID, stix.TLP2GreenID, stix.TLP2AmberID, stix.TLP2AmberStrictID, stix.TLP2RedID} {
+		if id == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// stricter returns the stricter of two TLP markings ("" is none).
+func stricter(a, b string) string {
+	if tlpRank(b) > tlpRank(a) {
+		return b
+	}
+	return a
+}
+
+// tighten returns marks, or only floor when floor is stricter than every
+// TLP marking in marks (or marks has none): a local tlp: tag never
+// loosens a marking, and what it tightens is marked by its level alone.
+// A local TLP:CLEAR restricts nothing, so it never adds a marking.
+func (c *Converter) tighten(x *eventCtx, marks []string, floor string) []string {
+	if tlpRank(floor) <= 0 {
+		return marks
+	}
+	for _, m := range marks {
+		if tlpRank(m) >= tlpRank(floor) {
+			return marks
+		}
+	}
+	c.marking(x, floor)
+	return []string{floor}
+}
+
+// restrictedCluster reports whether MISP's distribution keeps cl in its
+// organisation or a sharing group: its own level is "0" or "4" (a
+// cluster has no "5": it belongs to no event), and it is not one of
+// misp-galaxy's clusters, which every MISP instance has and whose tags
+// MISP's synchronisation sends with events whatever their level:
+// "default": true (MISP gives them "3"), or a uuid that is its misp-galaxy
+// collection's (see clusterID), as in exports of MISP before
+// collection_uuid, which may give misp-galaxy's clusters "0" and
+// "default": false.
+func (c *Converter) restrictedCluster(x *eventCtx, cl *Cluster) bool {
+	if !Restricted(cl.Distribution) || bool(cl.Default) {
+		return false
+	}
+	u := strings.ToLower(cl.UUID)
+	_, collection := galaxyCollections[u]
+	return !collection && !x.collectionUUIDs[u]
+}
+
+// hideRestrictedClusters adds to c.hidden the tags that name the clusters
+// of x's event that MISP's distribution restricts (see
+// restrictedCluster): the tag_name MISP gives, and
+// misp-galaxy:<type>="<value>" and ="<uuid>" for exports without it.
+func (c *Converter) hideRestrictedClusters(x *eventCtx) {
+	ev := x.ev
+	add := func(gs []Galaxy) {
+		for _, g := range gs {
+			for _, cl := range g.GalaxyCluster {
+				if !c.restrictedCluster(x, &cl) {
+					continue
+				}
+				if cl.TagName != "" {
+					c.hidden[strings.ToLower(strings.TrimSpace(cl.TagName))] = true
+				}
+				for _, typ := range []string{g.Type, cl.Type} {
+					for _, v := range []string{cl.Value, cl.UUID} {
+						if typ != "" && v != "" {
+							c.hidden[strings.ToLower(fmt.Sprintf("misp-galaxy:%s=%q", typ, v))] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	add(ev.Galaxy)
+	for i := range ev.Attribute {
+		add(ev.Attribute[i].Galaxy)
+	}
+	for i := range ev.Object {
+		for j := range ev.Object[i].Attribute {
+			add(ev.Object[i].Attribute[j].Galaxy)
+		}
+	}
 }
 
 // shared writes an object that many events share, once per converter.
@@ -522,9 +650,12 @@ func (c *Converter) attribute(x *eventCtx, a *Attribute) {
 		c.unsupported(x, "attribute", a.UUID, a.Type, "the uuid is not a UUID")
 		return
 	}
-	tagLabels, marks := c.tags(x, a.Tag)
+	tagLabels, marks, floor := c.tags(x, a.Tag)
 	labels := attributeLabels(a, tagLabels)
-	mrefs := markingRefs(marks, x.markings)
+	if len(marks) == 0 {
+		marks = x.markings
+	}
+	mrefs := markingRefs(c.tighten(x, marks, stricter(x.floor, floor)), nil)
 	var u *unit
 	switch {
 	case ruleTypes[a.Type] != "":
@@ -651,6 +782,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	toIDs := false
 	var tagLabels []string
 	var marks []string
+	floor := x.floor
 	var galaxies []Galaxy
 	for i := range o.Attribute {
 		a := &o.Attribute[i]
@@ -658,8 +790,8 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 			continue
 		}
 		toIDs = toIDs || bool(a.ToIDs)
-		l, m := c.tags(x, a.Tag)
-		tagLabels, marks = append(tagLabels, l...), append(marks, m...)
+		l, m, f := c.tags(x, a.Tag)
+		tagLabels, marks, floor = append(tagLabels, l...), append(marks, m...), stricter(floor, f)
 		galaxies = append(galaxies, a.Galaxy...)
 	}
 	t := o.Timestamp
@@ -676,7 +808,11 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		labels = append(labels, l)
 	}
 	m["labels"] = labels
-	setIf(m, "object_marking_refs", markingRefs(dedupe(marks), x.markings))
+	marks = dedupe(marks)
+	if len(marks) == 0 {
+		marks = x.markings
+	}
+	setIf(m, "object_marking_refs", markingRefs(c.tighten(x, marks, floor), nil))
 	if typeOf(u.main) == "indicator" {
 		setIf(m, "description", o.Comment)
 		if o.MetaCategory != "" {
@@ -743,6 +879,16 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 	var out []*unit
 	for i := range g.GalaxyCluster {
 		cl := &g.GalaxyCluster[i]
+		if cl.Local {
+			// Attached by a local tag: MISP never shares that link.
+			c.Stats.Local++
+			continue
+		}
+		if !c.opt.KeepRestricted && c.restrictedCluster(x, cl) {
+			// Before anything that names it, Unsupported included.
+			c.Stats.Restricted++
+			continue
+		}
 		c.Stats.Clusters++
 		if cl.Value == "" {
 			c.unsupported(x, "galaxy", cl.UUID, g.Type, "a cluster without a value")

@@ -46,6 +46,15 @@
 //   - tlp: tags become object_marking_refs to the TLP 2.0 marking
 //     definitions (tlp:white is TLP:CLEAR); an attribute without a tlp:
 //     tag inherits its event's. Other tags become labels.
+//   - Local tags ("local": true, 1 or "1"), which MISP's synchronisation
+//     never sends to another instance, are never written, whatever the
+//     options, and neither is a cluster a local tag attaches (MISP
+//     exports it with "local": true); both are counted in Stats.Local. A
+//     local tlp: tag is not written either, but it never loosens what is
+//     shared: where it is stricter than every TLP marking its event,
+//     attribute or object would have, the objects made of them (all of
+//     the event's, for an event tag) are marked with its level instead
+//     (a local tlp:clear or tlp:white restricts nothing and adds nothing).
 //   - An attribute or object marked deleted becomes a revoked version
 //     ("revoked": true, modified = its timestamp, which MISP moves on
 //     deletion) of the indicator or observed-data it was, outside the
@@ -58,7 +67,13 @@
 //     at those levels whole, an attribute or object at its own level, or
 //     its object's or event's when it inherits ("5"); the event's level
 //     caps its attributes' (see [Restricted]). Deleted ones too: a revoked
-//     version would carry the value.
+//     version would carry the value. A galaxy cluster has its own level
+//     (an organisation's own clusters; misp-galaxy's have "3" and
+//     "default": true, and are always written, as every MISP instance
+//     has them): a restricted one is left out wherever it is attached,
+//     with its relationships and every tag that names it (its tag_name,
+//     misp-galaxy:<type>="<value>" or ="<uuid>"), so that neither its
+//     value nor its description or synonyms are written.
 //   - Sightings of type 0 become sighting--<sighting uuid> of the
 //     attribute's indicator or observed-data, sighted where the
 //     sighting's organisation is (identity--<org uuid>).

@@ -117,12 +117,32 @@ type Cluster struct {
 	Value          string         `json:"value"`
 	Description    string         `json:"description,omitempty"`
 	Meta           map[string]any `json:"meta,omitempty"`
+	// TagName is the tag that attaches the cluster to events and
+	// attributes: misp-galaxy:<type>="<value>" for misp-galaxy's
+	// clusters, misp-galaxy:<type>="<uuid>" for an organisation's own.
+	TagName string `json:"tag_name,omitempty"`
+	// Distribution is the cluster's own MISP distribution level, "0"
+	// (your organisation only) to "4" (a sharing group); misp-galaxy's
+	// default clusters have "3" (see [Restricted]).
+	Distribution   Text `json:"distribution,omitempty"`
+	SharingGroupID Text `json:"sharing_group_id,omitempty"`
+	// Default is set on misp-galaxy's clusters, as opposed to those an
+	// organisation made.
+	Default Bool `json:"default,omitempty"`
+	// Local is set on a cluster that a local tag attaches (MISP copies
+	// the tag's "local" onto the cluster it exports): see [Tag.Local].
+	Local Bool `json:"local,omitempty"`
 }
 
 // Tag is a MISP tag.
 type Tag struct {
 	Name   string `json:"name"`
 	Colour string `json:"colour,omitempty"`
+	// Local marks a tag an organisation keeps on its own MISP instance:
+	// MISP's synchronisation never sends it to another instance, so
+	// [Converter] never writes it (a local tlp: tag may still tighten
+	// a marking, never loosen one).
+	Local Bool `json:"local,omitempty"`
 }
 
 // Sighting is a MISP sighting of an attribute. Type "0" is a sighting,

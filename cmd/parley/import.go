@@ -486,7 +486,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 	full := fs.Bool("full", false, "import every event of a feed, not only those changed since the last run")
 	poll := fs.Duration("poll", 0, "for a feed, check it again every `DURATION` (such as 10m) until interrupted; needs --url")
 	sourceCA := fs.String("source-ca", "", "trust only the PEM CA certificates in `FILE` for an https:// SOURCE (--ca is for the node)")
-	includeRestricted := fs.Bool("include-restricted", false, "also import what MISP's distribution keeps in your organisation (0) or a sharing group (4); without it they are left out and counted (a feed's events are published: always imported)")
+	includeRestricted := fs.Bool("include-restricted", false, "also import what MISP's distribution keeps in your organisation (0) or a sharing group (4), galaxy clusters included; without it they are left out and counted (a feed's events are published: always imported; local tags never are)")
 	sourceKeyFile := fs.String("source-key-file", "", "read the MISP automation key for an http(s):// SOURCE from `FILE` (sent as the Authorization header)")
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
@@ -936,7 +936,10 @@ func (imp *mispImport) summary() {
 	fmt.Fprintf(imp.c.stderr, "parley: import: %d events, %d attributes, %d MISP objects, %d galaxy clusters, %d sightings (%d deleted: %d revoked) -> %d STIX objects\n",
 		st.Events, st.Attributes, st.Objects, st.Clusters, st.Sightings, st.Deleted, st.Revoked, st.STIX)
 	if st.Restricted > 0 {
-		fmt.Fprintf(imp.c.stderr, "parley: import: %d events, attributes or objects left out: MISP's distribution keeps them in your organisation or a sharing group (--include-restricted imports them)\n", st.Restricted)
+		fmt.Fprintf(imp.c.stderr, "parley: import: %d events, attributes, objects or galaxy clusters left out: MISP's distribution keeps them in your organisation or a sharing group (--include-restricted imports them)\n", st.Restricted)
+	}
+	if st.Local > 0 {
+		fmt.Fprintf(imp.c.stderr, "parley: import: %d local tags left out (with the galaxy clusters they attach): MISP never shares them with other instances\n", st.Local)
 	}
 	if len(imp.unsupp) > 0 {
 		var parts []string
