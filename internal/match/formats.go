@@ -224,6 +224,23 @@ func xffAddrs(e *Event, _ byte, v []byte) {
 	}
 }
 
+// sdpConn reads an SDP connection field as Suricata 8 logs it, without
+// "c=": nettype, addrtype and address ("IN IP4 192.0.2.1"; RFC 4566
+// section 5.7). A multicast address's "/ttl" and "/count" suffixes are
+// dropped (the first address of the group); a name (a FQDN is allowed
+// there) and other network types are skipped.
+func sdpConn(e *Event, _ byte, v []byte) {
+	f := bytes.Fields(v)
+	if len(f) != 3 || string(f[0]) != "IN" || (string(f[1]) != "IP4" && string(f[1]) != "IP6") {
+		return
+	}
+	a := f[2]
+	if i := bytes.IndexByte(a, '/'); i >= 0 {
+		a = a[:i]
+	}
+	e.ip(a)
+}
+
 // specifiedIP is an address unless it is the unspecified one (0.0.0.0,
 // ::), which a SOCKS reply gives when the proxy bound no address.
 func specifiedIP(e *Event, _ byte, v []byte) {
@@ -337,8 +354,9 @@ func httpPort(e *Event, _ byte, v []byte) {
 
 // eveTable covers the EVE event types that carry observables: flow,
 // netflow, alert (with its app-layer objects), dns (v1, v2 and v3), http,
-// tls, quic, fileinfo (and alerts' files), smtp/email, dhcp and the
-// ethernet header; see the README's table for the fields left out.
+// tls, quic, fileinfo (and alerts' files), smtp/email, dhcp, sip's sdp
+// and the ethernet header, as Suricata 7 and 8 write them; see the
+// README's table for the fields left out.
 var eveTable = newFieldTable(map[string]fieldDef{
 	"timestamp": {timeEpochOrText, nil},
 	"src_ip":    {srcIP, []Attr{AttrIPv4, AttrIPv6, AttrSrcRef}},
@@ -397,6 +415,9 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"dns.grouped.SRV.name":      {domain, []Attr{AttrDomain}},
 	"dns.answers.soa.mname":     {domain, []Attr{AttrDomain}},
 	"dns.authorities.soa.mname": {domain, []Attr{AttrDomain}},
+	// Suricata 8 logs an additional record as it logs an answer, a SOA
+	// too (rust/src/dns/log.rs dns_log_json_answer_detail)
+	"dns.additionals.soa.mname": {domain, []Attr{AttrDomain}},
 	"dns.grouped.SOA.mname":     {domain, []Attr{AttrDomain}},
 	// http
 	"http.hostname":        {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
@@ -423,6 +444,11 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"xff":       {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
 	"alert.xff": {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
 	"http.xff":  {xffAddrs, []Attr{AttrIPv4, AttrIPv6}},
+	// Suricata 8's SDP (in sip events): the connection address, of the
+	// session and of each media stream, where the call's media go
+	// (RFC 4566 section 5.7, "c=IN IP4 192.0.2.1")
+	"sip.sdp.connection_data":                    {sdpConn, []Attr{AttrIPv4, AttrIPv6}},
+	"sip.sdp.media_descriptions.connection_data": {sdpConn, []Attr{AttrIPv4, AttrIPv6}},
 	// ethernet header (ethernet: yes) and dhcp
 	"ether.src_mac":  {mac, []Attr{AttrMAC}},
 	"ether.dest_mac": {mac, []Attr{AttrMAC}},
