@@ -473,9 +473,14 @@ type mispImport struct {
 	key    string // MISP automation key for the source's host, or ""
 	tty    bool
 	unsupp map[string]int // "kind name" -> count
-	// before holds the events this feed's state says it imported in an
-	// earlier run: only their objects may be revoked (see revokeGone).
-	before map[string]misp.Timestamp
+	// pushed holds, per event uuid, the ids of the revocable objects
+	// this feed's state says the feed itself wrote for the event in an
+	// earlier run: only they may be revoked (see revokeGone). Nil outside
+	// a feed.
+	pushed map[string][]string
+	// feedEvent is the uuid the feed's manifest gives the event file
+	// being read, which the event in it must have; "" outside a feed.
+	feedEvent string
 }
 
 func importMISP(ctx context.Context, c *cli, args []string) error {
@@ -756,8 +761,8 @@ func mispFormatError(name string, err error) error {
 
 // revokeGone, for an event of a feed pushed to a node, pushes a revoked
 // version of each indicator, observed-data, note, vulnerability or
-// campaign that the node's copy of ev's report or grouping holds and ev
-// no longer makes: an attribute MISP removed from the event (MISP's
+// campaign that this feed wrote for ev in an earlier run (imp.pushed)
+// and ev no longer makes: an attribute MISP removed from the event (MISP's
 // feeds leave deleted attributes out) or
 // whose to_ids changed (indicator--U became observed-data--U). Without
 // it the node would keep serving the old indicator to every reader and
@@ -767,11 +772,15 @@ func mispFormatError(name string, err error) error {
 // the version it revokes), signed by the member.
 func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp.Result) error {
 	s := imp.sink
-	// Only an event this feed itself imported before (its state file says
-	// so): another feed that lists a trusted event's uuid with nothing in
-	// it must not revoke that event's objects. And not far in the future:
-	// a revoked version dated there would stay the latest for good.
-	if _, ok := imp.before[ev.UUID]; !ok {
+	// Only what this feed itself wrote for the event in an earlier run
+	// (its state file lists the ids): another feed, even one imported by
+	// the same member, that lists a trusted event's uuid with nothing in
+	// it (or once with one attribute of its own, then with nothing) must
+	// not revoke the objects the trusted feed made of that event. And not
+	// far in the future: a revoked version dated there would stay the
+	// latest for good.
+	prev := imp.pushed[ev.UUID]
+	if len(prev) == 0 {
 		return nil
 	}
 	if time.Unix(int64(ev.Timestamp), 0).After(time.Now().Add(24 * time.Hour)) {
@@ -779,34 +788,14 @@ func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp
 		fmt.Fprintf(imp.c.stderr, "parley: import: warning: event %s is dated more than a day ahead; nothing of it is revoked\n", ev.UUID)
 		return nil
 	}
-	env, err := s.client.Objects(ctx, s.collID, taxii.Query{IDs: []string{"report--" + ev.UUID, "grouping--" + ev.UUID}, Limit: 10})
-	if errors.Is(err, taxii.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return withExit(3, "", fmt.Errorf("couldn't read the node's copy of event %s: %w", ev.UUID, err))
-	}
 	now := map[string]bool{}
-	for _, k := range res.Keys {
-		id, _, _ := strings.Cut(k, " ")
+	for _, id := range revocableIDs(res) {
 		now[id] = true
 	}
 	var gone []string
-	for _, raw := range env.Objects {
-		o, err := stix.Parse(raw)
-		if err != nil {
-			continue
-		}
-		refs, _ := o.Props["object_refs"].([]any)
-		for _, r := range refs {
-			id, _ := r.(string)
-			typ, _, _ := strings.Cut(id, "--")
-			switch typ {
-			case "indicator", "observed-data", "note", "vulnerability", "campaign":
-				if !now[id] && !slices.Contains(gone, id) {
-					gone = append(gone, id)
-				}
-			}
+	for _, id := range prev {
+		if !now[id] && !slices.Contains(gone, id) {
+			gone = append(gone, id)
 		}
 	}
 	sort.Strings(gone)
@@ -837,6 +826,26 @@ func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp
 		fmt.Fprintf(imp.c.stderr, "parley: import: event %s: %d attributes or objects the node holds are gone from the event or changed kind: revoked\n", ev.UUID, revoked)
 	}
 	return nil
+}
+
+// revocableIDs returns the ids of the objects of res that revokeGone may
+// revoke once the event no longer makes them: what is made of one
+// attribute or MISP object (never shared objects such as galaxy
+// clusters, identities or markings).
+func revocableIDs(res *misp.Result) []string {
+	var ids []string
+	for _, k := range res.Keys {
+		id, _, _ := strings.Cut(k, " ")
+		typ, _, _ := strings.Cut(id, "--")
+		switch typ {
+		case "indicator", "observed-data", "note", "vulnerability", "campaign":
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // revokedCopy returns the revoked version of raw, an object the node
@@ -874,16 +883,23 @@ func revokedCopy(raw json.RawMessage, ev *misp.Event, me string) (string, json.R
 	return fmt.Sprint(m["id"]) + " " + stix.FormatTimestamp(t), b, true
 }
 
-// events reads the events of one document into the sink; each event's
-// uuid and timestamp go to done when given, which only a feed gives (its
-// event files are whole events: see revokeGone).
-func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done func(*misp.Event)) error {
+// errWrongFeedEvent is returned by events for a feed's event file that
+// holds another event than the manifest names it for.
+var errWrongFeedEvent = errors.New("the event file holds another event than its name in the manifest")
+
+// events reads the events of one document into the sink; each event and
+// what it was converted to go to done when given, which only a feed gives
+// (its event files are whole events: see revokeGone).
+func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done func(*misp.Event, *misp.Result)) error {
 	r, err := imp.open(ctx, name, isURL)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	err = misp.ReadEvents(r, func(ev *misp.Event) error {
+		if imp.feedEvent != "" && !strings.EqualFold(ev.UUID, imp.feedEvent) {
+			return fmt.Errorf("%w: %s holds event %s", errWrongFeedEvent, imp.feedEvent+".json", untrusted.Text(ev.UUID, 64))
+		}
 		res := imp.conv.Convert(ev)
 		if imp.sink.push() && done != nil {
 			// Only a feed's event files are whole events: a REST search
@@ -904,13 +920,13 @@ func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done
 			}
 		}
 		if done != nil {
-			done(ev)
+			done(ev, res)
 		}
 		imp.progress()
 		return nil
 	})
 	var ee *exitError
-	if err != nil && !errors.As(err, &ee) {
+	if err != nil && !errors.As(err, &ee) && !errors.Is(err, errWrongFeedEvent) {
 		return mispFormatError(name, err)
 	}
 	return err
@@ -962,14 +978,18 @@ func sortedKeysInt(m map[string]int) []string {
 }
 
 // feedState is what a state file remembers: per event uuid, the manifest
-// timestamp last imported.
+// timestamp last imported, and the ids of the revocable objects this feed
+// wrote for the event then (see revokeGone). A state file written before
+// Objects was kept has none: the objects of its events are revoked once
+// their event has been imported again.
 type feedState struct {
-	Feed   string                    `json:"feed"`
-	Events map[string]misp.Timestamp `json:"events"`
+	Feed    string                    `json:"feed"`
+	Events  map[string]misp.Timestamp `json:"events"`
+	Objects map[string][]string       `json:"objects,omitempty"`
 }
 
 func readFeedState(name, feed string) (*feedState, error) {
-	st := &feedState{Feed: feed, Events: map[string]misp.Timestamp{}}
+	st := &feedState{Feed: feed, Events: map[string]misp.Timestamp{}, Objects: map[string][]string{}}
 	b, err := os.ReadFile(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
@@ -979,6 +999,9 @@ func readFeedState(name, feed string) (*feedState, error) {
 	}
 	if err := json.Unmarshal(b, st); err != nil || st.Events == nil {
 		return nil, usageErrorf("delete it to import the whole feed again, or use --full", "%s is not an import state file", name)
+	}
+	if st.Objects == nil {
+		st.Objects = map[string][]string{}
 	}
 	return st, nil
 }
@@ -1024,7 +1047,7 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 		return err
 	}
 	seen := st.Events
-	imp.before = st.Events
+	imp.pushed = st.Objects
 	if full {
 		seen = nil
 	}
@@ -1038,11 +1061,20 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 		return err
 	}
 	pending := map[string]misp.Timestamp{}
+	pendingObjects := map[string][]string{}
 	missing := 0
 	for _, id := range changed {
-		err := imp.events(ctx, join(id+".json"), isURL, func(ev *misp.Event) {
+		imp.feedEvent = id
+		err := imp.events(ctx, join(id+".json"), isURL, func(ev *misp.Event, res *misp.Result) {
 			pending[id] = manifest[id].Timestamp
+			pendingObjects[id] = revocableIDs(res)
 		})
+		imp.feedEvent = ""
+		if errors.Is(err, errWrongFeedEvent) {
+			imp.clearProgress()
+			fmt.Fprintf(imp.c.stderr, "parley: import: warning: %v: skipped\n", err)
+			continue
+		}
 		if missingEvent(err) {
 			missing++
 			imp.clearProgress()
@@ -1062,6 +1094,7 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 	}
 	for id, t := range pending {
 		st.Events[id] = t
+		st.Objects[id] = pendingObjects[id]
 	}
 	return st.write(stateFile)
 }

@@ -77,15 +77,19 @@ func TestMissingEventOverHTTP(t *testing.T) {
 }
 
 // TestRevokeGoneOnlyForThisFeedsEvents: a feed revokes nothing of an event
-// its state doesn't show it imported before (another feed listing a
-// trusted event's uuid), nor of an event dated more than a day ahead. With
-// no node to ask (nil sink), going further would panic.
+// its state doesn't show it wrote objects for before (another feed listing
+// a trusted event's uuid), nor of an event dated more than a day ahead.
+// With no node to ask (nil sink), going further would panic.
 func TestRevokeGoneOnlyForThisFeedsEvents(t *testing.T) {
 	var stderr strings.Builder
-	imp := &mispImport{c: &cli{stderr: &stderr}, before: map[string]misp.Timestamp{"5a1c30b2-0000-4000-8000-000000000002": 1}}
+	imp := &mispImport{c: &cli{stderr: &stderr}, pushed: map[string][]string{
+		"5a1c30b2-0000-4000-8000-000000000002": {"indicator--5a1c30b2-0000-4000-8000-000000000003"},
+		"5a1c30b2-0000-4000-8000-000000000004": {},
+	}}
 	for _, ev := range []*misp.Event{
 		{UUID: "5a1c30b2-0000-4000-8000-000000000001", Timestamp: 1700000000},
 		{UUID: "5a1c30b2-0000-4000-8000-000000000002", Timestamp: misp.Timestamp(4102444800)}, // 2100
+		{UUID: "5a1c30b2-0000-4000-8000-000000000004", Timestamp: 1700000000}, // imported, with nothing
 	} {
 		if err := imp.revokeGone(context.Background(), ev, &misp.Result{}); err != nil {
 			t.Fatal(err)
