@@ -89,7 +89,7 @@ func TestRevokeGoneOnlyForThisFeedsEvents(t *testing.T) {
 	for _, ev := range []*misp.Event{
 		{UUID: "5a1c30b2-0000-4000-8000-000000000001", Timestamp: 1700000000},
 		{UUID: "5a1c30b2-0000-4000-8000-000000000002", Timestamp: misp.Timestamp(4102444800)}, // 2100
-		{UUID: "5a1c30b2-0000-4000-8000-000000000004", Timestamp: 1700000000}, // imported, with nothing
+		{UUID: "5a1c30b2-0000-4000-8000-000000000004", Timestamp: 1700000000},                 // imported, with nothing
 	} {
 		if err := imp.revokeGone(context.Background(), ev, &misp.Result{}); err != nil {
 			t.Fatal(err)
