@@ -200,11 +200,12 @@ func (n *Node) webRoutes(mux *http.ServeMux) []Route {
 func witnessURLs(ws []WitnessConfig) []string {
 	var out []string
 	for _, w := range ws {
-		// A witness's URL may carry a user and password (HTTP Basic):
-		// every member sees this list, so it shows neither.
+		// A witness's URL may carry a user and password (HTTP Basic),
+		// or a key in its query: every member sees this list, so it
+		// shows the scheme, host and path only.
 		shown := "(a URL that doesn't parse)"
 		if u, err := url.Parse(w.URL); err == nil {
-			u.User = nil
+			u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
 			shown = u.String()
 		}
 		name, _, _ := strings.Cut(w.Key, "+")

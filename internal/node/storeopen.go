@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -81,24 +82,87 @@ func openStore(ctx context.Context, dir string, cfg Config, opts storeOptions) (
 // terminals. The error's kind is kept for errors.Is.
 func redactURL(err error, raw string) error {
 	msg := err.Error()
-	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		}
-	}
 	if strings.Contains(msg, raw) {
 		msg = strings.ReplaceAll(msg, raw, "(the store URL)")
+	}
+	for _, secret := range urlSecrets(raw) {
+		msg = strings.ReplaceAll(msg, secret, "xxxxx")
 	}
 	return &redactedError{msg: msg, err: err}
 }
 
-// redactedURL returns raw with its password, if any, replaced by
-// "xxxxx", to name a URL that may hold one in logs and errors; a URL that
-// doesn't parse is not repeated at all.
+// secretParam matches the names of URL query parameters (and of libpq's
+// key=value settings) whose values are secrets: password and
+// sslpassword, and any named for a token, a secret or an API key.
+var secretParam = regexp.MustCompile(`(?i)pass|secret|token|api_?key|auth`)
+
+// keyValueSecret matches a secret setting of a libpq key=value string,
+// its value quoted or not.
+var keyValueSecret = regexp.MustCompile(`(?i)\b\w*(?:pass|secret|token|api_?key|auth)\w*\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+
+// urlSecrets returns the secrets a store or witness URL may hold: the
+// password of its user information, the values of query parameters that
+// secretParam names (PostgreSQL takes ?password=), and, for a libpq
+// key=value string, the values of such settings.
+func urlSecrets(raw string) []string {
+	var out []string
+	add := func(v string) {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
+		if u.User != nil {
+			pw, _ := u.User.Password()
+			add(pw)
+			// As written in the URL, percent-encoded.
+			if _, escaped, ok := strings.Cut(u.User.String(), ":"); ok && escaped != pw {
+				add(escaped)
+			}
+		}
+		for k, vs := range u.Query() {
+			if secretParam.MatchString(k) {
+				for _, v := range vs {
+					add(v)
+					add(url.QueryEscape(v))
+				}
+			}
+		}
+		return out
+	}
+	for _, m := range keyValueSecret.FindAllStringSubmatch(raw, -1) {
+		add(m[1])
+		add(strings.Trim(m[1], "'"))
+	}
+	return out
+}
+
+// redactedURL returns raw with its password and the values of query
+// parameters that name secrets (see urlSecrets) replaced by "xxxxx", to
+// name a URL that may hold them in logs and errors; a URL that doesn't
+// parse is not repeated at all.
 func redactedURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(a URL that doesn't parse)"
+	}
+	if u.Scheme == "" {
+		// A libpq key=value string.
+		for _, secret := range urlSecrets(raw) {
+			raw = strings.ReplaceAll(raw, secret, "xxxxx")
+		}
+		return raw
+	}
+	q := u.Query()
+	redacted := false
+	for k := range q {
+		if secretParam.MatchString(k) {
+			q.Set(k, "xxxxx")
+			redacted = true
+		}
+	}
+	if redacted {
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }
