@@ -308,14 +308,12 @@ func checkStoreIsThisLog(ctx context.Context, dir string, cfg Config, st store.S
 	if _, err := os.Stat(path); err != nil {
 		return nil
 	}
-	old, err := sqlite.Open(ctx, path, sqlite.Options{})
+	// Read-only: Open would migrate a database an older Parley wrote,
+	// which may be the operator's only copy of the log, before this
+	// refuses to start.
+	n, err := sqlite.PeekLogSize(ctx, path)
 	if err != nil {
-		return fmt.Errorf("couldn't check %s against the empty PostgreSQL store: %w", path, err)
-	}
-	defer old.Close()
-	n, err := old.LogSize(ctx)
-	if err != nil {
-		return err
+		return fmt.Errorf("couldn't check %s against the empty PostgreSQL store (move it away if it holds no log of this node's): %w", path, err)
 	}
 	if n > 0 {
 		return fmt.Errorf("%w: config.json names an empty PostgreSQL database, but %s holds this node's log of %d entries, which the node would start again from 0 (a fork members' audits report); put \"store\": \"sqlite\" back and run parley migrate --data %s --to URL", ErrWrongStore, path, n, dir)

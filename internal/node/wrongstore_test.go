@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -51,9 +52,26 @@ func TestOpenRefusesEmptyPostgresBesideSQLiteLog(t *testing.T) {
 	if err := setConfigStore(dir, url); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Open(ctx, dir, Options{})
+	// The check reads parley.db and changes nothing there: not its
+	// schema (Open would migrate one an older Parley wrote), not its
+	// mode (Open tightens it to 0600).
+	db := filepath.Join(dir, StoreFile)
+	if err := os.Chmod(db, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(ctx, dir, Options{})
 	if !errors.Is(err, ErrWrongStore) || !strings.Contains(err.Error(), "parley migrate") {
 		t.Fatalf("Open on an empty PostgreSQL beside a SQLite log = %v, want ErrWrongStore naming migrate", err)
+	}
+	if after, err := os.ReadFile(db); err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the refused Open changed %s (%v)", db, err)
+	}
+	if fi, err := os.Stat(db); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("the refused Open changed the mode of %s: %v %v", db, fi.Mode(), err)
 	}
 	// A node made by init and pointed at PostgreSQL before anything was
 	// logged opens: nothing is lost.

@@ -556,3 +556,28 @@ func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
 	}
 	return cs, nil
 }
+
+// PeekLogSize returns the size of the log in the SQLite store at path
+// without changing anything there: the database is opened read-only, and
+// neither created, nor migrated, nor its files' modes changed, as Open
+// would. For a check that must not touch what may be an operator's only
+// copy of a log (a database an older Parley wrote, say).
+func PeekLogSize(ctx context.Context, path string) (int64, error) {
+	if _, err := os.Stat(path); err != nil {
+		return 0, fmt.Errorf("couldn't read %s: %w", path, err)
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "query_only(1)")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return 0, fmt.Errorf("couldn't open %s: %w", path, err)
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("couldn't read the log size of %s: %w", path, err)
+	}
+	return n, nil
+}
