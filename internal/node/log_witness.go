@@ -95,6 +95,9 @@ type LogWitnessing struct {
 	cs   store.CosignedCheckpoints
 	opts LogWitnessingOptions
 	ws   []*nodeWitness
+	// stored is the size of the checkpoint last stored (or found stored)
+	// with the cosignatures this process has of it; see Step.
+	stored int64
 	// waiting is whether the last Step held the checkpoint back from the
 	// witnesses because it lacks an entry received too long ago (logged
 	// once per wait).
@@ -223,8 +226,15 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Every step: another front end on the same store may have collected
-	// cosignatures of this checkpoint since (it has no lease for this).
+	// Every witness cosigned this checkpoint and the store holds it with
+	// their cosignatures: nothing to do, and nothing more to read (a
+	// step runs every Interval, on every front end).
+	if size == lw.stored && lw.allCosigned(size) {
+		return len(lw.ws), nil
+	}
+	// Every step until then: another front end on the same store may
+	// have collected cosignatures of this checkpoint since (it has no
+	// lease for this).
 	lw.loadCosigned(ctx, size, note)
 	held, err := lw.holdBack(ctx, size)
 	if err != nil {
@@ -255,12 +265,25 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	if have, err := lw.cs.CosignedCheckpoint(ctx, size); err == nil && bytes.Equal(have, cosigned) {
+		lw.stored = size
 		return count, nil
 	}
 	if err := lw.cs.PutCosignedCheckpoint(ctx, size, cosigned); err != nil {
 		return count, err
 	}
+	lw.stored = size
 	return count, nil
+}
+
+// allCosigned reports whether every witness has cosigned the checkpoint
+// of that size.
+func (lw *LogWitnessing) allCosigned(size int64) bool {
+	for _, w := range lw.ws {
+		if w.size != size {
+			return false
+		}
+	}
+	return true
 }
 
 // loadCosigned takes, for each witness, its valid cosignature of the
