@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
@@ -499,6 +500,13 @@ func TestWitnessingRestartKeepsTheEarliestCosignature(t *testing.T) {
 	if err != nil || string(after) != string(before) {
 		t.Fatalf("the stored cosigned checkpoint changed: %v\n%s\nwas\n%s", err, after, before)
 	}
+	// Idle (every witness cosigned, and that is stored): a step, which
+	// runs every Interval on every front end, reads no cosignatures.
+	counted := &countedCosigned{inner: restarted.cs}
+	restarted.cs = counted
+	if got, err := restarted.Step(ctx); err != nil || got != 1 || counted.reads != 0 {
+		t.Fatalf("idle Step: %d cosignatures, %v, %d reads of the stored cosignatures", got, err, counted.reads)
+	}
 
 	// The next checkpoint is submitted as before (the witness answers
 	// the restarted client's first old size with its own, 409).
@@ -571,4 +579,29 @@ func TestWitnessingWaitsForOldEntries(t *testing.T) {
 	if !rep.OK() || rep.Witnessed == 0 {
 		t.Fatalf("audit: witnessed %d, problems %v", rep.Witnessed, rep.Problems)
 	}
+}
+
+// countedCosigned counts the reads of stored cosigned checkpoints.
+type countedCosigned struct {
+	inner store.CosignedCheckpoints
+	reads int
+}
+
+func (c *countedCosigned) CosignedCheckpoint(ctx context.Context, size int64) ([]byte, error) {
+	c.reads++
+	return c.inner.CosignedCheckpoint(ctx, size)
+}
+
+func (c *countedCosigned) PutCosignedCheckpoint(ctx context.Context, size int64, note []byte) error {
+	return c.inner.PutCosignedCheckpoint(ctx, size, note)
+}
+
+func (c *countedCosigned) CosignedCheckpoints(ctx context.Context, start, end int64, limit int, fn func(size int64, note []byte) error) error {
+	c.reads++
+	return c.inner.CosignedCheckpoints(ctx, start, end, limit, fn)
+}
+
+func (c *countedCosigned) CosignedCheckpointAtMost(ctx context.Context, size int64) (int64, []byte, error) {
+	c.reads++
+	return c.inner.CosignedCheckpointAtMost(ctx, size)
 }
