@@ -27,6 +27,12 @@ var suricataFileProtocols = []string{"http", "smtp", "ftp-data", "smb", "nfs"}
 // suricataRangeChunk bounds how many CIDRs one address-list rule holds.
 const suricataRangeChunk = 200
 
+// suricataMaxRule bounds the length of a rule line, newline excluded.
+// Suricata reads rule files a line at a time into a buffer of
+// DETECT_MAX_RULE_SIZE (8192) bytes, so a longer line is cut in two and
+// neither part loads; 8000 leaves a margin below it.
+const suricataMaxRule = 8000
+
 // SuricataDatasets returns the files of a Suricata export: dataset files
 // in the encodings the datasets documentation gives (type string: one
 // base64 value a line; ipv4 and ip: one address a line), the hex lists
@@ -57,6 +63,21 @@ const suricataRangeChunk = 200
 // output (or in file-store). The SHA-256 rules come first, so that kind
 // is the one that matches without it.
 //
+// A URL rule's msg names the ids of the indicators of that URL, so that
+// an alert can be sighted back to each; ids and all msg text are escaped
+// (", ; and \ with a backslash, control characters and bytes that are not
+// UTF-8 as '?'), so no id can end the msg or the rule. No rule line is
+// longer than 8000 bytes: Suricata reads a rule into a buffer of 8192
+// (DETECT_MAX_RULE_SIZE) and loads neither part of a longer line. The ids
+// of a URL that many indicators name are therefore shared out over as
+// many rules, each with its own sid, as their length needs (an id takes
+// about 50 bytes, so a rule names some 150; all of them fire on one
+// request, and Suricata logs at most packet-alert-max, 15 by default,
+// alerts a packet);
+// address ranges go at most 200 and at most 8000 bytes a rule; an
+// indicator whose URL rule would be longer (a long URL, an id of
+// thousands of bytes) is returned as unrepresentable with the length.
+//
 // https URLs (their path is inside TLS), other schemes, IPv6 literal
 // hosts in URLs, e-mail addresses, certificates and the other attributes
 // are returned as unrepresentable.
@@ -72,8 +93,9 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 	var ranges []netip.Prefix
 	seenRange := map[netip.Prefix]bool{}
 	type urlRule struct {
-		key, id, host, uri string
-		port               int
+		key, host, uri string
+		port           int
+		ids            []string
 	}
 	var urls []urlRule
 	seenURL := map[string]int{}
@@ -123,13 +145,13 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 				continue
 			}
 			key := fmt.Sprintf("%s %d %s", s.host, s.port, uri)
-			// One rule a URL; its msg names every indicator of it, so
+			// The msg of a URL's rules names every indicator of it, so
 			// that an alert can be sighted back to each.
 			if i, ok := seenURL[key]; !ok {
 				seenURL[key] = len(urls)
-				urls = append(urls, urlRule{key, v.Ind.ID, s.host, uri, s.port})
-			} else if !slices.Contains(strings.Split(urls[i].id, ", "), v.Ind.ID) {
-				urls[i].id += ", " + v.Ind.ID
+				urls = append(urls, urlRule{key, s.host, uri, s.port, []string{v.Ind.ID}})
+			} else if !slices.Contains(urls[i].ids, v.Ind.ID) {
+				urls[i].ids = append(urls[i].ids, v.Ind.ID)
 			}
 		default:
 			bad = append(bad, Unrepresentable{v.Ind.ID, "Suricata has no set for " + v.Attr.String()})
@@ -152,10 +174,8 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 	var rules strings.Builder
 	sid := sidBase
 	rule := func(header, msg, body string) {
-		if body != "" {
-			body += " "
-		}
-		fmt.Fprintf(&rules, "alert %s (msg:\"Parley: %s\"; %ssid:%d; rev:1;)\n", header, msg, body, sid)
+		rules.WriteString(suricataRuleLine(header, msg, body, sid))
+		rules.WriteByte('\n')
 		sid++
 	}
 	if sets["parley-domains.lst"] != nil {
@@ -176,14 +196,24 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 		rule("ip any any -> any any", "traffic to a listed "+set.what+" address", "ip.dst; "+ds)
 	}
 	sort.Slice(ranges, func(i, j int) bool { return ranges[i].String() < ranges[j].String() })
-	for start := 0; start < len(ranges); start += suricataRangeChunk {
-		chunk := ranges[start:min(start+suricataRangeChunk, len(ranges))]
-		list := make([]string, len(chunk))
-		for i, p := range chunk {
-			list[i] = p.String()
+	// Address lists are cut by count and by length: 200 IPv6 prefixes
+	// make a line longer than Suricata reads.
+	const fromMsg = "traffic from a listed address range"
+	room := suricataMaxRule - len(suricataRuleLine("ip [] any -> any any", fromMsg, "", sid+2*len(ranges)))
+	for start := 0; start < len(ranges); {
+		list := []string{ranges[start].String()}
+		n := len(list[0])
+		for start+len(list) < len(ranges) && len(list) < suricataRangeChunk {
+			p := ranges[start+len(list)].String()
+			if n+1+len(p) > room {
+				break
+			}
+			list = append(list, p)
+			n += 1 + len(p)
 		}
+		start += len(list)
 		addrs := "[" + strings.Join(list, ",") + "]"
-		rule("ip "+addrs+" any -> any any", "traffic from a listed address range", "")
+		rule("ip "+addrs+" any -> any any", fromMsg, "")
 		rule("ip any any -> "+addrs+" any", "traffic to a listed address range", "")
 	}
 	// SHA-256 first: a Suricata not told to force every hash computes
@@ -200,14 +230,76 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 	}
 	sort.Slice(urls, func(i, j int) bool { return urls[i].key < urls[j].key })
 	for _, u := range urls {
-		rule(fmt.Sprintf("http any any -> any %d", u.port), "URL of "+u.id,
-			fmt.Sprintf("flow:established,to_server; http.host; to_lowercase; content:%s; bsize:%d; http.uri; content:%s; bsize:%d;",
-				suricataContent(u.host), len(u.host), suricataContent(u.uri), len(u.uri)))
+		header := fmt.Sprintf("http any any -> any %d", u.port)
+		body := fmt.Sprintf("flow:established,to_server; http.host; to_lowercase; content:%s; bsize:%d; http.uri; content:%s; bsize:%d;",
+			suricataContent(u.host), len(u.host), suricataContent(u.uri), len(u.uri))
+		// The ids go into as few rules as the line length allows, each
+		// rule naming a share of them, so that every indicator stays
+		// named in the msg of an alert.
+		base := len(suricataRuleLine(header, "URL of ", body, sid+len(u.ids)))
+		room := suricataMaxRule - base
+		var chunk []string
+		n := 0
+		flush := func() {
+			if len(chunk) > 0 {
+				rule(header, "URL of "+strings.Join(chunk, ", "), body)
+				chunk, n = nil, 0
+			}
+		}
+		for _, id := range u.ids {
+			e := suricataMsgText(id)
+			if len(e) > room {
+				bad = append(bad, Unrepresentable{id, fmt.Sprintf("url %q: its Suricata rule would be %d bytes, over the %d of a rule line Suricata reads whole",
+					suricataShort(u.host+u.uri, 100), base+len(e), suricataMaxRule)})
+				continue
+			}
+			if len(chunk) > 0 && n+len(", ")+len(e) > room {
+				flush()
+			}
+			if len(chunk) > 0 {
+				n += len(", ")
+			}
+			chunk = append(chunk, id)
+			n += len(e)
+		}
+		flush()
 	}
 	if rules.Len() > 0 {
 		files = append(files, SuricataFile{"parley.rules", []byte(rules.String())})
 	}
 	return files, bad
+}
+
+// suricataRuleLine writes one rule, its msg escaped (suricataMsgText).
+func suricataRuleLine(header, msg, body string, sid int) string {
+	if body != "" {
+		body += " "
+	}
+	return fmt.Sprintf("alert %s (msg:\"Parley: %s\"; %ssid:%d; rev:1;)", header, suricataMsgText(msg), body, sid)
+}
+
+// suricataMsgText escapes s for a quoted msg value: the characters the
+// rule parser reserves (", ; and \) get a backslash, as the userguide's
+// meta keywords ask (Suricata's msg keyword also unescapes \:), and control
+// characters, which could end the rule's line, and bytes that are not
+// UTF-8 become '?'. An id from a bundle can then neither end the msg nor
+// the rule.
+func suricataMsgText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
+			b.WriteByte('?')
+		case r == '"' || r == ';' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // suricataURI is the request target as Suricata's http.uri buffer holds
@@ -314,4 +406,15 @@ func suricataContent(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// suricataShort cuts s to at most n bytes for a reason, marking the cut.
+func suricataShort(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
