@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -132,7 +133,8 @@ func TestPostgresUnavailable(t *testing.T) {
 	srv := "http://" + ln.Addr().String()
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- n.Serve(sctx, ln, nil) }()
+	logs := &logBuffer{}
+	go func() { done <- n.Serve(sctx, ln, slog.New(slog.NewJSONHandler(logs, nil))) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done // Serve may report the outage's failed work; not this test's concern
@@ -209,6 +211,28 @@ func TestPostgresUnavailable(t *testing.T) {
 		}
 		if rq.path != "/readyz" && !strings.Contains(body, "database is unavailable") {
 			t.Errorf("during the outage: %s: the body doesn't say the database is unavailable: %s", rq.name, body)
+		}
+	}
+
+	// The operator sees each surface's failure as an error, with the
+	// store's.
+	logged := map[string]bool{}
+	for _, l := range logs.lines(t) {
+		e, _ := l["error"].(string)
+		if e == "" {
+			e, _ = l["err"].(string)
+		}
+		if l["level"] == "ERROR" && strings.Contains(e, "store unavailable") {
+			msg, _ := l["msg"].(string)
+			logged[msg] = true
+			if strings.HasSuffix(msg, "request failed") && (l["request_id"] == nil || l["request_id"] == "") {
+				t.Errorf("an error line without the request id: %v", l)
+			}
+		}
+	}
+	for _, msg := range []string{"request failed", "taxii request failed", "web: request failed"} {
+		if !logged[msg] {
+			t.Errorf("during the outage: no ERROR line %q naming the store's unavailability; logged: %v", msg, logged)
 		}
 	}
 

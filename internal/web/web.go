@@ -291,7 +291,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	bw := bufio.NewWriterSize(w, 32<<10)
 	if err := t.Execute(bw, v); err != nil {
 		if !taxii.ClientGone(r) { // else the page had no one to go to
-			h.d.Logger.Error("web: couldn't render", "page", name, "err", err)
+			h.d.Logger.ErrorContext(r.Context(), "web: couldn't render", "page", name, "err", err)
 		}
 		return
 	}
@@ -314,7 +314,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 		return
 	}
 	if err != nil {
-		h.d.Logger.Error("web: request failed", "path", r.URL.Path, "err", err)
+		h.d.Logger.ErrorContext(r.Context(), "web: request failed", "path", r.URL.Path, "err", err)
 	}
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
