@@ -175,6 +175,12 @@ var (
 	// ErrBusy: the server has no room for the request now; the client
 	// should retry shortly (503 with Retry-After).
 	ErrBusy = errUnavailable
+	// ErrUnavailable: the server can't serve the request now because
+	// something it depends on, such as its database, can't be reached
+	// (503 with Retry-After: 5). Its message must not claim that nothing
+	// was stored: a write cut off at its commit may have been. The
+	// handler logs it as an error, with the whole error's text.
+	ErrUnavailable = errors.New("taxii: service unavailable")
 )
 
 // RequestError is an error whose Message may be shown to the client, of a

@@ -62,6 +62,9 @@ var (
 	errRequestTimeout       = errors.New("taxii: request body timeout")
 )
 
+// unavailableRetryAfter is the Retry-After (seconds) of [ErrUnavailable].
+const unavailableRetryAfter = "5"
+
 // gateWait is how long a request waits for its reservation of
 // [Config].Gate before it is answered 503.
 const gateWait = 30 * time.Second
@@ -700,6 +703,7 @@ func classify(err error) (status int, description string) {
 		{errNotAcceptable, http.StatusNotAcceptable},
 		{errUnsupportedMediaType, http.StatusUnsupportedMediaType},
 		{errUnavailable, http.StatusServiceUnavailable},
+		{ErrUnavailable, http.StatusServiceUnavailable},
 		{errRequestTimeout, http.StatusRequestTimeout},
 	}
 	for _, k := range kinds {
@@ -724,6 +728,8 @@ func defaultDescription(status int) string {
 		return "no such resource"
 	case http.StatusRequestEntityTooLarge:
 		return "the request exceeds a limit of this server"
+	case http.StatusServiceUnavailable:
+		return "the server is unavailable; retry later"
 	}
 	return "the request is invalid"
 }
@@ -750,7 +756,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 		// is left to tell: not a server error, and nothing to write.
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "taxii request closed by the client", append(attrs, slog.String("error", err.Error()))...)
 		return
-	case status == http.StatusInternalServerError:
+	case status == http.StatusInternalServerError, errors.Is(err, ErrUnavailable):
 		h.log.LogAttrs(r.Context(), slog.LevelError, "taxii request failed", append(attrs, slog.String("error", err.Error()))...)
 	default:
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "taxii request refused", append(attrs, slog.String("reason", desc))...)
@@ -759,7 +765,11 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 	case status == http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="taxii"`)
 	case status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "":
-		w.Header().Set("Retry-After", "1")
+		retry := "1"
+		if errors.Is(err, ErrUnavailable) {
+			retry = unavailableRetryAfter
+		}
+		w.Header().Set("Retry-After", retry)
 	}
 	title := http.StatusText(status)
 	var re *RequestError

@@ -33,7 +33,52 @@ type backend struct{ n *Node }
 var _ taxii.Backend = backend{}
 
 // Backend returns the node's TAXII backend.
-func (n *Node) Backend() taxii.Backend { return backend{n} }
+func (n *Node) Backend() taxii.Backend { return unavailableBackend{backend{n}} }
+
+// unavailableBackend is the one place where the TAXII backend's errors
+// meet [store.ErrUnavailable]: a store that can't be reached becomes
+// TAXII's 503 with Retry-After ([taxii.ErrUnavailable]) and
+// [UnavailableMessage], the store's error kept wrapped for the log.
+type unavailableBackend struct{ b backend }
+
+var _ taxii.Backend = unavailableBackend{}
+
+func unavailableTAXII(err error) error {
+	if errors.Is(err, store.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", &taxii.RequestError{Kind: taxii.ErrUnavailable, Message: UnavailableMessage}, err)
+	}
+	return err
+}
+
+func (u unavailableBackend) Authenticate(ctx context.Context, token string) (taxii.Principal, error) {
+	p, err := u.b.Authenticate(ctx, token)
+	return p, unavailableTAXII(err)
+}
+
+func (u unavailableBackend) Collections(ctx context.Context, p taxii.Principal) ([]taxii.Collection, error) {
+	cs, err := u.b.Collections(ctx, p)
+	return cs, unavailableTAXII(err)
+}
+
+func (u unavailableBackend) Collection(ctx context.Context, p taxii.Principal, id string) (taxii.Collection, error) {
+	c, err := u.b.Collection(ctx, p, id)
+	return c, unavailableTAXII(err)
+}
+
+func (u unavailableBackend) Objects(ctx context.Context, p taxii.Principal, collectionID string, q taxii.Query) (taxii.Page, error) {
+	pg, err := u.b.Objects(ctx, p, collectionID, q)
+	return pg, unavailableTAXII(err)
+}
+
+func (u unavailableBackend) AddObjects(ctx context.Context, p taxii.Principal, collectionID string, objects []json.RawMessage) (taxii.Status, error) {
+	st, err := u.b.AddObjects(ctx, p, collectionID, objects)
+	return st, unavailableTAXII(err)
+}
+
+func (u unavailableBackend) Status(ctx context.Context, p taxii.Principal, id string) (taxii.Status, error) {
+	st, err := u.b.Status(ctx, p, id)
+	return st, unavailableTAXII(err)
+}
 
 // Authenticate implements [taxii.Backend].
 func (b backend) Authenticate(ctx context.Context, token string) (taxii.Principal, error) {

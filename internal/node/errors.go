@@ -36,6 +36,16 @@ func (*bodyTimeoutError) Error() string {
 }
 func (*bodyTimeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
 
+// UnavailableMessage and UnavailableRetryAfter (seconds) answer a request
+// that failed because the node's store can't be reached
+// ([store.ErrUnavailable], a database restarting or cut off): 503 with
+// Retry-After, on every surface (TAXII, the node's own routes, the web
+// UI). The message names no host, user or statement.
+const (
+	UnavailableMessage    = "the node's database is unavailable; retry later"
+	UnavailableRetryAfter = "5"
+)
+
 // errorKind maps one kind of error to its answer.
 type errorKind struct {
 	kind   error
@@ -70,6 +80,11 @@ var errorKinds = []errorKind{
 	{kind: store.ErrTooLarge, status: http.StatusRequestEntityTooLarge, title: "request too large"},
 	{kind: store.ErrQuota, status: http.StatusInsufficientStorage, title: "storage quota exceeded"},
 	{kind: store.ErrFull, status: http.StatusInsufficientStorage, title: "insufficient storage", desc: "the node's storage is full; nothing was stored. Retry later"},
+	// Before the context kinds: a connection attempt cut short is still
+	// the store's being unreachable. The text claims nothing about what
+	// was stored: a write whose COMMIT was cut off may have been
+	// committed (see [store.ErrUnavailable]).
+	{kind: store.ErrUnavailable, status: http.StatusServiceUnavailable, title: "service unavailable", desc: UnavailableMessage, retry: UnavailableRetryAfter},
 	{kind: ErrNotIntegrated, status: http.StatusServiceUnavailable, title: "not yet in a checkpoint", desc: "an entry isn't in a signed checkpoint yet; retry", retry: "1"},
 	{kind: errOpinionsPending, status: http.StatusServiceUnavailable, title: "not yet in a checkpoint", desc: "an opinion isn't in a signed checkpoint yet; retry", retry: "1"},
 	{kind: peer.ErrNoProof, status: http.StatusServiceUnavailable, title: "not yet replicated", desc: "the object isn't replicated up to a checkpoint of the peer yet; retry", retry: "5"},
@@ -139,10 +154,12 @@ func respondError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status, title, desc, retry := classifyError(err)
 	h := w.Header()
-	switch status {
-	case http.StatusUnauthorized:
+	if status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="parley"`)
-	case http.StatusInternalServerError:
+	}
+	if status == http.StatusInternalServerError || errors.Is(err, store.ErrUnavailable) {
+		// The operator must see a store that can't be reached, though
+		// the client is told only to retry.
 		info := infoOf(r.Context())
 		logger, id, route, member := slog.Default(), "", "", ""
 		if info != nil {

@@ -364,7 +364,8 @@ const readyProbeTimeout = 2 * time.Second
 // serveReadyz answers GET /readyz: 200 when the store answers and the log
 // integrator is current (its lag, the age of the oldest entry not in a
 // signed checkpoint, is at most Config.ReadyMaxLag), else 503 with the
-// reason in one word. It reveals no count, id or error text.
+// reason in one word (with Retry-After when the store can't be reached,
+// [store.ErrUnavailable]). It reveals no count, id or error text.
 func (n *Node) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyProbeTimeout)
 	defer cancel()
@@ -373,6 +374,9 @@ func (n *Node) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	st, err := n.probeLog(ctx)
 	switch {
 	case err != nil:
+		if errors.Is(err, store.ErrUnavailable) {
+			w.Header().Set("Retry-After", UnavailableRetryAfter)
+		}
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("not ready: store\n"))
 	case st.lag > time.Duration(n.cfg.ReadyMaxLag):

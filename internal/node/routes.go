@@ -160,15 +160,16 @@ func (n *Node) routes(logger *slog.Logger, mux *http.ServeMux) []Route {
 		{Pattern: "GET /peers/bundle", Auth: AuthMember, Member: n.servePeerBundle},
 		{Pattern: PeerWitnessPath, Auth: AuthNone, Handler: http.StripPrefix(strings.TrimSuffix(PeerWitnessPath, "/"), http.HandlerFunc(n.servePeerWitness))},
 	}
-	rs = append(rs, n.webRoutes(mux)...)
+	rs = append(rs, n.webRoutes(logger, mux)...)
 	// Federation and other extensions ([Node.Extend]) go last.
 	return append(rs, n.ext.Routes...)
 }
 
 // webRoutes are the web UI's routes: its pages under /ui/ and a redirect
-// of / to them.
-func (n *Node) webRoutes(mux *http.ServeMux) []Route {
+// of / to them. The UI logs its failures to logger, with the request id.
+func (n *Node) webRoutes(logger *slog.Logger, mux *http.ServeMux) []Route {
 	h, err := web.New(web.Deps{
+		Logger:       slog.New(requestIDHandler{logger.Handler()}),
 		Store:        n.store,
 		Authenticate: n.Authenticate,
 		Concurrence: func(ctx context.Context, m store.Member, object string) (int64, func(context.Context) (opinion.Concurrence, error), error) {

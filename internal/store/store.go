@@ -60,6 +60,22 @@ var (
 	// SQLITE_FULL, ENOSPC); the write was rolled back and nothing was
 	// stored. It may succeed once space is freed.
 	ErrFull = errors.New("storage full")
+	// ErrUnavailable: the store can't be reached now (its server is down
+	// or restarting, the network to it is cut, it refuses connections or
+	// has none left). It is temporary as far as the store can tell: the
+	// same call may be retried later, and the store reconnects by itself.
+	// The error also wraps the driver's error, for the log; that text may
+	// name hosts and users, so it is never shown to a client.
+	//
+	// A read, or a write that failed before its COMMIT was sent, changed
+	// nothing. A write whose connection broke while its COMMIT was in
+	// flight has an unknown outcome: the server may have committed it.
+	// So a caller must not tell its client that nothing was stored, only
+	// that the store is unavailable and the request may be retried. A
+	// retry may find the first attempt done: a submission of the same
+	// object version is accepted and stored once, a creation may then
+	// fail with [ErrConflict].
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // Limits bound what one member may store. The zero value sets no limit.

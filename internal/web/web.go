@@ -26,6 +26,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -290,25 +291,38 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	bw := bufio.NewWriterSize(w, 32<<10)
 	if err := t.Execute(bw, v); err != nil {
 		if !taxii.ClientGone(r) { // else the page had no one to go to
-			h.d.Logger.Error("web: couldn't render", "page", name, "err", err)
+			h.d.Logger.ErrorContext(r.Context(), "web: couldn't render", "page", name, "err", err)
 		}
 		return
 	}
 	bw.Flush()
 }
 
+// unavailableRetryAfter is the Retry-After (seconds) of a page whose store
+// can't be reached, the node's own (node.UnavailableRetryAfter).
+const unavailableRetryAfter = "5"
+
 // fail renders the error page; anything but the statuses the UI chooses
-// says "internal error", so no SQL or secret leaks. For a client that went
-// away ([taxii.ClientGone]) it renders and logs nothing: no one is left to
-// read the page, and that is not a server error.
+// says "internal error", so no SQL or secret leaks. An error that is
+// [store.ErrUnavailable] (the node's database can't be reached) is a 503
+// with Retry-After, whatever status the caller chose, and says only that.
+// For a client that went away ([taxii.ClientGone]) it renders and logs
+// nothing: no one is left to read the page, and that is not a server
+// error.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string, err error) {
 	if taxii.ClientGone(r) {
 		return
 	}
 	if err != nil {
-		h.d.Logger.Error("web: request failed", "path", r.URL.Path, "err", err)
+		h.d.Logger.ErrorContext(r.Context(), "web: request failed", "path", r.URL.Path, "err", err)
 	}
-	if status == http.StatusInternalServerError {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		// The text claims nothing about what was stored: a write cut
+		// off at its commit may have been committed.
+		status, msg = http.StatusServiceUnavailable, "The node's database is unavailable; try again in a moment."
+		w.Header().Set("Retry-After", unavailableRetryAfter)
+	case status == http.StatusInternalServerError:
 		msg = "internal error"
 	}
 	h.render(w, r, status, "error", http.StatusText(status), msg)

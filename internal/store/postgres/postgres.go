@@ -58,7 +58,7 @@ type Options struct {
 // Store is the PostgreSQL [store.Store]. It is safe for concurrent use,
 // and several processes (nodes) may share one database.
 type Store struct {
-	pool   *pgxpool.Pool
+	pool   db
 	now    func() time.Time
 	limits store.Limits
 }
@@ -91,7 +91,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("couldn't connect to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	s := &Store{pool: pool, now: opts.Now, limits: opts.Limits}
+	s := &Store{pool: db{pool}, now: opts.Now, limits: opts.Limits}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -107,7 +107,7 @@ func (s *Store) Close() error {
 
 // Pool returns the connection pool, for code in this package's tests and
 // benchmarks. Writes must go through [Store.inTx].
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+func (s *Store) Pool() *pgxpool.Pool { return s.pool.Pool }
 
 // Retries of [Store.inTx]: at most maxAttempts attempts, waiting a random
 // time up to retryBase·2^attempt (at most retryMax) between them, so that
@@ -125,6 +125,9 @@ const (
 // run again from the start after a jittered backoff, up to maxAttempts
 // times: fn must therefore do nothing but database work through tx (or
 // work it can repeat), and must not keep results of a failed attempt.
+// A server that can't be reached (see [isUnavailable]) is not retried
+// here: the error is [store.ErrUnavailable], and when the connection
+// broke at COMMIT ("couldn't commit") the change may have been committed.
 //
 // Why READ COMMITTED and row locks rather than SERIALIZABLE: every
 // transaction that appends to the log locks the one counter row first
@@ -138,7 +141,7 @@ const (
 // the writers, and the rare 40001 is what the retry is for.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := s.tryTx(ctx, fn)
+		err := unavailable(s.tryTx(ctx, fn))
 		if diskFull(err) {
 			// The node answers 507, not 500, for a full disk.
 			return fmt.Errorf("%w: %w", store.ErrFull, err)

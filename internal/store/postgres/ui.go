@@ -327,7 +327,8 @@ func planned(a args) []any {
 // (an object many opinions name, a small table): it would then read the
 // whole table, every collection's rows, to find them, where with the
 // scan priced out it takes the index. Its error is fn's, or the
-// transaction's, unwrapped.
+// transaction's, without more context; one that says the server can't be
+// reached is marked [store.ErrUnavailable] (see [unavailable]).
 func (s *Store) readIndexed(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -335,9 +336,9 @@ func (s *Store) readIndexed(ctx context.Context, fn func(tx pgx.Tx) error) error
 	}
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
-		return err
+		return unavailable(err)
 	}
-	return fn(tx)
+	return unavailable(fn(tx))
 }
 
 // bySeqs is the FROM clause of the objects o whose seqs the query seqs

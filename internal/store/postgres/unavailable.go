@@ -1,0 +1,119 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// Errors leave this store through two doors: [Store.inTx] (every write,
+// and the reads that run in a transaction) and [db], the pool as the
+// other reads use it. Both pass their errors through [unavailable], so
+// that a server that can't be reached is [store.ErrUnavailable] wherever
+// it shows.
+
+// unavailable wraps err with [store.ErrUnavailable] when it says that the
+// server can't be reached now (see [isUnavailable]); the driver's error
+// stays wrapped too, for the log. Other errors, and nil, are returned as
+// they are.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) || !isUnavailable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+}
+
+// isUnavailable reports whether err means that the server can't be
+// reached now, rather than that the request was wrong:
+//
+//   - a connection that couldn't be made (*pgconn.ConnectError: refused,
+//     unreachable, timed out, or the server refused the session, as with
+//     too_many_connections or cannot_connect_now);
+//   - a connection that broke: a network error (net.Error, ECONNRESET,
+//     EPIPE), the server's stream ending mid-message
+//     (io.ErrUnexpectedEOF), a connection already closed;
+//   - the server's SQLSTATE class 08 (connection exception), 57P01
+//     admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now,
+//     53300 too_many_connections.
+//
+// The caller's own cancellation or deadline is not unavailability (the
+// node answers those itself), unless it cut a connection attempt short.
+func isUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"),
+			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03",
+			pe.Code == "53300":
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) ||
+		errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE)
+}
+
+// db is the pool as this store's reads use it: its errors, and those of
+// the rows it returns, pass through [unavailable].
+type db struct{ *pgxpool.Pool }
+
+func (d db) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	rows, err := d.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return rows, unavailable(err)
+	}
+	return unavailableRows{rows}, nil
+}
+
+func (d db) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return unavailableRow{d.Pool.QueryRow(ctx, sql, args...)}
+}
+
+func (d db) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := d.Pool.Exec(ctx, sql, args...)
+	return tag, unavailable(err)
+}
+
+func (d db) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
+	tx, err := d.Pool.BeginTx(ctx, opts)
+	return tx, unavailable(err)
+}
+
+// unavailableRows and unavailableRow pass the errors of rows through
+// [unavailable]: a connection that breaks while rows are read shows in
+// Err or Scan.
+type unavailableRows struct{ pgx.Rows }
+
+func (r unavailableRows) Err() error             { return unavailable(r.Rows.Err()) }
+func (r unavailableRows) Scan(dest ...any) error { return unavailable(r.Rows.Scan(dest...)) }
+func (r unavailableRows) Values() ([]any, error) {
+	v, err := r.Rows.Values()
+	return v, unavailable(err)
+}
+
+type unavailableRow struct{ row pgx.Row }
+
+func (r unavailableRow) Scan(dest ...any) error { return unavailable(r.row.Scan(dest...)) }
