@@ -699,3 +699,37 @@ func tlsClientHello(sni string) []byte {
 	rec := append([]byte{0x16, 3, 1}, byte(len(hs)>>8), byte(len(hs)))
 	return append(rec, hs...)
 }
+
+// TestSuricataLoadsHostileAndLongRules loads into Suricata the rules of
+// indicators whose ids try to break out of msg, of a URL that 300
+// indicators name (its ids shared out over several rules) and of 250
+// long IPv6 prefixes: every rule loads, none is split or dropped
+// (TestSuricataHostileIDs and TestSuricataRuleLength check them by the
+// grammar alone).
+func TestSuricataLoadsHostileAndLongRules(t *testing.T) {
+	bin := suricataBinary(t)
+	var vals []ExportValue
+	for i, id := range []string{
+		`indicator--x"; sid:1; rev:1;) alert ip any any -> any any (msg:"x`,
+		`indicator--a;b`, `indicator--a\`, `indicator--a\"`, `indicator--a\;b\\`,
+		"indicator--a\nalert ip any any -> any any (msg:\"x\"; sid:1;)",
+		"indicator--a\r\x00\x7f\u2028b", "indicator--\xff\xfe", `indicator--a) (msg:"b`, `indicator--a:b|c`,
+	} {
+		u := fmt.Sprintf("http://evil%d.example/x", i)
+		vals = append(vals, ExportValue{Attr: AttrURL, Value: u, Raw: u, Ind: &Indicator{ID: id, Name: id}})
+	}
+	for i := range 300 {
+		id := fmt.Sprintf("indicator--00000000-0000-4000-8000-%012d", i)
+		vals = append(vals, ExportValue{Attr: AttrURL, Value: "http://shared.example/x", Raw: "http://shared.example/x", Ind: &Indicator{ID: id}})
+	}
+	for i := range 250 {
+		p := fmt.Sprintf("2a01:4f8b:%x:abcd:ef01:2345:6789:abc0/124", 0x1000+i)
+		vals = append(vals, ExportValue{Attr: AttrIPv6, Value: p, Raw: p, Range: true, Ind: &Indicator{ID: "indicator--r"}})
+	}
+	files, bad := SuricataDatasets(vals, 9200000)
+	if len(bad) != 0 {
+		t.Fatalf("unrepresentable: %v", bad)
+	}
+	_, conf := writeSuricataExport(t, files, false)
+	suricataLoads(t, bin, []string{"-c", conf, "-l", t.TempDir()}, suricataRules(t, files))
+}
