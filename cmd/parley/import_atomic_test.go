@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -104,13 +105,16 @@ func TestImportLinesBadInputPushesNothing(t *testing.T) {
 }
 
 // mispEvent is a MISP event document of n ip-dst attributes, its values
-// in 10.k.0.0/16.
+// in 10.k.0.0/16. Its uuid is k+1 repeated (11111111-1111-4111-8111-...
+// for k = 0), as a feed's manifest names it.
 func mispEvent(k, n int) string {
 	var attrs []string
 	for i := range n {
 		attrs = append(attrs, fmt.Sprintf(`{"uuid":%q,"type":"ip-dst","category":"Network activity","value":"10.%d.%d.%d","to_ids":true,"timestamp":"1465681801"}`, uuid.NewString(), k, i/256, i%256))
 	}
-	return fmt.Sprintf(`{"Event":{"uuid":%q,"info":"e%d","timestamp":"1465681801","Orgc":{"name":"O"},"Attribute":[%s]}}`, uuid.NewString(), k, strings.Join(attrs, ","))
+	d := strings.Repeat(strconv.Itoa(k+1), 12)
+	id := d[:8] + "-" + d[:4] + "-4" + d[:3] + "-8" + d[:3] + "-" + d
+	return fmt.Sprintf(`{"Event":{"uuid":%q,"info":"e%d","timestamp":"1465681801","Orgc":{"name":"O"},"Attribute":[%s]}}`, id, k, strings.Join(attrs, ","))
 }
 
 // TestImportMISPBadInputPushesNothing pushes MISP documents with one
