@@ -473,10 +473,11 @@ type mispImport struct {
 	key    string // MISP automation key for the source's host, or ""
 	tty    bool
 	unsupp map[string]int // "kind name" -> count
-	// pushed holds, per event uuid, the ids of the revocable objects
-	// this feed's state says the feed itself wrote for the event in an
-	// earlier run: only they may be revoked (see revokeGone). Nil outside
-	// a feed.
+	// pushed holds, per event uuid, the keys ("id version") of the
+	// revocable objects this feed's state says the feed itself wrote for
+	// the event in an earlier run: only they may be revoked, and only
+	// while that version is the node's latest (see revokeGone). Nil
+	// outside a feed.
 	pushed map[string][]string
 	// feedEvent is the uuid the feed's manifest gives the event file
 	// being read, which the event in it must have; "" outside a feed.
@@ -789,14 +790,26 @@ func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp
 		return nil
 	}
 	now := map[string]bool{}
-	for _, id := range revocableIDs(res) {
+	for _, k := range revocableKeys(res) {
+		id, _, _ := strings.Cut(k, " ")
 		now[id] = true
 	}
+	// The version this feed wrote of each object it no longer makes: the
+	// node's latest version must be that one (another import, such as a
+	// hostile feed reusing the trusted feed's attribute uuids, may have
+	// written the same id).
+	wrote := map[string]time.Time{}
 	var gone []string
-	for _, id := range prev {
-		if !now[id] && !slices.Contains(gone, id) {
+	for _, k := range prev {
+		id, version, _ := strings.Cut(k, " ")
+		v, err := stix.ParseTimestamp(version)
+		if err != nil || now[id] {
+			continue
+		}
+		if _, dup := wrote[id]; !dup {
 			gone = append(gone, id)
 		}
+		wrote[id] = v
 	}
 	sort.Strings(gone)
 	revoked := 0
@@ -811,7 +824,7 @@ func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp
 			return withExit(3, "", fmt.Errorf("couldn't read the node's copy of event %s: %w", ev.UUID, err))
 		}
 		for _, raw := range env.Objects {
-			key, obj, ok := revokedCopy(raw, ev, s.me)
+			key, obj, ok := revokedCopy(raw, ev, s.me, wrote)
 			if !ok {
 				continue
 			}
@@ -828,32 +841,33 @@ func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp
 	return nil
 }
 
-// revocableIDs returns the ids of the objects of res that revokeGone may
-// revoke once the event no longer makes them: what is made of one
-// attribute or MISP object (never shared objects such as galaxy
-// clusters, identities or markings).
-func revocableIDs(res *misp.Result) []string {
-	var ids []string
+// revocableKeys returns the keys ("id version") of the objects of res
+// that revokeGone may revoke once the event no longer makes them: what is
+// made of one attribute or MISP object (never shared objects such as
+// galaxy clusters, identities or markings).
+func revocableKeys(res *misp.Result) []string {
+	var keys []string
 	for _, k := range res.Keys {
 		id, _, _ := strings.Cut(k, " ")
 		typ, _, _ := strings.Cut(id, "--")
 		switch typ {
 		case "indicator", "observed-data", "note", "vulnerability", "campaign":
-			if !slices.Contains(ids, id) {
-				ids = append(ids, id)
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
 			}
 		}
 	}
-	sort.Strings(ids)
-	return ids
+	sort.Strings(keys)
+	return keys
 }
 
 // revokedCopy returns the revoked version of raw, an object the node
 // holds that ev no longer makes (see revokeGone), or false when raw is
-// revoked already, was not made from ev, or was not created by me (the
+// revoked already, was not made from ev, was not created by me (the
 // importing member: another member's import of the same event is theirs
-// to revoke, and the node would refuse it).
-func revokedCopy(raw json.RawMessage, ev *misp.Event, me string) (string, json.RawMessage, bool) {
+// to revoke, and the node would refuse it), or is not the version of it
+// that wrote names (the version this feed wrote).
+func revokedCopy(raw json.RawMessage, ev *misp.Event, me string, wrote map[string]time.Time) (string, json.RawMessage, bool) {
 	plain, err := stix.StripSignature(raw)
 	if err != nil {
 		return "", nil, false
@@ -868,7 +882,7 @@ func revokedCopy(raw json.RawMessage, ev *misp.Event, me string) (string, json.R
 		return "", nil, false
 	}
 	prev, err := stix.ParseTimestamp(fmt.Sprint(m["modified"]))
-	if err != nil {
+	if w, ok := wrote[fmt.Sprint(m["id"])]; err != nil || !ok || !w.Equal(prev) {
 		return "", nil, false
 	}
 	t := time.Unix(int64(ev.Timestamp), 0).UTC()
@@ -978,8 +992,8 @@ func sortedKeysInt(m map[string]int) []string {
 }
 
 // feedState is what a state file remembers: per event uuid, the manifest
-// timestamp last imported, and the ids of the revocable objects this feed
-// wrote for the event then (see revokeGone). A state file written before
+// timestamp last imported, and the keys ("id version") of the revocable
+// objects this feed wrote for the event then (see revokeGone). A state file written before
 // Objects was kept has none: the objects of its events are revoked once
 // their event has been imported again.
 type feedState struct {
@@ -1067,7 +1081,7 @@ func (imp *mispImport) feed(ctx context.Context, base string, isURL bool, stateF
 		imp.feedEvent = id
 		err := imp.events(ctx, join(id+".json"), isURL, func(ev *misp.Event, res *misp.Result) {
 			pending[id] = manifest[id].Timestamp
-			pendingObjects[id] = revocableIDs(res)
+			pendingObjects[id] = revocableKeys(res)
 		})
 		imp.feedEvent = ""
 		if errors.Is(err, errWrongFeedEvent) {

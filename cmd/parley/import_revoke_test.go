@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-exchange/parley/misp"
 )
@@ -28,18 +29,24 @@ func TestRevokedCopy(t *testing.T) {
 		b, _ := json.Marshal(m)
 		return b
 	}
+	wrote := map[string]time.Time{"indicator--5a1c30b2-0000-4000-8000-000000000002": time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC)}
 	for _, tc := range []struct {
-		name string
-		raw  json.RawMessage
-		ok   bool
+		name  string
+		raw   json.RawMessage
+		wrote map[string]time.Time
+		ok    bool
 	}{
-		{"mine, from the event", obj(me, ev.UUID, false), true},
-		{"another member's import of the event", obj(other, ev.UUID, false), false},
-		{"from another event", obj(me, "5a1c30b2-0000-4000-8000-000000000009", false), false},
-		{"revoked already", obj(me, ev.UUID, true), false},
+		{"mine, from the event", obj(me, ev.UUID, false), wrote, true},
+		{"another member's import of the event", obj(other, ev.UUID, false), wrote, false},
+		{"from another event", obj(me, "5a1c30b2-0000-4000-8000-000000000009", false), wrote, false},
+		{"revoked already", obj(me, ev.UUID, true), wrote, false},
+		// Another import wrote the node's latest version of the id.
+		{"another version than this feed wrote", obj(me, ev.UUID, false),
+			map[string]time.Time{"indicator--5a1c30b2-0000-4000-8000-000000000002": time.Date(2020, 9, 13, 12, 26, 40, 0, time.UTC)}, false},
+		{"not written by this feed", obj(me, ev.UUID, false), nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			key, got, ok := revokedCopy(tc.raw, ev, me)
+			key, got, ok := revokedCopy(tc.raw, ev, me, tc.wrote)
 			if ok != tc.ok {
 				t.Fatalf("ok %v, want %v", ok, tc.ok)
 			}
