@@ -71,7 +71,11 @@ func uiServerWrapped(t *testing.T, f *fixture, l *v2Log, wrap func(http.Handler)
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/ui/", h)
+	var pages http.Handler = h
+	if f.pages != nil {
+		pages = f.pages(h)
+	}
+	mux.Handle("/ui/", pages)
 	mux.Handle("/", api)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -44,6 +44,9 @@ type fixture struct {
 	// objects by role
 	indicator, report, hostileID, secretID string
 	pdqID, hashID                          string
+	// pages, when set, wraps the UI's page handler (a node that serves
+	// altered pages).
+	pages func(http.Handler) http.Handler
 }
 
 // newFixture starts a node on a loopback port with two members: both

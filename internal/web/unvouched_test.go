@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -345,7 +346,28 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 			json.NewEncoder(w).Encode(b)
 		})
 	}
-	base := uiServerWrapped(t, &fixture{n: a, aurelia: carol}, nil, liar)
+	// And the pages: one that names another local collection as the
+	// copy the object is in (pins are kept per copy).
+	var renamePeerCollection atomic.Value
+	renamePeerCollection.Store("")
+	pages := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			to := renamePeerCollection.Load().(string)
+			if to == "" || !strings.HasPrefix(r.URL.Path, "/ui/objects/") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.Header().Del("Content-Length")
+			w.WriteHeader(rec.Code)
+			w.Write(bytes.ReplaceAll(rec.Body.Bytes(), []byte(`data-peer-collection="`+p.Into+`"`), []byte(`data-peer-collection="`+to+`"`)))
+		})
+	}
+	base := uiServerWrapped(t, &fixture{n: a, aurelia: carol, pages: pages}, nil, liar)
 	bctx, cancel := browser(t, 1280)
 	defer cancel()
 	logIn(t, bctx, base, carol.Token)
@@ -425,6 +447,13 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`localStorage.setItem("parley.pinned-peer-remote.`+p.Into+`", "`+intel+`"), true`)); err != nil {
 		t.Fatal(err)
 	}
+	// A page that names another of A's collections as the copy: a fresh
+	// place for the pins, were they kept by the page's word.
+	renamePeerCollection.Store(relay)
+	if st, text := checkObjectPage(t, bctx, base, replicated, ""); st != "failed" || !strings.Contains(text, "the log entry is in collection "+p.Into+", not in "+relay) {
+		t.Errorf("replicated, the page naming another copy: %s: %s", st, text)
+	}
+	renamePeerCollection.Store("")
 	// B's object, with what A serves for B changed, after B's key was
 	// pinned above.
 	for _, c := range []struct{ mode, want string }{

@@ -238,15 +238,15 @@
     need(peerRemote !== "", "the page doesn't name the peer's collection this one is replicated from");
     let pinnedRemote = null;
     try { pinnedRemote = localStorage.getItem(REMOTE_PIN); } catch (e) {}
-    if (!pinnedRemote) {
-      try { localStorage.setItem(REMOTE_PIN, peerRemote); } catch (e) {}
-      pinnedRemote = peerRemote;
-    }
-    need(pinnedRemote === peerRemote, "this node now says this collection is replicated from the peer's collection " + peerRemote + ", not from " + pinnedRemote + " as it said when this browser first checked it");
+    need(!pinnedRemote || pinnedRemote === peerRemote, "this node now says this collection is replicated from the peer's collection " + peerRemote + ", not from " + pinnedRemote + " as it said when this browser first checked it");
     need(item.collection === peerRemote, "entry " + item.log_index + " of the peer's log is in the peer's collection " + item.collection + ", not in " + peerRemote + ", the one this node says it replicates here");
     const pleaf = L.b64decode(item.entry);
     const proot = await L.rootFromInclusion(item.log_index, pcp.size, await L.leafHash(pleaf), (item.inclusion_proof || []).map(L.b64decode));
     need(L.equal(proot, pcp.root), "the inclusion proof of entry " + item.log_index + " of the peer's log does not lead to the peer's checkpoint");
+    if (!pinnedRemote) {
+      // Pinned once an entry of the peer's log proved in it shows that collection.
+      try { localStorage.setItem(REMOTE_PIN, peerRemote); } catch (e) {}
+    }
     step(true, "entry " + item.log_index + " of the peer's log " + pcp.origin + " commits to this object (the peer's collection " + item.collection + ", shared there by " + item.member + ") and is in that log");
     const from = "replicated from " + pcp.origin + ", entry " + item.log_index + " of its log";
     const relayed = typeof obj.created_by_ref === "string" && obj.created_by_ref !== "" && obj.created_by_ref !== item.member
@@ -361,6 +361,10 @@
     const inForce = await L.keyInForce(events, rc.member, rc.log_index);
     const sp = L.signatureParts(obj);
     if (peerColl) {
+      // The pins of this copy are kept under its collection id, which
+      // the log entry's commitment binds: the page can't name another
+      // collection to be pinned afresh.
+      need(rc.collection === peerColl, "the log entry is in collection " + rc.collection + ", not in " + peerColl + ", the copy of the peer's collection the page names");
       // In a copy of a peer's collection: what vouches for it is in the
       // peer's log, whoever this log says shared it here (the node logs
       // what it replicates under the peer's keyless member; anything
