@@ -37,8 +37,9 @@ func unavailable(err error) error {
 // reached now, rather than that the request was wrong:
 //
 //   - a connection that couldn't be made (*pgconn.ConnectError: refused,
-//     unreachable, timed out, or the server refused the session, as with
-//     too_many_connections or cannot_connect_now);
+//     unreachable, timed out), or that the server refused with one of
+//     the codes below (too_many_connections, cannot_connect_now), but
+//     not for a wrong password or a missing database;
 //   - a connection that broke: a network error (net.Error, ECONNRESET,
 //     EPIPE), the server's stream ending mid-message
 //     (io.ErrUnexpectedEOF), a connection already closed;
@@ -50,10 +51,13 @@ func unavailable(err error) error {
 // node answers those itself), unless it cut a connection attempt short.
 func isUnavailable(err error) bool {
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return true
-	}
 	var pe *pgconn.PgError
+	if errors.As(err, &ce) && !errors.As(err, &pe) {
+		return true // no answer from the server at all
+	}
+	// A server that answered refuses for a reason: an outage (the codes
+	// below), or a configuration that retrying won't mend, such as a
+	// wrong password (class 28) or a missing database (3D000).
 	if errors.As(err, &pe) {
 		switch {
 		case strings.HasPrefix(pe.Code, "08"),

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -68,6 +70,28 @@ func TestUnavailable(t *testing.T) {
 		// The caller's cancellation interrupts a read with a timeout.
 		{"canceled read", fmt.Errorf("%w: %w", context.Canceled, &net.OpError{Op: "read", Net: "tcp", Err: errors.New("i/o timeout")}), false},
 		{"other", errors.New("couldn't read a stored time"), false},
+	}
+	// A server that answers a connection with a refusal retrying won't
+	// mend (a missing database; a wrong password is class 28 alike) is
+	// a configuration to fix, not an outage.
+	if base := os.Getenv("PARLEY_TEST_POSTGRES"); base != "" {
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Path = "/parley_no_such_database"
+		_, missing := pgconn.Connect(ctx, u.String())
+		var pe *pgconn.PgError
+		if !errors.As(missing, &ce) || !errors.As(missing, &pe) || pe.Code != "3D000" {
+			t.Fatalf("connecting to a missing database: %T %v, want a *pgconn.ConnectError of 3D000", missing, missing)
+		}
+		cases = append(cases, struct {
+			name string
+			err  error
+			want bool
+		}{"connect error, missing database", missing, false})
+	} else {
+		t.Log("PARLEY_TEST_POSTGRES unset: the missing-database case isn't checked")
 	}
 	for _, tc := range cases {
 		if got := isUnavailable(tc.err); tc.err != nil && got != tc.want {
