@@ -96,8 +96,10 @@ type LogWitnessing struct {
 	opts LogWitnessingOptions
 	ws   []*nodeWitness
 	// stored is the size of the checkpoint last stored (or found stored)
-	// with the cosignatures this process has of it; see Step.
-	stored int64
+	// with the cosignatures this process has of it, at storedAt; see
+	// Step.
+	stored   int64
+	storedAt time.Time
 	// waiting is whether the last Step held the checkpoint back from the
 	// witnesses because it lacks an entry received too long ago (logged
 	// once per wait).
@@ -115,6 +117,10 @@ type LogWitnessing struct {
 // that includes them, rather than let the witnesses vouch for a tree
 // without them.
 const maxUncoveredAge = 30 * time.Second
+
+// idleRecheck is how often an idle witnessing (see Step) reads the stored
+// cosigned checkpoint again.
+const idleRecheck = 5 * time.Second
 
 type nodeWitness struct {
 	cfg        WitnessConfig
@@ -226,10 +232,13 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Every witness cosigned this checkpoint and the store holds it with
-	// their cosignatures: nothing to do, and nothing more to read (a
-	// step runs every Interval, on every front end).
-	if size == lw.stored && lw.allCosigned(size) {
+	// Every witness cosigned this checkpoint and the store held it with
+	// their cosignatures when last looked at: nothing to do, and nothing
+	// more to read (a step runs every Interval, on every front end). It
+	// is looked at again every idleRecheck, since another front end
+	// that collected fewer cosignatures may have stored its note over
+	// this one's.
+	if size == lw.stored && lw.allCosigned(size) && lw.n.now().Sub(lw.storedAt) < idleRecheck {
 		return len(lw.ws), nil
 	}
 	// Every step until then: another front end on the same store may
@@ -265,13 +274,13 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	if have, err := lw.cs.CosignedCheckpoint(ctx, size); err == nil && bytes.Equal(have, cosigned) {
-		lw.stored = size
+		lw.stored, lw.storedAt = size, lw.n.now()
 		return count, nil
 	}
 	if err := lw.cs.PutCosignedCheckpoint(ctx, size, cosigned); err != nil {
 		return count, err
 	}
-	lw.stored = size
+	lw.stored, lw.storedAt = size, lw.n.now()
 	return count, nil
 }
 

@@ -507,6 +507,25 @@ func TestWitnessingRestartKeepsTheEarliestCosignature(t *testing.T) {
 	if got, err := restarted.Step(ctx); err != nil || got != 1 || counted.reads != 0 {
 		t.Fatalf("idle Step: %d cosignatures, %v, %d reads of the stored cosignatures", got, err, counted.reads)
 	}
+	// Another front end that had fewer cosignatures stores its note over
+	// this one's: the idle witnessing looks again idleRecheck later and
+	// puts them back, without asking the witness again.
+	_, plain, err := n.store.LatestCheckpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.store.PutCosignedCheckpoint(ctx, size, plain); err != nil {
+		t.Fatal(err)
+	}
+	clock := n.now
+	n.now = func() time.Time { return clock().Add(idleRecheck + time.Second) }
+	if got, err := restarted.Step(ctx); err != nil || got != 1 || counted.reads == 0 || requests.Load() != 1 {
+		t.Fatalf("Step idleRecheck later: %d cosignatures, %v, %d reads, %d requests", got, err, counted.reads, requests.Load())
+	}
+	n.now = clock
+	if again, err := n.store.CosignedCheckpoint(ctx, size); err != nil || string(again) != string(before) {
+		t.Fatalf("the cosignatures overwritten by another front end weren't put back: %v\n%s", err, again)
+	}
 
 	// The next checkpoint is submitted as before (the witness answers
 	// the restarted client's first old size with its own, 409).
