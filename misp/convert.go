@@ -476,15 +476,7 @@ func (c *Converter) hideRestrictedClusters(x *eventCtx) {
 			}
 		}
 	}
-	add(ev.Galaxy)
-	for i := range ev.Attribute {
-		add(ev.Attribute[i].Galaxy)
-	}
-	for i := range ev.Object {
-		for j := range ev.Object[i].Attribute {
-			add(ev.Object[i].Attribute[j].Galaxy)
-		}
-	}
+	eachGalaxies(ev, add)
 }
 
 // shared writes an object that many events share, once per converter.
@@ -972,6 +964,20 @@ func (c *Converter) clusterID(x *eventCtx, g *Galaxy, cl *Cluster) string {
 	return cid
 }
 
+// eachGalaxies calls fn with the galaxies of the event, of each of its
+// attributes and of each attribute of its objects.
+func eachGalaxies(ev *Event, fn func([]Galaxy)) {
+	fn(ev.Galaxy)
+	for i := range ev.Attribute {
+		fn(ev.Attribute[i].Galaxy)
+	}
+	for i := range ev.Object {
+		for j := range ev.Object[i].Attribute {
+			fn(ev.Object[i].Attribute[j].Galaxy)
+		}
+	}
+}
+
 // collectionUUIDs returns the cluster uuids that the event gives to
 // clusters of different values: collection uuids (see clusterID).
 func collectionUUIDs(ev *Event) map[string]bool {
@@ -988,15 +994,7 @@ func collectionUUIDs(ev *Event) map[string]bool {
 			}
 		}
 	}
-	add(ev.Galaxy)
-	for i := range ev.Attribute {
-		add(ev.Attribute[i].Galaxy)
-	}
-	for i := range ev.Object {
-		for j := range ev.Object[i].Attribute {
-			add(ev.Object[i].Attribute[j].Galaxy)
-		}
-	}
+	eachGalaxies(ev, add)
 	return out
 }
 
