@@ -156,6 +156,10 @@ type eventCtx struct {
 	// collectionUUIDs are the uuids the event gives to clusters of
 	// different values (see clusterID).
 	collectionUUIDs map[string]bool
+	// public holds the tags (lower case) that name clusters of this event
+	// MISP doesn't restrict: such a tag stays though a restricted cluster
+	// of the same value hid it (see hideRestrictedClusters).
+	public map[string]bool
 }
 
 // revoke runs convert (the mapping of a deleted attribute or object)
@@ -224,6 +228,7 @@ func (c *Converter) Convert(ev *Event) *Result {
 	}
 	if !c.opt.KeepRestricted {
 		c.hideRestrictedClusters(x)
+		x.public = publicClusterTags(c, x)
 	}
 	eventLabels, eventMarks, eventFloor := c.tags(x, ev.Tag)
 	x.floor = eventFloor
@@ -380,7 +385,7 @@ func (c *Converter) tags(x *eventCtx, tags []Tag) (labels, marks []string, floor
 			c.marking(x, id)
 			continue
 		}
-		if name != "" && !c.hidden[strings.ToLower(name)] {
+		if lower := strings.ToLower(name); name != "" && (!c.hidden[lower] || x.public[lower]) {
 			labels = append(labels, t.Name)
 		}
 	}
@@ -962,6 +967,33 @@ func (c *Converter) clusterID(x *eventCtx, g *Galaxy, cl *Cluster) string {
 		return derived
 	}
 	return cid
+}
+
+// publicClusterTags returns the tags that name the clusters of x's event
+// that MISP doesn't restrict (lower case): their tag_name and the
+// misp-galaxy:<type>="<value>" and ="<uuid>" forms.
+func publicClusterTags(c *Converter, x *eventCtx) map[string]bool {
+	tags := map[string]bool{}
+	eachGalaxies(x.ev, func(gs []Galaxy) {
+		for _, g := range gs {
+			for _, cl := range g.GalaxyCluster {
+				if c.restrictedCluster(x, &cl) {
+					continue
+				}
+				if cl.TagName != "" {
+					tags[strings.ToLower(strings.TrimSpace(cl.TagName))] = true
+				}
+				for _, typ := range []string{g.Type, cl.Type} {
+					for _, v := range []string{cl.Value, cl.UUID} {
+						if typ != "" && v != "" {
+							tags[strings.ToLower(fmt.Sprintf("misp-galaxy:%s=%q", typ, v))] = true
+						}
+					}
+				}
+			}
+		}
+	})
+	return tags
 }
 
 // eachGalaxies calls fn with the galaxies of the event, of each of its
