@@ -221,7 +221,7 @@ func TestRestrictedClusters(t *testing.T) {
 		// the event is: the public cluster's tag stays, the private
 		// cluster's (its uuid) doesn't.
 		{name: "a restricted cluster of a public cluster's value hides only its own tag",
-			evTags: `{"name":"misp-galaxy:threat-actor=\"Sofacy\"","local":false},{"name":"misp-galaxy:threat-actor=\"0b1e2d3c-4f5a-4b6c-8d7e-9f0a1b2c3d4e\"","local":false}`,
+			evTags:   `{"name":"misp-galaxy:threat-actor=\"Sofacy\"","local":false},{"name":"misp-galaxy:threat-actor=\"0b1e2d3c-4f5a-4b6c-8d7e-9f0a1b2c3d4e\"","local":false}`,
 			evGalaxy: strings.Replace(threatActors, `"value":"Quiet Heron"`, `"value":"Sofacy"`, 1), absent: []string{"HERON-17", "intruder of case", "0b1e2d3c-4f5a-4b6c-8d7e-9f0a1b2c3d4e"},
 			check: func(t *testing.T, r *sharingResult) {
 				if !slices.Contains(r.labels("report--"+sharingEv), `misp-galaxy:threat-actor="Sofacy"`) || r.objs[sofacyID] == nil {
