@@ -4,7 +4,13 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parley-exchange/parley/tlog"
@@ -65,5 +71,40 @@ func TestProvesCopies(t *testing.T) {
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestProofRetriesWhileNotIntegrated: the node answers GET /log/bundle 503
+// ("not yet in a checkpoint") while no process has signed a checkpoint
+// with the object, as after a standby takes over the integration (within
+// 10 s, README "The store"); parley proof waits for the checkpoint, as the
+// README says, instead of failing at the first 503 with a hint about the
+// object ids.
+func TestProofRetriesWhileNotIntegrated(t *testing.T) {
+	base, st, _ := demoNode(t)
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused atomic.Int32
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/log/bundle" && refused.Load() < 2 {
+			refused.Add(1)
+			w.Header().Set("Content-Type", "application/taxii+json;version=2.1")
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"title":"not yet in a checkpoint","description":"an entry isn't in a signed checkpoint yet; retry","http_status":"503"}`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	code, stdout, stderr := runCLI(t, "proof", "--url", srv.URL, "--token", st.Members[0].Token, "report--7a1e0c52-4b3d-4e0f-9a21-00000000000a")
+	if code != 0 || !strings.Contains(stdout, "parley-proof-bundle-v2") {
+		t.Fatalf("proof while the node answered 503 twice: exit %d\n%s", code, stderr)
+	}
+	if refused.Load() != 2 {
+		t.Fatalf("the node refused %d times; want 2", refused.Load())
 	}
 }
