@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -106,5 +108,28 @@ func TestProofRetriesWhileNotIntegrated(t *testing.T) {
 	}
 	if refused.Load() != 2 {
 		t.Fatalf("the node refused %d times; want 2", refused.Load())
+	}
+}
+
+// TestPushHintNamesTheLimit: an object over the node's max_object_size is
+// refused whole with 413; push's hint says what to do about its size, not
+// to check --url, --token and --collection, which were right.
+func TestPushHintNamesTheLimit(t *testing.T) {
+	base, st, _ := demoNode(t)
+	alice := st.Members[0]
+	obj := `{"type":"indicator","spec_version":"2.1","id":"indicator--6b5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b99",` +
+		`"created":"2026-09-14T08:30:00.000Z","modified":"2026-09-14T08:30:00.000Z","created_by_ref":"` + alice.ID + `",` +
+		`"name":"big","description":"` + strings.Repeat("x", 1100000) + `",` +
+		`"pattern":"[domain-name:value = 'big.example']","pattern_type":"stix","valid_from":"2026-09-14T08:30:00Z"}`
+	file := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(file, []byte(obj), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "push", "--url", base, "--token", alice.Token, "--key", alice.KeyFile, "--collection", st.Collections.Shared, file)
+	if code != 4 || !strings.Contains(stderr, "413") {
+		t.Fatalf("push of a 1.1 MB object: exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr, "hint: check --url") || !strings.Contains(stderr, "max_object_size") {
+		t.Errorf("push's hint for a 413 doesn't name the node's limits:\n%s", stderr)
 	}
 }
