@@ -46,7 +46,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if *url == "" || *token == "" || *keyFile == "" || *coll == "" || len(pos) == 0 {
-		return usageErrorf("parley push --url U --token T --key K --collection C FILE...", "push needs --url, --token, --key, --collection and at least one FILE")
+		return usageErrorf("parley push --url U --token-file F --key K --collection C FILE...", "push needs --url, --token-file (or --token), --key, --collection and at least one FILE")
 	}
 	if *onConflict != "fail" && *onConflict != "skip" {
 		return usageErrorf("", "unknown --on-conflict %q: it must be skip or fail", *onConflict)
