@@ -93,7 +93,9 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	}
 	if !*insecure && !isLoopback(ln.Addr()) {
 		ln.Close()
-		return refusePlainHTTP(addr)
+		// The demo serves only plain HTTP: serve's TLS flags and
+		// public_url are not among its options.
+		return refusePlainHTTP(addr, "listen on 127.0.0.1 (the default), or accept the risk with --insecure-http; parley serve --data DIR serves the demo's node over HTTPS")
 	}
 	url := "http://" + ln.Addr().String()
 	sctx, stop := context.WithCancel(ctx)

@@ -35,7 +35,7 @@ import (
 func init() {
 	register(command{
 		name:  "import",
-		usage: "import misp|iocs|csv [--out FILE | --url U --token T --key K --collection C] SOURCE   turn MISP events and feeds, IOC lists or CSV into STIX",
+		usage: "import misp|iocs|csv [--out FILE | --url U --token-file F --key K --collection C] SOURCE   turn MISP events and feeds, IOC lists or CSV into STIX",
 		help:  "Onboarding: turns MISP events and feeds, plain IOC lists and CSV files into STIX, written as a bundle (--out) or signed and pushed to a collection.",
 		subcommands: []subcommand{
 			{name: "misp", usage: "import misp [--out FILE | --url U --token-file F --key K --collection C] [--state FILE] [--poll DURATION] [--source-ca FILE] [--source-key-file FILE] FILE|DIR|URL", help: "Reads MISP core-format events, REST search results and feeds (manifest.json and <uuid>.json), mapped as MISP's own misp-stix does."},
@@ -128,7 +128,7 @@ func (o *importOut) check(c *cli, args []string) error {
 		return err
 	}
 	if (o.out == "") == (o.url == "") {
-		return usageErrorf("give --out FILE, or --url, --token, --key and --collection", "need one output: --out or --url")
+		return usageErrorf("give --out FILE, or --url, --token-file, --key and --collection", "need one output: --out or --url")
 	}
 	if o.url != "" && (o.token == "" || o.key == "" || o.coll == "") {
 		return usageErrorf("parley import ... --url U --token-file T --key K --collection C SOURCE", "--url needs --token, --key and --collection")

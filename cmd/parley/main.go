@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -261,7 +262,8 @@ Commands that talk to a node take
   --ca FILE         the PEM CA certificates to trust for an https:// node
                     instead of the system's roots (a private CA)
 Every flag may also be set with a PARLEY_<FLAG> environment variable
-(PARLEY_URL, PARLEY_TOKEN_FILE, PARLEY_CA, PARLEY_DATA, ...).
+(PARLEY_URL, PARLEY_TOKEN_FILE, PARLEY_CA, PARLEY_DATA, ...), except the
+--url, --ca and secret files of feed add and peer add: another server's.
 
 parley help COMMAND (or parley COMMAND --help) describes a command and its
 flags; parley version prints the version.
@@ -327,7 +329,11 @@ func (c *cli) printFlagHelp(w io.Writer, name string, fs *flag.FlagSet) {
 	if n == 0 {
 		return
 	}
-	fmt.Fprintln(w, "\nflags (also PARLEY_<FLAG> from the environment):")
+	if notEnv := notFromEnv[name]; len(notEnv) > 0 {
+		fmt.Fprintf(w, "\nflags (also PARLEY_<FLAG> from the environment, except --%s: they name another server and its secret):\n", strings.Join(notEnv, ", --"))
+	} else {
+		fmt.Fprintln(w, "\nflags (also PARLEY_<FLAG> from the environment):")
+	}
 	prev := fs.Output()
 	fs.SetOutput(w)
 	fs.PrintDefaults()
@@ -356,6 +362,17 @@ func synopsis(name string) (usage, help string) {
 //
 // A flag set with a --url flag also gets --ca (see [cli.addRemoteFlags]),
 // and its URL is checked to be a node's base URL.
+// notFromEnv names, per command, the flags that PARLEY_<FLAG> does not
+// set: feed add and peer add record another server's URL, CA and the
+// files of the secret the node sends it at each poll, and PARLEY_URL,
+// PARLEY_CA and PARLEY_TOKEN_FILE are a member's session with its own
+// node (the README's walkthrough exports them), whose token must not go
+// to a feed's server or a peer.
+var notFromEnv = map[string][]string{
+	"feed add": {"url", "ca", "token-file", "user", "password-file"},
+	"peer add": {"url", "ca", "token-file"},
+}
+
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	c.addRemoteFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -366,9 +383,10 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	notEnv := notFromEnv[strings.TrimPrefix(fs.Name(), "parley ")]
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || envErr != nil {
+		if set[f.Name] || envErr != nil || slices.Contains(notEnv, f.Name) {
 			return
 		}
 		key := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))

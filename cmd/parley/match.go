@@ -47,7 +47,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	collection := fs.String("collection", "", "TAXII collection `ID` of the indicators")
 	format := fs.String("format", "auto", "input format: zeek, eve, ecs, stix or auto (per line)")
 	follow := fs.Bool("follow", false, "keep reading FILE as it grows (survives rotation)")
-	flush := fs.Duration("flush", time.Minute, "with --follow, emit sightings every `DURATION`")
+	flush := fs.Duration("flush", time.Minute, "emit sightings every `DURATION` when following a file (--follow) or a stream (--nats, where the default is 1s)")
 	pollEvery := fs.Duration("poll", time.Minute, "with --url, poll for indicator changes every `DURATION`")
 	window := fs.Duration("window", 10*time.Minute, "how far back in event time patterns of several observations look (`DURATION`; WITHIN widens it)")
 	as := fs.String("as", "", "STIX identity `ID` of the sighting member (where_sighted_refs; default: the id in --token-file, or with --push the member whose registered key is --key)")

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
@@ -71,10 +73,16 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 		if copies, err = objectCopies(ctx, tc, coll, pos[0]); err != nil {
 			return withExit(4, "check the collection and the object id", err)
 		}
-		if b, err = cl.PeerBundle(ctx, coll, pos[0]); err != nil {
+		if b, err = retryUnavailable(ctx, func() ([]byte, error) { return cl.PeerBundle(ctx, coll, pos[0]) }); err != nil {
+			if unavailable(err) {
+				return withExit(4, "the node has no replicated checkpoint of the peer's log with this version yet; retry later", err)
+			}
 			return withExit(4, "check the collection: it must be one the node replicates from a peer, and the object one it replicated", err)
 		}
-	} else if b, err = cl.Bundle(ctx, pos...); err != nil {
+	} else if b, err = retryUnavailable(ctx, func() ([]byte, error) { return cl.Bundle(ctx, pos...) }); err != nil {
+		if unavailable(err) {
+			return withExit(4, "the node has signed no checkpoint with these objects yet, or is busy; retry later", err)
+		}
 		return withExit(4, "check the object ids: only objects you may read can be proved", err)
 	}
 	res, err := tlog.VerifyBundle(b, *logKey)
@@ -154,4 +162,34 @@ func provesCopies(c *cli, b []byte, res tlog.BundleResult, id string, copies [][
 		fmt.Fprintf(c.stderr, "parley: %s version %s: the node's copy is entry %d of %s, %s\n", id, it.Opening.Version, it.Index, res.Checkpoint.Origin, describeSigner(it.Opening.Member, it.Signed, it.Check))
 	}
 	return nil
+}
+
+// proofRetry is how long parley proof keeps asking while the node answers
+// 503: an object not yet in a signed checkpoint (the node signs one within
+// a second of a push, and a standby process takes the integration over
+// within 10 s of the integrating one stopping), a peer's version not yet
+// in a replicated checkpoint, a store restarting or a busy node.
+const proofRetry = 20 * time.Second
+
+// retryUnavailable calls fetch until it succeeds, fails otherwise than
+// with a 503 from the node, or proofRetry has passed, a second apart.
+func retryUnavailable(ctx context.Context, fetch func() ([]byte, error)) ([]byte, error) {
+	deadline := time.Now().Add(proofRetry)
+	for {
+		b, err := fetch()
+		if err == nil || !unavailable(err) || time.Now().After(deadline) {
+			return b, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// unavailable reports whether err is the node's 503 Service Unavailable
+// answer (tlog.Client's error names the status).
+func unavailable(err error) bool {
+	return errors.Is(err, tlog.ErrHTTP) && strings.Contains(err.Error(), ": 503 Service Unavailable")
 }

@@ -4,7 +4,15 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parley-exchange/parley/tlog"
@@ -65,5 +73,63 @@ func TestProvesCopies(t *testing.T) {
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestProofRetriesWhileNotIntegrated: the node answers GET /log/bundle 503
+// ("not yet in a checkpoint") while no process has signed a checkpoint
+// with the object, as after a standby takes over the integration (within
+// 10 s, README "The store"); parley proof waits for the checkpoint, as the
+// README says, instead of failing at the first 503 with a hint about the
+// object ids.
+func TestProofRetriesWhileNotIntegrated(t *testing.T) {
+	base, st, _ := demoNode(t)
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused atomic.Int32
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/log/bundle" && refused.Load() < 2 {
+			refused.Add(1)
+			w.Header().Set("Content-Type", "application/taxii+json;version=2.1")
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"title":"not yet in a checkpoint","description":"an entry isn't in a signed checkpoint yet; retry","http_status":"503"}`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	code, stdout, stderr := runCLI(t, "proof", "--url", srv.URL, "--token", st.Members[0].Token, "report--7a1e0c52-4b3d-4e0f-9a21-00000000000a")
+	if code != 0 || !strings.Contains(stdout, "parley-proof-bundle-v2") {
+		t.Fatalf("proof while the node answered 503 twice: exit %d\n%s", code, stderr)
+	}
+	if refused.Load() != 2 {
+		t.Fatalf("the node refused %d times; want 2", refused.Load())
+	}
+}
+
+// TestPushHintNamesTheLimit: an object over the node's max_object_size is
+// refused whole with 413; push's hint says what to do about its size, not
+// to check --url, --token and --collection, which were right.
+func TestPushHintNamesTheLimit(t *testing.T) {
+	base, st, _ := demoNode(t)
+	alice := st.Members[0]
+	obj := `{"type":"indicator","spec_version":"2.1","id":"indicator--6b5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b99",` +
+		`"created":"2026-09-14T08:30:00.000Z","modified":"2026-09-14T08:30:00.000Z","created_by_ref":"` + alice.ID + `",` +
+		`"name":"big","description":"` + strings.Repeat("x", 1100000) + `",` +
+		`"pattern":"[domain-name:value = 'big.example']","pattern_type":"stix","valid_from":"2026-09-14T08:30:00Z"}`
+	file := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(file, []byte(obj), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "push", "--url", base, "--token", alice.Token, "--key", alice.KeyFile, "--collection", st.Collections.Shared, file)
+	if code != 4 || !strings.Contains(stderr, "413") {
+		t.Fatalf("push of a 1.1 MB object: exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr, "hint: check --url") || !strings.Contains(stderr, "max_object_size") {
+		t.Errorf("push's hint for a 413 doesn't name the node's limits:\n%s", stderr)
 	}
 }

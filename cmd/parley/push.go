@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -44,7 +46,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if *url == "" || *token == "" || *keyFile == "" || *coll == "" || len(pos) == 0 {
-		return usageErrorf("parley push --url U --token T --key K --collection C FILE...", "push needs --url, --token, --key, --collection and at least one FILE")
+		return usageErrorf("parley push --url U --token-file F --key K --collection C FILE...", "push needs --url, --token-file (or --token), --key, --collection and at least one FILE")
 	}
 	if *onConflict != "fail" && *onConflict != "skip" {
 		return usageErrorf("", "unknown --on-conflict %q: it must be skip or fail", *onConflict)
@@ -125,7 +127,7 @@ func sendEnvelopes(ctx context.Context, client *taxii.Client, collID string, obj
 		}
 		st, err := client.AddObjects(ctx, collID, objects[start:end])
 		if err != nil {
-			return withExit(4, "check --url, --token and --collection", fmt.Errorf("couldn't push: %w", err))
+			return withExit(4, pushHint(err), fmt.Errorf("couldn't push: %w", err))
 		}
 		if !onStatus(st) {
 			return nil
@@ -204,4 +206,27 @@ func visibleCollections(cs []taxii.Collection) string {
 		names = append(names, fmt.Sprintf("%q (%s)", c.Title, c.ID))
 	}
 	return "the collections you may see: " + strings.Join(names, ", ")
+}
+
+// pushHint is the hint for a failed POST of an envelope: what to do about
+// the node's answer (a limit, the quota, a busy node) where its status
+// says, else to check the flags.
+func pushHint(err error) string {
+	var re *taxii.ResponseError
+	if !errors.As(err, &re) {
+		return "check --url, --token and --collection"
+	}
+	switch re.StatusCode {
+	case http.StatusRequestEntityTooLarge:
+		return "an object or envelope is over the node's limits (max_object_size, max_content_length in its config.json): shrink or split it, or ask the node's operator"
+	case http.StatusInsufficientStorage:
+		return "the node is out of storage for your objects (member_quota_bytes in its config.json, or its disk): ask the node's operator"
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		return "the node is busy or its database is unavailable: retry later (what it stored stays)"
+	case http.StatusUnauthorized:
+		return "check --token (or --token-file)"
+	case http.StatusForbidden:
+		return "you may not write this collection: check --collection, or ask the node's operator"
+	}
+	return "check --url, --token and --collection"
 }

@@ -68,7 +68,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	if tlsFiles == nil && !*insecure && !isLoopback(ln.Addr()) {
 		ln.Close()
-		return refusePlainHTTP(addr)
+		return refusePlainHTTP(addr, serveHTTPSHint)
 	}
 	scheme := "http"
 	if tlsFiles != nil {
@@ -153,9 +153,14 @@ func isLoopback(a net.Addr) bool {
 	return ok && ta.IP.IsLoopback()
 }
 
-// refusePlainHTTP is the error for plain HTTP on a non-loopback address.
-func refusePlainHTTP(addr string) error {
-	return usageErrorf("serve HTTPS with --tls-cert F --tls-key F, or listen on 127.0.0.1 behind a TLS proxy (set public_url), or accept the risk with --insecure-http",
+// serveHTTPSHint is the hint of parley serve's refusal of plain HTTP on a
+// non-loopback address.
+const serveHTTPSHint = "serve HTTPS with --tls-cert F --tls-key F, or listen on 127.0.0.1 behind a TLS proxy (set public_url), or accept the risk with --insecure-http"
+
+// refusePlainHTTP is the error for plain HTTP on a non-loopback address,
+// with hint saying what the command offers instead.
+func refusePlainHTTP(addr, hint string) error {
+	return usageErrorf(hint,
 		"refusing to serve plain HTTP on %s, which is not a loopback address: API tokens and objects would cross the network in clear", addr)
 }
 

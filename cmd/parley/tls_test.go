@@ -472,3 +472,20 @@ func TestFeedWithPrivateCA(t *testing.T) {
 		t.Fatalf("feed add --ca KEYFILE: exit %d: %s", code, stderr)
 	}
 }
+
+// TestDemoRefusesPlainHTTPHint checks that parley demo, which serves only
+// plain HTTP, refuses a non-loopback address with a hint that names only
+// what demo accepts: it has no --tls-cert, --tls-key or public_url, which
+// serve's hint offers.
+func TestDemoRefusesPlainHTTPHint(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "demo")
+	code, _, stderr := runCLI(t, "demo", "--data", data, "--listen", "0.0.0.0:0")
+	if code != 2 || !strings.Contains(stderr, "parley: error: refusing to serve plain HTTP on 0.0.0.0:0, which is not a loopback address") || !strings.Contains(stderr, "--insecure-http") {
+		t.Fatalf("demo on 0.0.0.0: exit %d: %s", code, stderr)
+	}
+	for _, flag := range []string{"--tls-cert", "--tls-key", "public_url"} {
+		if strings.Contains(stderr, flag) {
+			t.Errorf("demo's refusal suggests %s, which demo does not take:\n%s", flag, stderr)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -305,7 +306,28 @@ func contains(list []string, s string) bool {
 type policyFlags struct {
 	file   string
 	keys   multiFlag
-	quorum int
+	quorum quorumFlag
+}
+
+// quorumFlag is --witness-quorum K: -1 (its default) stands for all the
+// --witness keys. Its String is empty then (and for 0, the flag package's
+// zero value), so that --help says "default all" and no "(default -1)".
+type quorumFlag int
+
+func (q *quorumFlag) String() string {
+	if q == nil || *q <= 0 {
+		return ""
+	}
+	return strconv.Itoa(int(*q))
+}
+
+func (q *quorumFlag) Set(v string) error {
+	k, err := strconv.Atoi(v)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	*q = quorumFlag(k)
+	return nil
 }
 
 // addPolicyFlags registers the witness policy flags on fs.
@@ -313,7 +335,7 @@ func addPolicyFlags(fs *flag.FlagSet) *policyFlags {
 	p := &policyFlags{quorum: -1}
 	fs.StringVar(&p.file, "witness-policy", "", "refuse checkpoints that don't meet the witness policy in `FILE` (C2SP tlog-policy)")
 	fs.Var(&p.keys, "witness", "a witness's cosignature verifier `VKEY` (repeatable; shorthand for a policy)")
-	fs.IntVar(&p.quorum, "witness-quorum", -1, "how many of the --witness keys must cosign (`K`; default all)")
+	fs.Var(&p.quorum, "witness-quorum", "how many of the --witness keys must cosign (`K`; default all)")
 	return p
 }
 
@@ -339,13 +361,17 @@ func (p *policyFlags) policy() (*tlog.Policy, error) {
 		}
 		return pol, nil
 	case len(p.keys) > 0:
-		k := p.quorum
+		k := int(p.quorum)
 		if k < 0 {
 			k = len(p.keys)
 		}
+		if k < 1 || k > len(p.keys) {
+			return nil, usageErrorf("--witness-quorum is between 1 and the number of --witness keys",
+				"--witness-quorum %d with %d --witness key(s)", k, len(p.keys))
+		}
 		pol, err := tlog.NewWitnessPolicy(p.keys, k)
 		if err != nil {
-			return nil, usageErrorf("--witness-quorum is between 1 and the number of --witness keys", "%v", err)
+			return nil, usageErrorf("each --witness is a witness's verifier key as parley witness init prints it (name+1234abcd+B...)", "%v", err)
 		}
 		return pol, nil
 	case p.quorum >= 0:

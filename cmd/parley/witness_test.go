@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -245,5 +246,48 @@ func TestWitnessInitFiles(t *testing.T) {
 	}
 	if code := c.main(context.Background(), []string{"witness", "init", "--data", dir, "--name", "a b"}); code != 2 {
 		t.Fatalf("bad name: exit %d", code)
+	}
+}
+
+// TestPolicyFlagsHelpAndHints checks what the witness policy flags tell a
+// user: --help gives --witness-quorum's default as all the --witness keys
+// (not the -1 that stands for it inside), and a malformed --witness key
+// gets a hint about the key, not about the quorum.
+func TestPolicyFlagsHelpAndHints(t *testing.T) {
+	for _, cmd := range []string{"audit", "proof", "verify", "pull", "concurrence"} {
+		code, stdout, _ := runCLI(t, cmd, "--help")
+		if code != 0 || !strings.Contains(stdout, "-witness-quorum") {
+			t.Fatalf("%s --help: exit %d, no --witness-quorum:\n%s", cmd, code, stdout)
+		}
+		_, after, _ := strings.Cut(stdout, "-witness-quorum")
+		if line, _, _ := strings.Cut(strings.TrimPrefix(after, strings.SplitN(after, "\n", 2)[0]+"\n"), "\n"); !strings.Contains(line, "default all") || strings.Contains(line, "(default") {
+			t.Errorf("%s --help gives --witness-quorum's default as %q; want only \"default all\"", cmd, line)
+		}
+	}
+	_, w1, _ := tlog.NewCosignerKey(bytes.NewReader(bytes.Repeat([]byte{1}, 64)), "w1.example")
+	name, rest, _ := strings.Cut(w1, "+")
+	_, key, _ := strings.Cut(rest, "+")
+	badID := name + "+00000000+" + key
+	hint := func(args ...string) (int, string) {
+		c := &cli{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+		fs := c.newFlagSet("test")
+		pf := addPolicyFlags(fs)
+		if err := c.parseFlags(fs, args); err != nil {
+			t.Fatal(err)
+		}
+		_, err := pf.policy()
+		var ee *exitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("%v: %v, want an exit error", args, err)
+		}
+		return ee.code, ee.hint
+	}
+	if code, h := hint("--witness", badID); code != 2 || strings.Contains(h, "quorum") || !strings.Contains(h, "witness init") {
+		t.Errorf("a malformed --witness key: exit %d, hint %q; want 2 and a hint about the key", code, h)
+	}
+	for _, q := range []string{"0", "2"} {
+		if code, h := hint("--witness", w1, "--witness-quorum", q); code != 2 || !strings.Contains(h, "--witness-quorum") {
+			t.Errorf("--witness-quorum %s of 1 key: exit %d, hint %q; want 2 and a hint about the quorum", q, code, h)
+		}
 	}
 }
