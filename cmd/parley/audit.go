@@ -306,12 +306,32 @@ func reportSeenViews(ctx context.Context, c *cli, key string, v note.Verifier, c
 	if err != nil || seen == nil {
 		return false, nil
 	}
-	found := false
+	// Those of the same size, and the nearest smaller and larger ones: a
+	// checkpoint consistent with its neighbours in a history is
+	// consistent with all of it, and each comparison with another size
+	// reads the node's tiles.
+	var same []string
+	var lower, upper string
+	var lowerSize, upperSize uint64
 	for _, s := range seen.Notes {
 		scp, err := tlog.OpenCheckpoint([]byte(s), v)
-		if err != nil {
-			continue // another log's, or kept under an old key
+		switch {
+		case err != nil:
+			// another log's, or kept under an old key
+		case scp.Size == cp.Size:
+			same = append(same, s)
+		case scp.Size < cp.Size && (lower == "" || scp.Size > lowerSize):
+			lower, lowerSize = s, scp.Size
+		case scp.Size > cp.Size && (upper == "" || scp.Size < upperSize):
+			upper, upperSize = s, scp.Size
 		}
+	}
+	found := false
+	for _, s := range append(same, lower, upper) {
+		if s == "" {
+			continue
+		}
+		scp, _ := tlog.OpenCheckpoint([]byte(s), v)
 		ev, err := tlog.CompareCheckpoints(ctx, key, []byte(s), cpNote, tlog.TileHashReader(max(cp.Size, scp.Size), tiles))
 		if !errors.Is(err, tlog.ErrSplitView) {
 			continue
