@@ -491,6 +491,27 @@ func witnessedTimes(ctx context.Context, src AuditSource, latest []byte, opts Au
 			return out, fmt.Errorf("couldn't read the cosigned checkpoints: %w", err)
 		}
 	}
+	// The checkpoints seen before bound the times too: the log chooses
+	// which cosigned checkpoints it serves, and may stop serving the one
+	// that shows an entry back-dated, but the auditor kept it (with its
+	// cosignatures) when it was the latest. Their roots are checked with
+	// the others'; one that isn't this log's, or whose cosignatures this
+	// policy can't use, is skipped.
+	if opts.Seen != nil {
+		for _, s := range opts.Seen.Notes {
+			n := []byte(s)
+			if done[s] {
+				continue
+			}
+			done[s] = true
+			if _, err := OpenCheckpoint(n, opts.Verifier); err != nil {
+				continue
+			}
+			if w, err := CosignedTimes(n, opts.Verifier, opts.Policy); err == nil {
+				ws = append(ws, w)
+			}
+		}
+	}
 	out.bounds = NewTimeBounds(ws)
 	rep.Witnessed = len(ws)
 	return out, nil

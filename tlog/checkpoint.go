@@ -74,7 +74,9 @@ func ParseCheckpoint(text []byte) (Checkpoint, error) {
 			return bad("empty line")
 		}
 		for _, r := range l {
-			if r < 0x20 || r == 0x7f {
+			// C2SP signed-note: no ASCII control characters below
+			// U+0020 other than newline (DEL is allowed).
+			if r < 0x20 {
 				return bad("control character")
 			}
 		}

@@ -403,6 +403,26 @@ func TestSeenCheckConsistent(t *testing.T) {
 	if _, err := v.Verify(ctx, []VerifyItem{{Object: l.objects[1], LogIndex: 1, Opening: l.openings[1]}}); !errors.Is(err, ErrProof) {
 		t.Fatalf("ObjectVerifier with a forked seen checkpoint: %v", err)
 	}
+	// Also when its policy's witnesses didn't cosign the log's checkpoint
+	// (they refuse a fork): the contradiction with Seen is proof of a
+	// fork by the log key alone, found and kept before the quorum is
+	// checked.
+	_, stranger, err := NewCosignerKey(rand.Reader, "w.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := NewWitnessPolicy([]string{stranger}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen = &SeenCheckpoints{Notes: []string{string(forked)}}
+	v = &ObjectVerifier{Log: c, Key: l.verifier, Proofs: true, Seen: seen, Policy: pol}
+	if _, err := v.Verify(ctx, []VerifyItem{{Object: l.objects[1], LogIndex: 1, Opening: l.openings[1]}}); !errors.Is(err, ErrProof) || !strings.Contains(err.Error(), "forked") {
+		t.Fatalf("ObjectVerifier with a forked seen checkpoint and a checkpoint short of its quorum: %v", err)
+	}
+	if len(seen.Notes) != 2 {
+		t.Fatalf("fork evidence not kept: %d notes", len(seen.Notes))
+	}
 }
 
 // TestClientErrorMessage: a node's TAXII error object becomes "title:

@@ -1,14 +1,19 @@
 package tlog
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/torchwood"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa44"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -223,6 +228,48 @@ func TestMLDSACosignatureAgainstFormats(t *testing.T) {
 	}
 	if _, err := NewWitnessPolicy([]string{vkey}, 1); err != nil {
 		t.Fatalf("--witness with an ML-DSA-44 key: %v", err)
+	}
+}
+
+// TestMLDSAZeroTimestamp: C2SP tlog-cosignature lets an ML-DSA-44
+// cosigner leave the timestamp zero when it makes no statement that the
+// tree is the largest it has seen. Such a line by a policy witness is a
+// valid signature, not a bad one (which rejects the whole note), but it
+// witnesses nothing: it counts toward no quorum and bounds no time.
+func TestMLDSAZeroTimestamp(t *testing.T) {
+	pk, sk, err := mldsa44.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, pub := "witness.example/pq0", pk.Bytes()
+	id := keyHash(name, MLDSACosignatureType, pub)
+	vkey := fmt.Sprintf("%s+%08x+%s", name, id, base64.StdEncoding.EncodeToString(append([]byte{MLDSACosignatureType}, pub...)))
+	f := newPolicyFixture(t, "A")
+	signed := f.checkpoint(t, "A")
+	cp := Checkpoint{Origin: "example.com/log", Size: 3, Hash: EmptyRoot()}
+	sig := make([]byte, mldsa44.SignatureSize)
+	if err := mldsa44.SignTo(sk, subtreeMessage(name, 0, cp.Origin, 0, cp.Size, cp.Hash), nil, false, sig); err != nil {
+		t.Fatal(err)
+	}
+	raw := binary.BigEndian.AppendUint32(nil, id)
+	raw = append(raw, make([]byte, 8)...) // timestamp 0
+	raw = append(raw, sig...)
+	withZero := append(bytes.Clone(signed), "— "+name+" "+base64.StdEncoding.EncodeToString(raw)+"\n"...)
+
+	p, err := ParsePolicy([]byte(f.expand("log $LOG\nwitness A $A\nwitness PQ " + vkey + "\ngroup g any A PQ\nquorum g\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cos, err := CheckQuorum(p, withZero)
+	if err != nil || len(cos) != 1 || cos[0].Witness != "A" {
+		t.Fatalf("A's cosignature beside PQ's timestampless one: %+v %v", cos, err)
+	}
+	alone, err := ParsePolicy([]byte("witness PQ " + vkey + "\nquorum PQ\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cos, err := CheckQuorum(alone, withZero); !errors.Is(err, ErrQuorum) || len(cos) != 0 || !strings.Contains(err.Error(), "0 policy witness") {
+		t.Fatalf("a timestampless cosignature met the quorum: %+v %v", cos, err)
 	}
 }
 

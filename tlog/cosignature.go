@@ -271,14 +271,17 @@ func (v *CosignatureVerifier) PublicKey() ed25519.PublicKey {
 // and the signature. Ed25519 signs the cosignature/v1 message (which
 // covers the whole note text, extension lines included); ML-DSA-44 signs
 // the subtree/v1 message of the checkpoint (cosigner name, timestamp,
-// origin, 0, size, root: not the extension lines). A timestamp of zero or
-// above 2^63-1 is rejected: a checkpoint cosignature carries its time.
+// origin, 0, size, root: not the extension lines). A timestamp above
+// 2^63-1 is rejected, and so is zero for Ed25519 (cosignature/v1 carries
+// its time); an ML-DSA-44 cosignature may have timestamp zero (the
+// cosigner makes no statement that the tree is the largest it saw,
+// tlog-cosignature): it verifies, but [CheckQuorum] doesn't count it.
 func (v *CosignatureVerifier) Verify(msg, sig []byte) bool {
 	if len(sig) < 8 {
 		return false
 	}
 	t := binary.BigEndian.Uint64(sig)
-	if t == 0 || t > math.MaxInt64 {
+	if t == 0 && v.typ != MLDSACosignatureType || t > math.MaxInt64 {
 		return false
 	}
 	if v.typ == MLDSACosignatureType {

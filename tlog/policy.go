@@ -326,8 +326,9 @@ func (p *Policy) String() string {
 // CheckQuorum checks a signed checkpoint note against the policy: signed
 // by one of the policy's logs (skipped when it lists none: the caller
 // verifies the log signature with the key it pins), and cosigned by the
-// quorum. Only C2SP cosignature/v1 signatures count, since a cosignature
-// must carry its time; signatures from keys the policy doesn't know are
+// quorum. Only timestamped C2SP cosignatures count (Ed25519
+// cosignature/v1, ML-DSA-44 with a timestamp), since a cosignature must
+// carry its time; signatures from keys the policy doesn't know are
 // ignored, but a signature line naming a policy witness's key that doesn't
 // verify rejects the whole note (C2SP signed-note). It returns every valid
 // policy-witness cosignature, in policy order, even when the quorum fails,
@@ -380,6 +381,11 @@ func CheckQuorum(p *Policy, signed []byte) ([]Cosignature, error) {
 				t, err := CosignatureTime(s.Base64)
 				if err != nil {
 					return nil, err
+				}
+				if t.Unix() == 0 {
+					// An ML-DSA-44 cosignature without a timestamp
+					// states nothing about the log's latest tree.
+					continue
 				}
 				w := p.Witnesses[i]
 				if !have[w.Name] {

@@ -417,4 +417,11 @@ func TestParseCheckpointRejects(t *testing.T) {
 	if err != nil || len(c.Extensions) != 1 {
 		t.Fatalf("extension: %+v %v", c, err)
 	}
+	// C2SP signed-note forbids only the ASCII controls below U+0020 (bar
+	// newline); DEL (0x7f) is an ordinary character of an opaque
+	// extension line, and note.Open accepts it.
+	c, err = ParseCheckpoint([]byte("o\n1\n" + h + "\next\x7fline\n"))
+	if err != nil || len(c.Extensions) != 1 {
+		t.Fatalf("extension with DEL: %+v %v", c, err)
+	}
 }

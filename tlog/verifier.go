@@ -90,14 +90,17 @@ func (v *ObjectVerifier) refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the log's checkpoint doesn't verify with the pinned key: %w", err)
 	}
-	if v.Policy != nil {
-		if _, err := CheckQuorum(v.Policy, n); err != nil {
-			return fmt.Errorf("couldn't accept the log's checkpoint: %w", err)
-		}
-	}
+	// Seen first: a checkpoint signed by the pinned key that contradicts
+	// one seen before proves a fork whether or not the witnesses cosigned
+	// it (they refuse a fork), and Seen keeps both as evidence.
 	if v.Proofs && v.Seen != nil {
 		if err := v.Seen.CheckConsistent(ctx, n, v.Key, v.Log); err != nil {
 			return err
+		}
+	}
+	if v.Policy != nil {
+		if _, err := CheckQuorum(v.Policy, n); err != nil {
+			return fmt.Errorf("couldn't accept the log's checkpoint: %w", err)
 		}
 	}
 	v.cp, v.cpNote = cp, n

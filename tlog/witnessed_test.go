@@ -162,6 +162,43 @@ func TestAuditWitnessedTime(t *testing.T) {
 	}
 }
 
+// TestAuditWitnessedTimeFromSeen: the node back-dated entry 3 and no
+// longer serves the cosigned checkpoint of size 3 that gives it away (it
+// chooses what GET /log/checkpoints holds). The auditor saw that
+// checkpoint, with its cosignature, at an earlier audit: its seen file
+// still bounds the entries' times.
+func TestAuditWitnessedTimeFromSeen(t *testing.T) {
+	w := newTestWitness(t, "witness.example/w1", 7)
+	pol, err := NewWitnessPolicy([]string{w.vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backdated := func(i int) time.Duration {
+		if i > 3 {
+			return time.Duration(20+i) * time.Minute
+		}
+		return time.Duration(i) * time.Minute
+	}
+	l := witnessedLog(t, w, backdated, 20*time.Minute, 26*time.Minute)
+	seen := l.cosigned[0]
+	l.cosigned = l.cosigned[1:]
+	rep, err := Audit(context.Background(), l, AuditOptions{Verifier: l.verifier, Policy: pol, Tiles: l.tiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("without the hidden checkpoint: %v", rep.Problems)
+	}
+	rep, err = Audit(context.Background(), l, AuditOptions{Verifier: l.verifier, Policy: pol, Tiles: l.tiles,
+		Seen: &SeenCheckpoints{Notes: []string{string(seen)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != 3 || !strings.Contains(rep.Problems[0].Reason, "back-dated") {
+		t.Fatalf("problems %v, want one naming entry 3 back-dated", rep.Problems)
+	}
+}
+
 // TestTimeBounds: the tightest bounds over several checkpoints and
 // witnesses, which needn't increase with size.
 func TestTimeBounds(t *testing.T) {

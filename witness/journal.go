@@ -42,6 +42,8 @@ import (
 // the same way; the first open rewrites them in the new layout.
 type journal struct {
 	dir string
+	// lock holds the exclusive lock on the state directory until close.
+	lock *os.File
 	// noSync skips the flush of appends (Config.NoSync): an append is then
 	// durable against a crash of the process, not of the machine.
 	noSync bool
@@ -111,10 +113,21 @@ func openJournal(dir string) (*journal, map[string][]byte, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("couldn't create the state directory: %w", err)
 	}
-	j := &journal{dir: dir, slack: 1024}
+	// One witness at a time: two processes on one state would each
+	// check requests against their own latest checkpoints, so one key
+	// could cosign two inconsistent checkpoints of a log.
+	lock, err := lockState(filepath.Join(dir, lockFile))
+	if errors.Is(err, errStateInUse) {
+		return nil, nil, fmt.Errorf("couldn't open the witness state in %s: %w", dir, err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	j := &journal{dir: dir, lock: lock, slack: 1024}
 	j.cond = sync.NewCond(&j.mu)
 	b, err := os.ReadFile(filepath.Join(dir, journalFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		lock.Close()
 		return nil, nil, fmt.Errorf("couldn't read the witness state: %w", err)
 	}
 	latest, _, _ := readJournal(b)
@@ -122,10 +135,19 @@ func openJournal(dir string) (*journal, map[string][]byte, error) {
 		latest[o] = bytes.Clone(rec)
 	}
 	if err := j.compact(latest); err != nil {
+		lock.Close()
 		return nil, nil, err
 	}
 	return j, maps.Clone(j.latest), nil
 }
+
+// lockFile, in the state directory, is locked by the witness that has it
+// open.
+const lockFile = "lock"
+
+// errStateInUse: another witness (another parley witness serve, or a
+// node's peer witness) has the state directory open.
+var errStateInUse = errors.New("in use by another witness process (parley witness serve or a node on the same data directory); stop it first")
 
 // recordOrigin is the first line of a checkpoint note: its origin.
 func recordOrigin(rec []byte) string {
@@ -288,15 +310,20 @@ func (j *journal) write(b *batch) error {
 	return nil
 }
 
-// close closes the file; call it when no append is running.
+// close closes the file and releases the lock; call it when no append is
+// running.
 func (j *journal) close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.f == nil {
-		return nil
+	var err error
+	if j.f != nil {
+		err = j.f.Close()
+		j.f = nil
 	}
-	err := j.f.Close()
-	j.f = nil
+	if j.lock != nil {
+		j.lock.Close()
+		j.lock = nil
+	}
 	return err
 }
 

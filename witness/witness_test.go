@@ -184,6 +184,35 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 }
 
+// TestStateInUse: two witnesses on one data directory would each cosign
+// from its own view of the state (and write over each other's records), so
+// one key could cosign two inconsistent checkpoints. The second Open is
+// refused while the first holds the directory, and allowed once it closed.
+func TestStateInUse(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, "example.com/log")
+	a, b := l.newHistory(t, "a", 0, 10), l.newHistory(t, "b", 0, 10)
+	dir := t.TempDir()
+	w := openWitness(t, dir, "w", l)
+	if _, err := w.AddCheckpoint(ctx, 0, nil, a.checkpointAt(t, 5)); err != nil {
+		t.Fatal(err)
+	}
+	w2, err := Open(Config{Dir: dir, Cosigner: newCosigner(t, "w"), Logs: []string{l.vkey}})
+	if err == nil {
+		_, ferr := w2.AddCheckpoint(ctx, 0, nil, b.checkpointAt(t, 5))
+		w2.Close()
+		t.Fatalf("a second witness opened the same state (and cosigned another history: %v)", ferr)
+	}
+	if !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second Open: %v", err)
+	}
+	w.Close()
+	w3 := openWitness(t, dir, "w", l)
+	if n := w3.Checkpoint("example.com/log"); n == nil {
+		t.Fatal("state lost")
+	}
+}
+
 // TestJournalTornTail cuts the state file's records at every length, and
 // ends each cut both with the end of the file (a journal written before
 // preallocation) and with the preallocated zeros (what a crash leaves when

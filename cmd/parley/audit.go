@@ -128,13 +128,25 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		// The witnesses may have refused to cosign it because it isn't
 		// consistent with what they cosigned: ask them (monitor
 		// retrieval) before saying only that the quorum isn't met.
+		// And it may contradict a checkpoint this audit saw before:
+		// signed by the log key, that proves a fork whatever the
+		// witnesses say.
 		if n, cerr := src.Checkpoint(ctx); cerr == nil {
 			_, proven, werr := reportWitnessViews(ctx, c, pol, key, v, n, tiles, *seenPath, foundBy)
 			if werr != nil {
 				return werr
 			}
-			if proven > 0 {
+			forked, serr := reportSeenViews(ctx, c, key, v, n, seen, tiles, *seenPath, foundBy)
+			if serr != nil {
+				return serr
+			}
+			switch {
+			case proven > 0 && forked:
+				return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %w; and %d witness(es) hold a checkpoint of the log inconsistent with it, and it contradicts a checkpoint seen before, with the evidence: a split view", err, proven))
+			case proven > 0:
 				return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %w; and %d witness(es) hold a checkpoint of the log inconsistent with it, with the evidence: a split view", err, proven))
+			case forked:
+				return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %w; and it contradicts a checkpoint seen before, with the evidence: a split view", err))
 			}
 		}
 		return qerr
@@ -280,4 +292,56 @@ func reportWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, key strin
 		fmt.Fprintf(c.stderr, "parley: audit: %s\n", line)
 	}
 	return split, proven, nil
+}
+
+// reportSeenViews compares the node's checkpoint cpNote, which the audit
+// can't accept (it lacks the policy's quorum), with the checkpoints seen
+// before: one that the log key signed and that contradicts it proves a
+// fork, quorum or not (the witnesses may have refused it for that very
+// reason). Each is printed and its evidence written beside the seen file,
+// reading the larger tree's hashes from the node's tiles (checked against
+// that tree's root). It reports whether it found one.
+func reportSeenViews(ctx context.Context, c *cli, key string, v note.Verifier, cpNote []byte, seen *tlog.SeenCheckpoints, tiles tlog.TileReader, seenPath, foundBy string) (bool, error) {
+	cp, err := tlog.OpenCheckpoint(cpNote, v)
+	if err != nil || seen == nil {
+		return false, nil
+	}
+	// Those of the same size, and the nearest smaller and larger ones: a
+	// checkpoint consistent with its neighbours in a history is
+	// consistent with all of it, and each comparison with another size
+	// reads the node's tiles.
+	var same []string
+	var lower, upper string
+	var lowerSize, upperSize uint64
+	for _, s := range seen.Notes {
+		scp, err := tlog.OpenCheckpoint([]byte(s), v)
+		switch {
+		case err != nil:
+			// another log's, or kept under an old key
+		case scp.Size == cp.Size:
+			same = append(same, s)
+		case scp.Size < cp.Size && (lower == "" || scp.Size > lowerSize):
+			lower, lowerSize = s, scp.Size
+		case scp.Size > cp.Size && (upper == "" || scp.Size < upperSize):
+			upper, upperSize = s, scp.Size
+		}
+	}
+	found := false
+	for _, s := range append(same, lower, upper) {
+		if s == "" {
+			continue
+		}
+		scp, _ := tlog.OpenCheckpoint([]byte(s), v)
+		ev, err := tlog.CompareCheckpoints(ctx, key, []byte(s), cpNote, tlog.TileHashReader(max(cp.Size, scp.Size), tiles))
+		if !errors.Is(err, tlog.ErrSplitView) {
+			continue
+		}
+		path, err := writeEvidence(seenPath, ev, foundBy, time.Now())
+		if err != nil {
+			return found, withExit(3, "", err)
+		}
+		found = true
+		fmt.Fprintf(c.stderr, "parley: audit: split view: the node's checkpoint of size %d is inconsistent with the checkpoint of size %d seen before: the log forked; evidence in %s\n", cp.Size, scp.Size, path)
+	}
+	return found, nil
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -12,8 +13,12 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -534,6 +539,90 @@ func TestPeerFork(t *testing.T) {
 	}
 	if _, err := f.Round(ctx); !errors.Is(err, peer.ErrStopped) {
 		t.Fatalf("a stopped peer's round: %v", err)
+	}
+}
+
+// TestPeerForkShortOfQuorum: A follows B with a witness policy. B forks,
+// and its witness, seeing a tree that doesn't extend the one it cosigned,
+// refuses to cosign: B's forked checkpoints carry B's signature but not
+// the quorum. A must still see that B's key signed a tree inconsistent
+// with the checkpoint A accepted (proof of a fork with B's key alone, as
+// parley audit treats it), keep the evidence and stop following B, rather
+// than only report a missing quorum every round.
+func TestPeerForkShortOfQuorum(t *testing.T) {
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	skey, wvkey, err := tlog.NewCosignerKey(rand.Reader, "witness.example/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := tlog.ParseCosignerKey(skey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := tlog.NewWitnessPolicy([]string{wvkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// B behind a front that appends the witness's cosignature to B's
+	// checkpoint while cosign is set (the witness saw only B's true tree).
+	var cosign atomic.Bool
+	cosign.Store(true)
+	target, _ := url.Parse(b.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(r *http.Response) error {
+		if r.Request.URL.Path != "/log/checkpoint" || r.StatusCode != http.StatusOK || !cosign.Load() {
+			return nil
+		}
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return err
+		}
+		text, err := tlog.SplitNote(body)
+		if err != nil {
+			return err
+		}
+		signed, err := note.Sign(&note.Note{Text: string(text)}, cs)
+		if err != nil {
+			return err
+		}
+		body = append(body, signed[len(text)+1:]...)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	front := httptest.NewServer(rp)
+	t.Cleanup(front.Close)
+	if _, err := a.AddPeer(context.Background(), PeerSpec{Name: "a", URL: front.URL, TokenFile: b.followers["a"],
+		LogKey: b.VerifierKey(), Policy: pol.String(), Remote: b.intel, Into: "from-b"}); err != nil {
+		t.Fatal(err)
+	}
+	b.share(t, b.intel, 5)
+	before := a.caughtUp(t, b, "a")
+
+	cosign.Store(false)
+	w, _ := b.store.(interface{ DB() (*sql.DB, *sql.DB) }).DB()
+	for _, q := range []string{
+		`DELETE FROM objects WHERE log_index = (SELECT max(idx) FROM log_entries)`, `DELETE FROM log_entries WHERE idx = (SELECT max(idx) FROM log_entries)`,
+		`DELETE FROM log_tiles`, `DELETE FROM log_checkpoints`,
+	} {
+		if _, err := w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.share(t, b.intel, 3)
+	p := a.waitPeer(t, "a", "stopped", func(p store.Peer) bool { return p.State.Stopped != "" })
+	if p.State.Evidence == "" || p.State.Next != before.State.Next {
+		t.Fatalf("stopped without evidence or after moving: %+v", p.State)
+	}
+	ev, err := os.ReadFile(p.State.Evidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tlog.VerifyEvidence(b.VerifierKey(), ev); err != nil {
+		t.Fatalf("the evidence doesn't verify: %v", err)
 	}
 }
 

@@ -253,11 +253,10 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 		return res, fmt.Errorf("the checkpoint of peer %s doesn't verify with its pinned key: %w", p.Name, err)
 	}
 	res.RemoteSize = int64(cp.Size)
-	if f.policy != nil {
-		if _, err := tlog.CheckQuorum(f.policy, signed); err != nil {
-			return res, fmt.Errorf("couldn't accept the checkpoint of peer %s: %w", p.Name, err)
-		}
-	}
+	// The checkpoint is compared with the last one accepted before the
+	// witness policy is checked: a checkpoint signed by the peer's key
+	// that contradicts it proves a fork with that key alone, and a peer
+	// that forked is exactly what honest witnesses refuse to cosign.
 	if p.State.Checkpoint != nil {
 		last, err := tlog.OpenCheckpoint(p.State.Checkpoint, f.key)
 		if err != nil {
@@ -287,6 +286,11 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 			return res, fmt.Errorf("couldn't check the checkpoint of peer %s against the last one: %w", p.Name, err)
 		case cp.Size < last.Size:
 			return res, fmt.Errorf("peer %s shows a checkpoint of size %d, older than size %d it signed before; waiting for it to catch up", p.Name, cp.Size, last.Size)
+		}
+	}
+	if f.policy != nil {
+		if _, err := tlog.CheckQuorum(f.policy, signed); err != nil {
+			return res, fmt.Errorf("couldn't accept the checkpoint of peer %s: %w", p.Name, err)
 		}
 	}
 	if err := f.steps(ctx, p, c, signed, cp, &res); err != nil {
