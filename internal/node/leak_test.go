@@ -608,10 +608,11 @@ func lineDiff(a, b string) string {
 
 // TestHiddenVersionsOfReadableObjects: bob's indicator is in shared
 // (alice reads it) at one version and in private (she doesn't) at a later
-// one, with an opinion, a relationship and a sighting about it there too.
-// Nothing alice reads about the object, through TAXII, the log, the
+// one, with an opinion, a relationship and a sighting about it there too,
+// and in a third collection that carol reads with bob. Nothing alice reads about the object, through TAXII, the log, the
 // concurrence or the web UI, shows the later version, its content, the
-// opinion, the relationship or the sighting.
+// opinion, the relationship, the sighting or the third collection, and
+// her concurrence counts only the readers of shared.
 func TestHiddenVersionsOfReadableObjects(t *testing.T) {
 	tn := newTestNode(t)
 	iid := "indicator--6f2d8b3c-ae40-4f9b-97d2-1a3f5e7b9dad"
@@ -636,9 +637,22 @@ func TestHiddenVersionsOfReadableObjects(t *testing.T) {
 		object(t, tn.bob.Key, map[string]any{"type": "sighting", "spec_version": "2.1", "id": sid, "created_by_ref": tn.bob.ID,
 			"created": v2, "modified": v2, "sighting_of_ref": iid}),
 	)
+	// And in a collection carol reads with bob: she must not count in
+	// alice's members_with_access.
+	red, err := tn.AddCollection(context.Background(), "red", "", []string{"bob", "carol"}, []string{"bob"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	postOK(t, tn, tn.bob, red, mk(v1, "public-name", "public.example"))
 	waitIntegrated(t, tn)
+	if code, conc := getConcurrence(t, tn, tn.alice.Token, iid); code != http.StatusOK || conc.MembersWithAccess != 2 {
+		t.Errorf("alice's concurrence on the indicator: %d, members_with_access %d; want 2 (alice and bob, the readers of shared)", code, conc.MembersWithAccess)
+	}
+	if _, conc := getConcurrence(t, tn, tn.bob.Token, iid); conc.MembersWithAccess != 3 {
+		t.Errorf("bob's members_with_access: %d, want 3", conc.MembersWithAccess)
+	}
 	secrets := map[string]string{"later version": v2, "later name": "hidden-name-zebra", "later value": "hidden-zebra", "opinion": oid,
-		"relationship": rid, "sighting": sid, "malware": mal, "private collection": tn.private}
+		"relationship": rid, "sighting": sid, "malware": mal, "private collection": tn.private, "red collection": red}
 	scan := func(p, body string, code int) {
 		// A search page shows what was looked up.
 		if u, err := url.Parse(p); err == nil && u.Query().Get("q") != "" {
