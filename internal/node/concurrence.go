@@ -24,9 +24,11 @@ import (
 // nothing else: an opinion shared only in a collection it can't read is
 // neither counted nor shown nor hinted at, and a revocation it can't read
 // doesn't withdraw an opinion it can. So two members may see different
-// tallies, each one checkable from what that member may read. Only
-// members_with_access looks beyond that: it counts every member who may
-// read the object in any collection holding it (the "17" in "4 of 17").
+// tallies, each one checkable from what that member may read.
+// members_with_access (the "17" in "4 of 17") counts the members who may
+// read the object in a collection holding it that the requesting member
+// may read too: a collection it can't read is never counted, so the count
+// says nothing of it.
 // The route is a row of the route table (routes.go).
 
 // ConcurrenceWait is how long GET /concurrence waits for opinions that are

@@ -11,9 +11,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -388,5 +393,303 @@ func TestLogObjectsReadsOnlyReadable(t *testing.T) {
 	}
 	if spy.read[red] != 0 || spy.read[fn.coll] != 1 {
 		t.Errorf("the store read, for alice, objects of these collections: %v; want only %s", spy.read, fn.coll)
+	}
+}
+
+// TestHiddenAndAbsentAlike: for every route that takes an id (a
+// collection, an object, a private set, a status), a member's answer
+// about one it may not read is exactly its answer about one that doesn't
+// exist: status, headers and body, with the ids swapped. Bob's
+// collection "private" (alice neither reads nor writes it) holds an
+// indicator, an observable, an opinion on the indicator and a private set;
+// alice asks about each of them, and about an unused id of each kind,
+// through the TAXII API, the node's own routes and the web UI. Every row
+// of the route table is either probed or listed as taking no id that
+// could be hidden, so that a new route can't be forgotten.
+func TestHiddenAndAbsentAlike(t *testing.T) {
+	tn := newTestNode(t)
+	const value, unusedValue = "hidden-only.example", "unused-only.example"
+	const version = "2026-03-03T03:03:03.333Z"
+	iid, unusedI := "indicator--5e1c7a2b-9d3f-4e8a-b6c1-0f2e4d6a8c9e", "indicator--0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+	oid, unusedO := "opinion--00000000-0000-4000-8000-0000000000b1", "opinion--00000000-0000-4000-8000-0000000000c9"
+	ind := object(t, tn.bob.Key, map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": iid, "created": version, "modified": version,
+		"created_by_ref": tn.bob.ID, "name": "red", "pattern": "[domain-name:value = '" + value + "']",
+		"pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+	})
+	domain := map[string]any{"type": "domain-name", "spec_version": "2.1", "value": value}
+	did, _ := stix.DeterministicID("domain-name", domain)
+	domain["id"] = did
+	unusedD, _ := stix.DeterministicID("domain-name", map[string]any{"type": "domain-name", "spec_version": "2.1", "value": unusedValue})
+	op := object(t, tn.bob.Key, map[string]any{
+		"type": "opinion", "spec_version": "2.1", "id": oid, "created_by_ref": tn.bob.ID,
+		"created": version, "modified": version, "opinion": "agree", "object_refs": []string{iid},
+	})
+	st := post(t, tn.bob.Client, tn.private, ind, object(t, tn.bob.Key, domain), op)
+	if st.FailureCount != 0 {
+		t.Fatalf("bob's share: %+v", st.Failures)
+	}
+	code, body := rawPost(t, tn.URL+"/private/sets", tn.bob.Token, `{"collection":"`+tn.private+`"}`)
+	if code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+	var set struct{ ID string }
+	if err := json.Unmarshal([]byte(body), &set); err != nil || set.ID == "" {
+		t.Fatalf("publish: %s", body)
+	}
+	postOK(t, tn, tn.alice, tn.shared, indicator(t, tn.alice.ID, tn.alice.Key, t0))
+	waitIntegrated(t, tn)
+
+	// An unused id of each kind, as long as the hidden one.
+	unusedC := "0f0e0d0c-0b0a-4909-8807-060504030201"
+	hidden := map[string]string{"{C}": tn.private, "{I}": iid, "{D}": did, "{O}": oid, "{S}": set.ID, "{T}": st.ID, "{VAL}": value}
+	absent := map[string]string{"{C}": unusedC, "{I}": unusedI, "{D}": unusedD, "{O}": unusedO,
+		"{S}": set.ID[:len(set.ID)-12] + "0123456789ab", "{T}": st.ID[:len(st.ID)-12] + "0123456789ab", "{VAL}": unusedValue}
+	for k, v := range hidden {
+		if len(absent[k]) != len(v) || absent[k] == v {
+			t.Fatalf("%s: hidden %q, unused %q", k, v, absent[k])
+		}
+	}
+	type req struct{ method, path, body string }
+	api := []req{
+		{"GET", "/api/collections/{C}/", ""},
+		{"GET", "/api/collections/{C}/objects/", ""},
+		{"GET", "/api/collections/{C}/objects/?next=1", ""},
+		{"GET", "/api/collections/{C}/objects/{I}/", ""},
+		{"GET", "/api/collections/{C}/objects/{I}/versions/", ""},
+		{"GET", "/api/collections/{C}/manifest/", ""},
+		{"DELETE", "/api/collections/{C}/objects/{I}/", ""},
+		{"POST", "/api/collections/{C}/objects/", `{"objects":[]}`},
+		{"GET", "/api/status/{T}/", ""},
+		{"GET", "/api/collections/" + tn.shared + "/objects/{I}/", ""},
+		{"GET", "/api/collections/" + tn.shared + "/objects/{D}/", ""},
+		{"GET", "/api/collections/" + tn.shared + "/objects/{I}/versions/", ""},
+		{"GET", "/api/collections/" + tn.shared + "/objects/?match[id]={I}", ""},
+		{"GET", "/api/collections/" + tn.shared + "/manifest/?match[id]={D}", ""},
+		{"GET", "/log/receipt?object={I}&version=" + version, ""},
+		{"GET", "/log/receipt?object={D}&version=" + version, ""},
+		{"GET", "/log/bundle?object={I}", ""},
+		{"GET", "/log/bundle?object={D}", ""},
+		{"GET", "/log/bundle?object={O}", ""},
+		{"GET", "/concurrence?object={I}", ""},
+		{"GET", "/concurrence?object={O}", ""},
+		{"GET", "/peers/bundle?collection={C}&object={I}", ""},
+		{"GET", "/peers/bundle?collection=" + tn.shared + "&object={I}", ""},
+		{"GET", "/private/sets/{S}", ""},
+		{"GET", "/private/sets/{S}/tags", ""},
+		{"GET", "/private/sets/{S}/receipt", ""},
+		{"POST", "/private/sets/{S}/evaluate", `{"elements":[]}`},
+		{"POST", "/private/sets", `{"collection":"{C}"}`},
+	}
+	ui := []req{
+		{"GET", "/ui/collections/{C}", ""},
+		{"GET", "/ui/collections/{C}?after=1", ""},
+		{"GET", "/ui/objects/{I}", ""},
+		{"GET", "/ui/objects/{D}", ""},
+		{"GET", "/ui/objects/{O}", ""},
+		{"GET", "/ui/search?q={VAL}", ""},
+		{"GET", "/ui/search?q={I}", ""},
+		{"GET", "/ui/api/log/receipt?object={I}&version=" + version, ""},
+		{"GET", "/ui/api/log/bundle?object={I}", ""},
+		{"GET", "/ui/api/concurrence?object={I}", ""},
+		{"GET", "/ui/api/peers/bundle?collection={C}&object={I}", ""},
+	}
+	// Every route is probed, or takes no id that could be hidden.
+	noID := map[string]bool{
+		"GET /healthz": true, "GET /readyz": true, "GET " + ExtensionPath + "{id}": true, taxii.DiscoveryPath: true,
+		"GET /members": true, "GET /log/checkpoint": true, "GET /log/key": true, "GET /log/tile/": true,
+		"GET /log/proof/consistency": true, "GET /log/objects": true, "GET /log/keys": true, "GET /log/checkpoints": true,
+		"GET /private/sets": true, PeerWitnessPath: true, "GET /{$}": true,
+	}
+	mux := http.NewServeMux()
+	routes := tn.routes(slog.New(slog.DiscardHandler), http.NewServeMux())
+	for _, rt := range routes {
+		mux.Handle(rt.Pattern, http.NotFoundHandler())
+	}
+	probed := map[string]bool{}
+	for _, r := range append(api, ui...) {
+		_, p := mux.Handler(httptest.NewRequest(r.method, r.path, nil))
+		probed[p] = true
+	}
+	for _, rt := range routes {
+		if !probed[rt.Pattern] && !noID[rt.Pattern] {
+			t.Errorf("route %q: no request of this test asks it about a hidden id; add one, or list it as taking none", rt.Pattern)
+		}
+	}
+
+	swap := func(s string, m map[string]string) string {
+		for k, v := range m {
+			s = strings.ReplaceAll(s, k, v)
+		}
+		return s
+	}
+	// The parts of an answer that differ from one request to the next
+	// whatever it asks: the ids swapped back, the page's CSP nonce and
+	// CSRF token blanked.
+	nonce := regexp.MustCompile(`nonce-[^']+`)
+	csrf := regexp.MustCompile(`(name="csrf(-token)?" (content|value)=")[^"]*`)
+	norm := func(s string, m map[string]string) string {
+		for k, v := range m {
+			s = strings.ReplaceAll(s, v, k)
+		}
+		return csrf.ReplaceAllString(nonce.ReplaceAllString(s, "nonce-X"), "${1}X")
+	}
+	do := func(c *http.Client, token string, r req, m map[string]string) string {
+		var rd io.Reader
+		if r.body != "" {
+			rd = strings.NewReader(swap(r.body, m))
+		}
+		hr, err := http.NewRequest(r.method, tn.URL+swap(r.path, m), rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			hr.Header.Set("Authorization", "Bearer "+token)
+		}
+		ct := "application/json"
+		if strings.HasPrefix(r.path, "/api/") {
+			hr.Header.Set("Accept", taxii.MediaType)
+			ct = taxii.MediaType
+		}
+		if r.body != "" {
+			hr.Header.Set("Content-Type", ct)
+		}
+		resp, err := c.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var hs []string
+		for k, vs := range resp.Header {
+			if k != "Date" && k != HeaderRequestID && k != "Set-Cookie" {
+				hs = append(hs, k+": "+strings.Join(vs, ", "))
+			}
+		}
+		slices.Sort(hs)
+		return resp.Status + "\n" + norm(strings.Join(hs, "\n")+"\n\n"+string(b), m)
+	}
+	check := func(c *http.Client, token string, rs []req) {
+		for _, r := range rs {
+			h, a := do(c, token, r, hidden), do(c, token, r, absent)
+			if h != a {
+				t.Errorf("%s %s: alice's answers about a hidden and an unused id differ:\n%s", r.method, r.path, lineDiff(h, a))
+			}
+		}
+	}
+	check(http.DefaultClient, tn.alice.Token, api)
+	check(uiLogin(t, tn.URL, tn.alice), "", ui)
+	// Bob, a reader, does get the hidden things: the probes can fail.
+	for _, r := range []req{{"GET", "/api/collections/{C}/objects/{I}/", ""}, {"GET", "/concurrence?object={I}", ""}, {"GET", "/private/sets/{S}", ""}} {
+		if got := do(http.DefaultClient, tn.bob.Token, r, hidden); !strings.HasPrefix(got, "200") {
+			t.Errorf("bob's %s %s: %s", r.method, r.path, got)
+		}
+	}
+}
+
+// lineDiff shows the lines of a and b that differ.
+func lineDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			out = append(out, "  hidden: "+x, "  unused: "+y)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestHiddenVersionsOfReadableObjects: bob's indicator is in shared
+// (alice reads it) at one version and in private (she doesn't) at a later
+// one, with an opinion, a relationship and a sighting about it there too,
+// and in a third collection that carol reads with bob. Nothing alice reads about the object, through TAXII, the log, the
+// concurrence or the web UI, shows the later version, its content, the
+// opinion, the relationship, the sighting or the third collection, and
+// her concurrence counts only the readers of shared.
+func TestHiddenVersionsOfReadableObjects(t *testing.T) {
+	tn := newTestNode(t)
+	iid := "indicator--6f2d8b3c-ae40-4f9b-97d2-1a3f5e7b9dad"
+	v1, v2 := "2026-04-04T04:04:04.444Z", "2026-05-05T05:05:05.555Z"
+	mk := func(v, name, value string) json.RawMessage {
+		return object(t, tn.bob.Key, map[string]any{
+			"type": "indicator", "spec_version": "2.1", "id": iid, "created": v1, "modified": v,
+			"created_by_ref": tn.bob.ID, "name": name, "pattern": "[domain-name:value = '" + value + "']",
+			"pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+		})
+	}
+	postOK(t, tn, tn.bob, tn.shared, mk(v1, "public-name", "public.example"))
+	oid := "opinion--00000000-0000-4000-8000-00000000dd01"
+	rid := "relationship--00000000-0000-4000-8000-00000000dd02"
+	sid := "sighting--00000000-0000-4000-8000-00000000dd03"
+	mal := "malware--00000000-0000-4000-8000-00000000dd04"
+	postOK(t, tn, tn.bob, tn.private, mk(v2, "hidden-name-zebra", "hidden-zebra.example"),
+		object(t, tn.bob.Key, map[string]any{"type": "opinion", "spec_version": "2.1", "id": oid, "created_by_ref": tn.bob.ID,
+			"created": v2, "modified": v2, "opinion": "strongly-disagree", "object_refs": []string{iid}}),
+		object(t, tn.bob.Key, map[string]any{"type": "relationship", "spec_version": "2.1", "id": rid, "created_by_ref": tn.bob.ID,
+			"created": v2, "modified": v2, "relationship_type": "indicates", "source_ref": iid, "target_ref": mal}),
+		object(t, tn.bob.Key, map[string]any{"type": "sighting", "spec_version": "2.1", "id": sid, "created_by_ref": tn.bob.ID,
+			"created": v2, "modified": v2, "sighting_of_ref": iid}),
+	)
+	// And in a collection carol reads with bob: she must not count in
+	// alice's members_with_access.
+	red, err := tn.AddCollection(context.Background(), "red", "", []string{"bob", "carol"}, []string{"bob"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	postOK(t, tn, tn.bob, red, mk(v1, "public-name", "public.example"))
+	waitIntegrated(t, tn)
+	if code, conc := getConcurrence(t, tn, tn.alice.Token, iid); code != http.StatusOK || conc.MembersWithAccess != 2 {
+		t.Errorf("alice's concurrence on the indicator: %d, members_with_access %d; want 2 (alice and bob, the readers of shared)", code, conc.MembersWithAccess)
+	}
+	if _, conc := getConcurrence(t, tn, tn.bob.Token, iid); conc.MembersWithAccess != 3 {
+		t.Errorf("bob's members_with_access: %d, want 3", conc.MembersWithAccess)
+	}
+	secrets := map[string]string{"later version": v2, "later name": "hidden-name-zebra", "later value": "hidden-zebra", "opinion": oid,
+		"relationship": rid, "sighting": sid, "malware": mal, "private collection": tn.private, "red collection": red}
+	scan := func(p, body string, code int) {
+		// A search page shows what was looked up.
+		if u, err := url.Parse(p); err == nil && u.Query().Get("q") != "" {
+			body = strings.ReplaceAll(body, u.Query().Get("q"), "")
+		}
+		for what, s := range secrets {
+			if strings.Contains(body, s) {
+				t.Errorf("GET %s (%d) shows the %s", p, code, what)
+			}
+		}
+	}
+	for _, p := range []string{
+		"/api/collections/" + tn.shared + "/objects/" + iid + "/",
+		"/api/collections/" + tn.shared + "/objects/" + iid + "/?match[version]=all",
+		"/api/collections/" + tn.shared + "/objects/" + iid + "/versions/",
+		"/api/collections/" + tn.shared + "/objects/?match[version]=all",
+		"/api/collections/" + tn.shared + "/manifest/?match[version]=all",
+		"/log/bundle?object=" + iid, "/log/receipt?object=" + iid + "&version=" + v2,
+		"/concurrence?object=" + iid, "/log/objects?start=0&end=" + fmt.Sprint(tn.logSize(t)),
+	} {
+		code, body := rawGet(t, tn.URL+p, tn.alice.Token)
+		scan(p, body, code)
+	}
+	c := uiLogin(t, tn.URL, tn.alice)
+	for _, p := range []string{"/ui/", "/ui/objects/" + iid, "/ui/search?q=hidden-zebra.example", "/ui/search?q=hidden-name-zebra",
+		"/ui/search?q=" + iid, "/ui/collections/" + tn.shared, "/ui/collections/" + tn.shared + "?q=zebra",
+		"/ui/api/log/bundle?object=" + iid, "/ui/api/concurrence?object=" + iid} {
+		resp, err := c.Get(tn.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		scan(p, string(b), resp.StatusCode)
+	}
+	// Bob, who reads both, gets the later version: the scan can fail.
+	if _, body := rawGet(t, tn.URL+"/log/bundle?object="+iid, tn.bob.Token); !strings.Contains(body, tn.private) {
+		t.Errorf("bob's bundle lacks the later version")
 	}
 }
