@@ -109,14 +109,18 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"query":   {domain, []Attr{AttrDomain}},
 	"answers": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	// http.log
-	"host":       {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
-	"uri":        {httpValue, []Attr{AttrURL, AttrHTTPValue}},
-	"method":     {httpMethod, []Attr{AttrHTTPMethod}},
-	"user_agent": {httpUA, []Attr{AttrHTTPUserAgent}},
-	"referrer":   {url, []Attr{AttrURL}},
+	"host":     {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
+	"referrer": {url, []Attr{AttrURL}},
+	// http.log's (and websocket.log's) request; sip.log has a method, a
+	// uri and a user_agent too, and smtp.log a user_agent (the mail's
+	// User-Agent or X-Mailer header): not HTTP's, so they wait for the
+	// end of the record (see zeekSIP, zeekSMTP).
+	"uri":        {zeekURI, sipAttrs}, // a sip: URI tells sip.log
+	"method":     {zeekMethod, []Attr{AttrHTTPMethod}},
+	"user_agent": {zeekUA, []Attr{AttrHTTPUserAgent}},
 	// ssl.log
 	"server_name":    {domain, []Attr{AttrDomain}},
-	"subject":        {sslSubject, []Attr{AttrX509Subject, AttrEmailSubject}},
+	"subject":        {zeekSubject, []Attr{AttrX509Subject, AttrEmailSubject}},
 	"issuer":         {x509Issuer, []Attr{AttrX509Issuer}},
 	"cert_chain_fps": {x509SHA256, []Attr{AttrX509SHA256}},
 	// files.log
@@ -143,9 +147,28 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"from":             {mailFrom, []Attr{AttrEmail, AttrEmailFromRef}},
 	"to":               {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
 	"cc":               {mailCc, []Attr{AttrEmail, AttrEmailCcRefs}},
-	"reply_to":         {mailAddr, []Attr{AttrEmail}},
+	"reply_to":         {zeekReplyTo, []Attr{AttrEmail}},
 	"x_originating_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"path":             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// Fields only sip.log has (Zeek's SIP::Info): its method, uri,
+	// user_agent, subject and reply_to are SIP's, not an HTTP request's or
+	// a mail's. Fields only smtp.log has (SMTP::Info): its user_agent is
+	// the mail client's.
+	"call_id":         {zeekSIPField, sipAttrs},
+	"seq":             {zeekSIPField, sipAttrs},
+	"request_from":    {zeekSIPField, sipAttrs},
+	"request_to":      {zeekSIPField, sipAttrs},
+	"response_from":   {zeekSIPField, sipAttrs},
+	"response_to":     {zeekSIPField, sipAttrs},
+	"request_path":    {zeekSIPField, sipAttrs},
+	"response_path":   {zeekSIPField, sipAttrs},
+	"helo":            {zeekSMTPField, smtpAttrs},
+	"msg_id":          {zeekSMTPField, smtpAttrs},
+	"in_reply_to":     {zeekSMTPField, smtpAttrs},
+	"first_received":  {zeekSMTPField, smtpAttrs},
+	"second_received": {zeekSMTPField, smtpAttrs},
+	"last_reply":      {zeekSMTPField, smtpAttrs},
+	"is_webmail":      {zeekSMTPField, smtpAttrs},
 	// notice.log, dhcp.log, conn.log's link-layer addresses
 	// (policy/protocols/conn/mac-logging) and known_devices
 	"src":            {anyIP, []Attr{AttrIPv4, AttrIPv6}},
@@ -194,6 +217,89 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"seen.indicator":      {intelValue, intelAttrs},
 	"seen.indicator_type": {intelType, intelAttrs},
 })
+
+// sipAttrs are what a sip.log record would wrongly give if it were read
+// as an HTTP request or a mail; smtpAttrs likewise for smtp.log.
+var (
+	sipAttrs  = []Attr{AttrURL, AttrHTTPValue, AttrHTTPMethod, AttrHTTPUserAgent, AttrX509Subject, AttrEmailSubject, AttrEmail}
+	smtpAttrs = []Attr{AttrHTTPUserAgent}
+)
+
+func zeekSIPField(e *Event, _ byte, _ []byte)  { e.zeekSIP = true }
+func zeekSMTPField(e *Event, _ byte, _ []byte) { e.zeekSMTP = true }
+
+// zeekURI, zeekMethod, zeekUA, zeekSubject and zeekReplyTo keep the value
+// for zeekFinish, which reads it as what the record turns out to be.
+func zeekURI(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekURI = e.save(v)
+		if hasSIPScheme(v) {
+			e.zeekSIP = true
+		}
+	}
+}
+
+func zeekMethod(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekMethod = e.save(v)
+	}
+}
+
+func zeekUA(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekUA = e.save(v)
+	}
+}
+
+func zeekSubject(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekSubject = e.save(v)
+	}
+}
+
+func zeekReplyTo(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekReplyTo = e.save(v)
+	}
+}
+
+// hasSIPScheme: a SIP request's Request-URI is a sip:, sips: or tel: URI
+// (RFC 3261 section 19.1, RFC 3966); an HTTP request target never is.
+func hasSIPScheme(v []byte) bool {
+	for _, s := range []string{"sip:", "sips:", "tel:"} {
+		if len(v) >= len(s) && bytes.EqualFold(v[:len(s)], []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// zeekFinish reads the Zeek fields whose meaning depends on the log: in
+// http.log (and websocket.log) method, uri and user_agent are the HTTP
+// request's; ssl.log's subject is the certificate's and smtp.log's the
+// mail's, as is its reply_to. sip.log's are SIP's (a SIP request is no
+// HTTP request, its Subject header no mail's and its URIs no URLs), and
+// smtp.log's user_agent names the mail client.
+func (e *Event) zeekFinish() {
+	if e.zeekSIP {
+		return
+	}
+	if e.zeekURI != nil {
+		httpValue(e, 0, e.zeekURI)
+	}
+	if e.zeekMethod != nil {
+		e.httpString(AttrHTTPMethod, e.zeekMethod)
+	}
+	if e.zeekUA != nil && !e.zeekSMTP {
+		e.httpString(AttrHTTPUserAgent, e.zeekUA)
+	}
+	if e.zeekSubject != nil {
+		sslSubject(e, 0, e.zeekSubject)
+	}
+	if e.zeekReplyTo != nil {
+		e.emailAddr(e.zeekReplyTo)
+	}
+}
 
 func zeekName(e *Event, _ byte, v []byte) {
 	if len(v) > 0 {

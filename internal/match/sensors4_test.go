@@ -1,0 +1,69 @@
+package match
+
+import "testing"
+
+// TestZeekSIPIsNoHTTP: sip.log has a method, a uri and a user_agent, as
+// http.log has, but they are a SIP request's (Zeek's SIP::Info: "Verb
+// used in the SIP request (INVITE, REGISTER etc.)", "URI used in the
+// request", "Contents of the User-Agent: header from the client"), not an
+// HTTP request's, and its URIs are SIP URIs (README: sip.log's SIP URIs
+// and headers are not read); smtp.log's user_agent is the mail client's
+// (SMTP::Info, README: deliberately ignored). Real logs: Zeek's sip
+// baselines (wireshark: 36 records, 34 with the Nero SIPPS user agent, 22
+// REGISTERs, 33 to or from 212.242.33.35; junk: one REGISTER whose Call-ID Zeek did not log),
+// Elastic's zeek sip pipeline test log (SIPVicious' "friendly-scanner"
+// OPTIONS probes, 2 of 5 records; the Splunk export line is no record),
+// and smtp's basic baseline (2 records, Outlook's user agent in one). The
+// addresses are still read, as are http.log's and websocket.log's HTTP
+// request (the 101-switching-protocols baseline's one upgrade request, the
+// 14 GETs of opt.basic_http.log).
+// Counts by hand from the logs.
+func TestZeekSIPIsNoHTTP(t *testing.T) {
+	ua := func(s string) string {
+		return "[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = '" + s + "']"
+	}
+	method := func(s string) string {
+		return "[network-traffic:extensions.'http-request-ext'.request_method = '" + s + "']"
+	}
+	for _, c := range []struct {
+		file              string
+		want              map[string]int64
+		events, malformed int64
+	}{
+		{"zeek-baseline/scripts.base.protocols.sip.wireshark_sip.log", map[string]int64{
+			ua("Nero SIPPS IP Phone Version 2.0.51.16"): 0,
+			method("REGISTER"):                          0,
+			method("INVITE"):                            0,
+			"[network-traffic:extensions.'http-request-ext'.request_value = 'sip:sip.cybercity.dk']": 0,
+			"[url:value = 'sip:sip.cybercity.dk']":                                                   0,
+			"[ipv4-addr:value = '212.242.33.35']":                                                    33,
+		}, 36, 0},
+		{"zeek-baseline/scripts.base.protocols.sip.junk_sip.log", map[string]int64{
+			method("REGISTER"):              0,
+			"[ipv4-addr:value = '1.1.1.2']": 1,
+		}, 1, 0},
+		{"zeek-integrations/test-sip.log", map[string]int64{
+			ua("friendly-scanner"):                 0,
+			method("OPTIONS"):                      0,
+			"[ipv4-addr:value = '193.107.216.13']": 1,
+			"[ipv4-addr:value = '10.156.0.2']":     2,
+		}, 5, 1},
+		{"zeek-baseline/scripts.base.protocols.smtp.basic_smtp.log", map[string]int64{
+			ua("Microsoft Office Outlook 12.0"):            0,
+			"[email-addr:value = 'gurpartap@patriots.in']": 1,
+			"[email-message:subject = 'SMTP']":             1,
+		}, 2, 0},
+		{"zeek-baseline/scripts.base.protocols.http.101-switching-protocols_websocket.log", map[string]int64{
+			ua("Mozilla/5.0 (Macintosh; Intel Mac OS X 10.12; rv:54.0) Gecko/20100101 Firefox/54.0"): 1,
+			"[url:value = 'http://sandbox.kaazing.net/echo?.kl=Y']":                                  1,
+		}, 1, 0},
+		{"zeek-baseline/opt.basic_http.log", map[string]int64{
+			method("GET"): 14,
+		}, 14, 0},
+	} {
+		st := matchCounts(t, c.file, c.want, FormatAuto, string(readSample(t, c.file)))
+		if c.events > 0 && (st.Events != c.events || st.Malformed != c.malformed) {
+			t.Errorf("%s: %+v, want %d events, %d malformed", c.file, st, c.events, c.malformed)
+		}
+	}
+}
