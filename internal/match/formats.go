@@ -559,18 +559,22 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"ether.src_mac":  {mac, []Attr{AttrMAC}},
 	"ether.dest_mac": {mac, []Attr{AttrMAC}},
 	// a flow event lists every address the flow's frames carried
-	"ether.src_macs":   {mac, []Attr{AttrMAC}},
-	"ether.dest_macs":  {mac, []Attr{AttrMAC}},
-	"dhcp.client_mac":  {mac, []Attr{AttrMAC}},
-	"dhcp.assigned_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dhcp.client_ip":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"ether.src_macs":  {mac, []Attr{AttrMAC}},
+	"ether.dest_macs": {mac, []Attr{AttrMAC}},
+	"dhcp.client_mac": {mac, []Attr{AttrMAC}},
+	// Suricata logs the message's yiaddr, ciaddr (and, extended, giaddr
+	// and siaddr) whatever they hold, and 0.0.0.0 there is RFC 2131's "not
+	// filled in" (a client's yiaddr, ciaddr before it is bound, giaddr
+	// without a relay agent), no address: it is not read.
+	"dhcp.assigned_ip": {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.client_ip":   {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
 	// The extended dhcp log (Suricata's dhcp logger, extended: yes): the
 	// relay agent and next server of a reply, the address a client asks
 	// for (option 50), and the routers and DNS servers offered (options 3
 	// and 6, lists).
-	"dhcp.relay_ip":       {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dhcp.next_server_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dhcp.requested_ip":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.relay_ip":       {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.next_server_ip": {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.requested_ip":   {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
 	"dhcp.routers":        {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"dhcp.dns_servers":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	// fileinfo

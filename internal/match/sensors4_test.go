@@ -67,3 +67,28 @@ func TestZeekSIPIsNoHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestEVEDHCPUnsetAddresses: Suricata's dhcp logger writes the message's
+// yiaddr (assigned_ip), ciaddr (client_ip), giaddr (relay_ip) and siaddr
+// (next_server_ip) whatever they hold; 0.0.0.0 there is RFC 2131's field
+// not filled in (a client's request has no yiaddr, a reply not relayed no
+// giaddr), not an address the traffic involved. Events rebuilt from
+// suricata-verify's dhcp-eve-extended and dhcp-eve-extended-option-60
+// (eve-verify/events7.ndjson): the request's assigned_ip and the ack's
+// relay_ip are 0.0.0.0; a DHCPDISCOVER's packet does come from 0.0.0.0
+// (src_ip of the option-60 dhcp and flow events), which is read. Counts
+// by hand from the events.
+func TestEVEDHCPUnsetAddresses(t *testing.T) {
+	want := map[string]int64{
+		"[ipv4-addr:value = '0.0.0.0']":         2,
+		"[ipv4-addr:value = '10.16.1.4']":       3,
+		"[ipv4-addr:value = '10.16.1.1']":       3,
+		"[ipv4-addr:value = '255.255.255.255']": 1,
+	}
+	for _, f := range []Format{FormatAuto, FormatEVE} {
+		st := matchCounts(t, f.String(), want, f, string(readSample(t, "eve-verify/events7.ndjson")))
+		if st.Events != 9 || st.Malformed != 0 {
+			t.Errorf("%v: %+v, want 9 events, none malformed", f, st)
+		}
+	}
+}
