@@ -207,6 +207,8 @@ type Event struct {
 	zeekURI, zeekMethod, zeekUA []byte
 	zeekSubject, zeekReplyTo    []byte
 	zeekSIP, zeekSMTP           bool // the record has a field only sip.log, smtp.log has
+	zeekServices                [][]byte
+	zeekNotConn                 bool // a field only kerberos.log or smb_mapping.log has
 	proto                       []byte
 	srcIP, dstIP                int
 }
@@ -251,6 +253,7 @@ func (e *Event) reset() {
 	e.zeekName, e.smbFile = nil, false
 	e.zeekURI, e.zeekMethod, e.zeekUA, e.zeekSubject, e.zeekReplyTo = nil, nil, nil, nil, nil
 	e.zeekSIP, e.zeekSMTP = false, false
+	e.zeekServices, e.zeekNotConn = e.zeekServices[:0], false
 	e.srcIP, e.dstIP = -1, -1
 }
 

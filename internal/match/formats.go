@@ -22,20 +22,42 @@ func dstPort(e *Event, _ byte, v []byte) { e.port(v, true) }
 func proto(e *Event, _ byte, v []byte)   { e.protocol(v) }
 
 // service is conn.log's "dns", "http", "ssl", comma-separated when several
-// analysers ran.
+// analysers ran (known_services.log's a set of them). A Zeek analyser's
+// name is letters, digits, "_" and "-"; anything else is no protocol name.
 func service(e *Event, _ byte, v []byte) {
 	for len(v) > 0 {
 		i := 0
 		for i < len(v) && v[i] != ',' {
 			i++
 		}
-		e.protocol(v[:i])
+		if isServiceName(v[:i]) {
+			e.protocol(v[:i])
+		}
 		if i == len(v) {
 			break
 		}
 		v = v[i+1:]
 	}
 }
+
+func isServiceName(v []byte) bool {
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// zeekService keeps a Zeek record's service for zeekFinish, which reads
+// it unless the record is kerberos.log's or smb_mapping.log's.
+func zeekService(e *Event, _ byte, v []byte) {
+	if len(v) > 0 && !e.off(AttrProtocol) {
+		e.zeekServices = append(e.zeekServices, e.save(v))
+	}
+}
+
+func zeekNotConnField(e *Event, _ byte, _ []byte) { e.zeekNotConn = true }
 
 func anyIP(e *Event, _ byte, v []byte)    { e.ip(v) }
 func domain(e *Event, _ byte, v []byte)   { e.domain(v) }
@@ -104,7 +126,17 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"id.resp_h": {dstIP, []Attr{AttrIPv4, AttrIPv6, AttrDstRef}},
 	"id.resp_p": {dstPort, []Attr{AttrDstPort}},
 	"proto":     {proto, []Attr{AttrProtocol}},
-	"service":   {service, []Attr{AttrProtocol}},
+	"service":   {zeekService, []Attr{AttrProtocol}},
+	// kerberos.log's service is the ticket's service principal
+	// ("krbtgt/REALM") and smb_mapping.log's the tree's resource type
+	// (DISK, PIPE), not a protocol: fields only those logs have tell them
+	// (see zeekFinish)
+	"request_type":       {zeekNotConnField, []Attr{AttrProtocol}},
+	"forwardable":        {zeekNotConnField, []Attr{AttrProtocol}},
+	"renewable":          {zeekNotConnField, []Attr{AttrProtocol}},
+	"till":               {zeekNotConnField, []Attr{AttrProtocol}},
+	"share_type":         {zeekNotConnField, []Attr{AttrProtocol}},
+	"native_file_system": {zeekNotConnField, []Attr{AttrProtocol}},
 	// dns.log
 	"query":   {domain, []Attr{AttrDomain}},
 	"answers": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
@@ -274,13 +306,18 @@ func hasSIPScheme(v []byte) bool {
 	return false
 }
 
-// zeekFinish reads the Zeek fields whose meaning depends on the log: in
-// http.log (and websocket.log) method, uri and user_agent are the HTTP
+// zeekFinish reads the Zeek fields whose meaning depends on the log:
+// conn.log's service (see zeekService); in http.log (and websocket.log) method, uri and user_agent are the HTTP
 // request's; ssl.log's subject is the certificate's and smtp.log's the
 // mail's, as is its reply_to. sip.log's are SIP's (a SIP request is no
 // HTTP request, its Subject header no mail's and its URIs no URLs), and
 // smtp.log's user_agent names the mail client.
 func (e *Event) zeekFinish() {
+	if !e.zeekNotConn {
+		for _, v := range e.zeekServices {
+			service(e, 0, v)
+		}
+	}
 	if e.zeekSIP {
 		return
 	}

@@ -92,3 +92,41 @@ func TestEVEDHCPUnsetAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestZeekKerberosServiceIsNoProtocol: conn.log's service is the
+// protocols Zeek's analysers found, but kerberos.log's service is the
+// ticket's service principal (Zeek's KRB::Info: "Service"; "krbtgt/REALM",
+// "HOST/admin-pc"), no protocol (README: kerberos.log principals are not
+// read). Real logs: Zeek's kinit baseline (85 AS/TGS records between
+// 192.168.1.31 and 192.168.1.32, 78 for krbtgt/VLADG.NET, 2 for
+// kadmin/changepw), Elastic's zeek kerberos pipeline test log (JSON, one
+// record, with its Splunk export line), and, still read, a conn.log's
+// "krb_tcp" service (krb-service-name baseline, one record). Counts by
+// hand from the logs.
+func TestZeekKerberosServiceIsNoProtocol(t *testing.T) {
+	proto := func(s string) string { return "[network-traffic:protocols[*] = '" + s + "']" }
+	for _, c := range []struct {
+		file              string
+		want              map[string]int64
+		events, malformed int64
+	}{
+		{"zeek-baseline/scripts.base.protocols.krb.kinit_kerberos.log", map[string]int64{
+			proto("krbtgt/vladg.net"):            0,
+			proto("kadmin/changepw"):             0,
+			"[ipv4-addr:value = '192.168.1.32']": 85,
+		}, 85, 0},
+		{"zeek-integrations/test-kerberos.log", map[string]int64{
+			proto("host/admin-pc"):                0,
+			"[ipv4-addr:value = '192.168.10.10']": 1,
+		}, 1, 1},
+		{"zeek-baseline/scripts.base.protocols.krb.krb-service-name_conn.log", map[string]int64{
+			proto("krb_tcp"): 1,
+			proto("tcp"):     1,
+		}, 1, 0},
+	} {
+		st := matchCounts(t, c.file, c.want, FormatAuto, string(readSample(t, c.file)))
+		if st.Events != c.events || st.Malformed != c.malformed {
+			t.Errorf("%s: %+v, want %d events, %d malformed", c.file, st, c.events, c.malformed)
+		}
+	}
+}
