@@ -23,7 +23,9 @@ func proto(e *Event, _ byte, v []byte)   { e.protocol(v) }
 
 // service is conn.log's "dns", "http", "ssl", comma-separated when several
 // analysers ran (known_services.log's a set of them). A Zeek analyser's
-// name is letters, digits, "_" and "-"; anything else is no protocol name.
+// name is letters, digits, "_" and "-"; anything else is no protocol name,
+// and a name with a "-" before it is one Zeek removed after a protocol
+// violation (DPD::track_removed_services_in_connection: "http,-http").
 func service(e *Event, _ byte, v []byte) {
 	for len(v) > 0 {
 		i := 0
@@ -41,6 +43,9 @@ func service(e *Event, _ byte, v []byte) {
 }
 
 func isServiceName(v []byte) bool {
+	if len(v) > 0 && v[0] == '-' {
+		return false
+	}
 	for _, c := range v {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
 			return false

@@ -101,8 +101,10 @@ func TestEVEDHCPUnsetAddresses(t *testing.T) {
 // 192.168.1.31 and 192.168.1.32, 78 for krbtgt/VLADG.NET, 2 for
 // kadmin/changepw), Elastic's zeek kerberos pipeline test log (JSON, one
 // record, with its Splunk export line), and, still read, a conn.log's
-// "krb_tcp" service (krb-service-name baseline, one record). Counts by
-// hand from the logs.
+// "krb_tcp" service (krb-service-name baseline, one record). A service
+// Zeek removed after a violation is logged with a "-" before it
+// (dpd-logging-configuration baseline: "ftp,-ftp"), no protocol either.
+// Counts by hand from the logs.
 func TestZeekKerberosServiceIsNoProtocol(t *testing.T) {
 	proto := func(s string) string { return "[network-traffic:protocols[*] = '" + s + "']" }
 	for _, c := range []struct {
@@ -119,6 +121,10 @@ func TestZeekKerberosServiceIsNoProtocol(t *testing.T) {
 			proto("host/admin-pc"):                0,
 			"[ipv4-addr:value = '192.168.10.10']": 1,
 		}, 1, 1},
+		{"zeek-baseline/scripts.base.frameworks.analyzer.dpd-logging-configuration_conn.log", map[string]int64{
+			proto("ftp"):  1,
+			proto("-ftp"): 0,
+		}, 1, 0},
 		{"zeek-baseline/scripts.base.protocols.krb.krb-service-name_conn.log", map[string]int64{
 			proto("krb_tcp"): 1,
 			proto("tcp"):     1,
