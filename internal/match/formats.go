@@ -174,10 +174,14 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"certificate.serial":  {x509Serial, []Attr{AttrX509Serial}},
 	"certificate.subject": {x509Subject, []Attr{AttrX509Subject}},
 	"certificate.issuer":  {x509Issuer, []Attr{AttrX509Issuer}},
-	"san.dns":             {domain, []Attr{AttrDomain}},
-	"san.ip":              {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"san.email":           {mailAddr, []Attr{AttrEmail}},
-	"san.uri":             {url, []Attr{AttrURL}},
+	// known_certs.log: the certificate's issuer and serial number (its
+	// subject is "subject", as in ssl.log)
+	"issuer_subject": {x509Issuer, []Attr{AttrX509Issuer}},
+	"serial":         {x509Serial, []Attr{AttrX509Serial}},
+	"san.dns":        {domain, []Attr{AttrDomain}},
+	"san.ip":         {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"san.email":      {mailAddr, []Attr{AttrEmail}},
+	"san.uri":        {url, []Attr{AttrURL}},
 	// smtp.log
 	"mailfrom":         {mailSender, []Attr{AttrEmail, AttrEmailSenderRef}},
 	"rcptto":           {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},

@@ -136,3 +136,35 @@ func TestZeekKerberosServiceIsNoProtocol(t *testing.T) {
 		}
 	}
 }
+
+// TestZeekKnownCertsIssuerSerial: known_certs.log logs each server
+// certificate once, with the certificate's subject, issuer_subject and
+// serial (Zeek's Known::CertsInfo: "Certificate subject", "Certificate
+// issuer subject", "Serial number for the certificate"): they are the
+// x509-certificate's subject, issuer and serial_number, as x509.log's
+// certificate.* are. Real logs: Zeek's known-certs baseline (TSV, one
+// record) and Elastic's zeek known_certs pipeline test log (JSON, ISO 8601
+// ts, one record). Counts by hand.
+func TestZeekKnownCertsIssuerSerial(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		want map[string]int64
+	}{
+		{"zeek-baseline/scripts.policy.protocols.ssl.known-certs_known_certs.log", map[string]int64{
+			"[x509-certificate:subject = 'CN=*.google.com,O=Google Inc,L=Mountain View,ST=California,C=US']": 1,
+			"[x509-certificate:issuer = 'CN=Google Internet Authority G2,O=Google Inc,C=US']":                1,
+			"[x509-certificate:serial_number = '4A2C8628C1010633']":                                          1,
+			"[ipv4-addr:value = '74.125.239.129']":                                                           1,
+		}},
+		{"zeek-integrations/test-known-certs.log", map[string]int64{
+			"[x509-certificate:issuer = 'L=San Jose,ST=CA,O=Ubiquiti Networks,CN=UBNT Router UI,C=US']": 1,
+			"[x509-certificate:serial_number = '98D0AD47D748CDD6']":                                     1,
+			"[ipv4-addr:value = '192.168.4.1']":                                                         1,
+		}},
+	} {
+		st := matchCounts(t, c.file, c.want, FormatAuto, string(readSample(t, c.file)))
+		if st.Events != 1 || st.Malformed != 0 {
+			t.Errorf("%s: %+v, want 1 event, none malformed", c.file, st)
+		}
+	}
+}
