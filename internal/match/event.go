@@ -209,6 +209,8 @@ type Event struct {
 	zeekSIP, zeekSMTP           bool // the record has a field only sip.log, smtp.log has
 	zeekServices                [][]byte
 	zeekNotConn                 bool // a field only kerberos.log or smb_mapping.log has
+	zeekAuthAddl                [][]byte
+	zeekDNS                     bool // a field only dns.log has
 	proto                       []byte
 	srcIP, dstIP                int
 }
@@ -254,6 +256,7 @@ func (e *Event) reset() {
 	e.zeekURI, e.zeekMethod, e.zeekUA, e.zeekSubject, e.zeekReplyTo = nil, nil, nil, nil, nil
 	e.zeekSIP, e.zeekSMTP = false, false
 	e.zeekServices, e.zeekNotConn = e.zeekServices[:0], false
+	e.zeekAuthAddl, e.zeekDNS = e.zeekAuthAddl[:0], false
 	e.srcIP, e.dstIP = -1, -1
 }
 

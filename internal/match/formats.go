@@ -64,6 +64,26 @@ func zeekService(e *Event, _ byte, v []byte) {
 
 func zeekNotConnField(e *Event, _ byte, _ []byte) { e.zeekNotConn = true }
 
+// zeekAnswer is a dns.log answer: an address, a name (CNAME, NS, PTR, MX,
+// SRV targets, a SOA's primary server) or Zeek's text for other records
+// ("TXT 5 hello", "RRSIG 5 example.com"), which has spaces and is no name;
+// but NSEC3 and NSEC3PARAM records are logged as the bare type name
+// (base/protocols/dns/main.zeek), which is not the name of anything.
+func zeekAnswer(e *Event, _ byte, v []byte) {
+	if string(v) == "NSEC3" || string(v) == "NSEC3PARAM" {
+		return
+	}
+	e.hostOrIP(v)
+}
+
+func zeekAuthAddl(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekAuthAddl = append(e.zeekAuthAddl, e.save(v))
+	}
+}
+
+func zeekDNSField(e *Event, _ byte, _ []byte) { e.zeekDNS = true }
+
 func anyIP(e *Event, _ byte, v []byte)    { e.ip(v) }
 func domain(e *Event, _ byte, v []byte)   { e.domain(v) }
 func hostOrIP(e *Event, _ byte, v []byte) { e.hostOrIP(v) }
@@ -144,7 +164,18 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"native_file_system": {zeekNotConnField, []Attr{AttrProtocol}},
 	// dns.log
 	"query":   {domain, []Attr{AttrDomain}},
-	"answers": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"answers": {zeekAnswer, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// policy/protocols/dns/auth-addl's authority and additional records
+	// (a referral's NS names, a SOA's primary server, glue addresses),
+	// read as answers are; irc.log's and weird.log's addl and rfb.log's
+	// auth are other things, so they count only in a record that has a
+	// field only dns.log has (see zeekFinish).
+	"auth":       {zeekAuthAddl, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"addl":       {zeekAuthAddl, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"trans_id":   {zeekDNSField, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"qtype_name": {zeekDNSField, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"rejected":   {zeekDNSField, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"RD":         {zeekDNSField, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	// http.log
 	"host":     {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
 	"referrer": {url, []Attr{AttrURL}},
@@ -316,7 +347,8 @@ func hasSIPScheme(v []byte) bool {
 }
 
 // zeekFinish reads the Zeek fields whose meaning depends on the log:
-// conn.log's service (see zeekService); in http.log (and websocket.log) method, uri and user_agent are the HTTP
+// conn.log's service (see zeekService); dns.log's auth and addl; in
+// http.log (and websocket.log) method, uri and user_agent are the HTTP
 // request's; ssl.log's subject is the certificate's and smtp.log's the
 // mail's, as is its reply_to. sip.log's are SIP's (a SIP request is no
 // HTTP request, its Subject header no mail's and its URIs no URLs), and
@@ -325,6 +357,11 @@ func (e *Event) zeekFinish() {
 	if !e.zeekNotConn {
 		for _, v := range e.zeekServices {
 			service(e, 0, v)
+		}
+	}
+	if e.zeekDNS {
+		for _, v := range e.zeekAuthAddl {
+			zeekAnswer(e, 0, v)
 		}
 	}
 	if e.zeekSIP {

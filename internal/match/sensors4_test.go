@@ -168,3 +168,49 @@ func TestZeekKnownCertsIssuerSerial(t *testing.T) {
 		}
 	}
 }
+
+// TestZeekDNSAuthAddl: Zeek's policy/protocols/dns/auth-addl adds auth and
+// addl to dns.log, the authority and additional records, written as
+// answers are (base/protocols/dns/main.zeek: a NS record's name, a SOA's
+// primary server, other records as text with spaces); NSEC3 and
+// NSEC3PARAM records are written as the bare type name, no name of
+// anything, in answers as in auth. They are read as Suricata's authorities
+// and additionals are. weird.log's addl ("CCM_POST", "GARBAGE") and
+// rfb.log's auth are other things. Real logs: Zeek's dns nsec3 baseline
+// (auth: ns0.weberdns.de, RRSIG and NSEC3 records), nsec (auth: RRSIGs, a
+// NSEC and the SOA's assailants.net.isc.upenn.edu), nsec3param (an answer
+// NSEC3PARAM) and two weird.log baselines (4 of 34 records with
+// CCM_POST; 1 with GARBAGE). Counts by hand.
+func TestZeekDNSAuthAddl(t *testing.T) {
+	dom := func(s string) string { return "[domain-name:value = '" + s + "']" }
+	for _, c := range []struct {
+		file   string
+		want   map[string]int64
+		events int64
+	}{
+		{"zeek-baseline/scripts.base.protocols.dns.nsec3_dns.log", map[string]int64{
+			dom("ns0.weberdns.de"):  1,
+			dom("nsec3"):            0,
+			dom("foobar.sshfp.net"): 1,
+		}, 1},
+		{"zeek-baseline/scripts.base.protocols.dns.nsec_dns.log", map[string]int64{
+			dom("assailants.net.isc.upenn.edu"): 1,
+			dom("www.upenn.edgekey.net"):        1,
+		}, 2},
+		{"zeek-baseline/scripts.base.protocols.dns.nsec3param_dns.log", map[string]int64{
+			dom("nsec3param"): 0,
+			dom("sshfp.net"):  1,
+		}, 1},
+		{"zeek-baseline/scripts.base.protocols.http.http-methods_weird.log", map[string]int64{
+			dom("ccm_post"): 0,
+		}, 34},
+		{"zeek-baseline/scripts.base.protocols.pop3.bad-list-retr-crafted_weird.log", map[string]int64{
+			dom("garbage"): 0,
+		}, 1},
+	} {
+		st := matchCounts(t, c.file, c.want, FormatAuto, string(readSample(t, c.file)))
+		if st.Events != c.events || st.Malformed != 0 {
+			t.Errorf("%s: %+v, want %d events, none malformed", c.file, st, c.events)
+		}
+	}
+}
