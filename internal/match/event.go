@@ -211,6 +211,8 @@ type Event struct {
 	zeekNotConn                 bool // a field only kerberos.log or smb_mapping.log has
 	zeekAuthAddl                [][]byte
 	zeekDNS                     bool // a field only dns.log has
+	ecsFileNames                [][]byte
+	suricataAlert               bool // an ECS document of Elastic's suricata pipeline for an alert
 	proto                       []byte
 	srcIP, dstIP                int
 }
@@ -257,6 +259,7 @@ func (e *Event) reset() {
 	e.zeekSIP, e.zeekSMTP = false, false
 	e.zeekServices, e.zeekNotConn = e.zeekServices[:0], false
 	e.zeekAuthAddl, e.zeekDNS = e.zeekAuthAddl[:0], false
+	e.ecsFileNames, e.suricataAlert = e.ecsFileNames[:0], false
 	e.srcIP, e.dstIP = -1, -1
 }
 
@@ -566,6 +569,7 @@ func (e *Event) httpString(a Attr, v []byte) {
 // (a URL from a host and a path) and orders nothing else.
 func (e *Event) finish() {
 	e.zeekFinish()
+	e.ecsFinish()
 	if e.httpURI == nil && e.urlPath != nil && !e.off(AttrURL) {
 		// ECS url.path and url.query without url.original.
 		start := len(e.arena)

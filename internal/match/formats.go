@@ -384,6 +384,29 @@ func (e *Event) zeekFinish() {
 	}
 }
 
+// ecsFileName keeps an ECS file.name for ecsFinish.
+func ecsFileName(e *Event, _ byte, v []byte) {
+	if len(v) > 0 && !e.off(AttrFileName) {
+		e.ecsFileNames = append(e.ecsFileNames, e.save(v))
+	}
+}
+
+func suricataAlertField(e *Event, _ byte, _ []byte) { e.suricataAlert = true }
+
+// ecsFinish reads an ECS document's file.name unless the document is an
+// alert of Elastic's suricata pipeline, whose file.name is the alert
+// rule's metadata "filename" (the rules file the signature came from,
+// "exploit.rules"), no file of the traffic: that pipeline moves fileinfo's
+// filename to file.path, and keeps alerts' files below suricata.eve.
+func (e *Event) ecsFinish() {
+	if e.suricataAlert {
+		return
+	}
+	for _, v := range e.ecsFileNames {
+		fileName(e, 0, v)
+	}
+}
+
 func zeekName(e *Event, _ byte, v []byte) {
 	if len(v) > 0 {
 		e.zeekName = e.save(v)
@@ -724,21 +747,29 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	// url.domain with url.original (a path, as Filebeat's zeek and
 	// suricata modules write it), or url.path and url.query, make a URL;
 	// url.scheme and url.port complete it.
-	"url.domain":             {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
-	"url.port":               {httpPort, []Attr{AttrURL}},
-	"url.scheme":             {urlScheme, []Attr{AttrURL}},
-	"url.path":               {urlPath, []Attr{AttrURL}},
-	"url.query":              {urlQuery, []Attr{AttrURL}},
-	"http.request.referrer":  {url, []Attr{AttrURL}},
-	"http.request.method":    {httpMethod, []Attr{AttrHTTPMethod}},
-	"user_agent.original":    {httpUA, []Attr{AttrHTTPUserAgent}},
-	"file.name":              {fileName, []Attr{AttrFileName}},
-	"file.size":              {fileSize, []Attr{AttrFileSize}},
-	"file.mime_type":         {fileMime, []Attr{AttrFileMime}},
-	"file.hash.md5":          {md5, []Attr{AttrFileMD5}},
-	"file.hash.sha1":         {sha1, []Attr{AttrFileSHA1}},
-	"file.hash.sha256":       {sha256, []Attr{AttrFileSHA256}},
-	"tls.client.server_name": {domain, []Attr{AttrDomain}},
+	"url.domain":            {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
+	"url.port":              {httpPort, []Attr{AttrURL}},
+	"url.scheme":            {urlScheme, []Attr{AttrURL}},
+	"url.path":              {urlPath, []Attr{AttrURL}},
+	"url.query":             {urlQuery, []Attr{AttrURL}},
+	"http.request.referrer": {url, []Attr{AttrURL}},
+	"http.request.method":   {httpMethod, []Attr{AttrHTTPMethod}},
+	"user_agent.original":   {httpUA, []Attr{AttrHTTPUserAgent}},
+	// file.name, except in an alert of Elastic's suricata pipeline, which
+	// moves the rule's metadata filename (alert.metadata.filename, the
+	// rules file) there, and fileinfo's filename to file.path (see
+	// ecsFinish)
+	"file.name":                       {ecsFileName, []Attr{AttrFileName}},
+	"suricata.eve.alert.signature_id": {suricataAlertField, []Attr{AttrFileName}},
+	"suricata.eve.alert.gid":          {suricataAlertField, []Attr{AttrFileName}},
+	"suricata.eve.alert.rev":          {suricataAlertField, []Attr{AttrFileName}},
+	"suricata.eve.alert.signature":    {suricataAlertField, []Attr{AttrFileName}},
+	"file.size":                       {fileSize, []Attr{AttrFileSize}},
+	"file.mime_type":                  {fileMime, []Attr{AttrFileMime}},
+	"file.hash.md5":                   {md5, []Attr{AttrFileMD5}},
+	"file.hash.sha1":                  {sha1, []Attr{AttrFileSHA1}},
+	"file.hash.sha256":                {sha256, []Attr{AttrFileSHA256}},
+	"tls.client.server_name":          {domain, []Attr{AttrDomain}},
 	// tls.server.subject and issuer are the server certificate's DNs
 	// (ECS tls fields); tls.server.hash.* are that certificate's digests,
 	// not a file's.

@@ -214,3 +214,28 @@ func TestZeekDNSAuthAddl(t *testing.T) {
 		}
 	}
 }
+
+// TestECSSuricataAlertMetadataFilename: Elastic's suricata pipeline
+// renames an alert's suricata.eve.alert.metadata.filename (the rule's
+// metadata: the rules file its signature came from) to file.name, and
+// fileinfo's filename to file.path (packages/suricata/data_stream/eve's
+// default pipeline), so an alert document's file.name is no file of the
+// traffic (README: EVE alert metadata is not read). The pipeline test's
+// expected document for test-eve-metadata.log
+// (ecs-integrations/suricata-eve-metadata-expected.ndjson: nested, then
+// dotted) has file.name ["exploit.rules"]; its HTTP request is read.
+// Counts by hand: each observable once a line.
+func TestECSSuricataAlertMetadataFilename(t *testing.T) {
+	want := map[string]int64{
+		"[file:name = 'exploit.rules']":                        0,
+		"[domain-name:value = 'testmynids.org']":               2,
+		"[url:value = 'http://testmynids.org/uid/index.html']": 2,
+		"[ipv4-addr:value = '175.16.199.1']":                   2,
+	}
+	for _, f := range []Format{FormatAuto, FormatECS} {
+		st := matchCounts(t, f.String(), want, f, string(readSample(t, "ecs-integrations/suricata-eve-metadata-expected.ndjson")))
+		if st.Events != 2 || st.Malformed != 0 {
+			t.Errorf("%v: %+v, want 2 events, none malformed", f, st)
+		}
+	}
+}
