@@ -202,8 +202,19 @@ type Event struct {
 	intelType             string
 	zeekName              []byte // a Zeek record's "name", a file name in smb_files.log
 	smbFile               bool   // the record's action is SMB::FILE_*
-	proto                 []byte
-	srcIP, dstIP          int
+	// a Zeek record's fields that mean one thing in one log and another
+	// in another, read by zeekFinish
+	zeekURI, zeekMethod, zeekUA []byte
+	zeekSubject, zeekReplyTo    []byte
+	zeekSIP, zeekSMTP           bool // the record has a field only sip.log, smtp.log has
+	zeekServices                [][]byte
+	zeekNotConn                 bool // a field only kerberos.log or smb_mapping.log has
+	zeekAuthAddl                [][]byte
+	zeekDNS                     bool // a field only dns.log has
+	ecsFileNames                [][]byte
+	suricataAlert               bool // an ECS document of Elastic's suricata pipeline for an alert
+	proto                       []byte
+	srcIP, dstIP                int
 }
 
 // Time is when the event happened: the record's time stamp in UTC, or the
@@ -244,6 +255,11 @@ func (e *Event) reset() {
 	e.httpPort, e.rrKind, e.urlPath, e.urlQuery = nil, rrUnknown, nil, nil
 	e.intelValue, e.intelType = nil, ""
 	e.zeekName, e.smbFile = nil, false
+	e.zeekURI, e.zeekMethod, e.zeekUA, e.zeekSubject, e.zeekReplyTo = nil, nil, nil, nil, nil
+	e.zeekSIP, e.zeekSMTP = false, false
+	e.zeekServices, e.zeekNotConn = e.zeekServices[:0], false
+	e.zeekAuthAddl, e.zeekDNS = e.zeekAuthAddl[:0], false
+	e.ecsFileNames, e.suricataAlert = e.ecsFileNames[:0], false
 	e.srcIP, e.dstIP = -1, -1
 }
 
@@ -552,6 +568,8 @@ func (e *Event) httpString(a Attr, v []byte) {
 // finish completes values that need more than one field of the record
 // (a URL from a host and a path) and orders nothing else.
 func (e *Event) finish() {
+	e.zeekFinish()
+	e.ecsFinish()
 	if e.httpURI == nil && e.urlPath != nil && !e.off(AttrURL) {
 		// ECS url.path and url.query without url.original.
 		start := len(e.arena)

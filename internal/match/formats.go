@@ -22,20 +22,67 @@ func dstPort(e *Event, _ byte, v []byte) { e.port(v, true) }
 func proto(e *Event, _ byte, v []byte)   { e.protocol(v) }
 
 // service is conn.log's "dns", "http", "ssl", comma-separated when several
-// analysers ran.
+// analysers ran (known_services.log's a set of them). A Zeek analyser's
+// name is letters, digits, "_" and "-"; anything else is no protocol name,
+// and a name with a "-" before it is one Zeek removed after a protocol
+// violation (DPD::track_removed_services_in_connection: "http,-http").
 func service(e *Event, _ byte, v []byte) {
 	for len(v) > 0 {
 		i := 0
 		for i < len(v) && v[i] != ',' {
 			i++
 		}
-		e.protocol(v[:i])
+		if isServiceName(v[:i]) {
+			e.protocol(v[:i])
+		}
 		if i == len(v) {
 			break
 		}
 		v = v[i+1:]
 	}
 }
+
+func isServiceName(v []byte) bool {
+	if len(v) > 0 && v[0] == '-' {
+		return false
+	}
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// zeekService keeps a Zeek record's service for zeekFinish, which reads
+// it unless the record is kerberos.log's or smb_mapping.log's.
+func zeekService(e *Event, _ byte, v []byte) {
+	if len(v) > 0 && !e.off(AttrProtocol) {
+		e.zeekServices = append(e.zeekServices, e.save(v))
+	}
+}
+
+func zeekNotConnField(e *Event, _ byte, _ []byte) { e.zeekNotConn = true }
+
+// zeekAnswer is a dns.log answer: an address, a name (CNAME, NS, PTR, MX,
+// SRV targets, a SOA's primary server) or Zeek's text for other records
+// ("TXT 5 hello", "RRSIG 5 example.com"), which has spaces and is no name;
+// but NSEC3 and NSEC3PARAM records are logged as the bare type name
+// (base/protocols/dns/main.zeek), which is not the name of anything.
+func zeekAnswer(e *Event, _ byte, v []byte) {
+	if string(v) == "NSEC3" || string(v) == "NSEC3PARAM" {
+		return
+	}
+	e.hostOrIP(v)
+}
+
+func zeekAuthAddl(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekAuthAddl = append(e.zeekAuthAddl, e.save(v))
+	}
+}
+
+func zeekDNSField(e *Event, _ byte, _ []byte) { e.zeekDNS = true }
 
 func anyIP(e *Event, _ byte, v []byte)    { e.ip(v) }
 func domain(e *Event, _ byte, v []byte)   { e.domain(v) }
@@ -104,19 +151,44 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"id.resp_h": {dstIP, []Attr{AttrIPv4, AttrIPv6, AttrDstRef}},
 	"id.resp_p": {dstPort, []Attr{AttrDstPort}},
 	"proto":     {proto, []Attr{AttrProtocol}},
-	"service":   {service, []Attr{AttrProtocol}},
+	"service":   {zeekService, []Attr{AttrProtocol}},
+	// kerberos.log's service is the ticket's service principal
+	// ("krbtgt/REALM") and smb_mapping.log's the tree's resource type
+	// (DISK, PIPE), not a protocol: fields only those logs have tell them
+	// (see zeekFinish)
+	"request_type":       {zeekNotConnField, []Attr{AttrProtocol}},
+	"forwardable":        {zeekNotConnField, []Attr{AttrProtocol}},
+	"renewable":          {zeekNotConnField, []Attr{AttrProtocol}},
+	"till":               {zeekNotConnField, []Attr{AttrProtocol}},
+	"share_type":         {zeekNotConnField, []Attr{AttrProtocol}},
+	"native_file_system": {zeekNotConnField, []Attr{AttrProtocol}},
 	// dns.log
 	"query":   {domain, []Attr{AttrDomain}},
-	"answers": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"answers": {zeekAnswer, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// policy/protocols/dns/auth-addl's authority and additional records
+	// (a referral's NS names, a SOA's primary server, glue addresses),
+	// read as answers are; irc.log's and weird.log's addl and rfb.log's
+	// auth are other things, so they count only in a record that has a
+	// field only dns.log has (see zeekFinish).
+	"auth":       {zeekAuthAddl, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"addl":       {zeekAuthAddl, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"trans_id":   {zeekDNSField, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"qtype_name": {zeekDNSField, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"rejected":   {zeekDNSField, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"RD":         {zeekDNSField, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	// http.log
-	"host":       {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
-	"uri":        {httpValue, []Attr{AttrURL, AttrHTTPValue}},
-	"method":     {httpMethod, []Attr{AttrHTTPMethod}},
-	"user_agent": {httpUA, []Attr{AttrHTTPUserAgent}},
-	"referrer":   {url, []Attr{AttrURL}},
+	"host":     {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
+	"referrer": {url, []Attr{AttrURL}},
+	// http.log's (and websocket.log's) request; sip.log has a method, a
+	// uri and a user_agent too, and smtp.log a user_agent (the mail's
+	// User-Agent or X-Mailer header): not HTTP's, so they wait for the
+	// end of the record (see zeekSIP, zeekSMTP).
+	"uri":        {zeekURI, sipAttrs}, // a sip: URI tells sip.log
+	"method":     {zeekMethod, []Attr{AttrHTTPMethod}},
+	"user_agent": {zeekUA, []Attr{AttrHTTPUserAgent}},
 	// ssl.log
 	"server_name":    {domain, []Attr{AttrDomain}},
-	"subject":        {sslSubject, []Attr{AttrX509Subject, AttrEmailSubject}},
+	"subject":        {zeekSubject, []Attr{AttrX509Subject, AttrEmailSubject}},
 	"issuer":         {x509Issuer, []Attr{AttrX509Issuer}},
 	"cert_chain_fps": {x509SHA256, []Attr{AttrX509SHA256}},
 	// files.log
@@ -133,19 +205,42 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"certificate.serial":  {x509Serial, []Attr{AttrX509Serial}},
 	"certificate.subject": {x509Subject, []Attr{AttrX509Subject}},
 	"certificate.issuer":  {x509Issuer, []Attr{AttrX509Issuer}},
-	"san.dns":             {domain, []Attr{AttrDomain}},
-	"san.ip":              {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"san.email":           {mailAddr, []Attr{AttrEmail}},
-	"san.uri":             {url, []Attr{AttrURL}},
+	// known_certs.log: the certificate's issuer and serial number (its
+	// subject is "subject", as in ssl.log)
+	"issuer_subject": {x509Issuer, []Attr{AttrX509Issuer}},
+	"serial":         {x509Serial, []Attr{AttrX509Serial}},
+	"san.dns":        {domain, []Attr{AttrDomain}},
+	"san.ip":         {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"san.email":      {mailAddr, []Attr{AttrEmail}},
+	"san.uri":        {url, []Attr{AttrURL}},
 	// smtp.log
 	"mailfrom":         {mailSender, []Attr{AttrEmail, AttrEmailSenderRef}},
 	"rcptto":           {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
 	"from":             {mailFrom, []Attr{AttrEmail, AttrEmailFromRef}},
 	"to":               {mailTo, []Attr{AttrEmail, AttrEmailToRefs}},
 	"cc":               {mailCc, []Attr{AttrEmail, AttrEmailCcRefs}},
-	"reply_to":         {mailAddr, []Attr{AttrEmail}},
+	"reply_to":         {zeekReplyTo, []Attr{AttrEmail}},
 	"x_originating_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"path":             {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// Fields only sip.log has (Zeek's SIP::Info): its method, uri,
+	// user_agent, subject and reply_to are SIP's, not an HTTP request's or
+	// a mail's. Fields only smtp.log has (SMTP::Info): its user_agent is
+	// the mail client's.
+	"call_id":         {zeekSIPField, sipAttrs},
+	"seq":             {zeekSIPField, sipAttrs},
+	"request_from":    {zeekSIPField, sipAttrs},
+	"request_to":      {zeekSIPField, sipAttrs},
+	"response_from":   {zeekSIPField, sipAttrs},
+	"response_to":     {zeekSIPField, sipAttrs},
+	"request_path":    {zeekSIPField, sipAttrs},
+	"response_path":   {zeekSIPField, sipAttrs},
+	"helo":            {zeekSMTPField, smtpAttrs},
+	"msg_id":          {zeekSMTPField, smtpAttrs},
+	"in_reply_to":     {zeekSMTPField, smtpAttrs},
+	"first_received":  {zeekSMTPField, smtpAttrs},
+	"second_received": {zeekSMTPField, smtpAttrs},
+	"last_reply":      {zeekSMTPField, smtpAttrs},
+	"is_webmail":      {zeekSMTPField, smtpAttrs},
 	// notice.log, dhcp.log, conn.log's link-layer addresses
 	// (policy/protocols/conn/mac-logging) and known_devices
 	"src":            {anyIP, []Attr{AttrIPv4, AttrIPv6}},
@@ -194,6 +289,123 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"seen.indicator":      {intelValue, intelAttrs},
 	"seen.indicator_type": {intelType, intelAttrs},
 })
+
+// sipAttrs are what a sip.log record would wrongly give if it were read
+// as an HTTP request or a mail; smtpAttrs likewise for smtp.log.
+var (
+	sipAttrs  = []Attr{AttrURL, AttrHTTPValue, AttrHTTPMethod, AttrHTTPUserAgent, AttrX509Subject, AttrEmailSubject, AttrEmail}
+	smtpAttrs = []Attr{AttrHTTPUserAgent}
+)
+
+func zeekSIPField(e *Event, _ byte, _ []byte)  { e.zeekSIP = true }
+func zeekSMTPField(e *Event, _ byte, _ []byte) { e.zeekSMTP = true }
+
+// zeekURI, zeekMethod, zeekUA, zeekSubject and zeekReplyTo keep the value
+// for zeekFinish, which reads it as what the record turns out to be.
+func zeekURI(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekURI = e.save(v)
+		if hasSIPScheme(v) {
+			e.zeekSIP = true
+		}
+	}
+}
+
+func zeekMethod(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekMethod = e.save(v)
+	}
+}
+
+func zeekUA(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekUA = e.save(v)
+	}
+}
+
+func zeekSubject(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekSubject = e.save(v)
+	}
+}
+
+func zeekReplyTo(e *Event, _ byte, v []byte) {
+	if len(v) > 0 {
+		e.zeekReplyTo = e.save(v)
+	}
+}
+
+// hasSIPScheme: a SIP request's Request-URI is a sip:, sips: or tel: URI
+// (RFC 3261 section 19.1, RFC 3966); an HTTP request target never is.
+func hasSIPScheme(v []byte) bool {
+	for _, s := range []string{"sip:", "sips:", "tel:"} {
+		if len(v) >= len(s) && bytes.EqualFold(v[:len(s)], []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// zeekFinish reads the Zeek fields whose meaning depends on the log:
+// conn.log's service (see zeekService); dns.log's auth and addl; in
+// http.log (and websocket.log) method, uri and user_agent are the HTTP
+// request's; ssl.log's subject is the certificate's and smtp.log's the
+// mail's, as is its reply_to. sip.log's are SIP's (a SIP request is no
+// HTTP request, its Subject header no mail's and its URIs no URLs), and
+// smtp.log's user_agent names the mail client.
+func (e *Event) zeekFinish() {
+	if !e.zeekNotConn {
+		for _, v := range e.zeekServices {
+			service(e, 0, v)
+		}
+	}
+	if e.zeekDNS {
+		for _, v := range e.zeekAuthAddl {
+			zeekAnswer(e, 0, v)
+		}
+	}
+	if e.zeekSIP {
+		return
+	}
+	if e.zeekURI != nil {
+		httpValue(e, 0, e.zeekURI)
+	}
+	if e.zeekMethod != nil {
+		e.httpString(AttrHTTPMethod, e.zeekMethod)
+	}
+	if e.zeekUA != nil && !e.zeekSMTP {
+		e.httpString(AttrHTTPUserAgent, e.zeekUA)
+	}
+	if e.zeekSubject != nil {
+		sslSubject(e, 0, e.zeekSubject)
+	}
+	if e.zeekReplyTo != nil {
+		e.emailAddr(e.zeekReplyTo)
+	}
+}
+
+// ecsFileName keeps an ECS file.name for ecsFinish.
+func ecsFileName(e *Event, _ byte, v []byte) {
+	if len(v) > 0 && !e.off(AttrFileName) {
+		e.ecsFileNames = append(e.ecsFileNames, e.save(v))
+	}
+}
+
+func suricataAlertField(e *Event, _ byte, _ []byte) { e.suricataAlert = true }
+
+// ecsFinish reads an ECS document's file.name unless the document is an
+// alert of Elastic's suricata pipeline, whose file.name is the alert
+// rule's metadata "filename" (the rules file the signature came from,
+// "exploit.rules"), no file of the traffic: that pipeline moves fileinfo's
+// filename to file.path, and keeps alerts' files below suricata.eve.
+func (e *Event) ecsFinish() {
+	if e.suricataAlert {
+		return
+	}
+	for _, v := range e.ecsFileNames {
+		fileName(e, 0, v)
+	}
+}
 
 func zeekName(e *Event, _ byte, v []byte) {
 	if len(v) > 0 {
@@ -453,18 +665,22 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"ether.src_mac":  {mac, []Attr{AttrMAC}},
 	"ether.dest_mac": {mac, []Attr{AttrMAC}},
 	// a flow event lists every address the flow's frames carried
-	"ether.src_macs":   {mac, []Attr{AttrMAC}},
-	"ether.dest_macs":  {mac, []Attr{AttrMAC}},
-	"dhcp.client_mac":  {mac, []Attr{AttrMAC}},
-	"dhcp.assigned_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dhcp.client_ip":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"ether.src_macs":  {mac, []Attr{AttrMAC}},
+	"ether.dest_macs": {mac, []Attr{AttrMAC}},
+	"dhcp.client_mac": {mac, []Attr{AttrMAC}},
+	// Suricata logs the message's yiaddr, ciaddr (and, extended, giaddr
+	// and siaddr) whatever they hold, and 0.0.0.0 there is RFC 2131's "not
+	// filled in" (a client's yiaddr, ciaddr before it is bound, giaddr
+	// without a relay agent), no address: it is not read.
+	"dhcp.assigned_ip": {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.client_ip":   {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
 	// The extended dhcp log (Suricata's dhcp logger, extended: yes): the
 	// relay agent and next server of a reply, the address a client asks
 	// for (option 50), and the routers and DNS servers offered (options 3
 	// and 6, lists).
-	"dhcp.relay_ip":       {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dhcp.next_server_ip": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"dhcp.requested_ip":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.relay_ip":       {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.next_server_ip": {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
+	"dhcp.requested_ip":   {specifiedIP, []Attr{AttrIPv4, AttrIPv6}},
 	"dhcp.routers":        {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"dhcp.dns_servers":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	// fileinfo
@@ -531,21 +747,29 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	// url.domain with url.original (a path, as Filebeat's zeek and
 	// suricata modules write it), or url.path and url.query, make a URL;
 	// url.scheme and url.port complete it.
-	"url.domain":             {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
-	"url.port":               {httpPort, []Attr{AttrURL}},
-	"url.scheme":             {urlScheme, []Attr{AttrURL}},
-	"url.path":               {urlPath, []Attr{AttrURL}},
-	"url.query":              {urlQuery, []Attr{AttrURL}},
-	"http.request.referrer":  {url, []Attr{AttrURL}},
-	"http.request.method":    {httpMethod, []Attr{AttrHTTPMethod}},
-	"user_agent.original":    {httpUA, []Attr{AttrHTTPUserAgent}},
-	"file.name":              {fileName, []Attr{AttrFileName}},
-	"file.size":              {fileSize, []Attr{AttrFileSize}},
-	"file.mime_type":         {fileMime, []Attr{AttrFileMime}},
-	"file.hash.md5":          {md5, []Attr{AttrFileMD5}},
-	"file.hash.sha1":         {sha1, []Attr{AttrFileSHA1}},
-	"file.hash.sha256":       {sha256, []Attr{AttrFileSHA256}},
-	"tls.client.server_name": {domain, []Attr{AttrDomain}},
+	"url.domain":            {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
+	"url.port":              {httpPort, []Attr{AttrURL}},
+	"url.scheme":            {urlScheme, []Attr{AttrURL}},
+	"url.path":              {urlPath, []Attr{AttrURL}},
+	"url.query":             {urlQuery, []Attr{AttrURL}},
+	"http.request.referrer": {url, []Attr{AttrURL}},
+	"http.request.method":   {httpMethod, []Attr{AttrHTTPMethod}},
+	"user_agent.original":   {httpUA, []Attr{AttrHTTPUserAgent}},
+	// file.name, except in an alert of Elastic's suricata pipeline, which
+	// moves the rule's metadata filename (alert.metadata.filename, the
+	// rules file) there, and fileinfo's filename to file.path (see
+	// ecsFinish)
+	"file.name":                       {ecsFileName, []Attr{AttrFileName}},
+	"suricata.eve.alert.signature_id": {suricataAlertField, []Attr{AttrFileName}},
+	"suricata.eve.alert.gid":          {suricataAlertField, []Attr{AttrFileName}},
+	"suricata.eve.alert.rev":          {suricataAlertField, []Attr{AttrFileName}},
+	"suricata.eve.alert.signature":    {suricataAlertField, []Attr{AttrFileName}},
+	"file.size":                       {fileSize, []Attr{AttrFileSize}},
+	"file.mime_type":                  {fileMime, []Attr{AttrFileMime}},
+	"file.hash.md5":                   {md5, []Attr{AttrFileMD5}},
+	"file.hash.sha1":                  {sha1, []Attr{AttrFileSHA1}},
+	"file.hash.sha256":                {sha256, []Attr{AttrFileSHA256}},
+	"tls.client.server_name":          {domain, []Attr{AttrDomain}},
 	// tls.server.subject and issuer are the server certificate's DNs
 	// (ECS tls fields); tls.server.hash.* are that certificate's digests,
 	// not a file's.
