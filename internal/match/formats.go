@@ -739,11 +739,13 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"network.protocol":    {proto, []Attr{AttrProtocol}},
 	"network.type":        {proto, []Attr{AttrProtocol}},
 	"dns.question.name":   {domain, []Attr{AttrDomain}},
-	"dns.answers.data":    {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.answers.name":    {domain, []Attr{AttrDomain}},
-	"dns.resolved_ip":     {anyIP, []Attr{AttrIPv4, AttrIPv6}},
-	"url.full":            {url, []Attr{AttrURL}},
-	"url.original":        {ecsURLOriginal, []Attr{AttrURL, AttrHTTPValue}},
+	// Elastic's zeek dns pipeline copies Zeek's answers here, NSEC3's
+	// bare type name with them (see zeekAnswer).
+	"dns.answers.data": {zeekAnswer, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answers.name": {domain, []Attr{AttrDomain}},
+	"dns.resolved_ip":  {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"url.full":         {url, []Attr{AttrURL}},
+	"url.original":     {ecsURLOriginal, []Attr{AttrURL, AttrHTTPValue}},
 	// url.domain with url.original (a path, as Filebeat's zeek and
 	// suricata modules write it), or url.path and url.query, make a URL;
 	// url.scheme and url.port complete it.
@@ -804,7 +806,7 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	// Elastic's zeek dns pipeline may leave the query only here (its
 	// sample event, an mDNS response, has no dns.question.name).
 	"zeek.dns.query":   {domain, []Attr{AttrDomain}},
-	"zeek.dns.answers": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"zeek.dns.answers": {zeekAnswer, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	// Elastic's zeek ssl pipeline moves server_name to zeek.ssl.server.name
 	// (and nowhere else) and leaves cert_chain_fps (SHA-256) as it is.
 	"zeek.ssl.server.name":    {domain, []Attr{AttrDomain}},

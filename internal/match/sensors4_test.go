@@ -239,3 +239,24 @@ func TestECSSuricataAlertMetadataFilename(t *testing.T) {
 		}
 	}
 }
+
+// TestECSDNSAnswersNSEC3: Elastic's zeek dns pipeline keeps Zeek's answers
+// (dns.answers.data, zeek.dns.answers), so the bare NSEC3 and NSEC3PARAM
+// that Zeek writes for those records (see TestZeekDNSAuthAddl) reach ECS
+// too; they are no domain names there either. The records are Zeek's
+// nsec3param baseline's as the pipeline writes them, nested and dotted.
+func TestECSDNSAnswersNSEC3(t *testing.T) {
+	dom := func(s string) string { return "[domain-name:value = '" + s + "']" }
+	in := `{"@timestamp":"2009-11-08T04:41:57.000Z","dns":{"question":{"name":"sshfp.net"},"answers":[{"data":"NSEC3PARAM"},{"data":"NSEC3"},{"data":"ns1.sshfp.net"}]},"zeek":{"dns":{"answers":["NSEC3PARAM","NSEC3","ns1.sshfp.net"]}}}
+{"@timestamp":"2009-11-08T04:41:57.000Z","dns.question.name":"sshfp.net","dns.answers.data":["NSEC3PARAM","NSEC3"],"zeek.dns.answers":["NSEC3PARAM"]}
+`
+	st := matchCounts(t, "ecs nsec3", map[string]int64{
+		dom("nsec3param"):    0,
+		dom("nsec3"):         0,
+		dom("sshfp.net"):     2,
+		dom("ns1.sshfp.net"): 1,
+	}, FormatAuto, in)
+	if st.Events != 2 || st.Malformed != 0 {
+		t.Errorf("%+v, want 2 events, none malformed", st)
+	}
+}
