@@ -105,6 +105,7 @@ func TestRealEvents(t *testing.T) {
 		"pymisp_galaxy_1.json":                             {"galaxy guidelines", "galaxy guidelines", "galaxy guidelines", "galaxy guidelines", "object virustotal-report"},
 		"pymisp_mainly_objects_1.json":                     {"object original-imported-file", "object pe", "object pe", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section"},
 		"misp_stix_test_event.json":                        {"galaxy sector", "object pe", "sighting sighting", "sighting sighting", "sighting sighting", "sighting sighting"},
+		"misp_stix_objects_collection.json":                {"object credential"},
 	}
 	for name, evs := range realEvents(t) {
 		t.Run(name, func(t *testing.T) {
