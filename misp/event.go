@@ -358,7 +358,23 @@ func eventObject(dec *json.Decoder, fn func(*Event) error) error {
 			// /attributes/restSearch returns.
 			return fmt.Errorf("%w: a list of attributes without their event (MISP's /attributes/restSearch); export events instead (/events/restSearch or a feed)", ErrFormat)
 		}
+		if _, ok := bare["Object"]; ok {
+			// {"response": [{"Object": {...}}, ...]}: MISP's
+			// /objects/restSearch.
+			return fmt.Errorf("%w: a list of objects without their event (MISP's /objects/restSearch); export events instead (/events/restSearch or a feed)", ErrFormat)
+		}
 		return fmt.Errorf("%w: no \"Event\", \"response\" or event uuid", ErrFormat)
+	}
+	// A bare event has its info (MISP requires one); other MISP documents
+	// have a uuid too.
+	if _, ok := bare["info"]; !ok {
+		switch {
+		case bare["GalaxyCluster"] != nil:
+			return fmt.Errorf("%w: a galaxy, not an event", ErrFormat)
+		case bare["attributes"] != nil && bare["meta-category"] != nil:
+			return fmt.Errorf("%w: an object template, not an event", ErrFormat)
+		}
+		return fmt.Errorf("%w: an object with a uuid but no \"info\": not an event", ErrFormat)
 	}
 	b, _ := json.Marshal(bare)
 	var ev Event

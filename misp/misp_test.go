@@ -37,6 +37,13 @@ func TestReadEventsForms(t *testing.T) {
 		{"trailing text", `{"Event":` + ev + `} x`, 0, true},
 		{"response of numbers", `{"response":[1]}`, 0, true},
 		{"bad timestamp", `{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","timestamp":"soon"}}`, 0, true},
+		// Documents with a uuid that are no events: a galaxy (PyMISP's
+		// tests/mispevent_testfiles/galaxy.json) and an object template
+		// (its test_object_template/definition.json, trimmed).
+		{"galaxy", `{"uuid":"c5f2dfb4-21a1-42d8-a452-1d3c36a204ff","name":"Tea Matrix","type":"tea-matrix","description":"Tea Matrix","namespace":"tea-matrix","GalaxyCluster":[{"collection_uuid":"7eacd736-b093-4cc0-a56c-5f84de725dfb","type":"tea-matrix","value":"Milk in tea","tag_name":"misp-galaxy:tea-matrix=\"Milk in tea\"","uuid":"24430dc6-9c27-4b3c-a5e7-6dda478fffa0"}]}`, 0, true},
+		{"object template", `{"requiredOneOf":["member1","member2"],"required":["member3"],"attributes":{"member1":{"description":"FirstMember","misp-attribute":"text"}},"version":1,"description":"test template","meta-category":"file","uuid":"4ec55cc6-9e49-4c64-b794-03c25c1a6589","name":"test_object_template"}`, 0, true},
+		// MISP's /objects/restSearch: objects without their event
+		{"object search", `{"response":[{"Object":{"name":"domain-ip","uuid":"5ac337df-e078-4e99-8b17-02550a00020f","Attribute":[{"uuid":"518b4bcb-a86b-4783-9457-391d548b605b","type":"ip-dst","object_relation":"ip","value":"149.13.33.14"}]}}]}`, 0, true},
 		// MISP's /attributes/restSearch: attributes without their event
 		{"attribute search", `{"response":{"Attribute":[{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83867","type":"ip-dst","value":"198.51.100.1","Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866"}}]}}`, 0, true},
 	} {
@@ -49,8 +56,10 @@ func TestReadEventsForms(t *testing.T) {
 				if !errors.Is(err, ErrFormat) {
 					t.Errorf("%v does not wrap ErrFormat", err)
 				}
-				if tc.name == "attribute search" && !strings.Contains(err.Error(), "/attributes/restSearch") {
-					t.Errorf("%v does not say what the document is", err)
+				for name, says := range map[string]string{"attribute search": "/attributes/restSearch", "object search": "/objects/restSearch", "galaxy": "a galaxy", "object template": "an object template"} {
+					if tc.name == name && !strings.Contains(err.Error(), says) {
+						t.Errorf("%v does not say what the document is (%s)", err, says)
+					}
 				}
 				return
 			}
