@@ -87,6 +87,10 @@
 //     writes an observed-data of it, related "based-on". The attributes
 //     without to_ids of such an object are therefore not written (nor
 //     exported back to a feed).
+//   - Several values of a property that holds one (the two domains of a
+//     domain-ip object; the address and host name of an ip-port or
+//     network-connection, both its dst_ref) are ORed in the pattern;
+//     misp-stix ANDs them, which no observable satisfies.
 //   - Integer properties (ports, AS numbers, sizes) compare with integers
 //     in patterns; misp-stix quotes them, which a STIX matcher does not
 //     equate with the integer.
