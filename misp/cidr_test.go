@@ -143,3 +143,23 @@ func TestRepeatedRelationPatternMatches(t *testing.T) {
 		t.Errorf("back to MISP: values %q", v)
 	}
 }
+
+// TestRepeatedRelationObservedIsReported: an observed-data holds one
+// domain-name for the object; a second domain of a domain-ip object
+// (misp-stix's "perfect matching" example, without to_ids) cannot be
+// written in it, and is reported instead of dropped silently.
+func TestRepeatedRelationObservedIsReported(t *testing.T) {
+	d := loadDoc(t, "misp_objects_to_stix21.json")["domain-ip with the perfect domain & ip matching"]
+	var o Object
+	if err := json.Unmarshal(d.MISP, &o); err != nil {
+		t.Fatal(err)
+	}
+	res := NewConverter(Options{}).Convert(event(nil, []Object{o}))
+	got := objectsByType(t, res)
+	if len(got["observed-data"]) != 1 || len(got["domain-name"]) != 1 || got["domain-name"][0]["value"] != "misp-project.org" {
+		t.Fatalf("observed-data %v, domain names %v", got["observed-data"], got["domain-name"])
+	}
+	if len(res.Unsupported) != 1 || res.Unsupported[0].UUID != o.UUID || !strings.Contains(res.Unsupported[0].Reason, `"circl.lu"`) {
+		t.Errorf("unsupported %+v, want the second domain reported", res.Unsupported)
+	}
+}

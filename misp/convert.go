@@ -815,6 +815,23 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	if t == 0 {
 		t = x.ev.Timestamp
 	}
+	if !toIDs {
+		// The observable holds one value where the object gives several
+		// (two domains of a domain-ip): the first is written, the others
+		// reported.
+		first := map[string]any{}
+		for _, tm := range terms {
+			if tm.ref != nil || !tm.oneValue() {
+				continue
+			}
+			p := tm.patternPath()
+			if v, ok := first[p]; !ok {
+				first[p] = tm.value
+			} else if v != tm.value {
+				c.unsupported(x, "object", o.UUID, o.Name, "%s %q not written: the observed-data's %s holds one value, %q", tm.relation, fmt.Sprint(tm.value), p, fmt.Sprint(v))
+			}
+		}
+	}
 	u := c.observation(x, o.UUID, t, toIDs, terms, ts(t), ts(t))
 	m := u.objs[0]
 	labels := []any{fmt.Sprintf("misp:name=%q", o.Name)}
