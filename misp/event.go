@@ -358,10 +358,13 @@ func eventObject(dec *json.Decoder, fn func(*Event) error) error {
 			// /attributes/restSearch returns.
 			return fmt.Errorf("%w: a list of attributes without their event (MISP's /attributes/restSearch); export events instead (/events/restSearch or a feed)", ErrFormat)
 		}
-		if _, ok := bare["Object"]; ok {
+		if o := bytes.TrimSpace(bare["Object"]); len(o) > 0 && o[0] == '{' {
 			// {"response": [{"Object": {...}}, ...]}: MISP's
 			// /objects/restSearch.
 			return fmt.Errorf("%w: a list of objects without their event (MISP's /objects/restSearch); export events instead (/events/restSearch or a feed)", ErrFormat)
+		}
+		if string(bytes.TrimSpace(bare["type"])) == `"bundle"` {
+			return fmt.Errorf("%w: a STIX bundle (parley push takes it)", ErrFormat)
 		}
 		return fmt.Errorf("%w: no \"Event\", \"response\" or event uuid", ErrFormat)
 	}

@@ -44,6 +44,9 @@ func TestReadEventsForms(t *testing.T) {
 		{"object template", `{"requiredOneOf":["member1","member2"],"required":["member3"],"attributes":{"member1":{"description":"FirstMember","misp-attribute":"text"}},"version":1,"description":"test template","meta-category":"file","uuid":"4ec55cc6-9e49-4c64-b794-03c25c1a6589","name":"test_object_template"}`, 0, true},
 		// MISP's /objects/restSearch: objects without their event
 		{"object search", `{"response":[{"Object":{"name":"domain-ip","uuid":"5ac337df-e078-4e99-8b17-02550a00020f","Attribute":[{"uuid":"518b4bcb-a86b-4783-9457-391d548b605b","type":"ip-dst","object_relation":"ip","value":"149.13.33.14"}]}}]}`, 0, true},
+		// PyMISP's event_obj_attr_tag.json: an event without uuid or info
+		{"objects of an event", `{"Object":[{"name":"url","uuid":"b","Attribute":[{"object_relation":"url","type":"url","value":"https://www.circl.lu"}]}]}`, 0, true},
+		{"stix bundle", `{"type":"bundle","id":"bundle--5758ebf5-c898-48e6-9fe9-5665c0a83866","objects":[]}`, 0, true},
 		// MISP's /attributes/restSearch: attributes without their event
 		{"attribute search", `{"response":{"Attribute":[{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83867","type":"ip-dst","value":"198.51.100.1","Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866"}}]}}`, 0, true},
 	} {
@@ -56,7 +59,7 @@ func TestReadEventsForms(t *testing.T) {
 				if !errors.Is(err, ErrFormat) {
 					t.Errorf("%v does not wrap ErrFormat", err)
 				}
-				for name, says := range map[string]string{"attribute search": "/attributes/restSearch", "object search": "/objects/restSearch", "galaxy": "a galaxy", "object template": "an object template"} {
+				for name, says := range map[string]string{"attribute search": "/attributes/restSearch", "object search": "/objects/restSearch", "galaxy": "a galaxy", "object template": "an object template", "objects of an event": "no \"Event\"", "stix bundle": "parley push"} {
 					if tc.name == name && !strings.Contains(err.Error(), says) {
 						t.Errorf("%v does not say what the document is (%s)", err, says)
 					}
