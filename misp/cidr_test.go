@@ -1,6 +1,7 @@
 package misp
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -75,5 +76,90 @@ func TestCIDRAttributesMatchTheirBlock(t *testing.T) {
 	// ISSUBSET of anything but a block has no MISP form.
 	if _, err := patternComparisons(`[ipv4-addr:value ISSUBSET '198.51.100.7']`); err == nil {
 		t.Error("ISSUBSET of an address was taken for equality")
+	}
+}
+
+// observedDomain is one observation of the domain name resolving to the
+// IPv4 addresses.
+func observedDomain(name string, addrs ...string) []byte {
+	objs := []string{}
+	refs := []string{}
+	for i, a := range addrs {
+		id := fmt.Sprintf("ipv4-addr--1f6b3c1e-2a84-4f0e-9d55-2a6a0b9c1f%02d", 20+i)
+		refs = append(refs, fmt.Sprintf("%q", id))
+		objs = append(objs, fmt.Sprintf(`{"type":"ipv4-addr","spec_version":"2.1","id":%q,"value":%q}`, id, a))
+	}
+	return fmt.Appendf(nil, `{"type":"bundle","id":"bundle--1f6b3c1e-2a84-4f0e-9d55-2a6a0b9c1f11","objects":[
+	{"type":"observed-data","spec_version":"2.1","id":"observed-data--1f6b3c1e-2a84-4f0e-9d55-2a6a0b9c1f12","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z",
+	 "first_observed":"2026-01-01T00:00:00Z","last_observed":"2026-01-01T00:00:00Z","number_observed":1,
+	 "object_refs":["domain-name--1f6b3c1e-2a84-4f0e-9d55-2a6a0b9c1f15",%[3]s]},
+	{"type":"domain-name","spec_version":"2.1","id":"domain-name--1f6b3c1e-2a84-4f0e-9d55-2a6a0b9c1f15","value":%[1]q,"resolves_to_refs":[%[3]s]},
+	%[2]s]}`, name, strings.Join(objs, ","), strings.Join(refs, ","))
+}
+
+// TestRepeatedRelationPatternMatches: an object that gives a one-value
+// property several values (misp-stix's documented "domain-ip with the
+// perfect domain & ip matching": two domains, two addresses) makes a
+// pattern that matches either domain resolving to the addresses; ANDed,
+// the two domains asked one domain-name to hold both values, and the
+// indicator never matched. Both domains go back to a MISP feed.
+func TestRepeatedRelationPatternMatches(t *testing.T) {
+	d := loadDoc(t, "misp_objects_to_stix21.json")["domain-ip with the perfect domain & ip matching"]
+	var o Object
+	if err := json.Unmarshal(d.MISP, &o); err != nil {
+		t.Fatal(err)
+	}
+	for i := range o.Attribute {
+		o.Attribute[i].ToIDs = true
+	}
+	res := NewConverter(Options{}).Convert(event(nil, []Object{o}))
+	got := objectsByType(t, res)
+	if len(res.Unsupported) > 0 || len(got["indicator"]) != 1 {
+		t.Fatalf("unsupported %v, indicators %v", res.Unsupported, got["indicator"])
+	}
+	p := got["indicator"][0]["pattern"].(string)
+	for _, c := range []struct {
+		obs  []byte
+		want bool
+	}{
+		{observedDomain("circl.lu", "149.13.33.14", "185.194.93.14"), true},
+		{observedDomain("misp-project.org", "149.13.33.14", "185.194.93.14"), true},
+		{observedDomain("other.example", "149.13.33.14", "185.194.93.14"), false},
+	} {
+		r, err := pattern.MatchJSON(p, c.obs)
+		if err != nil || r.Matched != c.want {
+			t.Errorf("%s on %s: matched %v, %v; want %v", p, c.obs, r.Matched, err, c.want)
+		}
+	}
+	cs, err := patternComparisons(p)
+	if err != nil {
+		t.Fatalf("back to MISP: %v", err)
+	}
+	var values []string
+	for _, c := range cs {
+		values = append(values, c.value)
+	}
+	if v := strings.Join(values, " "); v != "misp-project.org circl.lu 149.13.33.14 185.194.93.14" {
+		t.Errorf("back to MISP: values %q", v)
+	}
+}
+
+// TestRepeatedRelationObservedIsReported: an observed-data holds one
+// domain-name for the object; a second domain of a domain-ip object
+// (misp-stix's "perfect matching" example, without to_ids) cannot be
+// written in it, and is reported instead of dropped silently.
+func TestRepeatedRelationObservedIsReported(t *testing.T) {
+	d := loadDoc(t, "misp_objects_to_stix21.json")["domain-ip with the perfect domain & ip matching"]
+	var o Object
+	if err := json.Unmarshal(d.MISP, &o); err != nil {
+		t.Fatal(err)
+	}
+	res := NewConverter(Options{}).Convert(event(nil, []Object{o}))
+	got := objectsByType(t, res)
+	if len(got["observed-data"]) != 1 || len(got["domain-name"]) != 1 || got["domain-name"][0]["value"] != "misp-project.org" {
+		t.Fatalf("observed-data %v, domain names %v", got["observed-data"], got["domain-name"])
+	}
+	if len(res.Unsupported) != 1 || res.Unsupported[0].UUID != o.UUID || !strings.Contains(res.Unsupported[0].Reason, `"circl.lu"`) {
+		t.Errorf("unsupported %+v, want the second domain reported", res.Unsupported)
 	}
 }

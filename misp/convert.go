@@ -763,7 +763,29 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		c.unsupported(x, "object", o.UUID, o.Name, "the uuid is not a UUID")
 		return
 	}
+	// An indicator's pattern compares only the attributes with to_ids,
+	// as misp-stix's does: the others (a file's state, path or size, an
+	// e-mail's recipients) are context that an observation seldom
+	// carries, and ANDed in they would keep the indicator from ever
+	// matching what it describes. An object whose to_ids attributes map
+	// to no comparison (only a payload) is observed-data of them all.
+	toIDs := false
+	ids := *o
+	ids.Attribute = nil
+	for _, a := range o.Attribute {
+		if !bool(a.Deleted) && bool(a.ToIDs) {
+			toIDs = true
+			ids.Attribute = append(ids.Attribute, a)
+		}
+	}
 	terms, known, err := objectTerms(o)
+	if toIDs && known {
+		if t, _, ierr := objectTerms(&ids); ierr != nil || len(t) > 0 {
+			terms, err = t, ierr
+		} else {
+			toIDs = false
+		}
+	}
 	if !known {
 		c.unsupported(x, "object", o.UUID, o.Name, "no STIX mapping for this object template (%d attributes)", len(o.Attribute))
 		return
@@ -776,7 +798,6 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		c.unsupported(x, "object", o.UUID, o.Name, "no attribute to map")
 		return
 	}
-	toIDs := false
 	var tagLabels []string
 	var marks []string
 	floor := x.floor
@@ -786,7 +807,6 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		if a.Deleted {
 			continue
 		}
-		toIDs = toIDs || bool(a.ToIDs)
 		l, m, f := c.tags(x, a.Tag)
 		tagLabels, marks, floor = append(tagLabels, l...), append(marks, m...), stricter(floor, f)
 		galaxies = append(galaxies, a.Galaxy...)
@@ -794,6 +814,23 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	t := o.Timestamp
 	if t == 0 {
 		t = x.ev.Timestamp
+	}
+	if !toIDs {
+		// The observable holds one value where the object gives several
+		// (two domains of a domain-ip): the first is written, the others
+		// reported.
+		first := map[string]any{}
+		for _, tm := range terms {
+			if tm.ref != nil || !tm.oneValue() {
+				continue
+			}
+			p := tm.patternPath()
+			if v, ok := first[p]; !ok {
+				first[p] = tm.value
+			} else if v != tm.value {
+				c.unsupported(x, "object", o.UUID, o.Name, "%s %q not written: the observed-data's %s holds one value, %q", tm.relation, fmt.Sprint(tm.value), p, fmt.Sprint(v))
+			}
+		}
 	}
 	u := c.observation(x, o.UUID, t, toIDs, terms, ts(t), ts(t))
 	m := u.objs[0]

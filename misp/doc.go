@@ -28,10 +28,13 @@
 //   - A MISP object of a known template (file, domain-ip, url, email,
 //     network-connection, ip-port, x509, registry-key, mutex, asn,
 //     user-account, ...) becomes one indicator whose pattern ANDs the
-//     comparisons of its attributes when any attribute has to_ids, else
-//     one observed-data with its observables; relations the template
-//     table does not map become x_misp_<relation> properties, as misp-stix
-//     does.
+//     comparisons of its attributes with to_ids when any attribute has
+//     to_ids (as misp-stix's pattern does: the others, such as a file's
+//     state, path or size, are context that an observation seldom
+//     carries, and ANDed in they would keep the indicator from matching),
+//     else one observed-data with the observables of all its attributes;
+//     relations the template table does not map become x_misp_<relation>
+//     properties, as misp-stix does.
 //   - Galaxy clusters become threat-actor, intrusion-set, malware, tool,
 //     attack-pattern, course-of-action or vulnerability objects
 //     (<type>--<cluster uuid>; MISP before collection_uuid gave every
@@ -80,6 +83,14 @@
 //
 // # Where Parley differs from misp-stix
 //
+//   - An attribute or object with to_ids is one indicator; misp-stix also
+//     writes an observed-data of it, related "based-on". The attributes
+//     without to_ids of such an object are therefore not written (nor
+//     exported back to a feed).
+//   - Several values of a property that holds one (the two domains of a
+//     domain-ip object; the address and host name of an ip-port or
+//     network-connection, both its dst_ref) are ORed in the pattern;
+//     misp-stix ANDs them, which no observable satisfies.
 //   - Integer properties (ports, AS numbers, sizes) compare with integers
 //     in patterns; misp-stix quotes them, which a STIX matcher does not
 //     equate with the integer.

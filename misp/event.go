@@ -25,6 +25,7 @@ type Event struct {
 	ThreatLevelID    Text        `json:"threat_level_id"`
 	Distribution     Text        `json:"distribution,omitempty"`
 	Orgc             Org         `json:"Orgc"`
+	AttributeCount   Text        `json:"attribute_count,omitempty"`
 	Attribute        []Attribute `json:"Attribute"`
 	Object           []Object    `json:"Object"`
 	Galaxy           []Galaxy    `json:"Galaxy"`
@@ -358,8 +359,30 @@ func eventObject(dec *json.Decoder, fn func(*Event) error) error {
 			// /attributes/restSearch returns.
 			return fmt.Errorf("%w: a list of attributes without their event (MISP's /attributes/restSearch); export events instead (/events/restSearch or a feed)", ErrFormat)
 		}
+		if o := bytes.TrimSpace(bare["Object"]); len(o) > 0 && o[0] == '{' {
+			// {"response": [{"Object": {...}}, ...]}: MISP's
+			// /objects/restSearch.
+			return fmt.Errorf("%w: a list of objects without their event (MISP's /objects/restSearch); export events instead (/events/restSearch or a feed)", ErrFormat)
+		}
+		if string(bytes.TrimSpace(bare["type"])) == `"bundle"` {
+			return fmt.Errorf("%w: a STIX bundle (parley push takes it)", ErrFormat)
+		}
 		return fmt.Errorf("%w: no \"Event\", \"response\" or event uuid", ErrFormat)
 	}
+	// A bare event has its info (MISP requires one); other MISP documents
+	// have a uuid too.
+	if _, ok := bare["info"]; !ok {
+		switch {
+		case bare["GalaxyCluster"] != nil:
+			return fmt.Errorf("%w: a galaxy, not an event", ErrFormat)
+		case bare["attributes"] != nil && bare["meta-category"] != nil:
+			return fmt.Errorf("%w: an object template, not an event", ErrFormat)
+		}
+		return fmt.Errorf("%w: an object with a uuid but no \"info\": not an event", ErrFormat)
+	}
+	// MISP's /events/index also has a lower-case "orgc" (a string),
+	// which encoding/json would take for "Orgc".
+	delete(bare, "orgc")
 	b, _ := json.Marshal(bare)
 	var ev Event
 	if err := json.Unmarshal(b, &ev); err != nil {
@@ -402,6 +425,13 @@ func eventArray(dec *json.Decoder, fn func(*Event) error) error {
 func checkEvent(ev *Event) error {
 	if !validUUID(ev.UUID) {
 		return fmt.Errorf("%w: event uuid %q is not a UUID", ErrFormat, ev.UUID)
+	}
+	// An event that counts attributes but holds none (no Attribute or
+	// Object list) is a listing: its report would take the event's
+	// version with nothing in it, and the whole event, imported later at
+	// that version, would conflict with it.
+	if n, err := strconv.Atoi(string(ev.AttributeCount)); err == nil && n > 0 && ev.Attribute == nil && ev.Object == nil {
+		return fmt.Errorf("%w: event %s counts %d attributes but holds none: an event index (MISP's /events/index, or a search with metadata only); export the events (/events/restSearch or a feed)", ErrFormat, ev.UUID, n)
 	}
 	return nil
 }

@@ -159,9 +159,14 @@ func TestFeedRoundTrip(t *testing.T) {
 						t.Errorf("object %s (%s) not in the feed", o.UUID, o.Name)
 						continue
 					}
+					// An indicator's pattern holds only the attributes
+					// with to_ids (as misp-stix's does).
+					idsOnly := slices.ContainsFunc(o.Attribute, func(a Attribute) bool {
+						return bool(a.ToIDs) && !bool(a.Deleted) && a.Type != "attachment" && a.Type != "malware-sample"
+					})
 					var w, g []string
 					for _, a := range o.Attribute {
-						if a.Type == "attachment" || a.Type == "malware-sample" || bool(a.Deleted) {
+						if a.Type == "attachment" || a.Type == "malware-sample" || bool(a.Deleted) || idsOnly && !bool(a.ToIDs) {
 							continue
 						}
 						typ := "text"

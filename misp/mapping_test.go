@@ -316,3 +316,65 @@ func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestObjectPatternsAgainstMispStix converts the objects of misp-stix's
+// tests/test_objects_collection_{1,2}.json (testdata, wrapped in one
+// event) and compares each indicator's comparisons with those of
+// misp-stix's expected output for them: an object's pattern compares only
+// its attributes with to_ids, as misp-stix's does. The others (a file's
+// path and size, an e-mail's recipient and subject) ANDed in would keep
+// the indicator from matching what it describes (no sensor reports
+// x_misp_path). The comparisons are compared as sets: the order within
+// the pattern is Parley's own.
+func TestObjectPatternsAgainstMispStix(t *testing.T) {
+	b, err := os.ReadFile("testdata/misp_stix_objects_collection.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := ParseEvents(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, raw := range NewConverter(Options{}).Convert(evs[0]).Objects {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["type"] == "indicator" {
+			got[m["id"].(string)] = m["pattern"].(string)
+		}
+	}
+	b, err = os.ReadFile("testdata/misp_stix_objects_collection_to_stix21.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle struct{ Objects []map[string]any }
+	if err := json.Unmarshal(b, &bundle); err != nil {
+		t.Fatal(err)
+	}
+	comparisons := func(p string) []string {
+		c := strings.Split(strings.TrimSuffix(strings.TrimPrefix(p, "["), "]"), " AND ")
+		sort.Strings(c)
+		return c
+	}
+	n := 0
+	for _, o := range bundle.Objects {
+		if o["type"] != "indicator" {
+			continue
+		}
+		n++
+		id, want := o["id"].(string), o["pattern"].(string)
+		g, ok := got[id]
+		if !ok {
+			t.Errorf("%s: no indicator, misp-stix writes %s", id, want)
+			continue
+		}
+		if gc, wc := comparisons(g), comparisons(want); strings.Join(gc, "\n") != strings.Join(wc, "\n") {
+			t.Errorf("%s:\n got  %s\n want %s (misp-stix)", id, g, want)
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%d indicators in misp-stix's output, want 3", n)
+	}
+}

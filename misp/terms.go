@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -111,12 +112,35 @@ func (t term) operator() string {
 	return "="
 }
 
+// oneValue reports whether the term's path holds one value in an
+// observable: not a *_refs list, nor protocols or an x_misp_ property,
+// which the observables hold as lists (see setPath).
+func (t term) oneValue() bool {
+	if t.ref != nil {
+		return !t.ref.list
+	}
+	if len(t.prop) == 0 {
+		return false
+	}
+	leaf := t.prop[len(t.prop)-1]
+	return leaf != "protocols" && !strings.HasPrefix(leaf, "x_misp_")
+}
+
 // patternOf ANDs the comparisons of terms into one observation expression.
 // All terms share one root type (the table guarantees it).
+//
+// A path that holds one value (see oneValue) and that several terms give
+// different values, such as the two domains of a domain-ip object, ORs
+// them in one parenthesised comparison where the first of them stands:
+// ANDed, one observable would need both values, and the pattern could
+// never match.
 func patternOf(terms []term) string {
 	var parts []string
+	group := map[string]int{} // a one-value path: its part
+	alts := map[string][]string{}
 	for _, t := range terms {
-		c := t.patternPath() + " " + t.operator() + " " + literal(t.value)
+		path := t.patternPath()
+		c := path + " " + t.operator() + " " + literal(t.value)
 		if t.ref != nil && t.ref.typed {
 			p := t.typ + ":" + t.ref.prop + ".type = " + quote(t.ref.typ)
 			c = p + " AND " + c
@@ -124,7 +148,21 @@ func patternOf(terms []term) string {
 				c = "(" + c + ")"
 			}
 		}
-		parts = append(parts, c)
+		if !t.oneValue() {
+			parts = append(parts, c)
+			continue
+		}
+		i, seen := group[path]
+		if !seen {
+			group[path] = len(parts)
+			alts[path] = []string{c}
+			parts = append(parts, c)
+			continue
+		}
+		if !slices.Contains(alts[path], c) {
+			alts[path] = append(alts[path], c)
+			parts[i] = "(" + strings.Join(alts[path], " OR ") + ")"
+		}
 	}
 	return "[" + strings.Join(parts, " AND ") + "]"
 }

@@ -924,9 +924,11 @@ func (imp *mispImport) events(ctx context.Context, name string, isURL bool, done
 			}
 		}
 		for _, u := range res.Unsupported {
-			imp.unsupp[u.Kind+" "+u.Name]++
+			// The event's own text (a type, a value) goes to the
+			// terminal: its control characters are replaced.
+			imp.unsupp[untrusted.Text(u.Kind+" "+u.Name, 200)]++
 			imp.clearProgress()
-			fmt.Fprintf(imp.c.stderr, "parley: import: unsupported: %s\n", u)
+			fmt.Fprintf(imp.c.stderr, "parley: import: unsupported: %s\n", untrusted.Text(u.String(), 4096))
 		}
 		for i, o := range res.Objects {
 			if err := imp.sink.add(ctx, res.Keys[i], o); err != nil {

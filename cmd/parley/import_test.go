@@ -209,3 +209,38 @@ func TestImportMISPSourceCAAndKey(t *testing.T) {
 		})
 	}
 }
+
+// TestImportMISPUnsupportedIsPrintable: what import misp reports as
+// unsupported quotes the event's own text (an attribute type, a value
+// that makes no valid pattern, such as the ssdeep with a CRLF of PyMISP's
+// to_delete2.json), which reaches the terminal: its control characters,
+// line breaks and terminal escapes among them, are replaced, one line a
+// report.
+func TestImportMISPUnsupportedIsPrintable(t *testing.T) {
+	ev := `{"Event":{"uuid":"11111111-2222-4333-8444-555555555555","info":"x","timestamp":"1700000000","published":true,"Attribute":[` +
+		`{"uuid":"11111111-2222-4333-8444-555555555556","type":"x\u001b]0;title\u0007","category":"Other","value":"v","timestamp":"1700000000"},` +
+		`{"uuid":"11111111-2222-4333-8444-555555555557","type":"sha256","category":"Other","value":"ab\u001b[2J\r\ncd","to_ids":true,"timestamp":"1700000000"}]}}`
+	in := filepath.Join(t.TempDir(), "ev.json")
+	if err := os.WriteFile(in, []byte(ev), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "import", "misp", "--out", filepath.Join(t.TempDir(), "out.json"), in)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.ContainsAny(stderr, "\x1b\x07\r") {
+		t.Errorf("stderr holds control characters of the event: %q", stderr)
+	}
+	n := 0
+	for _, l := range strings.Split(strings.TrimSuffix(stderr, "\n"), "\n") {
+		if !strings.HasPrefix(l, "parley: ") {
+			t.Errorf("a line of stderr that is no report: %q", l)
+		}
+		if strings.Contains(l, "unsupported: event ") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d unsupported lines, want 2:\n%s", n, stderr)
+	}
+}
