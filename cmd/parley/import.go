@@ -482,6 +482,9 @@ type mispImport struct {
 	// feedEvent is the uuid the feed's manifest gives the event file
 	// being read, which the event in it must have; "" outside a feed.
 	feedEvent string
+	// gone counts the revoked versions revokeGone pushed: objects a
+	// feed's event no longer makes (not in the converter's Stats).
+	gone int
 }
 
 func importMISP(ctx context.Context, c *cli, args []string) error {
@@ -834,6 +837,7 @@ func (imp *mispImport) revokeGone(ctx context.Context, ev *misp.Event, res *misp
 			revoked++
 		}
 	}
+	imp.gone += revoked
 	if revoked > 0 {
 		imp.clearProgress()
 		fmt.Fprintf(imp.c.stderr, "parley: import: event %s: %d attributes or objects the node holds are gone from the event or changed kind: revoked\n", ev.UUID, revoked)
@@ -965,8 +969,12 @@ func (imp *mispImport) clearProgress() {
 func (imp *mispImport) summary() {
 	imp.clearProgress()
 	st := imp.conv.Stats
-	fmt.Fprintf(imp.c.stderr, "parley: import: %d events, %d attributes, %d MISP objects, %d galaxy clusters, %d sightings (%d deleted: %d revoked) -> %d STIX objects\n",
-		st.Events, st.Attributes, st.Objects, st.Clusters, st.Sightings, st.Deleted, st.Revoked, st.STIX)
+	gone := ""
+	if imp.gone > 0 {
+		gone = fmt.Sprintf("; %d gone from their events: revoked", imp.gone)
+	}
+	fmt.Fprintf(imp.c.stderr, "parley: import: %d events, %d attributes, %d MISP objects, %d galaxy clusters, %d sightings (%d deleted: %d revoked%s) -> %d STIX objects\n",
+		st.Events, st.Attributes, st.Objects, st.Clusters, st.Sightings, st.Deleted, st.Revoked, gone, st.STIX+imp.gone)
 	if st.Restricted > 0 {
 		fmt.Fprintf(imp.c.stderr, "parley: import: %d events, attributes, objects or galaxy clusters left out: MISP's distribution keeps them in your organisation or a sharing group (--include-restricted imports them)\n", st.Restricted)
 	}
