@@ -210,9 +210,12 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			err = ferr
 		}
 		summary()
+		var ee *exitError
 		switch {
 		case err == nil:
 			return nil
+		case errors.As(err, &ee):
+			return err
 		case errors.Is(err, match.ErrPush):
 			return withExit(4, "check --url, --token, --collection and that --as is the key's member", err)
 		}

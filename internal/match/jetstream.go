@@ -35,6 +35,57 @@ func JetStreamConsumerConfig(name, filter string, ackWait time.Duration, maxAckP
 	}
 }
 
+// CheckJetStreamConsumer compares the configuration of a consumer that
+// already exists (have) with the one a member of the fleet would create
+// (want, from [JetStreamConsumerConfig]) and returns an error naming each
+// difference the member may not change by updating it: a push consumer, an
+// acknowledgement policy other than explicit, a delivery policy other than
+// every message, and another subject filter. JetStream refuses to update
+// the first three; a filter it does update, but then the messages the old
+// filter passed over, earlier than the consumer's position, are never
+// delivered, and every other member of the fleet silently gets the new
+// filter's messages instead of its own: a fleet shares one filter. The
+// settings a member does update (AckWait, MaxAckPending, the description)
+// are not compared.
+func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
+	var diffs []string
+	if have.DeliverSubject != "" {
+		diffs = append(diffs, fmt.Sprintf("it is a push consumer (it delivers to %s), not a pull consumer", have.DeliverSubject))
+	}
+	if have.AckPolicy != want.AckPolicy {
+		diffs = append(diffs, fmt.Sprintf("its acknowledgement policy is %s, not %s", have.AckPolicy, want.AckPolicy))
+	}
+	if have.DeliverPolicy != want.DeliverPolicy {
+		diffs = append(diffs, fmt.Sprintf("its delivery policy is %s, not %s", have.DeliverPolicy, want.DeliverPolicy))
+	}
+	filters := consumerFilters(have)
+	if same := len(filters) == 0 && want.FilterSubject == "" || len(filters) == 1 && filters[0] == want.FilterSubject; !same {
+		d := "it has no subject filter"
+		if len(filters) > 0 {
+			d = "its subject filter is " + strings.Join(filters, ", ")
+		}
+		if want.FilterSubject == "" {
+			d += ", and no --subject was given"
+		} else {
+			d += ", not " + want.FilterSubject
+		}
+		diffs = append(diffs, d)
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("consumer %s exists with other settings than a fleet member's: %s", have.Durable, strings.Join(diffs, "; "))
+}
+
+// consumerFilters returns a consumer's subject filters: FilterSubject, or
+// FilterSubjects (nats-server 2.10).
+func consumerFilters(c jetstream.ConsumerConfig) []string {
+	if c.FilterSubject != "" {
+		return []string{c.FilterSubject}
+	}
+	return c.FilterSubjects
+}
+
 // pullBytes is about the most bytes one pull asks for: Fluent Bit batches
 // are large messages, and a pull of Batch of them would hold them all in
 // memory at once.

@@ -513,3 +513,47 @@ func TestStreamPending(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckJetStreamConsumer: a consumer made by a fleet member with the
+// same --subject is joined, whatever its AckWait; one with another filter,
+// acknowledgement or delivery policy, or a push consumer, is refused with
+// the difference named.
+func TestCheckJetStreamConsumer(t *testing.T) {
+	want := JetStreamConsumerConfig("fleet", "sensor.>", 30*time.Second, 1000)
+	same := JetStreamConsumerConfig("fleet", "sensor.>", time.Minute, 10)
+	if err := CheckJetStreamConsumer(same, want); err != nil {
+		t.Errorf("same settings: %v", err)
+	}
+	multi := same
+	multi.FilterSubject, multi.FilterSubjects = "", []string{"sensor.>"}
+	if err := CheckJetStreamConsumer(multi, want); err != nil {
+		t.Errorf("the one filter as FilterSubjects: %v", err)
+	}
+	none := JetStreamConsumerConfig("fleet", "", time.Second, 10)
+	if err := CheckJetStreamConsumer(none, JetStreamConsumerConfig("fleet", "", time.Minute, 10)); err != nil {
+		t.Errorf("neither filters: %v", err)
+	}
+	for _, tc := range []struct {
+		change func(*jetstream.ConsumerConfig)
+		want   string
+	}{
+		{func(c *jetstream.ConsumerConfig) { c.FilterSubject = "sensor.zeek.>" }, "its subject filter is sensor.zeek.>, not sensor.>"},
+		{func(c *jetstream.ConsumerConfig) { c.FilterSubject = "" }, "it has no subject filter, not sensor.>"},
+		{func(c *jetstream.ConsumerConfig) {
+			c.FilterSubject, c.FilterSubjects = "", []string{"sensor.>", "other"}
+		}, "its subject filter is sensor.>, other"},
+		{func(c *jetstream.ConsumerConfig) { c.AckPolicy = jetstream.AckAllPolicy }, "acknowledgement policy is AckAll"},
+		{func(c *jetstream.ConsumerConfig) { c.DeliverPolicy = jetstream.DeliverNewPolicy }, "delivery policy is new"},
+		{func(c *jetstream.ConsumerConfig) { c.DeliverSubject = "deliver.here" }, "push consumer"},
+	} {
+		have := same
+		tc.change(&have)
+		err := CheckJetStreamConsumer(have, want)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", have, err, tc.want)
+		}
+	}
+	if err := CheckJetStreamConsumer(want, none); err == nil || !strings.Contains(err.Error(), "no --subject was given") {
+		t.Errorf("a filtered consumer joined without --subject: %v", err)
+	}
+}
