@@ -160,6 +160,10 @@ type JetStreamSource struct {
 	small     batchReader
 }
 
+// consumerCheck is how often a matcher that receives nothing checks that
+// its consumer still exists.
+const consumerCheck = 5 * time.Second
+
 // aheadBytes is the size from which a message is split ahead: below it the
 // hand-over to the splitter costs more than the splitting (one event a
 // message is a few hundred bytes).
@@ -184,7 +188,10 @@ func (j *JetStreamSource) Acked() int64 { return j.acked.Load() }
 // acknowledges what it holds. Messages pulled but not yet matched when ctx
 // ends are left to be redelivered after the consumer's AckWait. It returns
 // nil when ctx ended it; an Emit error stops it at once, leaving the
-// messages of that flush unacknowledged for redelivery.
+// messages of that flush unacknowledged for redelivery. A consumer (or
+// stream) that is deleted, or that a restarted server no longer has,
+// stops it with an error once it flushed what it holds: pulls on it would
+// otherwise get nothing, for ever, without an error.
 func (j *JetStreamSource) Run(ctx context.Context) error {
 	if j.FlushEvery <= 0 {
 		j.FlushEvery = time.Second
@@ -234,6 +241,7 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	// timer, FetchMaxWait + 1 s, the "stall of a second"), the rest
 	// delivered, never received, each waiting for its AckWait.
 	count := min(j.Batch, pullBytes>>20)
+	lastCheck, gone := time.Now(), 0
 	var seenMsgs, seenBytes int64
 	fetch := func() (jetstream.MessageBatch, error) {
 		return j.Consumer.Fetch(count, jetstream.FetchMaxWait(wait))
@@ -281,8 +289,27 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 				count = int(min(max(pullBytes*seenMsgs/max(seenBytes, 1), 1), int64(j.Batch)))
 			}
 		}
+		if err == nil && got == 0 && time.Since(lastCheck) >= consumerCheck {
+			// A pull on a consumer that is gone gets nothing, no error:
+			// without this the matcher would wait for ever.
+			lastCheck = time.Now()
+			if _, ierr := j.Consumer.Info(ctx); errors.Is(ierr, jetstream.ErrConsumerNotFound) || errors.Is(ierr, jetstream.ErrStreamNotFound) {
+				// Twice in a row, a check apart: not a server that is
+				// still restoring its streams.
+				if gone++; gone >= 2 {
+					err = ierr
+				}
+			} else if ierr == nil {
+				gone = 0
+			}
+		}
 		switch {
 		case err == nil, errors.Is(err, nats.ErrTimeout):
+		case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrStreamNotFound):
+			if ferr := j.flush(); ferr != nil {
+				return ferr
+			}
+			return fmt.Errorf("couldn't consume from JetStream: the consumer is gone (deleted, or the server lost its state); started again, a matcher creates it and reads the stream from its start: %w", err)
 		case errors.Is(err, nats.ErrConnectionClosed):
 			if ferr := j.flush(); ferr != nil {
 				return ferr

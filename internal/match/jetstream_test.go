@@ -557,3 +557,64 @@ func TestCheckJetStreamConsumer(t *testing.T) {
 		t.Errorf("a filtered consumer joined without --subject: %v", err)
 	}
 }
+
+// TestJetStreamConsumerGone: a matcher whose consumer is deleted while it
+// waits for messages stops with an error saying so, after emitting and
+// acknowledging what it holds, instead of pulling nothing for ever.
+func TestJetStreamConsumerGone(t *testing.T) {
+	url := startNATS(t)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "", 30*time.Second, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var sightings int
+	m := NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"})
+	s := &Stream{Matcher: m, Set: fleetIndicators(t), FlushEvery: time.Hour,
+		Emit: func(objs []map[string]any) error {
+			mu.Lock()
+			sightings += len(objs)
+			mu.Unlock()
+			return nil
+		}}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 100 * time.Millisecond}
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	if _, err := js.Publish(ctx, "sensor.zeek.dns", []byte(dnsLine(1, "evil.example"))); err != nil {
+		t.Fatal(err)
+	}
+	for src.Acked() == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the message was never acknowledged")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := js.DeleteConsumer(ctx, "EVENTS", "fleet"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "consumer is gone") {
+			t.Errorf("Run: %v, want the consumer gone", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run still pulling 20 s after its consumer was deleted")
+	}
+	if sightings != 1 {
+		t.Errorf("%d sightings emitted, want 1", sightings)
+	}
+}
