@@ -63,6 +63,12 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 		if err := match.CheckJetStreamConsumer(have.CachedInfo().Config, cfg); err != nil {
 			return usageErrorf(otherHint, "stream %s: %v", o.stream, err)
 		}
+		// The consumer has one AckWait: the member started last sets it
+		// for all, and a member whose --flush is near it or longer gets
+		// its messages counted twice.
+		if w := have.CachedInfo().Config.AckWait; w != cfg.AckWait {
+			fmt.Fprintf(c.stderr, "parley: warning: consumer %s's ack wait was %v; it is now %v for every member of the fleet (give every member the same --flush and --ack-wait)\n", o.consumer, w, cfg.AckWait)
+		}
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, o.stream, cfg)
 	if err != nil {
