@@ -618,3 +618,45 @@ func TestJetStreamConsumerGone(t *testing.T) {
 		t.Errorf("%d sightings emitted, want 1", sightings)
 	}
 }
+
+// TestJetStreamMessagesIndependent: each message is read as a file of its
+// own. A Zeek TSV header in one message is not in force for the lines of
+// the next: any member of a fleet may get either, and messages of other
+// logs (other subjects) come between, so a line read with another
+// message's header would be decoded with columns that are not its own.
+// A message holding its header and its lines is read.
+func TestJetStreamMessagesIndependent(t *testing.T) {
+	hdr := []string{
+		"#separator \\x09\n", "#set_separator\t,\n", "#empty_field\t(empty)\n", "#unset_field\t-\n", "#path\tdns\n",
+		"#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tquery\n",
+		"#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\n",
+	}
+	line := "1591367999.100000\tCx\t10.0.0.1\t5353\t10.0.0.2\t53\tudp\tevil.example\n"
+	bs := func(ss ...string) [][]byte {
+		var out [][]byte
+		for _, s := range ss {
+			out = append(out, []byte(s))
+		}
+		return out
+	}
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t)}
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.linesSeq(1, bs(hdr...))
+	s.linesSeq(2, bs(line))
+	if st := s.Matcher.Stats(); st.Matched != 0 || st.Malformed != 1 {
+		t.Errorf("a TSV line without its header in its message: %d matched, %d malformed; want 0 and 1", st.Matched, st.Malformed)
+	}
+	s.linesSeq(3, bs(append(append([]string(nil), hdr...), line)...))
+	if st := s.Matcher.Stats(); st.Matched != 1 {
+		t.Errorf("a message of a header and its line: %d matched, want 1", st.Matched)
+	}
+	objs := s.Matcher.Flush()
+	if len(objs) != 1 {
+		t.Fatalf("%d sightings, want 1", len(objs))
+	}
+	if qs := seqsOf(t, objs[0]); len(qs) != 1 || qs[0] != 3 {
+		t.Errorf("sighting of sequences %v, want [3]", qs)
+	}
+}

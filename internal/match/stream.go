@@ -169,9 +169,13 @@ func (s *Stream) LineSeq(seq uint64, line []byte) {
 	s.mu.Unlock()
 }
 
-// linesSeq is LineSeq for each of lines, under one hold of the lock.
+// linesSeq is LineSeq for each of lines, under one hold of the lock: the
+// lines of one message, read as a file of their own. A Zeek TSV header of
+// an earlier message is not in force for them: any member of a fleet may
+// get any message, and messages of other logs come between.
 func (s *Stream) linesSeq(seq uint64, lines [][]byte) {
 	s.mu.Lock()
+	s.Matcher.dec.resetTSV()
 	for _, l := range lines {
 		s.Matcher.LineSeq(seq, l)
 	}
