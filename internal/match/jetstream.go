@@ -161,8 +161,8 @@ type JetStreamSource struct {
 }
 
 // consumerCheck is how often a matcher that receives nothing checks that
-// its consumer still exists.
-const consumerCheck = 5 * time.Second
+// its consumer still exists (a variable for the tests).
+var consumerCheck = 5 * time.Second
 
 // aheadBytes is the size from which a message is split ahead: below it the
 // hand-over to the splitter costs more than the splitting (one event a
@@ -289,7 +289,7 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 				count = int(min(max(pullBytes*seenMsgs/max(seenBytes, 1), 1), int64(j.Batch)))
 			}
 		}
-		if err == nil && got == 0 && time.Since(lastCheck) >= consumerCheck {
+		if (err == nil || errors.Is(err, nats.ErrTimeout)) && got == 0 && time.Since(lastCheck) >= consumerCheck {
 			// A pull on a consumer that is gone gets nothing, no error:
 			// without this the matcher would wait for ever.
 			lastCheck = time.Now()

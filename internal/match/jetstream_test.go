@@ -660,3 +660,41 @@ func TestJetStreamMessagesIndependent(t *testing.T) {
 		t.Errorf("sighting of sequences %v, want [3]", qs)
 	}
 }
+
+// TestJetStreamConsumerGoneUnseen: a consumer deleted when no pull was
+// waiting (as when a restarted server lost its state) tells its pulls
+// nothing; the matcher finds it gone by asking for it.
+func TestJetStreamConsumerGoneUnseen(t *testing.T) {
+	old := consumerCheck
+	consumerCheck = 100 * time.Millisecond
+	defer func() { consumerCheck = old }()
+	url := startNATS(t)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "", 30*time.Second, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteConsumer(ctx, "EVENTS", "fleet"); err != nil {
+		t.Fatal(err)
+	}
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t), FlushEvery: time.Hour}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	err = (&JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 100 * time.Millisecond}).Run(rctx)
+	if err == nil || !strings.Contains(err.Error(), "consumer is gone") {
+		t.Errorf("Run: %v, want the consumer gone", err)
+	}
+}
