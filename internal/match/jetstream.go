@@ -138,6 +138,12 @@ type JetStreamSource struct {
 	// Warn receives errors that do not stop the source.
 	Warn func(error)
 
+	// Malformed events not yet reported, the first and last sequences
+	// of their messages, and when they were last reported.
+	badSince          int64
+	badFirst, badLast uint64
+	badReported       time.Time
+
 	pending  []jetstream.Msg
 	events   int            // events of the messages in pending
 	inflight map[uint64]int // stream sequence -> index in pending
@@ -401,8 +407,37 @@ func (j *JetStreamSource) matchAhead() {
 
 // match matches the events of the message at stream sequence seq.
 func (j *JetStreamSource) match(seq uint64, events [][]byte) {
-	j.Stream.linesSeq(seq, events)
+	if n := j.Stream.linesSeq(seq, events); n > 0 {
+		j.malformed(seq, n)
+	}
 	j.events += len(events)
+}
+
+// malformedReport is how often malformed events are reported (the first
+// at once): a fleet member runs until stopped, and its summary line,
+// which counts them, comes only then.
+const malformedReport = time.Minute
+
+// malformed counts n malformed events in the message at stream sequence
+// seq (acknowledged with the rest: a redelivery would not read them
+// better) and reports them through Warn, the first at once and then at
+// most once every malformedReport.
+func (j *JetStreamSource) malformed(seq uint64, n int64) {
+	if j.badSince == 0 {
+		j.badFirst = seq
+	}
+	j.badSince += n
+	j.badLast = seq
+	if j.Warn == nil || time.Since(j.badReported) < malformedReport {
+		return
+	}
+	j.badReported = time.Now()
+	if j.badFirst == j.badLast {
+		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read) in the message at stream sequence %d, acknowledged with the rest", j.badSince, seq))
+	} else {
+		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read) in messages at stream sequences %d to %d, acknowledged with the rest", j.badSince, j.badFirst, j.badLast))
+	}
+	j.badSince = 0
 }
 
 // batchReader splits a message into its events: the records of a Fluent

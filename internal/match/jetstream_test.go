@@ -698,3 +698,28 @@ func TestJetStreamConsumerGoneUnseen(t *testing.T) {
 		t.Errorf("Run: %v, want the consumer gone", err)
 	}
 }
+
+// TestJetStreamMalformedReported: a member runs until stopped, so its
+// malformed messages are reported as they come (the first at once, then
+// at most once a minute with the count since), naming their sequences.
+func TestJetStreamMalformedReported(t *testing.T) {
+	var warns []string
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t)}
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	j := &JetStreamSource{Stream: s, Warn: func(err error) { warns = append(warns, err.Error()) }}
+	j.match(7, [][]byte{[]byte(dnsLine(1, "evil.example"))})
+	j.match(8, [][]byte{[]byte("not a record\n"), []byte(dnsLine(2, "evil.example"))})
+	j.match(9, [][]byte{[]byte("garbage")})
+	j.match(10, [][]byte{[]byte("more garbage"), []byte("{")})
+	if len(warns) != 1 || !strings.Contains(warns[0], "1 malformed events") || !strings.Contains(warns[0], "stream sequence 8") {
+		t.Fatalf("warnings %q, want one naming the message at sequence 8", warns)
+	}
+	j.badReported = time.Now().Add(-malformedReport)
+	j.match(11, [][]byte{[]byte(dnsLine(3, "evil.example"))})
+	j.match(12, [][]byte{[]byte("x")})
+	if len(warns) != 2 || !strings.Contains(warns[1], "4 malformed events") || !strings.Contains(warns[1], "sequences 9 to 12") {
+		t.Errorf("warnings %q, want a second one counting 4 in sequences 9 to 12", warns)
+	}
+}

@@ -173,13 +173,17 @@ func (s *Stream) LineSeq(seq uint64, line []byte) {
 // lines of one message, read as a file of their own. A Zeek TSV header of
 // an earlier message is not in force for them: any member of a fleet may
 // get any message, and messages of other logs come between.
-func (s *Stream) linesSeq(seq uint64, lines [][]byte) {
+// It returns how many of them were malformed.
+func (s *Stream) linesSeq(seq uint64, lines [][]byte) (malformed int64) {
 	s.mu.Lock()
 	s.Matcher.dec.resetTSV()
+	before := s.Matcher.stats.Malformed
 	for _, l := range lines {
 		s.Matcher.LineSeq(seq, l)
 	}
+	malformed = s.Matcher.stats.Malformed - before
 	s.mu.Unlock()
+	return malformed
 }
 
 // FlushNow flushes the sightings gathered so far and hands them to Emit at
