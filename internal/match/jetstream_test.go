@@ -723,3 +723,36 @@ func TestJetStreamMalformedReported(t *testing.T) {
 		t.Errorf("warnings %q, want a second one counting 4 in sequences 9 to 12", warns)
 	}
 }
+
+// TestSightingSequenceCounts: a sighting says how many events each
+// sequence counts where that is not one (a batch, an observed-data's
+// number_observed), so that whoever collects sightings can keep one
+// count per sequence when a redelivered batch is counted again with
+// other messages.
+func TestSightingSequenceCounts(t *testing.T) {
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t)}
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evil := func(i int) []byte { return []byte(dnsLine(i, "evil.example") + "\n") }
+	s.linesSeq(9, [][]byte{evil(1), evil(2), evil(3)})
+	s.linesSeq(4, [][]byte{evil(4)})
+	s.linesSeq(5, [][]byte{evil(5), []byte(dnsLine(6, "benign.example")), evil(7)})
+	objs := s.Matcher.Flush()
+	if len(objs) != 1 {
+		t.Fatalf("%d objects, want 1 sighting", len(objs))
+	}
+	o := objs[0]
+	if o["count"] != int64(6) {
+		t.Errorf("count %v, want 6", o["count"])
+	}
+	got, _ := o["x_parley_stream_sequence_counts"].([][2]uint64)
+	want := [][2]uint64{{5, 2}, {9, 3}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("x_parley_stream_sequence_counts %v, want %v", got, want)
+	}
+	s.linesSeq(10, [][]byte{evil(8)})
+	if o := s.Matcher.Flush()[0]; o["x_parley_stream_sequence_counts"] != nil {
+		t.Errorf("one event a message: x_parley_stream_sequence_counts %v, want none", o["x_parley_stream_sequence_counts"])
+	}
+}
