@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -50,7 +51,26 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 	if err != nil {
 		return fmt.Errorf("couldn't use JetStream: %w", err)
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, o.stream, match.JetStreamConsumerConfig(o.consumer, o.subject, o.ackWait, fleetMaxAckPending))
+	cfg := match.JetStreamConsumerConfig(o.consumer, o.subject, o.ackWait, fleetMaxAckPending)
+	// A consumer made otherwise (by hand, or by members with another
+	// --subject) is not taken over: an update of its filter would skip
+	// messages and change what every other member gets.
+	const otherHint = "every matcher of a fleet gives the same --subject; for other settings use another --consumer name, or delete this consumer"
+	switch have, err := js.Consumer(ctx, o.stream, o.consumer); {
+	case errors.Is(err, jetstream.ErrNotPullConsumer):
+		return usageErrorf(otherHint, "stream %s: consumer %s exists and is a push consumer; a fleet shares a pull consumer", o.stream, o.consumer)
+	case err == nil:
+		if err := match.CheckJetStreamConsumer(have.CachedInfo().Config, cfg); err != nil {
+			return usageErrorf(otherHint, "stream %s: %v", o.stream, err)
+		}
+		// The consumer has one AckWait: the member started last sets it
+		// for all, and a member whose --flush is near it or longer gets
+		// its messages counted twice.
+		if w := have.CachedInfo().Config.AckWait; w != cfg.AckWait {
+			fmt.Fprintf(c.stderr, "parley: warning: consumer %s's ack wait was %v; it is now %v for every member of the fleet (give every member the same --flush and --ack-wait)\n", o.consumer, w, cfg.AckWait)
+		}
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, o.stream, cfg)
 	if err != nil {
 		return fmt.Errorf("couldn't create consumer %s on stream %s: %w", o.consumer, o.stream, err)
 	}

@@ -367,3 +367,107 @@ func TestMatchFleetPollsIndicators(t *testing.T) {
 		t.Fatalf("exit %d after the interrupt: %s", code, errb.String())
 	}
 }
+
+// TestMatchFleetConsumerOtherSettings starts a fleet member on a consumer
+// that exists with settings a member may not change: another subject
+// filter (which JetStream would update, skipping the messages the old
+// filter passed over and changing every other member's messages), no
+// filter, or another delivery policy. The member refuses with an error
+// that names the difference (exit 2), and the consumer is left as it was.
+func TestMatchFleetConsumerOtherSettings(t *testing.T) {
+	url := startNATS(t)
+	dir := t.TempDir()
+	ind := filepath.Join(dir, "ind.json")
+	if err := os.WriteFile(ind, []byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000f1ee","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []jetstream.ConsumerConfig{
+		{Durable: "zeek", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "sensor.zeek.>"},
+		{Durable: "new", AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy, FilterSubject: "sensor.>"},
+	} {
+		if _, err := js.CreateConsumer(ctx, "EVENTS", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		consumer, subject, want, filter string
+	}{
+		{"zeek", "sensor.>", "its subject filter is sensor.zeek.>, not sensor.>", "sensor.zeek.>"},
+		{"zeek", "", "its subject filter is sensor.zeek.>, and no --subject was given", "sensor.zeek.>"},
+		{"new", "sensor.>", "its delivery policy is new, not all", "sensor.>"},
+	} {
+		args := []string{"match", "--nats", url, "--stream", "EVENTS", "--consumer", tc.consumer, "--indicators", ind}
+		if tc.subject != "" {
+			args = append(args, "--subject", tc.subject)
+		}
+		var out, errb lockedBuffer
+		c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		// A member that joins runs until interrupted: give it a moment.
+		rctx, stop := context.WithTimeout(ctx, 3*time.Second)
+		code := c.main(rctx, args)
+		stop()
+		if code != 2 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("consumer %s, --subject %q: exit %d, want 2 and %q: %s", tc.consumer, tc.subject, code, tc.want, errb.String())
+		}
+		cons, err := js.Consumer(ctx, "EVENTS", tc.consumer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cons.CachedInfo().Config.FilterSubject; got != tc.filter {
+			t.Errorf("consumer %s's filter became %q, want it left %q", tc.consumer, got, tc.filter)
+		}
+	}
+}
+
+// TestMatchFleetAckWaitChanged: a member that joins with another
+// --ack-wait than the consumer's says that it changes it for the whole
+// fleet.
+func TestMatchFleetAckWaitChanged(t *testing.T) {
+	url := startNATS(t)
+	dir := t.TempDir()
+	ind := filepath.Join(dir, "ind.json")
+	if err := os.WriteFile(ind, []byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000f1ee","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(ackWait string) string {
+		var out, errb lockedBuffer
+		c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		rctx, stop := context.WithTimeout(ctx, time.Second)
+		defer stop()
+		if code := c.main(rctx, []string{"match", "--nats", url, "--stream", "EVENTS", "--consumer", "fleet", "--indicators", ind, "--ack-wait", ackWait}); code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+		return errb.String()
+	}
+	if e := run("1m"); strings.Contains(e, "ack wait") {
+		t.Errorf("the first member warned: %s", e)
+	}
+	if e := run("1m"); strings.Contains(e, "ack wait") {
+		t.Errorf("a member with the same --ack-wait warned: %s", e)
+	}
+	if e := run("10s"); !strings.Contains(e, "consumer fleet's ack wait was 1m0s; it is now 10s for every member") {
+		t.Errorf("no warning of the changed ack wait: %s", e)
+	}
+}

@@ -64,7 +64,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	fs.Var(onceString{subject, "--subject takes one filter (wildcards such as sensor.> cover several subjects)"}, "subject", "with --nats, only the stream's messages on `SUBJECT` (one filter, such as sensor.zeek.>)")
 	consumer := fs.String("consumer", "", "with --nats, the durable consumer `NAME` that the matchers of a fleet share")
 	batch := fs.Int("batch", 500, "with --nats, how many messages to pull at a time (`N`)")
-	maxPending := fs.Int("max-pending", 10000, "with --nats, emit and acknowledge at the latest after `N` messages")
+	maxPending := fs.Int("max-pending", 10000, "with --nats, emit and acknowledge at the latest once `N` messages are held, or N events (a batch counts its events)")
 	ackWait := fs.Duration("ack-wait", 0, "with --nats, redeliver to the fleet a message not acknowledged within `DURATION` (default: 30s, and at least 3 times --flush)")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
@@ -210,9 +210,12 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			err = ferr
 		}
 		summary()
+		var ee *exitError
 		switch {
 		case err == nil:
 			return nil
+		case errors.As(err, &ee):
+			return err
 		case errors.Is(err, match.ErrPush):
 			return withExit(4, "check --url, --token, --collection and that --as is the key's member", err)
 		}

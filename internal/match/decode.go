@@ -357,6 +357,13 @@ func detectKeys(line []byte) Format {
 	return FormatAuto
 }
 
+// resetTSV forgets the Zeek TSV headers seen: the lines that follow are
+// read as the start of a file.
+func (d *Decoder) resetTSV() {
+	d.tsv.reset()
+	d.sniff.reset()
+}
+
 // Detect returns the format of one line as FormatAuto would read it: a
 // Zeek TSV header or record (a line that is not a JSON object under a
 // #fields header) is FormatZeek; FormatAuto if the line is none of the

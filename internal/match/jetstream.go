@@ -35,6 +35,57 @@ func JetStreamConsumerConfig(name, filter string, ackWait time.Duration, maxAckP
 	}
 }
 
+// CheckJetStreamConsumer compares the configuration of a consumer that
+// already exists (have) with the one a member of the fleet would create
+// (want, from [JetStreamConsumerConfig]) and returns an error naming each
+// difference the member may not change by updating it: a push consumer, an
+// acknowledgement policy other than explicit, a delivery policy other than
+// every message, and another subject filter. JetStream refuses to update
+// the first three; a filter it does update, but then the messages the old
+// filter passed over, earlier than the consumer's position, are never
+// delivered, and every other member of the fleet silently gets the new
+// filter's messages instead of its own: a fleet shares one filter. The
+// settings a member does update (AckWait, MaxAckPending, the description)
+// are not compared.
+func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
+	var diffs []string
+	if have.DeliverSubject != "" {
+		diffs = append(diffs, fmt.Sprintf("it is a push consumer (it delivers to %s), not a pull consumer", have.DeliverSubject))
+	}
+	if have.AckPolicy != want.AckPolicy {
+		diffs = append(diffs, fmt.Sprintf("its acknowledgement policy is %s, not %s", have.AckPolicy, want.AckPolicy))
+	}
+	if have.DeliverPolicy != want.DeliverPolicy {
+		diffs = append(diffs, fmt.Sprintf("its delivery policy is %s, not %s", have.DeliverPolicy, want.DeliverPolicy))
+	}
+	filters := consumerFilters(have)
+	if same := len(filters) == 0 && want.FilterSubject == "" || len(filters) == 1 && filters[0] == want.FilterSubject; !same {
+		d := "it has no subject filter"
+		if len(filters) > 0 {
+			d = "its subject filter is " + strings.Join(filters, ", ")
+		}
+		if want.FilterSubject == "" {
+			d += ", and no --subject was given"
+		} else {
+			d += ", not " + want.FilterSubject
+		}
+		diffs = append(diffs, d)
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("consumer %s exists with other settings than a fleet member's: %s", have.Durable, strings.Join(diffs, "; "))
+}
+
+// consumerFilters returns a consumer's subject filters: FilterSubject, or
+// FilterSubjects (nats-server 2.10).
+func consumerFilters(c jetstream.ConsumerConfig) []string {
+	if c.FilterSubject != "" {
+		return []string{c.FilterSubject}
+	}
+	return c.FilterSubjects
+}
+
 // pullBytes is about the most bytes one pull asks for: Fluent Bit batches
 // are large messages, and a pull of Batch of them would hold them all in
 // memory at once.
@@ -87,6 +138,12 @@ type JetStreamSource struct {
 	// Warn receives errors that do not stop the source.
 	Warn func(error)
 
+	// Malformed events not yet reported, the first and last sequences
+	// of their messages, and when they were last reported.
+	badSince          int64
+	badFirst, badLast uint64
+	badReported       time.Time
+
 	pending  []jetstream.Msg
 	events   int            // events of the messages in pending
 	inflight map[uint64]int // stream sequence -> index in pending
@@ -108,6 +165,10 @@ type JetStreamSource struct {
 	aheadSize int // messages of at least this many bytes are split ahead (default aheadBytes)
 	small     batchReader
 }
+
+// consumerCheck is how often a matcher that receives nothing checks that
+// its consumer still exists (a variable for the tests).
+var consumerCheck = 5 * time.Second
 
 // aheadBytes is the size from which a message is split ahead: below it the
 // hand-over to the splitter costs more than the splitting (one event a
@@ -133,7 +194,10 @@ func (j *JetStreamSource) Acked() int64 { return j.acked.Load() }
 // acknowledges what it holds. Messages pulled but not yet matched when ctx
 // ends are left to be redelivered after the consumer's AckWait. It returns
 // nil when ctx ended it; an Emit error stops it at once, leaving the
-// messages of that flush unacknowledged for redelivery.
+// messages of that flush unacknowledged for redelivery. A consumer (or
+// stream) that is deleted, or that a restarted server no longer has,
+// stops it with an error once it flushed what it holds: pulls on it would
+// otherwise get nothing, for ever, without an error.
 func (j *JetStreamSource) Run(ctx context.Context) error {
 	if j.FlushEvery <= 0 {
 		j.FlushEvery = time.Second
@@ -183,6 +247,7 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	// timer, FetchMaxWait + 1 s, the "stall of a second"), the rest
 	// delivered, never received, each waiting for its AckWait.
 	count := min(j.Batch, pullBytes>>20)
+	lastCheck, gone := time.Now(), 0
 	var seenMsgs, seenBytes int64
 	fetch := func() (jetstream.MessageBatch, error) {
 		return j.Consumer.Fetch(count, jetstream.FetchMaxWait(wait))
@@ -230,8 +295,27 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 				count = int(min(max(pullBytes*seenMsgs/max(seenBytes, 1), 1), int64(j.Batch)))
 			}
 		}
+		if (err == nil || errors.Is(err, nats.ErrTimeout)) && got == 0 && time.Since(lastCheck) >= consumerCheck {
+			// A pull on a consumer that is gone gets nothing, no error:
+			// without this the matcher would wait for ever.
+			lastCheck = time.Now()
+			if _, ierr := j.Consumer.Info(ctx); errors.Is(ierr, jetstream.ErrConsumerNotFound) || errors.Is(ierr, jetstream.ErrStreamNotFound) {
+				// Twice in a row, a check apart: not a server that is
+				// still restoring its streams.
+				if gone++; gone >= 2 {
+					err = ierr
+				}
+			} else if ierr == nil {
+				gone = 0
+			}
+		}
 		switch {
 		case err == nil, errors.Is(err, nats.ErrTimeout):
+		case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrStreamNotFound):
+			if ferr := j.flush(); ferr != nil {
+				return ferr
+			}
+			return fmt.Errorf("couldn't consume from JetStream: the consumer is gone (deleted, or the server lost its state); started again, a matcher creates it and reads the stream from its start: %w", err)
 		case errors.Is(err, nats.ErrConnectionClosed):
 			if ferr := j.flush(); ferr != nil {
 				return ferr
@@ -323,8 +407,37 @@ func (j *JetStreamSource) matchAhead() {
 
 // match matches the events of the message at stream sequence seq.
 func (j *JetStreamSource) match(seq uint64, events [][]byte) {
-	j.Stream.linesSeq(seq, events)
+	if n := j.Stream.linesSeq(seq, events); n > 0 {
+		j.malformed(seq, n)
+	}
 	j.events += len(events)
+}
+
+// malformedReport is how often malformed events are reported (the first
+// at once): a fleet member runs until stopped, and its summary line,
+// which counts them, comes only then.
+const malformedReport = time.Minute
+
+// malformed counts n malformed events in the message at stream sequence
+// seq (acknowledged with the rest: a redelivery would not read them
+// better) and reports them through Warn, the first at once and then at
+// most once every malformedReport.
+func (j *JetStreamSource) malformed(seq uint64, n int64) {
+	if j.badSince == 0 {
+		j.badFirst = seq
+	}
+	j.badSince += n
+	j.badLast = seq
+	if j.Warn == nil || time.Since(j.badReported) < malformedReport {
+		return
+	}
+	j.badReported = time.Now()
+	if j.badFirst == j.badLast {
+		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read) in the message at stream sequence %d, acknowledged with the rest", j.badSince, seq))
+	} else {
+		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read) in messages at stream sequences %d to %d, acknowledged with the rest", j.badSince, j.badFirst, j.badLast))
+	}
+	j.badSince = 0
 }
 
 // batchReader splits a message into its events: the records of a Fluent

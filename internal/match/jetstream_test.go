@@ -513,3 +513,246 @@ func TestStreamPending(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckJetStreamConsumer: a consumer made by a fleet member with the
+// same --subject is joined, whatever its AckWait; one with another filter,
+// acknowledgement or delivery policy, or a push consumer, is refused with
+// the difference named.
+func TestCheckJetStreamConsumer(t *testing.T) {
+	want := JetStreamConsumerConfig("fleet", "sensor.>", 30*time.Second, 1000)
+	same := JetStreamConsumerConfig("fleet", "sensor.>", time.Minute, 10)
+	if err := CheckJetStreamConsumer(same, want); err != nil {
+		t.Errorf("same settings: %v", err)
+	}
+	multi := same
+	multi.FilterSubject, multi.FilterSubjects = "", []string{"sensor.>"}
+	if err := CheckJetStreamConsumer(multi, want); err != nil {
+		t.Errorf("the one filter as FilterSubjects: %v", err)
+	}
+	none := JetStreamConsumerConfig("fleet", "", time.Second, 10)
+	if err := CheckJetStreamConsumer(none, JetStreamConsumerConfig("fleet", "", time.Minute, 10)); err != nil {
+		t.Errorf("neither filters: %v", err)
+	}
+	for _, tc := range []struct {
+		change func(*jetstream.ConsumerConfig)
+		want   string
+	}{
+		{func(c *jetstream.ConsumerConfig) { c.FilterSubject = "sensor.zeek.>" }, "its subject filter is sensor.zeek.>, not sensor.>"},
+		{func(c *jetstream.ConsumerConfig) { c.FilterSubject = "" }, "it has no subject filter, not sensor.>"},
+		{func(c *jetstream.ConsumerConfig) {
+			c.FilterSubject, c.FilterSubjects = "", []string{"sensor.>", "other"}
+		}, "its subject filter is sensor.>, other"},
+		{func(c *jetstream.ConsumerConfig) { c.AckPolicy = jetstream.AckAllPolicy }, "acknowledgement policy is AckAll"},
+		{func(c *jetstream.ConsumerConfig) { c.DeliverPolicy = jetstream.DeliverNewPolicy }, "delivery policy is new"},
+		{func(c *jetstream.ConsumerConfig) { c.DeliverSubject = "deliver.here" }, "push consumer"},
+	} {
+		have := same
+		tc.change(&have)
+		err := CheckJetStreamConsumer(have, want)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", have, err, tc.want)
+		}
+	}
+	if err := CheckJetStreamConsumer(want, none); err == nil || !strings.Contains(err.Error(), "no --subject was given") {
+		t.Errorf("a filtered consumer joined without --subject: %v", err)
+	}
+}
+
+// TestJetStreamConsumerGone: a matcher whose consumer is deleted while it
+// waits for messages stops with an error saying so, after emitting and
+// acknowledging what it holds, instead of pulling nothing for ever.
+func TestJetStreamConsumerGone(t *testing.T) {
+	url := startNATS(t)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "", 30*time.Second, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var sightings int
+	m := NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"})
+	s := &Stream{Matcher: m, Set: fleetIndicators(t), FlushEvery: time.Hour,
+		Emit: func(objs []map[string]any) error {
+			mu.Lock()
+			sightings += len(objs)
+			mu.Unlock()
+			return nil
+		}}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 100 * time.Millisecond}
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	if _, err := js.Publish(ctx, "sensor.zeek.dns", []byte(dnsLine(1, "evil.example"))); err != nil {
+		t.Fatal(err)
+	}
+	for src.Acked() == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the message was never acknowledged")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := js.DeleteConsumer(ctx, "EVENTS", "fleet"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "consumer is gone") {
+			t.Errorf("Run: %v, want the consumer gone", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run still pulling 20 s after its consumer was deleted")
+	}
+	if sightings != 1 {
+		t.Errorf("%d sightings emitted, want 1", sightings)
+	}
+}
+
+// TestJetStreamMessagesIndependent: each message is read as a file of its
+// own. A Zeek TSV header in one message is not in force for the lines of
+// the next: any member of a fleet may get either, and messages of other
+// logs (other subjects) come between, so a line read with another
+// message's header would be decoded with columns that are not its own.
+// A message holding its header and its lines is read.
+func TestJetStreamMessagesIndependent(t *testing.T) {
+	hdr := []string{
+		"#separator \\x09\n", "#set_separator\t,\n", "#empty_field\t(empty)\n", "#unset_field\t-\n", "#path\tdns\n",
+		"#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tquery\n",
+		"#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\n",
+	}
+	line := "1591367999.100000\tCx\t10.0.0.1\t5353\t10.0.0.2\t53\tudp\tevil.example\n"
+	bs := func(ss ...string) [][]byte {
+		var out [][]byte
+		for _, s := range ss {
+			out = append(out, []byte(s))
+		}
+		return out
+	}
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t)}
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.linesSeq(1, bs(hdr...))
+	s.linesSeq(2, bs(line))
+	if st := s.Matcher.Stats(); st.Matched != 0 || st.Malformed != 1 {
+		t.Errorf("a TSV line without its header in its message: %d matched, %d malformed; want 0 and 1", st.Matched, st.Malformed)
+	}
+	s.linesSeq(3, bs(append(append([]string(nil), hdr...), line)...))
+	if st := s.Matcher.Stats(); st.Matched != 1 {
+		t.Errorf("a message of a header and its line: %d matched, want 1", st.Matched)
+	}
+	objs := s.Matcher.Flush()
+	if len(objs) != 1 {
+		t.Fatalf("%d sightings, want 1", len(objs))
+	}
+	if qs := seqsOf(t, objs[0]); len(qs) != 1 || qs[0] != 3 {
+		t.Errorf("sighting of sequences %v, want [3]", qs)
+	}
+}
+
+// TestJetStreamConsumerGoneUnseen: a consumer deleted when no pull was
+// waiting (as when a restarted server lost its state) tells its pulls
+// nothing; the matcher finds it gone by asking for it.
+func TestJetStreamConsumerGoneUnseen(t *testing.T) {
+	old := consumerCheck
+	consumerCheck = 100 * time.Millisecond
+	defer func() { consumerCheck = old }()
+	url := startNATS(t)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "", 30*time.Second, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteConsumer(ctx, "EVENTS", "fleet"); err != nil {
+		t.Fatal(err)
+	}
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t), FlushEvery: time.Hour}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	err = (&JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 100 * time.Millisecond}).Run(rctx)
+	if err == nil || !strings.Contains(err.Error(), "consumer is gone") {
+		t.Errorf("Run: %v, want the consumer gone", err)
+	}
+}
+
+// TestJetStreamMalformedReported: a member runs until stopped, so its
+// malformed messages are reported as they come (the first at once, then
+// at most once a minute with the count since), naming their sequences.
+func TestJetStreamMalformedReported(t *testing.T) {
+	var warns []string
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t)}
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	j := &JetStreamSource{Stream: s, Warn: func(err error) { warns = append(warns, err.Error()) }}
+	j.match(7, [][]byte{[]byte(dnsLine(1, "evil.example"))})
+	j.match(8, [][]byte{[]byte("not a record\n"), []byte(dnsLine(2, "evil.example"))})
+	j.match(9, [][]byte{[]byte("garbage")})
+	j.match(10, [][]byte{[]byte("more garbage"), []byte("{")})
+	if len(warns) != 1 || !strings.Contains(warns[0], "1 malformed events") || !strings.Contains(warns[0], "stream sequence 8") {
+		t.Fatalf("warnings %q, want one naming the message at sequence 8", warns)
+	}
+	j.badReported = time.Now().Add(-malformedReport)
+	j.match(11, [][]byte{[]byte(dnsLine(3, "evil.example"))})
+	j.match(12, [][]byte{[]byte("x")})
+	if len(warns) != 2 || !strings.Contains(warns[1], "4 malformed events") || !strings.Contains(warns[1], "sequences 9 to 12") {
+		t.Errorf("warnings %q, want a second one counting 4 in sequences 9 to 12", warns)
+	}
+}
+
+// TestSightingSequenceCounts: a sighting says how many events each
+// sequence counts where that is not one (a batch, an observed-data's
+// number_observed), so that whoever collects sightings can keep one
+// count per sequence when a redelivered batch is counted again with
+// other messages.
+func TestSightingSequenceCounts(t *testing.T) {
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t)}
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evil := func(i int) []byte { return []byte(dnsLine(i, "evil.example") + "\n") }
+	s.linesSeq(9, [][]byte{evil(1), evil(2), evil(3)})
+	s.linesSeq(4, [][]byte{evil(4)})
+	s.linesSeq(5, [][]byte{evil(5), []byte(dnsLine(6, "benign.example")), evil(7)})
+	objs := s.Matcher.Flush()
+	if len(objs) != 1 {
+		t.Fatalf("%d objects, want 1 sighting", len(objs))
+	}
+	o := objs[0]
+	if o["count"] != int64(6) {
+		t.Errorf("count %v, want 6", o["count"])
+	}
+	got, _ := o["x_parley_stream_sequence_counts"].([][2]uint64)
+	want := [][2]uint64{{5, 2}, {9, 3}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("x_parley_stream_sequence_counts %v, want %v", got, want)
+	}
+	s.linesSeq(10, [][]byte{evil(8)})
+	if o := s.Matcher.Flush()[0]; o["x_parley_stream_sequence_counts"] != nil {
+		t.Errorf("one event a message: x_parley_stream_sequence_counts %v, want none", o["x_parley_stream_sequence_counts"])
+	}
+}

@@ -43,7 +43,11 @@ type Config struct {
 	// [Matcher.LineSeq] carries the custom properties x_parley_stream
 	// (Origin) and x_parley_stream_sequences: the stream sequences of those
 	// lines as sorted, disjoint [first, last] ranges, so that whoever
-	// collects the sightings can tell a recount after a redelivery.
+	// collects the sightings can tell a recount after a redelivery; and,
+	// where a sequence counts other than one event (several events of a
+	// batch, an observed-data's number_observed),
+	// x_parley_stream_sequence_counts: the [sequence, count] of each such
+	// one, sorted, so that a recount can be taken off exactly.
 	Origin string
 }
 
@@ -104,6 +108,7 @@ type tally struct {
 	first, last time.Time
 	observed    []observation
 	seqs        []uint64 // stream sequences of the lines counted (LineSeq)
+	seqCounts   []int64  // what each of seqs counts
 }
 
 // Matcher streams events through an [Engine] and aggregates sightings:
@@ -193,9 +198,15 @@ func (m *Matcher) onFire(ind *Indicator) {
 		m.tally[ind.ID] = tl
 		m.order = append(m.order, ind.ID)
 	}
-	tl.count += ev.weight()
-	if m.seq != 0 && (len(tl.seqs) == 0 || tl.seqs[len(tl.seqs)-1] != m.seq) {
-		tl.seqs = append(tl.seqs, m.seq)
+	w := ev.weight()
+	tl.count += w
+	if m.seq != 0 {
+		if n := len(tl.seqs); n > 0 && tl.seqs[n-1] == m.seq {
+			tl.seqCounts[n-1] += w
+		} else {
+			tl.seqs = append(tl.seqs, m.seq)
+			tl.seqCounts = append(tl.seqCounts, w)
+		}
 	}
 	if t.Before(tl.first) {
 		tl.first = t
@@ -389,6 +400,9 @@ func (m *Matcher) Flush() []map[string]any {
 		}
 		if len(tl.seqs) > 0 {
 			s["x_parley_stream"] = m.cfg.Origin
+			if counts := seqCounts(tl.seqs, tl.seqCounts); len(counts) > 0 {
+				s["x_parley_stream_sequence_counts"] = counts
+			}
 			s["x_parley_stream_sequences"] = seqRanges(tl.seqs)
 		}
 		if len(tl.observed) > 0 {
@@ -417,6 +431,20 @@ func (m *Matcher) Flush() []map[string]any {
 	}
 	m.tally = map[string]*tally{}
 	m.order = m.order[:0]
+	return out
+}
+
+// seqCounts returns, sorted by sequence, the [sequence, count] of each of
+// seqs whose count (in counts, at the same index) is not 1: a message of
+// several matching events, or an observed-data's number_observed.
+func seqCounts(seqs []uint64, counts []int64) [][2]uint64 {
+	var out [][2]uint64
+	for i, q := range seqs {
+		if c := counts[i]; c != 1 && c > 0 {
+			out = append(out, [2]uint64{q, uint64(c)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
 }
 

@@ -169,13 +169,21 @@ func (s *Stream) LineSeq(seq uint64, line []byte) {
 	s.mu.Unlock()
 }
 
-// linesSeq is LineSeq for each of lines, under one hold of the lock.
-func (s *Stream) linesSeq(seq uint64, lines [][]byte) {
+// linesSeq is LineSeq for each of lines, under one hold of the lock: the
+// lines of one message, read as a file of their own. A Zeek TSV header of
+// an earlier message is not in force for them: any member of a fleet may
+// get any message, and messages of other logs come between.
+// It returns how many of them were malformed.
+func (s *Stream) linesSeq(seq uint64, lines [][]byte) (malformed int64) {
 	s.mu.Lock()
+	s.Matcher.dec.resetTSV()
+	before := s.Matcher.stats.Malformed
 	for _, l := range lines {
 		s.Matcher.LineSeq(seq, l)
 	}
+	malformed = s.Matcher.stats.Malformed - before
 	s.mu.Unlock()
+	return malformed
 }
 
 // FlushNow flushes the sightings gathered so far and hands them to Emit at
