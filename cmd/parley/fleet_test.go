@@ -375,23 +375,7 @@ func TestMatchFleetPollsIndicators(t *testing.T) {
 // filter, or another delivery policy. The member refuses with an error
 // that names the difference (exit 2), and the consumer is left as it was.
 func TestMatchFleetConsumerOtherSettings(t *testing.T) {
-	url := startNATS(t)
-	dir := t.TempDir()
-	ind := filepath.Join(dir, "ind.json")
-	if err := os.WriteFile(ind, []byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000f1ee","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
-		t.Fatal(err)
-	}
+	url, ind, js, ctx := fleetSettingsSetup(t)
 	for _, c := range []jetstream.ConsumerConfig{
 		{Durable: "zeek", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "sensor.zeek.>"},
 		{Durable: "new", AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy, FilterSubject: "sensor.>"},
@@ -434,23 +418,7 @@ func TestMatchFleetConsumerOtherSettings(t *testing.T) {
 // --ack-wait than the consumer's says that it changes it for the whole
 // fleet.
 func TestMatchFleetAckWaitChanged(t *testing.T) {
-	url := startNATS(t)
-	dir := t.TempDir()
-	ind := filepath.Join(dir, "ind.json")
-	if err := os.WriteFile(ind, []byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000f1ee","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
-		t.Fatal(err)
-	}
+	url, ind, _, ctx := fleetSettingsSetup(t)
 	run := func(ackWait string) string {
 		var out, errb lockedBuffer
 		c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
@@ -470,4 +438,30 @@ func TestMatchFleetAckWaitChanged(t *testing.T) {
 	if e := run("10s"); !strings.Contains(e, "consumer fleet's ack wait was 1m0s; it is now 10s for every member") {
 		t.Errorf("no warning of the changed ack wait: %s", e)
 	}
+}
+
+// fleetSettingsSetup starts a nats-server of the test's own with the
+// stream EVENTS (subjects sensor.>) and writes a file of one indicator
+// (evil.example); the context ends after a minute.
+func fleetSettingsSetup(t *testing.T) (url, ind string, js jetstream.JetStream, ctx context.Context) {
+	t.Helper()
+	url = startNATS(t)
+	ind = filepath.Join(t.TempDir(), "ind.json")
+	if err := os.WriteFile(ind, []byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-00000000f1ee","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if js, err = jetstream.New(nc); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	return url, ind, js, ctx
 }

@@ -151,18 +151,7 @@ func TestJetStreamRedelivery(t *testing.T) {
 }
 
 func testJetStreamRedelivery(t *testing.T, aheadSize int) {
-	url := startNATS(t)
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
-		t.Fatal(err)
-	}
+	js, ctx := eventsStream(t)
 	const n = 600
 	want := map[uint64]bool{}
 	for i := 1; i <= n; i++ {
@@ -562,18 +551,7 @@ func TestCheckJetStreamConsumer(t *testing.T) {
 // waits for messages stops with an error saying so, after emitting and
 // acknowledging what it holds, instead of pulling nothing for ever.
 func TestJetStreamConsumerGone(t *testing.T) {
-	url := startNATS(t)
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
-		t.Fatal(err)
-	}
+	js, ctx := eventsStream(t)
 	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "", 30*time.Second, 1000))
 	if err != nil {
 		t.Fatal(err)
@@ -668,18 +646,7 @@ func TestJetStreamConsumerGoneUnseen(t *testing.T) {
 	old := consumerCheck
 	consumerCheck = 100 * time.Millisecond
 	defer func() { consumerCheck = old }()
-	url := startNATS(t)
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
-		t.Fatal(err)
-	}
+	js, ctx := eventsStream(t)
 	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "", 30*time.Second, 1000))
 	if err != nil {
 		t.Fatal(err)
@@ -755,4 +722,25 @@ func TestSightingSequenceCounts(t *testing.T) {
 	if o := s.Matcher.Flush()[0]; o["x_parley_stream_sequence_counts"] != nil {
 		t.Errorf("one event a message: x_parley_stream_sequence_counts %v, want none", o["x_parley_stream_sequence_counts"])
 	}
+}
+
+// eventsStream starts a nats-server of the test's own and creates the
+// stream EVENTS of the subjects sensor.>; the context ends after a minute.
+func eventsStream(t *testing.T) (jetstream.JetStream, context.Context) {
+	t.Helper()
+	nc, err := nats.Connect(startNATS(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"sensor.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	return js, ctx
 }
