@@ -495,24 +495,7 @@ func TestPeerFork(t *testing.T) {
 	b.share(t, b.intel, 20)
 	before := a.caughtUp(t, b, "a")
 
-	w, _ := b.store.(interface{ DB() (*sql.DB, *sql.DB) }).DB()
-	for _, q := range []string{
-		`DELETE FROM objects WHERE log_index = (SELECT max(idx) FROM log_entries)`, `DELETE FROM log_entries WHERE idx = (SELECT max(idx) FROM log_entries)`,
-		`DELETE FROM log_tiles`, `DELETE FROM log_checkpoints`,
-	} {
-		if _, err := w.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b.share(t, b.intel, 3)
-	p := a.waitPeer(t, "a", "stopped", func(p store.Peer) bool { return p.State.Stopped != "" })
-	if p.State.Evidence == "" || p.State.Next != before.State.Next {
-		t.Fatalf("stopped without evidence or after moving: %+v", p.State)
-	}
-	ev, err := os.ReadFile(p.State.Evidence)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, ev := forkUntilStopped(t, a, b, before)
 	sv, err := tlog.VerifyEvidence(b.VerifierKey(), ev)
 	if err != nil {
 		t.Fatalf("the evidence doesn't verify: %v", err)
@@ -603,24 +586,7 @@ func TestPeerForkShortOfQuorum(t *testing.T) {
 	before := a.caughtUp(t, b, "a")
 
 	cosign.Store(false)
-	w, _ := b.store.(interface{ DB() (*sql.DB, *sql.DB) }).DB()
-	for _, q := range []string{
-		`DELETE FROM objects WHERE log_index = (SELECT max(idx) FROM log_entries)`, `DELETE FROM log_entries WHERE idx = (SELECT max(idx) FROM log_entries)`,
-		`DELETE FROM log_tiles`, `DELETE FROM log_checkpoints`,
-	} {
-		if _, err := w.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b.share(t, b.intel, 3)
-	p := a.waitPeer(t, "a", "stopped", func(p store.Peer) bool { return p.State.Stopped != "" })
-	if p.State.Evidence == "" || p.State.Next != before.State.Next {
-		t.Fatalf("stopped without evidence or after moving: %+v", p.State)
-	}
-	ev, err := os.ReadFile(p.State.Evidence)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ev := forkUntilStopped(t, a, b, before)
 	if _, err := tlog.VerifyEvidence(b.VerifierKey(), ev); err != nil {
 		t.Fatalf("the evidence doesn't verify: %v", err)
 	}
@@ -1028,4 +994,31 @@ func TestPeerChain(t *testing.T) {
 			t.Fatalf("%s is stored as signed at A; B's log doesn't say who signed it", o.ID)
 		}
 	}
+}
+
+// forkUntilStopped forks b's log (its last entry and every checkpoint
+// taken back, then three more objects shared on the shorter history) and
+// waits until a's peer "a" stops, at the position before had, with
+// split-view evidence; it returns the peer and the evidence file.
+func forkUntilStopped(t *testing.T, a *fedNode, b *origin, before store.Peer) (store.Peer, []byte) {
+	t.Helper()
+	w, _ := b.store.(interface{ DB() (*sql.DB, *sql.DB) }).DB()
+	for _, q := range []string{
+		`DELETE FROM objects WHERE log_index = (SELECT max(idx) FROM log_entries)`, `DELETE FROM log_entries WHERE idx = (SELECT max(idx) FROM log_entries)`,
+		`DELETE FROM log_tiles`, `DELETE FROM log_checkpoints`,
+	} {
+		if _, err := w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.share(t, b.intel, 3)
+	p := a.waitPeer(t, "a", "stopped", func(p store.Peer) bool { return p.State.Stopped != "" })
+	if p.State.Evidence == "" || p.State.Next != before.State.Next {
+		t.Fatalf("stopped without evidence or after moving: %+v", p.State)
+	}
+	ev, err := os.ReadFile(p.State.Evidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, ev
 }
