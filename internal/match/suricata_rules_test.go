@@ -110,12 +110,10 @@ func TestSuricataRuleLength(t *testing.T) {
 			}
 		}
 	}
-	t.Run("shared URL", func(t *testing.T) {
-		var vals []ExportValue
-		for i := range 300 {
-			id := fmt.Sprintf("indicator--00000000-0000-4000-8000-%012d", i)
-			vals = append(vals, ExportValue{Attr: AttrURL, Value: "http://evil.example/x", Raw: "http://evil.example/x", Ind: &Indicator{ID: id}})
-		}
+	// representedRules exports vals, every one representable, and returns
+	// the rules after the export and their lengths are checked.
+	representedRules := func(t *testing.T, vals []ExportValue) []string {
+		t.Helper()
 		files, bad := SuricataDatasets(vals, 1)
 		if len(bad) != 0 {
 			t.Fatal(bad)
@@ -123,6 +121,15 @@ func TestSuricataRuleLength(t *testing.T) {
 		checkSuricataExport(t, files)
 		lines := suricataRuleLines(files)
 		checkLengths(t, lines)
+		return lines
+	}
+	t.Run("shared URL", func(t *testing.T) {
+		var vals []ExportValue
+		for i := range 300 {
+			id := fmt.Sprintf("indicator--00000000-0000-4000-8000-%012d", i)
+			vals = append(vals, ExportValue{Attr: AttrURL, Value: "http://evil.example/x", Raw: "http://evil.example/x", Ind: &Indicator{ID: id}})
+		}
+		lines := representedRules(t, vals)
 		named := map[string]int{}
 		for _, l := range lines {
 			msg := suricataMsg(t, l)
@@ -147,13 +154,7 @@ func TestSuricataRuleLength(t *testing.T) {
 			p := fmt.Sprintf("2a01:4f8b:%x:abcd:ef01:2345:6789:abc0/124", 0x1000+i)
 			vals = append(vals, ExportValue{Attr: AttrIPv6, Value: p, Raw: p, Range: true, Ind: &Indicator{ID: "indicator--r"}})
 		}
-		files, bad := SuricataDatasets(vals, 1)
-		if len(bad) != 0 {
-			t.Fatal(bad)
-		}
-		checkSuricataExport(t, files)
-		lines := suricataRuleLines(files)
-		checkLengths(t, lines)
+		lines := representedRules(t, vals)
 		from, to := map[netip.Prefix]int{}, map[netip.Prefix]int{}
 		for _, l := range lines {
 			r, err := parseSuricataRule(l)
