@@ -778,13 +778,14 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 			ids.Attribute = append(ids.Attribute, a)
 		}
 	}
-	terms, known, err := objectTerms(o)
-	if toIDs && known {
-		if t, _, ierr := objectTerms(&ids); ierr != nil || len(t) > 0 {
-			terms, err = t, ierr
-		} else {
-			toIDs = false
-		}
+	src := o
+	if toIDs {
+		src = &ids
+	}
+	terms, known, err := objectTerms(src)
+	if toIDs && known && err == nil && len(terms) == 0 {
+		toIDs = false
+		terms, known, err = objectTerms(o)
 	}
 	if !known {
 		c.unsupported(x, "object", o.UUID, o.Name, "no STIX mapping for this object template (%d attributes)", len(o.Attribute))
