@@ -37,6 +37,22 @@ var _ CosignedHistory = (*Client)(nil)
 // status.
 var ErrHTTP = errors.New("the node refused the request")
 
+// HTTPError is the error of a non-2xx answer: its status code, so that a
+// caller tells a 503 from the rest without reading the message, which
+// the node writes; it matches [ErrHTTP].
+type HTTPError struct {
+	Path    string // the request's path and query
+	Code    int    // the HTTP status code
+	Message string // the start of the node's message, without control characters
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("%v: GET %s: %d %s: %s", ErrHTTP, e.Path, e.Code, http.StatusText(e.Code), e.Message)
+}
+
+// Is makes errors.Is(err, ErrHTTP) true.
+func (e *HTTPError) Is(target error) bool { return target == ErrHTTP }
+
 // maxResponse bounds what the client reads from one response (except
 // GET /log/objects, which is streamed: see maxObjectsResponse).
 const maxResponse = 64 << 20
@@ -115,8 +131,7 @@ func (c *Client) open(ctx context.Context, path string) (*http.Response, error) 
 				msg += ": " + e.Description
 			}
 		}
-		status := fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
-		return nil, fmt.Errorf("%w: GET %s: %s: %s", ErrHTTP, path, status, untrusted.Text(msg, 200))
+		return nil, &HTTPError{Path: path, Code: resp.StatusCode, Message: untrusted.Text(msg, 200)}
 	}
 	return resp, nil
 }

@@ -426,21 +426,27 @@ func TestSeenCheckConsistent(t *testing.T) {
 }
 
 // TestClientErrorMessage: a node's TAXII error object becomes "title:
-// description" in the error; any other body is quoted as it is.
+// description" in the error; any other body is quoted as it is. The
+// error's status code is the answer's, whatever the node's message says.
 func TestClientErrorMessage(t *testing.T) {
-	for _, tc := range []struct{ body, want string }{
-		{`{"title":"not yet in a checkpoint","description":"an entry isn't in a signed checkpoint yet; retry","http_status":"503"}`,
+	for _, tc := range []struct {
+		code       int
+		body, want string
+	}{
+		{http.StatusServiceUnavailable, `{"title":"not yet in a checkpoint","description":"an entry isn't in a signed checkpoint yet; retry","http_status":"503"}`,
 			"503 Service Unavailable: not yet in a checkpoint: an entry isn't in a signed checkpoint yet; retry"},
-		{"plain text\n", "503 Service Unavailable: plain text"},
+		{http.StatusServiceUnavailable, "plain text\n", "503 Service Unavailable: plain text"},
+		{http.StatusBadRequest, "bad: 503 Service Unavailable", "400 Bad Request: bad: 503 Service Unavailable"},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(http.StatusServiceUnavailable)
+			w.WriteHeader(tc.code)
 			fmt.Fprint(w, tc.body)
 		}))
 		_, err := (&Client{URL: srv.URL}).Checkpoint(context.Background())
 		srv.Close()
-		if !errors.Is(err, ErrHTTP) || !strings.HasSuffix(err.Error(), tc.want) {
-			t.Errorf("body %q: %v, want it to end with %q", tc.body, err, tc.want)
+		var he *HTTPError
+		if !errors.Is(err, ErrHTTP) || !strings.HasSuffix(err.Error(), tc.want) || !errors.As(err, &he) || he.Code != tc.code {
+			t.Errorf("body %q: %v, want status %d and it to end with %q", tc.body, err, tc.code, tc.want)
 		}
 	}
 }

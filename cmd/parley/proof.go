@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"net/http"
 	"time"
 
 	"github.com/parley-exchange/parley/stix"
@@ -189,7 +189,8 @@ func retryUnavailable(ctx context.Context, fetch func() ([]byte, error)) ([]byte
 }
 
 // unavailable reports whether err is the node's 503 Service Unavailable
-// answer (tlog.Client's error names the status).
+// answer.
 func unavailable(err error) bool {
-	return errors.Is(err, tlog.ErrHTTP) && strings.Contains(err.Error(), ": 503 Service Unavailable")
+	var he *tlog.HTTPError
+	return errors.As(err, &he) && he.Code == http.StatusServiceUnavailable
 }

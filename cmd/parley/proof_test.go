@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -72,6 +74,25 @@ func TestProvesCopies(t *testing.T) {
 			t.Errorf("%s: says %q", c.name, errb.String())
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestUnavailable: parley proof retries on the node's 503 answer, told by
+// its status code, not by the node's message, which may name any status.
+func TestUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&tlog.HTTPError{Path: "/log/bundle", Code: http.StatusServiceUnavailable, Message: "not yet in a checkpoint"}, true},
+		{fmt.Errorf("wrapped: %w", &tlog.HTTPError{Code: http.StatusServiceUnavailable}), true},
+		{&tlog.HTTPError{Code: http.StatusBadRequest, Message: "x: 503 Service Unavailable"}, false},
+		{fmt.Errorf("%w: GET /log/bundle: 503 Service Unavailable: text", tlog.ErrHTTP), false},
+		{errors.New("couldn't reach the node"), false},
+	} {
+		if got := unavailable(tc.err); got != tc.want {
+			t.Errorf("unavailable(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }
