@@ -37,7 +37,13 @@ func init() {
 //
 // Exit status: 0 when the input was read (whether or not anything
 // matched), 2 for bad usage or unreadable indicators, 3 when reading the
-// input failed, 4 when the node refused a poll.
+// input failed, 4 when the node refused a poll or a push (or, over files,
+// stayed unavailable for pushPatience).
+// pushPatience is how long a run over files keeps trying a push while the
+// node is unavailable; a fleet member (--nats) and a follower (--follow)
+// keep trying until they are stopped.
+const pushPatience = time.Minute
+
 func runMatch(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("match")
 	indicators := fs.String("indicators", "", "STIX bundle `FILE` of indicators")
@@ -52,7 +58,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	window := fs.Duration("window", 10*time.Minute, "how far back in event time patterns of several observations look (`DURATION`; WITHIN widens it)")
 	as := fs.String("as", "", "STIX identity `ID` of the sighting member (where_sighted_refs; default: the id in --token-file, or with --push the member whose registered key is --key)")
 	observed := fs.Bool("observed-data", false, "include observed-data for matching events")
-	push := fs.Bool("push", false, "sign the sightings with --key and post them to --url's --collection")
+	push := fs.Bool("push", false, "sign the sightings with --key and post them to --url's --collection, trying again while the node is unavailable (see the README)")
 	keyFile := fs.String("key", "", "your private key `FILE`, for --push")
 	images := fs.Bool("images", false, "the FILEs are images (or folders of them): match their PDQ hashes against the pdq indicators")
 	radius := fs.Int("radius", 31, "with --images, the largest Hamming `DISTANCE` that matches")
@@ -132,11 +138,22 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		pushObjects = func(objs []map[string]any) error {
-			// The last flush runs after an interrupt cancelled ctx: it
-			// still gets its time to deliver.
-			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			// While the node is unavailable (restarting, overloaded, a
+			// front end taking over), the push is tried again: a fleet
+			// member or a follower, until it is stopped (a fleet member
+			// holds its messages meanwhile); a run over files, for
+			// pushPatience. A try still gets its time to deliver after an
+			// interrupt cancelled ctx (the last flush runs then), but no
+			// try follows it.
+			stop, cancel := ctx, context.CancelFunc(func() {})
+			if *natsURL == "" && !*follow {
+				stop, cancel = context.WithTimeout(ctx, pushPatience)
+			}
 			defer cancel()
-			return match.Push(pctx, client, collID, key, objs)
+			return match.PushRetrying(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs,
+				func(err error, wait time.Duration) {
+					fmt.Fprintf(c.stderr, "parley: warning: the node can't take the sightings now (%v); trying again in %v\n", err, wait)
+				})
 		}
 	}
 	set, poller, err := indicatorSource(ctx, c, *indicators, *url, *token, *collection, trust, *allowUnsigned)

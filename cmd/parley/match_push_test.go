@@ -1,9 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parley-exchange/parley/stix"
@@ -55,5 +62,60 @@ func TestMatchPushSignsEverything(t *testing.T) {
 		if !found[typ] {
 			t.Errorf("no %s was stored: the node refused part of the push", typ)
 		}
+	}
+}
+
+// TestMatchPushWaitsForTheNode: a node that can't take the sightings for
+// a moment (503, as while a front end takes over) gets them when it can;
+// match says it is waiting and exits 0 with everything stored.
+func TestMatchPushWaitsForTheNode(t *testing.T) {
+	base, st, _ := demoNode(t)
+	m := st.Members[0]
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var refused atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/objects/") && refused.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/taxii+json;version=2.1")
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"title":"Service Unavailable","description":"the store is being taken over"}`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	dir := t.TempDir()
+	ind := filepath.Join(dir, "ind.json")
+	log := filepath.Join(dir, "dns.log")
+	os.WriteFile(ind, []byte(`{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56e","objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd41","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","created_by_ref":"`+m.ID+`","pattern":"[domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}]}`), 0o644)
+	os.WriteFile(log, []byte(`{"ts":1591367999.306059,"uid":"C1","id.orig_h":"192.168.4.76","id.orig_p":36844,"id.resp_h":"192.168.4.1","id.resp_p":53,"proto":"udp","query":"evil.example"}`+"\n"), 0o644)
+	if code, _, stderr := runCLI(t, "push", "--url", base, "--token", m.Token, "--key", m.KeyFile, "--collection", st.Collections.Shared, ind); code != 0 {
+		t.Fatalf("push: exit %d: %s", code, stderr)
+	}
+	code, out, stderr := runCLI(t, "match", "--url", front.URL, "--token", m.Token, "--collection", st.Collections.Shared,
+		"--push", "--key", m.KeyFile, log)
+	if code != 0 {
+		t.Fatalf("match --push through a 503: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "can't take the sightings now") || !strings.Contains(stderr, "503") {
+		t.Errorf("match didn't say it waited for the node:\n%s", stderr)
+	}
+	if n := refused.Load(); n < 2 {
+		t.Errorf("%d posts, want the refused one and the one after it", n)
+	}
+	var sighting struct{ ID string }
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &sighting); err != nil || !strings.HasPrefix(sighting.ID, "sighting--") {
+		t.Fatalf("match printed %q, want one sighting", out)
+	}
+	code, pulled, stderr := runCLI(t, "pull", "--url", base, "--token", m.Token, "--collection", st.Collections.Shared)
+	if code != 0 {
+		t.Fatalf("pull: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(pulled, sighting.ID) {
+		t.Errorf("the sighting %s was not stored after the node came back", sighting.ID)
 	}
 }

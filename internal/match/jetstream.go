@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -148,6 +149,9 @@ type JetStreamSource struct {
 	events   int            // events of the messages in pending
 	inflight map[uint64]int // stream sequence -> index in pending
 	acked    atomic.Int64
+	// progressed counts the rounds of in-progress acknowledgements sent
+	// while a flush waited (see flush).
+	progressed atomic.Int64
 
 	// A large message is split into its events by a goroutine, the
 	// splitter, while the messages taken before it are matched (see
@@ -514,9 +518,30 @@ func fluentBitRecordsGeneral(data []byte) (recs [][]byte, ok bool) {
 }
 
 // flush emits the sightings of the held messages, then acknowledges them.
+// While the emitting takes longer than FlushEvery (a node that is down,
+// waited for; a slow reader of stdout), the held messages are told to be
+// in progress every FlushEvery, which restarts their AckWait: JetStream
+// does not hand them to another member of the fleet while this one still
+// counts them.
 func (j *JetStreamSource) flush() error {
 	j.matchAhead()
-	if err := j.Stream.FlushNow(); err != nil {
+	done := make(chan struct{})
+	var kept sync.WaitGroup
+	var keepErr error
+	if len(j.pending) > 0 {
+		kept.Add(1)
+		go func() {
+			defer kept.Done()
+			keepErr = j.keepInProgress(j.pending, done)
+		}()
+	}
+	err := j.Stream.FlushNow()
+	close(done)
+	kept.Wait()
+	if keepErr != nil && j.Warn != nil {
+		j.Warn(fmt.Errorf("couldn't hold the messages while their sightings waited to be emitted (they may be counted twice): %w", keepErr))
+	}
+	if err != nil {
 		return err
 	}
 	for _, m := range j.pending {
@@ -531,6 +556,33 @@ func (j *JetStreamSource) flush() error {
 	j.events = 0
 	clear(j.inflight)
 	return nil
+}
+
+// keepInProgress tells JetStream every FlushEvery that msgs are still
+// being worked on, until done is closed. It stops at the first error and
+// returns it. (Warn is not called from here: it runs beside the
+// emitting, which may warn too.)
+func (j *JetStreamSource) keepInProgress(msgs []jetstream.Msg, done <-chan struct{}) error {
+	t := time.NewTicker(j.FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-t.C:
+		}
+		for _, m := range msgs {
+			select {
+			case <-done:
+				return nil
+			default:
+			}
+			if err := m.InProgress(); err != nil {
+				return err
+			}
+		}
+		j.progressed.Add(1)
+	}
 }
 
 // lines splits a message that holds several events one a line

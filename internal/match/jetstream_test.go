@@ -744,3 +744,113 @@ func eventsStream(t *testing.T) (jetstream.JetStream, context.Context) {
 	}
 	return js, ctx
 }
+
+// TestJetStreamHeldWhileEmitting: a flush whose emitting takes longer
+// than the consumer's AckWait (a node that is down, waited for) keeps its
+// messages: they are told to be in progress every FlushEvery, so that
+// JetStream does not hand them to another member of the fleet, which
+// would count them a second time.
+func TestJetStreamHeldWhileEmitting(t *testing.T) {
+	js, ctx := eventsStream(t)
+	const n = 200
+	want := map[uint64]bool{}
+	for i := 1; i <= n; i++ {
+		name := "benign.example"
+		if i%4 == 0 {
+			name = "evil.example"
+		}
+		ack, err := js.Publish(ctx, "sensor.zeek.dns", []byte(dnsLine(i, name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 0 {
+			want[ack.Sequence] = true
+		}
+	}
+	const ackWait = 300 * time.Millisecond
+	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "sensor.>", ackWait, 10000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[uint64]int{}
+	record := func(objs []map[string]any) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, o := range objs {
+			if o["type"] == "sighting" {
+				for _, q := range seqsOf(t, o) {
+					seen[q]++
+				}
+			}
+		}
+	}
+	member := func(emit func([]map[string]any) error) *JetStreamSource {
+		s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t), FlushEvery: time.Hour, Emit: emit}
+		if err := s.Init(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return &JetStreamSource{Stream: s, Consumer: cons, MaxPending: 1000, Batch: 500, FlushEvery: ackWait / 3}
+	}
+	// a's first emitting lasts until its messages were held through ten
+	// rounds (over three AckWaits), or 5 s at most (without holding them,
+	// which is what this test catches: b gets them after an AckWait).
+	blocked := make(chan struct{})
+	var a *JetStreamSource
+	first := true
+	a = member(func(objs []map[string]any) error {
+		if first && len(objs) > 0 {
+			first = false
+			close(blocked)
+			deadline := time.Now().Add(5 * time.Second)
+			for a.progressed.Load() < 10 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		record(objs)
+		return nil
+	})
+	b := member(func(objs []map[string]any) error { record(objs); return nil })
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	errs := make(chan error, 2)
+	go func() { errs <- a.Run(rctx) }()
+	select {
+	case <-blocked:
+	case <-ctx.Done():
+		t.Fatal("the first member never emitted")
+	}
+	go func() { errs <- b.Run(rctx) }()
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumPending == 0 && info.NumAckPending == 0 && !first {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("messages left: %d pending, %d unacknowledged", info.NumPending, info.NumAckPending)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := a.progressed.Load(); p < 10 {
+		t.Errorf("the held messages were told to be in progress %d times, want 10", p)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for q := range want {
+		if seen[q] != 1 {
+			t.Errorf("matching event at sequence %d counted %d times, want once", q, seen[q])
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("%d sequences counted, want %d", len(seen), len(want))
+	}
+}

@@ -3,11 +3,18 @@ package match
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,5 +83,113 @@ func TestPush(t *testing.T) {
 	refuse = true
 	if err := Push(context.Background(), client, "c1", key, objs); !errors.Is(err, ErrPush) {
 		t.Errorf("refused push: %v", err)
+	}
+}
+
+// TestUnavailable: what a push may try again (the node can't take it now)
+// and what it may not (a refusal, a certificate that doesn't verify).
+func TestUnavailable(t *testing.T) {
+	refused := &neturl.Error{Op: "Post", URL: "http://127.0.0.1:1/", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"503", &taxii.ResponseError{StatusCode: http.StatusServiceUnavailable}, true},
+		{"502", &taxii.ResponseError{StatusCode: http.StatusBadGateway}, true},
+		{"504", &taxii.ResponseError{StatusCode: http.StatusGatewayTimeout}, true},
+		{"429", &taxii.ResponseError{StatusCode: http.StatusTooManyRequests}, true},
+		{"connection refused", fmt.Errorf("couldn't reach the taxii server: %w", refused), true},
+		{"cut mid-answer", fmt.Errorf("couldn't read the taxii response: %w", io.ErrUnexpectedEOF), true},
+		{"400", &taxii.ResponseError{StatusCode: http.StatusBadRequest}, false},
+		{"401", &taxii.ResponseError{StatusCode: http.StatusUnauthorized}, false},
+		{"403", &taxii.ResponseError{StatusCode: http.StatusForbidden}, false},
+		{"413", &taxii.ResponseError{StatusCode: http.StatusRequestEntityTooLarge}, false},
+		{"500", &taxii.ResponseError{StatusCode: http.StatusInternalServerError}, false},
+		{"507", &taxii.ResponseError{StatusCode: http.StatusInsufficientStorage}, false},
+		{"unknown CA", &neturl.Error{Op: "Post", URL: "https://node/", Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}, false},
+		{"wrong host", &neturl.Error{Op: "Post", URL: "https://node/", Err: x509.HostnameError{Host: "node"}}, false},
+		{"HTTP to an HTTPS port", &neturl.Error{Op: "Post", URL: "https://node/", Err: tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}}, false},
+		{"refused objects", fmt.Errorf("%w: the node refused 1 of 1 objects", ErrPush), false},
+	} {
+		if got := Unavailable(fmt.Errorf("%w: %w", ErrPush, c.err)); got != c.want {
+			t.Errorf("%s: Unavailable = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestPushRetrying: a node that answers 503 (a front end taking over)
+// and then drops the connection gets the push again until it takes it;
+// a refusal is not tried again; a stop ends the tries.
+func TestPushRetrying(t *testing.T) {
+	oldFirst, oldMax := pushRetryFirst, pushRetryMax
+	pushRetryFirst, pushRetryMax = 10*time.Millisecond, 20*time.Millisecond
+	defer func() { pushRetryFirst, pushRetryMax = oldFirst, oldMax }()
+	_, key, _ := ed25519.GenerateKey(nil)
+	var mu sync.Mutex
+	answers := []int{}
+	posts := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		posts++
+		code := http.StatusAccepted
+		if len(answers) > 0 {
+			code, answers = answers[0], answers[1:]
+		}
+		mu.Unlock()
+		body, _ := io.ReadAll(r.Body)
+		switch code {
+		case 0: // the connection cut before an answer
+			hj, _ := w.(http.Hijacker)
+			conn, _, _ := hj.Hijack()
+			conn.Close()
+			return
+		case http.StatusAccepted:
+			var env taxii.Envelope
+			json.Unmarshal(body, &env)
+			w.Header().Set("Content-Type", taxii.MediaType)
+			w.WriteHeader(code)
+			json.NewEncoder(w).Encode(taxii.Status{ID: "s", Status: "complete", TotalCount: len(env.Objects), SuccessCount: len(env.Objects)})
+		default:
+			w.Header().Set("Content-Type", taxii.MediaType)
+			w.WriteHeader(code)
+			json.NewEncoder(w).Encode(taxii.Error{Title: http.StatusText(code)})
+		}
+	}))
+	defer srv.Close()
+	client := &taxii.Client{BaseURL: srv.URL}
+	objs := []map[string]any{{"type": "sighting", "spec_version": "2.1", "id": "sighting--00000000-0000-4000-8000-000000000001",
+		"created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z", "sighting_of_ref": "indicator--00000000-0000-4000-8000-000000000001"}}
+	try := func(codes ...int) (error, int, int) {
+		mu.Lock()
+		answers, posts = codes, 0
+		mu.Unlock()
+		waits := 0
+		err := PushRetrying(context.Background(), context.Background(), time.Minute, client, "c1", key, objs, func(error, time.Duration) { waits++ })
+		mu.Lock()
+		defer mu.Unlock()
+		return err, posts, waits
+	}
+	if err, posts, waits := try(503, 0, 502, 429, 504); err != nil || posts != 6 || waits != 5 {
+		t.Errorf("through 503, a cut connection, 502, 429 and 504: %v after %d posts and %d waits, want success after 6 and 5", err, posts, waits)
+	}
+	if err, posts, _ := try(403); !errors.Is(err, ErrPush) || posts != 1 {
+		t.Errorf("403: %v after %d posts, want ErrPush after 1", err, posts)
+	}
+	stop, cancel := context.WithCancel(context.Background())
+	mu.Lock()
+	answers, posts = []int{503, 503, 503, 503, 503, 503, 503, 503}, 0
+	mu.Unlock()
+	err := PushRetrying(context.Background(), stop, time.Minute, client, "c1", key, objs, func(error, time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if posts == 3 {
+			cancel()
+		}
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if !Unavailable(err) || posts != 3 {
+		t.Errorf("stopped after the third 503: %v after %d posts, want the 503 after 3", err, posts)
 	}
 }
