@@ -187,8 +187,11 @@ func TestBrowserTamperingOperator(t *testing.T) {
 	ctx, cancel := browser(t, 1280)
 	defer cancel()
 	logIn(t, ctx, base, f.aurelia.Token)
-	if st, text := checkObjectPage(t, ctx, base, f.indicator, "tamper-00-honest"); st != "verified" {
-		t.Fatalf("the honest log: %s: %s", st, text)
+	// The check names the root, for analysts to compare (a split view
+	// between browsers is caught only so).
+	root := base64.StdEncoding.EncodeToString(mth(l1.leaves))
+	if st, text := checkObjectPage(t, ctx, base, f.indicator, "tamper-00-honest"); st != "verified" || !strings.Contains(text, "(root "+root+")") {
+		t.Fatalf("the honest log: %s: %s (want its root %s named)", st, text, root)
 	}
 	for _, c := range []struct {
 		name string

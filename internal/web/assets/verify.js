@@ -353,7 +353,10 @@
     }
     need(cp.size === rc.tree_size, "the receipt's tree size is not its checkpoint's");
     const seen = await consistentWithSeen(cp);
-    step(true, "checkpoint of " + cp.size + " entries signed by the pinned log key" + seen);
+    // The root, as the checkpoint writes it: analysts who compare it (or
+    // compare it with GET /log/checkpoint elsewhere) catch a node that
+    // shows each browser its own log, which no one browser can.
+    step(true, "checkpoint of " + cp.size + " entries signed by the pinned log key" + seen + " (root " + L.b64encode(cp.root) + ")");
 
     const leaf = L.b64decode(rc.entry);
     const e = L.parseEntry(leaf);
