@@ -43,6 +43,7 @@
   const steps = el.querySelector(".steps");
   const pinEl = el.querySelector(".pin");
   const PIN = "parley.pinned-log-key";
+  const SEEN = "parley.latest-checkpoint"; // the largest checkpoint of the pinned log checked here
   const peerColl = el.dataset.peerCollection || "";
   const PEER_PIN = "parley.pinned-peer-log-key." + peerColl;
   const peerRemote = el.dataset.peerRemote || "";
@@ -290,6 +291,42 @@
     finish(true, from + ": signed by " + item.member + " there with the key that log gives it; signature, commitments, inclusion and both checkpoints check" + relayed + asserted);
   }
 
+  // consistentWithSeen checks that the checkpoint cp (verified with the
+  // pinned key) and the largest checkpoint of this log this browser
+  // verified before are one log: equal roots at one size, else an RFC 9162
+  // consistency proof between them. A node that showed this browser one
+  // log and now shows it another (a fork, or an old checkpoint of another
+  // tree served after a newer one) fails here, whatever each proves on its
+  // own. The larger checkpoint is then remembered; it returns words for
+  // the step.
+  async function consistentWithSeen(cp) {
+    let seen = null;
+    try { seen = JSON.parse(localStorage.getItem(SEEN) || "null"); } catch (e) { seen = null; }
+    if (!seen || seen.key !== ownKeys[1] || !Number.isSafeInteger(seen.size) || seen.size < 1 || typeof seen.root !== "string") seen = null;
+    let words = "";
+    if (seen) {
+      const sroot = L.b64decode(seen.root);
+      const when = typeof seen.at === "string" ? " on " + seen.at : "";
+      const forked = "this browser checked a checkpoint of this log of " + seen.size + " entries" + when + " that is not part of the same log as this one of " + cp.size + " entries: the node shows different logs (a fork, or a split view)";
+      if (seen.size === cp.size) {
+        need(L.equal(sroot, cp.root), forked);
+      } else {
+        const [a, b] = seen.size < cp.size ? [{ size: seen.size, root: sroot }, cp] : [cp, { size: seen.size, root: sroot }];
+        const cr = await get("/ui/api/log/proof/consistency?from=" + a.size + "&to=" + b.size, "the consistency proof between this checkpoint and the one this browser checked before");
+        try {
+          await L.verifyConsistency(a.size, b.size, (cr.proof || []).map(L.b64decode), a.root, b.root);
+        } catch (e) {
+          throw new Check(forked + " (" + e.message + ")");
+        }
+      }
+      words = cp.size < seen.size ? ", part of the log of " + seen.size + " entries this browser saw before (an older checkpoint)" : ", consistent with the log this browser saw before";
+    }
+    if (!seen || cp.size > seen.size) {
+      try { localStorage.setItem(SEEN, JSON.stringify({ key: ownKeys[1], size: cp.size, root: L.b64encode(cp.root), at: new Date().toISOString() })); } catch (e) {}
+    }
+    return words;
+  }
+
   async function run() {
     el.setAttribute("data-verification", "running");
     status.textContent = "Checking in your browser…";
@@ -315,7 +352,11 @@
       throw new Check(keyChanged ? "the checkpoint is not signed by the log key pinned in this browser: the node's log key has changed (see the ALARM below)" : e.message);
     }
     need(cp.size === rc.tree_size, "the receipt's tree size is not its checkpoint's");
-    step(true, "checkpoint of " + cp.size + " entries signed by the pinned log key");
+    const seen = await consistentWithSeen(cp);
+    // The root, as the checkpoint writes it: analysts who compare it (or
+    // compare it with GET /log/checkpoint elsewhere) catch a node that
+    // shows each browser its own log, which no one browser can.
+    step(true, "checkpoint of " + cp.size + " entries signed by the pinned log key" + seen + " (root " + L.b64encode(cp.root) + ")");
 
     const leaf = L.b64decode(rc.entry);
     const e = L.parseEntry(leaf);
