@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -554,5 +555,59 @@ func TestRelayATTACK(t *testing.T) {
 	env, err := tn.alice.Client.Objects(ctx, relay, taxii.Query{Types: []string{"x-mitre-tactic"}, Limit: 1})
 	if err != nil || len(env.Objects) != 1 || !strings.Contains(string(env.Objects[0]), `"created_by_ref":"`+mitreIdentity+`"`) {
 		t.Fatalf("tactic = %s, %v", env.Objects, err)
+	}
+}
+
+// TestFeedSkipsObjectTooLarge: a feed's server serves, among others, an
+// object larger than max_object_size. That object alone fails (counted,
+// named in last_failure); the others of its page are stored and the feed
+// goes on. The whole page used to be refused with the store's
+// ErrTooLarge, every round, so that the feed never got past it.
+func TestFeedSkipsObjectTooLarge(t *testing.T) {
+	ctx := context.Background()
+	var objs []json.RawMessage
+	for range 2 {
+		objs = append(objs, indicator(t, mitreIdentity, nil, t0))
+	}
+	big := object(t, nil, map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": "indicator--0f1c4b9e-9b0a-4c55-8d6e-2b1f5f0b7a11",
+		"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "created_by_ref": mitreIdentity,
+		"pattern": "[domain-name:value = 'big.example']", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+		"description": strings.Repeat("x", DefaultMaxObjectSize+1),
+	})
+	page := append([]json.RawMessage{objs[0], big}, objs[1])
+	body, _ := json.Marshal(map[string]any{"more": false, "objects": page})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		if r.URL.Query().Get("added_after") != "" {
+			w.Write([]byte(`{"more":false}`))
+			return
+		}
+		w.Header().Set(taxii.HeaderDateAddedFirst, "2026-01-02T00:00:00.000Z")
+		w.Header().Set(taxii.HeaderDateAddedLast, "2026-01-02T00:00:01.000Z")
+		w.Write(body)
+	}))
+	defer srv.Close()
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	f, err := n.AddFeed(ctx, FeedSpec{Name: "big", URL: srv.URL + "/api/", Collection: "c", Into: "big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = feed.Poll(ctx, n.FeedStore(), n.FeedSink(), f, n.now, nil)
+	if err != nil {
+		t.Fatalf("round: %v", err)
+	}
+	if f.Added != 2 || f.Failed != 1 || !strings.Contains(f.LastFailure, "indicator--0f1c4b9e") ||
+		!strings.Contains(f.LastFailure, "max_object_size") || f.HighWater.IsZero() {
+		t.Fatalf("after the round: %+v", f.FeedPosition)
+	}
+	p, err := n.store.Objects(ctx, store.Query{Collection: f.Into, Limit: 10})
+	if err != nil || len(p.Objects) != 2 {
+		t.Fatalf("stored = %+v, %v", p, err)
+	}
+	// The next round asks after the page, and stores nothing more.
+	if f, err = feed.Poll(ctx, n.FeedStore(), n.FeedSink(), f, n.now, nil); err != nil || f.Added != 2 || f.Failed != 1 {
+		t.Fatalf("second round: %+v, %v", f.FeedPosition, err)
 	}
 }
