@@ -235,8 +235,8 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			}
 		}
 		f.Pages++
-		if last := env.DateAdded.Last; last.After(f.HighWater) {
-			f.HighWater = last
+		if env.DateAdded.Last.After(f.HighWater) {
+			f.HighWater = env.DateAdded.Last
 		}
 		f.LastPoll, f.LastError = now().UTC(), ""
 		more := env.More && len(env.Objects) > 0
@@ -245,12 +245,24 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			circle = seen.Repeated(env.Next)
 			more = !circle
 		}
+		last := env.DateAdded.Last
 		switch {
 		case more && env.Next != "" && env.Next != f.Next:
 			f.Next = env.Next
-		case more && env.Next == "" && f.HighWater.After(f.AddedAfter):
+		case more && env.Next == "" && last.After(f.AddedAfter.Add(time.Microsecond)):
 			// A server that pages by added_after alone (more without
-			// next): go on after the newest object seen.
+			// next): go on from just before the page's newest
+			// date_added. added_after is exclusive, and the objects
+			// the server holds at that date_added may not all be on
+			// this page (a batch added at once, a server's clock in
+			// seconds): asking after it would skip the rest of them
+			// for ever. Those of this page are served again, "already
+			// stored". The mark moves at least a microsecond a page.
+			f.Next, f.AddedAfter = "", last.Add(-time.Microsecond)
+		case more && env.Next == "" && f.HighWater.After(f.AddedAfter):
+			// A whole page at one date_added (a batch larger than the
+			// server's page, which it can't page through without
+			// next): go on after it.
 			f.Next, f.AddedAfter = "", f.HighWater
 		default:
 			more = false

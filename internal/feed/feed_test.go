@@ -84,6 +84,16 @@ type server struct {
 	noHeaders bool
 	noNext    bool // page by added_after alone: more, but no next
 	requests  []string
+	// at, when not nil, is the date_added of object i instead of
+	// added(i).
+	at func(i int) time.Time
+}
+
+func (s *server) added(i int) time.Time {
+	if s.at != nil {
+		return s.at(i)
+	}
+	return added(i)
 }
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -102,7 +112,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad added_after", 400)
 			return
 		}
-		for start < s.n && !added(start).After(t) {
+		for start < s.n && !s.added(start).After(t) {
 			start++
 		}
 	}
@@ -131,8 +141,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		env.Objects = append(env.Objects, json.RawMessage(fmt.Sprintf(`{"type":"x-test","id":"x-test--%08d-0000-4000-8000-000000000000"}`, i)))
 	}
 	if end > start && !s.noHeaders {
-		w.Header().Set(taxii.HeaderDateAddedFirst, taxii.FormatTimestamp(added(start)))
-		w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(added(end-1)))
+		w.Header().Set(taxii.HeaderDateAddedFirst, taxii.FormatTimestamp(s.added(start)))
+		w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(s.added(end-1)))
 	}
 	w.Header().Set("Content-Type", taxii.MediaType)
 	json.NewEncoder(w).Encode(env)
@@ -351,8 +361,53 @@ func TestPollWithoutNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Added != 23 || f.Existing != 0 || f.Pages != 4 || !f.HighWater.Equal(added(22)) || len(srv.requests) != 4 {
+	// Each page after the first asks from just before the newest
+	// date_added of the one before, which it serves again.
+	if f.Added != 23 || f.Existing != 3 || f.Pages != 4 || !f.HighWater.Equal(added(22)) || len(srv.requests) != 4 {
 		t.Fatalf("position = %+v after %d requests", f.FeedPosition, len(srv.requests))
+	}
+	for id, n := range m.stored {
+		if n > 2 {
+			t.Errorf("%s posted %d times", id, n)
+		}
+	}
+}
+
+// TestPollWithoutNextSharedDateAdded: a server that pages by added_after
+// alone holds objects that share a date_added (added in one batch) across
+// a page boundary: every one of them is stored, and a batch larger than a
+// page does not stop the round. Asking added_after the page's newest
+// date_added (exclusive) used to skip the rest of the batch for ever.
+func TestPollWithoutNextSharedDateAdded(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		n         int
+		batch     [2]int // objects batch[0] to batch[1]-1 share a date_added
+		wantAdded int64
+	}{
+		{"batch across a boundary", 20, [2]int{5, 10}, 20},
+		// 11 at one date_added, the server's pages 7: it can't serve the
+		// 4 after a page of 7 of them without next.
+		{"batch larger than a page", 30, [2]int{3, 14}, 30 - 4},
+	} {
+		srv := &server{n: tc.n, noNext: true, at: func(i int) time.Time {
+			if i >= tc.batch[0] && i < tc.batch[1] {
+				return added(tc.batch[0])
+			}
+			return added(i)
+		}}
+		hs := httptest.NewServer(srv)
+		k := &killable{Store: newStore(t, hs.URL)}
+		m := &sink{stored: map[string]int{}}
+		f, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil)
+		hs.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if f.Added != tc.wantAdded || int64(len(m.stored)) != tc.wantAdded || !f.HighWater.Equal(added(tc.n-1)) || f.Next != "" {
+			t.Errorf("%s: position = %+v, %d ids stored, after %v", tc.name, f.FeedPosition, len(m.stored), srv.requests)
+		}
 	}
 }
 
