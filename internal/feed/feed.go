@@ -74,6 +74,15 @@ const PageSize = 500
 // round (cursors going round in a circle) ends it at once, with an error.
 const MaxPagesPerRound = 10000
 
+// maxRoundTime ends a round after the page that passes it, its position
+// kept, as [MaxPagesPerRound] does: a server that always has more pages
+// with new cursors, each answered within requestTimeout, would otherwise
+// hold [Run], which polls the feeds one after another, for 10,000 pages
+// (hours, or days) while the node's other feeds wait. A round cut short
+// is due again at once (see [Due]), after the other feeds that are due.
+// A variable for tests.
+var maxRoundTime = time.Minute
+
 // requestTimeout bounds one request to a feed's server, its response
 // body included (a page of up to [taxii.DefaultMaxResponseBytes]): a
 // server that never answers, or trickles its page, ends the round with an
@@ -204,6 +213,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 	}
 	restarted := false
 	seen := taxii.Cursors{} // the round's next cursors
+	start := time.Now()
 	for pages := 1; ; pages++ {
 		q := taxii.Query{AddedAfter: f.AddedAfter, Next: f.Next, Limit: PageSize}
 		env, err := client.Objects(ctx, f.Collection, q)
@@ -279,7 +289,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			// last; the error waits the feed's interval before the next.
 			return f, record(ctx, st, &f, now, fmt.Errorf("%s gave a next cursor it gave before in this round: its cursors go round in a circle", f.URL))
 		}
-		if !more || pages >= MaxPagesPerRound {
+		if !more || pages >= MaxPagesPerRound || time.Since(start) >= maxRoundTime {
 			return f, nil
 		}
 	}

@@ -527,3 +527,40 @@ func TestPollCursorCircle(t *testing.T) {
 		t.Fatalf("%d pages, %v; recorded %+v", pages, err, got.FeedPosition)
 	}
 }
+
+// A server that always has another page, with a new cursor each time,
+// each page answered within the request timeout however slowly, ends
+// the round once maxRoundTime has passed, its position kept (due again
+// at once), not after 10,000 pages: feed.Run polls the feeds one after
+// another, and the others waited for hours (two feeds under parley serve,
+// one of them such a server at half a second a page: the other was not
+// polled in 45 s). With the bound at a nanosecond, every round is one
+// page; it used to go on to the test's deadline or 10,000 pages.
+func TestPollEndlessServerRoundTime(t *testing.T) {
+	defer feed.SetMaxRoundTime(time.Nanosecond)()
+	var mu sync.Mutex
+	pages := 0
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		pages++
+		p := pages
+		mu.Unlock()
+		w.Header().Set("Content-Type", taxii.MediaType)
+		json.NewEncoder(w).Encode(map[string]any{"more": true, "next": fmt.Sprint("n", p), "objects": []any{map[string]any{"type": "x-test", "id": fmt.Sprintf("x-test--%d", p)}}})
+	}))
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f := k.feed(t)
+	for round := 1; round <= 3; round++ {
+		var err error
+		f, err = feed.Poll(ctx, k, &sink{stored: map[string]int{}}, f, time.Now, nil)
+		if err != nil || ctx.Err() != nil {
+			t.Fatalf("round %d: Poll = %v (the test's own deadline: %v)", round, err, ctx.Err())
+		}
+		if f.Pages != int64(round) || f.Next != fmt.Sprint("n", round) || f.LastError != "" || !feed.Due(f, time.Now()) {
+			t.Fatalf("after round %d: %+v, due %v", round, f.FeedPosition, feed.Due(f, time.Now()))
+		}
+	}
+}
