@@ -249,7 +249,11 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			f.HighWater = env.DateAdded.Last
 		}
 		f.LastPoll, f.LastError = now().UTC(), ""
-		more := env.More && len(env.Objects) > 0
+		// A page may be empty and still say more, with a next cursor (a
+		// server that filters a page after reading it: objects this
+		// client may not see, types it does not serve): go on. Without
+		// a cursor, an empty page can't move the round on, and ends it.
+		more := env.More && (len(env.Objects) > 0 || env.Next != "")
 		circle := false
 		if more && env.Next != "" {
 			circle = seen.Repeated(env.Next)

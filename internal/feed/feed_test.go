@@ -564,3 +564,31 @@ func TestPollEndlessServerRoundTime(t *testing.T) {
 		}
 	}
 }
+
+// A server whose first page is empty but says more, with a next cursor
+// (it filtered the page after reading it), is followed to its objects.
+// The round used to end at the empty page, and every round began there
+// again: the feed stored nothing, for ever, with no error (black-box,
+// with parley feed poll).
+func TestPollEmptyPageWithMore(t *testing.T) {
+	ctx := context.Background()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		switch r.URL.Query().Get("next") {
+		case "":
+			w.Write([]byte(`{"more":true,"next":"p1"}`))
+		case "p1":
+			w.Write([]byte(`{"more":true,"next":"p2","objects":[]}`))
+		default:
+			w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(added(1)))
+			w.Write([]byte(`{"more":false,"objects":[{"type":"x-test","id":"x-test--1"},{"type":"x-test","id":"x-test--2"}]}`))
+		}
+	}))
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	m := &sink{stored: map[string]int{}}
+	f, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil)
+	if err != nil || f.Added != 2 || f.Pages != 3 || f.Next != "" || !f.HighWater.Equal(added(1)) {
+		t.Fatalf("after a round: %+v, %v", f.FeedPosition, err)
+	}
+}
