@@ -417,6 +417,20 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 	sub := store.Submission{StatusID: sid.String(), Collection: c.ID, Member: m.ID, Received: received, OwnCopiesOnly: !c.CanRead(m.ID)}
 	for i := range results {
 		r := &results[i]
+		if r.fail == nil && r.item.Object.Type == "identity" && r.item.Object.ID != m.ID {
+			// A member's identity id is the member's: another
+			// member, a relayer or a feed sharing an object with it
+			// first would own the id (and could name the member as
+			// it liked), and the member could then never share its
+			// own identity object on this node.
+			switch other, err := n.store.Member(ctx, r.item.Object.ID); {
+			case err == nil:
+				r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
+					"this id is the identity of the member %s: only that member may share objects with it", other.Name)}
+			case !errors.Is(err, store.ErrNotFound):
+				return store.Status{}, err
+			}
+		}
 		if r.fail != nil {
 			sub.Failures = append(sub.Failures, *r.fail)
 			continue

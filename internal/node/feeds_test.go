@@ -611,3 +611,50 @@ func TestFeedSkipsObjectTooLarge(t *testing.T) {
 		t.Fatalf("second round: %+v, %v", f.FeedPosition, err)
 	}
 }
+
+// TestMemberIdentityNotSquatted: an identity object with a member's
+// identity id, shared by anyone but that member (a feed's server, a
+// relayer, another member naming itself the creator), fails alone; the
+// member then shares its own identity object. A feed's server serving
+// one first used to make the feed the id's owner (and name the member as
+// it liked), and the member's own identity object was refused for ever
+// ("this id belongs to the member who created its first version").
+func TestMemberIdentityNotSquatted(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	identity := func(id, creator, name string) map[string]any {
+		o := map[string]any{"type": "identity", "spec_version": "2.1", "id": id, "created": "2026-01-01T00:00:00.000Z",
+			"modified": "2099-01-01T00:00:00.000Z", "name": name, "identity_class": "organization"}
+		if creator != "" {
+			o["created_by_ref"] = creator
+		}
+		return o
+	}
+	fake, _ := json.Marshal(identity(tn.alice.ID, "", "alice (really mallory)"))
+	page, _ := json.Marshal(map[string]any{"more": false, "objects": []json.RawMessage{fake, indicator(t, tn.alice.ID, nil, t0)}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.Write(page)
+	}))
+	defer srv.Close()
+	f, err := tn.AddFeed(ctx, FeedSpec{Name: "squat", URL: srv.URL + "/api/", Collection: "c", Into: "squat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = feed.Poll(ctx, tn.FeedStore(), tn.FeedSink(), f, tn.now, nil)
+	if err != nil || f.Added != 1 || f.Failed != 1 || !strings.Contains(f.LastFailure, "only that member may share") {
+		t.Fatalf("feed round: %+v, %v", f.FeedPosition, err)
+	}
+	// A relayer, and another member naming itself the creator, likewise.
+	relay := relayCollection(t, tn.Node, "relay", []string{"bob"}, store.SignaturesOptional)
+	if st := post(t, tn.bob.Client, relay, fake); st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "only that member may share") {
+		t.Fatalf("bob relays alice's identity: %+v", st)
+	}
+	if st := post(t, tn.bob.Client, tn.shared, object(t, tn.bob.Key, identity(tn.alice.ID, tn.bob.ID, "alice"))); st.FailureCount != 1 {
+		t.Fatalf("bob shares alice's identity as his: %+v", st)
+	}
+	// Alice shares her own.
+	if st := post(t, tn.alice.Client, tn.shared, object(t, tn.alice.Key, identity(tn.alice.ID, tn.alice.ID, "alice"))); st.SuccessCount != 1 {
+		t.Fatalf("alice shares her identity: %+v", st)
+	}
+}
