@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -448,8 +449,14 @@ func get[T any](ctx context.Context, c *Client, u string) (*T, http.Header, erro
 	return &v, hdr, nil
 }
 
-// do sends one request and decodes a successful response into out.
-func (c *Client) do(ctx context.Context, method, u string, body []byte, out any) (http.Header, error) {
+// do sends one request and decodes a successful response into out. Its
+// errors never hold the client's token or password (see [Client.redact]).
+func (c *Client) do(ctx context.Context, method, u string, body []byte, out any) (hdr http.Header, err error) {
+	defer func() {
+		if err != nil {
+			err = c.redact(err)
+		}
+	}()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -492,16 +499,63 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 		re := &ResponseError{StatusCode: resp.StatusCode}
 		var e Error
 		if json.Unmarshal(b, &e) == nil && e.Title != "" {
+			e.Title, e.Description = c.scrub(e.Title), c.scrub(e.Description)
 			re.Err = &e
 		}
 		return nil, re
 	}
 	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || mt != "application/taxii+json" || (params["version"] != "" && params["version"] != "2.1") {
-		return nil, fmt.Errorf("the server at %s answered with media type %q, not %s", req.URL.Redacted(), untrusted.Text(resp.Header.Get("Content-Type"), maxErrorText), MediaType)
+		return nil, fmt.Errorf("the server at %s answered with media type %q, not %s", req.URL.Redacted(), untrusted.Text(c.scrub(resp.Header.Get("Content-Type")), maxErrorText), MediaType)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return nil, fmt.Errorf("couldn't decode the taxii response from %s: %w", req.URL.Redacted(), err)
 	}
 	return resp.Header, nil
 }
+
+// redactedMark replaces a credential in an error's text.
+const redactedMark = "[redacted]"
+
+// redact returns err, or, when its text holds the client's token or
+// password (as sent: the Basic credentials in base64 too, and escaped as
+// in a URL), an error with the same chain whose text has them replaced.
+// The server chooses much of an error's text (its error message, media
+// type, the URL it redirects to), and a server that echoes the
+// credentials it was sent would otherwise have them recorded wherever the
+// error goes: a feed's status and the node's database, logs, a terminal.
+func (c *Client) redact(err error) error {
+	msg := err.Error()
+	if redacted := c.scrub(msg); redacted != msg {
+		return &redactedError{err: err, msg: redacted}
+	}
+	return err
+}
+
+// scrub returns s with the client's token or password replaced (see
+// [Client.redact]). The server's text is scrubbed before it is cut to
+// maxErrorText too, so that a cut can't leave part of a secret.
+func (c *Client) scrub(s string) string {
+	var secrets []string
+	if c.Token != "" {
+		secrets = append(secrets, c.Token)
+	} else if c.User != "" && c.Password != "" {
+		secrets = append(secrets, base64.StdEncoding.EncodeToString([]byte(c.User+":"+c.Password)), c.Password)
+	}
+	for _, secret := range secrets {
+		for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
+			s = strings.ReplaceAll(s, form, redactedMark)
+		}
+	}
+	return s
+}
+
+// redactedError is an error whose text had credentials taken out; it
+// unwraps to the original, so that errors.Is and errors.As still work.
+type redactedError struct {
+	err error
+	msg string
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

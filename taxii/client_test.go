@@ -2,11 +2,13 @@ package taxii
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -371,5 +373,72 @@ func TestAddObjectsSendsObjectsAsTheyAre(t *testing.T) {
 	}
 	if !strings.Contains(string(body), obj) {
 		t.Errorf("posted %s, want the object as it is: %s", body, obj)
+	}
+}
+
+// A server that echoes the credentials it was sent (in its error
+// message, its media type, or the URL of a redirect to another server)
+// doesn't get them into the client's errors, which feeds record in their
+// status and the node's database and commands print: the bearer token,
+// and the Basic password alone, as "user:password" in base64, or escaped
+// in a URL. Echoed in a 403, the token used to be in the feed's
+// last_error (black-box, with parley feed poll).
+func TestClientErrorsHoldNoCredentials(t *testing.T) {
+	const token, password = "tok-3x4mpl3/s3cr3t+=", "pa55 w0rd/x"
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		_, pw, _ := r.BasicAuth()
+		echo := auth + " " + pw + " " + strings.TrimPrefix(auth, "Bearer ")
+		// Where the client cuts the server's text (maxErrorText): a
+		// secret there must not come out cut in half.
+		cut := strings.Repeat("x", maxErrorText-len("no access for ")-4) + strings.TrimPrefix(auth, "Bearer ") + pw
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/taxii2/"):
+			w.Header().Set("Content-Type", "text/plain; x="+echo)
+			w.Write([]byte("{}"))
+		case strings.Contains(r.URL.Path, "/redirect/"):
+			http.Redirect(w, r, other.URL+"/"+url.PathEscape(strings.TrimPrefix(auth, "Bearer "))+"/"+url.PathEscape(pw)+"?t="+url.QueryEscape(echo), http.StatusFound)
+		default:
+			w.Header().Set("Content-Type", MediaType)
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(Error{Title: "no access for " + cut, Description: "credentials " + echo})
+		}
+	}))
+	defer srv.Close()
+	hc := &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		return errors.New("redirect to " + req.URL.String() + " refused")
+	}}
+	for _, c := range []*Client{
+		{BaseURL: srv.URL, Token: token, HTTP: hc},
+		{BaseURL: srv.URL, User: "feeduser", Password: password, HTTP: hc},
+	} {
+		_, err := c.Objects(context.Background(), "c", Query{})
+		if !errors.Is(err, ErrForbidden) {
+			t.Fatalf("err = %v, want ErrForbidden", err)
+		}
+		var re *ResponseError
+		if !errors.As(err, &re) || re.StatusCode != http.StatusForbidden {
+			t.Errorf("err = %v: no *ResponseError", err)
+		}
+		_, err2 := c.Discovery(context.Background())
+		c.Root = srv.URL + "/redirect/"
+		_, err3 := c.Collections(context.Background())
+		for _, e := range []error{err, err2, err3} {
+			if e == nil {
+				t.Fatal("no error")
+			}
+			msg := e.Error()
+			for _, secret := range []string{token, password, url.QueryEscape(token), url.PathEscape(password), url.QueryEscape(password),
+				base64.StdEncoding.EncodeToString([]byte("feeduser:" + password)), token[:4], password[:4]} {
+				if strings.Contains(msg, secret) {
+					t.Errorf("the error holds the secret %q: %s", secret, msg)
+				}
+			}
+			if !strings.Contains(msg, redactedMark) {
+				t.Errorf("nothing redacted in %s", msg)
+			}
+		}
 	}
 }

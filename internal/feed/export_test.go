@@ -9,3 +9,11 @@ func SetRequestTimeout(d time.Duration) (restore func()) {
 	requestTimeout = d
 	return func() { requestTimeout = old }
 }
+
+// SetMaxRoundTime sets how long a round goes on for a test, and returns
+// what restores it.
+func SetMaxRoundTime(d time.Duration) (restore func()) {
+	old := maxRoundTime
+	maxRoundTime = d
+	return func() { maxRoundTime = old }
+}

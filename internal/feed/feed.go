@@ -74,6 +74,15 @@ const PageSize = 500
 // round (cursors going round in a circle) ends it at once, with an error.
 const MaxPagesPerRound = 10000
 
+// maxRoundTime ends a round after the page that passes it, its position
+// kept, as [MaxPagesPerRound] does: a server that always has more pages
+// with new cursors, each answered within requestTimeout, would otherwise
+// hold [Run], which polls the feeds one after another, for 10,000 pages
+// (hours, or days) while the node's other feeds wait. A round cut short
+// is due again at once (see [Due]), after the other feeds that are due.
+// A variable for tests.
+var maxRoundTime = time.Minute
+
 // requestTimeout bounds one request to a feed's server, its response
 // body included (a page of up to [taxii.DefaultMaxResponseBytes]): a
 // server that never answers, or trickles its page, ends the round with an
@@ -204,6 +213,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 	}
 	restarted := false
 	seen := taxii.Cursors{} // the round's next cursors
+	start := time.Now()
 	for pages := 1; ; pages++ {
 		q := taxii.Query{AddedAfter: f.AddedAfter, Next: f.Next, Limit: PageSize}
 		env, err := client.Objects(ctx, f.Collection, q)
@@ -235,22 +245,38 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			}
 		}
 		f.Pages++
-		if last := env.DateAdded.Last; last.After(f.HighWater) {
-			f.HighWater = last
+		if env.DateAdded.Last.After(f.HighWater) {
+			f.HighWater = env.DateAdded.Last
 		}
 		f.LastPoll, f.LastError = now().UTC(), ""
-		more := env.More && len(env.Objects) > 0
+		// A page may be empty and still say more, with a next cursor (a
+		// server that filters a page after reading it: objects this
+		// client may not see, types it does not serve): go on. Without
+		// a cursor, an empty page can't move the round on, and ends it.
+		more := env.More && (len(env.Objects) > 0 || env.Next != "")
 		circle := false
 		if more && env.Next != "" {
 			circle = seen.Repeated(env.Next)
 			more = !circle
 		}
+		last := env.DateAdded.Last
 		switch {
 		case more && env.Next != "" && env.Next != f.Next:
 			f.Next = env.Next
-		case more && env.Next == "" && f.HighWater.After(f.AddedAfter):
+		case more && env.Next == "" && last.After(f.AddedAfter.Add(time.Microsecond)):
 			// A server that pages by added_after alone (more without
-			// next): go on after the newest object seen.
+			// next): go on from just before the page's newest
+			// date_added. added_after is exclusive, and the objects
+			// the server holds at that date_added may not all be on
+			// this page (a batch added at once, a server's clock in
+			// seconds): asking after it would skip the rest of them
+			// for ever. Those of this page are served again, "already
+			// stored". The mark moves at least a microsecond a page.
+			f.Next, f.AddedAfter = "", last.Add(-time.Microsecond)
+		case more && env.Next == "" && f.HighWater.After(f.AddedAfter):
+			// A whole page at one date_added (a batch larger than the
+			// server's page, which it can't page through without
+			// next): go on after it.
 			f.Next, f.AddedAfter = "", f.HighWater
 		default:
 			more = false
@@ -267,7 +293,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			// last; the error waits the feed's interval before the next.
 			return f, record(ctx, st, &f, now, fmt.Errorf("%s gave a next cursor it gave before in this round: its cursors go round in a circle", f.URL))
 		}
-		if !more || pages >= MaxPagesPerRound {
+		if !more || pages >= MaxPagesPerRound || time.Since(start) >= maxRoundTime {
 			return f, nil
 		}
 	}

@@ -84,6 +84,16 @@ type server struct {
 	noHeaders bool
 	noNext    bool // page by added_after alone: more, but no next
 	requests  []string
+	// at, when not nil, is the date_added of object i instead of
+	// added(i).
+	at func(i int) time.Time
+}
+
+func (s *server) added(i int) time.Time {
+	if s.at != nil {
+		return s.at(i)
+	}
+	return added(i)
 }
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -102,7 +112,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad added_after", 400)
 			return
 		}
-		for start < s.n && !added(start).After(t) {
+		for start < s.n && !s.added(start).After(t) {
 			start++
 		}
 	}
@@ -131,8 +141,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		env.Objects = append(env.Objects, json.RawMessage(fmt.Sprintf(`{"type":"x-test","id":"x-test--%08d-0000-4000-8000-000000000000"}`, i)))
 	}
 	if end > start && !s.noHeaders {
-		w.Header().Set(taxii.HeaderDateAddedFirst, taxii.FormatTimestamp(added(start)))
-		w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(added(end-1)))
+		w.Header().Set(taxii.HeaderDateAddedFirst, taxii.FormatTimestamp(s.added(start)))
+		w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(s.added(end-1)))
 	}
 	w.Header().Set("Content-Type", taxii.MediaType)
 	json.NewEncoder(w).Encode(env)
@@ -351,8 +361,53 @@ func TestPollWithoutNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Added != 23 || f.Existing != 0 || f.Pages != 4 || !f.HighWater.Equal(added(22)) || len(srv.requests) != 4 {
+	// Each page after the first asks from just before the newest
+	// date_added of the one before, which it serves again.
+	if f.Added != 23 || f.Existing != 3 || f.Pages != 4 || !f.HighWater.Equal(added(22)) || len(srv.requests) != 4 {
 		t.Fatalf("position = %+v after %d requests", f.FeedPosition, len(srv.requests))
+	}
+	for id, n := range m.stored {
+		if n > 2 {
+			t.Errorf("%s posted %d times", id, n)
+		}
+	}
+}
+
+// TestPollWithoutNextSharedDateAdded: a server that pages by added_after
+// alone holds objects that share a date_added (added in one batch) across
+// a page boundary: every one of them is stored, and a batch larger than a
+// page does not stop the round. Asking added_after the page's newest
+// date_added (exclusive) used to skip the rest of the batch for ever.
+func TestPollWithoutNextSharedDateAdded(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		n         int
+		batch     [2]int // objects batch[0] to batch[1]-1 share a date_added
+		wantAdded int64
+	}{
+		{"batch across a boundary", 20, [2]int{5, 10}, 20},
+		// 11 at one date_added, the server's pages 7: it can't serve the
+		// 4 after a page of 7 of them without next.
+		{"batch larger than a page", 30, [2]int{3, 14}, 30 - 4},
+	} {
+		srv := &server{n: tc.n, noNext: true, at: func(i int) time.Time {
+			if i >= tc.batch[0] && i < tc.batch[1] {
+				return added(tc.batch[0])
+			}
+			return added(i)
+		}}
+		hs := httptest.NewServer(srv)
+		k := &killable{Store: newStore(t, hs.URL)}
+		m := &sink{stored: map[string]int{}}
+		f, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil)
+		hs.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if f.Added != tc.wantAdded || int64(len(m.stored)) != tc.wantAdded || !f.HighWater.Equal(added(tc.n-1)) || f.Next != "" {
+			t.Errorf("%s: position = %+v, %d ids stored, after %v", tc.name, f.FeedPosition, len(m.stored), srv.requests)
+		}
 	}
 }
 
@@ -470,5 +525,70 @@ func TestPollCursorCircle(t *testing.T) {
 	got := k.feed(t)
 	if err == nil || pages > 3 || !strings.Contains(got.LastError, "circle") || got.Next != "" || feed.Due(got, time.Now()) {
 		t.Fatalf("%d pages, %v; recorded %+v", pages, err, got.FeedPosition)
+	}
+}
+
+// A server that always has another page, with a new cursor each time,
+// each page answered within the request timeout however slowly, ends
+// the round once maxRoundTime has passed, its position kept (due again
+// at once), not after 10,000 pages: feed.Run polls the feeds one after
+// another, and the others waited for hours (two feeds under parley serve,
+// one of them such a server at half a second a page: the other was not
+// polled in 45 s). With the bound at a nanosecond, every round is one
+// page; it used to go on to the test's deadline or 10,000 pages.
+func TestPollEndlessServerRoundTime(t *testing.T) {
+	defer feed.SetMaxRoundTime(time.Nanosecond)()
+	var mu sync.Mutex
+	pages := 0
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		pages++
+		p := pages
+		mu.Unlock()
+		w.Header().Set("Content-Type", taxii.MediaType)
+		json.NewEncoder(w).Encode(map[string]any{"more": true, "next": fmt.Sprint("n", p), "objects": []any{map[string]any{"type": "x-test", "id": fmt.Sprintf("x-test--%d", p)}}})
+	}))
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f := k.feed(t)
+	for round := 1; round <= 3; round++ {
+		var err error
+		f, err = feed.Poll(ctx, k, &sink{stored: map[string]int{}}, f, time.Now, nil)
+		if err != nil || ctx.Err() != nil {
+			t.Fatalf("round %d: Poll = %v (the test's own deadline: %v)", round, err, ctx.Err())
+		}
+		if f.Pages != int64(round) || f.Next != fmt.Sprint("n", round) || f.LastError != "" || !feed.Due(f, time.Now()) {
+			t.Fatalf("after round %d: %+v, due %v", round, f.FeedPosition, feed.Due(f, time.Now()))
+		}
+	}
+}
+
+// A server whose first page is empty but says more, with a next cursor
+// (it filtered the page after reading it), is followed to its objects.
+// The round used to end at the empty page, and every round began there
+// again: the feed stored nothing, for ever, with no error (black-box,
+// with parley feed poll).
+func TestPollEmptyPageWithMore(t *testing.T) {
+	ctx := context.Background()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		switch r.URL.Query().Get("next") {
+		case "":
+			w.Write([]byte(`{"more":true,"next":"p1"}`))
+		case "p1":
+			w.Write([]byte(`{"more":true,"next":"p2","objects":[]}`))
+		default:
+			w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(added(1)))
+			w.Write([]byte(`{"more":false,"objects":[{"type":"x-test","id":"x-test--1"},{"type":"x-test","id":"x-test--2"}]}`))
+		}
+	}))
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	m := &sink{stored: map[string]int{}}
+	f, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil)
+	if err != nil || f.Added != 2 || f.Pages != 3 || f.Next != "" || !f.HighWater.Equal(added(1)) {
+		t.Fatalf("after a round: %+v, %v", f.FeedPosition, err)
 	}
 }

@@ -345,6 +345,16 @@ func (n *Node) acquireCheck(ctx context.Context, member string) error {
 // since Ed25519 verification dominates the cost, a chunk of checkChunk at
 // a time for each CPU of Node.checks, taken in the member's name.
 func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, objects []json.RawMessage) (store.Status, error) {
+	return n.submit(ctx, memberID, c, objects, false)
+}
+
+// submit is [Node.Submit]; with largeFails, an object over
+// max_object_size in its canonical form is a failure of that object
+// alone instead of the store's refusal of the whole submission
+// (store.ErrTooLarge). A TAXII request is refused whole (413), as the
+// node's configuration says; a feed's page is not the feed's server's
+// request to refuse, and one large object must not stop the feed for ever.
+func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, objects []json.RawMessage, largeFails bool) (store.Status, error) {
 	received := n.now()
 	m, err := n.store.Member(ctx, memberID)
 	if err != nil {
@@ -379,6 +389,11 @@ func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, 
 				}
 				for j := i; j < min(i+checkChunk, len(objects)); j++ {
 					results[j] = n.check(m, c, objects[j])
+					if largeFails && results[j].fail == nil && int64(len(results[j].item.Object.Raw)) > n.cfg.MaxObjectSize {
+						r := &results[j]
+						r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
+							"the object is %d bytes in its canonical form (RFC 8785), more than max_object_size (%d bytes): not stored", len(r.item.Object.Raw), n.cfg.MaxObjectSize)}
+					}
 					if f := results[j].fail; f != nil && f.ID == "unknown" {
 						// No id to name it by: its place in the envelope.
 						f.Message = fmt.Sprintf("objects[%d]: %s", j, f.Message)
@@ -402,6 +417,20 @@ func (n *Node) Submit(ctx context.Context, memberID string, c store.Collection, 
 	sub := store.Submission{StatusID: sid.String(), Collection: c.ID, Member: m.ID, Received: received, OwnCopiesOnly: !c.CanRead(m.ID)}
 	for i := range results {
 		r := &results[i]
+		if r.fail == nil && r.item.Object.Type == "identity" && r.item.Object.ID != m.ID {
+			// A member's identity id is the member's: another
+			// member, a relayer or a feed sharing an object with it
+			// first would own the id (and could name the member as
+			// it liked), and the member could then never share its
+			// own identity object on this node.
+			switch other, err := n.store.Member(ctx, r.item.Object.ID); {
+			case err == nil:
+				r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
+					"this id is the identity of the member %s: only that member may share objects with it", other.Name)}
+			case !errors.Is(err, store.ErrNotFound):
+				return store.Status{}, err
+			}
+		}
 		if r.fail != nil {
 			sub.Failures = append(sub.Failures, *r.fail)
 			continue

@@ -150,5 +150,5 @@ func (s feedSink) Submit(ctx context.Context, member, collection string, objects
 	if !c.CanWrite(member) {
 		return store.Status{}, fmt.Errorf("couldn't store the feed's objects: %s may not write to collection %s: %w", member, collection, store.ErrInvalid)
 	}
-	return s.n.Submit(ctx, member, c, objects)
+	return s.n.submit(ctx, member, c, objects, true)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -554,5 +555,106 @@ func TestRelayATTACK(t *testing.T) {
 	env, err := tn.alice.Client.Objects(ctx, relay, taxii.Query{Types: []string{"x-mitre-tactic"}, Limit: 1})
 	if err != nil || len(env.Objects) != 1 || !strings.Contains(string(env.Objects[0]), `"created_by_ref":"`+mitreIdentity+`"`) {
 		t.Fatalf("tactic = %s, %v", env.Objects, err)
+	}
+}
+
+// TestFeedSkipsObjectTooLarge: a feed's server serves, among others, an
+// object larger than max_object_size. That object alone fails (counted,
+// named in last_failure); the others of its page are stored and the feed
+// goes on. The whole page used to be refused with the store's
+// ErrTooLarge, every round, so that the feed never got past it.
+func TestFeedSkipsObjectTooLarge(t *testing.T) {
+	ctx := context.Background()
+	var objs []json.RawMessage
+	for range 2 {
+		objs = append(objs, indicator(t, mitreIdentity, nil, t0))
+	}
+	big := object(t, nil, map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": "indicator--0f1c4b9e-9b0a-4c55-8d6e-2b1f5f0b7a11",
+		"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "created_by_ref": mitreIdentity,
+		"pattern": "[domain-name:value = 'big.example']", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+		"description": strings.Repeat("x", DefaultMaxObjectSize+1),
+	})
+	page := append([]json.RawMessage{objs[0], big}, objs[1])
+	body, _ := json.Marshal(map[string]any{"more": false, "objects": page})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		if r.URL.Query().Get("added_after") != "" {
+			w.Write([]byte(`{"more":false}`))
+			return
+		}
+		w.Header().Set(taxii.HeaderDateAddedFirst, "2026-01-02T00:00:00.000Z")
+		w.Header().Set(taxii.HeaderDateAddedLast, "2026-01-02T00:00:01.000Z")
+		w.Write(body)
+	}))
+	defer srv.Close()
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	f, err := n.AddFeed(ctx, FeedSpec{Name: "big", URL: srv.URL + "/api/", Collection: "c", Into: "big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = feed.Poll(ctx, n.FeedStore(), n.FeedSink(), f, n.now, nil)
+	if err != nil {
+		t.Fatalf("round: %v", err)
+	}
+	if f.Added != 2 || f.Failed != 1 || !strings.Contains(f.LastFailure, "indicator--0f1c4b9e") ||
+		!strings.Contains(f.LastFailure, "max_object_size") || f.HighWater.IsZero() {
+		t.Fatalf("after the round: %+v", f.FeedPosition)
+	}
+	p, err := n.store.Objects(ctx, store.Query{Collection: f.Into, Limit: 10})
+	if err != nil || len(p.Objects) != 2 {
+		t.Fatalf("stored = %+v, %v", p, err)
+	}
+	// The next round asks after the page, and stores nothing more.
+	if f, err = feed.Poll(ctx, n.FeedStore(), n.FeedSink(), f, n.now, nil); err != nil || f.Added != 2 || f.Failed != 1 {
+		t.Fatalf("second round: %+v, %v", f.FeedPosition, err)
+	}
+}
+
+// TestMemberIdentityNotSquatted: an identity object with a member's
+// identity id, shared by anyone but that member (a feed's server, a
+// relayer, another member naming itself the creator), fails alone; the
+// member then shares its own identity object. A feed's server serving
+// one first used to make the feed the id's owner (and name the member as
+// it liked), and the member's own identity object was refused for ever
+// ("this id belongs to the member who created its first version").
+func TestMemberIdentityNotSquatted(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	identity := func(id, creator, name string) map[string]any {
+		o := map[string]any{"type": "identity", "spec_version": "2.1", "id": id, "created": "2026-01-01T00:00:00.000Z",
+			"modified": "2099-01-01T00:00:00.000Z", "name": name, "identity_class": "organization"}
+		if creator != "" {
+			o["created_by_ref"] = creator
+		}
+		return o
+	}
+	fake, _ := json.Marshal(identity(tn.alice.ID, "", "alice (really mallory)"))
+	page, _ := json.Marshal(map[string]any{"more": false, "objects": []json.RawMessage{fake, indicator(t, tn.alice.ID, nil, t0)}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.Write(page)
+	}))
+	defer srv.Close()
+	f, err := tn.AddFeed(ctx, FeedSpec{Name: "squat", URL: srv.URL + "/api/", Collection: "c", Into: "squat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = feed.Poll(ctx, tn.FeedStore(), tn.FeedSink(), f, tn.now, nil)
+	if err != nil || f.Added != 1 || f.Failed != 1 || !strings.Contains(f.LastFailure, "only that member may share") {
+		t.Fatalf("feed round: %+v, %v", f.FeedPosition, err)
+	}
+	// A relayer, and another member naming itself the creator, likewise.
+	relay := relayCollection(t, tn.Node, "relay", []string{"bob"}, store.SignaturesOptional)
+	if st := post(t, tn.bob.Client, relay, fake); st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "only that member may share") {
+		t.Fatalf("bob relays alice's identity: %+v", st)
+	}
+	if st := post(t, tn.bob.Client, tn.shared, object(t, tn.bob.Key, identity(tn.alice.ID, tn.bob.ID, "alice"))); st.FailureCount != 1 {
+		t.Fatalf("bob shares alice's identity as his: %+v", st)
+	}
+	// Alice shares her own.
+	if st := post(t, tn.alice.Client, tn.shared, object(t, tn.alice.Key, identity(tn.alice.ID, tn.alice.ID, "alice"))); st.SuccessCount != 1 {
+		t.Fatalf("alice shares her identity: %+v", st)
 	}
 }
