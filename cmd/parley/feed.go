@@ -56,6 +56,7 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	name := fs.String("name", "", "the feed's `NAME` (default: --into, each run of characters other than letters, digits, '-', '_' and '.' as one '-'); its member is feed:NAME")
 	read := fs.String("read", "", "`MEMBERS` (names or identity ids, comma-separated) who may read a collection feed add creates")
 	every := fs.Duration("every", feed.DefaultInterval, "the `INTERVAL` between polls")
+	reread := fs.Duration("reread", feed.DefaultReread, "read the whole remote collection every `DURATION`, not only what the server added after the last poll (a server may give a new version the date_added of the first, as ATT&CK Workbench's does); 0: never")
 	// The node polls, not this command: its own --ca is recorded with the
 	// feed (and read at each poll), not used for a client here.
 	ca := fs.String("ca", "", "trust only the PEM CA certificates in `FILE` for an https:// --url, instead of the system's roots (a private CA); read at each poll")
@@ -66,7 +67,10 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	if *url == "" || *remote == "" || *into == "" || fs.NArg() > 0 {
 		return usageErrorf(usage, "feed add needs --url, --collection and --into, and no arguments")
 	}
-	spec := node.FeedSpec{Name: *name, URL: *url, Collection: *remote, Into: *into, Readers: split(*read), Interval: *every}
+	spec := node.FeedSpec{Name: *name, URL: *url, Collection: *remote, Into: *into, Readers: split(*read), Interval: *every, Reread: *reread}
+	if *reread == 0 {
+		spec.Reread = -1 // never; the store's 0 is the default
+	}
 	if spec.Name == "" {
 		spec.Name = nameFromTitle(*into)
 	}
@@ -82,6 +86,9 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	}
 	if *every <= 0 {
 		return usageErrorf(usage, "--every must be positive")
+	}
+	if *reread < 0 {
+		return usageErrorf(usage, "--reread must be positive, or 0 for never")
 	}
 	if spec.SecretFile != "" {
 		// The node polls from its own working directory.
@@ -168,13 +175,17 @@ func runFeedStatus(ctx context.Context, c *cli, args []string) error {
 // feedStatus is one feed as feed status prints it: zero times are left
 // out rather than printed as year 1.
 type feedStatus struct {
-	Name       string  `json:"name"`
-	URL        string  `json:"url"`
-	Collection string  `json:"collection"`
-	Into       string  `json:"into"`
-	Member     string  `json:"member"`
-	Auth       string  `json:"auth,omitempty"`
-	Interval   string  `json:"interval"`
+	Name       string `json:"name"`
+	URL        string `json:"url"`
+	Collection string `json:"collection"`
+	Into       string `json:"into"`
+	Member     string `json:"member"`
+	Auth       string `json:"auth,omitempty"`
+	Interval   string `json:"interval"`
+	// Reread is how often a round reads the whole remote collection
+	// ("never" when it doesn't); FullRead when the last such round began.
+	Reread     string  `json:"reread"`
+	FullRead   *string `json:"full_read,omitempty"`
 	AddedAfter *string `json:"added_after,omitempty"`
 	Next       string  `json:"next,omitempty"`
 	HighWater  *string `json:"high_water,omitempty"`
@@ -200,9 +211,16 @@ func statusOf(f feed.Feed) feedStatus {
 	if interval <= 0 {
 		interval = feed.DefaultInterval
 	}
+	reread := "never"
+	switch {
+	case f.Reread == 0:
+		reread = feed.DefaultReread.String()
+	case f.Reread > 0:
+		reread = f.Reread.String()
+	}
 	return feedStatus{
 		Name: f.Name, URL: f.URL, Collection: f.Collection, Into: f.Into, Member: f.Member, Auth: f.Auth,
-		Interval: interval.String(), AddedAfter: ts(f.AddedAfter), Next: f.Next, HighWater: ts(f.HighWater),
+		Interval: interval.String(), Reread: reread, FullRead: ts(f.FullRead), AddedAfter: ts(f.AddedAfter), Next: f.Next, HighWater: ts(f.HighWater),
 		LastPoll: ts(f.LastPoll), LastError: f.LastError,
 		Added: f.Added, Existing: f.Existing, Failed: f.Failed, Pages: f.Pages, LastFailure: f.LastFailure,
 	}

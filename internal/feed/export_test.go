@@ -17,3 +17,6 @@ func SetMaxRoundTime(d time.Duration) (restore func()) {
 	maxRoundTime = d
 	return func() { maxRoundTime = old }
 }
+
+// ResumeAfter is resumeAfter, for the tests.
+var ResumeAfter = resumeAfter

@@ -65,6 +65,10 @@ const (
 // DefaultInterval is how long a feed waits between rounds by default.
 const DefaultInterval = 5 * time.Minute
 
+// DefaultReread is how often a feed reads its remote collection from the
+// beginning by default (see [Poll]).
+const DefaultReread = 24 * time.Hour
+
 // PageSize is the limit asked of the remote server per page.
 const PageSize = 500
 
@@ -211,6 +215,15 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 	if err != nil {
 		return f, record(ctx, st, &f, now, err)
 	}
+	if f.Next == "" && fullReadDue(f, now()) {
+		// Every Reread, a round asks for the whole collection, not only
+		// what was added after the high-water mark: a server may give a
+		// new version a date_added that isn't after the mark (MITRE's
+		// ATT&CK Workbench gives every object its created time, which a
+		// new version keeps), and added_after would then hide it for
+		// ever. What is stored already comes back "already stored".
+		f.AddedAfter, f.FullRead = time.Time{}, now().UTC()
+	}
 	restarted := false
 	seen := taxii.Cursors{} // the round's next cursors
 	start := time.Now()
@@ -280,7 +293,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			f.Next, f.AddedAfter = "", f.HighWater
 		default:
 			more = false
-			f.Next, f.AddedAfter = "", f.HighWater
+			f.Next, f.AddedAfter = "", resumeAfter(f.HighWater)
 		}
 		if err := st.RecordPoll(ctx, f.Name, f.FeedPosition); err != nil {
 			return f, fmt.Errorf("couldn't record the position of feed %s: %w", f.Name, err)
@@ -297,6 +310,37 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			return f, nil
 		}
 	}
+}
+
+// fullReadDue reports whether f's next round should read the remote
+// collection from its beginning: its Reread (DefaultReread when zero;
+// never when negative) has passed since the last round that did.
+func fullReadDue(f Feed, now time.Time) bool {
+	every := f.Reread
+	if every == 0 {
+		every = DefaultReread
+	}
+	return every > 0 && (f.FullRead.IsZero() || now.Sub(f.FullRead) >= every)
+}
+
+// resumeAfter is the added_after of the round after one whose newest
+// date_added was hw: one unit of hw's precision before it. added_after is
+// exclusive, and a server whose clock counts whole seconds (or
+// milliseconds) gives the objects added later in hw's second the same
+// date_added as hw: asking after hw itself would skip them for ever. The
+// objects at hw come again, "already stored".
+func resumeAfter(hw time.Time) time.Time {
+	switch ns := hw.Nanosecond(); {
+	case hw.IsZero():
+		return hw
+	case ns == 0:
+		return hw.Add(-time.Second)
+	case ns%int(time.Millisecond) == 0:
+		return hw.Add(-time.Millisecond)
+	case ns%int(time.Microsecond) == 0:
+		return hw.Add(-time.Microsecond)
+	}
+	return hw.Add(-time.Nanosecond)
 }
 
 // unsigned removes the Parley signature extension from the objects that

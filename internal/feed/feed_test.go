@@ -269,7 +269,13 @@ func TestPoll(t *testing.T) {
 			if len(m.stored) != 23 {
 				t.Fatalf("%d objects stored, want 23", len(m.stored))
 			}
-			if f.Added != tc.wantAdded || f.Existing != tc.wantExist || !f.HighWater.Equal(tc.wantHigh) || f.Next != "" || !f.AddedAfter.Equal(tc.wantHigh) {
+			// The next round asks from a millisecond (the precision of
+			// the server's date_added) before the high-water mark.
+			wantAfter := tc.wantHigh
+			if !wantAfter.IsZero() {
+				wantAfter = wantAfter.Add(-time.Millisecond)
+			}
+			if f.Added != tc.wantAdded || f.Existing != tc.wantExist || !f.HighWater.Equal(tc.wantHigh) || f.Next != "" || !f.AddedAfter.Equal(wantAfter) {
 				t.Fatalf("position = %+v", f.FeedPosition)
 			}
 			if stored := k.feed(t); stored.FeedPosition != f.FeedPosition {
@@ -590,5 +596,166 @@ func TestPollEmptyPageWithMore(t *testing.T) {
 	f, err := feed.Poll(ctx, k, m, k.feed(t), time.Now, nil)
 	if err != nil || f.Added != 2 || f.Pages != 3 || f.Next != "" || !f.HighWater.Equal(added(1)) {
 		t.Fatalf("after a round: %+v, %v", f.FeedPosition, err)
+	}
+}
+
+// TestPollSameSecond: a server whose clock counts whole seconds gives an
+// object added later in a second the date_added of the objects added
+// before it in that second; the next round asks from a second before the
+// high-water mark, so that it is not skipped.
+func TestPollSameSecond(t *testing.T) {
+	ctx := context.Background()
+	at := epoch.Add(5 * time.Second)
+	srv := &server{n: 3, at: func(int) time.Time { return at }}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	k := &killable{Store: newStore(t, hs.URL)}
+	m := &sink{stored: map[string]int{}}
+	now := func() time.Time { return epoch.Add(time.Hour) }
+	f, err := feed.Poll(ctx, k, m, k.feed(t), now, nil)
+	if err != nil || len(m.stored) != 3 {
+		t.Fatalf("first round: %d stored, %v", len(m.stored), err)
+	}
+	srv.mu.Lock()
+	srv.n = 4 // added in the same second, after the round
+	srv.mu.Unlock()
+	if f, err = feed.Poll(ctx, k, m, f, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.stored) != 4 || f.Added != 4 || f.Existing != 3 {
+		t.Errorf("second round: %d objects stored, %d added, %d already stored; want 4, 4, 3", len(m.stored), f.Added, f.Existing)
+	}
+}
+
+// TestResumeAfter: the next round's added_after is one unit of the
+// high-water mark's precision before it.
+func TestResumeAfter(t *testing.T) {
+	base := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	for _, c := range []struct{ hw, want time.Time }{
+		{time.Time{}, time.Time{}},
+		{base, base.Add(-time.Second)},
+		{base.Add(250 * time.Millisecond), base.Add(249 * time.Millisecond)},
+		{base.Add(250100 * time.Microsecond), base.Add(250099 * time.Microsecond)},
+		{base.Add(7), base.Add(6)},
+	} {
+		if got := feed.ResumeAfter(c.hw); !got.Equal(c.want) {
+			t.Errorf("ResumeAfter(%v) = %v, want %v", c.hw, got, c.want)
+		}
+	}
+}
+
+// workbench serves a collection as MITRE's ATT&CK Workbench TAXII server
+// does: an object's date_added is its created time (which its new
+// versions keep), added_after compares it, and the latest version of each
+// object is served (all on one page).
+type workbench struct {
+	mu       sync.Mutex
+	modified map[int]time.Time // object -> its latest version
+}
+
+func (s *workbench) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var after time.Time
+	if aa := r.URL.Query().Get("added_after"); aa != "" {
+		var err error
+		if after, err = taxii.ParseTimestamp(aa); err != nil {
+			http.Error(w, "bad added_after", 400)
+			return
+		}
+	}
+	env := taxii.Envelope{}
+	var first, last time.Time
+	for i := range len(s.modified) {
+		created := epoch.Add(time.Duration(i+1) * time.Second)
+		if !created.After(after) {
+			continue
+		}
+		if first.IsZero() {
+			first = created
+		}
+		last = created
+		env.Objects = append(env.Objects, json.RawMessage(fmt.Sprintf(`{"type":"attack-pattern","id":"attack-pattern--%08d-0000-4000-8000-000000000000","created":%q,"modified":%q}`,
+			i, taxii.FormatTimestamp(created), taxii.FormatTimestamp(s.modified[i]))))
+	}
+	if len(env.Objects) > 0 {
+		w.Header().Set(taxii.HeaderDateAddedFirst, taxii.FormatTimestamp(first))
+		w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(last))
+	}
+	w.Header().Set("Content-Type", taxii.MediaType)
+	json.NewEncoder(w).Encode(env)
+}
+
+// versionSink records every version it is given (id and modified).
+type versionSink struct{ versions map[string]bool }
+
+func (v *versionSink) Submit(_ context.Context, _, _ string, objs []json.RawMessage) (store.Status, error) {
+	var st store.Status
+	for _, o := range objs {
+		var x struct{ ID, Modified string }
+		json.Unmarshal(o, &x)
+		key := x.ID + " " + x.Modified
+		msg := ""
+		if v.versions[key] {
+			msg = "already stored"
+		}
+		v.versions[key] = true
+		st.Successes = append(st.Successes, store.StatusDetail{ID: x.ID, Version: x.Modified, Message: msg})
+	}
+	return st, nil
+}
+
+// TestPollRereads: a server that gives a new version the date_added of
+// the first (ATT&CK Workbench: the created time) hides it from
+// added_after; the round after the feed's Reread reads the whole
+// collection and gets it; a negative Reread never does.
+func TestPollRereads(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		reread time.Duration
+		want   int // versions after the last round
+	}{
+		{"default (a day)", 0, 15},
+		{"never", -1, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &workbench{modified: map[int]time.Time{}}
+			for i := range 10 {
+				srv.modified[i] = epoch.Add(time.Duration(i+1) * time.Second)
+			}
+			hs := httptest.NewServer(srv)
+			defer hs.Close()
+			st := newStore(t, hs.URL)
+			fs, _ := st.Feeds(ctx)
+			f := fs[0]
+			f.Reread = tc.reread
+			v := &versionSink{versions: map[string]bool{}}
+			clock := epoch.Add(time.Hour)
+			now := func() time.Time { return clock }
+			f, err := feed.Poll(ctx, st, v, f, now, nil)
+			if err != nil || len(v.versions) != 10 {
+				t.Fatalf("first round: %d versions, %v", len(v.versions), err)
+			}
+			if tc.reread == 0 && !f.FullRead.Equal(clock) {
+				t.Errorf("full read recorded at %v, want %v", f.FullRead, clock)
+			}
+			srv.mu.Lock()
+			for i := range 5 {
+				srv.modified[i] = epoch.Add(2 * time.Hour) // a new version, same created
+			}
+			srv.mu.Unlock()
+			clock = clock.Add(time.Hour)
+			if f, err = feed.Poll(ctx, st, v, f, now, nil); err != nil || len(v.versions) != 10 {
+				t.Fatalf("an hour later: %d versions, %v; want the new ones still hidden by added_after", len(v.versions), err)
+			}
+			clock = clock.Add(feed.DefaultReread)
+			if f, err = feed.Poll(ctx, st, v, f, now, nil); err != nil || len(v.versions) != tc.want {
+				t.Errorf("a day later: %d versions, %v; want %d", len(v.versions), err, tc.want)
+			}
+			if tc.reread == 0 && !f.FullRead.Equal(clock) {
+				t.Errorf("second full read recorded at %v, want %v", f.FullRead, clock)
+			}
+		})
 	}
 }

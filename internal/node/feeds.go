@@ -27,6 +27,9 @@ type FeedSpec struct {
 	Readers []string
 	// Interval is the time between rounds (0: feed.DefaultInterval).
 	Interval time.Duration
+	// Reread is how often a round reads the whole remote collection (0:
+	// feed.DefaultReread; negative: never); see store.Feed.
+	Reread time.Duration
 }
 
 // FeedStore returns the store of feeds (the node's store).
@@ -45,7 +48,7 @@ func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
 	f := feed.Feed{
 		Name: spec.Name, URL: spec.URL, Collection: spec.Collection,
 		Auth: spec.Auth, User: spec.User, SecretFile: spec.SecretFile, CAFile: spec.CAFile,
-		Interval: spec.Interval, Created: n.now(),
+		Interval: spec.Interval, Reread: spec.Reread, Created: n.now(),
 	}
 	if _, err := feed.Client(f); err != nil {
 		return feed.Feed{}, fmt.Errorf("%w: %w", err, store.ErrInvalid)

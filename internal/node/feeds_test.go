@@ -348,7 +348,10 @@ func TestFeedFollowsNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Added != before.Added+3 || f.Existing != before.Existing || f.Pages != before.Pages+1 || !f.HighWater.After(before.HighWater) {
+	// The round asks from a microsecond (the precision of the node's
+	// date_added) before the last one's high-water mark, so the object
+	// at the mark comes again, "already stored".
+	if f.Added != before.Added+3 || f.Existing != before.Existing+1 || f.Pages != before.Pages+1 || !f.HighWater.After(before.HighWater) {
 		t.Fatalf("incremental round: %+v after %+v", f.FeedPosition, before)
 	}
 	if got := countLocal(); got != len(objs)+3 {
@@ -363,9 +366,10 @@ func TestFeedFollowsNode(t *testing.T) {
 			t.Fatalf("relayed %s = %+v, %v", v.ID, env, err)
 		}
 	}
-	// A round with nothing new stores nothing.
+	// A round with nothing new stores nothing (the object at the mark
+	// comes again, "already stored").
 	before = f.FeedPosition
-	if f, err = feed.Poll(ctx, st, n.FeedSink(), f, n.now, nil); err != nil || f.Added != before.Added || f.Existing != before.Existing {
+	if f, err = feed.Poll(ctx, st, n.FeedSink(), f, n.now, nil); err != nil || f.Added != before.Added || f.Existing != before.Existing+1 {
 		t.Fatalf("empty round: %+v, %v", f.FeedPosition, err)
 	}
 }

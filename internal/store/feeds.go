@@ -33,6 +33,10 @@ type Feed struct {
 	CAFile string `json:"ca_file,omitempty"`
 	// Interval is the time between rounds.
 	Interval time.Duration `json:"-"`
+	// Reread is how often a round reads the remote collection from its
+	// beginning instead of after the high-water mark (0: the feed
+	// package's default; negative: never).
+	Reread time.Duration `json:"-"`
 	Created  time.Time     `json:"created"`
 	FeedPosition
 }
@@ -47,6 +51,9 @@ type FeedPosition struct {
 	// HighWater is the latest X-TAXII-Date-Added-Last seen; the next round
 	// starts after it.
 	HighWater time.Time `json:"high_water"`
+	// FullRead is when the latest round that read the remote collection
+	// from its beginning (no added_after) started.
+	FullRead time.Time `json:"full_read"`
 	// LastPoll is when the last page was fetched or failed; LastError the
 	// last round's error, empty after a round that ended well.
 	LastPoll  time.Time `json:"last_poll"`

@@ -44,6 +44,12 @@ CREATE TABLE feeds (
 	registerMigrations(migration{501, "taxii feed ca file", `
 ALTER TABLE feeds ADD COLUMN ca_file TEXT NOT NULL DEFAULT '';
 `})
+	// When a feed last read its remote collection from the beginning, and
+	// how often it does (store.Feed.Reread, store.FeedPosition.FullRead).
+	registerMigrations(migration{502, "taxii feed full reads", `
+ALTER TABLE feeds ADD COLUMN reread_ns BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE feeds ADD COLUMN full_read TEXT NOT NULL DEFAULT '';
+`})
 }
 
 var _ store.Feeds = (*Store)(nil)
@@ -77,10 +83,10 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
-			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
 			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, f.CAFile, int64(f.Interval), fmtTime(f.Created),
-			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure)
+			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure, int64(f.Reread), fmtOptTime(f.FullRead))
 		return err
 	})
 	switch {
@@ -97,7 +103,7 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 // Feeds implements [store.Feeds].
 func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
-		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure FROM feeds ORDER BY name COLLATE "C"`)
+		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read FROM feeds ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
@@ -105,18 +111,19 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	var out []store.Feed
 	for rows.Next() {
 		var f store.Feed
-		var interval int64
-		var created, aa, hw, lp string
+		var interval, reread int64
+		var created, aa, hw, lp, fr string
 		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &f.CAFile, &interval, &created,
-			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure); err != nil {
+			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr); err != nil {
 			return nil, fmt.Errorf("couldn't list feeds: %w", err)
 		}
-		f.Interval = time.Duration(interval)
-		var errs [4]error
+		f.Interval, f.Reread = time.Duration(interval), time.Duration(reread)
+		var errs [5]error
 		f.Created, errs[0] = parseTime(created)
 		f.AddedAfter, errs[1] = parseOptTime(aa)
 		f.HighWater, errs[2] = parseOptTime(hw)
 		f.LastPoll, errs[3] = parseOptTime(lp)
+		f.FullRead, errs[4] = parseOptTime(fr)
 		if err := errors.Join(errs[:]...); err != nil {
 			return nil, fmt.Errorf("couldn't read feed %s: %w", f.Name, err)
 		}
@@ -132,9 +139,9 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 func (s *Store) RecordPoll(ctx context.Context, name string, p store.FeedPosition) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE feeds SET added_after = $1, next = $2, high_water = $3, last_poll = $4, last_error = $5,
-			added = $6, existing = $7, failed = $8, pages = $9, last_failure = $10 WHERE name = $11`,
+			added = $6, existing = $7, failed = $8, pages = $9, last_failure = $10, full_read = $11 WHERE name = $12`,
 			fmtOptTime(p.AddedAfter), p.Next, fmtOptTime(p.HighWater), fmtOptTime(p.LastPoll), p.LastError,
-			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, name)
+			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, fmtOptTime(p.FullRead), name)
 		if err != nil {
 			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, err)
 		}

@@ -42,6 +42,12 @@ CREATE TABLE feeds (
 	registerMigrations(migration{501, "taxii feed ca file", `
 ALTER TABLE feeds ADD COLUMN ca_file TEXT NOT NULL DEFAULT '';
 `})
+	// When a feed last read its remote collection from the beginning, and
+	// how often it does (store.Feed.Reread, store.FeedPosition.FullRead).
+	registerMigrations(migration{502, "taxii feed full reads", `
+ALTER TABLE feeds ADD COLUMN reread_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE feeds ADD COLUMN full_read TEXT NOT NULL DEFAULT '';
+`})
 }
 
 // fmtOptTime stores the zero time as "" so that it reads back as zero.
@@ -66,10 +72,10 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, user, secret_file, ca_file, interval_ns, created,
-			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, f.CAFile, int64(f.Interval), fmtTime(f.Created),
-			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure)
+			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure, int64(f.Reread), fmtOptTime(f.FullRead))
 		return err
 	})
 	if isUnique(err) {
@@ -87,7 +93,7 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 // Feeds implements [store.Feeds].
 func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, url, collection, into_coll, member, auth, user, secret_file, ca_file, interval_ns, created,
-		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure FROM feeds ORDER BY name`)
+		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read FROM feeds ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
@@ -95,13 +101,13 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	var out []store.Feed
 	for rows.Next() {
 		var f store.Feed
-		var interval int64
-		var created, aa, hw, lp string
+		var interval, reread int64
+		var created, aa, hw, lp, fr string
 		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &f.CAFile, &interval, &created,
-			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure); err != nil {
+			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr); err != nil {
 			return nil, fmt.Errorf("couldn't list feeds: %w", err)
 		}
-		f.Interval = time.Duration(interval)
+		f.Interval, f.Reread = time.Duration(interval), time.Duration(reread)
 		var errs []error
 		var e error
 		f.Created, e = parseTime(created)
@@ -111,6 +117,8 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 		f.HighWater, e = parseOptTime(hw)
 		errs = append(errs, e)
 		f.LastPoll, e = parseOptTime(lp)
+		errs = append(errs, e)
+		f.FullRead, e = parseOptTime(fr)
 		errs = append(errs, e)
 		if err := errors.Join(errs...); err != nil {
 			return nil, fmt.Errorf("couldn't read feed %s: %w", f.Name, err)
@@ -124,9 +132,9 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 func (s *Store) RecordPoll(ctx context.Context, name string, p store.FeedPosition) error {
 	return s.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE feeds SET added_after = ?, next = ?, high_water = ?, last_poll = ?, last_error = ?,
-			added = ?, existing = ?, failed = ?, pages = ?, last_failure = ? WHERE name = ?`,
+			added = ?, existing = ?, failed = ?, pages = ?, last_failure = ?, full_read = ? WHERE name = ?`,
 			fmtOptTime(p.AddedAfter), p.Next, fmtOptTime(p.HighWater), fmtOptTime(p.LastPoll), p.LastError,
-			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, name)
+			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, fmtOptTime(p.FullRead), name)
 		if err != nil {
 			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, err)
 		}

@@ -23,8 +23,8 @@ func testFeeds(t *testing.T, s store.Store) {
 	}
 	created := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
 	f := store.Feed{Name: "ics", URL: "https://attack-taxii.mitre.org/api/v21/", Collection: "x", Into: "c1", Member: fm.ID,
-		Auth: "basic", User: "u", SecretFile: "/etc/pw", CAFile: "/etc/ca.pem", Interval: time.Hour, Created: created}
-	a := store.Feed{Name: "attack", URL: "https://example.org/", Collection: "y", Into: "c1", Member: fm.ID, Interval: time.Minute, Created: created}
+		Auth: "basic", User: "u", SecretFile: "/etc/pw", CAFile: "/etc/ca.pem", Interval: time.Hour, Reread: 36 * time.Hour, Created: created}
+	a := store.Feed{Name: "attack", URL: "https://example.org/", Collection: "y", Into: "c1", Member: fm.ID, Interval: time.Minute, Reread: -1, Created: created}
 	for _, tc := range []struct {
 		name string
 		f    store.Feed
@@ -42,7 +42,7 @@ func testFeeds(t *testing.T, s store.Store) {
 			t.Errorf("%s: AddFeed = %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	p := store.FeedPosition{AddedAfter: created, Next: "17", HighWater: created.Add(time.Second), LastPoll: created.Add(time.Minute),
+	p := store.FeedPosition{AddedAfter: created, Next: "17", HighWater: created.Add(time.Second), FullRead: created.Add(-time.Hour), LastPoll: created.Add(time.Minute),
 		LastError: "boom", Added: 5, Existing: 2, Failed: 1, Pages: 3, LastFailure: "attack-pattern--x 2026-01-01T00:00:00.000Z: conflict"}
 	must(t, s.RecordPoll(ctx, "ics", p))
 	if err := s.RecordPoll(ctx, "nope", p); !errors.Is(err, store.ErrNotFound) {
@@ -71,8 +71,8 @@ func testFeeds(t *testing.T, s store.Store) {
 // return them in another location).
 func equalFeed(a, b store.Feed) bool {
 	times := func(f *store.Feed) []time.Time {
-		ts := []time.Time{f.Created, f.AddedAfter, f.HighWater, f.LastPoll}
-		f.Created, f.AddedAfter, f.HighWater, f.LastPoll = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		ts := []time.Time{f.Created, f.AddedAfter, f.HighWater, f.FullRead, f.LastPoll}
+		f.Created, f.AddedAfter, f.HighWater, f.FullRead, f.LastPoll = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		return ts
 	}
 	ta, tb := times(&a), times(&b)
