@@ -36,8 +36,8 @@ type Feed struct {
 	// Reread is how often a round reads the remote collection from its
 	// beginning instead of after the high-water mark (0: the feed
 	// package's default; negative: never).
-	Reread time.Duration `json:"-"`
-	Created  time.Time     `json:"created"`
+	Reread  time.Duration `json:"-"`
+	Created time.Time     `json:"created"`
 	FeedPosition
 }
 
