@@ -203,7 +203,7 @@ func (n *Node) front(mux http.Handler, logger *slog.Logger) http.Handler {
 			}
 			attrs := []slog.Attr{
 				slog.String("request_id", info.id), slog.String("method", r.Method), slog.String("route", route),
-				slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d),
+				slog.String("path", taxii.LogPath(r.URL.Path)), slog.Int("status", status), slog.Duration("duration", d),
 				slog.Int64("bytes", sw.bytes), slog.String("member", info.member),
 			}
 			if p != nil {

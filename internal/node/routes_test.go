@@ -453,6 +453,22 @@ func TestAccessLog(t *testing.T) {
 	if strings.Join(routes, "|") != strings.Join(want, "|") {
 		t.Errorf("access log routes %q, want %q", routes, want)
 	}
+	// A client that puts its token into the path (TAXII, the log, the web
+	// UI, nowhere), authenticated or not: the path is logged without it.
+	fn.logs.buf.Reset()
+	for _, path := range []string{
+		taxii.DefaultAPIRootPath + "collections/" + fn.alice.Token + "/",
+		taxii.DefaultAPIRootPath + "collections/" + fn.alice.Token + "/objects/",
+		"/log/" + fn.alice.Token,
+		"/ui/collections/" + fn.alice.Token,
+		"/" + fn.alice.Token,
+	} {
+		fn.do(t, http.MethodGet, path, "", nil)
+		fn.do(t, http.MethodGet, path, "Bearer "+fn.alice.Token, nil)
+	}
+	if s := fn.logs.String(); strings.Contains(s, strings.TrimPrefix(fn.alice.Token, tokenPrefix)) || !strings.Contains(s, "parley_(redacted)") {
+		t.Errorf("a token in the path is logged: %s", s)
+	}
 }
 
 // TestHealthzReadyz checks the probes: no credentials needed, readiness
