@@ -678,6 +678,71 @@ func TestBodyReadTimeout(t *testing.T) {
 	}
 }
 
+// TestUnreadBodyTimeout: a request answered without reading its body (no
+// token, a bad one, an unknown route) whose body never comes is answered
+// within body_read_timeout and its connection closed. net/http reads what
+// is left of a small body before it answers, and did so with no deadline:
+// the client got no answer and held the connection for as long as it
+// liked. A body that does arrive leaves the connection open for the next
+// request.
+func TestUnreadBodyTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	fn := newFrontNode(t, func(c *Config) { c.BodyReadTimeout = Duration(timeout) })
+	objects := taxii.DefaultAPIRootPath + "collections/" + fn.coll + "/objects/"
+	for _, tc := range []struct{ path, auth string }{
+		{objects, ""},
+		{objects, "Authorization: Bearer parley_wrong\r\n"},
+		{"/private/sets", ""},
+		{"/log/checkpoint", "Authorization: Bearer " + fn.alice.Token + "\r\n"},
+		{"/nothing/here", ""},
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(fn.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		begun := time.Now()
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\n%sAccept: %s\r\nContent-Type: %s\r\nContent-Length: 1000\r\n\r\n{",
+			tc.path, tc.auth, taxii.MediaType, taxii.MediaType)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			conn.Close() // or the test server's Close waits for it
+			t.Fatalf("%s %q: no answer: %v", tc.path, tc.auth, err)
+		}
+		io.ReadAll(resp.Body)
+		if d := time.Since(begun); d > 5*time.Second {
+			t.Errorf("%s %q: answered after %v, timeout %v", tc.path, tc.auth, d, timeout)
+		}
+		if resp.StatusCode < 400 {
+			t.Errorf("%s %q: %s", tc.path, tc.auth, resp.Status)
+		}
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Errorf("%s %q: connection left open (%v)", tc.path, tc.auth, err)
+		}
+		conn.Close()
+	}
+	// A body sent in full is read and the connection kept.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(fn.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	for i := 0; i < 2; i++ {
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", objects)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d on one connection: %v", i, err)
+		}
+		io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusUnauthorized || resp.Close {
+			t.Fatalf("request %d: %s, close %v", i, resp.Status, resp.Close)
+		}
+	}
+}
+
 // TestDiskFull fills a real SQLite store (its page limit lowered to what
 // it holds) and checks that a submission is answered 507 with a TAXII
 // error, not 500, and stores nothing.
