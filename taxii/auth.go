@@ -39,3 +39,32 @@ func RequestToken(r *http.Request) (token string, ok bool) {
 	}
 	return token, true
 }
+
+// TokenPrefix begins every API token a Parley node issues, so that secret
+// scanners, and [LogPath], can find one where it does not belong.
+const TokenPrefix = "parley_"
+
+// LogPath returns a request's path for a log line, with each API token
+// in it ([TokenPrefix] and the base64url characters that follow) replaced
+// by "parley_(redacted)". A client that puts its token into the URL, where
+// it does not belong, must not get it written into the node's logs; the
+// query, where tokens usually go, is never logged at all.
+func LogPath(p string) string {
+	if !strings.Contains(p, TokenPrefix) {
+		return p
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(p, TokenPrefix)
+		if i < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		b.WriteString(p[:i])
+		b.WriteString(TokenPrefix + "(redacted)")
+		p = p[i+len(TokenPrefix):]
+		p = strings.TrimLeftFunc(p, func(c rune) bool {
+			return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '+' || c == '=' || c == '.' || c == '~' || c == '%'
+		})
+	}
+}

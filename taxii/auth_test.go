@@ -86,3 +86,19 @@ func FuzzRequestToken(f *testing.F) {
 		}
 	})
 }
+
+func TestLogPath(t *testing.T) {
+	tok := TokenPrefix + "3Bw2hgNtqa5W63jB_a76jxbL89Fj-Wir9GzVrn6ow1s"
+	for _, tc := range []struct{ in, want string }{
+		{"/api/collections/", "/api/collections/"},
+		{"/api/collections/" + tok + "/objects/", "/api/collections/parley_(redacted)/objects/"},
+		{"/" + tok, "/parley_(redacted)"},
+		{"/x" + tok + tok + "/" + tok, "/xparley_(redacted)/parley_(redacted)"},
+		{"/a/parley_", "/a/parley_(redacted)"},
+		{"/ui/parley_abc/x", "/ui/parley_(redacted)/x"},
+	} {
+		if got := LogPath(tc.in); got != tc.want {
+			t.Errorf("LogPath(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

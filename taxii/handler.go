@@ -744,7 +744,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 	}
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("path", LogPath(r.URL.Path)),
 		slog.Int("status", status),
 	}
 	if p.MemberID != "" {
@@ -786,7 +786,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 // respond writes a successful response.
 func (h *handler) respond(w http.ResponseWriter, r *http.Request, p Principal, status int, v any) {
 	h.log.LogAttrs(r.Context(), slog.LevelDebug, "taxii request",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.String("method", r.Method), slog.String("path", LogPath(r.URL.Path)),
 		slog.Int("status", status), slog.String("member", p.MemberID))
 	h.write(w, r, status, v)
 }
@@ -803,7 +803,7 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request, status int, v an
 	b, err := json.Marshal(v)
 	if err != nil {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "taxii response encoding failed",
-			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+			slog.String("path", LogPath(r.URL.Path)), slog.String("error", err.Error()))
 		status = http.StatusInternalServerError
 		b, _ = json.Marshal(&Error{Title: http.StatusText(status), Description: "internal error", HTTPStatus: strconv.Itoa(status)})
 	}

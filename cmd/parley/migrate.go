@@ -37,9 +37,12 @@ printed. Rows copied per table are reported on stderr.
 
 Refused, with nothing changed: a node that is running (another process
 has its store open), a node whose config.json names another
-store already, a target that holds a node, a node that wrote to its store
-while it was copied (it is running: stop it, drop the target schema,
-run again).
+store already, a target that holds another node. Refused with config.json
+unchanged: a node that wrote to its store while it was copied (it is
+running: stop it, drop the target schema, run again). A migrate stopped
+after its copy committed and before config.json was rewritten (killed,
+power cut) is finished by running it again: a target that holds this
+node, row for row, is taken as that copy.
 
 Exit status: 0 migrated, 1 refused, 2 usage, 3 the copy or its
 verification failed (config.json still names SQLite).`,
@@ -77,7 +80,7 @@ func runMigrate(ctx context.Context, c *cli, args []string) error {
 	case errors.Is(err, node.ErrNotInitialized):
 		return usageErrorf("give the data directory of a node", "%v", err)
 	case errors.Is(err, node.ErrMigrate):
-		return withExit(1, "nothing was changed: config.json still names the SQLite store", err)
+		return withExit(1, "config.json was not changed", err)
 	case err != nil:
 		return withExit(3, "config.json still names the SQLite store; the node runs on it as before", err)
 	}
@@ -87,6 +90,9 @@ func runMigrate(ctx context.Context, c *cli, args []string) error {
 	cp := "no checkpoint yet"
 	if rep.CheckpointSize > 0 {
 		cp = fmt.Sprintf("the same checkpoint of size %d", rep.CheckpointSize)
+	}
+	if rep.Resumed {
+		fmt.Fprintf(c.stderr, "parley: migrate: the target already held this node, row for row (an earlier migrate stopped after its copy): finished that one\n")
 	}
 	fmt.Fprintf(c.stdout, "migrated %s to PostgreSQL: %d log entries, %s; config.json now names the PostgreSQL store\n", *dir, rep.LogSize, cp)
 	return nil

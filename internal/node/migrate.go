@@ -33,8 +33,10 @@ import (
 // tiles and checkpoints, so receipts and proof bundles issued before
 // still verify, and the node continues it.
 
-// ErrMigrate marks a migration refused before anything was written
-// (the node is not on SQLite or is running, or the target holds a node).
+// ErrMigrate marks a migration refused with config.json unchanged: before
+// anything was written (the node is not on SQLite or is running, or the
+// target holds another node), or after the copy when the node wrote to
+// SQLite meanwhile (the target then holds a stale copy to drop).
 var ErrMigrate = errors.New("migration refused")
 
 // MigrateOptions configure [Migrate].
@@ -49,6 +51,10 @@ type MigrateOptions struct {
 type MigrateReport struct {
 	// Rows copied per table of [store.StateTables].
 	Rows map[string]int64
+	// Resumed: the target already held this node, row for row (a run
+	// stopped after its copy committed and before config.json named the
+	// target), and Migrate finished that run instead of copying.
+	Resumed bool
 	// LogSize is the number of log entries copied; CheckpointSize the
 	// size of the newest signed checkpoint (0 when none was signed).
 	LogSize, CheckpointSize int64
@@ -65,7 +71,11 @@ type MigrateReport struct {
 // On an error before the copy committed, nothing was changed. If the
 // copy committed but verification failed, config.json still names SQLite
 // and the node runs on it as before; the PostgreSQL schema holds the
-// unverified copy and must be dropped before another try.
+// unverified copy and must be dropped before another try. A target that
+// already holds a node equal to the snapshot, row for row (what a run
+// stopped between its commit and config.json leaves behind), is taken as
+// that run's copy: Migrate checks the log as after a copy, sets
+// config.json and reports Resumed.
 func Migrate(ctx context.Context, dir, url string, opts MigrateOptions) (rep MigrateReport, err error) {
 	progress := opts.Progress
 	if progress == nil {
@@ -124,22 +134,20 @@ func Migrate(ctx context.Context, dir, url string, opts MigrateOptions) (rep Mig
 	defer dst.Close()
 	rep.Rows, err = dst.Load(ctx, snap, func(t string, n int64) { progress(t, n, false) })
 	if errors.Is(err, postgres.ErrNotEmpty) {
-		return rep, fmt.Errorf("%w: %v; give an empty database or schema (a search_path parameter in the URL selects the schema)", ErrMigrate, err)
-	}
-	if err != nil {
+		// A run stopped (killed, power cut) after its copy committed and
+		// before config.json named the target leaves exactly this: a target
+		// that holds the node. When it equals the snapshot row for row,
+		// finish that run rather than refuse it; anything else is refused.
+		rows, verr := compareCopy(ctx, snap, dst, nil, progress)
+		if verr != nil {
+			return rep, fmt.Errorf("%w: %v, not a copy of this node; give an empty database or schema (a search_path parameter in the URL selects the schema)", ErrMigrate, err)
+		}
+		rep.Rows, rep.Resumed = rows, true
+	} else if err != nil {
 		return rep, fmt.Errorf("couldn't copy the store: %w", redactURL(err, url))
-	}
-
-	// Verify what PostgreSQL now holds against the snapshot.
-	for _, t := range store.StateTables {
-		n, err := store.CompareTable(ctx, t, snap, dst)
-		if err != nil {
-			return rep, fmt.Errorf("couldn't verify the copy (config.json still names SQLite; drop the PostgreSQL schema before trying again): %w", redactURL(err, url))
-		}
-		if n != rep.Rows[t.Name] {
-			return rep, fmt.Errorf("couldn't verify the copy: table %s has %d rows, %d were copied", t.Name, n, rep.Rows[t.Name])
-		}
-		progress(t.Name, n, true)
+	} else if _, err := compareCopy(ctx, snap, dst, rep.Rows, progress); err != nil {
+		// Verify what PostgreSQL now holds against the snapshot.
+		return rep, redactURL(err, url)
 	}
 	after, err := readMigrateLog(ctx, dst)
 	if err != nil {
@@ -163,6 +171,25 @@ func Migrate(ctx context.Context, dir, url string, opts MigrateOptions) (rep Mig
 	}
 	rep.LogSize, rep.CheckpointSize = before.size, before.cpSize
 	return rep, nil
+}
+
+// compareCopy compares every table of [store.StateTables] in dst with
+// snap, row for row, and returns the rows per table; with copied, each
+// table must also have the rows [postgres.Store.Load] reported copying.
+func compareCopy(ctx context.Context, snap, dst store.TableReader, copied map[string]int64, progress func(string, int64, bool)) (map[string]int64, error) {
+	rows := map[string]int64{}
+	for _, t := range store.StateTables {
+		n, err := store.CompareTable(ctx, t, snap, dst)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't verify the copy (config.json still names SQLite; drop the PostgreSQL schema before trying again): %w", err)
+		}
+		if copied != nil && n != copied[t.Name] {
+			return nil, fmt.Errorf("couldn't verify the copy: table %s has %d rows, %d were copied", t.Name, n, copied[t.Name])
+		}
+		rows[t.Name] = n
+		progress(t.Name, n, true)
+	}
+	return rows, nil
 }
 
 // migrateLog is what Migrate compares between the stores: the log's size

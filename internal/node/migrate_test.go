@@ -363,3 +363,68 @@ func TestMigrateRefusesNonEmptyTarget(t *testing.T) {
 		t.Fatalf("alice in the target: %v", err)
 	}
 }
+
+// TestMigrateResumesCommittedCopy: a migrate killed after its copy
+// committed and before config.json named the target (simulated by putting
+// config.json back) is finished by running it again, and only when the
+// target equals the node row for row: after the node wrote one more
+// entry, the same target is refused.
+func TestMigrateResumesCommittedCopy(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "node")
+	if _, err := Init(ctx, dir, Config{}, nil); err != nil { // SQLite, whatever PARLEY_TEST_NODE_STORE says
+		t.Fatal(err)
+	}
+	n, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	if _, err := n.AddMember(ctx, "alice", pub); err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	cfgPath := filepath.Join(dir, ConfigFile)
+	sqliteCfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := pgtest.SchemaURL(t)
+	first, err := Migrate(ctx, dir, url, MigrateOptions{})
+	if err != nil || first.Resumed {
+		t.Fatalf("first migrate: %+v, %v", first, err)
+	}
+	if err := os.WriteFile(cfgPath, sqliteCfg, 0o600); err != nil { // killed before config.json
+		t.Fatal(err)
+	}
+	again, err := Migrate(ctx, dir, url, MigrateOptions{})
+	if err != nil {
+		t.Fatalf("migrate again after a committed copy: %v", err)
+	}
+	if !again.Resumed || again.LogSize != first.LogSize || again.CheckpointSize != first.CheckpointSize || again.Rows["members"] != 1 {
+		t.Fatalf("migrate again = %+v, first %+v", again, first)
+	}
+	cfg, err := LoadConfig(dir)
+	if err != nil || cfg.Store != url {
+		t.Fatalf("config.json after the second run: store %q, %v", cfg.Store, err)
+	}
+
+	// The node moves on in SQLite: the target is no longer its copy.
+	if err := os.WriteFile(cfgPath, sqliteCfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err = Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.AddMember(ctx, "bob", nil); err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	if _, err := Migrate(ctx, dir, url, MigrateOptions{}); !errors.Is(err, ErrMigrate) {
+		t.Fatalf("migrate into a copy of an older state = %v, want ErrMigrate", err)
+	}
+	if after, _ := os.ReadFile(cfgPath); string(after) != string(sqliteCfg) {
+		t.Fatal("config.json changed")
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
+	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
 )
@@ -347,7 +348,7 @@ func (n *Node) Rand() io.Reader { return n.rand }
 
 // tokenPrefix marks Parley API tokens so that secret scanners can find
 // leaked ones.
-const tokenPrefix = "parley_"
+const tokenPrefix = taxii.TokenPrefix
 
 // NewToken issues a fresh API token for a member: 32 random bytes, shown
 // to the caller once and stored only as their SHA-256.

@@ -170,14 +170,18 @@ func (n *Node) front(mux http.Handler, logger *slog.Logger) http.Handler {
 		r = r.WithContext(context.WithValue(ctx, infoKey{}, info))
 		sw := &statusWriter{ResponseWriter: w, info: info}
 		if r.Body != nil && r.Body != http.NoBody {
-			b := &deadlineBody{body: r.Body, info: info}
+			b := &deadlineBody{body: r.Body, info: info, length: r.ContentLength, http1: r.ProtoMajor == 1}
 			if timeout > 0 {
 				b.rc, b.timeout = http.NewResponseController(w), timeout
 			}
 			r.Body = b
+			sw.body = b
 		}
 		defer func() {
 			p := recover()
+			if sw.body != nil && p == nil {
+				sw.body.drain() // before net/http does, without a deadline
+			}
 			stop()
 			gone := info.clientGone()
 			status := sw.status
@@ -203,7 +207,7 @@ func (n *Node) front(mux http.Handler, logger *slog.Logger) http.Handler {
 			}
 			attrs := []slog.Attr{
 				slog.String("request_id", info.id), slog.String("method", r.Method), slog.String("route", route),
-				slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d),
+				slog.String("path", taxii.LogPath(r.URL.Path)), slog.Int("status", status), slog.Duration("duration", d),
 				slog.Int64("bytes", sw.bytes), slog.String("member", info.member),
 			}
 			if p != nil {
@@ -237,6 +241,9 @@ type statusWriter struct {
 	// unsent is the status of a response dropped because its client had
 	// gone when it began (0: none).
 	unsent int
+	// body is the request's body (nil: none), drained before the response
+	// begins.
+	body *deadlineBody
 }
 
 // drop reports whether the response is to be dropped: its client went
@@ -257,6 +264,9 @@ func (w *statusWriter) WriteHeader(status int) {
 	}
 	if !w.wrote {
 		w.status, w.wrote = status, true
+		if w.body != nil {
+			w.body.drain()
+		}
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
@@ -270,6 +280,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	}
 	if !w.wrote {
 		w.status, w.wrote = http.StatusOK, true
+		if w.body != nil {
+			w.body.drain()
+		}
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
@@ -308,11 +321,35 @@ func (w *statusWriter) Flush() {
 type deadlineBody struct {
 	body     io.ReadCloser
 	info     *requestInfo
+	length   int64                    // the request's ContentLength (-1: unknown)
+	http1    bool                     // HTTP/1.x, whose server drains unread bodies
 	rc       *http.ResponseController // nil: no deadline
 	timeout  time.Duration
 	once     sync.Once
 	deadline time.Time
 	done     bool
+	drained  bool
+}
+
+// maxDrain is what net/http's HTTP/1 server reads of a body the handler
+// left unread, to keep the connection (its maxPostHandlerReadBytes):
+// before it writes the response's header, and when the request ends.
+const maxDrain = 256 << 10
+
+// drain reads what the handler left of a body that net/http would read
+// (up to [maxDrain]), under the body read timeout, which starts now if
+// the handler never read it. net/http reads it with no deadline, before
+// the response goes out: a client that sends the headers of a body and
+// never the body (unauthenticated too: a 401 is answered without reading
+// it) would otherwise hold its connection, and get no answer, for ever.
+// A body that doesn't arrive in time closes the connection after the
+// response, as any read error there does.
+func (b *deadlineBody) drain() {
+	if b.drained || b.done || b.rc == nil || !b.http1 || b.length >= maxDrain {
+		return
+	}
+	b.drained = true
+	io.CopyN(io.Discard, b, maxDrain+1)
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
@@ -345,6 +382,7 @@ func (b *deadlineBody) lift() {
 }
 
 func (b *deadlineBody) Close() error {
+	b.drain() // net/http's Close reads it otherwise, without a deadline
 	if !b.deadline.IsZero() && time.Now().Before(b.deadline) {
 		b.lift()
 	}

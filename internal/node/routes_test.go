@@ -453,6 +453,22 @@ func TestAccessLog(t *testing.T) {
 	if strings.Join(routes, "|") != strings.Join(want, "|") {
 		t.Errorf("access log routes %q, want %q", routes, want)
 	}
+	// A client that puts its token into the path (TAXII, the log, the web
+	// UI, nowhere), authenticated or not: the path is logged without it.
+	fn.logs.buf.Reset()
+	for _, path := range []string{
+		taxii.DefaultAPIRootPath + "collections/" + fn.alice.Token + "/",
+		taxii.DefaultAPIRootPath + "collections/" + fn.alice.Token + "/objects/",
+		"/log/" + fn.alice.Token,
+		"/ui/collections/" + fn.alice.Token,
+		"/" + fn.alice.Token,
+	} {
+		fn.do(t, http.MethodGet, path, "", nil)
+		fn.do(t, http.MethodGet, path, "Bearer "+fn.alice.Token, nil)
+	}
+	if s := fn.logs.String(); strings.Contains(s, strings.TrimPrefix(fn.alice.Token, tokenPrefix)) || !strings.Contains(s, "parley_(redacted)") {
+		t.Errorf("a token in the path is logged: %s", s)
+	}
 }
 
 // TestHealthzReadyz checks the probes: no credentials needed, readiness
@@ -659,6 +675,71 @@ func TestBodyReadTimeout(t *testing.T) {
 		strings.NewReader(`{"collection":"`+fn.coll+`","values":["ipv4-addr:198.51.100.7"]}`))
 	if resp.StatusCode != http.StatusCreated {
 		t.Errorf("a prompt body: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestUnreadBodyTimeout: a request answered without reading its body (no
+// token, a bad one, an unknown route) whose body never comes is answered
+// within body_read_timeout and its connection closed. net/http reads what
+// is left of a small body before it answers, and did so with no deadline:
+// the client got no answer and held the connection for as long as it
+// liked. A body that does arrive leaves the connection open for the next
+// request.
+func TestUnreadBodyTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	fn := newFrontNode(t, func(c *Config) { c.BodyReadTimeout = Duration(timeout) })
+	objects := taxii.DefaultAPIRootPath + "collections/" + fn.coll + "/objects/"
+	for _, tc := range []struct{ path, auth string }{
+		{objects, ""},
+		{objects, "Authorization: Bearer parley_wrong\r\n"},
+		{"/private/sets", ""},
+		{"/log/checkpoint", "Authorization: Bearer " + fn.alice.Token + "\r\n"},
+		{"/nothing/here", ""},
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(fn.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		begun := time.Now()
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\n%sAccept: %s\r\nContent-Type: %s\r\nContent-Length: 1000\r\n\r\n{",
+			tc.path, tc.auth, taxii.MediaType, taxii.MediaType)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			conn.Close() // or the test server's Close waits for it
+			t.Fatalf("%s %q: no answer: %v", tc.path, tc.auth, err)
+		}
+		io.ReadAll(resp.Body)
+		if d := time.Since(begun); d > 5*time.Second {
+			t.Errorf("%s %q: answered after %v, timeout %v", tc.path, tc.auth, d, timeout)
+		}
+		if resp.StatusCode < 400 {
+			t.Errorf("%s %q: %s", tc.path, tc.auth, resp.Status)
+		}
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Errorf("%s %q: connection left open (%v)", tc.path, tc.auth, err)
+		}
+		conn.Close()
+	}
+	// A body sent in full is read and the connection kept.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(fn.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	for i := 0; i < 2; i++ {
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", objects)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d on one connection: %v", i, err)
+		}
+		io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusUnauthorized || resp.Close {
+			t.Fatalf("request %d: %s, close %v", i, resp.Status, resp.Close)
+		}
 	}
 }
 

@@ -314,7 +314,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 		return
 	}
 	if err != nil {
-		h.d.Logger.ErrorContext(r.Context(), "web: request failed", "path", r.URL.Path, "err", err)
+		h.d.Logger.ErrorContext(r.Context(), "web: request failed", "path", taxii.LogPath(r.URL.Path), "err", err)
 	}
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
