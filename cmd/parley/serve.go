@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/internal/store"
 )
 
 func init() {
@@ -48,7 +51,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("parley serve --data DIR [--listen ADDR]", "serve takes no arguments")
 	}
-	n, err := openNode(ctx, *dir)
+	n, err := openNodeWaiting(ctx, c, *dir)
 	if err != nil {
 		return err
 	}
@@ -172,4 +175,35 @@ func writeURLFile(path, url string) error {
 		return fmt.Errorf("couldn't write the URL file: %w", err)
 	}
 	return nil
+}
+
+// Waits of serve for a store that can't be reached: the first, and the
+// longest (each doubles the one before). Variables for the tests.
+var (
+	storeWaitFirst = time.Second
+	storeWaitMax   = 30 * time.Second
+)
+
+// openNodeWaiting is openNode for serve: while the store can't be reached
+// (a PostgreSQL server that is down or still starting, as after a power
+// cut that brought the node up first), it tries again until ctx ends,
+// saying so on stderr, instead of exiting. Any other error (a wrong
+// password, a missing database, a bad config.json) ends it at once.
+func openNodeWaiting(ctx context.Context, c *cli, dir string) (*node.Node, error) {
+	wait := storeWaitFirst
+	for {
+		n, err := openNode(ctx, dir)
+		if err == nil || !errors.Is(err, store.ErrUnavailable) {
+			return n, err
+		}
+		fmt.Fprintf(c.stderr, "parley: serve: waiting for the store: %v; trying again in %v\n", err, wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		wait = min(2*wait, storeWaitMax)
+	}
 }

@@ -89,12 +89,15 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("couldn't connect to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+		// store.ErrUnavailable when the server can't be reached now (not
+		// for a wrong password or database): a node that starts before
+		// its database may wait for it.
+		return nil, fmt.Errorf("couldn't connect to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, unavailable(err))
 	}
 	s := &Store{pool: db{pool}, now: opts.Now, limits: opts.Limits}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, unavailable(err)
 	}
 	return s, nil
 }
