@@ -139,10 +139,12 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	// The explanation shown is the counted version's: an opinion has
+	// several versions in the evidence, in the node's order.
 	ops := map[string]opinion.Opinion{}
 	for _, it := range res.Items {
 		if it.Opinion.Verified() {
-			ops[it.Opinion.ID+" "+it.Opinion.Member] = it.Opinion
+			ops[it.Opinion.ID+" "+it.Opinion.Member+" "+stix.FormatTimestamp(it.Opinion.Version)] = it.Opinion
 		}
 	}
 	if len(res.Tally.Votes) > 0 {
@@ -157,7 +159,7 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 			if v.Confidence != nil {
 				conf = strconv.Itoa(*v.Confidence)
 			}
-			expl := ops[v.OpinionID+" "+v.Member].Explanation
+			expl := ops[v.OpinionID+" "+v.Member+" "+v.Version].Explanation
 			if r := []rune(expl); len(r) > 60 {
 				expl = string(r[:59]) + "…"
 			}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -184,6 +185,13 @@ func TestConcurrenceCLI(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit 1 and %q\n%s", code, stderr, tc.want, out)
 			}
 		})
+	}
+	// The evidence's order is the node's: reordered, the table still shows
+	// the counted version's explanation, not a superseded one's.
+	reordered := tamperingProxy(t, base, func(c *opinion.Concurrence) { slices.Reverse(c.Evidence.Items) })
+	code, out, stderr = runCLI(t, "concurrence", "--url", reordered, "--token", aurelia.Token, demo.Report)
+	if code != 0 || !regexp.MustCompile(`(?m)^cert-borovia\s+disagree\s+70\s+\S+\s+\S+\s+The relay 203\.0\.113\.45`).MatchString(out) {
+		t.Errorf("with the evidence reordered: exit %d, want the counted version's explanation:\n%s%s", code, out, stderr)
 	}
 	// An honest answer through the same proxy passes.
 	proxy := tamperingProxy(t, base, func(*opinion.Concurrence) {})
