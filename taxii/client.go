@@ -118,7 +118,8 @@ func objectID(raw []byte) string {
 	if json.Unmarshal(raw, &v) != nil || v.ID == "" {
 		return "unknown"
 	}
-	return v.ID
+	// The node's word, printed in refusals: inert.
+	return untrusted.Text(v.ID, 200)
 }
 
 // ResponseError is a response with an error status.

@@ -492,3 +492,18 @@ func TestAuditMemoryBoundedByBytes(t *testing.T) {
 	}
 	t.Logf("peak live heap above the fixture: %.1f MB (budget %d MB, objects %d MB)", float64(src.peak)/(1<<20), auditObjectBytes>>20, 400*160_000>>20)
 }
+
+// TestProblemStringInert: a problem names the node's object id and may
+// quote the node; both are printed inert, so a node can't hide the line
+// behind a carriage return or terminal escapes.
+func TestProblemStringInert(t *testing.T) {
+	for _, p := range []Problem{
+		{Index: 2, ObjectID: "x\x1b[31m\rparley: ok", Reason: "the commitment doesn't match"},
+		{Index: 2, Reason: "bad \x1b]0;t\x07 entry\r"},
+		{Index: -1, Reason: "log \x1b[2J\n"},
+	} {
+		if s := p.String(); strings.ContainsAny(s, "\x1b\r\n\x07") {
+			t.Errorf("Problem{%d, %q, %q}.String() = %q: holds a control character", p.Index, p.ObjectID, p.Reason, s)
+		}
+	}
+}
