@@ -380,8 +380,15 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 				return fmt.Errorf("object for entry %d outside %d–%d", i, start, end)
 			}
 			seen[i-start] = true
-			if entries[i-start].Commitment == "" {
+			switch e := entries[i-start]; {
+			case e.Kind == "":
 				return nil // malformed entry, reported above
+			case e.Commitment == "":
+				// A member key entry, in clear: no object belongs to it,
+				// and one served for it was never checked (a node
+				// mislabelling an object's index to keep it unchecked).
+				rep.add(int64(i), op.ObjectID, "the node served an object for entry %d, a %s entry, not an object entry", i, e.Kind)
+				return nil
 			}
 			names[i] = op.ObjectID
 			jobs = append(jobs, objectJob{index: i, object: object, op: op})

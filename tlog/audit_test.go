@@ -429,6 +429,13 @@ func TestAuditUnsignedAndKeyEntries(t *testing.T) {
 	if len(rep.Problems) != 1 || rep.Problems[0].Index != 4 || !strings.Contains(rep.Problems[0].Reason, "not an object entry") {
 		t.Fatalf("problems %v", rep.Problems)
 	}
+	// So is one served for a member key entry (in clear, no commitment).
+	l.objects[4], l.openings[4] = nil, Opening{}
+	l.objects[0], l.openings[0] = l.objects[1], l.openings[1]
+	rep = auditOK(t, l, AuditOptions{AllObjects: true})
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != 0 || !strings.Contains(rep.Problems[0].Reason, "not an object entry") {
+		t.Fatalf("an object served for the member key entry 0: problems %v", rep.Problems)
+	}
 }
 
 // copyingSource hands out a fresh copy of every object, as a store that
