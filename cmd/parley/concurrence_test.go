@@ -172,6 +172,9 @@ func TestConcurrenceCLI(t *testing.T) {
 			c.Counts[opinion.Neutral]++
 			v.Value, v.Version, v.Confidence = opinion.Neutral, "2026-09-17T09:10:00.000Z", new(40)
 		}, "the opinions give disagree"},
+		{"an evidence item repeated", func(c *opinion.Concurrence) {
+			c.Evidence.Items = append(c.Evidence.Items, c.Evidence.Items[0])
+		}, "repeats log entry"},
 		{"evidence rewritten", func(c *opinion.Concurrence) {
 			for i, it := range c.Evidence.Items {
 				c.Evidence.Items[i].Object = bytes.Replace(it.Object, []byte(`"disagree"`), []byte(`"agree"`), 1)
