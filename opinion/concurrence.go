@@ -105,10 +105,17 @@ func VerifyConcurrence(c Concurrence, pinnedLogKey string) (Verification, error)
 		}
 	}
 	var verified []Opinion
+	entries := map[uint64]bool{}
 	for i, it := range b.Items {
 		if err := checkItem(it, res.Checkpoint); err != nil {
 			return res, fmt.Errorf("%w: item %d: %v", ErrEvidence, i, err)
 		}
+		// Each entry once: a repeated one would be counted again in what
+		// the client reports of the evidence.
+		if entries[it.LogIndex] {
+			return res, fmt.Errorf("%w: item %d repeats log entry %d", ErrEvidence, i, it.LogIndex)
+		}
+		entries[it.LogIndex] = true
 		// The opinion counts only if signed by the key the log shows in
 		// force for its member at the opinion's position.
 		inForce := Keys{}

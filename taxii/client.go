@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
@@ -60,8 +61,14 @@ type Refusal struct {
 	Err error
 }
 
-// verify applies c.Verifier to env (see [Client.Verifier]).
-func (c *Client) verify(ctx context.Context, env *Envelope) error {
+// verify applies c.Verifier to env (see [Client.Verifier]), the answer
+// to a request for collectionID's objects: an object whose opening puts it
+// in another collection is refused, and so is one whose id isn't among
+// ids, when ids isn't empty (the ids asked for). Both are real objects of
+// the log, but not what was asked for: a node answering with another
+// collection's objects (or another object) would otherwise pass them off
+// as the asked collection's.
+func (c *Client) verify(ctx context.Context, env *Envelope, collectionID string, ids []string) error {
 	if c.Verifier == nil || len(env.Objects) == 0 {
 		return nil
 	}
@@ -80,6 +87,16 @@ func (c *Client) verify(ctx context.Context, env *Envelope) error {
 	res, err := c.Verifier.Verify(ctx, items)
 	if err != nil {
 		return fmt.Errorf("couldn't check the objects against the node's log: %w", err)
+	}
+	for i := range res {
+		op := openings[i].Opening
+		switch {
+		case res[i].Err != nil && !errors.Is(res[i].Err, tlog.ErrUnsignedObject):
+		case op.Collection != collectionID:
+			res[i].Err = fmt.Errorf("the node sent it from collection %s, not from the collection asked for (%s)", untrusted.Text(op.Collection, 80), collectionID)
+		case len(ids) > 0 && !slices.Contains(ids, op.ObjectID):
+			res[i].Err = fmt.Errorf("the node sent %s, which wasn't asked for", untrusted.Text(op.ObjectID, 120))
+		}
 	}
 	for i, r := range res {
 		switch {
@@ -102,7 +119,8 @@ func objectID(raw []byte) string {
 	if json.Unmarshal(raw, &v) != nil || v.ID == "" {
 		return "unknown"
 	}
-	return v.ID
+	// The node's word, printed in refusals: inert.
+	return untrusted.Text(v.ID, 200)
 }
 
 // ResponseError is a response with an error status.
@@ -210,7 +228,7 @@ func (c *Client) Objects(ctx context.Context, collectionID string, q Query) (*En
 	if err != nil {
 		return nil, err
 	}
-	return env, c.verify(ctx, env)
+	return env, c.verify(ctx, env, collectionID, q.IDs)
 }
 
 // objectsPage fetches one page of objects, not yet verified.
@@ -282,7 +300,7 @@ func (c *Client) ObjectPages(ctx context.Context, collectionID string, q Query) 
 				q.Next = env.Next
 				ahead = fetch(q)
 			}
-			if err := c.verify(ctx, env); err != nil {
+			if err := c.verify(ctx, env, collectionID, q.IDs); err != nil {
 				yield(nil, err)
 				return
 			}
@@ -311,7 +329,7 @@ func (c *Client) Object(ctx context.Context, collectionID, objectID string, q Qu
 		return nil, err
 	}
 	env.DateAdded = dateAdded(hdr)
-	return env, c.verify(ctx, env)
+	return env, c.verify(ctx, env, collectionID, []string{objectID})
 }
 
 // Versions fetches one page of the versions of one object. Of q, only

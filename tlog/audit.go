@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // AuditSource is a log to audit: a node's store read directly or a node
@@ -102,14 +104,18 @@ type Problem struct {
 }
 
 // String formats the problem as one line naming the entry and object.
+// The object id (and whatever of the node's the reason quotes) comes
+// from the node: it is printed inert, never as terminal escapes or a
+// carriage return that would overwrite the line.
 func (p Problem) String() string {
+	reason := untrusted.Text(p.Reason, 4000)
 	switch {
 	case p.Index < 0:
-		return p.Reason
+		return reason
 	case p.ObjectID != "":
-		return fmt.Sprintf("entry %d, object %s: %s", p.Index, p.ObjectID, p.Reason)
+		return fmt.Sprintf("entry %d, object %s: %s", p.Index, untrusted.Text(p.ObjectID, 200), reason)
 	default:
-		return fmt.Sprintf("entry %d: %s", p.Index, p.Reason)
+		return fmt.Sprintf("entry %d: %s", p.Index, reason)
 	}
 }
 
@@ -374,8 +380,15 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 				return fmt.Errorf("object for entry %d outside %d–%d", i, start, end)
 			}
 			seen[i-start] = true
-			if entries[i-start].Commitment == "" {
+			switch e := entries[i-start]; {
+			case e.Kind == "":
 				return nil // malformed entry, reported above
+			case e.Commitment == "":
+				// A member key entry, in clear: no object belongs to it,
+				// and one served for it was never checked (a node
+				// mislabelling an object's index to keep it unchecked).
+				rep.add(int64(i), op.ObjectID, "the node served an object for entry %d, a %s entry, not an object entry", i, e.Kind)
+				return nil
 			}
 			names[i] = op.ObjectID
 			jobs = append(jobs, objectJob{index: i, object: object, op: op})

@@ -429,6 +429,13 @@ func TestAuditUnsignedAndKeyEntries(t *testing.T) {
 	if len(rep.Problems) != 1 || rep.Problems[0].Index != 4 || !strings.Contains(rep.Problems[0].Reason, "not an object entry") {
 		t.Fatalf("problems %v", rep.Problems)
 	}
+	// So is one served for a member key entry (in clear, no commitment).
+	l.objects[4], l.openings[4] = nil, Opening{}
+	l.objects[0], l.openings[0] = l.objects[1], l.openings[1]
+	rep = auditOK(t, l, AuditOptions{AllObjects: true})
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != 0 || !strings.Contains(rep.Problems[0].Reason, "not an object entry") {
+		t.Fatalf("an object served for the member key entry 0: problems %v", rep.Problems)
+	}
 }
 
 // copyingSource hands out a fresh copy of every object, as a store that
@@ -491,4 +498,19 @@ func TestAuditMemoryBoundedByBytes(t *testing.T) {
 		t.Errorf("the audit held %d MB of objects at its peak; the budget is %d MB (64 MB read in all)", src.peak>>20, auditObjectBytes>>20)
 	}
 	t.Logf("peak live heap above the fixture: %.1f MB (budget %d MB, objects %d MB)", float64(src.peak)/(1<<20), auditObjectBytes>>20, 400*160_000>>20)
+}
+
+// TestProblemStringInert: a problem names the node's object id and may
+// quote the node; both are printed inert, so a node can't hide the line
+// behind a carriage return or terminal escapes.
+func TestProblemStringInert(t *testing.T) {
+	for _, p := range []Problem{
+		{Index: 2, ObjectID: "x\x1b[31m\rparley: ok", Reason: "the commitment doesn't match"},
+		{Index: 2, Reason: "bad \x1b]0;t\x07 entry\r"},
+		{Index: -1, Reason: "log \x1b[2J\n"},
+	} {
+		if s := p.String(); strings.ContainsAny(s, "\x1b\r\n\x07") {
+			t.Errorf("Problem{%d, %q, %q}.String() = %q: holds a control character", p.Index, p.ObjectID, p.Reason, s)
+		}
+	}
 }

@@ -139,15 +139,17 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	// The explanation shown is the counted version's: an opinion has
+	// several versions in the evidence, in the node's order.
 	ops := map[string]opinion.Opinion{}
 	for _, it := range res.Items {
 		if it.Opinion.Verified() {
-			ops[it.Opinion.ID+" "+it.Opinion.Member] = it.Opinion
+			ops[it.Opinion.ID+" "+it.Opinion.Member+" "+stix.FormatTimestamp(it.Opinion.Version)] = it.Opinion
 		}
 	}
 	if len(res.Tally.Votes) > 0 {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "MEMBER\tOPINION\tCONFIDENCE\tVERSION\tOPINION ID\tEXPLANATION")
+		fmt.Fprintln(tw, "MEMBER\tOPINION\tCONFIDENCE\tVERSION\tMEMBER ID\tOPINION ID\tEXPLANATION")
 		for _, v := range res.Tally.Votes {
 			name := res.Names[v.Member]
 			if name == "" {
@@ -157,13 +159,17 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 			if v.Confidence != nil {
 				conf = strconv.Itoa(*v.Confidence)
 			}
-			expl := ops[v.OpinionID+" "+v.Member].Explanation
+			expl := ops[v.OpinionID+" "+v.Member+" "+v.Version].Explanation
 			if r := []rune(expl); len(r) > 60 {
 				expl = string(r[:59]) + "…"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, v.Value, conf, v.Version, v.OpinionID, strings.Join(strings.Fields(expl), " "))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", untrusted.Text(name, 40), v.Value, conf, v.Version, v.Member, v.OpinionID, untrusted.Text(strings.Join(strings.Fields(expl), " "), 200))
 		}
 		tw.Flush()
+		// The member ids are what the signatures verified; the names are
+		// the node's word (the log doesn't hold them), so a node could
+		// swap two members' names, never their ids.
+		fmt.Fprintln(w, "(MEMBER is the node's name for MEMBER ID; the signatures vouch for the id, not the name)")
 		fmt.Fprintln(w)
 	}
 	var superseded, unsigned, forged, invalid int

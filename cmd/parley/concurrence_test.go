@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,6 +172,9 @@ func TestConcurrenceCLI(t *testing.T) {
 			c.Counts[opinion.Neutral]++
 			v.Value, v.Version, v.Confidence = opinion.Neutral, "2026-09-17T09:10:00.000Z", new(40)
 		}, "the opinions give disagree"},
+		{"an evidence item repeated", func(c *opinion.Concurrence) {
+			c.Evidence.Items = append(c.Evidence.Items, c.Evidence.Items[0])
+		}, "repeats log entry"},
 		{"evidence rewritten", func(c *opinion.Concurrence) {
 			for i, it := range c.Evidence.Items {
 				c.Evidence.Items[i].Object = bytes.Replace(it.Object, []byte(`"disagree"`), []byte(`"agree"`), 1)
@@ -184,6 +188,27 @@ func TestConcurrenceCLI(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit 1 and %q\n%s", code, stderr, tc.want, out)
 			}
 		})
+	}
+	// The evidence's order is the node's: reordered, the table still shows
+	// the counted version's explanation, not a superseded one's.
+	reordered := tamperingProxy(t, base, func(c *opinion.Concurrence) { slices.Reverse(c.Evidence.Items) })
+	code, out, stderr = runCLI(t, "concurrence", "--url", reordered, "--token", aurelia.Token, demo.Report)
+	if code != 0 || !regexp.MustCompile(`(?m)^cert-borovia\s+disagree\s+70\s+\S+\s+\S+\s+\S+\s+The relay 203\.0\.113\.45`).MatchString(out) {
+		t.Errorf("with the evidence reordered: exit %d, want the counted version's explanation:\n%s%s", code, out, stderr)
+	}
+	// Names are the node's word: swapped, with a terminal escape and a tab
+	// that would shift the columns, they can't move an opinion to another
+	// member: each row shows the member id the signature verified, and the
+	// name is printed inert.
+	renamed := tamperingProxy(t, base, func(c *opinion.Concurrence) {
+		c.Evidence.Names[borovia.ID] = "cert-aurelia\x1b[31m\tstrongly-agree\t99"
+		c.Evidence.Names[aurelia.ID] = "cert-borovia"
+	})
+	code, out, stderr = runCLI(t, "concurrence", "--url", renamed, "--token", aurelia.Token, demo.Report)
+	if code != 0 || strings.ContainsAny(out, "\x1b\t") ||
+		!regexp.MustCompile(`(?m)^\S+\s+disagree\s+70\s+\S+\s+`+regexp.QuoteMeta(borovia.ID)+`\s`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^cert-borovia\s+strongly-agree\s+85\s+\S+\s+`+regexp.QuoteMeta(aurelia.ID)+`\s`).MatchString(out) {
+		t.Errorf("with the names swapped and an escape in one: exit %d, want each row with its verified member id and no escape or tab:\n%q%s", code, out, stderr)
 	}
 	// An honest answer through the same proxy passes.
 	proxy := tamperingProxy(t, base, func(*opinion.Concurrence) {})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -144,5 +145,20 @@ func TestCommandRedirectElsewhere(t *testing.T) {
 			strings.Contains(stderr.String(), "parley_secret") {
 			t.Fatalf("%s: exit %d, other server reached %d times: %s", args[0], code, reached.Load(), stderr.Bytes())
 		}
+	}
+}
+
+// TestPrivateSetsPrintsNodeStringsInert: the set list is the node's word;
+// a terminal escape or a newline in one of its strings is printed inert,
+// never written to the terminal (where it could rewrite what was shown).
+func TestPrivateSetsPrintsNodeStringsInert(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"sets":[{"id":"private-set--1\u001b[2J","size":1,"collection":"c\u001b]0;x\u0007","provider":"identity--x\nprivate-set--fake 9 collection c p 1/1","source":"collection\t"}]}`)
+	}))
+	defer srv.Close()
+	code, out, stderr := runCLI(t, "private", "sets", "--url", srv.URL, "--token", "parley_secret")
+	if code != 0 || strings.ContainsAny(out, "\x1b\x07\t") || strings.Count(out, "\n") != 2 {
+		t.Errorf("private sets: exit %d, output %q (%s); want the node's strings without escapes, tabs or extra lines", code, out, stderr)
 	}
 }

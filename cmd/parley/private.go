@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/parley-exchange/parley/internal/match"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -355,7 +356,8 @@ func runPrivateSets(ctx context.Context, c *cli, args []string) error {
 		if s.Budget != nil {
 			left = fmt.Sprintf("%d/%d", s.Budget.Left, s.Budget.Limit)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Size, s.Source, s.Collection, s.Provider, left)
+		// Every string is the node's: printed inert.
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", untrusted.Text(s.ID, 120), s.Size, untrusted.Text(s.Source, 40), untrusted.Text(s.Collection, 120), untrusted.Text(s.Provider, 120), left)
 	}
 	return tw.Flush()
 }

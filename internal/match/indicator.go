@@ -305,6 +305,24 @@ func (s *IndicatorSet) Put(ind *Indicator) bool {
 	return true
 }
 
+// withhold stops the held version of id from matching (a copy of it,
+// revoked, takes its place, which a newer version replaces as usual); it
+// reports whether the set changed.
+func (s *IndicatorSet) withhold(id string) bool {
+	slot := s.find(id, idHash(id))
+	if s.slots[slot] == 0 {
+		return false
+	}
+	i := uint32(s.slots[slot]) - 1
+	if s.list[i].Revoked {
+		return false
+	}
+	w := *s.list[i]
+	w.Revoked = true
+	s.list[i] = &w
+	return true
+}
+
 // All returns every indicator, in the order they first arrived (a later
 // version takes its first version's place).
 func (s *IndicatorSet) All() []*Indicator {

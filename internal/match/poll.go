@@ -34,11 +34,25 @@ type Poller struct {
 func (p *Poller) Poll(ctx context.Context) (changed bool, err error) {
 	q := taxii.Query{AddedAfter: p.since, Types: []string{"indicator"}, Versions: taxii.VersionMatch{All: true}}
 	last := p.since
+	// A refused version may be the newest (a revocation, say): loading the
+	// older versions that verified would make the indicator what it no
+	// longer is. So an indicator with a refused version is not loaded at
+	// all in this poll (a version loaded before is withdrawn), until a
+	// later poll brings a newer version that verifies.
+	refused := map[string]bool{}
+	defer func() {
+		for id := range refused {
+			if p.Set.withhold(id) {
+				changed = true
+			}
+		}
+	}()
 	for env, err := range p.Client.ObjectPages(ctx, p.Collection, q) {
 		if err != nil {
 			return changed, fmt.Errorf("couldn't poll collection %s: %w", p.Collection, err)
 		}
 		for _, r := range env.Refused {
+			refused[r.ID] = true
 			p.warn(fmt.Errorf("not loading %s: it doesn't verify against the node's log: %w", r.ID, r.Err))
 		}
 		for i, raw := range env.Objects {

@@ -168,3 +168,26 @@ func TestFollowingMatcherLiveIndicators(t *testing.T) {
 		}
 	}
 }
+
+// TestWithhold: a withheld indicator stops matching until a newer version
+// arrives; the same or an older version doesn't bring it back.
+func TestWithhold(t *testing.T) {
+	s := NewIndicatorSet()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := func(d time.Duration) *Indicator {
+		return &Indicator{ID: "indicator--00000000-0000-4000-8000-0000000000a1", Modified: t0.Add(d)}
+	}
+	if s.withhold(v(0).ID) {
+		t.Error("withholding an indicator not held changed the set")
+	}
+	s.Put(v(time.Hour))
+	if !s.withhold(v(0).ID) || len(s.Usable()) != 0 || s.withhold(v(0).ID) {
+		t.Fatalf("after withhold: %d usable; want 0 (and a second withhold changes nothing)", len(s.Usable()))
+	}
+	if s.Put(v(time.Hour)) || s.Put(v(0)) || len(s.Usable()) != 0 {
+		t.Errorf("the same or an older version brought a withheld indicator back")
+	}
+	if !s.Put(v(2*time.Hour)) || len(s.Usable()) != 1 {
+		t.Errorf("a newer version didn't replace the withheld one")
+	}
+}
