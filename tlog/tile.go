@@ -274,7 +274,7 @@ func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) 
 		}
 		t := Tile{Level: tl, N: n, Width: int(w)}
 		off := first - n*TileWidth
-		if t.Width == TileWidth && r.cache != nil {
+		if r.cache != nil && (t.Width == TileWidth || r.cache.partial) {
 			levels, ok := r.cache.get(t)
 			if !ok {
 				row, err := readHashTile(ctx, r.tr, t)
@@ -320,15 +320,26 @@ func tileLevels(row []Hash) [][]Hash {
 // 16 KiB each) for [CachedTileHashReader]. It is safe for concurrent use
 // and evicts the oldest tile beyond its capacity.
 type TileCache struct {
-	mu    sync.Mutex
-	max   int
-	m     map[Tile][][]Hash
-	order []Tile
+	mu      sync.Mutex
+	max     int
+	m       map[Tile][][]Hash
+	order   []Tile
+	partial bool
 }
 
 // NewTileCache returns a cache of at most max full tiles.
 func NewTileCache(max int) *TileCache {
 	return &TileCache{max: max, m: map[Tile][][]Hash{}}
+}
+
+// NewClientTileCache returns a cache of at most max tiles, partial ones
+// (the right edge of a tree smaller than a full tile's multiple) too: a
+// client proving many entries against one checkpoint reads each partial
+// tile once, not once an entry. (A partial tile, named with its width,
+// is as fixed as a full one; a server's come and go as its log grows, so
+// its cache keeps full tiles only.)
+func NewClientTileCache(max int) *TileCache {
+	return &TileCache{max: max, m: map[Tile][][]Hash{}, partial: true}
 }
 
 func (c *TileCache) get(t Tile) ([][]Hash, bool) {

@@ -217,3 +217,51 @@ func TestParseHashCanonical(t *testing.T) {
 		}
 	}
 }
+
+// countingTiles counts the reads of each tile.
+type countingTiles struct {
+	*memTiles
+	reads map[Tile]int
+}
+
+func (c *countingTiles) ReadTile(ctx context.Context, t Tile) ([]byte, error) {
+	c.reads[t]++
+	return c.memTiles.ReadTile(ctx, t)
+}
+
+// TestClientTileCache: proofs of every entry of a tree of 23 leaves (one
+// partial tile) against one checkpoint read that tile once with a client
+// cache, and give the same proofs as reading it each time; a server's
+// cache keeps only full tiles.
+func TestClientTileCache(t *testing.T) {
+	ctx := context.Background()
+	var leaves [][]byte
+	for i := range 23 {
+		leaves = append(leaves, fmt.Appendf(nil, "leaf %d", i))
+	}
+	m := &countingTiles{memTiles: newMemTiles(leaves), reads: map[Tile]int{}}
+	const size = 23
+	for _, tc := range []struct {
+		name  string
+		cache *TileCache
+		reads int
+	}{
+		{"client", NewClientTileCache(4), 1},
+		{"server", NewTileCache(4), size},
+	} {
+		clear(m.reads)
+		for i := range uint64(size) {
+			want, err := InclusionProof(ctx, i, size, m.memTiles.reader(size))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := InclusionProof(ctx, i, size, CachedTileHashReader(size, m, tc.cache))
+			if err != nil || !equalHashes(got, want) {
+				t.Fatalf("%s: entry %d: cached proof differs (%v)", tc.name, i, err)
+			}
+		}
+		if n := m.reads[Tile{Level: 0, N: 0, Width: size}]; n != tc.reads {
+			t.Errorf("%s cache: the partial tile read %d times for %d proofs, want %d", tc.name, n, size, tc.reads)
+		}
+	}
+}

@@ -220,7 +220,7 @@ func (v *ObjectVerifier) Verify(ctx context.Context, items []VerifyItem) ([]Veri
 		}
 	}
 	if v.tiles == nil {
-		v.tiles = NewTileCache(256)
+		v.tiles = NewClientTileCache(256)
 	}
 	entries := make([]Entry, len(items))
 	for i, it := range items {
