@@ -67,6 +67,10 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "  %s version %s: %s, received %s%s\n", it.Opening.ObjectID, it.Opening.Version,
 			describeSigner(it.Opening.Member, it.Signed, it.Check), it.Entry.Received.Format("2006-01-02T15:04:05Z07:00"), witnessed)
 	}
+	// What a bundle can't show, said where its reader looks: whoever
+	// made it chose which versions to put in (a later version, such as
+	// a revocation, may be left out).
+	fmt.Fprintf(c.stdout, "(a bundle proves that the versions it holds were logged, not that they are all there are: the log may hold later ones, such as a revocation; parley pull or audit against the log shows them)\n")
 	if *logKey == "" {
 		fmt.Fprintf(c.stderr, "parley: warning: checked against the bundle's own log key %s; pin the key you trust with --log-key\n", res.LogKey)
 	}
