@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,11 +26,6 @@ func setWitnesses(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 3 || len(args)%2 != 1 {
 		ts.Fatalf("usage: setwitnesses DIR URL_FILE VKEY_FILE...")
 	}
-	path := filepath.Join(ts.MkAbs(args[0]), "config.json")
-	b, err := os.ReadFile(path)
-	ts.Check(err)
-	var cfg map[string]any
-	ts.Check(json.Unmarshal(b, &cfg))
 	var ws []map[string]string
 	for i := 1; i < len(args); i += 2 {
 		ws = append(ws, map[string]string{
@@ -40,12 +33,7 @@ func setWitnesses(ts *testscript.TestScript, neg bool, args []string) {
 			"key": strings.TrimSpace(ts.ReadFile(args[i+1])),
 		})
 	}
-	cfg["witnesses"] = ws
-	b, err = json.MarshalIndent(cfg, "", "  ")
-	ts.Check(err)
-	fi, err := os.Stat(path)
-	ts.Check(err)
-	ts.Check(os.WriteFile(path, append(b, '\n'), fi.Mode().Perm()))
+	ts.Check(editConfig(ts.MkAbs(args[0]), func(cfg map[string]any) { cfg["witnesses"] = ws }))
 }
 
 // waitCosigned implements `waitcosigned TOKEN_FILE SIZE N`: it waits up to

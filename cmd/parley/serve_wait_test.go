@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/url"
@@ -57,28 +56,15 @@ func TestServeWaitsForTheStore(t *testing.T) {
 	if u.Port() == "" {
 		real = net.JoinHostPort(u.Hostname(), "5432")
 	}
-	setStore := func(host string) {
+	setStore := func(v url.URL) {
 		t.Helper()
-		cfgPath := filepath.Join(data, "config.json")
-		b, err := os.ReadFile(cfgPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cfg map[string]any
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			t.Fatal(err)
-		}
-		v := *u
-		v.Host = host
-		cfg["store"] = v.String()
-		if b, err = json.Marshal(cfg); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		if err := editConfig(data, func(cfg map[string]any) { cfg["store"] = v.String() }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	setStore(down)
+	at := *u
+	at.Host = down
+	setStore(at)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -137,15 +123,9 @@ func TestServeWaitsForTheStore(t *testing.T) {
 	}
 
 	// A database that doesn't exist is no outage: serve ends at once.
-	v := *u
-	v.Path = "/parley_no_such_database"
-	cfgPath := filepath.Join(data, "config.json")
-	b, _ := os.ReadFile(cfgPath)
-	var cfg map[string]any
-	json.Unmarshal(b, &cfg)
-	cfg["store"] = v.String()
-	b, _ = json.Marshal(cfg)
-	os.WriteFile(cfgPath, b, 0o600)
+	missing := *u
+	missing.Path = "/parley_no_such_database"
+	setStore(missing)
 	begun := time.Now()
 	code, _, errs := runCLI(t, "serve", "--data", data, "--listen", "127.0.0.1:0")
 	if code == 0 || strings.Contains(errs, "waiting for the store") || time.Since(begun) > 20*time.Second {

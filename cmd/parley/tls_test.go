@@ -242,18 +242,7 @@ func TestServeTLSFromConfig(t *testing.T) {
 	}
 	ca := newTestCA(t, dir, "ca")
 	ca.issue(t, filepath.Join(data, "tls.crt"), filepath.Join(data, "tls.key"))
-	cfgPath := filepath.Join(data, "config.json")
-	b, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg["tls_cert"], cfg["tls_key"] = "tls.crt", "tls.key"
-	b, _ = json.Marshal(cfg)
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+	if err := editConfig(data, func(cfg map[string]any) { cfg["tls_cert"], cfg["tls_key"] = "tls.crt", "tls.key" }); err != nil {
 		t.Fatal(err)
 	}
 	url := serveInProcess(t, "--data", data, "--listen", "127.0.0.1:0")
