@@ -219,7 +219,7 @@ func (c *cli) printCommandHelp(w io.Writer, cmd command) {
 var errSilent = errors.New("already reported")
 
 func (c *cli) printError(err error) {
-	fmt.Fprintf(c.stderr, "parley: error: %s\n", strings.TrimSuffix(err.Error(), "\n"))
+	fmt.Fprintf(c.stderr, "parley: error: %s\n", oneLine(err.Error()))
 	// A certificate that doesn't verify has its own hint, which replaces
 	// the command's ("check --url and --token" would send the user after
 	// the token when --ca is what is missing).
@@ -231,6 +231,29 @@ func (c *cli) printError(err error) {
 	if errors.As(err, &ee) && ee.hint != "" {
 		fmt.Fprintf(c.stderr, "parley: hint: %s\n", ee.hint)
 	}
+}
+
+// oneLine returns an error message on one line: a library's message may
+// span several (pgx puts each host it tried on a line of its own, "\n\t"),
+// which would break the "parley: error: <one sentence>" contract and
+// leave lines without the "parley: " prefix. Each line break, with the
+// white space around it, becomes "; " (" " after a colon).
+func oneLine(msg string) string {
+	lines := strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' })
+	var b strings.Builder
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if s := b.String(); s != "" && !strings.HasSuffix(s, ":") {
+			b.WriteString(";")
+		}
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }
 
 // printUsage prints the top-level usage: every command's synopsis and the
