@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,10 +123,28 @@ func requestID(r *http.Request) string {
 
 // requestIDHandler adds the request id of the front door's record in a
 // log call's context to the record, for loggers of code that knows
-// nothing of the node (the TAXII handler logs its own failures).
+// nothing of the node (the TAXII handler logs its own failures), and cuts
+// API tokens out of its string values ([redactTokens]: the TAXII handler
+// logs the path of a request it refuses).
 type requestIDHandler struct{ slog.Handler }
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	redact := false
+	r.Attrs(func(a slog.Attr) bool {
+		redact = a.Value.Kind() == slog.KindString && strings.Contains(a.Value.String(), tokenPrefix)
+		return !redact
+	})
+	if redact {
+		nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Value.Kind() == slog.KindString {
+				a.Value = slog.StringValue(redactTokens(a.Value.String()))
+			}
+			nr.AddAttrs(a)
+			return true
+		})
+		r = nr
+	}
 	if info := infoOf(ctx); info != nil {
 		r = r.Clone()
 		r.AddAttrs(slog.String("request_id", info.id))
@@ -203,7 +222,7 @@ func (n *Node) front(mux http.Handler, logger *slog.Logger) http.Handler {
 			}
 			attrs := []slog.Attr{
 				slog.String("request_id", info.id), slog.String("method", r.Method), slog.String("route", route),
-				slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d),
+				slog.String("path", redactTokens(r.URL.Path)), slog.Int("status", status), slog.Duration("duration", d),
 				slog.Int64("bytes", sw.bytes), slog.String("member", info.member),
 			}
 			if p != nil {
@@ -423,4 +442,34 @@ func (n *Node) logState(ctx context.Context) (logState, error) {
 	}
 	s.probe = time.Since(start)
 	return s, nil
+}
+
+// redactTokens returns p with whatever follows each "parley_" (an API
+// token's prefix) cut out: the access log writes each request's path, and
+// a token pasted into a URL ("$URL/$TOKEN", a query's "?" typed as "/")
+// would otherwise be kept in the log.
+func redactTokens(p string) string {
+	if !strings.Contains(p, tokenPrefix) {
+		return p
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(p, tokenPrefix)
+		if i < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		b.WriteString(p[:i+len(tokenPrefix)])
+		p = p[i+len(tokenPrefix):]
+		j := strings.IndexFunc(p, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_')
+		})
+		if j < 0 {
+			j = len(p)
+		}
+		if j > 0 {
+			b.WriteString("REDACTED")
+		}
+		p = p[j:]
+	}
 }
