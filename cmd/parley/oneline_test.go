@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -26,6 +27,27 @@ func TestPrintErrorOneLine(t *testing.T) {
 		}
 		if strings.Count(out.String(), "\n") != 1 {
 			t.Errorf("printError(%q) printed %d lines", tc.msg, strings.Count(out.String(), "\n"))
+		}
+	}
+}
+
+// A bad flag is one "parley: error:" line and a hint, exit 2, for every
+// command: the flag package's bare message ("flag provided but not
+// defined: -bogus") was followed by the command's whole usage on stderr.
+func TestBadFlagOneLine(t *testing.T) {
+	for _, args := range [][]string{
+		{"pull", "--bogus"},
+		{"member", "add", "--data"},
+		{"opinion", "--confidence", "x"},
+		{"witness", "serve", "--data", "d", "--log", "k", "--bogus"},
+		{"match", "--batch=-"},
+	} {
+		var out, errb bytes.Buffer
+		c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		code := c.main(context.Background(), args)
+		lines := strings.Split(strings.TrimSuffix(errb.String(), "\n"), "\n")
+		if code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[0], "parley: error: ") || !strings.HasPrefix(lines[1], "parley: hint: 'parley help ") || out.Len() != 0 {
+			t.Errorf("parley %s: exit %d, stdout %q, stderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
 		}
 	}
 }
