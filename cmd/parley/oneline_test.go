@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -48,6 +51,27 @@ func TestBadFlagOneLine(t *testing.T) {
 		lines := strings.Split(strings.TrimSuffix(errb.String(), "\n"), "\n")
 		if code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[0], "parley: error: ") || !strings.HasPrefix(lines[1], "parley: hint: 'parley help ") || out.Len() != 0 {
 			t.Errorf("parley %s: exit %d, stdout %q, stderr:\n%s", strings.Join(args, " "), code, out.String(), errb.String())
+		}
+	}
+}
+
+// An empty or binary token file is refused naming the file (exit 2): an
+// empty one was reported as a missing --token, a binary one as the
+// node's refusing the request ("invalid header field value").
+func TestReadTokenFileRefuses(t *testing.T) {
+	dir := t.TempDir()
+	for content, want := range map[string]string{
+		" \n\n":             "is empty",
+		"\x00\x01\xffk\x1b": "holds binary data",
+	} {
+		path := filepath.Join(dir, "token")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tok := "unchanged"
+		err := readToken(io.Discard, &tok, path)
+		if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), want) || tok != "unchanged" {
+			t.Errorf("readToken(%q) = %v (exit %d), token %q; want exit 2 with %q", content, err, exitCode(err), tok, want)
 		}
 	}
 }
