@@ -40,6 +40,9 @@ func RequestToken(r *http.Request) (token string, ok bool) {
 	return token, true
 }
 
+// pathRedacted replaces a token in what [LogPath] returns.
+const pathRedacted = "(redacted)"
+
 // TokenPrefix begins every API token a Parley node issues, so that secret
 // scanners, and [LogPath], can find one where it does not belong.
 const TokenPrefix = "parley_"
@@ -48,7 +51,8 @@ const TokenPrefix = "parley_"
 // in it ([TokenPrefix] and the base64url characters that follow) replaced
 // by "parley_(redacted)". A client that puts its token into the URL, where
 // it does not belong, must not get it written into the node's logs; the
-// query, where tokens usually go, is never logged at all.
+// query, where tokens usually go, is never logged at all. A path redacted
+// before comes back as it is.
 func LogPath(p string) string {
 	if !strings.Contains(p, TokenPrefix) {
 		return p
@@ -61,8 +65,9 @@ func LogPath(p string) string {
 			return b.String()
 		}
 		b.WriteString(p[:i])
-		b.WriteString(TokenPrefix + "(redacted)")
-		p = p[i+len(TokenPrefix):]
+		b.WriteString(TokenPrefix + pathRedacted)
+		// What is already redacted stays as it is (a path logged twice).
+		p = strings.TrimPrefix(p[i+len(TokenPrefix):], pathRedacted)
 		p = strings.TrimLeftFunc(p, func(c rune) bool {
 			return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '+' || c == '=' || c == '.' || c == '~' || c == '%'
 		})

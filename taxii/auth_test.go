@@ -96,6 +96,8 @@ func TestLogPath(t *testing.T) {
 		{"/x" + tok + tok + "/" + tok, "/xparley_(redacted)/parley_(redacted)"},
 		{"/a/parley_", "/a/parley_(redacted)"},
 		{"/ui/parley_abc/x", "/ui/parley_(redacted)/x"},
+		// Idempotent: a path redacted before is logged as it is.
+		{"/a/parley_(redacted)/b", "/a/parley_(redacted)/b"},
 	} {
 		if got := LogPath(tc.in); got != tc.want {
 			t.Errorf("LogPath(%q) = %q, want %q", tc.in, got, tc.want)

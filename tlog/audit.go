@@ -643,15 +643,35 @@ type SeenCheckpoints struct {
 	path  string
 }
 
+// MaxSeenFile bounds the seen file [LoadSeen] reads: 256 MiB, over half a
+// million checkpoints.
+const MaxSeenFile = 256 << 20
+
 // LoadSeen reads the file at path; a missing file is an empty memory.
+// Anything else that isn't a seen file, as [SeenCheckpoints.Save] writes
+// it (a JSON object with "checkpoints" and at most "key"), is refused, so
+// that a wrong path (a bundle, a key file) is not replaced by Save; as is
+// a file larger than [MaxSeenFile].
 func LoadSeen(path string) (*SeenCheckpoints, error) {
 	s := &SeenCheckpoints{path: path}
-	b, err := os.ReadFile(path)
+	b, err := untrusted.ReadFile(path, MaxSeenFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read seen checkpoints: %w", err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil || fields == nil {
+		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: not a JSON object", path)
+	}
+	for name := range fields {
+		if name != "key" && name != "checkpoints" {
+			return nil, fmt.Errorf("couldn't read seen checkpoints in %s: it isn't a seen file (it has %.40q)", path, name)
+		}
+	}
+	if _, ok := fields["checkpoints"]; !ok {
+		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: it isn't a seen file (no \"checkpoints\")", path)
 	}
 	if err := json.Unmarshal(b, s); err != nil {
 		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: %w", path, err)

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -512,5 +513,60 @@ func TestProblemStringInert(t *testing.T) {
 		if s := p.String(); strings.ContainsAny(s, "\x1b\r\n\x07") {
 			t.Errorf("Problem{%d, %q, %q}.String() = %q: holds a control character", p.Index, p.ObjectID, p.Reason, s)
 		}
+	}
+}
+
+// TestLoadSeenRefusesOtherFiles: a file that isn't a seen file (a STIX
+// object, a bundle, a key, a web page) is refused and left as it was: it
+// was read as an empty memory and replaced by the next Save, so `parley
+// pull --seen bundle.json` lost the bundle. A seen file as Save writes it
+// still loads, and one over MaxSeenFile is refused without being read.
+func TestLoadSeenRefusesOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, content, want string }{
+		{"stix object", `{"type":"indicator","id":"indicator--11111111-2222-4333-8444-555555555555"}`, `it isn't a seen file (it has "`},
+		{"empty object", `{}`, `no "checkpoints"`},
+		{"key only", `{"key":"k"}`, `no "checkpoints"`},
+		{"null", `null`, "not a JSON object"},
+		{"list", `[]`, "not a JSON object"},
+		{"text", "parley.example/log+01234567+AAAA\n", "not a JSON object"},
+		{"empty file", ``, "not a JSON object"},
+	} {
+		path := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadSeen(path); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("LoadSeen(%s) = %v, want an error with %q", tc.content, err, tc.want)
+		}
+	}
+	huge := filepath.Join(dir, "huge")
+	if err := os.WriteFile(huge, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, MaxSeenFile+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadSeen(huge); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("LoadSeen(a file over MaxSeenFile) = %v", err)
+	}
+	// What Save writes, empty or not, loads again.
+	path := filepath.Join(dir, "seen.json")
+	s, err := LoadSeen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadSeen(path); err != nil {
+		t.Fatalf("an empty seen file as Save writes it: %v", err)
+	}
+	s.Key, s.Notes = "k", []string{"n"}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := LoadSeen(path); err != nil || again.Key != "k" || len(again.Notes) != 1 {
+		t.Fatalf("LoadSeen after Save = %+v, %v", again, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -101,7 +102,7 @@ func runBackup(ctx context.Context, c *cli, args []string) error {
 // parley audit --seen keeps) or of a file holding one signed checkpoint
 // note (a witness's or a monitor's copy).
 func readSeenCheckpoints(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := untrusted.ReadFile(path, tlog.MaxSeenFile)
 	if err != nil {
 		return nil, err
 	}

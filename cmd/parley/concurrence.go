@@ -252,7 +252,7 @@ func parseInterspersed(c *cli, fs *flag.FlagSet, args []string) ([]string, error
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, &exitError{code: 2, err: errSilent}
+			return nil, flagError(fs, err)
 		}
 		left := fs.Args()
 		if i := len(rest) - len(left) - 1; i >= 0 && rest[i] == "--" {

@@ -41,13 +41,19 @@ func pinLogKey(c *cli, flagKey, served string, seen *tlog.SeenCheckpoints, seenP
 		if key == "" {
 			return nil, "", usageErrorf("give --log-key VKEY", "no log verifier key to trust")
 		}
+		// The served key is the node's word, whatever it answered (a
+		// web page, a megabyte, terminal escapes): it is said, and
+		// pinned, only once it parses as a key.
+		if _, err := tlog.NewVerifier(key); err != nil {
+			return nil, "", withExit(4, "check --url, or give the node's key with --log-key VKEY", fmt.Errorf("the node's /log/key isn't a log verifier key: it begins %.40q", key))
+		}
 		fmt.Fprintf(c.stderr, "parley: pinning the log key on first use: %s\n", key)
 	}
 	if seen.Key != "" && seen.Key != key {
 		return nil, "", withExit(1, "if the operator really rotated the key, start a new --seen file", fmt.Errorf("the log key %s isn't the pinned key in %s (%s)", key, seenPath, seen.Key))
 	}
 	if served != "" && served != key {
-		fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%s); verifying with the pinned one\n", served)
+		fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%.200q); verifying with the pinned one\n", served)
 	}
 	v, err := tlog.NewVerifier(key)
 	if err != nil {

@@ -219,7 +219,7 @@ func (c *cli) printCommandHelp(w io.Writer, cmd command) {
 var errSilent = errors.New("already reported")
 
 func (c *cli) printError(err error) {
-	fmt.Fprintf(c.stderr, "parley: error: %s\n", strings.TrimSuffix(err.Error(), "\n"))
+	fmt.Fprintf(c.stderr, "parley: error: %s\n", oneLine(err.Error()))
 	// A certificate that doesn't verify has its own hint, which replaces
 	// the command's ("check --url and --token" would send the user after
 	// the token when --ca is what is missing).
@@ -231,6 +231,29 @@ func (c *cli) printError(err error) {
 	if errors.As(err, &ee) && ee.hint != "" {
 		fmt.Fprintf(c.stderr, "parley: hint: %s\n", ee.hint)
 	}
+}
+
+// oneLine returns an error message on one line: a library's message may
+// span several (pgx puts each host it tried on a line of its own, "\n\t"),
+// which would break the "parley: error: <one sentence>" contract and
+// leave lines without the "parley: " prefix. Each line break, with the
+// white space around it, becomes "; " (" " after a colon).
+func oneLine(msg string) string {
+	lines := strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' })
+	var b strings.Builder
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if s := b.String(); s != "" && !strings.HasSuffix(s, ":") {
+			b.WriteString(";")
+		}
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }
 
 // printUsage prints the top-level usage: every command's synopsis and the
@@ -284,36 +307,42 @@ func splitUsage(usage string) (synopsis, desc string) {
 
 // newFlagSet returns a flag set for a subcommand (name is "pull" or
 // "member add") that reports errors through the returned error rather than
-// exiting. Its --help output goes to stdout; the usage printed after a bad
-// flag goes to stderr with the error.
+// exiting. Its --help output goes to stdout; a bad flag is an error of
+// its own ([flagError]), printed as every other error is.
 func (c *cli) newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
-	out := &flagOutput{w: c.stderr}
+	out := &flagOutput{}
 	fs.SetOutput(out)
 	fs.Usage = func() {
 		// The flag package writes an error message before calling Usage
-		// when parsing failed, and nothing when -h or --help was given.
-		w := c.stdout
-		if out.wrote {
-			w = c.stderr
+		// when parsing failed (the error Parse returns says it again),
+		// and nothing when -h or --help was given.
+		if !out.wrote {
+			c.printFlagHelp(c.stdout, name, fs)
 		}
 		out.wrote = false
-		c.printFlagHelp(w, name, fs)
 	}
 	return fs
 }
 
-// flagOutput is a flag set's output: it remembers whether the flag package
-// wrote an error message, so that Usage can tell help from an error.
+// flagOutput is a flag set's output: it drops the flag package's error
+// message (Parse returns it) and remembers that it came, so that Usage
+// can tell help from an error.
 type flagOutput struct {
-	w     io.Writer
 	wrote bool
 }
 
 // Write implements io.Writer.
 func (o *flagOutput) Write(p []byte) (int, error) {
 	o.wrote = true
-	return o.w.Write(p)
+	return len(p), nil
+}
+
+// flagError is the usage error (exit 2) of a flag set's Parse: one
+// "parley: error:" line, and a hint naming the command's help, instead of
+// the flag package's bare message followed by the whole usage.
+func flagError(fs *flag.FlagSet, err error) error {
+	return &exitError{code: 2, err: err, hint: fmt.Sprintf("'parley help %s' lists its flags", strings.TrimPrefix(fs.Name(), "parley "))}
 }
 
 // printFlagHelp prints a command's (or subcommand's) synopsis, its help
@@ -379,7 +408,7 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return &exitError{code: 2, err: errSilent}
+		return flagError(fs, err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

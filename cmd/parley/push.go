@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
@@ -161,6 +163,14 @@ func readToken(warn io.Writer, token *string, file string) error {
 	} else {
 		s, _, _ = strings.Cut(s, "\n")
 		s = strings.TrimSpace(s)
+	}
+	// An empty file was reported as a missing --token, and a binary one
+	// (a key given by mistake) as the node's refusing the request.
+	if s == "" {
+		return usageErrorf("", "the token file %s is empty", file)
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) || !utf8.ValidString(s) {
+		return usageErrorf("", "the token file %s holds binary data, not a token", file)
 	}
 	*token = s
 	return nil

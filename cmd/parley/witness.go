@@ -176,7 +176,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 			if errors.Is(err, flag.ErrHelp) {
 				return err
 			}
-			return &exitError{code: 2, err: errSilent}
+			return flagError(fs, err)
 		}
 	}
 	if *dir == "" {

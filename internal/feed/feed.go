@@ -48,6 +48,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
@@ -179,6 +181,15 @@ func Client(f Feed) (*taxii.Client, error) {
 			return nil, fmt.Errorf("feed %s: couldn't read the secret file: %w", f.Name, err)
 		}
 		secret := strings.TrimSpace(string(b))
+		// An empty file (or a binary one given by mistake) would be
+		// sent as the token or password at every poll, each refused
+		// with 401 only once the feed runs.
+		if secret == "" {
+			return nil, fmt.Errorf("feed %s: the secret file %s is empty", f.Name, f.SecretFile)
+		}
+		if strings.ContainsFunc(secret, unicode.IsControl) || !utf8.ValidString(secret) {
+			return nil, fmt.Errorf("feed %s: the secret file %s holds binary data, not a token or password", f.Name, f.SecretFile)
+		}
 		switch f.Auth {
 		case AuthBearer:
 			if strings.HasPrefix(secret, "{") {

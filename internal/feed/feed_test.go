@@ -34,6 +34,12 @@ func TestClient(t *testing.T) {
 	if err := os.WriteFile(huge, nil, 0o600); err != nil || os.Truncate(huge, 1<<30) != nil {
 		t.Fatal(err)
 	}
+	// An empty or binary secret file is refused when the feed is added
+	// (and at each poll): it was sent as the token or password.
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte(" \n"), 0o600)
+	binary := filepath.Join(dir, "binary")
+	os.WriteFile(binary, []byte("\x00\x01\xffk\x1b"), 0o600)
 	for _, tc := range []struct {
 		name                        string
 		f                           feed.Feed
@@ -48,6 +54,9 @@ func TestClient(t *testing.T) {
 		{name: "json without token", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: badJSON}, err: `without a "token"`},
 		{name: "no secret file", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: filepath.Join(dir, "nope")}, err: "couldn't read the secret file"},
 		{name: "huge secret file", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: huge}, err: "huge: larger than 64 KiB"},
+		{name: "empty secret file", f: feed.Feed{URL: "http://n", Auth: feed.AuthBasic, User: "u", SecretFile: empty}, err: "empty is empty"},
+		{name: "empty token file", f: feed.Feed{URL: "http://n", Auth: feed.AuthBearer, SecretFile: empty}, err: "is empty"},
+		{name: "binary secret file", f: feed.Feed{URL: "http://n", Auth: feed.AuthBasic, User: "u", SecretFile: binary}, err: "holds binary data"},
 		{name: "not http", f: feed.Feed{URL: "ftp://n"}, err: "not an http(s) URL"},
 		{name: "no host", f: feed.Feed{URL: "http:///x"}, err: "not an http(s) URL"},
 	} {

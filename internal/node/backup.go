@@ -307,10 +307,18 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 		return rep, fmt.Errorf("couldn't open the backup: %w", err)
 	}
 	f.Close()
-	if _, serr := os.Stat(dir); errors.Is(serr, os.ErrNotExist) {
+	if fi, serr := os.Stat(dir); errors.Is(serr, os.ErrNotExist) {
 		defer func() {
 			if err != nil {
 				os.RemoveAll(dir)
+			}
+		}()
+	} else if serr == nil && fi.Mode().Perm() != dirMode {
+		// The directory is restricted to dirMode below; a refused
+		// restore gives it its mode back with the rest.
+		defer func() {
+			if err != nil {
+				os.Chmod(dir, fi.Mode().Perm())
 			}
 		}()
 	}

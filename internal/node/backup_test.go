@@ -211,6 +211,21 @@ func TestRestoreRefuses(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(filepath.Dir(target), "escape")); err == nil {
 				t.Error("a file escaped the staging directory")
 			}
+			// An empty directory that existed keeps its mode: a
+			// refused restore had left it 0700.
+			existing := filepath.Join(t.TempDir(), "existing")
+			if err := os.Mkdir(existing, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(existing, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Restore(ctx, bad, existing, RestoreOptions{}); !errors.Is(err, ErrRestoreRefused) {
+				t.Fatalf("Restore into an empty directory = %v, want ErrRestoreRefused", err)
+			}
+			if fi, err := os.Stat(existing); err != nil || fi.Mode().Perm() != 0o755 {
+				t.Errorf("a refused restore left the directory's mode %v (%v), want 0755", fi.Mode().Perm(), err)
+			}
 		})
 	}
 

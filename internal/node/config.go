@@ -37,6 +37,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
@@ -345,7 +346,7 @@ func LoadConfig(dir string) (Config, error) {
 	if _, err := storeKindOf(c.Store); err != nil {
 		return Config{}, fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
 	}
-	if err := checkDurations(c); err != nil {
+	if err := checkSigns(c); err != nil {
 		return Config{}, fmt.Errorf("couldn't use %s: %w", filepath.Join(dir, ConfigFile), err)
 	}
 	return c, nil
@@ -388,6 +389,9 @@ func parseConfig(b []byte) (Config, error) {
 		if err := decodeStrict(f.Private, &p); err != nil {
 			return Config{}, fmt.Errorf("in \"private\": %w", err)
 		}
+		if err := checkSigns(p); err != nil {
+			return Config{}, fmt.Errorf("in \"private\": %w", err)
+		}
 	}
 	return f.Config, nil
 }
@@ -401,6 +405,16 @@ func decodeStrict(b []byte, v any) error {
 		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			return unknownFieldError(strings.Trim(name, `"`))
 		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			// encoding/json's text names Go types ("Go struct field
+			// .Config.listen of type string", "node.Duration"): say
+			// what config.json should hold instead.
+			err = fmt.Errorf("%s where %s is expected", jsonValue(te.Value), jsonKind(te.Type))
+			if field := jsonPath(te.Field); field != "" {
+				return fmt.Errorf("field %q: %w", field, err)
+			}
+		}
 		if field := badField(b, v); field != "" {
 			return fmt.Errorf("field %q: %w", field, err)
 		}
@@ -412,18 +426,86 @@ func decodeStrict(b []byte, v any) error {
 	return nil
 }
 
-// checkDurations refuses a negative duration in c: it was taken as the
-// default without a word ("integrator_lease_ttl": "-1s" ran with 10 s).
-func checkDurations(c Config) error {
+// checkSigns refuses a negative number in c, a [Config] or a
+// [PrivateConfig]: a negative duration or limit was taken for the default
+// without a word ("integrator_lease_ttl": "-1s" ran with 10 s,
+// "max_content_length": -1 with 10 MiB, "member_quota_bytes": -2 with no
+// quota). The negatives a field documents are kept:
+// "member_quota_bytes": -1 (no quota) and "query_budget" (refuse all).
+func checkSigns(c any) error {
 	v := reflect.ValueOf(c)
 	for i := 0; i < v.NumField(); i++ {
-		f := v.Type().Field(i)
-		if d, ok := v.Field(i).Interface().(Duration); ok && d < 0 {
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			return fmt.Errorf("field %q: %s is negative; leave the field out for its default", name, time.Duration(d))
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		f := v.Field(i)
+		if d, ok := f.Interface().(Duration); ok {
+			if d < 0 {
+				return fmt.Errorf("field %q: %s is negative; leave the field out for its default", name, time.Duration(d))
+			}
+			continue
+		}
+		if !f.CanInt() || f.Int() >= 0 {
+			continue
+		}
+		switch {
+		case name == "query_budget":
+		case name == "member_quota_bytes" && f.Int() == -1:
+		case name == "member_quota_bytes":
+			return fmt.Errorf("field %q: %d is negative; -1 means no quota, or leave the field out for its default", name, f.Int())
+		default:
+			return fmt.Errorf("field %q: %d is negative; leave the field out for its default", name, f.Int())
 		}
 	}
 	return nil
+}
+
+// jsonValue describes the JSON value of an [json.UnmarshalTypeError]:
+// "number 1e+100" is 1e+100, "object" an object.
+func jsonValue(v string) string {
+	if _, n, ok := strings.Cut(v, " "); ok {
+		return n
+	}
+	if strings.HasPrefix(v, "a") || strings.HasPrefix(v, "o") {
+		return "an " + v
+	}
+	return "a " + v
+}
+
+// jsonPath is the JSON field path of an [json.UnmarshalTypeError]'s
+// Field, without the Go names of embedded structs ("Config.listen" is
+// "listen"): the fields of config.json are all lower case.
+func jsonPath(field string) string {
+	var names []string
+	for name := range strings.SplitSeq(field, ".") {
+		if name != "" && !unicode.IsUpper([]rune(name)[0]) {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, ".")
+}
+
+// jsonKind describes, for an error message, the JSON value that decodes
+// into a field of type t.
+func jsonKind(t reflect.Type) string {
+	if t == reflect.TypeFor[Duration]() {
+		return `a duration such as "10s"`
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return fmt.Sprintf("an integer from %d to %d", int64(-1)<<(t.Bits()-1), int64(1)<<(t.Bits()-1)-1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer from 0"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "another value"
 }
 
 // badField returns the name of the top-level field of the JSON object b

@@ -33,6 +33,31 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 		{"bad duration", `{"origin": "x", "ready_max_lag": "abc"}`, `field "ready_max_lag": time: invalid duration "abc"`},
 		{"duration as a number", `{"origin": "x", "body_read_timeout": 5}`, `field "body_read_timeout"`},
 		{"negative duration", `{"origin": "x", "integrator_lease_ttl": "-1s"}`, `field "integrator_lease_ttl": -1s is negative`},
+		// A value of the wrong type says what the field holds, not Go's
+		// names for it ("Go struct field .Config.listen of type string",
+		// "node.Duration", "[]node.WitnessConfig").
+		{"string as a number", `{"origin": "x", "listen": 5}`, `field "listen": a number where a string is expected`},
+		{"number as a string", `{"origin": "x", "max_content_length": "10"}`, `field "max_content_length": a string where an integer from`},
+		{"number out of range", `{"origin": "x", "max_object_size": 1e100}`, `field "max_object_size": 1e100 where an integer from -9223372036854775808 to 9223372036854775807 is expected`},
+		{"fraction for an integer", `{"origin": "x", "peer_step": 0.5}`, `field "peer_step": 0.5 where an integer`},
+		{"duration as a number, said", `{"origin": "x", "idle_timeout": 5}`, `field "idle_timeout": a number where a duration such as "10s" is expected`},
+		{"witnesses not a list", `{"origin": "x", "witnesses": "x"}`, `field "witnesses": a string where a list is expected`},
+		{"in a witness, a number", `{"origin": "x", "witnesses": [{"url": 5}]}`, `field "witnesses.url": a number where a string is expected`},
+		{"private not an object", `{"origin": "x", "private": "x"}`, `in "private": a string where an object is expected`},
+		// A negative limit was taken for the default without a word,
+		// and a negative quota other than -1 for no quota.
+		{"negative max_content_length", `{"origin": "x", "max_content_length": -1}`, `field "max_content_length": -1 is negative`},
+		{"negative max_objects_per_request", `{"origin": "x", "max_objects_per_request": -5}`, `field "max_objects_per_request": -5 is negative`},
+		{"negative max_object_size", `{"origin": "x", "max_object_size": -1}`, `field "max_object_size": -1 is negative`},
+		{"negative response memory", `{"origin": "x", "response_memory_bytes": -1}`, `field "response_memory_bytes": -1 is negative`},
+		{"negative envelope memory", `{"origin": "x", "envelope_memory_bytes": -1}`, `field "envelope_memory_bytes": -1 is negative`},
+		{"negative depth", `{"origin": "x", "max_json_depth": -1}`, `field "max_json_depth": -1 is negative`},
+		{"negative page sizes", `{"origin": "x", "default_page_size": -1}`, `field "default_page_size": -1 is negative`},
+		{"negative max page size", `{"origin": "x", "max_page_size": -1}`, `field "max_page_size": -1 is negative`},
+		{"negative peer step", `{"origin": "x", "peer_step": -1}`, `field "peer_step": -1 is negative`},
+		{"quota below -1", `{"origin": "x", "member_quota_bytes": -2}`, `field "member_quota_bytes": -2 is negative; -1 means no quota`},
+		{"negative in private", `{"origin": "x", "private": {"max_batch": -1}}`, `in "private": field "max_batch": -1 is negative`},
+		{"negative duration in private", `{"origin": "x", "private": {"refresh_interval": "-1s"}}`, `in "private": field "refresh_interval": -1s is negative`},
 		{"public_url with a query", `{"origin": "x", "public_url": "https://parley.example?x=1"}`, `has more than a scheme and a host`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,7 +75,7 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 	dir := t.TempDir()
 	config := `{"origin": "x", "listen": "127.0.0.1:0", "public_url": "https://p.example/", "store": "sqlite",
 		"max_object_size": 2048, "member_quota_bytes": -1, "integrator_lease_ttl": "3s",
-		"private": {"query_budget": 7, "max_batch": 10, "refresh_interval": "1s"}}`
+		"private": {"query_budget": -1, "max_batch": 10, "refresh_interval": "1s"}}`
 	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +87,7 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 		t.Fatalf("loaded %+v", c)
 	}
 	p, err := LoadPrivateConfig(dir)
-	if err != nil || p.QueryBudget != 7 {
+	if err != nil || p.QueryBudget != -1 {
 		t.Fatalf("LoadPrivateConfig = %+v, %v", p, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,10 +123,28 @@ func requestID(r *http.Request) string {
 
 // requestIDHandler adds the request id of the front door's record in a
 // log call's context to the record, for loggers of code that knows
-// nothing of the node (the TAXII handler logs its own failures).
+// nothing of the node (the TAXII handler logs its own failures), and cuts
+// API tokens out of its string values ([taxii.LogPath]: the TAXII handler
+// logs the path of a request it refuses).
 type requestIDHandler struct{ slog.Handler }
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	redact := false
+	r.Attrs(func(a slog.Attr) bool {
+		redact = a.Value.Kind() == slog.KindString && strings.Contains(a.Value.String(), tokenPrefix)
+		return !redact
+	})
+	if redact {
+		nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Value.Kind() == slog.KindString {
+				a.Value = slog.StringValue(taxii.LogPath(a.Value.String()))
+			}
+			nr.AddAttrs(a)
+			return true
+		})
+		r = nr
+	}
 	if info := infoOf(ctx); info != nil {
 		r = r.Clone()
 		r.AddAttrs(slog.String("request_id", info.id))
@@ -462,3 +481,4 @@ func (n *Node) logState(ctx context.Context) (logState, error) {
 	s.probe = time.Since(start)
 	return s, nil
 }
+

@@ -1,11 +1,14 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -257,7 +260,57 @@ func (n *Node) Handler(logger *slog.Logger) http.Handler {
 	for _, rt := range n.routes(logger, mux) {
 		mux.Handle(rt.Pattern, n.routeHandler(rt))
 	}
-	return n.front(mux, logger)
+	return n.front(muxErrors{mux}, logger)
+}
+
+// muxErrors answers what the route table doesn't route, an unknown path
+// (404) or a route's path with another method (405, with Allow), with a
+// TAXII error object as every error of the node's routes is, instead of
+// ServeMux's plain text "404 page not found" and "Method Not Allowed".
+type muxErrors struct{ mux *http.ServeMux }
+
+func (m muxErrors) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := m.mux.Handler(r)
+	if pattern != "" {
+		m.mux.ServeHTTP(w, r)
+		return
+	}
+	// Unrouted: ServeMux's own answer (an error or a redirect to the
+	// clean path), small, recorded to be rewritten.
+	rec := &muxAnswer{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	switch rec.status {
+	case http.StatusNotFound:
+		respondJSON(w, rec.status, taxii.MediaType, taxii.Error{Title: "not found", Description: "no resource at this path", HTTPStatus: strconv.Itoa(rec.status)})
+	case http.StatusMethodNotAllowed:
+		allow := rec.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		respondJSON(w, rec.status, taxii.MediaType, taxii.Error{Title: "method not allowed", Description: "this path takes " + allow, HTTPStatus: strconv.Itoa(rec.status)})
+	default:
+		maps.Copy(w.Header(), rec.header)
+		w.WriteHeader(rec.status)
+		w.Write(rec.body.Bytes())
+	}
+}
+
+// muxAnswer records ServeMux's answer to an unrouted request.
+type muxAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (a *muxAnswer) Header() http.Header { return a.header }
+
+func (a *muxAnswer) WriteHeader(status int) {
+	if a.status == 0 {
+		a.status = status
+	}
+}
+
+func (a *muxAnswer) Write(b []byte) (int, error) {
+	a.WriteHeader(http.StatusOK)
+	return a.body.Write(b)
 }
 
 // taxiiLabel labels a request under the TAXII API root by the endpoint it

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
 )
@@ -71,6 +73,11 @@ func ReadToken(file string) (string, error) {
 	s, _, _ = strings.Cut(s, "\n")
 	if s = strings.TrimSpace(s); s == "" {
 		return "", fmt.Errorf("the token file %s is empty", file)
+	}
+	// A binary file given by mistake (a key, an image) was taken as the
+	// token and refused by the HTTP client at every poll.
+	if strings.ContainsFunc(s, unicode.IsControl) || !utf8.ValidString(s) {
+		return "", fmt.Errorf("the token file %s holds binary data, not a token", file)
 	}
 	return s, nil
 }

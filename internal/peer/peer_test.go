@@ -19,6 +19,7 @@ func TestReadToken(t *testing.T) {
 		{"member add --json", `{"id":"identity--x","token":"parley_abc"}`, "parley_abc", ""},
 		{"json without token", `{"id":"identity--x"}`, "", `has no "token"`},
 		{"empty", "\n \n", "", "is empty"},
+		{"binary", "\x00\x01k\x1b[2J\xff", "", "holds binary data"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "token")

@@ -13,8 +13,9 @@ import (
 )
 
 // Text returns at most n bytes of s, cut on a rune boundary with "…"
-// marking the cut, invalid UTF-8 and control characters (terminal escapes
-// among them) replaced by '?': at most n bytes and the "…".
+// marking the cut, invalid UTF-8, control characters (terminal escapes
+// among them) and bidi controls replaced by '?': at most n bytes and the
+// "…".
 func Text(s string, n int) string {
 	cut := ""
 	if len(s) > n {
@@ -25,7 +26,10 @@ func Text(s string, n int) string {
 		s, cut = s[:n], "…"
 	}
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		// Bidi controls (U+202E RIGHT-TO-LEFT OVERRIDE, U+2066..U+2069
+		// isolates) aren't control characters but reorder what a
+		// terminal shows: "... 403: <U+202E>deifirev" reads "verified".
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return '?'
 		}
 		return r

@@ -18,6 +18,7 @@ func TestText(t *testing.T) {
 		{"a\x1b[31mred\x1b[0m", 100, "a?[31mred?[0m"},
 		{"line\nbreak\ttab\r", 100, "line?break?tab?"},
 		{"bad \xff utf8", 100, "bad ? utf8"},
+		{"403: \u202edeifirev \u2066x\u2069 \u200fy", 100, "403: ?deifirev ?x? ?y"},
 		{"héllo", 2, "h…"}, // the cut falls inside é: before it
 		{"日本語", 4, "日…"},
 		{"anything", 0, "…"},
@@ -45,7 +46,7 @@ func FuzzText(f *testing.F) {
 			t.Fatalf("Text(%q, %d) = %q", s, n, got)
 		}
 		for _, r := range got {
-			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
 				t.Fatalf("Text(%q, %d) = %q keeps a control character", s, n, got)
 			}
 		}

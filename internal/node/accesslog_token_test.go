@@ -1,0 +1,86 @@
+package node
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/taxii"
+)
+
+// A token pasted into a request's path (a careless "$URL/$TOKEN", a "?"
+// typed as "/") is not written to the access log: the log kept the whole
+// path, token included.
+func TestAccessLogRedactsTokensInPaths(t *testing.T) {
+	fn := newFrontNode(t, nil)
+	tok := fn.alice.Token
+	for _, path := range []string{"/" + tok, "/log/tile/" + tok, "/taxii2/" + tok + "/x", "/ui/search/token=" + tok} {
+		req, err := http.NewRequest("GET", fn.srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	logs := fn.logs.String()
+	if strings.Contains(logs, strings.TrimPrefix(tok, tokenPrefix)) {
+		t.Errorf("the access log holds the token:\n%s", logs)
+	}
+	if n := strings.Count(logs, tokenPrefix+"(redacted)"); n < 4 {
+		t.Errorf("%d paths logged as redacted, want at least 4:\n%s", n, logs)
+	}
+}
+
+// What the route table doesn't route is answered with a TAXII error
+// object like every other error of the node: an unknown path (404) and a
+// route's path with another method (405, with Allow) were ServeMux's
+// plain text.
+func TestUnroutedAnswersAreTAXIIErrors(t *testing.T) {
+	fn := newFrontNode(t, nil)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/nonexistent", 404, ""},
+		{"GET", "/log/nonexistent", 404, ""},
+		{"PUT", "/log/checkpoint", 405, "GET, HEAD"},
+		{"DELETE", "/members", 405, "GET, HEAD"},
+		{"POST", "/log/tile/0/000", 405, "GET, HEAD"},
+		{"PATCH", "/private/sets", 405, "GET, HEAD, POST"},
+	} {
+		req, err := http.NewRequest(tc.method, fn.srv.URL+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+fn.alice.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e taxii.Error
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || err != nil || e.HTTPStatus != strconv.Itoa(tc.status) || e.Title == "" ||
+			resp.Header.Get("Content-Type") != taxii.MediaType || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d %q Allow %q, %+v (%v); want %d with a TAXII error, Allow %q", tc.method, tc.path, resp.StatusCode,
+				resp.Header.Get("Content-Type"), resp.Header.Get("Allow"), e, err, tc.status, tc.allow)
+		}
+	}
+	// ServeMux's redirect to the clean path still goes out as it was.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(fn.srv.URL + "/log//checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 3 || resp.Header.Get("Location") != "/log/checkpoint" {
+		t.Errorf("GET /log//checkpoint: %d to %q, want a redirect to /log/checkpoint", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
