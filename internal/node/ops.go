@@ -481,4 +481,3 @@ func (n *Node) logState(ctx context.Context) (logState, error) {
 	s.probe = time.Since(start)
 	return s, nil
 }
-
