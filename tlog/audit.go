@@ -632,9 +632,10 @@ func compareTiles(ctx context.Context, tr TileReader, start, end, size uint64, h
 }
 
 // SeenCheckpoints is the auditor's local memory of checkpoints it saw, in
-// a file: the signed notes, kept forever, so that a log that later rewrites
-// or forks its history is caught, and two conflicting checkpoints stay as
-// evidence.
+// a file: the signed notes, so that a log that later rewrites or forks its
+// history is caught, and two conflicting checkpoints stay as evidence.
+// Beyond [MaxSeenNotes] the older ones are thinned out; the latest and any
+// evidence of a fork are kept.
 type SeenCheckpoints struct {
 	// Key is the log verifier key pinned on first use.
 	Key string `json:"key,omitempty"`
@@ -643,8 +644,9 @@ type SeenCheckpoints struct {
 	path  string
 }
 
-// MaxSeenFile bounds the seen file [LoadSeen] reads: 256 MiB, over half a
-// million checkpoints.
+// MaxSeenFile bounds the seen file [LoadSeen] reads: 256 MiB, far above
+// what [MaxSeenNotes] checkpoints take (each a few hundred bytes to a few
+// kilobytes with its cosignatures).
 const MaxSeenFile = 256 << 20
 
 // LoadSeen reads the file at path; a missing file is an empty memory.
@@ -686,27 +688,50 @@ func LoadSeen(path string) (*SeenCheckpoints, error) {
 // to the nearest larger one, must verify. It then records the note, also
 // when it conflicts, as evidence next to the one it conflicts with (the
 // caller saves the file). Failures wrap [ErrProof] and say the log forked.
+//
+// Only the seen checkpoints it compares with have their signatures
+// verified (their text is read first): a seen file of thousands of
+// checkpoints costs a few signature checks, not thousands.
 func (s *SeenCheckpoints) CheckConsistent(ctx context.Context, n []byte, v note.Verifier, prover ConsistencyProver) error {
 	cp, err := OpenCheckpoint(n, v)
 	if err != nil {
 		return err
 	}
 	s.add(n)
-	var lower, upper *Checkpoint
+	// The seen checkpoints of this origin by their text, unverified: those
+	// of the same size with another root, and the others nearest in size
+	// below and above, nearest first.
+	var same, below, above []seenNote
 	for _, old := range s.Notes {
-		c, err := OpenCheckpoint([]byte(old), v)
-		if err != nil || c.Origin != cp.Origin {
-			continue // another log's, or kept evidence under an old key
-		}
+		c, ok := peekCheckpoint(old)
 		switch {
+		case !ok || c.Origin != cp.Origin:
 		case c.Size == cp.Size && c.Hash != cp.Hash:
-			return fmt.Errorf("%w: two checkpoints of size %d with different roots: the log forked", ErrProof, c.Size)
-		case c.Size < cp.Size && c.Size > 0 && (lower == nil || c.Size > lower.Size):
-			lower = &c
-		case c.Size > cp.Size && (upper == nil || c.Size < upper.Size):
-			upper = &c
+			same = append(same, seenNote{old, c})
+		case c.Size < cp.Size && c.Size > 0:
+			below = append(below, seenNote{old, c})
+		case c.Size > cp.Size:
+			above = append(above, seenNote{old, c})
 		}
 	}
+	for _, o := range same {
+		if _, err := OpenCheckpoint([]byte(o.note), v); err == nil {
+			return fmt.Errorf("%w: two checkpoints of size %d with different roots: the log forked", ErrProof, cp.Size)
+		}
+	}
+	sort.SliceStable(below, func(i, j int) bool { return below[i].cp.Size > below[j].cp.Size })
+	sort.SliceStable(above, func(i, j int) bool { return above[i].cp.Size < above[j].cp.Size })
+	// nearest is the first of sorted that verifies with v (another log's
+	// under this origin, or kept evidence under an old key, does not).
+	nearest := func(sorted []seenNote) *Checkpoint {
+		for _, o := range sorted {
+			if c, err := OpenCheckpoint([]byte(o.note), v); err == nil {
+				return &c
+			}
+		}
+		return nil
+	}
+	lower, upper := nearest(below), nearest(above)
 	for _, pair := range [][2]*Checkpoint{{lower, &cp}, {&cp, upper}} {
 		small, big := pair[0], pair[1]
 		if small == nil || big == nil || small.Size == 0 {
@@ -723,6 +748,30 @@ func (s *SeenCheckpoints) CheckConsistent(ctx context.Context, n []byte, v note.
 	return nil
 }
 
+// seenNote is a seen checkpoint note and its text, not yet verified.
+type seenNote struct {
+	note string
+	cp   Checkpoint
+}
+
+// peekCheckpoint reads a signed note's checkpoint text without verifying
+// any signature.
+func peekCheckpoint(n string) (Checkpoint, bool) {
+	text, err := SplitNote([]byte(n))
+	if err != nil {
+		return Checkpoint{}, false
+	}
+	c, err := ParseCheckpoint(text)
+	return c, err == nil
+}
+
+// MaxSeenNotes bounds the checkpoints a seen file keeps. A client run
+// often (a pull every minute) sees a new checkpoint each time; beyond
+// this many, [SeenCheckpoints] thins the older ones out (see thin), so
+// that the file, and the time to read it, stay bounded. A variable for
+// the tests.
+var MaxSeenNotes = 4096
+
 func (s *SeenCheckpoints) add(n []byte) {
 	for _, have := range s.Notes {
 		if have == string(n) {
@@ -730,6 +779,64 @@ func (s *SeenCheckpoints) add(n []byte) {
 		}
 	}
 	s.Notes = append(s.Notes, string(n))
+	if len(s.Notes) > MaxSeenNotes {
+		s.thin(string(n))
+	}
+}
+
+// thin drops every second checkpoint of the smaller half of those it may
+// drop, about a quarter of the file. It keeps keep (the one just added),
+// the largest checkpoint of each origin (what the next is compared
+// with: a checkpoint consistent with it is consistent with every
+// checkpoint before it), every checkpoint that shares its origin and size
+// with another of another root (evidence of a fork), and any note whose
+// text doesn't read. What thinning costs: older entries' witnessed times
+// are bounded by fewer of the checkpoints seen back then, so the bounds
+// [Audit] draws from this file for them get wider; the checkpoints the
+// node serves still bound them.
+func (s *SeenCheckpoints) thin(keep string) {
+	type key struct {
+		origin string
+		size   uint64
+	}
+	roots := map[key]map[Hash]bool{}
+	largest := map[string]uint64{}
+	parsed := make([]seenNote, len(s.Notes))
+	ok := make([]bool, len(s.Notes))
+	for i, n := range s.Notes {
+		c, good := peekCheckpoint(n)
+		parsed[i], ok[i] = seenNote{n, c}, good
+		if !good {
+			continue
+		}
+		k := key{c.Origin, c.Size}
+		if roots[k] == nil {
+			roots[k] = map[Hash]bool{}
+		}
+		roots[k][c.Hash] = true
+		largest[c.Origin] = max(largest[c.Origin], c.Size)
+	}
+	var may []int // indexes of the notes that may go
+	for i, o := range parsed {
+		c := o.cp
+		if !ok[i] || o.note == keep || c.Size == largest[c.Origin] || len(roots[key{c.Origin, c.Size}]) > 1 {
+			continue
+		}
+		may = append(may, i)
+	}
+	sort.SliceStable(may, func(a, b int) bool { return parsed[may[a]].cp.Size < parsed[may[b]].cp.Size })
+	drop := map[int]bool{}
+	for j := 1; j < len(may)/2; j += 2 {
+		drop[may[j]] = true
+	}
+	kept := s.Notes[:0]
+	for i, n := range s.Notes {
+		if !drop[i] {
+			kept = append(kept, n)
+		}
+	}
+	clear(s.Notes[len(kept):])
+	s.Notes = kept
 }
 
 // Save writes the file atomically (write to a temporary file, sync, rename).
@@ -760,13 +867,6 @@ func (s *SeenCheckpoints) Save() error {
 }
 
 func sizeOf(n string) uint64 {
-	text, err := SplitNote([]byte(n))
-	if err != nil {
-		return 0
-	}
-	c, err := ParseCheckpoint(text)
-	if err != nil {
-		return 0
-	}
+	c, _ := peekCheckpoint(n)
 	return c.Size
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -566,5 +568,106 @@ func TestClientCheckpointBounded(t *testing.T) {
 	defer srv.Close()
 	if n, err := (&Client{URL: srv.URL}).Checkpoint(context.Background()); !errors.Is(err, errTooLarge) {
 		t.Errorf("a checkpoint of %d bytes, %v", len(n), err)
+	}
+}
+
+// countingVerifier counts the signatures it checks.
+type countingVerifier struct {
+	note.Verifier
+	n int
+}
+
+func (c *countingVerifier) Verify(msg, sig []byte) bool {
+	c.n++
+	return c.Verifier.Verify(msg, sig)
+}
+
+// TestSeenCheckConsistentVerifiesFew: against a seen file of hundreds of
+// checkpoints, a check verifies the signatures of the checkpoints it
+// compares with (and the new one), not of all of them.
+func TestSeenCheckConsistentVerifiesFew(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, 300)
+	c := serve(t, &fakeNode{l: l})
+	seen := &SeenCheckpoints{}
+	for size := uint64(1); size <= 300; size++ {
+		root, err := TreeRoot(ctx, size, l.tiles.reader(size))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := SignCheckpoint(Checkpoint{Origin: testOrigin, Size: size, Hash: root}, l.signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen.Notes = append(seen.Notes, string(n))
+	}
+	v := &countingVerifier{Verifier: l.verifier}
+	if err := seen.CheckConsistent(ctx, l.notes[0], v, c); err != nil {
+		t.Fatal(err)
+	}
+	if v.n > 3 {
+		t.Errorf("%d signatures verified against a seen file of %d checkpoints, want at most 3", v.n, len(seen.Notes))
+	}
+	// A fork among them is still found.
+	other := newTestLog(t, 5)
+	other.leaves[5] = other.leaves[4]
+	if err := seen.CheckConsistent(ctx, other.checkpoint(t), l.verifier, c); !errors.Is(err, ErrProof) || !strings.Contains(err.Error(), "forked") {
+		t.Fatalf("same size, other root: %v", err)
+	}
+}
+
+// TestSeenThinned: a seen file that sees a new checkpoint at every run
+// stays within MaxSeenNotes: the older checkpoints are thinned out, the
+// latest, the new one and a fork's two checkpoints stay, and what is kept
+// is still spread over the history.
+func TestSeenThinned(t *testing.T) {
+	old := MaxSeenNotes
+	MaxSeenNotes = 64
+	defer func() { MaxSeenNotes = old }()
+	l := newTestLog(t, 0)
+	sign := func(size uint64, root byte) string {
+		n, err := SignCheckpoint(Checkpoint{Origin: testOrigin, Size: size, Hash: Hash{root}}, l.signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(n)
+	}
+	s := &SeenCheckpoints{path: filepath.Join(t.TempDir(), "seen.json")}
+	forkA, forkB := sign(10, 1), sign(10, 2)
+	s.add([]byte(forkA))
+	s.add([]byte(forkB))
+	for size := uint64(11); size < 11+640; size++ {
+		n := sign(size, 1)
+		s.add([]byte(n))
+		if len(s.Notes) > MaxSeenNotes {
+			t.Fatalf("after size %d: %d notes, want at most %d", size, len(s.Notes), MaxSeenNotes)
+		}
+		if !slices.Contains(s.Notes, n) {
+			t.Fatalf("the checkpoint of size %d, just added, was dropped", size)
+		}
+	}
+	for _, n := range []string{forkA, forkB} {
+		if !slices.Contains(s.Notes, n) {
+			t.Errorf("a fork's checkpoint of size 10 was dropped")
+		}
+	}
+	var sizes []uint64
+	for _, n := range s.Notes {
+		sizes = append(sizes, sizeOf(n))
+	}
+	slices.Sort(sizes)
+	if sizes[len(sizes)-1] != 650 {
+		t.Errorf("largest kept size %d, want 650", sizes[len(sizes)-1])
+	}
+	// Spread: some of the oldest fifth is left, and the newest run dense.
+	if sizes[2] > 11+128 {
+		t.Errorf("nothing kept of the oldest fifth of the history: %v", sizes)
+	}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadSeen(s.path)
+	if err != nil || len(back.Notes) != len(s.Notes) {
+		t.Fatalf("reloaded %v notes, %v", len(back.Notes), err)
 	}
 }
