@@ -243,8 +243,9 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		env, err := client.Objects(ctx, f.Collection, q)
 		if err != nil && f.Next != "" && !restarted && expiredCursor(err) {
 			// The server forgot the cursor: start the round again from
-			// the high-water mark (re-posting is idempotent).
-			f.Next, f.AddedAfter, restarted = "", f.HighWater, true
+			// just before the high-water mark, as a round does
+			// (re-posting is idempotent).
+			f.Next, f.AddedAfter, restarted = "", resumeAfter(f.HighWater), true
 			continue
 		}
 		if err != nil {
