@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -58,6 +59,11 @@ func runHash(ctx context.Context, c *cli, args []string) error {
 	lim := pdq.Limits{MaxPixels: *maxPixels}
 
 	files, unreadable := c.collectImages(fs.Args())
+	if len(files) == 0 && unreadable == 0 {
+		// Folders without one image file: say so, rather than print
+		// nothing and exit 0 as if they had been hashed.
+		return usageErrorf("images are found by their extension: "+imageExtList(), "no image file in %s", strings.Join(fs.Args(), ", "))
+	}
 	failed := unreadable
 	hint := ""
 	progress := c.progress(len(files))
@@ -123,6 +129,16 @@ func runHash(ctx context.Context, c *cli, args []string) error {
 		return withExit(2, hint, fmt.Errorf("%d of %d files could not be hashed", failed, len(files)+unreadable))
 	}
 	return nil
+}
+
+// imageExtList names the extensions of imageExts, sorted.
+func imageExtList() string {
+	exts := make([]string, 0, len(imageExts))
+	for e := range imageExts {
+		exts = append(exts, e)
+	}
+	slices.Sort(exts)
+	return strings.Join(exts, " ")
 }
 
 // hashOne hashes one file, or standard input for "-".
