@@ -98,6 +98,7 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 		}
 		spec.SecretFile = abs
 		warnReadable(c.stderr, spec.SecretFile, "the secret file")
+		warnClearText(c.stderr, spec.URL, "the feed's token or password")
 	}
 	if *ca != "" {
 		abs, err := filepath.Abs(*ca)

@@ -75,6 +75,7 @@ func runPeerAdd(ctx context.Context, c *cli, args []string) error {
 		return usageErrorf("", "couldn't resolve %s: %v", *tokenFile, err)
 	}
 	warnReadable(c.stderr, spec.TokenFile, "the token file")
+	warnClearText(c.stderr, spec.URL, "the token for the peer")
 	if ca := fs.Lookup("ca").Value.String(); ca != "" {
 		if spec.CAFile, err = filepath.Abs(ca); err != nil {
 			return usageErrorf("", "couldn't resolve %s: %v", ca, err)

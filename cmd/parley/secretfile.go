@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // shownURL is raw as an error, a progress line or a file names it: without
@@ -63,4 +65,25 @@ func readableByAll(path string) (os.FileMode, bool) {
 			return fi.Mode().Perm(), true
 		}
 	}
+}
+
+// warnClearText warns on w when a secret the node will send at every
+// round (what: "the feed's token", "the peer's token") goes to raw, a
+// plain http:// URL whose host isn't loopback: the node sends it
+// unattended, for as long as the feed or peer is followed, in clear over
+// the network. (A host name that isn't "localhost" counts as remote: it
+// may resolve anywhere.)
+func warnClearText(w io.Writer, raw, what string) {
+	u, err := url.Parse(raw)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") {
+		return
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return
+	}
+	fmt.Fprintf(w, "parley: warning: %s goes to %s over plain HTTP each time the node polls it, in clear across the network; use https:// (with --ca FILE for a private CA)\n", what, shownURL(raw))
 }
