@@ -180,6 +180,13 @@ func (v *ObjectVerifier) entry(ctx context.Context, i uint64) ([]byte, error) {
 // doesn't have or doesn't prove.
 var ErrNotInLog = errors.New("the object's entry isn't in the log")
 
+// ErrNotCovered is wrapped with [ErrNotInLog] for an object whose entry
+// is past the log's latest checkpoint after [ObjectVerifier.Wait]: not a
+// proof that anything is wrong (a node signs within a second; longer
+// while another front end takes integration over), so a client that polls
+// fetches it again.
+var ErrNotCovered = errors.New("not yet in a signed checkpoint")
+
 // Verify checks items against the log (see [ObjectVerifier]); the result
 // has one [Verified] per item, in order. The error is for failing to read
 // or trust the log itself (an unreachable node, a checkpoint that doesn't
@@ -225,7 +232,7 @@ func (v *ObjectVerifier) Verify(ctx context.Context, items []VerifyItem) ([]Veri
 	entries := make([]Entry, len(items))
 	for i, it := range items {
 		if it.LogIndex >= v.cp.Size || it.LogIndex >= v.keySize {
-			out[i].Err = fmt.Errorf("%w: entry %d isn't covered by the log's latest checkpoint (size %d)", ErrNotInLog, it.LogIndex, v.cp.Size)
+			out[i].Err = fmt.Errorf("%w: %w: entry %d isn't covered by the log's latest checkpoint (size %d)", ErrNotInLog, ErrNotCovered, it.LogIndex, v.cp.Size)
 			continue
 		}
 		leaf, err := v.entry(ctx, it.LogIndex)

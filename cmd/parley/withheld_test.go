@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,7 +13,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestRefusedRevocationWithholdsTheIndicator: when the newest version of
@@ -90,4 +93,83 @@ func TestRefusedRevocationWithholdsTheIndicator(t *testing.T) {
 	if !strings.Contains(stderr, "not loading "+id) {
 		t.Errorf("export through the tampering proxy doesn't say it refused %s: %s", id, stderr)
 	}
+}
+
+// TestMatchPollsAgainWhatIsNotYetCovered: an indicator whose entry isn't
+// in a signed checkpoint yet when match --url polls (the node lags, as
+// while another front end takes integration over) is fetched again at
+// the next poll and then matched. The poll's position used to move past
+// it: it was never loaded.
+func TestMatchPollsAgainWhatIsNotYetCovered(t *testing.T) {
+	base, st, _ := demoNode(t)
+	aur, bor := st.Members[0], st.Members[1]
+	shared := st.Collections.Shared
+	get := func(path string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+bor.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %s", path, resp.Status)
+		}
+		return b
+	}
+	stale := get("/log/checkpoint")
+
+	dir := t.TempDir()
+	ind := filepath.Join(dir, "new.json")
+	os.WriteFile(ind, []byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--0c9a4f3e-5a7b-4c1d-9e2f-7a6b5c4d3e2f","created":"2026-12-01T00:00:00.000Z","modified":"2026-12-01T00:00:00.000Z","created_by_ref":"`+aur.ID+`","pattern":"[domain-name:value = 'late.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}`), 0o644)
+	if code, _, stderr := runCLI(t, "push", "--url", base, "--token", aur.Token, "--key", aur.KeyFile, "--collection", shared, ind); code != 0 {
+		t.Fatalf("push: exit %d: %s", code, stderr)
+	}
+	// The proxy serves the checkpoint from before the push until told.
+	var lagging atomic.Bool
+	lagging.Store(true)
+	u, _ := url.Parse(base)
+	p := httputil.NewSingleHostReverseProxy(u)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/log/checkpoint" && lagging.Load() {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Write(stale)
+			return
+		}
+		p.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+
+	logPath := filepath.Join(dir, "dns.eve")
+	os.WriteFile(logPath, nil, 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		c := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		done <- c.main(ctx, []string{"match", "--url", front.URL, "--token", bor.Token, "--collection", shared, "--format", "eve",
+			"--follow", "--poll", "100ms", "--flush", "100ms", "--seen", filepath.Join(dir, "seen.json"), logPath})
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s:\n%s", what, stderr.String())
+			}
+		}
+	}
+	waitFor("the first poll refusing the uncovered indicator", func() bool { return strings.Contains(stderr.String(), "not loading indicator--0c9a4f3e") })
+	lagging.Store(false)
+	f, _ := os.OpenFile(logPath, os.O_APPEND|os.O_WRONLY, 0)
+	defer f.Close()
+	line := `{"timestamp":"2026-12-02T10:00:00.000000+0000","event_type":"dns","src_ip":"10.0.0.5","dest_ip":"10.0.0.53","dns":{"type":"query","rrname":"late.example","rrtype":"A"}}` + "\n"
+	waitFor("a sighting of the indicator once the node signed a checkpoint covering it", func() bool {
+		f.WriteString(line) // until a poll loaded it and a flush counted it
+		return strings.Contains(stdout.String(), "indicator--0c9a4f3e-5a7b-4c1d-9e2f-7a6b5c4d3e2f")
+	})
+	cancel()
+	<-done
 }

@@ -3,10 +3,12 @@ package match
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/parley-exchange/parley/taxii"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // Poller fetches the indicators of a TAXII 2.1 collection and, on later
@@ -47,11 +49,21 @@ func (p *Poller) Poll(ctx context.Context) (changed bool, err error) {
 			}
 		}
 	}()
+	// A version not yet in a signed checkpoint is fetched again at the
+	// next poll: the poll's position stays where it was. (Moving it on
+	// would skip that version for good: an indicator added while another
+	// front end took integration over would never be matched.)
+	again := false
 	for env, err := range p.Client.ObjectPages(ctx, p.Collection, q) {
 		if err != nil {
 			return changed, fmt.Errorf("couldn't poll collection %s: %w", p.Collection, err)
 		}
 		for _, r := range env.Refused {
+			if errors.Is(r.Err, tlog.ErrNotCovered) {
+				again = true
+				p.warn(fmt.Errorf("not loading %s yet (fetched again at the next poll): %w", r.ID, r.Err))
+				continue
+			}
 			refused[r.ID] = true
 			p.warn(fmt.Errorf("not loading %s: it doesn't verify against the node's log: %w", r.ID, r.Err))
 		}
@@ -80,7 +92,9 @@ func (p *Poller) Poll(ctx context.Context) (changed bool, err error) {
 			last = env.DateAdded.Last
 		}
 	}
-	p.since = last
+	if !again {
+		p.since = last
+	}
 	return changed, nil
 }
 
