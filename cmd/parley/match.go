@@ -29,6 +29,11 @@ func init() {
 	})
 }
 
+// pushPatience is how long a run over files keeps trying a push while the
+// node is unavailable; a fleet member (--nats) and a follower (--follow)
+// keep trying until they are stopped.
+const pushPatience = time.Minute
+
 // runMatch streams logs against indicators and prints sightings. With
 // --nats it is one member of a matcher fleet sharing a durable JetStream
 // consumer (see match.JetStreamSource): it runs until interrupted, and
@@ -39,11 +44,6 @@ func init() {
 // matched), 2 for bad usage or unreadable indicators, 3 when reading the
 // input failed, 4 when the node refused a poll or a push (or, over files,
 // stayed unavailable for pushPatience).
-// pushPatience is how long a run over files keeps trying a push while the
-// node is unavailable; a fleet member (--nats) and a follower (--follow)
-// keep trying until they are stopped.
-const pushPatience = time.Minute
-
 func runMatch(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("match")
 	indicators := fs.String("indicators", "", "STIX bundle `FILE` of indicators")
