@@ -8,11 +8,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
-	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -147,30 +145,12 @@ func readToken(warn io.Writer, token *string, file string) error {
 		return nil
 	}
 	warnReadable(warn, file, "the token file")
-	b, err := untrusted.ReadFile(file, maxSecretFile)
+	// The same reading as a peer's token file: an empty file was reported
+	// as a missing --token, and a binary one (a key given by mistake) as
+	// the node's refusing the request.
+	s, err := peer.ReadToken(file)
 	if err != nil {
-		return usageErrorf("", "couldn't read the token file: %v", err)
-	}
-	s := strings.TrimSpace(string(b))
-	if strings.HasPrefix(s, "{") {
-		var v struct {
-			Token string `json:"token"`
-		}
-		if json.Unmarshal([]byte(s), &v) != nil || v.Token == "" {
-			return usageErrorf("", "%s has no \"token\"", file)
-		}
-		s = v.Token
-	} else {
-		s, _, _ = strings.Cut(s, "\n")
-		s = strings.TrimSpace(s)
-	}
-	// An empty file was reported as a missing --token, and a binary one
-	// (a key given by mistake) as the node's refusing the request.
-	if s == "" {
-		return usageErrorf("", "the token file %s is empty", file)
-	}
-	if strings.ContainsFunc(s, unicode.IsControl) || !utf8.ValidString(s) {
-		return usageErrorf("", "the token file %s holds binary data, not a token", file)
+		return usageErrorf("", "%v", err)
 	}
 	*token = s
 	return nil

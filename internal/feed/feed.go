@@ -48,8 +48,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
@@ -187,7 +185,7 @@ func Client(f Feed) (*taxii.Client, error) {
 		if secret == "" {
 			return nil, fmt.Errorf("feed %s: the secret file %s is empty", f.Name, f.SecretFile)
 		}
-		if strings.ContainsFunc(secret, unicode.IsControl) || !utf8.ValidString(secret) {
+		if !untrusted.Printable(secret) {
 			return nil, fmt.Errorf("feed %s: the secret file %s holds binary data, not a token or password", f.Name, f.SecretFile)
 		}
 		switch f.Auth {

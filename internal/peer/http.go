@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
 )
@@ -68,15 +66,17 @@ func ReadToken(file string) (string, error) {
 		if json.Unmarshal([]byte(s), &v) != nil || v.Token == "" {
 			return "", fmt.Errorf("the token file %s has no \"token\"", file)
 		}
-		return v.Token, nil
+		s = v.Token
+	} else {
+		s, _, _ = strings.Cut(s, "\n")
+		s = strings.TrimSpace(s)
 	}
-	s, _, _ = strings.Cut(s, "\n")
-	if s = strings.TrimSpace(s); s == "" {
+	if s == "" {
 		return "", fmt.Errorf("the token file %s is empty", file)
 	}
 	// A binary file given by mistake (a key, an image) was taken as the
-	// token and refused by the HTTP client at every poll.
-	if strings.ContainsFunc(s, unicode.IsControl) || !utf8.ValidString(s) {
+	// token and refused by the HTTP client at every request.
+	if !untrusted.Printable(s) {
 		return "", fmt.Errorf("the token file %s holds binary data, not a token", file)
 	}
 	return s, nil

@@ -12,6 +12,13 @@ import (
 	"unicode/utf8"
 )
 
+// Printable reports whether s is valid UTF-8 without control characters:
+// text a person could have typed (a token, a password), not a binary file
+// given by mistake (a key, an image).
+func Printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
 // Text returns at most n bytes of s, cut on a rune boundary with "…"
 // marking the cut, invalid UTF-8, control characters (terminal escapes
 // among them) and bidi controls replaced by '?': at most n bytes and the
