@@ -698,40 +698,17 @@ func (s *SeenCheckpoints) CheckConsistent(ctx context.Context, n []byte, v note.
 		return err
 	}
 	s.add(n)
-	// The seen checkpoints of this origin by their text, unverified: those
-	// of the same size with another root, and the others nearest in size
-	// below and above, nearest first.
-	var same, below, above []seenNote
-	for _, old := range s.Notes {
-		c, ok := peekCheckpoint(old)
-		switch {
-		case !ok || c.Origin != cp.Origin:
-		case c.Size == cp.Size && c.Hash != cp.Hash:
-			same = append(same, seenNote{old, c})
-		case c.Size < cp.Size && c.Size > 0:
-			below = append(below, seenNote{old, c})
-		case c.Size > cp.Size:
-			above = append(above, seenNote{old, c})
-		}
+	same, lowerNote, upperNote := s.Neighbours(cp, v)
+	if len(same) > 0 {
+		return fmt.Errorf("%w: two checkpoints of size %d with different roots: the log forked", ErrProof, cp.Size)
 	}
-	for _, o := range same {
-		if _, err := OpenCheckpoint([]byte(o.note), v); err == nil {
-			return fmt.Errorf("%w: two checkpoints of size %d with different roots: the log forked", ErrProof, cp.Size)
-		}
+	var lower, upper *Checkpoint
+	if c, ok := peekCheckpoint(lowerNote); ok {
+		lower = &c
 	}
-	sort.SliceStable(below, func(i, j int) bool { return below[i].cp.Size > below[j].cp.Size })
-	sort.SliceStable(above, func(i, j int) bool { return above[i].cp.Size < above[j].cp.Size })
-	// nearest is the first of sorted that verifies with v (another log's
-	// under this origin, or kept evidence under an old key, does not).
-	nearest := func(sorted []seenNote) *Checkpoint {
-		for _, o := range sorted {
-			if c, err := OpenCheckpoint([]byte(o.note), v); err == nil {
-				return &c
-			}
-		}
-		return nil
+	if c, ok := peekCheckpoint(upperNote); ok {
+		upper = &c
 	}
-	lower, upper := nearest(below), nearest(above)
 	for _, pair := range [][2]*Checkpoint{{lower, &cp}, {&cp, upper}} {
 		small, big := pair[0], pair[1]
 		if small == nil || big == nil || small.Size == 0 {
@@ -746,6 +723,45 @@ func (s *SeenCheckpoints) CheckConsistent(ctx context.Context, n []byte, v note.
 		}
 	}
 	return nil
+}
+
+// Neighbours returns the seen checkpoints that a checkpoint cp of the log
+// whose key is v is compared with, each signed by v and of cp's origin:
+// those of cp's size with another root (which prove a fork), and the
+// nearest smaller one (not the empty tree) and the nearest larger one (""
+// when there is none). A checkpoint consistent with its neighbours in a
+// history is consistent with all of it. The notes are read by their text
+// first: only those it returns, and the ones it passes over for not
+// verifying, have their signatures verified, not the whole file.
+func (s *SeenCheckpoints) Neighbours(cp Checkpoint, v note.Verifier) (same []string, lower, upper string) {
+	var below, above []seenNote
+	for _, old := range s.Notes {
+		c, ok := peekCheckpoint(old)
+		switch {
+		case !ok || c.Origin != cp.Origin:
+		case c.Size == cp.Size && c.Hash != cp.Hash:
+			if _, err := OpenCheckpoint([]byte(old), v); err == nil {
+				same = append(same, old)
+			}
+		case c.Size < cp.Size && c.Size > 0:
+			below = append(below, seenNote{old, c})
+		case c.Size > cp.Size:
+			above = append(above, seenNote{old, c})
+		}
+	}
+	sort.SliceStable(below, func(i, j int) bool { return below[i].cp.Size > below[j].cp.Size })
+	sort.SliceStable(above, func(i, j int) bool { return above[i].cp.Size < above[j].cp.Size })
+	// nearest is the first of sorted that verifies with v (another log's
+	// under this origin, or kept evidence under an old key, does not).
+	nearest := func(sorted []seenNote) string {
+		for _, o := range sorted {
+			if _, err := OpenCheckpoint([]byte(o.note), v); err == nil {
+				return o.note
+			}
+		}
+		return ""
+	}
+	return same, nearest(below), nearest(above)
 }
 
 // seenNote is a seen checkpoint note and its text, not yet verified.

@@ -310,22 +310,7 @@ func reportSeenViews(ctx context.Context, c *cli, key string, v note.Verifier, c
 	// checkpoint consistent with its neighbours in a history is
 	// consistent with all of it, and each comparison with another size
 	// reads the node's tiles.
-	var same []string
-	var lower, upper string
-	var lowerSize, upperSize uint64
-	for _, s := range seen.Notes {
-		scp, err := tlog.OpenCheckpoint([]byte(s), v)
-		switch {
-		case err != nil:
-			// another log's, or kept under an old key
-		case scp.Size == cp.Size:
-			same = append(same, s)
-		case scp.Size < cp.Size && (lower == "" || scp.Size > lowerSize):
-			lower, lowerSize = s, scp.Size
-		case scp.Size > cp.Size && (upper == "" || scp.Size < upperSize):
-			upper, upperSize = s, scp.Size
-		}
-	}
+	same, lower, upper := seen.Neighbours(cp, v)
 	found := false
 	for _, s := range append(same, lower, upper) {
 		if s == "" {
