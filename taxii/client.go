@@ -14,7 +14,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
@@ -130,6 +132,36 @@ type ResponseError struct {
 	// Err is the server's error message resource, or nil when the body
 	// was not one.
 	Err *Error
+	// RetryAfter is how long the server asked the client to wait before
+	// it tries again (its Retry-After header, RFC 9110 section 10.2.3:
+	// seconds or an HTTP date; a 429 or a 503 usually has one), at most
+	// [MaxRetryAfter]; 0 when it gave none, or none that parses.
+	RetryAfter time.Duration
+}
+
+// MaxRetryAfter bounds a server's Retry-After: a longer wait asked for is
+// cut to a day, so that a server can't have its clients give up on it for
+// ever with one answer.
+const MaxRetryAfter = 24 * time.Hour
+
+// parseRetryAfter reads a Retry-After header value at now: delay-seconds
+// or an HTTP date, cut to [MaxRetryAfter]; 0 for anything else, or a date
+// that has passed.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || n > uint64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return max(0, min(d, MaxRetryAfter))
 }
 
 // maxErrorText bounds each piece of a server's text (its error title and
@@ -149,6 +181,9 @@ func (e *ResponseError) Error() string {
 		if e.Err.Description != "" {
 			s += ": " + untrusted.Text(e.Err.Description, maxErrorText)
 		}
+	}
+	if e.RetryAfter > 0 {
+		s += " (it asks to be tried again after " + e.RetryAfter.String() + ")"
 	}
 	return s
 }
@@ -514,7 +549,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 		return nil, fmt.Errorf("the taxii response from %s is larger than %d bytes", req.URL.Redacted(), max)
 	}
 	if resp.StatusCode >= 300 {
-		re := &ResponseError{StatusCode: resp.StatusCode}
+		re := &ResponseError{StatusCode: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 		var e Error
 		if json.Unmarshal(b, &e) == nil && e.Title != "" {
 			e.Title, e.Description = c.scrub(e.Title), c.scrub(e.Description)

@@ -403,10 +403,14 @@ func Due(f Feed, now time.Time) bool {
 // Run polls every feed of st when it is due (its Interval after its last
 // poll) until ctx is done; feeds added while it runs are picked up within
 // tick. Errors of one feed are recorded in its status and do not stop the
-// others. It returns ctx's error.
+// others. A server that answered with Retry-After (a 429 or a 503, say)
+// isn't asked again before that time, even when the feed's interval is
+// shorter; this is kept in memory, so a restarted node asks once more and
+// learns it again. It returns ctx's error.
 func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick time.Duration, logf func(msg string, args ...any)) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	notBefore := map[string]time.Time{}
 	for {
 		fs, err := st.Feeds(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -416,11 +420,15 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if !Due(f, now()) {
+			if !Due(f, now()) || now().Before(notBefore[f.Name]) {
 				continue
 			}
+			delete(notBefore, f.Name)
 			if _, err := Poll(ctx, st, sink, f, now, nil); err != nil && ctx.Err() == nil {
 				logf("feed poll failed", "feed", f.Name, "err", err)
+				if d := RetryAfter(err); d > 0 {
+					notBefore[f.Name] = now().Add(d)
+				}
 			}
 		}
 		select {
@@ -429,4 +437,15 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 		case <-t.C:
 		}
 	}
+}
+
+// RetryAfter is how long the TAXII server whose answer failed a poll with
+// err asked to be left alone (its Retry-After, see
+// [taxii.ResponseError]), or 0.
+func RetryAfter(err error) time.Duration {
+	var re *taxii.ResponseError
+	if errors.As(err, &re) {
+		return re.RetryAfter
+	}
+	return 0
 }

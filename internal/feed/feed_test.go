@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,6 +163,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the feed "t" (member "m", local collection "l") for url.
 func newStore(t testing.TB, url string) *sqlite.Store {
 	t.Helper()
+	return newStoreWith(t, feed.Feed{Name: "t", URL: url, Collection: "c", Into: "l", Member: "m"})
+}
+
+// newStoreWith is newStore with the feed f (into "l", as member "m").
+func newStoreWith(t testing.TB, f feed.Feed) *sqlite.Store {
+	t.Helper()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{})
 	if err != nil {
@@ -173,7 +181,7 @@ func newStore(t testing.TB, url string) *sqlite.Store {
 	if err := s.AddCollection(ctx, store.Collection{ID: "l", Title: "l", Writers: []string{"m"}, Relay: true, Signatures: store.SignaturesOptional}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddFeed(ctx, feed.Feed{Name: "t", URL: url, Collection: "c", Into: "l", Member: "m"}); err != nil {
+	if err := s.AddFeed(ctx, f); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -768,5 +776,112 @@ func TestPollRereads(t *testing.T) {
 				t.Errorf("second full read recorded at %v, want %v", f.FullRead, clock)
 			}
 		})
+	}
+}
+
+// countingStore counts the rounds of feed.Run (each lists the feeds once).
+type countingStore struct {
+	feed.Store
+	mu     sync.Mutex
+	rounds int
+}
+
+func (c *countingStore) Feeds(ctx context.Context) ([]feed.Feed, error) {
+	c.mu.Lock()
+	c.rounds++
+	c.mu.Unlock()
+	return c.Store.Feeds(ctx)
+}
+
+func (c *countingStore) round() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rounds
+}
+
+// TestRunRetryAfter: a server that answers 429 with Retry-After isn't
+// asked again before that time, though the feed's interval (a minute)
+// has passed; then it is, and the feed goes on.
+func TestRunRetryAfter(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		requests int
+		limited  = true
+	)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		l := limited
+		mu.Unlock()
+		if l {
+			w.Header().Set("Retry-After", "3600")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		}
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.Write([]byte(`{"more":false,"objects":[]}`))
+	}))
+	defer hs.Close()
+	st := &countingStore{Store: newStoreWith(t, feed.Feed{Name: "t", URL: hs.URL, Collection: "c", Into: "l", Member: "m", Interval: time.Minute})}
+
+	var clock atomic.Int64
+	clock.Store(epoch.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var logged strings.Builder
+	var logMu sync.Mutex
+	go func() {
+		done <- feed.Run(ctx, st, &sink{stored: map[string]int{}}, now, time.Millisecond, func(msg string, args ...any) {
+			logMu.Lock()
+			fmt.Fprintln(&logged, msg, args)
+			logMu.Unlock()
+		})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	got := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return requests
+	}
+	// waitRounds waits until Run has listed the feeds n more times.
+	waitRounds := func(n int) {
+		t.Helper()
+		for want := st.round() + n; st.round() < want; {
+			runtime.Gosched()
+		}
+	}
+	waitRounds(3)
+	if got() != 1 {
+		t.Fatalf("%d requests in the first rounds, want 1", got())
+	}
+	// Past the interval, within the hour: not asked.
+	clock.Add(int64(10 * time.Minute))
+	waitRounds(5)
+	if got() != 1 {
+		t.Fatalf("asked again %v after it answered Retry-After: 3600 (%d requests)", 10*time.Minute, got())
+	}
+	mu.Lock()
+	limited = false
+	mu.Unlock()
+	clock.Add(int64(51 * time.Minute))
+	waitRounds(5)
+	if got() < 2 {
+		t.Fatalf("not asked again after the hour it asked for (%d requests)", got())
+	}
+	fs, err := st.Feeds(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs[0].LastError != "" {
+		t.Errorf("the feed's error after the server answered again: %q", fs[0].LastError)
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if !strings.Contains(logged.String(), "429 Too Many Requests") || !strings.Contains(logged.String(), "it asks to be tried again after 1h0m0s") {
+		t.Errorf("the log says: %s", logged.String())
 	}
 }
