@@ -426,6 +426,27 @@ func decodeStrict(b []byte, v any) error {
 	return nil
 }
 
+// durationFloors are the least durations of config.json's fields (by
+// JSON name; 0 still means the default) with which a node can work: a
+// mistyped unit ("10ms" for "10s", "1ns") would otherwise load, and the
+// node would answer no request (timeouts shorter than a network's round
+// trip), never be ready (a lag under the integration interval), hand
+// integration from front end to front end at every renewal (a lease
+// shorter than a lease write) or spin through its feeds, peers and
+// private sets. The floors for the intervals are low because tests run
+// nodes with intervals of 10 ms.
+var durationFloors = map[string]time.Duration{
+	"read_header_timeout":  100 * time.Millisecond,
+	"idle_timeout":         100 * time.Millisecond,
+	"shutdown_timeout":     100 * time.Millisecond,
+	"body_read_timeout":    100 * time.Millisecond,
+	"ready_max_lag":        time.Second,
+	"integrator_lease_ttl": time.Second,
+	"feed_check_interval":  10 * time.Millisecond,
+	"peer_interval":        10 * time.Millisecond,
+	"refresh_interval":     10 * time.Millisecond,
+}
+
 // checkSigns refuses a negative number in c, a [Config] or a
 // [PrivateConfig]: a negative duration or limit was taken for the default
 // without a word ("integrator_lease_ttl": "-1s" ran with 10 s,
@@ -440,6 +461,9 @@ func checkSigns(c any) error {
 		if d, ok := f.Interface().(Duration); ok {
 			if d < 0 {
 				return fmt.Errorf("field %q: %s is negative; leave the field out for its default", name, time.Duration(d))
+			}
+			if least := durationFloors[name]; d > 0 && time.Duration(d) < least {
+				return fmt.Errorf("field %q: %s is less than %s, the least that works; leave the field out for its default", name, time.Duration(d), least)
 			}
 			continue
 		}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,14 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 		{"bad duration", `{"origin": "x", "ready_max_lag": "abc"}`, `field "ready_max_lag": time: invalid duration "abc"`},
 		{"duration as a number", `{"origin": "x", "body_read_timeout": 5}`, `field "body_read_timeout"`},
 		{"negative duration", `{"origin": "x", "integrator_lease_ttl": "-1s"}`, `field "integrator_lease_ttl": -1s is negative`},
+		// A mistyped unit loaded, and the node answered nothing, was never
+		// ready, or spun.
+		{"timeout below its floor", `{"origin": "x", "read_header_timeout": "10ms"}`, `field "read_header_timeout": 10ms is less than 100ms, the least that works`},
+		{"nanoseconds", `{"origin": "x", "body_read_timeout": "30ns"}`, `field "body_read_timeout": 30ns is less than 100ms`},
+		{"lease below its floor", `{"origin": "x", "integrator_lease_ttl": "10ms"}`, `field "integrator_lease_ttl": 10ms is less than 1s`},
+		{"lag below its floor", `{"origin": "x", "ready_max_lag": "100ms"}`, `field "ready_max_lag": 100ms is less than 1s`},
+		{"interval below its floor", `{"origin": "x", "peer_interval": "1ms"}`, `field "peer_interval": 1ms is less than 10ms`},
+		{"private interval below its floor", `{"origin": "x", "private": {"refresh_interval": "1us"}}`, `in "private": field "refresh_interval": 1µs is less than 10ms`},
 		// A value of the wrong type says what the field holds, not Go's
 		// names for it ("Go struct field .Config.listen of type string",
 		// "node.Duration", "[]node.WitnessConfig").
@@ -89,5 +98,21 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 	p, err := LoadPrivateConfig(dir)
 	if err != nil || p.QueryBudget != -1 {
 		t.Fatalf("LoadPrivateConfig = %+v, %v", p, err)
+	}
+	// Each duration at its floor loads.
+	for name, least := range durationFloors {
+		config := fmt.Sprintf(`{"origin": "x", %q: %q}`, name, least)
+		if name == "refresh_interval" {
+			config = fmt.Sprintf(`{"origin": "x", "private": {%q: %q}}`, name, least)
+		}
+		if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadConfig(dir); err != nil {
+			t.Errorf("%s at its floor: %v", name, err)
+		}
+		if _, err := LoadPrivateConfig(dir); err != nil {
+			t.Errorf("%s at its floor: %v", name, err)
+		}
 	}
 }
