@@ -54,8 +54,13 @@ type fixture struct {
 // indicator for 198.51.100.77 that aurelia must never see.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureOn(t, openNode(t, node.Config{}))
+}
+
+// newFixtureOn is newFixture on the opened node n.
+func newFixtureOn(t testing.TB, n *node.Node) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	n := openNode(t, node.Config{})
 	f := &fixture{n: n}
 	add := func(name string) member {
 		pub, priv, _ := ed25519.GenerateKey(rand.Reader)

@@ -193,6 +193,165 @@
     return { origin, size: Number(size), root };
   }
 
+  // C2SP tlog-witness, tlog-cosignature and tlog-policy: a witness
+  // cosigns a checkpoint with a timestamped note signature, and the
+  // analyst's policy says which witnesses must have (the rules of
+  // tlog.ParsePolicy and tlog.CheckQuorum, docs/witness.md).
+  const COSIGNATURE_V1 = 4, MLDSA_COSIGNATURE = 6;
+  const MAX_POLICY_SIZE = 1 << 20, MAX_POLICY_ITEMS = 256;
+
+  // splitKey reads a signed-note verifier key "<name>+<hex key
+  // hash>+<base64(type || public key)>", checks its hash, and returns its
+  // parts.
+  async function splitKey(vkey, what) {
+    const v = String(vkey).trim();
+    const i = v.indexOf("+"), j = v.indexOf("+", i + 1);
+    if (i <= 0 || j !== i + 9) throw new Error(what + " is malformed");
+    const name = v.slice(0, i), hashHex = v.slice(i + 1, j);
+    let kb;
+    try { kb = b64decode(v.slice(j + 1)); } catch (e) { throw new Error(what + " is malformed"); }
+    if (kb.length < 2) throw new Error(what + " is malformed");
+    const h = (await sha256(concat(enc.encode(name + "\n"), kb))).slice(0, 4);
+    if (hex(h) !== hashHex) throw new Error(what + "'s hash doesn't match the key");
+    return { name, keyHash: h, type: kb[0], pub: kb.slice(1) };
+  }
+
+  // parsePolicy reads a C2SP tlog-policy ("log <vkey> [<url>]",
+  // "witness <name> <vkey> [<url>]", "group <name> all|any|<k> <name>...",
+  // "quorum <name>|none", # comments) with the rules tlog.ParsePolicy
+  // applies, so that a policy the CLI refuses is refused here too.
+  async function parsePolicy(text) {
+    if (typeof text !== "string") throw new Error("the policy is not text");
+    if (enc.encode(text).length > MAX_POLICY_SIZE) throw new Error("the policy is larger than " + MAX_POLICY_SIZE + " bytes");
+    const p = { logs: [], witnesses: [], groups: [], quorum: "", names: new Map() };
+    const logKeys = new Set(), witnessKeys = new Set(), member = new Map();
+    let sawQuorum = false;
+    const lines = text.split("\n");
+    for (let n = 0; n < lines.length; n++) {
+      const line = lines[n];
+      const bad = (msg) => new Error("line " + (n + 1) + ": " + msg);
+      for (const ch of line) {
+        const c = ch.codePointAt(0);
+        if (c !== 9 && (c < 0x20 || c === 0x7f)) throw bad("control character 0x" + c.toString(16).padStart(2, "0"));
+      }
+      const f = line.split(/[ \t]+/).filter((x) => x !== "");
+      if (f.length === 0 || f[0].startsWith("#")) continue;
+      const define = (name) => {
+        if (name === "none") throw bad("none is a reserved name");
+        if (p.names.has(name)) throw bad(JSON.stringify(name) + " is defined twice");
+      };
+      switch (f[0]) {
+        case "log": {
+          if (f.length < 2 || f.length > 3) throw bad("want: log <vkey> [<url>]");
+          if (p.logs.length === MAX_POLICY_ITEMS) throw bad("more than " + MAX_POLICY_ITEMS + " logs");
+          let k;
+          try { k = await splitKey(f[1], "the log key"); } catch (e) { throw bad(e.message); }
+          if (k.type !== 1 || k.pub.length !== 32) throw bad("the log key is not an Ed25519 note key");
+          if (logKeys.has(b64encode(k.pub))) throw bad("the key of this log is already another log's");
+          logKeys.add(b64encode(k.pub));
+          p.logs.push({ key: f[1], name: k.name, keyHash: k.keyHash, pub: k.pub });
+          break;
+        }
+        case "witness": {
+          if (f.length < 3 || f.length > 4) throw bad("want: witness <name> <vkey> [<url>]");
+          if (p.witnesses.length === MAX_POLICY_ITEMS) throw bad("more than " + MAX_POLICY_ITEMS + " witnesses");
+          define(f[1]);
+          let k;
+          try { k = await splitKey(f[2], "witness " + f[1] + "'s key"); } catch (e) { throw bad(e.message); }
+          if (k.type !== COSIGNATURE_V1 && k.type !== MLDSA_COSIGNATURE) {
+            throw bad("witness " + f[1] + "'s key has type 0x" + k.type.toString(16).padStart(2, "0") + ", not a cosignature key (0x04 Ed25519, 0x06 ML-DSA-44)");
+          }
+          if (k.type === COSIGNATURE_V1 && k.pub.length !== 32) throw bad("witness " + f[1] + "'s key is not a 32-byte Ed25519 key");
+          if (witnessKeys.has(b64encode(k.pub))) throw bad("the key of witness " + f[1] + " is already another witness's");
+          witnessKeys.add(b64encode(k.pub));
+          p.names.set(f[1], { witness: p.witnesses.length });
+          p.witnesses.push({ name: f[1], key: f[2], keyName: k.name, keyHash: k.keyHash, type: k.type, pub: k.pub });
+          break;
+        }
+        case "group": {
+          if (f.length < 4) throw bad("want: group <name> all|any|<k> <name>...");
+          if (p.groups.length === MAX_POLICY_ITEMS) throw bad("more than " + MAX_POLICY_ITEMS + " groups");
+          define(f[1]);
+          const members = f.slice(3), seen = new Set();
+          for (const m of members) {
+            if (m === "none") throw bad("none can't be a group member");
+            if (!p.names.has(m)) throw bad(JSON.stringify(m) + " isn't defined on an earlier line");
+            if (seen.has(m)) throw bad(JSON.stringify(m) + " is listed twice");
+            seen.add(m);
+            if (member.has(m)) throw bad(JSON.stringify(m) + " is already a member of group " + JSON.stringify(member.get(m)) + " (a name may be a group member once)");
+            member.set(m, f[1]);
+          }
+          let k;
+          if (f[2] === "all") k = members.length;
+          else if (f[2] === "any") k = 1;
+          else {
+            k = /^[1-9][0-9]{0,8}$/.test(f[2]) ? Number(f[2]) : 0;
+            if (k < 1 || k > members.length) throw bad("threshold " + JSON.stringify(f[2]) + " isn't all, any or a decimal from 1 to " + members.length);
+          }
+          p.names.set(f[1], { group: p.groups.length });
+          p.groups.push({ name: f[1], k, members });
+          break;
+        }
+        case "quorum":
+          if (f.length !== 2) throw bad("want: quorum <name>");
+          if (sawQuorum) throw bad("a second quorum line");
+          if (!p.names.has(f[1]) && f[1] !== "none") throw bad(JSON.stringify(f[1]) + " isn't defined on an earlier line");
+          p.quorum = f[1];
+          sawQuorum = true;
+          break;
+        default:
+          throw bad("unknown keyword " + JSON.stringify(f[0].slice(0, 40)));
+      }
+    }
+    if (!sawQuorum) throw new Error("no quorum line");
+    return p;
+  }
+
+  // checkQuorum checks the cosignatures of a checkpoint note against a
+  // policy from parsePolicy, as tlog.CheckQuorum does: only timestamped
+  // cosignatures of the policy's witnesses count; a signature line that
+  // names a policy witness's Ed25519 key and doesn't verify rejects the
+  // whole note (C2SP signed-note). WebCrypto has no ML-DSA, so an
+  // ML-DSA-44 cosignature can't count here (unchecked names them). It
+  // returns { met, cosigs: [{ witness, time (seconds) }], unchecked }.
+  async function checkQuorum(policy, text) {
+    const split = text.indexOf("\n\n");
+    if (split < 0) throw new Error("the checkpoint has no signature block");
+    const body = enc.encode(text.slice(0, split + 1));
+    const have = new Set(), cosigs = [], unchecked = new Set();
+    for (const line of text.slice(split + 2).split("\n")) {
+      if (!line) continue;
+      const m = /^\u2014 (\S+) (\S+)$/.exec(line);
+      if (!m) throw new Error("a checkpoint signature line is malformed");
+      let sig;
+      try { sig = b64decode(m[2]); } catch (e) { throw new Error("a checkpoint signature line is malformed"); }
+      if (sig.length < 4) throw new Error("a checkpoint signature line is malformed");
+      const w = policy.witnesses.find((x) => x.keyName === m[1] && equal(x.keyHash, sig.slice(0, 4)));
+      if (!w) continue; // another key's signature: the log's, or a witness not in the policy
+      if (w.type !== COSIGNATURE_V1) { unchecked.add(w.name); continue; }
+      if (sig.length !== 4 + 8 + 64) throw new Error("witness " + w.name + "'s cosignature is malformed");
+      const t = new DataView(sig.buffer, sig.byteOffset + 4, 8).getBigUint64(0, false);
+      const msg = concat(enc.encode("cosignature/v1\ntime " + t.toString() + "\n"), body);
+      // A cosignature/v1 time is 1 to 2^63-1 (tlog.CosignatureVerifier).
+      if (t === 0n || t > 0x7fffffffffffffffn || !(await ed25519Verify(w.pub, sig.slice(12), msg))) {
+        throw new Error("witness " + w.name + "'s cosignature does not verify");
+      }
+      if (have.has(w.name)) continue;
+      have.add(w.name);
+      cosigs.push({ witness: w.name, time: Number(t) });
+    }
+    // Groups name only earlier names: evaluated in file order, each once.
+    const groups = [];
+    const is = (name) => {
+      const d = policy.names.get(name);
+      return "witness" in d ? have.has(policy.witnesses[d.witness].name) : groups[d.group];
+    };
+    for (const g of policy.groups) groups.push(g.members.filter(is).length >= g.k);
+    const met = policy.quorum === "none" || is(policy.quorum);
+    cosigs.sort((a, b) => policy.names.get(a.witness).witness - policy.names.get(b.witness).witness);
+    return { met, cosigs, unchecked: Array.from(unchecked) };
+  }
+
   // keyInForce returns the base64 key in force for the member at log
   // index, from its member-key entries (each {index, entry}): the key of
   // its last register or rotate before index, unless a revoke-key of it
@@ -336,6 +495,6 @@
   window.ParleyLog = {
     SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion,
     objectCommitment, leafHash, rootFromInclusion, ed25519Verify, parseVerifierKey,
-    verifyCheckpoint, verifyConsistency, keyInForce, keylessAt, sameInstant, signatureParts, signObject,
+    verifyCheckpoint, verifyConsistency, keyInForce, parsePolicy, checkQuorum, keylessAt, sameInstant, signatureParts, signObject,
   };
 })();

@@ -48,9 +48,17 @@
   const PEER_PIN = "parley.pinned-peer-log-key." + peerColl;
   const peerRemote = el.dataset.peerRemote || "";
   const REMOTE_PIN = "parley.pinned-peer-remote." + peerColl;
+  const POLICY = "parley.witness-policy"; // the analyst's C2SP tlog-policy for this node's log
+  // CLOCK_SKEW is tlog.DefaultClockSkew, in seconds: how much later than
+  // a witness's cosignature of a checkpoint that includes an entry its
+  // received time may be (docs/witness.md, "Time").
+  const CLOCK_SKEW = 300;
+  let policyText = null;
+  try { policyText = localStorage.getItem(POLICY); } catch (e) { /* storage off: no policy */ }
+  wirePolicyForm();
 
   const CHECKS = [
-    "the log's checkpoint is signed by the log key pinned in this browser",
+    "the log's checkpoint is signed by the log key pinned in this browser" + (policyText ? " and cosigned as your witness policy requires" : ""),
     "the log entry's commitment opens to this exact object",
     "the entry is in the log (RFC 9162 inclusion proof to the checkpoint)",
     "the member's key is in the log and in force at this entry",
@@ -291,6 +299,111 @@
     finish(true, from + ": signed by " + item.member + " there with the key that log gives it; signature, commitments, inclusion and both checkpoints check" + relayed + asserted);
   }
 
+  // wirePolicyForm connects the page's witness policy form: a policy is
+  // saved only once it parses (as the CLI's --witness-policy would), and
+  // the check then runs again with it.
+  function wirePolicyForm() {
+    const box = document.getElementById("witness-policy");
+    if (!box) return;
+    const text = box.querySelector("textarea"), msg = box.querySelector(".policy-msg");
+    const save = document.getElementById("witness-policy-save"), remove = document.getElementById("witness-policy-remove");
+    text.value = policyText || "";
+    box.querySelector("summary").textContent = "Witness policy of this browser: " + (policyText ? "set" : "none");
+    if (policyText) box.classList.add("set");
+    save.addEventListener("click", async () => {
+      msg.classList.remove("alarm");
+      try {
+        await L.parsePolicy(text.value);
+      } catch (e) {
+        msg.textContent = "Not saved: the policy doesn't parse: " + e.message + ".";
+        msg.classList.add("alarm");
+        return;
+      }
+      try { localStorage.setItem(POLICY, text.value); } catch (e) {
+        msg.textContent = "Not saved: this browser keeps no local storage for this page.";
+        msg.classList.add("alarm");
+        return;
+      }
+      location.reload();
+    });
+    remove.addEventListener("click", () => {
+      try { localStorage.removeItem(POLICY); } catch (e) {}
+      location.reload();
+    });
+  }
+
+  // loadPolicy parses the saved witness policy (null when none is saved)
+  // and checks that it accepts the pinned log: a policy that names its
+  // logs must name this one.
+  async function loadPolicy(key) {
+    if (!policyText) return null;
+    let p;
+    try { p = await L.parsePolicy(policyText); } catch (e) {
+      throw new Check("the witness policy saved in this browser doesn't parse (" + e.message + "); fix it below");
+    }
+    need(p.logs.length === 0 || p.logs.some((l) => l.name === key.name && L.equal(l.pub, key.pub)),
+      "your witness policy names its logs, and this node's pinned log key is not one of them");
+    return p;
+  }
+
+  // witnessedBy checks the receipt rc, whose checkpoint cp verified with
+  // the pinned key, against the witness policy: the quorum must have
+  // cosigned the receipt's checkpoint, or the first cosigned checkpoint
+  // that includes the entry (rc.witnessed, proved a prefix of cp). It
+  // returns whether it did and the policy witnesses' cosignatures of
+  // checkpoints that include the entry, which bound its received time.
+  async function witnessedBy(policy, rc, cp, key) {
+    const own = await L.checkQuorum(policy, rc.checkpoint);
+    let met = own.met, cosigs = own.cosigs.slice(), unchecked = own.unchecked;
+    const w = rc.witnessed;
+    if (w && typeof w.checkpoint === "string") {
+      let wcp;
+      try { wcp = await L.verifyCheckpoint(w.checkpoint, key); } catch (e) {
+        throw new Check("the receipt's witnessed checkpoint: " + e.message);
+      }
+      need(wcp.size > rc.log_index, "the receipt's witnessed checkpoint (size " + wcp.size + ") doesn't include entry " + rc.log_index);
+      try {
+        await L.verifyConsistency(wcp.size, cp.size, (w.consistency || []).map(L.b64decode), wcp.root, cp.root);
+      } catch (e) {
+        throw new Check("the receipt's witnessed checkpoint (size " + wcp.size + ") and its checkpoint (size " + cp.size + ") are not one log: " + e.message);
+      }
+      const q = await L.checkQuorum(policy, w.checkpoint);
+      met = met || q.met;
+      cosigs = cosigs.concat(q.cosigs);
+      unchecked = unchecked.concat(q.unchecked);
+    }
+    return { met, cosigs, unchecked };
+  }
+
+  // whenText writes POSIX seconds as RFC 3339 UTC.
+  function whenText(sec) { return new Date(sec * 1000).toISOString().replace(".000Z", "Z"); }
+
+  // witnessWords checks the witness policy's verdict on the receipt (see
+  // witnessedBy) and the entry's received time against each cosignature
+  // that covers it, and returns words for the first step.
+  function witnessWords(policy, wit, received) {
+    if (!policy) return "; no witness policy is set in this browser (below), so a node that shows you alone another log isn't caught here";
+    const names = (cs) => Array.from(new Set(cs.map((c) => c.witness))).join(", ");
+    if (!wit.met) {
+      const mldsa = wit.unchecked.length ? "; this browser can't check the ML-DSA-44 cosignatures of " + Array.from(new Set(wit.unchecked)).join(", ") : "";
+      throw new Check("the checkpoint lacks the cosignatures your witness policy requires (quorum " + policy.quorum + "): " +
+        (wit.cosigs.length ? "only " + names(wit.cosigs) + " cosigned it" : "no witness of your policy cosigned it") + mldsa +
+        ". The node may be showing you a log its witnesses haven't seen; ask its operator which witnesses it uses");
+    }
+    if (policy.quorum === "none") return "; your witness policy requires no witness (quorum none)";
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z$/.exec(received || "");
+    need(m, "the entry's received time " + JSON.stringify(received) + " is not in the log's form");
+    const rec = Date.parse(m[1] + "Z") / 1000;
+    let first = null;
+    for (const c of wit.cosigs) {
+      // Cosignature times are whole seconds: one more second of slack.
+      need(rec <= c.time + 1 + CLOCK_SKEW, "the entry was received at " + received + ", but witness " + c.witness +
+        " cosigned a checkpoint that includes it at " + whenText(c.time) + ": the entry was inserted later and back-dated");
+      if (!first || c.time < first.time) first = c;
+    }
+    return ", cosigned as your witness policy requires (quorum " + policy.quorum + ": " + names(wit.cosigs) + "); witnessed by " + first.witness + " at " + whenText(first.time);
+  }
+
   // consistentWithSeen checks that the checkpoint cp (verified with the
   // pinned key) and the largest checkpoint of this log this browser
   // verified before are one log: equal roots at one size, else an RFC 9162
@@ -344,22 +457,40 @@
     need(obj.id === id, "the page's object is not " + id);
     const key = await pinnedKey();
 
-    const rc = await get("/ui/api/log/receipt?object=" + encodeURIComponent(id) + "&version=" + encodeURIComponent(version), "the object's log receipt");
-    let cp;
-    try {
-      cp = await L.verifyCheckpoint(rc.checkpoint, key);
-    } catch (e) {
-      throw new Check(keyChanged ? "the checkpoint is not signed by the log key pinned in this browser: the node's log key has changed (see the ALARM below)" : e.message);
+    const policy = await loadPolicy(key);
+    let rc, cp, wit = null;
+    // A new entry's checkpoint is cosigned within seconds of its
+    // integration: with a policy, while no policy witness has cosigned
+    // a checkpoint that includes the entry, the receipt is asked for
+    // again (20 s at most). The node stores the cosignatures of one
+    // submission round together, so once one has come, waiting longer
+    // for the quorum would wait for a witness that failed.
+    for (let attempt = 0; ; attempt++) {
+      rc = await get("/ui/api/log/receipt?object=" + encodeURIComponent(id) + "&version=" + encodeURIComponent(version), "the object's log receipt");
+      try {
+        cp = await L.verifyCheckpoint(rc.checkpoint, key);
+      } catch (e) {
+        throw new Check(keyChanged ? "the checkpoint is not signed by the log key pinned in this browser: the node's log key has changed (see the ALARM below)" : e.message);
+      }
+      need(cp.size === rc.tree_size, "the receipt's tree size is not its checkpoint's");
+      if (!policy) break;
+      try {
+        wit = await witnessedBy(policy, rc, cp, key);
+      } catch (e) {
+        throw e instanceof Check ? e : new Check(e.message);
+      }
+      if (wit.met || wit.cosigs.length > 0 || attempt >= 20) break;
+      await new Promise((res) => setTimeout(res, 1000));
     }
-    need(cp.size === rc.tree_size, "the receipt's tree size is not its checkpoint's");
     const seen = await consistentWithSeen(cp);
+    const leaf = L.b64decode(rc.entry);
+    const e = L.parseEntry(leaf);
+    const witnessed = witnessWords(policy, wit, e.received);
     // The root, as the checkpoint writes it: analysts who compare it (or
     // compare it with GET /log/checkpoint elsewhere) catch a node that
     // shows each browser its own log, which no one browser can.
-    step(true, "checkpoint of " + cp.size + " entries signed by the pinned log key" + seen + " (root " + L.b64encode(cp.root) + ")");
+    step(true, "checkpoint of " + cp.size + " entries signed by the pinned log key" + seen + witnessed + " (root " + L.b64encode(cp.root) + ")");
 
-    const leaf = L.b64decode(rc.entry);
-    const e = L.parseEntry(leaf);
     need(e.kind === "object", "the entry is a " + e.kind + " entry, not an object entry");
     need(rc.object_id === id && L.sameInstant(rc.version, version), "the receipt is for another object version");
     // An object that names another creator than the member who shared it
