@@ -19,7 +19,8 @@ import (
 // `parley verify`) holding every version the requesting member may read of
 // every opinion that refers to the object in any version, each with its
 // log entry, salt and inclusion proof against one signed checkpoint, and
-// the registered keys of the members who wrote them.
+// the member key entries of the members who wrote them: each version
+// counts only with the key they show in force at its log position.
 type Concurrence struct {
 	Tally
 	// Voices is the number of members whose opinion counts (len(Opinions)).

@@ -138,7 +138,7 @@ func (n *Node) PrepareConcurrence(ctx context.Context, m store.Member, object st
 		return 0, nil, err
 	}
 	compute = func(ctx context.Context) (opinion.Concurrence, error) {
-		return n.concurrence(ctx, m, object, cs, members, seqs, bytes, wait)
+		return n.concurrence(ctx, m, object, cs, seqs, bytes, wait)
 	}
 	return concurrenceReservation(len(seqs), bytes, len(members)), compute, nil
 }
@@ -160,9 +160,9 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 }
 
 // concurrence computes the concurrence on object for member m from the
-// collections cs, the node's members and the opinion versions at seqs,
+// collections cs and the opinion versions at seqs,
 // of bytes bytes, that PrepareConcurrence measured.
-func (n *Node) concurrence(ctx context.Context, m store.Member, object string, cs []store.Collection, members []store.Member, seqs []int64, bytes int64, wait time.Duration) (opinion.Concurrence, error) {
+func (n *Node) concurrence(ctx context.Context, m store.Member, object string, cs []store.Collection, seqs []int64, bytes int64, wait time.Duration) (opinion.Concurrence, error) {
 	var out opinion.Concurrence
 	var readable []string
 	readers := map[string]bool{}
@@ -205,21 +205,33 @@ func (n *Node) concurrence(ctx context.Context, m store.Member, object string, c
 	if more {
 		return out, fmt.Errorf("couldn't read the opinions measured: they outgrew their %d bytes", bytes)
 	}
-	keys := opinion.Keys{}
-	for _, mm := range members {
-		if len(mm.PublicKey) > 0 {
-			keys[mm.ID] = mm.PublicKey
+	out.Evidence, err = n.opinionEvidence(ctx, versions, wait)
+	if err != nil {
+		return out, err
+	}
+	// Each version counts only if signed by the key the log shows in force
+	// for its member at the version's position, as the client's check
+	// (opinion.VerifyConcurrence) and docs/signatures.md have it: not the
+	// member's key today, which after a rotation would drop every opinion
+	// signed before it, and count one signed by a key rotated out.
+	var keys *tlog.KeyHistory
+	if len(versions) > 0 {
+		if _, keys, err = out.Evidence.Open(); err != nil {
+			return out, fmt.Errorf("couldn't replay the evidence's member keys: %w", err)
 		}
 	}
 	ops := make([]opinion.Opinion, 0, len(versions))
 	for _, v := range versions {
-		op, _ := opinion.VerifyShared(v.Raw, v.Member, keys) // an opinion that fails simply doesn't count
+		inForce := opinion.Keys{}
+		if k, ok := keys.KeyAt(v.Member, uint64(v.LogIndex)); ok {
+			inForce[v.Member] = k.Key
+		}
+		op, _ := opinion.VerifyShared(v.Raw, v.Member, inForce) // an opinion that fails simply doesn't count
 		ops = append(ops, op)
 	}
 	out.Tally = opinion.Compute(object, ops)
 	out.Voices = out.Tally.Voices()
-	out.Evidence, err = n.opinionEvidence(ctx, versions, wait)
-	return out, err
+	return out, nil
 }
 
 // opinionEvidence builds the proof bundle of versions ([Node.bundleOf]).

@@ -440,3 +440,57 @@ func TestConcurrenceReservationBySize(t *testing.T) {
 	postOK(t, tn, m, many, markup)
 	within("a large opinion of <", reservation())
 }
+
+// TestConcurrenceAcrossKeyRotation: an opinion counts when it is signed by
+// the key the log shows in force for its member at the opinion's position,
+// as the client's check has it (docs/signatures.md, "Verifying"), not by
+// the member's key today. Before the fix, a member's key rotation dropped
+// every opinion it had signed before it from the node's tally, and
+// `parley concurrence` then flagged an honest node's answer as not
+// following from the evidence (found by h/indep with the demo's report).
+func TestConcurrenceAcrossKeyRotation(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	a, b := tn.alice, tn.bob
+	report, rid := testReport(t, tn, a)
+	postOK(t, tn, a, tn.shared, report)
+	postOK(t, tn, a, tn.shared, testOpinion(t, a, "opinion--00000000-0000-4000-8000-0000000000a1", 0, opinion.StronglyAgree, false, rid))
+	postOK(t, tn, b, tn.shared, testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b1", 0, opinion.Disagree, false, rid))
+
+	// Alice rotates (her own, signed by her previous key); Bob's key is
+	// rotated on the operator's word. Neither re-signs anything.
+	for _, m := range []testMember{a, b} {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stmt []byte
+		if m.ID == a.ID {
+			stmt = ed25519.Sign(m.Key, tlog.RotationMessage(m.Key.Public().(ed25519.PublicKey), pub))
+		}
+		if err := tn.RotateKey(ctx, m.ID, pub, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A version signed by Alice's old key after the rotation, planted
+	// behind the pipeline's back, must not count: her old key is out of
+	// force at its position.
+	plant(t, tn, tn.shared, a.ID, testOpinion(t, a, "opinion--00000000-0000-4000-8000-0000000000a1", 5, opinion.StronglyDisagree, false, rid))
+
+	code, conc := getConcurrence(t, tn, a.Token, rid)
+	if code != http.StatusOK {
+		t.Fatalf("GET /concurrence = %d", code)
+	}
+	want := map[opinion.Value]int{opinion.StronglyAgree: 1, opinion.Disagree: 1}
+	for _, v := range opinion.Values {
+		if conc.Counts[v] != want[v] {
+			t.Errorf("count of %s = %d, want %d (votes %+v)", v, conc.Counts[v], want[v], conc.Votes)
+		}
+	}
+	if conc.Voices != 2 {
+		t.Errorf("voices = %d, want 2", conc.Voices)
+	}
+	if _, err := opinion.VerifyConcurrence(conc, tn.VerifierKey()); err != nil {
+		t.Errorf("the node's answer doesn't verify: %v", err)
+	}
+}

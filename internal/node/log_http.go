@@ -317,7 +317,11 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 	q := r.URL.Query()
 	start, err1 := strconv.ParseInt(q.Get("start"), 10, 64)
 	end, err2 := strconv.ParseInt(q.Get("end"), 10, 64)
-	if err1 != nil || err2 != nil || start < 0 || end < start || end-start > MaxLogObjects {
+	if err1 != nil || err2 != nil || start < 0 || end < start {
+		respondError(w, r, requestErrorf(store.ErrInvalid, "start and end must be entry indexes with 0 <= start <= end (both are required)"))
+		return
+	}
+	if end-start > MaxLogObjects {
 		respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("start and end must span at most %d entries", MaxLogObjects)))
 		return
 	}
