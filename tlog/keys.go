@@ -53,6 +53,14 @@ func (k MemberKey) OperatorAsserted() bool {
 type KeyHistory struct {
 	mu      sync.RWMutex
 	members map[string]*memberKeys
+	// holders maps each key ever put in force to its member and the
+	// entry that did: a key belongs to one member.
+	holders map[string]keyHolder
+}
+
+type keyHolder struct {
+	member string
+	from   uint64
 }
 
 type memberKeys struct {
@@ -64,14 +72,15 @@ type memberKeys struct {
 
 // NewKeyHistory returns an empty history.
 func NewKeyHistory() *KeyHistory {
-	return &KeyHistory{members: map[string]*memberKeys{}}
+	return &KeyHistory{members: map[string]*memberKeys{}, holders: map[string]keyHolder{}}
 }
 
 // Apply records the member key entry e at log index i. Entries must be
 // applied in index order. It fails with [ErrKey] for an event that the
 // log should never contain: a second registration, an event for an
 // unregistered or revoked member, a rotation to the key in force or to
-// any key the member held before, a revocation of a key that isn't in
+// any key the member held before, a registration of or rotation to a key
+// another member holds or held, a revocation of a key that isn't in
 // force, or a member-signed rotation whose statement doesn't verify with
 // the previous key. A failed event changes nothing.
 //
@@ -80,13 +89,22 @@ func NewKeyHistory() *KeyHistory {
 // would verify again once A was back, and whoever holds it (the operator)
 // could replay it as a member-signed rotation to B, a key the member gave
 // up, perhaps because it leaked. With every key used once per member, each
-// statement can be applied at most once.
+// statement can be applied at most once. A key belongs to one member for
+// the same reason, and because a member's signatures must not verify as
+// another's: an operator that registered a second member with a member's
+// key could replay that member's signed objects and rotation statements
+// as the second member's.
 func (h *KeyHistory) Apply(i uint64, e Entry) error {
 	if e.Kind != KindMemberKey {
 		return fmt.Errorf("%w: entry %d is not a member key entry", ErrKey, i)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if e.Key != nil && (e.Event == EventRegister || e.Event == EventRotate) {
+		if o, ok := h.holders[string(e.Key)]; ok && o.member != e.Member {
+			return fmt.Errorf("%w: the %s of %s names the key put in force for %s at entry %d (a key belongs to one member)", ErrKey, e.Event, e.Member, o.member, o.from)
+		}
+	}
 	m := h.members[e.Member]
 	if e.Event == EventRegister {
 		if m != nil {
@@ -95,6 +113,7 @@ func (h *KeyHistory) Apply(i uint64, e Entry) error {
 		m = &memberKeys{registered: i}
 		if e.Key != nil {
 			m.keys = append(m.keys, MemberKey{Key: e.Key, From: i, Authority: e.Authority, Event: EventRegister})
+			h.holders[string(e.Key)] = keyHolder{e.Member, i}
 		}
 		h.members[e.Member] = m
 		return nil
@@ -125,6 +144,7 @@ func (h *KeyHistory) Apply(i uint64, e Entry) error {
 			current.Until = i
 		}
 		m.keys = append(m.keys, MemberKey{Key: e.Key, From: i, Authority: e.Authority, Event: EventRotate})
+		h.holders[string(e.Key)] = keyHolder{e.Member, i}
 	case EventRevokeKey:
 		if current == nil || !bytes.Equal(current.Key, e.Key) {
 			return fmt.Errorf("%w: %s revokes a key that isn't in force", ErrKey, e.Member)

@@ -203,3 +203,48 @@ func TestKeyHistoryEdges(t *testing.T) {
 		t.Errorf("Members = %v", got)
 	}
 }
+
+// TestKeyHistoryOneMemberPerKey: a key belongs to one member. A second
+// member registered with, or rotated to, a key another member holds or
+// held is refused, also with the first member's own signed rotation
+// statement replayed for it; a keyless registration and the first
+// member's own events are not affected.
+func TestKeyHistoryOneMemberPerKey(t *testing.T) {
+	carol, erin := testMember, "identity--00000000-0000-4000-8000-00000000000e"
+	a, b, c := testKey(0xa), testKey(0xb), testKey(0xc)
+	ev := func(member, event string, k ed25519.PrivateKey, authority string, stmt []byte) Entry {
+		e := Entry{Kind: KindMemberKey, Member: member, Event: event, Authority: authority, Statement: stmt}
+		if k != nil {
+			e.Key = pubOf(k)
+		}
+		return e
+	}
+	h := NewKeyHistory()
+	for _, s := range []struct {
+		i    uint64
+		e    Entry
+		want string
+	}{
+		{0, ev(carol, EventRegister, a, AuthorityOperator, nil), ""},
+		{1, ev(erin, EventRegister, a, AuthorityOperator, nil), "names the key put in force for " + carol + " at entry 0"},
+		{1, ev(erin, EventRegister, nil, AuthorityOperator, nil), ""},
+		{2, ev(carol, EventRotate, b, AuthorityMember, ed25519.Sign(a, RotationMessage(pubOf(a), pubOf(b)))), ""},
+		{3, ev(erin, EventRotate, a, AuthorityOperator, nil), "at entry 0"},                                                // carol's earlier key
+		{3, ev(erin, EventRotate, b, AuthorityOperator, nil), "at entry 2"},                                                // carol's key in force
+		{3, ev(erin, EventRotate, b, AuthorityMember, ed25519.Sign(a, RotationMessage(pubOf(a), pubOf(b)))), "at entry 2"}, // carol's statement replayed
+		{3, ev(carol, EventRevokeMember, nil, AuthorityOperator, nil), ""},
+		{4, ev(erin, EventRotate, b, AuthorityOperator, nil), "at entry 2"}, // a revoked member's key
+		{4, ev(erin, EventRotate, c, AuthorityOperator, nil), ""},
+	} {
+		err := h.Apply(s.i, s.e)
+		switch {
+		case s.want == "" && err != nil:
+			t.Fatalf("entry %d (%s of %s): %v", s.i, s.e.Event, s.e.Member, err)
+		case s.want != "" && (!errors.Is(err, ErrKey) || !strings.Contains(err.Error(), s.want)):
+			t.Fatalf("entry %d (%s of %s): err = %v, want ErrKey saying %q", s.i, s.e.Event, s.e.Member, err, s.want)
+		}
+	}
+	if k, ok := h.KeyAt(erin, 5); !ok || !k.Key.Equal(pubOf(c)) {
+		t.Errorf("erin's key at 5: %v %v", k, ok)
+	}
+}

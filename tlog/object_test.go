@@ -115,7 +115,7 @@ func TestCheckObject(t *testing.T) {
 	if err := keys.Apply(1, Entry{Kind: KindMemberKey, Member: keyless, Event: EventRegister, Authority: AuthorityOperator}); err != nil {
 		t.Fatal(err)
 	}
-	if err := keys.Apply(7, Entry{Kind: KindMemberKey, Member: keyless, Event: EventRotate, Key: pubOf(b), Authority: AuthorityOperator}); err != nil {
+	if err := keys.Apply(7, Entry{Kind: KindMemberKey, Member: keyless, Event: EventRotate, Key: pubOf(testKey(0xc)), Authority: AuthorityOperator}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {

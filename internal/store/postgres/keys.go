@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"fmt"
@@ -149,6 +150,9 @@ func (s *Store) AddMember(ctx context.Context, m store.Member) error {
 		m.Created = s.now()
 	}
 	err := s.logTx(ctx, func(tx pgx.Tx, h *logHead) error {
+		if err := keyHeldByAnother(ctx, tx, m.PublicKey, m.ID); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `INSERT INTO members(id, name, public_key, identity, created) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 			m.ID, m.Name, m.PublicKey, m.Identity, fmtTime(m.Created))
 		if err != nil {
@@ -197,6 +201,11 @@ func (s *Store) ChangeKey(ctx context.Context, ev store.KeyEvent) error {
 		if err != nil {
 			return err
 		}
+		if ev.Event == tlog.EventRotate {
+			if err := keyHeldByAnother(ctx, tx, ev.Key, ev.Member); err != nil {
+				return err
+			}
+		}
 		idx, received := h.take(s.now())
 		e.Kind, e.Received = tlog.KindMemberKey, received
 		leaf, err := e.Marshal()
@@ -225,6 +234,34 @@ func (s *Store) ChangeKey(ctx context.Context, ev store.KeyEvent) error {
 		return fmt.Errorf("couldn't record the %s of %s: %w", ev.Event, ev.Member, err)
 	}
 	return nil
+}
+
+// keyHeldByAnother fails with [store.ErrConflict] when key (nil: none) was
+// put in force for another member than member by a logged key entry: a key
+// belongs to one member (tlog.KeyHistory.Apply), whether or not that
+// member still holds it. The caller holds the log head's lock, so no
+// concurrent change can register the key meanwhile.
+func keyHeldByAnother(ctx context.Context, tx pgx.Tx, key []byte, member string) error {
+	if key == nil {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT idx, member, leaf FROM log_entries WHERE kind = $1 AND member <> $2 ORDER BY idx`, tlog.KindMemberKey, member)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idx int64
+		var other string
+		var leaf []byte
+		if err := rows.Scan(&idx, &other, &leaf); err != nil {
+			return err
+		}
+		if e, err := tlog.ParseEntry(leaf); err == nil && e.Key != nil && bytes.Equal(e.Key, key) && (e.Event == tlog.EventRegister || e.Event == tlog.EventRotate) {
+			return fmt.Errorf("the key is %s's (put in force at log entry %d); a key belongs to one member: make a new one: %w", other, idx, store.ErrConflict)
+		}
+	}
+	return rows.Err()
 }
 
 // keyHistory replays a member's logged key entries.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"database/sql"
@@ -81,6 +82,9 @@ func (s *Store) AddMember(ctx context.Context, m store.Member) error {
 		m.Created = s.now()
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
+		if err := keyHeldByAnother(ctx, tx, m.PublicKey, m.ID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO members(id, name, public_key, identity, created) VALUES (?, ?, ?, ?, ?)`,
 			m.ID, m.Name, m.PublicKey, m.Identity, fmtTime(m.Created)); err != nil {
 			return err
@@ -123,6 +127,11 @@ func (s *Store) ChangeKey(ctx context.Context, ev store.KeyEvent) error {
 		if err != nil {
 			return err
 		}
+		if ev.Event == tlog.EventRotate {
+			if err := keyHeldByAnother(ctx, tx, ev.Key, ev.Member); err != nil {
+				return err
+			}
+		}
 		idx, received, err := s.nextEntry(ctx, tx)
 		if err != nil {
 			return err
@@ -153,6 +162,33 @@ func (s *Store) ChangeKey(ctx context.Context, ev store.KeyEvent) error {
 		return fmt.Errorf("couldn't record the %s of %s: %w", ev.Event, ev.Member, err)
 	}
 	return nil
+}
+
+// keyHeldByAnother fails with [store.ErrConflict] when key (nil: none) was
+// put in force for another member than member by a logged key entry: a key
+// belongs to one member (tlog.KeyHistory.Apply), whether or not that
+// member still holds it.
+func keyHeldByAnother(ctx context.Context, tx *sql.Tx, key []byte, member string) error {
+	if key == nil {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT idx, member, leaf FROM log_entries WHERE kind = ? AND member <> ? ORDER BY idx`, tlog.KindMemberKey, member)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idx int64
+		var other string
+		var leaf []byte
+		if err := rows.Scan(&idx, &other, &leaf); err != nil {
+			return err
+		}
+		if e, err := tlog.ParseEntry(leaf); err == nil && e.Key != nil && bytes.Equal(e.Key, key) && (e.Event == tlog.EventRegister || e.Event == tlog.EventRotate) {
+			return fmt.Errorf("the key is %s's (put in force at log entry %d); a key belongs to one member: make a new one: %w", other, idx, store.ErrConflict)
+		}
+	}
+	return rows.Err()
 }
 
 // keyHistory replays a member's logged key entries.

@@ -164,7 +164,7 @@ func member(name string) store.Member {
 	return store.Member{
 		ID:        fmt.Sprintf("identity--%x", sha256.Sum256([]byte(name))),
 		Name:      name,
-		PublicKey: bytes.Repeat([]byte{byte(len(name))}, 32),
+		PublicKey: func() []byte { k := sha256.Sum256([]byte("key of " + name)); return k[:] }(),
 		Identity:  []byte(`{"type":"identity","name":"` + name + `"}`),
 	}
 }
@@ -823,6 +823,31 @@ func testKeyEvents(t *testing.T, s store.Store) {
 	}
 	if err := s.ChangeKey(ctx, store.KeyEvent{Member: "identity--nobody", Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown member: %v, want ErrNotFound", err)
+	}
+	// A key belongs to one member, whether or not that member still holds
+	// it: registering another member with alice's key (her first, her
+	// last, revoked) or rotating one to it is refused, and logs nothing.
+	size, _ = s.LogSize(ctx)
+	for _, k := range []ed25519.PublicKey{pubA, pubB, pubC} {
+		erin := member("erin")
+		erin.PublicKey = k
+		if err := s.AddMember(ctx, erin); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("a member registered with another member's key: %v, want ErrConflict", err)
+		}
+	}
+	dave := member("dave")
+	must(t, s.AddMember(ctx, dave))
+	size++
+	for _, k := range []ed25519.PublicKey{pubA, pubB, pubC} {
+		if err := s.ChangeKey(ctx, store.KeyEvent{Member: dave.ID, Event: tlog.EventRotate, Key: k, Authority: tlog.AuthorityOperator}); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("a rotation to another member's key: %v, want ErrConflict", err)
+		}
+	}
+	if n, _ := s.LogSize(ctx); n != size {
+		t.Errorf("refused registrations and rotations appended %d entries", n-size)
+	}
+	if _, err := s.MemberByName(ctx, "erin"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the refused member was added: %v", err)
 	}
 	// Received times strictly increase across entry kinds.
 	other := member("bob")
