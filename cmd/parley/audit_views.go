@@ -34,6 +34,16 @@ type witnessView struct {
 	// note is a line for stderr that isn't a failure (witness down, no
 	// checkpoint yet).
 	note string
+	// consistent, when not nil, is the witness's checkpoint note (its
+	// cosignature included), signed by the log key, no larger than the
+	// node's and of one history with it: the audit keeps it in its seen
+	// file, so that the time of the cosignature bounds, at later audits,
+	// the received time of every entry that tree doesn't hold. A node
+	// never shows the cosignatures of a witness that pulls its log, and
+	// the witness serves only its latest: without this, an entry
+	// appended later and back-dated to before that cosignature would
+	// go unseen (found by h/witfed).
+	consistent []byte
 }
 
 // witnessViewTimeout bounds the reading of one witness's checkpoint
@@ -88,6 +98,11 @@ func checkWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, logKey str
 			wv.note = fmt.Sprintf("couldn't read witness %s's checkpoint (not checked): %v", name, err)
 		default:
 			wv.problem, wv.evidence, wv.note = compareView(ctx, name, logKey, v, cp, cpNote, n, tiles)
+			if wv.problem == "" && wv.note == "" {
+				if wcp, err := tlog.OpenCheckpoint(n, v); err == nil && wcp.Size <= cp.Size {
+					wv.consistent = n
+				}
+			}
 		}
 		out = append(out, wv)
 	}
