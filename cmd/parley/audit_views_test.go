@@ -204,3 +204,76 @@ func TestAuditKeepsWitnessCheckpoints(t *testing.T) {
 		t.Fatalf("second audit: exit %d, want 1 naming the back-dated entry\n%s", code, stderr)
 	}
 }
+
+// TestWriteEvidenceOncePerFork: the audit writes one evidence file per
+// fork, however many witnesses hold the same checkpoint with their own
+// cosignature; another fork makes another file.
+func TestWriteEvidenceOncePerFork(t *testing.T) {
+	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "log.example/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(root string, cosigners ...note.Signer) []byte {
+		t.Helper()
+		plain, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "log.example/a", Size: 3, Hash: tlog.LeafHash([]byte(root))}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := note.Open(plain, note.VerifierList(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := note.Sign(n, cosigners...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	var ws []note.Signer
+	for _, name := range []string{"w1.example", "w2.example"} {
+		wskey, _, err := tlog.NewCosignerKey(rand.Reader, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := tlog.ParseCosignerKey(wskey, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	node := sign("node")
+	seen := filepath.Join(t.TempDir(), "seen")
+	write := func(a, b []byte) string {
+		t.Helper()
+		ev, err := tlog.NewEvidence(vkey, a, b, tlog.Hash{}, nil, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, err := writeEvidence(seen, ev, "test", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	first := write(sign("witnessed", ws[0]), node)
+	for i, other := range [][]byte{sign("witnessed", ws[1]), sign("witnessed"), sign("witnessed", ws[0], ws[1])} {
+		if got := write(node, other); got != first {
+			t.Errorf("the same fork, seen %d: written to %s, not only %s", i+2, got, first)
+		}
+	}
+	if got := write(sign("another", ws[0]), node); got == first {
+		t.Errorf("another fork went to the first one's file")
+	}
+	files, _ := filepath.Glob(seen + ".evidence-*.json")
+	if len(files) != 2 {
+		t.Errorf("%d evidence files for two forks: %v", len(files), files)
+	}
+}
