@@ -788,6 +788,15 @@ func peekCheckpoint(n string) (Checkpoint, bool) {
 // the tests.
 var MaxSeenNotes = 4096
 
+// Add records n, a checkpoint note that the caller opened with the log's
+// key, such as a witness's latest checkpoint of the log that the caller
+// found consistent with the node's (monitor retrieval): the next [Audit]
+// checks it against the log's tree like any checkpoint seen, and counts
+// its policy witnesses' cosignatures among those that bound entries'
+// received times. A note recorded already is not added twice. The
+// caller saves the file.
+func (s *SeenCheckpoints) Add(n []byte) { s.add(n) }
+
 func (s *SeenCheckpoints) add(n []byte) {
 	for _, have := range s.Notes {
 		if have == string(n) {

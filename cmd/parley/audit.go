@@ -132,7 +132,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		// signed by the log key, that proves a fork whatever the
 		// witnesses say.
 		if n, cerr := src.Checkpoint(ctx); cerr == nil {
-			_, proven, werr := reportWitnessViews(ctx, c, pol, key, v, n, tiles, *seenPath, foundBy)
+			_, proven, werr := reportWitnessViews(ctx, c, pol, key, v, n, tiles, nil, *seenPath, foundBy)
 			if werr != nil {
 				return werr
 			}
@@ -175,9 +175,12 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.stderr, "parley: audit: split-view evidence written to %s (parley verify --log-key KEY %s)\n", path, path)
 		}
 	}
-	split, _, err := reportWitnessViews(ctx, c, pol, key, v, rep.CheckpointNote, tiles, *seenPath, foundBy)
+	split, _, err := reportWitnessViews(ctx, c, pol, key, v, rep.CheckpointNote, tiles, seen, *seenPath, foundBy)
 	if err != nil {
 		return err
+	}
+	if err := seen.Save(); err != nil { // with the witnesses' checkpoints
+		return withExit(3, "", err)
 	}
 	if !rep.OK() || split > 0 {
 		return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %d problem(s) in the log %s", len(rep.Problems)+split, cp.Origin))
@@ -271,8 +274,13 @@ func auditorKeys(warn io.Writer, pubFiles []string, privFile string) ([]ed25519.
 // view beside the seen file. It returns how many witnesses' checkpoints
 // failed the comparison, and how many of those come with evidence (the
 // others: a witness ahead of the node whose tree the node can't show).
-func reportWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, key string, v note.Verifier, cpNote []byte, tiles tlog.TileReader, seenPath, foundBy string) (split, proven int, err error) {
+// With seen, it records there each witness checkpoint of one history
+// with the node's (witnessView.consistent); the caller saves it.
+func reportWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, key string, v note.Verifier, cpNote []byte, tiles tlog.TileReader, seen *tlog.SeenCheckpoints, seenPath, foundBy string) (split, proven int, err error) {
 	for _, wv := range checkWitnessViews(ctx, c, pol, key, v, cpNote, tiles) {
+		if seen != nil && wv.consistent != nil {
+			seen.Add(wv.consistent)
+		}
 		if wv.note != "" {
 			fmt.Fprintf(c.stderr, "parley: audit: note: %s\n", wv.note)
 		}

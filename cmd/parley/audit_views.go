@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -34,6 +35,16 @@ type witnessView struct {
 	// note is a line for stderr that isn't a failure (witness down, no
 	// checkpoint yet).
 	note string
+	// consistent, when not nil, is the witness's checkpoint note (its
+	// cosignature included), signed by the log key, no larger than the
+	// node's and of one history with it: the audit keeps it in its seen
+	// file, so that the time of the cosignature bounds, at later audits,
+	// the received time of every entry that tree doesn't hold. A node
+	// never shows the cosignatures of a witness that pulls its log, and
+	// the witness serves only its latest: without this, an entry
+	// appended later and back-dated to before that cosignature would
+	// go unseen (found by h/witfed).
+	consistent []byte
 }
 
 // witnessViewTimeout bounds the reading of one witness's checkpoint
@@ -88,6 +99,11 @@ func checkWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, logKey str
 			wv.note = fmt.Sprintf("couldn't read witness %s's checkpoint (not checked): %v", name, err)
 		default:
 			wv.problem, wv.evidence, wv.note = compareView(ctx, name, logKey, v, cp, cpNote, n, tiles)
+			if wv.problem == "" && wv.note == "" {
+				if wcp, err := tlog.OpenCheckpoint(n, v); err == nil && wcp.Size <= cp.Size {
+					wv.consistent = n
+				}
+			}
 		}
 		out = append(out, wv)
 	}
@@ -182,9 +198,28 @@ func writeEvidence(seenPath string, ev []byte, foundBy string, now time.Time) (s
 	}
 }
 
+// sameCheckpoints reports whether two evidence documents hold the same two
+// checkpoints, whatever cosignatures each note carries: the node's
+// checkpoint seen with two witnesses' cosignatures is one checkpoint, and
+// one fork found by several witnesses (or by a witness and the seen file)
+// makes one file (found by h/witfed: three files for one fork).
 func sameCheckpoints(a, b []string) bool {
-	return len(a) == 2 && len(b) == 2 &&
-		((a[0] == b[0] && a[1] == b[1]) || (a[0] == b[1] && a[1] == b[0]))
+	if len(a) != 2 || len(b) != 2 {
+		return false
+	}
+	a0, a1, b0, b1 := checkpointText(a[0]), checkpointText(a[1]), checkpointText(b[0]), checkpointText(b[1])
+	return (a0 == b0 && a1 == b1) || (a0 == b1 && a1 == b0)
+}
+
+// checkpointText is the text of the signed note n, without its signature
+// lines: the checkpoint itself (origin, size, root and any extension
+// lines). Evidence holds only notes that verified under the log's key, so
+// two with one text are one checkpoint the log signed.
+func checkpointText(n string) string {
+	if i := strings.Index(n, "\n\n"); i >= 0 {
+		return n[:i+1]
+	}
+	return n
 }
 
 func proofRoot(e *tlog.Evidence) tlog.Hash {

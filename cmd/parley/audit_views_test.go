@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/mod/sumdb/note"
@@ -105,5 +108,172 @@ func TestAuditWitness404ThoughCosigned(t *testing.T) {
 	}
 	if views[0].problem != "" || views[1].problem != "" {
 		t.Errorf("a 404 is not a failure: %+v", views)
+	}
+}
+
+// TestAuditKeepsWitnessCheckpoints: the checkpoint a policy witness serves
+// (monitor retrieval) that is of one history with the node's goes into
+// the seen file, so its cosignature's time bounds, at the next audit, the
+// received time of the entries its tree doesn't hold. A node never shows
+// the cosignatures of a witness that pulls its log, and the witness
+// serves only its latest, so without this a node that appended an entry
+// later, back-dated to before the witness saw the tree without it, passed
+// every audit (found by h/witfed against a node whose store stamps times
+// 40 s early). Here the witness's clock is ten minutes ahead, which is the
+// same to the audit as an entry received ten minutes before the witness
+// saw the tree without it.
+func TestAuditKeepsWitnessCheckpoints(t *testing.T) {
+	base, st, dir := demoNode(t)
+	ctx := context.Background()
+	token := st.Members[0].Token
+	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vkey := strings.TrimSpace(string(pub))
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &tlog.Client{URL: base, Token: token}
+	// waitSize returns the node's checkpoint once it has at least size
+	// entries.
+	waitSize := func(size uint64) ([]byte, tlog.Checkpoint) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			n, err := cl.Checkpoint(ctx)
+			if err == nil {
+				if cp, err := tlog.OpenCheckpoint(n, v); err == nil && cp.Size >= size {
+					return n, cp
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the node has no checkpoint of size %d: %v", size, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	plain, cp := waitSize(1)
+	wskey, wvkey, err := tlog.NewCosignerKey(rand.Reader, "late.example/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := tlog.ParseCosignerKey(wskey, func() time.Time { return time.Now().Add(10 * time.Minute) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := note.Open(plain, note.VerifierList(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosigned, err := note.Sign(n, late)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The witness pulled the node's log and cosigned this tree; it serves
+	// it whatever the node does next.
+	w := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/"+fmt.Sprintf("%x", sha256.Sum256([]byte(cp.Origin)))+"/checkpoint" {
+			http.NotFound(rw, r)
+			return
+		}
+		rw.Write(cosigned)
+	}))
+	defer w.Close()
+	pol := filepath.Join(t.TempDir(), "policy")
+	if err := os.WriteFile(pol, []byte("log "+vkey+"\nwitness late "+wvkey+" "+w.URL+"\nquorum none\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	seen := filepath.Join(t.TempDir(), "seen")
+	audit := func() (int, string) {
+		code, _, stderr := runCLI(t, "audit", "--url", base, "--token", token, "--log-key", vkey, "--seen", seen, "--witness-policy", pol)
+		return code, stderr
+	}
+	if code, stderr := audit(); code != 0 {
+		t.Fatalf("first audit: exit %d\n%s", code, stderr)
+	}
+	// The node appends an entry: received now, ten minutes before the
+	// witness (by its clock) saw the tree without it.
+	if code, _, stderr := runCLI(t, "member", "add", "--data", dir, "--name", "latecomer"); code != 0 {
+		t.Fatalf("member add: exit %d\n%s", code, stderr)
+	}
+	waitSize(cp.Size + 1)
+	code, stderr := audit()
+	if code != 1 || !strings.Contains(stderr, "earlier than witness late cosigned") || !strings.Contains(stderr, "back-dated") {
+		t.Fatalf("second audit: exit %d, want 1 naming the back-dated entry\n%s", code, stderr)
+	}
+}
+
+// TestWriteEvidenceOncePerFork: the audit writes one evidence file per
+// fork, however many witnesses hold the same checkpoint with their own
+// cosignature; another fork makes another file.
+func TestWriteEvidenceOncePerFork(t *testing.T) {
+	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "log.example/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(root string, cosigners ...note.Signer) []byte {
+		t.Helper()
+		plain, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "log.example/a", Size: 3, Hash: tlog.LeafHash([]byte(root))}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := note.Open(plain, note.VerifierList(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := note.Sign(n, cosigners...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	var ws []note.Signer
+	for _, name := range []string{"w1.example", "w2.example"} {
+		wskey, _, err := tlog.NewCosignerKey(rand.Reader, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := tlog.ParseCosignerKey(wskey, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	node := sign("node")
+	seen := filepath.Join(t.TempDir(), "seen")
+	write := func(a, b []byte) string {
+		t.Helper()
+		ev, err := tlog.NewEvidence(vkey, a, b, tlog.Hash{}, nil, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, err := writeEvidence(seen, ev, "test", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	first := write(sign("witnessed", ws[0]), node)
+	for i, other := range [][]byte{sign("witnessed", ws[1]), sign("witnessed"), sign("witnessed", ws[0], ws[1])} {
+		if got := write(node, other); got != first {
+			t.Errorf("the same fork, seen %d: written to %s, not only %s", i+2, got, first)
+		}
+	}
+	if got := write(sign("another", ws[0]), node); got == first {
+		t.Errorf("another fork went to the first one's file")
+	}
+	files, _ := filepath.Glob(seen + ".evidence-*.json")
+	if len(files) != 2 {
+		t.Errorf("%d evidence files for two forks: %v", len(files), files)
 	}
 }

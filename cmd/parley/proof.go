@@ -87,11 +87,20 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	}
 	res, err := tlog.VerifyBundle(b, *logKey)
 	if err != nil {
-		return withExit(1, "the node served a bundle that doesn't verify; keep it as evidence", err)
+		// The hint says to keep it: stdout gets it as served.
+		c.stdout.Write(b)
+		return withExit(1, "the node served a bundle that doesn't verify; keep it (written to stdout, as served) as evidence", err)
 	}
 	if copies != nil {
 		if err := provesCopies(c, b, res, pos[0], copies); err != nil {
-			return withExit(1, "the node's copy isn't what the peer's log holds signed; keep the bundle as evidence", err)
+			writeIndented(c, b)
+			var ns *notSignedThereError
+			if errors.As(err, &ns) {
+				// Not the node's fault: the peer's log holds the copy,
+				// but doesn't say who signed it.
+				return withExit(1, "the bundle (written to stdout) proves that the peer's log holds the node's copy, not who signed it: the peer logged it unsigned, or under a member it registered without a key (what a node replicates from yet another node, whose log says who signed it: follow that node, or ask its operator)", err)
+			}
+			return withExit(1, "the node's copy isn't what the peer's log holds signed; keep the bundle (written to stdout) as evidence", err)
 		}
 	}
 	if err := bundleQuorum(pol, b); err != nil {
@@ -100,13 +109,37 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	if _, err := bundleTimes(c, pol, res, *skew); err != nil {
 		return err
 	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return withExit(3, "", errors.New("couldn't format the bundle"))
+	if err := writeIndented(c, b); err != nil {
+		return withExit(3, "", err)
 	}
-	c.stdout.Write(out.Bytes())
 	fmt.Fprintf(c.stderr, "parley: proof of %d object version(s) in %s at tree size %d\n", len(res.Items), res.Checkpoint.Origin, res.Checkpoint.Size)
 	return nil
+}
+
+// writeIndented writes the verified bundle b to stdout, indented.
+func writeIndented(c *cli, b []byte) error {
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return errors.New("couldn't format the bundle")
+	}
+	c.stdout.Write(out.Bytes())
+	return nil
+}
+
+// notSignedThereError is provesCopies' answer when a copy of the node is,
+// byte for byte, an item of the peer's bundle, but one that the peer's
+// log holds unsigned or signed with a key it doesn't hold: the node
+// copied it faithfully, and the peer's log doesn't say who signed it
+// (the peer replicated it from a third node, as when C follows A's copy
+// of B's collection).
+type notSignedThereError struct {
+	id, version, origin string
+	index               uint64
+	signer              string
+}
+
+func (e *notSignedThereError) Error() string {
+	return fmt.Sprintf("version %s of %s is entry %d of %s, which doesn't say who signed it: %s", e.version, e.id, e.index, e.origin, e.signer)
 }
 
 // objectCopies returns the canonical JSON of every version of object id
@@ -135,13 +168,17 @@ func objectCopies(ctx context.Context, tc *taxii.Client, coll, id string) ([][]b
 // node's copies of object id: every item is of id, and each copy is, byte
 // for byte (canonical JSON), an item signed by a key the peer's log gave
 // the member who shared it there. It says, for each copy, who signed it
-// in the peer's log.
+// in the peer's log. A copy missing from the bundle is an error of its
+// own; a copy that is an item the peer's log holds unsigned or signed
+// with a key it doesn't hold gives a [notSignedThereError]: the copy is
+// faithful, but nothing says who signed it.
 func provesCopies(c *cli, b []byte, res tlog.BundleResult, id string, copies [][]byte) error {
 	var bundle tlog.Bundle
 	if err := json.Unmarshal(b, &bundle); err != nil || len(bundle.Items) != len(res.Items) {
 		return fmt.Errorf("couldn't read the bundle's objects")
 	}
 	signed := map[string]tlog.VerifiedItem{}
+	unproved := map[string]tlog.VerifiedItem{} // in the bundle, but unsigned or foreign there
 	for i, it := range res.Items {
 		if it.Opening.ObjectID != id {
 			return fmt.Errorf("the bundle holds %s, not only %s", it.Opening.ObjectID, id)
@@ -152,16 +189,28 @@ func provesCopies(c *cli, b []byte, res tlog.BundleResult, id string, copies [][
 		}
 		if it.Signed && !it.Check.Foreign() {
 			signed[string(canon)] = it
+		} else {
+			unproved[string(canon)] = it
 		}
 	}
+	// A copy the bundle lacks is the node's doing and is reported first;
+	// one the peer's log holds without saying who signed it is not.
+	var notSigned error
 	for _, cp := range copies {
 		it, ok := signed[string(cp)]
+		if u, in := unproved[string(cp)]; !ok && in {
+			if notSigned == nil {
+				notSigned = &notSignedThereError{id: id, version: u.Opening.Version, origin: res.Checkpoint.Origin, index: u.Index,
+					signer: describeSigner(u.Opening.Member, u.Signed, u.Check)}
+			}
+			continue
+		}
 		if !ok {
 			return fmt.Errorf("a version of %s the node serves isn't in the bundle signed by a member of the peer's log", id)
 		}
 		fmt.Fprintf(c.stderr, "parley: %s version %s: the node's copy is entry %d of %s, %s\n", id, it.Opening.Version, it.Index, res.Checkpoint.Origin, describeSigner(it.Opening.Member, it.Signed, it.Check))
 	}
-	return nil
+	return notSigned
 }
 
 // proofRetry is how long parley proof keeps asking while the node answers

@@ -23,7 +23,10 @@ import (
 // TestProvesCopies: a peer bundle proves the node's copies of an object
 // only if every item is of that object and each copy is, as canonical
 // JSON, an item signed by a key the peer's log gave its member; an item
-// that is itself foreign or unsigned in the peer's log proves nothing.
+// that is itself foreign or unsigned in the peer's log proves nothing
+// about the signer, and says so without blaming the node (found by
+// h/witfed: C following A's copy of B's collection was told that C's
+// copy "isn't what the peer's log holds signed").
 func TestProvesCopies(t *testing.T) {
 	const id = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
 	v1 := `{"id":"` + id + `","modified":"2026-01-01T00:00:00.000Z","type":"indicator"}`
@@ -46,8 +49,14 @@ func TestProvesCopies(t *testing.T) {
 		{"re-indented", []item{{spaced, id, true, signed}}, []string{v1}, ""},
 		{"a copy not in the bundle", []item{{v1, id, true, signed}}, []string{v1, v2}, "isn't in the bundle"},
 		{"another object", []item{{v1, id, true, signed}, {v2, "indicator--other", true, signed}}, []string{v1}, "not only"},
-		{"foreign in the peer's log too", []item{{v1, id, false, foreign}}, []string{v1}, "isn't in the bundle"},
-		{"unsigned in the peer's log", []item{{v1, id, false, signed}}, []string{v1}, "isn't in the bundle"},
+		// The node copied these faithfully: the peer's log holds them, but
+		// doesn't say who signed them (C following A's copy of B's
+		// collection gets these from A): not the node's doing.
+		{"foreign in the peer's log too", []item{{v1, id, false, foreign}}, []string{v1}, "doesn't say who signed it"},
+		{"unsigned in the peer's log", []item{{v1, id, false, signed}}, []string{v1}, "doesn't say who signed it"},
+		{"one signed, one foreign", []item{{v1, id, true, signed}, {v2, id, false, foreign}}, []string{v1, v2}, "doesn't say who signed it"},
+		// A copy the bundle lacks is reported, whatever else holds.
+		{"foreign, and a copy not in the bundle", []item{{v1, id, false, foreign}}, []string{v1, v2}, "isn't in the bundle"},
 	} {
 		var b tlog.Bundle
 		var res tlog.BundleResult
@@ -74,6 +83,12 @@ func TestProvesCopies(t *testing.T) {
 			t.Errorf("%s: says %q", c.name, errb.String())
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
+		}
+		// Only a copy the peer's log holds unsigned is told apart from
+		// one the node changed or made up.
+		var ns *notSignedThereError
+		if got, want := errors.As(err, &ns), strings.Contains(c.want, "who signed"); got != want {
+			t.Errorf("%s: %v: notSignedThereError %v, want %v", c.name, err, got, want)
 		}
 	}
 }
@@ -152,5 +167,48 @@ func TestPushHintNamesTheLimit(t *testing.T) {
 	}
 	if strings.Contains(stderr, "hint: check --url") || !strings.Contains(stderr, "max_object_size") {
 		t.Errorf("push's hint for a 413 doesn't name the node's limits:\n%s", stderr)
+	}
+}
+
+// TestProofWritesWhatFailsToStdout: when the node's bundle doesn't
+// verify, parley proof's hint says to keep it as evidence, so it writes
+// the bundle as served to stdout (exit 1); before h/witfed it wrote
+// nothing, and the evidence was lost.
+func TestProofWritesWhatFailsToStdout(t *testing.T) {
+	base, st, _ := demoNode(t)
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if r.Request.URL.Path != "/log/bundle" || r.StatusCode != http.StatusOK {
+			return nil
+		}
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return err
+		}
+		// A node that changed the object after logging it.
+		var b map[string]any
+		if err := json.Unmarshal(body, &b); err != nil {
+			return err
+		}
+		b["items"].([]any)[0].(map[string]any)["object"].(map[string]any)["name"] = "changed after it was logged"
+		body, _ = json.Marshal(b)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", fmt.Sprint(len(body)))
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+	code, stdout, stderr := runCLI(t, "proof", "--url", srv.URL, "--token", st.Members[0].Token, "report--7a1e0c52-4b3d-4e0f-9a21-00000000000a")
+	if code != 1 || !strings.Contains(stderr, "keep it") {
+		t.Fatalf("proof of a changed object: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "parley-proof-bundle-v2") || !strings.Contains(stdout, "changed after it was logged") {
+		t.Fatalf("stdout doesn't hold the bundle as served: %.300q", stdout)
 	}
 }
