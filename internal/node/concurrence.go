@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -138,7 +139,7 @@ func (n *Node) PrepareConcurrence(ctx context.Context, m store.Member, object st
 		return 0, nil, err
 	}
 	compute = func(ctx context.Context) (opinion.Concurrence, error) {
-		return n.concurrence(ctx, m, object, cs, members, seqs, bytes, wait)
+		return n.concurrence(ctx, m, object, cs, seqs, bytes, wait)
 	}
 	return concurrenceReservation(len(seqs), bytes, len(members)), compute, nil
 }
@@ -160,9 +161,9 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 }
 
 // concurrence computes the concurrence on object for member m from the
-// collections cs, the node's members and the opinion versions at seqs,
+// collections cs and the opinion versions at seqs,
 // of bytes bytes, that PrepareConcurrence measured.
-func (n *Node) concurrence(ctx context.Context, m store.Member, object string, cs []store.Collection, members []store.Member, seqs []int64, bytes int64, wait time.Duration) (opinion.Concurrence, error) {
+func (n *Node) concurrence(ctx context.Context, m store.Member, object string, cs []store.Collection, seqs []int64, bytes int64, wait time.Duration) (opinion.Concurrence, error) {
 	var out opinion.Concurrence
 	var readable []string
 	readers := map[string]bool{}
@@ -205,21 +206,35 @@ func (n *Node) concurrence(ctx context.Context, m store.Member, object string, c
 	if more {
 		return out, fmt.Errorf("couldn't read the opinions measured: they outgrew their %d bytes", bytes)
 	}
-	keys := opinion.Keys{}
-	for _, mm := range members {
-		if len(mm.PublicKey) > 0 {
-			keys[mm.ID] = mm.PublicKey
+	// Only the opinions of members who may read the object take part
+	// (the readers counted in MembersWithAccess): a member that can write
+	// a collection m reads, but can't read the object, mustn't weigh in
+	// on it, nor make the voices outnumber the members with access. They
+	// are left out of the evidence too, so that a client's recount from
+	// the evidence agrees.
+	versions = slices.DeleteFunc(versions, func(v store.Object) bool { return !readers[v.Member] })
+	out.Evidence, err = n.opinionEvidence(ctx, versions, wait)
+	if err != nil {
+		return out, err
+	}
+	// Each version is verified with the key its member had in force when
+	// it was logged, replayed from the evidence's key entries, exactly as
+	// a client's check does (opinion.VerifyConcurrence): an opinion signed
+	// before its member rotated its key still counts.
+	var keys *tlog.KeyHistory
+	if len(versions) > 0 {
+		if _, keys, err = out.Evidence.Open(); err != nil {
+			return out, fmt.Errorf("couldn't replay the member keys of the opinions: %w", err)
 		}
 	}
 	ops := make([]opinion.Opinion, 0, len(versions))
 	for _, v := range versions {
-		op, _ := opinion.VerifyShared(v.Raw, v.Member, keys) // an opinion that fails simply doesn't count
+		op, _ := opinion.VerifyLogged(v.Raw, v.Member, uint64(v.LogIndex), keys) // an opinion that fails simply doesn't count
 		ops = append(ops, op)
 	}
 	out.Tally = opinion.Compute(object, ops)
 	out.Voices = out.Tally.Voices()
-	out.Evidence, err = n.opinionEvidence(ctx, versions, wait)
-	return out, err
+	return out, nil
 }
 
 // opinionEvidence builds the proof bundle of versions ([Node.bundleOf]).
