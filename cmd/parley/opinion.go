@@ -185,9 +185,20 @@ func identityOfKey(ctx context.Context, hc *http.Client, base, token string, pub
 func withdrawOwn(ctx context.Context, c *cli, client *taxii.Client, conc opinion.Concurrence, me string, key ed25519.PrivateKey) error {
 	var ops []opinion.Opinion
 	collection := map[string]string{} // opinion id and version → collection
+	// Each version is verified with the key me had in force when it was
+	// logged, as the tally counts it: an opinion signed before a rotation
+	// still counts, so it must be withdrawn too (the evidence verified
+	// already: verifyConcurrenceEvidence).
+	var keys *tlog.KeyHistory
+	if len(conc.Evidence.Items) > 0 {
+		var err error
+		if _, keys, err = conc.Evidence.Open(); err != nil {
+			return withExit(1, "the node served log evidence that doesn't verify; keep its answer as evidence", err)
+		}
+	}
 	for _, it := range conc.Evidence.Items {
 		// An opinion without created_by_ref belongs to its sharer.
-		op, err := opinion.VerifyShared(it.Object, it.Member, opinion.Keys{me: key.Public().(ed25519.PublicKey)})
+		op, err := opinion.VerifyLogged(it.Object, it.Member, it.LogIndex, keys)
 		if err != nil || op.Member != me {
 			continue
 		}
