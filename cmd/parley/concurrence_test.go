@@ -419,3 +419,28 @@ func TestOpinionRevokeAfterKeyRotation(t *testing.T) {
 		t.Errorf("concurrence after the withdrawal: exit %d, want only cert-borovia's opinion:\n%s%s", code, out, stderr)
 	}
 }
+
+// TestOpinionOutranksFutureDated: a member's opinion dated in the future
+// (a clock ahead, or a stolen key's) would outrank every opinion `parley
+// opinion` writes with the time now; the new one is dated just after it,
+// so the stance given is the one that counts.
+func TestOpinionOutranksFutureDated(t *testing.T) {
+	base, st, _ := demoNode(t)
+	borovia := st.Members[1]
+	dir := t.TempDir()
+	future := filepath.Join(dir, "future.json")
+	os.WriteFile(future, []byte(`{"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-000000002099",
+ "created": "2099-01-01T00:00:00.000Z", "modified": "2099-01-01T00:00:00.000Z", "created_by_ref": "`+borovia.ID+`",
+ "opinion": "strongly-disagree", "object_refs": ["`+demo.Report+`"]}`), 0o600)
+	if code, _, stderr := runCLI(t, "push", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, "--collection", st.Collections.Shared, future); code != 0 {
+		t.Fatalf("push: exit %d: %s", code, stderr)
+	}
+	code, out, stderr := runCLI(t, "opinion", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, demo.Report, "agree")
+	if code != 0 || !strings.Contains(stderr, "dated 2099-01-01T00:00:00.000Z, later than now") || !strings.Contains(out, "version 2099-01-01T00:00:00.001Z") {
+		t.Fatalf("opinion: exit %d:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || !regexp.MustCompile(`(?m)^cert-borovia\s+agree\s`).MatchString(out) {
+		t.Errorf("concurrence: exit %d, want cert-borovia's agree counted:\n%s%s", code, out, stderr)
+	}
+}
