@@ -81,12 +81,15 @@ type Verification struct {
 //  2. every item's entry must be an object entry included at its index in
 //     the checkpoint's tree, commit to the object with its salt, and name
 //     the object's id, version and creator; any failure is [ErrEvidence];
-//  3. every item's opinion is verified with [VerifyShared] (the entry's
-//     member shared it) against the evidence's member keys; those that
-//     fail simply don't count;
+//  3. every item's opinion is verified with [VerifyLogged] (the entry's
+//     member shared it) against the key the evidence's member key entries
+//     held in force for that member at the item's index; those that fail
+//     simply don't count;
 //  4. the claimed tally is checked against the verified opinions with
 //     [Check] (an error wraps [ErrMismatch]); Voices must equal the number
-//     of claimed opinions.
+//     of claimed opinions, and the verified voices may not outnumber
+//     MembersWithAccess (the node counts only members who may read the
+//     object).
 //
 // It returns what it verified even when it fails, for display.
 func VerifyConcurrence(c Concurrence, pinnedLogKey string) (Verification, error) {
@@ -119,11 +122,7 @@ func VerifyConcurrence(c Concurrence, pinnedLogKey string) (Verification, error)
 		entries[it.LogIndex] = true
 		// The opinion counts only if signed by the key the log shows in
 		// force for its member at the opinion's position.
-		inForce := Keys{}
-		if k, ok := keys.KeyAt(it.Member, it.LogIndex); ok {
-			inForce[it.Member] = k.Key
-		}
-		op, verr := VerifyShared(it.Object, it.Member, inForce)
+		op, verr := VerifyLogged(it.Object, it.Member, it.LogIndex, keys)
 		res.Items = append(res.Items, Checked{Opinion: op, LogIndex: it.LogIndex, Collection: it.Collection, Err: verr})
 		if verr == nil {
 			verified = append(verified, op)
@@ -131,10 +130,33 @@ func VerifyConcurrence(c Concurrence, pinnedLogKey string) (Verification, error)
 	}
 	var err error
 	res.Tally, err = Check(c.Tally, verified)
-	if err == nil && c.Voices != len(c.Votes) {
+	switch {
+	case err != nil:
+	case c.Voices != len(c.Votes):
 		err = fmt.Errorf("%w: %d voices are claimed but %d opinions are listed", ErrMismatch, c.Voices, len(c.Votes))
+	case res.Tally.Voices() > c.MembersWithAccess:
+		// The node counts only members who may read the object; more
+		// voices than such members is a count no honest node gives.
+		err = fmt.Errorf("%w: %d voices are counted but only %d members are said to have access to the object", ErrMismatch, res.Tally.Voices(), c.MembersWithAccess)
 	}
 	return res, err
+}
+
+// VerifyLogged is [VerifyShared] with the key that keys (the log's member
+// key history, as [tlog.Bundle.Open] replays it) holds in force for sharer
+// at log index i, where the version was logged: an opinion signed before
+// its member rotated or revoked its key still verifies, and one signed
+// with a key not in force when it was logged never does. Node and clients
+// both verify opinions this way, so that they tally alike. A nil keys
+// holds no key.
+func VerifyLogged(raw []byte, sharer string, i uint64, keys *tlog.KeyHistory) (Opinion, error) {
+	inForce := Keys{}
+	if keys != nil {
+		if k, ok := keys.KeyAt(sharer, i); ok {
+			inForce[sharer] = k.Key
+		}
+	}
+	return VerifyShared(raw, sharer, inForce)
 }
 
 // checkItem verifies an item's log evidence (not the opinion's signature):

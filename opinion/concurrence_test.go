@@ -93,6 +93,7 @@ func TestVerifyConcurrence(t *testing.T) {
 			c.Evidence.Items = append(c.Evidence.Items[:5], c.Evidence.Items[6:]...)
 		}, ErrMismatch},
 		{"voices inflated", func(c *Concurrence) { c.Voices = 3 }, ErrMismatch},
+		{"more voices than members with access", func(c *Concurrence) { c.MembersWithAccess = 1 }, ErrMismatch},
 		{"an opinion's text changed", func(c *Concurrence) {
 			c.Evidence.Items[2].Object = bytes.Replace(c.Evidence.Items[2].Object, []byte(`"disagree"`), []byte(`"agree"`), 1)
 		}, ErrEvidence},

@@ -17,7 +17,8 @@
 //     verifies with the registered Ed25519 key of its member, the one
 //     named by created_by_ref ([Verify]); an opinion without
 //     created_by_ref belongs to the member whose log entry shared it
-//     ([VerifyShared]). Unsigned and forged versions are ignored as if
+//     ([VerifyShared]). For logged versions the key is the one in force
+//     for that member when the version was logged ([VerifyLogged]). Unsigned and forged versions are ignored as if
 //     they did not exist, so a forged later version can neither cast nor
 //     withdraw anyone's opinion.
 //  2. An opinion is identified by its member and its id. Versions of the
@@ -49,5 +50,6 @@
 // What the rule cannot show is an opinion it is not given: a node (or a
 // member's access rights) may leave opinions out. A Parley node tallies,
 // for each member, only the opinions in collections that member may
-// read, and members audit the log for what it holds.
+// read, of members who may read the object there, and members audit the
+// log for what it holds.
 package opinion

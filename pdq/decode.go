@@ -23,7 +23,9 @@ import (
 const (
 	// DefaultMaxPixels bounds width*height. Decoding needs up to about 13
 	// bytes per pixel (a progressive JPEG keeps its coefficients), so the
-	// default caps one decode at well under a gigabyte.
+	// default caps one decode at well under a gigabyte, except for TIFF,
+	// whose decoder holds the raw samples beside the image: up to about
+	// 43 bytes a pixel for 16-bit colour, 2 GB at this limit.
 	DefaultMaxPixels = 50_000_000
 	// DefaultMaxSide bounds the width and the height on their own.
 	DefaultMaxSide = 1 << 15

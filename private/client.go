@@ -276,16 +276,32 @@ func (c *Client) LogKey(ctx context.Context) (string, error) {
 
 // Check runs the whole querier side against set id: it fetches the set,
 // verifies that the log commits to its key (with the node's verifier),
-// fetches the tags, then blinds lines in batches of at most batch
-// (0: the set's max_batch), has them evaluated, verifies every batch's
-// proof and returns the positions in lines of those that are in the set,
-// ascending. Invalid lines fail before anything is sent. rand supplies
-// the blinds (crypto/rand in production).
+// fetches the tags, then blinds the distinct values of lines (lines
+// equal once normalised are sent once, and cost one query) in batches of
+// at most batch (0: the set's max_batch), has them evaluated, verifies
+// every batch's proof and returns the positions in lines of those that
+// are in the set, ascending, every copy of a value included. Invalid
+// lines fail before anything is sent. Progress counts distinct values.
+// rand supplies the blinds (crypto/rand in production).
 func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []string, batch int, rand io.Reader) ([]int, error) {
+	// Each distinct value is evaluated once: lines equal once normalised
+	// (domain-name:Evil.Example. and domain-name:evil.example) have one
+	// tag, and every element sent costs the querier's budget.
+	var distinct []string
+	first := map[string]int{} // canonical line -> its index in distinct
+	where := make([]int, len(lines))
 	for i, l := range lines {
-		if _, _, _, err := ParseLine(l); err != nil {
+		_, _, canon, err := ParseLine(l)
+		if err != nil {
 			return nil, fmt.Errorf("value %d: %w", i+1, err)
 		}
+		j, ok := first[canon]
+		if !ok {
+			j = len(distinct)
+			first[canon] = j
+			distinct = append(distinct, canon)
+		}
+		where[i] = j
 	}
 	info, err := c.Set(ctx, id)
 	if err != nil {
@@ -319,9 +335,9 @@ func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []
 		batch = 1000
 	}
 	q := NewQuerier(key, rand)
-	var hits []int
-	for start := 0; start < len(lines); start += batch {
-		chunk := lines[start:min(start+batch, len(lines))]
+	in := make([]bool, len(distinct))
+	for start := 0; start < len(distinct); start += batch {
+		chunk := distinct[start:min(start+batch, len(distinct))]
 		query, req, err := q.Blind(chunk)
 		if err != nil {
 			return nil, err
@@ -335,12 +351,16 @@ func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []
 			return nil, err
 		}
 		for i, t := range tags {
-			if set.Contains(t) {
-				hits = append(hits, start+i)
-			}
+			in[start+i] = set.Contains(t)
 		}
 		if c.Progress != nil {
-			c.Progress(start+len(chunk), len(lines))
+			c.Progress(start+len(chunk), len(distinct))
+		}
+	}
+	var hits []int
+	for i, j := range where {
+		if in[j] {
+			hits = append(hits, i)
 		}
 	}
 	return hits, nil

@@ -227,3 +227,33 @@ func TestClientErrorsDontEchoHostileText(t *testing.T) {
 		t.Fatalf("error of %d bytes: %.200q", len(msg), msg)
 	}
 }
+
+// TestClientCheckSendsEachValueOnce: values repeated in the input, or
+// equal once normalised, are evaluated once (each element sent costs the
+// querier's budget), and every copy is reported.
+func TestClientCheckSendsEachValueOnce(t *testing.T) {
+	ctx := context.Background()
+	p := newTestProvider(t, 1)
+	set, err := p.BuildSet(ctx, []string{"domain-name:evil.example", "ipv4-addr:198.51.100.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fix := newReceiptFixture(t, p.PublicKey(), "set1")
+	f := &fakeNode{info: SetInfo{ID: "set1", Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), KeyLogIndex: 3}, set: set, receipt: fix.receipt, eval: p, budget: 3}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	lines := []string{
+		"domain-name:evil.example", "domain-name:good.example", "domain-name:EVIL.example.",
+		"domain-name:evil.example", "ipv4-addr:198.51.100.7", "domain-name:good.example",
+	}
+	hits, err := (&Client{BaseURL: srv.URL, Token: "good-token"}).Check(ctx, "set1", fix.verifier, lines, 0, testRand(2))
+	if err != nil {
+		t.Fatalf("Check with 3 distinct values and a budget of 3: %v", err)
+	}
+	if want := []int{0, 2, 3, 4}; !slices.Equal(hits, want) {
+		t.Errorf("hits %v, want %v", hits, want)
+	}
+	if f.budget != 0 || f.requests != 1 {
+		t.Errorf("%d elements of the budget left after %d requests; want 0 after 1 (3 distinct values)", f.budget, f.requests)
+	}
+}

@@ -356,3 +356,91 @@ func mustSplit(t *testing.T, n string) []byte {
 	}
 	return text
 }
+
+// TestOpinionRevokeAfterKeyRotation: an opinion signed before its member
+// rotated its key still counts (the tally verifies each version with the
+// key in force when it was logged), so `parley opinion --revoke` with the
+// new key must withdraw it; it verified the member's versions with the
+// new key alone, found none, and answered "you have no opinion".
+func TestOpinionRevokeAfterKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "demo", "--data", dir, "--listen", "127.0.0.1:0", "--no-serve"); code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, stderr)
+	}
+	var st demoState
+	b, err := os.ReadFile(filepath.Join(dir, "demo", "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	aurelia, borovia := st.Members[0], st.Members[1]
+	newKey := filepath.Join(t.TempDir(), "aurelia-2.key")
+	if code, _, stderr := runCLI(t, "keygen", "--out", newKey); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, stderr)
+	}
+	pub, err := readPublicKey(newKey + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := node.Open(ctx, dir, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.RotateKey(ctx, aurelia.ID, pub, nil); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Serve(ctx, ln, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		n.Close()
+	})
+	base := "http://" + ln.Addr().String()
+
+	// Her opinion, signed with the old key, still counts after the rotation.
+	code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || !regexp.MustCompile(`(?m)^cert-aurelia\s+strongly-agree\s+85`).MatchString(out) {
+		t.Fatalf("concurrence after the rotation: exit %d, want cert-aurelia's strongly-agree counted:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "opinion", "--url", base, "--token", aurelia.Token, "--key", newKey, "--revoke", demo.Report)
+	if code != 0 || !strings.Contains(out, "withdrew your stance") {
+		t.Fatalf("opinion --revoke with the new key: exit %d:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || !strings.Contains(out, "1 of 2 members with access") || strings.Contains(out, "cert-aurelia  ") {
+		t.Errorf("concurrence after the withdrawal: exit %d, want only cert-borovia's opinion:\n%s%s", code, out, stderr)
+	}
+}
+
+// TestOpinionOutranksFutureDated: a member's opinion dated in the future
+// (a clock ahead, or a stolen key's) would outrank every opinion `parley
+// opinion` writes with the time now; the new one is dated just after it,
+// so the stance given is the one that counts.
+func TestOpinionOutranksFutureDated(t *testing.T) {
+	base, st, _ := demoNode(t)
+	borovia := st.Members[1]
+	dir := t.TempDir()
+	future := filepath.Join(dir, "future.json")
+	os.WriteFile(future, []byte(`{"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-000000002099",
+ "created": "2099-01-01T00:00:00.000Z", "modified": "2099-01-01T00:00:00.000Z", "created_by_ref": "`+borovia.ID+`",
+ "opinion": "strongly-disagree", "object_refs": ["`+demo.Report+`"]}`), 0o600)
+	if code, _, stderr := runCLI(t, "push", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, "--collection", st.Collections.Shared, future); code != 0 {
+		t.Fatalf("push: exit %d: %s", code, stderr)
+	}
+	code, out, stderr := runCLI(t, "opinion", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, demo.Report, "agree")
+	if code != 0 || !strings.Contains(stderr, "dated 2099-01-01T00:00:00.000Z, later than now") || !strings.Contains(out, "version 2099-01-01T00:00:00.001Z") {
+		t.Fatalf("opinion: exit %d:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || !regexp.MustCompile(`(?m)^cert-borovia\s+agree\s`).MatchString(out) {
+		t.Errorf("concurrence: exit %d, want cert-borovia's agree counted:\n%s%s", code, out, stderr)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -244,7 +245,7 @@ func (c *cli) progress(n int) func(i int) {
 // defaultHashMemory bounds what the images parley hash decodes at once
 // may take, by their headers ([imageCost]). Each core hashes an image,
 // and one image may take up to about 650 MB at pdq's default limits (50
-// million pixels at 13 bytes each), so that a folder of large images
+// million pixels at 13 bytes each; a 16-bit colour TIFF over 2 GB), so that a folder of large images
 // would otherwise take that many times the cores; within the bound as
 // many images are decoded at once as fit, and one larger than it alone.
 const defaultHashMemory = 2 << 30
@@ -270,13 +271,43 @@ func imageCost(file string, lim pdq.Limits, capacity int64) int64 {
 		return 0
 	}
 	cost := fi.Size()
-	if cfg, _, err := image.DecodeConfig(f); err == nil && cfg.Width > 0 && cfg.Height > 0 {
+	if cfg, format, err := image.DecodeConfig(f); err == nil && cfg.Width > 0 && cfg.Height > 0 {
 		// pdq refuses more pixels than lim, before decoding.
 		if px := int64(cfg.Width) * int64(cfg.Height); lim.MaxPixels <= 0 || px <= lim.MaxPixels {
-			cost += px * bytesPerPixel
+			per := int64(bytesPerPixel)
+			if format == "tiff" {
+				// The TIFF decoder holds a strip's raw samples, grown
+				// as they are read, beside the decoded image: measured
+				// 18 bytes a pixel for 8-bit RGBA and 43 for 16-bit,
+				// against 13 for a progressive JPEG.
+				per = max(per, tiffBytesPerSample*sampleBytes(cfg.ColorModel))
+			}
+			cost += px * per
 		}
 	}
 	return min(cost, capacity)
+}
+
+// tiffBytesPerSample is what decoding a TIFF may hold per byte of its
+// decoded pixel (see [imageCost]).
+const tiffBytesPerSample = 6
+
+// sampleBytes is the size of one pixel of color model m, as decoded.
+func sampleBytes(m color.Model) int64 {
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	switch m {
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		return 4
+	case color.Gray16Model:
+		return 2
+	case color.GrayModel:
+		return 1
+	}
+	return 8
 }
 
 // memBudget is a weighted semaphore of bytes: acquire waits until n bytes

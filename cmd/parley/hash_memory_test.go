@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/image/tiff"
+
 	"github.com/parley-exchange/parley/pdq"
 )
 
@@ -111,5 +113,39 @@ func heapGrowth() (stop func() uint64) {
 		close(done)
 		<-sampled
 		return peak.Load() - min(peak.Load(), base.HeapAlloc)
+	}
+}
+
+// TestImageCostCoversWideTIFF: a 16-bit colour TIFF holds its raw
+// samples and the decoded image at once (8 bytes a pixel each), more than
+// the 13 bytes a pixel that a progressive JPEG needs; imageCost counted
+// 13 for every format, so a folder of such files (49 million pixels in a
+// 381 KB file took 1.4 GB to hash) ran past the memory bound.
+func TestImageCostCoversWideTIFF(t *testing.T) {
+	const side = 1500
+	img := image.NewNRGBA64(image.Rect(0, 0, side, side))
+	for y := range side {
+		for x := range side {
+			img.SetNRGBA64(x, y, color.NRGBA64{uint16(x * 31), uint16(y * 17), uint16(x ^ y), 0xffff})
+		}
+	}
+	path := filepath.Join(t.TempDir(), "wide.tiff")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tiff.Encode(f, img, &tiff.Options{Compression: tiff.Deflate}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	img = nil
+	cost := imageCost(path, pdq.Limits{}, 1<<40)
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	peak := hashPeak(t, 1<<40, path)
+	t.Logf("heap growth at the peak: %d MB; imageCost %d MB", peak>>20, cost>>20)
+	if peak > uint64(cost) {
+		t.Errorf("hashing a %dx%d 16-bit RGBA TIFF grew the heap by %d MB at the peak, more than imageCost's %d MB", side, side, peak>>20, cost>>20)
 	}
 }

@@ -111,7 +111,17 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	if *revoke {
 		return withdrawOwn(ctx, c, client, conc, me, key)
 	}
-	signed, err := opinion.New(opinion.Draft{Member: me, Object: object, Value: value, Explanation: *explanation, Confidence: conf}, key, time.Now(), rand.Reader)
+	// Of a member's opinions on the object the latest counts: one dated
+	// later than now (a clock ahead, or a version future-dated on
+	// purpose) would outrank the new one for good, so the new one is
+	// dated just after it.
+	now := time.Now()
+	if standing, ok := standingVersion(conc, me); ok && !standing.Before(now) {
+		now = standing.Add(time.Millisecond)
+		fmt.Fprintf(c.stderr, "parley: note: your opinion that counts on %s is dated %s, later than now; this one is dated %s so that it takes its place\n",
+			object, formatVersion(standing), formatVersion(now))
+	}
+	signed, err := opinion.New(opinion.Draft{Member: me, Object: object, Value: value, Explanation: *explanation, Confidence: conf}, key, now, rand.Reader)
 	if err != nil {
 		return usageErrorf("", "%v", err)
 	}
@@ -132,6 +142,22 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	op, _ := opinion.Parse(signed)
 	fmt.Fprintf(c.stdout, "%s %s on %s, version %s, posted to collection %s\n", op.ID, op.Value, object, formatVersion(op.Version), target)
 	return nil
+}
+
+// standingVersion returns the version of me's opinion that counts in
+// conc, as recomputed from its verified evidence.
+func standingVersion(conc opinion.Concurrence, me string) (time.Time, bool) {
+	res, err := opinion.VerifyConcurrence(conc, "")
+	if err != nil && !errors.Is(err, opinion.ErrMismatch) {
+		return time.Time{}, false
+	}
+	for _, v := range res.Tally.Votes {
+		if v.Member == me {
+			t, err := time.Parse(time.RFC3339Nano, v.Version)
+			return t, err == nil
+		}
+	}
+	return time.Time{}, false
 }
 
 // postOpinion posts one signed opinion version to collection target.
@@ -185,9 +211,20 @@ func identityOfKey(ctx context.Context, hc *http.Client, base, token string, pub
 func withdrawOwn(ctx context.Context, c *cli, client *taxii.Client, conc opinion.Concurrence, me string, key ed25519.PrivateKey) error {
 	var ops []opinion.Opinion
 	collection := map[string]string{} // opinion id and version → collection
+	// Each version is verified with the key me had in force when it was
+	// logged, as the tally counts it: an opinion signed before a rotation
+	// still counts, so it must be withdrawn too (the evidence verified
+	// already: verifyConcurrenceEvidence).
+	var keys *tlog.KeyHistory
+	if len(conc.Evidence.Items) > 0 {
+		var err error
+		if _, keys, err = conc.Evidence.Open(); err != nil {
+			return withExit(1, "the node served log evidence that doesn't verify; keep its answer as evidence", err)
+		}
+	}
 	for _, it := range conc.Evidence.Items {
 		// An opinion without created_by_ref belongs to its sharer.
-		op, err := opinion.VerifyShared(it.Object, it.Member, opinion.Keys{me: key.Public().(ed25519.PublicKey)})
+		op, err := opinion.VerifyLogged(it.Object, it.Member, it.LogIndex, keys)
 		if err != nil || op.Member != me {
 			continue
 		}

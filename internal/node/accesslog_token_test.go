@@ -84,3 +84,50 @@ func TestUnroutedAnswersAreTAXIIErrors(t *testing.T) {
 		t.Errorf("GET /log//checkpoint: %d to %q, want a redirect to /log/checkpoint", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+// An evaluation against a private set is logged without the set's id,
+// the size of the answer or the time it took, which tell which set a
+// member queried and how many values (docs/private.md: "never stored or
+// logged"); the log kept all three.
+func TestAccessLogKeepsNoPrivateQuery(t *testing.T) {
+	fn := newFrontNode(t, nil)
+	auth := "Bearer " + fn.alice.Token
+	resp, body := fn.do(t, "POST", "/private/sets", auth, strings.NewReader(`{"collection":"`+fn.coll+`","values":["domain-name:evil.example"]}`))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("publish: %d %s", resp.StatusCode, body)
+	}
+	var set struct{ ID string }
+	if err := json.Unmarshal(body, &set); err != nil {
+		t.Fatal(err)
+	}
+	// The ristretto255 generator: a valid blinded element.
+	elems := strings.Repeat(`"4vKuCmq8TnGohKlhxQBRX1jjC2qlgt2NtqZZReCNLXY=",`, 7)
+	resp, body = fn.do(t, "POST", "/private/sets/"+set.ID+"/evaluate", auth, strings.NewReader(`{"elements":[`+strings.TrimSuffix(elems, ",")+`]}`))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("evaluate: %d %s", resp.StatusCode, body)
+	}
+	var line map[string]any
+	for _, l := range strings.Split(fn.logs.String(), "\n") {
+		if strings.Contains(l, `"route":"POST /private/sets/{id}/evaluate"`) {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if line == nil {
+		t.Fatalf("no access log line for the evaluation:\n%s", fn.logs.String())
+	}
+	for _, l := range strings.Split(fn.logs.String(), "\n") {
+		if strings.Contains(l, "evaluate") && strings.Contains(l, strings.TrimPrefix(set.ID, "private-set--")) {
+			t.Errorf("the evaluation's log line names the set: %s", l)
+		}
+	}
+	for _, k := range []string{"bytes", "duration"} {
+		if _, ok := line[k]; ok {
+			t.Errorf("the evaluation's log line has %q: %v", k, line)
+		}
+	}
+	if line["status"] != float64(200) || line["member"] == "" || line["path"] != "/private/sets/{id}/evaluate" {
+		t.Errorf("the evaluation's log line: %v", line)
+	}
+}

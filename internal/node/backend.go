@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/pdq"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
@@ -451,6 +452,24 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 	return n.store.Submit(ctx, sub)
 }
 
+// checkPDQQuality refuses a pdq indicator whose x_pdq_quality is not a
+// whole number from 0 to 100 (pdq.ValidateQuality): every reader's
+// pdq.ParseIndicator would refuse it, and a matcher could not tell a
+// reliable hash from one it should not match.
+func checkPDQQuality(o *stix.Object) error {
+	if pt, _ := o.Props["pattern_type"].(string); o.Type != "indicator" || pt != pdq.PatternType {
+		return nil
+	}
+	q, ok := o.Props[pdq.QualityProperty]
+	if !ok {
+		return nil
+	}
+	if _, err := pdq.ValidateQuality(q); err != nil {
+		return fmt.Errorf("property %q is not a PDQ quality: %w", pdq.QualityProperty, err)
+	}
+	return nil
+}
+
 // check runs steps 1–3 of [Node.Submit] on one object.
 func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) checked {
 	fail := func(id, version, format string, args ...any) checked {
@@ -468,6 +487,9 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 		version = vs
 	}
 	if err := n.validator.Validate(o); err != nil {
+		return fail(o.ID, version, "%s", err)
+	}
+	if err := checkPDQQuality(o); err != nil {
 		return fail(o.ID, version, "%s", err)
 	}
 	if err := stix.CheckDeterministicID(o); err != nil {

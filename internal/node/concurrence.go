@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -205,28 +206,30 @@ func (n *Node) concurrence(ctx context.Context, m store.Member, object string, c
 	if more {
 		return out, fmt.Errorf("couldn't read the opinions measured: they outgrew their %d bytes", bytes)
 	}
+	// Only the opinions of members who may read the object take part
+	// (the readers counted in MembersWithAccess): a member that can write
+	// a collection m reads, but can't read the object, mustn't weigh in
+	// on it, nor make the voices outnumber the members with access. They
+	// are left out of the evidence too, so that a client's recount from
+	// the evidence agrees.
+	versions = slices.DeleteFunc(versions, func(v store.Object) bool { return !readers[v.Member] })
 	out.Evidence, err = n.opinionEvidence(ctx, versions, wait)
 	if err != nil {
 		return out, err
 	}
-	// Each version counts only if signed by the key the log shows in force
-	// for its member at the version's position, as the client's check
-	// (opinion.VerifyConcurrence) and docs/signatures.md have it: not the
-	// member's key today, which after a rotation would drop every opinion
-	// signed before it, and count one signed by a key rotated out.
+	// Each version is verified with the key its member had in force when
+	// it was logged, replayed from the evidence's key entries, exactly as
+	// a client's check does (opinion.VerifyConcurrence): an opinion signed
+	// before its member rotated its key still counts.
 	var keys *tlog.KeyHistory
 	if len(versions) > 0 {
 		if _, keys, err = out.Evidence.Open(); err != nil {
-			return out, fmt.Errorf("couldn't replay the evidence's member keys: %w", err)
+			return out, fmt.Errorf("couldn't replay the member keys of the opinions: %w", err)
 		}
 	}
 	ops := make([]opinion.Opinion, 0, len(versions))
 	for _, v := range versions {
-		inForce := opinion.Keys{}
-		if k, ok := keys.KeyAt(v.Member, uint64(v.LogIndex)); ok {
-			inForce[v.Member] = k.Key
-		}
-		op, _ := opinion.VerifyShared(v.Raw, v.Member, inForce) // an opinion that fails simply doesn't count
+		op, _ := opinion.VerifyLogged(v.Raw, v.Member, uint64(v.LogIndex), keys) // an opinion that fails simply doesn't count
 		ops = append(ops, op)
 	}
 	out.Tally = opinion.Compute(object, ops)

@@ -198,12 +198,13 @@ func TestConcurrence(t *testing.T) {
 			t.Errorf("GET /concurrence?object=%s = %d, want %d", tc.object, code, tc.want)
 		}
 	}
-	// Bob can read the hidden report: Alice's opinion on it counts there
-	// for him (she shared it in the collection he reads).
+	// Bob can read the hidden report, Alice can't: her opinion on it
+	// (shared in a collection he reads) doesn't count, as she may not
+	// read the report, and isn't in his evidence.
 	check2 := func() {
 		code, conc := getConcurrence(t, tn, b.Token, hid)
-		if code != http.StatusOK || conc.Counts[opinion.StronglyAgree] != 1 || conc.MembersWithAccess != 1 {
-			t.Errorf("bob on the hidden report: %d %+v", code, conc.Tally)
+		if code != http.StatusOK || conc.Voices != 0 || conc.MembersWithAccess != 1 || len(conc.Evidence.Items) != 0 {
+			t.Errorf("bob on the hidden report: %d %+v, %d items of evidence", code, conc.Tally, len(conc.Evidence.Items))
 		}
 	}
 	check2()
@@ -493,4 +494,79 @@ func TestConcurrenceAcrossKeyRotation(t *testing.T) {
 	if _, err := opinion.VerifyConcurrence(conc, tn.VerifierKey()); err != nil {
 		t.Errorf("the node's answer doesn't verify: %v", err)
 	}
+}
+
+// TestConcurrenceOnlyReadersAndLoggedKeys: only the opinions of members
+// who may read the object count (a member who can write a collection the
+// asker reads, but can't read the object, once made "3 of 2 members with
+// access"); and each opinion is verified with the key its member had in
+// force when it was logged, as clients verify it (the node used the
+// current key, so after a rotation it dropped the member's earlier
+// opinions and every client's check of the honest node's answer failed).
+func TestConcurrenceOnlyReadersAndLoggedKeys(t *testing.T) {
+	tn := newTestNode(t)
+	ctx := context.Background()
+	a, b := tn.alice, tn.bob
+	// dave writes "board", which alice reads; he can't read shared.
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	nm, err := tn.AddMember(ctx, "dave", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testMember{ID: nm.ID, Token: nm.Token, Key: priv, Client: &taxii.Client{BaseURL: tn.URL, Token: nm.Token}}
+	board, err := tn.AddCollection(ctx, "board", "", []string{"alice"}, []string{"alice", "dave"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, rid := testReport(t, tn, a)
+	postOK(t, tn, a, tn.shared, report)
+	postOK(t, tn, a, tn.shared, testOpinion(t, a, "opinion--00000000-0000-4000-8000-0000000000a1", 0, opinion.Agree, false, rid))
+	postOK(t, tn, b, tn.shared, testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b1", 1, opinion.Disagree, false, rid))
+	postOK(t, tn, d, board, testOpinion(t, d, "opinion--00000000-0000-4000-8000-0000000000d1", 2, opinion.StronglyAgree, false, rid))
+
+	vkey := tn.VerifierKey()
+	check := func(step, who, token string, want map[opinion.Value]int, access int) opinion.Concurrence {
+		t.Helper()
+		code, conc := getConcurrence(t, tn, token, rid)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %s: GET /concurrence = %d", step, who, code)
+		}
+		for _, v := range opinion.Values {
+			if conc.Counts[v] != want[v] {
+				t.Errorf("%s: %s: count of %s = %d, want %d", step, who, v, conc.Counts[v], want[v])
+			}
+		}
+		if conc.MembersWithAccess != access || conc.Voices > conc.MembersWithAccess {
+			t.Errorf("%s: %s: %d voices of %d members with access, want at most %d of %d", step, who, conc.Voices, conc.MembersWithAccess, access, access)
+		}
+		if _, err := opinion.VerifyConcurrence(conc, vkey); err != nil {
+			t.Errorf("%s: %s: the node's answer doesn't verify: %v", step, who, err)
+		}
+		return conc
+	}
+	both := map[opinion.Value]int{opinion.Agree: 1, opinion.Disagree: 1}
+	conc := check("before", "alice", a.Token, both, 2)
+	for _, it := range conc.Evidence.Items {
+		if it.Member == d.ID {
+			t.Errorf("alice's evidence holds dave's opinion, who can't read the object")
+		}
+	}
+	check("before", "bob", b.Token, both, 2)
+
+	// Alice rotates her key: her opinion, logged under the old one, still
+	// counts, for the node and for the clients.
+	pub2, priv2, _ := ed25519.GenerateKey(rand.Reader)
+	if err := tn.RotateKey(ctx, a.ID, pub2, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("rotated", "alice", a.Token, both, 2)
+	check("rotated", "bob", b.Token, both, 2)
+	// A version signed with her old key but logged after the rotation (a
+	// stolen key, planted) counts for neither; her new key's does.
+	plant(t, tn, tn.shared, a.ID, testOpinion(t, a, "opinion--00000000-0000-4000-8000-0000000000a1", 5, opinion.StronglyDisagree, false, rid))
+	check("planted", "bob", b.Token, both, 2)
+	a2 := a
+	a2.Key = priv2
+	postOK(t, tn, a2, tn.shared, testOpinion(t, a2, "opinion--00000000-0000-4000-8000-0000000000a1", 6, opinion.Neutral, false, rid))
+	check("new key", "bob", b.Token, map[opinion.Value]int{opinion.Neutral: 1, opinion.Disagree: 1}, 2)
 }

@@ -625,3 +625,38 @@ func TestVersionsOverHTTP(t *testing.T) {
 		t.Errorf("unknown object: %v", err)
 	}
 }
+
+// TestPDQQualityChecked: a pdq indicator's x_pdq_quality, when given, is
+// a whole number from 0 to 100 (pdq.ValidateQuality), as every reader's
+// pdq.ParseIndicator requires; the node took 500 and "high".
+func TestPDQQualityChecked(t *testing.T) {
+	tn := newTestNode(t)
+	a := tn.alice
+	pdqIndicator := func(quality any) json.RawMessage {
+		m := map[string]any{
+			"type": "indicator", "spec_version": "2.1", "id": stix.NewIdentifier("indicator"),
+			"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+			"created_by_ref": a.ID, "pattern_type": "pdq",
+			"pattern":    "f8f8f0cee0f4a84f06370a22028f67f0b36e2ed596621e1d33e6b39c4e9c9b22",
+			"valid_from": "2026-01-01T00:00:00Z",
+		}
+		if quality != nil {
+			m["x_pdq_quality"] = quality
+		}
+		return object(t, a.Key, m)
+	}
+	for _, tc := range []struct {
+		quality any
+		ok      bool
+	}{
+		{nil, true}, {100, true}, {0, true}, {50, true},
+		{500, false}, {-1, false}, {50.5, false}, {"high", false}, {true, false},
+	} {
+		st := post(t, a.Client, tn.shared, pdqIndicator(tc.quality))
+		if ok := st.SuccessCount == 1; ok != tc.ok {
+			t.Errorf("x_pdq_quality %v: status %+v; want accepted %v", tc.quality, st, tc.ok)
+		} else if !ok && !strings.Contains(st.Failures[0].Message, "x_pdq_quality") {
+			t.Errorf("x_pdq_quality %v: refused with %q, which doesn't name the property", tc.quality, st.Failures[0].Message)
+		}
+	}
+}
