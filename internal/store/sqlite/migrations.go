@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+
+	"github.com/parley-exchange/parley/internal/store"
 )
 
 // migration is one step of the schema. Migrations are applied in Version
@@ -145,6 +147,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("couldn't create schema_migrations: %w", err)
 	}
+	if err := s.checkSchemaKnown(ctx, ms); err != nil {
+		return err
+	}
 	for _, m := range ms {
 		if mod := needsModule[m.Version]; mod != "" && !s.hasModule(ctx, mod) {
 			continue // see needsModule
@@ -170,4 +175,30 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// checkSchemaKnown refuses a store that a newer version migrated, before
+// anything is applied (see [store.CheckSchemaKnown]).
+func (s *Store) checkSchemaKnown(ctx context.Context, ms []migration) error {
+	rows, err := s.w.QueryContext(ctx, `SELECT version, name FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("couldn't read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	var applied []store.AppliedMigration
+	for rows.Next() {
+		var m store.AppliedMigration
+		if err := rows.Scan(&m.Version, &m.Name); err != nil {
+			return fmt.Errorf("couldn't read schema_migrations: %w", err)
+		}
+		applied = append(applied, m)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("couldn't read schema_migrations: %w", err)
+	}
+	known := make(map[int64]bool, len(ms))
+	for _, m := range ms {
+		known[int64(m.Version)] = true
+	}
+	return store.CheckSchemaKnown(applied, known)
 }
