@@ -289,7 +289,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 // ErrOldLogFormat means the data directory holds a log in entry format v1,
 // which this version refuses: v1 entries showed every member the
 // collection, object id, sharer and version of entries they may not read.
-var ErrOldLogFormat = errors.New("this data directory holds a log in entry format v1, which this version of parley refuses (see docs/log.md); start a new node with parley init and share the objects again")
+var ErrOldLogFormat = store.ErrOldLogFormat
 
 // checkLogFormat refuses a store whose first entry is not format v2.
 func checkLogFormat(ctx context.Context, st store.Store) error {

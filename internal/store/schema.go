@@ -16,6 +16,13 @@ import (
 // or the backup taken before it.
 var ErrNewerSchema = errors.New("store written by a newer version of parley")
 
+// ErrOldLogFormat: the store holds a log in entry format v1, which this
+// version refuses (v1 entries showed every member the collection, object
+// id, sharer and version of entries they may not read). A SQLite store of
+// that time (before migration 400, log format v2) is refused before any
+// migration is applied, so that the refusal leaves it as it was.
+var ErrOldLogFormat = errors.New("this data directory holds a log in entry format v1, which this version of parley refuses (see docs/log.md); start a new node with parley init and share the objects again")
+
 // RetiredMigrations are schema migrations that some version of Parley
 // applied and that were then withdrawn from the code; a store holding
 // them is not newer. Both stores share the version numbers.

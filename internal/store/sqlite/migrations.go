@@ -3,10 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // migration is one step of the schema. Migrations are applied in Version
@@ -200,5 +202,26 @@ func (s *Store) checkSchemaKnown(ctx context.Context, ms []migration) error {
 	for _, m := range ms {
 		known[int64(m.Version)] = true
 	}
-	return store.CheckSchemaKnown(applied, known)
+	if err := store.CheckSchemaKnown(applied, known); err != nil {
+		return err
+	}
+	// A store migrated before log format v2 (migration 400) whose first
+	// log entry is in format v1 is refused as it is, not migrated first
+	// (the node checks the first entry after Open too, for every store).
+	v2 := len(applied) == 0
+	for _, m := range applied {
+		v2 = v2 || m.Version == 400
+	}
+	if !v2 {
+		var leaf []byte
+		switch err := s.w.QueryRowContext(ctx, `SELECT leaf FROM log_entries ORDER BY idx LIMIT 1`).Scan(&leaf); {
+		case err == nil:
+			if _, err := tlog.ParseEntry(leaf); errors.Is(err, tlog.ErrOldFormat) {
+				return store.ErrOldLogFormat
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("couldn't read log_entries: %w", err)
+		}
+	}
+	return nil
 }
