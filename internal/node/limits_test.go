@@ -116,9 +116,14 @@ func TestFileModes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Loosened by hand (or made by an older version): Open tightens.
-	for _, f := range []string{dir, filepath.Join(dir, StoreFile)} {
-		if err := os.Chmod(f, 0o755); err != nil {
+	// Loosened by hand (or made by an older version: the one of 24
+	// November 2026 wrote config.json, node.pub and parley.db 0644):
+	// Open tightens every file of the node, not only the store's.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{StoreFile, ConfigFile, KeyFile, PubKeyFile} {
+		if err := os.Chmod(filepath.Join(dir, f), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -127,11 +132,13 @@ func TestFileModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	fi, _ := os.Stat(filepath.Join(dir, StoreFile))
-	if got := fi.Mode().Perm(); got != 0o600 {
-		t.Errorf("reopened: %s has mode %o, want 600", StoreFile, got)
+	for _, f := range []string{StoreFile, ConfigFile, KeyFile, PubKeyFile} {
+		fi, _ := os.Stat(filepath.Join(dir, f))
+		if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("reopened: %s has mode %o, want 600", f, got)
+		}
 	}
-	fi, _ = os.Stat(dir)
+	fi, _ := os.Stat(dir)
 	if got := fi.Mode().Perm(); got != 0o700 {
 		t.Errorf("reopened: the data directory has mode %o, want 700", got)
 	}

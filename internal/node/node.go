@@ -178,10 +178,35 @@ func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult,
 	return InitResult{VerifierKey: vkey, Origin: cfg.Origin}, nil
 }
 
+// restrictNodeFiles takes the group's and others' permissions off the
+// node's own files (config.json, node.key, node.pub) where they have any:
+// the version of 24 November 2026 wrote config.json and node.pub 0644,
+// and a key copied in may be 0644 too. A mode tighter than 0600 (0400)
+// is kept.
+func restrictNodeFiles(dir string) error {
+	for _, f := range []string{ConfigFile, KeyFile, PubKeyFile} {
+		path := filepath.Join(dir, f)
+		fi, err := os.Stat(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // reported where the file is read
+		}
+		if err != nil {
+			return fmt.Errorf("couldn't check the mode of %s: %w", path, err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(path, perm&^0o077); err != nil {
+				return fmt.Errorf("couldn't restrict %s to mode %o: %w", path, perm&^0o077, err)
+			}
+		}
+	}
+	return nil
+}
+
 // Open opens the node in dir (made by [Init]). It tightens the modes of
-// dir (0700) and of the store files (0600) if they are looser, so that a
-// data directory made by an older version or copied in is protected once
-// the node runs.
+// dir (0700), of the node's files (config.json, node.key, node.pub: no
+// permission for the group or others) and of the store files (0600) if
+// they are looser, so that a data directory made by an older version or
+// copied in is protected once the node runs.
 func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
@@ -194,6 +219,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		if err := os.Chmod(dir, dirMode); err != nil {
 			return nil, fmt.Errorf("couldn't restrict %s to mode %o: %w", dir, dirMode, err)
 		}
+	}
+	if err := restrictNodeFiles(dir); err != nil {
+		return nil, err
 	}
 	skey, err := untrusted.ReadFile(filepath.Join(dir, KeyFile), maxKeySz)
 	if err != nil {
@@ -261,7 +289,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 // ErrOldLogFormat means the data directory holds a log in entry format v1,
 // which this version refuses: v1 entries showed every member the
 // collection, object id, sharer and version of entries they may not read.
-var ErrOldLogFormat = errors.New("this data directory holds a log in entry format v1, which this version of parley refuses (see docs/log.md); start a new node with parley init and share the objects again")
+var ErrOldLogFormat = store.ErrOldLogFormat
 
 // checkLogFormat refuses a store whose first entry is not format v2.
 func checkLogFormat(ctx context.Context, st store.Store) error {

@@ -281,16 +281,25 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("couldn't create schema_migrations: %w", err)
 	}
 	applied := map[int64]bool{}
-	rows, err := s.pool.Query(ctx, `SELECT version FROM schema_migrations`)
+	rows, err := s.pool.Query(ctx, `SELECT version, name FROM schema_migrations`)
 	if err != nil {
 		return fmt.Errorf("couldn't read schema_migrations: %w", err)
 	}
-	vs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	vs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[store.AppliedMigration])
 	if err != nil {
 		return fmt.Errorf("couldn't read schema_migrations: %w", err)
 	}
 	for _, v := range vs {
-		applied[v] = true
+		applied[v.Version] = true
+	}
+	known := make(map[int64]bool, len(ms))
+	for _, m := range ms {
+		known[int64(m.Version)] = true
+	}
+	// A store a newer version migrated is refused before anything is
+	// applied (see store.CheckSchemaKnown).
+	if err := store.CheckSchemaKnown(vs, known); err != nil {
+		return err
 	}
 	for _, m := range ms {
 		if applied[int64(m.Version)] {

@@ -3,8 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // migration is one step of the schema. Migrations are applied in Version
@@ -145,6 +149,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("couldn't create schema_migrations: %w", err)
 	}
+	if err := s.checkSchemaKnown(ctx, ms); err != nil {
+		return err
+	}
 	for _, m := range ms {
 		if mod := needsModule[m.Version]; mod != "" && !s.hasModule(ctx, mod) {
 			continue // see needsModule
@@ -167,6 +174,53 @@ func (s *Store) migrate(ctx context.Context) error {
 		})
 		if err != nil {
 			return fmt.Errorf("couldn't apply migration %d (%s): %w", m.Version, m.Name, err)
+		}
+	}
+	return nil
+}
+
+// checkSchemaKnown refuses a store that a newer version migrated, before
+// anything is applied (see [store.CheckSchemaKnown]).
+func (s *Store) checkSchemaKnown(ctx context.Context, ms []migration) error {
+	rows, err := s.w.QueryContext(ctx, `SELECT version, name FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("couldn't read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	var applied []store.AppliedMigration
+	for rows.Next() {
+		var m store.AppliedMigration
+		if err := rows.Scan(&m.Version, &m.Name); err != nil {
+			return fmt.Errorf("couldn't read schema_migrations: %w", err)
+		}
+		applied = append(applied, m)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("couldn't read schema_migrations: %w", err)
+	}
+	known := make(map[int64]bool, len(ms))
+	for _, m := range ms {
+		known[int64(m.Version)] = true
+	}
+	if err := store.CheckSchemaKnown(applied, known); err != nil {
+		return err
+	}
+	// A store migrated before log format v2 (migration 400) whose first
+	// log entry is in format v1 is refused as it is, not migrated first
+	// (the node checks the first entry after Open too, for every store).
+	v2 := len(applied) == 0
+	for _, m := range applied {
+		v2 = v2 || m.Version == 400
+	}
+	if !v2 {
+		var leaf []byte
+		switch err := s.w.QueryRowContext(ctx, `SELECT leaf FROM log_entries ORDER BY idx LIMIT 1`).Scan(&leaf); {
+		case err == nil:
+			if _, err := tlog.ParseEntry(leaf); errors.Is(err, tlog.ErrOldFormat) {
+				return store.ErrOldLogFormat
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("couldn't read log_entries: %w", err)
 		}
 	}
 	return nil
