@@ -70,6 +70,9 @@ func (n *Node) openPeerWitness(ps []store.Peer, logger *slog.Logger) (*witness.W
 	return witness.Open(witness.Config{Dir: dir, Cosigner: cos, Logs: logs, Logger: logger, Now: n.now})
 }
 
+// failureRelog is how often a peer's failure that lasts is logged again.
+const failureRelog = 10 * time.Minute
+
 // followPeers runs a round of every peer that isn't stopped, every
 // Config.PeerInterval, until ctx is done. Peers added while it runs are
 // picked up at the next round.
@@ -82,6 +85,27 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	// logs from the start).
 	var pw *witness.Witness
 	witnessed := -1
+	// A failure that repeats every round (a peer down for an hour, a
+	// forked log the witness keeps refusing) is logged when it begins,
+	// then at most every failureRelog while it lasts (its text changes
+	// from round to round: ports, resets), not every PeerInterval; its
+	// end is logged too.
+	failing := map[string]time.Time{}
+	warn := func(what, peerName string, err error) {
+		k := what + "\x00" + peerName
+		last, was := failing[k]
+		if err == nil {
+			if was {
+				delete(failing, k)
+				logger.Info(what+": works again", "peer", peerName)
+			}
+			return
+		}
+		if now := time.Now(); !was || now.Sub(last) >= failureRelog {
+			failing[k] = now
+			logger.Warn(what, "peer", peerName, "err", err)
+		}
+	}
 	defer func() {
 		if pw != nil {
 			n.peerWitness.Store(nil)
@@ -121,21 +145,22 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 				followers[p.Name] = f
 			}
 			res, err := f.Round(ctx)
-			switch {
-			case ctx.Err() != nil:
+			if ctx.Err() != nil {
 				return nil
-			case err != nil:
-				logger.Warn("peer round failed", "peer", p.Name, "err", err)
-			case res.Entries > 0:
+			}
+			warn("peer round failed", p.Name, err)
+			if err == nil && res.Entries > 0 {
 				logger.Info("peer replicated", "peer", p.Name, "position", res.Next, "objects", res.Objects, "key_entries", res.Keys)
 			}
 			if pw != nil && err == nil {
 				// Witnessing is independent of replication: the witness
 				// reads the peer's checkpoint and tiles itself.
 				if src, cerr := f.Source(p); cerr == nil {
-					if _, werr := pw.PullOnce(ctx, p.LogKey, src); werr != nil && ctx.Err() == nil {
-						logger.Warn("couldn't witness the peer's checkpoint", "peer", p.Name, "err", werr)
+					_, werr := pw.PullOnce(ctx, p.LogKey, src)
+					if ctx.Err() != nil {
+						return nil
 					}
+					warn("couldn't witness the peer's checkpoint", p.Name, werr)
 				}
 			}
 		}

@@ -1,0 +1,93 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// lockedBuffer is a bytes.Buffer for a logger written from goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestFollowPeersLogsAFailureOnce: a peer that is down fails every round;
+// the node says so once (then every failureRelog while it lasts), not
+// every PeerInterval (a day of a peer down at the default 5 s was 17,280
+// lines; a forked peer's witness refusals were 353 lines in 6 minutes).
+func TestFollowPeersLogsAFailureOnce(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	// The peer: it accepts connections and closes them, so that every
+	// round fails, and counts them.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	_, vkey, err := note.GenerateKey(rand.Reader, "peer.example/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "peer.token")
+	if err := os.WriteFile(tokenFile, []byte("peer-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.AddPeer(ctx, PeerSpec{Name: "down", URL: "http://" + ln.Addr().String(), TokenFile: tokenFile, LogKey: vkey, Remote: "c1", Into: "from the peer", Readers: []string{"alice"}}); err != nil {
+		t.Fatal(err)
+	}
+	tn.cfg.PeerInterval = Duration(10 * time.Millisecond)
+	var logged lockedBuffer
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- tn.followPeers(rctx, slog.New(slog.NewTextHandler(&logged, nil))) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for accepted.Load() < 10 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if accepted.Load() < 10 {
+		t.Fatalf("the peer was reached %d times in 30 s", accepted.Load())
+	}
+	if n := strings.Count(logged.String(), "peer round failed"); n != 1 {
+		t.Errorf("%d rounds logged %d failures, want 1:\n%s", accepted.Load(), n, logged.String())
+	}
+}
