@@ -1,0 +1,93 @@
+package match
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSuricata7RealEVECounts: EVE that Suricata 7.0.10 wrote over
+// suricata-verify's captures (testdata/sensors/eve-suricata7: DNS v2
+// queries and answers with authorities, alerts with their DNS, TLS and
+// HTTP metadata, TLS with the subjectaltname custom field, QUIC, SMTP and
+// its e-mail, DHCP, and the file names and hashes of fileinfo, SMB, NFS,
+// FTP data and TFTP events). Every value the formats' documentation says
+// an event carries is an indicator; how many events carry each and the
+// first and last of their times were worked out by
+// testdata/sensors/blackbox/round4/check.py from the documentation, not
+// from Parley. Each indicator must be sighted exactly so.
+func TestSuricata7RealEVECounts(t *testing.T) {
+	for _, name := range []string{"eve-dns-tls-smtp", "eve-files"} {
+		t.Run(name, func(t *testing.T) {
+			input := readSample(t, "eve-suricata7/"+name+".ndjson.gz")
+			type want struct {
+				count       int64
+				first, last string
+			}
+			wants := map[string]want{}
+			var inds []*Indicator
+			for i, line := range strings.Split(strings.TrimSuffix(string(readSample(t, "eve-suricata7/"+name+".expect.jsonl.gz")), "\n"), "\n") {
+				// [pattern, count, first_seen, last_seen]
+				var f [4]any
+				if err := json.Unmarshal([]byte(line), &f); err != nil {
+					t.Fatalf("expect line %d: %v", i+1, err)
+				}
+				id := fmt.Sprintf("indicator--%d", i)
+				wants[id] = want{int64(f[1].(float64)), f[2].(string), f[3].(string)}
+				inds = append(inds, &Indicator{ID: id, Pattern: f[0].(string), PatternType: "stix"})
+			}
+			e, errs := Compile(inds, Options{})
+			if len(errs) > 0 {
+				t.Fatalf("compile: %v", errs)
+			}
+			m := NewMatcher(e, Config{Format: FormatEVE, Now: func() time.Time { return testNow }, Rand: rand.New(rand.NewSource(1))})
+			if err := m.ReadLines(context.Background(), bytes.NewReader(input)); err != nil {
+				t.Fatal(err)
+			}
+			events := int64(bytes.Count(input, []byte("\n")))
+			if st := m.Stats(); st.Events != events || st.Malformed != 0 {
+				t.Errorf("stats %+v, want %d events, none malformed", st, events)
+			}
+			pattern := map[string]string{}
+			for _, ind := range inds {
+				pattern[ind.ID] = ind.Pattern
+			}
+			seen := map[string]bool{}
+			for _, o := range m.Flush() {
+				if o["type"] != "sighting" {
+					continue
+				}
+				id := o["sighting_of_ref"].(string)
+				seen[id] = true
+				w := wants[id]
+				got := want{o["count"].(int64), o["first_seen"].(string), o["last_seen"].(string)}
+				if got.count != w.count || !sameInstant(t, got.first, w.first) || !sameInstant(t, got.last, w.last) {
+					t.Errorf("%s: sighted %d times, %s to %s; want %d, %s to %s", pattern[id], got.count, got.first, got.last, w.count, w.first, w.last)
+				}
+			}
+			for id, w := range wants {
+				if !seen[id] {
+					t.Errorf("%s: not sighted; want %d times, %s to %s", pattern[id], w.count, w.first, w.last)
+				}
+			}
+		})
+	}
+}
+
+func sameInstant(t *testing.T, a, b string) bool {
+	t.Helper()
+	ta, err := time.Parse(time.RFC3339Nano, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := time.Parse(time.RFC3339Nano, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ta.Equal(tb)
+}
