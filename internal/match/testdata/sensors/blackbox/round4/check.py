@@ -479,7 +479,7 @@ def main():
             for kv in o:
                 c, lo, hi = want.get(kv, (0, t, t))
                 want[kv] = (c + 1, min(lo, t), max(hi, t))
-        p = subprocess.run([parley, 'match', '--indicators', bundle, '--format', kind,
+        p = subprocess.run([parley, 'match', '--indicators', bundle, '--format', os.environ.get('FORMAT', kind),
                             '--as', 'identity--00000000-0000-4000-8000-000000000000', f],
                            capture_output=True, text=True)
         got = {}
