@@ -91,3 +91,47 @@ func sameInstant(t *testing.T, a, b string) bool {
 	}
 	return ta.Equal(tb)
 }
+
+// TestECSZeekKeepsWhatZeekGives: Elastic's zeek pipelines keep ftp.log's
+// arg (zeek.ftp.arg), dhcp.log's mac (zeek.dhcp.address.mac) and
+// radius.log's mac (zeek.radius.mac) below zeek.* with no ECS field; the
+// Zeek record gives a url and mac-addr from them, so its ECS document must
+// give the same. Each pair is one set of real records in both forms
+// (testdata/sensors/SOURCES.md): the WRCCDC ftp.log and Zeek's two dhcp
+// baselines and their documents in ecs-zeek, and Elastic's radius test
+// log and the documents its pipeline test expects.
+func TestECSZeekKeepsWhatZeekGives(t *testing.T) {
+	for _, c := range []struct {
+		zeek []string
+		ecs  string
+		want map[string]int64
+	}{
+		{
+			[]string{"zeek-wrccdc/ftp.json.gz", "zeek-baseline/scripts.base.protocols.dhcp.dhcp-all-msg-types_dhcp.log", "zeek-baseline/scripts.base.protocols.dhcp.dhcp-discover-msg-types_dhcp.log"},
+			"ecs-zeek/zeek-ecs.ndjson.gz",
+			map[string]int64{
+				// the one STOR, and the RETR of the traversal attempts
+				// (dot segments removed, as every URL's)
+				"[url:value = 'ftp://10.47.27.80/nessus_test']": 1,
+				"[url:value = 'ftp://10.47.21.80/boot.ini']":    11,
+				"[mac-addr:value = '90:b1:1c:99:49:29']":        3,
+				"[mac-addr:value = '00:0b:82:01:fc:42']":        1,
+			},
+		},
+		{
+			[]string{"zeek-integrations/test-radius.log"},
+			"ecs-integrations/zeek-socks-radius-expected.ndjson",
+			map[string]int64{
+				"[mac-addr:value = '00:14:22:e9:54:5e']": 2,
+				"[mac-addr:value = 'aa:bb:cc:dd:ee:ff']": 1,
+			},
+		},
+	} {
+		var zeek strings.Builder
+		for _, name := range c.zeek {
+			zeek.Write(readSample(t, name))
+		}
+		matchCounts(t, "zeek", c.want, FormatZeek, zeek.String())
+		matchCounts(t, c.ecs, c.want, FormatECS, string(readSample(t, c.ecs)))
+	}
+}
