@@ -96,7 +96,7 @@ def eve_http(h, out):
         if re.match(r'^[a-zA-Z][a-zA-Z0-9+.-]*://', u):
             if u.lower().startswith('http://'):
                 add(out, ('url', u))
-        elif hn and u.startswith('/'):
+        elif host(hn) and u.startswith('/'):  # a Host that is no host name ("/", a label over 63) gives no URL
             p = h.get('http_port')
             hp = hn if not addr(hn) or addr(hn)[0] == 'ipv4' else '[%s]' % hn.strip('[]')
             add(out, ('url', 'http://%s%s%s' % (hp.lower(), ':%d' % p if p and p != 80 else '', u)))
