@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"strings"
@@ -133,5 +134,34 @@ func TestECSZeekKeepsWhatZeekGives(t *testing.T) {
 		}
 		matchCounts(t, "zeek", c.want, FormatZeek, zeek.String())
 		matchCounts(t, c.ecs, c.want, FormatECS, string(readSample(t, c.ecs)))
+	}
+}
+
+// TestCompileWarnsNoHostName: a domain-name equality with a name that no
+// decoder gives as a domain-name (hostName) is compiled but reported
+// (ErrNoHostName), as a CIDR block compared by "=" is: nothing can match
+// it. bortzmeyer.42 and the tunnel name are real DNS queries of
+// suricata-verify's captures (testdata/sensors/eve-suricata7); Suricata
+// logs them, Parley reads neither as a domain-name.
+func TestCompileWarnsNoHostName(t *testing.T) {
+	for lit, warn := range map[string]bool{
+		"bortzmeyer.42":             true,
+		"hvmakga+ba.srv.tunnel.com": true,
+		"127.0.0.1":                 true,
+		"*.example.com":             true,
+		"Suricon.NET.":              false,
+		"evil_name.example":         false,
+		"xn--bcher-kva.example":     false,
+	} {
+		_, errs := Compile([]*Indicator{{ID: "indicator--1", Pattern: "[domain-name:value = '" + lit + "']", PatternType: "stix"}}, Options{})
+		got := len(errs) == 1 && errors.Is(errs[0], ErrNoHostName)
+		if got != warn || len(errs) > 1 || !warn && len(errs) > 0 {
+			t.Errorf("%s: errors %v, want a warning: %v", lit, errs, warn)
+		}
+	}
+	input := string(readSample(t, "eve-suricata7/eve-dns-tls-smtp.ndjson.gz"))
+	got, _ := runPatterns(t, []string{"[domain-name:value = 'suricon.net']"}, FormatEVE, input)
+	if got["[domain-name:value = 'suricon.net']"] == 0 {
+		t.Error("suricon.net not sighted")
 	}
 }
