@@ -37,6 +37,15 @@ func isBlock(lit string) bool {
 	return err == nil
 }
 
+// ErrNoHostName is wrapped by the [CompileError] of an indicator that is
+// compiled but compares domain-name:value by "=" with a name that no
+// decoder yields as a domain-name (see hostName): an IP address
+// ('192.0.2.1'), a wildcard ('*.example.com'), a name whose last label is
+// all digits ('bortzmeyer.42', which a DNS query may carry: RFC 3696
+// section 2, no top-level domain is) or one with other punctuation. No
+// Zeek, EVE, ECS or STIX observed-data event matches it.
+var ErrNoHostName = errors.New("compares domain-name:value with a name that no event gives as a domain-name (an IP address, a wildcard, a last label of digits only, or other punctuation): nothing matches it")
+
 // ErrHashName is wrapped by the [CompileError] of an indicator that is
 // compiled but names a hash by a near miss of a name in STIX 2.1's
 // hash-algorithm-ov (file:hashes.SHA256 or hashes.md5 for
@@ -203,6 +212,11 @@ func Compile(inds []*Indicator, opts Options) (*Engine, []*CompileError) {
 		if a, lit, ok := simpleEquality(ind.Pattern); ok {
 			if (a == AttrIPv4 || a == AttrIPv6) && isBlock(lit) {
 				errs = append(errs, &CompileError{ind.ID, blockByEquality(lit)})
+			}
+			if a == AttrDomain {
+				if n, ok := normalizeValue(a, lit); ok && !hostName(n) {
+					errs = append(errs, &CompileError{ind.ID, fmt.Errorf("%w: '%s'", ErrNoHostName, n)})
+				}
 			}
 			e.addSimple(ind, a, lit)
 			continue

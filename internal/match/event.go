@@ -629,7 +629,10 @@ func (e *Event) finish() {
 		e.intelSeen()
 	}
 	if e.smbFile && e.zeekName != nil {
-		e.fileString(AttrFileName, e.zeekName)
+		// as every file name: as written and, for a path in the share
+		// ("Test\\2009-12 Payroll.xlsx"), its last element, as Suricata's
+		// smb.filename and the ECS file.path of this record give it
+		fileName(e, 0, e.zeekName)
 	}
 	if e.httpHost != nil {
 		h := e.httpHost

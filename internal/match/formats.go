@@ -851,6 +851,13 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"zeek.dhcp.address.requested":            {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"zeek.ftp.data_channel.originating_host": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"zeek.ftp.data_channel.response_host":    {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	// and what they keep of Zeek's own reads there too: ftp.log's arg (a
+	// file command's ftp:// URL), dhcp.log's mac (renamed address.mac)
+	// and radius.log's mac, so that the ECS form of a record gives what
+	// the record gives
+	"zeek.ftp.arg":          {ftpArg, []Attr{AttrURL}},
+	"zeek.dhcp.address.mac": {mac, []Attr{AttrMAC}},
+	"zeek.radius.mac":       {mac, []Attr{AttrMAC}},
 	// Elastic's zeek socks pipeline writes socks.log's request.host or
 	// request.name (whichever the record has) as zeek.socks.request.host,
 	// and bound.host as zeek.socks.bound.host; its radius pipeline keeps
