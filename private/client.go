@@ -115,6 +115,13 @@ type Client struct {
 	// Progress, when set, is called by [Client.Check] after each batch
 	// with the number of values checked so far and the total.
 	Progress func(done, total int)
+	// CheckCheckpoint, when set, is called by [Client.Check] with the
+	// checkpoint note of the set key's receipt once its log signature and
+	// the key entry's inclusion verified, before any value is sent: the
+	// caller checks it against the checkpoints it saw before (a node
+	// showing this querier another log, with another key for the set) and
+	// its witness policy. An error stops the check.
+	CheckCheckpoint func(ctx context.Context, note []byte) error
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body any, accept string, out any) error {
@@ -323,6 +330,11 @@ func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []
 	}
 	if int64(rc.LogIndex) != info.KeyLogIndex {
 		return nil, fmt.Errorf("%w: the set names log index %d, the receipt %d", ErrKeyNotInLog, info.KeyLogIndex, rc.LogIndex)
+	}
+	if c.CheckCheckpoint != nil {
+		if err := c.CheckCheckpoint(ctx, []byte(rc.Checkpoint)); err != nil {
+			return nil, err
+		}
 	}
 	set, err := c.Tags(ctx, id, key)
 	if err != nil {

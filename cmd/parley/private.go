@@ -186,11 +186,12 @@ func runPrivatePublish(ctx context.Context, c *cli, args []string) error {
 }
 
 func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
-	const usage = "parley private check --url U --token T --set ID [--log-key VKEY] [FILE|-]"
+	const usage = "parley private check --url U --token T --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [FILE|-]"
 	fs := c.newFlagSet("private check")
 	rf := addPrivateRemoteFlags(fs)
 	setID := fs.String("set", "", "the private set `ID`")
-	logKey := fs.String("log-key", "", "the node's note verifier `KEY` (from parley init, or /log/key) that the set's key must be logged under")
+	trust := addTrustFlags(fs)
+	polFlags := addPolicyFlags(fs)
 	batch := fs.Int("batch", 0, "values per evaluation request (`N`; default: the node's max_batch)")
 	format := fs.String("format", "lines", "the input: `lines` of type:value, or the matcher's event logs: zeek, eve, ecs, stix or auto (their observables are checked, each once, and printed as type:value)")
 	if err := c.parseFlags(fs, args); err != nil {
@@ -202,6 +203,10 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 	}
 	if *setID == "" || fs.NArg() > 1 {
 		return usageErrorf(usage, "check needs --set and at most one FILE")
+	}
+	pol, err := polFlags.policy()
+	if err != nil {
+		return err
 	}
 	name := "-"
 	if fs.NArg() == 1 {
@@ -219,27 +224,42 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 	if len(lines) == 0 {
 		return withExit(1, "", errSilent)
 	}
-	vkey := *logKey
-	if vkey == "" {
-		if vkey, err = client.LogKey(ctx); err != nil {
-			return privateRemoteError("fetch the node's log key", err)
-		}
-		fmt.Fprintf(c.stderr, "parley: warning: trusting the log key the node serves (%s); pin it with --log-key\n", strings.SplitN(vkey, "+", 2)[0])
-	}
-	v, err := tlog.NewVerifier(vkey)
+	// The log key as every client pins it (--log-key, else the one the
+	// seen file pinned, else the served one, pinned on first use), and
+	// the set key's checkpoint checked against the checkpoints seen
+	// before and the witness policy, as pull and proof check theirs: a
+	// node can't show this querier alone another log, with another key
+	// for the set, to learn what it checks.
+	p, err := trust.pin(ctx, c, *rf.url, *rf.token)
 	if err != nil {
-		return usageErrorf("give the key printed by parley init", "bad --log-key: %v", err)
+		return err
+	}
+	logClient := &tlog.Client{URL: *rf.url, Token: *rf.token, HTTP: c.httpClient()}
+	client.CheckCheckpoint = func(ctx context.Context, n []byte) error {
+		if err := p.seen.CheckConsistent(ctx, n, p.verifier, logClient); err != nil {
+			return err
+		}
+		_, err := checkQuorum(pol, n)
+		return err
 	}
 	client.Progress = c.privateProgress()
-	hits, err := client.Check(ctx, *setID, v, lines, *batch, rand.Reader)
+	hits, err := client.Check(ctx, *setID, p.verifier, lines, *batch, rand.Reader)
 	if client.Progress != nil {
 		client.Progress(-1, 0)
 	}
 	switch {
+	case errors.Is(err, tlog.ErrProof):
+		p.seen.Save()
+		return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't check values: %w", err))
+	case errors.As(err, new(*exitError)):
+		return err // the witness policy's refusal (exit 1)
 	case errors.Is(err, private.ErrKeyNotInLog), errors.Is(err, private.ErrInvalidProof), errors.Is(err, private.ErrKeyMismatch):
 		return withExit(4, "do not trust this node's answers for this set", fmt.Errorf("couldn't verify the set: %w", err))
 	case err != nil:
 		return privateRemoteError("check values", err)
+	}
+	if err := p.seen.Save(); err != nil {
+		return withExit(3, "", err)
 	}
 	for _, i := range hits {
 		fmt.Fprintln(c.stdout, lines[i])

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// TestPrivateCheckSeenAndPolicy: private check checks the checkpoint that
+// proves the set's key like every client checks its checkpoints: against
+// the seen file (a fork signed by the node's key is caught, exit 1,
+// before any value is sent) and against the witness policy (a quorum the
+// checkpoint lacks is refused, exit 1).
+func TestPrivateCheckSeenAndPolicy(t *testing.T) {
+	base, st, dir := demoNode(t)
+	a, b := st.Members[0], st.Members[1]
+	values := filepath.Join(t.TempDir(), "values.txt")
+	if err := os.WriteFile(values, []byte("domain-name:ballot-phish.example\nipv4-addr:203.0.113.77\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "private", "publish", "--url", base, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
+	if code != 0 {
+		t.Fatalf("publish: exit %d: %s", code, stderr)
+	}
+	set := strings.TrimSpace(stdout)
+	seenFile := filepath.Join(t.TempDir(), "seen.json")
+	check := func(extra ...string) (int, string, string) {
+		args := append([]string{"private", "check", "--url", base, "--token", b.Token, "--set", set, "--seen", seenFile}, extra...)
+		return runCLIWithStdin(t, []byte("ipv4-addr:203.0.113.77\ndomain-name:nothing.example\n"), append(args, "-")...)
+	}
+	if code, stdout, stderr := check(); code != 0 || stdout != "ipv4-addr:203.0.113.77\n" {
+		t.Fatalf("first check: exit %d: %q %s", code, stdout, stderr)
+	}
+	seen, err := tlog.LoadSeen(seenFile)
+	if err != nil || len(seen.Notes) != 1 || seen.Key == "" {
+		t.Fatalf("seen file after the first check: %+v, %v", seen, err)
+	}
+
+	// A witness policy the node's checkpoint doesn't meet.
+	_, wkey, err := tlog.NewCosignerKey(rand.Reader, "witness.example/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := check("--witness", wkey); code != 1 || stdout != "" || !strings.Contains(stderr, "witness policy") {
+		t.Errorf("with a witness quorum the checkpoint lacks: exit %d: %q %s", code, stdout, stderr)
+	}
+
+	// A checkpoint of the same size with another root, signed by the
+	// node's key: a fork only the node can make.
+	cp, err := tlog.ParseCheckpoint(mustSplit(t, seen.Notes[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, err := os.ReadFile(filepath.Join(dir, node.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp.Hash[0] ^= 1
+	forked, err := tlog.SignCheckpoint(cp, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen.Notes = append(seen.Notes, string(forked))
+	if err := seen.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := check(); code != 1 || stdout != "" || !strings.Contains(stderr, "forked") {
+		t.Errorf("with a forked checkpoint seen: exit %d: %q %s", code, stdout, stderr)
+	}
+}
