@@ -41,8 +41,8 @@ func init() {
   sets     the sets you may query, their sizes and your query budget left`,
 		subcommands: []subcommand{
 			{name: "publish", usage: "private publish --url U --token-file F --collection C [--values FILE]"},
-			{name: "check", usage: "private check   --url U --token-file F --set ID [--log-key VKEY] [FILE|-]",
-				help: "Exit 0 some are in the set (they are printed), 1 none, 2 bad input or usage,\n4 the node refused or its answer did not verify."},
+			{name: "check", usage: "private check   --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [FILE|-]",
+				help: "Exit 0 some are in the set (they are printed), 1 none (or the log forked, or\nits checkpoint lacks the witness quorum), 2 bad input or usage, 4 the node\nrefused or its answer did not verify."},
 			{name: "sets", usage: "private sets    --url U --token-file F [--json]"},
 		},
 		run: runPrivate,
