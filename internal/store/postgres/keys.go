@@ -150,9 +150,6 @@ func (s *Store) AddMember(ctx context.Context, m store.Member) error {
 		m.Created = s.now()
 	}
 	err := s.logTx(ctx, func(tx pgx.Tx, h *logHead) error {
-		if err := keyHeldByAnother(ctx, tx, m.PublicKey, m.ID); err != nil {
-			return err
-		}
 		tag, err := tx.Exec(ctx, `INSERT INTO members(id, name, public_key, identity, created) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 			m.ID, m.Name, m.PublicKey, m.Identity, fmtTime(m.Created))
 		if err != nil {
@@ -160,6 +157,10 @@ func (s *Store) AddMember(ctx context.Context, m store.Member) error {
 		}
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("id or name taken: %w", store.ErrConflict)
+		}
+		// After the insert, so that a taken id or name is said first.
+		if err := keyHeldByAnother(ctx, tx, m.PublicKey, m.ID); err != nil {
+			return err
 		}
 		e := tlog.Entry{Member: m.ID, Event: tlog.EventRegister, Authority: tlog.AuthorityOperator}
 		if m.PublicKey != nil {
@@ -236,7 +237,7 @@ func (s *Store) ChangeKey(ctx context.Context, ev store.KeyEvent) error {
 	return nil
 }
 
-// keyHeldByAnother fails with [store.ErrConflict] when key (nil: none) was
+// keyHeldByAnother fails with [store.ErrInvalid] when key (nil: none) was
 // put in force for another member than member by a logged key entry: a key
 // belongs to one member (tlog.KeyHistory.Apply), whether or not that
 // member still holds it. The caller holds the log head's lock, so no
@@ -258,7 +259,7 @@ func keyHeldByAnother(ctx context.Context, tx pgx.Tx, key []byte, member string)
 			return err
 		}
 		if e, err := tlog.ParseEntry(leaf); err == nil && e.Key != nil && bytes.Equal(e.Key, key) && (e.Event == tlog.EventRegister || e.Event == tlog.EventRotate) {
-			return fmt.Errorf("the key is %s's (put in force at log entry %d); a key belongs to one member: make a new one: %w", other, idx, store.ErrConflict)
+			return fmt.Errorf("the key is %s's (put in force at log entry %d); a key belongs to one member: make a new one: %w", other, idx, store.ErrInvalid)
 		}
 	}
 	return rows.Err()

@@ -82,11 +82,12 @@ func (s *Store) AddMember(ctx context.Context, m store.Member) error {
 		m.Created = s.now()
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
-		if err := keyHeldByAnother(ctx, tx, m.PublicKey, m.ID); err != nil {
-			return err
-		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO members(id, name, public_key, identity, created) VALUES (?, ?, ?, ?, ?)`,
 			m.ID, m.Name, m.PublicKey, m.Identity, fmtTime(m.Created)); err != nil {
+			return err
+		}
+		// After the insert, so that a taken id or name is said first.
+		if err := keyHeldByAnother(ctx, tx, m.PublicKey, m.ID); err != nil {
 			return err
 		}
 		e := tlog.Entry{Member: m.ID, Event: tlog.EventRegister, Authority: tlog.AuthorityOperator}
@@ -164,7 +165,7 @@ func (s *Store) ChangeKey(ctx context.Context, ev store.KeyEvent) error {
 	return nil
 }
 
-// keyHeldByAnother fails with [store.ErrConflict] when key (nil: none) was
+// keyHeldByAnother fails with [store.ErrInvalid] when key (nil: none) was
 // put in force for another member than member by a logged key entry: a key
 // belongs to one member (tlog.KeyHistory.Apply), whether or not that
 // member still holds it.
@@ -185,7 +186,7 @@ func keyHeldByAnother(ctx context.Context, tx *sql.Tx, key []byte, member string
 			return err
 		}
 		if e, err := tlog.ParseEntry(leaf); err == nil && e.Key != nil && bytes.Equal(e.Key, key) && (e.Event == tlog.EventRegister || e.Event == tlog.EventRotate) {
-			return fmt.Errorf("the key is %s's (put in force at log entry %d); a key belongs to one member: make a new one: %w", other, idx, store.ErrConflict)
+			return fmt.Errorf("the key is %s's (put in force at log entry %d); a key belongs to one member: make a new one: %w", other, idx, store.ErrInvalid)
 		}
 	}
 	return rows.Err()
