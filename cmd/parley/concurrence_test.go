@@ -312,14 +312,7 @@ func TestConcurrenceSeen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	skey, err := os.ReadFile(filepath.Join(dir, node.KeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := nodeSigner(t, dir)
 	cp.Hash[0] ^= 1
 	forked, err := tlog.SignCheckpoint(cp, signer)
 	if err != nil {
@@ -346,6 +339,21 @@ func TestConcurrenceSeen(t *testing.T) {
 	if code, stderr := run(); code != 1 || !strings.Contains(stderr, "aren't consistent") {
 		t.Errorf("with an inconsistent smaller checkpoint seen: exit %d: %s", code, stderr)
 	}
+}
+
+// nodeSigner is the log's note signer of the node in dir: a test makes
+// with it what only the node can, such as a fork.
+func nodeSigner(t *testing.T, dir string) note.Signer {
+	t.Helper()
+	skey, err := os.ReadFile(filepath.Join(dir, node.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
 }
 
 func mustSplit(t *testing.T, n string) []byte {

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -58,14 +55,7 @@ func TestPrivateCheckSeenAndPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	skey, err := os.ReadFile(filepath.Join(dir, node.KeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := nodeSigner(t, dir)
 	cp.Hash[0] ^= 1
 	forked, err := tlog.SignCheckpoint(cp, signer)
 	if err != nil {
