@@ -332,6 +332,31 @@ func (f *Feed) cluster(ev *Event, o *stix.Object) {
 		name = typ
 	}
 	cl := Cluster{UUID: uuidOf(o.ID), Type: typ, Value: str(o, "name"), Description: str(o, "description")}
+	// The meta the import read aliases and external references from
+	// (see Converter.clusters), so that MISP, and a node taking the feed
+	// back, keep them.
+	meta := map[string]any{}
+	if al := stringList(o.Props["aliases"]); len(al) > 0 {
+		meta["synonyms"] = al
+	}
+	var ext []string
+	refs, _ := o.Props["external_references"].([]any)
+	for _, r := range refs {
+		r, _ := r.(map[string]any)
+		id, _ := r["external_id"].(string)
+		switch r["source_name"] {
+		case "mitre-attack", "capec", "cve":
+			if id != "" {
+				ext = append(ext, id)
+			}
+		}
+	}
+	if len(ext) > 0 {
+		meta["external_id"] = ext
+	}
+	if len(meta) > 0 {
+		cl.Meta = meta
+	}
 	for i := range ev.Galaxy {
 		if ev.Galaxy[i].Type == typ {
 			ev.Galaxy[i].GalaxyCluster = append(ev.Galaxy[i].GalaxyCluster, cl)

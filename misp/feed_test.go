@@ -312,3 +312,67 @@ func TestFeedDeleted(t *testing.T) {
 		t.Errorf("revoked version %s: first %v, again %v", key, first.Keys, again.Keys)
 	}
 }
+
+// TestFeedRoundTripClusters exports the galaxy clusters of MISP's own
+// events (misp-stix's test event and PyMISP's galaxy_1)
+// through STIX into a feed and converts the feed back: every cluster is
+// the same STIX object again, its aliases (the cluster's synonyms) and
+// external references (its external_id: ATT&CK, CAPEC, CVE ids) included.
+// The export wrote a cluster's uuid, value and description only, so a
+// MISP instance reading the feed, and a node taking it back, lost them.
+func TestFeedRoundTripClusters(t *testing.T) {
+	real := realEvents(t)
+	clusters := func(evs []*Event) map[string]map[string]any {
+		c := NewConverter(Options{})
+		out := map[string]map[string]any{}
+		for _, ev := range evs {
+			for _, raw := range c.Convert(ev).Objects {
+				var m map[string]any
+				if err := json.Unmarshal(raw, &m); err != nil {
+					t.Fatal(err)
+				}
+				switch m["type"] {
+				case "threat-actor", "intrusion-set", "malware", "tool", "attack-pattern", "course-of-action":
+					out[m["id"].(string)] = m
+				}
+			}
+		}
+		return out
+	}
+	for _, name := range []string{"misp_stix_test_event.json", "pymisp_galaxy_1.json"} {
+		t.Run(name, func(t *testing.T) {
+			evs := real[name]
+			want := clusters(evs)
+			withMeta := 0
+			for _, m := range want {
+				if m["aliases"] != nil || m["external_references"] != nil {
+					withMeta++
+				}
+			}
+			if withMeta == 0 {
+				t.Fatalf("no cluster with aliases or external references in %s", name)
+			}
+			back, _, _, _ := roundTrip(t, evs)
+			var again []*Event
+			for _, ev := range evs {
+				again = append(again, back[ev.UUID])
+			}
+			got := clusters(again)
+			for id, w := range want {
+				g := got[id]
+				if g == nil {
+					t.Errorf("%s (%s) not in the feed", id, w["name"])
+					continue
+				}
+				for _, k := range []string{"name", "description", "aliases", "external_references", "labels"} {
+					wj, _ := json.Marshal(w[k])
+					gj, _ := json.Marshal(g[k])
+					if string(wj) != string(gj) {
+						t.Errorf("%s %s: got %s, want %s", id, k, gj, wj)
+					}
+				}
+			}
+			t.Logf("%d clusters, %d with aliases or external references", len(want), withMeta)
+		})
+	}
+}
