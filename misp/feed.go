@@ -70,6 +70,64 @@ type Feed struct {
 	Events []*Event
 	// Unsupported lists the STIX objects that have no MISP form.
 	Unsupported []Unsupported
+	// attached holds, per indicator or observed-data id, the galaxy
+	// clusters the import linked from it (see attachedClusters).
+	attached map[string][]*stix.Object
+	// onObservation is the set of those clusters' ids.
+	onObservation map[string]bool
+}
+
+// attachedClusters returns the galaxy clusters that an "indicates" or
+// "related-to" relationship links from an indicator or observed-data,
+// as the import links the clusters of an attribute or of an object's
+// attributes (Converter.attached). They go back onto that attribute,
+// or the object's first attribute, not onto the event: a cluster of the
+// event is related to the event's other clusters ("uses"), so the
+// event-level cluster an attribute's became would, imported again, say
+// that the event's threat actors and malware use it.
+func attachedClusters(objects []*stix.Object, byID map[string]*stix.Object) map[string][]*stix.Object {
+	out := map[string][]*stix.Object{}
+	for _, r := range objects {
+		if r.Type != "relationship" || revoked(r) {
+			continue
+		}
+		if rt := str(r, "relationship_type"); rt != "indicates" && rt != "related-to" {
+			continue
+		}
+		src, dst := byID[str(r, "source_ref")], byID[str(r, "target_ref")]
+		if src == nil || dst == nil || (src.Type != "indicator" && src.Type != "observed-data") || !isCluster(dst) {
+			continue
+		}
+		if !slices.Contains(out[src.ID], dst) {
+			out[src.ID] = append(out[src.ID], dst)
+		}
+	}
+	return out
+}
+
+// isCluster reports whether o is a galaxy cluster's STIX form.
+func isCluster(o *stix.Object) bool {
+	switch o.Type {
+	case "threat-actor", "intrusion-set", "malware", "tool", "attack-pattern", "course-of-action":
+		return true
+	case "vulnerability", "campaign":
+		return label(o, "galaxy-type") != ""
+	}
+	return false
+}
+
+// attachedOnly reports whether o is a cluster that an indicator or
+// observed-data links (it is written there, not on the event).
+func (f *Feed) attachedOnly(o *stix.Object) bool {
+	if f.onObservation == nil {
+		f.onObservation = map[string]bool{}
+		for _, cs := range f.attached {
+			for _, c := range cs {
+				f.onObservation[c.ID] = true
+			}
+		}
+	}
+	return f.onObservation[o.ID]
 }
 
 // FeedFromSTIX maps STIX objects back to MISP events, the reverse of
@@ -95,6 +153,7 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		}
 	}
 	sort.Slice(containers, func(i, j int) bool { return containers[i].ID < containers[j].ID })
+	f.attached = attachedClusters(objects, byID)
 	events := map[string]*Event{}
 	for _, c := range containers {
 		ev := eventOf(c, byID)
@@ -102,6 +161,9 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		for _, r := range stringList(c.Props["object_refs"]) {
 			if o := byID[r]; o != nil {
 				used[r] = true
+				if f.attachedOnly(o) {
+					continue // on the attribute or object it was on
+				}
 				f.add(ev, o, byID)
 			}
 		}
@@ -110,7 +172,7 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 	extra := rest
 	extra.Attribute, extra.Object, extra.Galaxy = nil, nil, nil
 	for _, o := range objects {
-		if used[o.ID] || o.Type == "report" || o.Type == "grouping" {
+		if used[o.ID] || o.Type == "report" || o.Type == "grouping" || f.attachedOnly(o) {
 			continue
 		}
 		if revoked(o) {
@@ -242,8 +304,8 @@ func revoked(o *stix.Object) bool {
 
 // add maps o into ev. A revoked object is a deleted attribute or object.
 func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
+	na, no := len(ev.Attribute), len(ev.Object)
 	if revoked(o) {
-		na, no := len(ev.Attribute), len(ev.Object)
 		defer func() {
 			for i := na; i < len(ev.Attribute); i++ {
 				ev.Attribute[i].Deleted = true
@@ -278,6 +340,7 @@ func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
 			return
 		}
 		f.observation(ev, o, cmps, true, skip)
+		f.attach(ev, o, na, no)
 	case "observed-data":
 		var scos []*stix.Object
 		for _, r := range stringList(o.Props["object_refs"]) {
@@ -291,6 +354,7 @@ func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
 			return
 		}
 		f.observation(ev, o, cmps, false, skip)
+		f.attach(ev, o, na, no)
 	case "note":
 		t := label(o, "type")
 		if t == "" {
@@ -321,17 +385,73 @@ func isSCO(o *stix.Object) bool {
 	return !hasCreated && o.Type != "marking-definition"
 }
 
-// cluster adds a galaxy cluster.
+// attach puts the clusters linked from o (see attachedClusters) on the
+// attribute or object that f.add made of it: the attribute ev.Attribute[na]
+// or the first attribute of the object ev.Object[no], where the import
+// reads them back from.
+func (f *Feed) attach(ev *Event, o *stix.Object, na, no int) {
+	cs := f.attached[o.ID]
+	if len(cs) == 0 {
+		return
+	}
+	var a *Attribute
+	switch {
+	case len(ev.Attribute) > na:
+		a = &ev.Attribute[na]
+	case len(ev.Object) > no && len(ev.Object[no].Attribute) > 0:
+		a = &ev.Object[no].Attribute[0]
+	default:
+		// o has no MISP form (listed in f.Unsupported): its clusters
+		// stay with the event rather than vanish.
+		for _, c := range cs {
+			if !slices.ContainsFunc(ev.Galaxy, func(g Galaxy) bool {
+				return slices.ContainsFunc(g.GalaxyCluster, func(x Cluster) bool { return x.UUID == uuidOf(c.ID) })
+			}) {
+				f.cluster(ev, c)
+			}
+		}
+		return
+	}
+	for _, c := range cs {
+		typ, name, cl := clusterOf(c)
+		tag := fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)
+		if !slices.ContainsFunc(a.Tag, func(t Tag) bool { return t.Name == tag }) {
+			a.Tag = append(a.Tag, Tag{Name: tag})
+		}
+		a.Galaxy = addCluster(a.Galaxy, typ, name, cl)
+	}
+}
+
+// addCluster adds cl to the galaxy of type typ in gs.
+func addCluster(gs []Galaxy, typ, name string, cl Cluster) []Galaxy {
+	for i := range gs {
+		if gs[i].Type == typ {
+			gs[i].GalaxyCluster = append(gs[i].GalaxyCluster, cl)
+			return gs
+		}
+	}
+	return append(gs, Galaxy{Name: name, Type: typ, GalaxyCluster: []Cluster{cl}})
+}
+
+// cluster adds a galaxy cluster to the event.
 func (f *Feed) cluster(ev *Event, o *stix.Object) {
-	typ := label(o, "galaxy-type")
-	name := label(o, "galaxy-name")
+	typ, name, cl := clusterOf(o)
+	ev.Galaxy = addCluster(ev.Galaxy, typ, name, cl)
+	ev.Tag = append(ev.Tag, Tag{Name: fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)})
+}
+
+// clusterOf is the MISP galaxy type and name and the cluster of o, a
+// cluster's STIX form.
+func clusterOf(o *stix.Object) (typ, name string, cl Cluster) {
+	typ = label(o, "galaxy-type")
+	name = label(o, "galaxy-name")
 	if typ == "" {
 		typ = o.Type
 	}
 	if name == "" {
 		name = typ
 	}
-	cl := Cluster{UUID: uuidOf(o.ID), Type: typ, Value: str(o, "name"), Description: str(o, "description")}
+	cl = Cluster{UUID: uuidOf(o.ID), Type: typ, Value: str(o, "name"), Description: str(o, "description")}
 	// The meta the import read aliases and external references from
 	// (see Converter.clusters), so that MISP, and a node taking the feed
 	// back, keep them.
@@ -357,15 +477,7 @@ func (f *Feed) cluster(ev *Event, o *stix.Object) {
 	if len(meta) > 0 {
 		cl.Meta = meta
 	}
-	for i := range ev.Galaxy {
-		if ev.Galaxy[i].Type == typ {
-			ev.Galaxy[i].GalaxyCluster = append(ev.Galaxy[i].GalaxyCluster, cl)
-			ev.Tag = append(ev.Tag, Tag{Name: fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)})
-			return
-		}
-	}
-	ev.Galaxy = append(ev.Galaxy, Galaxy{Name: name, Type: typ, GalaxyCluster: []Cluster{cl}})
-	ev.Tag = append(ev.Tag, Tag{Name: fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)})
+	return typ, name, cl
 }
 
 // comparison is one "path = value" of a pattern or an observable, the

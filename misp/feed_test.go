@@ -372,7 +372,38 @@ func TestFeedRoundTripClusters(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%d clusters, %d with aliases or external references", len(want), withMeta)
+			// The relationships of the clusters: those of an attribute's
+			// or object's clusters ("indicates", "related-to") stay where
+			// they were, and the event's ("uses") are not made for them.
+			// The export put every cluster on the event, so galaxy_1's
+			// T1098 of a file object came back used by APT1, APT12 and
+			// two malware families (4 relationships MISP never had).
+			wr, gr := rels(t, evs), rels(t, again)
+			if !slices.Equal(wr, gr) {
+				t.Errorf("relationships differ:\n got %q\nwant %q", gr, wr)
+			}
+			t.Logf("%d clusters, %d with aliases or external references, %d relationships", len(want), withMeta, len(wr))
 		})
 	}
+}
+
+// rels lists the relationships the conversion of evs makes, as
+// "source type target".
+func rels(t *testing.T, evs []*Event) []string {
+	t.Helper()
+	c := NewConverter(Options{})
+	var out []string
+	for _, ev := range evs {
+		for _, raw := range c.Convert(ev).Objects {
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m["type"] == "relationship" {
+				out = append(out, fmt.Sprint(m["source_ref"], " ", m["relationship_type"], " ", m["target_ref"]))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
