@@ -138,7 +138,10 @@ func (f *Feed) attachedOnly(o *stix.Object) bool {
 // rest; it is left out when empty). Indicators and observed-data labelled
 // misp:name="..." become MISP objects of that template, the others
 // attributes whose type is their misp:type label or, without one, the
-// type their pattern or observable implies.
+// type their pattern or observable implies. Labels other than the
+// mapping's own misp: ones and TLP markings become tags (an object's on
+// its first attribute); a cluster linked from an indicator or
+// observed-data goes on that attribute, the other clusters on the event.
 func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 	byID := map[string]*stix.Object{}
 	for _, o := range objects {
@@ -251,7 +254,7 @@ func eventOf(c *stix.Object, byID map[string]*stix.Object) *Event {
 	return ev
 }
 
-// tagsOf turns labels (except misp-stix's misp:... ones) and TLP
+// tagsOf turns labels (except misp-stix's mapping ones) and TLP
 // markings back into tags.
 func tagsOf(o *stix.Object) []Tag {
 	var tags []Tag
@@ -265,12 +268,19 @@ func tagsOf(o *stix.Object) []Tag {
 		}
 	}
 	for _, l := range stringList(o.Props["labels"]) {
-		if !strings.HasPrefix(l, "misp:") {
-			tags = append(tags, Tag{Name: l})
+		if m := labelRE.FindStringSubmatch(l); m != nil && mappingLabels[m[1]] {
+			continue
 		}
+		tags = append(tags, Tag{Name: l})
 	}
 	return tags
 }
+
+// mappingLabels are the keys of the misp:<key>="..." labels that the
+// import writes for the mapping itself (see Converter). Other misp:
+// labels are tags of MISP's own "misp" taxonomy (misp:tool="...",
+// misp:confidence-level="...") and go back as tags.
+var mappingLabels = map[string]bool{"type": true, "category": true, "name": true, "meta-category": true, "galaxy-name": true, "galaxy-type": true}
 
 // ownTags is tagsOf(o) without the TLP tags o inherits from its event
 // (the import marks every object with its event's TLP; MISP keeps it once).
@@ -437,7 +447,11 @@ func addCluster(gs []Galaxy, typ, name string, cl Cluster) []Galaxy {
 func (f *Feed) cluster(ev *Event, o *stix.Object) {
 	typ, name, cl := clusterOf(o)
 	ev.Galaxy = addCluster(ev.Galaxy, typ, name, cl)
-	ev.Tag = append(ev.Tag, Tag{Name: fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)})
+	// The event's labels hold the tag already when it came from MISP.
+	tag := fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)
+	if !slices.ContainsFunc(ev.Tag, func(t Tag) bool { return t.Name == tag }) {
+		ev.Tag = append(ev.Tag, Tag{Name: tag})
+	}
 }
 
 // clusterOf is the MISP galaxy type and name and the cluster of o, a
@@ -658,6 +672,12 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 			rel, typ := relationOf(name, c)
 			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, i, c), Type: typ, Category: categoryFor(typ),
 				Value: c.value, ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
+		}
+		if len(obj.Attribute) > 0 {
+			// MISP objects have no tags: the import gives an object's
+			// STIX form the tags of all its attributes (and the
+			// strictest TLP among them), so they go back on the first.
+			obj.Attribute[0].Tag = ownTags(ev, o)
 		}
 		ev.Object = append(ev.Object, obj)
 		return

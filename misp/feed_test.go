@@ -407,3 +407,93 @@ func rels(t *testing.T, evs []*Event) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestFeedRoundTripTagsAndMarkings exports MISP's own events through STIX
+// into a feed and converts the feed back: every indicator, observed-data
+// and report keeps its labels (the MISP tags, galaxy tags included, each
+// once) and its TLP marking. One event has a tlp:red tag on an attribute
+// of an object, in a tlp:amber event: the object's indicator is TLP:RED,
+// and must stay so in a MISP instance that reads the feed. The export
+// wrote no tags on an object's attributes (the object's TLP:RED came back
+// TLP:AMBER, its event's) and a galaxy tag of the event twice.
+func TestFeedRoundTripTagsAndMarkings(t *testing.T) {
+	real := realEvents(t)
+	red := *real["misp_stix_test_event.json"][0]
+	red.Object = slices.Clone(red.Object)
+	o := &red.Object[0]
+	o.Attribute = slices.Clone(o.Attribute)
+	o.Attribute[0].Tag = append(slices.Clone(o.Attribute[0].Tag), Tag{Name: "tlp:red"})
+	sets := map[string][]*Event{"misp_stix_test_event.json with a tlp:red object": {&red}}
+	for _, name := range []string{"misp_stix_test_event.json", "pymisp_galaxy_1.json", "pymisp_57c4445b-c548-4654-af0b-4be3950d210f.json", "pymisp_long_event_email.json"} {
+		sets[name] = real[name]
+	}
+	props := func(evs []*Event) map[string]map[string]any {
+		c := NewConverter(Options{})
+		out := map[string]map[string]any{}
+		for _, ev := range evs {
+			for _, raw := range c.Convert(ev).Objects {
+				var m map[string]any
+				if err := json.Unmarshal(raw, &m); err != nil {
+					t.Fatal(err)
+				}
+				switch m["type"] {
+				case "indicator", "observed-data", "report", "grouping":
+					out[m["id"].(string)] = m
+				}
+			}
+		}
+		return out
+	}
+	for name, evs := range sets {
+		t.Run(name, func(t *testing.T) {
+			want := props(evs)
+			back, _, _, _ := roundTrip(t, evs)
+			var again []*Event
+			for _, ev := range evs {
+				again = append(again, back[ev.UUID])
+			}
+			got := props(again)
+			reds := 0
+			for id, w := range want {
+				g := got[id]
+				if g == nil {
+					continue // not exported: TestFeedRoundTrip's concern
+				}
+				for _, k := range []string{"labels", "object_marking_refs"} {
+					wl, gl := stringList(w[k]), stringList(g[k])
+					if k == "labels" {
+						if g["type"] == "report" || g["type"] == "grouping" {
+							// MISP attaches an event's clusters by their
+							// tags: the export adds those the event's
+							// labels lack (misp-stix's test event has
+							// clusters without their tags).
+							var kept []string
+							added := map[string]bool{}
+							for _, l := range gl {
+								if strings.HasPrefix(l, "misp-galaxy:") && !slices.Contains(wl, l) && !added[l] {
+									added[l] = true // a second one stays, and differs
+									continue
+								}
+								kept = append(kept, l)
+							}
+							gl = kept
+						}
+						slices.Sort(wl)
+						slices.Sort(gl)
+					}
+					if !slices.Equal(wl, gl) {
+						t.Errorf("%s %s: got %q, want %q", id, k, gl, wl)
+					}
+				}
+				for _, m := range stringList(w["object_marking_refs"]) {
+					if l, _ := stix.LookupTLP(m); l.Level == "red" {
+						reds++
+					}
+				}
+			}
+			if strings.Contains(name, "tlp:red") && reds == 0 {
+				t.Fatal("no TLP:RED object in the test event")
+			}
+		})
+	}
+}
