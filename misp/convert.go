@@ -298,6 +298,20 @@ func (c *Converter) Convert(ev *Event) *Result {
 			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp))
 		}
 	}
+	// Event reports cite what was mapped, so they come after it.
+	for i := range ev.EventReport {
+		r := &ev.EventReport[i]
+		if !c.opt.KeepRestricted && Restricted(r.Distribution) {
+			c.Stats.Restricted++
+			continue
+		}
+		if r.Deleted {
+			c.Stats.Deleted++
+			c.revoke(x, func() { c.eventReport(x, r) })
+			continue
+		}
+		c.eventReport(x, r)
+	}
 	// Who uses what among the event's clusters.
 	for _, a := range eventClusters {
 		for _, b := range eventClusters {
@@ -312,6 +326,67 @@ func (c *Converter) Convert(ev *Event) *Result {
 	c.container(x, eventLabels)
 	c.Stats.STIX += len(res.Objects)
 	return res
+}
+
+// reportRefRE finds what an event report's Markdown cites:
+// @[attribute](<uuid>), @[object](<uuid>), and their @! image forms.
+var reportRefRE = regexp.MustCompile(`@!?\[(?:attribute|object)\]\(([0-9a-fA-F-]{36})\)`)
+
+// eventReport maps an event report to a note--<report uuid>, as misp-stix
+// does: its name is the abstract, its Markdown the content, and it refers
+// to the STIX objects of the attributes and objects it cites that were
+// written (none: the event's report or grouping).
+func (c *Converter) eventReport(x *eventCtx, r *EventReport) {
+	if !validUUID(r.UUID) {
+		c.unsupported(x, "event-report", r.UUID, r.Name, "the uuid is not a UUID")
+		return
+	}
+	t := r.Timestamp
+	if t == 0 {
+		t = x.ev.Timestamp
+	}
+	m := x.base("note", r.UUID, t)
+	setIf(m, "abstract", r.Name)
+	m["content"] = r.Content
+	if r.Content == "" {
+		m["content"] = r.Name
+	}
+	// An object's attribute is cited as the object (misp-stix does so).
+	objectOf := map[string]string{}
+	for i := range x.ev.Object {
+		for _, a := range x.ev.Object[i].Attribute {
+			objectOf[strings.ToLower(a.UUID)] = x.ev.Object[i].UUID
+		}
+	}
+	var refs []any
+	for _, sm := range reportRefRE.FindAllStringSubmatch(r.Content, -1) {
+		cited := strings.ToLower(sm[1])
+		if o, ok := objectOf[cited]; ok {
+			cited = strings.ToLower(o)
+		}
+		id := x.byMISP[cited]
+		if id != "" && !slices.Contains(refs, any(id)) {
+			refs = append(refs, id)
+		}
+	}
+	if len(refs) == 0 {
+		refs = []any{x.container}
+	}
+	m["object_refs"] = refs
+	m["labels"] = []any{`misp:data-layer="Event Report"`}
+	setIf(m, "object_marking_refs", markingRefs(x.markings, nil))
+	if x.revoking {
+		m["revoked"] = true
+	}
+	if err := c.emit(x, &unit{main: m["id"].(string), objs: []map[string]any{m}}); err != nil {
+		c.unsupported(x, "event-report", r.UUID, r.Name, "invalid as STIX: %v", err)
+		return
+	}
+	if x.revoking {
+		c.Stats.Revoked++
+		return
+	}
+	x.refs = append(x.refs, m["id"].(string))
 }
 
 // withoutRestricted returns o without its attributes that MISP's

@@ -77,6 +77,14 @@
 //     with its relationships and every tag that names it (its tag_name,
 //     misp-galaxy:<type>="<value>" or ="<uuid>"), so that neither its
 //     value nor its description or synonyms are written.
+//   - An event report (EventReport) becomes note--<report uuid>, as
+//     misp-stix writes it: abstract its name, content its Markdown, label
+//     misp:data-layer="Event Report", object_refs the indicators and
+//     observed-data of the attributes and objects it cites
+//     (@[attribute](<uuid>), @[object](<uuid>); an object's attribute
+//     cites the object), or the event's report or grouping when none was
+//     written. Its own distribution applies, as an attribute's does; a
+//     deleted one is a revoked note.
 //   - Sightings of type 0 become sighting--<sighting uuid> of the
 //     attribute's indicator or observed-data, sighted where the
 //     sighting's organisation is (identity--<org uuid>).

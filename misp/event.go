@@ -30,6 +30,19 @@ type Event struct {
 	Object           []Object    `json:"Object"`
 	Galaxy           []Galaxy    `json:"Galaxy"`
 	Tag              []Tag       `json:"Tag"`
+	// EventReport holds the event's reports: Markdown prose that cites
+	// attributes and objects as @[attribute](<uuid>) and @[object](<uuid>).
+	EventReport []EventReport `json:"EventReport,omitempty"`
+}
+
+// EventReport is a MISP event report (MISP 2.4.140 and later).
+type EventReport struct {
+	UUID         string    `json:"uuid"`
+	Name         string    `json:"name"`
+	Content      string    `json:"content"`
+	Timestamp    Timestamp `json:"timestamp"`
+	Distribution Text      `json:"distribution,omitempty"`
+	Deleted      Bool      `json:"deleted,omitempty"`
 }
 
 // Org is a MISP organisation.

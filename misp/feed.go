@@ -173,7 +173,7 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		f.Events = append(f.Events, ev)
 	}
 	extra := rest
-	extra.Attribute, extra.Object, extra.Galaxy = nil, nil, nil
+	extra.Attribute, extra.Object, extra.Galaxy, extra.EventReport = nil, nil, nil, nil
 	for _, o := range objects {
 		if used[o.ID] || o.Type == "report" || o.Type == "grouping" || f.attachedOnly(o) {
 			continue
@@ -188,7 +188,7 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		}
 		f.add(&extra, o, byID)
 	}
-	if len(extra.Attribute)+len(extra.Object)+len(extra.Galaxy) > 0 {
+	if len(extra.Attribute)+len(extra.Object)+len(extra.Galaxy)+len(extra.EventReport) > 0 {
 		if extra.Timestamp == 0 {
 			// The newest content dates the event, so that an unchanged
 			// export keeps its timestamp and MISP does not fetch it again.
@@ -280,7 +280,7 @@ func tagsOf(o *stix.Object) []Tag {
 // import writes for the mapping itself (see Converter). Other misp:
 // labels are tags of MISP's own "misp" taxonomy (misp:tool="...",
 // misp:confidence-level="...") and go back as tags.
-var mappingLabels = map[string]bool{"type": true, "category": true, "name": true, "meta-category": true, "galaxy-name": true, "galaxy-type": true}
+var mappingLabels = map[string]bool{"type": true, "category": true, "name": true, "meta-category": true, "galaxy-name": true, "galaxy-type": true, "data-layer": true}
 
 // ownTags is tagsOf(o) without the TLP tags o inherits from its event
 // (the import marks every object with its event's TLP; MISP keeps it once).
@@ -366,6 +366,11 @@ func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
 		f.observation(ev, o, cmps, false, skip)
 		f.attach(ev, o, na, no)
 	case "note":
+		if label(o, "data-layer") == "Event Report" {
+			ev.EventReport = append(ev.EventReport, EventReport{UUID: uuidOf(o.ID), Name: str(o, "abstract"),
+				Content: str(o, "content"), Timestamp: ts, Deleted: Bool(revoked(o))})
+			return
+		}
 		t := label(o, "type")
 		if t == "" {
 			t = "text"
@@ -890,19 +895,20 @@ func categoryFor(typ string) string {
 // feedEvent is the JSON of an event in a feed: the fields PyMISP's feed
 // generator keeps.
 type feedEvent struct {
-	UUID             string      `json:"uuid"`
-	Info             string      `json:"info"`
-	Date             string      `json:"date"`
-	Timestamp        Timestamp   `json:"timestamp"`
-	Published        bool        `json:"published"`
-	PublishTimestamp Timestamp   `json:"publish_timestamp"`
-	Analysis         Text        `json:"analysis"`
-	ThreatLevelID    Text        `json:"threat_level_id"`
-	Orgc             Org         `json:"Orgc"`
-	Tag              []Tag       `json:"Tag,omitempty"`
-	Attribute        []Attribute `json:"Attribute"`
-	Object           []Object    `json:"Object,omitempty"`
-	Galaxy           []Galaxy    `json:"Galaxy,omitempty"`
+	UUID             string        `json:"uuid"`
+	Info             string        `json:"info"`
+	Date             string        `json:"date"`
+	Timestamp        Timestamp     `json:"timestamp"`
+	Published        bool          `json:"published"`
+	PublishTimestamp Timestamp     `json:"publish_timestamp"`
+	Analysis         Text          `json:"analysis"`
+	ThreatLevelID    Text          `json:"threat_level_id"`
+	Orgc             Org           `json:"Orgc"`
+	Tag              []Tag         `json:"Tag,omitempty"`
+	Attribute        []Attribute   `json:"Attribute"`
+	Object           []Object      `json:"Object,omitempty"`
+	Galaxy           []Galaxy      `json:"Galaxy,omitempty"`
+	EventReport      []EventReport `json:"EventReport,omitempty"`
 }
 
 // WriteFeed writes f into dir as a MISP feed: manifest.json,
@@ -925,7 +931,7 @@ func WriteFeed(dir string, f *Feed) error {
 		}
 		fe := feedEvent{UUID: ev.UUID, Info: ev.Info, Date: ev.Date, Timestamp: ev.Timestamp, Published: bool(ev.Published),
 			PublishTimestamp: ev.PublishTimestamp, Analysis: ev.Analysis, ThreatLevelID: ev.ThreatLevelID, Orgc: ev.Orgc,
-			Tag: ev.Tag, Attribute: ev.Attribute, Object: ev.Object, Galaxy: ev.Galaxy}
+			Tag: ev.Tag, Attribute: ev.Attribute, Object: ev.Object, Galaxy: ev.Galaxy, EventReport: ev.EventReport}
 		if fe.Attribute == nil {
 			fe.Attribute = []Attribute{}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -495,5 +496,76 @@ func TestFeedRoundTripTagsAndMarkings(t *testing.T) {
 				t.Fatal("no TLP:RED object in the test event")
 			}
 		})
+	}
+}
+
+// TestEventReport converts misp-stix's test event with an event report
+// (tests/test_events.py, _TEST_EVENT_REPORT): the report is
+// note--<uuid> with its name as abstract and its Markdown as content,
+// referring to what it cites (misp-stix's test counts 5 objects: the
+// observed-data it writes beside each indicator, and the indicators;
+// Parley writes the 3 indicators and observed-data). Before, MISP event
+// reports were dropped without a word. One the distribution restricts is
+// left out and counted; a deleted one is a revoked note; a feed export
+// writes it back as the event's EventReport.
+func TestEventReport(t *testing.T) {
+	base := realEvents(t)["misp_stix_event_report.json"][0]
+	const id = "note--0d8fdacd-5ed2-42ca-a286-d4880b198827"
+	notes := func(ev *Event) (map[string]any, *Converter) {
+		c := NewConverter(Options{})
+		r := c.Convert(ev)
+		for _, u := range r.Unsupported {
+			t.Errorf("unsupported: %v", u)
+		}
+		for _, raw := range r.Objects {
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m["id"] == id {
+				return m, c
+			}
+		}
+		return nil, c
+	}
+	n, _ := notes(base)
+	if n == nil {
+		t.Fatal("no note of the event report")
+	}
+	refs := stringList(n["object_refs"])
+	slices.Sort(refs)
+	want := []string{"indicator--f91abf56-b017-462a-849f-d03ae0187498", "indicator--f9b286a9-3ed6-4ace-a60c-a5fe6529a783", "observed-data--f715be9f-845f-4d8c-8dce-852b353b3488"}
+	if !slices.Equal(refs, want) {
+		t.Errorf("object_refs %q, want %q", refs, want)
+	}
+	if n["abstract"] != "EventReport Test" || !strings.HasPrefix(n["content"].(string), "This Event showcases a @[object](f91abf56") ||
+		n["created"] != "2020-10-25T16:22:00.000Z" || n["modified"] != n["created"] {
+		t.Errorf("note %v", n)
+	}
+
+	restricted := *base
+	restricted.EventReport = slices.Clone(base.EventReport)
+	restricted.EventReport[0].Distribution = "4"
+	if n, c := notes(&restricted); n != nil || c.Stats.Restricted != 1 {
+		t.Errorf("a sharing group's event report: %v, %d restricted", n, c.Stats.Restricted)
+	}
+
+	deleted := *base
+	deleted.EventReport = slices.Clone(base.EventReport)
+	deleted.EventReport[0].Deleted = true
+	deleted.EventReport[0].Timestamp++
+	if n, c := notes(&deleted); n == nil || n["revoked"] != true || c.Stats.Revoked != 1 {
+		t.Errorf("a deleted event report: %v, %d revoked", n, c.Stats.Revoked)
+	}
+
+	back, _, _, _ := roundTrip(t, []*Event{base})
+	got := back[base.UUID]
+	if got == nil || len(got.EventReport) != 1 || got.EventReport[0] != base.EventReport[0] {
+		t.Errorf("the feed's event reports: %+v", got)
+	}
+	if got != nil {
+		if again, _ := notes(got); !reflect.DeepEqual(again, n) {
+			t.Errorf("from the feed:\n%v\nwant\n%v", again, n)
+		}
 	}
 }
