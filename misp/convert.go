@@ -298,6 +298,25 @@ func (c *Converter) Convert(ev *Event) *Result {
 			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp))
 		}
 	}
+	// Analyst data of what was written (not of what was left out).
+	c.analystData(x, "event "+ev.UUID, &ev.AnalystData)
+	for i := range ev.Attribute {
+		if a := &ev.Attribute[i]; x.byMISP[a.UUID] != "" {
+			c.analystData(x, "attribute "+a.UUID, &a.AnalystData)
+		}
+	}
+	for i := range ev.Object {
+		o := &ev.Object[i]
+		if x.byMISP[o.UUID] == "" {
+			continue
+		}
+		c.analystData(x, "object "+o.UUID, &o.AnalystData)
+		for j := range o.Attribute {
+			if a := &o.Attribute[j]; !bool(a.Deleted) && (c.opt.KeepRestricted || !Restricted(a.Distribution)) {
+				c.analystData(x, "attribute "+a.UUID, &a.AnalystData)
+			}
+		}
+	}
 	// Event reports cite what was mapped, so they come after it.
 	for i := range ev.EventReport {
 		r := &ev.EventReport[i]
@@ -326,6 +345,19 @@ func (c *Converter) Convert(ev *Event) *Result {
 	c.container(x, eventLabels)
 	c.Stats.STIX += len(res.Objects)
 	return res
+}
+
+// analystData lists the analyst data of where (MISP's notes, opinions
+// and relationships) as unsupported, so that none is dropped silently.
+func (c *Converter) analystData(x *eventCtx, where string, d *AnalystData) {
+	for _, l := range []struct {
+		name string
+		data []AnalystDatum
+	}{{"note", d.Note}, {"opinion", d.Opinion}, {"relationship", d.Relationship}} {
+		for _, a := range l.data {
+			c.unsupported(x, "analyst-data", a.UUID, l.name, "MISP analyst data (on %s) has no mapping here", where)
+		}
+	}
 }
 
 // reportRefRE finds what an event report's Markdown cites:
@@ -387,6 +419,7 @@ func (c *Converter) eventReport(x *eventCtx, r *EventReport) {
 		return
 	}
 	x.refs = append(x.refs, m["id"].(string))
+	c.analystData(x, "event report "+r.UUID, &r.AnalystData)
 }
 
 // withoutRestricted returns o without its attributes that MISP's

@@ -127,6 +127,9 @@
 //     (its properties outside the id are those of the first). The
 //     attribute and object uuids stay in the indicator and observed-data
 //     ids.
+//   - MISP's analyst data (the Note, Opinion and Relationship of an
+//     event, attribute, object or event report) is listed as
+//     unsupported; misp-stix writes notes and opinions of it.
 //   - Templates without a rule here (pe, pe-section, virustotal-report,
 //     the identity-like templates, ...), the attribute types email-header
 //     and http-method, and galaxies of other kinds are reported as

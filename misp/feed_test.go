@@ -560,12 +560,38 @@ func TestEventReport(t *testing.T) {
 
 	back, _, _, _ := roundTrip(t, []*Event{base})
 	got := back[base.UUID]
-	if got == nil || len(got.EventReport) != 1 || got.EventReport[0] != base.EventReport[0] {
+	if got == nil || len(got.EventReport) != 1 || !reflect.DeepEqual(got.EventReport[0], base.EventReport[0]) {
 		t.Errorf("the feed's event reports: %+v", got)
 	}
 	if got != nil {
 		if again, _ := notes(got); !reflect.DeepEqual(again, n) {
 			t.Errorf("from the feed:\n%v\nwant\n%v", again, n)
 		}
+	}
+}
+
+// TestAnalystDataListed converts misp-stix's test event with analyst data
+// (tests/test_events.py, _TEST_EVENT_WITH_ANALYST_DATA): MISP's notes and
+// opinions on the event, its attributes, an object, an object's
+// attribute and an event report have no mapping here, and each is listed
+// as unsupported; before, all six were dropped without a word.
+func TestAnalystDataListed(t *testing.T) {
+	ev := realEvents(t)["misp_stix_analyst_data.json"][0]
+	r := NewConverter(Options{}).Convert(ev)
+	var got []string
+	for _, u := range r.Unsupported {
+		if u.Kind != "analyst-data" {
+			t.Errorf("unsupported: %v", u)
+			continue
+		}
+		got = append(got, u.Name+" "+u.UUID)
+	}
+	slices.Sort(got)
+	want := []string{
+		"note 31fc7048-9ede-4db9-a423-ef97670ed4c6", "note bbd17601-425f-4dd5-82ed-0b18115bee98", "note dc14f700-6822-46bd-9b65-fb2703cf707f",
+		"opinion 0178d298-4e02-4471-a115-8f3e381fe530", "opinion 74258748-78f2-4b19-bedc-27ec61b1c5df", "opinion e6039f2f-d705-41d0-859d-89845546cd7b",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("analyst data listed:\n got %q\nwant %q", got, want)
 	}
 }
