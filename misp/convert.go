@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -358,6 +359,25 @@ func (c *Converter) analystData(x *eventCtx, where string, d *AnalystData) {
 			c.unsupported(x, "analyst-data", a.UUID, l.name, "MISP analyst data (on %s) has no mapping here", where)
 		}
 	}
+}
+
+// metaStrings returns the strings of a cluster's meta field, which MISP
+// writes as a list and misp-stix's documentation also as one string.
+func metaStrings(meta map[string]any, key string) []string {
+	var out []string
+	switch v := meta[key].(type) {
+	case string:
+		if v != "" {
+			out = append(out, v)
+		}
+	case []any:
+		for _, e := range v {
+			if s, ok := e.(string); ok && s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // reportRefRE finds what an event report's Markdown cites:
@@ -1055,19 +1075,26 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 		}
 		if kind != "attack-pattern" && kind != "course-of-action" && kind != "vulnerability" {
 			var aliases []any
-			if syn, ok := cl.Meta["synonyms"].([]any); ok {
-				for _, s := range syn {
-					if s, ok := s.(string); ok && s != "" && s != cl.Value {
-						aliases = append(aliases, s)
-					}
+			for _, s := range metaStrings(cl.Meta, "synonyms") {
+				if s != cl.Value {
+					aliases = append(aliases, s)
 				}
 			}
 			setIf(m, "aliases", aliases)
 		}
+		if kind == "attack-pattern" || kind == "malware" || kind == "tool" {
+			// "mitre-attack:defense-evasion", as misp-stix maps it.
+			var phases []any
+			for _, s := range metaStrings(cl.Meta, "kill_chain") {
+				if chain, phase, ok := strings.Cut(s, ":"); ok && chain != "" && phase != "" {
+					phases = append(phases, map[string]any{"kill_chain_name": chain, "phase_name": phase})
+				}
+			}
+			setIf(m, "kill_chain_phases", phases)
+		}
 		var ext []any
-		if ids, ok := cl.Meta["external_id"].([]any); ok {
-			for _, id := range ids {
-				s, _ := id.(string)
+		{
+			for _, s := range metaStrings(cl.Meta, "external_id") {
 				switch {
 				case strings.HasPrefix(s, "CAPEC-"):
 					ext = append(ext, map[string]any{"source_name": "capec", "external_id": s})
@@ -1075,6 +1102,19 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 					ext = append(ext, map[string]any{"source_name": "cve", "external_id": s})
 				case s != "":
 					ext = append(ext, map[string]any{"source_name": "mitre-attack", "external_id": s})
+				}
+			}
+			if kind == "vulnerability" {
+				// A branded vulnerability's CVE ids are its aliases.
+				for _, s := range metaStrings(cl.Meta, "aliases") {
+					if cveRE.MatchString(s) {
+						ext = append(ext, map[string]any{"source_name": "cve", "external_id": s})
+					}
+				}
+			}
+			for _, s := range metaStrings(cl.Meta, "refs") {
+				if u, err := url.Parse(s); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+					ext = append(ext, map[string]any{"source_name": "url", "url": s})
 				}
 			}
 		}

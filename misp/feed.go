@@ -478,7 +478,7 @@ func clusterOf(o *stix.Object) (typ, name string, cl Cluster) {
 	if al := stringList(o.Props["aliases"]); len(al) > 0 {
 		meta["synonyms"] = al
 	}
-	var ext []string
+	var ext, urls, phases []string
 	refs, _ := o.Props["external_references"].([]any)
 	for _, r := range refs {
 		r, _ := r.(map[string]any)
@@ -488,10 +488,29 @@ func clusterOf(o *stix.Object) (typ, name string, cl Cluster) {
 			if id != "" {
 				ext = append(ext, id)
 			}
+		case "url":
+			if u, _ := r["url"].(string); u != "" {
+				urls = append(urls, u)
+			}
 		}
 	}
 	if len(ext) > 0 {
 		meta["external_id"] = ext
+	}
+	if len(urls) > 0 {
+		meta["refs"] = urls
+	}
+	kcs, _ := o.Props["kill_chain_phases"].([]any)
+	for _, k := range kcs {
+		k, _ := k.(map[string]any)
+		chain, _ := k["kill_chain_name"].(string)
+		phase, _ := k["phase_name"].(string)
+		if chain != "" && phase != "" {
+			phases = append(phases, chain+":"+phase)
+		}
+	}
+	if len(phases) > 0 {
+		meta["kill_chain"] = phases
 	}
 	if len(meta) > 0 {
 		cl.Meta = meta

@@ -365,7 +365,7 @@ func TestFeedRoundTripClusters(t *testing.T) {
 					t.Errorf("%s (%s) not in the feed", id, w["name"])
 					continue
 				}
-				for _, k := range []string{"name", "description", "aliases", "external_references", "labels"} {
+				for _, k := range []string{"name", "description", "aliases", "external_references", "kill_chain_phases", "labels"} {
 					wj, _ := json.Marshal(w[k])
 					gj, _ := json.Marshal(g[k])
 					if string(wj) != string(gj) {
