@@ -164,8 +164,10 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		for _, r := range stringList(c.Props["object_refs"]) {
 			if o := byID[r]; o != nil {
 				used[r] = true
-				if f.attachedOnly(o) {
-					continue // on the attribute or object it was on
+				if f.attachedOnly(o) && !slices.Contains(stringList(c.Props["labels"]), clusterTag(o)) {
+					// On the attribute or object it was on; a cluster
+					// also on the event has its tag in the event's labels.
+					continue
 				}
 				f.add(ev, o, byID)
 			}
@@ -446,6 +448,12 @@ func addCluster(gs []Galaxy, typ, name string, cl Cluster) []Galaxy {
 		}
 	}
 	return append(gs, Galaxy{Name: name, Type: typ, GalaxyCluster: []Cluster{cl}})
+}
+
+// clusterTag is the tag that attaches o, a cluster's STIX form, in MISP.
+func clusterTag(o *stix.Object) string {
+	typ, _, cl := clusterOf(o)
+	return fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)
 }
 
 // cluster adds a galaxy cluster to the event.

@@ -340,9 +340,28 @@ func TestFeedRoundTripClusters(t *testing.T) {
 		}
 		return out
 	}
-	for _, name := range []string{"misp_stix_test_event.json", "pymisp_galaxy_1.json"} {
+	// galaxy_1 with the cluster of its file object's sha1 (T1098) on the
+	// event too, with its tag, as MISP writes an event's clusters: it
+	// stays on both.
+	both := *real["pymisp_galaxy_1.json"][0]
+	both.Galaxy = slices.Clone(both.Galaxy)
+	for _, o := range both.Object {
+		for _, a := range o.Attribute {
+			for _, g := range a.Galaxy {
+				if g.Type == "mitre-enterprise-attack-attack-pattern" {
+					both.Galaxy = append(both.Galaxy, g)
+					both.Tag = append(slices.Clone(both.Tag), Tag{Name: fmt.Sprintf("misp-galaxy:%s=%q", g.Type, g.GalaxyCluster[0].Value)})
+				}
+			}
+		}
+	}
+	if len(both.Galaxy) != len(real["pymisp_galaxy_1.json"][0].Galaxy)+1 {
+		t.Fatal("no T1098 cluster in galaxy_1's file object")
+	}
+	sets := map[string][]*Event{"misp_stix_test_event.json": real["misp_stix_test_event.json"], "pymisp_galaxy_1.json": real["pymisp_galaxy_1.json"],
+		"galaxy_1 with T1098 on the event too": {&both}}
+	for name, evs := range sets {
 		t.Run(name, func(t *testing.T) {
-			evs := real[name]
 			want := clusters(evs)
 			withMeta := 0
 			for _, m := range want {
