@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -298,6 +299,39 @@ func (c *Converter) Convert(ev *Event) *Result {
 			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp))
 		}
 	}
+	// Analyst data of what was written (not of what was left out).
+	c.analystData(x, "event "+ev.UUID, &ev.AnalystData)
+	for i := range ev.Attribute {
+		if a := &ev.Attribute[i]; x.byMISP[a.UUID] != "" {
+			c.analystData(x, "attribute "+a.UUID, &a.AnalystData)
+		}
+	}
+	for i := range ev.Object {
+		o := &ev.Object[i]
+		if x.byMISP[o.UUID] == "" {
+			continue
+		}
+		c.analystData(x, "object "+o.UUID, &o.AnalystData)
+		for j := range o.Attribute {
+			if a := &o.Attribute[j]; !bool(a.Deleted) && (c.opt.KeepRestricted || !Restricted(a.Distribution)) {
+				c.analystData(x, "attribute "+a.UUID, &a.AnalystData)
+			}
+		}
+	}
+	// Event reports cite what was mapped, so they come after it.
+	for i := range ev.EventReport {
+		r := &ev.EventReport[i]
+		if !c.opt.KeepRestricted && Restricted(r.Distribution) {
+			c.Stats.Restricted++
+			continue
+		}
+		if r.Deleted {
+			c.Stats.Deleted++
+			c.revoke(x, func() { c.eventReport(x, r) })
+			continue
+		}
+		c.eventReport(x, r)
+	}
 	// Who uses what among the event's clusters.
 	for _, a := range eventClusters {
 		for _, b := range eventClusters {
@@ -312,6 +346,100 @@ func (c *Converter) Convert(ev *Event) *Result {
 	c.container(x, eventLabels)
 	c.Stats.STIX += len(res.Objects)
 	return res
+}
+
+// analystData lists the analyst data of where (MISP's notes, opinions
+// and relationships) as unsupported, so that none is dropped silently.
+func (c *Converter) analystData(x *eventCtx, where string, d *AnalystData) {
+	for _, l := range []struct {
+		name string
+		data []AnalystDatum
+	}{{"note", d.Note}, {"opinion", d.Opinion}, {"relationship", d.Relationship}} {
+		for _, a := range l.data {
+			c.unsupported(x, "analyst-data", a.UUID, l.name, "MISP analyst data (on %s) has no mapping here", where)
+		}
+	}
+}
+
+// metaStrings returns the strings of a cluster's meta field, which MISP
+// writes as a list and misp-stix's documentation also as one string.
+func metaStrings(meta map[string]any, key string) []string {
+	var out []string
+	switch v := meta[key].(type) {
+	case string:
+		if v != "" {
+			out = append(out, v)
+		}
+	case []any:
+		for _, e := range v {
+			if s, ok := e.(string); ok && s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// reportRefRE finds what an event report's Markdown cites:
+// @[attribute](<uuid>), @[object](<uuid>), and their @! image forms.
+var reportRefRE = regexp.MustCompile(`@!?\[(?:attribute|object)\]\(([0-9a-fA-F-]{36})\)`)
+
+// eventReport maps an event report to a note--<report uuid>, as misp-stix
+// does: its name is the abstract, its Markdown the content, and it refers
+// to the STIX objects of the attributes and objects it cites that were
+// written (none: the event's report or grouping).
+func (c *Converter) eventReport(x *eventCtx, r *EventReport) {
+	if !validUUID(r.UUID) {
+		c.unsupported(x, "event-report", r.UUID, r.Name, "the uuid is not a UUID")
+		return
+	}
+	t := r.Timestamp
+	if t == 0 {
+		t = x.ev.Timestamp
+	}
+	m := x.base("note", r.UUID, t)
+	setIf(m, "abstract", r.Name)
+	m["content"] = r.Content
+	if r.Content == "" {
+		m["content"] = r.Name
+	}
+	// An object's attribute is cited as the object (misp-stix does so).
+	objectOf := map[string]string{}
+	for i := range x.ev.Object {
+		for _, a := range x.ev.Object[i].Attribute {
+			objectOf[strings.ToLower(a.UUID)] = x.ev.Object[i].UUID
+		}
+	}
+	var refs []any
+	for _, sm := range reportRefRE.FindAllStringSubmatch(r.Content, -1) {
+		cited := strings.ToLower(sm[1])
+		if o, ok := objectOf[cited]; ok {
+			cited = strings.ToLower(o)
+		}
+		id := x.byMISP[cited]
+		if id != "" && !slices.Contains(refs, any(id)) {
+			refs = append(refs, id)
+		}
+	}
+	if len(refs) == 0 {
+		refs = []any{x.container}
+	}
+	m["object_refs"] = refs
+	m["labels"] = []any{`misp:data-layer="Event Report"`}
+	setIf(m, "object_marking_refs", markingRefs(x.markings, nil))
+	if x.revoking {
+		m["revoked"] = true
+	}
+	if err := c.emit(x, &unit{main: m["id"].(string), objs: []map[string]any{m}}); err != nil {
+		c.unsupported(x, "event-report", r.UUID, r.Name, "invalid as STIX: %v", err)
+		return
+	}
+	if x.revoking {
+		c.Stats.Revoked++
+		return
+	}
+	x.refs = append(x.refs, m["id"].(string))
+	c.analystData(x, "event report "+r.UUID, &r.AnalystData)
 }
 
 // withoutRestricted returns o without its attributes that MISP's
@@ -947,19 +1075,26 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 		}
 		if kind != "attack-pattern" && kind != "course-of-action" && kind != "vulnerability" {
 			var aliases []any
-			if syn, ok := cl.Meta["synonyms"].([]any); ok {
-				for _, s := range syn {
-					if s, ok := s.(string); ok && s != "" && s != cl.Value {
-						aliases = append(aliases, s)
-					}
+			for _, s := range metaStrings(cl.Meta, "synonyms") {
+				if s != cl.Value {
+					aliases = append(aliases, s)
 				}
 			}
 			setIf(m, "aliases", aliases)
 		}
+		if kind == "attack-pattern" || kind == "malware" || kind == "tool" {
+			// "mitre-attack:defense-evasion", as misp-stix maps it.
+			var phases []any
+			for _, s := range metaStrings(cl.Meta, "kill_chain") {
+				if chain, phase, ok := strings.Cut(s, ":"); ok && chain != "" && phase != "" {
+					phases = append(phases, map[string]any{"kill_chain_name": chain, "phase_name": phase})
+				}
+			}
+			setIf(m, "kill_chain_phases", phases)
+		}
 		var ext []any
-		if ids, ok := cl.Meta["external_id"].([]any); ok {
-			for _, id := range ids {
-				s, _ := id.(string)
+		{
+			for _, s := range metaStrings(cl.Meta, "external_id") {
 				switch {
 				case strings.HasPrefix(s, "CAPEC-"):
 					ext = append(ext, map[string]any{"source_name": "capec", "external_id": s})
@@ -967,6 +1102,19 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 					ext = append(ext, map[string]any{"source_name": "cve", "external_id": s})
 				case s != "":
 					ext = append(ext, map[string]any{"source_name": "mitre-attack", "external_id": s})
+				}
+			}
+			if kind == "vulnerability" {
+				// A branded vulnerability's CVE ids are its aliases.
+				for _, s := range metaStrings(cl.Meta, "aliases") {
+					if cveRE.MatchString(s) {
+						ext = append(ext, map[string]any{"source_name": "cve", "external_id": s})
+					}
+				}
+			}
+			for _, s := range metaStrings(cl.Meta, "refs") {
+				if u, err := url.Parse(s); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+					ext = append(ext, map[string]any{"source_name": "url", "url": s})
 				}
 			}
 		}

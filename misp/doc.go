@@ -40,7 +40,13 @@
 //     (<type>--<cluster uuid>; MISP before collection_uuid gave every
 //     cluster its collection's uuid, so a uuid of a misp-galaxy
 //     collection, or one the event gives to clusters of other values,
-//     becomes <type>--UUIDv5 of the galaxy type and value). A cluster on an attribute or object is
+//     becomes <type>--UUIDv5 of the galaxy type and value), with the
+//     cluster's meta as misp-stix maps it: synonyms are aliases,
+//     external_id ATT&CK, CAPEC or CVE external references (and a
+//     branded vulnerability's CVE aliases), refs url references, and
+//     kill_chain ("mitre-attack:defense-evasion") the kill_chain_phases
+//     of attack patterns, malware and tools; a meta value may be a list
+//     or one string. A cluster on an attribute or object is
 //     linked from its indicator ("indicates") or observed-data
 //     ("related-to"); among an event's clusters, threat actors and
 //     intrusion sets "use" malware, tools and attack patterns, and malware
@@ -77,6 +83,14 @@
 //     with its relationships and every tag that names it (its tag_name,
 //     misp-galaxy:<type>="<value>" or ="<uuid>"), so that neither its
 //     value nor its description or synonyms are written.
+//   - An event report (EventReport) becomes note--<report uuid>, as
+//     misp-stix writes it: abstract its name, content its Markdown, label
+//     misp:data-layer="Event Report", object_refs the indicators and
+//     observed-data of the attributes and objects it cites
+//     (@[attribute](<uuid>), @[object](<uuid>); an object's attribute
+//     cites the object), or the event's report or grouping when none was
+//     written. Its own distribution applies, as an attribute's does; a
+//     deleted one is a revoked note.
 //   - Sightings of type 0 become sighting--<sighting uuid> of the
 //     attribute's indicator or observed-data, sighted where the
 //     sighting's organisation is (identity--<org uuid>).
@@ -119,6 +133,13 @@
 //     (its properties outside the id are those of the first). The
 //     attribute and object uuids stay in the indicator and observed-data
 //     ids.
+//   - MISP's analyst data (the Note, Opinion and Relationship of an
+//     event, attribute, object or event report) is listed as
+//     unsupported; misp-stix writes notes and opinions of it.
+//   - A cluster's name is its value ("Access Token Manipulation -
+//     T1134"); misp-stix drops the " - T1134" suffix. Meta fields other
+//     than those above (mitre_platforms, ...) are not written; misp-stix
+//     writes them as x_misp_* properties.
 //   - Templates without a rule here (pe, pe-section, virustotal-report,
 //     the identity-like templates, ...), the attribute types email-header
 //     and http-method, and galaxies of other kinds are reported as

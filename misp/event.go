@@ -30,6 +30,35 @@ type Event struct {
 	Object           []Object    `json:"Object"`
 	Galaxy           []Galaxy    `json:"Galaxy"`
 	Tag              []Tag       `json:"Tag"`
+	// EventReport holds the event's reports: Markdown prose that cites
+	// attributes and objects as @[attribute](<uuid>) and @[object](<uuid>).
+	EventReport []EventReport `json:"EventReport,omitempty"`
+	AnalystData
+}
+
+// AnalystData is the analyst data MISP 2.4.190 and later attaches to
+// events, attributes and objects (notes, opinions, relationships). It
+// has no mapping here: the converter lists it as unsupported.
+type AnalystData struct {
+	Note         []AnalystDatum `json:"Note,omitempty"`
+	Opinion      []AnalystDatum `json:"Opinion,omitempty"`
+	Relationship []AnalystDatum `json:"Relationship,omitempty"`
+}
+
+// AnalystDatum is one note, opinion or relationship of [AnalystData].
+type AnalystDatum struct {
+	UUID string `json:"uuid"`
+}
+
+// EventReport is a MISP event report (MISP 2.4.140 and later).
+type EventReport struct {
+	UUID         string    `json:"uuid"`
+	Name         string    `json:"name"`
+	Content      string    `json:"content"`
+	Timestamp    Timestamp `json:"timestamp"`
+	Distribution Text      `json:"distribution,omitempty"`
+	Deleted      Bool      `json:"deleted,omitempty"`
+	AnalystData
 }
 
 // Org is a MISP organisation.
@@ -56,6 +85,7 @@ type Attribute struct {
 	Tag            []Tag      `json:"Tag,omitempty"`
 	Galaxy         []Galaxy   `json:"Galaxy,omitempty"`
 	Sighting       []Sighting `json:"Sighting,omitempty"`
+	AnalystData
 }
 
 // UnmarshalJSON accepts a value of any JSON scalar type (templates such
@@ -86,6 +116,7 @@ type Object struct {
 	Attribute    []Attribute `json:"Attribute"`
 	// ObjectReference links this object to another object or attribute.
 	ObjectReference []ObjectReference `json:"ObjectReference,omitempty"`
+	AnalystData
 }
 
 // ObjectReference is a typed link from an object to another object or

@@ -70,6 +70,64 @@ type Feed struct {
 	Events []*Event
 	// Unsupported lists the STIX objects that have no MISP form.
 	Unsupported []Unsupported
+	// attached holds, per indicator or observed-data id, the galaxy
+	// clusters the import linked from it (see attachedClusters).
+	attached map[string][]*stix.Object
+	// onObservation is the set of those clusters' ids.
+	onObservation map[string]bool
+}
+
+// attachedClusters returns the galaxy clusters that an "indicates" or
+// "related-to" relationship links from an indicator or observed-data,
+// as the import links the clusters of an attribute or of an object's
+// attributes (Converter.attached). They go back onto that attribute,
+// or the object's first attribute, not onto the event: a cluster of the
+// event is related to the event's other clusters ("uses"), so the
+// event-level cluster an attribute's became would, imported again, say
+// that the event's threat actors and malware use it.
+func attachedClusters(objects []*stix.Object, byID map[string]*stix.Object) map[string][]*stix.Object {
+	out := map[string][]*stix.Object{}
+	for _, r := range objects {
+		if r.Type != "relationship" || revoked(r) {
+			continue
+		}
+		if rt := str(r, "relationship_type"); rt != "indicates" && rt != "related-to" {
+			continue
+		}
+		src, dst := byID[str(r, "source_ref")], byID[str(r, "target_ref")]
+		if src == nil || dst == nil || (src.Type != "indicator" && src.Type != "observed-data") || !isCluster(dst) {
+			continue
+		}
+		if !slices.Contains(out[src.ID], dst) {
+			out[src.ID] = append(out[src.ID], dst)
+		}
+	}
+	return out
+}
+
+// isCluster reports whether o is a galaxy cluster's STIX form.
+func isCluster(o *stix.Object) bool {
+	switch o.Type {
+	case "threat-actor", "intrusion-set", "malware", "tool", "attack-pattern", "course-of-action":
+		return true
+	case "vulnerability", "campaign":
+		return label(o, "galaxy-type") != ""
+	}
+	return false
+}
+
+// attachedOnly reports whether o is a cluster that an indicator or
+// observed-data links (it is written there, not on the event).
+func (f *Feed) attachedOnly(o *stix.Object) bool {
+	if f.onObservation == nil {
+		f.onObservation = map[string]bool{}
+		for _, cs := range f.attached {
+			for _, c := range cs {
+				f.onObservation[c.ID] = true
+			}
+		}
+	}
+	return f.onObservation[o.ID]
 }
 
 // FeedFromSTIX maps STIX objects back to MISP events, the reverse of
@@ -80,7 +138,10 @@ type Feed struct {
 // rest; it is left out when empty). Indicators and observed-data labelled
 // misp:name="..." become MISP objects of that template, the others
 // attributes whose type is their misp:type label or, without one, the
-// type their pattern or observable implies.
+// type their pattern or observable implies. Labels other than the
+// mapping's own misp: ones and TLP markings become tags (an object's on
+// its first attribute); a cluster linked from an indicator or
+// observed-data goes on that attribute, the other clusters on the event.
 func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 	byID := map[string]*stix.Object{}
 	for _, o := range objects {
@@ -95,6 +156,7 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		}
 	}
 	sort.Slice(containers, func(i, j int) bool { return containers[i].ID < containers[j].ID })
+	f.attached = attachedClusters(objects, byID)
 	events := map[string]*Event{}
 	for _, c := range containers {
 		ev := eventOf(c, byID)
@@ -102,15 +164,20 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		for _, r := range stringList(c.Props["object_refs"]) {
 			if o := byID[r]; o != nil {
 				used[r] = true
+				if f.attachedOnly(o) && !slices.Contains(stringList(c.Props["labels"]), clusterTag(o)) {
+					// On the attribute or object it was on; a cluster
+					// also on the event has its tag in the event's labels.
+					continue
+				}
 				f.add(ev, o, byID)
 			}
 		}
 		f.Events = append(f.Events, ev)
 	}
 	extra := rest
-	extra.Attribute, extra.Object, extra.Galaxy = nil, nil, nil
+	extra.Attribute, extra.Object, extra.Galaxy, extra.EventReport = nil, nil, nil, nil
 	for _, o := range objects {
-		if used[o.ID] || o.Type == "report" || o.Type == "grouping" {
+		if used[o.ID] || o.Type == "report" || o.Type == "grouping" || f.attachedOnly(o) {
 			continue
 		}
 		if revoked(o) {
@@ -123,7 +190,7 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		}
 		f.add(&extra, o, byID)
 	}
-	if len(extra.Attribute)+len(extra.Object)+len(extra.Galaxy) > 0 {
+	if len(extra.Attribute)+len(extra.Object)+len(extra.Galaxy)+len(extra.EventReport) > 0 {
 		if extra.Timestamp == 0 {
 			// The newest content dates the event, so that an unchanged
 			// export keeps its timestamp and MISP does not fetch it again.
@@ -189,7 +256,7 @@ func eventOf(c *stix.Object, byID map[string]*stix.Object) *Event {
 	return ev
 }
 
-// tagsOf turns labels (except misp-stix's misp:... ones) and TLP
+// tagsOf turns labels (except misp-stix's mapping ones) and TLP
 // markings back into tags.
 func tagsOf(o *stix.Object) []Tag {
 	var tags []Tag
@@ -203,12 +270,19 @@ func tagsOf(o *stix.Object) []Tag {
 		}
 	}
 	for _, l := range stringList(o.Props["labels"]) {
-		if !strings.HasPrefix(l, "misp:") {
-			tags = append(tags, Tag{Name: l})
+		if m := labelRE.FindStringSubmatch(l); m != nil && mappingLabels[m[1]] {
+			continue
 		}
+		tags = append(tags, Tag{Name: l})
 	}
 	return tags
 }
+
+// mappingLabels are the keys of the misp:<key>="..." labels that the
+// import writes for the mapping itself (see Converter). Other misp:
+// labels are tags of MISP's own "misp" taxonomy (misp:tool="...",
+// misp:confidence-level="...") and go back as tags.
+var mappingLabels = map[string]bool{"type": true, "category": true, "name": true, "meta-category": true, "galaxy-name": true, "galaxy-type": true, "data-layer": true}
 
 // ownTags is tagsOf(o) without the TLP tags o inherits from its event
 // (the import marks every object with its event's TLP; MISP keeps it once).
@@ -242,8 +316,8 @@ func revoked(o *stix.Object) bool {
 
 // add maps o into ev. A revoked object is a deleted attribute or object.
 func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
+	na, no := len(ev.Attribute), len(ev.Object)
 	if revoked(o) {
-		na, no := len(ev.Attribute), len(ev.Object)
 		defer func() {
 			for i := na; i < len(ev.Attribute); i++ {
 				ev.Attribute[i].Deleted = true
@@ -278,6 +352,7 @@ func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
 			return
 		}
 		f.observation(ev, o, cmps, true, skip)
+		f.attach(ev, o, na, no)
 	case "observed-data":
 		var scos []*stix.Object
 		for _, r := range stringList(o.Props["object_refs"]) {
@@ -291,7 +366,13 @@ func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
 			return
 		}
 		f.observation(ev, o, cmps, false, skip)
+		f.attach(ev, o, na, no)
 	case "note":
+		if label(o, "data-layer") == "Event Report" {
+			ev.EventReport = append(ev.EventReport, EventReport{UUID: uuidOf(o.ID), Name: str(o, "abstract"),
+				Content: str(o, "content"), Timestamp: ts, Deleted: Bool(revoked(o))})
+			return
+		}
 		t := label(o, "type")
 		if t == "" {
 			t = "text"
@@ -321,26 +402,128 @@ func isSCO(o *stix.Object) bool {
 	return !hasCreated && o.Type != "marking-definition"
 }
 
-// cluster adds a galaxy cluster.
+// attach puts the clusters linked from o (see attachedClusters) on the
+// attribute or object that f.add made of it: the attribute ev.Attribute[na]
+// or the first attribute of the object ev.Object[no], where the import
+// reads them back from.
+func (f *Feed) attach(ev *Event, o *stix.Object, na, no int) {
+	cs := f.attached[o.ID]
+	if len(cs) == 0 {
+		return
+	}
+	var a *Attribute
+	switch {
+	case len(ev.Attribute) > na:
+		a = &ev.Attribute[na]
+	case len(ev.Object) > no && len(ev.Object[no].Attribute) > 0:
+		a = &ev.Object[no].Attribute[0]
+	default:
+		// o has no MISP form (listed in f.Unsupported): its clusters
+		// stay with the event rather than vanish.
+		for _, c := range cs {
+			if !slices.ContainsFunc(ev.Galaxy, func(g Galaxy) bool {
+				return slices.ContainsFunc(g.GalaxyCluster, func(x Cluster) bool { return x.UUID == uuidOf(c.ID) })
+			}) {
+				f.cluster(ev, c)
+			}
+		}
+		return
+	}
+	for _, c := range cs {
+		typ, name, cl := clusterOf(c)
+		tag := fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)
+		if !slices.ContainsFunc(a.Tag, func(t Tag) bool { return t.Name == tag }) {
+			a.Tag = append(a.Tag, Tag{Name: tag})
+		}
+		a.Galaxy = addCluster(a.Galaxy, typ, name, cl)
+	}
+}
+
+// addCluster adds cl to the galaxy of type typ in gs.
+func addCluster(gs []Galaxy, typ, name string, cl Cluster) []Galaxy {
+	for i := range gs {
+		if gs[i].Type == typ {
+			gs[i].GalaxyCluster = append(gs[i].GalaxyCluster, cl)
+			return gs
+		}
+	}
+	return append(gs, Galaxy{Name: name, Type: typ, GalaxyCluster: []Cluster{cl}})
+}
+
+// clusterTag is the tag that attaches o, a cluster's STIX form, in MISP.
+func clusterTag(o *stix.Object) string {
+	typ, _, cl := clusterOf(o)
+	return fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)
+}
+
+// cluster adds a galaxy cluster to the event.
 func (f *Feed) cluster(ev *Event, o *stix.Object) {
-	typ := label(o, "galaxy-type")
-	name := label(o, "galaxy-name")
+	typ, name, cl := clusterOf(o)
+	ev.Galaxy = addCluster(ev.Galaxy, typ, name, cl)
+	// The event's labels hold the tag already when it came from MISP.
+	tag := fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)
+	if !slices.ContainsFunc(ev.Tag, func(t Tag) bool { return t.Name == tag }) {
+		ev.Tag = append(ev.Tag, Tag{Name: tag})
+	}
+}
+
+// clusterOf is the MISP galaxy type and name and the cluster of o, a
+// cluster's STIX form.
+func clusterOf(o *stix.Object) (typ, name string, cl Cluster) {
+	typ = label(o, "galaxy-type")
+	name = label(o, "galaxy-name")
 	if typ == "" {
 		typ = o.Type
 	}
 	if name == "" {
 		name = typ
 	}
-	cl := Cluster{UUID: uuidOf(o.ID), Type: typ, Value: str(o, "name"), Description: str(o, "description")}
-	for i := range ev.Galaxy {
-		if ev.Galaxy[i].Type == typ {
-			ev.Galaxy[i].GalaxyCluster = append(ev.Galaxy[i].GalaxyCluster, cl)
-			ev.Tag = append(ev.Tag, Tag{Name: fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)})
-			return
+	cl = Cluster{UUID: uuidOf(o.ID), Type: typ, Value: str(o, "name"), Description: str(o, "description")}
+	// The meta the import read aliases and external references from
+	// (see Converter.clusters), so that MISP, and a node taking the feed
+	// back, keep them.
+	meta := map[string]any{}
+	if al := stringList(o.Props["aliases"]); len(al) > 0 {
+		meta["synonyms"] = al
+	}
+	var ext, urls, phases []string
+	refs, _ := o.Props["external_references"].([]any)
+	for _, r := range refs {
+		r, _ := r.(map[string]any)
+		id, _ := r["external_id"].(string)
+		switch r["source_name"] {
+		case "mitre-attack", "capec", "cve":
+			if id != "" {
+				ext = append(ext, id)
+			}
+		case "url":
+			if u, _ := r["url"].(string); u != "" {
+				urls = append(urls, u)
+			}
 		}
 	}
-	ev.Galaxy = append(ev.Galaxy, Galaxy{Name: name, Type: typ, GalaxyCluster: []Cluster{cl}})
-	ev.Tag = append(ev.Tag, Tag{Name: fmt.Sprintf("misp-galaxy:%s=%q", typ, cl.Value)})
+	if len(ext) > 0 {
+		meta["external_id"] = ext
+	}
+	if len(urls) > 0 {
+		meta["refs"] = urls
+	}
+	kcs, _ := o.Props["kill_chain_phases"].([]any)
+	for _, k := range kcs {
+		k, _ := k.(map[string]any)
+		chain, _ := k["kill_chain_name"].(string)
+		phase, _ := k["phase_name"].(string)
+		if chain != "" && phase != "" {
+			phases = append(phases, chain+":"+phase)
+		}
+	}
+	if len(phases) > 0 {
+		meta["kill_chain"] = phases
+	}
+	if len(meta) > 0 {
+		cl.Meta = meta
+	}
+	return typ, name, cl
 }
 
 // comparison is one "path = value" of a pattern or an observable, the
@@ -521,6 +704,12 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 			rel, typ := relationOf(name, c)
 			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, i, c), Type: typ, Category: categoryFor(typ),
 				Value: c.value, ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
+		}
+		if len(obj.Attribute) > 0 {
+			// MISP objects have no tags: the import gives an object's
+			// STIX form the tags of all its attributes (and the
+			// strictest TLP among them), so they go back on the first.
+			obj.Attribute[0].Tag = ownTags(ev, o)
 		}
 		ev.Object = append(ev.Object, obj)
 		return
@@ -733,19 +922,20 @@ func categoryFor(typ string) string {
 // feedEvent is the JSON of an event in a feed: the fields PyMISP's feed
 // generator keeps.
 type feedEvent struct {
-	UUID             string      `json:"uuid"`
-	Info             string      `json:"info"`
-	Date             string      `json:"date"`
-	Timestamp        Timestamp   `json:"timestamp"`
-	Published        bool        `json:"published"`
-	PublishTimestamp Timestamp   `json:"publish_timestamp"`
-	Analysis         Text        `json:"analysis"`
-	ThreatLevelID    Text        `json:"threat_level_id"`
-	Orgc             Org         `json:"Orgc"`
-	Tag              []Tag       `json:"Tag,omitempty"`
-	Attribute        []Attribute `json:"Attribute"`
-	Object           []Object    `json:"Object,omitempty"`
-	Galaxy           []Galaxy    `json:"Galaxy,omitempty"`
+	UUID             string        `json:"uuid"`
+	Info             string        `json:"info"`
+	Date             string        `json:"date"`
+	Timestamp        Timestamp     `json:"timestamp"`
+	Published        bool          `json:"published"`
+	PublishTimestamp Timestamp     `json:"publish_timestamp"`
+	Analysis         Text          `json:"analysis"`
+	ThreatLevelID    Text          `json:"threat_level_id"`
+	Orgc             Org           `json:"Orgc"`
+	Tag              []Tag         `json:"Tag,omitempty"`
+	Attribute        []Attribute   `json:"Attribute"`
+	Object           []Object      `json:"Object,omitempty"`
+	Galaxy           []Galaxy      `json:"Galaxy,omitempty"`
+	EventReport      []EventReport `json:"EventReport,omitempty"`
 }
 
 // WriteFeed writes f into dir as a MISP feed: manifest.json,
@@ -768,7 +958,7 @@ func WriteFeed(dir string, f *Feed) error {
 		}
 		fe := feedEvent{UUID: ev.UUID, Info: ev.Info, Date: ev.Date, Timestamp: ev.Timestamp, Published: bool(ev.Published),
 			PublishTimestamp: ev.PublishTimestamp, Analysis: ev.Analysis, ThreatLevelID: ev.ThreatLevelID, Orgc: ev.Orgc,
-			Tag: ev.Tag, Attribute: ev.Attribute, Object: ev.Object, Galaxy: ev.Galaxy}
+			Tag: ev.Tag, Attribute: ev.Attribute, Object: ev.Object, Galaxy: ev.Galaxy, EventReport: ev.EventReport}
 		if fe.Attribute == nil {
 			fe.Attribute = []Attribute{}
 		}

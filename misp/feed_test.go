@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -310,5 +311,306 @@ func TestFeedDeleted(t *testing.T) {
 	key := "indicator--5a1f6f0e-8f55-4d8e-9c1a-2b7d9e0c4f11 2023-11-14T22:15:00.000Z"
 	if !slices.Contains(first.Keys, key) || !slices.Contains(again.Keys, key) {
 		t.Errorf("revoked version %s: first %v, again %v", key, first.Keys, again.Keys)
+	}
+}
+
+// TestFeedRoundTripClusters exports the galaxy clusters of MISP's own
+// events (misp-stix's test event and PyMISP's galaxy_1)
+// through STIX into a feed and converts the feed back: every cluster is
+// the same STIX object again, its aliases (the cluster's synonyms) and
+// external references (its external_id: ATT&CK, CAPEC, CVE ids) included.
+// The export wrote a cluster's uuid, value and description only, so a
+// MISP instance reading the feed, and a node taking it back, lost them.
+func TestFeedRoundTripClusters(t *testing.T) {
+	real := realEvents(t)
+	clusters := func(evs []*Event) map[string]map[string]any {
+		c := NewConverter(Options{})
+		out := map[string]map[string]any{}
+		for _, ev := range evs {
+			for _, raw := range c.Convert(ev).Objects {
+				var m map[string]any
+				if err := json.Unmarshal(raw, &m); err != nil {
+					t.Fatal(err)
+				}
+				switch m["type"] {
+				case "threat-actor", "intrusion-set", "malware", "tool", "attack-pattern", "course-of-action":
+					out[m["id"].(string)] = m
+				}
+			}
+		}
+		return out
+	}
+	// galaxy_1 with the cluster of its file object's sha1 (T1098) on the
+	// event too, with its tag, as MISP writes an event's clusters: it
+	// stays on both.
+	both := *real["pymisp_galaxy_1.json"][0]
+	both.Galaxy = slices.Clone(both.Galaxy)
+	for _, o := range both.Object {
+		for _, a := range o.Attribute {
+			for _, g := range a.Galaxy {
+				if g.Type == "mitre-enterprise-attack-attack-pattern" {
+					both.Galaxy = append(both.Galaxy, g)
+					both.Tag = append(slices.Clone(both.Tag), Tag{Name: fmt.Sprintf("misp-galaxy:%s=%q", g.Type, g.GalaxyCluster[0].Value)})
+				}
+			}
+		}
+	}
+	if len(both.Galaxy) != len(real["pymisp_galaxy_1.json"][0].Galaxy)+1 {
+		t.Fatal("no T1098 cluster in galaxy_1's file object")
+	}
+	sets := map[string][]*Event{"misp_stix_test_event.json": real["misp_stix_test_event.json"], "pymisp_galaxy_1.json": real["pymisp_galaxy_1.json"],
+		"galaxy_1 with T1098 on the event too": {&both}}
+	for name, evs := range sets {
+		t.Run(name, func(t *testing.T) {
+			want := clusters(evs)
+			withMeta := 0
+			for _, m := range want {
+				if m["aliases"] != nil || m["external_references"] != nil {
+					withMeta++
+				}
+			}
+			if withMeta == 0 {
+				t.Fatalf("no cluster with aliases or external references in %s", name)
+			}
+			back, _, _, _ := roundTrip(t, evs)
+			var again []*Event
+			for _, ev := range evs {
+				again = append(again, back[ev.UUID])
+			}
+			got := clusters(again)
+			for id, w := range want {
+				g := got[id]
+				if g == nil {
+					t.Errorf("%s (%s) not in the feed", id, w["name"])
+					continue
+				}
+				for _, k := range []string{"name", "description", "aliases", "external_references", "kill_chain_phases", "labels"} {
+					wj, _ := json.Marshal(w[k])
+					gj, _ := json.Marshal(g[k])
+					if string(wj) != string(gj) {
+						t.Errorf("%s %s: got %s, want %s", id, k, gj, wj)
+					}
+				}
+			}
+			// The relationships of the clusters: those of an attribute's
+			// or object's clusters ("indicates", "related-to") stay where
+			// they were, and the event's ("uses") are not made for them.
+			// The export put every cluster on the event, so galaxy_1's
+			// T1098 of a file object came back used by APT1, APT12 and
+			// two malware families (4 relationships MISP never had).
+			wr, gr := rels(t, evs), rels(t, again)
+			if !slices.Equal(wr, gr) {
+				t.Errorf("relationships differ:\n got %q\nwant %q", gr, wr)
+			}
+			t.Logf("%d clusters, %d with aliases or external references, %d relationships", len(want), withMeta, len(wr))
+		})
+	}
+}
+
+// rels lists the relationships the conversion of evs makes, as
+// "source type target".
+func rels(t *testing.T, evs []*Event) []string {
+	t.Helper()
+	c := NewConverter(Options{})
+	var out []string
+	for _, ev := range evs {
+		for _, raw := range c.Convert(ev).Objects {
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m["type"] == "relationship" {
+				out = append(out, fmt.Sprint(m["source_ref"], " ", m["relationship_type"], " ", m["target_ref"]))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestFeedRoundTripTagsAndMarkings exports MISP's own events through STIX
+// into a feed and converts the feed back: every indicator, observed-data
+// and report keeps its labels (the MISP tags, galaxy tags included, each
+// once) and its TLP marking. One event has a tlp:red tag on an attribute
+// of an object, in a tlp:amber event: the object's indicator is TLP:RED,
+// and must stay so in a MISP instance that reads the feed. The export
+// wrote no tags on an object's attributes (the object's TLP:RED came back
+// TLP:AMBER, its event's) and a galaxy tag of the event twice.
+func TestFeedRoundTripTagsAndMarkings(t *testing.T) {
+	real := realEvents(t)
+	red := *real["misp_stix_test_event.json"][0]
+	red.Object = slices.Clone(red.Object)
+	o := &red.Object[0]
+	o.Attribute = slices.Clone(o.Attribute)
+	o.Attribute[0].Tag = append(slices.Clone(o.Attribute[0].Tag), Tag{Name: "tlp:red"})
+	sets := map[string][]*Event{"misp_stix_test_event.json with a tlp:red object": {&red}}
+	for _, name := range []string{"misp_stix_test_event.json", "pymisp_galaxy_1.json", "pymisp_57c4445b-c548-4654-af0b-4be3950d210f.json", "pymisp_long_event_email.json"} {
+		sets[name] = real[name]
+	}
+	props := func(evs []*Event) map[string]map[string]any {
+		c := NewConverter(Options{})
+		out := map[string]map[string]any{}
+		for _, ev := range evs {
+			for _, raw := range c.Convert(ev).Objects {
+				var m map[string]any
+				if err := json.Unmarshal(raw, &m); err != nil {
+					t.Fatal(err)
+				}
+				switch m["type"] {
+				case "indicator", "observed-data", "report", "grouping":
+					out[m["id"].(string)] = m
+				}
+			}
+		}
+		return out
+	}
+	for name, evs := range sets {
+		t.Run(name, func(t *testing.T) {
+			want := props(evs)
+			back, _, _, _ := roundTrip(t, evs)
+			var again []*Event
+			for _, ev := range evs {
+				again = append(again, back[ev.UUID])
+			}
+			got := props(again)
+			reds := 0
+			for id, w := range want {
+				g := got[id]
+				if g == nil {
+					continue // not exported: TestFeedRoundTrip's concern
+				}
+				for _, k := range []string{"labels", "object_marking_refs"} {
+					wl, gl := stringList(w[k]), stringList(g[k])
+					if k == "labels" {
+						if g["type"] == "report" || g["type"] == "grouping" {
+							// MISP attaches an event's clusters by their
+							// tags: the export adds those the event's
+							// labels lack (misp-stix's test event has
+							// clusters without their tags).
+							var kept []string
+							added := map[string]bool{}
+							for _, l := range gl {
+								if strings.HasPrefix(l, "misp-galaxy:") && !slices.Contains(wl, l) && !added[l] {
+									added[l] = true // a second one stays, and differs
+									continue
+								}
+								kept = append(kept, l)
+							}
+							gl = kept
+						}
+						slices.Sort(wl)
+						slices.Sort(gl)
+					}
+					if !slices.Equal(wl, gl) {
+						t.Errorf("%s %s: got %q, want %q", id, k, gl, wl)
+					}
+				}
+				for _, m := range stringList(w["object_marking_refs"]) {
+					if l, _ := stix.LookupTLP(m); l.Level == "red" {
+						reds++
+					}
+				}
+			}
+			if strings.Contains(name, "tlp:red") && reds == 0 {
+				t.Fatal("no TLP:RED object in the test event")
+			}
+		})
+	}
+}
+
+// TestEventReport converts misp-stix's test event with an event report
+// (tests/test_events.py, _TEST_EVENT_REPORT): the report is
+// note--<uuid> with its name as abstract and its Markdown as content,
+// referring to what it cites (misp-stix's test counts 5 objects: the
+// observed-data it writes beside each indicator, and the indicators;
+// Parley writes the 3 indicators and observed-data). Before, MISP event
+// reports were dropped without a word. One the distribution restricts is
+// left out and counted; a deleted one is a revoked note; a feed export
+// writes it back as the event's EventReport.
+func TestEventReport(t *testing.T) {
+	base := realEvents(t)["misp_stix_event_report.json"][0]
+	const id = "note--0d8fdacd-5ed2-42ca-a286-d4880b198827"
+	notes := func(ev *Event) (map[string]any, *Converter) {
+		c := NewConverter(Options{})
+		r := c.Convert(ev)
+		for _, u := range r.Unsupported {
+			t.Errorf("unsupported: %v", u)
+		}
+		for _, raw := range r.Objects {
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m["id"] == id {
+				return m, c
+			}
+		}
+		return nil, c
+	}
+	n, _ := notes(base)
+	if n == nil {
+		t.Fatal("no note of the event report")
+	}
+	refs := stringList(n["object_refs"])
+	slices.Sort(refs)
+	want := []string{"indicator--f91abf56-b017-462a-849f-d03ae0187498", "indicator--f9b286a9-3ed6-4ace-a60c-a5fe6529a783", "observed-data--f715be9f-845f-4d8c-8dce-852b353b3488"}
+	if !slices.Equal(refs, want) {
+		t.Errorf("object_refs %q, want %q", refs, want)
+	}
+	if n["abstract"] != "EventReport Test" || !strings.HasPrefix(n["content"].(string), "This Event showcases a @[object](f91abf56") ||
+		n["created"] != "2020-10-25T16:22:00.000Z" || n["modified"] != n["created"] {
+		t.Errorf("note %v", n)
+	}
+
+	restricted := *base
+	restricted.EventReport = slices.Clone(base.EventReport)
+	restricted.EventReport[0].Distribution = "4"
+	if n, c := notes(&restricted); n != nil || c.Stats.Restricted != 1 {
+		t.Errorf("a sharing group's event report: %v, %d restricted", n, c.Stats.Restricted)
+	}
+
+	deleted := *base
+	deleted.EventReport = slices.Clone(base.EventReport)
+	deleted.EventReport[0].Deleted = true
+	deleted.EventReport[0].Timestamp++
+	if n, c := notes(&deleted); n == nil || n["revoked"] != true || c.Stats.Revoked != 1 {
+		t.Errorf("a deleted event report: %v, %d revoked", n, c.Stats.Revoked)
+	}
+
+	back, _, _, _ := roundTrip(t, []*Event{base})
+	got := back[base.UUID]
+	if got == nil || len(got.EventReport) != 1 || !reflect.DeepEqual(got.EventReport[0], base.EventReport[0]) {
+		t.Errorf("the feed's event reports: %+v", got)
+	}
+	if got != nil {
+		if again, _ := notes(got); !reflect.DeepEqual(again, n) {
+			t.Errorf("from the feed:\n%v\nwant\n%v", again, n)
+		}
+	}
+}
+
+// TestAnalystDataListed converts misp-stix's test event with analyst data
+// (tests/test_events.py, _TEST_EVENT_WITH_ANALYST_DATA): MISP's notes and
+// opinions on the event, its attributes, an object, an object's
+// attribute and an event report have no mapping here, and each is listed
+// as unsupported; before, all six were dropped without a word.
+func TestAnalystDataListed(t *testing.T) {
+	ev := realEvents(t)["misp_stix_analyst_data.json"][0]
+	r := NewConverter(Options{}).Convert(ev)
+	var got []string
+	for _, u := range r.Unsupported {
+		if u.Kind != "analyst-data" {
+			t.Errorf("unsupported: %v", u)
+			continue
+		}
+		got = append(got, u.Name+" "+u.UUID)
+	}
+	slices.Sort(got)
+	want := []string{
+		"note 31fc7048-9ede-4db9-a423-ef97670ed4c6", "note bbd17601-425f-4dd5-82ed-0b18115bee98", "note dc14f700-6822-46bd-9b65-fb2703cf707f",
+		"opinion 0178d298-4e02-4471-a115-8f3e381fe530", "opinion 74258748-78f2-4b19-bedc-27ec61b1c5df", "opinion e6039f2f-d705-41d0-859d-89845546cd7b",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("analyst data listed:\n got %q\nwant %q", got, want)
 	}
 }

@@ -378,3 +378,69 @@ func TestObjectPatternsAgainstMispStix(t *testing.T) {
 		t.Fatalf("%d indicators in misp-stix's output, want 3", n)
 	}
 }
+
+// TestGalaxyMappingMatchesMispStix converts each galaxy cluster of
+// misp-stix's documented mapping (documentation/mapping/
+// misp_galaxies_to_stix21.json) and compares the threat actors,
+// intrusion sets, malware, tools, attack patterns, courses of action and
+// vulnerabilities with misp-stix's: the same id, type, external
+// references (ATT&CK, CAPEC and CVE ids, then the cluster's refs as url
+// references) and kill chain phases (meta kill_chain "chain:phase").
+// Before, a cluster whose external_id is one string (as this document
+// writes it) had no external reference, refs were not written, and
+// attack patterns, malware and tools had no kill chain phases.
+// Documented differences: the name keeps the " - T1134" suffix, and
+// aliases list the synonyms; x_misp_* meta properties are not written.
+func TestGalaxyMappingMatchesMispStix(t *testing.T) {
+	b, err := os.ReadFile("testdata/misp_galaxies_to_stix21.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]struct {
+		MISP Galaxy
+		STIX json.RawMessage
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for name, d := range doc {
+		var want map[string]any
+		if err := json.Unmarshal(d.STIX, &want); err != nil {
+			continue // a list: a location or identity, not mapped here
+		}
+		switch want["type"] {
+		case "threat-actor", "intrusion-set", "malware", "tool", "attack-pattern", "course-of-action", "vulnerability":
+		default:
+			continue
+		}
+		ev := event(nil, nil)
+		ev.Galaxy = []Galaxy{d.MISP}
+		ev.Galaxy[0].GalaxyCluster[0].Distribution = "" // the document's "0" would leave it out
+		var got map[string]any
+		for _, raw := range NewConverter(Options{}).Convert(ev).Objects {
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m["id"] == want["id"] {
+				got = m
+			}
+		}
+		if got == nil {
+			t.Errorf("%s: no %s", name, want["id"])
+			continue
+		}
+		compared++
+		for _, k := range []string{"type", "external_references", "kill_chain_phases"} {
+			wj, _ := json.Marshal(want[k])
+			gj, _ := json.Marshal(got[k])
+			if string(wj) != string(gj) {
+				t.Errorf("%s %s:\n got %s\nwant %s", name, k, gj, wj)
+			}
+		}
+	}
+	if compared < 15 {
+		t.Errorf("compared %d clusters", compared)
+	}
+}

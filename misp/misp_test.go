@@ -125,6 +125,8 @@ func TestRealEvents(t *testing.T) {
 		"pymisp_mainly_objects_1.json":                     {"object original-imported-file", "object pe", "object pe", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section"},
 		"misp_stix_test_event.json":                        {"galaxy sector", "object pe", "sighting sighting", "sighting sighting", "sighting sighting", "sighting sighting"},
 		"misp_stix_objects_collection.json":                {"object credential"},
+		"misp_stix_analyst_data.json":                      {"analyst-data note", "analyst-data note", "analyst-data note", "analyst-data opinion", "analyst-data opinion", "analyst-data opinion"},
+		"misp_stix_event_report.json":                      nil,
 	}
 	for name, evs := range realEvents(t) {
 		t.Run(name, func(t *testing.T) {
