@@ -113,6 +113,9 @@ func runMemberAdd(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		tf.drop()
 	}
+	if errors.Is(err, store.ErrKeyHeld) {
+		return usageErrorf("make a new key for this member (parley keygen --out FILE)", "%v", err)
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return usageErrorf("choose another name", "a member named %q exists", *name)
 	}
@@ -234,6 +237,9 @@ func runMemberKeyRotate(ctx context.Context, c *cli, args []string) error {
 	}
 	defer n.Close()
 	err = n.RotateKey(ctx, m.ID, pub, stmt)
+	if errors.Is(err, store.ErrKeyHeld) {
+		return withExit(2, "make a new key for this member (parley keygen --rotate CURRENT.key --out NEW.key)", err)
+	}
 	if errors.Is(err, store.ErrInvalid) {
 		hint := ""
 		if stmt != nil && strings.Contains(err.Error(), "statement") {

@@ -128,6 +128,10 @@ func TestOperatorBadInput(t *testing.T) {
 		{"collection reader unknown", []string{"collection", "add", "--data", dir, "--title", "t", "--read", "alice,nobody", "--write", "alice"}, `"nobody": not found`},
 		{"blank member name", []string{"member", "add", "--data", dir, "--name", " "}, "the name is empty"},
 		{"member name taken", []string{"member", "add", "--data", dir, "--name", "alice"}, `a member named "alice" exists`},
+		// A key belongs to one member: the refusal says so, not that the
+		// new name is taken, and a rotation to it is bad input too.
+		{"member key taken", []string{"member", "add", "--data", dir, "--name", "carol", "--pubkey", pub}, "a key belongs to one member"},
+		{"rotate to another member's key", []string{"member", "key", "rotate", "--data", dir, "--member", "alice", "--pubkey", pub}, "a key belongs to one member"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, tc.args...)

@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -178,11 +180,19 @@ func Init(ctx context.Context, dir string, cfg Config, r io.Reader) (InitResult,
 	return InitResult{VerifierKey: vkey, Origin: cfg.Origin}, nil
 }
 
+// chmodNodeFile is os.Chmod; tests replace it to stand for a file system
+// that refuses the change.
+var chmodNodeFile = os.Chmod
+
 // restrictNodeFiles takes the group's and others' permissions off the
 // node's own files (config.json, node.key, node.pub) where they have any:
 // the version of 24 November 2026 wrote config.json and node.pub 0644,
 // and a key copied in may be 0644 too. A mode tighter than 0600 (0400)
-// is kept.
+// is kept. config.json and node.pub hold nothing secret, so one the node
+// may not change (a read-only mount, such as a Kubernetes ConfigMap, or
+// another owner's file) is left as it is, as versions before 4 December
+// 2026 left it; a node.key others may read that the node can't tighten
+// stops it, saying how to mount it.
 func restrictNodeFiles(dir string) error {
 	for _, f := range []string{ConfigFile, KeyFile, PubKeyFile} {
 		path := filepath.Join(dir, f)
@@ -194,7 +204,14 @@ func restrictNodeFiles(dir string) error {
 			return fmt.Errorf("couldn't check the mode of %s: %w", path, err)
 		}
 		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			if err := os.Chmod(path, perm&^0o077); err != nil {
+			err := chmodNodeFile(path, perm&^0o077)
+			refused := errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)
+			switch {
+			case err == nil:
+			case refused && f != KeyFile:
+			case refused:
+				return fmt.Errorf("the node's signing key %s has mode %o (others may read it) and the node can't restrict it to %o (%v): give it mode 600 or 400 where it is stored (a Kubernetes secret: defaultMode 0400)", path, perm, perm&^0o077, err)
+			default:
 				return fmt.Errorf("couldn't restrict %s to mode %o: %w", path, perm&^0o077, err)
 			}
 		}

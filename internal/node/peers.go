@@ -73,6 +73,50 @@ func (n *Node) openPeerWitness(ps []store.Peer, logger *slog.Logger) (*witness.W
 // failureRelog is how often a peer's failure that lasts is logged again.
 const failureRelog = 10 * time.Minute
 
+// failureKinds are the failures of a peer that mean more than an outage:
+// a failure of another kind than the one logged before is logged at once,
+// whatever failureRelog says (a peer that was down and now shows a fork).
+var failureKinds = []error{peer.ErrFork, tlog.ErrSplitView, witness.ErrInconsistent, tlog.ErrProof,
+	tlog.ErrKey, tlog.ErrBadSignature, tlog.ErrObjectMismatch, tlog.ErrCheckpointSignature, tlog.ErrQuorum, peer.ErrStopped}
+
+// failureKind is the first of failureKinds that err is, or -1.
+func failureKind(err error) int {
+	for i, k := range failureKinds {
+		if errors.Is(err, k) {
+			return i
+		}
+	}
+	return -1
+}
+
+// failureLog says when a peer's lasting failure is logged: at once when
+// it begins or changes kind (failureKind), then every failureRelog while
+// it lasts, and once when it ends.
+type failureLog struct {
+	failing map[string]failureSeen
+}
+
+type failureSeen struct {
+	at   time.Time
+	kind int
+}
+
+// note records err (nil: the operation worked) of key at now and reports
+// whether to log it, and whether it is an end of a failure.
+func (l *failureLog) note(key string, err error, now time.Time) (logIt, ended bool) {
+	last, was := l.failing[key]
+	if err == nil {
+		delete(l.failing, key)
+		return was, was
+	}
+	k := failureKind(err)
+	if !was || k != last.kind || now.Sub(last.at) >= failureRelog {
+		l.failing[key] = failureSeen{now, k}
+		return true, false
+	}
+	return false, false
+}
+
 // followPeers runs a round of every peer that isn't stopped, every
 // Config.PeerInterval, until ctx is done. Peers added while it runs are
 // picked up at the next round.
@@ -90,19 +134,14 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	// then at most every failureRelog while it lasts (its text changes
 	// from round to round: ports, resets), not every PeerInterval; its
 	// end is logged too.
-	failing := map[string]time.Time{}
+	failures := failureLog{failing: map[string]failureSeen{}}
 	warn := func(what, peerName string, err error) {
-		k := what + "\x00" + peerName
-		last, was := failing[k]
-		if err == nil {
-			if was {
-				delete(failing, k)
-				logger.Info(what+": works again", "peer", peerName)
-			}
-			return
-		}
-		if now := time.Now(); !was || now.Sub(last) >= failureRelog {
-			failing[k] = now
+		logIt, ended := failures.note(what+"\x00"+peerName, err, time.Now())
+		switch {
+		case !logIt:
+		case ended:
+			logger.Info(what+": works again", "peer", peerName)
+		default:
 			logger.Warn(what, "peer", peerName, "err", err)
 		}
 	}

@@ -46,6 +46,10 @@ var (
 	// exists (a member name or id, a collection id, an object version with
 	// different content).
 	ErrConflict = errors.New("conflict")
+	// ErrKeyHeld: a registration or rotation names a key that another
+	// member holds or held (a key belongs to one member, docs/log.md). It
+	// wraps [ErrConflict].
+	ErrKeyHeld = fmt.Errorf("%w: the key is another member's", ErrConflict)
 	// ErrInvalid: the argument breaks the interface's contract (an empty
 	// id, a zero limit, a malformed key); nothing was changed.
 	ErrInvalid = errors.New("invalid argument")

@@ -260,7 +260,7 @@ func TestBrowserWitnessPolicy(t *testing.T) {
 		{"a forged cosignature of a witness the policy doesn't name", w(honest2, "h2") + "quorum h2\n", receiptEdit(forge), "verified",
 			[]string{"quorum h2: h2"}},
 		{"an entry received after a witness saw it", w(late, "late") + "quorum late\n", nil, "failed",
-			[]string{"but witness late cosigned a checkpoint that includes it at", "back-dated"}},
+			[]string{"but witness late cosigned a checkpoint that includes it at", "the received time is false"}},
 		{"a policy of another log", "log " + otherVKey + "\n" + w(honest1, "h1") + "quorum h1\n", nil, "failed",
 			[]string{"your witness policy names its logs, and this node's pinned log key is not one of them"}},
 		{"a policy that doesn't parse", "witness h1\nquorum h1\n", nil, "failed",
@@ -582,4 +582,55 @@ func newNoteKey(t *testing.T, name string) (note.Signer, string) {
 func jsonLit(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestBrowserWitnessPolicyBackDated: with a witness policy, the browser
+// keeps the largest checkpoint a policy witness cosigned, and an entry
+// appended after it whose received time is earlier than that cosignature
+// (less the clock skew) fails as back-dated; an entry an honest node
+// appends later verifies. The node chooses which checkpoints a receipt
+// shows, so without the kept one nothing bounds a later entry from below.
+// The witness whose clock runs an hour ahead stands for a node that
+// back-dates its entries by an hour.
+func TestBrowserWitnessPolicyBackDated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	ctx, cancel := browser(t, 1280)
+	defer cancel()
+	for _, c := range []struct {
+		name  string
+		clock func() time.Time
+		state string
+		want  string
+	}{
+		{"honest", nil, "verified", "cosigned as your witness policy requires (quorum w: w)"},
+		{"back-dated", func() time.Time { return time.Now().Add(time.Hour) }, "failed",
+			"that this browser checked before and that doesn't include it: the entry was inserted later and back-dated"},
+	} {
+		n, ws := openWitnessedNode(t, func(logKey string) []uiWitness {
+			return []uiWitness{startWitness(t, "w.example/"+c.name, logKey, c.clock)}
+		})
+		f := newFixtureOn(t, n)
+		cosignedBy(t, f, 1)
+		base := uiServer(t, f, nil)
+		logIn(t, ctx, base, f.aurelia.Token)
+		policy := "witness w " + ws[0].VKey + "\nquorum w\n"
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`localStorage.setItem("parley.witness-policy", `+jsonLit(policy)+`), true`)); err != nil {
+			t.Fatal(err)
+		}
+		// The first check keeps the cosigned checkpoint; it includes the
+		// entry, so it bounds it only from above.
+		if st, text := checkObjectPage(t, ctx, base, f.indicator, ""); st != "verified" {
+			t.Fatalf("%s: the first object: %s: %s", c.name, st, text)
+		}
+		later := "indicator--12121212-1212-4212-8212-121212121212"
+		f.submit(t, f.aurelia, f.shared, map[string]any{"type": "indicator", "id": later, "name": "appended later",
+			"pattern": "[ipv4-addr:value = '203.0.113.9']", "pattern_type": "stix", "valid_from": "2026-09-14T08:00:00Z"})
+		st, text := checkObjectPage(t, ctx, base, later, "")
+		if st != c.state || !strings.Contains(text, c.want) {
+			t.Errorf("%s: the object appended later: %s, want %s with %q: %s", c.name, st, c.state, c.want, text)
+		}
+	}
 }

@@ -237,7 +237,7 @@ func (s *Store) ChangeKey(ctx context.Context, ev store.KeyEvent) error {
 	return nil
 }
 
-// keyHeldByAnother fails with [store.ErrInvalid] when key (nil: none) was
+// keyHeldByAnother fails with [store.ErrKeyHeld] when key (nil: none) was
 // put in force for another member than member by a logged key entry: a key
 // belongs to one member (tlog.KeyHistory.Apply), whether or not that
 // member still holds it. The caller holds the log head's lock, so no
@@ -259,7 +259,7 @@ func keyHeldByAnother(ctx context.Context, tx pgx.Tx, key []byte, member string)
 			return err
 		}
 		if e, err := tlog.ParseEntry(leaf); err == nil && e.Key != nil && bytes.Equal(e.Key, key) && (e.Event == tlog.EventRegister || e.Event == tlog.EventRotate) {
-			return fmt.Errorf("the key is %s's (put in force at log entry %d); a key belongs to one member: make a new one: %w", other, idx, store.ErrInvalid)
+			return fmt.Errorf("the key is %s's (put in force at log entry %d); a key belongs to one member: make a new one: %w", other, idx, store.ErrKeyHeld)
 		}
 	}
 	return rows.Err()

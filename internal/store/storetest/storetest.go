@@ -831,16 +831,16 @@ func testKeyEvents(t *testing.T, s store.Store) {
 	for _, k := range []ed25519.PublicKey{pubA, pubB, pubC} {
 		erin := member("erin")
 		erin.PublicKey = k
-		if err := s.AddMember(ctx, erin); !errors.Is(err, store.ErrInvalid) {
-			t.Errorf("a member registered with another member's key: %v, want ErrInvalid", err)
+		if err := s.AddMember(ctx, erin); !errors.Is(err, store.ErrKeyHeld) {
+			t.Errorf("a member registered with another member's key: %v, want ErrKeyHeld", err)
 		}
 	}
 	dave := member("dave")
 	must(t, s.AddMember(ctx, dave))
 	size++
 	for _, k := range []ed25519.PublicKey{pubA, pubB, pubC} {
-		if err := s.ChangeKey(ctx, store.KeyEvent{Member: dave.ID, Event: tlog.EventRotate, Key: k, Authority: tlog.AuthorityOperator}); !errors.Is(err, store.ErrInvalid) {
-			t.Errorf("a rotation to another member's key: %v, want ErrInvalid", err)
+		if err := s.ChangeKey(ctx, store.KeyEvent{Member: dave.ID, Event: tlog.EventRotate, Key: k, Authority: tlog.AuthorityOperator}); !errors.Is(err, store.ErrKeyHeld) {
+			t.Errorf("a rotation to another member's key: %v, want ErrKeyHeld", err)
 		}
 	}
 	if n, _ := s.LogSize(ctx); n != size {

@@ -49,6 +49,7 @@
   const peerRemote = el.dataset.peerRemote || "";
   const REMOTE_PIN = "parley.pinned-peer-remote." + peerColl;
   const POLICY = "parley.witness-policy"; // the analyst's C2SP tlog-policy for this node's log
+  const WITNESSED = "parley.witnessed-checkpoint"; // the largest checkpoint a policy witness cosigned, checked here
   // CLOCK_SKEW is tlog.DefaultClockSkew, in seconds: how much later than
   // a witness's cosignature of a checkpoint that includes an entry its
   // received time may be (docs/witness.md, "Time").
@@ -381,7 +382,7 @@
   // witnessWords checks the witness policy's verdict on the receipt (see
   // witnessedBy) and the entry's received time against each cosignature
   // that covers it, and returns words for the first step.
-  function witnessWords(policy, wit, received) {
+  function witnessWords(policy, wit, received, index, before) {
     if (!policy) return "; no witness policy is set in this browser (below), so a node that shows you alone another log isn't caught here";
     const names = (cs) => Array.from(new Set(cs.map((c) => c.witness))).join(", ");
     if (!wit.met) {
@@ -397,9 +398,23 @@
     let first = null;
     for (const c of wit.cosigs) {
       // Cosignature times are whole seconds: one more second of slack.
+      // A received time later than a witness saw the entry is false
+      // (tlog.TimeBounds.CheckReceived's upper bound).
       need(rec <= c.time + 1 + CLOCK_SKEW, "the entry was received at " + received + ", but witness " + c.witness +
-        " cosigned a checkpoint that includes it at " + whenText(c.time) + ": the entry was inserted later and back-dated");
+        " cosigned a checkpoint that includes it at " + whenText(c.time) + ", earlier: the received time is false");
       if (!first || c.time < first.time) first = c;
+    }
+    // The lower bound: a policy witness cosigned, at c.time, the
+    // checkpoint of before.size entries that this browser checked before
+    // and that doesn't include this entry, so the entry was sequenced
+    // after it (less the skew). The node chooses which checkpoints it
+    // shows, so only one this browser kept can bound an entry appended
+    // later and back-dated.
+    if (before && index >= before.size) {
+      for (const c of before.cosigs) {
+        need(rec >= c.time - CLOCK_SKEW, "the entry was received at " + received + ", but witness " + c.witness +
+          " cosigned at " + whenText(c.time) + " the checkpoint of " + before.size + " entries that this browser checked before and that doesn't include it: the entry was inserted later and back-dated");
+      }
     }
     return ", cosigned as your witness policy requires (quorum " + policy.quorum + ": " + names(wit.cosigs) + "); witnessed by " + first.witness + " at " + whenText(first.time);
   }
@@ -412,10 +427,57 @@
   // tree served after a newer one) fails here, whatever each proves on its
   // own. The larger checkpoint is then remembered; it returns words for
   // the step.
-  async function consistentWithSeen(cp) {
+  // seenBefore returns the largest checkpoint of the pinned log this
+  // browser checked before ({key, size, root, at, note}), or null.
+  function seenBefore() {
     let seen = null;
     try { seen = JSON.parse(localStorage.getItem(SEEN) || "null"); } catch (e) { seen = null; }
     if (!seen || seen.key !== ownKeys[1] || !Number.isSafeInteger(seen.size) || seen.size < 1 || typeof seen.root !== "string") seen = null;
+    return seen;
+  }
+
+  // priorCosigs returns the cosignatures, by witnesses of policy, of the
+  // largest checkpoint that this browser kept (keepWitnessed) as
+  // {size, cosigs}, or null when it kept none. Read before the check
+  // keeps another: its times bound the entries appended after it.
+  async function priorCosigs(policy, key) {
+    let kept = null;
+    try { kept = JSON.parse(localStorage.getItem(WITNESSED) || "null"); } catch (e) { kept = null; }
+    if (!kept || kept.key !== ownKeys[1] || typeof kept.note !== "string") return null;
+    let kcp;
+    try { kcp = await L.verifyCheckpoint(kept.note, key); } catch (e) { return null; }
+    let q;
+    try { q = await L.checkQuorum(policy, kept.note); } catch (e) {
+      throw new Check("the cosigned checkpoint of " + kcp.size + " entries this browser kept: " + e.message);
+    }
+    return { size: kcp.size, cosigs: q.cosigs, note: kept.note };
+  }
+
+  // keepWitnessed keeps, of the checkpoint notes (verified with the
+  // pinned key) that the check used, the largest that a policy witness
+  // cosigned: the node chooses which checkpoints it shows, so only a
+  // cosignature this browser kept can show a later entry back-dated to
+  // before it. At one size a note replaces the kept one only if it holds
+  // every line of it and more, so the node can't take a cosignature back.
+  async function keepWitnessed(policy, key, prior, notes) {
+    let best = prior;
+    for (const n of notes) {
+      if (typeof n !== "string" || n.length > 65536) continue;
+      const ncp = await L.verifyCheckpoint(n, key);
+      const q = await L.checkQuorum(policy, n);
+      if (q.cosigs.length === 0) continue;
+      const lines = n.split("\n");
+      if (!best || ncp.size > best.size || (ncp.size === best.size && n.length > best.note.length && best.note.split("\n").every((l) => lines.includes(l)))) {
+        best = { size: ncp.size, note: n };
+      }
+    }
+    if (best && best !== prior) {
+      try { localStorage.setItem(WITNESSED, JSON.stringify({ key: ownKeys[1], note: best.note })); } catch (e) {}
+    }
+  }
+
+  async function consistentWithSeen(cp) {
+    const seen = seenBefore();
     let words = "";
     if (seen) {
       const sroot = L.b64decode(seen.root);
@@ -485,7 +547,9 @@
     const seen = await consistentWithSeen(cp);
     const leaf = L.b64decode(rc.entry);
     const e = L.parseEntry(leaf);
-    const witnessed = witnessWords(policy, wit, e.received);
+    const prior = policy ? await priorCosigs(policy, key) : null;
+    const witnessed = witnessWords(policy, wit, e.received, rc.log_index, prior);
+    if (policy) await keepWitnessed(policy, key, prior, [rc.checkpoint, rc.witnessed && rc.witnessed.checkpoint]);
     // The root, as the checkpoint writes it: analysts who compare it (or
     // compare it with GET /log/checkpoint elsewhere) catch a node that
     // shows each browser its own log, which no one browser can.
