@@ -10,7 +10,9 @@
 // vendored files' integrity, no inline handlers, no third-party origin.
 //
 // Sessions live in memory (see [sessions]); a node restart logs everyone
-// out. The UI's calls to the node's own JSON endpoints (/log/receipt,
+// out, and several front ends of one node each keep their own, so behind
+// a load balancer the UI needs cookie-based affinity (docs/scaling.md).
+// The UI's calls to the node's own JSON endpoints (/log/receipt,
 // /log/keys, /log/checkpoint, /log/key, /log/bundle, /concurrence,
 // /peers/bundle, and TAXII object posts) go through /ui/api/, which
 // forwards them to the
