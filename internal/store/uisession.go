@@ -29,7 +29,7 @@ type UISession struct {
 // MaxUISessionsPerMember bounds the sessions of one member: opening one
 // more deletes the member's least recently seen. With the ended sessions
 // deleted at every opening, the table holds at most this many per member.
-const MaxUISessionsPerMember = 32
+const MaxUISessionsPerMember = 256
 
 // UISessions are the web UI's sessions. Times are the caller's clock
 // (the UI's), never the store's.

@@ -61,9 +61,19 @@ func (s *Store) OpenUISession(ctx context.Context, us store.UISession, idleBefor
 
 // TouchUISession implements [store.UISessions].
 func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (store.UISession, error) {
+	// A key that names no session (a stale or made-up cookie, which any
+	// client can send) costs a read, never a write on the one writer.
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM ui_sessions WHERE key = ?`, key[:]).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.UISession{}, fmt.Errorf("no such UI session: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.UISession{}, fmt.Errorf("couldn't read a UI session: %w", err)
+	}
 	var us store.UISession
 	found := false
-	err := s.Write(ctx, func(tx *sql.Tx) error {
+	err = s.Write(ctx, func(tx *sql.Tx) error {
 		var token []byte
 		var created, seen, expires int64
 		err := tx.QueryRowContext(ctx, `UPDATE ui_sessions SET last_seen = max(last_seen, ?)
