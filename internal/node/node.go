@@ -590,7 +590,14 @@ func (n *Node) CreateCollection(ctx context.Context, spec CollectionSpec) (strin
 // wrapping [store.ErrNotFound]. The token is hashed before lookup and the
 // hash compared in constant time by the store; the token never appears in
 // an error.
+//
+// A request that the web UI handler of this node makes in process as a
+// session's member ([Node.AsMember]) is that member's, whatever token it
+// carries.
 func (n *Node) Authenticate(ctx context.Context, token string) (store.Member, error) {
+	if a, ok := ctx.Value(asMemberKey{}).(asMember); ok && a.n == n {
+		return a.m, nil
+	}
 	if token == "" {
 		return store.Member{}, fmt.Errorf("couldn't authenticate: no token: %w", store.ErrNotFound)
 	}
@@ -602,4 +609,26 @@ func (n *Node) Authenticate(ctx context.Context, token string) (store.Member, er
 		return m, fmt.Errorf("couldn't authenticate: %w", err)
 	}
 	return m, nil
+}
+
+// asMemberKey is the context key of [Node.AsMember]. It is unexported,
+// so only this package can set it: a request from the network never has
+// it (a client sends headers and a body, never a context value).
+type asMemberKey struct{}
+
+type asMember struct {
+	n *Node
+	m store.Member
+}
+
+// AsMember returns ctx as the context of a request that this node's
+// handlers serve as member m, authenticated already ([Node.Authenticate]
+// returns m for it, whatever token the request carries). It is for the
+// node's web UI handler, which calls the node's endpoints as a session's
+// member without keeping the member's API token (the session checked, in
+// the same request, that the hash of the token it logged in with still
+// names m); nothing a client sends reaches it. Another node's context
+// is not honoured.
+func (n *Node) AsMember(ctx context.Context, m store.Member) context.Context {
+	return context.WithValue(ctx, asMemberKey{}, asMember{n, m})
 }

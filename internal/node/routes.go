@@ -179,6 +179,7 @@ func (n *Node) webRoutes(logger *slog.Logger, mux *http.ServeMux) []Route {
 			return n.PrepareConcurrence(ctx, m, object, ConcurrenceWait)
 		},
 		API:           mux,
+		AsMember:      n.AsMember,
 		Reserve:       n.reservePage,
 		MaxObjectSize: n.cfg.MaxObjectSize,
 		Witnesses:     witnessURLs(n.cfg.Witnesses),

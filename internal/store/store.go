@@ -494,6 +494,8 @@ type Store interface {
 	UIQueries
 	// The peers a node follows and their replication (federation).
 	PeerStore
+	// The web UI's sessions.
+	UISessions
 
 	// Close releases the store; it must be the last call.
 	Close() error

@@ -14,11 +14,11 @@ var apiGets = map[string]bool{
 	"/log/proof/consistency": true, "/peers/bundle": true,
 }
 
-// apiGet forwards GET /ui/api/X to the node's GET /X with the session's
-// token as the bearer token, for the endpoints in apiGets.
+// apiGet forwards GET /ui/api/X to the node's GET /X as the session's
+// member (see [Handler.asMember]), for the endpoints in apiGets.
 func (h *Handler) apiGet(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/ui/api")
-	if !apiGets[p] || h.d.API == nil {
+	if !apiGets[p] || h.d.API == nil || h.d.AsMember == nil {
 		http.NotFound(w, r)
 		return
 	}
@@ -30,7 +30,7 @@ func (h *Handler) apiGet(w http.ResponseWriter, r *http.Request) {
 // objects endpoint: the browser's signed objects go through the node's
 // submission pipeline like any TAXII client's.
 func (h *Handler) apiPost(w http.ResponseWriter, r *http.Request) {
-	if h.d.API == nil {
+	if h.d.API == nil || h.d.AsMember == nil {
 		http.NotFound(w, r)
 		return
 	}
@@ -48,8 +48,25 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, path string) {
 			r2.Header.Set(k, v)
 		}
 	}
-	r2.Header.Set("Authorization", "Bearer "+s.token)
 	// The node's answers aren't pages: no scripts may run in them.
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	h.d.API.ServeHTTP(w, r2)
+	h.d.API.ServeHTTP(w, h.asMember(r2, s))
+}
+
+// uiBearer is the bearer "token" of the UI's in-process calls to the
+// node's handlers. It is no token and authenticates nothing (the node
+// hashes it and finds no member); it is there so that the node's one
+// parser of credentials ([taxii.RequestToken]) finds one. The node
+// authenticates these calls by the member that [Deps.AsMember] put in
+// their context, which no client can send.
+const uiBearer = "parley-ui-session"
+
+// asMember returns r (whose headers the caller made, none of them the
+// browser's Authorization) as a call of s's member to the node's
+// handlers: the session's member in its context, by [Deps.AsMember].
+// The session keeps no API token to send instead.
+func (h *Handler) asMember(r *http.Request, s *session) *http.Request {
+	r = r.WithContext(h.d.AsMember(r.Context(), s.member))
+	r.Header.Set("Authorization", "Bearer "+uiBearer)
+	return r
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -120,6 +121,10 @@ func newHeavyUI(t *testing.T, objects int) *heavyUI {
 	t.Cleanup(func() { s.Close() })
 	me := store.Member{ID: "identity--aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", Name: strings.Repeat("&", 200), PublicKey: bytes.Repeat([]byte{1}, 32), Identity: []byte(`{}`)}
 	if err := s.AddMember(ctx, me); err != nil {
+		t.Fatal(err)
+	}
+	// The token that login sends: a session lasts while its hash names me.
+	if err := s.AddToken(ctx, store.Token{Hash: sha256.Sum256([]byte("the-token")), Member: me.ID, Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	const coll = "c"
@@ -412,6 +417,10 @@ func oneMemberStore(t *testing.T, title string) (*sqlite.Store, store.Member) {
 	t.Cleanup(func() { s.Close() })
 	me := store.Member{ID: "identity--aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", Name: "me", PublicKey: bytes.Repeat([]byte{1}, 32), Identity: []byte(`{}`)}
 	if err := s.AddMember(ctx, me); err != nil {
+		t.Fatal(err)
+	}
+	// The token that login sends: a session lasts while its hash names me.
+	if err := s.AddToken(ctx, store.Token{Hash: sha256.Sum256([]byte("the-token")), Member: me.ID, Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.AddCollection(ctx, store.Collection{ID: "c", Title: title, Readers: []string{me.ID}, Writers: []string{me.ID}}); err != nil {

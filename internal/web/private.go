@@ -29,14 +29,14 @@ func (h *Handler) privateSets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var v privateView
-	if h.d.API == nil {
+	if h.d.API == nil || h.d.AsMember == nil {
 		v.Unavailable = true
 		h.render(w, r, http.StatusOK, "private", "Private sets", v)
 		return
 	}
 	req := httptest.NewRequestWithContext(r.Context(), "GET", "/private/sets", nil)
-	req.Header.Set("Authorization", "Bearer "+sessionFrom(r).token)
 	req.Header.Set("Accept", "application/json")
+	req = h.asMember(req, sessionFrom(r))
 	rec := httptest.NewRecorder()
 	h.d.API.ServeHTTP(rec, req)
 	var out struct {

@@ -11,14 +11,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
 )
 
-// Cookie names. The session cookie holds only a random id; the member,
-// its token and the CSRF token stay on the server.
+// Cookie names. The session cookie holds only a random id; the member
+// and the CSRF token stay on the server.
 const (
 	sessionCookie = "parley_session"
 	// loginCookie carries the CSRF token of the login form (double
@@ -29,36 +28,37 @@ const (
 	csrfHeader  = "X-CSRF-Token"
 )
 
-// sessions keeps logged-in sessions in memory, keyed by the SHA-256 of a
-// random 32-byte id, the session cookie's value: the map, like the token
-// table, holds no credential a memory dump could replay, and a lookup
-// compares hashes of what a client sends, never its bytes with a live
-// id's (no timing to learn an id from). A session ends at logout, SessionTTL after login, after
-// IdleTimeout without a request, or at the first request after its API
-// token stops authenticating (rotated, revoked, member removed),
-// whichever comes first; all of it is checked on the server at every
-// request, whatever the browser keeps.
-// The map is swept of expired sessions at each login, so it holds at
-// most the sessions opened within one SessionTTL.
+// sessions keeps logged-in sessions in the node's store
+// ([store.UISessions]), so that every front end of a node on one
+// database knows them, keyed by the SHA-256 of a random 32-byte id, the
+// session cookie's value: the table, like the token table, holds no
+// credential a dump could replay (the member's API token is kept only as
+// its SHA-256, as the tokens table keeps it), and a lookup finds the hash
+// of what a client sends, never compares its bytes with a live id's (no
+// timing to learn an id from). A session ends at logout, SessionTTL
+// after login, after IdleTimeout without a request, or at the first
+// request after its API token stops authenticating (rotated, revoked,
+// member removed: the token's hash no longer names the member), whichever
+// comes first; all of it is checked on the server at every request,
+// whatever the browser keeps. Ended sessions are deleted at each login,
+// and a member keeps at most [store.MaxUISessionsPerMember].
 type sessions struct {
 	d  Deps
-	mu sync.Mutex
-	m  map[[32]byte]*session
+	st store.UISessions
 }
 
 type session struct {
 	key    [32]byte // SHA-256 of the session id
 	member store.Member
-	// token is the member's API token, kept so that /ui/api/ can call
-	// the node's endpoints as the member.
-	token          string
-	csrf           string
-	expires, touch time.Time
+	// token is the SHA-256 of the member's API token at login: the
+	// session lasts while it names member.
+	token [32]byte
+	csrf  string
 }
 
-func newSessions(d Deps) *sessions { return &sessions{d: d, m: map[[32]byte]*session{}} }
+func newSessions(d Deps) *sessions { return &sessions{d: d, st: d.Store} }
 
-// sessionKeyOf is the map key of the session with that id.
+// sessionKeyOf is the store's key of the session with that id.
 func sessionKeyOf(id string) [32]byte { return sha256.Sum256([]byte(id)) }
 
 func (ss *sessions) random() (string, error) {
@@ -69,9 +69,10 @@ func (ss *sessions) random() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-// open starts a session of m and returns it with its id, the value of the
-// session cookie, which the server keeps only as its hash.
-func (ss *sessions) open(m store.Member, token string) (*session, string, error) {
+// open starts a session of m, who logged in with token, and returns it
+// with its id, the value of the session cookie, which the store keeps
+// only as its hash (and the token as its own).
+func (ss *sessions) open(ctx context.Context, m store.Member, token string) (*session, string, error) {
 	id, err := ss.random()
 	if err != nil {
 		return nil, "", err
@@ -81,46 +82,32 @@ func (ss *sessions) open(m store.Member, token string) (*session, string, error)
 		return nil, "", err
 	}
 	now := ss.d.Now()
-	s := &session{key: sessionKeyOf(id), member: m, token: token, csrf: csrf, expires: now.Add(ss.d.SessionTTL), touch: now}
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for k, v := range ss.m {
-		if !ss.live(v, now) {
-			delete(ss.m, k)
-		}
+	s := &session{key: sessionKeyOf(id), member: m, token: sha256.Sum256([]byte(token)), csrf: csrf}
+	err = ss.st.OpenUISession(ctx, store.UISession{Key: s.key, Member: m.ID, Token: s.token, CSRF: csrf,
+		Created: now, LastSeen: now, Expires: now.Add(ss.d.SessionTTL)}, now.Add(-ss.d.IdleTimeout))
+	if err != nil {
+		return nil, "", err
 	}
-	ss.m[s.key] = s
 	return s, id, nil
 }
 
-func (ss *sessions) live(s *session, now time.Time) bool {
-	return now.Before(s.expires) && now.Sub(s.touch) < ss.d.IdleTimeout
-}
-
 // get returns the live session with the given id, refreshing its idle
-// time, or nil.
-func (ss *sessions) get(id string) *session {
+// time, or nil when there is none. Its member is only the id: the
+// caller checks the token and reads the member.
+func (ss *sessions) get(ctx context.Context, id string) (*session, error) {
 	now := ss.d.Now()
-	key := sessionKeyOf(id)
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s := ss.m[key]
-	if s == nil {
-		return nil
+	us, err := ss.st.TouchUISession(ctx, sessionKeyOf(id), now, now.Add(-ss.d.IdleTimeout))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
 	}
-	if !ss.live(s, now) {
-		delete(ss.m, key)
-		return nil
+	if err != nil {
+		return nil, err
 	}
-	s.touch = now
-	c := *s
-	return &c
+	return &session{key: us.Key, member: store.Member{ID: us.Member}, token: us.Token, csrf: us.CSRF}, nil
 }
 
-func (ss *sessions) close(key [32]byte) {
-	ss.mu.Lock()
-	delete(ss.m, key)
-	ss.mu.Unlock()
+func (ss *sessions) close(ctx context.Context, key [32]byte) error {
+	return ss.st.CloseUISession(ctx, key)
 }
 
 type sessionKey struct{}
@@ -155,16 +142,24 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 		c, err := r.Cookie(sessionCookie)
 		stale := err == nil // a session cookie, but is it a session's?
 		if stale {
-			s = h.sessions.get(c.Value)
+			if s, err = h.sessions.get(r.Context(), c.Value); err != nil {
+				h.fail(w, r, http.StatusInternalServerError, "", err)
+				return
+			}
 		}
 		if s != nil {
 			// A session is only as good as its token: once the token is
 			// rotated or revoked, or its member removed (on any front end
-			// of the store), the session ends at its next request.
-			m, err := h.d.Authenticate(r.Context(), s.token)
+			// of the store), its hash names no member and the session
+			// ends at its next request. The store compares the hash in
+			// constant time, as it does a presented token's.
+			m, err := h.d.Store.TokenMember(r.Context(), s.token)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
-				h.sessions.close(s.key)
+				if err := h.sessions.close(r.Context(), s.key); err != nil {
+					h.fail(w, r, http.StatusInternalServerError, "", err)
+					return
+				}
 				http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
 				s = nil
 			case err != nil:
@@ -173,7 +168,7 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 			case m.ID != s.member.ID:
 				// A token hash names one member; anything else is a
 				// broken store, and the session is not trusted.
-				h.sessions.close(s.key)
+				h.sessions.close(r.Context(), s.key)
 				h.fail(w, r, http.StatusInternalServerError, "", fmt.Errorf("web: the session's token now names member %s, not %s", m.ID, s.member.ID))
 				return
 			default:
@@ -214,7 +209,7 @@ type loginView struct {
 	Next  string
 	Error string
 	// Ended says the login form is shown because the browser's session
-	// ended (it expired, its token changed, or the node restarted).
+	// ended (it expired, it was logged out, or its token changed).
 	Ended bool
 }
 
@@ -260,7 +255,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnauthorized, "login", "Log in", loginView{Next: safeNext(r.PostFormValue("next")), Error: "That token is not valid on this node."})
 		return
 	}
-	_, id, err := h.sessions.open(m, token)
+	_, id, err := h.sessions.open(r.Context(), m, token)
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
@@ -271,7 +266,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	h.sessions.close(sessionFrom(r).key)
+	if err := h.sessions.close(r.Context(), sessionFrom(r).key); err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
 	http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }

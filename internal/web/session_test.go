@@ -2,41 +2,82 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
 )
 
 // TestSessionsKeepNoSessionID: the server keeps a session under the hash
-// of its id, like API tokens: nothing in the session table is the
-// cookie's value (which a memory dump could replay, and which a map
-// lookup would compare with what a client sends), and the id still finds
-// its session, and after close no longer does.
+// of its id, like API tokens, and the member's token only as its hash:
+// no row of the session table holds the cookie's value or the token
+// (which a dump of the store could replay, and which a lookup would
+// compare with what a client sends), and the id still finds its session,
+// and after close no longer does.
 func TestSessionsKeepNoSessionID(t *testing.T) {
-	ss := newSessions(Deps{Rand: rand.Reader, Now: time.Now, SessionTTL: time.Hour, IdleTimeout: time.Hour})
-	s, id, err := ss.open(store.Member{ID: "identity--x"}, "parley_tok")
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ui.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range ss.m {
-		if bytes.Contains([]byte(fmt.Sprint(k)), []byte(id)) || bytes.Contains(k[:], []byte(id)) {
-			t.Errorf("the session table's key holds the session id")
+	defer s.Close()
+	const token = "parley_tokentokentokentokentokentokentokentoken"
+	ss := newSessions(Deps{Store: s, Rand: rand.Reader, Now: time.Now, SessionTTL: time.Hour, IdleTimeout: time.Hour})
+	sess, id, err := ss.open(ctx, store.Member{ID: "identity--x"}, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.token != sha256.Sum256([]byte(token)) {
+		t.Errorf("the session's token is not the token's hash")
+	}
+	_, r := s.DB()
+	rows, err := r.Query(`SELECT * FROM ui_sessions`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := rows.Columns()
+	n := 0
+	for rows.Next() {
+		n++
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
 		}
-		if bytes.Contains([]byte(fmt.Sprintf("%+v", *v)), []byte(id)) {
-			t.Errorf("the session holds its own id: %+v", *v)
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vals {
+			for _, secret := range []string{id, token} {
+				if bytes.Contains(v, []byte(secret)) || bytes.Contains([]byte(fmt.Sprintf("%x", []byte(v))), []byte(secret)) {
+					t.Errorf("column %s of the session table holds a secret", cols[i])
+				}
+			}
 		}
 	}
-	if got := ss.get(id); got == nil || got.member.ID != "identity--x" {
-		t.Fatalf("get(id) = %+v", got)
+	rows.Close()
+	if n != 1 {
+		t.Fatalf("%d rows in the session table, want 1", n)
 	}
-	if ss.get(id[:len(id)-1]+"A") != nil && id[len(id)-1] != 'A' {
-		t.Fatal("another id finds the session")
+	if got, err := ss.get(ctx, id); err != nil || got == nil || got.member.ID != "identity--x" {
+		t.Fatalf("get(id) = %+v, %v", got, err)
 	}
-	ss.close(s.key)
-	if ss.get(id) != nil {
+	if id[len(id)-1] != 'A' {
+		if got, _ := ss.get(ctx, id[:len(id)-1]+"A"); got != nil {
+			t.Fatal("another id finds the session")
+		}
+	}
+	if err := ss.close(ctx, sess.key); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ss.get(ctx, id); got != nil {
 		t.Fatal("a closed session is still found")
 	}
 }

@@ -336,7 +336,8 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 				}
 				b["log_key"], b["checkpoint"] = fakeVKey, string(signed)
 			case "log-key": // B's log key and checkpoint are A's own
-				req := httptest.NewRequest(http.MethodGet, "/log/checkpoint", nil)
+				// As the UI's call: its context (the member) and headers.
+				req := httptest.NewRequestWithContext(r.Context(), http.MethodGet, "/log/checkpoint", nil)
 				req.Header.Set("Authorization", r.Header.Get("Authorization"))
 				cp := httptest.NewRecorder()
 				next.ServeHTTP(cp, req)

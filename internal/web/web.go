@@ -9,13 +9,14 @@
 // Content-Security-Policy: scripts only with the response's nonce and the
 // vendored files' integrity, no inline handlers, no third-party origin.
 //
-// Sessions live in memory (see [sessions]); a node restart logs everyone
-// out. The UI's calls to the node's own JSON endpoints (/log/receipt,
-// /log/keys, /log/checkpoint, /log/key, /log/bundle, /concurrence,
-// /peers/bundle, and TAXII object posts) go through /ui/api/, which
-// forwards them to the
-// node's handlers unchanged with the session's token as the bearer
-// token: the UI needs no second implementation of any of them.
+// Sessions live in the node's store (see [sessions]), so that every front
+// end of a node on one database knows them and a restart keeps them. The
+// UI's calls to the node's own JSON endpoints (/log/receipt, /log/keys,
+// /log/checkpoint, /log/key, /log/bundle, /concurrence, /peers/bundle,
+// /private/sets, and TAXII object posts) go through /ui/api/ (or are
+// made in process), which calls the node's handlers unchanged as the
+// session's member ([Deps.AsMember]; the session keeps no API token):
+// the UI needs no second implementation of any of them.
 package web
 
 import (
@@ -57,6 +58,13 @@ type Deps struct {
 	Concurrence func(ctx context.Context, m store.Member, object string) (memory int64, compute func(context.Context) (opinion.Concurrence, error), err error)
 	// API serves the node's own endpoints that /ui/api/ forwards to.
 	API http.Handler
+	// AsMember returns ctx as the context of a request that API is to
+	// serve as member m, authenticated already: the UI keeps no API
+	// token to send, and calls API with the session's member in the
+	// context, which the node honours from this handler only (no client
+	// can put a value in a request's context). Nil, or a nil API, turns
+	// the UI's calls to the node's endpoints off.
+	AsMember func(ctx context.Context, m store.Member) context.Context
 	// Reserve takes n bytes of the node's memory budget for a page of
 	// member m, waiting as the node's own responses do; the page gives
 	// them back with release once written. An error means the budget

@@ -130,6 +130,7 @@ func Run(t *testing.T, open Opener) {
 			CheckAfterUIMigration(t, s)
 		}},
 		{"LeaseRace", testLeaseRace},
+		{"UISessions", testUISessions},
 		// operator.go
 		{"OperatorTokens", testOperatorTokens},
 		{"RemoveMember", testRemoveMember},

@@ -1,0 +1,112 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+func init() {
+	// The web UI's sessions (store.UISessions), as in the SQLite store's
+	// migration 730: every front end on the database knows them. Keyed
+	// by the SHA-256 of the session id, with the SHA-256 of the member's
+	// token, never either secret; times are Unix nanoseconds of the UI's
+	// clock.
+	registerMigrations(migration{730, "ui sessions", `
+CREATE TABLE ui_sessions (
+	key       BYTEA PRIMARY KEY,
+	member    TEXT NOT NULL,
+	token     BYTEA NOT NULL,
+	csrf      TEXT NOT NULL,
+	created   BIGINT NOT NULL,
+	last_seen BIGINT NOT NULL,
+	expires   BIGINT NOT NULL
+);
+CREATE INDEX ui_sessions_member ON ui_sessions(member, last_seen);
+CREATE INDEX ui_sessions_expires ON ui_sessions(expires);
+CREATE INDEX ui_sessions_last_seen ON ui_sessions(last_seen);
+`})
+}
+
+var _ store.UISessions = (*Store)(nil)
+
+// OpenUISession implements [store.UISessions].
+func (s *Store) OpenUISession(ctx context.Context, us store.UISession, idleBefore time.Time) error {
+	if !us.Valid() {
+		return fmt.Errorf("couldn't open a UI session: %w", store.ErrInvalid)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM ui_sessions WHERE expires <= $1 OR last_seen <= $2`, us.Created.UnixNano(), idleBefore.UnixNano()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM ui_sessions WHERE key IN (
+			SELECT key FROM ui_sessions WHERE member = $1 ORDER BY last_seen DESC, key OFFSET $2)`, us.Member, store.MaxUISessionsPerMember-1); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO ui_sessions(key, member, token, csrf, created, last_seen, expires) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			us.Key[:], us.Member, us.Token[:], us.CSRF, us.Created.UnixNano(), us.LastSeen.UnixNano(), us.Expires.UnixNano())
+		return err
+	})
+	if isUnique(err) {
+		return fmt.Errorf("couldn't open a UI session: %w", store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("couldn't open a UI session: %w", err)
+	}
+	return nil
+}
+
+// TouchUISession implements [store.UISessions].
+func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (store.UISession, error) {
+	var us store.UISession
+	found := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		us, found = store.UISession{}, false
+		var token []byte
+		var created, seen, expires int64
+		err := tx.QueryRow(ctx, `UPDATE ui_sessions SET last_seen = GREATEST(last_seen, $1)
+			WHERE key = $2 AND expires > $1 AND last_seen > $3
+			RETURNING member, token, csrf, created, last_seen, expires`,
+			now.UnixNano(), key[:], idleBefore.UnixNano()).Scan(&us.Member, &token, &us.CSRF, &created, &seen, &expires)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Ended or unknown: an ended one goes now.
+			_, err = tx.Exec(ctx, `DELETE FROM ui_sessions WHERE key = $1`, key[:])
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		if len(token) != len(us.Token) {
+			return fmt.Errorf("a stored UI session's token hash has %d bytes", len(token))
+		}
+		us.Key = key
+		copy(us.Token[:], token)
+		us.Created, us.LastSeen, us.Expires = time.Unix(0, created).UTC(), time.Unix(0, seen).UTC(), time.Unix(0, expires).UTC()
+		found = true
+		return nil
+	})
+	if err != nil {
+		return store.UISession{}, fmt.Errorf("couldn't read a UI session: %w", err)
+	}
+	if !found {
+		return store.UISession{}, fmt.Errorf("no such UI session: %w", store.ErrNotFound)
+	}
+	return us, nil
+}
+
+// CloseUISession implements [store.UISessions].
+func (s *Store) CloseUISession(ctx context.Context, key [32]byte) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM ui_sessions WHERE key = $1`, key[:])
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("couldn't close a UI session: %w", err)
+	}
+	return nil
+}

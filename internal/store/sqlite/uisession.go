@@ -1,0 +1,119 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+func init() {
+	// The web UI's sessions (store.UISessions), so that every process on
+	// the store knows them: keyed by the SHA-256 of the session id, with
+	// the SHA-256 of the member's token, never either secret. Times are
+	// Unix nanoseconds of the UI's clock.
+	registerMigrations(migration{730, "ui sessions", `
+CREATE TABLE ui_sessions (
+	key       BLOB PRIMARY KEY,
+	member    TEXT NOT NULL,
+	token     BLOB NOT NULL,
+	csrf      TEXT NOT NULL,
+	created   INTEGER NOT NULL,
+	last_seen INTEGER NOT NULL,
+	expires   INTEGER NOT NULL
+);
+CREATE INDEX ui_sessions_member ON ui_sessions(member, last_seen);
+CREATE INDEX ui_sessions_expires ON ui_sessions(expires);
+CREATE INDEX ui_sessions_last_seen ON ui_sessions(last_seen);
+`})
+}
+
+var _ store.UISessions = (*Store)(nil)
+
+// OpenUISession implements [store.UISessions].
+func (s *Store) OpenUISession(ctx context.Context, us store.UISession, idleBefore time.Time) error {
+	if !us.Valid() {
+		return fmt.Errorf("couldn't open a UI session: %w", store.ErrInvalid)
+	}
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ui_sessions WHERE expires <= ? OR last_seen <= ?`, us.Created.UnixNano(), idleBefore.UnixNano()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ui_sessions WHERE key IN (
+			SELECT key FROM ui_sessions WHERE member = ? ORDER BY last_seen DESC, key LIMIT -1 OFFSET ?)`, us.Member, store.MaxUISessionsPerMember-1); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO ui_sessions(key, member, token, csrf, created, last_seen, expires) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			us.Key[:], us.Member, us.Token[:], us.CSRF, us.Created.UnixNano(), us.LastSeen.UnixNano(), us.Expires.UnixNano())
+		return err
+	})
+	if isUnique(err) {
+		return fmt.Errorf("couldn't open a UI session: %w", store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("couldn't open a UI session: %w", err)
+	}
+	return nil
+}
+
+// TouchUISession implements [store.UISessions].
+func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (store.UISession, error) {
+	// A key that names no session (a stale or made-up cookie, which any
+	// client can send) costs a read, never a write on the one writer.
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM ui_sessions WHERE key = ?`, key[:]).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.UISession{}, fmt.Errorf("no such UI session: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.UISession{}, fmt.Errorf("couldn't read a UI session: %w", err)
+	}
+	var us store.UISession
+	found := false
+	err = s.Write(ctx, func(tx *sql.Tx) error {
+		var token []byte
+		var created, seen, expires int64
+		err := tx.QueryRowContext(ctx, `UPDATE ui_sessions SET last_seen = max(last_seen, ?)
+			WHERE key = ? AND expires > ? AND last_seen > ?
+			RETURNING member, token, csrf, created, last_seen, expires`,
+			now.UnixNano(), key[:], now.UnixNano(), idleBefore.UnixNano()).Scan(&us.Member, &token, &us.CSRF, &created, &seen, &expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Ended or unknown: an ended one goes now.
+			_, err = tx.ExecContext(ctx, `DELETE FROM ui_sessions WHERE key = ?`, key[:])
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		if len(token) != len(us.Token) {
+			return fmt.Errorf("a stored UI session's token hash has %d bytes", len(token))
+		}
+		us.Key = key
+		copy(us.Token[:], token)
+		us.Created, us.LastSeen, us.Expires = time.Unix(0, created).UTC(), time.Unix(0, seen).UTC(), time.Unix(0, expires).UTC()
+		found = true
+		return nil
+	})
+	if err != nil {
+		return store.UISession{}, fmt.Errorf("couldn't read a UI session: %w", err)
+	}
+	if !found {
+		return store.UISession{}, fmt.Errorf("no such UI session: %w", store.ErrNotFound)
+	}
+	return us, nil
+}
+
+// CloseUISession implements [store.UISessions].
+func (s *Store) CloseUISession(ctx context.Context, key [32]byte) error {
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM ui_sessions WHERE key = ?`, key[:])
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("couldn't close a UI session: %w", err)
+	}
+	return nil
+}

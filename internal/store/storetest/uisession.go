@@ -1,0 +1,135 @@
+package storetest
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// testUISessions: the web UI's sessions, shared by every process on the
+// store. A session is found by its key while live (before Expires,
+// LastSeen after idleBefore) and touching it moves LastSeen forward,
+// never back; an ended one is deleted when touched; a closed one is gone;
+// opening one deletes every ended session and keeps a member at most
+// store.MaxUISessionsPerMember sessions, its most recently seen.
+func testUISessions(t *testing.T, s store.Store) {
+	key := func(name string) [32]byte { return sha256.Sum256([]byte(name)) }
+	t0 := base
+	const ttl, idle = 8 * time.Hour, time.Hour
+	session := func(name, member string, at time.Time) store.UISession {
+		return store.UISession{Key: key(name), Member: member, Token: key("token of " + member), CSRF: "csrf " + name,
+			Created: at, LastSeen: at, Expires: at.Add(ttl)}
+	}
+	open := func(us store.UISession) {
+		t.Helper()
+		must(t, s.OpenUISession(ctx, us, us.Created.Add(-idle)))
+	}
+	touch := func(name string, now time.Time) (store.UISession, error) {
+		t.Helper()
+		return s.TouchUISession(ctx, key(name), now, now.Add(-idle))
+	}
+	live := func(name string, now time.Time) store.UISession {
+		t.Helper()
+		us, err := touch(name, now)
+		if err != nil {
+			t.Fatalf("session %s at %v: %v", name, now.Sub(t0), err)
+		}
+		return us
+	}
+	gone := func(name string, now time.Time) {
+		t.Helper()
+		if us, err := touch(name, now); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("session %s at %v: %+v, %v; want ErrNotFound", name, now.Sub(t0), us, err)
+		}
+	}
+
+	for _, bad := range []store.UISession{
+		{Key: key("x"), CSRF: "c", Created: t0, LastSeen: t0, Expires: t0},
+		{Key: key("x"), Member: "m", Created: t0, LastSeen: t0, Expires: t0},
+		{Key: key("x"), Member: "m", CSRF: "c", LastSeen: t0, Expires: t0},
+		{Key: key("x"), Member: "m", CSRF: "c", Created: t0, LastSeen: t0},
+	} {
+		if err := s.OpenUISession(ctx, bad, t0); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("OpenUISession(%+v): %v, want ErrInvalid", bad, err)
+		}
+	}
+	gone("a", t0)
+	must(t, s.CloseUISession(ctx, key("a"))) // unknown: no error
+
+	a := session("a", "m", t0)
+	open(a)
+	if err := s.OpenUISession(ctx, session("a", "other", t0), t0.Add(-idle)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a second session under a's key: %v, want ErrConflict", err)
+	}
+	got := live("a", t0.Add(time.Minute))
+	want := a
+	want.LastSeen = t0.Add(time.Minute)
+	if got.Key != want.Key || got.Member != want.Member || got.Token != want.Token || got.CSRF != want.CSRF ||
+		!got.Created.Equal(want.Created) || !got.LastSeen.Equal(want.LastSeen) || !got.Expires.Equal(want.Expires) {
+		t.Fatalf("touched: %+v\nwant %+v", got, want)
+	}
+	// Another front end whose clock is behind doesn't move LastSeen back.
+	if got := live("a", t0.Add(30*time.Second)); !got.LastSeen.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("LastSeen went back to %v", got.LastSeen.Sub(t0))
+	}
+	// Idle: live just before idle has passed since the last request, gone
+	// at it, and deleted (an earlier clock doesn't find it again).
+	live("a", t0.Add(time.Minute+idle-time.Nanosecond))
+	last := t0.Add(time.Minute + idle - time.Nanosecond)
+	gone("a", last.Add(idle))
+	gone("a", last)
+
+	// Expiry: used all along, it ends at Expires.
+	b := session("b", "m", t0)
+	open(b)
+	for at := t0; at.Before(b.Expires); at = at.Add(idle / 2) {
+		live("b", at)
+	}
+	live("b", b.Expires.Add(-time.Nanosecond))
+	gone("b", b.Expires)
+	gone("b", t0)
+
+	// Close.
+	c := session("c", "m", t0)
+	open(c)
+	must(t, s.CloseUISession(ctx, key("c")))
+	gone("c", t0)
+
+	// Opening a session sweeps the ended ones, of every member.
+	t1 := t0.Add(24 * time.Hour)
+	open(session("expiring", "m", t1))             // expires at t1+ttl
+	open(session("idle", "n", t1.Add(ttl-2*idle))) // last seen then
+	open(session("busy", "n", t1.Add(ttl-2*idle))) // seen later:
+	for at := t1.Add(ttl - 2*idle); at.Before(t1.Add(ttl)); at = at.Add(idle / 2) {
+		live("busy", at)
+	}
+	open(session("new", "o", t1.Add(ttl+time.Minute))) // sweeps
+	gone("expiring", t1)                               // swept, though live at t1
+	gone("idle", t1.Add(ttl-2*idle))                   // swept, though live then
+	live("busy", t1.Add(ttl))
+	live("new", t1.Add(ttl+time.Minute))
+	// A member keeps at most MaxUISessionsPerMember sessions, the most
+	// recently seen; another member's are not touched.
+	t2 := t1.Add(48 * time.Hour)
+	open(session("other member", "q", t2))
+	const extra = 3
+	n := store.MaxUISessionsPerMember + extra
+	for i := range n {
+		open(session(fmt.Sprint("p", i), "p", t2.Add(time.Duration(i)*time.Second)))
+	}
+	// The least recently seen (the first opened) went as more opened.
+	now := t2.Add(time.Duration(n) * time.Second)
+	for i := range n {
+		name := fmt.Sprint("p", i)
+		if i < extra {
+			gone(name, now)
+		} else {
+			live(name, now)
+		}
+	}
+	live("other member", now)
+}

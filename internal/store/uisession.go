@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// UISession is one session of the web UI, kept in the store so that every
+// front end of a node on one database knows it.
+//
+// The store holds no credential a dump of it could replay: Key is the
+// SHA-256 of the session's id (the cookie's value; the id itself is never
+// stored), and Token is the SHA-256 of the API token the member logged in
+// with, as the tokens table holds it (a hash authenticates nothing; the UI
+// checks at every request that it still names Member, so that a session
+// ends once its token is rotated or revoked or its member removed). CSRF
+// is the session's CSRF token, which is worth nothing without the session
+// cookie.
+type UISession struct {
+	Key    [32]byte
+	Member string
+	Token  [32]byte
+	CSRF   string
+	// Created is the login, LastSeen the session's last request and
+	// Expires its end whatever its use (Created + the UI's SessionTTL).
+	Created, LastSeen, Expires time.Time
+}
+
+// MaxUISessionsPerMember bounds the sessions of one member: opening one
+// more deletes the member's least recently seen. With the ended sessions
+// deleted at every opening, the table holds at most this many per member.
+const MaxUISessionsPerMember = 256
+
+// UISessions are the web UI's sessions. Times are the caller's clock
+// (the UI's), never the store's.
+type UISessions interface {
+	// OpenUISession stores s. In the same transaction it first deletes
+	// every session that has ended at s.Created (its Expires not after
+	// s.Created, or its LastSeen not after idleBefore), then, while
+	// s.Member has [MaxUISessionsPerMember] or more sessions, the one
+	// it saw least recently. ErrInvalid for an empty Member or CSRF or a
+	// zero time; ErrConflict when s.Key is taken.
+	OpenUISession(ctx context.Context, s UISession, idleBefore time.Time) error
+	// TouchUISession returns the session with key if it is live at now
+	// (Expires after now, LastSeen after idleBefore) and sets its
+	// LastSeen to now. A session that is not live is deleted; it, like a
+	// key that names none, is ErrNotFound.
+	TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (UISession, error)
+	// CloseUISession deletes the session with key (a logout, or a
+	// session whose token no longer authenticates). A key that names no
+	// session is no error.
+	CloseUISession(ctx context.Context, key [32]byte) error
+}
+
+// Valid reports whether s may be stored (see [UISessions.OpenUISession]).
+func (s UISession) Valid() bool {
+	return s.Member != "" && s.CSRF != "" && !s.Created.IsZero() && !s.LastSeen.IsZero() && !s.Expires.IsZero()
+}
