@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"fmt"
@@ -238,9 +237,8 @@ func (s *Store) ChangeKey(ctx context.Context, ev store.KeyEvent) error {
 }
 
 // keyHeldByAnother fails with [store.ErrKeyHeld] when key (nil: none) was
-// put in force for another member than member by a logged key entry: a key
-// belongs to one member (tlog.KeyHistory.Apply), whether or not that
-// member still holds it. The caller holds the log head's lock, so no
+// put in force for another member than member by a logged key entry
+// ([store.CheckKeyHeld]). The caller holds the log head's lock, so no
 // concurrent change can register the key meanwhile.
 func keyHeldByAnother(ctx context.Context, tx pgx.Tx, key []byte, member string) error {
 	if key == nil {
@@ -258,8 +256,8 @@ func keyHeldByAnother(ctx context.Context, tx pgx.Tx, key []byte, member string)
 		if err := rows.Scan(&idx, &other, &leaf); err != nil {
 			return err
 		}
-		if e, err := tlog.ParseEntry(leaf); err == nil && e.Key != nil && bytes.Equal(e.Key, key) && (e.Event == tlog.EventRegister || e.Event == tlog.EventRotate) {
-			return fmt.Errorf("the key is %s's (put in force at log entry %d); a key belongs to one member: make a new one: %w", other, idx, store.ErrKeyHeld)
+		if err := store.CheckKeyHeld(idx, other, leaf, key); err != nil {
+			return err
 		}
 	}
 	return rows.Err()

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"database/sql"
@@ -166,9 +165,8 @@ func (s *Store) ChangeKey(ctx context.Context, ev store.KeyEvent) error {
 }
 
 // keyHeldByAnother fails with [store.ErrKeyHeld] when key (nil: none) was
-// put in force for another member than member by a logged key entry: a key
-// belongs to one member (tlog.KeyHistory.Apply), whether or not that
-// member still holds it.
+// put in force for another member than member by a logged key entry
+// ([store.CheckKeyHeld]).
 func keyHeldByAnother(ctx context.Context, tx *sql.Tx, key []byte, member string) error {
 	if key == nil {
 		return nil
@@ -185,8 +183,8 @@ func keyHeldByAnother(ctx context.Context, tx *sql.Tx, key []byte, member string
 		if err := rows.Scan(&idx, &other, &leaf); err != nil {
 			return err
 		}
-		if e, err := tlog.ParseEntry(leaf); err == nil && e.Key != nil && bytes.Equal(e.Key, key) && (e.Event == tlog.EventRegister || e.Event == tlog.EventRotate) {
-			return fmt.Errorf("the key is %s's (put in force at log entry %d); a key belongs to one member: make a new one: %w", other, idx, store.ErrKeyHeld)
+		if err := store.CheckKeyHeld(idx, other, leaf, key); err != nil {
+			return err
 		}
 	}
 	return rows.Err()
