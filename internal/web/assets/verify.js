@@ -351,11 +351,13 @@
   // the pinned key, against the witness policy: the quorum must have
   // cosigned the receipt's checkpoint, or the first cosigned checkpoint
   // that includes the entry (rc.witnessed, proved a prefix of cp). It
-  // returns whether it did and the policy witnesses' cosignatures of
-  // checkpoints that include the entry, which bound its received time.
+  // returns whether it did, the policy witnesses' cosignatures of
+  // checkpoints that include the entry, which bound its received time,
+  // and the two notes checked ({size, note, cosigs}, for keepWitnessed).
   async function witnessedBy(policy, rc, cp, key) {
     const own = await L.checkQuorum(policy, rc.checkpoint);
     let met = own.met, cosigs = own.cosigs.slice(), unchecked = own.unchecked;
+    const notes = [{ size: cp.size, note: rc.checkpoint, cosigs: own.cosigs }];
     const w = rc.witnessed;
     if (w && typeof w.checkpoint === "string") {
       let wcp;
@@ -372,8 +374,9 @@
       met = met || q.met;
       cosigs = cosigs.concat(q.cosigs);
       unchecked = unchecked.concat(q.unchecked);
+      notes.push({ size: wcp.size, note: w.checkpoint, cosigs: q.cosigs });
     }
-    return { met, cosigs, unchecked };
+    return { met, cosigs, unchecked, notes };
   }
 
   // whenText writes POSIX seconds as RFC 3339 UTC.
@@ -453,22 +456,20 @@
     return { size: kcp.size, cosigs: q.cosigs, note: kept.note };
   }
 
-  // keepWitnessed keeps, of the checkpoint notes (verified with the
-  // pinned key) that the check used, the largest that a policy witness
-  // cosigned: the node chooses which checkpoints it shows, so only a
-  // cosignature this browser kept can show a later entry back-dated to
-  // before it. At one size a note replaces the kept one only if it holds
-  // every line of it and more, so the node can't take a cosignature back.
-  async function keepWitnessed(policy, key, prior, notes) {
+  // keepWitnessed keeps, of the checkpoint notes that the check used
+  // (witnessedBy's notes: verified with the pinned key, their policy
+  // cosignatures counted), the largest that a policy witness cosigned:
+  // the node chooses which checkpoints it shows, so only a cosignature
+  // this browser kept can show a later entry back-dated to before it. At
+  // one size a note replaces the kept one only if it holds every line of
+  // it and more, so the node can't take a cosignature back.
+  function keepWitnessed(prior, notes) {
     let best = prior;
-    for (const n of notes) {
-      if (typeof n !== "string" || n.length > 65536) continue;
-      const ncp = await L.verifyCheckpoint(n, key);
-      const q = await L.checkQuorum(policy, n);
-      if (q.cosigs.length === 0) continue;
+    for (const { size, note: n, cosigs } of notes) {
+      if (n.length > 65536 || cosigs.length === 0) continue;
       const lines = n.split("\n");
-      if (!best || ncp.size > best.size || (ncp.size === best.size && n.length > best.note.length && best.note.split("\n").every((l) => lines.includes(l)))) {
-        best = { size: ncp.size, note: n };
+      if (!best || size > best.size || (size === best.size && n.length > best.note.length && best.note.split("\n").every((l) => lines.includes(l)))) {
+        best = { size, note: n };
       }
     }
     if (best && best !== prior) {
@@ -549,7 +550,7 @@
     const e = L.parseEntry(leaf);
     const prior = policy ? await priorCosigs(policy, key) : null;
     const witnessed = witnessWords(policy, wit, e.received, rc.log_index, prior);
-    if (policy) await keepWitnessed(policy, key, prior, [rc.checkpoint, rc.witnessed && rc.witnessed.checkpoint]);
+    if (policy) keepWitnessed(prior, wit.notes);
     // The root, as the checkpoint writes it: analysts who compare it (or
     // compare it with GET /log/checkpoint elsewhere) catch a node that
     // shows each browser its own log, which no one browser can.
