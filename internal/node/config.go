@@ -453,6 +453,7 @@ var durationFloors = map[string]time.Duration{
 // "max_content_length": -1 with 10 MiB, "member_quota_bytes": -2 with no
 // quota). The negatives a field documents are kept:
 // "member_quota_bytes": -1 (no quota) and "query_budget" (refuse all).
+// A duration below its floor in [durationFloors] is refused too.
 func checkSigns(c any) error {
 	v := reflect.ValueOf(c)
 	for i := 0; i < v.NumField(); i++ {
