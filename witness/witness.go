@@ -124,6 +124,9 @@ type logState struct {
 	// changes; waiters counts the requests waiting for that.
 	changed chan struct{}
 	waiters int
+	// evidenceFull is set once the log's evidence files reach
+	// MaxEvidencePerLog (see keepEvidence).
+	evidenceFull bool
 }
 
 // Open opens (or creates) the witness state in cfg.Dir. A log's state
@@ -366,6 +369,14 @@ func (w *Witness) keepEvidence(ls *logState, n *note.Note, prefix tlog.Hash, pro
 		return
 	}
 	path, err := w.writeEvidence(ls, ls.pnote, other, prefix, proof)
+	if errors.Is(err, ErrEvidenceFull) {
+		// Said once per log and run: the log may send forks at any rate.
+		if !ls.evidenceFull {
+			ls.evidenceFull = true
+			w.cfg.Logger.Warn("split view again; no more evidence of this log is kept", "log", ls.v.Name(), "err", err)
+		}
+		return
+	}
 	if err != nil {
 		w.cfg.Logger.Error("couldn't keep split-view evidence", "log", ls.v.Name(), "err", err)
 		return
@@ -390,12 +401,30 @@ func (w *Witness) writeEvidence(ls *logState, a, b []byte, prefix tlog.Hash, pro
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, OriginHash(ls.v.Name())[:16]+"-"+hex.EncodeToString(id[:8])+".json")
+	base := filepath.Join(dir, OriginHash(ls.v.Name())[:16]+"-")
+	path := base + hex.EncodeToString(id[:8]) + ".json"
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
+	// Only the log's key signs the checkpoints of a fork, but a log that
+	// forked once can sign as many as it likes: without a bound each one
+	// would be a file, until the witness's disk is full. One proves the
+	// fork; a few show it went on.
+	if kept, err := filepath.Glob(base + "*.json"); err != nil {
+		return "", err
+	} else if len(kept) >= MaxEvidencePerLog {
+		return "", fmt.Errorf("%w: %d evidence files of this log are kept already (%s*.json); this one is not", ErrEvidenceFull, len(kept), base)
+	}
 	return path, writeFileSync(path, ev, 0o600)
 }
+
+// MaxEvidencePerLog bounds the split-view evidence files a witness keeps
+// of one log.
+const MaxEvidencePerLog = 32
+
+// ErrEvidenceFull is the error of evidence not kept because
+// [MaxEvidencePerLog] files of its log are.
+var ErrEvidenceFull = errors.New("enough evidence of this log's forks is kept")
 
 // OriginHash is the lowercase hex SHA-256 of a log's origin: the path
 // element of C2SP tlog-witness monitor retrieval.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -444,5 +445,50 @@ func TestJournalConcurrentAppends(t *testing.T) {
 		if want := fmt.Sprintf("o%d\n%d\n", g, per-1); string(got[fmt.Sprintf("o%d", g)]) != want {
 			t.Fatalf("origin %d: %q, want %q", g, got[fmt.Sprintf("o%d", g)], want)
 		}
+	}
+}
+
+// TestEvidenceBounded: a log that forked can sign any number of
+// conflicting checkpoints; the witness refuses each (422) but keeps at most
+// MaxEvidencePerLog evidence files of it, says so once, and still keeps
+// evidence of another log's fork.
+func TestEvidenceBounded(t *testing.T) {
+	l := newTestLog(t, "example.com/log")
+	other := newTestLog(t, "example.com/other")
+	var logged bytes.Buffer
+	w, err := Open(Config{Dir: t.TempDir(), Cosigner: newCosigner(t, "witness.example/w1"), Logs: []string{l.vkey, other.vkey},
+		Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	srv := httptest.NewServer(w.Handler())
+	t.Cleanup(srv.Close)
+	root := func(i int) tlog.Hash { return tlog.LeafHash([]byte(fmt.Sprint(i))) }
+	for _, lg := range []*testLog{l, other} {
+		cp, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: lg.signer.Name(), Size: 5, Hash: root(0)}, lg.signer)
+		if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(0, nil, cp)); code != 200 {
+			t.Fatalf("first checkpoint: %d %s", code, body)
+		}
+	}
+	for i := 1; i <= MaxEvidencePerLog+10; i++ {
+		fork, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/log", Size: 5, Hash: root(i)}, l.signer)
+		if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(5, nil, fork)); code != 422 {
+			t.Fatalf("fork %d: %d %s, want 422", i, code, body)
+		}
+	}
+	ev, _ := w.Evidence()
+	if len(ev) != MaxEvidencePerLog {
+		t.Fatalf("%d evidence files, want %d", len(ev), MaxEvidencePerLog)
+	}
+	if n := strings.Count(logged.String(), "no more evidence of this log is kept"); n != 1 {
+		t.Fatalf("said %d times that no more evidence is kept:\n%s", n, logged.String())
+	}
+	fork, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/other", Size: 5, Hash: root(1)}, other.signer)
+	if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(5, nil, fork)); code != 422 {
+		t.Fatalf("other log's fork: %d %s", code, body)
+	}
+	if ev, _ := w.Evidence(); len(ev) != MaxEvidencePerLog+1 {
+		t.Fatalf("%d evidence files after another log's fork, want %d", len(ev), MaxEvidencePerLog+1)
 	}
 }
