@@ -24,8 +24,10 @@ import (
 // publishes them, (b) batches of fluentBitBatch events a message, as
 // Fluent Bit's nats output publishes a flush (the tail input without a
 // parser: each record's line under "log"), (c) the same batches
-// newline-delimited, and (d) the messages of (a) pulled with nothing done
-// to them. It logs the wall and CPU time (this process's and the
+// newline-delimited, (d) the messages of (a) pulled with nothing done to
+// them, and (e) batches as Fluent Bit's nats output publishes a flush of
+// records its json parser read (the tail input with "Parser json": each
+// record's fields beside its "tag", nothing escaped). It logs the wall and CPU time (this process's and the
 // nats-server's) of each. The goal is js/file >= 0.5.
 //
 // A run ends when the last message is acknowledged, which happens at the
@@ -70,6 +72,17 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 	}
 	for lo := 0; lo < n; lo += fluentBitBatch {
 		if _, err := js.PublishAsync("benchfb.events", fluentBitBatchOf(lines[lo:min(lo+fluentBitBatch, n)], lo)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-js.PublishAsyncComplete()
+	// The same events as records Fluent Bit's json parser read, on a
+	// stream of their own.
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCHFP", Subjects: []string{"benchfp.>"}, Storage: jetstream.FileStorage}); err != nil {
+		b.Fatal(err)
+	}
+	for lo := 0; lo < n; lo += fluentBitBatch {
+		if _, err := js.PublishAsync("benchfp.events", fluentBitParsedBatchOf(lines[lo:min(lo+fluentBitBatch, n)], lo)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -131,7 +144,7 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 		}
 		return s
 	}
-	var fileRate, jsRate, rawRate, fbRate, ndRate float64
+	var fileRate, jsRate, rawRate, fbRate, fpRate, ndRate float64
 	// timed runs f and logs its wall and CPU time (client, server).
 	timed := func(what string, f func() float64) float64 {
 		c0, s0 := cpu()
@@ -163,6 +176,7 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 		batches := int64((n + fluentBitBatch - 1) / fluentBitBatch)
 		jsSecs := timed("one event a message", func() float64 { return consume("BENCH", fmt.Sprintf("bench-%d", round), newStream(), int64(n)) })
 		fbSecs := timed("Fluent Bit batches", func() float64 { return consume("BENCHFB", fmt.Sprintf("benchfb-%d", round), newStream(), batches) })
+		fpSecs := timed("Fluent Bit batches, parsed records", func() float64 { return consume("BENCHFP", fmt.Sprintf("benchfp-%d", round), newStream(), batches) })
 		ndSecs := timed("newline-delimited batches", func() float64 { return consume("BENCHND", fmt.Sprintf("benchnd-%d", round), newStream(), batches) })
 		// The ceiling: the same messages pulled with nothing done to them
 		// (no matching, no acknowledgement).
@@ -184,15 +198,16 @@ func BenchmarkJetStreamVsFile(b *testing.B) {
 			return time.Since(start).Seconds()
 		})
 		it.Stop()
-		fileRate, jsRate, rawRate, fbRate, ndRate = float64(n)/fileSecs, float64(n)/jsSecs, float64(n)/rawSecs, float64(n)/fbSecs, float64(n)/ndSecs
-		b.Logf("round %d: file %.0f events/s; JetStream, one event a message: matched and acknowledged %.0f events/s (ratio %.2f), pulled only %.0f messages/s (ratio %.2f); batches of %d: Fluent Bit %.0f events/s (ratio %.2f), newline-delimited %.0f events/s (ratio %.2f)",
-			round, fileRate, jsRate, jsRate/fileRate, rawRate, rawRate/fileRate, fluentBitBatch, fbRate, fbRate/fileRate, ndRate, ndRate/fileRate)
+		fileRate, jsRate, rawRate, fbRate, fpRate, ndRate = float64(n)/fileSecs, float64(n)/jsSecs, float64(n)/rawSecs, float64(n)/fbSecs, float64(n)/fpSecs, float64(n)/ndSecs
+		b.Logf("round %d: file %.0f events/s; JetStream, one event a message: matched and acknowledged %.0f events/s (ratio %.2f), pulled only %.0f messages/s (ratio %.2f); batches of %d: Fluent Bit %.0f events/s (ratio %.2f), Fluent Bit parsed records %.0f events/s (ratio %.2f), newline-delimited %.0f events/s (ratio %.2f)",
+			round, fileRate, jsRate, jsRate/fileRate, rawRate, rawRate/fileRate, fluentBitBatch, fbRate, fbRate/fileRate, fpRate, fpRate/fileRate, ndRate, ndRate/fileRate)
 	}
 	b.ReportMetric(fileRate, "file-events/s")
 	b.ReportMetric(jsRate, "js-events/s")
 	b.ReportMetric(jsRate/fileRate, "js/file")
 	b.ReportMetric(rawRate/fileRate, "pull-only/file")
 	b.ReportMetric(fbRate/fileRate, "js-fluentbit/file")
+	b.ReportMetric(fpRate/fileRate, "js-fluentbit-parsed/file")
 	b.ReportMetric(ndRate/fileRate, "js-ndjson/file")
 }
 
@@ -233,6 +248,24 @@ func fluentBitBatchOf(lines [][]byte, first int) []byte {
 		q, _ := json.Marshal(string(l))
 		buf.Write(q)
 		buf.WriteString("}]")
+	}
+	buf.WriteByte(']')
+	return buf.Bytes()
+}
+
+// fluentBitParsedBatchOf writes lines, each one JSON object, as one flush
+// of Fluent Bit's nats output from the tail input with its json parser:
+// [[time, {"tag", the line's own fields...}], ...].
+func fluentBitParsedBatchOf(lines [][]byte, first int) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, l := range lines {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `[%d.%06d,{"tag":"sensor.log",`, 1700000000+(first+i)/100, (first+i)%1000000)
+		buf.Write(l[1:]) // the line's fields and its closing brace
+		buf.WriteString("]")
 	}
 	buf.WriteByte(']')
 	return buf.Bytes()
