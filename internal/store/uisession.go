@@ -43,8 +43,10 @@ type UISessions interface {
 	OpenUISession(ctx context.Context, s UISession, idleBefore time.Time) error
 	// TouchUISession returns the session with key if it is live at now
 	// (Expires after now, LastSeen after idleBefore) and sets its
-	// LastSeen to now. A session that is not live is deleted; it, like a
-	// key that names none, is ErrNotFound.
+	// LastSeen to now when [UISessionTouchDue] says so (otherwise the
+	// session is returned as stored, and nothing is written). A session
+	// that is not live is deleted; it, like a key that names none, is
+	// ErrNotFound.
 	TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (UISession, error)
 	// CloseUISession deletes the session with key (a logout, or a
 	// session whose token no longer authenticates). A key that names no
@@ -55,4 +57,20 @@ type UISessions interface {
 // Valid reports whether s may be stored (see [UISessions.OpenUISession]).
 func (s UISession) Valid() bool {
 	return s.Member != "" && s.CSRF != "" && !s.Created.IsZero() && !s.LastSeen.IsZero() && !s.Expires.IsZero()
+}
+
+// UISessionTouchEvery is how stale a session's stored LastSeen may be
+// before a request writes it again: at most this, and at most an eighth of
+// the idle timeout. Every page and call of the UI touches its session, and
+// a write on every one would queue the UI behind ingest on a store's one
+// writer; the price is that a session used all along may end as idle up to
+// that much early, which errs on the side of ending it.
+const UISessionTouchEvery = time.Minute
+
+// UISessionTouchDue reports whether a request at now to a live session last
+// seen at lastSeen, with the idle timeout now-idleBefore, is to write its
+// LastSeen (see [UISessionTouchEvery]).
+func UISessionTouchDue(lastSeen, now, idleBefore time.Time) bool {
+	every := min(UISessionTouchEvery, now.Sub(idleBefore)/8)
+	return now.Sub(lastSeen) >= every
 }

@@ -63,32 +63,32 @@ func (s *Store) OpenUISession(ctx context.Context, us store.UISession, idleBefor
 
 // TouchUISession implements [store.UISessions].
 func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (store.UISession, error) {
-	var us store.UISession
+	// A live session seen recently is only read (store.UISessionTouchDue).
+	us, err := scanUISession(s.pool.QueryRow(ctx, `SELECT member, token, csrf, created, last_seen, expires FROM ui_sessions WHERE key = $1`, key[:]), key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.UISession{}, fmt.Errorf("no such UI session: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.UISession{}, fmt.Errorf("couldn't read a UI session: %w", err)
+	}
+	if us.Expires.After(now) && us.LastSeen.After(idleBefore) && !store.UISessionTouchDue(us.LastSeen, now, idleBefore) {
+		return us, nil
+	}
 	found := false
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		us, found = store.UISession{}, false
-		var token []byte
-		var created, seen, expires int64
-		err := tx.QueryRow(ctx, `UPDATE ui_sessions SET last_seen = GREATEST(last_seen, $1)
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		us, err = scanUISession(tx.QueryRow(ctx, `UPDATE ui_sessions SET last_seen = GREATEST(last_seen, $1)
 			WHERE key = $2 AND expires > $1 AND last_seen > $3
 			RETURNING member, token, csrf, created, last_seen, expires`,
-			now.UnixNano(), key[:], idleBefore.UnixNano()).Scan(&us.Member, &token, &us.CSRF, &created, &seen, &expires)
+			now.UnixNano(), key[:], idleBefore.UnixNano()), key)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Ended or unknown: an ended one goes now.
+			found = false
 			_, err = tx.Exec(ctx, `DELETE FROM ui_sessions WHERE key = $1`, key[:])
 			return err
 		}
-		if err != nil {
-			return err
-		}
-		if len(token) != len(us.Token) {
-			return fmt.Errorf("a stored UI session's token hash has %d bytes", len(token))
-		}
-		us.Key = key
-		copy(us.Token[:], token)
-		us.Created, us.LastSeen, us.Expires = time.Unix(0, created).UTC(), time.Unix(0, seen).UTC(), time.Unix(0, expires).UTC()
-		found = true
-		return nil
+		found = err == nil
+		return err
 	})
 	if err != nil {
 		return store.UISession{}, fmt.Errorf("couldn't read a UI session: %w", err)
@@ -109,4 +109,22 @@ func (s *Store) CloseUISession(ctx context.Context, key [32]byte) error {
 		return fmt.Errorf("couldn't close a UI session: %w", err)
 	}
 	return nil
+}
+
+// scanUISession reads a session's member, token, csrf, created, last_seen
+// and expires columns, in that order, from row.
+func scanUISession(row pgx.Row, key [32]byte) (store.UISession, error) {
+	var us store.UISession
+	var token []byte
+	var created, seen, expires int64
+	if err := row.Scan(&us.Member, &token, &us.CSRF, &created, &seen, &expires); err != nil {
+		return store.UISession{}, err
+	}
+	if len(token) != len(us.Token) {
+		return store.UISession{}, fmt.Errorf("a stored UI session's token hash has %d bytes", len(token))
+	}
+	us.Key = key
+	copy(us.Token[:], token)
+	us.Created, us.LastSeen, us.Expires = time.Unix(0, created).UTC(), time.Unix(0, seen).UTC(), time.Unix(0, expires).UTC()
+	return us, nil
 }

@@ -62,40 +62,33 @@ func (s *Store) OpenUISession(ctx context.Context, us store.UISession, idleBefor
 // TouchUISession implements [store.UISessions].
 func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (store.UISession, error) {
 	// A key that names no session (a stale or made-up cookie, which any
-	// client can send) costs a read, never a write on the one writer.
-	var one int
-	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM ui_sessions WHERE key = ?`, key[:]).Scan(&one)
+	// client can send) costs a read, never a write on the one writer; so
+	// does a live session seen recently (store.UISessionTouchDue).
+	us, err := scanUISession(s.r.QueryRowContext(ctx, `SELECT member, token, csrf, created, last_seen, expires FROM ui_sessions WHERE key = ?`, key[:]), key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.UISession{}, fmt.Errorf("no such UI session: %w", store.ErrNotFound)
 	}
 	if err != nil {
 		return store.UISession{}, fmt.Errorf("couldn't read a UI session: %w", err)
 	}
-	var us store.UISession
+	if us.Expires.After(now) && us.LastSeen.After(idleBefore) && !store.UISessionTouchDue(us.LastSeen, now, idleBefore) {
+		return us, nil
+	}
 	found := false
 	err = s.Write(ctx, func(tx *sql.Tx) error {
-		var token []byte
-		var created, seen, expires int64
-		err := tx.QueryRowContext(ctx, `UPDATE ui_sessions SET last_seen = max(last_seen, ?)
+		var err error
+		us, err = scanUISession(tx.QueryRowContext(ctx, `UPDATE ui_sessions SET last_seen = max(last_seen, ?)
 			WHERE key = ? AND expires > ? AND last_seen > ?
 			RETURNING member, token, csrf, created, last_seen, expires`,
-			now.UnixNano(), key[:], now.UnixNano(), idleBefore.UnixNano()).Scan(&us.Member, &token, &us.CSRF, &created, &seen, &expires)
+			now.UnixNano(), key[:], now.UnixNano(), idleBefore.UnixNano()), key)
 		if errors.Is(err, sql.ErrNoRows) {
 			// Ended or unknown: an ended one goes now.
+			found = false
 			_, err = tx.ExecContext(ctx, `DELETE FROM ui_sessions WHERE key = ?`, key[:])
 			return err
 		}
-		if err != nil {
-			return err
-		}
-		if len(token) != len(us.Token) {
-			return fmt.Errorf("a stored UI session's token hash has %d bytes", len(token))
-		}
-		us.Key = key
-		copy(us.Token[:], token)
-		us.Created, us.LastSeen, us.Expires = time.Unix(0, created).UTC(), time.Unix(0, seen).UTC(), time.Unix(0, expires).UTC()
-		found = true
-		return nil
+		found = err == nil
+		return err
 	})
 	if err != nil {
 		return store.UISession{}, fmt.Errorf("couldn't read a UI session: %w", err)
@@ -116,4 +109,22 @@ func (s *Store) CloseUISession(ctx context.Context, key [32]byte) error {
 		return fmt.Errorf("couldn't close a UI session: %w", err)
 	}
 	return nil
+}
+
+// scanUISession reads a session's member, token, csrf, created, last_seen
+// and expires columns, in that order, from row.
+func scanUISession(row *sql.Row, key [32]byte) (store.UISession, error) {
+	var us store.UISession
+	var token []byte
+	var created, seen, expires int64
+	if err := row.Scan(&us.Member, &token, &us.CSRF, &created, &seen, &expires); err != nil {
+		return store.UISession{}, err
+	}
+	if len(token) != len(us.Token) {
+		return store.UISession{}, fmt.Errorf("a stored UI session's token hash has %d bytes", len(token))
+	}
+	us.Key = key
+	copy(us.Token[:], token)
+	us.Created, us.LastSeen, us.Expires = time.Unix(0, created).UTC(), time.Unix(0, seen).UTC(), time.Unix(0, expires).UTC()
+	return us, nil
 }

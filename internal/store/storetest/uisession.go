@@ -76,12 +76,32 @@ func testUISessions(t *testing.T, s store.Store) {
 	if got := live("a", t0.Add(30*time.Second)); !got.LastSeen.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("LastSeen went back to %v", got.LastSeen.Sub(t0))
 	}
+	// A request soon after the last write reads the session and writes
+	// nothing: LastSeen stays until store.UISessionTouchEvery has passed.
+	if got := live("a", t0.Add(time.Minute+store.UISessionTouchEvery-time.Second)); !got.LastSeen.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("LastSeen written again after %v", got.LastSeen.Sub(t0.Add(time.Minute)))
+	}
+	if got := live("a", t0.Add(time.Minute+store.UISessionTouchEvery)); !got.LastSeen.Equal(t0.Add(time.Minute + store.UISessionTouchEvery)) {
+		t.Fatalf("LastSeen %v after %v, want it written", got.LastSeen.Sub(t0), store.UISessionTouchEvery)
+	}
 	// Idle: live just before idle has passed since the last request, gone
 	// at it, and deleted (an earlier clock doesn't find it again).
 	live("a", t0.Add(time.Minute+idle-time.Nanosecond))
 	last := t0.Add(time.Minute + idle - time.Nanosecond)
 	gone("a", last.Add(idle))
 	gone("a", last)
+
+	// A short idle timeout writes LastSeen more often (an eighth of it): a
+	// session used every 900 ms with 8 s of idle time stays live.
+	short := session("short", "m", t0)
+	open(short)
+	const shortIdle = 8 * time.Second
+	for at := t0; at.Before(t0.Add(time.Minute)); at = at.Add(900 * time.Millisecond) {
+		if _, err := s.TouchUISession(ctx, key("short"), at, at.Add(-shortIdle)); err != nil {
+			t.Fatalf("session short, used every 900 ms, at %v: %v", at.Sub(t0), err)
+		}
+	}
+	must(t, s.CloseUISession(ctx, key("short")))
 
 	// Expiry: used all along, it ends at Expires.
 	b := session("b", "m", t0)
