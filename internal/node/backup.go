@@ -116,6 +116,11 @@ func Backup(ctx context.Context, dir, out string, opts BackupOptions) (BackupMan
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		// Restored, a session would outlive its logout (see
+		// sqlite.DropUISessions).
+		err = sqlite.DropUISessions(ctx, snap)
+	}
 	if err != nil {
 		return man, err
 	}
@@ -359,6 +364,11 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 	}
 	if err := auditRestored(ctx, stage, v, man, opts.Seen, &rep); err != nil {
 		return rep, err
+	}
+	// A backup made before snapshots left the UI's sessions out may hold
+	// some (see sqlite.DropUISessions).
+	if err := sqlite.DropUISessions(ctx, filepath.Join(stage, StoreFile)); err != nil {
+		return rep, fmt.Errorf("couldn't restore: %w", err)
 	}
 	if err := moveRestored(stage, dir); err != nil {
 		return rep, err

@@ -10,13 +10,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -320,4 +323,86 @@ func FuzzUnpackBackup(f *testing.F) {
 			t.Fatalf("accepted %+v with %d files staged", man, len(staged))
 		}
 	})
+}
+
+// TestBackupRestoreEndsUISessions: a backup holds no web UI session, and a
+// restore ends any an older backup holds, so that a session logged out
+// after the backup (or of a token revoked since) can't come back.
+func TestBackupRestoreEndsUISessions(t *testing.T) {
+	ctx := context.Background()
+	work := t.TempDir()
+	dir := filepath.Join(work, "node")
+	if _, err := Init(ctx, dir, Config{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.AddMember(ctx, "alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	us := store.UISession{Key: sha256.Sum256([]byte("cookie")), Member: "alice", CSRF: "csrf", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+	if err := n.Store().OpenUISession(ctx, us, now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := li.Integrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	sessions := func(db []byte) int {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "count.db")
+		if err := os.WriteFile(path, db, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		d, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		var c int
+		if err := d.QueryRow(`SELECT count(*) FROM ui_sessions`).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if live, err := os.ReadFile(filepath.Join(dir, StoreFile)); err != nil || sessions(live) != 1 {
+		t.Fatalf("the node's store: %v, want its one session", err)
+	}
+	out := filepath.Join(work, "node.backup")
+	if _, err := Backup(ctx, dir, out, BackupOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	files := readArchive(t, out)
+	if c := sessions(files[StoreFile]); c != 0 {
+		t.Fatalf("the backup holds %d UI sessions", c)
+	}
+	// A backup with a session in it (as older versions made them).
+	files[StoreFile] = editStore(t, files[StoreFile], fmt.Sprintf(
+		`INSERT INTO ui_sessions(key, member, token, csrf, created, last_seen, expires) VALUES (x'%x', 'alice', x'%x', 'csrf', %d, %d, %d)`,
+		us.Key, us.Token, now.UnixNano(), now.UnixNano(), now.Add(time.Hour).UnixNano()))
+	rehash(t, files, StoreFile)
+	old := filepath.Join(work, "old.backup")
+	writeTestArchive(t, old, files, []string{StoreFile, PubKeyFile, ConfigFile, KeyFile})
+	if c := sessions(files[StoreFile]); c != 1 {
+		t.Fatalf("the edited backup holds %d UI sessions, want 1", c)
+	}
+	restored := filepath.Join(work, "restored")
+	if _, err := Restore(ctx, old, restored, RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(ctx, restored, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got, err := r.Store().TouchUISession(ctx, us.Key, now, now.Add(-time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the restored node has the backup's session: %+v, %v", got, err)
+	}
 }

@@ -2,9 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 )
 
@@ -52,4 +54,30 @@ func (s *Store) Snapshot(ctx context.Context, path string) error {
 		return fmt.Errorf("couldn't snapshot the store: %w", err)
 	}
 	return nil
+}
+
+// DropUISessions deletes every web UI session of the database file at path
+// (one that is not open elsewhere: a snapshot, a restore's staged copy).
+// A copy restored later must not bring back a session logged out since
+// it was made, nor one of a token revoked since (the session would end at
+// its first request, but only once that request has been checked); every
+// analyst logs in again instead. A database without the sessions table
+// (older than migration 730) has none to delete.
+func DropUISessions(ctx context.Context, path string) error {
+	d, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("couldn't open %s: %w", path, err)
+	}
+	defer d.Close()
+	var n int
+	if err := d.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ui_sessions'`).Scan(&n); err != nil {
+		return fmt.Errorf("couldn't read %s: %w", path, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := d.ExecContext(ctx, `DELETE FROM ui_sessions`); err != nil {
+		return fmt.Errorf("couldn't end the UI sessions in %s: %w", path, err)
+	}
+	return d.Close()
 }
