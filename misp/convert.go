@@ -1269,7 +1269,7 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 		if typeOf(of) == "observed-data" {
 			m["observed_data_refs"] = []any{of}
 		}
-		if validUUID(s.Organisation.UUID) {
+		if s.Organisation != nil && validUUID(s.Organisation.UUID) {
 			where := "identity--" + s.Organisation.UUID
 			name := s.Organisation.Name
 			if name == "" {
