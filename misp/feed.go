@@ -207,6 +207,12 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 	return f
 }
 
+// SightingInstanceUUID is the uuid of the i-th (from 1) further MISP
+// sighting that the feed export makes of a STIX sighting of count > 1.
+func SightingInstanceUUID(sightingID string, i int64) string {
+	return uuidV5("sighting " + sightingID + " " + strconv.FormatInt(i, 10))
+}
+
 // maxSightings bounds the MISP sightings one STIX sighting becomes.
 const maxSightings = 1000
 
@@ -220,10 +226,13 @@ const maxSightings = 1000
 // "each element describes one singular instance of a sighting", and MISP
 // counts sightings by counting them), so a STIX sighting of count n is n
 // MISP sightings (at most maxSightings; more are listed in
-// f.Unsupported): the first, dated first_seen, keeps the STIX sighting's
-// uuid, so that a sighting Parley imported from MISP goes back as it came;
-// the others, dated last_seen (STIX says nothing of the times between),
-// have uuids derived from it. A count of 0 is no sighting.
+// f.Unsupported): the first, dated when the sighting was made (created),
+// keeps the STIX sighting's uuid, so that a sighting Parley imported from
+// MISP goes back as it came; the others, dated first_seen (the second)
+// and last_seen (STIX says nothing of the times between), have uuids
+// derived from it ([SightingInstanceUUID]), by which Parley's import
+// folds them back into one sighting of that count. A count of 0 is no
+// sighting.
 func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
 	attrs := map[string]*Attribute{}
 	for _, ev := range f.Events {
@@ -272,15 +281,16 @@ func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
 				Reason: fmt.Sprintf("count %d: written as %d MISP sightings, one per instance", n, maxSightings)})
 			n = maxSightings
 		}
+		// The first instance is dated when the sighting was made
+		// (created: where Parley's import puts date_sighting, so that
+		// importing it back gives the same version); the others span
+		// first_seen to last_seen.
 		first, last := s.Created, s.Created
 		if t, err := stix.ParseTimestamp(str(s, "first_seen")); err == nil {
 			first, last = t, t
 		}
 		if t, err := stix.ParseTimestamp(str(s, "last_seen")); err == nil {
 			last = t
-			if str(s, "first_seen") == "" {
-				first = t
-			}
 		}
 		var org *Org
 		if where := stringList(s.Props["where_sighted_refs"]); len(where) > 0 && strings.HasPrefix(where[0], "identity--") {
@@ -290,10 +300,13 @@ func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
 			}
 		}
 		for i := range n {
-			m := Sighting{UUID: uuidOf(s.ID), AttributeUUID: a.UUID, DateSighting: Timestamp(first.Unix()), Type: "0", Organisation: org}
+			m := Sighting{UUID: uuidOf(s.ID), AttributeUUID: a.UUID, DateSighting: Timestamp(s.Created.Unix()), Type: "0", Organisation: org}
 			if i > 0 {
-				m.UUID = uuidV5("sighting " + s.ID + " " + strconv.FormatInt(i, 10))
+				m.UUID = SightingInstanceUUID(s.ID, i)
 				m.DateSighting = Timestamp(last.Unix())
+				if i == 1 && n > 2 {
+					m.DateSighting = Timestamp(first.Unix())
+				}
 			}
 			a.Sighting = append(a.Sighting, m)
 		}
@@ -1117,10 +1130,12 @@ func writeFile(name string, data []byte) error {
 	return nil
 }
 
+const exportInfo = "Parley export of "
+
 // EventFor returns the event that [FeedFromSTIX] fills with objects no
 // report references: its uuid is derived from name (a collection id or a
 // file name), so that exporting the same source twice updates one event;
 // its timestamp is its newest content's.
 func EventFor(name string) Event {
-	return Event{UUID: uuidV5("export " + name), Info: "Parley export of " + name, Analysis: "2", ThreatLevelID: "4", Orgc: Org{Name: "Parley"}}
+	return Event{UUID: uuidV5("export " + name), Info: exportInfo + name, Analysis: "2", ThreatLevelID: "4", Orgc: Org{Name: "Parley"}}
 }

@@ -84,9 +84,9 @@ func TestFeedSightings(t *testing.T) {
 			t.Errorf("anonymous sighting has an organisation: %+v", s)
 		}
 	}
-	jan1, jan2 := Timestamp(1767225600), Timestamp(1767312000)
-	if kept != 1 || dates[0] != jan1 || dates[1] != jan2 || dates[2] != jan2 {
-		t.Errorf("count 3: %d keep the uuid, dates %v; want 1, [first_seen last_seen last_seen]", kept, dates)
+	jan1, jan2, jan3 := Timestamp(1767225600), Timestamp(1767312000), Timestamp(1767398400)
+	if kept != 1 || dates[0] != jan1 || dates[1] != jan2 || dates[2] != jan3 || a.Sighting[3].UUID != "6758ebf5-c898-48e6-9fe9-5665c0a83868" {
+		t.Errorf("count 3: %d keep the uuid, dates %v; want 1, [first_seen last_seen created], the last the first instance", kept, dates)
 	}
 	if len(ev.Object) != 1 || len(ev.Object[0].Attribute[0].Sighting) != 1 || ev.Object[0].Attribute[0].Sighting[0].UUID != "6758ebf5-c898-48e6-9fe9-5665c0a83869" {
 		t.Errorf("the object's sighting is not on its first attribute: %+v", ev.Object)
@@ -121,6 +121,19 @@ func TestFeedSightings(t *testing.T) {
 	}
 	if s := ids[s1]; s == nil || s["sighting_of_ref"] != ind || s["first_seen"] != "2016-06-11T21:50:50.000Z" {
 		t.Errorf("imported back: %v", s)
+	}
+	// The three instances of s3 fold back into one sighting of count 3.
+	if s := ids[s3]; s == nil || s["count"] != float64(3) || s["first_seen"] != "2026-01-01T00:00:00.000Z" ||
+		s["last_seen"] != "2026-01-02T00:00:00.000Z" || s["created"] != "2026-01-03T00:00:00.000Z" {
+		t.Errorf("count 3 imported back: %v", s)
+	}
+	// The event the export made of the objects no report held is no
+	// one's report: importing it back writes no grouping.
+	if n := len(r.Objects); n != 7 {
+		t.Errorf("imported back %d objects, want 7 (2 indicators, 2 identities, 3 sightings; no grouping)", n)
+		for _, raw := range r.Objects {
+			t.Logf("%s", raw)
+		}
 	}
 	if s := ids[sObj]; s == nil || s["sighting_of_ref"] != obj {
 		t.Errorf("the object's sighting imported back: %v", s)
