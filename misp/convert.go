@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -343,7 +344,9 @@ func (c *Converter) Convert(ev *Event) *Result {
 			}
 		}
 	}
-	c.container(x, eventLabels)
+	if !ExportRest(ev) {
+		c.container(x, eventLabels)
+	}
 	c.Stats.STIX += len(res.Objects)
 	return res
 }
@@ -1246,10 +1249,57 @@ func (c *Converter) relationship(x *eventCtx, src, typ, dst, when string) {
 
 // sightings writes the type-0 sightings of an attribute as STIX
 // sightings of of (its indicator or observed-data).
+//
+// The further instances that Parley's feed export made of a STIX sighting
+// of count > 1 ([SightingInstanceUUID] of the first's uuid) fold back into
+// that sighting: its count, and first_seen and last_seen the earliest and
+// latest of their dates (the first's date is its created and modified). MISP itself never makes such uuids.
 func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
+	index := map[string]int{}
+	for i, s := range a.Sighting {
+		if s.Type == "" || s.Type == "0" {
+			index[s.UUID] = i
+		}
+	}
+	instanceOf := map[int]int{}
+	for i, s := range a.Sighting {
+		if _, ok := index[s.UUID]; !ok || !validUUID(s.UUID) {
+			continue
+		}
+		for k := int64(1); ; k++ {
+			j, ok := index[SightingInstanceUUID("sighting--"+s.UUID, k)]
+			if !ok || j == i {
+				break
+			}
+			if _, taken := instanceOf[j]; taken {
+				break
+			}
+			instanceOf[j] = i
+		}
+	}
+	type span struct {
+		n           int64
+		first, last Timestamp
+	}
+	spans := map[int]*span{}
+	for j, i := range instanceOf {
+		// The first is dated when the sighting was made; the others
+		// span first_seen to last_seen.
+		d := a.Sighting[j].DateSighting
+		sp := spans[i]
+		if sp == nil {
+			sp = &span{n: 1, first: d, last: d}
+			spans[i] = sp
+		}
+		sp.n++
+		sp.first, sp.last = min(sp.first, d), max(sp.last, d)
+	}
 	for i := range a.Sighting {
 		s := &a.Sighting[i]
 		c.Stats.Sightings++
+		if _, ok := instanceOf[i]; ok {
+			continue // counted in the sighting it is an instance of
+		}
 		if s.Type != "" && s.Type != "0" {
 			what := map[Text]string{"1": "a false-positive report", "2": "an expiration"}[s.Type]
 			if what == "" {
@@ -1266,10 +1316,13 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 			"created": ts(s.DateSighting), "modified": ts(s.DateSighting), "created_by_ref": x.createdBy,
 			"first_seen": ts(s.DateSighting), "last_seen": ts(s.DateSighting), "count": json.Number("1"),
 			"sighting_of_ref": of, "x_misp_event_uuid": x.ev.UUID}
+		if sp := spans[i]; sp != nil {
+			m["first_seen"], m["last_seen"], m["count"] = ts(sp.first), ts(sp.last), json.Number(strconv.FormatInt(sp.n, 10))
+		}
 		if typeOf(of) == "observed-data" {
 			m["observed_data_refs"] = []any{of}
 		}
-		if validUUID(s.Organisation.UUID) {
+		if s.Organisation != nil && validUUID(s.Organisation.UUID) {
 			where := "identity--" + s.Organisation.UUID
 			name := s.Organisation.Name
 			if name == "" {
@@ -1287,6 +1340,16 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 		}
 		x.refs = append(x.refs, m["id"].(string))
 	}
+}
+
+// ExportRest reports whether ev is the event that Parley's feed export
+// made of the objects no report or grouping held ([EventFor]): its
+// uuid is derived from its info. Such an event is no report of anyone's:
+// importing it writes its objects without a report or grouping, as they
+// were before the export.
+func ExportRest(ev *Event) bool {
+	name, ok := strings.CutPrefix(ev.Info, exportInfo)
+	return ok && ev.UUID == uuidV5("export "+name)
 }
 
 // container writes the event's report (published) or grouping.

@@ -93,7 +93,16 @@
 //     deleted one is a revoked note.
 //   - Sightings of type 0 become sighting--<sighting uuid> of the
 //     attribute's indicator or observed-data, sighted where the
-//     sighting's organisation is (identity--<org uuid>).
+//     sighting's organisation is (identity--<org uuid>). The further
+//     instances the feed export made of a STIX sighting of count n
+//     ([SightingInstanceUUID]) fold back into that one sighting.
+//   - The catch-all event of a feed export ([EventFor], see [ExportRest])
+//     becomes no report or grouping: only its objects are written.
+//
+// The feed export ([FeedFromSTIX]) writes the sightings of the
+// indicators and observed-data it exports on their attributes, one MISP
+// sighting per counted instance. [SameInMISP] tells an import of that
+// export that what the node holds says the same.
 //
 // # Where Parley differs from misp-stix
 //

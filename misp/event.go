@@ -178,13 +178,16 @@ type Tag struct {
 }
 
 // Sighting is a MISP sighting of an attribute. Type "0" is a sighting,
-// "1" a false positive, "2" an expiration.
+// "1" a false positive, "2" an expiration. One element is one instance
+// of a sighting (MISP core format, "Sighting"); an anonymised one has no
+// Organisation.
 type Sighting struct {
-	UUID         string    `json:"uuid"`
-	DateSighting Timestamp `json:"date_sighting"`
-	Type         Text      `json:"type"`
-	Source       string    `json:"source,omitempty"`
-	Organisation Org       `json:"Organisation"`
+	UUID          string    `json:"uuid"`
+	AttributeUUID string    `json:"attribute_uuid,omitempty"`
+	DateSighting  Timestamp `json:"date_sighting"`
+	Type          Text      `json:"type"`
+	Source        string    `json:"source,omitempty"`
+	Organisation  *Org      `json:"Organisation,omitempty"`
 }
 
 // Timestamp is a MISP timestamp: Unix seconds as a JSON string or number.

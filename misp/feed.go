@@ -203,7 +203,123 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		}
 		f.Events = append(f.Events, &extra)
 	}
+	f.sightings(objects, byID)
 	return f
+}
+
+// SightingInstanceUUID is the uuid of the i-th (from 1) further MISP
+// sighting that the feed export makes of a STIX sighting of count > 1.
+func SightingInstanceUUID(sightingID string, i int64) string {
+	return uuidV5("sighting " + sightingID + " " + strconv.FormatInt(i, 10))
+}
+
+// maxSightings bounds the MISP sightings one STIX sighting becomes.
+const maxSightings = 1000
+
+// sightings puts the STIX sightings among objects onto the attributes
+// made of the indicators and observed-data they sight (for a MISP object,
+// its first attribute, where its tags and clusters go too). Only a
+// sighting in objects of an indicator or observed-data this feed exports
+// is written: a sighting of anything else, or of an object not in
+// objects, is left out, so that nothing the caller could not read is
+// written. A MISP sighting is one instance (MISP core format, "Sighting":
+// "each element describes one singular instance of a sighting", and MISP
+// counts sightings by counting them), so a STIX sighting of count n is n
+// MISP sightings (at most maxSightings; more are listed in
+// f.Unsupported): the first, dated when the sighting was made (created),
+// keeps the STIX sighting's uuid, so that a sighting Parley imported from
+// MISP goes back as it came; the others, dated first_seen (the second)
+// and last_seen (STIX says nothing of the times between), have uuids
+// derived from it ([SightingInstanceUUID]), by which Parley's import
+// folds them back into one sighting of that count. A count of 0 is no
+// sighting.
+func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
+	attrs := map[string]*Attribute{}
+	for _, ev := range f.Events {
+		for i := range ev.Attribute {
+			if a := &ev.Attribute[i]; attrs[a.UUID] == nil && !a.Deleted {
+				attrs[a.UUID] = a
+			}
+		}
+		for i := range ev.Object {
+			if o := &ev.Object[i]; attrs[o.UUID] == nil && !o.Deleted && len(o.Attribute) > 0 {
+				attrs[o.UUID] = &o.Attribute[0]
+			}
+		}
+	}
+	touched := map[*Attribute]bool{}
+	for _, s := range objects {
+		if s.Type != "sighting" || revoked(s) {
+			continue
+		}
+		target := byID[str(s, "sighting_of_ref")]
+		if target == nil || (target.Type != "indicator" && target.Type != "observed-data") || revoked(target) {
+			continue
+		}
+		a := attrs[uuidOf(target.ID)]
+		if a == nil {
+			continue // its indicator has no MISP form here
+		}
+		n := int64(1)
+		if c, ok := s.Props["count"]; ok {
+			switch v := c.(type) {
+			case float64:
+				n = int64(v)
+			case json.Number:
+				n, _ = v.Int64()
+			case int64:
+				n = v
+			case int:
+				n = int64(v)
+			}
+		}
+		if n <= 0 {
+			continue
+		}
+		if n > maxSightings {
+			f.Unsupported = append(f.Unsupported, Unsupported{Kind: "sighting", UUID: s.ID, Name: "sighting",
+				Reason: fmt.Sprintf("count %d: written as %d MISP sightings, one per instance", n, maxSightings)})
+			n = maxSightings
+		}
+		// The first instance is dated when the sighting was made
+		// (created: where Parley's import puts date_sighting, so that
+		// importing it back gives the same version); the others span
+		// first_seen to last_seen.
+		first, last := s.Created, s.Created
+		if t, err := stix.ParseTimestamp(str(s, "first_seen")); err == nil {
+			first, last = t, t
+		}
+		if t, err := stix.ParseTimestamp(str(s, "last_seen")); err == nil {
+			last = t
+		}
+		var org *Org
+		if where := stringList(s.Props["where_sighted_refs"]); len(where) > 0 && strings.HasPrefix(where[0], "identity--") {
+			org = &Org{UUID: uuidOf(where[0])}
+			if id := byID[where[0]]; id != nil {
+				org.Name = str(id, "name")
+			}
+		}
+		for i := range n {
+			m := Sighting{UUID: uuidOf(s.ID), AttributeUUID: a.UUID, DateSighting: Timestamp(s.Created.Unix()), Type: "0", Organisation: org}
+			if i > 0 {
+				m.UUID = SightingInstanceUUID(s.ID, i)
+				m.DateSighting = Timestamp(last.Unix())
+				if i == 1 && n > 2 {
+					m.DateSighting = Timestamp(first.Unix())
+				}
+			}
+			a.Sighting = append(a.Sighting, m)
+		}
+		touched[a] = true
+	}
+	for a := range touched {
+		sort.SliceStable(a.Sighting, func(i, j int) bool {
+			if a.Sighting[i].DateSighting != a.Sighting[j].DateSighting {
+				return a.Sighting[i].DateSighting < a.Sighting[j].DateSighting
+			}
+			return a.Sighting[i].UUID < a.Sighting[j].UUID
+		})
+	}
 }
 
 func stringList(v any) []string {
@@ -387,7 +503,9 @@ func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
 		ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: t, Category: categoryOf(o, t), Value: str(o, "name"), Timestamp: ts, Comment: str(o, "description"), Tag: ownTags(ev, o)})
 	case "threat-actor", "intrusion-set", "malware", "tool", "attack-pattern", "course-of-action":
 		f.cluster(ev, o)
-	case "identity", "marking-definition", "relationship", "sighting", "extension-definition":
+	case "sighting":
+		// On the attribute it sights: see Feed.sightings.
+	case "identity", "marking-definition", "relationship", "extension-definition":
 		// Context that MISP feeds do not carry.
 	default:
 		if isSCO(o) {
@@ -1012,10 +1130,12 @@ func writeFile(name string, data []byte) error {
 	return nil
 }
 
+const exportInfo = "Parley export of "
+
 // EventFor returns the event that [FeedFromSTIX] fills with objects no
 // report references: its uuid is derived from name (a collection id or a
 // file name), so that exporting the same source twice updates one event;
 // its timestamp is its newest content's.
 func EventFor(name string) Event {
-	return Event{UUID: uuidV5("export " + name), Info: "Parley export of " + name, Analysis: "2", ThreatLevelID: "4", Orgc: Org{Name: "Parley"}}
+	return Event{UUID: uuidV5("export " + name), Info: exportInfo + name, Analysis: "2", ThreatLevelID: "4", Orgc: Org{Name: "Parley"}}
 }

@@ -204,6 +204,13 @@ type importSink struct {
 	sharedVersion string
 	shared        map[string]struct{}
 	kept          int
+	// sameMISP, set for MISP imports, checks an object the node refuses
+	// as a conflict or as another member's against the node's copy of
+	// that version: when both say the same in MISP's terms
+	// (misp.SameInMISP), as when Parley's own feed export is imported
+	// back, it is already there (counted in already and inOtherForm).
+	sameMISP    bool
+	inOtherForm int
 	// rerun says, after a failure, how a second run stores only what the
 	// first one did not.
 	rerun string
@@ -279,6 +286,48 @@ func (s *importSink) add(ctx context.Context, key string, obj json.RawMessage) e
 // object under an id and version it already has.
 func isConflict(msg string) bool {
 	return msg == store.VersionConflictMessage
+}
+
+// isOwned reports whether a failure is the node refusing a version of an
+// id that another member created.
+func isOwned(msg string) bool {
+	return strings.HasPrefix(msg, "this id belongs to the member who created its first version")
+}
+
+// idsOf indexes a batch of objects by id.
+func idsOf(batch []json.RawMessage) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(batch))
+	for _, raw := range batch {
+		var v struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(raw, &v) == nil {
+			out[v.ID] = raw
+		}
+	}
+	return out
+}
+
+// sameOnNode reports whether the node's copy of id at version (which the
+// member reads in the collection) says in MISP's terms what raw says.
+func (s *importSink) sameOnNode(ctx context.Context, id, version string, raw json.RawMessage) bool {
+	if raw == nil {
+		return false
+	}
+	at, err := stix.ParseTimestamp(version)
+	if err != nil {
+		return false
+	}
+	mine, err := stix.Parse(raw)
+	if err != nil {
+		return false
+	}
+	env, err := s.client.Object(ctx, s.collID, id, taxii.Query{Versions: taxii.VersionMatch{At: []time.Time{at}}})
+	if err != nil || env == nil || len(env.Objects) != 1 {
+		return false
+	}
+	held, err := stix.Parse(env.Objects[0])
+	return err == nil && misp.SameInMISP(held, mine)
 }
 
 // flush starts signing and pushing the queued objects. It waits only
@@ -369,6 +418,7 @@ func (s *importSink) sign(batch []json.RawMessage) error {
 // send pushes one batch and reports each object the node did not take.
 func (s *importSink) send(ctx context.Context, batch []json.RawMessage) error {
 	var conflicted []string
+	var byID map[string]json.RawMessage
 	err := sendEnvelopes(ctx, s.client, s.collID, batch, func(st *taxii.Status) bool {
 		for _, d := range st.Successes {
 			if d.Message == "already stored" {
@@ -381,6 +431,17 @@ func (s *importSink) send(ctx context.Context, batch []json.RawMessage) error {
 				s.kept++
 				fmt.Fprintf(s.c.stdout, "kept     %s %s: the node holds another MISP event's copy of this galaxy cluster or organisation; it stays\n", f.ID, f.Version)
 				continue
+			}
+			if s.sameMISP && (isConflict(f.Message) || isOwned(f.Message)) {
+				if byID == nil {
+					byID = idsOf(batch)
+				}
+				if s.sameOnNode(ctx, f.ID, f.Version, byID[f.ID]) {
+					s.stored++
+					s.already++
+					s.inOtherForm++
+					continue
+				}
 			}
 			if isConflict(f.Message) {
 				s.conflicts++
@@ -431,8 +492,12 @@ func (s *importSink) close(ctx context.Context) error {
 	if s.kept > 0 {
 		kept = fmt.Sprintf(", %d shared objects kept as the node holds them", s.kept)
 	}
-	fmt.Fprintf(s.c.stdout, "pushed %d objects: %d stored (%d already there), %d conflicts, %d refused%s\n",
-		s.stored+s.conflicts+s.refused+s.kept, s.stored, s.already, s.conflicts, s.refused, kept)
+	other := ""
+	if s.inOtherForm > 0 {
+		other = fmt.Sprintf(", %d of them as the node's own STIX of the same MISP data", s.inOtherForm)
+	}
+	fmt.Fprintf(s.c.stdout, "pushed %d objects: %d stored (%d already there%s), %d conflicts, %d refused%s\n",
+		s.stored+s.conflicts+s.refused+s.kept, s.stored, s.already, other, s.conflicts, s.refused, kept)
 	if s.refused > 0 {
 		return withExit(4, "", fmt.Errorf("the node refused %d objects", s.refused))
 	}
@@ -525,6 +590,7 @@ func importMISP(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	sink.sharedVersion = misp.SharedVersion
+	sink.sameMISP = sink.push()
 	// MISP's distribution: what an organisation keeps to itself or a
 	// sharing group stays out of the exchange unless asked for; a feed is
 	// published (MISP itself ignores the levels in a feed's files).

@@ -62,6 +62,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	keyFile := fs.String("key", "", "your private key `FILE`, for --push")
 	images := fs.Bool("images", false, "the FILEs are images (or folders of them): match their PDQ hashes against the pdq indicators")
 	radius := fs.Int("radius", 31, "with --images, the largest Hamming `DISTANCE` that matches")
+	dihedral := fs.Bool("dihedral", false, "with --images, also match the 8 rotations and mirror images of each image (as parley hash --dihedral hashes them)")
 	allowUnsigned := fs.Bool("allow-unsigned", false, "with --url, also match unsigned indicators (from collections that accept them)")
 	trust := addTrustFlags(fs)
 	natsURL := fs.String("nats", "", "consume events from the NATS JetStream server at `URL` (with --stream and --consumer)")
@@ -238,6 +239,9 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		}
 		return withExit(3, "check --nats, --stream and --consumer", err)
 	}
+	if *dihedral && !*images {
+		return usageErrorf("", "--dihedral needs --images")
+	}
 	if *images {
 		if len(files) == 0 {
 			return usageErrorf("", "--images needs at least one image FILE or folder")
@@ -246,7 +250,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		active, _ := set.Active(time.Now())
 		hashes := 0
 		loaded = func() string { return fmt.Sprintf("%d PDQ hashes", hashes) }
-		r, err := matchImages(ctx, c, active, paths, *radius, m, &hashes)
+		r, err := matchImages(ctx, c, active, paths, *radius, *dihedral, m, &hashes)
 		if err != nil {
 			return err
 		}
@@ -319,11 +323,14 @@ type imageCounts struct {
 }
 
 // matchImages hashes each image and counts a sighting for every pdq
-// indicator within radius. As PDQ prescribes, a hash of quality below
-// [pdq.MinQuality] (a nearly flat image) is not matched: its bits are
-// mostly noise and would match unrelated pictures. Unreadable and
+// indicator within radius (with dihedral, of any of the image's eight
+// rotations and mirror images: one sighting per indicator and image). As
+// PDQ prescribes, a hash of quality below [pdq.MinQuality] (a nearly flat
+// image) is not matched: its bits are mostly noise and would match
+// unrelated pictures. The same holds for an indicator whose x_pdq_quality
+// is below it, which is named on stderr and left out. Unreadable and
 // low-quality images are each named on stderr as they are met.
-func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []string, radius int, m *match.Matcher, hashes *int) (imageCounts, error) {
+func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []string, radius int, dihedral bool, m *match.Matcher, hashes *int) (imageCounts, error) {
 	var r imageCounts
 	if radius < 0 || radius > 256 {
 		return r, usageErrorf("PDQ's usual threshold is 31", "--radius must be between 0 and 256")
@@ -333,13 +340,25 @@ func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []s
 	for _, ce := range errs {
 		fmt.Fprintf(c.stderr, "parley: warning: %v\n", ce)
 	}
+	for _, ind := range x.LowQuality() {
+		fmt.Fprintf(c.stderr, "parley: warning: %s: %s %d is below %d; not matched\n", ind.ID, pdq.QualityProperty, ind.Quality, pdq.MinQuality)
+	}
 	show := c.progress(len(paths))
 	for i, p := range paths {
 		if ctx.Err() != nil {
 			return r, ctx.Err()
 		}
 		show(i)
-		h, quality, err := pdq.HashFile(p, pdq.Limits{})
+		var hs [8]pdq.Hash
+		var quality int
+		var err error
+		n := 1
+		if dihedral {
+			hs, quality, err = pdq.HashFileDihedral(p, pdq.Limits{})
+			n = len(hs)
+		} else {
+			hs[0], quality, err = pdq.HashFile(p, pdq.Limits{})
+		}
 		if err != nil {
 			c.printFileError(p, err)
 			r.unhashable++
@@ -350,7 +369,7 @@ func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []s
 			r.lowQuality++
 			continue
 		}
-		hits := x.Match(h, radius)
+		hits := x.MatchAny(hs[:n], radius)
 		if len(hits) > 0 {
 			r.matched++
 		}

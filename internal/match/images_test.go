@@ -1,9 +1,11 @@
 package match
 
 import (
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +63,58 @@ func TestImages(t *testing.T) {
 	out := m.Flush()
 	if len(out) != 2 || out[0]["sighting_of_ref"] != "indicator--far" || out[1]["count"] != int64(2) {
 		t.Fatalf("sightings %v", out)
+	}
+}
+
+// TestImageIndexQuality: both readers of indicators take x_pdq_quality;
+// the index leaves out a quality below 50, reports an invalid one and an
+// upper-case pattern, and matches an indicator without quality.
+func TestImageIndexQuality(t *testing.T) {
+	const hash = "f8f8f0cee0f4a84f06370a2a038f63f0b36e26d596621e1d33e6b39c4e9c9b22"
+	doc := `{"type":"bundle","objects":[
+{"type":"indicator","id":"indicator--good","pattern":"` + hash + `","pattern_type":"pdq","x_pdq_quality":100},
+{"type":"indicator","id":"indicator--none","pattern":"` + hash + `","pattern_type":"pdq"},
+{"type":"indicator","id":"indicator--low","pattern":"` + hash + `","pattern_type":"pdq","x_pdq_quality":49},
+{"type":"indicator","id":"indicator--bad","pattern":"` + hash + `","pattern_type":"pdq","x_pdq_quality":100.5},
+{"type":"indicator","id":"indicator--text","pattern":"` + hash + `","pattern_type":"pdq","x_pdq_quality":"100"},
+{"type":"indicator","id":"indicator--upper","pattern":"` + strings.ToUpper(hash) + `","pattern_type":"pdq","x_pdq_quality":100}]}`
+	fast, err := ReadIndicators(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs struct{ Objects []map[string]any }
+	if err := json.Unmarshal([]byte(doc), &objs); err != nil {
+		t.Fatal(err)
+	}
+	var slow []*Indicator
+	for _, o := range objs.Objects {
+		ind, _, err := ParseIndicator(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow = append(slow, ind)
+	}
+	for name, inds := range map[string][]*Indicator{"ReadIndicators": fast, "ParseIndicator": slow} {
+		x, errs := NewImageIndex(inds)
+		var bad []string
+		for _, e := range errs {
+			bad = append(bad, e.ID)
+		}
+		sort.Strings(bad)
+		if strings.Join(bad, " ") != "indicator--bad indicator--text indicator--upper" {
+			t.Errorf("%s: reported %v", name, bad)
+		}
+		if low := x.LowQuality(); len(low) != 1 || low[0].ID != "indicator--low" || low[0].Quality != 49 {
+			t.Errorf("%s: low quality %v", name, low)
+		}
+		h, _ := pdq.ParseHash(hash)
+		var got []string
+		for _, ind := range x.Match(h, 0) {
+			got = append(got, ind.ID)
+		}
+		sort.Strings(got)
+		if strings.Join(got, " ") != "indicator--good indicator--none" {
+			t.Errorf("%s: matched %v", name, got)
+		}
 	}
 }

@@ -2,12 +2,15 @@ package match
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"os"
 	"time"
 	"unsafe"
+
+	"github.com/parley-exchange/parley/pdq"
 )
 
 // Indicator is the part of a STIX 2.1 indicator the matcher uses.
@@ -20,6 +23,13 @@ type Indicator struct {
 	ValidFrom   time.Time
 	ValidUntil  time.Time // zero: no end
 	Revoked     bool
+	// Quality is a pdq indicator's x_pdq_quality (pdq.QualityProperty),
+	// 0..100, when HasQuality; BadQuality says it has one that is not a
+	// whole number from 0 to 100 (the node refuses such an indicator;
+	// [NewImageIndex] reports it). Other indicators have neither.
+	Quality    int
+	HasQuality bool
+	BadQuality bool
 }
 
 // ActiveAt reports whether the indicator should match at t: not revoked,
@@ -48,6 +58,11 @@ func ParseIndicator(obj map[string]any) (ind *Indicator, ok bool, err error) {
 	ind.Revoked, _ = obj["revoked"].(bool)
 	if ind.ID == "" || ind.Pattern == "" {
 		return nil, true, fmt.Errorf("indicator %q has no id or no pattern", ind.ID)
+	}
+	if q, ok := obj[pdq.QualityProperty]; ok && ind.PatternType == pdq.PatternType {
+		var err error
+		ind.Quality, err = pdq.ValidateQuality(q)
+		ind.HasQuality, ind.BadQuality = err == nil, err != nil
 	}
 	for _, f := range []struct {
 		name string
@@ -133,7 +148,7 @@ func readIndicatorObject(s *scanner, set *IndicatorSet, top bool, tc *timeCache,
 	if err := s.openObject(); err != nil {
 		return err
 	}
-	var typ, id, name, pat, ptype, modified, validFrom, validUntil []byte
+	var typ, id, name, pat, ptype, modified, validFrom, validUntil, quality []byte
 	revoked := false
 	fail := func(err error) error {
 		return fmt.Errorf("couldn't read indicators: %w at byte %d", err, s.pos)
@@ -164,6 +179,15 @@ func readIndicatorObject(s *scanner, set *IndicatorSet, top bool, tc *timeCache,
 			dst = &validFrom
 		case "valid_until":
 			dst = &validUntil
+		case pdq.QualityProperty:
+			k, v, err := s.value()
+			if err != nil {
+				return fail(err)
+			}
+			if quality = v; k != kindNumber {
+				quality = []byte("-") // not a number: BadQuality below
+			}
+			continue
 		case "revoked":
 			k, _, err := s.value()
 			if err != nil {
@@ -210,6 +234,10 @@ func readIndicatorObject(s *scanner, set *IndicatorSet, top bool, tc *timeCache,
 		ind.PatternType = "pdq"
 	default:
 		ind.PatternType = string(ptype)
+	}
+	if quality != nil && ind.PatternType == pdq.PatternType {
+		q, err := pdq.ValidateQuality(json.Number(quality))
+		ind.Quality, ind.HasQuality, ind.BadQuality = q, err == nil, err != nil
 	}
 	for _, f := range [...]struct {
 		name string

@@ -1,0 +1,89 @@
+package misp
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/parley-exchange/parley/stix"
+)
+
+// SameInMISP reports whether a and b, two STIX objects with one id (the
+// node's copy of a version and what an import made of a MISP document
+// under that version), say the same thing in MISP's terms: what the feed
+// export ([FeedFromSTIX]) writes of them is the same. It is how an import
+// of Parley's own feed export recognises what the node already holds,
+// although the objects differ in what the mapping adds (misp:category
+// labels and kill_chain_phases, x_misp_* provenance, a report's galaxy
+// tags and default analysis and threat level, the instants of a sighting
+// between first_seen and last_seen).
+//
+// Reports and groupings compare their event (uuid, info, date, published,
+// timestamps, creator organisation and tags other than galaxy clusters',
+// which are compared as objects of their own) and what they hold, in any
+// order, sightings aside (the export writes every sighting of an
+// attribute the member reads, also those other members made outside the
+// event); indicators, observed-data,
+// notes, vulnerabilities and campaigns the attributes or MISP object they
+// become (and observed-data their observables' ids); sightings what they
+// sight, where and how often. Other objects are never the same unless
+// equal.
+func SameInMISP(a, b *stix.Object) bool {
+	if a.ID != b.ID || a.Type != b.Type || revoked(a) != revoked(b) || !a.Modified.Equal(b.Modified) {
+		return false
+	}
+	switch a.Type {
+	case "report", "grouping":
+		if !sameRefs(a, b) {
+			return false
+		}
+		ea, eb := eventOf(a, nil), eventOf(b, nil)
+		ea.Tag, eb.Tag = withoutClusterTags(ea.Tag), withoutClusterTags(eb.Tag)
+		return reflect.DeepEqual(ea, eb)
+	case "indicator", "observed-data", "note", "vulnerability", "campaign":
+		if a.Type == "observed-data" && !slices.Equal(stringList(a.Props["object_refs"]), stringList(b.Props["object_refs"])) {
+			return false
+		}
+		fa, fb := FeedFromSTIX([]*stix.Object{a}, Event{}), FeedFromSTIX([]*stix.Object{b}, Event{})
+		ja, err1 := json.Marshal(fa.Events)
+		jb, err2 := json.Marshal(fb.Events)
+		return err1 == nil && err2 == nil && len(fa.Unsupported) == len(fb.Unsupported) && string(ja) == string(jb)
+	case "sighting":
+		count := func(o *stix.Object) string {
+			if c, ok := o.Props["count"].(json.Number); ok {
+				return c.String()
+			}
+			return "1"
+		}
+		return str(a, "sighting_of_ref") == str(b, "sighting_of_ref") && count(a) == count(b) &&
+			slices.Equal(stringList(a.Props["where_sighted_refs"]), stringList(b.Props["where_sighted_refs"]))
+	}
+	return false
+}
+
+func withoutClusterTags(tags []Tag) []Tag {
+	var out []Tag
+	for _, t := range tags {
+		if !strings.HasPrefix(t.Name, "misp-galaxy:") {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// sameRefs reports whether two reports or groupings hold the same objects,
+// in any order, sightings aside.
+func sameRefs(a, b *stix.Object) bool {
+	set := func(o *stix.Object) []string {
+		var out []string
+		for _, r := range stringList(o.Props["object_refs"]) {
+			if !strings.HasPrefix(r, "sighting--") {
+				out = append(out, r)
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	return slices.Equal(set(a), set(b))
+}

@@ -1,0 +1,40 @@
+package misp
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSameInMISP: the node's copy and what an import of Parley's own feed
+// export makes of it are the same in MISP's terms despite the mapping's
+// additions; another value, another set of objects or another count is
+// not.
+func TestSameInMISP(t *testing.T) {
+	const ind = `{"type":"indicator","spec_version":"2.1","id":"indicator--ab5191c1-1eda-56c2-85b5-cdddf62a29f4","created":"2026-01-02T03:04:05.000Z","modified":"2026-01-02T03:04:05.000Z","pattern":"[domain-name:value = 'evil3.example']","pattern_type":"stix","valid_from":"2026-01-02T03:04:05.000Z",`
+	const rep = `{"type":"report","spec_version":"2.1","id":"report--5758ebf5-c898-48e6-9fe9-5665c0a83866","created":"2016-06-11T21:50:01.000Z","modified":"2016-06-11T21:50:01.000Z","name":"e","published":"2016-06-11T21:51:41.000Z","x_misp_orgc_name":"ORGNAME",`
+	const sig = `{"type":"sighting","spec_version":"2.1","id":"sighting--9758ebf5-c898-48e6-9fe9-5665c0a83867","created":"2026-01-03T00:00:00.000Z","modified":"2026-01-03T00:00:00.000Z","sighting_of_ref":"indicator--ab5191c1-1eda-56c2-85b5-cdddf62a29f4",`
+	for _, tc := range []struct {
+		name, a, b string
+		same       bool
+	}{
+		{"indicator with the mapping's labels", ind + `"labels":["misp:type=\"domain\""]}`,
+			ind + `"labels":["misp:type=\"domain\"","misp:category=\"Network activity\""],"kill_chain_phases":[{"kill_chain_name":"misp-category","phase_name":"Network activity"}],"x_misp_event_uuid":"15b70516-2682-577d-9fe2-f6b8531a717d","x_misp_orgc_name":"Parley"}`, true},
+		{"indicator of another value", ind + `"labels":["misp:type=\"domain\""]}`,
+			strings.Replace(ind, "evil3.example", "evil4.example", 1) + `"labels":["misp:type=\"domain\""]}`, false},
+		{"indicator with another tag", ind + `"labels":["misp:type=\"domain\""]}`, ind + `"labels":["misp:type=\"domain\"","phishing"]}`, false},
+		{"report with galaxy tags and default analysis", rep + `"object_refs":["indicator--ab5191c1-1eda-56c2-85b5-cdddf62a29f4","sighting--9758ebf5-c898-48e6-9fe9-5665c0a83867","malware--7758ebf5-c898-48e6-9fe9-5665c0a83866"]}`,
+			rep + `"object_refs":["malware--7758ebf5-c898-48e6-9fe9-5665c0a83866","indicator--ab5191c1-1eda-56c2-85b5-cdddf62a29f4"],"labels":["misp-galaxy:mitre-malware=\"BISCUIT - S0017\""],"x_misp_analysis":"2","x_misp_threat_level_id":"4"}`, true},
+		{"report holding less", rep + `"object_refs":["indicator--ab5191c1-1eda-56c2-85b5-cdddf62a29f4","malware--7758ebf5-c898-48e6-9fe9-5665c0a83866"]}`,
+			rep + `"object_refs":["indicator--ab5191c1-1eda-56c2-85b5-cdddf62a29f4"]}`, false},
+		{"report of another name", rep + `"object_refs":["indicator--ab5191c1-1eda-56c2-85b5-cdddf62a29f4"]}`,
+			strings.Replace(rep, `"name":"e"`, `"name":"f"`, 1) + `"object_refs":["indicator--ab5191c1-1eda-56c2-85b5-cdddf62a29f4"]}`, false},
+		{"sighting with other instants", sig + `"count":2,"first_seen":"2026-01-01T00:00:00.000Z","last_seen":"2026-01-02T00:00:00.000Z"}`,
+			sig + `"count":2,"first_seen":"2026-01-02T00:00:00.000Z","last_seen":"2026-01-02T00:00:00.000Z","x_misp_event_uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866"}`, true},
+		{"sighting of another count", sig + `"count":2}`, sig + `"count":3}`, false},
+	} {
+		objs := parseAll(t, tc.a, tc.b)
+		if got := SameInMISP(objs[0], objs[1]); got != tc.same {
+			t.Errorf("%s: same %v, want %v", tc.name, got, tc.same)
+		}
+	}
+}
