@@ -167,7 +167,10 @@ func (h *handler) parsePath(path string) (route, bool) {
 }
 
 func parsePath(root, path string) (route, bool) {
-	get := []string{http.MethodGet}
+	// HEAD is served wherever GET is, with the same status and headers
+	// and no body (RFC 9110 section 9.3.2: general-purpose servers must
+	// support GET and HEAD), as on the node's other routes.
+	get := []string{http.MethodGet, http.MethodHead}
 	if path == DiscoveryPath || path+"/" == DiscoveryPath {
 		return route{ep: epDiscovery, methods: get}, true
 	}
@@ -194,7 +197,7 @@ func parsePath(root, path string) (route, bool) {
 	case len(seg) == 2 && seg[0] == "collections":
 		return route{ep: epCollection, collection: seg[1], methods: get}, true
 	case len(seg) == 3 && seg[0] == "collections" && seg[2] == "objects":
-		return route{ep: epObjects, collection: seg[1], methods: []string{http.MethodGet, http.MethodPost}}, true
+		return route{ep: epObjects, collection: seg[1], methods: []string{http.MethodGet, http.MethodHead, http.MethodPost}}, true
 	case len(seg) == 3 && seg[0] == "collections" && seg[2] == "manifest":
 		return route{ep: epManifest, collection: seg[1], methods: get}, true
 	case len(seg) == 4 && seg[0] == "collections" && seg[2] == "objects":
