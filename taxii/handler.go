@@ -766,7 +766,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 	}
 	switch {
 	case status == http.StatusUnauthorized:
+		// Both schemes the server takes are offered (RFC 9110 section
+		// 11.6.1). TAXII 2.1 makes HTTP Basic the one every client and
+		// server supports, and clients that answer challenges rather than
+		// send credentials up front (Java's and .NET's HTTP clients given
+		// a user name and password) send Basic only when it is offered.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="taxii"`)
+		w.Header().Add("WWW-Authenticate", `Basic realm="taxii", charset="UTF-8"`)
 	case status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "":
 		retry := "1"
 		if errors.Is(err, ErrUnavailable) {
