@@ -374,8 +374,20 @@ func (h *handler) getObjects(w http.ResponseWriter, r *http.Request, p Principal
 		return
 	}
 	if (rt.ep == epObject || rt.ep == epVersions) && len(page.Items) == 0 && q.Next == "" {
-		h.fail(w, r, p, &RequestError{Kind: ErrNotFound, Message: "no such object"})
-		return
+		// 404 is for an object the collection does not hold. One it
+		// holds whose versions the filters (added_after,
+		// match[spec_version], a version timestamp) all leave out is an
+		// empty page, as at the OASIS reference server: a client that
+		// polls an object for new versions must not read "gone".
+		exists, err := h.objectExists(ctx, p, rt)
+		if err != nil {
+			h.fail(w, r, p, err)
+			return
+		}
+		if !exists {
+			h.fail(w, r, p, &RequestError{Kind: ErrNotFound, Message: "no such object"})
+			return
+		}
 	}
 	setDateAddedHeaders(w.Header(), page.Items)
 	next := ""
@@ -418,6 +430,18 @@ func (h *handler) getObjects(w http.ResponseWriter, r *http.Request, p Principal
 		}
 		h.respond(w, r, p, http.StatusOK, env)
 	}
+}
+
+// objectExists reports whether the collection of rt holds any version of
+// rt's object that p may read, whatever the request's filters.
+func (h *handler) objectExists(ctx context.Context, p Principal, rt route) (bool, error) {
+	page, err := h.b.Objects(ctx, p, rt.collection, Query{
+		IDs: []string{rt.object}, Versions: VersionMatch{All: true}, Limit: 1, WithoutObjects: true,
+	})
+	if err != nil {
+		return false, err
+	}
+	return len(page.Items) > 0, nil
 }
 
 // setDateAddedHeaders sets the X-TAXII-Date-Added-First/Last headers
