@@ -167,7 +167,10 @@ func (h *handler) parsePath(path string) (route, bool) {
 }
 
 func parsePath(root, path string) (route, bool) {
-	get := []string{http.MethodGet}
+	// HEAD is served wherever GET is, with the same status and headers
+	// and no body (RFC 9110 section 9.3.2: general-purpose servers must
+	// support GET and HEAD), as on the node's other routes.
+	get := []string{http.MethodGet, http.MethodHead}
 	if path == DiscoveryPath || path+"/" == DiscoveryPath {
 		return route{ep: epDiscovery, methods: get}, true
 	}
@@ -194,7 +197,7 @@ func parsePath(root, path string) (route, bool) {
 	case len(seg) == 2 && seg[0] == "collections":
 		return route{ep: epCollection, collection: seg[1], methods: get}, true
 	case len(seg) == 3 && seg[0] == "collections" && seg[2] == "objects":
-		return route{ep: epObjects, collection: seg[1], methods: []string{http.MethodGet, http.MethodPost}}, true
+		return route{ep: epObjects, collection: seg[1], methods: []string{http.MethodGet, http.MethodHead, http.MethodPost}}, true
 	case len(seg) == 3 && seg[0] == "collections" && seg[2] == "manifest":
 		return route{ep: epManifest, collection: seg[1], methods: get}, true
 	case len(seg) == 4 && seg[0] == "collections" && seg[2] == "objects":
@@ -371,8 +374,20 @@ func (h *handler) getObjects(w http.ResponseWriter, r *http.Request, p Principal
 		return
 	}
 	if (rt.ep == epObject || rt.ep == epVersions) && len(page.Items) == 0 && q.Next == "" {
-		h.fail(w, r, p, &RequestError{Kind: ErrNotFound, Message: "no such object"})
-		return
+		// 404 is for an object the collection does not hold. One it
+		// holds whose versions the filters (added_after,
+		// match[spec_version], a version timestamp) all leave out is an
+		// empty page, as at the OASIS reference server: a client that
+		// polls an object for new versions must not read "gone".
+		exists, err := h.objectExists(ctx, p, rt)
+		if err != nil {
+			h.fail(w, r, p, err)
+			return
+		}
+		if !exists {
+			h.fail(w, r, p, &RequestError{Kind: ErrNotFound, Message: "no such object"})
+			return
+		}
 	}
 	setDateAddedHeaders(w.Header(), page.Items)
 	next := ""
@@ -415,6 +430,18 @@ func (h *handler) getObjects(w http.ResponseWriter, r *http.Request, p Principal
 		}
 		h.respond(w, r, p, http.StatusOK, env)
 	}
+}
+
+// objectExists reports whether the collection of rt holds any version of
+// rt's object that p may read, whatever the request's filters.
+func (h *handler) objectExists(ctx context.Context, p Principal, rt route) (bool, error) {
+	page, err := h.b.Objects(ctx, p, rt.collection, Query{
+		IDs: []string{rt.object}, Versions: VersionMatch{All: true}, Limit: 1, WithoutObjects: true,
+	})
+	if err != nil {
+		return false, err
+	}
+	return len(page.Items) > 0, nil
 }
 
 // setDateAddedHeaders sets the X-TAXII-Date-Added-First/Last headers
@@ -763,7 +790,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 	}
 	switch {
 	case status == http.StatusUnauthorized:
+		// Both schemes the server takes are offered (RFC 9110 section
+		// 11.6.1). TAXII 2.1 makes HTTP Basic the one every client and
+		// server supports, and clients that answer challenges rather than
+		// send credentials up front (Java's and .NET's HTTP clients given
+		// a user name and password) send Basic only when it is offered.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="taxii"`)
+		w.Header().Add("WWW-Authenticate", `Basic realm="taxii", charset="UTF-8"`)
 	case status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "":
 		retry := "1"
 		if errors.Is(err, ErrUnavailable) {
