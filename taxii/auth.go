@@ -13,7 +13,10 @@ import (
 //   - "Authorization: Token TOKEN", the scheme of the OASIS Python
 //     client's TokenAuth, in any case;
 //   - HTTP Basic authentication (RFC 7617) whose password is the token
-//     (the user name is ignored), for clients that know only Basic.
+//     (the user name is ignored), for clients that know only Basic; or,
+//     with an empty password, whose user name is a token ([TokenPrefix]),
+//     as clients configured like many APIs' ("the token as the user
+//     name") send it.
 //
 // ok is false when the header is absent, names another scheme, or carries
 // an empty token or one with spaces or control characters in it: such a
@@ -26,11 +29,14 @@ func RequestToken(r *http.Request) (token string, ok bool) {
 	case strings.EqualFold(scheme, "Bearer"), strings.EqualFold(scheme, "Token"):
 		token = strings.Trim(rest, " \t")
 	case strings.EqualFold(scheme, "Basic"):
-		_, pass, basic := r.BasicAuth()
+		user, pass, basic := r.BasicAuth()
 		if !basic {
 			return "", false
 		}
 		token = pass
+		if pass == "" && strings.HasPrefix(user, TokenPrefix) {
+			token = user
+		}
 	default:
 		return "", false
 	}
