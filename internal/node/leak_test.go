@@ -493,6 +493,11 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		{"GET", "/ui/api/log/bundle?object={I}", ""},
 		{"GET", "/ui/api/concurrence?object={I}", ""},
 		{"GET", "/ui/api/peers/bundle?collection={C}&object={I}", ""},
+		{"GET", "/ui/api/collections/{C}/objects/{I}/", ""},
+		{"GET", "/ui/api/collections/" + tn.shared + "/objects/?match[id]={I}", ""},
+		{"POST", "/ui/api/collections/{C}/objects/", `{"objects":[]}`},
+		{"POST", "/ui/objects/{I}/opinion", `{}`},
+		{"GET", "/ui/collections/{C}/objects/{I}", ""},
 	}
 	// Every route is probed, or takes no id that could be hidden.
 	noID := map[string]bool{
@@ -514,6 +519,36 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 	for _, rt := range routes {
 		if !probed[rt.Pattern] && !noID[rt.Pattern] {
 			t.Errorf("route %q: no request of this test asks it about a hidden id; add one, or list it as taking none", rt.Pattern)
+		}
+	}
+	// The same for the web UI's own routes, all behind the table's one
+	// "/ui/" row: each page is probed, or takes no id that could be
+	// hidden ("/ui/" is the not-found page, probed by the last UI request).
+	uiNoID := map[string]bool{
+		"GET /ui/assets/{name}": true, "GET /ui/login": true, "POST /ui/login": true, "POST /ui/logout": true,
+		"GET /ui/{$}": true, "GET /ui/members": true, "GET /ui/private": true,
+	}
+	var uiPatterns []string
+	for _, rt := range routes {
+		if p, ok := rt.Handler.(interface{ Patterns() []string }); ok && rt.Pattern == "/ui/" {
+			uiPatterns = p.Patterns()
+		}
+	}
+	if len(uiPatterns) == 0 {
+		t.Fatal("the route table's /ui/ row doesn't list the web UI's patterns")
+	}
+	uiMux := http.NewServeMux()
+	for _, p := range uiPatterns {
+		uiMux.Handle(p, http.NotFoundHandler())
+	}
+	uiProbed := map[string]bool{}
+	for _, r := range ui {
+		_, p := uiMux.Handler(httptest.NewRequest(r.method, r.path, nil))
+		uiProbed[p] = true
+	}
+	for _, p := range uiPatterns {
+		if !uiProbed[p] && !uiNoID[p] {
+			t.Errorf("web UI route %q: no request of this test asks it about a hidden id; add one, or list it as taking none", p)
 		}
 	}
 
