@@ -233,17 +233,26 @@ func truncate(s string, n int) string {
 }
 
 // Status implements [taxii.Backend]; only the member who made the
-// submission can read its status.
+// submission can read its status. Who made it is read first, alone: the
+// resource itself grows with the submission, and reading it for another
+// member would make the 404 take longer the more that member posted.
 func (b backend) Status(ctx context.Context, p taxii.Principal, id string) (taxii.Status, error) {
-	st, err := b.n.store.Status(ctx, id)
+	member, err := b.n.store.StatusMember(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return taxii.Status{}, taxii.ErrNotFound
 	}
 	if err != nil {
 		return taxii.Status{}, err
 	}
-	if st.Member != p.MemberID {
+	if member != p.MemberID {
 		return taxii.Status{}, taxii.ErrNotFound
+	}
+	st, err := b.n.store.Status(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return taxii.Status{}, taxii.ErrNotFound
+	}
+	if err != nil {
+		return taxii.Status{}, err
 	}
 	return statusToTAXII(st), nil
 }

@@ -425,7 +425,21 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		"type": "opinion", "spec_version": "2.1", "id": oid, "created_by_ref": tn.bob.ID,
 		"created": version, "modified": version, "opinion": "agree", "object_refs": []string{iid},
 	})
-	st := post(t, tn.bob.Client, tn.private, ind, object(t, tn.bob.Key, domain), op)
+	// A PDQ hash and a file hash, for the UI's look-up: pdqHash is 128 bits
+	// from unusedPDQ, far beyond the look-up's radius.
+	const pdqHash, unusedPDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", "07070f311f0b57b0f9c8f5ddfc709c0f4c91d12a699de1e2cc194c63b163d64d"
+	const sha, unusedSHA = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e", "0ddba11c0ddba11c0ddba11c0ddba11c0ddba11c0ddba11c0ddba11c0ddba11c"
+	pdqInd := object(t, tn.bob.Key, map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": "indicator--7b5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b12", "created": version, "modified": version,
+		"created_by_ref": tn.bob.ID, "name": "image", "pattern": pdqHash, "pattern_type": "pdq", "x_pdq_quality": 100,
+		"valid_from": "2026-01-01T00:00:00Z",
+	})
+	fileInd := object(t, tn.bob.Key, map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": "indicator--8c5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b13", "created": version, "modified": version,
+		"created_by_ref": tn.bob.ID, "name": "file", "pattern": "[file:hashes.'SHA-256' = '" + sha + "']", "pattern_type": "stix",
+		"valid_from": "2026-01-01T00:00:00Z",
+	})
+	st := post(t, tn.bob.Client, tn.private, ind, object(t, tn.bob.Key, domain), op, pdqInd, fileInd)
 	if st.FailureCount != 0 {
 		t.Fatalf("bob's share: %+v", st.Failures)
 	}
@@ -442,9 +456,9 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 
 	// An unused id of each kind, as long as the hidden one.
 	unusedC := "0f0e0d0c-0b0a-4909-8807-060504030201"
-	hidden := map[string]string{"{C}": tn.private, "{I}": iid, "{D}": did, "{O}": oid, "{S}": set.ID, "{T}": st.ID, "{VAL}": value}
+	hidden := map[string]string{"{C}": tn.private, "{I}": iid, "{D}": did, "{O}": oid, "{S}": set.ID, "{T}": st.ID, "{VAL}": value, "{PDQ}": pdqHash, "{SHA}": sha}
 	absent := map[string]string{"{C}": unusedC, "{I}": unusedI, "{D}": unusedD, "{O}": unusedO,
-		"{S}": set.ID[:len(set.ID)-12] + "0123456789ab", "{T}": st.ID[:len(st.ID)-12] + "0123456789ab", "{VAL}": unusedValue}
+		"{S}": set.ID[:len(set.ID)-12] + "0123456789ab", "{T}": st.ID[:len(st.ID)-12] + "0123456789ab", "{VAL}": unusedValue, "{PDQ}": unusedPDQ, "{SHA}": unusedSHA}
 	for k, v := range hidden {
 		if len(absent[k]) != len(v) || absent[k] == v {
 			t.Fatalf("%s: hidden %q, unused %q", k, v, absent[k])
@@ -489,10 +503,17 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		{"GET", "/ui/objects/{O}", ""},
 		{"GET", "/ui/search?q={VAL}", ""},
 		{"GET", "/ui/search?q={I}", ""},
+		{"GET", "/ui/search?q={PDQ}", ""},
+		{"GET", "/ui/search?q={SHA}", ""},
 		{"GET", "/ui/api/log/receipt?object={I}&version=" + version, ""},
 		{"GET", "/ui/api/log/bundle?object={I}", ""},
 		{"GET", "/ui/api/concurrence?object={I}", ""},
 		{"GET", "/ui/api/peers/bundle?collection={C}&object={I}", ""},
+		{"GET", "/ui/api/collections/{C}/objects/{I}/", ""},
+		{"GET", "/ui/api/collections/" + tn.shared + "/objects/?match[id]={I}", ""},
+		{"POST", "/ui/api/collections/{C}/objects/", `{"objects":[]}`},
+		{"POST", "/ui/objects/{I}/opinion", `{}`},
+		{"GET", "/ui/collections/{C}/objects/{I}", ""},
 	}
 	// Every route is probed, or takes no id that could be hidden.
 	noID := map[string]bool{
@@ -514,6 +535,36 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 	for _, rt := range routes {
 		if !probed[rt.Pattern] && !noID[rt.Pattern] {
 			t.Errorf("route %q: no request of this test asks it about a hidden id; add one, or list it as taking none", rt.Pattern)
+		}
+	}
+	// The same for the web UI's own routes, all behind the table's one
+	// "/ui/" row: each page is probed, or takes no id that could be
+	// hidden ("/ui/" is the not-found page, probed by the last UI request).
+	uiNoID := map[string]bool{
+		"GET /ui/assets/{name}": true, "GET /ui/login": true, "POST /ui/login": true, "POST /ui/logout": true,
+		"GET /ui/{$}": true, "GET /ui/members": true, "GET /ui/private": true,
+	}
+	var uiPatterns []string
+	for _, rt := range routes {
+		if p, ok := rt.Handler.(interface{ Patterns() []string }); ok && rt.Pattern == "/ui/" {
+			uiPatterns = p.Patterns()
+		}
+	}
+	if len(uiPatterns) == 0 {
+		t.Fatal("the route table's /ui/ row doesn't list the web UI's patterns")
+	}
+	uiMux := http.NewServeMux()
+	for _, p := range uiPatterns {
+		uiMux.Handle(p, http.NotFoundHandler())
+	}
+	uiProbed := map[string]bool{}
+	for _, r := range ui {
+		_, p := uiMux.Handler(httptest.NewRequest(r.method, r.path, nil))
+		uiProbed[p] = true
+	}
+	for _, p := range uiPatterns {
+		if !uiProbed[p] && !uiNoID[p] {
+			t.Errorf("web UI route %q: no request of this test asks it about a hidden id; add one, or list it as taking none", p)
 		}
 	}
 
@@ -583,6 +634,12 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 	for _, r := range []req{{"GET", "/api/collections/{C}/objects/{I}/", ""}, {"GET", "/concurrence?object={I}", ""}, {"GET", "/private/sets/{S}", ""}} {
 		if got := do(http.DefaultClient, tn.bob.Token, r, hidden); !strings.HasPrefix(got, "200") {
 			t.Errorf("bob's %s %s: %s", r.method, r.path, got)
+		}
+	}
+	bobUI := uiLogin(t, tn.URL, tn.bob)
+	for q, id := range map[string]string{pdqHash: "indicator--7b5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b12", sha: "indicator--8c5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b13"} {
+		if got := do(bobUI, "", req{"GET", "/ui/search?q=" + q, ""}, hidden); !strings.Contains(got, id) {
+			t.Errorf("bob's look-up of %s doesn't find %s", q, id)
 		}
 	}
 }

@@ -244,19 +244,25 @@ func privateJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// readableSet returns set id if m may read it (a reader of its
+// collection, or its provider), and otherwise fails with
+// store.ErrNotFound, as for an unknown id. Access is decided from the
+// set's collection and member alone, before the set is read: reading it
+// counts its tags, which would make the answer about a hidden set take
+// longer the larger it is.
 func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string) (store.PrivateSet, error) {
-	set, err := a.st.PrivateSet(ctx, id)
+	coll, member, err := a.st.PrivateSetOwner(ctx, id)
 	if err != nil {
-		return set, err
+		return store.PrivateSet{}, err
 	}
-	c, err := a.n.store.Collection(ctx, set.Collection)
+	c, err := a.n.store.Collection(ctx, coll)
 	if err != nil {
-		return set, err
+		return store.PrivateSet{}, err
 	}
-	if !c.CanRead(m.ID) && set.Member != m.ID {
-		return set, fmt.Errorf("private set %s: %w", id, store.ErrNotFound)
+	if !c.CanRead(m.ID) && member != m.ID {
+		return store.PrivateSet{}, fmt.Errorf("private set %s: %w", id, store.ErrNotFound)
 	}
-	return set, nil
+	return a.st.PrivateSet(ctx, id)
 }
 
 func (a *privateAPI) info(ctx context.Context, m store.Member, s store.PrivateSet) (private.SetInfo, error) {

@@ -130,6 +130,11 @@ type PrivateSets interface {
 	CreatePrivateSet(ctx context.Context, n NewPrivateSet) (PrivateSet, error)
 	// PrivateSet returns one set, with its Size (ErrNotFound).
 	PrivateSet(ctx context.Context, id string) (PrivateSet, error)
+	// PrivateSetOwner returns the collection a set was made for and its
+	// member (ErrNotFound): what deciding who may see the set needs,
+	// read without its tags, so that its time doesn't depend on the
+	// set's size (PrivateSet counts them).
+	PrivateSetOwner(ctx context.Context, id string) (collection, member string, err error)
 	// PrivateSets returns every set, oldest (by Created) first.
 	PrivateSets(ctx context.Context) ([]PrivateSet, error)
 	// PrivateSetsFor returns the sets made from one of collections or by

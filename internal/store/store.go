@@ -475,6 +475,11 @@ type Store interface {
 	Objects(ctx context.Context, q Query) (Page, error)
 	// Status returns a status resource (ErrNotFound).
 	Status(ctx context.Context, id string) (Status, error)
+	// StatusMember returns the member who made a status resource's
+	// submission (ErrNotFound), without reading the resource, whose size
+	// grows with the submission's objects: what deciding who may read it
+	// needs, in a time that doesn't depend on what it holds.
+	StatusMember(ctx context.Context, id string) (string, error)
 
 	// The log: its entries, tiles and checkpoints.
 	LogStore

@@ -459,6 +459,19 @@ func statusBody(st store.Status) statusJSON {
 	return statusJSON{st.RequestTimestamp, st.Successes, st.Failures, st.Pendings}
 }
 
+// StatusMember returns the member of a status resource, without its body.
+func (s *Store) StatusMember(ctx context.Context, id string) (string, error) {
+	var member string
+	err := s.pool.QueryRow(ctx, `SELECT member FROM statuses WHERE id = $1`, id).Scan(&member)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("couldn't find status %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("couldn't read status: %w", err)
+	}
+	return member, nil
+}
+
 // Status implements [store.Store].
 func (s *Store) Status(ctx context.Context, id string) (store.Status, error) {
 	st := store.Status{ID: id}

@@ -453,6 +453,19 @@ func (s *Store) Status(ctx context.Context, id string) (store.Status, error) {
 	return st, nil
 }
 
+// StatusMember returns the member of a status resource, without its body.
+func (s *Store) StatusMember(ctx context.Context, id string) (string, error) {
+	var member string
+	err := s.r.QueryRowContext(ctx, `SELECT member FROM statuses WHERE id = ?`, id).Scan(&member)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("couldn't find status %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("couldn't read status: %w", err)
+	}
+	return member, nil
+}
+
 const objectCols = `seq, collection, object_id, type, spec_version, version, date_added, member, signed, raw, log_index, (SELECT salt FROM log_entries WHERE idx = o.log_index)`
 
 func scanObject(rows *sql.Rows) (store.Object, error) {

@@ -205,6 +205,19 @@ func (s *Store) PrivateSet(ctx context.Context, id string) (store.PrivateSet, er
 	return p, nil
 }
 
+// PrivateSetOwner returns a set's collection and member, without
+// counting its tags.
+func (s *Store) PrivateSetOwner(ctx context.Context, id string) (collection, member string, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT collection, member FROM private_sets WHERE id = ?`, id).Scan(&collection, &member)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", fmt.Errorf("couldn't find private set %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("couldn't read a private set: %w", err)
+	}
+	return collection, member, nil
+}
+
 // PrivateSets returns every set, oldest first.
 func (s *Store) PrivateSets(ctx context.Context) ([]store.PrivateSet, error) {
 	return s.listPrivateSets(ctx, `SELECT `+privateSetCols+` FROM private_sets ORDER BY created, id`)

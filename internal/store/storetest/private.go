@@ -98,6 +98,12 @@ func testPrivateSetLifecycle(t *testing.T, s store.Store) {
 	if _, err := s.PrivateSet(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown set: %v", err)
 	}
+	if coll, member, err := s.PrivateSetOwner(ctx, "set1"); err != nil || coll != got.Collection || member != alice.ID {
+		t.Fatalf("PrivateSetOwner = %q, %q, %v; want %q, %q", coll, member, err, got.Collection, alice.ID)
+	}
+	if _, _, err := s.PrivateSetOwner(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("PrivateSetOwner of an unknown set: %v", err)
+	}
 	tags, err := s.PrivateSetTags(ctx, "set1")
 	if err != nil || len(tags) != 2 || !bytes.Equal(tags[0], tag(1)) || !bytes.Equal(tags[1], tag(3)) {
 		t.Fatalf("tags = %x, %v", tags, err)

@@ -386,6 +386,12 @@ func testSubmitAndQuery(t *testing.T, s store.Store) {
 	if _, err := s.Status(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing status: %v", err)
 	}
+	if m, err := s.StatusMember(ctx, st.ID); err != nil || m != alice.ID {
+		t.Errorf("StatusMember = %q, %v; want %q", m, err, alice.ID)
+	}
+	if _, err := s.StatusMember(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("StatusMember of a missing status: %v", err)
+	}
 	objs := all(t, s, store.Query{Collection: coll})
 	if len(objs) != 2 {
 		t.Fatalf("got %d objects, want 2", len(objs))
