@@ -399,6 +399,7 @@ func suricataAlertField(e *Event, _ byte, _ []byte) { e.suricataAlert = true }
 // "exploit.rules"), no file of the traffic: that pipeline moves fileinfo's
 // filename to file.path, and keeps alerts' files below suricata.eve.
 func (e *Event) ecsFinish() {
+	e.ecsAnswerFlush()
 	if e.suricataAlert {
 		return
 	}
@@ -532,6 +533,39 @@ func rrType(e *Event, _ byte, v []byte) {
 		e.rrKind = rrName
 	default:
 		e.rrKind = rrOther
+	}
+}
+
+// ecsAnswerData is an ECS dns.answers data. Its record's type may come
+// before it (rrType has set rrKind: read now) or after it (Elasticsearch
+// returns an object's keys sorted, "data" before "type"): it is held
+// until the type, the next record's data or the end of the document;
+// data that no type follows is read as Zeek's answers are.
+func ecsAnswerData(e *Event, _ byte, v []byte) {
+	if e.rrKind != rrUnknown {
+		rdata(e, 0, v)
+		return
+	}
+	e.ecsAnswerFlush()
+	e.rrPending, e.rrHasPending = e.save(v), true
+}
+
+// ecsAnswerType is an ECS dns.answers type: it reads the data held
+// before it, or tells rdata how to read the data after it.
+func ecsAnswerType(e *Event, _ byte, v []byte) {
+	rrType(e, 0, v)
+	if e.rrHasPending {
+		d := e.rrPending
+		e.rrPending, e.rrHasPending = nil, false
+		rdata(e, 0, d)
+	}
+}
+
+func (e *Event) ecsAnswerFlush() {
+	if e.rrHasPending {
+		d := e.rrPending
+		e.rrPending, e.rrHasPending = nil, false
+		zeekAnswer(e, 0, d)
 	}
 }
 
@@ -739,9 +773,13 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"network.protocol":    {proto, []Attr{AttrProtocol}},
 	"network.type":        {proto, []Attr{AttrProtocol}},
 	"dns.question.name":   {domain, []Attr{AttrDomain}},
-	// Elastic's zeek dns pipeline copies Zeek's answers here, NSEC3's
-	// bare type name with them (see zeekAnswer).
-	"dns.answers.data": {zeekAnswer, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// An answer's data is read by its type where the record has one
+	// (Elastic's suricata pipeline writes EVE's rrtype there: a TXT
+	// record's text is no name); Elastic's zeek dns pipeline copies
+	// Zeek's answers here without a type, NSEC3's bare type name with
+	// them (see zeekAnswer).
+	"dns.answers.data": {ecsAnswerData, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answers.type": {ecsAnswerType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.answers.name": {domain, []Attr{AttrDomain}},
 	"dns.resolved_ip":  {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"url.full":         {url, []Attr{AttrURL}},

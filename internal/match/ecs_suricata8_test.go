@@ -1,0 +1,58 @@
+package match
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// observablesOf decodes one line and gives its observables (Attr=value)
+// other than the connection's ports, protocols and references and the
+// HTTP request's method and headers, sorted, without duplicates.
+func observablesOf(t *testing.T, f Format, line string) []string {
+	t.Helper()
+	evs, err := NewDecoder(f).Decode([]byte(line))
+	if err != nil {
+		t.Fatalf("%v: %s", err, line)
+	}
+	var have []string
+	for _, e := range evs {
+		for _, fl := range e.Fields {
+			s := fl.Attr.String() + "=" + string(fl.Value)
+			if strings.HasPrefix(s, "network-traffic:") || slices.Contains(have, s) {
+				continue
+			}
+			have = append(have, s)
+		}
+	}
+	sort.Strings(have)
+	return have
+}
+
+// TestECSDNSAnswersByType reads an ECS answer's data by its type, whether
+// the type comes after the data (Elasticsearch returns an object's keys
+// sorted) or before it: Elastic's suricata pipeline writes EVE's rrtype
+// there, and the text of a TXT record (an iodine tunnel's reply, from
+// suricata-verify's dns/bug-1158 check as the pipeline maps it) is no
+// domain name. Answers without a type (Elastic's zeek pipeline) are read
+// as Zeek's are.
+func TestECSDNSAnswersByType(t *testing.T) {
+	for _, c := range []struct {
+		name, doc string
+		want      []string
+	}{
+		{"suricata v2, keys sorted", `{"@timestamp":"2024-01-01T00:00:00.000Z","ecs":{"version":"8.0.0"},"dns":{"answers":[{"data":"AhvMAAO1kAFE5TE9QTjFFN09RN1lYSDk","name":"hvMAAAABBA.srv.tunnel.com","ttl":3,"type":"TXT"},{"data":"0K","name":"hvMAAAABBA.srv.tunnel.com","ttl":3,"type":"TXT"},{"data":"www.example.net","name":"example.net","type":"CNAME"},{"data":"192.0.2.7","name":"www.example.net","type":"A"}],"type":"answer"}}`,
+			[]string{"domain-name:value=example.net", "domain-name:value=hvmaaaabba.srv.tunnel.com", "domain-name:value=www.example.net", "ipv4-addr:value=192.0.2.7"}},
+		{"type first, dotted", `{"@timestamp":"2024-01-01T00:00:00.000Z","ecs.version":"8.0.0","dns.answers":[{"type":"TXT","data":"AhvMAAO1kAFE5TE9QTjFFN09RN1lYSDk"},{"type":"NS","data":"iodine.tunnel.com"}]}`,
+			[]string{"domain-name:value=iodine.tunnel.com"}},
+		{"zeek, no type", `{"@timestamp":"2024-01-01T00:00:00.000Z","ecs":{"version":"8.2.0"},"dns":{"answers":[{"data":"proxy-production-us-west1.gcp.cloud.es.io","ttl":119},{"data":"89.160.20.156","ttl":59},{"data":"NSEC3","ttl":59}]}}`,
+			[]string{"domain-name:value=proxy-production-us-west1.gcp.cloud.es.io", "ipv4-addr:value=89.160.20.156"}},
+		{"type without data, then data", `{"@timestamp":"2024-01-01T00:00:00.000Z","ecs":{"version":"8.0.0"},"dns":{"answers":[{"data":"a.example","ttl":1},{"data":"AhvMAAO1kA","type":"TXT"}]}}`,
+			[]string{"domain-name:value=a.example"}},
+	} {
+		if have := observablesOf(t, FormatAuto, c.doc); !slices.Equal(have, c.want) {
+			t.Errorf("%s:\n have %q\n want %q", c.name, have, c.want)
+		}
+	}
+}
