@@ -1,6 +1,8 @@
 package match
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -28,6 +30,62 @@ func observablesOf(t *testing.T, f Format, line string) []string {
 	}
 	sort.Strings(have)
 	return have
+}
+
+// TestECSSuricataKeepsWhatEVEGives decodes the ECS documents Elastic's
+// suricata integration writes for real EVE events (suricata-verify's
+// checks, Suricata 7 and 8 shapes; testdata/sensors/ecs-integrations/
+// make-suricata8.py applies the pipeline's processors) and wants from each
+// the observables its EVE event gives. The pipeline maps DNS v1 and v2
+// only: Suricata 8's default v3 (queries, answers, authorities,
+// additionals) stays below suricata.eve.dns, as do the TLS certificate's
+// subjectaltname, QUIC's sni, dhcp, sip's sdp, the SMB, NFS, FTP and TFTP
+// file names, alerts' files and the tunnel's addresses, which the
+// pipeline does not move either. The one expected difference: the
+// pipeline also writes the TLS serial without its colons
+// (tls.server.x509.serial_number), an extra value.
+func TestECSSuricataKeepsWhatEVEGives(t *testing.T) {
+	eve := map[string][]string{}
+	for _, n := range []string{"events.ndjson", "events2.ndjson", "events3.ndjson", "events4.ndjson", "events5.ndjson", "events6.ndjson", "events7.ndjson", "events8.ndjson"} {
+		for i, l := range splitLines(string(readSample(t, "eve-verify/"+n))) {
+			eve[fmt.Sprintf("%s:%d", n, i+1)] = append([]string(nil), l)
+		}
+	}
+	docs := splitLines(string(readSample(t, "ecs-integrations/suricata8-derived.ndjson")))
+	if len(docs) != 904 {
+		t.Fatalf("%d documents, want 904", len(docs))
+	}
+	var values, missed, dns3 int
+	for i, doc := range docs {
+		var k struct {
+			Eve string `json:"_eve"`
+		}
+		if err := json.Unmarshal([]byte(doc), &k); err != nil || eve[k.Eve] == nil {
+			t.Fatalf("document %d: no EVE event (%v)", i+1, err)
+		}
+		want := observablesOf(t, FormatEVE, eve[k.Eve][0])
+		have := observablesOf(t, FormatAuto, doc)
+		if i < len(docs)/2 && strings.Contains(eve[k.Eve][0], `"queries"`) {
+			dns3++
+		}
+		values += len(want)
+		var lost, extra []string
+		for _, w := range want {
+			if !slices.Contains(have, w) {
+				lost = append(lost, w)
+			}
+		}
+		for _, h := range have {
+			if !slices.Contains(want, h) && !strings.HasPrefix(h, "x509-certificate:serial_number=") {
+				extra = append(extra, h)
+			}
+		}
+		missed += len(lost)
+		if len(lost) > 0 || len(extra) > 0 {
+			t.Errorf("document %d (%s): lost %q, extra %q", i+1, k.Eve, lost, extra)
+		}
+	}
+	t.Logf("%d documents (%d with DNS v3 queries), %d observables wanted, %d lost", len(docs), dns3, values, missed)
 }
 
 // TestECSDNSAnswersByType reads an ECS answer's data by its type, whether

@@ -751,7 +751,7 @@ var eveTable = newFieldTable(map[string]fieldDef{
 // ecsTable covers the ECS field sets that carry observables: source,
 // destination, client, server, network, dns, url, http, user_agent, file,
 // tls (x509), email and related.
-var ecsTable = newFieldTable(map[string]fieldDef{
+var ecsTable = newFieldTable(withEVEBelow("suricata.eve.", map[string]fieldDef{
 	"@timestamp":          {timeEpochOrText, nil},
 	"source.ip":           {srcIP, []Attr{AttrIPv4, AttrIPv6, AttrSrcRef}},
 	"source.port":         {srcPort, []Attr{AttrSrcPort}},
@@ -929,7 +929,32 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	// related.hash is not read: it gathers every digest of the document
 	// (file, certificate, JA3, community id), so a value there says
 	// nothing about what it is the hash of.
-})
+}))
+
+// withEVEBelow adds to an ECS table the EVE fields as Elastic's suricata
+// integration leaves them below prefix: its pipeline maps to ECS fields
+// only part of an event (addresses, ports, the HTTP host and URL, DNS v1
+// and v2, some of TLS) and keeps the rest where it was, Suricata 8's
+// default DNS v3 (queries, answers, authorities, additionals) among them,
+// and tls.subjectaltname, quic.sni, dhcp, sip's sdp, the SMB, NFS, FTP
+// and TFTP file names, alerts' files, the tunnel's addresses and
+// http_port (which the URL made of url.domain and url.original lacks).
+// What it moved is no longer there, and what it copied (the TLS sni, a v2
+// query's rrname) gives the same value twice. Not added: the event's own
+// addresses, ports and time stamp, which the pipeline moves, and fields
+// the table already names.
+func withEVEBelow(prefix string, ecs map[string]fieldDef) map[string]fieldDef {
+	for k, d := range eveTable.defs {
+		switch k {
+		case "timestamp", "src_ip", "dest_ip", "src_port", "dest_port":
+			continue
+		}
+		if _, ok := ecs[prefix+k]; !ok {
+			ecs[prefix+k] = d
+		}
+	}
+	return ecs
+}
 
 func mac(e *Event, _ byte, v []byte) {
 	if e.off(AttrMAC) {
