@@ -130,7 +130,14 @@ func fileMime(e *Event, _ byte, v []byte)    { e.fileString(AttrFileMime, v) }
 func fileSize(e *Event, _ byte, v []byte)    { e.fileSize(v) }
 func x509Subject(e *Event, _ byte, v []byte) { e.x509String(AttrX509Subject, v) }
 func x509Issuer(e *Event, _ byte, v []byte)  { e.x509String(AttrX509Issuer, v) }
-func x509Serial(e *Event, _ byte, v []byte)  { e.x509String(AttrX509Serial, v) }
+func x509Serial(e *Event, _ byte, v []byte) {
+	if len(v) == 0 || e.off(AttrX509Serial) {
+		return
+	}
+	start := len(e.arena)
+	e.arena = appendSerial(e.arena, v)
+	e.x509String(AttrX509Serial, e.arena[start:len(e.arena):len(e.arena)])
+}
 func x509MD5(e *Event, _ byte, v []byte)     { e.fileHash(AttrX509MD5, v) }
 func x509SHA1(e *Event, _ byte, v []byte)    { e.fileHash(AttrX509SHA1, v) }
 func x509SHA256(e *Event, _ byte, v []byte)  { e.fileHash(AttrX509SHA256, v) }
