@@ -114,3 +114,17 @@ func TestECSDNSAnswersByType(t *testing.T) {
 		}
 	}
 }
+
+// TestECSSuricataQUIC: Elastic's suricata pipeline has no QUIC
+// processor, so a Suricata 7 or 8 quic event's sni stays below
+// suricata.eve.quic (nested, or dotted as Filebeat ships it).
+func TestECSSuricataQUIC(t *testing.T) {
+	for _, doc := range []string{
+		`{"@timestamp":"2025-03-01T10:00:02.000Z","ecs":{"version":"8.0.0"},"network":{"protocol":"quic"},"suricata":{"eve":{"event_type":"quic","quic":{"version":"1","sni":"quic.example","ua":"Chrome/120","ja4":"q13d0310h3_55b375c5d22e_cd85d2d88918"}}}}`,
+		`{"@timestamp":"2025-03-01T10:00:02.000Z","ecs.version":"8.0.0","network.protocol":"quic","suricata.eve.event_type":"quic","suricata.eve.quic.sni":"quic.example","suricata.eve.quic.ja4":"q13d0310h3_55b375c5d22e_cd85d2d88918"}`,
+	} {
+		if have := observablesOf(t, FormatAuto, doc); !slices.Equal(have, []string{"domain-name:value=quic.example"}) {
+			t.Errorf("%s: %q", doc, have)
+		}
+	}
+}
