@@ -130,6 +130,8 @@ func normalizeValue(a Attr, s string) (string, bool) {
 		return string(n), ok
 	case AttrProtocol:
 		return strings.ToLower(s), true
+	case AttrX509Serial:
+		return string(appendSerial(nil, []byte(s))), true
 	default:
 		return s, true
 	}

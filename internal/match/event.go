@@ -198,10 +198,14 @@ type Event struct {
 	urlPath, urlQuery     []byte
 	httpScheme            string
 	rrKind                uint8
-	intelValue            []byte
-	intelType             string
-	zeekName              []byte // a Zeek record's "name", a file name in smb_files.log
-	smbFile               bool   // the record's action is SMB::FILE_*
+	// an ECS dns.answers data held until its record's type is known
+	// (see ecsAnswerData)
+	rrPending    []byte
+	rrHasPending bool
+	intelValue   []byte
+	intelType    string
+	zeekName     []byte // a Zeek record's "name", a file name in smb_files.log
+	smbFile      bool   // the record's action is SMB::FILE_*
 	// a Zeek record's fields that mean one thing in one log and another
 	// in another, read by zeekFinish
 	zeekURI, zeekMethod, zeekUA []byte
@@ -253,6 +257,7 @@ func (e *Event) reset() {
 	e.nt, e.file, e.email, e.x509 = -1, -1, -1, -1
 	e.httpHost, e.httpURI, e.httpScheme, e.proto = nil, nil, "", nil
 	e.httpPort, e.rrKind, e.urlPath, e.urlQuery = nil, rrUnknown, nil, nil
+	e.rrPending, e.rrHasPending = nil, false
 	e.intelValue, e.intelType = nil, ""
 	e.zeekName, e.smbFile = nil, false
 	e.zeekURI, e.zeekMethod, e.zeekUA, e.zeekSubject, e.zeekReplyTo = nil, nil, nil, nil, nil

@@ -130,7 +130,14 @@ func fileMime(e *Event, _ byte, v []byte)    { e.fileString(AttrFileMime, v) }
 func fileSize(e *Event, _ byte, v []byte)    { e.fileSize(v) }
 func x509Subject(e *Event, _ byte, v []byte) { e.x509String(AttrX509Subject, v) }
 func x509Issuer(e *Event, _ byte, v []byte)  { e.x509String(AttrX509Issuer, v) }
-func x509Serial(e *Event, _ byte, v []byte)  { e.x509String(AttrX509Serial, v) }
+func x509Serial(e *Event, _ byte, v []byte) {
+	if len(v) == 0 || e.off(AttrX509Serial) {
+		return
+	}
+	start := len(e.arena)
+	e.arena = appendSerial(e.arena, v)
+	e.x509String(AttrX509Serial, e.arena[start:len(e.arena):len(e.arena)])
+}
 func x509MD5(e *Event, _ byte, v []byte)     { e.fileHash(AttrX509MD5, v) }
 func x509SHA1(e *Event, _ byte, v []byte)    { e.fileHash(AttrX509SHA1, v) }
 func x509SHA256(e *Event, _ byte, v []byte)  { e.fileHash(AttrX509SHA256, v) }
@@ -399,6 +406,7 @@ func suricataAlertField(e *Event, _ byte, _ []byte) { e.suricataAlert = true }
 // "exploit.rules"), no file of the traffic: that pipeline moves fileinfo's
 // filename to file.path, and keeps alerts' files below suricata.eve.
 func (e *Event) ecsFinish() {
+	e.ecsAnswerFlush()
 	if e.suricataAlert {
 		return
 	}
@@ -532,6 +540,39 @@ func rrType(e *Event, _ byte, v []byte) {
 		e.rrKind = rrName
 	default:
 		e.rrKind = rrOther
+	}
+}
+
+// ecsAnswerData is an ECS dns.answers data. Its record's type may come
+// before it (rrType has set rrKind: read now) or after it (Elasticsearch
+// returns an object's keys sorted, "data" before "type"): it is held
+// until the type, the next record's data or the end of the document;
+// data that no type follows is read as Zeek's answers are.
+func ecsAnswerData(e *Event, _ byte, v []byte) {
+	if e.rrKind != rrUnknown {
+		rdata(e, 0, v)
+		return
+	}
+	e.ecsAnswerFlush()
+	e.rrPending, e.rrHasPending = e.save(v), true
+}
+
+// ecsAnswerType is an ECS dns.answers type: it reads the data held
+// before it, or tells rdata how to read the data after it.
+func ecsAnswerType(e *Event, _ byte, v []byte) {
+	rrType(e, 0, v)
+	if e.rrHasPending {
+		d := e.rrPending
+		e.rrPending, e.rrHasPending = nil, false
+		rdata(e, 0, d)
+	}
+}
+
+func (e *Event) ecsAnswerFlush() {
+	if e.rrHasPending {
+		d := e.rrPending
+		e.rrPending, e.rrHasPending = nil, false
+		zeekAnswer(e, 0, d)
 	}
 }
 
@@ -717,7 +758,7 @@ var eveTable = newFieldTable(map[string]fieldDef{
 // ecsTable covers the ECS field sets that carry observables: source,
 // destination, client, server, network, dns, url, http, user_agent, file,
 // tls (x509), email and related.
-var ecsTable = newFieldTable(map[string]fieldDef{
+var ecsTable = newFieldTable(withEVEBelow("suricata.eve.", map[string]fieldDef{
 	"@timestamp":          {timeEpochOrText, nil},
 	"source.ip":           {srcIP, []Attr{AttrIPv4, AttrIPv6, AttrSrcRef}},
 	"source.port":         {srcPort, []Attr{AttrSrcPort}},
@@ -739,9 +780,13 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	"network.protocol":    {proto, []Attr{AttrProtocol}},
 	"network.type":        {proto, []Attr{AttrProtocol}},
 	"dns.question.name":   {domain, []Attr{AttrDomain}},
-	// Elastic's zeek dns pipeline copies Zeek's answers here, NSEC3's
-	// bare type name with them (see zeekAnswer).
-	"dns.answers.data": {zeekAnswer, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// An answer's data is read by its type where the record has one
+	// (Elastic's suricata pipeline writes EVE's rrtype there: a TXT
+	// record's text is no name); Elastic's zeek dns pipeline copies
+	// Zeek's answers here without a type, NSEC3's bare type name with
+	// them (see zeekAnswer).
+	"dns.answers.data": {ecsAnswerData, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answers.type": {ecsAnswerType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.answers.name": {domain, []Attr{AttrDomain}},
 	"dns.resolved_ip":  {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"url.full":         {url, []Attr{AttrURL}},
@@ -891,7 +936,32 @@ var ecsTable = newFieldTable(map[string]fieldDef{
 	// related.hash is not read: it gathers every digest of the document
 	// (file, certificate, JA3, community id), so a value there says
 	// nothing about what it is the hash of.
-})
+}))
+
+// withEVEBelow adds to an ECS table the EVE fields as Elastic's suricata
+// integration leaves them below prefix: its pipeline maps to ECS fields
+// only part of an event (addresses, ports, the HTTP host and URL, DNS v1
+// and v2, some of TLS) and keeps the rest where it was, Suricata 8's
+// default DNS v3 (queries, answers, authorities, additionals) among them,
+// and tls.subjectaltname, quic.sni, dhcp, sip's sdp, the SMB, NFS, FTP
+// and TFTP file names, alerts' files, the tunnel's addresses and
+// http_port (which the URL made of url.domain and url.original lacks).
+// What it moved is no longer there, and what it copied (the TLS sni, a v2
+// query's rrname) gives the same value twice. Not added: the event's own
+// addresses, ports and time stamp, which the pipeline moves, and fields
+// the table already names.
+func withEVEBelow(prefix string, ecs map[string]fieldDef) map[string]fieldDef {
+	for k, d := range eveTable.defs {
+		switch k {
+		case "timestamp", "src_ip", "dest_ip", "src_port", "dest_port":
+			continue
+		}
+		if _, ok := ecs[prefix+k]; !ok {
+			ecs[prefix+k] = d
+		}
+	}
+	return ecs
+}
 
 func mac(e *Event, _ byte, v []byte) {
 	if e.off(AttrMAC) {

@@ -499,3 +499,66 @@ func hourStart(v, zone []byte) (time.Time, bool) {
 	}
 	return t.Add(-time.Duration(off) * time.Second), true
 }
+
+// appendSerial appends to dst the normal form of a certificate's serial
+// number: its hex digits in lower case, a colon between bytes (the form
+// of STIX 2.1's own x509-certificate example) and no leading zero bytes.
+// Sensors write one serial in several forms: Suricata the DER content
+// bytes with colons and a 00 before a first byte of 128 or more
+// ("00:C7:D4:28:8B:80:E0:1E:25"), Zeek the integer's hex without colons
+// ("C7D4288B80E01E25"), Elastic's suricata pipeline Suricata's without
+// colons ("00C7D4288B80E01E25"), as ECS asks. A value with anything but
+// hex digits and ':', '-' or ' ' between them is appended as written.
+func appendSerial(dst, v []byte) []byte {
+	digits := 0
+	for _, c := range v {
+		switch {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+			digits++
+		case c == ':' || c == '-' || c == ' ':
+		default:
+			return append(dst, v...)
+		}
+	}
+	if digits == 0 {
+		return append(dst, v...)
+	}
+	// skip leading zero digits, keeping one byte
+	skip, seen := 0, 0
+	for _, c := range v {
+		if c == ':' || c == '-' || c == ' ' {
+			continue
+		}
+		if c != '0' || seen == digits-1 {
+			break
+		}
+		skip++
+		seen++
+	}
+	n := digits - skip
+	odd := n%2 == 1
+	i := 0 // digits written
+	if odd {
+		dst = append(dst, '0')
+		i = 1
+	}
+	seen = 0
+	for _, c := range v {
+		if c == ':' || c == '-' || c == ' ' {
+			continue
+		}
+		seen++
+		if seen <= skip {
+			continue
+		}
+		if i > 0 && i%2 == 0 {
+			dst = append(dst, ':')
+		}
+		if c >= 'A' && c <= 'F' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+		i++
+	}
+	return dst
+}

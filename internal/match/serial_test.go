@@ -1,0 +1,47 @@
+package match
+
+import "testing"
+
+func TestAppendSerial(t *testing.T) {
+	for in, want := range map[string]string{
+		"00:C7:D4:28:8B:80:E0:1E:25": "c7:d4:28:8b:80:e0:1e:25",
+		"00C7D4288B80E01E25":         "c7:d4:28:8b:80:e0:1e:25",
+		"C7D4288B80E01E25":           "c7:d4:28:8b:80:e0:1e:25",
+		"c7 d4 28 8b 80 e0 1e 25":    "c7:d4:28:8b:80:e0:1e:25",
+		"0E2A8B6FE4C3A3B4B7D5C0A6":   "0e:2a:8b:6f:e4:c3:a3:b4:b7:d5:c0:a6",
+		"E2A8B6FE4C3A3B4B7D5C0A6":    "0e:2a:8b:6f:e4:c3:a3:b4:b7:d5:c0:a6",
+		"00":                         "00",
+		"0":                          "00",
+		"00:00:01":                   "01",
+		"1":                          "01",
+		"not a serial":               "not a serial",
+		"::":                         "::",
+	} {
+		if have := string(appendSerial(nil, []byte(in))); have != want {
+			t.Errorf("%q: %q, want %q", in, have, want)
+		}
+	}
+}
+
+// TestSerialAcrossSensors: one certificate's serial as Suricata's EVE
+// (tls.serial, suricata-verify's tls-eve-custom-fields), Zeek's x509.log
+// (certificate.serial, the integer's hex) and Elastic's suricata pipeline
+// (tls.server.x509.serial_number, colons removed) write it is one
+// serial_number, matched by an indicator in any of these forms; another
+// certificate's is not.
+func TestSerialAcrossSensors(t *testing.T) {
+	log := `{"timestamp":"2025-03-01T10:00:01.000000+0000","event_type":"tls","tls":{"serial":"00:C7:D4:28:8B:80:E0:1E:25","sni":"localhost"}}
+{"ts":1547688736.805088,"id":"FebkbHWVCV8rEEEne","certificate.version":3,"certificate.serial":"C7D4288B80E01E25","certificate.subject":"CN=SampleServer"}
+{"@timestamp":"2025-03-01T10:00:01.000Z","ecs":{"version":"8.0.0"},"tls":{"server":{"x509":{"serial_number":"00C7D4288B80E01E25"}}}}
+{"timestamp":"2025-03-01T10:00:02.000000+0000","event_type":"tls","tls":{"serial":"00:C7:D4:28:8B:80:E0:1E:27"}}
+`
+	want := map[string]int64{
+		"[x509-certificate:serial_number = '00:C7:D4:28:8B:80:E0:1E:25']": 3,
+		"[x509-certificate:serial_number = 'C7D4288B80E01E25']":           3,
+		"[x509-certificate:serial_number = 'c7:d4:28:8b:80:e0:1e:25']":    3,
+		"[x509-certificate:serial_number = '00:C7:D4:28:8B:80:E0:1E:27']": 1,
+	}
+	if st := matchCounts(t, "serials", want, FormatAuto, log); st.Events != 4 || st.Malformed != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
