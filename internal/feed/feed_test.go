@@ -94,7 +94,11 @@ type server struct {
 	forget    bool
 	noHeaders bool
 	noNext    bool // page by added_after alone: more, but no next
-	requests  []string
+	// expireEvery, when above 0, forgets the cursors issued before at
+	// every expireEvery-th request (a server whose cursors live for a
+	// few requests).
+	expireEvery int
+	requests    []string
 	// at, when not nil, is the date_added of object i instead of
 	// added(i).
 	at func(i int) time.Time
@@ -127,7 +131,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			start++
 		}
 	}
-	if s.forget {
+	if s.forget || s.expireEvery > 0 && len(s.requests)%s.expireEvery == 0 {
 		s.gen, s.forget = s.gen+1, false
 	}
 	if nx := q.Get("next"); nx != "" {
