@@ -34,6 +34,8 @@
 // further; after that only when it has: a server that forgets cursors
 // before the round reads past a date_added ends the round with an error,
 // and the next round (after the feed's interval) goes on from there.
+// Cursors that go round in a circle end the round with an error too, and
+// the next round goes on from there the same way.
 //
 // # Attribution
 //
@@ -262,10 +264,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			// round has read further since the last time, so that a
 			// server that always forgets the cursor too soon can't
 			// hold the round in a loop.
-			from := f.AddedAfter
-			if r := resumeAfter(f.ReadTo); r.After(from) {
-				from = r
-			}
+			from := goOnFrom(f)
 			if !restarted || from.After(f.AddedAfter) {
 				f.Next, f.AddedAfter, restarted = "", from, true
 				continue
@@ -317,6 +316,12 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		}
 		last := env.DateAdded.Last
 		switch {
+		case circle:
+			// The round ends with an error (below); the next goes on
+			// from the newest date_added this one has read, as after a
+			// forgotten cursor: a full read from where it got to, not
+			// from the high-water mark.
+			f.Next, f.AddedAfter = "", goOnFrom(f)
 		case more && env.Next != "" && env.Next != f.Next:
 			f.Next = env.Next
 		case more && env.Next == "" && last.After(f.AddedAfter.Add(time.Microsecond)):
@@ -386,6 +391,16 @@ func resumeAfter(hw time.Time) time.Time {
 		return hw.Add(-time.Microsecond)
 	}
 	return hw.Add(-time.Nanosecond)
+}
+
+// goOnFrom is the added_after from which f's round goes on without its
+// next cursor: just before the newest date_added it has read, and never
+// before the added_after its cursors began from.
+func goOnFrom(f Feed) time.Time {
+	if r := resumeAfter(f.ReadTo); r.After(f.AddedAfter) {
+		return r
+	}
+	return f.AddedAfter
 }
 
 // resumeFrom describes the added_after a round goes on from, for an

@@ -98,7 +98,11 @@ type server struct {
 	// every expireEvery-th request (a server whose cursors live for a
 	// few requests).
 	expireEvery int
-	requests    []string
+	// circleAt, when above 0, is the request whose next cursor is the
+	// one given before it (cursors going round in a circle).
+	circleAt int
+	lastNext string
+	requests []string
 	// at, when not nil, is the date_added of object i instead of
 	// added(i).
 	at func(i int) time.Time
@@ -151,6 +155,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	env := taxii.Envelope{More: end < s.n}
 	if env.More && !s.noNext {
 		env.Next = fmt.Sprintf("%d.%d", s.gen, end)
+		if len(s.requests) == s.circleAt {
+			env.Next = s.lastNext
+		}
+		s.lastNext = env.Next
 	}
 	for i := start; i < end; i++ {
 		env.Objects = append(env.Objects, json.RawMessage(fmt.Sprintf(`{"type":"x-test","id":"x-test--%08d-0000-4000-8000-000000000000"}`, i)))

@@ -42,7 +42,7 @@ func objectID(i int) string { return fmt.Sprintf("x-test--%08d-0000-4000-8000-00
 // of a full read; the full read goes on from just before the newest
 // date_added it has read, and every object of the collection is served to
 // it. It used to go on from the high-water mark, which a full read is far
-// behind: objects 16 to 37 (of 40) were not read until the next full read,
+// behind: objects 14 to 38 (of 40) were not read until the next full read,
 // a day later.
 func TestPollFullReadCursorExpires(t *testing.T) {
 	ctx := context.Background()
@@ -84,7 +84,7 @@ func TestPollFullReadCursorExpires(t *testing.T) {
 // of a full read (the recorded position holds how far it read), and when
 // it polls again the server has forgotten the cursor: the full read goes
 // on from its recorded progress and every object is served to it. It
-// used to go on from the high-water mark, skipping objects 14 to 37.
+// used to go on from the high-water mark, skipping objects 21 to 38.
 func TestPollFullReadResumesAfterKill(t *testing.T) {
 	ctx := context.Background()
 	const n = 40
@@ -236,6 +236,39 @@ func TestPollFullReadWithoutNext(t *testing.T) {
 		t.Errorf("the full read never read objects %v (requests %q)", miss, srv.requests)
 	}
 	if f.Next != "" || !f.ReadTo.IsZero() || !f.AddedAfter.Equal(feed.ResumeAfter(added(n-1))) {
+		t.Errorf("position after the full read: %+v", f.FeedPosition)
+	}
+}
+
+// TestPollFullReadCursorCircle: the server's cursors go round in a circle
+// in the middle of a full read (page 3 gives page 2's cursor again): the
+// round ends with an error, as before, and the next round goes on from
+// the newest date_added the full read has read. It used to go on from the
+// high-water mark: objects 21 to 38 were not read until the next full
+// read.
+func TestPollFullReadCursorCircle(t *testing.T) {
+	ctx := context.Background()
+	const n = 40
+	srv := &server{n: n, circleAt: 3}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	k, now := fullReadDue(t, hs.URL, n)
+	m := &sink{stored: map[string]int{}}
+	f, err := feed.Poll(ctx, k, m, k.feed(t), now, nil)
+	if err == nil || !strings.Contains(err.Error(), "circle") || feed.Due(f, now()) {
+		t.Fatalf("Poll = %v, position %+v", err, f.FeedPosition)
+	}
+	if f.Next != "" || !f.AddedAfter.Equal(feed.ResumeAfter(added(20))) || !f.ReadTo.Equal(added(20)) {
+		t.Errorf("position after the circle: %+v", f.FeedPosition)
+	}
+	f, err = feed.Poll(ctx, k, m, f, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if miss := missing(m, n); len(miss) > 0 {
+		t.Errorf("the full read never read objects %v (requests %q)", miss, srv.requests)
+	}
+	if f.Next != "" || !f.ReadTo.IsZero() || !f.AddedAfter.Equal(feed.ResumeAfter(added(n-1))) || !f.FullRead.Equal(now()) {
 		t.Errorf("position after the full read: %+v", f.FeedPosition)
 	}
 }
