@@ -445,8 +445,11 @@ func record(ctx context.Context, st Store, f *Feed, now func() time.Time, err er
 
 // Due reports whether f should be polled at now: it never was, its
 // interval has passed since its last poll, or a round was cut short
-// without an error (the node stopped mid-round). A round that failed waits
-// for the interval, so a server that is down is not hammered.
+// without an error (the node stopped mid-round, or the round reached its
+// bound of pages or time): a next cursor or a round's progress (ReadTo,
+// also for a server that pages by added_after alone) is recorded. A round
+// that failed waits for the interval, so a server that is down is not
+// hammered.
 func Due(f Feed, now time.Time) bool {
 	interval := f.Interval
 	if interval <= 0 {
@@ -456,7 +459,7 @@ func Due(f Feed, now time.Time) bool {
 	case f.LastPoll.IsZero(), now.Sub(f.LastPoll) >= interval:
 		return true
 	}
-	return f.Next != "" && f.LastError == ""
+	return (f.Next != "" || !f.ReadTo.IsZero()) && f.LastError == ""
 }
 
 // Run polls every feed of st when it is due (its Interval after its last

@@ -357,6 +357,11 @@ func TestDue(t *testing.T) {
 		{"default interval passed", feed.Feed{FeedPosition: feed.Position{LastPoll: now.Add(-feed.DefaultInterval)}}, true},
 		{"cut short mid-round", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, Next: "7"}}, true},
 		{"failed mid-round", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, Next: "7", LastError: "503"}}, false},
+		// A server that pages by added_after alone: no cursor, the
+		// round's progress recorded. It used to wait for the interval.
+		{"cut short mid-round without next", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, AddedAfter: epoch, ReadTo: epoch.Add(time.Microsecond)}}, true},
+		{"failed mid-round without next", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, AddedAfter: epoch, ReadTo: epoch.Add(time.Microsecond), LastError: "503"}}, false},
+		{"between rounds", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, AddedAfter: epoch, HighWater: epoch.Add(time.Millisecond)}}, false},
 	} {
 		if got := feed.Due(tc.f, now); got != tc.want {
 			t.Errorf("%s: Due = %v, want %v", tc.name, got, tc.want)

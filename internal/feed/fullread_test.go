@@ -203,7 +203,8 @@ func TestPollCursorExpiresWithoutProgress(t *testing.T) {
 // during a full read: a batch larger than a page (objects 3 to 13 at one
 // date_added) is passed by going on after that date_added, not after the
 // high-water mark, which skipped every object up to the newest; and a
-// node killed between two pages goes on from the recorded added_after.
+// node killed between two pages is due at once and goes on from the
+// recorded added_after.
 func TestPollFullReadWithoutNext(t *testing.T) {
 	ctx := context.Background()
 	const n = 40
@@ -222,8 +223,13 @@ func TestPollFullReadWithoutNext(t *testing.T) {
 		t.Fatal("the killed round succeeded")
 	}
 	f := k.feed(t)
-	if f.Next != "" || f.AddedAfter.IsZero() || f.AddedAfter.After(added(20)) {
+	if f.Next != "" || f.AddedAfter.IsZero() || f.AddedAfter.After(added(20)) || f.ReadTo.IsZero() {
 		t.Fatalf("position after the kill: %+v", f.FeedPosition)
+	}
+	// Due at once, as a round cut short with a cursor is; it used to wait
+	// for the feed's interval.
+	if !feed.Due(f, now()) {
+		t.Errorf("a full read cut short without next is not due at once: %+v", f.FeedPosition)
 	}
 	k = &killable{Store: k.Store}
 	f, err := feed.Poll(ctx, k, m, f, now, nil)
