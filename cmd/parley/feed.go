@@ -185,8 +185,12 @@ type feedStatus struct {
 	Interval   string `json:"interval"`
 	// Reread is how often a round reads the whole remote collection
 	// ("never" when it doesn't); FullRead when the last such round began.
-	Reread     string  `json:"reread"`
-	FullRead   *string `json:"full_read,omitempty"`
+	Reread   string  `json:"reread"`
+	FullRead *string `json:"full_read,omitempty"`
+	// ReadTo is how far the round in progress has read (the newest
+	// date_added), left out between rounds: during a full read, its
+	// progress towards HighWater.
+	ReadTo     *string `json:"read_to,omitempty"`
 	AddedAfter *string `json:"added_after,omitempty"`
 	Next       string  `json:"next,omitempty"`
 	HighWater  *string `json:"high_water,omitempty"`
@@ -221,7 +225,7 @@ func statusOf(f feed.Feed) feedStatus {
 	}
 	return feedStatus{
 		Name: f.Name, URL: f.URL, Collection: f.Collection, Into: f.Into, Member: f.Member, Auth: f.Auth,
-		Interval: interval.String(), Reread: reread, FullRead: ts(f.FullRead), AddedAfter: ts(f.AddedAfter), Next: f.Next, HighWater: ts(f.HighWater),
+		Interval: interval.String(), Reread: reread, FullRead: ts(f.FullRead), ReadTo: ts(f.ReadTo), AddedAfter: ts(f.AddedAfter), Next: f.Next, HighWater: ts(f.HighWater),
 		LastPoll: ts(f.LastPoll), LastError: f.LastError,
 		Added: f.Added, Existing: f.Existing, Failed: f.Failed, Pages: f.Pages, LastFailure: f.LastFailure,
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFeedAddReread: --reread is recorded and shown by feed status
@@ -49,5 +51,50 @@ func TestFeedAddReread(t *testing.T) {
 		if got[name] != w {
 			t.Errorf("feed %s: reread %q, want %q", name, got[name], w)
 		}
+	}
+}
+
+// TestFeedStatusReadTo: feed status shows how far a round in progress
+// has read (read_to: a full read's progress towards high_water), and
+// leaves it out between rounds.
+func TestFeedStatusReadTo(t *testing.T) {
+	ctx := context.Background()
+	data := filepath.Join(t.TempDir(), "node")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	if code, _, stderr := runCLI(t, "feed", "add", "--data", data, "--url", "https://taxii.example/api/v21/", "--collection", "x", "--into", "ics"); code != 0 {
+		t.Fatalf("feed add: %s", stderr)
+	}
+	status := func() map[string]any {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, "feed", "status", "--data", data)
+		if code != 0 {
+			t.Fatalf("feed status: exit %d: %s", code, stderr)
+		}
+		var st struct {
+			Feeds []map[string]any `json:"feeds"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &st); err != nil || len(st.Feeds) != 1 {
+			t.Fatalf("feed status: %v: %s", err, stdout)
+		}
+		return st.Feeds[0]
+	}
+	if got, ok := status()["read_to"]; ok {
+		t.Errorf("read_to of a feed never polled: %v", got)
+	}
+	n, st, feeds, err := openFeeds(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := feeds[0].FeedPosition
+	p.Next, p.HighWater, p.FullRead = "0.14", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	p.ReadTo = time.Date(2026, 1, 1, 0, 0, 0, 13_000_000, time.UTC)
+	if err := st.RecordPoll(ctx, "ics", p); err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	if got := status()["read_to"]; got != "2026-01-01T00:00:00.013Z" {
+		t.Errorf("read_to in mid full read: %v", got)
 	}
 }

@@ -18,8 +18,24 @@
 // kept here count only versions stored for the first time. A server that
 // omits X-TAXII-Date-Added-Last never moves the high-water mark: every
 // round then re-reads the collection from the last mark, still without
-// duplicates. A cursor the server no longer honours (it expired) is
-// dropped and the round restarts from the high-water mark.
+// duplicates.
+//
+// # Cursors the server forgets
+//
+// A cursor the server no longer honours (it expired, or the node was
+// stopped between two pages for longer than the server keeps it) is
+// dropped and the round goes on by added_after from just before the newest
+// date_added it has read (ReadTo, recorded with each page; TAXII 2.1
+// serves objects by date_added ascending). A full read, far behind the
+// high-water mark, thus goes on from where it got to, not from the mark
+// (which would skip the rest of the collection until the next full read)
+// nor from the beginning (which, with a large collection and short-lived
+// cursors, might never end). A round goes on so once without having read
+// further; after that only when it has: a server that forgets cursors
+// before the round reads past a date_added ends the round with an error,
+// and the next round (after the feed's interval) goes on from there.
+// Cursors that go round in a circle end the round with an error too, and
+// the next round goes on from there the same way.
 //
 // # Attribution
 //
@@ -231,20 +247,33 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		// ATT&CK Workbench gives every object its created time, which a
 		// new version keeps), and added_after would then hide it for
 		// ever. What is stored already comes back "already stored".
-		f.AddedAfter, f.FullRead = time.Time{}, now().UTC()
+		f.AddedAfter, f.FullRead, f.ReadTo = time.Time{}, now().UTC(), time.Time{}
 	}
-	restarted := false
+	restarted := false      // the round went on after a forgotten cursor
 	seen := taxii.Cursors{} // the round's next cursors
 	start := time.Now()
 	for pages := 1; ; pages++ {
 		q := taxii.Query{AddedAfter: f.AddedAfter, Next: f.Next, Limit: PageSize}
 		env, err := client.Objects(ctx, f.Collection, q)
-		if err != nil && f.Next != "" && !restarted && expiredCursor(err) {
-			// The server forgot the cursor: start the round again from
-			// just before the high-water mark, as a round does
-			// (re-posting is idempotent).
-			f.Next, f.AddedAfter, restarted = "", resumeAfter(f.HighWater), true
-			continue
+		if err != nil && f.Next != "" && expiredCursor(err) {
+			// The server forgot the cursor: go on from just before the
+			// newest date_added the round has read (re-posting is
+			// idempotent), never from before where the round's cursors
+			// began. Once in a round even without having read further
+			// (a server that restarted); after that only when the
+			// round has read further since the last time, so that a
+			// server that always forgets the cursor too soon can't
+			// hold the round in a loop.
+			from := goOnFrom(f)
+			if !restarted || from.After(f.AddedAfter) {
+				f.Next, f.AddedAfter, restarted = "", from, true
+				continue
+			}
+			// Recorded so that the next round asks from there without
+			// the dead cursor.
+			f.Next, f.AddedAfter = "", from
+			return f, record(ctx, st, &f, now, fmt.Errorf("couldn't fetch from %s: %w (the server forgot the round's next cursor again before the round read further; the next round goes on from %s)",
+				f.URL, err, resumeFrom(from)))
 		}
 		if err != nil {
 			return f, record(ctx, st, &f, now, fmt.Errorf("couldn't fetch from %s: %w", f.URL, err))
@@ -271,6 +300,9 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		if env.DateAdded.Last.After(f.HighWater) {
 			f.HighWater = env.DateAdded.Last
 		}
+		if env.DateAdded.Last.After(f.ReadTo) {
+			f.ReadTo = env.DateAdded.Last
+		}
 		f.LastPoll, f.LastError = now().UTC(), ""
 		// A page may be empty and still say more, with a next cursor (a
 		// server that filters a page after reading it: objects this
@@ -284,6 +316,12 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		}
 		last := env.DateAdded.Last
 		switch {
+		case circle:
+			// The round ends with an error (below); the next goes on
+			// from the newest date_added this one has read, as after a
+			// forgotten cursor: a full read from where it got to, not
+			// from the high-water mark.
+			f.Next, f.AddedAfter = "", goOnFrom(f)
 		case more && env.Next != "" && env.Next != f.Next:
 			f.Next = env.Next
 		case more && env.Next == "" && last.After(f.AddedAfter.Add(time.Microsecond)):
@@ -296,14 +334,16 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			// for ever. Those of this page are served again, "already
 			// stored". The mark moves at least a microsecond a page.
 			f.Next, f.AddedAfter = "", last.Add(-time.Microsecond)
-		case more && env.Next == "" && f.HighWater.After(f.AddedAfter):
+		case more && env.Next == "" && f.ReadTo.After(f.AddedAfter):
 			// A whole page at one date_added (a batch larger than the
 			// server's page, which it can't page through without
-			// next): go on after it.
-			f.Next, f.AddedAfter = "", f.HighWater
+			// next): go on after it, the newest date_added the round
+			// has read (not the high-water mark, which a full read is
+			// far behind).
+			f.Next, f.AddedAfter = "", f.ReadTo
 		default:
 			more = false
-			f.Next, f.AddedAfter = "", resumeAfter(f.HighWater)
+			f.Next, f.AddedAfter, f.ReadTo = "", resumeAfter(f.HighWater), time.Time{}
 		}
 		if err := st.RecordPoll(ctx, f.Name, f.FeedPosition); err != nil {
 			return f, fmt.Errorf("couldn't record the position of feed %s: %w", f.Name, err)
@@ -353,6 +393,25 @@ func resumeAfter(hw time.Time) time.Time {
 	return hw.Add(-time.Nanosecond)
 }
 
+// goOnFrom is the added_after from which f's round goes on without its
+// next cursor: just before the newest date_added it has read, and never
+// before the added_after its cursors began from.
+func goOnFrom(f Feed) time.Time {
+	if r := resumeAfter(f.ReadTo); r.After(f.AddedAfter) {
+		return r
+	}
+	return f.AddedAfter
+}
+
+// resumeFrom describes the added_after a round goes on from, for an
+// error.
+func resumeFrom(t time.Time) string {
+	if t.IsZero() {
+		return "the beginning of the collection"
+	}
+	return "added_after " + taxii.FormatTimestamp(t)
+}
+
 // unsigned removes the Parley signature extension from the objects that
 // carry one (see the package comment); others are left byte for byte, and
 // an object that isn't valid JSON is left for the node to refuse.
@@ -386,8 +445,11 @@ func record(ctx context.Context, st Store, f *Feed, now func() time.Time, err er
 
 // Due reports whether f should be polled at now: it never was, its
 // interval has passed since its last poll, or a round was cut short
-// without an error (the node stopped mid-round). A round that failed waits
-// for the interval, so a server that is down is not hammered.
+// without an error (the node stopped mid-round, or the round reached its
+// bound of pages or time): a next cursor or a round's progress (ReadTo,
+// also for a server that pages by added_after alone) is recorded. A round
+// that failed waits for the interval, so a server that is down is not
+// hammered.
 func Due(f Feed, now time.Time) bool {
 	interval := f.Interval
 	if interval <= 0 {
@@ -397,7 +459,7 @@ func Due(f Feed, now time.Time) bool {
 	case f.LastPoll.IsZero(), now.Sub(f.LastPoll) >= interval:
 		return true
 	}
-	return f.Next != "" && f.LastError == ""
+	return (f.Next != "" || !f.ReadTo.IsZero()) && f.LastError == ""
 }
 
 // Run polls every feed of st when it is due (its Interval after its last

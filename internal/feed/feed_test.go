@@ -94,7 +94,15 @@ type server struct {
 	forget    bool
 	noHeaders bool
 	noNext    bool // page by added_after alone: more, but no next
-	requests  []string
+	// expireEvery, when above 0, forgets the cursors issued before at
+	// every expireEvery-th request (a server whose cursors live for a
+	// few requests).
+	expireEvery int
+	// circleAt, when above 0, is the request whose next cursor is the
+	// one given before it (cursors going round in a circle).
+	circleAt int
+	lastNext string
+	requests []string
 	// at, when not nil, is the date_added of object i instead of
 	// added(i).
 	at func(i int) time.Time
@@ -127,7 +135,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			start++
 		}
 	}
-	if s.forget {
+	if s.forget || s.expireEvery > 0 && len(s.requests)%s.expireEvery == 0 {
 		s.gen, s.forget = s.gen+1, false
 	}
 	if nx := q.Get("next"); nx != "" {
@@ -147,6 +155,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	env := taxii.Envelope{More: end < s.n}
 	if env.More && !s.noNext {
 		env.Next = fmt.Sprintf("%d.%d", s.gen, end)
+		if len(s.requests) == s.circleAt {
+			env.Next = s.lastNext
+		}
+		s.lastNext = env.Next
 	}
 	for i := start; i < end; i++ {
 		env.Objects = append(env.Objects, json.RawMessage(fmt.Sprintf(`{"type":"x-test","id":"x-test--%08d-0000-4000-8000-000000000000"}`, i)))
@@ -345,6 +357,11 @@ func TestDue(t *testing.T) {
 		{"default interval passed", feed.Feed{FeedPosition: feed.Position{LastPoll: now.Add(-feed.DefaultInterval)}}, true},
 		{"cut short mid-round", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, Next: "7"}}, true},
 		{"failed mid-round", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, Next: "7", LastError: "503"}}, false},
+		// A server that pages by added_after alone: no cursor, the
+		// round's progress recorded. It used to wait for the interval.
+		{"cut short mid-round without next", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, AddedAfter: epoch, ReadTo: epoch.Add(time.Microsecond)}}, true},
+		{"failed mid-round without next", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, AddedAfter: epoch, ReadTo: epoch.Add(time.Microsecond), LastError: "503"}}, false},
+		{"between rounds", feed.Feed{Interval: time.Hour, FeedPosition: feed.Position{LastPoll: now, AddedAfter: epoch, HighWater: epoch.Add(time.Millisecond)}}, false},
 	} {
 		if got := feed.Due(tc.f, now); got != tc.want {
 			t.Errorf("%s: Due = %v, want %v", tc.name, got, tc.want)

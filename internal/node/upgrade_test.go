@@ -16,7 +16,7 @@ import (
 
 // TestOpenNodeOfOlderVersion opens a data directory made by the version
 // of 2 December 2026 (main at 6a4fc68: migrations up to 720 without 4,
-// 202, 302, 314–316, 501, 502; testdata/node-20261202/SOURCE.md says how
+// 202, 302, 314–316, 501, 502, 503; testdata/node-20261202/SOURCE.md says how
 // it was made) and checks that the upgrade loses nothing acknowledged:
 // every object is still served, the log audits with a member's seen file
 // from the old version (no false fork), and a proof bundle the old node
@@ -96,6 +96,12 @@ func TestOpenNodeOfOlderVersion(t *testing.T) {
 	sort.Strings(got)
 	if g, w := strings.Join(got, "\n"), strings.TrimSpace(string(want)); g != w {
 		t.Errorf("collection intel after the upgrade:\n%s\nwant (served before it):\n%s", g, w)
+	}
+	// The feed, its position read back with the columns added since
+	// (migrations 502, 503) at their zero values.
+	fs, err := n.FeedStore().Feeds(ctx)
+	if err != nil || len(fs) != 1 || fs[0].URL == "" || !fs[0].FullRead.IsZero() || !fs[0].ReadTo.IsZero() || fs[0].Reread != 0 {
+		t.Errorf("feeds after the upgrade: %+v, %v", fs, err)
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)

@@ -109,7 +109,7 @@ var StateTables = []Table{
 	{"feeds", cols("name", KindText, "url", KindText, "collection", KindText, "into_coll", KindText, "member", KindText, "auth", KindText, "username", KindText,
 		"secret_file", KindText, "ca_file", KindText, "interval_ns", KindInt, "created", KindText, "added_after", KindText, "next", KindText, "high_water", KindText, "last_poll", KindText,
 		"last_error", KindText, "added", KindInt, "existing", KindInt, "failed", KindInt, "pages", KindInt, "last_failure", KindText,
-		"reread_ns", KindInt, "full_read", KindText), []string{"name"}},
+		"reread_ns", KindInt, "full_read", KindText, "read_to", KindText), []string{"name"}},
 	{"peers", cols("name", KindText, "url", KindText, "token_file", KindText, "ca_file", KindText, "log_key", KindText, "policy", KindText, "remote", KindText,
 		"into_coll", KindText, "member", KindText, "created", KindText, "next", KindInt, "checkpoint", KindNullBytes, "objects", KindInt, "keys", KindInt,
 		"remote_size", KindInt, "last_round", KindText, "last_error", KindText, "stopped", KindText, "evidence", KindText), []string{"name"}},

@@ -54,6 +54,13 @@ type FeedPosition struct {
 	// FullRead is when the latest round that read the remote collection
 	// from its beginning (no added_after) started.
 	FullRead time.Time `json:"full_read"`
+	// ReadTo is the newest date_added (X-TAXII-Date-Added-Last) that the
+	// round in progress has read since it began; zero between rounds. A
+	// full read's progress: when the server forgets the round's cursor
+	// (it expired, the node was stopped for a while between pages), the
+	// round goes on with added_after just before it, not after
+	// HighWater, which a full read is far behind.
+	ReadTo time.Time `json:"read_to"`
 	// LastPoll is when the last page was fetched or failed; LastError the
 	// last round's error, empty after a round that ended well.
 	LastPoll  time.Time `json:"last_poll"`

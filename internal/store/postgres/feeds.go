@@ -50,6 +50,13 @@ ALTER TABLE feeds ADD COLUMN ca_file TEXT NOT NULL DEFAULT '';
 ALTER TABLE feeds ADD COLUMN reread_ns BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE feeds ADD COLUMN full_read TEXT NOT NULL DEFAULT '';
 `})
+	// How far the round in progress has read (store.FeedPosition.ReadTo):
+	// a full read whose cursor the server forgot goes on from there. A
+	// feed migrated in mid-round has none; its round goes on from its
+	// added_after, reading again what it read already.
+	registerMigrations(migration{503, "taxii feed round progress", `
+ALTER TABLE feeds ADD COLUMN read_to TEXT NOT NULL DEFAULT '';
+`})
 }
 
 var _ store.Feeds = (*Store)(nil)
@@ -83,10 +90,10 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
-			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
 			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, f.CAFile, int64(f.Interval), fmtTime(f.Created),
-			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure, int64(f.Reread), fmtOptTime(f.FullRead))
+			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure, int64(f.Reread), fmtOptTime(f.FullRead), fmtOptTime(f.ReadTo))
 		return err
 	})
 	switch {
@@ -103,7 +110,7 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 // Feeds implements [store.Feeds].
 func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
-		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read FROM feeds ORDER BY name COLLATE "C"`)
+		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to FROM feeds ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
@@ -112,18 +119,19 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	for rows.Next() {
 		var f store.Feed
 		var interval, reread int64
-		var created, aa, hw, lp, fr string
+		var created, aa, hw, lp, fr, rt string
 		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &f.CAFile, &interval, &created,
-			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr); err != nil {
+			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr, &rt); err != nil {
 			return nil, fmt.Errorf("couldn't list feeds: %w", err)
 		}
 		f.Interval, f.Reread = time.Duration(interval), time.Duration(reread)
-		var errs [5]error
+		var errs [6]error
 		f.Created, errs[0] = parseTime(created)
 		f.AddedAfter, errs[1] = parseOptTime(aa)
 		f.HighWater, errs[2] = parseOptTime(hw)
 		f.LastPoll, errs[3] = parseOptTime(lp)
 		f.FullRead, errs[4] = parseOptTime(fr)
+		f.ReadTo, errs[5] = parseOptTime(rt)
 		if err := errors.Join(errs[:]...); err != nil {
 			return nil, fmt.Errorf("couldn't read feed %s: %w", f.Name, err)
 		}
@@ -139,9 +147,9 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 func (s *Store) RecordPoll(ctx context.Context, name string, p store.FeedPosition) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE feeds SET added_after = $1, next = $2, high_water = $3, last_poll = $4, last_error = $5,
-			added = $6, existing = $7, failed = $8, pages = $9, last_failure = $10, full_read = $11 WHERE name = $12`,
+			added = $6, existing = $7, failed = $8, pages = $9, last_failure = $10, full_read = $11, read_to = $12 WHERE name = $13`,
 			fmtOptTime(p.AddedAfter), p.Next, fmtOptTime(p.HighWater), fmtOptTime(p.LastPoll), p.LastError,
-			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, fmtOptTime(p.FullRead), name)
+			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, fmtOptTime(p.FullRead), fmtOptTime(p.ReadTo), name)
 		if err != nil {
 			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, err)
 		}

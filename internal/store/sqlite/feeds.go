@@ -48,6 +48,13 @@ ALTER TABLE feeds ADD COLUMN ca_file TEXT NOT NULL DEFAULT '';
 ALTER TABLE feeds ADD COLUMN reread_ns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE feeds ADD COLUMN full_read TEXT NOT NULL DEFAULT '';
 `})
+	// How far the round in progress has read (store.FeedPosition.ReadTo):
+	// a full read whose cursor the server forgot goes on from there. A
+	// feed migrated in mid-round has none; its round goes on from its
+	// added_after, reading again what it read already.
+	registerMigrations(migration{503, "taxii feed round progress", `
+ALTER TABLE feeds ADD COLUMN read_to TEXT NOT NULL DEFAULT '';
+`})
 }
 
 // fmtOptTime stores the zero time as "" so that it reads back as zero.
@@ -72,10 +79,10 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, user, secret_file, ca_file, interval_ns, created,
-			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, f.CAFile, int64(f.Interval), fmtTime(f.Created),
-			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure, int64(f.Reread), fmtOptTime(f.FullRead))
+			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure, int64(f.Reread), fmtOptTime(f.FullRead), fmtOptTime(f.ReadTo))
 		return err
 	})
 	if isUnique(err) {
@@ -93,7 +100,7 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 // Feeds implements [store.Feeds].
 func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, url, collection, into_coll, member, auth, user, secret_file, ca_file, interval_ns, created,
-		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read FROM feeds ORDER BY name`)
+		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to FROM feeds ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
@@ -102,9 +109,9 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	for rows.Next() {
 		var f store.Feed
 		var interval, reread int64
-		var created, aa, hw, lp, fr string
+		var created, aa, hw, lp, fr, rt string
 		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &f.CAFile, &interval, &created,
-			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr); err != nil {
+			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr, &rt); err != nil {
 			return nil, fmt.Errorf("couldn't list feeds: %w", err)
 		}
 		f.Interval, f.Reread = time.Duration(interval), time.Duration(reread)
@@ -120,6 +127,8 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 		errs = append(errs, e)
 		f.FullRead, e = parseOptTime(fr)
 		errs = append(errs, e)
+		f.ReadTo, e = parseOptTime(rt)
+		errs = append(errs, e)
 		if err := errors.Join(errs...); err != nil {
 			return nil, fmt.Errorf("couldn't read feed %s: %w", f.Name, err)
 		}
@@ -132,9 +141,9 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 func (s *Store) RecordPoll(ctx context.Context, name string, p store.FeedPosition) error {
 	return s.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE feeds SET added_after = ?, next = ?, high_water = ?, last_poll = ?, last_error = ?,
-			added = ?, existing = ?, failed = ?, pages = ?, last_failure = ?, full_read = ? WHERE name = ?`,
+			added = ?, existing = ?, failed = ?, pages = ?, last_failure = ?, full_read = ?, read_to = ? WHERE name = ?`,
 			fmtOptTime(p.AddedAfter), p.Next, fmtOptTime(p.HighWater), fmtOptTime(p.LastPoll), p.LastError,
-			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, fmtOptTime(p.FullRead), name)
+			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, fmtOptTime(p.FullRead), fmtOptTime(p.ReadTo), name)
 		if err != nil {
 			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, err)
 		}
