@@ -92,6 +92,11 @@ func consumerFilters(c jetstream.ConsumerConfig) []string {
 // memory at once.
 const pullBytes = 16 << 20
 
+// pullMargin is what a pull's byte limit leaves beside a message of the
+// largest payload for its subject, reply subject and headers, which the
+// server counts in the limit.
+const pullMargin = 64 << 10
+
 // JetStreamSource feeds a [Stream] from a JetStream pull consumer. A
 // message holds one sensor event (one log line, any format the matcher
 // reads), several events one a line (newline-delimited, as batching
@@ -136,6 +141,12 @@ type JetStreamSource struct {
 	// large, see pullBytes).
 	MaxPending int
 	Batch      int
+	// MaxPayload is the largest message the server takes (the
+	// connection's MaxPayload; default 64 MiB, the most a server
+	// allows by default). A pull asks for at most pullBytes, or this
+	// and a margin for the subject and reply if more: a message larger
+	// than a pull's byte limit is never delivered to it.
+	MaxPayload int64
 	// Warn receives errors that do not stop the source.
 	Warn func(error)
 
@@ -253,8 +264,23 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	count := min(j.Batch, pullBytes>>20)
 	lastCheck, gone := time.Now(), 0
 	var seenMsgs, seenBytes int64
+	// A pull is bounded in bytes too: after a run of small messages it
+	// asks for Batch of them, and a burst of large ones (batches, or
+	// oversized events) would then come hundreds of megabytes in one
+	// pull, more than the client buffers for a subscription (64 MiB):
+	// NATS drops the rest as a slow consumer's, silently, and they come
+	// again only after AckWait, to be counted twice if another member
+	// held them meanwhile. The bound is no smaller than the largest
+	// message: the server never delivers a message larger than a pull's
+	// byte limit (it answers 409, which the library ends the pull on
+	// without an error), and the fleet would stop on it for ever.
+	maxPayload := j.MaxPayload
+	if maxPayload <= 0 {
+		maxPayload = 64 << 20
+	}
+	maxBytes := int(max(pullBytes, maxPayload+pullMargin))
 	fetch := func() (jetstream.MessageBatch, error) {
-		return j.Consumer.Fetch(count, jetstream.FetchMaxWait(wait))
+		return j.Consumer.Fetch(count, jetstream.FetchMaxWait(wait), jetstream.FetchMaxBytes(maxBytes))
 	}
 	next, nextErr := fetch()
 	for n := 0; ctx.Err() == nil; n++ {
