@@ -41,8 +41,10 @@ func JetStreamConsumerConfig(name, filter string, ackWait time.Duration, maxAckP
 // (want, from [JetStreamConsumerConfig]) and returns an error naming each
 // difference the member may not change by updating it: a push consumer, an
 // acknowledgement policy other than explicit, a delivery policy other than
-// every message, and another subject filter. JetStream refuses to update
-// the first three; a filter it does update, but then the messages the old
+// every message, a replay policy other than instant, a max_waiting below
+// the two pulls a member keeps waiting, and another subject filter.
+// JetStream refuses to update all but the last (a member keeps a
+// consumer's own max_waiting, see [JetStreamConsumerConfig]); a filter it does update, but then the messages the old
 // filter passed over, earlier than the consumer's position, are never
 // delivered, and every other member of the fleet silently gets the new
 // filter's messages instead of its own: a fleet shares one filter. The
@@ -58,6 +60,12 @@ func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 	}
 	if have.DeliverPolicy != want.DeliverPolicy {
 		diffs = append(diffs, fmt.Sprintf("its delivery policy is %s, not %s", have.DeliverPolicy, want.DeliverPolicy))
+	}
+	if have.ReplayPolicy != want.ReplayPolicy {
+		diffs = append(diffs, fmt.Sprintf("its replay policy is %s, not %s", have.ReplayPolicy, want.ReplayPolicy))
+	}
+	if have.MaxWaiting > 0 && have.MaxWaiting < minMaxWaiting {
+		diffs = append(diffs, fmt.Sprintf("its max_waiting is %d, fewer than the %d pulls one member keeps waiting", have.MaxWaiting, minMaxWaiting))
 	}
 	filters := consumerFilters(have)
 	if same := len(filters) == 0 && want.FilterSubject == "" || len(filters) == 1 && filters[0] == want.FilterSubject; !same {
@@ -77,6 +85,10 @@ func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 	}
 	return fmt.Errorf("consumer %s exists with other settings than a fleet member's: %s", have.Durable, strings.Join(diffs, "; "))
 }
+
+// minMaxWaiting is the fewest pull requests a consumer must let wait for
+// one member of the fleet: it keeps two in flight (see Run).
+const minMaxWaiting = 2
 
 // consumerFilters returns a consumer's subject filters: FilterSubject, or
 // FilterSubjects (nats-server 2.10).

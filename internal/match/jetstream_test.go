@@ -515,6 +515,11 @@ func TestCheckJetStreamConsumer(t *testing.T) {
 	}
 	multi := same
 	multi.FilterSubject, multi.FilterSubjects = "", []string{"sensor.>"}
+	waiting := same
+	waiting.MaxWaiting = 64
+	if err := CheckJetStreamConsumer(waiting, want); err != nil {
+		t.Errorf("a max_waiting of its own: %v", err)
+	}
 	if err := CheckJetStreamConsumer(multi, want); err != nil {
 		t.Errorf("the one filter as FilterSubjects: %v", err)
 	}
@@ -534,6 +539,8 @@ func TestCheckJetStreamConsumer(t *testing.T) {
 		{func(c *jetstream.ConsumerConfig) { c.AckPolicy = jetstream.AckAllPolicy }, "acknowledgement policy is AckAll"},
 		{func(c *jetstream.ConsumerConfig) { c.DeliverPolicy = jetstream.DeliverNewPolicy }, "delivery policy is new"},
 		{func(c *jetstream.ConsumerConfig) { c.DeliverSubject = "deliver.here" }, "push consumer"},
+		{func(c *jetstream.ConsumerConfig) { c.ReplayPolicy = jetstream.ReplayOriginalPolicy }, "replay policy is original, not instant"},
+		{func(c *jetstream.ConsumerConfig) { c.MaxWaiting = 1 }, "max_waiting is 1"},
 	} {
 		have := same
 		tc.change(&have)
