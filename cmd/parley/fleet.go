@@ -66,6 +66,10 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 		// The consumer has one AckWait: the member started last sets it
 		// for all, and a member whose --flush is near it or longer gets
 		// its messages counted twice.
+		// JetStream does not update max_waiting: the member keeps the
+		// consumer's (one made by hand may have its own), so that the
+		// update of the rest is not refused.
+		cfg.MaxWaiting = have.CachedInfo().Config.MaxWaiting
 		if w := have.CachedInfo().Config.AckWait; w != cfg.AckWait {
 			fmt.Fprintf(c.stderr, "parley: warning: consumer %s's ack wait was %v; it is now %v for every member of the fleet (give every member the same --flush and --ack-wait)\n", o.consumer, w, cfg.AckWait)
 		}
@@ -79,7 +83,8 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 	src := &match.JetStreamSource{
 		Stream: s, Consumer: cons,
 		FlushEvery: o.flush, MaxPending: o.maxPending, Batch: o.batch,
-		Warn: func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) },
+		MaxPayload: nc.MaxPayload(),
+		Warn:       func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) },
 	}
 	err = src.Run(ctx)
 	if ferr := nc.Flush(); err == nil && ferr != nil {

@@ -379,6 +379,7 @@ func TestMatchFleetConsumerOtherSettings(t *testing.T) {
 	for _, c := range []jetstream.ConsumerConfig{
 		{Durable: "zeek", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "sensor.zeek.>"},
 		{Durable: "new", AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy, FilterSubject: "sensor.>"},
+		{Durable: "replay", AckPolicy: jetstream.AckExplicitPolicy, ReplayPolicy: jetstream.ReplayOriginalPolicy, FilterSubject: "sensor.>"},
 	} {
 		if _, err := js.CreateConsumer(ctx, "EVENTS", c); err != nil {
 			t.Fatal(err)
@@ -390,6 +391,7 @@ func TestMatchFleetConsumerOtherSettings(t *testing.T) {
 		{"zeek", "sensor.>", "its subject filter is sensor.zeek.>, not sensor.>", "sensor.zeek.>"},
 		{"zeek", "", "its subject filter is sensor.zeek.>, and no --subject was given", "sensor.zeek.>"},
 		{"new", "sensor.>", "its delivery policy is new, not all", "sensor.>"},
+		{"replay", "sensor.>", "its replay policy is original, not instant", "sensor.>"},
 	} {
 		args := []string{"match", "--nats", url, "--stream", "EVENTS", "--consumer", tc.consumer, "--indicators", ind}
 		if tc.subject != "" {
@@ -464,4 +466,42 @@ func fleetSettingsSetup(t *testing.T) (url, ind string, js jetstream.JetStream, 
 		t.Fatal(err)
 	}
 	return url, ind, js, ctx
+}
+
+// TestMatchFleetConsumerMaxWaiting: JetStream refuses to change a
+// consumer's max_waiting, so a member joins a consumer made with its own
+// (by hand) keeping it, instead of failing on the update with the server's
+// error (exit 3); one with room for fewer pulls than a member keeps
+// waiting is refused, the difference named.
+func TestMatchFleetConsumerMaxWaiting(t *testing.T) {
+	url, ind, js, ctx := fleetSettingsSetup(t)
+	for _, c := range []jetstream.ConsumerConfig{
+		{Durable: "waiting", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "sensor.>", MaxWaiting: 64},
+		{Durable: "one", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "sensor.>", MaxWaiting: 1},
+	} {
+		if _, err := js.CreateConsumer(ctx, "EVENTS", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(consumer string) (int, string) {
+		var out, errb lockedBuffer
+		c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		rctx, stop := context.WithTimeout(ctx, 2*time.Second)
+		defer stop()
+		code := c.main(rctx, []string{"match", "--nats", url, "--stream", "EVENTS", "--subject", "sensor.>", "--consumer", consumer, "--indicators", ind})
+		return code, errb.String()
+	}
+	if code, e := run("waiting"); code != 0 {
+		t.Errorf("a consumer with a max_waiting of its own: exit %d, want 0 (joined): %s", code, e)
+	}
+	cons, err := js.Consumer(ctx, "EVENTS", "waiting")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := cons.CachedInfo().Config; cfg.MaxWaiting != 64 || cfg.MaxAckPending != fleetMaxAckPending {
+		t.Errorf("consumer after a member joined: max_waiting %d, max_ack_pending %d; want 64 and %d", cfg.MaxWaiting, cfg.MaxAckPending, fleetMaxAckPending)
+	}
+	if code, e := run("one"); code != 2 || !strings.Contains(e, "its max_waiting is 1") {
+		t.Errorf("a consumer with max_waiting 1: exit %d, want 2 naming it: %s", code, e)
+	}
 }

@@ -41,8 +41,10 @@ func JetStreamConsumerConfig(name, filter string, ackWait time.Duration, maxAckP
 // (want, from [JetStreamConsumerConfig]) and returns an error naming each
 // difference the member may not change by updating it: a push consumer, an
 // acknowledgement policy other than explicit, a delivery policy other than
-// every message, and another subject filter. JetStream refuses to update
-// the first three; a filter it does update, but then the messages the old
+// every message, a replay policy other than instant, a max_waiting below
+// the two pulls a member keeps waiting, and another subject filter.
+// JetStream refuses to update all but the last (a member keeps a
+// consumer's own max_waiting, see [JetStreamConsumerConfig]); a filter it does update, but then the messages the old
 // filter passed over, earlier than the consumer's position, are never
 // delivered, and every other member of the fleet silently gets the new
 // filter's messages instead of its own: a fleet shares one filter. The
@@ -58,6 +60,12 @@ func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 	}
 	if have.DeliverPolicy != want.DeliverPolicy {
 		diffs = append(diffs, fmt.Sprintf("its delivery policy is %s, not %s", have.DeliverPolicy, want.DeliverPolicy))
+	}
+	if have.ReplayPolicy != want.ReplayPolicy {
+		diffs = append(diffs, fmt.Sprintf("its replay policy is %s, not %s", have.ReplayPolicy, want.ReplayPolicy))
+	}
+	if have.MaxWaiting > 0 && have.MaxWaiting < minMaxWaiting {
+		diffs = append(diffs, fmt.Sprintf("its max_waiting is %d, fewer than the %d pulls one member keeps waiting", have.MaxWaiting, minMaxWaiting))
 	}
 	filters := consumerFilters(have)
 	if same := len(filters) == 0 && want.FilterSubject == "" || len(filters) == 1 && filters[0] == want.FilterSubject; !same {
@@ -78,6 +86,10 @@ func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 	return fmt.Errorf("consumer %s exists with other settings than a fleet member's: %s", have.Durable, strings.Join(diffs, "; "))
 }
 
+// minMaxWaiting is the fewest pull requests a consumer must let wait for
+// one member of the fleet: it keeps two in flight (see Run).
+const minMaxWaiting = 2
+
 // consumerFilters returns a consumer's subject filters: FilterSubject, or
 // FilterSubjects (nats-server 2.10).
 func consumerFilters(c jetstream.ConsumerConfig) []string {
@@ -91,6 +103,11 @@ func consumerFilters(c jetstream.ConsumerConfig) []string {
 // are large messages, and a pull of Batch of them would hold them all in
 // memory at once.
 const pullBytes = 16 << 20
+
+// pullMargin is what a pull's byte limit leaves beside a message of the
+// largest payload for its subject, reply subject and headers, which the
+// server counts in the limit.
+const pullMargin = 64 << 10
 
 // JetStreamSource feeds a [Stream] from a JetStream pull consumer. A
 // message holds one sensor event (one log line, any format the matcher
@@ -136,6 +153,12 @@ type JetStreamSource struct {
 	// large, see pullBytes).
 	MaxPending int
 	Batch      int
+	// MaxPayload is the largest message the server takes (the
+	// connection's MaxPayload; default 64 MiB, the most a server
+	// allows by default). A pull asks for at most pullBytes, or this
+	// and a margin for the subject and reply if more: a message larger
+	// than a pull's byte limit is never delivered to it.
+	MaxPayload int64
 	// Warn receives errors that do not stop the source.
 	Warn func(error)
 
@@ -253,8 +276,23 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	count := min(j.Batch, pullBytes>>20)
 	lastCheck, gone := time.Now(), 0
 	var seenMsgs, seenBytes int64
+	// A pull is bounded in bytes too: after a run of small messages it
+	// asks for Batch of them, and a burst of large ones (batches, or
+	// oversized events) would then come hundreds of megabytes in one
+	// pull, more than the client buffers for a subscription (64 MiB):
+	// NATS drops the rest as a slow consumer's, silently, and they come
+	// again only after AckWait, to be counted twice if another member
+	// held them meanwhile. The bound is no smaller than the largest
+	// message: the server never delivers a message larger than a pull's
+	// byte limit (it answers 409, which the library ends the pull on
+	// without an error), and the fleet would stop on it for ever.
+	maxPayload := j.MaxPayload
+	if maxPayload <= 0 {
+		maxPayload = 64 << 20
+	}
+	maxBytes := int(max(pullBytes, maxPayload+pullMargin))
 	fetch := func() (jetstream.MessageBatch, error) {
-		return j.Consumer.Fetch(count, jetstream.FetchMaxWait(wait))
+		return j.Consumer.Fetch(count, jetstream.FetchMaxWait(wait), jetstream.FetchMaxBytes(maxBytes))
 	}
 	next, nextErr := fetch()
 	for n := 0; ctx.Err() == nil; n++ {

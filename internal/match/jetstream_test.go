@@ -515,6 +515,11 @@ func TestCheckJetStreamConsumer(t *testing.T) {
 	}
 	multi := same
 	multi.FilterSubject, multi.FilterSubjects = "", []string{"sensor.>"}
+	waiting := same
+	waiting.MaxWaiting = 64
+	if err := CheckJetStreamConsumer(waiting, want); err != nil {
+		t.Errorf("a max_waiting of its own: %v", err)
+	}
 	if err := CheckJetStreamConsumer(multi, want); err != nil {
 		t.Errorf("the one filter as FilterSubjects: %v", err)
 	}
@@ -534,6 +539,8 @@ func TestCheckJetStreamConsumer(t *testing.T) {
 		{func(c *jetstream.ConsumerConfig) { c.AckPolicy = jetstream.AckAllPolicy }, "acknowledgement policy is AckAll"},
 		{func(c *jetstream.ConsumerConfig) { c.DeliverPolicy = jetstream.DeliverNewPolicy }, "delivery policy is new"},
 		{func(c *jetstream.ConsumerConfig) { c.DeliverSubject = "deliver.here" }, "push consumer"},
+		{func(c *jetstream.ConsumerConfig) { c.ReplayPolicy = jetstream.ReplayOriginalPolicy }, "replay policy is original, not instant"},
+		{func(c *jetstream.ConsumerConfig) { c.MaxWaiting = 1 }, "max_waiting is 1"},
 	} {
 		have := same
 		tc.change(&have)
@@ -857,5 +864,92 @@ func TestJetStreamHeldWhileEmitting(t *testing.T) {
 	}
 	if len(seen) != len(want) {
 		t.Errorf("%d sequences counted, want %d", len(seen), len(want))
+	}
+}
+
+// TestJetStreamLargeAfterSmall: a pull asks for as many messages as make
+// about pullBytes at the sizes seen so far, so after a run of small events
+// it asks for Batch of them; a burst of large messages (Fluent Bit's or
+// other batches, or oversized events) must not then come in one pull of
+// Batch large messages, hundreds of megabytes, which the client cannot
+// buffer (a slow consumer: NATS drops them, and they come again only after
+// the consumer's AckWait, a second time counted if another member held
+// them) and the server cuts off. Every message is taken, none dropped or
+// redelivered, within a few seconds though the AckWait is long.
+func TestJetStreamLargeAfterSmall(t *testing.T) {
+	js, ctx := eventsStream(t)
+	want := map[uint64]bool{}
+	publish := func(i int, data string, match bool) {
+		ack, err := js.Publish(ctx, "sensor.zeek.dns", []byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if match {
+			want[ack.Sequence] = true
+		}
+	}
+	for i := 1; i <= 2000; i++ {
+		publish(i, dnsLine(i, "benign.example"), false)
+	}
+	// 120 events of 900 KB (the default max_payload is 1 MiB): 108 MB.
+	pad := strings.Repeat("x", 900<<10)
+	for i := 2001; i <= 2120; i++ {
+		name := "benign.example"
+		if i%10 == 0 {
+			name = "evil.example"
+		}
+		line := dnsLine(i, name)
+		publish(i, line[:len(line)-1]+`,"pad":"`+pad+`"}`, i%10 == 0)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "sensor.>", 30*time.Second, 1_000_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint64]int{}
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t), FlushEvery: time.Hour,
+		Emit: func(objs []map[string]any) error {
+			for _, o := range objs {
+				if o["type"] == "sighting" {
+					for _, q := range seqsOf(t, o) {
+						seen[q]++
+					}
+				}
+			}
+			return nil
+		}}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var warnMu sync.Mutex
+	var warns []string
+	src := &JetStreamSource{Stream: s, Consumer: cons, MaxPayload: 1 << 20, Warn: func(err error) {
+		warnMu.Lock()
+		warns = append(warns, err.Error())
+		warnMu.Unlock()
+	}}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	errs := make(chan error, 1)
+	go func() { errs <- src.Run(rctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for src.Acked() < 2120 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Acked() != 2120 || info.NumRedelivered != 0 || info.NumAckPending != 0 {
+		t.Errorf("%d of 2120 messages acknowledged in 20 s (%d pending, %d unacknowledged, %d redelivered); warnings: %q",
+			src.Acked(), info.NumPending, info.NumAckPending, info.NumRedelivered, warns)
+	}
+	for q := range want {
+		if seen[q] != 1 {
+			t.Errorf("matching event at sequence %d counted %d times, want once", q, seen[q])
+		}
 	}
 }

@@ -25,6 +25,11 @@ var ErrPush = errors.New("couldn't push the sightings")
 // pushBatch keeps envelopes well below the node's default limits.
 const pushBatch = 1000
 
+// pushBytes bounds an envelope's objects, in bytes of their JSON: well
+// below a node's default max_content_length (10 MiB), room left for the
+// envelope around them.
+const pushBytes = 8 << 20
+
 // Push signs every object with the Parley signature extension
 // (stix.Sign) and posts them to the collection. The sightings and
 // observed-data name their creator (created_by_ref, the member whose key
@@ -45,8 +50,17 @@ func Push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 		}
 		raw = append(raw, b)
 	}
-	for start := 0; start < len(raw); start += pushBatch {
-		end := min(start+pushBatch, len(raw))
+	for start := 0; start < len(raw); {
+		// An envelope holds pushBatch objects, or fewer that make
+		// pushBytes: a fleet member's sightings name the stream
+		// sequences they count, so they can be large, and an envelope
+		// over the node's max_content_length is refused (413) every time
+		// it is sent again, by any member the messages go to.
+		end, size := start+1, len(raw[start])
+		for end < len(raw) && end-start < pushBatch && size+len(raw[end]) <= pushBytes {
+			size += len(raw[end])
+			end++
+		}
 		st, err := client.AddObjects(ctx, collectionID, raw[start:end])
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrPush, err)
@@ -58,6 +72,7 @@ func Push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 			}
 			return fmt.Errorf("%w: the node refused %d of %d objects%s", ErrPush, st.FailureCount, end-start, msg)
 		}
+		start = end
 	}
 	return nil
 }

@@ -86,6 +86,60 @@ func TestPush(t *testing.T) {
 	}
 }
 
+// TestPushLargeSightings: the envelopes of a push stay below the node's
+// default max_content_length (10 MiB) however large its objects are, as a
+// fleet member's sightings are that name many stream sequences: an
+// envelope over it is refused (413) each time it is tried, by every member
+// its messages are redelivered to.
+func TestPushLargeSightings(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	var mu sync.Mutex
+	posted := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, taxii.DefaultMaxContentLength))
+		if err != nil {
+			http.Error(w, "the request body is larger than max_content_length", http.StatusRequestEntityTooLarge)
+			return
+		}
+		var env taxii.Envelope
+		if err := json.Unmarshal(body, &env); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		posted += len(env.Objects)
+		mu.Unlock()
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.WriteHeader(http.StatusAccepted)
+		json.NewEncoder(w).Encode(taxii.Status{ID: "s1", Status: "complete", TotalCount: len(env.Objects), SuccessCount: len(env.Objects)})
+	}))
+	defer srv.Close()
+	// 40 sightings of 30,000 sequences each, every other one: about
+	// 500 KB each, 20 MB in all.
+	var objs []map[string]any
+	for i := range 40 {
+		var seqs [][2]uint64
+		for q := uint64(1); q <= 60000; q += 2 {
+			seqs = append(seqs, [2]uint64{1_000_000 + q, 1_000_000 + q})
+		}
+		objs = append(objs, map[string]any{
+			"type": "sighting", "spec_version": "2.1",
+			"id":              fmt.Sprintf("sighting--00000000-0000-4000-8000-%012d", i),
+			"created":         "2026-01-01T00:00:00.000Z",
+			"modified":        "2026-01-01T00:00:00.000Z",
+			"sighting_of_ref": "indicator--00000000-0000-4000-8000-000000000001",
+			"count":           len(seqs),
+			"x_parley_stream": "EVENTS", "x_parley_stream_sequences": seqs,
+		})
+	}
+	if err := Push(context.Background(), &taxii.Client{BaseURL: srv.URL}, "c1", key, objs); err != nil {
+		t.Fatal(err)
+	}
+	if posted != len(objs) {
+		t.Errorf("%d objects posted, want %d", posted, len(objs))
+	}
+}
+
 // TestUnavailable: what a push may try again (the node can't take it now)
 // and what it may not (a refusal, a certificate that doesn't verify).
 func TestUnavailable(t *testing.T) {
