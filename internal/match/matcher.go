@@ -383,27 +383,50 @@ func (m *Matcher) Flush() []map[string]any {
 	var out []map[string]any
 	for _, id := range ids {
 		tl := m.tally[id]
-		s := map[string]any{
-			"type":            "sighting",
-			"spec_version":    "2.1",
-			"id":              m.newID("sighting"),
-			"created":         now,
-			"modified":        now,
-			"sighting_of_ref": id,
-			"count":           min(tl.count, maxCount),
-			"first_seen":      formatSTIXTime(tl.first),
-			"last_seen":       formatSTIXTime(tl.last),
-		}
-		if m.cfg.Identity != "" {
-			s["created_by_ref"] = m.cfg.Identity
-			s["where_sighted_refs"] = []string{m.cfg.Identity}
-		}
-		if len(tl.seqs) > 0 {
-			s["x_parley_stream"] = m.cfg.Origin
-			if counts := seqCounts(tl.seqs, tl.seqCounts); len(counts) > 0 {
-				s["x_parley_stream_sequence_counts"] = counts
+		sighting := func(count int64) map[string]any {
+			s := map[string]any{
+				"type":            "sighting",
+				"spec_version":    "2.1",
+				"id":              m.newID("sighting"),
+				"created":         now,
+				"modified":        now,
+				"sighting_of_ref": id,
+				"count":           min(count, maxCount),
+				"first_seen":      formatSTIXTime(tl.first),
+				"last_seen":       formatSTIXTime(tl.last),
 			}
-			s["x_parley_stream_sequences"] = seqRanges(tl.seqs)
+			if m.cfg.Identity != "" {
+				s["created_by_ref"] = m.cfg.Identity
+				s["where_sighted_refs"] = []string{m.cfg.Identity}
+			}
+			return s
+		}
+		s := sighting(tl.count)
+		if len(tl.seqs) > 0 {
+			// Sequences far apart make a range each: more than a node
+			// takes in one object (max_object_size) would be refused at
+			// every redelivery, so they are spread over sightings of
+			// at most maxSeqEntries ranges and counts each, the count
+			// split with them. The first keeps the observed-data.
+			parts := seqParts(tl.seqs, tl.seqCounts, maxSeqEntries)
+			var rest int64
+			for _, part := range parts[1:] {
+				rest += part.count
+				extra := sighting(part.count)
+				extra["x_parley_stream"] = m.cfg.Origin
+				if len(part.counts) > 0 {
+					extra["x_parley_stream_sequence_counts"] = part.counts
+				}
+				extra["x_parley_stream_sequences"] = part.ranges
+				out = append(out, extra)
+				m.stats.Sightings++
+			}
+			s["count"] = min(max(tl.count-rest, 1), maxCount)
+			s["x_parley_stream"] = m.cfg.Origin
+			if len(parts[0].counts) > 0 {
+				s["x_parley_stream_sequence_counts"] = parts[0].counts
+			}
+			s["x_parley_stream_sequences"] = parts[0].ranges
 		}
 		if len(tl.observed) > 0 {
 			var refs []string
@@ -434,32 +457,67 @@ func (m *Matcher) Flush() []map[string]any {
 	return out
 }
 
-// seqCounts returns, sorted by sequence, the [sequence, count] of each of
-// seqs whose count (in counts, at the same index) is not 1: a message of
-// several matching events, or an observed-data's number_observed.
-func seqCounts(seqs []uint64, counts []int64) [][2]uint64 {
-	var out [][2]uint64
-	for i, q := range seqs {
-		if c := counts[i]; c != 1 && c > 0 {
-			out = append(out, [2]uint64{q, uint64(c)})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
-	return out
+// maxSeqEntries bounds the ranges and counts one sighting lists (see
+// [Matcher.Flush]): at most about 26 bytes each in JSON, so that a sighting
+// stays well under a node's default max_object_size (1 MiB).
+const maxSeqEntries = 16384
+
+// seqPart is one sighting's share of a tally's stream sequences.
+type seqPart struct {
+	ranges [][2]uint64 // as seqRanges
+	counts [][2]uint64 // as seqCounts
+	count  int64       // the events its sequences count
 }
 
-// seqRanges sorts seqs and returns them as disjoint [first, last] ranges.
-func seqRanges(seqs []uint64) [][2]uint64 {
-	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
-	var out [][2]uint64
-	for _, q := range seqs {
-		if n := len(out); n > 0 && q <= out[n-1][1]+1 {
-			out[n-1][1] = max(out[n-1][1], q)
-			continue
-		}
-		out = append(out, [2]uint64{q, q})
+// seqParts sorts seqs (counts, at the same index, with them) and splits
+// them, in order, into parts of at most limit ranges and counts together;
+// there is always at least one part.
+func seqParts(seqs []uint64, counts []int64, limit int) []seqPart {
+	type sc struct {
+		seq   uint64
+		count int64
 	}
-	return out
+	all := make([]sc, len(seqs))
+	for i := range seqs {
+		all[i] = sc{seqs[i], counts[i]}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+	parts := []seqPart{{}}
+	for _, q := range all {
+		p := &parts[len(parts)-1]
+		n := len(p.ranges)
+		joins := n > 0 && q.seq <= p.ranges[n-1][1]+1
+		need := 0
+		if !joins {
+			need++
+		}
+		if q.count != 1 && q.count > 0 {
+			need++
+		}
+		if need > 0 && len(p.ranges)+len(p.counts)+need > limit && len(p.ranges) > 0 {
+			parts = append(parts, seqPart{})
+			p, joins = &parts[len(parts)-1], false
+		}
+		if joins {
+			p.ranges[n-1][1] = maxU64(p.ranges[n-1][1], q.seq)
+		} else {
+			p.ranges = append(p.ranges, [2]uint64{q.seq, q.seq})
+		}
+		if q.count != 1 && q.count > 0 {
+			p.counts = append(p.counts, [2]uint64{q.seq, uint64(q.count)})
+		}
+		if q.count > 0 {
+			p.count += q.count
+		}
+	}
+	return parts
+}
+
+func maxU64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
 }
 
 func (m *Matcher) newID(typ string) string {
