@@ -267,6 +267,12 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			from := goOnFrom(f)
 			if !restarted || from.After(f.AddedAfter) {
 				f.Next, f.AddedAfter, restarted = "", from, true
+				// A new query, a new chain of cursors: a server
+				// whose cursors count from their query's start
+				// gives the same strings again, which is no circle.
+				// Each chain begins only after progress, so the
+				// round can't loop.
+				seen = taxii.Cursors{}
 				continue
 			}
 			// Recorded so that the next round asks from there without

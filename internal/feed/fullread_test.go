@@ -278,3 +278,32 @@ func TestPollFullReadCursorCircle(t *testing.T) {
 		t.Errorf("position after the full read: %+v", f.FeedPosition)
 	}
 }
+
+// TestPollCursorsRefusedSameStrings: a server that refuses every next
+// cursor (bound to a session the client doesn't keep) and whose cursors
+// count from the start of their query, so that the query by added_after
+// after each forgotten cursor gives the same cursor string again. Each
+// query by added_after is a new chain of cursors: the round reads the
+// whole collection, a page a chain, without an error. Every cursor after
+// the first used to count as "going round in a circle": the round ended
+// with an error after 3 requests, and each later round read a page or
+// two.
+func TestPollCursorsRefusedSameStrings(t *testing.T) {
+	ctx := context.Background()
+	const n = 40
+	srv := &server{n: n, refuseNext: true, relative: true}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	k, now := fullReadDue(t, hs.URL, n)
+	m := &sink{stored: map[string]int{}}
+	f, err := feed.Poll(ctx, k, m, k.feed(t), now, nil)
+	if err != nil {
+		t.Fatalf("Poll = %v (requests %q)", err, srv.requests)
+	}
+	if miss := missing(m, n); len(miss) > 0 {
+		t.Errorf("the full read never read objects %v (requests %q)", miss, srv.requests)
+	}
+	if f.Next != "" || !f.ReadTo.IsZero() || !f.AddedAfter.Equal(feed.ResumeAfter(added(n-1))) || f.LastError != "" {
+		t.Errorf("position after the full read: %+v", f.FeedPosition)
+	}
+}
