@@ -107,7 +107,7 @@ type server struct {
 	// gives the same cursor strings again.
 	refuseNext, relative bool
 	lastNext             string
-	requests []string
+	requests             []string
 	// at, when not nil, is the date_added of object i instead of
 	// added(i).
 	at func(i int) time.Time
