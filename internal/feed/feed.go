@@ -33,8 +33,15 @@
 // cursors, might never end). A round goes on so once without having read
 // further; after that only when it has: a server that forgets cursors
 // before the round reads past a date_added ends the round with an error,
-// and the next round (after the feed's interval) goes on from there.
-// Cursors that go round in a circle end the round with an error too, and
+// and the next round (after the feed's interval) goes on from there. A
+// round that began there without a cursor and gets no further either
+// (a server that never honours cursors, and more objects at one
+// date_added than its page) ends with an error too, and the next goes on
+// after that date_added, as for a server without next: the rest of that
+// batch can't be had from the server, and going on from before it again
+// would hold the feed there for ever. A query by added_after after a
+// forgotten cursor begins a new chain of cursors: a cursor string the
+// server gave before it is no circle. Cursors that go round in a circle end the round with an error too, and
 // the next round goes on from there the same way.
 //
 // # Attribution
@@ -249,7 +256,10 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		// ever. What is stored already comes back "already stored".
 		f.AddedAfter, f.FullRead, f.ReadTo = time.Time{}, now().UTC(), time.Time{}
 	}
-	restarted := false      // the round went on after a forgotten cursor
+	restarted := false // the round went on after a forgotten cursor
+	// Where the round began, when it began without a cursor: a round
+	// that began there and can't read past it either is stuck.
+	began, beganBare := f.AddedAfter, f.Next == ""
 	seen := taxii.Cursors{} // the round's next cursors
 	start := time.Now()
 	for pages := 1; ; pages++ {
@@ -267,7 +277,28 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			from := goOnFrom(f)
 			if !restarted || from.After(f.AddedAfter) {
 				f.Next, f.AddedAfter, restarted = "", from, true
+				// A new query, a new chain of cursors: a server
+				// whose cursors count from their query's start
+				// gives the same strings again, which is no circle.
+				// Each chain begins only after progress, so the
+				// round can't loop.
+				seen = taxii.Cursors{}
 				continue
+			}
+			if beganBare && from.Equal(began) && f.ReadTo.After(from) {
+				// This round began here without a cursor (where the
+				// round before ended, or at the high-water mark) and
+				// got no further: the server never
+				// serves the rest of the batch at ReadTo (more than
+				// a page at one date_added) without a cursor it
+				// honours. Going on from here again would hold the
+				// feed there for ever, nothing added later ever
+				// read; the next round goes on after the batch, as
+				// for a server without next, and the error says
+				// what was left.
+				f.Next, f.AddedAfter = "", f.ReadTo
+				return f, record(ctx, st, &f, now, fmt.Errorf("couldn't fetch from %s: %w (the server forgot the round's next cursor again before the round read past date_added %s, where it began; the objects at that date_added after the server's first page of them may not have been read: the next round goes on after it)",
+					f.URL, err, taxii.FormatTimestamp(f.ReadTo)))
 			}
 			// Recorded so that the next round asks from there without
 			// the dead cursor.

@@ -101,8 +101,13 @@ type server struct {
 	// circleAt, when above 0, is the request whose next cursor is the
 	// one given before it (cursors going round in a circle).
 	circleAt int
-	lastNext string
-	requests []string
+	// refuseNext refuses every next cursor (cursors bound to a session
+	// the client doesn't keep), and relative gives cursors counted from
+	// the start of their query, so that a query by another added_after
+	// gives the same cursor strings again.
+	refuseNext, relative bool
+	lastNext             string
+	requests             []string
 	// at, when not nil, is the date_added of object i instead of
 	// added(i).
 	at func(i int) time.Time
@@ -138,14 +143,18 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.forget || s.expireEvery > 0 && len(s.requests)%s.expireEvery == 0 {
 		s.gen, s.forget = s.gen+1, false
 	}
+	first := start // the query's first object
 	if nx := q.Get("next"); nx != "" {
 		var gen, off int
 		_, err := fmt.Sscanf(nx, "%d.%d", &gen, &off)
-		if err != nil || gen != s.gen {
+		if err != nil || gen != s.gen || s.refuseNext {
 			w.Header().Set("Content-Type", taxii.MediaType)
 			w.WriteHeader(400)
 			w.Write([]byte(`{"title":"unknown next"}`))
 			return
+		}
+		if s.relative {
+			off += first
 		}
 		start = max(start, off)
 	}
@@ -155,6 +164,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	env := taxii.Envelope{More: end < s.n}
 	if env.More && !s.noNext {
 		env.Next = fmt.Sprintf("%d.%d", s.gen, end)
+		if s.relative {
+			env.Next = fmt.Sprintf("%d.%d", s.gen, end-first)
+		}
 		if len(s.requests) == s.circleAt {
 			env.Next = s.lastNext
 		}

@@ -278,3 +278,77 @@ func TestPollFullReadCursorCircle(t *testing.T) {
 		t.Errorf("position after the full read: %+v", f.FeedPosition)
 	}
 }
+
+// TestPollCursorsRefusedSameStrings: a server that refuses every next
+// cursor (bound to a session the client doesn't keep) and whose cursors
+// count from the start of their query, so that the query by added_after
+// after each forgotten cursor gives the same cursor string again. Each
+// query by added_after is a new chain of cursors: the round reads the
+// whole collection, a page a chain, without an error. Every cursor after
+// the first used to count as "going round in a circle": the round ended
+// with an error after 3 requests, and each later round read a page or
+// two.
+func TestPollCursorsRefusedSameStrings(t *testing.T) {
+	ctx := context.Background()
+	const n = 40
+	srv := &server{n: n, refuseNext: true, relative: true}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	k, now := fullReadDue(t, hs.URL, n)
+	m := &sink{stored: map[string]int{}}
+	f, err := feed.Poll(ctx, k, m, k.feed(t), now, nil)
+	if err != nil {
+		t.Fatalf("Poll = %v (requests %q)", err, srv.requests)
+	}
+	if miss := missing(m, n); len(miss) > 0 {
+		t.Errorf("the full read never read objects %v (requests %q)", miss, srv.requests)
+	}
+	if f.Next != "" || !f.ReadTo.IsZero() || !f.AddedAfter.Equal(feed.ResumeAfter(added(n-1))) || f.LastError != "" {
+		t.Errorf("position after the full read: %+v", f.FeedPosition)
+	}
+}
+
+// TestPollCursorsRefusedAtBatch: objects 3 to 13 share a date_added (a
+// batch larger than the server's page of 7) and the server honours no
+// next cursor at all. The first round ends with an error where it can't
+// read past the batch, and the next goes on from there, as
+// TestPollCursorExpiresWithoutProgress has it; when that round gets no
+// further either, the one after goes on after the batch, as for a server
+// without next (objects 10 to 13 can't be had from it), and reads the
+// rest of the collection. Every round used to go on from just before the
+// batch: the feed was held there for ever, objects 14 to 29 (and all
+// added later) never read.
+func TestPollCursorsRefusedAtBatch(t *testing.T) {
+	ctx := context.Background()
+	const n = 30
+	srv := &server{n: n, refuseNext: true, at: func(i int) time.Time {
+		if i >= 3 && i < 14 {
+			return added(3)
+		}
+		return added(i)
+	}}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	k, now := fullReadDue(t, hs.URL, n)
+	m := &sink{stored: map[string]int{}}
+	f := k.feed(t)
+	var err error
+	for round := 1; round <= 3; round++ {
+		f, err = feed.Poll(ctx, k, m, f, now, nil)
+		if round < 3 && (err == nil || !strings.Contains(err.Error(), "forgot")) {
+			t.Fatalf("round %d: Poll = %v, position %+v", round, err, f.FeedPosition)
+		}
+		if round == 2 && (!f.AddedAfter.Equal(added(3)) || !strings.Contains(f.LastError, "may not have been read")) {
+			t.Errorf("round 2 recorded %+v", f.FeedPosition)
+		}
+	}
+	if err != nil {
+		t.Fatalf("round 3: %v (requests %q)", err, srv.requests)
+	}
+	if miss := missing(m, n); len(miss) != 4 || miss[0] != 10 || miss[3] != 13 {
+		t.Errorf("objects %v never read (requests %q)", miss, srv.requests)
+	}
+	if f.Next != "" || !f.ReadTo.IsZero() || !f.AddedAfter.Equal(feed.ResumeAfter(added(n-1))) || f.LastError != "" {
+		t.Errorf("position after the third round: %+v", f.FeedPosition)
+	}
+}

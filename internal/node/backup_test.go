@@ -383,6 +383,11 @@ func TestBackupRestoreEndsUISessions(t *testing.T) {
 	if c := sessions(files[StoreFile]); c != 0 {
 		t.Fatalf("the backup holds %d UI sessions", c)
 	}
+	// Nor their bytes: a deleted row stays in its page's free space
+	// unless it is overwritten.
+	if bytes.Contains(files[StoreFile], us.Key[:]) {
+		t.Fatalf("the backup's store still holds the bytes of the session's key")
+	}
 	// A backup with a session in it (as older versions made them).
 	files[StoreFile] = editStore(t, files[StoreFile], fmt.Sprintf(
 		`INSERT INTO ui_sessions(key, member, token, csrf, created, last_seen, expires) VALUES (x'%x', 'alice', x'%x', 'csrf', %d, %d, %d)`,

@@ -62,9 +62,11 @@ func (s *Store) Snapshot(ctx context.Context, path string) error {
 // it was made, nor one of a token revoked since (the session would end at
 // its first request, but only once that request has been checked); every
 // analyst logs in again instead. A database without the sessions table
-// (older than migration 730) has none to delete.
+// (older than migration 730) has none to delete. The rows are deleted
+// with secure_delete, their bytes overwritten, not left in their pages'
+// free space for anyone who reads the file.
 func DropUISessions(ctx context.Context, path string) error {
-	d, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=busy_timeout(10000)")
+	d, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=busy_timeout(10000)&_pragma=secure_delete(1)")
 	if err != nil {
 		return fmt.Errorf("couldn't open %s: %w", path, err)
 	}
