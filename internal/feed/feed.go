@@ -247,7 +247,10 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 	if err != nil {
 		return f, record(ctx, st, &f, now, err)
 	}
-	if f.Next == "" && fullReadDue(f, now()) {
+	// A round in progress (ReadTo set: cut short, killed, or ended by an
+	// error) goes on first: starting the full read over whenever Reread
+	// has passed would never finish one on a server slower than Reread.
+	if f.Next == "" && f.ReadTo.IsZero() && fullReadDue(f, now()) {
 		// Every Reread, a round asks for the whole collection, not only
 		// what was added after the high-water mark: a server may give a
 		// new version a date_added that isn't after the mark (MITRE's

@@ -352,3 +352,43 @@ func TestPollCursorsRefusedAtBatch(t *testing.T) {
 		t.Errorf("position after the third round: %+v", f.FeedPosition)
 	}
 }
+
+// TestPollFullReadGoesOnPastReread: a full read cut short (here killed
+// after its third page, on a server without next) goes on where it got to
+// at the next round even when Reread has passed again meanwhile: starting
+// the full read over at each round would never finish one on a server
+// slower than Reread.
+func TestPollFullReadGoesOnPastReread(t *testing.T) {
+	ctx := context.Background()
+	const n = 40
+	srv := &server{n: n, noNext: true}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	k, now := fullReadDue(t, hs.URL, n)
+	m := &sink{stored: map[string]int{}}
+	k.failAt = 4
+	if _, err := feed.Poll(ctx, k, m, k.feed(t), now, nil); err == nil {
+		t.Fatal("the killed round succeeded")
+	}
+	f := k.feed(t)
+	if f.ReadTo.IsZero() {
+		t.Fatalf("no read_to after the kill: %+v", f.FeedPosition)
+	}
+	started := f.FullRead
+	later := func() time.Time { return now().Add(2 * feed.DefaultReread) }
+	k = &killable{Store: k.Store}
+	asked := len(srv.requests)
+	f, err := feed.Poll(ctx, k, m, f, later, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := srv.requests[asked]; !strings.Contains(q, "added_after=") {
+		t.Errorf("the next round began the full read again (%q) instead of going on from %v", q, f.ReadTo)
+	}
+	if !f.FullRead.Equal(started) {
+		t.Errorf("full read recorded at %v, want the one in progress (%v)", f.FullRead, started)
+	}
+	if miss := missing(m, n); len(miss) != 0 {
+		t.Errorf("never read objects %v", miss)
+	}
+}
