@@ -345,7 +345,10 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		more := env.More && (len(env.Objects) > 0 || env.Next != "")
 		circle := false
 		if more && env.Next != "" {
-			circle = seen.Repeated(env.Next)
+			// The cursor the page was asked with, given back, is a
+			// circle too, also when it came from an earlier round
+			// (killed with a cursor recorded), which seen doesn't hold.
+			circle = seen.Repeated(env.Next) || env.Next == f.Next
 			more = !circle
 		}
 		last := env.DateAdded.Last

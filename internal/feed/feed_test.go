@@ -101,6 +101,9 @@ type server struct {
 	// circleAt, when above 0, is the request whose next cursor is the
 	// one given before it (cursors going round in a circle).
 	circleAt int
+	// echoAt, when above 0, is the request whose next cursor is the one
+	// it was asked with (a cursor echoed back).
+	echoAt int
 	// refuseNext refuses every next cursor (cursors bound to a session
 	// the client doesn't keep), and relative gives cursors counted from
 	// the start of their query, so that a query by another added_after
@@ -169,6 +172,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if len(s.requests) == s.circleAt {
 			env.Next = s.lastNext
+		}
+		if len(s.requests) == s.echoAt && q.Get("next") != "" {
+			env.Next = q.Get("next")
 		}
 		s.lastNext = env.Next
 	}

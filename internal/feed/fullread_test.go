@@ -392,3 +392,39 @@ func TestPollFullReadGoesOnPastReread(t *testing.T) {
 		t.Errorf("never read objects %v", miss)
 	}
 }
+
+// TestPollFullReadCursorEchoed: a full read killed after its second page
+// goes on with its recorded cursor, and the server answers that cursor
+// with the same cursor again. That is a circle too (the round's seen
+// cursors, new after the kill, don't hold it): the round ends with an error
+// and the next goes on from where the full read got to. It used to end the
+// round as complete and go on from the high-water mark, so objects 21 to
+// 38 were not read until the next full read.
+func TestPollFullReadCursorEchoed(t *testing.T) {
+	ctx := context.Background()
+	const n = 40
+	srv := &server{n: n, echoAt: 4}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	k, now := fullReadDue(t, hs.URL, n)
+	m := &sink{stored: map[string]int{}}
+	k.failAt = 3
+	if _, err := feed.Poll(ctx, k, m, k.feed(t), now, nil); err == nil {
+		t.Fatal("the killed round succeeded")
+	}
+	f := k.feed(t)
+	if f.Next == "" {
+		t.Fatalf("no cursor recorded: %+v", f.FeedPosition)
+	}
+	k = &killable{Store: k.Store}
+	f, err := feed.Poll(ctx, k, m, f, now, nil)
+	if err == nil || !strings.Contains(err.Error(), "circle") {
+		t.Fatalf("Poll = %v, position %+v; want the circle said", err, f.FeedPosition)
+	}
+	if f, err = feed.Poll(ctx, k, m, f, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	if miss := missing(m, n); len(miss) != 0 {
+		t.Errorf("never read objects %v (requests %q)", miss, srv.requests)
+	}
+}
