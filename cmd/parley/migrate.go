@@ -29,7 +29,9 @@ snapshot row for row, and the newest signed checkpoint is the same. Only
 then does it set "store" in config.json to the URL (atomically, mode
 0600). The log is the same log: receipts and proof bundles issued before
 still verify, and parley serve continues it on PostgreSQL. parley.db is
-left in DIR, unchanged, as the way back until you delete it.
+left in DIR as the way back until you delete it: its contents as they
+were, though opening it first brings its schema up to this version, as
+any command of this version that opens it does.
 
 The URL may hold a password: give it in PARLEY_TO rather than on the
 command line, where other users of the machine can see it. It is never
