@@ -568,6 +568,21 @@ func ecsAnswerType(e *Event, _ byte, v []byte) {
 	}
 }
 
+// ecsAnswerStart begins an ECS dns.answers record: a type is its own
+// record's. Data held from the record before, which no type followed,
+// is read as Zeek's answers are, and a type that no data of its record
+// followed (Elastic's suricata pipeline writes an SOA answer's type and
+// no data) is forgotten: before, with the keys sorted, it read the next
+// record's data ({"name":..,"type":"SOA"},{"data":"evil.example",..,
+// "type":"CNAME"} lost evil.example).
+func ecsAnswerStart(e *Event, kind byte, _ []byte) {
+	if kind != kindObject {
+		return
+	}
+	e.ecsAnswerFlush()
+	e.rrKind = rrUnknown
+}
+
 func (e *Event) ecsAnswerFlush() {
 	if e.rrHasPending {
 		d := e.rrPending
@@ -785,6 +800,7 @@ var ecsTable = newFieldTable(withEVEBelow("suricata.eve.", map[string]fieldDef{
 	// record's text is no name); Elastic's zeek dns pipeline copies
 	// Zeek's answers here without a type, NSEC3's bare type name with
 	// them (see zeekAnswer).
+	"dns.answers":      {ecsAnswerStart, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.answers.data": {ecsAnswerData, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.answers.type": {ecsAnswerType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.answers.name": {domain, []Attr{AttrDomain}},
