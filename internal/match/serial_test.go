@@ -73,3 +73,18 @@ func TestNegativeSerial(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestSerialSTIXInput: an observed-data's x509-certificate serial_number
+// (match --format stix) is normalised as a log's is: before, it was
+// compared as written, and an indicator, whose literal is normalised,
+// matched it in no form, not even the one it copied.
+func TestSerialSTIXInput(t *testing.T) {
+	bundle := `{"type":"bundle","id":"bundle--10000000-0000-4000-8000-000000000000","objects":[{"type":"observed-data","spec_version":"2.1","id":"observed-data--10000000-0000-4000-8000-000000000001","created":"2025-03-01T10:00:00.000Z","modified":"2025-03-01T10:00:00.000Z","first_observed":"2025-03-01T10:00:00Z","last_observed":"2025-03-01T10:00:00Z","number_observed":1,"object_refs":["x509-certificate--10000000-0000-4000-8000-000000000002"]},{"type":"x509-certificate","spec_version":"2.1","id":"x509-certificate--10000000-0000-4000-8000-000000000002","serial_number":"00:C7:D4:28:8B:80:E0:1E:25"}]}
+`
+	want := map[string]int64{
+		"[x509-certificate:serial_number = '00:C7:D4:28:8B:80:E0:1E:25']": 1,
+		"[x509-certificate:serial_number = 'C7D4288B80E01E25']":           1,
+		"[x509-certificate:serial_number = 'c7:d4:28:8b:80:e0:1e:27']":    0,
+	}
+	matchCounts(t, "stix serials", want, FormatSTIX, bundle)
+}
