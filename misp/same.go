@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/parley-exchange/parley/stix"
@@ -56,8 +57,13 @@ func SameInMISP(a, b *stix.Object, scos ...*stix.Object) bool {
 		jb, err2 := json.Marshal(fb.Events)
 		return err1 == nil && err2 == nil && len(fa.Unsupported) == len(fb.Unsupported) && string(ja) == string(jb)
 	case "sighting":
+		// The export writes at most maxSightings instances, which the
+		// import folds back into a sighting of that count.
 		count := func(o *stix.Object) string {
 			if c, ok := o.Props["count"].(json.Number); ok {
+				if n, err := c.Int64(); err == nil && n > maxSightings {
+					return strconv.Itoa(maxSightings)
+				}
 				return c.String()
 			}
 			return "1"
