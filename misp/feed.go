@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parley-exchange/parley/pattern"
 	"github.com/parley-exchange/parley/stix"
@@ -849,8 +850,31 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 		skip("its comparisons do not make a %s value", typ)
 		return
 	}
+	first, last := seenOf(o, toIDs)
 	ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: typ, Category: categoryOf(o, typ), Value: v,
-		ToIDs: Bool(toIDs), Timestamp: ts, Comment: str(o, "description"), Tag: ownTags(ev, o)})
+		ToIDs: Bool(toIDs), Timestamp: ts, Comment: str(o, "description"), Tag: ownTags(ev, o), FirstSeen: first, LastSeen: last})
+}
+
+// seenOf gives an attribute's first_seen and last_seen, where the import
+// reads an indicator's valid_from (toIDs) or an observed-data's
+// first_observed and last_observed: each only where it is not the
+// attribute's timestamp (o's modified in seconds), which the import
+// reads when they are absent. Without them a re-import could not tell a
+// node's indicator valid since 2020 from a MISP attribute's valid since
+// 2026, and MISP users would not see when it was seen.
+func seenOf(o *stix.Object, toIDs bool) (first, last string) {
+	at := time.Unix(o.Modified.Unix(), 0)
+	form := func(k string) string {
+		t, err := stix.ParseTimestamp(str(o, k))
+		if err != nil || t.Equal(at) {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02T15:04:05.000000-07:00")
+	}
+	if toIDs {
+		return form("valid_from"), ""
+	}
+	return form("first_observed"), form("last_observed")
 }
 
 // valueOf rebuilds an attribute value of type typ from its comparisons:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/parley-exchange/parley/stix"
@@ -29,7 +30,13 @@ import (
 // become (and observed-data their observables' ids); sightings what they
 // sight, where and how often. Other objects are never the same unless
 // equal.
-func SameInMISP(a, b *stix.Object) bool {
+//
+// An observed-data's attribute is made of its observables: scos are
+// those of b (what the import sent with it), given to both a and b,
+// whose object_refs must be the same ids. Without them only those ids are
+// compared, not the tags, category or first_seen and last_seen of the
+// attribute.
+func SameInMISP(a, b *stix.Object, scos ...*stix.Object) bool {
 	if a.ID != b.ID || a.Type != b.Type || revoked(a) != revoked(b) || !a.Modified.Equal(b.Modified) {
 		return false
 	}
@@ -45,13 +52,18 @@ func SameInMISP(a, b *stix.Object) bool {
 		if a.Type == "observed-data" && !slices.Equal(stringList(a.Props["object_refs"]), stringList(b.Props["object_refs"])) {
 			return false
 		}
-		fa, fb := FeedFromSTIX([]*stix.Object{a}, Event{}), FeedFromSTIX([]*stix.Object{b}, Event{})
+		fa, fb := FeedFromSTIX(append([]*stix.Object{a}, scos...), Event{}), FeedFromSTIX(append([]*stix.Object{b}, scos...), Event{})
 		ja, err1 := json.Marshal(fa.Events)
 		jb, err2 := json.Marshal(fb.Events)
 		return err1 == nil && err2 == nil && len(fa.Unsupported) == len(fb.Unsupported) && string(ja) == string(jb)
 	case "sighting":
+		// The export writes at most maxSightings instances, which the
+		// import folds back into a sighting of that count.
 		count := func(o *stix.Object) string {
 			if c, ok := o.Props["count"].(json.Number); ok {
+				if n, err := c.Int64(); err == nil && n > maxSightings {
+					return strconv.Itoa(maxSightings)
+				}
 				return c.String()
 			}
 			return "1"

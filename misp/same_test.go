@@ -31,6 +31,10 @@ func TestSameInMISP(t *testing.T) {
 		{"sighting with other instants", sig + `"count":2,"first_seen":"2026-01-01T00:00:00.000Z","last_seen":"2026-01-02T00:00:00.000Z"}`,
 			sig + `"count":2,"first_seen":"2026-01-02T00:00:00.000Z","last_seen":"2026-01-02T00:00:00.000Z","x_misp_event_uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866"}`, true},
 		{"sighting of another count", sig + `"count":2}`, sig + `"count":3}`, false},
+		// the export writes 1,000 MISP sightings of a count above that,
+		// which the import folds back into a count of 1,000
+		{"sighting of a count the export caps", sig + `"count":5000}`, sig + `"count":1000}`, true},
+		{"sighting of a count below the cap", sig + `"count":999}`, sig + `"count":1000}`, false},
 	} {
 		objs := parseAll(t, tc.a, tc.b)
 		if got := SameInMISP(objs[0], objs[1]); got != tc.same {

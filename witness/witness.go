@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -401,7 +402,8 @@ func (w *Witness) writeEvidence(ls *logState, a, b []byte, prefix tlog.Hash, pro
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	base := filepath.Join(dir, OriginHash(ls.v.Name())[:16]+"-")
+	name := OriginHash(ls.v.Name())[:16] + "-"
+	base := filepath.Join(dir, name)
 	path := base + hex.EncodeToString(id[:8]) + ".json"
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
@@ -409,11 +411,22 @@ func (w *Witness) writeEvidence(ls *logState, a, b []byte, prefix tlog.Hash, pro
 	// Only the log's key signs the checkpoints of a fork, but a log that
 	// forked once can sign as many as it likes: without a bound each one
 	// would be a file, until the witness's disk is full. One proves the
-	// fork; a few show it went on.
-	if kept, err := filepath.Glob(base + "*.json"); err != nil {
+	// fork; a few show it went on. The files are counted by name, not
+	// with filepath.Glob, whose pattern would be the data directory's
+	// path too: one with '[' in it matched nothing (no bound) or was a
+	// bad pattern (no evidence kept at all).
+	entries, err := os.ReadDir(dir)
+	if err != nil {
 		return "", err
-	} else if len(kept) >= MaxEvidencePerLog {
-		return "", fmt.Errorf("%w: %d evidence files of this log are kept already (%s*.json); this one is not", ErrEvidenceFull, len(kept), base)
+	}
+	kept := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), name) && strings.HasSuffix(e.Name(), ".json") {
+			kept++
+		}
+	}
+	if kept >= MaxEvidencePerLog {
+		return "", fmt.Errorf("%w: %d evidence files of this log are kept already (%s*.json); this one is not", ErrEvidenceFull, kept, base)
 	}
 	return path, writeFileSync(path, ev, 0o600)
 }
@@ -434,7 +447,21 @@ func OriginHash(origin string) string {
 }
 
 // Evidence lists the evidence files the witness kept, oldest name first.
+// (Not filepath.Glob: the data directory's path may hold '[' or '*'.)
 func (w *Witness) Evidence() ([]string, error) {
-	m, err := filepath.Glob(filepath.Join(w.cfg.Dir, "evidence", "*.json"))
-	return m, err
+	dir := filepath.Join(w.cfg.Dir, "evidence")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".json") {
+			m = append(m, filepath.Join(dir, e.Name()))
+		}
+	}
+	return m, nil
 }

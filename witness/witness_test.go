@@ -451,12 +451,21 @@ func TestJournalConcurrentAppends(t *testing.T) {
 // TestEvidenceBounded: a log that forked can sign any number of
 // conflicting checkpoints; the witness refuses each (422) but keeps at most
 // MaxEvidencePerLog evidence files of it, says so once, and still keeps
-// evidence of another log's fork.
+// evidence of another log's fork. The bound holds whatever the data
+// directory is called: with filepath.Glob, a directory with '[' in its
+// path kept no evidence (a bad pattern) or any number of files (a
+// pattern matching other paths).
 func TestEvidenceBounded(t *testing.T) {
+	for _, name := range []string{"w", "w[1]", "w["} {
+		t.Run(name, func(t *testing.T) { testEvidenceBounded(t, filepath.Join(t.TempDir(), name)) })
+	}
+}
+
+func testEvidenceBounded(t *testing.T, dir string) {
 	l := newTestLog(t, "example.com/log")
 	other := newTestLog(t, "example.com/other")
 	var logged bytes.Buffer
-	w, err := Open(Config{Dir: t.TempDir(), Cosigner: newCosigner(t, "witness.example/w1"), Logs: []string{l.vkey, other.vkey},
+	w, err := Open(Config{Dir: dir, Cosigner: newCosigner(t, "witness.example/w1"), Logs: []string{l.vkey, other.vkey},
 		Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	if err != nil {
 		t.Fatal(err)

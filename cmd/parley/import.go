@@ -310,7 +310,10 @@ func idsOf(batch []json.RawMessage) map[string]json.RawMessage {
 
 // sameOnNode reports whether the node's copy of id at version (which the
 // member reads in the collection) says in MISP's terms what raw says.
-func (s *importSink) sameOnNode(ctx context.Context, id, version string, raw json.RawMessage) bool {
+// batch holds the objects sent with raw, by id: an observed-data's
+// observables among them are compared with it.
+func (s *importSink) sameOnNode(ctx context.Context, id, version string, batch map[string]json.RawMessage) bool {
+	raw := batch[id]
 	if raw == nil {
 		return false
 	}
@@ -326,8 +329,20 @@ func (s *importSink) sameOnNode(ctx context.Context, id, version string, raw jso
 	if err != nil || env == nil || len(env.Objects) != 1 {
 		return false
 	}
+	var scos []*stix.Object
+	if mine.Type == "observed-data" {
+		refs, _ := mine.Props["object_refs"].([]any)
+		for _, r := range refs {
+			ref, _ := r.(string)
+			if raw := batch[ref]; raw != nil {
+				if o, err := stix.Parse(raw); err == nil {
+					scos = append(scos, o)
+				}
+			}
+		}
+	}
 	held, err := stix.Parse(env.Objects[0])
-	return err == nil && misp.SameInMISP(held, mine)
+	return err == nil && misp.SameInMISP(held, mine, scos...)
 }
 
 // flush starts signing and pushing the queued objects. It waits only
@@ -436,7 +451,7 @@ func (s *importSink) send(ctx context.Context, batch []json.RawMessage) error {
 				if byID == nil {
 					byID = idsOf(batch)
 				}
-				if s.sameOnNode(ctx, f.ID, f.Version, byID[f.ID]) {
+				if s.sameOnNode(ctx, f.ID, f.Version, byID) {
 					s.stored++
 					s.already++
 					s.inOtherForm++

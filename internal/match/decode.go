@@ -612,6 +612,12 @@ func (d *Decoder) walkValue(t *fieldTable, e *Event, depth int) error {
 		if !container {
 			return d.s.skip(depth)
 		}
+		if h != nil {
+			// A path that is a field and a container: its handler is
+			// told where each object begins (kind kindObject, no
+			// value), as ecsAnswerStart needs.
+			h(e, kindObject, nil)
+		}
 		d.s.pos++
 		return d.walkObject(t, e, depth+1)
 	case kindArray:

@@ -106,6 +106,21 @@ func TestECSDNSAnswersByType(t *testing.T) {
 			[]string{"domain-name:value=iodine.tunnel.com"}},
 		{"zeek, no type", `{"@timestamp":"2024-01-01T00:00:00.000Z","ecs":{"version":"8.2.0"},"dns":{"answers":[{"data":"proxy-production-us-west1.gcp.cloud.es.io","ttl":119},{"data":"89.160.20.156","ttl":59},{"data":"NSEC3","ttl":59}]}}`,
 			[]string{"domain-name:value=proxy-production-us-west1.gcp.cloud.es.io", "ipv4-addr:value=89.160.20.156"}},
+		// An SOA answer has a type and no data (EVE writes its soa
+		// object, not rdata): its type is not the next record's.
+		{"record without data, keys sorted", `{"@timestamp":"2024-01-01T00:00:00.000Z","ecs":{"version":"8.0.0"},"dns":{"answers":[{"name":"example.org","ttl":5,"type":"SOA"},{"data":"evil2.example","name":"a.example.org","type":"CNAME"},{"data":"198.51.100.8","name":"b.example.org","type":"A"}]}}`,
+			[]string{"domain-name:value=a.example.org", "domain-name:value=b.example.org", "domain-name:value=evil2.example", "domain-name:value=example.org", "ipv4-addr:value=198.51.100.8"}},
+		{"record without data, type first", `{"@timestamp":"2024-01-01T00:00:00.000Z","ecs":{"version":"8.0.0"},"dns":{"answers":[{"type":"TXT","name":"t.example.org"},{"data":"evil3.example"}]}}`,
+			[]string{"domain-name:value=evil3.example", "domain-name:value=t.example.org"}},
+		// EVE's records with their keys sorted (rdata before rrtype), in
+		// an EVE event and below suricata.eve: a TXT record's text is
+		// no name, and its type doesn't read the CNAME record after it.
+		{"eve, keys sorted", `{"timestamp":"2025-03-01T10:00:01.000000+0000","event_type":"dns","dns":{"version":3,"answers":[{"rdata":"txt1.example","rrname":"q.example.org","rrtype":"TXT","ttl":5},{"rdata":"evil4.example","rrname":"r.example.org","rrtype":"CNAME","ttl":5},{"rrname":"s.example.org","rrtype":"SOA","soa":{"mname":"ns.example.org"}},{"rdata":"198.51.100.9","rrname":"t.example.org","rrtype":"A"}]}}`,
+			[]string{"domain-name:value=evil4.example", "domain-name:value=ns.example.org", "domain-name:value=q.example.org", "domain-name:value=r.example.org", "domain-name:value=s.example.org", "domain-name:value=t.example.org", "ipv4-addr:value=198.51.100.9"}},
+		{"below suricata.eve, keys sorted", `{"@timestamp":"2025-03-01T10:00:01.000Z","ecs":{"version":"8.0.0"},"suricata":{"eve":{"dns":{"version":3,"authorities":[{"rdata":"txt1.example","rrname":"q.example.org","rrtype":"TXT"},{"rdata":"evil5.example","rrname":"r.example.org","rrtype":"NS"}]}}}}`,
+			[]string{"domain-name:value=evil5.example", "domain-name:value=q.example.org", "domain-name:value=r.example.org"}},
+		{"eve, rdata without rrtype", `{"timestamp":"2025-03-01T10:00:01.000000+0000","event_type":"dns","dns":{"version":3,"answers":[{"rdata":"evil6.example","rrname":"q.example.org"},{"rrname":"r.example.org","rrtype":"TXT","rdata":"txt2.example"}]}}`,
+			[]string{"domain-name:value=evil6.example", "domain-name:value=q.example.org", "domain-name:value=r.example.org"}},
 		{"type without data, then data", `{"@timestamp":"2024-01-01T00:00:00.000Z","ecs":{"version":"8.0.0"},"dns":{"answers":[{"data":"a.example","ttl":1},{"data":"AhvMAAO1kA","type":"TXT"}]}}`,
 			[]string{"domain-name:value=a.example"}},
 	} {

@@ -202,6 +202,7 @@ type Event struct {
 	// (see ecsAnswerData)
 	rrPending    []byte
 	rrHasPending bool
+	rrPendingEVE bool // the data held is EVE's rdata (see eveRData)
 	intelValue   []byte
 	intelType    string
 	zeekName     []byte // a Zeek record's "name", a file name in smb_files.log
@@ -257,7 +258,7 @@ func (e *Event) reset() {
 	e.nt, e.file, e.email, e.x509 = -1, -1, -1, -1
 	e.httpHost, e.httpURI, e.httpScheme, e.proto = nil, nil, "", nil
 	e.httpPort, e.rrKind, e.urlPath, e.urlQuery = nil, rrUnknown, nil, nil
-	e.rrPending, e.rrHasPending = nil, false
+	e.rrPending, e.rrHasPending, e.rrPendingEVE = nil, false, false
 	e.intelValue, e.intelType = nil, ""
 	e.zeekName, e.smbFile = nil, false
 	e.zeekURI, e.zeekMethod, e.zeekUA, e.zeekSubject, e.zeekReplyTo = nil, nil, nil, nil, nil

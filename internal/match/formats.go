@@ -568,13 +568,58 @@ func ecsAnswerType(e *Event, _ byte, v []byte) {
 	}
 }
 
+// ecsAnswerStart begins an ECS dns.answers record: a type is its own
+// record's. Data held from the record before, which no type followed,
+// is read as Zeek's answers are, and a type that no data of its record
+// followed (Elastic's suricata pipeline writes an SOA answer's type and
+// no data) is forgotten: before, with the keys sorted, it read the next
+// record's data ({"name":..,"type":"SOA"},{"data":"evil.example",..,
+// "type":"CNAME"} lost evil.example).
+func ecsAnswerStart(e *Event, kind byte, _ []byte) {
+	if kind != kindObject {
+		return
+	}
+	e.ecsAnswerFlush()
+	e.rrKind = rrUnknown
+}
+
 func (e *Event) ecsAnswerFlush() {
 	if e.rrHasPending {
-		d := e.rrPending
-		e.rrPending, e.rrHasPending = nil, false
-		zeekAnswer(e, 0, d)
+		d, eve := e.rrPending, e.rrPendingEVE
+		e.rrPending, e.rrHasPending, e.rrPendingEVE = nil, false, false
+		if eve {
+			e.rrKind = rrUnknown
+			rdata(e, 0, d)
+		} else {
+			zeekAnswer(e, 0, d)
+		}
 	}
 }
+
+// eveRData is the rdata of an EVE record of a list (answers,
+// authorities, additionals). Suricata writes rrtype before it, but a
+// pipeline that sorts an object's keys (as ECS documents' answers come,
+// see ecsAnswerData) puts rdata first: it is then held until its
+// record's rrtype (eveRRType), and read untyped, as rdata reads it, when
+// the record has none. eveRecordStart keeps a record's rrtype from
+// reading the next record's rdata (a TXT record's type read the CNAME
+// after it as text, and its text was read as a name).
+func eveRData(e *Event, _ byte, v []byte) {
+	if e.rrKind != rrUnknown {
+		rdata(e, 0, v)
+		return
+	}
+	e.ecsAnswerFlush()
+	e.rrPending, e.rrHasPending, e.rrPendingEVE = e.save(v), true, true
+}
+
+// eveRRType is the rrtype of an EVE record of a list: it reads the
+// rdata held before it, or tells rdata how to read the one after it.
+func eveRRType(e *Event, _ byte, v []byte) { ecsAnswerType(e, 0, v) }
+
+// eveRecordStart begins an EVE record of a list, as ecsAnswerStart an
+// ECS one.
+func eveRecordStart(e *Event, kind byte, v []byte) { ecsAnswerStart(e, kind, v) }
 
 // rdata is a DNS answer's data: an address for A and AAAA, a name for
 // CNAME, NS, PTR, MX, DNAME and SRV (Suricata writes the target name),
@@ -631,8 +676,9 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"dns.rdata":          {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.queries.rrname": {domain, []Attr{AttrDomain}},
 	"dns.answers.rrname": {domain, []Attr{AttrDomain}},
-	"dns.answers.rrtype": {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.answers.rdata":  {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answers.rrtype": {eveRRType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answers.rdata":  {eveRData, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answers":        {eveRecordStart, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.grouped.A":      {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"dns.grouped.AAAA":   {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	"dns.grouped.CNAME":  {domain, []Attr{AttrDomain}},
@@ -645,19 +691,22 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	// authorities)
 	"dns.answer.rrname":                {domain, []Attr{AttrDomain}},
 	"dns.answer.authorities.rrname":    {domain, []Attr{AttrDomain}},
-	"dns.answer.authorities.rrtype":    {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.answer.authorities.rdata":     {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answer.authorities.rrtype":    {eveRRType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answer.authorities.rdata":     {eveRData, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.answer.authorities":           {eveRecordStart, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.answer.authorities.soa.mname": {domain, []Attr{AttrDomain}},
 	"dns.answer.authorities.srv.name":  {domain, []Attr{AttrDomain}},
 	"dns.authorities.rrname":           {domain, []Attr{AttrDomain}},
 	// v3 (and v2's detailed answers) log the authority and additional
 	// sections as full records: a referral's NS names, and their glue
 	// addresses among the additionals.
-	"dns.authorities.rrtype": {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.authorities.rdata":  {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.authorities.rrtype": {eveRRType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.authorities.rdata":  {eveRData, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.authorities":        {eveRecordStart, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.additionals.rrname": {domain, []Attr{AttrDomain}},
-	"dns.additionals.rrtype": {rrType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
-	"dns.additionals.rdata":  {rdata, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.additionals.rrtype": {eveRRType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.additionals.rdata":  {eveRData, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	"dns.additionals":        {eveRecordStart, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	// SRV and SOA records are objects, not rdata (Suricata 7 and 8,
 	// rust/src/dns/log.rs): the SRV target is "name" (the userguide says
 	// "target"), the SOA's primary name server "mname".
@@ -785,6 +834,7 @@ var ecsTable = newFieldTable(withEVEBelow("suricata.eve.", map[string]fieldDef{
 	// record's text is no name); Elastic's zeek dns pipeline copies
 	// Zeek's answers here without a type, NSEC3's bare type name with
 	// them (see zeekAnswer).
+	"dns.answers":      {ecsAnswerStart, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.answers.data": {ecsAnswerData, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.answers.type": {ecsAnswerType, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"dns.answers.name": {domain, []Attr{AttrDomain}},

@@ -509,7 +509,25 @@ func hourStart(v, zone []byte) (time.Time, bool) {
 // ("C7D4288B80E01E25"), Elastic's suricata pipeline Suricata's without
 // colons ("00C7D4288B80E01E25"), as ECS asks. A value with anything but
 // hex digits and ':', '-' or ' ' between them is appended as written.
+//
+// A leading '-' is a sign, not a separator: Zeek writes a negative serial
+// (a DER INTEGER whose first content byte is 128 or more, which
+// non-conforming CAs issue) as OpenSSL's i2a_ASN1_INTEGER does, "-" and
+// the magnitude's hex ("-01" for -1), and that is another certificate's
+// serial than 1's. Its normal form keeps the sign ("-01").
 func appendSerial(dst, v []byte) []byte {
+	if len(v) > 1 && v[0] == '-' {
+		start := len(dst)
+		dst = appendSerial(append(dst, '-'), v[1:])
+		switch rest := dst[start+1:]; {
+		case len(rest) == 0 || rest[0] == '-' || !isHexDigit(rest[0]):
+			// not a signed hex number: as written
+			return append(dst[:start], v...)
+		case string(rest) == "00":
+			return append(dst[:start], "00"...) // -0 is 0
+		}
+		return dst
+	}
 	digits := 0
 	for _, c := range v {
 		switch {

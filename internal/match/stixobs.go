@@ -182,6 +182,13 @@ func (e *Event) normalizeAttr(a Attr, v []byte) ([]byte, bool) {
 		return []byte(n), err == nil
 	case AttrSrcPort, AttrDstPort, AttrFileSize:
 		return normInt(v)
+	case AttrX509Serial:
+		// as the log decoders (x509Serial) and indicator literals
+		// (normalizeValue) have it, or an observation's serial in any
+		// other form matched no indicator, not even one copying it
+		start := len(e.arena)
+		e.arena = appendSerial(e.arena, v)
+		return e.arena[start:len(e.arena):len(e.arena)], true
 	}
 	return e.save(v), true
 }
