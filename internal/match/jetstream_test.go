@@ -779,7 +779,11 @@ func TestJetStreamHeldWhileEmitting(t *testing.T) {
 			want[ack.Sequence] = true
 		}
 	}
-	const ackWait = 300 * time.Millisecond
+	// Long enough that a loaded machine (CI runs packages in parallel
+	// under -race) still gets an in-progress acknowledgement out every
+	// third of it: at 300 ms one run in a few on a busy box saw a held
+	// message redelivered.
+	const ackWait = time.Second
 	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "sensor.>", ackWait, 10000))
 	if err != nil {
 		t.Fatal(err)
@@ -805,7 +809,7 @@ func TestJetStreamHeldWhileEmitting(t *testing.T) {
 		return &JetStreamSource{Stream: s, Consumer: cons, MaxPending: 1000, Batch: 500, FlushEvery: ackWait / 3}
 	}
 	// a's first emitting lasts until its messages were held through ten
-	// rounds (over three AckWaits), or 5 s at most (without holding them,
+	// rounds (over three AckWaits), or 15 s at most (without holding them,
 	// which is what this test catches: b gets them after an AckWait).
 	blocked := make(chan struct{})
 	var a *JetStreamSource
@@ -814,7 +818,7 @@ func TestJetStreamHeldWhileEmitting(t *testing.T) {
 		if first && len(objs) > 0 {
 			first = false
 			close(blocked)
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := time.Now().Add(15 * time.Second)
 			for a.progressed.Load() < 10 && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
