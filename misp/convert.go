@@ -1253,7 +1253,9 @@ func (c *Converter) relationship(x *eventCtx, src, typ, dst, when string) {
 // The further instances that Parley's feed export made of a STIX sighting
 // of count > 1 ([SightingInstanceUUID] of the first's uuid) fold back into
 // that sighting: its count, and first_seen and last_seen the earliest and
-// latest of their dates (the first's date is its created and modified). MISP itself never makes such uuids.
+// latest of their dates (the first's date is its created and modified),
+// and its where_sighted_refs the organisations of them all, each once, in
+// the order of the instances. MISP itself never makes such uuids.
 func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 	index := map[string]int{}
 	for i, s := range a.Sighting {
@@ -1262,6 +1264,9 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 		}
 	}
 	instanceOf := map[int]int{}
+	// instances are the positions of a sighting's further instances, in
+	// the order of their number.
+	instances := map[int][]int{}
 	for i, s := range a.Sighting {
 		if _, ok := index[s.UUID]; !ok || !validUUID(s.UUID) {
 			continue
@@ -1275,6 +1280,7 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 				break
 			}
 			instanceOf[j] = i
+			instances[i] = append(instances[i], j)
 		}
 	}
 	type span struct {
@@ -1322,17 +1328,31 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 		if typeOf(of) == "observed-data" {
 			m["observed_data_refs"] = []any{of}
 		}
-		if s.Organisation != nil && validUUID(s.Organisation.UUID) {
-			where := "identity--" + s.Organisation.UUID
-			name := s.Organisation.Name
+		// Sighted where its organisation is and, for the instances the
+		// export made of one STIX sighting, theirs: each once, in the
+		// order of the instances (which name them in turn).
+		var where []any
+		for _, k := range append([]int{i}, instances[i]...) {
+			org := a.Sighting[k].Organisation
+			if org == nil || !validUUID(org.UUID) {
+				continue
+			}
+			id := "identity--" + org.UUID
+			if slices.Contains(where, any(id)) {
+				continue
+			}
+			name := org.Name
 			if name == "" {
 				name = "unknown MISP organisation"
 			}
-			if c.shared(x, map[string]any{"type": "identity", "spec_version": "2.1", "id": where,
+			if c.shared(x, map[string]any{"type": "identity", "spec_version": "2.1", "id": id,
 				"created": sharedCreated, "modified": sharedCreated, "created_by_ref": x.createdBy,
 				"name": name, "identity_class": "organization"}) {
-				m["where_sighted_refs"] = []any{where}
+				where = append(where, id)
 			}
+		}
+		if len(where) > 0 {
+			m["where_sighted_refs"] = where
 		}
 		if err := c.emit(x, &unit{main: m["id"].(string), objs: []map[string]any{m}}); err != nil {
 			c.unsupported(x, "sighting", s.UUID, "sighting", "invalid as STIX: %v", err)

@@ -95,13 +95,16 @@
 //     attribute's indicator or observed-data, sighted where the
 //     sighting's organisation is (identity--<org uuid>). The further
 //     instances the feed export made of a STIX sighting of count n
-//     ([SightingInstanceUUID]) fold back into that one sighting.
+//     ([SightingInstanceUUID]) fold back into that one sighting, sighted
+//     where their organisations are (each once, in the order of the
+//     instances).
 //   - The catch-all event of a feed export ([EventFor], see [ExportRest])
 //     becomes no report or grouping: only its objects are written.
 //
 // The feed export ([FeedFromSTIX]) writes the sightings of the
 // indicators and observed-data it exports on their attributes, one MISP
-// sighting per counted instance. [SameInMISP] tells an import of that
+// sighting per counted instance (at least one per organisation in
+// where_sighted_refs, which the instances name in turn). [SameInMISP] tells an import of that
 // export that what the node holds says the same.
 //
 // # Where Parley differs from misp-stix

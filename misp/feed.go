@@ -234,6 +234,15 @@ const maxSightings = 1000
 // derived from it ([SightingInstanceUUID]), by which Parley's import
 // folds them back into one sighting of that count. A count of 0 is no
 // sighting.
+//
+// A MISP sighting names one organisation, a STIX sighting any number
+// (where_sighted_refs): the instances name its identities in turn, the
+// i-th instance the (i mod k)-th of k, so that each organisation is named
+// and Parley's import gathers them back, in order. A sighting sighted at
+// more organisations than its count is one instance per organisation
+// ([sightingInstances]), so MISP counts it that many times: the STIX
+// count says how often it was seen, not by whom, and MISP cannot say one
+// instance was seen at two places.
 func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
 	attrs := map[string]*Attribute{}
 	for _, ev := range f.Events {
@@ -261,26 +270,17 @@ func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
 		if a == nil {
 			continue // its indicator has no MISP form here
 		}
-		n := int64(1)
-		if c, ok := s.Props["count"]; ok {
-			switch v := c.(type) {
-			case float64:
-				n = int64(v)
-			case json.Number:
-				n, _ = v.Int64()
-			case int64:
-				n = v
-			case int:
-				n = int64(v)
-			}
-		}
+		where := sightingOrgs(s)
+		n := sightingInstances(s)
 		if n <= 0 {
 			continue
 		}
-		if n > maxSightings {
+		if c := sightingCount(s); c > maxSightings {
 			f.Unsupported = append(f.Unsupported, Unsupported{Kind: "sighting", UUID: s.ID, Name: "sighting",
-				Reason: fmt.Sprintf("count %d: written as %d MISP sightings, one per instance", n, maxSightings)})
-			n = maxSightings
+				Reason: fmt.Sprintf("count %d: written as %d MISP sightings, one per instance", c, maxSightings)})
+		} else if int64(len(where)) > maxSightings {
+			f.Unsupported = append(f.Unsupported, Unsupported{Kind: "sighting", UUID: s.ID, Name: "sighting",
+				Reason: fmt.Sprintf("sighted at %d organisations: written as %d MISP sightings, one per organisation", len(where), maxSightings)})
 		}
 		// The first instance is dated when the sighting was made
 		// (created: where Parley's import puts date_sighting, so that
@@ -293,15 +293,18 @@ func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
 		if t, err := stix.ParseTimestamp(str(s, "last_seen")); err == nil {
 			last = t
 		}
-		var org *Org
-		if where := stringList(s.Props["where_sighted_refs"]); len(where) > 0 && strings.HasPrefix(where[0], "identity--") {
-			org = &Org{UUID: uuidOf(where[0])}
-			if id := byID[where[0]]; id != nil {
-				org.Name = str(id, "name")
+		orgs := make([]*Org, len(where))
+		for i, w := range where {
+			orgs[i] = &Org{UUID: uuidOf(w)}
+			if id := byID[w]; id != nil {
+				orgs[i].Name = str(id, "name")
 			}
 		}
 		for i := range n {
-			m := Sighting{UUID: uuidOf(s.ID), AttributeUUID: a.UUID, DateSighting: Timestamp(s.Created.Unix()), Type: "0", Organisation: org}
+			m := Sighting{UUID: uuidOf(s.ID), AttributeUUID: a.UUID, DateSighting: Timestamp(s.Created.Unix()), Type: "0"}
+			if len(orgs) > 0 {
+				m.Organisation = orgs[i%int64(len(orgs))]
+			}
 			if i > 0 {
 				m.UUID = SightingInstanceUUID(s.ID, i)
 				m.DateSighting = Timestamp(last.Unix())
@@ -321,6 +324,52 @@ func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
 			return a.Sighting[i].UUID < a.Sighting[j].UUID
 		})
 	}
+}
+
+// sightingCount is a STIX sighting's count (1 when it has none).
+func sightingCount(s *stix.Object) int64 {
+	c, ok := s.Props["count"]
+	if !ok {
+		return 1
+	}
+	switch v := c.(type) {
+	case float64:
+		return int64(v)
+	case json.Number:
+		n, _ := v.Int64()
+		return n
+	case int64:
+		return v
+	case int:
+		return int64(v)
+	}
+	return 1
+}
+
+// sightingOrgs are the organisations a STIX sighting was sighted at, as
+// MISP can name them: its where_sighted_refs that are identities, each
+// once, in order (a location is no MISP organisation).
+func sightingOrgs(s *stix.Object) []string {
+	var out []string
+	for _, w := range stringList(s.Props["where_sighted_refs"]) {
+		if strings.HasPrefix(w, "identity--") && !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// sightingInstances is how many MISP sightings the feed export writes of
+// a STIX sighting: its count, but at least one per organisation it was
+// sighted at (a MISP sighting is one instance by one organisation, so
+// that each is named), and at most maxSightings; 0 for a count of 0 or
+// less.
+func sightingInstances(s *stix.Object) int64 {
+	n := sightingCount(s)
+	if n <= 0 {
+		return 0
+	}
+	return min(max(n, int64(len(sightingOrgs(s)))), maxSightings)
 }
 
 func stringList(v any) []string {

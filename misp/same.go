@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/parley-exchange/parley/stix"
@@ -28,7 +27,9 @@ import (
 // event); indicators, observed-data,
 // notes, vulnerabilities and campaigns the attributes or MISP object they
 // become (and observed-data their observables' ids); sightings what they
-// sight, where and how often. Other objects are never the same unless
+// sight, where (the identities of where_sighted_refs, each once, in
+// order) and how often (the MISP sightings the export writes: the count,
+// but at least one per organisation and at most 1,000). Other objects are never the same unless
 // equal.
 //
 // An observed-data's attribute is made of its observables: scos are
@@ -57,21 +58,20 @@ func SameInMISP(a, b *stix.Object, scos ...*stix.Object) bool {
 		jb, err2 := json.Marshal(fb.Events)
 		return err1 == nil && err2 == nil && len(fa.Unsupported) == len(fb.Unsupported) && string(ja) == string(jb)
 	case "sighting":
-		// The export writes at most maxSightings instances, which the
-		// import folds back into a sighting of that count.
-		count := func(o *stix.Object) string {
-			if c, ok := o.Props["count"].(json.Number); ok {
-				if n, err := c.Int64(); err == nil && n > maxSightings {
-					return strconv.Itoa(maxSightings)
-				}
-				return c.String()
-			}
-			return "1"
-		}
-		return str(a, "sighting_of_ref") == str(b, "sighting_of_ref") && count(a) == count(b) &&
-			slices.Equal(stringList(a.Props["where_sighted_refs"]), stringList(b.Props["where_sighted_refs"]))
+		// The export writes one MISP sighting per instance (at least
+		// one per organisation, at most maxSightings), each naming one of
+		// its organisations in turn, which the import gathers back.
+		return str(a, "sighting_of_ref") == str(b, "sighting_of_ref") &&
+			sightingInstances(a) == sightingInstances(b) && slices.Equal(exportedOrgs(a), exportedOrgs(b))
 	}
 	return false
+}
+
+// exportedOrgs are the organisations the export names in a sighting's
+// MISP instances.
+func exportedOrgs(s *stix.Object) []string {
+	orgs := sightingOrgs(s)
+	return orgs[:min(int64(len(orgs)), sightingInstances(s))]
 }
 
 func withoutClusterTags(tags []Tag) []Tag {

@@ -83,8 +83,8 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 	src := &match.JetStreamSource{
 		Stream: s, Consumer: cons,
 		FlushEvery: o.flush, MaxPending: o.maxPending, Batch: o.batch,
-		MaxPayload: nc.MaxPayload(),
-		Warn:       func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) },
+		MaxPayload: nc.MaxPayload(), PayloadLimit: nc.MaxPayload,
+		Warn: func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) },
 	}
 	err = src.Run(ctx)
 	if ferr := nc.Flush(); err == nil && ferr != nil {

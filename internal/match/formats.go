@@ -531,9 +531,22 @@ func looksLikeDN(v []byte) bool {
 }
 
 // rrType remembers a DNS record's type (EVE's rrtype, which Suricata
-// writes before rdata) so that rdata is read as what it is.
+// writes before rdata) so that rdata is read as what it is. A type is a
+// mnemonic that DNS reads in any case (RFC 1035 section 5.1, RFC 3597
+// section 5): "cname" is a CNAME, whose data is a name.
 func rrType(e *Event, _ byte, v []byte) {
-	switch string(v) {
+	var up [5]byte // the longest type compared: "CNAME", "DNAME"
+	if len(v) > len(up) {
+		e.rrKind = rrOther
+		return
+	}
+	for i, c := range v {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up[i] = c
+	}
+	switch string(up[:len(v)]) {
 	case "A", "AAAA":
 		e.rrKind = rrAddr
 	case "CNAME", "NS", "PTR", "MX", "DNAME", "SRV":

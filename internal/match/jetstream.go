@@ -159,6 +159,16 @@ type JetStreamSource struct {
 	// and a margin for the subject and reply if more: a message larger
 	// than a pull's byte limit is never delivered to it.
 	MaxPayload int64
+	// PayloadLimit, when set, is read before every pull: the largest
+	// message the server connected to now takes (nats.Conn.MaxPayload,
+	// which a reconnect updates: the nodes of a cluster may have
+	// different max_payload). A pull's byte limit is then made for the
+	// largest of MaxPayload and every answer so far (a message that a
+	// node with a larger limit took stays in the stream when the source
+	// reconnects to one with a smaller limit), so that a larger message
+	// does not stall the consumer after a reconnect, as one limit worked
+	// out at the start did.
+	PayloadLimit func() int64
 	// Warn receives errors that do not stop the source.
 	Warn func(error)
 
@@ -286,12 +296,20 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	// message: the server never delivers a message larger than a pull's
 	// byte limit (it answers 409, which the library ends the pull on
 	// without an error), and the fleet would stop on it for ever.
+	// The largest payload is read again before every pull (PayloadLimit):
+	// a reconnect may reach a server that takes larger messages.
 	maxPayload := j.MaxPayload
-	if maxPayload <= 0 {
+	if maxPayload <= 0 && j.PayloadLimit == nil {
 		maxPayload = 64 << 20
 	}
-	maxBytes := int(max(pullBytes, maxPayload+pullMargin))
 	fetch := func() (jetstream.MessageBatch, error) {
+		if j.PayloadLimit != nil {
+			maxPayload = max(maxPayload, j.PayloadLimit())
+		}
+		if maxPayload <= 0 {
+			maxPayload = 64 << 20
+		}
+		maxBytes := int(max(pullBytes, maxPayload+pullMargin))
 		return j.Consumer.Fetch(count, jetstream.FetchMaxWait(wait), jetstream.FetchMaxBytes(maxBytes))
 	}
 	next, nextErr := fetch()

@@ -404,8 +404,9 @@ func TestLogObjectsReadsOnlyReadable(t *testing.T) {
 // indicator, an observable, an opinion on the indicator and a private set;
 // alice asks about each of them, and about an unused id of each kind,
 // through the TAXII API, the node's own routes and the web UI. Every row
-// of the route table is either probed or listed as taking no id that
-// could be hidden, so that a new route can't be forgotten.
+// of the route table, every page of the web UI and every node path that
+// the UI's GET /ui/api/ forwards to is either probed or listed as taking
+// no id that could be hidden, so that a new route can't be forgotten.
 func TestHiddenAndAbsentAlike(t *testing.T) {
 	tn := newTestNode(t)
 	const value, unusedValue = "hidden-only.example", "unused-only.example"
@@ -544,14 +545,35 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		"GET /ui/assets/{name}": true, "GET /ui/login": true, "POST /ui/login": true, "POST /ui/logout": true,
 		"GET /ui/{$}": true, "GET /ui/members": true, "GET /ui/private": true,
 	}
-	var uiPatterns []string
+	var uiPatterns, uiAPIGets []string
 	for _, rt := range routes {
 		if p, ok := rt.Handler.(interface{ Patterns() []string }); ok && rt.Pattern == "/ui/" {
 			uiPatterns = p.Patterns()
 		}
+		if p, ok := rt.Handler.(interface{ APIGets() []string }); ok && rt.Pattern == "/ui/" {
+			uiAPIGets = p.APIGets()
+		}
 	}
 	if len(uiPatterns) == 0 {
 		t.Fatal("the route table's /ui/ row doesn't list the web UI's patterns")
+	}
+	if len(uiAPIGets) == 0 {
+		t.Fatal("the route table's /ui/ row doesn't list the node paths that GET /ui/api/ forwards to")
+	}
+	// GET /ui/api/{path} is one pattern but forwards to each node path of
+	// its allow-list: each is probed through /ui/api/, or is a node route
+	// that takes no id that could be hidden.
+	uiAPIProbed := map[string]bool{}
+	for _, r := range ui {
+		if p, ok := strings.CutPrefix(r.path, "/ui/api/"); ok && r.method == http.MethodGet {
+			p, _, _ = strings.Cut(p, "?")
+			uiAPIProbed["/"+p] = true
+		}
+	}
+	for _, p := range uiAPIGets {
+		if !uiAPIProbed[p] && !noID["GET "+p] {
+			t.Errorf("web UI forward GET /ui/api%s: no request of this test asks it about a hidden id; add one, or list GET %s as taking none", p, p)
+		}
 	}
 	uiMux := http.NewServeMux()
 	for _, p := range uiPatterns {

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -12,6 +13,20 @@ var apiGets = map[string]bool{
 	"/log/receipt": true, "/log/keys": true, "/log/checkpoint": true,
 	"/log/key": true, "/log/bundle": true, "/concurrence": true,
 	"/log/proof/consistency": true, "/peers/bundle": true,
+}
+
+// APIGets returns the node paths (such as "/log/receipt") that GET
+// /ui/api/{path} forwards to, sorted: the allow-list behind the one
+// "GET /ui/api/" pattern of [Handler.Patterns], so that a test that must
+// reach every route (the node's check that a hidden id answers as an
+// unused one) can enumerate these too and a new one can't be forgotten.
+func (h *Handler) APIGets() []string {
+	ps := make([]string, 0, len(apiGets))
+	for p := range apiGets {
+		ps = append(ps, p)
+	}
+	slices.Sort(ps)
+	return ps
 }
 
 // apiGet forwards GET /ui/api/X to the node's GET /X as the session's
