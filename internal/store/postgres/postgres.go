@@ -129,7 +129,8 @@ const (
 // times: fn must therefore do nothing but database work through tx (or
 // work it can repeat), and must not keep results of a failed attempt.
 // A server that can't be reached (see [isUnavailable]) is not retried
-// here: the error is [store.ErrUnavailable], and when the connection
+// here, nor is a statement the server canceled (statement_timeout,
+// lock_timeout: see [unavailableIn]): the error is [store.ErrUnavailable], and when the connection
 // broke at COMMIT ("couldn't commit") the change may have been committed.
 //
 // Why READ COMMITTED and row locks rather than SERIALIZABLE: every
@@ -144,7 +145,7 @@ const (
 // the writers, and the rare 40001 is what the retry is for.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := unavailable(s.tryTx(ctx, fn))
+		err := unavailableIn(ctx, s.tryTx(ctx, fn))
 		if diskFull(err) {
 			// The node answers 507, not 500, for a full disk.
 			return fmt.Errorf("%w: %w", store.ErrFull, err)
