@@ -330,7 +330,7 @@ func planned(a args) []any {
 // transaction's, without more context; one that says the server can't be
 // reached is marked [store.ErrUnavailable] (see [unavailable]).
 func (s *Store) readIndexed(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	tx, err := s.begin(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return err // already through unavailableIn (db.BeginTx)
 	}

@@ -106,18 +106,43 @@ func unavailableIn(ctx context.Context, err error) error {
 
 // db is the pool as this store's reads use it: its errors, and those of
 // the rows it returns, pass through [unavailable].
+//
+// Its statements are reads (and the idempotent CREATE TABLE IF NOT EXISTS
+// of [Store.migrate]); writes go through [Store.inTx]. So a statement
+// that failed on a pooled connection the server had ended while it was
+// idle is run again on another (see [db.retryOnNewConn]).
 type db struct{ *pgxpool.Pool }
 
 func (d db) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	rows, err := d.Pool.Query(ctx, sql, args...)
-	if err != nil {
-		return rows, unavailableIn(ctx, err)
+	for i := 1; ; i++ {
+		rows, err := d.Pool.Query(ctx, sql, args...)
+		if err != nil {
+			err = unavailableIn(ctx, err)
+			if d.retryOnNewConn(ctx, err, i) {
+				continue
+			}
+			return rows, err
+		}
+		return unavailableRows{rows, ctx}, nil
 	}
-	return unavailableRows{rows, ctx}, nil
 }
 
 func (d db) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return unavailableRow{d.Pool.QueryRow(ctx, sql, args...), ctx}
+	return unavailableRow{d.Pool.QueryRow(ctx, sql, args...), ctx, d, sql, args}
+}
+
+// retryOnNewConn reports whether a statement or BEGIN that failed with err
+// on its tries-th try should be tried again: err says the connection broke
+// (store.ErrUnavailable) but not that a new one couldn't be made
+// (*pgconn.ConnectError: the server is out of reach), the caller's ctx is
+// live, and the pool may still hold connections that the server ended
+// while they were idle: the pool pings only connections idle for more
+// than a second, and drops a broken one when it is released, so each try
+// takes another, and the last one dials.
+func (d db) retryOnNewConn(ctx context.Context, err error, tries int) bool {
+	var ce *pgconn.ConnectError
+	return err != nil && tries <= int(d.Pool.Config().MaxConns) && ctx.Err() == nil &&
+		errors.Is(err, store.ErrUnavailable) && !errors.As(err, &ce)
 }
 
 func (d db) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -148,6 +173,16 @@ func (r unavailableRows) Values() ([]any, error) {
 type unavailableRow struct {
 	row pgx.Row
 	ctx context.Context
+	// To run the statement again (see [db.retryOnNewConn]).
+	db   db
+	sql  string
+	args []any
 }
 
-func (r unavailableRow) Scan(dest ...any) error { return unavailableIn(r.ctx, r.row.Scan(dest...)) }
+func (r unavailableRow) Scan(dest ...any) error {
+	err := unavailableIn(r.ctx, r.row.Scan(dest...))
+	for i := 1; r.db.retryOnNewConn(r.ctx, err, i); i++ {
+		err = unavailableIn(r.ctx, r.db.Pool.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...))
+	}
+	return err
+}
