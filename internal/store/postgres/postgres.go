@@ -129,7 +129,8 @@ const (
 // times: fn must therefore do nothing but database work through tx (or
 // work it can repeat), and must not keep results of a failed attempt.
 // A server that can't be reached (see [isUnavailable]) is not retried
-// here: the error is [store.ErrUnavailable], and when the connection
+// here, nor is a statement the server canceled (statement_timeout,
+// lock_timeout: see [unavailableIn]): the error is [store.ErrUnavailable], and when the connection
 // broke at COMMIT ("couldn't commit") the change may have been committed.
 //
 // Why READ COMMITTED and row locks rather than SERIALIZABLE: every
@@ -144,7 +145,7 @@ const (
 // the writers, and the rare 40001 is what the retry is for.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := unavailable(s.tryTx(ctx, fn))
+		err := unavailableIn(ctx, s.tryTx(ctx, fn))
 		if diskFull(err) {
 			// The node answers 507, not 500, for a full disk.
 			return fmt.Errorf("%w: %w", store.ErrFull, err)
@@ -164,7 +165,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	tx, err := s.begin(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return fmt.Errorf("couldn't begin a transaction: %w", err)
 	}
@@ -176,6 +177,26 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		return fmt.Errorf("couldn't commit: %w", err)
 	}
 	return nil
+}
+
+// begin begins a transaction on a connection of the pool. A pooled
+// connection whose session the server ended while it was idle (an
+// administrator's pg_terminate_backend, a failover, idle_session_timeout)
+// fails at BEGIN; the pool only pings connections idle for more than a
+// second, so after the server ends several at once each would fail one
+// request with store.ErrUnavailable although the server answers. BEGIN
+// changes nothing, so a BEGIN that fails on a broken connection is tried
+// again, on another connection (the pool drops the broken one), up to
+// once per connection of the pool and one more, which dials. A fresh
+// connection that can't be made ends the tries: the server is out of
+// reach.
+func (s *Store) begin(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
+	for i := 1; ; i++ {
+		tx, err := s.pool.BeginTx(ctx, opts)
+		if !s.pool.retryOnNewConn(ctx, err, i) {
+			return tx, err
+		}
+	}
 }
 
 // retryable reports whether err is a serialization failure or a deadlock,

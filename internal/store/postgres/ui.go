@@ -330,15 +330,15 @@ func planned(a args) []any {
 // transaction's, without more context; one that says the server can't be
 // reached is marked [store.ErrUnavailable] (see [unavailable]).
 func (s *Store) readIndexed(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	tx, err := s.begin(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return err
+		return err // already through unavailableIn (db.BeginTx)
 	}
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
-		return unavailable(err)
+		return unavailableIn(ctx, err)
 	}
-	return unavailable(fn(tx))
+	return unavailableIn(ctx, fn(tx))
 }
 
 // bySeqs is the FROM clause of the objects o whose seqs the query seqs

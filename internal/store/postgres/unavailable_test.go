@@ -48,6 +48,8 @@ func TestUnavailable(t *testing.T) {
 		{"crash_shutdown", &pgconn.PgError{Code: "57P02"}, true},
 		{"cannot_connect_now", &pgconn.PgError{Code: "57P03"}, true},
 		{"too_many_connections", &pgconn.PgError{Code: "53300"}, true},
+		{"idle_in_transaction_session_timeout", &pgconn.PgError{Code: "25P03"}, true},
+		{"idle_session_timeout", &pgconn.PgError{Code: "57P05"}, true},
 		{"connection_failure", &pgconn.PgError{Code: "08006"}, true},
 		{"sqlclient_unable_to_establish_sqlconnection", &pgconn.PgError{Code: "08001"}, true},
 		{"protocol_violation", &pgconn.PgError{Code: "08P01"}, true},
