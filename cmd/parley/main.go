@@ -227,6 +227,13 @@ func (c *cli) printError(err error) {
 		fmt.Fprintf(c.stderr, "parley: hint: %s\n", hint)
 		return
 	}
+	// So has a node that is up but can't serve now (its store is down or
+	// busy): the command's hint would send the user after flags that are
+	// right.
+	if hint := unavailableHint(err); hint != "" {
+		fmt.Fprintf(c.stderr, "parley: hint: %s\n", hint)
+		return
+	}
 	var ee *exitError
 	if errors.As(err, &ee) && ee.hint != "" {
 		fmt.Fprintf(c.stderr, "parley: hint: %s\n", ee.hint)

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
+	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/taxii"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // This file is the one place where commands get the HTTP client they talk
@@ -146,4 +149,32 @@ func tlsHint(err error) string {
 		return "the node serves plain HTTP: use an http:// --url, or ask its operator to serve TLS"
 	}
 	return ""
+}
+
+// unavailableHint is the hint for an answer that says the node can't serve
+// now (502, 503, 504: its store unreachable or busy, a proxy without it),
+// from any of the clients' errors, or "".
+func unavailableHint(err error) string {
+	var te *taxii.ResponseError
+	var le *tlog.HTTPError
+	var pe *private.HTTPError
+	code, wait := 0, time.Duration(0)
+	switch {
+	case errors.As(err, &te):
+		code, wait = te.StatusCode, te.RetryAfter
+	case errors.As(err, &le):
+		code = le.Code
+	case errors.As(err, &pe):
+		code = pe.Status
+	}
+	switch code {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	default:
+		return ""
+	}
+	hint := "the node is up but can't serve now (its store unreachable or busy, or a proxy before it without it): try again later"
+	if wait > 0 {
+		hint += fmt.Sprintf(" (it asks to wait %s)", wait)
+	}
+	return hint + "; its operator finds why in its log and /readyz"
 }
