@@ -182,7 +182,7 @@ func createPrivate(path string) error {
 
 // whyNotWritable adds to err, an error opening the database at path, the
 // reason when it is that the database's directory can't be written to (a
-// read-only mount, a directory without write permission): SQLite says only
+// read-only mount, a directory without write permission, a full disk): SQLite says only
 // "unable to open database file" or "attempt to write a readonly
 // database", and opening needs to create the -wal and -shm files beside
 // the database.
@@ -192,8 +192,13 @@ func whyNotWritable(path string, err error) error {
 	if perr != nil {
 		return fmt.Errorf("%w (the directory %s can't be written to: %v)", err, dir, perr)
 	}
-	f.Close()
-	os.Remove(f.Name())
+	defer os.Remove(f.Name())
+	defer f.Close()
+	// On a full disk a file can be made but not written; SQLite then
+	// says "disk I/O error" (it can't size the -shm file).
+	if _, perr := f.Write(make([]byte, 4096)); perr != nil {
+		return fmt.Errorf("%w (the directory %s can't be written to: %v)", err, dir, perr)
+	}
 	return err
 }
 
