@@ -52,6 +52,11 @@ func runKeygen(ctx context.Context, c *cli, args []string) error {
 	}
 	if statement != nil {
 		if err := writeNew(*out+".rotation", []byte(base64.StdEncoding.EncodeToString(statement)+"\n"), 0o644); err != nil {
+			if exitCode(err) != 2 {
+				// The new pair is of no use without its statement.
+				os.Remove(*out)
+				os.Remove(*out + ".pub")
+			}
 			return err
 		}
 		fmt.Fprintf(c.stderr, "parley: give %s.pub and %s.rotation to the operator (parley member key rotate --pubkey %s.pub --statement %s.rotation)\n", *out, *out, *out, *out)
@@ -72,7 +77,15 @@ func writeKeyPair(path string, pub ed25519.PublicKey, priv ed25519.PrivateKey) e
 	if err := writeNew(path, pemBytes, 0o600); err != nil {
 		return err
 	}
-	return writeNew(path+".pub", []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644)
+	if err := writeNew(path+".pub", []byte(base64.StdEncoding.EncodeToString(pub)+"\n"), 0o644); err != nil {
+		// A key without its .pub is of no use, and would make the next
+		// try refuse path as existing: nobody has this key yet.
+		if exitCode(err) != 2 {
+			os.Remove(path)
+		}
+		return err
+	}
+	return nil
 }
 
 func writeNew(path string, data []byte, mode os.FileMode) error {
@@ -83,16 +96,25 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 	if err != nil {
 		return withExit(3, "", fmt.Errorf("couldn't write %s: %w", path, err))
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
+	// A file that couldn't be written whole (a full disk) is removed: left
+	// empty or cut short, it would be refused as "exists" by the next try.
+	_, err = writeNewData(f, data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
 		return withExit(3, "", fmt.Errorf("couldn't write %s: %w", path, err))
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return withExit(3, "", fmt.Errorf("couldn't write %s: %w", path, err))
-	}
-	return f.Close()
+	return nil
 }
+
+// writeNewData writes a new key file's bytes; tests replace it to make the
+// write fail as on a full disk.
+var writeNewData = func(f *os.File, b []byte) (int, error) { return f.Write(b) }
 
 // readPrivateKey reads a key written by keygen (PKCS #8 PEM). Errors never
 // include the file's content. A key every user may read is warned about

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -174,13 +175,39 @@ func createTokenFile(name string) (*tokenFile, error) {
 	if err != nil {
 		return nil, withExit(3, "", fmt.Errorf("couldn't create the token file: %w", err))
 	}
+	// Reserve the file's space now, before the token is issued: on a full
+	// disk the empty file is created but its content can't be written,
+	// and a member added (or a token rotated) whose token is then lost
+	// would be a change on the node that the operator has to undo.
+	// write overwrites these bytes in place and cuts the file to the
+	// token's length, which needs no new space.
+	if _, err := writeTokenFileAt(f, bytes.Repeat([]byte{' '}, tokenFileReserve), 0); err != nil {
+		f.Close()
+		os.Remove(name)
+		return nil, withExit(3, "", fmt.Errorf("couldn't write the token file %s: %w", name, err))
+	}
 	return &tokenFile{f: f, name: name}, nil
 }
+
+// tokenFileReserve is the space reserved in a token file before the token
+// is issued: one block, more than the {"id": ..., "token": ...} line takes.
+const tokenFileReserve = 4096
+
+// writeTokenFileAt writes a token file's bytes; tests replace it to make
+// the write fail as on a full disk.
+var writeTokenFileAt = func(f *os.File, b []byte, off int64) (int, error) { return f.WriteAt(b, off) }
 
 // write writes the token and closes the file; on error the file is
 // removed.
 func (t *tokenFile) write(m node.NewMember) error {
-	err := json.NewEncoder(t.f).Encode(m)
+	var buf bytes.Buffer
+	err := json.NewEncoder(&buf).Encode(m)
+	if err == nil {
+		_, err = writeTokenFileAt(t.f, buf.Bytes(), 0)
+	}
+	if err == nil {
+		err = t.f.Truncate(int64(buf.Len()))
+	}
 	if err == nil {
 		err = t.f.Sync()
 	}

@@ -105,13 +105,22 @@ func runWitnessInit(c *cli, args []string) error {
 		os.Remove(keyPath)
 		return withExit(3, "", fmt.Errorf("couldn't write the witness key: %w", err))
 	}
-	if err := os.WriteFile(filepath.Join(*dir, witnessVKeyFile), []byte(vkey+"\n"), 0o644); err != nil {
+	if err := writeWitnessVKey(filepath.Join(*dir, witnessVKeyFile), []byte(vkey+"\n"), 0o644); err != nil {
+		// Left behind, the key would make the next init refuse the
+		// directory, with no verifier key printed or kept (a full disk
+		// leaves an empty witness.vkey): nobody has this key yet.
+		os.Remove(filepath.Join(*dir, witnessVKeyFile))
+		os.Remove(keyPath)
 		return withExit(3, "", fmt.Errorf("couldn't write the witness verifier key: %w", err))
 	}
 	fmt.Fprintf(c.stderr, "parley: initialized witness %s in %s; its cosignature/v1 verifier key (give it to logs and clients):\n", *name, *dir)
 	fmt.Fprintln(c.stdout, vkey)
 	return nil
 }
+
+// writeWitnessVKey writes witness.vkey; tests replace it to make the write
+// fail as on a full disk.
+var writeWitnessVKey = os.WriteFile
 
 // multiFlag collects a repeatable flag.
 type multiFlag []string

@@ -122,7 +122,10 @@ func Backup(ctx context.Context, dir, out string, opts BackupOptions) (BackupMan
 		err = sqlite.DropUISessions(ctx, snap)
 	}
 	if err != nil {
-		return man, err
+		// The snapshot is written beside --out: on a full disk there,
+		// SQLite's "database or disk is full" is about that disk, not
+		// the node's store.
+		return man, fmt.Errorf("couldn't back up to %s (the snapshot of the store is written in %s first): %w", out, filepath.Dir(out), err)
 	}
 	if man.LogSize, man.Checkpoint, err = snapshotLog(ctx, snap); err != nil {
 		return man, err

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -124,7 +125,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{w: w, now: opts.Now, limits: opts.Limits}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
-		return nil, err
+		return nil, fmt.Errorf("couldn't open %s: %w", path, whyNotWritable(path, err))
 	}
 	var one int
 	// A database at 314 opened by a driver without FTS5 (see needsModule)
@@ -177,6 +178,28 @@ func createPrivate(path string) error {
 		return fmt.Errorf("couldn't restrict %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// whyNotWritable adds to err, an error opening the database at path, the
+// reason when it is that the database's directory can't be written to (a
+// read-only mount, a directory without write permission, a full disk): SQLite says only
+// "unable to open database file" or "attempt to write a readonly
+// database", and opening needs to create the -wal and -shm files beside
+// the database.
+func whyNotWritable(path string, err error) error {
+	dir := filepath.Dir(path)
+	f, perr := os.CreateTemp(dir, ".parley-probe-*")
+	if perr != nil {
+		return fmt.Errorf("%w (the directory %s can't be written to: %v)", err, dir, perr)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	// On a full disk a file can be made but not written; SQLite then
+	// says "disk I/O error" (it can't size the -shm file).
+	if _, perr := f.Write(make([]byte, 4096)); perr != nil {
+		return fmt.Errorf("%w (the directory %s can't be written to: %v)", err, dir, perr)
+	}
+	return err
 }
 
 // restrictFiles sets [FileMode] on the database and its -wal and -shm
