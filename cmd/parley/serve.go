@@ -56,6 +56,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer n.Close()
+	if err := n.CheckStoreWritable(ctx); err != nil {
+		return withExit(3, "the node's files must be writable by the user running parley serve (not another owner's, not on a read-only mount)", err)
+	}
 	cfg := n.Config()
 	addr := *listen
 	if addr == "" {

@@ -632,3 +632,14 @@ type asMember struct {
 func (n *Node) AsMember(ctx context.Context, m store.Member) context.Context {
 	return context.WithValue(ctx, asMemberKey{}, asMember{n, m})
 }
+
+// CheckStoreWritable fails when the node's store opened but can't be
+// written: an embedded store whose files this process may only read
+// (SQLite then serves reads and fails every write). A store that can't
+// tell (PostgreSQL: privileges are checked per statement) passes.
+func (n *Node) CheckStoreWritable(ctx context.Context) error {
+	if w, ok := n.store.(interface{ CheckWritable(context.Context) error }); ok {
+		return w.CheckWritable(ctx)
+	}
+	return nil
+}

@@ -116,3 +116,42 @@ func TestOpenFullDisk(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestCheckWritableReadOnlyCopy: a store copied with the -wal and -shm a
+// running (or crashed) node leaves, into a directory this process may only
+// read, opens (SQLite falls back to reading); CheckWritable says it can't
+// be written, where the first write would otherwise be the first sign.
+func TestCheckWritableReadOnlyCopy(t *testing.T) {
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(ctx, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CheckWritable(ctx); err != nil {
+		t.Fatalf("a writable store: %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "copy")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(src + suffix)
+		if err != nil {
+			t.Fatalf("the open store has no %s file: %v", suffix, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "parley.db"+suffix), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readOnlyDir(t, dir)
+	c, err := Open(ctx, filepath.Join(dir, "parley.db"), Options{})
+	if err != nil {
+		t.Skipf("SKIPPED: a read-only copy doesn't open here (%v), so there is nothing to check", err)
+	}
+	defer c.Close()
+	if err := c.CheckWritable(ctx); err == nil || !strings.Contains(err.Error(), "can't be written") {
+		t.Fatalf("CheckWritable of a read-only copy: %v", err)
+	}
+}

@@ -83,3 +83,25 @@ func DropUISessions(ctx context.Context, path string) error {
 	}
 	return d.Close()
 }
+
+// CheckWritable writes a row in a transaction it rolls back, so that a
+// process that is to write the store (parley serve) learns at start that
+// it can't: SQLite opens a database whose files the process may only read
+// (another owner's, a read-only mount, a copy whose -wal and -shm were
+// left by a crash) read-only without a word, and every write then fails
+// with "attempt to write a readonly database".
+func (s *Store) CheckWritable(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err == nil {
+		// BEGIN IMMEDIATE alone succeeds on such a database; a row
+		// written (with its own values, and rolled back) does not.
+		_, err = tx.ExecContext(ctx, `UPDATE schema_migrations SET name = name WHERE version = (SELECT min(version) FROM schema_migrations)`)
+		err = errors.Join(err, tx.Rollback())
+	}
+	if err != nil {
+		return fmt.Errorf("the store can't be written: %w", err)
+	}
+	return nil
+}
