@@ -81,7 +81,7 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	}()
 	bw := newBundleWriter(spool)
 	var last time.Time
-	refused := 0
+	refused, notCovered := 0, 0
 	for env, err := range client.ObjectPages(ctx, collID, q) {
 		if qerr := quorumExit(err); qerr != nil {
 			return qerr
@@ -97,6 +97,11 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.stderr, "parley: pull: refused %s: %v\n", r.ID, r.Err)
 		}
 		refused += len(env.Refused)
+		for _, r := range env.Refused {
+			if errors.Is(r.Err, tlog.ErrNotCovered) {
+				notCovered++
+			}
+		}
 		for i, o := range env.Objects {
 			if note := describeCheck(env.Checks[i], env.Openings[i].Member); note != "" {
 				fmt.Fprintf(c.stderr, "parley: pull: %s: %s\n", env.Openings[i].ObjectID, note)
@@ -120,10 +125,27 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 		return withExit(3, "", fmt.Errorf("couldn't write the bundle: %w", err))
 	}
 	if refused > 0 {
-		return withExit(1, "each refused object is named above; it didn't match the node's log", fmt.Errorf("%d object(s) refused: they don't verify against the log", refused))
+		return refusedError(refused, notCovered)
 	}
 	if !last.IsZero() {
 		fmt.Fprintf(c.stderr, "parley: %d objects; next time use --added-after %s\n", bw.n, taxii.FormatTimestamp(last))
 	}
 	return nil
+}
+
+// refusedError is pull's error for refused objects, notCovered of them
+// because the node hasn't signed a checkpoint covering them yet: those
+// are acknowledged and may verify later (a node whose log integrator is
+// behind, or failing, as on a full disk), which "they don't verify" would
+// misstate.
+func refusedError(refused, notCovered int) error {
+	switch {
+	case notCovered == refused:
+		return withExit(1, "the node acknowledged them but hasn't signed a checkpoint that covers them (its log integrator is behind or failing: its operator sees why in its log); pull again later",
+			fmt.Errorf("%d object(s) refused: not yet in a signed checkpoint", refused))
+	case notCovered > 0:
+		return withExit(1, "each refused object is named above; those not yet in a signed checkpoint may verify later",
+			fmt.Errorf("%d object(s) refused: %d don't verify against the log, %d are not yet in a signed checkpoint", refused, refused-notCovered, notCovered))
+	}
+	return withExit(1, "each refused object is named above; it didn't match the node's log", fmt.Errorf("%d object(s) refused: they don't verify against the log", refused))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,6 +32,27 @@ func TestUnavailableHint(t *testing.T) {
 		code, _, stderr := runCLI(t, args...)
 		if code == 0 || !strings.Contains(stderr, "parley: hint: the node is up but can't serve now") || strings.Contains(stderr, "check --url") {
 			t.Errorf("parley %s: exit %d\n%s", args[0], code, stderr)
+		}
+	}
+}
+
+// TestPullRefusedSays: pull's summary of refused objects tells those that
+// are only not yet in a signed checkpoint (acknowledged; a node whose
+// integrator is behind, or failing on a full disk) from those that don't
+// verify, which it used to say of all of them.
+func TestPullRefusedSays(t *testing.T) {
+	for _, tc := range []struct {
+		refused, notCovered int
+		want, not           string
+	}{
+		{3, 3, "3 object(s) refused: not yet in a signed checkpoint", "don't verify"},
+		{3, 1, "3 object(s) refused: 2 don't verify against the log, 1 are not yet in a signed checkpoint", ""},
+		{2, 0, "2 object(s) refused: they don't verify against the log", "checkpoint"},
+	} {
+		err := refusedError(tc.refused, tc.notCovered)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), tc.want) || tc.not != "" && strings.Contains(err.Error(), tc.not) {
+			t.Errorf("refusedError(%d, %d) = %v", tc.refused, tc.notCovered, err)
 		}
 	}
 }
