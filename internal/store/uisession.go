@@ -43,8 +43,8 @@ type UISessions interface {
 	OpenUISession(ctx context.Context, s UISession, idleBefore time.Time) error
 	// TouchUISession returns the session with key if it is live at now
 	// (Expires after now, LastSeen after idleBefore) and sets its
-	// LastSeen to now when [UISessionTouchDue] says so (otherwise the
-	// session is returned as stored, and nothing is written). A session
+	// LastSeen to now unless [UISession.ReadOnlyAt] says it needn't (then
+	// the session is returned as stored, and nothing is written). A session
 	// that is not live is deleted; it, like a key that names none, is
 	// ErrNotFound.
 	TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (UISession, error)
@@ -67,10 +67,11 @@ func (s UISession) Valid() bool {
 // that much early, which errs on the side of ending it.
 const UISessionTouchEvery = time.Minute
 
-// UISessionTouchDue reports whether a request at now to a live session last
-// seen at lastSeen, with the idle timeout now-idleBefore, is to write its
-// LastSeen (see [UISessionTouchEvery]).
-func UISessionTouchDue(lastSeen, now, idleBefore time.Time) bool {
+// ReadOnlyAt reports whether a request at now may use s as read, writing
+// nothing: s is live (Expires after now, LastSeen after idleBefore) and its
+// LastSeen is recent (see [UISessionTouchEvery]; idleBefore is now less
+// the idle timeout).
+func (s UISession) ReadOnlyAt(now, idleBefore time.Time) bool {
 	every := min(UISessionTouchEvery, now.Sub(idleBefore)/8)
-	return now.Sub(lastSeen) >= every
+	return s.Expires.After(now) && s.LastSeen.After(idleBefore) && now.Sub(s.LastSeen) < every
 }

@@ -63,7 +63,7 @@ func (s *Store) OpenUISession(ctx context.Context, us store.UISession, idleBefor
 
 // TouchUISession implements [store.UISessions].
 func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (store.UISession, error) {
-	// A live session seen recently is only read (store.UISessionTouchDue).
+	// A live session seen recently is only read (UISession.ReadOnlyAt).
 	us, err := scanUISession(s.pool.QueryRow(ctx, `SELECT member, token, csrf, created, last_seen, expires FROM ui_sessions WHERE key = $1`, key[:]), key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.UISession{}, fmt.Errorf("no such UI session: %w", store.ErrNotFound)
@@ -71,7 +71,7 @@ func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefor
 	if err != nil {
 		return store.UISession{}, fmt.Errorf("couldn't read a UI session: %w", err)
 	}
-	if us.Expires.After(now) && us.LastSeen.After(idleBefore) && !store.UISessionTouchDue(us.LastSeen, now, idleBefore) {
+	if us.ReadOnlyAt(now, idleBefore) {
 		return us, nil
 	}
 	found := false

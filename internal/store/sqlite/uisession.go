@@ -63,7 +63,7 @@ func (s *Store) OpenUISession(ctx context.Context, us store.UISession, idleBefor
 func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (store.UISession, error) {
 	// A key that names no session (a stale or made-up cookie, which any
 	// client can send) costs a read, never a write on the one writer; so
-	// does a live session seen recently (store.UISessionTouchDue).
+	// does a live session seen recently (UISession.ReadOnlyAt).
 	us, err := scanUISession(s.r.QueryRowContext(ctx, `SELECT member, token, csrf, created, last_seen, expires FROM ui_sessions WHERE key = ?`, key[:]), key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.UISession{}, fmt.Errorf("no such UI session: %w", store.ErrNotFound)
@@ -71,7 +71,7 @@ func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefor
 	if err != nil {
 		return store.UISession{}, fmt.Errorf("couldn't read a UI session: %w", err)
 	}
-	if us.Expires.After(now) && us.LastSeen.After(idleBefore) && !store.UISessionTouchDue(us.LastSeen, now, idleBefore) {
+	if us.ReadOnlyAt(now, idleBefore) {
 		return us, nil
 	}
 	found := false
