@@ -211,7 +211,9 @@ func pushHint(err error) string {
 		return "an object or envelope is over the node's limits (max_object_size, max_content_length in its config.json): shrink or split it, or ask the node's operator"
 	case http.StatusInsufficientStorage:
 		return "the node is out of storage for your objects (member_quota_bytes in its config.json, or its disk): ask the node's operator"
-	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+	case http.StatusTooManyRequests:
+		// 502, 503 and 504 have unavailableHint, which printError gives
+		// before any command's.
 		return "the node is busy or its database is unavailable: retry later (what it stored stays)"
 	case http.StatusUnauthorized:
 		return "check --token (or --token-file)"
