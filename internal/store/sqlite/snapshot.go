@@ -66,7 +66,7 @@ func (s *Store) Snapshot(ctx context.Context, path string) error {
 // with secure_delete, their bytes overwritten, not left in their pages'
 // free space for anyone who reads the file.
 func DropUISessions(ctx context.Context, path string) error {
-	d, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=busy_timeout(10000)&_pragma=secure_delete(1)")
+	d, err := sql.Open("sqlite", fileDSN(path, url.Values{"_pragma": {"busy_timeout(10000)", "secure_delete(1)"}}))
 	if err != nil {
 		return fmt.Errorf("couldn't open %s: %w", path, err)
 	}

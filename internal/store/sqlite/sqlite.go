@@ -267,7 +267,13 @@ func dsn(driver, path string, busy time.Duration, readOnly bool) (string, error)
 	default:
 		return "", fmt.Errorf("couldn't open the store: unknown driver %q: %w", driver, store.ErrInvalid)
 	}
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode(), nil
+	return fileDSN(path, q), nil
+}
+
+// fileDSN is the connection string of the database file at path with the
+// settings q.
+func fileDSN(path string, q url.Values) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
 // Close closes both pools.
@@ -593,7 +599,7 @@ func PeekLogSize(ctx context.Context, path string) (int64, error) {
 	q.Set("mode", "ro")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "query_only(1)")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	db, err := sql.Open("sqlite", fileDSN(path, q))
 	if err != nil {
 		return 0, fmt.Errorf("couldn't open %s: %w", path, err)
 	}
