@@ -518,6 +518,12 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 	signed := true
 	pub, err := stix.VerifyObject(o)
 	switch {
+	case errors.Is(err, stix.ErrUnsigned) && stix.IsPredefinedTLP(o):
+		// A predefined TLP marking definition is the specification's
+		// object, not a member's: it can't carry a signature (validation
+		// refuses any other content under its id), and every member's
+		// bundles may bring it along (it is not owned).
+		signed = false
 	case errors.Is(err, stix.ErrUnsigned):
 		if c.Signatures != store.SignaturesOptional {
 			return fail(o.ID, version, "the object is not signed, and this collection requires signatures (sign it with parley sign or parley push)")
