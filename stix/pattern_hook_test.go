@@ -74,6 +74,11 @@ func TestMinimalSTIXPattern(t *testing.T) {
 		"[file:name = 'a]b:' ]",
 		"[network-traffic:dst_ref.value = 'x' AND network-traffic:dst_port = 80] REPEATS 5 TIMES",
 		"[x-acme:list[0] = 1]",
+		// misp-stix groups comparisons in parentheses inside one
+		// observation; they were taken for comparisons without a path.
+		"[(network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '149.13.33.14') AND (network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'circl.lu')]",
+		"[(network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '1.2.3.4' AND network-traffic:src_ref.belongs_to_refs[0].number = '1234')]",
+		"[(file:name = 'a' OR (file:hashes[*] = 'b'))] FOLLOWEDBY [(x-acme:list[2] = 1)]",
 	}
 	for _, p := range good {
 		if err := minimalSTIXPattern(p); err != nil {
@@ -81,7 +86,8 @@ func TestMinimalSTIXPattern(t *testing.T) {
 		}
 	}
 	bad := []string{"", "file:name = 'a'", "[file:name = 'a'", "[file:name = 'a']]", "[]", "(", "[file:name = 'a]",
-		"[file:names[x] = 1]", "[file:name = 'a'] )", "[name = 'x']"}
+		"[file:names[x] = 1]", "[file:name = 'a'] )", "[name = 'x']",
+		"[(name = 'x') AND (value = 'y')]", "[(file:name = 'a']", "[(file:names[x] = 1)]"}
 	for _, p := range bad {
 		if err := minimalSTIXPattern(p); err == nil {
 			t.Errorf("minimalSTIXPattern(%q) accepted", p)
