@@ -38,7 +38,7 @@ func (c *checker) object() error {
 	}
 	idType, err := SplitIdentifier(id)
 	if err != nil {
-		return c.fail("id", "must be of the form %s--UUID, not %q", typ, id)
+		return c.fail("id", "must be of the form %s--UUID (an RFC 4122 UUID of version 1 to 5: its variant digit, the first of the fourth group, is 8, 9, a or b), not %q", typ, id)
 	}
 	if idType != typ {
 		return c.fail("id", "must start with the object's type %q, not %q", typ+"--", idType+"--")
