@@ -42,10 +42,15 @@ func TestPredefinedTLPUnsigned(t *testing.T) {
 	for _, l := range stix.TLPLevels {
 		objs = append(objs, stix.TLPMarking(l.ID))
 	}
-	for _, m := range []testMember{tn.alice, tn.bob} {
+	for i, m := range []testMember{tn.alice, tn.bob} {
 		st := post(t, m.Client, tn.shared, objs...)
 		if st.SuccessCount != len(objs) || st.FailureCount != 0 {
 			t.Fatalf("%s posting the predefined TLP markings unsigned: %+v", m.ID, st)
+		}
+		// The first time, each is said to be stored as the predefined
+		// object, not because the collection accepts unsigned objects.
+		if i == 0 && st.Successes[0].Message != PredefinedTLPMessage {
+			t.Errorf("TLP:AMBER stored with the message %q, want %q", st.Successes[0].Message, PredefinedTLPMessage)
 		}
 	}
 	// Signed, it is not the predefined object any more.
