@@ -255,6 +255,18 @@ func (c *checker) extensions(base, objType string, kind int, exts map[string]any
 				if name == "extension_type" {
 					continue
 				}
+				if name == "id" {
+					// The extension's own schema defines its properties;
+					// the OASIS schemas take "id" among them (the
+					// properties.json rule extensions follow), and
+					// OpenCTI's extension on every object it exports
+					// (extension-definition--ea279b3e-...) has one. Its
+					// value follows the rules of any custom property.
+					if err := c.customValue(join(path, name), name, val[name]); err != nil {
+						return err
+					}
+					continue
+				}
 				if err := c.custom(join(path, name), name, val[name]); err != nil {
 					return err
 				}

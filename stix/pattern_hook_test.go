@@ -94,3 +94,51 @@ func TestMinimalSTIXPattern(t *testing.T) {
 		}
 	}
 }
+
+// TestExtensionPropertyNamedID: OpenCTI's property extension, on every
+// object OpenCTI exports, has a property "id" (OpenCTI's internal id), as
+// the OASIS schemas allow in extensions (common/properties.json); other
+// short or uppercase names are still refused, and the value of "id"
+// follows the rules of any custom property.
+func TestExtensionPropertyNamedID(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(sharedTestdata, "corpus", "opencti", "stix2-indicator.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v Validator
+	o, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Validate(o); err != nil {
+		t.Errorf("OpenCTI's indicator: %v", err)
+	}
+	ext := `"extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"`
+	for _, tc := range []struct{ from, to, want string }{
+		{`"id": "cee1aad9-81a9-4e38-a829-a06b56b29338"`, `"xy": "cee1aad9"`, `.xy" is not a defined property`},
+		{`"id": "cee1aad9-81a9-4e38-a829-a06b56b29338"`, `"ID": "cee1aad9"`, `.ID" is not a defined property`},
+		{`"id": "cee1aad9-81a9-4e38-a829-a06b56b29338"`, `"id": []`, `.id" must not be an empty list`},
+		{`"id": "cee1aad9-81a9-4e38-a829-a06b56b29338"`, `"id": null`, `.id" must not be null`},
+	} {
+		changed := strings.Replace(string(raw), tc.from, tc.to, 1)
+		if !strings.Contains(changed, ext) || changed == string(raw) {
+			t.Fatalf("the test object changed: %s", tc.from)
+		}
+		o, err := Parse([]byte(changed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Validate(o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("with %s: %v; want %q", tc.to, err, tc.want)
+		}
+	}
+	// At the top level "id" is the object's id, and a custom extension of
+	// an observable (STIX 2.0 style) has no schema that defines "id".
+	d, err := Parse([]byte(`{"type":"domain-name","spec_version":"2.1","id":"domain-name--4f2ea360-1460-5a03-afb8-4cbce15a9cf0","value":"circl.lu","extensions":{"x-acme-ext":{"id":"1"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Validate(d); err == nil || !strings.Contains(err.Error(), `x-acme-ext.id" is not a defined property`) {
+		t.Errorf("id in a custom -ext extension: %v", err)
+	}
+}
