@@ -38,7 +38,7 @@ func (c *checker) object() error {
 	}
 	idType, err := SplitIdentifier(id)
 	if err != nil {
-		return c.fail("id", "must be of the form %s--UUID, not %q", typ, id)
+		return c.fail("id", "must be of the form %s--UUID (an RFC 4122 UUID of version 1 to 5: its variant digit, the first of the fourth group, is 8, 9, a or b), not %q", typ, id)
 	}
 	if idType != typ {
 		return c.fail("id", "must start with the object's type %q, not %q", typ+"--", idType+"--")
@@ -253,6 +253,18 @@ func (c *checker) extensions(base, objType string, kind int, exts map[string]any
 			}
 			for _, name := range sortedKeys(val) {
 				if name == "extension_type" {
+					continue
+				}
+				if name == "id" {
+					// The extension's own schema defines its properties;
+					// the OASIS schemas take "id" among them (the
+					// properties.json rule extensions follow), and
+					// OpenCTI's extension on every object it exports
+					// (extension-definition--ea279b3e-...) has one. Its
+					// value follows the rules of any custom property.
+					if err := c.customValue(join(path, name), name, val[name]); err != nil {
+						return err
+					}
 					continue
 				}
 				if err := c.custom(join(path, name), name, val[name]); err != nil {

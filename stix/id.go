@@ -206,7 +206,7 @@ func CheckDeterministicID(o *Object) error {
 		return err
 	}
 	if want != o.ID {
-		return fmt.Errorf("%w: %s should be %s (STIX 2.1 section 2.9: UUIDv5 of its ID contributing properties)", ErrDeterministicID, o.ID, want)
+		return fmt.Errorf("%w: %s should be %s (the UUIDv5 of STIX 2.1 section 2.9, which the specification recommends and this node requires, so that one observable id names one value)", ErrDeterministicID, o.ID, want)
 	}
 	return nil
 }

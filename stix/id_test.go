@@ -44,3 +44,27 @@ func TestCheckDeterministicID(t *testing.T) {
 		t.Errorf("not an observable: %v", err)
 	}
 }
+
+// TestIdentifierReasons: the reasons for refusing real producers' ids say
+// what the specification asks. misp-stix's test indicators use
+// indicator--22222222-2222-2222-2222-222222222222 (hex, hyphenated, but no
+// RFC 4122 variant); MISP and OpenCTI give observables random (UUIDv4)
+// ids, which STIX 2.1 section 2.9 only recommends against.
+func TestIdentifierReasons(t *testing.T) {
+	var v Validator
+	o, err := Parse([]byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--22222222-2222-2222-2222-222222222222","created":"2020-10-25T16:22:00.000Z","modified":"2020-10-25T16:22:00.000Z","pattern":"[domain-name:value = 'circl.lu']","pattern_type":"stix","valid_from":"2020-10-25T16:22:00Z"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Validate(o); err == nil || !strings.Contains(err.Error(), "RFC 4122") {
+		t.Errorf("misp-stix's indicator--22222222-…: %v; want a reason naming RFC 4122", err)
+	}
+	d, err := Parse([]byte(`{"type":"domain-name","spec_version":"2.1","id":"domain-name--4bb235a7-7d25-4aef-802f-2c6b45c5eceb","value":"circl.lu"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = CheckDeterministicID(d)
+	if !errors.Is(err, ErrDeterministicID) || !strings.Contains(err.Error(), "recommends") || !strings.Contains(err.Error(), "domain-name--4f2ea360-1460-5a03-afb8-4cbce15a9cf0") {
+		t.Errorf("misp-stix's random domain-name id: %v; want the id it should be, and that the specification only recommends it", err)
+	}
+}

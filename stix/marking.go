@@ -1,6 +1,9 @@
 package stix
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+)
 
 // TLP 1.0 marking definitions, predefined by STIX 2.1 section 7.2.1.4.
 // Their objects never change; [TLPMarking] returns them.
@@ -79,6 +82,21 @@ func TLPMarking(id string) []byte {
 		panic("stix: a TLP marking does not serialize: " + err.Error())
 	}
 	return b
+}
+
+// IsPredefinedTLP reports whether o is exactly one of the predefined TLP
+// marking definitions ([TLPLevels]): its id and every property as
+// [TLPMarking] gives them. Their content is fixed by the specification
+// (TLP 1.0) and by OASIS (TLP 2.0): no member authors one, and a
+// signature extension would make it another object, which validation
+// refuses under a predefined id.
+func IsPredefinedTLP(o *Object) bool {
+	want := TLPMarking(o.ID)
+	if want == nil || o.Props == nil {
+		return false
+	}
+	got, err := o.Canonical()
+	return err == nil && bytes.Equal(got, want)
 }
 
 func tlpObject(l TLPLevel) map[string]any {

@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"crypto/ed25519"
 	"strings"
 	"testing"
 )
@@ -41,5 +42,45 @@ func TestTLPMarkings(t *testing.T) {
 			t.Errorf("bad or duplicate id %s", l.ID)
 		}
 		ids[l.ID] = true
+	}
+}
+
+func TestIsPredefinedTLP(t *testing.T) {
+	for _, l := range TLPLevels {
+		o, err := Parse(TLPMarking(l.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !IsPredefinedTLP(o) {
+			t.Errorf("%s %s: not predefined", l.Name, l.ID)
+		}
+	}
+	// As the OASIS documentation's example writes TLP:AMBER (other key
+	// order and spacing).
+	amber := `{"type": "marking-definition", "spec_version": "2.1", "id": "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82", "created": "2017-01-20T00:00:00.000Z", "definition_type": "tlp", "name": "TLP:AMBER", "definition": {"tlp": "amber"}}`
+	for _, tc := range []struct {
+		name, json string
+		want       bool
+	}{
+		{"oasis example", amber, true},
+		{"another name", strings.Replace(amber, `"TLP:AMBER"`, `"TLP:GREEN"`, 1), false},
+		{"an extra property", strings.Replace(amber, `"created":`, `"x_extra": 1, "created":`, 1), false},
+		{"another id", strings.Replace(amber, "f88d31f6", "f88d31f7", 1), false},
+		{"a statement", `{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--d81f86b9-975b-4c0b-875e-810c5ad45a4f","created":"2017-04-14T13:07:49.812Z","definition_type":"statement","definition":{"statement":"Copyright (c) Stark Industries 2017."}}`, false},
+	} {
+		o, err := Parse([]byte(tc.json))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := IsPredefinedTLP(o); got != tc.want {
+			t.Errorf("%s: IsPredefinedTLP = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	signed, err := Sign([]byte(amber), ed25519.NewKeyFromSeed(make([]byte, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := Parse(signed); IsPredefinedTLP(o) {
+		t.Error("a signed TLP:AMBER is still the predefined object")
 	}
 }

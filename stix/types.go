@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -751,6 +752,11 @@ func minimalSTIXPattern(p string) error {
 	var stack []byte
 	var inBracket strings.Builder
 	observations := 0
+	// inObservation reports whether an observation's bracket is open:
+	// comparisons may be grouped in parentheses inside it, as misp-stix
+	// writes [(network-traffic:dst_ref.type = 'ipv4-addr' AND ...) AND
+	// (...)], and a "[" there is a list index, not another observation.
+	inObservation := func() bool { return bytes.IndexByte(stack, '[') >= 0 }
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
 		if ch == '\'' {
@@ -764,7 +770,7 @@ func minimalSTIXPattern(p string) error {
 			if j >= len(s) {
 				return fmt.Errorf("unterminated string literal")
 			}
-			if len(stack) > 0 && stack[len(stack)-1] == '[' {
+			if inObservation() {
 				inBracket.WriteString("''")
 			}
 			i = j
@@ -772,7 +778,7 @@ func minimalSTIXPattern(p string) error {
 		}
 		switch ch {
 		case '[':
-			if len(stack) > 0 && stack[len(stack)-1] == '[' {
+			if inObservation() {
 				// A list index in an object path: [*] or [N].
 				j := strings.IndexByte(s[i:], ']')
 				if j < 0 {
@@ -807,7 +813,7 @@ func minimalSTIXPattern(p string) error {
 			}
 			continue
 		}
-		if len(stack) > 0 && stack[len(stack)-1] == '[' {
+		if inObservation() {
 			inBracket.WriteByte(ch)
 		}
 	}

@@ -535,6 +535,13 @@ func (c *checker) custom(path, name string, v any) error {
 	if !validPropertyName(name) {
 		return c.fail(path, "is not a defined property, and not a valid custom property name (3 to 250 characters of a-z, 0-9 and '_', starting with a letter)")
 	}
+	return c.customValue(path, name, v)
+}
+
+// customValue checks the value of a custom property named name: "_bin"
+// and "_hex" suffixes promise binary and hex values; lists must not be
+// empty; null is not a value.
+func (c *checker) customValue(path, name string, v any) error {
 	switch {
 	case strings.HasSuffix(name, "_bin"):
 		return binary(c, path, v)

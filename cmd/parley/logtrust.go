@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -123,9 +124,11 @@ func (t *trustFlags) objectVerifier(ctx context.Context, c *cli, url, token stri
 // describeCheck says, for a verified object, who vouched for it and how
 // far to trust that: relayed objects and keys the operator rotated in
 // alone are named; "" for an object signed by its creator's own key.
-func describeCheck(ch taxii.Check, member string) string {
+func describeCheck(ch taxii.Check, member string, raw []byte) string {
 	var notes []string
 	switch {
+	case ch.Unsigned && !ch.Foreign() && isPredefinedTLP(raw):
+		notes = append(notes, "unsigned: a predefined TLP marking definition, exactly as the specification fixes it (nobody signs it)")
 	case ch.Foreign():
 		notes = append(notes, fmt.Sprintf("signed with key %s, which this log doesn't hold: this log doesn't say who signed it; if the node replicated it from a peer, check it in the peer's log (parley proof --peer-collection)", base64.StdEncoding.EncodeToString(ch.ForeignKey)))
 	case ch.Unsigned:
@@ -145,4 +148,12 @@ func describeCheck(ch taxii.Check, member string) string {
 		out += n
 	}
 	return out
+}
+
+// isPredefinedTLP reports whether raw is exactly one of the predefined TLP
+// marking definitions ([stix.IsPredefinedTLP]), which the node takes
+// unsigned in every collection.
+func isPredefinedTLP(raw []byte) bool {
+	o, err := stix.Parse(raw)
+	return err == nil && stix.IsPredefinedTLP(o)
 }

@@ -11,7 +11,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -188,7 +190,22 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		return withExit(4, "check --url, --token and --collection", err)
 	}
 	start := time.Now()
-	loaded := func() string { return fmt.Sprintf("%d indicators", s.Engine().Len()) }
+	loaded := func() string {
+		n := fmt.Sprintf("%d indicators", s.Engine().Len())
+		// Indicators of other pattern types (MISP and OpenCTI share
+		// sigma, yara, snort, suricata rules as indicators) are counted,
+		// not dropped without a word.
+		if other := s.OtherPatternTypes(); len(other) > 0 {
+			total := 0
+			parts := make([]string, 0, len(other))
+			for _, t := range slices.Sorted(maps.Keys(other)) {
+				total += other[t]
+				parts = append(parts, fmt.Sprintf("%s %d", untrusted.Text(t, 40), other[t]))
+			}
+			n += fmt.Sprintf(" (and %d of other pattern types, not matched: %s)", total, strings.Join(parts, ", "))
+		}
+		return n
+	}
 	summary := func() {
 		st := m.Stats()
 		secs := time.Since(start).Seconds()

@@ -103,7 +103,7 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 			}
 		}
 		for i, o := range env.Objects {
-			if note := describeCheck(env.Checks[i], env.Openings[i].Member); note != "" {
+			if note := describeCheck(env.Checks[i], env.Openings[i].Member, o); note != "" {
 				fmt.Fprintf(c.stderr, "parley: pull: %s: %s\n", env.Openings[i].ObjectID, note)
 			}
 			bw.add(o)

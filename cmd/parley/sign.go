@@ -69,10 +69,18 @@ func signAll(data []byte, key ed25519.PrivateKey, name string) ([]json.RawMessag
 	return signObjects(objs, key, name)
 }
 
-// signObjects signs every object with key.
+// signObjects signs every object with key, but for the predefined TLP
+// marking definitions ([stix.IsPredefinedTLP]), which it leaves as they
+// are: their content is fixed by the specification, so a signed one would
+// be another object under a predefined id, which every STIX validator (the
+// node's too) refuses; the node takes them unsigned.
 func signObjects(objs []*stix.Object, key ed25519.PrivateKey, name string) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, 0, len(objs))
 	for _, o := range objs {
+		if stix.IsPredefinedTLP(o) {
+			out = append(out, o.Raw)
+			continue
+		}
 		s, err := stix.Sign(o.Raw, key)
 		if err != nil {
 			return nil, usageErrorf("", "%s: object %s: %v", name, o.ID, err)

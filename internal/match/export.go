@@ -148,6 +148,12 @@ func exportLiteral(a Attr, l pattern.Literal) (ExportValue, string) {
 			return ExportValue{Attr: AttrIPv4, Value: ad.Unmap().String(), Raw: l.Str}, ""
 		}
 	}
+	if (a == AttrIPv6 || a == AttrIPv4) && l.Kind == pattern.LitString && isBlock(l.Str) {
+		// A valid ipv4-addr:value (STIX 2.1 allows a CIDR block), but "="
+		// compares it as a string: no sensor's single address equals it,
+		// and exporting the block would match every address in it.
+		return ExportValue{}, blockByEquality(l.Str).Error()
+	}
 	v, ok := normalizeLiteral(a, l)
 	if !ok {
 		return ExportValue{}, fmt.Sprintf("%s is not a valid %s", l.String(), a)

@@ -430,3 +430,33 @@ func zeekUnescape(s string) string {
 	}
 	return b.String()
 }
+
+// TestExportMispStixReasons exports the indicators of MISP's STIX 2.1
+// converter tests (testdata/corpus/misp-stix): misp-stix writes an address
+// attribute holding a CIDR block as [ipv4-addr:value = '223.166.0.0/15'],
+// a valid ipv4-addr value compared by "=". It is not exported (no single
+// address equals it, and the block would match every address in it), and
+// the reason says so, as match's warning does; it said the value was not
+// a valid ipv4-addr.
+func TestExportMispStixReasons(t *testing.T) {
+	inds := loadExportIndicators(t, filepath.Join("..", "..", "testdata", "corpus", "misp-stix", "indicators-stix21.json"))
+	vals, bad := ExportValues(inds)
+	if len(vals) == 0 {
+		t.Fatal("no value exported from misp-stix's indicators")
+	}
+	block := 0
+	for _, u := range bad {
+		if strings.Contains(u.Reason, "223.166.0.0/15") {
+			block++
+			if !strings.Contains(u.Reason, ErrBlockByEquality.Error()) {
+				t.Errorf("%s: %q; want it to say that = compares a CIDR block as a string", u.ID, u.Reason)
+			}
+		}
+		if strings.Contains(u.Reason, "is not a valid ipv") {
+			t.Errorf("%s: %q calls a valid address value invalid", u.ID, u.Reason)
+		}
+	}
+	if block != 1 {
+		t.Errorf("%d reasons name 223.166.0.0/15, want 1", block)
+	}
+}

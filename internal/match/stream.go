@@ -91,6 +91,21 @@ func (s *Stream) rebuild(now time.Time) {
 	s.Matcher.SetEngine(e)
 }
 
+// OtherPatternTypes counts, by pattern_type, the usable indicators whose
+// pattern is not a STIX pattern (sigma, yara, snort, pdq, ...): [Compile]
+// leaves them out, so no event matches them.
+func (s *Stream) OtherPatternTypes() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, ind := range s.Set.Usable() {
+		if ind.PatternType != "" && ind.PatternType != "stix" {
+			out[ind.PatternType]++
+		}
+	}
+	return out
+}
+
 // Rebuilds returns how many engines have been compiled.
 func (s *Stream) Rebuilds() int {
 	s.mu.Lock()

@@ -458,8 +458,19 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 		}
 		sub.Items = append(sub.Items, r.item)
 	}
-	return n.store.Submit(ctx, sub)
+	st, err := n.store.Submit(ctx, sub)
+	for i, d := range st.Successes {
+		// Only the predefined object passes validation under a TLP id.
+		if _, tlp := stix.LookupTLP(d.ID); tlp && d.Message == store.UnsignedMessage {
+			st.Successes[i].Message = PredefinedTLPMessage
+		}
+	}
+	return st, err
 }
+
+// PredefinedTLPMessage is the status message of a predefined TLP marking
+// definition, which every collection takes unsigned.
+const PredefinedTLPMessage = "stored unsigned: a predefined TLP marking definition, exactly as the specification fixes it (nobody signs it)"
 
 // checkPDQQuality refuses a pdq indicator whose x_pdq_quality is not a
 // whole number from 0 to 100 (pdq.ValidateQuality): every reader's
@@ -518,6 +529,12 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 	signed := true
 	pub, err := stix.VerifyObject(o)
 	switch {
+	case errors.Is(err, stix.ErrUnsigned) && stix.IsPredefinedTLP(o):
+		// A predefined TLP marking definition is the specification's
+		// object, not a member's: it can't carry a signature (validation
+		// refuses any other content under its id), and every member's
+		// bundles may bring it along (it is not owned).
+		signed = false
 	case errors.Is(err, stix.ErrUnsigned):
 		if c.Signatures != store.SignaturesOptional {
 			return fail(o.ID, version, "the object is not signed, and this collection requires signatures (sign it with parley sign or parley push)")

@@ -109,6 +109,9 @@ func (e *QuotaError) Error() string {
 // Unwrap returns [ErrQuota].
 func (e *QuotaError) Unwrap() error { return ErrQuota }
 
+// UnsignedMessage is the status message of an object stored unsigned.
+const UnsignedMessage = "stored unsigned (the collection accepts unsigned objects)"
+
 // VersionConflictMessage is the status message of an object whose id and
 // version are already stored with other content. It is a failure of that
 // object alone (versions are never overwritten), and clients recognise

@@ -312,7 +312,7 @@ func (s *Store) submit(ctx context.Context, tx pgx.Tx, sub store.Submission) (st
 		news = append(news, newVersion{o: o, v: v, leaf: leaf, salt: it.Salt, owned: it.Owned})
 		d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
 		if !o.Signed {
-			d.Message = "stored unsigned (the collection accepts unsigned objects)"
+			d.Message = store.UnsignedMessage
 		}
 		st.Successes = append(st.Successes, d)
 	}

@@ -400,7 +400,7 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 		next++
 		d := store.StatusDetail{ID: o.ID, Version: store.FormatTime(o.Version)}
 		if !o.Signed {
-			d.Message = "stored unsigned (the collection accepts unsigned objects)"
+			d.Message = store.UnsignedMessage
 		}
 		st.Successes = append(st.Successes, d)
 	}
