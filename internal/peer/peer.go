@@ -341,9 +341,15 @@ func (f *Follower) fork(ctx context.Context, p store.Peer, ev []byte, cause erro
 }
 
 // writeEvidence saves evidence under dir/evidence, named after its
-// content so that the same fork seen again makes no new file.
+// content so that the same fork seen again makes no new file. The path
+// it returns is absolute: it is recorded and printed by parley peer
+// status, which may run in another directory than parley serve --data
+// with a relative DIR.
 func writeEvidence(dir, name string, ev []byte) (string, error) {
-	d := filepath.Join(dir, "evidence")
+	d, err := filepath.Abs(filepath.Join(dir, "evidence"))
+	if err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(d, 0o700); err != nil {
 		return "", err
 	}
