@@ -26,6 +26,17 @@ var ErrFork = errors.New("the log forked")
 // shrinks.
 var ErrRollback = errors.New("the log went back to a smaller tree")
 
+// FailureKey is what tells two failures apart when a caller logs each
+// distinct failure once: its text, except that every [ErrRollback] is the
+// same failure (its text names the log's size, which grows at each
+// checkpoint while the log, restored from an older backup, grows back).
+func FailureKey(err error) string {
+	if errors.Is(err, ErrRollback) {
+		return ErrRollback.Error()
+	}
+	return err.Error()
+}
+
 // PullOnce reads the latest checkpoint of the log with verifier key vkey
 // from src, builds the consistency proof from the witness's latest
 // checkpoint out of the log's tiles, and cosigns the new checkpoint as
@@ -99,7 +110,9 @@ func (w *Witness) PullOnce(ctx context.Context, vkey string, src Source) (uint64
 }
 
 // Pull calls [Witness.PullOnce] now and then every interval until ctx is
-// done, logging what happens; a fork is logged once per evidence file.
+// done, logging what happens; a fork is logged once per evidence file, and
+// a rollback once while it lasts (its sizes change at every poll while the
+// log grows back).
 func (w *Witness) Pull(ctx context.Context, vkey string, src Source, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -109,11 +122,11 @@ func (w *Witness) Pull(ctx context.Context, vkey string, src Source, interval ti
 		switch {
 		case err == nil:
 			w.cfg.Logger.Debug("pulled", "log", vkey, "size", size)
-		case err.Error() != last:
+		case FailureKey(err) != last:
 			w.cfg.Logger.Warn("pull failed", "log", vkey, "err", err)
 		}
 		if err != nil {
-			last = err.Error()
+			last = FailureKey(err)
 		} else {
 			last = ""
 		}

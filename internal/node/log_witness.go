@@ -391,9 +391,11 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 	}
 	if err != nil {
 		w.failed, w.failedSize = time.Now(), size
-		if err.Error() != w.lastErr {
+		// Distinct failures once each; a rollback (the node restored from
+		// an older backup) once, not at each new checkpoint.
+		if witness.FailureKey(err) != w.lastErr {
 			lw.opts.Logger.Warn("a witness didn't cosign the checkpoint; integration goes on, retrying later", "witness", w.name, "size", size, "err", err)
-			w.lastErr = err.Error()
+			w.lastErr = witness.FailureKey(err)
 		}
 		return
 	}
