@@ -27,12 +27,18 @@ var ErrFork = errors.New("the log forked")
 var ErrRollback = errors.New("the log went back to a smaller tree")
 
 // FailureKey is what tells two failures apart when a caller logs each
-// distinct failure once: its text, except that every [ErrRollback] is the
-// same failure (its text names the log's size, which grows at each
-// checkpoint while the log, restored from an older backup, grows back).
+// distinct failure once: its text, except that every [ErrRollback], every
+// [ErrEvidenceFull] and every [ErrInconsistent] (a witness's refusal) is
+// one failure each: their texts name the log's size, which grows at each
+// checkpoint while the log, restored from an older backup or forked, goes
+// on, so that each checkpoint was logged anew (ten a second for a node
+// submitting its forked checkpoints). A fork whose evidence a pulling
+// witness keeps is still logged once per evidence file.
 func FailureKey(err error) string {
-	if errors.Is(err, ErrRollback) {
-		return ErrRollback.Error()
+	for _, k := range []error{ErrRollback, ErrEvidenceFull, ErrInconsistent} {
+		if errors.Is(err, k) {
+			return k.Error()
+		}
 	}
 	return err.Error()
 }
@@ -93,7 +99,7 @@ func (w *Witness) PullOnce(ctx context.Context, vkey string, src Source) (uint64
 		if prefix != have.Hash {
 			path, err := w.writeEvidence(ls, haveNote, signed, prefix, proof)
 			if err != nil {
-				return have.Size, fmt.Errorf("%w (size %d doesn't extend size %d), and couldn't keep the evidence: %v", ErrFork, cp.Size, have.Size, err)
+				return have.Size, fmt.Errorf("%w (size %d doesn't extend size %d), and couldn't keep the evidence: %w", ErrFork, cp.Size, have.Size, err)
 			}
 			return have.Size, fmt.Errorf("%w: its tree of size %d doesn't extend the cosigned one of size %d; evidence in %s", ErrFork, cp.Size, have.Size, path)
 		}
@@ -122,6 +128,8 @@ func (w *Witness) Pull(ctx context.Context, vkey string, src Source, interval ti
 		switch {
 		case err == nil:
 			w.cfg.Logger.Debug("pulled", "log", vkey, "size", size)
+		case ctx.Err() != nil:
+			return // stopping: the poll was cut short, not failed
 		case FailureKey(err) != last:
 			w.cfg.Logger.Warn("pull failed", "log", vkey, "err", err)
 		}
