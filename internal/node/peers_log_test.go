@@ -115,7 +115,7 @@ func (d *downPeers) Peers(ctx context.Context) ([]store.Peer, error) {
 // lines in a few PostgreSQL restarts at 1 s, 720 an hour at the default
 // 5 s). It says so once, and when it works again.
 func TestFollowPeersLogsAStoreOutageOnce(t *testing.T) {
-	tn := newTestNode(t)
+	tn, _ := initNode(t, Options{}) // not serving: its store is swapped
 	ds := &downPeers{Store: tn.store}
 	ds.down.Store(true)
 	tn.store = ds
