@@ -276,6 +276,11 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 		ev, err := tlog.CompareCheckpoints(ctx, p.LogKey, p.State.Checkpoint, signed, larger)
 		switch {
 		case errors.Is(err, tlog.ErrSplitView):
+			// peer status shows the size of the checkpoint that forked,
+			// not that of the last round before it.
+			if rerr := f.cfg.Store.RecordPeerRound(ctx, p.Name, f.cfg.Now(), res.RemoteSize, ""); rerr != nil {
+				f.cfg.Logger.Warn("couldn't record the round's size", "peer", p.Name, "err", rerr)
+			}
 			path, werr := f.fork(ctx, p, ev, err)
 			res.Evidence = path
 			if werr != nil {
