@@ -117,7 +117,9 @@ type ProofFunc func(ctx context.Context, from, to uint64) ([]tlog.Hash, error)
 // Submit gets signed (a checkpoint of size > 0) cosigned: it sends it with
 // the witness's size as last seen (0 at first), and on a 409 builds the
 // proof from the size the witness reports and retries, a few times at
-// most. It returns the cosignature line(s).
+// most. It returns the cosignature line(s). A checkpoint smaller than the
+// witness's fails with [ErrRollback] (the log went back: restored from an
+// older backup), without a request.
 func (c *Client) Submit(ctx context.Context, signed []byte, prove ProofFunc) ([]byte, error) {
 	text, err := tlog.SplitNote(signed)
 	if err != nil {
@@ -134,7 +136,7 @@ func (c *Client) Submit(ctx context.Context, signed []byte, prove ProofFunc) ([]
 		var proof []tlog.Hash
 		if old > cp.Size {
 			c.setSize(cp.Origin, old)
-			return nil, fmt.Errorf("couldn't submit: the witness already has size %d, larger than %d", old, cp.Size)
+			return nil, fmt.Errorf("couldn't submit: %w: the witness already has size %d, larger than %d", ErrRollback, old, cp.Size)
 		}
 		if old > 0 && old < cp.Size {
 			if proof, err = prove(ctx, old, cp.Size); err != nil {

@@ -26,6 +26,23 @@ var ErrFork = errors.New("the log forked")
 // shrinks.
 var ErrRollback = errors.New("the log went back to a smaller tree")
 
+// FailureKey is what tells two failures apart when a caller logs each
+// distinct failure once: its text, except that every [ErrRollback], every
+// [ErrEvidenceFull] and every [ErrInconsistent] (a witness's refusal) is
+// one failure each: their texts name the log's size, which grows at each
+// checkpoint while the log, restored from an older backup or forked, goes
+// on, so that each checkpoint was logged anew (ten a second for a node
+// submitting its forked checkpoints). A fork whose evidence a pulling
+// witness keeps is still logged once per evidence file.
+func FailureKey(err error) string {
+	for _, k := range []error{ErrRollback, ErrEvidenceFull, ErrInconsistent} {
+		if errors.Is(err, k) {
+			return k.Error()
+		}
+	}
+	return err.Error()
+}
+
 // PullOnce reads the latest checkpoint of the log with verifier key vkey
 // from src, builds the consistency proof from the witness's latest
 // checkpoint out of the log's tiles, and cosigns the new checkpoint as
@@ -82,7 +99,7 @@ func (w *Witness) PullOnce(ctx context.Context, vkey string, src Source) (uint64
 		if prefix != have.Hash {
 			path, err := w.writeEvidence(ls, haveNote, signed, prefix, proof)
 			if err != nil {
-				return have.Size, fmt.Errorf("%w (size %d doesn't extend size %d), and couldn't keep the evidence: %v", ErrFork, cp.Size, have.Size, err)
+				return have.Size, fmt.Errorf("%w (size %d doesn't extend size %d), and couldn't keep the evidence: %w", ErrFork, cp.Size, have.Size, err)
 			}
 			return have.Size, fmt.Errorf("%w: its tree of size %d doesn't extend the cosigned one of size %d; evidence in %s", ErrFork, cp.Size, have.Size, path)
 		}
@@ -99,7 +116,9 @@ func (w *Witness) PullOnce(ctx context.Context, vkey string, src Source) (uint64
 }
 
 // Pull calls [Witness.PullOnce] now and then every interval until ctx is
-// done, logging what happens; a fork is logged once per evidence file.
+// done, logging what happens; a fork is logged once per evidence file, and
+// a rollback once while it lasts (its sizes change at every poll while the
+// log grows back).
 func (w *Witness) Pull(ctx context.Context, vkey string, src Source, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -109,11 +128,13 @@ func (w *Witness) Pull(ctx context.Context, vkey string, src Source, interval ti
 		switch {
 		case err == nil:
 			w.cfg.Logger.Debug("pulled", "log", vkey, "size", size)
-		case err.Error() != last:
+		case ctx.Err() != nil:
+			return // stopping: the poll was cut short, not failed
+		case FailureKey(err) != last:
 			w.cfg.Logger.Warn("pull failed", "log", vkey, "err", err)
 		}
 		if err != nil {
-			last = err.Error()
+			last = FailureKey(err)
 		} else {
 			last = ""
 		}

@@ -136,9 +136,16 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 			if werr != nil {
 				return werr
 			}
-			forked, serr := reportSeenViews(ctx, c, key, v, n, seen, tiles, *seenPath, foundBy)
+			forked, shrank, serr := reportSeenViews(ctx, c, key, v, n, seen, tiles, *seenPath, foundBy)
 			if serr != nil {
 				return serr
+			}
+			if shrank {
+				// Kept as tlog.Audit keeps a shrink it finds: both
+				// checkpoints, signed by the log key, in the seen file.
+				if err := seen.Save(); err != nil {
+					return withExit(3, "", err)
+				}
 			}
 			switch {
 			case proven > 0 && forked:
@@ -147,6 +154,8 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 				return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %w; and %d witness(es) hold a checkpoint of the log inconsistent with it, with the evidence: a split view", err, proven))
 			case forked:
 				return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %w; and it contradicts a checkpoint seen before, with the evidence: a split view", err))
+			case shrank:
+				return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %w; and the log shrank: it is smaller than a checkpoint seen before", err))
 			}
 		}
 		return qerr
@@ -308,11 +317,16 @@ func reportWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, key strin
 // fork, quorum or not (the witnesses may have refused it for that very
 // reason). Each is printed and its evidence written beside the seen file,
 // reading the larger tree's hashes from the node's tiles (checked against
-// that tree's root). It reports whether it found one.
-func reportSeenViews(ctx context.Context, c *cli, key string, v note.Verifier, cpNote []byte, seen *tlog.SeenCheckpoints, tiles tlog.TileReader, seenPath, foundBy string) (bool, error) {
+// that tree's root). It reports whether it found one. A seen checkpoint
+// larger than the node's that the node's tiles can't prove a fork with
+// (a node restored from an older backup serves no tiles of that tree) is
+// a shrink, printed as tlog.Audit prints it, and both checkpoints are
+// added to seen (the caller saves it); shrank reports whether there was
+// one.
+func reportSeenViews(ctx context.Context, c *cli, key string, v note.Verifier, cpNote []byte, seen *tlog.SeenCheckpoints, tiles tlog.TileReader, seenPath, foundBy string) (forked, shrank bool, err error) {
 	cp, err := tlog.OpenCheckpoint(cpNote, v)
 	if err != nil || seen == nil {
-		return false, nil
+		return false, false, nil
 	}
 	// Those of the same size, and the nearest smaller and larger ones: a
 	// checkpoint consistent with its neighbours in a history is
@@ -327,14 +341,20 @@ func reportSeenViews(ctx context.Context, c *cli, key string, v note.Verifier, c
 		scp, _ := tlog.OpenCheckpoint([]byte(s), v)
 		ev, err := tlog.CompareCheckpoints(ctx, key, []byte(s), cpNote, tlog.TileHashReader(max(cp.Size, scp.Size), tiles))
 		if !errors.Is(err, tlog.ErrSplitView) {
+			if scp.Size > cp.Size {
+				fmt.Fprintf(c.stderr, "parley: audit: the log shrank: a checkpoint of size %d was seen before, the latest has size %d\n", scp.Size, cp.Size)
+				seen.Add([]byte(s))
+				seen.Add(cpNote)
+				shrank = true
+			}
 			continue
 		}
 		path, err := writeEvidence(seenPath, ev, foundBy, time.Now())
 		if err != nil {
-			return found, withExit(3, "", err)
+			return found, shrank, withExit(3, "", err)
 		}
 		found = true
 		fmt.Fprintf(c.stderr, "parley: audit: split view: the node's checkpoint of size %d is inconsistent with the checkpoint of size %d seen before: the log forked; evidence in %s\n", cp.Size, scp.Size, path)
 	}
-	return found, nil
+	return found, shrank, nil
 }

@@ -277,3 +277,82 @@ func TestWriteEvidenceOncePerFork(t *testing.T) {
 		t.Errorf("%d evidence files for two forks: %v", len(files), files)
 	}
 }
+
+// noTiles is a node that serves no tile: one restored from an older
+// backup has none of the larger tree a member saw before.
+type noTiles struct{}
+
+func (noTiles) ReadTile(context.Context, tlog.Tile) ([]byte, error) {
+	return nil, fmt.Errorf("the node refused the request: 404 Not Found")
+}
+
+// TestAuditShrinkWithoutQuorum: a node restored from an older backup
+// serves a smaller checkpoint, which its witnesses (holding the larger
+// one) refuse to cosign. Without a policy the audit says "the log
+// shrank" and keeps both checkpoints; with --witness-policy it failed on
+// the missing quorum only, naming neither the shrink nor keeping the
+// checkpoint that proves it (found by h/fedchaos restoring a PostgreSQL
+// node's dump taken 3,000 entries earlier).
+func TestAuditShrinkWithoutQuorum(t *testing.T) {
+	ctx := context.Background()
+	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "log.example/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(size uint64, leaf string) []byte {
+		n, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "log.example/b", Size: size, Hash: tlog.LeafHash([]byte(leaf))}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	seenPath := filepath.Join(t.TempDir(), "seen.json")
+	seen, err := tlog.LoadSeen(seenPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := sign(4908, "before")
+	seen.Add(before)
+	now := sign(840, "now")
+	var stderr strings.Builder
+	forked, shrank, err := reportSeenViews(ctx, &cli{stderr: &stderr}, vkey, v, now, seen, noTiles{}, seenPath, "test")
+	if err != nil || forked || !shrank {
+		t.Fatalf("reportSeenViews: forked %v, shrank %v, %v; want a shrink", forked, shrank, err)
+	}
+	if want := "the log shrank: a checkpoint of size 4908 was seen before, the latest has size 840"; !strings.Contains(stderr.String(), want) {
+		t.Fatalf("stderr %q doesn't say %q", stderr.String(), want)
+	}
+	if err := seen.Save(); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := tlog.LoadSeen(seenPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := func(n []byte) bool {
+		for _, s := range kept.Notes {
+			if s == string(n) {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(before) || !has(now) {
+		t.Fatalf("the seen file doesn't keep both checkpoints of the shrink: %d notes", len(kept.Notes))
+	}
+	// A smaller seen checkpoint is no shrink.
+	stderr.Reset()
+	fresh, _ := tlog.LoadSeen(filepath.Join(t.TempDir(), "seen.json"))
+	fresh.Add(sign(10, "earlier"))
+	if _, shrank, _ := reportSeenViews(ctx, &cli{stderr: &stderr}, vkey, v, now, fresh, noTiles{}, seenPath, "test"); shrank {
+		t.Fatalf("a smaller seen checkpoint is reported as a shrink: %s", stderr.String())
+	}
+}

@@ -207,9 +207,23 @@ func checkWitnessCAs(dir string, ws []WitnessConfig) error {
 func (lw *LogWitnessing) Run(ctx context.Context) error {
 	t := time.NewTicker(lw.opts.Interval)
 	defer t.Stop()
+	// A failure that repeats at every tick (the store down for minutes:
+	// ten a second) is logged when it begins, when its text changes and
+	// every failureRelog while it lasts, and its end once, as the
+	// integrator's and the peers' are.
+	var last string
+	var lastAt time.Time
 	for {
-		if _, err := lw.Step(ctx); err != nil && ctx.Err() == nil {
-			lw.opts.Logger.Error("couldn't get the checkpoint cosigned", "err", err)
+		_, err := lw.Step(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			if now := time.Now(); err.Error() != last || now.Sub(lastAt) >= failureRelog {
+				lw.opts.Logger.Error("couldn't get the checkpoint cosigned", "err", err)
+				last, lastAt = err.Error(), now
+			}
+		case err == nil && last != "":
+			lw.opts.Logger.Info("getting the checkpoint cosigned works again")
+			last = ""
 		}
 		select {
 		case <-ctx.Done():
@@ -377,9 +391,11 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 	}
 	if err != nil {
 		w.failed, w.failedSize = time.Now(), size
-		if err.Error() != w.lastErr {
+		// Distinct failures once each; a rollback (the node restored from
+		// an older backup) once, not at each new checkpoint.
+		if witness.FailureKey(err) != w.lastErr {
 			lw.opts.Logger.Warn("a witness didn't cosign the checkpoint; integration goes on, retrying later", "witness", w.name, "size", size, "err", err)
-			w.lastErr = err.Error()
+			w.lastErr = witness.FailureKey(err)
 		}
 		return
 	}

@@ -153,8 +153,17 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	}()
 	for {
 		ps, err := st.Peers(ctx)
-		if err != nil && ctx.Err() == nil {
-			logger.Warn("couldn't list peers", "err", err)
+		// The store down (PostgreSQL restarting) fails every round: said
+		// when it begins, changes kind or every failureRelog, and when it
+		// ends, as a peer's failures are.
+		if ctx.Err() == nil {
+			switch logIt, ended := failures.note("couldn't list peers", err, time.Now()); {
+			case !logIt:
+			case ended:
+				logger.Info("couldn't list peers: works again")
+			default:
+				logger.Warn("couldn't list peers", "err", err)
+			}
 		}
 		if err == nil && len(ps) != witnessed {
 			if pw != nil {

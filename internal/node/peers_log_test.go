@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/store"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -89,5 +91,59 @@ func TestFollowPeersLogsAFailureOnce(t *testing.T) {
 	}
 	if n := strings.Count(logged.String(), "peer round failed"); n != 1 {
 		t.Errorf("%d rounds logged %d failures, want 1:\n%s", accepted.Load(), n, logged.String())
+	}
+}
+
+// downPeers is a store whose Peers fails while down, as a PostgreSQL
+// store's does while its server restarts, counting the calls.
+type downPeers struct {
+	store.Store
+	down  atomic.Bool
+	calls atomic.Int64
+}
+
+func (d *downPeers) Peers(ctx context.Context) ([]store.Peer, error) {
+	d.calls.Add(1)
+	if d.down.Load() {
+		return nil, fmt.Errorf("couldn't list peers: %w: failed to connect: dial tcp 127.0.0.1:5432: connect: connection refused", store.ErrUnavailable)
+	}
+	return d.Store.Peers(ctx)
+}
+
+// TestFollowPeersLogsAStoreOutageOnce: while the store is down, every
+// round fails to list the peers; the node said so every PeerInterval (69
+// lines in a few PostgreSQL restarts at 1 s, 720 an hour at the default
+// 5 s). It says so once, and when it works again.
+func TestFollowPeersLogsAStoreOutageOnce(t *testing.T) {
+	tn, _ := initNode(t, Options{}) // not serving: its store is swapped
+	ds := &downPeers{Store: tn.store}
+	ds.down.Store(true)
+	tn.store = ds
+	tn.cfg.PeerInterval = Duration(time.Millisecond)
+	var logged lockedBuffer
+	rctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tn.followPeers(rctx, slog.New(slog.NewTextHandler(&logged, nil))) }()
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				cancel()
+				<-done
+				t.Fatalf("waited 30 s for %s; logged:\n%s", what, logged.String())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	wait("20 rounds", func() bool { return ds.calls.Load() >= 20 })
+	ds.down.Store(false)
+	wait("the end of the outage logged", func() bool { return strings.Contains(logged.String(), "works again") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logged.String(), `msg="couldn't list peers"`); n != 1 {
+		t.Fatalf("%d rounds with the store down logged %d failures, want 1:\n%s", ds.calls.Load(), n, logged.String())
 	}
 }

@@ -506,6 +506,16 @@ func TestPeerFork(t *testing.T) {
 	if filepath.Dir(p.State.Evidence) != filepath.Join(a.dir, "evidence") {
 		t.Fatalf("evidence in %s", p.State.Evidence)
 	}
+	// The status names the size B showed when it forked (B's tree as A
+	// accepted it is one of the evidence's two checkpoints, the forked
+	// one the other), not the size of the last round before the fork.
+	forked := sv.B
+	if sv.B.Size == uint64(before.State.RemoteSize) && sv.A.Size != sv.B.Size {
+		forked = sv.A
+	}
+	if p.State.RemoteSize != int64(forked.Size) {
+		t.Fatalf("status remote size %d after a fork at size %d (evidence: %s); before the fork %d", p.State.RemoteSize, forked.Size, sv, before.State.RemoteSize)
+	}
 	// A keeps serving what it replicated; B's later objects never come.
 	time.Sleep(100 * time.Millisecond) // rounds would run every 30 ms
 	if got := len(localObjects(t, a.Node, pa.Into)); got != 20 {

@@ -276,6 +276,11 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 		ev, err := tlog.CompareCheckpoints(ctx, p.LogKey, p.State.Checkpoint, signed, larger)
 		switch {
 		case errors.Is(err, tlog.ErrSplitView):
+			// peer status shows the size of the checkpoint that forked,
+			// not that of the last round before it.
+			if rerr := f.cfg.Store.RecordPeerRound(ctx, p.Name, f.cfg.Now(), res.RemoteSize, ""); rerr != nil {
+				f.cfg.Logger.Warn("couldn't record the round's size", "peer", p.Name, "err", rerr)
+			}
 			path, werr := f.fork(ctx, p, ev, err)
 			res.Evidence = path
 			if werr != nil {
@@ -341,9 +346,15 @@ func (f *Follower) fork(ctx context.Context, p store.Peer, ev []byte, cause erro
 }
 
 // writeEvidence saves evidence under dir/evidence, named after its
-// content so that the same fork seen again makes no new file.
+// content so that the same fork seen again makes no new file. The path
+// it returns is absolute: it is recorded and printed by parley peer
+// status, which may run in another directory than parley serve --data
+// with a relative DIR.
 func writeEvidence(dir, name string, ev []byte) (string, error) {
-	d := filepath.Join(dir, "evidence")
+	d, err := filepath.Abs(filepath.Join(dir, "evidence"))
+	if err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(d, 0o700); err != nil {
 		return "", err
 	}

@@ -111,3 +111,22 @@ func TestStatusOf(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 }
+
+// TestEvidencePathAbsolute: a node served with a relative --data recorded
+// the evidence as "A/evidence/peer-b-….json", which parley peer status,
+// run from any other directory, printed as a path that isn't there.
+func TestEvidencePathAbsolute(t *testing.T) {
+	root := t.TempDir()
+	t.Chdir(root)
+	path, err := writeEvidence("A", "b", []byte("{}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !filepath.IsAbs(path) {
+		t.Fatalf("evidence path %q is relative to the serving process's directory", path)
+	}
+	t.Chdir(t.TempDir())
+	if b, err := os.ReadFile(path); err != nil || string(b) != "{}\n" {
+		t.Fatalf("evidence at %q, read from another directory: %q, %v", path, b, err)
+	}
+}
