@@ -311,6 +311,11 @@ func TestBrowserLayout(t *testing.T) {
 		{"collection", "/ui/collections/" + f.shared, chromedp.WaitVisible(chromedp.CSS(`table.objects`))},
 		{"search", "/ui/search?q=203.0.113.0%2F24", chromedp.WaitVisible(chromedp.CSS(`table.list`))},
 		{"search-nothing", "/ui/search?q=198.18.0.1", chromedp.WaitVisible(chromedp.CSS(`.empty`))},
+		// What was looked up is repeated above the results: a file hash
+		// (64 characters without a break) or a long domain must wrap
+		// there, not push the page sideways on a phone.
+		{"search-hash", "/ui/search?q=" + strings.Repeat("ab", 32), chromedp.WaitVisible(chromedp.CSS(`table.list`))},
+		{"search-long-domain", "/ui/search?q=" + strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + ".example", chromedp.WaitVisible(chromedp.CSS(`.empty`))},
 		{"members", "/ui/members", chromedp.WaitVisible(chromedp.CSS(`table.list`))},
 		{"private", "/ui/private", chromedp.WaitVisible(chromedp.CSS(`table.list`))},
 		{"object-long", "/ui/objects/" + long, verified},
