@@ -267,6 +267,11 @@ func TestBrowserLayout(t *testing.T) {
 			"count": 12, "first_seen": "2026-09-12T10:00:00Z"},
 		map[string]any{"type": "sighting", "id": "sighting--eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee", "sighting_of_ref": long,
 			"count": 5, "first_seen": "2026-09-16T10:00:00Z"})
+	// An opinion whose explanation is one long word (a pasted base64
+	// blob, or a member that wants the page to scroll sideways): its
+	// cell breaks it, and the table stays within the page.
+	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "opinion", "id": "opinion--abababab-abab-4bab-8bab-abababababab", "opinion": "disagree",
+		"object_refs": []string{long}, "explanation": "Evidence:" + strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", 20)})
 	// Twelve more objects related to the long one, for a full graph.
 	var near []map[string]any
 	for i := range 12 {
@@ -311,6 +316,11 @@ func TestBrowserLayout(t *testing.T) {
 		{"collection", "/ui/collections/" + f.shared, chromedp.WaitVisible(chromedp.CSS(`table.objects`))},
 		{"search", "/ui/search?q=203.0.113.0%2F24", chromedp.WaitVisible(chromedp.CSS(`table.list`))},
 		{"search-nothing", "/ui/search?q=198.18.0.1", chromedp.WaitVisible(chromedp.CSS(`.empty`))},
+		// What was looked up is repeated above the results: a file hash
+		// (64 characters without a break) or a long domain must wrap
+		// there, not push the page sideways on a phone.
+		{"search-hash", "/ui/search?q=" + strings.Repeat("ab", 32), chromedp.WaitVisible(chromedp.CSS(`table.list`))},
+		{"search-long-domain", "/ui/search?q=" + strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + ".example", chromedp.WaitVisible(chromedp.CSS(`.empty`))},
 		{"members", "/ui/members", chromedp.WaitVisible(chromedp.CSS(`table.list`))},
 		{"private", "/ui/private", chromedp.WaitVisible(chromedp.CSS(`table.list`))},
 		{"object-long", "/ui/objects/" + long, verified},

@@ -609,7 +609,10 @@ func trimLabel(s string) string {
 }
 
 // sightingChart counts sightings (their count property, 1 when absent)
-// per member and per day of first_seen (created when absent).
+// per member and per day of first_seen (created when absent). A sighting
+// can't be first seen after the node added it: one dated later (by a
+// member who would push the others' days off the chart, which shows the
+// newest) counts on the day it was added.
 func sightingChart(a access, sightings []store.Object) sightingsView {
 	var v sightingsView
 	perMember := map[string]int{}
@@ -630,6 +633,9 @@ func sightingChart(a access, sightings []store.Object) sightingsView {
 		day := s.FirstSeen
 		if day == "" {
 			day = s.Created
+		}
+		if t, err := time.Parse(time.RFC3339Nano, day); err == nil && !o.DateAdded.IsZero() && t.After(o.DateAdded) {
+			day = o.DateAdded.UTC().Format(time.DateOnly)
 		}
 		if len(day) >= 10 {
 			day = day[:10]
@@ -669,9 +675,22 @@ func sightingChart(a access, sightings []store.Object) sightingsView {
 }
 
 // everyDay fills the gaps between sorted days (YYYY-MM-DD), so that the
-// chart's bars stand on a time axis, and keeps the last max days. A day
-// that doesn't parse is kept as it is.
+// chart's bars stand on a time axis, and keeps the last max days: those
+// before the max days that end at the last one are left out, however far
+// back (a day years before the others would otherwise fill the chart
+// with the empty days after it). A day that doesn't parse gets no days
+// filled after it, and is kept where it sorts in those days.
 func everyDay(days []string, max int) []string {
+	if n := len(days); n > 0 {
+		if last, err := time.Parse(time.DateOnly, days[n-1]); err == nil {
+			from := last.AddDate(0, 0, 1-max).Format(time.DateOnly)
+			i := 0
+			for i < n-1 && days[i] < from {
+				i++
+			}
+			days = days[i:]
+		}
+	}
 	var out []string
 	for i, d := range days {
 		out = append(out, d)

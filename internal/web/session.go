@@ -240,7 +240,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := r.Cookie(loginCookie)
-	if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue(csrfField))) != 1 {
+	// The login form's token is a double submit, and a cookie is not
+	// the origin's alone: a page on another port of this host (or on a
+	// sibling domain) can set the login cookie to a value it knows, then
+	// post its own token with it, and the analyst would go on in the
+	// page's member's session. The browser says where a request came
+	// from (Sec-Fetch-Site); a login posted from anywhere but the node's
+	// own pages is refused.
+	if site := r.Header.Get("Sec-Fetch-Site"); err != nil || c.Value == "" || (site != "" && site != "same-origin") ||
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue(csrfField))) != 1 {
 		h.fail(w, r, http.StatusForbidden, "This form has expired or did not come from this site (missing CSRF token). Reload the login page and try again.", nil)
 		return
 	}

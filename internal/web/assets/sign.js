@@ -30,16 +30,31 @@
 
   function now() { return new Date().toISOString(); }
 
+  // Unanswered is a post whose outcome the browser doesn't know: the
+  // connection failed before the node's answer came (the node restarted,
+  // a proxy gave up), or the node answered a server error, which may come
+  // after the object was stored (a write cut off at its commit). Saying
+  // "not shared" then would have the analyst share it again, under a new
+  // id: a second opinion, a sighting counted twice.
+  class Unanswered extends Error {}
+
   async function post(collection, obj) {
-    const r = await fetch("/ui/api/collections/" + encodeURIComponent(collection) + "/objects/", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": TAXII, Accept: TAXII, "X-CSRF-Token": csrf },
-      body: JSON.stringify({ objects: [obj] }),
-    });
+    let r;
+    try {
+      r = await fetch("/ui/api/collections/" + encodeURIComponent(collection) + "/objects/", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": TAXII, Accept: TAXII, "X-CSRF-Token": csrf },
+        body: JSON.stringify({ objects: [obj] }),
+      });
+    } catch (e) {
+      throw new Unanswered("the connection to the node failed before it answered (" + (e && e.message ? e.message : e) + ")");
+    }
     let st = null;
     try { st = await r.json(); } catch (e) {}
     if (r.status === 401) throw new Error("your session has ended: reload the page to log in again (nothing was shared)");
     if (r.status === 403 && !(st && st.title)) throw new Error("this form has expired: reload the page and try again (nothing was shared)");
+    // 507: the node's disk is full, and it stored nothing.
+    if (r.status >= 500 && r.status !== 507) throw new Unanswered("the node answered " + r.status + (st && st.title ? ": " + st.title : ""));
     if (!r.ok) throw new Error("the node answered " + r.status + (st && st.title ? ": " + st.title : ""));
     if (!st || st.success_count !== 1) {
       const f = st && st.failures && st.failures[0];
@@ -65,7 +80,10 @@
         out.classList.add("ok");
         setTimeout(() => location.reload(), 300);
       } catch (err) {
-        out.textContent = "Not shared: " + (err && err.message ? err.message : err);
+        const why = err && err.message ? err.message : err;
+        out.textContent = err instanceof Unanswered
+          ? "It may have been shared: " + why + ". Reload the page to see whether it is there before you share it again."
+          : "Not shared: " + why;
         out.classList.add("bad");
         btn.disabled = false;
       }

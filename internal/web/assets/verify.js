@@ -122,15 +122,28 @@
 
   // get fetches what (words for the analyst) from the node; a failure
   // says what could not be had and why, in words before the status.
+  // A node that can't be reached (restarting: the connection drops or is
+  // refused) is waited for like a 503, then named as such, not as the
+  // browser's bare "Failed to fetch".
   async function get(path, what, asText) {
+    let unreachable = false;
     for (let i = 0; i < 20; i++) {
-      const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      let r;
+      try {
+        r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      } catch (e) {
+        unreachable = true;
+        await new Promise((res) => setTimeout(res, 500));
+        continue;
+      }
+      unreachable = false;
       if (r.status === 503) { await new Promise((res) => setTimeout(res, 500)); continue; }
       if (r.status === 401) throw new Check("couldn't get " + what + ": your session has ended; reload the page to log in again");
       if (r.status === 404) throw new Check("couldn't get " + what + ": the node has none (HTTP 404)");
       if (!r.ok) throw new Check("couldn't get " + what + ": the node answered HTTP " + r.status);
       return asText ? r.text() : r.json();
     }
+    if (unreachable) throw new Check("couldn't get " + what + ": the node could not be reached (it may be restarting); reload the page in a minute");
     throw new Check("couldn't get " + what + ": the node kept answering 503 (the entry is not in a checkpoint yet); reload the page in a minute");
   }
 

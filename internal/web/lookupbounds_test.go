@@ -1,0 +1,43 @@
+package web_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/internal/web"
+)
+
+// TestLookupSaysWhatItDidNotCheck: a look-up checks at most
+// MaxSearchCandidates full-text candidates, in the order of the log. When
+// the collections hold more objects with the words of a value than that
+// (a member can share them to bury the values shared after them), and
+// the value is beyond them, the page must not say a bare "Nothing
+// found.": it says that the look-up stopped at its bound with more left
+// unchecked, as it does when it found something.
+func TestLookupSaysWhatItDidNotCheck(t *testing.T) {
+	f := newFixture(t)
+	for b := 0; b*100 < web.MaxSearchCandidates+10; b++ {
+		var objs []map[string]any
+		for i := 0; i < 100; i++ {
+			k := b*100 + i
+			objs = append(objs, map[string]any{"type": "indicator", "id": fmt.Sprintf("indicator--%08x-0000-4000-8000-000000000000", 0xc0000000+k),
+				"name": fmt.Sprintf("buried example %d", k), "pattern": fmt.Sprintf("[domain-name:value = 'n%d.buried.example']", k),
+				"pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+		}
+		f.submit(t, f.borova, f.shared, objs...)
+	}
+	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "indicator", "id": "indicator--b0b0b0b0-0000-4000-8000-000000000001", "name": "the buried one",
+		"pattern": "[domain-name:value = 'buried.example']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	c := newClient(t, f.URL)
+	c.login(t, f.aurelia.Token)
+	resp, body := c.get(t, "/ui/search?q=buried.example")
+	mustStatus(t, resp, 200, "the look-up")
+	main := body[strings.Index(body, "<main"):]
+	if strings.Contains(main, "indicator--b0b0b0b0-0000-4000-8000-000000000001") {
+		return // the look-up found it all the same
+	}
+	if strings.Contains(main, "Nothing found.") || !strings.Contains(main, "didn't check") {
+		t.Errorf("the look-up stopped at its bound and says:\n%s", main[:min(len(main), 1500)])
+	}
+}
