@@ -412,6 +412,11 @@ func TestOpinionRevokeAfterKeyRotation(t *testing.T) {
 		n.Close()
 	})
 	base := "http://" + ln.Addr().String()
+	// The rotation is in force for clients once a checkpoint covers it
+	// (they read member keys from /log/keys, proved in one).
+	if err := waitIntegrated(ctx, n.Store()); err != nil {
+		t.Fatal(err)
+	}
 
 	// Her opinion, signed with the old key, still counts after the rotation.
 	code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
