@@ -147,6 +147,8 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 	switch {
 	case errors.Is(err, node.ErrExists):
 		return usageErrorf("restore into an empty directory, or stop the node and give --force", "%v", err)
+	case errors.Is(err, node.ErrRestoreKey):
+		return withExit(1, "give the node's key file with --key FILE for a backup made --without-key, and no --key for one that holds the key; nothing was written to "+*dir, err)
 	case errors.Is(err, node.ErrRestoreRefused):
 		return withExit(1, "restore a newer backup or recover the store; nothing was written to "+*dir, err)
 	case errors.Is(err, os.ErrNotExist):

@@ -256,7 +256,7 @@ func TestOpinionCLIErrors(t *testing.T) {
 		{[]string{"opinion", "--key", a.KeyFile, demo.Report}, 2, "opinion needs"},
 		{[]string{"opinion", "--key", a.KeyFile, "--revoke", demo.Report, "agree"}, 2, "opinion --revoke needs"},
 		{[]string{"opinion", "--key", a.KeyFile, "--confidence", "101", demo.Report, "agree"}, 2, "confidence must be from 0 to 100"},
-		{[]string{"opinion", "--key", filepath.Join(dir, "eve.key"), demo.Report, "agree"}, 2, "no member has the public key of --key registered"},
+		{[]string{"opinion", "--key", filepath.Join(dir, "eve.key"), demo.Report, "agree"}, 2, "no member has the public key of --key registered in the log up to its checkpoint of size 28\nparley: hint: register it with parley member add --pubkey, or name your identity with --as; a key registered or rotated in moments ago is listed once the node's next checkpoint covers it"},
 		{[]string{"opinion", "--key", filepath.Join(dir, "nope.key"), demo.Report, "agree"}, 2, "couldn't read the private key"},
 		{[]string{"opinion", "--key", a.KeyFile, "report--00000000-0000-4000-8000-0000000000ff", "agree"}, 4, "knows no object"},
 		{[]string{"concurrence"}, 2, "concurrence needs"},
@@ -412,6 +412,11 @@ func TestOpinionRevokeAfterKeyRotation(t *testing.T) {
 		n.Close()
 	})
 	base := "http://" + ln.Addr().String()
+	// The rotation is in force for clients once a checkpoint covers it
+	// (they read member keys from /log/keys, proved in one).
+	if err := waitIntegrated(ctx, n.Store()); err != nil {
+		t.Fatal(err)
+	}
 
 	// Her opinion, signed with the old key, still counts after the rotation.
 	code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)

@@ -54,7 +54,11 @@ func pinLogKey(c *cli, flagKey, served string, seen *tlog.SeenCheckpoints, seenP
 		return nil, "", withExit(1, "if the operator really rotated the key, start a new --seen file", fmt.Errorf("the log key %s isn't the pinned key in %s (%s)", key, seenPath, seen.Key))
 	}
 	if served != "" && served != key {
-		fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%.200q); verifying with the pinned one\n", served)
+		if flagKey == "" {
+			fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%.200q) than the one pinned for it in %s (%s); verifying with the pinned one: if the node was really made again, remove that file (or give --seen NEWFILE or --log-key); if not, it is showing you another log\n", served, seenPath, key)
+		} else {
+			fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%.200q); verifying with the pinned one\n", served)
+		}
 	}
 	v, err := tlog.NewVerifier(key)
 	if err != nil {
@@ -105,6 +109,18 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 	v, key, err := pinLogKey(c, *t.logKey, served, seen, path)
 	if err != nil {
 		return pinned{}, err
+	}
+	if *t.logKey == "" && served == "" {
+		// The key was pinned on first use by an earlier command. A node
+		// made again at the same URL (a test node re-initialized, the
+		// walkthrough started over) signs with another key, and every
+		// checkpoint then fails "note has no verifiable signatures"
+		// with nothing to say why: ask which key it serves, and say so
+		// if it isn't the pinned one. The pinned key is still the one
+		// used: the node's word doesn't replace it.
+		if k, err := (&tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}).Key(ctx); err == nil && k != key {
+			fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%.200q) than the one pinned for it in %s (%s); verifying with the pinned one: if the node was really made again, remove that file (or give --seen NEWFILE or --log-key); if not, it is showing you another log\n", k, path, key)
+		}
 	}
 	return pinned{verifier: v, key: key, seen: seen, seenPath: path}, nil
 }

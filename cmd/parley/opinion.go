@@ -198,7 +198,10 @@ func identityOfKey(ctx context.Context, hc *http.Client, base, token string, pub
 	case 1:
 		return ids[0], nil
 	case 0:
-		return "", usageErrorf("register it with parley member add --pubkey, or name your identity with --as", "no member has the public key of --key registered")
+		// The lookup reads the keys the log's checkpoint covers: a key
+		// registered or rotated in a moment ago isn't there until the
+		// node's next checkpoint, within a second.
+		return "", usageErrorf("register it with parley member add --pubkey, or name your identity with --as; a key registered or rotated in moments ago is listed once the node's next checkpoint covers it (within a second): try again then", "no member has the public key of --key registered in the log up to its checkpoint of size %d", resp.TreeSize)
 	}
 	return "", usageErrorf("name your identity with --as", "%d members have this key registered: %s", len(ids), strings.Join(ids, ", "))
 }

@@ -253,3 +253,71 @@ func privateHome(t *testing.T) []string {
 	home := t.TempDir()
 	return []string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config")}
 }
+
+// TestREADMEStartOver follows the walkthrough's "rm -rf
+// ~/.parley-walkthrough starts over": run again at the same URL, the new
+// node's log has another key than the one the first run's commands
+// pinned, so pull refuses it, and says which seen file pins the old key
+// (under ~/.config/parley/seen/, as the README says); with that file
+// removed too, the walkthrough runs through again.
+func TestREADMEStartOver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the walkthrough three times")
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash is not installed; the README's shell blocks need it")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed; the README's walkthrough uses it")
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := readmeSection(string(readme), "## Walkthrough")
+	for _, want := range []string{"`rm -rf ~/.parley-walkthrough` starts over", "`~/.config/parley/seen/`", "remove that file too"} {
+		if !strings.Contains(section, want) {
+			t.Fatalf("the README's walkthrough no longer says %q; this test follows it", want)
+		}
+	}
+	script := readmeScript(readmeShellBlocks(section), readmeFreePort(t))
+	home := privateHome(t)
+	run := func() ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bash, "-c", script)
+		cmd.Dir = t.TempDir()
+		cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "PARLEY_URL=", "PARLEY_TOKEN=")
+		cmd.Env = append(cmd.Env, home...)
+		return cmd.CombinedOutput()
+	}
+	if out, err := run(); err != nil {
+		t.Fatalf("the walkthrough failed: %v\n%s", err, out)
+	}
+	pw := filepath.Join(strings.TrimPrefix(home[0], "HOME="), ".parley-walkthrough")
+	if err := os.RemoveAll(pw); err != nil { // rm -rf ~/.parley-walkthrough
+		t.Fatal(err)
+	}
+	out, err := run()
+	if err == nil {
+		t.Fatalf("the walkthrough started over with the old node's key still pinned went through; output:\n%s", out)
+	}
+	m := regexp.MustCompile(`than the one pinned for it in (\S+) \(`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("the refused pull doesn't name the seen file that pins the old key; output:\n%s", out)
+	}
+	seenDir := filepath.Join(strings.TrimPrefix(home[1], "XDG_CONFIG_HOME="), "parley", "seen")
+	if filepath.Dir(string(m[1])) != seenDir {
+		t.Fatalf("the seen file named, %s, is not in %s, where the README says it is", m[1], seenDir)
+	}
+	if err := os.RemoveAll(pw); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(string(m[1])); err != nil { // "remove that file too"
+		t.Fatal(err)
+	}
+	if out, err := run(); err != nil {
+		t.Fatalf("the walkthrough started over, the seen file removed, failed: %v\n%s", err, out)
+	}
+}

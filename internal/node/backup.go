@@ -259,6 +259,23 @@ func addFile(tw *tar.Writer, hdr func(string, int64) *tar.Header, name, path str
 // inconsistent with checkpoints members saw; nothing was written.
 var ErrRestoreRefused = errors.New("restore refused")
 
+// ErrRestoreKey means a restore was refused for the node key alone: the
+// backup was made without it and no key file was given, or it holds the
+// key and one was given too. It comes wrapped together with
+// [ErrRestoreRefused], so the remedy (--key, or not) can be told apart
+// from a broken or outgrown backup.
+var ErrRestoreKey = errors.New("restore refused over the node key")
+
+// restoreKeyError is a refusal over the node key: it is both
+// [ErrRestoreRefused] and [ErrRestoreKey].
+type restoreKeyError string
+
+func (e restoreKeyError) Error() string { return ErrRestoreRefused.Error() + ": " + string(e) }
+
+func (e restoreKeyError) Is(target error) bool {
+	return target == ErrRestoreRefused || target == ErrRestoreKey
+}
+
 // RestoreOptions configure [Restore].
 type RestoreOptions struct {
 	// Force replaces the node files (config.json, node.key, node.pub and
@@ -349,7 +366,7 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 	rep.Manifest = man
 	if _, ok := man.Files[KeyFile]; !ok {
 		if opts.KeyFile == "" {
-			return rep, fmt.Errorf("%w: the backup holds no node key (it was made --without-key): give the node's key file", ErrRestoreRefused)
+			return rep, restoreKeyError("the backup holds no node key (it was made --without-key): give the node's key file")
 		}
 		b, err := untrusted.ReadFile(opts.KeyFile, maxKeySz)
 		if err != nil {
@@ -359,7 +376,7 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 			return rep, fmt.Errorf("couldn't restore the node key: %w", err)
 		}
 	} else if opts.KeyFile != "" {
-		return rep, fmt.Errorf("%w: the backup holds the node key; --key is only for a backup made without it", ErrRestoreRefused)
+		return rep, restoreKeyError("the backup holds the node key; --key is only for a backup made without it")
 	}
 	v, err := checkNodeKeys(stage, man.Origin)
 	if err != nil {

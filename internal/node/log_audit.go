@@ -62,6 +62,14 @@ func (s *StoreAuditSource) ReadTile(ctx context.Context, t tlog.Tile) ([]byte, e
 	return s.st.ReadTile(ctx, t)
 }
 
+// LogSize returns the number of entries the store holds, which may be
+// more than its latest checkpoint covers: entries appended while the node
+// was stopped (member add, collection add), or that it had not yet
+// integrated when it stopped, are covered when it next serves.
+func (s *StoreAuditSource) LogSize(ctx context.Context) (int64, error) {
+	return s.st.LogSize(ctx)
+}
+
 // Leaves implements [tlog.AuditSource].
 func (s *StoreAuditSource) Leaves(ctx context.Context, start, end uint64, fn func(uint64, []byte) error) error {
 	const page = 1024
