@@ -509,7 +509,11 @@ func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal
 		return
 	}
 	if !c.CanWrite {
-		h.fail(w, r, p, &RequestError{Kind: ErrForbidden, Message: "you may not write to this collection"})
+		msg := "you may not write to this collection"
+		if c.WriteRefusal != "" {
+			msg = c.WriteRefusal
+		}
+		h.fail(w, r, p, &RequestError{Kind: ErrForbidden, Message: msg})
 		return
 	}
 	if h.cfg.EnvelopeGate != nil {
