@@ -480,6 +480,15 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 			}
 		}
 		if r.fail != nil {
+			if r.fail.Version == "" {
+				// TAXII 2.1 requires a version in every status
+				// detail (section 4.3.1). An object with neither
+				// modified nor created (a cyber-observable, or one
+				// that couldn't be read) is versioned by its
+				// date_added; a refused one has none, so it gets the
+				// time it would have had: the request's timestamp.
+				r.fail.Version = taxii.FormatTimestamp(received)
+			}
 			sub.Failures = append(sub.Failures, *r.fail)
 			continue
 		}
