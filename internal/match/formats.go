@@ -975,6 +975,12 @@ var ecsTable = newFieldTable(withEVEBelow("suricata.eve.", map[string]fieldDef{
 	"zeek.socks.bound.host":     {specifiedHostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"zeek.radius.framed_addr":   {radiusAddr, []Attr{AttrIPv4, AttrIPv6}},
 	"zeek.radius.tunnel_client": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// Elastic's zeek notice pipeline moves notice.log's src and dst to
+	// source.address and destination.address only where id.orig_h and
+	// id.resp_h left none, and keeps them below zeek.notice when they
+	// differ: read as notice.log's src and dst are.
+	"zeek.notice.src": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.notice.dst": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	// Elastic's zeek intel pipeline keeps intel.log's seen.indicator and
 	// seen.indicator_type below zeek.intel, read as in intel.log (its
 	// copies in threat.indicator.* are the ECS form of an indicator, which
