@@ -533,8 +533,15 @@ func looksLikeDN(v []byte) bool {
 // rrType remembers a DNS record's type (EVE's rrtype, which Suricata
 // writes before rdata) so that rdata is read as what it is. A type is a
 // mnemonic that DNS reads in any case (RFC 1035 section 5.1, RFC 3597
-// section 5): "cname" is a CNAME, whose data is a name.
+// section 5): "cname" is a CNAME, whose data is a name. A type may also
+// be written in RFC 3597's generic form, TYPE and its number ("TYPE28",
+// "type5"), as a sensor does for a type it has no name for: it is read
+// by its number as the named type is.
 func rrType(e *Event, _ byte, v []byte) {
+	if n, ok := genericRRType(v); ok {
+		e.rrKind = rrKindOf(n)
+		return
+	}
 	var up [5]byte // the longest type compared: "CNAME", "DNAME"
 	if len(v) > len(up) {
 		e.rrKind = rrOther
@@ -554,6 +561,42 @@ func rrType(e *Event, _ byte, v []byte) {
 	default:
 		e.rrKind = rrOther
 	}
+}
+
+// genericRRType reads RFC 3597's generic form of a type, "TYPE" (in any
+// case) and the type's decimal number, 0 to 65535.
+func genericRRType(v []byte) (uint16, bool) {
+	if len(v) < 5 || len(v) > 4+5 {
+		return 0, false
+	}
+	for i, c := range v[:4] {
+		if c|0x20 != "type"[i] {
+			return 0, false
+		}
+	}
+	n := 0
+	for _, c := range v[4:] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n > 0xffff {
+		return 0, false
+	}
+	return uint16(n), true
+}
+
+// rrKindOf is how rdata reads the data of a record of type n (the
+// numbers of the types rrType names: RFC 1035, 3596, 2782, 6672).
+func rrKindOf(n uint16) uint8 {
+	switch n {
+	case 1, 28: // A, AAAA
+		return rrAddr
+	case 5, 2, 12, 15, 39, 33: // CNAME, NS, PTR, MX, DNAME, SRV
+		return rrName
+	}
+	return rrOther
 }
 
 // ecsAnswerData is an ECS dns.answers data. Its record's type may come
