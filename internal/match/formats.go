@@ -138,6 +138,17 @@ func x509Serial(e *Event, _ byte, v []byte) {
 	e.arena = appendSerial(e.arena, v)
 	e.x509String(AttrX509Serial, e.arena[start:len(e.arena):len(e.arena)])
 }
+
+// eveSerial is Suricata's tls.serial: its DER content bytes, whose sign
+// appendDERSerial reads.
+func eveSerial(e *Event, _ byte, v []byte) {
+	if len(v) == 0 || e.off(AttrX509Serial) {
+		return
+	}
+	start := len(e.arena)
+	e.arena = appendDERSerial(e.arena, v)
+	e.x509String(AttrX509Serial, e.arena[start:len(e.arena):len(e.arena)])
+}
 func x509MD5(e *Event, _ byte, v []byte)     { e.fileHash(AttrX509MD5, v) }
 func x509SHA1(e *Event, _ byte, v []byte)    { e.fileHash(AttrX509SHA1, v) }
 func x509SHA256(e *Event, _ byte, v []byte)  { e.fileHash(AttrX509SHA256, v) }
@@ -788,7 +799,7 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"tls.sni":      {domain, []Attr{AttrDomain}},
 	"tls.subject":  {x509Subject, []Attr{AttrX509Subject}},
 	"tls.issuerdn": {x509Issuer, []Attr{AttrX509Issuer}},
-	"tls.serial":   {x509Serial, []Attr{AttrX509Serial}},
+	"tls.serial":   {eveSerial, []Attr{AttrX509Serial}},
 	// the server certificate's subject alternative names (Suricata 7 and
 	// 8 custom field subjectaltname), read as Zeek's x509.log san.dns and
 	// ECS x509.alternative_names are
