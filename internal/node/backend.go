@@ -157,16 +157,31 @@ func (b backend) Collections(ctx context.Context, p taxii.Principal) ([]taxii.Co
 // visible returns the collection if p may read or write it, and
 // taxii.ErrNotFound otherwise, so that a hidden collection and a missing
 // one cannot be told apart.
+//
+// Access is decided first by one indexed lookup ([store.Store].Access):
+// the collection with its access lists is read only for a member who
+// may see it, so the 404 of a hidden collection takes no longer the more
+// readers and writers it has.
 func (b backend) visible(ctx context.Context, p taxii.Principal, id string) (store.Collection, error) {
+	rd, wr, err := b.n.store.Access(ctx, id, p.MemberID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Collection{}, taxii.ErrNotFound
+	}
+	if err != nil {
+		return store.Collection{}, err
+	}
+	if !rd && !wr {
+		return store.Collection{}, taxii.ErrNotFound
+	}
 	c, err := b.n.store.Collection(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return c, taxii.ErrNotFound
+		return c, taxii.ErrNotFound // removed since
 	}
 	if err != nil {
 		return c, err
 	}
 	if !c.CanRead(p.MemberID) && !c.CanWrite(p.MemberID) {
-		return c, taxii.ErrNotFound
+		return c, taxii.ErrNotFound // its lists changed since
 	}
 	return c, nil
 }
