@@ -509,7 +509,11 @@ func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal
 		return
 	}
 	if !c.CanWrite {
-		h.fail(w, r, p, &RequestError{Kind: ErrForbidden, Message: "you may not write to this collection"})
+		msg := "you may not write to this collection"
+		if c.WriteRefusal != "" {
+			msg = c.WriteRefusal
+		}
+		h.fail(w, r, p, &RequestError{Kind: ErrForbidden, Message: msg})
 		return
 	}
 	if h.cfg.EnvelopeGate != nil {
@@ -949,11 +953,19 @@ func taxiiMediaType(v string) bool {
 }
 
 // acceptable reports whether the Accept header values allow a TAXII 2.1
-// response (section 1.6.8.1): application/taxii+json with version 2.1 or
-// no version. TAXII clients must send the header, so a missing one, or
-// only wildcards, gets 406 as from the OASIS reference server; a range
-// with q=0 refuses.
+// response (section 1.6.8.1), application/taxii+json;version=2.1. Its
+// weight is the q of the most specific range that matches it (RFC 9110
+// section 12.5.1: one with version=2.1 over application/taxii+json, over
+// application/*, over */*; parameters other than version, such as
+// charset, are not looked at, as before); at equal specificity the lowest q holds, so an
+// explicit q=0 ("not acceptable", section 12.4.2) is never outweighed.
+// The response is acceptable if that q is above 0 and the range names
+// application/taxii+json: TAXII clients must send the header, so a
+// missing one, or only wildcards, gets 406 as from the OASIS reference
+// server. Ranges that don't parse, or whose q is not a number from 0 to
+// 1, are ignored.
 func acceptable(values []string) bool {
+	best, q := -1, 0.0
 	for _, v := range values {
 		for part := range strings.SplitSeq(v, ",") {
 			part = strings.TrimSpace(part)
@@ -961,18 +973,37 @@ func acceptable(values []string) bool {
 				continue
 			}
 			mt, params, err := mime.ParseMediaType(part)
-			if err != nil || mt != "application/taxii+json" {
+			if err != nil {
 				continue
 			}
+			w := 1.0
 			if qs, ok := params["q"]; ok {
-				if q, err := strconv.ParseFloat(qs, 64); err != nil || q <= 0 {
+				if w, err = strconv.ParseFloat(qs, 64); err != nil || !(w >= 0 && w <= 1) {
 					continue
 				}
+				delete(params, "q")
 			}
-			if ver, ok := params["version"]; !ok || ver == "2.1" {
-				return true
+			var spec int
+			switch {
+			case mt == "*/*":
+				spec = 0
+			case mt == "application/*":
+				spec = 1
+			case mt == "application/taxii+json":
+				spec = 2
+				if ver, ok := params["version"]; ok {
+					if ver != "2.1" {
+						continue // another version: not this response
+					}
+					spec = 3
+				}
+			default:
+				continue
+			}
+			if spec > best || spec == best && w < q {
+				best, q = spec, w
 			}
 		}
 	}
-	return false
+	return best >= 2 && q > 0
 }

@@ -67,6 +67,10 @@ type Collection struct {
 	// signature policy: "required", or "optional" when it accepts
 	// unsigned objects. Other servers send none.
 	Signatures string `json:"x_parley_signatures,omitempty"`
+	// WriteRefusal is not sent: when CanWrite is false, a [Backend] may
+	// say here why, and the handler's 403 to a POST says it instead of
+	// its plain "you may not write to this collection".
+	WriteRefusal string `json:"-"`
 }
 
 // Collections is the collections resource (section 5.1.1).

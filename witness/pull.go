@@ -99,7 +99,7 @@ func (w *Witness) PullOnce(ctx context.Context, vkey string, src Source) (uint64
 		if prefix != have.Hash {
 			path, err := w.writeEvidence(ls, haveNote, signed, prefix, proof)
 			if err != nil {
-				return have.Size, fmt.Errorf("%w (size %d doesn't extend size %d), and couldn't keep the evidence: %w", ErrFork, cp.Size, have.Size, err)
+				return have.Size, fmt.Errorf("%w (size %d doesn't extend size %d), and couldn't write the evidence: %w", ErrFork, cp.Size, have.Size, err)
 			}
 			return have.Size, fmt.Errorf("%w: its tree of size %d doesn't extend the cosigned one of size %d; evidence in %s", ErrFork, cp.Size, have.Size, path)
 		}

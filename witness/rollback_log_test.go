@@ -136,7 +136,7 @@ func TestSubmitRollback(t *testing.T) {
 // TestPullLogsAForkBeyondItsEvidenceOnce: a forked log that goes on
 // growing shows the witness a new inconsistent checkpoint at every poll.
 // Each of the first MaxEvidencePerLog is kept and logged; after that, each
-// poll failed with "couldn't keep the evidence" and its sizes, and was
+// poll failed with "couldn't write the evidence" and its sizes, and was
 // logged (269 lines in 4 minutes of a forked node). It is logged once.
 func TestPullLogsAForkBeyondItsEvidenceOnce(t *testing.T) {
 	ctx := context.Background()

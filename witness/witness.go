@@ -23,8 +23,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-exchange/parley/tlog"
@@ -94,7 +96,31 @@ type Witness struct {
 	logs   map[string]*logState
 	byHash map[string]string // OriginHash → origin
 	j      *journal
+
+	// evMu serializes evidence writes (the bound on a log's files is
+	// counted, then written). pending is evidence that couldn't be
+	// written (a full disk), held to be written after a later write
+	// succeeds; npending is its length, read without evMu.
+	evMu     sync.Mutex
+	pending  []heldEvidence
+	npending atomic.Int32
 }
+
+// heldEvidence is split-view evidence built but not yet written.
+type heldEvidence struct {
+	log  string // the log's origin
+	name string // the log's evidence file name prefix
+	path string
+	ev   []byte
+}
+
+// maxHeldEvidence bounds the evidence a witness holds in memory when it
+// can't write it (a few KiB each); more is logged and lost.
+const maxHeldEvidence = 8
+
+// errEvidenceHeld wraps the error of an evidence write that failed with
+// the evidence held for a later write.
+var errEvidenceHeld = errors.New("it is held in memory and written after a later write succeeds")
 
 // maxWaiters bounds the requests of one log that wait for an earlier
 // checkpoint to be accepted (see [Witness.AddCheckpoint]); more get a 409
@@ -272,6 +298,7 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 		ls.note, ls.cp, ls.seq = full, cp, seq
 	}
 	ls.mu.Unlock()
+	w.flushEvidence()
 	// Our cosignature is the last line of the note.
 	s := strings.TrimSuffix(string(full), "\n")
 	return []byte(s[strings.LastIndexByte(s, '\n')+1:] + "\n"), nil
@@ -362,7 +389,8 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 // keepEvidence writes split-view evidence of the log's latest checkpoint
 // accepted by the witness against n (the caller holds ls.mu). For different
 // sizes, prefix and proof are from n's tree. Failures are logged: the
-// request fails anyway.
+// request fails anyway. Evidence that couldn't be written (a full disk) is
+// held and written after a later write succeeds (see flushEvidence).
 func (w *Witness) keepEvidence(ls *logState, n *note.Note, prefix tlog.Hash, proof []tlog.Hash) {
 	other, err := note.Sign(n)
 	if err != nil {
@@ -379,14 +407,17 @@ func (w *Witness) keepEvidence(ls *logState, n *note.Note, prefix tlog.Hash, pro
 		return
 	}
 	if err != nil {
-		w.cfg.Logger.Error("couldn't keep split-view evidence", "log", ls.v.Name(), "err", err)
+		w.cfg.Logger.Error("split view: the log signed two inconsistent checkpoints, and couldn't write the evidence", "log", ls.v.Name(), "err", err)
 		return
 	}
 	w.cfg.Logger.Warn("split view: the log signed two inconsistent checkpoints", "log", ls.v.Name(), "evidence", path)
 }
 
 // writeEvidence builds, verifies and saves evidence, named after the two
-// checkpoints so that the same fork seen again makes no new file.
+// checkpoints so that the same fork seen again makes no new file. If the
+// write fails (not for [ErrEvidenceFull]) the evidence is held, up to
+// maxHeldEvidence, and the error wraps errEvidenceHeld; a write that
+// succeeds writes the evidence held before it.
 func (w *Witness) writeEvidence(ls *logState, a, b []byte, prefix tlog.Hash, proof []tlog.Hash) (string, error) {
 	ev, err := tlog.NewEvidence(ls.vkey, a, b, prefix, proof, "witness "+w.Name(), w.cfg.Now().UTC().Format(time.RFC3339))
 	if err != nil {
@@ -398,15 +429,41 @@ func (w *Witness) writeEvidence(ls *logState, a, b []byte, prefix tlog.Hash, pro
 		ta, tb = tb, ta
 	}
 	id := sha256.Sum256(append(append([]byte{}, ta...), tb...))
-	dir := filepath.Join(w.cfg.Dir, "evidence")
+	name := OriginHash(ls.v.Name())[:16] + "-"
+	h := heldEvidence{log: ls.v.Name(), name: name, ev: ev,
+		path: filepath.Join(w.cfg.Dir, "evidence", name+hex.EncodeToString(id[:8])+".json")}
+	w.evMu.Lock()
+	defer w.evMu.Unlock()
+	path, err := w.saveEvidence(h)
+	switch {
+	case err == nil:
+		w.flushEvidenceLocked()
+		return path, nil
+	case errors.Is(err, ErrEvidenceFull):
+		return "", err
+	}
+	for _, p := range w.pending {
+		if p.path == h.path {
+			return "", fmt.Errorf("%w; %w (already)", err, errEvidenceHeld)
+		}
+	}
+	if len(w.pending) >= maxHeldEvidence {
+		return "", fmt.Errorf("%w; %d other evidence files are held in memory already, so this one is lost", err, len(w.pending))
+	}
+	w.pending = append(w.pending, h)
+	w.npending.Store(int32(len(w.pending)))
+	return "", fmt.Errorf("%w; %w", err, errEvidenceHeld)
+}
+
+// saveEvidence writes h unless its file exists already or its log has
+// MaxEvidencePerLog files ([ErrEvidenceFull]). The caller holds w.evMu.
+func (w *Witness) saveEvidence(h heldEvidence) (string, error) {
+	dir := filepath.Dir(h.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	name := OriginHash(ls.v.Name())[:16] + "-"
-	base := filepath.Join(dir, name)
-	path := base + hex.EncodeToString(id[:8]) + ".json"
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
+	if _, err := os.Stat(h.path); err == nil {
+		return h.path, nil
 	}
 	// Only the log's key signs the checkpoints of a fork, but a log that
 	// forked once can sign as many as it likes: without a bound each one
@@ -421,14 +478,43 @@ func (w *Witness) writeEvidence(ls *logState, a, b []byte, prefix tlog.Hash, pro
 	}
 	kept := 0
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), name) && strings.HasSuffix(e.Name(), ".json") {
+		if strings.HasPrefix(e.Name(), h.name) && strings.HasSuffix(e.Name(), ".json") {
 			kept++
 		}
 	}
 	if kept >= MaxEvidencePerLog {
-		return "", fmt.Errorf("%w: %d evidence files of this log are kept already (%s*.json); this one is not", ErrEvidenceFull, kept, base)
+		return "", fmt.Errorf("%w: %d evidence files of this log are kept already (%s*.json); this one is not", ErrEvidenceFull, kept, filepath.Join(dir, h.name))
 	}
-	return path, writeFileSync(path, ev, 0o600)
+	return h.path, writeFileSync(h.path, h.ev, 0o600)
+}
+
+// flushEvidence writes the evidence held since a write failed, oldest
+// first, after a write succeeded; it stops at the first that still
+// fails (the disk is still full), to try again after the next.
+func (w *Witness) flushEvidence() {
+	if w.npending.Load() == 0 {
+		return
+	}
+	w.evMu.Lock()
+	defer w.evMu.Unlock()
+	w.flushEvidenceLocked()
+}
+
+func (w *Witness) flushEvidenceLocked() {
+	for len(w.pending) > 0 {
+		h := w.pending[0]
+		path, err := w.saveEvidence(h)
+		if err != nil && !errors.Is(err, ErrEvidenceFull) {
+			return
+		}
+		w.pending = slices.Delete(w.pending, 0, 1)
+		w.npending.Store(int32(len(w.pending)))
+		if err != nil {
+			w.cfg.Logger.Warn("split-view evidence held since a write failed is not kept", "log", h.log, "err", err)
+			continue
+		}
+		w.cfg.Logger.Warn("split view: evidence held since a write failed is written", "log", h.log, "evidence", path)
+	}
 }
 
 // MaxEvidencePerLog bounds the split-view evidence files a witness keeps

@@ -138,6 +138,17 @@ func x509Serial(e *Event, _ byte, v []byte) {
 	e.arena = appendSerial(e.arena, v)
 	e.x509String(AttrX509Serial, e.arena[start:len(e.arena):len(e.arena)])
 }
+
+// eveSerial is Suricata's tls.serial: its DER content bytes, whose sign
+// appendDERSerial reads.
+func eveSerial(e *Event, _ byte, v []byte) {
+	if len(v) == 0 || e.off(AttrX509Serial) {
+		return
+	}
+	start := len(e.arena)
+	e.arena = appendDERSerial(e.arena, v)
+	e.x509String(AttrX509Serial, e.arena[start:len(e.arena):len(e.arena)])
+}
 func x509MD5(e *Event, _ byte, v []byte)     { e.fileHash(AttrX509MD5, v) }
 func x509SHA1(e *Event, _ byte, v []byte)    { e.fileHash(AttrX509SHA1, v) }
 func x509SHA256(e *Event, _ byte, v []byte)  { e.fileHash(AttrX509SHA256, v) }
@@ -533,8 +544,15 @@ func looksLikeDN(v []byte) bool {
 // rrType remembers a DNS record's type (EVE's rrtype, which Suricata
 // writes before rdata) so that rdata is read as what it is. A type is a
 // mnemonic that DNS reads in any case (RFC 1035 section 5.1, RFC 3597
-// section 5): "cname" is a CNAME, whose data is a name.
+// section 5): "cname" is a CNAME, whose data is a name. A type may also
+// be written in RFC 3597's generic form, TYPE and its number ("TYPE28",
+// "type5"), as a sensor does for a type it has no name for: it is read
+// by its number as the named type is.
 func rrType(e *Event, _ byte, v []byte) {
+	if n, ok := genericRRType(v); ok {
+		e.rrKind = rrKindOf(n)
+		return
+	}
 	var up [5]byte // the longest type compared: "CNAME", "DNAME"
 	if len(v) > len(up) {
 		e.rrKind = rrOther
@@ -554,6 +572,42 @@ func rrType(e *Event, _ byte, v []byte) {
 	default:
 		e.rrKind = rrOther
 	}
+}
+
+// genericRRType reads RFC 3597's generic form of a type, "TYPE" (in any
+// case) and the type's decimal number, 0 to 65535.
+func genericRRType(v []byte) (uint16, bool) {
+	if len(v) < 5 || len(v) > 4+5 {
+		return 0, false
+	}
+	for i, c := range v[:4] {
+		if c|0x20 != "type"[i] {
+			return 0, false
+		}
+	}
+	n := 0
+	for _, c := range v[4:] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n > 0xffff {
+		return 0, false
+	}
+	return uint16(n), true
+}
+
+// rrKindOf is how rdata reads the data of a record of type n (the
+// numbers of the types rrType names: RFC 1035, 3596, 2782, 6672).
+func rrKindOf(n uint16) uint8 {
+	switch n {
+	case 1, 28: // A, AAAA
+		return rrAddr
+	case 5, 2, 12, 15, 39, 33: // CNAME, NS, PTR, MX, DNAME, SRV
+		return rrName
+	}
+	return rrOther
 }
 
 // ecsAnswerData is an ECS dns.answers data. Its record's type may come
@@ -745,7 +799,7 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"tls.sni":      {domain, []Attr{AttrDomain}},
 	"tls.subject":  {x509Subject, []Attr{AttrX509Subject}},
 	"tls.issuerdn": {x509Issuer, []Attr{AttrX509Issuer}},
-	"tls.serial":   {x509Serial, []Attr{AttrX509Serial}},
+	"tls.serial":   {eveSerial, []Attr{AttrX509Serial}},
 	// the server certificate's subject alternative names (Suricata 7 and
 	// 8 custom field subjectaltname), read as Zeek's x509.log san.dns and
 	// ECS x509.alternative_names are
@@ -975,6 +1029,12 @@ var ecsTable = newFieldTable(withEVEBelow("suricata.eve.", map[string]fieldDef{
 	"zeek.socks.bound.host":     {specifiedHostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
 	"zeek.radius.framed_addr":   {radiusAddr, []Attr{AttrIPv4, AttrIPv6}},
 	"zeek.radius.tunnel_client": {hostOrIP, []Attr{AttrDomain, AttrIPv4, AttrIPv6}},
+	// Elastic's zeek notice pipeline moves notice.log's src and dst to
+	// source.address and destination.address only where id.orig_h and
+	// id.resp_h left none, and keeps them below zeek.notice when they
+	// differ: read as notice.log's src and dst are.
+	"zeek.notice.src": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
+	"zeek.notice.dst": {anyIP, []Attr{AttrIPv4, AttrIPv6}},
 	// Elastic's zeek intel pipeline keeps intel.log's seen.indicator and
 	// seen.indicator_type below zeek.intel, read as in intel.log (its
 	// copies in threat.indicator.* are the ECS form of an indicator, which

@@ -500,6 +500,60 @@ func hourStart(v, zone []byte) (time.Time, bool) {
 	return t.Add(-time.Duration(off) * time.Second), true
 }
 
+// appendDERSerial is appendSerial for a serial written as its DER
+// INTEGER's content bytes, as Suricata writes tls.serial: two's
+// complement, so a first byte of 128 or more (a positive serial gets a
+// 00 before it) is a negative serial, which a non-conforming CA issued.
+// Its normal form is the sign and the magnitude, as Zeek writes it
+// (OpenSSL's i2a_ASN1_INTEGER) and appendSerial keeps it: Suricata's
+// "FF" is -1, "-01"; "FF:7F" is -129, "-81". Anything else (a positive
+// serial, a value that is not whole bytes of hex) is appendSerial's.
+func appendDERSerial(dst, v []byte) []byte {
+	var buf [64]byte
+	b := buf[:0]
+	hi, half := byte(0), false
+	for _, c := range v {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		case c == ':' || c == ' ':
+			continue
+		default:
+			return appendSerial(dst, v)
+		}
+		if half {
+			b = append(b, hi<<4|d)
+		} else {
+			hi = d
+		}
+		half = !half
+	}
+	if half || len(b) == 0 || b[0] < 0x80 {
+		return appendSerial(dst, v)
+	}
+	// The magnitude of a negative two's complement number: invert, add 1.
+	carry := true
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = ^b[i]
+		if carry {
+			b[i]++
+			carry = b[i] == 0
+		}
+	}
+	const hexDigits = "0123456789abcdef"
+	mag := make([]byte, 0, 1+2*len(b))
+	mag = append(mag, '-')
+	for _, x := range b {
+		mag = append(mag, hexDigits[x>>4], hexDigits[x&15])
+	}
+	return appendSerial(dst, mag)
+}
+
 // appendSerial appends to dst the normal form of a certificate's serial
 // number: its hex digits in lower case, a colon between bytes (the form
 // of STIX 2.1's own x509-certificate example) and no leading zero bytes.
@@ -514,7 +568,11 @@ func hourStart(v, zone []byte) (time.Time, bool) {
 // (a DER INTEGER whose first content byte is 128 or more, which
 // non-conforming CAs issue) as OpenSSL's i2a_ASN1_INTEGER does, "-" and
 // the magnitude's hex ("-01" for -1), and that is another certificate's
-// serial than 1's. Its normal form keeps the sign ("-01").
+// serial than 1's. Its normal form keeps the sign ("-01"). Suricata
+// writes the same serial as DER's two's complement bytes ("FF"), which
+// appendDERSerial reads; here a value is a magnitude, "FF" is 255 (Zeek
+// writes a positive serial's hex with no 00 before a first byte of 128
+// or more, and indicators are written so).
 func appendSerial(dst, v []byte) []byte {
 	if len(v) > 1 && v[0] == '-' {
 		start := len(dst)

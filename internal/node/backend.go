@@ -94,17 +94,42 @@ func (b backend) Authenticate(ctx context.Context, token string) (taxii.Principa
 	return taxii.Principal{MemberID: m.ID}, nil
 }
 
-func toTAXII(c store.Collection, member string) taxii.Collection {
+// toTAXII is c as member sees it. can_write is whether member can write
+// (TAXII 2.1 section 5.2): a writer of a collection that requires
+// signatures cannot while it has no signing key in force (every object it
+// posted would be refused), so signer says whether it has one.
+func toTAXII(c store.Collection, member string, signer bool) taxii.Collection {
 	sigs := c.Signatures
 	if sigs == "" {
 		sigs = store.SignaturesRequired
 	}
-	return taxii.Collection{
+	tc := taxii.Collection{
 		ID: c.ID, Title: c.Title, Description: c.Description,
 		CanRead: c.CanRead(member), CanWrite: c.CanWrite(member),
 		MediaTypes: []string{taxii.STIXMediaType},
 		Relay:      c.Relay, Signatures: string(sigs),
 	}
+	if tc.CanWrite && sigs != store.SignaturesOptional && !signer {
+		tc.CanWrite = false
+		tc.WriteRefusal = "this collection requires signatures, and you have no signing key in force: " +
+			"every object you posted would be refused (ask the operator to register your public key)"
+	}
+	return tc
+}
+
+// needsSigner reports whether member's can_write in c depends on its
+// signing key, which [backend.signer] then looks up.
+func needsSigner(c store.Collection, member string) bool {
+	return c.Signatures != store.SignaturesOptional && c.CanWrite(member)
+}
+
+// signer reports whether member has a signing key in force.
+func (b backend) signer(ctx context.Context, member string) (bool, error) {
+	m, err := b.n.store.Member(ctx, member)
+	if err != nil {
+		return false, err
+	}
+	return m.PublicKey != nil, nil
 }
 
 // Collections implements [taxii.Backend].
@@ -114,9 +139,16 @@ func (b backend) Collections(ctx context.Context, p taxii.Principal) ([]taxii.Co
 		return nil, err
 	}
 	out := []taxii.Collection{}
+	signer, looked := false, false
 	for _, c := range cs {
 		if c.CanRead(p.MemberID) || c.CanWrite(p.MemberID) {
-			out = append(out, toTAXII(c, p.MemberID))
+			if needsSigner(c, p.MemberID) && !looked {
+				if signer, err = b.signer(ctx, p.MemberID); err != nil {
+					return nil, err
+				}
+				looked = true
+			}
+			out = append(out, toTAXII(c, p.MemberID, signer))
 		}
 	}
 	return out, nil
@@ -125,16 +157,31 @@ func (b backend) Collections(ctx context.Context, p taxii.Principal) ([]taxii.Co
 // visible returns the collection if p may read or write it, and
 // taxii.ErrNotFound otherwise, so that a hidden collection and a missing
 // one cannot be told apart.
+//
+// Access is decided first by one indexed lookup ([store.Store].Access):
+// the collection with its access lists is read only for a member who
+// may see it, so the 404 of a hidden collection takes no longer the more
+// readers and writers it has.
 func (b backend) visible(ctx context.Context, p taxii.Principal, id string) (store.Collection, error) {
+	rd, wr, err := b.n.store.Access(ctx, id, p.MemberID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Collection{}, taxii.ErrNotFound
+	}
+	if err != nil {
+		return store.Collection{}, err
+	}
+	if !rd && !wr {
+		return store.Collection{}, taxii.ErrNotFound
+	}
 	c, err := b.n.store.Collection(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return c, taxii.ErrNotFound
+		return c, taxii.ErrNotFound // removed since
 	}
 	if err != nil {
 		return c, err
 	}
 	if !c.CanRead(p.MemberID) && !c.CanWrite(p.MemberID) {
-		return c, taxii.ErrNotFound
+		return c, taxii.ErrNotFound // its lists changed since
 	}
 	return c, nil
 }
@@ -145,7 +192,13 @@ func (b backend) Collection(ctx context.Context, p taxii.Principal, id string) (
 	if err != nil {
 		return taxii.Collection{}, err
 	}
-	return toTAXII(c, p.MemberID), nil
+	signer := false
+	if needsSigner(c, p.MemberID) {
+		if signer, err = b.signer(ctx, p.MemberID); err != nil {
+			return taxii.Collection{}, err
+		}
+	}
+	return toTAXII(c, p.MemberID, signer), nil
 }
 
 // Objects implements [taxii.Backend]. The cursor is the decimal store
@@ -442,6 +495,15 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 			}
 		}
 		if r.fail != nil {
+			if r.fail.Version == "" {
+				// TAXII 2.1 requires a version in every status
+				// detail (section 4.3.1). An object with neither
+				// modified nor created (a cyber-observable, or one
+				// that couldn't be read) is versioned by its
+				// date_added; a refused one has none, so it gets the
+				// time it would have had: the request's timestamp.
+				r.fail.Version = taxii.FormatTimestamp(received)
+			}
 			sub.Failures = append(sub.Failures, *r.fail)
 			continue
 		}

@@ -255,11 +255,13 @@ func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string)
 	if err != nil {
 		return store.PrivateSet{}, err
 	}
-	c, err := a.n.store.Collection(ctx, coll)
+	// One indexed lookup, not the collection's access lists, whose
+	// length would show in the time of the answer too.
+	rd, _, err := a.n.store.Access(ctx, coll, m.ID)
 	if err != nil {
 		return store.PrivateSet{}, err
 	}
-	if !c.CanRead(m.ID) && member != m.ID {
+	if !rd && member != m.ID {
 		return store.PrivateSet{}, fmt.Errorf("private set %s: %w", id, store.ErrNotFound)
 	}
 	return a.st.PrivateSet(ctx, id)
@@ -496,7 +498,14 @@ func (a *privateAPI) publish(w http.ResponseWriter, r *http.Request, m store.Mem
 		respondError(w, r, err)
 		return
 	}
-	c, err := a.n.store.Collection(ctx, req.collection)
+	// Access first, by one indexed lookup: a collection the member may
+	// not see is not read, so its 404 takes no longer the longer its
+	// access lists are.
+	var c store.Collection
+	rd, wr, err := a.n.store.Access(ctx, req.collection, m.ID)
+	if err == nil && (rd || wr) {
+		c, err = a.n.store.Collection(ctx, req.collection)
+	}
 	if err != nil || (!c.CanRead(m.ID) && !c.CanWrite(m.ID)) {
 		respondError(w, r, fmt.Errorf("collection %q: %w", req.collection, store.ErrNotFound))
 		return

@@ -463,6 +463,12 @@ type Store interface {
 	Collection(ctx context.Context, id string) (Collection, error)
 	// Collections returns every collection ordered by creation.
 	Collections(ctx context.Context) ([]Collection, error)
+	// Access reports whether member may read and write collection id
+	// (ErrNotFound for an unknown collection) by one lookup of the pair in
+	// an index: unlike Collection, it reads nothing of the access lists
+	// whose time grows with their length, so the answer to a member who
+	// may not see a collection takes as long however many may.
+	Access(ctx context.Context, id, member string) (canRead, canWrite bool, err error)
 
 	// Submit stores the new versions among s.Items, one log entry for each
 	// in item order, and the status resource, in one transaction. An item

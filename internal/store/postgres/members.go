@@ -237,6 +237,21 @@ func (s *Store) Collection(ctx context.Context, id string) (store.Collection, er
 	return cs[0], nil
 }
 
+// Access implements [store.Store]: the collections and collection_access
+// primary keys find the collection and the pair.
+func (s *Store) Access(ctx context.Context, id, member string) (bool, bool, error) {
+	var rd, wr *bool
+	err := s.pool.QueryRow(ctx, `SELECT a.can_read, a.can_write FROM collections c
+		LEFT JOIN collection_access a ON a.collection = c.id AND a.member = $1 WHERE c.id = $2`, member, id).Scan(&rd, &wr)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, false, fmt.Errorf("couldn't find collection %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("couldn't read collection access: %w", err)
+	}
+	return rd != nil && *rd, wr != nil && *wr, nil
+}
+
 // Collections implements [store.Store].
 func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
 	cs, err := s.collections(ctx, "")

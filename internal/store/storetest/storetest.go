@@ -355,6 +355,19 @@ func testCollections(t *testing.T, s store.Store) {
 	if _, err := s.Collection(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown collection: %v", err)
 	}
+	// Access agrees with the lists, and tells an unknown collection.
+	for _, tc := range []struct {
+		coll, member string
+		rd, wr       bool
+	}{{"c1", a.ID, true, true}, {"c1", b.ID, true, false}, {"c2", a.ID, false, false}, {"c2", b.ID, true, true}, {"c1", "identity--99999999-0000-4000-8000-000000000000", false, false}} {
+		rd, wr, err := s.Access(ctx, tc.coll, tc.member)
+		if err != nil || rd != tc.rd || wr != tc.wr {
+			t.Errorf("Access(%s, %s) = %v, %v, %v; want %v, %v", tc.coll, tc.member, rd, wr, err, tc.rd, tc.wr)
+		}
+	}
+	if _, _, err := s.Access(ctx, "nope", a.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Access of an unknown collection: %v, want ErrNotFound", err)
+	}
 	if err := s.AddCollection(ctx, c1); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("duplicate collection: %v, want ErrConflict", err)
 	}
