@@ -97,8 +97,8 @@ func TestTLPIdHoldsOnlyThePredefinedObject(t *testing.T) {
 	for _, l := range TLPLevels {
 		for _, created := range []string{tlp1Created, tlp2Created, "2030-01-01T00:00:00.000Z"} {
 			for name, props := range map[string]string{
-				"statement": `"definition_type":"statement","definition":{"statement":"mine now"}`,
-				"custom type": `"definition_type":"x-acme","definition":{"level":"amber"}`,
+				"statement":         `"definition_type":"statement","definition":{"statement":"mine now"}`,
+				"custom type":       `"definition_type":"x-acme","definition":{"level":"amber"}`,
 				"tlp type, no name": `"definition_type":"tlp","definition":{"tlp":"` + l.Level + `"}`,
 			} {
 				raw := `{"type":"marking-definition","spec_version":"2.1","id":"` + l.ID + `","created":"` + created + `","created_by_ref":"identity--b1a4c3b4-0000-4000-8000-000000000001",` + props + `}`
