@@ -139,6 +139,17 @@ func (h *Handler) cookie(r *http.Request, name, value string, maxAge int) *http.
 func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var s *session
+		if n := cookieCount(r, sessionCookie); n > 1 {
+			// The node sets one session cookie, at /ui/. Another would
+			// have been set by a page on another port of this host (or
+			// a sibling domain: cookies are not kept apart by port), at
+			// a longer path that the browser sends first: the analyst's
+			// pages there would go on in that page's member's session,
+			// as a tossed login form's would. No session is taken from
+			// such a request (which of them is the node's can't be told).
+			h.fail(w, r, http.StatusForbidden, "Your browser sent more than one Parley session cookie: a page on another port or domain of this host set one, to put you in another member's session. None is used. Clear this site's cookies in your browser, then log in again.", nil)
+			return
+		}
 		c, err := r.Cookie(sessionCookie)
 		stale := err == nil // a session cookie, but is it a session's?
 		if stale {
@@ -287,4 +298,9 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 // that sends the header itself only makes its own cookies Secure.
 func forwardedHTTPS(r *http.Request) bool {
 	return strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+}
+
+// cookieCount returns how many cookies named name r carries.
+func cookieCount(r *http.Request, name string) int {
+	return len(r.CookiesNamed(name))
 }
