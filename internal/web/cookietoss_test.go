@@ -89,3 +89,42 @@ func TestBrowserSessionCookieTossed(t *testing.T) {
 		t.Errorf("the home page is %q's", who)
 	}
 }
+
+// TestBrowserLoginCookieTossed: a page on another port of the node's host
+// sets a login cookie of its own at /ui/login, a longer path than the
+// node's, so the browser sends it first with the node's own login form:
+// the form's token was compared with that cookie alone, and the analyst
+// could not log in at all while it lasted.
+func TestBrowserLoginCookieTossed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	f := newFixture(t)
+	base := uiServer(t, f, newV2Log(t, f.n))
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><script>document.cookie = "parley_login=tossed; path=/ui/login";</script><p id=done>set</p>`)
+	}))
+	defer other.Close()
+	ctx, cancel := browser(t, 1280)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(other.URL), chromedp.WaitVisible(chromedp.CSS("#done"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/ui/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#token`)),
+		chromedp.SendKeys(chromedp.CSS(`#token`), f.aurelia.Token),
+		chromedp.Submit(chromedp.CSS(`#token`)),
+		poll(`!!document.querySelector(".who") || document.body.innerText.includes("expired")`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	who, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".who") || {}).textContent || document.body.innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(who) != "cert-aurelia" {
+		t.Errorf("logging in through the node's own form with a tossed login cookie: %q", who)
+	}
+}

@@ -250,7 +250,18 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "The form could not be read.", nil)
 		return
 	}
-	c, err := r.Cookie(loginCookie)
+	// A page on another port of this host may also have set a login
+	// cookie of its own at a longer path (/ui/login), which the browser
+	// sends first: the form's token is compared with each, or that page
+	// would keep the analyst from logging in at all.
+	var c *http.Cookie
+	err := http.ErrNoCookie
+	for _, lc := range r.CookiesNamed(loginCookie) {
+		if lc.Value != "" && subtle.ConstantTimeCompare([]byte(lc.Value), []byte(r.PostFormValue(csrfField))) == 1 {
+			c, err = lc, nil
+			break
+		}
+	}
 	// The login form's token is a double submit, and a cookie is not
 	// the origin's alone: a page on another port of this host (or on a
 	// sibling domain) can set the login cookie to a value it knows, then
@@ -258,8 +269,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// page's member's session. The browser says where a request came
 	// from (Sec-Fetch-Site); a login posted from anywhere but the node's
 	// own pages is refused.
-	if site := r.Header.Get("Sec-Fetch-Site"); err != nil || c.Value == "" || (site != "" && site != "same-origin") ||
-		subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue(csrfField))) != 1 {
+	if site := r.Header.Get("Sec-Fetch-Site"); err != nil || (site != "" && site != "same-origin") {
 		h.fail(w, r, http.StatusForbidden, "This form has expired or did not come from this site (missing CSRF token). Reload the login page and try again.", nil)
 		return
 	}
