@@ -175,6 +175,15 @@ func markingRule(c *checker, path string, m map[string]any) error {
 			return err
 		}
 	}
+	if l, ok := LookupTLP(c.id); ok {
+		// A predefined id names the predefined object alone, whatever
+		// the definition_type: a member's statement (or any other
+		// marking) under it would take the TLP level's id in its
+		// collection, refusing everyone's predefined object of the same
+		// version as another object, or becoming the newest version
+		// that objects marked with that TLP level point to.
+		return sameAs(c, m, tlpObject(l))
+	}
 	return nil
 }
 

@@ -84,3 +84,41 @@ func TestIsPredefinedTLP(t *testing.T) {
 		t.Error("a signed TLP:AMBER is still the predefined object")
 	}
 }
+
+// TestTLPIdHoldsOnlyThePredefinedObject: a marking definition under a
+// predefined TLP id is that object exactly, whatever its definition_type:
+// a member's signed statement under TLP:AMBER's id (with TLP 1.0's created,
+// or a later one) validated, took the id in a collection and refused
+// every other member's TLP:AMBER as another object of the same version,
+// or became the newest version of the id that marked objects point to.
+func TestTLPIdHoldsOnlyThePredefinedObject(t *testing.T) {
+	var v Validator
+	key := ed25519.NewKeyFromSeed(make([]byte, 32))
+	for _, l := range TLPLevels {
+		for _, created := range []string{tlp1Created, tlp2Created, "2030-01-01T00:00:00.000Z"} {
+			for name, props := range map[string]string{
+				"statement":         `"definition_type":"statement","definition":{"statement":"mine now"}`,
+				"custom type":       `"definition_type":"x-acme","definition":{"level":"amber"}`,
+				"tlp type, no name": `"definition_type":"tlp","definition":{"tlp":"` + l.Level + `"}`,
+			} {
+				raw := `{"type":"marking-definition","spec_version":"2.1","id":"` + l.ID + `","created":"` + created + `","created_by_ref":"identity--b1a4c3b4-0000-4000-8000-000000000001",` + props + `}`
+				for _, signed := range []bool{false, true} {
+					b := []byte(raw)
+					if signed {
+						var err error
+						if b, err = Sign(b, key); err != nil {
+							t.Fatal(err)
+						}
+					}
+					o, err := Parse(b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := v.Validate(o); err == nil || !strings.Contains(err.Error(), "predefined TLP") {
+						t.Errorf("%s under %s's id, created %s, signed %v: %v; want it refused as not the predefined object", name, l.Name, created, signed, err)
+					}
+				}
+			}
+		}
+	}
+}

@@ -106,3 +106,26 @@ func TestPredefinedTLPUnsigned(t *testing.T) {
 		t.Errorf("%d predefined TLP markings came back, want %d", found, len(stix.TLPLevels))
 	}
 }
+
+// TestTLPIdNotSquatted: a member can't take a predefined TLP id in a
+// collection with a signed marking of its own under it (a statement with
+// TLP 1.0's created date, or a later one): it was stored, and then another
+// member's TLP:AMBER was refused as a different object of the same
+// version, and readers resolving TLP:AMBER's id got the newest version,
+// the member's statement.
+func TestTLPIdNotSquatted(t *testing.T) {
+	tn := newTestNode(t)
+	for _, created := range []string{"2017-01-20T00:00:00.000Z", "2030-01-01T00:00:00.000Z"} {
+		squat := object(t, tn.bob.Key, map[string]any{
+			"type": "marking-definition", "spec_version": "2.1", "id": stix.TLPAmberID,
+			"created_by_ref": tn.bob.ID, "created": created, "definition_type": "statement",
+			"definition": map[string]any{"statement": "TLP:AMBER means whatever bob says"},
+		})
+		if st := post(t, tn.bob.Client, tn.shared, squat); st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "predefined TLP") {
+			t.Errorf("bob's statement under TLP:AMBER's id, created %s: %+v; want it refused", created, st)
+		}
+	}
+	if st := post(t, tn.alice.Client, tn.shared, stix.TLPMarking(stix.TLPAmberID)); st.SuccessCount != 1 {
+		t.Errorf("alice's TLP:AMBER after bob's attempts: %+v", st)
+	}
+}

@@ -277,8 +277,11 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 		switch {
 		case errors.Is(err, tlog.ErrSplitView):
 			// peer status shows the size of the checkpoint that forked,
-			// not that of the last round before it.
-			if rerr := f.cfg.Store.RecordPeerRound(ctx, p.Name, f.cfg.Now(), res.RemoteSize, ""); rerr != nil {
+			// not that of the last round before it, and the fork as the
+			// round's error: if the evidence can't be kept, the peer
+			// isn't stopped, and an empty error read as a good round.
+			forkText := untrusted.Text(fmt.Sprintf("%v: %v", ErrFork, err), MaxErrorText)
+			if rerr := f.cfg.Store.RecordPeerRound(ctx, p.Name, f.cfg.Now(), res.RemoteSize, forkText); rerr != nil {
 				f.cfg.Logger.Warn("couldn't record the round's size", "peer", p.Name, "err", rerr)
 			}
 			path, werr := f.fork(ctx, p, ev, err)

@@ -139,6 +139,17 @@ func (h *Handler) cookie(r *http.Request, name, value string, maxAge int) *http.
 func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var s *session
+		if n := cookieCount(r, sessionCookie); n > 1 {
+			// The node sets one session cookie, at /ui/. Another would
+			// have been set by a page on another port of this host (or
+			// a sibling domain: cookies are not kept apart by port), at
+			// a longer path that the browser sends first: the analyst's
+			// pages there would go on in that page's member's session,
+			// as a tossed login form's would. No session is taken from
+			// such a request (which of them is the node's can't be told).
+			h.fail(w, r, http.StatusForbidden, "Your browser sent more than one Parley session cookie: a page on another port or domain of this host set one, to put you in another member's session. None is used. Clear this site's cookies in your browser, then log in again.", nil)
+			return
+		}
 		c, err := r.Cookie(sessionCookie)
 		stale := err == nil // a session cookie, but is it a session's?
 		if stale {
@@ -239,7 +250,18 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "The form could not be read.", nil)
 		return
 	}
-	c, err := r.Cookie(loginCookie)
+	// A page on another port of this host may also have set a login
+	// cookie of its own at a longer path (/ui/login), which the browser
+	// sends first: the form's token is compared with each, or that page
+	// would keep the analyst from logging in at all.
+	var c *http.Cookie
+	err := http.ErrNoCookie
+	for _, lc := range r.CookiesNamed(loginCookie) {
+		if lc.Value != "" && subtle.ConstantTimeCompare([]byte(lc.Value), []byte(r.PostFormValue(csrfField))) == 1 {
+			c, err = lc, nil
+			break
+		}
+	}
 	// The login form's token is a double submit, and a cookie is not
 	// the origin's alone: a page on another port of this host (or on a
 	// sibling domain) can set the login cookie to a value it knows, then
@@ -247,8 +269,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// page's member's session. The browser says where a request came
 	// from (Sec-Fetch-Site); a login posted from anywhere but the node's
 	// own pages is refused.
-	if site := r.Header.Get("Sec-Fetch-Site"); err != nil || c.Value == "" || (site != "" && site != "same-origin") ||
-		subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue(csrfField))) != 1 {
+	if site := r.Header.Get("Sec-Fetch-Site"); err != nil || (site != "" && site != "same-origin") {
 		h.fail(w, r, http.StatusForbidden, "This form has expired or did not come from this site (missing CSRF token). Reload the login page and try again.", nil)
 		return
 	}
@@ -287,4 +308,9 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 // that sends the header itself only makes its own cookies Secure.
 func forwardedHTTPS(r *http.Request) bool {
 	return strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+}
+
+// cookieCount returns how many cookies named name r carries.
+func cookieCount(r *http.Request, name string) int {
+	return len(r.CookiesNamed(name))
 }
