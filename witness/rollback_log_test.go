@@ -47,19 +47,17 @@ func (g *growingSource) Checkpoint(ctx context.Context) ([]byte, error) {
 	return g.Source.Checkpoint(ctx)
 }
 
-// TestPullLogsARollbackOnce: a log restored from an older backup serves a
-// smaller tree that grows back at every poll; each poll's error names the
-// new size, and the witness logged every one of them (47 lines in 47 s
-// of a node's rollback, every poll until it forked or caught up). It logs
-// the rollback once.
-func TestPullLogsARollbackOnce(t *testing.T) {
+// pullAfterSwap has a witness cosign the first 1000 entries of l's
+// history "a", then serves next (growing by one entry at each poll) and
+// runs Pull every millisecond until it has polled polls times, within
+// timeout. It returns the witness and what it logged.
+func pullAfterSwap(t *testing.T, l *testLog, next func(*testLog) *history, polls int64, timeout time.Duration) (*Witness, *syncLog, int64) {
+	t.Helper()
 	ctx := context.Background()
-	l := newTestLog(t, "example.com/log")
-	a := l.newHistory(t, "a", 0, 1000)
-	srv := newTileServer(t, a, "tok")
-	var logged syncLog
+	srv := newTileServer(t, l.newHistory(t, "a", 0, 1000), "tok")
+	logged := &syncLog{}
 	w, err := Open(Config{Dir: t.TempDir(), Cosigner: newCosigner(t, "w"), Logs: []string{l.vkey},
-		Logger: slog.New(slog.NewTextHandler(&logged, nil)), Now: func() time.Time { return time.Unix(1800000000, 0) }})
+		Logger: slog.New(slog.NewTextHandler(logged, nil)), Now: func() time.Time { return time.Unix(1800000000, 0) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,25 +65,36 @@ func TestPullLogsARollbackOnce(t *testing.T) {
 	if _, err := w.PullOnce(ctx, l.vkey, &tlog.Client{URL: srv.URL, Token: "tok"}); err != nil {
 		t.Fatal(err)
 	}
-	back := l.newHistory(t, "a", 0, 50)
-	srv.swap(back)
-	src := &growingSource{Source: &tlog.Client{URL: srv.URL, Token: "tok"}, t: t, h: back}
+	h := next(l)
+	srv.swap(h)
+	src := &growingSource{Source: &tlog.Client{URL: srv.URL, Token: "tok"}, t: t, h: h}
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { w.Pull(pctx, l.vkey, src, time.Millisecond); close(done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for src.polls.Load() < 20 {
+	deadline := time.Now().Add(timeout)
+	for src.polls.Load() < polls {
 		if time.Now().After(deadline) {
 			cancel()
 			<-done
-			t.Fatalf("%d polls in 10 s", src.polls.Load())
+			t.Fatalf("%d polls in %v", src.polls.Load(), timeout)
 		}
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
 	<-done
+	return w, logged, src.polls.Load()
+}
+
+// TestPullLogsARollbackOnce: a log restored from an older backup serves a
+// smaller tree that grows back at every poll; each poll's error names the
+// new size, and the witness logged every one of them (47 lines in 47 s
+// of a node's rollback, every poll until it forked or caught up). It logs
+// the rollback once.
+func TestPullLogsARollbackOnce(t *testing.T) {
+	l := newTestLog(t, "example.com/log")
+	_, logged, polls := pullAfterSwap(t, l, func(l *testLog) *history { return l.newHistory(t, "a", 0, 50) }, 20, 10*time.Second)
 	if got := strings.Count(logged.String(), "pull failed"); got != 1 {
-		t.Fatalf("a rollback of %d polls logged %d times, want once:\n%s", src.polls.Load(), got, logged.String())
+		t.Fatalf("a rollback of %d polls logged %d times, want once:\n%s", polls, got, logged.String())
 	}
 	if !strings.Contains(logged.String(), ErrRollback.Error()) {
 		t.Fatalf("the rollback isn't named:\n%s", logged.String())
@@ -139,43 +148,14 @@ func TestSubmitRollback(t *testing.T) {
 // poll failed with "couldn't write the evidence" and its sizes, and was
 // logged (269 lines in 4 minutes of a forked node). It is logged once.
 func TestPullLogsAForkBeyondItsEvidenceOnce(t *testing.T) {
-	ctx := context.Background()
 	l := newTestLog(t, "example.com/log")
-	a := l.newHistory(t, "a", 0, 1000)
-	srv := newTileServer(t, a, "tok")
-	var logged syncLog
-	w, err := Open(Config{Dir: t.TempDir(), Cosigner: newCosigner(t, "w"), Logs: []string{l.vkey},
-		Logger: slog.New(slog.NewTextHandler(&logged, nil)), Now: func() time.Time { return time.Unix(1800000000, 0) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	if _, err := w.PullOnce(ctx, l.vkey, &tlog.Client{URL: srv.URL, Token: "tok"}); err != nil {
-		t.Fatal(err)
-	}
-	fork := l.newHistory(t, "b", 900, 1001)
-	srv.swap(fork)
-	src := &growingSource{Source: &tlog.Client{URL: srv.URL, Token: "tok"}, t: t, h: fork}
-	pctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { w.Pull(pctx, l.vkey, src, time.Millisecond); close(done) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for src.polls.Load() < MaxEvidencePerLog+20 {
-		if time.Now().After(deadline) {
-			cancel()
-			<-done
-			t.Fatalf("%d polls in 20 s", src.polls.Load())
-		}
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	<-done
+	w, logged, polls := pullAfterSwap(t, l, func(l *testLog) *history { return l.newHistory(t, "b", 900, 1001) }, MaxEvidencePerLog+20, 20*time.Second)
 	if ev, _ := w.Evidence(); len(ev) != MaxEvidencePerLog {
 		t.Fatalf("%d evidence files, want %d", len(ev), MaxEvidencePerLog)
 	}
 	out := logged.String()
 	if got := strings.Count(out, "pull failed"); got != MaxEvidencePerLog+1 {
-		t.Fatalf("%d polls of a fork logged %d times, want %d (each evidence file, then the fork once):\n%s", src.polls.Load(), got, MaxEvidencePerLog+1, out)
+		t.Fatalf("%d polls of a fork logged %d times, want %d (each evidence file, then the fork once):\n%s", polls, got, MaxEvidencePerLog+1, out)
 	}
 	if !strings.Contains(out, ErrEvidenceFull.Error()) {
 		t.Fatalf("the evidence not kept isn't said:\n%s", out)

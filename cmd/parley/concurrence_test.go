@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -414,7 +415,9 @@ func TestOpinionRevokeAfterKeyRotation(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	// The rotation is in force for clients once a checkpoint covers it
 	// (they read member keys from /log/keys, proved in one).
-	if err := waitIntegrated(ctx, n.Store()); err != nil {
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := n.WaitIntegrated(wctx); err != nil {
 		t.Fatal(err)
 	}
 

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/parley-exchange/parley/internal/demo"
 	"github.com/parley-exchange/parley/internal/node"
-	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 )
@@ -125,7 +123,10 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 		// checkpoint: stopped now, the node would leave it to the next
 		// serve, and a backup or audit --data of the data directory
 		// meanwhile would cover only part of the log.
-		if err := waitIntegrated(ctx, n.Store()); err != nil {
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := n.WaitIntegrated(wctx)
+		cancel()
+		if err != nil {
 			stop()
 			<-served
 			return withExit(3, "", err)
@@ -145,34 +146,6 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintln(c.stderr, "parley: stopped; the demo's data stays in "+*dir)
 	return nil
-}
-
-// waitIntegrated waits until the latest signed checkpoint in st covers
-// every entry st held when it was called (the node's integrator, running,
-// signs one within a second of a push), or 30 s.
-func waitIntegrated(ctx context.Context, st store.Store) error {
-	size, err := st.LogSize(ctx)
-	if err != nil {
-		return fmt.Errorf("couldn't read the log's size: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		cp, _, err := st.LatestCheckpoint(ctx)
-		if err == nil && cp >= size {
-			return nil
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("couldn't read the log's checkpoint: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the node signed no checkpoint of the demo's %d log entries (latest covers %d): %w", size, cp, ctx.Err())
-		case <-tick.C:
-		}
-	}
 }
 
 // setupDemo creates the node, the two members with their key pairs and

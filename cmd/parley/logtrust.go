@@ -54,11 +54,11 @@ func pinLogKey(c *cli, flagKey, served string, seen *tlog.SeenCheckpoints, seenP
 		return nil, "", withExit(1, "if the operator really rotated the key, start a new --seen file", fmt.Errorf("the log key %s isn't the pinned key in %s (%s)", key, seenPath, seen.Key))
 	}
 	if served != "" && served != key {
-		if flagKey == "" {
-			fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%.200q) than the one pinned for it in %s (%s); verifying with the pinned one: if the node was really made again, remove that file (or give --seen NEWFILE or --log-key); if not, it is showing you another log\n", served, seenPath, key)
-		} else {
-			fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%.200q); verifying with the pinned one\n", served)
+		pinnedIn := seenPath
+		if flagKey != "" {
+			pinnedIn = ""
 		}
+		warnServedKey(c, served, key, pinnedIn)
 	}
 	v, err := tlog.NewVerifier(key)
 	if err != nil {
@@ -66,6 +66,19 @@ func pinLogKey(c *cli, flagKey, served string, seen *tlog.SeenCheckpoints, seenP
 	}
 	seen.Key = key
 	return v, key, nil
+}
+
+// warnServedKey says on stderr that the node serves the log key served
+// (the node's word: quoted and cut at 200 bytes), not key, the one the
+// command verifies with. pinnedIn is the seen file that pinned key, named
+// with what to do if the node was really made again; "" when key came
+// from --log-key.
+func warnServedKey(c *cli, served, key, pinnedIn string) {
+	if pinnedIn == "" {
+		fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%.200q); verifying with the pinned one\n", served)
+		return
+	}
+	fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%.200q) than the one pinned for it in %s (%s); verifying with the pinned one: if the node was really made again, remove that file (or give --seen NEWFILE or --log-key); if not, it is showing you another log\n", served, pinnedIn, key)
 }
 
 // loadSeen reads the seen file of --seen, or of the node at url by default.
@@ -119,7 +132,7 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 		// if it isn't the pinned one. The pinned key is still the one
 		// used: the node's word doesn't replace it.
 		if k, err := (&tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}).Key(ctx); err == nil && k != key {
-			fmt.Fprintf(c.stderr, "parley: warning: the node serves another log key (%.200q) than the one pinned for it in %s (%s); verifying with the pinned one: if the node was really made again, remove that file (or give --seen NEWFILE or --log-key); if not, it is showing you another log\n", k, path, key)
+			warnServedKey(c, k, key, path)
 		}
 	}
 	return pinned{verifier: v, key: key, seen: seen, seenPath: path}, nil

@@ -203,14 +203,19 @@ func checkWitnessCAs(dir string, ws []WitnessConfig) error {
 	return nil
 }
 
-// Run submits new checkpoints until ctx is done.
+// Run submits new checkpoints until ctx is done, then returns ctx's
+// error. A failed step is retried at the next tick; a failure that lasts
+// is logged when it begins, when its text changes, every [failureRelog]
+// and once when it ends.
 func (lw *LogWitnessing) Run(ctx context.Context) error {
 	t := time.NewTicker(lw.opts.Interval)
 	defer t.Stop()
 	// A failure that repeats at every tick (the store down for minutes:
 	// ten a second) is logged when it begins, when its text changes and
-	// every failureRelog while it lasts, and its end once, as the
-	// integrator's and the peers' are.
+	// every failureRelog while it lasts, and its end once. (The
+	// integrator logs a failure when its text changes, without the
+	// relog; the peers' failureLog tells failures apart by kind, not
+	// text.)
 	var last string
 	var lastAt time.Time
 	for {

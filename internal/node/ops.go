@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -461,6 +462,34 @@ type logState struct {
 	lag time.Duration
 	// probe is how long the store took to answer these reads.
 	probe time.Duration
+}
+
+// WaitIntegrated waits until the latest signed checkpoint covers every
+// entry the log held when it was called, reading the store every 20 ms:
+// the node's integrator ([Node.Serve]) signs one within a second of an
+// append. It returns ctx's error if ctx ends first (nothing integrates
+// the log of a node that isn't serving), and the store's at once.
+func (n *Node) WaitIntegrated(ctx context.Context) error {
+	size, err := n.store.LogSize(ctx)
+	if err != nil {
+		return fmt.Errorf("couldn't read the log's size: %w", err)
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		cp, _, err := n.store.LatestCheckpoint(ctx)
+		switch {
+		case err == nil && cp >= size:
+			return nil
+		case err != nil && !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil:
+			return fmt.Errorf("couldn't read the log's checkpoint: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no signed checkpoint covers the log's %d entries (the latest covers %d): %w", size, cp, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // logState reads the log's state from the store.

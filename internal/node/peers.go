@@ -70,7 +70,9 @@ func (n *Node) openPeerWitness(ps []store.Peer, logger *slog.Logger) (*witness.W
 	return witness.Open(witness.Config{Dir: dir, Cosigner: cos, Logs: logs, Logger: logger, Now: n.now})
 }
 
-// failureRelog is how often a peer's failure that lasts is logged again.
+// failureRelog is how often a failure that lasts is logged again: a
+// peer's ([failureLog]), the peers' list's, and the log witnessing's
+// ([LogWitnessing.Run]).
 const failureRelog = 10 * time.Minute
 
 // failureKinds are the failures of a peer that mean more than an outage:

@@ -109,7 +109,11 @@ func (e *QuotaError) Error() string {
 // Unwrap returns [ErrQuota].
 func (e *QuotaError) Unwrap() error { return ErrQuota }
 
-// UnsignedMessage is the status message of an object stored unsigned.
+// UnsignedMessage is the status message a store gives an object it
+// stored unsigned, which only a collection accepting unsigned objects
+// does, but for the predefined TLP marking definitions: the node
+// replaces it for those (node.PredefinedTLPMessage), which every
+// collection takes unsigned.
 const UnsignedMessage = "stored unsigned (the collection accepts unsigned objects)"
 
 // VersionConflictMessage is the status message of an object whose id and

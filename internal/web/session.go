@@ -269,7 +269,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// page's member's session. The browser says where a request came
 	// from (Sec-Fetch-Site); a login posted from anywhere but the node's
 	// own pages is refused.
-	if site := r.Header.Get("Sec-Fetch-Site"); err != nil || (site != "" && site != "same-origin") {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		h.fail(w, r, http.StatusForbidden, "This login form was posted from another site, not from this node's login page. Open the login page of this node and log in there.", nil)
+		return
+	}
+	if err != nil {
 		h.fail(w, r, http.StatusForbidden, "This form has expired or did not come from this site (missing CSRF token). Reload the login page and try again.", nil)
 		return
 	}

@@ -41,3 +41,45 @@ func TestSightingChartIgnoresFarDates(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryDay: the chart's days are consecutive and end at the newest;
+// a day far before the others is left out rather than filling the chart
+// with the empty days after it (from year 1, the fill stopped at its
+// 100,000-day bound and the chart began in year 274).
+func TestEveryDay(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		days      []string
+		max       int
+		wantFirst string
+		wantLast  string
+		wantLen   int
+	}{
+		{"empty", nil, 60, "", "", 0},
+		{"one", []string{"2026-09-15"}, 60, "2026-09-15", "2026-09-15", 1},
+		{"gap filled", []string{"2026-09-12", "2026-09-15"}, 60, "2026-09-12", "2026-09-15", 4},
+		{"older than max left out", []string{"2026-01-01", "2026-07-20", "2026-09-15"}, 60, "2026-07-20", "2026-09-15", 58},
+		{"year 1", []string{"0001-01-01", "2026-09-12", "2026-09-15"}, 60, "2026-09-12", "2026-09-15", 4},
+		{"year 1 alone before one day", []string{"0001-01-01", "2026-09-15"}, 60, "2026-09-15", "2026-09-15", 1},
+	} {
+		got := everyDay(c.days, c.max)
+		if len(got) != c.wantLen {
+			t.Errorf("%s: %d days %v, want %d", c.name, len(got), got, c.wantLen)
+			continue
+		}
+		if len(got) == 0 {
+			continue
+		}
+		if got[0] != c.wantFirst || got[len(got)-1] != c.wantLast {
+			t.Errorf("%s: from %s to %s, want from %s to %s", c.name, got[0], got[len(got)-1], c.wantFirst, c.wantLast)
+		}
+		for i := 1; i < len(got); i++ {
+			a, _ := time.Parse(time.DateOnly, got[i-1])
+			b, _ := time.Parse(time.DateOnly, got[i])
+			if b.Sub(a) != 24*time.Hour {
+				t.Errorf("%s: %s follows %s", c.name, got[i], got[i-1])
+				break
+			}
+		}
+	}
+}
