@@ -1,0 +1,78 @@
+package node
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/parley-exchange/parley/internal/peer"
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// TestPeerForkNotForgotten: a follower writes the split-view evidence,
+// then records the stop. Killed -9 between the two, it restarted with the
+// evidence on disk and the peer "following"; B then showed it its old
+// checkpoint again (a split view shows each side what it wants) and it
+// followed B as if B had never forked. Kept evidence now stops the peer.
+func TestPeerForkNotForgotten(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	// B, as A sees it: B itself, or, once stale is set, B answering
+	// /log/checkpoint with the checkpoint A accepted before the fork.
+	target, _ := url.Parse(b.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var stale atomic.Pointer[[]byte]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cp := stale.Load(); cp != nil && r.URL.Path == "/log/checkpoint" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Write(*cp)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	a := newFedNode(t, 0)
+	if _, err := a.AddPeer(ctx, PeerSpec{Name: "a", URL: srv.URL, TokenFile: b.followers["a"], LogKey: b.VerifierKey(),
+		Remote: b.intel, Into: "from-b"}); err != nil {
+		t.Fatal(err)
+	}
+	b.share(t, b.intel, 20)
+	before := a.caughtUp(t, b, "a")
+	p, _ := forkUntilStopped(t, a, b, before)
+
+	// The state a kill -9 between the evidence and the stop leaves: the
+	// evidence file, and the peer not stopped.
+	a.stop()
+	n, err := Open(ctx, a.dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := n.store.(interface{ DB() (*sql.DB, *sql.DB) }).DB()
+	if _, err := w.Exec(`UPDATE peers SET stopped = '', evidence = '', last_error = '' WHERE name = 'a'`); err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	cp := before.State.Checkpoint
+	stale.Store(&cp)
+	a.start(t)
+	got := a.waitPeer(t, "a", "stopped again", func(q store.Peer) bool { return q.State.Stopped != "" || q.State.LastRound.After(p.State.LastRound) })
+	if got.State.Stopped == "" || got.State.Evidence != p.State.Evidence {
+		t.Fatalf("restarted with evidence of a fork in %s, A follows B again: %+v", p.State.Evidence, got.State)
+	}
+	// A follower made afresh refuses too.
+	f, err := peer.New(peer.Config{Store: a.Store(), Dir: a.dir}, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Round(ctx); !errors.Is(err, peer.ErrStopped) || !strings.Contains(err.Error(), "inconsistent") {
+		t.Fatalf("round after the stop: %v", err)
+	}
+}
