@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/peer"
@@ -117,17 +118,29 @@ func (l *failureLog) note(key string, err error, now time.Time) (logIt, ended bo
 	return false, false
 }
 
-// followPeers runs a round of every peer that isn't stopped, every
+// peerRoundsAtOnce bounds the rounds of different peers that run at once
+// (each holds up to two steps of objects in memory).
+const peerRoundsAtOnce = 4
+
+// followPeers starts a round of every peer that isn't stopped, every
 // Config.PeerInterval, until ctx is done. Peers added while it runs are
-// picked up at the next round.
+// picked up at the next tick. Each peer's rounds run on their own, at
+// most peerRoundsAtOnce at once: a peer whose round hangs (a connection
+// black-holed until peer.RequestTimeout) delays no other, and its next
+// round starts at the first tick after it ended.
 func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	st := n.store
 	followers := map[string]*peer.Follower{}
+	running := map[string]bool{} // by name; guarded by mu
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, peerRoundsAtOnce)
 	t := time.NewTicker(time.Duration(n.cfg.PeerInterval))
 	defer t.Stop()
 	// The witness is reopened when the set of peers changes (it knows its
-	// logs from the start).
+	// logs from the start); rounds use it under pwMu's read lock.
 	var pw *witness.Witness
+	var pwMu sync.RWMutex
 	witnessed := -1
 	// A failure that repeats every round (a peer down for an hour, a
 	// forked log the witness keeps refusing) is logged when it begins,
@@ -136,7 +149,9 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	// end is logged too.
 	failures := failureLog{failing: map[string]failureSeen{}}
 	warn := func(what, peerName string, err error) {
+		mu.Lock()
 		logIt, ended := failures.note(what+"\x00"+peerName, err, time.Now())
+		mu.Unlock()
 		switch {
 		case !logIt:
 		case ended:
@@ -151,13 +166,56 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			pw.Close()
 		}
 	}()
+	// Runs before the witness is closed: the rounds end with ctx.
+	defer wg.Wait()
+	round := func(p store.Peer, f *peer.Follower) {
+		defer wg.Done()
+		defer func() {
+			mu.Lock()
+			delete(running, p.Name)
+			mu.Unlock()
+		}()
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		case <-ctx.Done():
+			return
+		}
+		res, err := f.Round(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		warn("peer round failed", p.Name, err)
+		if err == nil && res.Entries > 0 {
+			logger.Info("peer replicated", "peer", p.Name, "position", res.Next, "objects", res.Objects, "key_entries", res.Keys)
+		}
+		if err != nil {
+			return
+		}
+		pwMu.RLock()
+		defer pwMu.RUnlock()
+		if pw != nil {
+			// Witnessing is independent of replication: the witness
+			// reads the peer's checkpoint and tiles itself.
+			if src, cerr := f.Source(p); cerr == nil {
+				_, werr := pw.PullOnce(ctx, p.LogKey, src)
+				if ctx.Err() != nil {
+					return
+				}
+				warn("couldn't witness the peer's checkpoint", p.Name, werr)
+			}
+		}
+	}
 	for {
 		ps, err := st.Peers(ctx)
 		// The store down (PostgreSQL restarting) fails every round: said
 		// when it begins, changes kind or every failureRelog, and when it
 		// ends, as a peer's failures are.
 		if ctx.Err() == nil {
-			switch logIt, ended := failures.note("couldn't list peers", err, time.Now()); {
+			mu.Lock()
+			logIt, ended := failures.note("couldn't list peers", err, time.Now())
+			mu.Unlock()
+			switch {
 			case !logIt:
 			case ended:
 				logger.Info("couldn't list peers: works again")
@@ -166,6 +224,7 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			}
 		}
 		if err == nil && len(ps) != witnessed {
+			pwMu.Lock()
 			if pw != nil {
 				n.peerWitness.Store(nil)
 				pw.Close()
@@ -178,10 +237,17 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			if pw != nil {
 				n.peerWitness.Store(pw)
 			}
+			pwMu.Unlock()
 		}
 		for _, p := range ps {
 			if p.State.Stopped != "" {
 				continue
+			}
+			mu.Lock()
+			busy := running[p.Name]
+			mu.Unlock()
+			if busy {
+				continue // its last round hasn't ended
 			}
 			f := followers[p.Name]
 			if f == nil {
@@ -192,25 +258,11 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 				}
 				followers[p.Name] = f
 			}
-			res, err := f.Round(ctx)
-			if ctx.Err() != nil {
-				return nil
-			}
-			warn("peer round failed", p.Name, err)
-			if err == nil && res.Entries > 0 {
-				logger.Info("peer replicated", "peer", p.Name, "position", res.Next, "objects", res.Objects, "key_entries", res.Keys)
-			}
-			if pw != nil && err == nil {
-				// Witnessing is independent of replication: the witness
-				// reads the peer's checkpoint and tiles itself.
-				if src, cerr := f.Source(p); cerr == nil {
-					_, werr := pw.PullOnce(ctx, p.LogKey, src)
-					if ctx.Err() != nil {
-						return nil
-					}
-					warn("couldn't witness the peer's checkpoint", p.Name, werr)
-				}
-			}
+			mu.Lock()
+			running[p.Name] = true
+			mu.Unlock()
+			wg.Add(1)
+			go round(p, f)
 		}
 		select {
 		case <-ctx.Done():

@@ -76,3 +76,35 @@ func TestPeerForkNotForgotten(t *testing.T) {
 		t.Fatalf("round after the stop: %v", err)
 	}
 }
+
+// TestPeerBlackHoleHoldsNoOther: peers were followed one after another, so
+// a peer whose connection was black-holed (no answer until the client's
+// 2-minute timeout, at every round) held every other peer that long, and
+// their last_round went stale while their state said "following". Here
+// peer "a" never answers, and "b", listed after it, is followed anyway.
+func TestPeerBlackHoleHoldsNoOther(t *testing.T) {
+	ctx := context.Background()
+	var asked atomic.Int64
+	hole := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hole.Close)
+	b := newOrigin(t, "b")
+	a := newFedNode(t, 0)
+	if _, err := a.AddPeer(ctx, PeerSpec{Name: "a", URL: hole.URL, TokenFile: b.followers["b"], LogKey: b.VerifierKey(),
+		Remote: b.intel, Into: "from-the-hole"}); err != nil {
+		t.Fatal(err)
+	}
+	a.follow(t, b, "b", "from-b")
+	b.share(t, b.intel, 10)
+	if p := a.caughtUp(t, b, "b"); p.State.Objects != 10 {
+		t.Fatalf("peer b: %+v", p.State)
+	}
+	if asked.Load() == 0 {
+		t.Fatal("peer a was never asked: the test shows nothing")
+	}
+	if p := a.peerState(t, "a"); p.State.Next != 0 || !p.State.LastRound.IsZero() {
+		t.Fatalf("peer a's round ended: %+v", p.State)
+	}
+}
