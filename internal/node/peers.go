@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -325,6 +328,15 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 			return store.Peer{}, fmt.Errorf("couldn't add peer %q: the name is taken: %w", spec.Name, store.ErrConflict)
 		}
 	}
+	fs, err := n.FeedStore().Feeds(ctx)
+	if err != nil {
+		return store.Peer{}, err
+	}
+	for _, o := range fs {
+		if SameRemote(spec.URL, spec.Remote, o.URL, o.Collection) {
+			return store.Peer{}, fmt.Errorf("couldn't add peer %q: the feed %s already follows collection %s at %s; %s: %w", spec.Name, o.Name, spec.Remote, o.URL, bothRefused, store.ErrConflict)
+		}
+	}
 	member, err := n.store.MemberByName(ctx, peer.MemberName(spec.Name))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -376,6 +388,59 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 		return store.Peer{}, err
 	}
 	return p, nil
+}
+
+// bothRefused says why a node can't follow one remote collection both as
+// a peer and as a feed.
+const bothRefused = "a node can't follow one remote collection both as a peer and as a feed: the peer keeps the objects' signatures and the feed strips them, so each object one of them stores is refused to the other as a different object with the same id and version (ids are unique in a node). Follow it once: as a peer (verified against the node's log) when it is a Parley node"
+
+// SameRemote reports whether a peer (its URL and remote collection) and a
+// feed (its URL and collection) follow the same remote collection: the
+// same collection id at the same origin (scheme, host and port; a feed's
+// URL may be the node's base URL or its TAXII API root).
+func SameRemote(peerURL, peerCollection, feedURL, feedCollection string) bool {
+	if peerCollection == "" || peerCollection != feedCollection {
+		return false
+	}
+	a, b := remoteOrigin(peerURL), remoteOrigin(feedURL)
+	return a != "" && a == b
+}
+
+// remoteOrigin returns scheme://host:port of a URL, lower case, with the
+// scheme's default port; "" if it isn't an http(s) URL with a host.
+func remoteOrigin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	switch {
+	case port != "":
+	case scheme == "http":
+		port = "80"
+	case scheme == "https":
+		port = "443"
+	default:
+		return ""
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// FeedConflict returns, for a feed that follows the same remote
+// collection as a peer (recorded before parley peer add and feed add
+// refused that), why its objects are refused; "" when no peer does.
+func (n *Node) FeedConflict(ctx context.Context, f store.Feed) (string, error) {
+	ps, err := n.store.Peers(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range ps {
+		if SameRemote(p.URL, p.Remote, f.URL, f.Collection) {
+			return fmt.Sprintf("peer %s follows the same collection %s at %s; %s", p.Name, f.Collection, p.URL, bothRefused), nil
+		}
+	}
+	return "", nil
 }
 
 func peerDescription(spec PeerSpec) string {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
@@ -106,5 +107,53 @@ func TestPeerBlackHoleHoldsNoOther(t *testing.T) {
 	}
 	if p := a.peerState(t, "a"); p.State.Next != 0 || !p.State.LastRound.IsZero() {
 		t.Fatalf("peer a's round ended: %+v", p.State)
+	}
+}
+
+// TestPeerAndFeedOfOneCollection: a node that followed B's collection
+// both as a peer and as a feed refused every object of the feed ("a
+// different object with this id and version is already stored": the peer
+// keeps the signatures, the feed strips them), with nothing saying why.
+// parley peer add and feed add now refuse the second, and the status of
+// such a feed recorded before says why.
+func TestPeerAndFeedOfOneCollection(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	a.follow(t, b, "a", "from-b")
+	// The same origin spelled otherwise, with the API root's path.
+	other := b.URL + "/api/"
+	_, err := a.AddFeed(ctx, FeedSpec{Name: "fb", URL: other, Collection: b.intel, Auth: "bearer", SecretFile: b.followers["a"], Into: "feed-b"})
+	if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "peer a already follows collection "+b.intel) || !strings.Contains(err.Error(), "both as a peer and as a feed") {
+		t.Fatalf("feed add of the collection a peer follows: %v", err)
+	}
+	// Another collection of B is fine.
+	if _, err := a.AddFeed(ctx, FeedSpec{Name: "fs", URL: b.URL, Collection: b.secret, Auth: "bearer", SecretFile: b.followers["a"], Into: "feed-secret"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The other way round: the feed first.
+	c := newFedNode(t, 0)
+	if _, err := c.AddFeed(ctx, FeedSpec{Name: "fb", URL: strings.Replace(b.URL, "http://", "HTTP://", 1), Collection: b.intel, Auth: "bearer", SecretFile: b.followers["a"], Into: "feed-b"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.AddPeer(ctx, PeerSpec{Name: "a", URL: b.URL, TokenFile: b.followers["a"], LogKey: b.VerifierKey(), Remote: b.intel, Into: "from-b"})
+	if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "feed fb already follows collection "+b.intel) {
+		t.Fatalf("peer add of the collection a feed follows: %v", err)
+	}
+	fs, err := c.FeedStore().Feeds(ctx)
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("feeds %v, %v", fs, err)
+	}
+	if why, err := c.FeedConflict(ctx, fs[0]); why != "" || err != nil {
+		t.Fatalf("a feed no peer overlaps: %q, %v", why, err)
+	}
+	// Recorded before the refusal: the feed's status says why.
+	if err := c.Store().AddPeer(ctx, store.Peer{Name: "a", URL: b.URL, TokenFile: b.followers["a"], LogKey: b.VerifierKey(),
+		Remote: b.intel, Into: fs[0].Into, Member: fs[0].Member, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if why, err := c.FeedConflict(ctx, fs[0]); err != nil || !strings.Contains(why, "peer a follows the same collection") || !strings.Contains(why, "same id and version") {
+		t.Fatalf("the status of a feed a peer overlaps: %q, %v", why, err)
 	}
 }
