@@ -363,8 +363,9 @@ func (f *Follower) fork(ctx context.Context, p store.Peer, ev []byte, cause erro
 const MaxEvidenceFile = 1 << 20
 
 // keptEvidence returns the path of an evidence file of the peer under
-// Dir/evidence (as writeEvidence names it) that verifies with the peer's
-// log key, or "".
+// Dir/evidence (as writeEvidence names it) that fork wrote for this peer
+// (its found_by names it) and that verifies with the peer's log key, or
+// "".
 func (f *Follower) keptEvidence(p store.Peer) string {
 	d, err := filepath.Abs(filepath.Join(f.cfg.Dir, "evidence"))
 	if err != nil {
@@ -375,6 +376,12 @@ func (f *Follower) keptEvidence(p store.Peer) string {
 		b, err := untrusted.ReadFile(path, MaxEvidenceFile)
 		if err != nil {
 			f.cfg.Logger.Warn("couldn't read an evidence file", "peer", p.Name, "evidence", path, "err", err)
+			continue
+		}
+		// Peers whose names differ only in what safeName replaces
+		// share file names: found_by names the peer.
+		e, err := tlog.ParseEvidence(b)
+		if err != nil || (e.FoundBy != "" && !strings.HasPrefix(e.FoundBy, "parley peer "+p.Name+" following ")) {
 			continue
 		}
 		if _, err := tlog.VerifyEvidence(p.LogKey, b); err == nil {
