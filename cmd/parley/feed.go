@@ -166,7 +166,11 @@ func runFeedStatus(ctx context.Context, c *cli, args []string) error {
 	defer n.Close()
 	out := []feedStatus{}
 	for _, f := range feeds {
-		out = append(out, statusOf(f))
+		s := statusOf(f)
+		if s.ConflictsWith, err = n.FeedConflict(ctx, f); err != nil {
+			return withExit(3, "", err)
+		}
+		out = append(out, s)
 	}
 	enc := json.NewEncoder(c.stdout)
 	enc.SetIndent("", "  ")
@@ -202,6 +206,10 @@ type feedStatus struct {
 	Pages      int64   `json:"pages"`
 	// LastFailure is the last object the node refused, and why.
 	LastFailure string `json:"last_failure,omitempty"`
+	// ConflictsWith says that a peer follows the same remote collection,
+	// so that each object of the feed is refused as a version conflict
+	// (node.FeedConflict).
+	ConflictsWith string `json:"conflicts_with,omitempty"`
 }
 
 func statusOf(f feed.Feed) feedStatus {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/peer"
@@ -125,7 +126,7 @@ func runPeerStatus(ctx context.Context, c *cli, args []string) error {
 	}
 	out := []peer.Status{}
 	for _, p := range ps {
-		out = append(out, peer.StatusOf(p))
+		out = append(out, peer.StatusAt(p, time.Now(), time.Duration(n.Config().PeerInterval)))
 	}
 	enc := json.NewEncoder(c.stdout)
 	enc.SetIndent("", "  ")

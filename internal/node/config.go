@@ -382,6 +382,11 @@ func parseConfig(b []byte) (Config, error) {
 		Private json.RawMessage `json:"private"`
 	}
 	if err := decodeStrict(b, &f); err != nil {
+		// A field unknown inside a "witnesses" entry names the entry: a
+		// config with several witnesses left the operator to guess.
+		if where := badWitness(b); where != nil {
+			return Config{}, where
+		}
 		return Config{}, err
 	}
 	if len(f.Private) > 0 && string(f.Private) != "null" {
@@ -394,6 +399,27 @@ func parseConfig(b []byte) (Config, error) {
 		}
 	}
 	return f.Config, nil
+}
+
+// badWitness returns the error of the first "witnesses" entry of b that
+// has a field a [WitnessConfig] doesn't know, naming the entry
+// (witnesses[0] is witness 1), or nil.
+func badWitness(b []byte) error {
+	var f struct {
+		Witnesses []json.RawMessage `json:"witnesses"`
+	}
+	if json.Unmarshal(b, &f) != nil {
+		return nil
+	}
+	for i, raw := range f.Witnesses {
+		var w WitnessConfig
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&w); err != nil && strings.HasPrefix(err.Error(), "json: unknown field ") {
+			return fmt.Errorf("in \"witnesses[%d]\" (witness %d): %w", i, i+1, decodeStrict(raw, &w))
+		}
+	}
+	return nil
 }
 
 // decodeStrict decodes one JSON value from b into v, refusing unknown

@@ -19,7 +19,9 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 	}{
 		{"witnesses misspelled", `{"origin": "x", "witneses": [` + w + `]}`, `unknown field "witneses" (did you mean "witnesses"?)`},
 		{"dash for underscore", `{"origin": "x", "tls-cert": "c.pem"}`, `unknown field "tls-cert" (did you mean "tls_cert"?)`},
-		{"in a witness", `{"origin": "x", "witnesses": [{"url": "http://127.0.0.1:1", "kee": "k"}]}`, `unknown field "kee" (did you mean "key"?)`},
+		{"in a witness", `{"origin": "x", "witnesses": [{"url": "http://127.0.0.1:1", "kee": "k"}]}`, `in "witnesses[0]" (witness 1): unknown field "kee" (did you mean "key"?)`},
+		// Which entry: with several witnesses the operator had to guess.
+		{"in the second witness", `{"origin": "x", "witnesses": [` + w + `, {"url": "http://127.0.0.1:2", "key": "k", "cafile": "c.pem"}]}`, `in "witnesses[1]" (witness 2): unknown field "cafile"`},
 		{"in private", `{"origin": "x", "private": {"query_budjet": 5}}`, `in "private": unknown field "query_budjet" (did you mean "query_budget"?)`},
 		{"nothing close", `{"origin": "x", "colour": "blue"}`, `unknown field "colour"; the fields are those of the Config type`},
 		{"trailing data", `{"origin": "x"} {"listen": "0.0.0.0:1"}`, `after the top-level value`},

@@ -62,6 +62,15 @@ func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
 			return feed.Feed{}, fmt.Errorf("couldn't add feed %q: the name is taken: %w", spec.Name, store.ErrConflict)
 		}
 	}
+	ps, err := n.store.Peers(ctx)
+	if err != nil {
+		return feed.Feed{}, err
+	}
+	for _, p := range ps {
+		if SameRemote(p.URL, p.Remote, spec.URL, spec.Collection) {
+			return feed.Feed{}, fmt.Errorf("couldn't add feed %q: the peer %s already follows collection %s at %s; %s: %w", spec.Name, p.Name, spec.Collection, p.URL, bothRefused, store.ErrConflict)
+		}
+	}
 	// Everything that can be refused is checked before anything is
 	// written, so that bad input changes nothing; an I/O failure midway
 	// leaves a member (and collection) that a second try reuses.

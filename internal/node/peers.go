@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/peer"
@@ -119,17 +123,29 @@ func (l *failureLog) note(key string, err error, now time.Time) (logIt, ended bo
 	return false, false
 }
 
-// followPeers runs a round of every peer that isn't stopped, every
+// peerRoundsAtOnce bounds the rounds of different peers that run at once
+// (each holds up to two steps of objects in memory).
+const peerRoundsAtOnce = 4
+
+// followPeers starts a round of every peer that isn't stopped, every
 // Config.PeerInterval, until ctx is done. Peers added while it runs are
-// picked up at the next round.
+// picked up at the next tick. Each peer's rounds run on their own, at
+// most peerRoundsAtOnce at once: a peer whose round hangs (a connection
+// black-holed until peer.RequestTimeout) delays no other, and its next
+// round starts at the first tick after it ended.
 func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	st := n.store
 	followers := map[string]*peer.Follower{}
+	running := map[string]bool{} // by name; guarded by mu
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, peerRoundsAtOnce)
 	t := time.NewTicker(time.Duration(n.cfg.PeerInterval))
 	defer t.Stop()
 	// The witness is reopened when the set of peers changes (it knows its
-	// logs from the start).
+	// logs from the start); rounds use it under pwMu's read lock.
 	var pw *witness.Witness
+	var pwMu sync.RWMutex
 	witnessed := -1
 	// A failure that repeats every round (a peer down for an hour, a
 	// forked log the witness keeps refusing) is logged when it begins,
@@ -138,7 +154,9 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	// end is logged too.
 	failures := failureLog{failing: map[string]failureSeen{}}
 	warn := func(what, peerName string, err error) {
+		mu.Lock()
 		logIt, ended := failures.note(what+"\x00"+peerName, err, time.Now())
+		mu.Unlock()
 		switch {
 		case !logIt:
 		case ended:
@@ -153,13 +171,56 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			pw.Close()
 		}
 	}()
+	// Runs before the witness is closed: the rounds end with ctx.
+	defer wg.Wait()
+	round := func(p store.Peer, f *peer.Follower) {
+		defer wg.Done()
+		defer func() {
+			mu.Lock()
+			delete(running, p.Name)
+			mu.Unlock()
+		}()
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		case <-ctx.Done():
+			return
+		}
+		res, err := f.Round(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		warn("peer round failed", p.Name, err)
+		if err == nil && res.Entries > 0 {
+			logger.Info("peer replicated", "peer", p.Name, "position", res.Next, "objects", res.Objects, "key_entries", res.Keys)
+		}
+		if err != nil {
+			return
+		}
+		pwMu.RLock()
+		defer pwMu.RUnlock()
+		if pw != nil {
+			// Witnessing is independent of replication: the witness
+			// reads the peer's checkpoint and tiles itself.
+			if src, cerr := f.Source(p); cerr == nil {
+				_, werr := pw.PullOnce(ctx, p.LogKey, src)
+				if ctx.Err() != nil {
+					return
+				}
+				warn("couldn't witness the peer's checkpoint", p.Name, werr)
+			}
+		}
+	}
 	for {
 		ps, err := st.Peers(ctx)
 		// The store down (PostgreSQL restarting) fails every round: said
 		// when it begins, changes kind or every failureRelog, and when it
 		// ends, as a peer's failures are.
 		if ctx.Err() == nil {
-			switch logIt, ended := failures.note("couldn't list peers", err, time.Now()); {
+			mu.Lock()
+			logIt, ended := failures.note("couldn't list peers", err, time.Now())
+			mu.Unlock()
+			switch {
 			case !logIt:
 			case ended:
 				logger.Info("couldn't list peers: works again")
@@ -168,6 +229,7 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			}
 		}
 		if err == nil && len(ps) != witnessed {
+			pwMu.Lock()
 			if pw != nil {
 				n.peerWitness.Store(nil)
 				pw.Close()
@@ -180,10 +242,17 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			if pw != nil {
 				n.peerWitness.Store(pw)
 			}
+			pwMu.Unlock()
 		}
 		for _, p := range ps {
 			if p.State.Stopped != "" {
 				continue
+			}
+			mu.Lock()
+			busy := running[p.Name]
+			mu.Unlock()
+			if busy {
+				continue // its last round hasn't ended
 			}
 			f := followers[p.Name]
 			if f == nil {
@@ -194,25 +263,11 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 				}
 				followers[p.Name] = f
 			}
-			res, err := f.Round(ctx)
-			if ctx.Err() != nil {
-				return nil
-			}
-			warn("peer round failed", p.Name, err)
-			if err == nil && res.Entries > 0 {
-				logger.Info("peer replicated", "peer", p.Name, "position", res.Next, "objects", res.Objects, "key_entries", res.Keys)
-			}
-			if pw != nil && err == nil {
-				// Witnessing is independent of replication: the witness
-				// reads the peer's checkpoint and tiles itself.
-				if src, cerr := f.Source(p); cerr == nil {
-					_, werr := pw.PullOnce(ctx, p.LogKey, src)
-					if ctx.Err() != nil {
-						return nil
-					}
-					warn("couldn't witness the peer's checkpoint", p.Name, werr)
-				}
-			}
+			mu.Lock()
+			running[p.Name] = true
+			mu.Unlock()
+			wg.Add(1)
+			go round(p, f)
 		}
 		select {
 		case <-ctx.Done():
@@ -275,6 +330,15 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 			return store.Peer{}, fmt.Errorf("couldn't add peer %q: the name is taken: %w", spec.Name, store.ErrConflict)
 		}
 	}
+	fs, err := n.FeedStore().Feeds(ctx)
+	if err != nil {
+		return store.Peer{}, err
+	}
+	for _, o := range fs {
+		if SameRemote(spec.URL, spec.Remote, o.URL, o.Collection) {
+			return store.Peer{}, fmt.Errorf("couldn't add peer %q: the feed %s already follows collection %s at %s; %s: %w", spec.Name, o.Name, spec.Remote, o.URL, bothRefused, store.ErrConflict)
+		}
+	}
 	member, err := n.store.MemberByName(ctx, peer.MemberName(spec.Name))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -326,6 +390,59 @@ func (n *Node) AddPeer(ctx context.Context, spec PeerSpec) (store.Peer, error) {
 		return store.Peer{}, err
 	}
 	return p, nil
+}
+
+// bothRefused says why a node can't follow one remote collection both as
+// a peer and as a feed.
+const bothRefused = "a node can't follow one remote collection both as a peer and as a feed: the peer keeps the objects' signatures and the feed strips them, so each object one of them stores is refused to the other as a different object with the same id and version (ids are unique in a node). Follow it once: as a peer (verified against the node's log) when it is a Parley node"
+
+// SameRemote reports whether a peer (its URL and remote collection) and a
+// feed (its URL and collection) follow the same remote collection: the
+// same collection id at the same origin (scheme, host and port; a feed's
+// URL may be the node's base URL or its TAXII API root).
+func SameRemote(peerURL, peerCollection, feedURL, feedCollection string) bool {
+	if peerCollection == "" || peerCollection != feedCollection {
+		return false
+	}
+	a, b := remoteOrigin(peerURL), remoteOrigin(feedURL)
+	return a != "" && a == b
+}
+
+// remoteOrigin returns scheme://host:port of a URL, lower case, with the
+// scheme's default port; "" if it isn't an http(s) URL with a host.
+func remoteOrigin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	switch {
+	case port != "":
+	case scheme == "http":
+		port = "80"
+	case scheme == "https":
+		port = "443"
+	default:
+		return ""
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// FeedConflict returns, for a feed that follows the same remote
+// collection as a peer (recorded before parley peer add and feed add
+// refused that), why its objects are refused; "" when no peer does.
+func (n *Node) FeedConflict(ctx context.Context, f store.Feed) (string, error) {
+	ps, err := n.store.Peers(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range ps {
+		if SameRemote(p.URL, p.Remote, f.URL, f.Collection) {
+			return fmt.Sprintf("peer %s follows the same collection %s at %s; %s", p.Name, f.Collection, p.URL, bothRefused), nil
+		}
+	}
+	return "", nil
 }
 
 func peerDescription(spec PeerSpec) string {

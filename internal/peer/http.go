@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
 )
@@ -38,7 +37,7 @@ func HTTPClient(caFile string) (*http.Client, error) {
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: t, Timeout: 2 * time.Minute, CheckRedirect: untrusted.SameOriginRedirects}, nil
+	return &http.Client{Transport: t, Timeout: RequestTimeout, CheckRedirect: untrusted.SameOriginRedirects}, nil
 }
 
 // randReader returns r, or crypto/rand when r is nil.

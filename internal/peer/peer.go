@@ -239,6 +239,19 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 	if p.State.Stopped != "" {
 		return res, fmt.Errorf("%w: %s", ErrStopped, p.State.Stopped)
 	}
+	// Evidence of a fork kept by a round killed before it recorded the
+	// stop (fork writes the evidence, then stops the peer) stops the peer
+	// now: the peer may since show the history accepted here again, and
+	// would be followed as if it had never forked.
+	if path := f.keptEvidence(p); path != "" {
+		reason := fmt.Sprintf("the peer signed inconsistent checkpoints (evidence kept in %s before the node stopped); replication stopped", path)
+		f.cfg.Logger.Error("split view: evidence of a fork was kept; replication stopped", "peer", p.Name, "evidence", path)
+		if err := f.cfg.Store.StopPeer(ctx, p.Name, reason, path, f.cfg.Now()); err != nil {
+			return res, fmt.Errorf("%w: %s, and couldn't record the stop: %v", ErrFork, reason, err)
+		}
+		res.Evidence = path
+		return res, fmt.Errorf("%w: %s", ErrFork, reason)
+	}
 	res.Next = p.State.Next
 	c, err := f.client(p)
 	if err != nil {
@@ -346,6 +359,39 @@ func (f *Follower) fork(ctx context.Context, p store.Peer, ev []byte, cause erro
 	reason := fmt.Sprintf("the peer signed inconsistent checkpoints (%v); replication stopped", cause)
 	f.cfg.Logger.Error("split view: peer forked; replication stopped", "peer", p.Name, "evidence", path)
 	return path, f.cfg.Store.StopPeer(ctx, p.Name, reason, path, f.cfg.Now())
+}
+
+// MaxEvidenceFile bounds an evidence file that [Follower.Round] reads
+// back (two checkpoints and a consistency proof: a few KiB).
+const MaxEvidenceFile = 1 << 20
+
+// keptEvidence returns the path of an evidence file of the peer under
+// Dir/evidence (as writeEvidence names it) that fork wrote for this peer
+// (its found_by names it) and that verifies with the peer's log key, or
+// "".
+func (f *Follower) keptEvidence(p store.Peer) string {
+	d, err := filepath.Abs(filepath.Join(f.cfg.Dir, "evidence"))
+	if err != nil {
+		return ""
+	}
+	paths, _ := filepath.Glob(filepath.Join(d, "peer-"+safeName(p.Name)+"-*.json"))
+	for _, path := range paths {
+		b, err := untrusted.ReadFile(path, MaxEvidenceFile)
+		if err != nil {
+			f.cfg.Logger.Warn("couldn't read an evidence file", "peer", p.Name, "evidence", path, "err", err)
+			continue
+		}
+		// Peers whose names differ only in what safeName replaces
+		// share file names: found_by names the peer.
+		e, err := tlog.ParseEvidence(b)
+		if err != nil || (e.FoundBy != "" && !strings.HasPrefix(e.FoundBy, "parley peer "+p.Name+" following ")) {
+			continue
+		}
+		if _, err := tlog.VerifyEvidence(p.LogKey, b); err == nil {
+			return path
+		}
+	}
+	return ""
 }
 
 // writeEvidence saves evidence under dir/evidence, named after its

@@ -1,11 +1,13 @@
 package peer
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
 )
@@ -100,15 +102,48 @@ func TestCheckNameAndURL(t *testing.T) {
 	}
 }
 
+// TestStatusOf: a stopped, forked peer whose position (4908) is above
+// the size of the forked checkpoint (610) showed "lag": 0, as if caught
+// up; its lag is null, and a followed peer's is what it lacks.
 func TestStatusOf(t *testing.T) {
-	p := store.Peer{Name: "b", State: store.PeerState{Next: 10, RemoteSize: 25, Stopped: "forked", Evidence: "/e.json"}}
+	p := store.Peer{Name: "b", State: store.PeerState{Next: 4908, RemoteSize: 610, Stopped: "forked", Evidence: "/e.json"}}
 	s := StatusOf(p)
-	if s.Lag != 15 || s.State != "stopped" || s.Evidence != "/e.json" || s.LastRound != "" {
+	if s.Lag != nil || s.State != "stopped" || s.Evidence != "/e.json" || s.LastRound != "" {
+		t.Fatalf("%+v", s)
+	}
+	b, err := json.Marshal(s)
+	if err != nil || !strings.Contains(string(b), `"lag":null`) {
+		t.Fatalf("stopped peer's JSON %s, %v: want \"lag\":null", b, err)
+	}
+	p.State = store.PeerState{Next: 10, RemoteSize: 25}
+	if s := StatusOf(p); s.Lag == nil || *s.Lag != 15 || s.State != "following" {
 		t.Fatalf("%+v", s)
 	}
 	p.State = store.PeerState{Next: 30, RemoteSize: 25}
-	if s := StatusOf(p); s.Lag != 0 || s.State != "following" {
+	if s := StatusOf(p); s.Lag == nil || *s.Lag != 0 || s.State != "following" {
 		t.Fatalf("%+v", s)
+	}
+}
+
+// TestStatusAtStalled: a round hanging on a black-holed peer left state
+// "following" and an old last_round, nothing saying so.
+func TestStatusAtStalled(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	p := store.Peer{Name: "b", Created: now.Add(-time.Hour), State: store.PeerState{LastRound: now.Add(-time.Second)}}
+	if s := StatusAt(p, now, 5*time.Second); s.Stalled != "" {
+		t.Fatalf("a peer whose round ended a second ago: %+v", s)
+	}
+	p.State.LastRound = now.Add(-10 * time.Minute)
+	if s := StatusAt(p, now, 5*time.Second); s.State != "following" || !strings.Contains(s.Stalled, "no round of this peer has ended for 10m0s") {
+		t.Fatalf("a peer whose last round ended 10 minutes ago: %+v", s)
+	}
+	p.State.LastRound = time.Time{}
+	if s := StatusAt(p, now, 5*time.Second); !strings.Contains(s.Stalled, "since it was added") {
+		t.Fatalf("a peer with no round in an hour: %+v", s)
+	}
+	p.State.Stopped = "forked"
+	if s := StatusAt(p, now, 5*time.Second); s.Stalled != "" {
+		t.Fatalf("a stopped peer is not stalled: %+v", s)
 	}
 }
 

@@ -49,12 +49,15 @@ type Status struct {
 	Into   string `json:"local_collection"`
 	Member string `json:"member"`
 	// Position is the number of the peer's entries replicated; Lag how
-	// many entries of its size at the last round are not.
-	Position   int64 `json:"position"`
-	RemoteSize int64 `json:"remote_size"`
-	Lag        int64 `json:"lag"`
-	Objects    int64 `json:"objects"`
-	Keys       int64 `json:"key_entries"`
+	// many entries of its size at the last round are not, for a peer
+	// that is followed: nil (JSON null) for a stopped one, whose position
+	// and remote size may be of different histories (a fork), so that
+	// their difference means nothing.
+	Position   int64  `json:"position"`
+	RemoteSize int64  `json:"remote_size"`
+	Lag        *int64 `json:"lag"`
+	Objects    int64  `json:"objects"`
+	Keys       int64  `json:"key_entries"`
 	// Checkpoint is the last accepted signed checkpoint note, and
 	// CheckpointSize its tree size.
 	Checkpoint     string `json:"checkpoint,omitempty"`
@@ -66,13 +69,29 @@ type Status struct {
 	State    string `json:"state"`
 	Stopped  string `json:"stopped,omitempty"`
 	Evidence string `json:"evidence,omitempty"`
+	// Stalled, set by [StatusAt] for a followed peer, says that no round
+	// or step has ended for longer than a round of a live peer takes:
+	// a round is hanging on the peer (a black-holed connection) or the
+	// node isn't serving. Empty when rounds end on time.
+	Stalled string `json:"stalled,omitempty"`
+}
+
+// RequestTimeout bounds each request to a peer (the client of
+// [HTTPClient]): connecting, the response's header and its body.
+const RequestTimeout = 2 * time.Minute
+
+// StallAfter is how long after its last round (or its addition) a
+// followed peer is shown as stalled by [StatusAt], when rounds start every
+// interval: the interval, and two requests that time out.
+func StallAfter(interval time.Duration) time.Duration {
+	return interval + 2*RequestTimeout
 }
 
 // StatusOf returns the status of a peer as stored.
 func StatusOf(p store.Peer) Status {
 	s := Status{
 		Name: p.Name, URL: p.URL, LogKey: p.LogKey, Remote: p.Remote, Into: p.Into, Member: p.Member,
-		Position: p.State.Next, RemoteSize: p.State.RemoteSize, Lag: max(0, p.State.RemoteSize-p.State.Next),
+		Position: p.State.Next, RemoteSize: p.State.RemoteSize,
 		Objects: p.State.Objects, Keys: p.State.Keys,
 		Checkpoint: string(p.State.Checkpoint), LastError: p.State.LastError,
 		State: "following", Stopped: p.State.Stopped, Evidence: p.State.Evidence,
@@ -87,6 +106,31 @@ func StatusOf(p store.Peer) Status {
 	}
 	if p.State.Stopped != "" {
 		s.State = "stopped"
+	} else {
+		lag := max(0, p.State.RemoteSize-p.State.Next)
+		s.Lag = &lag
+	}
+	return s
+}
+
+// StatusAt is [StatusOf] with Stalled set, at now, for a node that starts
+// a round of each peer every interval (config.json's peer_interval):
+// state stays "following" while a round hangs, and last_round alone
+// didn't say that it was old.
+func StatusAt(p store.Peer, now time.Time, interval time.Duration) Status {
+	s := StatusOf(p)
+	if p.State.Stopped != "" {
+		return s
+	}
+	last, what := p.State.LastRound, "no round of this peer has ended"
+	if last.IsZero() {
+		last, what = p.Created, "no round of this peer has ended since it was added"
+	}
+	if last.IsZero() {
+		return s
+	}
+	if d := now.Sub(last); d > StallAfter(interval) {
+		s.Stalled = fmt.Sprintf("%s for %s (rounds start every %s, and each request to the peer times out after %s): a round is hanging on the peer, or the node isn't serving", what, d.Round(time.Second), interval, RequestTimeout)
 	}
 	return s
 }
