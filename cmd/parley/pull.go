@@ -83,7 +83,20 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	var last time.Time
 	refused, notCovered := 0, 0
 	notes := newNoteSummary(c.stderr, "parley: pull: ")
+	// On a terminal, how many objects verified so far, after each page
+	// (a large collection takes minutes); the line is cleared before
+	// anything else is written.
+	terminal := logIsTerminal(c.stderr)
+	shown := false
+	clearProgress := func() {
+		if shown {
+			fmt.Fprint(c.stderr, "\r\033[K")
+			shown = false
+		}
+	}
+	defer clearProgress()
 	for env, err := range client.ObjectPages(ctx, collID, q) {
+		clearProgress()
 		if qerr := quorumExit(err); qerr != nil {
 			return qerr
 		}
@@ -112,7 +125,12 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 		if !env.DateAdded.Last.IsZero() {
 			last = env.DateAdded.Last
 		}
+		if terminal {
+			fmt.Fprintf(c.stderr, "\r\033[Kparley: pull: %d objects verified", bw.n)
+			shown = true
+		}
 	}
+	clearProgress()
 	notes.close()
 	if err := saveSeen(); err != nil {
 		return withExit(3, "", err)
