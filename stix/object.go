@@ -78,32 +78,89 @@ func Parse(data []byte) (*Object, error) {
 // empty list), a JSON array of objects, or one object. Each object's Raw
 // is its own slice of data. The first bad object fails the whole call.
 func ParseObjects(data []byte) ([]*Object, error) {
-	d := decoder{data: data}
-	d.skipSpace()
-	if d.pos >= len(d.data) {
-		return nil, d.errorf("unexpected end of input")
+	kind, raws, vals, top, err := scanObjects(data, true)
+	if err != nil {
+		return nil, err
 	}
-	var objs []*Object
-	switch d.data[d.pos] {
-	case '[':
-		raws, vals, err := d.rawArray()
+	switch kind {
+	case listSingle:
+		o, err := objectFrom(top, raws[0])
 		if err != nil {
 			return nil, err
 		}
-		if err := d.end(); err != nil {
+		return []*Object{o}, nil
+	case listEmpty:
+		return nil, nil
+	}
+	var objs []*Object
+	for i := range vals {
+		o, err := objectFrom(vals[i], raws[i])
+		if err != nil {
+			return nil, fmt.Errorf("object %d: %w", i, err)
+		}
+		objs = append(objs, o)
+	}
+	return objs, nil
+}
+
+// ObjectSpans is [ParseObjects] without the parsed objects: it checks
+// data as ParseObjects does, failing with the same errors, and returns
+// each object's raw span of data in order, but it decodes one object at a
+// time and holds none, so that a caller may [Parse] and handle the objects
+// of a large document a batch at a time while holding only data and the
+// spans (about a tenth of what ParseObjects holds).
+func ObjectSpans(data []byte) ([]json.RawMessage, error) {
+	kind, raws, _, top, err := scanObjects(data, false)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case listSingle:
+		if _, err := objectFrom(top, raws[0]); err != nil {
 			return nil, err
 		}
-		for i := range vals {
-			o, err := objectFrom(vals[i], raws[i])
-			if err != nil {
-				return nil, fmt.Errorf("object %d: %w", i, err)
-			}
-			objs = append(objs, o)
+		return raws, nil
+	case listEmpty:
+		return nil, nil
+	}
+	for i, raw := range raws {
+		if _, err := Parse(raw); err != nil {
+			return nil, fmt.Errorf("object %d: %w", i, err)
 		}
-		return objs, nil
+	}
+	return raws, nil
+}
+
+// What [scanObjects] found: a list of objects (an array, a bundle or an
+// envelope), one object, or an empty list.
+const (
+	listObjects = iota
+	listSingle
+	listEmpty
+)
+
+// scanObjects reads the structure ParseObjects accepts. For a list it
+// returns each element's raw span, and with keep its decoded value; for
+// one object its raw span (raws[0]) and decoded members (top).
+func scanObjects(data []byte, keep bool) (int, []json.RawMessage, []any, map[string]any, error) {
+	d := decoder{data: data}
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return 0, nil, nil, nil, d.errorf("unexpected end of input")
+	}
+	switch d.data[d.pos] {
+	case '[':
+		raws, vals, err := d.rawArray(keep)
+		if err != nil {
+			return 0, nil, nil, nil, err
+		}
+		if err := d.end(); err != nil {
+			return 0, nil, nil, nil, err
+		}
+		return listObjects, raws, vals, nil, nil
 	case '{':
 	default:
-		return nil, fmt.Errorf("%w: expected a bundle, an envelope, an array or an object", ErrNotObject)
+		return 0, nil, nil, nil, fmt.Errorf("%w: expected a bundle, an envelope, an array or an object", ErrNotObject)
 	}
 	// An object: read it member by member so that the "objects" array's
 	// elements keep their raw spans.
@@ -119,37 +176,39 @@ func ParseObjects(data []byte) ([]*Object, error) {
 		for {
 			d.skipSpace()
 			if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-				return nil, d.errorf("expected a member name")
+				return 0, nil, nil, nil, d.errorf("expected a member name")
 			}
 			key, err := d.string()
 			if err != nil {
-				return nil, err
+				return 0, nil, nil, nil, err
 			}
 			if _, dup := top[key]; dup {
-				return nil, d.errorf("duplicate member name %q", key)
+				return 0, nil, nil, nil, d.errorf("duplicate member name %q", key)
 			}
 			d.skipSpace()
 			if d.pos >= len(d.data) || d.data[d.pos] != ':' {
-				return nil, d.errorf("expected ':' after a member name")
+				return 0, nil, nil, nil, d.errorf("expected ':' after a member name")
 			}
 			d.pos++
 			d.skipSpace()
 			if key == "objects" && d.pos < len(d.data) && d.data[d.pos] == '[' {
-				raws, vals, err = d.rawArray()
+				raws, vals, err = d.rawArray(keep)
 				if err != nil {
-					return nil, err
+					return 0, nil, nil, nil, err
 				}
+				// Without keep the elements' values are not held:
+				// only the member's kind matters for a list.
 				top[key] = vals
 			} else {
 				v, err := d.value(1)
 				if err != nil {
-					return nil, err
+					return 0, nil, nil, nil, err
 				}
 				top[key] = v
 			}
 			d.skipSpace()
 			if d.pos >= len(d.data) {
-				return nil, d.errorf("unexpected end of input in an object")
+				return 0, nil, nil, nil, d.errorf("unexpected end of input in an object")
 			}
 			if d.data[d.pos] == ',' {
 				d.pos++
@@ -159,44 +218,42 @@ func ParseObjects(data []byte) ([]*Object, error) {
 				d.pos++
 				break
 			}
-			return nil, d.errorf("expected ',' or '}' in an object")
+			return 0, nil, nil, nil, d.errorf("expected ',' or '}' in an object")
 		}
 	}
 	end := d.pos
 	if err := d.end(); err != nil {
-		return nil, err
+		return 0, nil, nil, nil, err
 	}
 	typ, hasType := top["type"]
 	_, hasID := top["id"]
 	_, hasObjects := top["objects"]
 	if hasType && typ != "bundle" || !hasType && hasID && !hasObjects {
-		o, err := objectFrom(top, data[start:end])
-		if err != nil {
-			return nil, err
+		if _, ok := top["objects"].([]any); ok && !keep {
+			// One object whose "objects" member is an array, which
+			// the scan without keep didn't hold: decode it whole.
+			v, err := decodeJSON(data)
+			if err != nil {
+				return 0, nil, nil, nil, err
+			}
+			top = v.(map[string]any)
 		}
-		return []*Object{o}, nil
+		return listSingle, []json.RawMessage{data[start:end]}, nil, top, nil
 	}
 	list, ok := top["objects"]
 	if !ok {
 		// A bundle without objects, or an empty TAXII envelope.
-		return nil, nil
+		return listEmpty, nil, nil, nil, nil
 	}
 	if _, ok := list.([]any); !ok {
-		return nil, fmt.Errorf("%w: \"objects\" is not an array", ErrNotObject)
+		return 0, nil, nil, nil, fmt.Errorf("%w: \"objects\" is not an array", ErrNotObject)
 	}
-	for i := range vals {
-		o, err := objectFrom(vals[i], raws[i])
-		if err != nil {
-			return nil, fmt.Errorf("object %d: %w", i, err)
-		}
-		objs = append(objs, o)
-	}
-	return objs, nil
+	return listObjects, raws, vals, nil, nil
 }
 
 // rawArray reads an array at d.pos, returning each element's raw bytes
-// and decoded value.
-func (d *decoder) rawArray() ([]json.RawMessage, []any, error) {
+// and, with keep, its decoded value.
+func (d *decoder) rawArray(keep bool) ([]json.RawMessage, []any, error) {
 	d.pos++ // '['
 	var raws []json.RawMessage
 	var vals []any
@@ -213,7 +270,9 @@ func (d *decoder) rawArray() ([]json.RawMessage, []any, error) {
 			return nil, nil, err
 		}
 		raws = append(raws, json.RawMessage(d.data[start:d.pos]))
-		vals = append(vals, v)
+		if keep {
+			vals = append(vals, v)
+		}
 		d.skipSpace()
 		if d.pos >= len(d.data) {
 			return nil, nil, d.errorf("unexpected end of input in an array")

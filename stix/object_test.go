@@ -2,6 +2,7 @@ package stix
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,38 @@ func TestParseObjects(t *testing.T) {
 	} {
 		if _, err := ParseObjects([]byte(in)); err == nil {
 			t.Errorf("ParseObjects(%s) succeeded", in)
+		}
+	}
+}
+
+// TestObjectSpans checks that ObjectSpans accepts and refuses what
+// ParseObjects does, with the same errors, and returns the same spans.
+func TestObjectSpans(t *testing.T) {
+	obj1 := `{"type":"identity","id":"identity--f431f809-377b-45e0-aa1c-6a4751cae5ff","spec_version":"2.1","created":"2016-04-06T20:03:00.000Z","modified":"2016-04-06T20:03:00.000Z","name":"ACME"}`
+	for _, in := range []string{
+		`{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[` + obj1 + `,` + testIndicator + `]}`,
+		`{"more":false,"objects":[` + obj1 + `, ` + testIndicator + `]}`,
+		`{"more":false}`, `[` + obj1 + `]`, testIndicator, `[]`, `{"objects":[]}`,
+		`{"objects": 5}`, `{"objects": [1]}`, `[{"type":"x"}]`, `5`, `{"objects": [], "objects": []}`, `[] []`,
+		`[` + obj1 + `,{"type":"identity"}]`,
+		// One object with an "objects" array of its own (not a list).
+		`{"type":"observed-data","id":"observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf","spec_version":"2.1","created":"2016-04-06T19:58:16.000Z","modified":"2016-04-06T19:58:16.000Z","objects":[1,{"a":2}]}`,
+		`{"type":"observed-data","id":"x","objects":[1]}`,
+	} {
+		objs, perr := ParseObjects([]byte(in))
+		spans, serr := ObjectSpans([]byte(in))
+		if fmt.Sprint(perr) != fmt.Sprint(serr) {
+			t.Errorf("%s: ObjectSpans error %v, ParseObjects %v", in, serr, perr)
+			continue
+		}
+		if len(objs) != len(spans) {
+			t.Errorf("%s: %d spans, %d objects", in, len(spans), len(objs))
+			continue
+		}
+		for i := range objs {
+			if string(objs[i].Raw) != string(spans[i]) {
+				t.Errorf("%s: span %d is %s, want %s", in, i, spans[i], objs[i].Raw)
+			}
 		}
 	}
 }

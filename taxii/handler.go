@@ -565,8 +565,17 @@ func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal
 	// half of an envelope is stored.
 	for i, o := range objects {
 		if int64(len(o)) > h.cfg.MaxObjectSize {
+			// The index is the envelope's, which a client that cut its
+			// objects into envelopes can't map back: the id too.
+			var ref struct {
+				ID string `json:"id"`
+			}
+			named := ""
+			if json.Unmarshal(o, &ref) == nil && ref.ID != "" {
+				named = fmt.Sprintf(" (objects[%d] is %.200q)", i, ref.ID)
+			}
 			h.fail(w, r, p, &RequestError{Kind: ErrTooLarge, Message: fmt.Sprintf(
-				"objects[%d] is %d bytes; the largest object accepted is max_object_size (%d bytes): nothing was stored", i, len(o), h.cfg.MaxObjectSize)})
+				"objects[%d] is %d bytes; the largest object accepted is max_object_size (%d bytes): nothing was stored%s", i, len(o), h.cfg.MaxObjectSize, named)})
 			return
 		}
 	}

@@ -26,6 +26,13 @@ func TestMaxObjectSize(t *testing.T) {
 		!strings.Contains(e.Description, "objects[1] is") || !strings.Contains(e.Description, "max_object_size") {
 		t.Fatalf("over the limit: %d %s", w.Code, w.Body)
 	}
+	// The id too: push cuts a file into envelopes, whose index the
+	// user can't map back to the file.
+	var id struct{ ID string }
+	json.Unmarshal([]byte(big), &id)
+	if !strings.Contains(e.Description, `(objects[1] is "`+id.ID+`")`) {
+		t.Errorf("the error doesn't name the object's id %s: %s", id.ID, e.Description)
+	}
 	if len(f.b.records) != 0 {
 		t.Errorf("a refused envelope stored %d objects", len(f.b.records))
 	}

@@ -226,6 +226,12 @@ func (c *cli) printFileError(file string, err error) {
 // progress returns a function that shows "hashed i/n" on stderr when it is
 // a terminal (nothing otherwise); i < 0 clears the line.
 func (c *cli) progress(n int) func(i int) {
+	return c.progressOf("hashed", n)
+}
+
+// progressOf returns a function that shows "verb i/n" on stderr when it
+// is a terminal (nothing otherwise); i < 0 clears the line.
+func (c *cli) progressOf(verb string, n int) func(i int) {
 	f, ok := c.stderr.(*os.File)
 	if !ok || n < 2 {
 		return func(int) {}
@@ -238,7 +244,7 @@ func (c *cli) progress(n int) func(i int) {
 			fmt.Fprint(f, "\r\033[K")
 			return
 		}
-		fmt.Fprintf(f, "\r\033[Kparley: hashed %d/%d", i, n)
+		fmt.Fprintf(f, "\r\033[Kparley: %s %d/%d", verb, i, n)
 	}
 }
 

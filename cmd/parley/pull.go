@@ -82,7 +82,21 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 	bw := newBundleWriter(spool)
 	var last time.Time
 	refused, notCovered := 0, 0
+	notes := newNoteSummary(c.stderr, "parley: pull: ")
+	// On a terminal, how many objects verified so far, after each page
+	// (a large collection takes minutes); the line is cleared before
+	// anything else is written.
+	terminal := logIsTerminal(c.stderr)
+	shown := false
+	clearProgress := func() {
+		if shown {
+			fmt.Fprint(c.stderr, "\r\033[K")
+			shown = false
+		}
+	}
+	defer clearProgress()
 	for env, err := range client.ObjectPages(ctx, collID, q) {
+		clearProgress()
 		if qerr := quorumExit(err); qerr != nil {
 			return qerr
 		}
@@ -104,14 +118,20 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 		}
 		for i, o := range env.Objects {
 			if note := describeCheck(env.Checks[i], env.Openings[i].Member, o); note != "" {
-				fmt.Fprintf(c.stderr, "parley: pull: %s: %s\n", env.Openings[i].ObjectID, note)
+				notes.add(env.Openings[i].ObjectID, note)
 			}
 			bw.add(o)
 		}
 		if !env.DateAdded.Last.IsZero() {
 			last = env.DateAdded.Last
 		}
+		if terminal {
+			fmt.Fprintf(c.stderr, "\r\033[Kparley: pull: %d objects verified", bw.n)
+			shown = true
+		}
 	}
+	clearProgress()
+	notes.close()
 	if err := saveSeen(); err != nil {
 		return withExit(3, "", err)
 	}
@@ -148,4 +168,59 @@ func refusedError(refused, notCovered int) error {
 			fmt.Errorf("%d object(s) refused: %d don't verify against the log, %d are not yet in a signed checkpoint", refused, refused-notCovered, notCovered))
 	}
 	return withExit(1, "each refused object is named above; it didn't match the node's log", fmt.Errorf("%d object(s) refused: they don't verify against the log", refused))
+}
+
+// noteSummary writes the notes on pulled objects (relayed, unsigned, a
+// foreign key: [describeCheck]) as "ID: note" lines, but only the first
+// notesShown objects with each note: a collection of thousands of relayed
+// objects gave as many lines. close then counts the others, by note.
+type noteSummary struct {
+	w      io.Writer
+	prefix string
+	// counts holds how many objects had each note, in the order the
+	// notes first came, at most notesKept notes; the others are counted
+	// in other.
+	counts map[string]int
+	order  []string
+	other  int
+}
+
+// notesShown is how many objects with the same note are named; notesKept
+// is how many distinct notes are counted one by one.
+const (
+	notesShown = 5
+	notesKept  = 100
+)
+
+func newNoteSummary(w io.Writer, prefix string) *noteSummary {
+	return &noteSummary{w: w, prefix: prefix, counts: map[string]int{}}
+}
+
+// add notes object id's note, writing it if fewer than notesShown
+// objects had it before.
+func (s *noteSummary) add(id, note string) {
+	n, ok := s.counts[note]
+	if !ok && len(s.order) == notesKept {
+		s.other++
+		return
+	}
+	if !ok {
+		s.order = append(s.order, note)
+	}
+	s.counts[note] = n + 1
+	if n < notesShown {
+		fmt.Fprintf(s.w, "%s%s: %s\n", s.prefix, id, note)
+	}
+}
+
+// close writes how many more objects had each note than were named.
+func (s *noteSummary) close() {
+	for _, note := range s.order {
+		if more := s.counts[note] - notesShown; more > 0 {
+			fmt.Fprintf(s.w, "%sand %d more objects (%d in all): %s\n", s.prefix, more, s.counts[note], note)
+		}
+	}
+	if s.other > 0 {
+		fmt.Fprintf(s.w, "%sand %d more objects with other notes (relayed, unsigned or signed with a key this log doesn't hold)\n", s.prefix, s.other)
+	}
 }

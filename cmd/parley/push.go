@@ -55,17 +55,22 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	var objects []json.RawMessage
+	// Every file is read and checked before anything is signed or sent,
+	// as when push held them all; then each is read again and signed and
+	// sent a batch at a time, so that push holds one file and one batch
+	// of signed objects, whatever the files' sizes. Standard input, read
+	// once, is kept.
+	total := 0
+	var stdin *objectsDoc
 	for _, name := range pos {
-		data, err := readInput(c, name)
+		doc, err := readObjects(c, name)
 		if err != nil {
 			return err
 		}
-		signed, err := signAll(data, key, name)
-		if err != nil {
-			return err
+		total += len(doc.spans)
+		if name == "-" {
+			stdin = doc
 		}
-		objects = append(objects, signed...)
 	}
 	client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
 	collID, err := resolveCollection(ctx, client, *coll)
@@ -74,7 +79,10 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	}
 	var ok, failed, conflicts int
 	stopped := false
-	err = sendEnvelopes(ctx, client, collID, objects, func(st *taxii.Status) bool {
+	show := c.progressOf("signed", total)
+	defer show(-1)
+	es := &envelopeSender{client: client, collID: collID, onStatus: func(st *taxii.Status) bool {
+		show(-1) // clear the progress line before printing
 		ok += st.SuccessCount
 		batchConflicts := 0
 		for _, f := range st.Failures {
@@ -92,20 +100,48 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "status  %s: %d succeeded, %d failed\n", st.ID, st.SuccessCount, st.FailureCount)
 		stopped = batchConflicts > 0 && *onConflict == "fail"
 		return !stopped
-	})
+	}}
+	signed := 0
+	err = func() error {
+		for _, name := range pos {
+			doc := stdin
+			if name != "-" {
+				var err error
+				if doc, err = readObjects(c, name); err != nil {
+					return err
+				}
+			}
+			for start := 0; start < len(doc.spans) && !es.stopped; start += signBatch {
+				end := min(start+signBatch, len(doc.spans))
+				batch, err := signSpans(doc.spans[start:end], key, name)
+				if err != nil {
+					return err
+				}
+				signed += len(batch)
+				show(signed)
+				for _, o := range batch {
+					if err := es.add(ctx, o); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return es.flush(ctx)
+	}()
+	show(-1)
 	if err != nil {
 		if ok > 0 {
-			fmt.Fprintf(c.stderr, "parley: push: the node stored %d of the %d objects before the error; they stay, and pushing the same files again stores only the rest (the others are \"already stored\")\n", ok, len(objects))
+			fmt.Fprintf(c.stderr, "parley: push: the node stored %d of the %d objects before the error; they stay, and pushing the same files again stores only the rest (the others are \"already stored\")\n", ok, total)
 		}
 		return err
 	}
-	fmt.Fprintf(c.stdout, "pushed %d objects: %d succeeded, %d failed, %d conflicts\n", len(objects), ok, failed, conflicts)
-	if n := len(objects) - ok - failed - conflicts; stopped && n > 0 {
+	fmt.Fprintf(c.stdout, "pushed %d objects: %d succeeded, %d failed, %d conflicts\n", total, ok, failed, conflicts)
+	if n := total - ok - failed - conflicts; stopped && n > 0 {
 		fmt.Fprintf(c.stdout, "stopped at the first conflict: %d objects not sent\n", n)
 	}
 	switch {
 	case failed > 0:
-		return withExit(4, "", fmt.Errorf("the node refused %d of %d objects", failed+conflicts, len(objects)))
+		return withExit(4, "", fmt.Errorf("the node refused %d of %d objects", failed+conflicts, total))
 	case conflicts > 0 && *onConflict == "fail":
 		return withExit(4, "use --on-conflict skip to report conflicts and go on", fmt.Errorf("%d objects conflict with stored versions (same id and version, other content); nothing was replaced", conflicts))
 	case conflicts > 0:
@@ -119,21 +155,56 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 // each envelope's status; it stops when onStatus returns false, or (exit 4)
 // when a request fails.
 func sendEnvelopes(ctx context.Context, client *taxii.Client, collID string, objects []json.RawMessage, onStatus func(*taxii.Status) bool) error {
-	for start := 0; start < len(objects); {
-		end, size := start, 0
-		for end < len(objects) && end-start < pushBatch && (end == start || size+len(objects[end]) < pushBytes) {
-			size += len(objects[end]) + 1
-			end++
+	es := &envelopeSender{client: client, collID: collID, onStatus: onStatus}
+	for _, o := range objects {
+		if err := es.add(ctx, o); err != nil {
+			return err
 		}
-		st, err := client.AddObjects(ctx, collID, objects[start:end])
-		if err != nil {
-			return withExit(4, pushHint(err), fmt.Errorf("couldn't push: %w", err))
-		}
-		if !onStatus(st) {
-			return nil
-		}
-		start = end
 	}
+	return es.flush(ctx)
+}
+
+// envelopeSender posts the objects given to add to a collection, in
+// order, in envelopes of at most pushBatch objects and pushBytes bytes
+// (the envelopes sendEnvelopes cuts), holding one envelope; after each it
+// calls onStatus with the envelope's status, and once that returns false
+// it sends no more (stopped).
+type envelopeSender struct {
+	client   *taxii.Client
+	collID   string
+	onStatus func(*taxii.Status) bool
+	pending  []json.RawMessage
+	size     int
+	stopped  bool
+}
+
+// add queues o, first sending the envelope it would not fit in; the error
+// (exit 4) is a failed request's.
+func (es *envelopeSender) add(ctx context.Context, o json.RawMessage) error {
+	if es.stopped {
+		return nil
+	}
+	if len(es.pending) > 0 && (len(es.pending) == pushBatch || es.size+len(o) >= pushBytes) {
+		if err := es.flush(ctx); err != nil || es.stopped {
+			return err
+		}
+	}
+	es.pending = append(es.pending, o)
+	es.size += len(o) + 1
+	return nil
+}
+
+// flush sends what is queued.
+func (es *envelopeSender) flush(ctx context.Context) error {
+	if es.stopped || len(es.pending) == 0 {
+		return nil
+	}
+	st, err := es.client.AddObjects(ctx, es.collID, es.pending)
+	if err != nil {
+		return withExit(4, pushHint(err), fmt.Errorf("couldn't push: %w", err))
+	}
+	es.pending, es.size = es.pending[:0], 0
+	es.stopped = !es.onStatus(st)
 	return nil
 }
 

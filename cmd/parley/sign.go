@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -35,19 +37,36 @@ func runSign(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	data, err := readInput(c, fs.Arg(0))
+	doc, err := readObjects(c, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	signed, err := signAll(data, key, fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	if single(data) && len(signed) == 1 {
+	if single(doc.data) && len(doc.spans) == 1 {
+		signed, err := signSpans(doc.spans, key, doc.name)
+		if err != nil {
+			return err
+		}
 		_, err = fmt.Fprintf(c.stdout, "%s\n", signed[0])
 		return err
 	}
-	return writeBundle(c.stdout, signed)
+	// A batch at a time: sign holds the file, its objects' spans and one
+	// batch of signed objects, whatever the file's size.
+	show := c.progressOf("signed", len(doc.spans))
+	defer show(-1)
+	bw := newBundleWriter(c.stdout)
+	for start := 0; start < len(doc.spans); start += signBatch {
+		end := min(start+signBatch, len(doc.spans))
+		signed, err := signSpans(doc.spans[start:end], key, doc.name)
+		if err != nil {
+			return err
+		}
+		for _, o := range signed {
+			bw.add(o)
+		}
+		show(end)
+	}
+	show(-1)
+	return bw.close()
 }
 
 // readInput reads a file, or standard input for "-".
@@ -59,33 +78,73 @@ func readInput(c *cli, name string) ([]byte, error) {
 	return b, nil
 }
 
-// signAll parses data (an object, an array, a bundle or an envelope) and
-// signs every object with key.
-func signAll(data []byte, key ed25519.PrivateKey, name string) ([]json.RawMessage, error) {
-	objs, err := stix.ParseObjects(data)
+// signBatch is how many objects sign and push parse and sign at once, on
+// every core: with the input file, all they hold.
+const signBatch = 1000
+
+// objectsDoc is a document of STIX objects read whole (an object, an
+// array, a bundle or an envelope), checked, and each object's span of
+// it, none parsed: [signSpans] parses and signs them a batch at a time.
+type objectsDoc struct {
+	name  string
+	data  []byte
+	spans []json.RawMessage
+}
+
+// readObjects reads and checks the document name ("-": standard input),
+// failing (exit 2) as a bad document did before anything is signed.
+func readObjects(c *cli, name string) (*objectsDoc, error) {
+	data, err := readInput(c, name)
+	if err != nil {
+		return nil, err
+	}
+	spans, err := stix.ObjectSpans(data)
 	if err != nil {
 		return nil, usageErrorf("give a STIX object, a JSON array of objects or a bundle", "%s: %v", name, err)
 	}
-	return signObjects(objs, key, name)
+	return &objectsDoc{name: name, data: data, spans: spans}, nil
 }
 
-// signObjects signs every object with key, but for the predefined TLP
-// marking definitions ([stix.IsPredefinedTLP]), which it leaves as they
-// are: their content is fixed by the specification, so a signed one would
-// be another object under a predefined id, which every STIX validator (the
-// node's too) refuses; the node takes them unsigned.
-func signObjects(objs []*stix.Object, key ed25519.PrivateKey, name string) ([]json.RawMessage, error) {
-	out := make([]json.RawMessage, 0, len(objs))
-	for _, o := range objs {
-		if stix.IsPredefinedTLP(o) {
-			out = append(out, o.Raw)
-			continue
-		}
-		s, err := stix.Sign(o.Raw, key)
+// signSpans parses and signs every object of spans (checked by
+// [stix.ObjectSpans]) with key, on every core, in order; the error is the
+// first object's in order. The predefined TLP marking definitions
+// ([stix.IsPredefinedTLP]) stay as they are: their content is fixed by
+// the specification, so a signed one would be another object under a
+// predefined id, which every STIX validator (the node's too) refuses; the
+// node takes them unsigned.
+func signSpans(spans []json.RawMessage, key ed25519.PrivateKey, name string) ([]json.RawMessage, error) {
+	out := make([]json.RawMessage, len(spans))
+	errs := make([]error, len(spans))
+	workers := min(runtime.GOMAXPROCS(0), len(spans))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(spans); i += workers {
+				o, err := stix.Parse(spans[i])
+				if err != nil {
+					errs[i] = usageErrorf("give a STIX object, a JSON array of objects or a bundle", "%s: %v", name, err)
+					continue
+				}
+				if stix.IsPredefinedTLP(o) {
+					out[i] = o.Raw
+					continue
+				}
+				s, err := stix.Sign(o.Raw, key)
+				if err != nil {
+					errs[i] = usageErrorf("", "%s: object %s: %v", name, o.ID, err)
+					continue
+				}
+				out[i] = s
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return nil, usageErrorf("", "%s: object %s: %v", name, o.ID, err)
+			return nil, err
 		}
-		out = append(out, s)
 	}
 	return out, nil
 }

@@ -34,6 +34,29 @@ func ReadAll(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// readInto reads r to its end into buf (growing it if r is longer than
+// its capacity), at most limit bytes, as [ReadAll] does.
+func readInto(buf []byte, r io.Reader, limit int64) ([]byte, error) {
+	r = io.LimitReader(r, limit+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if int64(len(buf)) > limit {
+		return nil, tooLarge{limit}
+	}
+	return buf, nil
+}
+
 // ReadFile reads the file name, of at most limit bytes, as [ReadAll] does
 // (a regular file over the limit fails before anything is read). The error
 // names the file.
@@ -43,10 +66,18 @@ func ReadFile(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
-		return nil, fmt.Errorf("%s: %w", name, tooLarge{limit})
+	var b []byte
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi.Size() > limit {
+			return nil, fmt.Errorf("%s: %w", name, tooLarge{limit})
+		}
+		// Read into a buffer of the file's size (and a little, to see
+		// its end), as os.ReadFile does: io.ReadAll's growing buffer
+		// takes about twice a large file at its peak.
+		b, err = readInto(make([]byte, 0, fi.Size()+512), f, limit)
+	} else {
+		b, err = ReadAll(f, limit)
 	}
-	b, err := ReadAll(f, limit)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
