@@ -61,6 +61,13 @@ func queueValues(b *pgx.Batch, objs []store.Object) {
 // stored before migration 313, a batch per transaction, resuming where
 // an interrupted open stopped.
 func (s *Store) backfillUIValues(ctx context.Context) error {
+	var one int
+	switch err := s.pool.QueryRow(ctx, `SELECT 1 FROM schema_migrations WHERE version = 313`).Scan(&one); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil // a store opened with fewer migrations (the tests')
+	case err != nil:
+		return fmt.Errorf("exact-value index: %w", err)
+	}
 	for {
 		done := false
 		err := s.inTx(ctx, func(tx pgx.Tx) error {
