@@ -100,8 +100,8 @@ type sightingsView struct {
 	// checked holds): a member relayed them, none signed them.
 	Unsigned  int
 	PerMember []memberCount
-	Bars        []bar
-	List        []summary
+	Bars      []bar
+	List      []summary
 }
 
 type voteView struct {
