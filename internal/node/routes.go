@@ -189,6 +189,7 @@ func (n *Node) webRoutes(logger *slog.Logger, mux *http.ServeMux) []Route {
 		// HTTP, but the browser speaks HTTPS: its session cookie must
 		// never be sent in clear.
 		SecureCookies: strings.HasPrefix(strings.ToLower(n.cfg.PublicURL), "https://"),
+		NoteMember:    noteMember,
 	})
 	if err != nil {
 		// Only a store without the UI's queries gets here.

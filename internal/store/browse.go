@@ -125,6 +125,15 @@ type UIQueries interface {
 	// words): callers that want an exact value check the candidates
 	// themselves. Text with no letter or digit matches nothing.
 	TextObjects(ctx context.Context, collections []string, text string, b Bound) ([]Object, bool, error)
+	// ValueObjects returns the latest versions, in the given
+	// collections, of the objects that hold value (lower-case, one that
+	// [IsExactValue] accepts) among their [ExactValues], in Seq order,
+	// within b, and whether some were left out. However many objects
+	// merely mention its words, they are not read: a look-up of an exact
+	// value finds it wherever it is. It reads the index entries of the
+	// given collections only. A value IsExactValue refuses matches
+	// nothing.
+	ValueObjects(ctx context.Context, collections []string, value string, b Bound) ([]Object, bool, error)
 	// PDQHashes returns the PDQ hashes of the latest versions, in the
 	// given collections, of the objects that carry one, at most limit
 	// (which must be positive), in Seq order, and whether some were left

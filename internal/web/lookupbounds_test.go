@@ -8,14 +8,13 @@ import (
 	"github.com/parley-exchange/parley/internal/web"
 )
 
-// TestLookupSaysWhatItDidNotCheck: a look-up checks at most
-// MaxSearchCandidates full-text candidates, in the order of the log. When
-// the collections hold more objects with the words of a value than that
-// (a member can share them to bury the values shared after them), and
-// the value is beyond them, the page must not say a bare "Nothing
-// found.": it says that the look-up stopped at its bound with more left
-// unchecked, as it does when it found something.
-func TestLookupSaysWhatItDidNotCheck(t *testing.T) {
+// TestLookupFindsBuriedValue: a member can share more objects with the
+// words of a value than a look-up checks full-text candidates
+// (MaxSearchCandidates, in the order of the log), to bury the values
+// shared after them. A look-up of an exact value finds it all the same
+// (the store's value index), and says it found all there was; a look-up
+// of words still says where it stopped.
+func TestLookupFindsBuriedValue(t *testing.T) {
 	f := newFixture(t)
 	for b := 0; b*100 < web.MaxSearchCandidates+10; b++ {
 		var objs []map[string]any
@@ -34,10 +33,13 @@ func TestLookupSaysWhatItDidNotCheck(t *testing.T) {
 	resp, body := c.get(t, "/ui/search?q=buried.example")
 	mustStatus(t, resp, 200, "the look-up")
 	main := body[strings.Index(body, "<main"):]
-	if strings.Contains(main, "indicator--b0b0b0b0-0000-4000-8000-000000000001") {
-		return // the look-up found it all the same
+	if !strings.Contains(main, "indicator--b0b0b0b0-0000-4000-8000-000000000001") || strings.Contains(main, "didn't check") {
+		t.Errorf("the look-up of buried.example behind %d objects with its words says:\n%s", web.MaxSearchCandidates+10, main[:min(len(main), 1500)])
 	}
+	resp, body = c.get(t, "/ui/search?q=buried+example")
+	mustStatus(t, resp, 200, "the look-up of words")
+	main = body[strings.Index(body, "<main"):]
 	if strings.Contains(main, "Nothing found.") || !strings.Contains(main, "didn't check") {
-		t.Errorf("the look-up stopped at its bound and says:\n%s", main[:min(len(main), 1500)])
+		t.Errorf("the look-up of words stopped at its bound and says:\n%s", main[:min(len(main), 1500)])
 	}
 }

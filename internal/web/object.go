@@ -72,11 +72,18 @@ type bar struct {
 	X, Y, W, H float64
 	Label      string
 	N          int
+	// Unsigned of the N were counted by unsigned sightings (a relay
+	// collection's): drawn apart, on top, UH high from UY, so that a
+	// relayed claim can't pose as members' signed sightings.
+	Unsigned int
+	UY, UH   float64
 }
 
 type memberCount struct {
 	Name  string
 	Count int
+	// Unsigned of the Count were counted by unsigned sightings.
+	Unsigned int
 }
 
 type sightingsView struct {
@@ -88,9 +95,13 @@ type sightingsView struct {
 	FirstAnchor string
 	LastX       float64
 	Total       int
-	PerMember   []memberCount
-	Bars        []bar
-	List        []summary
+	// Unsigned of the Total were counted by sightings stored unsigned
+	// (a relay collection's, or signed with a key no log the node
+	// checked holds): a member relayed them, none signed them.
+	Unsigned  int
+	PerMember []memberCount
+	Bars      []bar
+	List      []summary
 }
 
 type voteView struct {
@@ -615,8 +626,8 @@ func trimLabel(s string) string {
 // newest) counts on the day it was added.
 func sightingChart(a access, sightings []store.Object) sightingsView {
 	var v sightingsView
-	perMember := map[string]int{}
-	perDay := map[string]int{}
+	perMember, perMemberUnsigned := map[string]int{}, map[string]int{}
+	perDay, perDayUnsigned := map[string]int{}, map[string]int{}
 	for _, o := range sightings {
 		var s struct {
 			Count     *int   `json:"count"`
@@ -630,6 +641,10 @@ func sightingChart(a access, sightings []store.Object) sightingsView {
 		}
 		v.Total += n
 		perMember[a.name(o.Member)] += n
+		if !o.Signed {
+			v.Unsigned += n
+			perMemberUnsigned[a.name(o.Member)] += n
+		}
 		day := s.FirstSeen
 		if day == "" {
 			day = s.Created
@@ -641,10 +656,13 @@ func sightingChart(a access, sightings []store.Object) sightingsView {
 			day = day[:10]
 		}
 		perDay[day] += n
+		if !o.Signed {
+			perDayUnsigned[day] += n
+		}
 		v.List = append(v.List, a.summarize(o))
 	}
 	for name, n := range perMember {
-		v.PerMember = append(v.PerMember, memberCount{name, n})
+		v.PerMember = append(v.PerMember, memberCount{name, n, perMemberUnsigned[name]})
 	}
 	sort.Slice(v.PerMember, func(i, j int) bool { return v.PerMember[i].Name < v.PerMember[j].Name })
 	var days []string
@@ -660,7 +678,9 @@ func sightingChart(a access, sightings []store.Object) sightingsView {
 	bw := min(48, step)
 	for i, d := range days {
 		hgt := math.Round(chartH * float64(perDay[d]) / float64(peak))
-		v.Bars = append(v.Bars, bar{X: math.Round(float64(i)*step + (step-bw)/2), Y: chartH - hgt, W: math.Max(1, math.Round(bw-2)), H: hgt, Label: d, N: perDay[d]})
+		uh := math.Round(chartH * float64(perDayUnsigned[d]) / float64(peak))
+		v.Bars = append(v.Bars, bar{X: math.Round(float64(i)*step + (step-bw)/2), Y: chartH - hgt, W: math.Max(1, math.Round(bw-2)), H: hgt, Label: d, N: perDay[d],
+			Unsigned: perDayUnsigned[d], UY: chartH - hgt, UH: uh})
 	}
 	if n := len(v.Bars); n > 0 {
 		first, last := v.Bars[0], v.Bars[n-1]

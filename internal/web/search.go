@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
@@ -146,7 +147,19 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	default:
-		cands, more, err := h.q.TextObjects(ctx, a.readable, q, candidates)
+		// An exact value (a domain, an IP address, a URL, an e-mail
+		// address, a file hash) is looked up in the store's value index:
+		// every object that holds it as a whole value is there, however
+		// many others mention its words, which the full-text candidates
+		// would bring first, in the order of the log, up to their bound.
+		// Other text is looked up through its words.
+		lookup := h.q.TextObjects
+		if store.IsExactValue(strings.ToLower(q)) {
+			lookup = func(ctx context.Context, colls []string, q string, b store.Bound) ([]store.Object, bool, error) {
+				return h.q.ValueObjects(ctx, colls, strings.ToLower(q), b)
+			}
+		}
+		cands, more, err := lookup(ctx, a.readable, q, candidates)
 		if err != nil {
 			h.fail(w, r, http.StatusInternalServerError, "", err)
 			return

@@ -200,6 +200,9 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 			h.fail(w, r, http.StatusUnauthorized, "Log in first.", nil)
 			return
 		}
+		if h.d.NoteMember != nil {
+			h.d.NoteMember(r.Context(), s.member.ID)
+		}
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			got := r.Header.Get(csrfHeader)

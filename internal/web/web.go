@@ -91,6 +91,10 @@ type Deps struct {
 	// are.
 	SecureCookies bool
 	Logger        *slog.Logger
+	// NoteMember, if set, is told the member id of each request that
+	// carries a live session, for the node's access log (which logs a
+	// TAXII request's member the same way). It never sees the session id.
+	NoteMember func(ctx context.Context, member string)
 }
 
 // Handler serves the UI under /ui/. Create it with [New].

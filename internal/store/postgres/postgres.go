@@ -99,6 +99,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, unavailable(err)
 	}
+	if err := s.backfillUIValues(ctx); err != nil {
+		pool.Close()
+		return nil, unavailable(err)
+	}
 	return s, nil
 }
 

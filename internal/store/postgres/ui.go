@@ -274,6 +274,7 @@ func queueIndexes(b *pgx.Batch, objs []store.Object) {
 			opRefs, opColls, opIDs = append(opRefs, searchText(r, len(r))), append(opColls, o.Collection), append(opIDs, o.ID)
 		}
 	}
+	queueValues(b, objs)
 	if len(seqs) > 0 {
 		b.Queue(`INSERT INTO ui_objects(object_seq, collection, terms, markings, pdq_hash)
 SELECT u.seq, u.coll, ARRAY(SELECT u.key || l.lexeme FROM unnest(to_tsvector('simple', u.words)) AS l),

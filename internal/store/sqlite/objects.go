@@ -73,7 +73,7 @@ type submitRequest struct {
 
 // submitStmts are the statements a group of submissions shares.
 type submitStmts struct {
-	byVersion, otherContent, insEntry, insObject, owner, setOwner *sql.Stmt
+	byVersion, otherContent, insEntry, insObject, owner, setOwner, insValue *sql.Stmt
 	// tx is the group's transaction, in which indexText prepares the
 	// statements of insText.
 	tx *sql.Tx
@@ -154,6 +154,10 @@ func (s *Store) prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, er
 		ps.close()
 		return nil, err
 	}
+	if ps.insValue, err = tx.PrepareContext(ctx, insertUIValue); err != nil {
+		ps.close()
+		return nil, err
+	}
 	if ps.insEntry, err = tx.PrepareContext(ctx, `INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 		ps.close()
 		return nil, err
@@ -170,7 +174,7 @@ func (s *Store) prepareSubmit(ctx context.Context, tx *sql.Tx) (*submitStmts, er
 }
 
 func (ps *submitStmts) close() {
-	for _, st := range []*sql.Stmt{ps.byVersion, ps.otherContent, ps.insEntry, ps.insObject, ps.owner, ps.setOwner} {
+	for _, st := range []*sql.Stmt{ps.byVersion, ps.otherContent, ps.insEntry, ps.insObject, ps.owner, ps.setOwner, ps.insValue} {
 		if st != nil {
 			st.Close()
 		}
@@ -382,6 +386,17 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 				st.Failures = append(st.Failures, d)
 			}
 			continue
+		}
+		if vals := store.ExactValues(o.Raw); len(vals) > 0 {
+			seq, err := res.LastInsertId()
+			if err != nil {
+				return st, err
+			}
+			for _, v := range vals {
+				if _, err := ps.insValue.ExecContext(ctx, sub.Collection, v, seq); err != nil {
+					return st, err
+				}
+			}
 		}
 		if ps.uiText && json.Valid(o.Raw) {
 			// The row the trigger of migration 310 inserted (the same

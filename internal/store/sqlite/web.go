@@ -129,12 +129,40 @@ func (s *Store) ensureUIText(ctx context.Context) error {
 			return err
 		}
 		for _, id := range ids {
-			if _, err := createUIText(ctx, tx, id); err != nil {
+			created, err := createUIText(ctx, tx, id)
+			if err == nil && !created {
+				err = repairUIText(ctx, tx, id)
+			}
+			if err != nil {
 				return fmt.Errorf("collection %q: %w", id, err)
 			}
 		}
 		return nil
 	})
+}
+
+// repairUIText indexes the object versions of collection that its
+// full-text table lacks. A build from before migration 313 (whose
+// trigger filled the single ui_text, which 314 dropped) that opens an
+// upgraded database stores objects without indexing their words, and
+// they were never found again by a search. A count of each first: when
+// the table has a row for every object version with valid JSON, nothing
+// else is read.
+func repairUIText(ctx context.Context, tx *sql.Tx, collection string) error {
+	t := uiTextTable(collection)
+	var objects, texts int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM objects WHERE collection = ? AND json_valid(CAST(raw AS TEXT))`, collection).Scan(&objects); err != nil {
+		return err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&texts); err != nil {
+		return err
+	}
+	if texts >= objects {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+t+`(rowid, body) SELECT o.seq, `+fmt.Sprintf(uiTextBody, "o.raw")+` FROM objects o
+WHERE o.collection = ? AND json_valid(CAST(o.raw AS TEXT)) AND o.seq NOT IN (SELECT rowid FROM `+t+`)`, collection)
+	return err
 }
 
 // The web UI's indexes (migration range 300–399), filled in the

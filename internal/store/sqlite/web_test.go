@@ -191,3 +191,47 @@ func TestUITextRowsAsTrigger(t *testing.T) {
 		t.Fatalf("search: %v %v", p.Objects, err)
 	}
 }
+
+// TestUITextRepairedAtOpen: object versions stored without their rows in
+// their collection's full-text table (by an old build, from before
+// migration 313, that opened an upgraded database) are indexed when the
+// store is opened again, and a search finds them.
+func TestUITextRepairedAtOpen(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 20)
+	w, _ := s.DB()
+	var path string
+	if err := w.QueryRow(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	text := uiTextTable("c1")
+	if _, err := w.Exec(`DELETE FROM ` + text + ` WHERE rowid IN (SELECT seq FROM objects WHERE collection = 'c1' AND object_id IN ('indicator--00000007', 'indicator--00000011'))`); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.BrowseObjects(ctx, store.Browse{Collection: "c1", Text: "number 7", Limit: 10}); err != nil || len(p.Objects) != 0 {
+		t.Fatalf("before the repair, search found %v (%v)", p.Objects, err)
+	}
+	s.Close()
+	s2, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	w2, _ := s2.DB()
+	var objects, texts int
+	if err := w2.QueryRow(`SELECT count(*) FROM objects WHERE collection = 'c1' AND json_valid(CAST(raw AS TEXT))`).Scan(&objects); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.QueryRow(`SELECT count(*) FROM ` + text).Scan(&texts); err != nil {
+		t.Fatal(err)
+	}
+	if texts != objects {
+		t.Fatalf("after reopening, %d rows in c1's full-text table for %d object versions", texts, objects)
+	}
+	for _, q := range []string{"number 7", "number 11"} {
+		p, err := s2.BrowseObjects(ctx, store.Browse{Collection: "c1", Text: q, Limit: 10})
+		if err != nil || len(p.Objects) != 1 {
+			t.Errorf("search %q after the repair: %v (%v)", q, p.Objects, err)
+		}
+	}
+}

@@ -125,6 +125,7 @@ func Run(t *testing.T, open Opener) {
 		{"UIPDQ", testUIPDQ},
 		{"UIBounds", testUIBounds},
 		{"UITextBounds", testUITextBounds},
+		{"UIValues", testUIValues},
 		{"UIByCollection", func(t *testing.T, s store.Store) {
 			FillForUIMigration(t, s)
 			CheckAfterUIMigration(t, s)

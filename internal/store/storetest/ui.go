@@ -535,3 +535,59 @@ func checkBound(t *testing.T, name string, b store.Bound, objs []store.Object, m
 		t.Errorf("%s: %d objects of %d bytes, more %v, err %v; want %d, more %v", name, len(objs), total, more, err, n, wantMore)
 	}
 }
+
+// testUIValues: an exact value is found through the value index however
+// many objects mention its words, in the given collections only, in its
+// latest version only, as a whole value (not a part of a longer one),
+// whatever its case.
+func testUIValues(t *testing.T, s store.Store) {
+	f := newUIFixture(t, s, 3)
+	var items []store.Item
+	for i := range 40 {
+		id := fmt.Sprintf("indicator--w%07d", i)
+		raw := fmt.Sprintf(`{"description":"buried example %d","id":%q,"type":"indicator"}`, i, id)
+		items = append(items, store.Item{Object: store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: base, Signed: true, Raw: []byte(raw)},
+			Salt: make([]byte, 32), Entry: func(store.Object) ([]byte, error) { return []byte(raw), nil }})
+	}
+	_, err := s.Submit(ctx, store.Submission{StatusID: fmt.Sprint("st-", statusN.Add(1)), Collection: f.c1, Member: f.a.ID, Received: base, Items: items})
+	must(t, err)
+	put(t, s, f.c1, f.a, "indicator--v1", "indicator", base, `{"id":"indicator--v1","pattern":"[domain-name:value = 'Buried.Example']","type":"indicator"}`)
+	put(t, s, f.c1, f.a, "indicator--v2", "indicator", base, `{"id":"indicator--v2","pattern":"[domain-name:value = 'sub.buried.example'] OR [url:value = 'https://buried.example/x']","type":"indicator"}`)
+	put(t, s, f.c2, f.b, "indicator--v3", "indicator", base, `{"id":"indicator--v3","name":"buried.example","pattern":"[ipv4-addr:value = '198.51.100.7']","type":"indicator"}`)
+	put(t, s, f.c1, f.a, "indicator--v4", "indicator", base, `{"id":"indicator--v4","pattern":"[ipv4-addr:value = '198.51.100.7']","type":"indicator"}`)
+	put(t, s, f.c1, f.a, "indicator--v4", "indicator", base.Add(time.Hour), `{"id":"indicator--v4","pattern":"[ipv4-addr:value = '198.51.100.8']","type":"indicator"}`)
+	c1, both := []string{f.c1}, []string{f.c1, f.c2}
+	for _, tc := range []struct {
+		colls []string
+		value string
+		limit int
+		want  []string
+	}{
+		{c1, "buried.example", 10, []string{"indicator--v1"}},
+		{both, "buried.example", 10, []string{"indicator--v1", "indicator--v3"}},
+		{c1, "sub.buried.example", 10, []string{"indicator--v2"}},
+		{c1, "https://buried.example/x", 10, []string{"indicator--v2"}},
+		{c1, "uried.example", 10, nil},
+		{c1, "example", 10, nil},      // not an exact value
+		{c1, "198.51.100.7", 10, nil}, // in an older version only; c2 not given
+		{both, "198.51.100.7", 10, []string{"indicator--v3"}},
+		{c1, "198.51.100.8", 10, []string{"indicator--v4"}},
+		{c1, "10.0.0.1", 10, []string{"indicator--00000001"}},
+		{c1, "10.0.0.1", 0, []string{"indicator--00000001"}},
+		{both, "buried.example", 1, []string{"indicator--v1"}},
+		{nil, "buried.example", 10, nil},
+		{[]string{"nope"}, "buried.example", 10, nil},
+	} {
+		got, more, err := s.ValueObjects(ctx, tc.colls, tc.value, store.Bound{Rows: tc.limit})
+		if err != nil {
+			t.Errorf("ValueObjects(%v, %q): %v", tc.colls, tc.value, err)
+			continue
+		}
+		if fmt.Sprint(seqIDs(got)) != fmt.Sprint(tc.want) {
+			t.Errorf("ValueObjects(%v, %q, %d) = %v, want %v", tc.colls, tc.value, tc.limit, seqIDs(got), tc.want)
+		}
+		if wantMore := tc.limit == 1; more != wantMore {
+			t.Errorf("ValueObjects(%v, %q, %d): more %v", tc.colls, tc.value, tc.limit, more)
+		}
+	}
+}

@@ -159,6 +159,7 @@ func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() e
 				return err
 			}},
 			{"text", func() error { _, _, err := s.TextObjects(ctx, in, word, bound); return err }},
+			{"value", func() error { _, _, err := s.ValueObjects(ctx, in, "10.0.0.1", bound); return err }},
 			{"recent", func() error { _, err := s.RecentObjects(ctx, in, bound); return err }},
 			{"versions", func() error { _, _, err := s.ObjectVersions(ctx, in, shared, bound); return err }},
 			{"latest", func() error { _, _, err := s.LatestObjects(ctx, in, []string{shared, first}, bound); return err }},

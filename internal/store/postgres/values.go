@@ -1,0 +1,142 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// The web UI's exact-value index (migration 313): ui_values holds, for
+// each object version, its collection, its seq and each of its exact
+// values (store.ExactValues), keyed by collection first, so that a
+// look-up reads the entries of the collections the member may read and
+// no others. Submit queues the rows of the versions it inserts with the
+// other index rows (queueIndexes); the versions stored before the
+// migration are indexed at Open (ui_values_backfill holds how far that
+// got), in batches.
+func init() {
+	registerMigrations(migration{313, "ui exact values", `
+CREATE TABLE ui_values (
+	collection TEXT NOT NULL,
+	value      TEXT NOT NULL,
+	object_seq BIGINT NOT NULL,
+	PRIMARY KEY (collection, value, object_seq)
+);
+CREATE TABLE ui_values_backfill (next BIGINT NOT NULL, upto BIGINT NOT NULL);
+INSERT INTO ui_values_backfill(next, upto) SELECT 1, coalesce(max(seq), 0) FROM objects;
+`})
+}
+
+// backfillBatch is how many object versions one transaction of the
+// backfill indexes.
+var backfillBatch = 2000
+
+// valueRows appends to the three columns of ui_values the rows of o.
+func valueRows(colls, vals []string, seqs []int64, o store.Object) ([]string, []string, []int64) {
+	for _, v := range store.ExactValues(o.Raw) {
+		colls, vals, seqs = append(colls, o.Collection), append(vals, v), append(seqs, o.Seq)
+	}
+	return colls, vals, seqs
+}
+
+// queueValues queues on b the ui_values rows of objs (Seq, Collection and
+// Raw set), in one statement, or none when they hold no value.
+func queueValues(b *pgx.Batch, objs []store.Object) {
+	var colls, vals []string
+	var seqs []int64
+	for _, o := range objs {
+		colls, vals, seqs = valueRows(colls, vals, seqs, o)
+	}
+	if len(vals) > 0 {
+		b.Queue(`INSERT INTO ui_values(collection, value, object_seq) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`, colls, vals, seqs)
+	}
+}
+
+// backfillUIValues indexes the exact values of the object versions
+// stored before migration 313, a batch per transaction, resuming where
+// an interrupted open stopped.
+func (s *Store) backfillUIValues(ctx context.Context) error {
+	var one int
+	switch err := s.pool.QueryRow(ctx, `SELECT 1 FROM schema_migrations WHERE version = 313`).Scan(&one); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil // a store opened with fewer migrations (the tests')
+	case err != nil:
+		return fmt.Errorf("exact-value index: %w", err)
+	}
+	for {
+		done := false
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			done = false
+			var next, upto int64
+			err := tx.QueryRow(ctx, `SELECT next, upto FROM ui_values_backfill FOR UPDATE`).Scan(&next, &upto)
+			if errors.Is(err, pgx.ErrNoRows) {
+				done = true
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if next > upto {
+				done = true
+				_, err := tx.Exec(ctx, `DELETE FROM ui_values_backfill`)
+				return err
+			}
+			rows, err := tx.Query(ctx, `SELECT seq, collection, raw FROM objects WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3`, next, upto, backfillBatch)
+			if err != nil {
+				return err
+			}
+			var objs []store.Object
+			for rows.Next() {
+				var o store.Object
+				if err := rows.Scan(&o.Seq, &o.Collection, &o.Raw); err != nil {
+					rows.Close()
+					return err
+				}
+				objs = append(objs, o)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			var b pgx.Batch
+			queueValues(&b, objs)
+			last := upto
+			if len(objs) == backfillBatch {
+				last = objs[len(objs)-1].Seq
+			}
+			b.Queue(`UPDATE ui_values_backfill SET next = $1`, last+1)
+			return tx.SendBatch(ctx, &b).Close()
+		})
+		if err != nil {
+			return fmt.Errorf("exact-value index: %w", err)
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// ValueObjects returns the latest versions, in the given collections, of
+// the objects that hold value among their exact values, in seq order,
+// within b, and whether some were left out (see [store.UIQueries]).
+func (s *Store) ValueObjects(ctx context.Context, collections []string, value string, b store.Bound) ([]store.Object, bool, error) {
+	if len(collections) == 0 || !store.IsExactValue(value) {
+		return nil, false, nil
+	}
+	// One primary-key lookup per collection.
+	var a args
+	var union []string
+	for _, c := range slices.Compact(slices.Sorted(slices.Values(collections))) {
+		union = append(union, `SELECT object_seq FROM ui_values WHERE collection = `+a.add(c)+` AND value = `+a.add(value))
+	}
+	out, more, err := s.queryBounded(ctx, b, bySeqs(strings.Join(union, " UNION ALL "))+` WHERE o.is_last`, "seq", a)
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't look up a value: %w", err)
+	}
+	return out, more, nil
+}

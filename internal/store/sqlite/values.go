@@ -1,0 +1,137 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// The web UI's exact-value index (migration 317): ui_values holds, for
+// each object version, its collection, its seq and each of its exact
+// values (store.ExactValues), keyed by collection first, so that a
+// look-up reads the entries of the collections the member may read and
+// no others. Submit writes the rows of the versions it inserts, in the
+// same transaction; the versions stored before the migration are indexed
+// at Open (ui_values_backfill holds how far that got), in batches.
+func init() {
+	registerMigrations(migration{317, "ui exact values", `
+CREATE TABLE ui_values (
+	collection TEXT NOT NULL,
+	value      TEXT NOT NULL,
+	seq        INTEGER NOT NULL,
+	PRIMARY KEY (collection, value, seq)
+) WITHOUT ROWID;
+CREATE TRIGGER ui_values_delete AFTER DELETE ON objects BEGIN
+	DELETE FROM ui_values WHERE collection = OLD.collection AND seq = OLD.seq;
+END;
+CREATE TABLE ui_values_backfill (next INTEGER NOT NULL, upto INTEGER NOT NULL);
+INSERT INTO ui_values_backfill(next, upto) SELECT 1, coalesce(max(seq), 0) FROM objects;
+`})
+}
+
+const insertUIValue = `INSERT OR IGNORE INTO ui_values(collection, value, seq) VALUES (?, ?, ?)`
+
+// backfillBatch is how many object versions one transaction of the
+// backfill indexes.
+var backfillBatch = 2000
+
+// backfillUIValues indexes the exact values of the object versions
+// stored before migration 317, a batch per transaction, resuming where
+// an interrupted open stopped.
+func (s *Store) backfillUIValues(ctx context.Context) error {
+	var one int
+	switch err := s.w.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = 317`).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil // a store opened with fewer migrations (the tests')
+	case err != nil:
+		return fmt.Errorf("exact-value index: %w", err)
+	}
+	for {
+		done := false
+		err := s.Write(ctx, func(tx *sql.Tx) error {
+			var next, upto int64
+			err := tx.QueryRowContext(ctx, `SELECT next, upto FROM ui_values_backfill`).Scan(&next, &upto)
+			if errors.Is(err, sql.ErrNoRows) {
+				done = true
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if next > upto {
+				done = true
+				_, err := tx.ExecContext(ctx, `DELETE FROM ui_values_backfill`)
+				return err
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT seq, collection, raw FROM objects WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`, next, upto, backfillBatch)
+			if err != nil {
+				return err
+			}
+			type row struct {
+				seq  int64
+				coll string
+				raw  []byte
+			}
+			var batch []row
+			for rows.Next() {
+				var r row
+				if err := rows.Scan(&r.seq, &r.coll, &r.raw); err != nil {
+					rows.Close()
+					return err
+				}
+				batch = append(batch, r)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			st, err := tx.PrepareContext(ctx, insertUIValue)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			last := upto
+			for _, r := range batch {
+				for _, v := range store.ExactValues(r.raw) {
+					if _, err := st.ExecContext(ctx, r.coll, v, r.seq); err != nil {
+						return err
+					}
+				}
+				last = r.seq
+			}
+			if len(batch) < backfillBatch {
+				last = upto
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE ui_values_backfill SET next = ?`, last+1)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("exact-value index: %w", err)
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// ValueObjects returns the latest versions, in the given collections, of
+// the objects that hold value among their exact values, in seq order,
+// within b, and whether some were left out (see [store.UIQueries]).
+func (s *Store) ValueObjects(ctx context.Context, collections []string, value string, b store.Bound) ([]store.Object, bool, error) {
+	if len(collections) == 0 || !store.IsExactValue(value) {
+		return nil, false, nil
+	}
+	out, more, err := s.queryBoundedEach(ctx, b, collections, false, func(c string) (string, []any) {
+		// CROSS JOIN: ui_values drives, through its key (collection,
+		// value); left to itself the planner may walk the collection's
+		// objects in seq order, probing each, for the ORDER BY.
+		return `FROM ui_values v CROSS JOIN objects o ON o.seq = v.seq WHERE v.collection = ? AND v.value = ? AND o.collection = ? AND o.is_last = 1`, []any{c, value, c}
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't look up a value: %w", err)
+	}
+	return out, more, nil
+}
