@@ -196,13 +196,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		// sigma, yara, snort, suricata rules as indicators) are counted,
 		// not dropped without a word.
 		if other := s.OtherPatternTypes(); len(other) > 0 {
-			total := 0
-			parts := make([]string, 0, len(other))
-			for _, t := range slices.Sorted(maps.Keys(other)) {
-				total += other[t]
-				parts = append(parts, fmt.Sprintf("%s %d", untrusted.Text(t, 40), other[t]))
-			}
-			n += fmt.Sprintf(" (and %d of other pattern types, not matched: %s)", total, strings.Join(parts, ", "))
+			n += " " + otherPatternTypes(other)
 		}
 		return n
 	}
@@ -494,4 +488,36 @@ func logInput(r io.Reader) (io.Reader, error) {
 		br.Discard(3)
 	}
 	return br, nil
+}
+
+// maxOtherPatternTypes is how many pattern types other than STIX the
+// summary names; pattern_type is any string a member writes, so a
+// collection could hold thousands of them.
+const maxOtherPatternTypes = 8
+
+// otherPatternTypes describes the indicators of other pattern types, by
+// type: every type, alphabetically, when there are at most
+// [maxOtherPatternTypes]; else the most numerous of them and how many
+// indicators of how many other types are left unnamed.
+func otherPatternTypes(counts map[string]int) string {
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
+	types := slices.Sorted(maps.Keys(counts))
+	rest := ""
+	if len(types) > maxOtherPatternTypes {
+		slices.SortStableFunc(types, func(a, b string) int { return counts[b] - counts[a] })
+		left := 0
+		for _, t := range types[maxOtherPatternTypes:] {
+			left += counts[t]
+		}
+		rest = fmt.Sprintf(", and %d more types with %d indicators", len(types)-maxOtherPatternTypes, left)
+		types = types[:maxOtherPatternTypes]
+	}
+	parts := make([]string, 0, len(types))
+	for _, t := range types {
+		parts = append(parts, fmt.Sprintf("%s %d", untrusted.Text(t, 40), counts[t]))
+	}
+	return fmt.Sprintf("(and %d of other pattern types, not matched: %s%s)", total, strings.Join(parts, ", "), rest)
 }
