@@ -120,7 +120,7 @@ func toTAXII(c store.Collection, member string, signer bool) taxii.Collection {
 // needsSigner reports whether member's can_write in c depends on its
 // signing key, which [backend.signer] then looks up.
 func needsSigner(c store.Collection, member string) bool {
-	return c.Signatures != store.SignaturesOptional && c.CanWrite(member)
+	return c.RequiresSignatures() && c.CanWrite(member)
 }
 
 // signer reports whether member has a signing key in force.

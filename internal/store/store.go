@@ -191,6 +191,11 @@ func (c Collection) CanRead(member string) bool { return contains(c.Readers, mem
 // CanWrite reports whether member may write to the collection.
 func (c Collection) CanWrite(member string) bool { return contains(c.Writers, member) }
 
+// RequiresSignatures reports whether the collection takes only objects
+// signed by their member (anything but [SignaturesOptional]): a writer
+// with no signing key in force can write nothing to it.
+func (c Collection) RequiresSignatures() bool { return c.Signatures != SignaturesOptional }
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {

@@ -12,9 +12,13 @@ import (
 type homeCollection struct {
 	ID, Title, Description string
 	CanRead, CanWrite      bool
-	Objects, Versions      int64
-	LastAdded              time.Time
-	LastAge                string
+	// NeedsKey: the member may write, but the collection requires
+	// signatures and the member has no signing key in force, so every
+	// object it wrote would be refused (TAXII says can_write false).
+	NeedsKey          bool
+	Objects, Versions int64
+	LastAdded         time.Time
+	LastAge           string
 	// Peer, for a collection the member reads that the node replicates
 	// from a peer, is where replication stands, as the node says.
 	Peer *homePeer
@@ -72,14 +76,16 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.d.Now()
-	me := sessionFrom(r).member.ID
+	member := sessionFrom(r).member
+	me := member.ID
 	v := homeView{Witnesses: h.d.Witnesses}
 	for _, c := range a.visible {
 		s := byColl[c.ID]
 		v.Collections = append(v.Collections, homeCollection{
 			ID: c.ID, Title: c.Title, Description: c.Description,
 			CanRead: c.CanRead(me), CanWrite: c.CanWrite(me),
-			Objects: s.Objects, Versions: s.Versions, LastAdded: s.LastAdded, LastAge: age(now, s.LastAdded),
+			NeedsKey: c.CanWrite(me) && c.RequiresSignatures() && member.PublicKey == nil,
+			Objects:  s.Objects, Versions: s.Versions, LastAdded: s.LastAdded, LastAge: age(now, s.LastAdded),
 		})
 		for _, p := range peers {
 			if p.Into == c.ID && c.CanRead(me) {

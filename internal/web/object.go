@@ -116,13 +116,16 @@ type countView struct {
 }
 
 type concurrenceView struct {
-	Counts       []countView
-	Votes        []voteView
-	Voices, Of   int
-	Unavailable  string
-	MineRaw      []ownOpinion
-	Values       []string
-	Writable     []store.Collection
+	Counts      []countView
+	Votes       []voteView
+	Voices, Of  int
+	Unavailable string
+	MineRaw     []ownOpinion
+	Values      []string
+	Writable    []store.Collection
+	// NoKey: the member has no signing key in force, so the forms,
+	// which sign in the browser, are not offered.
+	NoKey        bool
 	CanSight     bool
 	VerifiedHint string
 }
@@ -741,13 +744,17 @@ func (h *Handler) opinions(r *http.Request, a access, me store.Member, id string
 	for _, val := range opinion.Values {
 		v.Values = append(v.Values, string(val))
 	}
+	// The forms sign with the member's key in the browser: a member
+	// with no key in force gets a word instead of forms whose every post
+	// the node would refuse.
+	v.NoKey = me.PublicKey == nil
 	for _, c := range a.visible {
-		if c.CanWrite(me.ID) && c.CanRead(me.ID) && c.ID == latest.Collection {
+		if c.CanWrite(me.ID) && c.CanRead(me.ID) && c.ID == latest.Collection && !v.NoKey {
 			v.Writable = append(v.Writable, c)
 		}
 	}
 	for _, c := range a.visible {
-		if c.CanWrite(me.ID) && c.CanRead(me.ID) && c.ID != latest.Collection {
+		if c.CanWrite(me.ID) && c.CanRead(me.ID) && c.ID != latest.Collection && !v.NoKey {
 			v.Writable = append(v.Writable, c)
 		}
 	}
