@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -23,22 +22,7 @@ type wrappedStore = store.Store
 // grows with its access lists (Collection and Collections read them).
 type sizedCollectionReads struct {
 	wrappedStore
-	mu  sync.Mutex
-	ids []string
-}
-
-func (s *sizedCollectionReads) note(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ids = append(s.ids, id)
-}
-
-func (s *sizedCollectionReads) take() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := s.ids
-	s.ids = nil
-	return ids
+	readLog
 }
 
 func (s *sizedCollectionReads) Collection(ctx context.Context, id string) (store.Collection, error) {

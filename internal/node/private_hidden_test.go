@@ -22,21 +22,27 @@ type wrappedSets = store.PrivateSets
 // its size (PrivateSet counts its tags; the others read them).
 type sizedSetReads struct {
 	wrappedSets
+	readLog
+}
+
+// readLog records the ids a store wrapper saw read, for a test to take.
+type readLog struct {
 	mu  sync.Mutex
 	ids []string
 }
 
-func (s *sizedSetReads) note(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ids = append(s.ids, id)
+func (l *readLog) note(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ids = append(l.ids, id)
 }
 
-func (s *sizedSetReads) take() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := s.ids
-	s.ids = nil
+// take returns the ids recorded since the last take.
+func (l *readLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ids := l.ids
+	l.ids = nil
 	return ids
 }
 
