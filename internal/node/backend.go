@@ -109,7 +109,7 @@ func toTAXII(c store.Collection, member string, signer bool) taxii.Collection {
 		MediaTypes: []string{taxii.STIXMediaType},
 		Relay:      c.Relay, Signatures: string(sigs),
 	}
-	if tc.CanWrite && sigs != store.SignaturesOptional && !signer {
+	if tc.CanWrite && c.RequiresSignatures() && !signer {
 		tc.CanWrite = false
 		tc.WriteRefusal = "this collection requires signatures, and you have no signing key in force: " +
 			"every object you posted would be refused (ask the operator to register your public key)"

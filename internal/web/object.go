@@ -748,14 +748,16 @@ func (h *Handler) opinions(r *http.Request, a access, me store.Member, id string
 	// with no key in force gets a word instead of forms whose every post
 	// the node would refuse.
 	v.NoKey = me.PublicKey == nil
-	for _, c := range a.visible {
-		if c.CanWrite(me.ID) && c.CanRead(me.ID) && c.ID == latest.Collection && !v.NoKey {
-			v.Writable = append(v.Writable, c)
+	if !v.NoKey {
+		for _, c := range a.visible {
+			if c.CanWrite(me.ID) && c.CanRead(me.ID) && c.ID == latest.Collection {
+				v.Writable = append(v.Writable, c)
+			}
 		}
-	}
-	for _, c := range a.visible {
-		if c.CanWrite(me.ID) && c.CanRead(me.ID) && c.ID != latest.Collection && !v.NoKey {
-			v.Writable = append(v.Writable, c)
+		for _, c := range a.visible {
+			if c.CanWrite(me.ID) && c.CanRead(me.ID) && c.ID != latest.Collection {
+				v.Writable = append(v.Writable, c)
+			}
 		}
 	}
 	if tally == nil {
