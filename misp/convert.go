@@ -336,10 +336,7 @@ func (c *Converter) Convert(ev *Event) *Result {
 	// Who uses what among the event's clusters.
 	for _, a := range eventClusters {
 		for _, b := range eventClusters {
-			at, bt := typeOf(a.main), typeOf(b.main)
-			uses := (at == "threat-actor" || at == "intrusion-set") && (bt == "malware" || bt == "tool" || bt == "attack-pattern") ||
-				at == "malware" && bt == "attack-pattern"
-			if uses {
+			if clustersUse(typeOf(a.main), typeOf(b.main)) {
 				c.relationship(x, a.main, "uses", b.main, ts(ev.Timestamp))
 			}
 		}
@@ -1234,7 +1231,7 @@ func (c *Converter) attached(x *eventCtx, from string, gs []Galaxy, where string
 }
 
 func (c *Converter) relationship(x *eventCtx, src, typ, dst, when string) {
-	id := "relationship--" + uuid.NewSHA1(relationshipNamespace, []byte(src+" "+typ+" "+dst)).String()
+	id := referenceID(src, typ, dst)
 	if c.seen[id] {
 		return
 	}
@@ -1413,6 +1410,21 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 	if err := c.emit(x, &unit{main: x.container, objs: []map[string]any{m}}); err != nil {
 		c.unsupported(x, "event", ev.UUID, "event", "invalid as STIX: %v", err)
 	}
+}
+
+// referenceID is the id of the relationship the converter makes from src
+// to dst of type typ: the same for the same ends, whatever MISP's uuid
+// of the reference or the event it is in.
+func referenceID(src, typ, dst string) string {
+	return "relationship--" + uuid.NewSHA1(relationshipNamespace, []byte(src+" "+typ+" "+dst)).String()
+}
+
+// clustersUse reports whether, among an event's galaxy clusters, one of
+// STIX type at "uses" one of type bt: threat actors and intrusion sets
+// use malware, tools and attack patterns, and malware attack patterns.
+func clustersUse(at, bt string) bool {
+	return (at == "threat-actor" || at == "intrusion-set") && (bt == "malware" || bt == "tool" || bt == "attack-pattern") ||
+		at == "malware" && bt == "attack-pattern"
 }
 
 // relationshipName makes a MISP relationship type ("analysed-with",

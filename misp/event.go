@@ -122,10 +122,15 @@ type Object struct {
 // ObjectReference is a typed link from an object to another object or
 // attribute of the event.
 type ObjectReference struct {
-	UUID             string `json:"uuid,omitempty"`
-	ReferencedUUID   string `json:"referenced_uuid"`
-	RelationshipType string `json:"relationship_type"`
-	Deleted          Bool   `json:"deleted,omitempty"`
+	UUID string `json:"uuid,omitempty"`
+	// ObjectUUID is the referencing object's uuid, as MISP's feeds
+	// write it beside the object's own.
+	ObjectUUID       string    `json:"object_uuid,omitempty"`
+	ReferencedUUID   string    `json:"referenced_uuid"`
+	RelationshipType string    `json:"relationship_type"`
+	Timestamp        Timestamp `json:"timestamp,omitempty"`
+	Comment          string    `json:"comment,omitempty"`
+	Deleted          Bool      `json:"deleted,omitempty"`
 }
 
 // Galaxy is a MISP galaxy with the clusters used in the event.

@@ -204,8 +204,91 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		}
 		f.Events = append(f.Events, &extra)
 	}
+	f.references(objects, byID)
 	f.sightings(objects, byID)
 	return f
+}
+
+// references writes the relationships between what the feed holds as
+// MISP object references, as the import reads them (an object
+// reference is a relationship of its type from the object's STIX form
+// to the referenced object's or attribute's): a relationship whose
+// source became a MISP object of an event that also holds its target is
+// an ObjectReference of that object (uuid the relationship's), in every
+// such event. The relationships the import makes of MISP's galaxies
+// come back without one: a cluster linked from an indicator or
+// observed-data ([attachedClusters]) and the "uses" among an event's
+// clusters. Every other relationship is listed in f.Unsupported: MISP
+// references start at an object and stay within its event, and only a
+// relationship the import made of one (its id that of its ends and
+// type, [referenceID]) is written, since one made in STIX would import
+// back under another id.
+func (f *Feed) references(objects []*stix.Object, byID map[string]*stix.Object) {
+	for _, r := range objects {
+		if r.Type != "relationship" || revoked(r) {
+			continue
+		}
+		rt := str(r, "relationship_type")
+		src, dst := byID[str(r, "source_ref")], byID[str(r, "target_ref")]
+		if src != nil && dst != nil {
+			if revoked(src) || revoked(dst) {
+				continue // MISP deletes an object's references with it
+			}
+			if (rt == "indicates" || rt == "related-to") && slices.Contains(f.attached[src.ID], dst) {
+				continue
+			}
+			if rt == "uses" && isCluster(src) && isCluster(dst) && clustersUse(src.Type, dst.Type) {
+				continue
+			}
+		}
+		written, why := false, "MISP object references link a MISP object to an object or attribute of its event"
+		switch {
+		case src == nil || dst == nil:
+			why = "its source or target is not in the input"
+		case r.ID != referenceID(src.ID, rt, dst.ID):
+			// A MISP reference has no STIX id: the import names the
+			// relationship after its ends and type, so this one would
+			// come back as another relationship beside it.
+			why = "made outside MISP: a MISP object reference of it would import back as another relationship (ids of MISP references are made of their ends)"
+		default:
+			from, to := uuidOf(src.ID), uuidOf(dst.ID)
+			for _, ev := range f.Events {
+				i := slices.IndexFunc(ev.Object, func(o Object) bool { return o.UUID == from && !bool(o.Deleted) })
+				if i < 0 || !eventHolds(ev, to) {
+					continue
+				}
+				o := &ev.Object[i]
+				ref := ObjectReference{UUID: uuidOf(r.ID), ObjectUUID: from, ReferencedUUID: to, RelationshipType: rt,
+					Timestamp: Timestamp(r.Modified.Unix()), Comment: str(r, "description")}
+				if !slices.ContainsFunc(o.ObjectReference, func(x ObjectReference) bool { return x.UUID == ref.UUID }) {
+					o.ObjectReference = append(o.ObjectReference, ref)
+				}
+				written = true
+			}
+		}
+		if !written {
+			f.Unsupported = append(f.Unsupported, Unsupported{Kind: "relationship", UUID: r.ID, Name: rt, Reason: why})
+		}
+	}
+}
+
+// eventHolds reports whether ev holds a live object or attribute (of
+// the event or of an object) with uuid u.
+func eventHolds(ev *Event, u string) bool {
+	for _, a := range ev.Attribute {
+		if a.UUID == u && !bool(a.Deleted) {
+			return true
+		}
+	}
+	for _, o := range ev.Object {
+		if o.Deleted {
+			continue
+		}
+		if o.UUID == u || slices.ContainsFunc(o.Attribute, func(a Attribute) bool { return a.UUID == u }) {
+			return true
+		}
+	}
+	return false
 }
 
 // SightingInstanceUUID is the uuid of the i-th (from 1) further MISP

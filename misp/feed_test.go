@@ -112,6 +112,9 @@ func TestFeedRoundTrip(t *testing.T) {
 			values := 0
 			for _, ev := range evs {
 				got := back[ev.UUID]
+				if got == nil && Restricted(ev.Distribution) {
+					continue // kept in its organisation: nothing to export
+				}
 				if got == nil {
 					t.Fatalf("event %s not in the feed", ev.UUID)
 				}

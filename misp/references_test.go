@@ -1,0 +1,176 @@
+package misp
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/stix"
+)
+
+// loadEvent reads the one event of a testdata file.
+func loadEvent(t *testing.T, name string) *Event {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := ParseEvents(b)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("%s: %d events, %v", name, len(evs), err)
+	}
+	return evs[0]
+}
+
+// stixOf converts events and parses what the converter wrote.
+func stixOf(t *testing.T, opt Options, evs ...*Event) ([]*stix.Object, []Unsupported) {
+	t.Helper()
+	c := NewConverter(opt)
+	var objs []*stix.Object
+	var unsupp []Unsupported
+	for _, ev := range evs {
+		r := c.Convert(ev)
+		unsupp = append(unsupp, r.Unsupported...)
+		for _, raw := range r.Objects {
+			o, err := stix.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs = append(objs, o)
+		}
+	}
+	return objs, unsupp
+}
+
+func relationshipsOf(objs []*stix.Object) []string {
+	var out []string
+	for _, o := range objs {
+		if o.Type == "relationship" {
+			out = append(out, o.ID+" "+str(o, "source_ref")+" "+str(o, "relationship_type")+" "+str(o, "target_ref"))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestFeedObjectReferences: the object references of a CIRCL event (18
+// file objects that "communicates-with" domain-ip objects and domain
+// attributes) become relationships, go back into the feed as the
+// objects' ObjectReference, and import again as the same relationships.
+// The export used to drop every one of them without a word.
+func TestFeedObjectReferences(t *testing.T) {
+	ev := loadEvent(t, "pymisp_existing_event_objects.json")
+	var want []string
+	for _, o := range ev.Object {
+		for _, r := range o.ObjectReference {
+			want = append(want, o.UUID+" "+r.RelationshipType+" "+r.ReferencedUUID)
+		}
+	}
+	sort.Strings(want)
+	if len(want) != 20 {
+		t.Fatalf("%d references in the test event, want 20", len(want))
+	}
+	objs, unsupp := stixOf(t, Options{}, ev)
+	if len(unsupp) > 0 {
+		t.Fatalf("unsupported: %v", unsupp)
+	}
+	rels := relationshipsOf(objs)
+	if len(rels) != 20 {
+		t.Fatalf("%d relationships, want 20: %q", len(rels), rels)
+	}
+	feed := FeedFromSTIX(objs, EventFor("test"))
+	if len(feed.Unsupported) > 0 {
+		t.Errorf("no MISP form: %v", feed.Unsupported)
+	}
+	dir := t.TempDir()
+	if err := WriteFeed(dir, feed); err != nil {
+		t.Fatal(err)
+	}
+	back := loadFeedEvent(t, dir, ev.UUID)
+	var got []string
+	for _, o := range back.Object {
+		for _, r := range o.ObjectReference {
+			got = append(got, o.UUID+" "+r.RelationshipType+" "+r.ReferencedUUID)
+			if r.ObjectUUID != o.UUID || r.UUID == "" {
+				t.Errorf("reference %+v of object %s", r, o.UUID)
+			}
+		}
+	}
+	sort.Strings(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("references in the feed:\n%q\nwant\n%q", got, want)
+	}
+	again, _ := stixOf(t, Options{}, back)
+	if g := relationshipsOf(again); !slices.Equal(g, rels) {
+		t.Errorf("imported again:\n%q\nwant\n%q", g, rels)
+	}
+}
+
+// TestFeedRelationshipWithoutMISPForm: a relationship that no MISP
+// object reference can hold (its source is an attribute, or it leaves
+// the feed) is listed, not dropped silently; those the import makes of
+// galaxies (a cluster on an attribute, "uses" among an event's clusters)
+// are not.
+func TestFeedRelationshipWithoutMISPForm(t *testing.T) {
+	gal, _ := stixOf(t, Options{}, loadEvent(t, "pymisp_existing_event_galaxies.json"))
+	if len(relationshipsOf(gal)) == 0 {
+		t.Fatal("no relationships of galaxies")
+	}
+	if f := FeedFromSTIX(gal, EventFor("test")); len(f.Unsupported) > 0 {
+		t.Fatalf("the import's own relationships listed: %v", f.Unsupported)
+	}
+	ev := loadEvent(t, "pymisp_existing_event_objects.json")
+	objs, _ := stixOf(t, Options{}, ev)
+	// Two attributes of the event (not objects): no object references them.
+	var ind []*stix.Object
+	for _, o := range objs {
+		if o.ID == "indicator--"+ev.Attribute[0].UUID || o.ID == "indicator--"+ev.Attribute[1].UUID {
+			ind = append(ind, o)
+		}
+	}
+	if len(ind) != 2 {
+		t.Fatalf("%d indicators of attributes", len(ind))
+	}
+	// A file object (the source of the event's first reference).
+	file := "indicator--" + ev.Object[0].UUID
+	rel := func(id, src, dst string) string {
+		return `{"type":"relationship","spec_version":"2.1","id":"` + id + `","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","relationship_type":"related-to","source_ref":"` + src + `","target_ref":"` + dst + `"}`
+	}
+	missing := "indicator--0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d"
+	for _, r := range []string{
+		rel(referenceID(ind[0].ID, "related-to", ind[1].ID), ind[0].ID, ind[1].ID), // from an attribute
+		rel(referenceID(file, "related-to", missing), file, missing),               // out of the input
+		rel("relationship--7f0c2a43-5d0e-4c1b-9a55-0f6a8d1e2b31", file, ind[1].ID), // made in STIX
+	} {
+		o, err := stix.Parse(json.RawMessage(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, o)
+	}
+	f := FeedFromSTIX(objs, EventFor("test"))
+	var got []string
+	for _, u := range f.Unsupported {
+		got = append(got, u.Reason)
+	}
+	if len(got) != 3 || !strings.Contains(got[0], "link a MISP object") || !strings.Contains(got[1], "not in the input") ||
+		!strings.Contains(got[2], "made outside MISP") {
+		t.Errorf("unsupported: %q", got)
+	}
+}
+
+func loadFeedEvent(t *testing.T, dir, id string) *Event {
+	t.Helper()
+	b, err := os.ReadFile(dir + "/" + id + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := ParseEvents(b)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("%s.json: %v", id, err)
+	}
+	return evs[0]
+}
