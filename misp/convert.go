@@ -300,11 +300,14 @@ func (c *Converter) Convert(ev *Event) *Result {
 			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp))
 		}
 	}
-	// Analyst data of what was written (not of what was left out).
+	// Analyst data and proposals of what was written (not of what was
+	// left out).
 	c.analystData(x, "event "+ev.UUID, &ev.AnalystData)
+	c.proposals(x, "event "+ev.UUID, ev.UUID, ev.ShadowAttribute)
 	for i := range ev.Attribute {
 		if a := &ev.Attribute[i]; x.byMISP[a.UUID] != "" {
 			c.analystData(x, "attribute "+a.UUID, &a.AnalystData)
+			c.proposals(x, "attribute "+a.UUID, a.UUID, a.ShadowAttribute)
 		}
 	}
 	for i := range ev.Object {
@@ -316,6 +319,7 @@ func (c *Converter) Convert(ev *Event) *Result {
 		for j := range o.Attribute {
 			if a := &o.Attribute[j]; !bool(a.Deleted) && (c.opt.KeepRestricted || !Restricted(a.Distribution)) {
 				c.analystData(x, "attribute "+a.UUID, &a.AnalystData)
+				c.proposals(x, "attribute "+a.UUID, a.UUID, a.ShadowAttribute)
 			}
 		}
 	}
@@ -358,6 +362,32 @@ func (c *Converter) analystData(x *eventCtx, where string, d *AnalystData) {
 		for _, a := range l.data {
 			c.unsupported(x, "analyst-data", a.UUID, l.name, "MISP analyst data (on %s) has no mapping here", where)
 		}
+	}
+}
+
+// proposals lists the proposals (shadow attributes) on where as
+// unsupported: another organisation's suggestion that the event's creator
+// has not accepted is no part of the event, and written as its creator's
+// it would say what the creator never did. A proposal without a uuid (as
+// PyMISP writes a new one) is named by the uuid of what it is on.
+func (c *Converter) proposals(x *eventCtx, where, onUUID string, ps []Proposal) {
+	for _, p := range ps {
+		what := "add a " + p.Type + " attribute"
+		if where != "event "+x.ev.UUID {
+			what = "change it to a " + p.Type + " attribute"
+		}
+		if p.ProposalToDelete {
+			what = "delete it"
+		}
+		by := "another organisation"
+		if p.Org != nil && p.Org.Name != "" {
+			by = p.Org.Name
+		}
+		id := p.UUID
+		if id == "" {
+			id = onUUID
+		}
+		c.unsupported(x, "proposal", id, p.Type, "a proposal by %s (on %s) to %s, not accepted into the event", by, where, what)
 	}
 }
 

@@ -33,7 +33,22 @@ type Event struct {
 	// EventReport holds the event's reports: Markdown prose that cites
 	// attributes and objects as @[attribute](<uuid>) and @[object](<uuid>).
 	EventReport []EventReport `json:"EventReport,omitempty"`
+	// ShadowAttribute holds the proposals to add an attribute to the
+	// event (see [Proposal]).
+	ShadowAttribute []Proposal `json:"ShadowAttribute,omitempty"`
 	AnalystData
+}
+
+// Proposal is a MISP proposal (a "shadow attribute"): another
+// organisation's suggestion to add an attribute to an event, or to
+// change or delete one of its attributes, which the event's creator has
+// not accepted (an accepted one is an attribute). It is no part of the
+// event: the converter lists it as unsupported.
+type Proposal struct {
+	UUID             string `json:"uuid,omitempty"`
+	Type             string `json:"type"`
+	ProposalToDelete Bool   `json:"proposal_to_delete,omitempty"`
+	Org              *Org   `json:"Org,omitempty"`
 }
 
 // AnalystData is the analyst data MISP 2.4.190 and later attaches to
@@ -85,6 +100,9 @@ type Attribute struct {
 	Tag            []Tag      `json:"Tag,omitempty"`
 	Galaxy         []Galaxy   `json:"Galaxy,omitempty"`
 	Sighting       []Sighting `json:"Sighting,omitempty"`
+	// ShadowAttribute holds the proposals to change or delete the
+	// attribute (see [Proposal]).
+	ShadowAttribute []Proposal `json:"ShadowAttribute,omitempty"`
 	AnalystData
 }
 

@@ -174,3 +174,32 @@ func loadFeedEvent(t *testing.T, dir, id string) *Event {
 	}
 	return evs[0]
 }
+
+// TestProposalsListed: the proposals (ShadowAttribute) another
+// organisation made on a CIRCL event, on an attribute and on an object's
+// attribute, are listed, not dropped silently and not imported as the
+// event's own. The event's distribution is 0: without KeepRestricted it
+// is left out whole, proposals and all.
+func TestProposalsListed(t *testing.T) {
+	ev := loadEvent(t, "pymisp_shadow.json")
+	if _, u := stixOf(t, Options{}, ev); len(u) != 0 {
+		t.Errorf("restricted event: unsupported %v", u)
+	}
+	objs, unsupp := stixOf(t, Options{KeepRestricted: true}, loadEvent(t, "pymisp_shadow.json"))
+	var got []string
+	for _, u := range unsupp {
+		got = append(got, u.Kind+" "+u.UUID+" "+u.Reason)
+	}
+	want := []string{
+		"proposal 5a4cb1c7-fa84-45fa-8d27-4822950d210f a proposal by CIRCL (on attribute 5a4cb1c7-fa84-45fa-8d27-4822950d210f) to change it to a filename attribute, not accepted into the event",
+		"proposal 5a4cb2b8-4748-4c72-96e6-4588950d210f a proposal by CIRCL (on attribute 5a4cb2b8-4748-4c72-96e6-4588950d210f) to change it to a filename attribute, not accepted into the event",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("unsupported:\n%q\nwant\n%q", got, want)
+	}
+	for _, o := range objs {
+		if b, _ := json.Marshal(o); strings.Contains(string(b), "blah.exe.jpg") || strings.Contains(string(b), "baz.png.exe") {
+			t.Errorf("a proposed value was written: %s", b)
+		}
+	}
+}
