@@ -877,6 +877,8 @@ func (c *Converter) attribute(x *eventCtx, a *Attribute) {
 	}
 	x.refs = append(x.refs, u.main)
 	x.byMISP[a.UUID] = u.main
+	t := typeOf(u.main)
+	c.notWritten(x, a, t != "indicator" && t != "vulnerability" && t != "campaign")
 	c.attached(x, u.main, a.Galaxy, "attribute "+a.UUID)
 	c.sightings(x, u.main, a)
 }
@@ -1025,9 +1027,31 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	x.refs = append(x.refs, u.main)
 	x.byMISP[o.UUID] = u.main
+	if o.Comment != "" && typeOf(u.main) != "indicator" {
+		c.unsupported(x, "comment", o.UUID, o.Name, "the object's comment (%d characters) is not written: STIX observed-data has no description (nor in misp-stix)", len(o.Comment))
+	}
+	for i := range o.Attribute {
+		if !o.Attribute[i].Deleted {
+			c.notWritten(x, &o.Attribute[i], true)
+		}
+	}
 	c.attached(x, u.main, galaxies, "object "+o.UUID)
 	for i := range o.Attribute {
 		c.sightings(x, u.main, &o.Attribute[i])
+	}
+}
+
+// notWritten lists what of attribute a, written, its STIX form does not
+// hold: its comment where that has no description (observed-data, notes,
+// an object's attributes: comment says so) and an attachment's or
+// malware sample's payload (data), of which only the file name and
+// hashes are written.
+func (c *Converter) notWritten(x *eventCtx, a *Attribute, comment bool) {
+	if comment && a.Comment != "" {
+		c.unsupported(x, "comment", a.UUID, a.Type, "the attribute's comment (%d characters) is not written: its STIX form has no description (nor in misp-stix)", len(a.Comment))
+	}
+	if a.Data != "" {
+		c.unsupported(x, "attachment", a.UUID, a.Type, "the payload (data, %d characters of base64) is not written: only the file name and hashes", len(a.Data))
 	}
 }
 
