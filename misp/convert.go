@@ -1379,6 +1379,10 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 		if typeOf(of) == "observed-data" {
 			m["observed_data_refs"] = []any{of}
 		}
+		// Where MISP's sighting came from (a sensor, a honeypot, the
+		// stream of Parley's matcher that the feed export wrote there):
+		// STIX sightings have no such property.
+		setIf(m, "x_misp_source", s.Source)
 		// Sighted where its organisation is and, for the instances the
 		// export made of one STIX sighting, theirs: each once, in the
 		// order of the instances (which name them in turn).

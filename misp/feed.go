@@ -376,6 +376,18 @@ func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
 		if t, err := stix.ParseTimestamp(str(s, "last_seen")); err == nil {
 			last = t
 		}
+		// A MISP sighting's source says where it came from: the stream
+		// Parley's matcher counted it in (x_parley_stream), or the source
+		// of the MISP sighting it was imported from. The stream's
+		// sequences, which tell a recount, have no place in MISP.
+		source := str(s, "x_parley_stream")
+		if source == "" {
+			source = str(s, "x_misp_source")
+		}
+		if _, ok := s.Props["x_parley_stream_sequences"]; ok {
+			f.Unsupported = append(f.Unsupported, Unsupported{Kind: "sighting", UUID: s.ID, Name: "sighting",
+				Reason: "its stream sequences (x_parley_stream_sequences) are not written: a MISP sighting has no place for them (its source names the stream)"})
+		}
 		orgs := make([]*Org, len(where))
 		for i, w := range where {
 			orgs[i] = &Org{UUID: uuidOf(w)}
@@ -384,7 +396,7 @@ func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
 			}
 		}
 		for i := range n {
-			m := Sighting{UUID: uuidOf(s.ID), AttributeUUID: a.UUID, DateSighting: Timestamp(s.Created.Unix()), Type: "0"}
+			m := Sighting{UUID: uuidOf(s.ID), AttributeUUID: a.UUID, DateSighting: Timestamp(s.Created.Unix()), Type: "0", Source: source}
 			if len(orgs) > 0 {
 				m.Organisation = orgs[i%int64(len(orgs))]
 			}

@@ -203,3 +203,64 @@ func TestProposalsListed(t *testing.T) {
 		}
 	}
 }
+
+// TestSightingSource: a MISP sighting's source (where it came from)
+// travels both ways: imported as x_misp_source, exported back as the
+// source; a sighting of Parley's matcher names its stream
+// (x_parley_stream) as the MISP sighting's source, and its stream
+// sequences, which MISP has no place for, are listed. Both used to be
+// dropped without a word.
+func TestSightingSource(t *testing.T) {
+	ev := testEvent(t)
+	var a *Attribute
+	for i := range ev.Attribute {
+		if len(ev.Attribute[i].Sighting) > 0 {
+			a = &ev.Attribute[i]
+			break
+		}
+	}
+	if a == nil {
+		t.Fatal("no sighting in misp-stix's test event")
+	}
+	a.Sighting[0].Source = "honeypot-7"
+	objs, _ := stixOf(t, Options{}, ev)
+	var imported, target *stix.Object
+	for _, o := range objs {
+		if o.ID == "sighting--"+a.Sighting[0].UUID {
+			imported = o
+		}
+	}
+	if imported == nil || str(imported, "x_misp_source") != "honeypot-7" {
+		t.Fatalf("imported sighting %v", imported)
+	}
+	for _, o := range objs {
+		if o.ID == str(imported, "sighting_of_ref") {
+			target = o
+		}
+	}
+	matched := parseAll(t, `{"type":"sighting","spec_version":"2.1","id":"sighting--1b7e39a4-6c55-4c0e-8f4b-3c3f5e0c9a21","created":"2026-01-03T00:00:00Z","modified":"2026-01-03T00:00:00Z","count":1,"sighting_of_ref":"`+target.ID+`","x_parley_stream":"zeek-conn","x_parley_stream_sequences":[[4,4]]}`)
+	f := FeedFromSTIX(append(objs, matched...), EventFor("test"))
+	sources := map[string]string{}
+	for _, e := range f.Events {
+		for _, at := range e.Attribute {
+			for _, s := range at.Sighting {
+				sources[s.UUID] = s.Source
+			}
+		}
+		for _, o := range e.Object {
+			for _, s := range o.Attribute[0].Sighting {
+				sources[s.UUID] = s.Source
+			}
+		}
+	}
+	if sources[a.Sighting[0].UUID] != "honeypot-7" || sources["1b7e39a4-6c55-4c0e-8f4b-3c3f5e0c9a21"] != "zeek-conn" {
+		t.Errorf("sources in the feed: %v", sources)
+	}
+	var listed []string
+	for _, u := range f.Unsupported {
+		listed = append(listed, u.UUID+": "+u.Reason)
+	}
+	if len(listed) != 1 || !strings.HasPrefix(listed[0], matched[0].ID+": its stream sequences") {
+		t.Errorf("unsupported: %q", listed)
+	}
+}
