@@ -849,6 +849,9 @@ func (c *Converter) attribute(x *eventCtx, a *Attribute) {
 		}
 		if t, ok := seenTime(a.LastSeen); ok {
 			last = t
+			if bool(a.ToIDs) || patternOnly[a.Type] {
+				c.unsupported(x, "last-seen", a.UUID, a.Type, "last_seen %s not written: an indicator has no time it was last seen (valid_until says when it stops being valid)", a.LastSeen)
+			}
 		}
 		u = c.observation(x, a.UUID, a.Timestamp, bool(a.ToIDs) || patternOnly[a.Type], terms, first, last)
 	}
@@ -993,7 +996,17 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 			}
 		}
 	}
-	u := c.observation(x, o.UUID, t, toIDs, terms, ts(t), ts(t))
+	first, last := ts(t), ts(t)
+	if v, ok := seenTime(o.FirstSeen); ok {
+		first = v
+	}
+	if v, ok := seenTime(o.LastSeen); ok {
+		last = v
+		if toIDs {
+			c.unsupported(x, "last-seen", o.UUID, o.Name, "last_seen %s not written: an indicator has no time it was last seen (valid_until says when it stops being valid)", o.LastSeen)
+		}
+	}
+	u := c.observation(x, o.UUID, t, toIDs, terms, first, last)
 	m := u.objs[0]
 	labels := []any{fmt.Sprintf("misp:name=%q", o.Name)}
 	if o.MetaCategory != "" {

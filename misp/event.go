@@ -131,7 +131,11 @@ type Object struct {
 	Timestamp    Timestamp   `json:"timestamp"`
 	Deleted      Bool        `json:"deleted,omitempty"`
 	Distribution Text        `json:"distribution,omitempty"`
-	Attribute    []Attribute `json:"Attribute"`
+	// FirstSeen and LastSeen are the object's first_seen and last_seen
+	// (MISP 2.4.128 and later), as an attribute's.
+	FirstSeen string      `json:"first_seen,omitempty"`
+	LastSeen  string      `json:"last_seen,omitempty"`
+	Attribute []Attribute `json:"Attribute"`
 	// ObjectReference links this object to another object or attribute.
 	ObjectReference []ObjectReference `json:"ObjectReference,omitempty"`
 	AnalystData

@@ -958,7 +958,9 @@ func sortedKeys(m map[string]any) []string {
 func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs bool, skip func(string, ...any)) {
 	ts := Timestamp(o.Modified.Unix())
 	if name := label(o, "name"); name != "" {
-		obj := Object{UUID: uuidOf(o.ID), Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, Comment: str(o, "description")}
+		first, last := seenOf(o, toIDs)
+		obj := Object{UUID: uuidOf(o.ID), Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, Comment: str(o, "description"),
+			FirstSeen: first, LastSeen: last}
 		_, protocols := templates[name].slots["layer4-protocol"]
 		for i, c := range cmps {
 			if strings.HasSuffix(c.path, ":protocols") && !protocols {

@@ -264,3 +264,80 @@ func TestSightingSource(t *testing.T) {
 		t.Errorf("unsupported: %q", listed)
 	}
 }
+
+// TestObjectSeen: a MISP object's first_seen and last_seen (MISP 2.4.128
+// and later) are its observed-data's first_observed and last_observed
+// (as misp-stix writes them) and its indicator's valid_from, as an
+// attribute's are; the feed export writes them back on the object. An
+// indicator has no time it was last seen: that last_seen is listed.
+// Both were dropped without a word.
+func TestObjectSeen(t *testing.T) {
+	const first, last = "2020-10-20T08:00:00.000000+00:00", "2020-10-24T18:30:00.000000+00:00"
+	for _, toIDs := range []bool{false, true} {
+		ev := testEvent(t)
+		var o *Object
+		for i := range ev.Object {
+			if ev.Object[i].Name == "domain-ip" {
+				o = &ev.Object[i]
+			}
+		}
+		o.FirstSeen, o.LastSeen = first, last
+		for i := range o.Attribute {
+			o.Attribute[i].ToIDs = Bool(toIDs)
+		}
+		ev.Object = []Object{*o}
+		ev.Attribute, ev.Galaxy = nil, nil
+		objs, unsupp := stixOf(t, Options{}, ev)
+		var m *stix.Object
+		for _, x := range objs {
+			if strings.HasSuffix(x.ID, "--"+o.UUID) {
+				m = x
+			}
+		}
+		if toIDs {
+			if str(m, "valid_from") != "2020-10-20T08:00:00.000Z" {
+				t.Errorf("indicator %v", m.Props)
+			}
+			if len(unsupp) != 1 || unsupp[0].Kind != "last-seen" || unsupp[0].UUID != o.UUID {
+				t.Errorf("unsupported %v", unsupp)
+			}
+		} else if str(m, "first_observed") != "2020-10-20T08:00:00.000Z" || str(m, "last_observed") != "2020-10-24T18:30:00.000Z" || len(unsupp) != 0 {
+			t.Errorf("observed-data %v, unsupported %v", m.Props, unsupp)
+		}
+		f := FeedFromSTIX(objs, EventFor("test"))
+		var back *Object
+		for _, e := range f.Events {
+			for i := range e.Object {
+				if e.Object[i].UUID == o.UUID {
+					back = &e.Object[i]
+				}
+			}
+		}
+		wantLast := "2020-10-24T18:30:00.000000+00:00"
+		if toIDs {
+			wantLast = ""
+		}
+		if back == nil || back.FirstSeen != first || back.LastSeen != wantLast {
+			t.Errorf("to_ids %v: exported %+v", toIDs, back)
+		}
+	}
+}
+
+// TestAttributeLastSeenOfIndicator: an attribute with to_ids is an
+// indicator, which has no time it was last seen: its last_seen is listed
+// (its first_seen is the valid_from).
+func TestAttributeLastSeenOfIndicator(t *testing.T) {
+	ev := testEvent(t)
+	a := ev.Attribute[0]
+	a.ToIDs, a.FirstSeen, a.LastSeen, a.Sighting = true, "2020-10-20T08:00:00.000000+00:00", "2020-10-24T18:30:00.000000+00:00", nil
+	ev.Attribute, ev.Object, ev.Galaxy = []Attribute{a}, nil, nil
+	objs, unsupp := stixOf(t, Options{}, ev)
+	if len(unsupp) != 1 || unsupp[0].Kind != "last-seen" || unsupp[0].UUID != a.UUID {
+		t.Errorf("unsupported %v", unsupp)
+	}
+	for _, o := range objs {
+		if o.ID == "indicator--"+a.UUID && str(o, "valid_from") != "2020-10-20T08:00:00.000Z" {
+			t.Errorf("valid_from %v", o.Props["valid_from"])
+		}
+	}
+}
