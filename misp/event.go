@@ -124,13 +124,13 @@ func (a *Attribute) UnmarshalJSON(b []byte) error {
 
 // Object is a MISP object: attributes grouped by a template.
 type Object struct {
-	UUID         string      `json:"uuid"`
-	Name         string      `json:"name"`
-	MetaCategory string      `json:"meta-category,omitempty"`
-	Comment      string      `json:"comment,omitempty"`
-	Timestamp    Timestamp   `json:"timestamp"`
-	Deleted      Bool        `json:"deleted,omitempty"`
-	Distribution Text        `json:"distribution,omitempty"`
+	UUID         string    `json:"uuid"`
+	Name         string    `json:"name"`
+	MetaCategory string    `json:"meta-category,omitempty"`
+	Comment      string    `json:"comment,omitempty"`
+	Timestamp    Timestamp `json:"timestamp"`
+	Deleted      Bool      `json:"deleted,omitempty"`
+	Distribution Text      `json:"distribution,omitempty"`
 	// FirstSeen and LastSeen are the object's first_seen and last_seen
 	// (MISP 2.4.128 and later), as an attribute's.
 	FirstSeen string      `json:"first_seen,omitempty"`
