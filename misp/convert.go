@@ -1056,12 +1056,20 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 
 // notWritten lists what of attribute a, written, its STIX form does not
 // hold: its comment where that has no description (observed-data, notes,
-// an object's attributes: comment says so) and an attachment's or
-// malware sample's payload (data), of which only the file name and
-// hashes are written.
+// an object's attributes: comment says so), the decay scores of a REST
+// search with includeDecayingScore, and an attachment's or malware
+// sample's payload (data), of which only the file name and hashes are
+// written.
 func (c *Converter) notWritten(x *eventCtx, a *Attribute, comment bool) {
 	if comment && a.Comment != "" {
 		c.unsupported(x, "comment", a.UUID, a.Type, "the attribute's comment (%d characters) is not written: its STIX form has no description (nor in misp-stix)", len(a.Comment))
+	}
+	for _, d := range a.DecayScore {
+		state := "not decayed"
+		if d.Decayed {
+			state = "decayed"
+		}
+		c.unsupported(x, "decay-score", a.UUID, a.Type, "the decaying model %q's score %.2f (%s) is not written: it is the answering instance's view, which STIX cannot say", d.DecayingModel.Name, d.Score, state)
 	}
 	if a.Data != "" {
 		c.unsupported(x, "attachment", a.UUID, a.Type, "the payload (data, %d characters of base64) is not written: only the file name and hashes", len(a.Data))

@@ -103,7 +103,21 @@ type Attribute struct {
 	// ShadowAttribute holds the proposals to change or delete the
 	// attribute (see [Proposal]).
 	ShadowAttribute []Proposal `json:"ShadowAttribute,omitempty"`
+	// DecayScore is what MISP's REST search adds with
+	// includeDecayingScore: the attribute's score under each decaying
+	// model of the instance that answered. It is that instance's view,
+	// not the attribute's data: the converter lists it as unsupported.
+	DecayScore []DecayScore `json:"decay_score,omitempty"`
 	AnalystData
+}
+
+// DecayScore is one decaying model's score of an attribute.
+type DecayScore struct {
+	Score         float64 `json:"score"`
+	Decayed       Bool    `json:"decayed"`
+	DecayingModel struct {
+		Name string `json:"name"`
+	} `json:"DecayingModel"`
 }
 
 // UnmarshalJSON accepts a value of any JSON scalar type (templates such

@@ -341,3 +341,20 @@ func TestAttributeLastSeenOfIndicator(t *testing.T) {
 		}
 	}
 }
+
+// TestDecayScoreListed: the decay scores a REST search adds
+// (includeDecayingScore) are listed, not dropped silently.
+func TestDecayScoreListed(t *testing.T) {
+	ev := testEvent(t)
+	a := ev.Attribute[0]
+	// As MISP writes it (app/Model/DecayingModel.php, attachScoresToAttribute).
+	if err := json.Unmarshal([]byte(`[{"score":12.5,"decayed":true,"DecayingModel":{"id":"1","name":"NIDS Simple Decaying Model"}}]`), &a.DecayScore); err != nil {
+		t.Fatal(err)
+	}
+	a.Sighting = nil
+	ev.Attribute, ev.Object, ev.Galaxy = []Attribute{a}, nil, nil
+	_, unsupp := stixOf(t, Options{}, ev)
+	if len(unsupp) != 1 || unsupp[0].Kind != "decay-score" || !strings.Contains(unsupp[0].Reason, `"NIDS Simple Decaying Model"'s score 12.50 (decayed)`) {
+		t.Errorf("unsupported %v", unsupp)
+	}
+}
