@@ -35,6 +35,15 @@
 //     else one observed-data with the observables of all its attributes;
 //     relations the template table does not map become x_misp_<relation>
 //     properties, as misp-stix does.
+//   - A MISP object's first_seen and last_seen are its observed-data's
+//     first_observed and last_observed (as misp-stix writes them) or its
+//     indicator's valid_from, as an attribute's are. An indicator has no
+//     time it was last seen: the last_seen of an attribute or object with
+//     to_ids is listed as unsupported ("last-seen").
+//   - An object reference (ObjectReference) between two objects, or from
+//     an object to an attribute, that were both written becomes a
+//     relationship of its type ("communicates-with"; "Drops" is "drops")
+//     between their STIX forms, id UUIDv5 of its ends and type.
 //   - Galaxy clusters become threat-actor, intrusion-set, malware, tool,
 //     attack-pattern, course-of-action or vulnerability objects
 //     (<type>--<cluster uuid>; MISP before collection_uuid gave every
@@ -100,11 +109,31 @@
 //     instances).
 //   - The catch-all event of a feed export ([EventFor], see [ExportRest])
 //     becomes no report or grouping: only its objects are written.
+//   - A sighting's source (the sensor or feed MISP was told it came
+//     from) is the STIX sighting's x_misp_source.
+//   - Listed as unsupported, never written: proposals (ShadowAttribute,
+//     another organisation's suggestion the event's creator has not
+//     accepted: written as the creator's it would say what the creator
+//     never did); the comment of an attribute or object whose STIX form
+//     has no description (observed-data, notes, an object's attributes;
+//     misp-stix drops it too), kind "comment"; an attachment's or malware
+//     sample's payload (data), kind "attachment"; the decay scores of a
+//     REST search with includeDecayingScore (the answering instance's
+//     view), kind "decay-score".
 //
 // The feed export ([FeedFromSTIX]) writes the sightings of the
 // indicators and observed-data it exports on their attributes, one MISP
 // sighting per counted instance (at least one per organisation in
-// where_sighted_refs, which the instances name in turn). [SameInMISP] tells an import of that
+// where_sighted_refs, which the instances name in turn), with the
+// sighting's x_parley_stream (the stream Parley's matcher counted it in)
+// or x_misp_source as the MISP sighting's source; a matcher sighting's
+// stream sequences have no place in MISP and are listed. It writes an
+// object's first_seen and last_seen, and the relationships the import
+// made of object references back as the source object's ObjectReference
+// (uuid the relationship's) where its event holds both ends; the other
+// relationships (an attribute's, one leaving the feed, one made in STIX,
+// which would import back under another id) are listed, except those the
+// import makes of galaxies, which come back with them. [SameInMISP] tells an import of that
 // export that what the node holds says the same.
 //
 // # Where Parley differs from misp-stix

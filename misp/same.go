@@ -29,7 +29,9 @@ import (
 // become (and observed-data their observables' ids); sightings what they
 // sight, where (the identities of where_sighted_refs, each once, in
 // order) and how often (the MISP sightings the export writes: the count,
-// but at least one per organisation and at most 1,000). Other objects are never the same unless
+// but at least one per organisation and at most 1,000), not their source
+// (x_misp_source or x_parley_stream: a node's copy imported before
+// sources were read has none). Other objects are never the same unless
 // equal.
 //
 // An observed-data's attribute is made of its observables: scos are
