@@ -1107,8 +1107,42 @@ func galaxyKind(typ string) string {
 		return "tool"
 	case strings.Contains(t, "vulnerability"):
 		return "vulnerability"
+	case strings.Contains(t, "campaign"):
+		return "campaign"
+	case t == "sector":
+		return "identity" // a class of identities, as misp-stix writes it
+	case t == "country" || t == "region" || strings.Contains(t, "location"):
+		return "location"
 	}
 	return ""
+}
+
+// locationOf sets what a location cluster says of where it is, as
+// misp-stix maps it: a country's ISO code (meta ISO, or country), a
+// region (meta region; of a UN M49 region its name, "154 - Northern
+// Europe" being "northern-europe"), and administrative_area and city.
+// STIX requires a region, a country or coordinates: a cluster with none
+// is listed as invalid.
+func locationOf(m map[string]any, typ string, cl *Cluster) {
+	if v := metaStrings(cl.Meta, "ISO"); len(v) > 0 {
+		m["country"] = v[0]
+	} else if v := metaStrings(cl.Meta, "country"); len(v) > 0 {
+		m["country"] = v[0]
+	}
+	if v := metaStrings(cl.Meta, "region"); len(v) > 0 {
+		m["region"] = v[0]
+	} else if strings.ToLower(typ) == "region" {
+		name := cl.Value
+		if _, after, ok := strings.Cut(name, " - "); ok {
+			name = after
+		}
+		setIf(m, "region", strings.Trim(relationshipName(name), "-"))
+	}
+	for _, k := range []string{"administrative_area", "city"} {
+		if v := metaStrings(cl.Meta, k); len(v) > 0 {
+			m[k] = v[0]
+		}
+	}
 }
 
 // galaxy writes the SDOs of a galaxy's clusters and returns them.
@@ -1145,10 +1179,15 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 			"created": sharedCreated, "modified": sharedCreated, "created_by_ref": x.createdBy,
 			"name": cl.Value, "labels": []any{fmt.Sprintf("misp:galaxy-name=%q", g.Name), fmt.Sprintf("misp:galaxy-type=%q", g.Type)}}
 		setIf(m, "description", cl.Description)
-		if kind == "malware" {
+		switch kind {
+		case "malware":
 			m["is_family"] = true
+		case "identity":
+			m["identity_class"] = "class"
+		case "location":
+			locationOf(m, g.Type, cl)
 		}
-		if kind != "attack-pattern" && kind != "course-of-action" && kind != "vulnerability" {
+		if kind != "attack-pattern" && kind != "course-of-action" && kind != "vulnerability" && kind != "identity" && kind != "location" {
 			var aliases []any
 			for _, s := range metaStrings(cl.Meta, "synonyms") {
 				if s != cl.Value {
@@ -1297,7 +1336,7 @@ func (c *Converter) attached(x *eventCtx, from string, gs []Galaxy, where string
 	for i := range gs {
 		for _, u := range c.galaxy(x, &gs[i], where) {
 			rel := "related-to"
-			if typeOf(from) == "indicator" && typeOf(u.main) != "vulnerability" && typeOf(u.main) != "course-of-action" {
+			if t := typeOf(u.main); typeOf(from) == "indicator" && t != "vulnerability" && t != "course-of-action" && t != "identity" && t != "location" {
 				rel = "indicates"
 			}
 			c.relationship(x, from, rel, u.main, ts(x.ev.Timestamp))

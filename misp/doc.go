@@ -45,7 +45,14 @@
 //     relationship of its type ("communicates-with"; "Drops" is "drops")
 //     between their STIX forms, id UUIDv5 of its ends and type.
 //   - Galaxy clusters become threat-actor, intrusion-set, malware, tool,
-//     attack-pattern, course-of-action or vulnerability objects
+//     attack-pattern, course-of-action, vulnerability or campaign
+//     objects, sectors identities of identity_class "class", and
+//     countries, regions and locations (stix-2.1-location) locations, as
+//     misp-stix maps them (a country's meta ISO is its country, a UN M49
+//     region's name its region, "154 - Northern Europe" being
+//     "northern-europe"; meta country, region, administrative_area and
+//     city) — a cluster without a place, which STIX requires, is listed
+//     as invalid
 //     (<type>--<cluster uuid>; MISP before collection_uuid gave every
 //     cluster its collection's uuid, so a uuid of a misp-galaxy
 //     collection, or one the event gives to clusters of other values,
@@ -57,7 +64,8 @@
 //     of attack patterns, malware and tools; a meta value may be a list
 //     or one string. A cluster on an attribute or object is
 //     linked from its indicator ("indicates") or observed-data
-//     ("related-to"); among an event's clusters, threat actors and
+//     ("related-to"; a sector or location is "related-to" an indicator
+//     too: an indicator indicates no place); among an event's clusters, threat actors and
 //     intrusion sets "use" malware, tools and attack patterns, and malware
 //     "uses" attack patterns. Relationship ids are UUIDv5 of their source,
 //     type and target, so a second import makes the same ones.
@@ -183,7 +191,7 @@
 //     writes them as x_misp_* properties.
 //   - Templates without a rule here (pe, pe-section, virustotal-report,
 //     the identity-like templates, ...), the attribute types email-header
-//     and http-method, and galaxies of other kinds are reported as
+//     and http-method, and galaxies of other kinds (guidelines, ...) are reported as
 //     unsupported.
 //
 // Everything is deterministic: ids come from MISP uuids, timestamps from

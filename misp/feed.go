@@ -111,7 +111,9 @@ func isCluster(o *stix.Object) bool {
 	switch o.Type {
 	case "threat-actor", "intrusion-set", "malware", "tool", "attack-pattern", "course-of-action":
 		return true
-	case "vulnerability", "campaign":
+	case "vulnerability", "campaign", "identity", "location":
+		// Galaxy clusters only with their galaxy's label: a sighting's
+		// organisation is an identity too.
 		return label(o, "galaxy-type") != ""
 	}
 	return false
@@ -650,7 +652,16 @@ func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
 		f.cluster(ev, o)
 	case "sighting":
 		// On the attribute it sights: see Feed.sightings.
-	case "identity", "marking-definition", "relationship", "extension-definition":
+	case "identity", "location":
+		if isCluster(o) {
+			f.cluster(ev, o)
+			return
+		}
+		if o.Type == "location" {
+			skip("no MISP form for locations outside a galaxy")
+		}
+		// An identity: context that MISP feeds do not carry.
+	case "marking-definition", "relationship", "extension-definition":
 		// Context that MISP feeds do not carry.
 	default:
 		if isSCO(o) {
@@ -782,6 +793,20 @@ func clusterOf(o *stix.Object) (typ, name string, cl Cluster) {
 	}
 	if len(phases) > 0 {
 		meta["kill_chain"] = phases
+	}
+	if o.Type == "location" {
+		// What the import reads a location's place from (locationOf).
+		if c := str(o, "country"); c != "" {
+			meta["country"] = c
+			if strings.ToLower(typ) == "country" {
+				meta["ISO"] = c
+			}
+		}
+		for _, k := range []string{"region", "administrative_area", "city"} {
+			if v := str(o, k); v != "" && !(k == "region" && strings.ToLower(typ) == "region") {
+				meta[k] = v
+			}
+		}
 	}
 	if len(meta) > 0 {
 		cl.Meta = meta

@@ -358,3 +358,80 @@ func TestDecayScoreListed(t *testing.T) {
 		t.Errorf("unsupported %v", unsupp)
 	}
 }
+
+// TestFeedRoundTripPlacesSectorsCampaigns: the clusters of misp-stix's
+// documented Country, Regions UN M49, Sector, STIX 2.1 Location and STIX
+// 2.1 Campaign galaxies (listed as unsupported before) become
+// locations, an identity of class "class" and a campaign, go back into
+// the feed as the same galaxies, and import again as the same objects;
+// on an attribute, a location is related to its indicator, not
+// "indicated".
+func TestFeedRoundTripPlacesSectorsCampaigns(t *testing.T) {
+	b, err := os.ReadFile("testdata/misp_galaxies_to_stix21.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]struct{ MISP Galaxy }
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	ev := testEvent(t)
+	ev.Object, ev.Galaxy = nil, nil
+	ev.Attribute = ev.Attribute[:1]
+	ev.Attribute[0].ToIDs, ev.Attribute[0].Sighting = true, nil
+	for _, name := range []string{"Country", "Regions UN M49", "Sector", "STIX 2.1 Location", "STIX 2.1 Campaign"} {
+		g := doc[name].MISP
+		g.GalaxyCluster[0].Distribution = "" // the document's "0" would leave it out
+		if name == "Country" {
+			ev.Attribute[0].Galaxy = append(ev.Attribute[0].Galaxy, g)
+			continue
+		}
+		ev.Galaxy = append(ev.Galaxy, g)
+	}
+	objs, unsupp := stixOf(t, Options{}, ev)
+	if len(unsupp) > 0 {
+		t.Fatalf("unsupported: %v", unsupp)
+	}
+	clusters := map[string]string{}
+	for _, o := range objs {
+		if isCluster(o) {
+			j, _ := json.Marshal(o)
+			clusters[o.ID] = string(j)
+		}
+	}
+	if len(clusters) != 5 {
+		t.Fatalf("%d clusters: %v", len(clusters), clusters)
+	}
+	for _, r := range relationshipsOf(objs) {
+		if strings.Contains(r, "location--84668357-5a8c-4bdd-9f0f-6b50b2535745") && !strings.Contains(r, " related-to ") {
+			t.Errorf("relationship %s", r)
+		}
+	}
+	feed := FeedFromSTIX(objs, EventFor("test"))
+	if len(feed.Unsupported) > 0 {
+		t.Errorf("no MISP form: %v", feed.Unsupported)
+	}
+	dir := t.TempDir()
+	if err := WriteFeed(dir, feed); err != nil {
+		t.Fatal(err)
+	}
+	again, unsupp := stixOf(t, Options{}, loadFeedEvent(t, dir, ev.UUID))
+	if len(unsupp) > 0 {
+		t.Errorf("imported again, unsupported: %v", unsupp)
+	}
+	n := 0
+	for _, o := range again {
+		if want, ok := clusters[o.ID]; ok {
+			n++
+			if j, _ := json.Marshal(o); string(j) != want {
+				t.Errorf("imported again:\n%s\nwant\n%s", j, want)
+			}
+		}
+	}
+	if n != 5 {
+		t.Errorf("%d of the 5 clusters imported again", n)
+	}
+	if g, w := relationshipsOf(again), relationshipsOf(objs); !slices.Equal(g, w) {
+		t.Errorf("relationships imported again:\n%q\nwant\n%q", g, w)
+	}
+}
