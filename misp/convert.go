@@ -297,7 +297,7 @@ func (c *Converter) Convert(ev *Event) *Result {
 			if r.Deleted || src == "" || dst == "" {
 				continue
 			}
-			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp))
+			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp), r.Comment)
 		}
 	}
 	// Analyst data and proposals of what was written (not of what was
@@ -341,7 +341,7 @@ func (c *Converter) Convert(ev *Event) *Result {
 	for _, a := range eventClusters {
 		for _, b := range eventClusters {
 			if clustersUse(typeOf(a.main), typeOf(b.main)) {
-				c.relationship(x, a.main, "uses", b.main, ts(ev.Timestamp))
+				c.relationship(x, a.main, "uses", b.main, ts(ev.Timestamp), "")
 			}
 		}
 	}
@@ -1339,12 +1339,14 @@ func (c *Converter) attached(x *eventCtx, from string, gs []Galaxy, where string
 			if t := typeOf(u.main); typeOf(from) == "indicator" && t != "vulnerability" && t != "course-of-action" && t != "identity" && t != "location" {
 				rel = "indicates"
 			}
-			c.relationship(x, from, rel, u.main, ts(x.ev.Timestamp))
+			c.relationship(x, from, rel, u.main, ts(x.ev.Timestamp), "")
 		}
 	}
 }
 
-func (c *Converter) relationship(x *eventCtx, src, typ, dst, when string) {
+// relationship writes a relationship from src to dst of type typ; its
+// description is an object reference's comment.
+func (c *Converter) relationship(x *eventCtx, src, typ, dst, when, description string) {
 	id := referenceID(src, typ, dst)
 	if c.seen[id] {
 		return
@@ -1352,6 +1354,7 @@ func (c *Converter) relationship(x *eventCtx, src, typ, dst, when string) {
 	m := map[string]any{"type": "relationship", "spec_version": "2.1", "id": id,
 		"created": when, "modified": when, "created_by_ref": x.createdBy,
 		"relationship_type": typ, "source_ref": src, "target_ref": dst, "x_misp_event_uuid": x.ev.UUID}
+	setIf(m, "description", description)
 	if err := c.emit(x, &unit{main: id, objs: []map[string]any{m}}); err == nil {
 		c.seen[id] = true
 		x.refs = append(x.refs, id)

@@ -63,6 +63,9 @@ func relationshipsOf(objs []*stix.Object) []string {
 // The export used to drop every one of them without a word.
 func TestFeedObjectReferences(t *testing.T) {
 	ev := loadEvent(t, "pymisp_existing_event_objects.json")
+	// A comment on one reference (the event's have none) is the
+	// relationship's description, and the reference's comment again.
+	ev.Object[0].ObjectReference[0].Comment = "C2 of the dropper"
 	var want []string
 	for _, o := range ev.Object {
 		for _, r := range o.ObjectReference {
@@ -102,6 +105,9 @@ func TestFeedObjectReferences(t *testing.T) {
 	sort.Strings(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("references in the feed:\n%q\nwant\n%q", got, want)
+	}
+	if r := back.Object[slices.IndexFunc(back.Object, func(o Object) bool { return o.UUID == ev.Object[0].UUID })].ObjectReference; r[0].Comment != "C2 of the dropper" {
+		t.Errorf("reference %+v", r[0])
 	}
 	again, _ := stixOf(t, Options{}, back)
 	if g := relationshipsOf(again); !slices.Equal(g, rels) {

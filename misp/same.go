@@ -19,6 +19,9 @@ import (
 // tags and default analysis and threat level, the instants of a sighting
 // between first_seen and last_seen).
 //
+// Relationships compare their ends, type and description, what the
+// export writes of an object reference.
+//
 // Reports and groupings compare their event (uuid, info, date, published,
 // timestamps, creator organisation and tags other than galaxy clusters',
 // which are compared as objects of their own) and what they hold, in any
@@ -59,6 +62,17 @@ func SameInMISP(a, b *stix.Object, scos ...*stix.Object) bool {
 		ja, err1 := json.Marshal(fa.Events)
 		jb, err2 := json.Marshal(fb.Events)
 		return err1 == nil && err2 == nil && len(fa.Unsupported) == len(fb.Unsupported) && string(ja) == string(jb)
+	case "relationship":
+		// The export writes an object reference of it: its ends, type
+		// and description (as the comment); the event it came from
+		// (x_misp_event_uuid) is the one the feed holds it in, which is
+		// the export's catch-all event where the node had no report.
+		for _, k := range []string{"source_ref", "target_ref", "relationship_type", "description"} {
+			if str(a, k) != str(b, k) {
+				return false
+			}
+		}
+		return true
 	case "sighting":
 		// The export writes one MISP sighting per instance (at least
 		// one per organisation, at most maxSightings), each naming one of
