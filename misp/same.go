@@ -2,6 +2,7 @@ package misp
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -29,7 +30,7 @@ import (
 // attribute the member reads, also those other members made outside the
 // event); indicators, observed-data,
 // notes, vulnerabilities and campaigns the attributes or MISP object they
-// become (and observed-data their observables' ids); sightings what they
+// become (and observed-data their observables' ids, in any order); sightings what they
 // sight, where (the identities of where_sighted_refs, each once, in
 // order) and how often (the MISP sightings the export writes: the count,
 // but at least one per organisation and at most 1,000), not their source
@@ -55,8 +56,15 @@ func SameInMISP(a, b *stix.Object, scos ...*stix.Object) bool {
 		ea.Tag, eb.Tag = withoutClusterTags(ea.Tag), withoutClusterTags(eb.Tag)
 		return reflect.DeepEqual(ea, eb)
 	case "indicator", "observed-data", "note", "vulnerability", "campaign":
-		if a.Type == "observed-data" && !slices.Equal(stringList(a.Props["object_refs"]), stringList(b.Props["object_refs"])) {
-			return false
+		if a.Type == "observed-data" {
+			// The same observables in another order are the same MISP
+			// object: the import lists them in the order of the object's
+			// attributes, which a feed export and its import change.
+			ra, rb := slices.Sorted(slices.Values(stringList(a.Props["object_refs"]))), slices.Sorted(slices.Values(stringList(b.Props["object_refs"])))
+			if !slices.Equal(ra, rb) {
+				return false
+			}
+			a, b = withRefs(a, ra), withRefs(b, rb)
 		}
 		fa, fb := FeedFromSTIX(append([]*stix.Object{a}, scos...), Event{}), FeedFromSTIX(append([]*stix.Object{b}, scos...), Event{})
 		ja, err1 := json.Marshal(fa.Events)
@@ -81,6 +89,18 @@ func SameInMISP(a, b *stix.Object, scos ...*stix.Object) bool {
 			sightingInstances(a) == sightingInstances(b) && slices.Equal(exportedOrgs(a), exportedOrgs(b))
 	}
 	return false
+}
+
+// withRefs is a copy of o whose object_refs are refs.
+func withRefs(o *stix.Object, refs []string) *stix.Object {
+	c := *o
+	c.Props = maps.Clone(o.Props)
+	l := make([]any, len(refs))
+	for i, r := range refs {
+		l[i] = r
+	}
+	c.Props["object_refs"] = l
+	return &c
 }
 
 // exportedOrgs are the organisations the export names in a sighting's
