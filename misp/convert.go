@@ -294,7 +294,17 @@ func (c *Converter) Convert(ev *Event) *Result {
 		o := &ev.Object[i]
 		for _, r := range o.ObjectReference {
 			src, dst := x.byMISP[o.UUID], x.byMISP[r.ReferencedUUID]
-			if r.Deleted || src == "" || dst == "" {
+			if r.Deleted || src == "" {
+				continue // an object not written is counted or listed itself
+			}
+			if dst == "" {
+				// Its target is left out (counted), listed as unsupported
+				// or not in this event: the link is lost either way.
+				id := r.UUID
+				if id == "" {
+					id = o.UUID
+				}
+				c.unsupported(x, "object-reference", id, r.RelationshipType, "from object %s to %s, which is not written (left out, not mapped, or not in this event)", o.UUID, r.ReferencedUUID)
 				continue
 			}
 			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp), r.Comment)

@@ -43,7 +43,10 @@
 //   - An object reference (ObjectReference) between two objects, or from
 //     an object to an attribute, that were both written becomes a
 //     relationship of its type ("communicates-with"; "Drops" is "drops")
-//     between their STIX forms, id UUIDv5 of its ends and type.
+//     between their STIX forms, id UUIDv5 of its ends and type, its
+//     comment the description. A reference of a written object whose
+//     target is not written (left out, not mapped, or in another event)
+//     is listed as unsupported ("object-reference").
 //   - Galaxy clusters become threat-actor, intrusion-set, malware, tool,
 //     attack-pattern, course-of-action, vulnerability or campaign
 //     objects, sectors identities of identity_class "class", and
