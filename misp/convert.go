@@ -314,6 +314,9 @@ func (c *Converter) Convert(ev *Event) *Result {
 	// left out).
 	c.analystData(x, "event "+ev.UUID, &ev.AnalystData)
 	c.proposals(x, "event "+ev.UUID, ev.UUID, ev.ShadowAttribute)
+	if ev.ExtendsUUID != "" {
+		c.unsupported(x, "event", ev.UUID, "extends", "the event extends event %s, which is not written: an extension is an event of its own here", ev.ExtendsUUID)
+	}
 	for i := range ev.Attribute {
 		if a := &ev.Attribute[i]; x.byMISP[a.UUID] != "" {
 			c.analystData(x, "attribute "+a.UUID, &a.AnalystData)

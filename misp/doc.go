@@ -130,7 +130,8 @@
 //     misp-stix drops it too), kind "comment"; an attachment's or malware
 //     sample's payload (data), kind "attachment"; the decay scores of a
 //     REST search with includeDecayingScore (the answering instance's
-//     view), kind "decay-score".
+//     view), kind "decay-score"; an event's extends_uuid (the event is
+//     written as one of its own).
 //
 // The feed export ([FeedFromSTIX]) writes the sightings of the
 // indicators and observed-data it exports on their attributes, one MISP

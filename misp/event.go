@@ -33,6 +33,9 @@ type Event struct {
 	// EventReport holds the event's reports: Markdown prose that cites
 	// attributes and objects as @[attribute](<uuid>) and @[object](<uuid>).
 	EventReport []EventReport `json:"EventReport,omitempty"`
+	// ExtendsUUID names the event this one extends (MISP's extended
+	// events); the converter lists the link as unsupported.
+	ExtendsUUID string `json:"extends_uuid,omitempty"`
 	// ShadowAttribute holds the proposals to add an attribute to the
 	// event (see [Proposal]).
 	ShadowAttribute []Proposal `json:"ShadowAttribute,omitempty"`

@@ -441,3 +441,18 @@ func TestFeedRoundTripPlacesSectorsCampaigns(t *testing.T) {
 		t.Errorf("relationships imported again:\n%q\nwant\n%q", g, w)
 	}
 }
+
+// TestExtendedEventListed: an event that extends another (MISP's
+// extended events, extends_uuid) is written as an event of its own, and
+// the link is listed, not dropped silently.
+func TestExtendedEventListed(t *testing.T) {
+	ev := loadEvent(t, "pymisp_57c4445b-c548-4654-af0b-4be3950d210f.json")
+	ev.ExtendsUUID = "5a3c2fcd-8328-42bb-a95e-4f4402de0b81"
+	_, unsupp := stixOf(t, Options{}, ev)
+	for _, u := range unsupp {
+		if u.Kind == "event" && u.Name == "extends" && strings.Contains(u.Reason, ev.ExtendsUUID) {
+			return
+		}
+	}
+	t.Errorf("unsupported %v", unsupp)
+}
