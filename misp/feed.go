@@ -226,6 +226,33 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 // type, [referenceID]) is written, since one made in STIX would import
 // back under another id.
 func (f *Feed) references(objects []*stix.Object, byID map[string]*stix.Object) {
+	// Where each live MISP object is, and what each event holds, indexed
+	// once: a collection has thousands of events and references.
+	type place struct {
+		ev *Event
+		i  int
+	}
+	objectsAt := map[string][]place{}
+	holds := map[*Event]map[string]bool{}
+	for _, ev := range f.Events {
+		h := map[string]bool{}
+		for _, a := range ev.Attribute {
+			if !a.Deleted {
+				h[a.UUID] = true
+			}
+		}
+		for i, o := range ev.Object {
+			if o.Deleted {
+				continue
+			}
+			objectsAt[o.UUID] = append(objectsAt[o.UUID], place{ev, i})
+			h[o.UUID] = true
+			for _, a := range o.Attribute {
+				h[a.UUID] = true
+			}
+		}
+		holds[ev] = h
+	}
 	for _, r := range objects {
 		if r.Type != "relationship" || revoked(r) {
 			continue
@@ -254,12 +281,11 @@ func (f *Feed) references(objects []*stix.Object, byID map[string]*stix.Object) 
 			why = "made outside MISP: a MISP object reference of it would import back as another relationship (ids of MISP references are made of their ends)"
 		default:
 			from, to := uuidOf(src.ID), uuidOf(dst.ID)
-			for _, ev := range f.Events {
-				i := slices.IndexFunc(ev.Object, func(o Object) bool { return o.UUID == from && !bool(o.Deleted) })
-				if i < 0 || !eventHolds(ev, to) {
+			for _, p := range objectsAt[from] {
+				if !holds[p.ev][to] {
 					continue
 				}
-				o := &ev.Object[i]
+				o := &p.ev.Object[p.i]
 				ref := ObjectReference{UUID: uuidOf(r.ID), ObjectUUID: from, ReferencedUUID: to, RelationshipType: rt,
 					Timestamp: Timestamp(r.Modified.Unix()), Comment: str(r, "description")}
 				if !slices.ContainsFunc(o.ObjectReference, func(x ObjectReference) bool { return x.UUID == ref.UUID }) {
@@ -272,25 +298,6 @@ func (f *Feed) references(objects []*stix.Object, byID map[string]*stix.Object) 
 			f.Unsupported = append(f.Unsupported, Unsupported{Kind: "relationship", UUID: r.ID, Name: rt, Reason: why})
 		}
 	}
-}
-
-// eventHolds reports whether ev holds a live object or attribute (of
-// the event or of an object) with uuid u.
-func eventHolds(ev *Event, u string) bool {
-	for _, a := range ev.Attribute {
-		if a.UUID == u && !bool(a.Deleted) {
-			return true
-		}
-	}
-	for _, o := range ev.Object {
-		if o.Deleted {
-			continue
-		}
-		if o.UUID == u || slices.ContainsFunc(o.Attribute, func(a Attribute) bool { return a.UUID == u }) {
-			return true
-		}
-	}
-	return false
 }
 
 // SightingInstanceUUID is the uuid of the i-th (from 1) further MISP
