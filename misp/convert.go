@@ -294,17 +294,33 @@ func (c *Converter) Convert(ev *Event) *Result {
 		o := &ev.Object[i]
 		for _, r := range o.ObjectReference {
 			src, dst := x.byMISP[o.UUID], x.byMISP[r.ReferencedUUID]
-			if r.Deleted || src == "" || dst == "" {
+			if r.Deleted || src == "" {
+				continue // an object not written is counted or listed itself
+			}
+			if dst == "" {
+				// Its target is left out (counted), listed as unsupported
+				// or not in this event: the link is lost either way.
+				id := r.UUID
+				if id == "" {
+					id = o.UUID
+				}
+				c.unsupported(x, "object-reference", id, r.RelationshipType, "from object %s to %s, which is not written (left out, not mapped, or not in this event)", o.UUID, r.ReferencedUUID)
 				continue
 			}
-			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp))
+			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp), r.Comment)
 		}
 	}
-	// Analyst data of what was written (not of what was left out).
+	// Analyst data and proposals of what was written (not of what was
+	// left out).
 	c.analystData(x, "event "+ev.UUID, &ev.AnalystData)
+	c.proposals(x, "event "+ev.UUID, ev.UUID, ev.ShadowAttribute)
+	if ev.ExtendsUUID != "" {
+		c.unsupported(x, "event", ev.UUID, "extends", "the event extends event %s, which is not written: an extension is an event of its own here", ev.ExtendsUUID)
+	}
 	for i := range ev.Attribute {
 		if a := &ev.Attribute[i]; x.byMISP[a.UUID] != "" {
 			c.analystData(x, "attribute "+a.UUID, &a.AnalystData)
+			c.proposals(x, "attribute "+a.UUID, a.UUID, a.ShadowAttribute)
 		}
 	}
 	for i := range ev.Object {
@@ -316,6 +332,7 @@ func (c *Converter) Convert(ev *Event) *Result {
 		for j := range o.Attribute {
 			if a := &o.Attribute[j]; !bool(a.Deleted) && (c.opt.KeepRestricted || !Restricted(a.Distribution)) {
 				c.analystData(x, "attribute "+a.UUID, &a.AnalystData)
+				c.proposals(x, "attribute "+a.UUID, a.UUID, a.ShadowAttribute)
 			}
 		}
 	}
@@ -336,11 +353,8 @@ func (c *Converter) Convert(ev *Event) *Result {
 	// Who uses what among the event's clusters.
 	for _, a := range eventClusters {
 		for _, b := range eventClusters {
-			at, bt := typeOf(a.main), typeOf(b.main)
-			uses := (at == "threat-actor" || at == "intrusion-set") && (bt == "malware" || bt == "tool" || bt == "attack-pattern") ||
-				at == "malware" && bt == "attack-pattern"
-			if uses {
-				c.relationship(x, a.main, "uses", b.main, ts(ev.Timestamp))
+			if clustersUse(typeOf(a.main), typeOf(b.main)) {
+				c.relationship(x, a.main, "uses", b.main, ts(ev.Timestamp), "")
 			}
 		}
 	}
@@ -361,6 +375,32 @@ func (c *Converter) analystData(x *eventCtx, where string, d *AnalystData) {
 		for _, a := range l.data {
 			c.unsupported(x, "analyst-data", a.UUID, l.name, "MISP analyst data (on %s) has no mapping here", where)
 		}
+	}
+}
+
+// proposals lists the proposals (shadow attributes) on where as
+// unsupported: another organisation's suggestion that the event's creator
+// has not accepted is no part of the event, and written as its creator's
+// it would say what the creator never did. A proposal without a uuid (as
+// PyMISP writes a new one) is named by the uuid of what it is on.
+func (c *Converter) proposals(x *eventCtx, where, onUUID string, ps []Proposal) {
+	for _, p := range ps {
+		what := "add a " + p.Type + " attribute"
+		if where != "event "+x.ev.UUID {
+			what = "change it to a " + p.Type + " attribute"
+		}
+		if p.ProposalToDelete {
+			what = "delete it"
+		}
+		by := "another organisation"
+		if p.Org != nil && p.Org.Name != "" {
+			by = p.Org.Name
+		}
+		id := p.UUID
+		if id == "" {
+			id = onUUID
+		}
+		c.unsupported(x, "proposal", id, p.Type, "a proposal by %s (on %s) to %s, not accepted into the event", by, where, what)
 	}
 }
 
@@ -822,6 +862,9 @@ func (c *Converter) attribute(x *eventCtx, a *Attribute) {
 		}
 		if t, ok := seenTime(a.LastSeen); ok {
 			last = t
+			if bool(a.ToIDs) || patternOnly[a.Type] {
+				c.unsupported(x, "last-seen", a.UUID, a.Type, "last_seen %s not written: an indicator has no time it was last seen (valid_until says when it stops being valid)", a.LastSeen)
+			}
 		}
 		u = c.observation(x, a.UUID, a.Timestamp, bool(a.ToIDs) || patternOnly[a.Type], terms, first, last)
 	}
@@ -850,6 +893,8 @@ func (c *Converter) attribute(x *eventCtx, a *Attribute) {
 	}
 	x.refs = append(x.refs, u.main)
 	x.byMISP[a.UUID] = u.main
+	t := typeOf(u.main)
+	c.notWritten(x, a, t != "indicator" && t != "vulnerability" && t != "campaign")
 	c.attached(x, u.main, a.Galaxy, "attribute "+a.UUID)
 	c.sightings(x, u.main, a)
 }
@@ -964,7 +1009,17 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 			}
 		}
 	}
-	u := c.observation(x, o.UUID, t, toIDs, terms, ts(t), ts(t))
+	first, last := ts(t), ts(t)
+	if v, ok := seenTime(o.FirstSeen); ok {
+		first = v
+	}
+	if v, ok := seenTime(o.LastSeen); ok {
+		last = v
+		if toIDs {
+			c.unsupported(x, "last-seen", o.UUID, o.Name, "last_seen %s not written: an indicator has no time it was last seen (valid_until says when it stops being valid)", o.LastSeen)
+		}
+	}
+	u := c.observation(x, o.UUID, t, toIDs, terms, first, last)
 	m := u.objs[0]
 	labels := []any{fmt.Sprintf("misp:name=%q", o.Name)}
 	if o.MetaCategory != "" {
@@ -998,9 +1053,39 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	x.refs = append(x.refs, u.main)
 	x.byMISP[o.UUID] = u.main
+	if o.Comment != "" && typeOf(u.main) != "indicator" {
+		c.unsupported(x, "comment", o.UUID, o.Name, "the object's comment (%d characters) is not written: STIX observed-data has no description (nor in misp-stix)", len(o.Comment))
+	}
+	for i := range o.Attribute {
+		if !o.Attribute[i].Deleted {
+			c.notWritten(x, &o.Attribute[i], true)
+		}
+	}
 	c.attached(x, u.main, galaxies, "object "+o.UUID)
 	for i := range o.Attribute {
 		c.sightings(x, u.main, &o.Attribute[i])
+	}
+}
+
+// notWritten lists what of attribute a, written, its STIX form does not
+// hold: its comment where that has no description (observed-data, notes,
+// an object's attributes: comment says so), the decay scores of a REST
+// search with includeDecayingScore, and an attachment's or malware
+// sample's payload (data), of which only the file name and hashes are
+// written.
+func (c *Converter) notWritten(x *eventCtx, a *Attribute, comment bool) {
+	if comment && a.Comment != "" {
+		c.unsupported(x, "comment", a.UUID, a.Type, "the attribute's comment (%d characters) is not written: its STIX form has no description (nor in misp-stix)", len(a.Comment))
+	}
+	for _, d := range a.DecayScore {
+		state := "not decayed"
+		if d.Decayed {
+			state = "decayed"
+		}
+		c.unsupported(x, "decay-score", a.UUID, a.Type, "the decaying model %q's score %.2f (%s) is not written: it is the answering instance's view, which STIX cannot say", d.DecayingModel.Name, d.Score, state)
+	}
+	if a.Data != "" {
+		c.unsupported(x, "attachment", a.UUID, a.Type, "the payload (data, %d characters of base64) is not written: only the file name and hashes", len(a.Data))
 	}
 }
 
@@ -1035,8 +1120,42 @@ func galaxyKind(typ string) string {
 		return "tool"
 	case strings.Contains(t, "vulnerability"):
 		return "vulnerability"
+	case strings.Contains(t, "campaign"):
+		return "campaign"
+	case t == "sector":
+		return "identity" // a class of identities, as misp-stix writes it
+	case t == "country" || t == "region" || strings.Contains(t, "location"):
+		return "location"
 	}
 	return ""
+}
+
+// locationOf sets what a location cluster says of where it is, as
+// misp-stix maps it: a country's ISO code (meta ISO, or country), a
+// region (meta region; of a UN M49 region its name, "154 - Northern
+// Europe" being "northern-europe"), and administrative_area and city.
+// STIX requires a region, a country or coordinates: a cluster with none
+// is listed as invalid.
+func locationOf(m map[string]any, typ string, cl *Cluster) {
+	if v := metaStrings(cl.Meta, "ISO"); len(v) > 0 {
+		m["country"] = v[0]
+	} else if v := metaStrings(cl.Meta, "country"); len(v) > 0 {
+		m["country"] = v[0]
+	}
+	if v := metaStrings(cl.Meta, "region"); len(v) > 0 {
+		m["region"] = v[0]
+	} else if strings.ToLower(typ) == "region" {
+		name := cl.Value
+		if _, after, ok := strings.Cut(name, " - "); ok {
+			name = after
+		}
+		setIf(m, "region", strings.Trim(relationshipName(name), "-"))
+	}
+	for _, k := range []string{"administrative_area", "city"} {
+		if v := metaStrings(cl.Meta, k); len(v) > 0 {
+			m[k] = v[0]
+		}
+	}
 }
 
 // galaxy writes the SDOs of a galaxy's clusters and returns them.
@@ -1073,10 +1192,15 @@ func (c *Converter) galaxy(x *eventCtx, g *Galaxy, where string) []*unit {
 			"created": sharedCreated, "modified": sharedCreated, "created_by_ref": x.createdBy,
 			"name": cl.Value, "labels": []any{fmt.Sprintf("misp:galaxy-name=%q", g.Name), fmt.Sprintf("misp:galaxy-type=%q", g.Type)}}
 		setIf(m, "description", cl.Description)
-		if kind == "malware" {
+		switch kind {
+		case "malware":
 			m["is_family"] = true
+		case "identity":
+			m["identity_class"] = "class"
+		case "location":
+			locationOf(m, g.Type, cl)
 		}
-		if kind != "attack-pattern" && kind != "course-of-action" && kind != "vulnerability" {
+		if kind != "attack-pattern" && kind != "course-of-action" && kind != "vulnerability" && kind != "identity" && kind != "location" {
 			var aliases []any
 			for _, s := range metaStrings(cl.Meta, "synonyms") {
 				if s != cl.Value {
@@ -1225,22 +1349,25 @@ func (c *Converter) attached(x *eventCtx, from string, gs []Galaxy, where string
 	for i := range gs {
 		for _, u := range c.galaxy(x, &gs[i], where) {
 			rel := "related-to"
-			if typeOf(from) == "indicator" && typeOf(u.main) != "vulnerability" && typeOf(u.main) != "course-of-action" {
+			if t := typeOf(u.main); typeOf(from) == "indicator" && t != "vulnerability" && t != "course-of-action" && t != "identity" && t != "location" {
 				rel = "indicates"
 			}
-			c.relationship(x, from, rel, u.main, ts(x.ev.Timestamp))
+			c.relationship(x, from, rel, u.main, ts(x.ev.Timestamp), "")
 		}
 	}
 }
 
-func (c *Converter) relationship(x *eventCtx, src, typ, dst, when string) {
-	id := "relationship--" + uuid.NewSHA1(relationshipNamespace, []byte(src+" "+typ+" "+dst)).String()
+// relationship writes a relationship from src to dst of type typ; its
+// description is an object reference's comment.
+func (c *Converter) relationship(x *eventCtx, src, typ, dst, when, description string) {
+	id := referenceID(src, typ, dst)
 	if c.seen[id] {
 		return
 	}
 	m := map[string]any{"type": "relationship", "spec_version": "2.1", "id": id,
 		"created": when, "modified": when, "created_by_ref": x.createdBy,
 		"relationship_type": typ, "source_ref": src, "target_ref": dst, "x_misp_event_uuid": x.ev.UUID}
+	setIf(m, "description", description)
 	if err := c.emit(x, &unit{main: id, objs: []map[string]any{m}}); err == nil {
 		c.seen[id] = true
 		x.refs = append(x.refs, id)
@@ -1328,6 +1455,10 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 		if typeOf(of) == "observed-data" {
 			m["observed_data_refs"] = []any{of}
 		}
+		// Where MISP's sighting came from (a sensor, a honeypot, the
+		// stream of Parley's matcher that the feed export wrote there):
+		// STIX sightings have no such property.
+		setIf(m, "x_misp_source", s.Source)
 		// Sighted where its organisation is and, for the instances the
 		// export made of one STIX sighting, theirs: each once, in the
 		// order of the instances (which name them in turn).
@@ -1413,6 +1544,21 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 	if err := c.emit(x, &unit{main: x.container, objs: []map[string]any{m}}); err != nil {
 		c.unsupported(x, "event", ev.UUID, "event", "invalid as STIX: %v", err)
 	}
+}
+
+// referenceID is the id of the relationship the converter makes from src
+// to dst of type typ: the same for the same ends, whatever MISP's uuid
+// of the reference or the event it is in.
+func referenceID(src, typ, dst string) string {
+	return "relationship--" + uuid.NewSHA1(relationshipNamespace, []byte(src+" "+typ+" "+dst)).String()
+}
+
+// clustersUse reports whether, among an event's galaxy clusters, one of
+// STIX type at "uses" one of type bt: threat actors and intrusion sets
+// use malware, tools and attack patterns, and malware attack patterns.
+func clustersUse(at, bt string) bool {
+	return (at == "threat-actor" || at == "intrusion-set") && (bt == "malware" || bt == "tool" || bt == "attack-pattern") ||
+		at == "malware" && bt == "attack-pattern"
 }
 
 // relationshipName makes a MISP relationship type ("analysed-with",

@@ -35,8 +35,27 @@
 //     else one observed-data with the observables of all its attributes;
 //     relations the template table does not map become x_misp_<relation>
 //     properties, as misp-stix does.
+//   - A MISP object's first_seen and last_seen are its observed-data's
+//     first_observed and last_observed (as misp-stix writes them) or its
+//     indicator's valid_from, as an attribute's are. An indicator has no
+//     time it was last seen: the last_seen of an attribute or object with
+//     to_ids is listed as unsupported ("last-seen").
+//   - An object reference (ObjectReference) between two objects, or from
+//     an object to an attribute, that were both written becomes a
+//     relationship of its type ("communicates-with"; "Drops" is "drops")
+//     between their STIX forms, id UUIDv5 of its ends and type, its
+//     comment the description. A reference of a written object whose
+//     target is not written (left out, not mapped, or in another event)
+//     is listed as unsupported ("object-reference").
 //   - Galaxy clusters become threat-actor, intrusion-set, malware, tool,
-//     attack-pattern, course-of-action or vulnerability objects
+//     attack-pattern, course-of-action, vulnerability or campaign
+//     objects, sectors identities of identity_class "class", and
+//     countries, regions and locations (stix-2.1-location) locations, as
+//     misp-stix maps them (a country's meta ISO is its country, a UN M49
+//     region's name its region, "154 - Northern Europe" being
+//     "northern-europe"; meta country, region, administrative_area and
+//     city) — a cluster without a place, which STIX requires, is listed
+//     as invalid
 //     (<type>--<cluster uuid>; MISP before collection_uuid gave every
 //     cluster its collection's uuid, so a uuid of a misp-galaxy
 //     collection, or one the event gives to clusters of other values,
@@ -48,7 +67,8 @@
 //     of attack patterns, malware and tools; a meta value may be a list
 //     or one string. A cluster on an attribute or object is
 //     linked from its indicator ("indicates") or observed-data
-//     ("related-to"); among an event's clusters, threat actors and
+//     ("related-to"; a sector or location is "related-to" an indicator
+//     too: an indicator indicates no place); among an event's clusters, threat actors and
 //     intrusion sets "use" malware, tools and attack patterns, and malware
 //     "uses" attack patterns. Relationship ids are UUIDv5 of their source,
 //     type and target, so a second import makes the same ones.
@@ -100,11 +120,32 @@
 //     instances).
 //   - The catch-all event of a feed export ([EventFor], see [ExportRest])
 //     becomes no report or grouping: only its objects are written.
+//   - A sighting's source (the sensor or feed MISP was told it came
+//     from) is the STIX sighting's x_misp_source.
+//   - Listed as unsupported, never written: proposals (ShadowAttribute,
+//     another organisation's suggestion the event's creator has not
+//     accepted: written as the creator's it would say what the creator
+//     never did); the comment of an attribute or object whose STIX form
+//     has no description (observed-data, notes, an object's attributes;
+//     misp-stix drops it too), kind "comment"; an attachment's or malware
+//     sample's payload (data), kind "attachment"; the decay scores of a
+//     REST search with includeDecayingScore (the answering instance's
+//     view), kind "decay-score"; an event's extends_uuid (the event is
+//     written as one of its own).
 //
 // The feed export ([FeedFromSTIX]) writes the sightings of the
 // indicators and observed-data it exports on their attributes, one MISP
 // sighting per counted instance (at least one per organisation in
-// where_sighted_refs, which the instances name in turn). [SameInMISP] tells an import of that
+// where_sighted_refs, which the instances name in turn), with the
+// sighting's x_parley_stream (the stream Parley's matcher counted it in)
+// or x_misp_source as the MISP sighting's source; a matcher sighting's
+// stream sequences have no place in MISP and are listed. It writes an
+// object's first_seen and last_seen, and the relationships the import
+// made of object references back as the source object's ObjectReference
+// (uuid the relationship's) where its event holds both ends; the other
+// relationships (an attribute's, one leaving the feed, one made in STIX,
+// which would import back under another id) are listed, except those the
+// import makes of galaxies, which come back with them. [SameInMISP] tells an import of that
 // export that what the node holds says the same.
 //
 // # Where Parley differs from misp-stix
@@ -154,7 +195,7 @@
 //     writes them as x_misp_* properties.
 //   - Templates without a rule here (pe, pe-section, virustotal-report,
 //     the identity-like templates, ...), the attribute types email-header
-//     and http-method, and galaxies of other kinds are reported as
+//     and http-method, and galaxies of other kinds (guidelines, ...) are reported as
 //     unsupported.
 //
 // Everything is deterministic: ids come from MISP uuids, timestamps from

@@ -33,7 +33,25 @@ type Event struct {
 	// EventReport holds the event's reports: Markdown prose that cites
 	// attributes and objects as @[attribute](<uuid>) and @[object](<uuid>).
 	EventReport []EventReport `json:"EventReport,omitempty"`
+	// ExtendsUUID names the event this one extends (MISP's extended
+	// events); the converter lists the link as unsupported.
+	ExtendsUUID string `json:"extends_uuid,omitempty"`
+	// ShadowAttribute holds the proposals to add an attribute to the
+	// event (see [Proposal]).
+	ShadowAttribute []Proposal `json:"ShadowAttribute,omitempty"`
 	AnalystData
+}
+
+// Proposal is a MISP proposal (a "shadow attribute"): another
+// organisation's suggestion to add an attribute to an event, or to
+// change or delete one of its attributes, which the event's creator has
+// not accepted (an accepted one is an attribute). It is no part of the
+// event: the converter lists it as unsupported.
+type Proposal struct {
+	UUID             string `json:"uuid,omitempty"`
+	Type             string `json:"type"`
+	ProposalToDelete Bool   `json:"proposal_to_delete,omitempty"`
+	Org              *Org   `json:"Org,omitempty"`
 }
 
 // AnalystData is the analyst data MISP 2.4.190 and later attaches to
@@ -85,7 +103,24 @@ type Attribute struct {
 	Tag            []Tag      `json:"Tag,omitempty"`
 	Galaxy         []Galaxy   `json:"Galaxy,omitempty"`
 	Sighting       []Sighting `json:"Sighting,omitempty"`
+	// ShadowAttribute holds the proposals to change or delete the
+	// attribute (see [Proposal]).
+	ShadowAttribute []Proposal `json:"ShadowAttribute,omitempty"`
+	// DecayScore is what MISP's REST search adds with
+	// includeDecayingScore: the attribute's score under each decaying
+	// model of the instance that answered. It is that instance's view,
+	// not the attribute's data: the converter lists it as unsupported.
+	DecayScore []DecayScore `json:"decay_score,omitempty"`
 	AnalystData
+}
+
+// DecayScore is one decaying model's score of an attribute.
+type DecayScore struct {
+	Score         float64 `json:"score"`
+	Decayed       Bool    `json:"decayed"`
+	DecayingModel struct {
+		Name string `json:"name"`
+	} `json:"DecayingModel"`
 }
 
 // UnmarshalJSON accepts a value of any JSON scalar type (templates such
@@ -106,14 +141,18 @@ func (a *Attribute) UnmarshalJSON(b []byte) error {
 
 // Object is a MISP object: attributes grouped by a template.
 type Object struct {
-	UUID         string      `json:"uuid"`
-	Name         string      `json:"name"`
-	MetaCategory string      `json:"meta-category,omitempty"`
-	Comment      string      `json:"comment,omitempty"`
-	Timestamp    Timestamp   `json:"timestamp"`
-	Deleted      Bool        `json:"deleted,omitempty"`
-	Distribution Text        `json:"distribution,omitempty"`
-	Attribute    []Attribute `json:"Attribute"`
+	UUID         string    `json:"uuid"`
+	Name         string    `json:"name"`
+	MetaCategory string    `json:"meta-category,omitempty"`
+	Comment      string    `json:"comment,omitempty"`
+	Timestamp    Timestamp `json:"timestamp"`
+	Deleted      Bool      `json:"deleted,omitempty"`
+	Distribution Text      `json:"distribution,omitempty"`
+	// FirstSeen and LastSeen are the object's first_seen and last_seen
+	// (MISP 2.4.128 and later), as an attribute's.
+	FirstSeen string      `json:"first_seen,omitempty"`
+	LastSeen  string      `json:"last_seen,omitempty"`
+	Attribute []Attribute `json:"Attribute"`
 	// ObjectReference links this object to another object or attribute.
 	ObjectReference []ObjectReference `json:"ObjectReference,omitempty"`
 	AnalystData
@@ -122,10 +161,15 @@ type Object struct {
 // ObjectReference is a typed link from an object to another object or
 // attribute of the event.
 type ObjectReference struct {
-	UUID             string `json:"uuid,omitempty"`
-	ReferencedUUID   string `json:"referenced_uuid"`
-	RelationshipType string `json:"relationship_type"`
-	Deleted          Bool   `json:"deleted,omitempty"`
+	UUID string `json:"uuid,omitempty"`
+	// ObjectUUID is the referencing object's uuid, as MISP's feeds
+	// write it beside the object's own.
+	ObjectUUID       string    `json:"object_uuid,omitempty"`
+	ReferencedUUID   string    `json:"referenced_uuid"`
+	RelationshipType string    `json:"relationship_type"`
+	Timestamp        Timestamp `json:"timestamp,omitempty"`
+	Comment          string    `json:"comment,omitempty"`
+	Deleted          Bool      `json:"deleted,omitempty"`
 }
 
 // Galaxy is a MISP galaxy with the clusters used in the event.

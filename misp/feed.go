@@ -111,7 +111,9 @@ func isCluster(o *stix.Object) bool {
 	switch o.Type {
 	case "threat-actor", "intrusion-set", "malware", "tool", "attack-pattern", "course-of-action":
 		return true
-	case "vulnerability", "campaign":
+	case "vulnerability", "campaign", "identity", "location":
+		// Galaxy clusters only with their galaxy's label: a sighting's
+		// organisation is an identity too.
 		return label(o, "galaxy-type") != ""
 	}
 	return false
@@ -204,8 +206,98 @@ func FeedFromSTIX(objects []*stix.Object, rest Event) *Feed {
 		}
 		f.Events = append(f.Events, &extra)
 	}
+	f.references(objects, byID)
 	f.sightings(objects, byID)
 	return f
+}
+
+// references writes the relationships between what the feed holds as
+// MISP object references, as the import reads them (an object
+// reference is a relationship of its type from the object's STIX form
+// to the referenced object's or attribute's): a relationship whose
+// source became a MISP object of an event that also holds its target is
+// an ObjectReference of that object (uuid the relationship's), in every
+// such event. The relationships the import makes of MISP's galaxies
+// come back without one: a cluster linked from an indicator or
+// observed-data ([attachedClusters]) and the "uses" among an event's
+// clusters. Every other relationship is listed in f.Unsupported: MISP
+// references start at an object and stay within its event, and only a
+// relationship the import made of one (its id that of its ends and
+// type, [referenceID]) is written, since one made in STIX would import
+// back under another id.
+func (f *Feed) references(objects []*stix.Object, byID map[string]*stix.Object) {
+	// Where each live MISP object is, and what each event holds, indexed
+	// once: a collection has thousands of events and references.
+	type place struct {
+		ev *Event
+		i  int
+	}
+	objectsAt := map[string][]place{}
+	holds := map[*Event]map[string]bool{}
+	for _, ev := range f.Events {
+		h := map[string]bool{}
+		for _, a := range ev.Attribute {
+			if !a.Deleted {
+				h[a.UUID] = true
+			}
+		}
+		for i, o := range ev.Object {
+			if o.Deleted {
+				continue
+			}
+			objectsAt[o.UUID] = append(objectsAt[o.UUID], place{ev, i})
+			h[o.UUID] = true
+			for _, a := range o.Attribute {
+				h[a.UUID] = true
+			}
+		}
+		holds[ev] = h
+	}
+	for _, r := range objects {
+		if r.Type != "relationship" || revoked(r) {
+			continue
+		}
+		rt := str(r, "relationship_type")
+		src, dst := byID[str(r, "source_ref")], byID[str(r, "target_ref")]
+		if src != nil && dst != nil {
+			if revoked(src) || revoked(dst) {
+				continue // MISP deletes an object's references with it
+			}
+			if (rt == "indicates" || rt == "related-to") && slices.Contains(f.attached[src.ID], dst) {
+				continue
+			}
+			if rt == "uses" && isCluster(src) && isCluster(dst) && clustersUse(src.Type, dst.Type) {
+				continue
+			}
+		}
+		written, why := false, "MISP object references link a MISP object to an object or attribute of its event"
+		switch {
+		case src == nil || dst == nil:
+			why = "its source or target is not in the input"
+		case r.ID != referenceID(src.ID, rt, dst.ID):
+			// A MISP reference has no STIX id: the import names the
+			// relationship after its ends and type, so this one would
+			// come back as another relationship beside it.
+			why = "made outside MISP: a MISP object reference of it would import back as another relationship (ids of MISP references are made of their ends)"
+		default:
+			from, to := uuidOf(src.ID), uuidOf(dst.ID)
+			for _, p := range objectsAt[from] {
+				if !holds[p.ev][to] {
+					continue
+				}
+				o := &p.ev.Object[p.i]
+				ref := ObjectReference{UUID: uuidOf(r.ID), ObjectUUID: from, ReferencedUUID: to, RelationshipType: rt,
+					Timestamp: Timestamp(r.Modified.Unix()), Comment: str(r, "description")}
+				if !slices.ContainsFunc(o.ObjectReference, func(x ObjectReference) bool { return x.UUID == ref.UUID }) {
+					o.ObjectReference = append(o.ObjectReference, ref)
+				}
+				written = true
+			}
+		}
+		if !written {
+			f.Unsupported = append(f.Unsupported, Unsupported{Kind: "relationship", UUID: r.ID, Name: rt, Reason: why})
+		}
+	}
 }
 
 // SightingInstanceUUID is the uuid of the i-th (from 1) further MISP
@@ -293,6 +385,18 @@ func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
 		if t, err := stix.ParseTimestamp(str(s, "last_seen")); err == nil {
 			last = t
 		}
+		// A MISP sighting's source says where it came from: the stream
+		// Parley's matcher counted it in (x_parley_stream), or the source
+		// of the MISP sighting it was imported from. The stream's
+		// sequences, which tell a recount, have no place in MISP.
+		source := str(s, "x_parley_stream")
+		if source == "" {
+			source = str(s, "x_misp_source")
+		}
+		if _, ok := s.Props["x_parley_stream_sequences"]; ok {
+			f.Unsupported = append(f.Unsupported, Unsupported{Kind: "sighting", UUID: s.ID, Name: "sighting",
+				Reason: "its stream sequences (x_parley_stream_sequences) are not written: a MISP sighting has no place for them (its source names the stream)"})
+		}
 		orgs := make([]*Org, len(where))
 		for i, w := range where {
 			orgs[i] = &Org{UUID: uuidOf(w)}
@@ -301,7 +405,7 @@ func (f *Feed) sightings(objects []*stix.Object, byID map[string]*stix.Object) {
 			}
 		}
 		for i := range n {
-			m := Sighting{UUID: uuidOf(s.ID), AttributeUUID: a.UUID, DateSighting: Timestamp(s.Created.Unix()), Type: "0"}
+			m := Sighting{UUID: uuidOf(s.ID), AttributeUUID: a.UUID, DateSighting: Timestamp(s.Created.Unix()), Type: "0", Source: source}
 			if len(orgs) > 0 {
 				m.Organisation = orgs[i%int64(len(orgs))]
 			}
@@ -555,7 +659,16 @@ func (f *Feed) add(ev *Event, o *stix.Object, byID map[string]*stix.Object) {
 		f.cluster(ev, o)
 	case "sighting":
 		// On the attribute it sights: see Feed.sightings.
-	case "identity", "marking-definition", "relationship", "extension-definition":
+	case "identity", "location":
+		if isCluster(o) {
+			f.cluster(ev, o)
+			return
+		}
+		if o.Type == "location" {
+			skip("no MISP form for locations outside a galaxy")
+		}
+		// An identity: context that MISP feeds do not carry.
+	case "marking-definition", "relationship", "extension-definition":
 		// Context that MISP feeds do not carry.
 	default:
 		if isSCO(o) {
@@ -687,6 +800,20 @@ func clusterOf(o *stix.Object) (typ, name string, cl Cluster) {
 	}
 	if len(phases) > 0 {
 		meta["kill_chain"] = phases
+	}
+	if o.Type == "location" {
+		// What the import reads a location's place from (locationOf).
+		if c := str(o, "country"); c != "" {
+			meta["country"] = c
+			if strings.ToLower(typ) == "country" {
+				meta["ISO"] = c
+			}
+		}
+		for _, k := range []string{"region", "administrative_area", "city"} {
+			if v := str(o, k); v != "" && !(k == "region" && strings.ToLower(typ) == "region") {
+				meta[k] = v
+			}
+		}
 	}
 	if len(meta) > 0 {
 		cl.Meta = meta
@@ -863,7 +990,9 @@ func sortedKeys(m map[string]any) []string {
 func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs bool, skip func(string, ...any)) {
 	ts := Timestamp(o.Modified.Unix())
 	if name := label(o, "name"); name != "" {
-		obj := Object{UUID: uuidOf(o.ID), Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, Comment: str(o, "description")}
+		first, last := seenOf(o, toIDs)
+		obj := Object{UUID: uuidOf(o.ID), Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, Comment: str(o, "description"),
+			FirstSeen: first, LastSeen: last}
 		_, protocols := templates[name].slots["layer4-protocol"]
 		for i, c := range cmps {
 			if strings.HasSuffix(c.path, ":protocols") && !protocols {

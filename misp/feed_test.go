@@ -45,7 +45,9 @@ func roundTrip(t *testing.T, evs []*Event) (map[string]*Event, map[string]Manife
 	for _, ev := range evs {
 		r := c.Convert(ev)
 		for _, u := range r.Unsupported {
-			dropped[u.UUID] = true
+			if u.Kind != "comment" && u.Kind != "attachment" {
+				dropped[u.UUID] = true // (a comment or payload: the attribute is written, that part is not)
+			}
 		}
 		for _, raw := range r.Objects {
 			o, err := stix.Parse(raw)
@@ -112,6 +114,9 @@ func TestFeedRoundTrip(t *testing.T) {
 			values := 0
 			for _, ev := range evs {
 				got := back[ev.UUID]
+				if got == nil && Restricted(ev.Distribution) {
+					continue // kept in its organisation: nothing to export
+				}
 				if got == nil {
 					t.Fatalf("event %s not in the feed", ev.UUID)
 				}

@@ -119,11 +119,11 @@ var validator = &stix.Validator{Patterns: map[string]func(string) error{"stix": 
 // mapped is listed.
 func TestRealEvents(t *testing.T) {
 	wantUnsupported := map[string][]string{
-		"pymisp_57c4445b-c548-4654-af0b-4be3950d210f.json": nil,
+		"pymisp_57c4445b-c548-4654-af0b-4be3950d210f.json": {"comment link"},
 		"pymisp_long_event_email.json":                     {"attribute pdb"},
-		"pymisp_galaxy_1.json":                             {"galaxy guidelines", "galaxy guidelines", "galaxy guidelines", "galaxy guidelines", "object virustotal-report"},
-		"pymisp_mainly_objects_1.json":                     {"object original-imported-file", "object pe", "object pe", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section"},
-		"misp_stix_test_event.json":                        {"galaxy sector", "object pe", "sighting sighting", "sighting sighting", "sighting sighting", "sighting sighting"},
+		"pymisp_galaxy_1.json":                             {"attachment attachment", "comment attachment", "galaxy guidelines", "galaxy guidelines", "galaxy guidelines", "galaxy guidelines", "object virustotal-report", "object-reference analysed-with"},
+		"pymisp_mainly_objects_1.json":                     {"object original-imported-file", "object pe", "object pe", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object pe-section", "object-reference included-in", "object-reference included-in"},
+		"misp_stix_test_event.json":                        {"object pe", "sighting sighting", "sighting sighting", "sighting sighting", "sighting sighting"},
 		"misp_stix_objects_collection.json":                {"object credential"},
 		"misp_stix_analyst_data.json":                      {"analyst-data note", "analyst-data note", "analyst-data note", "analyst-data opinion", "analyst-data opinion", "analyst-data opinion"},
 		"misp_stix_event_report.json":                      nil,

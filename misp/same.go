@@ -2,6 +2,7 @@ package misp
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -19,6 +20,9 @@ import (
 // tags and default analysis and threat level, the instants of a sighting
 // between first_seen and last_seen).
 //
+// Relationships compare their ends, type and description, what the
+// export writes of an object reference.
+//
 // Reports and groupings compare their event (uuid, info, date, published,
 // timestamps, creator organisation and tags other than galaxy clusters',
 // which are compared as objects of their own) and what they hold, in any
@@ -26,10 +30,12 @@ import (
 // attribute the member reads, also those other members made outside the
 // event); indicators, observed-data,
 // notes, vulnerabilities and campaigns the attributes or MISP object they
-// become (and observed-data their observables' ids); sightings what they
+// become (and observed-data their observables' ids, in any order); sightings what they
 // sight, where (the identities of where_sighted_refs, each once, in
 // order) and how often (the MISP sightings the export writes: the count,
-// but at least one per organisation and at most 1,000). Other objects are never the same unless
+// but at least one per organisation and at most 1,000), not their source
+// (x_misp_source or x_parley_stream: a node's copy imported before
+// sources were read has none). Other objects are never the same unless
 // equal.
 //
 // An observed-data's attribute is made of its observables: scos are
@@ -50,13 +56,31 @@ func SameInMISP(a, b *stix.Object, scos ...*stix.Object) bool {
 		ea.Tag, eb.Tag = withoutClusterTags(ea.Tag), withoutClusterTags(eb.Tag)
 		return reflect.DeepEqual(ea, eb)
 	case "indicator", "observed-data", "note", "vulnerability", "campaign":
-		if a.Type == "observed-data" && !slices.Equal(stringList(a.Props["object_refs"]), stringList(b.Props["object_refs"])) {
-			return false
+		if a.Type == "observed-data" {
+			// The same observables in another order are the same MISP
+			// object: the import lists them in the order of the object's
+			// attributes, which a feed export and its import change.
+			ra, rb := slices.Sorted(slices.Values(stringList(a.Props["object_refs"]))), slices.Sorted(slices.Values(stringList(b.Props["object_refs"])))
+			if !slices.Equal(ra, rb) {
+				return false
+			}
+			a, b = withRefs(a, ra), withRefs(b, rb)
 		}
 		fa, fb := FeedFromSTIX(append([]*stix.Object{a}, scos...), Event{}), FeedFromSTIX(append([]*stix.Object{b}, scos...), Event{})
 		ja, err1 := json.Marshal(fa.Events)
 		jb, err2 := json.Marshal(fb.Events)
 		return err1 == nil && err2 == nil && len(fa.Unsupported) == len(fb.Unsupported) && string(ja) == string(jb)
+	case "relationship":
+		// The export writes an object reference of it: its ends, type
+		// and description (as the comment); the event it came from
+		// (x_misp_event_uuid) is the one the feed holds it in, which is
+		// the export's catch-all event where the node had no report.
+		for _, k := range []string{"source_ref", "target_ref", "relationship_type", "description"} {
+			if str(a, k) != str(b, k) {
+				return false
+			}
+		}
+		return true
 	case "sighting":
 		// The export writes one MISP sighting per instance (at least
 		// one per organisation, at most maxSightings), each naming one of
@@ -65,6 +89,18 @@ func SameInMISP(a, b *stix.Object, scos ...*stix.Object) bool {
 			sightingInstances(a) == sightingInstances(b) && slices.Equal(exportedOrgs(a), exportedOrgs(b))
 	}
 	return false
+}
+
+// withRefs is a copy of o whose object_refs are refs.
+func withRefs(o *stix.Object, refs []string) *stix.Object {
+	c := *o
+	c.Props = maps.Clone(o.Props)
+	l := make([]any, len(refs))
+	for i, r := range refs {
+		l[i] = r
+	}
+	c.Props["object_refs"] = l
+	return &c
 }
 
 // exportedOrgs are the organisations the export names in a sighting's

@@ -13,6 +13,10 @@ func TestSameInMISP(t *testing.T) {
 	const ind = `{"type":"indicator","spec_version":"2.1","id":"indicator--ab5191c1-1eda-56c2-85b5-cdddf62a29f4","created":"2026-01-02T03:04:05.000Z","modified":"2026-01-02T03:04:05.000Z","pattern":"[domain-name:value = 'evil3.example']","pattern_type":"stix","valid_from":"2026-01-02T03:04:05.000Z",`
 	const rep = `{"type":"report","spec_version":"2.1","id":"report--5758ebf5-c898-48e6-9fe9-5665c0a83866","created":"2016-06-11T21:50:01.000Z","modified":"2016-06-11T21:50:01.000Z","name":"e","published":"2016-06-11T21:51:41.000Z","x_misp_orgc_name":"ORGNAME",`
 	const sig = `{"type":"sighting","spec_version":"2.1","id":"sighting--9758ebf5-c898-48e6-9fe9-5665c0a83867","created":"2026-01-03T00:00:00.000Z","modified":"2026-01-03T00:00:00.000Z","sighting_of_ref":"indicator--ab5191c1-1eda-56c2-85b5-cdddf62a29f4",`
+	// One of the 20 object references of CIRCL's Sednit event
+	// (pymisp_existing_event_objects.json), as the import makes it; the
+	// feed export's catch-all event holds it where the node had no report.
+	const rel = `{"type":"relationship","spec_version":"2.1","id":"relationship--feb8b3cb-8a2e-5d50-90b4-88dcde2ed7a3","created":"2017-12-22T13:17:22.000Z","modified":"2017-12-22T13:17:22.000Z","relationship_type":"communicates-with","source_ref":"indicator--5a3cdbc7-dbec-4b8c-8ba3-4c5a950d210f","target_ref":"indicator--5a3c3045-61dc-495c-ae8a-471e02de0b81",`
 	for _, tc := range []struct {
 		name, a, b string
 		same       bool
@@ -35,6 +39,10 @@ func TestSameInMISP(t *testing.T) {
 		// which the import folds back into a count of 1,000
 		{"sighting of a count the export caps", sig + `"count":5000}`, sig + `"count":1000}`, true},
 		{"sighting of a count below the cap", sig + `"count":999}`, sig + `"count":1000}`, false},
+		{"object reference from another event", rel + `"created_by_ref":"identity--55f6ea5e-2c60-40e5-964f-47a8950d210f","x_misp_event_uuid":"5a3c2fcd-8328-42bb-a95e-4f4402de0b81"}`,
+			rel + `"created_by_ref":"identity--d3219aed-6c7c-5321-8f5c-c2d69496e4bd","x_misp_event_uuid":"c02ebe7f-f043-5c08-a222-e4701ee27dea"}`, true},
+		{"object reference with another description", rel + `"x_misp_event_uuid":"5a3c2fcd-8328-42bb-a95e-4f4402de0b81"}`,
+			rel + `"description":"C2","x_misp_event_uuid":"5a3c2fcd-8328-42bb-a95e-4f4402de0b81"}`, false},
 	} {
 		objs := parseAll(t, tc.a, tc.b)
 		if got := SameInMISP(objs[0], objs[1]); got != tc.same {

@@ -49,7 +49,7 @@ const (
 		`"GalaxyCluster":[{"uuid":"2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f","type":"malpedia","value":"HeronLoader",` +
 		`"tag_name":"misp-galaxy:malpedia=\"2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f\"","description":"Loader our sharing group saw",` +
 		`"distribution":4,"sharing_group_id":"3","default":false,"meta":{"synonyms":["HLDR"]},"local":0}]}`
-	// sectors is a galaxy Parley has no mapping for.
+	// sectors is an organisation's own sector cluster naming a client, kept in the organisation.
 	sectors = `{"id":"40","uuid":"e1bb134c-ae4d-11e7-8aa9-f78a37325439","name":"Sector","type":"sector","version":"2","namespace":"misp",` +
 		`"GalaxyCluster":[{"uuid":"4e1a1b2c-3d4e-4f5a-8b6c-7d8e9f0a1b2c","type":"sector","value":"Our Client Ltd","tag_name":"misp-galaxy:sector=\"Our Client Ltd\"",` +
 		`"description":"","distribution":"0","sharing_group_id":null,"default":false,"meta":{},"local":false}]}`
@@ -200,7 +200,7 @@ func TestRestrictedClusters(t *testing.T) {
 		{name: "the tag of a restricted cluster is left out on every attribute", evGalaxy: threatActors,
 			aTags: `{"name":"misp-galaxy:threat-actor=\"Quiet Heron\"","local":false}`, oTags: `{"name":"misp-galaxy:threat-actor=\"0b1e2d3c-4f5a-4b6c-8d7e-9f0a1b2c3d4e\"","local":false}`,
 			absent: heron},
-		{name: "a restricted cluster of a galaxy without a mapping is not reported", evGalaxy: sectors, evTags: `{"name":"misp-galaxy:sector=\"Our Client Ltd\"","local":false}`,
+		{name: "a restricted sector cluster (a client's name) is neither written nor reported", evGalaxy: sectors, evTags: `{"name":"misp-galaxy:sector=\"Our Client Ltd\"","local":false}`,
 			absent: []string{"Our Client Ltd"},
 			check: func(t *testing.T, r *sharingResult) {
 				if len(r.unsupp) != 0 || r.stats.Restricted != 1 {
