@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -80,6 +81,14 @@ type LogWitnessingOptions struct {
 	Retry time.Duration
 	// Timeout bounds one submission to one witness. Default 10 s.
 	Timeout time.Duration
+	// Recosign is how long after a witness last cosigned the latest
+	// checkpoint it is submitted again, unchanged, while the log is quiet
+	// (C2SP tlog-witness: the same checkpoint, old size = its size, no
+	// proof), so that the latest cosignature of a tree without an entry
+	// appended later is never older than this: an entry back-dated into a
+	// quiet period is then flagged (docs/witness.md, "Quiet periods").
+	// Default [DefaultRecosign].
+	Recosign time.Duration
 	// Logger receives the failures (each witness's distinct failure once
 	// until it succeeds again); nil means slog.Default().
 	Logger *slog.Logger
@@ -118,6 +127,10 @@ type LogWitnessing struct {
 // without them.
 const maxUncoveredAge = 30 * time.Second
 
+// DefaultRecosign is how often the node has an unchanged checkpoint
+// cosigned again while its log is quiet ([LogWitnessingOptions.Recosign]).
+const DefaultRecosign = time.Minute
+
 // idleRecheck is how often an idle witnessing (see Step) reads the stored
 // cosigned checkpoint again.
 const idleRecheck = 5 * time.Second
@@ -127,8 +140,10 @@ type nodeWitness struct {
 	name       string // cfg.URL without a password, for the log
 	client     *witness.Client
 	policy     *tlog.Policy // this witness alone, to check its cosignatures
-	size       int64        // the size of the checkpoint of line
-	line       []byte       // its cosignature line(s) of that checkpoint
+	size       int64        // the size of the checkpoint of first and latest
+	first      []byte       // its first cosignature line(s) of that checkpoint
+	latest     []byte       // its latest re-cosignature line(s) of it, nil if none
+	at         time.Time    // when (node's clock) it last cosigned that checkpoint
 	failed     time.Time    // when it last failed with checkpoint size failedSize
 	failedSize int64
 	lastErr    string
@@ -149,6 +164,9 @@ func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
+	}
+	if opts.Recosign <= 0 {
+		opts.Recosign = DefaultRecosign
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -257,7 +275,7 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	// is looked at again every idleRecheck, since another front end
 	// that collected fewer cosignatures may have stored its note over
 	// this one's.
-	if size == lw.stored && lw.allCosigned(size) && lw.n.now().Sub(lw.storedAt) < idleRecheck {
+	if size == lw.stored && lw.allCosigned(size) && lw.n.now().Sub(lw.storedAt) < idleRecheck && !lw.recosignDue() {
 		return len(lw.ws), nil
 	}
 	// Every step until then: another front end on the same store may
@@ -271,7 +289,11 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	now := time.Now()
 	var wg sync.WaitGroup
 	for _, w := range lw.ws {
-		if held || w.size == size || (w.failedSize == size && now.Sub(w.failed) < lw.opts.Retry) {
+		// A witness that cosigned this checkpoint gets it again only
+		// after Recosign (the log is quiet): a later cosignature of a
+		// tree without the entries appended next bounds their received
+		// times from below (docs/witness.md, "Quiet periods").
+		if held || (w.size == size && lw.n.now().Sub(w.at) < lw.opts.Recosign) || (w.failedSize == size && now.Sub(w.failed) < lw.opts.Retry) {
 			continue
 		}
 		wg.Add(1)
@@ -285,7 +307,7 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	count := 0
 	for _, w := range lw.ws {
 		if w.size == size {
-			cosigned = append(cosigned, w.line...)
+			cosigned = append(append(cosigned, w.first...), w.latest...)
 			count++
 		}
 	}
@@ -314,6 +336,18 @@ func (lw *LogWitnessing) allCosigned(size int64) bool {
 	return true
 }
 
+// recosignDue reports whether a witness that cosigned the latest
+// checkpoint is due to cosign it again (Recosign since it last did).
+func (lw *LogWitnessing) recosignDue() bool {
+	now := lw.n.now()
+	for _, w := range lw.ws {
+		if now.Sub(w.at) >= lw.opts.Recosign {
+			return true
+		}
+	}
+	return false
+}
+
 // loadCosigned takes, for each witness, its valid cosignature of the
 // checkpoint of that size from the store's cosigned checkpoint, as if this
 // process had collected it. A node that restarts, or another front end on the same store, so doesn't ask its
@@ -336,10 +370,52 @@ func (lw *LogWitnessing) loadCosigned(ctx context.Context, size int64, note []by
 		if len(line) == 0 {
 			continue
 		}
-		if _, err := tlog.CheckQuorum(w.policy, have); err == nil {
-			w.size, w.line = size, line
+		if _, err := tlog.CheckQuorum(w.policy, have); err != nil {
+			continue
+		}
+		if w.size != size {
+			// New to this process (a restart, another front end's):
+			// due again Recosign from now.
+			w.size, w.first, w.latest, w.at = size, nil, nil, lw.n.now()
+		}
+		w.merge(line)
+	}
+}
+
+// merge adds cosignature lines of w's key of the checkpoint of w.size to
+// what w has of it, keeping the earliest as first (the bound of the
+// entries the checkpoint includes: never replaced by a later one) and the
+// latest as latest (the bound of the entries appended after it).
+func (w *nodeWitness) merge(lines []byte) {
+	all := keyLines(append(append(bytes.Clone(w.first), w.latest...), lines...), w.policy.Witnesses[0].Key)
+	var first, latest string
+	var firstAt, latestAt uint64
+	for _, l := range strings.SplitAfter(string(all), "\n") {
+		t, ok := lineTime(l)
+		if !ok {
+			continue
+		}
+		if first == "" || t < firstAt {
+			first, firstAt = l, t
+		}
+		if latest == "" || t > latestAt {
+			latest, latestAt = l, t
 		}
 	}
+	w.first, w.latest = []byte(first), nil
+	if latest != first {
+		w.latest = []byte(latest)
+	}
+}
+
+// lineTime returns the timestamp of a cosignature line (cosignature/v1 or
+// a timestamped ML-DSA-44 one: key ID, then a big-endian uint64).
+func lineTime(line string) (uint64, bool) {
+	_, _, sig, ok := tlog.SignatureLine(strings.TrimSuffix(line, "\n"))
+	if !ok || len(sig) < 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(sig), true
 }
 
 // holdBack reports whether the checkpoint of that size must not be
@@ -408,7 +484,11 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 		lw.opts.Logger.Info("a witness cosigns again", "witness", w.name, "size", size)
 		w.lastErr = ""
 	}
-	w.size, w.line = size, line
+	if w.size != size {
+		w.size, w.first, w.latest = size, nil, nil
+	}
+	w.merge(line)
+	w.at = lw.n.now()
 }
 
 // keyLines returns the note signature lines among lines ("— name base64\n"

@@ -37,11 +37,18 @@ type testWitness struct {
 
 func newTestWitness(t *testing.T, name, logKey string) *testWitness {
 	t.Helper()
+	return newTestWitnessAt(t, name, logKey, nil)
+}
+
+// newTestWitnessAt is newTestWitness with the witness's clock (nil:
+// time.Now).
+func newTestWitnessAt(t *testing.T, name, logKey string, now func() time.Time) *testWitness {
+	t.Helper()
 	skey, vkey, err := tlog.NewCosignerKey(rand.Reader, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := tlog.ParseCosignerKey(skey, nil)
+	cs, err := tlog.ParseCosignerKey(skey, now)
 	if err != nil {
 		t.Fatal(err)
 	}
