@@ -19,6 +19,7 @@ import (
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
+	gnote "golang.org/x/mod/sumdb/note"
 )
 
 // The witnessing worker gets the log's checkpoints cosigned: it runs
@@ -48,6 +49,9 @@ func checkWitnesses(ws []WitnessConfig) error {
 		// The rules of a policy's witness key (type 0x04 only).
 		if _, err := tlog.NewWitnessPolicy([]string{w.Key}, 1); err != nil {
 			return fmt.Errorf("witness %d: %w", i+1, err)
+		}
+		if w.Mode != "" && w.Mode != "push" && w.Mode != "pull" {
+			return fmt.Errorf("witness %d: mode %.20q isn't \"push\" (the node submits its checkpoints) or \"pull\" (the witness pulls the log)", i+1, w.Mode)
 		}
 		if seen[w.Key] {
 			return fmt.Errorf("witness %d: key listed twice", i+1)
@@ -89,6 +93,9 @@ type LogWitnessingOptions struct {
 	// quiet period is then flagged (docs/witness.md, "Quiet periods").
 	// Default [DefaultRecosign].
 	Recosign time.Duration
+	// PullInterval is how often the latest cosigned checkpoint of each
+	// pulling witness ("mode": "pull") is fetched. Default 10 s.
+	PullInterval time.Duration
 	// Logger receives the failures (each witness's distinct failure once
 	// until it succeeds again); nil means slog.Default().
 	Logger *slog.Logger
@@ -113,6 +120,9 @@ type LogWitnessing struct {
 	// witnesses because it lacks an entry received too long ago (logged
 	// once per wait).
 	waiting bool
+	// addMu serializes addStored's read-modify-write of a stored cosigned
+	// checkpoint between the pulling witnesses fetched in one step.
+	addMu sync.Mutex
 }
 
 // maxUncoveredAge is how long ago the first entry missing from the latest
@@ -144,6 +154,8 @@ type nodeWitness struct {
 	first      []byte       // its first cosignature line(s) of that checkpoint
 	latest     []byte       // its latest re-cosignature line(s) of it, nil if none
 	at         time.Time    // when (node's clock) it last cosigned that checkpoint
+	pull       bool         // it pulls the log: fetched, never submitted to
+	fetched    time.Time    // when (node's clock) a pulling one was last fetched
 	failed     time.Time    // when it last failed with checkpoint size failedSize
 	failedSize int64
 	lastErr    string
@@ -168,6 +180,9 @@ func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error
 	if opts.Recosign <= 0 {
 		opts.Recosign = DefaultRecosign
 	}
+	if opts.PullInterval <= 0 {
+		opts.PullInterval = 10 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -181,7 +196,7 @@ func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error
 		if err != nil {
 			return nil, err
 		}
-		lw.ws = append(lw.ws, &nodeWitness{cfg: w, name: redactedURL(w.URL), client: &witness.Client{URL: w.URL, HTTP: hc}, policy: pol})
+		lw.ws = append(lw.ws, &nodeWitness{cfg: w, name: redactedURL(w.URL), client: &witness.Client{URL: w.URL, HTTP: hc}, policy: pol, pull: w.Mode == "pull"})
 	}
 	return lw, nil
 }
@@ -289,6 +304,16 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	now := time.Now()
 	var wg sync.WaitGroup
 	for _, w := range lw.ws {
+		if w.pull {
+			if lw.n.now().Sub(w.fetched) >= lw.opts.PullInterval || lw.n.now().Before(w.fetched) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					lw.fetch(ctx, w, size, note)
+				}()
+			}
+			continue
+		}
 		// A witness that cosigned this checkpoint gets it again only
 		// after Recosign (the log is quiet): a later cosignature of a
 		// tree without the entries appended next bounds their received
@@ -329,7 +354,7 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 // of that size.
 func (lw *LogWitnessing) allCosigned(size int64) bool {
 	for _, w := range lw.ws {
-		if w.size != size {
+		if !w.pull && w.size != size {
 			return false
 		}
 	}
@@ -337,11 +362,15 @@ func (lw *LogWitnessing) allCosigned(size int64) bool {
 }
 
 // recosignDue reports whether a witness that cosigned the latest
-// checkpoint is due to cosign it again (Recosign since it last did).
+// checkpoint is due to cosign it again (Recosign since it last did), or
+// a pulling witness is due to be fetched.
 func (lw *LogWitnessing) recosignDue() bool {
 	now := lw.n.now()
 	for _, w := range lw.ws {
-		if now.Sub(w.at) >= lw.opts.Recosign {
+		if w.pull && (now.Sub(w.fetched) >= lw.opts.PullInterval || now.Before(w.fetched)) {
+			return true
+		}
+		if !w.pull && now.Sub(w.at) >= lw.opts.Recosign {
 			return true
 		}
 	}
@@ -480,15 +509,146 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 		}
 		return
 	}
-	if w.lastErr != "" {
-		lw.opts.Logger.Info("a witness cosigns again", "witness", w.name, "size", size)
-		w.lastErr = ""
-	}
+	lw.cosigns(w, size)
 	if w.size != size {
 		w.size, w.first, w.latest = size, nil, nil
 	}
 	w.merge(line)
 	w.at = lw.n.now()
+}
+
+// cosigns logs, once, that a witness that failed cosigns again.
+func (lw *LogWitnessing) cosigns(w *nodeWitness, size int64) {
+	if w.lastErr != "" {
+		lw.opts.Logger.Info("a witness cosigns again", "witness", w.name, "size", size)
+		w.lastErr = ""
+	}
+}
+
+// fetch reads a pulling witness's latest cosigned checkpoint of the log
+// (monitor retrieval) and, when it is one of the node's own checkpoints
+// (signed by the node's key, of a size the log has had, with the node's
+// root at that size) with a valid cosignature by the witness's configured
+// key, keeps that cosignature: in w when it is of the latest checkpoint
+// (size, note), which Step then stores, else added to the stored
+// cosigned checkpoint of its size. Its first and latest cosignature of a
+// checkpoint are kept, as a pushed witness's are.
+func (lw *LogWitnessing) fetch(ctx context.Context, w *nodeWitness, size int64, note []byte) {
+	w.fetched = lw.n.now()
+	ctx, cancel := context.WithTimeout(ctx, lw.opts.Timeout)
+	defer cancel()
+	cpSize, lines, plain, err := lw.fetchCosigned(ctx, w, size, note)
+	if err == nil && cpSize < size {
+		err = lw.addStored(ctx, w, cpSize, plain, lines)
+	}
+	if err != nil {
+		if witness.FailureKey(err) != w.lastErr {
+			lw.opts.Logger.Warn("couldn't take a pulling witness's cosignature; retrying later", "witness", w.name, "size", size, "err", err)
+			w.lastErr = witness.FailureKey(err)
+		}
+		return
+	}
+	lw.cosigns(w, cpSize)
+	if cpSize == size {
+		if w.size != size {
+			w.size, w.first, w.latest = size, nil, nil
+		}
+		w.merge(lines)
+		w.at = lw.n.now()
+	}
+}
+
+// fetchCosigned fetches and checks a pulling witness's latest cosigned
+// checkpoint of the log, whose latest checkpoint is note (of size size):
+// it returns its size, the witness's cosignature line(s) and the
+// checkpoint with the log's signature(s) only.
+func (lw *LogWitnessing) fetchCosigned(ctx context.Context, w *nodeWitness, size int64, note []byte) (int64, []byte, []byte, error) {
+	b, err := w.client.Checkpoint(ctx, lw.n.verifier.Name())
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	cp, err := tlog.OpenCheckpoint(b, lw.n.verifier)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("its checkpoint isn't one the node's key signed: %w", err)
+	}
+	if cp.Size == 0 || cp.Size > uint64(size) {
+		// Larger: another front end's newer checkpoint, taken at a later
+		// fetch; or not this log's at all.
+		return 0, nil, nil, fmt.Errorf("its checkpoint has size %d, not one of the node's sizes 1 to %d", cp.Size, size)
+	}
+	n, err := tlog.OpenNote(b, gnote.VerifierList(lw.n.verifier))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if cp.Size == uint64(size) {
+		if !bytes.HasPrefix(note, []byte(n.Text+"\n")) {
+			return 0, nil, nil, fmt.Errorf("its checkpoint of size %d isn't the node's", cp.Size)
+		}
+	} else {
+		root, err := tlog.TreeRoot(ctx, cp.Size, hashReader(size, lw.ls, lw.n.tiles))
+		if err != nil {
+			return 0, nil, nil, fmt.Errorf("couldn't compute the node's root at size %d: %w", cp.Size, err)
+		}
+		if root != cp.Hash {
+			return 0, nil, nil, fmt.Errorf("its checkpoint of size %d has another root than the node's tree: the log's key signed a tree the node doesn't have", cp.Size)
+		}
+	}
+	plain, err := gnote.Sign(&gnote.Note{Text: n.Text, Sigs: n.Sigs})
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	i := bytes.LastIndex(b, []byte("\n\n"))
+	lines := keyLines(b[i+2:], w.policy.Witnesses[0].Key)
+	if len(lines) == 0 {
+		return 0, nil, nil, errors.New("its checkpoint has no cosignature by its configured key")
+	}
+	if _, err := tlog.CheckQuorum(w.policy, append(bytes.Clone(plain), lines...)); err != nil {
+		return 0, nil, nil, fmt.Errorf("its cosignature doesn't verify: %w", err)
+	}
+	if cp.Size == uint64(size) {
+		plain = note
+	}
+	return int64(cp.Size), lines, plain, nil
+}
+
+// addStored adds w's cosignature lines of the checkpoint of that size
+// (plain: with the log's signatures only) to the stored cosigned
+// checkpoint of that size (or plain, when none is stored), keeping w's
+// first and latest, and stores it if that changed it.
+func (lw *LogWitnessing) addStored(ctx context.Context, w *nodeWitness, size int64, plain, lines []byte) error {
+	lw.addMu.Lock()
+	defer lw.addMu.Unlock()
+	base := plain
+	have, err := lw.cs.CosignedCheckpoint(ctx, size)
+	switch {
+	case err == nil:
+		text, terr := tlog.SplitNote(plain)
+		if terr != nil || !bytes.HasPrefix(have, append(text, '\n')) {
+			return fmt.Errorf("the stored cosigned checkpoint of size %d isn't the one the witness cosigned", size)
+		}
+		base = have
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	i := bytes.LastIndex(base, []byte("\n\n"))
+	if i < 0 {
+		return fmt.Errorf("the cosigned checkpoint of size %d has no signatures", size)
+	}
+	sigs := base[i+2:]
+	mine := keyLines(sigs, w.policy.Witnesses[0].Key)
+	tmp := &nodeWitness{policy: w.policy}
+	tmp.merge(append(bytes.Clone(mine), lines...))
+	out := bytes.Clone(base[:i+2])
+	for _, l := range strings.SplitAfter(string(sigs), "\n") {
+		if l != "" && !bytes.Contains(mine, []byte(l)) {
+			out = append(out, l...)
+		}
+	}
+	out = append(append(out, tmp.first...), tmp.latest...)
+	if bytes.Equal(out, have) {
+		return nil
+	}
+	return lw.cs.PutCosignedCheckpoint(ctx, size, out)
 }
 
 // keyLines returns the note signature lines among lines ("— name base64\n"
