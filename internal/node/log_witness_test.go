@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -806,6 +807,39 @@ func TestNodeTakesPullingWitnessCosignatures(t *testing.T) {
 	}
 	if posts.Load() != 0 {
 		t.Fatalf("the node submitted %d checkpoints to a pulling witness", posts.Load())
+	}
+	// A pulling witness that cosigned a tree the node's key signed but
+	// the node doesn't have (a split view made with its key elsewhere):
+	// its cosignature is refused, and nothing is stored for that size.
+	fork := newTestWitness(t, "fork.example", n.vkey)
+	var forged tlog.Hash
+	forged[0] = 1
+	text := fmt.Sprintf("%s\n%d\n%s\n", n.verifier.Name(), s1, forged)
+	signed, err := gnote.Sign(&gnote.Note{Text: text}, n.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&witness.Client{URL: fork.URL}).AddCheckpoint(ctx, 0, nil, signed); err != nil {
+		t.Fatal(err)
+	}
+	before, err := n.store.CosignedCheckpoint(ctx, int64(s1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	n.cfg.Witnesses = []WitnessConfig{{URL: fork.URL, Key: fork.VKey, Mode: "pull"}}
+	lwFork, err := NewLogWitnessing(n, LogWitnessingOptions{PullInterval: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := lwFork.Step(ctx); err != nil || got != 0 {
+		t.Fatalf("Step with a forked pulling witness: %d cosignatures, %v", got, err)
+	}
+	if after, _ := n.store.CosignedCheckpoint(ctx, int64(s1)); !bytes.Equal(after, before) {
+		t.Fatalf("the cosigned checkpoint of size %d changed:\n%s", s1, after)
+	}
+	if !strings.Contains(logged.String(), "another root") {
+		t.Fatalf("the refusal isn't logged: %s", logged.String())
 	}
 	rep, err := tlog.Audit(ctx, NewStoreAuditSource(n.store), tlog.AuditOptions{Verifier: n.verifier, Policy: pol})
 	if err != nil {
