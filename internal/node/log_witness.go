@@ -272,9 +272,11 @@ func (lw *LogWitnessing) Run(ctx context.Context) error {
 }
 
 // Step submits the latest checkpoint to each witness that hasn't cosigned
-// it (and isn't waiting to retry it), stores the checkpoint with the
-// cosignatures collected for it, and returns how many witnesses have
-// cosigned it. A witness's failure is logged, not returned: it is tried
+// it (and isn't waiting to retry it), or cosigned it Recosign ago or more
+// (a quiet log), fetches each pulling witness's latest cosigned
+// checkpoint every PullInterval, stores the checkpoint with the
+// cosignatures collected for it (each witness's first and latest), and
+// returns how many witnesses have cosigned it. A witness's failure is logged, not returned: it is tried
 // again after Retry or with the next checkpoint.
 func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	size, note, err := lw.ls.LatestCheckpoint(ctx)
@@ -291,7 +293,13 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	// that collected fewer cosignatures may have stored its note over
 	// this one's.
 	if size == lw.stored && lw.allCosigned(size) && lw.n.now().Sub(lw.storedAt) < idleRecheck && !lw.recosignDue() {
-		return len(lw.ws), nil
+		count := 0
+		for _, w := range lw.ws {
+			if w.size == size {
+				count++
+			}
+		}
+		return count, nil
 	}
 	// Every step until then: another front end on the same store may
 	// have collected cosignatures of this checkpoint since (it has no
@@ -350,8 +358,9 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	return count, nil
 }
 
-// allCosigned reports whether every witness has cosigned the checkpoint
-// of that size.
+// allCosigned reports whether every witness the node submits to has
+// cosigned the checkpoint of that size (a pulling one cosigns when it
+// polls: it is fetched on its own schedule, see recosignDue).
 func (lw *LogWitnessing) allCosigned(size int64) bool {
 	for _, w := range lw.ws {
 		if !w.pull && w.size != size {
