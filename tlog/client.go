@@ -368,6 +368,12 @@ type KeysResponse struct {
 	TreeSize   uint64      `json:"tree_size"`
 	Checkpoint string      `json:"checkpoint"`
 	Events     []BundleKey `json:"events"`
+	// Sequenced is the log's size, entries not yet in a checkpoint
+	// included, when the node answered (a Parley node since it added the
+	// field; 0 from one before): above TreeSize, a key registered or
+	// rotated moments ago may be among the entries the next checkpoint
+	// covers. Unproved (the node's word): only a reason to wait.
+	Sequenced uint64 `json:"sequenced,omitempty"`
 }
 
 // Verify checks the response's checkpoint with the log key (and that it is

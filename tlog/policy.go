@@ -2,8 +2,10 @@ package tlog
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -334,8 +336,19 @@ func (p *Policy) String() string {
 // policy-witness cosignature, in policy order, even when the quorum fails,
 // with [ErrQuorum] then.
 func CheckQuorum(p *Policy, signed []byte) ([]Cosignature, error) {
+	cos, _, err := checkQuorum(p, signed)
+	return cos, err
+}
+
+// checkQuorum is [CheckQuorum], returning also every valid policy-witness
+// cosignature with a timestamp, in note order: a note may carry more than
+// one cosignature of a witness (a node that had its unchanged checkpoint
+// cosigned again keeps the first and the latest, docs/witness.md), and
+// [CosignedTimes] needs them all while the quorum counts each witness
+// once, by its first line.
+func checkQuorum(p *Policy, signed []byte) ([]Cosignature, []Cosignature, error) {
 	if err := checkSignatureEncoding(signed); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(p.Logs) > 0 {
 		vs := make([]note.Verifier, len(p.Logs))
@@ -344,17 +357,17 @@ func CheckQuorum(p *Policy, signed []byte) ([]Cosignature, error) {
 		}
 		n, err := OpenNote(signed, note.VerifierList(vs...))
 		if err != nil {
-			return nil, fmt.Errorf("%w: not signed by a policy log: %v", ErrQuorum, err)
+			return nil, nil, fmt.Errorf("%w: not signed by a policy log: %v", ErrQuorum, err)
 		}
 		c, err := ParseCheckpoint([]byte(n.Text))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !originSigned(c.Origin, n.Sigs) {
-			return nil, fmt.Errorf("%w: origin %q isn't the name of the log key that signed it", ErrQuorum, c.Origin)
+			return nil, nil, fmt.Errorf("%w: origin %q isn't the name of the log key that signed it", ErrQuorum, c.Origin)
 		}
 	}
-	var cos []Cosignature
+	var cos, all []Cosignature
 	have := map[string]bool{}
 	if len(p.Witnesses) > 0 {
 		vs := make([]note.Verifier, len(p.Witnesses))
@@ -367,10 +380,10 @@ func CheckQuorum(p *Policy, signed []byte) ([]Cosignature, error) {
 		case errors.As(err, &unverified):
 			// No cosignature from a policy witness: only "quorum none" passes.
 		case err != nil:
-			return nil, fmt.Errorf("%w: %v", ErrQuorum, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrQuorum, err)
 		default:
 			if _, err := ParseCheckpoint([]byte(n.Text)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			byKey := map[[2]any]int{}
 			for i, w := range p.Witnesses {
@@ -380,7 +393,7 @@ func CheckQuorum(p *Policy, signed []byte) ([]Cosignature, error) {
 				i := byKey[[2]any{s.Name, s.Hash}]
 				t, err := CosignatureTime(s.Base64)
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				if t.Unix() == 0 {
 					// An ML-DSA-44 cosignature without a timestamp
@@ -393,13 +406,31 @@ func CheckQuorum(p *Policy, signed []byte) ([]Cosignature, error) {
 					cos = append(cos, Cosignature{Witness: w.Name, Key: w.Key, Time: t})
 				}
 			}
+			// n.Sigs has each key's first line; OpenNote verified the
+			// others too. Every line of a policy witness counts for all.
+			for _, l := range strings.Split(string(signed[len(n.Text)+1:]), "\n") {
+				name, hash, sig, ok := SignatureLine(l)
+				if !ok {
+					continue
+				}
+				i, ok := byKey[[2]any{name, hash}]
+				if !ok || len(sig) < 8 {
+					continue
+				}
+				t := binary.BigEndian.Uint64(sig)
+				if t == 0 || t > math.MaxInt64 {
+					continue // no statement (see above); out of range
+				}
+				w := p.Witnesses[i]
+				all = append(all, Cosignature{Witness: w.Name, Key: w.Key, Time: time.Unix(int64(t), 0).UTC()})
+			}
 			sort.SliceStable(cos, func(a, b int) bool { return p.names[cos[a].Witness] < p.names[cos[b].Witness] })
 		}
 	}
 	if p.Quorum == "none" || p.witnessed(p.Quorum, have) {
-		return cos, nil
+		return cos, all, nil
 	}
-	return cos, fmt.Errorf("%w: %d policy witness(es) cosigned it, not enough for quorum %s", ErrQuorum, len(cos), p.Quorum)
+	return cos, all, fmt.Errorf("%w: %d policy witness(es) cosigned it, not enough for quorum %s", ErrQuorum, len(cos), p.Quorum)
 }
 
 // witnessed evaluates a witness or group name against the witnesses that

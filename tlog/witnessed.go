@@ -48,7 +48,9 @@ type WitnessedAt struct {
 	Size uint64
 	// Earliest and Latest are the earliest and latest valid cosignatures
 	// of witnesses the policy names (the same one when one witness
-	// cosigned).
+	// cosigned once), counting every cosignature line of each witness: a
+	// node that had an unchanged checkpoint cosigned again serves it with
+	// the witness's first and latest cosignatures.
 	Earliest, Latest Cosignature
 }
 
@@ -64,7 +66,11 @@ func CosignedTimes(n []byte, v note.Verifier, p *Policy) (WitnessedAt, error) {
 	if err != nil {
 		return WitnessedAt{}, err
 	}
-	cos, err := CheckQuorum(p, n)
+	// Every line counts, not only each witness's first: a checkpoint
+	// cosigned again while the log was quiet carries the first
+	// cosignature (Earliest, the bound of the entries it includes) and the
+	// latest (Latest, the bound of those appended after it).
+	_, cos, err := checkQuorum(p, n)
 	if err != nil && !errors.Is(err, ErrQuorum) {
 		return WitnessedAt{}, err
 	}

@@ -317,3 +317,48 @@ func TestBundleWitnessedTimes(t *testing.T) {
 		t.Fatalf("inconsistent witnessed checkpoint: %v", err)
 	}
 }
+
+// TestCosignedTimesRecosigned: a checkpoint cosigned again by the same
+// witness (an unchanged checkpoint re-submitted while the log was quiet)
+// carries both cosignatures; its earliest time bounds the entries it
+// includes and its latest those appended after it, while the quorum
+// counts the witness once.
+func TestCosignedTimesRecosigned(t *testing.T) {
+	w := newTestWitness(t, "w1.example", 1)
+	t0 := time.Unix(1_700_000_000, 0)
+	l := &cosignedLog{testLog: newTestLog(t, 1)}
+	first := l.cosign(t, w, t0)
+	text, err := SplitNote(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.now = t0.Add(time.Hour)
+	again, err := note.Sign(&note.Note{Text: string(text)}, w.cosigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, line, _ := strings.Cut(string(again), "\n\n")
+	both := append(append([]byte(nil), first...), line...)
+	pol, err := NewWitnessPolicy([]string{w.vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := CosignedTimes(both, l.verifier, pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Earliest.Time.Equal(t0) || !got.Latest.Time.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("earliest %v, latest %v; want %v and an hour later", got.Earliest.Time, got.Latest.Time, t0)
+	}
+	cos, err := CheckQuorum(pol, both)
+	if err != nil || len(cos) != 1 || !cos[0].Time.Equal(t0) {
+		t.Fatalf("CheckQuorum: %v, %v; want the first cosignature once", cos, err)
+	}
+	tb := NewTimeBounds([]WitnessedAt{got})
+	if p := tb.CheckReceived(2, t0.Add(10*time.Minute), 0); !strings.Contains(p, "back-dated") {
+		t.Fatalf("an entry after the checkpoint received 50 minutes before its latest cosignature: %q", p)
+	}
+	if p := tb.CheckReceived(1, t0.Add(10*time.Minute), 0); !strings.Contains(p, "the received time is false") {
+		t.Fatalf("an entry in the checkpoint received 10 minutes after its first cosignature: %q", p)
+	}
+}

@@ -76,9 +76,12 @@ func (w *Witness) PullOnce(ctx context.Context, vkey string, src Source) (uint64
 	case cp.Size < have.Size:
 		return have.Size, fmt.Errorf("%w: size %d after %d", ErrRollback, cp.Size, have.Size)
 	case cp.Size == have.Size:
-		if cp.Hash == have.Hash {
-			return cp.Size, nil // nothing new
-		}
+		// Unchanged, or the same size with another root (a fork, which
+		// AddCheckpoint reports): an unchanged checkpoint is cosigned
+		// again, as a log that submits would have it, so that the
+		// latest cosignature of the quiet log's tree stays recent (it
+		// bounds the received time of the entries appended next,
+		// docs/witness.md "Quiet periods"); nothing is written for it.
 		_, err = w.AddCheckpoint(ctx, have.Size, nil, signed)
 	default:
 		hr := tlog.TileHashReader(cp.Size, src)

@@ -288,10 +288,14 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 	if err != nil {
 		return nil, err
 	}
-	if err := w.j.wait(b); err != nil {
-		// This write failed, and so does every later one: the witness
-		// stops cosigning (see journal.enqueue).
-		return nil, err
+	// b is nil for the checkpoint on disk cosigned again: nothing written
+	// (see accept).
+	if b != nil {
+		if err := w.j.wait(b); err != nil {
+			// This write failed, and so does every later one: the
+			// witness stops cosigning (see journal.enqueue).
+			return nil, err
+		}
 	}
 	ls.mu.Lock()
 	if seq > ls.seq {
@@ -372,6 +376,16 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 	full, err := note.Sign(n, w.cfg.Cosigner)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("couldn't cosign: %w", err)
+	}
+	if oldSize == cp.Size && ls.note != nil && ls.seq == ls.pseq {
+		// The checkpoint on disk, cosigned again (a quiet log re-submits
+		// its checkpoint, or a pull finds it unchanged): nothing new to
+		// keep, so no journal record, which would otherwise grow by one
+		// per re-submission of every quiet log. Monitors get the new
+		// cosignature; after a restart they get the one on disk, also
+		// true.
+		ls.note, ls.pnote = full, full
+		return full, nil, ls.seq, nil
 	}
 	// Queued under ls.mu, so this log's records reach the journal in the
 	// order they were accepted.

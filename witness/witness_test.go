@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-exchange/parley/tlog"
 	fnote "github.com/transparency-dev/formats/note"
@@ -499,5 +500,95 @@ func testEvidenceBounded(t *testing.T, dir string) {
 	}
 	if ev, _ := w.Evidence(); len(ev) != MaxEvidencePerLog+1 {
 		t.Fatalf("%d evidence files after another log's fork, want %d", len(ev), MaxEvidencePerLog+1)
+	}
+}
+
+// TestRecosignWritesNothing: the checkpoint the witness holds, submitted
+// again (old size = its size, no proof) or found unchanged by a pull, is
+// cosigned again with the current time (C2SP tlog-witness), which monitor
+// retrieval then serves, and nothing is written to the journal: a quiet
+// log re-submitted every minute, or pulled every poll, doesn't grow it.
+// After a restart the witness holds the checkpoint from disk, with its
+// first cosignature, and goes on from it.
+func TestRecosignWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, "example.com/log")
+	h := l.newHistory(t, "a", 0, 40)
+	srv := newTileServer(t, h, "secret")
+	dir := t.TempDir()
+	skey, vkey, err := tlog.NewCosignerKey(seedRand("w"), "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1_800_000_000, 0).UTC()
+	now := t0
+	cs, err := tlog.ParseCosignerKey(skey, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := Open(Config{Dir: dir, Cosigner: cs, Logs: []string{l.vkey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	pol, err := tlog.NewWitnessPolicy([]string{vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := func() time.Time {
+		t.Helper()
+		cos, err := tlog.CheckQuorum(pol, w.Checkpoint("example.com/log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cos[0].Time
+	}
+	journal := func() []byte {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dir, "state", "journal"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cp := h.checkpointAt(t, 40)
+	if _, err := w.AddCheckpoint(ctx, 0, nil, cp); err != nil {
+		t.Fatal(err)
+	}
+	first := w.Checkpoint("example.com/log")
+	before := journal()
+	now = t0.Add(time.Hour)
+	line, err := w.AddCheckpoint(ctx, 40, nil, cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cos, err := tlog.CheckQuorum(pol, append(bytes.Clone(cp), line...))
+	if err != nil || !cos[0].Time.Equal(now) {
+		t.Fatalf("re-submission: %v, %v; want a cosignature at %v", cos, err, now)
+	}
+	if got := served(); !got.Equal(now) {
+		t.Fatalf("monitor retrieval serves the cosignature of %v, want %v", got, now)
+	}
+	now = t0.Add(2 * time.Hour)
+	if size, err := w.PullOnce(ctx, l.vkey, &tlog.Client{URL: srv.URL, Token: "secret"}); size != 40 || err != nil {
+		t.Fatalf("pull of the unchanged log: %d, %v", size, err)
+	}
+	if got := served(); !got.Equal(now) {
+		t.Fatalf("after a pull of the unchanged log, monitor retrieval serves the cosignature of %v, want %v", got, now)
+	}
+	if !bytes.Equal(journal(), before) {
+		t.Fatal("cosigning the same checkpoint again wrote to the journal")
+	}
+	w.Close()
+	w2 := openWitness(t, dir, "w", l)
+	if !bytes.Equal(w2.Checkpoint("example.com/log"), first) {
+		t.Fatal("after a restart the witness doesn't hold the checkpoint on disk")
+	}
+	if _, err := w2.AddCheckpoint(ctx, 40, nil, cp); err != nil {
+		t.Fatalf("re-submission after a restart: %v", err)
+	}
+	h.grow(t, 5)
+	if _, err := w2.AddCheckpoint(ctx, 40, h.proof(t, 40, 45), h.checkpointAt(t, 45)); err != nil {
+		t.Fatalf("growing after re-submissions: %v", err)
 	}
 }

@@ -460,3 +460,65 @@ func TestOpinionOutranksFutureDated(t *testing.T) {
 		t.Errorf("concurrence: exit %d, want cert-borovia's agree counted:\n%s%s", code, out, stderr)
 	}
 }
+
+// TestOpinionKeyJustRotated: `parley opinion --key NEW` right after a key
+// rotation, before a checkpoint covers it, doesn't fail with "no member
+// has the public key": /log/keys says the node has entries its checkpoint
+// doesn't cover yet, and the command says so and waits for the next
+// checkpoint. (The node's integrator starts only once the first lookup
+// was answered, so that lookup never sees the rotation.)
+func TestOpinionKeyJustRotated(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "demo", "--data", dir, "--listen", "127.0.0.1:0", "--no-serve"); code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, stderr)
+	}
+	var st demoState
+	b, err := os.ReadFile(filepath.Join(dir, "demo", "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	aurelia := st.Members[0]
+	newKey := filepath.Join(t.TempDir(), "aurelia-2.key")
+	if code, _, stderr := runCLI(t, "keygen", "--out", newKey); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, stderr)
+	}
+	pub, err := readPublicKey(newKey + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := node.Open(ctx, dir, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.RotateKey(ctx, aurelia.ID, pub, nil); err != nil {
+		t.Fatal(err)
+	}
+	li, err := node.NewLogIntegrator(n, node.LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	integrating := make(chan error, 1)
+	h := n.Handler(nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		if r.URL.Path == "/log/keys" {
+			once.Do(func() { go func() { integrating <- li.Run(ctx) }() })
+		}
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		once.Do(func() { integrating <- nil })
+		<-integrating
+		n.Close()
+	})
+	code, out, stderr := runCLI(t, "opinion", "--url", srv.URL, "--token", aurelia.Token, "--key", newKey, demo.Report, "disagree")
+	if code != 0 || !strings.Contains(stderr, "waiting up to") {
+		t.Fatalf("opinion with the key rotated in moments ago: exit %d, want 0 after a wait:\n%s%s", code, out, stderr)
+	}
+}

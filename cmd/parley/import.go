@@ -238,7 +238,7 @@ func (o *importOut) open(ctx context.Context, c *cli) (*importSink, error) {
 	s.key = key
 	s.client = &taxii.Client{BaseURL: o.url, Token: o.token, HTTP: c.httpClient()}
 	if s.me = identityFromTokenFile(o.tokenFile); s.me == "" {
-		if s.me, err = identityOfKey(ctx, c.httpClient(), o.url, o.token, key.Public().(ed25519.PublicKey)); err != nil {
+		if s.me, err = identityOfKey(ctx, c.httpClient(), c.stderr, o.url, o.token, key.Public().(ed25519.PublicKey)); err != nil {
 			return nil, err
 		}
 	}

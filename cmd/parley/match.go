@@ -131,7 +131,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if *as == "" {
 			// The sightings' creator must be the member whose key signs
 			// them; the log shows which member holds this key.
-			if *as, err = identityOfKey(ctx, c.httpClient(), *url, *token, key.Public().(ed25519.PublicKey)); err != nil {
+			if *as, err = identityOfKey(ctx, c.httpClient(), c.stderr, *url, *token, key.Public().(ed25519.PublicKey)); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -94,7 +95,7 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	}
 	me := *as
 	if me == "" {
-		if me, err = identityOfKey(ctx, c.httpClient(), *u, *token, key.Public().(ed25519.PublicKey)); err != nil {
+		if me, err = identityOfKey(ctx, c.httpClient(), c.stderr, *u, *token, key.Public().(ed25519.PublicKey)); err != nil {
 			return err
 		}
 	}
@@ -175,18 +176,64 @@ func postOpinion(ctx context.Context, client *taxii.Client, target string, signe
 
 func formatVersion(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// identityOfKey finds the member whose registered key is pub.
-func identityOfKey(ctx context.Context, hc *http.Client, base, token string, pub ed25519.PublicKey) (string, error) {
+// identityOfKey finds the member whose registered key is pub. The keys
+// are those the log's checkpoint covers: when none is pub's and the node
+// has entries sequenced beyond its checkpoint (a key registered or rotated
+// moments ago), it says so on progress and waits, up to keyWait, for a
+// checkpoint that covers them, then looks again.
+func identityOfKey(ctx context.Context, hc *http.Client, progress io.Writer, base, token string, pub ed25519.PublicKey) (string, error) {
 	cl := &tlog.Client{URL: base, Token: token, HTTP: hc}
+	resp, ids, err := keyOwners(ctx, cl, pub)
+	if err != nil {
+		return "", err
+	}
+	if len(ids) == 0 && resp.Sequenced > resp.TreeSize {
+		target := resp.Sequenced
+		fmt.Fprintf(progress, "parley: your key isn't in the node's checkpoint of size %d, which doesn't cover %d newer log entries yet (a key registered or rotated moments ago?): waiting up to %s for the next checkpoint\n", resp.TreeSize, target-resp.TreeSize, keyWait)
+		wctx, cancel := context.WithTimeout(ctx, keyWait)
+		defer cancel()
+		t := time.NewTicker(keyPoll)
+		defer t.Stop()
+		for resp.TreeSize < target {
+			select {
+			case <-wctx.Done():
+				return "", withExit(4, "try again once the node integrates its log (parley status shows it)", fmt.Errorf("the node's checkpoint didn't cover its log entries up to %d within %s", target, keyWait))
+			case <-t.C:
+			}
+			if resp, ids, err = keyOwners(wctx, cl, pub); err != nil && wctx.Err() == nil {
+				return "", err
+			}
+		}
+	}
+	switch len(ids) {
+	case 1:
+		return ids[0], nil
+	case 0:
+		return "", usageErrorf("register it with parley member add --pubkey, or name your identity with --as; a key registered or rotated in moments ago is listed once the node's next checkpoint covers it (within a second): try again then", "no member has the public key of --key registered in the log up to its checkpoint of size %d", resp.TreeSize)
+	}
+	return "", usageErrorf("name your identity with --as", "%d members have this key registered: %s", len(ids), strings.Join(ids, ", "))
+}
+
+// keyWait bounds how long identityOfKey waits for a checkpoint that covers
+// the node's latest entries (its integrator runs every 100 ms); keyPoll is
+// how often it looks.
+const (
+	keyWait = 10 * time.Second
+	keyPoll = 100 * time.Millisecond
+)
+
+// keyOwners reads the member keys the node's checkpoint covers and
+// returns the members whose key in force at its size is pub.
+func keyOwners(ctx context.Context, cl *tlog.Client, pub ed25519.PublicKey) (tlog.KeysResponse, []string, error) {
 	resp, err := cl.Keys(ctx)
 	if err != nil {
-		return "", withExit(4, "check --url and --token", fmt.Errorf("couldn't list the member keys: %w", err))
+		return resp, nil, withExit(4, "check --url and --token", fmt.Errorf("couldn't list the member keys: %w", err))
 	}
 	// Only a lookup: what is posted with the identity is then checked
 	// against the log by the node and by every reader.
 	keys, err := resp.Replay()
 	if err != nil {
-		return "", withExit(4, "", fmt.Errorf("couldn't read the member keys: %w", err))
+		return resp, nil, withExit(4, "", fmt.Errorf("couldn't read the member keys: %w", err))
 	}
 	var ids []string
 	for _, id := range keys.Members() {
@@ -194,16 +241,7 @@ func identityOfKey(ctx context.Context, hc *http.Client, base, token string, pub
 			ids = append(ids, id)
 		}
 	}
-	switch len(ids) {
-	case 1:
-		return ids[0], nil
-	case 0:
-		// The lookup reads the keys the log's checkpoint covers: a key
-		// registered or rotated in a moment ago isn't there until the
-		// node's next checkpoint, within a second.
-		return "", usageErrorf("register it with parley member add --pubkey, or name your identity with --as; a key registered or rotated in moments ago is listed once the node's next checkpoint covers it (within a second): try again then", "no member has the public key of --key registered in the log up to its checkpoint of size %d", resp.TreeSize)
-	}
-	return "", usageErrorf("name your identity with --as", "%d members have this key registered: %s", len(ids), strings.Join(ids, ", "))
+	return resp, ids, nil
 }
 
 // withdrawOwn withdraws me's stance on conc's object: every opinion of

@@ -190,6 +190,15 @@ type WitnessConfig struct {
 	// certificate from a private CA). A relative path is in the data
 	// directory. It is read when the node opens.
 	CA string `json:"ca,omitempty"`
+	// Mode is how the witness sees the log: "push" (or empty, the
+	// default) has the node submit its checkpoints to the witness
+	// (add-checkpoint); "pull" is a witness that pulls the log itself
+	// (`parley witness serve --pull`): the node never submits to it, and
+	// instead fetches its latest cosigned checkpoint (monitor retrieval,
+	// GET <url>/<origin hash>/checkpoint) and, when it is one of the
+	// node's own checkpoints, adds its cosignature to the one it serves
+	// (docs/witness.md, "Pulling witnesses").
+	Mode string `json:"mode,omitempty"`
 }
 
 // checkPublicURL checks config.json's public_url: empty, or an http(s)

@@ -262,8 +262,16 @@ func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member
 		respondError(w, r, err)
 		return
 	}
+	// The entries sequenced beyond the checkpoint: a client that doesn't
+	// find a key registered or rotated moments ago waits for the next
+	// checkpoint only when there are some (parley opinion --key NEW).
+	seq, err := ls.LogSize(r.Context())
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
 	note = withCosignatures(r.Context(), ls, size, note)
-	writeJSON(w, tlog.KeysResponse{TreeSize: uint64(size), Checkpoint: string(note), Events: events})
+	writeJSON(w, tlog.KeysResponse{TreeSize: uint64(size), Checkpoint: string(note), Events: events, Sequenced: uint64(max(seq, size))})
 }
 
 func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {

@@ -184,3 +184,97 @@ func TestNodeWitnessedTimeBackdated(t *testing.T) {
 		t.Fatalf("bundle problems %v", problems)
 	}
 }
+
+// TestWitnessingRecosignsInQuietPeriods: while the log is quiet the node
+// submits its unchanged checkpoint to its witnesses again every Recosign
+// (not more often), keeps each witness's first and latest cosignature of
+// it, and so an entry back-dated into the quiet period, before the latest
+// cosignature of the tree without it, is flagged by the audit (over HTTP
+// and of the store) and by the bundle's verification. Without the
+// re-submission the only cosignature of that tree is from before the entry's
+// claimed time, and it passes.
+func TestWitnessingRecosignsInQuietPeriods(t *testing.T) {
+	ctx := context.Background()
+	var nodeOffset, witnessOffset atomic.Int64
+	n, _ := initNode(t, Options{Now: func() time.Time { return time.Now().Add(time.Duration(nodeOffset.Load())) }})
+	w := newTestWitnessAt(t, "w1.example", n.vkey, func() time.Time { return time.Now().Add(time.Duration(witnessOffset.Load())) })
+	var requests atomic.Int64
+	h := w.srv.Config.Handler
+	w.srv.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		h.ServeHTTP(rw, r)
+	})
+	n.cfg.Witnesses = []WitnessConfig{{URL: w.URL, Key: w.VKey}}
+	pol, err := tlog.NewWitnessPolicy([]string{w.VKey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, key, coll := addAliceShared(t, n)
+	submitOne(t, n, m, key, coll, 1)
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet, err := li.Integrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw, err := NewLogWitnessing(n, LogWitnessingOptions{Recosign: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(want int64) {
+		t.Helper()
+		if got, err := lw.Step(ctx); err != nil || got != 1 || requests.Load() != want {
+			t.Fatalf("Step: %d cosignatures, %v, %d requests (want %d)", got, err, requests.Load(), want)
+		}
+	}
+	step(1)
+	// Within Recosign, nothing is submitted again.
+	for _, d := range []time.Duration{time.Second, 4 * time.Minute} {
+		nodeOffset.Store(int64(d))
+		witnessOffset.Store(int64(d))
+		step(1)
+	}
+	// The log stays quiet for 20 minutes: the checkpoint is cosigned
+	// again, once, and stored with both cosignatures.
+	nodeOffset.Store(int64(20 * time.Minute))
+	witnessOffset.Store(int64(20 * time.Minute))
+	step(2)
+	step(2)
+	stored, err := n.store.CosignedCheckpoint(ctx, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := keyLines(stored, w.VKey); strings.Count(string(lines), "\n") != 2 {
+		t.Fatalf("the quiet checkpoint is stored with %q of the witness's lines, want its first and latest", lines)
+	}
+	wa, err := tlog.CosignedTimes(stored, n.verifier, pol)
+	if err != nil || wa.Latest.Time.Sub(wa.Earliest.Time) < 19*time.Minute {
+		t.Fatalf("stored cosignatures: %+v, %v", wa, err)
+	}
+	// The node claims an entry received a minute after the checkpoint
+	// was first cosigned, 19 minutes before the witness cosigned it again
+	// without the entry.
+	nodeOffset.Store(int64(time.Minute))
+	submitOne(t, n, m, key, coll, 2)
+	if _, err := li.Integrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	nodeOffset.Store(int64(20 * time.Minute))
+	step(3)
+	url, _ := serveNode(t, n)
+	for _, rep := range auditBoth(t, n, url, m.Token, pol) {
+		if len(rep.Problems) != 1 || rep.Problems[0].Index != quiet || !strings.Contains(rep.Problems[0].Reason, "back-dated") {
+			t.Fatalf("problems %v, want one naming entry %d back-dated", rep.Problems, quiet)
+		}
+	}
+	es, err := n.store.Entries(ctx, quiet, quiet+1)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("entry %d: %v %v", quiet, es, err)
+	}
+	_, problems := bundleTimes(t, n, url, m.Token, es[0].ObjectID, pol)
+	if len(problems) != 1 || !strings.Contains(problems[0], "back-dated") {
+		t.Fatalf("bundle problems %v, want the entry back-dated", problems)
+	}
+}

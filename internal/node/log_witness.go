@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"github.com/parley-exchange/parley/witness"
+	gnote "golang.org/x/mod/sumdb/note"
 )
 
 // The witnessing worker gets the log's checkpoints cosigned: it runs
@@ -47,6 +49,9 @@ func checkWitnesses(ws []WitnessConfig) error {
 		// The rules of a policy's witness key (type 0x04 only).
 		if _, err := tlog.NewWitnessPolicy([]string{w.Key}, 1); err != nil {
 			return fmt.Errorf("witness %d: %w", i+1, err)
+		}
+		if w.Mode != "" && w.Mode != "push" && w.Mode != "pull" {
+			return fmt.Errorf("witness %d: mode %.20q isn't \"push\" (the node submits its checkpoints) or \"pull\" (the witness pulls the log)", i+1, w.Mode)
 		}
 		if seen[w.Key] {
 			return fmt.Errorf("witness %d: key listed twice", i+1)
@@ -80,6 +85,17 @@ type LogWitnessingOptions struct {
 	Retry time.Duration
 	// Timeout bounds one submission to one witness. Default 10 s.
 	Timeout time.Duration
+	// Recosign is how long after a witness last cosigned the latest
+	// checkpoint it is submitted again, unchanged, while the log is quiet
+	// (C2SP tlog-witness: the same checkpoint, old size = its size, no
+	// proof), so that the latest cosignature of a tree without an entry
+	// appended later is never older than this: an entry back-dated into a
+	// quiet period is then flagged (docs/witness.md, "Quiet periods").
+	// Default [DefaultRecosign].
+	Recosign time.Duration
+	// PullInterval is how often the latest cosigned checkpoint of each
+	// pulling witness ("mode": "pull") is fetched. Default 10 s.
+	PullInterval time.Duration
 	// Logger receives the failures (each witness's distinct failure once
 	// until it succeeds again); nil means slog.Default().
 	Logger *slog.Logger
@@ -104,6 +120,9 @@ type LogWitnessing struct {
 	// witnesses because it lacks an entry received too long ago (logged
 	// once per wait).
 	waiting bool
+	// addMu serializes addStored's read-modify-write of a stored cosigned
+	// checkpoint between the pulling witnesses fetched in one step.
+	addMu sync.Mutex
 }
 
 // maxUncoveredAge is how long ago the first entry missing from the latest
@@ -118,6 +137,10 @@ type LogWitnessing struct {
 // without them.
 const maxUncoveredAge = 30 * time.Second
 
+// DefaultRecosign is how often the node has an unchanged checkpoint
+// cosigned again while its log is quiet ([LogWitnessingOptions.Recosign]).
+const DefaultRecosign = time.Minute
+
 // idleRecheck is how often an idle witnessing (see Step) reads the stored
 // cosigned checkpoint again.
 const idleRecheck = 5 * time.Second
@@ -127,8 +150,12 @@ type nodeWitness struct {
 	name       string // cfg.URL without a password, for the log
 	client     *witness.Client
 	policy     *tlog.Policy // this witness alone, to check its cosignatures
-	size       int64        // the size of the checkpoint of line
-	line       []byte       // its cosignature line(s) of that checkpoint
+	size       int64        // the size of the checkpoint of first and latest
+	first      []byte       // its first cosignature line(s) of that checkpoint
+	latest     []byte       // its latest re-cosignature line(s) of it, nil if none
+	at         time.Time    // when (node's clock) it last cosigned that checkpoint
+	pull       bool         // it pulls the log: fetched, never submitted to
+	fetched    time.Time    // when (node's clock) a pulling one was last fetched
 	failed     time.Time    // when it last failed with checkpoint size failedSize
 	failedSize int64
 	lastErr    string
@@ -150,6 +177,12 @@ func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
+	if opts.Recosign <= 0 {
+		opts.Recosign = DefaultRecosign
+	}
+	if opts.PullInterval <= 0 {
+		opts.PullInterval = 10 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -163,7 +196,7 @@ func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error
 		if err != nil {
 			return nil, err
 		}
-		lw.ws = append(lw.ws, &nodeWitness{cfg: w, name: redactedURL(w.URL), client: &witness.Client{URL: w.URL, HTTP: hc}, policy: pol})
+		lw.ws = append(lw.ws, &nodeWitness{cfg: w, name: redactedURL(w.URL), client: &witness.Client{URL: w.URL, HTTP: hc}, policy: pol, pull: w.Mode == "pull"})
 	}
 	return lw, nil
 }
@@ -239,9 +272,11 @@ func (lw *LogWitnessing) Run(ctx context.Context) error {
 }
 
 // Step submits the latest checkpoint to each witness that hasn't cosigned
-// it (and isn't waiting to retry it), stores the checkpoint with the
-// cosignatures collected for it, and returns how many witnesses have
-// cosigned it. A witness's failure is logged, not returned: it is tried
+// it (and isn't waiting to retry it), or cosigned it Recosign ago or more
+// (a quiet log), fetches each pulling witness's latest cosigned
+// checkpoint every PullInterval, stores the checkpoint with the
+// cosignatures collected for it (each witness's first and latest), and
+// returns how many witnesses have cosigned it. A witness's failure is logged, not returned: it is tried
 // again after Retry or with the next checkpoint.
 func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	size, note, err := lw.ls.LatestCheckpoint(ctx)
@@ -257,8 +292,14 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	// is looked at again every idleRecheck, since another front end
 	// that collected fewer cosignatures may have stored its note over
 	// this one's.
-	if size == lw.stored && lw.allCosigned(size) && lw.n.now().Sub(lw.storedAt) < idleRecheck {
-		return len(lw.ws), nil
+	if size == lw.stored && lw.allCosigned(size) && lw.n.now().Sub(lw.storedAt) < idleRecheck && !lw.recosignDue() {
+		count := 0
+		for _, w := range lw.ws {
+			if w.size == size {
+				count++
+			}
+		}
+		return count, nil
 	}
 	// Every step until then: another front end on the same store may
 	// have collected cosignatures of this checkpoint since (it has no
@@ -271,7 +312,21 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	now := time.Now()
 	var wg sync.WaitGroup
 	for _, w := range lw.ws {
-		if held || w.size == size || (w.failedSize == size && now.Sub(w.failed) < lw.opts.Retry) {
+		if w.pull {
+			if lw.n.now().Sub(w.fetched) >= lw.opts.PullInterval || lw.n.now().Before(w.fetched) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					lw.fetch(ctx, w, size, note)
+				}()
+			}
+			continue
+		}
+		// A witness that cosigned this checkpoint gets it again only
+		// after Recosign (the log is quiet): a later cosignature of a
+		// tree without the entries appended next bounds their received
+		// times from below (docs/witness.md, "Quiet periods").
+		if held || (w.size == size && lw.n.now().Sub(w.at) < lw.opts.Recosign) || (w.failedSize == size && now.Sub(w.failed) < lw.opts.Retry) {
 			continue
 		}
 		wg.Add(1)
@@ -285,7 +340,7 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	count := 0
 	for _, w := range lw.ws {
 		if w.size == size {
-			cosigned = append(cosigned, w.line...)
+			cosigned = append(append(cosigned, w.first...), w.latest...)
 			count++
 		}
 	}
@@ -303,15 +358,32 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	return count, nil
 }
 
-// allCosigned reports whether every witness has cosigned the checkpoint
-// of that size.
+// allCosigned reports whether every witness the node submits to has
+// cosigned the checkpoint of that size (a pulling one cosigns when it
+// polls: it is fetched on its own schedule, see recosignDue).
 func (lw *LogWitnessing) allCosigned(size int64) bool {
 	for _, w := range lw.ws {
-		if w.size != size {
+		if !w.pull && w.size != size {
 			return false
 		}
 	}
 	return true
+}
+
+// recosignDue reports whether a witness that cosigned the latest
+// checkpoint is due to cosign it again (Recosign since it last did), or
+// a pulling witness is due to be fetched.
+func (lw *LogWitnessing) recosignDue() bool {
+	now := lw.n.now()
+	for _, w := range lw.ws {
+		if w.pull && (now.Sub(w.fetched) >= lw.opts.PullInterval || now.Before(w.fetched)) {
+			return true
+		}
+		if !w.pull && now.Sub(w.at) >= lw.opts.Recosign {
+			return true
+		}
+	}
+	return false
 }
 
 // loadCosigned takes, for each witness, its valid cosignature of the
@@ -336,10 +408,52 @@ func (lw *LogWitnessing) loadCosigned(ctx context.Context, size int64, note []by
 		if len(line) == 0 {
 			continue
 		}
-		if _, err := tlog.CheckQuorum(w.policy, have); err == nil {
-			w.size, w.line = size, line
+		if _, err := tlog.CheckQuorum(w.policy, have); err != nil {
+			continue
+		}
+		if w.size != size {
+			// New to this process (a restart, another front end's):
+			// due again Recosign from now.
+			w.size, w.first, w.latest, w.at = size, nil, nil, lw.n.now()
+		}
+		w.merge(line)
+	}
+}
+
+// merge adds cosignature lines of w's key of the checkpoint of w.size to
+// what w has of it, keeping the earliest as first (the bound of the
+// entries the checkpoint includes: never replaced by a later one) and the
+// latest as latest (the bound of the entries appended after it).
+func (w *nodeWitness) merge(lines []byte) {
+	all := keyLines(append(append(bytes.Clone(w.first), w.latest...), lines...), w.policy.Witnesses[0].Key)
+	var first, latest string
+	var firstAt, latestAt uint64
+	for _, l := range strings.SplitAfter(string(all), "\n") {
+		t, ok := lineTime(l)
+		if !ok {
+			continue
+		}
+		if first == "" || t < firstAt {
+			first, firstAt = l, t
+		}
+		if latest == "" || t > latestAt {
+			latest, latestAt = l, t
 		}
 	}
+	w.first, w.latest = []byte(first), nil
+	if latest != first {
+		w.latest = []byte(latest)
+	}
+}
+
+// lineTime returns the timestamp of a cosignature line (cosignature/v1 or
+// a timestamped ML-DSA-44 one: key ID, then a big-endian uint64).
+func lineTime(line string) (uint64, bool) {
+	_, _, sig, ok := tlog.SignatureLine(strings.TrimSuffix(line, "\n"))
+	if !ok || len(sig) < 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(sig), true
 }
 
 // holdBack reports whether the checkpoint of that size must not be
@@ -404,11 +518,146 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 		}
 		return
 	}
+	lw.cosigns(w, size)
+	if w.size != size {
+		w.size, w.first, w.latest = size, nil, nil
+	}
+	w.merge(line)
+	w.at = lw.n.now()
+}
+
+// cosigns logs, once, that a witness that failed cosigns again.
+func (lw *LogWitnessing) cosigns(w *nodeWitness, size int64) {
 	if w.lastErr != "" {
 		lw.opts.Logger.Info("a witness cosigns again", "witness", w.name, "size", size)
 		w.lastErr = ""
 	}
-	w.size, w.line = size, line
+}
+
+// fetch reads a pulling witness's latest cosigned checkpoint of the log
+// (monitor retrieval) and, when it is one of the node's own checkpoints
+// (signed by the node's key, of a size the log has had, with the node's
+// root at that size) with a valid cosignature by the witness's configured
+// key, keeps that cosignature: in w when it is of the latest checkpoint
+// (size, note), which Step then stores, else added to the stored
+// cosigned checkpoint of its size. Its first and latest cosignature of a
+// checkpoint are kept, as a pushed witness's are.
+func (lw *LogWitnessing) fetch(ctx context.Context, w *nodeWitness, size int64, note []byte) {
+	w.fetched = lw.n.now()
+	ctx, cancel := context.WithTimeout(ctx, lw.opts.Timeout)
+	defer cancel()
+	cpSize, lines, plain, err := lw.fetchCosigned(ctx, w, size, note)
+	if err == nil && cpSize < size {
+		err = lw.addStored(ctx, w, cpSize, plain, lines)
+	}
+	if err != nil {
+		if witness.FailureKey(err) != w.lastErr {
+			lw.opts.Logger.Warn("couldn't take a pulling witness's cosignature; retrying later", "witness", w.name, "size", size, "err", err)
+			w.lastErr = witness.FailureKey(err)
+		}
+		return
+	}
+	lw.cosigns(w, cpSize)
+	if cpSize == size {
+		if w.size != size {
+			w.size, w.first, w.latest = size, nil, nil
+		}
+		w.merge(lines)
+		w.at = lw.n.now()
+	}
+}
+
+// fetchCosigned fetches and checks a pulling witness's latest cosigned
+// checkpoint of the log, whose latest checkpoint is note (of size size):
+// it returns its size, the witness's cosignature line(s) and the
+// checkpoint with the log's signature(s) only.
+func (lw *LogWitnessing) fetchCosigned(ctx context.Context, w *nodeWitness, size int64, note []byte) (int64, []byte, []byte, error) {
+	b, err := w.client.Checkpoint(ctx, lw.n.verifier.Name())
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	cp, err := tlog.OpenCheckpoint(b, lw.n.verifier)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("its checkpoint isn't one the node's key signed: %w", err)
+	}
+	if cp.Size == 0 || cp.Size > uint64(size) {
+		// Larger: another front end's newer checkpoint, taken at a later
+		// fetch; or not this log's at all.
+		return 0, nil, nil, fmt.Errorf("its checkpoint has size %d, not one of the node's sizes 1 to %d", cp.Size, size)
+	}
+	n, err := tlog.OpenNote(b, gnote.VerifierList(lw.n.verifier))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if cp.Size == uint64(size) {
+		if !bytes.HasPrefix(note, []byte(n.Text+"\n")) {
+			return 0, nil, nil, fmt.Errorf("its checkpoint of size %d isn't the node's", cp.Size)
+		}
+	} else {
+		root, err := tlog.TreeRoot(ctx, cp.Size, hashReader(size, lw.ls, lw.n.tiles))
+		if err != nil {
+			return 0, nil, nil, fmt.Errorf("couldn't compute the node's root at size %d: %w", cp.Size, err)
+		}
+		if root != cp.Hash {
+			return 0, nil, nil, fmt.Errorf("its checkpoint of size %d has another root than the node's tree: the log's key signed a tree the node doesn't have", cp.Size)
+		}
+	}
+	plain, err := gnote.Sign(&gnote.Note{Text: n.Text, Sigs: n.Sigs})
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	i := bytes.LastIndex(b, []byte("\n\n"))
+	lines := keyLines(b[i+2:], w.policy.Witnesses[0].Key)
+	if len(lines) == 0 {
+		return 0, nil, nil, errors.New("its checkpoint has no cosignature by its configured key")
+	}
+	if _, err := tlog.CheckQuorum(w.policy, append(bytes.Clone(plain), lines...)); err != nil {
+		return 0, nil, nil, fmt.Errorf("its cosignature doesn't verify: %w", err)
+	}
+	if cp.Size == uint64(size) {
+		plain = note
+	}
+	return int64(cp.Size), lines, plain, nil
+}
+
+// addStored adds w's cosignature lines of the checkpoint of that size
+// (plain: with the log's signatures only) to the stored cosigned
+// checkpoint of that size (or plain, when none is stored), keeping w's
+// first and latest, and stores it if that changed it.
+func (lw *LogWitnessing) addStored(ctx context.Context, w *nodeWitness, size int64, plain, lines []byte) error {
+	lw.addMu.Lock()
+	defer lw.addMu.Unlock()
+	base := plain
+	have, err := lw.cs.CosignedCheckpoint(ctx, size)
+	switch {
+	case err == nil:
+		text, terr := tlog.SplitNote(plain)
+		if terr != nil || !bytes.HasPrefix(have, append(text, '\n')) {
+			return fmt.Errorf("the stored cosigned checkpoint of size %d isn't the one the witness cosigned", size)
+		}
+		base = have
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	i := bytes.LastIndex(base, []byte("\n\n"))
+	if i < 0 {
+		return fmt.Errorf("the cosigned checkpoint of size %d has no signatures", size)
+	}
+	sigs := base[i+2:]
+	mine := keyLines(sigs, w.policy.Witnesses[0].Key)
+	tmp := &nodeWitness{policy: w.policy}
+	tmp.merge(append(bytes.Clone(mine), lines...))
+	out := bytes.Clone(base[:i+2])
+	for _, l := range strings.SplitAfter(string(sigs), "\n") {
+		if l != "" && !bytes.Contains(mine, []byte(l)) {
+			out = append(out, l...)
+		}
+	}
+	out = append(append(out, tmp.first...), tmp.latest...)
+	if bytes.Equal(out, have) {
+		return nil
+	}
+	return lw.cs.PutCosignedCheckpoint(ctx, size, out)
 }
 
 // keyLines returns the note signature lines among lines ("— name base64\n"

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -37,11 +38,18 @@ type testWitness struct {
 
 func newTestWitness(t *testing.T, name, logKey string) *testWitness {
 	t.Helper()
+	return newTestWitnessAt(t, name, logKey, nil)
+}
+
+// newTestWitnessAt is newTestWitness with the witness's clock (nil:
+// time.Now).
+func newTestWitnessAt(t *testing.T, name, logKey string, now func() time.Time) *testWitness {
+	t.Helper()
 	skey, vkey, err := tlog.NewCosignerKey(rand.Reader, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := tlog.ParseCosignerKey(skey, nil)
+	cs, err := tlog.ParseCosignerKey(skey, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,6 +284,9 @@ func TestCheckWitnesses(t *testing.T) {
 		{[]WitnessConfig{{URL: "https://w", Key: vkey}, {URL: "https://v", Key: vkey}}, "twice"},
 		// A plain Ed25519 note key (type 0x01) isn't a cosignature key.
 		{[]WitnessConfig{{URL: "https://w", Key: plainKey}}, "0x01"},
+		{[]WitnessConfig{{URL: "https://w", Key: vkey, Mode: "push"}}, ""},
+		{[]WitnessConfig{{URL: "https://w", Key: vkey, Mode: "pull"}}, ""},
+		{[]WitnessConfig{{URL: "https://w", Key: vkey, Mode: "poll"}}, "isn't \"push\""},
 	} {
 		err := checkWitnesses(tc.ws)
 		if (err == nil) != (tc.fail == "") || (err != nil && !strings.Contains(err.Error(), tc.fail)) {
@@ -680,5 +691,161 @@ func TestWitnessingLogsAStoreOutageOnce(t *testing.T) {
 	}
 	if !strings.Contains(out, "store unavailable") {
 		t.Fatalf("the failure's cause isn't logged:\n%s", out)
+	}
+}
+
+// TestNodeTakesPullingWitnessCosignatures: a witness that pulls the log
+// ("mode": "pull" in config.json) is never submitted to; the node fetches
+// its latest cosigned checkpoint (monitor retrieval) and serves its
+// cosignature with the checkpoint it is of: the latest one, or, when the
+// witness lags, the stored cosigned checkpoint of its size. A cosignature
+// the witness makes again of the unchanged log is kept as its latest.
+func TestNodeTakesPullingWitnessCosignatures(t *testing.T) {
+	ctx := context.Background()
+	var witnessOffset atomic.Int64
+	// Time passes for the node and the witness alike.
+	n, _ := initNode(t, Options{Now: func() time.Time { return time.Now().Add(time.Duration(witnessOffset.Load())) }})
+	m, key, coll := addAliceShared(t, n)
+	srv := httptest.NewServer(n.Handler(nil))
+	t.Cleanup(srv.Close)
+	skey, vkey, err := tlog.NewCosignerKey(rand.Reader, "pull.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := tlog.ParseCosignerKey(skey, func() time.Time { return time.Now().Add(time.Duration(witnessOffset.Load())) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := witness.Open(witness.Config{Dir: t.TempDir(), Cosigner: cs, Logs: []string{n.vkey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pw.Close() })
+	var posts atomic.Int64
+	wsrv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+		}
+		pw.Handler().ServeHTTP(rw, r)
+	}))
+	t.Cleanup(wsrv.Close)
+	pull := func(want uint64) {
+		t.Helper()
+		if size, err := pw.PullOnce(ctx, n.vkey, &tlog.Client{URL: srv.URL, Token: m.Token}); err != nil || size != want {
+			t.Fatalf("the witness's pull: size %d, %v; want %d", size, err, want)
+		}
+	}
+	n.cfg.Witnesses = []WitnessConfig{{URL: wsrv.URL, Key: vkey, Mode: "pull"}}
+	pol, err := tlog.NewWitnessPolicy([]string{vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw, err := NewLogWitnessing(n, LogWitnessingOptions{PullInterval: time.Nanosecond, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	integrate := func() uint64 {
+		t.Helper()
+		size, err := li.Integrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uint64(size)
+	}
+	step := func(want int) {
+		t.Helper()
+		if got, err := lw.Step(ctx); err != nil || got != want {
+			t.Fatalf("Step: %d cosignatures, %v; want %d", got, err, want)
+		}
+	}
+	times := func(size uint64) tlog.WitnessedAt {
+		t.Helper()
+		c, err := n.store.CosignedCheckpoint(ctx, int64(size))
+		if err != nil {
+			t.Fatalf("no cosigned checkpoint of size %d: %v", size, err)
+		}
+		wa, err := tlog.CosignedTimes(c, n.verifier, pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wa
+	}
+
+	submitOne(t, n, m, key, coll, 1)
+	s1 := integrate()
+	step(0) // the witness hasn't pulled yet: 404
+	pull(s1)
+	step(1)
+	if _, cos := waitCosigned(t, srv.URL, m.Token, pol, s1, 1); len(cos) != 1 {
+		t.Fatalf("GET /log/checkpoint: %v", cos)
+	}
+	first := times(s1)
+	// The log is quiet: 20 minutes later the witness pulls it again and
+	// cosigns the same checkpoint; then the log grows before the node
+	// fetches that: the cosignature goes to the stored checkpoint of its
+	// size, beside the first.
+	witnessOffset.Store(int64(20 * time.Minute))
+	pull(s1)
+	submitOne(t, n, m, key, coll, 2)
+	s2 := integrate()
+	step(0)
+	if wa := times(s1); !wa.Earliest.Time.Equal(first.Earliest.Time) || wa.Latest.Time.Sub(wa.Earliest.Time) < 19*time.Minute {
+		t.Fatalf("the cosigned checkpoint of size %d: first %v (was %v), latest %v; want the latest 20 minutes later", s1, wa.Earliest.Time, first.Earliest.Time, wa.Latest.Time)
+	}
+	// The latest checkpoint, cosigned, then cosigned again.
+	pull(s2)
+	step(1)
+	witnessOffset.Store(int64(40 * time.Minute))
+	pull(s2)
+	step(1)
+	if wa := times(s2); wa.Latest.Time.Sub(wa.Earliest.Time) < 19*time.Minute {
+		t.Fatalf("the cosigned checkpoint of size %d: first %v, latest %v; want 20 minutes apart", s2, wa.Earliest.Time, wa.Latest.Time)
+	}
+	if posts.Load() != 0 {
+		t.Fatalf("the node submitted %d checkpoints to a pulling witness", posts.Load())
+	}
+	// A pulling witness that cosigned a tree the node's key signed but
+	// the node doesn't have (a split view made with its key elsewhere):
+	// its cosignature is refused, and nothing is stored for that size.
+	fork := newTestWitness(t, "fork.example", n.vkey)
+	var forged tlog.Hash
+	forged[0] = 1
+	text := fmt.Sprintf("%s\n%d\n%s\n", n.verifier.Name(), s1, forged)
+	signed, err := gnote.Sign(&gnote.Note{Text: text}, n.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&witness.Client{URL: fork.URL}).AddCheckpoint(ctx, 0, nil, signed); err != nil {
+		t.Fatal(err)
+	}
+	before, err := n.store.CosignedCheckpoint(ctx, int64(s1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	n.cfg.Witnesses = []WitnessConfig{{URL: fork.URL, Key: fork.VKey, Mode: "pull"}}
+	lwFork, err := NewLogWitnessing(n, LogWitnessingOptions{PullInterval: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := lwFork.Step(ctx); err != nil || got != 0 {
+		t.Fatalf("Step with a forked pulling witness: %d cosignatures, %v", got, err)
+	}
+	if after, _ := n.store.CosignedCheckpoint(ctx, int64(s1)); !bytes.Equal(after, before) {
+		t.Fatalf("the cosigned checkpoint of size %d changed:\n%s", s1, after)
+	}
+	if !strings.Contains(logged.String(), "another root") {
+		t.Fatalf("the refusal isn't logged: %s", logged.String())
+	}
+	rep, err := tlog.Audit(ctx, NewStoreAuditSource(n.store), tlog.AuditOptions{Verifier: n.verifier, Policy: pol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Witnessed < 2 {
+		t.Fatalf("audit: witnessed %d, problems %v", rep.Witnessed, rep.Problems)
 	}
 }
