@@ -246,7 +246,7 @@ func (s *Store) submitGroup(group []*submitRequest) {
 			// writes too, so they run again.
 			r := pending[bad]
 			r.st = store.Status{}
-			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrSubmitterChanged) {
 				r.err = err
 			} else {
 				r.err = fmt.Errorf("couldn't submit: %w", err)
@@ -283,6 +283,13 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 	next, first, err := s.nextEntry(ctx, tx)
 	if err != nil {
 		return st, err
+	}
+	if sub.CheckSubmitter {
+		// The writer is held: every key event and removal is committed
+		// before or after this whole transaction, never in between.
+		if err := checkSubmitter(ctx, tx, sub); err != nil {
+			return st, err
+		}
 	}
 	last := first.Add(-time.Microsecond)
 	for _, it := range sub.Items {
@@ -672,4 +679,28 @@ func (s *Store) EntryFor(ctx context.Context, collection, objectID string, versi
 		return e, fmt.Errorf("couldn't read a log entry: %w", err)
 	}
 	return e, nil
+}
+
+// checkSubmitter fails with [store.ErrSubmitterChanged] unless sub's
+// member is not revoked, may write sub's collection and has sub.Key in
+// force, as committed now ([store.Submission].CheckSubmitter).
+func checkSubmitter(ctx context.Context, tx *sql.Tx, sub store.Submission) error {
+	var key []byte
+	var revoked int
+	var canWrite sql.NullBool
+	err := tx.QueryRowContext(ctx, `SELECT m.public_key, m.revoked, a.can_write FROM members m
+		LEFT JOIN collection_access a ON a.collection = ? AND a.member = m.id WHERE m.id = ?`, sub.Collection, sub.Member).Scan(&key, &revoked, &canWrite)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("member %s: %w", sub.Member, store.ErrSubmitterChanged)
+	case err != nil:
+		return err
+	case revoked != 0:
+		return fmt.Errorf("member %s was revoked or removed: %w", sub.Member, store.ErrSubmitterChanged)
+	case !canWrite.Bool:
+		return fmt.Errorf("member %s may not write collection %s: %w", sub.Member, sub.Collection, store.ErrSubmitterChanged)
+	case !bytes.Equal(key, sub.Key):
+		return fmt.Errorf("member %s has another key in force: %w", sub.Member, store.ErrSubmitterChanged)
+	}
+	return nil
 }

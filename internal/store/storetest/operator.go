@@ -3,6 +3,7 @@ package storetest
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -150,4 +151,62 @@ func testSetCollectionDescription(t *testing.T, s store.Store) {
 	if err := s.SetCollectionDescription(ctx, "no-such-collection", "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("SetCollectionDescription(unknown) = %v, want ErrNotFound", err)
 	}
+}
+
+// testCheckSubmitter: a submission with CheckSubmitter is stored only while
+// its member, as committed, is not revoked, may write the collection and
+// has the key the node checked against; otherwise it fails with
+// ErrSubmitterChanged and stores nothing. Without CheckSubmitter (a
+// peer's replication) the store doesn't look.
+func testCheckSubmitter(t *testing.T, s store.Store) {
+	a, b, coll := fixture(t, s)
+	// A collection alice may read but not write.
+	ro := "5a0e8a4c-3f7e-4f53-9a43-0d3c1f1b7c21"
+	must(t, s.AddCollection(ctx, store.Collection{ID: ro, Title: "read only", Readers: []string{a.ID}, Writers: []string{b.ID}}))
+	n := 0
+	try := func(coll string, m store.Member, key []byte) error {
+		t.Helper()
+		n++
+		sub := store.Submission{StatusID: fmt.Sprintf("check-submitter-%d", n), Collection: coll, Member: m.ID, Received: base,
+			CheckSubmitter: true, Key: key,
+			Items: []store.Item{item(obj(fmt.Sprintf("indicator--00000000-0000-4000-8000-%012d", n), base, n))}}
+		size, err := s.LogSize(ctx)
+		must(t, err)
+		_, err = s.Submit(ctx, sub)
+		if err != nil {
+			if after, _ := s.LogSize(ctx); after != size {
+				t.Errorf("a refused submission changed the log size from %d to %d", size, after)
+			}
+			if _, serr := s.Status(ctx, sub.StatusID); !errors.Is(serr, store.ErrNotFound) {
+				t.Errorf("a refused submission left its status: %v", serr)
+			}
+		}
+		return err
+	}
+	refused := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, store.ErrSubmitterChanged) {
+			t.Errorf("%s: %v, want ErrSubmitterChanged", what, err)
+		}
+	}
+	must(t, try(coll, a, a.PublicKey))
+	refused("another key than alice's", try(coll, a, b.PublicKey))
+	refused("no key, while alice has one", try(coll, a, nil))
+	refused("a collection alice may not write", try(ro, a, a.PublicKey))
+	refused("an unknown member", try(coll, store.Member{ID: "identity--nobody"}, nil))
+
+	// Her key revoked: the key checked before is no longer in force.
+	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: a.ID, Event: tlog.EventRevokeKey, Key: a.PublicKey, Authority: tlog.AuthorityOperator}))
+	refused("alice's revoked key", try(coll, a, a.PublicKey))
+	must(t, try(coll, a, nil)) // unsigned, as the node would check her now
+
+	// Bob revoked, then removed.
+	must(t, try(coll, b, b.PublicKey))
+	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: b.ID, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}))
+	refused("a revoked member", try(coll, b, nil))
+	must(t, s.RemoveMember(ctx, a.ID))
+	refused("a removed member", try(coll, a, nil))
+
+	// Without CheckSubmitter nothing is looked at.
+	submit(t, s, coll, a, obj("indicator--00000000-0000-4000-8000-999999999999", base, 99))
 }

@@ -135,6 +135,7 @@ func Run(t *testing.T, open Opener) {
 		// operator.go
 		{"OperatorTokens", testOperatorTokens},
 		{"RemoveMember", testRemoveMember},
+		{"CheckSubmitter", testCheckSubmitter},
 		{"SetCollectionDescription", testSetCollectionDescription},
 	}
 	for _, tc := range tests {
