@@ -332,6 +332,12 @@ type Submission struct {
 	// Key is the member's key in force that the node checked the items'
 	// signatures against, for CheckSubmitter.
 	Key []byte
+	// CheckRevoked, for a submission whose member writes without being
+	// on the collection's access lists (a peer's member replicating),
+	// makes the store refuse it with [ErrSubmitterChanged], storing
+	// nothing, when Member, as committed, was revoked or removed.
+	// CheckSubmitter checks this too.
+	CheckRevoked bool
 }
 
 // VersionSelector is one value of TAXII's match[version].

@@ -180,7 +180,7 @@ func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, sub store.Submis
 	b.Queue(`SELECT coalesce((SELECT bytes FROM member_usage WHERE member = $1), 0)`, sub.Member).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&st.usage)
 	})
-	if sub.CheckSubmitter {
+	if sub.CheckSubmitter || sub.CheckRevoked {
 		// Read after the log head's lock, under READ COMMITTED: every
 		// key event (which takes the same lock) is committed before it,
 		// or waits for this transaction to end.
@@ -235,7 +235,7 @@ func (s *Store) submit(ctx context.Context, tx pgx.Tx, sub store.Submission) (st
 	if !ok {
 		return st, fmt.Errorf("couldn't submit to collection %q: %w", sub.Collection, store.ErrNotFound)
 	}
-	if sub.CheckSubmitter {
+	if sub.CheckSubmitter || sub.CheckRevoked {
 		// As the SQLite store's checkSubmitter.
 		m := state.submitter
 		switch {
@@ -243,6 +243,7 @@ func (s *Store) submit(ctx context.Context, tx pgx.Tx, sub store.Submission) (st
 			return st, fmt.Errorf("member %s: %w", sub.Member, store.ErrSubmitterChanged)
 		case m.revoked:
 			return st, fmt.Errorf("member %s was revoked or removed: %w", sub.Member, store.ErrSubmitterChanged)
+		case !sub.CheckSubmitter:
 		case !m.canWrite:
 			return st, fmt.Errorf("member %s may not write collection %s: %w", sub.Member, sub.Collection, store.ErrSubmitterChanged)
 		case !bytes.Equal(m.key, sub.Key):

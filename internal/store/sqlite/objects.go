@@ -284,7 +284,7 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 	if err != nil {
 		return st, err
 	}
-	if sub.CheckSubmitter {
+	if sub.CheckSubmitter || sub.CheckRevoked {
 		// The writer is held: every key event and removal is committed
 		// before or after this whole transaction, never in between.
 		if err := checkSubmitter(ctx, tx, sub); err != nil {
@@ -682,8 +682,9 @@ func (s *Store) EntryFor(ctx context.Context, collection, objectID string, versi
 }
 
 // checkSubmitter fails with [store.ErrSubmitterChanged] unless sub's
-// member is not revoked, may write sub's collection and has sub.Key in
-// force, as committed now ([store.Submission].CheckSubmitter).
+// member is not revoked and, for CheckSubmitter, may write sub's
+// collection and has sub.Key in force, as committed now
+// ([store.Submission].CheckSubmitter, CheckRevoked).
 func checkSubmitter(ctx context.Context, tx *sql.Tx, sub store.Submission) error {
 	var key []byte
 	var revoked int
@@ -697,6 +698,8 @@ func checkSubmitter(ctx context.Context, tx *sql.Tx, sub store.Submission) error
 		return err
 	case revoked != 0:
 		return fmt.Errorf("member %s was revoked or removed: %w", sub.Member, store.ErrSubmitterChanged)
+	case !sub.CheckSubmitter:
+		return nil
 	case !canWrite.Bool:
 		return fmt.Errorf("member %s may not write collection %s: %w", sub.Member, sub.Collection, store.ErrSubmitterChanged)
 	case !bytes.Equal(key, sub.Key):

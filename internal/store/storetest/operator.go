@@ -156,8 +156,8 @@ func testSetCollectionDescription(t *testing.T, s store.Store) {
 // testCheckSubmitter: a submission with CheckSubmitter is stored only while
 // its member, as committed, is not revoked, may write the collection and
 // has the key the node checked against; otherwise it fails with
-// ErrSubmitterChanged and stores nothing. Without CheckSubmitter (a
-// peer's replication) the store doesn't look.
+// ErrSubmitterChanged and stores nothing. CheckRevoked (a peer's
+// replication) looks at the revocation only.
 func testCheckSubmitter(t *testing.T, s store.Store) {
 	a, b, coll := fixture(t, s)
 	// A collection alice may read but not write.
@@ -207,6 +207,19 @@ func testCheckSubmitter(t *testing.T, s store.Store) {
 	must(t, s.RemoveMember(ctx, a.ID))
 	refused("a removed member", try(coll, a, nil))
 
-	// Without CheckSubmitter nothing is looked at.
+	// CheckRevoked (a peer's member, on no access list) looks only at
+	// the revocation.
+	c := store.Member{ID: "identity--peer-c", Name: "peer:c", Identity: []byte(`{"type":"identity","name":"peer:c"}`)}
+	must(t, s.AddMember(ctx, c))
+	replica := func(id string) error {
+		_, err := s.Submit(ctx, store.Submission{StatusID: "replica-" + id, Collection: ro, Member: c.ID, Received: base, CheckRevoked: true,
+			Items: []store.Item{item(obj(id, base, 1))}})
+		return err
+	}
+	must(t, replica("indicator--00000000-0000-4000-8000-888888888888"))
+	must(t, s.RemoveMember(ctx, c.ID))
+	refused("a removed peer member's replica", replica("indicator--00000000-0000-4000-8000-888888888889"))
+
+	// Without either check nothing is looked at.
 	submit(t, s, coll, a, obj("indicator--00000000-0000-4000-8000-999999999999", base, 99))
 }
