@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"testing"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -101,6 +103,68 @@ func TestSubmissionRacingOperator(t *testing.T) {
 			}
 			if len(objs.Objects) != 0 {
 				t.Errorf("the refused object is stored: %d versions", len(objs.Objects))
+			}
+		})
+	}
+}
+
+// TestPublishRacingRemoval: a private set is checked (its member may
+// write its collection) before its tags are computed, which takes seconds
+// for a large set; a member removed or revoked meanwhile must not get the
+// set, and its key entry, into the log after its revocation.
+func TestPublishRacingRemoval(t *testing.T) {
+	for _, how := range []string{"removed", "revoked"} {
+		t.Run(how, func(t *testing.T) {
+			ctx := context.Background()
+			tn := newTestNode(t)
+			_, cpu, _, err := tn.Node.private.limits()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := budgetOf(t, cpu)
+			if err := b.Acquire(ctx, "someone else", b.capacity); err != nil {
+				t.Fatal(err)
+			}
+			released := false
+			release := func() {
+				if !released {
+					released = true
+					b.Release("someone else", b.capacity)
+				}
+			}
+			t.Cleanup(release)
+
+			done := make(chan error, 1)
+			go func() {
+				_, err := (&private.Client{BaseURL: tn.URL, Token: tn.alice.Token}).Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("planted", 3)})
+				done <- err
+			}()
+			// Her access checked, the set's tags wait for a CPU.
+			waitQueued(t, b, tn.alice.ID, done)
+			if how == "removed" {
+				_, err = tn.RemoveMember(ctx, tn.alice.ID)
+			} else {
+				err = tn.RevokeMember(ctx, tn.alice.ID)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			size := tn.logSize(t)
+			release()
+			err = <-done
+			var he *private.HTTPError
+			if !errors.As(err, &he) || he.Status != http.StatusForbidden {
+				t.Errorf("the publication of a member %s meanwhile: %v, want 403", how, err)
+			}
+			if got := tn.logSize(t); got != size {
+				t.Errorf("the log grew from %d to %d entries after the member was %s", size, got, how)
+			}
+			sets, err := tn.store.PrivateSets(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sets) != 0 {
+				t.Errorf("the node holds %d private sets, planted by a member %s meanwhile", len(sets), how)
 			}
 		})
 	}

@@ -287,7 +287,7 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 	if sub.CheckSubmitter || sub.CheckRevoked {
 		// The writer is held: every key event and removal is committed
 		// before or after this whole transaction, never in between.
-		if err := checkSubmitter(ctx, tx, sub); err != nil {
+		if err := checkMember(ctx, tx, sub.Collection, sub.Member, sub.CheckSubmitter, sub.CheckSubmitter, sub.Key); err != nil {
 			return st, err
 		}
 	}
@@ -681,29 +681,27 @@ func (s *Store) EntryFor(ctx context.Context, collection, objectID string, versi
 	return e, nil
 }
 
-// checkSubmitter fails with [store.ErrSubmitterChanged] unless sub's
-// member is not revoked and, for CheckSubmitter, may write sub's
-// collection and has sub.Key in force, as committed now
-// ([store.Submission].CheckSubmitter, CheckRevoked).
-func checkSubmitter(ctx context.Context, tx *sql.Tx, sub store.Submission) error {
-	var key []byte
+// checkMember fails with [store.ErrSubmitterChanged] unless member, as
+// committed now, is not revoked and, with write, may write collection
+// and, with withKey, has key in force ([store.Submission].CheckSubmitter
+// and CheckRevoked, [store.NewPrivateSet].CheckWriter).
+func checkMember(ctx context.Context, tx *sql.Tx, collection, member string, write, withKey bool, key []byte) error {
+	var inForce []byte
 	var revoked int
 	var canWrite sql.NullBool
 	err := tx.QueryRowContext(ctx, `SELECT m.public_key, m.revoked, a.can_write FROM members m
-		LEFT JOIN collection_access a ON a.collection = ? AND a.member = m.id WHERE m.id = ?`, sub.Collection, sub.Member).Scan(&key, &revoked, &canWrite)
+		LEFT JOIN collection_access a ON a.collection = ? AND a.member = m.id WHERE m.id = ?`, collection, member).Scan(&inForce, &revoked, &canWrite)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("member %s: %w", sub.Member, store.ErrSubmitterChanged)
+		return fmt.Errorf("member %s: %w", member, store.ErrSubmitterChanged)
 	case err != nil:
 		return err
 	case revoked != 0:
-		return fmt.Errorf("member %s was revoked or removed: %w", sub.Member, store.ErrSubmitterChanged)
-	case !sub.CheckSubmitter:
-		return nil
-	case !canWrite.Bool:
-		return fmt.Errorf("member %s may not write collection %s: %w", sub.Member, sub.Collection, store.ErrSubmitterChanged)
-	case !bytes.Equal(key, sub.Key):
-		return fmt.Errorf("member %s has another key in force: %w", sub.Member, store.ErrSubmitterChanged)
+		return fmt.Errorf("member %s was revoked or removed: %w", member, store.ErrSubmitterChanged)
+	case write && !canWrite.Bool:
+		return fmt.Errorf("member %s may not write collection %s: %w", member, collection, store.ErrSubmitterChanged)
+	case withKey && !bytes.Equal(inForce, key):
+		return fmt.Errorf("member %s has another key in force: %w", member, store.ErrSubmitterChanged)
 	}
 	return nil
 }

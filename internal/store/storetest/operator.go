@@ -220,6 +220,36 @@ func testCheckSubmitter(t *testing.T, s store.Store) {
 	must(t, s.RemoveMember(ctx, c.ID))
 	refused("a removed peer member's replica", replica("indicator--00000000-0000-4000-8000-888888888889"))
 
+	// A private set with CheckWriter: bob (revoked) and a reader who
+	// may not write are refused, nothing logged; without it, stored.
+	d := member("dave")
+	must(t, s.AddMember(ctx, d))
+	must(t, s.AddCollection(ctx, store.Collection{ID: "0b7d5a1e-1c63-4d0e-9a5e-2f0a6b1c9e44", Title: "dave's", Readers: []string{d.ID, b.ID}, Writers: []string{d.ID, b.ID}}))
+	for _, tc := range []struct {
+		what   string
+		m      store.Member
+		coll   string
+		refuse bool
+	}{
+		{"a revoked member's set", b, "0b7d5a1e-1c63-4d0e-9a5e-2f0a6b1c9e44", true},
+		{"a set of a member who may not write", d, ro, true},
+		{"a writer's set", d, "0b7d5a1e-1c63-4d0e-9a5e-2f0a6b1c9e44", false},
+	} {
+		size, err := s.LogSize(ctx)
+		must(t, err)
+		n := valuesSet("set-"+tc.m.Name+"-"+tc.coll, tc.m, tc.coll, tag(1))
+		n.CheckWriter = true
+		_, err = s.CreatePrivateSet(ctx, n)
+		if !tc.refuse {
+			must(t, err)
+			continue
+		}
+		refused(tc.what, err)
+		if after, _ := s.LogSize(ctx); after != size {
+			t.Errorf("%s: the log grew from %d to %d", tc.what, size, after)
+		}
+	}
+
 	// Without either check nothing is looked at.
 	submit(t, s, coll, a, obj("indicator--00000000-0000-4000-8000-999999999999", base, 99))
 }
