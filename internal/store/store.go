@@ -490,6 +490,14 @@ type Store interface {
 	// SetCollectionDescription replaces the description of collection id
 	// (ErrNotFound for an unknown one); nothing else of it changes.
 	SetCollectionDescription(ctx context.Context, id, description string) error
+	// RevokeAccess takes away member's read (read) and/or write (write)
+	// on collection, in one transaction; a member left with neither is
+	// off the collection's lists. Nothing caches access lists, so it
+	// holds from the next request on every process sharing the store, a
+	// submission or private set in flight included (see
+	// [Submission].CheckSubmitter). ErrNotFound for an unknown collection
+	// or a member not on its lists; ErrInvalid when neither is asked.
+	RevokeAccess(ctx context.Context, collection, member string, read, write bool) error
 	// ---- end of the operator actions ----
 
 	// AddCollection stores c. Readers and writers must be existing member

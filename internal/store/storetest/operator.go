@@ -253,3 +253,46 @@ func testCheckSubmitter(t *testing.T, s store.Store) {
 	// Without either check nothing is looked at.
 	submit(t, s, coll, a, obj("indicator--00000000-0000-4000-8000-999999999999", base, 99))
 }
+
+// testRevokeAccess: RevokeAccess takes away read, write or both, leaves
+// the others' rights and the log as they were, drops a member left with
+// neither from the lists, and refuses what it can't do, changing nothing.
+func testRevokeAccess(t *testing.T, s store.Store) {
+	a, b, coll := fixture(t, s)
+	size, err := s.LogSize(ctx)
+	must(t, err)
+	access := func(m store.Member) (bool, bool) {
+		t.Helper()
+		rd, wr, err := s.Access(ctx, coll, m.ID)
+		must(t, err)
+		return rd, wr
+	}
+	must(t, s.RevokeAccess(ctx, coll, a.ID, true, false))
+	if rd, wr := access(a); rd || !wr {
+		t.Errorf("alice after her read was taken: read %v, write %v", rd, wr)
+	}
+	if rd, wr := access(b); !rd || !wr {
+		t.Errorf("bob after alice's read was taken: read %v, write %v", rd, wr)
+	}
+	must(t, s.RevokeAccess(ctx, coll, a.ID, false, true))
+	c, err := s.Collection(ctx, coll)
+	must(t, err)
+	if slices.Contains(c.Readers, a.ID) || slices.Contains(c.Writers, a.ID) || !slices.Contains(c.Readers, b.ID) || !slices.Contains(c.Writers, b.ID) {
+		t.Errorf("lists after alice lost both: readers %v, writers %v", c.Readers, c.Writers)
+	}
+	if err := s.RevokeAccess(ctx, coll, a.ID, true, true); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RevokeAccess of a member off the lists = %v, want ErrNotFound", err)
+	}
+	if err := s.RevokeAccess(ctx, "no-such-collection", b.ID, true, true); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RevokeAccess on an unknown collection = %v, want ErrNotFound", err)
+	}
+	if err := s.RevokeAccess(ctx, coll, b.ID, false, false); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("RevokeAccess of nothing = %v, want ErrInvalid", err)
+	}
+	if rd, wr := access(b); !rd || !wr {
+		t.Errorf("bob after the refusals: read %v, write %v", rd, wr)
+	}
+	if n, _ := s.LogSize(ctx); n != size {
+		t.Errorf("RevokeAccess changed the log size from %d to %d", size, n)
+	}
+}

@@ -136,6 +136,7 @@ func Run(t *testing.T, open Opener) {
 		{"OperatorTokens", testOperatorTokens},
 		{"RemoveMember", testRemoveMember},
 		{"CheckSubmitter", testCheckSubmitter},
+		{"RevokeAccess", testRevokeAccess},
 		{"SetCollectionDescription", testSetCollectionDescription},
 	}
 	for _, tc := range tests {
