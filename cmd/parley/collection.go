@@ -21,14 +21,23 @@ func init() {
 as commands name collections by title too. Only the members named in --read
 may read it and only those in --write may write it (names or identity
 ids); to anyone else it does not exist. With --relay, writers may share
-objects they did not author: their signature vouches for the relay.`}},
+objects they did not author: their signature vouches for the relay.`},
+			{name: "revoke", usage: "collection revoke --data DIR --collection C --member M [--read] [--write]",
+				help: `Takes away a member's read (--read), write (--write) or, with neither,
+both on a collection (its id or title), at once on a running node and on
+every front end of its store: the member's next request, an open web UI
+session's included, sees the collection as it now may. What it read
+before is not taken back; what it wrote stays in the log.`}},
 		run: runCollection,
 	})
 }
 
 func runCollection(ctx context.Context, c *cli, args []string) error {
+	if len(args) > 0 && args[0] == "revoke" {
+		return runCollectionRevoke(ctx, c, args[1:])
+	}
 	if len(args) == 0 || args[0] != "add" {
-		return usageErrorf("parley collection add --data DIR --title T --read M,... --write M,...", "collection needs the subcommand add")
+		return usageErrorf("parley collection add --data DIR --title T --read M,... --write M,...", "collection needs the subcommand add or revoke")
 	}
 	fs := c.newFlagSet("collection add")
 	dir := fs.String("data", "", "the node's data `DIR`ectory")
@@ -85,4 +94,46 @@ func split(s string) []string {
 		}
 	}
 	return out
+}
+
+// runCollectionRevoke takes away a member's read and/or write on a
+// collection.
+func runCollectionRevoke(ctx context.Context, c *cli, args []string) error {
+	const usage = "parley collection revoke --data DIR --collection C --member M [--read] [--write]"
+	fs := c.newFlagSet("collection revoke")
+	dir := fs.String("data", "", "the node's data `DIR`ectory")
+	coll := fs.String("collection", "", "the collection's id or `TITLE`")
+	ref := fs.String("member", "", "the member's `NAME` or identity id")
+	read := fs.Bool("read", false, "take away its read (with neither --read nor --write: both)")
+	write := fs.Bool("write", false, "take away its write")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *coll == "" || *ref == "" || fs.NArg() > 0 {
+		return usageErrorf(usage, "collection revoke needs --collection and --member, and no arguments")
+	}
+	if !*read && !*write {
+		*read, *write = true, true
+	}
+	n, err := openNode(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	col, m, err := n.RevokeAccess(ctx, *coll, *ref, *read, *write)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		return usageErrorf("check the names: collection add and member add printed them", "%v", err)
+	}
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	what := "read and write"
+	switch {
+	case !*write:
+		what = "read"
+	case !*read:
+		what = "write"
+	}
+	fmt.Fprintf(c.stdout, "took away the %s of %s (%s) on %s (%s): its next request sees it; what it wrote stays in the log\n", what, m.Name, m.ID, col.Title, col.ID)
+	return nil
 }

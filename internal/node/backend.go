@@ -358,6 +358,9 @@ func (b backend) limitError(err error) error {
 	case errors.Is(err, store.ErrFull):
 		return &taxii.RequestError{Kind: taxii.ErrInsufficientStorage, Title: "insufficient storage",
 			Message: "the node's storage is full: nothing was stored. Retry later"}
+	case errors.Is(err, store.ErrSubmitterChanged):
+		return &taxii.RequestError{Kind: taxii.ErrForbidden, Message: "your key or your access changed while these objects were checked " +
+			"(the operator rotated or revoked your key, revoked or removed you, or took away your write access): nothing was stored"}
 	case errors.Is(err, store.ErrTooLarge):
 		return &taxii.RequestError{Kind: taxii.ErrTooLarge, Message: fmt.Sprintf(
 			"an object is larger than max_object_size (%d bytes) in its canonical form (RFC 8785), as it would be stored: nothing was stored", b.n.cfg.MaxObjectSize)}
@@ -477,7 +480,12 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 	// A writer who may not read c must not learn from the answer what
 	// others stored there: an observable identical to another member's
 	// copy is stored as its own version, with the answer a fresh one gets.
-	sub := store.Submission{StatusID: sid.String(), Collection: c.ID, Member: m.ID, Received: received, OwnCopiesOnly: !c.CanRead(m.ID)}
+	sub := store.Submission{StatusID: sid.String(), Collection: c.ID, Member: m.ID, Received: received, OwnCopiesOnly: !c.CanRead(m.ID),
+		// The member, its key and its right to write were read before
+		// the checks: the store checks again in its transaction, so
+		// that an operator's rotation, revocation or removal committed
+		// meanwhile doesn't let these objects into the log after it.
+		CheckSubmitter: true, Key: m.PublicKey}
 	for i := range results {
 		r := &results[i]
 		if r.fail == nil && r.item.Object.Type == "identity" && r.item.Object.ID != m.ID {

@@ -68,6 +68,8 @@ var errorKinds = []errorKind{
 	{kind: errUnauthorized, status: http.StatusUnauthorized, title: "unauthorized", desc: "a valid API token is required (Authorization: Bearer TOKEN)"},
 	{kind: errBodyTimeout, status: http.StatusRequestTimeout, title: "request timeout", desc: errBodyTimeout.Error()},
 	{kind: errPrivateForbidden, status: http.StatusForbidden, title: "forbidden"},
+	{kind: store.ErrSubmitterChanged, status: http.StatusForbidden, title: "forbidden",
+		desc: "your access changed while the request was worked on (the operator revoked or removed you, or took away your write access): nothing was stored"},
 	{kind: store.ErrNotFound, status: http.StatusNotFound, title: "not found", desc: "no such resource, or you may not read it"},
 	{kind: store.ErrConflict, status: http.StatusConflict, title: "conflict"},
 	{kind: store.ErrBudgetSpent, status: http.StatusTooManyRequests, title: "query budget spent",

@@ -86,3 +86,25 @@ func (n *Node) RemoveMember(ctx context.Context, member string) (bool, error) {
 	}
 	return !revoked, nil
 }
+
+// RevokeAccess takes away a member's read and/or write on a collection
+// (collection by id or title, member by name or identity id). It holds
+// from the next request on every front end of the store: TAXII, /log,
+// private sets, the web UI (a session opened before included) all read
+// the access lists at each request, and a submission or private set in
+// flight is checked again as it is logged. What the member read before
+// is not taken back, and what it wrote stays in the log. It fails with
+// store.ErrNotFound for an unknown collection or member, or a member not
+// on the collection's lists, and store.ErrInvalid when neither read nor
+// write is asked.
+func (n *Node) RevokeAccess(ctx context.Context, collection, member string, read, write bool) (store.Collection, store.Member, error) {
+	c, err := n.findCollection(ctx, collection)
+	if err != nil {
+		return c, store.Member{}, err
+	}
+	m, err := n.ResolveMember(ctx, member)
+	if err != nil {
+		return c, m, err
+	}
+	return c, m, n.store.RevokeAccess(ctx, c.ID, m.ID, read, write)
+}

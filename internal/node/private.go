@@ -633,6 +633,9 @@ func (a *privateAPI) create(ctx context.Context, m store.Member, c store.Collect
 	commitment := tlog.OPRFKeyCommitment(tlog.Opening{Salt: salt, ObjectID: ps.ID, Collection: c.ID, Member: m.ID}, private.SuiteID, ps.PublicKey)
 	ps, err = a.st.CreatePrivateSet(ctx, store.NewPrivateSet{
 		Set: ps, Tags: tags, Indicators: indicators, Version: now, Salt: salt, MaxPerMember: cfg.MaxSetsPerMember,
+		// The member and its write access were checked before the
+		// tags were computed: the store checks them again as it logs.
+		CheckWriter: true,
 		KeyEntry: func(_ int64, received time.Time) ([]byte, error) {
 			return tlog.Entry{Kind: tlog.KindOPRFKey, Received: received, Commitment: commitment}.Marshal()
 		},

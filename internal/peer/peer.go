@@ -766,7 +766,10 @@ func (f *Follower) store(ctx context.Context, p store.Peer, objs []*object) erro
 	if err != nil {
 		return fmt.Errorf("couldn't make a status id: %w", err)
 	}
-	sub := store.Submission{StatusID: sid.String(), Collection: p.Into, Member: p.Member, Received: f.cfg.Now()}
+	// The peer's member revoked or removed (parley member remove
+	// peer:NAME) ends the replication: nothing more of the peer is
+	// logged under it.
+	sub := store.Submission{StatusID: sid.String(), Collection: p.Into, Member: p.Member, Received: f.cfg.Now(), CheckRevoked: true}
 	for _, o := range objs {
 		salt, err := tlog.NewSalt(randReader(r))
 		if err != nil {
@@ -789,6 +792,14 @@ func (f *Follower) store(ctx context.Context, p store.Peer, objs []*object) erro
 		})
 	}
 	st, err := f.cfg.Store.Submit(ctx, sub)
+	if errors.Is(err, store.ErrSubmitterChanged) {
+		reason := fmt.Sprintf("the peer's member %s was revoked or removed; replication stopped", MemberName(p.Name))
+		f.cfg.Logger.Warn("the peer's member was revoked or removed; replication stopped", "peer", p.Name)
+		if serr := f.cfg.Store.StopPeer(ctx, p.Name, reason, "", f.cfg.Now()); serr != nil {
+			return fmt.Errorf("%s, and couldn't record the stop: %v", reason, serr)
+		}
+		return fmt.Errorf("%w: %s", ErrStopped, reason)
+	}
 	if err != nil {
 		return fmt.Errorf("couldn't store the objects of peer %s: %w", p.Name, err)
 	}

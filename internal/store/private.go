@@ -81,6 +81,14 @@ type NewPrivateSet struct {
 	// MaxPerMember, when > 0, is the most sets the set's member may have:
 	// a set beyond it fails with a *[SetLimitError], changing nothing.
 	MaxPerMember int
+	// CheckWriter makes the store refuse the set with
+	// [ErrSubmitterChanged], changing nothing, unless, inside the
+	// transaction that logs its key, the set's member is not revoked and
+	// may write its collection: the node checks both before it computes
+	// the tags, which takes seconds for a large set, and an operator's
+	// revocation or removal meanwhile must not let the set into the log
+	// after it.
+	CheckWriter bool
 }
 
 // SetLimitError refuses a private set to a member that has Have sets, the

@@ -80,6 +80,12 @@ var (
 	// object version is accepted and stored once, a creation may then
 	// fail with [ErrConflict].
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrSubmitterChanged: a [Submission] with CheckSubmitter found, in
+	// its own transaction, that its member was revoked or removed, may
+	// no longer write the collection, or has another key in force than
+	// the one the node checked the signatures against; nothing was
+	// stored.
+	ErrSubmitterChanged = errors.New("the submitting member's key or access changed while the submission was checked")
 )
 
 // Limits bound what one member may store. The zero value sets no limit.
@@ -311,6 +317,27 @@ type Submission struct {
 	// collection but not read it, so that the answer doesn't tell it what
 	// others stored there, or when.
 	OwnCopiesOnly bool
+	// CheckSubmitter makes the store check, inside the submission's
+	// transaction and after it has taken its place in the log (so
+	// against every key event and removal committed before), that Member
+	// is not revoked, may write Collection, and has Key in force (nil:
+	// no key); otherwise it stores nothing and fails with
+	// [ErrSubmitterChanged]. The node reads the member, and checks the
+	// signatures against its key, before the transaction; without this
+	// check an operator's key rotation or revocation, or a member's
+	// revocation or removal, committed in between would leave objects
+	// logged after the key event, signed by a key no longer in force, or
+	// written by a member no longer allowed to.
+	CheckSubmitter bool
+	// Key is the member's key in force that the node checked the items'
+	// signatures against, for CheckSubmitter.
+	Key []byte
+	// CheckRevoked, for a submission whose member writes without being
+	// on the collection's access lists (a peer's member replicating),
+	// makes the store refuse it with [ErrSubmitterChanged], storing
+	// nothing, when Member, as committed, was revoked or removed.
+	// CheckSubmitter checks this too.
+	CheckRevoked bool
 }
 
 // VersionSelector is one value of TAXII's match[version].
@@ -463,6 +490,14 @@ type Store interface {
 	// SetCollectionDescription replaces the description of collection id
 	// (ErrNotFound for an unknown one); nothing else of it changes.
 	SetCollectionDescription(ctx context.Context, id, description string) error
+	// RevokeAccess takes away member's read (read) and/or write (write)
+	// on collection, in one transaction; a member left with neither is
+	// off the collection's lists. Nothing caches access lists, so it
+	// holds from the next request on every process sharing the store, a
+	// submission or private set in flight included (see
+	// [Submission].CheckSubmitter). ErrNotFound for an unknown collection
+	// or a member not on its lists; ErrInvalid when neither is asked.
+	RevokeAccess(ctx context.Context, collection, member string, read, write bool) error
 	// ---- end of the operator actions ----
 
 	// AddCollection stores c. Readers and writers must be existing member

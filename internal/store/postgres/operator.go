@@ -134,3 +134,32 @@ func (s *Store) RemoveMember(ctx context.Context, member string) error {
 	}
 	return nil
 }
+
+// RevokeAccess implements [store.Store].
+func (s *Store) RevokeAccess(ctx context.Context, collection, member string, read, write bool) error {
+	if !read && !write {
+		return fmt.Errorf("couldn't revoke access to collection %s: neither read nor write given: %w", collection, store.ErrInvalid)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// The log head's lock orders it with every submission and
+		// private set (which check the access under that lock): each
+		// is logged wholly before the change or checked after it.
+		if _, err := lockHead(ctx, tx); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE collection_access SET can_read = can_read AND NOT $1, can_write = can_write AND NOT $2 WHERE collection = $3 AND member = $4`,
+			read, write, collection, member)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("member %s is not on the access lists of collection %s: %w", member, collection, store.ErrNotFound)
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM collection_access WHERE collection = $1 AND member = $2 AND NOT can_read AND NOT can_write`, collection, member)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("couldn't revoke access to collection %s: %w", collection, err)
+	}
+	return nil
+}

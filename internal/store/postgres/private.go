@@ -115,6 +115,21 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n store.NewPrivateSet) (st
 		if set.Source == store.PrivateSourceCollection && fromColl > 0 {
 			return fmt.Errorf("couldn't create private set %q: its member has a set made from collection %s already: %w", set.ID, set.Collection, store.ErrConflict)
 		}
+		if n.CheckWriter {
+			// After the log head's lock: every revocation (a key
+			// event) is committed before, or waits for this one.
+			var revoked, canWrite bool
+			if err := tx.QueryRow(ctx, `SELECT m.revoked, coalesce((SELECT can_write FROM collection_access WHERE collection = $1 AND member = m.id), false)
+				FROM members m WHERE m.id = $2`, set.Collection, set.Member).Scan(&revoked, &canWrite); err != nil {
+				return err
+			}
+			if revoked {
+				return fmt.Errorf("member %s was revoked or removed: %w", set.Member, store.ErrSubmitterChanged)
+			}
+			if !canWrite {
+				return fmt.Errorf("member %s may not write collection %s: %w", set.Member, set.Collection, store.ErrSubmitterChanged)
+			}
+		}
 		idx, received := h.take(s.now())
 		leaf, err := n.KeyEntry(idx, received)
 		if err != nil {

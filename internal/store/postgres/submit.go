@@ -44,7 +44,7 @@ func (s *Store) Submit(ctx context.Context, sub store.Submission) (store.Status,
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrSubmitterChanged) {
 			return store.Status{}, err
 		}
 		return store.Status{}, fmt.Errorf("couldn't submit: %w", err)
@@ -77,6 +77,11 @@ type submitState struct {
 	bounds map[string][2]string
 	// usage is the member's storage use.
 	usage int64
+	// submitter is the member as committed, for CheckSubmitter.
+	submitter struct {
+		found, revoked, canWrite bool
+		key                      []byte
+	}
 }
 
 func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, sub store.Submission) (*submitState, *logHead, bool, error) {
@@ -175,6 +180,22 @@ func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, sub store.Submis
 	b.Queue(`SELECT coalesce((SELECT bytes FROM member_usage WHERE member = $1), 0)`, sub.Member).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&st.usage)
 	})
+	if sub.CheckSubmitter || sub.CheckRevoked {
+		// Read after the log head's lock, under READ COMMITTED: every
+		// key event (which takes the same lock) is committed before it,
+		// or waits for this transaction to end.
+		b.Queue(`SELECT m.public_key, m.revoked, coalesce(a.can_write, false) FROM members m
+			LEFT JOIN collection_access a ON a.collection = $1 AND a.member = m.id WHERE m.id = $2`, sub.Collection, sub.Member).
+			Query(func(rows pgx.Rows) error {
+				found := false
+				_, err := pgx.ForEachRow(rows, []any{&st.submitter.key, &st.submitter.revoked, &st.submitter.canWrite}, func() error {
+					found = true
+					return nil
+				})
+				st.submitter.found = found
+				return err
+			})
+	}
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, nil, false, err
 	}
@@ -213,6 +234,21 @@ func (s *Store) submit(ctx context.Context, tx pgx.Tx, sub store.Submission) (st
 	}
 	if !ok {
 		return st, fmt.Errorf("couldn't submit to collection %q: %w", sub.Collection, store.ErrNotFound)
+	}
+	if sub.CheckSubmitter || sub.CheckRevoked {
+		// As the SQLite store's checkSubmitter.
+		m := state.submitter
+		switch {
+		case !m.found:
+			return st, fmt.Errorf("member %s: %w", sub.Member, store.ErrSubmitterChanged)
+		case m.revoked:
+			return st, fmt.Errorf("member %s was revoked or removed: %w", sub.Member, store.ErrSubmitterChanged)
+		case !sub.CheckSubmitter:
+		case !m.canWrite:
+			return st, fmt.Errorf("member %s may not write collection %s: %w", sub.Member, sub.Collection, store.ErrSubmitterChanged)
+		case !bytes.Equal(m.key, sub.Key):
+			return st, fmt.Errorf("member %s has another key in force: %w", sub.Member, store.ErrSubmitterChanged)
+		}
 	}
 	for _, it := range sub.Items {
 		if it.Object.ID == "" || len(it.Object.Raw) == 0 {

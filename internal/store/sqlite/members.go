@@ -123,3 +123,28 @@ func (s *Store) RemoveMember(ctx context.Context, member string) error {
 	}
 	return nil
 }
+
+// RevokeAccess implements [store.Store].
+func (s *Store) RevokeAccess(ctx context.Context, collection, member string, read, write bool) error {
+	if !read && !write {
+		return fmt.Errorf("couldn't revoke access to collection %s: neither read nor write given: %w", collection, store.ErrInvalid)
+	}
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE collection_access SET can_read = can_read AND NOT ?, can_write = can_write AND NOT ? WHERE collection = ? AND member = ?`,
+			read, write, collection, member)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("member %s is not on the access lists of collection %s: %w", member, collection, store.ErrNotFound)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM collection_access WHERE collection = ? AND member = ? AND NOT can_read AND NOT can_write`, collection, member)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("couldn't revoke access to collection %s: %w", collection, err)
+	}
+	return nil
+}

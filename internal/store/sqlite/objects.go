@@ -246,7 +246,7 @@ func (s *Store) submitGroup(group []*submitRequest) {
 			// writes too, so they run again.
 			r := pending[bad]
 			r.st = store.Status{}
-			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrSubmitterChanged) {
 				r.err = err
 			} else {
 				r.err = fmt.Errorf("couldn't submit: %w", err)
@@ -283,6 +283,13 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 	next, first, err := s.nextEntry(ctx, tx)
 	if err != nil {
 		return st, err
+	}
+	if sub.CheckSubmitter || sub.CheckRevoked {
+		// The writer is held: every key event and removal is committed
+		// before or after this whole transaction, never in between.
+		if err := checkMember(ctx, tx, sub.Collection, sub.Member, sub.CheckSubmitter, sub.CheckSubmitter, sub.Key); err != nil {
+			return st, err
+		}
 	}
 	last := first.Add(-time.Microsecond)
 	for _, it := range sub.Items {
@@ -672,4 +679,29 @@ func (s *Store) EntryFor(ctx context.Context, collection, objectID string, versi
 		return e, fmt.Errorf("couldn't read a log entry: %w", err)
 	}
 	return e, nil
+}
+
+// checkMember fails with [store.ErrSubmitterChanged] unless member, as
+// committed now, is not revoked and, with write, may write collection
+// and, with withKey, has key in force ([store.Submission].CheckSubmitter
+// and CheckRevoked, [store.NewPrivateSet].CheckWriter).
+func checkMember(ctx context.Context, tx *sql.Tx, collection, member string, write, withKey bool, key []byte) error {
+	var inForce []byte
+	var revoked int
+	var canWrite sql.NullBool
+	err := tx.QueryRowContext(ctx, `SELECT m.public_key, m.revoked, a.can_write FROM members m
+		LEFT JOIN collection_access a ON a.collection = ? AND a.member = m.id WHERE m.id = ?`, collection, member).Scan(&inForce, &revoked, &canWrite)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("member %s: %w", member, store.ErrSubmitterChanged)
+	case err != nil:
+		return err
+	case revoked != 0:
+		return fmt.Errorf("member %s was revoked or removed: %w", member, store.ErrSubmitterChanged)
+	case write && !canWrite.Bool:
+		return fmt.Errorf("member %s may not write collection %s: %w", member, collection, store.ErrSubmitterChanged)
+	case withKey && !bytes.Equal(inForce, key):
+		return fmt.Errorf("member %s has another key in force: %w", member, store.ErrSubmitterChanged)
+	}
+	return nil
 }

@@ -102,6 +102,11 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n store.NewPrivateSet) (st
 		if err != nil {
 			return err
 		}
+		if n.CheckWriter {
+			if err := checkMember(ctx, tx, set.Collection, set.Member, true, false, nil); err != nil {
+				return err
+			}
+		}
 		leaf, err := n.KeyEntry(next, received)
 		if err != nil {
 			return err

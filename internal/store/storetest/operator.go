@@ -3,6 +3,7 @@ package storetest
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -149,5 +150,149 @@ func testSetCollectionDescription(t *testing.T, s store.Store) {
 	}
 	if err := s.SetCollectionDescription(ctx, "no-such-collection", "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("SetCollectionDescription(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// testCheckSubmitter: a submission with CheckSubmitter is stored only while
+// its member, as committed, is not revoked, may write the collection and
+// has the key the node checked against; otherwise it fails with
+// ErrSubmitterChanged and stores nothing. CheckRevoked (a peer's
+// replication) looks at the revocation only.
+func testCheckSubmitter(t *testing.T, s store.Store) {
+	a, b, coll := fixture(t, s)
+	// A collection alice may read but not write.
+	ro := "5a0e8a4c-3f7e-4f53-9a43-0d3c1f1b7c21"
+	must(t, s.AddCollection(ctx, store.Collection{ID: ro, Title: "read only", Readers: []string{a.ID}, Writers: []string{b.ID}}))
+	n := 0
+	try := func(coll string, m store.Member, key []byte) error {
+		t.Helper()
+		n++
+		sub := store.Submission{StatusID: fmt.Sprintf("check-submitter-%d", n), Collection: coll, Member: m.ID, Received: base,
+			CheckSubmitter: true, Key: key,
+			Items: []store.Item{item(obj(fmt.Sprintf("indicator--00000000-0000-4000-8000-%012d", n), base, n))}}
+		size, err := s.LogSize(ctx)
+		must(t, err)
+		_, err = s.Submit(ctx, sub)
+		if err != nil {
+			if after, _ := s.LogSize(ctx); after != size {
+				t.Errorf("a refused submission changed the log size from %d to %d", size, after)
+			}
+			if _, serr := s.Status(ctx, sub.StatusID); !errors.Is(serr, store.ErrNotFound) {
+				t.Errorf("a refused submission left its status: %v", serr)
+			}
+		}
+		return err
+	}
+	refused := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, store.ErrSubmitterChanged) {
+			t.Errorf("%s: %v, want ErrSubmitterChanged", what, err)
+		}
+	}
+	must(t, try(coll, a, a.PublicKey))
+	refused("another key than alice's", try(coll, a, b.PublicKey))
+	refused("no key, while alice has one", try(coll, a, nil))
+	refused("a collection alice may not write", try(ro, a, a.PublicKey))
+	refused("an unknown member", try(coll, store.Member{ID: "identity--nobody"}, nil))
+
+	// Her key revoked: the key checked before is no longer in force.
+	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: a.ID, Event: tlog.EventRevokeKey, Key: a.PublicKey, Authority: tlog.AuthorityOperator}))
+	refused("alice's revoked key", try(coll, a, a.PublicKey))
+	must(t, try(coll, a, nil)) // unsigned, as the node would check her now
+
+	// Bob revoked, then removed.
+	must(t, try(coll, b, b.PublicKey))
+	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: b.ID, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}))
+	refused("a revoked member", try(coll, b, nil))
+	must(t, s.RemoveMember(ctx, a.ID))
+	refused("a removed member", try(coll, a, nil))
+
+	// CheckRevoked (a peer's member, on no access list) looks only at
+	// the revocation.
+	c := store.Member{ID: "identity--peer-c", Name: "peer:c", Identity: []byte(`{"type":"identity","name":"peer:c"}`)}
+	must(t, s.AddMember(ctx, c))
+	replica := func(id string) error {
+		_, err := s.Submit(ctx, store.Submission{StatusID: "replica-" + id, Collection: ro, Member: c.ID, Received: base, CheckRevoked: true,
+			Items: []store.Item{item(obj(id, base, 1))}})
+		return err
+	}
+	must(t, replica("indicator--00000000-0000-4000-8000-888888888888"))
+	must(t, s.RemoveMember(ctx, c.ID))
+	refused("a removed peer member's replica", replica("indicator--00000000-0000-4000-8000-888888888889"))
+
+	// A private set with CheckWriter: bob (revoked) and a reader who
+	// may not write are refused, nothing logged; without it, stored.
+	d := member("dave")
+	must(t, s.AddMember(ctx, d))
+	must(t, s.AddCollection(ctx, store.Collection{ID: "0b7d5a1e-1c63-4d0e-9a5e-2f0a6b1c9e44", Title: "dave's", Readers: []string{d.ID, b.ID}, Writers: []string{d.ID, b.ID}}))
+	for _, tc := range []struct {
+		what   string
+		m      store.Member
+		coll   string
+		refuse bool
+	}{
+		{"a revoked member's set", b, "0b7d5a1e-1c63-4d0e-9a5e-2f0a6b1c9e44", true},
+		{"a set of a member who may not write", d, ro, true},
+		{"a writer's set", d, "0b7d5a1e-1c63-4d0e-9a5e-2f0a6b1c9e44", false},
+	} {
+		size, err := s.LogSize(ctx)
+		must(t, err)
+		n := valuesSet("set-"+tc.m.Name+"-"+tc.coll, tc.m, tc.coll, tag(1))
+		n.CheckWriter = true
+		_, err = s.CreatePrivateSet(ctx, n)
+		if !tc.refuse {
+			must(t, err)
+			continue
+		}
+		refused(tc.what, err)
+		if after, _ := s.LogSize(ctx); after != size {
+			t.Errorf("%s: the log grew from %d to %d", tc.what, size, after)
+		}
+	}
+
+	// Without either check nothing is looked at.
+	submit(t, s, coll, a, obj("indicator--00000000-0000-4000-8000-999999999999", base, 99))
+}
+
+// testRevokeAccess: RevokeAccess takes away read, write or both, leaves
+// the others' rights and the log as they were, drops a member left with
+// neither from the lists, and refuses what it can't do, changing nothing.
+func testRevokeAccess(t *testing.T, s store.Store) {
+	a, b, coll := fixture(t, s)
+	size, err := s.LogSize(ctx)
+	must(t, err)
+	access := func(m store.Member) (bool, bool) {
+		t.Helper()
+		rd, wr, err := s.Access(ctx, coll, m.ID)
+		must(t, err)
+		return rd, wr
+	}
+	must(t, s.RevokeAccess(ctx, coll, a.ID, true, false))
+	if rd, wr := access(a); rd || !wr {
+		t.Errorf("alice after her read was taken: read %v, write %v", rd, wr)
+	}
+	if rd, wr := access(b); !rd || !wr {
+		t.Errorf("bob after alice's read was taken: read %v, write %v", rd, wr)
+	}
+	must(t, s.RevokeAccess(ctx, coll, a.ID, false, true))
+	c, err := s.Collection(ctx, coll)
+	must(t, err)
+	if slices.Contains(c.Readers, a.ID) || slices.Contains(c.Writers, a.ID) || !slices.Contains(c.Readers, b.ID) || !slices.Contains(c.Writers, b.ID) {
+		t.Errorf("lists after alice lost both: readers %v, writers %v", c.Readers, c.Writers)
+	}
+	if err := s.RevokeAccess(ctx, coll, a.ID, true, true); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RevokeAccess of a member off the lists = %v, want ErrNotFound", err)
+	}
+	if err := s.RevokeAccess(ctx, "no-such-collection", b.ID, true, true); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RevokeAccess on an unknown collection = %v, want ErrNotFound", err)
+	}
+	if err := s.RevokeAccess(ctx, coll, b.ID, false, false); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("RevokeAccess of nothing = %v, want ErrInvalid", err)
+	}
+	if rd, wr := access(b); !rd || !wr {
+		t.Errorf("bob after the refusals: read %v, write %v", rd, wr)
+	}
+	if n, _ := s.LogSize(ctx); n != size {
+		t.Errorf("RevokeAccess changed the log size from %d to %d", size, n)
 	}
 }

@@ -135,6 +135,8 @@ func Run(t *testing.T, open Opener) {
 		// operator.go
 		{"OperatorTokens", testOperatorTokens},
 		{"RemoveMember", testRemoveMember},
+		{"CheckSubmitter", testCheckSubmitter},
+		{"RevokeAccess", testRevokeAccess},
 		{"SetCollectionDescription", testSetCollectionDescription},
 	}
 	for _, tc := range tests {
