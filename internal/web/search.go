@@ -43,6 +43,10 @@ type searchView struct {
 	Hits      []hit
 	Truncated bool
 	Error     string
+	// Pending says q was not looked up: the request didn't prove the
+	// session's browser binding (see [sessions]). The page's script
+	// asks again with the proof; without it, the page says why.
+	Pending bool
 }
 
 // kindOf names what an analyst looked up.
@@ -101,6 +105,14 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := searchView{Q: q, Kind: kindOf(q)}
+	if q != "" && !bindingProved(r, sessionFrom(r), q) {
+		// What an analyst looks up is their own: it is sent to the node
+		// only in a session this tab's origin started, never in one a
+		// page on another port of this host planted.
+		v.Pending = true
+		h.render(w, r, http.StatusOK, "search", "Look up", v)
+		return
+	}
 	hq, pdqErr := pdq.ParseHash(q)
 	mem := pageMemory{queries: []int64{SearchBytes}}
 	if pdqErr == nil {

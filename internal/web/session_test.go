@@ -30,7 +30,7 @@ func TestSessionsKeepNoSessionID(t *testing.T) {
 	defer s.Close()
 	const token = "parley_tokentokentokentokentokentokentokentoken"
 	ss := newSessions(Deps{Store: s, Rand: rand.Reader, Now: time.Now, SessionTTL: time.Hour, IdleTimeout: time.Hour})
-	sess, id, err := ss.open(ctx, store.Member{ID: "identity--x"}, token)
+	sess, id, err := ss.open(ctx, store.Member{ID: "identity--x"}, token, sha256.Sum256([]byte("secret")))
 	if err != nil {
 		t.Fatal(err)
 	}
