@@ -196,7 +196,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	nonce := base64.StdEncoding.EncodeToString(b[:])
+	// base64url (CSP allows - and _): no "+" for html/template to escape
+	// as "&#43;", so that every page's length is the same whatever its
+	// nonce (a page's length must tell nothing, as the node's leak tests
+	// check, and every page carries the nonce of session.js).
+	nonce := base64.RawURLEncoding.EncodeToString(b[:])
 	hd := w.Header()
 	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hd.Set("X-Content-Type-Options", "nosniff")
