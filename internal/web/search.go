@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -279,10 +280,19 @@ func (m *valueMatcher) in(raw []byte) bool {
 	for i, c := range m.buf {
 		switch {
 		case c >= utf8.RuneSelf:
+			if strings.Contains(m.lv, "://") {
+				return containsLower(store.UnescapeURLChars(strings.ToLower(string(raw))), m.lv)
+			}
 			return containsValue(string(raw), m.v)
 		case 'A' <= c && c <= 'Z':
 			m.buf[i] = c + 'a' - 'A'
 		}
+	}
+	if strings.Contains(m.lv, "://") && bytes.IndexByte(m.buf, '\\') >= 0 {
+		// A URL's characters may be written as JSON escapes (Go's
+		// encoder writes & as \u0026), which the value index reads as
+		// the characters (store.ExactValues): so does this test.
+		return containsLower(store.UnescapeURLChars(string(m.buf)), m.lv)
 	}
 	return containsLower(m.buf, m.lv)
 }
