@@ -251,3 +251,55 @@ func TestBrowserUnboundSessionEnded(t *testing.T) {
 		t.Error("the unbound session lives on after the notice's log-out")
 	}
 }
+
+// TestUnboundSessionReadsOnly: a login without the page's script (no
+// binding field) opens a session that reads pages but can't look up or
+// call /ui/api/, and says so; a binding field that is not a SHA-256 is
+// refused and opens nothing.
+func TestUnboundSessionReadsOnly(t *testing.T) {
+	f := newFixture(t)
+	login := func(c *client, binding string) *http.Response {
+		t.Helper()
+		_, body := c.get(t, "/ui/login")
+		m := csrfRE.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("no csrf field in the login page")
+		}
+		v := url.Values{"csrf": {m[1]}, "token": {f.aurelia.Token}}
+		if binding != "" {
+			v.Set("binding", binding)
+		}
+		resp, err := c.PostForm(c.base+"/ui/login", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, bad := range []string{"not base64!", "c2hvcnQ", strings.Repeat("A", 43)} {
+		c := newClient(t, f.URL)
+		if resp := login(c, bad); resp.StatusCode != http.StatusBadRequest || len(resp.Cookies()) > 0 && resp.Cookies()[0].Name == "parley_session" {
+			t.Errorf("login with binding %q: %s", bad, resp.Status)
+		}
+	}
+	c := newClient(t, f.URL)
+	if resp := login(c, ""); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login without a binding: %s", resp.Status)
+	}
+	resp, body := c.get(t, "/ui/")
+	mustStatus(t, resp, 200, "home, unbound")
+	if !strings.Contains(body, `<meta name="parley-session" content="unbound">`) {
+		t.Error("the home page of an unbound session doesn't say it is unbound")
+	}
+	resp, body = c.get(t, "/ui/search?q=aurelia-elections-portal.example")
+	mustStatus(t, resp, 200, "look-up, unbound")
+	if strings.Contains(body, "Looked up") || !strings.Contains(body, `id="lookup-pending"`) {
+		t.Errorf("an unbound session's look-up was made:\n%s", body[strings.Index(body, "<main"):])
+	}
+	resp, body = c.get(t, "/ui/api/log/checkpoint")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, notStartedHere) {
+		t.Errorf("/ui/api/ in an unbound session: %s %s", resp.Status, body)
+	}
+	resp, _ = c.get(t, "/ui/binding")
+	mustStatus(t, resp, http.StatusForbidden, "the binding check of an unbound session")
+}
