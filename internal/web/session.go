@@ -65,9 +65,10 @@ const notBoundMsg = "This session was not started in this browser tab's origin (
 // host can set the session cookie to its own member's session while the
 // analyst is logged out, and the analyst would go on in it (posting
 // under that member, looking up under it). localStorage is kept apart by
-// origin, port included. At login the page's script makes a random
-// secret, keeps it in localStorage (bindingStorageKey) and sends its
-// SHA-256 (bindingField), which the session keeps
+// origin, port included. The login page's script keeps a random secret
+// in localStorage (bindingStorageKey; made once per origin, so that a tab
+// that only opens the login page can't unbind another tab's session) and
+// sends its SHA-256 (bindingField), which the session keeps
 // ([store.UISession.Binding]). Every request that posts, or that sends
 // the node what the analyst looks up (the scripts' /ui/api/ calls, a
 // look-up), must prove the secret: the scripts send it in bindingHeader;
