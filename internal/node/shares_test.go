@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -257,12 +259,25 @@ func memberRequest(ctx context.Context, base string, m testMember, method, path,
 	return nil
 }
 
+// uiBindingSecret is the browser-binding secret of uiLogin's clients,
+// which send it with every request as the UI's scripts do.
+const uiBindingSecret = "node-test-ui-binding"
+
+type uiBindingTransport struct{}
+
+func (uiBindingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Parley-Binding", uiBindingSecret)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
 // uiLogin logs m in to the web UI at base and returns a client that
-// carries the session's cookie.
+// carries the session's cookie, its session bound as the login page's
+// script binds it (the binding secret sent with every request).
 func uiLogin(t *testing.T, base string, m testMember) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := &http.Client{Jar: jar, Transport: uiBindingTransport{}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Get(base + "/ui/login")
 	if err != nil {
 		t.Fatal(err)
@@ -273,7 +288,8 @@ func uiLogin(t *testing.T, base string, m testMember) *http.Client {
 	if csrf == nil {
 		t.Fatalf("no csrf field in the login page")
 	}
-	resp, err = c.PostForm(base+"/ui/login", url.Values{"csrf": {csrf[1]}, "token": {m.Token}})
+	sum := sha256.Sum256([]byte(uiBindingSecret))
+	resp, err = c.PostForm(base+"/ui/login", url.Values{"csrf": {csrf[1]}, "token": {m.Token}, "binding": {base64.RawURLEncoding.EncodeToString(sum[:])}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,13 @@ type UISession struct {
 	// Created is the login, LastSeen the session's last request and
 	// Expires its end whatever its use (Created + the UI's SessionTTL).
 	Created, LastSeen, Expires time.Time
+	// Binding is the SHA-256 of the secret that the browser tab's origin
+	// keeps in its localStorage, sent by the login page's script (see the
+	// web package's sessions); zero for a session that was started
+	// without one (logged in without JavaScript, or stored by a build
+	// from before migration 731), which the UI holds to reading only.
+	// Like Token, it is a hash and authenticates nothing by itself.
+	Binding [32]byte
 }
 
 // MaxUISessionsPerMember bounds the sessions of one member: opening one

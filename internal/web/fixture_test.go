@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -188,14 +190,38 @@ func (f *fixture) submit(t testing.TB, m member, coll string, objs ...map[string
 
 // client is a browser-like HTTP client with a cookie jar that does not
 // follow redirects.
+//
+// Like the UI's pages, it binds its sessions to a secret of its own
+// (testBinding), sent with the login form as its hash and with every
+// request in the X-Parley-Binding header, as the pages' scripts do.
 type client struct {
 	*http.Client
 	base string
 }
 
+// testBinding is the browser-binding secret of the test clients.
+const testBinding = "test-client-binding-secret"
+
+// testBindingHash is the login form's binding field for testBinding.
+func testBindingHash() string {
+	h := sha256.Sum256([]byte(testBinding))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+// bindingTransport adds the binding header to each request that has none.
+type bindingTransport struct{ next http.RoundTripper }
+
+func (b bindingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("X-Parley-Binding") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("X-Parley-Binding", testBinding)
+	}
+	return b.next.RoundTrip(r)
+}
+
 func newClient(t testing.TB, base string) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{&http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, base}
+	return &client{&http.Client{Jar: jar, Transport: bindingTransport{http.DefaultTransport}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, base}
 }
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -208,7 +234,7 @@ func (c *client) login(t testing.TB, token string) string {
 	if m == nil {
 		t.Fatalf("no csrf field in the login page")
 	}
-	resp, err := c.PostForm(c.base+"/ui/login", url.Values{"csrf": {m[1]}, "token": {token}})
+	resp, err := c.PostForm(c.base+"/ui/login", url.Values{"csrf": {m[1]}, "token": {token}, "binding": {testBindingHash()}})
 	if err != nil {
 		t.Fatal(err)
 	}

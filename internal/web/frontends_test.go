@@ -207,6 +207,7 @@ func TestUIMemberContextCannotBeForged(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, a+"/ui/api/collections/"+f.private+"/objects/", strings.NewReader(bundle))
 	req.Header.Set("Authorization", "Bearer "+f.borova.Token)
 	req.Header.Set("X-CSRF-Token", csrf)
+	req.Header.Set("X-Parley-Binding", testBinding)
 	req.Header.Set("Accept", "application/taxii+json;version=2.1")
 	req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
 	req.AddCookie(ck)
@@ -221,6 +222,7 @@ func TestUIMemberContextCannotBeForged(t *testing.T) {
 	// And to the shared collection, the session works through /ui/api/.
 	req, _ = http.NewRequest(http.MethodPost, a+"/ui/api/collections/"+f.shared+"/objects/", strings.NewReader(bundle))
 	req.Header.Set("X-CSRF-Token", csrf)
+	req.Header.Set("X-Parley-Binding", testBinding)
 	req.Header.Set("Accept", "application/taxii+json;version=2.1")
 	req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
 	req.AddCookie(ck)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -199,7 +200,7 @@ func (u *heavyUI) login(t *testing.T) *http.Cookie {
 	if csrf == nil {
 		t.Fatal("no csrf field in the login page")
 	}
-	r := httptest.NewRequest(http.MethodPost, "/ui/login", strings.NewReader(url.Values{"csrf": {csrf[1]}, "token": {"the-token"}}.Encode()))
+	r := httptest.NewRequest(http.MethodPost, "/ui/login", strings.NewReader(url.Values{"csrf": {csrf[1]}, "token": {"the-token"}, bindingField: {testBindingSum()}}.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for _, c := range w.Result().Cookies() {
 		r.AddCookie(c)
@@ -220,6 +221,7 @@ func (u *heavyUI) login(t *testing.T) *http.Cookie {
 func (u *heavyUI) get(path string, needles ...string) (w *countingWriter, allocated uint64, reserved int64) {
 	r := httptest.NewRequest(http.MethodGet, path, nil)
 	r.AddCookie(u.cookie)
+	r.Header.Set(bindingHeader, internalBinding)
 	w = newCountingWriter(needles...)
 	u.mu.Lock()
 	u.reserved = nil
@@ -427,4 +429,14 @@ func oneMemberStore(t *testing.T, title string) (*sqlite.Store, store.Member) {
 		t.Fatal(err)
 	}
 	return s, me
+}
+
+// internalBinding is the browser-binding secret of this package's own
+// tests' sessions, sent as the pages' scripts send theirs.
+const internalBinding = "internal-test-binding"
+
+// testBindingSum is the login form's binding field for internalBinding.
+func testBindingSum() string {
+	h := sha256.Sum256([]byte(internalBinding))
+	return base64.RawURLEncoding.EncodeToString(h[:])
 }

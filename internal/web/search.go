@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -43,6 +44,10 @@ type searchView struct {
 	Hits      []hit
 	Truncated bool
 	Error     string
+	// Pending says q was not looked up: the request didn't prove the
+	// session's browser binding (see [sessions]). The page's script
+	// asks again with the proof; without it, the page says why.
+	Pending bool
 }
 
 // kindOf names what an analyst looked up.
@@ -101,6 +106,14 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := searchView{Q: q, Kind: kindOf(q)}
+	if q != "" && !bindingProved(r, sessionFrom(r), q) {
+		// What an analyst looks up is their own: it is sent to the node
+		// only in a session this tab's origin started, never in one a
+		// page on another port of this host planted.
+		v.Pending = true
+		h.render(w, r, http.StatusOK, "search", "Look up", v)
+		return
+	}
 	hq, pdqErr := pdq.ParseHash(q)
 	mem := pageMemory{queries: []int64{SearchBytes}}
 	if pdqErr == nil {
@@ -267,10 +280,19 @@ func (m *valueMatcher) in(raw []byte) bool {
 	for i, c := range m.buf {
 		switch {
 		case c >= utf8.RuneSelf:
+			if strings.Contains(m.lv, "://") {
+				return containsLower(store.UnescapeURLChars(strings.ToLower(string(raw))), m.lv)
+			}
 			return containsValue(string(raw), m.v)
 		case 'A' <= c && c <= 'Z':
 			m.buf[i] = c + 'a' - 'A'
 		}
+	}
+	if strings.Contains(m.lv, "://") && bytes.IndexByte(m.buf, '\\') >= 0 {
+		// A URL's characters may be written as JSON escapes (Go's
+		// encoder writes & as \u0026), which the value index reads as
+		// the characters (store.ExactValues): so does this test.
+		return containsLower(store.UnescapeURLChars(string(m.buf)), m.lv)
 	}
 	return containsLower(m.buf, m.lv)
 }

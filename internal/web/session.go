@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,7 +28,22 @@ const (
 	loginCookie = "parley_login"
 	csrfField   = "csrf"
 	csrfHeader  = "X-CSRF-Token"
+	// bindingField is the login form's field with the browser binding
+	// (see [sessions]): the SHA-256 of the tab's secret, base64url.
+	bindingField = "binding"
+	// bindingHeader carries the secret itself on the scripts' requests.
+	bindingHeader = "X-Parley-Binding"
+	// proofParam is a look-up's proof of the binding (see lookupProof):
+	// a look-up is a navigation, which can carry no header.
+	proofParam = "proof"
+	// bindingStorageKey is the localStorage key of the secret (the
+	// scripts' name for it; here for the docs and tests).
+	bindingStorageKey = "parley.binding"
 )
+
+// notBoundMsg is what a request that needs the browser binding and lacks
+// it is told.
+const notBoundMsg = "This session was not started in this browser tab's origin (or was started without JavaScript, or before the node's upgrade): a page on another port of this host may have put you in another member's session. Nothing was done. Log out, then log in again on this page with JavaScript enabled."
 
 // sessions keeps logged-in sessions in the node's store
 // ([store.UISessions]), so that every front end of a node on one
@@ -42,6 +59,28 @@ const (
 // comes first; all of it is checked on the server at every request,
 // whatever the browser keeps. Ended sessions are deleted at each login,
 // and a member keeps at most [store.MaxUISessionsPerMember].
+//
+// A session is bound to the browser tab's origin that logged in: cookies
+// are not kept apart by port, so a page on another port of the node's
+// host can set the session cookie to its own member's session while the
+// analyst is logged out, and the analyst would go on in it (posting
+// under that member, looking up under it). localStorage is kept apart by
+// origin, port included. The login page's script keeps a random secret
+// in localStorage (bindingStorageKey; made once per origin, so that a tab
+// that only opens the login page can't unbind another tab's session) and
+// sends its SHA-256 (bindingField), which the session keeps
+// ([store.UISession.Binding]). Every request that posts, or that sends
+// the node what the analyst looks up (the scripts' /ui/api/ calls, a
+// look-up), must prove the secret: the scripts send it in bindingHeader;
+// a look-up, a navigation, carries lookupProof in its URL, which the
+// page's script adds. Without it nothing is done and the analyst is told
+// why (notBoundMsg). Each page's script checks on load that the session
+// is bound to this tab's secret (GET /ui/binding) and otherwise replaces
+// the page with that notice and a log-out button. A session started
+// without the script (JavaScript off) is unbound: it may read pages, as
+// the UI allows without JavaScript, but not look up or post. Logging
+// out needs no binding: it ends whatever session the browser holds,
+// which is the way out of a planted one.
 type sessions struct {
 	d  Deps
 	st store.UISessions
@@ -54,6 +93,44 @@ type session struct {
 	// session lasts while it names member.
 	token [32]byte
 	csrf  string
+	// binding is the SHA-256 of the tab's secret; zero when unbound.
+	binding [32]byte
+}
+
+// bound reports whether the session was started with a binding.
+func (s *session) bound() bool { return s.binding != [32]byte{} }
+
+// provesBinding reports whether secret (what the browser sent) is the
+// secret the session is bound to.
+func (s *session) provesBinding(secret string) bool {
+	if !s.bound() || secret == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(sum[:], s.binding[:]) == 1
+}
+
+// lookupProof is the proof of binding that a look-up of q carries: the
+// HMAC-SHA256, keyed by the binding, of "parley lookup" and q, base64url.
+// Only a script of the node's origin can compute it (from the secret in
+// localStorage), and it is good for that look-up only: the secret is
+// never in a URL. The page that asks for a look-up of the attacker's
+// choice can't be helped (a link could always do that); the analyst's
+// own look-ups can't be made in another member's session.
+func lookupProof(binding [32]byte, q string) string {
+	m := hmac.New(sha256.New, binding[:])
+	m.Write([]byte("parley lookup\n" + q))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// bindingProved reports whether r proves the binding of s: the secret in
+// bindingHeader, or, for a look-up of q, its lookupProof.
+func bindingProved(r *http.Request, s *session, q string) bool {
+	if s.provesBinding(r.Header.Get(bindingHeader)) {
+		return true
+	}
+	p := r.URL.Query().Get(proofParam)
+	return s.bound() && p != "" && hmac.Equal([]byte(p), []byte(lookupProof(s.binding, q)))
 }
 
 func newSessions(d Deps) *sessions { return &sessions{d: d, st: d.Store} }
@@ -72,7 +149,7 @@ func (ss *sessions) random() (string, error) {
 // open starts a session of m, who logged in with token, and returns it
 // with its id, the value of the session cookie, which the store keeps
 // only as its hash (and the token as its own).
-func (ss *sessions) open(ctx context.Context, m store.Member, token string) (*session, string, error) {
+func (ss *sessions) open(ctx context.Context, m store.Member, token string, binding [32]byte) (*session, string, error) {
 	id, err := ss.random()
 	if err != nil {
 		return nil, "", err
@@ -82,9 +159,9 @@ func (ss *sessions) open(ctx context.Context, m store.Member, token string) (*se
 		return nil, "", err
 	}
 	now := ss.d.Now()
-	s := &session{key: sessionKeyOf(id), member: m, token: sha256.Sum256([]byte(token)), csrf: csrf}
+	s := &session{key: sessionKeyOf(id), member: m, token: sha256.Sum256([]byte(token)), csrf: csrf, binding: binding}
 	err = ss.st.OpenUISession(ctx, store.UISession{Key: s.key, Member: m.ID, Token: s.token, CSRF: csrf,
-		Created: now, LastSeen: now, Expires: now.Add(ss.d.SessionTTL)}, now.Add(-ss.d.IdleTimeout))
+		Created: now, LastSeen: now, Expires: now.Add(ss.d.SessionTTL), Binding: binding}, now.Add(-ss.d.IdleTimeout))
 	if err != nil {
 		return nil, "", err
 	}
@@ -103,7 +180,7 @@ func (ss *sessions) get(ctx context.Context, id string) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{key: us.Key, member: store.Member{ID: us.Member}, token: us.Token, csrf: us.CSRF}, nil
+	return &session{key: us.Key, member: store.Member{ID: us.Member}, token: us.Token, csrf: us.CSRF, binding: us.Binding}, nil
 }
 
 func (ss *sessions) close(ctx context.Context, key [32]byte) error {
@@ -280,6 +357,18 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusForbidden, "This form has expired or did not come from this site (missing CSRF token). Reload the login page and try again.", nil)
 		return
 	}
+	// The browser binding: absent when the page's script didn't run
+	// (an unbound session, held to reading); anything else than a
+	// SHA-256 is refused, so that a broken script is not taken for none.
+	var binding [32]byte
+	if b := r.PostFormValue(bindingField); b != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(b)
+		if err != nil || len(raw) != len(binding) || [32]byte(raw) == binding {
+			h.fail(w, r, http.StatusBadRequest, "The login form's browser binding could not be read. Reload the login page and try again.", nil)
+			return
+		}
+		binding = [32]byte(raw)
+	}
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	m, err := h.d.Authenticate(r.Context(), token)
 	if err != nil {
@@ -291,7 +380,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnauthorized, "login", "Log in", loginView{Next: safeNext(r.PostFormValue("next")), Error: "That token is not valid on this node."})
 		return
 	}
-	_, id, err := h.sessions.open(r.Context(), m, token)
+	_, id, err := h.sessions.open(r.Context(), m, token, binding)
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
@@ -299,6 +388,34 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, h.cookie(r, loginCookie, "", -1))
 	http.SetCookie(w, h.cookie(r, sessionCookie, id, int(h.d.SessionTTL/time.Second)))
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// bound wraps a request of [Handler.member] that needs the browser
+// binding (see [sessions]): the scripts' calls, which send the secret in
+// bindingHeader. Without it: 403, and nothing done.
+func (h *Handler) bound(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !bindingProved(r, sessionFrom(r), "") {
+			if strings.HasPrefix(r.URL.Path, "/ui/api/") {
+				// The scripts read a problem's title (sign.js).
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				json.NewEncoder(w).Encode(map[string]string{"title": notBoundMsg})
+				return
+			}
+			h.fail(w, r, http.StatusForbidden, notBoundMsg, nil)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// bindingCheck answers GET /ui/binding, which each page's script calls
+// on load with its secret: 204 when the session is bound to it (else
+// [Handler.bound] answers 403, and the script replaces the page).
+func (h *Handler) bindingCheck(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestSessionsKeepNoSessionID(t *testing.T) {
 	defer s.Close()
 	const token = "parley_tokentokentokentokentokentokentokentoken"
 	ss := newSessions(Deps{Store: s, Rand: rand.Reader, Now: time.Now, SessionTTL: time.Hour, IdleTimeout: time.Hour})
-	sess, id, err := ss.open(ctx, store.Member{ID: "identity--x"}, token)
+	sess, id, err := ss.open(ctx, store.Member{ID: "identity--x"}, token, sha256.Sum256([]byte("secret")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,5 +80,43 @@ func TestSessionsKeepNoSessionID(t *testing.T) {
 	}
 	if got, _ := ss.get(ctx, id); got != nil {
 		t.Fatal("a closed session is still found")
+	}
+}
+
+// TestBindingProved: what proves a session's browser binding: the secret
+// whose hash it keeps, in the header, or a look-up's proof for that very
+// look-up; never for an unbound session, another secret, the hash itself,
+// or another look-up's proof.
+func TestBindingProved(t *testing.T) {
+	const secret = "the tab's secret"
+	bound := &session{binding: sha256.Sum256([]byte(secret))}
+	unbound := &session{}
+	proof := lookupProof(bound.binding, "evil.example")
+	hash := bound.binding
+	for _, c := range []struct {
+		name           string
+		s              *session
+		header, target string
+		q              string
+		want           bool
+	}{
+		{"the secret", bound, secret, "/ui/api/log/keys", "", true},
+		{"no secret", bound, "", "/ui/api/log/keys", "", false},
+		{"another secret", bound, "another tab's secret", "/ui/api/log/keys", "", false},
+		{"the hash for the secret", bound, string(hash[:]), "/ui/api/log/keys", "", false},
+		{"unbound, with a secret", unbound, secret, "/ui/api/log/keys", "", false},
+		{"unbound, empty secret", unbound, "", "/ui/api/log/keys", "", false},
+		{"the look-up's proof", bound, "", "/ui/search?q=evil.example&proof=" + proof, "evil.example", true},
+		{"another look-up's proof", bound, "", "/ui/search?q=good.example&proof=" + proof, "good.example", false},
+		{"a proof, unbound", unbound, "", "/ui/search?q=evil.example&proof=" + lookupProof([32]byte{}, "evil.example"), "evil.example", false},
+		{"the secret on a look-up", bound, secret, "/ui/search?q=evil.example", "evil.example", true},
+	} {
+		r := httptest.NewRequest("GET", c.target, nil)
+		if c.header != "" {
+			r.Header.Set(bindingHeader, c.header)
+		}
+		if got := bindingProved(r, c.s, c.q); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
 	}
 }

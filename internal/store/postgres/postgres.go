@@ -103,6 +103,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, unavailable(err)
 	}
+	if err := s.repairUIValues(ctx); err != nil {
+		pool.Close()
+		return nil, unavailable(err)
+	}
 	return s, nil
 }
 

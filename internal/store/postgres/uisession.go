@@ -31,6 +31,15 @@ CREATE INDEX ui_sessions_member ON ui_sessions(member, last_seen);
 CREATE INDEX ui_sessions_expires ON ui_sessions(expires);
 CREATE INDEX ui_sessions_last_seen ON ui_sessions(last_seen);
 `})
+	// The session's binding (store.UISession.Binding), NULL for none.
+	// The sessions of the builds before it are ended here: none is
+	// bound, and an analyst logs in again once after the upgrade (a
+	// session an older build opens later is unbound, and held to
+	// reading by the UI).
+	registerMigrations(migration{731, "ui session binding", `
+ALTER TABLE ui_sessions ADD COLUMN binding BYTEA;
+DELETE FROM ui_sessions;
+`})
 }
 
 var _ store.UISessions = (*Store)(nil)
@@ -48,8 +57,8 @@ func (s *Store) OpenUISession(ctx context.Context, us store.UISession, idleBefor
 			SELECT key FROM ui_sessions WHERE member = $1 ORDER BY last_seen DESC, key OFFSET $2)`, us.Member, store.MaxUISessionsPerMember-1); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO ui_sessions(key, member, token, csrf, created, last_seen, expires) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			us.Key[:], us.Member, us.Token[:], us.CSRF, us.Created.UnixNano(), us.LastSeen.UnixNano(), us.Expires.UnixNano())
+		_, err := tx.Exec(ctx, `INSERT INTO ui_sessions(key, member, token, csrf, created, last_seen, expires, binding) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			us.Key[:], us.Member, us.Token[:], us.CSRF, us.Created.UnixNano(), us.LastSeen.UnixNano(), us.Expires.UnixNano(), bindingColumn(us.Binding))
 		return err
 	})
 	if isUnique(err) {
@@ -64,7 +73,7 @@ func (s *Store) OpenUISession(ctx context.Context, us store.UISession, idleBefor
 // TouchUISession implements [store.UISessions].
 func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (store.UISession, error) {
 	// A live session seen recently is only read (UISession.ReadOnlyAt).
-	us, err := scanUISession(s.pool.QueryRow(ctx, `SELECT member, token, csrf, created, last_seen, expires FROM ui_sessions WHERE key = $1`, key[:]), key)
+	us, err := scanUISession(s.pool.QueryRow(ctx, `SELECT member, token, csrf, created, last_seen, expires, binding FROM ui_sessions WHERE key = $1`, key[:]), key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.UISession{}, fmt.Errorf("no such UI session: %w", store.ErrNotFound)
 	}
@@ -79,7 +88,7 @@ func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefor
 		var err error
 		us, err = scanUISession(tx.QueryRow(ctx, `UPDATE ui_sessions SET last_seen = GREATEST(last_seen, $1)
 			WHERE key = $2 AND expires > $1 AND last_seen > $3
-			RETURNING member, token, csrf, created, last_seen, expires`,
+			RETURNING member, token, csrf, created, last_seen, expires, binding`,
 			now.UnixNano(), key[:], idleBefore.UnixNano()), key)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Ended or unknown: an ended one goes now.
@@ -111,14 +120,21 @@ func (s *Store) CloseUISession(ctx context.Context, key [32]byte) error {
 	return nil
 }
 
-// scanUISession reads a session's member, token, csrf, created, last_seen
-// and expires columns, in that order, from row.
+// scanUISession reads a session's member, token, csrf, created, last_seen,
+// expires and binding columns, in that order, from row.
 func scanUISession(row pgx.Row, key [32]byte) (store.UISession, error) {
 	var us store.UISession
-	var token []byte
+	var token, binding []byte
 	var created, seen, expires int64
-	if err := row.Scan(&us.Member, &token, &us.CSRF, &created, &seen, &expires); err != nil {
+	if err := row.Scan(&us.Member, &token, &us.CSRF, &created, &seen, &expires, &binding); err != nil {
 		return store.UISession{}, err
+	}
+	switch len(binding) {
+	case 0: // unbound
+	case len(us.Binding):
+		copy(us.Binding[:], binding)
+	default:
+		return store.UISession{}, fmt.Errorf("a stored UI session's binding has %d bytes", len(binding))
 	}
 	if len(token) != len(us.Token) {
 		return store.UISession{}, fmt.Errorf("a stored UI session's token hash has %d bytes", len(token))
@@ -127,4 +143,12 @@ func scanUISession(row pgx.Row, key [32]byte) (store.UISession, error) {
 	copy(us.Token[:], token)
 	us.Created, us.LastSeen, us.Expires = time.Unix(0, created).UTC(), time.Unix(0, seen).UTC(), time.Unix(0, expires).UTC()
 	return us, nil
+}
+
+// bindingColumn is the binding column of b: NULL for an unbound session.
+func bindingColumn(b [32]byte) any {
+	if b == ([32]byte{}) {
+		return nil
+	}
+	return b[:]
 }

@@ -30,6 +30,17 @@ CREATE TABLE ui_values (
 CREATE TABLE ui_values_backfill (next BIGINT NOT NULL, upto BIGINT NOT NULL);
 INSERT INTO ui_values_backfill(next, upto) SELECT 1, coalesce(max(seq), 0) FROM objects;
 `})
+	// As the SQLite store's migration 318: every object version indexed
+	// gets a row with the empty value (no exact value is empty, and no
+	// look-up reads it), so that the versions an older build stored
+	// without their rows can be told and are indexed at Open
+	// (repairUIValues); the versions stored before it are indexed again
+	// (ON CONFLICT DO NOTHING), which gives them these rows and the values
+	// store.ExactValues added since (URLs with their query strings).
+	registerMigrations(migration{314, "ui exact values marked, indexed again", `
+DELETE FROM ui_values_backfill;
+INSERT INTO ui_values_backfill(next, upto) SELECT 1, coalesce(max(seq), 0) FROM objects;
+`})
 }
 
 // backfillBatch is how many object versions one transaction of the
@@ -38,14 +49,15 @@ var backfillBatch = 2000
 
 // valueRows appends to the three columns of ui_values the rows of o.
 func valueRows(colls, vals []string, seqs []int64, o store.Object) ([]string, []string, []int64) {
-	for _, v := range store.ExactValues(o.Raw) {
+	// The empty value marks the version indexed (migration 314).
+	for _, v := range append([]string{""}, store.ExactValues(o.Raw)...) {
 		colls, vals, seqs = append(colls, o.Collection), append(vals, v), append(seqs, o.Seq)
 	}
 	return colls, vals, seqs
 }
 
 // queueValues queues on b the ui_values rows of objs (Seq, Collection and
-// Raw set), in one statement, or none when they hold no value.
+// Raw set), in one statement, or none when there are no objs.
 func queueValues(b *pgx.Batch, objs []store.Object) {
 	var colls, vals []string
 	var seqs []int64
@@ -139,4 +151,59 @@ func (s *Store) ValueObjects(ctx context.Context, collections []string, value st
 		return nil, false, fmt.Errorf("couldn't look up a value: %w", err)
 	}
 	return out, more, nil
+}
+
+// repairUIValues indexes the object versions that ui_values lacks (no
+// row with the empty value: see migration 314), which a build from
+// before it stores, in each collection whose count of marked versions
+// is short of its count of versions: a count of each first, so that
+// nothing else is read when none is missing. It runs after the backfill
+// (which indexes every version up to its end).
+func (s *Store) repairUIValues(ctx context.Context) error {
+	var one int
+	switch err := s.pool.QueryRow(ctx, `SELECT 1 FROM schema_migrations WHERE version = 314`).Scan(&one); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil // a store opened with fewer migrations (the tests')
+	case err != nil:
+		return fmt.Errorf("exact-value index: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT c.id FROM collections c
+WHERE (SELECT count(*) FROM objects o WHERE o.collection = c.id) > (SELECT count(*) FROM ui_values v WHERE v.collection = c.id AND v.value = '')
+ORDER BY c.id`)
+	if err != nil {
+		return fmt.Errorf("exact-value index: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("exact-value index: %w", err)
+	}
+	for _, id := range ids {
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT o.seq, o.collection, o.raw FROM objects o WHERE o.collection = $1
+AND NOT EXISTS (SELECT 1 FROM ui_values v WHERE v.collection = o.collection AND v.value = '' AND v.object_seq = o.seq) ORDER BY o.seq`, id)
+			if err != nil {
+				return err
+			}
+			var objs []store.Object
+			for rows.Next() {
+				var o store.Object
+				if err := rows.Scan(&o.Seq, &o.Collection, &o.Raw); err != nil {
+					rows.Close()
+					return err
+				}
+				objs = append(objs, o)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			var b pgx.Batch
+			queueValues(&b, objs)
+			return tx.SendBatch(ctx, &b).Close()
+		})
+		if err != nil {
+			return fmt.Errorf("exact-value index: collection %q: %w", id, err)
+		}
+	}
+	return nil
 }

@@ -394,7 +394,7 @@ func (s *Store) submitOne(ctx context.Context, tx *sql.Tx, ps *submitStmts, sub 
 			}
 			continue
 		}
-		if vals := store.ExactValues(o.Raw); len(vals) > 0 {
+		if vals := indexedValues(o.Raw); len(vals) > 0 {
 			seq, err := res.LastInsertId()
 			if err != nil {
 				return st, err

@@ -131,6 +131,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
 	}
+	if err := s.repairUIValues(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
+	}
 	var one int
 	// A database at 314 opened by a driver without FTS5 (see needsModule)
 	// has no full-text search for that process.

@@ -30,6 +30,25 @@ END;
 CREATE TABLE ui_values_backfill (next INTEGER NOT NULL, upto INTEGER NOT NULL);
 INSERT INTO ui_values_backfill(next, upto) SELECT 1, coalesce(max(seq), 0) FROM objects;
 `})
+	// Every object version indexed gets a row with the empty value (no
+	// exact value is empty, and no look-up reads it), so that the
+	// versions an older build stored without their rows (it writes none)
+	// can be told and are indexed at Open (repairUIValues), as the
+	// full-text tables are. The versions stored before it are indexed
+	// again (INSERT OR IGNORE: what they have stays), which gives them
+	// these rows and the values that store.ExactValues added since: URLs
+	// with their query strings.
+	registerMigrations(migration{318, "ui exact values marked, indexed again", `
+DELETE FROM ui_values_backfill;
+INSERT INTO ui_values_backfill(next, upto) SELECT 1, coalesce(max(seq), 0) FROM objects;
+`})
+}
+
+// indexedValues returns the ui_values values of an object version of
+// JSON raw: its exact values and the empty value, which marks it indexed
+// (migration 318).
+func indexedValues(raw []byte) []string {
+	return append([]string{""}, store.ExactValues(raw)...)
 }
 
 const insertUIValue = `INSERT OR IGNORE INTO ui_values(collection, value, seq) VALUES (?, ?, ?)`
@@ -95,7 +114,7 @@ func (s *Store) backfillUIValues(ctx context.Context) error {
 			defer st.Close()
 			last := upto
 			for _, r := range batch {
-				for _, v := range store.ExactValues(r.raw) {
+				for _, v := range indexedValues(r.raw) {
 					if _, err := st.ExecContext(ctx, r.coll, v, r.seq); err != nil {
 						return err
 					}
@@ -134,4 +153,99 @@ func (s *Store) ValueObjects(ctx context.Context, collections []string, value st
 		return nil, false, fmt.Errorf("couldn't look up a value: %w", err)
 	}
 	return out, more, nil
+}
+
+// repairUIValues indexes the object versions that ui_values lacks (no
+// row with the empty value: see migration 318), which a build from
+// before it stores, in each collection whose count of marked versions
+// is short of its count of versions: a count of each first, so that
+// nothing else is read when none is missing. It runs after the backfill
+// (which indexes every version up to its end).
+func (s *Store) repairUIValues(ctx context.Context) error {
+	var one int
+	switch err := s.w.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = 318`).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil // a store opened with fewer migrations (the tests')
+	case err != nil:
+		return fmt.Errorf("exact-value index: %w", err)
+	}
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM collections ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			var objects, marked int64
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM objects WHERE collection = ?`, id).Scan(&objects); err != nil {
+				return err
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM ui_values WHERE collection = ? AND value = ''`, id).Scan(&marked); err != nil {
+				return err
+			}
+			if marked >= objects {
+				continue
+			}
+			if err := repairUIValuesOf(ctx, tx, id); err != nil {
+				return fmt.Errorf("collection %q: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("exact-value index: %w", err)
+	}
+	return nil
+}
+
+// repairUIValuesOf indexes collection's object versions that have no
+// row with the empty value in ui_values.
+func repairUIValuesOf(ctx context.Context, tx *sql.Tx, collection string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT o.seq, o.raw FROM objects o WHERE o.collection = ?
+AND NOT EXISTS (SELECT 1 FROM ui_values v WHERE v.collection = o.collection AND v.value = '' AND v.seq = o.seq) ORDER BY o.seq`, collection)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		seq int64
+		raw []byte
+	}
+	var missing []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.seq, &r.raw); err != nil {
+			rows.Close()
+			return err
+		}
+		missing = append(missing, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	st, err := tx.PrepareContext(ctx, insertUIValue)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, r := range missing {
+		for _, v := range indexedValues(r.raw) {
+			if _, err := st.ExecContext(ctx, collection, v, r.seq); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

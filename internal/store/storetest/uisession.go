@@ -15,14 +15,15 @@ import (
 // LastSeen after idleBefore) and touching it moves LastSeen forward,
 // never back; an ended one is deleted when touched; a closed one is gone;
 // opening one deletes every ended session and keeps a member at most
-// store.MaxUISessionsPerMember sessions, its most recently seen.
+// store.MaxUISessionsPerMember sessions, its most recently seen. A
+// session's Binding is kept as it was opened, zero (unbound) included.
 func testUISessions(t *testing.T, s store.Store) {
 	key := func(name string) [32]byte { return sha256.Sum256([]byte(name)) }
 	t0 := base
 	const ttl, idle = 8 * time.Hour, time.Hour
 	session := func(name, member string, at time.Time) store.UISession {
 		return store.UISession{Key: key(name), Member: member, Token: key("token of " + member), CSRF: "csrf " + name,
-			Created: at, LastSeen: at, Expires: at.Add(ttl)}
+			Created: at, LastSeen: at, Expires: at.Add(ttl), Binding: key("binding of " + name)}
 	}
 	open := func(us store.UISession) {
 		t.Helper()
@@ -68,7 +69,7 @@ func testUISessions(t *testing.T, s store.Store) {
 	got := live("a", t0.Add(time.Minute))
 	want := a
 	want.LastSeen = t0.Add(time.Minute)
-	if got.Key != want.Key || got.Member != want.Member || got.Token != want.Token || got.CSRF != want.CSRF ||
+	if got.Key != want.Key || got.Member != want.Member || got.Token != want.Token || got.CSRF != want.CSRF || got.Binding != want.Binding ||
 		!got.Created.Equal(want.Created) || !got.LastSeen.Equal(want.LastSeen) || !got.Expires.Equal(want.Expires) {
 		t.Fatalf("touched: %+v\nwant %+v", got, want)
 	}
@@ -112,6 +113,16 @@ func testUISessions(t *testing.T, s store.Store) {
 	live("b", b.Expires.Add(-time.Nanosecond))
 	gone("b", b.Expires)
 	gone("b", t0)
+
+	// A session without a binding (logged in without the page's script)
+	// is stored and read back as one: a zero Binding.
+	unbound := session("unbound", "m", t0)
+	unbound.Binding = [32]byte{}
+	open(unbound)
+	if got := live("unbound", t0); got.Binding != ([32]byte{}) {
+		t.Fatalf("an unbound session read back with binding %x", got.Binding)
+	}
+	must(t, s.CloseUISession(ctx, key("unbound")))
 
 	// Close.
 	c := session("c", "m", t0)

@@ -5,6 +5,11 @@
 // /ui/api/, with the session's CSRF token), where the node checks it like
 // any other submission.
 "use strict";
+// binding is the secret the session is bound to (session.js), which the
+// node asks of every /ui/api/ call.
+function binding() {
+  try { return localStorage.getItem("parley.binding") || ""; } catch (e) { return ""; }
+}
 (function () {
   const L = window.ParleyLog;
   if (!L) return;
@@ -43,7 +48,7 @@
     try {
       r = await fetch("/ui/api/collections/" + encodeURIComponent(collection) + "/objects/", {
         method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": TAXII, Accept: TAXII, "X-CSRF-Token": csrf },
+        headers: { "Content-Type": TAXII, Accept: TAXII, "X-CSRF-Token": csrf, "X-Parley-Binding": binding() },
         body: JSON.stringify({ objects: [obj] }),
       });
     } catch (e) {

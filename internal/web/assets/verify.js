@@ -35,6 +35,11 @@
 // of them hold; an object the peer's log doesn't hold, or holds otherwise,
 // fails, whatever this node's own log says.
 "use strict";
+// binding is the secret the session is bound to (session.js), which the
+// node asks of every /ui/api/ call.
+function binding() {
+  try { return localStorage.getItem("parley.binding") || ""; } catch (e) { return ""; }
+}
 (function () {
   const L = window.ParleyLog;
   const el = document.querySelector("[data-verification]");
@@ -130,7 +135,7 @@
     for (let i = 0; i < 20; i++) {
       let r;
       try {
-        r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json", "X-Parley-Binding": binding() } });
       } catch (e) {
         unreachable = true;
         await new Promise((res) => setTimeout(res, 500));

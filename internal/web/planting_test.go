@@ -1,0 +1,305 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// lookupLog records the bodies of the UI's look-up pages as the node
+// served them: what was looked up, in whose session.
+type lookupLog struct {
+	mu     sync.Mutex
+	bodies []string
+}
+
+type teeWriter struct {
+	http.ResponseWriter
+	buf bytes.Buffer
+}
+
+func (t *teeWriter) Write(b []byte) (int, error) { t.buf.Write(b); return t.ResponseWriter.Write(b) }
+
+func (l *lookupLog) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ui/search" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		tw := &teeWriter{ResponseWriter: w}
+		next.ServeHTTP(tw, r)
+		l.mu.Lock()
+		l.bodies = append(l.bodies, tw.buf.String())
+		l.mu.Unlock()
+	})
+}
+
+// served reports whether a look-up page the node served looked q up
+// in the session of member name.
+func (l *lookupLog) served(q, name string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range l.bodies {
+		if strings.Contains(b, "Looked up <code>"+q+"</code>") && strings.Contains(b, `<span class="who">`+name+`</span>`) {
+			return true
+		}
+	}
+	return false
+}
+
+// plantingServer is a page on another port of 127.0.0.1 (another origin,
+// the same host for cookies) that sets the session cookie sid at /ui/,
+// where the node sets its own.
+func plantingServer(t *testing.T, sid string) string {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><script>document.cookie = "parley_session=%s; path=/ui/";</script><p id=done>set</p>`, sid)
+	}))
+	t.Cleanup(other.Close)
+	return other.URL
+}
+
+const notStartedHere = "not started in this browser tab's origin"
+
+// TestBrowserSessionPlantedFromAnotherPort: cookies are not kept apart by
+// port, so a page on another port of the node's host set the session
+// cookie to cert-borovia's own session (logged in from its own client)
+// while cert-aurelia's analyst was logged out, and the analyst went on in
+// it: a look-up was made, and a post would have been, as cert-borovia.
+// The session is bound to the secret that the login page's script keeps
+// in this origin's localStorage, which that page can neither read nor
+// set: the analyst's pages are replaced by a notice, the look-up is not
+// made, and the post is refused.
+func TestBrowserSessionPlantedFromAnotherPort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	f := newFixture(t)
+	var lookups lookupLog
+	f.pages = lookups.wrap
+	base := uiServer(t, f, newV2Log(t, f.n))
+	// cert-borovia logs in from its own client, with a binding of its own.
+	attacker := newClient(t, base)
+	attacker.login(t, f.borova.Token)
+	u, _ := url.Parse(base + "/ui/")
+	sid := ""
+	for _, c := range attacker.Jar.Cookies(u) {
+		if c.Name == "parley_session" {
+			sid = c.Value
+		}
+	}
+	if sid == "" {
+		t.Fatal("cert-borovia's login set no session cookie")
+	}
+	ctx, cancel := browser(t, 1280)
+	defer cancel()
+	// The analyst has used the UI in this browser, and logged out.
+	logIn(t, ctx, base, f.aurelia.Token)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.logout button`)), chromedp.WaitVisible(chromedp.CSS(`#token`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(plantingServer(t, sid)), chromedp.WaitVisible(chromedp.CSS("#done"))); err != nil {
+		t.Fatal(err)
+	}
+	text := func() string {
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// Any page: the analyst is told, and shown nothing of the session.
+	for _, path := range []string{"/ui/", "/ui/objects/" + f.indicator} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+path), poll(`document.body.innerText.includes("`+notStartedHere+`")`)); err != nil {
+			t.Fatalf("%s in the planted session: %v\n%s", path, err, text())
+		}
+	}
+	// A look-up, typed as a URL or sent from the search form, is not made.
+	const q = "aurelia-elections-portal.example"
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/search?q="+q), poll(`document.body.innerText.includes("`+notStartedHere+`")`)); err != nil {
+		t.Fatalf("look-up in the planted session: %v\n%s", err, text())
+	}
+	if lookups.served(q, "cert-borovia") {
+		t.Fatal("the analyst's look-up was made in cert-borovia's session")
+	}
+	// A post, as sign.js sends it (with the page's CSRF token and this
+	// origin's secret), is refused, and nothing is stored.
+	post := fmt.Sprintf(`(async () => {
+		const csrf = document.querySelector('meta[name="csrf-token"]').content;
+		const r = await fetch("/ui/api/collections/%s/objects/", {method: "POST", credentials: "same-origin",
+			headers: {"Content-Type": "application/taxii+json;version=2.1", Accept: "application/taxii+json;version=2.1",
+				"X-CSRF-Token": csrf, "X-Parley-Binding": localStorage.getItem("parley.binding") || ""},
+			body: JSON.stringify({objects: [{type: "note", spec_version: "2.1", id: "note--6f4c3b0e-8e2a-4f55-9a64-0d6c3c1e2a11",
+				created: "2026-01-01T00:00:00Z", modified: "2026-01-01T00:00:00Z", content: "aurelia's finding", object_refs: ["%s"]}]})});
+		return r.status + " " + await r.text();
+	})()`, f.shared, f.indicator)
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](post, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(got, "403 ") || !strings.Contains(got, notStartedHere) {
+		t.Errorf("a post in the planted session: %s", got)
+	}
+	if vs, _, err := f.n.Store().ObjectVersions(context.Background(), []string{f.shared}, "note--6f4c3b0e-8e2a-4f55-9a64-0d6c3c1e2a11", store.Bound{Rows: 1}); err != nil || len(vs) != 0 {
+		t.Errorf("the analyst's post was stored in cert-borovia's session: %v (%v)", vs, err)
+	}
+	// The notice's log-out ends the planted session; the analyst logs in
+	// again and is themself.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(chromedp.CSS(`#session-notice-logout`)),
+		chromedp.Click(chromedp.CSS(`#session-notice-logout`)), chromedp.WaitVisible(chromedp.CSS(`#token`))); err != nil {
+		t.Fatal(err)
+	}
+	logIn(t, ctx, base, f.aurelia.Token)
+	if who, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".who") || {}).textContent || ""`)); strings.TrimSpace(who) != "cert-aurelia" {
+		t.Errorf("after logging in again: %q", who)
+	}
+}
+
+// TestBrowserBoundSessionFlow: a session logged in through the login page
+// works as before: pages, a look-up from the search form (its proof added
+// by the page's script), and logout; a look-up link without a proof is
+// made once the page's script has added it.
+func TestBrowserBoundSessionFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	f := newFixture(t)
+	var lookups lookupLog
+	f.pages = lookups.wrap
+	base := uiServer(t, f, newV2Log(t, f.n))
+	ctx, cancel := browser(t, 1280)
+	defer cancel()
+	logIn(t, ctx, base, f.aurelia.Token)
+	const q = "aurelia-elections-portal.example"
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#top-q`), q),
+		chromedp.Submit(chromedp.CSS(`#top-q`)),
+		poll(`document.body.innerText.includes("Looked up")`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if !lookups.served(q, "cert-aurelia") {
+		t.Error("the look-up from the search form was not made")
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/search?q=203.0.113.45"), poll(`document.body.innerText.includes("Looked up")`)); err != nil {
+		t.Fatalf("a look-up link: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/objects/"+f.indicator), chromedp.WaitVisible(chromedp.CSS(`.who`))); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`)); strings.Contains(s, notStartedHere) {
+		t.Fatalf("a bound session was told it is not:\n%s", s)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.logout button`)), chromedp.WaitVisible(chromedp.CSS(`#token`))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowserUnboundSessionEnded: a session without a binding, as a build
+// from before the binding stored it (or a login without JavaScript), may
+// not look up or post; with JavaScript on, its pages are replaced by the
+// notice, whose log-out ends it.
+func TestBrowserUnboundSessionEnded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	f := newFixture(t)
+	var lookups lookupLog
+	f.pages = lookups.wrap
+	base := uiServer(t, f, newV2Log(t, f.n))
+	var id [32]byte
+	rand.Read(id[:])
+	sid := fmt.Sprintf("%x", id)
+	now := time.Now()
+	if err := f.n.Store().OpenUISession(context.Background(), store.UISession{Key: sha256.Sum256([]byte(sid)), Member: f.aurelia.ID,
+		Token: sha256.Sum256([]byte(f.aurelia.Token)), CSRF: "old-csrf", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}, now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := browser(t, 1280)
+	defer cancel()
+	// The browser holds its cookie (set here from another port, as it
+	// was set by the node before the upgrade: the same cookie).
+	if err := chromedp.Do(ctx, chromedp.Navigate(plantingServer(t, sid)), chromedp.WaitVisible(chromedp.CSS("#done"))); err != nil {
+		t.Fatal(err)
+	}
+	const q = "aurelia-elections-portal.example"
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/search?q="+q), poll(`document.body.innerText.includes("`+notStartedHere+`")`)); err != nil {
+		t.Fatal(err)
+	}
+	if lookups.served(q, "cert-aurelia") {
+		t.Error("an unbound session's look-up was made")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#session-notice-logout`)), chromedp.WaitVisible(chromedp.CSS(`#token`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.n.Store().TouchUISession(context.Background(), sha256.Sum256([]byte(sid)), time.Now(), time.Now().Add(-time.Hour)); err == nil {
+		t.Error("the unbound session lives on after the notice's log-out")
+	}
+}
+
+// TestUnboundSessionReadsOnly: a login without the page's script (no
+// binding field) opens a session that reads pages but can't look up or
+// call /ui/api/, and says so; a binding field that is not a SHA-256 is
+// refused and opens nothing.
+func TestUnboundSessionReadsOnly(t *testing.T) {
+	f := newFixture(t)
+	login := func(c *client, binding string) *http.Response {
+		t.Helper()
+		_, body := c.get(t, "/ui/login")
+		m := csrfRE.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("no csrf field in the login page")
+		}
+		v := url.Values{"csrf": {m[1]}, "token": {f.aurelia.Token}}
+		if binding != "" {
+			v.Set("binding", binding)
+		}
+		resp, err := c.PostForm(c.base+"/ui/login", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, bad := range []string{"not base64!", "c2hvcnQ", strings.Repeat("A", 43)} {
+		c := newClient(t, f.URL)
+		if resp := login(c, bad); resp.StatusCode != http.StatusBadRequest || len(resp.Cookies()) > 0 && resp.Cookies()[0].Name == "parley_session" {
+			t.Errorf("login with binding %q: %s", bad, resp.Status)
+		}
+	}
+	c := newClient(t, f.URL)
+	if resp := login(c, ""); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login without a binding: %s", resp.Status)
+	}
+	resp, body := c.get(t, "/ui/")
+	mustStatus(t, resp, 200, "home, unbound")
+	if !strings.Contains(body, `<meta name="parley-session" content="unbound">`) {
+		t.Error("the home page of an unbound session doesn't say it is unbound")
+	}
+	resp, body = c.get(t, "/ui/search?q=aurelia-elections-portal.example")
+	mustStatus(t, resp, 200, "look-up, unbound")
+	if strings.Contains(body, "Looked up") || !strings.Contains(body, `id="lookup-pending"`) {
+		t.Errorf("an unbound session's look-up was made:\n%s", body[strings.Index(body, "<main"):])
+	}
+	resp, body = c.get(t, "/ui/api/log/checkpoint")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, notStartedHere) {
+		t.Errorf("/ui/api/ in an unbound session: %s %s", resp.Status, body)
+	}
+	resp, _ = c.get(t, "/ui/binding")
+	mustStatus(t, resp, http.StatusForbidden, "the binding check of an unbound session")
+}
