@@ -94,6 +94,11 @@ type Config struct {
 	StepBytes int64
 	// Logger logs rounds; nil discards.
 	Logger *slog.Logger
+	// StallTimeout is how long a request to the peer may make no
+	// progress (no response header, then no byte of its body) before it
+	// is abandoned and the round ends with a [*StallError]; 0 means
+	// [DefaultStallTimeout].
+	StallTimeout time.Duration
 }
 
 // Follower replicates one peer. It is not safe for concurrent use; run one
@@ -124,6 +129,9 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = DefaultStallTimeout
+	}
 	v, err := tlog.NewVerifier(p.LogKey)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't follow peer %s: its log key: %w", p.Name, err)
@@ -146,6 +154,19 @@ type clippedError struct{ err error }
 
 func (e clippedError) Error() string { return untrusted.Text(e.err.Error(), MaxErrorText) }
 func (e clippedError) Unwrap() error { return e.err }
+
+// StalledPrefix begins the error of a round abandoned because a request
+// to the peer made no progress ([ErrStalled]), as recorded in the peer's
+// LastError: no other error of a round begins with it (each begins with
+// the follower's own words), so that [StatusAt] tells a stall from the
+// peer's own text.
+const StalledPrefix = "stalled: "
+
+// stalledRound is the error of a round abandoned on a [*StallError].
+type stalledRound struct{ err error }
+
+func (e stalledRound) Error() string { return StalledPrefix + e.err.Error() }
+func (e stalledRound) Unwrap() error { return e.err }
 
 // peer reads the peer's record afresh.
 func (f *Follower) peer(ctx context.Context) (store.Peer, error) {
@@ -179,7 +200,7 @@ func (f *Follower) client(p store.Peer) (*tlog.Client, error) {
 			return nil, err
 		}
 	}
-	return &tlog.Client{URL: p.URL, Token: tok, HTTP: hc}, nil
+	return &tlog.Client{URL: p.URL, Token: tok, HTTP: withProgressDeadline(hc, f.cfg.StallTimeout)}, nil
 }
 
 // Source returns a client of the peer's log (its checkpoint and tiles,
@@ -209,6 +230,9 @@ type Result struct {
 // see what it wraps.
 func (f *Follower) Round(ctx context.Context) (Result, error) {
 	res, err := f.round(ctx)
+	if se := (*StallError)(nil); errors.As(err, &se) {
+		err = stalledRound{err}
+	}
 	if err != nil && len(err.Error()) > MaxErrorText {
 		err = clippedError{err}
 	}

@@ -3,6 +3,7 @@ package peer
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -70,9 +71,12 @@ type Status struct {
 	Stopped  string `json:"stopped,omitempty"`
 	Evidence string `json:"evidence,omitempty"`
 	// Stalled, set by [StatusAt] for a followed peer, says that no round
-	// or step has ended for longer than a round of a live peer takes:
-	// a round is hanging on the peer (a black-holed connection) or the
-	// node isn't serving. Empty when rounds end on time.
+	// or step has ended for longer than a round of a live peer takes (a
+	// round is hanging on the peer, or the node isn't serving), or that
+	// the last round was abandoned because a request to the peer made no
+	// progress for the stall timeout (a black-holed connection: the
+	// round's error, last_error, names the request and the time). Empty
+	// when rounds end on time and the last one didn't stall.
 	Stalled string `json:"stalled,omitempty"`
 }
 
@@ -131,6 +135,8 @@ func StatusAt(p store.Peer, now time.Time, interval time.Duration) Status {
 	}
 	if d := now.Sub(last); d > StallAfter(interval) {
 		s.Stalled = fmt.Sprintf("%s for %s (rounds start every %s, and each request to the peer times out after %s): a round is hanging on the peer, or the node isn't serving", what, d.Round(time.Second), interval, RequestTimeout)
+	} else if strings.HasPrefix(p.State.LastError, StalledPrefix) {
+		s.Stalled = "the last round was abandoned: a request to the peer made no progress (see last_error); the peer is black-holed or stalls on purpose, and each round retries"
 	}
 	return s
 }
