@@ -4,16 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/peer"
+	"github.com/parley-exchange/parley/internal/store"
 )
 
 // How stallProxy passes the response to a request it watches.
@@ -35,6 +38,8 @@ type stallProxy struct {
 	every              time.Duration
 	hold               chan struct{}
 	stalled            chan struct{} // receives once per stalled request
+	passFirst          int32         // watched requests passed on before mode applies
+	watchedSeen        atomic.Int32
 }
 
 func newStallProxy(t *testing.T, target, path string, mode int, every time.Duration) *stallProxy {
@@ -85,7 +90,7 @@ func (p *stallProxy) serve(c net.Conn) {
 	}
 	reqLine, _, _ := strings.Cut(head.String(), "\r\n")
 	fields := strings.Fields(reqLine)
-	watched := len(fields) == 3 && strings.HasPrefix(fields[1], p.path)
+	watched := len(fields) == 3 && strings.HasPrefix(fields[1], p.path) && p.watchedSeen.Add(1) > p.passFirst
 	if watched && p.mode == stallHead {
 		p.stalled <- struct{}{}
 		<-p.hold
@@ -227,5 +232,60 @@ func TestPeerStallDeadline(t *testing.T) {
 				t.Fatalf("peer status doesn't show the stall: %+v", st)
 			}
 		})
+	}
+}
+
+// TestPeerStatusRoundRunning: peer status runs in another process than
+// the node, and could only show the last round that ended: a round
+// running for minutes (a long catch-up, or a leader that stalls) looked
+// like an idle node. The round in progress is recorded in the store: its
+// start and the position then, beside the position it has reached, and
+// cleared when it ends, even when the node stops it.
+func TestPeerStatusRoundRunning(t *testing.T) {
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 5)
+	waitIntegratedNode(t, b.Node)
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	pa := a.follow(t, b, "a", "from-b")
+	if s := peer.StatusOf(a.peerState(t, "a")); s.Round != "idle" || s.RoundStarted != "" || s.RoundFrom != nil {
+		t.Fatalf("a new peer: %+v", s)
+	}
+	// The second step's objects stall (for longer than the test runs):
+	// the round hangs after recording its first step.
+	px := newStallProxy(t, strings.TrimPrefix(b.URL, "http://"), "/log/objects", stallBody, 0)
+	px.passFirst = 1
+	f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir(), HTTP: px.client(), Step: 2, StallTimeout: time.Hour}, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.Round(ctx)
+		done <- err
+	}()
+	select {
+	case <-px.stalled:
+	case err := <-done:
+		t.Fatalf("the round ended: %v", err)
+	}
+	p := a.waitPeer(t, "a", "the first step recorded", func(p store.Peer) bool { return p.State.Next > 0 })
+	s := peer.StatusOf(p)
+	started, err := time.Parse(time.RFC3339Nano, s.RoundStarted)
+	if s.Round != "running" || err != nil || started.Before(before.Add(-time.Second)) || s.RoundFrom == nil || *s.RoundFrom != 0 || s.Position != 2 {
+		t.Fatalf("status of a running round at its second step: %+v", s)
+	}
+	if js, _ := json.Marshal(s); !strings.Contains(string(js), `"round":"running","round_started":"`) || !strings.Contains(string(js), `"round_from":0`) {
+		t.Fatalf("JSON: %s", js)
+	}
+	cancel()
+	<-done
+	s = peer.StatusOf(a.peerState(t, "a"))
+	if s.Round != "idle" || s.RoundStarted != "" || s.RoundFrom != nil || s.Position != 2 {
+		t.Fatalf("status after the round was stopped: %+v", s)
 	}
 }

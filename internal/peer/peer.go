@@ -263,6 +263,19 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 	if p.State.Stopped != "" {
 		return res, fmt.Errorf("%w: %s", ErrStopped, p.State.Stopped)
 	}
+	// The round is marked in the store while it runs, for `parley peer
+	// status` in another process; its end is recorded even when ctx is
+	// done (the node stopping), or the mark would outlive the node.
+	if err := f.cfg.Store.MarkPeerRound(ctx, p.Name, f.cfg.Now()); err != nil {
+		return res, fmt.Errorf("couldn't record the start of a round of peer %s: %w", p.Name, err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := f.cfg.Store.MarkPeerRound(cctx, p.Name, time.Time{}); err != nil {
+			f.cfg.Logger.Warn("couldn't record the end of the round", "peer", p.Name, "err", err)
+		}
+	}()
 	// Evidence of a fork kept by a round killed before it recorded the
 	// stop (fork writes the evidence, then stops the peer) stops the peer
 	// now: the peer may since show the history accepted here again, and

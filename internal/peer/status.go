@@ -78,6 +78,15 @@ type Status struct {
 	// round's error, last_error, names the request and the time). Empty
 	// when rounds end on time and the last one didn't stall.
 	Stalled string `json:"stalled,omitempty"`
+	// Round is "running" while a round of the peer runs, as the node
+	// records it in the store, and "idle" otherwise; RoundStarted is when
+	// the running round started, and RoundFrom the position then (so
+	// position - round_from entries were replicated by it so far). A
+	// node killed during a round leaves it "running" until its next
+	// round of the peer; `stalled` then says that no round ends.
+	Round        string `json:"round"`
+	RoundStarted string `json:"round_started,omitempty"`
+	RoundFrom    *int64 `json:"round_from,omitempty"`
 }
 
 // RequestTimeout bounds each request to a peer (the client of
@@ -102,6 +111,11 @@ func StatusOf(p store.Peer) Status {
 	}
 	if !p.State.LastRound.IsZero() {
 		s.LastRound = p.State.LastRound.UTC().Format(time.RFC3339Nano)
+	}
+	s.Round = "idle"
+	if !p.State.RoundStarted.IsZero() {
+		from := p.State.RoundFrom
+		s.Round, s.RoundStarted, s.RoundFrom = "running", p.State.RoundStarted.UTC().Format(time.RFC3339Nano), &from
 	}
 	if text, err := tlog.SplitNote(p.State.Checkpoint); err == nil {
 		if cp, err := tlog.ParseCheckpoint(text); err == nil {
