@@ -248,7 +248,10 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			pwMu.Unlock()
 		}
 		for _, p := range ps {
-			if p.State.Stopped != "" {
+			// A stopped peer has no more rounds, unless its follower
+			// holds evidence of its fork that it couldn't write yet
+			// (a full disk): each round writes it again.
+			if p.State.Stopped != "" && (followers[p.Name] == nil || !followers[p.Name].HoldsEvidence()) {
 				continue
 			}
 			mu.Lock()

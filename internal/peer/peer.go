@@ -113,6 +113,39 @@ type Follower struct {
 	// The replicated state, rebuilt from the store when nil.
 	keys    *tlog.KeyHistory
 	builder *tlog.TileBuilder
+
+	// held is the evidence of a fork that couldn't be written (a full
+	// disk), written at each later round until a write succeeds.
+	heldMu sync.Mutex
+	held   *heldFork
+}
+
+// heldFork is evidence of a fork kept in memory after its write failed.
+type heldFork struct {
+	ev    []byte
+	cause string
+}
+
+// HoldsEvidence reports whether the follower holds evidence of a fork
+// that it couldn't write yet: its peer is stopped, and [Follower.Round]
+// must still be called (each round tries the write again) until it
+// doesn't.
+func (f *Follower) HoldsEvidence() bool {
+	f.heldMu.Lock()
+	defer f.heldMu.Unlock()
+	return f.held != nil
+}
+
+func (f *Follower) heldEvidence() *heldFork {
+	f.heldMu.Lock()
+	defer f.heldMu.Unlock()
+	return f.held
+}
+
+func (f *Follower) setHeld(h *heldFork) {
+	f.heldMu.Lock()
+	defer f.heldMu.Unlock()
+	f.held = h
 }
 
 // New returns a follower of the peer named name, as recorded in the store.
@@ -260,6 +293,12 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	// Evidence of a fork whose write failed is written before anything
+	// else, the peer being stopped or not: it was stopped when the write
+	// failed, and nothing would ever write it after.
+	if h := f.heldEvidence(); h != nil {
+		return res, f.writeHeld(ctx, p, h, &res)
+	}
 	if p.State.Stopped != "" {
 		return res, fmt.Errorf("%w: %s", ErrStopped, p.State.Stopped)
 	}
@@ -391,11 +430,41 @@ func (f *Follower) fork(ctx context.Context, p store.Peer, ev []byte, cause erro
 	}
 	path, err := writeEvidence(f.cfg.Dir, p.Name, ev)
 	if err != nil {
-		return "", err
+		// The fork is proved whether the file is written or not: the
+		// peer is stopped now (a peer that showed the fork once, and then
+		// the history accepted here again, would otherwise be followed as
+		// if it had never forked, the evidence lost), and the evidence is
+		// held and written at the next rounds. It is also logged whole:
+		// the only copy should the node stop before a write succeeds.
+		f.setHeld(&heldFork{ev: ev, cause: cause.Error()})
+		reason := fmt.Sprintf("the peer signed inconsistent checkpoints (%v); replication stopped; the evidence couldn't be written (%v): it is held in memory and written at the next rounds, and logged", cause, err)
+		f.cfg.Logger.Error("split view: peer forked; replication stopped; the evidence couldn't be written: it is held in memory and written at the next rounds", "peer", p.Name, "err", err, "evidence_json", string(ev))
+		if serr := f.cfg.Store.StopPeer(ctx, p.Name, reason, "", f.cfg.Now()); serr != nil {
+			return "", fmt.Errorf("%v (the evidence is held in memory), and couldn't record the stop: %v", err, serr)
+		}
+		return "", fmt.Errorf("%v (the evidence is held in memory and written at the next rounds)", err)
 	}
 	reason := fmt.Sprintf("the peer signed inconsistent checkpoints (%v); replication stopped", cause)
 	f.cfg.Logger.Error("split view: peer forked; replication stopped", "peer", p.Name, "evidence", path)
 	return path, f.cfg.Store.StopPeer(ctx, p.Name, reason, path, f.cfg.Now())
+}
+
+// writeHeld writes the evidence held since its write failed and records
+// it as the stopped peer's evidence; the evidence stays held until both
+// are done.
+func (f *Follower) writeHeld(ctx context.Context, p store.Peer, h *heldFork, res *Result) error {
+	path, err := writeEvidence(f.cfg.Dir, p.Name, h.ev)
+	if err != nil {
+		return fmt.Errorf("%w: %s; replication stopped, and the evidence, held in memory, still couldn't be written: %v", ErrFork, h.cause, err)
+	}
+	res.Evidence = path
+	reason := fmt.Sprintf("the peer signed inconsistent checkpoints (%s); replication stopped", h.cause)
+	if err := f.cfg.Store.StopPeer(ctx, p.Name, reason, path, f.cfg.Now()); err != nil {
+		return fmt.Errorf("%w: %s; the evidence held in memory is written to %s, and couldn't be recorded: %v", ErrFork, h.cause, path, err)
+	}
+	f.setHeld(nil)
+	f.cfg.Logger.Error("split view: the evidence held since a write failed is written", "peer", p.Name, "evidence", path)
+	return fmt.Errorf("%w: %s; evidence in %s", ErrFork, h.cause, path)
 }
 
 // MaxEvidenceFile bounds an evidence file that [Follower.Round] reads
@@ -454,18 +523,28 @@ func writeEvidence(dir, name string, ev []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := fh.Write(ev); err != nil {
+	// A write that fails (a full disk) leaves no partial file taking the
+	// room the next try needs.
+	fail := func(err error) (string, error) {
 		fh.Close()
+		os.Remove(tmp)
 		return "", err
+	}
+	if _, err := fh.Write(ev); err != nil {
+		return fail(err)
 	}
 	if err := fh.Sync(); err != nil {
-		fh.Close()
-		return "", err
+		return fail(err)
 	}
 	if err := fh.Close(); err != nil {
+		os.Remove(tmp)
 		return "", err
 	}
-	return path, os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return path, nil
 }
 
 // safeName keeps letters, digits, '-' and '_' of a peer name for a file
