@@ -79,11 +79,14 @@ func (n *Node) openPeerWitness(ps []store.Peer, logger *slog.Logger) (*witness.W
 // ([LogWitnessing.Run]).
 const failureRelog = 10 * time.Minute
 
-// failureKinds are the failures of a peer that mean more than an outage:
-// a failure of another kind than the one logged before is logged at once,
-// whatever failureRelog says (a peer that was down and now shows a fork).
+// failureKinds are the failures of a peer that mean more than an outage
+// (and a stall, peer.ErrStalled: a peer that keeps connections open and
+// sends nothing): a failure of another kind than the one logged before is
+// logged at once, whatever failureRelog says (a peer that was down and now
+// shows a fork, or stalls).
 var failureKinds = []error{peer.ErrFork, tlog.ErrSplitView, witness.ErrInconsistent, tlog.ErrProof,
-	tlog.ErrKey, tlog.ErrBadSignature, tlog.ErrObjectMismatch, tlog.ErrCheckpointSignature, tlog.ErrQuorum, peer.ErrStopped}
+	tlog.ErrKey, tlog.ErrBadSignature, tlog.ErrObjectMismatch, tlog.ErrCheckpointSignature, tlog.ErrQuorum, peer.ErrStopped,
+	peer.ErrStalled}
 
 // failureKind is the first of failureKinds that err is, or -1.
 func failureKind(err error) int {
@@ -245,7 +248,10 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			pwMu.Unlock()
 		}
 		for _, p := range ps {
-			if p.State.Stopped != "" {
+			// A stopped peer has no more rounds, unless its follower
+			// holds evidence of its fork that it couldn't write yet
+			// (a full disk): each round writes it again.
+			if p.State.Stopped != "" && (followers[p.Name] == nil || !followers[p.Name].HoldsEvidence()) {
 				continue
 			}
 			mu.Lock()

@@ -35,6 +35,10 @@ func TestPeerFailureLogKinds(t *testing.T) {
 		{16 * time.Minute, nil, true, true},
 		{17 * time.Minute, nil, false, false},
 		{18 * time.Minute, errors.New("EOF"), true, false},
+		// A leader that black-holes the connection: a kind of its own.
+		{19 * time.Minute, fmt.Errorf("couldn't read the checkpoint: %w", &peer.StallError{Method: "GET", URL: "http://b/log/checkpoint", After: 30 * time.Second}), true, false},
+		{20 * time.Minute, fmt.Errorf("couldn't read entries 0–4: %w", &peer.StallError{Method: "GET", URL: "http://b/log/tile/entries/000", Headers: true, After: 30 * time.Second}), false, false},
+		{21 * time.Minute, down(4), true, false},
 	} {
 		logIt, ended := l.note("peer round failed\x00b", c.err, t0.Add(c.after))
 		if logIt != c.log || ended != c.ended {

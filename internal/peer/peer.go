@@ -94,6 +94,11 @@ type Config struct {
 	StepBytes int64
 	// Logger logs rounds; nil discards.
 	Logger *slog.Logger
+	// StallTimeout is how long a request to the peer may make no
+	// progress (no response header, then no byte of its body) before it
+	// is abandoned and the round ends with a [*StallError]; 0 means
+	// [DefaultStallTimeout].
+	StallTimeout time.Duration
 }
 
 // Follower replicates one peer. It is not safe for concurrent use; run one
@@ -108,6 +113,39 @@ type Follower struct {
 	// The replicated state, rebuilt from the store when nil.
 	keys    *tlog.KeyHistory
 	builder *tlog.TileBuilder
+
+	// held is the evidence of a fork that couldn't be written (a full
+	// disk), written at each later round until a write succeeds.
+	heldMu sync.Mutex
+	held   *heldFork
+}
+
+// heldFork is evidence of a fork kept in memory after its write failed.
+type heldFork struct {
+	ev    []byte
+	cause string
+}
+
+// HoldsEvidence reports whether the follower holds evidence of a fork
+// that it couldn't write yet: its peer is stopped, and [Follower.Round]
+// must still be called (each round tries the write again) until it
+// doesn't.
+func (f *Follower) HoldsEvidence() bool {
+	f.heldMu.Lock()
+	defer f.heldMu.Unlock()
+	return f.held != nil
+}
+
+func (f *Follower) heldEvidence() *heldFork {
+	f.heldMu.Lock()
+	defer f.heldMu.Unlock()
+	return f.held
+}
+
+func (f *Follower) setHeld(h *heldFork) {
+	f.heldMu.Lock()
+	defer f.heldMu.Unlock()
+	f.held = h
 }
 
 // New returns a follower of the peer named name, as recorded in the store.
@@ -123,6 +161,9 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = DefaultStallTimeout
 	}
 	v, err := tlog.NewVerifier(p.LogKey)
 	if err != nil {
@@ -146,6 +187,19 @@ type clippedError struct{ err error }
 
 func (e clippedError) Error() string { return untrusted.Text(e.err.Error(), MaxErrorText) }
 func (e clippedError) Unwrap() error { return e.err }
+
+// StalledPrefix begins the error of a round abandoned because a request
+// to the peer made no progress ([ErrStalled]), as recorded in the peer's
+// LastError: no other error of a round begins with it (each begins with
+// the follower's own words), so that [StatusAt] tells a stall from the
+// peer's own text.
+const StalledPrefix = "stalled: "
+
+// stalledRound is the error of a round abandoned on a [*StallError].
+type stalledRound struct{ err error }
+
+func (e stalledRound) Error() string { return StalledPrefix + e.err.Error() }
+func (e stalledRound) Unwrap() error { return e.err }
 
 // peer reads the peer's record afresh.
 func (f *Follower) peer(ctx context.Context) (store.Peer, error) {
@@ -179,7 +233,7 @@ func (f *Follower) client(p store.Peer) (*tlog.Client, error) {
 			return nil, err
 		}
 	}
-	return &tlog.Client{URL: p.URL, Token: tok, HTTP: hc}, nil
+	return &tlog.Client{URL: p.URL, Token: tok, HTTP: withProgressDeadline(hc, f.cfg.StallTimeout)}, nil
 }
 
 // Source returns a client of the peer's log (its checkpoint and tiles,
@@ -209,6 +263,9 @@ type Result struct {
 // see what it wraps.
 func (f *Follower) Round(ctx context.Context) (Result, error) {
 	res, err := f.round(ctx)
+	if se := (*StallError)(nil); errors.As(err, &se) {
+		err = stalledRound{err}
+	}
 	if err != nil && len(err.Error()) > MaxErrorText {
 		err = clippedError{err}
 	}
@@ -236,9 +293,28 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	// Evidence of a fork whose write failed is written before anything
+	// else, the peer being stopped or not: it was stopped when the write
+	// failed, and nothing would ever write it after.
+	if h := f.heldEvidence(); h != nil {
+		return res, f.writeHeld(ctx, p, h, &res)
+	}
 	if p.State.Stopped != "" {
 		return res, fmt.Errorf("%w: %s", ErrStopped, p.State.Stopped)
 	}
+	// The round is marked in the store while it runs, for `parley peer
+	// status` in another process; its end is recorded even when ctx is
+	// done (the node stopping), or the mark would outlive the node.
+	if err := f.cfg.Store.MarkPeerRound(ctx, p.Name, f.cfg.Now()); err != nil {
+		return res, fmt.Errorf("couldn't record the start of a round of peer %s: %w", p.Name, err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := f.cfg.Store.MarkPeerRound(cctx, p.Name, time.Time{}); err != nil {
+			f.cfg.Logger.Warn("couldn't record the end of the round", "peer", p.Name, "err", err)
+		}
+	}()
 	// Evidence of a fork kept by a round killed before it recorded the
 	// stop (fork writes the evidence, then stops the peer) stops the peer
 	// now: the peer may since show the history accepted here again, and
@@ -354,11 +430,41 @@ func (f *Follower) fork(ctx context.Context, p store.Peer, ev []byte, cause erro
 	}
 	path, err := writeEvidence(f.cfg.Dir, p.Name, ev)
 	if err != nil {
-		return "", err
+		// The fork is proved whether the file is written or not: the
+		// peer is stopped now (a peer that showed the fork once, and then
+		// the history accepted here again, would otherwise be followed as
+		// if it had never forked, the evidence lost), and the evidence is
+		// held and written at the next rounds. It is also logged whole:
+		// the only copy should the node stop before a write succeeds.
+		f.setHeld(&heldFork{ev: ev, cause: cause.Error()})
+		reason := fmt.Sprintf("the peer signed inconsistent checkpoints (%v); replication stopped; the evidence couldn't be written (%v): it is held in memory and written at the next rounds, and logged", cause, err)
+		f.cfg.Logger.Error("split view: peer forked; replication stopped; the evidence couldn't be written: it is held in memory and written at the next rounds", "peer", p.Name, "err", err, "evidence_json", string(ev))
+		if serr := f.cfg.Store.StopPeer(ctx, p.Name, reason, "", f.cfg.Now()); serr != nil {
+			return "", fmt.Errorf("%v (the evidence is held in memory), and couldn't record the stop: %v", err, serr)
+		}
+		return "", fmt.Errorf("%v (the evidence is held in memory and written at the next rounds)", err)
 	}
 	reason := fmt.Sprintf("the peer signed inconsistent checkpoints (%v); replication stopped", cause)
 	f.cfg.Logger.Error("split view: peer forked; replication stopped", "peer", p.Name, "evidence", path)
 	return path, f.cfg.Store.StopPeer(ctx, p.Name, reason, path, f.cfg.Now())
+}
+
+// writeHeld writes the evidence held since its write failed and records
+// it as the stopped peer's evidence; the evidence stays held until both
+// are done.
+func (f *Follower) writeHeld(ctx context.Context, p store.Peer, h *heldFork, res *Result) error {
+	path, err := writeEvidence(f.cfg.Dir, p.Name, h.ev)
+	if err != nil {
+		return fmt.Errorf("%w: %s; replication stopped, and the evidence, held in memory, still couldn't be written: %v", ErrFork, h.cause, err)
+	}
+	res.Evidence = path
+	reason := fmt.Sprintf("the peer signed inconsistent checkpoints (%s); replication stopped", h.cause)
+	if err := f.cfg.Store.StopPeer(ctx, p.Name, reason, path, f.cfg.Now()); err != nil {
+		return fmt.Errorf("%w: %s; the evidence held in memory is written to %s, and couldn't be recorded: %v", ErrFork, h.cause, path, err)
+	}
+	f.setHeld(nil)
+	f.cfg.Logger.Error("split view: the evidence held since a write failed is written", "peer", p.Name, "evidence", path)
+	return fmt.Errorf("%w: %s; evidence in %s", ErrFork, h.cause, path)
 }
 
 // MaxEvidenceFile bounds an evidence file that [Follower.Round] reads
@@ -417,18 +523,28 @@ func writeEvidence(dir, name string, ev []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := fh.Write(ev); err != nil {
+	// A write that fails (a full disk) leaves no partial file taking the
+	// room the next try needs.
+	fail := func(err error) (string, error) {
 		fh.Close()
+		os.Remove(tmp)
 		return "", err
+	}
+	if _, err := fh.Write(ev); err != nil {
+		return fail(err)
 	}
 	if err := fh.Sync(); err != nil {
-		fh.Close()
-		return "", err
+		return fail(err)
 	}
 	if err := fh.Close(); err != nil {
+		os.Remove(tmp)
 		return "", err
 	}
-	return path, os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return path, nil
 }
 
 // safeName keeps letters, digits, '-' and '_' of a peer name for a file

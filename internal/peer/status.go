@@ -3,6 +3,7 @@ package peer
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -70,10 +71,22 @@ type Status struct {
 	Stopped  string `json:"stopped,omitempty"`
 	Evidence string `json:"evidence,omitempty"`
 	// Stalled, set by [StatusAt] for a followed peer, says that no round
-	// or step has ended for longer than a round of a live peer takes:
-	// a round is hanging on the peer (a black-holed connection) or the
-	// node isn't serving. Empty when rounds end on time.
+	// or step has ended for longer than a round of a live peer takes (a
+	// round is hanging on the peer, or the node isn't serving), or that
+	// the last round was abandoned because a request to the peer made no
+	// progress for the stall timeout (a black-holed connection: the
+	// round's error, last_error, names the request and the time). Empty
+	// when rounds end on time and the last one didn't stall.
 	Stalled string `json:"stalled,omitempty"`
+	// Round is "running" while a round of the peer runs, as the node
+	// records it in the store, and "idle" otherwise; RoundStarted is when
+	// the running round started, and RoundFrom the position then (so
+	// position - round_from entries were replicated by it so far). A
+	// node killed during a round leaves it "running" until its next
+	// round of the peer; `stalled` then says that no round ends.
+	Round        string `json:"round"`
+	RoundStarted string `json:"round_started,omitempty"`
+	RoundFrom    *int64 `json:"round_from,omitempty"`
 }
 
 // RequestTimeout bounds each request to a peer (the client of
@@ -98,6 +111,11 @@ func StatusOf(p store.Peer) Status {
 	}
 	if !p.State.LastRound.IsZero() {
 		s.LastRound = p.State.LastRound.UTC().Format(time.RFC3339Nano)
+	}
+	s.Round = "idle"
+	if !p.State.RoundStarted.IsZero() {
+		from := p.State.RoundFrom
+		s.Round, s.RoundStarted, s.RoundFrom = "running", p.State.RoundStarted.UTC().Format(time.RFC3339Nano), &from
 	}
 	if text, err := tlog.SplitNote(p.State.Checkpoint); err == nil {
 		if cp, err := tlog.ParseCheckpoint(text); err == nil {
@@ -131,6 +149,8 @@ func StatusAt(p store.Peer, now time.Time, interval time.Duration) Status {
 	}
 	if d := now.Sub(last); d > StallAfter(interval) {
 		s.Stalled = fmt.Sprintf("%s for %s (rounds start every %s, and each request to the peer times out after %s): a round is hanging on the peer, or the node isn't serving", what, d.Round(time.Second), interval, RequestTimeout)
+	} else if strings.HasPrefix(p.State.LastError, StalledPrefix) {
+		s.Stalled = "the last round was abandoned: a request to the peer made no progress (see last_error); the peer is black-holed or stalls on purpose, and each round retries"
 	}
 	return s
 }

@@ -61,6 +61,13 @@ type PeerState struct {
 	// the split-view evidence file.
 	Stopped  string
 	Evidence string
+	// RoundStarted is when the round in progress started (zero when no
+	// round runs), and RoundFrom the position (Next) then: `parley peer
+	// status`, in another process than the node's, tells a running
+	// round from an idle node by them. A node killed during a round
+	// leaves them set until its next round of the peer.
+	RoundStarted time.Time
+	RoundFrom    int64
 }
 
 // PeerKey is one of the peer's member key entries.
@@ -119,6 +126,11 @@ type PeerStore interface {
 	// its time, the peer's size (negative: unknown, keep the last one) and
 	// the error (empty for none).
 	RecordPeerRound(ctx context.Context, name string, at time.Time, remoteSize int64, lastError string) error
+	// MarkPeerRound records that a round of the peer started at started
+	// (RoundStarted, with RoundFrom the peer's Next now), or, for the zero
+	// time, that none runs (both cleared). ErrNotFound for an unknown
+	// peer.
+	MarkPeerRound(ctx context.Context, name string, started time.Time) error
 	// StopPeer stops the replication of a peer for good, with the reason
 	// and the path of the evidence file (ErrNotFound for an unknown peer).
 	StopPeer(ctx context.Context, name, reason, evidence string, at time.Time) error

@@ -70,6 +70,9 @@ CREATE TABLE peer_objects (
 	PRIMARY KEY (peer, idx)
 );
 CREATE INDEX peer_objects_id ON peer_objects(peer, object_id);
+`}, migration{701, "peer rounds in progress", `
+ALTER TABLE peers ADD COLUMN round_started TEXT NOT NULL DEFAULT '';
+ALTER TABLE peers ADD COLUMN round_from INTEGER NOT NULL DEFAULT 0;
 `})
 }
 
@@ -102,7 +105,7 @@ func (s *Store) AddPeer(ctx context.Context, p store.Peer) error {
 // Peers implements [store.PeerStore].
 func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, url, token_file, ca_file, log_key, policy, remote, into_coll, member, created,
-		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence FROM peers ORDER BY name`)
+		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from FROM peers ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list peers: %w", err)
 	}
@@ -110,16 +113,17 @@ func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 	var out []store.Peer
 	for rows.Next() {
 		var p store.Peer
-		var created, last string
+		var created, last, started string
 		st := &p.State
 		if err := rows.Scan(&p.Name, &p.URL, &p.TokenFile, &p.CAFile, &p.LogKey, &p.Policy, &p.Remote, &p.Into, &p.Member, &created,
-			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence); err != nil {
+			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom); err != nil {
 			return nil, fmt.Errorf("couldn't list peers: %w", err)
 		}
-		var e1, e2 error
+		var e1, e2, e3 error
 		p.Created, e1 = parseTime(created)
 		st.LastRound, e2 = parseOptTime(last)
-		if err := errors.Join(e1, e2); err != nil {
+		st.RoundStarted, e3 = parseOptTime(started)
+		if err := errors.Join(e1, e2, e3); err != nil {
 			return nil, fmt.Errorf("couldn't read peer %s: %w", p.Name, err)
 		}
 		out = append(out, p)
@@ -224,6 +228,14 @@ func openNoteSize(note []byte) (int64, error) {
 func (s *Store) RecordPeerRound(ctx context.Context, name string, at time.Time, remoteSize int64, lastError string) error {
 	return s.updatePeer(ctx, name, `UPDATE peers SET last_round = ?, remote_size = CASE WHEN ? < 0 THEN remote_size ELSE ? END, last_error = ? WHERE name = ?`,
 		fmtTime(at), remoteSize, remoteSize, lastError, name)
+}
+
+// MarkPeerRound implements [store.PeerStore].
+func (s *Store) MarkPeerRound(ctx context.Context, name string, started time.Time) error {
+	if started.IsZero() {
+		return s.updatePeer(ctx, name, `UPDATE peers SET round_started = '', round_from = 0 WHERE name = ?`, name)
+	}
+	return s.updatePeer(ctx, name, `UPDATE peers SET round_started = ?, round_from = next WHERE name = ?`, fmtTime(started), name)
 }
 
 // StopPeer implements [store.PeerStore].

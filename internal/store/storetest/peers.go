@@ -21,7 +21,8 @@ import (
 // the same position exactly one is; a refused step changes nothing. Tiles
 // serve prefixes of wider stored versions and a narrower version never
 // replaces a wider one; key entries, checkpoints and provenance read back
-// as written; a round with an unknown size keeps the last one.
+// as written; a round with an unknown size keeps the last one; a round
+// in progress is marked with its start and position, and cleared.
 func testPeers(t *testing.T, s store.Store) {
 	pm := member("peer:b")
 	pm.PublicKey = nil
@@ -219,6 +220,23 @@ func testPeers(t *testing.T, s store.Store) {
 	}
 	if err := s.RecordPeerRound(ctx, "nope", at, 0, ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("RecordPeerRound of an unknown peer: %v", err)
+	}
+	// A round in progress: its start and the position then, read back
+	// until its end clears them; other peers' rows are untouched.
+	started := created.Add(4 * time.Hour)
+	must(t, s.MarkPeerRound(ctx, "b", started))
+	if st := peerNamed(t, s, "b").State; !st.RoundStarted.Equal(started) || st.RoundFrom != 3 || st.Next != 3 || st.LastError != "" {
+		t.Fatalf("a round in progress: %+v", st)
+	}
+	if st := peerNamed(t, s, "a").State; !st.RoundStarted.IsZero() || st.RoundFrom != 0 {
+		t.Fatalf("another peer marked running: %+v", st)
+	}
+	must(t, s.MarkPeerRound(ctx, "b", time.Time{}))
+	if st := peerNamed(t, s, "b").State; !st.RoundStarted.IsZero() || st.RoundFrom != 0 || st.Next != 3 {
+		t.Fatalf("after the round: %+v", st)
+	}
+	if err := s.MarkPeerRound(ctx, "nope", started); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("MarkPeerRound of an unknown peer: %v", err)
 	}
 	must(t, s.StopPeer(ctx, "b", "forked", "/ev.json", at))
 	if err := s.StopPeer(ctx, "nope", "forked", "/ev.json", at); !errors.Is(err, store.ErrNotFound) {
