@@ -46,6 +46,9 @@ type storeOptions struct {
 	// database file that doesn't exist), with [ErrNotInitialized]: an
 	// audit must not make an empty store where it expected a node's.
 	Existing bool
+	// ReadOnly is for a caller that only reads the store (an audit): the
+	// modes of an embedded database's files are left as they are.
+	ReadOnly bool
 }
 
 // openStore opens the store that cfg names for the node in dir. It is the
@@ -69,7 +72,7 @@ func openStore(ctx context.Context, dir string, cfg Config, opts storeOptions) (
 				return nil, fmt.Errorf("couldn't find a node's store in %s: %w", dir, ErrNotInitialized)
 			}
 		}
-		st, err := sqlite.Open(ctx, path, sqlite.Options{Now: opts.Now, Limits: opts.Limits})
+		st, err := sqlite.Open(ctx, path, sqlite.Options{Now: opts.Now, Limits: opts.Limits, KeepModes: opts.ReadOnly})
 		if err != nil {
 			return nil, err
 		}

@@ -51,6 +51,11 @@ type Options struct {
 	// Limits bound objects and members' storage (see [store.Limits]);
 	// the zero value sets none.
 	Limits store.Limits
+	// KeepModes leaves the modes of the existing database files as they
+	// are, for a caller that only reads the store (an audit): it must not
+	// change what it only reads, even to tighten it. A new file is still
+	// created with [FileMode].
+	KeepModes bool
 }
 
 // Store is the SQLite [store.Store].
@@ -154,9 +159,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	s.r = r
-	if err := restrictFiles(path); err != nil {
-		s.Close()
-		return nil, err
+	if !opts.KeepModes {
+		if err := restrictFiles(path); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
