@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,10 @@ func init() {
 		run:   runPush,
 	})
 }
+
+// pushChecked, when set (by a test), is called between push's check of
+// every file and its sending them.
+var pushChecked func()
 
 // Envelopes are cut at pushBatch objects or pushBytes bytes, below the
 // node's default limits (10,000 objects, 10 MiB).
@@ -56,21 +61,32 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	// Every file is read and checked before anything is signed or sent,
-	// as when push held them all; then each is read again and signed and
-	// sent a batch at a time, so that push holds one file and one batch
-	// of signed objects, whatever the files' sizes. Standard input, read
-	// once, is kept.
+	// as when push held them all; then each is signed and sent a batch at
+	// a time, so that push holds one file and one batch of signed objects,
+	// whatever the files' sizes. A single file (the usual case) and
+	// standard input are kept from the check, not read again; with
+	// several, each other file is read again and must hash as it did when
+	// it was checked, so that push never sends what it did not check: a
+	// file changed in between stops push before anything of it is sent.
 	total := 0
-	var stdin *objectsDoc
-	for _, name := range pos {
+	sums := make([][sha256.Size]byte, len(pos))
+	var stdin, only *objectsDoc
+	for i, name := range pos {
 		doc, err := readObjects(c, name)
 		if err != nil {
 			return err
 		}
 		total += len(doc.spans)
+		sums[i] = sha256.Sum256(doc.data)
 		if name == "-" {
 			stdin = doc
 		}
+		if len(pos) == 1 {
+			only = doc
+		}
+	}
+	if pushChecked != nil {
+		pushChecked()
 	}
 	client := &taxii.Client{BaseURL: *url, Token: *token, HTTP: c.httpClient()}
 	collID, err := resolveCollection(ctx, client, *coll)
@@ -103,12 +119,18 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 	}}
 	signed := 0
 	err = func() error {
-		for _, name := range pos {
+		for i, name := range pos {
 			doc := stdin
-			if name != "-" {
+			switch {
+			case only != nil:
+				doc = only
+			case name != "-":
 				var err error
 				if doc, err = readObjects(c, name); err != nil {
 					return err
+				}
+				if sha256.Sum256(doc.data) != sums[i] {
+					return usageErrorf("keep the files as they are until push is done", "%s changed since push checked it: nothing of it was sent", name)
 				}
 			}
 			for start := 0; start < len(doc.spans) && !es.stopped; start += signBatch {

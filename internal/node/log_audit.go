@@ -110,13 +110,14 @@ func (s *StoreAuditSource) EntryObjectID(ctx context.Context, index uint64) (str
 // OpenStoreAudit opens the store in a node's data directory for an audit,
 // without the node's secret key, and returns the source, the verifier key
 // in DIR/node.pub (empty if absent) and a function that closes the store.
-// It works on a stopped node and beside a running one.
+// It works on a stopped node and beside a running one, and leaves the
+// modes of the store's files as they are: an audit only reads.
 func OpenStoreAudit(ctx context.Context, dir string) (*StoreAuditSource, string, func() error, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	st, err := openStore(ctx, dir, cfg, storeOptions{Existing: true})
+	st, err := openStore(ctx, dir, cfg, storeOptions{Existing: true, ReadOnly: true})
 	if err != nil {
 		return nil, "", nil, err
 	}

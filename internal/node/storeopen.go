@@ -46,7 +46,17 @@ type storeOptions struct {
 	// database file that doesn't exist), with [ErrNotInitialized]: an
 	// audit must not make an empty store where it expected a node's.
 	Existing bool
+	// ReadOnly is for a caller that only reads the store, once through
+	// (an audit): the modes of an embedded database's files are left as
+	// they are, and its connections keep a small page cache
+	// (auditCacheKiB), not the node's 64 MiB each, which an audit would
+	// fill as it reads and never use again.
+	ReadOnly bool
 }
+
+// auditCacheKiB is the page cache of each connection of a store opened
+// ReadOnly: SQLite's default, 2 MiB.
+const auditCacheKiB = 2 << 10
 
 // openStore opens the store that cfg names for the node in dir. It is the
 // one place the node chooses a store implementation.
@@ -69,7 +79,11 @@ func openStore(ctx context.Context, dir string, cfg Config, opts storeOptions) (
 				return nil, fmt.Errorf("couldn't find a node's store in %s: %w", dir, ErrNotInitialized)
 			}
 		}
-		st, err := sqlite.Open(ctx, path, sqlite.Options{Now: opts.Now, Limits: opts.Limits})
+		sopts := sqlite.Options{Now: opts.Now, Limits: opts.Limits}
+		if opts.ReadOnly {
+			sopts.KeepModes, sopts.CacheKiB = true, auditCacheKiB
+		}
+		st, err := sqlite.Open(ctx, path, sopts)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/parley-exchange/parley/internal/store"
 )
 
 // TestLogObjectsPlan: every batch of LogObjects walks the log_index range,
@@ -40,6 +42,51 @@ func TestLogObjectsPlan(t *testing.T) {
 		p := strings.Join(plan, "; ")
 		if !strings.Contains(p, "log_index>? AND log_index<?") || strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "objects_collection_seq") {
 			t.Errorf("collections %q: plan %s", colls, p)
+		}
+	}
+}
+
+// TestObjectsByIDPlan: a query naming object ids (a proof bundle's, TAXII's
+// match[id]) looks the ids up in objects_version instead of walking the
+// whole collection in seq order through objects_collection_seq (which made
+// one proof bundle take 15 s in a log of 320,000 entries); a query without
+// ids still pages in seq order without a sort.
+func TestObjectsByIDPlan(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	all := []store.VersionSelector{{Kind: store.VersionAll}}
+	for _, tc := range []struct {
+		q          store.Query
+		want, lack string
+	}{
+		{store.Query{Collection: "c", IDs: []string{"indicator--a"}, Versions: all, Limit: 1000}, "objects_version (collection=? AND object_id=?)", "objects_collection_seq"},
+		{store.Query{Collection: "c", IDs: []string{"indicator--a", "indicator--b"}, Limit: 10}, "objects_version (collection=? AND object_id=?)", "objects_collection_seq"},
+		{store.Query{Collection: "c", Versions: all, Limit: 1000}, "objects_collection_seq (collection=? AND seq>?)", "TEMP B-TREE"},
+	} {
+		query, args, err := objectsQuery(tc.q, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if p := strings.Join(plan, "; "); !strings.Contains(p, tc.want) || strings.Contains(p, tc.lack) {
+			t.Errorf("ids %q: plan %s; want %s, without %s", tc.q.IDs, p, tc.want, tc.lack)
 		}
 	}
 }

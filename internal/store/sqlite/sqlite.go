@@ -51,6 +51,16 @@ type Options struct {
 	// Limits bound objects and members' storage (see [store.Limits]);
 	// the zero value sets none.
 	Limits store.Limits
+	// KeepModes leaves the modes of the existing database files as they
+	// are, for a caller that only reads the store (an audit): it must not
+	// change what it only reads, even to tighten it. A new file is still
+	// created with [FileMode].
+	KeepModes bool
+	// CacheKiB is each connection's page cache in KiB; zero means
+	// cacheKiB (64 MiB). A caller that reads the store once through (an
+	// audit) gains nothing from a large one, which would fill as it
+	// reads: up to 64 MiB for each of the five connections.
+	CacheKiB int
 }
 
 // Store is the SQLite [store.Store].
@@ -101,11 +111,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	wdsn, err := dsn(opts.Driver, path, opts.BusyTimeout, false)
+	if opts.CacheKiB == 0 {
+		opts.CacheKiB = cacheKiB
+	}
+	wdsn, err := dsn(opts.Driver, path, opts.BusyTimeout, opts.CacheKiB, false)
 	if err != nil {
 		return nil, err
 	}
-	rdsn, _ := dsn(opts.Driver, path, opts.BusyTimeout, true)
+	rdsn, _ := dsn(opts.Driver, path, opts.BusyTimeout, opts.CacheKiB, true)
 	w, err := sql.Open(opts.Driver, wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't open %s: %w", path, err)
@@ -158,9 +171,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	s.r = r
-	if err := restrictFiles(path); err != nil {
-		s.Close()
-		return nil, err
+	if !opts.KeepModes {
+		if err := restrictFiles(path); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -245,7 +260,7 @@ const cacheKiB = 64 << 10
 
 // dsn builds the connection string for each supported driver; they spell
 // the same settings differently.
-func dsn(driver, path string, busy time.Duration, readOnly bool) (string, error) {
+func dsn(driver, path string, busy time.Duration, cacheKiB int, readOnly bool) (string, error) {
 	ms := busy.Milliseconds()
 	q := url.Values{}
 	switch driver {
