@@ -44,17 +44,41 @@ var (
 	ErrSignature = errors.New("checkpoint isn't signed by the log's key")
 	// ErrMalformed: the request isn't well-formed (400).
 	ErrMalformed = errors.New("malformed request")
-	// ErrInconsistent: the consistency proof doesn't verify, or the
-	// checkpoint contradicts the one the witness holds (422).
+	// ErrInconsistent: the consistency proof doesn't verify (422).
 	ErrInconsistent = errors.New("checkpoint isn't consistent with the witness's view")
 )
 
-// ConflictError is returned when the request's old size isn't the size of
-// the witness's latest cosigned checkpoint (409); Size is that size.
-type ConflictError struct{ Size uint64 }
+// ConflictError is a 409 (C2SP tlog-witness "409 Conflict"): the
+// request's old size isn't the size of the witness's latest cosigned
+// checkpoint, or it is, and so is the checkpoint's size, but the roots
+// differ (Fork). Size is the size of the witness's latest cosigned
+// checkpoint (0 if none): the body of either 409.
+type ConflictError struct {
+	Size uint64
+	// Fork: the checkpoint has the size of the witness's latest one, and
+	// the old size is that size, but its root is another: the log's key
+	// signed two trees of one size. Retrying with the witness's size
+	// can't help. A witness sets it when it refuses such a checkpoint
+	// (and keeps the split-view evidence); a [Client] when the witness's
+	// 409 names the old size it was sent, which was the checkpoint's
+	// size, the only 409 C2SP gives that meaning. It unwraps to
+	// [ErrFork].
+	Fork bool
+}
 
 func (e *ConflictError) Error() string {
+	if e.Fork {
+		return fmt.Sprintf("%v: the witness's latest checkpoint has size %d too, with another root", ErrFork, e.Size)
+	}
 	return fmt.Sprintf("the witness's latest checkpoint has size %d", e.Size)
+}
+
+// Unwrap returns [ErrFork] for a fork, else nil.
+func (e *ConflictError) Unwrap() error {
+	if e.Fork {
+		return ErrFork
+	}
+	return nil
 }
 
 // Config configures a witness.
@@ -246,8 +270,10 @@ func (w *Witness) Checkpoint(origin string) []byte {
 // which may arrive later; then it gets a 409 as usual.
 //
 // It fails with [ErrMalformed], [ErrUnknownLog], [ErrSignature],
-// *[ConflictError] or [ErrInconsistent] (and then writes split-view
-// evidence when the request proves a fork); any other error is internal:
+// *[ConflictError] (Fork set for a checkpoint of the witness's size with
+// another root: split-view evidence is written) or [ErrInconsistent] (and
+// then writes split-view evidence when the proof proves a fork); any other
+// error is internal:
 // after a failed write it fails every request with that error, including
 // those accepted while the write was in flight. A checkpoint equal to the
 // latest is cosigned again (with a new time).
@@ -344,24 +370,29 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 	if ls.pnote == nil && oldSize != 0 || ls.pnote != nil && oldSize != ls.pcp.Size {
 		return nil, nil, 0, &ConflictError{Size: ls.pcp.Size}
 	}
-	if cp.Size == 0 && cp.Hash != tlog.EmptyRoot() {
-		return nil, nil, 0, fmt.Errorf("%w: a checkpoint of size 0 must have the empty tree's root", ErrInconsistent)
-	}
 	switch {
-	case oldSize == 0:
-		if len(proof) != 0 {
-			return nil, nil, 0, fmt.Errorf("%w: a proof from size 0", ErrInconsistent)
-		}
-		if ls.pnote != nil && ls.pcp.Size == 0 && cp.Size == 0 && ls.pcp.Hash != cp.Hash {
-			return nil, nil, 0, fmt.Errorf("%w: two roots for size 0", ErrInconsistent)
-		}
 	case oldSize == cp.Size:
-		if ls.pcp.Hash != cp.Hash {
-			w.keepEvidence(ls, n, tlog.Hash{}, nil)
-			return nil, nil, 0, fmt.Errorf("%w: size %d has root %s, not %s", ErrInconsistent, cp.Size, ls.pcp.Hash, cp.Hash)
+		// C2SP tlog-witness: equal sizes, other roots is a 409, with
+		// the same body as the other 409 (the spec gives it none): the
+		// witness's size, here the checkpoint's. At size 0 the
+		// witness's root is the empty tree's, whether it holds a
+		// checkpoint of size 0 or none.
+		have := tlog.EmptyRoot()
+		if ls.pnote != nil {
+			have = ls.pcp.Hash
+		}
+		if cp.Hash != have {
+			if cp.Size > 0 {
+				w.keepEvidence(ls, n, tlog.Hash{}, nil)
+			}
+			return nil, nil, 0, fmt.Errorf("%w (the witness's root %s, the checkpoint's %s)", &ConflictError{Size: cp.Size, Fork: true}, have, cp.Hash)
 		}
 		if len(proof) != 0 {
 			return nil, nil, 0, fmt.Errorf("%w: a proof between equal sizes", ErrInconsistent)
+		}
+	case oldSize == 0:
+		if len(proof) != 0 {
+			return nil, nil, 0, fmt.Errorf("%w: a proof from size 0", ErrInconsistent)
 		}
 	default:
 		if err := tlog.VerifyConsistency(oldSize, cp.Size, proof, ls.pcp.Hash, cp.Hash); err != nil {
