@@ -171,6 +171,9 @@ type logState struct {
 	pnote []byte
 	pcp   tlog.Checkpoint
 	pseq  uint64
+	// pbatch is the journal batch that holds the accepted checkpoint
+	// while its write may be in flight (pseq > seq), nil otherwise.
+	pbatch *batch
 	// changed is closed (and replaced) when the accepted checkpoint
 	// changes; waiters counts the requests waiting for that.
 	changed chan struct{}
@@ -326,6 +329,9 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 	ls.mu.Lock()
 	if seq > ls.seq {
 		ls.note, ls.cp, ls.seq = full, cp, seq
+		if seq == ls.pseq {
+			ls.pbatch = nil // written: nothing to keep alive
+		}
 	}
 	ls.mu.Unlock()
 	w.flushEvidence()
@@ -418,6 +424,14 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 		ls.note, ls.pnote = full, full
 		return full, nil, ls.seq, nil
 	}
+	if oldSize == cp.Size && ls.pbatch != nil {
+		// The accepted checkpoint cosigned again while its write may
+		// still be in flight (a log that re-submits before the first
+		// answer came back): nothing new to keep either. It waits for
+		// that write, and fails with it, as its first submission does:
+		// no cosignature before the checkpoint is on disk.
+		return full, ls.pbatch, ls.pseq, nil
+	}
 	// Queued under ls.mu, so this log's records reach the journal in the
 	// order they were accepted.
 	b, err := w.j.enqueue(cp.Origin, full)
@@ -425,7 +439,7 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 		return nil, nil, 0, err
 	}
 	ls.pseq++
-	ls.pnote, ls.pcp = full, cp
+	ls.pnote, ls.pcp, ls.pbatch = full, cp, b
 	close(ls.changed)
 	ls.changed = make(chan struct{})
 	return full, b, ls.pseq, nil
