@@ -126,7 +126,8 @@ type ProofFunc func(ctx context.Context, from, to uint64) ([]tlog.Hash, error)
 // that size is the checkpoint's, with a *[ConflictError] whose Fork is set
 // ([ErrFork]: the witness holds another checkpoint of that size signed by
 // the log's key, C2SP tlog-witness's 409 for equal sizes with different
-// roots); otherwise the witness contradicts itself.
+// roots); otherwise with that *[ConflictError] (the witness contradicts
+// itself).
 func (c *Client) Submit(ctx context.Context, signed []byte, prove ProofFunc) ([]byte, error) {
 	text, err := tlog.SplitNote(signed)
 	if err != nil {
@@ -158,7 +159,7 @@ func (c *Client) Submit(ctx context.Context, signed []byte, prove ProofFunc) ([]
 			if conflict.Fork {
 				return nil, fmt.Errorf("couldn't submit: %w", err)
 			}
-			return nil, fmt.Errorf("couldn't submit: the witness answered 409 with the old size it was sent, %d", old)
+			return nil, fmt.Errorf("couldn't submit: the witness answered 409 with the old size it was sent (it contradicts itself): %w", err)
 		}
 		if errors.As(err, &conflict) {
 			old = conflict.Size
