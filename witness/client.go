@@ -82,7 +82,8 @@ func (c *Client) do(req *http.Request) (int, http.Header, []byte, error) {
 
 // AddCheckpoint sends one add-checkpoint request and returns the
 // cosignature line(s). A 409 is a *[ConflictError] carrying the witness's
-// size; other refusals are *[StatusError].
+// size (Fork set when that size is oldSize and the checkpoint's: see
+// [ConflictError]); other refusals are *[StatusError].
 func (c *Client) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlog.Hash, signed []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.URL, "/")+"/add-checkpoint", bytes.NewReader(MarshalAddCheckpoint(oldSize, proof, signed)))
 	if err != nil {
@@ -104,7 +105,8 @@ func (c *Client) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlog
 		if err != nil || !strings.HasPrefix(h.Get("Content-Type"), ContentTypeSize) {
 			return nil, fmt.Errorf("couldn't read the witness's 409 answer %.40q", body)
 		}
-		return nil, &ConflictError{Size: n}
+		size, ok := signedSize(signed)
+		return nil, &ConflictError{Size: n, Fork: n == oldSize && ok && size == n}
 	}
 	return nil, &StatusError{Code: code, Body: untrusted.Text(strings.TrimSpace(string(body)), 200)}
 }
@@ -119,7 +121,13 @@ type ProofFunc func(ctx context.Context, from, to uint64) ([]tlog.Hash, error)
 // proof from the size the witness reports and retries, a few times at
 // most. It returns the cosignature line(s). A checkpoint smaller than the
 // witness's fails with [ErrRollback] (the log went back: restored from an
-// older backup), without a request.
+// older backup), without a request. A 409 that names the old size sent
+// fails at once, without a retry, which would get the same answer: when
+// that size is the checkpoint's, with a *[ConflictError] whose Fork is set
+// ([ErrFork]: the witness holds another checkpoint of that size signed by
+// the log's key, C2SP tlog-witness's 409 for equal sizes with different
+// roots); otherwise with that *[ConflictError] (the witness contradicts
+// itself).
 func (c *Client) Submit(ctx context.Context, signed []byte, prove ProofFunc) ([]byte, error) {
 	text, err := tlog.SplitNote(signed)
 	if err != nil {
@@ -145,6 +153,14 @@ func (c *Client) Submit(ctx context.Context, signed []byte, prove ProofFunc) ([]
 		}
 		sig, err := c.AddCheckpoint(ctx, old, proof, signed)
 		var conflict *ConflictError
+		if errors.As(err, &conflict) && conflict.Size == old {
+			// Sent again, the same request gets the same answer.
+			c.setSize(cp.Origin, old)
+			if conflict.Fork {
+				return nil, fmt.Errorf("couldn't submit: %w", err)
+			}
+			return nil, fmt.Errorf("couldn't submit: the witness answered 409 with the old size it was sent (it contradicts itself): %w", err)
+		}
 		if errors.As(err, &conflict) {
 			old = conflict.Size
 			if try < 3 {
@@ -187,4 +203,17 @@ func (c *Client) Checkpoint(ctx context.Context, origin string) ([]byte, error) 
 		return nil, &StatusError{Code: code, Body: untrusted.Text(strings.TrimSpace(string(body)), 200)}
 	}
 	return body, nil
+}
+
+// signedSize is the size of the checkpoint note signed, if it is one.
+func signedSize(signed []byte) (uint64, bool) {
+	text, err := tlog.SplitNote(signed)
+	if err != nil {
+		return 0, false
+	}
+	cp, err := tlog.ParseCheckpoint(text)
+	if err != nil {
+		return 0, false
+	}
+	return cp.Size, true
 }

@@ -6,7 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // A hostile witness's refusal comes back in the client's error (which
@@ -38,5 +41,31 @@ func TestClientAnswerBounded(t *testing.T) {
 	_, err := (&Client{URL: srv.URL}).Checkpoint(context.Background(), "log.example/a")
 	if err == nil || !strings.Contains(err.Error(), "larger than 256 KiB") {
 		t.Fatalf("an answer of %d KiB: %v, want an error naming the 256 KiB bound", (MaxBodySize+14)>>10, err)
+	}
+}
+
+// A witness whose 409 names the old size it was just sent, below the
+// checkpoint's (no 409 C2SP defines), gets that request once: Submit
+// stops there, with the ConflictError (no fork), rather than send it
+// again (four requests, all alike).
+func TestSubmitStopsAtA409OfItsOwnOldSize(t *testing.T) {
+	l := newTestLog(t, "example.com/log")
+	h := l.newHistory(t, "a", 0, 9)
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", ContentTypeSize)
+		w.WriteHeader(http.StatusConflict)
+		w.Write([]byte("5\n"))
+	}))
+	defer srv.Close()
+	prove := func(ctx context.Context, from, to uint64) ([]tlog.Hash, error) { return h.proof(t, from, to), nil }
+	_, err := (&Client{URL: srv.URL}).Submit(context.Background(), h.checkpointAt(t, 9), prove)
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) || conflict.Size != 5 || conflict.Fork || errors.Is(err, ErrFork) {
+		t.Fatalf("Submit: %v, want a conflict at 5, no fork", err)
+	}
+	if got := requests.Load(); got != 2 { // old 0 → "5"; old 5 → "5"
+		t.Fatalf("%d requests, want 2", got)
 	}
 }

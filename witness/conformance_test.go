@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parley-exchange/parley/tlog"
@@ -144,6 +147,68 @@ func TestAddCheckpointSignatureLines(t *testing.T) {
 				t.Fatalf("monitor checkpoint\n%s\nwant\n%s", got, want)
 			}
 		})
+	}
+}
+
+// TestSpecEqualSizesOtherRoot: C2SP tlog-witness, "If the old size
+// matches the checkpoint size, the witness MUST check that the root hashes
+// are also identical. If they don't match, the witness MUST respond with a
+// "409 Conflict" HTTP status code." (This witness answered 422.) The body
+// is the other 409's, the size of the witness's latest cosigned checkpoint
+// as text/x.tlog.size (the spec gives this one none): here the
+// checkpoint's own size. The witness keeps the split-view evidence, keeps
+// its checkpoint, and cosigns the true log on. A Client reads the 409 as
+// a fork, and Submit stops at it rather than retry with the same size.
+func TestSpecEqualSizesOtherRoot(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, "example.com/log")
+	h := l.newHistory(t, "a", 0, 30)
+	fork := l.newHistory(t, "b", 10, 20)
+	w, srv, _ := serveWitness(t, l)
+	if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(0, nil, h.checkpointAt(t, 20))); code != 200 {
+		t.Fatalf("first checkpoint: %d %q", code, body)
+	}
+	before := w.Checkpoint("example.com/log")
+	code, ctype, body := post(t, srv.URL, MarshalAddCheckpoint(20, nil, fork.checkpointAt(t, 20)))
+	if code != 409 || ctype != ContentTypeSize || body != "20\n" {
+		t.Fatalf("equal sizes, other root: %d %q %q; want 409 %q \"20\\n\"", code, ctype, body, ContentTypeSize)
+	}
+	if ev, _ := w.Evidence(); len(ev) != 1 {
+		t.Fatalf("%d evidence files, want 1", len(ev))
+	}
+	if !bytes.Equal(w.Checkpoint("example.com/log"), before) {
+		t.Fatal("the witness's checkpoint changed")
+	}
+
+	// A client, through a front that counts the requests.
+	var requests atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Handler().ServeHTTP(rw, r)
+	}))
+	defer front.Close()
+	c := &Client{URL: front.URL}
+	var conflict *ConflictError
+	if _, err := c.AddCheckpoint(ctx, 20, nil, fork.checkpointAt(t, 20)); !errors.As(err, &conflict) || !conflict.Fork || conflict.Size != 20 || !errors.Is(err, ErrFork) {
+		t.Fatalf("Client.AddCheckpoint: %v, want a fork conflict at 20", err)
+	}
+	// A stale old size is a 409 too, and no fork.
+	if _, err := c.AddCheckpoint(ctx, 10, fork.proof(t, 10, 20), fork.checkpointAt(t, 20)); !errors.As(err, &conflict) || conflict.Fork || conflict.Size != 20 || errors.Is(err, ErrFork) {
+		t.Fatalf("Client.AddCheckpoint from a stale size: %v, want a plain conflict at 20", err)
+	}
+	prove := func(ctx context.Context, from, to uint64) ([]tlog.Hash, error) { return fork.proof(t, from, to), nil }
+	for _, want := range []int32{2, 1} { // old 0 then 20 (409 "20"); then 20, remembered
+		requests.Store(0)
+		if _, err := c.Submit(ctx, fork.checkpointAt(t, 20), prove); !errors.Is(err, ErrFork) || !errors.As(err, &conflict) || conflict.Size != 20 {
+			t.Fatalf("Submit: %v, want a fork conflict at 20", err)
+		}
+		if got := requests.Load(); got != want {
+			t.Fatalf("Submit sent %d requests, want %d", got, want)
+		}
+	}
+	// The true log goes on.
+	if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(20, h.proof(t, 20, 30), h.checkpointAt(t, 30))); code != 200 {
+		t.Fatalf("the true log's next checkpoint: %d %q", code, body)
 	}
 }
 

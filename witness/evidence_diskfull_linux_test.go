@@ -63,8 +63,8 @@ func TestEvidenceHeldOnFullDisk(t *testing.T) {
 	}
 	f.Close()
 
-	if _, err := w.AddCheckpoint(ctx, 10, nil, b.checkpointAt(t, 10)); !errors.Is(err, ErrInconsistent) {
-		t.Fatalf("the fork: %v, want ErrInconsistent", err)
+	if _, err := w.AddCheckpoint(ctx, 10, nil, b.checkpointAt(t, 10)); !errors.Is(err, ErrFork) {
+		t.Fatalf("the fork: %v, want ErrFork", err)
 	}
 	if ev, _ := w.Evidence(); len(ev) != 0 {
 		t.Fatalf("evidence written on a full disk: %v", ev)

@@ -41,8 +41,8 @@ func TestEvidenceHeldBounded(t *testing.T) {
 	const forks = maxHeldEvidence + 2
 	for i := range forks {
 		fork, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/log", Size: 10, Hash: tlog.LeafHash([]byte(fmt.Sprint(i)))}, l.signer)
-		if _, err := w.AddCheckpoint(ctx, 10, nil, fork); !errors.Is(err, ErrInconsistent) {
-			t.Fatalf("fork %d: %v, want ErrInconsistent", i, err)
+		if _, err := w.AddCheckpoint(ctx, 10, nil, fork); !errors.Is(err, ErrFork) {
+			t.Fatalf("fork %d: %v, want ErrFork", i, err)
 		}
 	}
 	if n := w.npending.Load(); n != maxHeldEvidence {

@@ -297,3 +297,100 @@ func FuzzReadJournal(f *testing.F) {
 		}
 	})
 }
+
+// TestRecosignInFlightWritesNothing: a checkpoint re-submitted (old size =
+// its size, no proof) while the write of that checkpoint is still in
+// flight is cosigned again without a journal record of its own, as one
+// re-submitted once it is on disk is (TestRecosignWritesNothing); it was
+// written again. It waits for that write, and fails with it.
+func TestRecosignInFlightWritesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write error
+	}{{"write succeeds", nil}, {"write fails", errors.New("injected write failure")}} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newTestLog(t, "example.com/log")
+			h := l.newHistory(t, "a", 0, 30)
+			dir := t.TempDir()
+			skey, vkey, err := tlog.NewCosignerKey(seedRand("w"), "w")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The witness's clock says when a request is cosigned
+			// (accepted, under the log's lock).
+			signed := make(chan struct{}, 8)
+			cs, err := tlog.ParseCosignerKey(skey, func() time.Time {
+				signed <- struct{}{}
+				return time.Unix(1_800_000_000, 0)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := Open(Config{Dir: dir, Cosigner: cs, Logs: []string{l.vkey}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			if _, err := w.AddCheckpoint(context.Background(), 0, nil, h.checkpointAt(t, 10)); err != nil {
+				t.Fatal(err)
+			}
+			<-signed
+			started, release := make(chan struct{}), make(chan error)
+			first := true
+			w.j.beforeWrite = func(*batch) error {
+				if !first {
+					return nil
+				}
+				first = false
+				started <- struct{}{}
+				return <-release
+			}
+			out := make(chan addResult, 2)
+			submitAsync(w, h, t, 10, 20, out)
+			<-signed
+			<-started // 20 is being written
+			submitAsync(w, h, t, 20, 20, out)
+			<-signed // the re-submission is accepted while 20's write is in flight
+			select {
+			case r := <-out:
+				t.Fatalf("answered (%v) before the write of checkpoint 20", r.err)
+			default:
+			}
+			release <- tc.write
+			witnessV, err := tlog.NewCosignatureVerifier(vkey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				r := <-out
+				if tc.write != nil {
+					if !errors.Is(r.err, tc.write) {
+						t.Fatalf("%v, want the write's failure", r.err)
+					}
+					continue
+				}
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				if _, err := note.Open(append(h.checkpointAt(t, 20), r.sig...), note.VerifierList(witnessV)); err != nil {
+					t.Fatalf("bad cosignature: %v", err)
+				}
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "state", journalFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, size := 2, uint64(20) // 10, then 20 once
+			if tc.write != nil {
+				want, size = 1, 10
+			}
+			latest, records, _ := readJournal(b)
+			if records != want || checkpointSize(t, latest["example.com/log"]) != size {
+				t.Fatalf("%d journal records, the latest of size %d; want %d, of size %d", records, checkpointSize(t, latest["example.com/log"]), want, size)
+			}
+			if got := checkpointSize(t, w.Checkpoint("example.com/log")); got != size {
+				t.Fatalf("monitors see size %d, want %d", got, size)
+			}
+		})
+	}
+}

@@ -17,7 +17,9 @@ type Source interface {
 }
 
 // ErrFork is returned by [Witness.PullOnce] when the log's checkpoint
-// contradicts the witness's; the evidence file is named in the error.
+// contradicts the witness's (the evidence file is named in the error when
+// the sizes differ), and is what a *[ConflictError] with Fork set (a
+// checkpoint of the witness's size with another root: 409) unwraps to.
 var ErrFork = errors.New("the log forked")
 
 // ErrRollback is returned by [Witness.PullOnce] when the log serves a
@@ -108,10 +110,8 @@ func (w *Witness) PullOnce(ctx context.Context, vkey string, src Source) (uint64
 		}
 		_, err = w.AddCheckpoint(ctx, have.Size, proof, signed)
 	}
-	if errors.Is(err, ErrInconsistent) {
-		// Same size, other root: AddCheckpoint kept the evidence.
-		return have.Size, fmt.Errorf("%w: %v", ErrFork, err)
-	}
+	// Same size, other root: a *ConflictError that is an ErrFork;
+	// AddCheckpoint kept the evidence.
 	if err != nil {
 		return have.Size, err
 	}

@@ -44,17 +44,41 @@ var (
 	ErrSignature = errors.New("checkpoint isn't signed by the log's key")
 	// ErrMalformed: the request isn't well-formed (400).
 	ErrMalformed = errors.New("malformed request")
-	// ErrInconsistent: the consistency proof doesn't verify, or the
-	// checkpoint contradicts the one the witness holds (422).
+	// ErrInconsistent: the consistency proof doesn't verify (422).
 	ErrInconsistent = errors.New("checkpoint isn't consistent with the witness's view")
 )
 
-// ConflictError is returned when the request's old size isn't the size of
-// the witness's latest cosigned checkpoint (409); Size is that size.
-type ConflictError struct{ Size uint64 }
+// ConflictError is a 409 (C2SP tlog-witness "409 Conflict"): the
+// request's old size isn't the size of the witness's latest cosigned
+// checkpoint, or it is, and so is the checkpoint's size, but the roots
+// differ (Fork). Size is the size of the witness's latest cosigned
+// checkpoint (0 if none): the body of either 409.
+type ConflictError struct {
+	Size uint64
+	// Fork: the checkpoint has the size of the witness's latest one, and
+	// the old size is that size, but its root is another: the log's key
+	// signed two trees of one size. Retrying with the witness's size
+	// can't help. A witness sets it when it refuses such a checkpoint
+	// (and keeps the split-view evidence); a [Client] when the witness's
+	// 409 names the old size it was sent, which was the checkpoint's
+	// size, the only 409 C2SP gives that meaning. It unwraps to
+	// [ErrFork].
+	Fork bool
+}
 
 func (e *ConflictError) Error() string {
+	if e.Fork {
+		return fmt.Sprintf("%v: the witness's latest checkpoint has size %d too, with another root", ErrFork, e.Size)
+	}
 	return fmt.Sprintf("the witness's latest checkpoint has size %d", e.Size)
+}
+
+// Unwrap returns [ErrFork] for a fork, else nil.
+func (e *ConflictError) Unwrap() error {
+	if e.Fork {
+		return ErrFork
+	}
+	return nil
 }
 
 // Config configures a witness.
@@ -147,6 +171,9 @@ type logState struct {
 	pnote []byte
 	pcp   tlog.Checkpoint
 	pseq  uint64
+	// pbatch is the journal batch that holds the accepted checkpoint
+	// while its write may be in flight (pseq > seq), nil otherwise.
+	pbatch *batch
 	// changed is closed (and replaced) when the accepted checkpoint
 	// changes; waiters counts the requests waiting for that.
 	changed chan struct{}
@@ -246,8 +273,10 @@ func (w *Witness) Checkpoint(origin string) []byte {
 // which may arrive later; then it gets a 409 as usual.
 //
 // It fails with [ErrMalformed], [ErrUnknownLog], [ErrSignature],
-// *[ConflictError] or [ErrInconsistent] (and then writes split-view
-// evidence when the request proves a fork); any other error is internal:
+// *[ConflictError] (Fork set for a checkpoint of the witness's size with
+// another root: split-view evidence is written) or [ErrInconsistent] (and
+// then writes split-view evidence when the proof proves a fork); any other
+// error is internal:
 // after a failed write it fails every request with that error, including
 // those accepted while the write was in flight. A checkpoint equal to the
 // latest is cosigned again (with a new time).
@@ -300,6 +329,9 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 	ls.mu.Lock()
 	if seq > ls.seq {
 		ls.note, ls.cp, ls.seq = full, cp, seq
+		if seq == ls.pseq {
+			ls.pbatch = nil // written: nothing to keep alive
+		}
 	}
 	ls.mu.Unlock()
 	w.flushEvidence()
@@ -344,24 +376,29 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 	if ls.pnote == nil && oldSize != 0 || ls.pnote != nil && oldSize != ls.pcp.Size {
 		return nil, nil, 0, &ConflictError{Size: ls.pcp.Size}
 	}
-	if cp.Size == 0 && cp.Hash != tlog.EmptyRoot() {
-		return nil, nil, 0, fmt.Errorf("%w: a checkpoint of size 0 must have the empty tree's root", ErrInconsistent)
-	}
 	switch {
-	case oldSize == 0:
-		if len(proof) != 0 {
-			return nil, nil, 0, fmt.Errorf("%w: a proof from size 0", ErrInconsistent)
-		}
-		if ls.pnote != nil && ls.pcp.Size == 0 && cp.Size == 0 && ls.pcp.Hash != cp.Hash {
-			return nil, nil, 0, fmt.Errorf("%w: two roots for size 0", ErrInconsistent)
-		}
 	case oldSize == cp.Size:
-		if ls.pcp.Hash != cp.Hash {
-			w.keepEvidence(ls, n, tlog.Hash{}, nil)
-			return nil, nil, 0, fmt.Errorf("%w: size %d has root %s, not %s", ErrInconsistent, cp.Size, ls.pcp.Hash, cp.Hash)
+		// C2SP tlog-witness: equal sizes, other roots is a 409, with
+		// the same body as the other 409 (the spec gives it none): the
+		// witness's size, here the checkpoint's. At size 0 the
+		// witness's root is the empty tree's, whether it holds a
+		// checkpoint of size 0 or none.
+		have := tlog.EmptyRoot()
+		if ls.pnote != nil {
+			have = ls.pcp.Hash
+		}
+		if cp.Hash != have {
+			if cp.Size > 0 {
+				w.keepEvidence(ls, n, tlog.Hash{}, nil)
+			}
+			return nil, nil, 0, fmt.Errorf("%w (the witness's root %s, the checkpoint's %s)", &ConflictError{Size: cp.Size, Fork: true}, have, cp.Hash)
 		}
 		if len(proof) != 0 {
 			return nil, nil, 0, fmt.Errorf("%w: a proof between equal sizes", ErrInconsistent)
+		}
+	case oldSize == 0:
+		if len(proof) != 0 {
+			return nil, nil, 0, fmt.Errorf("%w: a proof from size 0", ErrInconsistent)
 		}
 	default:
 		if err := tlog.VerifyConsistency(oldSize, cp.Size, proof, ls.pcp.Hash, cp.Hash); err != nil {
@@ -387,6 +424,14 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 		ls.note, ls.pnote = full, full
 		return full, nil, ls.seq, nil
 	}
+	if oldSize == cp.Size && ls.pbatch != nil {
+		// The accepted checkpoint cosigned again while its write may
+		// still be in flight (a log that re-submits before the first
+		// answer came back): nothing new to keep either. It waits for
+		// that write, and fails with it, as its first submission does:
+		// no cosignature before the checkpoint is on disk.
+		return full, ls.pbatch, ls.pseq, nil
+	}
 	// Queued under ls.mu, so this log's records reach the journal in the
 	// order they were accepted.
 	b, err := w.j.enqueue(cp.Origin, full)
@@ -394,7 +439,7 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 		return nil, nil, 0, err
 	}
 	ls.pseq++
-	ls.pnote, ls.pcp = full, cp
+	ls.pnote, ls.pcp, ls.pbatch = full, cp, b
 	close(ls.changed)
 	ls.changed = make(chan struct{})
 	return full, b, ls.pseq, nil

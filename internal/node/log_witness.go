@@ -158,7 +158,12 @@ type nodeWitness struct {
 	fetched    time.Time    // when (node's clock) a pulling one was last fetched
 	failed     time.Time    // when it last failed with checkpoint size failedSize
 	failedSize int64
-	lastErr    string
+	// forkSize is the size of the latest checkpoint the witness refused
+	// because it holds another checkpoint of that size (witness.ErrFork:
+	// the same request would get the same answer); it isn't submitted
+	// to the witness again. 0 if none.
+	forkSize int64
+	lastErr  string
 }
 
 // NewLogWitnessing returns the witnessing of n's log by the witnesses of
@@ -326,7 +331,7 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 		// after Recosign (the log is quiet): a later cosignature of a
 		// tree without the entries appended next bounds their received
 		// times from below (docs/witness.md, "Quiet periods").
-		if held || (w.size == size && lw.n.now().Sub(w.at) < lw.opts.Recosign) || (w.failedSize == size && now.Sub(w.failed) < lw.opts.Retry) {
+		if held || (w.size == size && lw.n.now().Sub(w.at) < lw.opts.Recosign) || (w.failedSize == size && now.Sub(w.failed) < lw.opts.Retry) || w.forkSize == size {
 			continue
 		}
 		wg.Add(1)
@@ -510,10 +515,23 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 	}
 	if err != nil {
 		w.failed, w.failedSize = time.Now(), size
+		// C2SP tlog-witness's 409 for equal sizes with different roots:
+		// the witness holds a checkpoint of this size with another root
+		// signed by the node's key. Asked again, it answers the same:
+		// this checkpoint isn't submitted to it again (the next one is,
+		// and refused as inconsistent while the witness's view stays).
+		fork := errors.Is(err, witness.ErrFork)
+		if fork {
+			w.forkSize = size
+		}
 		// Distinct failures once each; a rollback (the node restored from
 		// an older backup) once, not at each new checkpoint.
 		if witness.FailureKey(err) != w.lastErr {
-			lw.opts.Logger.Warn("a witness didn't cosign the checkpoint; integration goes on, retrying later", "witness", w.name, "size", size, "err", err)
+			if fork {
+				lw.opts.Logger.Error("a witness holds another checkpoint of this size signed by the node's key: the node's log forked (its key signed another tree) or the witness is wrong; integration goes on, and this checkpoint isn't submitted to it again", "witness", w.name, "size", size, "err", err)
+			} else {
+				lw.opts.Logger.Warn("a witness didn't cosign the checkpoint; integration goes on, retrying later", "witness", w.name, "size", size, "err", err)
+			}
 			w.lastErr = witness.FailureKey(err)
 		}
 		return

@@ -849,3 +849,74 @@ func TestNodeTakesPullingWitnessCosignatures(t *testing.T) {
 		t.Fatalf("audit: witnessed %d, problems %v", rep.Witnessed, rep.Problems)
 	}
 }
+
+// TestWitnessingStopsAtASameSizeFork: a witness that holds another
+// checkpoint of the node's size, signed by the node's key (a fork made
+// with the key elsewhere), answers 409 with that size (C2SP tlog-witness:
+// equal sizes, different roots). Retried with the witness's size, the
+// request is the same and so is the answer: the node sends it once, logs
+// the fork once (an ERROR: the log's key signed two trees of one size,
+// or the witness is wrong), and doesn't submit that checkpoint to the
+// witness again, whatever Retry says. Its next checkpoint is submitted.
+func TestWitnessingStopsAtASameSizeFork(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, Options{})
+	m, key, coll := addAliceShared(t, n)
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	integrate := func() int64 {
+		t.Helper()
+		size, err := li.Integrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return size
+	}
+	submitOne(t, n, m, key, coll, 1)
+	s1 := integrate()
+	w, requests := countedWitness(t, n.vkey)
+	var forged tlog.Hash
+	forged[0] = 1
+	signed, err := gnote.Sign(&gnote.Note{Text: fmt.Sprintf("%s\n%d\n%s\n", n.verifier.Name(), s1, forged)}, n.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&witness.Client{URL: w.URL}).AddCheckpoint(ctx, 0, nil, signed); err != nil {
+		t.Fatal(err)
+	}
+	requests.Store(0)
+	n.cfg.Witnesses = []WitnessConfig{{URL: w.URL, Key: w.VKey}}
+	var logged lockedBuffer
+	lw, err := NewLogWitnessing(n, LogWitnessingOptions{Retry: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if got, err := lw.Step(ctx); err != nil || got != 0 {
+			t.Fatalf("Step: %d cosignatures, %v", got, err)
+		}
+	}
+	// old 0 → 409 "s1"; old s1 → 409 "s1": the fork. Then nothing.
+	if got := requests.Load(); got != 2 {
+		t.Fatalf("%d requests to the witness in 5 steps, want 2; logged:\n%s", got, logged.String())
+	}
+	out := logged.String()
+	if got := strings.Count(out, "holds another checkpoint of this size"); got != 1 || !strings.Contains(out, "level=ERROR") || !strings.Contains(out, witness.ErrFork.Error()) {
+		t.Fatalf("the fork logged %d times, want once, an ERROR naming it:\n%s", got, out)
+	}
+	// The next checkpoint is submitted (and refused: the witness's tree
+	// of size s1 isn't the node's).
+	submitOne(t, n, m, key, coll, 2)
+	integrate()
+	if got, err := lw.Step(ctx); err != nil || got != 0 {
+		t.Fatalf("Step: %d cosignatures, %v", got, err)
+	}
+	if got := requests.Load(); got != 3 {
+		t.Fatalf("%d requests to the witness, want 3: the next checkpoint once", got)
+	}
+	if !strings.Contains(logged.String(), "a witness didn't cosign the checkpoint") {
+		t.Fatalf("the refusal of the next checkpoint isn't logged:\n%s", logged.String())
+	}
+}
