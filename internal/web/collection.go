@@ -38,6 +38,11 @@ type collectionView struct {
 	Next, Prev             string
 	Filtered               bool
 	CanWrite               bool
+	// Pending says the text filter Q was not looked up: the request
+	// didn't prove the session's browser binding (see [sessions]), as
+	// a look-up of /ui/search doesn't without it. The page's script
+	// asks again with the proof; without it, the page says why.
+	Pending bool
 }
 
 // collection pages through the latest versions of a collection's
@@ -110,35 +115,46 @@ func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
 		bad("Use after or before, not both.")
 		return
 	}
-	release, ok := h.reserve(w, r, m, pageMemory{queries: []int64{ListBytes}})
-	if !ok {
-		return
-	}
-	defer release()
-	page, err := h.q.BrowseObjects(ctx, b)
-	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, "", err)
-		return
-	}
-	v.Objects = a.summaries(page.Objects)
-	v.Rows = objectRows(v.Objects)
 	v.Filtered = b.Text != "" || len(b.Types) > 0 || len(b.Creators) > 0 || len(b.Markings) > 0 || v.From != "" || v.To != ""
-	link := func(k string, seq int64) string {
-		nq := url.Values{}
-		for _, f := range []string{"q", "type", "creator", "tlp", "from", "to"} {
-			if s := q.Get(f); s != "" {
-				nq.Set(f, s)
+	// The text filter is a look-up ("words or values"): what an analyst
+	// looks for is their own, so it is sent to the store only in a
+	// session this tab's origin started, as /ui/search's q is (a page on
+	// another port may have planted another member's session). The
+	// other filters name only what the page offers.
+	if b.Text != "" && !bindingProved(r, sessionFrom(r), b.Text) {
+		v.Pending = true
+	} else {
+		release, ok := h.reserve(w, r, m, pageMemory{queries: []int64{ListBytes}})
+		if !ok {
+			return
+		}
+		defer release()
+		page, err := h.q.BrowseObjects(ctx, b)
+		if err != nil {
+			h.fail(w, r, http.StatusInternalServerError, "", err)
+			return
+		}
+		v.Objects = a.summaries(page.Objects)
+		v.Rows = objectRows(v.Objects)
+		link := func(k string, seq int64) string {
+			nq := url.Values{}
+			// The proof goes on: it is good for this q in this
+			// session only.
+			for _, f := range []string{"q", "type", "creator", "tlp", "from", "to", proofParam} {
+				if s := q.Get(f); s != "" {
+					nq.Set(f, s)
+				}
 			}
+			nq.Set(k, strconv.FormatInt(seq, 10))
+			return "/ui/collections/" + url.PathEscape(id) + "?" + nq.Encode()
 		}
-		nq.Set(k, strconv.FormatInt(seq, 10))
-		return "/ui/collections/" + url.PathEscape(id) + "?" + nq.Encode()
-	}
-	if n := len(page.Objects); n > 0 {
-		if page.HasNext {
-			v.Next = link("after", page.Objects[n-1].Seq)
-		}
-		if page.HasPrev {
-			v.Prev = link("before", page.Objects[0].Seq)
+		if n := len(page.Objects); n > 0 {
+			if page.HasNext {
+				v.Next = link("after", page.Objects[n-1].Seq)
+			}
+			if page.HasPrev {
+				v.Prev = link("before", page.Objects[0].Seq)
+			}
 		}
 	}
 	for _, t := range stixTypes {

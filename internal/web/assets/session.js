@@ -110,7 +110,11 @@
       const q = pending.dataset.q;
       const key = await crypto.subtle.importKey("raw", await sha256(s), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
       const proof = b64url(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("parley lookup\n" + q)));
-      location.replace("/ui/search?q=" + encodeURIComponent(q) + "&proof=" + proof);
+      // The same page (a look-up, or a collection's text filter) with
+      // the proof of its q.
+      const u = new URL(location.href);
+      u.searchParams.set("proof", proof);
+      location.replace(u.href);
     }
   }
   check();
