@@ -52,12 +52,24 @@ type WitnessedAt struct {
 	// node that had an unchanged checkpoint cosigned again serves it with
 	// the witness's first and latest cosignatures.
 	Earliest, Latest Cosignature
+	// byWitness holds each policy witness's first and latest cosignature
+	// of this checkpoint, and policy the policy that names them: a bound
+	// on an entry's time is what a quorum of them states ([TimeBounds]).
+	// A WitnessedAt made without [CosignedTimes] has neither; its Earliest
+	// and Latest then count as their witnesses' statements.
+	byWitness []witnessTimes
+	policy    *Policy
 }
+
+// witnessTimes is one witness's first and latest cosignature of one
+// checkpoint.
+type witnessTimes struct{ first, last Cosignature }
 
 // CosignedTimes checks a cosigned checkpoint note with the log verifier v
 // and the witness policy p and returns what it says about time. Every
 // cosignature of a witness the policy names that verifies counts, whether
-// or not the quorum is met: each is that witness's own statement. It
+// or not the quorum is met: each is that witness's own statement, and
+// [TimeBounds] asks a quorum of such statements for each bound. It
 // fails if the log signature doesn't verify, if a policy witness's
 // signature line doesn't verify, and (wrapping [ErrQuorum]) if no policy
 // witness cosigned it.
@@ -77,62 +89,166 @@ func CosignedTimes(n []byte, v note.Verifier, p *Policy) (WitnessedAt, error) {
 	if len(cos) == 0 {
 		return WitnessedAt{}, fmt.Errorf("%w: no witness of the policy cosigned the checkpoint of size %d", ErrQuorum, cp.Size)
 	}
-	w := WitnessedAt{Size: cp.Size, Earliest: cos[0], Latest: cos[0]}
-	for _, c := range cos[1:] {
+	w := WitnessedAt{Size: cp.Size, Earliest: cos[0], Latest: cos[0], policy: p}
+	at := map[string]int{}
+	for _, c := range cos {
 		if c.Time.Before(w.Earliest.Time) {
 			w.Earliest = c
 		}
 		if c.Time.After(w.Latest.Time) {
 			w.Latest = c
 		}
+		i, ok := at[c.Witness]
+		if !ok {
+			at[c.Witness] = len(w.byWitness)
+			w.byWitness = append(w.byWitness, witnessTimes{c, c})
+			continue
+		}
+		if c.Time.Before(w.byWitness[i].first.Time) {
+			w.byWitness[i].first = c
+		}
+		if c.Time.After(w.byWitness[i].last.Time) {
+			w.byWitness[i].last = c
+		}
 	}
 	return w, nil
 }
 
-// TimeBounds answers, for any entry index, which witnessed checkpoints
-// bound its received time. Build it with [NewTimeBounds].
+// witnesses returns each witness's first and latest cosignature of the
+// checkpoint.
+func (w WitnessedAt) witnesses() []witnessTimes {
+	if w.byWitness != nil {
+		return w.byWitness
+	}
+	if w.Earliest.Witness == w.Latest.Witness {
+		return []witnessTimes{{w.Earliest, w.Latest}}
+	}
+	// Made by hand: the earliest is its witness's first and last
+	// statement, and so is the latest.
+	return []witnessTimes{{w.Earliest, w.Earliest}, {w.Latest, w.Latest}}
+}
+
+// TimeBounds answers, for any entry index, which witnessed times bound its
+// received time. Build it with [NewTimeBounds].
+//
+// A bound is what a quorum of the policy's witnesses states, not what any
+// one of them does: one witness whose clock is wrong (or a rival's
+// witness stating a false time on purpose) would otherwise make an
+// honest log's entries look back-dated, or falsely received. The lower
+// bound of an entry is the latest time t at which witnesses meeting the
+// quorum had each cosigned, at t or later, a tree without it; the upper
+// bound the earliest t by which witnesses meeting the quorum had each
+// cosigned a tree with it. Each witness's statements over all the
+// checkpoints count (its latest cosignature of any tree without the entry,
+// its first of any tree with it), so the witnesses of a quorum needn't
+// have cosigned the same checkpoint. With the quorum "none", or without a
+// policy, every witness's statement counts alone.
 type TimeBounds struct {
-	cps []WitnessedAt // by size
-	// before[k] is the index in cps of the latest Latest among cps[:k+1];
-	// after[k] the index of the earliest Earliest among cps[k:].
-	before, after []int
+	sizes []uint64 // the witnessed checkpoints' sizes, increasing
+	// lo[k] and hi[k] are the bounds of the entries that the checkpoint
+	// of sizes[k] is the first to include (k = len(sizes): none does):
+	// lo from the checkpoints before it, hi from it and those after.
+	lo, hi []timeBound
+}
+
+// timeBound is one bound: the cosignature that sets it and the size of
+// the checkpoint it cosigned.
+type timeBound struct {
+	ok   bool
+	size uint64
+	cos  Cosignature
 }
 
 // NewTimeBounds indexes witnessed checkpoints (in any order).
 func NewTimeBounds(cps []WitnessedAt) *TimeBounds {
 	cps = append([]WitnessedAt(nil), cps...)
 	sort.SliceStable(cps, func(i, j int) bool { return cps[i].Size < cps[j].Size })
-	tb := &TimeBounds{cps: cps, before: make([]int, len(cps)), after: make([]int, len(cps))}
-	for k := range cps {
-		tb.before[k] = k
-		if k > 0 && !cps[k].Latest.Time.After(cps[tb.before[k-1]].Latest.Time) {
-			tb.before[k] = tb.before[k-1]
+	var p *Policy
+	for _, c := range cps {
+		if c.policy != nil {
+			p = c.policy
+			break
 		}
 	}
-	for k := len(cps) - 1; k >= 0; k-- {
-		tb.after[k] = k
-		if k < len(cps)-1 && !cps[k].Earliest.Time.Before(cps[tb.after[k+1]].Earliest.Time) {
-			tb.after[k] = tb.after[k+1]
+	tb := &TimeBounds{sizes: make([]uint64, len(cps)), lo: make([]timeBound, len(cps)+1), hi: make([]timeBound, len(cps)+1)}
+	// Each witness's latest statement of a tree without the entry, walking
+	// up; its first of a tree with it, walking down.
+	latest := map[string]timeBound{}
+	for k, c := range cps {
+		tb.sizes[k] = c.Size
+		tb.lo[k] = quorumBound(p, latest, true)
+		for _, w := range c.witnesses() {
+			if b, ok := latest[w.last.Witness]; !ok || w.last.Time.After(b.cos.Time) {
+				latest[w.last.Witness] = timeBound{true, c.Size, w.last}
+			}
 		}
+	}
+	tb.lo[len(cps)] = quorumBound(p, latest, true)
+	first := map[string]timeBound{}
+	for k := len(cps) - 1; k >= 0; k-- {
+		for _, w := range cps[k].witnesses() {
+			if b, ok := first[w.first.Witness]; !ok || !w.first.Time.After(b.cos.Time) {
+				first[w.first.Witness] = timeBound{true, cps[k].Size, w.first}
+			}
+		}
+		tb.hi[k] = quorumBound(p, first, false)
 	}
 	return tb
 }
 
-// Len is the number of witnessed checkpoints.
-func (tb *TimeBounds) Len() int { return len(tb.cps) }
+// quorumBound returns the tightest time that witnesses meeting the
+// policy's quorum all state, of their statements by witness: with lower,
+// the latest t such that the witnesses stating t or later meet it; else
+// the earliest t such that those stating t or earlier do. It returns the
+// statement that sets the bound (ok false when no t does).
+func quorumBound(p *Policy, by map[string]timeBound, lower bool) timeBound {
+	if len(by) == 0 {
+		return timeBound{}
+	}
+	bs := make([]timeBound, 0, len(by))
+	for _, b := range by {
+		bs = append(bs, b)
+	}
+	// Tightest first: latest first for a lower bound, earliest first for
+	// an upper one; ties by witness name, so that the bound is one value.
+	sort.Slice(bs, func(i, j int) bool {
+		if !bs[i].cos.Time.Equal(bs[j].cos.Time) {
+			return bs[i].cos.Time.After(bs[j].cos.Time) == lower
+		}
+		return bs[i].cos.Witness < bs[j].cos.Witness
+	})
+	if p == nil || p.Quorum == "none" {
+		return bs[0]
+	}
+	have := map[string]bool{}
+	for _, b := range bs {
+		have[b.cos.Witness] = true
+		if p.witnessed(p.Quorum, have) {
+			return b
+		}
+	}
+	return timeBound{}
+}
 
-// Bounds returns, for the entry at index, the witnessed checkpoint not
-// including it whose cosignature is latest (lo; ok false when none) and the
-// one including it whose cosignature is earliest (hi: the earliest
-// witnessed time covering the entry; ok false when none yet).
+// Len is the number of witnessed checkpoints.
+func (tb *TimeBounds) Len() int { return len(tb.sizes) }
+
+// Bounds returns, for the entry at index, the lower bound of its received
+// time (lo: Size is the checkpoint without the entry whose cosignature,
+// lo.Latest, sets it; ok false when none) and the upper bound (hi: Size is
+// the checkpoint with the entry whose cosignature, hi.Earliest, sets it:
+// the earliest witnessed time covering the entry; ok false when none yet).
+// Each is what a quorum of the policy's witnesses states ([TimeBounds]);
+// the returned WitnessedAt carries that one cosignature as both its
+// Earliest and Latest.
 func (tb *TimeBounds) Bounds(index uint64) (lo WitnessedAt, loOK bool, hi WitnessedAt, hiOK bool) {
 	// k is the first checkpoint that includes the entry (size > index).
-	k := sort.Search(len(tb.cps), func(k int) bool { return tb.cps[k].Size > index })
-	if k > 0 {
-		lo, loOK = tb.cps[tb.before[k-1]], true
+	k := sort.Search(len(tb.sizes), func(k int) bool { return tb.sizes[k] > index })
+	if b := tb.lo[k]; b.ok {
+		lo, loOK = WitnessedAt{Size: b.size, Earliest: b.cos, Latest: b.cos}, true
 	}
-	if k < len(tb.cps) {
-		hi, hiOK = tb.cps[tb.after[k]], true
+	if b := tb.hi[k]; b.ok {
+		hi, hiOK = WitnessedAt{Size: b.size, Earliest: b.cos, Latest: b.cos}, true
 	}
 	return lo, loOK, hi, hiOK
 }

@@ -2,7 +2,9 @@ package tlog
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -360,5 +362,79 @@ func TestCosignedTimesRecosigned(t *testing.T) {
 	}
 	if p := tb.CheckReceived(1, t0.Add(10*time.Minute), 0); !strings.Contains(p, "the received time is false") {
 		t.Fatalf("an entry in the checkpoint received 10 minutes after its first cosignature: %q", p)
+	}
+}
+
+// TestTimeBoundsQuorum: a bound is what a quorum of the policy's
+// witnesses states. One witness whose clock is an hour ahead (or behind)
+// makes an honest entry look back-dated (or its received time false)
+// under a policy that trusts any one witness, and not under one that
+// needs two; a real back-dating is caught either way. The witnesses of a
+// quorum needn't have cosigned the same checkpoint.
+func TestTimeBoundsQuorum(t *testing.T) {
+	var keys []string
+	for _, name := range []string{"a.example", "b.example", "c.example"} {
+		_, vkey, err := NewCosignerKey(rand.Reader, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, vkey)
+	}
+	minute := func(m int) time.Time { return testT0.Add(time.Duration(m) * time.Minute) }
+	bounds := func(quorum int) *TimeBounds {
+		p, err := NewWitnessPolicy(keys, quorum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b, c := p.Witnesses[0].Name, p.Witnesses[1].Name, p.Witnesses[2].Name
+		cp := func(size uint64, by ...string) WitnessedAt {
+			w := WitnessedAt{Size: size, policy: p}
+			for i := 0; i < len(by); i += 2 {
+				m, _ := strconv.Atoi(by[i+1])
+				c := Cosignature{Witness: by[i], Time: minute(m)}
+				w.byWitness = append(w.byWitness, witnessTimes{c, c})
+			}
+			w.Earliest, w.Latest = w.byWitness[0].first, w.byWitness[0].last
+			return w
+		}
+		return NewTimeBounds([]WitnessedAt{
+			// Trees without entry 5: a at minute 0 (size 3); b an hour
+			// ahead and c at minute 1 (size 5).
+			cp(3, a, "0"),
+			cp(5, b, "60", c, "1"),
+			// Trees with it: b an hour behind and a at minute 3 (size
+			// 8), c at minute 4 (size 9).
+			cp(8, b, "-57", a, "3"),
+			cp(9, c, "4"),
+		})
+	}
+	for _, tc := range []struct {
+		quorum   int
+		received int // minutes after testT0, of entry 5
+		want     string
+	}{
+		// b is trusted alone: an hour behind, it calls the honest entry's
+		// time false (an hour ahead, back-dated: the bounds below).
+		{1, 2, "received time is false"},
+		{2, 2, ""},                        // no two witnesses contradict it
+		{2, -30, "back-dated"},            // b and c state minute 1 or later
+		{2, 20, "received time is false"}, // b and a had it by minute 3
+	} {
+		got := bounds(tc.quorum).CheckReceived(5, minute(tc.received), time.Minute)
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("quorum %d, entry 5 received at minute %d: %q, want %q", tc.quorum, tc.received, got, tc.want)
+		}
+	}
+	// The bounds themselves: under two, c's minute 1 (size 5) below and
+	// a's minute 3 (size 8) above; under one, b's times.
+	for _, tc := range []struct {
+		quorum         int
+		loMin, hiMin   int
+		loSize, hiSize uint64
+	}{{2, 1, 3, 5, 8}, {1, 60, -57, 5, 8}} {
+		lo, loOK, hi, hiOK := bounds(tc.quorum).Bounds(5)
+		if !loOK || !hiOK || !lo.Latest.Time.Equal(minute(tc.loMin)) || !hi.Earliest.Time.Equal(minute(tc.hiMin)) || lo.Size != tc.loSize || hi.Size != tc.hiSize {
+			t.Errorf("quorum %d: bounds %+v %v, %+v %v; want minute %d (size %d) and %d (size %d)", tc.quorum, lo, loOK, hi, hiOK, tc.loMin, tc.loSize, tc.hiMin, tc.hiSize)
+		}
 	}
 }

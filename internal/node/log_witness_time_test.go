@@ -13,22 +13,16 @@ import (
 	"github.com/parley-exchange/parley/witness"
 )
 
-// TestWitnessingRefusesCosignaturesItsLogContradicts (known, open): a
-// witness whose clock is an hour ahead (wrong, or a rival's witness
-// stating a time on purpose) cosigned the node's checkpoint; the node
-// stores that cosignature beside the honest witness's and serves it, and
-// an audit of the honest node then finds the entry appended next
-// "back-dated" (received an hour before a witness said the tree without
-// it was the log's). A pulling witness does the same with a cosignature
-// of an older tree fetched after the log grew. One witness of a quorum
-// policy suffices: CosignedTimes takes the earliest and latest over all
-// of them. Refusing, at the node, a cosignature that its own log
-// contradicts makes this pass but hides a node whose own clock is wrong
-// (TestNodeWitnessedTimeBackdated), since the node can't tell whose clock
-// is wrong; the fix belongs in how the audit weighs one witness against
-// the quorum. Skipped until then; remove the skip to reproduce.
-func TestWitnessingRefusesCosignaturesItsLogContradicts(t *testing.T) {
-	t.Skip("known, open: one policy witness's false time makes an honest node's entries look back-dated (see the doc comment)")
+// TestOneWitnessClockBackdatesNothing: a witness whose clock is an hour
+// ahead (wrong, or a rival's witness stating a time on purpose) cosigned
+// the node's checkpoint, pushed to or pulled by it; the node stores that
+// cosignature beside the honest witness's and serves it (it can't tell
+// whose clock is wrong: refusing it would also hide a node whose own
+// clock is wrong, TestNodeWitnessedTimeBackdated). Under a policy that
+// needs both witnesses, the audit of the honest node finds the entry
+// appended next within its bounds: a bound is what a quorum states
+// (tlog.TimeBounds), not what the witness with the latest time does.
+func TestOneWitnessClockBackdatesNothing(t *testing.T) {
 	for _, mode := range []string{"push", "pull"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx := context.Background()
@@ -55,7 +49,7 @@ func TestWitnessingRefusesCosignaturesItsLogContradicts(t *testing.T) {
 			// An honest witness beside it, so that checkpoints are stored.
 			honest := newTestWitness(t, "honest.example", n.vkey)
 			n.cfg.Witnesses = []WitnessConfig{{URL: honest.URL, Key: honest.VKey}, {URL: wsrv.URL, Key: vkey, Mode: mode}}
-			pol, err := tlog.NewWitnessPolicy([]string{honest.VKey, vkey}, 1)
+			pol, err := tlog.NewWitnessPolicy([]string{honest.VKey, vkey}, 2)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +86,13 @@ func TestWitnessingRefusesCosignaturesItsLogContradicts(t *testing.T) {
 				}
 				step()
 				submitOne(t, n, m, key, coll, 2)
-				integrate()
+				s2 := integrate()
+				step()
+				// Then it cosigns the grown tree too, so that the latest
+				// checkpoint meets the policy.
+				if size, err := w.PullOnce(ctx, n.vkey, &tlog.Client{URL: srv.URL, Token: m.Token}); err != nil || size != s2 {
+					t.Fatalf("the witness's second pull: size %d, %v", size, err)
+				}
 				step()
 			} else {
 				step()
@@ -109,9 +109,6 @@ func TestWitnessingRefusesCosignaturesItsLogContradicts(t *testing.T) {
 			}
 			if rep.Witnessed == 0 {
 				t.Fatal("nothing witnessed")
-			}
-			if !strings.Contains(logged.String(), "clock is wrong") {
-				t.Errorf("the refusal isn't logged:\n%s", logged.String())
 			}
 		})
 	}

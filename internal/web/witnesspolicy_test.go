@@ -562,6 +562,26 @@ func TestWitnessPolicyJS(t *testing.T) {
 			}
 		}
 	}
+
+	// Time bounds: what a quorum states (quorumTime, as tlog.TimeBounds;
+	// the same scenario as tlog's TestTimeBoundsQuorum, in seconds). b's
+	// clock is an hour off; a policy that needs two doesn't follow it.
+	abc := W("a", w1) + W("b", w2) + W("c", w3)
+	var bounds []string
+	if err := json.Unmarshal([]byte(js(`(async () => { const out = [];
+		const without = [{ witness: "a", time: 0 }, { witness: "b", time: 3600 }, { witness: "c", time: 60 }, { witness: "c", time: 30 }];
+		const with_ = [{ witness: "b", time: -3420 }, { witness: "a", time: 180 }, { witness: "c", time: 240 }, { witness: "a", time: 200 }];
+		for (const p of `+jsonLit([]string{abc + "group two 2 a b c\nquorum two\n", abc + "group one 1 a b c\nquorum one\n", abc + "quorum none\n", abc + "group all 3 a b c\nquorum all\n"})+`) {
+			const pol = await ParleyLog.parsePolicy(p);
+			const str = (c) => c ? c.witness + "@" + c.time : "none";
+			out.push(str(ParleyLog.quorumTime(pol, without, true)) + " " + str(ParleyLog.quorumTime(pol, with_, false)));
+		}
+		return JSON.stringify(out); })()`)), &bounds); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"c@60 a@180", "b@3600 b@-3420", "b@3600 b@-3420", "a@0 c@240"}; strings.Join(bounds, ",") != strings.Join(want, ",") {
+		t.Errorf("the browser's quorum time bounds: %q, want %q", bounds, want)
+	}
 }
 
 // newNoteKey makes a signed-note Ed25519 key named name.

@@ -340,16 +340,49 @@
       have.add(w.name);
       cosigs.push({ witness: w.name, time: Number(t) });
     }
-    // Groups name only earlier names: evaluated in file order, each once.
+    const met = policy.quorum === "none" || quorumMet(policy, have);
+    cosigs.sort((a, b) => policy.names.get(a.witness).witness - policy.names.get(b.witness).witness);
+    return { met, cosigs, unchecked: Array.from(unchecked) };
+  }
+
+  // quorumMet reports whether the set of witness names have meets the
+  // policy's quorum (tlog.Policy.witnessed). Groups name only earlier
+  // names: evaluated in file order, each once.
+  function quorumMet(policy, have) {
     const groups = [];
     const is = (name) => {
       const d = policy.names.get(name);
       return "witness" in d ? have.has(policy.witnesses[d.witness].name) : groups[d.group];
     };
     for (const g of policy.groups) groups.push(g.members.filter(is).length >= g.k);
-    const met = policy.quorum === "none" || is(policy.quorum);
-    cosigs.sort((a, b) => policy.names.get(a.witness).witness - policy.names.get(b.witness).witness);
-    return { met, cosigs, unchecked: Array.from(unchecked) };
+    return is(policy.quorum);
+  }
+
+  // quorumTime returns, of cosignatures ({witness, time}), the one whose
+  // time is the tightest bound that a quorum of the policy's witnesses
+  // states, as tlog.TimeBounds does: with lower, the latest time t such
+  // that the witnesses that cosigned at t or later meet the quorum; else
+  // the earliest t such that those that cosigned at t or earlier do. One
+  // witness whose clock is wrong can't make an honest entry look
+  // back-dated under a policy that needs more than it. Each witness
+  // counts once, by its tightest time; with the quorum "none" each
+  // witness counts alone. It returns null when no time is stated by a
+  // quorum.
+  function quorumTime(policy, cosigs, lower) {
+    const best = new Map();
+    for (const c of cosigs) {
+      const b = best.get(c.witness);
+      if (!b || (lower ? c.time > b.time : c.time < b.time)) best.set(c.witness, c);
+    }
+    const cs = Array.from(best.values()).sort((a, b) => (a.time === b.time ? (a.witness < b.witness ? -1 : 1) : lower ? b.time - a.time : a.time - b.time));
+    if (cs.length === 0) return null;
+    if (policy.quorum === "none") return cs[0];
+    const have = new Set();
+    for (const c of cs) {
+      have.add(c.witness);
+      if (quorumMet(policy, have)) return c;
+    }
+    return null;
   }
 
   // keyInForce returns the base64 key in force for the member at log
@@ -495,6 +528,6 @@
   window.ParleyLog = {
     SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion,
     objectCommitment, leafHash, rootFromInclusion, ed25519Verify, parseVerifierKey,
-    verifyCheckpoint, verifyConsistency, keyInForce, parsePolicy, checkQuorum, keylessAt, sameInstant, signatureParts, signObject,
+    verifyCheckpoint, verifyConsistency, keyInForce, parsePolicy, checkQuorum, quorumTime, keylessAt, sameInstant, signatureParts, signObject,
   };
 })();

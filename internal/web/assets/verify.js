@@ -416,25 +416,26 @@ function binding() {
     const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z$/.exec(received || "");
     need(m, "the entry's received time " + JSON.stringify(received) + " is not in the log's form");
     const rec = Date.parse(m[1] + "Z") / 1000;
-    let first = null;
-    for (const c of wit.cosigs) {
-      // Cosignature times are whole seconds: one more second of slack.
-      // A received time later than a witness saw the entry is false
-      // (tlog.TimeBounds.CheckReceived's upper bound).
-      need(rec <= c.time + 1 + CLOCK_SKEW, "the entry was received at " + received + ", but witness " + c.witness +
-        " cosigned a checkpoint that includes it at " + whenText(c.time) + ", earlier: the received time is false");
-      if (!first || c.time < first.time) first = c;
-    }
-    // The lower bound: a policy witness cosigned, at c.time, the
-    // checkpoint of before.size entries that this browser checked before
-    // and that doesn't include this entry, so the entry was sequenced
-    // after it (less the skew). The node chooses which checkpoints it
-    // shows, so only one this browser kept can bound an entry appended
-    // later and back-dated.
+    // The upper bound: by first.time a quorum of the policy's witnesses
+    // had cosigned a checkpoint that includes the entry (quorumTime, as
+    // tlog.TimeBounds: one witness with a wrong clock doesn't decide).
+    // Cosignature times are whole seconds: one more second of slack. A
+    // received time later than that is false.
+    const first = L.quorumTime(policy, wit.cosigs, false);
+    need(first, "no quorum of your witness policy's witnesses cosigned a checkpoint that includes the entry");
+    need(rec <= first.time + 1 + CLOCK_SKEW, "the entry was received at " + received + ", but witness " + first.witness +
+      " cosigned a checkpoint that includes it at " + whenText(first.time) + ", earlier: the received time is false");
+    // The lower bound: a quorum of policy witnesses cosigned, at lo.time
+    // or later, the checkpoint of before.size entries that this browser
+    // checked before and that doesn't include this entry, so the entry
+    // was sequenced after it (less the skew). The node chooses which
+    // checkpoints it shows, so only one this browser kept can bound an
+    // entry appended later and back-dated.
     if (before && index >= before.size) {
-      for (const c of before.cosigs) {
-        need(rec >= c.time - CLOCK_SKEW, "the entry was received at " + received + ", but witness " + c.witness +
-          " cosigned at " + whenText(c.time) + " the checkpoint of " + before.size + " entries that this browser checked before and that doesn't include it: the entry was inserted later and back-dated");
+      const lo = L.quorumTime(policy, before.cosigs, true);
+      if (lo) {
+        need(rec >= lo.time - CLOCK_SKEW, "the entry was received at " + received + ", but witness " + lo.witness +
+          " cosigned at " + whenText(lo.time) + " the checkpoint of " + before.size + " entries that this browser checked before and that doesn't include it: the entry was inserted later and back-dated");
       }
     }
     return ", cosigned as your witness policy requires (quorum " + policy.quorum + ": " + names(wit.cosigs) + "); witnessed by " + first.witness + " at " + whenText(first.time);
