@@ -499,13 +499,25 @@ func Due(f Feed, now time.Time) bool {
 	return (f.Next != "" || !f.ReadTo.IsZero()) && f.LastError == ""
 }
 
+// Stopper is a [Sink] that says when a feed is followed no more: the
+// node's says so for a feed whose member ("feed:NAME") was revoked or
+// removed (parley member revoke, parley member remove), whose objects it
+// would refuse anyway.
+type Stopper interface {
+	// Stopped returns why f is followed no more, or "" when it is.
+	Stopped(ctx context.Context, f Feed) (string, error)
+}
+
 // Run polls every feed of st when it is due (its Interval after its last
 // poll) until ctx is done; feeds added while it runs are picked up within
 // tick. Errors of one feed are recorded in its status and do not stop the
 // others. A server that answered with Retry-After (a 429 or a 503, say)
 // isn't asked again before that time, even when the feed's interval is
 // shorter; this is kept in memory, so a restarted node asks once more and
-// learns it again. It returns ctx's error.
+// learns it again. A feed that sink, a [Stopper], says is stopped is not
+// polled: the server isn't contacted, and the reason is recorded once as
+// the feed's LastError (and logged once: when LastError wasn't the reason
+// already, so not again after a restart). It returns ctx's error.
 func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick time.Duration, logf func(msg string, args ...any)) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -522,6 +534,15 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 			if !Due(f, now()) || now().Before(notBefore[f.Name]) {
 				continue
 			}
+			if reason := stopped(ctx, sink, f, logf); reason != "" {
+				if f.LastError != reason {
+					logf("feed stopped", "feed", f.Name, "reason", reason)
+					if err := record(ctx, st, &f, now, errors.New(reason)); ctx.Err() == nil && err != nil && err.Error() != reason {
+						logf("couldn't record the feed's stop", "feed", f.Name, "err", err)
+					}
+				}
+				continue
+			}
 			delete(notBefore, f.Name)
 			if _, err := Poll(ctx, st, sink, f, now, nil); err != nil && ctx.Err() == nil {
 				logf("feed poll failed", "feed", f.Name, "err", err)
@@ -536,6 +557,24 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 		case <-t.C:
 		}
 	}
+}
+
+// stopped returns why sink says f is followed no more ("" when it
+// doesn't, or when it couldn't tell: the round then goes on, and the
+// node's sink refuses the objects of a revoked member anyway).
+func stopped(ctx context.Context, sink Sink, f Feed, logf func(msg string, args ...any)) string {
+	s, ok := sink.(Stopper)
+	if !ok {
+		return ""
+	}
+	reason, err := s.Stopped(ctx, f)
+	if err != nil {
+		if ctx.Err() == nil {
+			logf("couldn't tell whether the feed is stopped", "feed", f.Name, "err", err)
+		}
+		return ""
+	}
+	return reason
 }
 
 // RetryAfter is how long the TAXII server whose answer failed a poll with
