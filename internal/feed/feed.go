@@ -488,15 +488,41 @@ func record(ctx context.Context, st Store, f *Feed, now func() time.Time, err er
 // that failed waits for the interval, so a server that is down is not
 // hammered.
 func Due(f Feed, now time.Time) bool {
-	interval := f.Interval
-	if interval <= 0 {
-		interval = DefaultInterval
-	}
+	interval := intervalOf(f)
 	switch {
 	case f.LastPoll.IsZero(), now.Sub(f.LastPoll) >= interval:
 		return true
 	}
 	return (f.Next != "" || !f.ReadTo.IsZero()) && f.LastError == ""
+}
+
+// MaxBackoff is the longest [Run] waits between two rounds of a feed whose
+// rounds keep failing, unless the feed's interval is longer ([Backoff]).
+const MaxBackoff = time.Hour
+
+// Backoff is how long after a failed round [Run] waits before the next
+// round of a feed whose last failures rounds failed in a row: the
+// feed's interval, doubled for each failure after the first, up to
+// MaxBackoff (or the interval when it is longer); no wait for none. A
+// server down for a day is so asked once an hour, not every interval.
+func Backoff(failures int64, interval time.Duration) time.Duration {
+	if failures <= 0 {
+		return 0
+	}
+	limit := max(MaxBackoff, interval)
+	d := interval
+	for i := int64(1); i < failures && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+// intervalOf is f's interval, DefaultInterval for none.
+func intervalOf(f Feed) time.Duration {
+	if f.Interval <= 0 {
+		return DefaultInterval
+	}
+	return f.Interval
 }
 
 // Stopper is a [Sink] that says when a feed is followed no more: the
@@ -513,8 +539,11 @@ type Stopper interface {
 // tick. Errors of one feed are recorded in its status and do not stop the
 // others. A server that answered with Retry-After (a 429 or a 503, say)
 // isn't asked again before that time, even when the feed's interval is
-// shorter; this is kept in memory, so a restarted node asks once more and
-// learns it again. A feed that sink, a [Stopper], says is stopped is not
+// shorter. A feed whose rounds keep failing is backed off ([Backoff]:
+// its n-th failed round in a row is followed by a wait of its interval
+// times 2^(n-1), at most MaxBackoff), and a round that works resets it.
+// Both are kept in memory, so a restarted node asks once more and learns
+// them again. A feed that sink, a [Stopper], says is stopped is not
 // polled: the server isn't contacted, and the reason is recorded once as
 // the feed's LastError (and logged once: when LastError wasn't the reason
 // already, so not again after a restart). It returns ctx's error.
@@ -522,6 +551,7 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	notBefore := map[string]time.Time{}
+	failures := map[string]int64{} // failed rounds in a row, by feed
 	for {
 		fs, err := st.Feeds(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -544,11 +574,14 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 				continue
 			}
 			delete(notBefore, f.Name)
-			if _, err := Poll(ctx, st, sink, f, now, nil); err != nil && ctx.Err() == nil {
+			_, err := Poll(ctx, st, sink, f, now, nil)
+			switch {
+			case err == nil:
+				delete(failures, f.Name)
+			case ctx.Err() == nil:
 				logf("feed poll failed", "feed", f.Name, "err", err)
-				if d := RetryAfter(err); d > 0 {
-					notBefore[f.Name] = now().Add(d)
-				}
+				failures[f.Name]++
+				notBefore[f.Name] = now().Add(max(Backoff(failures[f.Name], intervalOf(f)), RetryAfter(err)))
 			}
 		}
 		select {
