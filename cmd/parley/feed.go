@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -170,6 +171,9 @@ func runFeedStatus(ctx context.Context, c *cli, args []string) error {
 		if s.ConflictsWith, err = n.FeedConflict(ctx, f); err != nil {
 			return withExit(3, "", err)
 		}
+		if s.Stopped, err = n.FeedStopped(ctx, f); err != nil {
+			return withExit(3, "", err)
+		}
 		out = append(out, s)
 	}
 	enc := json.NewEncoder(c.stdout)
@@ -210,6 +214,9 @@ type feedStatus struct {
 	// so that each object of the feed is refused as a version conflict
 	// (node.FeedConflict).
 	ConflictsWith string `json:"conflicts_with,omitempty"`
+	// Stopped says why the node polls the feed no more: its member was
+	// revoked or removed (node.FeedStopped).
+	Stopped string `json:"stopped,omitempty"`
 }
 
 func statusOf(f feed.Feed) feedStatus {
@@ -266,6 +273,13 @@ func runFeedPoll(ctx context.Context, c *cli, args []string) error {
 			continue
 		}
 		polled++
+		// A feed whose member was revoked or removed isn't contacted:
+		// nothing it serves would be stored.
+		if reason, err := n.FeedStopped(ctx, f); err != nil || reason != "" {
+			failed++
+			fmt.Fprintf(c.stdout, "feed %s: not polled: %s\n", f.Name, cmp.Or(reason, fmt.Sprint(err)))
+			continue
+		}
 		before := f.FeedPosition
 		f, err := feed.Poll(ctx, st, n.FeedSink(), f, n.Now, progress)
 		if progress != nil {

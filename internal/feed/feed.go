@@ -488,10 +488,7 @@ func record(ctx context.Context, st Store, f *Feed, now func() time.Time, err er
 // that failed waits for the interval, so a server that is down is not
 // hammered.
 func Due(f Feed, now time.Time) bool {
-	interval := f.Interval
-	if interval <= 0 {
-		interval = DefaultInterval
-	}
+	interval := intervalOf(f)
 	switch {
 	case f.LastPoll.IsZero(), now.Sub(f.LastPoll) >= interval:
 		return true
@@ -499,17 +496,62 @@ func Due(f Feed, now time.Time) bool {
 	return (f.Next != "" || !f.ReadTo.IsZero()) && f.LastError == ""
 }
 
+// MaxBackoff is the longest [Run] waits between two rounds of a feed whose
+// rounds keep failing, unless the feed's interval is longer ([Backoff]).
+const MaxBackoff = time.Hour
+
+// Backoff is how long after a failed round [Run] waits before the next
+// round of a feed whose last failures rounds failed in a row: the
+// feed's interval, doubled for each failure after the first, up to
+// MaxBackoff (or the interval when it is longer); no wait for none. A
+// server down for a day is so asked once an hour, not every interval.
+func Backoff(failures int64, interval time.Duration) time.Duration {
+	if failures <= 0 {
+		return 0
+	}
+	limit := max(MaxBackoff, interval)
+	d := interval
+	for i := int64(1); i < failures && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+// intervalOf is f's interval, DefaultInterval for none.
+func intervalOf(f Feed) time.Duration {
+	if f.Interval <= 0 {
+		return DefaultInterval
+	}
+	return f.Interval
+}
+
+// Stopper is a [Sink] that says when a feed is followed no more: the
+// node's says so for a feed whose member ("feed:NAME") was revoked or
+// removed (parley member revoke, parley member remove), whose objects it
+// would refuse anyway.
+type Stopper interface {
+	// Stopped returns why f is followed no more, or "" when it is.
+	Stopped(ctx context.Context, f Feed) (string, error)
+}
+
 // Run polls every feed of st when it is due (its Interval after its last
 // poll) until ctx is done; feeds added while it runs are picked up within
 // tick. Errors of one feed are recorded in its status and do not stop the
 // others. A server that answered with Retry-After (a 429 or a 503, say)
 // isn't asked again before that time, even when the feed's interval is
-// shorter; this is kept in memory, so a restarted node asks once more and
-// learns it again. It returns ctx's error.
+// shorter. A feed whose rounds keep failing is backed off ([Backoff]:
+// its n-th failed round in a row is followed by a wait of its interval
+// times 2^(n-1), at most MaxBackoff), and a round that works resets it.
+// Both are kept in memory, so a restarted node asks once more and learns
+// them again. A feed that sink, a [Stopper], says is stopped is not
+// polled: the server isn't contacted, and the reason is recorded once as
+// the feed's LastError (and logged once: when LastError wasn't the reason
+// already, so not again after a restart). It returns ctx's error.
 func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick time.Duration, logf func(msg string, args ...any)) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	notBefore := map[string]time.Time{}
+	failures := map[string]int64{} // failed rounds in a row, by feed
 	for {
 		fs, err := st.Feeds(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -522,12 +564,24 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 			if !Due(f, now()) || now().Before(notBefore[f.Name]) {
 				continue
 			}
-			delete(notBefore, f.Name)
-			if _, err := Poll(ctx, st, sink, f, now, nil); err != nil && ctx.Err() == nil {
-				logf("feed poll failed", "feed", f.Name, "err", err)
-				if d := RetryAfter(err); d > 0 {
-					notBefore[f.Name] = now().Add(d)
+			if reason := stopped(ctx, sink, f, logf); reason != "" {
+				if f.LastError != reason {
+					logf("feed stopped", "feed", f.Name, "reason", reason)
+					if err := record(ctx, st, &f, now, errors.New(reason)); ctx.Err() == nil && err != nil && err.Error() != reason {
+						logf("couldn't record the feed's stop", "feed", f.Name, "err", err)
+					}
 				}
+				continue
+			}
+			delete(notBefore, f.Name)
+			_, err := Poll(ctx, st, sink, f, now, nil)
+			switch {
+			case err == nil:
+				delete(failures, f.Name)
+			case ctx.Err() == nil:
+				logf("feed poll failed", "feed", f.Name, "err", err)
+				failures[f.Name]++
+				notBefore[f.Name] = now().Add(max(Backoff(failures[f.Name], intervalOf(f)), RetryAfter(err)))
 			}
 		}
 		select {
@@ -536,6 +590,24 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 		case <-t.C:
 		}
 	}
+}
+
+// stopped returns why sink says f is followed no more ("" when it
+// doesn't, or when it couldn't tell: the round then goes on, and the
+// node's sink refuses the objects of a revoked member anyway).
+func stopped(ctx context.Context, sink Sink, f Feed, logf func(msg string, args ...any)) string {
+	s, ok := sink.(Stopper)
+	if !ok {
+		return ""
+	}
+	reason, err := s.Stopped(ctx, f)
+	if err != nil {
+		if ctx.Err() == nil {
+			logf("couldn't tell whether the feed is stopped", "feed", f.Name, "err", err)
+		}
+		return ""
+	}
+	return reason
 }
 
 // RetryAfter is how long the TAXII server whose answer failed a poll with

@@ -920,3 +920,105 @@ func TestRunRetryAfter(t *testing.T) {
 		t.Errorf("the log says: %s", logged.String())
 	}
 }
+
+// TestRunBackoff: the rounds of a feed whose server keeps failing are
+// spaced out (the interval, doubled per failure, up to MaxBackoff), and a
+// round that works resets the backoff.
+func TestRunBackoff(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		requests int
+		failing  = true
+	)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		f := failing
+		mu.Unlock()
+		if f {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.Write([]byte(`{"more":false,"objects":[]}`))
+	}))
+	defer hs.Close()
+	st := &countingStore{Store: newStoreWith(t, feed.Feed{Name: "t", URL: hs.URL, Collection: "c", Into: "l", Member: "m", Interval: time.Minute})}
+	var clock atomic.Int64
+	clock.Store(epoch.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- feed.Run(ctx, st, &sink{stored: map[string]int{}}, now, time.Millisecond, func(string, ...any) {})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	got := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return requests
+	}
+	waitRounds := func(n int) {
+		t.Helper()
+		for want := st.round() + n; st.round() < want; {
+			runtime.Gosched()
+		}
+	}
+	waitRounds(3)
+	if got() != 1 {
+		t.Fatalf("%d requests in the first rounds, want 1", got())
+	}
+	// After failure n, the next round comes Backoff(n) later: 1, 2, 4,
+	// 8 minutes; not a minute before.
+	for n := int64(1); n <= 4; n++ {
+		wait := feed.Backoff(n, time.Minute)
+		clock.Add(int64(wait - time.Minute))
+		waitRounds(5)
+		if n > 1 && got() != int(n) {
+			t.Fatalf("%d requests %s after failure %d, want %d (asked before its backoff of %s)", got(), wait-time.Minute, n, n, wait)
+		}
+		clock.Add(int64(time.Minute))
+		waitRounds(5)
+		if got() != int(n+1) {
+			t.Fatalf("%d requests %s after failure %d, want %d", got(), wait, n, n+1)
+		}
+	}
+	// The server is back: the round after the backoff works, and the next
+	// comes an interval later.
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	clock.Add(int64(feed.Backoff(5, time.Minute)))
+	waitRounds(5)
+	if got() != 6 {
+		t.Fatalf("%d requests after the last backoff, want 6", got())
+	}
+	clock.Add(int64(time.Minute))
+	waitRounds(5)
+	if got() != 7 {
+		t.Fatalf("%d requests an interval after a round that worked, want 7", got())
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for _, c := range []struct {
+		failures int64
+		interval time.Duration
+		want     time.Duration
+	}{
+		{0, 5 * time.Minute, 0},
+		{1, 5 * time.Minute, 5 * time.Minute},
+		{2, 5 * time.Minute, 10 * time.Minute},
+		{4, 5 * time.Minute, 40 * time.Minute},
+		{5, 5 * time.Minute, feed.MaxBackoff},
+		{1 << 40, 5 * time.Minute, feed.MaxBackoff},
+		{3, 2 * time.Hour, 2 * time.Hour},
+	} {
+		if got := feed.Backoff(c.failures, c.interval); got != c.want {
+			t.Errorf("Backoff(%d, %s) = %s, want %s", c.failures, c.interval, got, c.want)
+		}
+	}
+}

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/feed"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // FeedSpec is what [Node.AddFeed] records.
@@ -163,4 +165,31 @@ func (s feedSink) Submit(ctx context.Context, member, collection string, objects
 		return store.Status{}, fmt.Errorf("couldn't store the feed's objects: %s may not write to collection %s: %w", member, collection, store.ErrInvalid)
 	}
 	return s.n.submit(ctx, member, c, objects, true)
+}
+
+// Stopped implements [feed.Stopper]: see [Node.FeedStopped].
+func (s feedSink) Stopped(ctx context.Context, f feed.Feed) (string, error) {
+	return s.n.FeedStopped(ctx, f)
+}
+
+// FeedStopped returns why the node follows the feed f no more, "" when it
+// does: its member (feed:NAME) was revoked or removed (parley member
+// revoke, parley member remove, which revokes first), as the revocation
+// logged among the member's key entries says. Nothing of such a member
+// is stored any more, so its feed's server isn't contacted either.
+func (n *Node) FeedStopped(ctx context.Context, f feed.Feed) (string, error) {
+	es, err := n.store.KeyEntries(ctx, math.MaxInt64, f.Member)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range es {
+		le, err := tlog.ParseEntry(e.Leaf)
+		if err != nil {
+			return "", fmt.Errorf("couldn't read key entry %d: %w", e.Index, err)
+		}
+		if le.Event == tlog.EventRevokeMember {
+			return fmt.Sprintf("stopped: the feed's member %s was revoked or removed; the feed is polled no more", feed.MemberName(f.Name)), nil
+		}
+	}
+	return "", nil
 }

@@ -135,7 +135,9 @@ const peerRoundsAtOnce = 4
 // picked up at the next tick. Each peer's rounds run on their own, at
 // most peerRoundsAtOnce at once: a peer whose round hangs (a connection
 // black-holed until peer.RequestTimeout) delays no other, and its next
-// round starts at the first tick after it ended.
+// round starts at the first tick after it ended, or, after a failed
+// round, at the first tick from peer.NextRound on (a bounded exponential
+// backoff, reset by a round that works).
 func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	st := n.store
 	followers := map[string]*peer.Follower{}
@@ -259,6 +261,14 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			mu.Unlock()
 			if busy {
 				continue // its last round hasn't ended
+			}
+			// A peer whose rounds keep failing is backed off
+			// (peer.Backoff, from the failures the store counts, so a
+			// restart keeps it): a black-holed or hostile peer holds a
+			// round slot a few percent of the time, and a peer down for
+			// a day is asked once every peer.MaxBackoff.
+			if next := peer.NextRound(p, time.Duration(n.cfg.PeerInterval)); n.now().Before(next) {
+				continue
 			}
 			f := followers[p.Name]
 			if f == nil {

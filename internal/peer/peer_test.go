@@ -165,3 +165,46 @@ func TestEvidencePathAbsolute(t *testing.T) {
 		t.Fatalf("evidence at %q, read from another directory: %q, %v", path, b, err)
 	}
 }
+
+// TestBackoff: a failing peer's rounds are spaced out from the interval,
+// doubling, up to MaxBackoff (or the interval when longer); none before a
+// failure.
+func TestBackoff(t *testing.T) {
+	for _, c := range []struct {
+		failures int64
+		interval time.Duration
+		want     time.Duration
+	}{
+		{0, 5 * time.Second, 0},
+		{1, 5 * time.Second, 5 * time.Second},
+		{2, 5 * time.Second, 10 * time.Second},
+		{4, 5 * time.Second, 40 * time.Second},
+		{7, 5 * time.Second, 320 * time.Second},
+		{8, 5 * time.Second, MaxBackoff},
+		{1 << 40, 5 * time.Second, MaxBackoff},
+		{1, time.Hour, time.Hour},
+		{3, time.Hour, time.Hour},
+	} {
+		if got := Backoff(c.failures, c.interval); got != c.want {
+			t.Errorf("Backoff(%d, %s) = %s, want %s", c.failures, c.interval, got, c.want)
+		}
+	}
+}
+
+// TestStatusNextRound: peer status shows when a failing peer's next round
+// is due, and doesn't call it stalled while it waits for it.
+func TestStatusNextRound(t *testing.T) {
+	last := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := store.Peer{Name: "b", Created: last.Add(-time.Hour), State: store.PeerState{LastRound: last, LastError: "unreachable", Failures: 8}}
+	s := StatusAt(p, last.Add(MaxBackoff), 5*time.Second)
+	if s.NextRound != last.Add(MaxBackoff).Format(time.RFC3339Nano) || s.FailedRounds != 8 || s.Stalled != "" {
+		t.Errorf("a backed-off peer: next_round %q, failed_rounds %d, stalled %q", s.NextRound, s.FailedRounds, s.Stalled)
+	}
+	if s := StatusAt(p, last.Add(MaxBackoff+StallAfter(5*time.Second)+time.Second), 5*time.Second); !strings.Contains(s.Stalled, "no round of this peer has ended") {
+		t.Errorf("a backed-off peer past its next round: stalled %q", s.Stalled)
+	}
+	p.State.Failures, p.State.LastError = 0, ""
+	if s := StatusAt(p, last, 5*time.Second); s.NextRound != "" || s.FailedRounds != 0 {
+		t.Errorf("a peer whose last round worked: next_round %q, failed_rounds %d", s.NextRound, s.FailedRounds)
+	}
+}

@@ -87,6 +87,48 @@ type Status struct {
 	Round        string `json:"round"`
 	RoundStarted string `json:"round_started,omitempty"`
 	RoundFrom    *int64 `json:"round_from,omitempty"`
+	// FailedRounds is the number of rounds in a row that failed; the
+	// node backs off by it ([Backoff]). NextRound, set by [StatusAt] for
+	// a followed peer whose last round failed, is the earliest time the
+	// node starts the next (it starts at its first tick from then on);
+	// empty when rounds start every interval.
+	FailedRounds int64  `json:"failed_rounds"`
+	NextRound    string `json:"next_round,omitempty"`
+}
+
+// MaxBackoff is the longest a node waits between two rounds of a peer
+// whose rounds keep failing, unless the interval is longer ([Backoff]).
+const MaxBackoff = 10 * time.Minute
+
+// Backoff is how long after the end of a round a node waits before the
+// next round of a peer whose last failures rounds failed in a row: no
+// wait for none (the next tick), then the interval, doubled for each
+// failure after the first, up to MaxBackoff (or the interval when it is
+// longer). A round without error, or one that stored a step, resets it.
+// A black-holed or hostile peer so holds one of the node's round slots
+// a few percent of the time, not most of it, and an unreachable one is
+// asked about once every MaxBackoff.
+func Backoff(failures int64, interval time.Duration) time.Duration {
+	if failures <= 0 {
+		return 0
+	}
+	limit := max(MaxBackoff, interval)
+	d := interval
+	for i := int64(1); i < failures && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+// NextRound is the earliest time a node that starts rounds every interval
+// starts the next round of p: zero when it is due at the next tick (its
+// last round didn't fail), else the end of its last round plus
+// [Backoff].
+func NextRound(p store.Peer, interval time.Duration) time.Time {
+	if p.State.Failures <= 0 || p.State.LastRound.IsZero() {
+		return time.Time{}
+	}
+	return p.State.LastRound.Add(Backoff(p.State.Failures, interval))
 }
 
 // RequestTimeout bounds each request to a peer (the client of
@@ -95,7 +137,9 @@ const RequestTimeout = 2 * time.Minute
 
 // StallAfter is how long after its last round (or its addition) a
 // followed peer is shown as stalled by [StatusAt], when rounds start every
-// interval: the interval, and two requests that time out.
+// interval: the interval, and two requests that time out. A peer backed
+// off ([Backoff]) is shown as stalled that long after its next round is
+// due.
 func StallAfter(interval time.Duration) time.Duration {
 	return interval + 2*RequestTimeout
 }
@@ -108,6 +152,7 @@ func StatusOf(p store.Peer) Status {
 		Objects: p.State.Objects, Keys: p.State.Keys,
 		Checkpoint: string(p.State.Checkpoint), LastError: p.State.LastError,
 		State: "following", Stopped: p.State.Stopped, Evidence: p.State.Evidence,
+		FailedRounds: p.State.Failures,
 	}
 	if !p.State.LastRound.IsZero() {
 		s.LastRound = p.State.LastRound.UTC().Format(time.RFC3339Nano)
@@ -147,8 +192,16 @@ func StatusAt(p store.Peer, now time.Time, interval time.Duration) Status {
 	if last.IsZero() {
 		return s
 	}
-	if d := now.Sub(last); d > StallAfter(interval) {
-		s.Stalled = fmt.Sprintf("%s for %s (rounds start every %s, and each request to the peer times out after %s): a round is hanging on the peer, or the node isn't serving", what, d.Round(time.Second), interval, RequestTimeout)
+	backoff := Backoff(p.State.Failures, interval)
+	if next := NextRound(p, interval); !next.IsZero() {
+		s.NextRound = next.UTC().Format(time.RFC3339Nano)
+	}
+	backedOff := ""
+	if backoff > 0 {
+		backedOff = fmt.Sprintf(", the next one %s after the last for a peer whose last %d rounds failed", backoff, p.State.Failures)
+	}
+	if d := now.Sub(last); d > StallAfter(interval)+backoff {
+		s.Stalled = fmt.Sprintf("%s for %s (rounds start every %s%s, and each request to the peer times out after %s): a round is hanging on the peer, or the node isn't serving", what, d.Round(time.Second), interval, backedOff, RequestTimeout)
 	} else if strings.HasPrefix(p.State.LastError, StalledPrefix) {
 		s.Stalled = "the last round was abandoned: a request to the peer made no progress (see last_error); the peer is black-holed or stalls on purpose, and each round retries"
 	}

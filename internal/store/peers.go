@@ -68,6 +68,12 @@ type PeerState struct {
 	// leaves them set until its next round of the peer.
 	RoundStarted time.Time
 	RoundFrom    int64
+	// Failures counts the rounds in a row that failed (RecordPeerRound
+	// with an error) since the last that didn't or the last step
+	// (AdvancePeer), which reset it to 0: the node spaces out the rounds
+	// of a failing peer by it (peer.NextRound), and `parley peer status`,
+	// in another process, derives when the next round is due from it.
+	Failures int64
 }
 
 // PeerKey is one of the peer's member key entries.
@@ -124,7 +130,8 @@ type PeerStore interface {
 	AdvancePeer(ctx context.Context, s PeerStep) error
 	// RecordPeerRound records the outcome of a round that stored nothing:
 	// its time, the peer's size (negative: unknown, keep the last one) and
-	// the error (empty for none).
+	// the error (empty for none). An error adds one to the peer's
+	// Failures; none resets them to 0, as AdvancePeer does.
 	RecordPeerRound(ctx context.Context, name string, at time.Time, remoteSize int64, lastError string) error
 	// MarkPeerRound records that a round of the peer started at started
 	// (RoundStarted, with RoundFrom the peer's Next now), or, for the zero

@@ -74,6 +74,8 @@ CREATE INDEX peer_objects_id ON peer_objects(peer, object_id);
 `}, migration{701, "peer rounds in progress", `
 ALTER TABLE peers ADD COLUMN round_started TEXT NOT NULL DEFAULT '';
 ALTER TABLE peers ADD COLUMN round_from BIGINT NOT NULL DEFAULT 0;
+`}, migration{702, "consecutive failed peer rounds", `
+ALTER TABLE peers ADD COLUMN failures BIGINT NOT NULL DEFAULT 0;
 `})
 }
 
@@ -105,7 +107,7 @@ func (s *Store) AddPeer(ctx context.Context, p store.Peer) error {
 // Peers implements [store.PeerStore].
 func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name, url, token_file, ca_file, log_key, policy, remote, into_coll, member, created,
-		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from FROM peers ORDER BY name COLLATE "C"`)
+		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from, failures FROM peers ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list peers: %w", err)
 	}
@@ -116,7 +118,7 @@ func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 		var created, last, started string
 		st := &p.State
 		if err := rows.Scan(&p.Name, &p.URL, &p.TokenFile, &p.CAFile, &p.LogKey, &p.Policy, &p.Remote, &p.Into, &p.Member, &created,
-			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom); err != nil {
+			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom, &st.Failures); err != nil {
 			return nil, fmt.Errorf("couldn't list peers: %w", err)
 		}
 		var e1, e2, e3 error
@@ -199,7 +201,7 @@ func (s *Store) AdvancePeer(ctx context.Context, st store.PeerStep) error {
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE peers SET next = $1, checkpoint = $2, objects = objects + $3, keys = keys + $4, remote_size = $5, last_round = $6, last_error = '' WHERE name = $7`,
+		_, err = tx.Exec(ctx, `UPDATE peers SET next = $1, checkpoint = $2, objects = objects + $3, keys = keys + $4, remote_size = $5, last_round = $6, last_error = '', failures = 0 WHERE name = $7`,
 			st.To, st.Checkpoint, len(st.Objects), len(st.Keys), st.RemoteSize, fmtTime(st.At), st.Peer)
 		return err
 	})
@@ -231,7 +233,8 @@ func openNoteSize(note []byte) (int64, error) {
 
 // RecordPeerRound implements [store.PeerStore].
 func (s *Store) RecordPeerRound(ctx context.Context, name string, at time.Time, remoteSize int64, lastError string) error {
-	return s.updatePeer(ctx, name, `UPDATE peers SET last_round = $1, remote_size = CASE WHEN $2::bigint < 0 THEN remote_size ELSE $2::bigint END, last_error = $3 WHERE name = $4`,
+	return s.updatePeer(ctx, name, `UPDATE peers SET last_round = $1, remote_size = CASE WHEN $2::bigint < 0 THEN remote_size ELSE $2::bigint END, last_error = $3,
+		failures = CASE WHEN $3 = '' THEN 0 ELSE failures + 1 END WHERE name = $4`,
 		fmtTime(at), remoteSize, lastError, name)
 }
 

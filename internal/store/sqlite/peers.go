@@ -73,6 +73,8 @@ CREATE INDEX peer_objects_id ON peer_objects(peer, object_id);
 `}, migration{701, "peer rounds in progress", `
 ALTER TABLE peers ADD COLUMN round_started TEXT NOT NULL DEFAULT '';
 ALTER TABLE peers ADD COLUMN round_from INTEGER NOT NULL DEFAULT 0;
+`}, migration{702, "consecutive failed peer rounds", `
+ALTER TABLE peers ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
 `})
 }
 
@@ -105,7 +107,7 @@ func (s *Store) AddPeer(ctx context.Context, p store.Peer) error {
 // Peers implements [store.PeerStore].
 func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, url, token_file, ca_file, log_key, policy, remote, into_coll, member, created,
-		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from FROM peers ORDER BY name`)
+		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from, failures FROM peers ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list peers: %w", err)
 	}
@@ -116,7 +118,7 @@ func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 		var created, last, started string
 		st := &p.State
 		if err := rows.Scan(&p.Name, &p.URL, &p.TokenFile, &p.CAFile, &p.LogKey, &p.Policy, &p.Remote, &p.Into, &p.Member, &created,
-			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom); err != nil {
+			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom, &st.Failures); err != nil {
 			return nil, fmt.Errorf("couldn't list peers: %w", err)
 		}
 		var e1, e2, e3 error
@@ -201,7 +203,7 @@ func (s *Store) AdvancePeer(ctx context.Context, st store.PeerStep) error {
 				return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE peers SET next = ?, checkpoint = ?, objects = objects + ?, keys = keys + ?, remote_size = ?, last_round = ?, last_error = '' WHERE name = ?`,
+		_, err = tx.ExecContext(ctx, `UPDATE peers SET next = ?, checkpoint = ?, objects = objects + ?, keys = keys + ?, remote_size = ?, last_round = ?, last_error = '', failures = 0 WHERE name = ?`,
 			st.To, st.Checkpoint, len(st.Objects), len(st.Keys), st.RemoteSize, fmtTime(st.At), st.Peer)
 		if err != nil {
 			return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
@@ -226,8 +228,9 @@ func openNoteSize(note []byte) (int64, error) {
 
 // RecordPeerRound implements [store.PeerStore].
 func (s *Store) RecordPeerRound(ctx context.Context, name string, at time.Time, remoteSize int64, lastError string) error {
-	return s.updatePeer(ctx, name, `UPDATE peers SET last_round = ?, remote_size = CASE WHEN ? < 0 THEN remote_size ELSE ? END, last_error = ? WHERE name = ?`,
-		fmtTime(at), remoteSize, remoteSize, lastError, name)
+	return s.updatePeer(ctx, name, `UPDATE peers SET last_round = ?, remote_size = CASE WHEN ? < 0 THEN remote_size ELSE ? END, last_error = ?,
+		failures = CASE WHEN ? = '' THEN 0 ELSE failures + 1 END WHERE name = ?`,
+		fmtTime(at), remoteSize, remoteSize, lastError, lastError, name)
 }
 
 // MarkPeerRound implements [store.PeerStore].

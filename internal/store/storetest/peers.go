@@ -218,6 +218,28 @@ func testPeers(t *testing.T, s store.Store) {
 	if st := peerNamed(t, s, "b").State; st.RemoteSize != 7 || st.LastError != "" {
 		t.Fatalf("after a round: %+v", st)
 	}
+	// Failed rounds in a row are counted (the node backs off by them),
+	// for that peer alone, until a round without error or a step.
+	if st := peerNamed(t, s, "b").State; st.Failures != 0 {
+		t.Fatalf("failures after a round without error: %+v", st)
+	}
+	must(t, s.RecordPeerRound(ctx, "b", at, -1, "unreachable"))
+	must(t, s.RecordPeerRound(ctx, "b", at, -1, "unreachable"))
+	if st := peerNamed(t, s, "b").State; st.Failures != 2 {
+		t.Fatalf("failures after two failed rounds: %+v", st)
+	}
+	if st := peerNamed(t, s, "a").State; st.Failures != 0 {
+		t.Fatalf("another peer's failures: %+v", st)
+	}
+	must(t, s.RecordPeerRound(ctx, "b", at, -1, ""))
+	if st := peerNamed(t, s, "b").State; st.Failures != 0 {
+		t.Fatalf("failures after a round without error: %+v", st)
+	}
+	must(t, s.RecordPeerRound(ctx, "b", at, -1, "unreachable"))
+	must(t, s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 3, To: 3, Checkpoint: cp3, RemoteSize: 7, At: at}))
+	if st := peerNamed(t, s, "b").State; st.Failures != 0 || st.LastError != "" || st.Next != 3 {
+		t.Fatalf("failures after a step: %+v", st)
+	}
 	if err := s.RecordPeerRound(ctx, "nope", at, 0, ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("RecordPeerRound of an unknown peer: %v", err)
 	}
