@@ -848,4 +848,33 @@ func TestNodeTakesPullingWitnessCosignatures(t *testing.T) {
 	if !rep.OK() || rep.Witnessed < 2 {
 		t.Fatalf("audit: witnessed %d, problems %v", rep.Witnessed, rep.Problems)
 	}
+	// The same of the latest size: a tree of the node's size that isn't
+	// its own. Its cosignature, of another text, would make the node's
+	// cosigned note fail to verify for every client.
+	fork2 := newTestWitness(t, "fork2.example", n.vkey)
+	text = fmt.Sprintf("%s\n%d\n%s\n", n.verifier.Name(), s2, forged)
+	if signed, err = gnote.Sign(&gnote.Note{Text: text}, n.signer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&witness.Client{URL: fork2.URL}).AddCheckpoint(ctx, 0, nil, signed); err != nil {
+		t.Fatal(err)
+	}
+	if before, err = n.store.CosignedCheckpoint(ctx, int64(s2)); err != nil {
+		t.Fatal(err)
+	}
+	logged.Reset()
+	n.cfg.Witnesses = []WitnessConfig{{URL: fork2.URL, Key: fork2.VKey, Mode: "pull"}}
+	lwFork2, err := NewLogWitnessing(n, LogWitnessingOptions{PullInterval: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := lwFork2.Step(ctx); err != nil || got != 0 {
+		t.Fatalf("Step with a pulling witness of another tree of the latest size: %d cosignatures, %v", got, err)
+	}
+	if after, _ := n.store.CosignedCheckpoint(ctx, int64(s2)); !bytes.Equal(after, before) {
+		t.Fatalf("the cosigned checkpoint of size %d changed:\n%s", s2, after)
+	}
+	if !strings.Contains(logged.String(), "isn't the node's") {
+		t.Fatalf("the refusal isn't logged: %s", logged.String())
+	}
 }
