@@ -878,3 +878,34 @@ func TestNodeTakesPullingWitnessCosignatures(t *testing.T) {
 		t.Fatalf("the refusal isn't logged: %s", logged.String())
 	}
 }
+
+// TestWitnessingIdleCountsCosigners: the step that finds the latest
+// checkpoint cosigned and stored moments ago answers, without a request,
+// with the count of the witnesses that cosigned it, not of every
+// witness: a pulling witness that hasn't cosigned yet isn't counted.
+func TestWitnessingIdleCountsCosigners(t *testing.T) {
+	ctx := context.Background()
+	base := time.Now()
+	n, _ := initNode(t, Options{Now: func() time.Time { return base }})
+	push := newTestWitness(t, "push.example", n.vkey)
+	pull := newTestWitness(t, "pull.example", n.vkey) // never pulls: 404
+	n.cfg.Witnesses = []WitnessConfig{{URL: push.URL, Key: push.VKey}, {URL: pull.URL, Key: pull.VKey, Mode: "pull"}}
+	m, key, coll := addAliceShared(t, n)
+	submitOne(t, n, m, key, coll, 1)
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := li.Integrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lw, err := NewLogWitnessing(n, LogWitnessingOptions{PullInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if got, err := lw.Step(ctx); err != nil || got != 1 {
+			t.Fatalf("Step %d: %d cosignatures, %v; want 1", i+1, got, err)
+		}
+	}
+}
