@@ -456,3 +456,35 @@ func TestExtendedEventListed(t *testing.T) {
 	}
 	t.Errorf("unsupported %v", unsupp)
 }
+
+// TestObjectReferencesGone: a deleted object reference is not imported,
+// and the export writes no reference of an object that was revoked (MISP
+// deletes an object's references with it).
+func TestObjectReferencesGone(t *testing.T) {
+	ev := loadEvent(t, "pymisp_existing_event_objects.json")
+	ev.Object[0].ObjectReference[0].Deleted = true
+	gone := ev.Object[0].UUID + " " + ev.Object[0].ObjectReference[0].RelationshipType + " " + ev.Object[0].ObjectReference[0].ReferencedUUID
+	objs, _ := stixOf(t, Options{}, ev)
+	if rels := relationshipsOf(objs); len(rels) != 19 {
+		t.Fatalf("%d relationships with one reference deleted, want 19: %q", len(rels), rels)
+	}
+	ev = loadEvent(t, "pymisp_existing_event_objects.json")
+	objs, _ = stixOf(t, Options{}, ev)
+	for _, o := range objs {
+		if o.ID == "indicator--"+ev.Object[0].UUID || o.ID == "observed-data--"+ev.Object[0].UUID {
+			o.Props["revoked"] = true
+		}
+	}
+	dir := t.TempDir()
+	if err := WriteFeed(dir, FeedFromSTIX(objs, EventFor("test"))); err != nil {
+		t.Fatal(err)
+	}
+	back := loadFeedEvent(t, dir, ev.UUID)
+	for _, o := range back.Object {
+		for _, r := range o.ObjectReference {
+			if r.ObjectUUID == ev.Object[0].UUID || r.ReferencedUUID == ev.Object[0].UUID {
+				t.Errorf("a reference of the revoked object %s in the feed: %+v (was %s)", ev.Object[0].UUID, r, gone)
+			}
+		}
+	}
+}

@@ -264,6 +264,15 @@ func TestMLDSAZeroTimestamp(t *testing.T) {
 	if err != nil || len(cos) != 1 || cos[0].Witness != "A" {
 		t.Fatalf("A's cosignature beside PQ's timestampless one: %+v %v", cos, err)
 	}
+	// Nor does it bound a time: CosignedTimes, which reads every line of
+	// a policy witness, keeps A's as the earliest.
+	lv, err := note.NewVerifier(f.logKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wa, err := CosignedTimes(withZero, lv, p); err != nil || !wa.Earliest.Time.Equal(cos[0].Time) || wa.Earliest.Witness != "A" {
+		t.Fatalf("CosignedTimes with a timestampless cosignature: %+v %v; want A's time %v", wa, err, cos[0].Time)
+	}
 	alone, err := ParsePolicy([]byte("witness PQ " + vkey + "\nquorum PQ\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,11 @@ package tlog
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -436,5 +440,33 @@ func TestTimeBoundsQuorum(t *testing.T) {
 		if !loOK || !hiOK || !lo.Latest.Time.Equal(minute(tc.loMin)) || !hi.Earliest.Time.Equal(minute(tc.hiMin)) || lo.Size != tc.loSize || hi.Size != tc.hiSize {
 			t.Errorf("quorum %d: bounds %+v %v, %+v %v; want minute %d (size %d) and %d (size %d)", tc.quorum, lo, loOK, hi, hiOK, tc.loMin, tc.loSize, tc.hiMin, tc.hiSize)
 		}
+	}
+}
+
+// TestCosignedTimesForgedLine: a second line under a policy witness's
+// key that is not its signature (anyone may append one to a note, a
+// bundle or a seen file) is no cosignature: it must not move the latest
+// time, which would have honest entries flagged as back-dated.
+func TestCosignedTimesForgedLine(t *testing.T) {
+	w := newTestWitness(t, "w1.example", 1)
+	t0 := time.Unix(1_700_000_000, 0)
+	l := &cosignedLog{testLog: newTestLog(t, 1)}
+	first := l.cosign(t, w, t0)
+	_, line, _ := strings.Cut(string(first), "\n\n")
+	name, hash, sig, ok := SignatureLine(strings.Split(strings.TrimSuffix(line, "\n"), "\n")[1])
+	if !ok {
+		t.Fatalf("no witness line in %q", line)
+	}
+	forged := slices.Clone(sig)
+	binary.BigEndian.PutUint64(forged, uint64(t0.Add(24*time.Hour).Unix()))
+	kh := binary.BigEndian.AppendUint32(nil, hash)
+	both := fmt.Appendf(slices.Clone(first), "— %s %s\n", name, base64.StdEncoding.EncodeToString(append(kh, forged...)))
+	pol, err := NewWitnessPolicy([]string{w.vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Refused (the note has a bad signature), or read without the line.
+	if got, err := CosignedTimes(both, l.verifier, pol); err == nil && !got.Latest.Time.Equal(t0) {
+		t.Fatalf("latest %v from a forged line; want %v", got.Latest.Time, t0)
 	}
 }

@@ -278,3 +278,49 @@ func TestWitnessingRecosignsInQuietPeriods(t *testing.T) {
 		t.Fatalf("bundle problems %v, want the entry back-dated", problems)
 	}
 }
+
+// TestWitnessingRecosignsWithinIdleRecheck: a Recosign shorter than
+// idleRecheck still has the quiet checkpoint cosigned again on time: the
+// step that finds everything cosigned and stored moments ago doesn't
+// return early when a re-cosignature is due.
+func TestWitnessingRecosignsWithinIdleRecheck(t *testing.T) {
+	ctx := context.Background()
+	// A clock that moves only when told, so that "moments ago" holds on
+	// a slow machine.
+	var offset atomic.Int64
+	base := time.Now()
+	now := func() time.Time { return base.Add(time.Duration(offset.Load())) }
+	n, _ := initNode(t, Options{Now: now})
+	w := newTestWitnessAt(t, "w1.example", n.vkey, now)
+	var requests atomic.Int64
+	h := w.srv.Config.Handler
+	w.srv.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		h.ServeHTTP(rw, r)
+	})
+	n.cfg.Witnesses = []WitnessConfig{{URL: w.URL, Key: w.VKey}}
+	m, key, coll := addAliceShared(t, n)
+	submitOne(t, n, m, key, coll, 1)
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := li.Integrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recosign := idleRecheck / 5
+	lw, err := NewLogWitnessing(n, LogWitnessingOptions{Recosign: recosign})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(want int64) {
+		t.Helper()
+		if got, err := lw.Step(ctx); err != nil || got != 1 || requests.Load() != want {
+			t.Fatalf("Step: %d cosignatures, %v, %d requests (want %d)", got, err, requests.Load(), want)
+		}
+	}
+	step(1)
+	step(1) // stored moments ago, nothing due
+	offset.Store(int64(2 * recosign))
+	step(2)
+}

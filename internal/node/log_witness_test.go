@@ -848,6 +848,66 @@ func TestNodeTakesPullingWitnessCosignatures(t *testing.T) {
 	if !rep.OK() || rep.Witnessed < 2 {
 		t.Fatalf("audit: witnessed %d, problems %v", rep.Witnessed, rep.Problems)
 	}
+	// The same of the latest size: a tree of the node's size that isn't
+	// its own. Its cosignature, of another text, would make the node's
+	// cosigned note fail to verify for every client.
+	fork2 := newTestWitness(t, "fork2.example", n.vkey)
+	text = fmt.Sprintf("%s\n%d\n%s\n", n.verifier.Name(), s2, forged)
+	if signed, err = gnote.Sign(&gnote.Note{Text: text}, n.signer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&witness.Client{URL: fork2.URL}).AddCheckpoint(ctx, 0, nil, signed); err != nil {
+		t.Fatal(err)
+	}
+	if before, err = n.store.CosignedCheckpoint(ctx, int64(s2)); err != nil {
+		t.Fatal(err)
+	}
+	logged.Reset()
+	n.cfg.Witnesses = []WitnessConfig{{URL: fork2.URL, Key: fork2.VKey, Mode: "pull"}}
+	lwFork2, err := NewLogWitnessing(n, LogWitnessingOptions{PullInterval: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := lwFork2.Step(ctx); err != nil || got != 0 {
+		t.Fatalf("Step with a pulling witness of another tree of the latest size: %d cosignatures, %v", got, err)
+	}
+	if after, _ := n.store.CosignedCheckpoint(ctx, int64(s2)); !bytes.Equal(after, before) {
+		t.Fatalf("the cosigned checkpoint of size %d changed:\n%s", s2, after)
+	}
+	if !strings.Contains(logged.String(), "isn't the node's") {
+		t.Fatalf("the refusal isn't logged: %s", logged.String())
+	}
+}
+
+// TestWitnessingIdleCountsCosigners: the step that finds the latest
+// checkpoint cosigned and stored moments ago answers, without a request,
+// with the count of the witnesses that cosigned it, not of every
+// witness: a pulling witness that hasn't cosigned yet isn't counted.
+func TestWitnessingIdleCountsCosigners(t *testing.T) {
+	ctx := context.Background()
+	base := time.Now()
+	n, _ := initNode(t, Options{Now: func() time.Time { return base }})
+	push := newTestWitness(t, "push.example", n.vkey)
+	pull := newTestWitness(t, "pull.example", n.vkey) // never pulls: 404
+	n.cfg.Witnesses = []WitnessConfig{{URL: push.URL, Key: push.VKey}, {URL: pull.URL, Key: pull.VKey, Mode: "pull"}}
+	m, key, coll := addAliceShared(t, n)
+	submitOne(t, n, m, key, coll, 1)
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := li.Integrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lw, err := NewLogWitnessing(n, LogWitnessingOptions{PullInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if got, err := lw.Step(ctx); err != nil || got != 1 {
+			t.Fatalf("Step %d: %d cosignatures, %v; want 1", i+1, got, err)
+		}
+	}
 }
 
 // TestWitnessingStopsAtASameSizeFork: a witness that holds another

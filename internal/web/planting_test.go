@@ -302,4 +302,27 @@ func TestUnboundSessionReadsOnly(t *testing.T) {
 	}
 	resp, _ = c.get(t, "/ui/binding")
 	mustStatus(t, resp, http.StatusForbidden, "the binding check of an unbound session")
+	// Nor post through /ui/api/ (signed opinions and sightings), with
+	// the session's CSRF token.
+	_, home := c.get(t, "/ui/")
+	m := csrfRE.FindStringSubmatch(home)
+	if m == nil {
+		t.Fatal("no csrf field in the home page")
+	}
+	req, err := http.NewRequest(http.MethodPost, f.URL+"/ui/api/collections/"+f.shared+"/objects/", strings.NewReader(`{"objects":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-CSRF-Token", m[1])
+	req.Header.Set("Accept", "application/taxii+json;version=2.1")
+	req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
+	if resp, err = c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	var posted bytes.Buffer
+	posted.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(posted.String(), notStartedHere) {
+		t.Errorf("POST /ui/api/ in an unbound session: %s %s", resp.Status, posted.String())
+	}
 }

@@ -118,16 +118,16 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n store.NewPrivateSet) (st
 		if n.CheckWriter {
 			// After the log head's lock: every revocation (a key
 			// event) is committed before, or waits for this one.
-			var revoked, canWrite bool
-			if err := tx.QueryRow(ctx, `SELECT m.revoked, coalesce((SELECT can_write FROM collection_access WHERE collection = $1 AND member = m.id), false)
-				FROM members m WHERE m.id = $2`, set.Collection, set.Member).Scan(&revoked, &canWrite); err != nil {
+			rows, err := tx.Query(ctx, committedMemberQuery, set.Collection, set.Member)
+			if err != nil {
 				return err
 			}
-			if revoked {
-				return fmt.Errorf("member %s was revoked or removed: %w", set.Member, store.ErrSubmitterChanged)
+			var m committedMember
+			if err := m.scan(rows); err != nil {
+				return err
 			}
-			if !canWrite {
-				return fmt.Errorf("member %s may not write collection %s: %w", set.Member, set.Collection, store.ErrSubmitterChanged)
+			if err := m.check(set.Collection, set.Member, true, false, nil); err != nil {
+				return err
 			}
 		}
 		idx, received := h.take(s.now())

@@ -78,10 +78,7 @@ type submitState struct {
 	// usage is the member's storage use.
 	usage int64
 	// submitter is the member as committed, for CheckSubmitter.
-	submitter struct {
-		found, revoked, canWrite bool
-		key                      []byte
-	}
+	submitter committedMember
 }
 
 func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, sub store.Submission) (*submitState, *logHead, bool, error) {
@@ -184,17 +181,7 @@ func (s *Store) readSubmitState(ctx context.Context, tx pgx.Tx, sub store.Submis
 		// Read after the log head's lock, under READ COMMITTED: every
 		// key event (which takes the same lock) is committed before it,
 		// or waits for this transaction to end.
-		b.Queue(`SELECT m.public_key, m.revoked, coalesce(a.can_write, false) FROM members m
-			LEFT JOIN collection_access a ON a.collection = $1 AND a.member = m.id WHERE m.id = $2`, sub.Collection, sub.Member).
-			Query(func(rows pgx.Rows) error {
-				found := false
-				_, err := pgx.ForEachRow(rows, []any{&st.submitter.key, &st.submitter.revoked, &st.submitter.canWrite}, func() error {
-					found = true
-					return nil
-				})
-				st.submitter.found = found
-				return err
-			})
+		b.Queue(committedMemberQuery, sub.Collection, sub.Member).Query(st.submitter.scan)
 	}
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, nil, false, err
@@ -236,18 +223,8 @@ func (s *Store) submit(ctx context.Context, tx pgx.Tx, sub store.Submission) (st
 		return st, fmt.Errorf("couldn't submit to collection %q: %w", sub.Collection, store.ErrNotFound)
 	}
 	if sub.CheckSubmitter || sub.CheckRevoked {
-		// As the SQLite store's checkSubmitter.
-		m := state.submitter
-		switch {
-		case !m.found:
-			return st, fmt.Errorf("member %s: %w", sub.Member, store.ErrSubmitterChanged)
-		case m.revoked:
-			return st, fmt.Errorf("member %s was revoked or removed: %w", sub.Member, store.ErrSubmitterChanged)
-		case !sub.CheckSubmitter:
-		case !m.canWrite:
-			return st, fmt.Errorf("member %s may not write collection %s: %w", sub.Member, sub.Collection, store.ErrSubmitterChanged)
-		case !bytes.Equal(m.key, sub.Key):
-			return st, fmt.Errorf("member %s has another key in force: %w", sub.Member, store.ErrSubmitterChanged)
+		if err := state.submitter.check(sub.Collection, sub.Member, sub.CheckSubmitter, sub.CheckSubmitter, sub.Key); err != nil {
+			return st, err
 		}
 	}
 	for _, it := range sub.Items {
@@ -525,4 +502,47 @@ func (s *Store) Status(ctx context.Context, id string) (store.Status, error) {
 	}
 	st.RequestTimestamp, st.Successes, st.Failures, st.Pendings = b.RequestTimestamp, b.Successes, b.Failures, b.Pendings
 	return st, nil
+}
+
+// committedMemberQuery reads, for collection $1 and member $2, what
+// [committedMember] holds. Run after the log head's lock, under READ
+// COMMITTED, it sees every key event, revocation, removal and access
+// change committed before (each takes the same lock), and any later one
+// waits for the transaction to end.
+const committedMemberQuery = `SELECT m.public_key, m.revoked, coalesce(a.can_write, false) FROM members m
+	LEFT JOIN collection_access a ON a.collection = $1 AND a.member = m.id WHERE m.id = $2`
+
+// committedMember is a member as committed, read by committedMemberQuery,
+// for [store.Submission].CheckSubmitter and CheckRevoked and
+// [store.NewPrivateSet].CheckWriter.
+type committedMember struct {
+	found, revoked, canWrite bool
+	key                      []byte
+}
+
+// scan reads the answer of committedMemberQuery: no row leaves found false.
+func (m *committedMember) scan(rows pgx.Rows) error {
+	_, err := pgx.ForEachRow(rows, []any{&m.key, &m.revoked, &m.canWrite}, func() error {
+		m.found = true
+		return nil
+	})
+	return err
+}
+
+// check refuses, with [store.ErrSubmitterChanged], a member not found or
+// revoked (or removed); with write, one that may not write collection;
+// with withKey, one whose key in force isn't key (nil: no key). It is the
+// SQLite store's checkMember, so that both stores refuse alike.
+func (m committedMember) check(collection, member string, write, withKey bool, key []byte) error {
+	switch {
+	case !m.found:
+		return fmt.Errorf("member %s: %w", member, store.ErrSubmitterChanged)
+	case m.revoked:
+		return fmt.Errorf("member %s was revoked or removed: %w", member, store.ErrSubmitterChanged)
+	case write && !m.canWrite:
+		return fmt.Errorf("member %s may not write collection %s: %w", member, collection, store.ErrSubmitterChanged)
+	case withKey && !bytes.Equal(m.key, key):
+		return fmt.Errorf("member %s has another key in force: %w", member, store.ErrSubmitterChanged)
+	}
+	return nil
 }

@@ -102,17 +102,8 @@ func (s *Store) backfillUIValues(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			var objs []store.Object
-			for rows.Next() {
-				var o store.Object
-				if err := rows.Scan(&o.Seq, &o.Collection, &o.Raw); err != nil {
-					rows.Close()
-					return err
-				}
-				objs = append(objs, o)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			objs, err := pgx.CollectRows(rows, scanSeqObject)
+			if err != nil {
 				return err
 			}
 			var b pgx.Batch
@@ -184,17 +175,8 @@ AND NOT EXISTS (SELECT 1 FROM ui_values v WHERE v.collection = o.collection AND 
 			if err != nil {
 				return err
 			}
-			var objs []store.Object
-			for rows.Next() {
-				var o store.Object
-				if err := rows.Scan(&o.Seq, &o.Collection, &o.Raw); err != nil {
-					rows.Close()
-					return err
-				}
-				objs = append(objs, o)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			objs, err := pgx.CollectRows(rows, scanSeqObject)
+			if err != nil {
 				return err
 			}
 			var b pgx.Batch
@@ -206,4 +188,12 @@ AND NOT EXISTS (SELECT 1 FROM ui_values v WHERE v.collection = o.collection AND 
 		}
 	}
 	return nil
+}
+
+// scanSeqObject reads a row of (seq, collection, raw) as the object
+// version whose exact values queueValues indexes.
+func scanSeqObject(row pgx.CollectableRow) (store.Object, error) {
+	var o store.Object
+	err := row.Scan(&o.Seq, &o.Collection, &o.Raw)
+	return o, err
 }

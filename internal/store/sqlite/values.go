@@ -89,40 +89,16 @@ func (s *Store) backfillUIValues(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			type row struct {
-				seq  int64
-				coll string
-				raw  []byte
-			}
-			var batch []row
-			for rows.Next() {
-				var r row
-				if err := rows.Scan(&r.seq, &r.coll, &r.raw); err != nil {
-					rows.Close()
-					return err
-				}
-				batch = append(batch, r)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			st, err := tx.PrepareContext(ctx, insertUIValue)
+			batch, err := readUIValueRows(rows)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			last := upto
-			for _, r := range batch {
-				for _, v := range indexedValues(r.raw) {
-					if _, err := st.ExecContext(ctx, r.coll, v, r.seq); err != nil {
-						return err
-					}
-				}
-				last = r.seq
+			if err := insertUIValues(ctx, tx, batch); err != nil {
+				return err
 			}
-			if len(batch) < backfillBatch {
-				last = upto
+			last := upto
+			if len(batch) == backfillBatch {
+				last = batch[len(batch)-1].seq
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE ui_values_backfill SET next = ?`, last+1)
 			return err
@@ -170,21 +146,8 @@ func (s *Store) repairUIValues(ctx context.Context) error {
 		return fmt.Errorf("exact-value index: %w", err)
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM collections ORDER BY id`)
+		ids, err := collectionIDs(ctx, tx)
 		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, id := range ids {
@@ -213,39 +176,72 @@ func (s *Store) repairUIValues(ctx context.Context) error {
 // repairUIValuesOf indexes collection's object versions that have no
 // row with the empty value in ui_values.
 func repairUIValuesOf(ctx context.Context, tx *sql.Tx, collection string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT o.seq, o.raw FROM objects o WHERE o.collection = ?
+	rows, err := tx.QueryContext(ctx, `SELECT o.seq, o.collection, o.raw FROM objects o WHERE o.collection = ?
 AND NOT EXISTS (SELECT 1 FROM ui_values v WHERE v.collection = o.collection AND v.value = '' AND v.seq = o.seq) ORDER BY o.seq`, collection)
 	if err != nil {
 		return err
 	}
-	type row struct {
-		seq int64
-		raw []byte
-	}
-	var missing []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.seq, &r.raw); err != nil {
-			rows.Close()
-			return err
-		}
-		missing = append(missing, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	missing, err := readUIValueRows(rows)
+	if err != nil {
 		return err
 	}
+	return insertUIValues(ctx, tx, missing)
+}
+
+// uiValueRow is an object version whose exact values are to be indexed.
+type uiValueRow struct {
+	seq  int64
+	coll string
+	raw  []byte
+}
+
+// readUIValueRows reads rows of (seq, collection, raw) to the end and
+// closes them, so that the transaction can then write.
+func readUIValueRows(rows *sql.Rows) ([]uiValueRow, error) {
+	defer rows.Close()
+	var out []uiValueRow
+	for rows.Next() {
+		var r uiValueRow
+		if err := rows.Scan(&r.seq, &r.coll, &r.raw); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// insertUIValues adds the exact values of each of vs (and its row with
+// the empty value, which marks it indexed) to ui_values.
+func insertUIValues(ctx context.Context, tx *sql.Tx, vs []uiValueRow) error {
 	st, err := tx.PrepareContext(ctx, insertUIValue)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	for _, r := range missing {
+	for _, r := range vs {
 		for _, v := range indexedValues(r.raw) {
-			if _, err := st.ExecContext(ctx, collection, v, r.seq); err != nil {
+			if _, err := st.ExecContext(ctx, r.coll, v, r.seq); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// collectionIDs lists the ids of the store's collections, in order.
+func collectionIDs(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM collections ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -111,21 +111,8 @@ func (s *Store) hasUIText(ctx context.Context, collection string) (bool, error) 
 // never uses one.
 func (s *Store) ensureUIText(ctx context.Context) error {
 	return s.Write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM collections ORDER BY id`)
+		ids, err := collectionIDs(ctx, tx)
 		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, id := range ids {
