@@ -198,12 +198,7 @@ func TestWitnessingRecosignsInQuietPeriods(t *testing.T) {
 	var nodeOffset, witnessOffset atomic.Int64
 	n, _ := initNode(t, Options{Now: func() time.Time { return time.Now().Add(time.Duration(nodeOffset.Load())) }})
 	w := newTestWitnessAt(t, "w1.example", n.vkey, func() time.Time { return time.Now().Add(time.Duration(witnessOffset.Load())) })
-	var requests atomic.Int64
-	h := w.srv.Config.Handler
-	w.srv.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		h.ServeHTTP(rw, r)
-	})
+	requests := countRequests(w)
 	n.cfg.Witnesses = []WitnessConfig{{URL: w.URL, Key: w.VKey}}
 	pol, err := tlog.NewWitnessPolicy([]string{w.VKey}, 1)
 	if err != nil {
@@ -223,12 +218,7 @@ func TestWitnessingRecosignsInQuietPeriods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step := func(want int64) {
-		t.Helper()
-		if got, err := lw.Step(ctx); err != nil || got != 1 || requests.Load() != want {
-			t.Fatalf("Step: %d cosignatures, %v, %d requests (want %d)", got, err, requests.Load(), want)
-		}
-	}
+	step := func(want int64) { t.Helper(); stepWitnessing(t, lw, requests, want) }
 	step(1)
 	// Within Recosign, nothing is submitted again.
 	for _, d := range []time.Duration{time.Second, 4 * time.Minute} {
@@ -292,12 +282,7 @@ func TestWitnessingRecosignsWithinIdleRecheck(t *testing.T) {
 	now := func() time.Time { return base.Add(time.Duration(offset.Load())) }
 	n, _ := initNode(t, Options{Now: now})
 	w := newTestWitnessAt(t, "w1.example", n.vkey, now)
-	var requests atomic.Int64
-	h := w.srv.Config.Handler
-	w.srv.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		h.ServeHTTP(rw, r)
-	})
+	requests := countRequests(w)
 	n.cfg.Witnesses = []WitnessConfig{{URL: w.URL, Key: w.VKey}}
 	m, key, coll := addAliceShared(t, n)
 	submitOne(t, n, m, key, coll, 1)
@@ -313,14 +298,30 @@ func TestWitnessingRecosignsWithinIdleRecheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step := func(want int64) {
-		t.Helper()
-		if got, err := lw.Step(ctx); err != nil || got != 1 || requests.Load() != want {
-			t.Fatalf("Step: %d cosignatures, %v, %d requests (want %d)", got, err, requests.Load(), want)
-		}
-	}
+	step := func(want int64) { t.Helper(); stepWitnessing(t, lw, requests, want) }
 	step(1)
 	step(1) // stored moments ago, nothing due
 	offset.Store(int64(2 * recosign))
 	step(2)
+}
+
+// countRequests counts the requests that reach the test witness w.
+func countRequests(w *testWitness) *atomic.Int64 {
+	var requests atomic.Int64
+	h := w.srv.Config.Handler
+	w.srv.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		h.ServeHTTP(rw, r)
+	})
+	return &requests
+}
+
+// stepWitnessing runs one witnessing step, which must leave one
+// cosignature in force, and checks that the witness has had want
+// requests in all by then.
+func stepWitnessing(t *testing.T, lw *LogWitnessing, requests *atomic.Int64, want int64) {
+	t.Helper()
+	if got, err := lw.Step(context.Background()); err != nil || got != 1 || requests.Load() != want {
+		t.Fatalf("Step: %d cosignatures, %v, %d requests (want %d)", got, err, requests.Load(), want)
+	}
 }
