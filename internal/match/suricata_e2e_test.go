@@ -27,10 +27,12 @@ import (
 // (see capture.sh) has: DNS queries for evil-dns.test (twice, once in
 // upper case) answered 192.0.2.1, and near misses; HTTP on port 8081
 // with Host evil-http.test (with its port, in upper case, with the
-// root's dot); http://url-host.test:8081/payload/x.bin requested six
-// times (Host with port, percent-encoded, through a proxy, Host in mixed
-// case on a connection that then asks for ?q=1, Host without its port),
-// and near misses (another path, port 8082); downloads of files a, b and c
+// root's dot); http://url-host.test:8081/payload/x.bin requested seven
+// times (Host with port, percent-encoded, through a proxy on 8081, Host
+// in mixed case on a connection that then asks for ?q=1, Host without its
+// port, through a proxy on 8082), http://proxied.test/payload/x.bin and
+// http://url-host.test:8084/payload/x.bin through that proxy, and near
+// misses (another path, port 8082); downloads of files a, b and c
 // and an upload of b; requests to 127.0.0.2, 127.1.2.3, fd00:5e::7,
 // fd00:5e:1::9 and ::1 from 127.0.0.1 and ::1; TLS to 127.0.0.1:8443 with
 // SNI evil-sni.test (twice, from curl, which sends it in lower case),
@@ -43,6 +45,8 @@ var e2eIndicators = []struct {
 	{"http host domain", "[domain-name:value = 'Evil-HTTP.test']", true},
 	{"sni domain", "[domain-name:value = 'evil-sni.test']", true},
 	{"url with port", "[url:value = 'http://url-host.test:8081/payload/x.bin']", true},
+	{"url through a proxy", "[url:value = 'http://proxied.test/payload/x.bin']", true},
+	{"url on port 8084, through a proxy", "[url:value = 'http://url-host.test:8084/payload/x.bin']", true},
 	{"file sha256 (a)", "[file:hashes.'SHA-256' = '41589d7c20fedc08941460079bf0d7e4ec0e1cb33385b47a5e037a0f6c0b982f']", true},
 	{"file md5 (b)", "[file:hashes.MD5 = '986f09472f1bfc10acbe127a37ed77e9']", true},
 	{"file sha256 (c)", "[file:hashes.'SHA-256' = 'f78348e19b99d1d00678abd82b03a4932ecc0b2f454db509f5a505755ca7bcaf']", true},

@@ -6,8 +6,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d); cd "$work"
-ip -6 addr add fd00:5e::7/128 dev lo 2>/dev/null || true
-ip -6 addr add fd00:5e:1::9/128 dev lo 2>/dev/null || true
+ip -6 addr add fd00:5e::7/128 dev lo nodad 2>/dev/null || true
+ip -6 addr add fd00:5e:1::9/128 dev lo nodad 2>/dev/null || true
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; ip -6 addr del fd00:5e::7/128 dev lo 2>/dev/null || true; ip -6 addr del fd00:5e:1::9/128 dev lo 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -24,7 +24,10 @@ done
 python3 -m http.server -d www -b 127.0.0.1 8082 >/dev/null 2>&1 & pids+=($!)
 python3 "$here/dnsd.py" 127.0.5.3 & pids+=($!)
 openssl s_server -quiet -accept 127.0.0.1:8443 -cert c.pem -key k.pem -www >/dev/null 2>&1 & pids+=($!)
-sleep 1
+# wait for every server to listen
+for hp in 127.0.0.1:8081 127.0.0.2:8081 127.1.2.3:8081 '[::1]:8081' '[fd00:5e::7]:8081' '[fd00:5e:1::9]:8081' 127.0.0.1:8082; do
+  for _ in $(seq 1 50); do curl -s -o /dev/null "http://$hp/ping" && break; sleep 0.1; done
+done
 tcpdump -i lo -s 0 -U -w "$work/e2e.pcap" 'not port 5432 and not port 4222 and (host 127.0.0.1 or host 127.0.0.2 or host 127.1.2.3 or host 127.0.5.3 or host ::1 or host fd00:5e::7 or host fd00:5e:1::9) and (port 53 or port 8081 or port 8082 or port 8443)' 2>/dev/null & tpid=$!
 sleep 1
 c="curl -sS -o /dev/null"
@@ -45,6 +48,12 @@ $c --interface 127.0.0.1 -H 'Host: url-host.test:8081' 'http://127.0.0.1:8081/pa
 $c --interface 127.0.0.1 -x http://127.0.0.1:8081 http://url-host.test:8081/payload/x.bin
 $c -o /dev/null --interface 127.0.0.1 -H 'Host: URL-Host.test:8081' http://127.0.0.1:8081/payload/x.bin 'http://127.0.0.1:8081/payload/x.bin?q=1'
 $c --interface 127.0.0.1 -H 'Host: url-host.test' http://127.0.0.1:8081/payload/x.bin
+# Through a proxy on another port (the server on 8082 stands in for one):
+# the listed URL, a listed port-80 URL, and the listed URL's host and path
+# on another port.
+$c --interface 127.0.0.1 -x http://127.0.0.1:8082 http://url-host.test:8081/payload/x.bin
+$c --interface 127.0.0.1 -x http://127.0.0.1:8082 http://proxied.test/payload/x.bin
+$c --interface 127.0.0.1 -x http://127.0.0.1:8082 http://url-host.test:8084/payload/x.bin
 # Files: two listed (SHA-256, MD5), one not.
 for f in a b c; do $c --interface 127.0.0.1 -H 'Host: files.test:8081' http://127.0.0.1:8081/files/$f.bin; done
 # An upload: the listed MD5's file as a POST body (the server refuses it).
