@@ -195,6 +195,14 @@ type Event struct {
 	nt, file, email, x509 int
 	httpHost, httpURI     []byte
 	httpPort              []byte
+	// The connection's ports and what says which end is the server's
+	// (see serverPort): an origin-form URL whose Host has no port is at
+	// the port the request went to, as Zeek's HTTP::build_url builds it
+	// and as the Suricata export's rules match it.
+	srcPortV, dstPortV    []byte
+	flowDstPort           []byte
+	eveType, eveDirection string
+	zeekResp, eveGetLike  bool
 	urlPath, urlQuery     []byte
 	httpScheme            string
 	rrKind                uint8
@@ -258,6 +266,7 @@ func (e *Event) reset() {
 	e.nt, e.file, e.email, e.x509 = -1, -1, -1, -1
 	e.httpHost, e.httpURI, e.httpScheme, e.proto = nil, nil, "", nil
 	e.httpPort, e.rrKind, e.urlPath, e.urlQuery = nil, rrUnknown, nil, nil
+	e.srcPortV, e.dstPortV, e.flowDstPort, e.eveType, e.eveDirection, e.zeekResp, e.eveGetLike = nil, nil, nil, "", "", false, false
 	e.rrPending, e.rrHasPending, e.rrPendingEVE = nil, false, false
 	e.intelValue, e.intelType = nil, ""
 	e.zeekName, e.smbFile = nil, false
@@ -616,12 +625,16 @@ func (e *Event) finish() {
 				} else {
 					e.arena = append(e.arena, host...)
 				}
-				if e.httpPort != nil && (v6 || !hostHasPort(host)) {
+				port := e.httpPort
+				if port == nil && (v6 || !hostHasPort(host)) {
+					port = e.serverPort()
+				}
+				if port != nil && (v6 || !hostHasPort(host)) {
 					// http://host:8081/path: the port the request went
 					// to is part of the URL (URL normalisation drops a
 					// default one).
 					e.arena = append(e.arena, ':')
-					e.arena = append(e.arena, e.httpPort...)
+					e.arena = append(e.arena, port...)
 				}
 				e.arena = append(e.arena, u...)
 				u = e.arena[start:len(e.arena):len(e.arena)]
@@ -654,6 +667,31 @@ func (e *Event) finish() {
 		}
 		e.hostOrIP(h)
 	}
+}
+
+// serverPort is the port of the connection's server end where the
+// record says which end that is, or nil: Zeek's id.resp_p; in EVE an
+// alert's flow.dest_port (the flow's first packet's destination, logged
+// since Suricata 7), dest_port of an http event (logged in the request's
+// direction) and of an alert raised on a packet to the server, src_port
+// of an alert raised on one to the client. A fileinfo event is logged in
+// the file's direction, so its src_port is the server's where the
+// request was a GET or HEAD (the file can only be the response's body);
+// for other methods (an upload's src_port is the client's) it says
+// nothing, and the URL is the Host's.
+func (e *Event) serverPort() []byte {
+	switch {
+	case e.zeekResp:
+		return e.dstPortV
+	case e.flowDstPort != nil:
+		return e.flowDstPort
+	case e.eveType == "http", e.eveType == "alert" && e.eveDirection == "to_server":
+		return e.dstPortV
+	case e.eveType == "alert" && e.eveDirection == "to_client",
+		e.eveType == "fileinfo" && e.eveGetLike:
+		return e.srcPortV
+	}
+	return nil
 }
 
 // hostHasPort reports whether a Host value ends in ":port" (an IPv6

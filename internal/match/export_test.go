@@ -365,7 +365,8 @@ func TestExportIDNURLAndSharedValues(t *testing.T) {
 	if strings.Contains(z, "b\u00fccher") || strings.Contains(rules, "|C3 BC|") {
 		t.Errorf("a U-label host was exported:\n%s\n%s", z, rules)
 	}
-	if !strings.Contains(rules, `(msg:"Parley: URL of indicator--00000000-0000-4000-8000-00000000000d, indicator--00000000-0000-4000-8000-00000000000e"; flow:established,to_server; http.host; to_lowercase; content:"xn--bcher-kva.example"; bsize:21; http.uri; content:"/x"; bsize:2;`) {
+	if !strings.Contains(rules, `(msg:"Parley: URL of indicator--00000000-0000-4000-8000-00000000000d, indicator--00000000-0000-4000-8000-00000000000e"; flow:established,to_server; http.uri.raw; content:"/"; startswith; http.host; to_lowercase; content:"xn--bcher-kva.example"; bsize:21; http.uri; content:"/x"; bsize:2;`) ||
+		!strings.Contains(rules, `(msg:"Parley: URL of indicator--00000000-0000-4000-8000-00000000000d, indicator--00000000-0000-4000-8000-00000000000e"; flow:established,to_server; http.uri.raw; content:"http://"; nocase; startswith; content:"xn--bcher-kva.example:8080/"; nocase; distance:0; within:27; http.uri; content:"/x"; bsize:2;`) {
 		t.Errorf("the rule of a URL two indicators name does not name both:\n%s", rules)
 	}
 	if !strings.Contains(rules, `http.host; to_lowercase; content:"xn--bcher-kva.example"; bsize:21; http.uri; content:"/stra|DF|e"; bsize:7;`) {

@@ -15,11 +15,57 @@ func timeEpochOrText(e *Event, kind byte, v []byte) {
 	e.rawTime, e.rawKind = v, kind
 }
 
-func srcIP(e *Event, _ byte, v []byte)   { e.endpoint(v, false) }
-func dstIP(e *Event, _ byte, v []byte)   { e.endpoint(v, true) }
-func srcPort(e *Event, _ byte, v []byte) { e.port(v, false) }
-func dstPort(e *Event, _ byte, v []byte) { e.port(v, true) }
-func proto(e *Event, _ byte, v []byte)   { e.protocol(v) }
+func srcIP(e *Event, _ byte, v []byte) { e.endpoint(v, false) }
+func dstIP(e *Event, _ byte, v []byte) { e.endpoint(v, true) }
+func srcPort(e *Event, _ byte, v []byte) {
+	if n, ok := normInt(v); ok && len(n) <= 5 {
+		e.srcPortV = n
+	}
+	e.port(v, false)
+}
+func dstPort(e *Event, _ byte, v []byte) {
+	if n, ok := normInt(v); ok && len(n) <= 5 {
+		e.dstPortV = n
+	}
+	e.port(v, true)
+}
+
+// zeekRespPort is id.resp_p, the port of the connection's responder:
+// the server's, the port of an http.log request's URL (HTTP::build_url).
+func zeekRespPort(e *Event, k byte, v []byte) {
+	e.zeekResp = true
+	dstPort(e, k, v)
+}
+
+// eveFlowDstPort is an alert's flow.dest_port: the destination port of
+// the flow's first packet, the server's.
+func eveFlowDstPort(e *Event, _ byte, v []byte) {
+	if n, ok := normInt(v); ok && len(n) <= 5 {
+		e.flowDstPort = n
+	}
+}
+
+// eveEventType and eveDirection say which end of an EVE event is the
+// server (see serverPort).
+func eveEventType(e *Event, _ byte, v []byte) {
+	if len(v) <= 16 {
+		e.eveType = string(v)
+	}
+}
+
+// eveHTTPMethod is http.http_method; a GET or HEAD tells a fileinfo
+// event's server end (see serverPort).
+func eveHTTPMethod(e *Event, k byte, v []byte) {
+	e.eveGetLike = string(v) == "GET" || string(v) == "HEAD"
+	httpMethod(e, k, v)
+}
+
+func eveDirection(e *Event, _ byte, v []byte) {
+	if len(v) <= 16 {
+		e.eveDirection = string(v)
+	}
+}
+func proto(e *Event, _ byte, v []byte) { e.protocol(v) }
 
 // service is conn.log's "dns", "http", "ssl", comma-separated when several
 // analysers ran (known_services.log's a set of them). A Zeek analyser's
@@ -167,7 +213,7 @@ var zeekTable = newFieldTable(map[string]fieldDef{
 	"id.orig_h": {srcIP, []Attr{AttrIPv4, AttrIPv6, AttrSrcRef}},
 	"id.orig_p": {srcPort, []Attr{AttrSrcPort}},
 	"id.resp_h": {dstIP, []Attr{AttrIPv4, AttrIPv6, AttrDstRef}},
-	"id.resp_p": {dstPort, []Attr{AttrDstPort}},
+	"id.resp_p": {zeekRespPort, []Attr{AttrDstPort, AttrURL}},
 	"proto":     {proto, []Attr{AttrProtocol}},
 	"service":   {zeekService, []Attr{AttrProtocol}},
 	// kerberos.log's service is the ticket's service principal
@@ -725,11 +771,15 @@ func httpPort(e *Event, _ byte, v []byte) {
 var eveTable = newFieldTable(map[string]fieldDef{
 	"timestamp": {timeEpochOrText, nil},
 	"src_ip":    {srcIP, []Attr{AttrIPv4, AttrIPv6, AttrSrcRef}},
-	"src_port":  {srcPort, []Attr{AttrSrcPort}},
+	"src_port":  {srcPort, []Attr{AttrSrcPort, AttrURL}},
 	"dest_ip":   {dstIP, []Attr{AttrIPv4, AttrIPv6, AttrDstRef}},
-	"dest_port": {dstPort, []Attr{AttrDstPort}},
-	"proto":     {proto, []Attr{AttrProtocol}},
-	"app_proto": {proto, []Attr{AttrProtocol}},
+	"dest_port": {dstPort, []Attr{AttrDstPort, AttrURL}},
+	// which end is the server's, for a URL whose Host has no port
+	"event_type":     {eveEventType, []Attr{AttrURL}},
+	"direction":      {eveDirection, []Attr{AttrURL}},
+	"flow.dest_port": {eveFlowDstPort, []Attr{AttrURL}},
+	"proto":          {proto, []Attr{AttrProtocol}},
+	"app_proto":      {proto, []Attr{AttrProtocol}},
 	// the outer (tunnel) addresses of an encapsulated packet (IP-in-IP,
 	// GRE, Teredo, VXLAN …) that an alert or anomaly names beside the
 	// inner src_ip and dest_ip: the packet went between them too
@@ -792,7 +842,7 @@ var eveTable = newFieldTable(map[string]fieldDef{
 	"http.hostname":        {httpHost, []Attr{AttrDomain, AttrIPv4, AttrIPv6, AttrURL}},
 	"http.http_port":       {httpPort, []Attr{AttrURL}},
 	"http.url":             {httpValue, []Attr{AttrURL, AttrHTTPValue}},
-	"http.http_method":     {httpMethod, []Attr{AttrHTTPMethod}},
+	"http.http_method":     {eveHTTPMethod, []Attr{AttrHTTPMethod, AttrURL}},
 	"http.http_user_agent": {httpUA, []Attr{AttrHTTPUserAgent}},
 	"http.http_refer":      {url, []Attr{AttrURL}},
 	// tls

@@ -41,9 +41,12 @@ var suricataStickyBuffers = map[string][]string{
 	"tls.sni":   {"tls"},
 	"http.host": {"http", "http1", "http2"},
 	"http.uri":  {"http", "http1", "http2"},
-	"file.data": {"http", "http1", "http2", "smtp", "ftp-data", "smb", "nfs"},
-	"ip.src":    {""},
-	"ip.dst":    {""},
+	// the request target as sent: "/x" in origin-form, "http://host/x"
+	// in absolute form (a request to a proxy)
+	"http.uri.raw": {"http", "http1", "http2"},
+	"file.data":    {"http", "http1", "http2", "smtp", "ftp-data", "smb", "nfs"},
+	"ip.src":       {""},
+	"ip.dst":       {""},
 }
 
 var suricataTransforms = map[string]bool{"to_lowercase": true, "dotprefix": true, "strip_whitespace": true, "compress_whitespace": true, "to_md5": true, "to_sha256": true}
@@ -230,6 +233,27 @@ func (r *suricataRule) check() error {
 				return fmt.Errorf("content %s has upper case but %s is lower-cased", o.value, buffer)
 			}
 			contentLen = len(s)
+		case o.key == "nocase" || o.key == "startswith":
+			// content modifiers (payload-keywords.rst): no value, after
+			// the content they modify
+			if o.value != "" {
+				return fmt.Errorf("%s takes no value", o.key)
+			}
+			if contentLen < 0 {
+				return fmt.Errorf("%s before a content", o.key)
+			}
+		case o.key == "distance" || o.key == "within":
+			// relative modifiers: a number, after a second content
+			n, err := strconv.Atoi(o.value)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%s %q", o.key, o.value)
+			}
+			if contentLen < 0 {
+				return fmt.Errorf("%s before a content", o.key)
+			}
+			if o.key == "within" && n < contentLen {
+				return fmt.Errorf("within %d can never hold a content of %d bytes", n, contentLen)
+			}
 		case o.key == "bsize":
 			n, err := strconv.Atoi(o.value)
 			if err != nil || n < 0 {

@@ -307,6 +307,15 @@ func TestSuricataRealTraffic(t *testing.T) {
 		{name: "http url in absolute form, as a client sends it to a proxy", write: func(w *pcapWriter) {
 			httpExchange(w, client4, web, 40209, 8081, "GET http://EVIL.example:8081/p%20q HTTP/1.1\r\nHost: EVIL.example:8081\r\n\r\n", "ok")
 		}, want: []string{sHost, sURL("url port")}},
+		{name: "http url in absolute form, to a proxy on another port", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40210, 3128, "GET http://EVIL.example:8081/p%20q HTTP/1.1\r\nHost: EVIL.example:8081\r\n\r\n", "ok")
+		}, want: []string{sHost, sURL("url port")}},
+		{name: "http port-80 url in absolute form, to a proxy", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40211, 8080, "GET http://d.adm.fi/test HTTP/1.1\r\nHost: d.adm.fi\r\n\r\n", "ok")
+		}, want: []string{sHost, sURL("url")}},
+		{name: "http url in absolute form, to a proxy, other port", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40212, 3128, "GET http://evil.example:8082/p%20q HTTP/1.1\r\nHost: evil.example:8082\r\n\r\n", "ok")
+		}, want: []string{sHost}},
 		{name: "http url on another port", write: func(w *pcapWriter) {
 			httpExchange(w, client4, web, 40201, 80, "GET /p%20q HTTP/1.1\r\nHost: evil.example\r\n\r\n", "ok")
 		}, want: []string{sHost}},

@@ -51,9 +51,16 @@ const suricataMaxRule = 8000
 //     IPv4); CIDR ranges in the rule header's address lists;
 //   - file digests with filemd5/filesha1/filesha256 in one rule per
 //     protocol that carries files (never "any", which Suricata refuses);
-//   - http URLs as one rule each: http.host (through to_lowercase) and
-//     the normalised http.uri (percent-decoded, dot segments removed)
-//     compared whole with bsize, and the URL's port in the header.
+//   - http URLs as two rules each, both comparing the normalised
+//     http.uri (percent-decoded, dot segments removed) whole with bsize:
+//     one for requests in origin-form ("GET /x", http.uri.raw starting
+//     with "/"), with http.host (through to_lowercase) compared whole and
+//     the URL's port in the header; one for requests in absolute form
+//     ("GET http://host:8081/x", as clients send them to a proxy, on
+//     whatever port it listens), with the target's authority ("host:8081"
+//     or, port 80, "host") right after its "http://", case-insensitively.
+//     A request raises one of them; a port-80 URL written with ":80" in an
+//     absolute-form target is missed.
 //
 // Suricata computes only the file hash that the lowest-sid hash rule of
 // a rule group asks for (checked with 7.0.10), so when the export holds
@@ -230,19 +237,33 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 	}
 	sort.Slice(urls, func(i, j int) bool { return urls[i].key < urls[j].key })
 	for _, u := range urls {
+		// A request in origin-form ("GET /x") is at the port it went
+		// to, and names the host in its Host header; one in absolute
+		// form ("GET http://host:8081/x"), as clients send it to a proxy,
+		// names both in its target, whatever port the proxy listens on.
+		// Each form has its rule, and a request raises one of them.
 		header := fmt.Sprintf("http any any -> any %d", u.port)
-		body := fmt.Sprintf("flow:established,to_server; http.host; to_lowercase; content:%s; bsize:%d; http.uri; content:%s; bsize:%d;",
+		body := fmt.Sprintf("flow:established,to_server; http.uri.raw; content:\"/\"; startswith; http.host; to_lowercase; content:%s; bsize:%d; http.uri; content:%s; bsize:%d;",
 			suricataContent(u.host), len(u.host), suricataContent(u.uri), len(u.uri))
+		authority := u.host + "/"
+		if u.port != 80 {
+			authority = fmt.Sprintf("%s:%d/", u.host, u.port)
+		}
+		proxyHeader := "http any any -> any any"
+		proxyBody := fmt.Sprintf("flow:established,to_server; http.uri.raw; content:\"http://\"; nocase; startswith; content:%s; nocase; distance:0; within:%d; http.uri; content:%s; bsize:%d;",
+			suricataContent(authority), len(authority), suricataContent(u.uri), len(u.uri))
 		// The ids go into as few rules as the line length allows, each
 		// rule naming a share of them, so that every indicator stays
 		// named in the msg of an alert.
-		base := len(suricataRuleLine(header, "URL of ", body, sid+len(u.ids)))
+		base := max(len(suricataRuleLine(header, "URL of ", body, sid+2*len(u.ids))),
+			len(suricataRuleLine(proxyHeader, "URL of ", proxyBody, sid+2*len(u.ids))))
 		room := suricataMaxRule - base
 		var chunk []string
 		n := 0
 		flush := func() {
 			if len(chunk) > 0 {
 				rule(header, "URL of "+strings.Join(chunk, ", "), body)
+				rule(proxyHeader, "URL of "+strings.Join(chunk, ", "), proxyBody)
 				chunk, n = nil, 0
 			}
 		}

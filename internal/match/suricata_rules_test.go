@@ -89,8 +89,9 @@ func checkHostileID(t *testing.T, id, want string) {
 			urls = append(urls, strings.TrimPrefix(msg, "Parley: URL of "))
 		}
 	}
-	if len(lines) != 6 || len(urls) != 1 || urls[0] != want {
-		t.Errorf("%d rules, URL rules naming %q, want 6 rules and one naming %q:\n%s", len(lines), urls, want, strings.Join(lines, "\n"))
+	// a URL has two rules: a request in origin-form, one in absolute form
+	if len(lines) != 7 || len(urls) != 2 || urls[0] != want || urls[1] != want {
+		t.Errorf("%d rules, URL rules naming %q, want 7 rules and two naming %q:\n%s", len(lines), urls, want, strings.Join(lines, "\n"))
 	}
 }
 
@@ -137,13 +138,15 @@ func TestSuricataRuleLength(t *testing.T) {
 				named[id]++
 			}
 		}
+		// once in a rule for requests in origin-form, once in one for
+		// absolute form: a request raises the rules of one form only
 		for _, v := range vals {
-			if named[v.Ind.ID] != 1 {
-				t.Errorf("%s is named in %d rules, want 1", v.Ind.ID, named[v.Ind.ID])
+			if named[v.Ind.ID] != 2 {
+				t.Errorf("%s is named in %d rules, want 2", v.Ind.ID, named[v.Ind.ID])
 			}
 		}
 		// Suricata logs at most packet-alert-max (15) alerts a packet.
-		if len(lines) > 5 {
+		if len(lines) > 10 {
 			t.Errorf("%d rules for one URL", len(lines))
 		}
 	})
@@ -191,8 +194,8 @@ func TestSuricataRuleLength(t *testing.T) {
 		checkSuricataExport(t, files)
 		lines := suricataRuleLines(files)
 		checkLengths(t, lines)
-		if len(lines) != 1 || !strings.Contains(lines[0], "indicator--fits") {
-			t.Errorf("want the one rule of the URL that fits:\n%s", strings.Join(lines, "\n"))
+		if len(lines) != 2 || !strings.Contains(lines[0], "indicator--fits") || !strings.Contains(lines[1], "indicator--fits") {
+			t.Errorf("want the two rules of the URL that fits:\n%s", strings.Join(lines, "\n"))
 		}
 		b, _ := json.Marshal(bad)
 		if len(bad) != 1 || bad[0].ID != "indicator--long" || !strings.Contains(bad[0].Reason, "over the 8000 of a rule line") {

@@ -88,7 +88,25 @@ def lst(v):
     return v if isinstance(v, list) else [v]
 
 # ---------------------------------------------------------------- EVE
-def eve_http(h, out):
+def eve_server_port(e):
+    """The port of the server end, where the event says which end that
+    is (README, EVE http row): an alert's flow.dest_port, or its dest_port
+    or src_port by its direction; an http event's dest_port; a GET's or
+    HEAD's fileinfo event's src_port (fileinfo is logged in the file's
+    direction)."""
+    t = e.get('event_type')
+    fl = e.get('flow') if isinstance(e.get('flow'), dict) else {}
+    if t == 'alert' and fl.get('dest_port') is not None:
+        return fl['dest_port']
+    if t == 'http' or t == 'alert' and e.get('direction') == 'to_server':
+        return e.get('dest_port')
+    if t == 'alert' and e.get('direction') == 'to_client':
+        return e.get('src_port')
+    if t == 'fileinfo' and (e.get('http') or {}).get('http_method') in ('GET', 'HEAD'):
+        return e.get('src_port')
+    return None
+
+def eve_http(h, out, e={}):
     hn = h.get('hostname')
     add(out, host(hn))
     u = h.get('url')
@@ -98,6 +116,8 @@ def eve_http(h, out):
                 add(out, ('url', u))
         elif host(hn) and u.startswith('/'):  # a Host that is no host name ("/", a label over 63) gives no URL
             p = h.get('http_port')
+            if p is None:
+                p = eve_server_port(e)
             hp = hn if not addr(hn) or addr(hn)[0] == 'ipv4' else '[%s]' % hn.strip('[]')
             add(out, ('url', 'http://%s%s%s' % (hp.lower(), ':%d' % p if p and p != 80 else '', u)))
     r = h.get('http_refer')
@@ -182,7 +202,7 @@ def eve_obs(e):
             out.add(('mac', m.lower()))
     alert = e.get('event_type') == 'alert'
     if isinstance(e.get('http'), dict):
-        eve_http(e['http'], out)
+        eve_http(e['http'], out, e)
         add(out, addr((e.get('alert') or {}).get('xff')))
     if isinstance(e.get('dns'), dict):
         eve_dns(e['dns'], out, alert)
@@ -261,7 +281,14 @@ def zeek_obs(r, path):
         h, u = zget(r, 'host'), zget(r, 'uri')
         add(out, host(h))
         if h and isinstance(u, str) and u.startswith('/'):
-            add(out, ('url', 'http://%s%s' % (h.lower(), u)))
+            # Zeek's host has no port; HTTP::build_url adds the
+            # connection's server port unless it is 80
+            p = zget(r, 'id.resp_p')
+            try:
+                p = int(p)
+            except (TypeError, ValueError):
+                p = None
+            add(out, ('url', 'http://%s%s%s' % (h.lower(), ':%d' % p if p and p != 80 else '', u)))
         ref = zget(r, 'referrer')
         if isinstance(ref, str) and ref.lower().startswith('http://'):
             add(out, ('url', ref))
