@@ -34,9 +34,11 @@ type siemPoller struct {
 // the start of the collection) until the server says more is false, and
 // returns the cursor for the next poll. Styles:
 //
-//   - elastic: Elastic's TAXII input: one added_after for the whole poll,
-//     then next while more; the next poll's added_after is the last
-//     page's X-TAXII-Date-Added-Last.
+//   - elastic: Elastic's TAXII input (the ti_custom integration's CEL
+//     program): added_after on the first request only, then only next
+//     (no added_after) while the answer has a next; here the next poll's
+//     added_after is the last page's X-TAXII-Date-Added-Last (Elastic's
+//     own program restarts from now minus its initial interval instead).
 //   - opencti: OpenCTI's ingester: every request after the first sends
 //     the previous page's next and, as added_after, its
 //     X-TAXII-Date-Added-Last.
@@ -47,14 +49,14 @@ type siemPoller struct {
 // Within a poll and across polls, the pages' dates must grow strictly:
 // each page's X-TAXII-Date-Added-First is after the previous page's Last.
 func (p *siemPoller) poll(t *testing.T, base, token, cursor string, prevLast *time.Time) (string, error) {
-	pollCursor := cursor
+	pollCursor := cursor // the first request's added_after, for elastic
 	next := ""
 	got := false
 	for {
 		v := url.Values{"limit": {strconv.Itoa(p.limit)}, "match[version]": {"all"}}
 		switch p.style {
 		case "elastic":
-			if pollCursor != "" {
+			if pollCursor != "" && next == "" {
 				v.Set("added_after", pollCursor)
 			}
 		default:
@@ -112,6 +114,10 @@ func (p *siemPoller) poll(t *testing.T, base, token, cursor string, prevLast *ti
 			cursor = resp.Header.Get(taxii.HeaderDateAddedLast)
 		}
 		if !body.More {
+			if body.Next != "" {
+				// Elastic's program follows next whenever there is one.
+				return "", fmt.Errorf("%s: next %q with more false", p.name, body.Next)
+			}
 			break
 		}
 		if body.Next == "" && p.style != "added_after" {
