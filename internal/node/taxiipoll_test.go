@@ -26,46 +26,55 @@ type siemPoller struct {
 	kind  string // "objects" or "manifest"
 	limit int
 
-	polls atomic.Int64 // polls that returned at least one item
+	polls atomic.Int64 // polls that brought at least one new version
 	seen  map[string]int
+	// pageLast is, for each version served, the X-TAXII-Date-Added-Last
+	// of the page that first served it: its date_added is at most that.
+	pageLast map[string]time.Time
+	prevLast time.Time // the last page's X-TAXII-Date-Added-Last
 }
 
-// poll runs one poll from cursor (an X-TAXII-Date-Added-Last, or "" for
-// the start of the collection) until the server says more is false, and
-// returns the cursor for the next poll. Styles:
+// poll runs one poll from cursor (an added_after, or "" for the start of
+// the collection) until the server says there is no more, and returns
+// the cursor for the next poll. The styles are those of the clients'
+// own code:
 //
 //   - elastic: Elastic's TAXII input (the ti_custom integration's CEL
 //     program): added_after on the first request only, then only next
-//     (no added_after) while the answer has a next; here the next poll's
-//     added_after is the last page's X-TAXII-Date-Added-Last (Elastic's
-//     own program restarts from now minus its initial interval instead).
-//   - opencti: OpenCTI's ingester: every request after the first sends
-//     the previous page's next and, as added_after, its
-//     X-TAXII-Date-Added-Last.
+//     (no added_after, no other filter) while the answer has a next.
+//     Here the next poll's added_after is the last page's
+//     X-TAXII-Date-Added-Last (Elastic's own program restarts from now
+//     minus its initial interval instead).
+//   - opencti: OpenCTI's TAXII ingestion (ingestionManager.ts): every
+//     request of a run sends the run's added_after and, after the first,
+//     the previous page's next; when a page has no more, the next run's
+//     added_after is that page's X-TAXII-Date-Added-Last as a JavaScript
+//     Date keeps it: cut to the millisecond. So a run may be served again
+//     versions added within that millisecond, and none other.
 //   - added_after: clients that never send next (MISP-style pollers):
 //     each request's added_after is the previous page's
 //     X-TAXII-Date-Added-Last.
 //
-// Within a poll and across polls, the pages' dates must grow strictly:
-// each page's X-TAXII-Date-Added-First is after the previous page's Last.
-func (p *siemPoller) poll(t *testing.T, base, token, cursor string, prevLast *time.Time) (string, error) {
-	pollCursor := cursor // the first request's added_after, for elastic
+// Every page's X-TAXII-Date-Added-First must be after the added_after
+// sent, and but for opencti's millisecond repeats, after the previous
+// page's X-TAXII-Date-Added-Last.
+func (p *siemPoller) poll(base, token, cursor string) (string, error) {
 	next := ""
 	got := false
 	for {
 		v := url.Values{"limit": {strconv.Itoa(p.limit)}, "match[version]": {"all"}}
-		switch p.style {
-		case "elastic":
-			if pollCursor != "" && next == "" {
-				v.Set("added_after", pollCursor)
-			}
-		default:
-			if cursor != "" {
-				v.Set("added_after", cursor)
-			}
-		}
-		if next != "" && p.style != "added_after" {
+		addedAfter := ""
+		switch {
+		case p.style == "elastic" && next != "":
+			v = url.Values{"next": {next}, "limit": {strconv.Itoa(p.limit)}, "match[version]": {"all"}}
+		case p.style == "opencti" && next != "":
 			v.Set("next", next)
+			addedAfter = cursor
+		default:
+			addedAfter = cursor
+		}
+		if addedAfter != "" {
+			v.Set("added_after", addedAfter)
 		}
 		req, err := http.NewRequest(http.MethodGet, base+p.kind+"/?"+v.Encode(), nil)
 		if err != nil {
@@ -81,8 +90,8 @@ func (p *siemPoller) poll(t *testing.T, base, token, cursor string, prevLast *ti
 			More    bool
 			Next    string
 			Objects []struct {
-				ID, Modified, Created, Version string
-				DateAdded                      string `json:"date_added"`
+				ID, Modified, Version string
+				DateAdded             string `json:"date_added"`
 			}
 		}
 		err = json.NewDecoder(resp.Body).Decode(&body)
@@ -91,16 +100,21 @@ func (p *siemPoller) poll(t *testing.T, base, token, cursor string, prevLast *ti
 			return "", fmt.Errorf("%s %s: %d %v", p.name, v.Encode(), resp.StatusCode, err)
 		}
 		if len(body.Objects) > 0 {
-			got = true
 			first, err1 := taxii.ParseTimestamp(resp.Header.Get(taxii.HeaderDateAddedFirst))
 			last, err2 := taxii.ParseTimestamp(resp.Header.Get(taxii.HeaderDateAddedLast))
 			if err1 != nil || err2 != nil {
 				return "", fmt.Errorf("%s: page of %d without X-TAXII-Date-Added-First/Last (%v, %v)", p.name, len(body.Objects), err1, err2)
 			}
-			if !first.After(*prevLast) {
-				return "", fmt.Errorf("%s: a page's first date_added %v is not after the previous page's last %v", p.name, first, *prevLast)
+			if addedAfter != "" {
+				if aa, _ := taxii.ParseTimestamp(addedAfter); !first.After(aa) {
+					return "", fmt.Errorf("%s: added_after %s, but the page's first date_added is %v", p.name, addedAfter, first)
+				}
 			}
-			*prevLast = last
+			repeats := p.style == "opencti" && next == ""
+			if !repeats && !first.After(p.prevLast) {
+				return "", fmt.Errorf("%s: a page's first date_added %v is not after the previous page's last %v", p.name, first, p.prevLast)
+			}
+			p.prevLast = last
 			for i, o := range body.Objects {
 				version := o.Version
 				if p.kind == "objects" {
@@ -109,7 +123,20 @@ func (p *siemPoller) poll(t *testing.T, base, token, cursor string, prevLast *ti
 					return "", fmt.Errorf("%s: manifest entries out of order: %s after %s", p.name, o.DateAdded, body.Objects[i-1].DateAdded)
 				}
 				k := o.ID + "@" + version
+				if pl, ok := p.pageLast[k]; ok && p.style == "opencti" {
+					// Served again: only a version added after the
+					// millisecond the cursor was cut to may be.
+					aa, _ := taxii.ParseTimestamp(addedAfter)
+					if !pl.After(aa) {
+						return "", fmt.Errorf("%s: %s served again after added_after %s, though its page ended at %v", p.name, k, addedAfter, pl)
+					}
+					continue
+				}
 				p.seen[k]++
+				got = true
+				if _, ok := p.pageLast[k]; !ok {
+					p.pageLast[k] = last
+				}
 			}
 			cursor = resp.Header.Get(taxii.HeaderDateAddedLast)
 		}
@@ -120,13 +147,20 @@ func (p *siemPoller) poll(t *testing.T, base, token, cursor string, prevLast *ti
 			}
 			break
 		}
-		if body.Next == "" && p.style != "added_after" {
+		if body.Next == "" {
 			return "", fmt.Errorf("%s: more without next", p.name)
 		}
 		next = body.Next
 	}
 	if got {
 		p.polls.Add(1)
+	}
+	if p.style == "opencti" && cursor != "" {
+		t, err := taxii.ParseTimestamp(cursor)
+		if err != nil {
+			return "", err
+		}
+		cursor = t.Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z")
 	}
 	return cursor, nil
 }
@@ -140,8 +174,10 @@ func (p *siemPoller) poll(t *testing.T, base, token, cursor string, prevLast *ti
 // least three polls that brought new objects, so paging and ingest
 // overlap; then each poller makes one last poll. Every poller must have
 // been served exactly the versions that were stored: none skipped, none
-// twice. An added_after that is not strict, a cursor that is not, or
-// pages ordered by anything but the order of addition breaks it.
+// twice (but for the versions OpenCTI's millisecond cursor asks for
+// again; see [siemPoller.poll]). An added_after that is not strict, a
+// cursor that is not, or pages ordered by anything but the order of
+// addition breaks it.
 func TestSIEMPollersDuringIngest(t *testing.T) {
 	tn := newTestNode(t)
 	ctx := context.Background()
@@ -233,12 +269,11 @@ func TestSIEMPollersDuringIngest(t *testing.T) {
 
 	var readers sync.WaitGroup
 	for _, p := range pollers {
-		p.seen = map[string]int{}
+		p.seen, p.pageLast = map[string]int{}, map[string]time.Time{}
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
 			cursor := ""
-			var prevLast time.Time
 			for {
 				final := false
 				select {
@@ -247,7 +282,7 @@ func TestSIEMPollersDuringIngest(t *testing.T) {
 				default:
 				}
 				var err error
-				if cursor, err = p.poll(t, base, tn.alice.Token, cursor, &prevLast); err != nil {
+				if cursor, err = p.poll(base, tn.alice.Token, cursor); err != nil {
 					t.Error(err)
 					failed.Store(true)
 					return
