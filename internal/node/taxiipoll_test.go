@@ -320,3 +320,49 @@ func TestSIEMPollersDuringIngest(t *testing.T) {
 	t.Logf("%d object versions stored; polls with new objects: %d, %d, %d, %d", len(stored),
 		pollers[0].polls.Load(), pollers[1].polls.Load(), pollers[2].polls.Load(), pollers[3].polls.Load())
 }
+
+// TestEmptyPageHasObjectsList: a page of the objects or object endpoint
+// that holds nothing still has an "objects" list, empty. Elastic's TAXII
+// input (the ti_custom integration's CEL program) reads body.objects
+// without checking that it is there, so on an envelope without it every
+// poll that finds nothing new fails ("no such key: objects") and the
+// integration reports an error until something is added. The manifest
+// and versions endpoints, which Elastic does not read, are unchanged.
+func TestEmptyPageHasObjectsList(t *testing.T) {
+	tn := newTestNode(t)
+	a := tn.alice
+	obj := indicator(t, a.ID, a.Key, t0)
+	id := idOf(t, obj)
+	post(t, a.Client, tn.shared, obj)
+	base := tn.URL + "/api/collections/" + tn.shared + "/objects/"
+	future := "2099-01-01T00:00:00Z"
+	for _, tc := range []struct{ name, url string }{
+		{"objects, added_after in the future", base + "?added_after=" + future},
+		{"objects, a type the collection lacks", base + "?match%5Btype%5D=malware"},
+		{"objects of an empty collection", tn.URL + "/api/collections/" + tn.optional + "/objects/"},
+		{"object, added_after in the future", base + id + "/?added_after=" + future},
+		{"object, a version it lacks", base + id + "/?match%5Bversion%5D=2000-01-01T00:00:00Z"},
+	} {
+		code, body := rawGet(t, tc.url, a.Token)
+		var env map[string]json.RawMessage
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &env) != nil {
+			t.Errorf("%s: %d %s", tc.name, code, body)
+			continue
+		}
+		if objs, ok := env["objects"]; !ok || string(objs) != "[]" {
+			t.Errorf("%s: %s; want an empty \"objects\" list", tc.name, body)
+		}
+		if string(env["more"]) != "false" {
+			t.Errorf("%s: %s; want more false", tc.name, body)
+		}
+	}
+	// A page with objects is as before.
+	code, body := rawGet(t, base, a.Token)
+	var env struct {
+		More    bool
+		Objects []json.RawMessage
+	}
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &env) != nil || len(env.Objects) != 1 || idOf(t, env.Objects[0]) != id {
+		t.Errorf("objects: %d %s", code, body)
+	}
+}
