@@ -865,8 +865,9 @@ func setHeaders(hdr http.Header, length int) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 }
 
-// writeEnvelope writes env as json.Marshal would, but streams the objects
-// to w one by one, verbatim (not re-validated and compacted, which is
+// writeEnvelope writes env as json.Marshal would, except that an
+// envelope without objects has an empty "objects" list (see
+// [appendEnvelopeHead]), but streams the objects to w one by one, verbatim (not re-validated and compacted, which is
 // most of the cost of serving a page; [Item] requires valid JSON), so
 // that serving a page holds no copy of it. Each object must be written
 // within Config.WriteTimeout.
@@ -903,13 +904,11 @@ func (h *handler) writeEnvelope(w http.ResponseWriter, status int, env Envelope)
 	send(tail)
 }
 
-// appendEnvelopeTail appends what follows the objects: `]` when there are
-// objects, then Parley's x_parley_openings (small: one opening per
-// object), and the closing brace.
+// appendEnvelopeTail appends what follows the objects: `]`, then
+// Parley's x_parley_openings (small: one opening per object), and the
+// closing brace.
 func appendEnvelopeTail(b []byte, env Envelope) []byte {
-	if len(env.Objects) > 0 {
-		b = append(b, ']')
-	}
+	b = append(b, ']')
 	if len(env.Openings) > 0 {
 		ops, _ := json.Marshal(env.Openings) // plain strings, numbers and bytes always encode
 		b = append(b, `,"x_parley_openings":`...)
@@ -919,7 +918,10 @@ func appendEnvelopeTail(b []byte, env Envelope) []byte {
 }
 
 // appendEnvelopeHead appends the envelope's members before its objects:
-// `{"more":…,"next":…` and, when there are objects, `,"objects":[`.
+// `{"more":…,"next":…,"objects":[`. The list is there even when empty
+// (the specification makes it optional): Elastic's TAXII input reads
+// body.objects without checking for it, and fails every poll that finds
+// nothing new on an envelope without it.
 func appendEnvelopeHead(b []byte, env Envelope) []byte {
 	b = append(b, `{"more":`...)
 	b = strconv.AppendBool(b, env.More)
@@ -928,10 +930,7 @@ func appendEnvelopeHead(b []byte, env Envelope) []byte {
 		b = append(b, `,"next":`...)
 		b = append(b, next...)
 	}
-	if len(env.Objects) > 0 {
-		b = append(b, `,"objects":[`...)
-	}
-	return b
+	return append(b, `,"objects":[`...)
 }
 
 func allowed(methods []string, m string) bool {
