@@ -126,4 +126,40 @@ func TestRevokeAccessEveryFrontEnd(t *testing.T) {
 	if _, _, err := a.RevokeAccess(ctx, coll, "alice", false, false); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("RevokeAccess of nothing: %v, want ErrInvalid", err)
 	}
+
+	// Given back through the other front end: bob's next requests, his
+	// open web UI session's included, read and write again.
+	if _, _, err := b.GrantAccess(ctx, "shared", "bob", true, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Client.Objects(ctx, coll, taxii.Query{}); err != nil {
+		t.Errorf("TAXII objects after bob's read was given back: %v", err)
+	}
+	if code := status(receipt); code != http.StatusOK {
+		t.Errorf("bob's receipt after his read was given back: %d", code)
+	}
+	if err := uiGet(ctx, ui, page); err != nil {
+		t.Errorf("bob's web UI session after his read was given back: %v", err)
+	}
+	if _, err := bob.Client.AddObjects(ctx, coll, []json.RawMessage{indicator(t, bob.ID, bob.Key, t0.Add(3))}); !errors.Is(err, taxii.ErrForbidden) {
+		t.Errorf("TAXII add objects with read but no write given back: %v, want 403", err)
+	}
+	if _, _, err := a.GrantAccess(ctx, coll, bob.ID, false, true); err != nil {
+		t.Fatal(err)
+	}
+	if st := post(t, bob.Client, coll, indicator(t, bob.ID, bob.Key, t0.Add(3))); st.SuccessCount != 1 {
+		t.Errorf("bob couldn't write after his write was given back: %+v", st)
+	}
+	if _, err := a.RemoveMember(ctx, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.GrantAccess(ctx, coll, "bob", true, true); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("GrantAccess to a removed member: %v, want ErrInvalid", err)
+	}
+	if _, _, err := a.GrantAccess(ctx, "no such collection", "alice", true, true); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GrantAccess on an unknown collection: %v, want ErrNotFound", err)
+	}
+	if c, err := b.store.Collection(ctx, coll); err != nil || c.CanRead(bob.ID) || c.CanWrite(bob.ID) {
+		t.Errorf("lists after the refused grant: %+v, %v", c, err)
+	}
 }
