@@ -1,0 +1,237 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/taxii"
+)
+
+// heldAnswer is what a request held open got.
+type heldAnswer struct {
+	code int
+	body string
+	err  error
+}
+
+// getHeld sends GET path as m from a goroutine; the answer comes on the
+// channel.
+func getHeld(base, path string, m testMember) <-chan heldAnswer {
+	ch := make(chan heldAnswer, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+m.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			ch <- heldAnswer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		ch <- heldAnswer{code: resp.StatusCode, body: string(b), err: err}
+	}()
+	return ch
+}
+
+// waitHeld waits until a request has been checked and waits
+// (watchHeld), failing t if the request ends first.
+func waitHeld(t *testing.T, ch <-chan heldAnswer) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); heldNow.Load() == 0; time.Sleep(time.Millisecond) {
+		select {
+		case a := <-ch:
+			t.Fatalf("the request ended (%d %v: %s) without waiting", a.code, a.err, a.body)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no request waits")
+		}
+	}
+}
+
+// TestHeldForCheckpointEndsAtRevocation: a receipt or proof bundle waits
+// (up to ReceiptWait) for a checkpoint that covers its entries; the
+// operator takes the member's read, or removes the member, on the other
+// front end of the store meanwhile, and another member stores an object.
+// The held request ends at once with the answer the member would get if
+// it asked now (404 as an object it may not read, 401 for a member
+// removed), not after the wait, and carries nothing of the object stored
+// after the revocation.
+func TestHeldForCheckpointEndsAtRevocation(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		path func(id, version string) string
+		act  func(ctx context.Context, f frontEnds) error
+		want int
+	}{
+		{"receipt, read taken", func(id, v string) string {
+			return "/log/receipt?object=" + url.QueryEscape(id) + "&version=" + url.QueryEscape(v)
+		}, func(ctx context.Context, f frontEnds) error {
+			_, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, false)
+			return err
+		}, http.StatusNotFound},
+		{"bundle, read taken", func(id, _ string) string { return "/log/bundle?object=" + url.QueryEscape(id) },
+			func(ctx context.Context, f frontEnds) error {
+				_, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, true)
+				return err
+			}, http.StatusNotFound},
+		{"bundle, member removed", func(id, _ string) string { return "/log/bundle?object=" + url.QueryEscape(id) },
+			func(ctx context.Context, f frontEnds) error {
+				_, err := f.a.RemoveMember(ctx, f.bob.ID)
+				return err
+			}, http.StatusUnauthorized},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := twoFrontEnds(t)
+			// Alice's object is logged, not integrated: no checkpoint
+			// covers it, nothing integrates the log.
+			st := post(t, f.alice.Client, f.coll, indicator(t, f.alice.ID, f.alice.Key, t0))
+			if st.SuccessCount != 1 {
+				t.Fatalf("setup: %+v", st)
+			}
+			obj := st.Successes[0]
+			ch := getHeld(f.srv.URL, c.path(obj.ID, obj.Version), f.bob)
+			waitHeld(t, ch)
+
+			revoked := time.Now()
+			if err := c.act(ctx, f); err != nil {
+				t.Fatal(err)
+			}
+			later := indicator(t, f.alice.ID, f.alice.Key, t0.Add(time.Second))
+			if st := post(t, f.alice.Client, f.coll, later); st.SuccessCount != 1 {
+				t.Fatalf("alice's object after the revocation: %+v", st)
+			}
+			a := <-ch
+			took := time.Since(revoked)
+			if a.err != nil || a.code != c.want {
+				t.Errorf("the held request: %d %v: %s; want %d", a.code, a.err, a.body, c.want)
+			}
+			if strings.Contains(a.body, idOf(t, later)) || strings.Contains(a.body, obj.ID) || strings.Contains(a.body, "opening") {
+				t.Errorf("the held request answered objects after the revocation: %s", a.body)
+			}
+			// It ends at the next check, not after the wait (which ends
+			// in a 503: nothing integrates).
+			if took >= ReceiptWait {
+				t.Errorf("the held request ended %v after the revocation, as late as the wait (%v)", took, ReceiptWait)
+			}
+		})
+	}
+}
+
+// TestHeldForBudgetReadsAfterRevocation: a request that carries objects
+// waits for its share of the response budget, which others hold; the
+// operator takes the member's read meanwhile, and another member stores
+// an object. GET /log/objects, once it has its share, reads under the
+// access lists as they are then: neither the object stored after the
+// revocation nor the one before. A TAXII page ends at once with 403 (the
+// member still writes), and a member removed while it waits gets 401 at
+// once, both without waiting for the budget.
+func TestHeldForBudgetReadsAfterRevocation(t *testing.T) {
+	ctx := context.Background()
+	setup := func(t *testing.T) (frontEnds, string, func()) {
+		f := twoFrontEnds(t)
+		st := post(t, f.alice.Client, f.coll, indicator(t, f.alice.ID, f.alice.Key, t0))
+		if st.SuccessCount != 1 {
+			t.Fatalf("setup: %+v", st)
+		}
+		if _, err := mustIntegrator(t, f.a).Integrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Two others hold the whole budget (each at most its share).
+		b := budgetOf(t, f.b.memory)
+		for _, h := range []string{"someone else", "another"} {
+			if err := b.Acquire(ctx, h, b.capacity); err != nil {
+				t.Fatal(err)
+			}
+		}
+		released := false
+		release := func() {
+			if !released {
+				released = true
+				b.Release("someone else", b.capacity)
+				b.Release("another", b.capacity)
+			}
+		}
+		t.Cleanup(release)
+		return f, st.Successes[0].ID, release
+	}
+	queued := func(t *testing.T, f frontEnds, ch <-chan heldAnswer) {
+		t.Helper()
+		b := budgetOf(t, f.b.memory)
+		for deadline := time.Now().Add(10 * time.Second); queuedFor(b, f.bob.ID) == 0; time.Sleep(time.Millisecond) {
+			select {
+			case a := <-ch:
+				t.Fatalf("bob's request ended (%d %v: %s) without waiting for the budget", a.code, a.err, a.body)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("bob's request doesn't wait for the budget")
+			}
+		}
+	}
+
+	t.Run("log objects, read taken", func(t *testing.T) {
+		f, before, release := setup(t)
+		ch := getHeld(f.srv.URL, "/log/objects?start=0&end=1000", f.bob)
+		queued(t, f, ch)
+		if _, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, false); err != nil {
+			t.Fatal(err)
+		}
+		later := indicator(t, f.alice.ID, f.alice.Key, t0.Add(time.Second))
+		if st := post(t, f.alice.Client, f.coll, later); st.SuccessCount != 1 {
+			t.Fatalf("alice's object after the revocation: %+v", st)
+		}
+		release()
+		a := <-ch
+		if a.err != nil || a.code != http.StatusOK {
+			t.Fatalf("bob's /log/objects: %d %v: %s", a.code, a.err, a.body)
+		}
+		if strings.Contains(a.body, idOf(t, later)) {
+			t.Errorf("bob got the object stored after his read was taken: %s", a.body)
+		}
+		if strings.Contains(a.body, before) {
+			t.Errorf("bob got, after his read was taken, an object of the collection: %s", a.body)
+		}
+	})
+
+	t.Run("TAXII objects, read taken", func(t *testing.T) {
+		f, _, release := setup(t)
+		ch := make(chan heldAnswer, 1)
+		go func() {
+			_, err := f.bob.Client.Objects(ctx, f.coll, taxii.Query{})
+			ch <- heldAnswer{err: err}
+		}()
+		queued(t, f, ch)
+		if _, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, false); err != nil {
+			t.Fatal(err)
+		}
+		// Without the budget: the answer comes while others still hold
+		// it all.
+		a := <-ch
+		release()
+		if !errors.Is(a.err, taxii.ErrForbidden) {
+			t.Errorf("bob's TAXII page after his read was taken: %v, want 403", a.err)
+		}
+	})
+
+	t.Run("log objects, member removed", func(t *testing.T) {
+		f, _, release := setup(t)
+		ch := getHeld(f.srv.URL, "/log/objects?start=0&end=1000", f.bob)
+		queued(t, f, ch)
+		if _, err := f.a.RemoveMember(ctx, f.bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		a := <-ch
+		release()
+		if a.err != nil || a.code != http.StatusUnauthorized {
+			t.Errorf("bob's /log/objects after his removal: %d %v: %s; want 401", a.code, a.err, a.body)
+		}
+	})
+}
