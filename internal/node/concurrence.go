@@ -139,7 +139,7 @@ func (n *Node) PrepareConcurrence(ctx context.Context, m store.Member, object st
 		return 0, nil, err
 	}
 	compute = func(ctx context.Context) (opinion.Concurrence, error) {
-		return n.concurrence(ctx, m, object, cs, seqs, bytes, wait)
+		return n.concurrence(ctx, m, object, seqs, bytes, wait)
 	}
 	return concurrenceReservation(len(seqs), bytes, len(members)), compute, nil
 }
@@ -161,9 +161,9 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 }
 
 // concurrence computes the concurrence on object for member m from the
-// collections cs and the opinion versions at seqs,
-// of bytes bytes, that PrepareConcurrence measured.
-func (n *Node) concurrence(ctx context.Context, m store.Member, object string, cs []store.Collection, seqs []int64, bytes int64, wait time.Duration) (opinion.Concurrence, error) {
+// opinion versions at seqs, of bytes bytes, that PrepareConcurrence
+// measured, in the collections m may read when it computes.
+func (n *Node) concurrence(ctx context.Context, m store.Member, object string, seqs []int64, bytes int64, wait time.Duration) (opinion.Concurrence, error) {
 	var out opinion.Concurrence
 	// The lists as they are now, not as measured: the caller may have
 	// waited for its reservation meanwhile, and the operator taken m's

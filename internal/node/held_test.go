@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -234,4 +237,80 @@ func TestHeldForBudgetReadsAfterRevocation(t *testing.T) {
 			t.Errorf("bob's /log/objects after his removal: %d %v: %s; want 401", a.code, a.err, a.body)
 		}
 	})
+}
+
+// TestHeldPrivateEvaluateEndsAtRevocation: an evaluation against a
+// private set waits for a private-set CPU, which another holds; the
+// operator takes the member's read of the set's collection meanwhile.
+// The evaluation ends at once with 404 (the set is one it may not read
+// now), not after the wait, and nothing is charged to the set's budget.
+func TestHeldPrivateEvaluateEndsAtRevocation(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	set, err := (&private.Client{BaseURL: tn.URL, Token: tn.alice.Token}).Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("held", 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := private.NewQuerier(mustKey(t, set.PublicKey), rand.Reader)
+	_, req, err := q.Blind([]string{"domain-name:held1.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cpu, _, err := tn.privateAPI().limits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := budgetOf(t, cpu)
+	if err := b.Acquire(ctx, "someone else", b.capacity); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release("someone else", b.capacity)
+	done := make(chan error, 1)
+	answer := make(chan error, 1)
+	go func() {
+		_, err := (&private.Client{BaseURL: tn.URL, Token: tn.bob.Token}).Evaluate(ctx, set.ID, req)
+		answer <- err
+		done <- err
+	}()
+	// Bob's read of the set checked, his batch waits for a CPU.
+	waitQueued(t, b, tn.bob.ID, done)
+	if _, _, err := tn.RevokeAccess(ctx, tn.shared, tn.bob.ID, true, false); err != nil {
+		t.Fatal(err)
+	}
+	// With every CPU still held by someone else.
+	if err := <-answer; !isStatus(err, http.StatusNotFound) {
+		t.Errorf("bob's evaluation after his read was taken: %v, want 404", err)
+	}
+	if used, err := tn.store.PrivateBudgetUsed(ctx, set.ID, tn.bob.ID); err != nil || used != 0 {
+		t.Errorf("bob's refused evaluation was charged: %d, %v", used, err)
+	}
+}
+
+// TestConcurrenceMeasuredBeforeRevocation: a tally is measured (and its
+// memory reserved, which may wait), then computed; the operator takes the
+// member's read between the two. The computation reads the access lists
+// as they are then: the object is one the member may not read (404),
+// whatever the lists said when it was measured.
+func TestConcurrenceMeasuredBeforeRevocation(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	st := post(t, tn.alice.Client, tn.shared, indicator(t, tn.alice.ID, tn.alice.Key, t0))
+	if st.SuccessCount != 1 {
+		t.Fatalf("setup: %+v", st)
+	}
+	bob, err := tn.store.Member(ctx, tn.bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := st.Successes[0].ID
+	_, compute, err := tn.PrepareConcurrence(ctx, bob, id, ConcurrenceWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tn.RevokeAccess(ctx, tn.shared, tn.bob.ID, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := compute(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the tally computed after bob's read was taken: %+v, %v; want ErrNotFound", c, err)
+	}
 }
