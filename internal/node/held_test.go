@@ -314,3 +314,42 @@ func TestConcurrenceMeasuredBeforeRevocation(t *testing.T) {
 		t.Errorf("the tally computed after bob's read was taken: %+v, %v; want ErrNotFound", c, err)
 	}
 }
+
+// TestPeerBundleReadTakenWhileQueued: GET /peers/bundle waits for its
+// reader's share of the response budget (here held by the reader's own
+// earlier request); the operator takes the reader's read of the
+// replicated collection meanwhile. Once the share comes the request
+// answers 404, as to a member who may not read it, not the bundle.
+func TestPeerBundleReadTakenWhileQueued(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	carol, err := a.AddMember(ctx, "carol", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa := a.follow(t, b, "a", "from-b", "carol")
+	small := indicator(t, b.alice.ID, b.alice.Key, t0)
+	post(t, b.alice.Client, b.intel, small)
+	a.caughtUp(t, b, "a")
+	id := idOf(t, small)
+	if code, body := getPeerBundle(t, a, carol.Token, pa.Into, id); code != http.StatusOK {
+		t.Fatalf("carol's bundle before: %d %s", code, body)
+	}
+
+	share := a.memory.share / a.memory.unit
+	if err := a.memory.Acquire(ctx, carol.ID, share); err != nil {
+		t.Fatal(err)
+	}
+	ch := getHeld(a.URL, "/peers/bundle?collection="+pa.Into+"&object="+id, testMember{Token: carol.Token})
+	done := make(chan error, 1)
+	waitQueued(t, a.memory, carol.ID, done)
+	if _, _, err := a.RevokeAccess(ctx, pa.Into, carol.ID, true, false); err != nil {
+		t.Fatal(err)
+	}
+	a.memory.Release(carol.ID, share)
+	r := <-ch
+	if r.err != nil || r.code != http.StatusNotFound {
+		t.Errorf("carol's bundle after her read was taken: %d %v: %.200s; want 404", r.code, r.err, r.body)
+	}
+}
