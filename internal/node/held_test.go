@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -351,5 +353,71 @@ func TestPeerBundleReadTakenWhileQueued(t *testing.T) {
 	r := <-ch
 	if r.err != nil || r.code != http.StatusNotFound {
 		t.Errorf("carol's bundle after her read was taken: %d %v: %.200s; want 404", r.code, r.err, r.body)
+	}
+}
+
+// TestPrivateTagsReadTakenDuringRefresh: GET /private/sets/{id}/tags of
+// a set made from a collection first brings the set up to date, tagging
+// the indicators stored since, which waits for a private-set CPU; the
+// operator takes the reader's read of the collection meanwhile. Once the
+// set is refreshed the request answers 404, as to a member who may not
+// read the set, not the tags.
+func TestPrivateTagsReadTakenDuringRefresh(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	a := tn.privateAPI()
+	a.setConfig(PrivateConfig{QueryBudget: 100, MaxBatch: 10, RefreshInterval: Duration(time.Hour), Workers: 1})
+	domain := func(name string) json.RawMessage {
+		return object(t, tn.alice.Key, map[string]any{
+			"type": "indicator", "spec_version": "2.1", "id": stix.NewIdentifier("indicator"),
+			"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+			"created_by_ref": tn.alice.ID, "name": name,
+			"pattern": "[domain-name:value = '" + name + "']", "pattern_type": "stix",
+			"valid_from": "2026-01-01T00:00:00Z",
+		})
+	}
+	post(t, tn.alice.Client, tn.shared, domain("one.example"))
+	set, err := (&private.Client{BaseURL: tn.URL, Token: tn.alice.Token}).Publish(ctx, private.PublishRequest{Collection: tn.shared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post(t, tn.alice.Client, tn.shared, domain("two.example"))
+
+	_, cpu, _, err := a.limits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := budgetOf(t, cpu)
+	if err := b.Acquire(ctx, "someone else", b.capacity); err != nil {
+		t.Fatal(err)
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			b.Release("someone else", b.capacity)
+		}
+	}
+	defer release()
+	ch := getHeld(tn.URL, "/private/sets/"+set.ID+"/tags", tn.bob)
+	// Bob's read checked, the refresh waits for a CPU to tag the new
+	// indicator (as the set's member, alice).
+	for deadline := time.Now().Add(10 * time.Second); queuedFor(b, tn.alice.ID) == 0; time.Sleep(time.Millisecond) {
+		select {
+		case r := <-ch:
+			t.Fatalf("bob's tags ended (%d %v) without waiting for the refresh", r.code, r.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no refresh waits for a CPU")
+		}
+	}
+	if _, _, err := tn.RevokeAccess(ctx, tn.shared, tn.bob.ID, true, false); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	r := <-ch
+	if r.err != nil || r.code != http.StatusNotFound {
+		t.Errorf("bob's tags after his read was taken: %d %v, %d bytes; want 404", r.code, r.err, len(r.body))
 	}
 }
