@@ -71,26 +71,38 @@ func waitHeld(t *testing.T, ch <-chan heldAnswer) {
 func TestHeldForCheckpointEndsAtRevocation(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		path func(id, version string) string
+		path func(t *testing.T, f frontEnds, id, version string) string
 		act  func(ctx context.Context, f frontEnds) error
 		want int
 	}{
-		{"receipt, read taken", func(id, v string) string {
+		{"receipt, read taken", func(_ *testing.T, _ frontEnds, id, v string) string {
 			return "/log/receipt?object=" + url.QueryEscape(id) + "&version=" + url.QueryEscape(v)
 		}, func(ctx context.Context, f frontEnds) error {
 			_, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, false)
 			return err
 		}, http.StatusNotFound},
-		{"bundle, read taken", func(id, _ string) string { return "/log/bundle?object=" + url.QueryEscape(id) },
+		{"bundle, read taken", func(_ *testing.T, _ frontEnds, id, _ string) string { return "/log/bundle?object=" + url.QueryEscape(id) },
 			func(ctx context.Context, f frontEnds) error {
 				_, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, true)
 				return err
 			}, http.StatusNotFound},
-		{"bundle, member removed", func(id, _ string) string { return "/log/bundle?object=" + url.QueryEscape(id) },
+		{"bundle, member removed", func(_ *testing.T, _ frontEnds, id, _ string) string { return "/log/bundle?object=" + url.QueryEscape(id) },
 			func(ctx context.Context, f frontEnds) error {
 				_, err := f.a.RemoveMember(ctx, f.bob.ID)
 				return err
 			}, http.StatusUnauthorized},
+		{"private set receipt, read taken", func(t *testing.T, f frontEnds, _, _ string) string {
+			// Alice's set of values: its key entry is logged, not
+			// integrated.
+			set, err := (&private.Client{BaseURL: f.srv.URL, Token: f.alice.Token}).Publish(context.Background(), private.PublishRequest{Collection: f.coll, Values: testValues("held", 3)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/private/sets/" + set.ID + "/receipt"
+		}, func(ctx context.Context, f frontEnds) error {
+			_, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, false)
+			return err
+		}, http.StatusNotFound},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -102,7 +114,7 @@ func TestHeldForCheckpointEndsAtRevocation(t *testing.T) {
 				t.Fatalf("setup: %+v", st)
 			}
 			obj := st.Successes[0]
-			ch := getHeld(f.srv.URL, c.path(obj.ID, obj.Version), f.bob)
+			ch := getHeld(f.srv.URL, c.path(t, f, obj.ID, obj.Version), f.bob)
 			waitHeld(t, ch)
 
 			revoked := time.Now()
