@@ -21,10 +21,15 @@ func waitCovered(ctx context.Context, ls store.Store, index int64, wait time.Dur
 	if check == nil {
 		return pollCovered(ctx, ls, index, wait)
 	}
-	err = watchHeld(ctx, check, func(ctx context.Context) error {
-		size, note, err = pollCovered(ctx, ls, index, wait)
-		return err
-	})
+	// One look first: most entries are covered already, and need no
+	// watching.
+	size, note, err = pollCovered(ctx, ls, index, 0)
+	if errors.Is(err, ErrNotIntegrated) && wait > 0 {
+		err = watchHeld(ctx, check, func(ctx context.Context) error {
+			size, note, err = pollCovered(ctx, ls, index, wait)
+			return err
+		})
+	}
 	if err != nil {
 		return 0, nil, err
 	}
