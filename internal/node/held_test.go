@@ -81,12 +81,16 @@ func TestHeldForCheckpointEndsAtRevocation(t *testing.T) {
 			_, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, false)
 			return err
 		}, http.StatusNotFound},
-		{"bundle, read taken", func(_ *testing.T, _ frontEnds, id, _ string) string { return "/log/bundle?object=" + url.QueryEscape(id) },
+		{"bundle, read taken", func(_ *testing.T, _ frontEnds, id, _ string) string {
+			return "/log/bundle?object=" + url.QueryEscape(id)
+		},
 			func(ctx context.Context, f frontEnds) error {
 				_, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, true)
 				return err
 			}, http.StatusNotFound},
-		{"bundle, member removed", func(_ *testing.T, _ frontEnds, id, _ string) string { return "/log/bundle?object=" + url.QueryEscape(id) },
+		{"bundle, member removed", func(_ *testing.T, _ frontEnds, id, _ string) string {
+			return "/log/bundle?object=" + url.QueryEscape(id)
+		},
 			func(ctx context.Context, f frontEnds) error {
 				_, err := f.a.RemoveMember(ctx, f.bob.ID)
 				return err
