@@ -437,3 +437,91 @@ func TestPrivateTagsReadTakenDuringRefresh(t *testing.T) {
 		t.Errorf("bob's tags after his read was taken: %d %v, %d bytes; want 404", r.code, r.err, len(r.body))
 	}
 }
+
+// TestUIPageHeldReadsAfterRevocation: a web UI page that lists objects
+// (a collection's page, a look-up) waits for its share of the response
+// budget, which others hold; the operator takes the member's read
+// meanwhile, and another member stores an object that the page would
+// show. Once it has its share the page reads under the lists as they are
+// then: the collection is 404, and the look-up finds neither object.
+func TestUIPageHeldReadsAfterRevocation(t *testing.T) {
+	ctx := context.Background()
+	domain := func(f frontEnds, name string) json.RawMessage {
+		return object(t, f.alice.Key, map[string]any{
+			"type": "indicator", "spec_version": "2.1", "id": stix.NewIdentifier("indicator"),
+			"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+			"created_by_ref": f.alice.ID, "name": name,
+			"pattern": "[domain-name:value = '" + name + "']", "pattern_type": "stix",
+			"valid_from": "2026-01-01T00:00:00Z",
+		})
+	}
+	for _, c := range []struct {
+		name string
+		page func(f frontEnds) string
+		ok   func(code int, body, before, later string) bool
+	}{
+		{"collection", func(f frontEnds) string { return "/ui/collections/" + url.PathEscape(f.coll) },
+			func(code int, _, _, _ string) bool { return code == http.StatusNotFound }},
+		{"look-up", func(f frontEnds) string { return "/ui/search?q=held.example" },
+			func(code int, body, before, later string) bool {
+				return code == http.StatusOK && !strings.Contains(body, before) && !strings.Contains(body, later)
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := twoFrontEnds(t)
+			first := domain(f, "held.example")
+			if st := post(t, f.alice.Client, f.coll, first); st.SuccessCount != 1 {
+				t.Fatalf("setup: %+v", st)
+			}
+			ui := uiLogin(t, f.srv.URL, f.bob)
+			b := budgetOf(t, f.b.memory)
+			for _, h := range []string{"someone else", "another"} {
+				if err := b.Acquire(ctx, h, b.capacity); err != nil {
+					t.Fatal(err)
+				}
+			}
+			released := false
+			release := func() {
+				if !released {
+					released = true
+					b.Release("someone else", b.capacity)
+					b.Release("another", b.capacity)
+				}
+			}
+			defer release()
+			ch := make(chan heldAnswer, 1)
+			go func() {
+				resp, err := ui.Get(f.srv.URL + c.page(f))
+				if err != nil {
+					ch <- heldAnswer{err: err}
+					return
+				}
+				defer resp.Body.Close()
+				body, err := io.ReadAll(resp.Body)
+				ch <- heldAnswer{code: resp.StatusCode, body: string(body), err: err}
+			}()
+			for deadline := time.Now().Add(10 * time.Second); queuedFor(b, f.bob.ID) == 0; time.Sleep(time.Millisecond) {
+				select {
+				case r := <-ch:
+					t.Fatalf("bob's page ended (%d %v) without waiting for the budget", r.code, r.err)
+				default:
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("bob's page doesn't wait for the budget")
+				}
+			}
+			if _, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, false); err != nil {
+				t.Fatal(err)
+			}
+			later := domain(f, "held.example")
+			if st := post(t, f.alice.Client, f.coll, later); st.SuccessCount != 1 {
+				t.Fatalf("alice's object after the revocation: %+v", st)
+			}
+			release()
+			r := <-ch
+			if r.err != nil || !c.ok(r.code, r.body, idOf(t, first), idOf(t, later)) {
+				t.Errorf("bob's page after his read was taken: %d %v:\n%.3000s", r.code, r.err, r.body)
+			}
+		})
+	}
+}
