@@ -23,8 +23,9 @@ import (
 // are then, never as they were when it began: no object stored, and no
 // answer given, after a revocation reaches the member it concerns.
 
-// heldRecheck is how often a held request checks again.
-const heldRecheck = 100 * time.Millisecond
+// heldRecheck is how often a held request checks again (a variable for
+// tests, which check what is checked after the wait without it).
+var heldRecheck = 100 * time.Millisecond
 
 // reauthKey is the context key of the re-authentication that
 // [Node.requireMember] leaves for the handlers.

@@ -525,3 +525,72 @@ func TestUIPageHeldReadsAfterRevocation(t *testing.T) {
 		})
 	}
 }
+
+// TestHeldCheckedAgainAfterWait: with the checks while waiting out of the
+// way (heldRecheck of an hour), what a held request checks once its wait
+// is over still holds it to a revocation made during the wait: a receipt
+// whose checkpoint came after the member's read was taken is 404, and an
+// evaluation that got its CPU after is 404 and uncharged.
+func TestHeldCheckedAgainAfterWait(t *testing.T) {
+	defer func(d time.Duration) { heldRecheck = d }(heldRecheck)
+	heldRecheck = time.Hour
+	ctx := context.Background()
+
+	t.Run("receipt", func(t *testing.T) {
+		f := twoFrontEnds(t)
+		st := post(t, f.alice.Client, f.coll, indicator(t, f.alice.ID, f.alice.Key, t0))
+		if st.SuccessCount != 1 {
+			t.Fatalf("setup: %+v", st)
+		}
+		obj := st.Successes[0]
+		ch := getHeld(f.srv.URL, "/log/receipt?object="+url.QueryEscape(obj.ID)+"&version="+url.QueryEscape(obj.Version), f.bob)
+		waitHeld(t, ch)
+		if _, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mustIntegrator(t, f.a).Integrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-ch; r.err != nil || r.code != http.StatusNotFound {
+			t.Errorf("bob's receipt, whose checkpoint came after his read was taken: %d %v: %s; want 404", r.code, r.err, r.body)
+		}
+	})
+
+	t.Run("evaluate", func(t *testing.T) {
+		tn := newTestNode(t)
+		set, err := (&private.Client{BaseURL: tn.URL, Token: tn.alice.Token}).Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: testValues("held", 3)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, req, err := private.NewQuerier(mustKey(t, set.PublicKey), rand.Reader).Blind([]string{"domain-name:held1.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, cpu, _, err := tn.privateAPI().limits()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := budgetOf(t, cpu)
+		if err := b.Acquire(ctx, "someone else", b.capacity); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		answer := make(chan error, 1)
+		go func() {
+			_, err := (&private.Client{BaseURL: tn.URL, Token: tn.bob.Token}).Evaluate(ctx, set.ID, req)
+			answer <- err
+			done <- err
+		}()
+		waitQueued(t, b, tn.bob.ID, done)
+		if _, _, err := tn.RevokeAccess(ctx, tn.shared, tn.bob.ID, true, false); err != nil {
+			t.Fatal(err)
+		}
+		b.Release("someone else", b.capacity)
+		if err := <-answer; !isStatus(err, http.StatusNotFound) {
+			t.Errorf("bob's evaluation, which got its CPU after his read was taken: %v, want 404", err)
+		}
+		if used, err := tn.store.PrivateBudgetUsed(ctx, set.ID, tn.bob.ID); err != nil || used != 0 {
+			t.Errorf("bob's refused evaluation was charged: %d, %v", used, err)
+		}
+	})
+}
