@@ -362,7 +362,9 @@ func (h *handler) getObjects(w http.ResponseWriter, r *http.Request, p Principal
 	}
 	if !q.WithoutObjects && h.cfg.Gate != nil {
 		n := h.cfg.MaxPageBytes + 2*h.cfg.MaxObjectSize + 64<<10
-		release, ok := h.reserve(w, r, p, h.cfg.Gate, n, "the server is busy sending other objects; retry shortly")
+		release, ok := h.reserve(w, r, p, h.cfg.Gate, n, "the server is busy sending other objects; retry shortly", func(ctx context.Context) error {
+			return h.readableCollection(ctx, p, rt.collection)
+		})
 		if !ok {
 			return
 		}
@@ -467,14 +469,76 @@ func setDateAddedHeaders(hdr http.Header, items []Item) {
 // gateWait; when they don't come it answers 503 with Retry-After and busy
 // as the message, and returns false. After a true, the caller gives the
 // bytes back with release.
-func (h *handler) reserve(w http.ResponseWriter, r *http.Request, p Principal, g Gate, n int64, busy string) (release func(), ok bool) {
+//
+// While it waits it checks again, every holdRecheck, that the request's
+// token still authenticates p and that still (when not nil) holds: a
+// member revoked meanwhile, or whose read of the collection was taken,
+// gets the answer it would get if it asked now (401, 403 or 404) at once,
+// not after the wait.
+func (h *handler) reserve(w http.ResponseWriter, r *http.Request, p Principal, g Gate, n int64, busy string, still func(context.Context) error) (release func(), ok bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), gateWait)
 	defer cancel()
-	if err := g.Acquire(ctx, p.MemberID, n); err != nil {
+	wctx, stop := context.WithCancelCause(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		t := time.NewTicker(holdRecheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				if err := h.stillHeld(wctx, r, p, still); err != nil {
+					stop(heldEnded{err})
+					return
+				}
+			}
+		}
+	}()
+	err := g.Acquire(wctx, p.MemberID, n)
+	stop(nil)
+	<-watched
+	if err != nil {
+		var ended heldEnded
+		if errors.As(context.Cause(wctx), &ended) {
+			h.fail(w, r, p, ended.err)
+			return nil, false
+		}
 		h.fail(w, r, p, &RequestError{Kind: errUnavailable, Message: busy}) // 503 with Retry-After
 		return nil, false
 	}
 	return func() { g.Release(p.MemberID, n) }, true
+}
+
+// holdRecheck is how often a request waiting for its reservation checks
+// again that it may still have its answer ([handler.reserve]).
+const holdRecheck = 250 * time.Millisecond
+
+// heldEnded is the cause of a wait that [handler.stillHeld] ended.
+type heldEnded struct{ err error }
+
+func (e heldEnded) Error() string { return e.err.Error() }
+
+// stillHeld reports, with the error the request would now get, whether
+// the request of p may no longer have its answer: its token no longer
+// authenticates p (401), or still fails with a refusal (401, 403 or 404).
+// Other failures (a store that doesn't answer for a moment) are not a
+// refusal: the request goes on waiting, and is checked again before it
+// reads.
+func (h *handler) stillHeld(ctx context.Context, r *http.Request, p Principal, still func(context.Context) error) error {
+	token, _ := RequestToken(r)
+	q, err := h.b.Authenticate(ctx, token)
+	if errors.Is(err, ErrUnauthorized) || (err == nil && q.MemberID != p.MemberID) {
+		return &RequestError{Kind: ErrUnauthorized, Message: "the bearer token is not valid"}
+	}
+	if err != nil || still == nil {
+		return nil
+	}
+	if err := still(ctx); err != nil && (errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound)) {
+		return err
+	}
+	return nil
 }
 
 // addObjects serves POST objects (section 5.4): it checks the media type
@@ -526,7 +590,7 @@ func (h *handler) addObjects(w http.ResponseWriter, r *http.Request, p Principal
 			n = r.ContentLength
 		}
 		n = n*envelopeMemoryFactor + 64<<10
-		release, ok := h.reserve(w, r, p, h.cfg.EnvelopeGate, n, "the server is busy receiving other objects; retry shortly")
+		release, ok := h.reserve(w, r, p, h.cfg.EnvelopeGate, n, "the server is busy receiving other objects; retry shortly", nil)
 		if !ok {
 			return
 		}

@@ -27,7 +27,14 @@ objects they did not author: their signature vouches for the relay.`},
 both on a collection (its id or title), at once on a running node and on
 every front end of its store: the member's next request, an open web UI
 session's included, sees the collection as it now may. What it read
-before is not taken back; what it wrote stays in the log.`}},
+before is not taken back; what it wrote stays in the log.`},
+			{name: "grant", usage: "collection grant --data DIR --collection C --member M [--read] [--write]",
+				help: `Gives an existing member read (--read), write (--write) or, with
+neither, both on a collection (its id or title), keeping what it has, at
+once on a running node and on every front end of its store: the
+member's next request, an open web UI session's included, sees the
+collection as it now may. A member revoked (member revoke) or removed
+(member remove) is refused: its access ended for good.`}},
 		run: runCollection,
 	})
 }
@@ -36,8 +43,11 @@ func runCollection(ctx context.Context, c *cli, args []string) error {
 	if len(args) > 0 && args[0] == "revoke" {
 		return runCollectionRevoke(ctx, c, args[1:])
 	}
+	if len(args) > 0 && args[0] == "grant" {
+		return runCollectionGrant(ctx, c, args[1:])
+	}
 	if len(args) == 0 || args[0] != "add" {
-		return usageErrorf("parley collection add --data DIR --title T --read M,... --write M,...", "collection needs the subcommand add or revoke")
+		return usageErrorf("parley collection add --data DIR --title T --read M,... --write M,...", "collection needs the subcommand add, grant or revoke")
 	}
 	fs := c.newFlagSet("collection add")
 	dir := fs.String("data", "", "the node's data `DIR`ectory")
@@ -135,5 +145,49 @@ func runCollectionRevoke(ctx context.Context, c *cli, args []string) error {
 		what = "write"
 	}
 	fmt.Fprintf(c.stdout, "took away the %s of %s (%s) on %s (%s): its next request sees it; what it wrote stays in the log\n", what, m.Name, m.ID, col.Title, col.ID)
+	return nil
+}
+
+// runCollectionGrant gives a member read and/or write on a collection.
+func runCollectionGrant(ctx context.Context, c *cli, args []string) error {
+	const usage = "parley collection grant --data DIR --collection C --member M [--read] [--write]"
+	fs := c.newFlagSet("collection grant")
+	dir := fs.String("data", "", "the node's data `DIR`ectory")
+	coll := fs.String("collection", "", "the collection's id or `TITLE`")
+	ref := fs.String("member", "", "the member's `NAME` or identity id")
+	read := fs.Bool("read", false, "give it read (with neither --read nor --write: both)")
+	write := fs.Bool("write", false, "give it write")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *coll == "" || *ref == "" || fs.NArg() > 0 {
+		return usageErrorf(usage, "collection grant needs --collection and --member, and no arguments")
+	}
+	if !*read && !*write {
+		*read, *write = true, true
+	}
+	n, err := openNode(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	col, m, err := n.GrantAccess(ctx, *coll, *ref, *read, *write)
+	if errors.Is(err, store.ErrNotFound) {
+		return usageErrorf("check the names: collection add and member add printed them", "%v", err)
+	}
+	if errors.Is(err, store.ErrInvalid) {
+		return usageErrorf("a revoked or removed member's access ended for good: add it again as a new member", "%v", err)
+	}
+	if err != nil {
+		return withExit(3, "", err)
+	}
+	what := "read and write"
+	switch {
+	case !*write:
+		what = "read"
+	case !*read:
+		what = "write"
+	}
+	fmt.Fprintf(c.stdout, "gave %s (%s) %s on %s (%s), keeping what it had: its next request sees it\n", m.Name, m.ID, what, col.Title, col.ID)
 	return nil
 }

@@ -237,6 +237,17 @@ func (b backend) Objects(ctx context.Context, p taxii.Principal, collectionID st
 	if err != nil {
 		return taxii.Page{}, err
 	}
+	// Checked again once read (one indexed lookup): a version stored
+	// after the operator took p's read, between the check above and the
+	// read, is not answered (held.go). The answer is what p would get if
+	// it asked now.
+	if rd, wr, err := b.n.store.Access(ctx, c.ID, p.MemberID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return taxii.Page{}, err
+	} else if !rd && wr {
+		return taxii.Page{}, taxii.ErrForbidden
+	} else if !rd {
+		return taxii.Page{}, taxii.ErrNotFound
+	}
 	out := taxii.Page{More: page.More, Items: make([]taxii.Item, len(page.Objects))}
 	for i, o := range page.Objects {
 		out.Items[i] = taxii.Item{

@@ -289,13 +289,20 @@ func (nd *Node) reserve(w http.ResponseWriter, r *http.Request, m store.Member, 
 }
 
 // reservePage takes n bytes of the response budget for member m, waiting
-// up to budgetWait, or returns errBusy; release gives them back. The web
+// up to budgetWait, or returns errBusy (or errUnauthorized, at once, when
+// the request's token no longer authenticates m); release gives them back. The web
 // UI's pages reserve with it (the UI answers 503 itself), the API's
 // responses through reserve.
 func (nd *Node) reservePage(ctx context.Context, m store.Member, n int64) (release func(), err error) {
 	ctx, cancel := context.WithTimeout(ctx, budgetWait)
 	defer cancel()
-	if err := nd.memory.Acquire(ctx, m.ID, n); err != nil {
+	// A request of a member revoked while it waits ends at once (401),
+	// not after the wait (held.go).
+	err = watchHeld(ctx, reauthenticate, func(ctx context.Context) error { return nd.memory.Acquire(ctx, m.ID, n) })
+	if refused(err) {
+		return nil, err
+	}
+	if err != nil {
 		return nil, errBusy
 	}
 	return func() { nd.memory.Release(m.ID, n) }, nil

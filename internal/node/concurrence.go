@@ -139,7 +139,7 @@ func (n *Node) PrepareConcurrence(ctx context.Context, m store.Member, object st
 		return 0, nil, err
 	}
 	compute = func(ctx context.Context) (opinion.Concurrence, error) {
-		return n.concurrence(ctx, m, object, cs, seqs, bytes, wait)
+		return n.concurrence(ctx, m, object, seqs, bytes, wait)
 	}
 	return concurrenceReservation(len(seqs), bytes, len(members)), compute, nil
 }
@@ -161,10 +161,20 @@ func (n *Node) Concurrence(ctx context.Context, m store.Member, object string, w
 }
 
 // concurrence computes the concurrence on object for member m from the
-// collections cs and the opinion versions at seqs,
-// of bytes bytes, that PrepareConcurrence measured.
-func (n *Node) concurrence(ctx context.Context, m store.Member, object string, cs []store.Collection, seqs []int64, bytes int64, wait time.Duration) (opinion.Concurrence, error) {
+// opinion versions at seqs, of bytes bytes, that PrepareConcurrence
+// measured, in the collections m may read when it computes.
+func (n *Node) concurrence(ctx context.Context, m store.Member, object string, seqs []int64, bytes int64, wait time.Duration) (opinion.Concurrence, error) {
 	var out opinion.Concurrence
+	// The lists as they are now, not as measured: the caller may have
+	// waited for its reservation meanwhile, and the operator taken m's
+	// read (held.go). The versions read are still only those measured.
+	if err := reauthenticate(ctx); err != nil {
+		return out, err
+	}
+	cs, err := n.store.Collections(ctx)
+	if err != nil {
+		return out, err
+	}
 	var readable []string
 	readers := map[string]bool{}
 	visible := false
@@ -213,7 +223,7 @@ func (n *Node) concurrence(ctx context.Context, m store.Member, object string, c
 	// are left out of the evidence too, so that a client's recount from
 	// the evidence agrees.
 	versions = slices.DeleteFunc(versions, func(v store.Object) bool { return !readers[v.Member] })
-	out.Evidence, err = n.opinionEvidence(ctx, versions, wait)
+	out.Evidence, err = n.opinionEvidence(ctx, versions, wait, func(ctx context.Context) error { return n.mayStillRead(ctx, m, readable) })
 	if err != nil {
 		return out, err
 	}
@@ -238,8 +248,8 @@ func (n *Node) concurrence(ctx context.Context, m store.Member, object string, c
 }
 
 // opinionEvidence builds the proof bundle of versions ([Node.bundleOf]).
-func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, wait time.Duration) (tlog.Bundle, error) {
-	b, err := n.bundleOf(ctx, n.store, versions, wait, n.tiles)
+func (n *Node) opinionEvidence(ctx context.Context, versions []store.Object, wait time.Duration, check func(context.Context) error) (tlog.Bundle, error) {
+	b, err := n.bundleOf(ctx, n.store, versions, wait, n.tiles, check)
 	if errors.Is(err, ErrNotIntegrated) {
 		return b, errOpinionsPending
 	}

@@ -187,12 +187,14 @@ func receipt(ctx context.Context, n *Node, ls store.Store, m store.Member, objec
 		return tlog.Receipt{}, err
 	}
 	var e store.Entry
+	var in string
 	err = fmt.Errorf("couldn't find %s: %w", objectID, store.ErrNotFound)
 	for _, c := range cs {
 		if !c.CanRead(m.ID) {
 			continue
 		}
 		if e, err = n.store.EntryFor(ctx, c.ID, objectID, version); err == nil {
+			in = c.ID
 			break
 		}
 		if !errors.Is(err, store.ErrNotFound) {
@@ -202,7 +204,9 @@ func receipt(ctx context.Context, n *Node, ls store.Store, m store.Member, objec
 	if err != nil {
 		return tlog.Receipt{}, err
 	}
-	return entryReceipt(ctx, ls, e, wait, cache)
+	// Found under the lists read above: checked again, with the token,
+	// while it waits and before it answers (held.go).
+	return entryReceipt(ctx, ls, e, wait, cache, func(ctx context.Context) error { return n.mayStillRead(ctx, m, []string{in}) })
 }
 
 // EntryReceipt returns the receipt of one stored log entry (of any kind,
@@ -211,7 +215,7 @@ func receipt(ctx context.Context, n *Node, ls store.Store, m store.Member, objec
 // yet integrated is waited for up to wait (then [ErrNotIntegrated]). It does
 // no access control: callers decide who may see the entry and its salt.
 func EntryReceipt(ctx context.Context, ls store.Store, e store.Entry, wait time.Duration) (tlog.Receipt, error) {
-	return entryReceipt(ctx, ls, e, wait, nil)
+	return entryReceipt(ctx, ls, e, wait, nil, nil)
 }
 
 // hashReader reads proof hashes from the stored tiles, through cache when
@@ -223,8 +227,8 @@ func hashReader(size int64, ls store.Store, cache *tlog.TileCache) tlog.HashRead
 	return tlog.CachedTileHashReader(uint64(size), ls, cache)
 }
 
-func entryReceipt(ctx context.Context, ls store.Store, e store.Entry, wait time.Duration, cache *tlog.TileCache) (tlog.Receipt, error) {
-	size, note, err := waitCovered(ctx, ls, e.Index, wait)
+func entryReceipt(ctx context.Context, ls store.Store, e store.Entry, wait time.Duration, cache *tlog.TileCache, check func(context.Context) error) (tlog.Receipt, error) {
+	size, note, err := waitCovered(ctx, ls, e.Index, wait, check)
 	if err != nil {
 		return tlog.Receipt{}, err
 	}
@@ -333,6 +337,26 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 		respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("start and end must span at most %d entries", MaxLogObjects)))
 		return
 	}
+	reservation := h.n.logObjectsReservation()
+	release, ok := h.n.reserve(w, r, m, reservation)
+	if !ok {
+		return
+	}
+	defer release()
+	// The lists are read once the reservation came, which may take a
+	// while: a member whose read was taken meanwhile reads nothing of
+	// that collection, least of all what was stored since (held.go).
+	// The store reads in batches, with no transaction held between them:
+	// entries past the log's size before the lists were read are not
+	// read, for they may have been logged after a revocation that the
+	// lists don't show yet. (They are not there for the client to ask
+	// for anyway until a checkpoint covers them, which is later still.)
+	size, err := h.n.store.LogSize(r.Context())
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	end = max(start, min(end, size))
 	cs, err := h.n.store.Collections(r.Context())
 	if err != nil {
 		respondError(w, r, err)
@@ -346,12 +370,6 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 			ids = append(ids, c.ID)
 		}
 	}
-	reservation := h.n.logObjectsReservation()
-	release, ok := h.n.reserve(w, r, m, reservation)
-	if !ok {
-		return
-	}
-	defer release()
 
 	rc := http.NewResponseController(w)
 	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve more requests
@@ -510,5 +528,9 @@ func proofBundle(ctx context.Context, n *Node, ls store.Store, m store.Member, i
 			return b, fmt.Errorf("couldn't find %s: %w", id, store.ErrNotFound)
 		}
 	}
-	return n.bundleOf(ctx, ls, objs, wait, cache)
+	colls := make([]string, len(objs))
+	for i, o := range objs {
+		colls[i] = o.Collection
+	}
+	return n.bundleOf(ctx, ls, objs, wait, cache, func(ctx context.Context) error { return n.mayStillRead(ctx, m, colls) })
 }

@@ -13,8 +13,34 @@ import (
 
 // waitCovered waits up to wait for a checkpoint covering entry index
 // (index < 0: any checkpoint, or none for an empty log) and returns its size
-// and note; after wait it fails with [ErrNotIntegrated].
-func waitCovered(ctx context.Context, ls store.Store, index int64, wait time.Duration) (int64, []byte, error) {
+// and note; after wait it fails with [ErrNotIntegrated]. check, when not
+// nil, is whether the request may still have its answer: checked every
+// heldRecheck while it waits (a refusal ends the wait at once) and once
+// more when the checkpoint came (held.go).
+func waitCovered(ctx context.Context, ls store.Store, index int64, wait time.Duration, check func(context.Context) error) (size int64, note []byte, err error) {
+	if check == nil {
+		return pollCovered(ctx, ls, index, wait)
+	}
+	// One look first: most entries are covered already, and need no
+	// watching.
+	size, note, err = pollCovered(ctx, ls, index, 0)
+	if errors.Is(err, ErrNotIntegrated) && wait > 0 {
+		err = watchHeld(ctx, check, func(ctx context.Context) error {
+			size, note, err = pollCovered(ctx, ls, index, wait)
+			return err
+		})
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := check(ctx); err != nil {
+		return 0, nil, err
+	}
+	return size, note, nil
+}
+
+// pollCovered is waitCovered without the checks.
+func pollCovered(ctx context.Context, ls store.Store, index int64, wait time.Duration) (int64, []byte, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		size, note, err := ls.LatestCheckpoint(ctx)
@@ -42,13 +68,16 @@ func waitCovered(ctx context.Context, ls store.Store, index int64, wait time.Dur
 // every member who shared one, so that a verifier checks each signature
 // against the key the log shows in force. It is the one bundle builder of
 // the node: /log/bundle and /concurrence evidence both use it.
-func (n *Node) bundleOf(ctx context.Context, ls store.Store, objs []store.Object, wait time.Duration, cache *tlog.TileCache) (tlog.Bundle, error) {
+//
+// check, when not nil, is whether the request may still have the bundle
+// ([waitCovered]).
+func (n *Node) bundleOf(ctx context.Context, ls store.Store, objs []store.Object, wait time.Duration, cache *tlog.TileCache, check func(context.Context) error) (tlog.Bundle, error) {
 	b := tlog.Bundle{Type: tlog.BundleType, LogKey: n.vkey, Keys: []tlog.BundleKey{}, Items: []tlog.BundleItem{}, Names: map[string]string{}}
 	maxIndex := int64(-1)
 	for _, o := range objs {
 		maxIndex = max(maxIndex, o.LogIndex)
 	}
-	size, note, err := waitCovered(ctx, ls, maxIndex, wait)
+	size, note, err := waitCovered(ctx, ls, maxIndex, wait, check)
 	if err != nil {
 		return b, err
 	}

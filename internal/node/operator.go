@@ -108,3 +108,22 @@ func (n *Node) RevokeAccess(ctx context.Context, collection, member string, read
 	}
 	return c, m, n.store.RevokeAccess(ctx, c.ID, m.ID, read, write)
 }
+
+// GrantAccess gives a member read and/or write on a collection
+// (collection by id or title, member by name or identity id), keeping
+// what it has; as RevokeAccess, it holds from the member's next request
+// on every front end of the store and logs nothing. It fails with
+// store.ErrNotFound for an unknown collection or member, and
+// store.ErrInvalid for a revoked or removed member or when neither read
+// nor write is asked; each changes nothing.
+func (n *Node) GrantAccess(ctx context.Context, collection, member string, read, write bool) (store.Collection, store.Member, error) {
+	c, err := n.findCollection(ctx, collection)
+	if err != nil {
+		return c, store.Member{}, err
+	}
+	m, err := n.ResolveMember(ctx, member)
+	if err != nil {
+		return c, m, err
+	}
+	return c, m, n.store.GrantAccess(ctx, c.ID, m.ID, read, write)
+}

@@ -506,6 +506,12 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 			return
 		}
 		defer release()
+		// The reservation may have taken a while: m must still read the
+		// collection (held.go).
+		if err := n.mayStillRead(r.Context(), m, []string{c.ID}); err != nil {
+			respondError(w, r, err)
+			return
+		}
 		b, err := peer.Bundle(r.Context(), st, p, id)
 		if err != nil {
 			respondError(w, r, err)

@@ -267,6 +267,20 @@ func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string)
 	return a.st.PrivateSet(ctx, id)
 }
 
+// stillReadable checks again, for a request held open or about to
+// answer, that its token still authenticates m and that m may still read
+// set id (held.go): errUnauthorized or errAccessChanged if not.
+func (a *privateAPI) stillReadable(ctx context.Context, m store.Member, id string) error {
+	if err := reauthenticate(ctx); err != nil {
+		return err
+	}
+	_, err := a.readableSet(ctx, m, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errAccessChanged
+	}
+	return err
+}
+
 func (a *privateAPI) info(ctx context.Context, m store.Member, s store.PrivateSet) (private.SetInfo, error) {
 	cfg, err := a.config()
 	if err != nil {
@@ -766,6 +780,11 @@ func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request, m store.Member
 	if err == nil {
 		err = a.refresh(ctx, s.ID)
 	}
+	if err == nil {
+		// The refresh may have waited for another, and tagged indicators
+		// stored meanwhile: the member must still read the set now.
+		err = a.stillReadable(ctx, m, s.ID)
+	}
 	var page [][]byte
 	if err == nil {
 		page, err = a.st.PrivateSetTagsAfter(ctx, s.ID, nil, tagsPage)
@@ -810,7 +829,7 @@ func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request, m store.Mem
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
 	var rc private.KeyReceipt
 	if err == nil {
-		rc, err = a.n.keyReceipt(ctx, s.KeyLogIndex)
+		rc, err = a.n.keyReceipt(ctx, s.KeyLogIndex, func(ctx context.Context) error { return a.stillReadable(ctx, m, s.ID) })
 	}
 	if err != nil {
 		respondError(w, r, err)
@@ -862,9 +881,17 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Me
 	}
 	// One CPU of the node's private-set work for the batch, taken before
 	// the charge so that a reader who gives up waiting isn't charged.
+	// While it waits, and once it has the CPU, the member must still
+	// read the set: one whose read was taken, or who was revoked,
+	// meanwhile gets no answer from the set's key (held.go).
+	still := func(ctx context.Context) error { return a.stillReadable(ctx, m, s.ID) }
 	wctx, cancel := context.WithTimeout(ctx, privateWait)
-	err = cpu.Acquire(wctx, m.ID, 1)
+	err = watchHeld(wctx, still, func(ctx context.Context) error { return cpu.Acquire(ctx, m.ID, 1) })
 	cancel()
+	if refused(err) {
+		respondError(w, r, err)
+		return
+	}
 	if err != nil {
 		respondError(w, r, errPrivateBusy)
 		return
@@ -873,6 +900,9 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Me
 		// Given back before the answer is written, which a slow client
 		// could make long.
 		defer cpu.Release(m.ID, 1)
+		if err := still(ctx); err != nil {
+			return nil, err
+		}
 		if _, err := a.st.SpendPrivateBudget(ctx, s.ID, m.ID, int64(batch.Len()), cfg.QueryBudget); err != nil {
 			return nil, err
 		}
@@ -1059,8 +1089,9 @@ func tagLines(ctx context.Context, prov *private.Provider, fresh []string) ([]st
 // latest signed checkpoint, as the log's own receipts are built
 // ([EntryReceipt], through the node's tile cache). An entry not yet
 // integrated is waited for up to
-// [ReceiptWait], then [ErrNotIntegrated].
-func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt, error) {
+// [ReceiptWait], then [ErrNotIntegrated]; check is whether the request
+// may still have it ([waitCovered]).
+func (n *Node) keyReceipt(ctx context.Context, index int64, check func(context.Context) error) (private.KeyReceipt, error) {
 	es, err := n.store.Entries(ctx, index, index+1)
 	if err != nil {
 		return private.KeyReceipt{}, err
@@ -1068,7 +1099,7 @@ func (n *Node) keyReceipt(ctx context.Context, index int64) (private.KeyReceipt,
 	if len(es) != 1 {
 		return private.KeyReceipt{}, fmt.Errorf("log entry %d: %w", index, store.ErrNotFound)
 	}
-	r, err := entryReceipt(ctx, n.store, es[0], ReceiptWait, n.tiles) // the node's one tile cache
+	r, err := entryReceipt(ctx, n.store, es[0], ReceiptWait, n.tiles, check) // the node's one tile cache
 	if err != nil {
 		return private.KeyReceipt{}, err
 	}

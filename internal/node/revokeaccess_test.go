@@ -25,36 +25,8 @@ import (
 // before: nothing caches the access lists.
 func TestRevokeAccessEveryFrontEnd(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "node")
-	if _, err := Init(ctx, dir, testStoreConfig(t), nil); err != nil {
-		t.Fatal(err)
-	}
-	a, err := Open(ctx, dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	srv := httptest.NewServer(b.Handler(nil))
-	defer srv.Close()
-
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	nm, err := a.AddMember(ctx, "bob", pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob := testMember{ID: nm.ID, Token: nm.Token, Key: priv, Client: &taxii.Client{BaseURL: srv.URL, Token: nm.Token}}
-	if _, err := a.AddMember(ctx, "alice", nil); err != nil {
-		t.Fatal(err)
-	}
-	coll, err := a.AddCollection(ctx, "shared", "", []string{"alice", "bob"}, []string{"alice", "bob"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := twoFrontEnds(t)
+	a, b, srv, bob, coll := f.a, f.b, f.srv, f.bob, f.coll
 	st := post(t, bob.Client, coll, indicator(t, bob.ID, bob.Key, t0))
 	if st.SuccessCount != 1 {
 		t.Fatalf("setup: %+v", st)
@@ -126,4 +98,86 @@ func TestRevokeAccessEveryFrontEnd(t *testing.T) {
 	if _, _, err := a.RevokeAccess(ctx, coll, "alice", false, false); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("RevokeAccess of nothing: %v, want ErrInvalid", err)
 	}
+
+	// Given back through the other front end: bob's next requests, his
+	// open web UI session's included, read and write again.
+	if _, _, err := b.GrantAccess(ctx, "shared", "bob", true, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Client.Objects(ctx, coll, taxii.Query{}); err != nil {
+		t.Errorf("TAXII objects after bob's read was given back: %v", err)
+	}
+	if code := status(receipt); code != http.StatusOK {
+		t.Errorf("bob's receipt after his read was given back: %d", code)
+	}
+	if err := uiGet(ctx, ui, page); err != nil {
+		t.Errorf("bob's web UI session after his read was given back: %v", err)
+	}
+	if _, err := bob.Client.AddObjects(ctx, coll, []json.RawMessage{indicator(t, bob.ID, bob.Key, t0.Add(3))}); !errors.Is(err, taxii.ErrForbidden) {
+		t.Errorf("TAXII add objects with read but no write given back: %v, want 403", err)
+	}
+	if _, _, err := a.GrantAccess(ctx, coll, bob.ID, false, true); err != nil {
+		t.Fatal(err)
+	}
+	if st := post(t, bob.Client, coll, indicator(t, bob.ID, bob.Key, t0.Add(3))); st.SuccessCount != 1 {
+		t.Errorf("bob couldn't write after his write was given back: %+v", st)
+	}
+	if _, err := a.RemoveMember(ctx, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.GrantAccess(ctx, coll, "bob", true, true); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("GrantAccess to a removed member: %v, want ErrInvalid", err)
+	}
+	if _, _, err := a.GrantAccess(ctx, "no such collection", "alice", true, true); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GrantAccess on an unknown collection: %v, want ErrNotFound", err)
+	}
+	if c, err := b.store.Collection(ctx, coll); err != nil || c.CanRead(bob.ID) || c.CanWrite(bob.ID) {
+		t.Errorf("lists after the refused grant: %+v, %v", c, err)
+	}
+}
+
+// frontEnds is a node's store with two front ends: a, the operator's,
+// and b, serving at srv (without workers: nothing integrates the log
+// unless the test does); bob (with a key) and alice (with a key) read
+// and write the collection coll ("shared").
+type frontEnds struct {
+	a, b       *Node
+	srv        *httptest.Server
+	alice, bob testMember
+	coll       string
+}
+
+func twoFrontEnds(t *testing.T) frontEnds {
+	t.Helper()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "node")
+	if _, err := Init(ctx, dir, testStoreConfig(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	srv := httptest.NewServer(b.Handler(nil))
+	t.Cleanup(srv.Close)
+	add := func(name string) testMember {
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		nm, err := a.AddMember(ctx, name, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return testMember{ID: nm.ID, Token: nm.Token, Key: priv, Client: &taxii.Client{BaseURL: srv.URL, Token: nm.Token}}
+	}
+	bob, alice := add("bob"), add("alice")
+	coll, err := a.AddCollection(ctx, "shared", "", []string{"alice", "bob"}, []string{"alice", "bob"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frontEnds{a: a, b: b, srv: srv, alice: alice, bob: bob, coll: coll}
 }

@@ -373,6 +373,8 @@ func (n *Node) requireMember(next MemberHandler) http.Handler {
 		if info := infoOf(r.Context()); info != nil {
 			info.member = m.ID
 		}
-		next(w, r, m)
+		// A handler that holds the request open checks the token again
+		// (held.go).
+		next(w, r.WithContext(withReauth(r.Context(), n.tokenReauth(tok, m.ID))), m)
 	})
 }

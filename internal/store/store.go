@@ -498,6 +498,14 @@ type Store interface {
 	// [Submission].CheckSubmitter). ErrNotFound for an unknown collection
 	// or a member not on its lists; ErrInvalid when neither is asked.
 	RevokeAccess(ctx context.Context, collection, member string, read, write bool) error
+	// GrantAccess gives member read (read) and/or write (write) on
+	// collection, in one transaction, keeping what it has: a member not
+	// on the collection's lists is put on them. Like RevokeAccess it logs
+	// nothing and holds from the next request on every process sharing
+	// the store. ErrNotFound for an unknown collection or member;
+	// ErrInvalid for a revoked or removed member (as AddToken) or when
+	// neither is asked; each changes nothing.
+	GrantAccess(ctx context.Context, collection, member string, read, write bool) error
 	// ---- end of the operator actions ----
 
 	// AddCollection stores c. Readers and writers must be existing member

@@ -129,6 +129,17 @@ func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer release()
+		// The reservation may have waited, and the operator taken the
+		// member's read meanwhile: the page reads under the lists as
+		// they are now, so nothing stored since reaches it.
+		if a, err = h.access(ctx, m); err != nil {
+			h.fail(w, r, http.StatusInternalServerError, "", err)
+			return
+		}
+		if c, ok := a.byID[id]; !ok || !c.CanRead(m.ID) {
+			h.fail(w, r, http.StatusNotFound, "There is no such collection, or you may not read it.", nil)
+			return
+		}
 		page, err := h.q.BrowseObjects(ctx, b)
 		if err != nil {
 			h.fail(w, r, http.StatusInternalServerError, "", err)

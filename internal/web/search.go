@@ -126,6 +126,12 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer release()
+		// The collections the member may read now: the reservation may
+		// have waited while the operator took a read.
+		if a, err = h.access(ctx, sessionFrom(r).member); err != nil {
+			h.fail(w, r, http.StatusInternalServerError, "", err)
+			return
+		}
 	}
 	candidates := store.Bound{Rows: MaxSearchCandidates, Bytes: SearchBytes}
 	seen := map[string]bool{}

@@ -163,3 +163,39 @@ func (s *Store) RevokeAccess(ctx context.Context, collection, member string, rea
 	}
 	return nil
 }
+
+// GrantAccess implements [store.Store].
+func (s *Store) GrantAccess(ctx context.Context, collection, member string, read, write bool) error {
+	if !read && !write {
+		return fmt.Errorf("couldn't grant access to collection %s: neither read nor write given: %w", collection, store.ErrInvalid)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM collections WHERE id = $1`, collection).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("collection %s: %w", collection, store.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		// The member's row lock orders it with RemoveMember and the
+		// revocation of its key (which lock or update that row): a member
+		// removed meanwhile is refused, not put back on the lists.
+		revoked, err := memberRevoked(ctx, tx, member)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			return fmt.Errorf("member %q was revoked or removed: %w", member, store.ErrInvalid)
+		}
+		// A member new to the lists goes last on them, as AddCollection
+		// keeps its order (pos).
+		_, err = tx.Exec(ctx, `INSERT INTO collection_access(collection, member, can_read, can_write, pos)
+			SELECT $1, $2, $3, $4, COALESCE(MAX(pos) + 1, 0) FROM collection_access WHERE collection = $1
+			ON CONFLICT (collection, member) DO UPDATE SET can_read = collection_access.can_read OR excluded.can_read, can_write = collection_access.can_write OR excluded.can_write`,
+			collection, member, read, write)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("couldn't grant access to collection %s: %w", collection, err)
+	}
+	return nil
+}

@@ -148,3 +148,33 @@ func (s *Store) RevokeAccess(ctx context.Context, collection, member string, rea
 	}
 	return nil
 }
+
+// GrantAccess implements [store.Store].
+func (s *Store) GrantAccess(ctx context.Context, collection, member string, read, write bool) error {
+	if !read && !write {
+		return fmt.Errorf("couldn't grant access to collection %s: neither read nor write given: %w", collection, store.ErrInvalid)
+	}
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM collections WHERE id = ?`, collection).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("collection %s: %w", collection, store.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		revoked, err := memberRevoked(ctx, tx, member)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			return fmt.Errorf("member %q was revoked or removed: %w", member, store.ErrInvalid)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO collection_access(collection, member, can_read, can_write) VALUES (?, ?, ?, ?)
+			ON CONFLICT (collection, member) DO UPDATE SET can_read = can_read OR excluded.can_read, can_write = can_write OR excluded.can_write`,
+			collection, member, read, write)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("couldn't grant access to collection %s: %w", collection, err)
+	}
+	return nil
+}

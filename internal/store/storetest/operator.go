@@ -296,3 +296,88 @@ func testRevokeAccess(t *testing.T, s store.Store) {
 		t.Errorf("RevokeAccess changed the log size from %d to %d", size, n)
 	}
 }
+
+// testGrantAccess: GrantAccess gives read, write or both, keeps what the
+// member had, puts a member new to the lists last on them, leaves the
+// others' rights and the log as they were, and refuses what it can't do
+// (an unknown collection or member, a removed or revoked member, nothing
+// asked), changing nothing.
+func testGrantAccess(t *testing.T, s store.Store) {
+	a, b, coll := fixture(t, s)
+	c, d := member("carol"), member("dave")
+	must(t, s.AddMember(ctx, c))
+	must(t, s.AddMember(ctx, d))
+	size, err := s.LogSize(ctx)
+	must(t, err)
+	access := func(m store.Member) (bool, bool) {
+		t.Helper()
+		rd, wr, err := s.Access(ctx, coll, m.ID)
+		must(t, err)
+		return rd, wr
+	}
+	lists := func(what string, readers, writers []string) {
+		t.Helper()
+		col, err := s.Collection(ctx, coll)
+		must(t, err)
+		if !slices.Equal(col.Readers, readers) || !slices.Equal(col.Writers, writers) {
+			t.Errorf("%s: readers %v, writers %v; want %v, %v", what, col.Readers, col.Writers, readers, writers)
+		}
+	}
+
+	must(t, s.GrantAccess(ctx, coll, c.ID, true, false))
+	if rd, wr := access(c); !rd || wr {
+		t.Errorf("carol after a grant of read: read %v, write %v", rd, wr)
+	}
+	lists("after carol's read", []string{a.ID, b.ID, c.ID}, []string{a.ID, b.ID})
+	must(t, s.GrantAccess(ctx, coll, c.ID, false, true))
+	if rd, wr := access(c); !rd || !wr {
+		t.Errorf("carol after a grant of write: read %v, write %v (the read must stay)", rd, wr)
+	}
+	lists("after carol's write", []string{a.ID, b.ID, c.ID}, []string{a.ID, b.ID, c.ID})
+	// Granting what it has changes nothing.
+	must(t, s.GrantAccess(ctx, coll, c.ID, true, true))
+	lists("after granting carol both again", []string{a.ID, b.ID, c.ID}, []string{a.ID, b.ID, c.ID})
+
+	// What revoke took, grant gives back.
+	must(t, s.RevokeAccess(ctx, coll, a.ID, true, false))
+	must(t, s.GrantAccess(ctx, coll, a.ID, true, false))
+	if rd, wr := access(a); !rd || !wr {
+		t.Errorf("alice after her read was given back: read %v, write %v", rd, wr)
+	}
+
+	// Refusals change nothing.
+	must(t, s.RemoveMember(ctx, b.ID))
+	must(t, s.ChangeKey(ctx, store.KeyEvent{Member: d.ID, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}))
+	size, err = s.LogSize(ctx)
+	must(t, err)
+	before, err := s.Collection(ctx, coll)
+	must(t, err)
+	for _, tc := range []struct {
+		what        string
+		coll, m     string
+		read, write bool
+		want        error
+	}{
+		{"a removed member", coll, b.ID, true, true, store.ErrInvalid},
+		{"a removed member's write", coll, b.ID, false, true, store.ErrInvalid},
+		{"a revoked member", coll, d.ID, true, false, store.ErrInvalid},
+		{"an unknown member", coll, "identity--00000000-0000-4000-8000-000000000000", true, true, store.ErrNotFound},
+		{"an unknown collection", "no-such-collection", c.ID, true, true, store.ErrNotFound},
+		{"nothing", coll, c.ID, false, false, store.ErrInvalid},
+	} {
+		if err := s.GrantAccess(ctx, tc.coll, tc.m, tc.read, tc.write); !errors.Is(err, tc.want) {
+			t.Errorf("GrantAccess to %s = %v, want %v", tc.what, err, tc.want)
+		}
+	}
+	after, err := s.Collection(ctx, coll)
+	must(t, err)
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("a refused grant changed the collection:\n%+v\n%+v", after, before)
+	}
+	if rd, wr, err := s.Access(ctx, coll, b.ID); err != nil || rd || wr {
+		t.Errorf("the removed member after a refused grant: read %v, write %v, %v", rd, wr, err)
+	}
+	if n, _ := s.LogSize(ctx); n != size {
+		t.Errorf("GrantAccess changed the log size from %d to %d", size, n)
+	}
+}

@@ -137,6 +137,7 @@ func Run(t *testing.T, open Opener) {
 		{"RemoveMember", testRemoveMember},
 		{"CheckSubmitter", testCheckSubmitter},
 		{"RevokeAccess", testRevokeAccess},
+		{"GrantAccess", testGrantAccess},
 		{"SetCollectionDescription", testSetCollectionDescription},
 	}
 	for _, tc := range tests {
