@@ -33,6 +33,13 @@ type Bundle struct {
 	// the objects, up to the checkpoint, in log order, each with its
 	// inclusion proof: what puts a key in force is the log, not the node.
 	Keys []BundleKey `json:"keys"`
+	// KeyIndex is the node's signed statement of the indexes of ALL the
+	// member key entries, up to the checkpoint, of the members whose
+	// entries Keys holds ([KeyIndex]): what lets a verifier tell that
+	// Keys leaves out no rotation or revocation
+	// ([Bundle.CheckKeyIndex]). Bundles of nodes older than it have
+	// none.
+	KeyIndex string `json:"key_index,omitempty"`
 	// Names maps member identity ids to their display names: informative,
 	// the node's word, not verified.
 	Names map[string]string `json:"names,omitempty"`
