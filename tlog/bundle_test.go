@@ -112,15 +112,37 @@ func TestVerifyBundleRotation(t *testing.T) {
 	if s := res.Items[1].Check.Signer; !s.Key.Equal(pubOf(b)) || s.Authority != AuthorityMember || s.OperatorAsserted() || s.From != 3 {
 		t.Fatalf("item 4 signer %+v", s)
 	}
+	if !res.KeysComplete {
+		t.Error("a bundle with its key index isn't reported with its key entries complete")
+	}
 	dropped := reencode(t, data, func(c *Bundle) {
 		c.Keys = l.keyEvents(t, 3)
 	})
-	if _, err := VerifyBundle(dropped, l.vkey); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "key in force") {
+	if _, err := VerifyBundle(dropped, l.vkey); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "leaves out member key entry 3") {
 		t.Fatalf("rotation dropped: err = %v", err)
+	}
+	// Without a key index (a bundle of an older node), the object signed
+	// with the new key fails with the rotation dropped.
+	droppedOld := reencode(t, data, func(c *Bundle) {
+		c.Keys, c.KeyIndex = l.keyEvents(t, 3), ""
+	})
+	if _, err := VerifyBundle(droppedOld, l.vkey); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "key in force") {
+		t.Fatalf("rotation dropped from a bundle without a key index: err = %v", err)
 	}
 	stale, _ := json.Marshal(l.bundle(t, 5))
 	if _, err := VerifyBundle(stale, l.vkey); err == nil || !strings.Contains(err.Error(), "key in force") {
 		t.Fatalf("rotated-out key: err = %v", err)
+	}
+	// A node that planted the object signed with the rotated-out key and
+	// left the rotation out of its bundle: the key index shows it left
+	// out. (Without one, such a bundle verifies, KeysComplete false.)
+	hidden := reencode(t, stale, func(c *Bundle) { c.Keys = l.keyEvents(t, 3) })
+	if _, err := VerifyBundle(hidden, l.vkey); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "leaves out member key entry 3") {
+		t.Fatalf("planted object, rotation left out: err = %v", err)
+	}
+	hiddenOld := reencode(t, hidden, func(c *Bundle) { c.KeyIndex = "" })
+	if res, err := VerifyBundle(hiddenOld, l.vkey); err != nil || res.KeysComplete {
+		t.Fatalf("planted object, rotation left out, no key index: %v, KeysComplete %v", err, res.KeysComplete)
 	}
 	// Key entries out of log order, or one given twice, are refused.
 	reversed := reencode(t, data, func(c *Bundle) { c.Keys[0], c.Keys[1] = c.Keys[1], c.Keys[0] })
@@ -173,7 +195,10 @@ func TestVerifyBundleAnyByte(t *testing.T) {
 	for i := range data {
 		mod := bytes.Clone(data)
 		mod[i] ^= 0x01
-		if _, err := VerifyBundle(mod, ""); err == nil {
+		// A bundle whose key index no longer decodes reads as one of a
+		// node older than the key index: it may verify, but not with its
+		// key entries shown complete.
+		if res, err := VerifyBundle(mod, ""); err == nil && res.KeysComplete {
 			accepted = append(accepted, i)
 		}
 	}
@@ -191,7 +216,7 @@ func TestVerifyBundleAnyByte(t *testing.T) {
 // bundle's own structure, whose case-insensitive decoding is harmless.
 func isNameByte(data []byte, i int) bool {
 	for _, name := range []string{"type", "log_key", "checkpoint", "keys", "items", "object", "entry", "salt",
-		"collection", "object_id", "version", "member", "log_index", "inclusion_proof"} {
+		"collection", "object_id", "version", "member", "log_index", "inclusion_proof", "key_index"} {
 		q := []byte(`"` + name + `":`)
 		for off := 0; ; {
 			j := bytes.Index(data[off:], q)

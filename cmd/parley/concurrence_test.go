@@ -613,3 +613,52 @@ func TestConcurrenceKeyEntryLeftOut(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyKeyIndex: `parley verify` refuses a bundle whose key index
+// lists a member key entry the bundle leaves out (exit 1, naming it), and
+// verifies a bundle without a key index, as an older node made them, with
+// a warning that its key entries may not be all there are.
+func TestVerifyKeyIndex(t *testing.T) {
+	base, st, _ := demoNode(t)
+	aurelia := st.Members[0]
+	code, served, stderr := runCLI(t, "proof", "--url", base, "--token", aurelia.Token, demo.Report)
+	if code != 0 {
+		t.Fatalf("proof: exit %d: %s", code, stderr)
+	}
+	var b tlog.Bundle
+	if err := json.Unmarshal([]byte(served), &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.KeyIndex == "" || strings.Contains(stderr, "no key index") {
+		t.Fatalf("the node's bundle has no key index:\n%s%s", served, stderr)
+	}
+	dir := t.TempDir()
+	write := func(name string, b tlog.Bundle) string {
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	honest := write("honest.json", b)
+	if code, out, stderr := runCLI(t, "verify", "--log-key", b.LogKey, honest); code != 0 || strings.Contains(stderr, "no key index") {
+		t.Fatalf("verify honest bundle: exit %d:\n%s%s", code, out, stderr)
+	}
+	old := b
+	old.KeyIndex = ""
+	if code, out, stderr := runCLI(t, "verify", "--log-key", b.LogKey, write("old.json", old)); code != 0 || !strings.Contains(stderr, "the bundle has no key index") {
+		t.Errorf("verify a bundle without a key index: exit %d, want 0 with a warning:\n%s%s", code, out, stderr)
+	}
+	left := b
+	left.Keys = slices.DeleteFunc(slices.Clone(b.Keys), func(k tlog.BundleKey) bool {
+		e, _ := tlog.ParseEntry(k.Entry)
+		return e.Member == aurelia.ID
+	})
+	if code, out, stderr := runCLI(t, "verify", "--log-key", b.LogKey, write("left.json", left)); code != 1 || !strings.Contains(stderr, "leaves out member key entry") {
+		t.Errorf("verify a bundle leaving out aurelia's key entry: exit %d, want 1:\n%s%s", code, out, stderr)
+	}
+}
