@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -307,6 +308,29 @@ func TestKeysResponseVerify(t *testing.T) {
 		if _, _, err := c.Verify(l.verifier); !errors.Is(err, ErrProof) {
 			t.Errorf("%s changed: err = %v, want ErrProof", name, err)
 		}
+	}
+	// With the node's key index: the rotation left out is refused;
+	// without one (an older node), Verify takes the events as shown and
+	// VerifyComplete refuses them.
+	r.KeyIndex = l.keyIndex(t, r.Events)
+	if _, _, err := r.VerifyComplete(l.verifier); err != nil {
+		t.Fatalf("VerifyComplete = %v", err)
+	}
+	rotation := r.Events[len(r.Events)-1].LogIndex
+	left := r
+	left.Events = l.keyEvents(t, rotation)
+	if _, _, err := left.Verify(l.verifier); !errors.Is(err, ErrKeyIndex) || !strings.Contains(err.Error(), fmt.Sprintf("leaves out member key entry %d", rotation)) {
+		t.Errorf("rotation left out: Verify = %v, want ErrKeyIndex", err)
+	}
+	left.KeyIndex = ""
+	if _, _, err := left.Verify(l.verifier); err != nil {
+		t.Errorf("no key index: Verify = %v", err)
+	}
+	if _, _, err := left.VerifyComplete(l.verifier); !errors.Is(err, ErrKeyIndex) {
+		t.Errorf("no key index: VerifyComplete = %v, want ErrKeyIndex", err)
+	}
+	if _, _, err := r.VerifyComplete(l.verifier, "identity--00000000-0000-4000-8000-000000000042"); !errors.Is(err, ErrKeyIndex) {
+		t.Errorf("a member the index doesn't list: VerifyComplete = %v, want ErrKeyIndex", err)
 	}
 	_, vkey, _ := NewNodeKey(strings.NewReader(strings.Repeat("o", 64)), testOrigin)
 	v, err := NewVerifier(vkey)

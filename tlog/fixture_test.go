@@ -219,13 +219,13 @@ func (l *testLog) bundle(t testing.TB, idx ...uint64) Bundle {
 }
 
 // keyIndex signs the key index of keys against the latest checkpoint.
-func (l *testLog) keyIndex(t testing.TB, keys []BundleKey) string {
+func (l *testLog) keyIndex(t testing.TB, keys []BundleKey, members ...string) string {
 	t.Helper()
 	cp, err := ParseCheckpoint(mustSplit(t, l.notes[len(l.notes)-1]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := NewKeyIndex(cp, keys, nil)
+	k, err := NewKeyIndex(cp, keys, members)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -177,11 +177,11 @@ func NewKeyIndex(cp Checkpoint, keys []BundleKey, members []string) (KeyIndex, e
 
 // CheckKeyIndex checks that the bundle's member key entries are the whole
 // key history, up to the checkpoint cp (which the caller opened with the
-// bundle's log key), of every member they name and of every member in
-// members (the members whose signatures the caller will check): the
-// bundle's key index must verify with its log key, be of cp's tree, list
-// each of those members, and list for each exactly the indexes of the
-// bundle's key entries of that member. A bundle with no key index, one
+// bundle's log key), of every member they name, every member the index
+// lists, and every member in members (the members whose signatures the
+// caller will check): the bundle's key index must verify with its log
+// key, be of cp's tree, list each of those members, and list for each
+// exactly the indexes of the bundle's key entries of that member. A bundle with no key index, one
 // that leaves out a member's key entry, or one that shows an entry the
 // index doesn't list fails with [ErrKeyIndex].
 func (b *Bundle) CheckKeyIndex(cp Checkpoint, members []string) error {
@@ -191,6 +191,14 @@ func (b *Bundle) CheckKeyIndex(cp Checkpoint, members []string) error {
 	v, err := NewVerifier(b.LogKey)
 	if err != nil {
 		return fmt.Errorf("%w: log key: %v", ErrKeyIndex, err)
+	}
+	return b.checkKeyIndex(v, cp, members)
+}
+
+// checkKeyIndex is [Bundle.CheckKeyIndex] with the log verifier v.
+func (b *Bundle) checkKeyIndex(v note.Verifier, cp Checkpoint, members []string) error {
+	if b.KeyIndex == "" {
+		return fmt.Errorf("%w: the evidence has no key index, so it doesn't prove that it shows every key rotation and revocation of its members (a node of a version older than the key index sends none)", ErrKeyIndex)
 	}
 	k, err := OpenKeyIndex([]byte(b.KeyIndex), v)
 	if err != nil {
@@ -206,6 +214,13 @@ func (b *Bundle) CheckKeyIndex(cp Checkpoint, members []string) error {
 			return fmt.Errorf("%w: member key entry %d: %v", ErrKeyIndex, bk.LogIndex, err)
 		}
 		shown[e.Member] = append(shown[e.Member], bk.LogIndex)
+	}
+	// Every member the index lists must be shown with all its entries
+	// too, and every member asked about must be listed.
+	for m := range k.Members {
+		if _, ok := shown[m]; !ok {
+			shown[m] = nil
+		}
 	}
 	for _, m := range members {
 		if _, ok := shown[m]; !ok {
