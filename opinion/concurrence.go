@@ -19,8 +19,10 @@ import (
 // `parley verify`) holding every version the requesting member may read of
 // every opinion that refers to the object in any version, each with its
 // log entry, salt and inclusion proof against one signed checkpoint, and
-// the member key entries of the members who wrote them: each version
-// counts only with the key they show in force at its log position.
+// the member key entries of the members who wrote them, with the node's
+// signed key index listing all of them up to the checkpoint
+// ([tlog.KeyIndex]): each version counts only with the key they show in
+// force at its log position, and none of them may be left out.
 type Concurrence struct {
 	Tally
 	// Voices is the number of members whose opinion counts (len(Opinions)).
