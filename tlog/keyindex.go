@@ -181,13 +181,11 @@ func NewKeyIndex(cp Checkpoint, keys []BundleKey, members []string) (KeyIndex, e
 // lists, and every member in members (the members whose signatures the
 // caller will check): the bundle's key index must verify with its log
 // key, be of cp's tree, list each of those members, and list for each
-// exactly the indexes of the bundle's key entries of that member. A bundle with no key index, one
-// that leaves out a member's key entry, or one that shows an entry the
-// index doesn't list fails with [ErrKeyIndex].
+// exactly the indexes of the bundle's key entries of that member. A
+// bundle with no key index, one that leaves out a member's key entry, or
+// one that shows an entry the index doesn't list fails with
+// [ErrKeyIndex].
 func (b *Bundle) CheckKeyIndex(cp Checkpoint, members []string) error {
-	if b.KeyIndex == "" {
-		return fmt.Errorf("%w: the evidence has no key index, so it doesn't prove that it shows every key rotation and revocation of its members (a node of a version older than the key index sends none)", ErrKeyIndex)
-	}
 	v, err := NewVerifier(b.LogKey)
 	if err != nil {
 		return fmt.Errorf("%w: log key: %v", ErrKeyIndex, err)
