@@ -19,8 +19,10 @@ import (
 // `parley verify`) holding every version the requesting member may read of
 // every opinion that refers to the object in any version, each with its
 // log entry, salt and inclusion proof against one signed checkpoint, and
-// the member key entries of the members who wrote them: each version
-// counts only with the key they show in force at its log position.
+// the member key entries of the members who wrote them, with the node's
+// signed key index listing all of them up to the checkpoint
+// ([tlog.KeyIndex]): each version counts only with the key they show in
+// force at its log position, and none of them may be left out.
 type Concurrence struct {
 	Tally
 	// Voices is the number of members whose opinion counts (len(Opinions)).
@@ -81,10 +83,14 @@ type Verification struct {
 //  2. every item's entry must be an object entry included at its index in
 //     the checkpoint's tree, commit to the object with its salt, and name
 //     the object's id, version and creator; any failure is [ErrEvidence];
-//  3. every item's opinion is verified with [VerifyLogged] (the entry's
-//     member shared it) against the key the evidence's member key entries
-//     held in force for that member at the item's index; those that fail
-//     simply don't count;
+//  3. the evidence's key index ([tlog.Bundle.CheckKeyIndex]) must verify
+//     with the log key, be of the checkpoint's tree, and list exactly the
+//     member key entries the evidence shows for every member who shared
+//     an item: evidence that leaves out a rotation or revocation of one
+//     (or has no key index) is [ErrEvidence]. Then every item's opinion is
+//     verified with [VerifyLogged] (the entry's member shared it) against
+//     the key the evidence's member key entries held in force for that
+//     member at the item's index; those that fail simply don't count;
 //  4. the claimed tally is checked against the verified opinions with
 //     [Check] (an error wraps [ErrMismatch]); Voices must equal the number
 //     of claimed opinions, and the verified voices may not outnumber
@@ -105,6 +111,19 @@ func VerifyConcurrence(c Concurrence, pinnedLogKey string) (Verification, error)
 		}
 		var err error
 		if res.Checkpoint, keys, err = b.Open(); err != nil {
+			return res, fmt.Errorf("%w: %v", ErrEvidence, err)
+		}
+	}
+	if len(b.Items) > 0 {
+		// The key entries must be each sharer's whole key history up to
+		// the checkpoint: one left out (a rotation, a revocation) would
+		// leave an ended key looking in force, and an opinion signed with
+		// it counting.
+		sharers := make([]string, 0, len(b.Items))
+		for _, it := range b.Items {
+			sharers = append(sharers, it.Member)
+		}
+		if err := b.CheckKeyIndex(res.Checkpoint, sharers); err != nil {
 			return res, fmt.Errorf("%w: %v", ErrEvidence, err)
 		}
 	}

@@ -2,8 +2,11 @@ package opinion
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parley-exchange/parley/stix"
@@ -115,7 +118,8 @@ func TestVerifyConcurrence(t *testing.T) {
 			e.Key = newMember(9).pub()
 			c.Evidence.Keys[0].Entry, _ = e.Marshal()
 		}, ErrEvidence},
-		{"a member's key entry left out", func(c *Concurrence) { c.Evidence.Keys = c.Evidence.Keys[1:] }, ErrMismatch},
+		{"a member's key entry left out", func(c *Concurrence) { c.Evidence.Keys = c.Evidence.Keys[1:] }, ErrEvidence},
+		{"key index dropped", func(c *Concurrence) { c.Evidence.KeyIndex = "" }, ErrEvidence},
 		{"key entries out of order", func(c *Concurrence) {
 			c.Evidence.Keys[0], c.Evidence.Keys[1] = c.Evidence.Keys[1], c.Evidence.Keys[0]
 		}, ErrEvidence},
@@ -142,5 +146,64 @@ func TestVerifyConcurrenceNoOpinions(t *testing.T) {
 	empty.Counts[Agree] = 1
 	if _, err := VerifyConcurrence(empty, ""); !errors.Is(err, ErrMismatch) {
 		t.Errorf("a count with no opinions: %v", err)
+	}
+}
+
+// TestVerifyConcurrenceKeyEntryLeftOut: a lying node logs an opinion
+// signed with a member's key after the log ended that key (a rotation,
+// member-signed or operator-asserted, a key revocation, the member's
+// revocation), claims it counts, and serves evidence that leaves the
+// ending entry out, so that the old key looks in force at the opinion's
+// position. The key index shows the entry left out and the client refuses
+// the evidence; the honest evidence verifies, without that opinion.
+func TestVerifyConcurrenceKeyEntryLeftOut(t *testing.T) {
+	a, b, a2 := newMember(1), newMember(2), newMember(9)
+	for _, tc := range []struct {
+		name string
+		end  tlog.Entry
+	}{
+		{"member-signed rotation", tlog.Entry{Member: a.id, Event: tlog.EventRotate, Key: a2.pub(), Authority: tlog.AuthorityMember,
+			Statement: ed25519.Sign(a.key, tlog.RotationMessage(a.pub(), a2.pub()))}},
+		{"operator rotation", tlog.Entry{Member: a.id, Event: tlog.EventRotate, Key: a2.pub(), Authority: tlog.AuthorityOperator}},
+		{"key revocation", tlog.Entry{Member: a.id, Event: tlog.EventRevokeKey, Key: a.pub(), Authority: tlog.AuthorityOperator}},
+		{"member revocation", tlog.Entry{Member: a.id, Event: tlog.EventRevokeMember, Authority: tlog.AuthorityOperator}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stale := a.signed(t, spec{id: 1, value: StronglyAgree})
+			other := b.signed(t, spec{id: 2, value: Disagree})
+			ev, vkey := logEvidence(t, []member{a, b}, step{key: tc.end}, step{object: stale}, step{object: other})
+			// What the node claims: a's opinion counts (with the key
+			// the forged evidence shows in force).
+			var claimed []Opinion
+			for _, o := range [][]byte{stale, other} {
+				op, _ := Verify(o, keysOf(a, b))
+				claimed = append(claimed, op)
+			}
+			lie := Compute(reportID, claimed)
+			forged := Concurrence{Tally: lie, Voices: lie.Voices(), MembersWithAccess: 2, Evidence: ev}
+			forged.Evidence.Keys = slices.DeleteFunc(slices.Clone(ev.Keys), func(k tlog.BundleKey) bool { return k.LogIndex == ev.Keys[len(ev.Keys)-1].LogIndex })
+			_, err := VerifyConcurrence(forged, vkey)
+			if !errors.Is(err, ErrEvidence) || !strings.Contains(err.Error(), "leaves out member key entry") {
+				t.Errorf("VerifyConcurrence(evidence without the %s) = %v, want the entry left out refused", tc.name, err)
+			}
+
+			// The honest answer: the same log, every key entry shown; the
+			// opinion signed with the ended key doesn't count.
+			honestTally := Compute(reportID, []Opinion{claimed[1]})
+			honest := Concurrence{Tally: honestTally, Voices: honestTally.Voices(), MembersWithAccess: 2, Evidence: ev}
+			res, err := VerifyConcurrence(honest, vkey)
+			if err != nil {
+				t.Fatalf("VerifyConcurrence(honest) = %v", err)
+			}
+			if res.Items[0].Err == nil || res.Items[1].Err != nil || res.Tally.Voices() != 1 {
+				t.Errorf("honest verification: items %+v, %d voices; want only the second opinion counted", res.Items, res.Tally.Voices())
+			}
+			// The lie with the honest evidence fails too: the tally
+			// doesn't follow.
+			forged.Evidence = ev
+			if _, err := VerifyConcurrence(forged, vkey); !errors.Is(err, ErrMismatch) {
+				t.Errorf("the claimed tally with the honest evidence: %v, want ErrMismatch", err)
+			}
+		})
 	}
 }

@@ -128,6 +128,25 @@ const testOrigin = "parley.test/opinion"
 // them and the log's verifier key.
 func evidence(t testing.TB, members []member, objects ...[]byte) (tlog.Bundle, string) {
 	t.Helper()
+	steps := make([]step, len(objects))
+	for i, o := range objects {
+		steps[i] = step{object: o}
+	}
+	return logEvidence(t, members, steps...)
+}
+
+// step is one entry a test log holds after the members' registrations: an
+// object, or (when object is nil) the member key entry key.
+type step struct {
+	object []byte
+	key    tlog.Entry
+}
+
+// logEvidence is [evidence] for a log of the given steps after the
+// members' registrations: the bundle an honest node serves, with every key
+// entry of the members and its signed key index.
+func logEvidence(t testing.TB, members []member, steps ...step) (tlog.Bundle, string) {
+	t.Helper()
 	ctx := context.Background()
 	skey, vkey, err := tlog.NewNodeKey(bytes.NewReader(bytes.Repeat([]byte{7}, 64)), testOrigin)
 	if err != nil {
@@ -158,8 +177,18 @@ func evidence(t testing.TB, members []member, objects ...[]byte) (tlog.Bundle, s
 		keys = append(keys, tlog.BundleKey{Entry: leaf, LogIndex: tb.Size()})
 		tb.Append(tlog.LeafHash(leaf))
 	}
-	for i, obj := range objects {
-		canon, err := stix.Canonicalize(obj)
+	for i, st := range steps {
+		if st.object == nil {
+			st.key.Kind, st.key.Received = tlog.KindMemberKey, t0.Add(time.Hour+time.Duration(i)*time.Second)
+			leaf, err := st.key.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, tlog.BundleKey{Entry: leaf, LogIndex: tb.Size()})
+			tb.Append(tlog.LeafHash(leaf))
+			continue
+		}
+		canon, err := stix.Canonicalize(st.object)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,8 +231,32 @@ func evidence(t testing.TB, members []member, objects ...[]byte) (tlog.Bundle, s
 		t.Fatal(err)
 	}
 	b := tlog.Bundle{Type: tlog.BundleType, LogKey: vkey, Checkpoint: string(cp), Keys: keys, Items: items, Names: map[string]string{}}
+	opened, err := tlog.OpenCheckpoint(cp, mustVerifier(t, vkey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.id
+	}
+	ki, err := tlog.NewKeyIndex(opened, keys, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.KeyIndex, err = tlog.SignKeyIndex(ki, signer); err != nil {
+		t.Fatal(err)
+	}
 	for i, m := range members {
 		b.Names[m.id] = fmt.Sprintf("member-%d", i+1)
 	}
 	return b, vkey
+}
+
+func mustVerifier(t testing.TB, vkey string) note.Verifier {
+	t.Helper()
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -33,6 +33,13 @@ type Bundle struct {
 	// the objects, up to the checkpoint, in log order, each with its
 	// inclusion proof: what puts a key in force is the log, not the node.
 	Keys []BundleKey `json:"keys"`
+	// KeyIndex is the node's signed statement of the indexes of ALL the
+	// member key entries, up to the checkpoint, of the members whose
+	// entries Keys holds ([KeyIndex]): what lets a verifier tell that
+	// Keys leaves out no rotation or revocation
+	// ([Bundle.CheckKeyIndex]). Bundles of nodes older than it have
+	// none.
+	KeyIndex string `json:"key_index,omitempty"`
 	// Names maps member identity ids to their display names: informative,
 	// the node's word, not verified.
 	Names map[string]string `json:"names,omitempty"`
@@ -143,8 +150,12 @@ type BundleResult struct {
 	LogKey     string
 	Checkpoint Checkpoint
 	// Keys is the member key history the bundle's key entries show.
-	Keys  *KeyHistory
-	Items []VerifiedItem
+	Keys *KeyHistory
+	// KeysComplete is true when the bundle's key index verified: Keys is
+	// the whole key history, up to the checkpoint, of every member it
+	// names (see [VerifyBundle]).
+	KeysComplete bool
+	Items        []VerifiedItem
 	// Witnessed are the cosigned checkpoint notes that verified with the
 	// log key and are consistent with Checkpoint, the bundle's own
 	// checkpoint among them: [BundleResult.WitnessedTimes] reads their
@@ -167,8 +178,13 @@ type BundleResult struct {
 // The error
 // wraps [ErrBundle] and names the first failure.
 //
-// A bundle proves what its entries say; that the node left out no later
-// key event is what a full [Audit] proves.
+// A bundle with a key index ([Bundle.KeyIndex]) must list in it exactly
+// the key entries it carries of every member it names and of every
+// item's member ([Bundle.CheckKeyIndex]): one that leaves out a rotation
+// or revocation fails, and KeysComplete is true. A bundle without one (a
+// node older than the key index made it) verifies as before, KeysComplete
+// false: it proves what its entries say, and that the node left out no
+// later key event is what a full [Audit] proves.
 func VerifyBundle(data []byte, pinnedKey string) (BundleResult, error) {
 	var res BundleResult
 	var b Bundle
@@ -188,6 +204,16 @@ func VerifyBundle(data []byte, pinnedKey string) (BundleResult, error) {
 	res.Checkpoint, res.LogKey, res.Keys = cp, b.LogKey, keys
 	if len(b.Items) == 0 {
 		return res, fmt.Errorf("%w: no items", ErrBundle)
+	}
+	if b.KeyIndex != "" {
+		members := make([]string, len(b.Items))
+		for i, it := range b.Items {
+			members[i] = it.Member
+		}
+		if err := b.CheckKeyIndex(cp, members); err != nil {
+			return res, fmt.Errorf("%w: %v", ErrBundle, err)
+		}
+		res.KeysComplete = true
 	}
 	v, _ := NewVerifier(b.LogKey) // Open checked it
 	res.Witnessed = append(res.Witnessed, []byte(b.Checkpoint))

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -112,15 +113,37 @@ func TestVerifyBundleRotation(t *testing.T) {
 	if s := res.Items[1].Check.Signer; !s.Key.Equal(pubOf(b)) || s.Authority != AuthorityMember || s.OperatorAsserted() || s.From != 3 {
 		t.Fatalf("item 4 signer %+v", s)
 	}
+	if !res.KeysComplete {
+		t.Error("a bundle with its key index isn't reported with its key entries complete")
+	}
 	dropped := reencode(t, data, func(c *Bundle) {
 		c.Keys = l.keyEvents(t, 3)
 	})
-	if _, err := VerifyBundle(dropped, l.vkey); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "key in force") {
+	if _, err := VerifyBundle(dropped, l.vkey); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "leaves out member key entry 3") {
 		t.Fatalf("rotation dropped: err = %v", err)
+	}
+	// Without a key index (a bundle of an older node), the object signed
+	// with the new key fails with the rotation dropped.
+	droppedOld := reencode(t, data, func(c *Bundle) {
+		c.Keys, c.KeyIndex = l.keyEvents(t, 3), ""
+	})
+	if _, err := VerifyBundle(droppedOld, l.vkey); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "key in force") {
+		t.Fatalf("rotation dropped from a bundle without a key index: err = %v", err)
 	}
 	stale, _ := json.Marshal(l.bundle(t, 5))
 	if _, err := VerifyBundle(stale, l.vkey); err == nil || !strings.Contains(err.Error(), "key in force") {
 		t.Fatalf("rotated-out key: err = %v", err)
+	}
+	// A node that planted the object signed with the rotated-out key and
+	// left the rotation out of its bundle: the key index shows it left
+	// out. (Without one, such a bundle verifies, KeysComplete false.)
+	hidden := reencode(t, stale, func(c *Bundle) { c.Keys = l.keyEvents(t, 3) })
+	if _, err := VerifyBundle(hidden, l.vkey); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "leaves out member key entry 3") {
+		t.Fatalf("planted object, rotation left out: err = %v", err)
+	}
+	hiddenOld := reencode(t, hidden, func(c *Bundle) { c.KeyIndex = "" })
+	if res, err := VerifyBundle(hiddenOld, l.vkey); err != nil || res.KeysComplete {
+		t.Fatalf("planted object, rotation left out, no key index: %v, KeysComplete %v", err, res.KeysComplete)
 	}
 	// Key entries out of log order, or one given twice, are refused.
 	reversed := reencode(t, data, func(c *Bundle) { c.Keys[0], c.Keys[1] = c.Keys[1], c.Keys[0] })
@@ -173,7 +196,10 @@ func TestVerifyBundleAnyByte(t *testing.T) {
 	for i := range data {
 		mod := bytes.Clone(data)
 		mod[i] ^= 0x01
-		if _, err := VerifyBundle(mod, ""); err == nil {
+		// A bundle whose key index no longer decodes reads as one of a
+		// node older than the key index: it may verify, but not with its
+		// key entries shown complete.
+		if res, err := VerifyBundle(mod, ""); err == nil && res.KeysComplete {
 			accepted = append(accepted, i)
 		}
 	}
@@ -191,7 +217,7 @@ func TestVerifyBundleAnyByte(t *testing.T) {
 // bundle's own structure, whose case-insensitive decoding is harmless.
 func isNameByte(data []byte, i int) bool {
 	for _, name := range []string{"type", "log_key", "checkpoint", "keys", "items", "object", "entry", "salt",
-		"collection", "object_id", "version", "member", "log_index", "inclusion_proof"} {
+		"collection", "object_id", "version", "member", "log_index", "inclusion_proof", "key_index"} {
 		q := []byte(`"` + name + `":`)
 		for off := 0; ; {
 			j := bytes.Index(data[off:], q)
@@ -282,6 +308,29 @@ func TestKeysResponseVerify(t *testing.T) {
 		if _, _, err := c.Verify(l.verifier); !errors.Is(err, ErrProof) {
 			t.Errorf("%s changed: err = %v, want ErrProof", name, err)
 		}
+	}
+	// With the node's key index: the rotation left out is refused;
+	// without one (an older node), Verify takes the events as shown and
+	// VerifyComplete refuses them.
+	r.KeyIndex = l.keyIndex(t, r.Events)
+	if _, _, err := r.VerifyComplete(l.verifier); err != nil {
+		t.Fatalf("VerifyComplete = %v", err)
+	}
+	rotation := r.Events[len(r.Events)-1].LogIndex
+	left := r
+	left.Events = l.keyEvents(t, rotation)
+	if _, _, err := left.Verify(l.verifier); !errors.Is(err, ErrKeyIndex) || !strings.Contains(err.Error(), fmt.Sprintf("leaves out member key entry %d", rotation)) {
+		t.Errorf("rotation left out: Verify = %v, want ErrKeyIndex", err)
+	}
+	left.KeyIndex = ""
+	if _, _, err := left.Verify(l.verifier); err != nil {
+		t.Errorf("no key index: Verify = %v", err)
+	}
+	if _, _, err := left.VerifyComplete(l.verifier); !errors.Is(err, ErrKeyIndex) {
+		t.Errorf("no key index: VerifyComplete = %v, want ErrKeyIndex", err)
+	}
+	if _, _, err := r.VerifyComplete(l.verifier, "identity--00000000-0000-4000-8000-000000000042"); !errors.Is(err, ErrKeyIndex) {
+		t.Errorf("a member the index doesn't list: VerifyComplete = %v, want ErrKeyIndex", err)
 	}
 	_, vkey, _ := NewNodeKey(strings.NewReader(strings.Repeat("o", 64)), testOrigin)
 	v, err := NewVerifier(vkey)

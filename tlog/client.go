@@ -374,18 +374,46 @@ type KeysResponse struct {
 	// rotated moments ago may be among the entries the next checkpoint
 	// covers. Unproved (the node's word): only a reason to wait.
 	Sequenced uint64 `json:"sequenced,omitempty"`
+	// KeyIndex is the node's signed list of the indexes of every key
+	// entry, up to the checkpoint, of the members asked for (of every
+	// member when none was) ([KeyIndex]): what shows that Events leaves
+	// none out. A Parley node since it added the field sends one.
+	KeyIndex string `json:"key_index,omitempty"`
 }
 
 // Verify checks the response's checkpoint with the log key (and that it is
 // of TreeSize), every event's inclusion, and replays the events, in log
-// order, into a [KeyHistory].
+// order, into a [KeyHistory]. When the response has a key index, it must
+// be signed with the log key, of the checkpoint's tree, and list exactly
+// the events shown of every member it shows ([Bundle.CheckKeyIndex]); a
+// response without one (a node older than it) is verified as before: use
+// [KeysResponse.VerifyComplete] where a left-out rotation or revocation
+// matters.
 func (r KeysResponse) Verify(v note.Verifier) (*KeyHistory, Checkpoint, error) {
+	return r.verify(v, false, nil)
+}
+
+// VerifyComplete is [KeysResponse.Verify] requiring the key index, and
+// listed in it each of members (the members asked for): it fails with
+// [ErrKeyIndex] for a response whose events may not be the whole key
+// history of those members up to the checkpoint.
+func (r KeysResponse) VerifyComplete(v note.Verifier, members ...string) (*KeyHistory, Checkpoint, error) {
+	return r.verify(v, true, members)
+}
+
+func (r KeysResponse) verify(v note.Verifier, complete bool, members []string) (*KeyHistory, Checkpoint, error) {
 	cp, err := OpenCheckpoint([]byte(r.Checkpoint), v)
 	if err != nil {
 		return nil, cp, err
 	}
 	if cp.Size != r.TreeSize {
 		return nil, cp, fmt.Errorf("%w: tree size %d isn't the checkpoint's %d", ErrProof, r.TreeSize, cp.Size)
+	}
+	if r.KeyIndex != "" || complete {
+		b := Bundle{LogKey: v.Name(), Keys: r.Events, KeyIndex: r.KeyIndex}
+		if err := b.checkKeyIndex(v, cp, members); err != nil {
+			return nil, cp, err
+		}
 	}
 	h, err := ReplayKeys(r.Events, cp)
 	if err != nil {

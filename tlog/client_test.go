@@ -86,6 +86,7 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				resp.Events = append(resp.Events, k)
 			}
 		}
+		resp.KeyIndex = l.keyIndex(nopTB{}, resp.Events, q["member"]...)
 		if n.serveKeys != nil {
 			n.serveKeys(&resp)
 		}
@@ -339,6 +340,22 @@ func TestObjectVerifier(t *testing.T) {
 	forged := &ObjectVerifier{Log: c, Key: l.verifier}
 	if _, err := forged.Verify(ctx, []VerifyItem{item(1)}); !errors.Is(err, ErrProof) {
 		t.Fatalf("forged key entry: %v", err)
+	}
+	// A node that leaves out the rotation to the third key (entry 8),
+	// so that the second looks in force at entry 9 (an object it planted
+	// signed with it would verify), is refused: its key index lists the
+	// entry; and a node that sends no key index is refused too.
+	n.serveKeys = func(r *KeysResponse) {
+		r.Events = slices.DeleteFunc(r.Events, func(k BundleKey) bool { return k.LogIndex == 8 })
+	}
+	leftOut := &ObjectVerifier{Log: c, Key: l.verifier}
+	if _, err := leftOut.Verify(ctx, []VerifyItem{item(9)}); !errors.Is(err, ErrKeyIndex) || !strings.Contains(err.Error(), "leaves out member key entry 8") {
+		t.Fatalf("rotation left out of /log/keys: %v, want ErrKeyIndex", err)
+	}
+	n.serveKeys = func(r *KeysResponse) { r.KeyIndex = "" }
+	noIndex := &ObjectVerifier{Log: c, Key: l.verifier}
+	if _, err := noIndex.Verify(ctx, []VerifyItem{item(9)}); !errors.Is(err, ErrKeyIndex) {
+		t.Fatalf("/log/keys without a key index: %v, want ErrKeyIndex", err)
 	}
 	n.serveKeys = nil
 

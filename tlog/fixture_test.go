@@ -214,5 +214,33 @@ func (l *testLog) bundle(t testing.TB, idx ...uint64) Bundle {
 		}
 		b.Items = append(b.Items, BundleItem{Object: l.objects[i], Entry: l.leaves[i], Opening: l.openings[i], LogIndex: i, InclusionProof: p})
 	}
+	b.KeyIndex = l.keyIndex(t, b.Keys)
 	return b
+}
+
+// keyIndex signs the key index of keys against the latest checkpoint.
+func (l *testLog) keyIndex(t testing.TB, keys []BundleKey, members ...string) string {
+	t.Helper()
+	cp, err := ParseCheckpoint(mustSplit(t, l.notes[len(l.notes)-1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := NewKeyIndex(cp, keys, members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := SignKeyIndex(k, l.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustSplit(t testing.TB, signed []byte) []byte {
+	t.Helper()
+	text, err := SplitNote(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
 }

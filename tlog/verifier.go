@@ -114,7 +114,7 @@ func (v *ObjectVerifier) loadKeys(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("couldn't read the log's member keys: %w", err)
 	}
-	h, kcp, err := r.Verify(v.Key)
+	h, kcp, err := r.VerifyComplete(v.Key)
 	if err != nil {
 		return fmt.Errorf("the log's member keys don't verify: %w", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"net"
@@ -520,5 +521,144 @@ func TestOpinionKeyJustRotated(t *testing.T) {
 	code, out, stderr := runCLI(t, "opinion", "--url", srv.URL, "--token", aurelia.Token, "--key", newKey, demo.Report, "disagree")
 	if code != 0 || !strings.Contains(stderr, "waiting up to") {
 		t.Fatalf("opinion with the key rotated in moments ago: exit %d, want 0 after a wait:\n%s%s", code, out, stderr)
+	}
+}
+
+// TestConcurrenceKeyEntryLeftOut: `parley concurrence` refuses evidence
+// that leaves out a member's later key entry (its own rotation, one the
+// operator asserted, a key revocation, its revocation): with it left out
+// an older key would look in force, and an opinion signed with it after
+// the log ended it would count. Exit 1, saying which entry is missing;
+// the honest answer still verifies.
+func TestConcurrenceKeyEntryLeftOut(t *testing.T) {
+	for _, kind := range []string{"member-signed rotation", "operator rotation", "key revocation", "member revocation"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			if code, _, stderr := runCLI(t, "demo", "--data", dir, "--listen", "127.0.0.1:0", "--no-serve"); code != 0 {
+				t.Fatalf("demo: exit %d: %s", code, stderr)
+			}
+			var st demoState
+			b, err := os.ReadFile(filepath.Join(dir, "demo", "demo.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &st); err != nil {
+				t.Fatal(err)
+			}
+			aurelia, borovia := st.Members[0], st.Members[1]
+			ctx, cancel := context.WithCancel(context.Background())
+			n, err := node.Open(ctx, dir, node.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			newKey := filepath.Join(t.TempDir(), "aurelia-2.key")
+			if code, _, stderr := runCLI(t, "keygen", "--out", newKey); code != 0 {
+				t.Fatalf("keygen: exit %d: %s", code, stderr)
+			}
+			pub, err := readPublicKey(newKey + ".pub")
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch kind {
+			case "member-signed rotation":
+				old, rerr := readPrivateKey(io.Discard, aurelia.KeyFile)
+				if rerr != nil {
+					t.Fatal(rerr)
+				}
+				err = n.RotateKey(ctx, aurelia.ID, pub, ed25519.Sign(old, tlog.RotationMessage(old.Public().(ed25519.PublicKey), pub)))
+			case "operator rotation":
+				err = n.RotateKey(ctx, aurelia.ID, pub, nil)
+			case "key revocation":
+				err = n.RevokeKey(ctx, aurelia.ID)
+			case "member revocation":
+				err = n.RevokeMember(ctx, aurelia.ID)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- n.Serve(ctx, ln, nil) }()
+			t.Cleanup(func() {
+				cancel()
+				<-done
+				n.Close()
+			})
+			base := "http://" + ln.Addr().String()
+			wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+			defer wcancel()
+			if err := n.WaitIntegrated(wctx); err != nil {
+				t.Fatal(err)
+			}
+			if code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report); code != 0 {
+				t.Fatalf("honest concurrence: exit %d:\n%s%s", code, out, stderr)
+			}
+			// The node leaves aurelia's last key entry out of the evidence.
+			lying := tamperingProxy(t, base, func(c *opinion.Concurrence) {
+				last := -1
+				for i, k := range c.Evidence.Keys {
+					if e, _ := tlog.ParseEntry(k.Entry); e.Member == aurelia.ID {
+						last = i
+					}
+				}
+				c.Evidence.Keys = slices.Delete(c.Evidence.Keys, last, last+1)
+			})
+			code, out, stderr := runCLI(t, "concurrence", "--url", lying, "--token", borovia.Token, demo.Report)
+			if code != 1 || !strings.Contains(stderr, "leaves out member key entry") || !strings.Contains(stderr, aurelia.ID) {
+				t.Errorf("concurrence with aurelia's %s left out of the evidence: exit %d, want 1 naming the entry left out:\n%s%s", kind, code, out, stderr)
+			}
+		})
+	}
+}
+
+// TestVerifyKeyIndex: `parley verify` refuses a bundle whose key index
+// lists a member key entry the bundle leaves out (exit 1, naming it), and
+// verifies a bundle without a key index, as an older node made them, with
+// a warning that its key entries may not be all there are.
+func TestVerifyKeyIndex(t *testing.T) {
+	base, st, _ := demoNode(t)
+	aurelia := st.Members[0]
+	code, served, stderr := runCLI(t, "proof", "--url", base, "--token", aurelia.Token, demo.Report)
+	if code != 0 {
+		t.Fatalf("proof: exit %d: %s", code, stderr)
+	}
+	var b tlog.Bundle
+	if err := json.Unmarshal([]byte(served), &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.KeyIndex == "" || strings.Contains(stderr, "no key index") {
+		t.Fatalf("the node's bundle has no key index:\n%s%s", served, stderr)
+	}
+	dir := t.TempDir()
+	write := func(name string, b tlog.Bundle) string {
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	honest := write("honest.json", b)
+	if code, out, stderr := runCLI(t, "verify", "--log-key", b.LogKey, honest); code != 0 || strings.Contains(stderr, "no key index") {
+		t.Fatalf("verify honest bundle: exit %d:\n%s%s", code, out, stderr)
+	}
+	old := b
+	old.KeyIndex = ""
+	if code, out, stderr := runCLI(t, "verify", "--log-key", b.LogKey, write("old.json", old)); code != 0 || !strings.Contains(stderr, "the bundle has no key index") {
+		t.Errorf("verify a bundle without a key index: exit %d, want 0 with a warning:\n%s%s", code, out, stderr)
+	}
+	left := b
+	left.Keys = slices.DeleteFunc(slices.Clone(b.Keys), func(k tlog.BundleKey) bool {
+		e, _ := tlog.ParseEntry(k.Entry)
+		return e.Member == aurelia.ID
+	})
+	if code, out, stderr := runCLI(t, "verify", "--log-key", b.LogKey, write("left.json", left)); code != 1 || !strings.Contains(stderr, "leaves out member key entry") {
+		t.Errorf("verify a bundle leaving out aurelia's key entry: exit %d, want 1:\n%s%s", code, out, stderr)
 	}
 }

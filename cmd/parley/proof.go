@@ -113,6 +113,7 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 		return withExit(3, "", err)
 	}
 	fmt.Fprintf(c.stderr, "parley: proof of %d object version(s) in %s at tree size %d\n", len(res.Items), res.Checkpoint.Origin, res.Checkpoint.Size)
+	warnNoKeyIndex(c, res)
 	return nil
 }
 

@@ -71,10 +71,21 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	// made it chose which versions to put in (a later version, such as
 	// a revocation, may be left out).
 	fmt.Fprintf(c.stdout, "(a bundle proves that the versions it holds were logged, not that they are all there are: the log may hold later ones, such as a revocation; parley pull or audit against the log shows them)\n")
+	warnNoKeyIndex(c, res)
 	if *logKey == "" {
 		fmt.Fprintf(c.stderr, "parley: warning: checked against the bundle's own log key %s; pin the key you trust with --log-key\n", res.LogKey)
 	}
 	return nil
+}
+
+// warnNoKeyIndex warns, for a bundle verified without a key index (one an
+// older node made), that its key entries may not be all there are: the
+// signatures were checked against the keys they show, and a rotation or
+// revocation left out would leave an ended key looking in force.
+func warnNoKeyIndex(c *cli, res tlog.BundleResult) {
+	if !res.KeysComplete {
+		fmt.Fprintf(c.stderr, "parley: warning: the bundle has no key index (a node older than it made the bundle), so nothing shows that its member key entries are all the log holds: a key rotation or revocation left out would make an object signed with a key the log had ended verify here; parley audit against the log checks every signature with the whole key history\n")
+	}
 }
 
 // describeSigner says who vouched for an object and how far to trust it:

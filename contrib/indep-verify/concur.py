@@ -9,10 +9,15 @@ b = c["evidence"]
 assert b["log_key"] == VK.text
 _, size, root, _, _ = open_checkpoint(b["checkpoint"], VK)
 kh = KeyHistory()
+shown = {}
 for k in b["keys"]:
     e = b64(k["entry"])
     assert verify_inclusion(k["log_index"], size, leaf_hash(e), [b64(x) for x in k["inclusion_proof"]], root)
     kh.add(k["log_index"], parse_entry(e))
+    shown.setdefault(parse_entry(e)["member"], []).append(k["log_index"])
+if b["items"]:
+    # Every key entry of every sharer must be there (docs/log.md, "Key index").
+    check_key_index(b["key_index"], VK, size, root, shown, [it["member"] for it in b["items"]])
 latest = {}
 for it in b["items"]:
     e = b64(it["entry"])

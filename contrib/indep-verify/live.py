@@ -146,6 +146,14 @@ for ev in kr["events"]:
     ok(verify_inclusion(ev["log_index"], sk, leaf_hash(eb), [b64(x) for x in ev["inclusion_proof"]], rk), "key event %d included" % ev["log_index"])
     kh2.add(ev["log_index"], parse_entry(eb))
 ok(sk == kr["tree_size"], "/log/keys tree_size matches its checkpoint")
+shown = {}
+for ev in kr["events"]:
+    shown.setdefault(parse_entry(b64(ev["entry"]))["member"], []).append(ev["log_index"])
+try:
+    check_key_index(kr["key_index"], VK, sk, rk, shown)
+    ok(True, "/log/keys key index lists every key entry shown, and only those")
+except (KeyError, ValueError) as e:
+    ok(False, "/log/keys key index: %s" % e)
 
 # 8. consistency proof endpoint
 if size > 2:

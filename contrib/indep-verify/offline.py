@@ -6,20 +6,24 @@ from pcore import *
 def verify_bundle(b, vk, wk=None, out=print):
     if b.get("type") != "parley-proof-bundle-v2":
         raise ValueError("type %r" % b.get("type"))
-    extra = set(b) - {"type", "log_key", "checkpoint", "keys", "names", "items", "witnessed"}
+    extra = set(b) - {"type", "log_key", "checkpoint", "keys", "key_index", "names", "items", "witnessed"}
     if extra:
         raise ValueError("unknown members %s" % extra)
     origin, size, root, _, _ = open_checkpoint(b["checkpoint"], vk)
     kh = KeyHistory()
     last = -1
+    shown = {}
     for k in b["keys"]:
         e = b64(k["entry"])
+        shown.setdefault(parse_entry(e)["member"], []).append(k["log_index"])
         if not verify_inclusion(k["log_index"], size, leaf_hash(e), [b64(x) for x in k["inclusion_proof"]], root):
             raise ValueError("key entry %d not included" % k["log_index"])
         if k["log_index"] <= last:
             raise ValueError("key entries not in log order")
         last = k["log_index"]
         kh.add(k["log_index"], parse_entry(e))
+    if "key_index" in b:
+        check_key_index(b["key_index"], vk, size, root, shown, [it["member"] for it in b["items"]])
     res = []
     for it in b["items"]:
         e = b64(it["entry"])

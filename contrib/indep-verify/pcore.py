@@ -346,6 +346,38 @@ def open_checkpoint(note, vk):
     return origin, size, root, text, sigs
 
 
+def check_key_index(note, vk, size, root, shown, members=()):
+    """Check a key index (docs/log.md, "Key index") signed by the log key,
+    of the tree (size, root), against the key entries shown ({member:
+    [log_index]}): every member shown, listed or in members must be
+    listed with exactly the entries shown."""
+    text, sigs = split_note(note)
+    good = 0
+    for name, s in sigs:
+        if name == vk.name and s[:4] == vk.kid:
+            if not ed25519_verify(vk.pub, text.encode(), s[4:]):
+                raise ValueError("bad key index signature")
+            good += 1
+    if not good:
+        raise ValueError("key index not signed by the log key")
+    lines = text[:-1].split("\n")
+    if len(lines) < 4 or lines[0] != "parley-key-index-v1" or lines[1] != vk.name:
+        raise ValueError("bad key index header")
+    if lines[2] != str(size) or b64(lines[3]) != root:
+        raise ValueError("key index of another tree")
+    listed = {}
+    for l in lines[4:]:
+        f = l.split(" ")
+        if f[0] in listed:
+            raise ValueError("member listed twice in the key index")
+        listed[f[0]] = [int(x) for x in f[1:]]
+    for m in set(shown) | set(listed) | set(members):
+        if m not in listed:
+            raise ValueError("key index doesn't list %s" % m)
+        if sorted(listed[m]) != sorted(shown.get(m, [])):
+            raise ValueError("key entries of %s left out or not listed: shown %s, listed %s" % (m, sorted(shown.get(m, [])), listed[m]))
+
+
 def cosignatures(note, wk):
     """Timestamps of valid cosignature/v1 lines by witness key wk (type 0x04)."""
     text, sigs = split_note(note)

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -569,4 +570,83 @@ func TestConcurrenceOnlyReadersAndLoggedKeys(t *testing.T) {
 	a2.Key = priv2
 	postOK(t, tn, a2, tn.shared, testOpinion(t, a2, "opinion--00000000-0000-4000-8000-0000000000a1", 6, opinion.Neutral, false, rid))
 	check("new key", "bob", b.Token, map[opinion.Value]int{opinion.Neutral: 1, opinion.Disagree: 1}, 2)
+}
+
+// TestConcurrenceKeyEntryLeftOut: a lying node plants a version of
+// alice's opinion signed with her key after the log ended it (her own
+// rotation, one the operator asserted, a key revocation, her revocation),
+// and serves evidence that leaves the ending entry out, so that her old
+// key looks in force at the planted version and it counts. The evidence's
+// key index lists the entry left out and the client refuses it; the
+// honest answer, the planted version not counted, verifies.
+func TestConcurrenceKeyEntryLeftOut(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range []string{"member-signed rotation", "operator rotation", "key revocation", "member revocation"} {
+		t.Run(kind, func(t *testing.T) {
+			tn := newTestNode(t)
+			a, b := tn.alice, tn.bob
+			report, rid := testReport(t, tn, a)
+			postOK(t, tn, a, tn.shared, report)
+			postOK(t, tn, a, tn.shared, testOpinion(t, a, "opinion--00000000-0000-4000-8000-0000000000a1", 0, opinion.StronglyAgree, false, rid))
+			postOK(t, tn, b, tn.shared, testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b1", 0, opinion.Disagree, false, rid))
+			pub, _, _ := ed25519.GenerateKey(rand.Reader)
+			var err error
+			switch kind {
+			case "member-signed rotation":
+				err = tn.RotateKey(ctx, a.ID, pub, ed25519.Sign(a.Key, tlog.RotationMessage(a.Key.Public().(ed25519.PublicKey), pub)))
+			case "operator rotation":
+				err = tn.RotateKey(ctx, a.ID, pub, nil)
+			case "key revocation":
+				err = tn.RevokeKey(ctx, a.ID)
+			case "member revocation":
+				err = tn.RevokeMember(ctx, a.ID)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			plant(t, tn, tn.shared, a.ID, testOpinion(t, a, "opinion--00000000-0000-4000-8000-0000000000a1", 5, opinion.StronglyDisagree, false, rid))
+
+			code, honest := getConcurrence(t, tn, b.Token, rid)
+			if code != http.StatusOK {
+				t.Fatalf("GET /concurrence = %d", code)
+			}
+			if honest.Counts[opinion.StronglyDisagree] != 0 || honest.Counts[opinion.StronglyAgree] != 1 {
+				t.Errorf("honest counts %v: the planted version counted", honest.Counts)
+			}
+			if _, err := opinion.VerifyConcurrence(honest, tn.VerifierKey()); err != nil {
+				t.Fatalf("the honest answer doesn't verify: %v", err)
+			}
+
+			// The lie: alice's last key entry left out, the tally recounted
+			// with the keys the rest show.
+			forged := honest
+			j, _ := json.Marshal(honest.Evidence)
+			json.Unmarshal(j, &forged.Evidence)
+			ended := -1
+			for i, k := range forged.Evidence.Keys {
+				if e, _ := tlog.ParseEntry(k.Entry); e.Member == a.ID {
+					ended = i
+				}
+			}
+			forged.Evidence.Keys = append(forged.Evidence.Keys[:ended], forged.Evidence.Keys[ended+1:]...)
+			cp, keys, err := forged.Evidence.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ops []opinion.Opinion
+			for _, it := range forged.Evidence.Items {
+				op, _ := opinion.VerifyLogged(it.Object, it.Member, it.LogIndex, keys)
+				ops = append(ops, op)
+			}
+			forged.Tally = opinion.Compute(rid, ops)
+			forged.Voices = forged.Tally.Voices()
+			if forged.Counts[opinion.StronglyDisagree] != 1 {
+				t.Fatalf("the forged evidence (checkpoint %d) doesn't make the planted version count: %v", cp.Size, forged.Counts)
+			}
+			_, err = opinion.VerifyConcurrence(forged, tn.VerifierKey())
+			if !errors.Is(err, opinion.ErrEvidence) || !strings.Contains(err.Error(), "leaves out member key entry") {
+				t.Errorf("VerifyConcurrence(evidence without alice's %s) = %v, want it refused", kind, err)
+			}
+		})
+	}
 }

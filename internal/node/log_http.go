@@ -274,8 +274,15 @@ func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member
 		respondError(w, r, err)
 		return
 	}
+	var index string
+	if note != nil {
+		if index, err = h.n.keyIndex(note, events, members); err != nil {
+			respondError(w, r, err)
+			return
+		}
+	}
 	note = withCosignatures(r.Context(), ls, size, note)
-	writeJSON(w, tlog.KeysResponse{TreeSize: uint64(size), Checkpoint: string(note), Events: events, Sequenced: uint64(max(seq, size))})
+	writeJSON(w, tlog.KeysResponse{TreeSize: uint64(size), Checkpoint: string(note), Events: events, Sequenced: uint64(max(seq, size)), KeyIndex: index})
 }
 
 func (h *logHandler) consistency(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {

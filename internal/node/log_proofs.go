@@ -111,6 +111,9 @@ func (n *Node) bundleOf(ctx context.Context, ls store.Store, objs []store.Object
 	if b.Keys, err = n.keyEvidence(ctx, size, hr, sharers...); err != nil {
 		return b, err
 	}
+	if b.KeyIndex, err = n.keyIndex(note, b.Keys, sharers); err != nil {
+		return b, err
+	}
 	indexes := make([]int64, len(objs))
 	for i, o := range objs {
 		indexes[i] = o.LogIndex
@@ -146,6 +149,23 @@ func (n *Node) keyEvidence(ctx context.Context, size int64, hr tlog.HashReader, 
 		out = append(out, tlog.BundleKey{Entry: e.Leaf, LogIndex: uint64(e.Index), InclusionProof: p})
 	}
 	return out, nil
+}
+
+// keyIndex signs the key index ([tlog.KeyIndex]) of keys, the key
+// entries keyEvidence returned for members (every member's when none is
+// named) in the tree of the signed checkpoint note: the statement that
+// they are all of those members' key entries in that tree, which lets a
+// verifier tell that the bundle leaves out no rotation or revocation.
+func (n *Node) keyIndex(note []byte, keys []tlog.BundleKey, members []string) (string, error) {
+	cp, err := tlog.OpenCheckpoint(note, n.verifier)
+	if err != nil {
+		return "", fmt.Errorf("couldn't index the member key entries: %w", err)
+	}
+	k, err := tlog.NewKeyIndex(cp, keys, members)
+	if err != nil {
+		return "", err
+	}
+	return tlog.SignKeyIndex(k, n.signer)
 }
 
 // entriesAt reads the log entries of versions, one query per run of

@@ -5,15 +5,19 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // TestBrowserKeysFromTheSameLog: the object page's check takes the
@@ -193,4 +197,86 @@ func checkObjectPage(t *testing.T, ctx context.Context, base, id, shotName strin
 		t.Fatal(err)
 	}
 	return st.Value, text
+}
+
+// TestBrowserKeyEntryLeftOut: a node that leaves a member's key rotation
+// out of GET /log/keys (so that its old key would look in force after the
+// rotation, and an object planted with it would verify) fails the object
+// page's check: the node's signed key index lists the entry left out. The
+// honest answer verifies.
+func TestBrowserKeyEntryLeftOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	f := newFixture(t)
+	var (
+		mu      sync.Mutex
+		drop    bool // leave the member's rotation out of /log/keys
+		dropped int  // rotations left out
+	)
+	wrap := func(api http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := httptest.NewRecorder()
+			api.ServeHTTP(rec, r)
+			body := rec.Body.Bytes()
+			mu.Lock()
+			if r.URL.Path == "/log/keys" && rec.Code == http.StatusOK && drop {
+				var kr tlog.KeysResponse
+				if err := json.Unmarshal(body, &kr); err != nil {
+					t.Error(err)
+				}
+				kr.Events = slices.DeleteFunc(kr.Events, func(k tlog.BundleKey) bool {
+					e, _ := tlog.ParseEntry(k.Entry)
+					if e.Member == f.borova.ID && e.Event == tlog.EventRotate {
+						dropped++
+						return true
+					}
+					return false
+				})
+				body, _ = json.Marshal(kr)
+			}
+			mu.Unlock()
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.Header().Del("Content-Length")
+			w.WriteHeader(rec.Code)
+			w.Write(body)
+		})
+	}
+	before := "indicator--efefefef-0000-4000-8000-000000000001"
+	f.submit(t, f.borova, f.shared, map[string]any{"type": "indicator", "id": before, "name": "Before the rotation",
+		"pattern": "[ipv4-addr:value = '192.0.2.203']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	if err := f.n.RotateKey(context.Background(), f.borova.ID, pub, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.borova.Key = priv
+	after := "indicator--efefefef-0000-4000-8000-000000000002"
+	f.submit(t, f.borova, f.shared, map[string]any{"type": "indicator", "id": after, "name": "After the rotation",
+		"pattern": "[ipv4-addr:value = '192.0.2.204']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	base := uiServerWrapped(t, f, newV2Log(t, f.n), wrap)
+	ctx, cancel := browser(t, 1280)
+	defer cancel()
+	logIn(t, ctx, base, f.aurelia.Token)
+	// The object after the rotation verifies: the checkpoint covers the
+	// rotation, and the keys are shown whole.
+	for _, id := range []string{after, before} {
+		if st, text := checkObjectPage(t, ctx, base, id, ""); st != "verified" {
+			t.Fatalf("%s, every key entry shown: %s: %s", id, st, text)
+		}
+	}
+	mu.Lock()
+	drop = true
+	mu.Unlock()
+	st, text := checkObjectPage(t, ctx, base, before, "")
+	if st != "failed" || !strings.Contains(text, "left out key entry") {
+		t.Errorf("the rotation left out of /log/keys: %s: %s", st, text)
+	}
+	mu.Lock()
+	if dropped == 0 {
+		t.Error("no rotation was left out")
+	}
+	mu.Unlock()
 }

@@ -275,7 +275,24 @@ func (l *v2Log) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		sort.Slice(events, func(a, b int) bool { return events[a]["log_index"].(int) < events[b]["log_index"].(int) })
-		json.NewEncoder(w).Encode(map[string]any{"tree_size": size, "checkpoint": l.checkpoint, "events": events})
+		// The key index of the entries shown, signed as the node signs it.
+		var keys []tlog.BundleKey
+		for _, ev := range events {
+			keys = append(keys, tlog.BundleKey{Entry: ev["entry"].([]byte), LogIndex: uint64(ev["log_index"].(int))})
+		}
+		var members []string
+		if m := q.Get("member"); m != "" {
+			members = []string{m}
+		}
+		var index string
+		if v, err := tlog.NewVerifier(l.vkey); err == nil {
+			if cp, err := tlog.OpenCheckpoint([]byte(l.checkpoint), v); err == nil {
+				if k, err := tlog.NewKeyIndex(cp, keys, members); err == nil {
+					index, _ = tlog.SignKeyIndex(k, l.signer)
+				}
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"tree_size": size, "checkpoint": l.checkpoint, "events": events, "key_index": index})
 	}
 }
 

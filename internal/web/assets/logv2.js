@@ -193,6 +193,44 @@
     return { origin, size: Number(size), root };
   }
 
+  // verifyKeyIndex checks a key index (tlog.KeyIndex, docs/log.md "Key
+  // index"): a note signed by the pinned log key, of the tree of cp (the
+  // checkpoint the key entries are proved in), that lists for member
+  // exactly the indexes of the key entries events shows of it. A key
+  // entry left out (a rotation, a revocation) would make an ended key
+  // look in force.
+  async function verifyKeyIndex(text, key, cp, events, member) {
+    if (typeof text !== "string" || text === "") throw new Error("the node sent no key index, so nothing shows that the member's key entries are all the log holds");
+    const split = text.indexOf("\n\n");
+    if (split < 0) throw new Error("the key index has no signature block");
+    const body = text.slice(0, split + 1);
+    const lines = body.slice(0, -1).split("\n");
+    if (lines.length < 4 || lines[0] !== "parley-key-index-v1") throw new Error("the key index is malformed");
+    if (lines[1] !== key.name) throw new Error("the key index is for " + lines[1] + ", not the pinned log " + key.name);
+    if (lines[2] !== String(cp.size) || !equal(b64decode(lines[3]), cp.root)) throw new Error("the key index is not of the key entries' checkpoint");
+    let ok = false;
+    for (const line of text.slice(split + 2).split("\n")) {
+      if (!line) continue;
+      const m = /^\u2014 (\S+) (\S+)$/.exec(line);
+      if (!m) throw new Error("a key index signature line is malformed");
+      if (m[1] !== key.name) continue;
+      const sig = b64decode(m[2]);
+      if (sig.length !== 68 || !equal(sig.slice(0, 4), key.keyHash)) continue;
+      if (await ed25519Verify(key.pub, sig.slice(4), enc.encode(body))) ok = true;
+    }
+    if (!ok) throw new Error("the key index is not signed by the pinned log key");
+    const line = lines.slice(4).find((l) => l.split(" ")[0] === member);
+    if (line === undefined) throw new Error("the key index doesn't list " + member);
+    const listed = line.split(" ").slice(1);
+    const shown = events.filter((ev) => ev.entry.member === member).map((ev) => String(ev.index));
+    for (const i of listed) {
+      if (!shown.includes(i)) throw new Error("the node left out key entry " + i + " of " + member + " (a key rotation or revocation the log holds), which would make the wrong key look in force");
+    }
+    for (const i of shown) {
+      if (!listed.includes(i)) throw new Error("key entry " + i + " of " + member + " is not in the key index");
+    }
+  }
+
   // C2SP tlog-witness, tlog-cosignature and tlog-policy: a witness
   // cosigns a checkpoint with a timestamped note signature, and the
   // analyst's policy says which witnesses must have (the rules of
@@ -528,6 +566,6 @@
   window.ParleyLog = {
     SIG_EXT, b64decode, b64encode, hex, equal, sha256, jcs, parseEntry, objectVersion,
     objectCommitment, leafHash, rootFromInclusion, ed25519Verify, parseVerifierKey,
-    verifyCheckpoint, verifyConsistency, keyInForce, parsePolicy, checkQuorum, quorumTime, keylessAt, sameInstant, signatureParts, signObject,
+    verifyCheckpoint, verifyKeyIndex, verifyConsistency, keyInForce, parsePolicy, checkQuorum, quorumTime, keylessAt, sameInstant, signatureParts, signObject,
   };
 })();

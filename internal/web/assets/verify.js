@@ -294,6 +294,16 @@ function binding() {
       need(ke.kind === "member-key", "entry " + ev.log_index + " of the peer's log, given as a key entry, is a " + ke.kind + " entry");
       if (ke.member === item.member) events.push({ index: ev.log_index, entry: ke });
     }
+    // A peer of a version with the key index shows the sharer's key
+    // entries are all there (one older than it sends none: its bundle
+    // proves what its entries say, as parley verify warns).
+    if (b.key_index) {
+      try {
+        await L.verifyKeyIndex(b.key_index, pkey, pcp, events, item.member);
+      } catch (e) {
+        throw new Check("in the peer's log: " + e.message);
+      }
+    }
     if (!sp) {
       unvouched("the object is unsigned", "the object is unsigned: nobody vouches for its content (" + from + ")" + relayed, lead);
       return;
@@ -613,6 +623,13 @@ function binding() {
       const kr = await L.rootFromInclusion(ev.log_index, ks.tree_size, await L.leafHash(kleaf), (ev.inclusion_proof || []).map(L.b64decode));
       need(L.equal(kr, kcp.root), "a key entry's inclusion proof does not verify");
       events.push({ index: ev.log_index, entry: L.parseEntry(kleaf) });
+    }
+    // Every key entry of the member up to that checkpoint must be there:
+    // the node's signed key index lists them.
+    try {
+      await L.verifyKeyIndex(ks.key_index, key, kcp, events, rc.member);
+    } catch (e) {
+      throw new Check(e.message);
     }
     const inForce = await L.keyInForce(events, rc.member, rc.log_index);
     const sp = L.signatureParts(obj);

@@ -1,0 +1,98 @@
+package tlog
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+func TestKeyIndex(t *testing.T) {
+	skey, vkey, err := NewNodeKey(bytes.NewReader(bytes.Repeat([]byte{3}, 64)), "log.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	v, _ := NewVerifier(vkey)
+	cp := Checkpoint{Origin: "log.example", Size: 10, Hash: Hash{1, 2, 3}}
+	reg := func(member string, i uint64) BundleKey {
+		leaf, err := Entry{Kind: KindMemberKey, Member: member, Event: EventRegister, Authority: AuthorityOperator, Received: time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)}.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return BundleKey{Entry: leaf, LogIndex: i}
+	}
+	revoke := func(member string, i uint64) BundleKey {
+		leaf, _ := Entry{Kind: KindMemberKey, Member: member, Event: EventRevokeMember, Authority: AuthorityOperator, Received: time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)}.Marshal()
+		return BundleKey{Entry: leaf, LogIndex: i}
+	}
+	keys := []BundleKey{reg("identity--a", 1), reg("peer:b", 2), revoke("identity--a", 7)}
+	k, err := NewKeyIndex(cp, keys, []string{"identity--c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := k.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "parley-key-index-v1\nlog.example\n10\n" + cp.Hash.String() + "\nidentity--a 1 7\nidentity--c\npeer:b 2\n"
+	if string(text) != want {
+		t.Fatalf("key index text:\n%s\nwant:\n%s", text, want)
+	}
+	signed, err := SignKeyIndex(k, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := OpenKeyIndex([]byte(signed), v); err != nil || len(back.Members) != 3 || back.Size != 10 {
+		t.Fatalf("OpenKeyIndex = %+v, %v", back, err)
+	}
+	// A key index is no checkpoint, and a checkpoint no key index.
+	if _, err := OpenCheckpoint([]byte(signed), v); err == nil {
+		t.Error("a key index opened as a checkpoint")
+	}
+	scp, _ := SignCheckpoint(cp, signer)
+	if _, err := OpenKeyIndex(scp, v); !errors.Is(err, ErrKeyIndex) {
+		t.Errorf("a checkpoint opened as a key index: %v", err)
+	}
+	for _, bad := range []string{
+		strings.Replace(want, "identity--a 1 7", "identity--a 7 1", 1),
+		strings.Replace(want, "identity--a 1 7", "identity--a 1  7", 1),
+		strings.Replace(want, "identity--a 1 7", "identity--a 1 10", 1),
+		strings.Replace(want, "identity--a 1 7", "identity--a 01 7", 1),
+		strings.Replace(want, "peer:b 2\n", "peer:b 2\nidentity--d\n", 1),
+		strings.Replace(want, "identity--c\n", "identity--c\nidentity--c\n", 1),
+		strings.TrimSuffix(want, "\n"),
+	} {
+		if _, err := ParseKeyIndex([]byte(bad)); !errors.Is(err, ErrKeyIndex) {
+			t.Errorf("ParseKeyIndex(%q) = %v, want ErrKeyIndex", bad, err)
+		}
+	}
+
+	b := Bundle{LogKey: vkey, Keys: keys, KeyIndex: signed}
+	if err := b.CheckKeyIndex(cp, []string{"identity--a", "identity--c"}); err != nil {
+		t.Fatalf("CheckKeyIndex(honest) = %v", err)
+	}
+	_, otherKey, _ := NewNodeKey(bytes.NewReader(bytes.Repeat([]byte{4}, 64)), "log.example")
+	for _, tc := range []struct {
+		name    string
+		b       Bundle
+		cp      Checkpoint
+		members []string
+		want    string
+	}{
+		{"a revocation left out", Bundle{LogKey: vkey, Keys: keys[:2], KeyIndex: signed}, cp, nil, "leaves out member key entry 7 of identity--a"},
+		{"an entry the index doesn't list", Bundle{LogKey: vkey, Keys: append(slices.Clone(keys), revoke("peer:b", 8)), KeyIndex: signed}, cp, nil, "entry 8 of peer:b, which the key index doesn't list"},
+		{"a member the index doesn't list", b, cp, []string{"identity--z"}, "doesn't list identity--z"},
+		{"another tree", b, Checkpoint{Origin: "log.example", Size: 11, Hash: cp.Hash}, nil, "not the checkpoint's tree of size 11"},
+		{"no key index", Bundle{LogKey: vkey, Keys: keys}, cp, nil, "has no key index"},
+		{"signed by another key", Bundle{LogKey: otherKey, Keys: keys, KeyIndex: signed}, cp, nil, "signature doesn't verify"},
+	} {
+		if err := tc.b.CheckKeyIndex(tc.cp, tc.members); !errors.Is(err, ErrKeyIndex) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: CheckKeyIndex = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
