@@ -178,8 +178,9 @@
 //     not in feeds and search results without attachments.
 //   - Observables have the deterministic ids of STIX 2.1 section 2.9
 //     ([stix.DeterministicID] over their ID contributing properties, with
-//     references renamed first), which Parley nodes require, not
-//     misp-stix's <type>--<attribute uuid>; only an observable without an
+//     references renamed first), which makes them anyone's to share on a
+//     Parley node (a node keeps a UUIDv4 observable id, but as its first
+//     sharer's), not misp-stix's <type>--<attribute uuid>; only an observable without an
 //     ID contributing property keeps a uuid-based id. The same value in
 //     two attributes is thus one object, written once per [Converter]:
 //     the first one written stays, and later observed-data reference it

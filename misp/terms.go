@@ -208,7 +208,7 @@ func observables(terms []term, rootUUID string) []map[string]any {
 
 // deterministicIDs gives each observable of scos (the root first, then
 // the ones it references) the id STIX 2.1 section 2.9 defines for its
-// content, which Parley nodes require of observables (one id names one
+// content, which Parley nodes share between members (one id names one
 // value everywhere), in place of misp-stix's attribute uuids: the
 // referenced ones first, then, with the references renamed, the root. An
 // observable without an ID contributing property keeps its uuid id.

@@ -157,26 +157,57 @@ func IsObservable(t string) bool {
 }
 
 // ErrDeterministicID is wrapped by [CheckDeterministicID] for an observable
-// whose id isn't the one its content determines.
-var ErrDeterministicID = errors.New("the observable's id isn't the one its ID contributing properties determine")
+// whose UUIDv5 id isn't the one its content determines.
+var ErrDeterministicID = errors.New("the observable's UUIDv5 id isn't the one its ID contributing properties determine")
 
-// CheckDeterministicID checks that a cyber-observable's id is the UUIDv5
-// that section 2.9 defines over its ID contributing properties
-// ([DeterministicID]), so that one id always names one value: content that
-// doesn't match its id is refused. Objects of other types, and observables
-// without any contributing property present (whose id is random), pass.
-func CheckDeterministicID(o *Object) error {
-	if !IsObservable(o.Type) {
-		return nil
+// uuidVersion returns the version nibble of id's UUID ('1' to '5' for an
+// id [SplitIdentifier] accepts), or 0 for an id too short to have one.
+func uuidVersion(id string) byte {
+	if len(id) < 36 {
+		return 0
 	}
-	present := false
+	return id[len(id)-36+14]
+}
+
+// DeterminedObservable reports whether o is a cyber-observable whose id is
+// the UUIDv5 of section 2.9 over ID contributing properties that o has
+// (checked by [CheckDeterministicID]): only such an id names its content,
+// so anyone may share the same observable under it. An observable with an
+// id of another UUID version (the UUIDv4 that MISP, OpenCTI and the OASIS
+// examples give observables, which STIX 2.1 allows: section 2.9 only
+// recommends UUIDv5), or with none of its contributing properties, names
+// nothing but itself, like a domain object's id.
+func DeterminedObservable(o *Object) bool {
+	return IsObservable(o.Type) && uuidVersion(o.ID) == '5' && HasIDContributing(o)
+}
+
+// HasIDContributing reports whether o has one of its type's ID
+// contributing properties (section 6; extensions alone don't count: the
+// signature extension is one). An observable without any gets a random
+// id (section 2.9).
+func HasIDContributing(o *Object) bool {
 	for _, name := range idContributingProperties[o.Type] {
 		if _, ok := o.Props[name]; ok && name != "extensions" {
-			present = true
-			break
+			return true
 		}
 	}
-	if !present {
+	return false
+}
+
+// CheckDeterministicID checks that a cyber-observable whose id is a UUIDv5
+// has the id section 2.9 defines over its ID contributing properties
+// ([DeterministicID]), so that one such id always names one value: content
+// that doesn't match its UUIDv5 id is refused. STIX 2.1 only recommends
+// UUIDv5 for observables, so an observable whose id is another RFC 4122
+// UUID (a UUIDv4 from MISP or OpenCTI) passes: its id is not
+// content-determined ([DeterminedObservable] is false). Objects of other
+// types, and observables without any contributing property present (whose
+// id the specification makes random), pass.
+func CheckDeterministicID(o *Object) error {
+	if !IsObservable(o.Type) || uuidVersion(o.ID) != '5' {
+		return nil
+	}
+	if !HasIDContributing(o) {
 		return nil
 	}
 	// The member's signature is a property extension added after the id
@@ -206,7 +237,7 @@ func CheckDeterministicID(o *Object) error {
 		return err
 	}
 	if want != o.ID {
-		return fmt.Errorf("%w: %s should be %s (the UUIDv5 of STIX 2.1 section 2.9, which the specification recommends and this node requires, so that one observable id names one value)", ErrDeterministicID, o.ID, want)
+		return fmt.Errorf("%w: %s should be %s (the UUIDv5 of STIX 2.1 section 2.9 over its ID contributing properties; a UUIDv5 observable id names its value, so this node refuses one that names another: give the observable that id, or keep a UUIDv4 id, which the node accepts as owned by its first sharer)", ErrDeterministicID, o.ID, want)
 	}
 	return nil
 }

@@ -48,8 +48,10 @@ func TestCheckDeterministicID(t *testing.T) {
 // TestIdentifierReasons: the reasons for refusing real producers' ids say
 // what the specification asks. misp-stix's test indicators use
 // indicator--22222222-2222-2222-2222-222222222222 (hex, hyphenated, but no
-// RFC 4122 variant); MISP and OpenCTI give observables random (UUIDv4)
-// ids, which STIX 2.1 section 2.9 only recommends against.
+// RFC 4122 variant), which is refused. MISP and OpenCTI give observables
+// random (UUIDv4) ids, which STIX 2.1 section 2.9 allows (it only
+// recommends UUIDv5): such an id passes, and is not content-determined. A
+// UUIDv5 id over another value is refused with the id it should be.
 func TestIdentifierReasons(t *testing.T) {
 	var v Validator
 	o, err := Parse([]byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--22222222-2222-2222-2222-222222222222","created":"2020-10-25T16:22:00.000Z","modified":"2020-10-25T16:22:00.000Z","pattern":"[domain-name:value = 'circl.lu']","pattern_type":"stix","valid_from":"2020-10-25T16:22:00Z"}`))
@@ -63,8 +65,27 @@ func TestIdentifierReasons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = CheckDeterministicID(d)
-	if !errors.Is(err, ErrDeterministicID) || !strings.Contains(err.Error(), "recommends") || !strings.Contains(err.Error(), "domain-name--4f2ea360-1460-5a03-afb8-4cbce15a9cf0") {
-		t.Errorf("misp-stix's random domain-name id: %v; want the id it should be, and that the specification only recommends it", err)
+	if err := CheckDeterministicID(d); err != nil {
+		t.Errorf("misp-stix's random domain-name id: %v; STIX 2.1 allows it", err)
+	}
+	if DeterminedObservable(d) || !HasIDContributing(d) {
+		t.Errorf("misp-stix's random domain-name id: determined %v, contributing %v; want false, true", DeterminedObservable(d), HasIDContributing(d))
+	}
+	w, err := Parse([]byte(`{"type":"domain-name","spec_version":"2.1","id":"domain-name--4f2ea360-1460-5a03-afb8-4cbce15a9cf0","value":"circl.example"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := DeterministicID("domain-name", map[string]any{"value": "circl.example"})
+	err = CheckDeterministicID(w)
+	if !errors.Is(err, ErrDeterministicID) || !strings.Contains(err.Error(), "should be "+want) || !strings.Contains(err.Error(), "UUIDv4") {
+		t.Errorf("circl.lu's UUIDv5 id over circl.example: %v; want the id it should be, and that a UUIDv4 id is accepted", err)
+	}
+	ok, _ := Parse([]byte(`{"type":"domain-name","spec_version":"2.1","id":"domain-name--4f2ea360-1460-5a03-afb8-4cbce15a9cf0","value":"circl.lu"}`))
+	if err := CheckDeterministicID(ok); err != nil || !DeterminedObservable(ok) {
+		t.Errorf("circl.lu under its UUIDv5 id: %v, determined %v", err, DeterminedObservable(ok))
+	}
+	p, _ := Parse([]byte(`{"type":"process","spec_version":"2.1","id":"process--f52a906a-0dfc-40bd-92b1-e7e7b4f6b8ac","pid":1221}`))
+	if err := CheckDeterministicID(p); err != nil || DeterminedObservable(p) || HasIDContributing(p) {
+		t.Errorf("a process (no contributing property): %v, determined %v, contributing %v", err, DeterminedObservable(p), HasIDContributing(p))
 	}
 }

@@ -651,13 +651,24 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 }
 
 // owned reports whether o's id belongs to the member who creates its first
-// version: every object but cyber-observables (whose ids are
-// deterministic: anyone may share the same observable) and marking
-// definitions without a creator (such as the fixed TLP definitions, which
-// every member shares).
+// version: every object but cyber-observables whose ids anyone may share
+// and marking definitions without a creator (such as the fixed TLP
+// definitions, which every member shares).
+//
+// An observable's id is shared when it is the UUIDv5 of STIX 2.1 section
+// 2.9 over its ID contributing properties ([stix.CheckDeterministicID] has
+// checked it): the id names the value, so nobody can put another value
+// under it. It is shared too when the observable has no contributing
+// property (section 2.9 then makes the id random). An observable that has
+// contributing properties but another UUID version (the UUIDv4 ids MISP,
+// OpenCTI and the OASIS examples give observables, which the
+// specification allows) has an id that names nothing but itself: shared,
+// any writer could add a version with another value under it, and every
+// observed-data, relationship or sighting that refers to it would then
+// point at that value. So it is owned, like a domain object's random id.
 func owned(o *stix.Object) bool {
 	if stix.IsObservable(o.Type) {
-		return false
+		return !stix.DeterminedObservable(o) && stix.HasIDContributing(o)
 	}
 	return !(o.Type == "marking-definition" && o.CreatedByRef == "")
 }

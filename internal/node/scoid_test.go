@@ -1,0 +1,136 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/feed"
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/stix"
+)
+
+// oasisInfrastructure returns the objects of the OASIS infrastructure
+// example, whose ipv4-addr and domain-name have UUIDv4 ids that its
+// relationships refer to.
+func oasisInfrastructure(t *testing.T) []json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "stix21-examples", "infrastructure.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle struct {
+		Objects []json.RawMessage `json:"objects"`
+	}
+	if err := json.Unmarshal(b, &bundle); err != nil {
+		t.Fatal(err)
+	}
+	return bundle.Objects
+}
+
+// TestRandomObservableIDs: STIX 2.1 section 2.9 only recommends UUIDv5 ids
+// for cyber-observables, and real producers send UUIDv4 ones. The OASIS
+// example of infrastructure (testdata/stix21-examples) has an ipv4-addr
+// and a domain-name with UUIDv4 ids that its relationships refer to: the
+// whole bundle is stored, references intact. Such an id names nothing but
+// itself, so it belongs to its first sharer: another writer's value under
+// it is refused, and the relationship still points at the first value. A
+// UUIDv5 id still has to be the one its value determines, and the same
+// value under its UUIDv5 id stays anyone's to share.
+func TestRandomObservableIDs(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	coll := relayCollection(t, tn.Node, "oasis", []string{"carol", "bob"}, store.SignaturesOptional)
+	bundle := struct{ Objects []json.RawMessage }{oasisInfrastructure(t)}
+	const addr = "ipv4-addr--1e4ffad7-0b88-41d4-ba4d-77d27490b956"
+	st := post(t, tn.carol.Client, coll, bundle.Objects...)
+	if st.FailureCount != 0 || st.SuccessCount != len(bundle.Objects) {
+		t.Fatalf("the OASIS bundle: %d stored, failures %+v", st.SuccessCount, st.Failures)
+	}
+
+	// Bob puts another address under carol's UUIDv4 id: refused.
+	other := json.RawMessage(`{"type":"ipv4-addr","spec_version":"2.1","id":"` + addr + `","value":"203.0.113.66"}`)
+	st = post(t, tn.bob.Client, coll, other)
+	if st.SuccessCount != 0 || st.FailureCount != 1 || st.Failures[0].ID != addr ||
+		!strings.HasPrefix(st.Failures[0].Message, "this id belongs to the member who created its first version") {
+		t.Fatalf("another value under a UUIDv4 observable id: %+v", st)
+	}
+	page, err := tn.store.Objects(ctx, store.Query{Collection: coll, IDs: []string{addr}, Limit: 10})
+	if err != nil || len(page.Objects) != 1 || !strings.Contains(string(page.Objects[0].Raw), `"198.51.100.3"`) {
+		t.Fatalf("stored %s = %+v, %v; want carol's 198.51.100.3 alone", addr, page.Objects, err)
+	}
+	// Carol's own copy again: already stored.
+	for _, raw := range bundle.Objects {
+		if strings.Contains(string(raw), addr+`",`) && strings.Contains(string(raw), `"ipv4-addr"`) {
+			if st := post(t, tn.carol.Client, coll, raw); st.SuccessCount != 1 || st.Successes[0].Message != "already stored" {
+				t.Errorf("carol's address again: %+v", st)
+			}
+		}
+	}
+
+	// The same address under its UUIDv5 id is shared: bob and carol both
+	// may post it.
+	v5, err := stix.DeterministicID("ipv4-addr", map[string]any{"value": "198.51.100.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := json.RawMessage(`{"type":"ipv4-addr","spec_version":"2.1","id":"` + v5 + `","value":"198.51.100.3"}`)
+	if st := post(t, tn.bob.Client, coll, shared); st.SuccessCount != 1 {
+		t.Fatalf("bob's UUIDv5 address: %+v", st)
+	}
+	if st := post(t, tn.carol.Client, coll, shared); st.SuccessCount != 1 {
+		t.Fatalf("carol's copy of bob's UUIDv5 address: %+v", st)
+	}
+	// A UUIDv5 id over another value is refused, with the id it should be.
+	wrong := json.RawMessage(`{"type":"ipv4-addr","spec_version":"2.1","id":"` + v5 + `","value":"203.0.113.66"}`)
+	want, _ := stix.DeterministicID("ipv4-addr", map[string]any{"value": "203.0.113.66"})
+	st = post(t, tn.carol.Client, coll, wrong)
+	if st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "should be "+want) || !strings.Contains(st.Failures[0].Message, "UUIDv4") {
+		t.Fatalf("a UUIDv5 id over another value: %+v", st)
+	}
+}
+
+// TestFeedRandomObservableIDs: a TAXII feed serving observables with
+// UUIDv4 ids (the OASIS infrastructure example, on another node) is
+// followed whole, ids unchanged, the observables owned by the feed's
+// member; reading the feed again from the beginning stores nothing twice
+// and fails nothing.
+func TestFeedRandomObservableIDs(t *testing.T) {
+	ctx := context.Background()
+	src := newTestNode(t)
+	srcColl := relayCollection(t, src.Node, "oasis", []string{"carol"}, store.SignaturesOptional)
+	objs := oasisInfrastructure(t)
+	if st := post(t, src.carol.Client, srcColl, objs...); st.SuccessCount != len(objs) {
+		t.Fatalf("source: %+v", st)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(src.carol.Token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	f, err := n.AddFeed(ctx, FeedSpec{Name: "oasis", URL: src.URL, Collection: srcColl, Auth: feed.AuthBearer, SecretFile: tokenFile, Into: "oasis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = feed.Poll(ctx, n.FeedStore(), n.FeedSink(), f, n.now, nil)
+	if err != nil || f.Added != int64(len(objs)) || f.Failed != 0 {
+		t.Fatalf("first round: %+v, %v", f.FeedPosition, err)
+	}
+	for _, id := range []string{"ipv4-addr--1e4ffad7-0b88-41d4-ba4d-77d27490b956", "domain-name--ecb120bf-2694-4902-a737-62b74539a41b"} {
+		p, err := n.store.Objects(ctx, store.Query{Collection: f.Into, IDs: []string{id}, Limit: 10})
+		if err != nil || len(p.Objects) != 1 || p.Objects[0].Member != f.Member {
+			t.Fatalf("%s in the local collection: %+v, %v", id, p.Objects, err)
+		}
+	}
+	// Read again from the beginning (as the daily full read does).
+	f.AddedAfter, f.Next, f.ReadTo = time.Time{}, "", time.Time{}
+	f, err = feed.Poll(ctx, n.FeedStore(), n.FeedSink(), f, n.now, nil)
+	if err != nil || f.Existing != int64(len(objs)) || f.Added != int64(len(objs)) || f.Failed != 0 {
+		t.Fatalf("second read: %+v, %v", f.FeedPosition, err)
+	}
+}
