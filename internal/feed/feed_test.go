@@ -219,13 +219,17 @@ func newStoreWith(t testing.TB, f feed.Feed) *sqlite.Store {
 
 // killable is a feed store whose RecordPoll fails from its failAt-th call
 // on (0: never), like a node killed after storing a page and before
-// recording its position.
+// recording its position. The mark of a round's start (RoundStarted set,
+// no page stored since RoundFrom) isn't counted.
 type killable struct {
 	feed.Store
 	failAt, calls int
 }
 
 func (k *killable) RecordPoll(ctx context.Context, name string, p feed.Position) error {
+	if !p.RoundStarted.IsZero() && p.Pages == p.RoundFrom {
+		return k.Store.RecordPoll(ctx, name, p)
+	}
 	k.calls++
 	if k.failAt > 0 && k.calls >= k.failAt {
 		return fmt.Errorf("killed")

@@ -1,0 +1,207 @@
+package feed_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/feed"
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// runner runs feed.Run over st with a clock of its own until stopped, as
+// one process of the node; a second runner over the same store is the
+// node restarted (nothing of the first one's memory).
+type runner struct {
+	st     *countingStore
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startRun(st *countingStore, now func() time.Time) *runner {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runner{st: st, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- feed.Run(ctx, st, &sink{stored: map[string]int{}}, now, time.Millisecond, func(string, ...any) {}) }()
+	return r
+}
+
+func (r *runner) stop() {
+	r.cancel()
+	<-r.done
+}
+
+// waitRounds waits until Run has listed the feeds n more times.
+func (r *runner) waitRounds(n int) {
+	for want := r.st.round() + n; r.st.round() < want; {
+		runtime.Gosched()
+	}
+}
+
+// TestRunBackoffSurvivesRestart: the backoff of a failing feed, and the
+// Retry-After its server gave, are in the store: a node restarted after
+// the feed's interval doesn't ask the server again before them (it did,
+// at once, when they were kept in memory), and asks once they pass.
+func TestRunBackoffSurvivesRestart(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		retryAfter string // the server's Retry-After, "" for none
+		fail       int    // failed rounds before the restart
+		wait       time.Duration
+	}{
+		{name: "backoff", fail: 3, wait: feed.Backoff(3, time.Minute)},
+		{name: "retry-after", retryAfter: "3600", fail: 1, wait: time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			requests := 0
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				requests++
+				mu.Unlock()
+				if tc.retryAfter != "" {
+					w.Header().Set("Retry-After", tc.retryAfter)
+					http.Error(w, "slow down", http.StatusTooManyRequests)
+					return
+				}
+				http.Error(w, "down", http.StatusInternalServerError)
+			}))
+			defer hs.Close()
+			got := func() int {
+				mu.Lock()
+				defer mu.Unlock()
+				return requests
+			}
+			st := &countingStore{Store: newStoreWith(t, feed.Feed{Name: "t", URL: hs.URL, Collection: "c", Into: "l", Member: "m", Interval: time.Minute})}
+			var clock atomic.Int64
+			clock.Store(epoch.UnixNano())
+			now := func() time.Time { return time.Unix(0, clock.Load()) }
+
+			r := startRun(st, now)
+			r.waitRounds(3)
+			for n := 1; n < tc.fail; n++ {
+				clock.Add(int64(feed.Backoff(int64(n), time.Minute)))
+				r.waitRounds(5)
+			}
+			r.stop()
+			if got() != tc.fail {
+				t.Fatalf("%d requests before the restart, want %d", got(), tc.fail)
+			}
+			fs, err := st.Feeds(context.Background())
+			if err != nil || fs[0].Failures != int64(tc.fail) || fs[0].LastError == "" {
+				t.Fatalf("recorded before the restart: %+v, %v", fs, err)
+			}
+			last := fs[0].LastPoll
+			if next := feed.NextRound(fs[0]); !next.Equal(last.Add(tc.wait)) {
+				t.Errorf("NextRound = %v, want %v after the last poll", next.Sub(last), tc.wait)
+			}
+
+			// Restarted an interval later: not asked before the wait.
+			clock.Store(last.Add(time.Minute).UnixNano())
+			r = startRun(st, now)
+			defer func() { r.stop() }()
+			r.waitRounds(5)
+			if got() != tc.fail {
+				t.Fatalf("the restarted node asked %d times %s after the last failure, before its wait of %s", got()-tc.fail, time.Minute, tc.wait)
+			}
+			clock.Store(last.Add(tc.wait - time.Millisecond).UnixNano())
+			r.waitRounds(5)
+			if got() != tc.fail {
+				t.Fatalf("the restarted node asked before the wait of %s had passed", tc.wait)
+			}
+			clock.Store(last.Add(tc.wait).UnixNano())
+			r.waitRounds(5)
+			if got() != tc.fail+1 {
+				t.Fatalf("%d requests once the wait of %s had passed, want %d", got(), tc.wait, tc.fail+1)
+			}
+		})
+	}
+}
+
+// TestPollResetsFailures: a round that stores a page ends the backoff
+// (Failures and NotBefore back to zero, in the store), and the next
+// round is due an interval later.
+func TestPollResetsFailures(t *testing.T) {
+	srv := &server{n: 3}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	ctx := context.Background()
+	k := &killable{Store: newStoreWith(t, feed.Feed{Name: "t", URL: hs.URL, Collection: "c", Into: "l", Member: "m", Interval: time.Minute})}
+	f := k.feed(t)
+	f.LastPoll, f.LastError, f.Failures, f.NotBefore = epoch, "down", 6, epoch.Add(time.Hour)
+	if err := k.RecordPoll(ctx, "t", f.FeedPosition); err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return epoch.Add(2 * time.Hour) }
+	if !feed.Due(k.feed(t), now()) {
+		t.Fatal("not due after its backoff")
+	}
+	if _, err := feed.Poll(ctx, k, &sink{stored: map[string]int{}}, k.feed(t), now, nil); err != nil {
+		t.Fatal(err)
+	}
+	f = k.feed(t)
+	if f.Failures != 0 || !f.NotBefore.IsZero() || f.LastError != "" || !f.RoundStarted.IsZero() {
+		t.Errorf("after a round that worked: %+v", f.FeedPosition)
+	}
+	if next := feed.NextRound(f); !next.Equal(now().Add(time.Minute)) {
+		t.Errorf("NextRound = %v, want an interval after the round", next)
+	}
+}
+
+// cancelSink cancels the round's context once it has stored a page: the
+// node stopping mid-round.
+type cancelSink struct {
+	sink
+	cancel context.CancelFunc
+}
+
+func (c *cancelSink) Submit(ctx context.Context, member, coll string, objs []json.RawMessage) (store.Status, error) {
+	st, err := c.sink.Submit(ctx, member, coll, objs)
+	c.cancel()
+	return st, err
+}
+
+// TestPollRoundMark: a round is marked in the store while it runs
+// (RoundStarted, RoundFrom: the pages before it); a node killed mid-round
+// (its last write never made) leaves the mark, which its next round
+// replaces and clears; a node stopped mid-round clears it, and the round,
+// cut short, is no failure: due again at once.
+func TestPollRoundMark(t *testing.T) {
+	srv := &server{n: 30}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	now := func() time.Time { return epoch.Add(time.Hour) }
+	k := &killable{Store: newStore(t, hs.URL), failAt: 3}
+	var seen []feed.Feed
+	progress := func(f feed.Feed) { seen = append(seen, f) }
+	if _, err := feed.Poll(context.Background(), k, &sink{stored: map[string]int{}}, k.feed(t), now, progress); err == nil {
+		t.Fatal("the killed round succeeded")
+	}
+	if len(seen) != 2 || !seen[0].RoundStarted.Equal(now()) || seen[0].RoundFrom != 0 {
+		t.Fatalf("pages of the killed round: %+v", seen)
+	}
+	f := k.feed(t)
+	if !f.RoundStarted.Equal(now()) || f.RoundFrom != 0 || f.Pages != 2 {
+		t.Fatalf("after a kill mid-round: %+v, want the round still marked", f.FeedPosition)
+	}
+
+	// The node stopped mid-round: the mark is cleared, nothing counted
+	// as failed, and the round goes on at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	k.failAt, seen = 0, nil
+	later := func() time.Time { return epoch.Add(2 * time.Hour) }
+	_, err := feed.Poll(ctx, k, &cancelSink{sink: sink{stored: map[string]int{}}, cancel: cancel}, f, later, progress)
+	if err == nil {
+		t.Fatal("the stopped round succeeded")
+	}
+	f = k.feed(t)
+	if !f.RoundStarted.IsZero() || f.RoundFrom != 0 || f.Failures != 0 || f.LastError != "" || !feed.Due(f, later()) {
+		t.Errorf("after a stop mid-round: %+v, due %v", f.FeedPosition, feed.Due(f, later()))
+	}
+}
