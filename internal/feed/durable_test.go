@@ -27,7 +27,9 @@ type runner struct {
 func startRun(st *countingStore, now func() time.Time) *runner {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &runner{st: st, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- feed.Run(ctx, st, &sink{stored: map[string]int{}}, now, time.Millisecond, func(string, ...any) {}) }()
+	go func() {
+		r.done <- feed.Run(ctx, st, &sink{stored: map[string]int{}}, now, time.Millisecond, func(string, ...any) {})
+	}()
 	return r
 }
 
