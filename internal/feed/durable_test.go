@@ -3,16 +3,21 @@ package feed_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/feed"
+	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/taxii"
 )
 
 // runner runs feed.Run over st with a clock of its own until stopped, as
@@ -205,5 +210,79 @@ func TestPollRoundMark(t *testing.T) {
 	f = k.feed(t)
 	if !f.RoundStarted.IsZero() || f.RoundFrom != 0 || f.Failures != 0 || f.LastError != "" || !feed.Due(f, later()) {
 		t.Errorf("after a stop mid-round: %+v, due %v", f.FeedPosition, feed.Due(f, later()))
+	}
+}
+
+// TestPollSlowLink: a page that keeps coming over a slow link, for longer
+// than the request timeout in all, was cut by it at every round, so that
+// the feed never got past it. Now it is read whole; one that comes slower
+// than the minimum rate is abandoned once past the request timeout, the
+// error saying so; one that stops is abandoned after the stall timeout.
+func TestPollSlowLink(t *testing.T) {
+	defer feed.SetRequestTimeout(300 * time.Millisecond)()
+	for _, tc := range []struct {
+		name    string
+		minRate int64
+		stop    bool // the server stops sending after the first piece
+		want    string
+	}{
+		{name: "progressing", minRate: 1},
+		{name: "slower than the minimum rate", minRate: 1 << 30, want: "the feed's server stopped sending: GET "},
+		{name: "stops", minRate: 1, stop: true, want: "no byte of the response body for 500ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer feed.SetStallTimeout(500*time.Millisecond, tc.minRate)()
+			var objs []string
+			for i := range 5 {
+				objs = append(objs, fmt.Sprintf(`{"type":"x-test","id":"x-test--%08d-0000-4000-8000-000000000000"}`, i))
+			}
+			body := []byte(`{"more":false,"objects":[` + strings.Join(objs, ",") + `]}`)
+			release := make(chan struct{})
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", taxii.MediaType)
+				w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(added(4)))
+				w.WriteHeader(http.StatusOK)
+				// 10 pieces, one every 100 ms: a second in all, past
+				// the request timeout, each well within the stall
+				// timeout.
+				piece := (len(body) + 9) / 10
+				tick := time.NewTicker(100 * time.Millisecond)
+				defer tick.Stop()
+				for rest := body; len(rest) > 0; {
+					k := min(piece, len(rest))
+					w.Write(rest[:k])
+					w.(http.Flusher).Flush()
+					rest = rest[k:]
+					if tc.stop {
+						<-release
+						return
+					}
+					<-tick.C
+				}
+			}))
+			defer hs.Close()
+			defer close(release) // before hs.Close, which waits for the handler
+			k := &killable{Store: newStore(t, hs.URL)}
+			m := &sink{stored: map[string]int{}}
+			start := time.Now()
+			f, err := feed.Poll(context.Background(), k, m, k.feed(t), time.Now, nil)
+			took := time.Since(start)
+			if tc.want == "" {
+				if err != nil || len(m.stored) != 5 || f.Added != 5 {
+					t.Fatalf("a page that kept coming (%s in all) was cut: %v, %d stored", took, err, len(m.stored))
+				}
+				if took < 300*time.Millisecond {
+					t.Fatalf("the page took %s, less than the request timeout: it tested nothing", took)
+				}
+				return
+			}
+			var se *peer.StallError
+			if err == nil || !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) || len(m.stored) != 0 {
+				t.Fatalf("Poll = %v, %d stored; want an error saying %q", err, len(m.stored), tc.want)
+			}
+			if got := k.feed(t); !strings.Contains(got.LastError, tc.want) || got.Failures != 1 {
+				t.Fatalf("recorded %+v", got.FeedPosition)
+			}
+		})
 	}
 }

@@ -72,6 +72,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
@@ -110,12 +111,20 @@ const MaxPagesPerRound = 10000
 // A variable for tests.
 var maxRoundTime = time.Minute
 
-// requestTimeout bounds one request to a feed's server, its response
-// body included (a page of up to [taxii.DefaultMaxResponseBytes]): a
-// server that never answers, or trickles its page, ends the round with an
-// error rather than holding [Run], which polls the feeds one after another,
-// for ever. A variable for tests.
-var requestTimeout = 2 * time.Minute
+// requestTimeout bounds the wait for the response of a request to a
+// feed's server, and, past it, the response body must keep coming at
+// minRate or faster: a server that never answers, or trickles its page
+// on purpose, ends the round with an error rather than holding [Run],
+// which polls the feeds one after another, for ever; a page (up to
+// [taxii.DefaultMaxResponseBytes]) that keeps coming over a slow link is
+// not cut. A request that makes no progress for stallTimeout (no
+// response header, no byte of its body) is abandoned too. Variables for
+// tests.
+var (
+	requestTimeout = 2 * time.Minute
+	stallTimeout   = peer.DefaultStallTimeout
+	minRate        = int64(peer.DefaultMinRate)
+)
 
 // Feed is one followed remote collection and its position; the node's
 // store keeps it ([store.Feeds]).
@@ -157,8 +166,10 @@ const maxSecretFile = 64 << 10
 const maxCAFile = 4 << 20
 
 // Client returns the TAXII client of f, reading its secret file. Each of
-// its requests is bounded in time (two minutes, the body included) and in
-// size ([taxii.DefaultMaxResponseBytes]).
+// its requests is bounded in time (no progress for 30 seconds, no
+// response within two minutes, or a body that comes slower than 4 KiB/s
+// after them: see requestTimeout) and in size
+// ([taxii.DefaultMaxResponseBytes]).
 func Client(f Feed) (*taxii.Client, error) {
 	u, err := url.Parse(f.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -187,7 +198,7 @@ func Client(f Feed) (*taxii.Client, error) {
 		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 		hc.Transport = t
 	}
-	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: hc}
+	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: peer.ProgressClient(hc, stallTimeout, minRate, "the feed's server")}
 	if u.Path != "" && u.Path != "/" {
 		c.BaseURL = u.Scheme + "://" + u.Host
 		c.Root = f.URL

@@ -524,6 +524,7 @@ func FuzzPoll(f *testing.F) {
 // the node's feeds one after another, for ever.
 func TestPollServerNeverAnswers(t *testing.T) {
 	defer feed.SetRequestTimeout(300 * time.Millisecond)()
+	defer feed.SetStallTimeout(300*time.Millisecond, 1)()
 	release := make(chan struct{})
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", taxii.MediaType)

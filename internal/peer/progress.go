@@ -47,17 +47,24 @@ type StallError struct {
 	// than Limit (the client's Timeout): slower than the minimum rate.
 	MinBytes int64
 	Limit    time.Duration
+	// Server names the server in the error's text ("the peer" when
+	// empty; [ProgressClient]'s server).
+	Server string
 }
 
 func (e *StallError) Error() string {
+	var stalled any = ErrStalled
+	if e.Server != "" {
+		stalled = e.Server + " stopped sending"
+	}
 	what := "no response header"
 	if e.Headers {
 		what = "no byte of the response body"
 	}
 	if e.MinBytes > 0 {
-		return fmt.Sprintf("%v: %s %s: fewer than %d bytes of the response body in %s after the request had run for %s; the request was abandoned", ErrStalled, e.Method, e.URL, e.MinBytes, e.After, e.Limit)
+		return fmt.Sprintf("%v: %s %s: fewer than %d bytes of the response body in %s after the request had run for %s; the request was abandoned", stalled, e.Method, e.URL, e.MinBytes, e.After, e.Limit)
 	}
-	return fmt.Sprintf("%v: %s %s: %s for %s; the request was abandoned", ErrStalled, e.Method, e.URL, what, e.After)
+	return fmt.Sprintf("%v: %s %s: %s for %s; the request was abandoned", stalled, e.Method, e.URL, what, e.After)
 }
 
 // Unwrap makes errors.Is(err, ErrStalled) true.
@@ -74,12 +81,20 @@ func (e *StallError) Unwrap() error { return ErrStalled }
 // its answer on purpose holds a round for a bounded time). Without a
 // Timeout in hc, any byte is progress, however long the request runs.
 func withProgressDeadline(hc *http.Client, d time.Duration, minRate int64) *http.Client {
+	return ProgressClient(hc, d, minRate, "")
+}
+
+// ProgressClient is the client of [withProgressDeadline] for another kind
+// of server than a peer (a TAXII feed's), named server in the text of its
+// [*StallError]s ("the peer" when empty). Before the response's header,
+// hc's Timeout still bounds the wait when it is shorter than d.
+func ProgressClient(hc *http.Client, d time.Duration, minRate int64, server string) *http.Client {
 	c := *hc
 	rt := c.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	c.Transport = progressTransport{rt: rt, d: d, limit: c.Timeout, chunk: max(1, int64(float64(minRate)*d.Seconds()))}
+	c.Transport = progressTransport{rt: rt, d: d, limit: c.Timeout, chunk: max(1, int64(float64(minRate)*d.Seconds())), server: server}
 	c.Timeout = 0
 	return &c
 }
@@ -89,13 +104,19 @@ type progressTransport struct {
 	d     time.Duration
 	limit time.Duration // 0: none
 	chunk int64         // bytes each d past limit
+	// server names the server in errors ("": the peer).
+	server string
 }
 
 func (t progressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
-	w := &progressWatch{cancel: cancel, err: &StallError{Method: req.Method, URL: untrusted.URLWithoutSecret(req.URL), After: t.d}, d: t.d,
+	first := t.d // the wait for the response's header
+	if t.limit > 0 && t.limit < first {
+		first = t.limit
+	}
+	w := &progressWatch{cancel: cancel, err: &StallError{Method: req.Method, URL: untrusted.URLWithoutSecret(req.URL), After: first, Server: t.server}, d: t.d,
 		limit: t.limit, chunk: t.chunk, start: time.Now()}
-	w.timer = time.AfterFunc(t.d, w.fire)
+	w.timer = time.AfterFunc(first, w.fire)
 	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		w.stop()
@@ -150,7 +171,7 @@ func (w *progressWatch) progress(headers bool, n int) bool {
 		return false
 	}
 	if headers {
-		w.err.Headers = true
+		w.err.Headers, w.err.After = true, w.d
 	} else if w.limit > 0 && time.Since(w.start) > w.limit {
 		if w.pending += int64(n); w.pending < w.chunk {
 			return true
