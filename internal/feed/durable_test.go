@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/parley-exchange/parley/internal/feed"
 	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -84,7 +86,9 @@ func TestRunBackoffSurvivesRestart(t *testing.T) {
 				defer mu.Unlock()
 				return requests
 			}
-			st := &countingStore{Store: newStoreWith(t, feed.Feed{Name: "t", URL: hs.URL, Collection: "c", Into: "l", Member: "m", Interval: time.Minute})}
+			path := filepath.Join(t.TempDir(), "parley.db")
+			first := newStoreAt(t, path, feed.Feed{Name: "t", URL: hs.URL, Collection: "c", Into: "l", Member: "m", Interval: time.Minute})
+			st := &countingStore{Store: first}
 			var clock atomic.Int64
 			clock.Store(epoch.UnixNano())
 			now := func() time.Time { return time.Unix(0, clock.Load()) }
@@ -108,7 +112,17 @@ func TestRunBackoffSurvivesRestart(t *testing.T) {
 				t.Errorf("NextRound = %v, want %v after the last poll", next.Sub(last), tc.wait)
 			}
 
-			// Restarted an interval later: not asked before the wait.
+			// Restarted an interval later (the database closed and
+			// opened again): not asked before the wait.
+			if err := first.Close(); err != nil {
+				t.Fatal(err)
+			}
+			reopened, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer reopened.Close()
+			st = &countingStore{Store: reopened}
 			clock.Store(last.Add(time.Minute).UnixNano())
 			r = startRun(st, now)
 			defer func() { r.stop() }()

@@ -199,8 +199,14 @@ func newStore(t testing.TB, url string) *sqlite.Store {
 // newStoreWith is newStore with the feed f (into "l", as member "m").
 func newStoreWith(t testing.TB, f feed.Feed) *sqlite.Store {
 	t.Helper()
+	return newStoreAt(t, filepath.Join(t.TempDir(), "parley.db"), f)
+}
+
+// newStoreAt is newStoreWith with the database at path.
+func newStoreAt(t testing.TB, path string, f feed.Feed) *sqlite.Store {
+	t.Helper()
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{})
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
