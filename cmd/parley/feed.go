@@ -21,8 +21,8 @@ func init() {
 		help:  "The operator's node follows external TAXII 2.1 collections (ATT&CK, vendors, OpenCTI) into local relay collections; parley serve polls them.",
 		subcommands: []subcommand{
 			{name: "add", usage: "feed add --data DIR --url URL --collection REMOTE --into LOCAL [--token-file F | --user U --password-file F] [--name N] [--read M,...] [--every 5m] [--ca FILE]", help: "Records a feed; creates LOCAL (a relay collection accepting unsigned objects, written by the feed's own member feed:NAME) when missing."},
-			{name: "status", usage: "feed status --data DIR", help: "Prints each feed's position, last poll, last error and counts as JSON."},
-			{name: "poll", usage: "feed poll --data DIR [--name N]", help: "Polls now, once, with progress on a terminal."},
+			{name: "status", usage: "feed status --data DIR", help: "Prints each feed's position, last poll, last error, counts, failed rounds in a row and the next round of a failing feed (failed_rounds, next_round), and the round in progress (round, round_started, round_from) as JSON."},
+			{name: "poll", usage: "feed poll --data DIR [--name N]", help: "Polls now, once, with progress on a terminal, whatever the feeds' backoff. A stopped feed (its member revoked or removed) is skipped with a line saying why; exit status 1 when it is the feed --name names, 4 when a poll failed."},
 		},
 		run: runFeed,
 	})
@@ -174,6 +174,9 @@ func runFeedStatus(ctx context.Context, c *cli, args []string) error {
 		if s.Stopped, err = n.FeedStopped(ctx, f); err != nil {
 			return withExit(3, "", err)
 		}
+		if s.Stopped != "" {
+			s.NextRound = nil // polled no more
+		}
 		out = append(out, s)
 	}
 	enc := json.NewEncoder(c.stdout)
@@ -217,6 +220,22 @@ type feedStatus struct {
 	// Stopped says why the node polls the feed no more: its member was
 	// revoked or removed (node.FeedStopped).
 	Stopped string `json:"stopped,omitempty"`
+	// FailedRounds is the number of rounds in a row that failed; the
+	// node backs off by it (feed.Backoff), also after a restart.
+	// NextRound, for a feed that isn't stopped whose last round failed,
+	// is the earliest time the node polls it again (feed.NextRound: the
+	// backoff, or the server's Retry-After); left out when rounds come
+	// every interval. As peer status's fields of the same names.
+	FailedRounds int64   `json:"failed_rounds"`
+	NextRound    *string `json:"next_round,omitempty"`
+	// Round is "running" while a round of the feed runs (as the node
+	// records it in the store), "idle" otherwise; RoundStarted is when
+	// the running round started, and RoundFrom the pages stored before
+	// it (pages - round_from pages were stored by it so far). A node
+	// killed during a round leaves "running" until the feed's next round.
+	Round        string  `json:"round"`
+	RoundStarted *string `json:"round_started,omitempty"`
+	RoundFrom    *int64  `json:"round_from,omitempty"`
 }
 
 func statusOf(f feed.Feed) feedStatus {
@@ -238,12 +257,21 @@ func statusOf(f feed.Feed) feedStatus {
 	case f.Reread > 0:
 		reread = f.Reread.String()
 	}
-	return feedStatus{
+	s := feedStatus{
 		Name: f.Name, URL: f.URL, Collection: f.Collection, Into: f.Into, Member: f.Member, Auth: f.Auth,
 		Interval: interval.String(), Reread: reread, FullRead: ts(f.FullRead), ReadTo: ts(f.ReadTo), AddedAfter: ts(f.AddedAfter), Next: f.Next, HighWater: ts(f.HighWater),
 		LastPoll: ts(f.LastPoll), LastError: f.LastError,
 		Added: f.Added, Existing: f.Existing, Failed: f.Failed, Pages: f.Pages, LastFailure: f.LastFailure,
+		FailedRounds: f.Failures, Round: "idle",
 	}
+	if f.Failures > 0 || !f.NotBefore.IsZero() {
+		s.NextRound = ts(feed.NextRound(f))
+	}
+	if !f.RoundStarted.IsZero() {
+		from := f.RoundFrom
+		s.Round, s.RoundStarted, s.RoundFrom = "running", ts(f.RoundStarted), &from
+	}
+	return s
 }
 
 func runFeedPoll(ctx context.Context, c *cli, args []string) error {
@@ -267,17 +295,24 @@ func runFeedPoll(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.stderr, "\rfeed %s: %d pages, %d added, %d already stored, %d failed", f.Name, f.Pages, f.Added, f.Existing, f.Failed)
 		}
 	}
-	polled, failed := 0, 0
+	polled, failed, stopped := 0, 0, ""
 	for _, f := range feeds {
 		if *name != "" && f.Name != *name {
 			continue
 		}
 		polled++
 		// A feed whose member was revoked or removed isn't contacted:
-		// nothing it serves would be stored.
-		if reason, err := n.FeedStopped(ctx, f); err != nil || reason != "" {
-			failed++
+		// nothing it serves would be stored. It was stopped on purpose,
+		// as parley serve skips it: no failure of this poll, unless it
+		// is the feed --name asked for (below).
+		reason, err := n.FeedStopped(ctx, f)
+		if err != nil || reason != "" {
 			fmt.Fprintf(c.stdout, "feed %s: not polled: %s\n", f.Name, cmp.Or(reason, fmt.Sprint(err)))
+			if err != nil {
+				failed++
+			} else {
+				stopped = reason
+			}
 			continue
 		}
 		before := f.FeedPosition
@@ -296,6 +331,9 @@ func runFeedPoll(ctx context.Context, c *cli, args []string) error {
 	switch {
 	case polled == 0 && *name != "":
 		return usageErrorf("list them with parley feed status", "no feed named %q", *name)
+	case *name != "" && stopped != "":
+		// The one feed asked for can't be polled: a negative answer.
+		return withExit(1, "a stopped feed is polled no more; parley feed status shows it as stopped", fmt.Errorf("feed %s is not polled: %s", *name, stopped))
 	case failed > 0:
 		return withExit(4, "see last_error in parley feed status", fmt.Errorf("%d of %d feeds failed", failed, polled))
 	}

@@ -10,6 +10,15 @@ func SetRequestTimeout(d time.Duration) (restore func()) {
 	return func() { requestTimeout = old }
 }
 
+// SetStallTimeout sets how long a request to a feed's server may make no
+// progress, and the slowest its response body may come past the request
+// timeout, for a test, and returns what restores them.
+func SetStallTimeout(d time.Duration, rate int64) (restore func()) {
+	oldD, oldRate := stallTimeout, minRate
+	stallTimeout, minRate = d, rate
+	return func() { stallTimeout, minRate = oldD, oldRate }
+}
+
 // SetMaxRoundTime sets how long a round goes on for a test, and returns
 // what restores it.
 func SetMaxRoundTime(d time.Duration) (restore func()) {

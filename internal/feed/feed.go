@@ -72,6 +72,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/peer"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
@@ -110,12 +111,20 @@ const MaxPagesPerRound = 10000
 // A variable for tests.
 var maxRoundTime = time.Minute
 
-// requestTimeout bounds one request to a feed's server, its response
-// body included (a page of up to [taxii.DefaultMaxResponseBytes]): a
-// server that never answers, or trickles its page, ends the round with an
-// error rather than holding [Run], which polls the feeds one after another,
-// for ever. A variable for tests.
-var requestTimeout = 2 * time.Minute
+// requestTimeout bounds the wait for the response of a request to a
+// feed's server, and, past it, the response body must keep coming at
+// minRate or faster: a server that never answers, or trickles its page
+// on purpose, ends the round with an error rather than holding [Run],
+// which polls the feeds one after another, for ever; a page (up to
+// [taxii.DefaultMaxResponseBytes]) that keeps coming over a slow link is
+// not cut. A request that makes no progress for stallTimeout (no
+// response header, no byte of its body) is abandoned too. Variables for
+// tests.
+var (
+	requestTimeout = 2 * time.Minute
+	stallTimeout   = peer.DefaultStallTimeout
+	minRate        = int64(peer.DefaultMinRate)
+)
 
 // Feed is one followed remote collection and its position; the node's
 // store keeps it ([store.Feeds]).
@@ -157,8 +166,10 @@ const maxSecretFile = 64 << 10
 const maxCAFile = 4 << 20
 
 // Client returns the TAXII client of f, reading its secret file. Each of
-// its requests is bounded in time (two minutes, the body included) and in
-// size ([taxii.DefaultMaxResponseBytes]).
+// its requests is bounded in time (no progress for 30 seconds, no
+// response within two minutes, or a body that comes slower than 4 KiB/s
+// after them: see requestTimeout) and in size
+// ([taxii.DefaultMaxResponseBytes]).
 func Client(f Feed) (*taxii.Client, error) {
 	u, err := url.Parse(f.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -187,7 +198,7 @@ func Client(f Feed) (*taxii.Client, error) {
 		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 		hc.Transport = t
 	}
-	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: hc}
+	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: peer.ProgressClient(hc, stallTimeout, minRate, "the feed's server")}
 	if u.Path != "" && u.Path != "/" {
 		c.BaseURL = u.Scheme + "://" + u.Host
 		c.Root = f.URL
@@ -259,6 +270,21 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		// ever. What is stored already comes back "already stored".
 		f.AddedAfter, f.FullRead, f.ReadTo = time.Time{}, now().UTC(), time.Time{}
 	}
+	// The round is marked in the store while it runs (RoundStarted, and
+	// RoundFrom the pages stored before it), for `parley feed status` in
+	// another process; each page's position carries the mark, and the
+	// round's end clears it (record, the last page, or endRound when ctx
+	// ends it).
+	f.RoundStarted, f.RoundFrom = now().UTC(), f.Pages
+	if err := st.RecordPoll(ctx, f.Name, f.FeedPosition); err != nil {
+		f.RoundStarted, f.RoundFrom = time.Time{}, 0
+		return f, fmt.Errorf("couldn't record the start of a round of feed %s: %w", f.Name, err)
+	}
+	defer func(started time.Time) {
+		if ctx.Err() != nil {
+			endRound(ctx, st, f.Name, started)
+		}
+	}(f.RoundStarted)
 	restarted := false // the round went on after a forgotten cursor
 	// Where the round began, when it began without a cursor: a round
 	// that began there and can't read past it either is stuck.
@@ -337,7 +363,9 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		if env.DateAdded.Last.After(f.ReadTo) {
 			f.ReadTo = env.DateAdded.Last
 		}
-		f.LastPoll, f.LastError = now().UTC(), ""
+		// A page stored: the server works, and the backoff of a failing
+		// feed ends.
+		f.LastPoll, f.LastError, f.Failures, f.NotBefore = now().UTC(), "", 0, time.Time{}
 		// A page may be empty and still say more, with a next cursor (a
 		// server that filters a page after reading it: objects this
 		// client may not see, types it does not serve): go on. Without
@@ -351,7 +379,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			circle = seen.Repeated(env.Next) || env.Next == f.Next
 			more = !circle
 		}
-		last := env.DateAdded.Last
+		newest := env.DateAdded.Last
 		switch {
 		case circle:
 			// The round ends with an error (below); the next goes on
@@ -361,7 +389,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			f.Next, f.AddedAfter = "", goOnFrom(f)
 		case more && env.Next != "" && env.Next != f.Next:
 			f.Next = env.Next
-		case more && env.Next == "" && last.After(f.AddedAfter.Add(time.Microsecond)):
+		case more && env.Next == "" && newest.After(f.AddedAfter.Add(time.Microsecond)):
 			// A server that pages by added_after alone (more without
 			// next): go on from just before the page's newest
 			// date_added. added_after is exclusive, and the objects
@@ -370,7 +398,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			// seconds): asking after it would skip the rest of them
 			// for ever. Those of this page are served again, "already
 			// stored". The mark moves at least a microsecond a page.
-			f.Next, f.AddedAfter = "", last.Add(-time.Microsecond)
+			f.Next, f.AddedAfter = "", newest.Add(-time.Microsecond)
 		case more && env.Next == "" && f.ReadTo.After(f.AddedAfter):
 			// A whole page at one date_added (a batch larger than the
 			// server's page, which it can't page through without
@@ -381,6 +409,10 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		default:
 			more = false
 			f.Next, f.AddedAfter, f.ReadTo = "", resumeAfter(f.HighWater), time.Time{}
+		}
+		last := !more || pages >= MaxPagesPerRound || time.Since(start) >= maxRoundTime
+		if last && !circle {
+			f.RoundStarted, f.RoundFrom = time.Time{}, 0
 		}
 		if err := st.RecordPoll(ctx, f.Name, f.FeedPosition); err != nil {
 			return f, fmt.Errorf("couldn't record the position of feed %s: %w", f.Name, err)
@@ -393,7 +425,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			// last; the error waits the feed's interval before the next.
 			return f, record(ctx, st, &f, now, fmt.Errorf("%s gave a next cursor it gave before in this round: its cursors go round in a circle", f.URL))
 		}
-		if !more || pages >= MaxPagesPerRound || time.Since(start) >= maxRoundTime {
+		if last {
 			return f, nil
 		}
 	}
@@ -470,30 +502,71 @@ func expiredCursor(err error) bool {
 	return errors.Is(err, taxii.ErrBadRequest) || errors.Is(err, taxii.ErrNotFound)
 }
 
-// record saves err as f's LastError (best effort: the store may be what
-// failed) and returns err.
+// record saves err as f's LastError, the end of a failed round (best
+// effort: the store may be what failed) and returns err. The round counts
+// as failed (Failures, which [Backoff] spaces the next rounds by), and the
+// server's Retry-After, if it gave one, is kept as NotBefore: both are in
+// the store, so a restarted node keeps them.
 func record(ctx context.Context, st Store, f *Feed, now func() time.Time, err error) error {
 	f.LastPoll, f.LastError = now().UTC(), err.Error()
+	f.Failures++
+	f.NotBefore = time.Time{}
+	if d := RetryAfter(err); d > 0 {
+		f.NotBefore = f.LastPoll.Add(d)
+	}
+	f.RoundStarted, f.RoundFrom = time.Time{}, 0
 	if rerr := st.RecordPoll(ctx, f.Name, f.FeedPosition); rerr != nil {
 		return errors.Join(err, rerr)
 	}
 	return err
 }
 
-// Due reports whether f should be polled at now: it never was, its
-// interval has passed since its last poll, or a round was cut short
-// without an error (the node stopped mid-round, or the round reached its
-// bound of pages or time): a next cursor or a round's progress (ReadTo,
-// also for a server that pages by added_after alone) is recorded. A round
-// that failed waits for the interval, so a server that is down is not
-// hammered.
-func Due(f Feed, now time.Time) bool {
-	interval := intervalOf(f)
-	switch {
-	case f.LastPoll.IsZero(), now.Sub(f.LastPoll) >= interval:
-		return true
+// endRound clears the mark of the round that started at started, which
+// ctx ended (the node stopping), from the feed's recorded position, which
+// stays as it is otherwise: the round was cut short, not failed, and the
+// next goes on at once. Best effort: the next round clears it too.
+func endRound(ctx context.Context, st Store, name string, started time.Time) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	fs, err := st.Feeds(cctx)
+	if err != nil {
+		return
 	}
-	return (f.Next != "" || !f.ReadTo.IsZero()) && f.LastError == ""
+	for _, f := range fs {
+		if f.Name == name && f.RoundStarted.Equal(started) {
+			f.RoundStarted, f.RoundFrom = time.Time{}, 0
+			st.RecordPoll(cctx, name, f.FeedPosition)
+		}
+	}
+}
+
+// Due reports whether f should be polled at now: [NextRound] has come.
+func Due(f Feed, now time.Time) bool {
+	return !now.Before(NextRound(f))
+}
+
+// NextRound is the earliest time [Run] starts the next round of f (at its
+// first tick from then on): zero (at once) when f never was polled or its
+// last round was cut short without an error (the node stopped mid-round,
+// or the round reached its bound of pages or time: a next cursor or a
+// round's progress, ReadTo, is recorded); else its last poll plus its
+// interval, or, after failed rounds in a row (Failures), plus [Backoff],
+// so that a server that is down is not hammered; and never before the
+// time the server asked for with Retry-After (NotBefore). All of it is
+// in the store: a restarted node keeps it.
+func NextRound(f Feed) time.Time {
+	var next time.Time
+	switch {
+	case f.LastPoll.IsZero():
+	case (f.Next != "" || !f.ReadTo.IsZero()) && f.LastError == "":
+	default:
+		interval := intervalOf(f)
+		next = f.LastPoll.Add(max(interval, Backoff(f.Failures, interval)))
+	}
+	if f.NotBefore.After(next) {
+		next = f.NotBefore
+	}
+	return next
 }
 
 // MaxBackoff is the longest [Run] waits between two rounds of a feed whose
@@ -541,17 +614,20 @@ type Stopper interface {
 // isn't asked again before that time, even when the feed's interval is
 // shorter. A feed whose rounds keep failing is backed off ([Backoff]:
 // its n-th failed round in a row is followed by a wait of its interval
-// times 2^(n-1), at most MaxBackoff), and a round that works resets it.
-// Both are kept in memory, so a restarted node asks once more and learns
-// them again. A feed that sink, a [Stopper], says is stopped is not
+// times 2^(n-1), at most MaxBackoff), and a page stored resets it. Both
+// are kept in the store with the feed's position ([NextRound]), so a
+// restarted node keeps them (and in memory too, should the store fail to
+// record them). A feed that sink, a [Stopper], says is stopped is not
 // polled: the server isn't contacted, and the reason is recorded once as
 // the feed's LastError (and logged once: when LastError wasn't the reason
 // already, so not again after a restart). It returns ctx's error.
 func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick time.Duration, logf func(msg string, args ...any)) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	// The next round of each feed as the last round here returned it: a
+	// failed round whose end the store couldn't record is still backed
+	// off.
 	notBefore := map[string]time.Time{}
-	failures := map[string]int64{} // failed rounds in a row, by feed
 	for {
 		fs, err := st.Feeds(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -567,21 +643,23 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 			if reason := stopped(ctx, sink, f, logf); reason != "" {
 				if f.LastError != reason {
 					logf("feed stopped", "feed", f.Name, "reason", reason)
-					if err := record(ctx, st, &f, now, errors.New(reason)); ctx.Err() == nil && err != nil && err.Error() != reason {
+					if err := recordStop(ctx, st, &f, now, reason); ctx.Err() == nil && err != nil {
 						logf("couldn't record the feed's stop", "feed", f.Name, "err", err)
 					}
 				}
 				continue
 			}
 			delete(notBefore, f.Name)
-			_, err := Poll(ctx, st, sink, f, now, nil)
-			switch {
-			case err == nil:
-				delete(failures, f.Name)
-			case ctx.Err() == nil:
+			polled, err := Poll(ctx, st, sink, f, now, nil)
+			if err != nil && ctx.Err() == nil {
 				logf("feed poll failed", "feed", f.Name, "err", err)
-				failures[f.Name]++
-				notBefore[f.Name] = now().Add(max(Backoff(failures[f.Name], intervalOf(f)), RetryAfter(err)))
+				// At least the interval, also when the store couldn't
+				// record the failure.
+				next := NextRound(polled)
+				if least := now().Add(intervalOf(f)); next.Before(least) {
+					next = least
+				}
+				notBefore[f.Name] = next
 			}
 		}
 		select {
@@ -590,6 +668,14 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 		case <-t.C:
 		}
 	}
+}
+
+// recordStop saves why f is stopped as its LastError. It is no failed
+// round: Failures stays as it is.
+func recordStop(ctx context.Context, st Store, f *Feed, now func() time.Time, reason string) error {
+	f.LastPoll, f.LastError = now().UTC(), reason
+	f.RoundStarted, f.RoundFrom = time.Time{}, 0
+	return st.RecordPoll(ctx, f.Name, f.FeedPosition)
 }
 
 // stopped returns why sink says f is followed no more ("" when it

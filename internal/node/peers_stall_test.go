@@ -289,3 +289,60 @@ func TestPeerStatusRoundRunning(t *testing.T) {
 		t.Fatalf("status after the round was stopped: %+v", s)
 	}
 }
+
+// TestPeerSlowLinkPastRequestTimeout: the client's Timeout (2 minutes in
+// production, RequestTimeout; a second here) cut a response that kept
+// coming over a slow link, so that a large catch-up over it could never
+// end. Now a body that keeps coming at the minimum rate or faster is
+// not cut, and one slower than it is abandoned once the request has run
+// for longer than the Timeout, with an error that says so.
+func TestPeerSlowLinkPastRequestTimeout(t *testing.T) {
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 5)
+	size := waitIntegratedNode(t, b.Node)
+	target := strings.TrimPrefix(b.URL, "http://")
+	const limit = time.Second
+	for _, c := range []struct {
+		name    string
+		minRate int64
+		slow    bool // abandoned
+	}{
+		{"progressing", 1, false},
+		{"slower than the minimum rate", 1 << 30, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n, _ := initNode(t, Options{})
+			defer n.Close()
+			a := &fedNode{Node: n}
+			pa := a.follow(t, b, "a", "from-b")
+			// 16 pieces, one every 300 ms: 4.8 s in all, far past the
+			// limit, each piece well within the stall timeout.
+			px := newStallProxy(t, target, "/log/objects", slowBody, 300*time.Millisecond)
+			hc := px.client()
+			hc.Timeout = limit
+			f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir(), HTTP: hc, StallTimeout: 2 * time.Second, MinRate: c.minRate}, pa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			res, err := f.Round(context.Background())
+			took := time.Since(start)
+			if !c.slow {
+				if err != nil || res.Next != size || res.Objects != 5 {
+					t.Fatalf("a body that kept coming (%s in all) was cut: %+v, %v", took, res, err)
+				}
+				if took < limit {
+					t.Fatalf("the slow body took %s, less than the limit %s: it tested nothing", took, limit)
+				}
+				return
+			}
+			var se *peer.StallError
+			if !errors.As(err, &se) || se.MinBytes == 0 || se.Limit != limit || !strings.Contains(err.Error(), "fewer than") || res.Next != 0 {
+				t.Fatalf("a body slower than the minimum rate: %+v, %v", res, err)
+			}
+			if p := a.peerState(t, "a"); !strings.HasPrefix(p.State.LastError, peer.StalledPrefix) {
+				t.Fatalf("recorded: %+v", p.State)
+			}
+		})
+	}
+}

@@ -99,6 +99,13 @@ type Config struct {
 	// is abandoned and the round ends with a [*StallError]; 0 means
 	// [DefaultStallTimeout].
 	StallTimeout time.Duration
+	// MinRate is the slowest, in bytes a second, that a response body
+	// may come once its request has run for longer than the HTTP
+	// client's Timeout (RequestTimeout for the client of [HTTPClient]):
+	// that Timeout doesn't cut a response that keeps coming at least
+	// this fast (a large catch-up over a slow link), only one slower
+	// (see [DefaultMinRate]); 0 means DefaultMinRate.
+	MinRate int64
 }
 
 // Follower replicates one peer. It is not safe for concurrent use; run one
@@ -164,6 +171,9 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	}
 	if cfg.StallTimeout <= 0 {
 		cfg.StallTimeout = DefaultStallTimeout
+	}
+	if cfg.MinRate <= 0 {
+		cfg.MinRate = DefaultMinRate
 	}
 	v, err := tlog.NewVerifier(p.LogKey)
 	if err != nil {
@@ -233,7 +243,7 @@ func (f *Follower) client(p store.Peer) (*tlog.Client, error) {
 			return nil, err
 		}
 	}
-	return &tlog.Client{URL: p.URL, Token: tok, HTTP: withProgressDeadline(hc, f.cfg.StallTimeout)}, nil
+	return &tlog.Client{URL: p.URL, Token: tok, HTTP: withProgressDeadline(hc, f.cfg.StallTimeout, f.cfg.MinRate)}, nil
 }
 
 // Source returns a client of the peer's log (its checkpoint and tiles,

@@ -19,8 +19,15 @@ import (
 // seconds; a peer that sends nothing for this long (a black-holed
 // connection, a hostile peer that stalls while keeping the connection
 // open) would otherwise hold the round, and one of the node's rounds at
-// once, until [RequestTimeout].
+// once, for a long time.
 const DefaultStallTimeout = 30 * time.Second
+
+// DefaultMinRate is the slowest a response body may come, in bytes a
+// second, once its request has run for longer than the client's Timeout
+// (see [Config.MinRate]): 4 KiB/s, 32 kbit/s, so that a step's objects
+// response (at most 16 MiB and one object) ends within about 70 minutes
+// however it trickles.
+const DefaultMinRate = 4 << 10
 
 // ErrStalled is returned (wrapped in a [*StallError]) by a request to a
 // peer that made no progress for the stall timeout.
@@ -35,14 +42,29 @@ type StallError struct {
 	// stalled).
 	Headers bool
 	After   time.Duration
+	// MinBytes, when above 0, says that the body came, but fewer than
+	// MinBytes bytes of it in After, once the request had run for longer
+	// than Limit (the client's Timeout): slower than the minimum rate.
+	MinBytes int64
+	Limit    time.Duration
+	// Server names the server in the error's text ("the peer" when
+	// empty; [ProgressClient]'s server).
+	Server string
 }
 
 func (e *StallError) Error() string {
+	var stalled any = ErrStalled
+	if e.Server != "" {
+		stalled = e.Server + " stopped sending"
+	}
 	what := "no response header"
 	if e.Headers {
 		what = "no byte of the response body"
 	}
-	return fmt.Sprintf("%v: %s %s: %s for %s; the request was abandoned", ErrStalled, e.Method, e.URL, what, e.After)
+	if e.MinBytes > 0 {
+		return fmt.Sprintf("%v: %s %s: fewer than %d bytes of the response body in %s after the request had run for %s; the request was abandoned", stalled, e.Method, e.URL, e.MinBytes, e.After, e.Limit)
+	}
+	return fmt.Sprintf("%v: %s %s: %s for %s; the request was abandoned", stalled, e.Method, e.URL, what, e.After)
 }
 
 // Unwrap makes errors.Is(err, ErrStalled) true.
@@ -51,27 +73,50 @@ func (e *StallError) Unwrap() error { return ErrStalled }
 // withProgressDeadline returns a copy of hc whose requests are abandoned
 // with a [*StallError] when they make no progress for d: from the request
 // to its response's header, then between two reads of the body that
-// return bytes. A body that keeps coming, however slowly, is not cut
-// (the client's own Timeout, if any, still bounds the whole request).
-func withProgressDeadline(hc *http.Client, d time.Duration) *http.Client {
+// return bytes. A body that keeps coming is not cut by hc's Timeout (the
+// limit of a whole request, which a large response over a slow link
+// passes): the copy has none, and past that limit the body must only
+// bring at least minRate bytes a second, minRate × d bytes each d, or
+// the request is abandoned with a [*StallError] (a peer that trickles
+// its answer on purpose holds a round for a bounded time). Without a
+// Timeout in hc, any byte is progress, however long the request runs.
+func withProgressDeadline(hc *http.Client, d time.Duration, minRate int64) *http.Client {
+	return ProgressClient(hc, d, minRate, "")
+}
+
+// ProgressClient is the client of [withProgressDeadline] for another kind
+// of server than a peer (a TAXII feed's), named server in the text of its
+// [*StallError]s ("the peer" when empty). Before the response's header,
+// hc's Timeout still bounds the wait when it is shorter than d.
+func ProgressClient(hc *http.Client, d time.Duration, minRate int64, server string) *http.Client {
 	c := *hc
 	rt := c.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	c.Transport = progressTransport{rt: rt, d: d}
+	c.Transport = progressTransport{rt: rt, d: d, limit: c.Timeout, chunk: max(1, int64(float64(minRate)*d.Seconds())), server: server}
+	c.Timeout = 0
 	return &c
 }
 
 type progressTransport struct {
-	rt http.RoundTripper
-	d  time.Duration
+	rt    http.RoundTripper
+	d     time.Duration
+	limit time.Duration // 0: none
+	chunk int64         // bytes each d past limit
+	// server names the server in errors ("": the peer).
+	server string
 }
 
 func (t progressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
-	w := &progressWatch{cancel: cancel, err: &StallError{Method: req.Method, URL: untrusted.URLWithoutSecret(req.URL), After: t.d}, d: t.d}
-	w.timer = time.AfterFunc(t.d, w.fire)
+	first := t.d // the wait for the response's header
+	if t.limit > 0 && t.limit < first {
+		first = t.limit
+	}
+	w := &progressWatch{cancel: cancel, err: &StallError{Method: req.Method, URL: untrusted.URLWithoutSecret(req.URL), After: first, Server: t.server}, d: t.d,
+		limit: t.limit, chunk: t.chunk, start: time.Now()}
+	w.timer = time.AfterFunc(first, w.fire)
 	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		w.stop()
@@ -80,7 +125,7 @@ func (t progressTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 		return nil, err
 	}
-	if !w.progress(true) {
+	if !w.progress(true, 0) {
 		resp.Body.Close()
 		return nil, w.stalled()
 	}
@@ -94,30 +139,45 @@ type progressWatch struct {
 	cancel context.CancelCauseFunc
 	d      time.Duration
 	timer  *time.Timer
+	// Past limit after start (when limit is above 0), the deadline is
+	// reset only once chunk bytes came since the last reset.
+	limit time.Duration
+	chunk int64
+	start time.Time
 
-	mu    sync.Mutex
-	err   *StallError
-	fired bool
+	mu      sync.Mutex
+	err     *StallError
+	fired   bool
+	pending int64 // bytes since the last reset, past limit
 }
 
 func (w *progressWatch) fire() {
 	w.mu.Lock()
 	w.fired = true
+	if w.pending > 0 {
+		w.err.MinBytes, w.err.Limit = w.chunk, w.limit
+	}
 	err := *w.err
 	w.mu.Unlock()
 	w.cancel(&err)
 }
 
-// progress resets the deadline; false if it had already passed.
-func (w *progressWatch) progress(headers bool) bool {
+// progress resets the deadline after n bytes of the body (or the
+// response's header, with headers); false if it had already passed.
+func (w *progressWatch) progress(headers bool, n int) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.fired {
 		return false
 	}
 	if headers {
-		w.err.Headers = true
+		w.err.Headers, w.err.After = true, w.d
+	} else if w.limit > 0 && time.Since(w.start) > w.limit {
+		if w.pending += int64(n); w.pending < w.chunk {
+			return true
+		}
 	}
+	w.pending = 0
 	w.timer.Reset(w.d)
 	return true
 }
@@ -154,7 +214,7 @@ func (b *progressBody) Read(p []byte) (int, error) {
 		}
 		return n, err
 	}
-	if n > 0 && !b.w.progress(false) {
+	if n > 0 && !b.w.progress(false, n) {
 		// The deadline passed as these bytes came: they are kept, and
 		// the next read fails.
 		return n, nil

@@ -131,8 +131,10 @@ func NextRound(p store.Peer, interval time.Duration) time.Time {
 	return p.State.LastRound.Add(Backoff(p.State.Failures, interval))
 }
 
-// RequestTimeout bounds each request to a peer (the client of
-// [HTTPClient]): connecting, the response's header and its body.
+// RequestTimeout is the Timeout of the client of [HTTPClient]. A
+// [Follower] doesn't let it cut a response body that keeps coming at
+// [Config.MinRate] or faster (a large catch-up over a slow link): past
+// it, only a slower body is abandoned.
 const RequestTimeout = 2 * time.Minute
 
 // StallAfter is how long after its last round (or its addition) a

@@ -76,6 +76,21 @@ type FeedPosition struct {
 	// LastFailure names the last object the node refused and why ("ID
 	// VERSION: message"), such as a version conflict.
 	LastFailure string `json:"last_failure,omitempty"`
+	// Failures counts the rounds in a row that failed (ended with
+	// LastError set) since the last page stored, which resets it to 0:
+	// the node spaces out the rounds of a failing feed by it
+	// (feed.Backoff), also after a restart, and `parley feed status`
+	// shows it as failed_rounds. NotBefore is the time before which the
+	// server asked not to be asked again (its Retry-After), zero for none.
+	Failures  int64     `json:"failures,omitempty"`
+	NotBefore time.Time `json:"not_before"`
+	// RoundStarted is when the round in progress started (zero when none
+	// runs), and RoundFrom the feed's Pages then, so that `parley feed
+	// status`, in another process, tells a running round, and how many
+	// pages it has stored, from an idle node. A node killed during a
+	// round leaves them set until the feed's next round.
+	RoundStarted time.Time `json:"round_started"`
+	RoundFrom    int64     `json:"round_from,omitempty"`
 }
 
 // Feeds keeps the feeds a node follows and their positions. The secret of

@@ -57,6 +57,17 @@ ALTER TABLE feeds ADD COLUMN full_read TEXT NOT NULL DEFAULT '';
 	registerMigrations(migration{503, "taxii feed round progress", `
 ALTER TABLE feeds ADD COLUMN read_to TEXT NOT NULL DEFAULT '';
 `})
+	// A feed's backoff and the round in progress, kept so that a restarted
+	// node doesn't ask a failing server again at once
+	// (store.FeedPosition.Failures, NotBefore), and so that `parley feed
+	// status`, in another process, tells a running round from an idle
+	// node (RoundStarted, RoundFrom), as for peers (migrations 701, 702).
+	registerMigrations(migration{750, "taxii feed backoff and round in progress", `
+ALTER TABLE feeds ADD COLUMN failures BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE feeds ADD COLUMN not_before TEXT NOT NULL DEFAULT '';
+ALTER TABLE feeds ADD COLUMN round_started TEXT NOT NULL DEFAULT '';
+ALTER TABLE feeds ADD COLUMN round_from BIGINT NOT NULL DEFAULT 0;
+`})
 }
 
 var _ store.Feeds = (*Store)(nil)
@@ -90,10 +101,12 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
-			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
+			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to,
+			failures, not_before, round_started, round_from)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
 			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, f.CAFile, int64(f.Interval), fmtTime(f.Created),
-			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure, int64(f.Reread), fmtOptTime(f.FullRead), fmtOptTime(f.ReadTo))
+			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure, int64(f.Reread), fmtOptTime(f.FullRead), fmtOptTime(f.ReadTo),
+			f.Failures, fmtOptTime(f.NotBefore), fmtOptTime(f.RoundStarted), f.RoundFrom)
 		return err
 	})
 	switch {
@@ -110,7 +123,8 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 // Feeds implements [store.Feeds].
 func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
-		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to FROM feeds ORDER BY name COLLATE "C"`)
+		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to,
+		failures, not_before, round_started, round_from FROM feeds ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
@@ -119,19 +133,22 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	for rows.Next() {
 		var f store.Feed
 		var interval, reread int64
-		var created, aa, hw, lp, fr, rt string
+		var created, aa, hw, lp, fr, rt, nb, rs string
 		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &f.CAFile, &interval, &created,
-			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr, &rt); err != nil {
+			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr, &rt,
+			&f.Failures, &nb, &rs, &f.RoundFrom); err != nil {
 			return nil, fmt.Errorf("couldn't list feeds: %w", err)
 		}
 		f.Interval, f.Reread = time.Duration(interval), time.Duration(reread)
-		var errs [6]error
+		var errs [8]error
 		f.Created, errs[0] = parseTime(created)
 		f.AddedAfter, errs[1] = parseOptTime(aa)
 		f.HighWater, errs[2] = parseOptTime(hw)
 		f.LastPoll, errs[3] = parseOptTime(lp)
 		f.FullRead, errs[4] = parseOptTime(fr)
 		f.ReadTo, errs[5] = parseOptTime(rt)
+		f.NotBefore, errs[6] = parseOptTime(nb)
+		f.RoundStarted, errs[7] = parseOptTime(rs)
 		if err := errors.Join(errs[:]...); err != nil {
 			return nil, fmt.Errorf("couldn't read feed %s: %w", f.Name, err)
 		}
@@ -147,9 +164,11 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 func (s *Store) RecordPoll(ctx context.Context, name string, p store.FeedPosition) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE feeds SET added_after = $1, next = $2, high_water = $3, last_poll = $4, last_error = $5,
-			added = $6, existing = $7, failed = $8, pages = $9, last_failure = $10, full_read = $11, read_to = $12 WHERE name = $13`,
+			added = $6, existing = $7, failed = $8, pages = $9, last_failure = $10, full_read = $11, read_to = $12,
+			failures = $13, not_before = $14, round_started = $15, round_from = $16 WHERE name = $17`,
 			fmtOptTime(p.AddedAfter), p.Next, fmtOptTime(p.HighWater), fmtOptTime(p.LastPoll), p.LastError,
-			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, fmtOptTime(p.FullRead), fmtOptTime(p.ReadTo), name)
+			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, fmtOptTime(p.FullRead), fmtOptTime(p.ReadTo),
+			p.Failures, fmtOptTime(p.NotBefore), fmtOptTime(p.RoundStarted), p.RoundFrom, name)
 		if err != nil {
 			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, err)
 		}

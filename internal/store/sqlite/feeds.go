@@ -55,6 +55,17 @@ ALTER TABLE feeds ADD COLUMN full_read TEXT NOT NULL DEFAULT '';
 	registerMigrations(migration{503, "taxii feed round progress", `
 ALTER TABLE feeds ADD COLUMN read_to TEXT NOT NULL DEFAULT '';
 `})
+	// A feed's backoff and the round in progress, kept so that a restarted
+	// node doesn't ask a failing server again at once
+	// (store.FeedPosition.Failures, NotBefore), and so that `parley feed
+	// status`, in another process, tells a running round from an idle
+	// node (RoundStarted, RoundFrom), as for peers (migrations 701, 702).
+	registerMigrations(migration{750, "taxii feed backoff and round in progress", `
+ALTER TABLE feeds ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE feeds ADD COLUMN not_before TEXT NOT NULL DEFAULT '';
+ALTER TABLE feeds ADD COLUMN round_started TEXT NOT NULL DEFAULT '';
+ALTER TABLE feeds ADD COLUMN round_from INTEGER NOT NULL DEFAULT 0;
+`})
 }
 
 // fmtOptTime stores the zero time as "" so that it reads back as zero.
@@ -79,10 +90,12 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 	}
 	err := s.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, user, secret_file, ca_file, interval_ns, created,
-			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to,
+			failures, not_before, round_started, round_from)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, f.CAFile, int64(f.Interval), fmtTime(f.Created),
-			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure, int64(f.Reread), fmtOptTime(f.FullRead), fmtOptTime(f.ReadTo))
+			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure, int64(f.Reread), fmtOptTime(f.FullRead), fmtOptTime(f.ReadTo),
+			f.Failures, fmtOptTime(f.NotBefore), fmtOptTime(f.RoundStarted), f.RoundFrom)
 		return err
 	})
 	if isUnique(err) {
@@ -100,7 +113,8 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 // Feeds implements [store.Feeds].
 func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, url, collection, into_coll, member, auth, user, secret_file, ca_file, interval_ns, created,
-		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to FROM feeds ORDER BY name`)
+		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to,
+		failures, not_before, round_started, round_from FROM feeds ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
@@ -109,9 +123,10 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	for rows.Next() {
 		var f store.Feed
 		var interval, reread int64
-		var created, aa, hw, lp, fr, rt string
+		var created, aa, hw, lp, fr, rt, nb, rs string
 		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &f.CAFile, &interval, &created,
-			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr, &rt); err != nil {
+			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr, &rt,
+			&f.Failures, &nb, &rs, &f.RoundFrom); err != nil {
 			return nil, fmt.Errorf("couldn't list feeds: %w", err)
 		}
 		f.Interval, f.Reread = time.Duration(interval), time.Duration(reread)
@@ -129,6 +144,10 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 		errs = append(errs, e)
 		f.ReadTo, e = parseOptTime(rt)
 		errs = append(errs, e)
+		f.NotBefore, e = parseOptTime(nb)
+		errs = append(errs, e)
+		f.RoundStarted, e = parseOptTime(rs)
+		errs = append(errs, e)
 		if err := errors.Join(errs...); err != nil {
 			return nil, fmt.Errorf("couldn't read feed %s: %w", f.Name, err)
 		}
@@ -141,9 +160,11 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 func (s *Store) RecordPoll(ctx context.Context, name string, p store.FeedPosition) error {
 	return s.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE feeds SET added_after = ?, next = ?, high_water = ?, last_poll = ?, last_error = ?,
-			added = ?, existing = ?, failed = ?, pages = ?, last_failure = ?, full_read = ?, read_to = ? WHERE name = ?`,
+			added = ?, existing = ?, failed = ?, pages = ?, last_failure = ?, full_read = ?, read_to = ?,
+			failures = ?, not_before = ?, round_started = ?, round_from = ? WHERE name = ?`,
 			fmtOptTime(p.AddedAfter), p.Next, fmtOptTime(p.HighWater), fmtOptTime(p.LastPoll), p.LastError,
-			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, fmtOptTime(p.FullRead), fmtOptTime(p.ReadTo), name)
+			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, fmtOptTime(p.FullRead), fmtOptTime(p.ReadTo),
+			p.Failures, fmtOptTime(p.NotBefore), fmtOptTime(p.RoundStarted), p.RoundFrom, name)
 		if err != nil {
 			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, err)
 		}

@@ -43,7 +43,8 @@ func testFeeds(t *testing.T, s store.Store) {
 		}
 	}
 	p := store.FeedPosition{AddedAfter: created, Next: "17", HighWater: created.Add(time.Second), FullRead: created.Add(-time.Hour), ReadTo: created.Add(-time.Second + 7), LastPoll: created.Add(time.Minute),
-		LastError: "boom", Added: 5, Existing: 2, Failed: 1, Pages: 3, LastFailure: "attack-pattern--x 2026-01-01T00:00:00.000Z: conflict"}
+		LastError: "boom", Added: 5, Existing: 2, Failed: 1, Pages: 3, LastFailure: "attack-pattern--x 2026-01-01T00:00:00.000Z: conflict",
+		Failures: 4, NotBefore: created.Add(time.Hour + 9), RoundStarted: created.Add(2*time.Minute + 11), RoundFrom: 2}
 	must(t, s.RecordPoll(ctx, "ics", p))
 	if err := s.RecordPoll(ctx, "nope", p); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RecordPoll of an unknown feed = %v", err)
@@ -71,8 +72,8 @@ func testFeeds(t *testing.T, s store.Store) {
 // return them in another location).
 func equalFeed(a, b store.Feed) bool {
 	times := func(f *store.Feed) []time.Time {
-		ts := []time.Time{f.Created, f.AddedAfter, f.HighWater, f.FullRead, f.ReadTo, f.LastPoll}
-		f.Created, f.AddedAfter, f.HighWater, f.FullRead, f.ReadTo, f.LastPoll = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		ts := []time.Time{f.Created, f.AddedAfter, f.HighWater, f.FullRead, f.ReadTo, f.LastPoll, f.NotBefore, f.RoundStarted}
+		f.Created, f.AddedAfter, f.HighWater, f.FullRead, f.ReadTo, f.LastPoll, f.NotBefore, f.RoundStarted = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		return ts
 	}
 	ta, tb := times(&a), times(&b)

@@ -34,7 +34,8 @@ func testReopen(t *testing.T, open Opener) {
 		Auth: "basic", User: "u", SecretFile: "/etc/pw", Interval: time.Hour, Reread: 7 * time.Hour, Created: created}
 	must(t, s.AddFeed(ctx, f))
 	f.FeedPosition = store.FeedPosition{AddedAfter: created, Next: "17", HighWater: created.Add(time.Second), FullRead: created.Add(-time.Minute), ReadTo: created.Add(-time.Second + 7), LastPoll: created.Add(time.Minute),
-		LastError: "boom", Added: 5, Existing: 2, Failed: 1, Pages: 3, LastFailure: "attack-pattern--x 2026-01-01T00:00:00.000Z: conflict"}
+		LastError: "boom", Added: 5, Existing: 2, Failed: 1, Pages: 3, LastFailure: "attack-pattern--x 2026-01-01T00:00:00.000Z: conflict",
+		Failures: 4, NotBefore: created.Add(time.Hour + 9), RoundStarted: created.Add(2*time.Minute + 11), RoundFrom: 2}
 	must(t, s.RecordPoll(ctx, "ics", f.FeedPosition))
 
 	fence := integratorLease(t, s, "integrator")

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/feed"
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// TestFeedStatusRound: a round recorded as running (by parley serve, or
+// left so by a node killed mid-round) shows as running, since when, and
+// from how many pages; a Retry-After alone shows as next_round.
+func TestFeedStatusRound(t *testing.T) {
+	started := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	f := feed.Feed{Name: "t", Interval: time.Minute}
+	f.Pages, f.RoundStarted, f.RoundFrom = 9, started, 4
+	f.LastPoll, f.NotBefore = started.Add(-time.Hour), started.Add(time.Hour)
+	s := statusOf(f)
+	if s.Round != "running" || s.RoundStarted == nil || *s.RoundStarted != store.FormatTime(started) || s.RoundFrom == nil || *s.RoundFrom != 4 {
+		t.Errorf("running round: %+v", s)
+	}
+	if s.FailedRounds != 0 || s.NextRound == nil || *s.NextRound != store.FormatTime(started.Add(time.Hour)) {
+		t.Errorf("next round after a Retry-After: %+v", s)
+	}
+	f.RoundStarted, f.RoundFrom, f.NotBefore = time.Time{}, 0, time.Time{}
+	if s := statusOf(f); s.Round != "idle" || s.RoundStarted != nil || s.RoundFrom != nil || s.NextRound != nil {
+		t.Errorf("idle feed: %+v", s)
+	}
+}
