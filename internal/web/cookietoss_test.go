@@ -41,7 +41,7 @@ func TestBrowserSessionCookieTossed(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no CSRF token in the login page:\n%s", b)
 	}
-	resp, err = hc.PostForm(base+"/ui/login", url.Values{"csrf": {string(m[1])}, "token": {f.borova.Token}, "next": {"/ui/"}})
+	resp, err = hc.PostForm(base+"/ui/login", url.Values{"csrf": {string(m[1])}, "token": {f.borova.Token}, "next": {"/ui/"}, "binding": {testBindingHash()}})
 	if err != nil {
 		t.Fatal(err)
 	}

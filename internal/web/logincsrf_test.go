@@ -77,7 +77,7 @@ func TestLoginSecFetchSite(t *testing.T) {
 		if m == nil {
 			t.Fatalf("no csrf field in the login page")
 		}
-		req, err := http.NewRequest("POST", base+"/ui/login", strings.NewReader(url.Values{"csrf": {m[1]}, "token": {f.aurelia.Token}}.Encode()))
+		req, err := http.NewRequest("POST", base+"/ui/login", strings.NewReader(url.Values{"csrf": {m[1]}, "token": {f.aurelia.Token}, "binding": {testBindingHash()}}.Encode()))
 		if err != nil {
 			t.Fatal(err)
 		}

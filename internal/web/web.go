@@ -261,10 +261,13 @@ type view struct {
 	Member *store.Member
 	// Bound says the session was started with a browser binding (see
 	// [sessions]); the page's script checks that it is this tab's.
-	Bound  bool
-	Assets map[string]asset
-	Path   string
-	Data   any
+	Bound bool
+	// ViewTag is the session's viewTag, for the script's view proofs of
+	// the page's links.
+	ViewTag string
+	Assets  map[string]asset
+	Path    string
+	Data    any
 }
 
 var funcs = template.FuncMap{
@@ -312,6 +315,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if s := sessionFrom(r); s != nil {
 		v.CSRF = s.csrf
 		v.Bound = s.bound()
+		v.ViewTag = viewTag(s)
 		m := s.member
 		v.Member = &m
 	} else if c := loginCSRF(r); c != "" {
