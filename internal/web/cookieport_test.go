@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +164,27 @@ func TestSessionCookieSentToAnotherPort(t *testing.T) {
 	}
 	if proving == 0 {
 		t.Error("no request got the proving page")
+	}
+	// The proving page's logout token is good for logging out only:
+	// not for an opinion's form, nor for a post through /ui/api/.
+	_, page := do(request{http.MethodGet, "/ui/"}, stolen)
+	m := regexp.MustCompile(`data-logout="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the proving page has no logout token:\n%s", page)
+	}
+	for _, p := range []string{"/ui/objects/" + f.secretID + "/opinion", "/ui/api/collections/" + f.private + "/objects/"} {
+		req, _ := http.NewRequest(http.MethodPost, f.URL+p, strings.NewReader(`{"objects":[]}`))
+		req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
+		req.Header.Set("X-CSRF-Token", m[1])
+		req.AddCookie(&http.Cookie{Name: "parley_session", Value: stolen})
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST %s with the proving page's logout token: %s", p, resp.Status)
+		}
 	}
 	// The session lives on (nothing the other port sent ended it), and
 	// the analyst still reads their own pages.

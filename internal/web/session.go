@@ -69,18 +69,24 @@ const noBindingMsg = "Logging in needs JavaScript (with WebCrypto and localStora
 // in localStorage (bindingStorageKey; made once per origin, so that a tab
 // that only opens the login page can't unbind another tab's session) and
 // sends its SHA-256 (bindingField), which the session keeps
-// ([store.UISession.Binding]). Every request that posts, or that sends
-// the node what the analyst looks up (the scripts' /ui/api/ calls, a
-// look-up), must prove the secret: the scripts send it in bindingHeader;
-// a look-up, a navigation, carries lookupProof in its URL, which the
-// page's script adds. Without it nothing is done and the analyst is told
+// ([store.UISession.Binding]). Every request of a session that reads
+// anything must prove the secret, not just the cookie: cookies are not
+// kept apart by port in either direction, and a server on another port
+// of the host is sent the cookie with any request the analyst's browser
+// makes there. The scripts send the secret in bindingHeader; a
+// navigation, which carries no header, carries viewProof of its URL in
+// viewParam, which the page's script adds to the page's links; a page
+// request without it gets the proving page (see [Handler.proveView]),
+// which holds nothing of the session's and whose script adds it. A post
+// carries the CSRF token, which only proved pages hold; /ui/api/ posts
+// also the secret. Without it nothing is done and the analyst is told
 // why (notBoundMsg). Each page's script checks on load that the session
 // is bound to this tab's secret (GET /ui/binding) and otherwise replaces
-// the page with that notice and a log-out button. A session started
-// without the script (JavaScript off) is unbound: it may read pages, as
-// the UI allows without JavaScript, but not look up or post. Logging
-// out needs no binding: it ends whatever session the browser holds,
-// which is the way out of a planted one.
+// the page with that notice and a log-out button. A login without the
+// script (JavaScript off) opens no session: it could read nothing. A
+// session without a binding (from before the upgrade) reads nothing.
+// Logging out needs no binding: it ends whatever session the browser
+// holds, which is the way out of a planted one.
 type sessions struct {
 	d  Deps
 	st store.UISessions
@@ -365,12 +371,10 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 				got = r.PostFormValue(csrfField)
 			}
-			// Logging out also takes the browser's word that the form
-			// was posted from a page of this origin (Sec-Fetch-Site,
-			// which a page on another port can't send): the proving
-			// page's notice of a planted session, which holds no CSRF
-			// token, logs out that way.
-			if r.URL.Path == "/ui/logout" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+			// Logging out also takes the proving page's logout token:
+			// the notice of a planted session there, which holds no
+			// CSRF token, logs out with it.
+			if r.URL.Path == "/ui/logout" && subtle.ConstantTimeCompare([]byte(got), []byte(logoutToken(s))) == 1 {
 				got = s.csrf
 			}
 			// Refused before the session is in the request's context:
@@ -529,7 +533,7 @@ func (h *Handler) proveView(w http.ResponseWriter, r *http.Request, s *session) 
 		h.fail(w, r, http.StatusForbidden, notBoundMsg, nil)
 		return
 	}
-	h.render(w, r, http.StatusOK, "prove", "Opening this page", proveView{Tag: viewTag(s), Target: viewTarget(r)})
+	h.render(w, r, http.StatusOK, "prove", "Opening this page", proveView{Tag: viewTag(s), Target: viewTarget(r), Logout: logoutToken(s)})
 }
 
 // proveView is the data of the proving page (prove.html).
@@ -537,6 +541,18 @@ type proveView struct {
 	// Tag is the session's viewTag, Target the URL's viewTarget: what
 	// the script's proof covers.
 	Tag, Target string
+	// Logout is the session's logoutToken.
+	Logout string
+}
+
+// logoutToken is what the proving page's notice posts to log out, in
+// place of the CSRF token, which the proving page doesn't hold (whoever
+// has the cookie gets that page): the SHA-256 of "parley logout" and the
+// CSRF token, base64url, which tells nothing of the CSRF token and is good
+// for logging out only. A page of another origin can't read it.
+func logoutToken(s *session) string {
+	sum := sha256.Sum256([]byte("parley logout\n" + s.csrf))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // bindingCheck answers GET /ui/binding, which each page's script calls

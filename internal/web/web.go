@@ -5,9 +5,12 @@
 // proofs in the analyst's browser with WebCrypto, and signs opinions and
 // sightings there, with a key file that never leaves the browser.
 //
-// Reading needs no JavaScript. The pages run under a strict
-// Content-Security-Policy: scripts only with the response's nonce and the
-// vendored files' integrity, no inline handlers, no third-party origin.
+// The pages need no script to show, but logging in and proving, for
+// each page, that the session is the tab's that logged in do (see
+// [sessions]): the session cookie alone reads nothing. The pages run
+// under a strict Content-Security-Policy: scripts only with the
+// response's nonce and the vendored files' integrity, no inline
+// handlers, no third-party origin.
 //
 // Sessions live in the node's store (see [sessions]), so that every front
 // end of a node on one database knows them and a restart keeps them. The

@@ -100,7 +100,8 @@
   }
 
   function notice() {
-    const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+    const pending = document.getElementById("view-pending");
+    const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || (pending && pending.dataset.logout) || "";
     const who = ((document.querySelector(".who") || {}).textContent || "").trim();
     const main = document.createElement("main");
     main.id = "main";
@@ -112,8 +113,7 @@
     p.textContent = "The node has you in " + (who ? "a session of " + who : "a session") + " that was not logged in from this page's origin " +
       "(a page on another port of this host may have put it in your browser, or it was started without JavaScript or before the node's upgrade). " +
       "Nothing you look up or share in it would be yours, so nothing is shown or sent. Log out, then log in again.";
-    // Without a CSRF token (the proving page holds none), the node takes
-    // the browser's word that the form was posted from this origin.
+    // On the proving page, which holds no CSRF token, its logout token.
     const form = document.createElement("form");
     form.method = "post";
     form.action = "/ui/logout";
