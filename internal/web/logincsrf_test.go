@@ -35,7 +35,8 @@ func TestBrowserLoginFromAnotherOrigin(t *testing.T) {
 	defer cancel()
 	logIn(t, ctx, base, f.aurelia.Token)
 	if err := chromedp.Do(ctx, chromedp.Navigate(other.URL), poll(`location.href.startsWith("`+base+`")`), chromedp.WaitReady(chromedp.CSS("body")),
-		chromedp.Navigate(base+"/ui/"), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+		// By the proving page, which goes on to the page.
+		chromedp.Navigate(base+"/ui/"), poll(`document.querySelector(".who") !== null || document.querySelector("#token") !== null`)); err != nil {
 		t.Fatal(err)
 	}
 	who, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".who") || {}).textContent || ""`))

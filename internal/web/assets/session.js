@@ -162,6 +162,9 @@
       el.textContent = "The node did not take this tab's proof for this page's address (a proxy may change it). Log out and log in again; if that doesn't help, tell the node's operator.";
       return;
     }
+    // Once this page has loaded: a navigation that another cuts short
+    // before its load reads as failed to whatever waits for it.
+    if (document.readyState !== "complete") await new Promise((r) => addEventListener("load", r, { once: true }));
     location.replace(withView(target, proof) + location.hash);
   }
 
