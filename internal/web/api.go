@@ -55,7 +55,8 @@ func (h *Handler) apiPost(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, path string) {
 	s := sessionFrom(r)
 	r2 := r.Clone(r.Context())
-	r2.URL = &url.URL{Path: path, RawQuery: r.URL.RawQuery}
+	// The view proof was the UI's (see [proveBinding]), not the node's.
+	r2.URL = &url.URL{Path: path, RawQuery: withoutView(r.URL.RawQuery)}
 	r2.RequestURI = r2.URL.RequestURI()
 	r2.Header = http.Header{}
 	for _, k := range []string{"Accept", "Content-Type", "Content-Length"} {

@@ -37,7 +37,7 @@ func TestBrowserBidiSpoof(t *testing.T) {
 			// The name's link, and the type after it: the type must start
 			// where the link ends, or further down.
 			got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
-				const a = document.querySelector(`+"`"+pg.list+` a[href$="`+spoof+`"]`+"`"+`);
+				const a = document.querySelector(`+"`"+pg.list+` a[href*="`+spoof+`"]`+"`"+`);
 				if (!a) return "no link to the object";
 				const ty = a.nextElementSibling, li = a.closest("li");
 				const tr = ty.getBoundingClientRect();

@@ -269,7 +269,7 @@ func TestBrowser(t *testing.T) {
 				t.Fatalf("after login: %q", h)
 			}
 			do("open the collection and page",
-				chromedp.Click(chromedp.CSS(`a[href="/ui/collections/`+f.shared+`"]`)),
+				chromedp.Click(chromedp.CSS(`a[href^="/ui/collections/`+f.shared+`?view="]`)),
 				chromedp.WaitVisible(chromedp.CSS(`a[rel=next]`)),
 				shotOf(t, "collection-"+w, false),
 				chromedp.Click(chromedp.CSS(`a[rel=next]`)),

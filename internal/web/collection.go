@@ -41,7 +41,10 @@ type collectionView struct {
 	// Pending says the text filter Q was not looked up: the request
 	// didn't prove the session's browser binding (see [sessions]), as
 	// a look-up of /ui/search doesn't without it. The page's script
-	// asks again with the proof; without it, the page says why.
+	// asks for nothing: the page says why.
+	// [Handler.member] answers every page request that doesn't
+	// prove the binding with the proving page first, so this is a
+	// second lock, never the page a browser gets.
 	Pending bool
 }
 
@@ -149,9 +152,9 @@ func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
 		v.Rows = objectRows(v.Objects)
 		link := func(k string, seq int64) string {
 			nq := url.Values{}
-			// The proof goes on: it is good for this q in this
-			// session only.
-			for _, f := range []string{"q", "type", "creator", "tlp", "from", "to", proofParam} {
+			// No view proof: it is good for this URL only, and the
+			// page's script adds the link's own (session.js).
+			for _, f := range []string{"q", "type", "creator", "tlp", "from", "to"} {
 				if s := q.Get(f); s != "" {
 					nq.Set(f, s)
 				}

@@ -41,7 +41,7 @@ func TestBrowserSessionCookieTossed(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no CSRF token in the login page:\n%s", b)
 	}
-	resp, err = hc.PostForm(base+"/ui/login", url.Values{"csrf": {string(m[1])}, "token": {f.borova.Token}, "next": {"/ui/"}})
+	resp, err = hc.PostForm(base+"/ui/login", url.Values{"csrf": {string(m[1])}, "token": {f.borova.Token}, "next": {"/ui/"}, "binding": {testBindingHash()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,8 @@ func TestBrowserSessionCookieTossed(t *testing.T) {
 		t.Errorf("the refusal doesn't say why:\n%s", text)
 	}
 	// Pages the tossed cookie doesn't reach are still cert-aurelia's.
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/"), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+	// By the proving page, which goes on to the page.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/"), poll(`document.querySelector(".who") !== null || document.querySelector("#token") !== null`)); err != nil {
 		t.Fatal(err)
 	}
 	if who, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".who") || {}).textContent || ""`)); strings.TrimSpace(who) != "cert-aurelia" {

@@ -3,11 +3,13 @@ package web_test
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -262,6 +264,56 @@ func (c *client) get(t testing.TB, path string) (*http.Response, string) {
 		t.Fatal(err)
 	}
 	return resp, string(b)
+}
+
+var proveRE = regexp.MustCompile(`id="view-pending"[^>]* data-tag="([^"]*)" data-target="([^"]*)"`)
+
+// navigate gets path as a browser's navigation does, with the session
+// cookie and no binding header, and returns the proving page's answer,
+// if that is what the node sent (else ""), and the response.
+func (c *client) navigate(t testing.TB, path string) (*http.Response, string) {
+	t.Helper()
+	nav := &http.Client{Jar: c.Jar, CheckRedirect: c.CheckRedirect}
+	resp, err := nav.Get(c.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// proved returns path with the view proof that the proving page's script
+// (session.js) adds for the tab holding testBinding: it asks for path
+// without the header, reads the tag and target the proving page gives,
+// and computes the proof as the script does.
+func (c *client) proved(t testing.TB, path string) string {
+	t.Helper()
+	_, body := c.navigate(t, path)
+	m := proveRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("%s: no proving page:\n%s", path, body)
+	}
+	return withView(html.UnescapeString(m[2]), viewProofOf(testBinding, html.UnescapeString(m[1]), html.UnescapeString(m[2])))
+}
+
+// viewProofOf is session.js's view proof of target, for the tab whose
+// secret is secret, in the session tagged tag.
+func viewProofOf(secret, tag, target string) string {
+	key := sha256.Sum256([]byte(secret))
+	m := hmac.New(sha256.New, key[:])
+	m.Write([]byte("parley view\n" + tag + "\n" + target))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func withView(target, proof string) string {
+	if strings.Contains(target, "?") {
+		return target + "&view=" + proof
+	}
+	return target + "?view=" + proof
 }
 
 func mustStatus(t testing.TB, resp *http.Response, want int, what string) {

@@ -35,7 +35,8 @@ func TestBrowserLoginFromAnotherOrigin(t *testing.T) {
 	defer cancel()
 	logIn(t, ctx, base, f.aurelia.Token)
 	if err := chromedp.Do(ctx, chromedp.Navigate(other.URL), poll(`location.href.startsWith("`+base+`")`), chromedp.WaitReady(chromedp.CSS("body")),
-		chromedp.Navigate(base+"/ui/"), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+		// By the proving page, which goes on to the page.
+		chromedp.Navigate(base+"/ui/"), poll(`document.querySelector(".who") !== null || document.querySelector("#token") !== null`)); err != nil {
 		t.Fatal(err)
 	}
 	who, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".who") || {}).textContent || ""`))
@@ -77,7 +78,7 @@ func TestLoginSecFetchSite(t *testing.T) {
 		if m == nil {
 			t.Fatalf("no csrf field in the login page")
 		}
-		req, err := http.NewRequest("POST", base+"/ui/login", strings.NewReader(url.Values{"csrf": {m[1]}, "token": {f.aurelia.Token}}.Encode()))
+		req, err := http.NewRequest("POST", base+"/ui/login", strings.NewReader(url.Values{"csrf": {m[1]}, "token": {f.aurelia.Token}, "binding": {testBindingHash()}}.Encode()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -93,7 +93,7 @@ func TestBrowserSessionPlantedFromAnotherPort(t *testing.T) {
 	base := uiServer(t, f, newV2Log(t, f.n))
 	// cert-borovia logs in from its own client, with a binding of its own.
 	attacker := newClient(t, base)
-	attacker.login(t, f.borova.Token)
+	attackerCSRF := attacker.login(t, f.borova.Token)
 	u, _ := url.Parse(base + "/ui/")
 	sid := ""
 	for _, c := range attacker.Jar.Cookies(u) {
@@ -135,17 +135,21 @@ func TestBrowserSessionPlantedFromAnotherPort(t *testing.T) {
 	if lookups.served(q, "cert-borovia") {
 		t.Fatal("the analyst's look-up was made in cert-borovia's session")
 	}
-	// A post, as sign.js sends it (with the page's CSRF token and this
-	// origin's secret), is refused, and nothing is stored.
+	// A post, as sign.js sends it (with the session's CSRF token, which
+	// the pages of the planted session no longer show but its member
+	// knows, and this origin's secret), is refused, and nothing is stored.
+	if s := text(); strings.Contains(s, "cert-borovia") || strings.Contains(s, attackerCSRF) {
+		t.Errorf("the page of the planted session shows its member or CSRF token:\n%s", s)
+	}
 	post := fmt.Sprintf(`(async () => {
-		const csrf = document.querySelector('meta[name="csrf-token"]').content;
+		const csrf = %q;
 		const r = await fetch("/ui/api/collections/%s/objects/", {method: "POST", credentials: "same-origin",
 			headers: {"Content-Type": "application/taxii+json;version=2.1", Accept: "application/taxii+json;version=2.1",
 				"X-CSRF-Token": csrf, "X-Parley-Binding": localStorage.getItem("parley.binding") || ""},
 			body: JSON.stringify({objects: [{type: "note", spec_version: "2.1", id: "note--6f4c3b0e-8e2a-4f55-9a64-0d6c3c1e2a11",
 				created: "2026-01-01T00:00:00Z", modified: "2026-01-01T00:00:00Z", content: "aurelia's finding", object_refs: ["%s"]}]})});
 		return r.status + " " + await r.text();
-	})()`, f.shared, f.indicator)
+	})()`, attackerCSRF, f.shared, f.indicator)
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](post, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
@@ -252,13 +256,15 @@ func TestBrowserUnboundSessionEnded(t *testing.T) {
 	}
 }
 
-// TestUnboundSessionReadsOnly: a login without the page's script (no
-// binding field) opens a session that reads pages but can't look up or
-// call /ui/api/, and says so; a binding field that is not a SHA-256 is
-// refused and opens nothing.
-func TestUnboundSessionReadsOnly(t *testing.T) {
+// TestUnboundSessionReadsNothing: a login without the page's script (no
+// binding field) opens no session, and says why; a binding field that is
+// not a SHA-256 is refused and opens nothing. A session without a binding
+// (one from before the upgrade) reads nothing: every page gets the proving
+// page (whose script then shows the notice), /ui/api/ and the binding
+// check 403, and a post through /ui/api/ with its CSRF token 403.
+func TestUnboundSessionReadsNothing(t *testing.T) {
 	f := newFixture(t)
-	login := func(c *client, binding string) *http.Response {
+	login := func(c *client, binding string) (*http.Response, string) {
 		t.Helper()
 		_, body := c.get(t, "/ui/login")
 		m := csrfRE.FindStringSubmatch(body)
@@ -273,47 +279,60 @@ func TestUnboundSessionReadsOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
 		resp.Body.Close()
-		return resp
+		return resp, b.String()
 	}
-	for _, bad := range []string{"not base64!", "c2hvcnQ", strings.Repeat("A", 43)} {
+	sessionCookie := func(resp *http.Response) bool {
+		for _, c := range resp.Cookies() {
+			if c.Name == "parley_session" && c.MaxAge >= 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for _, bad := range []string{"not base64!", "c2hvcnQ", strings.Repeat("A", 43), ""} {
 		c := newClient(t, f.URL)
-		if resp := login(c, bad); resp.StatusCode != http.StatusBadRequest || len(resp.Cookies()) > 0 && resp.Cookies()[0].Name == "parley_session" {
+		resp, body := login(c, bad)
+		if resp.StatusCode != http.StatusBadRequest || sessionCookie(resp) {
 			t.Errorf("login with binding %q: %s", bad, resp.Status)
 		}
+		if bad == "" && !strings.Contains(body, "Logging in needs JavaScript") {
+			t.Errorf("a login without a binding isn't told why:\n%s", body)
+		}
+	}
+	// A session without a binding, in the store as one from before the
+	// upgrade.
+	var id [32]byte
+	rand.Read(id[:])
+	sid := fmt.Sprintf("%x", id)
+	now := time.Now()
+	if err := f.n.Store().OpenUISession(context.Background(), store.UISession{Key: sha256.Sum256([]byte(sid)), Member: f.aurelia.ID,
+		Token: sha256.Sum256([]byte(f.aurelia.Token)), CSRF: "old-csrf", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}, now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
 	}
 	c := newClient(t, f.URL)
-	if resp := login(c, ""); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("login without a binding: %s", resp.Status)
+	u, _ := url.Parse(f.URL + "/ui/")
+	c.Jar.SetCookies(u, []*http.Cookie{{Name: "parley_session", Value: sid, Path: "/ui/"}})
+	for _, p := range []string{"/ui/", "/ui/search?q=aurelia-elections-portal.example", "/ui/objects/" + f.indicator} {
+		resp, body := c.get(t, p) // with the test's secret in the header: no secret proves an unbound session
+		mustStatus(t, resp, 200, p)
+		if !proveRE.MatchString(body) || strings.Contains(body, "cert-aurelia") || strings.Contains(body, "old-csrf") || strings.Contains(body, "Looked up") {
+			t.Errorf("%s in an unbound session:\n%s", p, body)
+		}
 	}
-	resp, body := c.get(t, "/ui/")
-	mustStatus(t, resp, 200, "home, unbound")
-	if !strings.Contains(body, `<meta name="parley-session" content="unbound">`) {
-		t.Error("the home page of an unbound session doesn't say it is unbound")
-	}
-	resp, body = c.get(t, "/ui/search?q=aurelia-elections-portal.example")
-	mustStatus(t, resp, 200, "look-up, unbound")
-	if strings.Contains(body, "Looked up") || !strings.Contains(body, `id="lookup-pending"`) {
-		t.Errorf("an unbound session's look-up was made:\n%s", body[strings.Index(body, "<main"):])
-	}
-	resp, body = c.get(t, "/ui/api/log/checkpoint")
+	resp, body := c.get(t, "/ui/api/log/checkpoint")
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, notStartedHere) {
 		t.Errorf("/ui/api/ in an unbound session: %s %s", resp.Status, body)
 	}
 	resp, _ = c.get(t, "/ui/binding")
 	mustStatus(t, resp, http.StatusForbidden, "the binding check of an unbound session")
-	// Nor post through /ui/api/ (signed opinions and sightings), with
-	// the session's CSRF token.
-	_, home := c.get(t, "/ui/")
-	m := csrfRE.FindStringSubmatch(home)
-	if m == nil {
-		t.Fatal("no csrf field in the home page")
-	}
 	req, err := http.NewRequest(http.MethodPost, f.URL+"/ui/api/collections/"+f.shared+"/objects/", strings.NewReader(`{"objects":[]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-CSRF-Token", m[1])
+	req.Header.Set("X-CSRF-Token", "old-csrf")
 	req.Header.Set("Accept", "application/taxii+json;version=2.1")
 	req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
 	if resp, err = c.Do(req); err != nil {

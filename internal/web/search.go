@@ -46,7 +46,10 @@ type searchView struct {
 	Error     string
 	// Pending says q was not looked up: the request didn't prove the
 	// session's browser binding (see [sessions]). The page's script
-	// asks again with the proof; without it, the page says why.
+	// asks for nothing: the page says why.
+	// [Handler.member] answers every page request that doesn't
+	// prove the binding with the proving page first, so this is a
+	// second lock, never the page a browser gets.
 	Pending bool
 }
 

@@ -33,9 +33,6 @@ const (
 	bindingField = "binding"
 	// bindingHeader carries the secret itself on the scripts' requests.
 	bindingHeader = "X-Parley-Binding"
-	// proofParam is a look-up's proof of the binding (see lookupProof):
-	// a look-up is a navigation, which can carry no header.
-	proofParam = "proof"
 	// bindingStorageKey is the localStorage key of the secret (the
 	// scripts' name for it; here for the docs and tests).
 	bindingStorageKey = "parley.binding"
@@ -44,6 +41,9 @@ const (
 // notBoundMsg is what a request that needs the browser binding and lacks
 // it is told.
 const notBoundMsg = "This session was not started in this browser tab's origin (or was started without JavaScript, or before the node's upgrade): a page on another port of this host may have put you in another member's session. Nothing was done. Log out, then log in again on this page with JavaScript enabled."
+
+// noBindingMsg is what a login without the browser binding is told.
+const noBindingMsg = "Logging in needs JavaScript (with WebCrypto and localStorage) for this site: the session is bound to a secret this browser keeps for this page's origin, and every page asks for its proof, so that the session cookie alone, which browsers send to other ports of this host too, reads nothing. Enable JavaScript here and log in again, or use the parley command line."
 
 // sessions keeps logged-in sessions in the node's store
 // ([store.UISessions]), so that every front end of a node on one
@@ -69,18 +69,24 @@ const notBoundMsg = "This session was not started in this browser tab's origin (
 // in localStorage (bindingStorageKey; made once per origin, so that a tab
 // that only opens the login page can't unbind another tab's session) and
 // sends its SHA-256 (bindingField), which the session keeps
-// ([store.UISession.Binding]). Every request that posts, or that sends
-// the node what the analyst looks up (the scripts' /ui/api/ calls, a
-// look-up), must prove the secret: the scripts send it in bindingHeader;
-// a look-up, a navigation, carries lookupProof in its URL, which the
-// page's script adds. Without it nothing is done and the analyst is told
+// ([store.UISession.Binding]). Every request of a session that reads
+// anything must prove the secret, not just the cookie: cookies are not
+// kept apart by port in either direction, and a server on another port
+// of the host is sent the cookie with any request the analyst's browser
+// makes there. The scripts send the secret in bindingHeader; a
+// navigation, which carries no header, carries viewProof of its URL in
+// viewParam, which the page's script adds to the page's links; a page
+// request without it gets the proving page (see [Handler.proveView]),
+// which holds nothing of the session's and whose script adds it. A post
+// carries the CSRF token, which only proved pages hold; /ui/api/ posts
+// also the secret. Without it nothing is done and the analyst is told
 // why (notBoundMsg). Each page's script checks on load that the session
 // is bound to this tab's secret (GET /ui/binding) and otherwise replaces
-// the page with that notice and a log-out button. A session started
-// without the script (JavaScript off) is unbound: it may read pages, as
-// the UI allows without JavaScript, but not look up or post. Logging
-// out needs no binding: it ends whatever session the browser holds,
-// which is the way out of a planted one.
+// the page with that notice and a log-out button. A login without the
+// script (JavaScript off) opens no session: it could read nothing. A
+// session without a binding (from before the upgrade) reads nothing.
+// Logging out needs no binding: it ends whatever session the browser
+// holds, which is the way out of a planted one.
 type sessions struct {
 	d  Deps
 	st store.UISessions
@@ -95,6 +101,8 @@ type session struct {
 	csrf  string
 	// binding is the SHA-256 of the tab's secret; zero when unbound.
 	binding [32]byte
+	// proved says this request proved the binding (proveBinding).
+	proved bool
 }
 
 // bound reports whether the session was started with a binding.
@@ -110,27 +118,93 @@ func (s *session) provesBinding(secret string) bool {
 	return subtle.ConstantTimeCompare(sum[:], s.binding[:]) == 1
 }
 
-// lookupProof is the proof of binding that a look-up of q carries: the
-// HMAC-SHA256, keyed by the binding, of "parley lookup" and q, base64url.
-// Only a script of the node's origin can compute it (from the secret in
-// localStorage), and it is good for that look-up only: the secret is
-// never in a URL. The page that asks for a look-up of the attacker's
-// choice can't be helped (a link could always do that); the analyst's
-// own look-ups can't be made in another member's session.
-func lookupProof(binding [32]byte, q string) string {
+// viewParam is the URL parameter of a page request's proof of the
+// binding (see viewProof): every GET of a session, a page or /ui/api/,
+// carries it or the secret in bindingHeader. It replaces a look-up's
+// proof (proof=, an HMAC of "parley lookup" and q alone, which was good
+// for any page with that q, and with the empty q for every /ui/api/
+// call): proof= is no longer read, and a URL that carries it (a bookmark)
+// still works, by the proving page, as any URL without a view proof.
+const viewParam = "view"
+
+// viewTag names session s in its view proofs, so that a URL with a proof
+// is good in that session only: the SHA-256 of "parley view tag", the
+// store's key of the session, base64url, cut to 128 bits. It is no
+// secret (whoever holds the cookie can compute it); the binding is.
+func viewTag(s *session) string {
+	sum := sha256.Sum256(append([]byte("parley view tag\n"), s.key[:]...))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// viewTarget is what a view proof of r covers: r's path and query, as
+// the browser sent them (the request-target), without any view
+// parameter and empty parts. The pages' script computes the same from a
+// link's URL (session.js, withoutView), and
+// the proving page (prove.html) is given it.
+func viewTarget(r *http.Request) string {
+	uri := r.RequestURI
+	if !strings.HasPrefix(uri, "/") {
+		uri = r.URL.RequestURI()
+	}
+	p, q, _ := strings.Cut(uri, "?")
+	if q = withoutView(q); q == "" {
+		return p
+	}
+	return p + "?" + q
+}
+
+// withoutView returns the raw query q without its view parameters and
+// empty parts, in their order.
+func withoutView(q string) string {
+	var keep []string
+	for _, part := range strings.Split(q, "&") {
+		if name, _, _ := strings.Cut(part, "="); part != "" && name != viewParam {
+			keep = append(keep, part)
+		}
+	}
+	return strings.Join(keep, "&")
+}
+
+// viewProof is the proof of the binding that a GET of target carries in
+// viewParam: the HMAC-SHA256, keyed by the binding (the SHA-256 of the
+// tab's secret), of "parley view", the session's viewTag and target,
+// base64url. Only a script of the node's origin can compute it (from the
+// secret in localStorage); it is good for that one URL in that one
+// session, and the secret is never in a URL.
+func viewProof(binding [32]byte, tag, target string) string {
 	m := hmac.New(sha256.New, binding[:])
-	m.Write([]byte("parley lookup\n" + q))
+	m.Write([]byte("parley view\n" + tag + "\n" + target))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// bindingProved reports whether r proves the binding of s: the secret in
-// bindingHeader, or, for a look-up of q, its lookupProof.
-func bindingProved(r *http.Request, s *session, q string) bool {
+// proveBinding reports whether r proves the binding of s: the secret in
+// bindingHeader (the scripts' calls), or, on a GET, the viewProof of its
+// URL in viewParam (a navigation, which can carry no header). It notes
+// the answer in s (see bindingProved).
+func proveBinding(r *http.Request, s *session) bool {
 	if s.provesBinding(r.Header.Get(bindingHeader)) {
+		s.proved = true
 		return true
 	}
-	p := r.URL.Query().Get(proofParam)
-	return s.bound() && p != "" && hmac.Equal([]byte(p), []byte(lookupProof(s.binding, q)))
+	if !s.bound() || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	want := viewProof(s.binding, viewTag(s), viewTarget(r))
+	for _, v := range r.URL.Query()[viewParam] {
+		if hmac.Equal([]byte(v), []byte(want)) {
+			s.proved = true
+			return true
+		}
+	}
+	return false
+}
+
+// bindingProved reports whether r, a request of session s, proved its
+// binding (the secret in bindingHeader, or a GET's view proof, which
+// [Handler.member] checks first). q is what it looks up; every request
+// that reaches a page proves the binding for all of it.
+func bindingProved(r *http.Request, s *session, q string) bool {
+	return s != nil && (s.proved || s.provesBinding(r.Header.Get(bindingHeader)))
 }
 
 func newSessions(d Deps) *sessions { return &sessions{d: d, st: d.Store} }
@@ -280,18 +354,38 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 		if h.d.NoteMember != nil {
 			h.d.NoteMember(r.Context(), s.member.ID)
 		}
-		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !proveBinding(r, s) {
+			// The session cookie is no proof of the analyst: cookies
+			// are not kept apart by port, so a server on another port
+			// of this host is sent it with any request the analyst's
+			// browser makes there. Nothing of the member's is read
+			// without the binding (see [sessions]); the request is
+			// answered before the session is in its context, so that
+			// not even the member's name or CSRF token is written.
+			h.proveView(w, r, s)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			got := r.Header.Get(csrfHeader)
 			if got == "" {
 				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 				got = r.PostFormValue(csrfField)
 			}
+			// Logging out also takes the proving page's logout token:
+			// the notice of a planted session there, which holds no
+			// CSRF token, logs out with it.
+			if r.URL.Path == "/ui/logout" && subtle.ConstantTimeCompare([]byte(got), []byte(logoutToken(s))) == 1 {
+				got = s.csrf
+			}
+			// Refused before the session is in the request's context:
+			// the error page holds neither its member nor its CSRF
+			// token (a server on another port has the cookie).
 			if subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
 				h.fail(w, r, http.StatusForbidden, "This form has expired or did not come from this site (missing CSRF token). Reload the page and try again.", nil)
 				return
 			}
 		}
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
 		next(w, r)
 	}
 }
@@ -358,8 +452,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The browser binding: absent when the page's script didn't run
-	// (an unbound session, held to reading); anything else than a
-	// SHA-256 is refused, so that a broken script is not taken for none.
+	// (JavaScript off, or no WebCrypto or localStorage). A session
+	// without one could read nothing (every page needs the binding's
+	// proof), so none is opened. Anything else than a SHA-256 is refused,
+	// so that a broken script is not taken for none.
 	var binding [32]byte
 	if b := r.PostFormValue(bindingField); b != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(b)
@@ -378,6 +474,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), loginKey{}, c.Value))
 		h.render(w, r, http.StatusUnauthorized, "login", "Log in", loginView{Next: safeNext(r.PostFormValue("next")), Error: "That token is not valid on this node."})
+		return
+	}
+	if binding == [32]byte{} {
+		r = r.WithContext(context.WithValue(r.Context(), loginKey{}, c.Value))
+		h.render(w, r, http.StatusBadRequest, "login", "Log in", loginView{Next: safeNext(r.PostFormValue("next")), Error: noBindingMsg})
 		return
 	}
 	_, id, err := h.sessions.open(r.Context(), m, token, binding)
@@ -408,6 +509,50 @@ func (h *Handler) bound(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r)
 	}
+}
+
+// proveView answers a GET of session s that doesn't prove its binding
+// (see [proveBinding]), whatever it asks for and whether or not that
+// exists: /ui/api/ and /ui/binding with 403; a page with the proving
+// page, which holds nothing of the member's (no name, no CSRF token):
+// its script (session.js) checks that the session is bound to this
+// tab's secret and, if it is, goes on to the same URL with its view
+// proof, in place of the proving page in the history; if not, it says
+// so. A link, a bookmark, a pasted URL, a form's GET, or a URL whose
+// proof is of an ended session so works for the tab that holds the
+// secret, and for no one else.
+func (h *Handler) proveView(w http.ResponseWriter, r *http.Request, s *session) {
+	if strings.HasPrefix(r.URL.Path, "/ui/api/") {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusForbidden)
+		json.NewEncoder(w).Encode(map[string]string{"title": notBoundMsg})
+		return
+	}
+	if r.URL.Path == "/ui/binding" {
+		h.fail(w, r, http.StatusForbidden, notBoundMsg, nil)
+		return
+	}
+	h.render(w, r, http.StatusOK, "prove", "Opening this page", proveView{Tag: viewTag(s), Target: viewTarget(r), Logout: logoutToken(s)})
+}
+
+// proveView is the data of the proving page (prove.html).
+type proveView struct {
+	// Tag is the session's viewTag, Target the URL's viewTarget: what
+	// the script's proof covers.
+	Tag, Target string
+	// Logout is the session's logoutToken.
+	Logout string
+}
+
+// logoutToken is what the proving page's notice posts to log out, in
+// place of the CSRF token, which the proving page doesn't hold (whoever
+// has the cookie gets that page): the SHA-256 of "parley logout" and the
+// CSRF token, base64url, which tells nothing of the CSRF token and is good
+// for logging out only. A page of another origin can't read it.
+func logoutToken(s *session) string {
+	sum := sha256.Sum256([]byte("parley logout\n" + s.csrf))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // bindingCheck answers GET /ui/binding, which each page's script calls

@@ -3,12 +3,15 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,39 +87,79 @@ func TestSessionsKeepNoSessionID(t *testing.T) {
 }
 
 // TestBindingProved: what proves a session's browser binding: the secret
-// whose hash it keeps, in the header, or a look-up's proof for that very
-// look-up; never for an unbound session, another secret, the hash itself,
-// or another look-up's proof.
+// whose hash it keeps, in the header, or, on a GET, the view proof of
+// that very URL in that very session; never for an unbound session,
+// another secret, the hash itself, another URL's or another session's
+// proof, a look-up's old proof= (which was good for any URL with that
+// q, and for /ui/api/ with the empty one), or a proof on a POST.
 func TestBindingProved(t *testing.T) {
 	const secret = "the tab's secret"
-	bound := &session{binding: sha256.Sum256([]byte(secret))}
-	unbound := &session{}
-	proof := lookupProof(bound.binding, "evil.example")
+	bound := &session{key: [32]byte{1}, binding: sha256.Sum256([]byte(secret))}
+	other := &session{key: [32]byte{2}, binding: bound.binding} // a later session of the same tab
+	unbound := &session{key: [32]byte{3}}
 	hash := bound.binding
+	view := func(s *session, target string) string { return viewProof(s.binding, viewTag(s), target) }
+	// The old look-up proof: HMAC("parley lookup\n" + q).
+	oldProof := func(q string) string {
+		m := hmac.New(sha256.New, bound.binding[:])
+		m.Write([]byte("parley lookup\n" + q))
+		return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}
+	const obj = "/ui/objects/indicator--11111111-1111-4111-8111-111111111111"
 	for _, c := range []struct {
 		name           string
 		s              *session
+		method         string
 		header, target string
-		q              string
 		want           bool
 	}{
-		{"the secret", bound, secret, "/ui/api/log/keys", "", true},
-		{"no secret", bound, "", "/ui/api/log/keys", "", false},
-		{"another secret", bound, "another tab's secret", "/ui/api/log/keys", "", false},
-		{"the hash for the secret", bound, string(hash[:]), "/ui/api/log/keys", "", false},
-		{"unbound, with a secret", unbound, secret, "/ui/api/log/keys", "", false},
-		{"unbound, empty secret", unbound, "", "/ui/api/log/keys", "", false},
-		{"the look-up's proof", bound, "", "/ui/search?q=evil.example&proof=" + proof, "evil.example", true},
-		{"another look-up's proof", bound, "", "/ui/search?q=good.example&proof=" + proof, "good.example", false},
-		{"a proof, unbound", unbound, "", "/ui/search?q=evil.example&proof=" + lookupProof([32]byte{}, "evil.example"), "evil.example", false},
-		{"the secret on a look-up", bound, secret, "/ui/search?q=evil.example", "evil.example", true},
+		{"the secret", bound, "GET", secret, "/ui/api/log/keys", true},
+		{"the secret on a POST", bound, "POST", secret, "/ui/api/collections/x/objects/", true},
+		{"no secret", bound, "GET", "", "/ui/api/log/keys", false},
+		{"another secret", bound, "GET", "another tab's secret", "/ui/api/log/keys", false},
+		{"the hash for the secret", bound, "GET", string(hash[:]), "/ui/api/log/keys", false},
+		{"unbound, with a secret", unbound, "GET", secret, "/ui/api/log/keys", false},
+		{"unbound, empty secret", unbound, "GET", "", "/ui/api/log/keys", false},
+		{"the URL's view proof", bound, "GET", "", obj + "?view=" + view(bound, obj), true},
+		{"the URL's view proof, HEAD", bound, "HEAD", "", obj + "?view=" + view(bound, obj), true},
+		{"the view proof with a query", bound, "GET", "", "/ui/search?q=evil.example&view=" + view(bound, "/ui/search?q=evil.example"), true},
+		{"the view proof, first", bound, "GET", "", "/ui/search?view=" + view(bound, "/ui/search?q=evil.example") + "&q=evil.example", true},
+		{"the view proof of an empty query", bound, "GET", "", "/ui/search?&view=" + view(bound, "/ui/search"), true},
+		{"the view proof of a download", bound, "GET", "", "/ui/api/log/bundle?object=x&view=" + view(bound, "/ui/api/log/bundle?object=x"), true},
+		{"another URL's view proof", bound, "GET", "", "/ui/search?q=good.example&view=" + view(bound, "/ui/search?q=evil.example"), false},
+		{"another path's view proof", bound, "GET", "", "/ui/collections/x?view=" + view(bound, "/ui/objects/x"), false},
+		{"another session's view proof", bound, "GET", "", obj + "?view=" + view(other, obj), false},
+		{"a view proof on a POST", bound, "POST", "", obj + "/opinion?view=" + view(bound, obj+"/opinion"), false},
+		{"a view proof, unbound", unbound, "GET", "", obj + "?view=" + viewProof([32]byte{}, viewTag(unbound), obj), false},
+		{"a made-up view proof", bound, "GET", "", obj + "?view=" + strings.Repeat("A", 43), false},
+		{"the old look-up proof", bound, "GET", "", "/ui/search?q=evil.example&proof=" + oldProof("evil.example"), false},
+		{"the old empty look-up proof on /ui/api/", bound, "GET", "", "/ui/api/log/keys?proof=" + oldProof(""), false},
 	} {
-		r := httptest.NewRequest("GET", c.target, nil)
+		r := httptest.NewRequest(c.method, c.target, nil)
 		if c.header != "" {
 			r.Header.Set(bindingHeader, c.header)
 		}
-		if got := bindingProved(r, c.s, c.q); got != c.want {
-			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		s := *c.s
+		if got := proveBinding(r, &s); got != c.want || s.proved != c.want || bindingProved(r, &s, "") != c.want {
+			t.Errorf("%s: %v (noted %v), want %v", c.name, got, s.proved, c.want)
+		}
+	}
+}
+
+// TestViewTarget: what a view proof covers is the request's path and
+// query as sent, without view parameters and empty parts, in order.
+func TestViewTarget(t *testing.T) {
+	for target, want := range map[string]string{
+		"/ui/":                             "/ui/",
+		"/ui/search?":                      "/ui/search",
+		"/ui/search?q=a%20b&view=x":        "/ui/search?q=a%20b",
+		"/ui/search?view=x&q=a+b&&view":    "/ui/search?q=a+b",
+		"/ui/collections/c?type=a&type=b":  "/ui/collections/c?type=a&type=b",
+		"/ui/collections/c?viewer=1&view=": "/ui/collections/c?viewer=1",
+		"/ui/objects/x%2Fy":                "/ui/objects/x%2Fy",
+	} {
+		if got := viewTarget(httptest.NewRequest("GET", target, nil)); got != want {
+			t.Errorf("%s: %q, want %q", target, got, want)
 		}
 	}
 }

@@ -5,9 +5,12 @@
 // proofs in the analyst's browser with WebCrypto, and signs opinions and
 // sightings there, with a key file that never leaves the browser.
 //
-// Reading needs no JavaScript. The pages run under a strict
-// Content-Security-Policy: scripts only with the response's nonce and the
-// vendored files' integrity, no inline handlers, no third-party origin.
+// The pages need no script to show, but logging in and proving, for
+// each page, that the session is the tab's that logged in do (see
+// [sessions]): the session cookie alone reads nothing. The pages run
+// under a strict Content-Security-Policy: scripts only with the
+// response's nonce and the vendored files' integrity, no inline
+// handlers, no third-party origin.
 //
 // Sessions live in the node's store (see [sessions]), so that every front
 // end of a node on one database knows them and a restart keeps them. The
@@ -261,10 +264,13 @@ type view struct {
 	Member *store.Member
 	// Bound says the session was started with a browser binding (see
 	// [sessions]); the page's script checks that it is this tab's.
-	Bound  bool
-	Assets map[string]asset
-	Path   string
-	Data   any
+	Bound bool
+	// ViewTag is the session's viewTag, for the script's view proofs of
+	// the page's links.
+	ViewTag string
+	Assets  map[string]asset
+	Path    string
+	Data    any
 }
 
 var funcs = template.FuncMap{
@@ -312,6 +318,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if s := sessionFrom(r); s != nil {
 		v.CSRF = s.csrf
 		v.Bound = s.bound()
+		v.ViewTag = viewTag(s)
 		m := s.member
 		v.Member = &m
 	} else if c := loginCSRF(r); c != "" {

@@ -133,7 +133,7 @@ func TestLoginCookiesAndLogout(t *testing.T) {
 	resp.Body.Close()
 	mustStatus(t, resp, http.StatusForbidden, "login without csrf")
 
-	resp, err = c.PostForm(f.URL+"/ui/login", url.Values{"csrf": {csrf}, "token": {f.aurelia.Token}, "next": {"//evil.example/"}})
+	resp, err = c.PostForm(f.URL+"/ui/login", url.Values{"csrf": {csrf}, "token": {f.aurelia.Token}, "next": {"//evil.example/"}, "binding": {testBindingHash()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestSecureCookieUnderTLS(t *testing.T) {
 			t.Errorf("cookie %s is not Secure under TLS", ck.Name)
 		}
 	}
-	resp, err := c.PostForm(srv.URL+"/ui/login", url.Values{"csrf": {csrf}, "token": {f.aurelia.Token}})
+	resp, err := c.PostForm(srv.URL+"/ui/login", url.Values{"csrf": {csrf}, "token": {f.aurelia.Token}, "binding": {testBindingHash()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,9 @@
 // localStorage; the node binds the session to it. On each page
 // it asks the node whether the session is bound to this tab's secret and,
 // if not, replaces the page with a notice: nothing typed here would be
-// this analyst's. It also adds a look-up's proof of the binding, which a
-// navigation can't carry in a header.
+// this analyst's. It also proves the binding for every page (view
+// proofs): on the proving page the node answers a navigation without one
+// with, and in the links of every page.
 "use strict";
 (function () {
   const KEY = "parley.binding";
@@ -56,12 +57,52 @@
     });
   }
 
-  const meta = document.querySelector('meta[name="parley-session"]');
-  if (!meta) return; // no session: the login and error pages
+  // View proofs (viewProof on the node): every page of a session, and
+  // every GET of /ui/api/, proves the binding, so that the session cookie
+  // alone (which browsers also send to other ports of this host) reads
+  // nothing. A navigation can carry no header: its URL carries
+  // view=HMAC-SHA256(SHA-256(secret), "parley view\n" + tag + "\n" +
+  // target), target its path and query without view (withoutView), tag
+  // the session's (which the node gives the page). The secret is never
+  // in a URL, and a proof is good for one URL in one session.
+  const enc = new TextEncoder();
+  async function hmacKey(s) {
+    return crypto.subtle.importKey("raw", await sha256(s), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  }
+  async function viewProof(key, tag, target) {
+    return b64url(await crypto.subtle.sign("HMAC", key, enc.encode("parley view\n" + tag + "\n" + target)));
+  }
+  // withoutView is the node's viewTarget: a path and query without its
+  // view parameters and empty parts.
+  function withoutView(pq) {
+    const i = pq.indexOf("?");
+    if (i < 0) return pq;
+    const keep = pq.slice(i + 1).split("&").filter((p) => p !== "" && p.split("=")[0] !== "view");
+    return keep.length ? pq.slice(0, i) + "?" + keep.join("&") : pq.slice(0, i);
+  }
+  function withView(target, proof) {
+    return target + (target.indexOf("?") < 0 ? "?" : "&") + "view=" + proof;
+  }
+  // binding asks the node whether the session is bound to this tab's
+  // secret s: "bound", "not" (403), "ended" (the node sent the request to
+  // the login page), or "unknown".
+  async function binding(s) {
+    let r;
+    try {
+      r = await fetch("/ui/binding", { credentials: "same-origin", headers: { [HEADER]: s } });
+    } catch (e) {
+      return "unknown";
+    }
+    if (r.status === 204) return "bound";
+    if (r.status === 403) return "not";
+    if (r.redirected || r.status === 401) return "ended";
+    return "unknown";
+  }
 
   function notice() {
-    const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-    const who = (document.querySelector(".who") || {}).textContent || "another member";
+    const pending = document.getElementById("view-pending");
+    const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || (pending && pending.dataset.logout) || "";
+    const who = ((document.querySelector(".who") || {}).textContent || "").trim();
     const main = document.createElement("main");
     main.id = "main";
     main.className = "session-notice";
@@ -69,21 +110,25 @@
     h.textContent = "This session was not started in this browser tab's origin";
     const p = document.createElement("p");
     p.setAttribute("role", "alert");
-    p.textContent = "The node has you in a session of " + who.trim() + " that was not logged in from this page's origin " +
+    p.textContent = "The node has you in " + (who ? "a session of " + who : "a session") + " that was not logged in from this page's origin " +
       "(a page on another port of this host may have put it in your browser, or it was started without JavaScript or before the node's upgrade). " +
       "Nothing you look up or share in it would be yours, so nothing is shown or sent. Log out, then log in again.";
+    // On the proving page, which holds no CSRF token, its logout token.
     const form = document.createElement("form");
     form.method = "post";
     form.action = "/ui/logout";
-    const c = document.createElement("input");
-    c.type = "hidden";
-    c.name = "csrf";
-    c.value = csrf;
+    if (csrf) {
+      const c = document.createElement("input");
+      c.type = "hidden";
+      c.name = "csrf";
+      c.value = csrf;
+      form.append(c);
+    }
     const b = document.createElement("button");
     b.type = "submit";
     b.id = "session-notice-logout";
     b.textContent = "Log out";
-    form.append(c, b);
+    form.append(b);
     const a = document.createElement("p");
     const l = document.createElement("a");
     l.href = "/ui/login";
@@ -94,28 +139,71 @@
     document.title = "Session not started here · Parley";
   }
 
+  // The proving page (prove.html): the node answered a navigation without
+  // a view proof with it, and nothing of the session's. If the session is
+  // bound to this tab's secret, go on to the same URL with its proof, in
+  // the proving page's place in the history.
+  async function prove(el) {
+    const target = el.dataset.target || "", tag = el.dataset.tag || "";
+    if (!target.startsWith("/ui/") || target.startsWith("//")) return;
+    const s = secret();
+    if (!s) return notice();
+    const state = await binding(s);
+    if (state === "not") return notice();
+    if (state === "ended") return location.reload(); // the node asks to log in
+    if (state !== "bound") {
+      el.textContent = "The node could not be asked whether this session is this tab's. Reload the page to try again.";
+      return;
+    }
+    const proof = await viewProof(await hmacKey(s), tag, target);
+    if (new URLSearchParams(location.search).getAll("view").includes(proof)) {
+      // The node refused this very proof: something between the browser
+      // and the node changed the URL. Don't go round again.
+      el.textContent = "The node did not take this tab's proof for this page's address (a proxy may change it). Log out and log in again; if that doesn't help, tell the node's operator.";
+      return;
+    }
+    // Once this page has loaded: a navigation that another cuts short
+    // before its load reads as failed to whatever waits for it.
+    if (document.readyState !== "complete") await new Promise((r) => addEventListener("load", r, { once: true }));
+    location.replace(withView(target, proof) + location.hash);
+  }
+
+  // proveLinks adds view proofs to the page's links to the node's pages
+  // and /ui/api/ (the proof bundles' downloads, which can't go by the
+  // proving page), so that following one, in this tab or a new one, goes
+  // straight to its page. A link the script has not reached yet (or one
+  // made later) goes by the proving page.
+  async function proveLinks(s, tag) {
+    const key = await hmacKey(s);
+    for (const a of document.querySelectorAll("a[href]")) {
+      const href = a.getAttribute("href");
+      if (!href || href.startsWith("#")) continue;
+      let u;
+      try { u = new URL(href, location.href); } catch (e) { continue; }
+      if (u.origin !== location.origin || !u.pathname.startsWith("/ui/") || u.pathname.startsWith("/ui/assets/") || u.pathname === "/ui/login") continue;
+      const target = withoutView(u.pathname + u.search);
+      a.setAttribute("href", withView(target, await viewProof(key, tag, target)) + u.hash);
+    }
+    document.documentElement.dataset.viewLinks = "proved";
+  }
+
+  const pending = document.getElementById("view-pending");
+  if (pending) {
+    prove(pending);
+    return;
+  }
+
+  const meta = document.querySelector('meta[name="parley-session"]');
+  if (!meta) return; // no session: the login and error pages
+
   async function check() {
     const s = secret();
     if (meta.content !== "bound" || !s) return notice();
-    let r;
-    try {
-      r = await fetch("/ui/binding", { credentials: "same-origin", headers: { [HEADER]: s } });
-    } catch (e) {
-      return; // the node can't be asked: the next request will be checked
-    }
-    if (r.status === 403) return notice();
-    if (r.status !== 204) return; // ended (401): the next page asks to log in
-    const pending = document.getElementById("lookup-pending");
-    if (pending) {
-      const q = pending.dataset.q;
-      const key = await crypto.subtle.importKey("raw", await sha256(s), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      const proof = b64url(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("parley lookup\n" + q)));
-      // The same page (a look-up, or a collection's text filter) with
-      // the proof of its q.
-      const u = new URL(location.href);
-      u.searchParams.set("proof", proof);
-      location.replace(u.href);
-    }
+    const state = await binding(s);
+    if (state === "not") return notice();
+    if (state !== "bound") return; // ended, or the node can't be asked: the next page asks again
+    const tag = (document.querySelector('meta[name="parley-view"]') || {}).content || "";
+    if (tag) await proveLinks(s, tag);
   }
   check();
 })();
