@@ -32,7 +32,9 @@ func TestClientsCheckTheLog(t *testing.T) {
 	if code, _, stderr := pull(); code != 0 {
 		t.Fatalf("pull of the honest node: exit %d: %s", code, stderr)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, node.StoreFile))
+	// The node runs beside these edits and writes too (its integrator,
+	// witnessing): wait for its locks rather than fail with SQLITE_BUSY.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, node.StoreFile)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
