@@ -104,7 +104,7 @@ func Backup(ctx context.Context, dir, out string, opts BackupOptions) (BackupMan
 
 	// The snapshot, then what it says about the log.
 	snap := filepath.Join(tmp, StoreFile)
-	st, err := openStore(ctx, dir, cfg, storeOptions{Existing: true})
+	st, err := openStore(ctx, dir, cfg, storeOptions{Existing: true, KeepModes: true})
 	if err != nil {
 		return man, err
 	}

@@ -52,6 +52,11 @@ type storeOptions struct {
 	// (auditCacheKiB), not the node's 64 MiB each, which an audit would
 	// fill as it reads and never use again.
 	ReadOnly bool
+	// KeepModes leaves the modes of an existing embedded database's
+	// files as they are, for a command that reads another's store to
+	// copy it (backup, migrate): it tightens only the files it creates.
+	// ReadOnly implies it.
+	KeepModes bool
 }
 
 // auditCacheKiB is the page cache of each connection of a store opened
@@ -80,6 +85,7 @@ func openStore(ctx context.Context, dir string, cfg Config, opts storeOptions) (
 			}
 		}
 		sopts := sqlite.Options{Now: opts.Now, Limits: opts.Limits}
+		sopts.KeepModes = opts.KeepModes
 		if opts.ReadOnly {
 			sopts.KeepModes, sopts.CacheKiB = true, auditCacheKiB
 		}
