@@ -74,12 +74,12 @@ const DefaultCoverWait = 5 * time.Second
 const maxBundles = 16
 
 // clientTiles is the number of hash tiles (about 16 KiB each with their
-// inner hashes: 4 MiB) an ObjectVerifier keeps. An inclusion proof needs
-// one tile a level along the entry's path and those of the tree's right
-// edge, so entries in log order use a handful at a time; the cache
-// evicts the oldest, so the right edge's tiles, used by every proof, are
-// read again once every clientTiles new tiles.
-const clientTiles = 256
+// inner hashes) an ObjectVerifier keeps. An inclusion proof needs one
+// tile a level along the entry's path and those of the tree's right
+// edge, so entries in log order use a handful at a time, and the cache
+// keeps those most recently used. 256 filled (4 MiB, and as much again
+// of the GC's headroom) as a pull went along the log, never read again.
+const clientTiles = 32
 
 // VerifyItem is one object to check with [ObjectVerifier.Verify].
 type VerifyItem struct {

@@ -30,13 +30,16 @@ func (n *countingNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestObjectVerifierBoundedCache: an ObjectVerifier proving a whole
 // collection page by page, as parley pull --proofs does, holds a bounded
-// number of entry bundles whatever the log's size, and reads each bundle
-// and hash tile once: the cache fits the access pattern (pages in log
+// number of entry bundles and hash tiles whatever the log's size, and
+// reads each bundle and hash tile once: the cache fits the access pattern (pages in log
 // order, each spanning more bundles than the cache holds; within a page,
 // any order). At a million entries pull held 1,024
-// bundles (about 40 MB), read once and kept.
+// bundles (about 40 MB) and 256 hash tiles (4 MB), read once and kept.
 func TestObjectVerifierBoundedCache(t *testing.T) {
-	const held = 16 // bundles an ObjectVerifier may hold
+	const (
+		held      = 16 // entry bundles an ObjectVerifier may hold
+		tilesHeld = 32 // hash tiles
+	)
 	ctx := context.Background()
 	for _, bundles := range []int{20, 100} {
 		l := newTestLog(t, 0)
@@ -50,7 +53,7 @@ func TestObjectVerifierBoundedCache(t *testing.T) {
 		c := &Client{URL: srv.URL + "/", Token: testToken, HTTP: srv.Client()}
 		v := &ObjectVerifier{Log: c, Key: l.verifier, Proofs: true}
 		rng := rand.New(rand.NewSource(1))
-		maxHeld := 0
+		maxHeld, maxTiles := 0, 0
 		// The collection is every fifth entry (the others are other
 		// collections'): a page of 1,000 objects spans about 20 bundles.
 		var coll []VerifyItem
@@ -71,17 +74,22 @@ func TestObjectVerifierBoundedCache(t *testing.T) {
 				}
 			}
 			maxHeld = max(maxHeld, len(v.bundles))
+			maxTiles = max(maxTiles, v.tiles.len())
 		}
 		if maxHeld > held {
 			t.Errorf("a log of %d entry bundles: the verifier held up to %d bundles, want at most %d whatever the log's size", bundles, maxHeld, held)
 		}
+		if maxTiles > tilesHeld {
+			t.Errorf("a log of %d entry bundles: the verifier held up to %d hash tiles, want at most %d whatever the log's size", bundles, maxTiles, tilesHeld)
+		}
 		if got := n.bundles.Load(); got != int64(bundles) {
 			t.Errorf("a log of %d entry bundles: %d bundles read, want each once", bundles, got)
 		}
-		// Each level-0 hash tile once, and a few above and at the edge.
-		if got := n.tiles.Load(); got > int64(bundles)+8 {
-			t.Errorf("a log of %d entry bundles: %d hash tiles read, want each about once (at most %d)", bundles, got, bundles+8)
+		// Each hash tile once: one a bundle at level 0, one above (the
+		// tree is under 65,536 entries), none read again.
+		if got := n.tiles.Load(); got != int64(bundles)+1 {
+			t.Errorf("a log of %d entry bundles: %d hash tiles read, want each once (%d)", bundles, got, bundles+1)
 		}
-		t.Logf("%d entries: %d bundles read, at most %d held; %d hash tiles read", len(l.leaves), n.bundles.Load(), maxHeld, n.tiles.Load())
+		t.Logf("%d entries: %d bundles read, at most %d held; %d hash tiles read, at most %d held", len(l.leaves), n.bundles.Load(), maxHeld, n.tiles.Load(), maxTiles)
 	}
 }
