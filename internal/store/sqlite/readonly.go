@@ -121,6 +121,11 @@ func readOnlyHow(path string) (string, error) {
 	if _, ok, err := exists(path + "-shm"); err != nil {
 		return "", err
 	} else if ok {
+		if openedHere(path + "-shm") {
+			// InUse can't tell, and closing its file would drop
+			// this process's locks (a node serving in it).
+			return "", nil
+		}
 		busy, err := InUse(path)
 		if err != nil {
 			return "", err
@@ -185,4 +190,26 @@ func (s *Store) checkReadable(ctx context.Context, path string) error {
 		names[i] = fmt.Sprintf("%d %q", m.Version, m.Name)
 	}
 	return fmt.Errorf("couldn't read %s: %w: it lacks schema migration(s) %s, which this version applies when it opens a store to serve it, and reading it only must not change it", path, ErrSchemaTooOld, strings.Join(names, ", "))
+}
+
+// openedHere reports whether this process has the file at path open
+// (a node serving the store in the same process, as in tests), or can't
+// tell: POSIX locks belong to the process, so [InUse] neither sees this
+// process's connections nor may close a file they hold. It reads
+// /proc/self/fd, which Linux has; elsewhere it answers true.
+func openedHere(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return true
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return true
+	}
+	for _, fd := range fds {
+		if o, err := os.Stat("/proc/self/fd/" + fd.Name()); err == nil && os.SameFile(fi, o) {
+			return true
+		}
+	}
+	return false
 }

@@ -168,3 +168,37 @@ func TestOpenReadOnlyOlderSchema(t *testing.T) {
 		t.Errorf("a missing store opened ReadOnly: %v; want ErrNotExist", err)
 	}
 }
+
+// TestOpenReadOnlyBesideOpenStore: a store opened ReadOnly in the process
+// that serves it (a node and its audit in one test) reads its last
+// commit, and the serving store goes on writing after it closed: the
+// WAL index this process has open is not probed with InUse, whose close
+// would drop the process's locks on it.
+func TestOpenReadOnlyBesideOpenStore(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !openedHere(path+"-shm") || openedHere(filepath.Join(t.TempDir())) {
+		t.Fatal("openedHere doesn't tell the serving store's -shm from a file nobody holds")
+	}
+	for i, name := range []string{"alice", "bob"} {
+		if err := s.AddMember(ctx, store.Member{ID: "identity--" + name, Name: name, Identity: []byte("{}")}); err != nil {
+			t.Fatal(err)
+		}
+		ro, err := Open(ctx, path, Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := ro.Members(ctx)
+		if err != nil || len(ms) != i+1 {
+			t.Errorf("read-only beside the serving store: %d members, %v; want %d", len(ms), err, i+1)
+		}
+		if err := ro.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
