@@ -337,7 +337,8 @@ func NewTileCache(max int) *TileCache {
 // client proving many entries against one checkpoint reads each partial
 // tile once, not once an entry. (A partial tile, named with its width,
 // is as fixed as a full one; a server's come and go as its log grows, so
-// its cache keeps full tiles only.)
+// its cache keeps full tiles only.) It evicts the least recently used
+// tile, so that a small one keeps the tiles every proof needs.
 func NewClientTileCache(max int) *TileCache {
 	return &TileCache{max: max, m: map[Tile][][]Hash{}, partial: true}
 }
@@ -346,7 +347,27 @@ func (c *TileCache) get(t Tile) ([][]Hash, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l, ok := c.m[t]
+	if ok && c.partial {
+		// A client's cache is small (see NewClientTileCache): keep
+		// the tiles every proof uses (the upper levels', the right
+		// edge's), evicting the least recently used.
+		last := len(c.order) - 1
+		for j := last; j >= 0; j-- {
+			if c.order[j] == t {
+				copy(c.order[j:], c.order[j+1:])
+				c.order[last] = t
+				break
+			}
+		}
+	}
 	return l, ok
+}
+
+// len returns the number of tiles c holds.
+func (c *TileCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
 }
 
 func (c *TileCache) put(t Tile, levels [][]Hash) {

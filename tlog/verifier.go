@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -49,8 +50,9 @@ type ObjectVerifier struct {
 	cpNote  []byte
 	keys    *KeyHistory
 	keySize uint64
-	// bundles caches entry bundles by tile index; bounded to the most
-	// recent maxBundles.
+	// bundles caches entry bundles by tile index, the maxBundles most
+	// recently used; order holds their indexes, least recently used
+	// first.
 	bundles map[uint64][][]byte
 	order   []uint64
 	tiles   *TileCache
@@ -60,9 +62,24 @@ type ObjectVerifier struct {
 // a checkpoint that covers the objects it checks.
 const DefaultCoverWait = 5 * time.Second
 
-// maxBundles bounds the entry bundles an ObjectVerifier keeps (about
-// 256 × 120 bytes each).
-const maxBundles = 1024
+// maxBundles bounds the entry bundles an ObjectVerifier keeps (each 256
+// entries of about 140 bytes, up to 256 × (2 + MaxEntrySize)). Verify
+// reads each call's entries in log order, so within a call every bundle
+// is read once, whatever the order of the items; a client paging through
+// a collection (pull, match --url) asks for entries in log order, so
+// from one call to the next it needs again only the bundle a page ended
+// in. A few more cover callers whose pages overlap or step back a
+// little. 1,024, as before, held 40 MB at a million entries, never
+// read again.
+const maxBundles = 16
+
+// clientTiles is the number of hash tiles (about 16 KiB each with their
+// inner hashes) an ObjectVerifier keeps. An inclusion proof needs one
+// tile a level along the entry's path and those of the tree's right
+// edge, so entries in log order use a handful at a time, and the cache
+// keeps those most recently used. 256 filled (4 MiB, and as much again
+// of the GC's headroom) as a pull went along the log, never read again.
+const clientTiles = 32
 
 // VerifyItem is one object to check with [ObjectVerifier.Verify].
 type VerifyItem struct {
@@ -149,7 +166,9 @@ func (v *ObjectVerifier) loadKeys(ctx context.Context) error {
 func (v *ObjectVerifier) entry(ctx context.Context, i uint64) ([]byte, error) {
 	n := i / TileWidth
 	leaves, ok := v.bundles[n]
-	if !ok || uint64(len(leaves)) <= i%TileWidth {
+	if ok && uint64(len(leaves)) > i%TileWidth {
+		v.touch(n)
+	} else {
 		t := Tile{Level: 0, N: n, Width: int(min(TileWidth, v.cp.Size-n*TileWidth)), Entries: true}
 		data, err := v.Log.ReadTile(ctx, t)
 		if err != nil {
@@ -164,16 +183,33 @@ func (v *ObjectVerifier) entry(ctx context.Context, i uint64) ([]byte, error) {
 		if v.bundles == nil {
 			v.bundles = map[uint64][][]byte{}
 		}
-		if !ok {
+		if ok {
+			v.touch(n)
+		} else {
 			v.order = append(v.order, n)
 		}
 		v.bundles[n] = leaves
 		if len(v.order) > maxBundles {
 			delete(v.bundles, v.order[0])
-			v.order = v.order[1:]
+			v.order = append(v.order[:0], v.order[1:]...)
 		}
 	}
 	return leaves[i%TileWidth], nil
+}
+
+// touch marks bundle n, which the cache holds, as the most recently used.
+func (v *ObjectVerifier) touch(n uint64) {
+	last := len(v.order) - 1
+	if v.order[last] == n {
+		return
+	}
+	for j, m := range v.order {
+		if m == n {
+			copy(v.order[j:], v.order[j+1:])
+			v.order[last] = n
+			return
+		}
+	}
 }
 
 // ErrNotInLog is returned (wrapped) for an object whose entry the log
@@ -227,10 +263,18 @@ func (v *ObjectVerifier) Verify(ctx context.Context, items []VerifyItem) ([]Veri
 		}
 	}
 	if v.tiles == nil {
-		v.tiles = NewClientTileCache(256)
+		v.tiles = NewClientTileCache(clientTiles)
 	}
 	entries := make([]Entry, len(items))
-	for i, it := range items {
+	// In log order, so that each entry bundle and hash tile is read once
+	// (see maxBundles).
+	byIndex := make([]int, len(items))
+	for i := range byIndex {
+		byIndex[i] = i
+	}
+	sort.SliceStable(byIndex, func(a, b int) bool { return items[byIndex[a]].LogIndex < items[byIndex[b]].LogIndex })
+	for _, i := range byIndex {
+		it := items[i]
 		if it.LogIndex >= v.cp.Size || it.LogIndex >= v.keySize {
 			out[i].Err = fmt.Errorf("%w: %w: entry %d isn't covered by the log's latest checkpoint (size %d)", ErrNotInLog, ErrNotCovered, it.LogIndex, v.cp.Size)
 			continue

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/tlog"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -28,7 +30,8 @@ func init() {
 
 // runAudit replays a whole log. Exit 0 only if everything verified; 1 if
 // anything didn't (each problem is named on stderr); 2 for bad usage; 4
-// when the node couldn't be read.
+// when the node couldn't be read (with --data: a store whose schema this
+// version can't read without changing it).
 func runAudit(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("audit")
 	dir := fs.String("data", "", "audit the store in the node's data `DIR` (running or stopped)")
@@ -75,6 +78,11 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		s, vkey, closeStore, err := node.OpenStoreAudit(ctx, *dir)
 		if errors.Is(err, node.ErrNotInitialized) {
 			return usageErrorf("give the data directory of a node", "%v", err)
+		}
+		if errors.Is(err, sqlite.ErrSchemaTooOld) || errors.Is(err, store.ErrNewerSchema) {
+			// An audit changes nothing of what it audits: not even the
+			// schema upgrade that serving the store would make.
+			return withExit(4, "nothing was changed; audit it with the version of parley that wrote it, or with this one after the node has run on it (parley serve of this version upgrades the store, then parley audit --data or --url)", err)
 		}
 		if err != nil {
 			return withExit(3, "", err)

@@ -23,7 +23,7 @@ whole or not at all), config.json, node.pub and node.key.
 
 node.key is the log's secret signing key: whoever holds F can sign
 checkpoints in the node's name, so F is written with mode 0600; keep it as
-you keep node.key. --without-key leaves the key out (restore then needs
+you keep node.key (the node's own files keep their modes). --without-key leaves the key out (restore then needs
 --key). The store holds every object, salt and private set too. TLS
 certificate files named in config.json are not included.
 

@@ -29,8 +29,8 @@ snapshot row for row, and the newest signed checkpoint is the same. Only
 then does it set "store" in config.json to the URL (atomically, mode
 0600). The log is the same log: receipts and proof bundles issued before
 still verify, and parley serve continues it on PostgreSQL. parley.db is
-left in DIR as the way back until you delete it: its contents as they
-were, though opening it first brings its schema up to this version, as
+left in DIR as the way back until you delete it: its contents (and its
+files' modes) as they were, though opening it first brings its schema up to this version, as
 any command of this version that opens it does.
 
 The URL may hold a password: give it in PARLEY_TO rather than on the

@@ -104,7 +104,7 @@ func Backup(ctx context.Context, dir, out string, opts BackupOptions) (BackupMan
 
 	// The snapshot, then what it says about the log.
 	snap := filepath.Join(tmp, StoreFile)
-	st, err := openStore(ctx, dir, cfg, storeOptions{Existing: true})
+	st, err := openStore(ctx, dir, cfg, storeOptions{Existing: true, KeepModes: true})
 	if err != nil {
 		return man, err
 	}
@@ -572,7 +572,10 @@ func auditRestored(ctx context.Context, stage string, v note.Verifier, man Backu
 	if len(seen) > 0 && len(mine.Notes) == 0 {
 		return fmt.Errorf("%w: none of the %d seen checkpoints is this log's (origin %s, this node key)", ErrRestoreRefused, len(seen), man.Origin)
 	}
-	src, _, closeStore, err := OpenStoreAudit(ctx, stage)
+	// The staged copy is restore's own: opened as the node will open it
+	// (migrated to this version's schema, which a backup of an older
+	// version needs), but read once through.
+	src, _, closeStore, err := openStoreAudit(ctx, stage, storeOptions{Existing: true, KeepModes: true, ReadOnce: true})
 	if err != nil {
 		return err
 	}

@@ -110,14 +110,23 @@ func (s *StoreAuditSource) EntryObjectID(ctx context.Context, index uint64) (str
 // OpenStoreAudit opens the store in a node's data directory for an audit,
 // without the node's secret key, and returns the source, the verifier key
 // in DIR/node.pub (empty if absent) and a function that closes the store.
-// It works on a stopped node and beside a running one, and leaves the
-// modes of the store's files as they are: an audit only reads.
+// It works on a stopped node and beside a running one, and changes
+// nothing of the store: an embedded database is opened read-only, its
+// files (-wal and -shm too) and their modes left as they are, and one
+// whose schema is older than this version reads without migrating it is
+// refused with an error wrapping [sqlite.ErrSchemaTooOld].
 func OpenStoreAudit(ctx context.Context, dir string) (*StoreAuditSource, string, func() error, error) {
+	return openStoreAudit(ctx, dir, storeOptions{Existing: true, ReadOnly: true})
+}
+
+// openStoreAudit is [OpenStoreAudit] with the store opened with opts (a
+// restore audits its own staged copy, which it may migrate).
+func openStoreAudit(ctx context.Context, dir string, opts storeOptions) (*StoreAuditSource, string, func() error, error) {
 	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	st, err := openStore(ctx, dir, cfg, storeOptions{Existing: true, ReadOnly: true})
+	st, err := openStore(ctx, dir, cfg, opts)
 	if err != nil {
 		return nil, "", nil, err
 	}

@@ -97,7 +97,7 @@ func Migrate(ctx context.Context, dir, url string, opts MigrateOptions) (rep Mig
 	} else if busy {
 		return rep, fmt.Errorf("%w: another process has the node's store open (parley serve is running?); stop it and migrate again", ErrMigrate)
 	}
-	src, err := openStore(ctx, dir, cfg, storeOptions{Existing: true})
+	src, err := openStore(ctx, dir, cfg, storeOptions{Existing: true, KeepModes: true})
 	if err != nil {
 		return rep, err
 	}

@@ -47,11 +47,24 @@ type storeOptions struct {
 	// audit must not make an empty store where it expected a node's.
 	Existing bool
 	// ReadOnly is for a caller that only reads the store, once through
-	// (an audit): the modes of an embedded database's files are left as
-	// they are, and its connections keep a small page cache
+	// (an audit): an embedded database is opened read-only
+	// ([sqlite.Options.ReadOnly]: no migration, no write to it or its
+	// -wal and -shm, its files' modes left as they are; a schema that
+	// would need migrating is refused with [sqlite.ErrSchemaTooOld]),
+	// and its connections keep a small page cache
 	// (auditCacheKiB), not the node's 64 MiB each, which an audit would
 	// fill as it reads and never use again.
 	ReadOnly bool
+	// KeepModes leaves the modes of an existing embedded database's
+	// files as they are, for a command that reads another's store to
+	// copy it (backup, migrate): it tightens only the files it creates.
+	// ReadOnly implies it.
+	KeepModes bool
+	// ReadOnce keeps an embedded database's page cache small
+	// (auditCacheKiB), for a caller that reads the store once through (a
+	// restore's audit of its staged copy, which it may migrate).
+	// ReadOnly implies it.
+	ReadOnce bool
 }
 
 // auditCacheKiB is the page cache of each connection of a store opened
@@ -80,8 +93,10 @@ func openStore(ctx context.Context, dir string, cfg Config, opts storeOptions) (
 			}
 		}
 		sopts := sqlite.Options{Now: opts.Now, Limits: opts.Limits}
-		if opts.ReadOnly {
-			sopts.KeepModes, sopts.CacheKiB = true, auditCacheKiB
+		sopts.KeepModes = opts.KeepModes || opts.ReadOnly
+		sopts.ReadOnly = opts.ReadOnly
+		if opts.ReadOnly || opts.ReadOnce {
+			sopts.CacheKiB = auditCacheKiB
 		}
 		st, err := sqlite.Open(ctx, path, sopts)
 		if err != nil {

@@ -61,7 +61,19 @@ type Options struct {
 	// audit) gains nothing from a large one, which would fill as it
 	// reads: up to 64 MiB for each of the five connections.
 	CacheKiB int
+	// ReadOnly opens an existing database for reading only (an audit):
+	// nothing is written to it, its -wal or -shm (see [openReadOnly]),
+	// no migration is applied and no mode changed. A database whose
+	// schema lacks a migration this version applies is refused with an
+	// error wrapping [ErrSchemaTooOld], one a newer version migrated
+	// with [store.ErrNewerSchema]. The store's write methods fail.
+	ReadOnly bool
 }
+
+// ErrSchemaTooOld is wrapped by [Open] with ReadOnly for a database that
+// an older version wrote and that this version would have to migrate
+// before reading it.
+var ErrSchemaTooOld = errors.New("the store's schema is older than this version of parley reads")
 
 // Store is the SQLite [store.Store].
 type Store struct {
@@ -96,6 +108,9 @@ var _ store.Store = (*Store)(nil)
 // mode of the database file), and the modes of existing files are
 // tightened to it after opening.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.ReadOnly {
+		return openReadOnly(ctx, path, opts)
+	}
 	if err := createPrivate(path); err != nil {
 		return nil, err
 	}
