@@ -194,6 +194,20 @@ func HasIDContributing(o *Object) bool {
 	return false
 }
 
+// OwnedObservableID reports whether o is a cyber-observable whose id names
+// nothing but itself, so that it belongs to its first sharer like a domain
+// object's id: its type has ID contributing properties (section 6) and its
+// id is not a UUIDv5 (a UUIDv4 from MISP, OpenCTI or the OASIS examples).
+// That holds of the id, whatever the version at hand has: a version
+// without any contributing property under such an id is another value
+// under it all the same. Only a UUIDv5 id (which [CheckDeterministicID]
+// makes name its value) and the id of a type without contributing
+// properties (a process, whose id section 2.9 makes random) are anyone's
+// to share.
+func OwnedObservableID(o *Object) bool {
+	return IsObservable(o.Type) && uuidVersion(o.ID) != '5' && len(idContributingProperties[o.Type]) > 0
+}
+
 // CheckDeterministicID checks that a cyber-observable whose id is a UUIDv5
 // has the id section 2.9 defines over its ID contributing properties
 // ([DeterministicID]), so that one such id always names one value: content
@@ -201,13 +215,13 @@ func HasIDContributing(o *Object) bool {
 // UUIDv5 for observables, so an observable whose id is another RFC 4122
 // UUID (a UUIDv4 from MISP or OpenCTI) passes: its id is not
 // content-determined ([DeterminedObservable] is false). Objects of other
-// types, and observables without any contributing property present (whose
-// id the specification makes random), pass.
+// types, and observables of a type without contributing properties, pass.
+// A UUIDv5 id on an observable with none of its type's contributing
+// properties present is refused: section 2.9 makes such an id a UUIDv4,
+// and a UUIDv5 id names a value, which such a version could otherwise be
+// put beside under another member's id.
 func CheckDeterministicID(o *Object) error {
-	if !IsObservable(o.Type) || uuidVersion(o.ID) != '5' {
-		return nil
-	}
-	if !HasIDContributing(o) {
+	if !IsObservable(o.Type) || uuidVersion(o.ID) != '5' || len(idContributingProperties[o.Type]) == 0 {
 		return nil
 	}
 	// The member's signature is a property extension added after the id
@@ -231,6 +245,20 @@ func CheckDeterministicID(o *Object) error {
 				props["extensions"] = rest
 			}
 		}
+	}
+	// A UUIDv5 id over none of the type's contributing properties names
+	// no value (section 2.9 makes such an id a UUIDv4): unchecked, anyone
+	// could put a version without them under the UUIDv5 id of another
+	// member's value.
+	present := false
+	for _, name := range idContributingProperties[o.Type] {
+		if _, ok := props[name]; ok {
+			present = true
+			break
+		}
+	}
+	if !present {
+		return fmt.Errorf("%w: %s is a UUIDv5, but the observable has none of its ID contributing properties (%s), so section 2.9 makes its id a UUIDv4", ErrDeterministicID, o.ID, strings.Join(idContributingProperties[o.Type], ", "))
 	}
 	want, err := DeterministicID(o.Type, props)
 	if err != nil {

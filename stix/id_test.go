@@ -84,8 +84,26 @@ func TestIdentifierReasons(t *testing.T) {
 	if err := CheckDeterministicID(ok); err != nil || !DeterminedObservable(ok) {
 		t.Errorf("circl.lu under its UUIDv5 id: %v, determined %v", err, DeterminedObservable(ok))
 	}
+	if OwnedObservableID(ok) || !OwnedObservableID(d) {
+		t.Errorf("owned: circl.lu under its UUIDv5 id %v, under a UUIDv4 one %v; want false, true", OwnedObservableID(ok), OwnedObservableID(d))
+	}
+	// A UUIDv4 id is owned even on a version without contributing
+	// properties; a UUIDv5 id on one is refused (section 2.9 makes it a
+	// UUIDv4), signature or not.
+	bare, _ := Parse([]byte(`{"type":"user-account","spec_version":"2.1","id":"user-account--4f3b1c52-8d2e-4a6b-9c1d-2e5f7a8b9c0d","display_name":"Nobody"}`))
+	if err := CheckDeterministicID(bare); err != nil || !OwnedObservableID(bare) {
+		t.Errorf("a user account without contributing properties under a UUIDv4 id: %v, owned %v; want nil, true", err, OwnedObservableID(bare))
+	}
+	v5, _ := DeterministicID("user-account", map[string]any{"account_login": "backup"})
+	bare5, _ := Parse([]byte(`{"type":"user-account","spec_version":"2.1","id":"` + v5 + `","display_name":"Nobody","extensions":{"` + SignatureExtensionID + `":{"extension_type":"property-extension"}}}`))
+	if err := CheckDeterministicID(bare5); !errors.Is(err, ErrDeterministicID) || !strings.Contains(err.Error(), "none of its ID contributing properties") {
+		t.Errorf("a user account without contributing properties under the UUIDv5 id of a login: %v", err)
+	}
 	p, _ := Parse([]byte(`{"type":"process","spec_version":"2.1","id":"process--f52a906a-0dfc-40bd-92b1-e7e7b4f6b8ac","pid":1221}`))
 	if err := CheckDeterministicID(p); err != nil || DeterminedObservable(p) || HasIDContributing(p) {
 		t.Errorf("a process (no contributing property): %v, determined %v, contributing %v", err, DeterminedObservable(p), HasIDContributing(p))
+	}
+	if OwnedObservableID(p) {
+		t.Errorf("a process (no contributing property) is owned; want shared")
 	}
 }

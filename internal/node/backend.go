@@ -658,17 +658,19 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 // An observable's id is shared when it is the UUIDv5 of STIX 2.1 section
 // 2.9 over its ID contributing properties ([stix.CheckDeterministicID] has
 // checked it): the id names the value, so nobody can put another value
-// under it. It is shared too when the observable has no contributing
-// property (section 2.9 then makes the id random). An observable that has
-// contributing properties but another UUID version (the UUIDv4 ids MISP,
-// OpenCTI and the OASIS examples give observables, which the
-// specification allows) has an id that names nothing but itself: shared,
-// any writer could add a version with another value under it, and every
-// observed-data, relationship or sighting that refers to it would then
-// point at that value. So it is owned, like a domain object's random id.
+// under it. It is shared too when the observable's type has no
+// contributing property (a process: section 2.9 then makes the id
+// random). An observable of another type with another UUID version (the
+// UUIDv4 ids MISP, OpenCTI and the OASIS examples give observables, which
+// the specification allows) has an id that names nothing but itself:
+// shared, any writer could add a version with another value under it, and
+// every observed-data, relationship or sighting that refers to it would
+// then point at that value. So it is owned, like a domain object's random
+// id, whether or not the version at hand has contributing properties
+// ([stix.OwnedObservableID]): a version without any is another value too.
 func owned(o *stix.Object) bool {
 	if stix.IsObservable(o.Type) {
-		return !stix.DeterminedObservable(o) && stix.HasIDContributing(o)
+		return stix.OwnedObservableID(o)
 	}
 	return !(o.Type == "marking-definition" && o.CreatedByRef == "")
 }

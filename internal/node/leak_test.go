@@ -773,3 +773,30 @@ func TestHiddenVersionsOfReadableObjects(t *testing.T) {
 		t.Errorf("bob's bundle lacks the later version")
 	}
 }
+
+// TestLogKeysOddMemberNames: GET /log/keys with a member parameter that
+// can be no member id (empty, or with a space or a line break, which the
+// key index has no room for) is the client's mistake: 400 naming it, not
+// a 500 internal error; a member named twice is answered once.
+func TestLogKeysOddMemberNames(t *testing.T) {
+	tn := newTestNode(t)
+	waitIntegrated(t, tn)
+	for _, q := range []string{"?member=", "?member=a%20b", "?member=a%0Ab", "?member=" + tn.alice.ID + "&member=a%09b"} {
+		code, body := rawGet(t, tn.URL+"/log/keys"+q, tn.alice.Token)
+		if code != http.StatusBadRequest || !strings.Contains(body, "no member id") {
+			t.Errorf("GET /log/keys%s: %d %s; want 400 naming the member", q, code, body)
+		}
+	}
+	code, body := rawGet(t, tn.URL+"/log/keys?member="+tn.alice.ID+"&member="+tn.alice.ID, tn.alice.Token)
+	var r tlog.KeysResponse
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &r) != nil {
+		t.Fatalf("alice named twice: %d %s", code, body)
+	}
+	v, err := tlog.NewVerifier(tn.vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.VerifyComplete(v, tn.alice.ID); err != nil {
+		t.Errorf("alice named twice: %v", err)
+	}
+}

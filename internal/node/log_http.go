@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -255,6 +256,15 @@ func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member
 	if len(members) > MaxBundleObjects {
 		respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("name at most %d members", MaxBundleObjects)))
 		return
+	}
+	// No member id is empty or has spaces or control characters (the
+	// key index, one member a line, has no room for one): such a name is
+	// the client's mistake, answered 400 before anything is read.
+	for _, m := range members {
+		if m == "" || strings.ContainsFunc(m, func(r rune) bool { return r <= ' ' }) {
+			respondError(w, r, requestErrorf(store.ErrInvalid, fmt.Sprintf("member %q is no member id: an id is never empty and has no spaces or control characters", m)))
+			return
+		}
 	}
 	size, note, err := ls.LatestCheckpoint(r.Context())
 	if err != nil {

@@ -134,3 +134,60 @@ func TestFeedRandomObservableIDs(t *testing.T) {
 		t.Fatalf("second read: %+v, %v", f.FeedPosition, err)
 	}
 }
+
+// TestRandomObservableIDOwnedWhateverTheVersion: a UUIDv4 observable id
+// belongs to its first sharer whatever a later version holds: another
+// writer's version without any ID contributing property (a user account
+// with a display name alone) under carol's id is refused like one with
+// another login, so the latest version of the id in a collection both
+// write stays carol's. And a first version without any contributing
+// property makes the id its sharer's as well.
+func TestRandomObservableIDOwnedWhateverTheVersion(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNode(t)
+	coll := relayCollection(t, tn.Node, "scos", []string{"carol", "bob"}, store.SignaturesOptional)
+	const acct = "user-account--4f3b1c52-8d2e-4a6b-9c1d-2e5f7a8b9c0d"
+	if st := post(t, tn.carol.Client, coll, json.RawMessage(`{"type":"user-account","spec_version":"2.1","id":"`+acct+`","account_login":"backup"}`)); st.SuccessCount != 1 {
+		t.Fatalf("carol's account: %+v", st)
+	}
+	st := post(t, tn.bob.Client, coll, json.RawMessage(`{"type":"user-account","spec_version":"2.1","id":"`+acct+`","display_name":"Nobody"}`))
+	if st.SuccessCount != 0 || st.FailureCount != 1 || !strings.HasPrefix(st.Failures[0].Message, "this id belongs to the member who created its first version") {
+		t.Fatalf("bob's version without contributing properties under carol's UUIDv4 id: %+v", st)
+	}
+	page, err := tn.store.Objects(ctx, store.Query{Collection: coll, IDs: []string{acct}, Limit: 10})
+	if err != nil || len(page.Objects) != 1 || !strings.Contains(string(page.Objects[0].Raw), `"backup"`) {
+		t.Fatalf("stored %s = %+v, %v; want carol's alone", acct, page.Objects, err)
+	}
+
+	const mail = "email-message--0c7e5a1b-3f2d-4e8a-b9c6-1d2e3f4a5b6c"
+	if st := post(t, tn.bob.Client, coll, json.RawMessage(`{"type":"email-message","spec_version":"2.1","id":"`+mail+`","is_multipart":false}`)); st.SuccessCount != 1 {
+		t.Fatalf("bob's message: %+v", st)
+	}
+	st = post(t, tn.carol.Client, coll, json.RawMessage(`{"type":"email-message","spec_version":"2.1","id":"`+mail+`","is_multipart":false,"subject":"Invoice"}`))
+	if st.SuccessCount != 0 || st.FailureCount != 1 || !strings.HasPrefix(st.Failures[0].Message, "this id belongs to the member who created its first version") {
+		t.Fatalf("carol's version under bob's UUIDv4 id: %+v", st)
+	}
+
+	// The UUIDv5 id of carol's login names that login: a version without
+	// any contributing property under it names nothing and is refused,
+	// not stored beside carol's as a later version of the same id.
+	v5, err := stix.DeterministicID("user-account", map[string]any{"account_login": "backup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := post(t, tn.carol.Client, coll, json.RawMessage(`{"type":"user-account","spec_version":"2.1","id":"`+v5+`","account_login":"backup"}`)); st.SuccessCount != 1 {
+		t.Fatalf("carol's UUIDv5 account: %+v", st)
+	}
+	st = post(t, tn.bob.Client, coll, json.RawMessage(`{"type":"user-account","spec_version":"2.1","id":"`+v5+`","display_name":"Nobody"}`))
+	if st.SuccessCount != 0 || st.FailureCount != 1 || !strings.Contains(st.Failures[0].Message, "none of its ID contributing properties") {
+		t.Fatalf("bob's version without contributing properties under the UUIDv5 id of carol's value: %+v", st)
+	}
+	// A process has no contributing property: its random id stays
+	// anyone's to share.
+	const proc = "process--f52a906a-0dfc-40bd-92b1-e7e7b4f6b8ac"
+	for _, c := range []testMember{tn.carol, tn.bob} {
+		if st := post(t, c.Client, coll, json.RawMessage(`{"type":"process","spec_version":"2.1","id":"`+proc+`","pid":1221}`)); st.SuccessCount != 1 {
+			t.Fatalf("a shared process: %+v", st)
+		}
+	}
+}
