@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/feed"
-	"github.com/parley-exchange/parley/internal/peer"
+	"github.com/parley-exchange/parley/internal/slowlink"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/taxii"
@@ -290,7 +290,7 @@ func TestPollSlowLink(t *testing.T) {
 				}
 				return
 			}
-			var se *peer.StallError
+			var se *slowlink.StallError
 			if err == nil || !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) || len(m.stored) != 0 {
 				t.Fatalf("Poll = %v, %d stored; want an error saying %q", err, len(m.stored), tc.want)
 			}

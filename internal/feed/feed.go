@@ -72,7 +72,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley-exchange/parley/internal/peer"
+	"github.com/parley-exchange/parley/internal/slowlink"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
@@ -122,8 +122,8 @@ var maxRoundTime = time.Minute
 // tests.
 var (
 	requestTimeout = 2 * time.Minute
-	stallTimeout   = peer.DefaultStallTimeout
-	minRate        = int64(peer.DefaultMinRate)
+	stallTimeout   = slowlink.DefaultStallTimeout
+	minRate        = int64(slowlink.DefaultMinRate)
 )
 
 // Feed is one followed remote collection and its position; the node's
@@ -198,7 +198,7 @@ func Client(f Feed) (*taxii.Client, error) {
 		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 		hc.Transport = t
 	}
-	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: peer.ProgressClient(hc, stallTimeout, minRate, "the feed's server")}
+	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: slowlink.Client(hc, stallTimeout, minRate, "the feed's server")}
 	if u.Path != "" && u.Path != "/" {
 		c.BaseURL = u.Scheme + "://" + u.Host
 		c.Root = f.URL
