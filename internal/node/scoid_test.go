@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,6 +85,22 @@ func TestRandomObservableIDs(t *testing.T) {
 	}
 	if st := post(t, tn.carol.Client, coll, shared); st.SuccessCount != 1 {
 		t.Fatalf("carol's copy of bob's UUIDv5 address: %+v", st)
+	}
+	// An identical copy is already stored whoever sends it; carol's own
+	// version of the address (another property beside the same value) is
+	// what shows the id shared.
+	carols := json.RawMessage(`{"type":"ipv4-addr","spec_version":"2.1","id":"` + v5 + `","value":"198.51.100.3","x_seen_by":"carol"}`)
+	if st := post(t, tn.carol.Client, coll, carols); st.SuccessCount != 1 || st.Successes[0].Message == "already stored" {
+		t.Fatalf("carol's version of bob's UUIDv5 address: %+v", st)
+	}
+	// An observable with none of its ID contributing properties (a
+	// process), whose id section 2.9 makes random, is shared as before.
+	const proc = "process--f52a906a-0dfc-40bd-92f1-e7778ead38a9"
+	for i, m := range []testMember{tn.bob, tn.carol} {
+		raw := json.RawMessage(fmt.Sprintf(`{"type":"process","spec_version":"2.1","id":"%s","pid":%d}`, proc, 1000+i))
+		if st := post(t, m.Client, coll, raw); st.SuccessCount != 1 || st.Successes[0].Message == "already stored" {
+			t.Fatalf("member %d's version of a process: %+v", i, st)
+		}
 	}
 	// A UUIDv5 id over another value is refused, with the id it should be.
 	wrong := json.RawMessage(`{"type":"ipv4-addr","spec_version":"2.1","id":"` + v5 + `","value":"203.0.113.66"}`)
