@@ -267,6 +267,24 @@ func TestHeldForBudgetReadsAfterRevocation(t *testing.T) {
 		}
 	})
 
+	t.Run("TAXII objects, member removed", func(t *testing.T) {
+		f, _, release := setup(t)
+		ch := make(chan heldAnswer, 1)
+		go func() {
+			_, err := f.bob.Client.Objects(ctx, f.coll, taxii.Query{})
+			ch <- heldAnswer{err: err}
+		}()
+		queued(t, f, ch)
+		if _, err := f.a.RemoveMember(ctx, f.bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		a := <-ch
+		release()
+		if !errors.Is(a.err, taxii.ErrUnauthorized) {
+			t.Errorf("bob's TAXII page after his removal: %v, want 401", a.err)
+		}
+	})
+
 	t.Run("log objects, member removed", func(t *testing.T) {
 		f, _, release := setup(t)
 		ch := getHeld(f.srv.URL, "/log/objects?start=0&end=1000", f.bob)
