@@ -151,3 +151,23 @@ func TestFeedRandomObservableIDs(t *testing.T) {
 		t.Fatalf("second read: %+v, %v", f.FeedPosition, err)
 	}
 }
+
+// TestMarkingDefinitionOwned: a marking definition with a creator (a
+// statement marking, say) belongs to the member who shared it first, like
+// any object with a random id; only the fixed TLP definitions, which have
+// none, are anyone's to share.
+func TestMarkingDefinitionOwned(t *testing.T) {
+	tn := newTestNode(t)
+	coll := relayCollection(t, tn.Node, "markings", []string{"carol", "bob"}, store.SignaturesOptional)
+	const id = "marking-definition--2f1a5e3c-7b4d-4c8e-9a61-5d2e8f0b7c13"
+	marking := func(m testMember, statement string) json.RawMessage {
+		return json.RawMessage(`{"type":"marking-definition","spec_version":"2.1","id":"` + id + `","created":"2026-02-01T00:00:00.000Z","created_by_ref":"` + m.ID + `","definition_type":"statement","definition":{"statement":"` + statement + `"}}`)
+	}
+	if st := post(t, tn.carol.Client, coll, marking(tn.carol, "carol's terms")); st.SuccessCount != 1 {
+		t.Fatalf("carol's marking: %+v", st)
+	}
+	st := post(t, tn.bob.Client, coll, marking(tn.bob, "bob's terms"))
+	if st.SuccessCount != 0 || st.FailureCount != 1 || !strings.HasPrefix(st.Failures[0].Message, "this id belongs to the member who created its first version") {
+		t.Fatalf("bob's marking under carol's id: %+v", st)
+	}
+}
