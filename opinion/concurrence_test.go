@@ -207,3 +207,24 @@ func TestVerifyConcurrenceKeyEntryLeftOut(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyConcurrenceSharerNotIndexed: evidence whose key index doesn't
+// list a member who shared one of its items (here one the log never
+// registered, so that its key entries can't be shown) is refused, not
+// verified with that member's opinion simply not counting: nothing shows
+// that the member has no key entry the evidence leaves out.
+func TestVerifyConcurrenceSharerNotIndexed(t *testing.T) {
+	a, b := newMember(1), newMember(2)
+	mine := a.signed(t, spec{id: 1, value: Agree})
+	theirs := b.signed(t, spec{id: 2, value: Disagree})
+	ev, vkey := logEvidence(t, []member{a}, step{object: mine}, step{object: theirs})
+	op, err := Verify(mine, keysOf(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tally := Compute(reportID, []Opinion{op})
+	c := Concurrence{Tally: tally, Voices: tally.Voices(), MembersWithAccess: 2, Evidence: ev}
+	if _, err := VerifyConcurrence(c, vkey); !errors.Is(err, ErrEvidence) || !strings.Contains(err.Error(), "doesn't list "+b.id) {
+		t.Errorf("VerifyConcurrence(evidence whose key index leaves out a sharer) = %v, want ErrEvidence naming %s", err, b.id)
+	}
+}

@@ -929,11 +929,12 @@ func setHeaders(hdr http.Header, length int) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 }
 
-// writeEnvelope writes env as json.Marshal would, except that an
-// envelope without objects has an empty "objects" list (see
-// [appendEnvelopeHead]), but streams the objects to w one by one, verbatim (not re-validated and compacted, which is
-// most of the cost of serving a page; [Item] requires valid JSON), so
-// that serving a page holds no copy of it. Each object must be written
+// writeEnvelope writes env as json.Marshal would, but streams the
+// objects to w one by one, verbatim (not re-validated and compacted,
+// which is most of the cost of serving a page; [Item] requires valid
+// JSON), so that serving a page holds no copy of it; and an envelope
+// without objects has an empty "objects" list, where json.Marshal would
+// leave it out (see [appendEnvelopeHead]). Each object must be written
 // within Config.WriteTimeout.
 func (h *handler) writeEnvelope(w http.ResponseWriter, status int, env Envelope) {
 	head := appendEnvelopeHead(nil, env)

@@ -341,3 +341,25 @@ func TestKeysResponseVerify(t *testing.T) {
 		t.Error("verified with another node key")
 	}
 }
+
+// TestVerifyBundleItemMemberNotIndexed: a bundle whose key index doesn't
+// list the member of one of its items, and shows none of its key
+// entries, fails, even where the item needs no key (an unsigned object
+// of a collection whose signatures are optional): nothing shows that the
+// member's key entries are all there.
+func TestVerifyBundleItemMemberNotIndexed(t *testing.T) {
+	l := newTestLog(t, 0)
+	l.addObject(t, nil)
+	l.checkpoint(t)
+	data, err := json.Marshal(l.bundle(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := VerifyBundle(data, l.vkey); err != nil || !res.KeysComplete {
+		t.Fatalf("the honest bundle: %v, KeysComplete %v", err, res.KeysComplete)
+	}
+	unlisted := reencode(t, data, func(c *Bundle) { c.Keys, c.KeyIndex = nil, l.keyIndex(t, nil) })
+	if _, err := VerifyBundle(unlisted, l.vkey); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "doesn't list "+testMember) {
+		t.Fatalf("a bundle whose key index leaves out its item's member: err = %v", err)
+	}
+}

@@ -203,7 +203,7 @@ func (b *Bundle) checkKeyIndex(v note.Verifier, cp Checkpoint, members []string)
 		return err
 	}
 	if k.Size != cp.Size || k.Hash != cp.Hash {
-		return fmt.Errorf("%w: the key index is of the tree of size %d, not the checkpoint's tree of size %d", ErrKeyIndex, k.Size, cp.Size)
+		return fmt.Errorf("%w: the key index is of the tree of size %d and root %s, not the checkpoint's tree of size %d and root %s", ErrKeyIndex, k.Size, k.Hash, cp.Size, cp.Hash)
 	}
 	shown := map[string][]uint64{}
 	for _, bk := range b.Keys {

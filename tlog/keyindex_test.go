@@ -58,9 +58,34 @@ func TestKeyIndex(t *testing.T) {
 	if _, err := OpenKeyIndex(scp, v); !errors.Is(err, ErrKeyIndex) {
 		t.Errorf("a checkpoint opened as a key index: %v", err)
 	}
+	// A member id that is empty or has white space has no line of its own.
+	for _, id := range []string{"", "identity--a b", "identity--a\tb", "identity--a\nb"} {
+		if _, err := (KeyIndex{Origin: "log.example", Size: 10, Members: map[string][]uint64{id: {1}}}).Marshal(); err == nil {
+			t.Errorf("Marshal of member id %q: no error", id)
+		}
+	}
+	// An index of another log, signed with this log's key, is refused.
+	other := k
+	other.Origin = "other.example"
+	otherText, err := other.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSigned, err := note.Sign(&note.Note{Text: string(otherText)}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenKeyIndex(otherSigned, v); !errors.Is(err, ErrKeyIndex) || !strings.Contains(err.Error(), `of log "other.example"`) {
+		t.Errorf("OpenKeyIndex(another log's index) = %v, want ErrKeyIndex naming its log", err)
+	}
+	// Nor does the log key sign another log's index.
+	if _, err := SignKeyIndex(other, signer); err == nil || !strings.Contains(err.Error(), `isn't the origin "other.example"`) {
+		t.Errorf("SignKeyIndex(another log's index) = %v, want a refusal", err)
+	}
 	for _, bad := range []string{
 		strings.Replace(want, "identity--a 1 7", "identity--a 7 1", 1),
 		strings.Replace(want, "identity--a 1 7", "identity--a 1  7", 1),
+		strings.Replace(want, "identity--a 1 7", "identity--a 1 1 7", 1),
 		strings.Replace(want, "identity--a 1 7", "identity--a 1 10", 1),
 		strings.Replace(want, "identity--a 1 7", "identity--a 01 7", 1),
 		strings.Replace(want, "peer:b 2\n", "peer:b 2\nidentity--d\n", 1),
@@ -85,9 +110,12 @@ func TestKeyIndex(t *testing.T) {
 		want    string
 	}{
 		{"a revocation left out", Bundle{LogKey: vkey, Keys: keys[:2], KeyIndex: signed}, cp, nil, "leaves out member key entry 7 of identity--a"},
+		{"every entry of a member the index lists left out", Bundle{LogKey: vkey, Keys: keys[1:2], KeyIndex: signed}, cp, nil, "leaves out member key entry 1 of identity--a"},
 		{"an entry the index doesn't list", Bundle{LogKey: vkey, Keys: append(slices.Clone(keys), revoke("peer:b", 8)), KeyIndex: signed}, cp, nil, "entry 8 of peer:b, which the key index doesn't list"},
+		{"a key entry that doesn't parse", Bundle{LogKey: vkey, Keys: append(slices.Clone(keys), BundleKey{Entry: []byte("not an entry"), LogIndex: 3}), KeyIndex: signed}, cp, nil, "member key entry 3:"},
 		{"a member the index doesn't list", b, cp, []string{"identity--z"}, "doesn't list identity--z"},
 		{"another tree", b, Checkpoint{Origin: "log.example", Size: 11, Hash: cp.Hash}, nil, "not the checkpoint's tree of size 11"},
+		{"another tree of the same size", b, Checkpoint{Origin: "log.example", Size: cp.Size, Hash: Hash{9}}, nil, "not the checkpoint's tree of size 10"},
 		{"no key index", Bundle{LogKey: vkey, Keys: keys}, cp, nil, "has no key index"},
 		{"signed by another key", Bundle{LogKey: otherKey, Keys: keys, KeyIndex: signed}, cp, nil, "signature doesn't verify"},
 	} {

@@ -106,72 +106,83 @@ func split(s string) []string {
 	return out
 }
 
-// runCollectionRevoke takes away a member's read and/or write on a
-// collection.
-func runCollectionRevoke(ctx context.Context, c *cli, args []string) error {
-	const usage = "parley collection revoke --data DIR --collection C --member M [--read] [--write]"
-	fs := c.newFlagSet("collection revoke")
+// accessRequest is what collection grant and collection revoke are
+// asked: a member's read and/or write on a collection.
+type accessRequest struct {
+	dir, collection, member string
+	read, write             bool
+}
+
+// parseAccess parses the flags of collection grant or revoke (sub),
+// whose --read and --write help verb gives ("give it", "take away its"):
+// --collection and --member are required, no arguments are taken, and
+// neither --read nor --write means both.
+func parseAccess(c *cli, sub, verb string, args []string) (accessRequest, error) {
+	usage := "parley collection " + sub + " --data DIR --collection C --member M [--read] [--write]"
+	fs := c.newFlagSet("collection " + sub)
 	dir := fs.String("data", "", "the node's data `DIR`ectory")
 	coll := fs.String("collection", "", "the collection's id or `TITLE`")
 	ref := fs.String("member", "", "the member's `NAME` or identity id")
-	read := fs.Bool("read", false, "take away its read (with neither --read nor --write: both)")
-	write := fs.Bool("write", false, "take away its write")
+	read := fs.Bool("read", false, verb+" read (with neither --read nor --write: both)")
+	write := fs.Bool("write", false, verb+" write")
 	if err := c.parseFlags(fs, args); err != nil {
-		return err
+		return accessRequest{}, err
 	}
 	if *coll == "" || *ref == "" || fs.NArg() > 0 {
-		return usageErrorf(usage, "collection revoke needs --collection and --member, and no arguments")
+		return accessRequest{}, usageErrorf(usage, "collection %s needs --collection and --member, and no arguments", sub)
 	}
 	if !*read && !*write {
 		*read, *write = true, true
 	}
-	n, err := openNode(ctx, *dir)
+	return accessRequest{dir: *dir, collection: *coll, member: *ref, read: *read, write: *write}, nil
+}
+
+// what names the access asked: "read", "write" or "read and write".
+func (a accessRequest) what() string {
+	switch {
+	case !a.write:
+		return "read"
+	case !a.read:
+		return "write"
+	}
+	return "read and write"
+}
+
+// runCollectionRevoke takes away a member's read and/or write on a
+// collection.
+func runCollectionRevoke(ctx context.Context, c *cli, args []string) error {
+	a, err := parseAccess(c, "revoke", "take away its", args)
+	if err != nil {
+		return err
+	}
+	n, err := openNode(ctx, a.dir)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	col, m, err := n.RevokeAccess(ctx, *coll, *ref, *read, *write)
+	col, m, err := n.RevokeAccess(ctx, a.collection, a.member, a.read, a.write)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
 		return usageErrorf("check the names: collection add and member add printed them", "%v", err)
 	}
 	if err != nil {
 		return withExit(3, "", err)
 	}
-	what := "read and write"
-	switch {
-	case !*write:
-		what = "read"
-	case !*read:
-		what = "write"
-	}
-	fmt.Fprintf(c.stdout, "took away the %s of %s (%s) on %s (%s): its next request sees it; what it wrote stays in the log\n", what, m.Name, m.ID, col.Title, col.ID)
+	fmt.Fprintf(c.stdout, "took away the %s of %s (%s) on %s (%s): its next request sees it; what it wrote stays in the log\n", a.what(), m.Name, m.ID, col.Title, col.ID)
 	return nil
 }
 
 // runCollectionGrant gives a member read and/or write on a collection.
 func runCollectionGrant(ctx context.Context, c *cli, args []string) error {
-	const usage = "parley collection grant --data DIR --collection C --member M [--read] [--write]"
-	fs := c.newFlagSet("collection grant")
-	dir := fs.String("data", "", "the node's data `DIR`ectory")
-	coll := fs.String("collection", "", "the collection's id or `TITLE`")
-	ref := fs.String("member", "", "the member's `NAME` or identity id")
-	read := fs.Bool("read", false, "give it read (with neither --read nor --write: both)")
-	write := fs.Bool("write", false, "give it write")
-	if err := c.parseFlags(fs, args); err != nil {
+	a, err := parseAccess(c, "grant", "give it", args)
+	if err != nil {
 		return err
 	}
-	if *coll == "" || *ref == "" || fs.NArg() > 0 {
-		return usageErrorf(usage, "collection grant needs --collection and --member, and no arguments")
-	}
-	if !*read && !*write {
-		*read, *write = true, true
-	}
-	n, err := openNode(ctx, *dir)
+	n, err := openNode(ctx, a.dir)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	col, m, err := n.GrantAccess(ctx, *coll, *ref, *read, *write)
+	col, m, err := n.GrantAccess(ctx, a.collection, a.member, a.read, a.write)
 	if errors.Is(err, store.ErrNotFound) {
 		return usageErrorf("check the names: collection add and member add printed them", "%v", err)
 	}
@@ -181,13 +192,6 @@ func runCollectionGrant(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return withExit(3, "", err)
 	}
-	what := "read and write"
-	switch {
-	case !*write:
-		what = "read"
-	case !*read:
-		what = "write"
-	}
-	fmt.Fprintf(c.stdout, "gave %s (%s) %s on %s (%s), keeping what it had: its next request sees it\n", m.Name, m.ID, what, col.Title, col.ID)
+	fmt.Fprintf(c.stdout, "gave %s (%s) %s on %s (%s), keeping what it had: its next request sees it\n", m.Name, m.ID, a.what(), col.Title, col.ID)
 	return nil
 }

@@ -41,6 +41,9 @@ func TestURLServerPort(t *testing.T) {
 			`{"timestamp":"2024-06-01T12:00:00.000000+0000","event_type":"http","src_ip":"127.0.0.1","src_port":50123,"dest_ip":"127.0.0.1","dest_port":80,"proto":"TCP","http":{"hostname":"url-host.test","url":"/payload/x.bin","http_method":"GET"}}`, 0, 1, 0},
 		{"eve alert to the client, with its flow", FormatAuto,
 			`{"timestamp":"2024-06-01T12:00:00.000000+0000","event_type":"alert","src_ip":"127.0.0.1","src_port":8081,"dest_ip":"127.0.0.1","dest_port":50123,"proto":"TCP","alert":{"signature_id":1},"http":{"hostname":"url-host.test","url":"/payload/x.bin"},"direction":"to_client","flow":{"src_ip":"127.0.0.1","dest_ip":"127.0.0.1","src_port":50123,"dest_port":8081}}`, 1, 0, 0},
+		// flow.dest_port alone tells the server's end.
+		{"eve alert to the client, with its flow, no direction", FormatAuto,
+			`{"timestamp":"2024-06-01T12:00:00.000000+0000","event_type":"alert","src_ip":"127.0.0.1","src_port":8081,"dest_ip":"127.0.0.1","dest_port":50123,"proto":"TCP","alert":{"signature_id":1},"http":{"hostname":"url-host.test","url":"/payload/x.bin"},"flow":{"src_ip":"127.0.0.1","dest_ip":"127.0.0.1","src_port":50123,"dest_port":8081}}`, 1, 0, 0},
 		{"eve alert to the client, direction first, no flow", FormatAuto,
 			`{"direction":"to_client","timestamp":"2024-06-01T12:00:00.000000+0000","event_type":"alert","src_ip":"127.0.0.1","src_port":8081,"dest_ip":"127.0.0.1","dest_port":50123,"proto":"TCP","alert":{"signature_id":1},"http":{"hostname":"url-host.test","url":"/payload/x.bin"}}`, 1, 0, 0},
 		{"eve alert to the server", FormatAuto,

@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
@@ -60,10 +62,35 @@ func waitHeld(t *testing.T, ch <-chan heldAnswer) {
 	}
 }
 
+// holdAll has each of holders hold the whole of b (each gets at most its
+// share), so that a request for any of it waits. It returns what gives it
+// all back, which does so once, whenever it is first called or at the
+// end of the test.
+func holdAll(t *testing.T, b *memoryBudget, holders ...string) (release func()) {
+	t.Helper()
+	for _, h := range holders {
+		if err := b.Acquire(context.Background(), h, b.capacity); err != nil {
+			t.Fatal(err)
+		}
+	}
+	released := false
+	release = func() {
+		if !released {
+			released = true
+			for _, h := range holders {
+				b.Release(h, b.capacity)
+			}
+		}
+	}
+	t.Cleanup(release)
+	return release
+}
+
 // TestHeldForCheckpointEndsAtRevocation: a receipt or proof bundle waits
 // (up to ReceiptWait) for a checkpoint that covers its entries; the
 // operator takes the member's read, or removes the member, on the other
 // front end of the store meanwhile, and another member stores an object.
+// A concurrence's evidence waits so for its opinions' checkpoint.
 // The held request ends at once with the answer the member would get if
 // it asked now (404 as an object it may not read, 401 for a member
 // removed), not after the wait, and carries nothing of the object stored
@@ -95,6 +122,18 @@ func TestHeldForCheckpointEndsAtRevocation(t *testing.T) {
 				_, err := f.a.RemoveMember(ctx, f.bob.ID)
 				return err
 			}, http.StatusUnauthorized},
+		{"concurrence, read taken", func(t *testing.T, f frontEnds, id, _ string) string {
+			// Alice's opinion of her object: logged, not integrated,
+			// so its evidence waits for a checkpoint.
+			op := testOpinion(t, f.alice, "opinion--00000000-0000-4000-8000-0000000000e1", 1, opinion.Agree, false, id)
+			if st := post(t, f.alice.Client, f.coll, op); st.SuccessCount != 1 {
+				t.Fatalf("alice's opinion: %+v", st)
+			}
+			return "/concurrence?object=" + url.QueryEscape(id)
+		}, func(ctx context.Context, f frontEnds) error {
+			_, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, false)
+			return err
+		}, http.StatusNotFound},
 		{"private set receipt, read taken", func(t *testing.T, f frontEnds, _, _ string) string {
 			// Alice's set of values: its key entry is logged, not
 			// integrated.
@@ -166,21 +205,7 @@ func TestHeldForBudgetReadsAfterRevocation(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Two others hold the whole budget (each at most its share).
-		b := budgetOf(t, f.b.memory)
-		for _, h := range []string{"someone else", "another"} {
-			if err := b.Acquire(ctx, h, b.capacity); err != nil {
-				t.Fatal(err)
-			}
-		}
-		released := false
-		release := func() {
-			if !released {
-				released = true
-				b.Release("someone else", b.capacity)
-				b.Release("another", b.capacity)
-			}
-		}
-		t.Cleanup(release)
+		release := holdAll(t, budgetOf(t, f.b.memory), "someone else", "another")
 		return f, st.Successes[0].ID, release
 	}
 	queued := func(t *testing.T, f frontEnds, ch <-chan heldAnswer) {
@@ -242,6 +267,24 @@ func TestHeldForBudgetReadsAfterRevocation(t *testing.T) {
 		}
 	})
 
+	t.Run("TAXII objects, member removed", func(t *testing.T) {
+		f, _, release := setup(t)
+		ch := make(chan heldAnswer, 1)
+		go func() {
+			_, err := f.bob.Client.Objects(ctx, f.coll, taxii.Query{})
+			ch <- heldAnswer{err: err}
+		}()
+		queued(t, f, ch)
+		if _, err := f.a.RemoveMember(ctx, f.bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		a := <-ch
+		release()
+		if !errors.Is(a.err, taxii.ErrUnauthorized) {
+			t.Errorf("bob's TAXII page after his removal: %v, want 401", a.err)
+		}
+	})
+
 	t.Run("log objects, member removed", func(t *testing.T) {
 		f, _, release := setup(t)
 		ch := getHeld(f.srv.URL, "/log/objects?start=0&end=1000", f.bob)
@@ -279,10 +322,7 @@ func TestHeldPrivateEvaluateEndsAtRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := budgetOf(t, cpu)
-	if err := b.Acquire(ctx, "someone else", b.capacity); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Release("someone else", b.capacity)
+	defer holdAll(t, b, "someone else")()
 	done := make(chan error, 1)
 	answer := make(chan error, 1)
 	go func() {
@@ -404,16 +444,7 @@ func TestPrivateTagsReadTakenDuringRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := budgetOf(t, cpu)
-	if err := b.Acquire(ctx, "someone else", b.capacity); err != nil {
-		t.Fatal(err)
-	}
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			b.Release("someone else", b.capacity)
-		}
-	}
+	release := holdAll(t, b, "someone else")
 	defer release()
 	ch := getHeld(tn.URL, "/private/sets/"+set.ID+"/tags", tn.bob)
 	// Bob's read checked, the refresh waits for a CPU to tag the new
@@ -475,19 +506,7 @@ func TestUIPageHeldReadsAfterRevocation(t *testing.T) {
 			}
 			ui := uiLogin(t, f.srv.URL, f.bob)
 			b := budgetOf(t, f.b.memory)
-			for _, h := range []string{"someone else", "another"} {
-				if err := b.Acquire(ctx, h, b.capacity); err != nil {
-					t.Fatal(err)
-				}
-			}
-			released := false
-			release := func() {
-				if !released {
-					released = true
-					b.Release("someone else", b.capacity)
-					b.Release("another", b.capacity)
-				}
-			}
+			release := holdAll(t, b, "someone else", "another")
 			defer release()
 			ch := make(chan heldAnswer, 1)
 			go func() {
@@ -571,9 +590,7 @@ func TestHeldCheckedAgainAfterWait(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := budgetOf(t, cpu)
-		if err := b.Acquire(ctx, "someone else", b.capacity); err != nil {
-			t.Fatal(err)
-		}
+		release := holdAll(t, b, "someone else")
 		done := make(chan error, 1)
 		answer := make(chan error, 1)
 		go func() {
@@ -585,7 +602,7 @@ func TestHeldCheckedAgainAfterWait(t *testing.T) {
 		if _, _, err := tn.RevokeAccess(ctx, tn.shared, tn.bob.ID, true, false); err != nil {
 			t.Fatal(err)
 		}
-		b.Release("someone else", b.capacity)
+		release()
 		if err := <-answer; !isStatus(err, http.StatusNotFound) {
 			t.Errorf("bob's evaluation, which got its CPU after his read was taken: %v, want 404", err)
 		}
@@ -593,4 +610,42 @@ func TestHeldCheckedAgainAfterWait(t *testing.T) {
 			t.Errorf("bob's refused evaluation was charged: %d, %v", used, err)
 		}
 	})
+}
+
+// revokeOnObjectsStore is the node's real store, on which the operator
+// takes member's read of collection as the first objects page is read
+// (Objects): after the request's access was checked, before its objects
+// come back.
+type revokeOnObjectsStore struct {
+	store.Store
+	once               sync.Once
+	collection, member string
+	err                error
+}
+
+func (s *revokeOnObjectsStore) Objects(ctx context.Context, q store.Query) (store.Page, error) {
+	s.once.Do(func() { s.err = s.Store.RevokeAccess(ctx, s.collection, s.member, true, false) })
+	return s.Store.Objects(ctx, q)
+}
+
+// TestTAXIIObjectsReadTakenDuringRead: a TAXII objects page whose member's
+// read is taken after its access was checked, while its objects are read,
+// answers what the member would get if it asked now (403: it still
+// writes there), not the objects read.
+func TestTAXIIObjectsReadTakenDuringRead(t *testing.T) {
+	fn := newFrontNode(t, nil)
+	post(t, &taxii.Client{BaseURL: fn.srv.URL, Token: fn.alice.Token}, fn.coll, indicator(t, fn.alice.ID, fn.key, t0))
+	path := "/api/collections/" + fn.coll + "/objects/"
+	if resp, body := fn.do(t, http.MethodGet, path, "Bearer "+fn.alice.Token, nil); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"indicator--`) {
+		t.Fatalf("setup: alice's page: %s %s", resp.Status, body)
+	}
+	wrapped := &revokeOnObjectsStore{Store: fn.store, collection: fn.coll, member: fn.alice.ID}
+	fn.store = wrapped
+	resp, body := fn.do(t, http.MethodGet, path, "Bearer "+fn.alice.Token, nil)
+	if wrapped.err != nil {
+		t.Fatal(wrapped.err)
+	}
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(string(body), `"indicator--`) {
+		t.Errorf("alice's page, her read taken while it was read: %s %s; want 403 and no object", resp.Status, body)
+	}
 }

@@ -47,17 +47,7 @@ func TestSubmissionRacingOperator(t *testing.T) {
 			tn := newTestNode(t)
 			b := budgetOf(t, tn.checks)
 			// Every CPU that checks objects is busy with someone else's.
-			if err := b.Acquire(ctx, "someone else", b.capacity); err != nil {
-				t.Fatal(err)
-			}
-			released := false
-			release := func() {
-				if !released {
-					released = true
-					b.Release("someone else", b.capacity)
-				}
-			}
-			t.Cleanup(release)
+			release := holdAll(t, b, "someone else")
 
 			obj := indicator(t, tn.alice.ID, tn.alice.Key, t0)
 			type result struct {
@@ -122,17 +112,7 @@ func TestPublishRacingRemoval(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := budgetOf(t, cpu)
-			if err := b.Acquire(ctx, "someone else", b.capacity); err != nil {
-				t.Fatal(err)
-			}
-			released := false
-			release := func() {
-				if !released {
-					released = true
-					b.Release("someone else", b.capacity)
-				}
-			}
-			t.Cleanup(release)
+			release := holdAll(t, b, "someone else")
 
 			done := make(chan error, 1)
 			go func() {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,6 +85,22 @@ func TestRandomObservableIDs(t *testing.T) {
 	}
 	if st := post(t, tn.carol.Client, coll, shared); st.SuccessCount != 1 {
 		t.Fatalf("carol's copy of bob's UUIDv5 address: %+v", st)
+	}
+	// An identical copy is already stored whoever sends it; carol's own
+	// version of the address (another property beside the same value) is
+	// what shows the id shared.
+	carols := json.RawMessage(`{"type":"ipv4-addr","spec_version":"2.1","id":"` + v5 + `","value":"198.51.100.3","x_seen_by":"carol"}`)
+	if st := post(t, tn.carol.Client, coll, carols); st.SuccessCount != 1 || st.Successes[0].Message == "already stored" {
+		t.Fatalf("carol's version of bob's UUIDv5 address: %+v", st)
+	}
+	// An observable with none of its ID contributing properties (a
+	// process), whose id section 2.9 makes random, is shared as before.
+	const proc = "process--f52a906a-0dfc-40bd-92f1-e7778ead38a9"
+	for i, m := range []testMember{tn.bob, tn.carol} {
+		raw := json.RawMessage(fmt.Sprintf(`{"type":"process","spec_version":"2.1","id":"%s","pid":%d}`, proc, 1000+i))
+		if st := post(t, m.Client, coll, raw); st.SuccessCount != 1 || st.Successes[0].Message == "already stored" {
+			t.Fatalf("member %d's version of a process: %+v", i, st)
+		}
 	}
 	// A UUIDv5 id over another value is refused, with the id it should be.
 	wrong := json.RawMessage(`{"type":"ipv4-addr","spec_version":"2.1","id":"` + v5 + `","value":"203.0.113.66"}`)
@@ -189,5 +206,25 @@ func TestRandomObservableIDOwnedWhateverTheVersion(t *testing.T) {
 		if st := post(t, c.Client, coll, json.RawMessage(`{"type":"process","spec_version":"2.1","id":"`+proc+`","pid":1221}`)); st.SuccessCount != 1 {
 			t.Fatalf("a shared process: %+v", st)
 		}
+	}
+}
+
+// TestMarkingDefinitionOwned: a marking definition with a creator (a
+// statement marking, say) belongs to the member who shared it first, like
+// any object with a random id; only the fixed TLP definitions, which have
+// none, are anyone's to share.
+func TestMarkingDefinitionOwned(t *testing.T) {
+	tn := newTestNode(t)
+	coll := relayCollection(t, tn.Node, "markings", []string{"carol", "bob"}, store.SignaturesOptional)
+	const id = "marking-definition--2f1a5e3c-7b4d-4c8e-9a61-5d2e8f0b7c13"
+	marking := func(m testMember, statement string) json.RawMessage {
+		return json.RawMessage(`{"type":"marking-definition","spec_version":"2.1","id":"` + id + `","created":"2026-02-01T00:00:00.000Z","created_by_ref":"` + m.ID + `","definition_type":"statement","definition":{"statement":"` + statement + `"}}`)
+	}
+	if st := post(t, tn.carol.Client, coll, marking(tn.carol, "carol's terms")); st.SuccessCount != 1 {
+		t.Fatalf("carol's marking: %+v", st)
+	}
+	st := post(t, tn.bob.Client, coll, marking(tn.bob, "bob's terms"))
+	if st.SuccessCount != 0 || st.FailureCount != 1 || !strings.HasPrefix(st.Failures[0].Message, "this id belongs to the member who created its first version") {
+		t.Fatalf("bob's marking under carol's id: %+v", st)
 	}
 }
