@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parley-exchange/parley/internal/held"
 )
 
 // Headers of TAXII 2.1 section 3.3.
@@ -478,33 +480,14 @@ func setDateAddedHeaders(hdr http.Header, items []Item) {
 func (h *handler) reserve(w http.ResponseWriter, r *http.Request, p Principal, g Gate, n int64, busy string, still func(context.Context) error) (release func(), ok bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), gateWait)
 	defer cancel()
-	wctx, stop := context.WithCancelCause(ctx)
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		t := time.NewTicker(holdRecheck)
-		defer t.Stop()
-		for {
-			select {
-			case <-wctx.Done():
-				return
-			case <-t.C:
-				if err := h.stillHeld(wctx, r, p, still); err != nil {
-					stop(heldEnded{err})
-					return
-				}
-			}
-		}
-	}()
-	err := g.Acquire(wctx, p.MemberID, n)
-	stop(nil)
-	<-watched
+	err, ended := held.Watch(ctx, holdRecheck, func(ctx context.Context) error {
+		return h.stillHeld(ctx, r, p, still)
+	}, func(ctx context.Context) error { return g.Acquire(ctx, p.MemberID, n) })
+	if ended {
+		h.fail(w, r, p, err)
+		return nil, false
+	}
 	if err != nil {
-		var ended heldEnded
-		if errors.As(context.Cause(wctx), &ended) {
-			h.fail(w, r, p, ended.err)
-			return nil, false
-		}
 		h.fail(w, r, p, &RequestError{Kind: errUnavailable, Message: busy}) // 503 with Retry-After
 		return nil, false
 	}
@@ -514,11 +497,6 @@ func (h *handler) reserve(w http.ResponseWriter, r *http.Request, p Principal, g
 // holdRecheck is how often a request waiting for its reservation checks
 // again that it may still have its answer ([handler.reserve]).
 const holdRecheck = 250 * time.Millisecond
-
-// heldEnded is the cause of a wait that [handler.stillHeld] ended.
-type heldEnded struct{ err error }
-
-func (e heldEnded) Error() string { return e.err.Error() }
 
 // stillHeld reports, with the error the request would now get, whether
 // the request of p may no longer have its answer: its token no longer

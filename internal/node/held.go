@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/held"
 	"github.com/parley-exchange/parley/internal/store"
 )
 
@@ -97,43 +98,20 @@ func refused(err error) bool {
 // nodes together): a request counted here has been checked and waits.
 var heldNow atomic.Int64
 
-// heldEnded is the cause with which watchHeld ends a wait.
-type heldEnded struct{ err error }
-
-func (e heldEnded) Error() string { return e.err.Error() }
-
 // watchHeld runs wait with a context that ends, every heldRecheck, as
 // soon as check refuses ([refused]); it then returns check's refusal,
-// and otherwise what wait returns. A check that fails to check (a store
+// and otherwise what wait returns ([held.Watch]: a wait that succeeded
+// stands, and its caller checks again before it answers). A check that fails to check (a store
 // that doesn't answer for a moment) does not end the wait: the request is
 // checked again before it answers.
 func watchHeld(ctx context.Context, check func(context.Context) error, wait func(context.Context) error) error {
 	heldNow.Add(1)
 	defer heldNow.Add(-1)
-	wctx, stop := context.WithCancelCause(ctx)
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		t := time.NewTicker(heldRecheck)
-		defer t.Stop()
-		for {
-			select {
-			case <-wctx.Done():
-				return
-			case <-t.C:
-				if err := check(wctx); refused(err) {
-					stop(heldEnded{err})
-					return
-				}
-			}
+	err, _ := held.Watch(ctx, heldRecheck, func(ctx context.Context) error {
+		if err := check(ctx); refused(err) {
+			return err
 		}
-	}()
-	err := wait(wctx)
-	stop(nil)
-	<-watched
-	var ended heldEnded
-	if errors.As(context.Cause(wctx), &ended) {
-		return ended.err
-	}
+		return nil
+	}, wait)
 	return err
 }

@@ -1,0 +1,55 @@
+// Package held runs a wait that a request makes after its access was
+// checked (for its share of a budget, a checkpoint, a CPU) while checking
+// again, at an interval, that the request may still have its answer: a
+// member revoked meanwhile, or whose read was taken, is answered at once,
+// not after the wait. The TAXII handler and the node's own routes use it.
+package held
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Watch runs wait with a context that is cancelled, every interval, as
+// soon as check returns an error (a refusal: the answer the request would
+// get if it asked now); when that ended the wait (wait failed), Watch
+// returns the refusal and ended true. Otherwise it returns what wait
+// returns and ended false: a wait that succeeded stands even when a
+// check refused as it ended, so that what it took (a reservation) is
+// given back by the caller's usual path, which checks again before it
+// answers. check should return nil when it cannot decide (a store that
+// doesn't answer for a moment): the wait goes on.
+func Watch(ctx context.Context, interval time.Duration, check, wait func(context.Context) error) (err error, ended bool) {
+	wctx, stop := context.WithCancelCause(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				if err := check(wctx); err != nil {
+					stop(refusal{err})
+					return
+				}
+			}
+		}
+	}()
+	err = wait(wctx)
+	stop(nil)
+	<-watched
+	var r refusal
+	if err != nil && errors.As(context.Cause(wctx), &r) {
+		return r.err, true
+	}
+	return err, false
+}
+
+// refusal is the cause with which Watch ends a wait.
+type refusal struct{ err error }
+
+func (r refusal) Error() string { return r.err.Error() }

@@ -1,0 +1,69 @@
+package held
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+var errRevoked = errors.New("revoked")
+
+// TestWatchEndsAtRefusal: a wait that would go on for a minute ends at
+// the first check that refuses, with the refusal.
+func TestWatchEndsAtRefusal(t *testing.T) {
+	checks := 0
+	err, ended := Watch(context.Background(), time.Millisecond, func(context.Context) error {
+		if checks++; checks == 3 {
+			return errRevoked
+		}
+		return nil
+	}, func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Minute):
+			return nil
+		}
+	})
+	if !ended || !errors.Is(err, errRevoked) || checks != 3 {
+		t.Fatalf("Watch = %v, %v after %d checks; want the refusal, ended, after 3", err, ended, checks)
+	}
+}
+
+// TestWatchKeepsWaitResult: without a refusal Watch returns what the wait
+// returns, its failures included.
+func TestWatchKeepsWaitResult(t *testing.T) {
+	errBusy := errors.New("busy")
+	for _, want := range []error{nil, errBusy} {
+		checked := make(chan struct{})
+		checks := 0
+		err, ended := Watch(context.Background(), time.Millisecond, func(context.Context) error {
+			if checks++; checks == 3 {
+				close(checked)
+			}
+			return nil
+		}, func(context.Context) error {
+			<-checked // a few checks passed meanwhile
+			return want
+		})
+		if ended || err != want {
+			t.Fatalf("Watch = %v, %v; want %v, not ended", err, ended, want)
+		}
+	}
+}
+
+// TestWatchSucceededWaitStands: a wait that succeeded (it took a
+// reservation) as a check refused is not turned into the refusal: its
+// caller would never give back what it took.
+func TestWatchSucceededWaitStands(t *testing.T) {
+	err, ended := Watch(context.Background(), time.Millisecond, func(context.Context) error {
+		return errRevoked
+	}, func(ctx context.Context) error {
+		<-ctx.Done() // the reservation came as the refusal ended the wait
+		return nil
+	})
+	if ended || err != nil {
+		t.Fatalf("Watch = %v, %v; want the wait's success, not ended", err, ended)
+	}
+}
