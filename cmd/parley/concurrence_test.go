@@ -73,6 +73,13 @@ func demoNode(t *testing.T) (string, demoState, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveOpened(t, ctx, cancel, n), st, dir
+}
+
+// serveOpened serves n on a free loopback port until the test ends (then
+// cancel stops it and n is closed) and returns its base URL.
+func serveOpened(t *testing.T, ctx context.Context, cancel context.CancelFunc, n *node.Node) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +91,20 @@ func demoNode(t *testing.T) (string, demoState, string) {
 		<-done
 		n.Close()
 	})
-	return "http://" + ln.Addr().String(), st, dir
+	return "http://" + ln.Addr().String()
+}
+
+// serveIntegrated is serveOpened once a checkpoint covers every entry
+// logged so far (clients read member keys from /log/keys, proved in one).
+func serveIntegrated(t *testing.T, ctx context.Context, cancel context.CancelFunc, n *node.Node) string {
+	t.Helper()
+	base := serveOpened(t, ctx, cancel, n)
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := n.WaitIntegrated(wctx); err != nil {
+		t.Fatal(err)
+	}
+	return base
 }
 
 // tamperingProxy forwards to target and lets tamper rewrite every answer
@@ -402,25 +422,8 @@ func TestOpinionRevokeAfterKeyRotation(t *testing.T) {
 	if err := n.RotateKey(ctx, aurelia.ID, pub, nil); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.Serve(ctx, ln, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		n.Close()
-	})
-	base := "http://" + ln.Addr().String()
-	// The rotation is in force for clients once a checkpoint covers it
-	// (they read member keys from /log/keys, proved in one).
-	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-	defer wcancel()
-	if err := n.WaitIntegrated(wctx); err != nil {
-		t.Fatal(err)
-	}
+	// The rotation is in force for clients once a checkpoint covers it.
+	base := serveIntegrated(t, ctx, cancel, n)
 
 	// Her opinion, signed with the old key, still counts after the rotation.
 	code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
@@ -576,23 +579,7 @@ func TestConcurrenceKeyEntryLeftOut(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- n.Serve(ctx, ln, nil) }()
-			t.Cleanup(func() {
-				cancel()
-				<-done
-				n.Close()
-			})
-			base := "http://" + ln.Addr().String()
-			wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-			defer wcancel()
-			if err := n.WaitIntegrated(wctx); err != nil {
-				t.Fatal(err)
-			}
+			base := serveIntegrated(t, ctx, cancel, n)
 			if code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report); code != 0 {
 				t.Fatalf("honest concurrence: exit %d:\n%s%s", code, out, stderr)
 			}
