@@ -98,15 +98,7 @@ func (n *Node) RemoveMember(ctx context.Context, member string) (bool, error) {
 // on the collection's lists, and store.ErrInvalid when neither read nor
 // write is asked.
 func (n *Node) RevokeAccess(ctx context.Context, collection, member string, read, write bool) (store.Collection, store.Member, error) {
-	c, err := n.findCollection(ctx, collection)
-	if err != nil {
-		return c, store.Member{}, err
-	}
-	m, err := n.ResolveMember(ctx, member)
-	if err != nil {
-		return c, m, err
-	}
-	return c, m, n.store.RevokeAccess(ctx, c.ID, m.ID, read, write)
+	return n.changeAccess(ctx, collection, member, func(c, m string) error { return n.store.RevokeAccess(ctx, c, m, read, write) })
 }
 
 // GrantAccess gives a member read and/or write on a collection
@@ -117,6 +109,12 @@ func (n *Node) RevokeAccess(ctx context.Context, collection, member string, read
 // store.ErrInvalid for a revoked or removed member or when neither read
 // nor write is asked; each changes nothing.
 func (n *Node) GrantAccess(ctx context.Context, collection, member string, read, write bool) (store.Collection, store.Member, error) {
+	return n.changeAccess(ctx, collection, member, func(c, m string) error { return n.store.GrantAccess(ctx, c, m, read, write) })
+}
+
+// changeAccess finds the collection (by id or title) and the member (by
+// name or identity id) and applies change to their ids.
+func (n *Node) changeAccess(ctx context.Context, collection, member string, change func(collectionID, memberID string) error) (store.Collection, store.Member, error) {
 	c, err := n.findCollection(ctx, collection)
 	if err != nil {
 		return c, store.Member{}, err
@@ -125,5 +123,5 @@ func (n *Node) GrantAccess(ctx context.Context, collection, member string, read,
 	if err != nil {
 		return c, m, err
 	}
-	return c, m, n.store.GrantAccess(ctx, c.ID, m.ID, read, write)
+	return c, m, change(c.ID, m.ID)
 }
