@@ -294,10 +294,16 @@ function binding() {
       need(ke.kind === "member-key", "entry " + ev.log_index + " of the peer's log, given as a key entry, is a " + ke.kind + " entry");
       if (ke.member === item.member) events.push({ index: ev.log_index, entry: ke });
     }
-    // A peer of a version with the key index shows the sharer's key
-    // entries are all there (one older than it sends none: its bundle
-    // proves what its entries say, as parley verify warns).
-    if (b.key_index) {
+    // A key index signed by the PEER's log key (docs/log.md "Key index")
+    // shows the sharer's key entries are all there, and is required to
+    // hold when sent. This node builds GET /peers/bundle from its own copy
+    // of the peer's log and holds no index the peer signed (one it signed
+    // itself would say nothing of the peer's log), so it sends none: the
+    // key entries then prove what they say, but not that none was left
+    // out (a later rotation or revocation of the sharer's key), and the
+    // check ends "logged", not "verified" (README.md, "Web UI").
+    const keysProved = typeof b.key_index === "string" && b.key_index !== "";
+    if (keysProved) {
       try {
         await L.verifyKeyIndex(b.key_index, pkey, pcp, events, item.member);
       } catch (e) {
@@ -317,14 +323,31 @@ function binding() {
       return;
     }
     need(inForce, "in the peer's log, " + item.member + " had no key in force at entry " + item.log_index);
-    step(true, "the member's key in force at entry " + item.log_index + " is in the peer's log (" + events.length + (events.length === 1 ? " key event)" : " key events)"));
+    const nEvents = events.length + (events.length === 1 ? " key event" : " key events");
+    const unproved = "the node's copy of the peer's log carries no key index signed by the peer, so nothing shows that a later rotation or revocation of " + item.member + "'s key wasn't left out";
+    if (keysProved) {
+      step(true, "the member's key in force at entry " + item.log_index + " is in the peer's log (" + nEvents + ", all that the peer's signed key index lists)");
+    } else {
+      const li = items[Math.min(at, items.length - 1)];
+      li.className = "skipped";
+      li.textContent = "– not established: " + CHECKS[at] + " (the peer's log shows this key in force at entry " + item.log_index + ", from " + nEvents + ", but " + unproved + ")";
+      at++;
+    }
     need(sp.ext.alg === "ed25519" && sp.ext.public_key === inForce, "the object is signed with a key that is not the member's key in the peer's log");
     need(await L.ed25519Verify(L.b64decode(inForce), L.b64decode(sp.ext.signature), sp.message), "the member's signature does not verify");
-    step(true, "the member's signature verifies with the key in the peer's log");
+    step(true, "the member's signature verifies with the key " + (keysProved ? "in the peer's log" : "the peer's log shows"));
     const putIn = events.filter((ev) => ev.entry.member === item.member && ev.entry.key === inForce &&
       (ev.entry.event === "register" || ev.entry.event === "rotate")).pop();
     const asserted = putIn && putIn.entry.event === "rotate" && putIn.entry.authority === "operator"
       ? "; signed with a key the peer's operator rotated in for " + item.member + " without the member's signature (operator-asserted)" : "";
+    if (!keysProved) {
+      status.textContent = "✓ Signature verified with the key the peer's log shows, but the peer's key history isn't proved complete: " + from +
+        ", signed by " + item.member + " there with the key that log shows in force; signature, commitments, inclusion and both checkpoints check in your browser, but " +
+        unproved + relayed + asserted + ".";
+      el.classList.add("logged");
+      el.setAttribute("data-verification", "logged");
+      return;
+    }
     finish(true, from + ": signed by " + item.member + " there with the key that log gives it; signature, commitments, inclusion and both checkpoints check" + relayed + asserted);
   }
 
