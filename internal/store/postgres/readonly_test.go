@@ -3,68 +3,14 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/postgres/pgtest"
 )
-
-// contentOf describes everything the schema that u's search_path
-// selects holds: each table's columns and indexes, and a digest and count
-// of its rows. Two equal results mean nothing was changed.
-func contentOf(t *testing.T, u string) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var b strings.Builder
-	rows, err := conn.Query(ctx, `SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '')
-FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err = conn.Query(ctx, `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(&b, "%s\n%s\n", strings.Join(cols, "\n"), strings.Join(idx, "\n"))
-	rows, err = conn.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tables) == 0 {
-		t.Fatal("no tables in the test schema")
-	}
-	for _, tb := range tables {
-		var n int64
-		var sum string
-		q := fmt.Sprintf(`SELECT count(*), coalesce(md5(string_agg(r::text, ',' ORDER BY r::text)), '') FROM %s r`, pgx.Identifier{tb}.Sanitize())
-		if err := conn.QueryRow(ctx, q).Scan(&n, &sum); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "%s: %d rows %s\n", tb, n, sum)
-	}
-	return b.String()
-}
 
 // TestOpenReadOnlyChangesNothing: a store opened ReadOnly reads a current
 // store without changing it (a backfill an interrupted open left pending
@@ -83,7 +29,7 @@ func TestOpenReadOnlyChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	before := contentOf(t, u)
+	before := pgtest.Content(t, u)
 
 	ro, err := Open(ctx, u, Options{ReadOnly: true, MaxConns: 2})
 	if err != nil {
@@ -114,7 +60,7 @@ func TestOpenReadOnlyChangesNothing(t *testing.T) {
 		}
 		c.Release()
 	}
-	if after := contentOf(t, u); after != before {
+	if after := pgtest.Content(t, u); after != before {
 		t.Errorf("the read-only open changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
@@ -140,7 +86,7 @@ func TestOpenReadOnlyOlderSchema(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.Close()
-			before := contentOf(t, u)
+			before := pgtest.Content(t, u)
 			ro, err := Open(ctx, u, Options{ReadOnly: true, MaxConns: 2})
 			if err == nil {
 				ro.Close()
@@ -149,7 +95,7 @@ func TestOpenReadOnlyOlderSchema(t *testing.T) {
 			if !errors.Is(err, tc.is) || errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Open ReadOnly: %v; want %v (not ErrUnavailable) saying %s", err, tc.is, tc.want)
 			}
-			if after := contentOf(t, u); after != before {
+			if after := pgtest.Content(t, u); after != before {
 				t.Errorf("the refused open changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
