@@ -15,7 +15,6 @@ import (
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
-	"github.com/parley-exchange/parley/internal/store/sqlite"
 	"github.com/parley-exchange/parley/tlog"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -79,7 +78,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		if errors.Is(err, node.ErrNotInitialized) {
 			return usageErrorf("give the data directory of a node", "%v", err)
 		}
-		if errors.Is(err, sqlite.ErrSchemaTooOld) || errors.Is(err, store.ErrNewerSchema) {
+		if errors.Is(err, store.ErrSchemaTooOld) || errors.Is(err, store.ErrNewerSchema) {
 			// An audit changes nothing of what it audits: not even the
 			// schema upgrade that serving the store would make.
 			return withExit(4, "nothing was changed; audit it with the version of parley that wrote it, or with this one after the node has run on it (parley serve of this version upgrades the store, then parley audit --data or --url)", err)

@@ -114,7 +114,8 @@ func (s *StoreAuditSource) EntryObjectID(ctx context.Context, index uint64) (str
 // nothing of the store: an embedded database is opened read-only, its
 // files (-wal and -shm too) and their modes left as they are, and one
 // whose schema is older than this version reads without migrating it is
-// refused with an error wrapping [sqlite.ErrSchemaTooOld].
+// refused with an error wrapping [store.ErrSchemaTooOld]. A PostgreSQL
+// store is opened read-only too ([postgres.Options.ReadOnly]).
 func OpenStoreAudit(ctx context.Context, dir string) (*StoreAuditSource, string, func() error, error) {
 	return openStoreAudit(ctx, dir, storeOptions{Existing: true, ReadOnly: true})
 }

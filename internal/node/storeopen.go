@@ -53,7 +53,10 @@ type storeOptions struct {
 	// would need migrating is refused with [sqlite.ErrSchemaTooOld]),
 	// and its connections keep a small page cache
 	// (auditCacheKiB), not the node's 64 MiB each, which an audit would
-	// fill as it reads and never use again.
+	// fill as it reads and never use again. A PostgreSQL store is opened
+	// with [postgres.Options.ReadOnly]: no migration, backfill or DDL,
+	// every session read-only (default_transaction_read_only), an older
+	// schema refused with [store.ErrSchemaTooOld].
 	ReadOnly bool
 	// KeepModes leaves the modes of an existing embedded database's
 	// files as they are, for a command that reads another's store to
@@ -80,7 +83,7 @@ func openStore(ctx context.Context, dir string, cfg Config, opts storeOptions) (
 	}
 	switch kind {
 	case storePostgres:
-		st, err := postgres.Open(ctx, cfg.Store, postgres.Options{Now: opts.Now, Limits: opts.Limits})
+		st, err := postgres.Open(ctx, cfg.Store, postgres.Options{Now: opts.Now, Limits: opts.Limits, ReadOnly: opts.ReadOnly})
 		if err != nil {
 			return nil, fmt.Errorf("couldn't open the PostgreSQL store named in %s: %w", ConfigFile, redactURL(err, cfg.Store))
 		}

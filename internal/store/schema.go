@@ -16,6 +16,12 @@ import (
 // or the backup taken before it.
 var ErrNewerSchema = errors.New("store written by a newer version of parley")
 
+// ErrSchemaTooOld: a store opened for reading only (an audit) lacks a
+// schema migration that this version applies when it opens a store to
+// serve it. Reading it only must not change it, so it is refused, changing
+// nothing. Both stores wrap it ([sqlite.ErrSchemaTooOld] is this error).
+var ErrSchemaTooOld = errors.New("the store's schema is older than this version of parley reads")
+
 // ErrOldLogFormat: the store holds a log in entry format v1, which this
 // version refuses (v1 entries showed every member the collection, object
 // id, sharer and version of entries they may not read). A SQLite store of

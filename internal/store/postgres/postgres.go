@@ -53,6 +53,14 @@ type Options struct {
 	// MaxConns is the size of the connection pool; zero means pgxpool's
 	// default (the larger of 4 and the number of CPUs).
 	MaxConns int32
+	// ReadOnly opens an existing store for reading only (an audit): no
+	// migration, no backfill, no DDL, and every session of the pool runs
+	// with default_transaction_read_only=on, so that the server refuses
+	// any write through it (the store's write methods fail). A schema
+	// lacking a migration this version applies is refused with an error
+	// wrapping [store.ErrSchemaTooOld], one a newer version migrated with
+	// [store.ErrNewerSchema]; see [Store.checkReadable].
+	ReadOnly bool
 }
 
 // Store is the PostgreSQL [store.Store]. It is safe for concurrent use,
@@ -83,6 +91,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	// See the package documentation (Durability).
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	if opts.ReadOnly {
+		// Set at connection start-up, after the URL's own parameters: a
+		// URL's options can't turn it off, and a bug can't write.
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't open the PostgreSQL store: %w", err)
@@ -95,6 +108,13 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("couldn't connect to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, unavailable(err))
 	}
 	s := &Store{pool: db{pool}, now: opts.Now, limits: opts.Limits}
+	if opts.ReadOnly {
+		if err := s.checkReadable(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		return s, nil
+	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, unavailable(err)

@@ -72,8 +72,9 @@ type Options struct {
 
 // ErrSchemaTooOld is wrapped by [Open] with ReadOnly for a database that
 // an older version wrote and that this version would have to migrate
-// before reading it.
-var ErrSchemaTooOld = errors.New("the store's schema is older than this version of parley reads")
+// before reading it. It is [store.ErrSchemaTooOld], which the PostgreSQL
+// store wraps too.
+var ErrSchemaTooOld = store.ErrSchemaTooOld
 
 // Store is the SQLite [store.Store].
 type Store struct {
