@@ -27,7 +27,10 @@ type siemPoller struct {
 	limit int
 
 	polls atomic.Int64 // polls that brought at least one new version
-	seen  map[string]int
+	pages atomic.Int64 // pages read, empty ones included
+	// onPage, when set, is called after each page read.
+	onPage func()
+	seen   map[string]int
 	// pageLast is, for each version served, the X-TAXII-Date-Added-Last
 	// of the page that first served it: its date_added is at most that.
 	pageLast map[string]time.Time
@@ -98,6 +101,10 @@ func (p *siemPoller) poll(base, token, cursor string) (string, error) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || err != nil {
 			return "", fmt.Errorf("%s %s: %d %v", p.name, v.Encode(), resp.StatusCode, err)
+		}
+		p.pages.Add(1)
+		if p.onPage != nil {
+			p.onPage()
 		}
 		if len(body.Objects) > 0 {
 			first, err1 := taxii.ParseTimestamp(resp.Header.Get(taxii.HeaderDateAddedFirst))
@@ -172,7 +179,11 @@ func (p *siemPoller) poll(base, token, cursor string) (string, error) {
 // added_after-only clients do, on the objects and manifest endpoints,
 // with small pages. Writers keep going until every poller has had at
 // least three polls that brought new objects, so paging and ingest
-// overlap; then each poller makes one last poll. Every poller must have
+// overlap; then each poller makes one last poll. The writers are paced
+// by the slowest poller (a batch of at most 6 versions for each 3 pages
+// it reads, of at least 3 versions each, or empty): unpaced, on a store
+// that takes writes faster than a poller of 3 a page reads them (the
+// PostgreSQL node suite), a poll never reached the end. Every poller must have
 // been served exactly the versions that were stored: none skipped, none
 // twice (but for the versions OpenCTI's millisecond cursor asks for
 // again; see [siemPoller.poll]). An added_after that is not strict, a
@@ -209,6 +220,17 @@ func TestSIEMPollersDuringIngest(t *testing.T) {
 	writersDone := make(chan struct{})
 	var writers sync.WaitGroup
 	var failed atomic.Bool
+	var paceMu sync.Mutex
+	pace := sync.NewCond(&paceMu)
+	wake := func() { paceMu.Lock(); pace.Broadcast(); paceMu.Unlock() }
+	slowest := func() int64 {
+		least := pollers[0].pages.Load()
+		for _, p := range pollers[1:] {
+			least = min(least, p.pages.Load())
+		}
+		return least
+	}
+	var batches atomic.Int64
 	for w, m := range []testMember{tn.alice, tn.bob} {
 		writers.Add(1)
 		go func() {
@@ -225,6 +247,12 @@ func TestSIEMPollersDuringIngest(t *testing.T) {
 					failed.Store(true)
 					return
 				}
+				b := batches.Add(1)
+				paceMu.Lock()
+				for slowest() < 3*b && !failed.Load() {
+					pace.Wait()
+				}
+				paceMu.Unlock()
 				var batch []json.RawMessage
 				var keys []string
 				for range 1 + rng.IntN(6) {
@@ -269,7 +297,7 @@ func TestSIEMPollersDuringIngest(t *testing.T) {
 
 	var readers sync.WaitGroup
 	for _, p := range pollers {
-		p.seen, p.pageLast = map[string]int{}, map[string]time.Time{}
+		p.seen, p.pageLast, p.onPage = map[string]int{}, map[string]time.Time{}, wake
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
@@ -285,6 +313,7 @@ func TestSIEMPollersDuringIngest(t *testing.T) {
 				if cursor, err = p.poll(base, tn.alice.Token, cursor); err != nil {
 					t.Error(err)
 					failed.Store(true)
+					wake()
 					return
 				}
 				if final || failed.Load() {
