@@ -247,43 +247,40 @@ func TestHeldForBudgetReadsAfterRevocation(t *testing.T) {
 		}
 	})
 
-	t.Run("TAXII objects, read taken", func(t *testing.T) {
-		f, _, release := setup(t)
-		ch := make(chan heldAnswer, 1)
-		go func() {
-			_, err := f.bob.Client.Objects(ctx, f.coll, taxii.Query{})
-			ch <- heldAnswer{err: err}
-		}()
-		queued(t, f, ch)
-		if _, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, false); err != nil {
-			t.Fatal(err)
-		}
-		// Without the budget: the answer comes while others still hold
-		// it all.
-		a := <-ch
-		release()
-		if !errors.Is(a.err, taxii.ErrForbidden) {
-			t.Errorf("bob's TAXII page after his read was taken: %v, want 403", a.err)
-		}
-	})
-
-	t.Run("TAXII objects, member removed", func(t *testing.T) {
-		f, _, release := setup(t)
-		ch := make(chan heldAnswer, 1)
-		go func() {
-			_, err := f.bob.Client.Objects(ctx, f.coll, taxii.Query{})
-			ch <- heldAnswer{err: err}
-		}()
-		queued(t, f, ch)
-		if _, err := f.a.RemoveMember(ctx, f.bob.ID); err != nil {
-			t.Fatal(err)
-		}
-		a := <-ch
-		release()
-		if !errors.Is(a.err, taxii.ErrUnauthorized) {
-			t.Errorf("bob's TAXII page after his removal: %v, want 401", a.err)
-		}
-	})
+	// Without the budget: the answer comes while others still hold it
+	// all.
+	for _, c := range []struct {
+		name string
+		end  func(f frontEnds) error
+		want error
+	}{
+		{"TAXII objects, read taken", func(f frontEnds) error {
+			_, _, err := f.a.RevokeAccess(ctx, "shared", "bob", true, false)
+			return err
+		}, taxii.ErrForbidden},
+		{"TAXII objects, member removed", func(f frontEnds) error {
+			_, err := f.a.RemoveMember(ctx, f.bob.ID)
+			return err
+		}, taxii.ErrUnauthorized},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, _, release := setup(t)
+			ch := make(chan heldAnswer, 1)
+			go func() {
+				_, err := f.bob.Client.Objects(ctx, f.coll, taxii.Query{})
+				ch <- heldAnswer{err: err}
+			}()
+			queued(t, f, ch)
+			if err := c.end(f); err != nil {
+				t.Fatal(err)
+			}
+			a := <-ch
+			release()
+			if !errors.Is(a.err, c.want) {
+				t.Errorf("bob's TAXII page: %v, want %v", a.err, c.want)
+			}
+		})
+	}
 
 	t.Run("log objects, member removed", func(t *testing.T) {
 		f, _, release := setup(t)
