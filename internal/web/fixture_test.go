@@ -61,20 +61,28 @@ func newFixture(t testing.TB) *fixture {
 	return newFixtureOn(t, openNode(t, node.Config{}))
 }
 
+// addMember adds a member name to n, with a new Ed25519 key when withKey
+// (a keyless member otherwise, as a peer's node is).
+func addMember(t testing.TB, n *node.Node, name string, withKey bool) member {
+	t.Helper()
+	var pub ed25519.PublicKey
+	var priv ed25519.PrivateKey
+	if withKey {
+		pub, priv, _ = ed25519.GenerateKey(rand.Reader)
+	}
+	nm, err := n.AddMember(context.Background(), name, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return member{ID: nm.ID, Token: nm.Token, Name: name, Key: priv}
+}
+
 // newFixtureOn is newFixture on the opened node n.
 func newFixtureOn(t testing.TB, n *node.Node) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{n: n}
-	add := func(name string) member {
-		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-		nm, err := n.AddMember(ctx, name, pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return member{ID: nm.ID, Token: nm.Token, Name: name, Key: priv}
-	}
-	f.aurelia, f.borova = add("cert-aurelia"), add("cert-borovia")
+	f.aurelia, f.borova = addMember(t, n, "cert-aurelia", true), addMember(t, n, "cert-borovia", true)
 	var err error
 	if f.shared, err = n.AddCollection(ctx, "Joint <b>election</b> security", "shared by both", []string{"cert-aurelia", "cert-borovia"}, []string{"cert-aurelia", "cert-borovia"}, ""); err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -29,18 +27,6 @@ func TestBrowserReplicatedTwice(t *testing.T) {
 	}
 	chromium(t)
 	ctx := context.Background()
-	add := func(n *node.Node, name string, withKey bool) member {
-		var pub ed25519.PublicKey
-		var priv ed25519.PrivateKey
-		if withKey {
-			pub, priv, _ = ed25519.GenerateKey(rand.Reader)
-		}
-		nm, err := n.AddMember(ctx, name, pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return member{ID: nm.ID, Token: nm.Token, Name: name, Key: priv}
-	}
 	tokenFile := func(m member) string {
 		p := filepath.Join(t.TempDir(), "token")
 		if err := os.WriteFile(p, []byte(m.Token+"\n"), 0o600); err != nil {
@@ -69,8 +55,8 @@ func TestBrowserReplicatedTwice(t *testing.T) {
 
 	// C: alice signs an indicator into intel, which B reads.
 	c := openNode(t, node.Config{})
-	alice := add(c, "alice", true)
-	nodeB := add(c, "node-b", false)
+	alice := addMember(t, c, "alice", true)
+	nodeB := addMember(t, c, "node-b", false)
 	intel, err := c.AddCollection(ctx, "intel", "", []string{"alice", "node-b"}, []string{"alice"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +77,7 @@ func TestBrowserReplicatedTwice(t *testing.T) {
 
 	// B follows C into "from C", which A's member node-a reads.
 	b := openNode(t, fast)
-	nodeA := add(b, "node-a", false)
+	nodeA := addMember(t, b, "node-a", false)
 	pb, err := b.AddPeer(ctx, node.PeerSpec{Name: "c", URL: cURL, TokenFile: tokenFile(nodeB), LogKey: c.VerifierKey(),
 		Remote: intel, Into: "from C", Readers: []string{"node-a"}})
 	if err != nil {
@@ -102,7 +88,7 @@ func TestBrowserReplicatedTwice(t *testing.T) {
 
 	// A follows B's copy.
 	a := openNode(t, fast)
-	carol := add(a, "carol", true)
+	carol := addMember(t, a, "carol", true)
 	pa, err := a.AddPeer(ctx, node.PeerSpec{Name: "b", URL: bURL, TokenFile: tokenFile(nodeA), LogKey: b.VerifierKey(),
 		Remote: pb.Into, Into: "from B", Readers: []string{"carol"}})
 	if err != nil {

@@ -35,23 +35,11 @@ func TestBrowserPeerKeyHistoryUnproved(t *testing.T) {
 	}
 	chromium(t)
 	ctx := context.Background()
-	add := func(n *node.Node, name string, withKey bool) member {
-		var pub ed25519.PublicKey
-		var priv ed25519.PrivateKey
-		if withKey {
-			pub, priv, _ = ed25519.GenerateKey(rand.Reader)
-		}
-		nm, err := n.AddMember(ctx, name, pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return member{ID: nm.ID, Token: nm.Token, Name: name, Key: priv}
-	}
 
 	// B: alice signs one indicator, rotates her key, signs another.
 	b := openNode(t, node.Config{})
-	alice := add(b, "alice", true)
-	nodeA := add(b, "node-a", false)
+	alice := addMember(t, b, "alice", true)
+	nodeA := addMember(t, b, "node-a", false)
 	intel, err := b.AddCollection(ctx, "intel", "", []string{"alice", "node-a"}, []string{"alice"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +60,7 @@ func TestBrowserPeerKeyHistoryUnproved(t *testing.T) {
 
 	// A follows B's collection.
 	a := openNode(t, node.Config{PeerInterval: node.Duration(30 * time.Millisecond)})
-	carol := add(a, "carol", true)
+	carol := addMember(t, a, "carol", true)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte(nodeA.Token+"\n"), 0o600); err != nil {
 		t.Fatal(err)

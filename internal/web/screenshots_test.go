@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -33,12 +31,7 @@ func TestScreenshots(t *testing.T) {
 	f := &fixture{n: n}
 	keys := map[string]member{}
 	for _, name := range []string{demo.Aurelia, demo.Borovia} {
-		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-		nm, err := n.AddMember(ctx, name, pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys[name] = member{ID: nm.ID, Token: nm.Token, Name: name, Key: priv}
+		keys[name] = addMember(t, n, name, true)
 	}
 	f.aurelia, f.borova = keys[demo.Aurelia], keys[demo.Borovia]
 	both := []string{demo.Aurelia, demo.Borovia}

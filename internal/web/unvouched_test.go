@@ -50,18 +50,6 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	}
 	chromium(t)
 	ctx := context.Background()
-	addMember := func(n *node.Node, name string, withKey bool) member {
-		var pub ed25519.PublicKey
-		var priv ed25519.PrivateKey
-		if withKey {
-			pub, priv, _ = ed25519.GenerateKey(rand.Reader)
-		}
-		nm, err := n.AddMember(ctx, name, pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return member{ID: nm.ID, Token: nm.Token, Name: name, Key: priv}
-	}
 	post := func(n *node.Node, m member, coll string, key ed25519.PrivateKey, o map[string]any) string {
 		t.Helper()
 		o["spec_version"], o["created"], o["modified"] = "2.1", "2026-09-14T08:30:00.000Z", "2026-09-14T08:30:00.000Z"
@@ -87,9 +75,9 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 
 	// Node B: alice shares an indicator into intel, which A's member reads.
 	b := openNode(t, node.Config{})
-	alice := addMember(b, "alice", true)
-	bob := addMember(b, "bob", true)
-	nodeA := addMember(b, "node-a", false)
+	alice := addMember(t, b, "alice", true)
+	bob := addMember(t, b, "bob", true)
+	nodeA := addMember(t, b, "node-a", false)
 	intel, err := b.AddCollection(ctx, "intel", "", []string{"alice", "bob", "node-a"}, []string{"alice", "bob"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +116,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 
 	// Node A follows intel; carol reads the copy and a relay collection.
 	a := openNode(t, node.Config{PeerInterval: node.Duration(30 * time.Millisecond)})
-	carol := addMember(a, "carol", true)
+	carol := addMember(t, a, "carol", true)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte(nodeA.Token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -228,7 +216,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 	// And what a member of A with a key of its own (the operator's)
 	// signed, logged in the copy: A's log vouches for its signature, but
 	// B's log doesn't hold it.
-	mallory := addMember(a, "mallory", true)
+	mallory := addMember(t, a, "mallory", true)
 	byMallory := "indicator--e5e5e5e5-0000-4000-8000-00000000000a"
 	signedByMallory, err := stix.Sign([]byte(`{"type":"indicator","spec_version":"2.1","id":"`+byMallory+`","created":"2026-09-14T08:30:00.000Z","modified":"2026-09-14T08:30:00.000Z","created_by_ref":"`+mallory.ID+`","name":"In the copy, not in B","pattern":"[ipv4-addr:value = '203.0.113.67']","pattern_type":"stix","valid_from":"2026-09-14T08:30:00Z"}`), mallory.Key)
 	if err != nil {
@@ -493,7 +481,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 
 	// A member of A who may not read the copy gets nothing of it through
 	// the UI, B's proofs included.
-	dave := addMember(a, "dave", true)
+	dave := addMember(t, a, "dave", true)
 	dc := newClient(t, base)
 	dc.login(t, dave.Token)
 	for _, path := range []string{"/ui/objects/" + replicated, "/ui/collections/" + p.Into,
