@@ -52,9 +52,9 @@ func runCLIWithStdin(t *testing.T, stdin []byte, args ...string) (int, string, s
 	return code, out.String(), errb.String()
 }
 
-// demoNode sets up the demo in a temporary directory, serves it on port 0
-// and returns its URL and state.
-func demoNode(t *testing.T) (string, demoState, string) {
+// demoData sets up the demo's data in a temporary directory, not served,
+// and returns the directory and the demo's state.
+func demoData(t *testing.T) (string, demoState) {
 	t.Helper()
 	dir := t.TempDir()
 	if code, _, stderr := runCLI(t, "demo", "--data", dir, "--listen", "127.0.0.1:0", "--no-serve"); code != 0 {
@@ -68,6 +68,14 @@ func demoNode(t *testing.T) (string, demoState, string) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
+	return dir, st
+}
+
+// demoNode sets up the demo in a temporary directory, serves it on port 0
+// and returns its URL and state.
+func demoNode(t *testing.T) (string, demoState, string) {
+	t.Helper()
+	dir, st := demoData(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := node.Open(ctx, dir, node.Options{})
 	if err != nil {
@@ -393,18 +401,7 @@ func mustSplit(t *testing.T, n string) []byte {
 // new key must withdraw it; it verified the member's versions with the
 // new key alone, found none, and answered "you have no opinion".
 func TestOpinionRevokeAfterKeyRotation(t *testing.T) {
-	dir := t.TempDir()
-	if code, _, stderr := runCLI(t, "demo", "--data", dir, "--listen", "127.0.0.1:0", "--no-serve"); code != 0 {
-		t.Fatalf("demo: exit %d: %s", code, stderr)
-	}
-	var st demoState
-	b, err := os.ReadFile(filepath.Join(dir, "demo", "demo.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatal(err)
-	}
+	dir, st := demoData(t)
 	aurelia, borovia := st.Members[0], st.Members[1]
 	newKey := filepath.Join(t.TempDir(), "aurelia-2.key")
 	if code, _, stderr := runCLI(t, "keygen", "--out", newKey); code != 0 {
@@ -472,18 +469,7 @@ func TestOpinionOutranksFutureDated(t *testing.T) {
 // checkpoint. (The node's integrator starts only once the first lookup
 // was answered, so that lookup never sees the rotation.)
 func TestOpinionKeyJustRotated(t *testing.T) {
-	dir := t.TempDir()
-	if code, _, stderr := runCLI(t, "demo", "--data", dir, "--listen", "127.0.0.1:0", "--no-serve"); code != 0 {
-		t.Fatalf("demo: exit %d: %s", code, stderr)
-	}
-	var st demoState
-	b, err := os.ReadFile(filepath.Join(dir, "demo", "demo.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatal(err)
-	}
+	dir, st := demoData(t)
 	aurelia := st.Members[0]
 	newKey := filepath.Join(t.TempDir(), "aurelia-2.key")
 	if code, _, stderr := runCLI(t, "keygen", "--out", newKey); code != 0 {
@@ -536,18 +522,7 @@ func TestOpinionKeyJustRotated(t *testing.T) {
 func TestConcurrenceKeyEntryLeftOut(t *testing.T) {
 	for _, kind := range []string{"member-signed rotation", "operator rotation", "key revocation", "member revocation"} {
 		t.Run(kind, func(t *testing.T) {
-			dir := t.TempDir()
-			if code, _, stderr := runCLI(t, "demo", "--data", dir, "--listen", "127.0.0.1:0", "--no-serve"); code != 0 {
-				t.Fatalf("demo: exit %d: %s", code, stderr)
-			}
-			var st demoState
-			b, err := os.ReadFile(filepath.Join(dir, "demo", "demo.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, &st); err != nil {
-				t.Fatal(err)
-			}
+			dir, st := demoData(t)
 			aurelia, borovia := st.Members[0], st.Members[1]
 			ctx, cancel := context.WithCancel(context.Background())
 			n, err := node.Open(ctx, dir, node.Options{})
