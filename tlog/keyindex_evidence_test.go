@@ -1,0 +1,94 @@
+package tlog
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+// TestAuditKeyIndexes: Audit checks each key index against its replay at
+// the index's own tree size; a rotation left out, an object entry listed
+// as a key entry, a member missing from a complete index and a tree the
+// log doesn't hold are faults, and the first two come with evidence that
+// VerifyKeyIndexEvidence accepts. Evidence of an index that agrees with
+// its entry is refused.
+func TestAuditKeyIndexes(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, 3)
+	prefixNote := l.notes[0]
+	prefixIndex := l.keyIndex(t, l.keyEvents(t))
+	l.addKeyEvent(t, Entry{Event: EventRotate, Key: pubOf(testKey(1)), Authority: AuthorityOperator})
+	l.addObject(t, testKey(1))
+	note := l.checkpoint(t)
+	size := uint64(len(l.leaves))
+	cp, err := OpenCheckpoint(note, l.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forge := func(c Checkpoint, m map[string][]uint64) string {
+		s, err := SignKeyIndex(KeyIndex{Origin: c.Origin, Size: c.Size, Hash: c.Hash, Members: m}, l.signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	list := []AuditKeyIndex{
+		{Source: "true", KeyIndex: []byte(l.keyIndex(t, l.keyEvents(t))), Checkpoint: note, Complete: true},
+		{Source: "prefix", KeyIndex: []byte(prefixIndex), Checkpoint: prefixNote},
+		{Source: "left out", KeyIndex: []byte(forge(cp, map[string][]uint64{testMember: {0}})), Checkpoint: note},
+		{Source: "object", KeyIndex: []byte(forge(cp, map[string][]uint64{testMember: {0, 1, 4}})), Checkpoint: note},
+		{Source: "missing", KeyIndex: []byte(forge(cp, map[string][]uint64{})), Checkpoint: note, Complete: true},
+		{Source: "other tree", KeyIndex: []byte(forge(Checkpoint{Origin: testOrigin, Size: 2, Hash: LeafHash([]byte("x"))}, map[string][]uint64{})), Checkpoint: note},
+	}
+	rep, err := Audit(ctx, l, AuditOptions{Verifier: l.verifier, Tiles: l.tiles, KeyIndexes: list})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]KeyIndexFault{}
+	for _, f := range rep.KeyIndexFaults {
+		got[list[f.Index].Source] = f
+	}
+	for src, want := range map[string]KeyIndexFault{
+		"left out":   {Kind: FaultLeftOut, Member: testMember, Entry: 4},
+		"object":     {Kind: FaultWronglyListed, Member: testMember, Entry: 1},
+		"missing":    {Kind: FaultMemberMissing, Member: testMember, Entry: 0},
+		"other tree": {Kind: FaultNotPrefix},
+	} {
+		f := got[src]
+		if f.Kind != want.Kind || f.Member != want.Member || f.Entry != want.Entry {
+			t.Errorf("%s: fault %+v, want %+v", src, f, want)
+		}
+	}
+	if len(rep.KeyIndexFaults) != 4 || len(rep.Problems) != 4 {
+		t.Errorf("%d faults, %d problems, want 4 each (the true and prefix indexes pass): %v", len(rep.KeyIndexFaults), len(rep.Problems), rep.Problems)
+	}
+	for src, want := range map[string]FalseKeyIndex{
+		"left out": {Member: testMember, Index: 4, LeftOut: true, Event: EventRotate},
+		"object":   {Member: testMember, Index: 1, Event: "an object entry"},
+	} {
+		f := got[src]
+		ev, err := f.KeyIndexEvidence(ctx, l.vkey, list[f.Index], l, l.tiles, size, "test", "")
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		fk, err := VerifyKeyIndexEvidence(l.vkey, ev)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if fk.Member != want.Member || fk.Index != want.Index || fk.LeftOut != want.LeftOut || fk.Event != want.Event || fk.Size != size {
+			t.Errorf("%s: proves %+v, want %+v", src, fk, want)
+		}
+	}
+	// The true index with a key entry: nothing proved.
+	p, err := InclusionProof(ctx, 4, size, l.tiles.reader(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewKeyIndexEvidence(l.vkey, list[0].KeyIndex, note, l.leaves[4], 4, p, "", ""); !errors.Is(err, ErrKeyIndexEvidence) {
+		t.Errorf("evidence of a true index: %v, want ErrKeyIndexEvidence", err)
+	}
+	// The index beside a checkpoint of another tree: nothing proved.
+	if _, err := NewKeyIndexEvidence(l.vkey, list[2].KeyIndex, prefixNote, l.leaves[4], 4, p, "", ""); !errors.Is(err, ErrKeyIndexEvidence) {
+		t.Errorf("evidence with another tree's checkpoint: %v, want ErrKeyIndexEvidence", err)
+	}
+}
