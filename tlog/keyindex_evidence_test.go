@@ -1,8 +1,11 @@
 package tlog
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -90,5 +93,61 @@ func TestAuditKeyIndexes(t *testing.T) {
 	// The index beside a checkpoint of another tree: nothing proved.
 	if _, err := NewKeyIndexEvidence(l.vkey, list[2].KeyIndex, prefixNote, l.leaves[4], 4, p, "", ""); !errors.Is(err, ErrKeyIndexEvidence) {
 		t.Errorf("evidence with another tree's checkpoint: %v, want ErrKeyIndexEvidence", err)
+	}
+}
+
+// TestKeyIndexEvidenceGolden: vectors of false key index evidence for
+// other implementations (tlog/testdata/evidence/false-key-index-*-v1.json,
+// the fixture log's key), one entry left out and one wrongly listed.
+func TestKeyIndexEvidenceGolden(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, 2)
+	l.addKeyEvent(t, Entry{Event: EventRevokeKey, Key: pubOf(l.key), Authority: AuthorityOperator})
+	note := l.checkpoint(t)
+	size := uint64(len(l.leaves))
+	cp, err := OpenCheckpoint(note, l.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file  string
+		lists []uint64
+		entry uint64
+		means string
+	}{
+		{"false-key-index-left-out-v1.json", []uint64{0}, 3, "log parley.test/log signed a key index of the tree of size 4 (root " + cp.Hash.String() + ") that leaves out entry 3, a revoke-key entry of member " + testMember},
+		{"false-key-index-listed-v1.json", []uint64{0, 2, 3}, 2, "log parley.test/log signed a key index of the tree of size 4 (root " + cp.Hash.String() + ") that lists entry 2 as a key entry of member " + testMember + ", which it isn't (it is an object entry)"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			ki, err := SignKeyIndex(KeyIndex{Origin: cp.Origin, Size: cp.Size, Hash: cp.Hash, Members: map[string][]uint64{testMember: tc.lists}}, l.signer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := InclusionProof(ctx, tc.entry, size, l.tiles.reader(size))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := NewKeyIndexEvidence(l.vkey, []byte(ki), note, l.leaves[tc.entry], tc.entry, p, "test", "2026-01-01T00:00:00Z")
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "evidence", tc.file)
+			if *updateEvidence {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("evidence changed (run with -update-evidence if on purpose):\n%s", got)
+			}
+			f, err := VerifyKeyIndexEvidence(l.vkey, want)
+			if err != nil || f.String() != tc.means {
+				t.Fatalf("%q, %v; want %q", f, err, tc.means)
+			}
+		})
 	}
 }
