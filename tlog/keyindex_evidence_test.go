@@ -3,6 +3,7 @@ package tlog
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -150,4 +151,37 @@ func TestKeyIndexEvidenceGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzVerifyKeyIndexEvidence: any document is refused or proves what it
+// says; none panics, and a document that proves something proves it
+// again from its re-encoding.
+func FuzzVerifyKeyIndexEvidence(f *testing.F) {
+	for _, name := range []string{"false-key-index-left-out-v1.json", "false-key-index-listed-v1.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "evidence", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fk, err := VerifyKeyIndexEvidence("", data)
+		if err != nil {
+			if !errors.Is(err, ErrKeyIndexEvidence) {
+				t.Fatalf("error not wrapping ErrKeyIndexEvidence: %v", err)
+			}
+			return
+		}
+		var e KeyIndexEvidence
+		if err := json.Unmarshal(data, &e); err != nil {
+			t.Fatal(err)
+		}
+		again, err := NewKeyIndexEvidence(e.LogKey, []byte(e.KeyIndex), []byte(e.Checkpoint), e.Entry.Entry, e.Entry.LogIndex, e.Entry.InclusionProof, e.FoundBy, e.FoundAt)
+		if err != nil {
+			t.Fatalf("re-encoding: %v", err)
+		}
+		if fk2, err := VerifyKeyIndexEvidence("", again); err != nil || fk2.String() != fk.String() {
+			t.Fatalf("re-encoded proves %q (%v), first %q", fk2, err, fk)
+		}
+	})
 }
