@@ -264,6 +264,23 @@ func TestAuditChecksKeyIndexes(t *testing.T) {
 			t.Fatalf("audit: exit %d, want 1 naming %s:\n%s", code, carol.ID, stderr)
 		}
 	})
+	t.Run("a node without GET /log/keys", func(t *testing.T) {
+		// An older node: noted, the rest of the audit as before.
+		u, _ := url.Parse(base)
+		p := httputil.NewSingleHostReverseProxy(u)
+		old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/log/keys" {
+				http.NotFound(w, r)
+				return
+			}
+			p.ServeHTTP(w, r)
+		}))
+		defer old.Close()
+		code, out, stderr := audit("seen-old", byURL(old.URL)...)
+		if code != 0 || !strings.Contains(stderr, "serves no GET /log/keys") || strings.Contains(out, "key index(es) checked") {
+			t.Fatalf("audit of a node without GET /log/keys: exit %d, want 0 with a note:\n%s%s", code, out, stderr)
+		}
+	})
 	t.Run("saved index leaves out a key revocation, of the store", func(t *testing.T) {
 		f := saved("revoke-key.json", leaveOut(bor.ID))
 		code, _, stderr := audit("seen-revoke-key", "--data", dir, "--bundle", f)
