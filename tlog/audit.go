@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,6 +92,12 @@ type AuditOptions struct {
 	// ClockSkew is the clock skew allowed when checking received times
 	// against witness cosignatures; ≤ 0 means [DefaultClockSkew].
 	ClockSkew time.Duration
+	// KeyIndexes are signed key indexes to check against the replay:
+	// each must be of a tree the log holds at its size, and list for
+	// each member it lists exactly the positions of that member's key
+	// entries in that tree (every member with one, when Complete). Each
+	// that isn't is a problem and a [KeyIndexFault] in the report.
+	KeyIndexes []AuditKeyIndex
 }
 
 // Problem is one thing an audit found wrong.
@@ -143,6 +150,9 @@ type AuditReport struct {
 	Problems []Problem
 	// Keys is the member key history the log shows.
 	Keys *KeyHistory
+	// KeyIndexFaults are the false key indexes among
+	// [AuditOptions.KeyIndexes] (each also a problem).
+	KeyIndexFaults []KeyIndexFault
 	// Fork holds two signed checkpoints of this log that can't both be
 	// true (same size, different roots, or an old one that isn't a prefix
 	// of the recomputed tree): proof that the log forked.
@@ -262,6 +272,10 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 
 	keys := NewKeyHistory()
 	rep.Keys = keys
+	var kic *keyIndexCheck
+	if len(opts.KeyIndexes) > 0 {
+		kic = newKeyIndexCheck(opts.KeyIndexes, opts.Verifier, cp.Size, rep)
+	}
 	namer, _ := src.(EntryNamer)
 	var pending *pendingChunk
 	merge := func(p *pendingChunk) {
@@ -321,6 +335,7 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 			h := LeafHash(leaf)
 			hashes[i-start] = h
 			tree.Append(h)
+			kic.appended(tree)
 			if rs, ok := want[tree.Size()]; ok && tree.Size() < cp.Size {
 				root := tree.Root()
 				for _, k := range rs {
@@ -349,6 +364,7 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 				}
 			}
 			if e.Kind == KindMemberKey {
+				kic.entry(i, e.Member)
 				if err := keys.Apply(i, e); err != nil {
 					rep.add(int64(i), "", "%v", err)
 				}
@@ -414,6 +430,9 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	}
 	merge(pending)
 	checkMine(keys, opts.Mine, rep)
+	if kic != nil && rep.Entries == cp.Size {
+		kic.check(opts.KeyIndexes, rep)
+	}
 	if rep.Entries == cp.Size && tree.Root() != cp.Hash {
 		rep.add(-1, "", "the entries don't produce the checkpoint's root hash: the log was rewritten")
 	}
@@ -798,8 +817,16 @@ var MaxSeenNotes = 4096
 func (s *SeenCheckpoints) Add(n []byte) { s.add(n) }
 
 func (s *SeenCheckpoints) add(n []byte) {
-	for _, have := range s.Notes {
+	text, split := noteText(string(n))
+	for i, have := range s.Notes {
 		if have == string(n) {
+			return
+		}
+		// The same checkpoint again, with other cosignatures (a quiet
+		// log the witnesses cosigned again): one note with each
+		// signer's first and latest line, not one more note per audit.
+		if t, ok := noteText(have); ok && split && t == text {
+			s.Notes[i] = mergeSignatures(have, string(n))
 			return
 		}
 	}
@@ -807,6 +834,80 @@ func (s *SeenCheckpoints) add(n []byte) {
 	if len(s.Notes) > MaxSeenNotes {
 		s.thin(string(n))
 	}
+}
+
+// noteText splits a signed note at its blank line: the text, with its
+// final newline, and whether it has one.
+func noteText(n string) (string, bool) {
+	i := strings.LastIndex(n, "\n\n")
+	if i < 0 {
+		return "", false
+	}
+	return n[:i+1], true
+}
+
+// mergeSignatures returns the note of a's text with the signature lines
+// of a and b: every distinct line, except that of the cosignatures by one
+// key (name and key ID) only the earliest and the latest are kept, which
+// is all a cosigned checkpoint says about time ([CosignedTimes]: the
+// first bounds the entries it includes, the latest those after it).
+func mergeSignatures(a, b string) string {
+	i := strings.LastIndex(a, "\n\n")
+	out := a[:i+2]
+	type signer struct {
+		name string
+		id   uint32
+	}
+	type timed struct {
+		line string
+		at   time.Time
+	}
+	var order []signer
+	first, last := map[signer]timed{}, map[signer]timed{}
+	var plain []string
+	seen := map[string]bool{}
+	for _, note := range []string{a, b} {
+		j := strings.LastIndex(note, "\n\n")
+		for _, l := range strings.SplitAfter(note[j+2:], "\n") {
+			if l == "" || seen[l] {
+				continue
+			}
+			seen[l] = true
+			name, id, _, ok := SignatureLine(strings.TrimSuffix(l, "\n"))
+			at, terr := time.Time{}, error(nil)
+			if ok {
+				_, b64, _ := strings.Cut(strings.TrimPrefix(strings.TrimSuffix(l, "\n"), "— "), " ")
+				at, terr = CosignatureTime(b64)
+			}
+			if !ok || terr != nil {
+				plain = append(plain, l) // the log's own signature, or not a cosignature
+				continue
+			}
+			k := signer{name, id}
+			f, have := first[k]
+			if !have {
+				order = append(order, k)
+				first[k], last[k] = timed{l, at}, timed{l, at}
+				continue
+			}
+			if at.Before(f.at) {
+				first[k] = timed{l, at}
+			}
+			if !at.Before(last[k].at) {
+				last[k] = timed{l, at}
+			}
+		}
+	}
+	for _, l := range plain {
+		out += l
+	}
+	for _, k := range order {
+		out += first[k].line
+		if last[k].line != first[k].line {
+			out += last[k].line
+		}
+	}
+	return out
 }
 
 // thin drops every second checkpoint of the smaller half of those it may

@@ -22,7 +22,7 @@ import (
 func init() {
 	register(command{
 		name:  "audit",
-		usage: "audit (--data DIR | --url U --token-file F) [--log-key VKEY] [--seen FILE] [--me KEY.pub] [--witness-policy FILE] [--clock-skew D]   verify a whole log",
+		usage: "audit (--data DIR | --url U --token-file F) [--log-key VKEY] [--seen FILE] [--me KEY.pub] [--bundle FILE|DIR]... [--witness-policy FILE] [--clock-skew D]   verify a whole log",
 		run:   runAudit,
 	})
 }
@@ -42,6 +42,8 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	var me stringList
 	fs.Var(&me, "me", "your member public key `FILE` (keygen's .pub; repeat for each key you held): every other key the log registers for you is named")
 	myKey := fs.String("key", "", "your member private key `FILE`, as --me with its public half")
+	var bundles stringList
+	fs.Var(&bundles, "bundle", "a proof bundle or concurrence evidence `FILE` you kept, or a directory of them (*.json; repeat for more): its key index is checked against the whole log")
 	polFlags := addPolicyFlags(fs)
 	skew := fs.Duration("clock-skew", tlog.DefaultClockSkew, "the clock `SKEW` allowed between an entry's received time and the witness cosignatures that bound it")
 	if err := c.parseFlags(fs, args); err != nil {
@@ -70,6 +72,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		tiles     tlog.TileReader
 		servedKey string
 		storeSrc  *node.StoreAuditSource
+		client    *tlog.Client
 		target    string
 		all       bool
 	)
@@ -101,6 +104,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		}
 		src, tiles, servedKey = cl, cl, k
 		target = "url:" + *url
+		client = cl
 	}
 	if *seenPath == "" {
 		p, err := defaultSeenPath(target)
@@ -121,7 +125,19 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := tlog.AuditOptions{Verifier: v, Seen: seen, AllObjects: all, Tiles: tiles, Mine: mine, Policy: pol, ClockSkew: *skew}
+	indexes, err := savedKeyIndexes(c, bundles, key)
+	if err != nil {
+		return err
+	}
+	if client != nil {
+		// Read before the audit's checkpoint: its tree is no larger.
+		served, err := servedKeyIndex(ctx, c, client)
+		if err != nil {
+			return err
+		}
+		indexes = append(served, indexes...)
+	}
+	opts := tlog.AuditOptions{Verifier: v, Seen: seen, AllObjects: all, Tiles: tiles, Mine: mine, Policy: pol, ClockSkew: *skew, KeyIndexes: indexes}
 	if logIsTerminal(c.stderr) {
 		opts.Progress = func(done, total uint64) {
 			fmt.Fprintf(c.stderr, "\rparley: audit: %d/%d entries", done, total)
@@ -192,6 +208,9 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.stderr, "parley: audit: split-view evidence written to %s (parley verify --log-key KEY %s)\n", path, path)
 		}
 	}
+	if err := reportKeyIndexFaults(ctx, c, rep, indexes, key, v, src, tiles, *seenPath, foundBy); err != nil {
+		return err
+	}
 	split, _, err := reportWitnessViews(ctx, c, pol, key, v, rep.CheckpointNote, tiles, seen, *seenPath, foundBy)
 	if err != nil {
 		return err
@@ -206,8 +225,8 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if rep.Foreign > 0 {
 		foreign = fmt.Sprintf(", %d of them signed with keys this log doesn't hold, under members it registered without a key: what a node replicates from a peer, whose log says who signed it (parley proof --peer-collection)", rep.Foreign)
 	}
-	fmt.Fprintf(c.stdout, "log %s verified: %d entries, root %s, %d checkpoint(s), %d object(s) checked (%d unsigned%s)\n",
-		cp.Origin, rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned, foreign)
+	fmt.Fprintf(c.stdout, "log %s verified: %d entries, root %s, %d checkpoint(s), %d object(s) checked (%d unsigned%s)%s\n",
+		cp.Origin, rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned, foreign, keyIndexNote(len(indexes)))
 	if storeSrc != nil {
 		// The store may hold entries no checkpoint covers yet (appended
 		// while the node was stopped, or not integrated when it

@@ -17,7 +17,7 @@ import (
 func init() {
 	register(command{
 		name:  "proof",
-		usage: "proof --url U --token-file F [--log-key VKEY] [--peer-collection C] OBJECT_ID...   export a proof bundle to stdout",
+		usage: "proof --url U --token-file F [--log-key VKEY] [--peer-collection C] [--allow-no-key-index] OBJECT_ID...   export a proof bundle to stdout",
 		run:   runProof,
 	})
 }
@@ -34,6 +34,7 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to check the bundle against (with --peer-collection: the peer's)")
 	peerColl := fs.String("peer-collection", "", "the `COLLECTION` (id or title) a node replicated the object into from a peer: get the proof in the peer's log, where its signer's key is")
+	allowNoIndex := fs.Bool("allow-no-key-index", false, "accept a bundle without a key index, as nodes older than it send (with a warning): a current node always sends one, so one without is refused unless the node is known to be old")
 	polFlags := addPolicyFlags(fs)
 	skew := addClockSkewFlag(fs)
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
@@ -90,6 +91,15 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 		// The hint says to keep it: stdout gets it as served.
 		c.stdout.Write(b)
 		return withExit(1, "the node served a bundle that doesn't verify; keep it (written to stdout, as served) as evidence", err)
+	}
+	if !res.KeysComplete && copies == nil && !*allowNoIndex {
+		// A current node always signs a key index into its bundles; an
+		// answer without one is a node that dropped it (so that a
+		// rotation or revocation it leaves out goes unnoticed) or a node
+		// older than it. Peer bundles carry none by design (the node
+		// holds no index the peer signed).
+		c.stdout.Write(b)
+		return withExit(1, "a node of this version always sends a key index; if the node is older than the key index, run again with --allow-no-key-index (the bundle, written to stdout as served, then can't show that its key entries are complete)", fmt.Errorf("the node's bundle has no key index, so nothing shows that its member key entries are all the log holds: %w", tlog.ErrKeyIndex))
 	}
 	if copies != nil {
 		if err := provesCopies(c, b, res, pos[0], copies); err != nil {

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:  "verify",
-		usage: "verify [--log-key VKEY] [--witness-policy FILE] FILE   check a proof bundle or split-view evidence offline (- for stdin)",
+		usage: "verify [--log-key VKEY] [--require-key-index] [--witness-policy FILE] FILE   check a proof bundle, split-view or false key index evidence offline (- for stdin)",
 		run:   runVerify,
 	})
 }
@@ -23,6 +23,7 @@ func init() {
 func runVerify(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("verify")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` you trust (recommended: without it the bundle's own key is used)")
+	requireIndex := fs.Bool("require-key-index", false, "refuse a bundle without a key index (as nodes older than it made them), whose key entries may leave out a rotation or revocation")
 	polFlags := addPolicyFlags(fs)
 	skew := addClockSkewFlag(fs)
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
@@ -46,9 +47,15 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	if tlog.IsEvidence(data) {
 		return verifyEvidence(c, *logKey, data)
 	}
+	if tlog.IsKeyIndexEvidence(data) {
+		return verifyKeyIndexEvidence(c, *logKey, data)
+	}
 	res, err := tlog.VerifyBundle(data, *logKey)
 	if err != nil {
 		return withExit(1, "the bundle or something in it was changed, or it isn't from the log you trust", err)
+	}
+	if *requireIndex && !res.KeysComplete {
+		return withExit(1, "a node older than the key index made it, or someone dropped the index from it: parley audit against the log checks every signature with the whole key history; or verify without --require-key-index, at the risk its warning names", fmt.Errorf("the bundle has no key index, so nothing shows that its member key entries are all the log holds: %w", tlog.ErrKeyIndex))
 	}
 	if err := bundleQuorum(pol, data); err != nil {
 		return err

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// savedKeyIndexes reads the key indexes of the files --bundle names (a
+// proof bundle or concurrence evidence each, or a directory of them,
+// *.json) for the audit to check against its replay. A file of another
+// log (another log key) or without a key index is named on stderr and
+// skipped; a file that can't be read or isn't either kind is a usage
+// error.
+func savedKeyIndexes(c *cli, paths []string, logKey string) ([]tlog.AuditKeyIndex, error) {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, usageErrorf("give a proof bundle or concurrence evidence file, or a directory of them", "couldn't read --bundle: %v", err)
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(p, "*.json"))
+		if err != nil {
+			return nil, usageErrorf("", "couldn't read --bundle %s: %v", p, err)
+		}
+		sort.Strings(m)
+		files = append(files, m...)
+	}
+	var out []tlog.AuditKeyIndex
+	for _, f := range files {
+		b, err := untrusted.ReadFile(f, maxDocument)
+		if err != nil {
+			return nil, usageErrorf("give a proof bundle or concurrence evidence file", "couldn't read --bundle %s: %v", f, err)
+		}
+		var doc struct {
+			tlog.Bundle
+			Evidence *tlog.Bundle `json:"evidence"`
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return nil, usageErrorf("give a proof bundle (parley proof) or concurrence evidence (parley concurrence --json)", "--bundle %s isn't JSON: %v", f, err)
+		}
+		bundle := doc.Bundle
+		switch {
+		case bundle.Type == tlog.BundleType:
+		case doc.Evidence != nil:
+			bundle = *doc.Evidence
+		default:
+			return nil, usageErrorf("give a proof bundle (parley proof) or concurrence evidence (parley concurrence --json)", "--bundle %s is neither a proof bundle nor concurrence evidence", f)
+		}
+		switch {
+		case bundle.LogKey != logKey:
+			fmt.Fprintf(c.stderr, "parley: audit: note: %s is of another log (log key %s), not checked\n", f, untrusted.Text(bundle.LogKey, 200))
+		case bundle.KeyIndex == "":
+			fmt.Fprintf(c.stderr, "parley: audit: note: %s has no key index (a node older than it made it), nothing to check\n", f)
+		default:
+			out = append(out, tlog.AuditKeyIndex{Source: f, KeyIndex: []byte(bundle.KeyIndex), Checkpoint: []byte(bundle.Checkpoint)})
+		}
+	}
+	return out, nil
+}
+
+// servedKeyIndex reads the key index of every member that the node at cl
+// serves (GET /log/keys), to check against the audit's replay; it is read
+// before the audit's checkpoint, so its tree is no larger. A node that
+// sends none (older than the key index) is named on stderr.
+func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client) ([]tlog.AuditKeyIndex, error) {
+	r, err := cl.Keys(ctx)
+	var he *tlog.HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusNotFound {
+		// A node older than GET /log/keys (format v1 entries) has none;
+		// every current client needs it, so a node can't hide its index
+		// this way and still serve them.
+		fmt.Fprintf(c.stderr, "parley: audit: note: the node serves no GET /log/keys (a node older than it), no key index to check\n")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, withExit(4, "check --url and --token", err)
+	}
+	if r.KeyIndex == "" {
+		fmt.Fprintf(c.stderr, "parley: audit: note: the node sent no key index with GET /log/keys (a node older than it), nothing to check\n")
+		return nil, nil
+	}
+	return []tlog.AuditKeyIndex{{Source: "GET /log/keys", KeyIndex: []byte(r.KeyIndex), Checkpoint: []byte(r.Checkpoint), Complete: true}}, nil
+}
+
+// reportKeyIndexFaults writes the evidence of each false key index the
+// audit found beside the seen file and says where, one line each: false
+// key index evidence for an entry left out or wrongly listed, split-view
+// evidence for an index of a tree the log doesn't hold (when the node's
+// tiles prove it). A member missing from a complete index is proved by
+// nothing offline: its problem line says what was found.
+func reportKeyIndexFaults(ctx context.Context, c *cli, rep *tlog.AuditReport, list []tlog.AuditKeyIndex, key string, v note.Verifier, src tlog.AuditSource, tiles tlog.TileReader, seenPath, foundBy string) error {
+	done := map[int]bool{} // one piece of evidence proves an index false
+	for _, f := range rep.KeyIndexFaults {
+		if done[f.Index] {
+			continue
+		}
+		a := list[f.Index]
+		var path string
+		switch f.Kind {
+		case tlog.FaultLeftOut, tlog.FaultWronglyListed:
+			ev, err := f.KeyIndexEvidence(ctx, key, a, src, tiles, rep.Checkpoint.Size, foundBy, time.Now().UTC().Format(time.RFC3339))
+			if err != nil {
+				fmt.Fprintf(c.stderr, "parley: audit: couldn't build the evidence of the false key index of %s: %v\n", a.Source, err)
+				continue
+			}
+			if path, err = writeKeyIndexEvidence(seenPath, ev); err != nil {
+				return withExit(3, "", err)
+			}
+			fmt.Fprintf(c.stderr, "parley: audit: false key index evidence written to %s (parley verify --log-key KEY %s)\n", path, path)
+		case tlog.FaultNotPrefix:
+			ev := forkEvidence(ctx, key, v, [][]byte{a.Checkpoint, rep.CheckpointNote}, tiles)
+			if ev == nil {
+				continue
+			}
+			var err error
+			if path, err = writeEvidence(seenPath, ev, foundBy, time.Now()); err != nil {
+				return withExit(3, "", err)
+			}
+			fmt.Fprintf(c.stderr, "parley: audit: split-view evidence written to %s (parley verify --log-key KEY %s)\n", path, path)
+		default:
+			continue
+		}
+		done[f.Index] = true
+	}
+	return nil
+}
+
+// writeKeyIndexEvidence writes false key index evidence beside the seen
+// file, as <seen>.evidence-<n>.json (0600) with the first unused n (the
+// numbering split-view evidence uses), and returns its path; evidence
+// against the same key index with the same entry already there isn't
+// written again.
+func writeKeyIndexEvidence(seenPath string, ev []byte) (string, error) {
+	var e tlog.KeyIndexEvidence
+	if err := json.Unmarshal(ev, &e); err != nil {
+		return "", err
+	}
+	for i := 1; ; i++ {
+		path := seenPath + ".evidence-" + strconv.Itoa(i) + ".json"
+		old, err := os.ReadFile(path)
+		if err == nil {
+			var o tlog.KeyIndexEvidence
+			if tlog.IsKeyIndexEvidence(old) && json.Unmarshal(old, &o) == nil && o.KeyIndex == e.KeyIndex && o.Entry.LogIndex == e.Entry.LogIndex {
+				return path, nil
+			}
+			continue
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("couldn't write evidence: %w", err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return "", fmt.Errorf("couldn't write evidence: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("couldn't write evidence: %w", err)
+		}
+		_, err = f.Write(ev)
+		if err = errors.Join(err, f.Sync(), f.Close()); err != nil {
+			os.Remove(path)
+			return "", fmt.Errorf("couldn't write evidence: %w", err)
+		}
+		return path, nil
+	}
+}
+
+// verifyKeyIndexEvidence checks false key index evidence: exit 0 only if
+// it proves that the log's key signed a false key index.
+func verifyKeyIndexEvidence(c *cli, logKey string, data []byte) error {
+	f, err := tlog.VerifyKeyIndexEvidence(logKey, data)
+	if err != nil {
+		return withExit(1, "this evidence doesn't prove that the log's key signed a false key index", err)
+	}
+	fmt.Fprintf(c.stdout, "evidence verified: the log's key signed a false key index: %s\n", untrusted.Text(f.String(), 2000))
+	if logKey == "" {
+		fmt.Fprintln(c.stderr, "parley: warning: checked against the evidence's own log key; pin the key you trust with --log-key")
+	}
+	return nil
+}
+
+// keyIndexNote is the one-line summary of what the audit checked of key
+// indexes, for the verified line.
+func keyIndexNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d key index(es) checked", n)
+}

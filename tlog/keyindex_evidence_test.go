@@ -1,0 +1,187 @@
+package tlog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestAuditKeyIndexes: Audit checks each key index against its replay at
+// the index's own tree size; a rotation left out, an object entry listed
+// as a key entry, a member missing from a complete index and a tree the
+// log doesn't hold are faults, and the first two come with evidence that
+// VerifyKeyIndexEvidence accepts. Evidence of an index that agrees with
+// its entry is refused.
+func TestAuditKeyIndexes(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, 3)
+	prefixNote := l.notes[0]
+	prefixIndex := l.keyIndex(t, l.keyEvents(t))
+	l.addKeyEvent(t, Entry{Event: EventRotate, Key: pubOf(testKey(1)), Authority: AuthorityOperator})
+	l.addObject(t, testKey(1))
+	note := l.checkpoint(t)
+	size := uint64(len(l.leaves))
+	cp, err := OpenCheckpoint(note, l.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forge := func(c Checkpoint, m map[string][]uint64) string {
+		s, err := SignKeyIndex(KeyIndex{Origin: c.Origin, Size: c.Size, Hash: c.Hash, Members: m}, l.signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	list := []AuditKeyIndex{
+		{Source: "true", KeyIndex: []byte(l.keyIndex(t, l.keyEvents(t))), Checkpoint: note, Complete: true},
+		{Source: "prefix", KeyIndex: []byte(prefixIndex), Checkpoint: prefixNote},
+		{Source: "left out", KeyIndex: []byte(forge(cp, map[string][]uint64{testMember: {0}})), Checkpoint: note},
+		{Source: "object", KeyIndex: []byte(forge(cp, map[string][]uint64{testMember: {0, 1, 4}})), Checkpoint: note},
+		{Source: "missing", KeyIndex: []byte(forge(cp, map[string][]uint64{})), Checkpoint: note, Complete: true},
+		{Source: "other tree", KeyIndex: []byte(forge(Checkpoint{Origin: testOrigin, Size: 2, Hash: LeafHash([]byte("x"))}, map[string][]uint64{})), Checkpoint: note},
+	}
+	rep, err := Audit(ctx, l, AuditOptions{Verifier: l.verifier, Tiles: l.tiles, KeyIndexes: list})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]KeyIndexFault{}
+	for _, f := range rep.KeyIndexFaults {
+		got[list[f.Index].Source] = f
+	}
+	for src, want := range map[string]KeyIndexFault{
+		"left out":   {Kind: FaultLeftOut, Member: testMember, Entry: 4},
+		"object":     {Kind: FaultWronglyListed, Member: testMember, Entry: 1},
+		"missing":    {Kind: FaultMemberMissing, Member: testMember, Entry: 0},
+		"other tree": {Kind: FaultNotPrefix},
+	} {
+		f := got[src]
+		if f.Kind != want.Kind || f.Member != want.Member || f.Entry != want.Entry {
+			t.Errorf("%s: fault %+v, want %+v", src, f, want)
+		}
+	}
+	if len(rep.KeyIndexFaults) != 4 || len(rep.Problems) != 4 {
+		t.Errorf("%d faults, %d problems, want 4 each (the true and prefix indexes pass): %v", len(rep.KeyIndexFaults), len(rep.Problems), rep.Problems)
+	}
+	for src, want := range map[string]FalseKeyIndex{
+		"left out": {Member: testMember, Index: 4, LeftOut: true, Event: EventRotate},
+		"object":   {Member: testMember, Index: 1, Event: "an object entry"},
+	} {
+		f := got[src]
+		ev, err := f.KeyIndexEvidence(ctx, l.vkey, list[f.Index], l, l.tiles, size, "test", "")
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		fk, err := VerifyKeyIndexEvidence(l.vkey, ev)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if fk.Member != want.Member || fk.Index != want.Index || fk.LeftOut != want.LeftOut || fk.Event != want.Event || fk.Size != size {
+			t.Errorf("%s: proves %+v, want %+v", src, fk, want)
+		}
+	}
+	// The true index with a key entry: nothing proved.
+	p, err := InclusionProof(ctx, 4, size, l.tiles.reader(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewKeyIndexEvidence(l.vkey, list[0].KeyIndex, note, l.leaves[4], 4, p, "", ""); !errors.Is(err, ErrKeyIndexEvidence) {
+		t.Errorf("evidence of a true index: %v, want ErrKeyIndexEvidence", err)
+	}
+	// The index beside a checkpoint of another tree: nothing proved.
+	if _, err := NewKeyIndexEvidence(l.vkey, list[2].KeyIndex, prefixNote, l.leaves[4], 4, p, "", ""); !errors.Is(err, ErrKeyIndexEvidence) {
+		t.Errorf("evidence with another tree's checkpoint: %v, want ErrKeyIndexEvidence", err)
+	}
+}
+
+// TestKeyIndexEvidenceGolden: vectors of false key index evidence for
+// other implementations (tlog/testdata/evidence/false-key-index-*-v1.json,
+// the fixture log's key), one entry left out and one wrongly listed.
+func TestKeyIndexEvidenceGolden(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, 2)
+	l.addKeyEvent(t, Entry{Event: EventRevokeKey, Key: pubOf(l.key), Authority: AuthorityOperator})
+	note := l.checkpoint(t)
+	size := uint64(len(l.leaves))
+	cp, err := OpenCheckpoint(note, l.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file  string
+		lists []uint64
+		entry uint64
+		means string
+	}{
+		{"false-key-index-left-out-v1.json", []uint64{0}, 3, "log parley.test/log signed a key index of the tree of size 4 (root " + cp.Hash.String() + ") that leaves out entry 3, a revoke-key entry of member " + testMember},
+		{"false-key-index-listed-v1.json", []uint64{0, 2, 3}, 2, "log parley.test/log signed a key index of the tree of size 4 (root " + cp.Hash.String() + ") that lists entry 2 as a key entry of member " + testMember + ", which it isn't (it is an object entry)"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			ki, err := SignKeyIndex(KeyIndex{Origin: cp.Origin, Size: cp.Size, Hash: cp.Hash, Members: map[string][]uint64{testMember: tc.lists}}, l.signer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := InclusionProof(ctx, tc.entry, size, l.tiles.reader(size))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := NewKeyIndexEvidence(l.vkey, []byte(ki), note, l.leaves[tc.entry], tc.entry, p, "test", "2026-01-01T00:00:00Z")
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "evidence", tc.file)
+			if *updateEvidence {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("evidence changed (run with -update-evidence if on purpose):\n%s", got)
+			}
+			f, err := VerifyKeyIndexEvidence(l.vkey, want)
+			if err != nil || f.String() != tc.means {
+				t.Fatalf("%q, %v; want %q", f, err, tc.means)
+			}
+		})
+	}
+}
+
+// FuzzVerifyKeyIndexEvidence: any document is refused or proves what it
+// says; none panics, and a document that proves something proves it
+// again from its re-encoding.
+func FuzzVerifyKeyIndexEvidence(f *testing.F) {
+	for _, name := range []string{"false-key-index-left-out-v1.json", "false-key-index-listed-v1.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "evidence", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fk, err := VerifyKeyIndexEvidence("", data)
+		if err != nil {
+			if !errors.Is(err, ErrKeyIndexEvidence) {
+				t.Fatalf("error not wrapping ErrKeyIndexEvidence: %v", err)
+			}
+			return
+		}
+		var e KeyIndexEvidence
+		if err := json.Unmarshal(data, &e); err != nil {
+			t.Fatal(err)
+		}
+		again, err := NewKeyIndexEvidence(e.LogKey, []byte(e.KeyIndex), []byte(e.Checkpoint), e.Entry.Entry, e.Entry.LogIndex, e.Entry.InclusionProof, e.FoundBy, e.FoundAt)
+		if err != nil {
+			t.Fatalf("re-encoding: %v", err)
+		}
+		if fk2, err := VerifyKeyIndexEvidence("", again); err != nil || fk2.String() != fk.String() {
+			t.Fatalf("re-encoded proves %q (%v), first %q", fk2, err, fk)
+		}
+	})
+}
