@@ -56,6 +56,8 @@ func TestEVEShapes(t *testing.T) {
 			[]string{"url:value=http://[2001:db8::1]:8080/p", "ipv6-addr:value=2001:db8::1"}, nil},
 		{"http absolute url (proxy)", `{` + ts + `,"event_type":"http","http":{"hostname":"host.example","http_port":3128,"url":"http://other.example/x"}}`,
 			[]string{"url:value=http://other.example/x"}, nil},
+		{"http absolute url naming port 80 (proxy)", `{` + ts + `,"event_type":"http","http":{"hostname":"other.example","http_port":3128,"url":"http://other.example:80/x"}}`,
+			[]string{"url:value=http://other.example/x"}, []string{"url:value=http://other.example:80/x"}},
 		{"fileinfo hashes", `{` + ts + `,"event_type":"fileinfo","fileinfo":{"filename":"eicar.com","md5":"44d88612fea8a8f36de82e1278abb02f","sha1":"3395856ce81f2b7382dee72602f798b642f14140","sha256":"275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f","size":68}}`,
 			[]string{"file:hashes.MD5=44d88612fea8a8f36de82e1278abb02f", "file:hashes.'SHA-1'=3395856ce81f2b7382dee72602f798b642f14140", "file:hashes.'SHA-256'=275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f", "file:name=eicar.com", "file:size=68"}, nil},
 		{"alert with files", `{` + ts + `,"event_type":"alert","alert":{"signature_id":1},"files":[{"filename":"a.exe","md5":"44d88612fea8a8f36de82e1278abb02f"}]}`,

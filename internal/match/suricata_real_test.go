@@ -313,6 +313,9 @@ func TestSuricataRealTraffic(t *testing.T) {
 		{name: "http port-80 url in absolute form, to a proxy", write: func(w *pcapWriter) {
 			httpExchange(w, client4, web, 40211, 8080, "GET http://d.adm.fi/test HTTP/1.1\r\nHost: d.adm.fi\r\n\r\n", "ok")
 		}, want: []string{sHost, sURL("url")}},
+		{name: "http port-80 url in absolute form naming port 80, to a proxy", write: func(w *pcapWriter) {
+			httpExchange(w, client4, web, 40218, 8080, "GET http://d.adm.fi:80/test HTTP/1.1\r\nHost: d.adm.fi\r\n\r\n", "ok")
+		}, want: []string{sHost, sURL("url")}},
 		{name: "http url in absolute form, to a proxy, other port", write: func(w *pcapWriter) {
 			httpExchange(w, client4, web, 40212, 3128, "GET http://evil.example:8082/p%20q HTTP/1.1\r\nHost: evil.example:8082\r\n\r\n", "ok")
 		}, want: []string{sHost}},

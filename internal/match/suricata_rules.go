@@ -51,16 +51,15 @@ const suricataMaxRule = 8000
 //     IPv4); CIDR ranges in the rule header's address lists;
 //   - file digests with filemd5/filesha1/filesha256 in one rule per
 //     protocol that carries files (never "any", which Suricata refuses);
-//   - http URLs as two rules each, both comparing the normalised
+//   - http URLs as two rules each (three for port 80), all comparing the normalised
 //     http.uri (percent-decoded, dot segments removed) whole with bsize:
 //     one for requests in origin-form ("GET /x", http.uri.raw starting
 //     with "/"), with http.host (through to_lowercase) compared whole and
 //     the URL's port in the header; one for requests in absolute form
 //     ("GET http://host:8081/x", as clients send them to a proxy, on
 //     whatever port it listens), with the target's authority ("host:8081"
-//     or, port 80, "host") right after its "http://", case-insensitively.
-//     A request raises one of them; a port-80 URL written with ":80" in an
-//     absolute-form target is missed.
+//     or, port 80, "host" and "host:80" in two rules) right after its
+//     "http://", case-insensitively. A request raises one of them.
 //
 // Suricata computes only the file hash that the lowest-sid hash rule of
 // a rule group asks for (checked with 7.0.10), so when the export holds
@@ -245,25 +244,37 @@ func SuricataDatasets(vals []ExportValue, sidBase int) ([]SuricataFile, []Unrepr
 		header := fmt.Sprintf("http any any -> any %d", u.port)
 		body := fmt.Sprintf("flow:established,to_server; http.uri.raw; content:\"/\"; startswith; http.host; to_lowercase; content:%s; bsize:%d; http.uri; content:%s; bsize:%d;",
 			suricataContent(u.host), len(u.host), suricataContent(u.uri), len(u.uri))
-		authority := u.host + "/"
-		if u.port != 80 {
-			authority = fmt.Sprintf("%s:%d/", u.host, u.port)
+		// The target names port 80 either way: "http://host/x" or,
+		// as some clients write it, "http://host:80/x" (Zeek's
+		// HTTP::build_url and the matcher drop the default port from
+		// both); one rule for each spelling.
+		authorities := []string{fmt.Sprintf("%s:%d/", u.host, u.port)}
+		if u.port == 80 {
+			authorities = []string{u.host + "/", u.host + ":80/"}
 		}
 		proxyHeader := "http any any -> any any"
-		proxyBody := fmt.Sprintf("flow:established,to_server; http.uri.raw; content:\"http://\"; nocase; startswith; content:%s; nocase; distance:0; within:%d; http.uri; content:%s; bsize:%d;",
-			suricataContent(authority), len(authority), suricataContent(u.uri), len(u.uri))
+		var proxyBodies []string
+		for _, authority := range authorities {
+			proxyBodies = append(proxyBodies, fmt.Sprintf("flow:established,to_server; http.uri.raw; content:\"http://\"; nocase; startswith; content:%s; nocase; distance:0; within:%d; http.uri; content:%s; bsize:%d;",
+				suricataContent(authority), len(authority), suricataContent(u.uri), len(u.uri)))
+		}
+		rulesPerChunk := 1 + len(proxyBodies)
 		// The ids go into as few rules as the line length allows, each
 		// rule naming a share of them, so that every indicator stays
 		// named in the msg of an alert.
-		base := max(len(suricataRuleLine(header, "URL of ", body, sid+2*len(u.ids))),
-			len(suricataRuleLine(proxyHeader, "URL of ", proxyBody, sid+2*len(u.ids))))
+		base := len(suricataRuleLine(header, "URL of ", body, sid+rulesPerChunk*len(u.ids)))
+		for _, proxyBody := range proxyBodies {
+			base = max(base, len(suricataRuleLine(proxyHeader, "URL of ", proxyBody, sid+rulesPerChunk*len(u.ids))))
+		}
 		room := suricataMaxRule - base
 		var chunk []string
 		n := 0
 		flush := func() {
 			if len(chunk) > 0 {
 				rule(header, "URL of "+strings.Join(chunk, ", "), body)
-				rule(proxyHeader, "URL of "+strings.Join(chunk, ", "), proxyBody)
+				for _, proxyBody := range proxyBodies {
+					rule(proxyHeader, "URL of "+strings.Join(chunk, ", "), proxyBody)
+				}
 				chunk, n = nil, 0
 			}
 		}

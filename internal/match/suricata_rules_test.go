@@ -68,7 +68,7 @@ func TestSuricataHostileIDs(t *testing.T) {
 }
 
 // checkHostileID exports a URL, a domain and a range of an indicator
-// whose id is id, and wants six rules that parse, the URL's msg reading
+// whose id is id, and wants eight rules that parse, the URL's msg reading
 // want.
 func checkHostileID(t *testing.T, id, want string) {
 	ind := &Indicator{ID: id, Name: id}
@@ -89,9 +89,10 @@ func checkHostileID(t *testing.T, id, want string) {
 			urls = append(urls, strings.TrimPrefix(msg, "Parley: URL of "))
 		}
 	}
-	// a URL has two rules: a request in origin-form, one in absolute form
-	if len(lines) != 7 || len(urls) != 2 || urls[0] != want || urls[1] != want {
-		t.Errorf("%d rules, URL rules naming %q, want 7 rules and two naming %q:\n%s", len(lines), urls, want, strings.Join(lines, "\n"))
+	// a port-80 URL has three rules: a request in origin-form, one in
+	// absolute form without the port, one with ":80"
+	if len(lines) != 8 || len(urls) != 3 || urls[0] != want || urls[1] != want || urls[2] != want {
+		t.Errorf("%d rules, URL rules naming %q, want 8 rules and three naming %q:\n%s", len(lines), urls, want, strings.Join(lines, "\n"))
 	}
 }
 
@@ -138,15 +139,16 @@ func TestSuricataRuleLength(t *testing.T) {
 				named[id]++
 			}
 		}
-		// once in a rule for requests in origin-form, once in one for
-		// absolute form: a request raises the rules of one form only
+		// once in a rule for requests in origin-form, once in each of
+		// the two for absolute form (port 80 with and without ":80"): a
+		// request raises the rules of one form only
 		for _, v := range vals {
-			if named[v.Ind.ID] != 2 {
-				t.Errorf("%s is named in %d rules, want 2", v.Ind.ID, named[v.Ind.ID])
+			if named[v.Ind.ID] != 3 {
+				t.Errorf("%s is named in %d rules, want 3", v.Ind.ID, named[v.Ind.ID])
 			}
 		}
 		// Suricata logs at most packet-alert-max (15) alerts a packet.
-		if len(lines) > 10 {
+		if len(lines) > 15 {
 			t.Errorf("%d rules for one URL", len(lines))
 		}
 	})
@@ -194,8 +196,8 @@ func TestSuricataRuleLength(t *testing.T) {
 		checkSuricataExport(t, files)
 		lines := suricataRuleLines(files)
 		checkLengths(t, lines)
-		if len(lines) != 2 || !strings.Contains(lines[0], "indicator--fits") || !strings.Contains(lines[1], "indicator--fits") {
-			t.Errorf("want the two rules of the URL that fits:\n%s", strings.Join(lines, "\n"))
+		if len(lines) != 3 || !strings.Contains(lines[0], "indicator--fits") || !strings.Contains(lines[1], "indicator--fits") || !strings.Contains(lines[2], "indicator--fits") {
+			t.Errorf("want the three rules of the port-80 URL that fits:\n%s", strings.Join(lines, "\n"))
 		}
 		b, _ := json.Marshal(bad)
 		if len(bad) != 1 || bad[0].ID != "indicator--long" || !strings.Contains(bad[0].Reason, "over the 8000 of a rule line") {
