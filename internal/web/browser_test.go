@@ -67,6 +67,7 @@ func uiServerWrapped(t *testing.T, f *fixture, l *v2Log, wrap func(http.Handler)
 		},
 		API:      api,
 		AsMember: f.n.AsMember,
+		Now:      f.now,
 	})
 	if err != nil {
 		t.Fatal(err)
