@@ -270,9 +270,9 @@ type view struct {
 	// page's links.
 	ViewTag    string
 	ViewWindow int64
-	Assets  map[string]asset
-	Path    string
-	Data    any
+	Assets     map[string]asset
+	Path       string
+	Data       any
 }
 
 var funcs = template.FuncMap{
