@@ -54,7 +54,9 @@ const noBindingMsg = "Logging in needs JavaScript (with WebCrypto and localStora
 // its SHA-256, as the tokens table keeps it), and a lookup finds the hash
 // of what a client sends, never compares its bytes with a live id's (no
 // timing to learn an id from). A session ends at logout, SessionTTL
-// after login, after IdleTimeout without a request, or at the first
+// after login, after IdleTimeout without a request that proves its
+// binding (or a post with its CSRF token: the cookie alone keeps nothing
+// alive, see [sessions.get]), or at the first
 // request after its API token stops authenticating (rotated, revoked,
 // member removed: the token's hash no longer names the member), whichever
 // comes first; all of it is checked on the server at every request,
@@ -83,11 +85,16 @@ const noBindingMsg = "Logging in needs JavaScript (with WebCrypto and localStora
 // also the secret. Without it nothing is done and the analyst is told
 // why (notBoundMsg). Each page's script checks on load that the session
 // is bound to this tab's secret (GET /ui/binding) and otherwise replaces
-// the page with that notice and a log-out button. A login without the
+// the page: it drops the session's cookie from the browser (a logout
+// without the CSRF token, [Handler.dropCookie]) and sends the analyst to
+// the login page, which says why. A view proof lasts 5 to 10 minutes
+// ([viewWindow]), and is taken only on a navigation from the node's own
+// pages or the analyst ([viewFrom]): a page that planted a session can't
+// send the analyst to pages of it that it proved. A login without the
 // script (JavaScript off) opens no session: it could read nothing. A
 // session without a binding (from before the upgrade) reads nothing.
-// Logging out needs no binding: it ends whatever session the browser
-// holds, which is the way out of a planted one.
+// Logging out ends the session only with its CSRF token, which only its
+// proved pages hold.
 type sessions struct {
 	d  Deps
 	st store.UISessions
