@@ -141,6 +141,13 @@ type Config struct {
 	ReadHeaderTimeout Duration `json:"read_header_timeout,omitempty"`
 	// IdleTimeout closes idle keep-alive connections. Default 2m.
 	IdleTimeout Duration `json:"idle_timeout,omitempty"`
+	// UISessionTTL is how long a web UI session lasts after its login,
+	// however it is used. Default 8h; at least 1m.
+	UISessionTTL Duration `json:"ui_session_ttl,omitempty"`
+	// UIIdleTimeout ends a web UI session that made no request proving
+	// its browser binding for that long (the session cookie alone keeps
+	// nothing alive). Default 1h; at least 1m.
+	UIIdleTimeout Duration `json:"ui_idle_timeout,omitempty"`
 	// ShutdownTimeout is how long a graceful shutdown waits for requests
 	// in flight before closing connections. Default 10s.
 	ShutdownTimeout Duration `json:"shutdown_timeout,omitempty"`
@@ -480,6 +487,10 @@ var durationFloors = map[string]time.Duration{
 	"feed_check_interval":  10 * time.Millisecond,
 	"peer_interval":        10 * time.Millisecond,
 	"refresh_interval":     10 * time.Millisecond,
+	// A web UI session shorter than a minute ends while its analyst
+	// reads a page ("8m" for "8h" is still taken: it works).
+	"ui_session_ttl":  time.Minute,
+	"ui_idle_timeout": time.Minute,
 }
 
 // checkSigns refuses a negative number in c, a [Config] or a

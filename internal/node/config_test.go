@@ -43,6 +43,9 @@ func TestLoadConfigRefusesUnknownFields(t *testing.T) {
 		{"lease below its floor", `{"origin": "x", "integrator_lease_ttl": "10ms"}`, `field "integrator_lease_ttl": 10ms is less than 1s`},
 		{"lag below its floor", `{"origin": "x", "ready_max_lag": "100ms"}`, `field "ready_max_lag": 100ms is less than 1s`},
 		{"interval below its floor", `{"origin": "x", "peer_interval": "1ms"}`, `field "peer_interval": 1ms is less than 10ms`},
+		{"UI idle timeout below its floor", `{"origin": "x", "ui_idle_timeout": "30s"}`, `field "ui_idle_timeout": 30s is less than 1m0s`},
+		{"UI session in nanoseconds", `{"origin": "x", "ui_session_ttl": "8ns"}`, `field "ui_session_ttl": 8ns is less than 1m0s`},
+		{"negative UI session", `{"origin": "x", "ui_session_ttl": "-8h"}`, `field "ui_session_ttl": -8h0m0s is negative`},
 		{"private interval below its floor", `{"origin": "x", "private": {"refresh_interval": "1us"}}`, `in "private": field "refresh_interval": 1µs is less than 10ms`},
 		// A value of the wrong type says what the field holds, not Go's
 		// names for it ("Go struct field .Config.listen of type string",

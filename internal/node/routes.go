@@ -189,7 +189,10 @@ func (n *Node) webRoutes(logger *slog.Logger, mux *http.ServeMux) []Route {
 		// HTTP, but the browser speaks HTTPS: its session cookie must
 		// never be sent in clear.
 		SecureCookies: strings.HasPrefix(strings.ToLower(n.cfg.PublicURL), "https://"),
-		NoteMember:    noteMember,
+		// Zero (the field left out) is the UI's default.
+		SessionTTL:  time.Duration(n.cfg.UISessionTTL),
+		IdleTimeout: time.Duration(n.cfg.UIIdleTimeout),
+		NoteMember:  noteMember,
 	})
 	if err != nil {
 		// Only a store without the UI's queries gets here.

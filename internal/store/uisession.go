@@ -55,6 +55,14 @@ type UISessions interface {
 	// that is not live is deleted; it, like a key that names none, is
 	// ErrNotFound.
 	TouchUISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (UISession, error)
+	// UISession returns the session with key if it is live at now
+	// (Expires after now, LastSeen after idleBefore), as stored, and
+	// writes nothing: a request that has not yet shown it is the
+	// session's (the web UI's binding) must not keep it alive, which
+	// TouchUISession then does. A session that is not live, like a key
+	// that names none, is ErrNotFound (and left for TouchUISession or the
+	// next opening to delete).
+	UISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (UISession, error)
 	// CloseUISession deletes the session with key (a logout, or a
 	// session whose token no longer authenticates). A key that names no
 	// session is no error.

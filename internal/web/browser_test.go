@@ -67,6 +67,7 @@ func uiServerWrapped(t *testing.T, f *fixture, l *v2Log, wrap func(http.Handler)
 		},
 		API:      api,
 		AsMember: f.n.AsMember,
+		Now:      f.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +327,9 @@ func TestBrowser(t *testing.T) {
 					t.Error("a script from an object field ran")
 				}
 			}
-			status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/ui/logout", {method: "POST"}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+			// (A logout without it only drops the cookie: session.js's way
+			// out of a planted session, TestBrowserSessionPlantedFromAnotherPort.)
+			status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/ui/objects/`+f.report+`/opinion", {method: "POST"}).then(r => r.status)`, chromedp.EvalAwaitPromise))
 			if err != nil || status != http.StatusForbidden {
 				t.Errorf("POST without csrf from the page: %d %v", status, err)
 			}

@@ -165,25 +165,36 @@ func TestSessionCookieSentToAnotherPort(t *testing.T) {
 	if proving == 0 {
 		t.Error("no request got the proving page")
 	}
-	// The proving page's logout token is good for logging out only:
-	// not for an opinion's form, nor for a post through /ui/api/.
+	// Logging out ends a session only with its CSRF token, which the
+	// cookie's holder never sees: with the cookie and whatever the proving
+	// page holds (each of its attributes as the token), and claiming to
+	// come from the node's own page (Sec-Fetch-Site, which only a browser
+	// sets honestly), a logout ends nothing; the answer at most drops the
+	// cookie from the sender's own jar.
 	_, page := do(request{http.MethodGet, "/ui/"}, stolen)
-	m := regexp.MustCompile(`data-logout="([^"]+)"`).FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("the proving page has no logout token:\n%s", page)
+	tokens := []string{""}
+	for _, m := range regexp.MustCompile(`data-[a-z]+="([^"]*)"`).FindAllStringSubmatch(page, -1) {
+		tokens = append(tokens, m[1])
 	}
-	for _, p := range []string{"/ui/objects/" + f.secretID + "/opinion", "/ui/api/collections/" + f.private + "/objects/"} {
-		req, _ := http.NewRequest(http.MethodPost, f.URL+p, strings.NewReader(`{"objects":[]}`))
-		req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
-		req.Header.Set("X-CSRF-Token", m[1])
-		req.AddCookie(&http.Cookie{Name: "parley_session", Value: stolen})
-		resp, err := http.DefaultTransport.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden {
-			t.Errorf("POST %s with the proving page's logout token: %s", p, resp.Status)
+	if len(tokens) < 3 {
+		t.Fatalf("the proving page has no data attributes to try:\n%s", page)
+	}
+	for _, tok := range tokens {
+		for _, site := range []string{"", "same-origin", "same-site"} {
+			req, _ := http.NewRequest(http.MethodPost, f.URL+"/ui/logout", strings.NewReader(url.Values{"csrf": {tok}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if site != "" {
+				req.Header.Set("Sec-Fetch-Site", site)
+			}
+			req.AddCookie(&http.Cookie{Name: "parley_session", Value: stolen})
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp, _ := victim.get(t, "/ui/"); resp.StatusCode != http.StatusOK {
+				t.Fatalf("a logout with the stolen cookie, token %q and Sec-Fetch-Site %q ended the analyst's session", tok, site)
+			}
 		}
 	}
 	// The session lives on (nothing the other port sent ended it), and

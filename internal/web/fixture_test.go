@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +52,29 @@ type fixture struct {
 	// pages, when set, wraps the UI's page handler (a node that serves
 	// altered pages).
 	pages func(http.Handler) http.Handler
+	// now, if set, is the UI's clock in uiServer (see testClock).
+	now func() time.Time
+}
+
+// testClock is a clock a test moves on: the time it was made, plus what
+// the test added.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newTestClock() *testClock { return &testClock{t: time.Now()} }
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 // newFixture starts a node on a loopback port with two members: both
@@ -274,7 +298,7 @@ func (c *client) get(t testing.TB, path string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-var proveRE = regexp.MustCompile(`id="view-pending"[^>]* data-tag="([^"]*)" data-target="([^"]*)"`)
+var proveRE = regexp.MustCompile(`id="view-pending"[^>]* data-tag="([^"]*)" data-target="([^"]*)" data-window="([0-9]+)"`)
 
 // navigate gets path as a browser's navigation does, with the session
 // cookie and no binding header, and returns the proving page's answer,
@@ -305,16 +329,17 @@ func (c *client) proved(t testing.TB, path string) string {
 	if m == nil {
 		t.Fatalf("%s: no proving page:\n%s", path, body)
 	}
-	return withView(html.UnescapeString(m[2]), viewProofOf(testBinding, html.UnescapeString(m[1]), html.UnescapeString(m[2])))
+	return withView(html.UnescapeString(m[2]), viewProofOf(testBinding, html.UnescapeString(m[1]), m[3], html.UnescapeString(m[2])))
 }
 
 // viewProofOf is session.js's view proof of target, for the tab whose
-// secret is secret, in the session tagged tag.
-func viewProofOf(secret, tag, target string) string {
+// secret is secret, in the session tagged tag, in the node's view window
+// w.
+func viewProofOf(secret, tag, w, target string) string {
 	key := sha256.Sum256([]byte(secret))
 	m := hmac.New(sha256.New, key[:])
-	m.Write([]byte("parley view\n" + tag + "\n" + target))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	m.Write([]byte("parley view\n" + tag + "\n" + w + "\n" + target))
+	return w + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func withView(target, proof string) string {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-exchange/parley/stix"
@@ -331,6 +332,9 @@ func TestBrowserLayout(t *testing.T) {
 		{"object-no-receipt", "/ui/objects/" + f.pdqID, verified},
 		{"not-found", "/ui/no/such/page", chromedp.WaitVisible(chromedp.CSS(`h1`))},
 		{"object-not-found", "/ui/objects/indicator--00000000-0000-4000-8000-000000000000", chromedp.WaitVisible(chromedp.CSS(`h1`))},
+		// The login page that session.js sends the analyst to once it
+		// has dropped a session that was not this tab's.
+		{"login-foreign", "/ui/login?foreign=1&next=%2Fui%2F", chromedp.WaitVisible(chromedp.CSS(`.login .error`))},
 	}
 	for _, width := range []int{390, 1280, 1920} {
 		t.Run(fmt.Sprint(width), func(t *testing.T) {
@@ -375,6 +379,10 @@ func TestBrowserLayout(t *testing.T) {
 				}
 				look(p.name)
 			}
+			// The proving page, which a navigation without its view proof
+			// gets and whose script goes on at once: as it stays where the
+			// script doesn't run (JavaScript off for this site).
+			provingPage(t, bctx, base+"/ui/members?q=a+long+query+"+strings.Repeat("x", 120), func() { look("prove") })
 
 			// What the browser's check established, object by object.
 			checks := func(id string) verification {
@@ -505,4 +513,31 @@ func TestBrowserLayout(t *testing.T) {
 			}
 		})
 	}
+}
+
+// provingPage opens rawURL, a page without its view proof, with scripts
+// off, so that the proving page stays, calls look, and turns scripts on
+// again.
+func provingPage(t *testing.T, ctx context.Context, rawURL string, look func()) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false})
+	if err := chromedp.Do(ctx, chromedp.Navigate(rawURL), chromedp.WaitVisible(chromedp.CSS(`#view-pending`))); err != nil {
+		t.Fatalf("the proving page: %v", err)
+	}
+	// What it says is in view, not under the fold or cut off.
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const r = document.getElementById("view-pending").getBoundingClientRect();
+		const h = document.querySelector("main h1").getBoundingClientRect();
+		return (h.top >= 0 && r.bottom <= innerHeight && r.right <= innerWidth && r.left >= 0) + " " + document.querySelector("main h1").textContent;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "true Opening this page…" {
+		t.Errorf("the proving page's heading and notice are not in view: %s", got)
+	}
+	look()
 }

@@ -6,14 +6,18 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -89,7 +93,8 @@ func TestBrowserSessionPlantedFromAnotherPort(t *testing.T) {
 	chromium(t)
 	f := newFixture(t)
 	var lookups lookupLog
-	f.pages = lookups.wrap
+	var pages whoLog
+	f.pages = func(h http.Handler) http.Handler { return lookups.wrap(pages.wrap(h)) }
 	base := uiServer(t, f, newV2Log(t, f.n))
 	// cert-borovia logs in from its own client, with a binding of its own.
 	attacker := newClient(t, base)
@@ -121,25 +126,55 @@ func TestBrowserSessionPlantedFromAnotherPort(t *testing.T) {
 		}
 		return s
 	}
-	// Any page: the analyst is told, and shown nothing of the session.
+	plant := func() {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(plantingServer(t, sid)), chromedp.WaitVisible(chromedp.CSS("#done"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// dropped waits for the login page that session.js sends the
+	// analyst to once it has dropped a session that is not this tab's.
+	dropped := poll(`location.pathname === "/ui/login" && location.search.includes("foreign=1") && document.body.innerText.includes("` + notStartedHere + `") && document.getElementById("token") !== null`)
+	// Any page: the planted session is dropped from the browser, and the
+	// analyst is sent to the login page, which says why.
 	for _, path := range []string{"/ui/", "/ui/objects/" + f.indicator} {
-		if err := chromedp.Do(ctx, chromedp.Navigate(base+path), poll(`document.body.innerText.includes("`+notStartedHere+`")`)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+path), dropped); err != nil {
 			t.Fatalf("%s in the planted session: %v\n%s", path, err, text())
 		}
+		// The cookie is gone: the next page asks to log in, saying
+		// nothing of a session.
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/members"), poll(`location.pathname === "/ui/login" && !location.search.includes("foreign") && !location.search.includes("ended")`)); err != nil {
+			t.Fatalf("after the planted session was dropped: %v\n%s", err, text())
+		}
+		plant()
+	}
+	// The planting page links the analyst to a page of its session that it
+	// proved itself: the page is never served (the navigation came from
+	// another port), the analyst is sent to the login page.
+	proved := attacker.proved(t, "/ui/objects/"+f.indicator)
+	pages.reset() // cert-borovia's own pages so far were its own client's
+	if err := chromedp.Do(ctx, chromedp.Navigate(plantingLink(t, sid, base+proved)), chromedp.WaitVisible(chromedp.CSS("#go")),
+		chromedp.Click(chromedp.CSS("#go")), dropped); err != nil {
+		t.Fatalf("a link to a page the planting member proved: %v\n%s", err, text())
+	}
+	if pages.servedAs("cert-borovia") {
+		t.Fatal("a page of cert-borovia's session was served to the analyst's browser")
 	}
 	// A look-up, typed as a URL or sent from the search form, is not made.
 	const q = "aurelia-elections-portal.example"
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/search?q="+q), poll(`document.body.innerText.includes("`+notStartedHere+`")`)); err != nil {
+	plant()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/search?q="+q), dropped); err != nil {
 		t.Fatalf("look-up in the planted session: %v\n%s", err, text())
 	}
 	if lookups.served(q, "cert-borovia") {
 		t.Fatal("the analyst's look-up was made in cert-borovia's session")
 	}
 	// A post, as sign.js sends it (with the session's CSRF token, which
-	// the pages of the planted session no longer show but its member
-	// knows, and this origin's secret), is refused, and nothing is stored.
-	if s := text(); strings.Contains(s, "cert-borovia") || strings.Contains(s, attackerCSRF) {
-		t.Errorf("the page of the planted session shows its member or CSRF token:\n%s", s)
+	// the pages of the planted session never show but its member knows,
+	// and this origin's secret), is refused, and nothing is stored.
+	plant()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/login"), chromedp.WaitVisible(chromedp.CSS("#token"))); err != nil {
+		t.Fatal(err)
 	}
 	post := fmt.Sprintf(`(async () => {
 		const csrf = %q;
@@ -160,16 +195,76 @@ func TestBrowserSessionPlantedFromAnotherPort(t *testing.T) {
 	if vs, _, err := f.n.Store().ObjectVersions(context.Background(), []string{f.shared}, "note--6f4c3b0e-8e2a-4f55-9a64-0d6c3c1e2a11", store.Bound{Rows: 1}); err != nil || len(vs) != 0 {
 		t.Errorf("the analyst's post was stored in cert-borovia's session: %v (%v)", vs, err)
 	}
-	// The notice's log-out ends the planted session; the analyst logs in
-	// again and is themself.
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(chromedp.CSS(`#session-notice-logout`)),
-		chromedp.Click(chromedp.CSS(`#session-notice-logout`)), chromedp.WaitVisible(chromedp.CSS(`#token`))); err != nil {
-		t.Fatal(err)
-	}
+	// Logging in with the planted cookie still in the browser: the login
+	// opens a session of its own, under a new id, and the planted cookie
+	// does not survive it; the analyst is themself, and the planting
+	// member's session is not the analyst's.
 	logIn(t, ctx, base, f.aurelia.Token)
 	if who, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".who") || {}).textContent || ""`)); strings.TrimSpace(who) != "cert-aurelia" {
 		t.Errorf("after logging in again: %q", who)
 	}
+	got2, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/ui/objects/x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar := got2.Cookies
+	n := 0
+	for _, c := range jar {
+		if c.Name == "parley_session" {
+			n++
+			if c.Value == sid {
+				t.Error("the planted session's cookie survived the analyst's login")
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d session cookies after the login, want 1", n)
+	}
+	if resp, body := attacker.get(t, "/ui/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `<span class="who">cert-borovia</span>`) {
+		t.Errorf("cert-borovia's own session after the analyst's login: %s", resp.Status)
+	}
+}
+
+// plantingLink is plantingServer's page with a link to href.
+func plantingLink(t *testing.T, sid, href string) string {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><script>document.cookie = "parley_session=%s; path=/ui/";</script><p><a id=go href="%s">the report</a></p>`, sid, html.EscapeString(href))
+	}))
+	t.Cleanup(other.Close)
+	return other.URL
+}
+
+// whoLog records the member name of each page the node served.
+type whoLog struct {
+	mu   sync.Mutex
+	whos []string
+}
+
+func (l *whoLog) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tw := &teeWriter{ResponseWriter: w}
+		next.ServeHTTP(tw, r)
+		if m := whoRE.FindStringSubmatch(tw.buf.String()); m != nil {
+			l.mu.Lock()
+			l.whos = append(l.whos, m[1])
+			l.mu.Unlock()
+		}
+	})
+}
+
+var whoRE = regexp.MustCompile(`<span class="who">([^<]*)</span>`)
+
+func (l *whoLog) reset() {
+	l.mu.Lock()
+	l.whos = nil
+	l.mu.Unlock()
+}
+
+// servedAs reports whether a page was served in a session of member name.
+func (l *whoLog) servedAs(name string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.whos, name)
 }
 
 // TestBrowserBoundSessionFlow: a session logged in through the login page
@@ -215,8 +310,8 @@ func TestBrowserBoundSessionFlow(t *testing.T) {
 
 // TestBrowserUnboundSessionEnded: a session without a binding, as a build
 // from before the binding stored it (or a login without JavaScript), may
-// not look up or post; with JavaScript on, its pages are replaced by the
-// notice, whose log-out ends it.
+// not look up or post; with JavaScript on, the page's script drops it
+// from the browser and sends the analyst to the login page.
 func TestBrowserUnboundSessionEnded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
@@ -248,11 +343,11 @@ func TestBrowserUnboundSessionEnded(t *testing.T) {
 	if lookups.served(q, "cert-aurelia") {
 		t.Error("an unbound session's look-up was made")
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#session-notice-logout`)), chromedp.WaitVisible(chromedp.CSS(`#token`))); err != nil {
+	// The page's script dropped the session from the browser and sent the
+	// analyst to the login page (the poll above): the next page asks to
+	// log in.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/members"), poll(`location.pathname === "/ui/login" && !location.search.includes("foreign") && document.getElementById("token") !== null`)); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := f.n.Store().TouchUISession(context.Background(), sha256.Sum256([]byte(sid)), time.Now(), time.Now().Add(-time.Hour)); err == nil {
-		t.Error("the unbound session lives on after the notice's log-out")
 	}
 }
 

@@ -88,6 +88,14 @@ func TestScreenshots(t *testing.T) {
 			waitAttr(`[data-verification]`, "data-verification", "verified", "failed"),
 			shotOf(t, "indicator-"+w, false),
 		)
+		if err == nil {
+			// The proving page, as it stays with JavaScript off.
+			provingPage(t, bctx, base+"/ui/members", func() {
+				if err := chromedp.Do(bctx, shotOf(t, "prove-"+w, false)); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 		cancel()
 		if err != nil {
 			t.Fatal(err)

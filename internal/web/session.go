@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,7 +54,9 @@ const noBindingMsg = "Logging in needs JavaScript (with WebCrypto and localStora
 // its SHA-256, as the tokens table keeps it), and a lookup finds the hash
 // of what a client sends, never compares its bytes with a live id's (no
 // timing to learn an id from). A session ends at logout, SessionTTL
-// after login, after IdleTimeout without a request, or at the first
+// after login, after IdleTimeout without a request that proves its
+// binding (or a post with its CSRF token: the cookie alone keeps nothing
+// alive, see [sessions.get]), or at the first
 // request after its API token stops authenticating (rotated, revoked,
 // member removed: the token's hash no longer names the member), whichever
 // comes first; all of it is checked on the server at every request,
@@ -82,11 +85,16 @@ const noBindingMsg = "Logging in needs JavaScript (with WebCrypto and localStora
 // also the secret. Without it nothing is done and the analyst is told
 // why (notBoundMsg). Each page's script checks on load that the session
 // is bound to this tab's secret (GET /ui/binding) and otherwise replaces
-// the page with that notice and a log-out button. A login without the
+// the page: it drops the session's cookie from the browser (a logout
+// without the CSRF token, [Handler.dropCookie]) and sends the analyst to
+// the login page, which says why. A view proof lasts 5 to 10 minutes
+// ([viewWindow]), and is taken only on a navigation from the node's own
+// pages or the analyst ([viewFrom]): a page that planted a session can't
+// send the analyst to pages of it that it proved. A login without the
 // script (JavaScript off) opens no session: it could read nothing. A
 // session without a binding (from before the upgrade) reads nothing.
-// Logging out needs no binding: it ends whatever session the browser
-// holds, which is the way out of a planted one.
+// Logging out ends the session only with its CSRF token, which only its
+// proved pages hold.
 type sessions struct {
 	d  Deps
 	st store.UISessions
@@ -101,8 +109,13 @@ type session struct {
 	csrf  string
 	// binding is the SHA-256 of the tab's secret; zero when unbound.
 	binding [32]byte
-	// proved says this request proved the binding (proveBinding).
-	proved bool
+	// proved says this request proved the binding (proveBinding), and
+	// elsewhere that its view proof was good but its navigation came
+	// from another origin (viewFrom).
+	proved, elsewhere bool
+	// seen is when the session's last request that proved its binding
+	// was, as stored, and expires when it ends whatever its use.
+	seen, expires time.Time
 }
 
 // bound reports whether the session was started with a binding.
@@ -166,22 +179,48 @@ func withoutView(q string) string {
 }
 
 // viewProof is the proof of the binding that a GET of target carries in
-// viewParam: the HMAC-SHA256, keyed by the binding (the SHA-256 of the
-// tab's secret), of "parley view", the session's viewTag and target,
-// base64url. Only a script of the node's origin can compute it (from the
-// secret in localStorage); it is good for that one URL in that one
-// session, and the secret is never in a URL.
-func viewProof(binding [32]byte, tag, target string) string {
+// viewParam: the window w (see viewWindowOf), a dot, and the HMAC-SHA256,
+// keyed by the binding (the SHA-256 of the tab's secret), of
+// "parley view", the session's viewTag, w and target, base64url. Only a
+// script of the node's origin can compute it (from the secret in
+// localStorage); it is good for that one URL in that one session, for
+// viewWindow to twice that (see viewFresh), and the secret is never in a
+// URL.
+func viewProof(binding [32]byte, tag string, w int64, target string) string {
 	m := hmac.New(sha256.New, binding[:])
-	m.Write([]byte("parley view\n" + tag + "\n" + target))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	m.Write([]byte("parley view\n" + tag + "\n" + strconv.FormatInt(w, 10) + "\n" + target))
+	return strconv.FormatInt(w, 10) + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// proveBinding reports whether r proves the binding of s: the secret in
-// bindingHeader (the scripts' calls), or, on a GET, the viewProof of its
-// URL in viewParam (a navigation, which can carry no header). It notes
-// the answer in s (see bindingProved).
-func proveBinding(r *http.Request, s *session) bool {
+// viewWindow is how long a view proof's window lasts: a proof is made for
+// the window the node's clock is in (the pages give it to their script,
+// so that the browser's clock doesn't matter) and taken in that window
+// and the next, so that a URL with its proof (copied into a chat, a
+// proxy's log, the history of a shared machine) reads its page for at
+// most twice this, for whoever also holds the session cookie. Afterwards
+// the URL goes by the proving page, whose script proves it again in the
+// tab that holds the secret: links, back, forward, reload and bookmarks
+// go on working there (one more round trip), and nowhere else.
+const viewWindow = 5 * time.Minute
+
+// viewWindowOf is the number of the view proofs' window at t.
+func viewWindowOf(t time.Time) int64 { return t.Unix() / int64(viewWindow/time.Second) }
+
+// viewFresh reports whether a proof of window w is taken at now: of now's
+// window or the one before.
+func viewFresh(w int64, now time.Time) bool {
+	cur := viewWindowOf(now)
+	return w == cur || w == cur-1
+}
+
+// proveBinding reports whether r, at now, proves the binding of s: the
+// secret in bindingHeader (the scripts' calls), or, on a GET, a fresh
+// viewProof of its URL in viewParam (a navigation, which can carry no
+// header) that came from the node's own pages, the browser's own address
+// bar or bookmarks, or no browser (see viewFrom). It notes the answer in
+// s (see bindingProved), and in s.elsewhere a good proof refused only for
+// where its navigation came from.
+func proveBinding(r *http.Request, s *session, now time.Time) bool {
 	if s.provesBinding(r.Header.Get(bindingHeader)) {
 		s.proved = true
 		return true
@@ -189,12 +228,39 @@ func proveBinding(r *http.Request, s *session) bool {
 	if !s.bound() || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		return false
 	}
-	want := viewProof(s.binding, viewTag(s), viewTarget(r))
+	target := viewTarget(r)
 	for _, v := range r.URL.Query()[viewParam] {
-		if hmac.Equal([]byte(v), []byte(want)) {
+		ws, _, ok := strings.Cut(v, ".")
+		w, err := strconv.ParseInt(ws, 10, 64)
+		if !ok || err != nil || !viewFresh(w, now) {
+			continue
+		}
+		if hmac.Equal([]byte(v), []byte(viewProof(s.binding, viewTag(s), w, target))) {
+			if !viewFrom(r) {
+				s.elsewhere = true
+				return false
+			}
 			s.proved = true
 			return true
 		}
+	}
+	return false
+}
+
+// viewFrom reports whether a navigation with a view proof may be served
+// on it: the browser says (Sec-Fetch-Site) it came from the node's own
+// pages (same-origin) or from the analyst (none: the address bar, a
+// bookmark), or says nothing (no browser, or one too old to say). A
+// navigation that a page on another port of this host (same-site) or
+// another site (cross-site) started gets the proving page, whose script
+// proves it again in the tab, if the tab holds the secret: so that a
+// page that planted its member's session cookie in the analyst's
+// browser can't send the analyst to pages of that session that it
+// proved itself (see [sessions]).
+func viewFrom(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return true
 	}
 	return false
 }
@@ -242,19 +308,38 @@ func (ss *sessions) open(ctx context.Context, m store.Member, token string, bind
 	return s, id, nil
 }
 
-// get returns the live session with the given id, refreshing its idle
-// time, or nil when there is none. Its member is only the id: the
-// caller checks the token and reads the member.
-func (ss *sessions) get(ctx context.Context, id string) (*session, error) {
-	now := ss.d.Now()
-	us, err := ss.st.TouchUISession(ctx, sessionKeyOf(id), now, now.Add(-ss.d.IdleTimeout))
+// get returns the live session with the given id at now, or nil when
+// there is none, without refreshing its idle time: a request that has
+// only the cookie (which a server on another port of the host is sent
+// too) must not keep the session alive; [sessions.touch] refreshes it
+// once the request has proved the binding. Its member is only the id:
+// the caller checks the token and reads the member.
+func (ss *sessions) get(ctx context.Context, id string, now time.Time) (*session, error) {
+	us, err := ss.st.UISession(ctx, sessionKeyOf(id), now, now.Add(-ss.d.IdleTimeout))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &session{key: us.Key, member: store.Member{ID: us.Member}, token: us.Token, csrf: us.CSRF, binding: us.Binding}, nil
+	return &session{key: us.Key, member: store.Member{ID: us.Member}, token: us.Token, csrf: us.CSRF, binding: us.Binding,
+		seen: us.LastSeen, expires: us.Expires}, nil
+}
+
+// touch refreshes the idle time of s, whose request at now proved its
+// binding (or, a post, carried its CSRF token, which only its proved
+// pages hold). It writes only when the store would
+// ([store.UISession.ReadOnlyAt]); false when the session ended meanwhile.
+func (ss *sessions) touch(ctx context.Context, s *session, now time.Time) (bool, error) {
+	idleBefore := now.Add(-ss.d.IdleTimeout)
+	if (store.UISession{LastSeen: s.seen, Expires: s.expires}).ReadOnlyAt(now, idleBefore) {
+		return true, nil
+	}
+	_, err := ss.st.TouchUISession(ctx, s.key, now, idleBefore)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (ss *sessions) close(ctx context.Context, key [32]byte) error {
@@ -301,10 +386,11 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 			h.fail(w, r, http.StatusForbidden, "Your browser sent more than one Parley session cookie: a page on another port or domain of this host set one, to put you in another member's session. None is used. Clear this site's cookies in your browser, then log in again.", nil)
 			return
 		}
+		now := h.d.Now()
 		c, err := r.Cookie(sessionCookie)
 		stale := err == nil // a session cookie, but is it a session's?
 		if stale {
-			if s, err = h.sessions.get(r.Context(), c.Value); err != nil {
+			if s, err = h.sessions.get(r.Context(), c.Value, now); err != nil {
 				h.fail(w, r, http.StatusInternalServerError, "", err)
 				return
 			}
@@ -354,7 +440,7 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 		if h.d.NoteMember != nil {
 			h.d.NoteMember(r.Context(), s.member.ID)
 		}
-		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !proveBinding(r, s) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !proveBinding(r, s, now) {
 			// The session cookie is no proof of the analyst: cookies
 			// are not kept apart by port, so a server on another port
 			// of this host is sent it with any request the analyst's
@@ -371,19 +457,35 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 				got = r.PostFormValue(csrfField)
 			}
-			// Logging out also takes the proving page's logout token:
-			// the notice of a planted session there, which holds no
-			// CSRF token, logs out with it.
-			if r.URL.Path == "/ui/logout" && subtle.ConstantTimeCompare([]byte(got), []byte(logoutToken(s))) == 1 {
-				got = s.csrf
-			}
 			// Refused before the session is in the request's context:
 			// the error page holds neither its member nor its CSRF
 			// token (a server on another port has the cookie).
 			if subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
+				if r.URL.Path == "/ui/logout" {
+					// Ending a session takes its CSRF token, which
+					// only its proved pages hold: the cookie alone
+					// (a server on another port is sent it) can't end
+					// it. Without the token, logging out only drops
+					// the cookie from this browser: the way out of a
+					// planted session (the notice of session.js), which
+					// ends nothing of its member's.
+					h.dropCookie(w, r)
+					return
+				}
 				h.fail(w, r, http.StatusForbidden, "This form has expired or did not come from this site (missing CSRF token). Reload the page and try again.", nil)
 				return
 			}
+		}
+		// Proved: the binding (a GET) or the CSRF token (anything
+		// else). Only now is the session kept alive.
+		switch ok, err := h.sessions.touch(r.Context(), s, now); {
+		case err != nil:
+			h.fail(w, r, http.StatusInternalServerError, "", err)
+			return
+		case !ok:
+			http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+			h.fail(w, r, http.StatusUnauthorized, "Your session has ended. Log in again.", nil)
+			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
 		next(w, r)
@@ -396,6 +498,36 @@ type loginView struct {
 	// Ended says the login form is shown because the browser's session
 	// ended (it expired, it was logged out, or its token changed).
 	Ended bool
+	// Foreign says the page's script dropped a session that was not
+	// this tab's (session.js, foreign=1).
+	Foreign bool
+	// TTL and Idle are the sessions' lifetimes, as the page says them.
+	TTL, Idle string
+}
+
+// spell says d as the login page does: "8 hours", "an hour", "30
+// minutes".
+func spell(d time.Duration) string {
+	n, unit := int64(0), ""
+	switch {
+	case d%time.Hour == 0:
+		n, unit = int64(d/time.Hour), "hour"
+	case d%time.Minute == 0:
+		n, unit = int64(d/time.Minute), "minute"
+	default:
+		return d.String()
+	}
+	if n == 1 {
+		return "an " + unit
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
+}
+
+// loginView returns the login page's data, the sessions' lifetimes
+// filled in.
+func (h *Handler) loginView(v loginView) loginView {
+	v.TTL, v.Idle = spell(h.d.SessionTTL), spell(h.d.IdleTimeout)
+	return v
 }
 
 // safeNext keeps a post-login destination only if it is a path of the
@@ -415,7 +547,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, h.cookie(r, loginCookie, tok, 3600))
 	r = r.WithContext(context.WithValue(r.Context(), loginKey{}, tok))
-	h.render(w, r, http.StatusOK, "login", "Log in", loginView{Next: safeNext(r.URL.Query().Get("next")), Ended: r.URL.Query().Get("ended") != ""})
+	h.render(w, r, http.StatusOK, "login", "Log in", h.loginView(loginView{Next: safeNext(r.URL.Query().Get("next")), Ended: r.URL.Query().Get("ended") != "", Foreign: r.URL.Query().Get("foreign") != ""}))
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
@@ -473,12 +605,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), loginKey{}, c.Value))
-		h.render(w, r, http.StatusUnauthorized, "login", "Log in", loginView{Next: safeNext(r.PostFormValue("next")), Error: "That token is not valid on this node."})
+		h.render(w, r, http.StatusUnauthorized, "login", "Log in", h.loginView(loginView{Next: safeNext(r.PostFormValue("next")), Error: "That token is not valid on this node."}))
 		return
 	}
 	if binding == [32]byte{} {
 		r = r.WithContext(context.WithValue(r.Context(), loginKey{}, c.Value))
-		h.render(w, r, http.StatusBadRequest, "login", "Log in", loginView{Next: safeNext(r.PostFormValue("next")), Error: noBindingMsg})
+		h.render(w, r, http.StatusBadRequest, "login", "Log in", h.loginView(loginView{Next: safeNext(r.PostFormValue("next")), Error: noBindingMsg}))
 		return
 	}
 	_, id, err := h.sessions.open(r.Context(), m, token, binding)
@@ -533,26 +665,37 @@ func (h *Handler) proveView(w http.ResponseWriter, r *http.Request, s *session) 
 		h.fail(w, r, http.StatusForbidden, notBoundMsg, nil)
 		return
 	}
-	h.render(w, r, http.StatusOK, "prove", "Opening this page", proveView{Tag: viewTag(s), Target: viewTarget(r), Logout: logoutToken(s)})
+	h.render(w, r, http.StatusOK, "prove", "Opening this page", proveView{Tag: viewTag(s), Window: viewWindowOf(h.d.Now()), Target: viewTarget(r), Elsewhere: s.elsewhere})
 }
 
 // proveView is the data of the proving page (prove.html).
 type proveView struct {
-	// Tag is the session's viewTag, Target the URL's viewTarget: what
-	// the script's proof covers.
-	Tag, Target string
-	// Logout is the session's logoutToken.
-	Logout string
+	// Tag is the session's viewTag, Window the node's view window now
+	// (viewWindowOf), Target the URL's viewTarget: what the script's
+	// proof covers.
+	Tag    string
+	Window int64
+	Target string
+	// Elsewhere says the URL's proof was good but its navigation came
+	// from another origin (viewFrom): the script's proof, the same, is
+	// then no sign of a proxy that changes URLs.
+	Elsewhere bool
 }
 
-// logoutToken is what the proving page's notice posts to log out, in
-// place of the CSRF token, which the proving page doesn't hold (whoever
-// has the cookie gets that page): the SHA-256 of "parley logout" and the
-// CSRF token, base64url, which tells nothing of the CSRF token and is good
-// for logging out only. A page of another origin can't read it.
-func logoutToken(s *session) string {
-	sum := sha256.Sum256([]byte("parley logout\n" + s.csrf))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+// dropCookie answers a logout without the session's CSRF token: it
+// drops the session cookie from this browser and sends it to the login
+// page, and ends no session. Only a request that the browser says came
+// from the node's own pages (Sec-Fetch-Site: same-origin: session.js
+// dropping a session that is not the tab's) is answered so; any other is
+// refused, as any form without its CSRF token is, so that no other page
+// can log the analyst out of this browser by a form.
+func (h *Handler) dropCookie(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Sec-Fetch-Site") != "same-origin" {
+		h.fail(w, r, http.StatusForbidden, "This form has expired or did not come from this site (missing CSRF token). Reload the page and try again.", nil)
+		return
+	}
+	http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }
 
 // bindingCheck answers GET /ui/binding, which each page's script calls

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,18 +71,18 @@ func TestSessionsKeepNoSessionID(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d rows in the session table, want 1", n)
 	}
-	if got, err := ss.get(ctx, id); err != nil || got == nil || got.member.ID != "identity--x" {
+	if got, err := ss.get(ctx, id, time.Now()); err != nil || got == nil || got.member.ID != "identity--x" {
 		t.Fatalf("get(id) = %+v, %v", got, err)
 	}
 	if id[len(id)-1] != 'A' {
-		if got, _ := ss.get(ctx, id[:len(id)-1]+"A"); got != nil {
+		if got, _ := ss.get(ctx, id[:len(id)-1]+"A", time.Now()); got != nil {
 			t.Fatal("another id finds the session")
 		}
 	}
 	if err := ss.close(ctx, sess.key); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := ss.get(ctx, id); got != nil {
+	if got, _ := ss.get(ctx, id, time.Now()); got != nil {
 		t.Fatal("a closed session is still found")
 	}
 }
@@ -98,7 +99,16 @@ func TestBindingProved(t *testing.T) {
 	other := &session{key: [32]byte{2}, binding: bound.binding} // a later session of the same tab
 	unbound := &session{key: [32]byte{3}}
 	hash := bound.binding
-	view := func(s *session, target string) string { return viewProof(s.binding, viewTag(s), target) }
+	now := time.Unix(1_800_000_000, 0)
+	w := viewWindowOf(now)
+	view := func(s *session, target string) string { return viewProof(s.binding, viewTag(s), w, target) }
+	// A proof of window ww, and one whose window number was changed
+	// after it was made (the HMAC covers it).
+	viewAt := func(ww int64, target string) string { return viewProof(bound.binding, viewTag(bound), ww, target) }
+	rewindowed := func(ww int64, target string) string {
+		_, mac, _ := strings.Cut(view(bound, target), ".")
+		return strconv.FormatInt(ww, 10) + "." + mac
+	}
 	// The old look-up proof: HMAC("parley lookup\n" + q).
 	oldProof := func(q string) string {
 		m := hmac.New(sha256.New, bound.binding[:])
@@ -112,36 +122,63 @@ func TestBindingProved(t *testing.T) {
 		method         string
 		header, target string
 		want           bool
+		// site is the request's Sec-Fetch-Site, elsewhere whether the
+		// proof was good but refused for it.
+		site      string
+		elsewhere bool
 	}{
-		{"the secret", bound, "GET", secret, "/ui/api/log/keys", true},
-		{"the secret on a POST", bound, "POST", secret, "/ui/api/collections/x/objects/", true},
-		{"no secret", bound, "GET", "", "/ui/api/log/keys", false},
-		{"another secret", bound, "GET", "another tab's secret", "/ui/api/log/keys", false},
-		{"the hash for the secret", bound, "GET", string(hash[:]), "/ui/api/log/keys", false},
-		{"unbound, with a secret", unbound, "GET", secret, "/ui/api/log/keys", false},
-		{"unbound, empty secret", unbound, "GET", "", "/ui/api/log/keys", false},
-		{"the URL's view proof", bound, "GET", "", obj + "?view=" + view(bound, obj), true},
-		{"the URL's view proof, HEAD", bound, "HEAD", "", obj + "?view=" + view(bound, obj), true},
-		{"the view proof with a query", bound, "GET", "", "/ui/search?q=evil.example&view=" + view(bound, "/ui/search?q=evil.example"), true},
-		{"the view proof, first", bound, "GET", "", "/ui/search?view=" + view(bound, "/ui/search?q=evil.example") + "&q=evil.example", true},
-		{"the view proof of an empty query", bound, "GET", "", "/ui/search?&view=" + view(bound, "/ui/search"), true},
-		{"the view proof of a download", bound, "GET", "", "/ui/api/log/bundle?object=x&view=" + view(bound, "/ui/api/log/bundle?object=x"), true},
-		{"another URL's view proof", bound, "GET", "", "/ui/search?q=good.example&view=" + view(bound, "/ui/search?q=evil.example"), false},
-		{"another path's view proof", bound, "GET", "", "/ui/collections/x?view=" + view(bound, "/ui/objects/x"), false},
-		{"another session's view proof", bound, "GET", "", obj + "?view=" + view(other, obj), false},
-		{"a view proof on a POST", bound, "POST", "", obj + "/opinion?view=" + view(bound, obj+"/opinion"), false},
-		{"a view proof, unbound", unbound, "GET", "", obj + "?view=" + viewProof([32]byte{}, viewTag(unbound), obj), false},
-		{"a made-up view proof", bound, "GET", "", obj + "?view=" + strings.Repeat("A", 43), false},
-		{"the old look-up proof", bound, "GET", "", "/ui/search?q=evil.example&proof=" + oldProof("evil.example"), false},
-		{"the old empty look-up proof on /ui/api/", bound, "GET", "", "/ui/api/log/keys?proof=" + oldProof(""), false},
+		{"the secret", bound, "GET", secret, "/ui/api/log/keys", true, "", false},
+		{"the secret on a POST", bound, "POST", secret, "/ui/api/collections/x/objects/", true, "", false},
+		{"no secret", bound, "GET", "", "/ui/api/log/keys", false, "", false},
+		{"another secret", bound, "GET", "another tab's secret", "/ui/api/log/keys", false, "", false},
+		{"the hash for the secret", bound, "GET", string(hash[:]), "/ui/api/log/keys", false, "", false},
+		{"unbound, with a secret", unbound, "GET", secret, "/ui/api/log/keys", false, "", false},
+		{"unbound, empty secret", unbound, "GET", "", "/ui/api/log/keys", false, "", false},
+		{"the URL's view proof", bound, "GET", "", obj + "?view=" + view(bound, obj), true, "", false},
+		{"the URL's view proof, HEAD", bound, "HEAD", "", obj + "?view=" + view(bound, obj), true, "", false},
+		{"the view proof with a query", bound, "GET", "", "/ui/search?q=evil.example&view=" + view(bound, "/ui/search?q=evil.example"), true, "", false},
+		{"the view proof, first", bound, "GET", "", "/ui/search?view=" + view(bound, "/ui/search?q=evil.example") + "&q=evil.example", true, "", false},
+		{"the view proof of an empty query", bound, "GET", "", "/ui/search?&view=" + view(bound, "/ui/search"), true, "", false},
+		{"the view proof of a download", bound, "GET", "", "/ui/api/log/bundle?object=x&view=" + view(bound, "/ui/api/log/bundle?object=x"), true, "", false},
+		{"another URL's view proof", bound, "GET", "", "/ui/search?q=good.example&view=" + view(bound, "/ui/search?q=evil.example"), false, "", false},
+		{"another path's view proof", bound, "GET", "", "/ui/collections/x?view=" + view(bound, "/ui/objects/x"), false, "", false},
+		{"another session's view proof", bound, "GET", "", obj + "?view=" + view(other, obj), false, "", false},
+		{"a view proof on a POST", bound, "POST", "", obj + "/opinion?view=" + view(bound, obj+"/opinion"), false, "", false},
+		{"a view proof, unbound", unbound, "GET", "", obj + "?view=" + viewProof([32]byte{}, viewTag(unbound), w, obj), false, "", false},
+		// Proofs expire: of this window or the one before, not older,
+		// not later, and a window is part of what is proved.
+		{"a proof of the window before", bound, "GET", "", obj + "?view=" + viewAt(w-1, obj), true, "", false},
+		{"a proof two windows old", bound, "GET", "", obj + "?view=" + viewAt(w-2, obj), false, "", false},
+		{"a proof of the next window", bound, "GET", "", obj + "?view=" + viewAt(w+1, obj), false, "", false},
+		{"a stale proof given a fresh window", bound, "GET", "", obj + "?view=" + func() string {
+			_, mac, _ := strings.Cut(viewAt(w-2, obj), ".")
+			return strconv.FormatInt(w, 10) + "." + mac
+		}(), false, "", false},
+		{"a proof without its window", bound, "GET", "", obj + "?view=" + strings.SplitN(view(bound, obj), ".", 2)[1], false, "", false},
+		{"a proof with another window", bound, "GET", "", obj + "?view=" + rewindowed(w-1, obj), false, "", false},
+		// Where the navigation came from: the node's own pages, the
+		// analyst (address bar, bookmark) or no browser; not a page of
+		// another port (same-site) or site.
+		{"a proof, same-origin", bound, "GET", "", obj + "?view=" + view(bound, obj), true, "same-origin", false},
+		{"a proof, typed", bound, "GET", "", obj + "?view=" + view(bound, obj), true, "none", false},
+		{"a proof, from another port", bound, "GET", "", obj + "?view=" + view(bound, obj), false, "same-site", true},
+		{"a proof, from another site", bound, "GET", "", obj + "?view=" + view(bound, obj), false, "cross-site", true},
+		{"the secret, from another port", bound, "GET", secret, "/ui/api/log/keys", true, "same-site", false},
+		{"a made-up view proof", bound, "GET", "", obj + "?view=" + strings.Repeat("A", 43), false, "", false},
+		{"a made-up view proof of this window", bound, "GET", "", obj + "?view=" + strconv.FormatInt(w, 10) + "." + strings.Repeat("A", 43), false, "", false},
+		{"the old look-up proof", bound, "GET", "", "/ui/search?q=evil.example&proof=" + oldProof("evil.example"), false, "", false},
+		{"the old empty look-up proof on /ui/api/", bound, "GET", "", "/ui/api/log/keys?proof=" + oldProof(""), false, "", false},
 	} {
 		r := httptest.NewRequest(c.method, c.target, nil)
 		if c.header != "" {
 			r.Header.Set(bindingHeader, c.header)
 		}
+		if c.site != "" {
+			r.Header.Set("Sec-Fetch-Site", c.site)
+		}
 		s := *c.s
-		if got := proveBinding(r, &s); got != c.want || s.proved != c.want || bindingProved(r, &s, "") != c.want {
-			t.Errorf("%s: %v (noted %v), want %v", c.name, got, s.proved, c.want)
+		if got := proveBinding(r, &s, now); got != c.want || s.proved != c.want || bindingProved(r, &s, "") != c.want || s.elsewhere != c.elsewhere {
+			t.Errorf("%s: %v (noted %v, elsewhere %v), want %v (elsewhere %v)", c.name, got, s.proved, s.elsewhere, c.want, c.elsewhere)
 		}
 	}
 }

@@ -265,12 +265,14 @@ type view struct {
 	// Bound says the session was started with a browser binding (see
 	// [sessions]); the page's script checks that it is this tab's.
 	Bound bool
-	// ViewTag is the session's viewTag, for the script's view proofs of
-	// the page's links.
-	ViewTag string
-	Assets  map[string]asset
-	Path    string
-	Data    any
+	// ViewTag is the session's viewTag and ViewWindow the node's view
+	// window now (viewWindowOf), for the script's view proofs of the
+	// page's links.
+	ViewTag    string
+	ViewWindow int64
+	Assets     map[string]asset
+	Path       string
+	Data       any
 }
 
 var funcs = template.FuncMap{
@@ -319,6 +321,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		v.CSRF = s.csrf
 		v.Bound = s.bound()
 		v.ViewTag = viewTag(s)
+		v.ViewWindow = viewWindowOf(h.d.Now())
 		m := s.member
 		v.Member = &m
 	} else if c := loginCSRF(r); c != "" {

@@ -108,6 +108,21 @@ func (s *Store) TouchUISession(ctx context.Context, key [32]byte, now, idleBefor
 	return us, nil
 }
 
+// UISession implements [store.UISessions].
+func (s *Store) UISession(ctx context.Context, key [32]byte, now, idleBefore time.Time) (store.UISession, error) {
+	us, err := scanUISession(s.pool.QueryRow(ctx, `SELECT member, token, csrf, created, last_seen, expires, binding FROM ui_sessions WHERE key = $1`, key[:]), key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.UISession{}, fmt.Errorf("no such UI session: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.UISession{}, fmt.Errorf("couldn't read a UI session: %w", err)
+	}
+	if !us.Expires.After(now) || !us.LastSeen.After(idleBefore) {
+		return store.UISession{}, fmt.Errorf("UI session ended: %w", store.ErrNotFound)
+	}
+	return us, nil
+}
+
 // CloseUISession implements [store.UISessions].
 func (s *Store) CloseUISession(ctx context.Context, key [32]byte) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {

@@ -73,6 +73,24 @@ func testUISessions(t *testing.T, s store.Store) {
 		!got.Created.Equal(want.Created) || !got.LastSeen.Equal(want.LastSeen) || !got.Expires.Equal(want.Expires) {
 		t.Fatalf("touched: %+v\nwant %+v", got, want)
 	}
+	// Reading a session (UISession) writes nothing: LastSeen stays, and a
+	// session only read ends as idle as if it had not been asked for.
+	peek := func(name string, now time.Time) (store.UISession, error) {
+		t.Helper()
+		return s.UISession(ctx, key(name), now, now.Add(-idle))
+	}
+	if got, err := peek("a", t0.Add(10*time.Minute)); err != nil || !got.LastSeen.Equal(t0.Add(time.Minute)) || got.CSRF != a.CSRF || got.Binding != a.Binding {
+		t.Fatalf("read: %+v, %v; want LastSeen %v", got, err, time.Minute)
+	}
+	if _, err := peek("a", t0.Add(time.Minute+idle)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("read at idle after the last touch: %v, want ErrNotFound", err)
+	}
+	if _, err := peek("a", a.Expires); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("read at its expiry: %v, want ErrNotFound", err)
+	}
+	if _, err := peek("no such session", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("read of no session: %v, want ErrNotFound", err)
+	}
 	// Another front end whose clock is behind doesn't move LastSeen back.
 	if got := live("a", t0.Add(30*time.Second)); !got.LastSeen.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("LastSeen went back to %v", got.LastSeen.Sub(t0))

@@ -61,16 +61,20 @@
   // every GET of /ui/api/, proves the binding, so that the session cookie
   // alone (which browsers also send to other ports of this host) reads
   // nothing. A navigation can carry no header: its URL carries
-  // view=HMAC-SHA256(SHA-256(secret), "parley view\n" + tag + "\n" +
-  // target), target its path and query without view (withoutView), tag
-  // the session's (which the node gives the page). The secret is never
-  // in a URL, and a proof is good for one URL in one session.
+  // view=w + "." + HMAC-SHA256(SHA-256(secret), "parley view\n" + tag +
+  // "\n" + w + "\n" + target), target its path and query without view
+  // (withoutView), tag the session's and w the node's view window now
+  // (both of which the node gives the page, so that this browser's clock
+  // doesn't matter). The secret is never in a URL, and a proof is good for
+  // one URL in one session, for the window w and the next (5 to 10
+  // minutes); an older one goes by the proving page, which proves it
+  // again.
   const enc = new TextEncoder();
   async function hmacKey(s) {
     return crypto.subtle.importKey("raw", await sha256(s), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   }
-  async function viewProof(key, tag, target) {
-    return b64url(await crypto.subtle.sign("HMAC", key, enc.encode("parley view\n" + tag + "\n" + target)));
+  async function viewProof(key, tag, w, target) {
+    return w + "." + b64url(await crypto.subtle.sign("HMAC", key, enc.encode("parley view\n" + tag + "\n" + w + "\n" + target)));
   }
   // withoutView is the node's viewTarget: a path and query without its
   // view parameters and empty parts.
@@ -99,9 +103,25 @@
     return "unknown";
   }
 
+  // foreign: the session the browser holds is not this tab's (planted by
+  // a page on another port of this host, or unbound). Its pages must not
+  // be used as the analyst's: drop its cookie from this browser (a log
+  // out without its CSRF token drops the cookie and ends nothing) and go
+  // to the login page, which says why, on to the page asked for.
+  async function foreign(target) {
+    try {
+      const r = await fetch("/ui/logout", { method: "POST", credentials: "same-origin", redirect: "manual" });
+      if (r.type !== "opaqueredirect" && !r.ok) throw new Error("not dropped: " + r.status);
+    } catch (e) {
+      return notice();
+    }
+    let next = target && target.startsWith("/ui/") && !target.startsWith("//") ? target : location.pathname + location.search;
+    next = withoutView(next);
+    location.replace("/ui/login?foreign=1&next=" + encodeURIComponent(next));
+  }
+
   function notice() {
-    const pending = document.getElementById("view-pending");
-    const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || (pending && pending.dataset.logout) || "";
+    const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
     const who = ((document.querySelector(".who") || {}).textContent || "").trim();
     const main = document.createElement("main");
     main.id = "main";
@@ -113,7 +133,8 @@
     p.textContent = "The node has you in " + (who ? "a session of " + who : "a session") + " that was not logged in from this page's origin " +
       "(a page on another port of this host may have put it in your browser, or it was started without JavaScript or before the node's upgrade). " +
       "Nothing you look up or share in it would be yours, so nothing is shown or sent. Log out, then log in again.";
-    // On the proving page, which holds no CSRF token, its logout token.
+    // Without a CSRF token (the proving page holds none) the log-out
+    // drops the cookie from this browser, which is all it needs here.
     const form = document.createElement("form");
     form.method = "post";
     form.action = "/ui/logout";
@@ -144,21 +165,23 @@
   // bound to this tab's secret, go on to the same URL with its proof, in
   // the proving page's place in the history.
   async function prove(el) {
-    const target = el.dataset.target || "", tag = el.dataset.tag || "";
+    const target = el.dataset.target || "", tag = el.dataset.tag || "", w = el.dataset.window || "";
     if (!target.startsWith("/ui/") || target.startsWith("//")) return;
     const s = secret();
-    if (!s) return notice();
+    if (!s) return foreign(target);
     const state = await binding(s);
-    if (state === "not") return notice();
+    if (state === "not") return foreign(target);
     if (state === "ended") return location.reload(); // the node asks to log in
     if (state !== "bound") {
       el.textContent = "The node could not be asked whether this session is this tab's. Reload the page to try again.";
       return;
     }
-    const proof = await viewProof(await hmacKey(s), tag, target);
-    if (new URLSearchParams(location.search).getAll("view").includes(proof)) {
-      // The node refused this very proof: something between the browser
-      // and the node changed the URL. Don't go round again.
+    const proof = await viewProof(await hmacKey(s), tag, w, target);
+    if (!el.dataset.elsewhere && new URLSearchParams(location.search).getAll("view").includes(proof)) {
+      // The node refused this very proof (and not for the navigation's
+      // coming from another origin, which this one from the node's own
+      // page doesn't): something between the browser and the node
+      // changed the URL. Don't go round again.
       el.textContent = "The node did not take this tab's proof for this page's address (a proxy may change it). Log out and log in again; if that doesn't help, tell the node's operator.";
       return;
     }
@@ -173,7 +196,7 @@
   // proving page), so that following one, in this tab or a new one, goes
   // straight to its page. A link the script has not reached yet (or one
   // made later) goes by the proving page.
-  async function proveLinks(s, tag) {
+  async function proveLinks(s, tag, w) {
     const key = await hmacKey(s);
     for (const a of document.querySelectorAll("a[href]")) {
       const href = a.getAttribute("href");
@@ -182,7 +205,7 @@
       try { u = new URL(href, location.href); } catch (e) { continue; }
       if (u.origin !== location.origin || !u.pathname.startsWith("/ui/") || u.pathname.startsWith("/ui/assets/") || u.pathname === "/ui/login") continue;
       const target = withoutView(u.pathname + u.search);
-      a.setAttribute("href", withView(target, await viewProof(key, tag, target)) + u.hash);
+      a.setAttribute("href", withView(target, await viewProof(key, tag, w, target)) + u.hash);
     }
     document.documentElement.dataset.viewLinks = "proved";
   }
@@ -198,12 +221,12 @@
 
   async function check() {
     const s = secret();
-    if (meta.content !== "bound" || !s) return notice();
+    if (meta.content !== "bound" || !s) return foreign("");
     const state = await binding(s);
-    if (state === "not") return notice();
+    if (state === "not") return foreign("");
     if (state !== "bound") return; // ended, or the node can't be asked: the next page asks again
-    const tag = (document.querySelector('meta[name="parley-view"]') || {}).content || "";
-    if (tag) await proveLinks(s, tag);
+    const vm = document.querySelector('meta[name="parley-view"]') || { dataset: {} };
+    if (vm.content) await proveLinks(s, vm.content, vm.dataset.window || "");
   }
   check();
 })();
