@@ -130,7 +130,15 @@ func openJournal(dir string) (*journal, map[string][]byte, error) {
 		lock.Close()
 		return nil, nil, fmt.Errorf("couldn't read the witness state: %w", err)
 	}
-	latest, _, _ := readJournal(b)
+	latest, _, end := readJournal(b)
+	if why := damage(b, end); why != "" {
+		// Not a torn tail: starting would forget checkpoints this key
+		// cosigned, and compacting would erase what is left of them.
+		lock.Close()
+		return nil, nil, fmt.Errorf("%w: %s at byte %d of %s; the witness would forget checkpoints it cosigned and could then cosign a fork, so it doesn't start and leaves the file as it is: restore the state directory from a backup (docs/witness.md, \"Operating a witness\")",
+			ErrStateDamaged, why, end, filepath.Join(dir, journalFile))
+	}
+	removeTemps(dir)
 	for o, rec := range latest {
 		latest[o] = bytes.Clone(rec)
 	}
@@ -139,6 +147,51 @@ func openJournal(dir string) (*journal, map[string][]byte, error) {
 		return nil, nil, err
 	}
 	return j, maps.Clone(j.latest), nil
+}
+
+// ErrStateDamaged: the journal is damaged in a way a crash can't leave
+// (Open refuses to start).
+var ErrStateDamaged = errors.New("the witness state is damaged")
+
+// damage says why the bytes after the records, b[end:], are damage and
+// not what a crash leaves ("" when they may be a torn tail). Appends go
+// into preallocated zeros, one batch after another, each flushed before
+// the next is written, so a crash leaves at most one batch partly written:
+// zeros where its bytes never reached the disk. A record written whole
+// (its payload, a note, holds no zero byte) whose checksum is wrong was
+// changed after it was written; a record that reads whole after an
+// unreadable one means that the unreadable one was damaged (or that a
+// crash wrote a batch's later bytes without its earlier ones, which the
+// operator decides from a backup too).
+func damage(b []byte, end int) string {
+	if len(b)-end >= frameHeader {
+		n := int(binary.BigEndian.Uint32(b[end:]))
+		if n > 0 && n <= maxRecord && len(b)-end-frameHeader >= n && bytes.IndexByte(b[end+frameHeader:end+frameHeader+n], 0) < 0 {
+			return "a record written whole doesn't match its checksum"
+		}
+	}
+	for i := end + 1; len(b)-i >= frameHeader; i++ {
+		n := int(binary.BigEndian.Uint32(b[i:]))
+		if n == 0 || n > maxRecord || len(b)-i-frameHeader < n {
+			continue
+		}
+		if crc32.Checksum(b[i+frameHeader:i+frameHeader+n], castagnoli) == binary.BigEndian.Uint32(b[i+4:]) {
+			return "records that read whole follow one that doesn't"
+		}
+	}
+	return ""
+}
+
+// removeTemps removes the temporary files that writeFileSync leaves in
+// dir when the process dies between creating one and renaming it (kill
+// -9 during a compaction): each is as large as the journal, and a witness
+// restarted after every such kill would pile them up. Call it holding the
+// lock, when no writeFileSync of this process runs.
+func removeTemps(dir string) {
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+	for _, p := range tmps {
+		os.Remove(p)
+	}
 }
 
 // lockFile, in the state directory, is locked by the witness that has it

@@ -216,6 +216,7 @@ func Open(cfg Config) (*Witness, error) {
 	}
 	j.noSync = cfg.NoSync
 	w.j = j
+	removeTemps(filepath.Join(cfg.Dir, "evidence"))
 	for origin, rec := range states {
 		ls, ok := w.logs[origin]
 		if !ok {
