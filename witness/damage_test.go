@@ -5,9 +5,15 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // TestJournalDamageRefuses: a journal changed after it was written (a
@@ -97,5 +103,40 @@ func TestOpenRemovesTempFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "state", journalFile)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSameForkLoggedOnce: a forked node retries its checkpoint (a Parley
+// node every 10 s; in a run against a restored node the witness logged
+// the same evidence file 71 times in 12 minutes), and a hostile one can
+// send it at any rate: each went to the operator's log as a new split
+// view. The same fork is logged once per run, and each new one still is.
+func TestSameForkLoggedOnce(t *testing.T) {
+	l := newTestLog(t, "example.com/log")
+	var logged bytes.Buffer
+	w, err := Open(Config{Dir: t.TempDir(), Cosigner: newCosigner(t, "witness.example/w1"), Logs: []string{l.vkey},
+		Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	srv := httptest.NewServer(w.Handler())
+	t.Cleanup(srv.Close)
+	root := func(i int) tlog.Hash { return tlog.LeafHash([]byte(fmt.Sprint(i))) }
+	cp, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/log", Size: 5, Hash: root(0)}, l.signer)
+	if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(0, nil, cp)); code != 200 {
+		t.Fatalf("first checkpoint: %d %s", code, body)
+	}
+	for _, i := range []int{1, 1, 1, 1, 2, 2, 1} {
+		fork, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/log", Size: 5, Hash: root(i)}, l.signer)
+		if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(5, nil, fork)); code != 409 {
+			t.Fatalf("fork %d: %d %s, want 409", i, code, body)
+		}
+	}
+	if ev, _ := w.Evidence(); len(ev) != 2 {
+		t.Fatalf("%d evidence files, want 2", len(ev))
+	}
+	if n := strings.Count(logged.String(), "split view: the log signed"); n != 2 {
+		t.Fatalf("logged %d split views, want 2 (one per fork):\n%s", n, logged.String())
 	}
 }
