@@ -34,8 +34,9 @@ import (
 // witness of many logs, or of one log with several checkpoints in flight,
 // pays one disk flush for many checkpoints. The file is rewritten with one
 // record per origin and fresh zeros (write a temporary file, fsync, rename,
-// fsync the directory) when opened, when the zeros run out and when it
-// holds many superseded records, so its size stays proportional to the
+// fsync the directory) when opened (unless it is records then zeros with
+// room left: then it is appended to as it is), when the zeros run out
+// and when it holds many superseded records, so its size stays proportional to the
 // number of logs and no stale bytes ever follow the records.
 //
 // Files written before preallocation (records to the end of the file) read
@@ -82,6 +83,9 @@ const (
 	// journalZeros is the least room for appends a rewritten journal
 	// gets (more when the records take more: as much as they take).
 	journalZeros = 256 << 10
+	// minOpenRoom is the least room for appends with which an open
+	// journal is kept as it is rather than rewritten.
+	minOpenRoom = journalZeros / 8
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -130,7 +134,7 @@ func openJournal(dir string) (*journal, map[string][]byte, error) {
 		lock.Close()
 		return nil, nil, fmt.Errorf("couldn't read the witness state: %w", err)
 	}
-	latest, _, end := readJournal(b)
+	latest, records, end := readJournal(b)
 	if why := damage(b, end); why != "" {
 		// Not a torn tail: starting would forget checkpoints this key
 		// cosigned, and compacting would erase what is left of them.
@@ -141,6 +145,20 @@ func openJournal(dir string) (*journal, map[string][]byte, error) {
 	removeTemps(dir)
 	for o, rec := range latest {
 		latest[o] = bytes.Clone(rec)
+	}
+	// A journal in the preallocated layout with nothing but zeros after
+	// its records (a clean stop, or kill -9 between writes) and room
+	// left is appended to as it is. Rewriting it needs the journal's
+	// size again in free space: a witness restarted on a full disk
+	// didn't start, though its appends need no new blocks.
+	if room := len(b) - end; room >= minOpenRoom && records <= 4*len(latest)+j.slack && !bytes.ContainsFunc(b[end:], func(r rune) bool { return r != 0 }) {
+		f, err := os.OpenFile(filepath.Join(dir, journalFile), os.O_WRONLY, 0o600)
+		if err != nil {
+			lock.Close()
+			return nil, nil, fmt.Errorf("couldn't open the witness state: %w", err)
+		}
+		j.f, j.end, j.size, j.latest, j.records = f, int64(end), int64(len(b)), latest, records
+		return j, maps.Clone(latest), nil
 	}
 	if err := j.compact(latest); err != nil {
 		lock.Close()
