@@ -34,8 +34,9 @@ import (
 // witness of many logs, or of one log with several checkpoints in flight,
 // pays one disk flush for many checkpoints. The file is rewritten with one
 // record per origin and fresh zeros (write a temporary file, fsync, rename,
-// fsync the directory) when opened, when the zeros run out and when it
-// holds many superseded records, so its size stays proportional to the
+// fsync the directory) when opened (unless it is records then zeros with
+// room left: then it is appended to as it is), when the zeros run out
+// and when it holds many superseded records, so its size stays proportional to the
 // number of logs and no stale bytes ever follow the records.
 //
 // Files written before preallocation (records to the end of the file) read
@@ -82,6 +83,9 @@ const (
 	// journalZeros is the least room for appends a rewritten journal
 	// gets (more when the records take more: as much as they take).
 	journalZeros = 256 << 10
+	// minOpenRoom is the least room for appends with which an open
+	// journal is kept as it is rather than rewritten.
+	minOpenRoom = journalZeros / 8
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -130,15 +134,82 @@ func openJournal(dir string) (*journal, map[string][]byte, error) {
 		lock.Close()
 		return nil, nil, fmt.Errorf("couldn't read the witness state: %w", err)
 	}
-	latest, _, _ := readJournal(b)
+	latest, records, end := readJournal(b)
+	if why := damage(b, end); why != "" {
+		// Not a torn tail: starting would forget checkpoints this key
+		// cosigned, and compacting would erase what is left of them.
+		lock.Close()
+		return nil, nil, fmt.Errorf("%w: %s at byte %d of %s; the witness would forget checkpoints it cosigned and could then cosign a fork, so it doesn't start and leaves the file as it is: restore the state directory from a backup (docs/witness.md, \"Operating a witness\")",
+			ErrStateDamaged, why, end, filepath.Join(dir, journalFile))
+	}
+	removeTemps(dir)
 	for o, rec := range latest {
 		latest[o] = bytes.Clone(rec)
+	}
+	// A journal in the preallocated layout with nothing but zeros after
+	// its records (a clean stop, or kill -9 between writes) and room
+	// left is appended to as it is. Rewriting it needs the journal's
+	// size again in free space: a witness restarted on a full disk
+	// didn't start, though its appends need no new blocks.
+	if room := len(b) - end; room >= minOpenRoom && records <= 4*len(latest)+j.slack && !bytes.ContainsFunc(b[end:], func(r rune) bool { return r != 0 }) {
+		f, err := os.OpenFile(filepath.Join(dir, journalFile), os.O_WRONLY, 0o600)
+		if err != nil {
+			lock.Close()
+			return nil, nil, fmt.Errorf("couldn't open the witness state: %w", err)
+		}
+		j.f, j.end, j.size, j.latest, j.records = f, int64(end), int64(len(b)), latest, records
+		return j, maps.Clone(latest), nil
 	}
 	if err := j.compact(latest); err != nil {
 		lock.Close()
 		return nil, nil, err
 	}
 	return j, maps.Clone(j.latest), nil
+}
+
+// ErrStateDamaged: the journal is damaged in a way a crash can't leave
+// (Open refuses to start).
+var ErrStateDamaged = errors.New("the witness state is damaged")
+
+// damage says why the bytes after the records, b[end:], are damage and
+// not what a crash leaves ("" when they may be a torn tail). Appends go
+// into preallocated zeros, one batch after another, each flushed before
+// the next is written, so a crash leaves at most one batch partly written:
+// zeros where its bytes never reached the disk. A record written whole
+// (its payload, a note, holds no zero byte) whose checksum is wrong was
+// changed after it was written; a record that reads whole after an
+// unreadable one means that the unreadable one was damaged (or that a
+// crash wrote a batch's later bytes without its earlier ones, which the
+// operator decides from a backup too).
+func damage(b []byte, end int) string {
+	if len(b)-end >= frameHeader {
+		n := int(binary.BigEndian.Uint32(b[end:]))
+		if n > 0 && n <= maxRecord && len(b)-end-frameHeader >= n && bytes.IndexByte(b[end+frameHeader:end+frameHeader+n], 0) < 0 {
+			return "a record written whole doesn't match its checksum"
+		}
+	}
+	for i := end + 1; len(b)-i >= frameHeader; i++ {
+		n := int(binary.BigEndian.Uint32(b[i:]))
+		if n == 0 || n > maxRecord || len(b)-i-frameHeader < n {
+			continue
+		}
+		if crc32.Checksum(b[i+frameHeader:i+frameHeader+n], castagnoli) == binary.BigEndian.Uint32(b[i+4:]) {
+			return "records that read whole follow one that doesn't"
+		}
+	}
+	return ""
+}
+
+// removeTemps removes the temporary files that writeFileSync leaves in
+// dir when the process dies between creating one and renaming it (kill
+// -9 during a compaction): each is as large as the journal, and a witness
+// restarted after every such kill would pile them up. Call it holding the
+// lock, when no writeFileSync of this process runs.
+func removeTemps(dir string) {
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+	for _, p := range tmps {
+		os.Remove(p)
+	}
 }
 
 // lockFile, in the state directory, is locked by the witness that has it

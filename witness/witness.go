@@ -181,6 +181,11 @@ type logState struct {
 	// evidenceFull is set once the log's evidence files reach
 	// MaxEvidencePerLog (see keepEvidence).
 	evidenceFull bool
+	// reported holds the evidence files of the log said to be found in
+	// this run: a forked node retries its checkpoint (a Parley node every
+	// 10 s, a hostile one at any rate), and each retry finds the same
+	// fork. At most the log's evidence files (MaxEvidencePerLog).
+	reported map[string]bool
 }
 
 // Open opens (or creates) the witness state in cfg.Dir. A log's state
@@ -216,6 +221,7 @@ func Open(cfg Config) (*Witness, error) {
 	}
 	j.noSync = cfg.NoSync
 	w.j = j
+	removeTemps(filepath.Join(cfg.Dir, "evidence"))
 	for origin, rec := range states {
 		ls, ok := w.logs[origin]
 		if !ok {
@@ -469,6 +475,14 @@ func (w *Witness) keepEvidence(ls *logState, n *note.Note, prefix tlog.Hash, pro
 		w.cfg.Logger.Error("split view: the log signed two inconsistent checkpoints, and couldn't write the evidence", "log", ls.v.Name(), "err", err)
 		return
 	}
+	// Once per file and run: the same fork again is in the same file.
+	if ls.reported[path] {
+		return
+	}
+	if ls.reported == nil {
+		ls.reported = map[string]bool{}
+	}
+	ls.reported[path] = true
 	w.cfg.Logger.Warn("split view: the log signed two inconsistent checkpoints", "log", ls.v.Name(), "evidence", path)
 }
 

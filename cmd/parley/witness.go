@@ -154,6 +154,43 @@ func parsePull(s string) (pullTarget, error) {
 	return pullTarget{}, fmt.Errorf("--pull %.80q isn't URL=VKEY with a log verifier key", s)
 }
 
+// pullTokenFiles reads each --pull-token-file ORIGIN=FILE into the token
+// of the --pull logs of that origin, by verifier key. It splits at the
+// first '=' before which a --pull log's origin stands (a file name may
+// hold '='). A witness that pulls several nodes holds a member token of
+// each: with --token alone it could pull only the nodes that accept one
+// token.
+func pullTokenFiles(warn io.Writer, specs []string, targets []pullTarget) (map[string]string, error) {
+	tokens := map[string]string{}
+	for _, spec := range specs {
+		found := false
+		for i := 0; i < len(spec) && !found; i++ {
+			if spec[i] != '=' {
+				continue
+			}
+			origin, file := spec[:i], spec[i+1:]
+			for _, t := range targets {
+				if name, _, _ := strings.Cut(t.vkey, "+"); name != origin {
+					continue
+				}
+				found = true
+				var tok string
+				if err := readToken(warn, &tok, file); err != nil {
+					return nil, err
+				}
+				if tok == "" {
+					return nil, usageErrorf("", "--pull-token-file %.80q: the file holds no token", spec)
+				}
+				tokens[t.vkey] = tok
+			}
+		}
+		if !found {
+			return nil, usageErrorf("--pull-token-file ORIGIN=FILE, where ORIGIN is the name of a --pull log's key", "--pull-token-file %.80q names no --pull log", spec)
+		}
+	}
+	return tokens, nil
+}
+
 func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("witness serve")
 	dir := fs.String("data", "", "the witness's data `DIR`ectory (made by parley witness init)")
@@ -164,6 +201,8 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	poll := fs.Duration("poll", 30*time.Second, "how often to pull each --pull log (a `DURATION` such as 30s or 500ms)")
 	token := fs.String("token", "", "a member's API `TOKEN` for --pull logs that need one (better: PARLEY_TOKEN or --token-file)")
 	tokenFile := fs.String("token-file", "", "read the --pull token from `FILE` (the token, or member add --json output)")
+	var pullTokens multiFlag
+	fs.Var(&pullTokens, "pull-token-file", "read the token for the --pull log whose origin (its key's name) is ORIGIN from `ORIGIN=FILE`, instead of --token's (repeatable: one per node)")
 	urlFile := fs.String("url-file", "", "once listening, write the witness's URL to `FILE` (useful with --listen 127.0.0.1:0)")
 	fs.String("ca", "", "trust only the PEM CA certificates in `FILE` for https:// --pull URLs, instead of the system's roots (a private CA)")
 	certFile := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE` (reloaded when it changes, as parley serve does)")
@@ -208,6 +247,10 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 		if !contains(keys, t.vkey) {
 			keys = append(keys, t.vkey)
 		}
+	}
+	tokens, err := pullTokenFiles(c.stderr, pullTokens, targets)
+	if err != nil {
+		return err
 	}
 	for _, k := range keys {
 		if _, err := tlog.NewVerifier(k); err != nil {
@@ -279,7 +322,11 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 		wg.Add(1)
 		go func(t pullTarget) {
 			defer wg.Done()
-			w.Pull(ctx, t.vkey, &tlog.Client{URL: t.url, Token: *token, HTTP: pullClient}, *poll)
+			tok := *token
+			if pt, ok := tokens[t.vkey]; ok {
+				tok = pt
+			}
+			w.Pull(ctx, t.vkey, &tlog.Client{URL: t.url, Token: tok, HTTP: pullClient}, *poll)
 		}(t)
 	}
 	go func() {
