@@ -190,10 +190,13 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // newStore returns a node's SQLite store in a temporary directory holding
-// the feed "t" (member "m", local collection "l") for url.
+// the feed "t" (member "m", local collection "l") for url. The feed has
+// no overlap: the tests that use it follow servers whose date_added grows
+// with what they add, and check the cursor's every step (the overlap is
+// tested in internal/node's TestFeedOutOfOrderServers).
 func newStore(t testing.TB, url string) *sqlite.Store {
 	t.Helper()
-	return newStoreWith(t, feed.Feed{Name: "t", URL: url, Collection: "c", Into: "l", Member: "m"})
+	return newStoreWith(t, feed.Feed{Name: "t", URL: url, Collection: "c", Into: "l", Member: "m", Overlap: -1})
 }
 
 // newStoreWith is newStore with the feed f (into "l", as member "m").
