@@ -307,7 +307,19 @@ func (c *Converter) Convert(ev *Event) *Result {
 				c.unsupported(x, "object-reference", id, r.RelationshipType, "from object %s to %s, which is not written (left out, not mapped, or not in this event)", o.UUID, r.ReferencedUUID)
 				continue
 			}
-			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp), r.Comment)
+			// Dated by the reference (by its object when it has no
+			// timestamp, as misp-stix dates it): the event's timestamp
+			// moves with every edit of the event, and made a new
+			// version of every relationship of an event edited
+			// elsewhere, its created changed, at each import.
+			when := ev.Timestamp
+			switch {
+			case r.Timestamp > 0:
+				when = r.Timestamp
+			case o.Timestamp > 0:
+				when = o.Timestamp
+			}
+			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(when), r.Comment)
 		}
 	}
 	// Analyst data and proposals of what was written (not of what was

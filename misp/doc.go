@@ -44,7 +44,12 @@
 //     an object to an attribute, that were both written becomes a
 //     relationship of its type ("communicates-with"; "Drops" is "drops")
 //     between their STIX forms, id UUIDv5 of its ends and type, its
-//     comment the description. A reference of a written object whose
+//     comment the description, dated (created and modified) by the
+//     reference's timestamp, or its object's when it has none, as
+//     misp-stix dates it by its object: not by the event, whose
+//     timestamp MISP moves at every edit of the event (which made a new
+//     version of each relationship, its created changed, at every
+//     import of an event edited elsewhere). A reference of a written object whose
 //     target is not written (left out, not mapped, or in another event)
 //     is listed as unsupported ("object-reference").
 //   - Galaxy clusters become threat-actor, intrusion-set, malware, tool,

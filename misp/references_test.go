@@ -488,3 +488,54 @@ func TestObjectReferencesGone(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectReferenceVersions: a relationship made of an object
+// reference is dated by the reference (the CIRCL event's references have
+// their own timestamps), not by the event, whose timestamp MISP moves at
+// every edit of the event: an event edited elsewhere (an attribute
+// changed) imports again with the same relationships, byte for byte (no
+// new version, its created unchanged); a reference edited (its comment,
+// its timestamp moved) is a new version of its relationship, dated by
+// it. Every edit of the event used to make a new version of each of its
+// relationships, with another created.
+func TestObjectReferenceVersions(t *testing.T) {
+	ev := loadEvent(t, "pymisp_existing_event_objects.json")
+	rels := func(ev *Event) map[string]string {
+		objs, unsupp := stixOf(t, Options{}, ev)
+		if len(unsupp) > 0 {
+			t.Fatalf("unsupported: %v", unsupp)
+		}
+		out := map[string]string{}
+		for _, o := range objs {
+			if o.Type == "relationship" {
+				out[o.ID] = string(o.Raw)
+			}
+		}
+		return out
+	}
+	before := rels(ev)
+	if len(before) != 20 {
+		t.Fatalf("%d relationships, want 20", len(before))
+	}
+	r0 := &ev.Object[0].ObjectReference[0]
+	edited := referenceID("indicator--"+ev.Object[0].UUID, relationshipName(r0.RelationshipType), "indicator--"+r0.ReferencedUUID)
+	if !strings.Contains(before[edited], `"modified":"`+ts(r0.Timestamp)+`"`) {
+		t.Fatalf("relationship of reference %s: %s, want it dated %s", r0.UUID, before[edited], ts(r0.Timestamp))
+	}
+	// Edited elsewhere: an attribute's value and the event's timestamp.
+	ev.Timestamp += 3600
+	ev.Attribute[0].Value += "x"
+	ev.Attribute[0].Timestamp = ev.Timestamp
+	after := rels(ev)
+	for id, raw := range before {
+		if after[id] != raw {
+			t.Errorf("relationship %s changed by an edit elsewhere in the event:\n%s\nwas\n%s", id, after[id], raw)
+		}
+	}
+	// The reference edited: a new version, dated by it.
+	r0.Comment, r0.Timestamp = "C2 of the dropper", ev.Timestamp
+	after = rels(ev)
+	if v := after[edited]; v == before[edited] || !strings.Contains(v, `"modified":"`+ts(ev.Timestamp)+`"`) || !strings.Contains(v, `"description":"C2 of the dropper"`) {
+		t.Errorf("edited reference's relationship: %s", v)
+	}
+}
