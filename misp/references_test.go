@@ -269,6 +269,25 @@ func TestSightingSource(t *testing.T) {
 	if len(listed) != 1 || !strings.HasPrefix(listed[0], matched[0].ID+": its stream sequences") {
 		t.Errorf("unsupported: %q", listed)
 	}
+	// Imported back, the matcher's sighting keeps its stream's name (as
+	// x_misp_source: a MISP sighting's source says no more than where it
+	// came from) and is the same in MISP's terms as the node's copy.
+	dir := t.TempDir()
+	if err := WriteFeed(dir, f); err != nil {
+		t.Fatal(err)
+	}
+	var back *stix.Object
+	for _, e := range f.Events {
+		objs, _ := stixOf(t, Options{}, loadFeedEvent(t, dir, e.UUID))
+		for _, o := range objs {
+			if o.ID == matched[0].ID {
+				back = o
+			}
+		}
+	}
+	if back == nil || str(back, "x_misp_source") != "zeek-conn" || !SameInMISP(matched[0], back) {
+		t.Errorf("the matcher's sighting imported back: %v", back)
+	}
 }
 
 // TestObjectSeen: a MISP object's first_seen and last_seen (MISP 2.4.128
