@@ -516,11 +516,13 @@ func nextRoundAfter(f Feed) time.Time {
 }
 
 // ignoresAddedAfter reports whether the page env, the answer to q, holds
-// objects that the server says were added at or before q's added_after:
-// a server that ignores added_after (or whose X-TAXII-Date-Added-First
-// says what its filter didn't do).
+// objects that the server says were added a second or more before q's
+// added_after: a server that ignores added_after (or whose
+// X-TAXII-Date-Added-First says what its filter didn't do). The second
+// spares a server whose headers are less precise than its date_added
+// (an object added at .7 after added_after .5, its header saying .0).
 func ignoresAddedAfter(q taxii.Query, env *taxii.Envelope) bool {
-	return !q.AddedAfter.IsZero() && q.Next == "" && !env.DateAdded.First.IsZero() && !env.DateAdded.First.After(q.AddedAfter)
+	return !q.AddedAfter.IsZero() && q.Next == "" && !env.DateAdded.First.IsZero() && !env.DateAdded.First.Add(time.Second).After(q.AddedAfter)
 }
 
 // goOnFrom is the added_after from which f's round goes on without its
