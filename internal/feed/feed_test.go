@@ -485,7 +485,9 @@ func TestPollWithoutNextSharedDateAdded(t *testing.T) {
 }
 
 // FuzzPoll feeds Poll arbitrary server responses (with a fixed
-// X-TAXII-Date-Added-Last, or none): it must end the round, never panic,
+// X-TAXII-Date-Added-Last, or none, and for bodies of odd length an
+// X-TAXII-Date-Added-First before every added_after the round asks, as a
+// server that ignores added_after gives): it must end the round, never panic,
 // and either record its position or record an error.
 func FuzzPoll(f *testing.F) {
 	f.Add([]byte(`{"more":false,"objects":[{"type":"x-test","id":"x-test--1"}]}`), true)
@@ -500,6 +502,11 @@ func FuzzPoll(f *testing.F) {
 		requests++
 		if header {
 			w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(added(1)))
+			if len(body)%2 == 1 {
+				// A page that begins long before any added_after asked:
+				// a server that ignores added_after.
+				w.Header().Set(taxii.HeaderDateAddedFirst, taxii.FormatTimestamp(epoch.Add(-time.Hour)))
+			}
 		}
 		w.Header().Set("Content-Type", taxii.MediaType)
 		w.Write(body)
