@@ -76,7 +76,11 @@
 //     too: an indicator indicates no place); among an event's clusters, threat actors and
 //     intrusion sets "use" malware, tools and attack patterns, and malware
 //     "uses" attack patterns. Relationship ids are UUIDv5 of their source,
-//     type and target, so a second import makes the same ones.
+//     type and target, so a second import makes the same ones. Those
+//     from an attribute or object are dated by it (the event's timestamp,
+//     which MISP moves at every edit of the event, made a new version of
+//     each at every import of an event edited elsewhere); those among the
+//     event's clusters by the event.
 //   - tlp: tags become object_marking_refs to the TLP 2.0 marking
 //     definitions (tlp:white is TLP:CLEAR); an attribute without a tlp:
 //     tag inherits its event's. Other tags become labels.

@@ -558,3 +558,34 @@ func TestObjectReferenceVersions(t *testing.T) {
 		t.Errorf("edited reference's relationship: %s", v)
 	}
 }
+
+// TestClusterRelationshipVersions: the relationships from an object's or
+// attribute's indicator or observed-data to the galaxy clusters of its
+// attributes (PyMISP's galaxy test event) are dated by the object or
+// attribute, not by the event: an event edited elsewhere imports again
+// with the same ones, byte for byte. (Those among the event's own
+// clusters, "uses", are still dated by the event.)
+func TestClusterRelationshipVersions(t *testing.T) {
+	ev := loadEvent(t, "pymisp_galaxy_1.json")
+	rels := func(ev *Event) map[string]string {
+		objs, _ := stixOf(t, Options{}, ev)
+		out := map[string]string{}
+		for _, o := range objs {
+			if s := str(o, "source_ref"); o.Type == "relationship" && (strings.HasPrefix(s, "indicator--") || strings.HasPrefix(s, "observed-data--")) {
+				out[o.ID] = string(o.Raw)
+			}
+		}
+		return out
+	}
+	before := rels(ev)
+	if len(before) == 0 {
+		t.Fatal("no relationship to a cluster in the test event")
+	}
+	ev.Timestamp += 3600
+	after := rels(ev)
+	for id, raw := range before {
+		if after[id] != raw {
+			t.Errorf("relationship %s changed by an edit elsewhere in the event:\n%s\nwas\n%s", id, after[id], raw)
+		}
+	}
+}
