@@ -392,6 +392,15 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			f.Next, f.AddedAfter = "", goOnFrom(f)
 		case more && env.Next != "" && env.Next != f.Next:
 			f.Next = env.Next
+		case more && env.Next == "" && ignoresAddedAfter(q, env):
+			// A server that ignores added_after and pages without next
+			// serves its first page again whatever is asked: what
+			// follows it can't be read. Said, not passed over in
+			// silence; the next round asks as after a full round.
+			f.Next, f.AddedAfter, f.ReadTo = "", nextRoundAfter(f), time.Time{}
+			ignored = fmt.Errorf("%s ignores added_after (asked for objects added after %s, it served a page whose first was added at %s) and gives no next cursor: the objects after that page can't be read from it",
+				f.URL, taxii.FormatTimestamp(q.AddedAfter), taxii.FormatTimestamp(env.DateAdded.First))
+			more = false
 		case more && env.Next == "" && newest.After(f.AddedAfter.Add(time.Microsecond)):
 			// A server that pages by added_after alone (more without
 			// next): go on from just before the page's newest
@@ -409,15 +418,6 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			// has read (not the high-water mark, which a full read is
 			// far behind).
 			f.Next, f.AddedAfter = "", f.ReadTo
-		case more && env.Next == "" && ignoresAddedAfter(q, env):
-			// A server that ignores added_after and pages without next
-			// serves its first page again whatever is asked: what
-			// follows it can't be read. Said, not passed over in
-			// silence; the next round asks as after a full round.
-			f.Next, f.AddedAfter, f.ReadTo = "", nextRoundAfter(f), time.Time{}
-			ignored = fmt.Errorf("%s ignores added_after (asked for objects added after %s, it served a page whose first was added at %s) and gives no next cursor: the objects after that page can't be read from it",
-				f.URL, taxii.FormatTimestamp(q.AddedAfter), taxii.FormatTimestamp(env.DateAdded.First))
-			more = false
 		default:
 			more = false
 			f.Next, f.AddedAfter, f.ReadTo = "", nextRoundAfter(f), time.Time{}
