@@ -307,7 +307,19 @@ func (c *Converter) Convert(ev *Event) *Result {
 				c.unsupported(x, "object-reference", id, r.RelationshipType, "from object %s to %s, which is not written (left out, not mapped, or not in this event)", o.UUID, r.ReferencedUUID)
 				continue
 			}
-			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(ev.Timestamp), r.Comment)
+			// Dated by the reference (by its object when it has no
+			// timestamp, as misp-stix dates it): the event's timestamp
+			// moves with every edit of the event, and made a new
+			// version of every relationship of an event edited
+			// elsewhere, its created changed, at each import.
+			when := ev.Timestamp
+			switch {
+			case r.Timestamp > 0:
+				when = r.Timestamp
+			case o.Timestamp > 0:
+				when = o.Timestamp
+			}
+			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(when), r.Comment)
 		}
 	}
 	// Analyst data and proposals of what was written (not of what was
@@ -895,7 +907,7 @@ func (c *Converter) attribute(x *eventCtx, a *Attribute) {
 	x.byMISP[a.UUID] = u.main
 	t := typeOf(u.main)
 	c.notWritten(x, a, t != "indicator" && t != "vulnerability" && t != "campaign")
-	c.attached(x, u.main, a.Galaxy, "attribute "+a.UUID)
+	c.attached(x, u.main, a.Galaxy, "attribute "+a.UUID, a.Timestamp)
 	c.sightings(x, u.main, a)
 }
 
@@ -1061,7 +1073,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 			c.notWritten(x, &o.Attribute[i], true)
 		}
 	}
-	c.attached(x, u.main, galaxies, "object "+o.UUID)
+	c.attached(x, u.main, galaxies, "object "+o.UUID, t)
 	for i := range o.Attribute {
 		c.sightings(x, u.main, &o.Attribute[i])
 	}
@@ -1344,15 +1356,21 @@ func collectionUUIDs(ev *Event) map[string]bool {
 }
 
 // attached links an indicator or observed-data to the clusters of its
-// attribute or object.
-func (c *Converter) attached(x *eventCtx, from string, gs []Galaxy, where string) {
+// attribute or object, dated by the attribute or object (when; the
+// event's when 0): the event's timestamp moves at every edit of the
+// event, and made a new version of every such relationship, its created
+// changed, at each import of an event edited elsewhere.
+func (c *Converter) attached(x *eventCtx, from string, gs []Galaxy, where string, when Timestamp) {
+	if when == 0 {
+		when = x.ev.Timestamp
+	}
 	for i := range gs {
 		for _, u := range c.galaxy(x, &gs[i], where) {
 			rel := "related-to"
 			if t := typeOf(u.main); typeOf(from) == "indicator" && t != "vulnerability" && t != "course-of-action" && t != "identity" && t != "location" {
 				rel = "indicates"
 			}
-			c.relationship(x, from, rel, u.main, ts(x.ev.Timestamp), "")
+			c.relationship(x, from, rel, u.main, ts(when), "")
 		}
 	}
 }

@@ -44,7 +44,12 @@
 //     an object to an attribute, that were both written becomes a
 //     relationship of its type ("communicates-with"; "Drops" is "drops")
 //     between their STIX forms, id UUIDv5 of its ends and type, its
-//     comment the description. A reference of a written object whose
+//     comment the description, dated (created and modified) by the
+//     reference's timestamp, or its object's when it has none, as
+//     misp-stix dates it by its object: not by the event, whose
+//     timestamp MISP moves at every edit of the event (which made a new
+//     version of each relationship, its created changed, at every
+//     import of an event edited elsewhere). A reference of a written object whose
 //     target is not written (left out, not mapped, or in another event)
 //     is listed as unsupported ("object-reference").
 //   - Galaxy clusters become threat-actor, intrusion-set, malware, tool,
@@ -71,7 +76,11 @@
 //     too: an indicator indicates no place); among an event's clusters, threat actors and
 //     intrusion sets "use" malware, tools and attack patterns, and malware
 //     "uses" attack patterns. Relationship ids are UUIDv5 of their source,
-//     type and target, so a second import makes the same ones.
+//     type and target, so a second import makes the same ones. Those
+//     from an attribute or object are dated by it (the event's timestamp,
+//     which MISP moves at every edit of the event, made a new version of
+//     each at every import of an event edited elsewhere); those among the
+//     event's clusters by the event.
 //   - tlp: tags become object_marking_refs to the TLP 2.0 marking
 //     definitions (tlp:white is TLP:CLEAR); an attribute without a tlp:
 //     tag inherits its event's. Other tags become labels.

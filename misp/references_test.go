@@ -269,6 +269,25 @@ func TestSightingSource(t *testing.T) {
 	if len(listed) != 1 || !strings.HasPrefix(listed[0], matched[0].ID+": its stream sequences") {
 		t.Errorf("unsupported: %q", listed)
 	}
+	// Imported back, the matcher's sighting keeps its stream's name (as
+	// x_misp_source: a MISP sighting's source says no more than where it
+	// came from) and is the same in MISP's terms as the node's copy.
+	dir := t.TempDir()
+	if err := WriteFeed(dir, f); err != nil {
+		t.Fatal(err)
+	}
+	var back *stix.Object
+	for _, e := range f.Events {
+		objs, _ := stixOf(t, Options{}, loadFeedEvent(t, dir, e.UUID))
+		for _, o := range objs {
+			if o.ID == matched[0].ID {
+				back = o
+			}
+		}
+	}
+	if back == nil || str(back, "x_misp_source") != "zeek-conn" || !SameInMISP(matched[0], back) {
+		t.Errorf("the matcher's sighting imported back: %v", back)
+	}
 }
 
 // TestObjectSeen: a MISP object's first_seen and last_seen (MISP 2.4.128
@@ -485,6 +504,88 @@ func TestObjectReferencesGone(t *testing.T) {
 			if r.ObjectUUID == ev.Object[0].UUID || r.ReferencedUUID == ev.Object[0].UUID {
 				t.Errorf("a reference of the revoked object %s in the feed: %+v (was %s)", ev.Object[0].UUID, r, gone)
 			}
+		}
+	}
+}
+
+// TestObjectReferenceVersions: a relationship made of an object
+// reference is dated by the reference (the CIRCL event's references have
+// their own timestamps), not by the event, whose timestamp MISP moves at
+// every edit of the event: an event edited elsewhere (an attribute
+// changed) imports again with the same relationships, byte for byte (no
+// new version, its created unchanged); a reference edited (its comment,
+// its timestamp moved) is a new version of its relationship, dated by
+// it. Every edit of the event used to make a new version of each of its
+// relationships, with another created.
+func TestObjectReferenceVersions(t *testing.T) {
+	ev := loadEvent(t, "pymisp_existing_event_objects.json")
+	rels := func(ev *Event) map[string]string {
+		objs, unsupp := stixOf(t, Options{}, ev)
+		if len(unsupp) > 0 {
+			t.Fatalf("unsupported: %v", unsupp)
+		}
+		out := map[string]string{}
+		for _, o := range objs {
+			if o.Type == "relationship" {
+				out[o.ID] = string(o.Raw)
+			}
+		}
+		return out
+	}
+	before := rels(ev)
+	if len(before) != 20 {
+		t.Fatalf("%d relationships, want 20", len(before))
+	}
+	r0 := &ev.Object[0].ObjectReference[0]
+	edited := referenceID("indicator--"+ev.Object[0].UUID, relationshipName(r0.RelationshipType), "indicator--"+r0.ReferencedUUID)
+	if !strings.Contains(before[edited], `"modified":"`+ts(r0.Timestamp)+`"`) {
+		t.Fatalf("relationship of reference %s: %s, want it dated %s", r0.UUID, before[edited], ts(r0.Timestamp))
+	}
+	// Edited elsewhere: an attribute's value and the event's timestamp.
+	ev.Timestamp += 3600
+	ev.Attribute[0].Value += "x"
+	ev.Attribute[0].Timestamp = ev.Timestamp
+	after := rels(ev)
+	for id, raw := range before {
+		if after[id] != raw {
+			t.Errorf("relationship %s changed by an edit elsewhere in the event:\n%s\nwas\n%s", id, after[id], raw)
+		}
+	}
+	// The reference edited: a new version, dated by it.
+	r0.Comment, r0.Timestamp = "C2 of the dropper", ev.Timestamp
+	after = rels(ev)
+	if v := after[edited]; v == before[edited] || !strings.Contains(v, `"modified":"`+ts(ev.Timestamp)+`"`) || !strings.Contains(v, `"description":"C2 of the dropper"`) {
+		t.Errorf("edited reference's relationship: %s", v)
+	}
+}
+
+// TestClusterRelationshipVersions: the relationships from an object's or
+// attribute's indicator or observed-data to the galaxy clusters of its
+// attributes (PyMISP's galaxy test event) are dated by the object or
+// attribute, not by the event: an event edited elsewhere imports again
+// with the same ones, byte for byte. (Those among the event's own
+// clusters, "uses", are still dated by the event.)
+func TestClusterRelationshipVersions(t *testing.T) {
+	ev := loadEvent(t, "pymisp_galaxy_1.json")
+	rels := func(ev *Event) map[string]string {
+		objs, _ := stixOf(t, Options{}, ev)
+		out := map[string]string{}
+		for _, o := range objs {
+			if s := str(o, "source_ref"); o.Type == "relationship" && (strings.HasPrefix(s, "indicator--") || strings.HasPrefix(s, "observed-data--")) {
+				out[o.ID] = string(o.Raw)
+			}
+		}
+		return out
+	}
+	before := rels(ev)
+	if len(before) == 0 {
+		t.Fatal("no relationship to a cluster in the test event")
+	}
+	ev.Timestamp += 3600
+	after := rels(ev)
+	for id, raw := range before {
+		if after[id] != raw {
+			t.Errorf("relationship %s changed by an edit elsewhere in the event:\n%s\nwas\n%s", id, after[id], raw)
 		}
 	}
 }

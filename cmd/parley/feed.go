@@ -58,6 +58,7 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	read := fs.String("read", "", "`MEMBERS` (names or identity ids, comma-separated) who may read a collection feed add creates")
 	every := fs.Duration("every", feed.DefaultInterval, "the `INTERVAL` between polls")
 	reread := fs.Duration("reread", feed.DefaultReread, "read the whole remote collection every `DURATION`, not only what the server added after the last poll (a server may give a new version the date_added of the first, as ATT&CK Workbench's does); 0: never")
+	overlap := fs.Duration("overlap", feed.DefaultOverlap, "ask each round for what the server added from `DURATION` before the newest date_added read (a server's date_added may not grow with what it adds: several writers, clock skew, back-dated objects); what comes again is already stored; 0: none")
 	// The node polls, not this command: its own --ca is recorded with the
 	// feed (and read at each poll), not used for a client here.
 	ca := fs.String("ca", "", "trust only the PEM CA certificates in `FILE` for an https:// --url, instead of the system's roots (a private CA); read at each poll")
@@ -71,6 +72,10 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	spec := node.FeedSpec{Name: *name, URL: *url, Collection: *remote, Into: *into, Readers: split(*read), Interval: *every, Reread: *reread}
 	if *reread == 0 {
 		spec.Reread = -1 // never; the store's 0 is the default
+	}
+	spec.Overlap = *overlap
+	if *overlap == 0 {
+		spec.Overlap = -1 // none; the store's 0 is the default
 	}
 	if spec.Name == "" {
 		spec.Name = nameFromTitle(*into)
@@ -90,6 +95,9 @@ func runFeedAdd(ctx context.Context, c *cli, args []string) error {
 	}
 	if *reread < 0 {
 		return usageErrorf(usage, "--reread must be positive, or 0 for never")
+	}
+	if *overlap < 0 {
+		return usageErrorf(usage, "--overlap must be positive, or 0 for none")
 	}
 	if spec.SecretFile != "" {
 		// The node polls from its own working directory.
@@ -198,6 +206,10 @@ type feedStatus struct {
 	// ("never" when it doesn't); FullRead when the last such round began.
 	Reread   string  `json:"reread"`
 	FullRead *string `json:"full_read,omitempty"`
+	// Overlap is how far before the high-water mark a round that isn't
+	// a full read asks ("none" when only one unit of the mark's
+	// precision).
+	Overlap string `json:"overlap"`
 	// ReadTo is how far the round in progress has read (the newest
 	// date_added), left out between rounds: during a full read, its
 	// progress towards HighWater.
@@ -257,9 +269,16 @@ func statusOf(f feed.Feed) feedStatus {
 	case f.Reread > 0:
 		reread = f.Reread.String()
 	}
+	overlap := "none"
+	switch {
+	case f.Overlap == 0:
+		overlap = feed.DefaultOverlap.String()
+	case f.Overlap > 0:
+		overlap = f.Overlap.String()
+	}
 	s := feedStatus{
 		Name: f.Name, URL: f.URL, Collection: f.Collection, Into: f.Into, Member: f.Member, Auth: f.Auth,
-		Interval: interval.String(), Reread: reread, FullRead: ts(f.FullRead), ReadTo: ts(f.ReadTo), AddedAfter: ts(f.AddedAfter), Next: f.Next, HighWater: ts(f.HighWater),
+		Interval: interval.String(), Reread: reread, Overlap: overlap, FullRead: ts(f.FullRead), ReadTo: ts(f.ReadTo), AddedAfter: ts(f.AddedAfter), Next: f.Next, HighWater: ts(f.HighWater),
 		LastPoll: ts(f.LastPoll), LastError: f.LastError,
 		Added: f.Added, Existing: f.Existing, Failed: f.Failed, Pages: f.Pages, LastFailure: f.LastFailure,
 		FailedRounds: f.Failures, Round: "idle",

@@ -98,3 +98,49 @@ func TestFeedStatusReadTo(t *testing.T) {
 		t.Errorf("read_to in mid full read: %v", got)
 	}
 }
+
+// TestFeedAddOverlap: --overlap is recorded and shown by feed status
+// (default feed.DefaultOverlap, 0 none), and a negative one is refused,
+// adding nothing.
+func TestFeedAddOverlap(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "node")
+	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	for _, args := range [][]string{
+		{"--into", "default"},
+		{"--into", "none", "--overlap", "0"},
+		{"--into", "hour", "--overlap", "1h"},
+	} {
+		args = append([]string{"feed", "add", "--data", data, "--url", "https://taxii.example/api/v21/", "--collection", "x"}, args...)
+		if code, _, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, "feed", "add", "--data", data, "--url", "https://taxii.example/", "--collection", "x", "--into", "bad", "--overlap", "-1m"); code != 2 || !strings.Contains(stderr, "--overlap") {
+		t.Errorf("--overlap -1m: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "feed", "status", "--data", data)
+	if code != 0 {
+		t.Fatalf("feed status: exit %d: %s", code, stderr)
+	}
+	var st struct {
+		Feeds []struct{ Name, Overlap string } `json:"feeds"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatalf("feed status: %v: %s", err, stdout)
+	}
+	got := map[string]string{}
+	for _, f := range st.Feeds {
+		got[f.Name] = f.Overlap
+	}
+	want := map[string]string{"default": "10m0s", "none": "none", "hour": "1h0m0s"}
+	if len(got) != len(want) {
+		t.Errorf("feeds %v, want %v (the refused one added nothing)", got, want)
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("feed %s: overlap %q, want %q", name, got[name], w)
+		}
+	}
+}

@@ -4,7 +4,9 @@
 //
 // A feed is polled incrementally: each round asks for objects added after
 // the feed's high-water mark (the X-TAXII-Date-Added-Last of the last page
-// seen) and follows the server's next cursors page by page. After each page
+// seen) less its overlap ([DefaultOverlap]: a server's date_added needn't
+// grow with what it adds, see [nextRoundAfter]) and follows the server's
+// next cursors page by page. After each page
 // is stored, the position (the round's added_after, the next cursor, the
 // high-water mark) is saved, so a restarted node resumes where it stopped.
 //
@@ -380,6 +382,7 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			more = !circle
 		}
 		newest := env.DateAdded.Last
+		var ignored error // the server ignores added_after and can't be paged
 		switch {
 		case circle:
 			// The round ends with an error (below); the next goes on
@@ -389,6 +392,15 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			f.Next, f.AddedAfter = "", goOnFrom(f)
 		case more && env.Next != "" && env.Next != f.Next:
 			f.Next = env.Next
+		case more && env.Next == "" && ignoresAddedAfter(q, env):
+			// A server that ignores added_after and pages without next
+			// serves its first page again whatever is asked: what
+			// follows it can't be read. Said, not passed over in
+			// silence; the next round asks as after a full round.
+			f.Next, f.AddedAfter, f.ReadTo = "", nextRoundAfter(f), time.Time{}
+			ignored = fmt.Errorf("%s ignores added_after (asked for objects added after %s, it served a page whose first was added at %s) and gives no next cursor: the objects after that page can't be read from it",
+				f.URL, taxii.FormatTimestamp(q.AddedAfter), taxii.FormatTimestamp(env.DateAdded.First))
+			more = false
 		case more && env.Next == "" && newest.After(f.AddedAfter.Add(time.Microsecond)):
 			// A server that pages by added_after alone (more without
 			// next): go on from just before the page's newest
@@ -408,10 +420,10 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			f.Next, f.AddedAfter = "", f.ReadTo
 		default:
 			more = false
-			f.Next, f.AddedAfter, f.ReadTo = "", resumeAfter(f.HighWater), time.Time{}
+			f.Next, f.AddedAfter, f.ReadTo = "", nextRoundAfter(f), time.Time{}
 		}
 		last := !more || pages >= MaxPagesPerRound || time.Since(start) >= maxRoundTime
-		if last && !circle {
+		if last && !circle && ignored == nil {
 			f.RoundStarted, f.RoundFrom = time.Time{}, 0
 		}
 		if err := st.RecordPoll(ctx, f.Name, f.FeedPosition); err != nil {
@@ -424,6 +436,9 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 			// The page is stored and the round ends as if it were the
 			// last; the error waits the feed's interval before the next.
 			return f, record(ctx, st, &f, now, fmt.Errorf("%s gave a next cursor it gave before in this round: its cursors go round in a circle", f.URL))
+		}
+		if ignored != nil {
+			return f, record(ctx, st, &f, now, ignored)
 		}
 		if last {
 			return f, nil
@@ -460,6 +475,54 @@ func resumeAfter(hw time.Time) time.Time {
 		return hw.Add(-time.Microsecond)
 	}
 	return hw.Add(-time.Nanosecond)
+}
+
+// DefaultOverlap is how far before the high-water mark an incremental
+// round asks by default (see [nextRoundAfter] and store.Feed.Overlap).
+const DefaultOverlap = 10 * time.Minute
+
+// overlapOf is f's overlap: DefaultOverlap for 0, none for a negative
+// one.
+func overlapOf(f Feed) time.Duration {
+	switch {
+	case f.Overlap < 0:
+		return 0
+	case f.Overlap == 0:
+		return DefaultOverlap
+	}
+	return f.Overlap
+}
+
+// nextRoundAfter is the added_after of the round after a complete one:
+// [resumeAfter] the high-water mark, less f's overlap. TAXII 2.1 serves
+// by date_added, but a server's date_added needn't grow with what it
+// adds: several writers whose transactions commit out of order, clocks
+// that disagree, objects inserted with the date_added of their source.
+// An object added after a round with a date_added before that round's
+// newest would be hidden from every later round that asks after the
+// mark; asking from the overlap before it reads it, as long as it is
+// no older than that. What comes again is "already stored" (the same
+// id and version: no second row, no second log entry). Older ones wait
+// for the next full read (Reread).
+func nextRoundAfter(f Feed) time.Time {
+	r := resumeAfter(f.HighWater)
+	if r.IsZero() {
+		return r
+	}
+	if o := r.Add(-overlapOf(f)); o.After(time.Time{}) {
+		return o
+	}
+	return time.Time{}
+}
+
+// ignoresAddedAfter reports whether the page env, the answer to q, holds
+// objects that the server says were added a second or more before q's
+// added_after: a server that ignores added_after (or whose
+// X-TAXII-Date-Added-First says what its filter didn't do). The second
+// spares a server whose headers are less precise than its date_added
+// (an object added at .7 after added_after .5, its header saying .0).
+func ignoresAddedAfter(q taxii.Query, env *taxii.Envelope) bool {
+	return !q.AddedAfter.IsZero() && q.Next == "" && !env.DateAdded.First.IsZero() && !env.DateAdded.First.Add(time.Second).After(q.AddedAfter)
 }
 
 // goOnFrom is the added_after from which f's round goes on without its

@@ -190,10 +190,13 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // newStore returns a node's SQLite store in a temporary directory holding
-// the feed "t" (member "m", local collection "l") for url.
+// the feed "t" (member "m", local collection "l") for url. The feed has
+// no overlap: the tests that use it follow servers whose date_added grows
+// with what they add, and check the cursor's every step (the overlap is
+// tested in internal/node's TestFeedOutOfOrderServers).
 func newStore(t testing.TB, url string) *sqlite.Store {
 	t.Helper()
-	return newStoreWith(t, feed.Feed{Name: "t", URL: url, Collection: "c", Into: "l", Member: "m"})
+	return newStoreWith(t, feed.Feed{Name: "t", URL: url, Collection: "c", Into: "l", Member: "m", Overlap: -1})
 }
 
 // newStoreWith is newStore with the feed f (into "l", as member "m").
@@ -482,7 +485,9 @@ func TestPollWithoutNextSharedDateAdded(t *testing.T) {
 }
 
 // FuzzPoll feeds Poll arbitrary server responses (with a fixed
-// X-TAXII-Date-Added-Last, or none): it must end the round, never panic,
+// X-TAXII-Date-Added-Last, or none, and for bodies of odd length an
+// X-TAXII-Date-Added-First before every added_after the round asks, as a
+// server that ignores added_after gives): it must end the round, never panic,
 // and either record its position or record an error.
 func FuzzPoll(f *testing.F) {
 	f.Add([]byte(`{"more":false,"objects":[{"type":"x-test","id":"x-test--1"}]}`), true)
@@ -497,6 +502,11 @@ func FuzzPoll(f *testing.F) {
 		requests++
 		if header {
 			w.Header().Set(taxii.HeaderDateAddedLast, taxii.FormatTimestamp(added(1)))
+			if len(body)%2 == 1 {
+				// A page that begins long before any added_after asked:
+				// a server that ignores added_after.
+				w.Header().Set(taxii.HeaderDateAddedFirst, taxii.FormatTimestamp(epoch.Add(-time.Hour)))
+			}
 		}
 		w.Header().Set("Content-Type", taxii.MediaType)
 		w.Write(body)

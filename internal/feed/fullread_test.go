@@ -19,7 +19,7 @@ import (
 func fullReadDue(t *testing.T, url string, n int) (*killable, func() time.Time) {
 	t.Helper()
 	hw := added(n - 1)
-	st := newStoreWith(t, feed.Feed{Name: "t", URL: url, Collection: "c", Into: "l", Member: "m",
+	st := newStoreWith(t, feed.Feed{Name: "t", URL: url, Collection: "c", Into: "l", Member: "m", Overlap: -1,
 		FeedPosition: feed.Position{AddedAfter: feed.ResumeAfter(hw), HighWater: hw, FullRead: epoch, LastPoll: epoch.Add(time.Hour)}})
 	clock := epoch.Add(2 * feed.DefaultReread)
 	return &killable{Store: st}, func() time.Time { return clock }

@@ -32,6 +32,9 @@ type FeedSpec struct {
 	// Reread is how often a round reads the whole remote collection (0:
 	// feed.DefaultReread; negative: never); see store.Feed.
 	Reread time.Duration
+	// Overlap is how far before the high-water mark an incremental round
+	// asks (0: feed.DefaultOverlap; negative: none); see store.Feed.
+	Overlap time.Duration
 }
 
 // FeedStore returns the store of feeds (the node's store).
@@ -50,7 +53,7 @@ func (n *Node) AddFeed(ctx context.Context, spec FeedSpec) (feed.Feed, error) {
 	f := feed.Feed{
 		Name: spec.Name, URL: spec.URL, Collection: spec.Collection,
 		Auth: spec.Auth, User: spec.User, SecretFile: spec.SecretFile, CAFile: spec.CAFile,
-		Interval: spec.Interval, Reread: spec.Reread, Created: n.now(),
+		Interval: spec.Interval, Reread: spec.Reread, Overlap: spec.Overlap, Created: n.now(),
 	}
 	if _, err := feed.Client(f); err != nil {
 		return feed.Feed{}, fmt.Errorf("%w: %w", err, store.ErrInvalid)

@@ -110,7 +110,7 @@ var StateTables = []Table{
 		"secret_file", KindText, "ca_file", KindText, "interval_ns", KindInt, "created", KindText, "added_after", KindText, "next", KindText, "high_water", KindText, "last_poll", KindText,
 		"last_error", KindText, "added", KindInt, "existing", KindInt, "failed", KindInt, "pages", KindInt, "last_failure", KindText,
 		"reread_ns", KindInt, "full_read", KindText, "read_to", KindText,
-		"failures", KindInt, "not_before", KindText, "round_started", KindText, "round_from", KindInt), []string{"name"}},
+		"failures", KindInt, "not_before", KindText, "round_started", KindText, "round_from", KindInt, "overlap_ns", KindInt), []string{"name"}},
 	{"peers", cols("name", KindText, "url", KindText, "token_file", KindText, "ca_file", KindText, "log_key", KindText, "policy", KindText, "remote", KindText,
 		"into_coll", KindText, "member", KindText, "created", KindText, "next", KindInt, "checkpoint", KindNullBytes, "objects", KindInt, "keys", KindInt,
 		"remote_size", KindInt, "last_round", KindText, "last_error", KindText, "stopped", KindText, "evidence", KindText,

@@ -36,7 +36,14 @@ type Feed struct {
 	// Reread is how often a round reads the remote collection from its
 	// beginning instead of after the high-water mark (0: the feed
 	// package's default; negative: never).
-	Reread  time.Duration `json:"-"`
+	Reread time.Duration `json:"-"`
+	// Overlap is how far before the high-water mark an incremental
+	// round asks (added_after), so that an object a server adds after a
+	// round with a date_added before that round's newest (several
+	// writers, clock skew, back-dated objects) is still read (0: the
+	// feed package's default; negative: none, only one unit of the
+	// mark's precision).
+	Overlap time.Duration `json:"-"`
 	Created time.Time     `json:"created"`
 	FeedPosition
 }

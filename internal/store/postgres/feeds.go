@@ -68,6 +68,14 @@ ALTER TABLE feeds ADD COLUMN not_before TEXT NOT NULL DEFAULT '';
 ALTER TABLE feeds ADD COLUMN round_started TEXT NOT NULL DEFAULT '';
 ALTER TABLE feeds ADD COLUMN round_from BIGINT NOT NULL DEFAULT 0;
 `})
+	// How far before the high-water mark an incremental round asks
+	// (store.Feed.Overlap): a server whose date_added isn't monotonic
+	// with what it adds (several writers, clock skew, back-dated
+	// objects) serves an object added after a round with a date_added
+	// before that round's mark.
+	registerMigrations(migration{800, "taxii feed overlap", `
+ALTER TABLE feeds ADD COLUMN overlap_ns BIGINT NOT NULL DEFAULT 0;
+`})
 }
 
 var _ store.Feeds = (*Store)(nil)
@@ -102,11 +110,11 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO feeds(name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
 			added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to,
-			failures, not_before, round_started, round_from)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
+			failures, not_before, round_started, round_from, overlap_ns)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`,
 			f.Name, f.URL, f.Collection, f.Into, f.Member, f.Auth, f.User, f.SecretFile, f.CAFile, int64(f.Interval), fmtTime(f.Created),
 			fmtOptTime(f.AddedAfter), f.Next, fmtOptTime(f.HighWater), fmtOptTime(f.LastPoll), f.LastError, f.Added, f.Existing, f.Failed, f.Pages, f.LastFailure, int64(f.Reread), fmtOptTime(f.FullRead), fmtOptTime(f.ReadTo),
-			f.Failures, fmtOptTime(f.NotBefore), fmtOptTime(f.RoundStarted), f.RoundFrom)
+			f.Failures, fmtOptTime(f.NotBefore), fmtOptTime(f.RoundStarted), f.RoundFrom, int64(f.Overlap))
 		return err
 	})
 	switch {
@@ -124,7 +132,7 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
 		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to,
-		failures, not_before, round_started, round_from FROM feeds ORDER BY name COLLATE "C"`)
+		failures, not_before, round_started, round_from, overlap_ns FROM feeds ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
@@ -132,14 +140,14 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	var out []store.Feed
 	for rows.Next() {
 		var f store.Feed
-		var interval, reread int64
+		var interval, reread, overlap int64
 		var created, aa, hw, lp, fr, rt, nb, rs string
 		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &f.CAFile, &interval, &created,
 			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr, &rt,
-			&f.Failures, &nb, &rs, &f.RoundFrom); err != nil {
+			&f.Failures, &nb, &rs, &f.RoundFrom, &overlap); err != nil {
 			return nil, fmt.Errorf("couldn't list feeds: %w", err)
 		}
-		f.Interval, f.Reread = time.Duration(interval), time.Duration(reread)
+		f.Interval, f.Reread, f.Overlap = time.Duration(interval), time.Duration(reread), time.Duration(overlap)
 		var errs [8]error
 		f.Created, errs[0] = parseTime(created)
 		f.AddedAfter, errs[1] = parseOptTime(aa)

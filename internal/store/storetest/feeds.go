@@ -23,8 +23,8 @@ func testFeeds(t *testing.T, s store.Store) {
 	}
 	created := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
 	f := store.Feed{Name: "ics", URL: "https://attack-taxii.mitre.org/api/v21/", Collection: "x", Into: "c1", Member: fm.ID,
-		Auth: "basic", User: "u", SecretFile: "/etc/pw", CAFile: "/etc/ca.pem", Interval: time.Hour, Reread: 36 * time.Hour, Created: created}
-	a := store.Feed{Name: "attack", URL: "https://example.org/", Collection: "y", Into: "c1", Member: fm.ID, Interval: time.Minute, Reread: -1, Created: created}
+		Auth: "basic", User: "u", SecretFile: "/etc/pw", CAFile: "/etc/ca.pem", Interval: time.Hour, Reread: 36 * time.Hour, Overlap: 20 * time.Minute, Created: created}
+	a := store.Feed{Name: "attack", URL: "https://example.org/", Collection: "y", Into: "c1", Member: fm.ID, Interval: time.Minute, Reread: -1, Overlap: -1, Created: created}
 	for _, tc := range []struct {
 		name string
 		f    store.Feed

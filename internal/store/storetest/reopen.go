@@ -31,7 +31,7 @@ func testReopen(t *testing.T, open Opener) {
 
 	created := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
 	f := store.Feed{Name: "ics", URL: "https://attack-taxii.mitre.org/api/v21/", Collection: "x", Into: coll, Member: bob.ID,
-		Auth: "basic", User: "u", SecretFile: "/etc/pw", Interval: time.Hour, Reread: 7 * time.Hour, Created: created}
+		Auth: "basic", User: "u", SecretFile: "/etc/pw", Interval: time.Hour, Reread: 7 * time.Hour, Overlap: 3 * time.Minute, Created: created}
 	must(t, s.AddFeed(ctx, f))
 	f.FeedPosition = store.FeedPosition{AddedAfter: created, Next: "17", HighWater: created.Add(time.Second), FullRead: created.Add(-time.Minute), ReadTo: created.Add(-time.Second + 7), LastPoll: created.Add(time.Minute),
 		LastError: "boom", Added: 5, Existing: 2, Failed: 1, Pages: 3, LastFailure: "attack-pattern--x 2026-01-01T00:00:00.000Z: conflict",
