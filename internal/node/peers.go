@@ -84,7 +84,7 @@ const failureRelog = 10 * time.Minute
 // sends nothing): a failure of another kind than the one logged before is
 // logged at once, whatever failureRelog says (a peer that was down and now
 // shows a fork, or stalls).
-var failureKinds = []error{peer.ErrFork, tlog.ErrSplitView, witness.ErrInconsistent, tlog.ErrProof,
+var failureKinds = []error{peer.ErrFork, peer.ErrFalseKeyIndex, tlog.ErrKeyIndex, tlog.ErrSplitView, witness.ErrInconsistent, tlog.ErrProof,
 	tlog.ErrKey, tlog.ErrBadSignature, tlog.ErrObjectMismatch, tlog.ErrCheckpointSignature, tlog.ErrQuorum, peer.ErrStopped,
 	peer.ErrStalled}
 
