@@ -501,6 +501,13 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 			respondError(w, r, err)
 			return
 		}
+		if p.State.KeyIndex != nil {
+			// With the peer's key index, the bundle shows every key
+			// entry it lists (at most all the peer's key entries
+			// replicated), each with its proof read from the peer's
+			// uncached tiles, as a version's is.
+			reservation += p.State.Keys*bundleItemBytes*bundleFactor + bundleTileBytes(bundleTree{size: p.State.Next}, p.State.Keys)
+		}
 		release, ok := n.reserve(w, r, m, reservation)
 		if !ok {
 			return
