@@ -333,3 +333,48 @@ func TestPeerWithoutKeyIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestPeerKeyIndexOfNewerCheckpoint: B's log grows between A's reading
+// its checkpoint and its key index (here: B's GET /log/checkpoint keeps
+// showing an older tree, GET /log/keys answers at the latest). A accepts
+// the newer checkpoint the index comes with, replicates up to it, and
+// ends with the index of a checkpoint it holds, not with none.
+func TestPeerKeyIndexOfNewerCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	b.share(t, b.intel, 5)
+	size1 := waitIntegratedNode(t, b.Node)
+	tok, err := peer.ReadToken(b.followers["a"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := (&tlog.Client{URL: b.URL, Token: tok}).Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.share(t, b.intel, 5)
+	size2 := waitIntegratedNode(t, b.Node)
+	target, _ := url.Parse(b.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(r *http.Response) error {
+		if r.Request.URL.Path != "/log/checkpoint" || r.StatusCode != http.StatusOK {
+			return nil
+		}
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(old))
+		r.ContentLength = int64(len(old))
+		r.Header.Set("Content-Length", strconv.Itoa(len(old)))
+		return nil
+	}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	a.followVia(t, b, srv.URL, "a")
+	p := a.waitPeer(t, "a", "key index", func(p store.Peer) bool { return p.State.KeyIndex != nil })
+	if p.State.Next != size2 || p.State.KeyIndexSize != size2 || p.State.Objects != 10 {
+		t.Fatalf("at %d with %d objects and a key index of size %d; want %d (B's /log/checkpoint said %d)", p.State.Next, p.State.Objects, p.State.KeyIndexSize, size2, size1)
+	}
+	if kr := keysOf(t, b, "a"); string(p.State.KeyIndex) != kr.KeyIndex {
+		t.Fatalf("A's key index isn't B's:\n%s\n%s", p.State.KeyIndex, kr.KeyIndex)
+	}
+}

@@ -96,6 +96,7 @@ func (f *Follower) fetchKeyIndex(ctx context.Context, p store.Peer, c *tlog.Clie
 			res.RemoteSize = size
 			return signed, cp, nil, untrusted.Text(fmt.Sprintf("the peer's key index is of its newer checkpoint of size %d, which wasn't accepted (%v); the next round asks again", kr.TreeSize, err), 300), nil
 		}
+		c.SetTreeSize(ncp.Size)
 		return []byte(kr.Checkpoint), ncp, []byte(kr.KeyIndex), "", nil
 	default:
 		return signed, cp, nil, fmt.Sprintf("the peer's key index is of tree size %d, older than its checkpoint of size %d; the next round asks again", kr.TreeSize, cp.Size), nil

@@ -359,13 +359,12 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 		if signed, cp, index, missing, err = f.fetchKeyIndex(ctx, p, c, signed, cp, &res); err != nil {
 			return res, err
 		}
+		// Recorded (and logged) when it changes, not at every round.
 		if missing != "" && missing != p.State.KeyIndexMissing {
+			f.cfg.Logger.Warn("no key index of the peer", "peer", p.Name, "why", missing)
 			if err := f.cfg.Store.RecordPeerKeyIndex(ctx, p.Name, 0, nil, nil, missing); err != nil {
 				return res, err
 			}
-		}
-		if missing != "" {
-			f.cfg.Logger.Warn("no key index of the peer", "peer", p.Name, "why", missing)
 		}
 	}
 	if err := f.steps(ctx, p, c, signed, cp, index, &res); err != nil {
