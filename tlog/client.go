@@ -174,6 +174,11 @@ func (c *Client) Checkpoint(ctx context.Context) ([]byte, error) {
 	return b, nil
 }
 
+// SetTreeSize fixes the tree size that [Client.Leaves] reads, as
+// [Client.Checkpoint] does: for a checkpoint read otherwise (the one of a
+// GET /log/keys answer), once verified.
+func (c *Client) SetTreeSize(size uint64) { c.size = size }
+
 // Key returns the node's note verifier key as the node serves it (pin it:
 // don't trust it anew each time); an answer over 64 KiB is an error.
 func (c *Client) Key(ctx context.Context) (string, error) {

@@ -91,7 +91,7 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 // revocation left out would leave an ended key looking in force.
 func warnNoKeyIndex(c *cli, res tlog.BundleResult) {
 	if !res.KeysComplete {
-		fmt.Fprintf(c.stderr, "parley: warning: the bundle has no key index (a node older than it made the bundle), so nothing shows that its member key entries are all the log holds: a key rotation or revocation left out would make an object signed with a key the log had ended verify here; parley audit against the log checks every signature with the whole key history\n")
+		fmt.Fprintf(c.stderr, "parley: warning: the bundle has no key index (a node older than it made the bundle, or, for a proof in a peer's log, the peer serves none), so nothing shows that its member key entries are all the log holds: a key rotation or revocation left out would make an object signed with a key the log had ended verify here; parley audit against the log checks every signature with the whole key history\n")
 	}
 }
 

@@ -84,7 +84,7 @@ const failureRelog = 10 * time.Minute
 // sends nothing): a failure of another kind than the one logged before is
 // logged at once, whatever failureRelog says (a peer that was down and now
 // shows a fork, or stalls).
-var failureKinds = []error{peer.ErrFork, tlog.ErrSplitView, witness.ErrInconsistent, tlog.ErrProof,
+var failureKinds = []error{peer.ErrFork, peer.ErrFalseKeyIndex, tlog.ErrKeyIndex, tlog.ErrSplitView, witness.ErrInconsistent, tlog.ErrProof,
 	tlog.ErrKey, tlog.ErrBadSignature, tlog.ErrObjectMismatch, tlog.ErrCheckpointSignature, tlog.ErrQuorum, peer.ErrStopped,
 	peer.ErrStalled}
 
@@ -500,6 +500,13 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 		if err != nil {
 			respondError(w, r, err)
 			return
+		}
+		if p.State.KeyIndex != nil {
+			// With the peer's key index, the bundle shows every key
+			// entry it lists (at most all the peer's key entries
+			// replicated), each with its proof read from the peer's
+			// uncached tiles, as a version's is.
+			reservation += p.State.Keys*bundleItemBytes*bundleFactor + bundleTileBytes(bundleTree{size: p.State.Next}, p.State.Keys)
 		}
 		release, ok := n.reserve(w, r, m, reservation)
 		if !ok {

@@ -607,7 +607,9 @@ func TestPeerForkShortOfQuorum(t *testing.T) {
 // between storing a step's objects and recording the step, among others),
 // restarts it, and at the end checks that A holds each of B's objects
 // exactly once, with one entry of its own log each that commits to it,
-// and one provenance record each.
+// and one provenance record each; and that a key index of B, whenever
+// one is stored, is of a checkpoint A holds and replicated whole, and at
+// the end is B's, of B's tree.
 func TestPeerKill9(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		t.Skip("inside the child")
@@ -630,14 +632,26 @@ func TestPeerKill9(t *testing.T) {
 	a.Node = an
 	pa := a.follow(t, b, "a", "from-b")
 	an.Close()
-	// next reads A's position from its store while it doesn't run.
+	// next reads A's position from its store while it doesn't run, and
+	// checks that a key index stored is of a checkpoint of its tree.
+	v := mustVerifier(t, b.VerifierKey())
 	next := func() int64 {
 		n, err := Open(ctx, dir, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer n.Close()
-		return (&fedNode{Node: n}).peerState(t, "a").State.Next
+		st := (&fedNode{Node: n}).peerState(t, "a").State
+		if st.KeyIndex != nil {
+			cp, err := tlog.OpenCheckpoint(st.KeyIndexCheckpoint, v)
+			k, kerr := tlog.OpenKeyIndex(st.KeyIndex, v)
+			stored, serr := n.Store().PeerCheckpoint(ctx, "a", st.KeyIndexSize)
+			if err != nil || kerr != nil || serr != nil || int64(cp.Size) != st.KeyIndexSize || st.KeyIndexSize > st.Next ||
+				k.Size != cp.Size || k.Hash != cp.Hash || !bytes.Equal(stored, st.KeyIndexCheckpoint) {
+				t.Fatalf("a key index of size %d stored at position %d: %v %v %v", st.KeyIndexSize, st.Next, err, kerr, serr)
+			}
+		}
+		return st.Next
 	}
 
 	rounds, mid := 6, 0
@@ -667,6 +681,9 @@ func TestPeerKill9(t *testing.T) {
 	p := a.caughtUp(t, b, "a")
 	if p.State.Objects != total {
 		t.Fatalf("recorded %d objects, want %d", p.State.Objects, total)
+	}
+	if kr := keysOf(t, b, "a"); string(p.State.KeyIndex) != kr.KeyIndex || p.State.KeyIndexSize != size {
+		t.Fatalf("A's key index of B after the kills, of size %d:\n%s\nB's:\n%s", p.State.KeyIndexSize, p.State.KeyIndex, kr.KeyIndex)
 	}
 	objs := localObjects(t, a.Node, pa.Into)
 	if len(objs) != total || objectEntries(t, a.Node) != total {

@@ -22,7 +22,11 @@ var ErrNoProof = errors.New("not replicated up to a checkpoint of the peer yet")
 // shared them, with theirs. The proofs are built from the tree kept here,
 // so the bundle verifies offline with the peer's key
 // ([tlog.VerifyBundle], `parley verify --log-key PEER_KEY`) whether or not
-// the peer is up. It fails with store.ErrNotFound when no version was
+// the peer is up. When the peer's key index (recorded by the follower,
+// checked against the peer's key entries replicated) is of a tree that
+// holds every replicated version, the bundle is proved against that
+// tree's checkpoint, carries the index, and shows every key entry it
+// lists. It fails with store.ErrNotFound when no version was
 // replicated, and [ErrNoProof] when none is covered yet.
 func Bundle(ctx context.Context, st store.Store, p store.Peer, objectID string) (tlog.Bundle, error) {
 	b := tlog.Bundle{Type: tlog.BundleType, LogKey: p.LogKey, Keys: []tlog.BundleKey{}, Items: []tlog.BundleItem{}}
@@ -48,6 +52,16 @@ func Bundle(ctx context.Context, st store.Store, p store.Peer, objectID string) 
 	cp, err := tlog.OpenCheckpoint(note, v)
 	if err != nil {
 		return b, fmt.Errorf("couldn't read a stored checkpoint of peer %s: %w", p.Name, err)
+	}
+	// The peer's key index, when it covers every replicated version: the
+	// bundle is then proved against the checkpoint of its tree (the
+	// latest, unless the peer served none since), and shows every key
+	// entry the index lists, which tells a client that no rotation or
+	// revocation of the sharers is left out (tlog.Bundle.CheckKeyIndex).
+	if ki := p.State; ki.KeyIndex != nil && ki.KeyIndexSize <= p.State.Next && prov[len(prov)-1].Index < ki.KeyIndexSize {
+		if icp, err := tlog.OpenCheckpoint(ki.KeyIndexCheckpoint, v); err == nil && int64(icp.Size) == ki.KeyIndexSize {
+			note, cp, b.KeyIndex = ki.KeyIndexCheckpoint, icp, string(ki.KeyIndex)
+		}
 	}
 	b.Checkpoint = string(note)
 	if int64(cp.Size) > p.State.Next || prov[0].Index >= int64(cp.Size) {
@@ -93,7 +107,7 @@ func Bundle(ctx context.Context, st store.Store, p store.Peer, objectID string) 
 		if err != nil {
 			return b, err
 		}
-		if !slices.Contains(sharers, e.Member) {
+		if b.KeyIndex == "" && !slices.Contains(sharers, e.Member) {
 			continue
 		}
 		proof, err := tlog.InclusionProof(ctx, uint64(k.Index), cp.Size, hr)

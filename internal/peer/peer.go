@@ -285,7 +285,7 @@ func (f *Follower) Round(ctx context.Context) (Result, error) {
 		// store, which holds only the steps recorded.
 		f.keys, f.builder = nil, nil
 	}
-	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && ctx.Err() == nil {
+	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && !errors.Is(err, ErrFalseKeyIndex) && ctx.Err() == nil {
 		size := res.RemoteSize
 		if size == 0 {
 			size = -1 // the peer wasn't read: keep the size seen last
@@ -347,19 +347,69 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("couldn't read the checkpoint of peer %s: %w", p.Name, err)
 	}
+	cp, err := f.accept(ctx, p, c, p.State.Checkpoint, signed, &res)
+	if err != nil {
+		return res, err
+	}
+	// The peer's key index of the tree the round ends at, unless one is
+	// stored for it already (keyindex.go).
+	var index []byte
+	if f.wantKeyIndex(p, cp) {
+		var missing string
+		if signed, cp, index, missing, err = f.fetchKeyIndex(ctx, p, c, signed, cp, &res); err != nil {
+			return res, err
+		}
+		// Recorded (and logged) when it changes, not at every round.
+		if missing != "" && missing != p.State.KeyIndexMissing {
+			f.cfg.Logger.Warn("no key index of the peer", "peer", p.Name, "why", missing)
+			if err := f.cfg.Store.RecordPeerKeyIndex(ctx, p.Name, 0, nil, nil, missing); err != nil {
+				return res, err
+			}
+		}
+	}
+	if err := f.steps(ctx, p, c, signed, cp, index, &res); err != nil {
+		return res, err
+	}
+	if res.Entries == 0 && index != nil && res.Next == int64(cp.Size) {
+		// Caught up already: the index is recorded at the position.
+		keys, err := f.cfg.Store.PeerKeys(ctx, p.Name, int64(cp.Size))
+		if err != nil {
+			return res, err
+		}
+		if err := f.checkKeyIndex(ctx, p, signed, cp, index, keys); err != nil {
+			return res, err
+		}
+		if err := f.cfg.Store.RecordPeerKeyIndex(ctx, p.Name, int64(cp.Size), signed, index, ""); err != nil {
+			return res, err
+		}
+	}
+	if res.Entries == 0 {
+		if err := f.cfg.Store.RecordPeerRound(ctx, p.Name, f.cfg.Now(), res.RemoteSize, ""); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// accept opens the peer's signed checkpoint and checks it against last,
+// the last one accepted (nil: none), keeping evidence and stopping the
+// peer on a fork ([ErrFork]), and against the witness policy. It sets
+// res.RemoteSize to its size.
+func (f *Follower) accept(ctx context.Context, p store.Peer, c *tlog.Client, last, signed []byte, res *Result) (tlog.Checkpoint, error) {
 	cp, err := tlog.OpenCheckpoint(signed, f.key)
 	if err != nil {
-		return res, fmt.Errorf("the checkpoint of peer %s doesn't verify with its pinned key: %w", p.Name, err)
+		return cp, fmt.Errorf("the checkpoint of peer %s doesn't verify with its pinned key: %w", p.Name, err)
 	}
 	res.RemoteSize = int64(cp.Size)
 	// The checkpoint is compared with the last one accepted before the
 	// witness policy is checked: a checkpoint signed by the peer's key
 	// that contradicts it proves a fork with that key alone, and a peer
 	// that forked is exactly what honest witnesses refuse to cosign.
-	if p.State.Checkpoint != nil {
-		last, err := tlog.OpenCheckpoint(p.State.Checkpoint, f.key)
+	if last != nil {
+		lastSigned := last
+		last, err := tlog.OpenCheckpoint(lastSigned, f.key)
 		if err != nil {
-			return res, fmt.Errorf("couldn't read the last checkpoint of peer %s: %w", p.Name, err)
+			return cp, fmt.Errorf("couldn't read the last checkpoint of peer %s: %w", p.Name, err)
 		}
 		// The larger tree's hashes: the peer's tiles, checked by
 		// CompareCheckpoints against its signed root; or, when the peer
@@ -368,11 +418,11 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 		var larger tlog.HashReader = tlog.TileHashReader(cp.Size, c)
 		if cp.Size < last.Size {
 			if p.State.Next < int64(last.Size) {
-				return res, fmt.Errorf("peer %s shows a checkpoint of size %d, older than size %d it signed before; waiting for it to catch up", p.Name, cp.Size, last.Size)
+				return cp, fmt.Errorf("peer %s shows a checkpoint of size %d, older than size %d it signed before; waiting for it to catch up", p.Name, cp.Size, last.Size)
 			}
 			larger = tlog.TileHashReader(last.Size, f.tiles())
 		}
-		ev, err := tlog.CompareCheckpoints(ctx, p.LogKey, p.State.Checkpoint, signed, larger)
+		ev, err := tlog.CompareCheckpoints(ctx, p.LogKey, lastSigned, signed, larger)
 		switch {
 		case errors.Is(err, tlog.ErrSplitView):
 			// peer status shows the size of the checkpoint that forked,
@@ -386,29 +436,21 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 			path, werr := f.fork(ctx, p, ev, err)
 			res.Evidence = path
 			if werr != nil {
-				return res, fmt.Errorf("%w: %v, and couldn't keep the evidence: %v", ErrFork, err, werr)
+				return cp, fmt.Errorf("%w: %v, and couldn't keep the evidence: %v", ErrFork, err, werr)
 			}
-			return res, fmt.Errorf("%w: %v; evidence in %s", ErrFork, err, path)
+			return cp, fmt.Errorf("%w: %v; evidence in %s", ErrFork, err, path)
 		case err != nil:
-			return res, fmt.Errorf("couldn't check the checkpoint of peer %s against the last one: %w", p.Name, err)
+			return cp, fmt.Errorf("couldn't check the checkpoint of peer %s against the last one: %w", p.Name, err)
 		case cp.Size < last.Size:
-			return res, fmt.Errorf("peer %s shows a checkpoint of size %d, older than size %d it signed before; waiting for it to catch up", p.Name, cp.Size, last.Size)
+			return cp, fmt.Errorf("peer %s shows a checkpoint of size %d, older than size %d it signed before; waiting for it to catch up", p.Name, cp.Size, last.Size)
 		}
 	}
 	if f.policy != nil {
 		if _, err := tlog.CheckQuorum(f.policy, signed); err != nil {
-			return res, fmt.Errorf("couldn't accept the checkpoint of peer %s: %w", p.Name, err)
+			return cp, fmt.Errorf("couldn't accept the checkpoint of peer %s: %w", p.Name, err)
 		}
 	}
-	if err := f.steps(ctx, p, c, signed, cp, &res); err != nil {
-		return res, err
-	}
-	if res.Entries == 0 {
-		if err := f.cfg.Store.RecordPeerRound(ctx, p.Name, f.cfg.Now(), res.RemoteSize, ""); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
+	return cp, nil
 }
 
 // tiles reads the peer's tree as replicated here.
@@ -632,7 +674,10 @@ type prepared struct {
 // prepared ahead has changed the tree builder and the key history in
 // memory only; when anything fails, [Follower.Round] drops both, and the
 // next round rebuilds them from the store, at the position recorded.
-func (f *Follower) steps(ctx context.Context, p store.Peer, c *tlog.Client, signed []byte, cp tlog.Checkpoint, res *Result) error {
+//
+// index, when not nil, is the peer's key index of cp's tree, recorded
+// with the step that reaches it once checked (commit).
+func (f *Follower) steps(ctx context.Context, p store.Peer, c *tlog.Client, signed []byte, cp tlog.Checkpoint, index []byte, res *Result) error {
 	size := int64(cp.Size)
 	if res.Next >= size {
 		return nil
@@ -657,7 +702,7 @@ func (f *Follower) steps(ctx context.Context, p store.Peer, c *tlog.Client, sign
 		} else {
 			close(done)
 		}
-		err := f.commit(ctx, p, signed, cp, cur)
+		err := f.commit(ctx, p, signed, cp, cur, index)
 		if err != nil {
 			cancel()
 		}
@@ -779,8 +824,12 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 
 // commit stores a prepared step's objects and records the step (the
 // position, the checkpoint, the peer's tiles, key entries and the
-// objects' provenance) in one transaction.
-func (f *Follower) commit(ctx context.Context, p store.Peer, signed []byte, cp tlog.Checkpoint, s *prepared) error {
+// objects' provenance) in one transaction. The step that reaches cp's
+// size records index, the peer's key index of cp's tree, with it, once
+// checked against the peer's key entries replicated (checkKeyIndex): a
+// false one is recorded nowhere, and stops the peer once the step is
+// recorded.
+func (f *Follower) commit(ctx context.Context, p store.Peer, signed []byte, cp tlog.Checkpoint, s *prepared, index []byte) error {
 	if err := f.store(ctx, p, s.objs); err != nil {
 		return err
 	}
@@ -789,13 +838,28 @@ func (f *Follower) commit(ctx context.Context, p store.Peer, signed []byte, cp t
 		v, _ := stix.ParseTimestamp(o.op.Version)
 		prov[j] = store.PeerObject{Index: int64(o.index), Leaf: s.leaves[o.index-uint64(s.from)], Opening: o.op, Version: v}
 	}
-	err := f.cfg.Store.AdvancePeer(ctx, store.PeerStep{
+	step := store.PeerStep{
 		Peer: p.Name, From: s.from, To: s.to, Checkpoint: signed,
 		Tiles: s.tiles, Keys: s.keys, Objects: prov,
 		RemoteSize: int64(cp.Size), At: f.cfg.Now(),
-	})
-	if err != nil {
+	}
+	var indexErr error
+	if index != nil && s.to == int64(cp.Size) {
+		keys, err := f.cfg.Store.PeerKeys(ctx, p.Name, s.from)
+		if err != nil {
+			return err
+		}
+		if indexErr = f.indexMatches(p, cp, index, append(keys, s.keys...)); indexErr == nil {
+			step.KeyIndex = index
+		}
+	}
+	if err := f.cfg.Store.AdvancePeer(ctx, step); err != nil {
 		return err
+	}
+	if indexErr != nil {
+		// The step is the peer's log as it is, and recorded; its key
+		// index isn't.
+		return f.refuseKeyIndex(ctx, p, signed, cp, index, indexErr)
 	}
 	f.cfg.Logger.Debug("replicated", "peer", p.Name, "from", s.from, "to", s.to, "objects", len(s.objs), "keys", len(s.keys))
 	return nil

@@ -94,6 +94,17 @@ type Status struct {
 	// empty when rounds start every interval.
 	FailedRounds int64  `json:"failed_rounds"`
 	NextRound    string `json:"next_round,omitempty"`
+	// KeyIndexSize is the tree size of the peer's signed key index this
+	// node holds, checked against the peer's key entries replicated (0:
+	// none): GET /peers/bundle carries it for the objects it covers, so
+	// that clients check their signers' key history complete.
+	// KeyIndexMissing says why the last round got none: the peer serves
+	// none (a node older than the key index: its replicated objects check
+	// as logged, not verified), couldn't be read, or was refused. A false
+	// one (ErrFalseKeyIndex) stops the peer: state, stopped and evidence
+	// say so.
+	KeyIndexSize    int64  `json:"key_index_size"`
+	KeyIndexMissing string `json:"key_index_missing,omitempty"`
 }
 
 // MaxBackoff is the longest a node waits between two rounds of a peer
@@ -154,7 +165,11 @@ func StatusOf(p store.Peer) Status {
 		Objects: p.State.Objects, Keys: p.State.Keys,
 		Checkpoint: string(p.State.Checkpoint), LastError: p.State.LastError,
 		State: "following", Stopped: p.State.Stopped, Evidence: p.State.Evidence,
-		FailedRounds: p.State.Failures,
+		FailedRounds:    p.State.Failures,
+		KeyIndexMissing: p.State.KeyIndexMissing,
+	}
+	if p.State.KeyIndex != nil {
+		s.KeyIndexSize = p.State.KeyIndexSize
 	}
 	if !p.State.LastRound.IsZero() {
 		s.LastRound = p.State.LastRound.UTC().Format(time.RFC3339Nano)

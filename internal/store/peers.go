@@ -74,6 +74,21 @@ type PeerState struct {
 	// of a failing peer by it (peer.NextRound), and `parley peer status`,
 	// in another process, derives when the next round is due from it.
 	Failures int64
+	// KeyIndex is the peer's signed key index ([tlog.KeyIndex], from its
+	// GET /log/keys) of the tree of KeyIndexCheckpoint, one of the peer's
+	// checkpoints whose tree this node replicated whole (of size
+	// KeyIndexSize ≤ Next), checked here against the peer's key entries
+	// replicated: nil before the first, or from a peer that serves none.
+	// It is recorded with the step that reaches its tree (AdvancePeer) or,
+	// when no step was needed, with RecordPeerKeyIndex while Next is its
+	// size, so it is never of a tree that isn't replicated here.
+	KeyIndex           []byte
+	KeyIndexCheckpoint []byte
+	KeyIndexSize       int64
+	// KeyIndexMissing, when not empty, says why the last round stored no
+	// key index (the peer serves none, a node older than it; or it
+	// couldn't be read): KeyIndex, when not nil, is then of an older tree.
+	KeyIndexMissing string
 }
 
 // PeerKey is one of the peer's member key entries.
@@ -109,6 +124,12 @@ type PeerStep struct {
 	// RemoteSize is the peer's log size seen in this round.
 	RemoteSize int64
 	At         time.Time
+	// KeyIndex, when not nil, is the peer's signed key index of the tree
+	// of Checkpoint, whose size must then be To: it becomes the peer's
+	// [PeerState].KeyIndex (with Checkpoint as its KeyIndexCheckpoint)
+	// in the step's transaction, and KeyIndexMissing is cleared. A step
+	// without one leaves the stored index as it is.
+	KeyIndex []byte
 }
 
 // PeerStore keeps the peers a node follows and their replication state
@@ -133,6 +154,15 @@ type PeerStore interface {
 	// the error (empty for none). An error adds one to the peer's
 	// Failures; none resets them to 0, as AdvancePeer does.
 	RecordPeerRound(ctx context.Context, name string, at time.Time, remoteSize int64, lastError string) error
+	// RecordPeerKeyIndex records the peer's key index of the tree of
+	// size, with checkpoint, the peer's signed checkpoint of that tree
+	// (the caller checked both): it fails with ErrConflict, and changes
+	// nothing, unless the peer's Next is size and it isn't stopped (so an
+	// index is never of a tree not replicated here), and clears
+	// KeyIndexMissing. With a nil index it records only missing, why no
+	// index was stored, as KeyIndexMissing (the stored index stays).
+	// ErrNotFound for an unknown peer.
+	RecordPeerKeyIndex(ctx context.Context, name string, size int64, checkpoint, index []byte, missing string) error
 	// MarkPeerRound records that a round of the peer started at started
 	// (RoundStarted, with RoundFrom the peer's Next now), or, for the zero
 	// time, that none runs (both cleared). ErrNotFound for an unknown

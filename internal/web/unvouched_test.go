@@ -33,9 +33,9 @@ import (
 // replicated from node B (logged under A's keyless member peer:NAME,
 // signed by B's member, whose key only B's log holds) is checked in B's
 // log too, from A's GET /peers/bundle, with B's log key pinned in the
-// browser: it ends "logged", naming B's log and entry and saying that the
-// signature verifies with the key B's log shows but B's key history isn't
-// proved complete (A's bundle has no key index signed by B), while what A's
+// browser: it ends "verified", naming B's log and entry, with B's key
+// index (which A fetched while replicating) showing B's key history
+// complete (TestBrowserPeerKeyHistoryUnproved has it without), while what A's
 // operator logged under peer:NAME itself (signed with its own key, or a
 // changed version of B's object) fails, and so does B's object when A
 // serves a changed proof, key entry or log key for B, or B's object of
@@ -248,7 +248,7 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ps) == 1 && ps[0].State.Objects >= 4 {
+		if len(ps) == 1 && ps[0].State.Objects >= 4 && ps[0].State.KeyIndex != nil && ps[0].State.KeyIndexSize == ps[0].State.Next {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -382,13 +382,13 @@ func TestBrowserUnvouchedObjects(t *testing.T) {
 		name, id, state string
 		want            []string
 	}{
-		// B's key index isn't in A's bundle: signed, but the key history
-		// isn't proved complete (TestBrowserPeerKeyHistoryUnproved).
-		{"replicated", replicated, "logged", []string{"replicated from " + bOrigin + ", entry ", "signed by " + alice.ID + " there",
-			"the peer's key history isn't proved complete",
+		// B's key index is in A's bundle: the key history is proved
+		// complete (without it: TestBrowserPeerKeyHistoryUnproved).
+		{"replicated", replicated, "verified", []string{"Verified in your browser: replicated from " + bOrigin + ", entry ", "signed by " + alice.ID + " there",
+			"all that the peer's signed key index lists",
 			"of the peer's log " + bOrigin + " signed by its pinned key", "First use: pinned the log key of the peer"}},
 		{"observable", localObs, "verified", []string{"signature, commitment, inclusion and checkpoint all check"}},
-		{"shared-by-two", sharedObs, "logged", []string{"signed by " + bob.ID + " there", "(the peer's collection " + intel + ", shared there by " + bob.ID + ")"}},
+		{"shared-by-two", sharedObs, "verified", []string{"signed by " + bob.ID + " there", "(the peer's collection " + intel + ", shared there by " + bob.ID + ")"}},
 		{"forged-by-operator", operatorSigned, "failed", []string{"the object's proof bundle in the peer's log: the node has none (HTTP 404)"}},
 		{"keyed-member-in-copy", byMallory, "failed", []string{"the object's proof bundle in the peer's log: the node has none (HTTP 404)"}},
 		{"other-collection", elsewhere, "failed", []string{"of the peer's log is in the peer's collection " + other + ", not in " + intel}},

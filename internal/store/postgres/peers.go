@@ -76,6 +76,11 @@ ALTER TABLE peers ADD COLUMN round_started TEXT NOT NULL DEFAULT '';
 ALTER TABLE peers ADD COLUMN round_from BIGINT NOT NULL DEFAULT 0;
 `}, migration{702, "consecutive failed peer rounds", `
 ALTER TABLE peers ADD COLUMN failures BIGINT NOT NULL DEFAULT 0;
+`}, migration{760, "peer key indexes", `
+ALTER TABLE peers ADD COLUMN key_index BYTEA;
+ALTER TABLE peers ADD COLUMN key_index_checkpoint BYTEA;
+ALTER TABLE peers ADD COLUMN key_index_size BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE peers ADD COLUMN key_index_missing TEXT NOT NULL DEFAULT '';
 `})
 }
 
@@ -107,7 +112,8 @@ func (s *Store) AddPeer(ctx context.Context, p store.Peer) error {
 // Peers implements [store.PeerStore].
 func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name, url, token_file, ca_file, log_key, policy, remote, into_coll, member, created,
-		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from, failures FROM peers ORDER BY name COLLATE "C"`)
+		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from, failures,
+		key_index, key_index_checkpoint, key_index_size, key_index_missing FROM peers ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list peers: %w", err)
 	}
@@ -118,7 +124,8 @@ func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 		var created, last, started string
 		st := &p.State
 		if err := rows.Scan(&p.Name, &p.URL, &p.TokenFile, &p.CAFile, &p.LogKey, &p.Policy, &p.Remote, &p.Into, &p.Member, &created,
-			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom, &st.Failures); err != nil {
+			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom, &st.Failures,
+			&st.KeyIndex, &st.KeyIndexCheckpoint, &st.KeyIndexSize, &st.KeyIndexMissing); err != nil {
 			return nil, fmt.Errorf("couldn't list peers: %w", err)
 		}
 		var e1, e2, e3 error
@@ -162,6 +169,9 @@ func (s *Store) AdvancePeer(ctx context.Context, st store.PeerStep) error {
 		keys[i] = []any{st.Peer, k.Index, k.Leaf}
 	}
 	cpSize, cpErr := openNoteSize(st.Checkpoint)
+	if st.KeyIndex != nil && (cpErr != nil || cpSize != st.To) {
+		return fmt.Errorf("couldn't record a step of peer %s: a key index goes only with the step that reaches its checkpoint's size: %w", st.Peer, store.ErrInvalid)
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var next int64
 		var stopped string
@@ -203,6 +213,11 @@ func (s *Store) AdvancePeer(ctx context.Context, st store.PeerStep) error {
 		}
 		_, err = tx.Exec(ctx, `UPDATE peers SET next = $1, checkpoint = $2, objects = objects + $3, keys = keys + $4, remote_size = $5, last_round = $6, last_error = '', failures = 0 WHERE name = $7`,
 			st.To, st.Checkpoint, len(st.Objects), len(st.Keys), st.RemoteSize, fmtTime(st.At), st.Peer)
+		if err != nil || st.KeyIndex == nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE peers SET key_index = $1, key_index_checkpoint = $2, key_index_size = $3, key_index_missing = '' WHERE name = $4`,
+			st.KeyIndex, st.Checkpoint, st.To, st.Peer)
 		return err
 	})
 	switch {
@@ -236,6 +251,33 @@ func (s *Store) RecordPeerRound(ctx context.Context, name string, at time.Time, 
 	return s.updatePeer(ctx, name, `UPDATE peers SET last_round = $1, remote_size = CASE WHEN $2::bigint < 0 THEN remote_size ELSE $2::bigint END, last_error = $3,
 		failures = CASE WHEN $3 = '' THEN 0 ELSE failures + 1 END WHERE name = $4`,
 		fmtTime(at), remoteSize, lastError, name)
+}
+
+// RecordPeerKeyIndex implements [store.PeerStore].
+func (s *Store) RecordPeerKeyIndex(ctx context.Context, name string, size int64, checkpoint, index []byte, missing string) error {
+	if index == nil {
+		return s.updatePeer(ctx, name, `UPDATE peers SET key_index_missing = $1 WHERE name = $2`, missing, name)
+	}
+	if n, err := openNoteSize(checkpoint); err != nil || n != size {
+		return fmt.Errorf("couldn't record the key index of peer %s: its checkpoint isn't of size %d: %w", name, size, store.ErrInvalid)
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var next int64
+		var stopped string
+		err := tx.QueryRow(ctx, `SELECT next, stopped FROM peers WHERE name = $1 FOR UPDATE`, name).Scan(&next, &stopped)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("couldn't record the key index of peer %s: %w", name, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("couldn't record the key index of peer %s: %w", name, err)
+		}
+		if next != size || stopped != "" {
+			return fmt.Errorf("couldn't record the key index of peer %s of size %d: it is at %d (stopped: %q): %w", name, size, next, stopped, store.ErrConflict)
+		}
+		_, err = tx.Exec(ctx, `UPDATE peers SET key_index = $1, key_index_checkpoint = $2, key_index_size = $3, key_index_missing = '' WHERE name = $4`,
+			index, checkpoint, size, name)
+		return err
+	})
 }
 
 // MarkPeerRound implements [store.PeerStore].

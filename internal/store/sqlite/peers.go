@@ -75,6 +75,11 @@ ALTER TABLE peers ADD COLUMN round_started TEXT NOT NULL DEFAULT '';
 ALTER TABLE peers ADD COLUMN round_from INTEGER NOT NULL DEFAULT 0;
 `}, migration{702, "consecutive failed peer rounds", `
 ALTER TABLE peers ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+`}, migration{760, "peer key indexes", `
+ALTER TABLE peers ADD COLUMN key_index BLOB;
+ALTER TABLE peers ADD COLUMN key_index_checkpoint BLOB;
+ALTER TABLE peers ADD COLUMN key_index_size INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE peers ADD COLUMN key_index_missing TEXT NOT NULL DEFAULT '';
 `})
 }
 
@@ -107,7 +112,8 @@ func (s *Store) AddPeer(ctx context.Context, p store.Peer) error {
 // Peers implements [store.PeerStore].
 func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, url, token_file, ca_file, log_key, policy, remote, into_coll, member, created,
-		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from, failures FROM peers ORDER BY name`)
+		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from, failures,
+		key_index, key_index_checkpoint, key_index_size, key_index_missing FROM peers ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list peers: %w", err)
 	}
@@ -118,7 +124,8 @@ func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 		var created, last, started string
 		st := &p.State
 		if err := rows.Scan(&p.Name, &p.URL, &p.TokenFile, &p.CAFile, &p.LogKey, &p.Policy, &p.Remote, &p.Into, &p.Member, &created,
-			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom, &st.Failures); err != nil {
+			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom, &st.Failures,
+			&st.KeyIndex, &st.KeyIndexCheckpoint, &st.KeyIndexSize, &st.KeyIndexMissing); err != nil {
 			return nil, fmt.Errorf("couldn't list peers: %w", err)
 		}
 		var e1, e2, e3 error
@@ -137,6 +144,11 @@ func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 func (s *Store) AdvancePeer(ctx context.Context, st store.PeerStep) error {
 	if st.To < st.From || len(st.Checkpoint) == 0 {
 		return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, store.ErrInvalid)
+	}
+	if st.KeyIndex != nil {
+		if n, err := openNoteSize(st.Checkpoint); err != nil || n != st.To {
+			return fmt.Errorf("couldn't record a step of peer %s: a key index goes only with the step that reaches its checkpoint's size: %w", st.Peer, store.ErrInvalid)
+		}
 	}
 	return s.Write(ctx, func(tx *sql.Tx) error {
 		var next int64
@@ -208,6 +220,13 @@ func (s *Store) AdvancePeer(ctx context.Context, st store.PeerStep) error {
 		if err != nil {
 			return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
 		}
+		if st.KeyIndex != nil {
+			_, err = tx.ExecContext(ctx, `UPDATE peers SET key_index = ?, key_index_checkpoint = ?, key_index_size = ?, key_index_missing = '' WHERE name = ?`,
+				st.KeyIndex, st.Checkpoint, st.To, st.Peer)
+			if err != nil {
+				return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
+			}
+		}
 		return nil
 	})
 }
@@ -231,6 +250,35 @@ func (s *Store) RecordPeerRound(ctx context.Context, name string, at time.Time, 
 	return s.updatePeer(ctx, name, `UPDATE peers SET last_round = ?, remote_size = CASE WHEN ? < 0 THEN remote_size ELSE ? END, last_error = ?,
 		failures = CASE WHEN ? = '' THEN 0 ELSE failures + 1 END WHERE name = ?`,
 		fmtTime(at), remoteSize, remoteSize, lastError, lastError, name)
+}
+
+// RecordPeerKeyIndex implements [store.PeerStore].
+func (s *Store) RecordPeerKeyIndex(ctx context.Context, name string, size int64, checkpoint, index []byte, missing string) error {
+	if index == nil {
+		return s.updatePeer(ctx, name, `UPDATE peers SET key_index_missing = ? WHERE name = ?`, missing, name)
+	}
+	if n, err := openNoteSize(checkpoint); err != nil || n != size {
+		return fmt.Errorf("couldn't record the key index of peer %s: its checkpoint isn't of size %d: %w", name, size, store.ErrInvalid)
+	}
+	return s.Write(ctx, func(tx *sql.Tx) error {
+		var next int64
+		var stopped string
+		err := tx.QueryRowContext(ctx, `SELECT next, stopped FROM peers WHERE name = ?`, name).Scan(&next, &stopped)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("couldn't record the key index of peer %s: %w", name, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("couldn't record the key index of peer %s: %w", name, err)
+		}
+		if next != size || stopped != "" {
+			return fmt.Errorf("couldn't record the key index of peer %s of size %d: it is at %d (stopped: %q): %w", name, size, next, stopped, store.ErrConflict)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE peers SET key_index = ?, key_index_checkpoint = ?, key_index_size = ?, key_index_missing = '' WHERE name = ?`,
+			index, checkpoint, size, name); err != nil {
+			return fmt.Errorf("couldn't record the key index of peer %s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // MarkPeerRound implements [store.PeerStore].

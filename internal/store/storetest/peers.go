@@ -22,7 +22,10 @@ import (
 // serve prefixes of wider stored versions and a narrower version never
 // replaces a wider one; key entries, checkpoints and provenance read back
 // as written; a round with an unknown size keeps the last one; a round
-// in progress is marked with its start and position, and cleared.
+// in progress is marked with its start and position, and cleared. A key
+// index is recorded only with the step that reaches its checkpoint's
+// size, or at the stored position, with that checkpoint; a step without
+// one keeps it; why none was stored is recorded beside it.
 func testPeers(t *testing.T, s store.Store) {
 	pm := member("peer:b")
 	pm.PublicKey = nil
@@ -114,6 +117,7 @@ func testPeers(t *testing.T, s store.Store) {
 		{"backwards", store.PeerStep{Peer: "b", From: 2, To: 1, Checkpoint: cp2}, store.ErrInvalid},
 		{"no checkpoint", store.PeerStep{Peer: "b", From: 2, To: 3}, store.ErrInvalid},
 		{"a bad tile", store.PeerStep{Peer: "b", From: 2, To: 3, Checkpoint: cp3, Tiles: map[tlog.Tile][]byte{{Level: 0, N: 0, Width: 2}: {1}}}, store.ErrInvalid},
+		{"a key index of another tree than the step's end", store.PeerStep{Peer: "b", From: 2, To: 3, Checkpoint: cp2, KeyIndex: []byte("index of 2")}, store.ErrInvalid},
 	} {
 		if err := s.AdvancePeer(ctx, tc.s); !errors.Is(err, tc.want) {
 			t.Errorf("%s: AdvancePeer = %v, want %v", tc.name, err, tc.want)
@@ -127,6 +131,9 @@ func testPeers(t *testing.T, s store.Store) {
 	}
 	if got := peerNamed(t, s, "a"); got.State.Next != 0 {
 		t.Fatalf("the other peer moved: %+v", got.State)
+	}
+	if st := got.State; st.KeyIndex != nil || st.KeyIndexCheckpoint != nil || st.KeyIndexSize != 0 || st.KeyIndexMissing != "" {
+		t.Fatalf("a key index after a step without one: %+v", st)
 	}
 	tile2, err := s.PeerTile(ctx, "b", tlog.Tile{Level: 0, N: 0, Width: 2})
 	if err != nil || len(tile2) != 2*tlog.HashSize {
@@ -163,8 +170,50 @@ func testPeers(t *testing.T, s store.Store) {
 	obj2.Index, obj2.Leaf = 2, leaves[2]
 	obj2.Version = v1.Add(time.Nanosecond)
 	obj2.Opening.Version = store.FormatTime(obj2.Version)
+	must(t, s.RecordPeerKeyIndex(ctx, "b", 0, nil, nil, "the peer serves no key index"))
+	if st := peerNamed(t, s, "b").State; st.KeyIndexMissing != "the peer serves no key index" || st.KeyIndex != nil {
+		t.Fatalf("after a missing key index: %+v", st)
+	}
+	idx3 := []byte("key index of 3")
 	must(t, s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 2, To: 3, Checkpoint: cp3, Tiles: tiles3,
-		Objects: []store.PeerObject{obj2}, RemoteSize: 3, At: created.Add(2 * time.Hour)}))
+		Objects: []store.PeerObject{obj2}, RemoteSize: 3, At: created.Add(2 * time.Hour), KeyIndex: idx3}))
+	if st := peerNamed(t, s, "b").State; !bytes.Equal(st.KeyIndex, idx3) || !bytes.Equal(st.KeyIndexCheckpoint, cp3) || st.KeyIndexSize != 3 || st.KeyIndexMissing != "" {
+		t.Fatalf("after a step with a key index: %+v", st)
+	}
+	// A missing index is recorded beside the one stored, which stays;
+	// one of another size than the position, or with a checkpoint of
+	// another size, is refused, changing nothing.
+	must(t, s.RecordPeerKeyIndex(ctx, "b", 0, nil, nil, "couldn't read it"))
+	for _, tc := range []struct {
+		name string
+		peer string
+		size int64
+		cp   []byte
+		want error
+	}{
+		{"behind the position", "b", 2, cp2, store.ErrConflict},
+		{"a checkpoint of another size", "b", 3, cp2, store.ErrInvalid},
+		{"an unknown peer", "nope", 3, cp3, store.ErrNotFound},
+		{"ahead of the position", "a", 3, cp3, store.ErrConflict},
+	} {
+		if err := s.RecordPeerKeyIndex(ctx, tc.peer, tc.size, tc.cp, []byte("another"), ""); !errors.Is(err, tc.want) {
+			t.Errorf("RecordPeerKeyIndex %s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if err := s.RecordPeerKeyIndex(ctx, "nope", 0, nil, nil, "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RecordPeerKeyIndex of an unknown peer's missing index: %v", err)
+	}
+	if st := peerNamed(t, s, "b").State; !bytes.Equal(st.KeyIndex, idx3) || !bytes.Equal(st.KeyIndexCheckpoint, cp3) || st.KeyIndexSize != 3 || st.KeyIndexMissing != "couldn't read it" {
+		t.Fatalf("after refused key indexes: %+v", st)
+	}
+	if st := peerNamed(t, s, "a").State; st.KeyIndex != nil || st.KeyIndexMissing != "" {
+		t.Fatalf("another peer's key index: %+v", st)
+	}
+	idx3b := []byte("key index of 3, again")
+	must(t, s.RecordPeerKeyIndex(ctx, "b", 3, cp3, idx3b, ""))
+	if st := peerNamed(t, s, "b").State; !bytes.Equal(st.KeyIndex, idx3b) || !bytes.Equal(st.KeyIndexCheckpoint, cp3) || st.KeyIndexSize != 3 || st.KeyIndexMissing != "" {
+		t.Fatalf("after a key index at the position: %+v", st)
+	}
 	if tile, err := s.PeerTile(ctx, "b", tlog.Tile{Level: 0, N: 0, Width: 3}); err != nil || !bytes.Equal(tile[:2*tlog.HashSize], tile2) {
 		t.Fatalf("tile of width 3: %x, %v", tile, err)
 	}
@@ -237,8 +286,8 @@ func testPeers(t *testing.T, s store.Store) {
 	}
 	must(t, s.RecordPeerRound(ctx, "b", at, -1, "unreachable"))
 	must(t, s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 3, To: 3, Checkpoint: cp3, RemoteSize: 7, At: at}))
-	if st := peerNamed(t, s, "b").State; st.Failures != 0 || st.LastError != "" || st.Next != 3 {
-		t.Fatalf("failures after a step: %+v", st)
+	if st := peerNamed(t, s, "b").State; st.Failures != 0 || st.LastError != "" || st.Next != 3 || !bytes.Equal(st.KeyIndex, idx3b) {
+		t.Fatalf("failures (and the key index kept) after a step without a key index: %+v", st)
 	}
 	if err := s.RecordPeerRound(ctx, "nope", at, 0, ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("RecordPeerRound of an unknown peer: %v", err)
@@ -266,6 +315,9 @@ func testPeers(t *testing.T, s store.Store) {
 	}
 	if err := s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 3, To: 3, Checkpoint: cp3}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("a step after the stop: %v", err)
+	}
+	if err := s.RecordPeerKeyIndex(ctx, "b", 3, cp3, idx3, ""); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a key index after the stop: %v", err)
 	}
 	if st := peerNamed(t, s, "b").State; st.Stopped != "forked" || st.Evidence != "/ev.json" || st.Next != 3 || st.Objects != 2 {
 		t.Fatalf("after the stop: %+v", st)

@@ -297,11 +297,13 @@ function binding() {
     // A key index signed by the PEER's log key (docs/log.md "Key index")
     // shows the sharer's key entries are all there, and is required to
     // hold when sent. This node builds GET /peers/bundle from its own copy
-    // of the peer's log and holds no index the peer signed (one it signed
-    // itself would say nothing of the peer's log), so it sends none: the
-    // key entries then prove what they say, but not that none was left
-    // out (a later rotation or revocation of the sharer's key), and the
-    // check ends "logged", not "verified" (README.md, "Web UI").
+    // of the peer's log, with the index the peer signed of that tree,
+    // which replication fetched (docs/federation.md, "Key index"); one
+    // the node signed itself would say nothing of the peer's log. A peer
+    // older than the key index serves none, and the bundle then carries
+    // none: the key entries prove what they say, but not that none was
+    // left out (a later rotation or revocation of the sharer's key), and
+    // the check ends "logged", not "verified" (README.md, "Web UI").
     const keysProved = typeof b.key_index === "string" && b.key_index !== "";
     if (keysProved) {
       try {

@@ -1,0 +1,380 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/parley-exchange/parley/internal/peer"
+	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// keysOf returns b's GET /log/keys answer (every member's), read with
+// the follower name's token.
+func keysOf(t *testing.T, b *origin, name string) tlog.KeysResponse {
+	t.Helper()
+	tok, err := peer.ReadToken(b.followers[name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := (&tlog.Client{URL: b.URL, Token: tok}).Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+// TestPeerKeyIndex: A follows B (in steps of 16 entries) while alice
+// rotates her key and then revokes it, and bob registers: A ends with B's
+// own signed key index of the checkpoint it holds (byte for byte what B
+// serves at GET /log/keys), recorded with that checkpoint; A's GET
+// /peers/bundle carries it, with every key entry it lists, so that the
+// bundle verifies with its key history complete; peer status shows it.
+func TestPeerKeyIndex(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 16)
+	carol, err := a.AddMember(ctx, "carol", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa := a.follow(t, b, "a", "from-b", "carol")
+	b.share(t, b.intel, 40)
+	a.caughtUp(t, b, "a")
+	pub2, priv2, _ := ed25519.GenerateKey(rand.Reader)
+	if err := b.RotateKey(ctx, b.alice.ID, pub2, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.alice.Key = priv2
+	b.share(t, b.intel, 20)
+	bobPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	if _, err := b.AddMember(ctx, "bob", bobPub); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RevokeKey(ctx, b.alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	size := waitIntegratedNode(t, b.Node)
+	p := a.waitPeer(t, "a", "key index of B's tree", func(p store.Peer) bool { return p.State.KeyIndexSize == size && p.State.Next == size })
+	kr := keysOf(t, b, "a")
+	if kr.TreeSize != uint64(size) || kr.KeyIndex == "" {
+		t.Fatalf("B's keys: tree size %d (want %d), key index %q", kr.TreeSize, size, kr.KeyIndex)
+	}
+	if string(p.State.KeyIndex) != kr.KeyIndex {
+		t.Fatalf("A's key index of B:\n%s\nB's:\n%s", p.State.KeyIndex, kr.KeyIndex)
+	}
+	v := mustVerifier(t, b.VerifierKey())
+	icp, err := tlog.OpenCheckpoint(p.State.KeyIndexCheckpoint, v)
+	if err != nil || int64(icp.Size) != size {
+		t.Fatalf("the key index's checkpoint: %+v, %v", icp, err)
+	}
+	k, err := tlog.OpenKeyIndex(p.State.KeyIndex, v)
+	if err != nil || len(k.Members[b.alice.ID]) != 3 || k.Hash != icp.Hash {
+		t.Fatalf("the key index: %+v, %v; want alice's registration, rotation and revocation", k, err)
+	}
+	if s := peer.StatusOf(p); s.KeyIndexSize != size || s.KeyIndexMissing != "" {
+		t.Fatalf("status: key index of size %d (want %d), missing %q", s.KeyIndexSize, size, s.KeyIndexMissing)
+	}
+
+	first := localObjects(t, a.Node, pa.Into)[0]
+	code, body := getPeerBundle(t, a, carol.Token, pa.Into, first.ID)
+	if code != http.StatusOK {
+		t.Fatalf("GET /peers/bundle: %d %s", code, body)
+	}
+	res, err := tlog.VerifyBundle(body, b.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.KeysComplete || res.Checkpoint.Size != uint64(size) {
+		t.Fatalf("the peer bundle: key history complete %v, tree size %d (want %d)", res.KeysComplete, res.Checkpoint.Size, size)
+	}
+	if ks := res.Keys.Keys(b.alice.ID); len(ks) != 2 || !ks[1].Revoked {
+		t.Fatalf("bundle keys of alice: %+v", ks)
+	}
+}
+
+// keysProxy serves b through a proxy that answers GET /log/keys with
+// alter(answer) (nil: 404), and returns its URL.
+func keysProxy(t *testing.T, b *origin, alter func(kr *tlog.KeysResponse) bool) string {
+	t.Helper()
+	target, _ := url.Parse(b.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(r *http.Response) error {
+		if r.Request.URL.Path != "/log/keys" || r.StatusCode != http.StatusOK {
+			return nil
+		}
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return err
+		}
+		var kr tlog.KeysResponse
+		if err := json.Unmarshal(body, &kr); err != nil {
+			return err
+		}
+		if !alter(&kr) {
+			r.StatusCode, r.Status = http.StatusNotFound, "404 Not Found"
+			body = []byte(`{"title":"not found"}`)
+		} else if body, err = json.Marshal(kr); err != nil {
+			return err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// followVia makes fn follow b's intel through the URL u.
+func (fn *fedNode) followVia(t *testing.T, b *origin, u, name string, readers ...string) store.Peer {
+	t.Helper()
+	p, err := fn.AddPeer(context.Background(), PeerSpec{
+		Name: name, URL: u, TokenFile: b.followers[name], LogKey: b.VerifierKey(),
+		Remote: b.intel, Into: "from-b", Readers: readers,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// resign returns the key index k signed with signer.
+func resign(t *testing.T, k tlog.KeyIndex, signer note.Signer) string {
+	t.Helper()
+	s, err := tlog.SignKeyIndex(k, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestPeerFalseKeyIndex: B answers GET /log/keys with a false key index,
+// signed with its log key: one that leaves out alice's rotation, one that
+// adds an entry, or one of another tree of the checkpoint's size. A
+// replicates B's entries (they are B's log as it is), records no index,
+// stops following B, keeps evidence that names the key entries the index
+// misstates (each with its inclusion proof in B's checkpoint) and reports
+// it in peer status. An index signed by another key than B's (which B's
+// key didn't sign) is refused without a stop: the round fails with it,
+// and status says why A holds none.
+func TestPeerFalseKeyIndex(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		alter func(b *origin, k *tlog.KeyIndex) note.Signer
+		stop  bool
+		want  string
+	}{
+		{"rotation left out", func(b *origin, k *tlog.KeyIndex) note.Signer {
+			k.Members[b.alice.ID] = slices.Delete(slices.Clone(k.Members[b.alice.ID]), 1, 2)
+			return b.signer
+		}, true, "left out or added"},
+		{"entry added", func(b *origin, k *tlog.KeyIndex) note.Signer {
+			k.Members[b.alice.ID] = append(slices.Clone(k.Members[b.alice.ID]), k.Size-1)
+			return b.signer
+		}, true, "left out or added"},
+		{"another tree", func(b *origin, k *tlog.KeyIndex) note.Signer {
+			k.Hash[0] ^= 1
+			return b.signer
+		}, true, "of a tree of size"},
+		{"another key", func(b *origin, k *tlog.KeyIndex) note.Signer {
+			skey, _, err := note.GenerateKey(rand.Reader, b.Config().Origin)
+			if err != nil {
+				panic(err)
+			}
+			s, err := note.NewSigner(skey)
+			if err != nil {
+				panic(err)
+			}
+			return s
+		}, false, "doesn't verify with the log key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			b := newOrigin(t, "a")
+			a := newFedNode(t, 0)
+			b.share(t, b.intel, 5)
+			pub2, priv2, _ := ed25519.GenerateKey(rand.Reader)
+			if err := b.RotateKey(ctx, b.alice.ID, pub2, nil); err != nil {
+				t.Fatal(err)
+			}
+			b.alice.Key = priv2
+			b.share(t, b.intel, 5)
+			size := waitIntegratedNode(t, b.Node)
+			u := keysProxy(t, b, func(kr *tlog.KeysResponse) bool {
+				k, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
+				if err != nil {
+					t.Error(err)
+					return true
+				}
+				kr.KeyIndex = resign(t, k, tc.alter(b, &k))
+				return true
+			})
+			pa := a.followVia(t, b, u, "a")
+			var p store.Peer
+			if tc.stop {
+				p = a.waitPeer(t, "a", "stopped", func(p store.Peer) bool { return p.State.Stopped != "" })
+				if !strings.Contains(p.State.Stopped, peer.ErrFalseKeyIndex.Error()) || !strings.Contains(p.State.Stopped, tc.want) {
+					t.Fatalf("stopped for %q, want %q", p.State.Stopped, tc.want)
+				}
+				ev, err := os.ReadFile(p.State.Evidence)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var e peer.KeyIndexEvidence
+				if err := json.Unmarshal(ev, &e); err != nil || e.Type != peer.KeyIndexEvidenceType || e.LogKey != b.VerifierKey() {
+					t.Fatalf("evidence: %v\n%s", err, ev)
+				}
+				v := b.verifier
+				cp, err := tlog.OpenCheckpoint([]byte(e.Checkpoint), v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tlog.OpenKeyIndex([]byte(e.KeyIndex), v); err != nil {
+					t.Fatalf("the evidence's key index: %v", err)
+				}
+				for _, k := range e.Keys {
+					if err := tlog.VerifyInclusion(k.LogIndex, cp.Size, tlog.LeafHash(k.Entry), k.InclusionProof, cp.Hash); err != nil {
+						t.Fatalf("the evidence's key entry %d isn't proved in the checkpoint: %v", k.LogIndex, err)
+					}
+				}
+				if tc.name == "rotation left out" {
+					if len(e.Keys) != 1 {
+						t.Fatalf("the evidence shows %d key entries, want the rotation", len(e.Keys))
+					}
+					if le, err := tlog.ParseEntry(e.Keys[0].Entry); err != nil || le.Member != b.alice.ID || le.Event != tlog.EventRotate {
+						t.Fatalf("the evidence shows key entry %d, %+v, want alice's rotation", e.Keys[0].LogIndex, le)
+					}
+				}
+				if s := peer.StatusOf(p); s.State != "stopped" || s.Evidence == "" {
+					t.Fatalf("status: %+v", s)
+				}
+			} else {
+				p = a.waitPeer(t, "a", "refused key index", func(p store.Peer) bool {
+					return strings.Contains(p.State.KeyIndexMissing, tc.want) && strings.Contains(p.State.LastError, tc.want)
+				})
+				if !strings.Contains(p.State.LastError, tc.want) {
+					t.Fatalf("last error %q doesn't say %q", p.State.LastError, tc.want)
+				}
+				if p.State.Stopped != "" {
+					t.Fatalf("stopped for an index B's key didn't sign: %q", p.State.Stopped)
+				}
+				if s := peer.StatusOf(p); s.KeyIndexSize != 0 || !strings.Contains(s.KeyIndexMissing, tc.want) {
+					t.Fatalf("status: %+v", s)
+				}
+			}
+			// B's entries are replicated; no index of B's is held.
+			if p.State.Next != size || p.State.KeyIndex != nil || len(localObjects(t, a.Node, pa.Into)) != 10 {
+				t.Fatalf("after the false index: at %d of %d, key index %q, %d objects", p.State.Next, size, p.State.KeyIndex, len(localObjects(t, a.Node, pa.Into)))
+			}
+		})
+	}
+}
+
+// TestPeerWithoutKeyIndex: a B older than the key index (its GET
+// /log/keys answers without one, or isn't there) is followed as before:
+// A replicates its objects and later ones, holds no index, says why in
+// peer status, and its GET /peers/bundle carries none (clients check the
+// objects as logged, their key history not proved complete).
+func TestPeerWithoutKeyIndex(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		alter func(kr *tlog.KeysResponse) bool
+	}{
+		{"no key index", func(kr *tlog.KeysResponse) bool { kr.KeyIndex = ""; return true }},
+		{"no GET /log/keys", func(*tlog.KeysResponse) bool { return false }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			b := newOrigin(t, "a")
+			a := newFedNode(t, 0)
+			carol, err := a.AddMember(ctx, "carol", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pa := a.followVia(t, b, keysProxy(t, b, tc.alter), "a", "carol")
+			b.share(t, b.intel, 5)
+			a.caughtUp(t, b, "a")
+			b.share(t, b.intel, 5)
+			p := a.caughtUp(t, b, "a")
+			if p.State.Objects != 10 || p.State.KeyIndex != nil || p.State.Stopped != "" || p.State.LastError != "" ||
+				!strings.HasPrefix(p.State.KeyIndexMissing, peer.NoKeyIndex) {
+				t.Fatalf("peer: %d objects, key index %q, missing %q, stopped %q, error %q", p.State.Objects, p.State.KeyIndex, p.State.KeyIndexMissing, p.State.Stopped, p.State.LastError)
+			}
+			if s := peer.StatusOf(p); s.KeyIndexSize != 0 || !strings.HasPrefix(s.KeyIndexMissing, peer.NoKeyIndex) {
+				t.Fatalf("status: %+v", s)
+			}
+			first := localObjects(t, a.Node, pa.Into)[0]
+			code, body := getPeerBundle(t, a, carol.Token, pa.Into, first.ID)
+			if code != http.StatusOK {
+				t.Fatalf("GET /peers/bundle: %d %s", code, body)
+			}
+			res, err := tlog.VerifyBundle(body, b.VerifierKey())
+			if err != nil || res.KeysComplete {
+				t.Fatalf("the peer bundle: %v, key history complete %v", err, res.KeysComplete)
+			}
+		})
+	}
+}
+
+// TestPeerKeyIndexOfNewerCheckpoint: B's log grows between A's reading
+// its checkpoint and its key index (here: B's GET /log/checkpoint keeps
+// showing an older tree, GET /log/keys answers at the latest). A accepts
+// the newer checkpoint the index comes with, replicates up to it, and
+// ends with the index of a checkpoint it holds, not with none.
+func TestPeerKeyIndexOfNewerCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	b.share(t, b.intel, 5)
+	size1 := waitIntegratedNode(t, b.Node)
+	tok, err := peer.ReadToken(b.followers["a"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := (&tlog.Client{URL: b.URL, Token: tok}).Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.share(t, b.intel, 5)
+	size2 := waitIntegratedNode(t, b.Node)
+	target, _ := url.Parse(b.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(r *http.Response) error {
+		if r.Request.URL.Path != "/log/checkpoint" || r.StatusCode != http.StatusOK {
+			return nil
+		}
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(old))
+		r.ContentLength = int64(len(old))
+		r.Header.Set("Content-Length", strconv.Itoa(len(old)))
+		return nil
+	}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	a.followVia(t, b, srv.URL, "a")
+	p := a.waitPeer(t, "a", "key index", func(p store.Peer) bool { return p.State.KeyIndex != nil })
+	if p.State.Next != size2 || p.State.KeyIndexSize != size2 || p.State.Objects != 10 {
+		t.Fatalf("at %d with %d objects and a key index of size %d; want %d (B's /log/checkpoint said %d)", p.State.Next, p.State.Objects, p.State.KeyIndexSize, size2, size1)
+	}
+	if kr := keysOf(t, b, "a"); string(p.State.KeyIndex) != kr.KeyIndex {
+		t.Fatalf("A's key index isn't B's:\n%s\n%s", p.State.KeyIndex, kr.KeyIndex)
+	}
+}
