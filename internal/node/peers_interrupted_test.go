@@ -106,7 +106,9 @@ func newPeerChild(t *testing.T, b *origin, front *holdFront, interval time.Durat
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	if _, err := Init(ctx, dir, Config{PeerInterval: Duration(interval), PeerStep: 32}, nil); err != nil {
+	cfg := testStoreConfig(t) // the suite's store, as the child's
+	cfg.PeerInterval, cfg.PeerStep = Duration(interval), 32
+	if _, err := Init(ctx, dir, cfg, nil); err != nil {
 		t.Fatal(err)
 	}
 	n, err := Open(ctx, dir, Options{})
