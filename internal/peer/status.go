@@ -70,20 +70,24 @@ type Status struct {
 	State    string `json:"state"`
 	Stopped  string `json:"stopped,omitempty"`
 	Evidence string `json:"evidence,omitempty"`
-	// Stalled, set by [StatusAt] for a followed peer, says that no round
-	// or step has ended for longer than a round of a live peer takes (a
-	// round is hanging on the peer, or the node isn't serving), or that
+	// Stalled, set by [StatusAt] for a followed peer, says that the
+	// running round has received nothing from the peer and stored no step
+	// for [ActivityWindow] (it hangs in the node, or the node stopped
+	// during it); while no round runs, that no round has ended for longer
+	// than a round of a live peer takes (the node isn't serving), or that
 	// the last round was abandoned because a request to the peer made no
 	// progress for the stall timeout (a black-holed connection: the
 	// round's error, last_error, names the request and the time). Empty
-	// when rounds end on time and the last one didn't stall.
+	// while a running round's bytes keep coming, however long its step,
+	// and when rounds end on time and the last one didn't stall.
 	Stalled string `json:"stalled,omitempty"`
 	// Round is "running" while a round of the peer runs, as the node
 	// records it in the store, and "idle" otherwise; RoundStarted is when
 	// the running round started, and RoundFrom the position then (so
 	// position - round_from entries were replicated by it so far). A
-	// node killed during a round leaves it "running" until its next
-	// round of the peer; `stalled` then says that no round ends.
+	// node killed during a round leaves it "running", `stalled` once
+	// nothing has come for [ActivityWindow], until the node starts
+	// again and counts it as a failed round ([Interrupted]).
 	Round        string `json:"round"`
 	RoundStarted string `json:"round_started,omitempty"`
 	RoundFrom    *int64 `json:"round_from,omitempty"`
