@@ -233,7 +233,8 @@ type feedStatus struct {
 	// records it in the store), "idle" otherwise; RoundStarted is when
 	// the running round started, and RoundFrom the pages stored before
 	// it (pages - round_from pages were stored by it so far). A node
-	// killed during a round leaves "running" until the feed's next round.
+	// killed during a round leaves "running" until it starts again, and
+	// then counts that round as failed (Interrupted, below).
 	Round        string  `json:"round"`
 	RoundStarted *string `json:"round_started,omitempty"`
 	RoundFrom    *int64  `json:"round_from,omitempty"`
