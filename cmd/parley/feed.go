@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/feed"
@@ -244,10 +245,16 @@ type feedStatus struct {
 	// records it in the store), "idle" otherwise; RoundStarted is when
 	// the running round started, and RoundFrom the pages stored before
 	// it (pages - round_from pages were stored by it so far). A node
-	// killed during a round leaves "running" until the feed's next round.
+	// killed during a round leaves "running" until it starts again, and
+	// then counts that round as failed (Interrupted, below).
 	Round        string  `json:"round"`
 	RoundStarted *string `json:"round_started,omitempty"`
 	RoundFrom    *int64  `json:"round_from,omitempty"`
+	// Interrupted is true when the last round failed because the node
+	// stopped during it (killed, crashed, out of memory: last_error
+	// begins with feed.InterruptedPrefix); the node counted it, when it
+	// started again, as a failed round (feed.Interrupted).
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 func statusOf(f feed.Feed) feedStatus {
@@ -282,6 +289,7 @@ func statusOf(f feed.Feed) feedStatus {
 		LastPoll: ts(f.LastPoll), LastError: f.LastError,
 		Added: f.Added, Existing: f.Existing, Failed: f.Failed, Pages: f.Pages, LastFailure: f.LastFailure,
 		FailedRounds: f.Failures, Round: "idle",
+		Interrupted: strings.HasPrefix(f.LastError, feed.InterruptedPrefix),
 	}
 	if f.Failures > 0 || !f.NotBefore.IsZero() {
 		s.NextRound = ts(feed.NextRound(f))

@@ -603,6 +603,51 @@ func endRound(ctx context.Context, st Store, name string, started time.Time) {
 	}
 }
 
+// InterruptedPrefix begins the LastError of a round during which the node
+// stopped without ending it (killed, crashed, out of memory): see
+// [Interrupted]. No other error of a round begins with it.
+const InterruptedPrefix = "interrupted (node stopped during the round)"
+
+// Interrupted records each round of a feed that is marked as running in
+// st (RoundStarted) and started before before (when the node's feed
+// poller began: a round of an earlier process, which ended without
+// clearing its mark, the process killed, crashed or out of memory) as a
+// failed round: its LastError begins with [InterruptedPrefix], LastPoll
+// is now, Failures counts it, and the mark is cleared; the next round is
+// backed off by it ([NextRound], [Backoff]) as after any failed round,
+// so that a feed whose data reliably kills the node is not retried at
+// full rate with nothing said. The position (Next, AddedAfter, ReadTo,
+// HighWater) stays as the last page recorded it: the next round goes on
+// from there, and what the killed round stored after it comes again,
+// "already stored". A round ended by the node's shutdown (its context
+// cancelled: SIGINT or SIGTERM) clears its mark ([Poll]) and is not
+// counted. It returns the names of the feeds so recorded.
+func Interrupted(ctx context.Context, st Store, now func() time.Time, before time.Time) ([]string, error) {
+	fs, err := st.Feeds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	var errs []error
+	for _, f := range fs {
+		started := f.RoundStarted
+		if started.IsZero() || !started.Before(before) {
+			continue
+		}
+		reason := fmt.Sprintf("%s: the round started at %s never ended: the node was killed, crashed or ran out of memory during it, after the round had stored %d pages; it counts as a failed round, and the next goes on from the position of the last page stored",
+			InterruptedPrefix, started.UTC().Format(time.RFC3339), f.Pages-f.RoundFrom)
+		f.LastPoll, f.LastError = now().UTC(), reason
+		f.Failures++
+		f.RoundStarted, f.RoundFrom = time.Time{}, 0
+		if err := st.RecordPoll(ctx, f.Name, f.FeedPosition); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, f.Name)
+	}
+	return out, errors.Join(errs...)
+}
+
 // Due reports whether f should be polled at now: [NextRound] has come.
 func Due(f Feed, now time.Time) bool {
 	return !now.Before(NextRound(f))
@@ -685,6 +730,15 @@ type Stopper interface {
 // the feed's LastError (and logged once: when LastError wasn't the reason
 // already, so not again after a restart). It returns ctx's error.
 func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick time.Duration, logf func(msg string, args ...any)) error {
+	// Rounds of an earlier process that never ended count as failed
+	// before any round starts here.
+	if names, err := Interrupted(ctx, st, now, now()); err != nil && ctx.Err() == nil {
+		logf("couldn't record the feeds' interrupted rounds", "err", err)
+	} else {
+		for _, name := range names {
+			logf("feed round interrupted: the node stopped during the feed's last round; it counts as a failed round", "feed", name)
+		}
+	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	// The next round of each feed as the last round here returned it: a

@@ -9,8 +9,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,7 +49,12 @@ func TestNodeChildProcess(t *testing.T) {
 	if err := os.WriteFile(tmp, []byte(ln.Addr().String()), 0o600); err != nil || os.Rename(tmp, filepath.Join(dir, "addr")) != nil {
 		os.Exit(1)
 	}
-	n.Serve(ctx, ln, nil) // until SIGKILL
+	// Until SIGKILL; SIGTERM stops it gracefully, as it does parley
+	// serve.
+	sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
+	n.Serve(sctx, ln, nil)
+	n.Close()
 	os.Exit(0)
 }
 

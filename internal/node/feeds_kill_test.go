@@ -16,8 +16,8 @@ import (
 // server fails, and is killed with SIGKILL in the middle of a round. The
 // failed rounds before it are in the store (they were kept in memory,
 // lost with the process), the killed round is left marked as running,
-// and the restarted node goes on counting from them; its next round
-// clears the mark.
+// and the restarted node goes on counting from them, the killed round
+// counted as failed too (feed.Interrupted).
 func TestFeedBackoffKill9(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		t.Skip("inside the child")
@@ -93,7 +93,7 @@ func TestFeedBackoffKill9(t *testing.T) {
 
 	killAt(1, 5)
 	f = stored()
-	if f.Failures != 3 || f.RoundStarted.IsZero() || f.RoundStarted.Equal(first) {
-		t.Fatalf("after the restart and another SIGKILL: %+v; want 3 failed rounds (2 from before the kill) and the fifth round marked", f.FeedPosition)
+	if f.Failures != 4 || f.RoundStarted.IsZero() || f.RoundStarted.Equal(first) {
+		t.Fatalf("after the restart and another SIGKILL: %+v; want 4 failed rounds (2 from before the kill, the killed round, the fourth) and the fifth round marked", f.FeedPosition)
 	}
 }

@@ -140,6 +140,16 @@ const peerRoundsAtOnce = 4
 // backoff, reset by a round that works).
 func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	st := n.store
+	// Rounds of an earlier process that never ended (it was killed
+	// during them) count as failed before any round starts here
+	// (peer.Interrupted): their peers are backed off.
+	if names, err := peer.Interrupted(ctx, st, n.now(), n.now()); err != nil && ctx.Err() == nil {
+		logger.Warn("couldn't record the peers' interrupted rounds", "err", err)
+	} else {
+		for _, name := range names {
+			logger.Warn("peer round interrupted: the node stopped during the peer's last round; it counts as a failed round", "peer", name)
+		}
+	}
 	followers := map[string]*peer.Follower{}
 	running := map[string]bool{} // by name; guarded by mu
 	var mu sync.Mutex

@@ -107,9 +107,9 @@ func TestPeerBlackHoleHoldsNoOther(t *testing.T) {
 	}
 	if p := a.peerState(t, "a"); p.State.Next != 0 || !p.State.LastRound.IsZero() {
 		t.Fatalf("peer a's round ended: %+v", p.State)
-	} else if s := peer.StatusAt(p, time.Now().Add(peer.StallAfter(30*time.Millisecond)+time.Minute), 30*time.Millisecond); s.State != "following" || !strings.Contains(s.Stalled, "since it was added") {
+	} else if s := peer.StatusAt(p, time.Now().Add(peer.StallAfter(30*time.Millisecond)+time.Minute), 30*time.Millisecond); s.State != "following" || s.Round != "running" || !strings.Contains(s.Stalled, "received nothing from the peer") {
 		// Its status, as parley peer status would print it once the
-		// round has hung that long.
+		// round has hung that long (receiving nothing).
 		t.Fatalf("status of the black-holed peer: %+v", s)
 	}
 	if s := peer.StatusAt(a.peerState(t, "b"), time.Now(), 30*time.Millisecond); s.Stalled != "" {

@@ -41,6 +41,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/parley-exchange/parley/internal/slowlink"
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
@@ -106,7 +107,17 @@ type Config struct {
 	// this fast (a large catch-up over a slow link), only one slower
 	// (see [DefaultMinRate]); 0 means DefaultMinRate.
 	MinRate int64
+	// Heartbeat is how often a round records in the store the bytes it
+	// has received from the peer and when the last came
+	// ([store.PeerStore.BeatPeerRound]), when more came since the last
+	// record, for `parley peer status` ([StatusAt]); 0 means
+	// [DefaultHeartbeat].
+	Heartbeat time.Duration
 }
+
+// DefaultHeartbeat is how often a round records its transfer by default
+// ([Config.Heartbeat]).
+const DefaultHeartbeat = 5 * time.Second
 
 // Follower replicates one peer. It is not safe for concurrent use; run one
 // per peer per node (the store's position check refuses a second one's
@@ -174,6 +185,9 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	}
 	if cfg.MinRate <= 0 {
 		cfg.MinRate = DefaultMinRate
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
 	}
 	v, err := tlog.NewVerifier(p.LogKey)
 	if err != nil {
@@ -315,7 +329,8 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 	// The round is marked in the store while it runs, for `parley peer
 	// status` in another process; its end is recorded even when ctx is
 	// done (the node stopping), or the mark would outlive the node.
-	if err := f.cfg.Store.MarkPeerRound(ctx, p.Name, f.cfg.Now()); err != nil {
+	started := f.cfg.Now()
+	if err := f.cfg.Store.MarkPeerRound(ctx, p.Name, started); err != nil {
 		return res, fmt.Errorf("couldn't record the start of a round of peer %s: %w", p.Name, err)
 	}
 	defer func() {
@@ -325,6 +340,13 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 			f.cfg.Logger.Warn("couldn't record the end of the round", "peer", p.Name, "err", err)
 		}
 	}()
+	// The bytes the round receives from the peer are counted, and
+	// recorded with the round's mark every Heartbeat while more come: a
+	// step over a slow link records its position only when it ends, and
+	// peer status tells from them a step still coming from one that
+	// hangs. Stopped before the mark is cleared.
+	meter := &slowlink.Meter{Now: f.cfg.Now}
+	defer f.heartbeat(ctx, p.Name, started, meter)()
 	// Evidence of a fork kept by a round killed before it recorded the
 	// stop (fork writes the evidence, then stops the peer) stops the peer
 	// now: the peer may since show the history accepted here again, and
@@ -343,6 +365,7 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	c.HTTP = slowlink.Metered(c.HTTP, meter)
 	signed, err := c.Checkpoint(ctx)
 	if err != nil {
 		return res, fmt.Errorf("couldn't read the checkpoint of peer %s: %w", p.Name, err)
@@ -451,6 +474,102 @@ func (f *Follower) accept(ctx context.Context, p store.Peer, c *tlog.Client, las
 		}
 	}
 	return cp, nil
+}
+
+// heartbeat records, every cfg.Heartbeat until the function it returns is
+// called, the transfer meter counts of the round of peer name that
+// started at started, when more came since the last record. A failed
+// record is logged once and tried again at the next beat: the round goes
+// on.
+func (f *Follower) heartbeat(ctx context.Context, name string, started time.Time, meter *slowlink.Meter) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(f.cfg.Heartbeat)
+		defer t.Stop()
+		var recorded int64
+		warned := false
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			n := meter.Bytes()
+			if n == recorded {
+				continue
+			}
+			if err := f.cfg.Store.BeatPeerRound(ctx, name, started, meter.Last(), n); err != nil {
+				if !warned && ctx.Err() == nil {
+					f.cfg.Logger.Warn("couldn't record the transfer of the round", "peer", name, "err", err)
+					warned = true
+				}
+				continue
+			}
+			recorded = n
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// InterruptedPrefix begins the error recorded for a round during which
+// the node stopped without ending it (killed, crashed, out of memory):
+// see [Interrupted]. No other error of a round begins with it.
+const InterruptedPrefix = "interrupted (node stopped during the round)"
+
+// Interrupted records each round of a followed peer that is marked as
+// running in st and started before before (when the node's peer rounds
+// began: a round of an earlier process, which ended without clearing its
+// mark, the process killed, crashed or out of memory) as a failed round
+// ([store.PeerStore.InterruptPeerRound]): its error begins with
+// [InterruptedPrefix], it counts in the peer's failed rounds, and the
+// next round is backed off by them ([NextRound]), so that a peer whose
+// data reliably kills the node is not retried at full rate with nothing
+// said. The position stays where the last step recorded it: the next
+// round goes on from there. A round ended by the node's shutdown
+// (its context cancelled, SIGINT or SIGTERM) clears its mark and is not
+// counted. It returns the names of the peers so recorded.
+func Interrupted(ctx context.Context, st store.PeerStore, now, before time.Time) ([]string, error) {
+	ps, err := st.Peers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	var errs []error
+	for _, p := range ps {
+		started := p.State.RoundStarted
+		if started.IsZero() || !started.Before(before) {
+			continue
+		}
+		if p.State.Stopped != "" {
+			// Its stop, not the round, is what its status says.
+			if err := st.MarkPeerRound(ctx, p.Name, time.Time{}); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		reason := fmt.Sprintf("%s: the round started at %s, at position %d, and never ended (the node was killed, crashed or ran out of memory during it); it counts as a failed round, and the next goes on from position %d",
+			InterruptedPrefix, started.UTC().Format(time.RFC3339), p.State.RoundFrom, p.State.Next)
+		if p.State.RoundBytes > 0 {
+			reason += fmt.Sprintf(" (%d bytes had come from the peer, the last at %s)", p.State.RoundBytes, p.State.RoundActive.UTC().Format(time.RFC3339))
+		}
+		ok, err := st.InterruptPeerRound(ctx, p.Name, started, now, reason)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ok {
+			out = append(out, p.Name)
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // tiles reads the peer's tree as replicated here.

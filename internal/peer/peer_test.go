@@ -208,3 +208,41 @@ func TestStatusNextRound(t *testing.T) {
 		t.Errorf("a peer whose last round worked: next_round %q, failed_rounds %d", s.NextRound, s.FailedRounds)
 	}
 }
+
+// TestStatusAtRunningRound: a running round is judged by its progress
+// (the bytes it received, recorded with RoundActive, or a step it
+// stored), not by the time since a round last ended: a step that has
+// been coming for an hour over a slow link, its last bytes seconds ago,
+// is not stalled; one that received nothing for ActivityWindow is. A
+// round interrupted by the node's stop says so.
+func TestStatusAtRunningRound(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	p := store.Peer{Name: "b", Created: now.Add(-2 * time.Hour), State: store.PeerState{
+		RoundStarted: now.Add(-time.Hour), RoundActive: now.Add(-5 * time.Second), RoundBytes: 12 << 20}}
+	s := StatusAt(p, now, 5*time.Second)
+	if s.Stalled != "" || s.Round != "running" || s.RoundBytes == nil || *s.RoundBytes != 12<<20 || s.RoundActive != p.State.RoundActive.Format(time.RFC3339Nano) {
+		t.Fatalf("a step still coming: %+v", s)
+	}
+	p.State.RoundActive = now.Add(-ActivityWindow - time.Second)
+	if s := StatusAt(p, now, 5*time.Second); !strings.Contains(s.Stalled, "received nothing from the peer") {
+		t.Fatalf("a step that received nothing for %s: %+v", ActivityWindow+time.Second, s)
+	}
+	// A step stored since the last bytes is progress too.
+	p.State.LastRound = now.Add(-time.Second)
+	if s := StatusAt(p, now, 5*time.Second); s.Stalled != "" {
+		t.Fatalf("a round that stored a step a second ago: %+v", s)
+	}
+	// No bytes recorded yet: judged from the round's start.
+	p.State = store.PeerState{RoundStarted: now.Add(-10 * time.Second)}
+	if s := StatusAt(p, now, 5*time.Second); s.Stalled != "" || s.RoundBytes != nil {
+		t.Fatalf("a round started 10 s ago: %+v", s)
+	}
+	p.State = store.PeerState{RoundStarted: now.Add(-ActivityWindow - time.Second)}
+	if s := StatusAt(p, now, 5*time.Second); !strings.Contains(s.Stalled, "since it started") {
+		t.Fatalf("a round that received nothing since it started: %+v", s)
+	}
+	p.State = store.PeerState{LastRound: now, LastError: InterruptedPrefix + ": the round started at …", Failures: 1}
+	if s := StatusAt(p, now, 5*time.Second); !s.Interrupted || s.FailedRounds != 1 || s.NextRound == "" || s.Round != "idle" {
+		t.Fatalf("an interrupted round: %+v", s)
+	}
+}

@@ -70,23 +70,41 @@ type Status struct {
 	State    string `json:"state"`
 	Stopped  string `json:"stopped,omitempty"`
 	Evidence string `json:"evidence,omitempty"`
-	// Stalled, set by [StatusAt] for a followed peer, says that no round
-	// or step has ended for longer than a round of a live peer takes (a
-	// round is hanging on the peer, or the node isn't serving), or that
+	// Stalled, set by [StatusAt] for a followed peer, says that the
+	// running round has received nothing from the peer and stored no step
+	// for [ActivityWindow] (it hangs in the node, or the node stopped
+	// during it); while no round runs, that no round has ended for longer
+	// than a round of a live peer takes (the node isn't serving), or that
 	// the last round was abandoned because a request to the peer made no
 	// progress for the stall timeout (a black-holed connection: the
 	// round's error, last_error, names the request and the time). Empty
-	// when rounds end on time and the last one didn't stall.
+	// while a running round's bytes keep coming, however long its step,
+	// and when rounds end on time and the last one didn't stall.
 	Stalled string `json:"stalled,omitempty"`
 	// Round is "running" while a round of the peer runs, as the node
 	// records it in the store, and "idle" otherwise; RoundStarted is when
 	// the running round started, and RoundFrom the position then (so
 	// position - round_from entries were replicated by it so far). A
-	// node killed during a round leaves it "running" until its next
-	// round of the peer; `stalled` then says that no round ends.
+	// node killed during a round leaves it "running", `stalled` once
+	// nothing has come for [ActivityWindow], until the node starts
+	// again and counts it as a failed round ([Interrupted]).
 	Round        string `json:"round"`
 	RoundStarted string `json:"round_started,omitempty"`
 	RoundFrom    *int64 `json:"round_from,omitempty"`
+	// RoundBytes, for a running round, is the bytes it has received from
+	// the peer so far, and RoundActive when the last of them came, as the
+	// node records them every few seconds ([DefaultHeartbeat]); absent
+	// before the first record. A step over a slow link moves position
+	// only when it ends: these show that it is still coming, and
+	// [StatusAt] calls a running round stalled only when nothing has
+	// come, and no step ended, for [ActivityWindow].
+	RoundBytes  *int64 `json:"round_bytes,omitempty"`
+	RoundActive string `json:"round_active,omitempty"`
+	// Interrupted is true when the last round failed because the node
+	// stopped during it (killed, crashed, out of memory: last_error
+	// begins with [InterruptedPrefix]); the node counted it, when it
+	// started again, as a failed round ([Interrupted]).
+	Interrupted bool `json:"interrupted,omitempty"`
 	// FailedRounds is the number of rounds in a row that failed; the
 	// node backs off by it ([Backoff]). NextRound, set by [StatusAt] for
 	// a followed peer whose last round failed, is the earliest time the
@@ -157,6 +175,15 @@ func StallAfter(interval time.Duration) time.Duration {
 	return interval + 2*RequestTimeout
 }
 
+// ActivityWindow is how long a running round may receive nothing from the
+// peer and end no step before [StatusAt] calls it stalled: twice the
+// stall timeout ([DefaultStallTimeout]), the 30 seconds a request may get
+// no byte before it is abandoned (which ends the round), and as much
+// again for the node's work between requests (verifying and storing a
+// step) and the heartbeat's lag ([DefaultHeartbeat]). A round that keeps
+// receiving bytes, however slowly, is not stalled, however long its step.
+const ActivityWindow = 2 * DefaultStallTimeout
+
 // StatusOf returns the status of a peer as stored.
 func StatusOf(p store.Peer) Status {
 	s := Status{
@@ -178,7 +205,12 @@ func StatusOf(p store.Peer) Status {
 	if !p.State.RoundStarted.IsZero() {
 		from := p.State.RoundFrom
 		s.Round, s.RoundStarted, s.RoundFrom = "running", p.State.RoundStarted.UTC().Format(time.RFC3339Nano), &from
+		if !p.State.RoundActive.IsZero() {
+			n := p.State.RoundBytes
+			s.RoundBytes, s.RoundActive = &n, p.State.RoundActive.UTC().Format(time.RFC3339Nano)
+		}
 	}
+	s.Interrupted = strings.HasPrefix(p.State.LastError, InterruptedPrefix)
 	if text, err := tlog.SplitNote(p.State.Checkpoint); err == nil {
 		if cp, err := tlog.ParseCheckpoint(text); err == nil {
 			s.CheckpointSize = cp.Size
@@ -200,6 +232,25 @@ func StatusOf(p store.Peer) Status {
 func StatusAt(p store.Peer, now time.Time, interval time.Duration) Status {
 	s := StatusOf(p)
 	if p.State.Stopped != "" {
+		return s
+	}
+	if started := p.State.RoundStarted; !started.IsZero() {
+		// A round runs: it is judged by its progress, the last bytes
+		// from the peer or step stored, not by the time since a round
+		// last ended (a long step over a slow link ends late).
+		if next := NextRound(p, interval); !next.IsZero() {
+			s.NextRound = next.UTC().Format(time.RFC3339Nano)
+		}
+		active, what := started, "the round has received nothing from the peer and stored no step since it started"
+		if p.State.RoundActive.After(active) {
+			active, what = p.State.RoundActive, "the round has received nothing from the peer and stored no step"
+		}
+		if p.State.LastRound.After(active) {
+			active, what = p.State.LastRound, "the round has received nothing from the peer since its last step"
+		}
+		if d := now.Sub(active); d > ActivityWindow {
+			s.Stalled = fmt.Sprintf("%s for %s (a request to the peer that gets no byte for %s is abandoned, which ends the round): the round hangs in the node, or the node stopped during it and hasn't started since", what, d.Round(time.Second), DefaultStallTimeout)
+		}
 		return s
 	}
 	last, what := p.State.LastRound, "no round of this peer has ended"

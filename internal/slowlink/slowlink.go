@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
@@ -225,4 +226,74 @@ func (b *progressBody) Read(p []byte) (int, error) {
 func (b *progressBody) Close() error {
 	b.w.stop()
 	return b.rc.Close()
+}
+
+// Meter counts the bytes of the response bodies of the requests of a
+// [Metered] client, and when the last of them came: how a long transfer
+// over a slow link shows that it is still coming (a federation round
+// records them for `parley peer status`). Safe for concurrent use.
+type Meter struct {
+	// Now is the clock of Last; nil means time.Now.
+	Now   func() time.Time
+	bytes atomic.Int64
+	last  atomic.Int64 // Unix nanoseconds; 0 before the first byte
+}
+
+// Bytes returns the bytes counted so far.
+func (m *Meter) Bytes() int64 { return m.bytes.Load() }
+
+// Last returns when the last bytes came, zero before the first.
+func (m *Meter) Last() time.Time {
+	if ns := m.last.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+func (m *Meter) add(n int) {
+	now := time.Now
+	if m.Now != nil {
+		now = m.Now
+	}
+	m.last.Store(now().UnixNano())
+	m.bytes.Add(int64(n))
+}
+
+// Metered returns a copy of hc whose response bodies count their bytes
+// into m as they are read.
+func Metered(hc *http.Client, m *Meter) *http.Client {
+	c := *hc
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	c.Transport = meterTransport{rt: rt, m: m}
+	return &c
+}
+
+type meterTransport struct {
+	rt http.RoundTripper
+	m  *Meter
+}
+
+func (t meterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &meterBody{ReadCloser: resp.Body, m: t.m}
+	return resp, nil
+}
+
+type meterBody struct {
+	io.ReadCloser
+	m *Meter
+}
+
+func (b *meterBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.m.add(n)
+	}
+	return n, err
 }

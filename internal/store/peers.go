@@ -65,9 +65,18 @@ type PeerState struct {
 	// round runs), and RoundFrom the position (Next) then: `parley peer
 	// status`, in another process than the node's, tells a running
 	// round from an idle node by them. A node killed during a round
-	// leaves them set until its next round of the peer.
+	// leaves them set until it starts again, and then counts that round
+	// as failed (InterruptPeerRound, peer.Interrupted).
 	RoundStarted time.Time
 	RoundFrom    int64
+	// RoundActive is when the round in progress last received bytes from
+	// the peer, as its node records them every few seconds
+	// (BeatPeerRound), and RoundBytes how many it has received so far
+	// (zero and 0 before the first record, and when no round runs): a
+	// step over a slow link records its position only when it ends,
+	// and these say that it is still coming.
+	RoundActive time.Time
+	RoundBytes  int64
 	// Failures counts the rounds in a row that failed (RecordPeerRound
 	// with an error) since the last that didn't or the last step
 	// (AdvancePeer), which reset it to 0: the node spaces out the rounds
@@ -168,6 +177,19 @@ type PeerStore interface {
 	// time, that none runs (both cleared). ErrNotFound for an unknown
 	// peer.
 	MarkPeerRound(ctx context.Context, name string, started time.Time) error
+	// BeatPeerRound records the transfer of the round of the peer that
+	// started at started (RoundActive at, RoundBytes bytes). It changes
+	// nothing, without error, when no round or another round is marked.
+	// ErrNotFound for an unknown peer.
+	BeatPeerRound(ctx context.Context, name string, started, at time.Time, bytes int64) error
+	// InterruptPeerRound records the round of the peer that started at
+	// started, whose node stopped during it, as a failed round, in one
+	// transaction: LastRound at, LastError reason, one more Failure,
+	// and the round's mark (RoundStarted, RoundFrom, RoundActive,
+	// RoundBytes) cleared. The position stays. It reports false, and
+	// changes nothing, when no round or another round is marked.
+	// ErrNotFound for an unknown peer.
+	InterruptPeerRound(ctx context.Context, name string, started, at time.Time, reason string) (bool, error)
 	// StopPeer stops the replication of a peer for good, with the reason
 	// and the path of the evidence file (ErrNotFound for an unknown peer).
 	StopPeer(ctx context.Context, name, reason, evidence string, at time.Time) error

@@ -81,6 +81,9 @@ ALTER TABLE peers ADD COLUMN key_index BYTEA;
 ALTER TABLE peers ADD COLUMN key_index_checkpoint BYTEA;
 ALTER TABLE peers ADD COLUMN key_index_size BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE peers ADD COLUMN key_index_missing TEXT NOT NULL DEFAULT '';
+`}, migration{780, "transfer of peer rounds in progress", `
+ALTER TABLE peers ADD COLUMN round_active TEXT NOT NULL DEFAULT '';
+ALTER TABLE peers ADD COLUMN round_bytes BIGINT NOT NULL DEFAULT 0;
 `})
 }
 
@@ -113,7 +116,7 @@ func (s *Store) AddPeer(ctx context.Context, p store.Peer) error {
 func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name, url, token_file, ca_file, log_key, policy, remote, into_coll, member, created,
 		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from, failures,
-		key_index, key_index_checkpoint, key_index_size, key_index_missing FROM peers ORDER BY name COLLATE "C"`)
+		key_index, key_index_checkpoint, key_index_size, key_index_missing, round_active, round_bytes FROM peers ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list peers: %w", err)
 	}
@@ -121,18 +124,19 @@ func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 	var out []store.Peer
 	for rows.Next() {
 		var p store.Peer
-		var created, last, started string
+		var created, last, started, active string
 		st := &p.State
 		if err := rows.Scan(&p.Name, &p.URL, &p.TokenFile, &p.CAFile, &p.LogKey, &p.Policy, &p.Remote, &p.Into, &p.Member, &created,
 			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom, &st.Failures,
-			&st.KeyIndex, &st.KeyIndexCheckpoint, &st.KeyIndexSize, &st.KeyIndexMissing); err != nil {
+			&st.KeyIndex, &st.KeyIndexCheckpoint, &st.KeyIndexSize, &st.KeyIndexMissing, &active, &st.RoundBytes); err != nil {
 			return nil, fmt.Errorf("couldn't list peers: %w", err)
 		}
-		var e1, e2, e3 error
+		var e1, e2, e3, e4 error
 		p.Created, e1 = parseTime(created)
 		st.LastRound, e2 = parseOptTime(last)
 		st.RoundStarted, e3 = parseOptTime(started)
-		if err := errors.Join(e1, e2, e3); err != nil {
+		st.RoundActive, e4 = parseOptTime(active)
+		if err := errors.Join(e1, e2, e3, e4); err != nil {
 			return nil, fmt.Errorf("couldn't read peer %s: %w", p.Name, err)
 		}
 		out = append(out, p)
@@ -283,9 +287,49 @@ func (s *Store) RecordPeerKeyIndex(ctx context.Context, name string, size int64,
 // MarkPeerRound implements [store.PeerStore].
 func (s *Store) MarkPeerRound(ctx context.Context, name string, started time.Time) error {
 	if started.IsZero() {
-		return s.updatePeer(ctx, name, `UPDATE peers SET round_started = '', round_from = 0 WHERE name = $1`, name)
+		return s.updatePeer(ctx, name, `UPDATE peers SET round_started = '', round_from = 0, round_active = '', round_bytes = 0 WHERE name = $1`, name)
 	}
-	return s.updatePeer(ctx, name, `UPDATE peers SET round_started = $1, round_from = next WHERE name = $2`, fmtTime(started), name)
+	return s.updatePeer(ctx, name, `UPDATE peers SET round_started = $1, round_from = next, round_active = '', round_bytes = 0 WHERE name = $2`, fmtTime(started), name)
+}
+
+// BeatPeerRound implements [store.PeerStore].
+func (s *Store) BeatPeerRound(ctx context.Context, name string, started, at time.Time, bytes int64) error {
+	_, err := s.ifPeerRound(ctx, name, `UPDATE peers SET round_active = $1, round_bytes = $2 WHERE name = $3 AND round_started = $4 AND round_started != ''`,
+		fmtTime(at), bytes, name, fmtTime(started))
+	return err
+}
+
+// InterruptPeerRound implements [store.PeerStore].
+func (s *Store) InterruptPeerRound(ctx context.Context, name string, started, at time.Time, reason string) (bool, error) {
+	return s.ifPeerRound(ctx, name, `UPDATE peers SET last_round = $1, last_error = $2, failures = failures + 1,
+		round_started = '', round_from = 0, round_active = '', round_bytes = 0 WHERE name = $3 AND round_started = $4 AND round_started != ''`,
+		fmtTime(at), reason, name, fmtTime(started))
+}
+
+// ifPeerRound runs q, an update of the peer name's row that applies only
+// to one round; false when it changed nothing, ErrNotFound when there is
+// no such peer.
+func (s *Store) ifPeerRound(ctx context.Context, name, q string, args ...any) (bool, error) {
+	changed := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		changed = false
+		tag, err := tx.Exec(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("couldn't update peer %s: %w", name, err)
+		}
+		if tag.RowsAffected() > 0 {
+			changed = true
+			return nil
+		}
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM peers WHERE name = $1`, name).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("couldn't update peer %s: %w", name, store.ErrNotFound)
+		} else if err != nil {
+			return fmt.Errorf("couldn't update peer %s: %w", name, err)
+		}
+		return nil
+	})
+	return changed && err == nil, err
 }
 
 // StopPeer implements [store.PeerStore].

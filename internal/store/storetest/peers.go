@@ -309,6 +309,54 @@ func testPeers(t *testing.T, s store.Store) {
 	if err := s.MarkPeerRound(ctx, "nope", started); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("MarkPeerRound of an unknown peer: %v", err)
 	}
+	// The transfer of a round in progress (BeatPeerRound) is recorded for
+	// that round only, and cleared with its mark; a round whose node
+	// stopped during it (InterruptPeerRound) counts as a failed round,
+	// the position kept, for that round only.
+	must(t, s.BeatPeerRound(ctx, "b", started, started.Add(time.Second), 10))
+	if st := peerNamed(t, s, "b").State; !st.RoundActive.IsZero() || st.RoundBytes != 0 {
+		t.Fatalf("the transfer of a round that isn't marked recorded: %+v", st)
+	}
+	must(t, s.MarkPeerRound(ctx, "b", started))
+	must(t, s.BeatPeerRound(ctx, "b", started, started.Add(time.Second), 10))
+	must(t, s.BeatPeerRound(ctx, "b", started, started.Add(2*time.Second+7), 4096))
+	must(t, s.BeatPeerRound(ctx, "b", started.Add(time.Minute), started.Add(3*time.Second), 1))
+	if st := peerNamed(t, s, "b").State; !st.RoundActive.Equal(started.Add(2*time.Second+7)) || st.RoundBytes != 4096 || !st.RoundStarted.Equal(started) {
+		t.Fatalf("the transfer of a round in progress: %+v", st)
+	}
+	if st := peerNamed(t, s, "a").State; !st.RoundActive.IsZero() || st.RoundBytes != 0 {
+		t.Fatalf("another peer's transfer: %+v", st)
+	}
+	if err := s.BeatPeerRound(ctx, "nope", started, started, 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("BeatPeerRound of an unknown peer: %v", err)
+	}
+	if ok, err := s.InterruptPeerRound(ctx, "b", started.Add(time.Minute), at, "interrupted"); ok || err != nil {
+		t.Fatalf("InterruptPeerRound of another round: %v %v", ok, err)
+	}
+	before := peerNamed(t, s, "b").State
+	ok, err := s.InterruptPeerRound(ctx, "b", started, at.Add(time.Minute), "interrupted")
+	if !ok || err != nil {
+		t.Fatalf("InterruptPeerRound: %v %v", ok, err)
+	}
+	if st := peerNamed(t, s, "b").State; st.Failures != before.Failures+1 || st.LastError != "interrupted" || !st.LastRound.Equal(at.Add(time.Minute)) ||
+		!st.RoundStarted.IsZero() || st.RoundFrom != 0 || !st.RoundActive.IsZero() || st.RoundBytes != 0 || st.Next != before.Next || st.Objects != before.Objects {
+		t.Fatalf("after InterruptPeerRound: %+v (before %+v)", st, before)
+	}
+	if ok, err := s.InterruptPeerRound(ctx, "b", started, at, "interrupted"); ok || err != nil {
+		t.Fatalf("InterruptPeerRound of a round already counted: %v %v", ok, err)
+	}
+	if st := peerNamed(t, s, "b").State; st.Failures != before.Failures+1 {
+		t.Fatalf("counted twice: %+v", st)
+	}
+	if _, err := s.InterruptPeerRound(ctx, "nope", started, at, "interrupted"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("InterruptPeerRound of an unknown peer: %v", err)
+	}
+	// A new mark starts with no transfer.
+	must(t, s.MarkPeerRound(ctx, "b", started.Add(time.Hour)))
+	if st := peerNamed(t, s, "b").State; !st.RoundActive.IsZero() || st.RoundBytes != 0 {
+		t.Fatalf("a new round's transfer: %+v", st)
+	}
+	must(t, s.MarkPeerRound(ctx, "b", time.Time{}))
 	must(t, s.StopPeer(ctx, "b", "forked", "/ev.json", at))
 	if err := s.StopPeer(ctx, "nope", "forked", "/ev.json", at); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("StopPeer of an unknown peer: %v", err)
