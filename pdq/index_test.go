@@ -104,18 +104,19 @@ func TestIndexRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	n := 20000
 	if testing.Short() {
-		n = 6000
+		n = 10000 // still more than twice flatThreshold
 	}
 	hs := randomHashes(rng, n, 8, 40)
 	var x Index
 	half := n / 2
-	for _, h := range hs[:half/2] {
+	first := max(half/2, flatThreshold+1)
+	for _, h := range hs[:first] {
 		x.Add(h) // crosses flatThreshold: tables are built on the way
 	}
 	if x.tables == nil {
 		t.Fatal("tables not built")
 	}
-	x.AddAll(hs[half/2 : half])
+	x.AddAll(hs[first:half])
 	check := func(stored []Hash, rounds int) {
 		for range rounds {
 			q := flipBits(rng, stored[rng.IntN(len(stored))], rng.IntN(40))
