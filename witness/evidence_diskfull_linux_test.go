@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/parley-exchange/parley/tlog"
@@ -23,14 +22,7 @@ import (
 // logged as lost and never written. It needs a small real filesystem: a
 // 1 MiB tmpfs, which only root may mount; otherwise it skips, saying so.
 func TestEvidenceHeldOnFullDisk(t *testing.T) {
-	small := filepath.Join(t.TempDir(), "small")
-	if err := os.Mkdir(small, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", small, "tmpfs", 0, "size=1m"); err != nil {
-		t.Skipf("SKIPPED: couldn't mount a small tmpfs (%v); run as root to check evidence kept across a full disk", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(small, 0) })
+	small := smallFS(t, "evidence kept across a full disk")
 	ctx := context.Background()
 	l := newTestLog(t, "example.com/log")
 	a := l.newHistory(t, "a", 5, 20)
@@ -47,21 +39,7 @@ func TestEvidenceHeldOnFullDisk(t *testing.T) {
 	}
 
 	// Fill the disk.
-	filler := filepath.Join(small, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	f.Close()
+	filler := fillFS(t, small)
 
 	if _, err := w.AddCheckpoint(ctx, 10, nil, b.checkpointAt(t, 10)); !errors.Is(err, ErrFork) {
 		t.Fatalf("the fork: %v, want ErrFork", err)

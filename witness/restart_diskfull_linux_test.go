@@ -5,10 +5,7 @@ package witness
 import (
 	"bytes"
 	"context"
-	"errors"
-	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 )
 
@@ -21,14 +18,7 @@ import (
 // filesystem: a 1 MiB tmpfs, which only root may mount; otherwise it
 // skips, saying so.
 func TestRestartOnFullDisk(t *testing.T) {
-	small := filepath.Join(t.TempDir(), "small")
-	if err := os.Mkdir(small, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", small, "tmpfs", 0, "size=1m"); err != nil {
-		t.Skipf("SKIPPED: couldn't mount a small tmpfs (%v); run as root to check a restart on a full disk", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(small, 0) })
+	small := smallFS(t, "a restart on a full disk")
 	ctx := context.Background()
 	l := newTestLog(t, "example.com/log")
 	h := l.newHistory(t, "a", 0, 30)
@@ -40,22 +30,9 @@ func TestRestartOnFullDisk(t *testing.T) {
 	w.Close()
 
 	// Fill the disk.
-	f, err := os.Create(filepath.Join(small, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	f.Close()
+	fillFS(t, small)
 
-	w, err = Open(Config{Dir: dir, Cosigner: newCosigner(t, "w"), Logs: []string{l.vkey}})
+	w, err := Open(Config{Dir: dir, Cosigner: newCosigner(t, "w"), Logs: []string{l.vkey}})
 	if err != nil {
 		t.Fatalf("restart on a full disk: %v", err)
 	}
