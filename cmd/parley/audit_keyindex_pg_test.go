@@ -20,20 +20,7 @@ import (
 // replay as it does for SQLite: the true one passes, one that leaves out
 // a member's registration fails with evidence that verify accepts.
 func TestAuditKeyIndexPostgres(t *testing.T) {
-	if ok, err := postgresCondition(); err != nil {
-		t.Fatal(err)
-	} else if !ok {
-		t.Skip("SKIPPING LOUDLY: PostgreSQL is unreachable (set PARLEY_TEST_POSTGRES); the key index audit of a PostgreSQL store was not tested")
-	}
-	pgURL, drop, err := pgtest.NewSchema(testPostgresURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := drop(); err != nil {
-			t.Error(err)
-		}
-	})
+	pgURL := postgresSchema(t, "the key index audit of a PostgreSQL store")
 	work := t.TempDir()
 	data := filepath.Join(work, "node")
 	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {

@@ -21,20 +21,7 @@ import (
 // embedded store is; the schema, rows and indexes are compared before and
 // after. The audit used to open it as serve does, migrating it.
 func TestAuditPostgresChangesNothing(t *testing.T) {
-	if ok, err := postgresCondition(); err != nil {
-		t.Fatal(err)
-	} else if !ok {
-		t.Skip("SKIPPING LOUDLY: PostgreSQL is unreachable (set PARLEY_TEST_POSTGRES); audit of a PostgreSQL store was not tested")
-	}
-	pgURL, drop, err := pgtest.NewSchema(testPostgresURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := drop(); err != nil {
-			t.Error(err)
-		}
-	})
+	pgURL := postgresSchema(t, "audit of a PostgreSQL store")
 	data := filepath.Join(t.TempDir(), "node")
 	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
 		t.Fatalf("init: %s", stderr)

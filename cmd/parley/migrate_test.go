@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,29 @@ func postgresCondition() (bool, error) {
 	}
 	conn.Close(ctx)
 	return true, nil
+}
+
+// postgresSchema creates a fresh schema on the PostgreSQL test server,
+// dropped when the test ends, and returns a URL that uses it. An
+// unreachable server skips the test, loudly, saying what was not tested
+// (untested); under CI it fails it (postgresCondition).
+func postgresSchema(t *testing.T, untested string) string {
+	t.Helper()
+	if ok, err := postgresCondition(); err != nil {
+		t.Fatal(err)
+	} else if !ok {
+		t.Skipf("SKIPPING LOUDLY: PostgreSQL is unreachable (set PARLEY_TEST_POSTGRES); %s was not tested", untested)
+	}
+	u, drop, err := pgtest.NewSchema(testPostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return u
 }
 
 // pgSchema implements the script command `pgschema VAR`: it creates a
