@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -168,32 +169,64 @@ func resign(t *testing.T, k tlog.KeyIndex, signer note.Signer) string {
 
 // TestPeerFalseKeyIndex: B answers GET /log/keys with a false key index,
 // signed with its log key: one that leaves out alice's rotation, one that
-// adds an entry, or one of another tree of the checkpoint's size. A
+// adds an entry (an object entry), one that lists alice's rotation as
+// bob's key entry, or one of another tree of the checkpoint's size. A
 // replicates B's entries (they are B's log as it is), records no index,
-// stops following B, keeps evidence that names the key entries the index
-// misstates (each with its inclusion proof in B's checkpoint) and reports
-// it in peer status. An index signed by another key than B's (which B's
-// key didn't sign) is refused without a stop: the round fails with it,
-// and status says why A holds none.
+// stops following B, keeps false key index evidence in the tlog format
+// that parley verify --log-key checks (tlog.VerifyKeyIndexEvidence with
+// B's key): it names the member and the entry the index misstates (or the
+// two trees), and a tampered copy proves nothing; peer status reports it.
+// An index signed by another key than B's (which B's key didn't sign),
+// or one that doesn't list alice (an index of some members isn't false,
+// only not the complete one), is refused without a stop: the round fails
+// with it, and status says why A holds none.
 func TestPeerFalseKeyIndex(t *testing.T) {
+	const mallory = "identity--00000000-0000-4000-8000-000000000001"
 	for _, tc := range []struct {
 		name  string
 		alter func(b *origin, k *tlog.KeyIndex) note.Signer
 		stop  bool
 		want  string
+		// proves checks what the evidence proves, of B's tree of size
+		// with root, alice's rotation at rotation.
+		proves func(t *testing.T, b *origin, f tlog.FalseKeyIndex, size int64, root tlog.Hash, rotation uint64)
 	}{
 		{"rotation left out", func(b *origin, k *tlog.KeyIndex) note.Signer {
 			k.Members[b.alice.ID] = slices.Delete(slices.Clone(k.Members[b.alice.ID]), 1, 2)
 			return b.signer
-		}, true, "left out or added"},
+		}, true, "left out or added", func(t *testing.T, b *origin, f tlog.FalseKeyIndex, size int64, root tlog.Hash, rotation uint64) {
+			if !f.LeftOut || f.Member != b.alice.ID || f.Index != rotation || f.Event != tlog.EventRotate {
+				t.Fatalf("proves %+v, want alice's rotation %d left out", f, rotation)
+			}
+		}},
 		{"entry added", func(b *origin, k *tlog.KeyIndex) note.Signer {
 			k.Members[b.alice.ID] = append(slices.Clone(k.Members[b.alice.ID]), k.Size-1)
 			return b.signer
-		}, true, "left out or added"},
+		}, true, "left out or added", func(t *testing.T, b *origin, f tlog.FalseKeyIndex, size int64, root tlog.Hash, rotation uint64) {
+			if f.LeftOut || f.OtherTree || f.Member != b.alice.ID || f.Index != uint64(size-1) || f.Event != "an object entry" {
+				t.Fatalf("proves %+v, want object entry %d listed for alice", f, size-1)
+			}
+		}},
+		{"another member's key entry", func(b *origin, k *tlog.KeyIndex) note.Signer {
+			k.Members[mallory] = []uint64{k.Members[b.alice.ID][1]}
+			return b.signer
+		}, true, "left out or added", func(t *testing.T, b *origin, f tlog.FalseKeyIndex, size int64, root tlog.Hash, rotation uint64) {
+			if f.LeftOut || f.Member != mallory || f.Index != rotation || f.Event != "a member key entry of "+b.alice.ID {
+				t.Fatalf("proves %+v, want alice's rotation %d listed for %s", f, rotation, mallory)
+			}
+		}},
 		{"another tree", func(b *origin, k *tlog.KeyIndex) note.Signer {
 			k.Hash[0] ^= 1
 			return b.signer
-		}, true, "of a tree of size"},
+		}, true, "of a tree of size", func(t *testing.T, b *origin, f tlog.FalseKeyIndex, size int64, root tlog.Hash, rotation uint64) {
+			if !f.OtherTree || f.Size != uint64(size) || f.CheckpointHash != root || f.Hash == root {
+				t.Fatalf("proves %+v, want two trees of size %d, B's of root %s", f, size, root)
+			}
+		}},
+		{"member left out", func(b *origin, k *tlog.KeyIndex) note.Signer {
+			delete(k.Members, b.alice.ID)
+			return b.signer
+		}, false, "doesn't list member", nil},
 		{"another key", func(b *origin, k *tlog.KeyIndex) note.Signer {
 			skey, _, err := note.GenerateKey(rand.Reader, b.Config().Origin)
 			if err != nil {
@@ -204,7 +237,7 @@ func TestPeerFalseKeyIndex(t *testing.T) {
 				panic(err)
 			}
 			return s
-		}, false, "doesn't verify with the log key"},
+		}, false, "doesn't verify with the log key", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -218,6 +251,13 @@ func TestPeerFalseKeyIndex(t *testing.T) {
 			b.alice.Key = priv2
 			b.share(t, b.intel, 5)
 			size := waitIntegratedNode(t, b.Node)
+			// B's true index: alice's registration and rotation.
+			kr := keysOf(t, b, "a")
+			tk, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
+			if err != nil || kr.TreeSize != uint64(size) || len(tk.Members[b.alice.ID]) != 2 {
+				t.Fatalf("B's key index: %+v, %v", tk, err)
+			}
+			root, rotation := tk.Hash, tk.Members[b.alice.ID][1]
 			u := keysProxy(t, b, func(kr *tlog.KeysResponse) bool {
 				k, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
 				if err != nil {
@@ -238,37 +278,40 @@ func TestPeerFalseKeyIndex(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var e peer.KeyIndexEvidence
-				if err := json.Unmarshal(ev, &e); err != nil || e.Type != peer.KeyIndexEvidenceType || e.LogKey != b.VerifierKey() {
+				// What parley verify --log-key B's key FILE checks.
+				if tlog.IsEvidence(ev) || !tlog.IsKeyIndexEvidence(ev) {
+					t.Fatalf("the evidence isn't false key index evidence:\n%s", ev)
+				}
+				f, err := tlog.VerifyKeyIndexEvidence(b.VerifierKey(), ev)
+				if err != nil {
+					t.Fatalf("the evidence doesn't verify with B's key: %v\n%s", err, ev)
+				}
+				tc.proves(t, b, f, size, root, rotation)
+				if _, err := tlog.VerifyKeyIndexEvidence(a.VerifierKey(), ev); !errors.Is(err, tlog.ErrKeyIndexEvidence) {
+					t.Fatalf("the evidence verifies with A's key: %v", err)
+				}
+				var e tlog.KeyIndexEvidence
+				if err := json.Unmarshal(ev, &e); err != nil || e.LogKey != b.VerifierKey() || !strings.HasPrefix(e.FoundBy, "parley peer a following ") {
 					t.Fatalf("evidence: %v\n%s", err, ev)
 				}
-				v := b.verifier
-				cp, err := tlog.OpenCheckpoint([]byte(e.Checkpoint), v)
+				if e.Entry != nil {
+					e.Entry.Entry[len(e.Entry.Entry)-1] ^= 1
+				} else {
+					e.Checkpoint = strings.Replace(e.Checkpoint, root.String(), f.Hash.String(), 1)
+				}
+				tampered, err := json.Marshal(e)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := tlog.OpenKeyIndex([]byte(e.KeyIndex), v); err != nil {
-					t.Fatalf("the evidence's key index: %v", err)
-				}
-				for _, k := range e.Keys {
-					if err := tlog.VerifyInclusion(k.LogIndex, cp.Size, tlog.LeafHash(k.Entry), k.InclusionProof, cp.Hash); err != nil {
-						t.Fatalf("the evidence's key entry %d isn't proved in the checkpoint: %v", k.LogIndex, err)
-					}
-				}
-				if tc.name == "rotation left out" {
-					if len(e.Keys) != 1 {
-						t.Fatalf("the evidence shows %d key entries, want the rotation", len(e.Keys))
-					}
-					if le, err := tlog.ParseEntry(e.Keys[0].Entry); err != nil || le.Member != b.alice.ID || le.Event != tlog.EventRotate {
-						t.Fatalf("the evidence shows key entry %d, %+v, want alice's rotation", e.Keys[0].LogIndex, le)
-					}
+				if f, err := tlog.VerifyKeyIndexEvidence(b.VerifierKey(), tampered); !errors.Is(err, tlog.ErrKeyIndexEvidence) {
+					t.Fatalf("a tampered copy proves %q (%v)", f, err)
 				}
 				if s := peer.StatusOf(p); s.State != "stopped" || s.Evidence == "" {
 					t.Fatalf("status: %+v", s)
 				}
 			} else {
 				p = a.waitPeer(t, "a", "refused key index", func(p store.Peer) bool {
-					return strings.Contains(p.State.KeyIndexMissing, tc.want) && strings.Contains(p.State.LastError, tc.want)
+					return p.State.Stopped != "" || strings.Contains(p.State.KeyIndexMissing, tc.want) && strings.Contains(p.State.LastError, tc.want)
 				})
 				if !strings.Contains(p.State.LastError, tc.want) {
 					t.Fatalf("last error %q doesn't say %q", p.State.LastError, tc.want)

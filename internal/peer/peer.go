@@ -399,7 +399,7 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		if err := f.checkKeyIndex(ctx, p, signed, cp, index, keys); err != nil {
+		if err := f.checkKeyIndex(ctx, p, c, signed, cp, index, keys); err != nil {
 			return res, err
 		}
 		if err := f.cfg.Store.RecordPeerKeyIndex(ctx, p.Name, int64(cp.Size), signed, index, ""); err != nil {
@@ -821,7 +821,7 @@ func (f *Follower) steps(ctx context.Context, p store.Peer, c *tlog.Client, sign
 		} else {
 			close(done)
 		}
-		err := f.commit(ctx, p, signed, cp, cur, index)
+		err := f.commit(ctx, p, c, signed, cp, cur, index)
 		if err != nil {
 			cancel()
 		}
@@ -948,7 +948,7 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 // checked against the peer's key entries replicated (checkKeyIndex): a
 // false one is recorded nowhere, and stops the peer once the step is
 // recorded.
-func (f *Follower) commit(ctx context.Context, p store.Peer, signed []byte, cp tlog.Checkpoint, s *prepared, index []byte) error {
+func (f *Follower) commit(ctx context.Context, p store.Peer, c *tlog.Client, signed []byte, cp tlog.Checkpoint, s *prepared, index []byte) error {
 	if err := f.store(ctx, p, s.objs); err != nil {
 		return err
 	}
@@ -978,7 +978,7 @@ func (f *Follower) commit(ctx context.Context, p store.Peer, signed []byte, cp t
 	if indexErr != nil {
 		// The step is the peer's log as it is, and recorded; its key
 		// index isn't.
-		return f.refuseKeyIndex(ctx, p, signed, cp, index, indexErr)
+		return f.refuseKeyIndex(ctx, p, c, signed, cp, index, indexErr)
 	}
 	f.cfg.Logger.Debug("replicated", "peer", p.Name, "from", s.from, "to", s.to, "objects", len(s.objs), "keys", len(s.keys))
 	return nil
