@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -419,5 +420,49 @@ func TestPeerKeyIndexOfNewerCheckpoint(t *testing.T) {
 	}
 	if kr := keysOf(t, b, "a"); string(p.State.KeyIndex) != kr.KeyIndex {
 		t.Fatalf("A's key index isn't B's:\n%s\n%s", p.State.KeyIndex, kr.KeyIndex)
+	}
+}
+
+// TestPeerKeptKeyIndexEvidence: false key index evidence of B kept under
+// A/evidence (a round killed between writing it and recording the stop)
+// stops A's following of B before A replicates anything, as kept
+// evidence of a fork does; the stop names the file.
+func TestPeerKeptKeyIndexEvidence(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	b.share(t, b.intel, 5)
+	size := waitIntegratedNode(t, b.Node)
+	tok, err := peer.ReadToken(b.followers["a"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := (&tlog.Client{URL: b.URL, Token: tok}).Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := tlog.OpenCheckpoint(signed, b.verifier)
+	if err != nil || int64(cp.Size) != size {
+		t.Fatalf("B's checkpoint: %+v, %v", cp, err)
+	}
+	other := cp.Hash
+	other[0] ^= 1
+	ki := resign(t, tlog.KeyIndex{Origin: cp.Origin, Size: cp.Size, Hash: other, Members: map[string][]uint64{}}, b.signer)
+	ev, err := tlog.NewKeyIndexTreeEvidence(b.VerifierKey(), []byte(ki), signed, "parley peer a following "+b.URL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(a.dir, "evidence")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "peer-a-0123456789abcdef.json")
+	if err := os.WriteFile(path, ev, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.follow(t, b, "a", "from-b")
+	p := a.waitPeer(t, "a", "stopped or caught up", func(p store.Peer) bool { return p.State.Stopped != "" || p.State.Next == size })
+	if !strings.Contains(p.State.Stopped, "false key index") || p.State.Evidence != path || p.State.Next != 0 {
+		t.Fatalf("with false key index evidence kept: stopped %q, evidence %q, at %d", p.State.Stopped, p.State.Evidence, p.State.Next)
 	}
 }
