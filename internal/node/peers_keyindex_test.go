@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
@@ -464,5 +465,70 @@ func TestPeerKeptKeyIndexEvidence(t *testing.T) {
 	p := a.waitPeer(t, "a", "stopped or caught up", func(p store.Peer) bool { return p.State.Stopped != "" || p.State.Next == size })
 	if !strings.Contains(p.State.Stopped, "false key index") || p.State.Evidence != path || p.State.Next != 0 {
 		t.Fatalf("with false key index evidence kept: stopped %q, evidence %q, at %d", p.State.Stopped, p.State.Evidence, p.State.Next)
+	}
+}
+
+// TestPeerFalseKeyIndexEntryNotServed: B signs a key index that lists an
+// object entry as alice's key entry, and once A has replicated B's log,
+// B serves that entry changed when A reads it again for the evidence.
+// A can't prove the index false with it (its hash isn't the one in B's
+// tree), so it doesn't stop on its own word: the index is refused, A
+// holds none, and status says why. Once B serves the entry its tree
+// holds, the next round proves the index false and stops.
+func TestPeerFalseKeyIndexEntryNotServed(t *testing.T) {
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	b.share(t, b.intel, 5)
+	size := waitIntegratedNode(t, b.Node)
+	ku := keysProxy(t, b, func(kr *tlog.KeysResponse) bool {
+		k, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
+		if err != nil {
+			t.Error(err)
+			return true
+		}
+		k.Members[b.alice.ID] = append(slices.Clone(k.Members[b.alice.ID]), k.Size-1)
+		kr.KeyIndex = resign(t, k, b.signer)
+		return true
+	})
+	target, _ := url.Parse(ku)
+	var served atomic.Int64
+	var lie atomic.Bool
+	lie.Store(true)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(r *http.Response) error {
+		if !strings.HasPrefix(r.Request.URL.Path, "/log/tile/entries/") || r.StatusCode != http.StatusOK {
+			return nil
+		}
+		if served.Add(1) == 1 || !lie.Load() {
+			return nil // replication reads the entries as they are
+		}
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return err
+		}
+		body[len(body)-1] ^= 1 // the last leaf's last byte
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return nil
+	}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	a.followVia(t, b, srv.URL, "a")
+	const why = "no evidence of it could be built"
+	p := a.waitPeer(t, "a", "refused key index", func(p store.Peer) bool {
+		return p.State.Stopped != "" || (strings.Contains(p.State.KeyIndexMissing, why) && strings.Contains(p.State.LastError, why))
+	})
+	if p.State.Stopped != "" || p.State.Evidence != "" || p.State.Next != size || p.State.KeyIndex != nil {
+		t.Fatalf("with B's entry served changed: stopped %q, evidence %q, at %d of %d, key index %q", p.State.Stopped, p.State.Evidence, p.State.Next, size, p.State.KeyIndex)
+	}
+	lie.Store(false)
+	p = a.waitPeer(t, "a", "stopped", func(p store.Peer) bool { return p.State.Stopped != "" })
+	ev, err := os.ReadFile(p.State.Evidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := tlog.VerifyKeyIndexEvidence(b.VerifierKey(), ev)
+	if err != nil || f.Member != b.alice.ID || f.Index != uint64(size-1) || f.LeftOut || f.Event != "an object entry" {
+		t.Fatalf("the evidence proves %+v (%v), want object entry %d listed for alice", f, err, size-1)
 	}
 }

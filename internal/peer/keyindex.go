@@ -166,7 +166,7 @@ func (f *Follower) refuseKeyIndex(ctx context.Context, p store.Peer, c *tlog.Cli
 	if err != nil {
 		// Not stopped on what this node couldn't prove; the cause
 		// still says false, so the round's error is a refusal.
-		return refuse(fmt.Errorf("refused the key index of peer %s: %w: %v; no evidence of it could be built (%v), so replication isn't stopped, and the next round checks it again", p.Name, tlog.ErrKeyIndex, cause, err))
+		return refuse(fmt.Errorf("refused the key index of peer %s without a stop: no evidence of it could be built (%s), and the next round checks it again: %w: %v", p.Name, untrusted.Text(err.Error(), 150), tlog.ErrKeyIndex, cause))
 	}
 	path, werr := writeEvidence(f.cfg.Dir, p.Name, b)
 	reason := fmt.Sprintf("%v; replication stopped", cause)
