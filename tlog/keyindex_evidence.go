@@ -19,18 +19,24 @@ import (
 //	  "log_key": "<the log's note verifier key>",
 //	  "key_index": "<signed key index note>",
 //	  "checkpoint": "<signed checkpoint note of the index's tree>",
-//	  "entry": {"entry": "<base64 leaf>", "log_index": N, "inclusion_proof": ["<base64>", ...]},
+//	  "entry": {"entry": "<base64 leaf>", "log_index": N, "inclusion_proof": ["<base64>", ...]},  (optional)
 //	  "found_by": "<free text>", "found_at": "<RFC 3339>"
 //	}
 //
-// The key index and the checkpoint verify with the log key and are of one
-// tree (origin, size and root); the entry's inclusion proof puts its leaf
-// at log_index in that tree. It proves the index false when either
+// With "entry", the key index and the checkpoint verify with the log key
+// and are of one tree (origin, size and root); the entry's inclusion
+// proof puts its leaf at log_index in that tree. It proves the index
+// false when either
 //
 //   - the entry is a member key entry of a member the index lists, and the
 //     index doesn't list log_index for that member (left out), or
 //   - the index lists log_index for a member, and the entry (which parses)
 //     is not a member key entry of that member (wrongly listed).
+//
+// Without "entry", the key index and the checkpoint verify with the log
+// key, are of one origin and size, and have different roots: the log key
+// signed two different trees of one size, so the index is of a tree that
+// isn't the log's (another tree).
 //
 // "found_by" and "found_at" are informational and not verified.
 
@@ -40,19 +46,20 @@ const KeyIndexEvidenceType = "parley-false-key-index-evidence-v1"
 
 // ErrKeyIndexEvidence is returned (wrapped) for false key index evidence
 // that doesn't prove the index false: malformed, not signed by the log
-// key, of two trees, an entry not in the tree, or an index that agrees
-// with the entry.
+// key, of two trees with an entry (or of one tree without), an entry not
+// in the tree, or an index that agrees with the entry.
 var ErrKeyIndexEvidence = errors.New("evidence doesn't prove a false key index")
 
 // KeyIndexEvidence is a false key index evidence document.
 type KeyIndexEvidence struct {
-	Type       string    `json:"type"`
-	LogKey     string    `json:"log_key"`
-	KeyIndex   string    `json:"key_index"`
-	Checkpoint string    `json:"checkpoint"`
-	Entry      BundleKey `json:"entry"`
-	FoundBy    string    `json:"found_by,omitempty"`
-	FoundAt    string    `json:"found_at,omitempty"`
+	Type       string `json:"type"`
+	LogKey     string `json:"log_key"`
+	KeyIndex   string `json:"key_index"`
+	Checkpoint string `json:"checkpoint"`
+	// Entry is nil for evidence of an index of another tree.
+	Entry   *BundleKey `json:"entry,omitempty"`
+	FoundBy string     `json:"found_by,omitempty"`
+	FoundAt string     `json:"found_at,omitempty"`
 }
 
 // FalseKeyIndex is what verified false key index evidence proves.
@@ -69,6 +76,11 @@ type FalseKeyIndex struct {
 	// out; otherwise the index lists Index for Member but the entry is
 	// no key entry of Member.
 	LeftOut bool
+	// OtherTree: the evidence has no entry, and the checkpoint, signed
+	// by the same key and of the same size, has the root CheckpointHash,
+	// not Hash (Member, Index, LeftOut and Event are unset).
+	OtherTree      bool
+	CheckpointHash Hash
 	// Event is the entry's member key event (LeftOut), or what the entry
 	// is instead ("an object entry", "a member key entry of M").
 	Event string
@@ -76,6 +88,9 @@ type FalseKeyIndex struct {
 
 // String says what the evidence proves in one line.
 func (f FalseKeyIndex) String() string {
+	if f.OtherTree {
+		return fmt.Sprintf("log %s signed a key index of the tree of size %d with root %s and a checkpoint of size %d with root %s: two different trees of one size", f.Origin, f.Size, f.Hash, f.Size, f.CheckpointHash)
+	}
 	if f.LeftOut {
 		return fmt.Sprintf("log %s signed a key index of the tree of size %d (root %s) that leaves out entry %d, a %s entry of member %s", f.Origin, f.Size, f.Hash, f.Index, f.Event, f.Member)
 	}
@@ -101,11 +116,30 @@ func NewKeyIndexEvidence(logKey string, keyIndex, checkpoint, leaf []byte, index
 	if proof == nil {
 		proof = []Hash{}
 	}
-	e := KeyIndexEvidence{
+	return encodeKeyIndexEvidence(KeyIndexEvidence{
 		Type: KeyIndexEvidenceType, LogKey: logKey, KeyIndex: string(keyIndex), Checkpoint: string(checkpoint),
-		Entry:   BundleKey{Entry: leaf, LogIndex: index, InclusionProof: proof},
+		Entry:   &BundleKey{Entry: leaf, LogIndex: index, InclusionProof: proof},
 		FoundBy: foundBy, FoundAt: foundAt,
-	}
+	})
+}
+
+// NewKeyIndexTreeEvidence builds the evidence that the signed key index
+// keyIndex of the log with verifier key logKey is of another tree than
+// the log's: checkpoint, signed by the same key, is of a tree of the same
+// size with another root. It has no entry. The result is checked with
+// [VerifyKeyIndexEvidence], so it fails with [ErrKeyIndexEvidence] unless
+// it proves that.
+func NewKeyIndexTreeEvidence(logKey string, keyIndex, checkpoint []byte, foundBy, foundAt string) ([]byte, error) {
+	return encodeKeyIndexEvidence(KeyIndexEvidence{
+		Type: KeyIndexEvidenceType, LogKey: logKey, KeyIndex: string(keyIndex), Checkpoint: string(checkpoint),
+		FoundBy: foundBy, FoundAt: foundAt,
+	})
+}
+
+// encodeKeyIndexEvidence encodes e and checks that it proves a false key
+// index with its own log key.
+func encodeKeyIndexEvidence(e KeyIndexEvidence) ([]byte, error) {
+	logKey := e.LogKey
 	out, err := json.MarshalIndent(e, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("couldn't encode evidence: %w", err)
@@ -141,7 +175,7 @@ func VerifyKeyIndexEvidence(logKey string, data []byte) (FalseKeyIndex, error) {
 	if dec.More() {
 		return bad("data after the document")
 	}
-	if len(e.Entry.InclusionProof) > maxProofHashes {
+	if e.Entry != nil && len(e.Entry.InclusionProof) > maxProofHashes {
 		return bad("inclusion proof of %d hashes", len(e.Entry.InclusionProof))
 	}
 	if logKey == "" {
@@ -158,6 +192,13 @@ func VerifyKeyIndexEvidence(logKey string, data []byte) (FalseKeyIndex, error) {
 	cp, err := OpenCheckpoint([]byte(e.Checkpoint), v)
 	if err != nil {
 		return bad("checkpoint: %v", err)
+	}
+	if e.Entry == nil {
+		// Two signed trees of one size: the index's isn't the log's.
+		if cp.Origin != k.Origin || cp.Size != k.Size || cp.Hash == k.Hash {
+			return bad("no entry, and the key index (size %d, root %s) and the checkpoint (size %d, root %s) aren't two trees of one size", k.Size, k.Hash, cp.Size, cp.Hash)
+		}
+		return FalseKeyIndex{Origin: k.Origin, Size: k.Size, Hash: k.Hash, OtherTree: true, CheckpointHash: cp.Hash}, nil
 	}
 	if cp.Origin != k.Origin || cp.Size != k.Size || cp.Hash != k.Hash {
 		return bad("the key index is of the tree of size %d and root %s, the checkpoint of size %d and root %s", k.Size, k.Hash, cp.Size, cp.Hash)

@@ -3,11 +3,15 @@ package tlog
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // TestAuditKeyIndexes: Audit checks each key index against its replay at
@@ -157,7 +161,7 @@ func TestKeyIndexEvidenceGolden(t *testing.T) {
 // says; none panics, and a document that proves something proves it
 // again from its re-encoding.
 func FuzzVerifyKeyIndexEvidence(f *testing.F) {
-	for _, name := range []string{"false-key-index-left-out-v1.json", "false-key-index-listed-v1.json"} {
+	for _, name := range []string{"false-key-index-left-out-v1.json", "false-key-index-listed-v1.json", "false-key-index-other-tree-v1.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "evidence", name))
 		if err != nil {
 			f.Fatal(err)
@@ -176,7 +180,12 @@ func FuzzVerifyKeyIndexEvidence(f *testing.F) {
 		if err := json.Unmarshal(data, &e); err != nil {
 			t.Fatal(err)
 		}
-		again, err := NewKeyIndexEvidence(e.LogKey, []byte(e.KeyIndex), []byte(e.Checkpoint), e.Entry.Entry, e.Entry.LogIndex, e.Entry.InclusionProof, e.FoundBy, e.FoundAt)
+		var again []byte
+		if e.Entry == nil {
+			again, err = NewKeyIndexTreeEvidence(e.LogKey, []byte(e.KeyIndex), []byte(e.Checkpoint), e.FoundBy, e.FoundAt)
+		} else {
+			again, err = NewKeyIndexEvidence(e.LogKey, []byte(e.KeyIndex), []byte(e.Checkpoint), e.Entry.Entry, e.Entry.LogIndex, e.Entry.InclusionProof, e.FoundBy, e.FoundAt)
+		}
 		if err != nil {
 			t.Fatalf("re-encoding: %v", err)
 		}
@@ -184,4 +193,108 @@ func FuzzVerifyKeyIndexEvidence(f *testing.F) {
 			t.Fatalf("re-encoded proves %q (%v), first %q", fk2, err, fk)
 		}
 	})
+}
+
+// TestKeyIndexEvidenceOtherTree: a key index signed by the log key beside
+// a checkpoint it signed of the same size and another root, with no
+// entry, proves the index of another tree than the log's (the golden
+// vector false-key-index-other-tree-v1.json, the fixture log's key).
+// Without an entry, a checkpoint of the index's own tree, of another
+// size, or signed by another key proves nothing; nor does an entry
+// beside a checkpoint of another root.
+func TestKeyIndexEvidenceOtherTree(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, 2)
+	l.addKeyEvent(t, Entry{Event: EventRevokeKey, Key: pubOf(l.key), Authority: AuthorityOperator})
+	cpNote := l.checkpoint(t)
+	size := uint64(len(l.leaves))
+	cp, err := OpenCheckpoint(cpNote, l.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := cp.Hash
+	other[0] ^= 1
+	members := map[string][]uint64{testMember: {0, 3}}
+	ki, err := SignKeyIndex(KeyIndex{Origin: cp.Origin, Size: cp.Size, Hash: other, Members: members}, l.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewKeyIndexTreeEvidence(l.vkey, []byte(ki), cpNote, "test", "2026-01-01T00:00:00Z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "evidence", "false-key-index-other-tree-v1.json")
+	if *updateEvidence {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("evidence changed (run with -update-evidence if on purpose):\n%s", got)
+	}
+	means := "log parley.test/log signed a key index of the tree of size 4 with root " + other.String() + " and a checkpoint of size 4 with root " + cp.Hash.String() + ": two different trees of one size"
+	f, err := VerifyKeyIndexEvidence(l.vkey, want)
+	if err != nil || f.String() != means || !f.OtherTree || f.Size != size || f.Hash != other || f.CheckpointHash != cp.Hash {
+		t.Fatalf("%+v, %v; want %q", f, err, means)
+	}
+	if bytes.Contains(want, []byte(`"entry"`)) {
+		t.Fatalf("evidence of another tree has an entry:\n%s", want)
+	}
+
+	refused := func(what string, data []byte) {
+		t.Helper()
+		if f, err := VerifyKeyIndexEvidence(l.vkey, data); !errors.Is(err, ErrKeyIndexEvidence) {
+			t.Errorf("%s: proves %q (%v), want ErrKeyIndexEvidence", what, f, err)
+		}
+	}
+	doc := func(keyIndex string, checkpoint []byte, entry *BundleKey) []byte {
+		b, err := json.Marshal(KeyIndexEvidence{Type: KeyIndexEvidenceType, LogKey: l.vkey, KeyIndex: keyIndex, Checkpoint: string(checkpoint), Entry: entry})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	same, err := SignKeyIndex(KeyIndex{Origin: cp.Origin, Size: cp.Size, Hash: cp.Hash, Members: members}, l.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused("the index's own tree", doc(same, cpNote, nil))
+	smaller, err := SignKeyIndex(KeyIndex{Origin: cp.Origin, Size: size - 1, Hash: other, Members: map[string][]uint64{testMember: {0}}}, l.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused("another size", doc(smaller, cpNote, nil))
+	skey, _, err := note.GenerateKey(rand.Reader, testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := SignKeyIndex(KeyIndex{Origin: cp.Origin, Size: cp.Size, Hash: other, Members: members}, stranger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused("an index signed by another key", doc(forged, cpNote, nil))
+	p, err := InclusionProof(ctx, 3, size, l.tiles.reader(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused("an entry beside another root", doc(ki, cpNote, &BundleKey{Entry: l.leaves[3], LogIndex: 3, InclusionProof: p}))
+	// A changed root in the evidence's checkpoint breaks its signature.
+	var e map[string]any
+	if err := json.Unmarshal(want, &e); err != nil {
+		t.Fatal(err)
+	}
+	e["checkpoint"] = strings.Replace(e["checkpoint"].(string), cp.Hash.String(), other.String(), 1)
+	tampered, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused("a tampered checkpoint", tampered)
 }

@@ -157,7 +157,7 @@ func writeKeyIndexEvidence(seenPath string, ev []byte) (string, error) {
 		old, err := os.ReadFile(path)
 		if err == nil {
 			var o tlog.KeyIndexEvidence
-			if tlog.IsKeyIndexEvidence(old) && json.Unmarshal(old, &o) == nil && o.KeyIndex == e.KeyIndex && o.Entry.LogIndex == e.Entry.LogIndex {
+			if tlog.IsKeyIndexEvidence(old) && json.Unmarshal(old, &o) == nil && o.KeyIndex == e.KeyIndex && sameEntry(o.Entry, e.Entry) {
 				return path, nil
 			}
 			continue
@@ -196,6 +196,15 @@ func verifyKeyIndexEvidence(c *cli, logKey string, data []byte) error {
 		fmt.Fprintln(c.stderr, "parley: warning: checked against the evidence's own log key; pin the key you trust with --log-key")
 	}
 	return nil
+}
+
+// sameEntry reports whether two evidence documents' entries are at the
+// same log index, or both absent (evidence of an index of another tree).
+func sameEntry(a, b *tlog.BundleKey) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.LogIndex == b.LogIndex
 }
 
 // keyIndexNote is the one-line summary of what the audit checked of key

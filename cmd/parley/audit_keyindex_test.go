@@ -353,3 +353,52 @@ func TestProofRefusesBundleWithoutKeyIndex(t *testing.T) {
 		t.Errorf("proof from the node itself: exit %d:\n%s", code, stderr)
 	}
 }
+
+// TestVerifyKeyIndexEvidenceVectors: parley verify --log-key checks the
+// false key index vectors of tlog/testdata/evidence, one line each, the
+// index of another tree (no entry) included; the listed vector with its
+// entry dropped proves nothing, and neither does a vector against
+// another log key.
+func TestVerifyKeyIndexEvidenceVectors(t *testing.T) {
+	for file, want := range map[string]string{
+		"false-key-index-left-out-v1.json":   "that leaves out entry 3, a revoke-key entry of member",
+		"false-key-index-listed-v1.json":     "that lists entry 2 as a key entry of member",
+		"false-key-index-other-tree-v1.json": "two different trees of one size",
+	} {
+		t.Run(file, func(t *testing.T) {
+			path := filepath.Join("..", "..", "tlog", "testdata", "evidence", file)
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e tlog.KeyIndexEvidence
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := runCLI(t, "verify", "--log-key", e.LogKey, path)
+			if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(out, "the log's key signed a false key index") || !strings.Contains(out, want) {
+				t.Fatalf("verify: exit %d, want 0 and one line with %q:\n%s%s", code, want, out, errOut)
+			}
+			otherPub, _, _ := ed25519.GenerateKey(rand.Reader)
+			other, _ := note.NewEd25519VerifierKey("parley.test/log", otherPub)
+			if code, _, _ := runCLI(t, "verify", "--log-key", other, path); code != 1 {
+				t.Errorf("verify against another log key: exit %d, want 1", code)
+			}
+			if e.Entry == nil {
+				return
+			}
+			e.Entry = nil
+			dropped, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(t.TempDir(), "dropped.json")
+			if err := os.WriteFile(p, dropped, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if code, out, _ := runCLI(t, "verify", "--log-key", e.LogKey, p); code != 1 {
+				t.Errorf("verify without the entry: exit %d, want 1:\n%s", code, out)
+			}
+		})
+	}
+}

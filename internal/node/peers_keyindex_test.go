@@ -6,15 +6,18 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
@@ -168,32 +171,64 @@ func resign(t *testing.T, k tlog.KeyIndex, signer note.Signer) string {
 
 // TestPeerFalseKeyIndex: B answers GET /log/keys with a false key index,
 // signed with its log key: one that leaves out alice's rotation, one that
-// adds an entry, or one of another tree of the checkpoint's size. A
+// adds an entry (an object entry), one that lists alice's rotation as
+// bob's key entry, or one of another tree of the checkpoint's size. A
 // replicates B's entries (they are B's log as it is), records no index,
-// stops following B, keeps evidence that names the key entries the index
-// misstates (each with its inclusion proof in B's checkpoint) and reports
-// it in peer status. An index signed by another key than B's (which B's
-// key didn't sign) is refused without a stop: the round fails with it,
-// and status says why A holds none.
+// stops following B, keeps false key index evidence in the tlog format
+// that parley verify --log-key checks (tlog.VerifyKeyIndexEvidence with
+// B's key): it names the member and the entry the index misstates (or the
+// two trees), and a tampered copy proves nothing; peer status reports it.
+// An index signed by another key than B's (which B's key didn't sign),
+// or one that doesn't list alice (an index of some members isn't false,
+// only not the complete one), is refused without a stop: the round fails
+// with it, and status says why A holds none.
 func TestPeerFalseKeyIndex(t *testing.T) {
+	const mallory = "identity--00000000-0000-4000-8000-000000000001"
 	for _, tc := range []struct {
 		name  string
 		alter func(b *origin, k *tlog.KeyIndex) note.Signer
 		stop  bool
 		want  string
+		// proves checks what the evidence proves, of B's tree of size
+		// with root, alice's rotation at rotation.
+		proves func(t *testing.T, b *origin, f tlog.FalseKeyIndex, size int64, root tlog.Hash, rotation uint64)
 	}{
 		{"rotation left out", func(b *origin, k *tlog.KeyIndex) note.Signer {
 			k.Members[b.alice.ID] = slices.Delete(slices.Clone(k.Members[b.alice.ID]), 1, 2)
 			return b.signer
-		}, true, "left out or added"},
+		}, true, "left out or added", func(t *testing.T, b *origin, f tlog.FalseKeyIndex, size int64, root tlog.Hash, rotation uint64) {
+			if !f.LeftOut || f.Member != b.alice.ID || f.Index != rotation || f.Event != tlog.EventRotate {
+				t.Fatalf("proves %+v, want alice's rotation %d left out", f, rotation)
+			}
+		}},
 		{"entry added", func(b *origin, k *tlog.KeyIndex) note.Signer {
 			k.Members[b.alice.ID] = append(slices.Clone(k.Members[b.alice.ID]), k.Size-1)
 			return b.signer
-		}, true, "left out or added"},
+		}, true, "left out or added", func(t *testing.T, b *origin, f tlog.FalseKeyIndex, size int64, root tlog.Hash, rotation uint64) {
+			if f.LeftOut || f.OtherTree || f.Member != b.alice.ID || f.Index != uint64(size-1) || f.Event != "an object entry" {
+				t.Fatalf("proves %+v, want object entry %d listed for alice", f, size-1)
+			}
+		}},
+		{"another member's key entry", func(b *origin, k *tlog.KeyIndex) note.Signer {
+			k.Members[mallory] = []uint64{k.Members[b.alice.ID][1]}
+			return b.signer
+		}, true, "left out or added", func(t *testing.T, b *origin, f tlog.FalseKeyIndex, size int64, root tlog.Hash, rotation uint64) {
+			if f.LeftOut || f.Member != mallory || f.Index != rotation || f.Event != "a member key entry of "+b.alice.ID {
+				t.Fatalf("proves %+v, want alice's rotation %d listed for %s", f, rotation, mallory)
+			}
+		}},
 		{"another tree", func(b *origin, k *tlog.KeyIndex) note.Signer {
 			k.Hash[0] ^= 1
 			return b.signer
-		}, true, "of a tree of size"},
+		}, true, "of a tree of size", func(t *testing.T, b *origin, f tlog.FalseKeyIndex, size int64, root tlog.Hash, rotation uint64) {
+			if !f.OtherTree || f.Size != uint64(size) || f.CheckpointHash != root || f.Hash == root {
+				t.Fatalf("proves %+v, want two trees of size %d, B's of root %s", f, size, root)
+			}
+		}},
+		{"member left out", func(b *origin, k *tlog.KeyIndex) note.Signer {
+			delete(k.Members, b.alice.ID)
+			return b.signer
+		}, false, "doesn't list member", nil},
 		{"another key", func(b *origin, k *tlog.KeyIndex) note.Signer {
 			skey, _, err := note.GenerateKey(rand.Reader, b.Config().Origin)
 			if err != nil {
@@ -204,7 +239,7 @@ func TestPeerFalseKeyIndex(t *testing.T) {
 				panic(err)
 			}
 			return s
-		}, false, "doesn't verify with the log key"},
+		}, false, "doesn't verify with the log key", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -218,6 +253,13 @@ func TestPeerFalseKeyIndex(t *testing.T) {
 			b.alice.Key = priv2
 			b.share(t, b.intel, 5)
 			size := waitIntegratedNode(t, b.Node)
+			// B's true index: alice's registration and rotation.
+			kr := keysOf(t, b, "a")
+			tk, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
+			if err != nil || kr.TreeSize != uint64(size) || len(tk.Members[b.alice.ID]) != 2 {
+				t.Fatalf("B's key index: %+v, %v", tk, err)
+			}
+			root, rotation := tk.Hash, tk.Members[b.alice.ID][1]
 			u := keysProxy(t, b, func(kr *tlog.KeysResponse) bool {
 				k, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
 				if err != nil {
@@ -238,37 +280,40 @@ func TestPeerFalseKeyIndex(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var e peer.KeyIndexEvidence
-				if err := json.Unmarshal(ev, &e); err != nil || e.Type != peer.KeyIndexEvidenceType || e.LogKey != b.VerifierKey() {
+				// What parley verify --log-key B's key FILE checks.
+				if tlog.IsEvidence(ev) || !tlog.IsKeyIndexEvidence(ev) {
+					t.Fatalf("the evidence isn't false key index evidence:\n%s", ev)
+				}
+				f, err := tlog.VerifyKeyIndexEvidence(b.VerifierKey(), ev)
+				if err != nil {
+					t.Fatalf("the evidence doesn't verify with B's key: %v\n%s", err, ev)
+				}
+				tc.proves(t, b, f, size, root, rotation)
+				if _, err := tlog.VerifyKeyIndexEvidence(a.VerifierKey(), ev); !errors.Is(err, tlog.ErrKeyIndexEvidence) {
+					t.Fatalf("the evidence verifies with A's key: %v", err)
+				}
+				var e tlog.KeyIndexEvidence
+				if err := json.Unmarshal(ev, &e); err != nil || e.LogKey != b.VerifierKey() || !strings.HasPrefix(e.FoundBy, "parley peer a following ") {
 					t.Fatalf("evidence: %v\n%s", err, ev)
 				}
-				v := b.verifier
-				cp, err := tlog.OpenCheckpoint([]byte(e.Checkpoint), v)
+				if e.Entry != nil {
+					e.Entry.Entry[len(e.Entry.Entry)-1] ^= 1
+				} else {
+					e.Checkpoint = strings.Replace(e.Checkpoint, root.String(), f.Hash.String(), 1)
+				}
+				tampered, err := json.Marshal(e)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := tlog.OpenKeyIndex([]byte(e.KeyIndex), v); err != nil {
-					t.Fatalf("the evidence's key index: %v", err)
-				}
-				for _, k := range e.Keys {
-					if err := tlog.VerifyInclusion(k.LogIndex, cp.Size, tlog.LeafHash(k.Entry), k.InclusionProof, cp.Hash); err != nil {
-						t.Fatalf("the evidence's key entry %d isn't proved in the checkpoint: %v", k.LogIndex, err)
-					}
-				}
-				if tc.name == "rotation left out" {
-					if len(e.Keys) != 1 {
-						t.Fatalf("the evidence shows %d key entries, want the rotation", len(e.Keys))
-					}
-					if le, err := tlog.ParseEntry(e.Keys[0].Entry); err != nil || le.Member != b.alice.ID || le.Event != tlog.EventRotate {
-						t.Fatalf("the evidence shows key entry %d, %+v, want alice's rotation", e.Keys[0].LogIndex, le)
-					}
+				if f, err := tlog.VerifyKeyIndexEvidence(b.VerifierKey(), tampered); !errors.Is(err, tlog.ErrKeyIndexEvidence) {
+					t.Fatalf("a tampered copy proves %q (%v)", f, err)
 				}
 				if s := peer.StatusOf(p); s.State != "stopped" || s.Evidence == "" {
 					t.Fatalf("status: %+v", s)
 				}
 			} else {
 				p = a.waitPeer(t, "a", "refused key index", func(p store.Peer) bool {
-					return strings.Contains(p.State.KeyIndexMissing, tc.want) && strings.Contains(p.State.LastError, tc.want)
+					return p.State.Stopped != "" || strings.Contains(p.State.KeyIndexMissing, tc.want) && strings.Contains(p.State.LastError, tc.want)
 				})
 				if !strings.Contains(p.State.LastError, tc.want) {
 					t.Fatalf("last error %q doesn't say %q", p.State.LastError, tc.want)
@@ -376,5 +421,114 @@ func TestPeerKeyIndexOfNewerCheckpoint(t *testing.T) {
 	}
 	if kr := keysOf(t, b, "a"); string(p.State.KeyIndex) != kr.KeyIndex {
 		t.Fatalf("A's key index isn't B's:\n%s\n%s", p.State.KeyIndex, kr.KeyIndex)
+	}
+}
+
+// TestPeerKeptKeyIndexEvidence: false key index evidence of B kept under
+// A/evidence (a round killed between writing it and recording the stop)
+// stops A's following of B before A replicates anything, as kept
+// evidence of a fork does; the stop names the file.
+func TestPeerKeptKeyIndexEvidence(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	b.share(t, b.intel, 5)
+	size := waitIntegratedNode(t, b.Node)
+	tok, err := peer.ReadToken(b.followers["a"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := (&tlog.Client{URL: b.URL, Token: tok}).Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := tlog.OpenCheckpoint(signed, b.verifier)
+	if err != nil || int64(cp.Size) != size {
+		t.Fatalf("B's checkpoint: %+v, %v", cp, err)
+	}
+	other := cp.Hash
+	other[0] ^= 1
+	ki := resign(t, tlog.KeyIndex{Origin: cp.Origin, Size: cp.Size, Hash: other, Members: map[string][]uint64{}}, b.signer)
+	ev, err := tlog.NewKeyIndexTreeEvidence(b.VerifierKey(), []byte(ki), signed, "parley peer a following "+b.URL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(a.dir, "evidence")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "peer-a-0123456789abcdef.json")
+	if err := os.WriteFile(path, ev, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.follow(t, b, "a", "from-b")
+	p := a.waitPeer(t, "a", "stopped or caught up", func(p store.Peer) bool { return p.State.Stopped != "" || p.State.Next == size })
+	if !strings.Contains(p.State.Stopped, "false key index") || p.State.Evidence != path || p.State.Next != 0 {
+		t.Fatalf("with false key index evidence kept: stopped %q, evidence %q, at %d", p.State.Stopped, p.State.Evidence, p.State.Next)
+	}
+}
+
+// TestPeerFalseKeyIndexEntryNotServed: B signs a key index that lists an
+// object entry as alice's key entry, and once A has replicated B's log,
+// B serves that entry changed when A reads it again for the evidence.
+// A can't prove the index false with it (its hash isn't the one in B's
+// tree), so it doesn't stop on its own word: the index is refused, A
+// holds none, and status says why. Once B serves the entry its tree
+// holds, the next round proves the index false and stops.
+func TestPeerFalseKeyIndexEntryNotServed(t *testing.T) {
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	b.share(t, b.intel, 5)
+	size := waitIntegratedNode(t, b.Node)
+	ku := keysProxy(t, b, func(kr *tlog.KeysResponse) bool {
+		k, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
+		if err != nil {
+			t.Error(err)
+			return true
+		}
+		k.Members[b.alice.ID] = append(slices.Clone(k.Members[b.alice.ID]), k.Size-1)
+		kr.KeyIndex = resign(t, k, b.signer)
+		return true
+	})
+	target, _ := url.Parse(ku)
+	var served atomic.Int64
+	var lie atomic.Bool
+	lie.Store(true)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(r *http.Response) error {
+		if !strings.HasPrefix(r.Request.URL.Path, "/log/tile/entries/") || r.StatusCode != http.StatusOK {
+			return nil
+		}
+		if served.Add(1) == 1 || !lie.Load() {
+			return nil // replication reads the entries as they are
+		}
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return err
+		}
+		body[len(body)-1] ^= 1 // the last leaf's last byte
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return nil
+	}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	a.followVia(t, b, srv.URL, "a")
+	const why = "no evidence of it could be built"
+	p := a.waitPeer(t, "a", "refused key index", func(p store.Peer) bool {
+		return p.State.Stopped != "" || (strings.Contains(p.State.KeyIndexMissing, why) && strings.Contains(p.State.LastError, why))
+	})
+	if p.State.Stopped != "" || p.State.Evidence != "" || p.State.Next != size || p.State.KeyIndex != nil {
+		t.Fatalf("with B's entry served changed: stopped %q, evidence %q, at %d of %d, key index %q", p.State.Stopped, p.State.Evidence, p.State.Next, size, p.State.KeyIndex)
+	}
+	lie.Store(false)
+	p = a.waitPeer(t, "a", "stopped", func(p store.Peer) bool { return p.State.Stopped != "" })
+	ev, err := os.ReadFile(p.State.Evidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := tlog.VerifyKeyIndexEvidence(b.VerifierKey(), ev)
+	if err != nil || f.Member != b.alice.ID || f.Index != uint64(size-1) || f.LeftOut || f.Event != "an object entry" {
+		t.Fatalf("the evidence proves %+v (%v), want object entry %d listed for alice", f, err, size-1)
 	}
 }

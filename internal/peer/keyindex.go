@@ -2,7 +2,6 @@ package peer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,26 +28,6 @@ var ErrFalseKeyIndex = errors.New("the peer signed a false key index")
 // objects carry none (clients check its replicated objects as logged,
 // not verified).
 const NoKeyIndex = "the peer serves no key index"
-
-// KeyIndexEvidenceType is the type of the evidence a follower keeps of a
-// false key index.
-const KeyIndexEvidenceType = "parley-false-key-index-v1"
-
-// KeyIndexEvidence is the evidence of a false key index: the peer's
-// checkpoint and key index, both signed with its log key, and the
-// member key entries of its log (each with its inclusion proof against
-// the checkpoint) that the index misstates; Reason says how. With the
-// checkpoint alone, an index of another tree of the same size.
-type KeyIndexEvidence struct {
-	Type       string           `json:"type"`
-	LogKey     string           `json:"log_key"`
-	Checkpoint string           `json:"checkpoint"`
-	KeyIndex   string           `json:"key_index"`
-	Keys       []tlog.BundleKey `json:"keys"`
-	Reason     string           `json:"reason"`
-	FoundBy    string           `json:"found_by,omitempty"`
-	FoundAt    string           `json:"found_at,omitempty"`
-}
 
 // wantKeyIndex reports whether a round that ends at cp needs the peer's
 // key index: none is stored of cp's tree, and the peer isn't known to
@@ -142,7 +121,10 @@ func (f *Follower) indexMatches(p store.Peer, cp tlog.Checkpoint, index []byte, 
 	for _, m := range ids {
 		listed, ok := k.Members[m]
 		if !ok {
-			return fmt.Errorf("%w: it doesn't list member %s, whose key entries %v the log holds", ErrFalseKeyIndex, untrusted.Text(m, 200), logged[m])
+			// A key index states the key entries of the members it
+			// lists, so one that lists fewer isn't false, and nothing
+			// proves it against the peer: refused, without a stop.
+			return fmt.Errorf("refused the key index of peer %s: %w: it doesn't list member %s, whose key entries %v the log holds (GET /log/keys must list every member)", p.Name, tlog.ErrKeyIndex, untrusted.Text(m, 200), logged[m])
 		}
 		if !slices.Equal(listed, logged[m]) {
 			return fmt.Errorf("%w: it lists key entries %v of member %s, and the log holds %v (a registration, rotation or revocation left out or added)", ErrFalseKeyIndex, listed, untrusted.Text(m, 200), logged[m])
@@ -152,60 +134,41 @@ func (f *Follower) indexMatches(p store.Peer, cp tlog.Checkpoint, index []byte, 
 }
 
 // checkKeyIndex is indexMatches, and refuseKeyIndex when it fails.
-func (f *Follower) checkKeyIndex(ctx context.Context, p store.Peer, signed []byte, cp tlog.Checkpoint, index []byte, keys []store.PeerKey) error {
+func (f *Follower) checkKeyIndex(ctx context.Context, p store.Peer, c *tlog.Client, signed []byte, cp tlog.Checkpoint, index []byte, keys []store.PeerKey) error {
 	if err := f.indexMatches(p, cp, index, keys); err != nil {
-		return f.refuseKeyIndex(ctx, p, signed, cp, index, err)
+		return f.refuseKeyIndex(ctx, p, c, signed, cp, index, err)
 	}
 	return nil
 }
 
 // refuseKeyIndex handles a key index that indexMatches refused with
 // cause, once the entries up to cp's size are recorded. One that doesn't
-// verify with the peer's key, or is of another size (which the peer's
-// key may not have signed, or signed truthfully of another tree), is
-// refused: the round fails with it, and the peer's KeyIndexMissing says
-// so. A false one ([ErrFalseKeyIndex]) stops the peer, as a fork does,
-// with the evidence kept under Dir/evidence.
-func (f *Follower) refuseKeyIndex(ctx context.Context, p store.Peer, signed []byte, cp tlog.Checkpoint, index []byte, cause error) error {
-	if !errors.Is(cause, ErrFalseKeyIndex) {
+// verify with the peer's key, is of another size (which the peer's key
+// may not have signed, or signed truthfully of another tree), or leaves
+// out a member, is refused: the round fails with it, and the peer's
+// KeyIndexMissing says so. A false one ([ErrFalseKeyIndex]) stops the
+// peer, as a fork does, with false key index evidence
+// ([tlog.KeyIndexEvidence], which parley verify --log-key checks) kept
+// under Dir/evidence. Should no evidence that verifies be built (the
+// peer's entry couldn't be read again), the index is refused without a
+// stop, and the next round checks it again.
+func (f *Follower) refuseKeyIndex(ctx context.Context, p store.Peer, c *tlog.Client, signed []byte, cp tlog.Checkpoint, index []byte, cause error) error {
+	refuse := func(cause error) error {
 		if err := f.cfg.Store.RecordPeerKeyIndex(ctx, p.Name, 0, nil, nil, untrusted.Text(cause.Error(), 300)); err != nil {
 			f.cfg.Logger.Warn("couldn't record why the key index was refused", "peer", p.Name, "err", err)
 		}
 		return cause
 	}
-	ev := KeyIndexEvidence{Type: KeyIndexEvidenceType, LogKey: p.LogKey, Checkpoint: string(signed), KeyIndex: string(index), Keys: []tlog.BundleKey{},
-		Reason: cause.Error(), FoundBy: "parley peer " + p.Name + " following " + p.URL, FoundAt: f.cfg.Now().UTC().Format(time.RFC3339)}
-	// The key entries of the members the index misstates, with their
-	// inclusion proofs in the tree replicated here (recorded up to cp).
-	if k, err := tlog.OpenKeyIndex(index, f.key); err == nil && k.Hash == cp.Hash {
-		keys, err := f.cfg.Store.PeerKeys(ctx, p.Name, int64(cp.Size))
-		if err != nil {
-			return fmt.Errorf("%w; couldn't read its key entries for the evidence: %v", cause, err)
-		}
-		hr := tlog.TileHashReader(cp.Size, f.tiles())
-		for _, pk := range keys {
-			e, err := tlog.ParseEntry(pk.Leaf)
-			if err != nil {
-				continue
-			}
-			if listed, ok := k.Members[e.Member]; ok && slices.Contains(listed, uint64(pk.Index)) {
-				continue
-			}
-			proof, err := tlog.InclusionProof(ctx, uint64(pk.Index), cp.Size, hr)
-			if err != nil {
-				return fmt.Errorf("%w; couldn't prove key entry %d for the evidence: %v", cause, pk.Index, err)
-			}
-			if proof == nil {
-				proof = []tlog.Hash{}
-			}
-			ev.Keys = append(ev.Keys, tlog.BundleKey{Entry: pk.Leaf, LogIndex: uint64(pk.Index), InclusionProof: proof})
-		}
+	if !errors.Is(cause, ErrFalseKeyIndex) {
+		return refuse(cause)
 	}
-	b, err := json.MarshalIndent(ev, "", "  ")
+	b, err := f.keyIndexEvidence(ctx, p, c, signed, cp, index)
 	if err != nil {
-		return err
+		// Not stopped on what this node couldn't prove; the cause
+		// still says false, so the round's error is a refusal.
+		return refuse(fmt.Errorf("refused the key index of peer %s without a stop: no evidence of it could be built (%s), and the next round checks it again: %w: %v", p.Name, untrusted.Text(err.Error(), 150), tlog.ErrKeyIndex, cause))
 	}
-	path, werr := writeEvidence(f.cfg.Dir, p.Name, append(b, '\n'))
+	path, werr := writeEvidence(f.cfg.Dir, p.Name, b)
 	reason := fmt.Sprintf("%v; replication stopped", cause)
 	if werr != nil {
 		reason = fmt.Sprintf("%v; replication stopped; the evidence couldn't be written (%v), and is logged", cause, werr)
@@ -220,4 +183,110 @@ func (f *Follower) refuseKeyIndex(ctx context.Context, p store.Peer, signed []by
 		return fmt.Errorf("%w; the evidence couldn't be written: %v", cause, werr)
 	}
 	return fmt.Errorf("%w; evidence in %s", cause, path)
+}
+
+// keyIndexEvidence builds the false key index evidence
+// ([tlog.NewKeyIndexEvidence]) of the peer's signed key index, which
+// indexMatches found false against its checkpoint cp (signed) and its log
+// as replicated here (recorded up to cp's size). An index of another root
+// is proved by the two signed notes alone. Otherwise the first member (by
+// id) whose line is false is shown by one entry with its inclusion proof
+// in the tiles replicated here: a key entry of that member the index
+// leaves out, else an entry the index lists for it that is no key entry
+// of it. That entry's leaf is the stored key entry when it is one (of
+// another member), else it is read again from the peer's entry bundles:
+// its hash must be the one in the replicated tree, which the inclusion
+// proof checks, so a peer can't make this node keep evidence that proves
+// nothing.
+func (f *Follower) keyIndexEvidence(ctx context.Context, p store.Peer, c *tlog.Client, signed []byte, cp tlog.Checkpoint, index []byte) ([]byte, error) {
+	foundBy, foundAt := "parley peer "+p.Name+" following "+p.URL, f.cfg.Now().UTC().Format(time.RFC3339)
+	k, err := tlog.OpenKeyIndex(index, f.key)
+	if err != nil {
+		return nil, err
+	}
+	if k.Hash != cp.Hash {
+		return tlog.NewKeyIndexTreeEvidence(p.LogKey, index, signed, foundBy, foundAt)
+	}
+	keys, err := f.cfg.Store.PeerKeys(ctx, p.Name, int64(cp.Size))
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read its key entries: %w", err)
+	}
+	logged := map[string][]uint64{}
+	leaves := map[uint64][]byte{}
+	for _, pk := range keys {
+		e, err := tlog.ParseEntry(pk.Leaf)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read the stored key entry %d: %w", pk.Index, err)
+		}
+		logged[e.Member] = append(logged[e.Member], uint64(pk.Index))
+		leaves[uint64(pk.Index)] = pk.Leaf
+	}
+	ids := make([]string, 0, len(k.Members))
+	for m := range k.Members {
+		ids = append(ids, m)
+	}
+	sort.Strings(ids)
+	var shows []uint64 // the entries that show a line false, in order
+	for _, m := range ids {
+		for _, i := range logged[m] {
+			if !slices.Contains(k.Members[m], i) {
+				shows = append(shows, i)
+			}
+		}
+		for _, i := range k.Members[m] {
+			if !slices.Contains(logged[m], i) {
+				shows = append(shows, i)
+			}
+		}
+	}
+	if len(shows) == 0 {
+		return nil, errors.New("no entry shows it")
+	}
+	hr := tlog.TileHashReader(cp.Size, f.tiles())
+	var errs []error
+	for _, i := range shows {
+		if i >= cp.Size {
+			continue
+		}
+		leaf, ok := leaves[i]
+		if !ok {
+			if leaf, err = peerLeaf(ctx, c, cp, i); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		proof, err := tlog.InclusionProof(ctx, i, cp.Size, hr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("couldn't prove entry %d: %w", i, err))
+			continue
+		}
+		ev, err := tlog.NewKeyIndexEvidence(p.LogKey, index, signed, leaf, i, proof, foundBy, foundAt)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return ev, nil
+	}
+	return nil, errors.Join(errs...)
+}
+
+// peerLeaf reads the leaf at index i of the peer's tree of cp from its
+// entry bundles (not trusted: the caller checks it against the tree).
+func peerLeaf(ctx context.Context, c *tlog.Client, cp tlog.Checkpoint, i uint64) ([]byte, error) {
+	if c == nil {
+		return nil, fmt.Errorf("entry %d: no connection to the peer", i)
+	}
+	var leaf []byte
+	c.SetTreeSize(cp.Size)
+	err := c.Leaves(ctx, i, i+1, func(_ uint64, l []byte) error {
+		leaf = l
+		return nil
+	})
+	if err == nil && leaf == nil {
+		err = errors.New("not served")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the peer's entry %d: %s", i, untrusted.Text(err.Error(), 300))
+	}
+	return leaf, nil
 }

@@ -351,14 +351,21 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 	// stop (fork writes the evidence, then stops the peer) stops the peer
 	// now: the peer may since show the history accepted here again, and
 	// would be followed as if it had never forked.
-	if path := f.keptEvidence(p); path != "" {
+	// So does evidence of a false key index (refuseKeyIndex writes it,
+	// then stops the peer).
+	if path, kind := f.keptEvidence(p); path != "" {
 		reason := fmt.Sprintf("the peer signed inconsistent checkpoints (evidence kept in %s before the node stopped); replication stopped", path)
-		f.cfg.Logger.Error("split view: evidence of a fork was kept; replication stopped", "peer", p.Name, "evidence", path)
+		msg := "split view: evidence of a fork was kept; replication stopped"
+		if kind == ErrFalseKeyIndex {
+			reason = fmt.Sprintf("the peer signed a false key index (evidence kept in %s before the node stopped); replication stopped", path)
+			msg = "false key index: its evidence was kept; replication stopped"
+		}
+		f.cfg.Logger.Error(msg, "peer", p.Name, "evidence", path)
 		if err := f.cfg.Store.StopPeer(ctx, p.Name, reason, path, f.cfg.Now()); err != nil {
-			return res, fmt.Errorf("%w: %s, and couldn't record the stop: %v", ErrFork, reason, err)
+			return res, fmt.Errorf("%w: %s, and couldn't record the stop: %v", kind, reason, err)
 		}
 		res.Evidence = path
-		return res, fmt.Errorf("%w: %s", ErrFork, reason)
+		return res, fmt.Errorf("%w: %s", kind, reason)
 	}
 	res.Next = p.State.Next
 	c, err := f.client(p)
@@ -399,7 +406,7 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		if err := f.checkKeyIndex(ctx, p, signed, cp, index, keys); err != nil {
+		if err := f.checkKeyIndex(ctx, p, c, signed, cp, index, keys); err != nil {
 			return res, err
 		}
 		if err := f.cfg.Store.RecordPeerKeyIndex(ctx, p.Name, int64(cp.Size), signed, index, ""); err != nil {
@@ -643,13 +650,14 @@ func (f *Follower) writeHeld(ctx context.Context, p store.Peer, h *heldFork, res
 const MaxEvidenceFile = 1 << 20
 
 // keptEvidence returns the path of an evidence file of the peer under
-// Dir/evidence (as writeEvidence names it) that fork wrote for this peer
-// (its found_by names it) and that verifies with the peer's log key, or
-// "".
-func (f *Follower) keptEvidence(p store.Peer) string {
+// Dir/evidence (as writeEvidence names it) that fork or refuseKeyIndex
+// wrote for this peer (its found_by names it) and that verifies with the
+// peer's log key, and what it proves ([ErrFork] or [ErrFalseKeyIndex]),
+// or "".
+func (f *Follower) keptEvidence(p store.Peer) (string, error) {
 	d, err := filepath.Abs(filepath.Join(f.cfg.Dir, "evidence"))
 	if err != nil {
-		return ""
+		return "", nil
 	}
 	paths, _ := filepath.Glob(filepath.Join(d, "peer-"+safeName(p.Name)+"-*.json"))
 	for _, path := range paths {
@@ -660,15 +668,25 @@ func (f *Follower) keptEvidence(p store.Peer) string {
 		}
 		// Peers whose names differ only in what safeName replaces
 		// share file names: found_by names the peer.
+		if tlog.IsKeyIndexEvidence(b) {
+			var e tlog.KeyIndexEvidence
+			if json.Unmarshal(b, &e) != nil || (e.FoundBy != "" && !strings.HasPrefix(e.FoundBy, "parley peer "+p.Name+" following ")) {
+				continue
+			}
+			if _, err := tlog.VerifyKeyIndexEvidence(p.LogKey, b); err == nil {
+				return path, ErrFalseKeyIndex
+			}
+			continue
+		}
 		e, err := tlog.ParseEvidence(b)
 		if err != nil || (e.FoundBy != "" && !strings.HasPrefix(e.FoundBy, "parley peer "+p.Name+" following ")) {
 			continue
 		}
 		if _, err := tlog.VerifyEvidence(p.LogKey, b); err == nil {
-			return path
+			return path, ErrFork
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // writeEvidence saves evidence under dir/evidence, named after its
@@ -821,7 +839,7 @@ func (f *Follower) steps(ctx context.Context, p store.Peer, c *tlog.Client, sign
 		} else {
 			close(done)
 		}
-		err := f.commit(ctx, p, signed, cp, cur, index)
+		err := f.commit(ctx, p, c, signed, cp, cur, index)
 		if err != nil {
 			cancel()
 		}
@@ -948,7 +966,7 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 // checked against the peer's key entries replicated (checkKeyIndex): a
 // false one is recorded nowhere, and stops the peer once the step is
 // recorded.
-func (f *Follower) commit(ctx context.Context, p store.Peer, signed []byte, cp tlog.Checkpoint, s *prepared, index []byte) error {
+func (f *Follower) commit(ctx context.Context, p store.Peer, c *tlog.Client, signed []byte, cp tlog.Checkpoint, s *prepared, index []byte) error {
 	if err := f.store(ctx, p, s.objs); err != nil {
 		return err
 	}
@@ -978,7 +996,7 @@ func (f *Follower) commit(ctx context.Context, p store.Peer, signed []byte, cp t
 	if indexErr != nil {
 		// The step is the peer's log as it is, and recorded; its key
 		// index isn't.
-		return f.refuseKeyIndex(ctx, p, signed, cp, index, indexErr)
+		return f.refuseKeyIndex(ctx, p, c, signed, cp, index, indexErr)
 	}
 	f.cfg.Logger.Debug("replicated", "peer", p.Name, "from", s.from, "to", s.to, "objects", len(s.objs), "keys", len(s.keys))
 	return nil
