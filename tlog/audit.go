@@ -825,15 +825,34 @@ func (s *SeenCheckpoints) add(n []byte) {
 		// The same checkpoint again, with other cosignatures (a quiet
 		// log the witnesses cosigned again): one note with each
 		// signer's first and latest line, not one more note per audit.
+		// A merge that would hold more signature lines than a note
+		// may ([maxNoteSignatures]: note.Open refuses it, and the
+		// checkpoint seen would be lost to every later audit) keeps
+		// the note as it is, and n is recorded beside it.
 		if t, ok := noteText(have); ok && split && t == text {
-			s.Notes[i] = mergeSignatures(have, string(n))
-			return
+			if m := mergeSignatures(have, string(n)); signatureLines(m) <= maxNoteSignatures {
+				s.Notes[i] = m
+				return
+			}
 		}
 	}
 	s.Notes = append(s.Notes, string(n))
 	if len(s.Notes) > MaxSeenNotes {
 		s.thin(string(n))
 	}
+}
+
+// maxNoteSignatures is the most signature lines a note may have:
+// note.Open refuses one with more (golang.org/x/mod/sumdb/note).
+const maxNoteSignatures = 100
+
+// signatureLines counts the signature lines of the signed note n.
+func signatureLines(n string) int {
+	i := strings.LastIndex(n, "\n\n")
+	if i < 0 {
+		return 0
+	}
+	return strings.Count(n[i+2:], "\n")
 }
 
 // noteText splits a signed note at its blank line: the text, with its

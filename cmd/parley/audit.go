@@ -325,7 +325,9 @@ func auditorKeys(warn io.Writer, pubFiles []string, privFile string) ([]ed25519.
 func reportWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, key string, v note.Verifier, cpNote []byte, tiles tlog.TileReader, seen *tlog.SeenCheckpoints, seenPath, foundBy string) (split, proven int, err error) {
 	for _, wv := range checkWitnessViews(ctx, c, pol, key, v, cpNote, tiles) {
 		if seen != nil && wv.consistent != nil {
-			seen.Add(wv.consistent)
+			if n := verifiedLines(wv.consistent, v, pol); n != nil {
+				seen.Add(n)
+			}
 		}
 		if wv.note != "" {
 			fmt.Fprintf(c.stderr, "parley: audit: note: %s\n", wv.note)
