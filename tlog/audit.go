@@ -537,7 +537,7 @@ func witnessedTimes(ctx context.Context, src AuditSource, latest []byte, opts Au
 			}
 			done[s] = true
 			// CosignedTimes opens the checkpoint with the log's key first.
-			if w, err := CosignedTimes(n, opts.Verifier, opts.Policy); err == nil {
+			if w, err := seenCosignedTimes(n, opts.Verifier, opts.Policy); err == nil {
 				ws = append(ws, w)
 			}
 		}

@@ -1,9 +1,11 @@
 package tlog
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -272,4 +274,54 @@ func (tb *TimeBounds) CheckReceived(index uint64, received time.Time, skew time.
 			received.Format(stamp), lo.Latest.Witness, lo.Latest.Time.Format(time.RFC3339), lo.Size, skew)
 	}
 	return ""
+}
+
+// seenCosignedTimes is [CosignedTimes] of a checkpoint note kept in a seen
+// file, whose signature lines anyone on the way could have added to: a
+// line under a policy witness's name and key ID that doesn't verify (a
+// forged one, merged into the note with the witness's honest ones) makes
+// CosignedTimes refuse the whole note, and the honest cosignatures beside
+// it would no longer bound received times (refused as a bad signature,
+// or as short of the quorum). So a refused note is read again with only
+// the lines that verify on their own, when that drops any.
+func seenCosignedTimes(n []byte, v note.Verifier, p *Policy) (WitnessedAt, error) {
+	w, err := CosignedTimes(n, v, p)
+	if err == nil {
+		return w, nil
+	}
+	if clean := verifiedLinesOnly(n, v, p); !bytes.Equal(clean, n) {
+		return CosignedTimes(clean, v, p)
+	}
+	return w, err
+}
+
+// verifiedLinesOnly returns the signed note n with only the signature
+// lines that verify on their own with the log's key v or a witness key
+// of p; lines of unknown keys are dropped too (they bound nothing).
+func verifiedLinesOnly(n []byte, v note.Verifier, p *Policy) []byte {
+	i := bytes.LastIndex(n, []byte("\n\n"))
+	if i < 0 {
+		return n
+	}
+	text := n[:i+2]
+	vs := []note.Verifier{v}
+	if p != nil {
+		for _, w := range p.Witnesses {
+			if cv, err := NewCosignatureVerifier(w.Key); err == nil {
+				vs = append(vs, cv)
+			}
+		}
+	}
+	known := note.VerifierList(vs...)
+	out := slices.Clone(text)
+	for _, l := range bytes.SplitAfter(n[i+2:], []byte("\n")) {
+		if len(l) == 0 {
+			continue
+		}
+		one := append(slices.Clone(text), l...)
+		if _, err := OpenNote(one, known); err == nil {
+			out = append(out, l...)
+		}
+	}
+	return out
 }

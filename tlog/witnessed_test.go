@@ -205,6 +205,56 @@ func TestAuditWitnessedTimeFromSeen(t *testing.T) {
 	}
 }
 
+// TestAuditWitnessedTimeFromPoisonedSeen: the seen checkpoint of
+// TestAuditWitnessedTimeFromSeen with a forged line under the policy
+// witness's name and key ID appended (anyone who served the note could
+// add one, and the seen file merges the lines of one checkpoint into one
+// note) still bounds the received times with the honest cosignature
+// beside it: entry 3 is flagged as back-dated. A note refused whole for
+// its bad line hid that.
+func TestAuditWitnessedTimeFromPoisonedSeen(t *testing.T) {
+	w := newTestWitness(t, "witness.example/w1", 7)
+	pol, err := NewWitnessPolicy([]string{w.vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backdated := func(i int) time.Duration {
+		if i > 3 {
+			return time.Duration(20+i) * time.Minute
+		}
+		return time.Duration(i) * time.Minute
+	}
+	l := witnessedLog(t, w, backdated, 20*time.Minute, 26*time.Minute)
+	seen := l.cosigned[0]
+	l.cosigned = l.cosigned[1:]
+	_, block, _ := strings.Cut(string(seen), "\n\n")
+	var name string
+	var hash uint32
+	var sig []byte
+	for _, line := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
+		if n, h, s, ok := SignatureLine(line); ok && strings.HasPrefix(n, "witness.example/") {
+			name, hash, sig = n, h, s
+		}
+	}
+	if sig == nil {
+		t.Fatalf("no witness line in %q", block)
+	}
+	forged := slices.Clone(sig)
+	forged[len(forged)-1] ^= 1
+	poisoned := fmt.Appendf(slices.Clone(seen), "— %s %s\n", name, base64.StdEncoding.EncodeToString(append(binary.BigEndian.AppendUint32(nil, hash), forged...)))
+	if _, err := CosignedTimes(poisoned, l.verifier, pol); err == nil {
+		t.Fatal("the poisoned note opens whole: the test shows nothing")
+	}
+	rep, err := Audit(context.Background(), l, AuditOptions{Verifier: l.verifier, Policy: pol, Tiles: l.tiles,
+		Seen: &SeenCheckpoints{Notes: []string{string(poisoned)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != 1 || rep.Problems[0].Index != 3 || !strings.Contains(rep.Problems[0].Reason, "back-dated") {
+		t.Fatalf("problems %v, want one naming entry 3 back-dated", rep.Problems)
+	}
+}
+
 // TestTimeBounds: the tightest bounds over several checkpoints and
 // witnesses, which needn't increase with size.
 func TestTimeBounds(t *testing.T) {
