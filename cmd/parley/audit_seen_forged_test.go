@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -33,52 +30,9 @@ import (
 // passed. Now only the lines that verify with the log's key or a policy
 // witness's are kept from a witness's checkpoint.
 func TestAuditWitnessViewForgedCosignature(t *testing.T) {
-	base, st, dir := demoNode(t)
-	ctx := context.Background()
-	token := st.Members[0].Token
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
-	v, err := tlog.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := &tlog.Client{URL: base, Token: token}
-	waitSize := func(size uint64) ([]byte, tlog.Checkpoint) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			n, err := cl.Checkpoint(ctx)
-			if err == nil {
-				if cp, err := tlog.OpenCheckpoint(n, v); err == nil && cp.Size >= size {
-					return n, cp
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the node has no checkpoint of size %d: %v", size, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	plain, cp := waitSize(1)
-	wskey, wvkey, err := tlog.NewCosignerKey(rand.Reader, "late.example/w")
-	if err != nil {
-		t.Fatal(err)
-	}
-	late, err := tlog.ParseCosignerKey(wskey, func() time.Time { return time.Now().Add(10 * time.Minute) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := note.Open(plain, note.VerifierList(v))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cosigned, err := note.Sign(n, late)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base, token, dir, vkey, v, cl := auditedDemo(t)
+	plain, cp := waitLogSize(t, cl, v, 1)
+	cosigned, wvkey := cosignedLate(t, plain, v)
 	// The forged line: late's name and key ID, a timestamp, 64 random
 	// bytes.
 	parts := strings.Split(wvkey, "+")
@@ -123,7 +77,7 @@ func TestAuditWitnessViewForgedCosignature(t *testing.T) {
 	if code, _, stderr := runCLI(t, "member", "add", "--data", dir, "--name", "latecomer"); code != 0 {
 		t.Fatalf("member add: exit %d\n%s", code, stderr)
 	}
-	waitSize(cp.Size + 1)
+	waitLogSize(t, cl, v, cp.Size+1)
 	code, stderr := audit()
 	if code != 1 || !strings.Contains(stderr, "earlier than witness late cosigned") || !strings.Contains(stderr, "back-dated") {
 		t.Fatalf("second audit: exit %d, want 1 naming the back-dated entry\n%s", code, stderr)

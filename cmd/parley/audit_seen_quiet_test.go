@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,19 +26,8 @@ import (
 // of the entries the tree holds) and its latest (the bound of those
 // appended after it).
 func TestAuditSeenFileQuietLog(t *testing.T) {
-	base, st, dir := demoNode(t)
+	base, token, _, vkey, v, cl := auditedDemo(t)
 	ctx := context.Background()
-	token := st.Members[0].Token
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
-	v, err := tlog.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := &tlog.Client{URL: base, Token: token}
 	plain, err := cl.Checkpoint(ctx)
 	if err != nil {
 		t.Fatal(err)

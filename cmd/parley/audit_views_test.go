@@ -123,54 +123,9 @@ func TestAuditWitness404ThoughCosigned(t *testing.T) {
 // same to the audit as an entry received ten minutes before the witness
 // saw the tree without it.
 func TestAuditKeepsWitnessCheckpoints(t *testing.T) {
-	base, st, dir := demoNode(t)
-	ctx := context.Background()
-	token := st.Members[0].Token
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
-	v, err := tlog.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := &tlog.Client{URL: base, Token: token}
-	// waitSize returns the node's checkpoint once it has at least size
-	// entries.
-	waitSize := func(size uint64) ([]byte, tlog.Checkpoint) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			n, err := cl.Checkpoint(ctx)
-			if err == nil {
-				if cp, err := tlog.OpenCheckpoint(n, v); err == nil && cp.Size >= size {
-					return n, cp
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the node has no checkpoint of size %d: %v", size, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	plain, cp := waitSize(1)
-	wskey, wvkey, err := tlog.NewCosignerKey(rand.Reader, "late.example/w")
-	if err != nil {
-		t.Fatal(err)
-	}
-	late, err := tlog.ParseCosignerKey(wskey, func() time.Time { return time.Now().Add(10 * time.Minute) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := note.Open(plain, note.VerifierList(v))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cosigned, err := note.Sign(n, late)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base, token, dir, vkey, v, cl := auditedDemo(t)
+	plain, cp := waitLogSize(t, cl, v, 1)
+	cosigned, wvkey := cosignedLate(t, plain, v)
 	// The witness pulled the node's log and cosigned this tree; it serves
 	// it whatever the node does next.
 	w := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -198,7 +153,7 @@ func TestAuditKeepsWitnessCheckpoints(t *testing.T) {
 	if code, _, stderr := runCLI(t, "member", "add", "--data", dir, "--name", "latecomer"); code != 0 {
 		t.Fatalf("member add: exit %d\n%s", code, stderr)
 	}
-	waitSize(cp.Size + 1)
+	waitLogSize(t, cl, v, cp.Size+1)
 	code, stderr := audit()
 	if code != 1 || !strings.Contains(stderr, "earlier than witness late cosigned") || !strings.Contains(stderr, "back-dated") {
 		t.Fatalf("second audit: exit %d, want 1 naming the back-dated entry\n%s", code, stderr)
@@ -355,4 +310,65 @@ func TestAuditShrinkWithoutQuorum(t *testing.T) {
 	if _, shrank, _ := reportSeenViews(ctx, &cli{stderr: &stderr}, vkey, v, now, fresh, noTiles{}, seenPath, "test"); shrank {
 		t.Fatalf("a smaller seen checkpoint is reported as a shrink: %s", stderr.String())
 	}
+}
+
+// auditedDemo serves the demo's data (demoNode) and returns what the
+// audit tests of witnesses' views use: its URL, the first member's token,
+// the data directory, the log's verifier key (as text and parsed) and a
+// log client of that member.
+func auditedDemo(t *testing.T) (base, token, dir, vkey string, v note.Verifier, cl *tlog.Client) {
+	t.Helper()
+	base, st, dir := demoNode(t)
+	token = st.Members[0].Token
+	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vkey = strings.TrimSpace(string(pub))
+	if v, err = tlog.NewVerifier(vkey); err != nil {
+		t.Fatal(err)
+	}
+	return base, token, dir, vkey, v, &tlog.Client{URL: base, Token: token}
+}
+
+// waitLogSize returns the node's checkpoint once it has at least size
+// entries (it integrates in the background), failing the test after 30 s.
+func waitLogSize(t *testing.T, cl *tlog.Client, v note.Verifier, size uint64) ([]byte, tlog.Checkpoint) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := cl.Checkpoint(context.Background())
+		if err == nil {
+			if cp, err := tlog.OpenCheckpoint(n, v); err == nil && cp.Size >= size {
+				return n, cp
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node has no checkpoint of size %d: %v", size, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cosignedLate returns plain (a checkpoint note signed by the log's key
+// v) cosigned by a new witness late.example/w whose clock runs ten
+// minutes ahead, and that witness's verifier key.
+func cosignedLate(t *testing.T, plain []byte, v note.Verifier) (cosigned []byte, wvkey string) {
+	t.Helper()
+	wskey, wvkey, err := tlog.NewCosignerKey(rand.Reader, "late.example/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := tlog.ParseCosignerKey(wskey, func() time.Time { return time.Now().Add(10 * time.Minute) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := note.Open(plain, note.VerifierList(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cosigned, err = note.Sign(n, late); err != nil {
+		t.Fatal(err)
+	}
+	return cosigned, wvkey
 }
