@@ -34,13 +34,7 @@ func TestStolenCookieTouchesNoRoute(t *testing.T) {
 	base := uiServer(t, f, newV2Log(t, f.n))
 	victim := newClient(t, base)
 	victim.login(t, f.aurelia.Token)
-	u, _ := url.Parse(base + "/ui/")
-	stolen := ""
-	for _, c := range victim.Jar.Cookies(u) {
-		if c.Name == "parley_session" {
-			stolen = c.Value
-		}
-	}
+	stolen := sessionCookieOf(t, victim, base)
 	if stolen == "" {
 		t.Fatal("no session cookie")
 	}
@@ -116,22 +110,9 @@ func TestStolenCookieTouchesNoRoute(t *testing.T) {
 	for _, rq := range reqs {
 		for _, hd := range variants {
 			for _, q := range []string{"", "?" + badView, "?q=198.51.100.77&" + badView} {
-				req, err := http.NewRequest(rq.method, base+rq.path+q, strings.NewReader("csrf=not-the-token&token="+url.QueryEscape(f.borova.Token)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				for k, v := range hd {
-					req.Header.Set(k, v)
-				}
-				req.AddCookie(&http.Cookie{Name: "parley_session", Value: stolen})
-				resp, err := http.DefaultTransport.RoundTrip(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
+				status := withCookieAlone(t, rq.method, base+rq.path+q, "csrf=not-the-token&token="+url.QueryEscape(f.borova.Token), stolen, hd)
 				n++
-				what := fmt.Sprintf("%s %s%s with %v and the cookie alone (%s)", rq.method, rq.path, q, hd, resp.Status)
+				what := fmt.Sprintf("%s %s%s with %v and the cookie alone (%d)", rq.method, rq.path, q, hd, status)
 				if got := lastSeen(what); !got.Equal(seen0) {
 					t.Fatalf("%s refreshed the session's idle time (%v, was %v)", what, got, seen0)
 				}

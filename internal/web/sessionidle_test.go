@@ -22,33 +22,13 @@ func TestStolenCookieKeepsNothingAlive(t *testing.T) {
 	base := uiServer(t, f, newV2Log(t, f.n))
 	victim := newClient(t, base)
 	victim.login(t, f.aurelia.Token)
-	u, _ := url.Parse(base + "/ui/")
-	stolen := ""
-	for _, c := range victim.Jar.Cookies(u) {
-		if c.Name == "parley_session" {
-			stolen = c.Value
-		}
-	}
+	stolen := sessionCookieOf(t, victim, base)
 	if stolen == "" {
 		t.Fatal("no session cookie")
 	}
 	steal := func(method, path string, header map[string]string) int {
 		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader("csrf=x"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		req.AddCookie(&http.Cookie{Name: "parley_session", Value: stolen})
-		resp, err := http.DefaultTransport.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return withCookieAlone(t, method, base+path, "csrf=x", stolen, header)
 	}
 	// The idle timeout is an hour (the default). The cookie's holder asks
 	// every few minutes for 70 minutes; the analyst is away.
@@ -71,12 +51,7 @@ func TestStolenCookieKeepsNothingAlive(t *testing.T) {
 	// The analyst's own requests (which prove the binding) keep it alive,
 	// and the stolen cookie's logouts (tried at every step) end nothing.
 	csrf := victim.login(t, f.aurelia.Token)
-	stolen = ""
-	for _, c := range victim.Jar.Cookies(u) {
-		if c.Name == "parley_session" {
-			stolen = c.Value
-		}
-	}
+	stolen = sessionCookieOf(t, victim, base)
 	for i := 0; i < 4; i++ {
 		clock.add(50 * time.Minute)
 		steal(http.MethodPost, "/ui/logout", map[string]string{"Sec-Fetch-Site": "same-origin"})
@@ -107,4 +82,26 @@ func TestStolenCookieKeepsNothingAlive(t *testing.T) {
 	if status := steal(http.MethodGet, "/ui/", nil); status != http.StatusSeeOther {
 		t.Errorf("the session after the analyst's logout: %d, want a redirect to the login page", status)
 	}
+}
+
+// withCookieAlone sends what a holder of the session cookie (and nothing
+// else of the tab's) can: method on rawURL with the form body, the given
+// headers and the cookie, no redirect followed; it returns the status.
+func withCookieAlone(t *testing.T, method, rawURL, form, cookie string, header map[string]string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, rawURL, strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	req.AddCookie(&http.Cookie{Name: "parley_session", Value: cookie})
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
