@@ -1,17 +1,10 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -70,21 +63,8 @@ func TestPeerKeyIndexNewerCheckpointNeedsQuorum(t *testing.T) {
 	if size2 <= size1 {
 		t.Fatalf("B's log didn't grow: %d, %d", size1, size2)
 	}
-	target, _ := url.Parse(b.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.ModifyResponse = func(r *http.Response) error {
-		if r.Request.URL.Path != "/log/checkpoint" || r.StatusCode != http.StatusOK {
-			return nil
-		}
-		r.Body.Close()
-		r.Body = io.NopCloser(bytes.NewReader(cosigned))
-		r.ContentLength = int64(len(cosigned))
-		r.Header.Set("Content-Length", strconv.Itoa(len(cosigned)))
-		return nil
-	}
-	front := httptest.NewServer(rp)
-	t.Cleanup(front.Close)
-	if _, err := a.AddPeer(ctx, PeerSpec{Name: "a", URL: front.URL, TokenFile: b.followers["a"],
+	front := checkpointProxy(t, b, cosigned)
+	if _, err := a.AddPeer(ctx, PeerSpec{Name: "a", URL: front, TokenFile: b.followers["a"],
 		LogKey: b.VerifierKey(), Policy: pol.String(), Remote: b.intel, Into: "from-b"}); err != nil {
 		t.Fatal(err)
 	}
@@ -133,21 +113,8 @@ func TestPeerKeyIndexNewerCheckpointForkCaught(t *testing.T) {
 	}
 	b.share(t, b.intel, 3)
 	waitIntegratedNode(t, b.Node)
-	target, _ := url.Parse(b.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.ModifyResponse = func(r *http.Response) error {
-		if r.Request.URL.Path != "/log/checkpoint" || r.StatusCode != http.StatusOK {
-			return nil
-		}
-		r.Body.Close()
-		r.Body = io.NopCloser(bytes.NewReader(old))
-		r.ContentLength = int64(len(old))
-		r.Header.Set("Content-Length", strconv.Itoa(len(old)))
-		return nil
-	}
-	front := httptest.NewServer(rp)
-	t.Cleanup(front.Close)
-	a.followVia(t, b, front.URL, "a")
+	front := checkpointProxy(t, b, old)
+	a.followVia(t, b, front, "a")
 	p := a.waitPeer(t, "a", "stopped", func(p store.Peer) bool { return p.State.Stopped != "" || p.State.KeyIndex != nil })
 	if p.State.Stopped == "" || p.State.Evidence == "" {
 		t.Fatalf("A went on with B's other history: at %d, key index of size %d, stopped %q", p.State.Next, p.State.KeyIndexSize, p.State.Stopped)

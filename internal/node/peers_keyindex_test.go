@@ -111,6 +111,27 @@ func TestPeerKeyIndex(t *testing.T) {
 	}
 }
 
+// checkpointProxy serves b through a proxy that answers GET
+// /log/checkpoint with checkpoint whatever b's is, and returns its URL.
+func checkpointProxy(t *testing.T, b *origin, checkpoint []byte) string {
+	t.Helper()
+	target, _ := url.Parse(b.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(r *http.Response) error {
+		if r.Request.URL.Path != "/log/checkpoint" || r.StatusCode != http.StatusOK {
+			return nil
+		}
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(checkpoint))
+		r.ContentLength = int64(len(checkpoint))
+		r.Header.Set("Content-Length", strconv.Itoa(len(checkpoint)))
+		return nil
+	}
+	front := httptest.NewServer(rp)
+	t.Cleanup(front.Close)
+	return front.URL
+}
+
 // keysProxy serves b through a proxy that answers GET /log/keys with
 // alter(answer) (nil: 404), and returns its URL.
 func keysProxy(t *testing.T, b *origin, alter func(kr *tlog.KeysResponse) bool) string {
@@ -400,21 +421,8 @@ func TestPeerKeyIndexOfNewerCheckpoint(t *testing.T) {
 	}
 	b.share(t, b.intel, 5)
 	size2 := waitIntegratedNode(t, b.Node)
-	target, _ := url.Parse(b.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.ModifyResponse = func(r *http.Response) error {
-		if r.Request.URL.Path != "/log/checkpoint" || r.StatusCode != http.StatusOK {
-			return nil
-		}
-		r.Body.Close()
-		r.Body = io.NopCloser(bytes.NewReader(old))
-		r.ContentLength = int64(len(old))
-		r.Header.Set("Content-Length", strconv.Itoa(len(old)))
-		return nil
-	}
-	srv := httptest.NewServer(rp)
-	t.Cleanup(srv.Close)
-	a.followVia(t, b, srv.URL, "a")
+	srv := checkpointProxy(t, b, old)
+	a.followVia(t, b, srv, "a")
 	p := a.waitPeer(t, "a", "key index", func(p store.Peer) bool { return p.State.KeyIndex != nil })
 	if p.State.Next != size2 || p.State.KeyIndexSize != size2 || p.State.Objects != 10 {
 		t.Fatalf("at %d with %d objects and a key index of size %d; want %d (B's /log/checkpoint said %d)", p.State.Next, p.State.Objects, p.State.KeyIndexSize, size2, size1)
