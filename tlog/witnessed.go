@@ -289,19 +289,28 @@ func seenCosignedTimes(n []byte, v note.Verifier, p *Policy) (WitnessedAt, error
 	if err == nil {
 		return w, nil
 	}
-	if clean := verifiedLinesOnly(n, v, p); !bytes.Equal(clean, n) {
+	if clean := VerifiedLines(n, v, p); clean != nil && !bytes.Equal(clean, n) {
 		return CosignedTimes(clean, v, p)
 	}
 	return w, err
 }
 
-// verifiedLinesOnly returns the signed note n with only the signature
-// lines that verify on their own with the log's key v or a witness key
-// of p; lines of unknown keys are dropped too (they bound nothing).
-func verifiedLinesOnly(n []byte, v note.Verifier, p *Policy) []byte {
+// VerifiedLines returns the signed note n with only the signature lines
+// that verify on their own with the log's key v or the key of a witness
+// of p (nil: none), in their order; lines of unknown keys are dropped too
+// (they bound nothing), and so are lines under a known name and key ID
+// whose signature doesn't verify. It returns nil when n isn't a signed
+// note or no line verifies with v: a checkpoint the log didn't sign
+// bounds nothing.
+//
+// It is how a note anyone on the way could have added lines to is kept:
+// [note.Open] refuses a whole note for one known line that doesn't
+// verify, so a forged line merged in beside a witness's honest ones would
+// otherwise hide them (seen files, witness checkpoints an audit reads).
+func VerifiedLines(n []byte, v note.Verifier, p *Policy) []byte {
 	i := bytes.LastIndex(n, []byte("\n\n"))
 	if i < 0 {
-		return n
+		return nil
 	}
 	text := n[:i+2]
 	vs := []note.Verifier{v}
@@ -313,15 +322,25 @@ func verifiedLinesOnly(n []byte, v note.Verifier, p *Policy) []byte {
 		}
 	}
 	known := note.VerifierList(vs...)
+	logOnly := note.VerifierList(v)
 	out := slices.Clone(text)
+	signed := false
 	for _, l := range bytes.SplitAfter(n[i+2:], []byte("\n")) {
 		if len(l) == 0 {
 			continue
 		}
 		one := append(slices.Clone(text), l...)
-		if _, err := OpenNote(one, known); err == nil {
-			out = append(out, l...)
+		if _, err := OpenNote(one, known); err != nil {
+			continue
 		}
+		out = append(out, l...)
+		if !signed {
+			_, err := OpenNote(one, logOnly)
+			signed = err == nil
+		}
+	}
+	if !signed {
+		return nil
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -518,5 +519,79 @@ func TestCosignedTimesForgedLine(t *testing.T) {
 	// Refused (the note has a bad signature), or read without the line.
 	if got, err := CosignedTimes(both, l.verifier, pol); err == nil && !got.Latest.Time.Equal(t0) {
 		t.Fatalf("latest %v from a forged line; want %v", got.Latest.Time, t0)
+	}
+}
+
+// TestVerifiedLines: of a checkpoint note with lines anyone on the way
+// could have added, the log's line and the policy witnesses' honest lines
+// are kept, in order, whatever else sits beside them; without a line of
+// the log's key there is nothing to keep.
+func TestVerifiedLines(t *testing.T) {
+	w1 := newTestWitness(t, "witness.example/w1", 7)
+	w2 := newTestWitness(t, "witness.example/w2", 8)
+	stranger := newTestWitness(t, "witness.example/stranger", 9)
+	for _, w := range []*testWitness{w1, w2, stranger} {
+		w.now = testT0
+	}
+	pol, err := NewWitnessPolicy([]string{w1.vkey, w2.vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &cosignedLog{testLog: newTestLog(t, 2)}
+	text, err := SplitNote(l.checkpoint(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(signers ...note.Signer) []byte {
+		t.Helper()
+		n, err := note.Sign(&note.Note{Text: string(text)}, signers...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	lines := func(n []byte) []string {
+		_, block, _ := strings.Cut(string(n), "\n\n")
+		return strings.Split(strings.TrimSuffix(block, "\n"), "\n")
+	}
+	honest := sign(l.signer, w1.cosigner, w2.cosigner)
+	// forge flips the last byte of a line's signature: same name, same
+	// key ID, well-formed, and not a signature of this note.
+	forge := func(line string) string {
+		t.Helper()
+		name, hash, sig, ok := SignatureLine(line)
+		if !ok {
+			t.Fatalf("no signature line: %q", line)
+		}
+		sig = slices.Clone(sig)
+		sig[len(sig)-1] ^= 1
+		return fmt.Sprintf("— %s %s", name, base64.StdEncoding.EncodeToString(append(binary.BigEndian.AppendUint32(nil, hash), sig...)))
+	}
+	forgedW2 := forge(lines(sign(w2.cosigner))[0])
+	forgedLog := forge(lines(sign(l.signer))[0])
+	withLines := func(extra ...string) []byte {
+		return []byte(string(text) + "\n" + strings.Join(extra, "\n") + "\n")
+	}
+	all := lines(honest)
+	tests := []struct {
+		name string
+		n    []byte
+		want []byte
+	}{
+		{name: "honest", n: honest, want: honest},
+		{name: "forged witness line among honest ones", n: withLines(all[0], forgedW2, all[1], all[2]), want: honest},
+		{name: "stranger's line", n: withLines(all[0], all[1], lines(sign(stranger.cosigner))[0], all[2]), want: honest},
+		{name: "forged log line beside the real one", n: withLines(forgedLog, all[0], all[1]), want: withLines(all[0], all[1])},
+		{name: "witnesses only", n: withLines(all[1], all[2])},
+		{name: "forged log line only", n: withLines(forgedLog, all[1])},
+		{name: "not a note", n: []byte("garbage")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := VerifiedLines(tc.n, l.verifier, pol)
+			if !bytes.Equal(got, tc.want) {
+				t.Fatalf("VerifiedLines =\n%s\nwant\n%s", got, tc.want)
+			}
+		})
 	}
 }

@@ -325,7 +325,7 @@ func auditorKeys(warn io.Writer, pubFiles []string, privFile string) ([]ed25519.
 func reportWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, key string, v note.Verifier, cpNote []byte, tiles tlog.TileReader, seen *tlog.SeenCheckpoints, seenPath, foundBy string) (split, proven int, err error) {
 	for _, wv := range checkWitnessViews(ctx, c, pol, key, v, cpNote, tiles) {
 		if seen != nil && wv.consistent != nil {
-			if n := verifiedLines(wv.consistent, v, pol); n != nil {
+			if n := tlog.VerifiedLines(wv.consistent, v, pol); n != nil {
 				seen.Add(n)
 			}
 		}

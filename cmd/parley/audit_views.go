@@ -235,37 +235,3 @@ func proofHashes(e *tlog.Evidence) []tlog.Hash {
 	}
 	return e.Proof.Consistency
 }
-
-// verifiedLines returns the signed note n with only its signature lines
-// by the log's key v and the policy's witnesses, each of which verifies
-// ([tlog.OpenNote]), or nil when one of them doesn't or n doesn't open.
-// A witness's checkpoint is kept in the seen file merged into the note
-// of the same checkpoint ([tlog.SeenCheckpoints.Add]): a line of a policy
-// witness that doesn't verify (a forged one, served by another witness
-// or on the path to it) would make that note fail every later check with
-// the policy's keys, and the honest cosignatures it holds would no longer
-// bound received times; a line of an unknown key bounds nothing.
-func verifiedLines(n []byte, v note.Verifier, pol *tlog.Policy) []byte {
-	vs := []note.Verifier{v}
-	for _, w := range pol.Witnesses {
-		if cv, err := tlog.NewCosignatureVerifier(w.Key); err == nil {
-			vs = append(vs, cv)
-		}
-	}
-	known := note.VerifierList(vs...)
-	on, err := tlog.OpenNote(n, known)
-	if err != nil {
-		return nil
-	}
-	out := []byte(on.Text + "\n")
-	for _, l := range strings.SplitAfter(string(n[len(on.Text)+1:]), "\n") {
-		name, hash, _, ok := tlog.SignatureLine(strings.TrimSuffix(l, "\n"))
-		if !ok {
-			continue
-		}
-		if _, err := known.Verifier(name, hash); err == nil {
-			out = append(out, l...)
-		}
-	}
-	return out
-}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/parley-exchange/parley/internal/store"
 	"io"
 	"net/http"
 	"net/url"
@@ -22,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parley-exchange/parley/internal/store"
 
 	"github.com/google/uuid"
 
