@@ -215,9 +215,12 @@ func Open(cfg Config) (*Witness, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("couldn't open the witness: %w", err)
 	}
-	j, states, err := openJournal(filepath.Join(cfg.Dir, "state"))
+	j, states, torn, err := openJournal(filepath.Join(cfg.Dir, "state"))
 	if err != nil {
 		return nil, err
+	}
+	if torn != "" {
+		cfg.Logger.Warn("witness state: "+torn, "journal", filepath.Join(cfg.Dir, "state", journalFile))
 	}
 	j.noSync = cfg.NoSync
 	w.j = j
