@@ -137,7 +137,7 @@ func TestAddCheckpointProtocol(t *testing.T) {
 	if n, err := note.Open(got, note.VerifierList(lv, formatsV)); err != nil || len(n.Sigs) != 2 || !strings.Contains(n.Text, "\n300\n") {
 		t.Fatalf("monitor checkpoint %q: %v", got, err)
 	}
-	if _, err := c.Checkpoint(context.Background(), "example.com/other"); !errors.Is(err, ErrNoCheckpoint) {
+	if _, err := c.Checkpoint(context.Background(), "example.com/other"); !errors.Is(err, ErrNoCheckpoint) || !errors.Is(err, ErrUnknownLog) {
 		t.Fatalf("unknown log: %v", err)
 	}
 	// The fork left evidence that verifies under the log's key.
