@@ -67,6 +67,11 @@ func TestJournalDamageRefuses(t *testing.T) {
 		{"v2: a bit of the last batch, written whole", file, last.flip(last.end - last.start - 5)},
 		{"v2: the last batch's header checksum", file, last.flip(25)},
 		{"v2: bytes after the last batch's end", file, func(b []byte) { b[last.end+3] = 'x' }},
+		{"v2: the last batch out of sequence", file, func(b []byte) { putBatchHeader(b[last.start:last.end], 7, 1) }},
+		{"v2: the last batch out of sequence, its records torn", file, func(b []byte) {
+			putBatchHeader(b[last.start:last.end], 7, 1)
+			clear(b[last.start+batchHeader : last.end])
+		}},
 		{"v1: a bit of the first record", v1, func(b []byte) { b[frameHeader+3] ^= 1 }},
 		{"v1: a bit of the last record", v1, func(b []byte) { b[v1First+frameHeader+len(recB)-5] ^= 1 }},
 		{"v1: the first record's length", v1, func(b []byte) { b[0] = 0x7f }},

@@ -205,10 +205,10 @@ func readJournalV2(b []byte) journalContents {
 // describes it) or damage (damage says why).
 func badBatch(b []byte, off int, seq uint64) (torn, damage string) {
 	h, hok := parseBatchHeader(b[off:])
-	if hok {
-		if _, ok := batchRecords(b[off:], h); ok {
-			return "", fmt.Sprintf("batch %d is where batch %d should be", h.seq, seq)
-		}
+	if hok && h.seq != seq {
+		// A header written whole, of another batch: no write of this
+		// one left it.
+		return "", fmt.Sprintf("batch %d is where batch %d should be", h.seq, seq)
 	}
 	if seq == 0 {
 		return "", "the journal's first batch, written whole before it was renamed into place, doesn't verify"
