@@ -115,6 +115,19 @@ func ParseCosignerKey(skey string, now func() time.Time) (*Cosigner, error) {
 	return c, nil
 }
 
+// Now reads the cosigner's clock: the time (in whole seconds) that
+// [Cosigner.Sign] would put in a cosignature now.
+func (s *Cosigner) Now() time.Time { return s.now() }
+
+// At returns a signer with s's key and name whose cosignatures carry the
+// time t (in whole seconds) instead of the clock's: a witness that keeps
+// each log's cosignature times from going back when its clock does.
+func (s *Cosigner) At(t time.Time) note.Signer {
+	c := *s
+	c.now = func() time.Time { return t }
+	return &c
+}
+
 // Name implements note.Signer.
 func (s *Cosigner) Name() string { return s.name }
 

@@ -458,6 +458,22 @@ func (p *Policy) witnessed(name string, have map[string]bool) bool {
 	return is(name)
 }
 
+// Needs reports whether the policy's quorum can't be met without the
+// witness named name: the cosignatures of all its other witnesses fall
+// short of it.
+func (p *Policy) Needs(name string) bool {
+	if p.Quorum == "none" {
+		return false
+	}
+	have := map[string]bool{}
+	for _, w := range p.Witnesses {
+		if w.Name != name {
+			have[w.Name] = true
+		}
+	}
+	return !p.witnessed(p.Quorum, have)
+}
+
 // WitnessURLs returns the witnesses that have a URL, by name.
 func (p *Policy) WitnessURLs() map[string]string {
 	out := map[string]string{}

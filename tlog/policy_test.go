@@ -44,3 +44,36 @@ func TestWitnessPolicyShorthandNames(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyNeeds: a witness is needed when the quorum can't be met by
+// all the other witnesses together.
+func TestPolicyNeeds(t *testing.T) {
+	key := func(name string, seed byte) string {
+		_, v, err := NewCosignerKey(bytes.NewReader(bytes.Repeat([]byte{seed}, 64)), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	ws := "witness a " + key("a", 1) + "\nwitness b " + key("b", 2) + "\nwitness c " + key("c", 3) + "\n"
+	for _, tc := range []struct {
+		rest string
+		want map[string]bool
+	}{
+		{"quorum none\n", map[string]bool{"a": false, "b": false, "c": false}},
+		{"quorum a\n", map[string]bool{"a": true, "b": false, "c": false}},
+		{"group g 2 a b c\nquorum g\n", map[string]bool{"a": false, "b": false, "c": false}},
+		{"group g all a b c\nquorum g\n", map[string]bool{"a": true, "b": true, "c": true}},
+		{"group g any b c\ngroup h all a g\nquorum h\n", map[string]bool{"a": true, "b": false, "c": false}},
+	} {
+		p, err := ParsePolicy([]byte(ws + tc.rest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range tc.want {
+			if got := p.Needs(name); got != want {
+				t.Errorf("%q: Needs(%s) = %v, want %v", tc.rest, name, got, want)
+			}
+		}
+	}
+}

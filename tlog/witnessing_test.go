@@ -826,3 +826,42 @@ func TestCompareCheckpoints(t *testing.T) {
 		})
 	}
 }
+
+// TestCosignerAt: a signer from Cosigner.At signs with the cosigner's key
+// and name, carries the time given instead of the clock's, and leaves
+// the cosigner's own clock as it was.
+func TestCosignerAt(t *testing.T) {
+	skey, vkey, err := NewCosignerKey(detRand(9), "witness.example/at")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseCosignerKey(skey, fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1_700_000_123, 0)
+	logSigner, _ := testLogKey(t, "example.com/log", 1)
+	cp := signedCheckpoint(t, logSigner, 5, testTree("a", 5).root(t, 5))
+	n, err := note.Open(cp, note.VerifierList(mustVerifier(t, logSigner)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := note.Sign(n, c.At(at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewCosignatureVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := note.Open(signed, note.VerifierList(v))
+	if err != nil {
+		t.Fatalf("the signature of At doesn't verify under the cosigner's key: %v", err)
+	}
+	if ts, err := CosignatureTime(got.Sigs[0].Base64); err != nil || !ts.Equal(at) {
+		t.Fatalf("time %v (%v), want %v", ts, err, at)
+	}
+	if !c.Now().Equal(fixedNow()) {
+		t.Fatalf("the cosigner's clock says %v, want %v", c.Now(), fixedNow())
+	}
+}

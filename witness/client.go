@@ -29,8 +29,22 @@ type Client struct {
 }
 
 // ErrNoCheckpoint is returned by [Client.Checkpoint] when the witness has
-// never cosigned a checkpoint of the log (404).
+// never cosigned a checkpoint of the log (404). When the witness says
+// that it doesn't witness the log (a Parley witness's 404 "unknown log":
+// it never did, or no longer does), the error is also [ErrUnknownLog].
 var ErrNoCheckpoint = errors.New("the witness has no checkpoint of that log")
+
+// notWitnessedError is [Client.Checkpoint]'s error for a 404 "unknown
+// log": it is [ErrNoCheckpoint] and [ErrUnknownLog].
+type notWitnessedError struct{}
+
+func (notWitnessedError) Error() string {
+	return "the witness doesn't witness that log (404, unknown log)"
+}
+
+func (notWitnessedError) Is(target error) bool {
+	return target == ErrNoCheckpoint || target == ErrUnknownLog
+}
 
 // StatusError is a witness's answer other than 200 and 409 (Body: the
 // start of it: at most 200 bytes, "…" where it was cut, no control
@@ -187,7 +201,9 @@ func (c *Client) setSize(origin string, size uint64) {
 
 // Checkpoint fetches the witness's latest cosigned checkpoint of the log
 // with that origin (C2SP monitor retrieval), unverified: check it with
-// [tlog.OpenCheckpoint] and [tlog.CheckQuorum].
+// [tlog.OpenCheckpoint] and [tlog.CheckQuorum]. A 404 is [ErrNoCheckpoint],
+// and also [ErrUnknownLog] when the witness says it doesn't witness the
+// log; a witness that can't be reached is neither.
 func (c *Client) Checkpoint(ctx context.Context, origin string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.URL, "/")+"/"+OriginHash(origin)+"/checkpoint", nil)
 	if err != nil {
@@ -197,6 +213,8 @@ func (c *Client) Checkpoint(ctx context.Context, origin string) ([]byte, error) 
 	switch {
 	case err != nil:
 		return nil, err
+	case code == http.StatusNotFound && string(body) == unknownLogBody:
+		return nil, notWitnessedError{}
 	case code == http.StatusNotFound:
 		return nil, ErrNoCheckpoint
 	case code != http.StatusOK:

@@ -69,3 +69,25 @@ func TestSubmitStopsAtA409OfItsOwnOldSize(t *testing.T) {
 		t.Fatalf("%d requests, want 2", got)
 	}
 }
+
+// TestCheckpoint404s: monitor retrieval's 404 says whether the witness
+// doesn't witness the log ("unknown log": Client.Checkpoint's error is
+// ErrUnknownLog too) or witnesses it and hasn't cosigned a checkpoint of
+// it yet (ErrNoCheckpoint only); both 404s were the same before, so an
+// auditor couldn't tell a witness that dropped the log from one that
+// hadn't cosigned yet.
+func TestCheckpoint404s(t *testing.T) {
+	l := newTestLog(t, "example.com/log")
+	w := openWitness(t, t.TempDir(), "w", l)
+	srv := httptest.NewServer(w.Handler())
+	defer srv.Close()
+	c := &Client{URL: srv.URL}
+	_, err := c.Checkpoint(context.Background(), "example.com/log")
+	if !errors.Is(err, ErrNoCheckpoint) || errors.Is(err, ErrUnknownLog) {
+		t.Fatalf("a witnessed log with no checkpoint: %v", err)
+	}
+	_, err = c.Checkpoint(context.Background(), "example.com/other")
+	if !errors.Is(err, ErrNoCheckpoint) || !errors.Is(err, ErrUnknownLog) {
+		t.Fatalf("a log not witnessed: %v", err)
+	}
+}

@@ -3,7 +3,6 @@ package witness
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,7 +20,9 @@ import (
 // witness used to read it up to the damage and forget every log after
 // it, then compact the file over what was left: it would have cosigned
 // any checkpoint of those logs, forks included. It now refuses to open,
-// says why, and leaves the file as it was.
+// says why, and leaves the file as it was: in a version 2 journal, any
+// change to a batch before the last, and a last batch written whole
+// that doesn't verify; in a version 1 journal, as before.
 func TestJournalDamageRefuses(t *testing.T) {
 	ctx := context.Background()
 	la, lb := newTestLog(t, "a.example/log"), newTestLog(t, "b.example/log")
@@ -36,29 +37,52 @@ func TestJournalDamageRefuses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	recA, recB := w.Checkpoint("a.example/log"), w.Checkpoint("b.example/log")
 	w.Close()
-	path := filepath.Join(dir, "state", journalFile)
-	file, err := os.ReadFile(path)
+	file, err := os.ReadFile(filepath.Join(dir, "state", journalFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, records, end := readJournal(file)
-	if records != 2 {
-		t.Fatalf("%d records", records)
+	// The snapshot (no records), then a batch of a's checkpoint, then
+	// one of b's.
+	spans := batchSpans(t, file)
+	if len(spans) != 3 {
+		t.Fatalf("%d batches", len(spans))
 	}
-	first := frameHeader + int(binary.BigEndian.Uint32(file))
-	for name, change := range map[string]func(b []byte){
-		"a bit of the first record":  func(b []byte) { b[frameHeader+3] ^= 1 },
-		"a bit of the last record":   func(b []byte) { b[end-5] ^= 1 },
-		"the first record's length":  func(b []byte) { b[0] = 0x7f },
-		"the first record's CRC":     func(b []byte) { b[5] ^= 0x10 },
-		"the last record's checksum": func(b []byte) { b[first+6] ^= 0x10 },
+	snap, earlier, last := spans[0], spans[1], spans[2]
+	v1 := v1Journal(journalZeros, recA, recB)
+	v1First := frameHeader + len(recA)
+	for _, c := range []struct {
+		name   string
+		file   []byte
+		change func(b []byte)
+	}{
+		{"v2: the magic", file, func(b []byte) { b[3] ^= 1 }},
+		{"v2: the snapshot's header", file, snap.flip(5)},
+		{"v2: a bit of an earlier batch's record", file, earlier.flip(batchHeader + frameHeader + 3)},
+		{"v2: an earlier batch's length", file, earlier.flip(17)},
+		{"v2: an earlier batch's records checksum", file, earlier.flip(21)},
+		{"v2: an earlier batch zeroed", file, func(b []byte) { clear(b[earlier.start:earlier.end]) }},
+		{"v2: a sector of an earlier batch zeroed", file, func(b []byte) { clear(b[earlier.start+batchHeader : earlier.start+batchHeader+10]) }},
+		{"v2: a bit of the last batch, written whole", file, last.flip(last.end - last.start - 5)},
+		{"v2: the last batch's header checksum", file, last.flip(25)},
+		{"v2: bytes after the last batch's end", file, func(b []byte) { b[last.end+3] = 'x' }},
+		{"v2: the last batch out of sequence", file, func(b []byte) { putBatchHeader(b[last.start:last.end], 7, 1) }},
+		{"v2: the last batch out of sequence, its records torn", file, func(b []byte) {
+			putBatchHeader(b[last.start:last.end], 7, 1)
+			clear(b[last.start+batchHeader : last.end])
+		}},
+		{"v1: a bit of the first record", v1, func(b []byte) { b[frameHeader+3] ^= 1 }},
+		{"v1: a bit of the last record", v1, func(b []byte) { b[v1First+frameHeader+len(recB)-5] ^= 1 }},
+		{"v1: the first record's length", v1, func(b []byte) { b[0] = 0x7f }},
+		{"v1: the first record's CRC", v1, func(b []byte) { b[5] ^= 0x10 }},
+		{"v1: the last record's checksum", v1, func(b []byte) { b[v1First+6] ^= 0x10 }},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			d := t.TempDir()
 			os.MkdirAll(filepath.Join(d, "state"), 0o700)
-			b := bytes.Clone(file)
-			change(b)
+			b := bytes.Clone(c.file)
+			c.change(b)
 			p := filepath.Join(d, "state", journalFile)
 			os.WriteFile(p, b, 0o600)
 			w, err := Open(Config{Dir: d, Cosigner: newCosigner(t, "w"), Logs: []string{la.vkey, lb.vkey}})
@@ -75,6 +99,33 @@ func TestJournalDamageRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// span is where a batch of a version 2 journal lies in the file.
+type span struct{ start, end int }
+
+// flip returns a change that flips a bit of the i-th byte of the batch.
+func (s span) flip(i int) func(b []byte) {
+	return func(b []byte) { b[s.start+i] ^= 0x10 }
+}
+
+// batchSpans returns the batches of a version 2 journal, which must read
+// whole and clean.
+func batchSpans(t testing.TB, b []byte) []span {
+	t.Helper()
+	if c := readJournal(b); c.v1 || !c.clean || c.torn != "" || c.damage != "" {
+		t.Fatalf("not a clean version 2 journal: %+v", c)
+	}
+	var spans []span
+	for off := len(journalMagic); !allZero(b[off:]); {
+		h, ok := parseBatchHeader(b[off:])
+		if !ok {
+			t.Fatalf("no batch header at %d", off)
+		}
+		spans = append(spans, span{off, off + batchHeader + int(h.length)})
+		off += batchHeader + int(h.length)
+	}
+	return spans
 }
 
 // TestOpenRemovesTempFiles: kill -9 during a compaction or an evidence
@@ -139,4 +190,14 @@ func TestSameForkLoggedOnce(t *testing.T) {
 	if n := strings.Count(logged.String(), "split view: the log signed"); n != 2 {
 		t.Fatalf("logged %d split views, want 2 (one per fork):\n%s", n, logged.String())
 	}
+}
+
+// v1Journal is a version 1 journal holding recs: their records from the
+// first byte, then zeros bytes of zeros.
+func v1Journal(zeros int, recs ...[]byte) []byte {
+	var b []byte
+	for _, rec := range recs {
+		b = frame(b, rec)
+	}
+	return append(b, make([]byte, zeros)...)
 }

@@ -53,7 +53,7 @@ func (w *Witness) serveAdd(rw http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &conflict):
 		respond(rw, http.StatusConflict, ContentTypeSize, strconv.FormatUint(conflict.Size, 10)+"\n")
 	case errors.Is(err, ErrUnknownLog):
-		respond(rw, http.StatusNotFound, "text/plain; charset=utf-8", "unknown log\n")
+		respond(rw, http.StatusNotFound, "text/plain; charset=utf-8", unknownLogBody)
 	case errors.Is(err, ErrSignature):
 		respond(rw, http.StatusForbidden, "text/plain; charset=utf-8", "checkpoint isn't signed by the log's key\n")
 	case errors.Is(err, ErrMalformed):
@@ -66,15 +66,27 @@ func (w *Witness) serveAdd(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveCheckpoint is monitor retrieval. Its 404 says which: "unknown
+// log" for a log the witness doesn't witness (never did, or no longer
+// does: not in Config.Logs), as add-checkpoint's 404 does, and "no
+// checkpoint of that log" for one it witnesses and hasn't cosigned yet
+// ([Client.Checkpoint] tells them apart).
 func (w *Witness) serveCheckpoint(rw http.ResponseWriter, r *http.Request) {
-	if origin, ok := w.byHash[r.PathValue("origin")]; ok {
-		if n := w.Checkpoint(origin); n != nil {
-			respond(rw, http.StatusOK, "text/plain; charset=utf-8", string(n))
-			return
-		}
+	origin, ok := w.byHash[r.PathValue("origin")]
+	if !ok {
+		respond(rw, http.StatusNotFound, "text/plain; charset=utf-8", unknownLogBody)
+		return
+	}
+	if n := w.Checkpoint(origin); n != nil {
+		respond(rw, http.StatusOK, "text/plain; charset=utf-8", string(n))
+		return
 	}
 	respond(rw, http.StatusNotFound, "text/plain; charset=utf-8", "no checkpoint of that log\n")
 }
+
+// unknownLogBody is the body of a 404 for a log the witness doesn't
+// witness, on either endpoint.
+const unknownLogBody = "unknown log\n"
 
 func respond(rw http.ResponseWriter, status int, contentType, body string) {
 	rw.Header().Set("Content-Type", contentType)

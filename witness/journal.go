@@ -14,33 +14,55 @@ import (
 )
 
 // journal is the witness's durable state: the latest cosigned checkpoint
-// of each log, as an append-only file of records
+// of each log, as an append-only file (big-endian integers throughout):
 //
-//	uint32 length ‖ uint32 CRC-32C(payload) ‖ payload
+//	file   = magic ‖ batch ‖ batch ‖ … ‖ zeros
+//	magic  = "parley witness journal v2\n"
+//	batch  = header ‖ record ‖ record ‖ …
+//	header = "wjb2" ‖ uint64 seq ‖ uint32 count ‖ uint32 length ‖
+//	         uint32 CRC-32C(records) ‖ uint32 CRC-32C(the header's first 24 bytes) ‖ "\n"
+//	record = uint32 length ‖ uint32 CRC-32C(payload) ‖ payload
 //
-// (big-endian), where a payload is a signed checkpoint note; the last
-// record of an origin wins. The file is preallocated: after the last
-// record it holds zeros (written, not a hole or an unwritten extent), and
-// a zero length ends the records. Appends overwrite the zeros in place and
-// are flushed with fdatasync (fsync where there is none): the file's size
+// where a payload is a signed checkpoint note, the last record of an
+// origin wins, seq numbers the batches of the file from 0, count is the
+// number of records in the batch and length their bytes. The first batch
+// is the file's snapshot, written whole by [journal.compact]; each later
+// one is one group-commit write. The file is preallocated: after the last
+// batch it holds zeros (written, not a hole or an unwritten extent), and
+// zeros end the batches. A batch is appended with one write over the zeros
+// and flushed with fdatasync (fsync where there is none): the file's size
 // and blocks don't change, so the flush carries the data and no metadata.
-// A torn, corrupt or zero tail (a crash mid-write, a write the disk never
-// completed) ends the records when the file is opened; everything before
-// it was flushed before any cosignature it holds was returned, and the
-// batches are written one after another, each flushed before the next
-// starts, so nothing acknowledged lies past the first bad record.
+//
+// A cosignature is returned only once the batch holding its checkpoint is
+// flushed; batches are written one after another, each flushed before the
+// next is written, and an opened journal is flushed before its first
+// append. So only the last batch of the file can be unflushed, and a power
+// loss can tear only it, in any way (the disk may persist any of its
+// sectors and not the others), while every earlier batch was complete on
+// disk before the last was written. [readJournalV2] relies on that: a last
+// batch that doesn't verify, with a sector of it that reads as zeros (what
+// a write the disk didn't finish leaves), is a torn tail whose
+// cosignatures were never returned, and is dropped (Open logs it); a bad
+// byte in an earlier batch, a bad batch followed by one that verifies, a
+// bad snapshot, or a last batch written whole that doesn't verify is
+// damage, which Open refuses ([ErrStateDamaged]).
 //
 // Concurrent appends share one write and one flush (group commit), so a
 // witness of many logs, or of one log with several checkpoints in flight,
 // pays one disk flush for many checkpoints. The file is rewritten with one
 // record per origin and fresh zeros (write a temporary file, fsync, rename,
-// fsync the directory) when opened (unless it is records then zeros with
-// room left: then it is appended to as it is), when the zeros run out
-// and when it holds many superseded records, so its size stays proportional to the
-// number of logs and no stale bytes ever follow the records.
+// fsync the directory) when opened (unless it is batches then zeros with
+// room left: then it is flushed and appended to as it is), when the zeros
+// run out and when it holds many superseded records, so its size stays
+// proportional to the number of logs and no stale bytes ever follow the
+// batches.
 //
-// Files written before preallocation (records to the end of the file) read
-// the same way; the first open rewrites them in the new layout.
+// Version 1 files, without the magic and the batches (records from the
+// first byte, then zeros or the end of the file), are read with the rules
+// of that layout ([readJournalV1], [damageV1]) and rewritten as version 2
+// at the first open. A version 2 file starts with a byte that isn't zero
+// and a version 1 file with a zero byte (a record's length is below 2^24),
+// so neither is read as the other.
 type journal struct {
 	dir string
 	// lock holds the exclusive lock on the state directory until close.
@@ -60,7 +82,8 @@ type journal struct {
 	writes  int        // batches written (or failed)
 
 	f       *os.File
-	end     int64             // end of the records: where the next batch goes
+	end     int64             // end of the batches: where the next one goes
+	seq     uint64            // the next batch's sequence number
 	size    int64             // the file's size: records, then zeros
 	latest  map[string][]byte // origin → last record written
 	records int               // records in the file
@@ -68,7 +91,7 @@ type journal struct {
 }
 
 type batch struct {
-	buf     []byte
+	buf     []byte // batchHeader bytes for the header, then the records
 	origins []string
 	recs    [][]byte
 	written bool // under journal.mu
@@ -77,6 +100,14 @@ type batch struct {
 
 const (
 	journalFile = "journal"
+	// journalMagic starts a version 2 journal.
+	journalMagic = "parley witness journal v2\n"
+	// batchTag starts a batch header, batchHeader its size.
+	batchTag    = "wjb2"
+	batchHeader = 29
+	// sectorSize is the unit a disk writes whole or not at all (at
+	// least): a torn batch has one that reads as zeros.
+	sectorSize  = 512
 	frameHeader = 8
 	// maxRecord bounds one record (a checkpoint note with signatures).
 	maxRecord = 1 << 20
@@ -90,11 +121,188 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// readJournal parses the records at the start of b and returns the last
-// record of each origin, the number of records and where they end (the
-// first record that is torn, corrupt, empty or zero ends them).
-func readJournal(b []byte) (latest map[string][]byte, records int, end int) {
+// readJournalV1 parses the records at the start of b (a version 1
+// journal) and returns the last record of each origin, the number of
+// records and where they end (the first record that is torn, corrupt,
+// empty or zero ends them).
+func readJournalV1(b []byte) (latest map[string][]byte, records int, end int) {
 	latest = map[string][]byte{}
+	recs, end := readFrames(b)
+	for _, rec := range recs {
+		latest[recordOrigin(rec)] = rec
+	}
+	return latest, len(recs), end
+}
+
+// journalContents is what reading a journal file finds.
+type journalContents struct {
+	latest  map[string][]byte // origin → its last record
+	records int
+	// end is where the records (v1) or the batches (v2) that are kept
+	// end; seq the next batch's sequence number (v2).
+	end int
+	seq uint64
+	v1  bool
+	// clean: nothing but zeros follows end.
+	clean bool
+	// torn says what was dropped as a torn last batch (v2), "" if none.
+	torn string
+	// damage says why the file is damaged (not what a crash leaves), ""
+	// if it isn't; the damage is at byte end.
+	damage string
+}
+
+// readJournal reads a journal file of either version.
+func readJournal(b []byte) journalContents {
+	if len(b) > 0 && b[0] != 0 {
+		return readJournalV2(b)
+	}
+	latest, records, end := readJournalV1(b)
+	return journalContents{latest: latest, records: records, end: end, v1: true,
+		clean: allZero(b[end:]), damage: damageV1(b, end)}
+}
+
+// readJournalV2 reads a version 2 journal (see [journal]): the batches
+// that verify, in sequence, from the first; then zeros (clean), a torn
+// last batch (dropped, torn says so) or damage.
+func readJournalV2(b []byte) journalContents {
+	c := journalContents{latest: map[string][]byte{}, end: len(journalMagic)}
+	if !bytes.HasPrefix(b, []byte(journalMagic)) {
+		c.end = 0
+		c.damage = "the file doesn't start as a version 2 witness journal (nor a version 1 one)"
+		return c
+	}
+	for {
+		if allZero(b[c.end:]) {
+			if c.seq == 0 {
+				// Every version 2 file is written with its snapshot.
+				c.damage = "the journal's first batch is zeros"
+			}
+			c.clean = true
+			return c
+		}
+		h, ok := parseBatchHeader(b[c.end:])
+		if !ok || h.seq != c.seq {
+			break
+		}
+		recs, ok := batchRecords(b[c.end:], h)
+		if !ok {
+			break
+		}
+		for _, rec := range recs {
+			c.latest[recordOrigin(rec)] = rec
+		}
+		c.records += len(recs)
+		c.end += batchHeader + int(h.length)
+		c.seq++
+	}
+	c.torn, c.damage = badBatch(b, c.end, c.seq)
+	return c
+}
+
+// badBatch says whether the batch at off, the first that doesn't verify
+// (seq is the sequence number it should have), is a torn last batch (torn
+// describes it) or damage (damage says why).
+func badBatch(b []byte, off int, seq uint64) (torn, damage string) {
+	h, hok := parseBatchHeader(b[off:])
+	if hok && h.seq != seq {
+		// A header written whole, of another batch: no write of this
+		// one left it.
+		return "", fmt.Sprintf("batch %d is where batch %d should be", h.seq, seq)
+	}
+	if seq == 0 {
+		return "", "the journal's first batch, written whole before it was renamed into place, doesn't verify"
+	}
+	// Batches are written one after another, each flushed before the
+	// next: one that verifies after this one means this one was complete
+	// on disk, then changed.
+	for p := off + 1; len(b)-p >= batchHeader; p++ {
+		if b[p] != batchTag[0] {
+			continue
+		}
+		if h2, ok := parseBatchHeader(b[p:]); ok {
+			if _, ok := batchRecords(b[p:], h2); ok {
+				return "", fmt.Sprintf("batch %d at byte %d verifies after one that doesn't", h2.seq, p)
+			}
+		}
+	}
+	// The bytes of the batch: all of it when its header verifies, else
+	// only the header (its length can't be trusted).
+	end := off + batchHeader
+	if hok {
+		end += int(h.length)
+	}
+	if end > len(b) {
+		return "", "the file ends inside a batch (a version 2 journal is preallocated and never shrinks)"
+	}
+	if hok && !allZero(b[end:]) {
+		return "", fmt.Sprintf("bytes that aren't zeros follow the last batch, at byte %d", end+firstNonZero(b[end:]))
+	}
+	// A write the disk didn't finish leaves sectors of it unwritten,
+	// zeros; a batch with every sector written that doesn't verify was
+	// changed after it was written.
+	if !zeroSector(b, off, end) {
+		return "", "the last batch was written whole (no sector of it reads as zeros) but doesn't verify"
+	}
+	what := "its header doesn't verify"
+	if hok {
+		what = fmt.Sprintf("%d records in %d bytes that don't verify", h.count, h.length)
+	}
+	return fmt.Sprintf("the last batch (%d, at byte %d: %s) was torn by a crash during its write: dropped; its checkpoints were never cosigned back", seq, off, what), ""
+}
+
+// batchHead is a parsed batch header.
+type batchHead struct {
+	seq           uint64
+	count, length uint32
+	crc           uint32 // of the records
+}
+
+// parseBatchHeader reads a batch header at the start of b; ok is false
+// unless it is whole and its checksum verifies.
+func parseBatchHeader(b []byte) (h batchHead, ok bool) {
+	if len(b) < batchHeader || string(b[:4]) != batchTag || b[batchHeader-1] != '\n' ||
+		crc32.Checksum(b[:24], castagnoli) != binary.BigEndian.Uint32(b[24:]) {
+		return h, false
+	}
+	h = batchHead{seq: binary.BigEndian.Uint64(b[4:]), count: binary.BigEndian.Uint32(b[12:]),
+		length: binary.BigEndian.Uint32(b[16:]), crc: binary.BigEndian.Uint32(b[20:])}
+	return h, true
+}
+
+// batchRecords returns the records of the batch at the start of b with
+// header h, if its records verify: their checksum, their count, each
+// record's frame and checksum, filling exactly the batch's length.
+func batchRecords(b []byte, h batchHead) ([][]byte, bool) {
+	if uint64(len(b)-batchHeader) < uint64(h.length) {
+		return nil, false
+	}
+	body := b[batchHeader : batchHeader+int(h.length)]
+	if crc32.Checksum(body, castagnoli) != h.crc {
+		return nil, false
+	}
+	recs, end := readFrames(body)
+	if end != len(body) || uint64(len(recs)) != uint64(h.count) {
+		return nil, false
+	}
+	return recs, true
+}
+
+// putBatchHeader fills in the header of a batch (buf: batchHeader bytes,
+// then the records) with count records and sequence number seq.
+func putBatchHeader(buf []byte, seq uint64, count int) {
+	copy(buf, batchTag)
+	binary.BigEndian.PutUint64(buf[4:], seq)
+	binary.BigEndian.PutUint32(buf[12:], uint32(count))
+	binary.BigEndian.PutUint32(buf[16:], uint32(len(buf)-batchHeader))
+	binary.BigEndian.PutUint32(buf[20:], crc32.Checksum(buf[batchHeader:], castagnoli))
+	binary.BigEndian.PutUint32(buf[24:], crc32.Checksum(buf[:24], castagnoli))
+	buf[batchHeader-1] = '\n'
+}
+
+// readFrames parses the records at the start of b; the first that is
+// torn, corrupt, empty or zero ends them at end.
+func readFrames(b []byte) (recs [][]byte, end int) {
 	for len(b)-end >= frameHeader {
 		n := binary.BigEndian.Uint32(b[end:])
 		if n == 0 || n > maxRecord || len(b)-end-frameHeader < int(n) {
@@ -104,84 +312,116 @@ func readJournal(b []byte) (latest map[string][]byte, records int, end int) {
 		if crc32.Checksum(rec, castagnoli) != binary.BigEndian.Uint32(b[end+4:]) {
 			break
 		}
-		latest[recordOrigin(rec)] = rec
-		records++
+		recs = append(recs, rec)
 		end += frameHeader + int(n)
 	}
-	return latest, records, end
+	return recs, end
+}
+
+// zeroSector reports whether one of the sectors (sectorSize, aligned in
+// the file) that b[off:end] overlaps reads as zeros within it.
+func zeroSector(b []byte, off, end int) bool {
+	for s := off - off%sectorSize; s < end; s += sectorSize {
+		if allZero(b[max(s, off):min(s+sectorSize, end)]) {
+			return true
+		}
+	}
+	return false
+}
+
+func allZero(b []byte) bool { return firstNonZero(b) == len(b) }
+
+func firstNonZero(b []byte) int {
+	for i, c := range b {
+		if c != 0 {
+			return i
+		}
+	}
+	return len(b)
 }
 
 // openJournal reads (and compacts) the journal in dir, creating it if
-// needed, and returns the latest record of each origin.
-func openJournal(dir string) (*journal, map[string][]byte, error) {
+// needed, and returns the latest record of each origin, and what it
+// dropped as a torn last batch ("" if nothing).
+func openJournal(dir string) (*journal, map[string][]byte, string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("couldn't create the state directory: %w", err)
+		return nil, nil, "", fmt.Errorf("couldn't create the state directory: %w", err)
 	}
 	// One witness at a time: two processes on one state would each
 	// check requests against their own latest checkpoints, so one key
 	// could cosign two inconsistent checkpoints of a log.
 	lock, err := lockState(filepath.Join(dir, lockFile))
 	if errors.Is(err, errStateInUse) {
-		return nil, nil, fmt.Errorf("couldn't open the witness state in %s: %w", dir, err)
+		return nil, nil, "", fmt.Errorf("couldn't open the witness state in %s: %w", dir, err)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	j := &journal{dir: dir, lock: lock, slack: 1024}
 	j.cond = sync.NewCond(&j.mu)
 	b, err := os.ReadFile(filepath.Join(dir, journalFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		lock.Close()
-		return nil, nil, fmt.Errorf("couldn't read the witness state: %w", err)
+		return nil, nil, "", fmt.Errorf("couldn't read the witness state: %w", err)
 	}
-	latest, records, end := readJournal(b)
-	if why := damage(b, end); why != "" {
+	c := readJournal(b)
+	if c.damage != "" {
 		// Not a torn tail: starting would forget checkpoints this key
 		// cosigned, and compacting would erase what is left of them.
 		lock.Close()
-		return nil, nil, fmt.Errorf("%w: %s at byte %d of %s; the witness would forget checkpoints it cosigned and could then cosign a fork, so it doesn't start and leaves the file as it is: restore the state directory from a backup (docs/witness.md, \"Operating a witness\")",
-			ErrStateDamaged, why, end, filepath.Join(dir, journalFile))
+		return nil, nil, "", fmt.Errorf("%w: %s at byte %d of %s; the witness would forget checkpoints it cosigned and could then cosign a fork, so it doesn't start and leaves the file as it is: restore the state directory from a backup (docs/witness.md, \"Operating a witness\")",
+			ErrStateDamaged, c.damage, c.end, filepath.Join(dir, journalFile))
 	}
 	removeTemps(dir)
+	latest := c.latest
 	for o, rec := range latest {
 		latest[o] = bytes.Clone(rec)
 	}
-	// A journal in the preallocated layout with nothing but zeros after
-	// its records (a clean stop, or kill -9 between writes) and room
-	// left is appended to as it is. Rewriting it needs the journal's
-	// size again in free space: a witness restarted on a full disk
-	// didn't start, though its appends need no new blocks.
-	if room := len(b) - end; room >= minOpenRoom && records <= 4*len(latest)+j.slack && !bytes.ContainsFunc(b[end:], func(r rune) bool { return r != 0 }) {
+	// A version 2 journal with nothing but zeros after its batches (a
+	// clean stop, or kill -9 between writes) and room left is appended
+	// to as it is. Rewriting it needs the journal's size again in free
+	// space: a witness restarted on a full disk didn't start, though
+	// its appends need no new blocks.
+	if room := len(b) - c.end; !c.v1 && c.clean && room >= minOpenRoom && c.records <= 4*len(latest)+j.slack {
 		f, err := os.OpenFile(filepath.Join(dir, journalFile), os.O_WRONLY, 0o600)
+		if err == nil {
+			// The last batch may be in the page cache only (kill -9
+			// before its flush): flushed now, so that it is on disk
+			// before the next is written, and only the last batch of
+			// the file is ever unflushed.
+			if err = datasync(f); err != nil {
+				f.Close()
+			}
+		}
 		if err != nil {
 			lock.Close()
-			return nil, nil, fmt.Errorf("couldn't open the witness state: %w", err)
+			return nil, nil, "", fmt.Errorf("couldn't open the witness state: %w", err)
 		}
-		j.f, j.end, j.size, j.latest, j.records = f, int64(end), int64(len(b)), latest, records
-		return j, maps.Clone(latest), nil
+		j.f, j.end, j.size, j.seq, j.latest, j.records = f, int64(c.end), int64(len(b)), c.seq, latest, c.records
+		return j, maps.Clone(latest), "", nil
 	}
 	if err := j.compact(latest); err != nil {
 		lock.Close()
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	return j, maps.Clone(j.latest), nil
+	return j, maps.Clone(j.latest), c.torn, nil
 }
 
 // ErrStateDamaged: the journal is damaged in a way a crash can't leave
 // (Open refuses to start).
 var ErrStateDamaged = errors.New("the witness state is damaged")
 
-// damage says why the bytes after the records, b[end:], are damage and
-// not what a crash leaves ("" when they may be a torn tail). Appends go
-// into preallocated zeros, one batch after another, each flushed before
-// the next is written, so a crash leaves at most one batch partly written:
-// zeros where its bytes never reached the disk. A record written whole
-// (its payload, a note, holds no zero byte) whose checksum is wrong was
-// changed after it was written; a record that reads whole after an
-// unreadable one means that the unreadable one was damaged (or that a
-// crash wrote a batch's later bytes without its earlier ones, which the
-// operator decides from a backup too).
-func damage(b []byte, end int) string {
+// damageV1 says why the bytes after the records of a version 1 journal,
+// b[end:], are damage and not what a crash leaves ("" when they may be a
+// torn tail). Appends go into preallocated zeros, one batch after another,
+// each flushed before the next is written, so a crash leaves at most one
+// batch partly written: zeros where its bytes never reached the disk. A
+// record written whole (its payload, a note, holds no zero byte) whose
+// checksum is wrong was changed after it was written; a record that reads
+// whole after an unreadable one means that the unreadable one was damaged
+// (or that a crash wrote a batch's later bytes without its earlier ones:
+// version 1 has no batch framing to tell them apart, which version 2 does).
+func damageV1(b []byte, end int) string {
 	if len(b)-end >= frameHeader {
 		n := int(binary.BigEndian.Uint32(b[end:]))
 		if n > 0 && n <= maxRecord && len(b)-end-frameHeader >= n && bytes.IndexByte(b[end+frameHeader:end+frameHeader+n], 0) < 0 {
@@ -235,8 +475,8 @@ func frame(buf, rec []byte) []byte {
 	return append(buf, rec...)
 }
 
-// compact rewrites the journal with one record per origin of latest,
-// followed by zeros, durably (whatever noSync says), and reopens it for
+// compact rewrites the journal with one record per origin of latest, as
+// its first batch (the snapshot), followed by zeros, durably (whatever noSync says), and reopens it for
 // writing; latest becomes the journal's. Only the opener or the current
 // leader calls it.
 func (j *journal) compact(latest map[string][]byte) error {
@@ -245,10 +485,11 @@ func (j *journal) compact(latest map[string][]byte) error {
 		origins = append(origins, o)
 	}
 	sort.Strings(origins)
-	var buf []byte
+	buf := append([]byte(journalMagic), make([]byte, batchHeader)...)
 	for _, o := range origins {
 		buf = frame(buf, latest[o])
 	}
+	putBatchHeader(buf[len(journalMagic):], 0, len(origins))
 	end := int64(len(buf))
 	size := (end + max(end, journalZeros) + 4095) &^ 4095
 	buf = append(buf, make([]byte, size-end)...)
@@ -263,7 +504,7 @@ func (j *journal) compact(latest map[string][]byte) error {
 	if j.f != nil {
 		j.f.Close()
 	}
-	j.f, j.end, j.size, j.latest, j.records = f, end, size, latest, len(origins)
+	j.f, j.end, j.size, j.seq, j.latest, j.records = f, end, size, 1, latest, len(origins)
 	return nil
 }
 
@@ -295,7 +536,7 @@ func (j *journal) enqueue(origin string, rec []byte) (*batch, error) {
 		return nil, j.broken
 	}
 	if j.cur == nil {
-		j.cur = &batch{}
+		j.cur = &batch{buf: make([]byte, batchHeader, 1024)}
 	}
 	b := j.cur
 	b.buf = frame(b.buf, rec)
@@ -365,6 +606,9 @@ func (j *journal) write(b *batch) error {
 		}
 		return j.compact(latest)
 	}
+	// The batch's header and records go in one write, flushed before any
+	// cosignature they hold is returned and before the next is written.
+	putBatchHeader(b.buf, j.seq, len(b.recs))
 	if _, err := j.f.WriteAt(b.buf, j.end); err != nil {
 		return fmt.Errorf("couldn't save the checkpoint: %w", err)
 	}
@@ -374,6 +618,7 @@ func (j *journal) write(b *batch) error {
 		}
 	}
 	j.end += int64(len(b.buf))
+	j.seq++
 	for i, o := range b.origins {
 		j.latest[o] = b.recs[i]
 	}

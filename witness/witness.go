@@ -86,7 +86,12 @@ type Config struct {
 	// Dir is the data directory: state/ holds the latest cosigned
 	// checkpoint of each log, evidence/ the split-view evidence.
 	Dir string
-	// Cosigner signs; its name is the witness's name.
+	// Cosigner signs; its name is the witness's name. Its clock is the
+	// time each cosignature carries, except that a log's cosignature
+	// times never go back: when the clock is behind the latest
+	// cosignature the witness made of a log (in this run, or saved in its
+	// state), the log's next cosignatures carry that time until the clock
+	// catches up (see [Witness.AddCheckpoint]).
 	Cosigner *tlog.Cosigner
 	// Logs are the note verifier keys of the logs to witness; a log's
 	// origin is its key's name.
@@ -128,6 +133,13 @@ type Witness struct {
 	evMu     sync.Mutex
 	pending  []heldEvidence
 	npending atomic.Int32
+
+	// latestTime is the latest time any cosignature of this witness
+	// carried (POSIX seconds); clockBehind is set once the clock was seen
+	// behind a log's latest cosignature and said so, and cleared once the
+	// clock is back at latestTime: one report per step back.
+	latestTime  atomic.Int64
+	clockBehind atomic.Bool
 }
 
 // heldEvidence is split-view evidence built but not yet written.
@@ -181,6 +193,10 @@ type logState struct {
 	// evidenceFull is set once the log's evidence files reach
 	// MaxEvidencePerLog (see keepEvidence).
 	evidenceFull bool
+	// lastTime is the time (POSIX seconds) of the latest cosignature of
+	// the log the witness made, or read from its state: no later
+	// cosignature of the log carries an earlier time.
+	lastTime int64
 	// reported holds the evidence files of the log said to be found in
 	// this run: a forked node retries its checkpoint (a Parley node every
 	// 10 s, a hostile one at any rate), and each retry finds the same
@@ -215,9 +231,12 @@ func Open(cfg Config) (*Witness, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("couldn't open the witness: %w", err)
 	}
-	j, states, err := openJournal(filepath.Join(cfg.Dir, "state"))
+	j, states, torn, err := openJournal(filepath.Join(cfg.Dir, "state"))
 	if err != nil {
 		return nil, err
+	}
+	if torn != "" {
+		cfg.Logger.Warn("witness state: "+torn, "journal", filepath.Join(cfg.Dir, "state", journalFile))
 	}
 	j.noSync = cfg.NoSync
 	w.j = j
@@ -237,8 +256,68 @@ func Open(cfg Config) (*Witness, error) {
 		}
 		ls.note, ls.cp = rec, cp
 		ls.pnote, ls.pcp = rec, cp
+		ls.lastTime = w.cosignedTime(rec)
+		storeMax(&w.latestTime, ls.lastTime)
 	}
 	return w, nil
+}
+
+// cosignedTime is the time of the latest of the witness's own
+// cosignatures on a saved checkpoint note (0 if none verifies).
+func (w *Witness) cosignedTime(rec []byte) int64 {
+	v, err := tlog.NewCosignatureVerifier(w.VerifierKey())
+	if err != nil {
+		return 0
+	}
+	n, err := note.Open(rec, note.VerifierList(v))
+	if err != nil {
+		return 0
+	}
+	var latest int64
+	for _, sig := range n.Sigs {
+		if t, err := tlog.CosignatureTime(sig.Base64); err == nil && t.Unix() > latest {
+			latest = t.Unix()
+		}
+	}
+	return latest
+}
+
+// cosign signs n (a checkpoint of the log ls, whose lock the caller holds)
+// with the clock's time, or the log's latest cosignature's time if the
+// clock is behind it: a log's cosignature times never go back, so an
+// auditor never sees a larger tree of a log cosigned before a smaller one
+// (docs/witness.md, "Time"). The first time the clock is seen behind it
+// is logged, and again only after it caught up.
+func (w *Witness) cosign(ls *logState, n *note.Note) ([]byte, error) {
+	now := w.cfg.Cosigner.Now()
+	t := now
+	switch {
+	case now.Unix() < ls.lastTime:
+		t = time.Unix(ls.lastTime, 0)
+		if w.clockBehind.CompareAndSwap(false, true) {
+			w.cfg.Logger.Warn("the clock is behind the latest cosignature of a log; its cosignatures carry that cosignature's time until the clock catches up",
+				"log", ls.v.Name(), "clock", now.UTC().Format(time.RFC3339), "latest", t.UTC().Format(time.RFC3339))
+		}
+	case now.Unix() >= w.latestTime.Load():
+		w.clockBehind.Store(false)
+	}
+	full, err := note.Sign(n, w.cfg.Cosigner.At(t))
+	if err != nil {
+		return nil, err
+	}
+	ls.lastTime = max(ls.lastTime, t.Unix())
+	storeMax(&w.latestTime, t.Unix())
+	return full, nil
+}
+
+// storeMax sets a to v if v is larger.
+func storeMax(a *atomic.Int64, v int64) {
+	for {
+		l := a.Load()
+		if v <= l || a.CompareAndSwap(l, v) {
+			return
+		}
+	}
 }
 
 // Close releases the state file. Call it after the last request.
@@ -286,6 +365,12 @@ func (w *Witness) Checkpoint(origin string) []byte {
 // after a failed write it fails every request with that error, including
 // those accepted while the write was in flight. A checkpoint equal to the
 // latest is cosigned again (with a new time).
+//
+// A cosignature carries the time of the Cosigner's clock, or, if that is
+// earlier, the time of the latest cosignature of the same log that the
+// witness made in this run or holds in its state: a log's cosignature
+// times never go back, so a witness whose clock steps back doesn't
+// cosign a larger tree at a time before its cosignature of a smaller one.
 func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlog.Hash, signed []byte) ([]byte, error) {
 	text, err := tlog.SplitNote(signed)
 	if err != nil {
@@ -416,7 +501,7 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 			return nil, nil, 0, fmt.Errorf("%w: %v", ErrInconsistent, err)
 		}
 	}
-	full, err := note.Sign(n, w.cfg.Cosigner)
+	full, err := w.cosign(ls, n)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("couldn't cosign: %w", err)
 	}

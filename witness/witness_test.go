@@ -137,7 +137,7 @@ func TestAddCheckpointProtocol(t *testing.T) {
 	if n, err := note.Open(got, note.VerifierList(lv, formatsV)); err != nil || len(n.Sigs) != 2 || !strings.Contains(n.Text, "\n300\n") {
 		t.Fatalf("monitor checkpoint %q: %v", got, err)
 	}
-	if _, err := c.Checkpoint(context.Background(), "example.com/other"); !errors.Is(err, ErrNoCheckpoint) {
+	if _, err := c.Checkpoint(context.Background(), "example.com/other"); !errors.Is(err, ErrNoCheckpoint) || !errors.Is(err, ErrUnknownLog) {
 		t.Fatalf("unknown log: %v", err)
 	}
 	// The fork left evidence that verifies under the log's key.
@@ -221,31 +221,28 @@ func TestStateInUse(t *testing.T) {
 	}
 }
 
-// TestJournalTornTail cuts the state file's records at every length, and
-// ends each cut both with the end of the file (a journal written before
-// preallocation) and with the preallocated zeros (what a crash leaves when
-// the disk never got a write's last bytes): the witness opens with the
-// last whole record, never with a corrupt one.
-func TestJournalTornTail(t *testing.T) {
+// TestJournalV1TornTail cuts the records of a version 1 journal (records
+// from the first byte, no batch framing: what witnesses wrote before
+// version 2) at every length, and ends each cut both with the end of the
+// file (a journal written before preallocation) and with the preallocated
+// zeros (what a crash leaves when the disk never got a write's last
+// bytes): the witness opens with the last whole record, never with a
+// corrupt one, as it did before version 2.
+func TestJournalV1TornTail(t *testing.T) {
 	ctx := context.Background()
 	l := newTestLog(t, "example.com/log")
 	h := l.newHistory(t, "a", 0, 3)
-	dir := t.TempDir()
-	w := openWitness(t, dir, "w", l)
+	w := openWitness(t, t.TempDir(), "w", l)
 	w.AddCheckpoint(ctx, 0, nil, h.checkpointAt(t, 1))
+	first := w.Checkpoint("example.com/log")
 	w.AddCheckpoint(ctx, 1, h.proof(t, 1, 3), h.checkpointAt(t, 3))
+	second := w.Checkpoint("example.com/log")
 	w.Close()
-	file, err := os.ReadFile(filepath.Join(dir, "state", journalFile))
-	if err != nil {
-		t.Fatal(err)
+	full := v1Journal(0, first, second)
+	file := v1Journal(journalZeros, first, second)
+	if c := readJournal(file); !c.v1 || c.records != 2 || c.end != len(full) || !c.clean || c.damage != "" {
+		t.Fatalf("the version 1 journal reads as %+v", c)
 	}
-	// The journal was compacted at open, then got the two records above,
-	// followed by zeros.
-	_, records, end := readJournal(file)
-	if records != 2 || len(file) < journalZeros || !bytes.Equal(file[end:], make([]byte, len(file)-end)) {
-		t.Fatalf("journal of %d bytes: %d records ending at %d, then not zeros", len(file), records, end)
-	}
-	full := file[:end]
 	// Every cut near a record boundary, and every 17th byte elsewhere.
 	for cut := 0; cut <= len(full); cut++ {
 		if cut%17 != 0 && cut != len(full) && !nearBoundary(full, cut) {
@@ -329,8 +326,8 @@ func TestJournalCompacts(t *testing.T) {
 	}
 	// The records stay few; the file is the records and the zeros
 	// preallocated after them.
-	if _, records, end := readJournal(b); records > 25 || end > 26*(len(w.Checkpoint("example.com/log"))+frameHeader) || fi.Size() > int64(end)+2*journalZeros {
-		t.Fatalf("journal of %d bytes, %d records in %d bytes, after 100 records of one log", fi.Size(), records, end)
+	if c := readJournal(b); c.records > 25 || c.end > len(journalMagic)+26*(len(w.Checkpoint("example.com/log"))+frameHeader+batchHeader) || fi.Size() > int64(c.end)+2*journalZeros {
+		t.Fatalf("journal of %d bytes, %d records in %d bytes, after 100 records of one log", fi.Size(), c.records, c.end)
 	}
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("journal mode %v", fi.Mode())
@@ -427,7 +424,7 @@ func FuzzParseAddCheckpoint(f *testing.F) {
 // and a reopened journal has each origin's last record.
 func TestJournalConcurrentAppends(t *testing.T) {
 	dir := t.TempDir()
-	j, _, err := openJournal(dir)
+	j, _, _, err := openJournal(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +438,7 @@ func TestJournalConcurrentAppends(t *testing.T) {
 		}
 	})
 	j.close()
-	_, got, err := openJournal(dir)
+	_, got, _, err := openJournal(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/parley-exchange/parley/tlog"
+	"github.com/parley-exchange/parley/witness"
 )
 
 // witnessPolicy implements the script command
@@ -103,11 +104,123 @@ func TestAuditWitness404ThoughCosigned(t *testing.T) {
 	if want := "witness a.example/w answered 404 for its checkpoint of log log.example/a though it cosigned the node's: it serves no monitor retrieval at that URL (not checked)"; views[0].note != want {
 		t.Errorf("the witness that cosigned: note %q, want %q", views[0].note, want)
 	}
-	if want := "witness b.example/w has no checkpoint of log log.example/a yet"; views[1].note != want {
+	if want := "witness b.example/w has cosigned no checkpoint of log log.example/a (it answered 404): it doesn't witness this log (or no longer does), or hasn't cosigned one yet (not checked)"; views[1].note != want {
 		t.Errorf("the witness that didn't: note %q, want %q", views[1].note, want)
 	}
 	if views[0].problem != "" || views[1].problem != "" {
 		t.Errorf("a 404 is not a failure: %+v", views)
+	}
+}
+
+// TestAuditWitnessNotWitnessing: a Parley witness answers monitor
+// retrieval for a log it doesn't witness (never did, or dropped from its
+// --log list) with 404 "unknown log", and the audit says that it doesn't,
+// or no longer does, witness the log, where it said "has no checkpoint of
+// the log yet" (or, for one whose cosignature the node's checkpoint
+// carries, that it serves no monitor retrieval); a witness that can't be
+// reached is still a network note. None fails the audit by itself; when
+// the policy's quorum can't be met without that witness, the note says so
+// too (the missing quorum fails the audit as before).
+func TestAuditWitnessNotWitnessing(t *testing.T) {
+	ctx := context.Background()
+	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "log.example/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherKey, err := tlog.NewNodeKey(rand.Reader, "log.example/other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tlog.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "log.example/a", Size: 1, Hash: tlog.LeafHash([]byte("x"))}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// serve runs a witness of logs from dir; each may first cosign the
+	// checkpoint with a witness of log.example/a on the same state.
+	serve := func(name, dir string, cosign bool, logs ...string) (url, wkey string, line []byte) {
+		wskey, wkey, err := tlog.NewCosignerKey(rand.Reader, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := tlog.ParseCosignerKey(wskey, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cosign {
+			w, err := witness.Open(witness.Config{Dir: dir, Cosigner: cs, Logs: []string{vkey}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if line, err = w.AddCheckpoint(ctx, 0, nil, plain); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+		}
+		w, err := witness.Open(witness.Config{Dir: dir, Cosigner: cs, Logs: logs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Close() })
+		srv := httptest.NewServer(w.Handler())
+		t.Cleanup(srv.Close)
+		return srv.URL, wkey, line
+	}
+	// w1 witnessed the log and cosigned its checkpoint, then the log was
+	// dropped from its list; w2 never witnessed it; w3 is down.
+	u1, k1, line := serve("w1.example/w", t.TempDir(), true, otherKey)
+	u2, k2, _ := serve("w2.example/w", t.TempDir(), false, otherKey)
+	down := httptest.NewServer(http.NotFoundHandler())
+	u3 := down.URL
+	down.Close()
+	_, k3, err := tlog.NewCosignerKey(rand.Reader, "w3.example/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosigned := append(append([]byte{}, plain...), line...)
+	witnesses := fmt.Sprintf("witness w1.example/w %s %s\nwitness w2.example/w %s %s\nwitness w3.example/w %s %s\n", k1, u1, k2, u2, k3, u3)
+	for _, tc := range []struct {
+		quorum string
+		needs  bool
+	}{
+		{"group g any w1.example/w w2.example/w w3.example/w\nquorum g\n", false},
+		{"group g all w1.example/w w2.example/w w3.example/w\nquorum g\n", true},
+	} {
+		p, err := tlog.ParsePolicy([]byte(witnesses + tc.quorum))
+		if err != nil {
+			t.Fatal(err)
+		}
+		views := checkWitnessViews(ctx, &cli{}, p, vkey, v, cosigned, nil)
+		if len(views) != 3 {
+			t.Fatalf("views %+v", views)
+		}
+		needed := ""
+		if tc.needs {
+			needed = "; the policy's quorum can't be met without it"
+		}
+		for i, want := range []string{
+			"witness w1.example/w no longer witnesses log log.example/a: it answered 404 (unknown log) for its checkpoint, though it cosigned the node's (not checked)" + needed,
+			"witness w2.example/w doesn't witness log log.example/a (it never did, or no longer does): it answered 404 (unknown log) for its checkpoint (not checked)" + needed,
+		} {
+			if views[i].note != want {
+				t.Errorf("quorum %q: note %q, want %q", tc.quorum, views[i].note, want)
+			}
+		}
+		if n := views[2].note; !strings.HasPrefix(n, "couldn't read witness w3.example/w's checkpoint (not checked): couldn't reach the witness") {
+			t.Errorf("the witness that is down: note %q", n)
+		}
+		for _, wv := range views {
+			if wv.problem != "" {
+				t.Errorf("a 404 or a witness down is not a failure: %+v", wv)
+			}
+		}
 	}
 }
 

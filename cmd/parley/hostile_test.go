@@ -69,7 +69,7 @@ func TestAuditWitnessNeverAnswers(t *testing.T) {
 	if ctx.Err() != nil || len(views) != 2 {
 		t.Fatalf("views %+v (the test's deadline: %v)", views, ctx.Err())
 	}
-	if !strings.Contains(views[0].note, "couldn't read witness a.example/w") || !strings.Contains(views[1].note, "has no checkpoint") {
+	if !strings.Contains(views[0].note, "couldn't read witness a.example/w") || !strings.Contains(views[1].note, "has cosigned no checkpoint") {
 		t.Fatalf("views %+v", views)
 	}
 }
