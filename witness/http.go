@@ -35,7 +35,7 @@ func (w *Witness) Handler() http.Handler {
 }
 
 func (w *Witness) serveAdd(rw http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, MaxBodySize))
+	body, err := readBody(rw, r)
 	if err != nil {
 		respond(rw, http.StatusBadRequest, "text/plain; charset=utf-8", "request body too large or unreadable\n")
 		return
@@ -66,6 +66,33 @@ func (w *Witness) serveAdd(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// readBody reads a request body of at most MaxBodySize bytes, into one
+// buffer of the declared length when there is one (io.ReadAll would grow
+// its buffer two or three times for a typical request).
+func readBody(rw http.ResponseWriter, r *http.Request) ([]byte, error) {
+	br := http.MaxBytesReader(rw, r.Body, MaxBodySize)
+	n := r.ContentLength
+	if n < 0 || n > MaxBodySize {
+		return io.ReadAll(br)
+	}
+	// One byte more than declared, to see the end of the body (the
+	// server's body reader stops at the declared length; another reader
+	// may not).
+	buf := make([]byte, n+1)
+	k, err := io.ReadFull(br, buf)
+	switch {
+	case int64(k) == n && errors.Is(err, io.ErrUnexpectedEOF), n == 0 && errors.Is(err, io.EOF):
+		return buf[:n], nil
+	case err == nil:
+		// Longer than declared: read the rest as io.ReadAll would.
+		rest, err := io.ReadAll(br)
+		return append(buf, rest...), err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("the body ended after %d of its %d bytes", k, n)
+	}
+	return nil, err
+}
+
 // serveCheckpoint is monitor retrieval. Its 404 says which: "unknown
 // log" for a log the witness doesn't witness (never did, or no longer
 // does: not in Config.Logs), as add-checkpoint's 404 does, and "no
@@ -88,9 +115,26 @@ func (w *Witness) serveCheckpoint(rw http.ResponseWriter, r *http.Request) {
 // witness, on either endpoint.
 const unknownLogBody = "unknown log\n"
 
+// The response headers' values, shared by every response: a header
+// set to one of these is replaced, never changed in place (Header.Add
+// appends to a full slice, which copies it).
+var (
+	noStore         = []string{"no-store"}
+	contentTypeText = []string{"text/plain; charset=utf-8"}
+	contentTypeSize = []string{ContentTypeSize}
+)
+
 func respond(rw http.ResponseWriter, status int, contentType, body string) {
-	rw.Header().Set("Content-Type", contentType)
-	rw.Header().Set("Cache-Control", "no-store")
+	h := rw.Header()
+	switch contentType {
+	case contentTypeText[0]:
+		h["Content-Type"] = contentTypeText
+	case ContentTypeSize:
+		h["Content-Type"] = contentTypeSize
+	default:
+		h.Set("Content-Type", contentType)
+	}
+	h["Cache-Control"] = noStore
 	rw.WriteHeader(status)
 	io.WriteString(rw, body)
 }
@@ -106,6 +150,11 @@ func ParseAddCheckpoint(body []byte) (oldSize uint64, proof []tlog.Hash, signed 
 	line, rest, ok := bytes.Cut(body, []byte{'\n'})
 	if !ok {
 		return bad("no old size line")
+	}
+	// Room for the proof's lines (up to the empty line), so that
+	// appending them doesn't grow the slice again and again.
+	if i := bytes.Index(rest, []byte("\n\n")); i >= 0 && rest[0] != '\n' {
+		proof = make([]tlog.Hash, 0, min(bytes.Count(rest[:i+1], []byte{'\n'}), maxProofLines))
 	}
 	num, ok := strings.CutPrefix(string(line), "old ")
 	if !ok {

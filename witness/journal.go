@@ -75,13 +75,13 @@ type journal struct {
 	beforeWrite func(*batch) error
 
 	mu      sync.Mutex
-	cond    *sync.Cond // signalled when a batch is written
-	cur     *batch     // appends waiting for the next write
-	writing bool       // a leader is writing; it also owns the fields below
-	broken  error      // a failed write: the file's state is unknown
-	writes  int        // batches written (or failed)
+	cur     *batch // appends waiting for the next write
+	writing bool   // a leader is writing; it also owns the fields below
+	broken  error  // a failed write: the file's state is unknown
+	writes  int    // batches written (or failed)
 
 	f       *os.File
+	buf     []byte            // the batch being written: header, then framed records
 	end     int64             // end of the batches: where the next one goes
 	seq     uint64            // the next batch's sequence number
 	size    int64             // the file's size: records, then zeros
@@ -91,11 +91,20 @@ type journal struct {
 }
 
 type batch struct {
-	buf     []byte // batchHeader bytes for the header, then the records
 	origins []string
 	recs    [][]byte
 	written bool // under journal.mu
 	err     error
+	// done is closed once the batch is written (or failed); lead gets
+	// a token when the write before it ends, for one of its waiters to
+	// write it. So a write's end wakes its own requests and one of the
+	// next batch's, not every request waiting.
+	done chan struct{}
+	lead chan struct{}
+}
+
+func newBatch() *batch {
+	return &batch{done: make(chan struct{}), lead: make(chan struct{}, 1)}
 }
 
 const (
@@ -358,7 +367,6 @@ func openJournal(dir string) (*journal, map[string][]byte, string, error) {
 		return nil, nil, "", err
 	}
 	j := &journal{dir: dir, lock: lock, slack: 1024}
-	j.cond = sync.NewCond(&j.mu)
 	b, err := os.ReadFile(filepath.Join(dir, journalFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		lock.Close()
@@ -536,10 +544,9 @@ func (j *journal) enqueue(origin string, rec []byte) (*batch, error) {
 		return nil, j.broken
 	}
 	if j.cur == nil {
-		j.cur = &batch{buf: make([]byte, batchHeader, 1024)}
+		j.cur = newBatch()
 	}
 	b := j.cur
-	b.buf = frame(b.buf, rec)
 	b.origins = append(b.origins, origin)
 	b.recs = append(b.recs, rec)
 	return b, nil
@@ -560,10 +567,18 @@ func (j *journal) err() error {
 // its own.
 func (j *journal) wait(b *batch) error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	for !b.written {
 		if j.writing {
-			j.cond.Wait()
+			// b is being written (then done is closed when it is), or
+			// it is the pending batch (then the end of the write in
+			// flight gives lead a token, and whoever takes it comes
+			// back here to write b).
+			j.mu.Unlock()
+			select {
+			case <-b.done:
+			case <-b.lead:
+			}
+			j.mu.Lock()
 			continue
 		}
 		// No batch is being written and b isn't written, so b is still
@@ -582,8 +597,15 @@ func (j *journal) wait(b *batch) error {
 			j.broken = err
 		}
 		j.writing = false
-		j.cond.Broadcast()
+		close(b.done)
+		if next := j.cur; next != nil {
+			select {
+			case next.lead <- struct{}{}:
+			default: // a token is there already
+			}
+		}
 	}
+	j.mu.Unlock()
 	return b.err
 }
 
@@ -597,7 +619,16 @@ func (j *journal) write(b *batch) error {
 			return fmt.Errorf("couldn't save the checkpoint: %w", err)
 		}
 	}
-	if j.end+int64(len(b.buf)) > j.size || j.records+len(b.recs) > 4*len(j.latest)+j.slack {
+	// Framed here, by the leader, into a buffer kept from one write to
+	// the next, rather than by each append under j.mu.
+	j.buf = append(j.buf[:0], make([]byte, batchHeader)...)
+	for _, rec := range b.recs {
+		j.buf = frame(j.buf, rec)
+	}
+	if cap(j.buf) > 1<<20 {
+		defer func() { j.buf = nil }() // not kept after an unusually large batch
+	}
+	if j.end+int64(len(j.buf)) > j.size || j.records+len(b.recs) > 4*len(j.latest)+j.slack {
 		// No room left, or many superseded records: rewrite the file
 		// with the batch in it.
 		latest := maps.Clone(j.latest)
@@ -608,8 +639,8 @@ func (j *journal) write(b *batch) error {
 	}
 	// The batch's header and records go in one write, flushed before any
 	// cosignature they hold is returned and before the next is written.
-	putBatchHeader(b.buf, j.seq, len(b.recs))
-	if _, err := j.f.WriteAt(b.buf, j.end); err != nil {
+	putBatchHeader(j.buf, j.seq, len(b.recs))
+	if _, err := j.f.WriteAt(j.buf, j.end); err != nil {
 		return fmt.Errorf("couldn't save the checkpoint: %w", err)
 	}
 	if !j.noSync {
@@ -617,7 +648,7 @@ func (j *journal) write(b *batch) error {
 			return fmt.Errorf("couldn't save the checkpoint: %w", err)
 		}
 	}
-	j.end += int64(len(b.buf))
+	j.end += int64(len(j.buf))
 	j.seq++
 	for i, o := range b.origins {
 		j.latest[o] = b.recs[i]

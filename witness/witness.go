@@ -171,6 +171,7 @@ var waitForOlder = time.Second
 type logState struct {
 	vkey string
 	v    note.Verifier
+	vs   note.Verifiers // just v, built once
 
 	mu sync.Mutex
 	// The latest cosigned checkpoint that is on disk: what monitors get.
@@ -186,10 +187,12 @@ type logState struct {
 	// pbatch is the journal batch that holds the accepted checkpoint
 	// while its write may be in flight (pseq > seq), nil otherwise.
 	pbatch *batch
-	// changed is closed (and replaced) when the accepted checkpoint
-	// changes; waiters counts the requests waiting for that.
-	changed chan struct{}
-	waiters int
+	// waiting are the requests whose old size is ahead of the accepted
+	// checkpoint: each one's channel is closed once a checkpoint of at
+	// least its old size is accepted (and it is removed), so that an
+	// acceptance wakes the request that follows it, not every one
+	// waiting.
+	waiting []orderWaiter
 	// evidenceFull is set once the log's evidence files reach
 	// MaxEvidencePerLog (see keepEvidence).
 	evidenceFull bool
@@ -202,6 +205,12 @@ type logState struct {
 	// 10 s, a hostile one at any rate), and each retry finds the same
 	// fork. At most the log's evidence files (MaxEvidencePerLog).
 	reported map[string]bool
+}
+
+// orderWaiter is a request waiting for the checkpoint of its old size.
+type orderWaiter struct {
+	old uint64
+	ch  chan struct{}
 }
 
 // Open opens (or creates) the witness state in cfg.Dir. A log's state
@@ -225,7 +234,7 @@ func Open(cfg Config) (*Witness, error) {
 		if _, dup := w.logs[v.Name()]; dup {
 			return nil, fmt.Errorf("couldn't open the witness: two keys for log %s", v.Name())
 		}
-		w.logs[v.Name()] = &logState{vkey: k, v: v, changed: make(chan struct{})}
+		w.logs[v.Name()] = &logState{vkey: k, v: v, vs: note.VerifierList(v)}
 		w.byHash[OriginHash(v.Name())] = v.Name()
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
@@ -384,7 +393,7 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownLog, cp.Origin)
 	}
-	n, err := tlog.OpenNote(signed, note.VerifierList(ls.v))
+	n, err := tlog.OpenNote(signed, ls.vs)
 	if err != nil {
 		var unverified *note.UnverifiedNoteError
 		var invalid *note.InvalidSignatureError
@@ -443,23 +452,22 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	ahead := func() bool { return oldSize > 0 && (ls.pnote == nil || ls.pcp.Size < oldSize) }
-	if ahead() && ls.waiters < maxWaiters {
-		ls.waiters++
+	if ahead() && len(ls.waiting) < maxWaiters {
+		// Accepted sizes only grow, so once ch is closed this request
+		// is no longer ahead.
+		ch := make(chan struct{})
+		ls.waiting = append(ls.waiting, orderWaiter{old: oldSize, ch: ch})
 		timer := time.NewTimer(waitForOlder)
-		for stop := false; !stop && ahead(); {
-			ch := ls.changed
-			ls.mu.Unlock()
-			select {
-			case <-ch:
-			case <-timer.C:
-				stop = true
-			case <-ctx.Done():
-				stop = true
-			}
-			ls.mu.Lock()
+		ls.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timer.C:
+		case <-ctx.Done():
 		}
+		ls.mu.Lock()
 		timer.Stop()
-		ls.waiters--
+		// Gone already if it was woken.
+		ls.waiting = slices.DeleteFunc(ls.waiting, func(o orderWaiter) bool { return o.ch == ch })
 	}
 	if err := w.j.err(); err != nil {
 		return nil, nil, 0, err
@@ -531,8 +539,18 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 	}
 	ls.pseq++
 	ls.pnote, ls.pcp, ls.pbatch = full, cp, b
-	close(ls.changed)
-	ls.changed = make(chan struct{})
+	// Wake the requests no longer ahead (usually the one whose old
+	// size is cp's), and keep the others waiting.
+	keep := ls.waiting[:0]
+	for _, o := range ls.waiting {
+		if o.old <= cp.Size {
+			close(o.ch)
+		} else {
+			keep = append(keep, o)
+		}
+	}
+	clear(ls.waiting[len(keep):])
+	ls.waiting = keep
 	return full, b, ls.pseq, nil
 }
 
