@@ -134,7 +134,7 @@ func VerifyInclusion(index, size uint64, leafHash Hash, p []Hash, root Hash) err
 
 func verifyInclusion(index, size uint64, leafHash []byte, p [][]byte, root []byte) error {
 	if err := proof.VerifyInclusion(treeHasher{}, index, size, leafHash, p, root); err != nil {
-		return fmt.Errorf("%w: inclusion of leaf %d in tree of size %d: %v", ErrProof, index, size, err)
+		return fmt.Errorf("%w: inclusion of leaf %d in tree of size %d: %s", ErrProof, index, size, proofFailure(err))
 	}
 	return nil
 }
@@ -153,9 +153,21 @@ func verifyConsistency(size1, size2 uint64, p [][]byte, root1, root2 []byte) err
 		return fmt.Errorf("%w: consistency from the empty tree", ErrProof)
 	}
 	if err := proof.VerifyConsistency(treeHasher{}, size1, size2, p, root1, root2); err != nil {
-		return fmt.Errorf("%w: consistency of sizes %d and %d: %v", ErrProof, size1, size2, err)
+		return fmt.Errorf("%w: consistency of sizes %d and %d: %s", ErrProof, size1, size2, proofFailure(err))
 	}
 	return nil
+}
+
+// proofFailure says why a proof failed in one line: the verifier's root
+// mismatch prints both roots as Go byte slices on three lines ("calculated
+// root:\n[162 24 …]"), which reached logs and a witness's 422 answer as
+// such; here they are base64, as checkpoints write them.
+func proofFailure(err error) string {
+	var rm proof.RootMismatchError
+	if errors.As(err, &rm) {
+		return fmt.Sprintf("the proof leads to root %s, not %s", base64.StdEncoding.EncodeToString(rm.CalculatedRoot), base64.StdEncoding.EncodeToString(rm.ExpectedRoot))
+	}
+	return err.Error()
 }
 
 // HashReader reads hashes of complete subtrees: ReadHashes returns the hash

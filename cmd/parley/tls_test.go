@@ -319,18 +319,35 @@ func (s *syncWriter) String() string {
 // a certificate of a private CA, trusting that CA through --ca as every
 // other client does, and cosigns its checkpoint.
 func TestWitnessPullsOverHTTPS(t *testing.T) {
+	witnessPullsOverHTTPS(t, func(nodeURL, logKey, tokenFile, caFile string) []string {
+		return []string{"--pull", nodeURL + "=" + logKey, "--token-file", tokenFile, "--ca", caFile, "--poll", "50ms"}
+	})
+}
+
+// TestWitnessFlagsAfterLogKeys: --ca and --token-file given after the log
+// keys that follow --log (`--log K1 K2 --ca FILE`, which issue #12's form
+// invites) count as before them. The witness used to parse them there and
+// drop them: it pulled with the system's roots and no token, and every
+// pull failed with "certificate signed by unknown authority".
+func TestWitnessFlagsAfterLogKeys(t *testing.T) {
+	witnessPullsOverHTTPS(t, func(nodeURL, logKey, tokenFile, caFile string) []string {
+		return []string{"--pull", nodeURL + "=" + logKey, "--poll", "50ms", "--log", logKey, "witness.example/other+24a4302f+AZLvtH0NL+bSHWoMLkToT+lxI0Hd0v0NQ8eV2icnR+HX", "--token-file", tokenFile, "--ca", caFile}
+	})
+}
+
+// witnessPullsOverHTTPS serves a node over HTTPS with a certificate of a
+// private CA whose log only its members read, runs a witness with the
+// arguments args returns, and waits for its cosignature of the node's log.
+func witnessPullsOverHTTPS(t *testing.T, args func(nodeURL, logKey, tokenFile, caFile string) []string) {
+	t.Helper()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "node")
 	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
 		t.Fatalf("init: %s", stderr)
 	}
-	code, out, stderr := runCLI(t, "member", "add", "--data", data, "--name", "alice", "--json")
-	if code != 0 {
+	tokenFile := filepath.Join(dir, "alice.json")
+	if code, _, stderr := runCLI(t, "member", "add", "--data", data, "--name", "alice", "--token-out", tokenFile); code != 0 {
 		t.Fatalf("member add: %s", stderr)
-	}
-	var m struct{ Token string }
-	if err := json.Unmarshal([]byte(out), &m); err != nil || m.Token == "" {
-		t.Fatalf("member add --json: %q %v", out, err)
 	}
 	pub, err := os.ReadFile(filepath.Join(data, "node.pub"))
 	if err != nil {
@@ -348,8 +365,8 @@ func TestWitnessPullsOverHTTPS(t *testing.T) {
 	if code, _, stderr := runCLI(t, "witness", "init", "--data", wdir, "--name", "witness.example/w1"); code != 0 {
 		t.Fatalf("witness init: %s", stderr)
 	}
-	wURL := runInProcess(t, []string{"witness", "serve"}, "--data", wdir, "--listen", "127.0.0.1:0",
-		"--pull", nodeURL+"="+logKey, "--token", m.Token, "--ca", ca.pemFile, "--poll", "50ms")
+	wURL := runInProcess(t, []string{"witness", "serve"}, append([]string{"--data", wdir, "--listen", "127.0.0.1:0"},
+		args(nodeURL, logKey, tokenFile, ca.pemFile)...)...)
 	origin, _, _ := strings.Cut(logKey, "+")
 	wc := &witness.Client{URL: wURL}
 	for deadline := time.Now().Add(30 * time.Second); ; {

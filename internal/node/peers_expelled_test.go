@@ -48,3 +48,32 @@ func TestPeerMemberRemovedStopsReplication(t *testing.T) {
 		})
 	}
 }
+
+// TestPeerMemberRemovedStopsQuietOrDownPeer: the peer's member removed
+// stops the peer at the next round, before the peer is contacted, also
+// when the peer has logged nothing since (quiet) or can't be reached
+// (down). The stop used to come only from the store refusing an object:
+// such a peer stayed "following" for good, its rounds asking it again
+// and again with the token of a party that was cut off.
+func TestPeerMemberRemovedStopsQuietOrDownPeer(t *testing.T) {
+	for _, how := range []string{"quiet", "down"} {
+		t.Run(how, func(t *testing.T) {
+			ctx := context.Background()
+			b := newOrigin(t, "a")
+			a := newFedNode(t, 0)
+			pa := a.follow(t, b, "a", "from-b")
+			b.share(t, b.intel, 3)
+			a.caughtUp(t, b, "a")
+			if how == "down" {
+				b.stop()
+			}
+			if _, err := a.RemoveMember(ctx, pa.Member); err != nil {
+				t.Fatal(err)
+			}
+			p := a.waitPeer(t, "a", "stopped", func(p store.Peer) bool { return p.State.Stopped != "" })
+			if !strings.Contains(p.State.Stopped, "revoked or removed") {
+				t.Errorf("the stop's reason: %q", p.State.Stopped)
+			}
+		})
+	}
+}

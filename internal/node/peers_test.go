@@ -46,8 +46,15 @@ type fedNode struct {
 // steps of step entries, and serves it.
 func newFedNode(t *testing.T, step int) *fedNode {
 	t.Helper()
+	return newFedNodeConfig(t, Config{PeerInterval: Duration(30 * time.Millisecond), PeerStep: step})
+}
+
+// newFedNodeConfig initializes a node with cfg (its store, peer interval
+// and step) and serves it.
+func newFedNodeConfig(t *testing.T, cfg Config) *fedNode {
+	t.Helper()
 	dir := t.TempDir()
-	if _, err := Init(context.Background(), dir, Config{PeerInterval: Duration(30 * time.Millisecond), PeerStep: step}, nil); err != nil {
+	if _, err := Init(context.Background(), dir, cfg, nil); err != nil {
 		t.Fatal(err)
 	}
 	fn := &fedNode{dir: dir}
@@ -100,8 +107,14 @@ type origin struct {
 
 func newOrigin(t *testing.T, followers ...string) *origin {
 	t.Helper()
+	return newOriginNode(t, newFedNode(t, 0), followers...)
+}
+
+// newOriginNode makes the served node fn the origin B of a federation.
+func newOriginNode(t *testing.T, fn *fedNode, followers ...string) *origin {
+	t.Helper()
 	ctx := context.Background()
-	b := &origin{fedNode: newFedNode(t, 0), followers: map[string]string{}}
+	b := &origin{fedNode: fn, followers: map[string]string{}}
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	nm, err := b.AddMember(ctx, "alice", pub)
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -366,6 +367,16 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 		}
 		res.Evidence = path
 		return res, fmt.Errorf("%w: %s", kind, reason)
+	}
+	// The peer's member revoked or removed stops the peer before the
+	// peer is contacted: a peer that is down, or has logged nothing new,
+	// would otherwise never reach the store that refuses its objects
+	// (below, store), and be asked again and again with the token of a
+	// party that was cut off, shown as followed.
+	if revoked, err := f.memberRevoked(ctx, p); err != nil {
+		return res, err
+	} else if revoked {
+		return res, f.stopRevoked(ctx, p)
 	}
 	res.Next = p.State.Next
 	c, err := f.client(p)
@@ -1120,12 +1131,7 @@ func (f *Follower) store(ctx context.Context, p store.Peer, objs []*object) erro
 	}
 	st, err := f.cfg.Store.Submit(ctx, sub)
 	if errors.Is(err, store.ErrSubmitterChanged) {
-		reason := fmt.Sprintf("the peer's member %s was revoked or removed; replication stopped", MemberName(p.Name))
-		f.cfg.Logger.Warn("the peer's member was revoked or removed; replication stopped", "peer", p.Name)
-		if serr := f.cfg.Store.StopPeer(ctx, p.Name, reason, "", f.cfg.Now()); serr != nil {
-			return fmt.Errorf("%s, and couldn't record the stop: %v", reason, serr)
-		}
-		return fmt.Errorf("%w: %s", ErrStopped, reason)
+		return f.stopRevoked(ctx, p)
 	}
 	if err != nil {
 		return fmt.Errorf("couldn't store the objects of peer %s: %w", p.Name, err)
@@ -1135,4 +1141,35 @@ func (f *Follower) store(ctx context.Context, p store.Peer, objs []*object) erro
 		return fmt.Errorf("couldn't store %d objects of peer %s: %s %s: %s", len(st.Failures), p.Name, untrusted.Text(d.ID, 200), untrusted.Text(d.Version, 100), untrusted.Text(d.Message, 200))
 	}
 	return nil
+}
+
+// memberRevoked reports whether the peer's member (peer:NAME) was revoked
+// or removed (parley member revoke, parley member remove, which revokes
+// first), as the revocation logged among its key entries says.
+func (f *Follower) memberRevoked(ctx context.Context, p store.Peer) (bool, error) {
+	es, err := f.cfg.Store.KeyEntries(ctx, math.MaxInt64, p.Member)
+	if err != nil {
+		return false, fmt.Errorf("couldn't read the key entries of the peer's member %s: %w", MemberName(p.Name), err)
+	}
+	for _, e := range es {
+		le, err := tlog.ParseEntry(e.Leaf)
+		if err != nil {
+			return false, fmt.Errorf("couldn't read key entry %d: %w", e.Index, err)
+		}
+		if le.Event == tlog.EventRevokeMember {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// stopRevoked stops the peer for good because its member was revoked or
+// removed, and returns the [ErrStopped] that says so.
+func (f *Follower) stopRevoked(ctx context.Context, p store.Peer) error {
+	reason := fmt.Sprintf("the peer's member %s was revoked or removed; replication stopped", MemberName(p.Name))
+	f.cfg.Logger.Warn("the peer's member was revoked or removed; replication stopped", "peer", p.Name)
+	if err := f.cfg.Store.StopPeer(ctx, p.Name, reason, "", f.cfg.Now()); err != nil {
+		return fmt.Errorf("%s, and couldn't record the stop: %v", reason, err)
+	}
+	return fmt.Errorf("%w: %s", ErrStopped, reason)
 }
