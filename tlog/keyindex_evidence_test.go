@@ -426,9 +426,9 @@ func TestAuditKeyLookup(t *testing.T) {
 		change func(map[uint64]row)
 		want   string
 	}{
-		"a key entry missed": {func(r map[uint64]row) { r[3] = row{KindObject, testMember} }, "(every member, as GET /log/keys finds them) disagrees with the entries: it leaves out entry 3, a member key entry of " + testMember},
-		"an object taken for a key entry": {func(r map[uint64]row) { r[1] = row{KindMemberKey, testMember} }, "it lists entry 1 as a member key entry"},
-		"a member's only key entry missed": {func(r map[uint64]row) { r[4] = row{KindObject, other} }, "it doesn't find " + other + ", whose key entries start at entry 4"},
+		"a key entry missed":                     {func(r map[uint64]row) { r[3] = row{KindObject, testMember} }, "(every member, as GET /log/keys finds them) disagrees with the entries: it leaves out entry 3, a member key entry of " + testMember},
+		"an object taken for a key entry":        {func(r map[uint64]row) { r[1] = row{KindMemberKey, testMember} }, "it lists entry 1 as a member key entry"},
+		"a member's only key entry missed":       {func(r map[uint64]row) { r[4] = row{KindObject, other} }, "it doesn't find " + other + ", whose key entries start at entry 4"},
 		"a key entry filed under another member": {func(r map[uint64]row) { r[3] = row{KindMemberKey, other} }, "(member " + testMember + ", as GET /log/keys finds them) disagrees with the entries: it leaves out entry 3"},
 	} {
 		rows := honest()
