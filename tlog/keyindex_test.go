@@ -216,3 +216,29 @@ func TestKeyIndexComplete(t *testing.T) {
 		t.Errorf("CheckKeyIndex(complete, an entry of a member it doesn't list) = %v, want ErrKeyIndex", err)
 	}
 }
+
+// FuzzParseKeyIndex: any text is refused or parses into an index that
+// re-encodes to it byte for byte, of the form its first line says (an
+// index of some members is never read as one of every member).
+func FuzzParseKeyIndex(f *testing.F) {
+	h := Hash{1, 2, 3}.String()
+	f.Add([]byte("parley-key-index-v1\nlog.example\n10\n" + h + "\nidentity--a 1 7\nidentity--c\npeer:b 2\n"))
+	f.Add([]byte("parley-key-index-all-v1\nlog.example\n10\n" + h + "\nidentity--a 1\npeer:b 2\n"))
+	f.Add([]byte("parley-key-index-all-v1\nlog.example\n0\n" + h + "\n"))
+	f.Fuzz(func(t *testing.T, text []byte) {
+		k, err := ParseKeyIndex(text)
+		if err != nil {
+			if !errors.Is(err, ErrKeyIndex) {
+				t.Fatalf("error not wrapping ErrKeyIndex: %v", err)
+			}
+			return
+		}
+		again, err := k.Marshal()
+		if err != nil || !bytes.Equal(again, text) {
+			t.Fatalf("re-encoded %q (%v), parsed %q", again, err, text)
+		}
+		if k.Complete != bytes.HasPrefix(text, []byte(KeyIndexAllHeader+"\n")) {
+			t.Fatalf("complete %v for %q", k.Complete, text)
+		}
+	})
+}
