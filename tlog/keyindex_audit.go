@@ -263,12 +263,12 @@ func (c *keyIndexCheck) checkLookup(ctx context.Context, lookup KeyLookup, size 
 }
 
 // KeyIndexEvidence builds the evidence of a fault of kind [FaultLeftOut],
-// [FaultWronglyListed] or [FaultMemberLeftOut] that [Audit] found in a, the key index it
-// checked, of the log with verifier key logKey: a's key index and
-// checkpoint beside the entry the fault names, read from src, with its
-// inclusion proof in the index's tree, built from tiles of the log's tree
-// of size size (the audited checkpoint's). The evidence is checked
-// ([VerifyKeyIndexEvidence]) before it is returned.
+// [FaultWronglyListed] or [FaultMemberLeftOut] that [Audit] found in a,
+// the key index it checked, of the log with verifier key logKey: a's key
+// index and checkpoint beside the entry the fault names, read from src,
+// with its inclusion proof in the index's tree, built from tiles of the
+// log's tree of size size (the audited checkpoint's). The evidence is
+// checked ([VerifyKeyIndexEvidence]) before it is returned.
 func (f KeyIndexFault) KeyIndexEvidence(ctx context.Context, logKey string, a AuditKeyIndex, src AuditSource, tiles TileReader, size uint64, foundBy, foundAt string) ([]byte, error) {
 	if f.Kind != FaultLeftOut && f.Kind != FaultWronglyListed && f.Kind != FaultMemberLeftOut {
 		return nil, fmt.Errorf("%w: a fault of kind %s", ErrKeyIndexEvidence, f.Kind)
