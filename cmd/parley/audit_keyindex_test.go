@@ -137,6 +137,13 @@ func TestAuditChecksKeyIndexes(t *testing.T) {
 	if !trueIndex.Complete {
 		t.Fatalf("GET /log/keys answered with an index that doesn't claim every member:\n%s", keys.KeyIndex)
 	}
+	// Asked for one member, the node signs an index of some members:
+	// never one that claims the others have no key entry.
+	if one, err := cl.Keys(ctx, aur.ID); err != nil {
+		t.Fatal(err)
+	} else if k, err := tlog.OpenKeyIndex([]byte(one.KeyIndex), v); err != nil || k.Complete || len(k.Members) != 1 {
+		t.Fatalf("GET /log/keys?member=: %+v, %v; want an index of that member alone", k, err)
+	}
 	forgeAs := func(complete bool, edit func(m map[string][]uint64)) string {
 		k := tlog.KeyIndex{Origin: trueIndex.Origin, Size: trueIndex.Size, Hash: trueIndex.Hash, Members: map[string][]uint64{}, Complete: complete}
 		for id, l := range trueIndex.Members {
