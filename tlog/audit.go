@@ -98,6 +98,14 @@ type AuditOptions struct {
 	// entries in that tree (every member with one, when Complete). Each
 	// that isn't is a problem and a [KeyIndexFault] in the report.
 	KeyIndexes []AuditKeyIndex
+	// KeyLookup, when not nil, is how the log's server finds member key
+	// entries to index (an audit of a node's store: the query behind its
+	// GET /log/keys). The audit builds with it the index of every member
+	// of the audited tree, and of each member alone, and compares each
+	// with the replay: a look-up that leaves out, adds or misattributes a
+	// key entry (a damaged or tampered look-up table) would make the
+	// server sign false key indexes, and is a problem.
+	KeyLookup KeyLookup
 }
 
 // Problem is one thing an audit found wrong.
@@ -273,7 +281,7 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	keys := NewKeyHistory()
 	rep.Keys = keys
 	var kic *keyIndexCheck
-	if len(opts.KeyIndexes) > 0 {
+	if len(opts.KeyIndexes) > 0 || opts.KeyLookup != nil {
 		kic = newKeyIndexCheck(opts.KeyIndexes, opts.Verifier, cp.Size, rep)
 	}
 	namer, _ := src.(EntryNamer)
@@ -432,6 +440,9 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	checkMine(keys, opts.Mine, rep)
 	if kic != nil && rep.Entries == cp.Size {
 		kic.check(opts.KeyIndexes, rep)
+		if opts.KeyLookup != nil {
+			kic.checkLookup(ctx, opts.KeyLookup, cp.Size, rep)
+		}
 	}
 	if rep.Entries == cp.Size && tree.Root() != cp.Hash {
 		rep.add(-1, "", "the entries don't produce the checkpoint's root hash: the log was rewritten")

@@ -10,8 +10,15 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-// KeyIndexHeader is the first line of a key index note ([KeyIndex]).
+// KeyIndexHeader is the first line of a key index note ([KeyIndex]) of
+// some members.
 const KeyIndexHeader = "parley-key-index-v1"
+
+// KeyIndexAllHeader is the first line of a key index note of every
+// member ([KeyIndex] with Complete set): the same body, signed as the
+// claim that the members it lists are all the members with a key entry
+// in its tree.
+const KeyIndexAllHeader = "parley-key-index-all-v1"
 
 // ErrKeyIndex is returned (wrapped) by [Bundle.CheckKeyIndex] when a
 // bundle's member key entries are not shown complete: the bundle has no
@@ -30,7 +37,7 @@ var ErrKeyIndex = errors.New("member key entries not shown complete")
 //
 // It is a C2SP signed note by the log key, whose text is
 //
-//	parley-key-index-v1
+//	parley-key-index-v1               (or parley-key-index-all-v1)
 //	<origin>
 //	<tree size, decimal>
 //	<root hash, base64>
@@ -39,16 +46,43 @@ var ErrKeyIndex = errors.New("member key entries not shown complete")
 // with the indexes in increasing order, separated by single spaces (a
 // member with no key entry in the tree has a line of its id alone). Its
 // first line makes it parse as no checkpoint, and a checkpoint as no key
-// index. Key entries are in clear in the log, so a false index is
-// provable by anyone: the index signed with the log key beside a
-// checkpoint of the same tree and the inclusion proof of a key entry it
-// leaves out.
+// index. The first line [KeyIndexAllHeader] (Complete) makes it an index
+// of every member: it also states that no member it doesn't list has a
+// key entry in the tree, which one of the form [KeyIndexHeader] (of the
+// members asked for) never states. Key entries are in clear in the log,
+// so a false index is provable by anyone: the index signed with the log
+// key beside a checkpoint of the same tree and the inclusion proof of a
+// key entry it leaves out (of a member it lists, or of any member when
+// it is Complete).
 type KeyIndex struct {
 	Origin string
 	Size   uint64
 	Hash   Hash
 	// Members maps member ids to the indexes of their key entries.
 	Members map[string][]uint64
+	// Complete: the index claims to list every member with a key entry
+	// in its tree (its first line is [KeyIndexAllHeader]). An index
+	// without it says nothing of the members it doesn't list.
+	Complete bool
+}
+
+// header is the index's first line.
+func (k KeyIndex) header() string {
+	if k.Complete {
+		return KeyIndexAllHeader
+	}
+	return KeyIndexHeader
+}
+
+// Lists returns the indexes of member's key entries the index states,
+// and whether it states them: a member it lists, or any member of a
+// Complete index (one it doesn't list has none).
+func (k KeyIndex) Lists(member string) ([]uint64, bool) {
+	listed, ok := k.Members[member]
+	if !ok && k.Complete {
+		return []uint64{}, true
+	}
+	return listed, ok
 }
 
 // Marshal returns the index's note text.
@@ -62,7 +96,7 @@ func (k KeyIndex) Marshal() ([]byte, error) {
 	}
 	sort.Strings(ids)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n%s\n%d\n%s\n", KeyIndexHeader, k.Origin, k.Size, k.Hash)
+	fmt.Fprintf(&b, "%s\n%s\n%d\n%s\n", k.header(), k.Origin, k.Size, k.Hash)
 	for _, id := range ids {
 		b.WriteString(id)
 		last := int64(-1)
@@ -90,10 +124,10 @@ func ParseKeyIndex(text []byte) (KeyIndex, error) {
 		return bad("doesn't end in a newline")
 	}
 	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	if len(lines) < 4 || lines[0] != KeyIndexHeader {
-		return bad("it doesn't start with " + KeyIndexHeader)
+	if len(lines) < 4 || (lines[0] != KeyIndexHeader && lines[0] != KeyIndexAllHeader) {
+		return bad("it doesn't start with " + KeyIndexHeader + " or " + KeyIndexAllHeader)
 	}
-	k := KeyIndex{Origin: lines[1], Members: map[string][]uint64{}}
+	k := KeyIndex{Origin: lines[1], Members: map[string][]uint64{}, Complete: lines[0] == KeyIndexAllHeader}
 	n, err := strconv.ParseUint(lines[2], 10, 64)
 	if err != nil || strconv.FormatUint(n, 10) != lines[2] {
 		return bad("tree size isn't a decimal number")
@@ -159,7 +193,8 @@ func OpenKeyIndex(signed []byte, v note.Verifier) (KeyIndex, error) {
 
 // NewKeyIndex builds the key index of the tree of cp for the key entries
 // keys (all the key entries of the members listed, in log order) and the
-// members listed, who may have none.
+// members listed, who may have none. The caller sets Complete when keys
+// are every member key entry of the tree.
 func NewKeyIndex(cp Checkpoint, keys []BundleKey, members []string) (KeyIndex, error) {
 	k := KeyIndex{Origin: cp.Origin, Size: cp.Size, Hash: cp.Hash, Members: map[string][]uint64{}}
 	for _, m := range members {
@@ -180,8 +215,10 @@ func NewKeyIndex(cp Checkpoint, keys []BundleKey, members []string) (KeyIndex, e
 // bundle's log key), of every member they name, every member the index
 // lists, and every member in members (the members whose signatures the
 // caller will check): the bundle's key index must verify with its log
-// key, be of cp's tree, list each of those members, and list for each
-// exactly the indexes of the bundle's key entries of that member. A
+// key, be of cp's tree, list each of those members (an index of every
+// member, [KeyIndex].Complete, lists the ones it leaves out with no
+// entry), and list for each exactly the indexes of the bundle's key
+// entries of that member. A
 // bundle with no key index, one that leaves out a member's key entry, or
 // one that shows an entry the index doesn't list fails with
 // [ErrKeyIndex].
@@ -231,7 +268,9 @@ func (b *Bundle) checkKeyIndex(v note.Verifier, cp Checkpoint, members []string)
 	}
 	sort.Strings(ids)
 	for _, m := range ids {
-		listed, ok := k.Members[m]
+		// An index of every member that doesn't list m states that m
+		// has no key entry in its tree.
+		listed, ok := k.Lists(m)
 		if !ok {
 			return fmt.Errorf("%w: the key index doesn't list %s, so nothing shows its key entries are all there", ErrKeyIndex, m)
 		}

@@ -30,6 +30,9 @@ import (
 //
 //   - the entry is a member key entry of a member the index lists, and the
 //     index doesn't list log_index for that member (left out), or
+//   - the index is of every member (its first line is
+//     [KeyIndexAllHeader]), and the entry is a member key entry of a
+//     member it doesn't list (member left out), or
 //   - the index lists log_index for a member, and the entry (which parses)
 //     is not a member key entry of that member (wrongly listed).
 //
@@ -38,7 +41,10 @@ import (
 // signed two different trees of one size, so the index is of a tree that
 // isn't the log's (another tree).
 //
-// "found_by" and "found_at" are informational and not verified.
+// "found_by" and "found_at" are informational and not verified. A
+// verifier older than the index of every member can't open such an
+// index, so it refuses evidence against one: it never reads it as
+// evidence against an index of some members.
 
 // KeyIndexEvidenceType is the "type" of false key index evidence,
 // version 1.
@@ -76,6 +82,9 @@ type FalseKeyIndex struct {
 	// out; otherwise the index lists Index for Member but the entry is
 	// no key entry of Member.
 	LeftOut bool
+	// Unlisted (with LeftOut): the index, signed as the index of every
+	// member ([KeyIndex].Complete), doesn't list Member at all.
+	Unlisted bool
 	// OtherTree: the evidence has no entry, and the checkpoint, signed
 	// by the same key and of the same size, has the root CheckpointHash,
 	// not Hash (Member, Index, LeftOut and Event are unset).
@@ -90,6 +99,9 @@ type FalseKeyIndex struct {
 func (f FalseKeyIndex) String() string {
 	if f.OtherTree {
 		return fmt.Sprintf("log %s signed a key index of the tree of size %d with root %s and a checkpoint of size %d with root %s: two different trees of one size", f.Origin, f.Size, f.Hash, f.Size, f.CheckpointHash)
+	}
+	if f.Unlisted {
+		return fmt.Sprintf("log %s signed a key index of every member of the tree of size %d (root %s) that leaves out member %s, whose entry %d is a %s entry", f.Origin, f.Size, f.Hash, f.Member, f.Index, f.Event)
 	}
 	if f.LeftOut {
 		return fmt.Sprintf("log %s signed a key index of the tree of size %d (root %s) that leaves out entry %d, a %s entry of member %s", f.Origin, f.Size, f.Hash, f.Index, f.Event, f.Member)
@@ -213,8 +225,9 @@ func VerifyKeyIndexEvidence(logKey string, data []byte) (FalseKeyIndex, error) {
 	f := FalseKeyIndex{Origin: k.Origin, Size: k.Size, Hash: k.Hash, Index: i}
 	ent, perr := ParseEntry(e.Entry.Entry)
 	if perr == nil && ent.Kind == KindMemberKey {
-		if listed, ok := k.Members[ent.Member]; ok && !slices.Contains(listed, i) {
-			f.Member, f.LeftOut, f.Event = ent.Member, true, ent.Event
+		if listed, ok := k.Lists(ent.Member); ok && !slices.Contains(listed, i) {
+			_, shown := k.Members[ent.Member]
+			f.Member, f.LeftOut, f.Unlisted, f.Event = ent.Member, true, !shown, ent.Event
 			return f, nil
 		}
 	}

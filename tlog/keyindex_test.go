@@ -124,3 +124,121 @@ func TestKeyIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyIndexComplete: an index of every member (Complete) has its own
+// first line, parley-key-index-all-v1, under the signature, so an index
+// of some members (parley-key-index-v1, as every index was before) is
+// never read as one, and one changed from the other form no longer
+// verifies. A complete index states that a member it doesn't list has no
+// key entry: a bundle showing none of that member checks, one showing
+// one fails.
+func TestKeyIndexComplete(t *testing.T) {
+	skey, vkey, err := NewNodeKey(bytes.NewReader(bytes.Repeat([]byte{3}, 64)), "log.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	v, _ := NewVerifier(vkey)
+	cp := Checkpoint{Origin: "log.example", Size: 10, Hash: Hash{1, 2, 3}}
+	reg := func(member string, i uint64) BundleKey {
+		leaf, err := Entry{Kind: KindMemberKey, Member: member, Event: EventRegister, Authority: AuthorityOperator, Received: time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)}.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return BundleKey{Entry: leaf, LogIndex: i}
+	}
+	keys := []BundleKey{reg("identity--a", 1), reg("peer:b", 2)}
+	k, err := NewKeyIndex(cp, keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Complete = true
+	text, err := k.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "parley-key-index-all-v1\nlog.example\n10\n" + cp.Hash.String() + "\nidentity--a 1\npeer:b 2\n"
+	if string(text) != want {
+		t.Fatalf("key index text:\n%s\nwant:\n%s", text, want)
+	}
+	signed, err := SignKeyIndex(k, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := OpenKeyIndex([]byte(signed), v)
+	if err != nil || !back.Complete || len(back.Members) != 2 {
+		t.Fatalf("OpenKeyIndex(complete) = %+v, %v", back, err)
+	}
+	if l, ok := back.Lists("identity--z"); !ok || len(l) != 0 {
+		t.Errorf("a complete index's Lists(unlisted) = %v, %v; want none, stated", l, ok)
+	}
+	// The same body as an index of some members: not complete, and it
+	// states nothing of a member it doesn't list.
+	k.Complete = false
+	some, err := SignKeyIndex(k, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := OpenKeyIndex([]byte(some), v); err != nil || back.Complete {
+		t.Fatalf("OpenKeyIndex(some members) = %+v, %v; want not complete", back, err)
+	}
+	if _, ok := back.Lists("identity--a"); !ok {
+		t.Error("a complete index doesn't state a member it lists")
+	}
+	if _, ok := (KeyIndex{Members: map[string][]uint64{}}).Lists("identity--z"); ok {
+		t.Error("an index of some members states a member it doesn't list")
+	}
+	// Either first line swapped for the other breaks the signature.
+	for name, swapped := range map[string]string{
+		"complete made partial": strings.Replace(signed, KeyIndexAllHeader+"\n", KeyIndexHeader+"\n", 1),
+		"partial made complete": strings.Replace(some, KeyIndexHeader+"\n", KeyIndexAllHeader+"\n", 1),
+	} {
+		if _, err := OpenKeyIndex([]byte(swapped), v); !errors.Is(err, ErrKeyIndex) {
+			t.Errorf("%s: OpenKeyIndex = %v, want ErrKeyIndex", name, err)
+		}
+	}
+	if _, err := ParseKeyIndex([]byte(strings.Replace(want, KeyIndexAllHeader, "parley-key-index-all-v2", 1))); !errors.Is(err, ErrKeyIndex) {
+		t.Errorf("ParseKeyIndex(unknown first line) = %v, want ErrKeyIndex", err)
+	}
+
+	// Asked about a member it doesn't list, a complete index says it has
+	// no key entry; an index of some members says nothing.
+	b := Bundle{LogKey: vkey, Keys: keys, KeyIndex: signed}
+	if err := b.CheckKeyIndex(cp, []string{"identity--a", "identity--z"}); err != nil {
+		t.Errorf("CheckKeyIndex(complete, a member with no entry) = %v", err)
+	}
+	b.KeyIndex = some
+	if err := b.CheckKeyIndex(cp, []string{"identity--a", "identity--z"}); !errors.Is(err, ErrKeyIndex) || !strings.Contains(err.Error(), "doesn't list identity--z") {
+		t.Errorf("CheckKeyIndex(some members, a member it doesn't list) = %v, want ErrKeyIndex", err)
+	}
+	b = Bundle{LogKey: vkey, Keys: append(slices.Clone(keys), reg("identity--z", 5)), KeyIndex: signed}
+	if err := b.CheckKeyIndex(cp, nil); !errors.Is(err, ErrKeyIndex) || !strings.Contains(err.Error(), "entry 5 of identity--z, which the key index doesn't list") {
+		t.Errorf("CheckKeyIndex(complete, an entry of a member it doesn't list) = %v, want ErrKeyIndex", err)
+	}
+}
+
+// FuzzParseKeyIndex: any text is refused or parses into an index that
+// re-encodes to it byte for byte, of the form its first line says (an
+// index of some members is never read as one of every member).
+func FuzzParseKeyIndex(f *testing.F) {
+	h := Hash{1, 2, 3}.String()
+	f.Add([]byte("parley-key-index-v1\nlog.example\n10\n" + h + "\nidentity--a 1 7\nidentity--c\npeer:b 2\n"))
+	f.Add([]byte("parley-key-index-all-v1\nlog.example\n10\n" + h + "\nidentity--a 1\npeer:b 2\n"))
+	f.Add([]byte("parley-key-index-all-v1\nlog.example\n0\n" + h + "\n"))
+	f.Fuzz(func(t *testing.T, text []byte) {
+		k, err := ParseKeyIndex(text)
+		if err != nil {
+			if !errors.Is(err, ErrKeyIndex) {
+				t.Fatalf("error not wrapping ErrKeyIndex: %v", err)
+			}
+			return
+		}
+		again, err := k.Marshal()
+		if err != nil || !bytes.Equal(again, text) {
+			t.Fatalf("re-encoded %q (%v), parsed %q", again, err, text)
+		}
+		if k.Complete != bytes.HasPrefix(text, []byte(KeyIndexAllHeader+"\n")) {
+			t.Fatalf("complete %v for %q", k.Complete, text)
+		}
+	})
+}

@@ -138,6 +138,12 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		indexes = append(served, indexes...)
 	}
 	opts := tlog.AuditOptions{Verifier: v, Seen: seen, AllObjects: all, Tiles: tiles, Mine: mine, Policy: pol, ClockSkew: *skew, KeyIndexes: indexes}
+	if storeSrc != nil {
+		// The node signs the index it serves when it answers, so none
+		// is here to check: its look-up of member key entries is, built
+		// into the indexes it would sign.
+		opts.KeyLookup = storeSrc.KeyIndex
+	}
 	if logIsTerminal(c.stderr) {
 		opts.Progress = func(done, total uint64) {
 			fmt.Fprintf(c.stderr, "\rparley: audit: %d/%d entries", done, total)
@@ -226,7 +232,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		foreign = fmt.Sprintf(", %d of them signed with keys this log doesn't hold, under members it registered without a key: what a node replicates from a peer, whose log says who signed it (parley proof --peer-collection)", rep.Foreign)
 	}
 	fmt.Fprintf(c.stdout, "log %s verified: %d entries, root %s, %d checkpoint(s), %d object(s) checked (%d unsigned%s)%s\n",
-		cp.Origin, rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned, foreign, keyIndexNote(len(indexes)))
+		cp.Origin, rep.Entries, cp.Hash, rep.Checkpoints, rep.Objects, rep.Unsigned, foreign, keyIndexNote(len(indexes), storeSrc != nil))
 	if storeSrc != nil {
 		// The store may hold entries no checkpoint covers yet (appended
 		// while the node was stopped, or not integrated when it

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -78,7 +79,9 @@ func savedKeyIndexes(c *cli, paths []string, logKey string) ([]tlog.AuditKeyInde
 // servedKeyIndex reads the key index of every member that the node at cl
 // serves (GET /log/keys), to check against the audit's replay; it is read
 // before the audit's checkpoint, so its tree is no larger. A node that
-// sends none (older than the key index) is named on stderr.
+// sends none (older than the key index) is named on stderr, and so is
+// one whose index doesn't claim every member (older than
+// parley-key-index-all-v1), which is checked as every member's anyway.
 func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client) ([]tlog.AuditKeyIndex, error) {
 	r, err := cl.Keys(ctx)
 	var he *tlog.HTTPError
@@ -96,15 +99,22 @@ func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client) ([]tlog.AuditK
 		fmt.Fprintf(c.stderr, "parley: audit: note: the node sent no key index with GET /log/keys (a node older than it), nothing to check\n")
 		return nil, nil
 	}
+	if k, err := tlog.ParseKeyIndex(noteText(r.KeyIndex)); err == nil && !k.Complete {
+		// Checked as every member's all the same: a member left out is
+		// named, but no evidence proves it against the older form.
+		fmt.Fprintf(c.stderr, "parley: audit: warning: the node's GET /log/keys index is of the form %s, which doesn't claim to list every member (a node older than %s): a member it leaves out is named, but can't be proved to others\n", tlog.KeyIndexHeader, tlog.KeyIndexAllHeader)
+	}
 	return []tlog.AuditKeyIndex{{Source: "GET /log/keys", KeyIndex: []byte(r.KeyIndex), Checkpoint: []byte(r.Checkpoint), Complete: true}}, nil
 }
 
 // reportKeyIndexFaults writes the evidence of each false key index the
 // audit found beside the seen file and says where, one line each: false
-// key index evidence for an entry left out or wrongly listed, split-view
-// evidence for an index of a tree the log doesn't hold (when the node's
-// tiles prove it). A member missing from a complete index is proved by
-// nothing offline: its problem line says what was found.
+// key index evidence for an entry left out or wrongly listed, or for a
+// member left out of an index of every member (parley-key-index-all-v1),
+// split-view evidence for an index of a tree the log doesn't hold (when
+// the node's tiles prove it). A member missing from an index of the
+// older form served as every member's is proved by nothing offline: its
+// problem line says what was found.
 func reportKeyIndexFaults(ctx context.Context, c *cli, rep *tlog.AuditReport, list []tlog.AuditKeyIndex, key string, v note.Verifier, src tlog.AuditSource, tiles tlog.TileReader, seenPath, foundBy string) error {
 	done := map[int]bool{} // one piece of evidence proves an index false
 	for _, f := range rep.KeyIndexFaults {
@@ -114,7 +124,7 @@ func reportKeyIndexFaults(ctx context.Context, c *cli, rep *tlog.AuditReport, li
 		a := list[f.Index]
 		var path string
 		switch f.Kind {
-		case tlog.FaultLeftOut, tlog.FaultWronglyListed:
+		case tlog.FaultLeftOut, tlog.FaultWronglyListed, tlog.FaultMemberLeftOut:
 			ev, err := f.KeyIndexEvidence(ctx, key, a, src, tiles, rep.Checkpoint.Size, foundBy, time.Now().UTC().Format(time.RFC3339))
 			if err != nil {
 				fmt.Fprintf(c.stderr, "parley: audit: couldn't build the evidence of the false key index of %s: %v\n", a.Source, err)
@@ -208,10 +218,25 @@ func sameEntry(a, b *tlog.BundleKey) bool {
 }
 
 // keyIndexNote is the one-line summary of what the audit checked of key
-// indexes, for the verified line.
-func keyIndexNote(n int) string {
-	if n == 0 {
-		return ""
+// indexes (n signed ones, and with lookup the indexes the store's member
+// key look-up builds), for the verified line.
+func keyIndexNote(n int, lookup bool) string {
+	note := ""
+	if n > 0 {
+		note = fmt.Sprintf(", %d key index(es) checked", n)
 	}
-	return fmt.Sprintf(", %d key index(es) checked", n)
+	if lookup {
+		note += ", the member key look-up checked"
+	}
+	return note
+}
+
+// noteText is the text of a signed note, before its signatures (the whole
+// of it when it has none): what [tlog.ParseKeyIndex] reads. The caller
+// verifies the signatures.
+func noteText(signed string) []byte {
+	if i := strings.Index(signed, "\n\n"); i >= 0 {
+		return []byte(signed[:i+1])
+	}
+	return []byte(signed)
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/parley-exchange/parley/internal/store/postgres/pgtest"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -108,5 +110,21 @@ func TestAuditKeyIndexPostgres(t *testing.T) {
 	}
 	if after := pgtest.Content(t, pgURL); after != before {
 		t.Errorf("the audits changed the store")
+	}
+
+	// The look-up GET /log/keys finds key entries with, damaged: alice's
+	// registration filed under no member. The node would serve an index
+	// without it; the audit of the store names it.
+	conn, err := pgx.Connect(context.Background(), pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `UPDATE log_entries SET member = 'identity--nobody' WHERE idx = $1`, int64(reg)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = runCLI(t, "audit", "--data", data, "--log-key", vkey, "--seen", filepath.Join(work, "seen-lookup"))
+	if want := fmt.Sprintf("the log's member key look-up (member %s, as GET /log/keys finds them) disagrees with the entries: it leaves out entry %d", alice.ID, reg); code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("audit of a store whose key look-up is damaged: exit %d, want 1 with %q:\n%s%s", code, want, out, stderr)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -133,8 +134,18 @@ func TestAuditChecksKeyIndexes(t *testing.T) {
 		}
 	}
 	signer := nodeSigner(t, dir)
-	forge := func(edit func(m map[string][]uint64)) string {
-		k := tlog.KeyIndex{Origin: trueIndex.Origin, Size: trueIndex.Size, Hash: trueIndex.Hash, Members: map[string][]uint64{}}
+	if !trueIndex.Complete {
+		t.Fatalf("GET /log/keys answered with an index that doesn't claim every member:\n%s", keys.KeyIndex)
+	}
+	// Asked for one member, the node signs an index of some members:
+	// never one that claims the others have no key entry.
+	if one, err := cl.Keys(ctx, aur.ID); err != nil {
+		t.Fatal(err)
+	} else if k, err := tlog.OpenKeyIndex([]byte(one.KeyIndex), v); err != nil || k.Complete || len(k.Members) != 1 {
+		t.Fatalf("GET /log/keys?member=: %+v, %v; want an index of that member alone", k, err)
+	}
+	forgeAs := func(complete bool, edit func(m map[string][]uint64)) string {
+		k := tlog.KeyIndex{Origin: trueIndex.Origin, Size: trueIndex.Size, Hash: trueIndex.Hash, Members: map[string][]uint64{}, Complete: complete}
 		for id, l := range trueIndex.Members {
 			k.Members[id] = slices.Clone(l)
 		}
@@ -145,6 +156,7 @@ func TestAuditChecksKeyIndexes(t *testing.T) {
 		}
 		return s
 	}
+	forge := func(edit func(m map[string][]uint64)) string { return forgeAs(false, edit) }
 	leaveOut := func(id string) string {
 		return forge(func(m map[string][]uint64) { m[id] = m[id][:len(m[id])-1] })
 	}
@@ -255,13 +267,29 @@ func TestAuditChecksKeyIndexes(t *testing.T) {
 		checkEvidence(code, stderr, "leaves out entry "+strconv.FormatUint(last(aur.ID), 10)+", a rotate entry of member "+aur.ID)
 	})
 	t.Run("served index leaves out a member", func(t *testing.T) {
-		forged := forge(func(m map[string][]uint64) { delete(m, carol.ID) })
+		// Signed as the index of every member: the member left out is
+		// provable, by its first key entry.
+		forged := forgeAs(true, func(m map[string][]uint64) { delete(m, carol.ID) })
 		proxy := keyIndexProxy(t, base, "/log/keys", func(doc map[string]json.RawMessage) {
 			doc["key_index"], _ = json.Marshal(forged)
 		})
 		code, _, stderr := audit("seen-member", byURL(proxy)...)
-		if code != 1 || !strings.Contains(stderr, "claims every member but doesn't list "+carol.ID) {
-			t.Fatalf("audit: exit %d, want 1 naming %s:\n%s", code, carol.ID, stderr)
+		if !strings.Contains(stderr, "signed as the index of every member but leaves out "+carol.ID) {
+			t.Errorf("the problem doesn't name %s:\n%s", carol.ID, stderr)
+		}
+		checkEvidence(code, stderr, "signed a key index of every member of the tree of size "+strconv.FormatUint(trueIndex.Size, 10)+" (root "+trueIndex.Hash.String()+") that leaves out member "+carol.ID+", whose entry "+strconv.FormatUint(trueIndex.Members[carol.ID][0], 10)+" is a register entry")
+	})
+	t.Run("served index of the older form leaves out a member", func(t *testing.T) {
+		// parley-key-index-v1 (a node older than the index of every
+		// member) claims nothing of the members it doesn't list: the
+		// audit names the member, warns, and writes no evidence.
+		forged := forge(func(m map[string][]uint64) { delete(m, carol.ID) })
+		proxy := keyIndexProxy(t, base, "/log/keys", func(doc map[string]json.RawMessage) {
+			doc["key_index"], _ = json.Marshal(forged)
+		})
+		code, _, stderr := audit("seen-member-v1", byURL(proxy)...)
+		if code != 1 || !strings.Contains(stderr, "served as every member's but doesn't list "+carol.ID) || !strings.Contains(stderr, "doesn't claim to list every member") || evidencePath.MatchString(stderr) {
+			t.Fatalf("audit: exit %d, want 1 naming %s with a warning and no evidence:\n%s", code, carol.ID, stderr)
 		}
 	})
 	t.Run("a node without GET /log/keys", func(t *testing.T) {
@@ -400,5 +428,80 @@ func TestVerifyKeyIndexEvidenceVectors(t *testing.T) {
 				t.Errorf("verify without the entry: exit %d, want 1:\n%s", code, out)
 			}
 		})
+	}
+}
+
+// TestAuditDataChecksKeyLookup: parley audit --data builds the key
+// indexes the node would sign through the look-up GET /log/keys finds
+// member key entries with, and compares them with its replay. A store
+// whose look-up table is damaged (a key entry's kind or member column
+// changed: the node would serve an index leaving out a rotation, or file
+// it under another member) fails the audit naming the entry; the intact
+// store passes.
+func TestAuditDataChecksKeyLookup(t *testing.T) {
+	dir, _ := demoData(t)
+	seen := 0
+	audit := func() (int, string, string) {
+		seen++
+		return runCLI(t, "audit", "--data", dir, "--seen", filepath.Join(t.TempDir(), "seen"+strconv.Itoa(seen)))
+	}
+	if code, out, stderr := audit(); code != 0 || !strings.Contains(out, "the member key look-up checked") {
+		t.Fatalf("audit --data of the intact store: exit %d:\n%s%s", code, out, stderr)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, node.StoreFile)+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type keyRow struct {
+		idx    int64
+		member string
+	}
+	var rows []keyRow
+	r, err := db.Query(`SELECT idx, member FROM log_entries WHERE kind = ? ORDER BY idx`, tlog.KindMemberKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var k keyRow
+		if err := r.Scan(&k.idx, &k.member); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, k)
+	}
+	r.Close()
+	if len(rows) < 2 || rows[0].member == rows[len(rows)-1].member {
+		t.Fatalf("the demo has key entries %v, want two members' at least", rows)
+	}
+	first, last := rows[0], rows[len(rows)-1]
+	for name, tc := range map[string]struct {
+		damage, repair string
+		args           []any
+		want           string
+	}{
+		"a key entry's kind": {`UPDATE log_entries SET kind = 'object' WHERE idx = ?`, `UPDATE log_entries SET kind = ? WHERE idx = ?`, []any{last.idx},
+			"the log's member key look-up (every member, as GET /log/keys finds them) disagrees with the entries"},
+		"a key entry's member": {`UPDATE log_entries SET member = '` + first.member + `' WHERE idx = ?`, `UPDATE log_entries SET member = ? WHERE idx = ?`, []any{last.idx},
+			"the log's member key look-up (member " + last.member + ", as GET /log/keys finds them) disagrees with the entries: it leaves out entry " + strconv.FormatInt(last.idx, 10)},
+	} {
+		exec(tc.damage, tc.args...)
+		code, out, stderr := audit()
+		if code != 1 || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "the node would serve a false key index") {
+			t.Errorf("%s damaged: audit exit %d, want 1 with %q:\n%s%s", name, code, tc.want, out, stderr)
+		}
+		if name == "a key entry's kind" {
+			exec(tc.repair, tlog.KindMemberKey, last.idx)
+		} else {
+			exec(tc.repair, last.member, last.idx)
+		}
+		if code, out, stderr := audit(); code != 0 {
+			t.Fatalf("audit --data of the repaired store: exit %d:\n%s%s", code, out, stderr)
+		}
 	}
 }

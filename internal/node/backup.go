@@ -591,7 +591,7 @@ func auditRestored(ctx context.Context, stage string, v note.Verifier, man Backu
 		}
 		return nil
 	}
-	ar, err := tlog.Audit(ctx, src, tlog.AuditOptions{Verifier: v, Seen: mine, AllObjects: true, Tiles: src})
+	ar, err := tlog.Audit(ctx, src, tlog.AuditOptions{Verifier: v, Seen: mine, AllObjects: true, Tiles: src, KeyLookup: src.KeyIndex})
 	if err != nil {
 		return fmt.Errorf("%w: couldn't audit the restored log: %v", ErrRestoreRefused, err)
 	}

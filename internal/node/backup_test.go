@@ -193,6 +193,13 @@ func TestRestoreRefuses(t *testing.T) {
 			rehash(t, f, StoreFile)
 			return order
 		}, "the restored log doesn't verify"},
+		{"a key entry hidden from the member key look-up", func(f map[string][]byte) []string {
+			// The leaves verify; the node would serve key indexes
+			// without it.
+			f[StoreFile] = editStore(t, f[StoreFile], `UPDATE log_entries SET kind = 'object' WHERE idx = (SELECT min(idx) FROM log_entries WHERE kind = 'member-key')`)
+			rehash(t, f, StoreFile)
+			return order
+		}, "member key look-up"},
 		{"checkpoints dropped", func(f map[string][]byte) []string {
 			f[StoreFile] = editStore(t, f[StoreFile], `DELETE FROM log_checkpoints`)
 			rehash(t, f, StoreFile)

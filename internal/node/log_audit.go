@@ -27,6 +27,7 @@ var (
 	_ tlog.CheckpointHistory = (*StoreAuditSource)(nil)
 	_ tlog.TileReader        = (*StoreAuditSource)(nil)
 	_ tlog.CosignedHistory   = (*StoreAuditSource)(nil)
+	_ tlog.KeyLookup         = (*StoreAuditSource)(nil).KeyIndex
 )
 
 // NewStoreAuditSource returns the audit source of st.
@@ -105,6 +106,23 @@ func (s *StoreAuditSource) EntryObjectID(ctx context.Context, index uint64) (str
 		return "", err
 	}
 	return es[0].ObjectID, nil
+}
+
+// KeyIndex is a [tlog.KeyLookup]: the key index of the tree of the given
+// size that the node would sign, built through the look-up its
+// GET /log/keys and proof bundles find member key entries with
+// (keyEntries): of every member when members is empty (Complete), else of
+// those members. [tlog.Audit] compares it with its replay of the entries.
+func (s *StoreAuditSource) KeyIndex(ctx context.Context, size uint64, members []string) (tlog.KeyIndex, error) {
+	es, err := keyEntries(ctx, s.st, int64(size), members...)
+	if err != nil {
+		return tlog.KeyIndex{}, err
+	}
+	keys := make([]tlog.BundleKey, len(es))
+	for i, e := range es {
+		keys[i] = tlog.BundleKey{Entry: e.Leaf, LogIndex: uint64(e.Index)}
+	}
+	return newKeyIndex(tlog.Checkpoint{Size: size}, keys, members, len(members) == 0)
 }
 
 // OpenStoreAudit opens the store in a node's data directory for an audit,

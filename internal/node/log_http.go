@@ -250,7 +250,9 @@ func entryReceipt(ctx context.Context, ls store.Store, e store.Entry, wait time.
 
 // keys serves GET /log/keys[?member=ID...]: the member key entries (of
 // those members, or of all) up to the latest checkpoint, each with its
-// inclusion proof against it. Key events are in clear for every member.
+// inclusion proof against it, and their signed key index (of every
+// member, parley-key-index-all-v1, when none is named). Key events are
+// in clear for every member.
 func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member, ls store.Store) {
 	members := r.URL.Query()["member"]
 	if len(members) > MaxBundleObjects {
@@ -286,7 +288,7 @@ func (h *logHandler) keys(w http.ResponseWriter, r *http.Request, _ store.Member
 	}
 	var index string
 	if note != nil {
-		if index, err = h.n.keyIndex(note, events, members); err != nil {
+		if index, err = h.n.keyIndex(note, events, members, len(members) == 0); err != nil {
 			respondError(w, r, err)
 			return
 		}

@@ -111,7 +111,7 @@ func (n *Node) bundleOf(ctx context.Context, ls store.Store, objs []store.Object
 	if b.Keys, err = n.keyEvidence(ctx, size, hr, sharers...); err != nil {
 		return b, err
 	}
-	if b.KeyIndex, err = n.keyIndex(note, b.Keys, sharers); err != nil {
+	if b.KeyIndex, err = n.keyIndex(note, b.Keys, sharers, false); err != nil {
 		return b, err
 	}
 	indexes := make([]int64, len(objs))
@@ -134,7 +134,7 @@ func (n *Node) bundleOf(ctx context.Context, ls store.Store, objs []store.Object
 // inclusion proof: what a client replays into a [tlog.KeyHistory].
 func (n *Node) keyEvidence(ctx context.Context, size int64, hr tlog.HashReader, members ...string) ([]tlog.BundleKey, error) {
 	out := []tlog.BundleKey{}
-	es, err := n.store.KeyEntries(ctx, size, members...)
+	es, err := keyEntries(ctx, n.store, size, members...)
 	if err != nil {
 		return nil, err
 	}
@@ -151,17 +151,40 @@ func (n *Node) keyEvidence(ctx context.Context, size int64, hr tlog.HashReader, 
 	return out, nil
 }
 
+// keyEntries is the look-up through which the node finds the member key
+// entries it serves and indexes (GET /log/keys, proof bundles): those of
+// members, every member's when none is named, in the tree of the given
+// size. parley audit --data indexes through it too
+// ([StoreAuditSource.KeyIndex]), so that a damaged look-up table, which
+// would make the node sign false key indexes, is found.
+func keyEntries(ctx context.Context, st store.Store, size int64, members ...string) ([]store.Entry, error) {
+	return st.KeyEntries(ctx, size, members...)
+}
+
+// newKeyIndex is the key index of keys, the key entries keyEntries found
+// of members in the tree of cp: of every member (Complete) when all is
+// set, which GET /log/keys asking for no member answers with.
+func newKeyIndex(cp tlog.Checkpoint, keys []tlog.BundleKey, members []string, all bool) (tlog.KeyIndex, error) {
+	k, err := tlog.NewKeyIndex(cp, keys, members)
+	k.Complete = all
+	return k, err
+}
+
 // keyIndex signs the key index ([tlog.KeyIndex]) of keys, the key
 // entries keyEvidence returned for members (every member's when none is
 // named) in the tree of the signed checkpoint note: the statement that
 // they are all of those members' key entries in that tree, which lets a
 // verifier tell that the bundle leaves out no rotation or revocation.
-func (n *Node) keyIndex(note []byte, keys []tlog.BundleKey, members []string) (string, error) {
+// With all (GET /log/keys asking for no member) it is signed as the index
+// of every member ([tlog.KeyIndexAllHeader]), which also states that no
+// other member has a key entry in the tree: a member left out of it is
+// provable.
+func (n *Node) keyIndex(note []byte, keys []tlog.BundleKey, members []string, all bool) (string, error) {
 	cp, err := tlog.OpenCheckpoint(note, n.verifier)
 	if err != nil {
 		return "", fmt.Errorf("couldn't index the member key entries: %w", err)
 	}
-	k, err := tlog.NewKeyIndex(cp, keys, members)
+	k, err := newKeyIndex(cp, keys, members, all)
 	if err != nil {
 		return "", err
 	}

@@ -90,8 +90,8 @@ func TestPeerKeyIndex(t *testing.T) {
 	if err != nil || len(k.Members[b.alice.ID]) != 3 || k.Hash != icp.Hash {
 		t.Fatalf("the key index: %+v, %v; want alice's registration, rotation and revocation", k, err)
 	}
-	if s := peer.StatusOf(p); s.KeyIndexSize != size || s.KeyIndexMissing != "" {
-		t.Fatalf("status: key index of size %d (want %d), missing %q", s.KeyIndexSize, size, s.KeyIndexMissing)
+	if s := peer.StatusOf(p); s.KeyIndexSize != size || s.KeyIndexMissing != "" || !s.KeyIndexAll || !k.Complete {
+		t.Fatalf("status: key index of size %d (want %d), missing %q, of every member %v (want true)", s.KeyIndexSize, size, s.KeyIndexMissing, s.KeyIndexAll)
 	}
 
 	first := localObjects(t, a.Node, pa.Into)[0]
@@ -199,10 +199,13 @@ func resign(t *testing.T, k tlog.KeyIndex, signer note.Signer) string {
 // that parley verify --log-key checks (tlog.VerifyKeyIndexEvidence with
 // B's key): it names the member and the entry the index misstates (or the
 // two trees), and a tampered copy proves nothing; peer status reports it.
-// An index signed by another key than B's (which B's key didn't sign),
-// or one that doesn't list alice (an index of some members isn't false,
-// only not the complete one), is refused without a stop: the round fails
-// with it, and status says why A holds none.
+// So does an index of every member (parley-key-index-all-v1, as B signs
+// GET /log/keys) that leaves alice out: it states she has no key entry,
+// and her registration proves it false. An index signed by another key
+// than B's (which B's key didn't sign), or one of the older form
+// (parley-key-index-v1) that doesn't list alice (an index of some
+// members isn't false, only not the complete one), is refused without a
+// stop: the round fails with it, and status says why A holds none.
 func TestPeerFalseKeyIndex(t *testing.T) {
 	const mallory = "identity--00000000-0000-4000-8000-000000000001"
 	for _, tc := range []struct {
@@ -247,6 +250,19 @@ func TestPeerFalseKeyIndex(t *testing.T) {
 			}
 		}},
 		{"member left out", func(b *origin, k *tlog.KeyIndex) note.Signer {
+			// Signed as the index of every member, as B serves it.
+			k.Complete = true
+			delete(k.Members, b.alice.ID)
+			return b.signer
+		}, true, "leaves out member", func(t *testing.T, b *origin, f tlog.FalseKeyIndex, size int64, root tlog.Hash, rotation uint64) {
+			if !f.LeftOut || !f.Unlisted || f.Member != b.alice.ID || f.Index >= rotation || f.Event != tlog.EventRegister {
+				t.Fatalf("proves %+v, want alice's registration left out of the index of every member", f)
+			}
+		}},
+		{"member left out of an index of the older form", func(b *origin, k *tlog.KeyIndex) note.Signer {
+			// parley-key-index-v1, as a node older than the index of
+			// every member signs it: it claims nothing of alice.
+			k.Complete = false
 			delete(k.Members, b.alice.ID)
 			return b.signer
 		}, false, "doesn't list member", nil},
@@ -351,6 +367,38 @@ func TestPeerFalseKeyIndex(t *testing.T) {
 				t.Fatalf("after the false index: at %d of %d, key index %q, %d objects", p.State.Next, size, p.State.KeyIndex, len(localObjects(t, a.Node, pa.Into)))
 			}
 		})
+	}
+}
+
+// TestPeerKeyIndexOlderForm: a B older than the index of every member
+// signs GET /log/keys as parley-key-index-v1. A true one, listing every
+// member with its key entries, is accepted as before: A holds it, and
+// peer status shows it held but not claiming every member.
+func TestPeerKeyIndexOlderForm(t *testing.T) {
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	u := keysProxy(t, b, func(kr *tlog.KeysResponse) bool {
+		k, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
+		if err != nil {
+			t.Error(err)
+			return true
+		}
+		k.Complete = false
+		kr.KeyIndex = resign(t, k, b.signer)
+		return true
+	})
+	a.followVia(t, b, u, "a")
+	b.share(t, b.intel, 5)
+	size := waitIntegratedNode(t, b.Node)
+	p := a.waitPeer(t, "a", "key index of B's tree", func(p store.Peer) bool {
+		return p.State.Stopped != "" || p.State.KeyIndexSize == size && p.State.Next == size
+	})
+	k, err := tlog.OpenKeyIndex(p.State.KeyIndex, b.verifier)
+	if err != nil || k.Complete || p.State.Stopped != "" {
+		t.Fatalf("A's key index of B: %+v, %v; stopped %q", k, err, p.State.Stopped)
+	}
+	if s := peer.StatusOf(p); s.KeyIndexSize != size || s.KeyIndexAll || s.KeyIndexMissing != "" {
+		t.Fatalf("status: %+v", s)
 	}
 }
 

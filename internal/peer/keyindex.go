@@ -88,7 +88,11 @@ func (f *Follower) fetchKeyIndex(ctx context.Context, p store.Peer, c *tlog.Clie
 // tree, and list for every member exactly the indexes of its key entries
 // (not only for the members it lists: every key entry of the log must be
 // listed). An index of cp's size but another root, or that misstates a
-// member's entries, is false ([ErrFalseKeyIndex]): the peer signed it.
+// member's entries, is false ([ErrFalseKeyIndex]): the peer signed it; so
+// is an index of every member ([tlog.KeyIndexAllHeader]) that leaves a
+// member out. One of the older form ([tlog.KeyIndexHeader], a node older
+// than the index of every member) that leaves a member out is refused,
+// as it claims nothing of the members it doesn't list.
 func (f *Follower) indexMatches(p store.Peer, cp tlog.Checkpoint, index []byte, keys []store.PeerKey) error {
 	k, err := tlog.OpenKeyIndex(index, f.key)
 	if err != nil {
@@ -119,16 +123,27 @@ func (f *Follower) indexMatches(p store.Peer, cp tlog.Checkpoint, index []byte, 
 	}
 	sort.Strings(ids)
 	for _, m := range ids {
-		listed, ok := k.Members[m]
+		// An index of every member (parley-key-index-all-v1) states
+		// that a member it doesn't list has no key entry.
+		listed, ok := k.Lists(m)
 		if !ok {
-			// A key index states the key entries of the members it
-			// lists, so one that lists fewer isn't false, and nothing
-			// proves it against the peer: refused, without a stop.
-			return fmt.Errorf("refused the key index of peer %s: %w: it doesn't list member %s, whose key entries %v the log holds (GET /log/keys must list every member)", p.Name, tlog.ErrKeyIndex, untrusted.Text(m, 200), logged[m])
+			// An index of the older form (parley-key-index-v1) states
+			// the key entries of the members it lists, so one that
+			// lists fewer isn't false, and nothing proves it against
+			// the peer: refused, without a stop.
+			return fmt.Errorf("refused the key index of peer %s: %w: it doesn't list member %s, whose key entries %v the log holds (GET /log/keys must list every member; the index, of the older form %s of a node older than %s, doesn't claim to, so nothing proves it false)", p.Name, tlog.ErrKeyIndex, untrusted.Text(m, 200), logged[m], tlog.KeyIndexHeader, tlog.KeyIndexAllHeader)
 		}
 		if !slices.Equal(listed, logged[m]) {
+			if _, shown := k.Members[m]; !shown {
+				return fmt.Errorf("%w: signed as the index of every member, it leaves out member %s, whose key entries %v the log holds", ErrFalseKeyIndex, untrusted.Text(m, 200), logged[m])
+			}
 			return fmt.Errorf("%w: it lists key entries %v of member %s, and the log holds %v (a registration, rotation or revocation left out or added)", ErrFalseKeyIndex, listed, untrusted.Text(m, 200), logged[m])
 		}
+	}
+	if !k.Complete {
+		// True, and accepted as today's nodes' are; but a member it
+		// left out would have been refused, not proved false.
+		f.cfg.Logger.Warn("the peer's key index is of the older form, which doesn't claim to list every member (a node older than "+tlog.KeyIndexAllHeader+")", "peer", p.Name, "size", k.Size)
 	}
 	return nil
 }
@@ -144,8 +159,8 @@ func (f *Follower) checkKeyIndex(ctx context.Context, p store.Peer, c *tlog.Clie
 // refuseKeyIndex handles a key index that indexMatches refused with
 // cause, once the entries up to cp's size are recorded. One that doesn't
 // verify with the peer's key, is of another size (which the peer's key
-// may not have signed, or signed truthfully of another tree), or leaves
-// out a member, is refused: the round fails with it, and the peer's
+// may not have signed, or signed truthfully of another tree), or is of
+// the older form and leaves out a member, is refused: the round fails with it, and the peer's
 // KeyIndexMissing says so. A false one ([ErrFalseKeyIndex]) stops the
 // peer, as a fork does, with false key index evidence
 // ([tlog.KeyIndexEvidence], which parley verify --log-key checks) kept
@@ -192,8 +207,9 @@ func (f *Follower) refuseKeyIndex(ctx context.Context, p store.Peer, c *tlog.Cli
 // is proved by the two signed notes alone. Otherwise the first member (by
 // id) whose line is false is shown by one entry with its inclusion proof
 // in the tiles replicated here: a key entry of that member the index
-// leaves out, else an entry the index lists for it that is no key entry
-// of it. That entry's leaf is the stored key entry when it is one (of
+// leaves out (or, of an index of every member, a key entry of a member it
+// doesn't list), else an entry the index lists for it that is no key
+// entry of it. That entry's leaf is the stored key entry when it is one (of
 // another member), else it is read again from the peer's entry bundles:
 // its hash must be the one in the replicated tree, which the inclusion
 // proof checks, so a peer can't make this node keep evidence that proves
@@ -221,19 +237,28 @@ func (f *Follower) keyIndexEvidence(ctx context.Context, p store.Peer, c *tlog.C
 		logged[e.Member] = append(logged[e.Member], uint64(pk.Index))
 		leaves[uint64(pk.Index)] = pk.Leaf
 	}
-	ids := make([]string, 0, len(k.Members))
+	ids := make([]string, 0, len(k.Members)+len(logged))
 	for m := range k.Members {
 		ids = append(ids, m)
+	}
+	if k.Complete {
+		// A member it doesn't list is one it states has no key entry.
+		for m := range logged {
+			if _, ok := k.Members[m]; !ok {
+				ids = append(ids, m)
+			}
+		}
 	}
 	sort.Strings(ids)
 	var shows []uint64 // the entries that show a line false, in order
 	for _, m := range ids {
+		listed, _ := k.Lists(m)
 		for _, i := range logged[m] {
-			if !slices.Contains(k.Members[m], i) {
+			if !slices.Contains(listed, i) {
 				shows = append(shows, i)
 			}
 		}
-		for _, i := range k.Members[m] {
+		for _, i := range listed {
 			if !slices.Contains(logged[m], i) {
 				shows = append(shows, i)
 			}

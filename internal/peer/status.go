@@ -123,6 +123,12 @@ type Status struct {
 	// say so.
 	KeyIndexSize    int64  `json:"key_index_size"`
 	KeyIndexMissing string `json:"key_index_missing,omitempty"`
+	// KeyIndexAll is true when the key index held is signed as the index
+	// of every member (parley-key-index-all-v1): a member it left out
+	// would have stopped the peer with evidence. False for none, and for
+	// an index of the older form (parley-key-index-v1, a peer older than
+	// it), which was checked to list every member but doesn't claim to.
+	KeyIndexAll bool `json:"key_index_all,omitempty"`
 }
 
 // MaxBackoff is the longest a node waits between two rounds of a peer
@@ -197,6 +203,10 @@ func StatusOf(p store.Peer) Status {
 	}
 	if p.State.KeyIndex != nil {
 		s.KeyIndexSize = p.State.KeyIndexSize
+		if v, err := tlog.NewVerifier(p.LogKey); err == nil {
+			k, err := tlog.OpenKeyIndex(p.State.KeyIndex, v)
+			s.KeyIndexAll = err == nil && k.Complete
+		}
 	}
 	if !p.State.LastRound.IsZero() {
 		s.LastRound = p.State.LastRound.UTC().Format(time.RFC3339Nano)

@@ -198,14 +198,18 @@
   // checkpoint the key entries are proved in), that lists for member
   // exactly the indexes of the key entries events shows of it. A key
   // entry left out (a rotation, a revocation) would make an ended key
-  // look in force.
+  // look in force. An index of every member (first line
+  // parley-key-index-all-v1, as GET /log/keys without a member signs it)
+  // that doesn't list member states it has no key entry; one of some
+  // members (parley-key-index-v1) must list it.
   async function verifyKeyIndex(text, key, cp, events, member) {
     if (typeof text !== "string" || text === "") throw new Error("the node sent no key index, so nothing shows that the member's key entries are all the log holds");
     const split = text.indexOf("\n\n");
     if (split < 0) throw new Error("the key index has no signature block");
     const body = text.slice(0, split + 1);
     const lines = body.slice(0, -1).split("\n");
-    if (lines.length < 4 || lines[0] !== "parley-key-index-v1") throw new Error("the key index is malformed");
+    if (lines.length < 4 || (lines[0] !== "parley-key-index-v1" && lines[0] !== "parley-key-index-all-v1")) throw new Error("the key index is malformed");
+    const complete = lines[0] === "parley-key-index-all-v1";
     if (lines[1] !== key.name) throw new Error("the key index is for " + lines[1] + ", not the pinned log " + key.name);
     if (lines[2] !== String(cp.size) || !equal(b64decode(lines[3]), cp.root)) throw new Error("the key index is not of the key entries' checkpoint");
     let ok = false;
@@ -219,7 +223,8 @@
       if (await ed25519Verify(key.pub, sig.slice(4), enc.encode(body))) ok = true;
     }
     if (!ok) throw new Error("the key index is not signed by the pinned log key");
-    const line = lines.slice(4).find((l) => l.split(" ")[0] === member);
+    let line = lines.slice(4).find((l) => l.split(" ")[0] === member);
+    if (line === undefined && complete) line = member;
     if (line === undefined) throw new Error("the key index doesn't list " + member);
     const listed = line.split(" ").slice(1);
     const shown = events.filter((ev) => ev.entry.member === member).map((ev) => String(ev.index));
