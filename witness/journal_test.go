@@ -294,3 +294,26 @@ func FuzzReadJournal(f *testing.F) {
 		}
 	})
 }
+
+// TestJournalV1EmptyOpens: the files of a version 1 witness that never
+// cosigned (none, or the zeros of its compaction, or with its first
+// append torn) open with no state, while a longer file with no record
+// at its start is a damaged version 2 journal (TestJournalDamageRefuses).
+func TestJournalV1EmptyOpens(t *testing.T) {
+	torn := make([]byte, journalZeros)
+	copy(torn, frame(nil, []byte("a\n1\n"))[:6])
+	for name, file := range map[string][]byte{"no bytes": {}, "zeros": make([]byte, journalZeros), "first append torn": torn} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, journalFile), file, 0o600)
+			j, latest, _, err := openJournal(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.close()
+			if len(latest) != 0 {
+				t.Fatalf("read %q", latest)
+			}
+		})
+	}
+}
