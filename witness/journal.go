@@ -410,8 +410,15 @@ func openJournal(dir string) (*journal, map[string][]byte, string, error) {
 			// The last batch may be in the page cache only (kill -9
 			// before its flush): flushed now, so that it is on disk
 			// before the next is written, and only the last batch of
-			// the file is ever unflushed.
-			if err = datasync(f); err != nil {
+			// the file is ever unflushed. So may the file's name (kill
+			// -9 between a compaction's rename and its directory's
+			// flush): without the directory's flush a power loss could
+			// bring back the file it replaced, without every batch
+			// this run appends and cosigns.
+			if err = datasync(f); err == nil {
+				err = syncDir(dir)
+			}
+			if err != nil {
 				f.Close()
 			}
 		}
@@ -709,6 +716,12 @@ func writeFileSync(path string, data []byte, perm os.FileMode) error {
 		os.Remove(f.Name())
 		return err
 	}
+	return syncDir(dir)
+}
+
+// syncDir flushes the directory dir (its entries: a rename into it). A
+// variable for tests, which see it called.
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -317,3 +317,39 @@ func TestJournalV1EmptyOpens(t *testing.T) {
 		})
 	}
 }
+
+// TestJournalOpenSyncsDir: a journal appended to as it is flushes its
+// directory at open, as it flushes the file. A witness killed between a
+// compaction's rename and its directory's flush left the new file's name
+// unflushed: the next run appended to it and cosigned, and a power loss
+// could bring back the file the rename replaced, without those batches.
+func TestJournalOpenSyncsDir(t *testing.T) {
+	dir := t.TempDir()
+	j, _, _, err := openJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.append("a", []byte("a\n1\n")); err != nil {
+		t.Fatal(err)
+	}
+	j.close()
+	synced := 0
+	defer func(f func(string) error) { syncDir = f }(syncDir)
+	syncDir = func(d string) error {
+		if d == dir {
+			synced++
+		}
+		return nil
+	}
+	j, latest, _, err := openJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	if len(latest) != 1 || j.seq != 2 {
+		t.Fatalf("not appended to as it is: %q, next batch %d", latest, j.seq)
+	}
+	if synced == 0 {
+		t.Fatal("the state directory wasn't flushed at open")
+	}
+}
