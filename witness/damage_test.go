@@ -72,6 +72,14 @@ func TestJournalDamageRefuses(t *testing.T) {
 			putBatchHeader(b[last.start:last.end], 7, 1)
 			clear(b[last.start+batchHeader : last.end])
 		}},
+		// A version 2 journal starts with a byte that isn't zero: one whose
+		// first sector was lost reads as version 1, which used to find no
+		// record at its start and take the rest for a torn first append
+		// (the file of a witness of one or two logs has all its records
+		// in that sector): it opened with no state and cosigned forks.
+		{"v2: the first sector zeroed", file, func(b []byte) { clear(b[:sectorSize]) }},
+		{"v2: the first sector zeroed, one log", v2Journal(journalZeros+4096-len(journalMagic)-2*batchHeader-frameHeader-len(recA), nil, [][]byte{recA}), func(b []byte) { clear(b[:sectorSize]) }},
+		{"v2: all zeros", file, func(b []byte) { clear(b) }},
 		{"v1: a bit of the first record", v1, func(b []byte) { b[frameHeader+3] ^= 1 }},
 		{"v1: a bit of the last record", v1, func(b []byte) { b[v1First+frameHeader+len(recB)-5] ^= 1 }},
 		{"v1: the first record's length", v1, func(b []byte) { b[0] = 0x7f }},

@@ -66,14 +66,28 @@ func (w *Witness) serveAdd(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// maxBodyPrealloc bounds the buffer readBody allocates for a declared
+// length before the bytes arrive: a request of a checkpoint and its proof
+// is a few KiB.
+const maxBodyPrealloc = 16 << 10
+
 // readBody reads a request body of at most MaxBodySize bytes, into one
-// buffer of the declared length when there is one (io.ReadAll would grow
-// its buffer two or three times for a typical request).
+// buffer of the declared length when there is one of at most
+// maxBodyPrealloc (io.ReadAll would grow its buffer two or three times
+// for a typical request). A longer declared length is read as io.ReadAll
+// does, its buffer growing with the bytes that arrive: add-checkpoint
+// takes no token, and a buffer of the declared length, allocated before
+// they arrive, let anyone hold MaxBodySize of the witness's memory per
+// connection by declaring it and sending nothing.
 func readBody(rw http.ResponseWriter, r *http.Request) ([]byte, error) {
 	br := http.MaxBytesReader(rw, r.Body, MaxBodySize)
 	n := r.ContentLength
-	if n < 0 || n > MaxBodySize {
-		return io.ReadAll(br)
+	if n < 0 || n > MaxBodySize || n > maxBodyPrealloc {
+		b, err := io.ReadAll(br)
+		if err == nil && int64(len(b)) < n {
+			return nil, fmt.Errorf("the body ended after %d of its %d bytes", len(b), n)
+		}
+		return b, err
 	}
 	// One byte more than declared, to see the end of the body (the
 	// server's body reader stops at the declared length; another reader

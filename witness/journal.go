@@ -62,7 +62,9 @@ import (
 // of that layout ([readJournalV1], [damageV1]) and rewritten as version 2
 // at the first open. A version 2 file starts with a byte that isn't zero
 // and a version 1 file with a zero byte (a record's length is below 2^24),
-// so neither is read as the other.
+// so neither is read as the other. A file that starts with a zero byte, has no
+// record at its start and is longer than an empty version 1 journal is a
+// version 2 one whose first sector was lost: damage, not an empty journal.
 type journal struct {
 	dir string
 	// lock holds the exclusive lock on the state directory until close.
@@ -167,8 +169,20 @@ func readJournal(b []byte) journalContents {
 		return readJournalV2(b)
 	}
 	latest, records, end := readJournalV1(b)
-	return journalContents{latest: latest, records: records, end: end, v1: true,
+	c := journalContents{latest: latest, records: records, end: end, v1: true,
 		clean: allZero(b[end:]), damage: damageV1(b, end)}
+	if records == 0 && c.damage == "" && len(b) > journalZeros {
+		// A version 1 journal with no record at its start is empty (no
+		// bytes, or journalZeros of zeros from its compaction) or its
+		// first append was torn, in a file of journalZeros bytes; every
+		// version 2 file is longer (its snapshot, then at least
+		// journalZeros). So this is a version 2 journal whose start (the
+		// magic, and maybe every record, all in one sector for a witness
+		// of a log or two) was lost: read as version 1 it would be empty,
+		// and the witness would cosign forks of every log.
+		c.damage = "the file starts with zeros but is longer than an empty version 1 journal: a version 2 journal whose start was lost"
+	}
+	return c
 }
 
 // readJournalV2 reads a version 2 journal (see [journal]): the batches
@@ -396,8 +410,15 @@ func openJournal(dir string) (*journal, map[string][]byte, string, error) {
 			// The last batch may be in the page cache only (kill -9
 			// before its flush): flushed now, so that it is on disk
 			// before the next is written, and only the last batch of
-			// the file is ever unflushed.
-			if err = datasync(f); err != nil {
+			// the file is ever unflushed. So may the file's name (kill
+			// -9 between a compaction's rename and its directory's
+			// flush): without the directory's flush a power loss could
+			// bring back the file it replaced, without every batch
+			// this run appends and cosigns.
+			if err = datasync(f); err == nil {
+				err = syncDir(dir)
+			}
+			if err != nil {
 				f.Close()
 			}
 		}
@@ -695,6 +716,12 @@ func writeFileSync(path string, data []byte, perm os.FileMode) error {
 		os.Remove(f.Name())
 		return err
 	}
+	return syncDir(dir)
+}
+
+// syncDir flushes the directory dir (its entries: a rename into it). A
+// variable for tests, which see it called.
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -294,3 +294,62 @@ func FuzzReadJournal(f *testing.F) {
 		}
 	})
 }
+
+// TestJournalV1EmptyOpens: the files of a version 1 witness that never
+// cosigned (none, or the zeros of its compaction, or with its first
+// append torn) open with no state, while a longer file with no record
+// at its start is a damaged version 2 journal (TestJournalDamageRefuses).
+func TestJournalV1EmptyOpens(t *testing.T) {
+	torn := make([]byte, journalZeros)
+	copy(torn, frame(nil, []byte("a\n1\n"))[:6])
+	for name, file := range map[string][]byte{"no bytes": {}, "zeros": make([]byte, journalZeros), "first append torn": torn} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, journalFile), file, 0o600)
+			j, latest, _, err := openJournal(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.close()
+			if len(latest) != 0 {
+				t.Fatalf("read %q", latest)
+			}
+		})
+	}
+}
+
+// TestJournalOpenSyncsDir: a journal appended to as it is flushes its
+// directory at open, as it flushes the file. A witness killed between a
+// compaction's rename and its directory's flush left the new file's name
+// unflushed: the next run appended to it and cosigned, and a power loss
+// could bring back the file the rename replaced, without those batches.
+func TestJournalOpenSyncsDir(t *testing.T) {
+	dir := t.TempDir()
+	j, _, _, err := openJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.append("a", []byte("a\n1\n")); err != nil {
+		t.Fatal(err)
+	}
+	j.close()
+	synced := 0
+	defer func(f func(string) error) { syncDir = f }(syncDir)
+	syncDir = func(d string) error {
+		if d == dir {
+			synced++
+		}
+		return nil
+	}
+	j, latest, _, err := openJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	if len(latest) != 1 || j.seq != 2 {
+		t.Fatalf("not appended to as it is: %q, next batch %d", latest, j.seq)
+	}
+	if synced == 0 {
+		t.Fatal("the state directory wasn't flushed at open")
+	}
+}

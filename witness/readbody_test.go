@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -87,5 +88,28 @@ func TestResponseHeaders(t *testing.T) {
 			len(resp.Header["Cache-Control"]) != 1 || resp.Header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("%d %q, want %d with Content-Type %q and Cache-Control no-store", resp.StatusCode, resp.Header, c.code, c.ctype)
 		}
+	}
+}
+
+// TestReadBodyDeclaredLengthBoundsNoMemory: a request that declares a
+// large body and sends a few bytes (then stalls, up to the server's read
+// timeout) costs the witness about what it sent, not what it declared.
+// add-checkpoint takes no token, so anyone could hold many connections
+// declaring MaxBodySize each: readBody allocated the declared length up
+// front, 256 KiB a connection for a few bytes sent.
+func TestReadBodyDeclaredLengthBoundsNoMemory(t *testing.T) {
+	const runs = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		r := httptest.NewRequest(http.MethodPost, "/add-checkpoint", io.NopCloser(strings.NewReader("old 1\n")))
+		r.ContentLength = MaxBodySize
+		if _, err := readBody(httptest.NewRecorder(), r); err == nil {
+			t.Fatal("a body shorter than declared was read")
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > maxBodyPrealloc+16<<10 {
+		t.Fatalf("%d bytes allocated per request of 6 bytes declaring %d", per, MaxBodySize)
 	}
 }

@@ -239,7 +239,11 @@ func TestJournalV1TornTail(t *testing.T) {
 	second := w.Checkpoint("example.com/log")
 	w.Close()
 	full := v1Journal(0, first, second)
-	file := v1Journal(journalZeros, first, second)
+	// Both records appended into the zeros of an empty journal's
+	// compaction (journalZeros bytes): a version 1 file that holds no
+	// record at its start is never longer (its compaction's records
+	// start it), and a longer one is a damaged version 2 journal.
+	file := v1Journal(journalZeros-len(full), first, second)
 	if c := readJournal(file); !c.v1 || c.records != 2 || c.end != len(full) || !c.clean || c.damage != "" {
 		t.Fatalf("the version 1 journal reads as %+v", c)
 	}
