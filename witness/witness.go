@@ -257,10 +257,12 @@ func Open(cfg Config) (*Witness, error) {
 		}
 		text, err := tlog.SplitNote(rec)
 		if err != nil {
+			j.close() // the state directory's lock too: a later Open may try again
 			return nil, fmt.Errorf("couldn't read the state of log %s: %w", origin, err)
 		}
 		cp, err := tlog.ParseCheckpoint(text)
 		if err != nil {
+			j.close()
 			return nil, fmt.Errorf("couldn't read the state of log %s: %w", origin, err)
 		}
 		ls.note, ls.cp = rec, cp
