@@ -47,3 +47,20 @@ type Leases interface {
 	// holds the lease with that fence.
 	ReleaseLease(ctx context.Context, name, holder string, fence int64) error
 }
+
+// RoundLease is the hold of one process on the round of a feed or peer it
+// runs (ClaimFeedRound, ClaimPeerRound), so that of several node
+// processes sharing one store (front ends of one node, `parley feed poll`
+// beside `parley serve`) one runs a feed's or peer's round at a time, and
+// another counts the round as interrupted only when the process running
+// it has stopped renewing it. A round is named by its owner and its start.
+type RoundLease struct {
+	// Owner names the process: unique per process (random), set.
+	Owner string
+	// Started is when the round started: its RoundStarted.
+	Started time.Time
+	// Expires is when the lease ends unless it is renewed, by the
+	// clock of the process that wrote it: the front ends' clocks must
+	// agree (NTP), as for Leases.
+	Expires time.Time
+}
