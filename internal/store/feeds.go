@@ -139,11 +139,15 @@ type Feeds interface {
 	// ClaimFeedRound marks a round of feed name as started, held by
 	// l.Owner until l.Expires (RoundStarted l.Started, RoundFrom the
 	// feed's Pages, RoundOwner, RoundExpires; RoundActive and RoundBytes
-	// cleared), when no round is marked. It reports false, changing
-	// nothing, when a round is marked, whoever's and whether or not its
-	// lease has expired (InterruptFeedRound ends an expired one first).
-	// ErrNotFound for an unknown feed.
-	ClaimFeedRound(ctx context.Context, name string, l RoundLease) (bool, error)
+	// cleared), when no round is marked or the round marked is
+	// l.Owner's own (a round of the same process that never cleared its
+	// mark). It reports false, changing nothing, when another owner's
+	// round is marked, whether or not its lease has expired
+	// (InterruptFeedRound ends an expired one first). ErrNotFound for
+	// an unknown feed. A claim returns the feed's position as stored
+	// with it (another process's round may have moved it since the
+	// caller last read it).
+	ClaimFeedRound(ctx context.Context, name string, l RoundLease) (FeedPosition, bool, error)
 	// RenewFeedRound extends the lease of l.Owner's round that started
 	// at l.Started to l.Expires and records its transfer: RoundActive
 	// at (kept when zero) and RoundBytes bytes. It reports false,

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"os"
+	"sync"
 	"time"
 )
 
@@ -63,4 +67,27 @@ type RoundLease struct {
 	// clock of the process that wrote it: the front ends' clocks must
 	// agree (NTP), as for Leases.
 	Expires time.Time
+}
+
+// ProcessRoundOwner returns this process's owner id for round leases, a
+// [NewRoundOwner] made at the first call.
+func ProcessRoundOwner() string {
+	processOwnerOnce.Do(func() { processOwner = NewRoundOwner() })
+	return processOwner
+}
+
+var (
+	processOwnerOnce sync.Once
+	processOwner     string
+)
+
+// NewRoundOwner returns a new owner id for the round leases of one
+// process: its host name and process id, for the operator reading `feed
+// status` or `peer status`, and random bits, so that no two processes
+// (nor a restarted one and its earlier incarnation) share one.
+func NewRoundOwner() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }

@@ -203,10 +203,12 @@ type PeerStore interface {
 	// ClaimPeerRound marks a round of the peer as started, held by
 	// l.Owner until l.Expires (RoundStarted l.Started, RoundFrom the
 	// peer's Next, RoundOwner, RoundExpires; RoundActive and RoundBytes
-	// cleared), when no round is marked. It reports false, changing
-	// nothing, when a round is marked, whoever's and whether or not its
-	// lease has expired (InterruptPeerRound ends an expired one first).
-	// ErrNotFound for an unknown peer.
+	// cleared), when no round is marked or the round marked is
+	// l.Owner's own (a round of the same process that never cleared its
+	// mark). It reports false, changing nothing, when another owner's
+	// round is marked, whether or not its lease has expired
+	// (InterruptPeerRound ends an expired one first). ErrNotFound for an
+	// unknown peer.
 	ClaimPeerRound(ctx context.Context, name string, l RoundLease) (bool, error)
 	// RenewPeerRound extends the lease of l.Owner's round that started
 	// at l.Started to l.Expires and records its transfer as

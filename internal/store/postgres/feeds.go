@@ -141,9 +141,23 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 
 // Feeds implements [store.Feeds].
 func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
+	return queryFeeds(ctx, s.pool, "", "")
+}
+
+// feedQuerier is the pool or a transaction.
+type feedQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// queryFeeds returns the feeds, or the feed name when name isn't empty.
+func queryFeeds(ctx context.Context, q feedQuerier, where, name string) ([]store.Feed, error) {
+	args := []any{}
+	if where != "" {
+		args = append(args, name)
+	}
+	rows, err := q.Query(ctx, `SELECT name, url, collection, into_coll, member, auth, username, secret_file, ca_file, interval_ns, created,
 		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to,
-		failures, not_before, round_started, round_from, overlap_ns, round_owner, round_expires, round_active, round_bytes FROM feeds ORDER BY name COLLATE "C"`)
+		failures, not_before, round_started, round_from, overlap_ns, round_owner, round_expires, round_active, round_bytes FROM feeds `+where+` ORDER BY name COLLATE "C"`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
@@ -247,13 +261,40 @@ func (s *Store) ifFeedRound(ctx context.Context, name, q string, args ...any) (b
 }
 
 // ClaimFeedRound implements [store.Feeds].
-func (s *Store) ClaimFeedRound(ctx context.Context, name string, l store.RoundLease) (bool, error) {
+func (s *Store) ClaimFeedRound(ctx context.Context, name string, l store.RoundLease) (store.FeedPosition, bool, error) {
 	if l.Owner == "" || l.Started.IsZero() || l.Expires.IsZero() {
-		return false, fmt.Errorf("couldn't claim a round of feed %s: owner, start and expiry are needed: %w", name, store.ErrInvalid)
+		return store.FeedPosition{}, false, fmt.Errorf("couldn't claim a round of feed %s: owner, start and expiry are needed: %w", name, store.ErrInvalid)
 	}
-	return s.ifFeedRound(ctx, name, `UPDATE feeds SET round_started = $1, round_from = pages, round_owner = $2, round_expires = $3,
-		round_active = '', round_bytes = 0 WHERE name = $4 AND round_started = ''`,
-		fmtTime(l.Started), l.Owner, fmtTime(l.Expires), name)
+	var p store.FeedPosition
+	ok := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		ok = false
+		tag, err := tx.Exec(ctx, `UPDATE feeds SET round_started = $1, round_from = pages, round_owner = $2, round_expires = $3,
+			round_active = '', round_bytes = 0 WHERE name = $4 AND (round_started = '' OR round_owner = $2)`,
+			fmtTime(l.Started), l.Owner, fmtTime(l.Expires), name)
+		if err != nil {
+			return fmt.Errorf("couldn't claim a round of feed %s: %w", name, err)
+		}
+		if tag.RowsAffected() == 0 {
+			if err := feedRoundLost(ctx, tx, name, "", "couldn't claim a round of feed"); !errors.Is(err, store.ErrFenced) {
+				return err
+			}
+			return nil
+		}
+		fs, err := queryFeeds(ctx, tx, `WHERE name = $1`, name)
+		if err != nil {
+			return err
+		}
+		if len(fs) != 1 {
+			return fmt.Errorf("couldn't claim a round of feed %s: %w", name, store.ErrNotFound)
+		}
+		p, ok = fs[0].FeedPosition, true
+		return nil
+	})
+	if err != nil || !ok {
+		return store.FeedPosition{}, false, err
+	}
+	return p, true, nil
 }
 
 // RenewFeedRound implements [store.Feeds].

@@ -317,7 +317,7 @@ func (s *Store) ClaimPeerRound(ctx context.Context, name string, l store.RoundLe
 		return false, fmt.Errorf("couldn't claim a round of peer %s: owner, start and expiry are needed: %w", name, store.ErrInvalid)
 	}
 	return s.ifPeerRound(ctx, name, `UPDATE peers SET round_started = $1, round_from = next, round_owner = $2, round_expires = $3,
-		round_active = '', round_bytes = 0 WHERE name = $4 AND round_started = ''`,
+		round_active = '', round_bytes = 0 WHERE name = $4 AND (round_started = '' OR round_owner = $2)`,
 		fmtTime(l.Started), l.Owner, fmtTime(l.Expires), name)
 }
 

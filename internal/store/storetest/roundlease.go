@@ -43,11 +43,11 @@ func testFeedRoundLeases(t *testing.T, s store.Store) {
 	must(t, s.RecordPoll(ctx, "b", store.FeedPosition{Pages: 7, Added: 3}))
 	started := created.Add(time.Hour)
 	l1 := store.RoundLease{Owner: "fe1", Started: started, Expires: started.Add(30 * time.Second)}
-	if _, err := s.ClaimFeedRound(ctx, "b", store.RoundLease{Started: started, Expires: started}); !errors.Is(err, store.ErrInvalid) {
+	if _, _, err := s.ClaimFeedRound(ctx, "b", store.RoundLease{Started: started, Expires: started}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("ClaimFeedRound without an owner: %v", err)
 	}
-	if ok, err := s.ClaimFeedRound(ctx, "b", l1); !ok || err != nil {
-		t.Fatalf("ClaimFeedRound: %v %v", ok, err)
+	if p, ok, err := s.ClaimFeedRound(ctx, "b", l1); !ok || err != nil || p.Pages != 7 || p.Added != 3 || !p.RoundStarted.Equal(started) || p.RoundOwner != "fe1" {
+		t.Fatalf("ClaimFeedRound: %+v %v %v", p, ok, err)
 	}
 	f := feedNamed(t, s, "b")
 	if !f.RoundStarted.Equal(started) || f.RoundFrom != 7 || f.RoundOwner != "fe1" || !f.RoundExpires.Equal(l1.Expires) || !f.RoundActive.IsZero() || f.RoundBytes != 0 {
@@ -59,7 +59,7 @@ func testFeedRoundLeases(t *testing.T, s store.Store) {
 	// Another owner can't claim it, expired or not, nor renew it, nor
 	// write the feed's position as its round's.
 	l2 := store.RoundLease{Owner: "fe2", Started: started.Add(time.Minute), Expires: started.Add(2 * time.Minute)}
-	if ok, err := s.ClaimFeedRound(ctx, "b", l2); ok || err != nil {
+	if _, ok, err := s.ClaimFeedRound(ctx, "b", l2); ok || err != nil {
 		t.Fatalf("ClaimFeedRound of a claimed feed: %v %v", ok, err)
 	}
 	if ok, err := s.RenewFeedRound(ctx, "b", store.RoundLease{Owner: "fe2", Started: started, Expires: started.Add(time.Hour)}, started, 1); ok || err != nil {
@@ -68,7 +68,7 @@ func testFeedRoundLeases(t *testing.T, s store.Store) {
 	if err := s.RecordPoll(ctx, "b", store.FeedPosition{Pages: 99, RoundStarted: started, RoundOwner: "fe2"}); !errors.Is(err, store.ErrFenced) {
 		t.Fatalf("RecordPoll by another owner: %v", err)
 	}
-	if _, err := s.ClaimFeedRound(ctx, "nope", l2); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := s.ClaimFeedRound(ctx, "nope", l2); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("ClaimFeedRound of an unknown feed: %v", err)
 	}
 	if _, err := s.RenewFeedRound(ctx, "nope", l1, started, 1); !errors.Is(err, store.ErrNotFound) {
@@ -93,6 +93,13 @@ func testFeedRoundLeases(t *testing.T, s store.Store) {
 	if f := feedNamed(t, s, "b"); f.Pages != 8 || !f.RoundExpires.Equal(l1.Expires) || !f.RoundActive.Equal(started.Add(44*time.Second+3)) || f.RoundBytes != 4096 || f.RoundOwner != "fe1" {
 		t.Fatalf("a renewed round after a page: %+v", f.FeedPosition)
 	}
+	// Its owner may claim it again (a round of the same process that
+	// never cleared its mark).
+	l1.Started = started.Add(time.Second)
+	if p, ok, err := s.ClaimFeedRound(ctx, "b", l1); !ok || err != nil || !p.RoundStarted.Equal(l1.Started) || p.RoundFrom != 8 || p.RoundBytes != 0 {
+		t.Fatalf("ClaimFeedRound by its owner: %+v %v %v", p, ok, err)
+	}
+	started = l1.Started
 	// Not interrupted while its lease is live, nor as another round.
 	if ok, err := s.InterruptFeedRound(ctx, "b", started, l1.Expires.Add(-time.Nanosecond), "interrupted"); ok || err != nil {
 		t.Fatalf("InterruptFeedRound of a live round: %v %v", ok, err)
@@ -103,6 +110,7 @@ func testFeedRoundLeases(t *testing.T, s store.Store) {
 	if f := feedNamed(t, s, "b"); f.Failures != 0 || !f.RoundStarted.Equal(started) {
 		t.Fatalf("a live round counted: %+v", f.FeedPosition)
 	}
+	must(t, s.RecordPoll(ctx, "b", feedNamed(t, s, "b").FeedPosition)) // keeps the lease
 	// Expired: counted once, the position kept, the mark and lease
 	// cleared; the owner's late writes are fenced out.
 	at := l1.Expires
@@ -128,7 +136,7 @@ func testFeedRoundLeases(t *testing.T, s store.Store) {
 	}
 	// The next owner claims it; its last page (RoundStarted zero)
 	// clears the mark, the lease and the transfer.
-	if ok, err := s.ClaimFeedRound(ctx, "b", l2); !ok || err != nil {
+	if _, ok, err := s.ClaimFeedRound(ctx, "b", l2); !ok || err != nil {
 		t.Fatalf("ClaimFeedRound after the interruption: %v %v", ok, err)
 	}
 	if ok, err := s.RenewFeedRound(ctx, "b", l2, l2.Started, 10); !ok || err != nil {
@@ -267,7 +275,7 @@ func testRoundClaimRace(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			l := store.RoundLease{Owner: string(rune('a' + i)), Started: created.Add(time.Duration(i)), Expires: created.Add(time.Hour)}
-			fok, ferr := s.ClaimFeedRound(ctx, "f", l)
+			_, fok, ferr := s.ClaimFeedRound(ctx, "f", l)
 			pok, perr := s.ClaimPeerRound(ctx, "p", l)
 			mu.Lock()
 			defer mu.Unlock()
