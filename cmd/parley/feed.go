@@ -343,7 +343,7 @@ func runFeedPoll(ctx context.Context, c *cli, args []string) error {
 			continue
 		}
 		before := f.FeedPosition
-		f, err := feed.Poll(ctx, st, n.FeedSink(), f, n.Now, progress)
+		f, err := feed.PollRound(ctx, st, n.FeedSink(), f, n.Now, progress, n.FeedRounds())
 		if progress != nil {
 			fmt.Fprintln(c.stderr)
 		}
