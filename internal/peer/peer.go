@@ -587,9 +587,11 @@ func (f *Follower) heartbeat(ctx context.Context, cancel context.CancelCauseFunc
 const InterruptedPrefix = "interrupted (node stopped during the round)"
 
 // Interrupted records each round of a followed peer that is marked as
-// running in st and started before before (when the node's peer rounds
-// began: a round of an earlier process, which ended without clearing its
-// mark, the process killed, crashed or out of memory) as a failed round
+// running in st, started before before, and whose lease has expired at
+// now (its process stopped renewing it: killed, crashed, out of memory,
+// or paused past it; a round marked without a lease has none to wait
+// for; a round whose lease another front end renews is left alone) as a
+// failed round
 // ([store.PeerStore.InterruptPeerRound]): its error begins with
 // [InterruptedPrefix], it counts in the peer's failed rounds, and the
 // next round is backed off by them ([NextRound]), so that a peer whose

@@ -95,9 +95,9 @@ type FeedPosition struct {
 	// runs), and RoundFrom the feed's Pages then, so that `parley feed
 	// status`, in another process, tells a running round, and how many
 	// pages it has stored, from an idle node. A node killed during a
-	// round leaves them set until it starts again, and then counts that
-	// round as failed (feed.Interrupted) once the round's lease has
-	// expired.
+	// round leaves them set until the round's lease (RoundExpires)
+	// expires; then a node process counts that round as failed
+	// (InterruptFeedRound, feed.Interrupted).
 	RoundStarted time.Time `json:"round_started"`
 	RoundFrom    int64     `json:"round_from,omitempty"`
 	// RoundOwner names the process that runs the round in progress (its

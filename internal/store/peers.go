@@ -65,8 +65,9 @@ type PeerState struct {
 	// round runs), and RoundFrom the position (Next) then: `parley peer
 	// status`, in another process than the node's, tells a running
 	// round from an idle node by them. A node killed during a round
-	// leaves them set until it starts again, and then counts that round
-	// as failed (InterruptPeerRound, peer.Interrupted).
+	// leaves them set until the round's lease (RoundExpires) expires;
+	// then a node process counts that round as failed
+	// (InterruptPeerRound, peer.Interrupted).
 	RoundStarted time.Time
 	RoundFrom    int64
 	// RoundActive is when the round in progress last received bytes from
