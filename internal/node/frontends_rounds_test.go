@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/feed"
+	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/postgres/pgtest"
 	"github.com/parley-exchange/parley/taxii"
 )
@@ -174,5 +175,85 @@ func TestFeedRoundTwoFrontEnds(t *testing.T) {
 	}
 	if k := srv.count(); k != 1 {
 		t.Fatalf("%d requests to the feed's server, want 1 (the feed's interval is an hour)", k)
+	}
+}
+
+// TestPeerRoundTwoFrontEnds: as TestFeedRoundTwoFrontEnds, for a peer.
+// Front end A's round of B waits (its second step's objects held by B's
+// front) for longer than the round's lease while front end B starts on
+// the same database: B neither counts A's round as interrupted nor runs
+// one of its own, and the round, released, replicates B's log once, no
+// round failed.
+func TestPeerRoundTwoFrontEnds(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		t.Skip("inside the child")
+	}
+	ctx := context.Background()
+	const total = 100
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, total)
+	size := waitIntegratedNode(t, b.Node)
+	front := newHoldFront(t, b.URL, 1) // the first step's objects pass
+
+	url := pgtest.SchemaURL(t)
+	const lease = time.Second
+	dirA := t.TempDir()
+	if _, err := Init(ctx, dirA, Config{Store: url, PeerInterval: Duration(20 * time.Millisecond), PeerStep: 32, RoundLeaseTTL: Duration(lease)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(ctx, dirA, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, err := n.AddPeer(ctx, PeerSpec{Name: "a", URL: front.URL, TokenFile: b.followers["a"], LogKey: b.VerifierKey(), Remote: b.intel, Into: "from-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	dirB := copyDataDir(t, dirA)
+
+	a := serveFrontEnd(t, dirA)
+	t.Cleanup(front.passAll) // before the front ends stop
+	front.waitHeld(t)
+	get := func() store.Peer {
+		t.Helper()
+		ps, err := a.Store().Peers(ctx)
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("Peers = %+v, %v", ps, err)
+		}
+		return ps[0]
+	}
+	claimed := get()
+	if claimed.State.RoundStarted.IsZero() || claimed.State.RoundOwner == "" {
+		t.Fatalf("A's round is not marked: %+v", claimed.State)
+	}
+	serveFrontEnd(t, dirB)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		p := get()
+		if p.State.Failures != 0 || p.State.LastError != "" || !p.State.RoundStarted.Equal(claimed.State.RoundStarted) || p.State.RoundOwner != claimed.State.RoundOwner {
+			t.Fatalf("A's live round was ended or taken by B: %+v", p.State)
+		}
+		if time.Now().After(claimed.State.RoundExpires.Add(lease/2)) && p.State.RoundExpires.After(claimed.State.RoundExpires) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A's lease not renewed: %+v", p.State)
+		}
+	}
+	front.passAll()
+	var p store.Peer
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if p = get(); p.State.Next >= size {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never caught up: %+v", p.State)
+		}
+	}
+	if p.State.Failures != 0 || p.State.LastError != "" {
+		t.Fatalf("after the round: %+v; want no failed round", p.State)
+	}
+	if objs := localObjects(t, a, pa.Into); len(objs) != total || objectEntries(t, a) != total {
+		t.Fatalf("stored %d objects with %d object entries, want %d each", len(objs), objectEntries(t, a), total)
 	}
 }
