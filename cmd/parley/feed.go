@@ -23,7 +23,7 @@ func init() {
 		subcommands: []subcommand{
 			{name: "add", usage: "feed add --data DIR --url URL --collection REMOTE --into LOCAL [--token-file F | --user U --password-file F] [--name N] [--read M,...] [--every 5m] [--ca FILE]", help: "Records a feed; creates LOCAL (a relay collection accepting unsigned objects, written by the feed's own member feed:NAME) when missing."},
 			{name: "status", usage: "feed status --data DIR", help: "Prints each feed's position, last poll, last error, counts, failed rounds in a row and the next round of a failing feed (failed_rounds, next_round), and the round in progress (round, round_started, round_from, round_owner, round_expires, round_bytes, round_active) and whether it is stalled as JSON."},
-			{name: "poll", usage: "feed poll --data DIR [--name N]", help: "Polls now, once, with progress on a terminal, whatever the feeds' backoff. A stopped feed (its member revoked or removed) is skipped with a line saying why; exit status 1 when it is the feed --name names, 4 when a poll failed."},
+			{name: "poll", usage: "feed poll --data DIR [--name N]", help: "Polls now, once, with progress on a terminal, whatever the feeds' backoff. A stopped feed (its member revoked or removed) is skipped with a line saying why; exit status 1 when it is the feed --name names, 4 when a poll failed. Each round is recorded as parley serve's are (feed status: running, its lease and bytes; interrupted if this process is killed); a feed whose round another process (parley serve) runs now is not polled, and counts as failed here."},
 		},
 		run: runFeed,
 	})
