@@ -365,7 +365,9 @@ func PollRound(ctx context.Context, st Store, sink Sink, f Feed, now func() time
 		if out.RoundStarted.IsZero() {
 			out.RoundExpires, out.RoundActive, out.RoundBytes = time.Time{}, time.Time{}, 0
 		}
-		if context.Cause(ctx) == ErrLeaseLost {
+		// (A renewal just after the round's last write cleared its
+		// mark finds it gone too: no error of the round's.)
+		if err != nil && context.Cause(ctx) == ErrLeaseLost {
 			err = fmt.Errorf("round of feed %s: %w: %w", f.Name, ErrLeaseLost, err)
 		}
 		if ctx.Err() != nil {

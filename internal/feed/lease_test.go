@@ -137,3 +137,34 @@ func TestPollRoundHeartbeat(t *testing.T) {
 		t.Fatalf("after the round: %+v", f.FeedPosition)
 	}
 }
+
+// TestPollRoundLeaseLost: a round whose lease another process counted as
+// expired (the round's process paused past it) stops at its next
+// heartbeat with ErrLeaseLost, and writes nothing over what the other
+// process recorded.
+func TestPollRoundLeaseLost(t *testing.T) {
+	ctx := context.Background()
+	held := make(chan struct{}, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		held <- struct{}{}
+		<-r.Context().Done() // until the round gives up
+	}))
+	defer hs.Close()
+	st := newStore(t, hs.URL)
+	done := make(chan error, 1)
+	go func() {
+		_, err := feed.PollRound(ctx, st, &sink{stored: map[string]int{}}, storedFeed(t, st), time.Now, nil, feed.Rounds{Owner: "paused", Lease: time.Hour, Heartbeat: 5 * time.Millisecond})
+		done <- err
+	}()
+	<-held
+	f := storedFeed(t, st)
+	if ok, err := st.InterruptFeedRound(ctx, "t", f.RoundStarted, f.RoundExpires.Add(time.Hour), "interrupted: by the test"); !ok || err != nil {
+		t.Fatalf("InterruptFeedRound: %v %v", ok, err)
+	}
+	if err := <-done; !errors.Is(err, feed.ErrLeaseLost) {
+		t.Fatalf("PollRound = %v, want ErrLeaseLost", err)
+	}
+	if f := storedFeed(t, st); f.Failures != 1 || f.LastError != "interrupted: by the test" || !f.RoundStarted.IsZero() || f.RoundOwner != "" {
+		t.Fatalf("after the lost round: %+v", f.FeedPosition)
+	}
+}

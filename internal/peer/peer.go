@@ -388,7 +388,7 @@ func (f *Follower) round(ctx context.Context) (res Result, err error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer func() {
-		if context.Cause(ctx) == ErrLeaseLost {
+		if err != nil && context.Cause(ctx) == ErrLeaseLost {
 			err = fmt.Errorf("round of peer %s: %w: %w", p.Name, ErrLeaseLost, err)
 		}
 	}()
