@@ -22,8 +22,8 @@ func init() {
 		help:  "The operator's node follows external TAXII 2.1 collections (ATT&CK, vendors, OpenCTI) into local relay collections; parley serve polls them.",
 		subcommands: []subcommand{
 			{name: "add", usage: "feed add --data DIR --url URL --collection REMOTE --into LOCAL [--token-file F | --user U --password-file F] [--name N] [--read M,...] [--every 5m] [--ca FILE]", help: "Records a feed; creates LOCAL (a relay collection accepting unsigned objects, written by the feed's own member feed:NAME) when missing."},
-			{name: "status", usage: "feed status --data DIR", help: "Prints each feed's position, last poll, last error, counts, failed rounds in a row and the next round of a failing feed (failed_rounds, next_round), and the round in progress (round, round_started, round_from) as JSON."},
-			{name: "poll", usage: "feed poll --data DIR [--name N]", help: "Polls now, once, with progress on a terminal, whatever the feeds' backoff. A stopped feed (its member revoked or removed) is skipped with a line saying why; exit status 1 when it is the feed --name names, 4 when a poll failed."},
+			{name: "status", usage: "feed status --data DIR", help: "Prints each feed's position, last poll, last error, counts, failed rounds in a row and the next round of a failing feed (failed_rounds, next_round), and the round in progress (round, round_started, round_from, round_owner, round_expires, round_bytes, round_active) and whether it is stalled as JSON."},
+			{name: "poll", usage: "feed poll --data DIR [--name N]", help: "Polls now, once, with progress on a terminal, whatever the feeds' backoff. A stopped feed (its member revoked or removed) is skipped with a line saying why; exit status 1 when it is the feed --name names, 4 when a poll failed. Each round is recorded as parley serve's are (feed status: running, its lease and bytes; interrupted if this process is killed); a feed whose round another process (parley serve) runs now is not polled, and counts as failed here."},
 		},
 		run: runFeed,
 	})
@@ -176,7 +176,7 @@ func runFeedStatus(ctx context.Context, c *cli, args []string) error {
 	defer n.Close()
 	out := []feedStatus{}
 	for _, f := range feeds {
-		s := statusOf(f)
+		s := statusAt(f, n.Now())
 		if s.ConflictsWith, err = n.FeedConflict(ctx, f); err != nil {
 			return withExit(3, "", err)
 		}
@@ -250,6 +250,24 @@ type feedStatus struct {
 	Round        string  `json:"round"`
 	RoundStarted *string `json:"round_started,omitempty"`
 	RoundFrom    *int64  `json:"round_from,omitempty"`
+	// RoundOwner, for a running round, names the process that runs it
+	// (host/pid/random: which front end, or a parley feed poll), and
+	// RoundExpires is when its lease ends unless that process renews it,
+	// which it does every few seconds while it runs (round_lease_ttl,
+	// default 30 s): a round whose lease expired is counted as
+	// interrupted by the next process to look. RoundBytes is what the
+	// round has received from the server so far and RoundActive when
+	// the last of it came, as the heartbeat records them; absent before
+	// the first. As peer status's fields of the same names.
+	RoundOwner   string  `json:"round_owner,omitempty"`
+	RoundExpires *string `json:"round_expires,omitempty"`
+	RoundBytes   *int64  `json:"round_bytes,omitempty"`
+	RoundActive  *string `json:"round_active,omitempty"`
+	// Stalled, for a running round, says why it doesn't progress: its
+	// lease expired (its process was killed or paused), or nothing has
+	// come from the server, and no page was stored, for a minute
+	// (feed.StalledAt). Empty while bytes keep coming, however slowly.
+	Stalled string `json:"stalled,omitempty"`
 	// Interrupted is true when the last round failed because the node
 	// stopped during it (killed, crashed, out of memory: last_error
 	// begins with feed.InterruptedPrefix); the node counted it, when it
@@ -297,7 +315,19 @@ func statusOf(f feed.Feed) feedStatus {
 	if !f.RoundStarted.IsZero() {
 		from := f.RoundFrom
 		s.Round, s.RoundStarted, s.RoundFrom = "running", ts(f.RoundStarted), &from
+		s.RoundOwner, s.RoundExpires = f.RoundOwner, ts(f.RoundExpires)
+		if !f.RoundActive.IsZero() {
+			n := f.RoundBytes
+			s.RoundBytes, s.RoundActive = &n, ts(f.RoundActive)
+		}
 	}
+	return s
+}
+
+// statusAt is statusOf with Stalled set at now.
+func statusAt(f feed.Feed, now time.Time) feedStatus {
+	s := statusOf(f)
+	s.Stalled = feed.StalledAt(f, now)
 	return s
 }
 
@@ -343,7 +373,7 @@ func runFeedPoll(ctx context.Context, c *cli, args []string) error {
 			continue
 		}
 		before := f.FeedPosition
-		f, err := feed.Poll(ctx, st, n.FeedSink(), f, n.Now, progress)
+		f, err := feed.PollRound(ctx, st, n.FeedSink(), f, n.Now, progress, n.FeedRounds())
 		if progress != nil {
 			fmt.Fprintln(c.stderr)
 		}

@@ -130,7 +130,10 @@ func feedStatusOf(t *testing.T, dir string) feedStatus {
 func newFeedNode(t *testing.T, dir, url string) {
 	t.Helper()
 	parleyCLI(t, dir, "init", "--data", "node")
-	if err := editConfig(filepath.Join(dir, "node"), func(cfg map[string]any) { cfg["feed_check_interval"] = "50ms" }); err != nil {
+	if err := editConfig(filepath.Join(dir, "node"), func(cfg map[string]any) {
+		cfg["feed_check_interval"] = "50ms"
+		cfg["round_lease_ttl"] = "1s" // a killed round's lease expires a second after its last renewal
+	}); err != nil {
 		t.Fatal(err)
 	}
 	parleyCLI(t, dir, "feed", "add", "--data", "node", "--name", "f", "--url", url, "--collection", "c", "--into", "relayed", "--every", "1h")
@@ -161,6 +164,21 @@ func TestFeedRoundKill9Interrupted(t *testing.T) {
 	serve.Wait()
 	if s := feedStatusOf(t, dir); s.Round != "running" || s.FailedRounds != 0 || s.Interrupted {
 		t.Fatalf("after the SIGKILL, before the restart: %+v", s)
+	}
+
+	// Its lease names the killed process; once it has expired, feed
+	// status says the round is stalled, and why.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		s := feedStatusOf(t, dir)
+		if s.RoundOwner == "" || s.RoundExpires == nil || s.Round != "running" {
+			t.Fatalf("the killed round's lease: %+v", s)
+		}
+		if strings.Contains(s.Stalled, "lease expired") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed round's lease never expired: %+v", s)
+		}
 	}
 
 	before := time.Now()

@@ -72,6 +72,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/slowlink"
@@ -256,10 +257,128 @@ type Progress func(f Feed)
 // recorded before stays, and the error is recorded as LastError when st
 // can still be written.
 func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time, progress Progress) (Feed, error) {
+	return PollRound(ctx, st, sink, f, now, progress, Rounds{})
+}
+
+// DefaultRoundLease is how long a round's lease lasts unless the process
+// running it renews it ([Rounds.Lease]): six heartbeats.
+const DefaultRoundLease = 30 * time.Second
+
+// DefaultHeartbeat is how often a round renews its lease and records the
+// bytes it has received ([Rounds.Heartbeat]).
+const DefaultHeartbeat = 5 * time.Second
+
+// ActivityWindow is how long a running round may receive nothing from
+// the feed's server before `parley feed status` calls it stalled
+// ([StalledAt]): twice the time a request may make no progress before
+// it is abandoned (which ends the round with an error), as for peers.
+const ActivityWindow = 2 * slowlink.DefaultStallTimeout
+
+// ErrBusy: another process (a front end sharing the store, or `parley
+// feed poll` beside `parley serve`) runs a round of the feed, under a
+// lease that hasn't expired; nothing was done or recorded.
+var ErrBusy = errors.New("another process runs a round of the feed")
+
+// ErrLeaseLost: the round's lease expired before it could be renewed
+// (the process paused past it, or the store was unreachable that long),
+// and another process counted the round as interrupted: the round
+// stopped, and it wrote nothing after that.
+var ErrLeaseLost = errors.New("the round's lease expired and another process took the feed over")
+
+// Rounds says how the rounds of one process hold their feeds: of several
+// processes on one store, one runs a feed's round at a time (it claims
+// the feed, [store.Feeds.ClaimFeedRound]), and it renews the round's
+// lease every Heartbeat while the round runs, recording with it the
+// bytes received from the server; a round whose lease has expired (its
+// process killed, crashed, or paused past it) is counted as interrupted
+// by whichever process looks next ([Interrupted]).
+type Rounds struct {
+	// Owner names this process in the leases (unique per process);
+	// empty means [store.ProcessRoundOwner].
+	Owner string
+	// Lease is how long a lease lasts unrenewed; 0 means
+	// [DefaultRoundLease]. It must be longer than Heartbeat.
+	Lease time.Duration
+	// Heartbeat is how often a round renews its lease; 0 means
+	// [DefaultHeartbeat], or a sixth of Lease when that is shorter.
+	Heartbeat time.Duration
+}
+
+func (r Rounds) withDefaults() Rounds {
+	if r.Owner == "" {
+		r.Owner = store.ProcessRoundOwner()
+	}
+	if r.Lease <= 0 {
+		r.Lease = DefaultRoundLease
+	}
+	if r.Heartbeat <= 0 {
+		r.Heartbeat = min(DefaultHeartbeat, r.Lease/6)
+	}
+	return r
+}
+
+// PollRound is [Poll], the round held under r's lease: it first claims
+// the feed, and fails with [ErrBusy], changing nothing, when another
+// process runs a round of it. The round then goes on from the feed's
+// position as stored when it claimed it (f's own position may be stale:
+// another process's round may have ended since f was read); f's
+// configuration (URL, interval, reread, ...) is used as given. While it
+// runs it renews its lease every r.Heartbeat with the bytes received so
+// far; should a renewal find the round taken over ([ErrLeaseLost]), the
+// round stops, and its writes are refused ([store.ErrFenced]).
+func PollRound(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time, progress Progress, r Rounds) (out Feed, err error) {
+	r = r.withDefaults()
+	started := now().UTC()
+	lease := store.RoundLease{Owner: r.Owner, Started: started, Expires: started.Add(r.Lease)}
+	pos, ok, err := st.ClaimFeedRound(ctx, f.Name, lease)
+	if err != nil {
+		return f, fmt.Errorf("couldn't record the start of a round of feed %s: %w", f.Name, err)
+	}
+	if !ok {
+		owner := ""
+		if fs, err := st.Feeds(ctx); err == nil {
+			for _, o := range fs {
+				if o.Name == f.Name {
+					owner = o.RoundOwner
+				}
+			}
+		}
+		if owner != "" {
+			return f, fmt.Errorf("feed %s: %w (%s)", f.Name, ErrBusy, owner)
+		}
+		return f, fmt.Errorf("feed %s: %w", f.Name, ErrBusy)
+	}
+	// The round is marked in the store while it runs (RoundStarted, and
+	// RoundFrom the pages stored before it), for `parley feed status`
+	// in another process; each page's position carries the mark, and
+	// the round's end clears it (record, the last page, or endRound
+	// when ctx ends it).
+	f.FeedPosition = pos
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	meter := &slowlink.Meter{Now: now}
+	defer heartbeat(ctx, cancel, st, f.Name, lease, r, now, meter)()
+	defer func() {
+		// What the caller gets is a position, not a round's write;
+		// the lease and transfer went with the mark.
+		out.RoundOwner = ""
+		if out.RoundStarted.IsZero() {
+			out.RoundExpires, out.RoundActive, out.RoundBytes = time.Time{}, time.Time{}, 0
+		}
+		// (A renewal just after the round's last write cleared its
+		// mark finds it gone too: no error of the round's.)
+		if err != nil && context.Cause(ctx) == ErrLeaseLost {
+			err = fmt.Errorf("round of feed %s: %w: %w", f.Name, ErrLeaseLost, err)
+		}
+		if ctx.Err() != nil {
+			endRound(ctx, st, f.Name, lease)
+		}
+	}()
 	client, err := Client(f)
 	if err != nil {
 		return f, record(ctx, st, &f, now, err)
 	}
+	client.HTTP = slowlink.Metered(client.HTTP, meter)
 	// A round in progress (ReadTo set: cut short, killed, or ended by an
 	// error) goes on first: starting the full read over whenever Reread
 	// has passed would never finish one on a server slower than Reread.
@@ -272,21 +391,6 @@ func Poll(ctx context.Context, st Store, sink Sink, f Feed, now func() time.Time
 		// ever. What is stored already comes back "already stored".
 		f.AddedAfter, f.FullRead, f.ReadTo = time.Time{}, now().UTC(), time.Time{}
 	}
-	// The round is marked in the store while it runs (RoundStarted, and
-	// RoundFrom the pages stored before it), for `parley feed status` in
-	// another process; each page's position carries the mark, and the
-	// round's end clears it (record, the last page, or endRound when ctx
-	// ends it).
-	f.RoundStarted, f.RoundFrom = now().UTC(), f.Pages
-	if err := st.RecordPoll(ctx, f.Name, f.FeedPosition); err != nil {
-		f.RoundStarted, f.RoundFrom = time.Time{}, 0
-		return f, fmt.Errorf("couldn't record the start of a round of feed %s: %w", f.Name, err)
-	}
-	defer func(started time.Time) {
-		if ctx.Err() != nil {
-			endRound(ctx, st, f.Name, started)
-		}
-	}(f.RoundStarted)
 	restarted := false // the round went on after a forgotten cursor
 	// Where the round began, when it began without a cursor: a round
 	// that began there and can't read past it either is stuck.
@@ -584,11 +688,13 @@ func record(ctx context.Context, st Store, f *Feed, now func() time.Time, err er
 	return err
 }
 
-// endRound clears the mark of the round that started at started, which
-// ctx ended (the node stopping), from the feed's recorded position, which
-// stays as it is otherwise: the round was cut short, not failed, and the
-// next goes on at once. Best effort: the next round clears it too.
-func endRound(ctx context.Context, st Store, name string, started time.Time) {
+// endRound clears the mark of the round l, which ctx ended (the node
+// stopping), from the feed's recorded position, which stays as it is
+// otherwise: the round was cut short, not failed, and the next goes on at
+// once. Only while the round is l's (RecordPoll with its owner). Best
+// effort: a round whose mark stays is counted as interrupted once its
+// lease expires.
+func endRound(ctx context.Context, st Store, name string, l store.RoundLease) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	fs, err := st.Feeds(cctx)
@@ -596,10 +702,45 @@ func endRound(ctx context.Context, st Store, name string, started time.Time) {
 		return
 	}
 	for _, f := range fs {
-		if f.Name == name && f.RoundStarted.Equal(started) {
+		if f.Name == name && f.RoundStarted.Equal(l.Started) && f.RoundOwner == l.Owner {
 			f.RoundStarted, f.RoundFrom = time.Time{}, 0
 			st.RecordPoll(cctx, name, f.FeedPosition)
 		}
+	}
+}
+
+// heartbeat renews the lease l of the round of feed name every
+// r.Heartbeat, with the bytes meter counts, until the function it returns
+// is called. A renewal that finds the round taken over cancels the round
+// with [ErrLeaseLost]; a failed one is retried at the next beat (the
+// lease lasts several).
+func heartbeat(ctx context.Context, cancel context.CancelCauseFunc, st Store, name string, l store.RoundLease, r Rounds, now func() time.Time, meter *slowlink.Meter) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(r.Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			l.Expires = now().UTC().Add(r.Lease)
+			ok, err := st.RenewFeedRound(ctx, name, l, meter.Last(), meter.Bytes())
+			if err == nil && !ok {
+				cancel(ErrLeaseLost)
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
 	}
 }
 
@@ -609,14 +750,18 @@ func endRound(ctx context.Context, st Store, name string, started time.Time) {
 const InterruptedPrefix = "interrupted (node stopped during the round)"
 
 // Interrupted records each round of a feed that is marked as running in
-// st (RoundStarted) and started before before (when the node's feed
-// poller began: a round of an earlier process, which ended without
-// clearing its mark, the process killed, crashed or out of memory) as a
-// failed round: its LastError begins with [InterruptedPrefix], LastPoll
-// is now, Failures counts it, and the mark is cleared; the next round is
-// backed off by it ([NextRound], [Backoff]) as after any failed round,
-// so that a feed whose data reliably kills the node is not retried at
-// full rate with nothing said. The position (Next, AddedAfter, ReadTo,
+// st (RoundStarted), started before before, and whose lease has expired
+// at now (RoundExpires: its process stopped renewing it, killed, crashed,
+// out of memory or paused past it; a round marked by an older version,
+// without a lease, has none to wait for) as a failed round, in one
+// transaction ([store.Feeds.InterruptFeedRound]): its LastError begins
+// with [InterruptedPrefix], LastPoll is now, Failures counts it, and the
+// mark and lease are cleared; the next round is backed off by it
+// ([NextRound], [Backoff]) as after any failed round, so that a feed
+// whose data reliably kills the node is not retried at full rate with
+// nothing said. A round whose lease is live (another front end on the
+// same store runs it, renewing its lease every heartbeat) is left alone,
+// however long it has run. The position (Next, AddedAfter, ReadTo,
 // HighWater) stays as the last page recorded it: the next round goes on
 // from there, and what the killed round stored after it comes again,
 // "already stored". A round ended by the node's shutdown (its context
@@ -627,25 +772,66 @@ func Interrupted(ctx context.Context, st Store, now func() time.Time, before tim
 	if err != nil {
 		return nil, err
 	}
+	return interrupted(ctx, st, fs, now, before)
+}
+
+// interrupted is [Interrupted] of the feeds fs, as just listed.
+func interrupted(ctx context.Context, st Store, fs []Feed, now func() time.Time, before time.Time) ([]string, error) {
 	var out []string
 	var errs []error
 	for _, f := range fs {
 		started := f.RoundStarted
-		if started.IsZero() || !started.Before(before) {
+		at := now().UTC()
+		if started.IsZero() || !started.Before(before) || at.Before(f.RoundExpires) {
 			continue
 		}
 		reason := fmt.Sprintf("%s: the round started at %s never ended: the node was killed, crashed or ran out of memory during it, after the round had stored %d pages; it counts as a failed round, and the next goes on from the position of the last page stored",
 			InterruptedPrefix, started.UTC().Format(time.RFC3339), f.Pages-f.RoundFrom)
-		f.LastPoll, f.LastError = now().UTC(), reason
-		f.Failures++
-		f.RoundStarted, f.RoundFrom = time.Time{}, 0
-		if err := st.RecordPoll(ctx, f.Name, f.FeedPosition); err != nil {
+		if f.RoundOwner != "" {
+			reason += fmt.Sprintf(" (its process, %s, last renewed its lease until %s", f.RoundOwner, f.RoundExpires.UTC().Format(time.RFC3339))
+			if f.RoundBytes > 0 {
+				reason += fmt.Sprintf("; %d bytes had come from the server, the last at %s", f.RoundBytes, f.RoundActive.UTC().Format(time.RFC3339))
+			}
+			reason += ")"
+		}
+		ok, err := st.InterruptFeedRound(ctx, f.Name, started, at, reason)
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, f.Name)
+		if ok {
+			out = append(out, f.Name)
+		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// StalledAt says why the running round of f is stalled at now, "" when no
+// round runs or it is not: its lease expired (its process stopped
+// renewing it: the next look counts it as interrupted), or nothing has
+// come from the server, and no page was stored, for [ActivityWindow]
+// (RoundActive, or RoundStarted before the first byte). A round whose
+// bytes keep coming, however slowly, is not stalled, however long it
+// runs.
+func StalledAt(f Feed, now time.Time) string {
+	if f.RoundStarted.IsZero() {
+		return ""
+	}
+	if !f.RoundExpires.IsZero() && !now.Before(f.RoundExpires) {
+		return fmt.Sprintf("the round's lease expired at %s: its process (%s) stopped renewing it (killed, crashed or paused); the next process to look counts the round as interrupted",
+			f.RoundExpires.UTC().Format(time.RFC3339), f.RoundOwner)
+	}
+	last := f.RoundStarted
+	if f.RoundActive.After(last) {
+		last = f.RoundActive
+	}
+	if f.LastPoll.After(last) {
+		last = f.LastPoll
+	}
+	if now.Sub(last) >= ActivityWindow {
+		return fmt.Sprintf("nothing has come from the server since %s, and no page was stored", last.UTC().Format(time.RFC3339))
+	}
+	return ""
 }
 
 // Due reports whether f should be polled at now: [NextRound] has come.
@@ -730,15 +916,16 @@ type Stopper interface {
 // the feed's LastError (and logged once: when LastError wasn't the reason
 // already, so not again after a restart). It returns ctx's error.
 func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick time.Duration, logf func(msg string, args ...any)) error {
-	// Rounds of an earlier process that never ended count as failed
-	// before any round starts here.
-	if names, err := Interrupted(ctx, st, now, now()); err != nil && ctx.Err() == nil {
-		logf("couldn't record the feeds' interrupted rounds", "err", err)
-	} else {
-		for _, name := range names {
-			logf("feed round interrupted: the node stopped during the feed's last round; it counts as a failed round", "feed", name)
-		}
-	}
+	return RunRounds(ctx, st, sink, now, tick, Rounds{}, logf)
+}
+
+// RunRounds is [Run], its rounds held under r's leases ([PollRound]). At
+// each tick, before any round starts, the rounds whose lease has expired
+// (their process killed, crashed or paused past it) count as failed
+// ([Interrupted]); a feed whose round another process runs (a front end
+// sharing the store) is left to it.
+func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, tick time.Duration, r Rounds, logf func(msg string, args ...any)) error {
+	r = r.withDefaults()
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	// The next round of each feed as the last round here returned it: a
@@ -750,9 +937,22 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 		if err != nil && ctx.Err() == nil {
 			logf("couldn't list feeds", "err", err)
 		}
+		// Rounds that never ended and whose lease expired count as
+		// failed before any round starts (and the feed waits for its
+		// backoff, from the next listing on).
+		if names, err := interrupted(ctx, st, fs, now, now()); err != nil && ctx.Err() == nil {
+			logf("couldn't record the feeds' interrupted rounds", "err", err)
+		} else {
+			for _, name := range names {
+				logf("feed round interrupted: the process running the feed's last round stopped during it (its lease expired); it counts as a failed round", "feed", name)
+			}
+		}
 		for _, f := range fs {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if !f.RoundStarted.IsZero() {
+				continue // another process runs its round, or ran it until its lease expires
 			}
 			if !Due(f, now()) || now().Before(notBefore[f.Name]) {
 				continue
@@ -767,7 +967,10 @@ func Run(ctx context.Context, st Store, sink Sink, now func() time.Time, tick ti
 				continue
 			}
 			delete(notBefore, f.Name)
-			polled, err := Poll(ctx, st, sink, f, now, nil)
+			polled, err := PollRound(ctx, st, sink, f, now, nil, r)
+			if errors.Is(err, ErrBusy) {
+				continue // another process claimed it since the list
+			}
 			if err != nil && ctx.Err() == nil {
 				logf("feed poll failed", "feed", f.Name, "err", err)
 				// At least the interval, also when the store couldn't

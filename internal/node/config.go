@@ -166,6 +166,15 @@ type Config struct {
 	// integration. It is renewed when a third of it has passed, so a short
 	// one costs a lease write that often. Default 10 s.
 	IntegratorLeaseTTL Duration `json:"integrator_lease_ttl,omitempty"`
+	// RoundLeaseTTL is how long the lease of a feed's or a peer's round
+	// lasts unrenewed (docs/federation.md, "Rounds and front ends"): the
+	// front end running a round renews it every sixth of it (5 s by
+	// default) while the round runs, however slowly its server answers;
+	// after that front end dies (kill -9), the round counts as
+	// interrupted (a failed round) at the first look of any front end
+	// once it has expired, and until then no other front end runs that
+	// feed's or peer's rounds. Default 30 s.
+	RoundLeaseTTL Duration `json:"round_lease_ttl,omitempty"`
 	// MetricsListen is the TCP address of the Prometheus metrics
 	// listener (GET /metrics, no authentication: keep it on the
 	// operator's network); empty means no metrics listener. `parley serve
@@ -255,6 +264,7 @@ const (
 	DefaultBodyReadTimeout    = 30 * time.Second
 	DefaultReadyMaxLag        = 30 * time.Second
 	DefaultIntegratorLeaseTTL = 10 * time.Second
+	DefaultRoundLeaseTTL      = 30 * time.Second
 )
 
 // withDefaults returns c with zero fields set to their defaults (the TAXII
@@ -295,6 +305,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IntegratorLeaseTTL <= 0 {
 		c.IntegratorLeaseTTL = Duration(DefaultIntegratorLeaseTTL)
+	}
+	if c.RoundLeaseTTL <= 0 {
+		c.RoundLeaseTTL = Duration(DefaultRoundLeaseTTL)
 	}
 	if c.FeedCheckInterval <= 0 {
 		c.FeedCheckInterval = Duration(10 * time.Second)
@@ -484,6 +497,7 @@ var durationFloors = map[string]time.Duration{
 	"body_read_timeout":    100 * time.Millisecond,
 	"ready_max_lag":        time.Second,
 	"integrator_lease_ttl": time.Second,
+	"round_lease_ttl":      time.Second,
 	"feed_check_interval":  10 * time.Millisecond,
 	"peer_interval":        10 * time.Millisecond,
 	"refresh_interval":     10 * time.Millisecond,

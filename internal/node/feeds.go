@@ -37,6 +37,12 @@ type FeedSpec struct {
 	Overlap time.Duration
 }
 
+// FeedRounds returns how this node's feed rounds hold their feeds: its
+// owner id and config.json's round_lease_ttl (see feed.Rounds).
+func (n *Node) FeedRounds() feed.Rounds {
+	return feed.Rounds{Owner: n.roundOwner, Lease: time.Duration(n.cfg.RoundLeaseTTL)}
+}
+
 // FeedStore returns the store of feeds (the node's store).
 func (n *Node) FeedStore() feed.Store { return n.store }
 

@@ -45,7 +45,7 @@ func TestFeedBackoffKill9(t *testing.T) {
 
 	ctx := context.Background()
 	dir := t.TempDir()
-	if _, err := Init(ctx, dir, Config{FeedCheckInterval: Duration(10 * time.Millisecond)}, nil); err != nil {
+	if _, err := Init(ctx, dir, Config{FeedCheckInterval: Duration(10 * time.Millisecond), RoundLeaseTTL: Duration(time.Second)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	n, err := Open(ctx, dir, Options{})

@@ -45,6 +45,10 @@ type Node struct {
 	validator stix.Validator
 	now       func() time.Time
 	rand      io.Reader
+	// roundOwner names this node in the leases of its feeds' and peers'
+	// rounds (store.RoundLease): unique to the node value, so that two
+	// front ends, even in one process, never share it.
+	roundOwner string
 
 	// private is the private-set state (see private.go): its providers
 	// and configuration live as long as the node.
@@ -280,6 +284,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		signer: signer, verifier: verifier, vkey: vkey,
 		validator: stix.Validator{Patterns: opts.Patterns},
 		now:       opts.Now, rand: opts.Rand,
+		roundOwner:  store.NewRoundOwner(),
 		tiles:       tlog.NewTileCache(TileCacheSize),
 		memory:      newMemoryBudget(cfg.ResponseMemory),
 		envelopes:   newMemoryBudget(cfg.EnvelopeMemory),

@@ -140,14 +140,17 @@ const peerRoundsAtOnce = 4
 // backoff, reset by a round that works).
 func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	st := n.store
-	// Rounds of an earlier process that never ended (it was killed
-	// during them) count as failed before any round starts here
-	// (peer.Interrupted): their peers are backed off.
-	if names, err := peer.Interrupted(ctx, st, n.now(), n.now()); err != nil && ctx.Err() == nil {
-		logger.Warn("couldn't record the peers' interrupted rounds", "err", err)
-	} else {
-		for _, name := range names {
-			logger.Warn("peer round interrupted: the node stopped during the peer's last round; it counts as a failed round", "peer", name)
+	// Rounds that never ended (their process was killed during them)
+	// and whose lease expired count as failed at each tick, before any
+	// round starts (peer.Interrupted): their peers are backed off. A
+	// round whose lease another front end renews is left to it.
+	interrupted := func() {
+		if names, err := peer.Interrupted(ctx, st, n.now(), n.now()); err != nil && ctx.Err() == nil {
+			logger.Warn("couldn't record the peers' interrupted rounds", "err", err)
+		} else {
+			for _, name := range names {
+				logger.Warn("peer round interrupted: the process running the peer's last round stopped during it (its lease expired); it counts as a failed round", "peer", name)
+			}
 		}
 	}
 	followers := map[string]*peer.Follower{}
@@ -202,8 +205,8 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			return
 		}
 		res, err := f.Round(ctx)
-		if ctx.Err() != nil {
-			return
+		if ctx.Err() != nil || errors.Is(err, peer.ErrBusy) {
+			return // another front end claimed it since the list
 		}
 		warn("peer round failed", p.Name, err)
 		if err == nil && res.Entries > 0 {
@@ -227,6 +230,7 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 		}
 	}
 	for {
+		interrupted()
 		ps, err := st.Peers(ctx)
 		// The store down (PostgreSQL restarting) fails every round: said
 		// when it begins, changes kind or every failureRelog, and when it
@@ -272,6 +276,9 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			if busy {
 				continue // its last round hasn't ended
 			}
+			if !p.State.RoundStarted.IsZero() {
+				continue // another front end runs it, or ran it until its lease expires
+			}
 			// A peer whose rounds keep failing is backed off
 			// (peer.Backoff, from the failures the store counts, so a
 			// restart keeps it): a black-holed or hostile peer holds a
@@ -282,7 +289,8 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			}
 			f := followers[p.Name]
 			if f == nil {
-				f, err = peer.New(peer.Config{Store: st, Dir: n.dir, Now: n.now, Rand: n.rand, Step: n.cfg.PeerStep, Logger: logger}, p)
+				f, err = peer.New(peer.Config{Store: st, Dir: n.dir, Now: n.now, Rand: n.rand, Step: n.cfg.PeerStep, Logger: logger,
+					Owner: n.roundOwner, Lease: time.Duration(n.cfg.RoundLeaseTTL)}, p)
 				if err != nil {
 					logger.Warn("couldn't follow peer", "peer", p.Name, "err", err)
 					continue

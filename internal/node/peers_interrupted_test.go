@@ -108,6 +108,9 @@ func newPeerChild(t *testing.T, b *origin, front *holdFront, interval time.Durat
 	dir := t.TempDir()
 	cfg := testStoreConfig(t) // the suite's store, as the child's
 	cfg.PeerInterval, cfg.PeerStep = Duration(interval), 32
+	// A killed round's lease expires a second after its last renewal:
+	// then the restarted node counts it as interrupted.
+	cfg.RoundLeaseTTL = Duration(time.Second)
 	if _, err := Init(ctx, dir, cfg, nil); err != nil {
 		t.Fatal(err)
 	}

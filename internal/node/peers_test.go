@@ -634,7 +634,7 @@ func TestPeerKill9(t *testing.T) {
 	size := waitIntegratedNode(t, b.Node)
 
 	dir := t.TempDir()
-	if _, err := Init(ctx, dir, Config{PeerInterval: Duration(20 * time.Millisecond), PeerStep: 32}, nil); err != nil {
+	if _, err := Init(ctx, dir, Config{PeerInterval: Duration(20 * time.Millisecond), PeerStep: 32, RoundLeaseTTL: Duration(time.Second)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	a := &fedNode{dir: dir}

@@ -248,7 +248,7 @@ func (n *Node) workers() []Worker {
 		{Name: "private sets", Run: n.private.refreshLoop},
 		{Name: "peers", Run: n.followPeers},
 		{Name: "feeds", Run: func(ctx context.Context, logger *slog.Logger) error {
-			return feed.Run(ctx, n.store, n.FeedSink(), n.now, time.Duration(n.cfg.FeedCheckInterval), logger.Warn)
+			return feed.RunRounds(ctx, n.store, n.FeedSink(), n.now, time.Duration(n.cfg.FeedCheckInterval), n.FeedRounds(), logger.Warn)
 		}},
 	}
 	return append(ws, n.ext.Workers...)

@@ -112,9 +112,34 @@ type Config struct {
 	// has received from the peer and when the last came
 	// ([store.PeerStore.BeatPeerRound]), when more came since the last
 	// record, for `parley peer status` ([StatusAt]); 0 means
-	// [DefaultHeartbeat].
+	// [DefaultHeartbeat]. Each beat also renews the round's lease.
 	Heartbeat time.Duration
+	// Owner names this process in the leases of its rounds
+	// ([store.PeerStore.ClaimPeerRound]): unique per process; empty
+	// means [store.ProcessRoundOwner].
+	Owner string
+	// Lease is how long a round's lease lasts unrenewed; 0 means
+	// [DefaultRoundLease]. It must be several Heartbeats.
+	Lease time.Duration
 }
+
+// DefaultRoundLease is how long a round's lease lasts unless its process
+// renews it ([Config.Lease]): six heartbeats. Of several processes on one
+// store (front ends of one node), one runs a peer's round at a time, and
+// another counts it as interrupted only once its lease has expired.
+const DefaultRoundLease = 30 * time.Second
+
+// ErrBusy: another process (a front end sharing the store) runs a round
+// of the peer under a lease that hasn't expired; the round did nothing
+// and isn't counted.
+var ErrBusy = errors.New("another process runs a round of the peer")
+
+// ErrLeaseLost: the round's lease expired before it could be renewed
+// (the process paused past it, or the store was unreachable that long),
+// and another process counted the round as interrupted: the round
+// stopped (a step it had prepared is refused by the store's position
+// check).
+var ErrLeaseLost = errors.New("the round's lease expired and another process took the peer over")
 
 // DefaultHeartbeat is how often a round records its transfer by default
 // ([Config.Heartbeat]).
@@ -187,8 +212,14 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	if cfg.MinRate <= 0 {
 		cfg.MinRate = DefaultMinRate
 	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultRoundLease
+	}
 	if cfg.Heartbeat <= 0 {
-		cfg.Heartbeat = DefaultHeartbeat
+		cfg.Heartbeat = min(DefaultHeartbeat, cfg.Lease/6)
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = store.ProcessRoundOwner()
 	}
 	v, err := tlog.NewVerifier(p.LogKey)
 	if err != nil {
@@ -300,7 +331,7 @@ func (f *Follower) Round(ctx context.Context) (Result, error) {
 		// store, which holds only the steps recorded.
 		f.keys, f.builder = nil, nil
 	}
-	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && !errors.Is(err, ErrFalseKeyIndex) && ctx.Err() == nil {
+	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && !errors.Is(err, ErrFalseKeyIndex) && !errors.Is(err, ErrBusy) && !errors.Is(err, ErrLeaseLost) && ctx.Err() == nil {
 		size := res.RemoteSize
 		if size == 0 {
 			size = -1 // the peer wasn't read: keep the size seen last
@@ -312,8 +343,7 @@ func (f *Follower) Round(ctx context.Context) (Result, error) {
 	return res, err
 }
 
-func (f *Follower) round(ctx context.Context) (Result, error) {
-	var res Result
+func (f *Follower) round(ctx context.Context) (res Result, err error) {
 	p, err := f.peer(ctx)
 	if err != nil {
 		return res, err
@@ -327,27 +357,49 @@ func (f *Follower) round(ctx context.Context) (Result, error) {
 	if p.State.Stopped != "" {
 		return res, fmt.Errorf("%w: %s", ErrStopped, p.State.Stopped)
 	}
-	// The round is marked in the store while it runs, for `parley peer
-	// status` in another process; its end is recorded even when ctx is
-	// done (the node stopping), or the mark would outlive the node.
+	// The round claims the peer, under a lease, and is marked in the
+	// store while it runs, for `parley peer status` in another process;
+	// another process's round (a front end sharing the store) is left to
+	// it. Its end is recorded even when ctx is done (the node stopping),
+	// or the mark would outlive the node (until its lease expires).
 	started := f.cfg.Now()
-	if err := f.cfg.Store.MarkPeerRound(ctx, p.Name, started); err != nil {
+	lease := store.RoundLease{Owner: f.cfg.Owner, Started: started, Expires: started.Add(f.cfg.Lease)}
+	ok, err := f.cfg.Store.ClaimPeerRound(ctx, p.Name, lease)
+	if err != nil {
 		return res, fmt.Errorf("couldn't record the start of a round of peer %s: %w", p.Name, err)
+	}
+	if !ok {
+		return res, fmt.Errorf("peer %s: %w", p.Name, ErrBusy)
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if err := f.cfg.Store.MarkPeerRound(cctx, p.Name, time.Time{}); err != nil {
+		if _, err := f.cfg.Store.EndPeerRound(cctx, p.Name, lease); err != nil {
 			f.cfg.Logger.Warn("couldn't record the end of the round", "peer", p.Name, "err", err)
 		}
 	}()
+	// Read again now that it holds the peer: another process's round may
+	// have moved it on since.
+	if p, err = f.peer(ctx); err != nil {
+		return res, err
+	}
+	if p.State.Stopped != "" {
+		return res, fmt.Errorf("%w: %s", ErrStopped, p.State.Stopped)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer func() {
+		if err != nil && context.Cause(ctx) == ErrLeaseLost {
+			err = fmt.Errorf("round of peer %s: %w: %w", p.Name, ErrLeaseLost, err)
+		}
+	}()
 	// The bytes the round receives from the peer are counted, and
-	// recorded with the round's mark every Heartbeat while more come: a
-	// step over a slow link records its position only when it ends, and
-	// peer status tells from them a step still coming from one that
-	// hangs. Stopped before the mark is cleared.
+	// recorded with the round's mark every Heartbeat, which renews its
+	// lease too: a step over a slow link records its position only when
+	// it ends, and peer status tells from them a step still coming from
+	// one that hangs. Stopped before the mark is cleared.
 	meter := &slowlink.Meter{Now: f.cfg.Now}
-	defer f.heartbeat(ctx, p.Name, started, meter)()
+	defer f.heartbeat(ctx, cancel, p.Name, lease, meter)()
 	// Evidence of a fork kept by a round killed before it recorded the
 	// stop (fork writes the evidence, then stops the peer) stops the peer
 	// now: the peer may since show the history accepted here again, and
@@ -494,12 +546,14 @@ func (f *Follower) accept(ctx context.Context, p store.Peer, c *tlog.Client, las
 	return cp, nil
 }
 
-// heartbeat records, every cfg.Heartbeat until the function it returns is
-// called, the transfer meter counts of the round of peer name that
-// started at started, when more came since the last record. A failed
-// record is logged once and tried again at the next beat: the round goes
+// heartbeat renews the lease l of the round of peer name every
+// cfg.Heartbeat, with the transfer meter counts, until the function it
+// returns is called. A renewal that finds the round taken over (its
+// lease expired, and another process counted it as interrupted) cancels
+// the round with [ErrLeaseLost]. A failed renewal is logged once and
+// tried again at the next beat (the lease lasts several): the round goes
 // on.
-func (f *Follower) heartbeat(ctx context.Context, name string, started time.Time, meter *slowlink.Meter) (stop func()) {
+func (f *Follower) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, name string, l store.RoundLease, meter *slowlink.Meter) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -507,7 +561,6 @@ func (f *Follower) heartbeat(ctx context.Context, name string, started time.Time
 		defer wg.Done()
 		t := time.NewTicker(f.cfg.Heartbeat)
 		defer t.Stop()
-		var recorded int64
 		warned := false
 		for {
 			select {
@@ -517,18 +570,20 @@ func (f *Follower) heartbeat(ctx context.Context, name string, started time.Time
 				return
 			case <-t.C:
 			}
-			n := meter.Bytes()
-			if n == recorded {
-				continue
-			}
-			if err := f.cfg.Store.BeatPeerRound(ctx, name, started, meter.Last(), n); err != nil {
+			l.Expires = f.cfg.Now().Add(f.cfg.Lease)
+			ok, err := f.cfg.Store.RenewPeerRound(ctx, name, l, meter.Last(), meter.Bytes())
+			if err != nil {
 				if !warned && ctx.Err() == nil {
-					f.cfg.Logger.Warn("couldn't record the transfer of the round", "peer", name, "err", err)
+					f.cfg.Logger.Warn("couldn't renew the round's lease", "peer", name, "err", err)
 					warned = true
 				}
 				continue
 			}
-			recorded = n
+			if !ok {
+				f.cfg.Logger.Warn("peer round taken over: its lease expired before it was renewed; the round stops", "peer", name)
+				cancel(ErrLeaseLost)
+				return
+			}
 		}
 	}()
 	return func() {
@@ -543,9 +598,11 @@ func (f *Follower) heartbeat(ctx context.Context, name string, started time.Time
 const InterruptedPrefix = "interrupted (node stopped during the round)"
 
 // Interrupted records each round of a followed peer that is marked as
-// running in st and started before before (when the node's peer rounds
-// began: a round of an earlier process, which ended without clearing its
-// mark, the process killed, crashed or out of memory) as a failed round
+// running in st, started before before, and whose lease has expired at
+// now (its process stopped renewing it: killed, crashed, out of memory,
+// or paused past it; a round marked without a lease has none to wait
+// for; a round whose lease another front end renews is left alone) as a
+// failed round
 // ([store.PeerStore.InterruptPeerRound]): its error begins with
 // [InterruptedPrefix], it counts in the peer's failed rounds, and the
 // next round is backed off by them ([NextRound]), so that a peer whose
@@ -563,8 +620,8 @@ func Interrupted(ctx context.Context, st store.PeerStore, now, before time.Time)
 	var errs []error
 	for _, p := range ps {
 		started := p.State.RoundStarted
-		if started.IsZero() || !started.Before(before) {
-			continue
+		if started.IsZero() || !started.Before(before) || now.Before(p.State.RoundExpires) {
+			continue // none, or its process renews its lease
 		}
 		if p.State.Stopped != "" {
 			// Its stop, not the round, is what its status says.
@@ -577,6 +634,9 @@ func Interrupted(ctx context.Context, st store.PeerStore, now, before time.Time)
 			InterruptedPrefix, started.UTC().Format(time.RFC3339), p.State.RoundFrom, p.State.Next)
 		if p.State.RoundBytes > 0 {
 			reason += fmt.Sprintf(" (%d bytes had come from the peer, the last at %s)", p.State.RoundBytes, p.State.RoundActive.UTC().Format(time.RFC3339))
+		}
+		if p.State.RoundOwner != "" {
+			reason += fmt.Sprintf(" (its process, %s, last renewed its lease until %s)", p.State.RoundOwner, p.State.RoundExpires.UTC().Format(time.RFC3339))
 		}
 		ok, err := st.InterruptPeerRound(ctx, p.Name, started, now, reason)
 		if err != nil {

@@ -241,6 +241,17 @@ func TestStatusAtRunningRound(t *testing.T) {
 	if s := StatusAt(p, now, 5*time.Second); !strings.Contains(s.Stalled, "since it started") {
 		t.Fatalf("a round that received nothing since it started: %+v", s)
 	}
+	// Its lease: shown with its process; expired, the round is stalled
+	// (its process stopped renewing it) though bytes came recently.
+	p.State = store.PeerState{RoundStarted: now.Add(-time.Hour), RoundActive: now.Add(-time.Second), RoundBytes: 1,
+		RoundOwner: "fe1/42/ab", RoundExpires: now.Add(time.Second)}
+	if s := StatusAt(p, now, 5*time.Second); s.Stalled != "" || s.RoundOwner != "fe1/42/ab" || s.RoundExpires != p.State.RoundExpires.Format(time.RFC3339Nano) {
+		t.Fatalf("a round whose lease lasts: %+v", s)
+	}
+	p.State.RoundExpires = now
+	if s := StatusAt(p, now, 5*time.Second); !strings.Contains(s.Stalled, "lease expired") || !strings.Contains(s.Stalled, "fe1/42/ab") {
+		t.Fatalf("a round whose lease expired: %+v", s)
+	}
 	p.State = store.PeerState{LastRound: now, LastError: InterruptedPrefix + ": the round started at …", Failures: 1}
 	if s := StatusAt(p, now, 5*time.Second); !s.Interrupted || s.FailedRounds != 1 || s.NextRound == "" || s.Round != "idle" {
 		t.Fatalf("an interrupted round: %+v", s)

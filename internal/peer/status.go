@@ -100,6 +100,14 @@ type Status struct {
 	// come, and no step ended, for [ActivityWindow].
 	RoundBytes  *int64 `json:"round_bytes,omitempty"`
 	RoundActive string `json:"round_active,omitempty"`
+	// RoundOwner, for a running round, names the process that runs it
+	// (host/pid/random: which front end), and RoundExpires is when its
+	// lease ends unless that process renews it, which it does every
+	// heartbeat while the round runs ([DefaultRoundLease]): once it has
+	// expired, the next process to look counts the round as interrupted
+	// ([Interrupted]), and [StatusAt] calls it stalled meanwhile.
+	RoundOwner   string `json:"round_owner,omitempty"`
+	RoundExpires string `json:"round_expires,omitempty"`
 	// Interrupted is true when the last round failed because the node
 	// stopped during it (killed, crashed, out of memory: last_error
 	// begins with [InterruptedPrefix]); the node counted it, when it
@@ -219,6 +227,10 @@ func StatusOf(p store.Peer) Status {
 			n := p.State.RoundBytes
 			s.RoundBytes, s.RoundActive = &n, p.State.RoundActive.UTC().Format(time.RFC3339Nano)
 		}
+		s.RoundOwner = p.State.RoundOwner
+		if !p.State.RoundExpires.IsZero() {
+			s.RoundExpires = p.State.RoundExpires.UTC().Format(time.RFC3339Nano)
+		}
 	}
 	s.Interrupted = strings.HasPrefix(p.State.LastError, InterruptedPrefix)
 	if text, err := tlog.SplitNote(p.State.Checkpoint); err == nil {
@@ -258,7 +270,9 @@ func StatusAt(p store.Peer, now time.Time, interval time.Duration) Status {
 		if p.State.LastRound.After(active) {
 			active, what = p.State.LastRound, "the round has received nothing from the peer since its last step"
 		}
-		if d := now.Sub(active); d > ActivityWindow {
+		if exp := p.State.RoundExpires; !exp.IsZero() && !now.Before(exp) {
+			s.Stalled = fmt.Sprintf("the round's lease expired at %s: its process (%s) stopped renewing it (killed, crashed or paused); the next process to look counts the round as interrupted", exp.UTC().Format(time.RFC3339), p.State.RoundOwner)
+		} else if d := now.Sub(active); d > ActivityWindow {
 			s.Stalled = fmt.Sprintf("%s for %s (a request to the peer that gets no byte for %s is abandoned, which ends the round): the round hangs in the node, or the node stopped during it and hasn't started since", what, d.Round(time.Second), DefaultStallTimeout)
 		}
 		return s

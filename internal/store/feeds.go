@@ -95,10 +95,25 @@ type FeedPosition struct {
 	// runs), and RoundFrom the feed's Pages then, so that `parley feed
 	// status`, in another process, tells a running round, and how many
 	// pages it has stored, from an idle node. A node killed during a
-	// round leaves them set until it starts again, and then counts that
-	// round as failed (feed.Interrupted).
+	// round leaves them set until the round's lease (RoundExpires)
+	// expires; then a node process counts that round as failed
+	// (InterruptFeedRound, feed.Interrupted).
 	RoundStarted time.Time `json:"round_started"`
 	RoundFrom    int64     `json:"round_from,omitempty"`
+	// RoundOwner names the process that runs the round in progress (its
+	// RoundLease.Owner) and RoundExpires is when the round's lease
+	// expires unless that process renews it (ClaimFeedRound,
+	// RenewFeedRound); RoundActive is when the round last received bytes
+	// from the feed's server and RoundBytes how many it has received so
+	// far (zero and 0 before the first record). All four are written by
+	// ClaimFeedRound and RenewFeedRound only, and cleared with the mark:
+	// RecordPoll leaves them as stored while RoundStarted is set. A
+	// RecordPoll whose RoundOwner is set is the write of that owner's
+	// round: it applies only while the feed's round is that owner's.
+	RoundOwner   string    `json:"round_owner,omitempty"`
+	RoundExpires time.Time `json:"round_expires"`
+	RoundActive  time.Time `json:"round_active"`
+	RoundBytes   int64     `json:"round_bytes,omitempty"`
 }
 
 // Feeds keeps the feeds a node follows and their positions. The secret of
@@ -114,6 +129,39 @@ type Feeds interface {
 	Feeds(ctx context.Context) ([]Feed, error)
 	// RecordPoll replaces the position of feed name; it is durable when
 	// RecordPoll returns (a restarted node resumes from it). ErrNotFound
-	// for an unknown feed.
+	// for an unknown feed. With p.RoundOwner set, it fails with
+	// ErrFenced, changing nothing, unless the round marked is that
+	// owner's (another process took the feed over after the owner's
+	// lease expired). RoundOwner, RoundExpires, RoundActive and
+	// RoundBytes are not written, only cleared with the mark when
+	// p.RoundStarted is zero.
 	RecordPoll(ctx context.Context, name string, p FeedPosition) error
+	// ClaimFeedRound marks a round of feed name as started, held by
+	// l.Owner until l.Expires (RoundStarted l.Started, RoundFrom the
+	// feed's Pages, RoundOwner, RoundExpires; RoundActive and RoundBytes
+	// cleared), when no round is marked or the round marked is
+	// l.Owner's own (a round of the same process that never cleared its
+	// mark). It reports false, changing nothing, when another owner's
+	// round is marked, whether or not its lease has expired
+	// (InterruptFeedRound ends an expired one first). ErrNotFound for
+	// an unknown feed. A claim returns the feed's position as stored
+	// with it (another process's round may have moved it since the
+	// caller last read it).
+	ClaimFeedRound(ctx context.Context, name string, l RoundLease) (FeedPosition, bool, error)
+	// RenewFeedRound extends the lease of l.Owner's round that started
+	// at l.Started to l.Expires and records its transfer: RoundActive
+	// at (kept when zero) and RoundBytes bytes. It reports false,
+	// changing nothing, when that round is not the one marked (it was
+	// interrupted after its lease expired). ErrNotFound for an unknown
+	// feed.
+	RenewFeedRound(ctx context.Context, name string, l RoundLease, at time.Time, bytes int64) (bool, error)
+	// InterruptFeedRound records the round of feed name that started at
+	// started, whose lease expired at or before at (or that has no
+	// lease: marked by an older version), as a failed round, in one
+	// transaction: LastPoll at, LastError reason, one more Failure, and
+	// the round's mark and lease cleared. The position stays. It
+	// reports false, changing nothing, when no round or another round is
+	// marked, or its lease is live at at. ErrNotFound for an unknown
+	// feed.
+	InterruptFeedRound(ctx context.Context, name string, started, at time.Time, reason string) (bool, error)
 }

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"os"
+	"sync"
 	"time"
 )
 
@@ -46,4 +50,44 @@ type Leases interface {
 	// fails with [ErrFenced], changing nothing, when holder no longer
 	// holds the lease with that fence.
 	ReleaseLease(ctx context.Context, name, holder string, fence int64) error
+}
+
+// RoundLease is the hold of one process on the round of a feed or peer it
+// runs (ClaimFeedRound, ClaimPeerRound), so that of several node
+// processes sharing one store (front ends of one node, `parley feed poll`
+// beside `parley serve`) one runs a feed's or peer's round at a time, and
+// another counts the round as interrupted only when the process running
+// it has stopped renewing it. A round is named by its owner and its start.
+type RoundLease struct {
+	// Owner names the process: unique per process (random), set.
+	Owner string
+	// Started is when the round started: its RoundStarted.
+	Started time.Time
+	// Expires is when the lease ends unless it is renewed, by the
+	// clock of the process that wrote it: the front ends' clocks must
+	// agree (NTP), as for Leases.
+	Expires time.Time
+}
+
+// ProcessRoundOwner returns this process's owner id for round leases, a
+// [NewRoundOwner] made at the first call.
+func ProcessRoundOwner() string {
+	processOwnerOnce.Do(func() { processOwner = NewRoundOwner() })
+	return processOwner
+}
+
+var (
+	processOwnerOnce sync.Once
+	processOwner     string
+)
+
+// NewRoundOwner returns a new owner id for the round leases of one
+// process: its host name and process id, for the operator reading `feed
+// status` or `peer status`, and random bits, so that no two processes
+// (nor a restarted one and its earlier incarnation) share one.
+func NewRoundOwner() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }

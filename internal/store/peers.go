@@ -65,8 +65,9 @@ type PeerState struct {
 	// round runs), and RoundFrom the position (Next) then: `parley peer
 	// status`, in another process than the node's, tells a running
 	// round from an idle node by them. A node killed during a round
-	// leaves them set until it starts again, and then counts that round
-	// as failed (InterruptPeerRound, peer.Interrupted).
+	// leaves them set until the round's lease (RoundExpires) expires;
+	// then a node process counts that round as failed
+	// (InterruptPeerRound, peer.Interrupted).
 	RoundStarted time.Time
 	RoundFrom    int64
 	// RoundActive is when the round in progress last received bytes from
@@ -77,6 +78,12 @@ type PeerState struct {
 	// and these say that it is still coming.
 	RoundActive time.Time
 	RoundBytes  int64
+	// RoundOwner names the process that runs the round in progress and
+	// RoundExpires is when its lease ends unless renewed (ClaimPeerRound,
+	// RenewPeerRound); both empty when no round runs, and for a round
+	// marked by MarkPeerRound.
+	RoundOwner   string
+	RoundExpires time.Time
 	// Failures counts the rounds in a row that failed (RecordPeerRound
 	// with an error) since the last that didn't or the last step
 	// (AdvancePeer), which reset it to 0: the node spaces out the rounds
@@ -189,7 +196,31 @@ type PeerStore interface {
 	// RoundBytes) cleared. The position stays. It reports false, and
 	// changes nothing, when no round or another round is marked.
 	// ErrNotFound for an unknown peer.
+	// Since a round holds a lease (ClaimPeerRound), it also reports
+	// false, changing nothing, while the round's lease is live at at
+	// (RoundExpires after at); a round without one (MarkPeerRound, or
+	// marked by an older version) has none to wait for.
 	InterruptPeerRound(ctx context.Context, name string, started, at time.Time, reason string) (bool, error)
+	// ClaimPeerRound marks a round of the peer as started, held by
+	// l.Owner until l.Expires (RoundStarted l.Started, RoundFrom the
+	// peer's Next, RoundOwner, RoundExpires; RoundActive and RoundBytes
+	// cleared), when no round is marked or the round marked is
+	// l.Owner's own (a round of the same process that never cleared its
+	// mark). It reports false, changing nothing, when another owner's
+	// round is marked, whether or not its lease has expired
+	// (InterruptPeerRound ends an expired one first). ErrNotFound for an
+	// unknown peer.
+	ClaimPeerRound(ctx context.Context, name string, l RoundLease) (bool, error)
+	// RenewPeerRound extends the lease of l.Owner's round that started
+	// at l.Started to l.Expires and records its transfer as
+	// BeatPeerRound does (at kept when zero). It reports false, changing
+	// nothing, when that round is not the one marked. ErrNotFound for an
+	// unknown peer.
+	RenewPeerRound(ctx context.Context, name string, l RoundLease, at time.Time, bytes int64) (bool, error)
+	// EndPeerRound clears the mark of l.Owner's round that started at
+	// l.Started; false, changing nothing, when it is not the one marked.
+	// ErrNotFound for an unknown peer.
+	EndPeerRound(ctx context.Context, name string, l RoundLease) (bool, error)
 	// StopPeer stops the replication of a peer for good, with the reason
 	// and the path of the evidence file (ErrNotFound for an unknown peer).
 	StopPeer(ctx context.Context, name, reason, evidence string, at time.Time) error

@@ -84,6 +84,9 @@ ALTER TABLE peers ADD COLUMN key_index_missing TEXT NOT NULL DEFAULT '';
 `}, migration{780, "transfer of peer rounds in progress", `
 ALTER TABLE peers ADD COLUMN round_active TEXT NOT NULL DEFAULT '';
 ALTER TABLE peers ADD COLUMN round_bytes BIGINT NOT NULL DEFAULT 0;
+`}, migration{820, "leases of peer rounds in progress", `
+ALTER TABLE peers ADD COLUMN round_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE peers ADD COLUMN round_expires TEXT NOT NULL DEFAULT '';
 `})
 }
 
@@ -116,7 +119,7 @@ func (s *Store) AddPeer(ctx context.Context, p store.Peer) error {
 func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name, url, token_file, ca_file, log_key, policy, remote, into_coll, member, created,
 		next, checkpoint, objects, keys, remote_size, last_round, last_error, stopped, evidence, round_started, round_from, failures,
-		key_index, key_index_checkpoint, key_index_size, key_index_missing, round_active, round_bytes FROM peers ORDER BY name COLLATE "C"`)
+		key_index, key_index_checkpoint, key_index_size, key_index_missing, round_active, round_bytes, round_owner, round_expires FROM peers ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list peers: %w", err)
 	}
@@ -124,19 +127,20 @@ func (s *Store) Peers(ctx context.Context) ([]store.Peer, error) {
 	var out []store.Peer
 	for rows.Next() {
 		var p store.Peer
-		var created, last, started, active string
+		var created, last, started, active, expires string
 		st := &p.State
 		if err := rows.Scan(&p.Name, &p.URL, &p.TokenFile, &p.CAFile, &p.LogKey, &p.Policy, &p.Remote, &p.Into, &p.Member, &created,
 			&st.Next, &st.Checkpoint, &st.Objects, &st.Keys, &st.RemoteSize, &last, &st.LastError, &st.Stopped, &st.Evidence, &started, &st.RoundFrom, &st.Failures,
-			&st.KeyIndex, &st.KeyIndexCheckpoint, &st.KeyIndexSize, &st.KeyIndexMissing, &active, &st.RoundBytes); err != nil {
+			&st.KeyIndex, &st.KeyIndexCheckpoint, &st.KeyIndexSize, &st.KeyIndexMissing, &active, &st.RoundBytes, &st.RoundOwner, &expires); err != nil {
 			return nil, fmt.Errorf("couldn't list peers: %w", err)
 		}
-		var e1, e2, e3, e4 error
+		var e1, e2, e3, e4, e5 error
 		p.Created, e1 = parseTime(created)
 		st.LastRound, e2 = parseOptTime(last)
 		st.RoundStarted, e3 = parseOptTime(started)
 		st.RoundActive, e4 = parseOptTime(active)
-		if err := errors.Join(e1, e2, e3, e4); err != nil {
+		st.RoundExpires, e5 = parseOptTime(expires)
+		if err := errors.Join(e1, e2, e3, e4, e5); err != nil {
 			return nil, fmt.Errorf("couldn't read peer %s: %w", p.Name, err)
 		}
 		out = append(out, p)
@@ -287,9 +291,9 @@ func (s *Store) RecordPeerKeyIndex(ctx context.Context, name string, size int64,
 // MarkPeerRound implements [store.PeerStore].
 func (s *Store) MarkPeerRound(ctx context.Context, name string, started time.Time) error {
 	if started.IsZero() {
-		return s.updatePeer(ctx, name, `UPDATE peers SET round_started = '', round_from = 0, round_active = '', round_bytes = 0 WHERE name = $1`, name)
+		return s.updatePeer(ctx, name, `UPDATE peers SET round_started = '', round_from = 0, round_active = '', round_bytes = 0, round_owner = '', round_expires = '' WHERE name = $1`, name)
 	}
-	return s.updatePeer(ctx, name, `UPDATE peers SET round_started = $1, round_from = next, round_active = '', round_bytes = 0 WHERE name = $2`, fmtTime(started), name)
+	return s.updatePeer(ctx, name, `UPDATE peers SET round_started = $1, round_from = next, round_active = '', round_bytes = 0, round_owner = '', round_expires = '' WHERE name = $2`, fmtTime(started), name)
 }
 
 // BeatPeerRound implements [store.PeerStore].
@@ -302,8 +306,33 @@ func (s *Store) BeatPeerRound(ctx context.Context, name string, started, at time
 // InterruptPeerRound implements [store.PeerStore].
 func (s *Store) InterruptPeerRound(ctx context.Context, name string, started, at time.Time, reason string) (bool, error) {
 	return s.ifPeerRound(ctx, name, `UPDATE peers SET last_round = $1, last_error = $2, failures = failures + 1,
-		round_started = '', round_from = 0, round_active = '', round_bytes = 0 WHERE name = $3 AND round_started = $4 AND round_started != ''`,
+		round_started = '', round_from = 0, round_active = '', round_bytes = 0, round_owner = '', round_expires = ''
+		WHERE name = $3 AND round_started = $4 AND round_started != '' AND round_expires COLLATE "C" <= $1`,
 		fmtTime(at), reason, name, fmtTime(started))
+}
+
+// ClaimPeerRound implements [store.PeerStore].
+func (s *Store) ClaimPeerRound(ctx context.Context, name string, l store.RoundLease) (bool, error) {
+	if l.Owner == "" || l.Started.IsZero() || l.Expires.IsZero() {
+		return false, fmt.Errorf("couldn't claim a round of peer %s: owner, start and expiry are needed: %w", name, store.ErrInvalid)
+	}
+	return s.ifPeerRound(ctx, name, `UPDATE peers SET round_started = $1, round_from = next, round_owner = $2, round_expires = $3,
+		round_active = '', round_bytes = 0 WHERE name = $4 AND (round_started = '' OR round_owner = $2)`,
+		fmtTime(l.Started), l.Owner, fmtTime(l.Expires), name)
+}
+
+// RenewPeerRound implements [store.PeerStore].
+func (s *Store) RenewPeerRound(ctx context.Context, name string, l store.RoundLease, at time.Time, bytes int64) (bool, error) {
+	return s.ifPeerRound(ctx, name, `UPDATE peers SET round_expires = $1, round_active = CASE WHEN $2 = '' THEN round_active ELSE $2 END, round_bytes = $3
+		WHERE name = $4 AND round_owner = $5 AND round_started = $6 AND round_started != '' AND round_owner != ''`,
+		fmtTime(l.Expires), fmtOptTime(at), bytes, name, l.Owner, fmtTime(l.Started))
+}
+
+// EndPeerRound implements [store.PeerStore].
+func (s *Store) EndPeerRound(ctx context.Context, name string, l store.RoundLease) (bool, error) {
+	return s.ifPeerRound(ctx, name, `UPDATE peers SET round_started = '', round_from = 0, round_active = '', round_bytes = 0, round_owner = '', round_expires = ''
+		WHERE name = $1 AND round_owner = $2 AND round_started = $3 AND round_started != '' AND round_owner != ''`,
+		name, l.Owner, fmtTime(l.Started))
 }
 
 // ifPeerRound runs q, an update of the peer name's row that applies only

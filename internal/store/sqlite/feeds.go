@@ -74,6 +74,17 @@ ALTER TABLE feeds ADD COLUMN round_from INTEGER NOT NULL DEFAULT 0;
 	registerMigrations(migration{800, "taxii feed overlap", `
 ALTER TABLE feeds ADD COLUMN overlap_ns INTEGER NOT NULL DEFAULT 0;
 `})
+	// The lease of a feed's round in progress and its transfer
+	// (store.FeedPosition.RoundOwner, RoundExpires, RoundActive,
+	// RoundBytes): of several processes on one store one runs a feed's
+	// round at a time, and a round counts as interrupted only once its
+	// lease has expired, as for peers (migration 820).
+	registerMigrations(migration{821, "leases of feed rounds in progress", `
+ALTER TABLE feeds ADD COLUMN round_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE feeds ADD COLUMN round_expires TEXT NOT NULL DEFAULT '';
+ALTER TABLE feeds ADD COLUMN round_active TEXT NOT NULL DEFAULT '';
+ALTER TABLE feeds ADD COLUMN round_bytes INTEGER NOT NULL DEFAULT 0;
+`})
 }
 
 // fmtOptTime stores the zero time as "" so that it reads back as zero.
@@ -120,9 +131,23 @@ func (s *Store) AddFeed(ctx context.Context, f store.Feed) error {
 
 // Feeds implements [store.Feeds].
 func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, url, collection, into_coll, member, auth, user, secret_file, ca_file, interval_ns, created,
+	return queryFeeds(ctx, s.r, "", "")
+}
+
+// feedQuerier is the database or a transaction.
+type feedQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryFeeds returns the feeds, or the feed name when name isn't empty.
+func queryFeeds(ctx context.Context, q feedQuerier, where, name string) ([]store.Feed, error) {
+	args := []any{}
+	if where != "" {
+		args = append(args, name)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT name, url, collection, into_coll, member, auth, user, secret_file, ca_file, interval_ns, created,
 		added_after, next, high_water, last_poll, last_error, added, existing, failed, pages, last_failure, reread_ns, full_read, read_to,
-		failures, not_before, round_started, round_from, overlap_ns FROM feeds ORDER BY name`)
+		failures, not_before, round_started, round_from, overlap_ns, round_owner, round_expires, round_active, round_bytes FROM feeds `+where+` ORDER BY name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list feeds: %w", err)
 	}
@@ -131,10 +156,10 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 	for rows.Next() {
 		var f store.Feed
 		var interval, reread, overlap int64
-		var created, aa, hw, lp, fr, rt, nb, rs string
+		var created, aa, hw, lp, fr, rt, nb, rs, rx, ra string
 		if err := rows.Scan(&f.Name, &f.URL, &f.Collection, &f.Into, &f.Member, &f.Auth, &f.User, &f.SecretFile, &f.CAFile, &interval, &created,
 			&aa, &f.Next, &hw, &lp, &f.LastError, &f.Added, &f.Existing, &f.Failed, &f.Pages, &f.LastFailure, &reread, &fr, &rt,
-			&f.Failures, &nb, &rs, &f.RoundFrom, &overlap); err != nil {
+			&f.Failures, &nb, &rs, &f.RoundFrom, &overlap, &f.RoundOwner, &rx, &ra, &f.RoundBytes); err != nil {
 			return nil, fmt.Errorf("couldn't list feeds: %w", err)
 		}
 		f.Interval, f.Reread, f.Overlap = time.Duration(interval), time.Duration(reread), time.Duration(overlap)
@@ -156,6 +181,10 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 		errs = append(errs, e)
 		f.RoundStarted, e = parseOptTime(rs)
 		errs = append(errs, e)
+		f.RoundExpires, e = parseOptTime(rx)
+		errs = append(errs, e)
+		f.RoundActive, e = parseOptTime(ra)
+		errs = append(errs, e)
 		if err := errors.Join(errs...); err != nil {
 			return nil, fmt.Errorf("couldn't read feed %s: %w", f.Name, err)
 		}
@@ -167,20 +196,124 @@ func (s *Store) Feeds(ctx context.Context) ([]store.Feed, error) {
 // RecordPoll implements [store.Feeds].
 func (s *Store) RecordPoll(ctx context.Context, name string, p store.FeedPosition) error {
 	return s.Write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE feeds SET added_after = ?, next = ?, high_water = ?, last_poll = ?, last_error = ?,
-			added = ?, existing = ?, failed = ?, pages = ?, last_failure = ?, full_read = ?, read_to = ?,
-			failures = ?, not_before = ?, round_started = ?, round_from = ? WHERE name = ?`,
+		// The round's lease and transfer go with its mark: cleared when
+		// it is, else left as ClaimFeedRound and RenewFeedRound wrote
+		// them.
+		res, err := tx.ExecContext(ctx, `UPDATE feeds SET added_after = ?1, next = ?2, high_water = ?3, last_poll = ?4, last_error = ?5,
+			added = ?6, existing = ?7, failed = ?8, pages = ?9, last_failure = ?10, full_read = ?11, read_to = ?12,
+			failures = ?13, not_before = ?14, round_started = ?15, round_from = ?16,
+			round_owner = CASE WHEN ?15 = '' THEN '' ELSE round_owner END,
+			round_expires = CASE WHEN ?15 = '' THEN '' ELSE round_expires END,
+			round_active = CASE WHEN ?15 = '' THEN '' ELSE round_active END,
+			round_bytes = CASE WHEN ?15 = '' THEN 0 ELSE round_bytes END
+			WHERE name = ?17 AND (?18 = '' OR round_owner = ?18)`,
 			fmtOptTime(p.AddedAfter), p.Next, fmtOptTime(p.HighWater), fmtOptTime(p.LastPoll), p.LastError,
 			p.Added, p.Existing, p.Failed, p.Pages, p.LastFailure, fmtOptTime(p.FullRead), fmtOptTime(p.ReadTo),
-			p.Failures, fmtOptTime(p.NotBefore), fmtOptTime(p.RoundStarted), p.RoundFrom, name)
+			p.Failures, fmtOptTime(p.NotBefore), fmtOptTime(p.RoundStarted), p.RoundFrom, name, p.RoundOwner)
 		if err != nil {
 			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
-		} else if n == 0 {
-			return fmt.Errorf("couldn't record the poll of feed %s: %w", name, store.ErrNotFound)
+		} else if n > 0 {
+			return nil
+		}
+		return feedRoundLost(ctx, tx, name, p.RoundOwner, "couldn't record the poll of feed")
+	})
+}
+
+// feedRoundLost is the error of a write of feed name's round by owner
+// that changed nothing: ErrNotFound for an unknown feed, else ErrFenced
+// (the round marked is not owner's any more).
+func feedRoundLost(ctx context.Context, tx *sql.Tx, name, owner, what string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM feeds WHERE name = ?`, name).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s %s: %w", what, name, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", what, name, err)
+	}
+	return fmt.Errorf("%s %s: its round is not %s's any more: %w", what, name, owner, store.ErrFenced)
+}
+
+// ifFeedRound runs q, an update of feed name's row that applies only to
+// one round; false when it changed nothing, ErrNotFound when there is no
+// such feed.
+func (s *Store) ifFeedRound(ctx context.Context, name, q string, args ...any) (bool, error) {
+	changed := false
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		changed = false
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("couldn't update feed %s: %w", name, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			changed = true
+			return nil
+		}
+		if err := feedRoundLost(ctx, tx, name, "", "couldn't update feed"); !errors.Is(err, store.ErrFenced) {
+			return err
 		}
 		return nil
 	})
+	return changed && err == nil, err
+}
+
+// ClaimFeedRound implements [store.Feeds].
+func (s *Store) ClaimFeedRound(ctx context.Context, name string, l store.RoundLease) (store.FeedPosition, bool, error) {
+	if l.Owner == "" || l.Started.IsZero() || l.Expires.IsZero() {
+		return store.FeedPosition{}, false, fmt.Errorf("couldn't claim a round of feed %s: owner, start and expiry are needed: %w", name, store.ErrInvalid)
+	}
+	var p store.FeedPosition
+	ok := false
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		ok = false
+		res, err := tx.ExecContext(ctx, `UPDATE feeds SET round_started = ?1, round_from = pages, round_owner = ?2, round_expires = ?3,
+			round_active = '', round_bytes = 0 WHERE name = ?4 AND (round_started = '' OR round_owner = ?2)`,
+			fmtTime(l.Started), l.Owner, fmtTime(l.Expires), name)
+		if err != nil {
+			return fmt.Errorf("couldn't claim a round of feed %s: %w", name, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if err := feedRoundLost(ctx, tx, name, "", "couldn't claim a round of feed"); !errors.Is(err, store.ErrFenced) {
+				return err
+			}
+			return nil
+		}
+		fs, err := queryFeeds(ctx, tx, `WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		if len(fs) != 1 {
+			return fmt.Errorf("couldn't claim a round of feed %s: %w", name, store.ErrNotFound)
+		}
+		p, ok = fs[0].FeedPosition, true
+		return nil
+	})
+	if err != nil || !ok {
+		return store.FeedPosition{}, false, err
+	}
+	return p, true, nil
+}
+
+// RenewFeedRound implements [store.Feeds].
+func (s *Store) RenewFeedRound(ctx context.Context, name string, l store.RoundLease, at time.Time, bytes int64) (bool, error) {
+	return s.ifFeedRound(ctx, name, `UPDATE feeds SET round_expires = ?1, round_active = CASE WHEN ?2 = '' THEN round_active ELSE ?2 END, round_bytes = ?3
+		WHERE name = ?4 AND round_owner = ?5 AND round_started = ?6 AND round_started != '' AND round_owner != ''`,
+		fmtTime(l.Expires), fmtOptTime(at), bytes, name, l.Owner, fmtTime(l.Started))
+}
+
+// InterruptFeedRound implements [store.Feeds].
+func (s *Store) InterruptFeedRound(ctx context.Context, name string, started, at time.Time, reason string) (bool, error) {
+	return s.ifFeedRound(ctx, name, `UPDATE feeds SET last_poll = ?1, last_error = ?2, failures = failures + 1,
+		round_started = '', round_from = 0, round_owner = '', round_expires = '', round_active = '', round_bytes = 0
+		WHERE name = ?3 AND round_started = ?4 AND round_started != '' AND round_expires <= ?1`,
+		fmtTime(at), reason, name, fmtTime(started))
 }
