@@ -2,11 +2,13 @@ package web_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -127,6 +129,72 @@ func TestBrowserFooterClaims(t *testing.T) {
 		if strings.Contains(footer, "this page checks") || strings.Contains(footer, "every object is signed") ||
 			!strings.Contains(footer, "as your node gives them") {
 			t.Errorf("%s: the footer says %q", path, footer)
+		}
+	}
+}
+
+// TestBrowserCheckProgress: while the object page's check waits for the
+// node (an answer that doesn't come, a 503), its status says what it
+// waits for and why, and the state stays "running", never "verified";
+// once the node answers, the check goes on and ends.
+func TestBrowserCheckProgress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	f := newFixture(t)
+	var mode atomic.Value // "", "hang" or "503", for GET /log/receipt
+	mode.Store("")
+	var mu sync.Mutex
+	release := make(chan struct{})
+	wrap := func(api http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/log/receipt" {
+				switch mode.Load().(string) {
+				case "hang":
+					mu.Lock()
+					ch := release
+					mu.Unlock()
+					select {
+					case <-ch:
+					case <-r.Context().Done():
+						return
+					}
+				case "503":
+					w.Header().Set("Retry-After", "1")
+					http.Error(w, "busy", http.StatusServiceUnavailable)
+					return
+				}
+			}
+			api.ServeHTTP(w, r)
+		})
+	}
+	base := uiServerWrapped(t, f, newV2Log(t, f.n), wrap)
+	ctx, cancel := browser(t, 390)
+	defer cancel()
+	logIn(t, ctx, base, f.aurelia.Token)
+	for _, c := range []struct{ mode, says string }{
+		{"hang", "waiting for the object's log receipt (no answer from the node for "},
+		{"503", "waiting for the object's log receipt (the node answered 503"},
+	} {
+		mode.Store(c.mode)
+		says, _ := json.Marshal(c.says)
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/objects/"+f.indicator),
+			poll(`(() => { const e = document.querySelector("[data-verification]"); return !!e && e.getAttribute("data-verification") === "running" && e.querySelector(".status").textContent.includes(`+string(says)+`); })()`),
+			shot(t, "progress-"+c.mode)); err != nil {
+			t.Fatalf("%s: %v", c.mode, err)
+		}
+		mode.Store("")
+		mu.Lock()
+		close(release)
+		release = make(chan struct{})
+		mu.Unlock()
+		if err := chromedp.Do(ctx, waitAttr(`[data-verification]`, "data-verification", "verified", "failed", "logged")); err != nil {
+			t.Fatal(err)
+		}
+		st, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`[data-verification]`), "data-verification"))
+		if err != nil || st.Value != "verified" {
+			t.Fatalf("%s, then answered: %v %v", c.mode, st, err)
 		}
 	}
 }

@@ -141,26 +141,52 @@ function binding() {
   // A node that can't be reached (restarting: the connection drops or is
   // refused) is waited for like a 503, then named as such, not as the
   // browser's bare "Failed to fetch".
+  // While it waits (an answer that doesn't come within 3 s, a 503, a
+  // node that can't be reached), the status says what for, so that a
+  // check that seems stuck says why; the state stays "running".
   async function get(path, what, asText) {
     let unreachable = false;
-    for (let i = 0; i < 20; i++) {
-      let r;
-      try {
-        r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json", "X-Parley-Binding": binding() } });
-      } catch (e) {
-        unreachable = true;
-        await new Promise((res) => setTimeout(res, 500));
-        continue;
+    const started = Date.now();
+    const slow = setInterval(() => {
+      const s = Math.round((Date.now() - started) / 1000);
+      if (s >= 3) waiting(what, "no answer from the node for " + s + " s");
+    }, 1000);
+    try {
+      for (let i = 0; i < 20; i++) {
+        let r;
+        try {
+          r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json", "X-Parley-Binding": binding() } });
+        } catch (e) {
+          unreachable = true;
+          waiting(what, "the node can't be reached; asking again, " + (i + 1) + " of 20");
+          await new Promise((res) => setTimeout(res, 500));
+          continue;
+        }
+        unreachable = false;
+        if (r.status === 503) {
+          waiting(what, "the node answered 503: it is busy, or the entry is not in a checkpoint yet; asking again, " + (i + 1) + " of 20");
+          await new Promise((res) => setTimeout(res, 500));
+          continue;
+        }
+        if (r.status === 401) throw new Check("couldn't get " + what + ": your session has ended; reload the page to log in again");
+        if (r.status === 404) throw new Check("couldn't get " + what + ": the node has none (HTTP 404)");
+        if (!r.ok) throw new Check("couldn't get " + what + ": the node answered HTTP " + r.status);
+        const body = await (asText ? r.text() : r.json());
+        waiting("", "");
+        return body;
       }
-      unreachable = false;
-      if (r.status === 503) { await new Promise((res) => setTimeout(res, 500)); continue; }
-      if (r.status === 401) throw new Check("couldn't get " + what + ": your session has ended; reload the page to log in again");
-      if (r.status === 404) throw new Check("couldn't get " + what + ": the node has none (HTTP 404)");
-      if (!r.ok) throw new Check("couldn't get " + what + ": the node answered HTTP " + r.status);
-      return asText ? r.text() : r.json();
+    } finally {
+      clearInterval(slow);
     }
     if (unreachable) throw new Check("couldn't get " + what + ": the node could not be reached (it may be restarting); reload the page in a minute");
     throw new Check("couldn't get " + what + ": the node kept answering 503 (the entry is not in a checkpoint yet); reload the page in a minute");
+  }
+
+  // waiting says, while the check runs, what it waits for and why (the
+  // bare "Checking…" when what is empty).
+  function waiting(what, why) {
+    if (el.getAttribute("data-verification") !== "running") return;
+    status.textContent = "Checking in your browser…" + (what ? " waiting for " + what + " (" + why + ")" : "");
   }
 
   async function fingerprint(vkey) {
@@ -608,6 +634,7 @@ function binding() {
         throw e instanceof Check ? e : new Check(said(e));
       }
       if (wit.met || wit.cosigs.length > 0 || attempt >= 20) break;
+      waiting("your witness policy's witnesses to cosign a checkpoint that includes this entry", "asking again, " + (attempt + 1) + " of 20");
       await new Promise((res) => setTimeout(res, 1000));
     }
     const seen = await consistentWithSeen(cp);
