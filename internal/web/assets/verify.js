@@ -123,6 +123,17 @@ function binding() {
     el.setAttribute("data-verification", ok ? "verified" : "failed");
   }
   class Check extends Error {}
+  // said is what went wrong in e, in words: the script's own errors (an
+  // answer of the wrong shape: a field missing, null, not text, not JSON)
+  // are said as such, not in the engine's bare words ("Cannot read
+  // properties of undefined").
+  function said(e) {
+    const m = e && e.message ? e.message : String(e);
+    if (e instanceof TypeError || e instanceof SyntaxError || e instanceof RangeError) {
+      return "the node's answers are not what a Parley log serves (a field missing or of the wrong kind), so nothing could be checked past this point (the browser said: " + m + ")";
+    }
+    return m;
+  }
   function need(cond, msg) { if (!cond) throw new Check(msg); }
 
   // get fetches what (words for the analyst) from the node; a failure
@@ -130,26 +141,52 @@ function binding() {
   // A node that can't be reached (restarting: the connection drops or is
   // refused) is waited for like a 503, then named as such, not as the
   // browser's bare "Failed to fetch".
+  // While it waits (an answer that doesn't come within 3 s, a 503, a
+  // node that can't be reached), the status says what for, so that a
+  // check that seems stuck says why; the state stays "running".
   async function get(path, what, asText) {
     let unreachable = false;
-    for (let i = 0; i < 20; i++) {
-      let r;
-      try {
-        r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json", "X-Parley-Binding": binding() } });
-      } catch (e) {
-        unreachable = true;
-        await new Promise((res) => setTimeout(res, 500));
-        continue;
+    const started = Date.now();
+    const slow = setInterval(() => {
+      const s = Math.round((Date.now() - started) / 1000);
+      if (s >= 3) waiting(what, "no answer from the node for " + s + " s");
+    }, 1000);
+    try {
+      for (let i = 0; i < 20; i++) {
+        let r;
+        try {
+          r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json", "X-Parley-Binding": binding() } });
+        } catch (e) {
+          unreachable = true;
+          waiting(what, "the node can't be reached; asking again, " + (i + 1) + " of 20");
+          await new Promise((res) => setTimeout(res, 500));
+          continue;
+        }
+        unreachable = false;
+        if (r.status === 503) {
+          waiting(what, "the node answered 503: it is busy, or the entry is not in a checkpoint yet; asking again, " + (i + 1) + " of 20");
+          await new Promise((res) => setTimeout(res, 500));
+          continue;
+        }
+        if (r.status === 401) throw new Check("couldn't get " + what + ": your session has ended; reload the page to log in again");
+        if (r.status === 404) throw new Check("couldn't get " + what + ": the node has none (HTTP 404)");
+        if (!r.ok) throw new Check("couldn't get " + what + ": the node answered HTTP " + r.status);
+        const body = await (asText ? r.text() : r.json());
+        waiting("", "");
+        return body;
       }
-      unreachable = false;
-      if (r.status === 503) { await new Promise((res) => setTimeout(res, 500)); continue; }
-      if (r.status === 401) throw new Check("couldn't get " + what + ": your session has ended; reload the page to log in again");
-      if (r.status === 404) throw new Check("couldn't get " + what + ": the node has none (HTTP 404)");
-      if (!r.ok) throw new Check("couldn't get " + what + ": the node answered HTTP " + r.status);
-      return asText ? r.text() : r.json();
+    } finally {
+      clearInterval(slow);
     }
     if (unreachable) throw new Check("couldn't get " + what + ": the node could not be reached (it may be restarting); reload the page in a minute");
     throw new Check("couldn't get " + what + ": the node kept answering 503 (the entry is not in a checkpoint yet); reload the page in a minute");
+  }
+
+  // waiting says, while the check runs, what it waits for and why (the
+  // bare "Checking…" when what is empty).
+  function waiting(what, why) {
+    if (el.getAttribute("data-verification") !== "running") return;
+    status.textContent = "Checking in your browser…" + (what ? " waiting for " + what + " (" + why + ")" : "");
   }
 
   async function fingerprint(vkey) {
@@ -244,7 +281,7 @@ function binding() {
     try {
       pcp = await L.verifyCheckpoint(String(b.checkpoint || ""), pkey);
     } catch (e) {
-      throw new Check(peerKeyChanged ? "the peer's checkpoint is not signed by the peer's log key pinned in this browser: the key this node gives for the peer has changed (see the ALARM below)" : "the peer's checkpoint: " + e.message);
+      throw new Check(peerKeyChanged ? "the peer's checkpoint is not signed by the peer's log key pinned in this browser: the key this node gives for the peer has changed (see the ALARM below)" : "the peer's checkpoint: " + said(e));
     }
     step(true, "checkpoint of " + pcp.size + " entries of the peer's log " + pcp.origin + " signed by its pinned key");
 
@@ -309,7 +346,7 @@ function binding() {
       try {
         await L.verifyKeyIndex(b.key_index, pkey, pcp, events, item.member);
       } catch (e) {
-        throw new Check("in the peer's log: " + e.message);
+        throw new Check("in the peer's log: " + said(e));
       }
     }
     if (!sp) {
@@ -415,13 +452,13 @@ function binding() {
     if (w && typeof w.checkpoint === "string") {
       let wcp;
       try { wcp = await L.verifyCheckpoint(w.checkpoint, key); } catch (e) {
-        throw new Check("the receipt's witnessed checkpoint: " + e.message);
+        throw new Check("the receipt's witnessed checkpoint: " + said(e));
       }
       need(wcp.size > rc.log_index, "the receipt's witnessed checkpoint (size " + wcp.size + ") doesn't include entry " + rc.log_index);
       try {
         await L.verifyConsistency(wcp.size, cp.size, (w.consistency || []).map(L.b64decode), wcp.root, cp.root);
       } catch (e) {
-        throw new Check("the receipt's witnessed checkpoint (size " + wcp.size + ") and its checkpoint (size " + cp.size + ") are not one log: " + e.message);
+        throw new Check("the receipt's witnessed checkpoint (size " + wcp.size + ") and its checkpoint (size " + cp.size + ") are not one log: " + said(e));
       }
       const q = await L.checkQuorum(policy, w.checkpoint);
       met = met || q.met;
@@ -505,7 +542,7 @@ function binding() {
     try { kcp = await L.verifyCheckpoint(kept.note, key); } catch (e) { return null; }
     let q;
     try { q = await L.checkQuorum(policy, kept.note); } catch (e) {
-      throw new Check("the cosigned checkpoint of " + kcp.size + " entries this browser kept: " + e.message);
+      throw new Check("the cosigned checkpoint of " + kcp.size + " entries this browser kept: " + said(e));
     }
     return { size: kcp.size, cosigs: q.cosigs, note: kept.note };
   }
@@ -546,7 +583,7 @@ function binding() {
         try {
           await L.verifyConsistency(a.size, b.size, (cr.proof || []).map(L.b64decode), a.root, b.root);
         } catch (e) {
-          throw new Check(forked + " (" + e.message + ")");
+          throw new Check(forked + " (" + said(e) + ")");
         }
       }
       words = cp.size < seen.size ? ", part of the log of " + seen.size + " entries this browser saw before (an older checkpoint)" : ", consistent with the log this browser saw before";
@@ -587,16 +624,17 @@ function binding() {
       try {
         cp = await L.verifyCheckpoint(rc.checkpoint, key);
       } catch (e) {
-        throw new Check(keyChanged ? "the checkpoint is not signed by the log key pinned in this browser: the node's log key has changed (see the ALARM below)" : e.message);
+        throw new Check(keyChanged ? "the checkpoint is not signed by the log key pinned in this browser: the node's log key has changed (see the ALARM below)" : said(e));
       }
       need(cp.size === rc.tree_size, "the receipt's tree size is not its checkpoint's");
       if (!policy) break;
       try {
         wit = await witnessedBy(policy, rc, cp, key);
       } catch (e) {
-        throw e instanceof Check ? e : new Check(e.message);
+        throw e instanceof Check ? e : new Check(said(e));
       }
       if (wit.met || wit.cosigs.length > 0 || attempt >= 20) break;
+      waiting("your witness policy's witnesses to cosign a checkpoint that includes this entry", "asking again, " + (attempt + 1) + " of 20");
       await new Promise((res) => setTimeout(res, 1000));
     }
     const seen = await consistentWithSeen(cp);
@@ -618,7 +656,13 @@ function binding() {
       ? "; relayed by " + rc.member + ", it claims to be from " + obj.created_by_ref + " (not verified)" : "";
     const c = await L.objectCommitment(rc.salt, rc.collection, rc.object_id, rc.version, rc.member, raw);
     need(c === e.commitment, "the commitment in the log does not open to this object (it was changed after it was logged)");
-    step(true, "the log entry's salted commitment opens to this object, version " + version);
+    // The commitment binds who shared this version: a page that credits
+    // another member with it (its header's "by", rendered by the node)
+    // must not stand beside "verified".
+    const named = el.dataset.member || "";
+    need(named === "" || named === rc.member, "this page says member " + named + " shared this version, but its log entry names member " +
+      rc.member + ": the node's records and its log disagree on who shared it");
+    step(true, "the log entry's salted commitment opens to this object, version " + version + ", shared by member " + rc.member);
 
     const proof = (rc.inclusion_proof || []).map(L.b64decode);
     const root = await L.rootFromInclusion(rc.log_index, rc.tree_size, await L.leafHash(leaf), proof);
@@ -637,7 +681,7 @@ function binding() {
       try {
         await L.verifyConsistency(a.size, b.size, (cr.proof || []).map(L.b64decode), a.root, b.root);
       } catch (e) {
-        throw new Check("the key history's checkpoint (size " + kcp.size + ") and the receipt's (size " + cp.size + ") are not one log: " + e.message);
+        throw new Check("the key history's checkpoint (size " + kcp.size + ") and the receipt's (size " + cp.size + ") are not one log: " + said(e));
       }
     } else {
       need(L.equal(kcp.root, cp.root), "the key history's checkpoint and the receipt's have one size and different roots: the log forked");
@@ -654,7 +698,7 @@ function binding() {
     try {
       await L.verifyKeyIndex(ks.key_index, key, kcp, events, rc.member);
     } catch (e) {
-      throw new Check(e.message);
+      throw new Check(said(e));
     }
     const inForce = await L.keyInForce(events, rc.member, rc.log_index);
     const sp = L.signatureParts(obj);
@@ -688,7 +732,11 @@ function binding() {
       return;
     }
     need(inForce, "the member had no key in force at entry " + rc.log_index);
-    step(true, "the member's key in force at entry " + rc.log_index + " is logged (" + events.length + (events.length === 1 ? " key event)" : " key events)"));
+    // The key's fingerprint as the members page writes it (SHA-256 of
+    // the raw key, its first 8 bytes in hex), to compare with the one the
+    // member gave you.
+    const keyFP = "SHA256:" + L.hex((await L.sha256(L.b64decode(inForce))).slice(0, 8));
+    step(true, "the key in force for member " + rc.member + " at entry " + rc.log_index + " is logged, fingerprint " + keyFP + " (" + events.length + (events.length === 1 ? " key event)" : " key events)"));
 
     need(sp.ext.alg === "ed25519" && sp.ext.public_key === inForce, "the object is signed with a key that is not the member's logged key");
     const sigOK = await L.ed25519Verify(L.b64decode(inForce), L.b64decode(sp.ext.signature), sp.message);
@@ -700,11 +748,12 @@ function binding() {
       (ev.entry.event === "register" || ev.entry.event === "rotate")).pop();
     const asserted = putIn && putIn.entry.event === "rotate" && putIn.entry.authority === "operator"
       ? "; signed with a key the operator rotated in for " + rc.member + " without the member's signature (operator-asserted)" : "";
-    finish(true, "signature, commitment, inclusion and checkpoint all check" + relayed + asserted + ".");
+    finish(true, "signed by " + rc.member + " with its logged key " + keyFP + "; signature, commitment, inclusion and checkpoint all check" + relayed + asserted + ".");
   }
 
   run().catch((err) => {
-    step(false, err && err.message ? err.message : String(err));
-    finish(false, err && err.message ? err.message : String(err));
+    const why = said(err);
+    step(false, why);
+    finish(false, why);
   });
 })();

@@ -1,0 +1,200 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserAttribution: the object page's header says who shared the
+// object ("by cert-borovia"), which the node renders. The browser's check
+// names the member that the log entry's commitment binds, and an object
+// page that names another member than the log does (an operator who
+// edited its records to credit a rival's object to a trusted member, or
+// one that renders the page so) fails: "verified" never stands beside
+// a sharer the log doesn't name.
+func TestBrowserAttribution(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	f := newFixture(t)
+	const sighting = "sighting--77777777-7777-4777-8777-777777777777" // borova's, signed
+	var lie atomic.Bool
+	f.pages = func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !lie.Load() || !strings.HasPrefix(r.URL.Path, "/ui/objects/") {
+				h.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			body := bytes.ReplaceAll(rec.Body.Bytes(), []byte(`data-member="`+f.borova.ID+`"`), []byte(`data-member="`+f.aurelia.ID+`"`))
+			body = bytes.ReplaceAll(body, []byte("by <strong>cert-borovia</strong>"), []byte("by <strong>cert-aurelia</strong>"))
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.Header().Del("Content-Length")
+			w.WriteHeader(rec.Code)
+			w.Write(body)
+		})
+	}
+	base := uiServer(t, f, newV2Log(t, f.n))
+	ctx, cancel := browser(t, 1280)
+	defer cancel()
+	logIn(t, ctx, base, f.aurelia.Token)
+
+	st, text := checkObjectPage(t, ctx, base, sighting, "attribution-honest")
+	if st != "verified" || !strings.Contains(text, "signed by "+f.borova.ID) {
+		t.Fatalf("honest page: %s: %q; want verified, naming the log's member %s", st, text, f.borova.ID)
+	}
+	lie.Store(true)
+	st, text = checkObjectPage(t, ctx, base, sighting, "attribution-lie")
+	if st != "failed" || !strings.Contains(text, f.borova.ID) || !strings.Contains(text, f.aurelia.ID) {
+		t.Fatalf("a page that credits %s with %s's object: %s: %q; want failed, naming both", f.aurelia.ID, f.borova.ID, st, text)
+	}
+}
+
+// TestBrowserMalformedAnswers: a node whose log answers are of the wrong
+// shape (a receipt without its fields, null) fails the object page's
+// check in words, not with the script engine's own ("Cannot read
+// properties of undefined").
+func TestBrowserMalformedAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	f := newFixture(t)
+	var answer atomic.Value // the receipt's body, as the node answers it
+	answer.Store("")
+	wrap := func(api http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if b := answer.Load().(string); b != "" && r.URL.Path == "/log/receipt" {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, b)
+				return
+			}
+			api.ServeHTTP(w, r)
+		})
+	}
+	base := uiServerWrapped(t, f, newV2Log(t, f.n), wrap)
+	ctx, cancel := browser(t, 1280)
+	defer cancel()
+	logIn(t, ctx, base, f.aurelia.Token)
+	if st, text := checkObjectPage(t, ctx, base, f.indicator, ""); st != "verified" {
+		t.Fatalf("honest: %s: %q", st, text)
+	}
+	for i, b := range []string{`{}`, `null`, `{"checkpoint":7,"entry":[]}`, `not json`} {
+		answer.Store(b)
+		st, text := checkObjectPage(t, ctx, base, f.indicator, fmt.Sprintf("malformed-%d", i))
+		if st != "failed" || !strings.Contains(text, "not what a Parley log serves") {
+			t.Errorf("receipt %s: %s: %q; want failed, in words", b, st, text)
+		}
+	}
+}
+
+// TestBrowserFooterClaims: the footer, on every page, claimed that "this
+// page checks the proofs in your browser" and that "every object is
+// signed by its member": on a look-up, a collection or the home page
+// nothing is checked in the browser, and unsigned objects are listed.
+// It now says what is the node's word and what is checked where.
+func TestBrowserFooterClaims(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	f := newFixture(t)
+	base := uiServer(t, f, newV2Log(t, f.n))
+	ctx, cancel := browser(t, 390)
+	defer cancel()
+	logIn(t, ctx, base, f.aurelia.Token)
+	for _, path := range []string{"/ui/", "/ui/collections/" + f.shared, "/ui/search?q=203.0.113.45", "/ui/members", "/ui/objects/" + f.indicator} {
+		// The page itself, not the proving page (which has no CSRF token).
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+path), poll(`!!document.querySelector('meta[name="csrf-token"]') && !!document.querySelector("footer")`)); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		footer, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("footer").textContent`))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if strings.Contains(footer, "this page checks") || strings.Contains(footer, "every object is signed") ||
+			!strings.Contains(footer, "as your node gives them") {
+			t.Errorf("%s: the footer says %q", path, footer)
+		}
+	}
+}
+
+// TestBrowserCheckProgress: while the object page's check waits for the
+// node (an answer that doesn't come, a 503), its status says what it
+// waits for and why, and the state stays "running", never "verified";
+// once the node answers, the check goes on and ends.
+func TestBrowserCheckProgress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	f := newFixture(t)
+	var mode atomic.Value // "", "hang" or "503", for GET /log/receipt
+	mode.Store("")
+	var mu sync.Mutex
+	release := make(chan struct{})
+	wrap := func(api http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/log/receipt" {
+				switch mode.Load().(string) {
+				case "hang":
+					mu.Lock()
+					ch := release
+					mu.Unlock()
+					select {
+					case <-ch:
+					case <-r.Context().Done():
+						return
+					}
+				case "503":
+					w.Header().Set("Retry-After", "1")
+					http.Error(w, "busy", http.StatusServiceUnavailable)
+					return
+				}
+			}
+			api.ServeHTTP(w, r)
+		})
+	}
+	base := uiServerWrapped(t, f, newV2Log(t, f.n), wrap)
+	ctx, cancel := browser(t, 390)
+	defer cancel()
+	logIn(t, ctx, base, f.aurelia.Token)
+	for _, c := range []struct{ mode, says string }{
+		{"hang", "waiting for the object's log receipt (no answer from the node for "},
+		{"503", "waiting for the object's log receipt (the node answered 503"},
+	} {
+		mode.Store(c.mode)
+		says, _ := json.Marshal(c.says)
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/objects/"+f.indicator),
+			poll(`(() => { const e = document.querySelector("[data-verification]"); return !!e && e.getAttribute("data-verification") === "running" && e.querySelector(".status").textContent.includes(`+string(says)+`); })()`),
+			shot(t, "progress-"+c.mode)); err != nil {
+			t.Fatalf("%s: %v", c.mode, err)
+		}
+		mode.Store("")
+		mu.Lock()
+		close(release)
+		release = make(chan struct{})
+		mu.Unlock()
+		if err := chromedp.Do(ctx, waitAttr(`[data-verification]`, "data-verification", "verified", "failed", "logged")); err != nil {
+			t.Fatal(err)
+		}
+		st, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`[data-verification]`), "data-verification"))
+		if err != nil || st.Value != "verified" {
+			t.Fatalf("%s, then answered: %v %v", c.mode, st, err)
+		}
+	}
+}
