@@ -150,8 +150,9 @@ shown = {}
 for ev in kr["events"]:
     shown.setdefault(parse_entry(b64(ev["entry"]))["member"], []).append(ev["log_index"])
 try:
-    check_key_index(kr["key_index"], VK, sk, rk, shown)
+    complete = check_key_index(kr["key_index"], VK, sk, rk, shown)
     ok(True, "/log/keys key index lists every key entry shown, and only those")
+    ok(complete, "/log/keys key index is signed as the index of every member (parley-key-index-all-v1)")
 except (KeyError, ValueError) as e:
     ok(False, "/log/keys key index: %s" % e)
 

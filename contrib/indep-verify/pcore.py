@@ -350,7 +350,9 @@ def check_key_index(note, vk, size, root, shown, members=()):
     """Check a key index (docs/log.md, "Key index") signed by the log key,
     of the tree (size, root), against the key entries shown ({member:
     [log_index]}): every member shown, listed or in members must be
-    listed with exactly the entries shown."""
+    listed with exactly the entries shown. An index of every member
+    (first line parley-key-index-all-v1) says that a member it doesn't
+    list has no key entry. Returns whether it is such an index."""
     text, sigs = split_note(note)
     good = 0
     for name, s in sigs:
@@ -361,8 +363,9 @@ def check_key_index(note, vk, size, root, shown, members=()):
     if not good:
         raise ValueError("key index not signed by the log key")
     lines = text[:-1].split("\n")
-    if len(lines) < 4 or lines[0] != "parley-key-index-v1" or lines[1] != vk.name:
+    if len(lines) < 4 or lines[0] not in ("parley-key-index-v1", "parley-key-index-all-v1") or lines[1] != vk.name:
         raise ValueError("bad key index header")
+    complete = lines[0] == "parley-key-index-all-v1"
     if lines[2] != str(size) or b64(lines[3]) != root:
         raise ValueError("key index of another tree")
     listed = {}
@@ -373,9 +376,12 @@ def check_key_index(note, vk, size, root, shown, members=()):
         listed[f[0]] = [int(x) for x in f[1:]]
     for m in set(shown) | set(listed) | set(members):
         if m not in listed:
+            if complete and not shown.get(m):
+                continue
             raise ValueError("key index doesn't list %s" % m)
         if sorted(listed[m]) != sorted(shown.get(m, [])):
             raise ValueError("key entries of %s left out or not listed: shown %s, listed %s" % (m, sorted(shown.get(m, [])), listed[m]))
+    return complete
 
 
 def cosignatures(note, wk):

@@ -105,11 +105,16 @@ func TestPeerBlackHoleHoldsNoOther(t *testing.T) {
 	if asked.Load() == 0 {
 		t.Fatal("peer a was never asked: the test shows nothing")
 	}
-	if p := a.peerState(t, "a"); p.State.Next != 0 || !p.State.LastRound.IsZero() {
+	p := a.peerState(t, "a")
+	if p.State.Next != 0 || !p.State.LastRound.IsZero() {
 		t.Fatalf("peer a's round ended: %+v", p.State)
-	} else if s := peer.StatusAt(p, time.Now().Add(peer.StallAfter(30*time.Millisecond)+time.Minute), 30*time.Millisecond); s.State != "following" || s.Round != "running" || !strings.Contains(s.Stalled, "received nothing from the peer") {
-		// Its status, as parley peer status would print it once the
-		// round has hung that long (receiving nothing).
+	}
+	// Its status, as parley peer status would print it once the round
+	// has hung that long (receiving nothing), the node alive and renewing
+	// the round's lease meanwhile.
+	at := time.Now().Add(peer.StallAfter(30*time.Millisecond) + time.Minute)
+	p.State.RoundExpires = at.Add(time.Minute)
+	if s := peer.StatusAt(p, at, 30*time.Millisecond); s.State != "following" || s.Round != "running" || !strings.Contains(s.Stalled, "received nothing from the peer") {
 		t.Fatalf("status of the black-holed peer: %+v", s)
 	}
 	if s := peer.StatusAt(a.peerState(t, "b"), time.Now(), 30*time.Millisecond); s.Stalled != "" {

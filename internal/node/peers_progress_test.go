@@ -87,7 +87,10 @@ func TestPeerStatusSlowStep(t *testing.T) {
 		// Nothing more comes: once the window passes, with rounds due
 		// every minute and the peer added about a minute before, it is
 		// stalled.
+		// The round's process is alive and renews its lease meanwhile
+		// (a lease that expired is another stall, of a dead process).
 		at := p.State.RoundActive.Add(peer.ActivityWindow + time.Second)
+		p.State.RoundExpires = at.Add(time.Minute)
 		if s := peer.StatusAt(p, at, time.Minute); !strings.Contains(s.Stalled, "received nothing from the peer") || s.Round != "running" {
 			t.Fatalf("a round that received nothing for %s: %+v", peer.ActivityWindow, s)
 		}
