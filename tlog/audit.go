@@ -853,6 +853,56 @@ func (s *SeenCheckpoints) add(n []byte) {
 	}
 }
 
+// RecordKeyIndexAll records n, a key index of every member
+// ([KeyIndexAllHeader]) that the log served, signed by its key v: the
+// log's own proof that it serves that form, so that a later index of the
+// older form ([KeyIndexHeader]), under which a member left out can't be
+// proved false, is caught as a downgrade ([SeenCheckpoints.KeyIndexAll]).
+// It replaces one recorded before of the same log (one proves it, and
+// each is as long as the log's membership). It reports whether n was
+// recorded: one that isn't such an index of v's log is not. The caller
+// saves the file.
+//
+// The note is kept in the file's "checkpoints" list, where whatever reads
+// a seen file for checkpoints (parley versions older than this one
+// included) skips a note that doesn't read as a checkpoint, and thinning
+// keeps it: a seen file with it stays a seen file to every version.
+func (s *SeenCheckpoints) RecordKeyIndexAll(n []byte, v note.Verifier) bool {
+	if k, err := OpenKeyIndex(n, v); err != nil || !k.Complete {
+		return false
+	}
+	for i, have := range s.Notes {
+		if isKeyIndexAll(have, v) {
+			s.Notes[i] = string(n)
+			return true
+		}
+	}
+	s.Notes = append(s.Notes, string(n))
+	return true
+}
+
+// KeyIndexAll returns the key index of every member of v's log recorded
+// by [SeenCheckpoints.RecordKeyIndexAll] (verified with v), or nil when
+// none is: the log served the index of every member before.
+func (s *SeenCheckpoints) KeyIndexAll(v note.Verifier) []byte {
+	for _, n := range s.Notes {
+		if isKeyIndexAll(n, v) {
+			return []byte(n)
+		}
+	}
+	return nil
+}
+
+// isKeyIndexAll reports whether n is a key index of every member of v's
+// log, signed by v (its first line read before any signature is checked).
+func isKeyIndexAll(n string, v note.Verifier) bool {
+	if !strings.HasPrefix(n, KeyIndexAllHeader+"\n") {
+		return false
+	}
+	k, err := OpenKeyIndex([]byte(n), v)
+	return err == nil && k.Complete
+}
+
 // maxNoteSignatures is the most signature lines a note may have:
 // note.Open refuses one with more (golang.org/x/mod/sumdb/note).
 const maxNoteSignatures = 100

@@ -131,7 +131,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	}
 	if client != nil {
 		// Read before the audit's checkpoint: its tree is no larger.
-		served, err := servedKeyIndex(ctx, c, client)
+		served, err := servedKeyIndex(ctx, c, client, seen, v, *seenPath)
 		if err != nil {
 			return err
 		}
