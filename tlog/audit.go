@@ -711,6 +711,32 @@ func LoadSeen(path string) (*SeenCheckpoints, error) {
 	return s, nil
 }
 
+// LoadSeenOrCheckpoint is [LoadSeen], except that a file holding one
+// signed checkpoint note (a witness's latest checkpoint of the log, as
+// monitor retrieval serves it: GET <witness>/<hash>/checkpoint; cosigned
+// or not) is read as the memory of that checkpoint alone, which it
+// returns as checkpoint (nil for a seen file): the caller checks that
+// the log's key signs it. Save then writes a seen file in its place,
+// holding it. A file that is neither is refused, saying so.
+func LoadSeenOrCheckpoint(path string) (s *SeenCheckpoints, checkpoint []byte, err error) {
+	b, rerr := untrusted.ReadFile(path, MaxSeenFile)
+	if rerr == nil {
+		if text, err := SplitNote(b); err == nil {
+			if _, err := ParseCheckpoint(text); err == nil {
+				return &SeenCheckpoints{path: path, Notes: []string{string(b)}}, b, nil
+			}
+		}
+	}
+	s, err = LoadSeen(path)
+	if err != nil {
+		if rerr == nil {
+			return nil, nil, fmt.Errorf("%s is neither a seen file nor a signed checkpoint note: %w", path, err)
+		}
+		return nil, nil, err
+	}
+	return s, nil, nil
+}
+
 // CheckConsistent checks a signed checkpoint note against the checkpoints
 // seen before (those that verify with v and name the same origin): one of
 // the same size must have the same root, and the log's consistency proofs
