@@ -730,7 +730,7 @@ func LoadSeenOrCheckpoint(path string) (s *SeenCheckpoints, checkpoint []byte, e
 	s, err = LoadSeen(path)
 	if err != nil {
 		if rerr == nil {
-			return nil, nil, fmt.Errorf("%s is neither a seen file nor a signed checkpoint note: %w", path, err)
+			return nil, nil, fmt.Errorf("%s is neither a seen file nor a signed checkpoint: %w", path, err)
 		}
 		return nil, nil, err
 	}

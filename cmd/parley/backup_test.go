@@ -236,7 +236,7 @@ func TestBackupWhileWriting(t *testing.T) {
 		{"audit", "--data", restored, "--seen", out, "--log-key", tn.n.VerifierKey()},
 	} {
 		code, _, stderr := runCLI(t, cmd...)
-		if code == 0 || !strings.Contains(stderr, out+" is neither a seen file nor a signed checkpoint note") {
+		if code == 0 || !strings.Contains(stderr, out+" is neither a seen file nor a signed checkpoint") {
 			t.Errorf("%s --seen of the backup file: exit %d, %s", cmd[0], code, stderr)
 		}
 	}
