@@ -711,6 +711,32 @@ func LoadSeen(path string) (*SeenCheckpoints, error) {
 	return s, nil
 }
 
+// LoadSeenOrCheckpoint is [LoadSeen], except that a file holding one
+// signed checkpoint note (a witness's latest checkpoint of the log, as
+// monitor retrieval serves it: GET <witness>/<hash>/checkpoint; cosigned
+// or not) is read as the memory of that checkpoint alone, which it
+// returns as checkpoint (nil for a seen file): the caller checks that
+// the log's key signs it. Save then writes a seen file in its place,
+// holding it. A file that is neither is refused, saying so.
+func LoadSeenOrCheckpoint(path string) (s *SeenCheckpoints, checkpoint []byte, err error) {
+	b, rerr := untrusted.ReadFile(path, MaxSeenFile)
+	if rerr == nil {
+		if text, err := SplitNote(b); err == nil {
+			if _, err := ParseCheckpoint(text); err == nil {
+				return &SeenCheckpoints{path: path, Notes: []string{string(b)}}, b, nil
+			}
+		}
+	}
+	s, err = LoadSeen(path)
+	if err != nil {
+		if rerr == nil {
+			return nil, nil, fmt.Errorf("%s is neither a seen file nor a signed checkpoint: %w", path, err)
+		}
+		return nil, nil, err
+	}
+	return s, nil, nil
+}
+
 // CheckConsistent checks a signed checkpoint note against the checkpoints
 // seen before (those that verify with v and name the same origin): one of
 // the same size must have the same root, and the log's consistency proofs
@@ -851,6 +877,56 @@ func (s *SeenCheckpoints) add(n []byte) {
 	if len(s.Notes) > MaxSeenNotes {
 		s.thin(string(n))
 	}
+}
+
+// RecordKeyIndexAll records n, a key index of every member
+// ([KeyIndexAllHeader]) that the log served, signed by its key v: the
+// log's own proof that it serves that form, so that a later index of the
+// older form ([KeyIndexHeader]), under which a member left out can't be
+// proved false, is caught as a downgrade ([SeenCheckpoints.KeyIndexAll]).
+// It replaces one recorded before of the same log (one proves it, and
+// each is as long as the log's membership). It reports whether n was
+// recorded: one that isn't such an index of v's log is not. The caller
+// saves the file.
+//
+// The note is kept in the file's "checkpoints" list, where whatever reads
+// a seen file for checkpoints (parley versions older than this one
+// included) skips a note that doesn't read as a checkpoint, and thinning
+// keeps it: a seen file with it stays a seen file to every version.
+func (s *SeenCheckpoints) RecordKeyIndexAll(n []byte, v note.Verifier) bool {
+	if k, err := OpenKeyIndex(n, v); err != nil || !k.Complete {
+		return false
+	}
+	for i, have := range s.Notes {
+		if isKeyIndexAll(have, v) {
+			s.Notes[i] = string(n)
+			return true
+		}
+	}
+	s.Notes = append(s.Notes, string(n))
+	return true
+}
+
+// KeyIndexAll returns the key index of every member of v's log recorded
+// by [SeenCheckpoints.RecordKeyIndexAll] (verified with v), or nil when
+// none is: the log served the index of every member before.
+func (s *SeenCheckpoints) KeyIndexAll(v note.Verifier) []byte {
+	for _, n := range s.Notes {
+		if isKeyIndexAll(n, v) {
+			return []byte(n)
+		}
+	}
+	return nil
+}
+
+// isKeyIndexAll reports whether n is a key index of every member of v's
+// log, signed by v (its first line read before any signature is checked).
+func isKeyIndexAll(n string, v note.Verifier) bool {
+	if !strings.HasPrefix(n, KeyIndexAllHeader+"\n") {
+		return false
+	}
+	k, err := OpenKeyIndex([]byte(n), v)
+	return err == nil && k.Complete
 }
 
 // maxNoteSignatures is the most signature lines a note may have:

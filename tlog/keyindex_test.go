@@ -2,7 +2,9 @@ package tlog
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -241,4 +243,60 @@ func FuzzParseKeyIndex(f *testing.F) {
 			t.Fatalf("complete %v for %q", k.Complete, text)
 		}
 	})
+}
+
+// TestSeenKeyIndexAll: a seen file records the log's index of every
+// member (one per log, the latest replacing the earlier), not one of the
+// older form nor one another key signed; saved and read again it is
+// still a seen file, whose checkpoints the audit's readers find as
+// before, and the index is found again.
+func TestSeenKeyIndexAll(t *testing.T) {
+	skey, vkey, err := NewNodeKey(bytes.NewReader(bytes.Repeat([]byte{3}, 64)), "log.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	v, _ := NewVerifier(vkey)
+	oskey, _, err := NewNodeKey(bytes.NewReader(bytes.Repeat([]byte{4}, 64)), "log.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := note.NewSigner(oskey)
+	sign := func(size uint64, complete bool, s note.Signer) []byte {
+		k := KeyIndex{Origin: "log.example", Size: size, Hash: Hash{byte(size)}, Members: map[string][]uint64{"identity--a": {0}}, Complete: complete}
+		n, err := SignKeyIndex(k, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []byte(n)
+	}
+	cp, err := SignCheckpoint(Checkpoint{Origin: "log.example", Size: 3, Hash: Hash{3}}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "seen.json")
+	s, err := LoadSeen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add(cp)
+	if s.RecordKeyIndexAll(sign(3, false, signer), v) || s.RecordKeyIndexAll(sign(3, true, other), v) || s.KeyIndexAll(v) != nil {
+		t.Fatalf("recorded an index of the older form, or another key's: %q", s.Notes)
+	}
+	if !s.RecordKeyIndexAll(sign(3, true, signer), v) || !s.RecordKeyIndexAll(sign(5, true, signer), v) {
+		t.Fatal("didn't record the index of every member")
+	}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadSeen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Notes) != 2 || !bytes.Equal(back.KeyIndexAll(v), sign(5, true, signer)) {
+		t.Fatalf("the seen file's notes: %q", back.Notes)
+	}
+	if err := back.CheckConsistent(context.Background(), cp, v, nil); err != nil {
+		t.Fatalf("the checkpoint seen again: %v", err)
+	}
 }

@@ -38,7 +38,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	token := fs.String("token", "", "the member's API `TOKEN` (with --url; better: PARLEY_TOKEN or --token-file)")
 	tokenFile := fs.String("token-file", "", "read the token from `FILE` (the token, or member add --json output)")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` to trust (default: the one pinned in --seen, else pinned on first use)")
-	seenPath := fs.String("seen", "", "the `FILE` of checkpoints seen before (default: in the user config directory, one per log)")
+	seenPath := fs.String("seen", "", "the `FILE` of checkpoints seen before (default: in the user config directory, one per log), or a file holding one signed checkpoint of the log (a witness's) to start from")
 	var me stringList
 	fs.Var(&me, "me", "your member public key `FILE` (keygen's .pub; repeat for each key you held): every other key the log registers for you is named")
 	myKey := fs.String("key", "", "your member private key `FILE`, as --me with its public half")
@@ -113,13 +113,28 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		}
 		*seenPath = p
 	}
-	seen, err := tlog.LoadSeen(*seenPath)
+	// A file holding one signed checkpoint note (a witness's, from
+	// monitor retrieval) is the memory of that checkpoint, as
+	// parley restore --seen reads it; the audit writes a seen file in
+	// its place.
+	seen, start, err := tlog.LoadSeenOrCheckpoint(*seenPath)
 	if err != nil {
-		return withExit(3, "", err)
+		return withExit(3, "give the seen file parley audit keeps, or a file holding one signed checkpoint of the log (a witness's)", err)
 	}
 	v, key, err := pinLogKey(c, *logKey, servedKey, seen, *seenPath)
 	if err != nil {
 		return err
+	}
+	if start != nil {
+		cp, err := tlog.OpenCheckpoint(start, v)
+		if err != nil {
+			return usageErrorf("give a checkpoint of this log (signed by its key), or its seen file", "--seen %s holds a signed checkpoint that isn't this log's: %v", *seenPath, err)
+		}
+		// Its cosignatures, each kept only if it verifies on its own.
+		if n := tlog.VerifiedLines(start, v, pol); n != nil {
+			seen.Notes = []string{string(n)}
+		}
+		fmt.Fprintf(c.stderr, "parley: audit: note: %s holds a signed checkpoint of size %d, not a seen file: the audit starts from it, and writes the seen file in its place\n", *seenPath, cp.Size)
 	}
 	mine, err := auditorKeys(c.stderr, me, *myKey)
 	if err != nil {
@@ -131,7 +146,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	}
 	if client != nil {
 		// Read before the audit's checkpoint: its tree is no larger.
-		served, err := servedKeyIndex(ctx, c, client)
+		served, err := servedKeyIndex(ctx, c, client, seen, v, *seenPath)
 		if err != nil {
 			return err
 		}

@@ -81,8 +81,13 @@ func savedKeyIndexes(c *cli, paths []string, logKey string) ([]tlog.AuditKeyInde
 // before the audit's checkpoint, so its tree is no larger. A node that
 // sends none (older than the key index) is named on stderr, and so is
 // one whose index doesn't claim every member (older than
-// parley-key-index-all-v1), which is checked as every member's anyway.
-func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client) ([]tlog.AuditKeyIndex, error) {
+// parley-key-index-all-v1), which is checked as every member's anyway,
+// unless the seen file records that this log served the index of every
+// member before ([tlog.SeenCheckpoints.KeyIndexAll]): then the older form
+// is a downgrade, under which a member left out couldn't be proved, and
+// fails the audit (exit 1). An index of every member that verifies with
+// v is recorded in seen (the caller saves it).
+func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client, seen *tlog.SeenCheckpoints, v note.Verifier, seenPath string) ([]tlog.AuditKeyIndex, error) {
 	r, err := cl.Keys(ctx)
 	var he *tlog.HTTPError
 	if errors.As(err, &he) && he.Code == http.StatusNotFound {
@@ -100,10 +105,19 @@ func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client) ([]tlog.AuditK
 		return nil, nil
 	}
 	if k, err := tlog.ParseKeyIndex(noteText(r.KeyIndex)); err == nil && !k.Complete {
+		if all := seen.KeyIndexAll(v); all != nil {
+			size := "?"
+			if ak, err := tlog.ParseKeyIndex(noteText(string(all))); err == nil {
+				size = strconv.FormatUint(ak.Size, 10)
+			}
+			fmt.Fprintf(c.stderr, "parley: audit: the node's GET /log/keys index is of the older form %s, and this log served the index of every member (%s, of tree size %s, kept in %s) before: a downgrade, under which a member it leaves out can't be proved\n", tlog.KeyIndexHeader, tlog.KeyIndexAllHeader, size, seenPath)
+			return nil, withExit(1, "a node that signed the index of every member signs it from then on; ask its operator why it went back (an older version of parley serving the log, or a node hiding a member's key entries)", fmt.Errorf("audit failed: the node downgraded its key index to the older form %s", tlog.KeyIndexHeader))
+		}
 		// Checked as every member's all the same: a member left out is
 		// named, but no evidence proves it against the older form.
 		fmt.Fprintf(c.stderr, "parley: audit: warning: the node's GET /log/keys index is of the form %s, which doesn't claim to list every member (a node older than %s): a member it leaves out is named, but can't be proved to others\n", tlog.KeyIndexHeader, tlog.KeyIndexAllHeader)
 	}
+	seen.RecordKeyIndexAll([]byte(r.KeyIndex), v)
 	return []tlog.AuditKeyIndex{{Source: "GET /log/keys", KeyIndex: []byte(r.KeyIndex), Checkpoint: []byte(r.Checkpoint), Complete: true}}, nil
 }
 

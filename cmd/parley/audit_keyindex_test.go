@@ -292,6 +292,41 @@ func TestAuditChecksKeyIndexes(t *testing.T) {
 			t.Fatalf("audit: exit %d, want 1 naming %s with a warning and no evidence:\n%s", code, carol.ID, stderr)
 		}
 	})
+	t.Run("served index downgraded to the older form", func(t *testing.T) {
+		// A true index of the older form passes an audit that never saw
+		// the node serve the index of every member (a warning); once the
+		// seen file records that it did, the older form fails the audit:
+		// a member it left out couldn't be proved.
+		older := forge(func(map[string][]uint64) {})
+		proxy := keyIndexProxy(t, base, "/log/keys", func(doc map[string]json.RawMessage) {
+			doc["key_index"], _ = json.Marshal(older)
+		})
+		if code, out, stderr := audit("seen-v1-first", byURL(proxy)...); code != 0 || !strings.Contains(stderr, "doesn't claim to list every member") {
+			t.Fatalf("audit of the older form, never seen otherwise: exit %d, want 0 with a warning:\n%s%s", code, out, stderr)
+		}
+		if code, out, stderr := audit("seen-downgrade", byURL(base)...); code != 0 {
+			t.Fatalf("audit of the node: exit %d:\n%s%s", code, out, stderr)
+		}
+		seenFile := filepath.Join(work, "seen-downgrade")
+		b, _ := os.ReadFile(seenFile)
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(b, &doc); err != nil || len(doc) != 2 || doc["key"] == nil || doc["checkpoints"] == nil || !strings.Contains(string(b), tlog.KeyIndexAllHeader) {
+			t.Fatalf("the seen file after the audit (want key and checkpoints, one of them the index of every member): %v\n%s", err, b)
+		}
+		code, out, stderr := audit("seen-downgrade", byURL(proxy)...)
+		if code != 1 || !strings.Contains(stderr, "is of the older form "+tlog.KeyIndexHeader+", and this log served the index of every member") || !strings.Contains(stderr, "downgrade") {
+			t.Fatalf("audit of the downgraded node: exit %d, want 1 naming the downgrade:\n%s%s", code, out, stderr)
+		}
+		// The file a version older than the record reads: still a seen
+		// file whose checkpoints are the log's.
+		s, err := tlog.LoadSeen(seenFile)
+		if err != nil || s.KeyIndexAll(v) == nil {
+			t.Fatalf("the seen file: %v", err)
+		}
+		if code, out, stderr := audit("seen-downgrade", byURL(base)...); code != 0 {
+			t.Fatalf("audit of the node serving the index of every member again: exit %d:\n%s%s", code, out, stderr)
+		}
+	})
 	t.Run("a node without GET /log/keys", func(t *testing.T) {
 		// An older node: noted, the rest of the audit as before.
 		u, _ := url.Parse(base)

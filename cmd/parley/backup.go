@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/parley-exchange/parley/internal/node"
-	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -100,20 +99,13 @@ func runBackup(ctx context.Context, c *cli, args []string) error {
 
 // readSeenCheckpoints reads the checkpoint notes of a seen file (what
 // parley audit --seen keeps) or of a file holding one signed checkpoint
-// note (a witness's or a monitor's copy).
+// note (a witness's or a monitor's copy), as parley audit --seen reads
+// it ([tlog.LoadSeenOrCheckpoint]).
 func readSeenCheckpoints(path string) ([]string, error) {
-	b, err := untrusted.ReadFile(path, tlog.MaxSeenFile)
+	// What parley audit --seen starts from too.
+	s, _, err := tlog.LoadSeenOrCheckpoint(path)
 	if err != nil {
 		return nil, err
-	}
-	if text, err := tlog.SplitNote(b); err == nil {
-		if _, err := tlog.ParseCheckpoint(text); err == nil {
-			return []string{string(b)}, nil
-		}
-	}
-	s, err := tlog.LoadSeen(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s is neither a seen file nor a signed checkpoint: %w", path, err)
 	}
 	if len(s.Notes) == 0 {
 		return nil, fmt.Errorf("%s holds no checkpoint", path)

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/taxii"
 	"github.com/parley-exchange/parley/tlog"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // TestBackupWhileWriting: a backup taken while a member keeps submitting
@@ -180,6 +184,62 @@ func TestBackupWhileWriting(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "the log verified") || !strings.Contains(stdout, "consistent with the 2 checkpoint(s)") {
 		t.Fatalf("restore: exit %d\n%s%s", code, stdout, stderr)
 	}
+	// parley audit --seen starts from a file holding one signed
+	// checkpoint as restore --seen does (docs/backup.md, "A node on
+	// PostgreSQL"): the newer one fails the audit of the restored store,
+	// one from before the backup passes, and the file becomes a seen
+	// file holding it.
+	for _, tc := range []struct {
+		name, note string
+		code       int
+		want       string
+	}{
+		{"newer", after.Notes[len(after.Notes)-1], 1, "shrank"},
+		{"older", firstNote(t, seenBefore), 0, "verified"},
+	} {
+		f := filepath.Join(work, tc.name+".checkpoint")
+		if err := os.WriteFile(f, []byte(tc.note), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runCLI(t, "audit", "--data", restored, "--seen", f, "--log-key", tn.n.VerifierKey())
+		if code != tc.code || !strings.Contains(stdout+stderr, tc.want) || !strings.Contains(stderr, "holds a signed checkpoint of size") {
+			t.Fatalf("audit --data of the restored store --seen the %s checkpoint alone: exit %d, want %d and %q:\n%s%s", tc.name, code, tc.code, tc.want, stdout, stderr)
+		}
+		s, err := tlog.LoadSeen(f)
+		text, _, _ := strings.Cut(tc.note, "\n\n")
+		if err != nil || !slices.ContainsFunc(s.Notes, func(n string) bool { return strings.HasPrefix(n, text+"\n\n") }) {
+			t.Fatalf("the %s checkpoint file after the audit: %v, %q", tc.name, err, s)
+		}
+	}
+	// Another log's checkpoint is no starting point: refused, and the
+	// file left as it was.
+	oskey, _, err := tlog.NewNodeKey(rand.Reader, "other.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	osigner, _ := note.NewSigner(oskey)
+	otherCP, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "other.example", Size: 1, Hash: tlog.Hash{1}}, osigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherFile := filepath.Join(work, "other.checkpoint")
+	os.WriteFile(otherFile, otherCP, 0o600)
+	if code, _, stderr := runCLI(t, "audit", "--data", restored, "--seen", otherFile, "--log-key", tn.n.VerifierKey()); code != 2 || !strings.Contains(stderr, "holds a signed checkpoint that isn't this log's") {
+		t.Errorf("audit --seen another log's checkpoint: exit %d, want 2:\n%s", code, stderr)
+	}
+	if b, _ := os.ReadFile(otherFile); !bytes.Equal(b, otherCP) {
+		t.Errorf("the refused checkpoint file was changed:\n%s", b)
+	}
+	// A file that is neither: both say so alike.
+	for _, cmd := range [][]string{
+		{"restore", "--data", filepath.Join(work, "neither"), "--from", out, "--seen", out},
+		{"audit", "--data", restored, "--seen", out, "--log-key", tn.n.VerifierKey()},
+	} {
+		code, _, stderr := runCLI(t, cmd...)
+		if code == 0 || !strings.Contains(stderr, out+" is neither a seen file nor a signed checkpoint") {
+			t.Errorf("%s --seen of the backup file: exit %d, %s", cmd[0], code, stderr)
+		}
+	}
 	for _, f := range []string{node.ConfigFile, node.KeyFile, node.PubKeyFile, node.StoreFile} {
 		if fi, err := os.Stat(filepath.Join(restored, f)); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("restored %s: %v (want mode 0600)", f, err)
@@ -219,4 +279,24 @@ func TestBackupWhileWriting(t *testing.T) {
 	if code, stdout, stderr := audit(url2, seenBefore); code != 0 || !strings.Contains(stdout, "verified") {
 		t.Errorf("the member's audit of the restored node: exit %d\n%s%s", code, stdout, stderr)
 	}
+}
+
+// firstNote returns the first checkpoint note of the seen file at path
+// (the smallest: the file is kept in order of size; a key index it
+// records isn't one).
+func firstNote(t *testing.T, path string) string {
+	t.Helper()
+	s, err := tlog.LoadSeen(path)
+	if err != nil {
+		t.Fatalf("seen file %s: %v", path, err)
+	}
+	for _, n := range s.Notes {
+		if text, err := tlog.SplitNote([]byte(n)); err == nil {
+			if _, err := tlog.ParseCheckpoint(text); err == nil {
+				return n
+			}
+		}
+	}
+	t.Fatalf("seen file %s holds no checkpoint", path)
+	return ""
 }

@@ -166,6 +166,13 @@ type nodeWitness struct {
 	lastErr  string
 }
 
+// keyName is the name of the witness's key (its verifier key up to the
+// first '+'), which names it in the metrics.
+func (w *nodeWitness) keyName() string {
+	name, _, _ := strings.Cut(w.cfg.Key, "+")
+	return name
+}
+
 // NewLogWitnessing returns the witnessing of n's log by the witnesses of
 // its configuration.
 func NewLogWitnessing(n *Node, opts LogWitnessingOptions) (*LogWitnessing, error) {
@@ -524,12 +531,26 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 		if fork {
 			w.forkSize = size
 		}
+		// C2SP tlog-witness's 422: the consistency proof from the
+		// checkpoint the witness holds to this one doesn't verify, so
+		// the node's tree doesn't extend it. (A 409 naming a larger size
+		// than this checkpoint's, witness.ErrRollback, isn't taken for
+		// one: another front end on the same store may have submitted
+		// a newer checkpoint first.)
+		inconsistent := errors.Is(err, witness.ErrInconsistent)
+		if inconsistent {
+			lw.n.metrics.witnessRefused(w.keyName(), size, lw.n.now())
+		}
 		// Distinct failures once each; a rollback (the node restored from
-		// an older backup) once, not at each new checkpoint.
+		// an older backup) once, not at each new checkpoint; an
+		// inconsistency once until the witness cosigns again.
 		if witness.FailureKey(err) != w.lastErr {
-			if fork {
+			switch {
+			case fork:
 				lw.opts.Logger.Error("a witness holds another checkpoint of this size signed by the node's key: the node's log forked (its key signed another tree) or the witness is wrong; integration goes on, and this checkpoint isn't submitted to it again", "witness", w.name, "size", size, "err", err)
-			} else {
+			case inconsistent:
+				lw.opts.Logger.Error(fmt.Sprintf("witness %s refuses checkpoint size %d as inconsistent with the checkpoint it holds: this log may have forked, e.g. restored from an older backup and fed new entries; members' audits will flag a split view. Integration goes on; the witness cosigns none of this log's checkpoints until its view is settled (docs/witness.md, \"A witness refuses the node's checkpoints\")", w.name, size), "witness", w.name, "size", size, "err", err)
+			default:
 				lw.opts.Logger.Warn("a witness didn't cosign the checkpoint; integration goes on, retrying later", "witness", w.name, "size", size, "err", err)
 			}
 			w.lastErr = witness.FailureKey(err)
@@ -544,9 +565,11 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 	w.at = lw.n.now()
 }
 
-// cosigns logs, once, that a witness that failed cosigns again.
+// cosigns logs, once, that a witness that failed cosigns again; a
+// refusal as inconsistent it made is over.
 func (lw *LogWitnessing) cosigns(w *nodeWitness, size int64) {
 	if w.lastErr != "" {
+		lw.n.metrics.witnessRefused(w.keyName(), 0, time.Time{})
 		lw.opts.Logger.Info("a witness cosigns again", "witness", w.name, "size", size)
 		w.lastErr = ""
 	}

@@ -966,17 +966,136 @@ func TestWitnessingStopsAtASameSizeFork(t *testing.T) {
 	if got := strings.Count(out, "holds another checkpoint of this size"); got != 1 || !strings.Contains(out, "level=ERROR") || !strings.Contains(out, witness.ErrFork.Error()) {
 		t.Fatalf("the fork logged %d times, want once, an ERROR naming it:\n%s", got, out)
 	}
-	// The next checkpoint is submitted (and refused: the witness's tree
-	// of size s1 isn't the node's).
+	// The next checkpoint is submitted (and refused as inconsistent: the
+	// witness's tree of size s1 isn't the node's).
 	submitOne(t, n, m, key, coll, 2)
-	integrate()
+	s2 := integrate()
 	if got, err := lw.Step(ctx); err != nil || got != 0 {
 		t.Fatalf("Step: %d cosignatures, %v", got, err)
 	}
 	if got := requests.Load(); got != 3 {
 		t.Fatalf("%d requests to the witness, want 3: the next checkpoint once", got)
 	}
-	if !strings.Contains(logged.String(), "a witness didn't cosign the checkpoint") {
-		t.Fatalf("the refusal of the next checkpoint isn't logged:\n%s", logged.String())
+	if !strings.Contains(logged.String(), fmt.Sprintf("refuses checkpoint size %d as inconsistent with the checkpoint it holds", s2)) {
+		t.Fatalf("the refusal of the next checkpoint isn't logged as inconsistent:\n%s", logged.String())
 	}
+}
+
+// TestWitnessingRefusedAfterRestore: a node whose witness cosigned a
+// checkpoint newer than the backup it is then restored from, and which
+// takes new entries, has forked; the witness (the real one) refuses its
+// checkpoints as inconsistent with the one it holds (422). The node says
+// what that means in one ERROR line per witness, not at every retry or
+// new checkpoint, and its metrics show the refusal (size and time) until
+// the witness cosigns again; integration goes on.
+func TestWitnessingRefusedAfterRestore(t *testing.T) {
+	ctx := context.Background()
+	work := t.TempDir()
+	dir := filepath.Join(work, "node")
+	if _, err := Init(ctx, dir, Config{}, nil); err != nil { // backups are of SQLite stores
+		t.Fatal(err)
+	}
+	n, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, key, coll := addAliceShared(t, n)
+	w := newTestWitness(t, "w1.example", n.vkey)
+	wcfg := []WitnessConfig{{URL: w.URL, Key: w.VKey}}
+	integrators := map[*Node]*LogIntegrator{}
+	integrate := func(n *Node) int64 {
+		t.Helper()
+		li := integrators[n]
+		if li == nil {
+			if li, err = NewLogIntegrator(n, LogIntegratorOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			integrators[n] = li
+		}
+		size, err := li.Integrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return size
+	}
+	witnessing := func(n *Node, logged *lockedBuffer) *LogWitnessing {
+		t.Helper()
+		n.cfg.Witnesses = wcfg
+		lw, err := NewLogWitnessing(n, LogWitnessingOptions{Retry: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(logged, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lw
+	}
+	submitOne(t, n, m, key, coll, 1)
+	integrate(n)
+	integrators[n].release(ctx) // the backup's copy of the lease: free
+	out := filepath.Join(work, "node.backup")
+	if _, err := Backup(ctx, dir, out, BackupOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// After the backup: two more entries, cosigned by the witness.
+	submitOne(t, n, m, key, coll, 2)
+	submitOne(t, n, m, key, coll, 3)
+	lost := integrate(n)
+	var logged1 lockedBuffer
+	if got, err := witnessing(n, &logged1).Step(ctx); err != nil || got != 1 {
+		t.Fatalf("Step before the restore: %d cosignatures, %v; logged:\n%s", got, err, logged1.String())
+	}
+	n.Close()
+
+	// Restored from the backup, and fed new objects past the size the
+	// witness holds: another tree.
+	restored := filepath.Join(work, "restored")
+	if _, err := Restore(ctx, out, restored, RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n2, err := Open(ctx, restored, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n2.Close() })
+	for i := range 4 {
+		submitOne(t, n2, m, key, coll, 10+i)
+	}
+	size := integrate(n2)
+	if size <= lost {
+		t.Fatalf("the restored log has size %d, not past the witness's %d", size, lost)
+	}
+	var logged lockedBuffer
+	lw := witnessing(n2, &logged)
+	for range 3 {
+		if got, err := lw.Step(ctx); err != nil || got != 0 {
+			t.Fatalf("Step: %d cosignatures, %v", got, err)
+		}
+	}
+	submitOne(t, n2, m, key, coll, 20)
+	size2 := integrate(n2)
+	for range 2 {
+		if got, err := lw.Step(ctx); err != nil || got != 0 {
+			t.Fatalf("Step: %d cosignatures, %v", got, err)
+		}
+	}
+	text := logged.String()
+	want := fmt.Sprintf("witness %s refuses checkpoint size %d as inconsistent with the checkpoint it holds: this log may have forked, e.g. restored from an older backup", redactedURL(w.URL), size)
+	if got := strings.Count(text, "as inconsistent with the checkpoint it holds"); got != 1 || !strings.Contains(text, want) || !strings.Contains(text, "level=ERROR") || !strings.Contains(text, "members' audits will flag a split view") {
+		t.Fatalf("the refusal logged %d times, want once, an ERROR saying %q:\n%s", got, want, text)
+	}
+	if strings.Contains(text, "a witness didn't cosign the checkpoint") {
+		t.Fatalf("the refusal is also logged as a witness that didn't cosign:\n%s", text)
+	}
+	metrics := scrape(t, n2)
+	name, _, _ := strings.Cut(w.VKey, "+")
+	if !strings.Contains(metrics, fmt.Sprintf("parley_witness_refused_inconsistent_size{witness=%q} %d\n", name, size2)) ||
+		!strings.Contains(metrics, fmt.Sprintf("parley_witness_refused_inconsistent_timestamp_seconds{witness=%q} ", name)) {
+		t.Fatalf("metrics don't show the refusal of size %d by %s:\n%s", size2, name, metrics)
+	}
+}
+
+// scrape returns n's metrics as Prometheus serves them.
+func scrape(t *testing.T, n *Node) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	n.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
 }

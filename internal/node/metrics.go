@@ -28,6 +28,8 @@ import (
 //	parley_log_integration_lag_seconds               age of the oldest entry not in a checkpoint
 //	parley_log_checkpoint_age_seconds                time since this process last signed a checkpoint
 //	parley_store_probe_seconds                       the store's time to answer the log-state reads
+//	parley_witness_refused_inconsistent_size{witness}              the size of the latest checkpoint the witness (its key name) refused as inconsistent with the checkpoint it holds (HTTP 422: the log may have forked); absent when none is refused, or once it cosigns again
+//	parley_witness_refused_inconsistent_timestamp_seconds{witness} when (unix time) it refused it
 //
 // The log gauges are read from the store at each scrape (bounded by
 // readyProbeTimeout); a failed read leaves them out of that scrape and
@@ -40,6 +42,9 @@ type nodeMetrics struct {
 	evaluations prometheus.Counter
 	probe       prometheus.Histogram
 	probeErrors prometheus.Counter
+	// refusedSize and refusedAt: each witness refusing the log's
+	// checkpoints as inconsistent ([nodeMetrics.witnessRefused]).
+	refusedSize, refusedAt *prometheus.GaugeVec
 	// lastCheckpoint is when this process last signed a checkpoint (unix
 	// nanoseconds; 0: not yet).
 	lastCheckpoint atomic.Int64
@@ -68,8 +73,14 @@ func newNodeMetrics(n *Node) *nodeMetrics {
 		probeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_store_probe_errors_total", Help: "Log-state reads of a scrape or readiness probe that failed.",
 		}),
+		refusedSize: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "parley_witness_refused_inconsistent_size", Help: "Size of the latest checkpoint the witness refused as inconsistent with the checkpoint it holds (the log may have forked, e.g. restored from an older backup); absent when it doesn't refuse.",
+		}, []string{"witness"}),
+		refusedAt: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "parley_witness_refused_inconsistent_timestamp_seconds", Help: "When (unix time) the witness refused that checkpoint as inconsistent.",
+		}, []string{"witness"}),
 	}
-	m.reg.MustRegister(m.requests, m.durations, m.ingested, m.evaluations, m.probe, m.probeErrors,
+	m.reg.MustRegister(m.requests, m.durations, m.ingested, m.evaluations, m.probe, m.probeErrors, m.refusedSize, m.refusedAt,
 		&logCollector{n: n, m: m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -79,6 +90,19 @@ func newNodeMetrics(n *Node) *nodeMetrics {
 func (m *nodeMetrics) observeRequest(route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	m.durations.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// witnessRefused records that the witness (its key name) refused the
+// checkpoint of that size at t as inconsistent with the one it holds, or,
+// with size 0, that it refuses none (it cosigned again).
+func (m *nodeMetrics) witnessRefused(name string, size int64, t time.Time) {
+	if size == 0 {
+		m.refusedSize.DeleteLabelValues(name)
+		m.refusedAt.DeleteLabelValues(name)
+		return
+	}
+	m.refusedSize.WithLabelValues(name).Set(float64(size))
+	m.refusedAt.WithLabelValues(name).Set(float64(t.UnixNano()) / 1e9)
 }
 
 // checkpointSigned records that this process signed a checkpoint at t.

@@ -402,6 +402,58 @@ func TestPeerKeyIndexOlderForm(t *testing.T) {
 	}
 }
 
+// TestPeerKeyIndexDowngrade: a B that served the index of every member
+// (parley-key-index-all-v1) and later signs the older form
+// (parley-key-index-v1), under which a member it leaves out can't be
+// proved false, is refused: A replicates B's new entries, but the round
+// fails with a clear last_error, A keeps the index of every member it
+// held, doesn't stop (nothing is proved), and status says why.
+func TestPeerKeyIndexDowngrade(t *testing.T) {
+	b := newOrigin(t, "a")
+	a := newFedNode(t, 0)
+	var older atomic.Bool
+	u := keysProxy(t, b, func(kr *tlog.KeysResponse) bool {
+		if !older.Load() {
+			return true
+		}
+		k, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
+		if err != nil {
+			t.Error(err)
+			return true
+		}
+		k.Complete = false
+		kr.KeyIndex = resign(t, k, b.signer)
+		return true
+	})
+	a.followVia(t, b, u, "a")
+	b.share(t, b.intel, 5)
+	size1 := waitIntegratedNode(t, b.Node)
+	p := a.waitPeer(t, "a", "key index of B's tree", func(p store.Peer) bool {
+		return p.State.Stopped != "" || p.State.KeyIndexSize == size1 && p.State.Next == size1
+	})
+	if s := peer.StatusOf(p); !s.KeyIndexAll || s.Stopped != "" {
+		t.Fatalf("status before the downgrade: %+v", s)
+	}
+	older.Store(true)
+	b.share(t, b.intel, 5)
+	size2 := waitIntegratedNode(t, b.Node)
+	p = a.waitPeer(t, "a", "the older form refused", func(p store.Peer) bool {
+		return p.State.Stopped != "" || p.State.Next == size2 && strings.Contains(p.State.LastError, "older form")
+	})
+	if p.State.Stopped != "" || p.State.KeyIndexSize != size1 || !strings.Contains(p.State.LastError, tlog.KeyIndexAllHeader+" before") ||
+		!strings.Contains(p.State.KeyIndexMissing, "downgrade") {
+		t.Fatalf("after the downgrade: stopped %q, key index of size %d (want %d), last error %q, missing %q", p.State.Stopped, p.State.KeyIndexSize, size1, p.State.LastError, p.State.KeyIndexMissing)
+	}
+	if s := peer.StatusOf(p); !s.KeyIndexAll || s.KeyIndexSize != size1 {
+		t.Fatalf("status after the downgrade: %+v", s)
+	}
+	// Once B serves the index of every member again, A takes it.
+	older.Store(false)
+	a.waitPeer(t, "a", "the index of every member again", func(p store.Peer) bool {
+		return p.State.Stopped != "" || p.State.KeyIndexSize == size2 && p.State.KeyIndexMissing == ""
+	})
+}
+
 // TestPeerWithoutKeyIndex: a B older than the key index (its GET
 // /log/keys answers without one, or isn't there) is followed as before:
 // A replicates its objects and later ones, holds no index, says why in

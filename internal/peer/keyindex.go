@@ -92,7 +92,9 @@ func (f *Follower) fetchKeyIndex(ctx context.Context, p store.Peer, c *tlog.Clie
 // is an index of every member ([tlog.KeyIndexAllHeader]) that leaves a
 // member out. One of the older form ([tlog.KeyIndexHeader], a node older
 // than the index of every member) that leaves a member out is refused,
-// as it claims nothing of the members it doesn't list.
+// as it claims nothing of the members it doesn't list; and so is any of
+// the older form once the peer served the index of every member
+// (servedAll: a downgrade).
 func (f *Follower) indexMatches(p store.Peer, cp tlog.Checkpoint, index []byte, keys []store.PeerKey) error {
 	k, err := tlog.OpenKeyIndex(index, f.key)
 	if err != nil {
@@ -100,6 +102,13 @@ func (f *Follower) indexMatches(p store.Peer, cp tlog.Checkpoint, index []byte, 
 	}
 	if k.Size != cp.Size {
 		return fmt.Errorf("refused the key index of peer %s: %w: it is of tree size %d, not %d", p.Name, tlog.ErrKeyIndex, k.Size, cp.Size)
+	}
+	if !k.Complete && f.servedAll(p) {
+		// A peer that signed the index of every member before and now
+		// signs the older form would make a member it leaves out
+		// unprovable: refused, without a stop (the older form proves
+		// nothing false), and the held index stays.
+		return fmt.Errorf("refused the key index of peer %s: %w: it is of the older form %s, and the peer served %s before (the index held here, of tree size %d): a downgrade, which would leave a member it omits unprovable", p.Name, tlog.ErrKeyIndex, tlog.KeyIndexHeader, tlog.KeyIndexAllHeader, p.State.KeyIndexSize)
 	}
 	if k.Hash != cp.Hash {
 		return fmt.Errorf("%w: it is of a tree of size %d with root %s, and the peer's checkpoint of that size has root %s", ErrFalseKeyIndex, k.Size, k.Hash, cp.Hash)
@@ -146,6 +155,19 @@ func (f *Follower) indexMatches(p store.Peer, cp tlog.Checkpoint, index []byte, 
 		f.cfg.Logger.Warn("the peer's key index is of the older form, which doesn't claim to list every member (a node older than "+tlog.KeyIndexAllHeader+")", "peer", p.Name, "size", k.Size)
 	}
 	return nil
+}
+
+// servedAll reports whether the key index held of the peer is signed as
+// the index of every member ([tlog.KeyIndexAllHeader]): the peer served
+// that form, and an index of the older form is then refused. The stored
+// state says so without more: a held index is replaced only by one
+// accepted, and after an index of every member none of the older form is.
+func (f *Follower) servedAll(p store.Peer) bool {
+	if p.State.KeyIndex == nil {
+		return false
+	}
+	k, err := tlog.OpenKeyIndex(p.State.KeyIndex, f.key)
+	return err == nil && k.Complete
 }
 
 // checkKeyIndex is indexMatches, and refuseKeyIndex when it fails.
