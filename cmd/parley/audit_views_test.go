@@ -54,22 +54,7 @@ func witnessPolicy(ts *testscript.TestScript, neg bool, args []string) {
 func TestAuditWitness404ThoughCosigned(t *testing.T) {
 	none := httptest.NewServer(http.NotFoundHandler())
 	defer none.Close()
-	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "log.example/a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := tlog.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "log.example/a", Size: 1, Hash: tlog.LeafHash([]byte("x"))}, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vkey, signer, v, plain := smallSignedLog(t)
 	var pol strings.Builder
 	var cosigner note.Signer
 	for _, name := range []string{"a.example/w", "b.example/w"} {
@@ -123,23 +108,8 @@ func TestAuditWitness404ThoughCosigned(t *testing.T) {
 // too (the missing quorum fails the audit as before).
 func TestAuditWitnessNotWitnessing(t *testing.T) {
 	ctx := context.Background()
-	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "log.example/a")
-	if err != nil {
-		t.Fatal(err)
-	}
+	vkey, _, v, plain := smallSignedLog(t)
 	_, otherKey, err := tlog.NewNodeKey(rand.Reader, "log.example/other")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := tlog.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "log.example/a", Size: 1, Hash: tlog.LeafHash([]byte("x"))}, signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,4 +454,25 @@ func cosignedLate(t *testing.T, plain []byte, v note.Verifier) (cosigned []byte,
 		t.Fatal(err)
 	}
 	return cosigned, wvkey
+}
+
+// smallSignedLog makes a log key for origin log.example/a and its signed
+// checkpoint of one leaf: what the witness-view tests show witnesses.
+func smallSignedLog(t *testing.T) (vkey string, signer note.Signer, v note.Verifier, checkpoint []byte) {
+	t.Helper()
+	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "log.example/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if signer, err = note.NewSigner(skey); err != nil {
+		t.Fatal(err)
+	}
+	if v, err = tlog.NewVerifier(vkey); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint, err = tlog.SignCheckpoint(tlog.Checkpoint{Origin: "log.example/a", Size: 1, Hash: tlog.LeafHash([]byte("x"))}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vkey, signer, v, checkpoint
 }

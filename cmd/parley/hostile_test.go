@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -34,22 +32,7 @@ func TestAuditWitnessNeverAnswers(t *testing.T) {
 	none := httptest.NewServer(http.NotFoundHandler())
 	defer none.Close()
 
-	skey, vkey, err := tlog.NewNodeKey(rand.Reader, "log.example/a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := tlog.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cpNote, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "log.example/a", Size: 1, Hash: tlog.LeafHash([]byte("x"))}, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vkey, _, v, cpNote := smallSignedLog(t)
 	var pol strings.Builder
 	for _, w := range []struct{ name, url string }{{"a.example/w", hang.URL}, {"b.example/w", none.URL}} {
 		_, wkey, err := tlog.NewCosignerKey(rand.Reader, w.name)
