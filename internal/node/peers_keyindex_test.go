@@ -377,17 +377,7 @@ func TestPeerFalseKeyIndex(t *testing.T) {
 func TestPeerKeyIndexOlderForm(t *testing.T) {
 	b := newOrigin(t, "a")
 	a := newFedNode(t, 0)
-	u := keysProxy(t, b, func(kr *tlog.KeysResponse) bool {
-		k, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
-		if err != nil {
-			t.Error(err)
-			return true
-		}
-		k.Complete = false
-		kr.KeyIndex = resign(t, k, b.signer)
-		return true
-	})
-	a.followVia(t, b, u, "a")
+	a.followVia(t, b, olderFormProxy(t, b, func() bool { return true }), "a")
 	b.share(t, b.intel, 5)
 	size := waitIntegratedNode(t, b.Node)
 	p := a.waitPeer(t, "a", "key index of B's tree", func(p store.Peer) bool {
@@ -412,20 +402,7 @@ func TestPeerKeyIndexDowngrade(t *testing.T) {
 	b := newOrigin(t, "a")
 	a := newFedNode(t, 0)
 	var older atomic.Bool
-	u := keysProxy(t, b, func(kr *tlog.KeysResponse) bool {
-		if !older.Load() {
-			return true
-		}
-		k, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
-		if err != nil {
-			t.Error(err)
-			return true
-		}
-		k.Complete = false
-		kr.KeyIndex = resign(t, k, b.signer)
-		return true
-	})
-	a.followVia(t, b, u, "a")
+	a.followVia(t, b, olderFormProxy(t, b, older.Load), "a")
 	b.share(t, b.intel, 5)
 	size1 := waitIntegratedNode(t, b.Node)
 	p := a.waitPeer(t, "a", "key index of B's tree", func(p store.Peer) bool {
@@ -639,4 +616,23 @@ func TestPeerFalseKeyIndexEntryNotServed(t *testing.T) {
 	if err != nil || f.Member != b.alice.ID || f.Index != uint64(size-1) || f.LeftOut || f.Event != "an object entry" {
 		t.Fatalf("the evidence proves %+v (%v), want object entry %d listed for alice", f, err, size-1)
 	}
+}
+
+// olderFormProxy serves B through keysProxy, with B's index of every
+// member re-signed by B as the older form (parley-key-index-v1, the same
+// lines) whenever older says so: what a B older than that form serves.
+func olderFormProxy(t *testing.T, b *origin, older func() bool) string {
+	return keysProxy(t, b, func(kr *tlog.KeysResponse) bool {
+		if !older() {
+			return true
+		}
+		k, err := tlog.OpenKeyIndex([]byte(kr.KeyIndex), b.verifier)
+		if err != nil {
+			t.Error(err)
+			return true
+		}
+		k.Complete = false
+		kr.KeyIndex = resign(t, k, b.signer)
+		return true
+	})
 }
