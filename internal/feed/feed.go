@@ -960,7 +960,7 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 			if reason := stopped(ctx, sink, f, logf); reason != "" {
 				if f.LastError != reason {
 					logf("feed stopped", "feed", f.Name, "reason", reason)
-					if err := recordStop(ctx, st, &f, now, reason); ctx.Err() == nil && err != nil {
+					if err := recordStop(ctx, st, &f, now, reason, r); ctx.Err() == nil && err != nil {
 						logf("couldn't record the feed's stop", "feed", f.Name, "err", err)
 					}
 				}
@@ -991,9 +991,21 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 }
 
 // recordStop saves why f is stopped as its LastError. It is no failed
-// round: Failures stays as it is.
-func recordStop(ctx context.Context, st Store, f *Feed, now func() time.Time, reason string) error {
-	f.LastPoll, f.LastError = now().UTC(), reason
+// round: Failures stays as it is. It is written under a claim of the
+// feed's round, as a round's end, to the position as stored then: f is
+// RunRounds's listing, which another front end's round may have moved on
+// since (the listing is as old as the rounds of the feeds before it), and
+// an unfenced write of it would put that position back and clear the
+// mark of a round that runs. A feed whose round another process holds
+// is left to it (nil).
+func recordStop(ctx context.Context, st Store, f *Feed, now func() time.Time, reason string, r Rounds) error {
+	at := now().UTC()
+	pos, ok, err := st.ClaimFeedRound(ctx, f.Name, store.RoundLease{Owner: r.Owner, Started: at, Expires: at.Add(r.Lease)})
+	if err != nil || !ok {
+		return err
+	}
+	f.FeedPosition = pos
+	f.LastPoll, f.LastError = at, reason
 	f.RoundStarted, f.RoundFrom = time.Time{}, 0
 	return st.RecordPoll(ctx, f.Name, f.FeedPosition)
 }
