@@ -951,9 +951,14 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if !f.RoundStarted.IsZero() {
+			if !f.RoundStarted.IsZero() && f.RoundOwner != r.Owner {
 				continue // another process runs its round, or ran it until its lease expires
 			}
+			// A mark of this process's own is of a round that ended
+			// here without its end recorded (the store was down then):
+			// rounds run one at a time here, so it is taken back by the
+			// next round rather than left to expire and be counted as a
+			// crash.
 			if !Due(f, now()) || now().Before(notBefore[f.Name]) {
 				continue
 			}

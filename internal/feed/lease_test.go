@@ -168,3 +168,43 @@ func TestPollRoundLeaseLost(t *testing.T) {
 		t.Fatalf("after the lost round: %+v", f.FeedPosition)
 	}
 }
+
+// TestRunRoundsTakesBackItsOwnMark: a round whose end this process
+// couldn't record (the store down at that moment) leaves the feed marked
+// with this process's own lease. The next tick's round takes it back at
+// once; the feed isn't skipped as another process's until the lease
+// expires and then counted as a crashed round.
+func TestRunRoundsTakesBackItsOwnMark(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var requests atomic.Int64
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		cancel()
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer hs.Close()
+	st := newStore(t, hs.URL)
+	me := store.RoundLease{Owner: "fe1/1/me", Started: epoch, Expires: epoch.Add(feed.DefaultRoundLease)}
+	if _, ok, err := st.ClaimFeedRound(context.Background(), "t", me); !ok || err != nil {
+		t.Fatalf("ClaimFeedRound: %v %v", ok, err)
+	}
+	clock := epoch.Add(time.Second)
+	now := func() time.Time { return clock }
+	done := make(chan error, 1)
+	go func() {
+		done <- feed.RunRounds(ctx, st, &sink{stored: map[string]int{}}, now, time.Millisecond, feed.Rounds{Owner: me.Owner}, func(string, ...any) {})
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		cancel()
+		<-done
+	}
+	if requests.Load() == 0 {
+		t.Fatal("the feed marked with this process's own lease was skipped")
+	}
+	if f := storedFeed(t, st); strings.HasPrefix(f.LastError, feed.InterruptedPrefix) {
+		t.Fatalf("counted as interrupted: %+v", f.FeedPosition)
+	}
+}
