@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/postgres/pgtest"
-	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -65,27 +63,7 @@ func TestFederationPostgres(t *testing.T) {
 
 	// A revoked object, B's key rotation and revocation.
 	first := localObjects(t, a.Node, pa.Into)[0]
-	var m map[string]any
-	if err := json.Unmarshal(first.Raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	delete(m, "extensions")
-	m["modified"] = stix.FormatTimestamp(t0.Add(time.Hour))
-	m["revoked"] = true
-	post(t, b.alice.Client, b.intel, object(t, b.alice.Key, m))
-	pub2, priv2, _ := ed25519.GenerateKey(rand.Reader)
-	if err := b.RotateKey(ctx, b.alice.ID, pub2, nil); err != nil {
-		t.Fatal(err)
-	}
-	b.alice.Key = priv2
-	b.share(t, b.intel, 3)
-	if err := b.RevokeKey(ctx, b.alice.ID); err != nil {
-		t.Fatal(err)
-	}
-	bKeys, err := b.store.KeyEntries(ctx, 1<<40)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bKeys := b.revokeRotateRevoke(t, first, 3)
 	p := a.caughtUp(t, b, "a")
 	want(p, 304)
 	if p.State.Keys != int64(len(bKeys)) {

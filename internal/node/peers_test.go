@@ -325,25 +325,7 @@ func TestFederation(t *testing.T) {
 
 	// A new version, a revoked object, and B's key events.
 	first := localObjects(t, a.Node, pa.Into)[0]
-	var m map[string]any
-	json.Unmarshal(first.Raw, &m)
-	delete(m, "extensions")
-	m["modified"] = stix.FormatTimestamp(t0.Add(time.Hour))
-	m["revoked"] = true
-	post(t, b.alice.Client, b.intel, object(t, b.alice.Key, m))
-	pub2, priv2, _ := ed25519.GenerateKey(rand.Reader)
-	if err := b.RotateKey(ctx, b.alice.ID, pub2, nil); err != nil {
-		t.Fatal(err)
-	}
-	b.alice.Key = priv2
-	b.share(t, b.intel, 5)
-	if err := b.RevokeKey(ctx, b.alice.ID); err != nil {
-		t.Fatal(err)
-	}
-	bKeys, err := b.store.KeyEntries(ctx, 1<<40)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bKeys := b.revokeRotateRevoke(t, first, 5)
 	p = a.caughtUp(t, b, "a")
 	if p.State.Objects != 306 || p.State.Keys != int64(len(bKeys)) {
 		t.Fatalf("A: %d objects and %d key entries, want 306 and %d", p.State.Objects, p.State.Keys, len(bKeys))
@@ -1061,4 +1043,35 @@ func forkUntilStopped(t *testing.T, a *fedNode, b *origin, before store.Peer) (s
 		t.Fatal(err)
 	}
 	return p, ev
+}
+
+// revokeRotateRevoke makes B, after the objects A replicated: alice
+// revokes first (a new version of A's copy of it, revoked), rotates her
+// key, shares n objects with the new key, and has her key revoked. It
+// returns B's key entries then.
+func (b *origin) revokeRotateRevoke(t *testing.T, first store.Object, n int) []store.Entry {
+	t.Helper()
+	ctx := context.Background()
+	var m map[string]any
+	if err := json.Unmarshal(first.Raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "extensions")
+	m["modified"] = stix.FormatTimestamp(t0.Add(time.Hour))
+	m["revoked"] = true
+	post(t, b.alice.Client, b.intel, object(t, b.alice.Key, m))
+	pub2, priv2, _ := ed25519.GenerateKey(rand.Reader)
+	if err := b.RotateKey(ctx, b.alice.ID, pub2, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.alice.Key = priv2
+	b.share(t, b.intel, n)
+	if err := b.RevokeKey(ctx, b.alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	bKeys, err := b.store.KeyEntries(ctx, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bKeys
 }
