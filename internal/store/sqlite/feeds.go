@@ -237,33 +237,6 @@ func feedRoundLost(ctx context.Context, tx *sql.Tx, name, owner, what string) er
 	return fmt.Errorf("%s %s: its round is not %s's any more: %w", what, name, owner, store.ErrFenced)
 }
 
-// ifFeedRound runs q, an update of feed name's row that applies only to
-// one round; false when it changed nothing, ErrNotFound when there is no
-// such feed.
-func (s *Store) ifFeedRound(ctx context.Context, name, q string, args ...any) (bool, error) {
-	changed := false
-	err := s.Write(ctx, func(tx *sql.Tx) error {
-		changed = false
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("couldn't update feed %s: %w", name, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			changed = true
-			return nil
-		}
-		if err := feedRoundLost(ctx, tx, name, "", "couldn't update feed"); !errors.Is(err, store.ErrFenced) {
-			return err
-		}
-		return nil
-	})
-	return changed && err == nil, err
-}
-
 // ClaimFeedRound implements [store.Feeds].
 func (s *Store) ClaimFeedRound(ctx context.Context, name string, l store.RoundLease) (store.FeedPosition, bool, error) {
 	if l.Owner == "" || l.Started.IsZero() || l.Expires.IsZero() {
@@ -305,14 +278,14 @@ func (s *Store) ClaimFeedRound(ctx context.Context, name string, l store.RoundLe
 
 // RenewFeedRound implements [store.Feeds].
 func (s *Store) RenewFeedRound(ctx context.Context, name string, l store.RoundLease, at time.Time, bytes int64) (bool, error) {
-	return s.ifFeedRound(ctx, name, `UPDATE feeds SET round_expires = ?1, round_active = CASE WHEN ?2 = '' THEN round_active ELSE ?2 END, round_bytes = ?3
+	return s.ifRound(ctx, "feeds", name, `UPDATE feeds SET round_expires = ?1, round_active = CASE WHEN ?2 = '' THEN round_active ELSE ?2 END, round_bytes = ?3
 		WHERE name = ?4 AND round_owner = ?5 AND round_started = ?6 AND round_started != '' AND round_owner != ''`,
 		fmtTime(l.Expires), fmtOptTime(at), bytes, name, l.Owner, fmtTime(l.Started))
 }
 
 // InterruptFeedRound implements [store.Feeds].
 func (s *Store) InterruptFeedRound(ctx context.Context, name string, started, at time.Time, reason string) (bool, error) {
-	return s.ifFeedRound(ctx, name, `UPDATE feeds SET last_poll = ?1, last_error = ?2, failures = failures + 1,
+	return s.ifRound(ctx, "feeds", name, `UPDATE feeds SET last_poll = ?1, last_error = ?2, failures = failures + 1,
 		round_started = '', round_from = 0, round_owner = '', round_expires = '', round_active = '', round_bytes = 0
 		WHERE name = ?3 AND round_started = ?4 AND round_started != '' AND round_expires <= ?1`,
 		fmtTime(at), reason, name, fmtTime(started))

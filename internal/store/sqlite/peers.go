@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -299,14 +300,14 @@ func (s *Store) MarkPeerRound(ctx context.Context, name string, started time.Tim
 
 // BeatPeerRound implements [store.PeerStore].
 func (s *Store) BeatPeerRound(ctx context.Context, name string, started, at time.Time, bytes int64) error {
-	_, err := s.ifPeerRound(ctx, name, `UPDATE peers SET round_active = ?, round_bytes = ? WHERE name = ? AND round_started = ? AND round_started != ''`,
+	_, err := s.ifRound(ctx, "peers", name, `UPDATE peers SET round_active = ?, round_bytes = ? WHERE name = ? AND round_started = ? AND round_started != ''`,
 		fmtTime(at), bytes, name, fmtTime(started))
 	return err
 }
 
 // InterruptPeerRound implements [store.PeerStore].
 func (s *Store) InterruptPeerRound(ctx context.Context, name string, started, at time.Time, reason string) (bool, error) {
-	return s.ifPeerRound(ctx, name, `UPDATE peers SET last_round = ?1, last_error = ?2, failures = failures + 1,
+	return s.ifRound(ctx, "peers", name, `UPDATE peers SET last_round = ?1, last_error = ?2, failures = failures + 1,
 		round_started = '', round_from = 0, round_active = '', round_bytes = 0, round_owner = '', round_expires = ''
 		WHERE name = ?3 AND round_started = ?4 AND round_started != '' AND round_expires <= ?1`,
 		fmtTime(at), reason, name, fmtTime(started))
@@ -317,35 +318,36 @@ func (s *Store) ClaimPeerRound(ctx context.Context, name string, l store.RoundLe
 	if l.Owner == "" || l.Started.IsZero() || l.Expires.IsZero() {
 		return false, fmt.Errorf("couldn't claim a round of peer %s: owner, start and expiry are needed: %w", name, store.ErrInvalid)
 	}
-	return s.ifPeerRound(ctx, name, `UPDATE peers SET round_started = ?1, round_from = next, round_owner = ?2, round_expires = ?3,
+	return s.ifRound(ctx, "peers", name, `UPDATE peers SET round_started = ?1, round_from = next, round_owner = ?2, round_expires = ?3,
 		round_active = '', round_bytes = 0 WHERE name = ?4 AND (round_started = '' OR round_owner = ?2)`,
 		fmtTime(l.Started), l.Owner, fmtTime(l.Expires), name)
 }
 
 // RenewPeerRound implements [store.PeerStore].
 func (s *Store) RenewPeerRound(ctx context.Context, name string, l store.RoundLease, at time.Time, bytes int64) (bool, error) {
-	return s.ifPeerRound(ctx, name, `UPDATE peers SET round_expires = ?1, round_active = CASE WHEN ?2 = '' THEN round_active ELSE ?2 END, round_bytes = ?3
+	return s.ifRound(ctx, "peers", name, `UPDATE peers SET round_expires = ?1, round_active = CASE WHEN ?2 = '' THEN round_active ELSE ?2 END, round_bytes = ?3
 		WHERE name = ?4 AND round_owner = ?5 AND round_started = ?6 AND round_started != '' AND round_owner != ''`,
 		fmtTime(l.Expires), fmtOptTime(at), bytes, name, l.Owner, fmtTime(l.Started))
 }
 
 // EndPeerRound implements [store.PeerStore].
 func (s *Store) EndPeerRound(ctx context.Context, name string, l store.RoundLease) (bool, error) {
-	return s.ifPeerRound(ctx, name, `UPDATE peers SET round_started = '', round_from = 0, round_active = '', round_bytes = 0, round_owner = '', round_expires = ''
+	return s.ifRound(ctx, "peers", name, `UPDATE peers SET round_started = '', round_from = 0, round_active = '', round_bytes = 0, round_owner = '', round_expires = ''
 		WHERE name = ?1 AND round_owner = ?2 AND round_started = ?3 AND round_started != '' AND round_owner != ''`,
 		name, l.Owner, fmtTime(l.Started))
 }
 
-// ifPeerRound runs q, an update of the peer name's row that applies only
-// to one round; false when it changed nothing, ErrNotFound when there is
-// no such peer.
-func (s *Store) ifPeerRound(ctx context.Context, name, q string, args ...any) (bool, error) {
+// ifRound runs q, an update of the row named name of table ("feeds" or
+// "peers") that applies only to one round; false when it changed
+// nothing, ErrNotFound when there is no such row.
+func (s *Store) ifRound(ctx context.Context, table, name, q string, args ...any) (bool, error) {
+	what := "couldn't update " + strings.TrimSuffix(table, "s")
 	changed := false
 	err := s.Write(ctx, func(tx *sql.Tx) error {
 		changed = false
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
-			return fmt.Errorf("couldn't update peer %s: %w", name, err)
+			return fmt.Errorf("%s %s: %w", what, name, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
@@ -356,10 +358,10 @@ func (s *Store) ifPeerRound(ctx context.Context, name, q string, args ...any) (b
 			return nil
 		}
 		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM peers WHERE name = ?`, name).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("couldn't update peer %s: %w", name, store.ErrNotFound)
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE name = ?`, name).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s %s: %w", what, name, store.ErrNotFound)
 		} else if err != nil {
-			return fmt.Errorf("couldn't update peer %s: %w", name, err)
+			return fmt.Errorf("%s %s: %w", what, name, err)
 		}
 		return nil
 	})
