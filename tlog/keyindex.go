@@ -20,6 +20,32 @@ const KeyIndexHeader = "parley-key-index-v1"
 // in its tree.
 const KeyIndexAllHeader = "parley-key-index-all-v1"
 
+// laterKeyIndexForm reports whether first, a key index's first line, names
+// a form this version doesn't know: "parley-key-index-" then a name of
+// lowercase letters, digits and dashes ending "-v" and a version number.
+func laterKeyIndexForm(first string) bool {
+	const prefix = "parley-key-index-"
+	if !strings.HasPrefix(first, prefix) || len(first) > 64 {
+		return false
+	}
+	rest := first[len(prefix):]
+	i := strings.LastIndex(rest, "v")
+	if i < 0 || i+1 == len(rest) || (i > 0 && rest[i-1] != '-') {
+		return false
+	}
+	for _, r := range rest[:i] {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	for _, r := range rest[i+1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // ErrKeyIndex is returned (wrapped) by [Bundle.CheckKeyIndex] when a
 // bundle's member key entries are not shown complete: the bundle has no
 // key index, the index doesn't verify, or the bundle leaves out (or adds)
@@ -125,6 +151,13 @@ func ParseKeyIndex(text []byte) (KeyIndex, error) {
 	}
 	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 	if len(lines) < 4 || (lines[0] != KeyIndexHeader && lines[0] != KeyIndexAllHeader) {
+		if laterKeyIndexForm(lines[0]) {
+			// Not malformed: a newer parley's form, which this version
+			// can't check. Still refused (nothing it states is checked),
+			// but said so: an older client or follower of a newer node
+			// took it for a node serving garbage.
+			return KeyIndex{}, fmt.Errorf("%w: the key index is of the form %s, which this version of parley doesn't know (a newer parley signed it): upgrade parley to check it", ErrKeyIndex, lines[0])
+		}
 		return bad("it doesn't start with " + KeyIndexHeader + " or " + KeyIndexAllHeader)
 	}
 	k := KeyIndex{Origin: lines[1], Members: map[string][]uint64{}, Complete: lines[0] == KeyIndexAllHeader}

@@ -300,3 +300,48 @@ func TestSeenKeyIndexAll(t *testing.T) {
 		t.Fatalf("the checkpoint seen again: %v", err)
 	}
 }
+
+// TestKeyIndexLaterForm: a key index signed by the log key in a form this
+// version doesn't know (a newer parley's, as parley-key-index-all-v1 was to
+// the versions before it, which refused it as "malformed key index: it
+// doesn't start with parley-key-index-v1": a client or follower of a newer
+// node read that as a node serving garbage) is still refused (ErrKeyIndex:
+// nothing it states is checked), saying that it is a newer form and to
+// upgrade; a first line that names no form is malformed as before.
+func TestKeyIndexLaterForm(t *testing.T) {
+	skey, vkey, err := NewNodeKey(bytes.NewReader(bytes.Repeat([]byte{3}, 64)), "log.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	v, _ := NewVerifier(vkey)
+	body := "log.example\n10\n" + (Hash{1, 2, 3}).String() + "\nidentity--a 1\n"
+	for _, c := range []struct {
+		first string
+		later bool
+	}{
+		{"parley-key-index-all-v2", true},
+		{"parley-key-index-v2", true},
+		{"parley-key-index-signed-range-v1", true},
+		{"parley-key-index-all-v", false},
+		{"parley-key-index-allv1", false},
+		{"parley-key-index-ALL-v2", false},
+		{"parley-key-indexes-v1", false},
+		{"parley-checkpoint-v1", false},
+	} {
+		t.Run(c.first, func(t *testing.T) {
+			signed, err := note.Sign(&note.Note{Text: c.first + "\n" + body}, signer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = OpenKeyIndex(signed, v)
+			if !errors.Is(err, ErrKeyIndex) {
+				t.Fatalf("err = %v, want ErrKeyIndex", err)
+			}
+			newer := strings.Contains(err.Error(), "which this version of parley doesn't know (a newer parley signed it)")
+			if newer != c.later || strings.Contains(err.Error(), "malformed") == c.later {
+				t.Fatalf("err = %v; a later form: %v", err, c.later)
+			}
+		})
+	}
+}

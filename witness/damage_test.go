@@ -209,3 +209,111 @@ func v1Journal(zeros int, recs ...[]byte) []byte {
 	}
 	return append(b, make([]byte, zeros)...)
 }
+
+// TestJournalNewerVersionRefuses: a journal whose first line is the magic
+// of a later version (what a newer parley would write) is refused as a
+// newer version's, saying to run that version, not as damage, whose
+// refusal says to restore the state directory from a backup: restoring
+// the state from before the upgrade would forget the checkpoints the newer
+// version cosigned, and the witness could then cosign a fork. The file is
+// left as it was. A first line that names no later version is damage as
+// before.
+func TestJournalNewerVersionRefuses(t *testing.T) {
+	ctx := context.Background()
+	la := newTestLog(t, "a.example/log")
+	dir := t.TempDir()
+	w := openWitness(t, dir, "w", la)
+	if _, err := w.AddCheckpoint(ctx, 0, nil, la.newHistory(t, "a", 0, 3).checkpointAt(t, 3)); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	file, err := os.ReadFile(filepath.Join(dir, "state", journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := file[len(journalMagic):]
+	for _, c := range []struct {
+		first   string
+		version string // "" when damage
+	}{
+		{"parley witness journal v3\n", "3"},
+		{"parley witness journal v10\n", "10"},
+		{"parley witness journal v0\n", ""},
+		{"parley witness journal v02\n", ""},
+		{"parley witness journal v2x\n", ""},
+		{"parley witness journal v\n", ""},
+		{"parley witness journal v-3\n", ""},
+	} {
+		t.Run(c.first, func(t *testing.T) {
+			d := t.TempDir()
+			os.MkdirAll(filepath.Join(d, "state"), 0o700)
+			b := append([]byte(c.first), body...)
+			p := filepath.Join(d, "state", journalFile)
+			os.WriteFile(p, b, 0o600)
+			w, err := Open(Config{Dir: d, Cosigner: newCosigner(t, "w"), Logs: []string{la.vkey}})
+			if err == nil {
+				w.Close()
+				t.Fatalf("opened: a.example/log %q", w.Checkpoint("a.example/log"))
+			}
+			if c.version == "" {
+				if !errors.Is(err, ErrStateDamaged) || errors.Is(err, ErrStateNewer) {
+					t.Fatalf("err = %v, want damage", err)
+				}
+			} else if !errors.Is(err, ErrStateNewer) || errors.Is(err, ErrStateDamaged) || !strings.Contains(err.Error(), "version "+c.version+" witness journal") {
+				t.Fatalf("err = %v, want a newer version's journal (version %s)", err, c.version)
+			}
+			after, _ := os.ReadFile(p)
+			if !bytes.Equal(after, b) {
+				t.Fatal("the journal was rewritten")
+			}
+		})
+	}
+}
+
+// TestJournalV1FromOlderParley: the journal an older parley (2c5703d, the
+// last before journal version 2) wrote, as it wrote it (testdata/journal-v1),
+// opens with every log's latest checkpoint, the last record of each log,
+// and is rewritten as version 2 holding the same; opened again, it holds
+// them still.
+func TestJournalV1FromOlderParley(t *testing.T) {
+	trimmed, err := os.ReadFile(filepath.Join("testdata", "journal-v1", "journal.trimmed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fileSize = 262144 // the older parley's preallocated journal
+	file := append(bytes.Clone(trimmed), make([]byte, fileSize-len(trimmed))...)
+	logs := []string{
+		"parley.vm/737ae120+ead5e62c+ASNFWBjkzHReofM09TrCJYwB+UXCzJ2WeZcDZ4qiOw0D",
+		"parley.vm/bc04e6f4+5e624e5d+ASYXAZnaQjeTd386p0pdvLUIfQ+WTqULwQjvB8HRM0ZY",
+	}
+	want := map[string]string{"parley.vm/737ae120": "\n29\n", "parley.vm/bc04e6f4": "\n28\n"}
+	d := t.TempDir()
+	os.MkdirAll(filepath.Join(d, "state"), 0o700)
+	p := filepath.Join(d, "state", journalFile)
+	if err := os.WriteFile(p, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for run := range 2 {
+		w, err := Open(Config{Dir: d, Cosigner: newCosigner(t, "w.test/w1"), Logs: logs})
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		for origin, size := range want {
+			cp := w.Checkpoint(origin)
+			if !bytes.HasPrefix(cp, []byte(origin+size)) || !bytes.Contains(trimmed, cp) {
+				t.Errorf("run %d: %s: checkpoint %q, want the older parley's record of size %s", run, origin, cp, strings.TrimSpace(size))
+			}
+		}
+		w.Close()
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(b, []byte(journalMagic)) {
+			t.Fatalf("run %d: the journal wasn't rewritten as version 2: starts %q", run, b[:16])
+		}
+		if c := readJournal(b); c.v1 || c.damage != "" || len(c.latest) != 2 {
+			t.Fatalf("run %d: rewritten journal reads as %+v", run, c)
+		}
+	}
+}

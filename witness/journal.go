@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 )
 
@@ -161,6 +162,10 @@ type journalContents struct {
 	// damage says why the file is damaged (not what a crash leaves), ""
 	// if it isn't; the damage is at byte end.
 	damage string
+	// newer is the version named by the file's first line when it is the
+	// magic of a journal version after 2 (a newer parley wrote it), ""
+	// otherwise.
+	newer string
 }
 
 // readJournal reads a journal file of either version.
@@ -192,6 +197,10 @@ func readJournalV2(b []byte) journalContents {
 	c := journalContents{latest: map[string][]byte{}, end: len(journalMagic)}
 	if !bytes.HasPrefix(b, []byte(journalMagic)) {
 		c.end = 0
+		if v, ok := laterJournalVersion(b); ok {
+			c.newer = v
+			return c
+		}
 		c.damage = "the file doesn't start as a version 2 witness journal (nor a version 1 one)"
 		return c
 	}
@@ -387,6 +396,15 @@ func openJournal(dir string) (*journal, map[string][]byte, string, error) {
 		return nil, nil, "", fmt.Errorf("couldn't read the witness state: %w", err)
 	}
 	c := readJournal(b)
+	if c.newer != "" {
+		// Not damage: a newer parley's journal, which this version
+		// can't read. Moving it aside or restoring an older state
+		// directory would forget checkpoints the newer version
+		// cosigned, as damage would.
+		lock.Close()
+		return nil, nil, "", fmt.Errorf("%w: %s is a version %s witness journal, and this version reads versions 1 and 2; run the version of parley that wrote it (a witness is never downgraded: don't move the file aside or restore an older state directory, the witness would forget checkpoints it cosigned and could then cosign a fork); nothing was changed",
+			ErrStateNewer, filepath.Join(dir, journalFile), c.newer)
+	}
 	if c.damage != "" {
 		// Not a torn tail: starting would forget checkpoints this key
 		// cosigned, and compacting would erase what is left of them.
@@ -434,6 +452,33 @@ func openJournal(dir string) (*journal, map[string][]byte, string, error) {
 		return nil, nil, "", err
 	}
 	return j, maps.Clone(j.latest), c.torn, nil
+}
+
+// ErrStateNewer: the journal was written by a newer version of parley (its
+// first line names a journal version after 2); Open refuses to start and
+// changes nothing.
+var ErrStateNewer = errors.New("the witness state was written by a newer version of parley")
+
+// laterJournalVersion returns the version that b's first line names when
+// it is the magic of a journal version after 2 ("parley witness journal
+// vN\n", N a decimal number above 2): what a later version of parley would
+// write, told apart from damage so that the refusal says to run that
+// version.
+func laterJournalVersion(b []byte) (string, bool) {
+	const prefix = "parley witness journal v"
+	if !bytes.HasPrefix(b, []byte(prefix)) {
+		return "", false
+	}
+	rest := b[len(prefix):]
+	nl := bytes.IndexByte(rest, '\n')
+	if nl <= 0 || nl > 9 {
+		return "", false
+	}
+	n, err := strconv.ParseUint(string(rest[:nl]), 10, 32)
+	if err != nil || n <= 2 || strconv.FormatUint(n, 10) != string(rest[:nl]) {
+		return "", false
+	}
+	return string(rest[:nl]), true
 }
 
 // ErrStateDamaged: the journal is damaged in a way a crash can't leave

@@ -540,3 +540,22 @@ func TestAuditDataChecksKeyLookup(t *testing.T) {
 		}
 	}
 }
+
+// TestPullHintNodeWithoutKeyIndex: parley pull from a node that sends no
+// key index with GET /log/keys (a version before the key index) is
+// refused, exit 4, and its hint says why (the node's version), not to
+// check --url, --token and --collection, which were right.
+func TestPullHintNodeWithoutKeyIndex(t *testing.T) {
+	base, st, _ := demoNode(t)
+	aur := st.Members[0]
+	proxy := keyIndexProxy(t, base, "/log/keys", func(doc map[string]json.RawMessage) {
+		delete(doc, "key_index")
+	})
+	code, _, stderr := runCLI(t, "pull", "--url", proxy, "--token", aur.Token, "--collection", st.Collections.Shared)
+	if code != 4 || !strings.Contains(stderr, "no key index") {
+		t.Fatalf("pull from a node without a key index: exit %d, want 4 naming the missing index:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "hint: check --url") || !strings.Contains(stderr, "a node of a version before the key index") {
+		t.Errorf("pull's hint doesn't say that the node is older than the key index:\n%s", stderr)
+	}
+}

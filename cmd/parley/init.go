@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/tlog"
@@ -44,10 +45,16 @@ func runInit(ctx context.Context, c *cli, args []string) error {
 
 // openNode opens the node in dir with a CLI error for the common mistakes.
 func openNode(ctx context.Context, dir string) (*node.Node, error) {
+	return openNodeLogging(ctx, dir, nil)
+}
+
+// openNodeLogging is openNode with the logger of the lines that opening
+// logs (the schema migrations of an upgrade); nil means slog.Default().
+func openNodeLogging(ctx context.Context, dir string, logger *slog.Logger) (*node.Node, error) {
 	if dir == "" {
 		return nil, usageErrorf("give --data DIR or set PARLEY_DATA", "no data directory")
 	}
-	n, err := node.Open(ctx, dir, node.Options{})
+	n, err := node.Open(ctx, dir, node.Options{Logger: logger})
 	if errors.Is(err, node.ErrNotInitialized) {
 		return nil, usageErrorf("run parley init --data "+dir+" first", "%v", err)
 	}

@@ -104,6 +104,13 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 			saveSeen()
 			return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't pull: %w", err))
 		}
+		if errors.Is(err, tlog.ErrKeyIndex) {
+			// Not a wrong flag: the node's member key entries aren't
+			// shown complete, so no object of it is taken unchecked. A
+			// node older than the key index sends none, one of a newer
+			// form than this version knows isn't checked.
+			return withExit(4, "the node's answer to GET /log/keys doesn't show its member key entries complete (the error says why): a node of a version before the key index (5 December 2026) sends none, and pull takes no object it can't check against the member's whole key history; ask its operator to upgrade it, or check its log with parley audit", fmt.Errorf("couldn't pull: %w", err))
+		}
 		if err != nil {
 			return withExit(4, "check --url, --token and --collection", fmt.Errorf("couldn't pull: %w", err))
 		}

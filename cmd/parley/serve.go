@@ -194,8 +194,11 @@ var (
 // password, a missing database, a bad config.json) ends it at once.
 func openNodeWaiting(ctx context.Context, c *cli, dir string) (*node.Node, error) {
 	wait := storeWaitFirst
+	// The lines opening logs (an upgrade's schema migrations) in the
+	// form of serve's log.
+	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
 	for {
-		n, err := openNode(ctx, dir)
+		n, err := openNodeLogging(ctx, dir, logger)
 		if err == nil || !errors.Is(err, store.ErrUnavailable) {
 			return n, err
 		}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -85,6 +86,9 @@ type Options struct {
 	// Patterns are the indicator pattern validators by pattern_type (see
 	// stix.Validator.Patterns); nil means [DefaultPatterns].
 	Patterns map[string]func(string) error
+	// Logger receives the lines Open logs (the schema migrations an
+	// upgrade applied); nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // InitResult is what [Init] reports.
@@ -279,6 +283,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	logSchemaUpgrade(opts.Logger, st)
 	n := &Node{
 		dir: dir, cfg: cfg, store: st,
 		signer: signer, verifier: verifier, vkey: vkey,
@@ -647,4 +652,21 @@ func (n *Node) CheckStoreWritable(ctx context.Context) error {
 		return w.CheckWritable(ctx)
 	}
 	return nil
+}
+
+// logSchemaUpgrade logs the schema migrations that opening st applied to a
+// store an older version had migrated: one line for each, so that the
+// first start after an upgrade says what it changed (and the next says
+// nothing).
+func logSchemaUpgrade(logger *slog.Logger, st store.Store) {
+	u, ok := st.(store.SchemaUpgrader)
+	if !ok {
+		return
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	for _, m := range u.SchemaUpgrade() {
+		logger.Info("store upgraded: applied schema migration", "version", m.Version, "name", m.Name)
+	}
 }

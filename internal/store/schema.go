@@ -40,6 +40,13 @@ var RetiredMigrations = map[int64]string{
 	411: "private sets in member usage",
 }
 
+// SchemaUpgrader is a store that tells which schema migrations its Open
+// applied to a store an older version had migrated (an upgrade): none for
+// a store it created or one up to date. Both stores are one.
+type SchemaUpgrader interface {
+	SchemaUpgrade() []AppliedMigration
+}
+
 // AppliedMigration is a row of a store's schema_migrations table.
 type AppliedMigration struct {
 	Version int64

@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"time"
 
@@ -69,6 +70,10 @@ type Store struct {
 	pool   db
 	now    func() time.Time
 	limits store.Limits
+
+	// upgraded are the schema migrations Open applied to a store that an
+	// older version had migrated ([Store.SchemaUpgrade]).
+	upgraded []store.AppliedMigration
 }
 
 var _ store.Store = (*Store)(nil)
@@ -313,6 +318,14 @@ func registerMigrations(ms ...migration) { migrations = append(migrations, ms...
 // second process applying the same migration at the same moment blocks on
 // that row's key until the first commits, then finds it taken and skips
 // the migration. No advisory lock is needed.
+// SchemaUpgrade returns the schema migrations that Open applied to a store
+// an older version had migrated, in the order applied: an upgrade, which
+// the node logs. It is empty for a store Open created, for one that was up
+// to date, and for migrations another process applied meanwhile.
+func (s *Store) SchemaUpgrade() []store.AppliedMigration {
+	return slices.Clone(s.upgraded)
+}
+
 func (s *Store) migrate(ctx context.Context) error {
 	ms := append([]migration(nil), migrations...)
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
@@ -354,17 +367,23 @@ func (s *Store) migrate(ctx context.Context) error {
 		if applied[int64(m.Version)] {
 			continue
 		}
+		did := false
 		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			did = false
 			tag, err := tx.Exec(ctx, `INSERT INTO schema_migrations(version, name, applied) VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING`,
 				m.Version, m.Name, fmtTime(s.now()))
 			if err != nil || tag.RowsAffected() == 0 {
 				return err // applied meanwhile by another process
 			}
 			_, err = tx.Exec(ctx, m.SQL)
+			did = err == nil
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("couldn't apply migration %d (%s): %w", m.Version, m.Name, err)
+		}
+		if did && len(vs) > 0 {
+			s.upgraded = append(s.upgraded, store.AppliedMigration{Version: int64(m.Version), Name: m.Name})
 		}
 	}
 	return nil

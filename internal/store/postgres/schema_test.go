@@ -57,3 +57,30 @@ func TestNewerSchemaRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestSchemaUpgradeReported: Open reports the migrations it applied to a
+// store that an older version had migrated (here, one that lacks 720), so
+// the node logs the upgrade; the next Open, and the Open that creates a
+// store, report none.
+func TestSchemaUpgradeReported(t *testing.T) {
+	ctx := context.Background()
+	u := testURL(t)
+	s := openTest(t, u, Options{})
+	if got := s.SchemaUpgrade(); len(got) != 0 {
+		t.Errorf("a store Open created reports an upgrade: %v", got)
+	}
+	if _, err := s.pool.Exec(ctx, `DROP TABLE leases; DELETE FROM schema_migrations WHERE version = 720`); err != nil {
+		t.Fatal(err)
+	}
+	for run, want := range []int{1, 0} {
+		s2, err := Open(ctx, u, Options{MaxConns: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := s2.SchemaUpgrade()
+		s2.Close()
+		if len(got) != want || (want == 1 && got[0].Version != 720) {
+			t.Fatalf("open %d: SchemaUpgrade() = %v, want %d migration(s) (720)", run+1, got, want)
+		}
+	}
+}

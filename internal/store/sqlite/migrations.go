@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/parley-exchange/parley/internal/store"
@@ -152,11 +153,17 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.checkSchemaKnown(ctx, ms); err != nil {
 		return err
 	}
+	var had int
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&had); err != nil {
+		return fmt.Errorf("couldn't read schema_migrations: %w", err)
+	}
 	for _, m := range ms {
 		if mod := needsModule[m.Version]; mod != "" && !s.hasModule(ctx, mod) {
 			continue // see needsModule
 		}
+		applied := false
 		err := s.Write(ctx, func(tx *sql.Tx) error {
+			applied = false
 			var one int
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = ?`, m.Version).Scan(&one)
 			if err == nil {
@@ -170,13 +177,25 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied) VALUES (?, ?, ?)`,
 				m.Version, m.Name, fmtTime(s.now()))
+			applied = err == nil
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("couldn't apply migration %d (%s): %w", m.Version, m.Name, err)
 		}
+		if applied && had > 0 {
+			s.upgraded = append(s.upgraded, store.AppliedMigration{Version: int64(m.Version), Name: m.Name})
+		}
 	}
 	return nil
+}
+
+// SchemaUpgrade returns the schema migrations that Open applied to a store
+// an older version had migrated, in the order applied: an upgrade, which
+// the node logs. It is empty for a store Open created, and for one that
+// was up to date (the next start after an upgrade).
+func (s *Store) SchemaUpgrade() []store.AppliedMigration {
+	return slices.Clone(s.upgraded)
 }
 
 // checkSchemaKnown refuses a store that a newer version migrated, before

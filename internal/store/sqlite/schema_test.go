@@ -134,3 +134,35 @@ func TestOldLogFormatRefusedAsItIs(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestSchemaUpgradeReported: Open reports the migrations it applied to a
+// store that an older version had migrated (here, one that lacks 720), so
+// the node logs the upgrade; the next Open, and the Open that creates a
+// store, report none.
+func TestSchemaUpgradeReported(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := s.SchemaUpgrade(); len(u) != 0 {
+		t.Errorf("a store Open created reports an upgrade: %v", u)
+	}
+	w, _ := s.DB()
+	if _, err := w.Exec(`DROP TABLE leases; DELETE FROM schema_migrations WHERE version = 720`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for run, want := range [][]store.AppliedMigration{{{Version: 720, Name: "leases"}}, nil} {
+		s, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := s.SchemaUpgrade()
+		s.Close()
+		if len(got) != len(want) || (len(want) == 1 && got[0].Version != want[0].Version) {
+			t.Fatalf("open %d: SchemaUpgrade() = %v, want %v", run+1, got, want)
+		}
+	}
+}

@@ -82,6 +82,10 @@ type Store struct {
 	r   *sql.DB // readers
 	now func() time.Time
 
+	// upgraded are the schema migrations Open applied to a store that an
+	// older version had migrated ([Store.SchemaUpgrade]).
+	upgraded []store.AppliedMigration
+
 	limits store.Limits
 
 	// uiText is whether the web UI's full-text tables exist and Submit
