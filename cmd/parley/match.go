@@ -371,11 +371,13 @@ func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []s
 			hs[0], quality, err = pdq.HashFile(p, pdq.Limits{})
 		}
 		if err != nil {
+			show(-1) // the line replaces the counter, which the next image shows again
 			c.printFileError(p, err)
 			r.unhashable++
 			continue
 		}
 		if quality < pdq.MinQuality {
+			show(-1)
 			fmt.Fprintf(c.stderr, "parley: warning: %s: PDQ quality %d is below %d; not matched\n", p, quality, pdq.MinQuality)
 			r.lowQuality++
 			continue
