@@ -578,6 +578,7 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		{"GET", "/private/sets/{S}/tags", ""},
 		{"GET", "/private/sets/{S}/receipt", ""},
 		{"POST", "/private/sets/{S}/evaluate", `{"elements":[]}`},
+		{"DELETE", "/private/sets/{S}", ""},
 		{"POST", "/private/sets", `{"collection":"{C}"}`},
 	}
 	ui := []req{

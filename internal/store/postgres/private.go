@@ -604,3 +604,28 @@ func (s *Store) PrivateSetCounts(ctx context.Context, member, collection string)
 	}
 	return all, fromColl, nil
 }
+
+// RemovePrivateSet implements [store.PrivateSets].
+func (s *Store) RemovePrivateSet(ctx context.Context, id, member string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var owner string
+		err := tx.QueryRow(ctx, `SELECT member FROM private_sets WHERE id = $1 FOR UPDATE`, id).Scan(&owner)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && owner != member) {
+			return fmt.Errorf("couldn't withdraw private set %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM private_budget WHERE set_id = $1`,
+			`DELETE FROM private_set_indicators WHERE set_id = $1`,
+			`DELETE FROM private_set_tags WHERE set_id = $1`,
+			`DELETE FROM private_sets WHERE id = $1`,
+		} {
+			if _, err := tx.Exec(ctx, q, id); err != nil {
+				return fmt.Errorf("couldn't withdraw private set %q: %w", id, err)
+			}
+		}
+		return nil
+	})
+}

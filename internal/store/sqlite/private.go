@@ -447,3 +447,28 @@ func privateSetCounts(ctx context.Context, q queryRower, member, collection stri
 		collection, string(store.PrivateSourceCollection), member).Scan(&all, &fromColl)
 	return all, fromColl, err
 }
+
+// RemovePrivateSet implements [store.PrivateSets].
+func (s *Store) RemovePrivateSet(ctx context.Context, id, member string) error {
+	return s.Write(ctx, func(tx *sql.Tx) error {
+		var owner string
+		err := tx.QueryRowContext(ctx, `SELECT member FROM private_sets WHERE id = ?`, id).Scan(&owner)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != member) {
+			return fmt.Errorf("couldn't withdraw private set %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM private_budget WHERE set_id = ?`,
+			`DELETE FROM private_set_indicators WHERE set_id = ?`,
+			`DELETE FROM private_set_tags WHERE set_id = ?`,
+			`DELETE FROM private_sets WHERE id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return fmt.Errorf("couldn't withdraw private set %q: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
