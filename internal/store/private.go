@@ -184,7 +184,8 @@ type PrivateSets interface {
 	// remain it charges nothing and fails with [ErrBudgetSpent] (so
 	// exactly limit elements can be spent, in any split). The charge is
 	// durable before it returns, so a crash cannot refund queries;
-	// concurrent calls never together spend more than limit.
+	// concurrent calls never together spend more than limit. An unknown
+	// (or withdrawn) set is ErrNotFound, and nothing is charged.
 	SpendPrivateBudget(ctx context.Context, setID, member string, n, limit int64) (left int64, err error)
 	// PrivateBudgetUsed returns how many elements member has had
 	// evaluated against the set (0 if none).

@@ -547,6 +547,14 @@ func (s *Store) SpendPrivateBudget(ctx context.Context, setID, member string, n,
 	}
 	var spent bool
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// A set withdrawn since the caller read it charges nothing; the
+		// share lock waits for a withdrawal under way (RemovePrivateSet).
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM private_sets WHERE id = $1 FOR SHARE`, setID).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("couldn't charge a query budget: private set %q: %w", setID, store.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
 		var used int64
 		err := tx.QueryRow(ctx, `INSERT INTO private_budget(set_id, member, used) SELECT $1, $2, $3::bigint WHERE $3::bigint <= $4::bigint
 ON CONFLICT (set_id, member) DO UPDATE SET used = private_budget.used + EXCLUDED.used

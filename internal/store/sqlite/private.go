@@ -402,6 +402,13 @@ func (s *Store) ExpirePrivateIndicators(ctx context.Context, id string, now time
 // before the evaluation is returned, so a crash cannot refund queries.
 func (s *Store) SpendPrivateBudget(ctx context.Context, setID, member string, n, limit int64) (left int64, err error) {
 	err = s.Write(ctx, func(tx *sql.Tx) error {
+		// A set withdrawn since the caller read it charges nothing.
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM private_sets WHERE id = ?`, setID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("couldn't charge a query budget: private set %q: %w", setID, store.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
 		var used int64
 		err := tx.QueryRowContext(ctx, `SELECT used FROM private_budget WHERE set_id = ? AND member = ?`, setID, member).Scan(&used)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {

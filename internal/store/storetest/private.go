@@ -409,6 +409,14 @@ func testPrivateSetRemove(t *testing.T, s store.Store) {
 	if err := s.RemovePrivateSet(ctx, "set1", alice.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a second withdrawal: %v, want ErrNotFound", err)
 	}
+	// An evaluation that read the set before its withdrawal is charged
+	// nothing after it.
+	if _, err := s.SpendPrivateBudget(ctx, "set1", bob.ID, 1, 10); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("spending on a withdrawn set: %v, want ErrNotFound", err)
+	}
+	if used, err := s.PrivateBudgetUsed(ctx, "set1", bob.ID); err != nil || used != 0 {
+		t.Fatalf("budget after spending on a withdrawn set: %d, %v", used, err)
+	}
 	// Its place is free: a new set made from the collection is taken.
 	n.Set.ID = "set3"
 	_, err = s.CreatePrivateSet(ctx, n)
