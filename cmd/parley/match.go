@@ -385,6 +385,12 @@ func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []s
 		hits := x.MatchAny(hs[:n], radius)
 		if len(hits) > 0 {
 			r.matched++
+			// Which of the member's images matched: the sightings
+			// count images, they don't name them.
+			show(-1)
+			for _, ind := range hits {
+				fmt.Fprintf(c.stderr, "parley: match: %s: %s\n", p, untrusted.Text(ind.ID, 120))
+			}
 		}
 		m.Sighted(hits, time.Time{})
 	}
