@@ -170,6 +170,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, accept s
 		}
 		return he
 	}
+	if out == nil { // an answer without a body (204)
+		return nil
+	}
 	if raw, ok := out.(*[]byte); ok {
 		*raw, err = io.ReadAll(io.LimitReader(resp.Body, maxRawAnswer+1))
 		if err != nil {
@@ -229,6 +232,12 @@ func (c *Client) Set(ctx context.Context, id string) (SetInfo, error) {
 	var out SetInfo
 	err := c.do(ctx, http.MethodGet, setPath(id, ""), nil, "application/json", &out)
 	return out, err
+}
+
+// Withdraw asks the node to withdraw the caller's set id (DELETE
+// /private/sets/{id}): nothing is evaluated or matched against it after.
+func (c *Client) Withdraw(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, setPath(id, ""), nil, "application/json", nil)
 }
 
 // Tags fetches the set's tags and parses them under key.

@@ -150,6 +150,30 @@ func TestRefusals(t *testing.T) {
 			t.Fatalf("Finalize = %v, want ErrInvalidProof", err)
 		}
 	})
+	t.Run("another query's response", func(t *testing.T) {
+		// Another member's query of the same values, answered honestly
+		// under the same key, replayed to this querier: its proof is for
+		// other blinded elements.
+		other := NewQuerier(p.PublicKey(), testRand(4))
+		_, req2, err := other.Blind([]string{"domain-name:evil.example", "ipv4-addr:192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp2, err := p.Evaluate(req2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := q.Finalize(query, resp2); !errors.Is(err, ErrInvalidProof) {
+			t.Fatalf("Finalize(another query's response) = %v, want ErrInvalidProof", err)
+		}
+		// The elements of two honest responses mixed, with either proof.
+		for _, proof := range [][]byte{good.Proof, resp2.Proof} {
+			mixed := &EvaluateResponse{Elements: [][]byte{good.Elements[0], resp2.Elements[1]}, Proof: proof}
+			if _, err := q.Finalize(query, mixed); !errors.Is(err, ErrInvalidProof) {
+				t.Fatalf("Finalize(mixed responses) = %v, want ErrInvalidProof", err)
+			}
+		}
+	})
 	t.Run("swapped elements", func(t *testing.T) {
 		resp := &EvaluateResponse{Elements: [][]byte{good.Elements[1], good.Elements[0]}, Proof: good.Proof}
 		if _, err := q.Finalize(query, resp); !errors.Is(err, ErrInvalidProof) {

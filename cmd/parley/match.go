@@ -371,11 +371,13 @@ func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []s
 			hs[0], quality, err = pdq.HashFile(p, pdq.Limits{})
 		}
 		if err != nil {
+			show(-1) // the line replaces the counter, which the next image shows again
 			c.printFileError(p, err)
 			r.unhashable++
 			continue
 		}
 		if quality < pdq.MinQuality {
+			show(-1)
 			fmt.Fprintf(c.stderr, "parley: warning: %s: PDQ quality %d is below %d; not matched\n", p, quality, pdq.MinQuality)
 			r.lowQuality++
 			continue
@@ -383,6 +385,12 @@ func matchImages(ctx context.Context, c *cli, inds []*match.Indicator, paths []s
 		hits := x.MatchAny(hs[:n], radius)
 		if len(hits) > 0 {
 			r.matched++
+			// Which of the member's images matched: the sightings
+			// count images, they don't name them.
+			show(-1)
+			for _, ind := range hits {
+				fmt.Fprintf(c.stderr, "parley: match: %s: %s\n", p, untrusted.Text(ind.ID, 120))
+			}
 		}
 		m.Sighted(hits, time.Time{})
 	}

@@ -22,8 +22,9 @@ import (
 // parley private publish --url U --token T --collection C [--values FILE]
 // parley private check   --url U --token T --set ID [--log-key VKEY] [FILE|-]
 // parley private sets    --url U --token T [--json]
+// parley private withdraw --url U --token T --set ID
 //
-// Exit codes: publish and sets: 0 done, 2 bad usage or a bad value, 4 the
+// Exit codes: publish, sets and withdraw: 0 done, 2 bad usage or a bad value, 4 the
 // node refused. check: 0 at least one line is in the set (they are
 // printed), 1 none is, 2 bad usage or a bad line, 4 the node refused
 // (including a spent query budget) or a proof or the key's log receipt
@@ -31,19 +32,21 @@ import (
 func init() {
 	register(command{
 		name:  "private",
-		usage: "private publish|check|sets --url U --token-file F ...   private set membership (OPRF): publish your indicators, check values privately",
+		usage: "private publish|check|sets|withdraw --url U --token-file F ...   private set membership (OPRF): publish your indicators, check values privately",
 		help: `  publish  make a private set of your equality indicators in collection C
            (or of the type:value lines of --values FILE); prints its id
   check    check type:value lines (or --format zeek|eve|ecs|stix logs)
            against set ID without revealing them; prints the lines in the
            set. Exit 0 some are in the set, 1 none, 2 bad input or usage,
            4 the node refused or its answer did not verify
-  sets     the sets you may query, their sizes and your query budget left`,
+  sets     the sets you may query, their sizes and your query budget left
+  withdraw withdraw set ID, which you published: nothing matches it after`,
 		subcommands: []subcommand{
 			{name: "publish", usage: "private publish --url U --token-file F --collection C [--values FILE]"},
 			{name: "check", usage: "private check   --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [FILE|-]",
 				help: "Exit 0 some are in the set (they are printed), 1 none (or the log forked, or\nits checkpoint lacks the witness quorum), 2 bad input or usage, 4 the node\nrefused or its answer did not verify."},
 			{name: "sets", usage: "private sets    --url U --token-file F [--json]"},
+			{name: "withdraw", usage: "private withdraw --url U --token-file F --set ID"},
 		},
 		run: runPrivate,
 	})
@@ -52,11 +55,12 @@ func init() {
 const privateUsage = `usage:
   parley private publish --url U --token-file F --collection C [--values FILE]
   parley private check   --url U --token-file F --set ID [--log-key VKEY] [FILE|-]
-  parley private sets    --url U --token-file F [--json]`
+  parley private sets    --url U --token-file F [--json]
+  parley private withdraw --url U --token-file F --set ID`
 
 func runPrivate(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
-		return usageErrorf(privateUsage, "private needs a subcommand: publish, check or sets")
+		return usageErrorf(privateUsage, "private needs a subcommand: publish, check, sets or withdraw")
 	}
 	switch args[0] {
 	case "publish":
@@ -65,6 +69,8 @@ func runPrivate(ctx context.Context, c *cli, args []string) error {
 		return runPrivateCheck(ctx, c, args[1:])
 	case "sets":
 		return runPrivateSets(ctx, c, args[1:])
+	case "withdraw":
+		return runPrivateWithdraw(ctx, c, args[1:])
 	}
 	return usageErrorf(privateUsage, "unknown private subcommand %q", args[0])
 }
@@ -345,6 +351,31 @@ func readEventObservables(c *cli, name, format string) ([]string, error) {
 		fmt.Fprintf(c.stderr, "parley: skipped %d lines that are not %s records\n", bad, f)
 	}
 	return lines, nil
+}
+
+// runPrivateWithdraw withdraws one of the caller's sets: a set of values
+// follows no revocation, so this is how its provider takes back a value
+// it shared by mistake.
+func runPrivateWithdraw(ctx context.Context, c *cli, args []string) error {
+	const usage = "parley private withdraw --url U --token T --set ID"
+	fs := c.newFlagSet("private withdraw")
+	rf := addPrivateRemoteFlags(fs)
+	setID := fs.String("set", "", "the private set to withdraw (one you published)")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	client, err := rf.client(c, usage)
+	if err != nil {
+		return err
+	}
+	if *setID == "" || fs.NArg() > 0 {
+		return usageErrorf(usage, "withdraw needs --set and no arguments")
+	}
+	if err := client.Withdraw(ctx, *setID); err != nil {
+		return privateRemoteError("withdraw the private set", err)
+	}
+	fmt.Fprintf(c.stderr, "parley: withdrew %s: nothing is evaluated or matched against it any more\n", untrusted.Text(*setID, 120))
+	return nil
 }
 
 func runPrivateSets(ctx context.Context, c *cli, args []string) error {

@@ -54,7 +54,12 @@ func secretForms(s string) []string {
 // private-set, concurrence, TAXII and members resource, and the error
 // answers for the hidden ids) and no response contains the hidden ids,
 // collection id, version, value or, outside the member key records that
-// are in clear by design, Dana's identity, in clear, hex or base64.
+// are in clear by design, Dana's identity, in clear, hex or base64. Dana
+// also shares a PDQ hash there and revokes it: neither the hash (as hex
+// or as bytes) nor its indicator shows anywhere either, nor in the web
+// UI's pages (its PDQ look-up of a hash 4 bits away and of the hash
+// itself, its value look-up), in an evaluation against the private set
+// or in the node's metrics.
 func TestNonReaderLearnsNothing(t *testing.T) {
 	tn := newTestNode(t)
 	ctx := context.Background()
@@ -92,8 +97,26 @@ func TestNonReaderLearnsNothing(t *testing.T) {
 		"pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
 		"object_marking_refs": []string{stix.TLP2RedID},
 	})
-	if st := post(t, dana.Client, red, ind, object(t, dkey, domain)); st.FailureCount != 0 {
+	// A PDQ hash, shared then revoked (its revoked version holds it too).
+	const pdqHash = "6227401f601ff4ccafcc9fad4b0d95d371a2eb7265a3285234d228ca94deeb2d" // wee.jpg
+	const pdqNear = "6227401f601ff4ccafcc9fad4b0d95d371a2eb7265a3285234d228ca94deeb22" // 4 bits away: a look-up's hit
+	pid := "indicator--7d1e3b4f-2a6c-4e8b-9f0a-1c2d3e4f5a6b"
+	pdqInd := func(modified string, revoked bool) json.RawMessage {
+		props := map[string]any{
+			"type": "indicator", "spec_version": "2.1", "id": pid, "created": version, "modified": modified,
+			"created_by_ref": dana.ID, "name": "image", "pattern": pdqHash, "pattern_type": "pdq", "x_pdq_quality": 100,
+			"valid_from": "2026-01-01T00:00:00Z",
+		}
+		if revoked {
+			props["revoked"] = true
+		}
+		return object(t, dkey, props)
+	}
+	if st := post(t, dana.Client, red, ind, object(t, dkey, domain), pdqInd(version, false)); st.FailureCount != 0 {
 		t.Fatalf("dana's share: %+v", st.Failures)
+	}
+	if st := post(t, dana.Client, red, pdqInd("2026-07-08T07:07:07.777Z", true)); st.FailureCount != 0 {
+		t.Fatalf("dana's revocation: %+v", st.Failures)
 	}
 	// A private set of the red collection.
 	code, body := rawPost(t, tn.URL+"/private/sets", dana.Token, `{"collection":"`+red+`"}`)
@@ -108,7 +131,11 @@ func TestNonReaderLearnsNothing(t *testing.T) {
 	waitIntegrated(t, tn)
 
 	secrets := map[string]string{"indicator id": iid, "observable id": did, "collection id": red,
-		"version": version, "value": value, "private set id": set.ID, "collection title": title}
+		"version": version, "value": value, "private set id": set.ID, "collection title": title,
+		"pdq indicator id": pid, "pdq hash": pdqHash}
+	if b, err := hex.DecodeString(pdqHash); err == nil {
+		secrets["pdq hash bytes"] = string(b)
+	}
 	size := tn.logSize(t)
 	var paths []string
 	for _, p := range []string{"/log/checkpoint", "/log/key", "/log/keys", "/log/keys?member=" + dana.ID,
@@ -154,6 +181,63 @@ func TestNonReaderLearnsNothing(t *testing.T) {
 			}
 		}
 	}
+	// The web UI's pages (the PDQ and value look-ups among them), a
+	// private-set evaluation of a well-formed element, and the node's
+	// metrics: no answer shows a secret either.
+	scan := func(where string, code int, body string, listsMembers bool) {
+		t.Helper()
+		for what, s := range secrets {
+			for _, f := range secretForms(s) {
+				if strings.Contains(body, f) {
+					t.Errorf("%s as a non-reader (%d) shows the %s (as %q)", where, code, what, f)
+				}
+			}
+		}
+		if !listsMembers && strings.Contains(body, dana.ID) { // the members page lists every member, by design
+			t.Errorf("%s as a non-reader (%d) names dana", where, code)
+		}
+	}
+	aliceUI := uiLogin(t, tn.URL, tn.alice)
+	for _, p := range []string{"/ui/", "/ui/members", "/ui/private", "/ui/search?q=" + pdqNear, "/ui/search?q=" + pdqHash,
+		"/ui/search?q=" + value, "/ui/objects/" + pid, "/ui/objects/" + iid, "/ui/collections/" + red} {
+		resp, err := aliceUI.Get(tn.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Errorf("GET %s: %d", p, resp.StatusCode)
+		}
+		body := string(b)
+		if q, ok := strings.CutPrefix(p, "/ui/search?q="); ok {
+			body = strings.ReplaceAll(body, q, "") // her own query, echoed
+		}
+		scan("GET "+p, resp.StatusCode, body, p == "/ui/members")
+	}
+	element := base64.StdEncoding.EncodeToString(func() []byte { h := tlog.LeafHash([]byte("not a blinded element")); return h[:] }()) // 32 bytes, a canonical element or not
+	for _, e := range []string{element, "4gKYEeWqNU8nKUIcqQSbMHMGpyUIqLGhb9r9qXAs0iY="} {
+		code, body := rawPost(t, tn.URL+"/private/sets/"+set.ID+"/evaluate", tn.alice.Token, `{"elements":["`+e+`"]}`)
+		if code != http.StatusNotFound && code != http.StatusBadRequest {
+			t.Errorf("alice's evaluation against the hidden set: %d %s", code, body)
+		}
+		scan("POST /private/sets/{id}/evaluate", code, body, false)
+	}
+	rec := httptest.NewRecorder()
+	tn.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	scan("GET /metrics", rec.Code, rec.Body.String(), false)
+	// Bob, a reader, finds the PDQ indicator by a near hash: the look-up
+	// scanned above can fail.
+	resp, err := uiLogin(t, tn.URL, tn.bob).Get(tn.URL + "/ui/search?q=" + pdqNear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), pid) {
+		t.Errorf("bob's PDQ look-up of a near hash doesn't find %s: %d", pid, resp.StatusCode)
+	}
+
 	// The entry bundles name members only in their key entries.
 	for _, tl := range tlog.TilesForSize(0, true, 0, uint64(size)) {
 		_, body := rawGet(t, tn.URL+"/log/"+tl.Path(), tn.alice.Token)
@@ -494,6 +578,7 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		{"GET", "/private/sets/{S}/tags", ""},
 		{"GET", "/private/sets/{S}/receipt", ""},
 		{"POST", "/private/sets/{S}/evaluate", `{"elements":[]}`},
+		{"DELETE", "/private/sets/{S}", ""},
 		{"POST", "/private/sets", `{"collection":"{C}"}`},
 	}
 	ui := []req{

@@ -768,6 +768,40 @@ func (a *privateAPI) get(w http.ResponseWriter, r *http.Request, m store.Member)
 	privateJSON(w, http.StatusOK, info)
 }
 
+// withdraw handles DELETE /private/sets/{id}: the set's provider
+// withdraws it (store.RemovePrivateSet), so that nothing is evaluated or
+// matched against it any more, for a value it shared by mistake (a set
+// of values follows no revocation). A member who may not read the set is
+// answered 404 like a missing one; a reader who is not its provider 403.
+func (a *privateAPI) withdraw(w http.ResponseWriter, r *http.Request, m store.Member) {
+	ctx := r.Context()
+	coll, member, err := a.st.PrivateSetOwner(ctx, r.PathValue("id"))
+	if err == nil && member != m.ID {
+		// One indexed lookup, as readableSet does, without the set's tags.
+		var rd bool
+		if rd, _, err = a.n.store.Access(ctx, coll, m.ID); err == nil && rd {
+			err = fmt.Errorf("%w: only the member who published a private set may withdraw it", errPrivateForbidden)
+		} else if err == nil {
+			err = fmt.Errorf("private set %s: %w", r.PathValue("id"), store.ErrNotFound)
+		}
+	}
+	if err == nil {
+		// Not in the middle of a refresh of the set (see refresh).
+		a.syncMu.Lock()
+		err = a.st.RemovePrivateSet(ctx, r.PathValue("id"), m.ID)
+		a.syncMu.Unlock()
+	}
+	if err != nil {
+		respondError(w, r, err)
+		return
+	}
+	a.provMu.Lock()
+	delete(a.providers, r.PathValue("id"))
+	a.provMu.Unlock()
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // tags handles GET /private/sets/{id}/tags: the sorted 8-byte tags,
 // concatenated (private.ParseTags). They are read and written in pages of
 // tagsPage, so a set of any size is sent in bounded memory (and no read
@@ -942,7 +976,8 @@ func (a *privateAPI) refreshLoop(ctx context.Context, logger *slog.Logger) error
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if rerr := a.refresh(ctx, s.ID); rerr != nil && err == nil {
+			// A set withdrawn since the listing has nothing to refresh.
+			if rerr := a.refresh(ctx, s.ID); rerr != nil && !errors.Is(rerr, store.ErrNotFound) && err == nil {
 				err = fmt.Errorf("private set %s: %w", s.ID, rerr)
 			}
 		}

@@ -152,6 +152,7 @@ func (n *Node) routes(logger *slog.Logger, mux *http.ServeMux) []Route {
 		{Pattern: "GET /private/sets/{id}/tags", Auth: AuthMember, Member: pa.tags},
 		{Pattern: "GET /private/sets/{id}/receipt", Auth: AuthMember, Member: pa.receipt},
 		{Pattern: "POST /private/sets/{id}/evaluate", Auth: AuthMember, Member: pa.evaluate},
+		{Pattern: "DELETE /private/sets/{id}", Auth: AuthMember, Member: pa.withdraw},
 
 		// Opinions: how many members concur (concurrence.go).
 		{Pattern: "GET /concurrence", Auth: AuthMember, Member: n.serveConcurrence},

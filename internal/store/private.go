@@ -184,11 +184,20 @@ type PrivateSets interface {
 	// remain it charges nothing and fails with [ErrBudgetSpent] (so
 	// exactly limit elements can be spent, in any split). The charge is
 	// durable before it returns, so a crash cannot refund queries;
-	// concurrent calls never together spend more than limit.
+	// concurrent calls never together spend more than limit. An unknown
+	// (or withdrawn) set is ErrNotFound, and nothing is charged.
 	SpendPrivateBudget(ctx context.Context, setID, member string, n, limit int64) (left int64, err error)
 	// PrivateBudgetUsed returns how many elements member has had
 	// evaluated against the set (0 if none).
 	PrivateBudgetUsed(ctx context.Context, setID, member string) (int64, error)
+	// RemovePrivateSet withdraws set id of member: its row, its keys, its
+	// tags, its indicator lines and every reader's budget counter go, in
+	// one transaction, so that nothing evaluates or matches against it any
+	// more. Its log entry (the key's commitment) stays, as every entry
+	// does, and what its member was charged for it stays charged (the
+	// charge of a set is not stored). An unknown set, or one of another
+	// member, is ErrNotFound, and nothing changes.
+	RemovePrivateSet(ctx context.Context, id, member string) error
 }
 
 // PrivateSetBytes is what a new private set costs its member against the

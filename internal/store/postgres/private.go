@@ -547,6 +547,14 @@ func (s *Store) SpendPrivateBudget(ctx context.Context, setID, member string, n,
 	}
 	var spent bool
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// A set withdrawn since the caller read it charges nothing; the
+		// share lock waits for a withdrawal under way (RemovePrivateSet).
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM private_sets WHERE id = $1 FOR SHARE`, setID).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("couldn't charge a query budget: private set %q: %w", setID, store.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
 		var used int64
 		err := tx.QueryRow(ctx, `INSERT INTO private_budget(set_id, member, used) SELECT $1, $2, $3::bigint WHERE $3::bigint <= $4::bigint
 ON CONFLICT (set_id, member) DO UPDATE SET used = private_budget.used + EXCLUDED.used
@@ -603,4 +611,29 @@ func (s *Store) PrivateSetCounts(ctx context.Context, member, collection string)
 		return 0, 0, fmt.Errorf("couldn't count private sets: %w", err)
 	}
 	return all, fromColl, nil
+}
+
+// RemovePrivateSet implements [store.PrivateSets].
+func (s *Store) RemovePrivateSet(ctx context.Context, id, member string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var owner string
+		err := tx.QueryRow(ctx, `SELECT member FROM private_sets WHERE id = $1 FOR UPDATE`, id).Scan(&owner)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && owner != member) {
+			return fmt.Errorf("couldn't withdraw private set %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM private_budget WHERE set_id = $1`,
+			`DELETE FROM private_set_indicators WHERE set_id = $1`,
+			`DELETE FROM private_set_tags WHERE set_id = $1`,
+			`DELETE FROM private_sets WHERE id = $1`,
+		} {
+			if _, err := tx.Exec(ctx, q, id); err != nil {
+				return fmt.Errorf("couldn't withdraw private set %q: %w", id, err)
+			}
+		}
+		return nil
+	})
 }

@@ -402,6 +402,13 @@ func (s *Store) ExpirePrivateIndicators(ctx context.Context, id string, now time
 // before the evaluation is returned, so a crash cannot refund queries.
 func (s *Store) SpendPrivateBudget(ctx context.Context, setID, member string, n, limit int64) (left int64, err error) {
 	err = s.Write(ctx, func(tx *sql.Tx) error {
+		// A set withdrawn since the caller read it charges nothing.
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM private_sets WHERE id = ?`, setID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("couldn't charge a query budget: private set %q: %w", setID, store.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
 		var used int64
 		err := tx.QueryRowContext(ctx, `SELECT used FROM private_budget WHERE set_id = ? AND member = ?`, setID, member).Scan(&used)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -446,4 +453,29 @@ func privateSetCounts(ctx context.Context, q queryRower, member, collection stri
 	err = q.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE collection = ? AND source = ?) FROM private_sets WHERE member = ?`,
 		collection, string(store.PrivateSourceCollection), member).Scan(&all, &fromColl)
 	return all, fromColl, err
+}
+
+// RemovePrivateSet implements [store.PrivateSets].
+func (s *Store) RemovePrivateSet(ctx context.Context, id, member string) error {
+	return s.Write(ctx, func(tx *sql.Tx) error {
+		var owner string
+		err := tx.QueryRowContext(ctx, `SELECT member FROM private_sets WHERE id = ?`, id).Scan(&owner)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != member) {
+			return fmt.Errorf("couldn't withdraw private set %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM private_budget WHERE set_id = ?`,
+			`DELETE FROM private_set_indicators WHERE set_id = ?`,
+			`DELETE FROM private_set_tags WHERE set_id = ?`,
+			`DELETE FROM private_sets WHERE id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return fmt.Errorf("couldn't withdraw private set %q: %w", id, err)
+			}
+		}
+		return nil
+	})
 }

@@ -352,3 +352,73 @@ func testPrivateSetsFor(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testPrivateSetRemove: a member withdraws its own set, which takes its
+// tags, its indicator lines and its readers' budgets with it, and frees
+// its place among the member's sets; another member's set, or an unknown
+// one, is ErrNotFound and changes nothing; the log keeps the key entry.
+func testPrivateSetRemove(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	n := valuesSet("set1", alice, coll, tag(1), tag(2))
+	n.Set.Source = store.PrivateSourceCollection
+	n.Indicators = []store.IndicatorValues{{IndicatorID: "indicator--1", Lines: []string{"domain-name:a.example"}}}
+	set, err := s.CreatePrivateSet(ctx, n)
+	must(t, err)
+	_, err = s.CreatePrivateSet(ctx, valuesSet("set2", alice, coll, tag(3)))
+	must(t, err)
+	_, err = s.SpendPrivateBudget(ctx, "set1", bob.ID, 3, 10)
+	must(t, err)
+	size, err := s.LogSize(ctx)
+	must(t, err)
+	for _, tc := range []struct{ id, member string }{{"set1", bob.ID}, {"nope", alice.ID}} {
+		if err := s.RemovePrivateSet(ctx, tc.id, tc.member); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RemovePrivateSet(%s, %s) = %v, want ErrNotFound", tc.id, tc.member, err)
+		}
+	}
+	if tags, err := s.PrivateSetTags(ctx, "set1"); err != nil || len(tags) != 2 {
+		t.Fatalf("a refused withdrawal changed the set: %d tags, %v", len(tags), err)
+	}
+	must(t, s.RemovePrivateSet(ctx, "set1", alice.ID))
+	if _, err := s.PrivateSet(ctx, "set1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("PrivateSet after the withdrawal: %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.PrivateSetOwner(ctx, "set1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("PrivateSetOwner after the withdrawal: %v, want ErrNotFound", err)
+	}
+	if tags, err := s.PrivateSetTags(ctx, "set1"); err != nil || len(tags) != 0 {
+		t.Fatalf("tags after the withdrawal: %d, %v", len(tags), err)
+	}
+	if lines, err := s.PrivateSetLines(ctx, "set1"); err != nil || len(lines) != 0 {
+		t.Fatalf("lines after the withdrawal: %v, %v", lines, err)
+	}
+	if used, err := s.PrivateBudgetUsed(ctx, "set1", bob.ID); err != nil || used != 0 {
+		t.Fatalf("budget after the withdrawal: %d, %v", used, err)
+	}
+	if all, fromColl, err := s.PrivateSetCounts(ctx, alice.ID, coll); err != nil || all != 1 || fromColl != 0 {
+		t.Fatalf("counts after the withdrawal: %d, %d, %v", all, fromColl, err)
+	}
+	if sets, err := s.PrivateSetsFor(ctx, []string{coll}, alice.ID); err != nil || len(sets) != 1 || sets[0].ID != "set2" {
+		t.Fatalf("sets after the withdrawal: %+v, %v", sets, err)
+	}
+	if after, err := s.LogSize(ctx); err != nil || after != size {
+		t.Fatalf("log size %d after the withdrawal, %d before (%v)", after, size, err)
+	}
+	if es, err := s.Entries(ctx, set.KeyLogIndex, set.KeyLogIndex+1); err != nil || len(es) != 1 || es[0].Kind != tlog.KindOPRFKey {
+		t.Fatalf("the key entry after the withdrawal: %+v, %v", es, err)
+	}
+	if err := s.RemovePrivateSet(ctx, "set1", alice.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a second withdrawal: %v, want ErrNotFound", err)
+	}
+	// An evaluation that read the set before its withdrawal is charged
+	// nothing after it.
+	if _, err := s.SpendPrivateBudget(ctx, "set1", bob.ID, 1, 10); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("spending on a withdrawn set: %v, want ErrNotFound", err)
+	}
+	if used, err := s.PrivateBudgetUsed(ctx, "set1", bob.ID); err != nil || used != 0 {
+		t.Fatalf("budget after spending on a withdrawn set: %d, %v", used, err)
+	}
+	// Its place is free: a new set made from the collection is taken.
+	n.Set.ID = "set3"
+	_, err = s.CreatePrivateSet(ctx, n)
+	must(t, err)
+}

@@ -110,6 +110,7 @@ func Run(t *testing.T, open Opener) {
 		{"PrivateBudgetConcurrent", testPrivateBudgetConcurrent},
 		{"PrivateIndicatorExpiry", testPrivateIndicatorExpiry},
 		{"PrivateSetLimit", testPrivateSetLimit},
+		{"PrivateSetRemove", testPrivateSetRemove},
 		{"OpinionVersions", testOpinionVersions},
 		{"OpinionVersionsPerMember", testOpinionVersionsPerMember},
 		{"OpinionSizes", testOpinionSizes},
