@@ -435,7 +435,15 @@ func (m *Matcher) Flush() []map[string]any {
 				for k, v := range o.observed {
 					od[k] = v
 				}
+				scos := o.scos
 				if _, ok := od["id"]; !ok {
+					// An event of a log: its objects completed into
+					// what a node accepts (a STIX event's are the
+					// sender's own, as given).
+					var ok bool
+					if od, scos, ok = shareable(od, scos); !ok {
+						continue
+					}
 					od["id"] = m.newID("observed-data")
 					od["created"] = now
 					od["modified"] = now
@@ -443,11 +451,13 @@ func (m *Matcher) Flush() []map[string]any {
 						od["created_by_ref"] = m.cfg.Identity
 					}
 				}
-				out = append(out, o.scos...)
+				out = append(out, scos...)
 				out = append(out, od)
 				refs = append(refs, od["id"].(string))
 			}
-			s["observed_data_refs"] = refs
+			if len(refs) > 0 {
+				s["observed_data_refs"] = refs
+			}
 		}
 		out = append(out, s)
 		m.stats.Sightings++
