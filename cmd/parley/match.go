@@ -242,7 +242,10 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		var ee *exitError
 		switch {
 		case err == nil:
-			return nil
+			// Events that another format's content shows were read as
+			// --format and acknowledged; they were reported as they
+			// came, and the status says so, as over files.
+			return wrongFormat(f, m.Stats())
 		case errors.As(err, &ee):
 			return err
 		case errors.Is(err, match.ErrPush):

@@ -172,11 +172,10 @@ type JetStreamSource struct {
 	// Warn receives errors that do not stop the source.
 	Warn func(error)
 
-	// Malformed events not yet reported, the first and last sequences
-	// of their messages, and when they were last reported.
-	badSince          int64
-	badFirst, badLast uint64
-	badReported       time.Time
+	// Malformed events, and events that show another format than
+	// the Matcher's Config.Format (read as it, their observables
+	// missed), not yet reported.
+	bad, misfit seqReport
 
 	pending  []jetstream.Msg
 	events   int            // events of the messages in pending
@@ -467,8 +466,12 @@ func (j *JetStreamSource) matchAhead() {
 
 // match matches the events of the message at stream sequence seq.
 func (j *JetStreamSource) match(seq uint64, events [][]byte) {
-	if n := j.Stream.linesSeq(seq, events); n > 0 {
+	n, misfit, shown := j.Stream.linesSeq(seq, events)
+	if n > 0 {
 		j.malformed(seq, n)
+	}
+	if misfit > 0 {
+		j.misfits(seq, misfit, shown)
 	}
 	j.events += len(events)
 }
@@ -478,26 +481,56 @@ func (j *JetStreamSource) match(seq uint64, events [][]byte) {
 // which counts them, comes only then.
 const malformedReport = time.Minute
 
+// seqReport gathers events of one kind in a member's messages between
+// two reports of them on stderr: the first at once, then at most once
+// every malformedReport.
+type seqReport struct {
+	n           int64
+	first, last uint64
+	reported    time.Time
+}
+
+// add counts n events in the message at stream sequence seq. When a
+// report is due it returns true with the count and the sequences since
+// the last one, and starts counting again.
+func (r *seqReport) add(seq uint64, n int64) (due bool, count int64, seqs string) {
+	if r.n == 0 {
+		r.first = seq
+	}
+	r.n += n
+	r.last = seq
+	if time.Since(r.reported) < malformedReport {
+		return false, 0, ""
+	}
+	r.reported = time.Now()
+	count, r.n = r.n, 0
+	if r.first == r.last {
+		return true, count, fmt.Sprintf("the message at stream sequence %d", r.last)
+	}
+	return true, count, fmt.Sprintf("messages at stream sequences %d to %d", r.first, r.last)
+}
+
 // malformed counts n malformed events in the message at stream sequence
 // seq (acknowledged with the rest: a redelivery would not read them
-// better) and reports them through Warn, the first at once and then at
-// most once every malformedReport.
+// better) and reports them through Warn (see [seqReport]).
 func (j *JetStreamSource) malformed(seq uint64, n int64) {
-	if j.badSince == 0 {
-		j.badFirst = seq
+	if due, count, seqs := j.bad.add(seq, n); due && j.Warn != nil {
+		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read) in %s, acknowledged with the rest", count, seqs))
 	}
-	j.badSince += n
-	j.badLast = seq
-	if j.Warn == nil || time.Since(j.badReported) < malformedReport {
-		return
+}
+
+// misfits counts n events in the message at stream sequence seq whose
+// content shows format shown, not the Matcher's --format: they were read
+// as that format, their observables missed, and are acknowledged with the
+// rest (a redelivery would read them no better). They are reported through
+// Warn as they come (see [seqReport]): over files such input is an error
+// with counts, and a member that runs until stopped would otherwise
+// acknowledge them without a word.
+func (j *JetStreamSource) misfits(seq uint64, n int64, shown Format) {
+	if due, count, seqs := j.misfit.add(seq, n); due && j.Warn != nil {
+		f := j.Stream.Matcher.cfg.Format
+		j.Warn(fmt.Errorf("%d events in %s look like %v, not --format %v: read as %v, their observables missed; acknowledged with the rest (leave out --format, or give --format %v)", count, seqs, shown, f, f, shown))
 	}
-	j.badReported = time.Now()
-	if j.badFirst == j.badLast {
-		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read) in the message at stream sequence %d, acknowledged with the rest", j.badSince, seq))
-	} else {
-		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read) in messages at stream sequences %d to %d, acknowledged with the rest", j.badSince, j.badFirst, j.badLast))
-	}
-	j.badSince = 0
 }
 
 // batchReader splits a message into its events: the records of a Fluent

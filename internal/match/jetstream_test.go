@@ -690,7 +690,7 @@ func TestJetStreamMalformedReported(t *testing.T) {
 	if len(warns) != 1 || !strings.Contains(warns[0], "1 malformed events") || !strings.Contains(warns[0], "stream sequence 8") {
 		t.Fatalf("warnings %q, want one naming the message at sequence 8", warns)
 	}
-	j.badReported = time.Now().Add(-malformedReport)
+	j.bad.reported = time.Now().Add(-malformedReport)
 	j.match(11, [][]byte{[]byte(dnsLine(3, "evil.example"))})
 	j.match(12, [][]byte{[]byte("x")})
 	if len(warns) != 2 || !strings.Contains(warns[1], "4 malformed events") || !strings.Contains(warns[1], "sequences 9 to 12") {
