@@ -432,6 +432,14 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	j.inflight[seq] = len(j.pending)
 	j.pending = append(j.pending, msg)
 	data := msg.Data()
+	if len(bytes.TrimSpace(data)) == 0 {
+		// A message without an event (an empty publish, blank lines) is
+		// no record: counted and reported as malformed, not acknowledged
+		// unseen.
+		j.Stream.malformed()
+		j.malformed(seq, 1)
+		return nil
+	}
 	if len(data) < j.aheadSize {
 		j.matchAhead()
 		j.match(seq, j.small.split(data))

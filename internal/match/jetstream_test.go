@@ -957,3 +957,45 @@ func TestJetStreamLargeAfterSmall(t *testing.T) {
 		}
 	}
 }
+
+// TestJetStreamEmptyMessage: a message without an event (an empty
+// publish, or blank lines only) is counted as malformed and reported with
+// its sequence, and acknowledged with the rest; it was acknowledged
+// without being counted anywhere.
+func TestJetStreamEmptyMessage(t *testing.T) {
+	js, ctx := eventsStream(t)
+	for _, m := range []string{"", "\n \n", dnsLine(1, "evil.example")} {
+		if _, err := js.Publish(ctx, "sensor.x", []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "", 10*time.Second, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t), FlushEvery: time.Hour}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var warns []string
+	src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 50 * time.Millisecond,
+		Warn: func(err error) { mu.Lock(); warns = append(warns, err.Error()); mu.Unlock() }}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- src.Run(rctx) }()
+	for src.Acked() < 3 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st := s.Matcher.Stats()
+	if st.Events != 1 || st.Malformed != 2 || src.Acked() != 3 {
+		t.Errorf("%d events, %d malformed, %d acknowledged; want 1, 2 and 3", st.Events, st.Malformed, src.Acked())
+	}
+	if len(warns) == 0 || !strings.Contains(warns[0], "1 malformed events") || !strings.Contains(warns[0], "stream sequence 1") {
+		t.Errorf("warnings %q, want the first naming the message at sequence 1", warns)
+	}
+}
