@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -558,5 +559,24 @@ func TestMatchFleetFormatMisfit(t *testing.T) {
 	stop()
 	if code := <-done; code != 2 || !strings.Contains(errb.String(), "--format eve does not fit the input: of its lines, 3 look like zeek") {
 		t.Errorf("exit %d, want 2 with the counts: %s", code, errb.String())
+	}
+}
+
+// TestMatchFleetSubjectMatchesNothing: a --subject that matches none of
+// the stream's subjects (sensors.> for sensor.>) is refused at the start
+// with exit 2 and both named, and no consumer is made: nats-server 2.10
+// and later create such a consumer, and the fleet waited for ever.
+func TestMatchFleetSubjectMatchesNothing(t *testing.T) {
+	url, ind, js, ctx := fleetSettingsSetup(t)
+	var out, errb lockedBuffer
+	c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	rctx, stop := context.WithTimeout(ctx, 3*time.Second)
+	code := c.main(rctx, []string{"match", "--nats", url, "--stream", "EVENTS", "--subject", "sensors.>", "--consumer", "fleet", "--indicators", ind})
+	stop()
+	if code != 2 || !strings.Contains(errb.String(), "--subject sensors.> matches none of the stream's subjects (sensor.>)") {
+		t.Errorf("exit %d, want 2 naming the subjects: %s", code, errb.String())
+	}
+	if _, err := js.Consumer(ctx, "EVENTS", "fleet"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("consumer: %v, want none made", err)
 	}
 }

@@ -86,6 +86,43 @@ func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 	return fmt.Errorf("consumer %s exists with other settings than a fleet member's: %s", have.Durable, strings.Join(diffs, "; "))
 }
 
+// CheckJetStreamFilter returns an error when filter (a member's
+// --subject) can match no subject of a stream whose subjects are
+// streamSubjects: a consumer with that filter would never get a message.
+// nats-server 2.9 refuses such a consumer, and 2.10 and later create it,
+// so that the fleet would wait for ever without a word. A stream without
+// subjects of its own (a mirror, or one made of sources) and an empty
+// filter pass.
+func CheckJetStreamFilter(streamSubjects []string, filter string) error {
+	if filter == "" || len(streamSubjects) == 0 {
+		return nil
+	}
+	for _, s := range streamSubjects {
+		if subjectsCollide(s, filter) {
+			return nil
+		}
+	}
+	return fmt.Errorf("--subject %s matches none of the stream's subjects (%s): the fleet would never get a message", filter, strings.Join(streamSubjects, ", "))
+}
+
+// subjectsCollide reports whether some subject matches both NATS subject
+// patterns a and b ('*' one token, '>' one or more last tokens).
+func subjectsCollide(a, b string) bool {
+	at, bt := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; ; i++ {
+		switch {
+		case i == len(at) && i == len(bt):
+			return true
+		case i == len(at) || i == len(bt):
+			return false
+		case at[i] == ">" || bt[i] == ">":
+			return true
+		case at[i] != "*" && bt[i] != "*" && at[i] != bt[i]:
+			return false
+		}
+	}
+}
+
 // minMaxWaiting is the fewest pull requests a consumer must let wait for
 // one member of the fleet: it keeps two in flight (see Run).
 const minMaxWaiting = 2

@@ -999,3 +999,34 @@ func TestJetStreamEmptyMessage(t *testing.T) {
 		t.Errorf("warnings %q, want the first naming the message at sequence 1", warns)
 	}
 }
+
+// TestCheckJetStreamFilter: a --subject that can match none of the
+// stream's subjects is refused (nats-server 2.10 and later create such a
+// consumer, which never gets a message); one that overlaps them, by
+// wildcards either side, passes.
+func TestCheckJetStreamFilter(t *testing.T) {
+	for _, tc := range []struct {
+		subjects []string
+		filter   string
+		ok       bool
+	}{
+		{[]string{"sensor.>"}, "sensor.>", true},
+		{[]string{"sensor.>"}, "sensor.zeek.dns", true},
+		{[]string{"sensor.>"}, "*.zeek", true},
+		{[]string{"sensor.zeek", "sensor.eve"}, "sensor.*", true},
+		{[]string{"sensor.*.dns"}, "sensor.zeek.>", true},
+		{[]string{"a", "sensor.>"}, ">", true},
+		{[]string{"sensor.>"}, "", true},
+		{nil, "anything", true},
+		{[]string{"sensor.>"}, "sensors.>", false},
+		{[]string{"sensor.>"}, "sensor", false},
+		{[]string{"sensor.zeek"}, "sensor.zeek.dns", false},
+		{[]string{"sensor.*"}, "sensor.zeek.>", false},
+		{[]string{"sensor.zeek", "sensor.eve"}, "sensor.ecs", false},
+	} {
+		err := CheckJetStreamFilter(tc.subjects, tc.filter)
+		if (err == nil) != tc.ok {
+			t.Errorf("subjects %v, filter %q: %v, want ok %v", tc.subjects, tc.filter, err, tc.ok)
+		}
+	}
+}
