@@ -211,6 +211,9 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if st.Errors > 0 {
 			errs = fmt.Sprintf(", %d evaluation errors (counted as no match)", st.Errors)
 		}
+		if st.Unshareable > 0 {
+			errs += fmt.Sprintf(", %d observed-data left out (not STIX a node takes)", st.Unshareable)
+		}
 		fmt.Fprintf(c.stderr, "parley: match: %d events, %d matched, %d malformed, %d sightings, %s, %.0f events/s%s\n",
 			st.Events, st.Matched, st.Malformed, st.Sightings, loaded(), rate, errs)
 	}

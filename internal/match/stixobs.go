@@ -622,3 +622,29 @@ func shareable(od map[string]any, scos []map[string]any) (map[string]any, []map[
 	o["object_refs"] = refs
 	return o, out, true
 }
+
+// nodeChecks is the STIX 2.1 validation a node makes of a pushed object.
+var nodeChecks stix.Validator
+
+// nodeAccepts reports whether a node's checks of an object's content
+// (STIX 2.1 validation, and the deterministic id of an observable) pass
+// for every one of objs.
+func nodeAccepts(objs []map[string]any) bool {
+	for _, o := range objs {
+		b, err := json.Marshal(o)
+		if err != nil {
+			return false
+		}
+		so, err := stix.Parse(b)
+		if err == nil {
+			err = nodeChecks.Validate(so)
+		}
+		if err == nil {
+			err = stix.CheckDeterministicID(so)
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return true
+}
