@@ -51,6 +51,13 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 	if err != nil {
 		return fmt.Errorf("couldn't use JetStream: %w", err)
 	}
+	// A --subject that matches none of the stream's subjects: nats-server
+	// 2.10 and later create the consumer, which never gets a message.
+	if str, err := js.Stream(ctx, o.stream); err == nil {
+		if err := match.CheckJetStreamFilter(str.CachedInfo().Config.Subjects, o.subject); err != nil {
+			return usageErrorf("give a --subject within the stream's subjects (nats stream info "+o.stream+")", "stream %s: %v", o.stream, err)
+		}
+	}
 	cfg := match.JetStreamConsumerConfig(o.consumer, o.subject, o.ackWait, fleetMaxAckPending)
 	// A consumer made otherwise (by hand, or by members with another
 	// --subject) is not taken over: an update of its filter would skip

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -503,5 +504,79 @@ func TestMatchFleetConsumerMaxWaiting(t *testing.T) {
 	}
 	if code, e := run("one"); code != 2 || !strings.Contains(e, "its max_waiting is 1") {
 		t.Errorf("a consumer with max_waiting 1: exit %d, want 2 naming it: %s", code, e)
+	}
+}
+
+// TestMatchFleetFormatMisfit: a member given --format eve whose messages
+// are Zeek JSON (a shipper pointed at the wrong subject) reads them as
+// EVE, misses their observables and acknowledges them: it says so on
+// stderr as they come, naming the sequences, and its exit status after
+// the interrupt is the one a run over files gives (2, with the counts).
+// It acknowledged them without a word and exited 0.
+func TestMatchFleetFormatMisfit(t *testing.T) {
+	url, ind, js, ctx := fleetSettingsSetup(t)
+	for i := 1; i <= 3; i++ {
+		line := fmt.Sprintf(`{"ts":1591367999.%06d,"uid":"C%d","id.orig_h":"192.168.4.76","id.orig_p":36844,"id.resp_h":"192.168.4.1","id.resp_p":53,"proto":"udp","query":"evil.example"}`, i, i)
+		if _, err := js.Publish(ctx, "sensor.zeek.dns", []byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb lockedBuffer
+	c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan int, 1)
+	go func() {
+		done <- c.main(rctx, []string{"match", "--nats", url, "--stream", "EVENTS", "--consumer", "fleet", "--indicators", ind, "--format", "eve", "--flush", "100ms"})
+	}()
+	for !strings.Contains(errb.String(), "look like zeek, not --format eve") {
+		if ctx.Err() != nil {
+			stop()
+			<-done
+			t.Fatalf("no warning of events that are not EVE:\n%s", errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(errb.String(), "1 events in the message at stream sequence 1 look like zeek") {
+		t.Errorf("the first warning does not name the message at sequence 1: %s", errb.String())
+	}
+	cons, err := js.Consumer(ctx, "EVENTS", "fleet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.AckFloor.Stream == 3 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the messages were not acknowledged: %+v", info.AckFloor)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	if code := <-done; code != 2 || !strings.Contains(errb.String(), "--format eve does not fit the input: of its lines, 3 look like zeek") {
+		t.Errorf("exit %d, want 2 with the counts: %s", code, errb.String())
+	}
+}
+
+// TestMatchFleetSubjectMatchesNothing: a --subject that matches none of
+// the stream's subjects (sensors.> for sensor.>) is refused at the start
+// with exit 2 and both named, and no consumer is made: nats-server 2.10
+// and later create such a consumer, and the fleet waited for ever.
+func TestMatchFleetSubjectMatchesNothing(t *testing.T) {
+	url, ind, js, ctx := fleetSettingsSetup(t)
+	var out, errb lockedBuffer
+	c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	rctx, stop := context.WithTimeout(ctx, 3*time.Second)
+	code := c.main(rctx, []string{"match", "--nats", url, "--stream", "EVENTS", "--subject", "sensors.>", "--consumer", "fleet", "--indicators", ind})
+	stop()
+	if code != 2 || !strings.Contains(errb.String(), "--subject sensors.> matches none of the stream's subjects (sensor.>)") {
+		t.Errorf("exit %d, want 2 naming the subjects: %s", code, errb.String())
+	}
+	if _, err := js.Consumer(ctx, "EVENTS", "fleet"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("consumer: %v, want none made", err)
 	}
 }

@@ -211,6 +211,9 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if st.Errors > 0 {
 			errs = fmt.Sprintf(", %d evaluation errors (counted as no match)", st.Errors)
 		}
+		if st.Unshareable > 0 {
+			errs += fmt.Sprintf(", %d observed-data left out (not STIX a node takes)", st.Unshareable)
+		}
 		fmt.Fprintf(c.stderr, "parley: match: %d events, %d matched, %d malformed, %d sightings, %s, %.0f events/s%s\n",
 			st.Events, st.Matched, st.Malformed, st.Sightings, loaded(), rate, errs)
 	}
@@ -242,7 +245,10 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		var ee *exitError
 		switch {
 		case err == nil:
-			return nil
+			// Events that another format's content shows were read as
+			// --format and acknowledged; they were reported as they
+			// came, and the status says so, as over files.
+			return wrongFormat(f, m.Stats())
 		case errors.As(err, &ee):
 			return err
 		case errors.Is(err, match.ErrPush):

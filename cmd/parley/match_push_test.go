@@ -119,3 +119,52 @@ func TestMatchPushWaitsForTheNode(t *testing.T) {
 		t.Errorf("the sighting %s was not stored after the node came back", sighting.ID)
 	}
 }
+
+// TestMatchPushObservedDataOfZeekLogs: --observed-data --push over Zeek's
+// own http, ssl and smtp logs (its test baselines) is taken whole by a
+// real node. Their events have no proto and the smtp ones make an
+// email-message: the node refused the network-traffic (no protocols) and
+// the email-message (no is_multipart), match exited 4, and a fleet member
+// stopped on the message at every redelivery, the whole fleet with it.
+func TestMatchPushObservedDataOfZeekLogs(t *testing.T) {
+	base, st, _ := demoNode(t)
+	m := st.Members[0]
+	dir := t.TempDir()
+	ind := filepath.Join(dir, "ind.json")
+	os.WriteFile(ind, []byte(`{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56e","objects":[{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd41","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","created_by_ref":"`+m.ID+`","pattern":"[ipv4-addr:value ISSUBSET '0.0.0.0/0']","pattern_type":"stix","valid_from":"1970-01-01T00:00:00Z"}]}`), 0o644)
+	if code, _, stderr := runCLI(t, "push", "--url", base, "--token", m.Token, "--key", m.KeyFile, "--collection", st.Collections.Shared, ind); code != 0 {
+		t.Fatalf("push: exit %d: %s", code, stderr)
+	}
+	// One run a log: a sighting keeps the observed-data of at most 8 events.
+	logs := "../../internal/match/testdata/sensors/zeek-baseline/"
+	var out string
+	for _, log := range []string{"opt.basic_http.log", "scripts.base.protocols.ssl.basic_ssl.log", "scripts.base.protocols.smtp.basic_smtp.log"} {
+		code, o, stderr := runCLI(t, "match", "--url", base, "--token", m.Token, "--collection", st.Collections.Shared,
+			"--push", "--key", m.KeyFile, "--observed-data", logs+log)
+		if code != 0 {
+			t.Fatalf("match --observed-data --push %s: exit %d: %s", log, code, stderr)
+		}
+		out += o
+	}
+	if !strings.Contains(out, `"type":"email-message"`) || !strings.Contains(out, `"type":"network-traffic"`) {
+		t.Fatalf("no email-message or network-traffic emitted:\n%s", out)
+	}
+	code, pulled, stderr := runCLI(t, "pull", "--url", base, "--token", m.Token, "--collection", st.Collections.Shared)
+	if code != 0 {
+		t.Fatalf("pull: exit %d: %s", code, stderr)
+	}
+	objs, err := stix.ParseObjects([]byte(pulled))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, o := range objs {
+		n[o.Type]++
+		if o.Props["sighting_of_ref"] == "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd41" {
+			n["ours"]++
+		}
+	}
+	if n["ours"] != 3 || n["observed-data"] != 11 || n["email-message"] == 0 || n["network-traffic"] == 0 {
+		t.Errorf("stored %v, want 3 sightings and 11 observed-data (8 of the 14 http events, 1 ssl, 2 smtp), with their network-traffic and email-message", n)
+	}
+}

@@ -86,6 +86,43 @@ func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 	return fmt.Errorf("consumer %s exists with other settings than a fleet member's: %s", have.Durable, strings.Join(diffs, "; "))
 }
 
+// CheckJetStreamFilter returns an error when filter (a member's
+// --subject) can match no subject of a stream whose subjects are
+// streamSubjects: a consumer with that filter would never get a message.
+// nats-server 2.9 refuses such a consumer, and 2.10 and later create it,
+// so that the fleet would wait for ever without a word. A stream without
+// subjects of its own (a mirror, or one made of sources) and an empty
+// filter pass.
+func CheckJetStreamFilter(streamSubjects []string, filter string) error {
+	if filter == "" || len(streamSubjects) == 0 {
+		return nil
+	}
+	for _, s := range streamSubjects {
+		if subjectsCollide(s, filter) {
+			return nil
+		}
+	}
+	return fmt.Errorf("--subject %s matches none of the stream's subjects (%s): the fleet would never get a message", filter, strings.Join(streamSubjects, ", "))
+}
+
+// subjectsCollide reports whether some subject matches both NATS subject
+// patterns a and b ('*' one token, '>' one or more last tokens).
+func subjectsCollide(a, b string) bool {
+	at, bt := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; ; i++ {
+		switch {
+		case i == len(at) && i == len(bt):
+			return true
+		case i == len(at) || i == len(bt):
+			return false
+		case at[i] == ">" || bt[i] == ">":
+			return true
+		case at[i] != "*" && bt[i] != "*" && at[i] != bt[i]:
+			return false
+		}
+	}
+}
+
 // minMaxWaiting is the fewest pull requests a consumer must let wait for
 // one member of the fleet: it keeps two in flight (see Run).
 const minMaxWaiting = 2
@@ -172,11 +209,10 @@ type JetStreamSource struct {
 	// Warn receives errors that do not stop the source.
 	Warn func(error)
 
-	// Malformed events not yet reported, the first and last sequences
-	// of their messages, and when they were last reported.
-	badSince          int64
-	badFirst, badLast uint64
-	badReported       time.Time
+	// Malformed events, and events that show another format than
+	// the Matcher's Config.Format (read as it, their observables
+	// missed), not yet reported.
+	bad, misfit seqReport
 
 	pending  []jetstream.Msg
 	events   int            // events of the messages in pending
@@ -433,6 +469,14 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	j.inflight[seq] = len(j.pending)
 	j.pending = append(j.pending, msg)
 	data := msg.Data()
+	if len(bytes.TrimSpace(data)) == 0 {
+		// A message without an event (an empty publish, blank lines) is
+		// no record: counted and reported as malformed, not acknowledged
+		// unseen.
+		j.Stream.malformed()
+		j.malformed(seq, 1)
+		return nil
+	}
 	if len(data) < j.aheadSize {
 		j.matchAhead()
 		j.match(seq, j.small.split(data))
@@ -467,8 +511,12 @@ func (j *JetStreamSource) matchAhead() {
 
 // match matches the events of the message at stream sequence seq.
 func (j *JetStreamSource) match(seq uint64, events [][]byte) {
-	if n := j.Stream.linesSeq(seq, events); n > 0 {
+	n, misfit, shown := j.Stream.linesSeq(seq, events)
+	if n > 0 {
 		j.malformed(seq, n)
+	}
+	if misfit > 0 {
+		j.misfits(seq, misfit, shown)
 	}
 	j.events += len(events)
 }
@@ -478,26 +526,56 @@ func (j *JetStreamSource) match(seq uint64, events [][]byte) {
 // which counts them, comes only then.
 const malformedReport = time.Minute
 
+// seqReport gathers events of one kind in a member's messages between
+// two reports of them on stderr: the first at once, then at most once
+// every malformedReport.
+type seqReport struct {
+	n           int64
+	first, last uint64
+	reported    time.Time
+}
+
+// add counts n events in the message at stream sequence seq. When a
+// report is due it returns true with the count and the sequences since
+// the last one, and starts counting again.
+func (r *seqReport) add(seq uint64, n int64) (due bool, count int64, seqs string) {
+	if r.n == 0 {
+		r.first = seq
+	}
+	r.n += n
+	r.last = seq
+	if time.Since(r.reported) < malformedReport {
+		return false, 0, ""
+	}
+	r.reported = time.Now()
+	count, r.n = r.n, 0
+	if r.first == r.last {
+		return true, count, fmt.Sprintf("the message at stream sequence %d", r.last)
+	}
+	return true, count, fmt.Sprintf("messages at stream sequences %d to %d", r.first, r.last)
+}
+
 // malformed counts n malformed events in the message at stream sequence
 // seq (acknowledged with the rest: a redelivery would not read them
-// better) and reports them through Warn, the first at once and then at
-// most once every malformedReport.
+// better) and reports them through Warn (see [seqReport]).
 func (j *JetStreamSource) malformed(seq uint64, n int64) {
-	if j.badSince == 0 {
-		j.badFirst = seq
+	if due, count, seqs := j.bad.add(seq, n); due && j.Warn != nil {
+		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read) in %s, acknowledged with the rest", count, seqs))
 	}
-	j.badSince += n
-	j.badLast = seq
-	if j.Warn == nil || time.Since(j.badReported) < malformedReport {
-		return
+}
+
+// misfits counts n events in the message at stream sequence seq whose
+// content shows format shown, not the Matcher's --format: they were read
+// as that format, their observables missed, and are acknowledged with the
+// rest (a redelivery would read them no better). They are reported through
+// Warn as they come (see [seqReport]): over files such input is an error
+// with counts, and a member that runs until stopped would otherwise
+// acknowledge them without a word.
+func (j *JetStreamSource) misfits(seq uint64, n int64, shown Format) {
+	if due, count, seqs := j.misfit.add(seq, n); due && j.Warn != nil {
+		f := j.Stream.Matcher.cfg.Format
+		j.Warn(fmt.Errorf("%d events in %s look like %v, not --format %v: read as %v, their observables missed; acknowledged with the rest (leave out --format, or give --format %v)", count, seqs, shown, f, f, shown))
 	}
-	j.badReported = time.Now()
-	if j.badFirst == j.badLast {
-		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read) in the message at stream sequence %d, acknowledged with the rest", j.badSince, seq))
-	} else {
-		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read) in messages at stream sequences %d to %d, acknowledged with the rest", j.badSince, j.badFirst, j.badLast))
-	}
-	j.badSince = 0
 }
 
 // batchReader splits a message into its events: the records of a Fluent

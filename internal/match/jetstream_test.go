@@ -690,7 +690,7 @@ func TestJetStreamMalformedReported(t *testing.T) {
 	if len(warns) != 1 || !strings.Contains(warns[0], "1 malformed events") || !strings.Contains(warns[0], "stream sequence 8") {
 		t.Fatalf("warnings %q, want one naming the message at sequence 8", warns)
 	}
-	j.badReported = time.Now().Add(-malformedReport)
+	j.bad.reported = time.Now().Add(-malformedReport)
 	j.match(11, [][]byte{[]byte(dnsLine(3, "evil.example"))})
 	j.match(12, [][]byte{[]byte("x")})
 	if len(warns) != 2 || !strings.Contains(warns[1], "4 malformed events") || !strings.Contains(warns[1], "sequences 9 to 12") {
@@ -954,6 +954,79 @@ func TestJetStreamLargeAfterSmall(t *testing.T) {
 	for q := range want {
 		if seen[q] != 1 {
 			t.Errorf("matching event at sequence %d counted %d times, want once", q, seen[q])
+		}
+	}
+}
+
+// TestJetStreamEmptyMessage: a message without an event (an empty
+// publish, or blank lines only) is counted as malformed and reported with
+// its sequence, and acknowledged with the rest; it was acknowledged
+// without being counted anywhere.
+func TestJetStreamEmptyMessage(t *testing.T) {
+	js, ctx := eventsStream(t)
+	for _, m := range []string{"", "\n \n", dnsLine(1, "evil.example")} {
+		if _, err := js.Publish(ctx, "sensor.x", []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "", 10*time.Second, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t), FlushEvery: time.Hour}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var warns []string
+	src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 50 * time.Millisecond,
+		Warn: func(err error) { mu.Lock(); warns = append(warns, err.Error()); mu.Unlock() }}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- src.Run(rctx) }()
+	for src.Acked() < 3 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st := s.Matcher.Stats()
+	if st.Events != 1 || st.Malformed != 2 || src.Acked() != 3 {
+		t.Errorf("%d events, %d malformed, %d acknowledged; want 1, 2 and 3", st.Events, st.Malformed, src.Acked())
+	}
+	if len(warns) == 0 || !strings.Contains(warns[0], "1 malformed events") || !strings.Contains(warns[0], "stream sequence 1") {
+		t.Errorf("warnings %q, want the first naming the message at sequence 1", warns)
+	}
+}
+
+// TestCheckJetStreamFilter: a --subject that can match none of the
+// stream's subjects is refused (nats-server 2.10 and later create such a
+// consumer, which never gets a message); one that overlaps them, by
+// wildcards either side, passes.
+func TestCheckJetStreamFilter(t *testing.T) {
+	for _, tc := range []struct {
+		subjects []string
+		filter   string
+		ok       bool
+	}{
+		{[]string{"sensor.>"}, "sensor.>", true},
+		{[]string{"sensor.>"}, "sensor.zeek.dns", true},
+		{[]string{"sensor.>"}, "*.zeek", true},
+		{[]string{"sensor.zeek", "sensor.eve"}, "sensor.*", true},
+		{[]string{"sensor.*.dns"}, "sensor.zeek.>", true},
+		{[]string{"a", "sensor.>"}, ">", true},
+		{[]string{"sensor.>"}, "", true},
+		{nil, "anything", true},
+		{[]string{"sensor.>"}, "sensors.>", false},
+		{[]string{"sensor.>"}, "sensor", false},
+		{[]string{"sensor.zeek"}, "sensor.zeek.dns", false},
+		{[]string{"sensor.*"}, "sensor.zeek.>", false},
+		{[]string{"sensor.zeek", "sensor.eve"}, "sensor.ecs", false},
+	} {
+		err := CheckJetStreamFilter(tc.subjects, tc.filter)
+		if (err == nil) != tc.ok {
+			t.Errorf("subjects %v, filter %q: %v, want ok %v", tc.subjects, tc.filter, err, tc.ok)
 		}
 	}
 }

@@ -68,6 +68,12 @@ type Stats struct {
 	// another format ([Decoder.Detect]): a wrong --format, which would
 	// otherwise read as "nothing matched". Always zero in FormatAuto.
 	Mismatched [numFormats]int64
+	// Unshareable is the number of observed-data (with ObservedData)
+	// left out of sightings because a node would refuse them or their
+	// observables (STIX 2.1 validation, deterministic ids): a STIX
+	// event's objects as given, which a fleet member's push would stop on
+	// at every redelivery.
+	Unshareable int64
 }
 
 // MismatchedLines is the total of s.Mismatched.
@@ -435,19 +441,46 @@ func (m *Matcher) Flush() []map[string]any {
 				for k, v := range o.observed {
 					od[k] = v
 				}
+				scos := o.scos
+				emit := true
 				if _, ok := od["id"]; !ok {
+					// An event of a log: its objects completed into
+					// what a node accepts.
+					var ok bool
+					if od, scos, ok = shareable(od, scos); !ok {
+						continue
+					}
 					od["id"] = m.newID("observed-data")
 					od["created"] = now
 					od["modified"] = now
 					if m.cfg.Identity != "" {
 						od["created_by_ref"] = m.cfg.Identity
 					}
+				} else if m.cfg.Identity != "" && od["created_by_ref"] != m.cfg.Identity {
+					// A STIX event's observed-data is its creator's
+					// (or no one's): the sighting names it, but it is
+					// not given out again as this member's, which a
+					// node refuses of a member.
+					emit = false
 				}
-				out = append(out, o.scos...)
-				out = append(out, od)
+				if emit && !nodeAccepts(append(scos[:len(scos):len(scos)], od)) {
+					// Objects a node would refuse at every try (a STIX
+					// event's, as given): left out, counted.
+					m.stats.Unshareable++
+					if o.observed["id"] == nil {
+						continue
+					}
+					emit = false
+				}
+				if emit {
+					out = append(out, scos...)
+					out = append(out, od)
+				}
 				refs = append(refs, od["id"].(string))
 			}
-			s["observed_data_refs"] = refs
+			if len(refs) > 0 {
+				s["observed_data_refs"] = refs
+			}
 		}
 		out = append(out, s)
 		m.stats.Sightings++

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/parley-exchange/parley/private"
-	"github.com/parley-exchange/parley/stix"
 	"strconv"
 	"time"
+
+	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/stix"
 
 	"github.com/google/uuid"
 )
@@ -365,9 +366,12 @@ func scoID(typ string, m map[string]any) string {
 			}
 		}
 	}
+	v4 := false
 	if len(props) == 0 {
-		// No ID contributing property: the spec would use a random UUIDv4;
-		// hash all properties instead so the same event keeps its ids.
+		// No ID contributing property: section 2.9 makes the id a UUIDv4
+		// (and a node refuses a UUIDv5 there); its random bits are a hash
+		// of all properties instead, so that the same event keeps its ids.
+		v4 = true
 		for k, v := range m {
 			if k != "type" && k != "spec_version" && k != "id" {
 				props[k] = v
@@ -379,7 +383,11 @@ func scoID(typ string, m map[string]any) string {
 	// section 2.9 asks for (it escapes <, > and & differently, which only
 	// changes ids of values holding them).
 	b, _ := json.Marshal(props)
-	return typ + "--" + uuid.NewSHA1(scoNamespace, b).String()
+	u := uuid.NewSHA1(scoNamespace, b)
+	if v4 {
+		u[6] = u[6]&0x0f | 0x40
+	}
+	return typ + "--" + u.String()
 }
 
 // preferredHash keeps the one hash section 2.9 lets contribute to an id.
@@ -446,4 +454,197 @@ func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 func normalizeMACText(s string) (string, error) {
 	return private.Normalize(private.TypeMAC, s)
+}
+
+// shareable returns copies of an event's observed-data and SCOs (from
+// [Event.Observation], before the observed-data has its id) completed into
+// objects that STIX 2.1, and so a node, accepts: a log names less than
+// some types require. An email-message gets is_multipart false (required;
+// a log does not say, and no body is given); a network-traffic without
+// protocols (Zeek's http, ssl, smtp, ftp logs … have no proto field) gets
+// the network layer of its addresses (ipv4 or ipv6), and http where it
+// has an HTTP request; an http-request-ext without its required method
+// or request line is left out (its other properties with it), a
+// network-traffic with neither address and a file with neither name nor
+// hashes are left out, and references to what was left out with them.
+// Ids are worked out again where the contributing properties changed. ok
+// is false when no observable is left (the observed-data would refer to
+// none, which STIX forbids). Matching uses the objects as they were.
+func shareable(od map[string]any, scos []map[string]any) (map[string]any, []map[string]any, bool) {
+	typeOf := make(map[string]string, len(scos))
+	for _, m := range scos {
+		if id, ok := m["id"].(string); ok {
+			typeOf[id], _ = m["type"].(string)
+		}
+	}
+	dropped := map[string]bool{}
+	out := make([]map[string]any, 0, len(scos))
+	for _, m := range scos {
+		c := make(map[string]any, len(m)+1)
+		for k, v := range m {
+			c[k] = v
+		}
+		id, _ := c["id"].(string)
+		switch c["type"] {
+		case "email-message":
+			if _, ok := c["is_multipart"]; !ok {
+				c["is_multipart"] = false
+			}
+		case "file":
+			if c["hashes"] == nil && c["name"] == nil {
+				dropped[id] = true
+				continue
+			}
+		case "network-traffic":
+			src, _ := c["src_ref"].(string)
+			dst, _ := c["dst_ref"].(string)
+			if src == "" && dst == "" {
+				dropped[id] = true
+				continue
+			}
+			http := false
+			if exts, ok := c["extensions"].(map[string]any); ok {
+				if h, ok := exts["http-request-ext"].(map[string]any); ok {
+					if h["request_method"] == nil || h["request_value"] == nil {
+						rest := make(map[string]any, len(exts))
+						for k, v := range exts {
+							if k != "http-request-ext" {
+								rest[k] = v
+							}
+						}
+						if len(rest) == 0 {
+							delete(c, "extensions")
+						} else {
+							c["extensions"] = rest
+						}
+					} else {
+						http = true
+					}
+				}
+			}
+			if _, ok := c["protocols"]; !ok {
+				var protos []any
+				for _, r := range []string{src, dst} {
+					var p string
+					switch typeOf[r] {
+					case "ipv4-addr":
+						p = "ipv4"
+					case "ipv6-addr":
+						p = "ipv6"
+					}
+					if p != "" && (len(protos) == 0 || protos[0] != p) {
+						protos = append(protos, p)
+					}
+				}
+				if len(protos) > 1 {
+					// Both layers named (an IPv4-mapped peer): neither is
+					// the outer one; say nothing of the network layer.
+					protos = nil
+				}
+				if http {
+					protos = append(protos, "http")
+				}
+				if len(protos) == 0 {
+					// No protocol named or implied: a network-traffic
+					// without one is not STIX.
+					dropped[id] = true
+					continue
+				}
+				c["protocols"] = protos
+			}
+		}
+		out = append(out, c)
+	}
+	// References to what was left out go; the ids of referring objects
+	// are worked out again (referenced objects refer to none, as in
+	// Observation, and keep theirs unless changed above).
+	renamed := map[string]string{}
+	hasRefs := make([]bool, len(out))
+	for i, c := range out {
+		for k := range c {
+			hasRefs[i] = hasRefs[i] || isRefKey(k)
+		}
+	}
+	for pass := 0; pass < 2; pass++ {
+		for i, c := range out {
+			for k, v := range c {
+				if !isRefKey(k) {
+					continue
+				}
+				switch x := v.(type) {
+				case string:
+					if dropped[x] {
+						delete(c, k)
+					} else if n, ok := renamed[x]; ok {
+						c[k] = n
+					}
+				case []any:
+					var l []any
+					for _, r := range x {
+						s, _ := r.(string)
+						if dropped[s] {
+							continue
+						}
+						if n, ok := renamed[s]; ok {
+							r = n
+						}
+						l = append(l, r)
+					}
+					if len(l) == 0 {
+						delete(c, k)
+					} else {
+						c[k] = l
+					}
+				}
+			}
+			if hasRefs[i] != (pass == 1) {
+				continue
+			}
+			old, _ := c["id"].(string)
+			typ, _ := c["type"].(string)
+			if id := scoID(typ, c); id != old {
+				c["id"] = id
+				renamed[old] = id
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil, false
+	}
+	o := make(map[string]any, len(od))
+	for k, v := range od {
+		o[k] = v
+	}
+	refs := make([]any, len(out))
+	for i, c := range out {
+		refs[i] = c["id"]
+	}
+	o["object_refs"] = refs
+	return o, out, true
+}
+
+// nodeChecks is the STIX 2.1 validation a node makes of a pushed object.
+var nodeChecks stix.Validator
+
+// nodeAccepts reports whether a node's checks of an object's content
+// (STIX 2.1 validation, and the deterministic id of an observable) pass
+// for every one of objs.
+func nodeAccepts(objs []map[string]any) bool {
+	for _, o := range objs {
+		b, err := json.Marshal(o)
+		if err != nil {
+			return false
+		}
+		so, err := stix.Parse(b)
+		if err == nil {
+			err = nodeChecks.Validate(so)
+		}
+		if err == nil {
+			err = stix.CheckDeterministicID(so)
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return true
 }

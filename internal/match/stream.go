@@ -188,17 +188,25 @@ func (s *Stream) LineSeq(seq uint64, line []byte) {
 // lines of one message, read as a file of their own. A Zeek TSV header of
 // an earlier message is not in force for them: any member of a fleet may
 // get any message, and messages of other logs come between.
-// It returns how many of them were malformed.
-func (s *Stream) linesSeq(seq uint64, lines [][]byte) (malformed int64) {
+// It returns how many of them were malformed, and how many showed
+// another format than the Matcher's Config.Format (read as that format,
+// their observables missed) with the format the last of those showed.
+func (s *Stream) linesSeq(seq uint64, lines [][]byte) (malformed, misfit int64, shown Format) {
 	s.mu.Lock()
 	s.Matcher.dec.resetTSV()
-	before := s.Matcher.stats.Malformed
+	before, mis := s.Matcher.stats.Malformed, s.Matcher.stats.Mismatched
 	for _, l := range lines {
 		s.Matcher.LineSeq(seq, l)
 	}
 	malformed = s.Matcher.stats.Malformed - before
+	for f, n := range s.Matcher.stats.Mismatched {
+		if d := n - mis[f]; d > 0 {
+			misfit += d
+			shown = Format(f)
+		}
+	}
 	s.mu.Unlock()
-	return malformed
+	return malformed, misfit, shown
 }
 
 // FlushNow flushes the sightings gathered so far and hands them to Emit at
