@@ -343,9 +343,11 @@ func TestRecosignInFlightWritesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, size := 2, uint64(20) // 10, then 20 once
+			// The time reservation of 10's cosignature (the clock
+			// stands still: one), 10, then 20 once.
+			want, size := 3, uint64(20)
 			if tc.write != nil {
-				want, size = 1, 10
+				want, size = 2, 10
 			}
 			c := readJournal(b)
 			latest, records := c.latest, c.records
