@@ -43,13 +43,17 @@ func TestJournalDamageRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The snapshot (no records), then a batch of a's checkpoint, then
-	// one of b's.
+	// The snapshot (no records), the time reservation of a's
+	// cosignature, then a batch of a's checkpoint, then one of b's (and
+	// before it another reservation if the clock passed the first).
 	spans := batchSpans(t, file)
-	if len(spans) != 3 {
+	if len(spans) < 4 {
 		t.Fatalf("%d batches", len(spans))
 	}
-	snap, earlier, last := spans[0], spans[1], spans[2]
+	snap, earlier, last := spans[0], spans[2], spans[len(spans)-1]
+	if h, _ := parseBatchHeader(file[earlier.start:]); recordOrigin(file[earlier.start+batchHeader+frameHeader:earlier.end]) != "a.example/log" || h.count != 1 {
+		t.Fatalf("batch 2 isn't a's checkpoint: %q", file[earlier.start:earlier.end])
+	}
 	v1 := v1Journal(journalZeros, recA, recB)
 	v1First := frameHeader + len(recA)
 	for _, c := range []struct {
@@ -80,6 +84,10 @@ func TestJournalDamageRefuses(t *testing.T) {
 		{"v2: the first sector zeroed", file, func(b []byte) { clear(b[:sectorSize]) }},
 		{"v2: the first sector zeroed, one log", v2Journal(journalZeros+4096-len(journalMagic)-2*batchHeader-frameHeader-len(recA), nil, [][]byte{recA}), func(b []byte) { clear(b[:sectorSize]) }},
 		{"v2: all zeros", file, func(b []byte) { clear(b) }},
+		// A record that verifies but isn't a reservation the witness
+		// wrote: starting without it could cosign at times before ones
+		// it handed out.
+		{"v2: a time reservation that doesn't read", v2Journal(journalZeros, [][]byte{recA, recB, []byte(reservationOrigin + "\nsoon\n")}), func([]byte) {}},
 		{"v1: a bit of the first record", v1, func(b []byte) { b[frameHeader+3] ^= 1 }},
 		{"v1: a bit of the last record", v1, func(b []byte) { b[v1First+frameHeader+len(recB)-5] ^= 1 }},
 		{"v1: the first record's length", v1, func(b []byte) { b[0] = 0x7f }},

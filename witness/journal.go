@@ -15,7 +15,7 @@ import (
 )
 
 // journal is the witness's durable state: the latest cosigned checkpoint
-// of each log, as an append-only file (big-endian integers throughout):
+// of each log and the witness's time reservation, as an append-only file (big-endian integers throughout):
 //
 //	file   = magic ‖ batch ‖ batch ‖ … ‖ zeros
 //	magic  = "parley witness journal v2\n"
@@ -24,8 +24,9 @@ import (
 //	         uint32 CRC-32C(records) ‖ uint32 CRC-32C(the header's first 24 bytes) ‖ "\n"
 //	record = uint32 length ‖ uint32 CRC-32C(payload) ‖ payload
 //
-// where a payload is a signed checkpoint note, the last record of an
-// origin wins, seq numbers the batches of the file from 0, count is the
+// where a payload is a signed checkpoint note, whose origin is its first
+// line, or a time reservation (reservationRecord, whose first line no
+// origin can be: see [TimeReservation]), the last record of an origin wins, seq numbers the batches of the file from 0, count is the
 // number of records in the batch and length their bytes. The first batch
 // is the file's snapshot, written whole by [journal.compact]; each later
 // one is one group-commit write. The file is preallocated: after the last

@@ -235,7 +235,8 @@ func v2Journal(zeros int, batches ...[][]byte) []byte {
 // FuzzReadJournal: whatever the bytes, readJournal keeps only records of
 // batches (or, version 1, frames) that verify, ends them where the kept
 // bytes end, and the kept bytes, encoded again from what it read, are the
-// same bytes and read the same; nothing is both torn and damaged.
+// same bytes and read the same; nothing is both torn and damaged; a time
+// reservation that reads encodes back to the same bytes.
 func FuzzReadJournal(f *testing.F) {
 	f.Add(v1Journal(0, []byte("a\n1\n"), []byte("b\n2\n")))
 	f.Add(v1Journal(64, []byte("a\n1\n")))
@@ -245,6 +246,7 @@ func FuzzReadJournal(f *testing.F) {
 	torn := v2Journal(600, [][]byte{[]byte("a\n1\n")}, [][]byte{[]byte("b\n1\n")})
 	clear(torn[len(torn)-600-10 : len(torn)-600])
 	f.Add(torn)
+	f.Add(v2Journal(600, [][]byte{reservationRecord(1_800_000_060), []byte("a\n1\n")}, [][]byte{reservationRecord(1_800_000_120)}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c := readJournal(b)
 		if c.end < 0 || c.end > len(b) || c.records < len(c.latest) || (c.torn != "" && c.damage != "") || (c.torn != "" && (c.v1 || c.clean)) {
@@ -256,6 +258,12 @@ func FuzzReadJournal(f *testing.F) {
 		for o, rec := range c.latest {
 			if recordOrigin(rec) != o || len(rec) == 0 || len(rec) > maxRecord {
 				t.Fatalf("origin %q: record %.40q", o, rec)
+			}
+		}
+		// A time reservation that reads encodes back to its bytes.
+		if rec, ok := c.latest[reservationOrigin]; ok {
+			if r, err := parseReservation(rec); err == nil && !bytes.Equal(reservationRecord(r), rec) {
+				t.Fatalf("reservation %q reads as %d", rec, r)
 			}
 		}
 		if c.damage != "" || c.newer != "" {

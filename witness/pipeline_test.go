@@ -73,6 +73,15 @@ func waitQueued(t *testing.T, j *journal, n int) {
 	}
 }
 
+// waiters returns the number of requests of the log waiting for the
+// checkpoints before them.
+func waiters(w *Witness, origin string) int {
+	ls := w.logs[origin]
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return len(ls.waiting)
+}
+
 func checkpointSize(t *testing.T, n []byte) uint64 {
 	t.Helper()
 	if n == nil {
@@ -94,13 +103,21 @@ func checkpointSize(t *testing.T, n []byte) uint64 {
 // accepted against the checkpoints before them while 20's write is in
 // flight, join the next write together, and none is cosigned (or served
 // to monitors) before its write is done.
+//
+// 40 used to be sent 20 ms before 30, in the hope that it arrived first,
+// and waited for 30 up to waitForOlder (a second), after which it got a
+// 409: a loaded machine that ran 30's request more than a second after
+// 40's failed the test. 40 is now seen waiting before 30 is sent, and
+// waits for nothing but 30.
 func TestPipelinedCheckpoints(t *testing.T) {
+	defer func(d time.Duration) { waitForOlder = d }(waitForOlder)
+	waitForOlder = time.Hour
 	w, h, dir, started, release := pipelineSetup(t)
 	out := make(chan addResult, 3)
 	submitAsync(w, h, t, 10, 20, out)
 	<-started // 20 is being written
 	submitAsync(w, h, t, 30, 40, out)
-	time.Sleep(20 * time.Millisecond) // 40 arrives first and waits for 30
+	waitUntil(t, "40 waits for 30", func() bool { return waiters(w, "example.com/log") == 1 })
 	submitAsync(w, h, t, 20, 30, out)
 	waitQueued(t, w.j, 2)
 	select {
@@ -201,18 +218,34 @@ func TestAheadOfWitnessGets409(t *testing.T) {
 	if d := time.Since(start); d < waitForOlder {
 		t.Fatalf("answered after %v, before waiting %v for the requests before it", d, waitForOlder)
 	}
-	// Behind the witness: at once.
-	start = time.Now()
-	if _, err := w.AddCheckpoint(ctx, 3, h.proof(t, 3, 20), h.checkpointAt(t, 20)); !errors.As(err, &conflict) || conflict.Size != 5 {
+	// Behind the witness: at once, without waiting. (This was checked
+	// as an answer within waitForOlder, 50 ms, which a loaded machine
+	// that stalled the request that long failed.) With waitForOlder an
+	// hour, a request that waited would be seen waiting.
+	waitForOlder = time.Hour
+	behind := make(chan error, 1)
+	go func() {
+		_, err := w.AddCheckpoint(ctx, 3, h.proof(t, 3, 20), h.checkpointAt(t, 20))
+		behind <- err
+	}()
+	var err error
+	waitUntil(t, "the answer to a request behind the witness", func() bool {
+		if n := waiters(w, "example.com/log"); n > 0 {
+			t.Fatalf("a request behind the witness waits (%d waiting)", n)
+		}
+		select {
+		case err = <-behind:
+			return true
+		default:
+			return false
+		}
+	})
+	if !errors.As(err, &conflict) || conflict.Size != 5 {
 		t.Fatalf("%v, want a 409 at 5", err)
-	}
-	if d := time.Since(start); d >= waitForOlder {
-		t.Fatalf("a request behind the witness waited %v", d)
 	}
 	// A cancelled request stops waiting.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	waitForOlder = time.Hour
 	if _, err := w.AddCheckpoint(cctx, 10, h.proof(t, 10, 20), h.checkpointAt(t, 20)); !errors.As(err, &conflict) {
 		t.Fatalf("cancelled: %v, want a 409", err)
 	}
@@ -343,9 +376,11 @@ func TestRecosignInFlightWritesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, size := 2, uint64(20) // 10, then 20 once
+			// The time reservation of 10's cosignature (the clock
+			// stands still: one), 10, then 20 once.
+			want, size := 3, uint64(20)
 			if tc.write != nil {
-				want, size = 1, 10
+				want, size = 2, 10
 			}
 			c := readJournal(b)
 			latest, records := c.latest, c.records

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,44 +75,80 @@ func TestPull(t *testing.T) {
 	}
 }
 
-// TestForkToEvidenceWithinTwoPolls measures, at a pulling witness, the
-// time from the moment a log starts serving a fork to the moment the
-// evidence file exists, as a ratio to the poll interval: at most 2 (the
-// issue's bound). The log keeps growing meanwhile, as a live log does.
+// countingSource counts the polls of a Source (a poll reads the
+// checkpoint first).
+type countingSource struct {
+	Source
+	polls atomic.Int64
+}
+
+func (c *countingSource) Checkpoint(ctx context.Context) ([]byte, error) {
+	c.polls.Add(1)
+	return c.Source.Checkpoint(ctx)
+}
+
+// TestForkToEvidenceWithinTwoPolls: at a pulling witness, the evidence of
+// a fork exists once the first poll that reads the forked log has ended
+// (the bound is 2 poll intervals from the moment the log starts
+// serving the fork: that poll starts within one). The log keeps growing
+// before, as a live log does. The time from the fork to the evidence is
+// logged as a ratio to the poll interval (docs/benchmarks.md, "Witness").
+//
+// It used to assert that ratio, measured by the wall clock, and to leave
+// Pull running when it returned: a loaded machine that stalled the
+// witness for a poll interval failed it, and a poll still writing
+// evidence when the test's directory was removed failed that removal.
+// It now waits on polls, not time, and for Pull to stop.
 func TestForkToEvidenceWithinTwoPolls(t *testing.T) {
 	const interval = 200 * time.Millisecond
 	l := newTestLog(t, "example.com/log")
 	a := l.newHistory(t, "a", 0, 1000)
 	srv := newTileServer(t, a, "tok")
 	w := openWitness(t, t.TempDir(), "w", l)
+	src := &countingSource{Source: &tlog.Client{URL: srv.URL, Token: "tok"}}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go w.Pull(ctx, l.vkey, &tlog.Client{URL: srv.URL, Token: "tok"}, interval)
-	// Wait until the witness has the log, then let it run a while.
-	deadline := time.Now().Add(10 * time.Second)
-	for w.Checkpoint("example.com/log") == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("the witness never pulled the log")
+	done := make(chan struct{})
+	go func() { w.Pull(ctx, l.vkey, src, interval); close(done) }()
+	// Registered after the witness's Close and the removal of its
+	// directory, so it runs before them: Pull has stopped by then.
+	t.Cleanup(func() { cancel(); <-done })
+	cosigned := func(size uint64) func() bool {
+		return func() bool {
+			n := w.Checkpoint("example.com/log")
+			return n != nil && checkpointSize(t, n) == size
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
+	waitUntil(t, "the witness pulls the log", cosigned(1000))
 	a.grow(t, 10)
-	time.Sleep(interval / 3)
+	waitUntil(t, "the witness pulls the grown log", cosigned(1010))
 	fork := l.newHistory(t, "b", 900, 1200)
-	start := time.Now()
 	srv.swap(fork)
-	for {
-		if ev, _ := w.Evidence(); len(ev) > 0 {
-			break
+	start := time.Now()
+	// Every poll counted after this one reads the fork.
+	first := src.polls.Load() + 1
+	var took time.Duration
+	waitUntil(t, "the first poll of the fork ends", func() bool {
+		if ev, _ := w.Evidence(); took == 0 && len(ev) > 0 {
+			took = time.Since(start)
 		}
-		if time.Since(start) > 10*interval {
-			t.Fatal("no evidence after 10 poll intervals")
-		}
-		time.Sleep(2 * time.Millisecond)
+		return src.polls.Load() > first
+	})
+	if ev, _ := w.Evidence(); len(ev) == 0 {
+		t.Fatal("no evidence after the first poll that read the fork")
 	}
-	ratio := float64(time.Since(start)) / float64(interval)
-	t.Logf("fork to evidence: %.2f poll intervals (interval %v)", ratio, interval)
-	if ratio > 2 {
-		t.Fatalf("fork to evidence took %.2f poll intervals, want ≤ 2", ratio)
+	if took == 0 {
+		took = time.Since(start)
+	}
+	t.Logf("fork to evidence: %.2f poll intervals (interval %v)", float64(took)/float64(interval), interval)
+}
+
+// waitUntil waits until cond holds, checking it every few milliseconds;
+// after a minute (a hang, not a slow machine) it fails saying what.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting after a minute: %s", what)
+		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,9 +90,10 @@ type Config struct {
 	// Cosigner signs; its name is the witness's name. Its clock is the
 	// time each cosignature carries, except that a log's cosignature
 	// times never go back: when the clock is behind the latest
-	// cosignature the witness made of a log (in this run, or saved in its
-	// state), the log's next cosignatures carry that time until the clock
-	// catches up (see [Witness.AddCheckpoint]).
+	// cosignature the witness made of a log in this run, or the time
+	// reservation saved in its state (see [TimeReservation]), the log's
+	// next cosignatures carry that time until the clock catches up (see
+	// [Witness.AddCheckpoint]).
 	Cosigner *tlog.Cosigner
 	// Logs are the note verifier keys of the logs to witness; a log's
 	// origin is its key's name.
@@ -140,6 +142,56 @@ type Witness struct {
 	// clock is back at latestTime: one report per step back.
 	latestTime  atomic.Int64
 	clockBehind atomic.Bool
+
+	// reserved is the time reservation on disk (POSIX seconds): no
+	// cosignature carries a later time until a later reservation is on
+	// disk (see reserve). resMu serializes the writes of reservations.
+	// floor is the reservation read at Open: every cosignature of this
+	// run carries at least that time, so none is earlier than one the
+	// witness made before it (re-cosignatures of an unchanged checkpoint
+	// included, which aren't written).
+	resMu    sync.Mutex
+	reserved atomic.Int64
+	floor    int64
+}
+
+// TimeReservation is how far ahead of a cosignature's time the witness
+// reserves times on disk. Before it hands out a cosignature whose time is
+// after its reservation, it writes (and flushes, as it does a checkpoint)
+// a new reservation, that time plus TimeReservation; after a restart every
+// cosignature carries at least the reservation it read. So a witness
+// writes at most one reservation per TimeReservation however many
+// checkpoints it cosigns (cosigning an unchanged checkpoint again writes
+// nothing else), and a clock set back across a restart never makes a log's
+// cosignature earlier than one the witness made before. The price: after a
+// restart, cosignatures may carry a time up to TimeReservation ahead of
+// the clock until it catches up (docs/witness.md, "The clock"), well
+// within the clients' clock skew (tlog.DefaultClockSkew).
+const TimeReservation = time.Minute
+
+// reservationOrigin is the first line of a time reservation record in the
+// journal, where every other record is a checkpoint note whose first line
+// is its log's origin, a note key name: never one with spaces, so never
+// this one. A reservation record is this line, the reservation in POSIX
+// seconds (decimal) and a newline.
+const reservationOrigin = "parley witness time reservation"
+
+// reservationRecord is the journal record of a reservation of t.
+func reservationRecord(t int64) []byte {
+	return fmt.Appendf(nil, "%s\n%d\n", reservationOrigin, t)
+}
+
+// parseReservation reads a reservation record.
+func parseReservation(rec []byte) (int64, error) {
+	s, ok := strings.CutPrefix(string(rec), reservationOrigin+"\n")
+	if ok {
+		s, ok = strings.CutSuffix(s, "\n")
+	}
+	t, err := strconv.ParseInt(s, 10, 64)
+	if !ok || err != nil || t < 0 || strconv.FormatInt(t, 10) != s {
+		return 0, fmt.Errorf("couldn't read the time reservation: %q isn't %q, a number of seconds and a newline", rec, reservationOrigin+"\n")
+	}
+	return t, nil
 }
 
 // heldEvidence is split-view evidence built but not yet written.
@@ -250,6 +302,17 @@ func Open(cfg Config) (*Witness, error) {
 	j.noSync = cfg.NoSync
 	w.j = j
 	removeTemps(filepath.Join(cfg.Dir, "evidence"))
+	if rec, ok := states[reservationOrigin]; ok {
+		t, err := parseReservation(rec)
+		if err != nil {
+			j.close()
+			return nil, fmt.Errorf("%w: %w", ErrStateDamaged, err)
+		}
+		w.floor = t
+		w.reserved.Store(t)
+		// Some cosignature carried at least t − TimeReservation.
+		storeMax(&w.latestTime, t-int64(TimeReservation/time.Second))
+	}
 	for origin, rec := range states {
 		ls, ok := w.logs[origin]
 		if !ok {
@@ -294,23 +357,35 @@ func (w *Witness) cosignedTime(rec []byte) int64 {
 }
 
 // cosign signs n (a checkpoint of the log ls, whose lock the caller holds)
-// with the clock's time, or the log's latest cosignature's time if the
-// clock is behind it: a log's cosignature times never go back, so an
-// auditor never sees a larger tree of a log cosigned before a smaller one
-// (docs/witness.md, "Time"). The first time the clock is seen behind it
-// is logged, and again only after it caught up.
+// with the clock's time, or, if the clock is behind it, the log's latest
+// cosignature's time or the reservation read at Open, whichever is later:
+// a log's cosignature times never go back, so an auditor never sees a
+// larger tree of a log cosigned before a smaller one (docs/witness.md,
+// "Time"), not even across a restart with the clock set back. The first
+// time the clock is seen behind a time the witness certainly handed out
+// is logged, and again only after it caught up. The time is reserved on
+// disk before the note is signed (see reserve).
 func (w *Witness) cosign(ls *logState, n *note.Note) ([]byte, error) {
 	now := w.cfg.Cosigner.Now()
 	t := now
+	// A reservation r was written for a cosignature time of at least
+	// r − TimeReservation: a clock behind that is behind a time handed
+	// out; one between it and r may not be (a quick restart).
+	handedOut := max(ls.lastTime, w.floor-int64(TimeReservation/time.Second))
 	switch {
-	case now.Unix() < ls.lastTime:
-		t = time.Unix(ls.lastTime, 0)
+	case now.Unix() < handedOut:
 		if w.clockBehind.CompareAndSwap(false, true) {
 			w.cfg.Logger.Warn("the clock is behind the latest cosignature of a log; its cosignatures carry that cosignature's time until the clock catches up",
-				"log", ls.v.Name(), "clock", now.UTC().Format(time.RFC3339), "latest", t.UTC().Format(time.RFC3339))
+				"log", ls.v.Name(), "clock", now.UTC().Format(time.RFC3339), "latest", time.Unix(handedOut, 0).UTC().Format(time.RFC3339))
 		}
 	case now.Unix() >= w.latestTime.Load():
 		w.clockBehind.Store(false)
+	}
+	if floor := max(ls.lastTime, w.floor); now.Unix() < floor {
+		t = time.Unix(floor, 0)
+	}
+	if err := w.reserve(t.Unix()); err != nil {
+		return nil, err
 	}
 	full, err := note.Sign(n, w.cfg.Cosigner.At(t))
 	if err != nil {
@@ -319,6 +394,31 @@ func (w *Witness) cosign(ls *logState, n *note.Note) ([]byte, error) {
 	ls.lastTime = max(ls.lastTime, t.Unix())
 	storeMax(&w.latestTime, t.Unix())
 	return full, nil
+}
+
+// reserve returns once a time reservation of at least t is on disk:
+// then, if t is later than the reservation on disk, it writes (and
+// flushes, unless NoSync) t + TimeReservation first, in the next group
+// commit. So every time a cosignature carries is at most the reservation
+// on disk when it is handed out, or seen by monitors, and at most the
+// floor of the next run: cosignature times never go back across a
+// restart, though cosigning an unchanged checkpoint again writes nothing.
+// One write per TimeReservation at most; none while the clock is behind.
+func (w *Witness) reserve(t int64) error {
+	if t <= w.reserved.Load() {
+		return nil
+	}
+	w.resMu.Lock()
+	defer w.resMu.Unlock()
+	if t <= w.reserved.Load() {
+		return nil
+	}
+	r := t + int64(TimeReservation/time.Second)
+	if err := w.j.append(reservationOrigin, reservationRecord(r)); err != nil {
+		return err
+	}
+	w.reserved.Store(r)
+	return nil
 }
 
 // storeMax sets a to v if v is larger.
@@ -379,9 +479,12 @@ func (w *Witness) Checkpoint(origin string) []byte {
 //
 // A cosignature carries the time of the Cosigner's clock, or, if that is
 // earlier, the time of the latest cosignature of the same log that the
-// witness made in this run or holds in its state: a log's cosignature
-// times never go back, so a witness whose clock steps back doesn't
-// cosign a larger tree at a time before its cosignature of a smaller one.
+// witness made in this run or holds in its state, or the time reservation
+// read at Open ([TimeReservation]), whichever is latest: a log's
+// cosignature times never go back, even across a restart, so a witness
+// whose clock steps back doesn't cosign a larger tree at a time before
+// its cosignature of a smaller one. A time past the reservation on disk
+// is reserved first (one more write, at most once per TimeReservation).
 func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlog.Hash, signed []byte) ([]byte, error) {
 	text, err := tlog.SplitNote(signed)
 	if err != nil {
@@ -519,7 +622,9 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 		// The checkpoint on disk, cosigned again (a quiet log re-submits
 		// its checkpoint, or a pull finds it unchanged): nothing new to
 		// keep, so no journal record, which would otherwise grow by one
-		// per re-submission of every quiet log. Monitors get the new
+		// per re-submission of every quiet log (cosign wrote a time
+		// reservation first if the time was past the one on disk, at
+		// most once per TimeReservation for all logs). Monitors get the new
 		// cosignature; after a restart they get the one on disk, also
 		// true.
 		ls.note, ls.pnote = full, full

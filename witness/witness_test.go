@@ -513,8 +513,11 @@ func testEvidenceBounded(t *testing.T, dir string) {
 // TestRecosignWritesNothing: the checkpoint the witness holds, submitted
 // again (old size = its size, no proof) or found unchanged by a pull, is
 // cosigned again with the current time (C2SP tlog-witness), which monitor
-// retrieval then serves, and nothing is written to the journal: a quiet
-// log re-submitted every minute, or pulled every poll, doesn't grow it.
+// retrieval then serves, and nothing is written to the journal but a
+// time reservation when the time is past the last one (at most one per
+// TimeReservation, whatever the number of logs:
+// TestReservationWritesOncePerInterval): a quiet log re-submitted every
+// minute, or pulled every poll, doesn't grow it by a checkpoint each time.
 // After a restart the witness holds the checkpoint from disk, with its
 // first cosignature, and goes on from it.
 func TestRecosignWritesNothing(t *testing.T) {
@@ -583,8 +586,14 @@ func TestRecosignWritesNothing(t *testing.T) {
 	if got := served(); !got.Equal(now) {
 		t.Fatalf("after a pull of the unchanged log, monitor retrieval serves the cosignature of %v, want %v", got, now)
 	}
-	if !bytes.Equal(journal(), before) {
-		t.Fatal("cosigning the same checkpoint again wrote to the journal")
+	// An hour apart, each re-cosignature's time is past the reservation
+	// of the one before: a reservation each, and nothing else.
+	was, is := readJournal(before), readJournal(journal())
+	if !bytes.Equal(is.latest["example.com/log"], was.latest["example.com/log"]) || is.records != was.records+2 {
+		t.Fatalf("cosigning the same checkpoint again wrote %d records, want 2 time reservations", is.records-was.records)
+	}
+	if r, err := parseReservation(is.latest[reservationOrigin]); err != nil || r != now.Add(TimeReservation).Unix() {
+		t.Fatalf("reservation %d, %v; want %d", r, err, now.Add(TimeReservation).Unix())
 	}
 	w.Close()
 	w2 := openWitness(t, dir, "w", l)
