@@ -276,9 +276,14 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			if busy {
 				continue // its last round hasn't ended
 			}
-			if !p.State.RoundStarted.IsZero() {
+			if !p.State.RoundStarted.IsZero() && p.State.RoundOwner != n.roundOwner {
 				continue // another front end runs it, or ran it until its lease expires
 			}
+			// A mark of this process's own, with no round of it running
+			// here (busy, above), is of a round whose end the store
+			// couldn't record (down then): the next round takes it back
+			// (peer.ClaimPeerRound) rather than leave it to expire and
+			// be counted as a crash, as a feed's round does.
 			// A peer whose rounds keep failing is backed off
 			// (peer.Backoff, from the failures the store counts, so a
 			// restart keeps it): a black-holed or hostile peer holds a

@@ -319,28 +319,35 @@ type Result struct {
 // see what it wraps.
 func (f *Follower) Round(ctx context.Context) (Result, error) {
 	res, err := f.round(ctx)
-	if se := (*StallError)(nil); errors.As(err, &se) {
-		err = stalledRound{err}
-	}
-	if err != nil && len(err.Error()) > MaxErrorText {
-		err = clippedError{err}
-	}
+	err = roundError(err)
 	if err != nil {
 		// Anything half-applied in memory (a step that failed, or the
 		// next step prepared while it was stored) is rebuilt from the
 		// store, which holds only the steps recorded.
 		f.keys, f.builder = nil, nil
 	}
-	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && !errors.Is(err, ErrFalseKeyIndex) && !errors.Is(err, ErrBusy) && !errors.Is(err, ErrLeaseLost) && ctx.Err() == nil {
-		size := res.RemoteSize
-		if size == 0 {
-			size = -1 // the peer wasn't read: keep the size seen last
-		}
-		if rerr := f.cfg.Store.RecordPeerRound(ctx, f.name, f.cfg.Now(), size, err.Error()); rerr != nil {
-			f.cfg.Logger.Warn("couldn't record the round's error", "peer", f.name, "err", rerr)
-		}
-	}
 	return res, err
+}
+
+// roundError is err as [Follower.Round] returns and records it: a stall
+// begins with [StalledPrefix], and the text is cut to [MaxErrorText]. It
+// leaves an error it made as it is.
+func roundError(err error) error {
+	if se := (*StallError)(nil); errors.As(err, &se) && !errors.As(err, new(stalledRound)) {
+		err = stalledRound{err}
+	}
+	if err != nil && len(err.Error()) > MaxErrorText {
+		err = clippedError{err}
+	}
+	return err
+}
+
+// recorded reports whether err, the error of a round that held its
+// peer, is recorded as the round's failure: not a stop (the stop is what
+// the status says), nor a round taken over (the process that took it
+// over counted it), nor the node stopping (ctx done: a round cut short).
+func recorded(ctx context.Context, err error) bool {
+	return !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && !errors.Is(err, ErrFalseKeyIndex) && !errors.Is(err, ErrLeaseLost) && ctx.Err() == nil
 }
 
 func (f *Follower) round(ctx context.Context) (res Result, err error) {
@@ -360,8 +367,7 @@ func (f *Follower) round(ctx context.Context) (res Result, err error) {
 	// The round claims the peer, under a lease, and is marked in the
 	// store while it runs, for `parley peer status` in another process;
 	// another process's round (a front end sharing the store) is left to
-	// it. Its end is recorded even when ctx is done (the node stopping),
-	// or the mark would outlive the node (until its lease expires).
+	// it. Nothing is recorded of a round that didn't claim the peer.
 	started := f.cfg.Now()
 	lease := store.RoundLease{Owner: f.cfg.Owner, Started: started, Expires: started.Add(f.cfg.Lease)}
 	ok, err := f.cfg.Store.ClaimPeerRound(ctx, p.Name, lease)
@@ -371,20 +377,69 @@ func (f *Follower) round(ctx context.Context) (res Result, err error) {
 	if !ok {
 		return res, fmt.Errorf("peer %s: %w", p.Name, ErrBusy)
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if _, err := f.cfg.Store.EndPeerRound(cctx, p.Name, lease); err != nil {
-			f.cfg.Logger.Warn("couldn't record the end of the round", "peer", p.Name, "err", err)
+	// A panic in claimed leaves the round marked (the process is about to
+	// die): once its lease expires the round counts as interrupted, and
+	// the peer is backed off, as a feed's is, rather than retried at full
+	// rate by a node that its data keeps killing.
+	err = roundError(f.claimed(ctx, lease, &res))
+	return res, f.end(ctx, p.Name, lease, res, err)
+}
+
+// end ends the round l of peer name, which returned res and err: its
+// outcome (the error, or none for a round that stored no step, whose
+// steps record their own) and the end of its mark in one transaction
+// under its lease ([store.PeerStore.FinishPeerRound]), so that a round
+// taken over (its lease expired and another process counted it, and may
+// run the peer's round now) records nothing of its own, and no other
+// process's round starts between the round's end and its record. It is
+// recorded even when ctx is done (the node stopping), or the mark would
+// outlive the round; a mark whose end couldn't be recorded (the store
+// down) is taken back by this process's next round. It returns the
+// round's error, wrapping [ErrLeaseLost] when the round was taken over.
+func (f *Follower) end(ctx context.Context, name string, l store.RoundLease, res Result, err error) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if (err != nil && !recorded(ctx, err)) || (err == nil && res.Entries > 0) {
+		if _, eerr := f.cfg.Store.EndPeerRound(cctx, name, l); eerr != nil {
+			f.cfg.Logger.Warn("couldn't record the end of the round", "peer", name, "err", eerr)
 		}
-	}()
+		return err
+	}
+	size, text := res.RemoteSize, ""
+	if err != nil {
+		text = err.Error()
+		if size == 0 {
+			size = -1 // the peer wasn't read: keep the size seen last
+		}
+	}
+	ok, ferr := f.cfg.Store.FinishPeerRound(cctx, name, l, f.cfg.Now(), size, text)
+	switch {
+	case ferr != nil && err != nil:
+		f.cfg.Logger.Warn("couldn't record the round's error", "peer", name, "err", ferr)
+		return err
+	case ferr != nil:
+		return fmt.Errorf("couldn't record the round of peer %s: %w", name, ferr)
+	case !ok:
+		f.cfg.Logger.Warn("peer round taken over: its lease expired before its end was recorded; its outcome is not recorded", "peer", name)
+		if err != nil {
+			return fmt.Errorf("round of peer %s: %w: %w", name, ErrLeaseLost, err)
+		}
+		return fmt.Errorf("round of peer %s: %w", name, ErrLeaseLost)
+	}
+	return err
+}
+
+// claimed is the round of the peer that holds lease l, from its reading of
+// the peer's record on; its caller records its end ([Follower.end]).
+func (f *Follower) claimed(ctx context.Context, lease store.RoundLease, res *Result) (err error) {
 	// Read again now that it holds the peer: another process's round may
 	// have moved it on since.
-	if p, err = f.peer(ctx); err != nil {
-		return res, err
+	p, err := f.peer(ctx)
+	if err != nil {
+		return err
 	}
 	if p.State.Stopped != "" {
-		return res, fmt.Errorf("%w: %s", ErrStopped, p.State.Stopped)
+		return fmt.Errorf("%w: %s", ErrStopped, p.State.Stopped)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -415,10 +470,10 @@ func (f *Follower) round(ctx context.Context) (res Result, err error) {
 		}
 		f.cfg.Logger.Error(msg, "peer", p.Name, "evidence", path)
 		if err := f.cfg.Store.StopPeer(ctx, p.Name, reason, path, f.cfg.Now()); err != nil {
-			return res, fmt.Errorf("%w: %s, and couldn't record the stop: %v", kind, reason, err)
+			return fmt.Errorf("%w: %s, and couldn't record the stop: %v", kind, reason, err)
 		}
 		res.Evidence = path
-		return res, fmt.Errorf("%w: %s", kind, reason)
+		return fmt.Errorf("%w: %s", kind, reason)
 	}
 	// The peer's member revoked or removed stops the peer before the
 	// peer is contacted: a peer that is down, or has logged nothing new,
@@ -426,62 +481,57 @@ func (f *Follower) round(ctx context.Context) (res Result, err error) {
 	// (below, store), and be asked again and again with the token of a
 	// party that was cut off, shown as followed.
 	if revoked, err := f.memberRevoked(ctx, p); err != nil {
-		return res, err
+		return err
 	} else if revoked {
-		return res, f.stopRevoked(ctx, p)
+		return f.stopRevoked(ctx, p)
 	}
 	res.Next = p.State.Next
 	c, err := f.client(p)
 	if err != nil {
-		return res, err
+		return err
 	}
 	c.HTTP = slowlink.Metered(c.HTTP, meter)
 	signed, err := c.Checkpoint(ctx)
 	if err != nil {
-		return res, fmt.Errorf("couldn't read the checkpoint of peer %s: %w", p.Name, err)
+		return fmt.Errorf("couldn't read the checkpoint of peer %s: %w", p.Name, err)
 	}
-	cp, err := f.accept(ctx, p, c, p.State.Checkpoint, signed, &res)
+	cp, err := f.accept(ctx, p, c, p.State.Checkpoint, signed, res)
 	if err != nil {
-		return res, err
+		return err
 	}
 	// The peer's key index of the tree the round ends at, unless one is
 	// stored for it already (keyindex.go).
 	var index []byte
 	if f.wantKeyIndex(p, cp) {
 		var missing string
-		if signed, cp, index, missing, err = f.fetchKeyIndex(ctx, p, c, signed, cp, &res); err != nil {
-			return res, err
+		if signed, cp, index, missing, err = f.fetchKeyIndex(ctx, p, c, signed, cp, res); err != nil {
+			return err
 		}
 		// Recorded (and logged) when it changes, not at every round.
 		if missing != "" && missing != p.State.KeyIndexMissing {
 			f.cfg.Logger.Warn("no key index of the peer", "peer", p.Name, "why", missing)
 			if err := f.cfg.Store.RecordPeerKeyIndex(ctx, p.Name, 0, nil, nil, missing); err != nil {
-				return res, err
+				return err
 			}
 		}
 	}
-	if err := f.steps(ctx, p, c, signed, cp, index, &res); err != nil {
-		return res, err
+	if err := f.steps(ctx, p, c, signed, cp, index, res); err != nil {
+		return err
 	}
 	if res.Entries == 0 && index != nil && res.Next == int64(cp.Size) {
 		// Caught up already: the index is recorded at the position.
 		keys, err := f.cfg.Store.PeerKeys(ctx, p.Name, int64(cp.Size))
 		if err != nil {
-			return res, err
+			return err
 		}
 		if err := f.checkKeyIndex(ctx, p, c, signed, cp, index, keys); err != nil {
-			return res, err
+			return err
 		}
 		if err := f.cfg.Store.RecordPeerKeyIndex(ctx, p.Name, int64(cp.Size), signed, index, ""); err != nil {
-			return res, err
+			return err
 		}
 	}
-	if res.Entries == 0 {
-		if err := f.cfg.Store.RecordPeerRound(ctx, p.Name, f.cfg.Now(), res.RemoteSize, ""); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
+	return nil
 }
 
 // accept opens the peer's signed checkpoint and checks it against last,

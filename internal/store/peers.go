@@ -221,6 +221,16 @@ type PeerStore interface {
 	// l.Started; false, changing nothing, when it is not the one marked.
 	// ErrNotFound for an unknown peer.
 	EndPeerRound(ctx context.Context, name string, l RoundLease) (bool, error)
+	// FinishPeerRound records the outcome of l.Owner's round that
+	// started at l.Started as RecordPeerRound does (at, the peer's size,
+	// the error) and clears its mark, as EndPeerRound does, in one
+	// transaction, so that no other process's round can start between
+	// the two and have its state overwritten. It reports false, changing
+	// nothing, when that round is not the one marked (its lease expired
+	// and another process counted it as interrupted, and may run a round
+	// of its own): the outcome of a round taken over is not recorded.
+	// ErrNotFound for an unknown peer.
+	FinishPeerRound(ctx context.Context, name string, l RoundLease, at time.Time, remoteSize int64, lastError string) (bool, error)
 	// StopPeer stops the replication of a peer for good, with the reason
 	// and the path of the evidence file (ErrNotFound for an unknown peer).
 	StopPeer(ctx context.Context, name, reason, evidence string, at time.Time) error

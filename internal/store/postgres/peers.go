@@ -336,6 +336,15 @@ func (s *Store) EndPeerRound(ctx context.Context, name string, l store.RoundLeas
 		name, l.Owner, fmtTime(l.Started))
 }
 
+// FinishPeerRound implements [store.PeerStore].
+func (s *Store) FinishPeerRound(ctx context.Context, name string, l store.RoundLease, at time.Time, remoteSize int64, lastError string) (bool, error) {
+	return s.ifRound(ctx, "peers", name, `UPDATE peers SET last_round = $1, remote_size = CASE WHEN $2::bigint < 0 THEN remote_size ELSE $2::bigint END, last_error = $3,
+		failures = CASE WHEN $3 = '' THEN 0 ELSE failures + 1 END,
+		round_started = '', round_from = 0, round_active = '', round_bytes = 0, round_owner = '', round_expires = ''
+		WHERE name = $4 AND round_owner = $5 AND round_started = $6 AND round_started != '' AND round_owner != ''`,
+		fmtTime(at), remoteSize, lastError, name, l.Owner, fmtTime(l.Started))
+}
+
 // ifRound runs q, an update of the row named name of table ("feeds" or
 // "peers") that applies only to one round; false when it changed
 // nothing, ErrNotFound when there is no such row.

@@ -1,0 +1,177 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-exchange/parley/internal/peer"
+	"github.com/parley-exchange/parley/internal/store"
+)
+
+// The error paths of a peer's round: how it ends when it doesn't end
+// well (docs/federation.md, "Rounds and front ends").
+
+// TestPeerRoundsTakeBackTheirOwnMark: a round of this process whose end
+// couldn't be recorded (the store down at that moment) left its mark,
+// and followPeers skipped the peer as another front end's until the
+// lease expired, then counted the round as interrupted (a crash that
+// never was: a failed round, backoff). As a feed's
+// (TestRunRoundsTakesBackItsOwnMark), the next round takes the mark back.
+func TestPeerRoundsTakeBackTheirOwnMark(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 5)
+	size := waitIntegratedNode(t, b.Node)
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	a.follow(t, b, "a", "from-b")
+	now := n.now()
+	// The mark of a round of this process that never cleared it, under
+	// a lease that lasts longer than the test.
+	if ok, err := n.Store().ClaimPeerRound(ctx, "a", store.RoundLease{Owner: n.roundOwner, Started: now, Expires: now.Add(time.Hour)}); !ok || err != nil {
+		t.Fatalf("ClaimPeerRound: %v %v", ok, err)
+	}
+	n.cfg.PeerInterval = Duration(10 * time.Millisecond)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.followPeers(rctx, slog.New(slog.DiscardHandler)) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for a.peerState(t, "a").State.Next < size && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	p := a.peerState(t, "a")
+	if p.State.Next < size {
+		t.Fatalf("the peer marked with this process's own lease was skipped: %+v", p.State)
+	}
+	if p.State.Failures != 0 || p.State.LastError != "" || !p.State.RoundStarted.IsZero() {
+		t.Fatalf("after the round: %+v; want no failure and no mark", p.State)
+	}
+}
+
+// takeOver is a transport to peer B that, at the first request, plays
+// another front end taking the round over: the round's lease expired
+// (this one paused past it), that front end counted the round as
+// interrupted and claimed the peer for a round of its own; then the
+// request fails, as B down would.
+type takeOver struct {
+	st   store.Store
+	t    *testing.T
+	done bool
+	fe2  store.RoundLease
+}
+
+func (o *takeOver) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !o.done {
+		o.done = true
+		ctx := context.Background()
+		ps, err := o.st.Peers(ctx)
+		if err != nil || len(ps) != 1 {
+			o.t.Errorf("Peers: %v %v", ps, err)
+			return nil, errors.New("no peer")
+		}
+		s := ps[0].State
+		at := s.RoundExpires
+		if ok, err := o.st.InterruptPeerRound(ctx, "a", s.RoundStarted, at, peer.InterruptedPrefix+": by fe2"); !ok || err != nil {
+			o.t.Errorf("InterruptPeerRound: %v %v", ok, err)
+		}
+		o.fe2 = store.RoundLease{Owner: "fe2", Started: at, Expires: at.Add(time.Hour)}
+		if ok, err := o.st.ClaimPeerRound(ctx, "a", o.fe2); !ok || err != nil {
+			o.t.Errorf("ClaimPeerRound: %v %v", ok, err)
+		}
+	}
+	return nil, errors.New("connection refused")
+}
+
+// TestPeerRoundTakenOverRecordsNothing: a round whose lease expired and
+// which another front end counted as interrupted and then claimed, ends
+// with an error of its own (B down). It recorded that error as the
+// peer's (unfenced: a second failure for one round, the other front end's
+// count overwritten while its round runs), and a round that worked
+// recorded "no error, no failures" over it; and it recorded its error
+// only after clearing its mark, so that another front end's round could
+// start in between. Now the round's outcome and its end are one write
+// under its lease (FinishPeerRound): the round taken over records
+// nothing, says ErrLeaseLost, and the other front end's round stays
+// marked.
+func TestPeerRoundTakenOverRecordsNothing(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 5)
+	waitIntegratedNode(t, b.Node)
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	pa := a.follow(t, b, "a", "from-b")
+	o := &takeOver{st: n.Store(), t: t}
+	f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir(), Owner: "fe1", HTTP: &http.Client{Transport: o}}, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Round(ctx)
+	if !errors.Is(err, peer.ErrLeaseLost) {
+		t.Errorf("Round = %v, want ErrLeaseLost", err)
+	}
+	p := a.peerState(t, "a")
+	if p.State.Failures != 1 || !strings.HasPrefix(p.State.LastError, peer.InterruptedPrefix) {
+		t.Errorf("the round taken over recorded its outcome: failures %d, last error %q; want fe2's count only", p.State.Failures, p.State.LastError)
+	}
+	if p.State.RoundOwner != "fe2" || !p.State.RoundStarted.Equal(o.fe2.Started) {
+		t.Errorf("fe2's round is not marked: %+v", p.State)
+	}
+}
+
+// panicAdvance is the node's real store whose AdvancePeer panics, as a
+// bug triggered by a peer's data would.
+type panicAdvance struct{ store.Store }
+
+func (panicAdvance) AdvancePeer(context.Context, store.PeerStep) error { panic("a bug") }
+
+// TestPeerRoundPanicKeepsItsMark: a round that panics (a bug the peer's
+// data triggers; the node dies of it) cleared its mark as it unwound, so
+// the restarted node found no round to count, and retried the peer at
+// full rate, dying each time, the operator told nothing. A feed's round
+// keeps its mark then. Now a peer's does too: once its lease expires,
+// the round counts as interrupted and the peer is backed off.
+func TestPeerRoundPanicKeepsItsMark(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 5)
+	waitIntegratedNode(t, b.Node)
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	pa := a.follow(t, b, "a", "from-b")
+	f, err := peer.New(peer.Config{Store: panicAdvance{n.Store()}, Dir: t.TempDir(), Owner: "fe1", Lease: time.Second}, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("no panic")
+			}
+		}()
+		f.Round(ctx)
+	}()
+	p := a.peerState(t, "a")
+	if p.State.RoundStarted.IsZero() || p.State.RoundOwner != "fe1" {
+		t.Fatalf("the round that panicked cleared its mark: %+v", p.State)
+	}
+	names, err := peer.Interrupted(ctx, n.Store(), p.State.RoundExpires, p.State.RoundExpires)
+	if err != nil || len(names) != 1 {
+		t.Fatalf("Interrupted = %v, %v", names, err)
+	}
+	if p := a.peerState(t, "a"); p.State.Failures != 1 || !strings.HasPrefix(p.State.LastError, peer.InterruptedPrefix) {
+		t.Fatalf("after Interrupted: %+v", p.State)
+	}
+}
