@@ -58,20 +58,23 @@ func TestPeerRoundsTakeBackTheirOwnMark(t *testing.T) {
 	}
 }
 
-// takeOver is a transport to peer B that, at the first request, plays
-// another front end taking the round over: the round's lease expired
-// (this one paused past it), that front end counted the round as
-// interrupted and claimed the peer for a round of its own; then the
-// request fails, as B down would.
+// takeOver is a transport to peer B that, at the first request whose
+// path begins with path, plays another front end taking the round over:
+// the round's lease expired (this one paused past it), that front end
+// counted the round as interrupted and claimed the peer for a round of
+// its own. Then the requests fail, as B down would, or with pass go on
+// to B.
 type takeOver struct {
 	st   store.Store
 	t    *testing.T
+	path string
+	pass bool
 	done bool
 	fe2  store.RoundLease
 }
 
 func (o *takeOver) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !o.done {
+	if !o.done && strings.HasPrefix(req.URL.Path, o.path) {
 		o.done = true
 		ctx := context.Background()
 		ps, err := o.st.Peers(ctx)
@@ -88,6 +91,9 @@ func (o *takeOver) RoundTrip(req *http.Request) (*http.Response, error) {
 		if ok, err := o.st.ClaimPeerRound(ctx, "a", o.fe2); !ok || err != nil {
 			o.t.Errorf("ClaimPeerRound: %v %v", ok, err)
 		}
+	}
+	if o.pass {
+		return http.DefaultTransport.RoundTrip(req)
 	}
 	return nil, errors.New("connection refused")
 }
@@ -112,7 +118,7 @@ func TestPeerRoundTakenOverRecordsNothing(t *testing.T) {
 	defer n.Close()
 	a := &fedNode{Node: n}
 	pa := a.follow(t, b, "a", "from-b")
-	o := &takeOver{st: n.Store(), t: t}
+	o := &takeOver{st: n.Store(), t: t, path: "/"}
 	f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir(), Owner: "fe1", HTTP: &http.Client{Transport: o}}, pa)
 	if err != nil {
 		t.Fatal(err)
@@ -173,5 +179,43 @@ func TestPeerRoundPanicKeepsItsMark(t *testing.T) {
 	}
 	if p := a.peerState(t, "a"); p.State.Failures != 1 || !strings.HasPrefix(p.State.LastError, peer.InterruptedPrefix) {
 		t.Fatalf("after Interrupted: %+v", p.State)
+	}
+}
+
+// TestPeerRoundTakenOverStoresNoStep: a round whose lease expired, and
+// which another front end counted as interrupted and claimed, while it
+// read a step of B's objects, recorded the step all the same (only the
+// position was checked), while the other front end's round ran from the
+// same position: that round's own step then failed as a conflict,
+// counted as a failed round. The step is now fenced by the round's lease
+// (PeerStep.Round): refused, the position stays for the other front
+// end's round, and the round ends with ErrLeaseLost, recording nothing.
+func TestPeerRoundTakenOverStoresNoStep(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 5)
+	waitIntegratedNode(t, b.Node)
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	pa := a.follow(t, b, "a", "from-b")
+	o := &takeOver{st: n.Store(), t: t, path: "/log/objects", pass: true}
+	f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir(), Owner: "fe1", HTTP: &http.Client{Transport: o}}, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Round(ctx)
+	if !o.done {
+		t.Fatal("the round read no objects")
+	}
+	if !errors.Is(err, peer.ErrLeaseLost) || !errors.Is(err, store.ErrFenced) {
+		t.Errorf("Round = %v, want ErrLeaseLost and ErrFenced", err)
+	}
+	p := a.peerState(t, "a")
+	if p.State.Next != 0 || p.State.Objects != 0 {
+		t.Errorf("the round taken over recorded a step: next %d, objects %d", p.State.Next, p.State.Objects)
+	}
+	if p.State.Failures != 1 || !strings.HasPrefix(p.State.LastError, peer.InterruptedPrefix) || p.State.RoundOwner != "fe2" {
+		t.Errorf("after the round taken over: failures %d, last error %q, round of %q; want fe2's count and round", p.State.Failures, p.State.LastError, p.State.RoundOwner)
 	}
 }

@@ -137,8 +137,8 @@ var ErrBusy = errors.New("another process runs a round of the peer")
 // ErrLeaseLost: the round's lease expired before it could be renewed
 // (the process paused past it, or the store was unreachable that long),
 // and another process counted the round as interrupted: the round
-// stopped (a step it had prepared is refused by the store's position
-// check).
+// stopped (a step it had prepared is refused by the store under the
+// round's lease, [store.ErrFenced]), and recorded nothing of its own.
 var ErrLeaseLost = errors.New("the round's lease expired and another process took the peer over")
 
 // DefaultHeartbeat is how often a round records its transfer by default
@@ -157,6 +157,10 @@ type Follower struct {
 	// The replicated state, rebuilt from the store when nil.
 	keys    *tlog.KeyHistory
 	builder *tlog.TileBuilder
+
+	// lease is the lease of the round running (Round), which fences its
+	// steps ([store.PeerStep].Round).
+	lease store.RoundLease
 
 	// held is the evidence of a fork that couldn't be written (a full
 	// disk), written at each later round until a write succeeds.
@@ -381,7 +385,9 @@ func (f *Follower) round(ctx context.Context) (res Result, err error) {
 	// die): once its lease expires the round counts as interrupted, and
 	// the peer is backed off, as a feed's is, rather than retried at full
 	// rate by a node that its data keeps killing.
+	f.lease = lease
 	err = roundError(f.claimed(ctx, lease, &res))
+	f.lease = store.RoundLease{}
 	return res, f.end(ctx, p.Name, lease, res, err)
 }
 
@@ -1099,7 +1105,7 @@ func (f *Follower) commit(ctx context.Context, p store.Peer, c *tlog.Client, sig
 	step := store.PeerStep{
 		Peer: p.Name, From: s.from, To: s.to, Checkpoint: signed,
 		Tiles: s.tiles, Keys: s.keys, Objects: prov,
-		RemoteSize: int64(cp.Size), At: f.cfg.Now(),
+		RemoteSize: int64(cp.Size), At: f.cfg.Now(), Round: f.lease,
 	}
 	var indexErr error
 	if index != nil && s.to == int64(cp.Size) {

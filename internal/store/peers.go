@@ -140,6 +140,12 @@ type PeerStep struct {
 	// RemoteSize is the peer's log size seen in this round.
 	RemoteSize int64
 	At         time.Time
+	// Round, when its Owner is set, is the lease of the round that
+	// recorded the step: AdvancePeer then fails with ErrFenced, changing
+	// nothing, unless that round is the one marked (a round whose lease
+	// expired and that another process counted as interrupted records
+	// no step, whatever the position). An empty Owner: no fence.
+	Round RoundLease
 	// KeyIndex, when not nil, is the peer's signed key index of the tree
 	// of Checkpoint, whose size must then be To: it becomes the peer's
 	// [PeerState].KeyIndex (with Checkpoint as its KeyIndexCheckpoint)
@@ -163,7 +169,8 @@ type PeerStore interface {
 	// AdvancePeer records a step: the new position, checkpoint, tiles,
 	// member key entries and provenance. It fails with ErrConflict, and
 	// changes nothing, unless the peer's Next is s.From and it isn't
-	// stopped; ErrNotFound for an unknown peer.
+	// stopped; with ErrFenced, changing nothing, when s.Round names a
+	// round that is not the one marked; ErrNotFound for an unknown peer.
 	AdvancePeer(ctx context.Context, s PeerStep) error
 	// RecordPeerRound records the outcome of a round that stored nothing:
 	// its time, the peer's size (negative: unknown, keep the last one) and

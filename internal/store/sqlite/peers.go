@@ -161,13 +161,16 @@ func (s *Store) AdvancePeer(ctx context.Context, st store.PeerStep) error {
 	}
 	return s.Write(ctx, func(tx *sql.Tx) error {
 		var next int64
-		var stopped string
-		err := tx.QueryRowContext(ctx, `SELECT next, stopped FROM peers WHERE name = ?`, st.Peer).Scan(&next, &stopped)
+		var stopped, owner, started string
+		err := tx.QueryRowContext(ctx, `SELECT next, stopped, round_owner, round_started FROM peers WHERE name = ?`, st.Peer).Scan(&next, &stopped, &owner, &started)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, store.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
+		}
+		if st.Round.Owner != "" && (owner != st.Round.Owner || started != fmtTime(st.Round.Started)) {
+			return fmt.Errorf("couldn't record a step of peer %s: its round is not %s's any more: %w", st.Peer, st.Round.Owner, store.ErrFenced)
 		}
 		if next != st.From || stopped != "" {
 			return fmt.Errorf("couldn't record a step of peer %s from %d: it is at %d (stopped: %q): %w", st.Peer, st.From, next, stopped, store.ErrConflict)
