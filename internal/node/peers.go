@@ -145,7 +145,7 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	// round starts (peer.Interrupted): their peers are backed off. A
 	// round whose lease another front end renews is left to it.
 	interrupted := func() {
-		if names, err := peer.Interrupted(ctx, st, n.now(), n.now()); err != nil && ctx.Err() == nil {
+		if names, err := peer.Interrupted(ctx, st, n.now(), n.now(), n.roundOwner); err != nil && ctx.Err() == nil {
 			logger.Warn("couldn't record the peers' interrupted rounds", "err", err)
 		} else {
 			for _, name := range names {
@@ -281,9 +281,16 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			}
 			// A mark of this process's own, with no round of it running
 			// here (busy, above), is of a round whose end the store
-			// couldn't record (down then): the next round takes it back
-			// (peer.ClaimPeerRound) rather than leave it to expire and
-			// be counted as a crash, as a feed's round does.
+			// couldn't record (down then): it is ended now, or taken
+			// back by the next round (peer.ClaimPeerRound), rather than
+			// left to expire and be counted as a crash
+			// (peer.Interrupted leaves this process's rounds alone).
+			if !p.State.RoundStarted.IsZero() {
+				l := store.RoundLease{Owner: n.roundOwner, Started: p.State.RoundStarted}
+				if _, err := st.EndPeerRound(ctx, p.Name, l); err != nil && ctx.Err() == nil {
+					logger.Warn("couldn't record the end of the round", "peer", p.Name, "err", err)
+				}
+			}
 			// A peer whose rounds keep failing is backed off
 			// (peer.Backoff, from the failures the store counts, so a
 			// restart keeps it): a black-holed or hostile peer holds a

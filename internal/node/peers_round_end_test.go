@@ -3,9 +3,11 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,7 +175,7 @@ func TestPeerRoundPanicKeepsItsMark(t *testing.T) {
 	if p.State.RoundStarted.IsZero() || p.State.RoundOwner != "fe1" {
 		t.Fatalf("the round that panicked cleared its mark: %+v", p.State)
 	}
-	names, err := peer.Interrupted(ctx, n.Store(), p.State.RoundExpires, p.State.RoundExpires)
+	names, err := peer.Interrupted(ctx, n.Store(), p.State.RoundExpires, p.State.RoundExpires, "another process")
 	if err != nil || len(names) != 1 {
 		t.Fatalf("Interrupted = %v, %v", names, err)
 	}
@@ -217,5 +219,74 @@ func TestPeerRoundTakenOverStoresNoStep(t *testing.T) {
 	}
 	if p.State.Failures != 1 || !strings.HasPrefix(p.State.LastError, peer.InterruptedPrefix) || p.State.RoundOwner != "fe2" {
 		t.Errorf("after the round taken over: failures %d, last error %q, round of %q; want fe2's count and round", p.State.Failures, p.State.LastError, p.State.RoundOwner)
+	}
+}
+
+// renewDown is the node's real store whose RenewPeerRound fails while
+// down, as a store that can't be reached does.
+type renewDown struct {
+	store.Store
+	down atomic.Bool
+}
+
+func (r *renewDown) RenewPeerRound(ctx context.Context, name string, l store.RoundLease, at time.Time, bytes int64) (bool, error) {
+	if r.down.Load() {
+		return false, fmt.Errorf("couldn't renew: %w: connection refused", store.ErrUnavailable)
+	}
+	return r.Store.RenewPeerRound(ctx, name, l, at, bytes)
+}
+
+// TestPeerOwnLiveRoundNotCountedByItsTick: a round of this node whose
+// lease expired while it ran (its renewals failed: the store couldn't
+// be reached for longer than the lease), with no other front end about,
+// was counted by this node's own next tick as interrupted ("the node was
+// killed", a failed round, backoff), and then stopped as taken over. A
+// feed's rounds, which run one after the other, never meet their own
+// tick. The node's own rounds are now left to it: the round goes on once
+// its renewals work again and ends, no round failed.
+func TestPeerOwnLiveRoundNotCountedByItsTick(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 5)
+	size := waitIntegratedNode(t, b.Node)
+	front := newHoldFront(t, b.URL, 0) // every objects request held
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	if _, err := n.AddPeer(ctx, PeerSpec{Name: "a", URL: front.URL, TokenFile: b.followers["a"], LogKey: b.VerifierKey(), Remote: b.intel, Into: "from-b"}); err != nil {
+		t.Fatal(err)
+	}
+	a := &fedNode{Node: n}
+	rd := &renewDown{Store: n.store}
+	rd.down.Store(true)
+	n.store = rd
+	n.cfg.PeerInterval = Duration(10 * time.Millisecond)
+	n.cfg.RoundLeaseTTL = Duration(300 * time.Millisecond)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.followPeers(rctx, slog.New(slog.DiscardHandler)) }()
+	defer func() {
+		front.passAll()
+		cancel()
+		<-done
+	}()
+	front.waitHeld(t)
+	p := a.peerState(t, "a")
+	if p.State.RoundStarted.IsZero() {
+		t.Fatalf("no round marked: %+v", p.State)
+	}
+	// Ticks go by after the lease expired.
+	expired := p.State.RoundExpires
+	for time.Now().Before(expired.Add(200 * time.Millisecond)) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	p = a.peerState(t, "a")
+	if p.State.Failures != 0 || p.State.LastError != "" || p.State.RoundStarted.IsZero() {
+		t.Fatalf("this node's own live round was counted: failures %d, last error %q, round %v", p.State.Failures, p.State.LastError, p.State.RoundStarted)
+	}
+	rd.down.Store(false)
+	front.passAll()
+	p = a.waitPeer(t, "a", "caught up", func(p store.Peer) bool { return p.State.Next >= size && p.State.RoundStarted.IsZero() })
+	if p.State.Failures != 0 || p.State.LastError != "" {
+		t.Fatalf("after the round: failures %d, last error %q; want none", p.State.Failures, p.State.LastError)
 	}
 }

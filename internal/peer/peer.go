@@ -666,8 +666,12 @@ const InterruptedPrefix = "interrupted (node stopped during the round)"
 // said. The position stays where the last step recorded it: the next
 // round goes on from there. A round ended by the node's shutdown
 // (its context cancelled, SIGINT or SIGTERM) clears its mark and is not
-// counted. It returns the names of the peers so recorded.
-func Interrupted(ctx context.Context, st store.PeerStore, now, before time.Time) ([]string, error) {
+// counted. A round of owner, the calling process, is never counted: it
+// runs there (its lease expired only because the store couldn't be
+// reached to renew it; nobody took it over), or it ended there without
+// its end recorded, and the caller ends it. It returns the names of the
+// peers so recorded.
+func Interrupted(ctx context.Context, st store.PeerStore, now, before time.Time, owner string) ([]string, error) {
 	ps, err := st.Peers(ctx)
 	if err != nil {
 		return nil, err
@@ -678,6 +682,9 @@ func Interrupted(ctx context.Context, st store.PeerStore, now, before time.Time)
 		started := p.State.RoundStarted
 		if started.IsZero() || !started.Before(before) || now.Before(p.State.RoundExpires) {
 			continue // none, or its process renews its lease
+		}
+		if owner != "" && p.State.RoundOwner == owner {
+			continue // this process's own
 		}
 		if p.State.Stopped != "" {
 			// Its stop, not the round, is what its status says.
