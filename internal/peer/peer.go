@@ -508,9 +508,17 @@ func (f *Follower) claimed(ctx context.Context, lease store.RoundLease, res *Res
 	// The peer's key index of the tree the round ends at, unless one is
 	// stored for it already (keyindex.go).
 	var index []byte
+	// downgraded is the refusal of a peer that served the index of every
+	// member and now serves none: the entries are replicated, and then
+	// the round fails with it, as with an index of the older form.
+	var downgraded error
 	if f.wantKeyIndex(p, cp) {
 		var missing string
-		if signed, cp, index, missing, err = f.fetchKeyIndex(ctx, p, c, signed, cp, res); err != nil {
+		signed, cp, index, missing, err = f.fetchKeyIndex(ctx, p, c, signed, cp, res)
+		if errors.Is(err, tlog.ErrKeyIndex) {
+			downgraded, missing, err = err, untrusted.Text(err.Error(), 300), nil
+		}
+		if err != nil {
 			return err
 		}
 		// Recorded (and logged) when it changes, not at every round.
@@ -523,6 +531,9 @@ func (f *Follower) claimed(ctx context.Context, lease store.RoundLease, res *Res
 	}
 	if err := f.steps(ctx, p, c, signed, cp, index, res); err != nil {
 		return err
+	}
+	if downgraded != nil {
+		return downgraded
 	}
 	if res.Entries == 0 && index != nil && res.Next == int64(cp.Size) {
 		// Caught up already: the index is recorded at the position.
