@@ -72,7 +72,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/slowlink"
@@ -715,33 +714,12 @@ func endRound(ctx context.Context, st Store, name string, l store.RoundLease) {
 // with [ErrLeaseLost]; a failed one is retried at the next beat (the
 // lease lasts several).
 func heartbeat(ctx context.Context, cancel context.CancelCauseFunc, st Store, name string, l store.RoundLease, r Rounds, now func() time.Time, meter *slowlink.Meter) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(r.Heartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			l.Expires = now().UTC().Add(r.Lease)
-			ok, err := st.RenewFeedRound(ctx, name, l, meter.Last(), meter.Bytes())
-			if err == nil && !ok {
-				cancel(ErrLeaseLost)
-				return
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		wg.Wait()
-	}
+	return store.KeepRound(ctx, l, r.Heartbeat, r.Lease, now,
+		func(ctx context.Context, l store.RoundLease) (bool, error) {
+			return st.RenewFeedRound(ctx, name, l, meter.Last(), meter.Bytes())
+		},
+		func(error) {},
+		func() { cancel(ErrLeaseLost) })
 }
 
 // InterruptedPrefix begins the LastError of a round during which the node

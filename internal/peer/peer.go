@@ -621,42 +621,21 @@ func (f *Follower) accept(ctx context.Context, p store.Peer, c *tlog.Client, las
 // tried again at the next beat (the lease lasts several): the round goes
 // on.
 func (f *Follower) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, name string, l store.RoundLease, meter *slowlink.Meter) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(f.cfg.Heartbeat)
-		defer t.Stop()
-		warned := false
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
+	warned := false
+	return store.KeepRound(ctx, l, f.cfg.Heartbeat, f.cfg.Lease, f.cfg.Now,
+		func(ctx context.Context, l store.RoundLease) (bool, error) {
+			return f.cfg.Store.RenewPeerRound(ctx, name, l, meter.Last(), meter.Bytes())
+		},
+		func(err error) {
+			if !warned && ctx.Err() == nil {
+				f.cfg.Logger.Warn("couldn't renew the round's lease", "peer", name, "err", err)
+				warned = true
 			}
-			l.Expires = f.cfg.Now().Add(f.cfg.Lease)
-			ok, err := f.cfg.Store.RenewPeerRound(ctx, name, l, meter.Last(), meter.Bytes())
-			if err != nil {
-				if !warned && ctx.Err() == nil {
-					f.cfg.Logger.Warn("couldn't renew the round's lease", "peer", name, "err", err)
-					warned = true
-				}
-				continue
-			}
-			if !ok {
-				f.cfg.Logger.Warn("peer round taken over: its lease expired before it was renewed; the round stops", "peer", name)
-				cancel(ErrLeaseLost)
-				return
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		wg.Wait()
-	}
+		},
+		func() {
+			f.cfg.Logger.Warn("peer round taken over: its lease expired before it was renewed; the round stops", "peer", name)
+			cancel(ErrLeaseLost)
+		})
 }
 
 // InterruptedPrefix begins the error recorded for a round during which
