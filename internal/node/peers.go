@@ -264,12 +264,6 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			pwMu.Unlock()
 		}
 		for _, p := range ps {
-			// A stopped peer has no more rounds, unless its follower
-			// holds evidence of its fork that it couldn't write yet
-			// (a full disk): each round writes it again.
-			if p.State.Stopped != "" && (followers[p.Name] == nil || !followers[p.Name].HoldsEvidence()) {
-				continue
-			}
 			mu.Lock()
 			busy := running[p.Name]
 			mu.Unlock()
@@ -281,15 +275,22 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			}
 			// A mark of this process's own, with no round of it running
 			// here (busy, above), is of a round whose end the store
-			// couldn't record (down then): it is ended now, or taken
-			// back by the next round (peer.ClaimPeerRound), rather than
-			// left to expire and be counted as a crash
-			// (peer.Interrupted leaves this process's rounds alone).
+			// couldn't record (down then): it is ended now (a stopped
+			// peer's too), or taken back by the next round
+			// (peer.ClaimPeerRound), rather than left to expire and be
+			// counted as a crash (peer.Interrupted leaves this process's
+			// rounds alone).
 			if !p.State.RoundStarted.IsZero() {
 				l := store.RoundLease{Owner: n.roundOwner, Started: p.State.RoundStarted}
 				if _, err := st.EndPeerRound(ctx, p.Name, l); err != nil && ctx.Err() == nil {
 					logger.Warn("couldn't record the end of the round", "peer", p.Name, "err", err)
 				}
+			}
+			// A stopped peer has no more rounds, unless its follower
+			// holds evidence of its fork that it couldn't write yet
+			// (a full disk): each round writes it again.
+			if p.State.Stopped != "" && (followers[p.Name] == nil || !followers[p.Name].HoldsEvidence()) {
+				continue
 			}
 			// A peer whose rounds keep failing is backed off
 			// (peer.Backoff, from the failures the store counts, so a

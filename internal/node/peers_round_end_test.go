@@ -290,3 +290,37 @@ func TestPeerOwnLiveRoundNotCountedByItsTick(t *testing.T) {
 		t.Fatalf("after the round: failures %d, last error %q; want none", p.State.Failures, p.State.LastError)
 	}
 }
+
+// TestPeerStoppedOwnMarkEnded: a stopped peer's mark of this process's
+// own (a round that stopped it and whose end the store couldn't record)
+// is ended at the node's next look: this process's looks count none of
+// its own rounds as interrupted (which, for a stopped peer, cleared the
+// mark), so it would otherwise stay, peer status showing a round of a
+// stopped peer, until the process restarts.
+func TestPeerStoppedOwnMarkEnded(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	a.follow(t, b, "a", "from-b")
+	now := n.now()
+	if ok, err := n.Store().ClaimPeerRound(ctx, "a", store.RoundLease{Owner: n.roundOwner, Started: now.Add(-time.Hour), Expires: now.Add(-time.Minute)}); !ok || err != nil {
+		t.Fatalf("ClaimPeerRound: %v %v", ok, err)
+	}
+	if err := n.Store().StopPeer(ctx, "a", "stopped for the test", "", now); err != nil {
+		t.Fatal(err)
+	}
+	n.cfg.PeerInterval = Duration(10 * time.Millisecond)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.followPeers(rctx, slog.New(slog.DiscardHandler)) }()
+	p := a.waitPeer(t, "a", "the mark ended", func(p store.Peer) bool { return p.State.RoundStarted.IsZero() })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if p.State.Stopped != "stopped for the test" || p.State.Failures != 0 {
+		t.Fatalf("after the look: stopped %q, failures %d", p.State.Stopped, p.State.Failures)
+	}
+}
