@@ -884,22 +884,28 @@ func (s *SeenCheckpoints) add(n []byte) {
 // log's own proof that it serves that form, so that a later index of the
 // older form ([KeyIndexHeader]), under which a member left out can't be
 // proved false, is caught as a downgrade ([SeenCheckpoints.KeyIndexAll]).
-// It replaces one recorded before of the same log (one proves it, and
-// each is as long as the log's membership). It reports whether n was
-// recorded: one that isn't such an index of v's log is not. The caller
-// saves the file.
+// One index proves it, of whatever tree: the file keeps one per log, the
+// one of the smallest tree recorded (each is as long as the log's
+// membership at its tree, so the latest would grow the file with every
+// member registered since; the smallest doesn't grow). It reports
+// whether the file records the log's index of every member after the
+// call (n, or one of a tree no larger kept in its place): one that isn't
+// such an index of v's log is not recorded. The caller saves the file.
 //
 // The note is kept in the file's "checkpoints" list, where whatever reads
 // a seen file for checkpoints (parley versions older than this one
 // included) skips a note that doesn't read as a checkpoint, and thinning
 // keeps it: a seen file with it stays a seen file to every version.
 func (s *SeenCheckpoints) RecordKeyIndexAll(n []byte, v note.Verifier) bool {
-	if k, err := OpenKeyIndex(n, v); err != nil || !k.Complete {
+	k, err := OpenKeyIndex(n, v)
+	if err != nil || !k.Complete {
 		return false
 	}
 	for i, have := range s.Notes {
 		if isKeyIndexAll(have, v) {
-			s.Notes[i] = string(n)
+			if h, err := OpenKeyIndex([]byte(have), v); err != nil || k.Size < h.Size {
+				s.Notes[i] = string(n)
+			}
 			return true
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -246,7 +248,9 @@ func FuzzParseKeyIndex(f *testing.F) {
 }
 
 // TestSeenKeyIndexAll: a seen file records the log's index of every
-// member (one per log, the latest replacing the earlier), not one of the
+// member (one per log, that of the smallest tree: one proves that the log
+// serves the form, and the latest, replacing the earlier, grew the file
+// with every member registered since), not one of the
 // older form nor one another key signed; saved and read again it is
 // still a seen file, whose checkpoints the audit's readers find as
 // before, and the index is found again.
@@ -263,7 +267,12 @@ func TestSeenKeyIndexAll(t *testing.T) {
 	}
 	other, _ := note.NewSigner(oskey)
 	sign := func(size uint64, complete bool, s note.Signer) []byte {
-		k := KeyIndex{Origin: "log.example", Size: size, Hash: Hash{byte(size)}, Members: map[string][]uint64{"identity--a": {0}}, Complete: complete}
+		// A member per entry: the index grows with the log's membership.
+		members := map[string][]uint64{}
+		for i := range size {
+			members[fmt.Sprintf("identity--%d", i)] = []uint64{i}
+		}
+		k := KeyIndex{Origin: "log.example", Size: size, Hash: Hash{byte(size)}, Members: members, Complete: complete}
 		n, err := SignKeyIndex(k, s)
 		if err != nil {
 			t.Fatal(err)
@@ -283,17 +292,35 @@ func TestSeenKeyIndexAll(t *testing.T) {
 	if s.RecordKeyIndexAll(sign(3, false, signer), v) || s.RecordKeyIndexAll(sign(3, true, other), v) || s.KeyIndexAll(v) != nil {
 		t.Fatalf("recorded an index of the older form, or another key's: %q", s.Notes)
 	}
-	if !s.RecordKeyIndexAll(sign(3, true, signer), v) || !s.RecordKeyIndexAll(sign(5, true, signer), v) {
+	if !s.RecordKeyIndexAll(sign(5, true, signer), v) || !s.RecordKeyIndexAll(sign(3, true, signer), v) {
 		t.Fatal("didn't record the index of every member")
 	}
 	if err := s.Save(); err != nil {
 		t.Fatal(err)
 	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := fi.Size()
+	// The log's membership grows: later indexes, each larger, leave
+	// the file as it was.
+	for _, size := range []uint64{50, 200} {
+		if !s.RecordKeyIndexAll(sign(size, true, signer), v) {
+			t.Fatalf("the index of tree size %d not taken as the log's proof", size)
+		}
+	}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != small {
+		t.Fatalf("the seen file grew from %d to %d bytes with the log's membership (%v)", small, fi.Size(), err)
+	}
 	back, err := LoadSeen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(back.Notes) != 2 || !bytes.Equal(back.KeyIndexAll(v), sign(5, true, signer)) {
+	if len(back.Notes) != 2 || !bytes.Equal(back.KeyIndexAll(v), sign(3, true, signer)) {
 		t.Fatalf("the seen file's notes: %q", back.Notes)
 	}
 	if err := back.CheckConsistent(context.Background(), cp, v, nil); err != nil {

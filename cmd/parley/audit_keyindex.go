@@ -83,14 +83,33 @@ func savedKeyIndexes(c *cli, paths []string, logKey string) ([]tlog.AuditKeyInde
 // one whose index doesn't claim every member (older than
 // parley-key-index-all-v1), which is checked as every member's anyway,
 // unless the seen file records that this log served the index of every
-// member before ([tlog.SeenCheckpoints.KeyIndexAll]): then the older form
-// is a downgrade, under which a member left out couldn't be proved, and
-// fails the audit (exit 1). An index of every member that verifies with
+// member before ([tlog.SeenCheckpoints.KeyIndexAll]): then the older form,
+// no index, or no GET /log/keys (404) is a downgrade, under which a
+// member left out couldn't be proved, and fails the audit (exit 1). An index of every member that verifies with
 // v is recorded in seen (the caller saves it).
 func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client, seen *tlog.SeenCheckpoints, v note.Verifier, seenPath string) ([]tlog.AuditKeyIndex, error) {
+	// downgrade fails the audit when the seen file records that this log
+	// served the index of every member before and its answer now (what)
+	// proves less: no key index at all, or the older form, under which a
+	// member left out can't be proved. Nil when it records none.
+	downgrade := func(what, short string) error {
+		all := seen.KeyIndexAll(v)
+		if all == nil {
+			return nil
+		}
+		size := "?"
+		if ak, err := tlog.ParseKeyIndex(noteText(string(all))); err == nil {
+			size = strconv.FormatUint(ak.Size, 10)
+		}
+		fmt.Fprintf(c.stderr, "parley: audit: the node's GET /log/keys %s, and this log served the index of every member (%s, of tree size %s, kept in %s) before: a downgrade, under which a member it leaves out can't be proved\n", what, tlog.KeyIndexAllHeader, size, seenPath)
+		return withExit(1, "a node that signed the index of every member signs it from then on; ask its operator why it went back (an older version of parley serving the log, or a node hiding a member's key entries)", fmt.Errorf("audit failed: the node downgraded its key index: %s", short))
+	}
 	r, err := cl.Keys(ctx)
 	var he *tlog.HTTPError
 	if errors.As(err, &he) && he.Code == http.StatusNotFound {
+		if err := downgrade("is not found (HTTP 404)", "GET /log/keys is not found"); err != nil {
+			return nil, err
+		}
 		// A node older than GET /log/keys (format v1 entries) has none;
 		// every current client needs it, so a node can't hide its index
 		// this way and still serve them.
@@ -101,17 +120,15 @@ func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client, seen *tlog.See
 		return nil, withExit(4, "check --url and --token", err)
 	}
 	if r.KeyIndex == "" {
+		if err := downgrade("answer carries no key index", "GET /log/keys sent none"); err != nil {
+			return nil, err
+		}
 		fmt.Fprintf(c.stderr, "parley: audit: note: the node sent no key index with GET /log/keys (a node older than it), nothing to check\n")
 		return nil, nil
 	}
 	if k, err := tlog.ParseKeyIndex(noteText(r.KeyIndex)); err == nil && !k.Complete {
-		if all := seen.KeyIndexAll(v); all != nil {
-			size := "?"
-			if ak, err := tlog.ParseKeyIndex(noteText(string(all))); err == nil {
-				size = strconv.FormatUint(ak.Size, 10)
-			}
-			fmt.Fprintf(c.stderr, "parley: audit: the node's GET /log/keys index is of the older form %s, and this log served the index of every member (%s, of tree size %s, kept in %s) before: a downgrade, under which a member it leaves out can't be proved\n", tlog.KeyIndexHeader, tlog.KeyIndexAllHeader, size, seenPath)
-			return nil, withExit(1, "a node that signed the index of every member signs it from then on; ask its operator why it went back (an older version of parley serving the log, or a node hiding a member's key entries)", fmt.Errorf("audit failed: the node downgraded its key index to the older form %s", tlog.KeyIndexHeader))
+		if err := downgrade("index is of the older form "+tlog.KeyIndexHeader, "to the older form "+tlog.KeyIndexHeader); err != nil {
+			return nil, err
 		}
 		// Checked as every member's all the same: a member left out is
 		// named, but no evidence proves it against the older form.

@@ -317,6 +317,28 @@ func TestAuditChecksKeyIndexes(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, "is of the older form "+tlog.KeyIndexHeader+", and this log served the index of every member") || !strings.Contains(stderr, "downgrade") {
 			t.Fatalf("audit of the downgraded node: exit %d, want 1 naming the downgrade:\n%s%s", code, out, stderr)
 		}
+		// No key index, or no GET /log/keys at all, after the index of
+		// every member: a downgrade too (it was a note, exit 0).
+		none := keyIndexProxy(t, base, "/log/keys", func(doc map[string]json.RawMessage) { delete(doc, "key_index") })
+		u, _ := url.Parse(base)
+		rp := httputil.NewSingleHostReverseProxy(u)
+		gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/log/keys" {
+				http.NotFound(w, r)
+				return
+			}
+			rp.ServeHTTP(w, r)
+		}))
+		defer gone.Close()
+		for _, c := range []struct{ url, says string }{
+			{none, "answer carries no key index, and this log served the index of every member"},
+			{gone.URL, "is not found (HTTP 404), and this log served the index of every member"},
+		} {
+			code, out, stderr := audit("seen-downgrade", byURL(c.url)...)
+			if code != 1 || !strings.Contains(stderr, c.says) || !strings.Contains(stderr, "downgrade") {
+				t.Fatalf("audit of the node that dropped its key index: exit %d, want 1 saying %q:\n%s%s", code, c.says, out, stderr)
+			}
+		}
 		// The file a version older than the record reads: still a seen
 		// file whose checkpoints are the log's.
 		s, err := tlog.LoadSeen(seenFile)

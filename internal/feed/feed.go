@@ -72,7 +72,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/slowlink"
@@ -715,33 +714,12 @@ func endRound(ctx context.Context, st Store, name string, l store.RoundLease) {
 // with [ErrLeaseLost]; a failed one is retried at the next beat (the
 // lease lasts several).
 func heartbeat(ctx context.Context, cancel context.CancelCauseFunc, st Store, name string, l store.RoundLease, r Rounds, now func() time.Time, meter *slowlink.Meter) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(r.Heartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			l.Expires = now().UTC().Add(r.Lease)
-			ok, err := st.RenewFeedRound(ctx, name, l, meter.Last(), meter.Bytes())
-			if err == nil && !ok {
-				cancel(ErrLeaseLost)
-				return
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		wg.Wait()
-	}
+	return store.KeepRound(ctx, l, r.Heartbeat, r.Lease, now,
+		func(ctx context.Context, l store.RoundLease) (bool, error) {
+			return st.RenewFeedRound(ctx, name, l, meter.Last(), meter.Bytes())
+		},
+		func(error) {},
+		func() { cancel(ErrLeaseLost) })
 }
 
 // InterruptedPrefix begins the LastError of a round during which the node
@@ -772,17 +750,24 @@ func Interrupted(ctx context.Context, st Store, now func() time.Time, before tim
 	if err != nil {
 		return nil, err
 	}
-	return interrupted(ctx, st, fs, now, before)
+	return interrupted(ctx, st, fs, now, before, "")
 }
 
-// interrupted is [Interrupted] of the feeds fs, as just listed.
-func interrupted(ctx context.Context, st Store, fs []Feed, now func() time.Time, before time.Time) ([]string, error) {
+// interrupted is [Interrupted] of the feeds fs, as just listed, leaving
+// the rounds of owner (the calling process's, "" for none) alone: none
+// of them runs while the caller looks ([RunRounds] runs its rounds one at
+// a time), so a mark of its own is of a round whose end couldn't be
+// recorded, which the caller ends, and no crash.
+func interrupted(ctx context.Context, st Store, fs []Feed, now func() time.Time, before time.Time, owner string) ([]string, error) {
 	var out []string
 	var errs []error
 	for _, f := range fs {
 		started := f.RoundStarted
 		at := now().UTC()
 		if started.IsZero() || !started.Before(before) || at.Before(f.RoundExpires) {
+			continue
+		}
+		if owner != "" && f.RoundOwner == owner {
 			continue
 		}
 		reason := fmt.Sprintf("%s: the round started at %s never ended: the node was killed, crashed or ran out of memory during it, after the round had stored %d pages; it counts as a failed round, and the next goes on from the position of the last page stored",
@@ -937,10 +922,19 @@ func RunRounds(ctx context.Context, st Store, sink Sink, now func() time.Time, t
 		if err != nil && ctx.Err() == nil {
 			logf("couldn't list feeds", "err", err)
 		}
+		// A mark of this process's own is of a round whose end the
+		// store couldn't record (down then): none runs now. It is ended
+		// (or, failing that, taken back by the feed's next round,
+		// below), not counted as a crash once its lease expires.
+		for _, f := range fs {
+			if !f.RoundStarted.IsZero() && f.RoundOwner == r.Owner {
+				endRound(ctx, st, f.Name, store.RoundLease{Owner: r.Owner, Started: f.RoundStarted})
+			}
+		}
 		// Rounds that never ended and whose lease expired count as
 		// failed before any round starts (and the feed waits for its
 		// backoff, from the next listing on).
-		if names, err := interrupted(ctx, st, fs, now, now()); err != nil && ctx.Err() == nil {
+		if names, err := interrupted(ctx, st, fs, now, now(), r.Owner); err != nil && ctx.Err() == nil {
 			logf("couldn't record the feeds' interrupted rounds", "err", err)
 		} else {
 			for _, name := range names {

@@ -208,3 +208,52 @@ func TestRunRoundsTakesBackItsOwnMark(t *testing.T) {
 		t.Fatalf("counted as interrupted: %+v", f.FeedPosition)
 	}
 }
+
+// TestRunRoundsEndsItsOwnExpiredMark: a round mark of this process's own
+// (its end not recorded, the store down then) whose lease has expired,
+// of a feed not due for an hour, was counted by this process's next look
+// as interrupted ("the node was killed", a failed round): RunRounds runs
+// its rounds one at a time, so none of its own runs while it looks. It
+// is ended instead, counted as nothing, as the peers' worker does.
+func TestRunRoundsEndsItsOwnExpiredMark(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var requests atomic.Int64
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer hs.Close()
+	st := newStoreWith(t, feed.Feed{Name: "t", URL: hs.URL, Collection: "c", Into: "l", Member: "m", Overlap: -1, Interval: time.Hour})
+	f := storedFeed(t, st)
+	f.LastPoll = epoch
+	if err := st.RecordPoll(ctx, "t", f.FeedPosition); err != nil {
+		t.Fatal(err)
+	}
+	me := store.RoundLease{Owner: "fe1/1/me", Started: epoch, Expires: epoch.Add(time.Second)}
+	if _, ok, err := st.ClaimFeedRound(ctx, "t", me); !ok || err != nil {
+		t.Fatalf("ClaimFeedRound: %v %v", ok, err)
+	}
+	clock := epoch.Add(time.Minute) // the lease expired; the feed is due in an hour
+	now := func() time.Time { return clock }
+	done := make(chan error, 1)
+	go func() {
+		done <- feed.RunRounds(ctx, st, &sink{stored: map[string]int{}}, now, time.Millisecond, feed.Rounds{Owner: me.Owner}, func(string, ...any) {})
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		f = storedFeed(t, st)
+		if f.RoundStarted.IsZero() || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if strings.HasPrefix(f.LastError, feed.InterruptedPrefix) || f.Failures != 0 {
+		t.Fatalf("this process's own mark was counted as a crash: failures %d, last error %q", f.Failures, f.LastError)
+	}
+	if !f.RoundStarted.IsZero() || requests.Load() != 0 {
+		t.Fatalf("the mark stays (%v), or the feed not due was polled (%d requests)", f.RoundStarted, requests.Load())
+	}
+}

@@ -145,7 +145,7 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	// round starts (peer.Interrupted): their peers are backed off. A
 	// round whose lease another front end renews is left to it.
 	interrupted := func() {
-		if names, err := peer.Interrupted(ctx, st, n.now(), n.now()); err != nil && ctx.Err() == nil {
+		if names, err := peer.Interrupted(ctx, st, n.now(), n.now(), n.roundOwner); err != nil && ctx.Err() == nil {
 			logger.Warn("couldn't record the peers' interrupted rounds", "err", err)
 		} else {
 			for _, name := range names {
@@ -264,20 +264,33 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 			pwMu.Unlock()
 		}
 		for _, p := range ps {
-			// A stopped peer has no more rounds, unless its follower
-			// holds evidence of its fork that it couldn't write yet
-			// (a full disk): each round writes it again.
-			if p.State.Stopped != "" && (followers[p.Name] == nil || !followers[p.Name].HoldsEvidence()) {
-				continue
-			}
 			mu.Lock()
 			busy := running[p.Name]
 			mu.Unlock()
 			if busy {
 				continue // its last round hasn't ended
 			}
-			if !p.State.RoundStarted.IsZero() {
+			if !p.State.RoundStarted.IsZero() && p.State.RoundOwner != n.roundOwner {
 				continue // another front end runs it, or ran it until its lease expires
+			}
+			// A mark of this process's own, with no round of it running
+			// here (busy, above), is of a round whose end the store
+			// couldn't record (down then): it is ended now (a stopped
+			// peer's too), or taken back by the next round
+			// (peer.ClaimPeerRound), rather than left to expire and be
+			// counted as a crash (peer.Interrupted leaves this process's
+			// rounds alone).
+			if !p.State.RoundStarted.IsZero() {
+				l := store.RoundLease{Owner: n.roundOwner, Started: p.State.RoundStarted}
+				if _, err := st.EndPeerRound(ctx, p.Name, l); err != nil && ctx.Err() == nil {
+					logger.Warn("couldn't record the end of the round", "peer", p.Name, "err", err)
+				}
+			}
+			// A stopped peer has no more rounds, unless its follower
+			// holds evidence of its fork that it couldn't write yet
+			// (a full disk): each round writes it again.
+			if p.State.Stopped != "" && (followers[p.Name] == nil || !followers[p.Name].HoldsEvidence()) {
+				continue
 			}
 			// A peer whose rounds keep failing is backed off
 			// (peer.Backoff, from the failures the store counts, so a

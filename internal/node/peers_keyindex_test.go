@@ -636,3 +636,50 @@ func olderFormProxy(t *testing.T, b *origin, older func() bool) string {
 		return true
 	})
 }
+
+// TestPeerKeyIndexDroppedIsDowngrade: a B that served the index of every
+// member and later serves no key index (its GET /log/keys answers
+// without one, or isn't there) was taken for a node older than the key
+// index: A went on with "the peer serves no key index", a round without
+// error, and stopped asking once caught up. It is a downgrade, as the
+// older form is (TestPeerKeyIndexDowngrade): A replicates B's new
+// entries, the round fails saying so, A keeps the index it held, and
+// takes B's index again once B serves it.
+func TestPeerKeyIndexDroppedIsDowngrade(t *testing.T) {
+	for _, tc := range []struct {
+		name, says string
+		alter      func(kr *tlog.KeysResponse) bool
+	}{
+		{"no key index", "sends no key index", func(kr *tlog.KeysResponse) bool { kr.KeyIndex = ""; return true }},
+		{"no GET /log/keys", "is not found (HTTP 404)", func(*tlog.KeysResponse) bool { return false }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newOrigin(t, "a")
+			a := newFedNode(t, 0)
+			var drop atomic.Bool
+			a.followVia(t, b, keysProxy(t, b, func(kr *tlog.KeysResponse) bool { return !drop.Load() || tc.alter(kr) }), "a")
+			b.share(t, b.intel, 5)
+			size1 := waitIntegratedNode(t, b.Node)
+			p := a.waitPeer(t, "a", "key index of B's tree", func(p store.Peer) bool {
+				return p.State.Stopped != "" || p.State.KeyIndexSize == size1 && p.State.Next == size1
+			})
+			if s := peer.StatusOf(p); !s.KeyIndexAll || s.Stopped != "" {
+				t.Fatalf("status before the downgrade: %+v", s)
+			}
+			drop.Store(true)
+			b.share(t, b.intel, 5)
+			size2 := waitIntegratedNode(t, b.Node)
+			p = a.waitPeer(t, "a", "the dropped index refused", func(p store.Peer) bool {
+				return p.State.Stopped != "" || p.State.Next == size2 && (p.State.LastError != "" || p.State.Failures > 0 || strings.HasPrefix(p.State.KeyIndexMissing, peer.NoKeyIndex))
+			})
+			if p.State.Stopped != "" || p.State.KeyIndexSize != size1 || !strings.Contains(p.State.LastError, tc.says) || !strings.Contains(p.State.LastError, "downgrade") ||
+				!strings.Contains(p.State.KeyIndexMissing, "downgrade") {
+				t.Fatalf("after the index dropped: stopped %q, key index of size %d (want %d), last error %q, missing %q", p.State.Stopped, p.State.KeyIndexSize, size1, p.State.LastError, p.State.KeyIndexMissing)
+			}
+			drop.Store(false)
+			a.waitPeer(t, "a", "the index of every member again", func(p store.Peer) bool {
+				return p.State.Stopped != "" || p.State.KeyIndexSize == size2 && p.State.KeyIndexMissing == ""
+			})
+		})
+	}
+}

@@ -50,16 +50,28 @@ func (f *Follower) wantKeyIndex(p store.Peer, cp tlog.Checkpoint) bool {
 // policy) and becomes the round's, so that the round ends at a tree
 // whose index it holds. It returns the round's checkpoint and the index
 // (not yet checked: the entries up to it are replicated first), or, when
-// there is none to use, why (missing); an error only for a fork.
+// there is none to use, why (missing); an error for a fork, and, wrapping
+// [tlog.ErrKeyIndex], for a peer that served the index of every member
+// and now serves none (GET /log/keys not found, or without an index): a
+// downgrade, refused as one to the older form is (indexMatches).
 func (f *Follower) fetchKeyIndex(ctx context.Context, p store.Peer, c *tlog.Client, signed []byte, cp tlog.Checkpoint, res *Result) ([]byte, tlog.Checkpoint, []byte, string, error) {
+	downgrade := func(now string) error {
+		return fmt.Errorf("refused the key index of peer %s: %w: the peer served %s before (the index held here, of tree size %d), and now %s: a downgrade, which would leave a member it omits unprovable", p.Name, tlog.ErrKeyIndex, tlog.KeyIndexAllHeader, p.State.KeyIndexSize, now)
+	}
 	kr, err := c.Keys(ctx)
 	if he := (*tlog.HTTPError)(nil); errors.As(err, &he) && he.Code == http.StatusNotFound {
+		if f.servedAll(p) {
+			return signed, cp, nil, "", downgrade("its GET /log/keys is not found (HTTP 404)")
+		}
 		return signed, cp, nil, NoKeyIndex + " (GET /log/keys is not found): its replicated objects check as logged, not verified", nil
 	}
 	if err != nil {
 		return signed, cp, nil, untrusted.Text("couldn't read the peer's key index (GET /log/keys): "+err.Error(), 300), nil
 	}
 	if kr.KeyIndex == "" {
+		if f.servedAll(p) {
+			return signed, cp, nil, "", downgrade("it sends no key index with GET /log/keys")
+		}
 		return signed, cp, nil, NoKeyIndex + " (a node older than the key index): its replicated objects check as logged, not verified", nil
 	}
 	switch {

@@ -137,8 +137,8 @@ var ErrBusy = errors.New("another process runs a round of the peer")
 // ErrLeaseLost: the round's lease expired before it could be renewed
 // (the process paused past it, or the store was unreachable that long),
 // and another process counted the round as interrupted: the round
-// stopped (a step it had prepared is refused by the store's position
-// check).
+// stopped (a step it had prepared is refused by the store under the
+// round's lease, [store.ErrFenced]), and recorded nothing of its own.
 var ErrLeaseLost = errors.New("the round's lease expired and another process took the peer over")
 
 // DefaultHeartbeat is how often a round records its transfer by default
@@ -157,6 +157,10 @@ type Follower struct {
 	// The replicated state, rebuilt from the store when nil.
 	keys    *tlog.KeyHistory
 	builder *tlog.TileBuilder
+
+	// lease is the lease of the round running (Round), which fences its
+	// steps ([store.PeerStep].Round).
+	lease store.RoundLease
 
 	// held is the evidence of a fork that couldn't be written (a full
 	// disk), written at each later round until a write succeeds.
@@ -319,28 +323,35 @@ type Result struct {
 // see what it wraps.
 func (f *Follower) Round(ctx context.Context) (Result, error) {
 	res, err := f.round(ctx)
-	if se := (*StallError)(nil); errors.As(err, &se) {
-		err = stalledRound{err}
-	}
-	if err != nil && len(err.Error()) > MaxErrorText {
-		err = clippedError{err}
-	}
+	err = roundError(err)
 	if err != nil {
 		// Anything half-applied in memory (a step that failed, or the
 		// next step prepared while it was stored) is rebuilt from the
 		// store, which holds only the steps recorded.
 		f.keys, f.builder = nil, nil
 	}
-	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && !errors.Is(err, ErrFalseKeyIndex) && !errors.Is(err, ErrBusy) && !errors.Is(err, ErrLeaseLost) && ctx.Err() == nil {
-		size := res.RemoteSize
-		if size == 0 {
-			size = -1 // the peer wasn't read: keep the size seen last
-		}
-		if rerr := f.cfg.Store.RecordPeerRound(ctx, f.name, f.cfg.Now(), size, err.Error()); rerr != nil {
-			f.cfg.Logger.Warn("couldn't record the round's error", "peer", f.name, "err", rerr)
-		}
-	}
 	return res, err
+}
+
+// roundError is err as [Follower.Round] returns and records it: a stall
+// begins with [StalledPrefix], and the text is cut to [MaxErrorText]. It
+// leaves an error it made as it is.
+func roundError(err error) error {
+	if se := (*StallError)(nil); errors.As(err, &se) && !errors.As(err, new(stalledRound)) {
+		err = stalledRound{err}
+	}
+	if err != nil && len(err.Error()) > MaxErrorText {
+		err = clippedError{err}
+	}
+	return err
+}
+
+// recorded reports whether err, the error of a round that held its
+// peer, is recorded as the round's failure: not a stop (the stop is what
+// the status says), nor a round taken over (the process that took it
+// over counted it), nor the node stopping (ctx done: a round cut short).
+func recorded(ctx context.Context, err error) bool {
+	return !errors.Is(err, ErrStopped) && !errors.Is(err, ErrFork) && !errors.Is(err, ErrFalseKeyIndex) && !errors.Is(err, ErrLeaseLost) && ctx.Err() == nil
 }
 
 func (f *Follower) round(ctx context.Context) (res Result, err error) {
@@ -360,8 +371,7 @@ func (f *Follower) round(ctx context.Context) (res Result, err error) {
 	// The round claims the peer, under a lease, and is marked in the
 	// store while it runs, for `parley peer status` in another process;
 	// another process's round (a front end sharing the store) is left to
-	// it. Its end is recorded even when ctx is done (the node stopping),
-	// or the mark would outlive the node (until its lease expires).
+	// it. Nothing is recorded of a round that didn't claim the peer.
 	started := f.cfg.Now()
 	lease := store.RoundLease{Owner: f.cfg.Owner, Started: started, Expires: started.Add(f.cfg.Lease)}
 	ok, err := f.cfg.Store.ClaimPeerRound(ctx, p.Name, lease)
@@ -371,20 +381,71 @@ func (f *Follower) round(ctx context.Context) (res Result, err error) {
 	if !ok {
 		return res, fmt.Errorf("peer %s: %w", p.Name, ErrBusy)
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if _, err := f.cfg.Store.EndPeerRound(cctx, p.Name, lease); err != nil {
-			f.cfg.Logger.Warn("couldn't record the end of the round", "peer", p.Name, "err", err)
+	// A panic in claimed leaves the round marked (the process is about to
+	// die): once its lease expires the round counts as interrupted, and
+	// the peer is backed off, as a feed's is, rather than retried at full
+	// rate by a node that its data keeps killing.
+	f.lease = lease
+	err = roundError(f.claimed(ctx, lease, &res))
+	f.lease = store.RoundLease{}
+	return res, f.end(ctx, p.Name, lease, res, err)
+}
+
+// end ends the round l of peer name, which returned res and err: its
+// outcome (the error, or none for a round that stored no step, whose
+// steps record their own) and the end of its mark in one transaction
+// under its lease ([store.PeerStore.FinishPeerRound]), so that a round
+// taken over (its lease expired and another process counted it, and may
+// run the peer's round now) records nothing of its own, and no other
+// process's round starts between the round's end and its record. It is
+// recorded even when ctx is done (the node stopping), or the mark would
+// outlive the round; a mark whose end couldn't be recorded (the store
+// down) is taken back by this process's next round. It returns the
+// round's error, wrapping [ErrLeaseLost] when the round was taken over.
+func (f *Follower) end(ctx context.Context, name string, l store.RoundLease, res Result, err error) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if (err != nil && !recorded(ctx, err)) || (err == nil && res.Entries > 0) {
+		if _, eerr := f.cfg.Store.EndPeerRound(cctx, name, l); eerr != nil {
+			f.cfg.Logger.Warn("couldn't record the end of the round", "peer", name, "err", eerr)
 		}
-	}()
+		return err
+	}
+	size, text := res.RemoteSize, ""
+	if err != nil {
+		text = err.Error()
+		if size == 0 {
+			size = -1 // the peer wasn't read: keep the size seen last
+		}
+	}
+	ok, ferr := f.cfg.Store.FinishPeerRound(cctx, name, l, f.cfg.Now(), size, text)
+	switch {
+	case ferr != nil && err != nil:
+		f.cfg.Logger.Warn("couldn't record the round's error", "peer", name, "err", ferr)
+		return err
+	case ferr != nil:
+		return fmt.Errorf("couldn't record the round of peer %s: %w", name, ferr)
+	case !ok:
+		f.cfg.Logger.Warn("peer round taken over: its lease expired before its end was recorded; its outcome is not recorded", "peer", name)
+		if err != nil {
+			return fmt.Errorf("round of peer %s: %w: %w", name, ErrLeaseLost, err)
+		}
+		return fmt.Errorf("round of peer %s: %w", name, ErrLeaseLost)
+	}
+	return err
+}
+
+// claimed is the round of the peer that holds lease l, from its reading of
+// the peer's record on; its caller records its end ([Follower.end]).
+func (f *Follower) claimed(ctx context.Context, lease store.RoundLease, res *Result) (err error) {
 	// Read again now that it holds the peer: another process's round may
 	// have moved it on since.
-	if p, err = f.peer(ctx); err != nil {
-		return res, err
+	p, err := f.peer(ctx)
+	if err != nil {
+		return err
 	}
 	if p.State.Stopped != "" {
-		return res, fmt.Errorf("%w: %s", ErrStopped, p.State.Stopped)
+		return fmt.Errorf("%w: %s", ErrStopped, p.State.Stopped)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -415,10 +476,10 @@ func (f *Follower) round(ctx context.Context) (res Result, err error) {
 		}
 		f.cfg.Logger.Error(msg, "peer", p.Name, "evidence", path)
 		if err := f.cfg.Store.StopPeer(ctx, p.Name, reason, path, f.cfg.Now()); err != nil {
-			return res, fmt.Errorf("%w: %s, and couldn't record the stop: %v", kind, reason, err)
+			return fmt.Errorf("%w: %s, and couldn't record the stop: %v", kind, reason, err)
 		}
 		res.Evidence = path
-		return res, fmt.Errorf("%w: %s", kind, reason)
+		return fmt.Errorf("%w: %s", kind, reason)
 	}
 	// The peer's member revoked or removed stops the peer before the
 	// peer is contacted: a peer that is down, or has logged nothing new,
@@ -426,62 +487,68 @@ func (f *Follower) round(ctx context.Context) (res Result, err error) {
 	// (below, store), and be asked again and again with the token of a
 	// party that was cut off, shown as followed.
 	if revoked, err := f.memberRevoked(ctx, p); err != nil {
-		return res, err
+		return err
 	} else if revoked {
-		return res, f.stopRevoked(ctx, p)
+		return f.stopRevoked(ctx, p)
 	}
 	res.Next = p.State.Next
 	c, err := f.client(p)
 	if err != nil {
-		return res, err
+		return err
 	}
 	c.HTTP = slowlink.Metered(c.HTTP, meter)
 	signed, err := c.Checkpoint(ctx)
 	if err != nil {
-		return res, fmt.Errorf("couldn't read the checkpoint of peer %s: %w", p.Name, err)
+		return fmt.Errorf("couldn't read the checkpoint of peer %s: %w", p.Name, err)
 	}
-	cp, err := f.accept(ctx, p, c, p.State.Checkpoint, signed, &res)
+	cp, err := f.accept(ctx, p, c, p.State.Checkpoint, signed, res)
 	if err != nil {
-		return res, err
+		return err
 	}
 	// The peer's key index of the tree the round ends at, unless one is
 	// stored for it already (keyindex.go).
 	var index []byte
+	// downgraded is the refusal of a peer that served the index of every
+	// member and now serves none: the entries are replicated, and then
+	// the round fails with it, as with an index of the older form.
+	var downgraded error
 	if f.wantKeyIndex(p, cp) {
 		var missing string
-		if signed, cp, index, missing, err = f.fetchKeyIndex(ctx, p, c, signed, cp, &res); err != nil {
-			return res, err
+		signed, cp, index, missing, err = f.fetchKeyIndex(ctx, p, c, signed, cp, res)
+		if errors.Is(err, tlog.ErrKeyIndex) {
+			downgraded, missing, err = err, untrusted.Text(err.Error(), 300), nil
+		}
+		if err != nil {
+			return err
 		}
 		// Recorded (and logged) when it changes, not at every round.
 		if missing != "" && missing != p.State.KeyIndexMissing {
 			f.cfg.Logger.Warn("no key index of the peer", "peer", p.Name, "why", missing)
 			if err := f.cfg.Store.RecordPeerKeyIndex(ctx, p.Name, 0, nil, nil, missing); err != nil {
-				return res, err
+				return err
 			}
 		}
 	}
-	if err := f.steps(ctx, p, c, signed, cp, index, &res); err != nil {
-		return res, err
+	if err := f.steps(ctx, p, c, signed, cp, index, res); err != nil {
+		return err
+	}
+	if downgraded != nil {
+		return downgraded
 	}
 	if res.Entries == 0 && index != nil && res.Next == int64(cp.Size) {
 		// Caught up already: the index is recorded at the position.
 		keys, err := f.cfg.Store.PeerKeys(ctx, p.Name, int64(cp.Size))
 		if err != nil {
-			return res, err
+			return err
 		}
 		if err := f.checkKeyIndex(ctx, p, c, signed, cp, index, keys); err != nil {
-			return res, err
+			return err
 		}
 		if err := f.cfg.Store.RecordPeerKeyIndex(ctx, p.Name, int64(cp.Size), signed, index, ""); err != nil {
-			return res, err
+			return err
 		}
 	}
-	if res.Entries == 0 {
-		if err := f.cfg.Store.RecordPeerRound(ctx, p.Name, f.cfg.Now(), res.RemoteSize, ""); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
+	return nil
 }
 
 // accept opens the peer's signed checkpoint and checks it against last,
@@ -554,42 +621,21 @@ func (f *Follower) accept(ctx context.Context, p store.Peer, c *tlog.Client, las
 // tried again at the next beat (the lease lasts several): the round goes
 // on.
 func (f *Follower) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, name string, l store.RoundLease, meter *slowlink.Meter) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(f.cfg.Heartbeat)
-		defer t.Stop()
-		warned := false
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
+	warned := false
+	return store.KeepRound(ctx, l, f.cfg.Heartbeat, f.cfg.Lease, f.cfg.Now,
+		func(ctx context.Context, l store.RoundLease) (bool, error) {
+			return f.cfg.Store.RenewPeerRound(ctx, name, l, meter.Last(), meter.Bytes())
+		},
+		func(err error) {
+			if !warned && ctx.Err() == nil {
+				f.cfg.Logger.Warn("couldn't renew the round's lease", "peer", name, "err", err)
+				warned = true
 			}
-			l.Expires = f.cfg.Now().Add(f.cfg.Lease)
-			ok, err := f.cfg.Store.RenewPeerRound(ctx, name, l, meter.Last(), meter.Bytes())
-			if err != nil {
-				if !warned && ctx.Err() == nil {
-					f.cfg.Logger.Warn("couldn't renew the round's lease", "peer", name, "err", err)
-					warned = true
-				}
-				continue
-			}
-			if !ok {
-				f.cfg.Logger.Warn("peer round taken over: its lease expired before it was renewed; the round stops", "peer", name)
-				cancel(ErrLeaseLost)
-				return
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		wg.Wait()
-	}
+		},
+		func() {
+			f.cfg.Logger.Warn("peer round taken over: its lease expired before it was renewed; the round stops", "peer", name)
+			cancel(ErrLeaseLost)
+		})
 }
 
 // InterruptedPrefix begins the error recorded for a round during which
@@ -610,8 +656,12 @@ const InterruptedPrefix = "interrupted (node stopped during the round)"
 // said. The position stays where the last step recorded it: the next
 // round goes on from there. A round ended by the node's shutdown
 // (its context cancelled, SIGINT or SIGTERM) clears its mark and is not
-// counted. It returns the names of the peers so recorded.
-func Interrupted(ctx context.Context, st store.PeerStore, now, before time.Time) ([]string, error) {
+// counted. A round of owner, the calling process, is never counted: it
+// runs there (its lease expired only because the store couldn't be
+// reached to renew it; nobody took it over), or it ended there without
+// its end recorded, and the caller ends it. It returns the names of the
+// peers so recorded.
+func Interrupted(ctx context.Context, st store.PeerStore, now, before time.Time, owner string) ([]string, error) {
 	ps, err := st.Peers(ctx)
 	if err != nil {
 		return nil, err
@@ -622,6 +672,9 @@ func Interrupted(ctx context.Context, st store.PeerStore, now, before time.Time)
 		started := p.State.RoundStarted
 		if started.IsZero() || !started.Before(before) || now.Before(p.State.RoundExpires) {
 			continue // none, or its process renews its lease
+		}
+		if owner != "" && p.State.RoundOwner == owner {
+			continue // this process's own
 		}
 		if p.State.Stopped != "" {
 			// Its stop, not the round, is what its status says.
@@ -1049,7 +1102,7 @@ func (f *Follower) commit(ctx context.Context, p store.Peer, c *tlog.Client, sig
 	step := store.PeerStep{
 		Peer: p.Name, From: s.from, To: s.to, Checkpoint: signed,
 		Tiles: s.tiles, Keys: s.keys, Objects: prov,
-		RemoteSize: int64(cp.Size), At: f.cfg.Now(),
+		RemoteSize: int64(cp.Size), At: f.cfg.Now(), Round: f.lease,
 	}
 	var indexErr error
 	if index != nil && s.to == int64(cp.Size) {

@@ -91,3 +91,47 @@ func NewRoundOwner() string {
 	rand.Read(b[:])
 	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
+
+// KeepRound renews the lease l of a round every beat until the function
+// it returns is called (which waits for the renewing to stop) or ctx is
+// done: each renewal extends l.Expires to now()+ttl through renew (the
+// store's RenewFeedRound or RenewPeerRound, with what the round
+// records along). A renewal that fails (the store unreachable) is passed
+// to failed and tried again at the next beat, the lease lasting several;
+// one that finds the round no longer l's (its lease expired and another
+// process counted it as interrupted) calls lost, once, and renewing
+// stops. The feeds' and the peers' rounds hold their leases with it.
+func KeepRound(ctx context.Context, l RoundLease, beat, ttl time.Duration, now func() time.Time,
+	renew func(ctx context.Context, l RoundLease) (bool, error), failed func(error), lost func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(beat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			l.Expires = now().UTC().Add(ttl)
+			ok, err := renew(ctx, l)
+			if err != nil {
+				failed(err)
+				continue
+			}
+			if !ok {
+				lost()
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}

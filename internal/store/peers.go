@@ -140,6 +140,12 @@ type PeerStep struct {
 	// RemoteSize is the peer's log size seen in this round.
 	RemoteSize int64
 	At         time.Time
+	// Round, when its Owner is set, is the lease of the round that
+	// recorded the step: AdvancePeer then fails with ErrFenced, changing
+	// nothing, unless that round is the one marked (a round whose lease
+	// expired and that another process counted as interrupted records
+	// no step, whatever the position). An empty Owner: no fence.
+	Round RoundLease
 	// KeyIndex, when not nil, is the peer's signed key index of the tree
 	// of Checkpoint, whose size must then be To: it becomes the peer's
 	// [PeerState].KeyIndex (with Checkpoint as its KeyIndexCheckpoint)
@@ -163,7 +169,8 @@ type PeerStore interface {
 	// AdvancePeer records a step: the new position, checkpoint, tiles,
 	// member key entries and provenance. It fails with ErrConflict, and
 	// changes nothing, unless the peer's Next is s.From and it isn't
-	// stopped; ErrNotFound for an unknown peer.
+	// stopped; with ErrFenced, changing nothing, when s.Round names a
+	// round that is not the one marked; ErrNotFound for an unknown peer.
 	AdvancePeer(ctx context.Context, s PeerStep) error
 	// RecordPeerRound records the outcome of a round that stored nothing:
 	// its time, the peer's size (negative: unknown, keep the last one) and
@@ -221,6 +228,16 @@ type PeerStore interface {
 	// l.Started; false, changing nothing, when it is not the one marked.
 	// ErrNotFound for an unknown peer.
 	EndPeerRound(ctx context.Context, name string, l RoundLease) (bool, error)
+	// FinishPeerRound records the outcome of l.Owner's round that
+	// started at l.Started as RecordPeerRound does (at, the peer's size,
+	// the error) and clears its mark, as EndPeerRound does, in one
+	// transaction, so that no other process's round can start between
+	// the two and have its state overwritten. It reports false, changing
+	// nothing, when that round is not the one marked (its lease expired
+	// and another process counted it as interrupted, and may run a round
+	// of its own): the outcome of a round taken over is not recorded.
+	// ErrNotFound for an unknown peer.
+	FinishPeerRound(ctx context.Context, name string, l RoundLease, at time.Time, remoteSize int64, lastError string) (bool, error)
 	// StopPeer stops the replication of a peer for good, with the reason
 	// and the path of the evidence file (ErrNotFound for an unknown peer).
 	StopPeer(ctx context.Context, name, reason, evidence string, at time.Time) error

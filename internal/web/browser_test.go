@@ -65,9 +65,10 @@ func uiServerWrapped(t *testing.T, f *fixture, l *v2Log, wrap func(http.Handler)
 		Concurrence: func(ctx context.Context, m store.Member, object string) (int64, func(context.Context) (opinion.Concurrence, error), error) {
 			return f.n.PrepareConcurrence(ctx, m, object, 5*time.Second)
 		},
-		API:      api,
-		AsMember: f.n.AsMember,
-		Now:      f.now,
+		API:          api,
+		AsMember:     f.n.AsMember,
+		Now:          f.now,
+		CheckTimeout: f.checkTimeout,
 	})
 	if err != nil {
 		t.Fatal(err)

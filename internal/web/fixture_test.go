@@ -54,6 +54,8 @@ type fixture struct {
 	pages func(http.Handler) http.Handler
 	// now, if set, is the UI's clock in uiServer (see testClock).
 	now func() time.Time
+	// checkTimeout, if set, is the UI's CheckTimeout in uiServer.
+	checkTimeout time.Duration
 }
 
 // testClock is a clock a test moves on: the time it was made, plus what

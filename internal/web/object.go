@@ -154,6 +154,8 @@ type objectView struct {
 	SignedBy     string
 	External     []extRef
 	VerifyMember string
+	// CheckTimeoutMS is [Deps.CheckTimeout] in milliseconds, for verify.js.
+	CheckTimeoutMS int64
 	// Peer is the peer this node replicated the object from, when the
 	// version shown is in a peer's local collection (docs/federation.md):
 	// the browser's check then also checks it in the peer's log.
@@ -257,7 +259,8 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return
 	}
-	v := objectView{S: a.summarize(latest), RawBase64: base64.StdEncoding.EncodeToString(latest.Raw), SignedBy: a.name(latest.Member), VerifyMember: latest.Member}
+	v := objectView{S: a.summarize(latest), RawBase64: base64.StdEncoding.EncodeToString(latest.Raw), SignedBy: a.name(latest.Member), VerifyMember: latest.Member,
+		CheckTimeoutMS: h.d.CheckTimeout.Milliseconds()}
 	if v.Peer, err = h.peerOf(ctx, latest.Collection); err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "", err)
 		return

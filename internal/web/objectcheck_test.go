@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -195,6 +196,78 @@ func TestBrowserCheckProgress(t *testing.T) {
 		st, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`[data-verification]`), "data-verification"))
 		if err != nil || st.Value != "verified" {
 			t.Fatalf("%s, then answered: %v %v", c.mode, st, err)
+		}
+	}
+}
+
+// TestBrowserCheckUnanswered: a node that never answers one of the
+// check's requests (its headers never come, or its body stops halfway)
+// left the page "running", counting seconds for ever. Each answer now
+// has a deadline (Deps.CheckTimeout, here 2 s): past it the request is
+// aborted and the check ends "unanswered", saying what didn't answer and
+// that nothing was verified, with a button that checks again, which,
+// the node answering again, verifies.
+func TestBrowserCheckUnanswered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	chromium(t)
+	f := newFixture(t)
+	f.checkTimeout = 2 * time.Second
+	var mode atomic.Value // "", "headers" (GET /log/receipt) or "body" (GET /log/keys)
+	mode.Store("")
+	wrap := func(api http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch m := mode.Load().(string); {
+			case m == "headers" && r.URL.Path == "/log/receipt":
+				<-r.Context().Done() // never answers
+				return
+			case m == "body" && r.URL.Path == "/log/keys":
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusOK)
+				w.Write([]byte(`{"checkpoint":`))
+				w.(http.Flusher).Flush()
+				<-r.Context().Done() // the rest never comes
+				return
+			}
+			api.ServeHTTP(w, r)
+		})
+	}
+	base := uiServerWrapped(t, f, newV2Log(t, f.n), wrap)
+	ctx, cancel := browser(t, 1280)
+	defer cancel()
+	logIn(t, ctx, base, f.aurelia.Token)
+	for _, c := range []struct{ mode, what string }{
+		{"headers", "the object's log receipt"},
+		{"body", "the member's key history"},
+	} {
+		mode.Store(c.mode)
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/ui/objects/"+f.indicator),
+			waitAttr(`[data-verification]`, "data-verification", "unanswered", "verified", "failed", "logged"),
+			shot(t, "unanswered-"+c.mode)); err != nil {
+			t.Fatalf("%s: %v", c.mode, err)
+		}
+		text, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`[data-verification] .status`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`[data-verification]`), "data-verification"))
+		if err != nil || st.Value != "unanswered" {
+			t.Fatalf("%s: the check ended %v (%v): %s", c.mode, st, err, text)
+		}
+		for _, want := range []string{"Not verified", "no answer came from the node for " + c.what + " within 2 s", "the object was not verified", "Check again"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: the status %q doesn't say %q", c.mode, text, want)
+			}
+		}
+		mode.Store("")
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-verification] .check-again`)),
+			waitAttr(`[data-verification]`, "data-verification", "verified", "failed", "logged")); err != nil {
+			t.Fatalf("%s, checked again: %v", c.mode, err)
+		}
+		st, err = chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`[data-verification]`), "data-verification"))
+		if err != nil || st.Value != "verified" {
+			t.Fatalf("%s, checked again with the node answering: %v %v", c.mode, st, err)
 		}
 	}
 }

@@ -85,6 +85,12 @@ type Deps struct {
 	// and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
+	// CheckTimeout is how long the object page's check in the browser
+	// (verify.js) waits for each of the node's answers it fetches (the
+	// receipt, proofs, checkpoints, key index, a peer's proof bundle),
+	// retries included, before it gives up saying what didn't answer and
+	// that nothing was verified; zero means [DefaultCheckTimeout].
+	CheckTimeout time.Duration
 	// SessionTTL is how long a session lasts after login; zero means 8h.
 	// IdleTimeout ends a session unused that long; zero means 1h.
 	SessionTTL, IdleTimeout time.Duration
@@ -99,6 +105,12 @@ type Deps struct {
 	// TAXII request's member the same way). It never sees the session id.
 	NoteMember func(ctx context.Context, member string)
 }
+
+// DefaultCheckTimeout is how long the browser's check of an object waits
+// for each answer of the node by default ([Deps.CheckTimeout]): a node
+// or witness that never answers leaves the check failed, saying so, not
+// waiting for ever.
+const DefaultCheckTimeout = 30 * time.Second
 
 // Handler serves the UI under /ui/. Create it with [New].
 type Handler struct {
@@ -135,6 +147,9 @@ func New(d Deps) (*Handler, error) {
 	}
 	if d.Rand == nil {
 		d.Rand = rand.Reader
+	}
+	if d.CheckTimeout <= 0 {
+		d.CheckTimeout = DefaultCheckTimeout
 	}
 	if d.SessionTTL == 0 {
 		d.SessionTTL = 8 * time.Hour

@@ -161,13 +161,16 @@ func (s *Store) AdvancePeer(ctx context.Context, st store.PeerStep) error {
 	}
 	return s.Write(ctx, func(tx *sql.Tx) error {
 		var next int64
-		var stopped string
-		err := tx.QueryRowContext(ctx, `SELECT next, stopped FROM peers WHERE name = ?`, st.Peer).Scan(&next, &stopped)
+		var stopped, owner, started string
+		err := tx.QueryRowContext(ctx, `SELECT next, stopped, round_owner, round_started FROM peers WHERE name = ?`, st.Peer).Scan(&next, &stopped, &owner, &started)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, store.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("couldn't record a step of peer %s: %w", st.Peer, err)
+		}
+		if st.Round.Owner != "" && (owner != st.Round.Owner || started != fmtTime(st.Round.Started)) {
+			return fmt.Errorf("couldn't record a step of peer %s: its round is not %s's any more: %w", st.Peer, st.Round.Owner, store.ErrFenced)
 		}
 		if next != st.From || stopped != "" {
 			return fmt.Errorf("couldn't record a step of peer %s from %d: it is at %d (stopped: %q): %w", st.Peer, st.From, next, stopped, store.ErrConflict)
@@ -335,6 +338,15 @@ func (s *Store) EndPeerRound(ctx context.Context, name string, l store.RoundLeas
 	return s.ifRound(ctx, "peers", name, `UPDATE peers SET round_started = '', round_from = 0, round_active = '', round_bytes = 0, round_owner = '', round_expires = ''
 		WHERE name = ?1 AND round_owner = ?2 AND round_started = ?3 AND round_started != '' AND round_owner != ''`,
 		name, l.Owner, fmtTime(l.Started))
+}
+
+// FinishPeerRound implements [store.PeerStore].
+func (s *Store) FinishPeerRound(ctx context.Context, name string, l store.RoundLease, at time.Time, remoteSize int64, lastError string) (bool, error) {
+	return s.ifRound(ctx, "peers", name, `UPDATE peers SET last_round = ?1, remote_size = CASE WHEN ?2 < 0 THEN remote_size ELSE ?2 END, last_error = ?3,
+		failures = CASE WHEN ?3 = '' THEN 0 ELSE failures + 1 END,
+		round_started = '', round_from = 0, round_active = '', round_bytes = 0, round_owner = '', round_expires = ''
+		WHERE name = ?4 AND round_owner = ?5 AND round_started = ?6 AND round_started != '' AND round_owner != ''`,
+		fmtTime(at), remoteSize, lastError, name, l.Owner, fmtTime(l.Started))
 }
 
 // ifRound runs q, an update of the row named name of table ("feeds" or

@@ -285,6 +285,28 @@ func testPeers(t *testing.T, s store.Store) {
 		t.Fatalf("failures after a round without error: %+v", st)
 	}
 	must(t, s.RecordPeerRound(ctx, "b", at, -1, "unreachable"))
+	// A step of a round that is not the one marked (its lease expired and
+	// another process took the peer over) is refused, whatever the
+	// position; one of the round marked is recorded.
+	mine := store.RoundLease{Owner: "fe1", Started: at, Expires: at.Add(time.Minute)}
+	if err := s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 3, To: 3, Checkpoint: cp3, RemoteSize: 7, At: at, Round: mine}); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("AdvancePeer of a round not marked: %v", err)
+	}
+	theirs := store.RoundLease{Owner: "fe2", Started: at.Add(time.Second), Expires: at.Add(time.Minute)}
+	if ok, err := s.ClaimPeerRound(ctx, "b", theirs); !ok || err != nil {
+		t.Fatalf("ClaimPeerRound: %v %v", ok, err)
+	}
+	if err := s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 3, To: 3, Checkpoint: cp3, RemoteSize: 7, At: at, Round: mine}); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("AdvancePeer of a round taken over: %v", err)
+	}
+	if st := peerNamed(t, s, "b").State; st.Failures != 1 || st.LastError != "unreachable" {
+		t.Fatalf("a fenced step changed the peer: %+v", st)
+	}
+	must(t, s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 3, To: 3, Checkpoint: cp3, RemoteSize: 7, At: at, Round: theirs}))
+	if ok, err := s.EndPeerRound(ctx, "b", theirs); !ok || err != nil {
+		t.Fatalf("EndPeerRound: %v %v", ok, err)
+	}
+	must(t, s.RecordPeerRound(ctx, "b", at, -1, "unreachable"))
 	must(t, s.AdvancePeer(ctx, store.PeerStep{Peer: "b", From: 3, To: 3, Checkpoint: cp3, RemoteSize: 7, At: at}))
 	if st := peerNamed(t, s, "b").State; st.Failures != 0 || st.LastError != "" || st.Next != 3 || !bytes.Equal(st.KeyIndex, idx3b) {
 		t.Fatalf("failures (and the key index kept) after a step without a key index: %+v", st)

@@ -247,6 +247,41 @@ func testPeerRoundLeases(t *testing.T, s store.Store) {
 	if st := peerNamed(t, s, "b").State; !st.RoundStarted.IsZero() || st.RoundOwner != "" || !st.RoundExpires.IsZero() || st.Failures != 1 {
 		t.Fatalf("after EndPeerRound: %+v", st)
 	}
+	// FinishPeerRound records a round's outcome and ends it, only while
+	// the round marked is its own: a round taken over records nothing.
+	l3 := store.RoundLease{Owner: "fe3", Started: started.Add(2 * time.Minute), Expires: started.Add(3 * time.Minute)}
+	if ok, err := s.ClaimPeerRound(ctx, "b", l3); !ok || err != nil {
+		t.Fatalf("ClaimPeerRound: %v %v", ok, err)
+	}
+	if ok, err := s.FinishPeerRound(ctx, "b", l1, l3.Started, 7, "taken over"); ok || err != nil {
+		t.Fatalf("FinishPeerRound of a round taken over: %v %v", ok, err)
+	}
+	if st := peerNamed(t, s, "b").State; st.LastError != "" && st.LastError != "interrupted" || st.Failures != 1 || st.RoundOwner != "fe3" || st.RemoteSize == 7 {
+		t.Fatalf("FinishPeerRound of a round taken over changed: %+v", st)
+	}
+	if ok, err := s.FinishPeerRound(ctx, "b", l3, l3.Expires, 7, "down"); !ok || err != nil {
+		t.Fatalf("FinishPeerRound: %v %v", ok, err)
+	}
+	if st := peerNamed(t, s, "b").State; st.LastError != "down" || st.Failures != 2 || st.RemoteSize != 7 || !st.LastRound.Equal(l3.Expires) ||
+		!st.RoundStarted.IsZero() || st.RoundOwner != "" || !st.RoundExpires.IsZero() {
+		t.Fatalf("after FinishPeerRound with an error: %+v", st)
+	}
+	if ok, err := s.FinishPeerRound(ctx, "b", l3, l3.Expires, 8, ""); ok || err != nil {
+		t.Fatalf("FinishPeerRound twice: %v %v", ok, err)
+	}
+	l3.Started = l3.Expires
+	if ok, err := s.ClaimPeerRound(ctx, "b", l3); !ok || err != nil {
+		t.Fatalf("ClaimPeerRound: %v %v", ok, err)
+	}
+	if ok, err := s.FinishPeerRound(ctx, "b", l3, l3.Started, -1, ""); !ok || err != nil {
+		t.Fatalf("FinishPeerRound: %v %v", ok, err)
+	}
+	if st := peerNamed(t, s, "b").State; st.LastError != "" || st.Failures != 0 || st.RemoteSize != 7 || !st.RoundStarted.IsZero() {
+		t.Fatalf("after FinishPeerRound without an error, size unknown: %+v", st)
+	}
+	if _, err := s.FinishPeerRound(ctx, "nope", l3, started, 1, ""); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("FinishPeerRound of an unknown peer: %v", err)
+	}
 	// MarkPeerRound marks a round without a lease, which has none to
 	// wait for.
 	must(t, s.MarkPeerRound(ctx, "b", started))

@@ -19,7 +19,9 @@
 // the signer's key), as the CLI's checks count it. All five checks are
 // listed from the start: each ends ✓, or ✗ with what failed, or "not
 // checked" / "not established" with why, so the analyst sees what was and
-// was not established.
+// was not established. It ends "unanswered" when an answer of the node
+// didn't come within the page's data-answer-timeout-ms (30 s by default):
+// nothing was verified, nor found wrong, and a button checks again.
 //
 // An object in a collection this node replicates from a peer (the page
 // names it in data-peer-collection; docs/federation.md), whoever this
@@ -136,6 +138,16 @@ function binding() {
   }
   function need(cond, msg) { if (!cond) throw new Check(msg); }
 
+  // ANSWER_TIMEOUT_MS is how long get waits for one answer of the node,
+  // its retries included (data-answer-timeout-ms, the node's web check
+  // timeout: 30 s unless set otherwise): a node, or a witness it asks,
+  // that never answers ends the check, saying what didn't answer, not
+  // waiting for ever.
+  const ANSWER_TIMEOUT_MS = Number(el.dataset.answerTimeoutMs) > 0 ? Number(el.dataset.answerTimeoutMs) : 30000;
+  // Unanswered is the end of a check that an answer never came for:
+  // nothing was verified, nor found wrong.
+  class Unanswered extends Error {}
+
   // get fetches what (words for the analyst) from the node; a failure
   // says what could not be had and why, in words before the status.
   // A node that can't be reached (restarting: the connection drops or is
@@ -143,7 +155,9 @@ function binding() {
   // browser's bare "Failed to fetch".
   // While it waits (an answer that doesn't come within 3 s, a 503, a
   // node that can't be reached), the status says what for, so that a
-  // check that seems stuck says why; the state stays "running".
+  // check that seems stuck says why; the state stays "running". Past
+  // ANSWER_TIMEOUT_MS (headers or body) the request is aborted and get
+  // fails with Unanswered.
   async function get(path, what, asText) {
     let unreachable = false;
     const started = Date.now();
@@ -151,35 +165,70 @@ function binding() {
       const s = Math.round((Date.now() - started) / 1000);
       if (s >= 3) waiting(what, "no answer from the node for " + s + " s");
     }, 1000);
+    const abort = new AbortController();
+    const deadline = setTimeout(() => abort.abort(), ANSWER_TIMEOUT_MS);
+    const pause = () => new Promise((res) => setTimeout(res, 500));
     try {
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < 20 && !abort.signal.aborted; i++) {
         let r;
         try {
-          r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json", "X-Parley-Binding": binding() } });
+          r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json", "X-Parley-Binding": binding() }, signal: abort.signal });
         } catch (e) {
+          if (abort.signal.aborted) break;
           unreachable = true;
           waiting(what, "the node can't be reached; asking again, " + (i + 1) + " of 20");
-          await new Promise((res) => setTimeout(res, 500));
+          await pause();
           continue;
         }
         unreachable = false;
         if (r.status === 503) {
           waiting(what, "the node answered 503: it is busy, or the entry is not in a checkpoint yet; asking again, " + (i + 1) + " of 20");
-          await new Promise((res) => setTimeout(res, 500));
+          await pause();
           continue;
         }
         if (r.status === 401) throw new Check("couldn't get " + what + ": your session has ended; reload the page to log in again");
         if (r.status === 404) throw new Check("couldn't get " + what + ": the node has none (HTTP 404)");
         if (!r.ok) throw new Check("couldn't get " + what + ": the node answered HTTP " + r.status);
-        const body = await (asText ? r.text() : r.json());
+        let body;
+        try {
+          body = await (asText ? r.text() : r.json());
+        } catch (e) {
+          if (abort.signal.aborted) break;
+          throw e;
+        }
         waiting("", "");
         return body;
       }
     } finally {
       clearInterval(slow);
+      clearTimeout(deadline);
+    }
+    if (abort.signal.aborted) {
+      throw new Unanswered("no answer came from the node for " + what + " within " + Math.round(ANSWER_TIMEOUT_MS / 1000) + " s (the node, or a witness it asks, may be down or overloaded), so the object was not verified, and nothing was found wrong either");
     }
     if (unreachable) throw new Check("couldn't get " + what + ": the node could not be reached (it may be restarting); reload the page in a minute");
     throw new Check("couldn't get " + what + ": the node kept answering 503 (the entry is not in a checkpoint yet); reload the page in a minute");
+  }
+
+  // unanswered ends the check in the state "unanswered": an answer never
+  // came (Unanswered), so the check established nothing past the checks
+  // already passed; a button checks again.
+  function unanswered(why) {
+    for (let i = at; i < items.length; i++) {
+      items[i].className = "skipped";
+      items[i].textContent = "– not checked: " + CHECKS[i] + (i === at ? " (no answer)" : "");
+    }
+    at = items.length;
+    status.textContent = "✗ Not verified: " + why.replace(/\.+$/, "") + ". ";
+    const again = document.createElement("button");
+    again.type = "button";
+    again.className = "check-again";
+    again.textContent = "Check again";
+    again.addEventListener("click", () => location.reload());
+    status.appendChild(again);
+    status.setAttribute("role", "alert");
+    el.classList.add("unanswered");
+    el.setAttribute("data-verification", "unanswered");
   }
 
   // waiting says, while the check runs, what it waits for and why (the
@@ -631,7 +680,7 @@ function binding() {
       try {
         wit = await witnessedBy(policy, rc, cp, key);
       } catch (e) {
-        throw e instanceof Check ? e : new Check(said(e));
+        throw e instanceof Check || e instanceof Unanswered ? e : new Check(said(e));
       }
       if (wit.met || wit.cosigs.length > 0 || attempt >= 20) break;
       waiting("your witness policy's witnesses to cosign a checkpoint that includes this entry", "asking again, " + (attempt + 1) + " of 20");
@@ -752,6 +801,10 @@ function binding() {
   }
 
   run().catch((err) => {
+    if (err instanceof Unanswered) {
+      unanswered(err.message);
+      return;
+    }
     const why = said(err);
     step(false, why);
     finish(false, why);
