@@ -144,12 +144,16 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// downgraded: the node dropped the index of every member it served
+	// before (servedKeyIndex); it fails the audit once the rest is made.
+	var downgraded error
 	if client != nil {
 		// Read before the audit's checkpoint: its tree is no larger.
-		served, err := servedKeyIndex(ctx, c, client, seen, v, *seenPath)
+		served, dg, err := servedKeyIndex(ctx, c, client, seen, v, *seenPath)
 		if err != nil {
 			return err
 		}
+		downgraded = dg
 		indexes = append(served, indexes...)
 	}
 	opts := tlog.AuditOptions{Verifier: v, Seen: seen, AllObjects: all, Tiles: tiles, Mine: mine, Policy: pol, ClockSkew: *skew, KeyIndexes: indexes}
@@ -240,7 +244,15 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		return withExit(3, "", err)
 	}
 	if !rep.OK() || split > 0 {
+		if downgraded != nil {
+			return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %d problem(s) in the log %s, and the node downgraded its key index", len(rep.Problems)+split, cp.Origin))
+		}
 		return withExit(1, "each problem is listed above", fmt.Errorf("audit failed: %d problem(s) in the log %s", len(rep.Problems)+split, cp.Origin))
+	}
+	if downgraded != nil {
+		// The rest of the audit found nothing: the downgrade alone.
+		fmt.Fprintf(c.stderr, "parley: audit: the rest of the log checks (%d entries, root %s), but the downgrade fails the audit\n", rep.Entries, cp.Hash)
+		return downgraded
 	}
 	foreign := ""
 	if rep.Foreign > 0 {

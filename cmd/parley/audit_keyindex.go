@@ -85,9 +85,12 @@ func savedKeyIndexes(c *cli, paths []string, logKey string) ([]tlog.AuditKeyInde
 // unless the seen file records that this log served the index of every
 // member before ([tlog.SeenCheckpoints.KeyIndexAll]): then the older form,
 // no index, or no GET /log/keys (404) is a downgrade, under which a
-// member left out couldn't be proved, and fails the audit (exit 1). An index of every member that verifies with
-// v is recorded in seen (the caller saves it).
-func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client, seen *tlog.SeenCheckpoints, v note.Verifier, seenPath string) ([]tlog.AuditKeyIndex, error) {
+// member left out couldn't be proved: it is named on stderr and returned
+// as downgraded, which fails the audit (exit 1) once the rest of the audit
+// is made (a node dropping its index must not spare itself the audit's
+// other checks: forks, witnesses' views, saved indexes). An index of every
+// member that verifies with v is recorded in seen (the caller saves it).
+func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client, seen *tlog.SeenCheckpoints, v note.Verifier, seenPath string) (_ []tlog.AuditKeyIndex, downgraded, _ error) {
 	// downgrade fails the audit when the seen file records that this log
 	// served the index of every member before and its answer now (what)
 	// proves less: no key index at all, or the older form, under which a
@@ -108,34 +111,35 @@ func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client, seen *tlog.See
 	var he *tlog.HTTPError
 	if errors.As(err, &he) && he.Code == http.StatusNotFound {
 		if err := downgrade("is not found (HTTP 404)", "GET /log/keys is not found"); err != nil {
-			return nil, err
+			return nil, err, nil
 		}
 		// A node older than GET /log/keys (format v1 entries) has none;
 		// every current client needs it, so a node can't hide its index
 		// this way and still serve them.
 		fmt.Fprintf(c.stderr, "parley: audit: note: the node serves no GET /log/keys (a node older than it), no key index to check\n")
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, withExit(4, "check --url and --token", err)
+		return nil, nil, withExit(4, "check --url and --token", err)
 	}
 	if r.KeyIndex == "" {
 		if err := downgrade("answer carries no key index", "GET /log/keys sent none"); err != nil {
-			return nil, err
+			return nil, err, nil
 		}
 		fmt.Fprintf(c.stderr, "parley: audit: note: the node sent no key index with GET /log/keys (a node older than it), nothing to check\n")
-		return nil, nil
+		return nil, nil, nil
 	}
 	if k, err := tlog.ParseKeyIndex(noteText(r.KeyIndex)); err == nil && !k.Complete {
 		if err := downgrade("index is of the older form "+tlog.KeyIndexHeader, "to the older form "+tlog.KeyIndexHeader); err != nil {
-			return nil, err
+			// Checked all the same, as the older form always is.
+			downgraded = err
 		}
 		// Checked as every member's all the same: a member left out is
 		// named, but no evidence proves it against the older form.
 		fmt.Fprintf(c.stderr, "parley: audit: warning: the node's GET /log/keys index is of the form %s, which doesn't claim to list every member (a node older than %s): a member it leaves out is named, but can't be proved to others\n", tlog.KeyIndexHeader, tlog.KeyIndexAllHeader)
 	}
 	seen.RecordKeyIndexAll([]byte(r.KeyIndex), v)
-	return []tlog.AuditKeyIndex{{Source: "GET /log/keys", KeyIndex: []byte(r.KeyIndex), Checkpoint: []byte(r.Checkpoint), Complete: true}}, nil
+	return []tlog.AuditKeyIndex{{Source: "GET /log/keys", KeyIndex: []byte(r.KeyIndex), Checkpoint: []byte(r.Checkpoint), Complete: true}}, downgraded, nil
 }
 
 // reportKeyIndexFaults writes the evidence of each false key index the

@@ -339,6 +339,19 @@ func TestAuditChecksKeyIndexes(t *testing.T) {
 				t.Fatalf("audit of the node that dropped its key index: exit %d, want 1 saying %q:\n%s%s", code, c.says, out, stderr)
 			}
 		}
+		// The downgrade fails the audit, but doesn't stop it: the rest
+		// of the audit is made all the same (it stopped at the
+		// downgrade, so a node that dropped its key index checked
+		// nothing else of the audit: a saved index's lie went unseen).
+		f := saved("downgrade-revoke-member.json", leaveOut(carol.ID))
+		code, out, stderr = audit("seen-downgrade", append(byURL(gone.URL), "--bundle", f)...)
+		if !strings.Contains(stderr, "is not found (HTTP 404), and this log served the index of every member") || !strings.Contains(stderr, "downgraded its key index") {
+			t.Fatalf("audit of the node that dropped its key index, with a bundle: exit %d, want the downgrade named:\n%s%s", code, out, stderr)
+		}
+		checkEvidence(code, stderr, "a revoke-member entry of member "+carol.ID)
+		if code, out, stderr := audit("seen-downgrade", byURL(gone.URL)...); code != 1 || !strings.Contains(stderr, "downgraded its key index") || strings.Contains(out, "verified") {
+			t.Fatalf("audit of the node that dropped its key index, the log true: exit %d, want 1 naming the downgrade and no \"verified\":\n%s%s", code, out, stderr)
+		}
 		// The file a version older than the record reads: still a seen
 		// file whose checkpoints are the log's.
 		s, err := tlog.LoadSeen(seenFile)

@@ -214,6 +214,9 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if st.Unshareable > 0 {
 			errs += fmt.Sprintf(", %d observed-data left out (not STIX a node takes)", st.Unshareable)
 		}
+		if st.Incomplete > 0 {
+			errs += fmt.Sprintf(", %d observables left out of observed-data (the log does not say what STIX requires)", st.Incomplete)
+		}
 		fmt.Fprintf(c.stderr, "parley: match: %d events, %d matched, %d malformed, %d sightings, %s, %.0f events/s%s\n",
 			st.Events, st.Matched, st.Malformed, st.Sightings, loaded(), rate, errs)
 	}

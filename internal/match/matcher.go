@@ -74,6 +74,12 @@ type Stats struct {
 	// event's objects as given, which a fleet member's push would stop on
 	// at every redelivery.
 	Unshareable int64
+	// Incomplete is the number of observables (with ObservedData) left
+	// out of an event's observed-data because the log does not give what
+	// STIX 2.1 requires of them and has no default for (an email-message's
+	// is_multipart, a network-traffic's protocols or addresses, a file's
+	// name or hashes): left out rather than signed with a made-up value.
+	Incomplete int64
 }
 
 // MismatchedLines is the total of s.Mismatched.
@@ -447,7 +453,10 @@ func (m *Matcher) Flush() []map[string]any {
 					// An event of a log: its objects completed into
 					// what a node accepts.
 					var ok bool
-					if od, scos, ok = shareable(od, scos); !ok {
+					var left int
+					od, scos, left, ok = shareable(od, scos)
+					m.stats.Incomplete += int64(left)
+					if !ok {
 						continue
 					}
 					od["id"] = m.newID("observed-data")

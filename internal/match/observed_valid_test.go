@@ -157,3 +157,45 @@ func TestObservedDataOfSTIXEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestObservedDataClaimsNoMultipart: a log does not say whether a mail
+// was multipart (Zeek's smtp.log has no content type; the first mail of
+// this baseline has three files, fuids, so it was), and STIX 2.1 gives
+// is_multipart no default. An email-message made of such an event is left
+// out of the observed-data, and counted, rather than signed as
+// is_multipart false; its addresses stay, and the sighting with them.
+func TestObservedDataClaimsNoMultipart(t *testing.T) {
+	set := NewIndicatorSet()
+	set.Put(&Indicator{ID: "indicator--00000000-0000-4000-8000-000000000001", Pattern: "[email-addr:value = 'gurpartap@patriots.in']"})
+	set.Put(&Indicator{ID: "indicator--00000000-0000-4000-8000-000000000002", Pattern: "[email-message:subject = 'SMTP']"})
+	active, _ := set.Active(testNow)
+	e, errs := Compile(active, Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	m := NewMatcher(e, Config{Identity: "identity--11111111-1111-4111-8111-111111111111", ObservedData: true, Now: func() time.Time { return testNow }})
+	for _, l := range strings.Split(string(readSample(t, "zeek-baseline/scripts.base.protocols.smtp.basic_smtp.log")), "\n") {
+		m.Line([]byte(l))
+	}
+	objs := m.Flush()
+	sightings, addrs := 0, 0
+	for _, o := range objs {
+		switch o["type"] {
+		case "email-message":
+			t.Errorf("an email-message states what the log did not say: %v", o)
+		case "sighting":
+			sightings++
+		case "email-addr":
+			addrs++
+		}
+	}
+	if sightings != 2 || addrs == 0 {
+		t.Errorf("%d sightings, %d addresses; want both indicators sighted and the addresses given", sightings, addrs)
+	}
+	if st := m.Stats(); st.Incomplete < 1 {
+		t.Errorf("%d observables left out counted; want the email-message counted", st.Incomplete)
+	}
+	if !nodeAccepts(objs) {
+		t.Errorf("a node refuses what the matcher emits: %v", objs)
+	}
+}

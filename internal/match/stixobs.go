@@ -459,18 +459,20 @@ func normalizeMACText(s string) (string, error) {
 // shareable returns copies of an event's observed-data and SCOs (from
 // [Event.Observation], before the observed-data has its id) completed into
 // objects that STIX 2.1, and so a node, accepts: a log names less than
-// some types require. An email-message gets is_multipart false (required;
-// a log does not say, and no body is given); a network-traffic without
+// some types require. An email-message without is_multipart (required,
+// with no default; a log does not say, and a mail with attachments is
+// multipart) is left out, not signed as false; a network-traffic without
 // protocols (Zeek's http, ssl, smtp, ftp logs … have no proto field) gets
 // the network layer of its addresses (ipv4 or ipv6), and http where it
 // has an HTTP request; an http-request-ext without its required method
 // or request line is left out (its other properties with it), a
 // network-traffic with neither address and a file with neither name nor
 // hashes are left out, and references to what was left out with them.
-// Ids are worked out again where the contributing properties changed. ok
-// is false when no observable is left (the observed-data would refer to
-// none, which STIX forbids). Matching uses the objects as they were.
-func shareable(od map[string]any, scos []map[string]any) (map[string]any, []map[string]any, bool) {
+// Ids are worked out again where the contributing properties changed.
+// left is how many observables were left out. ok is false when none is
+// left (the observed-data would refer to none, which STIX forbids).
+// Matching uses the objects as they were.
+func shareable(od map[string]any, scos []map[string]any) (_ map[string]any, _ []map[string]any, left int, ok bool) {
 	typeOf := make(map[string]string, len(scos))
 	for _, m := range scos {
 		if id, ok := m["id"].(string); ok {
@@ -488,7 +490,11 @@ func shareable(od map[string]any, scos []map[string]any) (map[string]any, []map[
 		switch c["type"] {
 		case "email-message":
 			if _, ok := c["is_multipart"]; !ok {
-				c["is_multipart"] = false
+				// Required, with no default, and a log does not say
+				// (a mail with attachments is multipart): left out
+				// rather than signed as false.
+				dropped[id] = true
+				continue
 			}
 		case "file":
 			if c["hashes"] == nil && c["name"] == nil {
@@ -609,7 +615,7 @@ func shareable(od map[string]any, scos []map[string]any) (map[string]any, []map[
 		}
 	}
 	if len(out) == 0 {
-		return nil, nil, false
+		return nil, nil, len(dropped), false
 	}
 	o := make(map[string]any, len(od))
 	for k, v := range od {
@@ -620,7 +626,7 @@ func shareable(od map[string]any, scos []map[string]any) (map[string]any, []map[
 		refs[i] = c["id"]
 	}
 	o["object_refs"] = refs
-	return o, out, true
+	return o, out, len(dropped), true
 }
 
 // nodeChecks is the STIX 2.1 validation a node makes of a pushed object.

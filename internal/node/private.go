@@ -807,7 +807,9 @@ func (a *privateAPI) withdraw(w http.ResponseWriter, r *http.Request, m store.Me
 // tagsPage, so a set of any size is sent in bounded memory (and no read
 // transaction is held while the client reads). A refresh that runs
 // between two pages shows in the later ones only: the list stays sorted
-// and without duplicates.
+// and without duplicates. A withdrawal (withdraw) between two pages
+// aborts the answer, which would otherwise end as a whole list of the
+// tags sent before it.
 func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
@@ -848,6 +850,14 @@ func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request, m store.Member
 			// Part of the list is gone: abort, so that the client can't
 			// take it for the whole set.
 			panic(http.ErrAbortHandler)
+		}
+		if len(page) < tagsPage {
+			// The list's end, or the set withdrawn meanwhile (its tags
+			// read as none): then abort too, rather than end the part
+			// sent as the whole set.
+			if _, _, err := a.st.PrivateSetOwner(ctx, s.ID); err != nil {
+				panic(http.ErrAbortHandler)
+			}
 		}
 	}
 }

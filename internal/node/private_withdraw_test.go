@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,5 +86,68 @@ func TestPrivateSetWithdraw(t *testing.T) {
 	}
 	if err := alice.Withdraw(ctx, set.ID); !isStatus(err, http.StatusNotFound) {
 		t.Errorf("a second withdrawal = %v, want 404", err)
+	}
+}
+
+// withdrawOnWrite is a response writer whose first write withdraws the
+// set: a withdrawal between two pages of GET /private/sets/{id}/tags.
+type withdrawOnWrite struct {
+	*httptest.ResponseRecorder
+	withdraw func()
+	once     sync.Once
+}
+
+func (w *withdrawOnWrite) Write(b []byte) (int, error) {
+	n, err := w.ResponseRecorder.Write(b)
+	w.once.Do(w.withdraw)
+	return n, err
+}
+
+// TestPrivateTagsWithdrawnMidList: a set withdrawn while its tags are
+// sent ends the answer aborted, as a page that can't be read does, so
+// that a reader can't take the part sent for the whole set: the later
+// pages read as none, and the answer ended as a complete list of fewer
+// tags.
+func TestPrivateTagsWithdrawnMidList(t *testing.T) {
+	defer func(n int) { tagsPage = n }(tagsPage)
+	tagsPage = 1
+	ctx := context.Background()
+	tn := newTestNode(t)
+	a := tn.privateAPI()
+	a.setConfig(PrivateConfig{QueryBudget: 100, MaxBatch: 10, RefreshInterval: Duration(time.Hour)})
+	alice := &private.Client{BaseURL: tn.URL, Token: tn.alice.Token}
+	set, err := alice.Publish(ctx, private.PublishRequest{Collection: tn.shared, Values: []string{
+		"file:SHA-256=05636c50d0c2ffe3a820f964eaba35b404deadd10538fe452ad9fb16fdd823d7",
+		"file:SHA-256=b5b0799616df52d475a3968dc7e54f1d0724c912244ffa6175bc786375dd7298",
+		"ipv4-addr:198.51.100.7",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := tn.store.Member(ctx, tn.alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &withdrawOnWrite{ResponseRecorder: httptest.NewRecorder(), withdraw: func() {
+		if err := a.st.RemovePrivateSet(ctx, set.ID, tn.alice.ID); err != nil {
+			t.Errorf("withdrawing the set: %v", err)
+		}
+	}}
+	r := httptest.NewRequest(http.MethodGet, "/private/sets/"+set.ID+"/tags", nil)
+	r.SetPathValue("id", set.ID)
+	aborted := func() (aborted bool) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p != http.ErrAbortHandler {
+					panic(p)
+				}
+				aborted = true
+			}
+		}()
+		a.tags(w, r, m)
+		return false
+	}()
+	if !aborted {
+		t.Fatalf("the answer ended as a whole list of %d tags of a set of 3, withdrawn while it was sent", w.Body.Len()/private.TagSize)
 	}
 }
