@@ -381,9 +381,10 @@ func (b backend) limitError(err error) error {
 
 // checked is one object after the pipeline's checks.
 type checked struct {
-	item    store.Item
-	version string // the version text for the log entry, "" for unversioned
-	fail    *store.StatusDetail
+	item      store.Item
+	version   string // the version text for the log entry, "" for unversioned
+	createdBy string // the object's created_by_ref
+	fail      *store.StatusDetail
 }
 
 // checkChunk is how many received objects one CPU of Node.checks checks
@@ -509,6 +510,24 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 			case err == nil:
 				r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
 					"this id is the identity of the member %s: only that member may share objects with it", other.Name)}
+			case !errors.Is(err, store.ErrNotFound):
+				return store.Status{}, err
+			}
+		}
+		if r.fail == nil && !r.item.Object.Signed && r.item.Owned && r.createdBy != "" && r.createdBy != m.ID {
+			// An unsigned object (a feed's, a relayer's) in the name of
+			// another member of the node: its id would be the
+			// sharer's (the first version's member owns it), and
+			// the member named its creator could then never share
+			// it, nor a new version of it, on this node (a feed
+			// serving a member's objects from another node before
+			// the member shares them here). The member shares its
+			// objects itself, signed; a relay collection takes
+			// objects in the name of others, not of its members.
+			switch other, err := n.store.Member(ctx, r.createdBy); {
+			case err == nil:
+				r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
+					"created_by_ref names the member %s of this node: only that member may share objects in its name (signed)", other.Name)}
 			case !errors.Is(err, store.ErrNotFound):
 				return store.Status{}, err
 			}
@@ -643,7 +662,7 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 		v = o.Created
 	}
 	return checked{
-		version: version,
+		version: version, createdBy: o.CreatedByRef,
 		item: store.Item{Owned: owned(o), Object: store.Object{
 			ID: o.ID, Type: o.Type, SpecVersion: o.SpecVersion, Version: v, Signed: signed, Raw: canon,
 		}},
