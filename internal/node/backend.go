@@ -498,6 +498,7 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 		// that an operator's rotation, revocation or removal committed
 		// meanwhile doesn't let these objects into the log after it.
 		CheckSubmitter: true, Key: m.PublicKey}
+	creators := map[string]string{} // created_by_ref: the member's name, "" for none
 	for i := range results {
 		r := &results[i]
 		if r.fail == nil && r.item.Object.Type == "identity" && r.item.Object.ID != m.ID {
@@ -524,12 +525,21 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 			// the member shares them here). The member shares its
 			// objects itself, signed; a relay collection takes
 			// objects in the name of others, not of its members.
-			switch other, err := n.store.Member(ctx, r.createdBy); {
-			case err == nil:
+			// Once per creator: a feed's page names the same one
+			// (its vendor's identity) in every object.
+			name, seen := creators[r.createdBy]
+			if !seen {
+				switch other, err := n.store.Member(ctx, r.createdBy); {
+				case err == nil:
+					name = other.Name
+				case !errors.Is(err, store.ErrNotFound):
+					return store.Status{}, err
+				}
+				creators[r.createdBy] = name
+			}
+			if name != "" {
 				r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
-					"created_by_ref names the member %s of this node: only that member may share objects in its name (signed)", other.Name)}
-			case !errors.Is(err, store.ErrNotFound):
-				return store.Status{}, err
+					"created_by_ref names the member %s of this node: only that member may share objects in its name (signed)", name)}
 			}
 		}
 		if r.fail != nil {
