@@ -49,6 +49,13 @@ type Client struct {
 	// MaxResponseBytes bounds the size of a response body; 0 means
 	// [DefaultMaxResponseBytes].
 	MaxResponseBytes int64
+	// MaxObjects, when above 0, bounds the objects (and the
+	// x_parley_openings) of a page that Objects and ObjectPages read: a
+	// page holding more fails with an error saying so, decoded no
+	// further. A page is asked for with a limit the server may ignore,
+	// and MaxResponseBytes alone lets a page of tiny objects ("{}")
+	// hold tens of millions, each decoded, checked and answered for.
+	MaxObjects int
 	// Verifier, when not nil, checks every object of every envelope that
 	// Objects and Object return against the node's log, from the
 	// envelope's x_parley_openings: objects that fail are removed from
@@ -272,13 +279,63 @@ func (c *Client) objectsPage(ctx context.Context, collectionID string, q Query) 
 	if err != nil {
 		return nil, err
 	}
-	env, hdr, err := get[Envelope](ctx, c, withQuery(u, q))
+	if c.MaxObjects <= 0 {
+		env, hdr, err := get[Envelope](ctx, c, withQuery(u, q))
+		if err != nil {
+			return nil, err
+		}
+		env.DateAdded = dateAdded(hdr)
+		return env, nil
+	}
+	b := boundedEnvelope{Objects: boundedArray[json.RawMessage]{max: c.MaxObjects, what: "objects"}, Openings: boundedArray[ObjectOpening]{max: c.MaxObjects, what: "x_parley_openings"}}
+	hdr, err := c.do(ctx, http.MethodGet, withQuery(u, q), nil, &b)
 	if err != nil {
 		return nil, err
 	}
-	env.DateAdded = dateAdded(hdr)
-	return env, nil
+	return &Envelope{More: b.More, Next: b.Next, Objects: b.Objects.v, Openings: b.Openings.v, DateAdded: dateAdded(hdr)}, nil
 }
+
+// boundedEnvelope is an [Envelope] as [Client.MaxObjects] reads it.
+type boundedEnvelope struct {
+	More     bool                          `json:"more"`
+	Next     string                        `json:"next,omitempty"`
+	Objects  boundedArray[json.RawMessage] `json:"objects,omitempty"`
+	Openings boundedArray[ObjectOpening]   `json:"x_parley_openings,omitempty"`
+}
+
+// boundedArray is a JSON array of at most max elements, decoded one by
+// one: an array with more fails after max+1 of them.
+type boundedArray[T any] struct {
+	max  int
+	what string
+	v    []T
+}
+
+func (a *boundedArray[T]) UnmarshalJSON(data []byte) error {
+	a.v = nil
+	if string(data) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return fmt.Errorf("%s is not an array", a.what)
+	}
+	for dec.More() {
+		if len(a.v) >= a.max {
+			return fmt.Errorf("the page holds more than %d %s (%w)", a.max, a.what, ErrTooManyObjects)
+		}
+		var e T
+		if err := dec.Decode(&e); err != nil {
+			return err
+		}
+		a.v = append(a.v, e)
+	}
+	return nil
+}
+
+// ErrTooManyObjects is wrapped by the error of a page with more objects
+// than [Client.MaxObjects].
+var ErrTooManyObjects = errors.New("too many objects in one page")
 
 // Cursors remembers the next cursors one paging was given, as a hash of
 // each (32 bytes a page whatever the server sends), so that a server whose

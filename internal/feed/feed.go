@@ -98,6 +98,22 @@ const DefaultReread = 24 * time.Hour
 // PageSize is the limit asked of the remote server per page.
 const PageSize = 500
 
+// MaxPageObjects bounds the objects of one page (200 times PageSize, what
+// is asked): a server may serve fewer than asked, but a page of more is
+// refused whole, decoded no further and nothing of it stored, and the
+// round ends with an error. The response's size alone
+// ([taxii.DefaultMaxResponseBytes]) let a page of tiny objects hold tens
+// of millions, each decoded, checked and answered for in memory.
+const MaxPageObjects = 100_000
+
+// MaxCursor bounds the length of a page's next cursor: a page with a
+// longer one is refused whole, nothing of it stored, and the round ends
+// with an error. A cursor is recorded with the feed's position (which
+// feed status shows) and sent back in the next request's URL; real ones
+// are tens or hundreds of bytes, and longer ones would fail at most
+// servers' limits on a request line anyway.
+const MaxCursor = 8 << 10
+
 // MaxPagesPerRound ends a round after this many pages (its position kept,
 // so the next round goes on), so that one endless server cannot starve
 // the node's other feeds. A next cursor the server gave before in the
@@ -200,7 +216,7 @@ func Client(f Feed) (*taxii.Client, error) {
 		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 		hc.Transport = t
 	}
-	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: slowlink.Client(hc, stallTimeout, minRate, "the feed's server")}
+	c := &taxii.Client{BaseURL: strings.TrimSuffix(f.URL, "/"), HTTP: slowlink.Client(hc, stallTimeout, minRate, "the feed's server"), MaxObjects: MaxPageObjects}
 	if u.Path != "" && u.Path != "/" {
 		c.BaseURL = u.Scheme + "://" + u.Host
 		c.Root = f.URL
@@ -442,6 +458,12 @@ func PollRound(ctx context.Context, st Store, sink Sink, f Feed, now func() time
 		}
 		if err != nil {
 			return f, record(ctx, st, &f, now, fmt.Errorf("couldn't fetch from %s: %w", f.URL, err))
+		}
+		if len(env.Next) > MaxCursor {
+			// Refused before anything of the page is stored: the
+			// position can't move past it without its cursor.
+			return f, record(ctx, st, &f, now, fmt.Errorf("couldn't fetch from %s: the server gave a next cursor of %d bytes (%s), more than %d: the page was not stored",
+				f.URL, len(env.Next), untrusted.Text(env.Next, 40), MaxCursor))
 		}
 		if len(env.Objects) > 0 {
 			status, err := sink.Submit(ctx, f.Member, f.Into, unsigned(env.Objects))

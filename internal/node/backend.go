@@ -381,9 +381,10 @@ func (b backend) limitError(err error) error {
 
 // checked is one object after the pipeline's checks.
 type checked struct {
-	item    store.Item
-	version string // the version text for the log entry, "" for unversioned
-	fail    *store.StatusDetail
+	item      store.Item
+	version   string // the version text for the log entry, "" for unversioned
+	createdBy string // the object's created_by_ref
+	fail      *store.StatusDetail
 }
 
 // checkChunk is how many received objects one CPU of Node.checks checks
@@ -497,6 +498,7 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 		// that an operator's rotation, revocation or removal committed
 		// meanwhile doesn't let these objects into the log after it.
 		CheckSubmitter: true, Key: m.PublicKey}
+	creators := map[string]string{} // created_by_ref: the member's name, "" for none
 	for i := range results {
 		r := &results[i]
 		if r.fail == nil && r.item.Object.Type == "identity" && r.item.Object.ID != m.ID {
@@ -511,6 +513,33 @@ func (n *Node) submit(ctx context.Context, memberID string, c store.Collection, 
 					"this id is the identity of the member %s: only that member may share objects with it", other.Name)}
 			case !errors.Is(err, store.ErrNotFound):
 				return store.Status{}, err
+			}
+		}
+		if r.fail == nil && !r.item.Object.Signed && r.item.Owned && r.createdBy != "" && r.createdBy != m.ID {
+			// An unsigned object (a feed's, a relayer's) in the name of
+			// another member of the node: its id would be the
+			// sharer's (the first version's member owns it), and
+			// the member named its creator could then never share
+			// it, nor a new version of it, on this node (a feed
+			// serving a member's objects from another node before
+			// the member shares them here). The member shares its
+			// objects itself, signed; a relay collection takes
+			// objects in the name of others, not of its members.
+			// Once per creator: a feed's page names the same one
+			// (its vendor's identity) in every object.
+			name, seen := creators[r.createdBy]
+			if !seen {
+				switch other, err := n.store.Member(ctx, r.createdBy); {
+				case err == nil:
+					name = other.Name
+				case !errors.Is(err, store.ErrNotFound):
+					return store.Status{}, err
+				}
+				creators[r.createdBy] = name
+			}
+			if name != "" {
+				r.fail = &store.StatusDetail{ID: r.item.Object.ID, Version: r.version, Message: fmt.Sprintf(
+					"created_by_ref names the member %s of this node: only that member may share objects in its name (signed)", name)}
 			}
 		}
 		if r.fail != nil {
@@ -643,7 +672,7 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 		v = o.Created
 	}
 	return checked{
-		version: version,
+		version: version, createdBy: o.CreatedByRef,
 		item: store.Item{Owned: owned(o), Object: store.Object{
 			ID: o.ID, Type: o.Type, SpecVersion: o.SpecVersion, Version: v, Signed: signed, Raw: canon,
 		}},

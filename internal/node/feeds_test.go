@@ -642,7 +642,7 @@ func TestMemberIdentityNotSquatted(t *testing.T) {
 		return o
 	}
 	fake, _ := json.Marshal(identity(tn.alice.ID, "", "alice (really mallory)"))
-	page, _ := json.Marshal(map[string]any{"more": false, "objects": []json.RawMessage{fake, indicator(t, tn.alice.ID, nil, t0)}})
+	page, _ := json.Marshal(map[string]any{"more": false, "objects": []json.RawMessage{fake, indicator(t, mitreIdentity, nil, t0)}})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", taxii.MediaType)
 		w.Write(page)
