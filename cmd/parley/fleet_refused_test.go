@@ -159,9 +159,9 @@ func TestMatchFleetRefusedObject(t *testing.T) {
 		t.Skip("starts nats-server and a node")
 	}
 	f := newRefusingFleet(t)
-	dead := filepath.Join(t.TempDir(), "dead.jsonl")
-	outA, errA, stopA := f.member(f.base, "--dead-letter", dead)
-	outB, errB, stopB := f.member(f.base)
+	deadA, deadB := filepath.Join(t.TempDir(), "a.jsonl"), filepath.Join(t.TempDir(), "b.jsonl")
+	outA, errA, stopA := f.member(f.base, "--dead-letter", deadA)
+	outB, errB, stopB := f.member(f.base, "--dead-letter", deadB)
 	defer stopA()
 	defer stopB()
 	f.publish(t, "poison", "C2", "C3")
@@ -199,11 +199,12 @@ func TestMatchFleetRefusedObject(t *testing.T) {
 	if odID == "" {
 		t.Fatalf("the refused observed-data is not on stdout:\n%s\n---\n%s", outA, outB)
 	}
+	dead := deadB
 	if strings.Contains(errA.String(), "refused 1 of") {
-		b, err := os.ReadFile(dead)
-		if err != nil || !strings.Contains(string(b), odID) {
-			t.Errorf("--dead-letter does not hold the refused %s (%v):\n%s", odID, err, b)
-		}
+		dead = deadA
+	}
+	if b, err := os.ReadFile(dead); err != nil || !strings.Contains(string(b), odID) {
+		t.Errorf("--dead-letter of the member that got it does not hold the refused %s (%v):\n%s", odID, err, b)
 	}
 	pulled := f.stored(t)
 	objs, err := stix.ParseObjects([]byte(pulled))
@@ -304,5 +305,20 @@ func TestMatchFleetTransientHolds(t *testing.T) {
 	}
 	if seqs := countedSeqs(t, f.stored(t)); !seqs[1] || !seqs[2] {
 		t.Errorf("the stored sightings count stream sequences %v, want 1 and 2", seqs)
+	}
+}
+
+// TestMatchDeadLetterUsage: --dead-letter goes with --nats and --push; a
+// FILE that can't be opened is an error before anything is read.
+func TestMatchDeadLetterUsage(t *testing.T) {
+	dir := t.TempDir()
+	ind := filepath.Join(dir, "ind.json")
+	os.WriteFile(ind, []byte(`{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56e","objects":[]}`), 0o644)
+	code, _, stderr := runCLI(t, "match", "--indicators", ind, "--dead-letter", filepath.Join(dir, "d.jsonl"), ind)
+	if code != 2 || !strings.Contains(stderr, "--dead-letter goes with --nats and --push") {
+		t.Errorf("--dead-letter over files: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "d.jsonl")); err == nil {
+		t.Errorf("a refused --dead-letter was created")
 	}
 }
