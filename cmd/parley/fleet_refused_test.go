@@ -68,8 +68,8 @@ func newRefusingFleet(t *testing.T) *refusingFleet {
 }
 
 // publish publishes DNS events of evil.example (matching the indicator),
-// the one of uid "poison" with 150 answers, and returns their stream
-// sequences.
+// the one of uid "poison" with 150 answers, whose observed-data the node
+// refuses.
 func (f *refusingFleet) publish(t *testing.T, uids ...string) {
 	t.Helper()
 	for i, uid := range uids {
