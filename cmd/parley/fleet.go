@@ -77,6 +77,15 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 		// consumer's (one made by hand may have its own), so that the
 		// update of the rest is not refused.
 		cfg.MaxWaiting = have.CachedInfo().Config.MaxWaiting
+		// A consumer made with max_deliver (by hand) keeps it: it is the
+		// operator's, but JetStream then drops a message after that many
+		// deliveries, and its events with it, without a sighting. The
+		// fleet needs none: a message whose objects the node refuses for
+		// what they are is acknowledged, not redelivered for ever.
+		if md := have.CachedInfo().Config.MaxDeliver; md > 0 {
+			cfg.MaxDeliver = md
+			fmt.Fprintf(c.stderr, "parley: warning: consumer %s has max_deliver %d: JetStream drops a message delivered that often without an acknowledgement (members that died or stopped with it), and its events are then lost without a sighting; the fleet needs no max_deliver (set it to -1 to lose none)\n", o.consumer, md)
+		}
 		if w := have.CachedInfo().Config.AckWait; w != cfg.AckWait {
 			fmt.Fprintf(c.stderr, "parley: warning: consumer %s's ack wait was %v; it is now %v for every member of the fleet (give every member the same --flush and --ack-wait)\n", o.consumer, w, cfg.AckWait)
 		}

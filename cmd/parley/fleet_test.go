@@ -19,6 +19,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parley-exchange/parley/internal/match"
 )
 
 // startNATS starts a nats-server with JetStream of the test's own on a
@@ -440,6 +442,35 @@ func TestMatchFleetAckWaitChanged(t *testing.T) {
 	}
 	if e := run("10s"); !strings.Contains(e, "consumer fleet's ack wait was 1m0s; it is now 10s for every member") {
 		t.Errorf("no warning of the changed ack wait: %s", e)
+	}
+}
+
+// TestMatchFleetMaxDeliver: a consumer made by hand with max_deliver keeps
+// it (it is the operator's), and a member says at the start that JetStream
+// then drops a message, and its events, after that many deliveries.
+func TestMatchFleetMaxDeliver(t *testing.T) {
+	url, ind, js, ctx := fleetSettingsSetup(t)
+	cfg := match.JetStreamConsumerConfig("fleet", "", 30*time.Second, fleetMaxAckPending)
+	cfg.MaxDeliver = 5
+	if _, err := js.CreateConsumer(ctx, "EVENTS", cfg); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb lockedBuffer
+	c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	rctx, stop := context.WithTimeout(ctx, time.Second)
+	defer stop()
+	if code := c.main(rctx, []string{"match", "--nats", url, "--stream", "EVENTS", "--consumer", "fleet", "--indicators", ind}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "consumer fleet has max_deliver 5") {
+		t.Errorf("no warning of max_deliver:\n%s", errb.String())
+	}
+	cons, err := js.Consumer(ctx, "EVENTS", "fleet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md := cons.CachedInfo().Config.MaxDeliver; md != 5 {
+		t.Errorf("the member changed max_deliver to %d", md)
 	}
 }
 

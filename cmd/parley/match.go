@@ -15,6 +15,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/match"
@@ -75,6 +76,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	batch := fs.Int("batch", 500, "with --nats, how many messages to pull at a time (`N`)")
 	maxPending := fs.Int("max-pending", 10000, "with --nats, emit and acknowledge at the latest once `N` messages are held, or N events (a batch counts its events)")
 	ackWait := fs.Duration("ack-wait", 0, "with --nats, redeliver to the fleet a message not acknowledged within `DURATION` (default: 30s, and at least 3 times --flush)")
+	deadLetter := fs.String("dead-letter", "", "with --nats and --push, also append the objects the node refuses for what they are (not stored, their messages acknowledged) to `FILE`, one JSON object a line, synced before the acknowledgement")
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -119,7 +121,19 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	} else if *streamName != "" || *consumer != "" || *subject != "" {
 		return usageErrorf("", "--stream, --subject and --consumer go with --nats")
 	}
+	if *deadLetter != "" && (*natsURL == "" || !*push) {
+		return usageErrorf("", "--dead-letter goes with --nats and --push")
+	}
 	var pushObjects func([]map[string]any) error
+	fleetRefused := &refusals{}
+	if *deadLetter != "" {
+		f, err := os.OpenFile(*deadLetter, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return withExit(2, "give a --dead-letter FILE you may write", fmt.Errorf("couldn't open --dead-letter: %w", err))
+		}
+		defer f.Close()
+		fleetRefused.file = f
+	}
 	if *push {
 		if *url == "" || *collection == "" || *keyFile == "" {
 			return usageErrorf("sightings are posted to --url's --collection, signed with --key", "--push needs --url, --collection and --key")
@@ -153,10 +167,22 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 				stop, cancel = context.WithTimeout(ctx, pushPatience)
 			}
 			defer cancel()
-			return match.PushRetrying(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs,
-				func(err error, wait time.Duration) {
-					fmt.Fprintf(c.stderr, "parley: warning: the node can't take the sightings now (%v); trying again in %v\n", err, wait)
-				})
+			waiting := func(err error, wait time.Duration) {
+				fmt.Fprintf(c.stderr, "parley: warning: the node can't take the sightings now (%v); trying again in %v\n", err, wait)
+			}
+			if *natsURL == "" {
+				return match.PushRetrying(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs, waiting)
+			}
+			// A fleet member: an object the node refuses for what it is
+			// would be refused again at every redelivery, by every
+			// member, and stop the fleet one member after another. It is
+			// printed (stdout, before the push) and, with --dead-letter,
+			// written to its file; the messages are then acknowledged.
+			refused, err := match.PushRetryingSeparating(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs, waiting)
+			if err != nil || len(refused) == 0 {
+				return err
+			}
+			return fleetRefused.report(c.stderr, refused, len(objs))
 		}
 	}
 	set, poller, err := indicatorSource(ctx, c, *indicators, *url, *token, *collection, trust, *allowUnsigned)
@@ -216,6 +242,9 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		}
 		if st.Incomplete > 0 {
 			errs += fmt.Sprintf(", %d observables left out of observed-data (the log does not say what STIX requires)", st.Incomplete)
+		}
+		if n := fleetRefused.n.Load(); n > 0 {
+			errs += fmt.Sprintf(", %d objects refused by the node (printed, not stored)", n)
 		}
 		fmt.Fprintf(c.stderr, "parley: match: %d events, %d matched, %d malformed, %d sightings, %s, %.0f events/s%s\n",
 			st.Events, st.Matched, st.Malformed, st.Sightings, loaded(), rate, errs)
@@ -537,4 +566,50 @@ func otherPatternTypes(counts map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", untrusted.Text(t, 40), counts[t]))
 	}
 	return fmt.Sprintf("(and %d of other pattern types, not matched: %s%s)", total, strings.Join(parts, ", "), rest)
+}
+
+// refusals reports and counts the objects a node refused for what they
+// are while a fleet member pushed its sightings (see
+// [match.PushSeparating]): they are not stored, and their messages are
+// acknowledged, as a redelivery would be refused again.
+type refusals struct {
+	n    atomic.Int64
+	file *os.File // --dead-letter, or nil
+}
+
+// report names the refused objects on stderr (their ids, the first few,
+// and the node's reason), counts them and, with --dead-letter, appends
+// them to its file and syncs it; it returns an error (and the messages
+// stay unacknowledged) when the file can't be written. Every object of
+// the flush, the refused ones included, is already on stdout.
+func (r *refusals) report(stderr io.Writer, refused []match.Refused, of int) error {
+	if r.file != nil {
+		objs := make([]map[string]any, len(refused))
+		for i, x := range refused {
+			objs[i] = x.Object
+		}
+		if err := match.WriteObjects(r.file, objs); err != nil {
+			return fmt.Errorf("couldn't write --dead-letter: %w", err)
+		}
+		if err := r.file.Sync(); err != nil {
+			return fmt.Errorf("couldn't write --dead-letter: %w", err)
+		}
+	}
+	r.n.Add(int64(len(refused)))
+	var ids []string
+	for i, x := range refused {
+		if i == 5 {
+			ids = append(ids, fmt.Sprintf("and %d more", len(refused)-5))
+			break
+		}
+		id, _ := x.Object["id"].(string)
+		ids = append(ids, untrusted.Text(id, 120))
+	}
+	where := "on stdout"
+	if r.file != nil {
+		where += " and in " + r.file.Name()
+	}
+	fmt.Fprintf(stderr, "parley: warning: the node refused %d of %d objects for what they are (%s): they are not stored and are printed %s, and their messages acknowledged (a redelivery would be refused again): %s\n",
+		len(refused), of, untrusted.Text(refused[0].Reason, 300), where, strings.Join(ids, ", "))
+	return nil
 }

@@ -560,7 +560,7 @@ func (r *seqReport) add(seq uint64, n int64) (due bool, count int64, seqs string
 // better) and reports them through Warn (see [seqReport]).
 func (j *JetStreamSource) malformed(seq uint64, n int64) {
 	if due, count, seqs := j.bad.add(seq, n); due && j.Warn != nil {
-		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read) in %s, acknowledged with the rest", count, seqs))
+		j.Warn(fmt.Errorf("%d malformed events (not a record of a format read, or longer than a line may be) in %s, acknowledged with the rest", count, seqs))
 	}
 }
 

@@ -1030,3 +1030,55 @@ func TestCheckJetStreamFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestJetStreamOversizeEvent: an event of a message is bounded as a line
+// of a file is (Config.MaxLine, its newline aside): one longer, a message
+// by itself or a line of a batch, is counted as malformed and not
+// matched, its message acknowledged with the rest and reported. Before,
+// a message had no bound but the server's max_payload.
+func TestJetStreamOversizeEvent(t *testing.T) {
+	js, ctx := eventsStream(t)
+	const maxLine = 4096
+	long := func(i int) string {
+		return `{"pad":"` + strings.Repeat("x", maxLine) + `",` + dnsLine(i, "evil.example")[1:]
+	}
+	for _, m := range []string{long(1), long(2) + "\n" + dnsLine(3, "evil.example") + "\n", dnsLine(4, "evil.example")} {
+		if _, err := js.Publish(ctx, "sensor.x", []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "", 10*time.Second, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS", MaxLine: maxLine}), Set: fleetIndicators(t), FlushEvery: time.Hour}
+	if err := s.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var warns []string
+	src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 50 * time.Millisecond,
+		Warn: func(err error) { mu.Lock(); warns = append(warns, err.Error()); mu.Unlock() }}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- src.Run(rctx) }()
+	for src.Acked() < 3 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st := s.Matcher.Stats()
+	if st.Events != 2 || st.Malformed != 2 || st.Matched != 2 || src.Acked() != 3 {
+		t.Errorf("%d events, %d malformed, %d matched, %d acknowledged; want 2, 2, 2 and 3", st.Events, st.Malformed, st.Matched, src.Acked())
+	}
+	if len(warns) == 0 || !strings.Contains(warns[0], "1 malformed events") || !strings.Contains(warns[0], "stream sequence 1") {
+		t.Errorf("warnings %q, want the first naming the message at sequence 1", warns)
+	}
+	// A line of exactly MaxLine bytes and its newline is read, as in a file.
+	m := NewMatcher(nil, Config{Format: FormatAuto, MaxLine: maxLine})
+	if ok := strings.Repeat("x", maxLine) + "\r\n"; m.tooLong([]byte(ok)) || !m.tooLong([]byte("x"+ok)) {
+		t.Errorf("the bound is not MaxLine bytes, the line ending aside")
+	}
+}

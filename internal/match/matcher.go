@@ -257,6 +257,29 @@ func (m *Matcher) Line(line []byte) {
 	}
 }
 
+// tooLong reports whether an event of a message is longer than a file's
+// line may be (Config.MaxLine, its line ending aside), so that a message
+// is bounded as a line of a file is, by the same limit, and counted as
+// malformed when it is over it; a JSON document spread over lines (an
+// event with a newline before its end, read whole as over files) is
+// bounded by Config.MaxDocument.
+func (m *Matcher) tooLong(ev []byte) bool {
+	n := len(ev)
+	if n > 0 && ev[n-1] == '\n' {
+		n--
+		if n > 0 && ev[n-1] == '\r' {
+			n--
+		}
+	}
+	if n <= m.cfg.MaxLine {
+		return false
+	}
+	if indexByte(ev[:n], '\n') >= 0 {
+		return int64(n) > m.cfg.MaxDocument
+	}
+	return true
+}
+
 // LineSeq is [Matcher.Line] for a line that is message seq of a stream:
 // the sightings that count its events name seq (see Config.Origin).
 func (m *Matcher) LineSeq(seq uint64, line []byte) {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	neturl "net/url"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -245,5 +246,84 @@ func TestPushRetrying(t *testing.T) {
 	defer mu.Unlock()
 	if !Unavailable(err) || posts != 3 {
 		t.Errorf("stopped after the third 503: %v after %d posts, want the 503 after 3", err, posts)
+	}
+}
+
+// TestPushSeparating: objects a node refuses for what they are (named as
+// failed in its status, or alone in an envelope it refuses with 413) are
+// set apart and the rest stored; a refusal of the member (403) or a
+// server error (500) is an error, as with Push.
+func TestPushSeparating(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	stored := map[string]bool{}
+	status := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var env taxii.Envelope
+		body, _ := io.ReadAll(r.Body)
+		json.Unmarshal(body, &env)
+		w.Header().Set("Content-Type", taxii.MediaType)
+		if status != 0 {
+			w.WriteHeader(status)
+			io.WriteString(w, `{"title":"no"}`)
+			return
+		}
+		st := taxii.Status{ID: "s1", Status: "complete", TotalCount: len(env.Objects)}
+		var ids []string
+		for _, raw := range env.Objects {
+			var o struct{ ID string }
+			json.Unmarshal(raw, &o)
+			if strings.Contains(o.ID, "big") {
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				io.WriteString(w, `{"title":"Request Entity Too Large","description":"over max_object_size"}`)
+				return
+			}
+			ids = append(ids, o.ID)
+		}
+		for _, id := range ids {
+			if strings.Contains(id, "bad") {
+				st.FailureCount++
+				st.Failures = append(st.Failures, taxii.StatusDetails{ID: id, Message: "stricter rules"})
+				continue
+			}
+			st.SuccessCount++
+			stored[id] = true
+		}
+		w.WriteHeader(http.StatusAccepted)
+		json.NewEncoder(w).Encode(st)
+	}))
+	defer srv.Close()
+	var objs []map[string]any
+	for i := range 9 {
+		id := fmt.Sprintf("x-ok-%d", i)
+		switch i {
+		case 2:
+			id = "x-big"
+		case 6:
+			id = "x-bad"
+		}
+		objs = append(objs, map[string]any{"type": "x", "id": id})
+	}
+	client := &taxii.Client{BaseURL: srv.URL}
+	refused, err := PushSeparating(context.Background(), client, "c1", key, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range refused {
+		names = append(names, r.Object["id"].(string)+": "+r.Reason)
+	}
+	if len(refused) != 2 || !strings.Contains(names[0], "x-big: ") || !strings.Contains(names[0], "413") || names[1] != "x-bad: stricter rules" {
+		t.Errorf("refused %q, want x-big (413) and x-bad", names)
+	}
+	if len(stored) != 7 {
+		t.Errorf("stored %d objects, want the other 7", len(stored))
+	}
+	if err := Push(context.Background(), client, "c1", key, objs); !errors.Is(err, ErrPush) {
+		t.Errorf("Push of a refused object: %v, want an error", err)
+	}
+	for _, status = range []int{http.StatusForbidden, http.StatusInternalServerError} {
+		if refused, err := PushSeparating(context.Background(), client, "c1", key, objs); !errors.Is(err, ErrPush) || len(refused) != 0 {
+			t.Errorf("%d: refused %d, error %v; want ErrPush", status, len(refused), err)
+		}
 	}
 }

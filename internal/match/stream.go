@@ -185,7 +185,8 @@ func (s *Stream) LineSeq(seq uint64, line []byte) {
 }
 
 // linesSeq is LineSeq for each of lines, under one hold of the lock: the
-// lines of one message, read as a file of their own. A Zeek TSV header of
+// lines of one message, read as a file of their own: an event longer than
+// a file's line may be is malformed (see [Matcher.tooLong]). A Zeek TSV header of
 // an earlier message is not in force for them: any member of a fleet may
 // get any message, and messages of other logs come between.
 // It returns how many of them were malformed, and how many showed
@@ -196,6 +197,10 @@ func (s *Stream) linesSeq(seq uint64, lines [][]byte) (malformed, misfit int64, 
 	s.Matcher.dec.resetTSV()
 	before, mis := s.Matcher.stats.Malformed, s.Matcher.stats.Mismatched
 	for _, l := range lines {
+		if s.Matcher.tooLong(l) {
+			s.Matcher.stats.Malformed++
+			continue
+		}
 		s.Matcher.LineSeq(seq, l)
 	}
 	malformed = s.Matcher.stats.Malformed - before
