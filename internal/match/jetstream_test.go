@@ -969,31 +969,9 @@ func TestJetStreamEmptyMessage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "", 10*time.Second, 1000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"}), Set: fleetIndicators(t), FlushEvery: time.Hour}
-	if err := s.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var warns []string
-	src := &JetStreamSource{Stream: s, Consumer: cons, FlushEvery: 50 * time.Millisecond,
-		Warn: func(err error) { mu.Lock(); warns = append(warns, err.Error()); mu.Unlock() }}
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- src.Run(rctx) }()
-	for src.Acked() < 3 && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	st := s.Matcher.Stats()
-	if st.Events != 1 || st.Malformed != 2 || src.Acked() != 3 {
-		t.Errorf("%d events, %d malformed, %d acknowledged; want 1, 2 and 3", st.Events, st.Malformed, src.Acked())
+	st, acked, warns := runFleetUntilAcked(ctx, t, js, Config{Format: FormatAuto, Origin: "EVENTS"}, 3)
+	if st.Events != 1 || st.Malformed != 2 || acked != 3 {
+		t.Errorf("%d events, %d malformed, %d acknowledged; want 1, 2 and 3", st.Events, st.Malformed, acked)
 	}
 	if len(warns) == 0 || !strings.Contains(warns[0], "1 malformed events") || !strings.Contains(warns[0], "stream sequence 1") {
 		t.Errorf("warnings %q, want the first naming the message at sequence 1", warns)
@@ -1047,11 +1025,31 @@ func TestJetStreamOversizeEvent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	st, acked, warns := runFleetUntilAcked(ctx, t, js, Config{Format: FormatAuto, Origin: "EVENTS", MaxLine: maxLine}, 3)
+	if st.Events != 2 || st.Malformed != 2 || st.Matched != 2 || acked != 3 {
+		t.Errorf("%d events, %d malformed, %d matched, %d acknowledged; want 2, 2, 2 and 3", st.Events, st.Malformed, st.Matched, acked)
+	}
+	if len(warns) == 0 || !strings.Contains(warns[0], "1 malformed events") || !strings.Contains(warns[0], "stream sequence 1") {
+		t.Errorf("warnings %q, want the first naming the message at sequence 1", warns)
+	}
+	// A line of exactly MaxLine bytes and its newline is read, as in a file.
+	m := NewMatcher(nil, Config{Format: FormatAuto, MaxLine: maxLine})
+	if ok := strings.Repeat("x", maxLine) + "\r\n"; m.tooLong([]byte(ok)) || !m.tooLong([]byte("x"+ok)) {
+		t.Errorf("the bound is not MaxLine bytes, the line ending aside")
+	}
+}
+
+// runFleetUntilAcked runs one fleet member with cfg on the stream EVENTS
+// (consumer "fleet") until it has acknowledged n messages, stops it, and
+// returns its matcher's counts, the messages acknowledged and the warnings
+// it gave.
+func runFleetUntilAcked(ctx context.Context, t *testing.T, js jetstream.JetStream, cfg Config, n int) (Stats, int64, []string) {
+	t.Helper()
 	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", JetStreamConsumerConfig("fleet", "", 10*time.Second, 1000))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS", MaxLine: maxLine}), Set: fleetIndicators(t), FlushEvery: time.Hour}
+	s := &Stream{Matcher: NewMatcher(nil, cfg), Set: fleetIndicators(t), FlushEvery: time.Hour}
 	if err := s.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -1062,23 +1060,14 @@ func TestJetStreamOversizeEvent(t *testing.T) {
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- src.Run(rctx) }()
-	for src.Acked() < 3 && ctx.Err() == nil {
+	for src.Acked() < int64(n) && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	st := s.Matcher.Stats()
-	if st.Events != 2 || st.Malformed != 2 || st.Matched != 2 || src.Acked() != 3 {
-		t.Errorf("%d events, %d malformed, %d matched, %d acknowledged; want 2, 2, 2 and 3", st.Events, st.Malformed, st.Matched, src.Acked())
-	}
-	if len(warns) == 0 || !strings.Contains(warns[0], "1 malformed events") || !strings.Contains(warns[0], "stream sequence 1") {
-		t.Errorf("warnings %q, want the first naming the message at sequence 1", warns)
-	}
-	// A line of exactly MaxLine bytes and its newline is read, as in a file.
-	m := NewMatcher(nil, Config{Format: FormatAuto, MaxLine: maxLine})
-	if ok := strings.Repeat("x", maxLine) + "\r\n"; m.tooLong([]byte(ok)) || !m.tooLong([]byte("x"+ok)) {
-		t.Errorf("the bound is not MaxLine bytes, the line ending aside")
-	}
+	mu.Lock()
+	defer mu.Unlock()
+	return s.Matcher.Stats(), src.Acked(), warns
 }
