@@ -240,7 +240,10 @@ type LogObject struct {
 // Objects implements [AuditSource] with GET /log/objects: only objects the
 // member may read come back. Each response is read item by item, so memory
 // is one object whatever the response's size, and a response the node
-// ended early ("next") is continued where it stopped.
+// ended early ("next") is continued where it stopped. A response is
+// refused ([ErrObjectsBound]) at its first item that isn't of an entry
+// asked for, after the item before it and before its "next": so fn is
+// called at most end-start times in all, however many items a node sends.
 func (c *Client) Objects(ctx context.Context, start, end uint64, fn func(index uint64, op Opening, object []byte) error) error {
 	const span = 4096
 	for s := start; s < end; {
@@ -271,7 +274,7 @@ func (c *Client) objectsPage(ctx context.Context, start, end uint64, fn func(ind
 		return 0, false, err
 	}
 	defer resp.Body.Close()
-	next, more, err = decodeObjects(&limitedReader{r: resp.Body, n: maxObjectsResponse}, fn)
+	next, more, err = decodeObjects(&limitedReader{r: resp.Body, n: maxObjectsResponse}, start, end, fn)
 	if err != nil {
 		var fnErr callbackError
 		if errors.As(err, &fnErr) {
@@ -292,10 +295,22 @@ type callbackError struct{ err error }
 
 func (e callbackError) Error() string { return e.err.Error() }
 
-// decodeObjects parses a GET /log/objects response from r item by item
-// (memory: one item), calling fn for each; more is true when the response
-// has "next", the index to continue from.
-func decodeObjects(r io.Reader, fn func(index uint64, op Opening, object []byte) error) (next uint64, more bool, err error) {
+// ErrObjectsBound is returned (wrapped) for a GET /log/objects response
+// that lists more objects than the entries it was asked for: one whose
+// item is of an entry outside [start, end), or not after the item before
+// it (the node lists at most one object per entry, in index order), or,
+// with "next", of an entry at or past next. The response is refused at
+// the first such item, decoded no further. Before, a response of tiny
+// items (up to its 256 MiB bound: millions) was decoded whole and each
+// item handed on, the items of a collection the caller skips unchecked.
+var ErrObjectsBound = errors.New("the response lists more objects than the entries asked for")
+
+// decodeObjects parses a GET /log/objects response for entries [start,
+// end) from r item by item (memory: one item), calling fn for each; more
+// is true when the response has "next", the index to continue from. Items
+// must be of entries in [start, end) in strictly increasing order, so at
+// most end-start of them (see [ErrObjectsBound]).
+func decodeObjects(r io.Reader, start, end uint64, fn func(index uint64, op Opening, object []byte) error) (next uint64, more bool, err error) {
 	dec := json.NewDecoder(r)
 	bad := func(err error) (uint64, bool, error) {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -317,6 +332,7 @@ func decodeObjects(r io.Reader, fn func(index uint64, op Opening, object []byte)
 		return bad(err)
 	}
 	sawObjects := false
+	items, last := 0, uint64(0) // last: the entry of the last item
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -324,6 +340,9 @@ func decodeObjects(r io.Reader, fn func(index uint64, op Opening, object []byte)
 		}
 		switch tok {
 		case "objects":
+			if sawObjects {
+				return bad(errors.New(`two "objects" lists`))
+			}
 			sawObjects = true
 			if err := delim('['); err != nil {
 				return bad(err)
@@ -333,6 +352,15 @@ func decodeObjects(r io.Reader, fn func(index uint64, op Opening, object []byte)
 				if err := dec.Decode(&o); err != nil {
 					return bad(err)
 				}
+				switch i := o.LogIndex; {
+				case i < start || i >= end:
+					return bad(fmt.Errorf("%w: item %d is of entry %d, outside the %d entries %d–%d asked for", ErrObjectsBound, items+1, i, end-start, start, end))
+				case items > 0 && i <= last:
+					return bad(fmt.Errorf("%w: item %d is of entry %d, not after entry %d of the item before it (at most one object per entry, in index order: at most %d items)", ErrObjectsBound, items+1, i, last, end-start))
+				case more && i >= next:
+					return bad(fmt.Errorf("%w: item %d is of entry %d, and the response says to continue at %d", ErrObjectsBound, items+1, i, next))
+				}
+				items, last = items+1, o.LogIndex
 				if len(o.Object) == 0 || o.Object[0] != '{' {
 					return bad(fmt.Errorf("item %d has no object", o.LogIndex))
 				}
@@ -344,6 +372,9 @@ func decodeObjects(r io.Reader, fn func(index uint64, op Opening, object []byte)
 				return bad(err)
 			}
 		case "next":
+			if more {
+				return bad(errors.New(`two "next"`))
+			}
 			if err := dec.Decode(&next); err != nil {
 				return bad(err)
 			}
@@ -363,6 +394,10 @@ func decodeObjects(r io.Reader, fn func(index uint64, op Opening, object []byte)
 	}
 	if !sawObjects {
 		return bad(errors.New(`no "objects" list`))
+	}
+	if more && items > 0 && last >= next {
+		// The node stopped before next: it sent nothing of next or after.
+		return bad(fmt.Errorf("%w: an item is of entry %d, and the response says to continue at %d", ErrObjectsBound, last, next))
 	}
 	return next, more, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -131,7 +132,7 @@ func FuzzDecodeObjects(f *testing.F) {
 			Object     json.RawMessage `json:"object"`
 		}
 		items := []item{}
-		next, more, err := decodeObjects(bytes.NewReader(data), func(i uint64, op Opening, o []byte) error {
+		next, more, err := decodeObjects(bytes.NewReader(data), 0, math.MaxUint64, func(i uint64, op Opening, o []byte) error {
 			items = append(items, item{i, op.Collection, op.Salt, o})
 			return nil
 		})
@@ -143,7 +144,7 @@ func FuzzDecodeObjects(f *testing.F) {
 			t.Fatalf("accepted items don't re-encode: %v", err)
 		}
 		var again []item
-		_, more2, err := decodeObjects(bytes.NewReader(re), func(i uint64, op Opening, o []byte) error {
+		_, more2, err := decodeObjects(bytes.NewReader(re), 0, math.MaxUint64, func(i uint64, op Opening, o []byte) error {
 			again = append(again, item{i, op.Collection, op.Salt, o})
 			return nil
 		})
@@ -151,4 +152,64 @@ func FuzzDecodeObjects(f *testing.F) {
 			t.Fatalf("re-encoded %s: %d items, %v (had %d, next %d %v)", re, len(again), err, len(items), next, more)
 		}
 	})
+}
+
+// TestClientObjectsBound checks that a response listing more objects than
+// the entries asked for is refused at the first item past the bound,
+// decoded no further: 100,001 tiny items (the response's 256 MiB bound
+// alone let a node send millions, each handed to fn), one item past the
+// entries asked for, an entry twice or out of order, or an item at or
+// past the response's "next".
+func TestClientObjectsBound(t *testing.T) {
+	item := func(i int, coll string) string {
+		return fmt.Sprintf(`{"log_index":%d,"collection":%q,"salt":"AQ==","object":{}}`, i, coll)
+	}
+	items := func(idx ...int) string {
+		var s []string
+		for _, i := range idx {
+			s = append(s, item(i, "c"))
+		}
+		return strings.Join(s, ",")
+	}
+	var many strings.Builder
+	for i := range 100_001 {
+		if i > 0 {
+			many.WriteByte(',')
+		}
+		many.WriteString(item(1, "other"))
+	}
+	for _, tc := range []struct {
+		name, body string
+		calls      int // fn's calls before the refusal
+	}{
+		{"100001 tiny items", `{"objects":[` + many.String() + `]}`, 1},
+		{"entries+1", `{"objects":[` + items(1, 2, 3, 4, 5, 6) + `]}`, 5},
+		{"before start", `{"objects":[` + items(0) + `]}`, 0},
+		{"twice", `{"objects":[` + items(1, 2, 2) + `]}`, 2},
+		{"out of order", `{"objects":[` + items(3, 1) + `]}`, 1},
+		{"past next", `{"objects":[` + items(1, 3) + `],"next":3}`, 2},
+		{"next first", `{"next":3,"objects":[` + items(1, 3) + `]}`, 1},
+		{"two lists", `{"objects":[` + items(1, 2) + `],"objects":[` + items(3) + `]}`, 2},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tc.body)) }))
+		calls := 0
+		err := (&Client{URL: srv.URL}).Objects(context.Background(), 1, 6, func(uint64, Opening, []byte) error {
+			calls++
+			return nil
+		})
+		srv.Close()
+		want := ErrObjectsBound
+		if tc.name == "two lists" {
+			want = nil
+		}
+		if err == nil || want != nil && !errors.Is(err, want) || calls != tc.calls {
+			t.Errorf("%s: %d calls, %.300v; want %d calls and %v", tc.name, calls, err, tc.calls, want)
+		}
+	}
+	// Entries 1–5 in full, over two responses, are read.
+	srv := objectsServer(t, 10, 3)
+	calls := 0
+	if err := (&Client{URL: srv.URL}).Objects(context.Background(), 1, 6, func(uint64, Opening, []byte) error { calls++; return nil }); err != nil || calls != 5 {
+		t.Errorf("a well-formed answer: %d calls, %v", calls, err)
+	}
 }

@@ -4,18 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/parley-exchange/parley/internal/peer"
+	"github.com/parley-exchange/parley/tlog"
 )
 
 // rewriteObjects is a peer that lies in its GET /log/objects answers:
-// edit changes each item (decoded as a JSON object) before it is sent.
+// edit (when not nil) changes each item (decoded as a JSON object), then
+// items (when not nil) the list, before it is sent.
 type rewriteObjects struct {
-	edit func(item map[string]any)
+	edit  func(item map[string]any)
+	items func(items []any) []any
 }
 
 func (r *rewriteObjects) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -30,7 +34,12 @@ func (r *rewriteObjects) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	items, _ := page["objects"].([]any)
 	for _, it := range items {
-		r.edit(it.(map[string]any))
+		if r.edit != nil {
+			r.edit(it.(map[string]any))
+		}
+	}
+	if r.items != nil {
+		page["objects"] = r.items(items)
 	}
 	b, err := json.Marshal(page)
 	if err != nil {
@@ -71,6 +80,67 @@ func TestPeerErrorsDontEchoHugeText(t *testing.T) {
 	p := a.peerState(t, "a")
 	if p.State.LastError == "" || len(p.State.LastError) > 2000 || p.State.Next != 0 {
 		t.Fatalf("recorded error of %d bytes (%.200q), position %d", len(p.State.LastError), p.State.LastError, p.State.Next)
+	}
+}
+
+// TestPeerObjectsPageBound: a peer whose GET /log/objects answer lists
+// more objects than the entries the step asked for (100,001 tiny items of
+// another collection, which the follower skipped unchecked, decoding and
+// handing on every one up to the response's 256 MiB; or one item past the
+// entries asked for) is refused at the first item past the bound: the
+// round fails with the error recorded for peer status, nothing is stored,
+// the position stays, and the peer is backed off as after any malformed
+// answer, not stopped. The next round, of an honest answer, replicates.
+func TestPeerObjectsPageBound(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 3)
+	size := waitIntegratedNode(t, b.Node)
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	pa := a.follow(t, b, "a", "from-b")
+	tiny := func(i int64) map[string]any {
+		return map[string]any{"log_index": i, "collection": "another", "salt": "AQ==", "object_id": "x", "version": "v", "member": "m", "object": map[string]any{}}
+	}
+	for _, tc := range []struct {
+		name  string
+		items func([]any) []any
+		want  string
+	}{
+		{"100001 tiny items", func(items []any) []any {
+			for range 100_001 {
+				items = append(items, tiny(size-1))
+			}
+			return items
+		}, "not after entry"},
+		{"entries+1", func(items []any) []any { return append(items, tiny(size)) }, "outside the"},
+	} {
+		rw := &rewriteObjects{items: tc.items}
+		f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir(), HTTP: &http.Client{Transport: rw}}, a.peerState(t, "a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.Round(ctx)
+		if !errors.Is(err, tlog.ErrObjectsBound) || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%s: Round = %.500v", tc.name, err)
+		}
+		p := a.peerState(t, "a")
+		st := peer.StatusOf(p)
+		if got := len(localObjects(t, n, pa.Into)); got != 0 || p.State.Next != 0 || p.State.Stopped != "" ||
+			!strings.Contains(st.LastError, "more objects than the entries asked for") || !strings.Contains(st.LastError, tc.want) {
+			t.Fatalf("%s: %d objects stored, status %+v", tc.name, got, st)
+		}
+		if p.State.Failures == 0 {
+			t.Fatalf("%s: the round isn't counted as failed: %+v", tc.name, p.State)
+		}
+	}
+	f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir()}, a.peerState(t, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := f.Round(ctx); err != nil || res.Next != size || res.Objects != 3 {
+		t.Fatalf("an honest round = %+v, %v", res, err)
 	}
 }
 

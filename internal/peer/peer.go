@@ -1014,6 +1014,11 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 	seen := map[uint64]bool{}
 	var size int64
 	cut := to
+	// The client refuses an answer listing more objects than the entries
+	// asked for (tlog.ErrObjectsBound: an item of an entry outside them,
+	// or not after the item before it), at its first such item: the step
+	// then fails, nothing of it stored. The items of the collections
+	// skipped here were handed on, however many, before it did.
 	err = c.Objects(ctx, uint64(from), uint64(to), func(i uint64, op tlog.Opening, raw []byte) error {
 		if op.Collection != p.Remote {
 			return nil
@@ -1033,8 +1038,8 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 		return nil, fmt.Errorf("couldn't read the objects of entries %d–%d of peer %s: %w", from, to, p.Name, err)
 	}
 	if cut < to {
-		// Objects of a peer that sent them out of log order may lie past
-		// the cut: they are read again with the next step.
+		// The client refuses objects out of log order, so none lies
+		// past the cut; should one, it is read again with the next step.
 		objs = slices.DeleteFunc(objs, func(o *object) bool { return int64(o.index) >= cut })
 		to, leaves = cut, leaves[:cut-from]
 	}
