@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -155,6 +156,10 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	}
 	followers := map[string]*peer.Follower{}
 	running := map[string]bool{} // by name; guarded by mu
+	// Rounds ended here, by peer name (guarded by mu): a round that
+	// ended after the peers were listed has a stale record in the list
+	// (its failure, and so its backoff, not in it yet).
+	ended := map[string]uint64{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, peerRoundsAtOnce)
@@ -196,6 +201,7 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 		defer func() {
 			mu.Lock()
 			delete(running, p.Name)
+			ended[p.Name]++
 			mu.Unlock()
 		}()
 		select {
@@ -231,6 +237,9 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 	}
 	for {
 		interrupted()
+		mu.Lock()
+		endedBefore := maps.Clone(ended)
+		mu.Unlock()
 		ps, err := st.Peers(ctx)
 		// The store down (PostgreSQL restarting) fails every round: said
 		// when it begins, changes kind or every failureRelog, and when it
@@ -265,10 +274,17 @@ func (n *Node) followPeers(ctx context.Context, logger *slog.Logger) error {
 		}
 		for _, p := range ps {
 			mu.Lock()
-			busy := running[p.Name]
+			busy, stale := running[p.Name], ended[p.Name] != endedBefore[p.Name]
 			mu.Unlock()
 			if busy {
 				continue // its last round hasn't ended
+			}
+			if stale {
+				// Its last round ended while the list was read: p is
+				// from before that round's end was recorded (its
+				// failure not counted, its backoff not begun); the next
+				// tick reads it again.
+				continue
 			}
 			if !p.State.RoundStarted.IsZero() && p.State.RoundOwner != n.roundOwner {
 				continue // another front end runs it, or ran it until its lease expires

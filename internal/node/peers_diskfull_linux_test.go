@@ -36,13 +36,9 @@ func TestPeerForkEvidenceOnFullDisk(t *testing.T) {
 	}
 	t.Cleanup(func() { syscall.Unmount(small, 0) })
 	ctx := context.Background()
-	b := newOrigin(t, "a")
-	b.share(t, b.intel, 20)
-	size := waitIntegratedNode(t, b.Node)
-	n, _ := initNode(t, Options{})
-	defer n.Close()
-	a := &fedNode{Node: n}
-	pa := a.follow(t, b, "a", "from-b")
+	b, size := sharedOrigin(t, 20)
+	a, pa := unservedFollower(t, b)
+	n := a.Node
 	var logged bytes.Buffer
 	f, err := peer.New(peer.Config{Store: n.Store(), Dir: small, Logger: slog.New(slog.NewTextHandler(&logged, nil))}, pa)
 	if err != nil {

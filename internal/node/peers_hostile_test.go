@@ -57,13 +57,9 @@ func (r *rewriteObjects) RoundTrip(req *http.Request) (*http.Response, error) {
 // is a few hundred bytes, not the peer's megabyte.
 func TestPeerErrorsDontEchoHugeText(t *testing.T) {
 	ctx := context.Background()
-	b := newOrigin(t, "a")
-	b.share(t, b.intel, 3)
-	waitIntegratedNode(t, b.Node)
-	n, _ := initNode(t, Options{})
-	defer n.Close()
-	a := &fedNode{Node: n}
-	pa := a.follow(t, b, "a", "from-b")
+	b, _ := sharedOrigin(t, 3)
+	a, pa := unservedFollower(t, b)
+	n := a.Node
 	huge := strings.Repeat("x", 1<<20)
 	rw := &rewriteObjects{edit: func(item map[string]any) { item["object_id"] = "indicator--" + huge }}
 	f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir(), HTTP: &http.Client{Transport: rw}}, pa)
@@ -93,13 +89,9 @@ func TestPeerErrorsDontEchoHugeText(t *testing.T) {
 // answer, not stopped. The next round, of an honest answer, replicates.
 func TestPeerObjectsPageBound(t *testing.T) {
 	ctx := context.Background()
-	b := newOrigin(t, "a")
-	b.share(t, b.intel, 3)
-	size := waitIntegratedNode(t, b.Node)
-	n, _ := initNode(t, Options{})
-	defer n.Close()
-	a := &fedNode{Node: n}
-	pa := a.follow(t, b, "a", "from-b")
+	b, size := sharedOrigin(t, 3)
+	a, pa := unservedFollower(t, b)
+	n := a.Node
 	tiny := func(i int64) map[string]any {
 		return map[string]any{"log_index": i, "collection": "another", "salt": "AQ==", "object_id": "x", "version": "v", "member": "m", "object": map[string]any{}}
 	}
@@ -151,13 +143,9 @@ func TestPeerObjectsPageBound(t *testing.T) {
 // cut short are recorded in order and the peer is replicated whole.
 func TestPeerStepBytes(t *testing.T) {
 	ctx := context.Background()
-	b := newOrigin(t, "a")
-	b.share(t, b.intel, 12)
-	size := waitIntegratedNode(t, b.Node)
-	n, _ := initNode(t, Options{})
-	defer n.Close()
-	a := &fedNode{Node: n}
-	pa := a.follow(t, b, "a", "from-b")
+	b, size := sharedOrigin(t, 12)
+	a, pa := unservedFollower(t, b)
+	n := a.Node
 	st := &stepLog{Store: n.Store()}
 	f, err := peer.New(peer.Config{Store: st, Dir: t.TempDir(), StepBytes: 1}, pa)
 	if err != nil {

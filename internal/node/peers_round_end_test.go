@@ -26,13 +26,9 @@ import (
 // (TestRunRoundsTakesBackItsOwnMark), the next round takes the mark back.
 func TestPeerRoundsTakeBackTheirOwnMark(t *testing.T) {
 	ctx := context.Background()
-	b := newOrigin(t, "a")
-	b.share(t, b.intel, 5)
-	size := waitIntegratedNode(t, b.Node)
-	n, _ := initNode(t, Options{})
-	defer n.Close()
-	a := &fedNode{Node: n}
-	a.follow(t, b, "a", "from-b")
+	b, size := sharedOrigin(t, 5)
+	a, _ := unservedFollower(t, b)
+	n := a.Node
 	now := n.now()
 	// The mark of a round of this process that never cleared it, under
 	// a lease that lasts longer than the test.
@@ -113,13 +109,9 @@ func (o *takeOver) RoundTrip(req *http.Request) (*http.Response, error) {
 // marked.
 func TestPeerRoundTakenOverRecordsNothing(t *testing.T) {
 	ctx := context.Background()
-	b := newOrigin(t, "a")
-	b.share(t, b.intel, 5)
-	waitIntegratedNode(t, b.Node)
-	n, _ := initNode(t, Options{})
-	defer n.Close()
-	a := &fedNode{Node: n}
-	pa := a.follow(t, b, "a", "from-b")
+	b, _ := sharedOrigin(t, 5)
+	a, pa := unservedFollower(t, b)
+	n := a.Node
 	o := &takeOver{st: n.Store(), t: t, path: "/"}
 	f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir(), Owner: "fe1", HTTP: &http.Client{Transport: o}}, pa)
 	if err != nil {
@@ -152,13 +144,9 @@ func (panicAdvance) AdvancePeer(context.Context, store.PeerStep) error { panic("
 // the round counts as interrupted and the peer is backed off.
 func TestPeerRoundPanicKeepsItsMark(t *testing.T) {
 	ctx := context.Background()
-	b := newOrigin(t, "a")
-	b.share(t, b.intel, 5)
-	waitIntegratedNode(t, b.Node)
-	n, _ := initNode(t, Options{})
-	defer n.Close()
-	a := &fedNode{Node: n}
-	pa := a.follow(t, b, "a", "from-b")
+	b, _ := sharedOrigin(t, 5)
+	a, pa := unservedFollower(t, b)
+	n := a.Node
 	f, err := peer.New(peer.Config{Store: panicAdvance{n.Store()}, Dir: t.TempDir(), Owner: "fe1", Lease: time.Second}, pa)
 	if err != nil {
 		t.Fatal(err)
@@ -194,13 +182,9 @@ func TestPeerRoundPanicKeepsItsMark(t *testing.T) {
 // end's round, and the round ends with ErrLeaseLost, recording nothing.
 func TestPeerRoundTakenOverStoresNoStep(t *testing.T) {
 	ctx := context.Background()
-	b := newOrigin(t, "a")
-	b.share(t, b.intel, 5)
-	waitIntegratedNode(t, b.Node)
-	n, _ := initNode(t, Options{})
-	defer n.Close()
-	a := &fedNode{Node: n}
-	pa := a.follow(t, b, "a", "from-b")
+	b, _ := sharedOrigin(t, 5)
+	a, pa := unservedFollower(t, b)
+	n := a.Node
 	o := &takeOver{st: n.Store(), t: t, path: "/log/objects", pass: true}
 	f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir(), Owner: "fe1", HTTP: &http.Client{Transport: o}}, pa)
 	if err != nil {

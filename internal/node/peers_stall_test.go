@@ -242,13 +242,9 @@ func TestPeerStallDeadline(t *testing.T) {
 // start and the position then, beside the position it has reached, and
 // cleared when it ends, even when the node stops it.
 func TestPeerStatusRoundRunning(t *testing.T) {
-	b := newOrigin(t, "a")
-	b.share(t, b.intel, 5)
-	waitIntegratedNode(t, b.Node)
-	n, _ := initNode(t, Options{})
-	defer n.Close()
-	a := &fedNode{Node: n}
-	pa := a.follow(t, b, "a", "from-b")
+	b, _ := sharedOrigin(t, 5)
+	a, pa := unservedFollower(t, b)
+	n := a.Node
 	if s := peer.StatusOf(a.peerState(t, "a")); s.Round != "idle" || s.RoundStarted != "" || s.RoundFrom != nil {
 		t.Fatalf("a new peer: %+v", s)
 	}

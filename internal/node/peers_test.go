@@ -144,6 +144,26 @@ func newOriginNode(t *testing.T, fn *fedNode, followers ...string) *origin {
 	return b
 }
 
+// sharedOrigin is an origin B followed by "a", with count objects alice
+// shared into its intel collection integrated: B and its log's size.
+func sharedOrigin(t *testing.T, count int) (*origin, int64) {
+	t.Helper()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, count)
+	return b, waitIntegratedNode(t, b.Node)
+}
+
+// unservedFollower is a node A that doesn't serve, so that no round runs
+// but the test's own (peer.New), following b as peer "a" into "from-b":
+// A and the peer's record. A is closed when the test ends.
+func unservedFollower(t *testing.T, b *origin) (*fedNode, store.Peer) {
+	t.Helper()
+	n, _ := initNode(t, Options{})
+	t.Cleanup(func() { n.Close() })
+	a := &fedNode{Node: n}
+	return a, a.follow(t, b, "a", "from-b")
+}
+
 // share posts count fresh signed indicators by alice into coll.
 func (b *origin) share(t *testing.T, coll string, count int) {
 	t.Helper()
@@ -721,13 +741,9 @@ func (f *failAdvance) AdvancePeer(ctx context.Context, s store.PeerStep) error {
 // recorded is redone without storing anything twice.
 func TestPeerStepRedone(t *testing.T) {
 	ctx := context.Background()
-	b := newOrigin(t, "a")
-	b.share(t, b.intel, 40)
-	waitIntegratedNode(t, b.Node)
-	n, _ := initNode(t, Options{})
-	defer n.Close()
-	a := &fedNode{Node: n}
-	pa := a.follow(t, b, "a", "from-b")
+	b, _ := sharedOrigin(t, 40)
+	a, pa := unservedFollower(t, b)
+	n := a.Node
 	st := n.Store()
 	fs := &failAdvance{Store: st}
 	f, err := peer.New(peer.Config{Store: fs, Dir: t.TempDir()}, pa)
