@@ -34,11 +34,11 @@ func TestPollHostileTextBounded(t *testing.T) {
 		}
 	}
 	for name, h := range map[string]http.HandlerFunc{
-		"number":        page(`{"more":` + long + `}`),
-		"wrong type":    page(`{"more":"` + strings.Repeat("x", 1<<20) + `"}`),
-		"not json":      page(megabyte),
-		"next number":   page(`{"more":true,"next":` + long + `}`),
-		"objects":       page(`{"objects":` + long + `}`),
+		"number":      page(`{"more":` + long + `}`),
+		"wrong type":  page(`{"more":"` + strings.Repeat("x", 1<<20) + `"}`),
+		"not json":    page(megabyte),
+		"next number": page(`{"more":true,"next":` + long + `}`),
+		"objects":     page(`{"objects":` + long + `}`),
 		"redirect": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Location", "http://169.254.169.254/"+strings.Repeat("a", 1<<20))
 			w.WriteHeader(http.StatusFound)
