@@ -138,3 +138,27 @@ func TestImportMISPHostileText(t *testing.T) {
 		})
 	}
 }
+
+// TestCommandRedirectLocationBounded: a node that redirects a command
+// elsewhere in a Location of a MiB has the command fail naming the
+// redirect, its error bounded (Go's client names the Location as the
+// server wrote it).
+func TestCommandRedirectLocationBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://169.254.169.254/"+strings.Repeat("a", 1<<20))
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer srv.Close()
+	for _, args := range [][]string{
+		{"concurrence", "--url", srv.URL, "--token", "parley_secret", "report--00000000-0000-4000-8000-000000000000"},
+		{"proof", "--url", srv.URL, "--token", "parley_secret", "indicator--00000000-0000-4000-8000-000000000000"},
+		{"private", "sets", "--url", srv.URL, "--token", "parley_secret"},
+	} {
+		var stdout, stderr bytes.Buffer
+		c := &cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		code := c.main(context.Background(), args)
+		if code == 0 || !strings.Contains(stderr.String(), "redirected to http://169.254.169.254:80") || stderr.Len() > 2000 {
+			t.Errorf("%s: exit %d, stderr (%d bytes): %.300q", args[0], code, stderr.Len(), stderr.String())
+		}
+	}
+}
