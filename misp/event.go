@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // Event is a MISP event in the core format. Fields MISP writes as strings
@@ -246,7 +248,7 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 || n > 253402300799 {
-		return fmt.Errorf("bad timestamp %s", b)
+		return fmt.Errorf("bad timestamp %s", shown(b))
 	}
 	*t = Timestamp(n)
 	return nil
@@ -256,6 +258,13 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 func (t Timestamp) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + strconv.FormatInt(int64(t), 10) + `"`), nil
 }
+
+// maxShown bounds the feed's text that an error quotes (a value, a uuid).
+const maxShown = 64
+
+// shown returns the JSON b of a document's value, fit to quote in an
+// error: bounded, without control characters ([untrusted.Text]).
+func shown(b []byte) string { return untrusted.Text(string(b), maxShown) }
 
 // Time returns t as a UTC time.
 func (t Timestamp) Time() time.Time { return time.Unix(int64(t), 0).UTC() }
@@ -271,7 +280,7 @@ func (v *Bool) UnmarshalJSON(b []byte) error {
 	case "false", "0", "False", "", "null":
 		*v = false
 	default:
-		return fmt.Errorf("bad boolean %s", b)
+		return fmt.Errorf("bad boolean %s", shown(b))
 	}
 	return nil
 }
@@ -300,7 +309,7 @@ func (v *Text) UnmarshalJSON(b []byte) error {
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("bad value %s", b)
+		return fmt.Errorf("bad value %s", shown(b))
 	}
 	*v = Text(n)
 	return nil
@@ -502,7 +511,7 @@ func eventArray(dec *json.Decoder, fn func(*Event) error) error {
 // checkEvent rejects events without the fields the mapping needs.
 func checkEvent(ev *Event) error {
 	if !validUUID(ev.UUID) {
-		return fmt.Errorf("%w: event uuid %q is not a UUID", ErrFormat, ev.UUID)
+		return fmt.Errorf("%w: event uuid %q is not a UUID", ErrFormat, untrusted.Text(ev.UUID, maxShown))
 	}
 	// An event that counts attributes but holds none (no Attribute or
 	// Object list) is a listing: its report would take the event's

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/pattern"
 	"github.com/parley-exchange/parley/stix"
 )
@@ -45,7 +46,7 @@ func ParseManifest(data []byte) (map[string]ManifestEntry, error) {
 	}
 	for k := range m {
 		if !validUUID(k) {
-			return nil, fmt.Errorf("%w: manifest.json: %q is not an event uuid", ErrFormat, k)
+			return nil, fmt.Errorf("%w: manifest.json: %q is not an event uuid", ErrFormat, untrusted.Text(k, maxShown))
 		}
 	}
 	return m, nil

@@ -150,7 +150,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, accept s
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("couldn't reach the node: %w", err)
+		return fmt.Errorf("couldn't reach the node: %w", untrusted.ClipURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // fakeNode serves the /private/ API for one set with real components; its
@@ -255,5 +258,21 @@ func TestClientCheckSendsEachValueOnce(t *testing.T) {
 	}
 	if f.budget != 0 || f.requests != 1 {
 		t.Errorf("%d elements of the budget left after %d requests; want 0 after 1 (3 distinct values)", f.budget, f.requests)
+	}
+}
+
+// A node that redirects the client elsewhere, in a Location of a MiB,
+// isn't followed (the commands' client keeps redirects on the node's
+// origin), and the client's error names the redirect in a bounded URL.
+func TestClientRedirectBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://169.254.169.254/"+strings.Repeat("a", 1<<20))
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer srv.Close()
+	c := &Client{BaseURL: srv.URL, HTTP: &http.Client{CheckRedirect: untrusted.SameOriginRedirects}}
+	_, err := c.Sets(context.Background())
+	if !errors.Is(err, untrusted.ErrRedirect) || len(err.Error()) > 2000 {
+		t.Fatalf("error of %d bytes: %.300v", len(fmt.Sprint(err)), err)
 	}
 }

@@ -591,7 +591,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't reach the taxii server: %w", err)
+		return nil, fmt.Errorf("couldn't reach the taxii server: %w", untrusted.ClipURLError(err))
 	}
 	defer resp.Body.Close()
 	max := c.MaxResponseBytes

@@ -117,7 +117,7 @@ func (c *Client) open(ctx context.Context, path string) (*http.Response, error) 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't reach the node: %w", err)
+		return nil, fmt.Errorf("couldn't reach the node: %w", untrusted.ClipURLError(err))
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()

@@ -81,7 +81,7 @@ func (c *Client) do(req *http.Request) (int, http.Header, []byte, error) {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("couldn't reach the witness: %w", err)
+		return 0, nil, nil, fmt.Errorf("couldn't reach the witness: %w", untrusted.ClipURLError(err))
 	}
 	defer resp.Body.Close()
 	// An answer is a cosignature or a checkpoint, bounded as a request

@@ -3,12 +3,14 @@ package witness
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -89,5 +91,22 @@ func TestCheckpoint404s(t *testing.T) {
 	_, err = c.Checkpoint(context.Background(), "example.com/other")
 	if !errors.Is(err, ErrNoCheckpoint) || !errors.Is(err, ErrUnknownLog) {
 		t.Fatalf("a log not witnessed: %v", err)
+	}
+}
+
+// A witness that redirects the client elsewhere, in a Location of a MiB,
+// isn't followed (the node's and parley witness's clients keep redirects
+// on the witness's origin), and the client's error names the redirect in
+// a bounded URL.
+func TestClientRedirectBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://169.254.169.254/"+strings.Repeat("a", 1<<20))
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer srv.Close()
+	c := &Client{URL: srv.URL, HTTP: &http.Client{CheckRedirect: untrusted.SameOriginRedirects}}
+	_, err := c.Checkpoint(context.Background(), "log.example/a")
+	if !errors.Is(err, untrusted.ErrRedirect) || len(err.Error()) > 2000 {
+		t.Fatalf("error of %d bytes: %.300v", len(fmt.Sprint(err)), err)
 	}
 }

@@ -207,7 +207,7 @@ func fetchConcurrence(ctx context.Context, hc *http.Client, base, token, object 
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := hc.Do(req)
 		if err != nil {
-			return conc, withExit(4, "check --url", fmt.Errorf("couldn't reach the node: %w", err))
+			return conc, withExit(4, "check --url", fmt.Errorf("couldn't reach the node: %w", untrusted.ClipURLError(err)))
 		}
 		// Cut quietly, a longer answer would read as one that isn't a
 		// concurrence.

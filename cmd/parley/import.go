@@ -732,11 +732,10 @@ func mispSourceClient(warn io.Writer, caFile, keyFile string, isURL bool) (*http
 			return nil, "", usageErrorf("the file holds the MISP automation key alone, on one line", "--source-key-file %s holds no key", keyFile)
 		}
 	}
-	if key == "" {
-		// Public feeds may move to another server, never to plain http;
-		// with a key, redirects stay on the source's origin.
-		client.CheckRedirect = untrusted.NoDowngradeRedirects
-	}
+	// Redirects stay on the source's origin, with a key or without
+	// (newHTTPClient): a feed's server, or whoever answers for it on
+	// plain http, can't send the import to another host (the loopback
+	// interface, the cloud's metadata address, a private network).
 	return client, key, nil
 }
 
@@ -766,7 +765,9 @@ func (imp *mispImport) open(ctx context.Context, name string, isURL bool) (io.Re
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			ue.URL = shownURL(ue.URL)
+			// For a refused redirect, the URL is the server's Location
+			// header: bounded.
+			ue.URL = untrusted.Text(shownURL(ue.URL), 512)
 		}
 		return nil, withExit(4, "", fmt.Errorf("couldn't fetch %s: %w", shownURL(name), err))
 	}

@@ -694,8 +694,13 @@ func expiredCursor(err error) bool {
 // effort: the store may be what failed) and returns err. The round counts
 // as failed (Failures, which [Backoff] spaces the next rounds by), and the
 // server's Retry-After, if it gave one, is kept as NotBefore: both are in
-// the store, so a restarted node keeps them.
+// the store, so a restarted node keeps them. Much of an error's text is
+// the feed's server's (its error messages, media type, redirects): the
+// text recorded and returned is bounded to maxLastError bytes, on one
+// line, without control characters, whatever error made it
+// ([untrusted.Text]).
 func record(ctx context.Context, st Store, f *Feed, now func() time.Time, err error) error {
+	err = boundedError(err)
 	f.LastPoll, f.LastError = now().UTC(), err.Error()
 	f.Failures++
 	f.NotBefore = time.Time{}
@@ -708,6 +713,30 @@ func record(ctx context.Context, st Store, f *Feed, now func() time.Time, err er
 	}
 	return err
 }
+
+// maxLastError bounds a feed's recorded LastError (see record).
+const maxLastError = 4096
+
+// boundedError returns err, or, when its text is longer than
+// maxLastError or holds control characters, an error with the same chain
+// whose text is bounded and has them replaced.
+func boundedError(err error) error {
+	msg := err.Error()
+	if b := untrusted.Text(msg, maxLastError); b != msg {
+		return &clippedError{err: err, msg: b}
+	}
+	return err
+}
+
+// clippedError is an error whose text was bounded; it unwraps to the
+// original, so that errors.Is and errors.As (RetryAfter) still work.
+type clippedError struct {
+	err error
+	msg string
+}
+
+func (e *clippedError) Error() string { return e.msg }
+func (e *clippedError) Unwrap() error { return e.err }
 
 // endRound clears the mark of the round l, which ctx ended (the node
 // stopping), from the feed's recorded position, which stays as it is

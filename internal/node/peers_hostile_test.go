@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -167,5 +169,33 @@ func TestPeerStepBytes(t *testing.T) {
 	p := a.peerState(t, "a")
 	if got := len(localObjects(t, n, pa.Into)); got != 12 || p.State.Next != size || p.State.LastError != "" {
 		t.Fatalf("%d objects, state %+v", got, p.State)
+	}
+}
+
+// TestPeerRedirectElsewhere: a peer that redirects the follower to
+// another origin (here the cloud's metadata address, in a Location of a
+// MiB) isn't followed; the round's error and the peer's recorded error
+// name the redirect, bounded.
+func TestPeerRedirectElsewhere(t *testing.T) {
+	b := newOrigin(t, "a")
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://169.254.169.254/"+strings.Repeat("a", 1<<20))
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer hostile.Close()
+	n, _ := initNode(t, Options{})
+	defer n.Close()
+	a := &fedNode{Node: n}
+	pa := a.followVia(t, b, hostile.URL, "a")
+	f, err := peer.New(peer.Config{Store: n.Store(), Dir: t.TempDir()}, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Round(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "redirected to http://169.254.169.254:80") || len(err.Error()) > 2000 {
+		t.Fatalf("Round = (%d bytes) %.300v", len(fmt.Sprint(err)), err)
+	}
+	if p := a.peerState(t, "a"); !strings.Contains(p.State.LastError, "redirected") || len(p.State.LastError) > 2000 {
+		t.Fatalf("recorded error of %d bytes (%.300q)", len(p.State.LastError), p.State.LastError)
 	}
 }

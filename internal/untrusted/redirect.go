@@ -13,15 +13,19 @@ import (
 // does by default.
 const maxRedirects = 10
 
-// SameOriginRedirects is an [http.Client] CheckRedirect for clients that
-// carry credentials to one server (a node, a peer, a witness, a TAXII
-// feed): a redirect is followed only to the origin (scheme, host and
-// port) of the request that began it. Go's client drops the
+// SameOriginRedirects is the [http.Client] CheckRedirect of every client
+// that fetches from a URL an operator or user gave (a node, a peer, a
+// witness, a TAXII feed, a MISP feed with or without a key): a redirect
+// is followed only to the origin (scheme, host and port) of the request
+// that began it, at most maxRedirects times. Go's client drops the
 // Authorization header on a redirect to another host name, but not to
 // another port of the same host, nor from https to http, where a
-// network attacker reads it; and a server that redirects elsewhere sends
-// the client to a place its user never named. The error names both
-// origins (Go's client adds the URL it refused to follow).
+// network attacker reads it; and a server that redirects elsewhere (or
+// whoever answers for it on plain http) would send the client to a place
+// its user never named: the loopback interface, the cloud's metadata
+// address, a private network, the node's own endpoints. The error names
+// both origins (Go's client adds the URL it refused to follow: see
+// [ClipURLError]).
 func SameOriginRedirects(req *http.Request, via []*http.Request) error {
 	if len(via) >= maxRedirects {
 		return fmt.Errorf("stopped after %d redirects", maxRedirects)
@@ -29,19 +33,6 @@ func SameOriginRedirects(req *http.Request, via []*http.Request) error {
 	from, to := via[0].URL, req.URL
 	if origin(from) != origin(to) {
 		return &redirectError{from: origin(from), to: origin(to)}
-	}
-	return nil
-}
-
-// NoDowngradeRedirects is an [http.Client] CheckRedirect for clients that
-// fetch public documents from any server (MISP feeds): a redirect may go
-// to another server, but never from https to http.
-func NoDowngradeRedirects(req *http.Request, via []*http.Request) error {
-	if len(via) >= maxRedirects {
-		return fmt.Errorf("stopped after %d redirects", maxRedirects)
-	}
-	if strings.EqualFold(via[0].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
-		return &redirectError{from: origin(via[0].URL), to: origin(req.URL)}
 	}
 	return nil
 }
@@ -72,4 +63,21 @@ func origin(u *url.URL) string {
 		}
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// maxURLText bounds the URL that ClipURLError leaves in an error.
+const maxURLText = 512
+
+// ClipURLError bounds the URL named by the [*url.Error] in err's chain
+// (an [http.Client]'s error) and returns err. For a refused redirect
+// Go's client names the URL of the server's Location header, as the
+// server wrote it and at any length (up to the client's 10 MiB of
+// response headers); the error then goes where the caller's errors go:
+// a terminal, a log line, a feed's recorded last_error.
+func ClipURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = Text(ue.URL, maxURLText)
+	}
+	return err
 }

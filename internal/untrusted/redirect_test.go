@@ -12,9 +12,8 @@ import (
 // TestRedirects: SameOriginRedirects follows a redirect within the
 // origin and refuses one to another port (the same host name, where Go's
 // client would still send the Authorization header) or from https to
-// http, without contacting the target; NoDowngradeRedirects follows one
-// to another server but not from https to http. The errors name the
-// origins, never the client's credentials.
+// http, without contacting the target. The errors name the origins,
+// never the client's credentials.
 func TestRedirects(t *testing.T) {
 	var reached atomic.Int64
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -41,8 +40,8 @@ func TestRedirects(t *testing.T) {
 		{"same origin", "SELF/here", false, SameOriginRedirects, false},
 		{"another port", target.URL + "/x", false, SameOriginRedirects, true},
 		{"https to http", target.URL + "/x", true, SameOriginRedirects, true},
-		{"another server, public fetch", target.URL + "/x", false, NoDowngradeRedirects, false},
-		{"https to http, public fetch", target.URL + "/x", true, NoDowngradeRedirects, true},
+		{"another host", strings.Replace(target.URL, "127.0.0.1", "localhost", 1) + "/x", false, SameOriginRedirects, true},
+		{"the cloud's metadata address", "http://169.254.169.254/latest/meta-data/", false, SameOriginRedirects, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reached.Store(0)
@@ -76,5 +75,28 @@ func TestRedirects(t *testing.T) {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// TestClipURLError: a server that redirects to a URL of a MiB (refused)
+// has the client's error name it bounded; the error still unwraps to
+// the refusal.
+func TestClipURLError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://169.254.169.254/"+strings.Repeat("a", 1<<20))
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: SameOriginRedirects}
+	_, err := client.Get(srv.URL)
+	if err == nil {
+		t.Fatal("followed")
+	}
+	err = ClipURLError(err)
+	if !errors.Is(err, ErrRedirect) || len(err.Error()) > 2000 || !strings.Contains(err.Error(), "http://169.254.169.254/aaa") {
+		t.Fatalf("err (%d bytes) = %.300q", len(err.Error()), err)
+	}
+	if ClipURLError(nil) != nil {
+		t.Fatal("ClipURLError(nil) != nil")
 	}
 }
