@@ -307,6 +307,49 @@ func TestOpinionCLIErrors(t *testing.T) {
 	}
 }
 
+// TestOpinionRetiredKey: parley opinion with a key its member rotated out
+// or had revoked says so (and what to do) instead of telling the member
+// to register the key, which the node refuses (a key belongs to one
+// member); nothing is posted.
+func TestOpinionRetiredKey(t *testing.T) {
+	dir, st := demoData(t)
+	a, b := st.Members[0], st.Members[1]
+	newKey := filepath.Join(t.TempDir(), "new.key")
+	if code, _, stderr := runCLI(t, "keygen", "--rotate", a.KeyFile, "--out", newKey); code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, args := range [][]string{
+		{"member", "key", "rotate", "--data", dir, "--member", a.Name, "--pubkey", newKey + ".pub", "--statement", newKey + ".rotation"},
+		{"member", "revoke", "--data", dir, "--member", b.Name, "--key-only"},
+	} {
+		if code, _, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := node.Open(ctx, dir, node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serveIntegrated(t, ctx, cancel, n)
+	for _, tc := range []struct {
+		m          demoMember
+		want, hint string
+	}{
+		{a, "the key of --key was " + a.ID + "'s until its rotation at log entry", "sign with the key that replaced it"},
+		{b, "the key of --key was " + b.ID + "'s until its revocation at log entry", "ask the operator to put a new key in force"},
+	} {
+		code, _, stderr := runCLI(t, "opinion", "--url", base, "--token", tc.m.Token, "--key", tc.m.KeyFile, demo.Report, "agree")
+		if code != 2 || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, tc.hint) || strings.Contains(stderr, "member add") {
+			t.Errorf("%s's retired key: exit %d, %q; want exit 2, %q and %q", tc.m.Name, code, stderr, tc.want, tc.hint)
+		}
+	}
+	code, out, _ := runCLI(t, "concurrence", "--url", base, "--token", a.Token, demo.Report)
+	if code != 0 || !strings.Contains(out, "3 opinion versions in evidence") {
+		t.Errorf("after the refused opinions: exit %d\n%s", code, out)
+	}
+}
+
 // TestConcurrenceSeen checks --seen: the evidence's checkpoint must be
 // consistent with the checkpoints seen before, and is recorded.
 func TestConcurrenceSeen(t *testing.T) {

@@ -209,6 +209,15 @@ func identityOfKey(ctx context.Context, hc *http.Client, progress io.Writer, bas
 	case 1:
 		return ids[0], nil
 	case 0:
+		// A key the log shows ended (rotated out or revoked) was a
+		// member's: registering it again is no remedy (a key belongs to
+		// one member), signing with the key in force is.
+		if id, k, ok := retiredKeyOwner(resp, pub); ok {
+			if k.Revoked {
+				return "", usageErrorf("signatures by a revoked key never count: ask the operator to put a new key in force (parley keygen, then parley member key rotate)", "the key of --key was %s's until its revocation at log entry %d", id, k.Until)
+			}
+			return "", usageErrorf("signatures by a key rotated out never count: sign with the key that replaced it (parley keygen --rotate wrote it)", "the key of --key was %s's until its rotation at log entry %d", id, k.Until)
+		}
 		return "", usageErrorf("register it with parley member add --pubkey, or name your identity with --as; a key registered or rotated in moments ago is listed once the node's next checkpoint covers it (within a second): try again then", "no member has the public key of --key registered in the log up to its checkpoint of size %d", resp.TreeSize)
 	}
 	return "", usageErrorf("name your identity with --as", "%d members have this key registered: %s", len(ids), strings.Join(ids, ", "))
@@ -242,6 +251,24 @@ func keyOwners(ctx context.Context, cl *tlog.Client, pub ed25519.PublicKey) (tlo
 		}
 	}
 	return resp, ids, nil
+}
+
+// retiredKeyOwner returns the member whose key pub was, and the key as
+// the log of resp shows it, when that key was ended (rotated out or
+// revoked) within resp's checkpoint.
+func retiredKeyOwner(resp tlog.KeysResponse, pub ed25519.PublicKey) (string, tlog.MemberKey, bool) {
+	keys, err := resp.Replay()
+	if err != nil {
+		return "", tlog.MemberKey{}, false
+	}
+	for _, id := range keys.Members() {
+		for _, k := range keys.Keys(id) {
+			if bytes.Equal(k.Key, pub) && k.Until != 0 && k.Until < resp.TreeSize {
+				return id, k, true
+			}
+		}
+	}
+	return "", tlog.MemberKey{}, false
 }
 
 // withdrawOwn withdraws me's stance on conc's object: every opinion of

@@ -53,7 +53,7 @@ func BenchmarkConcurrence(b *testing.B) {
 			b.Fatalf("submit: %v %+v", err, st.Failures)
 		}
 	}
-	report, _ := stix.Sign([]byte(`{"type":"report","spec_version":"2.1","id":"`+target+`","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"r","published":"2026-01-01T00:00:00Z","object_refs":["intrusion-set--00000000-0000-4000-8000-000000000001"]}`), ms[0].key)
+	report, _ := stix.Sign([]byte(`{"type":"report","spec_version":"2.1","id":"`+target+`","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","created_by_ref":"`+ms[0].m.ID+`","name":"r","published":"2026-01-01T00:00:00Z","object_refs":["intrusion-set--00000000-0000-4000-8000-000000000001"]}`), ms[0].key)
 	submit(ms[0], []json.RawMessage{report})
 	for i, m := range ms {
 		var objs []json.RawMessage

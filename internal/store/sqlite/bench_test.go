@@ -243,3 +243,47 @@ func BenchmarkPage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkObjectsAt reads 16 object versions by seq (what a tally of
+// GET /concurrence reads) from a collection of 2,000 and of 32,000 rows:
+// the time per read should not grow with the collection (it grew about
+// linearly before ObjectsAt's query was pinned to walk the seqs,
+// TestObjectsAtPlan).
+func BenchmarkObjectsAt(b *testing.B) {
+	for _, rows := range []int{2000, 32000} {
+		b.Run(fmt.Sprint("rows=", rows), func(b *testing.B) {
+			s, member, coll := openBench(b, "sqlite", b.TempDir())
+			defer s.Close()
+			if err := rawInsert(s.w, coll, member, 1, rows+1); err != nil { // entry 0 is the member's key
+				b.Fatal(err)
+			}
+			var seqs []int64
+			if err := func() error {
+				r, err := s.r.Query(`SELECT seq FROM objects ORDER BY seq`)
+				if err != nil {
+					return err
+				}
+				defer r.Close()
+				for i := 0; r.Next(); i++ {
+					var q int64
+					if err := r.Scan(&q); err != nil {
+						return err
+					}
+					if i%(rows/16) == 0 {
+						seqs = append(seqs, q)
+					}
+				}
+				return r.Err()
+			}(); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			for b.Loop() {
+				objs, _, err := s.ObjectsAt(ctx, []string{coll}, seqs, store.Bound{})
+				if err != nil || len(objs) != len(seqs) {
+					b.Fatalf("%d objects, %v", len(objs), err)
+				}
+			}
+		})
+	}
+}

@@ -90,3 +90,38 @@ func TestObjectsByIDPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectsAtPlan: ObjectsAt (the opinion versions a tally reads, GET
+// /concurrence) walks its list of seqs and looks each up by its primary
+// key, instead of walking every object of the collections through
+// objects_collection_seq and searching the list for each, which made a
+// tally's cost grow with the collections' size times its opinions.
+func TestObjectsAtPlan(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, colls := range [][]string{{"a"}, {"a", "b", "c"}} {
+		args := append([]any{"[1,2,3]"}, strArgs(colls)...)
+		rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN SELECT o.seq, octet_length(o.raw) "+objectsAtFrom(len(colls))+" ORDER BY j.key LIMIT ?", append(args, 10)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		p := strings.Join(plan, "; ")
+		if !strings.Contains(p, "SCAN j VIRTUAL TABLE") || !strings.Contains(p, "SEARCH o USING INTEGER PRIMARY KEY") || strings.Contains(p, "objects_collection_seq") {
+			t.Errorf("collections %q: plan %s", colls, p)
+		}
+	}
+}
