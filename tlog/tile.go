@@ -227,20 +227,51 @@ type TileReader interface {
 // a [HashReader]: the hash of node (level, index) is computed from the
 // hashes of the tile row at level 8·⌊level/8⌋ beneath it.
 func TileHashReader(size uint64, tr TileReader) HashReader {
-	return tileHashReader{size: size, tr: tr}
+	return tileHashReader{size: size, tr: tr, edge: &edgeTiles{m: map[Tile][]Hash{}}}
 }
 
 // CachedTileHashReader is [TileHashReader] with a cache of full tiles and
 // their inner node hashes: full tiles never change, so a server building
 // many proofs reads and hashes each one once.
 func CachedTileHashReader(size uint64, tr TileReader, c *TileCache) HashReader {
-	return tileHashReader{size: size, tr: tr, cache: c}
+	return tileHashReader{size: size, tr: tr, cache: c, edge: &edgeTiles{m: map[Tile][]Hash{}}}
 }
 
 type tileHashReader struct {
 	size  uint64
 	tr    TileReader
 	cache *TileCache
+	edge  *edgeTiles
+}
+
+// edgeTiles holds the partial tiles a reader read, for all its calls: a
+// node proving many entries against one tree (a bundle, a concurrence
+// answer) reads each once, not once a proof. The tree's size fixes them,
+// at most one a level, so they are few and never change.
+type edgeTiles struct {
+	mu sync.Mutex
+	m  map[Tile][]Hash
+}
+
+// row reads the hashes of tile t, a partial one once per reader.
+func (r tileHashReader) row(ctx context.Context, t Tile) ([]Hash, error) {
+	if t.Width == TileWidth || r.edge == nil {
+		return readHashTile(ctx, r.tr, t)
+	}
+	r.edge.mu.Lock()
+	row, ok := r.edge.m[t]
+	r.edge.mu.Unlock()
+	if ok {
+		return row, nil
+	}
+	row, err := readHashTile(ctx, r.tr, t)
+	if err != nil {
+		return nil, err
+	}
+	r.edge.mu.Lock()
+	r.edge.m[t] = row
+	r.edge.mu.Unlock()
+	return row, nil
 }
 
 // readHashTile reads tile t through tr and parses its hashes; a read error
@@ -253,7 +284,8 @@ func readHashTile(ctx context.Context, tr TileReader, t Tile) ([]Hash, error) {
 	return ParseHashTile(t, data)
 }
 
-// ReadHashes implements [HashReader]; tiles are read once per call.
+// ReadHashes implements [HashReader]; full tiles are read once per call
+// (or once while cached), partial ones once per reader.
 func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) ([]Hash, error) {
 	local := map[Tile][][]Hash{}
 	out := make([]Hash, len(nodes))
@@ -277,7 +309,7 @@ func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) 
 		if r.cache != nil && (t.Width == TileWidth || r.cache.partial) {
 			levels, ok := r.cache.get(t)
 			if !ok {
-				row, err := readHashTile(ctx, r.tr, t)
+				row, err := r.row(ctx, t)
 				if err != nil {
 					return nil, err
 				}
@@ -289,7 +321,7 @@ func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) 
 		}
 		levels, ok := local[t]
 		if !ok {
-			row, err := readHashTile(ctx, r.tr, t)
+			row, err := r.row(ctx, t)
 			if err != nil {
 				return nil, err
 			}

@@ -265,3 +265,42 @@ func TestClientTileCache(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderReadsEdgeOnce: one reader proving every entry of a tree with
+// partial tiles on two levels (a node's bundle or concurrence answer)
+// reads each partial tile once, with or without a server's cache of full
+// tiles, and gives the proofs that a fresh reader a proof gives.
+func TestReaderReadsEdgeOnce(t *testing.T) {
+	ctx := context.Background()
+	const size = 2*TileWidth + 37 // level-0 tiles 0 and 1 full, 2 partial; level 1 partial
+	var leaves [][]byte
+	for i := range size {
+		leaves = append(leaves, fmt.Appendf(nil, "leaf %d", i))
+	}
+	m := &countingTiles{memTiles: newMemTiles(leaves), reads: map[Tile]int{}}
+	edge := []Tile{{Level: 0, N: 2, Width: size - 2*TileWidth}, {Level: 1, N: 0, Width: size / TileWidth}}
+	for _, tc := range []struct {
+		name   string
+		reader HashReader
+	}{
+		{"uncached", TileHashReader(size, m)},
+		{"server cache", CachedTileHashReader(size, m, NewTileCache(4))},
+	} {
+		clear(m.reads)
+		for i := uint64(0); i < size; i += 7 {
+			got, err := InclusionProof(ctx, i, size, tc.reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := InclusionProof(ctx, i, size, m.memTiles.reader(size))
+			if err != nil || !equalHashes(got, want) {
+				t.Fatalf("%s: entry %d: proof differs from a fresh reader's (%v)", tc.name, i, err)
+			}
+		}
+		for _, e := range edge {
+			if n := m.reads[e]; n != 1 {
+				t.Errorf("%s: partial tile %s read %d times through one reader, want once", tc.name, e.Path(), n)
+			}
+		}
+	}
+}
