@@ -41,15 +41,16 @@ func JetStreamConsumerConfig(name, filter string, ackWait time.Duration, maxAckP
 // (want, from [JetStreamConsumerConfig]) and returns an error naming each
 // difference the member may not change by updating it: a push consumer, an
 // acknowledgement policy other than explicit, a delivery policy other than
-// every message, a replay policy other than instant, a max_waiting below
-// the two pulls a member keeps waiting, and another subject filter.
-// JetStream refuses to update all but the last (a member keeps a
-// consumer's own max_waiting, see [JetStreamConsumerConfig]); a filter it does update, but then the messages the old
+// every message, a replay policy other than instant, headers only (the
+// events would come as empty messages, counted malformed and
+// acknowledged), a max_waiting below the two pulls a member keeps
+// waiting, and another subject filter. A member keeps all of them (see
+// [JetStreamConsumerUpdate]); a filter it could update, but then the messages the old
 // filter passed over, earlier than the consumer's position, are never
 // delivered, and every other member of the fleet silently gets the new
 // filter's messages instead of its own: a fleet shares one filter. The
-// settings a member does update (AckWait, MaxAckPending, the description)
-// are not compared.
+// settings a member does update (AckWait, MaxAckPending) are not
+// compared.
 func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 	var diffs []string
 	if have.DeliverSubject != "" {
@@ -63,6 +64,9 @@ func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 	}
 	if have.ReplayPolicy != want.ReplayPolicy {
 		diffs = append(diffs, fmt.Sprintf("its replay policy is %s, not %s", have.ReplayPolicy, want.ReplayPolicy))
+	}
+	if have.HeadersOnly {
+		diffs = append(diffs, "it delivers its messages' headers only (headers_only), without the events")
 	}
 	if have.MaxWaiting > 0 && have.MaxWaiting < minMaxWaiting {
 		diffs = append(diffs, fmt.Sprintf("its max_waiting is %d, fewer than the %d pulls one member keeps waiting", have.MaxWaiting, minMaxWaiting))
@@ -84,6 +88,50 @@ func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 		return nil
 	}
 	return fmt.Errorf("consumer %s exists with other settings than a fleet member's: %s", have.Durable, strings.Join(diffs, "; "))
+}
+
+// JetStreamConsumerUpdate returns the configuration a member updates
+// an existing consumer (have, which [CheckJetStreamConsumer] passed) with:
+// have itself, with the settings the fleet sets for all from want (see
+// [JetStreamConsumerConfig]): AckWait and MaxAckPending. Everything else
+// an operator may have set on the consumer (backoff, max_deliver,
+// max_waiting, the max_request limits, inactive_threshold, sample_freq,
+// metadata, replicas, memory storage, the description...) is kept: the
+// update is the whole configuration, and a field left out of it is
+// dropped, silently, by JetStream.
+func JetStreamConsumerUpdate(have, want jetstream.ConsumerConfig) jetstream.ConsumerConfig {
+	cfg := have
+	cfg.AckWait = want.AckWait
+	cfg.MaxAckPending = want.MaxAckPending
+	if cfg.Description == "" {
+		cfg.Description = want.Description
+	}
+	return cfg
+}
+
+// CheckJetStreamPulls returns an error naming each limit of a consumer
+// (have) that the pulls of a member (see [JetStreamSource]) would exceed,
+// which JetStream would refuse, every one, so that the member would get
+// no message: a max_request_batch below batch (--batch), a
+// max_request_expires below the pulls' wait (flush, at most 500 ms), and
+// a max_request_max_bytes below what a pull asks for to take a message of
+// maxPayload (the server's max_payload). JetStreamConsumerUpdate keeps
+// such limits (an update without them used to drop them).
+func CheckJetStreamPulls(have jetstream.ConsumerConfig, batch int, flush time.Duration, maxPayload int64) error {
+	var diffs []string
+	if have.MaxRequestBatch > 0 && have.MaxRequestBatch < batch {
+		diffs = append(diffs, fmt.Sprintf("its max_request_batch is %d, fewer than --batch %d (give --batch %d)", have.MaxRequestBatch, batch, have.MaxRequestBatch))
+	}
+	if wait := min(flush, 500*time.Millisecond); have.MaxRequestExpires > 0 && have.MaxRequestExpires < wait {
+		diffs = append(diffs, fmt.Sprintf("its max_request_expires is %v, shorter than a member's pulls (%v)", have.MaxRequestExpires, wait))
+	}
+	if need := max(pullBytes, maxPayload+pullMargin); have.MaxRequestMaxBytes > 0 && int64(have.MaxRequestMaxBytes) < need {
+		diffs = append(diffs, fmt.Sprintf("its max_request_max_bytes is %d, less than a member's pulls ask for (%d: room for a message of the server's max_payload, %d)", have.MaxRequestMaxBytes, need, maxPayload))
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("consumer %s has limits that a fleet member's pulls exceed, which JetStream would refuse: %s", have.Durable, strings.Join(diffs, "; "))
 }
 
 // CheckJetStreamFilter returns an error when filter (a member's
