@@ -367,30 +367,36 @@ func (m *Matcher) ReadLines(ctx context.Context, r io.Reader) error {
 	return m.scan(ctx, br)
 }
 
+// scan reads br a line at a time. A line longer than Config.MaxLine (its
+// line ending aside) is counted as malformed, not decoded, whatever its
+// length against the read buffer, and no more than MaxLine bytes of it
+// (and a carriage return) are held.
 func (m *Matcher) scan(ctx context.Context, br *bufio.Reader) error {
 	var long []byte
+	over := false // the line being read is longer than MaxLine
 	n := 0
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			if len(long)+len(line) <= m.cfg.MaxLine {
+			// A piece of a line longer than the buffer: kept while the
+			// line may still be within MaxLine (+1: a carriage return
+			// before the newline of the next piece).
+			if !over && len(long)+len(line) <= m.cfg.MaxLine+1 {
 				long = append(long, line...)
 			} else {
-				long = long[:0]
-				long = append(long, 0) // marks the line as too long
+				long, over = long[:0], true
 			}
 			continue
 		}
-		if long != nil {
-			if len(long) > 0 && long[0] == 0 {
-				m.stats.Malformed++
-			} else {
-				m.Line(append(long, line...))
-			}
-			long = nil
-		} else if len(line) > 0 {
+		switch {
+		case over || lineContentLen(long, line) > m.cfg.MaxLine:
+			m.stats.Malformed++
+		case len(long) > 0:
+			m.Line(append(long, line...))
+		case len(line) > 0:
 			m.Line(line)
 		}
+		long, over = long[:0], false
 		if err == io.EOF {
 			return nil
 		}
@@ -401,6 +407,25 @@ func (m *Matcher) scan(ctx context.Context, br *bufio.Reader) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// lineContentLen is the length of the line made of long and then line,
+// its line ending ("\n" or "\r\n") aside.
+func lineContentLen(long, line []byte) int {
+	n := len(long) + len(line)
+	at := func(i int) byte { // the byte at i of long and line
+		if i < len(long) {
+			return long[i]
+		}
+		return line[i-len(long)]
+	}
+	if n > 0 && at(n-1) == '\n' {
+		n--
+		if n > 0 && at(n-1) == '\r' {
+			n--
+		}
+	}
+	return n
 }
 
 func looksSTIX(b []byte) bool {

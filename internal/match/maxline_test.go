@@ -1,0 +1,86 @@
+package match
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// paddedLine is a DNS event of evil.example of exactly n bytes.
+func paddedLine(i, n int) string {
+	rest := dnsLine(i, "evil.example")[1:]
+	return `{"pad":"` + strings.Repeat("x", n-len(rest)-len(`{"pad":"",`)) + `",` + rest
+}
+
+// TestReadLinesMaxLine: over files, a line is bounded by exactly
+// Config.MaxLine bytes, its "\n" or "\r\n" aside, whether MaxLine is
+// below the read buffer (1 MiB) or above it: a line of MaxLine bytes is
+// read, one of a byte more is malformed, the last line without a newline
+// too. Before, a line below the read buffer was decoded whatever MaxLine
+// said, and one above it was held and decoded up to a buffer past it.
+func TestReadLinesMaxLine(t *testing.T) {
+	inds, _ := fleetIndicators(t).Active(time.Now())
+	e, _ := Compile(inds, Options{})
+	for _, maxLine := range []int{4096, readBuf + 4096, 2*readBuf - 1} {
+		lines := []string{
+			paddedLine(1, maxLine) + "\n",     // read
+			paddedLine(2, maxLine) + "\r\n",   // read
+			paddedLine(3, maxLine+1) + "\n",   // malformed
+			paddedLine(4, maxLine+1) + "\r\n", // malformed
+			paddedLine(5, 3*readBuf) + "\n",   // malformed
+			dnsLine(6, "evil.example") + "\n", // read
+			paddedLine(7, maxLine+1),          // malformed, at the end without a newline
+		}
+		m := NewMatcher(e, Config{Format: FormatZeek, MaxLine: maxLine})
+		if err := m.ReadLines(context.Background(), strings.NewReader(strings.Join(lines, ""))); err != nil {
+			t.Fatal(err)
+		}
+		if st := m.Stats(); st.Events != 3 || st.Matched != 3 || st.Malformed != 4 {
+			t.Errorf("MaxLine %d: %d events, %d malformed; want 3 and 4", maxLine, st.Events, st.Malformed)
+		}
+		// The last line of MaxLine bytes, without a newline, is read.
+		m = NewMatcher(e, Config{Format: FormatZeek, MaxLine: maxLine})
+		if err := m.ReadLines(context.Background(), strings.NewReader(paddedLine(8, maxLine))); err != nil {
+			t.Fatal(err)
+		}
+		if st := m.Stats(); st.Events != 1 || st.Malformed != 0 {
+			t.Errorf("MaxLine %d, a last line of MaxLine bytes: %d events, %d malformed; want 1 and 0", maxLine, st.Events, st.Malformed)
+		}
+	}
+}
+
+// TestFollowMaxLineCRLF: a followed file bounds a line as ReadLines
+// does: MaxLine bytes, "\r\n" aside as "\n" is. Before, a line of MaxLine
+// bytes ending in "\r\n" was dropped.
+func TestFollowMaxLineCRLF(t *testing.T) {
+	const maxLine = 100
+	path := filepath.Join(t.TempDir(), "dns.log")
+	content := strings.Repeat("a", maxLine) + "\r\n" + strings.Repeat("b", maxLine) + "\n" + strings.Repeat("c", maxLine+1) + "\r\n" + "end\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var read []string
+	var long, seen atomic.Int32
+	err := Follow(ctx, path, time.Millisecond, maxLine, func(line []byte) {
+		read = append(read, string(line))
+		if seen.Add(1)+long.Load() == 4 {
+			cancel()
+		}
+	}, func() {
+		if long.Add(1)+seen.Load() == 4 {
+			cancel()
+		}
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read) != 3 || long.Load() != 1 || read[0][0] != 'a' || read[1][0] != 'b' || read[2] != "end\n" {
+		t.Errorf("read %d lines (%d dropped as too long), want a, b and end read and c dropped", len(read), long.Load())
+	}
+}
