@@ -15,6 +15,9 @@ import (
 type fluentBitReader struct {
 	s     scanner
 	recs  [][]byte
+	// max, when positive, bounds the records returned; over counts
+	// those of the last message past it.
+	max, over int
 	buf   []byte   // the unescaped "log" lines of an ASCII message
 	masks []uint64 // its quotes and backslashes (see specialMasks)
 }
@@ -22,11 +25,13 @@ type fluentBitReader struct {
 // records returns the records of data as [FluentBitRecords] does; they are
 // valid until the next call.
 func (r *fluentBitReader) records(data []byte) ([][]byte, bool) {
+	r.over = 0
 	recs, ok, sure := r.fast(data)
 	if sure {
 		return recs, ok
 	}
-	return fluentBitRecordsGeneral(data)
+	recs, r.over, ok = fluentBitRecordsGeneralMax(data, r.max)
+	return recs, ok
 }
 
 // fast reads the common shape of a batch, compact JSON as Fluent Bit writes
@@ -183,13 +188,16 @@ func (r *fluentBitReader) fast(data []byte) (recs [][]byte, ok, sure bool) {
 				}
 			}
 		}
-		if hasLog && distinct <= 2 && (hasTag || distinct == 1) {
+		if r.max > 0 && len(recs) >= r.max {
+			r.over++
+		} else if hasLog && distinct <= 2 && (hasTag || distinct == 1) {
 			recs = append(recs, log)
 		} else {
 			recs = append(recs, rec)
 		}
 	}
 	if s.end() != nil || len(recs) == 0 {
+		r.over = 0
 		return nil, false, false
 	}
 	return recs, true, true

@@ -280,7 +280,7 @@ type JetStreamSource struct {
 	readers   []batchReader
 	next      int
 	toSplit   chan splitJob
-	split     chan [][]byte
+	split     chan splitEvents
 	ahead     []uint64
 	depth     int // default splitDepth
 	aheadSize int // messages of at least this many bytes are split ahead (default aheadBytes)
@@ -338,8 +338,8 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	j.inflight = map[uint64]int{}
 	j.readers = make([]batchReader, j.depth+1)
 	j.next, j.ahead = 0, j.ahead[:0]
-	j.toSplit, j.split = make(chan splitJob, j.depth), make(chan [][]byte, j.depth)
-	go func(in <-chan splitJob, out chan<- [][]byte) {
+	j.toSplit, j.split = make(chan splitJob, j.depth), make(chan splitEvents, j.depth)
+	go func(in <-chan splitJob, out chan<- splitEvents) {
 		for job := range in {
 			out <- job.r.split(job.data)
 		}
@@ -534,7 +534,7 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	// splitter reads the others and this one. The reader handed out now
 	// was last used depth+1 messages ago, by one already matched.
 	var oldest uint64
-	var recs [][]byte
+	var recs splitEvents
 	full := len(j.ahead) == j.depth
 	if full {
 		oldest, recs = j.ahead[0], <-j.split
@@ -557,16 +557,22 @@ func (j *JetStreamSource) matchAhead() {
 	j.ahead = j.ahead[:0]
 }
 
-// match matches the events of the message at stream sequence seq.
-func (j *JetStreamSource) match(seq uint64, events [][]byte) {
+// match matches the events of the message at stream sequence seq; those
+// past messageEvents (over) are counted as malformed.
+func (j *JetStreamSource) match(seq uint64, evs splitEvents) {
+	events := evs.events
 	n, misfit, shown := j.Stream.linesSeq(seq, events)
+	if evs.over > 0 {
+		j.Stream.malformedN(int64(evs.over))
+		n += int64(evs.over)
+	}
 	if n > 0 {
 		j.malformed(seq, n)
 	}
 	if misfit > 0 {
 		j.misfits(seq, misfit, shown)
 	}
-	j.events += len(events)
+	j.events += len(events) + evs.over
 }
 
 // malformedReport is how often malformed events are reported (the first
@@ -635,15 +641,30 @@ type batchReader struct {
 	one [1][]byte
 }
 
-func (r *batchReader) split(data []byte) [][]byte {
+// messageEvents bounds the events read of one message: a message of
+// many short lines or records (64 MiB of "a\n" is 32 million lines) would
+// otherwise take a slice of 24 bytes an event, twelve times the message,
+// for each of the messages split ahead. The events past it are not read,
+// and are counted as malformed. A variable for the tests.
+var messageEvents = 1 << 20
+
+// splitEvents are the events of a message (see batchReader.split): the
+// first messageEvents of them, and how many more it has (over), not read.
+type splitEvents struct {
+	events [][]byte
+	over   int
+}
+
+func (r *batchReader) split(data []byte) splitEvents {
+	r.fb.max = messageEvents
 	if recs, ok := r.fb.records(data); ok {
-		return recs
+		return splitEvents{recs, r.fb.over}
 	}
-	if lines, ok := r.lines(data); ok {
-		return lines
+	if lines, over, ok := r.lines(data); ok {
+		return splitEvents{lines, over}
 	}
 	r.one[0] = data
-	return r.one[:]
+	return splitEvents{events: r.one[:]}
 }
 
 // FluentBitRecords returns the events of a message that Fluent Bit's nats
@@ -654,6 +675,7 @@ func (r *batchReader) split(data []byte) [][]byte {
 // the event when a parser (json, for Zeek JSON and EVE) decoded the line.
 // ok is false for anything else, which is then one event as it is.
 func FluentBitRecords(data []byte) (recs [][]byte, ok bool) {
+	// (No bound on the records: that is the JetStreamSource's.)
 	var r fluentBitReader
 	recs, ok = r.records(data)
 	if !ok {
@@ -666,26 +688,38 @@ func FluentBitRecords(data []byte) (recs [][]byte, ok bool) {
 // reference the fast reader ([fluentBitReader]) falls back to and is
 // tested against.
 func fluentBitRecordsGeneral(data []byte) (recs [][]byte, ok bool) {
+	recs, _, ok = fluentBitRecordsGeneralMax(data, 0)
+	return recs, ok
+}
+
+// fluentBitRecordsGeneralMax is fluentBitRecordsGeneral that keeps the
+// first max records (all of them when max is 0) and counts the rest
+// (over).
+func fluentBitRecordsGeneralMax(data []byte, max int) (recs [][]byte, over int, ok bool) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '[' {
-		return nil, false
+		return nil, 0, false
 	}
 	var pairs []json.RawMessage
 	if json.Unmarshal(data, &pairs) != nil || len(pairs) == 0 {
-		return nil, false
+		return nil, 0, false
 	}
 	for _, p := range pairs {
 		var pair []json.RawMessage
 		if json.Unmarshal(p, &pair) != nil || len(pair) != 2 {
-			return nil, false
+			return nil, 0, false
 		}
 		var ts float64
 		if json.Unmarshal(pair[0], &ts) != nil {
-			return nil, false
+			return nil, 0, false
 		}
 		var fields map[string]json.RawMessage
 		if json.Unmarshal(pair[1], &fields) != nil || fields == nil {
-			return nil, false
+			return nil, 0, false
+		}
+		if max > 0 && len(recs) >= max {
+			over++
+			continue
 		}
 		var line string
 		if raw, ok := fields["log"]; ok && len(fields) <= 2 && json.Unmarshal(raw, &line) == nil {
@@ -696,7 +730,7 @@ func fluentBitRecordsGeneral(data []byte) (recs [][]byte, ok bool) {
 		}
 		recs = append(recs, bytes.TrimSpace(pair[1]))
 	}
-	return recs, true
+	return recs, over, true
 }
 
 // flush emits the sightings of the held messages, then acknowledges them.
@@ -775,16 +809,24 @@ func (j *JetStreamSource) keepInProgress(msgs []jetstream.Msg, done <-chan struc
 // for one JSON document spread over lines (its first line an incomplete
 // JSON value): such a message is one event. The lines are valid until the
 // next call.
-func (r *batchReader) lines(data []byte) (lines [][]byte, ok bool) {
+func (r *batchReader) lines(data []byte) (lines [][]byte, over int, ok bool) {
 	i := bytes.IndexByte(data, '\n')
 	if i < 0 || len(bytes.TrimSpace(data[i+1:])) == 0 {
-		return nil, false
+		return nil, 0, false
 	}
 	if first := bytes.TrimSpace(data[:i]); len(first) > 0 && (first[0] == '{' || first[0] == '[') && !json.Valid(first) {
-		return nil, false
+		return nil, 0, false
 	}
 	lines = r.fb.recs[:0]
 	for len(data) > 0 {
+		if len(lines) >= messageEvents {
+			// The lines past the bound are counted, not held.
+			over = bytes.Count(data, []byte{'\n'})
+			if data[len(data)-1] != '\n' {
+				over++
+			}
+			break
+		}
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			lines = append(lines, data)
@@ -794,7 +836,7 @@ func (r *batchReader) lines(data []byte) (lines [][]byte, ok bool) {
 		data = data[i+1:]
 	}
 	r.fb.recs = lines[:0]
-	return lines, true
+	return lines, over, true
 }
 
 // streamSeq reads the stream sequence of a message from its reply subject

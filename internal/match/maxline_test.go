@@ -84,3 +84,40 @@ func TestFollowMaxLineCRLF(t *testing.T) {
 		t.Errorf("read %d lines (%d dropped as too long), want a, b and end read and c dropped", len(read), long.Load())
 	}
 }
+
+// TestMessageEventsBound: the events read of one message are bounded
+// (messageEvents), a batch of newline-delimited lines as a Fluent Bit
+// batch (its fast reader and the general one): the rest are counted as
+// malformed, not held, and the message acknowledged with the others.
+// Before, a message of many short lines took a slice of 24 bytes each,
+// twelve times the message, for each message split ahead.
+func TestMessageEventsBound(t *testing.T) {
+	defer func(n int) { messageEvents = n }(messageEvents)
+	messageEvents = 3
+	var r batchReader
+	lines := strings.Repeat(dnsLine(1, "evil.example")+"\n", 5) + dnsLine(1, "evil.example")
+	fb := `[` + strings.Repeat(`[1591367999.0,{"log":"x"}],`, 6) + `[1591367999.0,{"log":"x"}]]`
+	fbGeneral := strings.Replace(fb, `"x"`, `"\u00e9"`, 1) // not ASCII: the general reader
+	for _, c := range []struct {
+		name, in string
+		over     int
+	}{{"lines", lines, 3}, {"fluent bit", fb, 4}, {"fluent bit, general", fbGeneral, 4}} {
+		got := r.split([]byte(c.in))
+		if len(got.events) != 3 || got.over != c.over {
+			t.Errorf("%s: %d events and %d over, want 3 and %d", c.name, len(got.events), got.over, c.over)
+		}
+	}
+	js, ctx := eventsStream(t)
+	for _, m := range []string{lines, dnsLine(7, "evil.example"), fb} {
+		if _, err := js.Publish(ctx, "sensor.x", []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, acked, warns := runFleetUntilAcked(ctx, t, js, Config{Format: FormatAuto, Origin: "EVENTS"}, 3)
+	if st.Matched != 4 || st.Malformed != 3+3+4 || acked != 3 {
+		t.Errorf("%d matched, %d malformed, %d acknowledged; want 4, 10 and 3", st.Matched, st.Malformed, acked)
+	}
+	if len(warns) == 0 || !strings.Contains(warns[0], "3 malformed events") {
+		t.Errorf("warnings %q, want the lines past the bound reported", warns)
+	}
+}

@@ -176,6 +176,13 @@ func (s *Stream) malformed() {
 	s.mu.Unlock()
 }
 
+// malformedN counts n events that were not read.
+func (s *Stream) malformedN(n int64) {
+	s.mu.Lock()
+	s.Matcher.stats.Malformed += n
+	s.mu.Unlock()
+}
+
 // LineSeq matches one line that is message seq of a stream (see
 // [Matcher.LineSeq]).
 func (s *Stream) LineSeq(seq uint64, line []byte) {
