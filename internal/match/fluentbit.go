@@ -13,13 +13,13 @@ import (
 // read and is reused for the next, and the record slices point into the
 // message or that buffer. It is not safe for concurrent use.
 type fluentBitReader struct {
-	s     scanner
-	recs  [][]byte
+	s    scanner
+	recs [][]byte
 	// max, when positive, bounds the records returned; over counts
 	// those of the last message past it.
 	max, over int
-	buf   []byte   // the unescaped "log" lines of an ASCII message
-	masks []uint64 // its quotes and backslashes (see specialMasks)
+	buf       []byte   // the unescaped "log" lines of an ASCII message
+	masks     []uint64 // its quotes and backslashes (see specialMasks)
 }
 
 // records returns the records of data as [FluentBitRecords] does; they are
