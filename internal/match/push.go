@@ -173,6 +173,9 @@ type separator struct {
 // post posts raw (the signed objs) in one envelope and sets apart the
 // objects at fault (see [PushSeparating]).
 func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
+	if len(raw) == 0 {
+		return nil
+	}
 	st, err := s.client.AddObjects(s.ctx, s.coll, raw)
 	if err != nil {
 		switch {
@@ -209,16 +212,15 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 			byID[id] = i
 		}
 	}
-	named := 0
-	var rest []int
+	named := map[int]bool{}
 	for _, f := range st.Failures {
 		if i, ok := byID[f.ID]; ok {
 			s.refused = append(s.refused, Refused{Object: objs[i], Reason: f.Message})
 			delete(byID, f.ID)
-			named++
+			named[i] = true
 		}
 	}
-	if named >= st.FailureCount {
+	if len(named) >= st.FailureCount {
 		return nil
 	}
 	msg := fmt.Sprintf("the node refused %d of %d objects without naming each", st.FailureCount, len(raw))
@@ -226,7 +228,7 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 		msg += " (" + st.Failures[0].Message + ")"
 	}
 	if len(raw) == 1 {
-		if named == 0 {
+		if len(named) == 0 {
 			s.refused = append(s.refused, Refused{Object: objs[0], Reason: msg})
 		}
 		return nil
@@ -234,8 +236,9 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 	// Some failures are not named: the objects not named as failed go
 	// again, in halves, until each unnamed failure is alone. Those the
 	// node stored are answered as held already.
+	var rest []int
 	for i := range objs {
-		if id, _ := objs[i]["id"].(string); byID[id] == i {
+		if !named[i] {
 			rest = append(rest, i)
 		}
 	}
