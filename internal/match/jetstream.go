@@ -262,6 +262,10 @@ type JetStreamSource struct {
 	// missed), not yet reported.
 	bad, misfit seqReport
 
+	// faults counts the events that tripped a fault of the matcher (see
+	// Matcher.lineSeqRecover); the first maxFaultReports are reported.
+	faults int
+
 	pending  []jetstream.Msg
 	events   int            // events of the messages in pending
 	inflight map[uint64]int // stream sequence -> index in pending
@@ -561,7 +565,13 @@ func (j *JetStreamSource) matchAhead() {
 // past messageEvents (over) are counted as malformed.
 func (j *JetStreamSource) match(seq uint64, evs splitEvents) {
 	events := evs.events
-	n, misfit, shown := j.Stream.linesSeq(seq, events)
+	n, misfit, shown, failed := j.Stream.linesSeq(seq, events)
+	for _, err := range failed {
+		if j.Warn != nil && j.faults < maxFaultReports {
+			j.Warn(err)
+		}
+		j.faults++
+	}
 	if evs.over > 0 {
 		j.Stream.malformedN(int64(evs.over))
 		n += int64(evs.over)
@@ -574,6 +584,10 @@ func (j *JetStreamSource) match(seq uint64, evs splitEvents) {
 	}
 	j.events += len(events) + evs.over
 }
+
+// maxFaultReports is how many faults of the matcher, each with its
+// stack, a member reports; the rest are counted as malformed events.
+const maxFaultReports = 10
 
 // malformedReport is how often malformed events are reported (the first
 // at once): a fleet member runs until stopped, and its summary line,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -286,6 +287,27 @@ func (m *Matcher) LineSeq(seq uint64, line []byte) {
 	m.seq = seq
 	m.Line(line)
 	m.seq = 0
+}
+
+// lineSeqRecover is [Matcher.LineSeq] for an event of a fleet's message
+// (see [JetStreamSource]): a panic while reading or matching it (a fault
+// of the matcher that the event trips) is recovered, the event counted as
+// malformed, and returned as an error. Otherwise the event would stop the
+// member, and every member the message is redelivered to, for ever.
+func (m *Matcher) lineSeqRecover(seq uint64, line []byte) (err error) {
+	events, matched := m.stats.Events, m.stats.Matched
+	defer func() {
+		if p := recover(); p != nil {
+			m.seq, m.curEv = 0, nil
+			// The line counts as malformed, not as events too.
+			m.stats.Events, m.stats.Matched = events, matched
+			m.stats.Malformed++
+			err = fmt.Errorf("an event of the message at stream sequence %d made the matcher fail (%s); counted as malformed, and acknowledged with the rest: %s",
+				seq, untrusted.Text(fmt.Sprint(p), 200), untrusted.Text(string(debug.Stack()), 2000))
+		}
+	}()
+	m.LineSeq(seq, line)
+	return nil
 }
 
 // Event matches one decoded event. An indicator counts for the event only

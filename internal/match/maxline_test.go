@@ -121,3 +121,40 @@ func TestMessageEventsBound(t *testing.T) {
 		t.Errorf("warnings %q, want the lines past the bound reported", warns)
 	}
 }
+
+// TestJetStreamMatcherFault: an event that trips a fault of the matcher
+// (a panic while it is read or matched; here, a matcher given no engine)
+// is counted as malformed and reported with its stream sequence and the
+// stack, and the member goes on with the next event and message. Before,
+// the panic stopped the member, and every member the message went to
+// next, at every redelivery.
+func TestJetStreamMatcherFault(t *testing.T) {
+	var warns []string
+	s := &Stream{Matcher: NewMatcher(nil, Config{Format: FormatAuto, Origin: "EVENTS"})}
+	j := &JetStreamSource{Stream: s, Warn: func(err error) { warns = append(warns, err.Error()) }}
+	j.match(7, splitEvents{events: [][]byte{[]byte(dnsLine(1, "evil.example")), []byte(dnsLine(2, "evil.example"))}})
+	for i := range maxFaultReports + 5 {
+		j.match(uint64(8+i), splitEvents{events: [][]byte{[]byte(dnsLine(3, "evil.example"))}})
+	}
+	if st := s.Matcher.Stats(); st.Malformed != int64(maxFaultReports+7) || st.Events != 0 {
+		t.Errorf("%d malformed, %d events; want every event counted malformed, and only so", st.Malformed, st.Events)
+	}
+	var faults int
+	for _, w := range warns {
+		if strings.Contains(w, "made the matcher fail") {
+			faults++
+		}
+	}
+	if faults != maxFaultReports || !strings.Contains(warns[0], "stream sequence 7") || !strings.Contains(warns[0], "goroutine") {
+		t.Errorf("%d fault reports, want %d, the first naming sequence 7 with its stack: %q", faults, maxFaultReports, warns)
+	}
+	// The matcher still works once it has its engine.
+	s.Set = fleetIndicators(t)
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	j.match(30, splitEvents{events: [][]byte{[]byte(dnsLine(4, "evil.example"))}})
+	if st := s.Matcher.Stats(); st.Matched != 1 {
+		t.Errorf("after the faults, %d matched, want 1", st.Matched)
+	}
+}
