@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,23 +71,34 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 		if err := match.CheckJetStreamConsumer(have.CachedInfo().Config, cfg); err != nil {
 			return usageErrorf(otherHint, "stream %s: %v", o.stream, err)
 		}
-		// The consumer has one AckWait: the member started last sets it
-		// for all, and a member whose --flush is near it or longer gets
-		// its messages counted twice.
-		// JetStream does not update max_waiting: the member keeps the
-		// consumer's (one made by hand may have its own), so that the
-		// update of the rest is not refused.
-		cfg.MaxWaiting = have.CachedInfo().Config.MaxWaiting
+		hc := have.CachedInfo().Config
+		if err := match.CheckJetStreamPulls(hc, o.batch, o.flush, nc.MaxPayload()); err != nil {
+			return usageErrorf("change the consumer's limits (nats consumer edit), or use another --consumer name", "stream %s: %v", o.stream, err)
+		}
+		// The update keeps what the operator set on the consumer
+		// (backoff, max_deliver, max_waiting, ...): JetStream drops what
+		// an update leaves out. The consumer has one AckWait: the member
+		// started last sets it for all, and a member whose --flush is
+		// near it or longer gets its messages counted twice.
+		cfg = match.JetStreamConsumerUpdate(hc, cfg)
 		// A consumer made with max_deliver (by hand) keeps it: it is the
 		// operator's, but JetStream then drops a message after that many
 		// deliveries, and its events with it, without a sighting. The
 		// fleet needs none: a message whose objects the node refuses for
 		// what they are is acknowledged, not redelivered for ever.
-		if md := have.CachedInfo().Config.MaxDeliver; md > 0 {
-			cfg.MaxDeliver = md
+		if md := hc.MaxDeliver; md > 0 {
 			fmt.Fprintf(c.stderr, "parley: warning: consumer %s has max_deliver %d: JetStream drops a message delivered that often without an acknowledgement (members that died or stopped with it), and its events are then lost without a sighting; the fleet needs no max_deliver (set it to -1 to lose none)\n", o.consumer, md)
 		}
-		if w := have.CachedInfo().Config.AckWait; w != cfg.AckWait {
+		// A backoff takes the ack wait's place: the n-th delivery of a
+		// message waits the n-th interval for its acknowledgement, and
+		// JetStream sets the ack wait to the first.
+		if bo := hc.BackOff; len(bo) > 0 {
+			short := ""
+			if slices.Min(bo) < 2*o.flush {
+				short = fmt.Sprintf("; an interval shorter than twice --flush (%v) redelivers messages a member still holds, to be counted twice", o.flush)
+			}
+			fmt.Fprintf(c.stderr, "parley: warning: consumer %s has backoff %v, which JetStream waits for an acknowledgement instead of --ack-wait%s\n", o.consumer, bo, short)
+		} else if w := hc.AckWait; w != cfg.AckWait {
 			fmt.Fprintf(c.stderr, "parley: warning: consumer %s's ack wait was %v; it is now %v for every member of the fleet (give every member the same --flush and --ack-wait)\n", o.consumer, w, cfg.AckWait)
 		}
 	}

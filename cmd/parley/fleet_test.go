@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -609,5 +610,83 @@ func TestMatchFleetSubjectMatchesNothing(t *testing.T) {
 	}
 	if _, err := js.Consumer(ctx, "EVENTS", "fleet"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Errorf("consumer: %v, want none made", err)
+	}
+}
+
+// TestMatchFleetKeepsOperatorSettings: a member that joins a consumer
+// made by hand keeps what the operator set on it (backoff, max_deliver,
+// the max_request limits, sample_freq, inactive_threshold, the
+// description), and sets only the ack wait and max_ack_pending. Before,
+// its update left them out, and JetStream dropped them (the backoff, a
+// sampling, the limits) without a word.
+func TestMatchFleetKeepsOperatorSettings(t *testing.T) {
+	url, ind, js, ctx := fleetSettingsSetup(t)
+	cfg := match.JetStreamConsumerConfig("fleet", "", 30*time.Second, 1000)
+	cfg.Description = "the SOC's fleet"
+	cfg.MaxDeliver = 10
+	cfg.BackOff = []time.Duration{time.Second, 5 * time.Second, time.Minute}
+	cfg.SampleFrequency = "50%"
+	cfg.MaxRequestBatch = 1000
+	cfg.MaxRequestExpires = time.Minute
+	cfg.MaxRequestMaxBytes = 128 << 20
+	cfg.InactiveThreshold = 24 * time.Hour
+	if _, err := js.CreateConsumer(ctx, "EVENTS", cfg); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb lockedBuffer
+	c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	rctx, stop := context.WithTimeout(ctx, time.Second)
+	defer stop()
+	if code := c.main(rctx, []string{"match", "--nats", url, "--stream", "EVENTS", "--consumer", "fleet", "--indicators", ind, "--ack-wait", "45s"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if e := errb.String(); !strings.Contains(e, "consumer fleet has backoff [1s 5s 1m0s], which JetStream waits for an acknowledgement instead of --ack-wait; an interval shorter than twice --flush") || strings.Contains(e, "it is now") {
+		t.Errorf("no warning of a backoff interval shorter than twice --flush, or one of an ack wait that the backoff overrides:\n%s", e)
+	}
+	cons, err := js.Consumer(ctx, "EVENTS", "fleet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cons.CachedInfo().Config
+	if !slices.Equal(got.BackOff, cfg.BackOff) || got.MaxDeliver != 10 || got.SampleFrequency != "50%" || got.MaxRequestBatch != 1000 ||
+		got.MaxRequestExpires != time.Minute || got.MaxRequestMaxBytes != 128<<20 || got.InactiveThreshold != 24*time.Hour || got.Description != cfg.Description {
+		t.Errorf("the member dropped the operator's settings: %+v", got)
+	}
+	// With a backoff, JetStream's ack wait is its first interval.
+	if got.AckWait != time.Second || got.MaxAckPending != fleetMaxAckPending {
+		t.Errorf("ack wait %v, max_ack_pending %d; want the backoff's 1s and the member's %d", got.AckWait, got.MaxAckPending, fleetMaxAckPending)
+	}
+}
+
+// TestMatchFleetConsumerLimits: a consumer whose messages come without
+// their data (headers_only), or whose max_request limits a member's pulls
+// exceed (JetStream would refuse each of them, and the member get
+// nothing), is refused at the start, naming the setting, and left as it
+// is.
+func TestMatchFleetConsumerLimits(t *testing.T) {
+	url, ind, js, ctx := fleetSettingsSetup(t)
+	for _, tc := range []struct {
+		name string
+		set  func(*jetstream.ConsumerConfig)
+		want string
+	}{
+		{"headers", func(c *jetstream.ConsumerConfig) { c.HeadersOnly = true }, "headers only"},
+		{"batch", func(c *jetstream.ConsumerConfig) { c.MaxRequestBatch = 10 }, "max_request_batch is 10, fewer than --batch 500"},
+		{"expires", func(c *jetstream.ConsumerConfig) { c.MaxRequestExpires = 100 * time.Millisecond }, "max_request_expires is 100ms"},
+		{"bytes", func(c *jetstream.ConsumerConfig) { c.MaxRequestMaxBytes = 1 << 20 }, "max_request_max_bytes is 1048576"},
+	} {
+		cfg := match.JetStreamConsumerConfig(tc.name, "", 30*time.Second, fleetMaxAckPending)
+		tc.set(&cfg)
+		if _, err := js.CreateConsumer(ctx, "EVENTS", cfg); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb lockedBuffer
+		c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		rctx, stop := context.WithTimeout(ctx, 3*time.Second)
+		code := c.main(rctx, []string{"match", "--nats", url, "--stream", "EVENTS", "--consumer", tc.name, "--indicators", ind})
+		stop()
+		if code != 2 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%s: exit %d, want 2 and %q:\n%s", tc.name, code, tc.want, errb.String())
+		}
 	}
 }

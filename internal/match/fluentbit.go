@@ -13,20 +13,25 @@ import (
 // read and is reused for the next, and the record slices point into the
 // message or that buffer. It is not safe for concurrent use.
 type fluentBitReader struct {
-	s     scanner
-	recs  [][]byte
-	buf   []byte   // the unescaped "log" lines of an ASCII message
-	masks []uint64 // its quotes and backslashes (see specialMasks)
+	s    scanner
+	recs [][]byte
+	// max, when positive, bounds the records returned; over counts
+	// those of the last message past it.
+	max, over int
+	buf       []byte   // the unescaped "log" lines of an ASCII message
+	masks     []uint64 // its quotes and backslashes (see specialMasks)
 }
 
 // records returns the records of data as [FluentBitRecords] does; they are
 // valid until the next call.
 func (r *fluentBitReader) records(data []byte) ([][]byte, bool) {
+	r.over = 0
 	recs, ok, sure := r.fast(data)
 	if sure {
 		return recs, ok
 	}
-	return fluentBitRecordsGeneral(data)
+	recs, r.over, ok = fluentBitRecordsGeneralMax(data, r.max)
+	return recs, ok
 }
 
 // fast reads the common shape of a batch, compact JSON as Fluent Bit writes
@@ -183,13 +188,16 @@ func (r *fluentBitReader) fast(data []byte) (recs [][]byte, ok, sure bool) {
 				}
 			}
 		}
-		if hasLog && distinct <= 2 && (hasTag || distinct == 1) {
+		if r.max > 0 && len(recs) >= r.max {
+			r.over++
+		} else if hasLog && distinct <= 2 && (hasTag || distinct == 1) {
 			recs = append(recs, log)
 		} else {
 			recs = append(recs, rec)
 		}
 	}
 	if s.end() != nil || len(recs) == 0 {
+		r.over = 0
 		return nil, false, false
 	}
 	return recs, true, true

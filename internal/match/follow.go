@@ -14,7 +14,7 @@ import (
 // and every line appended later is passed to fn, until ctx is done. When
 // the file is rotated (the path names a new file, or the file shrank) it
 // finishes the old file and continues from the start of the new one. A
-// line of more than maxLine bytes (its newline aside; 1 MiB when maxLine
+// line of more than maxLine bytes (its "\n" or "\r\n" aside; 1 MiB when maxLine
 // is 0 or less) is dropped as it is read, so that memory stays bounded
 // whatever the file holds, and long, if not nil, is called for it instead
 // of fn. fn and long are called from Follow's goroutine; tick, if not nil,
@@ -40,7 +40,7 @@ func Follow(ctx context.Context, path string, poll time.Duration, maxLine int, f
 	keep := func(piece []byte) {
 		switch {
 		case skipping:
-		case len(partial)+len(piece) > maxLine:
+		case len(partial)+len(piece) > maxLine+1: // +1: a carriage return before the newline
 			partial, skipping = nil, true
 		default:
 			partial = append(partial, piece...)
@@ -48,7 +48,7 @@ func Follow(ctx context.Context, path string, poll time.Duration, maxLine int, f
 	}
 	// end passes on the line whose last piece is line.
 	end := func(line []byte) {
-		if !skipping && len(partial)+len(line) > maxLine+1 { // +1: the newline
+		if !skipping && lineContentLen(partial, line) > maxLine {
 			partial, skipping = nil, true
 		}
 		switch {

@@ -41,15 +41,16 @@ func JetStreamConsumerConfig(name, filter string, ackWait time.Duration, maxAckP
 // (want, from [JetStreamConsumerConfig]) and returns an error naming each
 // difference the member may not change by updating it: a push consumer, an
 // acknowledgement policy other than explicit, a delivery policy other than
-// every message, a replay policy other than instant, a max_waiting below
-// the two pulls a member keeps waiting, and another subject filter.
-// JetStream refuses to update all but the last (a member keeps a
-// consumer's own max_waiting, see [JetStreamConsumerConfig]); a filter it does update, but then the messages the old
+// every message, a replay policy other than instant, headers only (the
+// events would come as empty messages, counted malformed and
+// acknowledged), a max_waiting below the two pulls a member keeps
+// waiting, and another subject filter. A member keeps all of them (see
+// [JetStreamConsumerUpdate]); a filter it could update, but then the messages the old
 // filter passed over, earlier than the consumer's position, are never
 // delivered, and every other member of the fleet silently gets the new
 // filter's messages instead of its own: a fleet shares one filter. The
-// settings a member does update (AckWait, MaxAckPending, the description)
-// are not compared.
+// settings a member does update (AckWait, MaxAckPending) are not
+// compared.
 func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 	var diffs []string
 	if have.DeliverSubject != "" {
@@ -63,6 +64,9 @@ func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 	}
 	if have.ReplayPolicy != want.ReplayPolicy {
 		diffs = append(diffs, fmt.Sprintf("its replay policy is %s, not %s", have.ReplayPolicy, want.ReplayPolicy))
+	}
+	if have.HeadersOnly {
+		diffs = append(diffs, "it delivers its messages' headers only (headers_only), without the events")
 	}
 	if have.MaxWaiting > 0 && have.MaxWaiting < minMaxWaiting {
 		diffs = append(diffs, fmt.Sprintf("its max_waiting is %d, fewer than the %d pulls one member keeps waiting", have.MaxWaiting, minMaxWaiting))
@@ -84,6 +88,50 @@ func CheckJetStreamConsumer(have, want jetstream.ConsumerConfig) error {
 		return nil
 	}
 	return fmt.Errorf("consumer %s exists with other settings than a fleet member's: %s", have.Durable, strings.Join(diffs, "; "))
+}
+
+// JetStreamConsumerUpdate returns the configuration a member updates
+// an existing consumer (have, which [CheckJetStreamConsumer] passed) with:
+// have itself, with the settings the fleet sets for all from want (see
+// [JetStreamConsumerConfig]): AckWait and MaxAckPending. Everything else
+// an operator may have set on the consumer (backoff, max_deliver,
+// max_waiting, the max_request limits, inactive_threshold, sample_freq,
+// metadata, replicas, memory storage, the description...) is kept: the
+// update is the whole configuration, and a field left out of it is
+// dropped, silently, by JetStream.
+func JetStreamConsumerUpdate(have, want jetstream.ConsumerConfig) jetstream.ConsumerConfig {
+	cfg := have
+	cfg.AckWait = want.AckWait
+	cfg.MaxAckPending = want.MaxAckPending
+	if cfg.Description == "" {
+		cfg.Description = want.Description
+	}
+	return cfg
+}
+
+// CheckJetStreamPulls returns an error naming each limit of a consumer
+// (have) that the pulls of a member (see [JetStreamSource]) would exceed,
+// which JetStream would refuse, every one, so that the member would get
+// no message: a max_request_batch below batch (--batch), a
+// max_request_expires below the pulls' wait (flush, at most 500 ms), and
+// a max_request_max_bytes below what a pull asks for to take a message of
+// maxPayload (the server's max_payload). JetStreamConsumerUpdate keeps
+// such limits (an update without them used to drop them).
+func CheckJetStreamPulls(have jetstream.ConsumerConfig, batch int, flush time.Duration, maxPayload int64) error {
+	var diffs []string
+	if have.MaxRequestBatch > 0 && have.MaxRequestBatch < batch {
+		diffs = append(diffs, fmt.Sprintf("its max_request_batch is %d, fewer than --batch %d (give --batch %d)", have.MaxRequestBatch, batch, have.MaxRequestBatch))
+	}
+	if wait := min(flush, 500*time.Millisecond); have.MaxRequestExpires > 0 && have.MaxRequestExpires < wait {
+		diffs = append(diffs, fmt.Sprintf("its max_request_expires is %v, shorter than a member's pulls (%v)", have.MaxRequestExpires, wait))
+	}
+	if need := max(pullBytes, maxPayload+pullMargin); have.MaxRequestMaxBytes > 0 && int64(have.MaxRequestMaxBytes) < need {
+		diffs = append(diffs, fmt.Sprintf("its max_request_max_bytes is %d, less than a member's pulls ask for (%d: room for a message of the server's max_payload, %d)", have.MaxRequestMaxBytes, need, maxPayload))
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("consumer %s has limits that a fleet member's pulls exceed, which JetStream would refuse: %s", have.Durable, strings.Join(diffs, "; "))
 }
 
 // CheckJetStreamFilter returns an error when filter (a member's
@@ -214,6 +262,10 @@ type JetStreamSource struct {
 	// missed), not yet reported.
 	bad, misfit seqReport
 
+	// faults counts the events that tripped a fault of the matcher (see
+	// Matcher.lineSeqRecover); the first maxFaultReports are reported.
+	faults int
+
 	pending  []jetstream.Msg
 	events   int            // events of the messages in pending
 	inflight map[uint64]int // stream sequence -> index in pending
@@ -232,7 +284,7 @@ type JetStreamSource struct {
 	readers   []batchReader
 	next      int
 	toSplit   chan splitJob
-	split     chan [][]byte
+	split     chan splitEvents
 	ahead     []uint64
 	depth     int // default splitDepth
 	aheadSize int // messages of at least this many bytes are split ahead (default aheadBytes)
@@ -290,8 +342,8 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	j.inflight = map[uint64]int{}
 	j.readers = make([]batchReader, j.depth+1)
 	j.next, j.ahead = 0, j.ahead[:0]
-	j.toSplit, j.split = make(chan splitJob, j.depth), make(chan [][]byte, j.depth)
-	go func(in <-chan splitJob, out chan<- [][]byte) {
+	j.toSplit, j.split = make(chan splitJob, j.depth), make(chan splitEvents, j.depth)
+	go func(in <-chan splitJob, out chan<- splitEvents) {
 		for job := range in {
 			out <- job.r.split(job.data)
 		}
@@ -486,7 +538,7 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	// splitter reads the others and this one. The reader handed out now
 	// was last used depth+1 messages ago, by one already matched.
 	var oldest uint64
-	var recs [][]byte
+	var recs splitEvents
 	full := len(j.ahead) == j.depth
 	if full {
 		oldest, recs = j.ahead[0], <-j.split
@@ -509,17 +561,33 @@ func (j *JetStreamSource) matchAhead() {
 	j.ahead = j.ahead[:0]
 }
 
-// match matches the events of the message at stream sequence seq.
-func (j *JetStreamSource) match(seq uint64, events [][]byte) {
-	n, misfit, shown := j.Stream.linesSeq(seq, events)
+// match matches the events of the message at stream sequence seq; those
+// past messageEvents (over) are counted as malformed.
+func (j *JetStreamSource) match(seq uint64, evs splitEvents) {
+	events := evs.events
+	n, misfit, shown, failed := j.Stream.linesSeq(seq, events)
+	for _, err := range failed {
+		if j.Warn != nil && j.faults < maxFaultReports {
+			j.Warn(err)
+		}
+		j.faults++
+	}
+	if evs.over > 0 {
+		j.Stream.malformedN(int64(evs.over))
+		n += int64(evs.over)
+	}
 	if n > 0 {
 		j.malformed(seq, n)
 	}
 	if misfit > 0 {
 		j.misfits(seq, misfit, shown)
 	}
-	j.events += len(events)
+	j.events += len(events) + evs.over
 }
+
+// maxFaultReports is how many faults of the matcher, each with its
+// stack, a member reports; the rest are counted as malformed events.
+const maxFaultReports = 10
 
 // malformedReport is how often malformed events are reported (the first
 // at once): a fleet member runs until stopped, and its summary line,
@@ -587,15 +655,30 @@ type batchReader struct {
 	one [1][]byte
 }
 
-func (r *batchReader) split(data []byte) [][]byte {
+// messageEvents bounds the events read of one message: a message of
+// many short lines or records (64 MiB of "a\n" is 32 million lines) would
+// otherwise take a slice of 24 bytes an event, twelve times the message,
+// for each of the messages split ahead. The events past it are not read,
+// and are counted as malformed. A variable for the tests.
+var messageEvents = 1 << 20
+
+// splitEvents are the events of a message (see batchReader.split): the
+// first messageEvents of them, and how many more it has (over), not read.
+type splitEvents struct {
+	events [][]byte
+	over   int
+}
+
+func (r *batchReader) split(data []byte) splitEvents {
+	r.fb.max = messageEvents
 	if recs, ok := r.fb.records(data); ok {
-		return recs
+		return splitEvents{recs, r.fb.over}
 	}
-	if lines, ok := r.lines(data); ok {
-		return lines
+	if lines, over, ok := r.lines(data); ok {
+		return splitEvents{lines, over}
 	}
 	r.one[0] = data
-	return r.one[:]
+	return splitEvents{events: r.one[:]}
 }
 
 // FluentBitRecords returns the events of a message that Fluent Bit's nats
@@ -606,6 +689,7 @@ func (r *batchReader) split(data []byte) [][]byte {
 // the event when a parser (json, for Zeek JSON and EVE) decoded the line.
 // ok is false for anything else, which is then one event as it is.
 func FluentBitRecords(data []byte) (recs [][]byte, ok bool) {
+	// (No bound on the records: that is the JetStreamSource's.)
 	var r fluentBitReader
 	recs, ok = r.records(data)
 	if !ok {
@@ -618,26 +702,38 @@ func FluentBitRecords(data []byte) (recs [][]byte, ok bool) {
 // reference the fast reader ([fluentBitReader]) falls back to and is
 // tested against.
 func fluentBitRecordsGeneral(data []byte) (recs [][]byte, ok bool) {
+	recs, _, ok = fluentBitRecordsGeneralMax(data, 0)
+	return recs, ok
+}
+
+// fluentBitRecordsGeneralMax is fluentBitRecordsGeneral that keeps the
+// first max records (all of them when max is 0) and counts the rest
+// (over).
+func fluentBitRecordsGeneralMax(data []byte, max int) (recs [][]byte, over int, ok bool) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '[' {
-		return nil, false
+		return nil, 0, false
 	}
 	var pairs []json.RawMessage
 	if json.Unmarshal(data, &pairs) != nil || len(pairs) == 0 {
-		return nil, false
+		return nil, 0, false
 	}
 	for _, p := range pairs {
 		var pair []json.RawMessage
 		if json.Unmarshal(p, &pair) != nil || len(pair) != 2 {
-			return nil, false
+			return nil, 0, false
 		}
 		var ts float64
 		if json.Unmarshal(pair[0], &ts) != nil {
-			return nil, false
+			return nil, 0, false
 		}
 		var fields map[string]json.RawMessage
 		if json.Unmarshal(pair[1], &fields) != nil || fields == nil {
-			return nil, false
+			return nil, 0, false
+		}
+		if max > 0 && len(recs) >= max {
+			over++
+			continue
 		}
 		var line string
 		if raw, ok := fields["log"]; ok && len(fields) <= 2 && json.Unmarshal(raw, &line) == nil {
@@ -648,7 +744,7 @@ func fluentBitRecordsGeneral(data []byte) (recs [][]byte, ok bool) {
 		}
 		recs = append(recs, bytes.TrimSpace(pair[1]))
 	}
-	return recs, true
+	return recs, over, true
 }
 
 // flush emits the sightings of the held messages, then acknowledges them.
@@ -727,16 +823,24 @@ func (j *JetStreamSource) keepInProgress(msgs []jetstream.Msg, done <-chan struc
 // for one JSON document spread over lines (its first line an incomplete
 // JSON value): such a message is one event. The lines are valid until the
 // next call.
-func (r *batchReader) lines(data []byte) (lines [][]byte, ok bool) {
+func (r *batchReader) lines(data []byte) (lines [][]byte, over int, ok bool) {
 	i := bytes.IndexByte(data, '\n')
 	if i < 0 || len(bytes.TrimSpace(data[i+1:])) == 0 {
-		return nil, false
+		return nil, 0, false
 	}
 	if first := bytes.TrimSpace(data[:i]); len(first) > 0 && (first[0] == '{' || first[0] == '[') && !json.Valid(first) {
-		return nil, false
+		return nil, 0, false
 	}
 	lines = r.fb.recs[:0]
 	for len(data) > 0 {
+		if len(lines) >= messageEvents {
+			// The lines past the bound are counted, not held.
+			over = bytes.Count(data, []byte{'\n'})
+			if data[len(data)-1] != '\n' {
+				over++
+			}
+			break
+		}
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			lines = append(lines, data)
@@ -746,7 +850,7 @@ func (r *batchReader) lines(data []byte) (lines [][]byte, ok bool) {
 		data = data[i+1:]
 	}
 	r.fb.recs = lines[:0]
-	return lines, true
+	return lines, over, true
 }
 
 // streamSeq reads the stream sequence of a message from its reply subject

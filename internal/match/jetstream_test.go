@@ -328,7 +328,7 @@ func TestJetStreamLines(t *testing.T) {
 		{"{\n  \"a\": 1\n}\n", nil},
 		{"[\n1,\n2]", nil},
 	} {
-		got, ok := r.lines([]byte(c.in))
+		got, _, ok := r.lines([]byte(c.in))
 		if ok != (c.want != nil) {
 			t.Errorf("%q: split = %v", c.in, ok)
 			continue
@@ -683,16 +683,16 @@ func TestJetStreamMalformedReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := &JetStreamSource{Stream: s, Warn: func(err error) { warns = append(warns, err.Error()) }}
-	j.match(7, [][]byte{[]byte(dnsLine(1, "evil.example"))})
-	j.match(8, [][]byte{[]byte("not a record\n"), []byte(dnsLine(2, "evil.example"))})
-	j.match(9, [][]byte{[]byte("garbage")})
-	j.match(10, [][]byte{[]byte("more garbage"), []byte("{")})
+	j.match(7, splitEvents{events: [][]byte{[]byte(dnsLine(1, "evil.example"))}})
+	j.match(8, splitEvents{events: [][]byte{[]byte("not a record\n"), []byte(dnsLine(2, "evil.example"))}})
+	j.match(9, splitEvents{events: [][]byte{[]byte("garbage")}})
+	j.match(10, splitEvents{events: [][]byte{[]byte("more garbage"), []byte("{")}})
 	if len(warns) != 1 || !strings.Contains(warns[0], "1 malformed events") || !strings.Contains(warns[0], "stream sequence 8") {
 		t.Fatalf("warnings %q, want one naming the message at sequence 8", warns)
 	}
 	j.bad.reported = time.Now().Add(-malformedReport)
-	j.match(11, [][]byte{[]byte(dnsLine(3, "evil.example"))})
-	j.match(12, [][]byte{[]byte("x")})
+	j.match(11, splitEvents{events: [][]byte{[]byte(dnsLine(3, "evil.example"))}})
+	j.match(12, splitEvents{events: [][]byte{[]byte("x")}})
 	if len(warns) != 2 || !strings.Contains(warns[1], "4 malformed events") || !strings.Contains(warns[1], "sequences 9 to 12") {
 		t.Errorf("warnings %q, want a second one counting 4 in sequences 9 to 12", warns)
 	}

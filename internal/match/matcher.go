@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -288,6 +289,27 @@ func (m *Matcher) LineSeq(seq uint64, line []byte) {
 	m.seq = 0
 }
 
+// lineSeqRecover is [Matcher.LineSeq] for an event of a fleet's message
+// (see [JetStreamSource]): a panic while reading or matching it (a fault
+// of the matcher that the event trips) is recovered, the event counted as
+// malformed, and returned as an error. Otherwise the event would stop the
+// member, and every member the message is redelivered to, for ever.
+func (m *Matcher) lineSeqRecover(seq uint64, line []byte) (err error) {
+	events, matched := m.stats.Events, m.stats.Matched
+	defer func() {
+		if p := recover(); p != nil {
+			m.seq, m.curEv = 0, nil
+			// The line counts as malformed, not as events too.
+			m.stats.Events, m.stats.Matched = events, matched
+			m.stats.Malformed++
+			err = fmt.Errorf("an event of the message at stream sequence %d made the matcher fail (%s); counted as malformed, and acknowledged with the rest: %s",
+				seq, untrusted.Text(fmt.Sprint(p), 200), untrusted.Text(string(debug.Stack()), 2000))
+		}
+	}()
+	m.LineSeq(seq, line)
+	return nil
+}
+
 // Event matches one decoded event. An indicator counts for the event only
 // if the event's time (the matcher's clock for a record without one) is
 // inside the indicator's [valid_from, valid_until) and it is not revoked
@@ -367,30 +389,36 @@ func (m *Matcher) ReadLines(ctx context.Context, r io.Reader) error {
 	return m.scan(ctx, br)
 }
 
+// scan reads br a line at a time. A line longer than Config.MaxLine (its
+// line ending aside) is counted as malformed, not decoded, whatever its
+// length against the read buffer, and no more than MaxLine bytes of it
+// (and a carriage return) are held.
 func (m *Matcher) scan(ctx context.Context, br *bufio.Reader) error {
 	var long []byte
+	over := false // the line being read is longer than MaxLine
 	n := 0
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			if len(long)+len(line) <= m.cfg.MaxLine {
+			// A piece of a line longer than the buffer: kept while the
+			// line may still be within MaxLine (+1: a carriage return
+			// before the newline of the next piece).
+			if !over && len(long)+len(line) <= m.cfg.MaxLine+1 {
 				long = append(long, line...)
 			} else {
-				long = long[:0]
-				long = append(long, 0) // marks the line as too long
+				long, over = long[:0], true
 			}
 			continue
 		}
-		if long != nil {
-			if len(long) > 0 && long[0] == 0 {
-				m.stats.Malformed++
-			} else {
-				m.Line(append(long, line...))
-			}
-			long = nil
-		} else if len(line) > 0 {
+		switch {
+		case over || lineContentLen(long, line) > m.cfg.MaxLine:
+			m.stats.Malformed++
+		case len(long) > 0:
+			m.Line(append(long, line...))
+		case len(line) > 0:
 			m.Line(line)
 		}
+		long, over = long[:0], false
 		if err == io.EOF {
 			return nil
 		}
@@ -401,6 +429,25 @@ func (m *Matcher) scan(ctx context.Context, br *bufio.Reader) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// lineContentLen is the length of the line made of long and then line,
+// its line ending ("\n" or "\r\n") aside.
+func lineContentLen(long, line []byte) int {
+	n := len(long) + len(line)
+	at := func(i int) byte { // the byte at i of long and line
+		if i < len(long) {
+			return long[i]
+		}
+		return line[i-len(long)]
+	}
+	if n > 0 && at(n-1) == '\n' {
+		n--
+		if n > 0 && at(n-1) == '\r' {
+			n--
+		}
+	}
+	return n
 }
 
 func looksSTIX(b []byte) bool {

@@ -55,30 +55,68 @@ type Refused struct {
 }
 
 // PushSeparating is [Push] that tells the objects the node refuses for
-// what they are from the rest, which it stores: an object the node names
-// as failed in its status, or the one object of an envelope it refuses
-// whole as a bad or too large request (400, 409, 413, 422; an envelope of
-// several is split in halves until the refused ones are alone). Those
-// are returned, with no error. An envelope refused otherwise (401, 403 or
-// 404: the member may not write the collection; 429, 5xx; no connection)
-// is an error, as with Push: that is not one object's refusal.
+// what they are from the rest, which it stores, and returns them, with
+// no error. An object is refused for what it is when:
+//
+//   - it can't be signed (a number out of a double's range, say): no
+//     node would take it unsigned, and no retry signs it;
+//   - the node names it as failed in its status, or it is the one object
+//     of an envelope whose status counts a failure without naming it;
+//   - it is the one object of an envelope the node refuses whole as a
+//     bad or too large request (400, 409, 413, 422);
+//   - it is the one object of an envelope the node fails on (500, or
+//     another 5xx that [Unavailable] does not cover), the node stored
+//     other objects of the push, and it fails on it again when it is
+//     posted alone once more, just before a probe that the node takes
+//     (an object it stored earlier in the push, posted again): the node
+//     works before and after, and fails on that object alone, as it
+//     would at every try (see settle).
+//
+// An envelope of several objects refused or failed on is split in halves
+// until the objects at fault are alone. A node that fails on everything
+// (500 for every envelope: down, its store broken) sets nothing apart:
+// it stores none of the push, or fails on the probe; and after maxBlind
+// failed envelopes in a row with nothing stored the push gives up with
+// the node's error. An envelope refused otherwise (401, 403 or 404: the member
+// may not write the collection; 429, 502, 503, 504; no connection) is an
+// error, as with Push: that is not one object's refusal.
 func PushSeparating(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) ([]Refused, error) {
 	return push(ctx, client, collectionID, key, objs, true)
 }
 
+// maxBlind bounds the envelopes a push sends, in a row, that the node
+// fails on (a 5xx) without storing anything: a node that is down costs a
+// try that many requests at most, and poison objects (each failing alone)
+// are set apart while fewer than about half of it lie side by side.
+const maxBlind = 64
+
 func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool) ([]Refused, error) {
 	raw := make([]json.RawMessage, 0, len(objs))
+	var refused []Refused
+	signed := objs
+	if separate {
+		signed = make([]map[string]any, 0, len(objs))
+	}
 	for _, o := range objs {
 		b, err := json.Marshal(o)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrPush, err)
+		if err == nil {
+			b, err = stix.Sign(b, key)
 		}
-		if b, err = stix.Sign(b, key); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrPush, err)
+		if err != nil {
+			if !separate {
+				return nil, fmt.Errorf("%w: %v", ErrPush, err)
+			}
+			// The same object fails at every try, by every member:
+			// refused for what it is (see PushSeparating).
+			refused = append(refused, Refused{Object: o, Reason: fmt.Sprintf("couldn't sign it: %v", err)})
+			continue
 		}
 		raw = append(raw, b)
+		if separate {
+			signed = append(signed, o)
+		}
 	}
-	var refused []Refused
+	s := &separator{ctx: ctx, client: client, coll: collectionID, refused: refused}
 	for start := 0; start < len(raw); {
 		// An envelope holds pushBatch objects, or fewer that make
 		// pushBytes: a fleet member's sightings name the stream
@@ -102,39 +140,70 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 				}
 				return nil, fmt.Errorf("%w: the node refused %d of %d objects%s", ErrPush, st.FailureCount, end-start, msg)
 			}
-		} else {
-			var err error
-			if refused, err = postSeparating(ctx, client, collectionID, raw[start:end], objs[start:end], refused); err != nil {
-				return nil, err
-			}
+		} else if err := s.post(raw[start:end], signed[start:end]); err != nil {
+			return nil, err
 		}
 		start = end
 	}
-	return refused, nil
+	if err := s.settle(); err != nil {
+		return nil, err
+	}
+	return s.refused, nil
 }
 
-// postSeparating posts raw (the signed objs) in one envelope and appends
-// to refused the objects the node refuses for what they are (see
-// [PushSeparating]).
-func postSeparating(ctx context.Context, client *taxii.Client, collectionID string, raw []json.RawMessage, objs []map[string]any, refused []Refused) ([]Refused, error) {
-	st, err := client.AddObjects(ctx, collectionID, raw)
+// separator is a push of [PushSeparating] under way.
+type separator struct {
+	ctx     context.Context
+	client  *taxii.Client
+	coll    string
+	refused []Refused
+	// suspects are objects the node failed on alone (a 5xx), not yet
+	// known to be at fault: the node may be failing on everything.
+	suspects   []Refused
+	suspectRaw []json.RawMessage
+	// stored is an object of the push the node stored, posted again as
+	// the probe; nil while none is known.
+	stored json.RawMessage
+	// blind counts the envelopes failed on since the node last stored
+	// one; failed is the last such failure.
+	blind  int
+	failed error
+}
+
+// post posts raw (the signed objs) in one envelope and sets apart the
+// objects at fault (see [PushSeparating]).
+func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	st, err := s.client.AddObjects(s.ctx, s.coll, raw)
 	if err != nil {
-		if !objectRefusal(err) {
-			return refused, fmt.Errorf("%w: %w", ErrPush, err)
-		}
-		if len(raw) == 1 {
-			return append(refused, Refused{Object: objs[0], Reason: err.Error()}), nil
+		switch {
+		case objectRefusal(err):
+			if len(raw) == 1 {
+				s.refused = append(s.refused, Refused{Object: objs[0], Reason: err.Error()})
+				return nil
+			}
+		case serverFailure(err):
+			s.failed = err
+			if s.blind++; s.blind >= maxBlind {
+				return fmt.Errorf("%w: the node failed on %d envelopes in a row and stored none: %w", ErrPush, s.blind, err)
+			}
+			if len(raw) == 1 {
+				s.suspects = append(s.suspects, Refused{Object: objs[0], Reason: err.Error()})
+				s.suspectRaw = append(s.suspectRaw, raw[0])
+				return nil
+			}
+		default:
+			return fmt.Errorf("%w: %w", ErrPush, err)
 		}
 		// One object (or a few) refuses the whole envelope: the node
 		// stores none of it. Halves until the refused ones are alone.
-		h := len(raw) / 2
-		if refused, err = postSeparating(ctx, client, collectionID, raw[:h], objs[:h], refused); err != nil {
-			return refused, err
-		}
-		return postSeparating(ctx, client, collectionID, raw[h:], objs[h:], refused)
+		return s.halves(raw, objs)
 	}
+	s.took(st, raw, objs)
 	if st.FailureCount == 0 {
-		return refused, nil
+		return nil
 	}
 	// The status names each failed object by its id.
 	byID := make(map[string]int, len(objs))
@@ -143,22 +212,124 @@ func postSeparating(ctx context.Context, client *taxii.Client, collectionID stri
 			byID[id] = i
 		}
 	}
-	named := 0
+	named := map[int]bool{}
 	for _, f := range st.Failures {
 		if i, ok := byID[f.ID]; ok {
-			refused = append(refused, Refused{Object: objs[i], Reason: f.Message})
+			s.refused = append(s.refused, Refused{Object: objs[i], Reason: f.Message})
 			delete(byID, f.ID)
-			named++
+			named[i] = true
 		}
 	}
-	if named < st.FailureCount {
-		msg := ""
-		if len(st.Failures) > 0 {
-			msg = " (" + st.Failures[0].Message + ")"
-		}
-		return refused, fmt.Errorf("%w: the node refused %d of %d objects%s without naming each", ErrPush, st.FailureCount, len(raw), msg)
+	if len(named) >= st.FailureCount {
+		return nil
 	}
-	return refused, nil
+	msg := fmt.Sprintf("the node refused %d of %d objects without naming each", st.FailureCount, len(raw))
+	if len(st.Failures) > 0 {
+		msg += " (" + st.Failures[0].Message + ")"
+	}
+	if len(raw) == 1 {
+		if len(named) == 0 {
+			s.refused = append(s.refused, Refused{Object: objs[0], Reason: msg})
+		}
+		return nil
+	}
+	// Some failures are not named: the objects not named as failed go
+	// again, in halves, until each unnamed failure is alone. Those the
+	// node stored are answered as held already.
+	var rest []int
+	for i := range objs {
+		if !named[i] {
+			rest = append(rest, i)
+		}
+	}
+	rraw, robjs := make([]json.RawMessage, len(rest)), make([]map[string]any, len(rest))
+	for k, i := range rest {
+		rraw[k], robjs[k] = raw[i], objs[i]
+	}
+	if len(rest) == 1 {
+		s.refused = append(s.refused, Refused{Object: robjs[0], Reason: msg})
+		return nil
+	}
+	return s.halves(rraw, robjs)
+}
+
+func (s *separator) halves(raw []json.RawMessage, objs []map[string]any) error {
+	h := len(raw) / 2
+	if err := s.post(raw[:h], objs[:h]); err != nil {
+		return err
+	}
+	return s.post(raw[h:], objs[h:])
+}
+
+// took notes an envelope the node answered with a status: it stored (or
+// holds) the status's successes, so it is not failing on everything; one
+// of them is kept for the probe.
+func (s *separator) took(st *taxii.Status, raw []json.RawMessage, objs []map[string]any) {
+	if st.SuccessCount == 0 {
+		return
+	}
+	s.blind = 0
+	if st.FailureCount == 0 {
+		s.stored = raw[0]
+		return
+	}
+	for _, d := range st.Successes {
+		for i, o := range objs {
+			if id, _ := o["id"].(string); id == d.ID {
+				s.stored = raw[i]
+				return
+			}
+		}
+	}
+}
+
+// settle decides on the suspects, the objects the node failed on alone.
+// None is set apart unless the node stored something of the push; then
+// each is posted alone once more, and then the probe, an object the node
+// stored, posted again: when the node takes the probe, a suspect it
+// failed on again is set apart (it failed on it twice, alone, while it
+// stored others before and after), and one it took is stored. When it
+// fails on the probe, it fails on everything now: the push fails with its
+// error, and nothing is set apart.
+func (s *separator) settle() error {
+	if len(s.suspects) == 0 {
+		return nil
+	}
+	if s.stored == nil {
+		return fmt.Errorf("%w: the node failed on every envelope and stored none: %w", ErrPush, s.failed)
+	}
+	var convicted []Refused
+	for i, x := range s.suspects {
+		st, err := s.client.AddObjects(s.ctx, s.coll, s.suspectRaw[i:i+1])
+		switch {
+		case err == nil && st.FailureCount == 0:
+		case err == nil:
+			msg := "the node refused it"
+			if len(st.Failures) > 0 {
+				msg = st.Failures[0].Message
+			}
+			convicted = append(convicted, Refused{Object: x.Object, Reason: msg})
+		case objectRefusal(err):
+			convicted = append(convicted, Refused{Object: x.Object, Reason: err.Error()})
+		case serverFailure(err):
+			convicted = append(convicted, Refused{Object: x.Object, Reason: "the node failed on it alone, twice, and stored the others: " + err.Error()})
+		default:
+			return fmt.Errorf("%w: %w", ErrPush, err)
+		}
+	}
+	st, err := s.client.AddObjects(s.ctx, s.coll, []json.RawMessage{s.stored})
+	if err != nil {
+		if serverFailure(err) {
+			return fmt.Errorf("%w: the node failed on %d objects and then on one it had stored: %w", ErrPush, len(s.suspects), err)
+		}
+		return fmt.Errorf("%w: %w", ErrPush, err)
+	}
+	if st.SuccessCount == 0 {
+		return fmt.Errorf("%w: the node failed on %d objects and then refused one it had stored: %w", ErrPush, len(s.suspects), s.failed)
+	}
+	s.refused = append(s.refused, convicted...)
+	s.suspects = nil
+	return nil
 }
 
 // objectRefusal reports whether the node refused an envelope for what its
@@ -175,6 +346,15 @@ func objectRefusal(err error) bool {
 		return true
 	}
 	return false
+}
+
+// serverFailure reports whether the node answered with a server error
+// that [Unavailable] does not cover: 500 Internal Server Error, 501, 505,
+// 507 Insufficient Storage and the like. It fails on everything (down,
+// its store full or broken), or on one object (see [PushSeparating]).
+func serverFailure(err error) bool {
+	var re *taxii.ResponseError
+	return errors.As(err, &re) && re.StatusCode >= 500 && !Unavailable(err)
 }
 
 // Unavailable reports whether a push failed because the node could not
@@ -232,7 +412,10 @@ func PushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 
 // PushRetryingSeparating is [PushRetrying] with [PushSeparating]: it
 // returns the objects the node refused for what they are (of the try
-// that succeeded), which no retry would store.
+// that succeeded), which no retry would store. It also waits while the
+// node fails on everything it is sent (500 and other 5xx answers that
+// [PushSeparating] does not lay on one object): a node that is down
+// must not have the objects set apart.
 func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration)) ([]Refused, error) {
 	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true)
 }
@@ -252,7 +435,11 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 			err = Push(tctx, client, collectionID, key, objs)
 		}
 		cancel()
-		if err == nil || !Unavailable(err) || stop.Err() != nil || ctx.Err() != nil {
+		// Separating, a node that fails on everything (a 5xx; one object
+		// it fails on alone is set apart) is waited for too: a fleet
+		// member holds its messages meanwhile, none set apart.
+		retry := Unavailable(err) || separate && serverFailure(err)
+		if err == nil || !retry || stop.Err() != nil || ctx.Err() != nil {
 			return refused, err
 		}
 		if waiting != nil {

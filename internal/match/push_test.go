@@ -327,3 +327,145 @@ func TestPushSeparating(t *testing.T) {
 		}
 	}
 }
+
+// failingNode is a TAXII add-objects endpoint that stores what it is
+// sent, except: while down, it answers 500 to everything; an envelope
+// holding an object whose id has poison in it gets 500 (a node that fails
+// on that object); one holding an id with "unnamed" gets a status that
+// counts it failed without naming it. It counts the requests.
+type failingNode struct {
+	mu       sync.Mutex
+	stored   map[string]bool
+	down     bool
+	poison   string
+	requests int
+	// downAfter, when positive, makes the node go down after that many
+	// requests.
+	downAfter int
+}
+
+func (f *failingNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests++
+	if f.downAfter > 0 && f.requests > f.downAfter {
+		f.down = true
+	}
+	var env taxii.Envelope
+	body, _ := io.ReadAll(r.Body)
+	json.Unmarshal(body, &env)
+	w.Header().Set("Content-Type", taxii.MediaType)
+	var ids []string
+	for _, raw := range env.Objects {
+		var o struct{ ID string }
+		json.Unmarshal(raw, &o)
+		if f.down || f.poison != "" && strings.Contains(o.ID, f.poison) {
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"title":"Internal Server Error"}`)
+			return
+		}
+		ids = append(ids, o.ID)
+	}
+	st := taxii.Status{ID: "s1", Status: "complete", TotalCount: len(ids)}
+	for _, id := range ids {
+		if strings.Contains(id, "unnamed") {
+			st.FailureCount++
+			continue
+		}
+		st.SuccessCount++
+		f.stored[id] = true
+	}
+	w.WriteHeader(http.StatusAccepted)
+	json.NewEncoder(w).Encode(st)
+}
+
+func separatingObjects(n int, special map[int]string) []map[string]any {
+	var objs []map[string]any
+	for i := range n {
+		id := fmt.Sprintf("x-ok-%d", i)
+		if s, ok := special[i]; ok {
+			id = s
+		}
+		objs = append(objs, map[string]any{"type": "x", "id": id})
+	}
+	return objs
+}
+
+// TestPushSeparatingPoison: an object the node fails on (500) while it
+// stores the others is set apart, wherever it lies in the envelope
+// (last too: the probe after it), and so are an object the node's status
+// counts failed without naming it and one that can't be signed; the rest
+// is stored. Before, each made the push fail, and a fleet member stop on
+// its messages, one member after another.
+func TestPushSeparatingPoison(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	for _, at := range []int{0, 5, 99} {
+		node := &failingNode{stored: map[string]bool{}, poison: "poison"}
+		srv := httptest.NewServer(node)
+		special := map[int]string{at: "x-poison", 40: "x-unnamed"}
+		objs := separatingObjects(100, special)
+		objs[70]["number"] = json.Number("1e400") // out of a double's range: can't be signed
+		refused, err := PushSeparating(context.Background(), &taxii.Client{BaseURL: srv.URL}, "c1", key, objs)
+		srv.Close()
+		if err != nil {
+			t.Fatalf("poison at %d: %v", at, err)
+		}
+		reasons := map[string]string{}
+		for _, r := range refused {
+			reasons[r.Object["id"].(string)] = r.Reason
+		}
+		if len(refused) != 3 || !strings.Contains(reasons["x-poison"], "failed on it alone") || !strings.Contains(reasons["x-poison"], "500") ||
+			!strings.Contains(reasons["x-unnamed"], "without naming") || !strings.Contains(reasons["x-ok-70"], "couldn't sign") {
+			t.Errorf("poison at %d: refused %q, want x-poison (500), x-unnamed and x-ok-70 (unsigned)", at, reasons)
+		}
+		if len(node.stored) != 97 {
+			t.Errorf("poison at %d: stored %d objects, want the other 97", at, len(node.stored))
+		}
+	}
+}
+
+// TestPushSeparatingDown: a node that fails on everything, from the
+// start or in the middle of a push, has nothing set apart: the push fails
+// with its error (500), within maxBlind requests and a probe.
+func TestPushSeparatingDown(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	for _, downAfter := range []int{0, 1, 3, 8} {
+		node := &failingNode{stored: map[string]bool{}, downAfter: downAfter, down: downAfter == 0}
+		srv := httptest.NewServer(node)
+		objs := separatingObjects(3000, map[int]string{2500: "x-poison"})
+		node.poison = "poison"
+		refused, err := PushSeparating(context.Background(), &taxii.Client{BaseURL: srv.URL}, "c1", key, objs)
+		srv.Close()
+		var re *taxii.ResponseError
+		if len(refused) != 0 || !errors.As(err, &re) || re.StatusCode != http.StatusInternalServerError || !serverFailure(err) {
+			t.Errorf("down after %d requests: refused %d, error %v; want the node's 500 and nothing set apart", downAfter, len(refused), err)
+		}
+		if node.requests > downAfter+maxBlind+1 {
+			t.Errorf("down after %d requests: %d requests", downAfter, node.requests)
+		}
+	}
+}
+
+// TestPushRetryingSeparatingWaitsForDownNode: a node that answers 500 to
+// everything is waited for, not taken for one object's refusal; once it
+// works again, everything is stored and nothing set apart.
+func TestPushRetryingSeparatingWaitsForDownNode(t *testing.T) {
+	defer func(f, m time.Duration) { pushRetryFirst, pushRetryMax = f, m }(pushRetryFirst, pushRetryMax)
+	pushRetryFirst, pushRetryMax = time.Millisecond, time.Millisecond
+	_, key, _ := ed25519.GenerateKey(nil)
+	node := &failingNode{stored: map[string]bool{}, down: true}
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	waits := 0
+	refused, err := PushRetryingSeparating(context.Background(), context.Background(), 0, &taxii.Client{BaseURL: srv.URL}, "c1", key, separatingObjects(10, nil),
+		func(err error, _ time.Duration) {
+			if waits++; waits == 3 {
+				node.mu.Lock()
+				node.down = false
+				node.mu.Unlock()
+			}
+		})
+	if err != nil || len(refused) != 0 || len(node.stored) != 10 || waits < 3 {
+		t.Errorf("refused %d, stored %d, %d waits, error %v; want everything stored after the waits", len(refused), len(node.stored), waits, err)
+	}
+}

@@ -176,6 +176,13 @@ func (s *Stream) malformed() {
 	s.mu.Unlock()
 }
 
+// malformedN counts n events that were not read.
+func (s *Stream) malformedN(n int64) {
+	s.mu.Lock()
+	s.Matcher.stats.Malformed += n
+	s.mu.Unlock()
+}
+
 // LineSeq matches one line that is message seq of a stream (see
 // [Matcher.LineSeq]).
 func (s *Stream) LineSeq(seq uint64, line []byte) {
@@ -191,8 +198,10 @@ func (s *Stream) LineSeq(seq uint64, line []byte) {
 // get any message, and messages of other logs come between.
 // It returns how many of them were malformed, and how many showed
 // another format than the Matcher's Config.Format (read as that format,
-// their observables missed) with the format the last of those showed.
-func (s *Stream) linesSeq(seq uint64, lines [][]byte) (malformed, misfit int64, shown Format) {
+// their observables missed) with the format the last of those showed,
+// and the faults of the matcher that events tripped (counted malformed,
+// see lineSeqRecover).
+func (s *Stream) linesSeq(seq uint64, lines [][]byte) (malformed, misfit int64, shown Format, failed []error) {
 	s.mu.Lock()
 	s.Matcher.dec.resetTSV()
 	before, mis := s.Matcher.stats.Malformed, s.Matcher.stats.Mismatched
@@ -201,7 +210,9 @@ func (s *Stream) linesSeq(seq uint64, lines [][]byte) (malformed, misfit int64, 
 			s.Matcher.stats.Malformed++
 			continue
 		}
-		s.Matcher.LineSeq(seq, l)
+		if p := s.Matcher.lineSeqRecover(seq, l); p != nil {
+			failed = append(failed, p)
+		}
 	}
 	malformed = s.Matcher.stats.Malformed - before
 	for f, n := range s.Matcher.stats.Mismatched {
@@ -211,7 +222,7 @@ func (s *Stream) linesSeq(seq uint64, lines [][]byte) (malformed, misfit int64, 
 		}
 	}
 	s.mu.Unlock()
-	return malformed, misfit, shown
+	return malformed, misfit, shown, failed
 }
 
 // FlushNow flushes the sightings gathered so far and hands them to Emit at
