@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -274,6 +275,42 @@ func (r BundleResult) WitnessedTimes(p *Policy, skew time.Duration) ([]Witnessed
 		}
 	}
 	return out, problems
+}
+
+// CheckWitnessed checks, under the witness policy p, the cosignatures of
+// the bundle's witnessed checkpoints (its own among them): a signature
+// line that names a policy witness's key but doesn't verify fails, with
+// the checkpoint's size, as it fails a checkpoint's quorum (C2SP
+// signed-note, [CheckQuorum]). [BundleResult.WitnessedTimes] passes over
+// such a checkpoint, so without this a bundle whose witnessed
+// cosignatures were changed verified, its items merely shown without a
+// witnessed time. A checkpoint that no policy witness cosigned bounds
+// nothing and is no error. Errors wrap [ErrBundle].
+func (r BundleResult) CheckWitnessed(p *Policy) error {
+	if p == nil {
+		return nil
+	}
+	v, err := NewVerifier(r.LogKey)
+	if err != nil {
+		return fmt.Errorf("%w: log key: %v", ErrBundle, err)
+	}
+	for _, n := range r.Witnessed {
+		if _, err := OpenCheckpoint(n, v); err != nil {
+			return fmt.Errorf("%w: witnessed checkpoint: %v", ErrBundle, err)
+		}
+		_, _, err := checkQuorum(p, n)
+		var invalid *note.InvalidSignatureError
+		if err != nil && (!errors.Is(err, ErrQuorum) || errors.As(err, &invalid)) {
+			size := "?"
+			if text, serr := SplitNote(n); serr == nil {
+				if c, perr := ParseCheckpoint(text); perr == nil {
+					size = strconv.FormatUint(c.Size, 10)
+				}
+			}
+			return fmt.Errorf("%w: witnessed checkpoint of size %s: %v", ErrBundle, size, err)
+		}
+	}
+	return nil
 }
 
 // Open checks the bundle's checkpoint with its log key and replays its

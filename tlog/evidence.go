@@ -57,6 +57,11 @@ type Evidence struct {
 	FoundAt     string         `json:"found_at,omitempty"`
 }
 
+// evidenceFields are the names of [Evidence] and [EvidenceProof], as
+// [exactNames] checks them.
+var evidenceFields = jsonFields{"type": nil, "log_key": nil, "checkpoints": nil,
+	"proof": {"prefix_root": nil, "consistency": nil}, "found_by": nil, "found_at": nil}
+
 // EvidenceProof shows that a larger tree doesn't extend a smaller one: the
 // larger tree's root at the smaller size, and the consistency proof from
 // that root to the larger checkpoint's root.
@@ -133,6 +138,9 @@ func ParseEvidence(data []byte) (*Evidence, error) {
 	}
 	if len(data) > MaxEvidenceSize {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrEvidence, MaxEvidenceSize)
+	}
+	if err := exactNames(data, evidenceFields); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrEvidence, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

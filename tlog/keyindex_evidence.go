@@ -68,6 +68,11 @@ type KeyIndexEvidence struct {
 	FoundAt string     `json:"found_at,omitempty"`
 }
 
+// keyIndexEvidenceFields are the names of [KeyIndexEvidence] and its
+// entry ([BundleKey]), as [exactNames] checks them.
+var keyIndexEvidenceFields = jsonFields{"type": nil, "log_key": nil, "key_index": nil, "checkpoint": nil,
+	"entry": {"entry": nil, "log_index": nil, "inclusion_proof": nil}, "found_by": nil, "found_at": nil}
+
 // FalseKeyIndex is what verified false key index evidence proves.
 type FalseKeyIndex struct {
 	Origin string
@@ -177,6 +182,9 @@ func VerifyKeyIndexEvidence(logKey string, data []byte) (FalseKeyIndex, error) {
 	}
 	if len(data) > MaxEvidenceSize {
 		return bad("larger than %d bytes", MaxEvidenceSize)
+	}
+	if err := exactNames(data, keyIndexEvidenceFields); err != nil {
+		return bad("%v", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

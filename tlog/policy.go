@@ -380,7 +380,7 @@ func checkQuorum(p *Policy, signed []byte) ([]Cosignature, []Cosignature, error)
 		case errors.As(err, &unverified):
 			// No cosignature from a policy witness: only "quorum none" passes.
 		case err != nil:
-			return nil, nil, fmt.Errorf("%w: %v", ErrQuorum, err)
+			return nil, nil, fmt.Errorf("%w: %w", ErrQuorum, err)
 		default:
 			if _, err := ParseCheckpoint([]byte(n.Text)); err != nil {
 				return nil, nil, err

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -593,5 +594,56 @@ func TestVerifiedLines(t *testing.T) {
 				t.Fatalf("VerifiedLines =\n%s\nwant\n%s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestBundleCheckWitnessed: under a policy, a bundle whose witnessed
+// checkpoint carries a cosignature of a policy witness that doesn't verify
+// is refused, naming the checkpoint; WitnessedTimes passed over it, so a
+// bundle with its witnessed cosignatures changed verified. Honest ones,
+// and one that no policy witness cosigned, pass; without a policy
+// nothing is checked.
+func TestBundleCheckWitnessed(t *testing.T) {
+	w := newTestWitness(t, "witness.example/w1", 7)
+	pol, err := NewWitnessPolicy([]string{w.vkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minutes := func(i int) time.Duration { return time.Duration(i) * time.Minute }
+	l := witnessedLog(t, w, minutes, 2*time.Minute+30*time.Second, 5*time.Minute+30*time.Second)
+	cosigned := l.cosigned[0]
+	i := bytes.Index(cosigned, []byte("\u2014 witness.example/w1 "))
+	if i < 0 {
+		t.Fatalf("no cosignature in %q", cosigned)
+	}
+	line := cosigned[i:]
+	line = line[:bytes.IndexByte(line, '\n')+1]
+	fields := strings.Fields(string(line))
+	sig, err := base64.StdEncoding.DecodeString(fields[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig[len(sig)-1] ^= 1
+	forged := []byte(strings.Replace(string(cosigned), string(line), fields[0]+" "+fields[1]+" "+base64.StdEncoding.EncodeToString(sig)+"\n", 1))
+	uncosigned := []byte(strings.Replace(string(cosigned), string(line), "", 1))
+	for _, tc := range []struct {
+		name string
+		n    []byte
+		pol  *Policy
+		want string
+	}{
+		{"honest", cosigned, pol, ""},
+		{"forged cosignature", forged, pol, "witnessed checkpoint of size 3: checkpoint doesn't meet the witness policy: invalid signature for key witness.example/w1"},
+		{"forged, no policy", forged, nil, ""},
+		{"no policy witness cosigned it", uncosigned, pol, ""},
+	} {
+		res, err := VerifyBundle(witnessedBundle(t, l, 3, tc.n), l.vkey)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		err = res.CheckWitnessed(tc.pol)
+		if (tc.want == "") != (err == nil) || (err != nil && (!strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrBundle))) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }

@@ -79,7 +79,7 @@ func waitCosigned(ts *testscript.TestScript, neg bool, args []string) {
 // A bundle whose checkpoint lacks the quorum is a failed verification
 // (exit 1); one that meets it, or no policy, passes.
 func TestBundleQuorumExit(t *testing.T) {
-	skey, _, err := tlog.NewNodeKey(bytes.NewReader(make([]byte, 64)), "node.example/log")
+	skey, vkey, err := tlog.NewNodeKey(bytes.NewReader(make([]byte, 64)), "node.example/log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,6 +127,25 @@ func TestBundleQuorumExit(t *testing.T) {
 	} {
 		if got := exitCode(bundleQuorum(tc.pol, bundle(tc.cp))); got != tc.code {
 			t.Errorf("%s: exit %d, want %d", tc.name, got, tc.code)
+		}
+	}
+	// A witnessed checkpoint whose policy witness's cosignature was
+	// changed fails verify's time check (exit 1); it was passed over.
+	forged := bytes.Clone(cosigned)
+	at := bytes.LastIndex(forged, []byte("\n\u2014 w.example ")) + 40 // in its signature
+	if forged[at] == 'A' {
+		forged[at] = 'B'
+	} else {
+		forged[at] = 'A'
+	}
+	for _, tc := range []struct {
+		name string
+		n    []byte
+		code int
+	}{{"cosigned", cosigned, 0}, {"forged cosignature", forged, 1}} {
+		res := tlog.BundleResult{LogKey: vkey, Witnessed: [][]byte{plain, tc.n}}
+		if _, err := bundleTimes(&cli{stderr: io.Discard}, pol, res, 0); exitCode(err) != tc.code {
+			t.Errorf("bundleTimes, witnessed checkpoint %s: %v, want exit %d", tc.name, err, tc.code)
 		}
 	}
 	if got := exitCode(quorumExit(fmt.Errorf("couldn't pull: %w", tlog.ErrQuorum))); got != 1 {

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -50,6 +52,10 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	if tlog.IsKeyIndexEvidence(data) {
 		return verifyKeyIndexEvidence(c, *logKey, data)
 	}
+	if t, ok := unknownType(data); ok {
+		return withExit(1, "a newer parley may know it; this one verifies proof bundles (parley proof), split-view evidence and false key index evidence",
+			fmt.Errorf("the file is of type %q, which this parley doesn't know: it verifies %s, %s and %s", untrusted.Text(t, 100), tlog.BundleType, tlog.EvidenceType, tlog.KeyIndexEvidenceType))
+	}
 	res, err := tlog.VerifyBundle(data, *logKey)
 	if err != nil {
 		return withExit(1, "the bundle or something in it was changed, or it isn't from the log you trust", err)
@@ -83,6 +89,21 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stderr, "parley: warning: checked against the bundle's own log key %s; pin the key you trust with --log-key\n", res.LogKey)
 	}
 	return nil
+}
+
+// unknownType returns the "type" of a JSON document that names one this
+// parley doesn't verify (evidence of a later format, say), so that verify
+// says so instead of reading it as a proof bundle that was changed. A
+// document without a type, or of any proof bundle type (the refused
+// parley-proof-bundle-v1 among them), is left to tlog.VerifyBundle.
+func unknownType(data []byte) (string, bool) {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(data, &head) != nil || head.Type == "" || strings.HasPrefix(head.Type, "parley-proof-bundle-") {
+		return "", false
+	}
+	return head.Type, true
 }
 
 // warnNoKeyIndex warns, for a bundle verified without a key index (one an

@@ -59,6 +59,9 @@ func bundleTimes(c *cli, pol *tlog.Policy, res tlog.BundleResult, skew time.Dura
 	if pol == nil {
 		return make([]tlog.WitnessedAt, len(res.Items)), nil
 	}
+	if err := res.CheckWitnessed(pol); err != nil {
+		return nil, withExit(1, "the bundle or something in it was changed: a cosignature of a policy witness doesn't verify", err)
+	}
 	times, problems := res.WitnessedTimes(pol, skew)
 	for _, p := range problems {
 		fmt.Fprintf(c.stderr, "parley: %s\n", p)

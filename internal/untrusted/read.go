@@ -66,8 +66,12 @@ func ReadFile(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	// One err for the whole function: a read error (a directory, a FIFO
+	// over the limit) assigned to a copy scoped to the if was lost, and
+	// the file read as empty.
 	var b []byte
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err == nil && fi.Mode().IsRegular() {
 		if fi.Size() > limit {
 			return nil, fmt.Errorf("%s: %w", name, tooLarge{limit})
 		}

@@ -85,3 +85,13 @@ func TestReadFileAllocatesItsSize(t *testing.T) {
 		t.Errorf("over the limit: %v", err)
 	}
 }
+
+// TestReadFileDirectory: a directory fails with its read error; it read
+// as an empty file (the read error of a file that isn't regular was
+// dropped), so `parley verify DIR` said the bundle was changed.
+func TestReadFileDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if b, err := ReadFile(dir, 4096); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("ReadFile of a directory = %d bytes, %v; want its read error naming it", len(b), err)
+	}
+}

@@ -1,0 +1,60 @@
+package tlog
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestEvidenceExactNames: evidence whose member names aren't the format's
+// exactly (another case, at the top or in "proof" or "entry") or give one
+// name twice is refused, by both evidence formats; encoding/json read
+// "TYPE" as "type" and kept the last of two "checkpoints", so such a
+// document verified though the format has no other fields. The vectors
+// themselves still verify.
+func TestEvidenceExactNames(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", "evidence", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	fork, keyIndex := read("fork-v1.json"), read("false-key-index-left-out-v1.json")
+	splitView := func(doc []byte) error { _, err := VerifyEvidence("", doc); return err }
+	falseIndex := func(doc []byte) error { _, err := VerifyKeyIndexEvidence("", doc); return err }
+	dup := func(doc []byte, field string) []byte {
+		// The field again, last, with the value "x".
+		i := bytes.LastIndexByte(doc, '}')
+		return append(append(bytes.Clone(doc[:i]), []byte(`,"`+field+`":"x"`)...), doc[i:]...)
+	}
+	for _, c := range []struct {
+		name   string
+		verify func([]byte) error
+		doc    []byte
+		want   string // "" : verifies
+	}{
+		{"split view", splitView, fork, ""},
+		{"TYPE", splitView, bytes.Replace(fork, []byte(`"type"`), []byte(`"TYPE"`), 1), `unknown field "TYPE"`},
+		{"Checkpoints", splitView, bytes.Replace(fork, []byte(`"checkpoints"`), []byte(`"Checkpoints"`), 1), `unknown field "Checkpoints"`},
+		{"proof.Prefix_Root", splitView, bytes.Replace(fork, []byte(`"prefix_root"`), []byte(`"Prefix_Root"`), 1), `unknown field "proof.Prefix_Root"`},
+		{"found_by twice", splitView, dup(fork, "found_by"), `field "found_by" given twice`},
+		{"false key index", falseIndex, keyIndex, ""},
+		{"Entry", falseIndex, bytes.Replace(keyIndex, []byte(`"entry": {`), []byte(`"Entry": {`), 1), `unknown field "Entry"`},
+		{"entry.Log_Index", falseIndex, bytes.Replace(keyIndex, []byte(`"log_index"`), []byte(`"Log_Index"`), 1), `unknown field "entry.Log_Index"`},
+		{"checkpoint twice", falseIndex, dup(keyIndex, "checkpoint"), `field "checkpoint" given twice`},
+	} {
+		err := c.verify(c.doc)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v, want it to verify", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		case c.want != "" && !errors.Is(err, ErrEvidence) && !errors.Is(err, ErrKeyIndexEvidence):
+			t.Errorf("%s: %v isn't an evidence error", c.name, err)
+		}
+	}
+}
