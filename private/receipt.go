@@ -139,3 +139,41 @@ func (r *KeyReceipt) Verify(v note.Verifier, setID string, key *PublicKey) error
 	}
 	return nil
 }
+
+// SavedReceipt is a verified receipt as a querier keeps it (parley
+// private check and parley private receipt save one per set and key
+// entry): self-contained evidence, checkable offline with the node's
+// note verifier key ([SavedReceipt.Verify]), that the node's log
+// committed set Set to PublicKey, and, with Receipt.Withdrawal, that the
+// set was withdrawn. A provider (or an operator) who later denies the
+// set, or its key, is answered with it.
+type SavedReceipt struct {
+	Set       string     `json:"set"`
+	Suite     string     `json:"suite"`
+	PublicKey []byte     `json:"public_key"`
+	Receipt   KeyReceipt `json:"receipt"`
+}
+
+// Verify checks the saved receipt with the node's note verifier: the key
+// entry (and the withdrawal entry, when there is one) as
+// [KeyReceipt.Verify] and [KeyReceipt.VerifyWithdrawn] check them.
+func (s *SavedReceipt) Verify(v note.Verifier) error {
+	if s.Suite != SuiteID {
+		return fmt.Errorf("%w: set %s: suite %q is not %s", ErrKeyNotInLog, s.Set, s.Suite, SuiteID)
+	}
+	key, err := ParsePublicKey(s.PublicKey)
+	if err != nil {
+		return fmt.Errorf("%w: set %s: %v", ErrKeyNotInLog, s.Set, err)
+	}
+	if s.Receipt.Withdrawal != nil {
+		wkey, err := s.Receipt.VerifyWithdrawn(v, s.Set)
+		if err != nil {
+			return err
+		}
+		if !wkey.Equal(key) {
+			return fmt.Errorf("%w: set %s: the withdrawal names another key", ErrKeyNotInLog, s.Set)
+		}
+		return nil
+	}
+	return s.Receipt.Verify(v, s.Set, key)
+}
