@@ -224,3 +224,49 @@ func TestPrivateWithdrawalFollowed(t *testing.T) {
 		t.Fatalf("alice's audit of the origin: %+v, %v", rep, err)
 	}
 }
+
+// TestPrivateForgetGone: a front end's refresh round drops the cached
+// key of a set another front end withdrew, and keeps the others.
+func TestPrivateForgetGone(t *testing.T) {
+	ctx := context.Background()
+	f := twoFrontEnds(t)
+	srvA := httptest.NewServer(f.a.Handler(nil))
+	t.Cleanup(srvA.Close)
+	alice := &private.Client{BaseURL: srvA.URL, Token: f.alice.Token}
+	bob := &private.Client{BaseURL: f.srv.URL, Token: f.bob.Token} // front end B
+	var ids []string
+	for _, v := range []string{"ipv4-addr:198.51.100.7", "ipv4-addr:198.51.100.8"} {
+		set, err := alice.Publish(ctx, private.PublishRequest{Collection: f.coll, Values: []string{v}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, req, err := private.NewQuerier(mustKey(t, set.PublicKey), rand.Reader).Blind([]string{v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.Evaluate(ctx, set.ID, req); err != nil { // B caches the key
+			t.Fatal(err)
+		}
+		ids = append(ids, set.ID)
+	}
+	if err := alice.Withdraw(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	b := f.b.privateAPI()
+	cached := func(id string) bool {
+		b.provMu.Lock()
+		defer b.provMu.Unlock()
+		return b.providers[id] != nil
+	}
+	if !cached(ids[0]) || !cached(ids[1]) {
+		t.Fatal("front end B didn't cache the keys")
+	}
+	sets, err := b.st.PrivateSets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.forgetGone(sets)
+	if cached(ids[0]) || !cached(ids[1]) {
+		t.Errorf("after B's refresh round: withdrawn set's key cached %v, the other's %v", cached(ids[0]), cached(ids[1]))
+	}
+}
