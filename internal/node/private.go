@@ -36,6 +36,10 @@ package node
 // OPRF private keys (secret, like node.key), the tags, the provider's own
 // indicator lines (collection sets only; those values are already stored
 // as the indicators themselves) and per-(set, reader) budget counters.
+// Logged: a set's key (oprf-key entry) and its withdrawal (oprf-withdrawal
+// entry), both salted commitments; of a withdrawn set the node keeps its
+// public description and who could read it then, to serve them its
+// receipt (withdraw, receipt), never its private key.
 
 import (
 	"context"

@@ -385,9 +385,12 @@ func testPrivateSetRemove(t *testing.T, s store.Store) {
 	must(t, err)
 	size, err := s.LogSize(ctx)
 	must(t, err)
-	for _, tc := range []struct{ id, member string }{{"set1", bob.ID}, {"nope", alice.ID}} {
-		if _, err := s.RemovePrivateSet(ctx, withdrawal(tc.id, member("x"))); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("RemovePrivateSet(%s, someone else) = %v, want ErrNotFound", tc.id, err)
+	for _, tc := range []struct {
+		id string
+		m  store.Member
+	}{{"set1", bob}, {"nope", alice}} {
+		if _, err := s.RemovePrivateSet(ctx, withdrawal(tc.id, tc.m)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RemovePrivateSet(%s, %s) = %v, want ErrNotFound", tc.id, tc.m.Name, err)
 		}
 	}
 	noEntry := withdrawal("set1", alice)
