@@ -122,6 +122,11 @@ type Client struct {
 	// showing this querier another log, with another key for the set) and
 	// its witness policy. An error stops the check.
 	CheckCheckpoint func(ctx context.Context, note []byte) error
+	// Verified, when set, is called by [Client.Check] with the set's key
+	// receipt once it is verified (and its checkpoint checked), before
+	// any value is sent, so that the querier can keep it as evidence
+	// ([SavedReceipt]); an error stops the check there.
+	Verified func(ctx context.Context, saved SavedReceipt) error
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body any, accept string, out any) error {
@@ -342,6 +347,11 @@ func (c *Client) Check(ctx context.Context, id string, v note.Verifier, lines []
 	}
 	if c.CheckCheckpoint != nil {
 		if err := c.CheckCheckpoint(ctx, []byte(rc.Checkpoint)); err != nil {
+			return nil, err
+		}
+	}
+	if c.Verified != nil {
+		if err := c.Verified(ctx, SavedReceipt{Set: id, Suite: info.Suite, PublicKey: info.PublicKey, Receipt: rc}); err != nil {
 			return nil, err
 		}
 	}

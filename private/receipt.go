@@ -3,6 +3,7 @@ package private
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -35,6 +36,79 @@ type KeyReceipt struct {
 	Opening        tlog.Opening `json:"opening"`
 	InclusionProof []tlog.Hash  `json:"inclusion_proof"`
 	Checkpoint     string       `json:"checkpoint"`
+	// Withdrawal is present only for a withdrawn set (served to the
+	// members who could read it when it was withdrawn): the set's suite
+	// and key, which GET /private/sets/{id} no longer serves, and the
+	// receipt of its withdrawal entry ([VerifyWithdrawn]).
+	Withdrawal *WithdrawalReceipt `json:"withdrawal,omitempty"`
+}
+
+// WithdrawalReceipt is the evidence that a set was withdrawn: its
+// [tlog.KindOPRFWithdrawal] log entry, the entry's opening, inclusion
+// proof and a signed checkpoint, with the set's suite and public key
+// (to check the key entry's commitment) and its creation and withdrawal
+// times as the node stored them.
+type WithdrawalReceipt struct {
+	Suite          string       `json:"suite"`
+	PublicKey      []byte       `json:"public_key"`
+	Created        time.Time    `json:"created"`
+	Withdrawn      time.Time    `json:"withdrawn"`
+	LogIndex       uint64       `json:"log_index"`
+	TreeSize       uint64       `json:"tree_size"`
+	Entry          []byte       `json:"entry"`
+	Opening        tlog.Opening `json:"opening"`
+	InclusionProof []tlog.Hash  `json:"inclusion_proof"`
+	Checkpoint     string       `json:"checkpoint"`
+}
+
+// VerifyWithdrawn checks the receipt of withdrawn set setID with the
+// node's pinned note verifier: the key entry as [KeyReceipt.Verify]
+// checks it, under the key the withdrawal names, and the withdrawal
+// entry: its checkpoint signed by the node, its inclusion, its kind, and
+// its commitment, which opens to the same set, collection and provider
+// as the key entry's and binds the key entry's commitment. It returns
+// the set's key. Any failure wraps [ErrKeyNotInLog].
+func (r *KeyReceipt) VerifyWithdrawn(v note.Verifier, setID string) (*PublicKey, error) {
+	w := r.Withdrawal
+	if w == nil {
+		return nil, fmt.Errorf("%w: set %s: the receipt holds no withdrawal", ErrKeyNotInLog, setID)
+	}
+	if w.Suite != SuiteID {
+		return nil, fmt.Errorf("%w: set %s: suite %q is not %s", ErrKeyNotInLog, setID, w.Suite, SuiteID)
+	}
+	key, err := ParsePublicKey(w.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: set %s: %v", ErrKeyNotInLog, setID, err)
+	}
+	if err := r.Verify(v, setID, key); err != nil {
+		return nil, err
+	}
+	cp, err := tlog.OpenCheckpoint([]byte(w.Checkpoint), v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: withdrawal checkpoint: %v", ErrKeyNotInLog, err)
+	}
+	if cp.Size != w.TreeSize || w.LogIndex >= w.TreeSize || w.LogIndex <= r.LogIndex {
+		return nil, fmt.Errorf("%w: withdrawal entry %d is not in the checkpoint's tree of size %d after key entry %d", ErrKeyNotInLog, w.LogIndex, cp.Size, r.LogIndex)
+	}
+	if err := tlog.VerifyInclusion(w.LogIndex, w.TreeSize, tlog.LeafHash(w.Entry), w.InclusionProof, cp.Hash); err != nil {
+		return nil, fmt.Errorf("%w: withdrawal inclusion proof: %v", ErrKeyNotInLog, err)
+	}
+	we, err := tlog.ParseEntry(w.Entry)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyNotInLog, err)
+	}
+	ke, err := tlog.ParseEntry(r.Entry)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyNotInLog, err)
+	}
+	if we.Kind != tlog.KindOPRFWithdrawal || w.Opening.ObjectID != setID ||
+		w.Opening.Collection != r.Opening.Collection || w.Opening.Member != r.Opening.Member {
+		return nil, fmt.Errorf("%w: entry %d is not the withdrawal of set %s", ErrKeyNotInLog, w.LogIndex, setID)
+	}
+	if we.Commitment != tlog.OPRFWithdrawalCommitment(w.Opening, ke.Commitment) {
+		return nil, fmt.Errorf("%w: the withdrawal entry %d doesn't commit to set %s's key entry", ErrKeyNotInLog, w.LogIndex, setID)
+	}
+	return key, nil
 }
 
 // Verify checks, with the node's pinned note verifier, that the receipt's
@@ -64,4 +138,42 @@ func (r *KeyReceipt) Verify(v note.Verifier, setID string, key *PublicKey) error
 		return fmt.Errorf("%w: the log commits set %s to another key", ErrKeyNotInLog, setID)
 	}
 	return nil
+}
+
+// SavedReceipt is a verified receipt as a querier keeps it (parley
+// private check and parley private receipt save one per set and key
+// entry): self-contained evidence, checkable offline with the node's
+// note verifier key ([SavedReceipt.Verify]), that the node's log
+// committed set Set to PublicKey, and, with Receipt.Withdrawal, that the
+// set was withdrawn. A provider (or an operator) who later denies the
+// set, or its key, is answered with it.
+type SavedReceipt struct {
+	Set       string     `json:"set"`
+	Suite     string     `json:"suite"`
+	PublicKey []byte     `json:"public_key"`
+	Receipt   KeyReceipt `json:"receipt"`
+}
+
+// Verify checks the saved receipt with the node's note verifier: the key
+// entry (and the withdrawal entry, when there is one) as
+// [KeyReceipt.Verify] and [KeyReceipt.VerifyWithdrawn] check them.
+func (s *SavedReceipt) Verify(v note.Verifier) error {
+	if s.Suite != SuiteID {
+		return fmt.Errorf("%w: set %s: suite %q is not %s", ErrKeyNotInLog, s.Set, s.Suite, SuiteID)
+	}
+	key, err := ParsePublicKey(s.PublicKey)
+	if err != nil {
+		return fmt.Errorf("%w: set %s: %v", ErrKeyNotInLog, s.Set, err)
+	}
+	if s.Receipt.Withdrawal != nil {
+		wkey, err := s.Receipt.VerifyWithdrawn(v, s.Set)
+		if err != nil {
+			return err
+		}
+		if !wkey.Equal(key) {
+			return fmt.Errorf("%w: set %s: the withdrawal names another key", ErrKeyNotInLog, s.Set)
+		}
+		return nil
+	}
+	return s.Receipt.Verify(v, s.Set, key)
 }

@@ -258,7 +258,8 @@ func TestAuditOrderAcrossKinds(t *testing.T) {
 		"member-key": func(l *testLog) {
 			l.addKeyEvent(t, Entry{Member: "identity--00000000-0000-4000-8000-000000000001", Event: EventRegister, Authority: AuthorityOperator})
 		},
-		"oprf-key": func(l *testLog) { l.addOPRFKey(t, "set-a", 1) },
+		"oprf-key":        func(l *testLog) { l.addOPRFKey(t, "set-a", 1) },
+		"oprf-withdrawal": func(l *testLog) { l.addOPRFWithdrawal(t, "set-a", 1) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			// In order, the same entries are clean.

@@ -33,6 +33,11 @@ const (
 	// KindOPRFKey commits a private set's OPRF public key, salted like an
 	// object entry ([OPRFKeyCommitment]).
 	KindOPRFKey = "oprf-key"
+	// KindOPRFWithdrawal records that a private set's provider withdrew
+	// it (its key destroyed), salted like an object entry
+	// ([OPRFWithdrawalCommitment], which binds the set's key entry). In
+	// clear it shows only that some set was withdrawn, and when.
+	KindOPRFWithdrawal = "oprf-withdrawal"
 )
 
 // Member key events, the "event" of a [KindMemberKey] entry.
@@ -72,14 +77,16 @@ var ErrOldFormat = errors.New("log entry in format v1 (it has no \"kind\"); this
 // Entry is one log entry: the leaf data of the Merkle tree is exactly
 // [Entry.Marshal]'s output. Which fields are set depends on Kind.
 type Entry struct {
-	// Kind is one of [KindObject], [KindMemberKey], [KindOPRFKey].
+	// Kind is one of [KindObject], [KindMemberKey], [KindOPRFKey],
+	// [KindOPRFWithdrawal].
 	Kind string
 	// Received is when the node accepted the entry. It is encoded in UTC
 	// with RFC 3339 (nanoseconds, trailing zeros trimmed). Entries are
 	// stamped with strictly increasing times in log order.
 	Received time.Time
-	// Commitment is the lowercase hex SHA-256 of an object or OPRF key
-	// entry ([ObjectCommitment], [OPRFKeyCommitment]).
+	// Commitment is the lowercase hex SHA-256 of an object, OPRF key or
+	// OPRF withdrawal entry ([ObjectCommitment], [OPRFKeyCommitment],
+	// [OPRFWithdrawalCommitment]).
 	Commitment string
 
 	// Member, Event, Key, Authority and Statement are the fields of a
@@ -128,6 +135,7 @@ func NewSalt(r io.Reader) ([]byte, error) {
 const (
 	objectCommitmentPrefix = "parley-object-commitment-v2\n"
 	oprfCommitmentPrefix   = "parley-oprf-key-commitment-v2\n"
+	withdrawalPrefix       = "parley-oprf-withdrawal-commitment-v1\n"
 )
 
 // ObjectCommitment returns the commitment of an object entry: the
@@ -165,6 +173,29 @@ func OPRFKeyCommitment(op Opening, suite string, publicKey []byte) string {
 	writeLP(h, op.Member)
 	writeLP(h, suite)
 	h.Write(publicKey)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// OPRFWithdrawalCommitment returns the commitment of an OPRF withdrawal
+// entry: the lowercase hex SHA-256 of
+//
+//	"parley-oprf-withdrawal-commitment-v1\n" ‖ salt ‖ LP(set id) ‖
+//	LP(collection) ‖ LP(member) ‖ LP(version) ‖ LP(key commitment)
+//
+// where version is the withdrawal's time as op.Version spells it and key
+// commitment is the (hex) commitment of the set's [KindOPRFKey] entry:
+// the withdrawal names the one key entry it ends, so that whoever holds
+// both openings holds the node's signed word that this provider
+// published that key for that set and later withdrew it.
+func OPRFWithdrawalCommitment(op Opening, keyCommitment string) string {
+	h := sha256.New()
+	h.Write([]byte(withdrawalPrefix))
+	h.Write(op.Salt)
+	writeLP(h, op.ObjectID)
+	writeLP(h, op.Collection)
+	writeLP(h, op.Member)
+	writeLP(h, op.Version)
+	writeLP(h, keyCommitment)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -232,7 +263,7 @@ func (e Entry) check() error {
 		return bad("received time missing or out of range")
 	}
 	switch e.Kind {
-	case KindObject, KindOPRFKey:
+	case KindObject, KindOPRFKey, KindOPRFWithdrawal:
 		if !isLowerHex(e.Commitment, 64) {
 			return bad("commitment is not 64 lowercase hex digits")
 		}

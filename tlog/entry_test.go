@@ -57,6 +57,8 @@ var goldenEntries = []struct {
 		`{"authority":"operator","event":"revoke-key","key":"` + goldenKey1 + `","kind":"member-key","member":"` + goldenMember + `","received":"` + goldenReceived + `"}`},
 	{"revoke-member", Entry{Kind: KindMemberKey, Received: goldenTime, Member: goldenMember, Event: EventRevokeMember, Authority: AuthorityOperator},
 		`{"authority":"operator","event":"revoke-member","kind":"member-key","member":"` + goldenMember + `","received":"` + goldenReceived + `"}`},
+	{"oprf-withdrawal", Entry{Kind: KindOPRFWithdrawal, Received: goldenTime, Commitment: goldenCommit},
+		`{"commitment":"` + goldenCommit + `","kind":"oprf-withdrawal","received":"` + goldenReceived + `"}`},
 }
 
 // equalEntry compares entries field by field (times as instants, absent
@@ -317,6 +319,37 @@ func TestObjectCommitment(t *testing.T) {
 	}
 	if ObjectCommitment(op, []byte(`{"id":"indicator--y"}`)) == want {
 		t.Error("object changed, same commitment")
+	}
+}
+
+// TestOPRFWithdrawalCommitment: the withdrawal entry's commitment binds
+// the set id, collection, member, time and the key entry's commitment,
+// each length-prefixed, under its own domain separator.
+func TestOPRFWithdrawalCommitment(t *testing.T) {
+	salt := bytes.Repeat([]byte{0x5b}, SaltSize)
+	op := Opening{Salt: salt, Collection: "col", ObjectID: "set-1", Member: "identity--m", Version: "2026-12-05T23:00:00.000Z"}
+	key := strings.Repeat("ab", 32)
+	want := sha256Hex("parley-oprf-withdrawal-commitment-v1\n" + string(salt) + lp("set-1") + lp("col") + lp("identity--m") + lp("2026-12-05T23:00:00.000Z") + lp(key))
+	if got := OPRFWithdrawalCommitment(op, key); got != want {
+		t.Fatalf("OPRFWithdrawalCommitment = %s, want %s", got, want)
+	}
+	for name, change := range map[string]func(*Opening, *string){
+		"salt":           func(o *Opening, _ *string) { o.Salt = bytes.Repeat([]byte{1}, SaltSize) },
+		"set":            func(o *Opening, _ *string) { o.ObjectID = "set-2" },
+		"collection":     func(o *Opening, _ *string) { o.Collection = "other" },
+		"member":         func(o *Opening, _ *string) { o.Member = "identity--n" },
+		"time":           func(o *Opening, _ *string) { o.Version = "2026-12-05T23:00:01.000Z" },
+		"key commitment": func(_ *Opening, k *string) { *k = strings.Repeat("cd", 32) },
+	} {
+		o, k := op, key
+		change(&o, &k)
+		if OPRFWithdrawalCommitment(o, k) == want {
+			t.Errorf("%s changed, same commitment", name)
+		}
+	}
+	// Not an oprf-key commitment of the same opening.
+	if OPRFKeyCommitment(op, "ristretto255-SHA512", []byte(key)) == want {
+		t.Error("a key commitment equals a withdrawal commitment")
 	}
 }
 

@@ -136,6 +136,16 @@ func (l *testLog) addOPRFKey(t testing.TB, set string, key byte) {
 	l.addEntry(t, Entry{Kind: KindOPRFKey, Commitment: c}, nil, Opening{})
 }
 
+// addOPRFWithdrawal appends the withdrawal of a private set whose key
+// entry addOPRFKey appended with key.
+func (l *testLog) addOPRFWithdrawal(t testing.TB, set string, key byte) {
+	t.Helper()
+	kop := Opening{Salt: testSalt(len(l.leaves)), Collection: testCollection, ObjectID: set, Member: l.member}
+	op := Opening{Salt: testSalt(len(l.leaves) + 1000), Collection: testCollection, ObjectID: set, Member: l.member, Version: testVersion}
+	c := OPRFWithdrawalCommitment(op, OPRFKeyCommitment(kop, "ristretto255-SHA512", []byte{key}))
+	l.addEntry(t, Entry{Kind: KindOPRFWithdrawal, Commitment: c}, nil, Opening{})
+}
+
 // checkpoint rebuilds the tiles and signs a checkpoint at the current size.
 func (l *testLog) checkpoint(t testing.TB) []byte {
 	l.tiles = newMemTiles(l.leaves)

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -23,12 +26,17 @@ import (
 // parley private check   --url U --token T --set ID [--log-key VKEY] [FILE|-]
 // parley private sets    --url U --token T [--json]
 // parley private withdraw --url U --token T --set ID
+// parley private receipt --url U --token T --set ID [--log-key VKEY] [--seen FILE] [--receipts DIR]
+// parley private receipt --file SAVED --log-key VKEY
 //
 // Exit codes: publish, sets and withdraw: 0 done, 2 bad usage or a bad value, 4 the
 // node refused. check: 0 at least one line is in the set (they are
-// printed), 1 none is, 2 bad usage or a bad line, 4 the node refused
-// (including a spent query budget) or a proof or the key's log receipt
-// did not verify.
+// printed), 1 none is, 2 bad usage or a bad line, 3 the verified receipt
+// couldn't be saved, 4 the node refused (including a spent query budget)
+// or a proof or the key's log receipt did not verify. receipt: 0
+// verified (and saved), 1 the log forked or lacks the witness quorum, 2
+// bad usage, 3 couldn't save, 4 the node refused or the receipt did not
+// verify.
 func init() {
 	register(command{
 		name:  "private",
@@ -40,13 +48,16 @@ func init() {
            set. Exit 0 some are in the set, 1 none, 2 bad input or usage,
            4 the node refused or its answer did not verify
   sets     the sets you may query, their sizes and your query budget left
-  withdraw withdraw set ID, which you published: nothing matches it after`,
+  withdraw withdraw set ID, which you published: nothing matches it after
+  receipt  fetch, verify and keep set ID's log receipt (a withdrawn set's
+           too, for those who could read it), or verify a kept one (--file)`,
 		subcommands: []subcommand{
 			{name: "publish", usage: "private publish --url U --token-file F --collection C [--values FILE]"},
 			{name: "check", usage: "private check   --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [FILE|-]",
 				help: "Exit 0 some are in the set (they are printed), 1 none (or the log forked, or\nits checkpoint lacks the witness quorum), 2 bad input or usage, 4 the node\nrefused or its answer did not verify."},
 			{name: "sets", usage: "private sets    --url U --token-file F [--json]"},
 			{name: "withdraw", usage: "private withdraw --url U --token-file F --set ID"},
+			{name: "receipt", usage: "private receipt --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [--receipts DIR]   |   private receipt --file SAVED --log-key VKEY"},
 		},
 		run: runPrivate,
 	})
@@ -56,11 +67,13 @@ const privateUsage = `usage:
   parley private publish --url U --token-file F --collection C [--values FILE]
   parley private check   --url U --token-file F --set ID [--log-key VKEY] [FILE|-]
   parley private sets    --url U --token-file F [--json]
-  parley private withdraw --url U --token-file F --set ID`
+  parley private withdraw --url U --token-file F --set ID
+  parley private receipt --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--receipts DIR]
+  parley private receipt --file SAVED --log-key VKEY`
 
 func runPrivate(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
-		return usageErrorf(privateUsage, "private needs a subcommand: publish, check, sets or withdraw")
+		return usageErrorf(privateUsage, "private needs a subcommand: publish, check, sets, withdraw or receipt")
 	}
 	switch args[0] {
 	case "publish":
@@ -71,6 +84,8 @@ func runPrivate(ctx context.Context, c *cli, args []string) error {
 		return runPrivateSets(ctx, c, args[1:])
 	case "withdraw":
 		return runPrivateWithdraw(ctx, c, args[1:])
+	case "receipt":
+		return runPrivateReceipt(ctx, c, args[1:])
 	}
 	return usageErrorf(privateUsage, "unknown private subcommand %q", args[0])
 }
@@ -109,7 +124,7 @@ func privateRemoteError(what string, err error) error {
 	case errors.As(err, &he) && he.Status == 401:
 		return withExit(4, "check --token", fmt.Errorf("couldn't %s: %w", what, err))
 	case errors.As(err, &he) && he.Status == 404:
-		return withExit(4, "list the sets you may query with parley private sets", fmt.Errorf("couldn't %s: %w", what, err))
+		return withExit(4, "list the sets you may query with parley private sets (a set withdrawn since you could read it: parley private receipt --set ID keeps its receipt)", fmt.Errorf("couldn't %s: %w", what, err))
 	}
 	return withExit(4, "", fmt.Errorf("couldn't %s: %w", what, err))
 }
@@ -200,6 +215,7 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 	polFlags := addPolicyFlags(fs)
 	batch := fs.Int("batch", 0, "values per evaluation request (`N`; default: the node's max_batch)")
 	format := fs.String("format", "lines", "the input: `lines` of type:value, or the matcher's event logs: zeek, eve, ecs, stix or auto (their observables are checked, each once, and printed as type:value)")
+	receipts := addReceiptsFlag(fs)
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -247,6 +263,14 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 		}
 		_, err := checkQuorum(pol, n)
 		return err
+	}
+	// The verified receipt is kept as evidence beside the seen file's
+	// checkpoints, before any value is sent.
+	client.Verified = func(_ context.Context, saved private.SavedReceipt) error {
+		if _, err := saveReceipt(receiptsDir(*receipts, p.seenPath), saved); err != nil {
+			return withExit(3, "give --receipts DIR", err)
+		}
+		return nil
 	}
 	client.Progress = c.privateProgress()
 	hits, err := client.Check(ctx, *setID, p.verifier, lines, *batch, rand.Reader)
@@ -376,6 +400,209 @@ func runPrivateWithdraw(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.stderr, "parley: withdrew %s: nothing is evaluated or matched against it any more\n", untrusted.Text(*setID, 120))
 	return nil
+}
+
+// addReceiptsFlag adds --receipts, where verified set receipts are kept.
+func addReceiptsFlag(fs interface {
+	String(name, value, usage string) *string
+}) *string {
+	return fs.String("receipts", "", "the `DIR` where verified set receipts are kept, one file per set and key entry (default: beside the seen file, SEEN.receipts)")
+}
+
+// receiptsDir is the directory of --receipts, or by default the seen
+// file's path without .json, with .receipts: each node's receipts beside
+// its checkpoints.
+func receiptsDir(flag, seenPath string) string {
+	if flag != "" {
+		return flag
+	}
+	return strings.TrimSuffix(seenPath, ".json") + ".receipts"
+}
+
+// saveReceipt writes a verified receipt to dir/SET-INDEX.json (or
+// SET-INDEX.withdrawn.json for a withdrawn set's), unless that file
+// exists: a receipt of the same entry kept before is evidence as good.
+// Two key entries for one set give two files, evidence of equivocation.
+// A set id that isn't a plain file name is named by its hash.
+func saveReceipt(dir string, saved private.SavedReceipt) (string, error) {
+	name := saved.Set
+	if !safeFileName(name) {
+		h := sha256.Sum256([]byte(name))
+		name = "set-" + hex.EncodeToString(h[:16])
+	}
+	name = fmt.Sprintf("%s-%d", name, saved.Receipt.LogIndex)
+	if saved.Receipt.Withdrawal != nil {
+		name += ".withdrawn"
+	}
+	path := filepath.Join(dir, name+".json")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	b, err := json.MarshalIndent(saved, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("couldn't keep the set's receipt: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".receipt-*")
+	if err != nil {
+		return "", fmt.Errorf("couldn't keep the set's receipt: %w", err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	err = errors.Join(err, f.Sync(), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("couldn't keep the set's receipt: %w", err)
+	}
+	return path, nil
+}
+
+// safeFileName reports whether s is a name of letters, digits, '.', '-'
+// and '_' only, not starting with '.', of at most 200 bytes.
+func safeFileName(s string) bool {
+	if s == "" || len(s) > 200 || s[0] == '.' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// runPrivateReceipt fetches set ID's receipt, verifies it (a withdrawn
+// set's with its withdrawal entry), checks its checkpoints against the
+// seen file and the witness policy, keeps it (--receipts) and describes
+// it; or, with --file, verifies a kept receipt offline.
+func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
+	const usage = "parley private receipt --url U --token T --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [--receipts DIR]\n       parley private receipt --file SAVED --log-key VKEY"
+	fs := c.newFlagSet("private receipt")
+	rf := addPrivateRemoteFlags(fs)
+	setID := fs.String("set", "", "the private set `ID`")
+	trust := addTrustFlags(fs)
+	polFlags := addPolicyFlags(fs)
+	receipts := addReceiptsFlag(fs)
+	file := fs.String("file", "", "verify the kept receipt in `FILE` (offline: needs --log-key)")
+	if err := c.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf(usage, "receipt takes no arguments")
+	}
+	if *file != "" {
+		if *trust.logKey == "" || *setID != "" || *rf.url != "" {
+			return usageErrorf(usage, "--file needs --log-key, and neither --set nor --url")
+		}
+		v, err := tlog.NewVerifier(*trust.logKey)
+		if err != nil {
+			return usageErrorf(usage, "--log-key: %v", err)
+		}
+		b, err := untrusted.ReadFile(*file, 1<<20)
+		if err != nil {
+			return usageErrorf(usage, "couldn't read the receipt: %v", err)
+		}
+		var saved private.SavedReceipt
+		if err := json.Unmarshal(b, &saved); err != nil {
+			return usageErrorf(usage, "couldn't read the receipt in %s: %v", *file, err)
+		}
+		if err := saved.Verify(v); err != nil {
+			return withExit(4, "", fmt.Errorf("the receipt in %s doesn't verify: %w", *file, err))
+		}
+		describeReceipt(c, saved, "")
+		return nil
+	}
+	client, err := rf.client(c, usage)
+	if err != nil {
+		return err
+	}
+	if *setID == "" {
+		return usageErrorf(usage, "receipt needs --set (or --file)")
+	}
+	pol, err := polFlags.policy()
+	if err != nil {
+		return err
+	}
+	p, err := trust.pin(ctx, c, *rf.url, *rf.token)
+	if err != nil {
+		return err
+	}
+	rc, err := client.Receipt(ctx, *setID)
+	if err != nil {
+		return privateRemoteError("fetch the set's receipt", err)
+	}
+	saved := private.SavedReceipt{Set: *setID, Receipt: rc}
+	if rc.Withdrawal != nil {
+		key, err := rc.VerifyWithdrawn(p.verifier, *setID)
+		if err != nil {
+			return withExit(4, "do not trust this node's answers for this set", fmt.Errorf("couldn't verify the set's receipt: %w", err))
+		}
+		saved.Suite, saved.PublicKey = rc.Withdrawal.Suite, key.Bytes()
+	} else {
+		info, err := client.Set(ctx, *setID)
+		if err != nil {
+			return privateRemoteError("read the set", err)
+		}
+		key, err := private.ParsePublicKey(info.PublicKey)
+		if err == nil && info.Suite != private.SuiteID {
+			err = fmt.Errorf("suite %q is not %s", info.Suite, private.SuiteID)
+		}
+		if err == nil {
+			err = rc.Verify(p.verifier, *setID, key)
+		}
+		if err == nil && int64(rc.LogIndex) != info.KeyLogIndex {
+			err = fmt.Errorf("%w: the set names log index %d, the receipt %d", private.ErrKeyNotInLog, info.KeyLogIndex, rc.LogIndex)
+		}
+		if err != nil {
+			return withExit(4, "do not trust this node's answers for this set", fmt.Errorf("couldn't verify the set's receipt: %w", err))
+		}
+		saved.Suite, saved.PublicKey = info.Suite, info.PublicKey
+	}
+	// Its checkpoints, as every client checks those it is shown.
+	logClient := &tlog.Client{URL: *rf.url, Token: *rf.token, HTTP: c.httpClient()}
+	notes := []string{rc.Checkpoint}
+	if rc.Withdrawal != nil {
+		notes = append(notes, rc.Withdrawal.Checkpoint)
+	}
+	for _, n := range notes {
+		if err := p.seen.CheckConsistent(ctx, []byte(n), p.verifier, logClient); err != nil {
+			if errors.Is(err, tlog.ErrProof) {
+				p.seen.Save()
+				return withExit(1, "the conflicting checkpoints are kept as evidence in the seen file", fmt.Errorf("couldn't check the receipt: %w", err))
+			}
+			return withExit(4, "", fmt.Errorf("couldn't check the receipt's checkpoint: %w", err))
+		}
+		if _, err := checkQuorum(pol, []byte(n)); err != nil {
+			return err
+		}
+	}
+	if err := p.seen.Save(); err != nil {
+		return withExit(3, "", err)
+	}
+	path, err := saveReceipt(receiptsDir(*receipts, p.seenPath), saved)
+	if err != nil {
+		return withExit(3, "give --receipts DIR", err)
+	}
+	describeReceipt(c, saved, path)
+	return nil
+}
+
+// describeReceipt prints what a verified receipt proves.
+func describeReceipt(c *cli, saved private.SavedReceipt, path string) {
+	rc := saved.Receipt
+	fmt.Fprintf(c.stdout, "set\t%s\ncollection\t%s\nprovider\t%s\nkey\t%s\nkey entry\t%d\n",
+		untrusted.Text(saved.Set, 200), untrusted.Text(rc.Opening.Collection, 200), untrusted.Text(rc.Opening.Member, 200),
+		base64.StdEncoding.EncodeToString(saved.PublicKey), rc.LogIndex)
+	if w := rc.Withdrawal; w != nil {
+		fmt.Fprintf(c.stdout, "withdrawn\t%s\nwithdrawal entry\t%d\n", untrusted.Text(w.Opening.Version, 64), w.LogIndex)
+	}
+	if path != "" {
+		fmt.Fprintf(c.stdout, "kept\t%s\n", path)
+	}
 }
 
 func runPrivateSets(ctx context.Context, c *cli, args []string) error {

@@ -125,6 +125,17 @@ func TestNonReaderLearnsNothing(t *testing.T) {
 	}
 	var set struct{ ID string }
 	json.Unmarshal([]byte(body), &set)
+	// A set of values of the red collection, withdrawn: its key entry and
+	// its withdrawal entry stay in the log, and its receipt stays served
+	// to its readers then (dana, bob), to no one else.
+	code, body = rawPost(t, tn.URL+"/private/sets", dana.Token, `{"collection":"`+red+`","values":["domain-name:withdrawn-`+value+`"]}`)
+	var gone struct{ ID string }
+	if err := json.Unmarshal([]byte(body), &gone); err != nil || code != http.StatusCreated || gone.ID == "" {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+	if code, body := rawDelete(t, tn.URL+"/private/sets/"+gone.ID, dana.Token); code != http.StatusNoContent {
+		t.Fatalf("withdraw: %d %s", code, body)
+	}
 	// Something alice may read, after the secrets, so that her tiles and
 	// proofs cover them.
 	postOK(t, tn, tn.alice, tn.shared, indicator(t, tn.alice.ID, tn.alice.Key, t0))
@@ -132,7 +143,7 @@ func TestNonReaderLearnsNothing(t *testing.T) {
 
 	secrets := map[string]string{"indicator id": iid, "observable id": did, "collection id": red,
 		"version": version, "value": value, "private set id": set.ID, "collection title": title,
-		"pdq indicator id": pid, "pdq hash": pdqHash}
+		"pdq indicator id": pid, "pdq hash": pdqHash, "withdrawn private set id": gone.ID}
 	if b, err := hex.DecodeString(pdqHash); err == nil {
 		secrets["pdq hash bytes"] = string(b)
 	}
@@ -143,6 +154,7 @@ func TestNonReaderLearnsNothing(t *testing.T) {
 		"/log/receipt?object=" + iid + "&version=" + version, "/log/receipt?object=" + did + "&version=" + version,
 		"/log/bundle?object=" + iid, "/log/bundle?object=" + did, "/concurrence?object=" + iid, "/concurrence?object=" + did,
 		"/private/sets", "/private/sets/" + set.ID, "/private/sets/" + set.ID + "/tags", "/private/sets/" + set.ID + "/receipt",
+		"/private/sets/" + gone.ID, "/private/sets/" + gone.ID + "/tags", "/private/sets/" + gone.ID + "/receipt",
 		"/members", "/taxii2/", "/api/", "/api/collections/", "/api/collections/" + red + "/",
 		"/api/collections/" + red + "/objects/", "/api/collections/" + red + "/objects/" + iid + "/",
 		"/api/collections/" + tn.shared + "/objects/", "/api/collections/" + tn.shared + "/manifest/",
@@ -217,12 +229,16 @@ func TestNonReaderLearnsNothing(t *testing.T) {
 	}
 	element := base64.StdEncoding.EncodeToString(func() []byte { h := tlog.LeafHash([]byte("not a blinded element")); return h[:] }()) // 32 bytes, a canonical element or not
 	for _, e := range []string{element, "4gKYEeWqNU8nKUIcqQSbMHMGpyUIqLGhb9r9qXAs0iY="} {
-		code, body := rawPost(t, tn.URL+"/private/sets/"+set.ID+"/evaluate", tn.alice.Token, `{"elements":["`+e+`"]}`)
-		if code != http.StatusNotFound && code != http.StatusBadRequest {
-			t.Errorf("alice's evaluation against the hidden set: %d %s", code, body)
+		for _, id := range []string{set.ID, gone.ID} {
+			code, body := rawPost(t, tn.URL+"/private/sets/"+id+"/evaluate", tn.alice.Token, `{"elements":["`+e+`"]}`)
+			if code != http.StatusNotFound && code != http.StatusBadRequest {
+				t.Errorf("alice's evaluation against the hidden set: %d %s", code, body)
+			}
+			scan("POST /private/sets/{id}/evaluate", code, body, false)
 		}
-		scan("POST /private/sets/{id}/evaluate", code, body, false)
 	}
+	code, body = rawDelete(t, tn.URL+"/private/sets/"+gone.ID, tn.alice.Token)
+	scan("DELETE /private/sets/{id} of a withdrawn set", code, body, false)
 	rec := httptest.NewRecorder()
 	tn.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	scan("GET /metrics", rec.Code, rec.Body.String(), false)
@@ -260,9 +276,27 @@ func TestNonReaderLearnsNothing(t *testing.T) {
 	if _, body := rawGet(t, tn.URL+"/log/receipt?object="+iid+"&version="+version, tn.bob.Token); !strings.Contains(body, red) {
 		t.Errorf("bob's receipt lacks the collection: %s", body)
 	}
+	if code, body := rawGet(t, tn.URL+"/private/sets/"+gone.ID+"/receipt", tn.bob.Token); code != http.StatusOK || !strings.Contains(body, red) || !strings.Contains(body, `"withdrawal":{`) {
+		t.Errorf("bob's receipt of the withdrawn set: %d %s", code, body)
+	}
 	if _, body := rawGet(t, tn.URL+"/members", tn.bob.Token); !strings.Contains(body, "feed:"+title) {
 		t.Errorf("bob, a reader of the feed's collection, isn't shown its member: %s", body)
 	}
+}
+
+// rawDelete sends DELETE with a token and returns the status and body.
+func rawDelete(t *testing.T, u, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, u, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
 }
 
 // rawPost posts a JSON body with a token and returns the status and body.
@@ -536,14 +570,26 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &set); err != nil || set.ID == "" {
 		t.Fatalf("publish: %s", body)
 	}
+	// A set bob withdrew: alice, who couldn't read it, is answered about
+	// it as about an id no set ever had (its readers still get its
+	// receipt).
+	code, body = rawPost(t, tn.URL+"/private/sets", tn.bob.Token, `{"collection":"`+tn.private+`","values":["domain-name:withdrawn.example"]}`)
+	var gone struct{ ID string }
+	if err := json.Unmarshal([]byte(body), &gone); err != nil || code != http.StatusCreated || gone.ID == "" {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+	if code, body := rawDelete(t, tn.URL+"/private/sets/"+gone.ID, tn.bob.Token); code != http.StatusNoContent {
+		t.Fatalf("withdraw: %d %s", code, body)
+	}
 	postOK(t, tn, tn.alice, tn.shared, indicator(t, tn.alice.ID, tn.alice.Key, t0))
 	waitIntegrated(t, tn)
 
 	// An unused id of each kind, as long as the hidden one.
 	unusedC := "0f0e0d0c-0b0a-4909-8807-060504030201"
-	hidden := map[string]string{"{C}": tn.private, "{I}": iid, "{D}": did, "{O}": oid, "{S}": set.ID, "{T}": st.ID, "{VAL}": value, "{PDQ}": pdqHash, "{SHA}": sha}
+	hidden := map[string]string{"{C}": tn.private, "{I}": iid, "{D}": did, "{O}": oid, "{S}": set.ID, "{W}": gone.ID, "{T}": st.ID, "{VAL}": value, "{PDQ}": pdqHash, "{SHA}": sha}
 	absent := map[string]string{"{C}": unusedC, "{I}": unusedI, "{D}": unusedD, "{O}": unusedO,
-		"{S}": set.ID[:len(set.ID)-12] + "0123456789ab", "{T}": st.ID[:len(st.ID)-12] + "0123456789ab", "{VAL}": unusedValue, "{PDQ}": unusedPDQ, "{SHA}": unusedSHA}
+		"{S}": set.ID[:len(set.ID)-12] + "0123456789ab", "{W}": gone.ID[:len(gone.ID)-12] + "ba9876543210",
+		"{T}": st.ID[:len(st.ID)-12] + "0123456789ab", "{VAL}": unusedValue, "{PDQ}": unusedPDQ, "{SHA}": unusedSHA}
 	for k, v := range hidden {
 		if len(absent[k]) != len(v) || absent[k] == v {
 			t.Fatalf("%s: hidden %q, unused %q", k, v, absent[k])
@@ -579,6 +625,11 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		{"GET", "/private/sets/{S}/receipt", ""},
 		{"POST", "/private/sets/{S}/evaluate", `{"elements":[]}`},
 		{"DELETE", "/private/sets/{S}", ""},
+		{"GET", "/private/sets/{W}", ""},
+		{"GET", "/private/sets/{W}/tags", ""},
+		{"GET", "/private/sets/{W}/receipt", ""},
+		{"POST", "/private/sets/{W}/evaluate", `{"elements":[]}`},
+		{"DELETE", "/private/sets/{W}", ""},
 		{"POST", "/private/sets", `{"collection":"{C}"}`},
 	}
 	ui := []req{
@@ -739,7 +790,7 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 	check(http.DefaultClient, tn.alice.Token, api)
 	check(uiLogin(t, tn.URL, tn.alice), "", ui)
 	// Bob, a reader, does get the hidden things: the probes can fail.
-	for _, r := range []req{{"GET", "/api/collections/{C}/objects/{I}/", ""}, {"GET", "/concurrence?object={I}", ""}, {"GET", "/private/sets/{S}", ""}} {
+	for _, r := range []req{{"GET", "/api/collections/{C}/objects/{I}/", ""}, {"GET", "/concurrence?object={I}", ""}, {"GET", "/private/sets/{S}", ""}, {"GET", "/private/sets/{W}/receipt", ""}} {
 		if got := do(http.DefaultClient, tn.bob.Token, r, hidden); !strings.HasPrefix(got, "200") {
 			t.Errorf("bob's %s %s: %s", r.method, r.path, got)
 		}

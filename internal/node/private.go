@@ -36,6 +36,10 @@ package node
 // OPRF private keys (secret, like node.key), the tags, the provider's own
 // indicator lines (collection sets only; those values are already stored
 // as the indicators themselves) and per-(set, reader) budget counters.
+// Logged: a set's key (oprf-key entry) and its withdrawal (oprf-withdrawal
+// entry), both salted commitments; of a withdrawn set the node keeps its
+// public description and who could read it then, to serve them its
+// receipt (withdraw, receipt), never its private key.
 
 import (
 	"context"
@@ -188,6 +192,11 @@ type privateAPI struct {
 
 	provMu    sync.Mutex
 	providers map[string]*private.Provider
+
+	// evaluated, when set (tests), is called by an evaluation once its
+	// batch is evaluated, before the set is checked again and the answer
+	// sent.
+	evaluated func(setID string)
 }
 
 // newPrivateAPI makes the private-set state of a node as it opens.
@@ -773,33 +782,69 @@ func (a *privateAPI) get(w http.ResponseWriter, r *http.Request, m store.Member)
 // matched against it any more, for a value it shared by mistake (a set
 // of values follows no revocation). A member who may not read the set is
 // answered 404 like a missing one; a reader who is not its provider 403.
+//
+// The withdrawal is logged (an oprf-withdrawal entry, binding the set's
+// key entry), and what the set's readers were shown stays theirs: its
+// receipt (GET /private/sets/{id}/receipt) is still served to the
+// members who could read it when it was withdrawn, with the withdrawal
+// entry's, so that a provider can't later deny the set or its key. The
+// private key is deleted with the set, here and, at their next use or
+// refresh round, from the other front ends' caches (forget).
 func (a *privateAPI) withdraw(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
-	coll, member, err := a.st.PrivateSetOwner(ctx, r.PathValue("id"))
+	id := r.PathValue("id")
+	coll, member, err := a.st.PrivateSetOwner(ctx, id)
 	if err == nil && member != m.ID {
 		// One indexed lookup, as readableSet does, without the set's tags.
 		var rd bool
 		if rd, _, err = a.n.store.Access(ctx, coll, m.ID); err == nil && rd {
 			err = fmt.Errorf("%w: only the member who published a private set may withdraw it", errPrivateForbidden)
 		} else if err == nil {
-			err = fmt.Errorf("private set %s: %w", r.PathValue("id"), store.ErrNotFound)
+			err = fmt.Errorf("private set %s: %w", id, store.ErrNotFound)
 		}
 	}
+	var salt []byte
 	if err == nil {
+		salt, err = tlog.NewSalt(a.n.rand)
+	}
+	if err == nil {
+		wd := store.PrivateWithdrawal{ID: id, Member: m.ID, Salt: salt,
+			Entry: func(_ int64, received time.Time, keyLeaf []byte) ([]byte, error) {
+				return withdrawalEntry(keyLeaf, tlog.Opening{Salt: salt, ObjectID: id, Collection: coll, Member: m.ID, Version: store.FormatTime(received)}, received)
+			}}
 		// Not in the middle of a refresh of the set (see refresh).
 		a.syncMu.Lock()
-		err = a.st.RemovePrivateSet(ctx, r.PathValue("id"), m.ID)
+		_, err = a.st.RemovePrivateSet(ctx, wd)
 		a.syncMu.Unlock()
 	}
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
-	a.provMu.Lock()
-	delete(a.providers, r.PathValue("id"))
-	a.provMu.Unlock()
+	a.forget(id)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// withdrawalEntry returns the leaf of the withdrawal entry of the set
+// whose key entry is keyLeaf, with opening op (received as its version).
+func withdrawalEntry(keyLeaf []byte, op tlog.Opening, received time.Time) ([]byte, error) {
+	ke, err := tlog.ParseEntry(keyLeaf)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the key entry of private set %s: %w", op.ObjectID, err)
+	}
+	if ke.Kind != tlog.KindOPRFKey {
+		return nil, fmt.Errorf("the key entry of private set %s is a %s entry", op.ObjectID, ke.Kind)
+	}
+	return tlog.Entry{Kind: tlog.KindOPRFWithdrawal, Received: received, Commitment: tlog.OPRFWithdrawalCommitment(op, ke.Commitment)}.Marshal()
+}
+
+// forget drops the cached provider (and with it the private key) of a set
+// that is withdrawn, or found gone.
+func (a *privateAPI) forget(id string) {
+	a.provMu.Lock()
+	delete(a.providers, id)
+	a.provMu.Unlock()
 }
 
 // tags handles GET /private/sets/{id}/tags: the sorted 8-byte tags,
@@ -867,19 +912,52 @@ func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request, m store.Member
 var tagsPage = 8192
 
 // receipt handles GET /private/sets/{id}/receipt: the key's log entry,
-// its inclusion proof and a signed checkpoint (private.KeyReceipt).
+// its inclusion proof and a signed checkpoint (private.KeyReceipt). For a
+// withdrawn set, to the members who could read it when it was withdrawn
+// (and to no one else: the others are answered as for an id no set ever
+// had), the same with the set's suite and key and the withdrawal entry's
+// receipt (private.KeyReceipt.Withdrawal): the set is gone, but what its
+// readers were shown is not deniable.
 func (a *privateAPI) receipt(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
 	var rc private.KeyReceipt
 	if err == nil {
 		rc, err = a.n.keyReceipt(ctx, s.KeyLogIndex, func(ctx context.Context) error { return a.stillReadable(ctx, m, s.ID) })
+	} else if errors.Is(err, store.ErrNotFound) {
+		rc, err = a.withdrawnReceipt(ctx, m, r.PathValue("id"))
 	}
 	if err != nil {
 		respondError(w, r, err)
 		return
 	}
 	privateJSON(w, http.StatusOK, rc)
+}
+
+// withdrawnReceipt returns the receipt of withdrawn set id to m, if m
+// could read it when it was withdrawn (store.ErrNotFound otherwise, as
+// for a missing set): one indexed lookup.
+func (a *privateAPI) withdrawnReceipt(ctx context.Context, m store.Member, id string) (private.KeyReceipt, error) {
+	ws, err := a.st.WithdrawnPrivateSet(ctx, id, m.ID)
+	if err != nil {
+		return private.KeyReceipt{}, err
+	}
+	// Who may have it doesn't change after the withdrawal; only the
+	// token is checked again while the receipt waits for a checkpoint.
+	rc, err := a.n.keyReceipt(ctx, ws.KeyLogIndex, reauthenticate)
+	if err != nil {
+		return private.KeyReceipt{}, err
+	}
+	wr, err := a.n.keyReceipt(ctx, ws.WithdrawalLogIndex, reauthenticate)
+	if err != nil {
+		return private.KeyReceipt{}, err
+	}
+	rc.Withdrawal = &private.WithdrawalReceipt{
+		Suite: ws.Suite, PublicKey: ws.PublicKey, Created: ws.Created.UTC(), Withdrawn: ws.Withdrawn.UTC(),
+		LogIndex: wr.LogIndex, TreeSize: wr.TreeSize, Entry: wr.Entry, Opening: wr.Opening,
+		InclusionProof: wr.InclusionProof, Checkpoint: wr.Checkpoint,
+	}
+	return rc, nil
 }
 
 // evaluate handles POST /private/sets/{id}/evaluate. A malformed request
@@ -952,6 +1030,20 @@ func (a *privateAPI) evaluate(w http.ResponseWriter, r *http.Request, m store.Me
 		}
 		return prov.EvaluateBatch(batch)
 	}()
+	if err == nil && a.evaluated != nil {
+		a.evaluated(s.ID)
+	}
+	if err == nil {
+		// The set may have been withdrawn since the charge, through any
+		// front end: the store orders this check against the
+		// withdrawal, so that no answer passes it once the withdrawal
+		// has committed (and so before its 204). A batch charged and
+		// found withdrawn here is answered 404, as the set now is; its
+		// charge went with the set's budget counters.
+		if err = a.st.PrivateSetLive(ctx, s.ID); errors.Is(err, store.ErrNotFound) {
+			a.forget(s.ID)
+		}
+	}
 	if err != nil {
 		respondError(w, r, err)
 		return
@@ -982,6 +1074,9 @@ func (a *privateAPI) refreshLoop(ctx context.Context, logger *slog.Logger) error
 		// A failed refresh is retried at the next tick; readers see its
 		// error when they read the set (which refreshes it too).
 		sets, err := a.st.PrivateSets(ctx)
+		if err == nil {
+			a.forgetGone(sets)
+		}
 		for _, s := range sets {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -997,6 +1092,22 @@ func (a *privateAPI) refreshLoop(ctx context.Context, logger *slog.Logger) error
 			last = err.Error()
 		case err == nil:
 			last = ""
+		}
+	}
+}
+
+// forgetGone drops the cached providers (and private keys) of the sets
+// not in sets, the node's every set: sets another front end withdrew.
+func (a *privateAPI) forgetGone(sets []store.PrivateSet) {
+	live := make(map[string]bool, len(sets))
+	for _, s := range sets {
+		live[s.ID] = true
+	}
+	a.provMu.Lock()
+	defer a.provMu.Unlock()
+	for id := range a.providers {
+		if !live[id] {
+			delete(a.providers, id)
 		}
 	}
 }

@@ -91,6 +91,37 @@ type NewPrivateSet struct {
 	CheckWriter bool
 }
 
+// PrivateWithdrawal is what [PrivateSets.RemovePrivateSet] writes.
+type PrivateWithdrawal struct {
+	// ID is the set's, Member its provider's (the member withdrawing).
+	ID, Member string
+	// Salt is the withdrawal entry's commitment salt.
+	Salt []byte
+	// Entry returns the leaf of the withdrawal's log entry given its
+	// index and received time (which it must contain) and the leaf of
+	// the set's key entry (whose commitment it binds). It is called
+	// inside the transaction and must not do I/O.
+	Entry func(index int64, received time.Time, keyLeaf []byte) ([]byte, error)
+}
+
+// WithdrawnPrivateSet is what stays of a withdrawn private set: what its
+// readers need to check the receipts of its key entry and of its
+// withdrawal entry. Never its private key, its tags or its lines.
+type WithdrawnPrivateSet struct {
+	ID         string
+	Member     string
+	Collection string
+	Suite      string
+	PublicKey  []byte
+	// KeyLogIndex is the index of the set's key entry.
+	KeyLogIndex int64
+	Created     time.Time
+	// Withdrawn is the withdrawal entry's received time, and
+	// WithdrawalLogIndex its index.
+	Withdrawn          time.Time
+	WithdrawalLogIndex int64
+}
+
 // SetLimitError refuses a private set to a member that has Have sets, the
 // most [NewPrivateSet].MaxPerMember allows. It wraps [ErrQuota].
 type SetLimitError struct {
@@ -190,14 +221,36 @@ type PrivateSets interface {
 	// PrivateBudgetUsed returns how many elements member has had
 	// evaluated against the set (0 if none).
 	PrivateBudgetUsed(ctx context.Context, setID, member string) (int64, error)
-	// RemovePrivateSet withdraws set id of member: its row, its keys, its
-	// tags, its indicator lines and every reader's budget counter go, in
-	// one transaction, so that nothing evaluates or matches against it any
-	// more. Its log entry (the key's commitment) stays, as every entry
-	// does, and what its member was charged for it stays charged (the
-	// charge of a set is not stored). An unknown set, or one of another
-	// member, is ErrNotFound, and nothing changes.
-	RemovePrivateSet(ctx context.Context, id, member string) error
+	// RemovePrivateSet withdraws set w.ID of w.Member: its row, its keys
+	// (the OPRF private key is destroyed: nothing can evaluate under it
+	// any more), its tags, its indicator lines and every reader's budget
+	// counter go, and the log entry that records the withdrawal (kind
+	// OPRF withdrawal, built by w.Entry) is appended, in one transaction.
+	// What stays, to show the set's readers what they were shown: a
+	// [WithdrawnPrivateSet] (its id, collection, provider, suite, public
+	// key and both entries' indexes), and the members who could read it
+	// then (the readers of its collection and its provider), whom
+	// [PrivateSets.WithdrawnPrivateSet] answers. Its key entry stays, as
+	// every entry does, and what its member was charged for it stays
+	// charged (the charge of a set is not stored). The withdrawal
+	// entry's opening is w.Salt, the set's collection, id (as ObjectID)
+	// and member, and the entry's received time as its version. An
+	// unknown set, or one of another member, is ErrNotFound, and nothing
+	// changes; a missing w.Entry is ErrInvalid.
+	RemovePrivateSet(ctx context.Context, w PrivateWithdrawal) (WithdrawnPrivateSet, error)
+	// WithdrawnPrivateSet returns withdrawn set id if member could read
+	// it when it was withdrawn, and otherwise fails with ErrNotFound, as
+	// for an id no set ever had: one indexed lookup, so that the answer's
+	// time doesn't depend on how many readers the set had.
+	WithdrawnPrivateSet(ctx context.Context, id, member string) (WithdrawnPrivateSet, error)
+	// PrivateSetLive returns nil if set id is stored, ErrNotFound if it
+	// isn't (never was, or is withdrawn). It is the guard an evaluation
+	// passes after it computed its answer and before it sends it: ordered
+	// against [PrivateSets.RemovePrivateSet] by the store (a withdrawal
+	// under way is waited for), so that once a withdrawal has committed,
+	// which is before its 204, no evaluation still to be sent passes it,
+	// whichever front end sharing the store evaluated it.
+	PrivateSetLive(ctx context.Context, id string) error
 }
 
 // PrivateSetBytes is what a new private set costs its member against the

@@ -301,6 +301,7 @@ func parseTime(s string) (time.Time, error) {
 //	410–499  limits (member storage use)
 //	500–599  TAXII feeds
 //	600–699  cosigned checkpoints
+//	860–869  withdrawn private sets (private.go)
 type migration struct {
 	Version int
 	Name    string

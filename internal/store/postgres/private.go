@@ -70,6 +70,23 @@ CREATE TABLE private_budget (
 `}, migration{202, "private sets by collection and member", `
 CREATE INDEX private_sets_collection ON private_sets(collection);
 CREATE INDEX private_sets_member ON private_sets(member);
+`}, migration{860, "withdrawn private sets and their readers", `
+CREATE TABLE private_set_withdrawals (
+	id                   TEXT PRIMARY KEY,
+	member               TEXT NOT NULL,
+	collection           TEXT NOT NULL,
+	suite                TEXT NOT NULL,
+	public_key           BYTEA NOT NULL,
+	key_log_index        BIGINT NOT NULL UNIQUE,
+	created              TEXT NOT NULL,
+	withdrawn            TEXT NOT NULL,
+	withdrawal_log_index BIGINT NOT NULL UNIQUE
+);
+CREATE TABLE private_set_withdrawal_readers (
+	set_id TEXT NOT NULL REFERENCES private_set_withdrawals(id),
+	member TEXT NOT NULL,
+	PRIMARY KEY (set_id, member)
+);
 `})
 }
 
@@ -100,7 +117,7 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n store.NewPrivateSet) (st
 		} else if !ok {
 			return fmt.Errorf("couldn't create a private set: member %q: %w", set.Member, store.ErrNotFound)
 		}
-		if ok, err := exists(ctx, tx, `SELECT 1 FROM private_sets WHERE id = $1`, set.ID); err != nil {
+		if ok, err := exists(ctx, tx, `SELECT 1 FROM private_sets WHERE id = $1 UNION ALL SELECT 1 FROM private_set_withdrawals WHERE id = $1`, set.ID); err != nil {
 			return err
 		} else if ok {
 			return fmt.Errorf("couldn't create private set %q: %w", set.ID, store.ErrConflict)
@@ -613,15 +630,54 @@ func (s *Store) PrivateSetCounts(ctx context.Context, member, collection string)
 	return all, fromColl, nil
 }
 
-// RemovePrivateSet implements [store.PrivateSets].
-func (s *Store) RemovePrivateSet(ctx context.Context, id, member string) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var owner string
-		err := tx.QueryRow(ctx, `SELECT member FROM private_sets WHERE id = $1 FOR UPDATE`, id).Scan(&owner)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && owner != member) {
-			return fmt.Errorf("couldn't withdraw private set %q: %w", id, store.ErrNotFound)
+// RemovePrivateSet implements [store.PrivateSets]. The withdrawal entry
+// takes its index and time from the locked log head (logTx); the set's
+// row is locked for update, so that a charge (SpendPrivateBudget) or an
+// evaluation's guard (PrivateSetLive) under way on another front end
+// is waited for, or waits for the withdrawal and then finds no set.
+func (s *Store) RemovePrivateSet(ctx context.Context, w store.PrivateWithdrawal) (store.WithdrawnPrivateSet, error) {
+	if w.Entry == nil {
+		return store.WithdrawnPrivateSet{}, fmt.Errorf("couldn't withdraw private set %q: no withdrawal entry: %w", w.ID, store.ErrInvalid)
+	}
+	var out store.WithdrawnPrivateSet
+	err := s.logTx(ctx, func(tx pgx.Tx, h *logHead) error {
+		out = store.WithdrawnPrivateSet{}
+		var created string
+		err := tx.QueryRow(ctx, `SELECT member, collection, suite, public_key, key_log_index, created FROM private_sets WHERE id = $1 FOR UPDATE`, w.ID).
+			Scan(&out.Member, &out.Collection, &out.Suite, &out.PublicKey, &out.KeyLogIndex, &created)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && out.Member != w.Member) {
+			return fmt.Errorf("couldn't withdraw private set %q: %w", w.ID, store.ErrNotFound)
 		}
 		if err != nil {
+			return err
+		}
+		out.ID = w.ID
+		if out.Created, err = parseTime(created); err != nil {
+			return err
+		}
+		var keyLeaf []byte
+		if err := tx.QueryRow(ctx, `SELECT leaf FROM log_entries WHERE idx = $1`, out.KeyLogIndex).Scan(&keyLeaf); err != nil {
+			return fmt.Errorf("couldn't read the key entry of private set %q: %w", w.ID, err)
+		}
+		idx, received := h.take(s.now())
+		leaf, err := w.Entry(idx, received, keyLeaf)
+		if err != nil {
+			return err
+		}
+		if err := insertEntry(ctx, tx, idx, leaf, w.Salt, out.Collection, w.ID, received, out.Member, received, tlog.KindOPRFWithdrawal); err != nil {
+			return err
+		}
+		out.Withdrawn, out.WithdrawalLogIndex = received, idx
+		if _, err := tx.Exec(ctx, `INSERT INTO private_set_withdrawals(id, member, collection, suite, public_key, key_log_index, created, withdrawn, withdrawal_log_index)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			w.ID, out.Member, out.Collection, out.Suite, out.PublicKey, out.KeyLogIndex, created, fmtTime(received), idx); err != nil {
+			return err
+		}
+		// Who could read the set as it is withdrawn: its provider and the
+		// readers of its collection (the node's readableSet rule).
+		if _, err := tx.Exec(ctx, `INSERT INTO private_set_withdrawal_readers(set_id, member)
+SELECT $1, member FROM collection_access WHERE collection = $2 AND can_read UNION SELECT $1, $3::text
+ON CONFLICT DO NOTHING`, w.ID, out.Collection, out.Member); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -630,10 +686,55 @@ func (s *Store) RemovePrivateSet(ctx context.Context, id, member string) error {
 			`DELETE FROM private_set_tags WHERE set_id = $1`,
 			`DELETE FROM private_sets WHERE id = $1`,
 		} {
-			if _, err := tx.Exec(ctx, q, id); err != nil {
-				return fmt.Errorf("couldn't withdraw private set %q: %w", id, err)
+			if _, err := tx.Exec(ctx, q, w.ID); err != nil {
+				return fmt.Errorf("couldn't withdraw private set %q: %w", w.ID, err)
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return store.WithdrawnPrivateSet{}, err
+	}
+	return out, nil
+}
+
+// WithdrawnPrivateSet implements [store.PrivateSets]: one lookup by the
+// readers' primary key.
+func (s *Store) WithdrawnPrivateSet(ctx context.Context, id, member string) (store.WithdrawnPrivateSet, error) {
+	var out store.WithdrawnPrivateSet
+	var created, withdrawn string
+	err := s.pool.QueryRow(ctx, `SELECT w.id, w.member, w.collection, w.suite, w.public_key, w.key_log_index, w.created, w.withdrawn, w.withdrawal_log_index
+FROM private_set_withdrawal_readers r JOIN private_set_withdrawals w ON w.id = r.set_id WHERE r.set_id = $1 AND r.member = $2`, id, member).
+		Scan(&out.ID, &out.Member, &out.Collection, &out.Suite, &out.PublicKey, &out.KeyLogIndex, &created, &withdrawn, &out.WithdrawalLogIndex)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return out, fmt.Errorf("couldn't find private set %q: %w", id, store.ErrNotFound)
+	}
+	if err == nil {
+		out.Created, err = parseTime(created)
+	}
+	if err == nil {
+		out.Withdrawn, err = parseTime(withdrawn)
+	}
+	if err != nil {
+		return store.WithdrawnPrivateSet{}, fmt.Errorf("couldn't read a withdrawn private set: %w", err)
+	}
+	return out, nil
+}
+
+// PrivateSetLive implements [store.PrivateSets]. The share lock waits
+// for a withdrawal under way on any front end (RemovePrivateSet locks the
+// row for update), after which the row is gone: a set found here is
+// withdrawn, if ever, by a transaction that commits after this read.
+func (s *Store) PrivateSetLive(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var one int
+		return tx.QueryRow(ctx, `SELECT 1 FROM private_sets WHERE id = $1 FOR SHARE`, id).Scan(&one)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("couldn't find private set %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("couldn't read a private set: %w", err)
+	}
+	return nil
 }

@@ -28,6 +28,7 @@ import (
 //	400–409  log format v2 (entry kinds, object owners, keys.go)
 //	410–499  limits (member storage use, usage.go)
 //	500–599  TAXII feeds (feeds.go)
+//	860–869  withdrawn private sets (private.go)
 type migration struct {
 	Version int
 	Name    string

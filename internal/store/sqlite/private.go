@@ -64,6 +64,23 @@ CREATE INDEX private_set_indicators_expires ON private_set_indicators(set_id, ex
 `}, migration{202, "private sets by collection and member", `
 CREATE INDEX private_sets_collection ON private_sets(collection);
 CREATE INDEX private_sets_member ON private_sets(member);
+`}, migration{860, "withdrawn private sets and their readers", `
+CREATE TABLE private_set_withdrawals (
+	id                   TEXT PRIMARY KEY,
+	member               TEXT NOT NULL,
+	collection           TEXT NOT NULL,
+	suite                TEXT NOT NULL,
+	public_key           BLOB NOT NULL,
+	key_log_index        INTEGER NOT NULL UNIQUE REFERENCES log_entries(idx),
+	created              TEXT NOT NULL,
+	withdrawn            TEXT NOT NULL,
+	withdrawal_log_index INTEGER NOT NULL UNIQUE REFERENCES log_entries(idx)
+);
+CREATE TABLE private_set_withdrawal_readers (
+	set_id TEXT NOT NULL REFERENCES private_set_withdrawals(id),
+	member TEXT NOT NULL,
+	PRIMARY KEY (set_id, member)
+) WITHOUT ROWID;
 `})
 }
 
@@ -83,7 +100,7 @@ func (s *Store) CreatePrivateSet(ctx context.Context, n store.NewPrivateSet) (st
 		} else if err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM private_sets WHERE id = ?`, set.ID).Scan(&one); err == nil {
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM private_sets WHERE id = ? UNION ALL SELECT 1 FROM private_set_withdrawals WHERE id = ?`, set.ID, set.ID).Scan(&one); err == nil {
 			return fmt.Errorf("couldn't create private set %q: %w", set.ID, store.ErrConflict)
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -456,26 +473,108 @@ func privateSetCounts(ctx context.Context, q queryRower, member, collection stri
 }
 
 // RemovePrivateSet implements [store.PrivateSets].
-func (s *Store) RemovePrivateSet(ctx context.Context, id, member string) error {
-	return s.Write(ctx, func(tx *sql.Tx) error {
-		var owner string
-		err := tx.QueryRowContext(ctx, `SELECT member FROM private_sets WHERE id = ?`, id).Scan(&owner)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != member) {
-			return fmt.Errorf("couldn't withdraw private set %q: %w", id, store.ErrNotFound)
+func (s *Store) RemovePrivateSet(ctx context.Context, w store.PrivateWithdrawal) (store.WithdrawnPrivateSet, error) {
+	if w.Entry == nil {
+		return store.WithdrawnPrivateSet{}, fmt.Errorf("couldn't withdraw private set %q: no withdrawal entry: %w", w.ID, store.ErrInvalid)
+	}
+	var out store.WithdrawnPrivateSet
+	err := s.Write(ctx, func(tx *sql.Tx) error {
+		var created string
+		err := tx.QueryRowContext(ctx, `SELECT member, collection, suite, public_key, key_log_index, created FROM private_sets WHERE id = ?`, w.ID).
+			Scan(&out.Member, &out.Collection, &out.Suite, &out.PublicKey, &out.KeyLogIndex, &created)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && out.Member != w.Member) {
+			return fmt.Errorf("couldn't withdraw private set %q: %w", w.ID, store.ErrNotFound)
 		}
 		if err != nil {
+			return err
+		}
+		out.ID = w.ID
+		if out.Created, err = parseTime(created); err != nil {
+			return err
+		}
+		var keyLeaf []byte
+		if err := tx.QueryRowContext(ctx, `SELECT leaf FROM log_entries WHERE idx = ?`, out.KeyLogIndex).Scan(&keyLeaf); err != nil {
+			return fmt.Errorf("couldn't read the key entry of private set %q: %w", w.ID, err)
+		}
+		next, received, err := s.nextEntry(ctx, tx)
+		if err != nil {
+			return err
+		}
+		leaf, err := w.Entry(next, received, keyLeaf)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_entries(idx, leaf, salt, collection, object_id, version, member, received, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			next, leaf, w.Salt, out.Collection, w.ID, fmtTime(received), out.Member, fmtTime(received), tlog.KindOPRFWithdrawal); err != nil {
+			return err
+		}
+		out.Withdrawn, out.WithdrawalLogIndex = received, next
+		if _, err := tx.ExecContext(ctx, `INSERT INTO private_set_withdrawals(id, member, collection, suite, public_key, key_log_index, created, withdrawn, withdrawal_log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			w.ID, out.Member, out.Collection, out.Suite, out.PublicKey, out.KeyLogIndex, created, fmtTime(received), next); err != nil {
+			return err
+		}
+		// Who could read the set as it is withdrawn: its provider and the
+		// readers of its collection (readableSet's rule).
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO private_set_withdrawal_readers(set_id, member)
+			SELECT ?, member FROM collection_access WHERE collection = ? AND can_read UNION SELECT ?, ?`, w.ID, out.Collection, w.ID, out.Member); err != nil {
 			return err
 		}
 		for _, q := range []string{
 			`DELETE FROM private_budget WHERE set_id = ?`,
 			`DELETE FROM private_set_indicators WHERE set_id = ?`,
 			`DELETE FROM private_set_tags WHERE set_id = ?`,
+			// The private key is overwritten before its row is deleted,
+			// so that the deleted row's page doesn't keep it.
+			`UPDATE private_sets SET private_key = zeroblob(length(private_key)) WHERE id = ?`,
 			`DELETE FROM private_sets WHERE id = ?`,
 		} {
-			if _, err := tx.ExecContext(ctx, q, id); err != nil {
-				return fmt.Errorf("couldn't withdraw private set %q: %w", id, err)
+			if _, err := tx.ExecContext(ctx, q, w.ID); err != nil {
+				return fmt.Errorf("couldn't withdraw private set %q: %w", w.ID, err)
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return store.WithdrawnPrivateSet{}, err
+	}
+	return out, nil
+}
+
+// WithdrawnPrivateSet implements [store.PrivateSets]: one lookup by the
+// readers' primary key.
+func (s *Store) WithdrawnPrivateSet(ctx context.Context, id, member string) (store.WithdrawnPrivateSet, error) {
+	var out store.WithdrawnPrivateSet
+	var created, withdrawn string
+	err := s.r.QueryRowContext(ctx, `SELECT w.id, w.member, w.collection, w.suite, w.public_key, w.key_log_index, w.created, w.withdrawn, w.withdrawal_log_index
+		FROM private_set_withdrawal_readers r JOIN private_set_withdrawals w ON w.id = r.set_id WHERE r.set_id = ? AND r.member = ?`, id, member).
+		Scan(&out.ID, &out.Member, &out.Collection, &out.Suite, &out.PublicKey, &out.KeyLogIndex, &created, &withdrawn, &out.WithdrawalLogIndex)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, fmt.Errorf("couldn't find private set %q: %w", id, store.ErrNotFound)
+	}
+	if err == nil {
+		out.Created, err = parseTime(created)
+	}
+	if err == nil {
+		out.Withdrawn, err = parseTime(withdrawn)
+	}
+	if err != nil {
+		return store.WithdrawnPrivateSet{}, fmt.Errorf("couldn't read a withdrawn private set: %w", err)
+	}
+	return out, nil
+}
+
+// PrivateSetLive implements [store.PrivateSets]. SQLite has one writer,
+// and a read sees every transaction committed before it began: a set
+// read here was not yet withdrawn when the read began, so the withdrawal
+// (and its 204) comes after.
+func (s *Store) PrivateSetLive(ctx context.Context, id string) error {
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM private_sets WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("couldn't find private set %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("couldn't read a private set: %w", err)
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -353,12 +354,26 @@ func testPrivateSetsFor(t *testing.T, s store.Store) {
 	}
 }
 
+// withdrawal is the withdrawal of set id by member, whose entry leaf is
+// "withdrawal of " and the key entry's leaf.
+func withdrawal(id string, m store.Member) store.PrivateWithdrawal {
+	return store.PrivateWithdrawal{ID: id, Member: m.ID, Salt: tag(9),
+		Entry: func(_ int64, _ time.Time, keyLeaf []byte) ([]byte, error) {
+			return append([]byte("withdrawal of "), keyLeaf...), nil
+		}}
+}
+
 // testPrivateSetRemove: a member withdraws its own set, which takes its
-// tags, its indicator lines and its readers' budgets with it, and frees
-// its place among the member's sets; another member's set, or an unknown
-// one, is ErrNotFound and changes nothing; the log keeps the key entry.
+// key, its tags, its indicator lines and its readers' budgets with it,
+// and frees its place among the member's sets; another member's set, or
+// an unknown one, is ErrNotFound and changes nothing. The log keeps the
+// key entry and gains the withdrawal's entry (its opening stored as the
+// key entry's is), and what the set's readers then were shown stays
+// theirs alone: its id, suite, key and both entries' indexes.
 func testPrivateSetRemove(t *testing.T, s store.Store) {
 	alice, bob, coll := fixture(t, s)
+	carol := member("carol") // not a reader of coll
+	must(t, s.AddMember(ctx, carol))
 	n := valuesSet("set1", alice, coll, tag(1), tag(2))
 	n.Set.Source = store.PrivateSourceCollection
 	n.Indicators = []store.IndicatorValues{{IndicatorID: "indicator--1", Lines: []string{"domain-name:a.example"}}}
@@ -370,15 +385,35 @@ func testPrivateSetRemove(t *testing.T, s store.Store) {
 	must(t, err)
 	size, err := s.LogSize(ctx)
 	must(t, err)
-	for _, tc := range []struct{ id, member string }{{"set1", bob.ID}, {"nope", alice.ID}} {
-		if err := s.RemovePrivateSet(ctx, tc.id, tc.member); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("RemovePrivateSet(%s, %s) = %v, want ErrNotFound", tc.id, tc.member, err)
+	for _, tc := range []struct {
+		id string
+		m  store.Member
+	}{{"set1", bob}, {"nope", alice}} {
+		if _, err := s.RemovePrivateSet(ctx, withdrawal(tc.id, tc.m)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RemovePrivateSet(%s, %s) = %v, want ErrNotFound", tc.id, tc.m.Name, err)
 		}
+	}
+	noEntry := withdrawal("set1", alice)
+	noEntry.Entry = nil
+	if _, err := s.RemovePrivateSet(ctx, noEntry); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("RemovePrivateSet without an entry = %v, want ErrInvalid", err)
 	}
 	if tags, err := s.PrivateSetTags(ctx, "set1"); err != nil || len(tags) != 2 {
 		t.Fatalf("a refused withdrawal changed the set: %d tags, %v", len(tags), err)
 	}
-	must(t, s.RemovePrivateSet(ctx, "set1", alice.ID))
+	if after, err := s.LogSize(ctx); err != nil || after != size {
+		t.Fatalf("a refused withdrawal changed the log: %d -> %d (%v)", size, after, err)
+	}
+	must(t, s.PrivateSetLive(ctx, "set1"))
+	ws, err := s.RemovePrivateSet(ctx, withdrawal("set1", alice))
+	must(t, err)
+	if ws.ID != "set1" || ws.Member != alice.ID || ws.Collection != coll || ws.Suite != "x" || string(ws.PublicKey) != "p" ||
+		ws.KeyLogIndex != set.KeyLogIndex || ws.WithdrawalLogIndex != size || !ws.Created.Equal(base) || ws.Withdrawn.IsZero() {
+		t.Fatalf("the withdrawn set: %+v", ws)
+	}
+	if err := s.PrivateSetLive(ctx, "set1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("PrivateSetLive after the withdrawal: %v, want ErrNotFound", err)
+	}
 	if _, err := s.PrivateSet(ctx, "set1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("PrivateSet after the withdrawal: %v, want ErrNotFound", err)
 	}
@@ -400,13 +435,46 @@ func testPrivateSetRemove(t *testing.T, s store.Store) {
 	if sets, err := s.PrivateSetsFor(ctx, []string{coll}, alice.ID); err != nil || len(sets) != 1 || sets[0].ID != "set2" {
 		t.Fatalf("sets after the withdrawal: %+v, %v", sets, err)
 	}
-	if after, err := s.LogSize(ctx); err != nil || after != size {
+	if sets, err := s.PrivateSets(ctx); err != nil || len(sets) != 1 || sets[0].ID != "set2" {
+		t.Fatalf("all sets after the withdrawal: %+v, %v", sets, err)
+	}
+	// The log: the key entry, and the withdrawal's, opened as the key
+	// entry is, its leaf built from the key entry's.
+	if after, err := s.LogSize(ctx); err != nil || after != size+1 {
 		t.Fatalf("log size %d after the withdrawal, %d before (%v)", after, size, err)
 	}
-	if es, err := s.Entries(ctx, set.KeyLogIndex, set.KeyLogIndex+1); err != nil || len(es) != 1 || es[0].Kind != tlog.KindOPRFKey {
-		t.Fatalf("the key entry after the withdrawal: %+v, %v", es, err)
+	es, err := s.Entries(ctx, set.KeyLogIndex, size+1)
+	must(t, err)
+	if es[0].Kind != tlog.KindOPRFKey {
+		t.Fatalf("the key entry after the withdrawal: %+v", es[0])
 	}
-	if err := s.RemovePrivateSet(ctx, "set1", alice.ID); !errors.Is(err, store.ErrNotFound) {
+	if e := es[len(es)-1]; e.Index != size || e.Kind != tlog.KindOPRFWithdrawal || string(e.Leaf) != `withdrawal of {"kind":"oprf-key"}` ||
+		e.ObjectID != "set1" || e.Collection != coll || e.Member != alice.ID || !bytes.Equal(e.Salt, tag(9)) ||
+		!e.Received.Equal(ws.Withdrawn) || !e.Version.Equal(ws.Withdrawn) {
+		t.Fatalf("the withdrawal entry: %+v", e)
+	}
+	// Its readers then (alice, its provider; bob, a reader) get what
+	// they were shown; carol, who couldn't read it, gets what an unknown
+	// id gets, and so does everyone for set2, not withdrawn.
+	for _, m := range []store.Member{alice, bob} {
+		got, err := s.WithdrawnPrivateSet(ctx, "set1", m.ID)
+		if err != nil || got.ID != ws.ID || got.Member != ws.Member || got.Collection != ws.Collection || got.Suite != ws.Suite ||
+			!bytes.Equal(got.PublicKey, ws.PublicKey) || got.KeyLogIndex != ws.KeyLogIndex || !got.Created.Equal(ws.Created) ||
+			!got.Withdrawn.Equal(ws.Withdrawn) || got.WithdrawalLogIndex != ws.WithdrawalLogIndex {
+			t.Fatalf("WithdrawnPrivateSet(set1, %s) = %+v, %v, want %+v", m.Name, got, err, ws)
+		}
+	}
+	for _, tc := range []struct{ id, member string }{{"set1", carol.ID}, {"set2", alice.ID}, {"nope", alice.ID}} {
+		if _, err := s.WithdrawnPrivateSet(ctx, tc.id, tc.member); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("WithdrawnPrivateSet(%s, %s) = %v, want ErrNotFound", tc.id, tc.member, err)
+		}
+	}
+	// A reader given the collection after the withdrawal wasn't one.
+	must(t, s.GrantAccess(ctx, coll, carol.ID, true, false))
+	if _, err := s.WithdrawnPrivateSet(ctx, "set1", carol.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("WithdrawnPrivateSet for a reader since the withdrawal = %v, want ErrNotFound", err)
+	}
+	if _, err := s.RemovePrivateSet(ctx, withdrawal("set1", alice)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a second withdrawal: %v, want ErrNotFound", err)
 	}
 	// An evaluation that read the set before its withdrawal is charged
@@ -417,8 +485,62 @@ func testPrivateSetRemove(t *testing.T, s store.Store) {
 	if used, err := s.PrivateBudgetUsed(ctx, "set1", bob.ID); err != nil || used != 0 {
 		t.Fatalf("budget after spending on a withdrawn set: %d, %v", used, err)
 	}
+	// A withdrawn set's id is not given to another set.
+	if _, err := s.CreatePrivateSet(ctx, valuesSet("set1", alice, coll, tag(4))); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a new set under a withdrawn set's id: %v, want ErrConflict", err)
+	}
 	// Its place is free: a new set made from the collection is taken.
 	n.Set.ID = "set3"
 	_, err = s.CreatePrivateSet(ctx, n)
 	must(t, err)
+}
+
+// testPrivateWithdrawRace: evaluations (a charge, then the guard
+// PrivateSetLive before the answer) race a withdrawal, on the store's
+// every connection. Once RemovePrivateSet has returned (the node then
+// answers 204), no guard passes and nothing is charged, whichever
+// connection (front end) asks; the withdrawal's entry is appended once.
+func testPrivateWithdrawRace(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	_, err := s.CreatePrivateSet(ctx, valuesSet("set1", alice, coll, tag(1)))
+	must(t, err)
+	size, err := s.LogSize(ctx)
+	must(t, err)
+	var withdrawn atomic.Bool
+	var wg sync.WaitGroup
+	const workers = 8
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				after := withdrawn.Load() // read before the calls
+				_, serr := s.SpendPrivateBudget(ctx, "set1", bob.ID, 1, 1<<40)
+				lerr := s.PrivateSetLive(ctx, "set1")
+				for _, err := range []error{serr, lerr} {
+					if err != nil && !errors.Is(err, store.ErrNotFound) {
+						t.Error(err)
+						return
+					}
+				}
+				if after && (serr == nil || lerr == nil) {
+					t.Errorf("after the withdrawal returned: charge %v, guard %v; want ErrNotFound for both", serr, lerr)
+					return
+				}
+				if after {
+					return
+				}
+			}
+		}()
+	}
+	_, err = s.RemovePrivateSet(ctx, withdrawal("set1", alice))
+	withdrawn.Store(true)
+	must(t, err)
+	wg.Wait()
+	if after, err := s.LogSize(ctx); err != nil || after != size+1 {
+		t.Fatalf("log size %d after the race, %d before (%v)", after, size, err)
+	}
+	if used, err := s.PrivateBudgetUsed(ctx, "set1", bob.ID); err != nil || used != 0 {
+		t.Fatalf("a budget counter outlived the withdrawal: %d, %v", used, err)
+	}
 }

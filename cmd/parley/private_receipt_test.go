@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/tlog"
+)
+
+// TestPrivateReceiptKeptAndWithdrawn: private check keeps the receipt it
+// verified beside the seen file; once the provider withdraws the set,
+// the reader's private receipt fetches and verifies the withdrawn set's
+// receipt (the key entry and the withdrawal entry) and keeps it too; a
+// kept receipt verifies offline with the log key, and one whose key was
+// changed doesn't. An audit of the log with the withdrawal entry passes.
+func TestPrivateReceiptKeptAndWithdrawn(t *testing.T) {
+	base, st, _ := demoNode(t)
+	a, b := st.Members[0], st.Members[1]
+	values := filepath.Join(t.TempDir(), "values.txt")
+	if err := os.WriteFile(values, []byte("domain-name:ballot-phish.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "private", "publish", "--url", base, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
+	if code != 0 {
+		t.Fatalf("publish: exit %d: %s", code, stderr)
+	}
+	set := strings.TrimSpace(stdout)
+	work := t.TempDir()
+	seenFile := filepath.Join(work, "seen.json")
+	kept := filepath.Join(work, "seen.receipts")
+	if code, stdout, stderr := runCLIWithStdin(t, []byte("domain-name:ballot-phish.example\n"), "private", "check", "--url", base, "--token", b.Token, "--set", set, "--seen", seenFile, "-"); code != 0 || stdout != "domain-name:ballot-phish.example\n" {
+		t.Fatalf("check: exit %d: %q %s", code, stdout, stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(kept, set+"-*.json"))
+	if len(files) != 1 || strings.Contains(files[0], "withdrawn") {
+		t.Fatalf("receipts kept by check: %v", files)
+	}
+	seen, err := tlog.LoadSeen(seenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "private", "receipt", "--file", files[0], "--log-key", seen.Key); code != 0 {
+		t.Fatalf("the receipt check kept doesn't verify: exit %d: %s", code, stderr)
+	}
+
+	if code, _, stderr := runCLI(t, "private", "withdraw", "--url", base, "--token", a.Token, "--set", set); code != 0 {
+		t.Fatalf("withdraw: exit %d: %s", code, stderr)
+	}
+	if code, _, _ := runCLIWithStdin(t, []byte("domain-name:ballot-phish.example\n"), "private", "check", "--url", base, "--token", b.Token, "--set", set, "--seen", seenFile, "-"); code != 4 {
+		t.Errorf("check against the withdrawn set: exit %d, want 4", code)
+	}
+	code, stdout, stderr = runCLI(t, "private", "receipt", "--url", base, "--token", b.Token, "--set", set, "--seen", seenFile)
+	if code != 0 || !strings.Contains(stdout, "withdrawn\t") || !strings.Contains(stdout, "provider\t"+a.ID) {
+		t.Fatalf("receipt of the withdrawn set: exit %d: %q %s", code, stdout, stderr)
+	}
+	withdrawn, _ := filepath.Glob(filepath.Join(kept, set+"-*.withdrawn.json"))
+	if len(withdrawn) != 1 {
+		t.Fatalf("the withdrawn set's receipt isn't kept: %v", withdrawn)
+	}
+	if code, stdout, stderr := runCLI(t, "private", "receipt", "--file", withdrawn[0], "--log-key", seen.Key); code != 0 || !strings.Contains(stdout, "withdrawal entry\t") {
+		t.Fatalf("the kept withdrawn receipt doesn't verify offline: exit %d: %q %s", code, stdout, stderr)
+	}
+	// A provider claiming another key: the kept receipt is checked
+	// against the log, not taken at its word.
+	var saved private.SavedReceipt
+	raw, _ := os.ReadFile(withdrawn[0])
+	if err := json.Unmarshal(raw, &saved); err != nil {
+		t.Fatal(err)
+	}
+	saved.PublicKey[3] ^= 1
+	saved.Receipt.Withdrawal.PublicKey[3] ^= 1
+	forged := filepath.Join(work, "forged.json")
+	raw, _ = json.Marshal(saved)
+	if err := os.WriteFile(forged, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := runCLI(t, "private", "receipt", "--file", forged, "--log-key", seen.Key); code != 4 {
+		t.Errorf("a receipt with another key: exit %d, want 4", code)
+	}
+	// The log, with its withdrawal entry, audits clean.
+	if code, stdout, stderr := runCLI(t, "audit", "--url", base, "--token", b.Token, "--seen", seenFile); code != 0 {
+		t.Fatalf("audit after the withdrawal: exit %d: %s %s", code, stdout, stderr)
+	}
+}
