@@ -1099,3 +1099,81 @@ func scrape(t *testing.T, n *Node) string {
 	n.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	return rec.Body.String()
 }
+
+// behindLatest is a store whose latest checkpoint is an older one, as
+// after a restore from an older backup.
+type behindLatest struct {
+	store.Store
+	size int64
+	note []byte
+}
+
+func (b *behindLatest) LatestCheckpoint(ctx context.Context) (int64, []byte, error) {
+	return b.size, b.note, nil
+}
+
+// TestWitnessingFrontEndsRaceIsNoRollback: two front ends on one store
+// each submit the latest checkpoint to the witness. One that read the
+// latest just before the other got a newer one integrated and cosigned
+// submits a checkpoint smaller than the witness's: the witness answers
+// with its larger size, which is no rollback of the log (the store holds
+// a newer checkpoint). It was logged as a WARN "the log went back to a
+// smaller tree", dozens of times in minutes on a busy node of three
+// front ends, each followed by "a witness cosigns again". A rollback the
+// store doesn't explain is still a WARN.
+func TestWitnessingFrontEndsRaceIsNoRollback(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, Options{})
+	m, key, coll := addAliceShared(t, n)
+	w := newTestWitness(t, "w1.example", n.vkey)
+	n.cfg.Witnesses = []WitnessConfig{{URL: w.URL, Key: w.VKey}}
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	integrate := func() {
+		t.Helper()
+		if _, err := li.Integrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frontEnd := func(logged *lockedBuffer) *LogWitnessing {
+		t.Helper()
+		lw, err := NewLogWitnessing(n, LogWitnessingOptions{Retry: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(logged, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lw
+	}
+	var loggedA, loggedB lockedBuffer
+	a, b := frontEnd(&loggedA), frontEnd(&loggedB)
+	submitOne(t, n, m, key, coll, 1)
+	integrate()
+	if got, err := a.Step(ctx); err != nil || got != 1 {
+		t.Fatalf("front end a's Step: %d cosignatures, %v; logged:\n%s", got, err, loggedA.String())
+	}
+	staleSize, stale, err := n.store.LatestCheckpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitOne(t, n, m, key, coll, 2)
+	integrate()
+	if got, err := b.Step(ctx); err != nil || got != 1 {
+		t.Fatalf("front end b's Step: %d cosignatures, %v; logged:\n%s", got, err, loggedB.String())
+	}
+	// a's step read the latest checkpoint before b's was integrated.
+	a.submit(ctx, a.ws[0], staleSize, stale)
+	if got, err := a.Step(ctx); err != nil || got != 1 {
+		t.Fatalf("front end a's Step after b's: %d cosignatures, %v; logged:\n%s", got, err, loggedA.String())
+	}
+	if text := loggedA.String(); strings.Contains(text, "didn't cosign") || strings.Contains(text, "cosigns again") {
+		t.Fatalf("a stale checkpoint of one front end, older than the store's latest, is logged as a witness failure:\n%s", text)
+	}
+
+	// The store's latest is the smaller checkpoint: the log went back.
+	a.ls = &behindLatest{Store: n.store, size: staleSize, note: stale}
+	a.submit(ctx, a.ws[0], staleSize, stale)
+	if text := loggedA.String(); !strings.Contains(text, "level=WARN") || !strings.Contains(text, "the log went back to a smaller tree") {
+		t.Fatalf("a rollback the store doesn't explain isn't logged:\n%s", text)
+	}
+}
