@@ -359,7 +359,16 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	if count == 0 {
 		return 0, nil
 	}
-	if have, err := lw.cs.CosignedCheckpoint(ctx, size); err == nil && bytes.Equal(have, cosigned) {
+	have, err := lw.cs.CosignedCheckpoint(ctx, size)
+	if err == nil && bytes.HasPrefix(have, note) {
+		// Cosignatures by witnesses this front end doesn't know stay:
+		// another front end's config.json lists more witnesses (a
+		// witness added, the front ends restarted one by one), and
+		// one with the older list would otherwise store the note
+		// again without them, for every checkpoint until it restarts.
+		cosigned = append(cosigned, lw.othersLines(have[len(note):])...)
+	}
+	if err == nil && bytes.Equal(have, cosigned) {
 		lw.stored, lw.storedAt = size, lw.n.now()
 		return count, nil
 	}
@@ -575,6 +584,28 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 	}
 	w.merge(line)
 	w.at = lw.n.now()
+}
+
+// othersLines returns the signature lines among lines by keys of no
+// witness of this front end.
+func (lw *LogWitnessing) othersLines(lines []byte) []byte {
+	var out []byte
+	for _, l := range strings.SplitAfter(string(lines), "\n") {
+		if !strings.HasSuffix(l, "\n") {
+			continue
+		}
+		mine := false
+		for _, w := range lw.ws {
+			if len(keyLines([]byte(l), w.policy.Witnesses[0].Key)) > 0 {
+				mine = true
+				break
+			}
+		}
+		if !mine {
+			out = append(out, l...)
+		}
+	}
+	return out
 }
 
 // newerStored reports whether the store's latest checkpoint is larger

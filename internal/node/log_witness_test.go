@@ -1177,3 +1177,55 @@ func TestWitnessingFrontEndsRaceIsNoRollback(t *testing.T) {
 		t.Fatalf("a rollback the store doesn't explain isn't logged:\n%s", text)
 	}
 }
+
+// TestWitnessingKeepsCosignaturesOfWitnessesAddedElsewhere: a witness is
+// added to config.json front end by front end (docs/scaling.md). While
+// one front end has the new list and another the old, the old one must
+// not store the checkpoint again without the new witness's cosignature:
+// it did, at every checkpoint, so the served checkpoint lost and regained
+// it with each front end's step, and a checkpoint last stored by the old
+// one kept none for good.
+func TestWitnessingKeepsCosignaturesOfWitnessesAddedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, Options{})
+	m, key, coll := addAliceShared(t, n)
+	w1 := newTestWitness(t, "w1.example", n.vkey)
+	w2 := newTestWitness(t, "w2.example", n.vkey)
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frontEnd := func(ws []WitnessConfig) *LogWitnessing {
+		t.Helper()
+		n.cfg.Witnesses = ws
+		lw, err := NewLogWitnessing(n, LogWitnessingOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lw
+	}
+	older := frontEnd([]WitnessConfig{{URL: w1.URL, Key: w1.VKey}})
+	newer := frontEnd([]WitnessConfig{{URL: w1.URL, Key: w1.VKey}, {URL: w2.URL, Key: w2.VKey}})
+	for i := range 2 {
+		submitOne(t, n, m, key, coll, i)
+		size, err := li.Integrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := newer.Step(ctx); err != nil || got != 2 {
+			t.Fatalf("Step of the front end with both witnesses: %d cosignatures, %v", got, err)
+		}
+		if got, err := older.Step(ctx); err != nil || got != 1 {
+			t.Fatalf("Step of the front end with w1 only: %d cosignatures, %v", got, err)
+		}
+		note, err := n.store.CosignedCheckpoint(ctx, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []*testWitness{w1, w2} {
+			if len(keyLines(note, w.VKey)) == 0 {
+				t.Fatalf("checkpoint %d: the stored note has no cosignature of %s:\n%s", size, w.VKey, note)
+			}
+		}
+	}
+}
