@@ -532,7 +532,7 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 	if err != nil {
 		w.failed, w.failedSize = time.Now(), size
 		// The witness holds a larger checkpoint than this one, and the
-		// store holds a larger one too: another front end on the same
+		// store holds one at least as large: another front end on the same
 		// store got a checkpoint integrated and cosigned after this
 		// step read the latest (several front ends submit, none holds
 		// a lease for it). Not a failure: the next step submits the
@@ -540,7 +540,8 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 		// a smaller tree" several times a minute on every front end of
 		// a busy node. A rollback the store doesn't explain (restored
 		// from an older backup) is still logged below.
-		if errors.Is(err, witness.ErrRollback) && lw.newerStored(ctx, size) {
+		origin, _, _ := bytes.Cut(note, []byte("\n"))
+		if errors.Is(err, witness.ErrRollback) && lw.storedAtLeast(ctx, int64(w.client.Size(string(origin)))) {
 			return
 		}
 		// C2SP tlog-witness's 409 for equal sizes with different roots:
@@ -608,11 +609,11 @@ func (lw *LogWitnessing) othersLines(lines []byte) []byte {
 	return out
 }
 
-// newerStored reports whether the store's latest checkpoint is larger
-// than size (false when it can't be read: the rollback is then logged).
-func (lw *LogWitnessing) newerStored(ctx context.Context, size int64) bool {
+// storedAtLeast reports whether the store's latest checkpoint is at
+// least size (false when it can't be read: the rollback is then logged).
+func (lw *LogWitnessing) storedAtLeast(ctx context.Context, size int64) bool {
 	latest, _, err := lw.ls.LatestCheckpoint(ctx)
-	return err == nil && latest > size
+	return err == nil && latest >= size
 }
 
 // cosigns logs, once, that a witness that failed cosigns again; a
