@@ -190,6 +190,15 @@ func (c *Client) Submit(ctx context.Context, signed []byte, prove ProofFunc) ([]
 	}
 }
 
+// Size returns the witness's size of the log named origin as this client
+// last saw it (0 when it never did): after an [ErrRollback], the size
+// the witness holds.
+func (c *Client) Size(origin string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sizes[origin]
+}
+
 func (c *Client) setSize(origin string, size uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -359,7 +359,16 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 	if count == 0 {
 		return 0, nil
 	}
-	if have, err := lw.cs.CosignedCheckpoint(ctx, size); err == nil && bytes.Equal(have, cosigned) {
+	have, err := lw.cs.CosignedCheckpoint(ctx, size)
+	if err == nil && bytes.HasPrefix(have, note) {
+		// Cosignatures by witnesses this front end doesn't know stay:
+		// another front end's config.json lists more witnesses (a
+		// witness added, the front ends restarted one by one), and
+		// one with the older list would otherwise store the note
+		// again without them, for every checkpoint until it restarts.
+		cosigned = append(cosigned, lw.othersLines(have[len(note):])...)
+	}
+	if err == nil && bytes.Equal(have, cosigned) {
 		lw.stored, lw.storedAt = size, lw.n.now()
 		return count, nil
 	}
@@ -522,6 +531,19 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 	}
 	if err != nil {
 		w.failed, w.failedSize = time.Now(), size
+		// The witness holds a larger checkpoint than this one, and the
+		// store holds one at least as large: another front end on the same
+		// store got a checkpoint integrated and cosigned after this
+		// step read the latest (several front ends submit, none holds
+		// a lease for it). Not a failure: the next step submits the
+		// newer checkpoint. Logged, it was a WARN "the log went back to
+		// a smaller tree" several times a minute on every front end of
+		// a busy node. A rollback the store doesn't explain (restored
+		// from an older backup) is still logged below.
+		origin, _, _ := bytes.Cut(note, []byte("\n"))
+		if errors.Is(err, witness.ErrRollback) && lw.storedAtLeast(ctx, int64(w.client.Size(string(origin)))) {
+			return
+		}
 		// C2SP tlog-witness's 409 for equal sizes with different roots:
 		// the witness holds a checkpoint of this size with another root
 		// signed by the node's key. Asked again, it answers the same:
@@ -563,6 +585,35 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 	}
 	w.merge(line)
 	w.at = lw.n.now()
+}
+
+// othersLines returns the signature lines among lines by keys of no
+// witness of this front end.
+func (lw *LogWitnessing) othersLines(lines []byte) []byte {
+	var out []byte
+	for _, l := range strings.SplitAfter(string(lines), "\n") {
+		if !strings.HasSuffix(l, "\n") {
+			continue
+		}
+		mine := false
+		for _, w := range lw.ws {
+			if len(keyLines([]byte(l), w.policy.Witnesses[0].Key)) > 0 {
+				mine = true
+				break
+			}
+		}
+		if !mine {
+			out = append(out, l...)
+		}
+	}
+	return out
+}
+
+// storedAtLeast reports whether the store's latest checkpoint is at
+// least size (false when it can't be read: the rollback is then logged).
+func (lw *LogWitnessing) storedAtLeast(ctx context.Context, size int64) bool {
+	latest, _, err := lw.ls.LatestCheckpoint(ctx)
+	return err == nil && latest >= size
 }
 
 // cosigns logs, once, that a witness that failed cosigns again; a

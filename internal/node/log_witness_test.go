@@ -1099,3 +1099,166 @@ func scrape(t *testing.T, n *Node) string {
 	n.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	return rec.Body.String()
 }
+
+// behindLatest is a store whose latest checkpoint is an older one, as
+// after a restore from an older backup: the first of latest at the
+// first call, then the next at each call, the last one from then on
+// (a restored node that grows).
+type behindLatest struct {
+	store.Store
+	mu     sync.Mutex
+	latest []checkpointNote
+}
+
+type checkpointNote struct {
+	size int64
+	note []byte
+}
+
+func (b *behindLatest) LatestCheckpoint(ctx context.Context) (int64, []byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.latest[0]
+	if len(b.latest) > 1 {
+		b.latest = b.latest[1:]
+	}
+	return c.size, c.note, nil
+}
+
+// TestWitnessingFrontEndsRaceIsNoRollback: two front ends on one store
+// each submit the latest checkpoint to the witness. One that read the
+// latest just before the other got a newer one integrated and cosigned
+// submits a checkpoint smaller than the witness's: the witness answers
+// with its larger size, which is no rollback of the log (the store holds
+// a newer checkpoint). It was logged as a WARN "the log went back to a
+// smaller tree", dozens of times in minutes on a busy node of three
+// front ends, each followed by "a witness cosigns again". A rollback the
+// store doesn't explain (its latest checkpoint is smaller than the
+// witness's) is still a WARN.
+func TestWitnessingFrontEndsRaceIsNoRollback(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, Options{})
+	m, key, coll := addAliceShared(t, n)
+	w := newTestWitness(t, "w1.example", n.vkey)
+	n.cfg.Witnesses = []WitnessConfig{{URL: w.URL, Key: w.VKey}}
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	integrate := func() {
+		t.Helper()
+		if _, err := li.Integrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frontEnd := func(logged *lockedBuffer) *LogWitnessing {
+		t.Helper()
+		lw, err := NewLogWitnessing(n, LogWitnessingOptions{Retry: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(logged, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lw
+	}
+	var loggedA, loggedB lockedBuffer
+	a, b := frontEnd(&loggedA), frontEnd(&loggedB)
+	submitOne(t, n, m, key, coll, 1)
+	integrate()
+	if got, err := a.Step(ctx); err != nil || got != 1 {
+		t.Fatalf("front end a's Step: %d cosignatures, %v; logged:\n%s", got, err, loggedA.String())
+	}
+	staleSize, stale, err := n.store.LatestCheckpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitOne(t, n, m, key, coll, 2)
+	integrate()
+	if got, err := b.Step(ctx); err != nil || got != 1 {
+		t.Fatalf("front end b's Step: %d cosignatures, %v; logged:\n%s", got, err, loggedB.String())
+	}
+	// a's step read the latest checkpoint before b's was integrated.
+	a.submit(ctx, a.ws[0], staleSize, stale)
+	if got, err := a.Step(ctx); err != nil || got != 1 {
+		t.Fatalf("front end a's Step after b's: %d cosignatures, %v; logged:\n%s", got, err, loggedA.String())
+	}
+	if text := loggedA.String(); strings.Contains(text, "didn't cosign") || strings.Contains(text, "cosigns again") {
+		t.Fatalf("a stale checkpoint of one front end, older than the store's latest, is logged as a witness failure:\n%s", text)
+	}
+
+	// A front end of a node restored from an older backup, growing
+	// (its latest checkpoint changes between reading it and hearing
+	// from the witness), below the size the witness holds: the log went
+	// back, and the store doesn't explain it.
+	midSize, mid, err := n.store.LatestCheckpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitOne(t, n, m, key, coll, 3)
+	integrate()
+	if got, err := b.Step(ctx); err != nil || got != 1 {
+		t.Fatalf("front end b's Step: %d cosignatures, %v; logged:\n%s", got, err, loggedB.String())
+	}
+	var loggedR lockedBuffer
+	restored, err := NewLogWitnessing(n, LogWitnessingOptions{Retry: time.Nanosecond, Recosign: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(&loggedR, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored.ls = &behindLatest{Store: n.store, latest: []checkpointNote{{staleSize, stale}, {midSize, mid}}}
+	if _, err := restored.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if text := loggedR.String(); !strings.Contains(text, "level=WARN") || !strings.Contains(text, "the log went back to a smaller tree") {
+		t.Fatalf("a rollback the store doesn't explain isn't logged:\n%s", text)
+	}
+}
+
+// TestWitnessingKeepsCosignaturesOfWitnessesAddedElsewhere: a witness is
+// added to config.json front end by front end (docs/scaling.md). While
+// one front end has the new list and another the old, the old one must
+// not store the checkpoint again without the new witness's cosignature:
+// it did, at every checkpoint, so the served checkpoint lost and regained
+// it with each front end's step, and a checkpoint last stored by the old
+// one kept none for good.
+func TestWitnessingKeepsCosignaturesOfWitnessesAddedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, Options{})
+	m, key, coll := addAliceShared(t, n)
+	w1 := newTestWitness(t, "w1.example", n.vkey)
+	w2 := newTestWitness(t, "w2.example", n.vkey)
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frontEnd := func(ws []WitnessConfig) *LogWitnessing {
+		t.Helper()
+		n.cfg.Witnesses = ws
+		lw, err := NewLogWitnessing(n, LogWitnessingOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lw
+	}
+	older := frontEnd([]WitnessConfig{{URL: w1.URL, Key: w1.VKey}})
+	newer := frontEnd([]WitnessConfig{{URL: w1.URL, Key: w1.VKey}, {URL: w2.URL, Key: w2.VKey}})
+	for i := range 2 {
+		submitOne(t, n, m, key, coll, i)
+		size, err := li.Integrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := newer.Step(ctx); err != nil || got != 2 {
+			t.Fatalf("Step of the front end with both witnesses: %d cosignatures, %v", got, err)
+		}
+		if got, err := older.Step(ctx); err != nil || got != 1 {
+			t.Fatalf("Step of the front end with w1 only: %d cosignatures, %v", got, err)
+		}
+		note, err := n.store.CosignedCheckpoint(ctx, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []*testWitness{w1, w2} {
+			if len(keyLines(note, w.VKey)) == 0 {
+				t.Fatalf("checkpoint %d: the stored note has no cosignature of %s:\n%s", size, w.VKey, note)
+			}
+		}
+	}
+}
