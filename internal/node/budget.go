@@ -336,8 +336,8 @@ const bundleItemBytes = 4 << 10
 //     checkpoints (17 to 22 KiB measured);
 //   - bundleHashBytes, bundleFullTileBytes: what a version's inclusion
 //     proof reads of the tree's hash tiles (bundleTileBytes): at each tile
-//     level, the partial tile at the tree's right edge, read again for
-//     every proof (about 115 bytes a hash of it measured), and the
+//     level, the partial tile at the tree's right edge, read once for
+//     the bundle (about 115 bytes a hash of it measured), and the
 //     version's full tile where the level has full tiles (about 35 KiB
 //     measured, read and hashed). The node's tile cache holds full tiles,
 //     so a log bundle reads each at most once (and none the cache holds);
@@ -395,18 +395,21 @@ func (n *Node) bundleReservation(ctx context.Context, cs []store.Collection, m s
 }
 
 // bundleTileBytes is what the inclusion proofs of versions versions in
-// tree read of its hash tiles, at most: at each tile level, for every
-// proof the partial tile of the level's row (bundleHashBytes a hash of
-// it), and where the row has full tiles, a full one (bundleFullTileBytes)
-// for every proof, or, through the cache, for every full tile the proofs
-// may need, whichever is fewer. Entries integrated after the size was
+// tree read of its hash tiles, at most: at each tile level, the partial
+// tile of the level's row once (bundleHashBytes a hash of it: a bundle's
+// proofs share one hash reader, which reads each partial tile once), and
+// where the row has full tiles, a full one (bundleFullTileBytes) for
+// every proof, or, through the cache, for every full tile the proofs may
+// need, whichever is fewer. Entries integrated after the size was
 // read widen a proof's partial tiles by as many hashes (and a new tile
 // level adds one of a hash or two): a few hundred bytes a version, within
 // the margin the measured figures leave.
 func bundleTileBytes(tree bundleTree, versions int64) int64 {
 	var b int64
 	for row := tree.size; row > 0; row >>= tlog.TileHeight { // row: the hashes at the bottom of a tile level
-		b += versions * (row % tlog.TileWidth) * bundleHashBytes
+		if versions > 0 {
+			b += (row % tlog.TileWidth) * bundleHashBytes
+		}
 		if full := row / tlog.TileWidth; full > 0 {
 			if !tree.cached || versions < full {
 				full = versions
