@@ -231,9 +231,9 @@ func testLatestRevoked(t *testing.T, s store.Store) {
 		{"c1", x, 0, ``},
 		{"c2", x, 0, ``},
 		{"c3", x, 2, `"revoked":false,`},
-		{"c4", x, 1, ``},                               // as new as c1's, not revoked: c1's revoked one wins the tie
-		{"c5", x, 3, `"x_note":{"revoked":true},`},     // nested: not the object's
-		{"c5", y, 0, `"name":"\"revoked\":true",`},     // in a string: not the object's
+		{"c4", x, 1, ``},                              // as new as c1's, not revoked: c1's revoked one wins the tie
+		{"c5", x, 3, `"x_note":{"revoked":true},`},    // nested: not the object's
+		{"c5", y, 0, `"name":"\"revoked\":true",`},    // in a string: not the object's
 		{"c2", "indicator--xx", 5, `"revoked":true,`}, // another id
 	} {
 		v := base.Add(time.Duration(o.minute) * time.Minute)
