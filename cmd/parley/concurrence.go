@@ -92,6 +92,11 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 		if verr != nil {
 			return withExit(1, "", verr)
 		}
+		// The answer as JSON on stdout (object_revoked with it), the
+		// warning on stderr.
+		if conc.ObjectRevoked {
+			fmt.Fprintf(c.stderr, "parley: warning: %s\n", revokedWarning(conc))
+		}
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(conc)
@@ -127,7 +132,11 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 	if res.Checkpoint.Size > 0 {
 		fmt.Fprintf(w, "log %s, checkpoint at tree size %d (key %s)\n", res.Checkpoint.Origin, res.Checkpoint.Size, key)
 	}
-	fmt.Fprintf(w, "%d of %d members with access have an opinion that counts\n\n", res.Tally.Voices(), conc.MembersWithAccess)
+	fmt.Fprintf(w, "%d of %d members with access have an opinion that counts\n", res.Tally.Voices(), conc.MembersWithAccess)
+	if conc.ObjectRevoked {
+		fmt.Fprintf(w, "WARNING: %s\n", revokedWarning(conc))
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "OPINION\tVERIFIED\tNODE SAYS\t")
 	for _, v := range opinion.Values {
@@ -187,6 +196,18 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 	superseded = len(res.Items) - unsigned - forged - invalid - res.Tally.Voices()
 	fmt.Fprintf(w, "%d opinion versions in evidence: %d counted, %d superseded, revoked or about other objects, %d unsigned, %d with a bad signature, %d invalid\n",
 		len(res.Items), res.Tally.Voices(), superseded, unsigned, forged, invalid)
+}
+
+// revokedWarning says that the node reports conc's object withdrawn: its
+// latest version that the member may read is revoked. That is the node's
+// word (object_revoked, like members_with_access), which the evidence
+// doesn't back; the version is printed inert.
+func revokedWarning(conc opinion.Concurrence) string {
+	version := ""
+	if conc.ObjectLatestVersion != "" {
+		version = " (version " + untrusted.Text(conc.ObjectLatestVersion, 40) + ")"
+	}
+	return fmt.Sprintf("the node says the latest version of %s%s is revoked: its author withdrew it, so opinions agreeing with it vouch for a withdrawn object (the node's word, not checked against the log)", untrusted.Text(conc.Object, 120), version)
 }
 
 // maxConcurrenceAnswer bounds the node's answer to GET /concurrence: the
