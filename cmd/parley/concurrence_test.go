@@ -680,6 +680,13 @@ func TestConcurrenceRevokedObject(t *testing.T) {
 	if code != 0 || strings.Contains(out+stderr, warning) {
 		t.Fatalf("concurrence on the report not revoked: exit %d, %s%s", code, out, stderr)
 	}
+	// A node that says so of an object not revoked is taken at its word
+	// only: the log holds no revoked version to check it by.
+	liar := tamperingProxy(t, base, func(c *opinion.Concurrence) { c.ObjectRevoked = true })
+	code, out, stderr = runCLI(t, "concurrence", "--url", liar, "--token", borovia.Token, demo.Report)
+	if code != 0 || !strings.Contains(out, warning) || !strings.Contains(out, "(the node's word, not checked against the log)") || strings.Contains(out, "checked: ") {
+		t.Errorf("concurrence from a node that says the report is revoked: exit %d; want its word, unchecked:\n%s%s", code, out, stderr)
+	}
 	// Aurelia, the report's author, revokes it.
 	var revoked map[string]any
 	for _, b := range demo.Scenario(aurelia.ID, borovia.ID) {
@@ -709,12 +716,12 @@ func TestConcurrenceRevokedObject(t *testing.T) {
 		t.Fatalf("push: exit %d: %s", code, stderr)
 	}
 	code, out, stderr = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
-	if code != 0 || !regexp.MustCompile(`(?m)^WARNING: the node says the latest version of `+demo.Report+` \(version 2026-09-20T00:00:00(\.000)?Z\) `+warning).MatchString(out) {
+	if code != 0 || !regexp.MustCompile(`(?m)^WARNING: the node says the latest version of `+demo.Report+` \(version 2026-09-20T00:00:00(\.000)?Z\) `+warning+`.*\(checked: its revoked version 2026-09-20T00:00:00(\.000)?Z is in the log at entry \d+, signed by its author `+aurelia.ID+`\)$`).MatchString(out) {
 		t.Errorf("concurrence on the revoked report: exit %d; want a warning line:\n%s%s", code, out, stderr)
 	}
 	code, out, stderr = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, "--json", demo.Report)
 	var conc opinion.Concurrence
-	if err := json.Unmarshal([]byte(out), &conc); code != 0 || err != nil || !conc.ObjectRevoked || !strings.Contains(out, `"object_revoked": true`) || !strings.Contains(stderr, warning) {
+	if err := json.Unmarshal([]byte(out), &conc); code != 0 || err != nil || !conc.ObjectRevoked || !strings.Contains(out, `"object_revoked": true`) || !strings.Contains(stderr, warning) || !strings.Contains(stderr, "(checked: its revoked version") {
 		t.Errorf("concurrence --json on the revoked report: exit %d, %v; want object_revoked and a warning on stderr:\n%s%s", code, err, out, stderr)
 	}
 	code, out, stderr = runCLI(t, "opinion", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, demo.Report, "strongly-disagree")

@@ -115,7 +115,7 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	// An opinion on a withdrawn object is posted all the same (one may
 	// well disagree with it), with a word that it is withdrawn.
 	if conc.ObjectRevoked {
-		fmt.Fprintf(c.stderr, "parley: warning: %s; your opinion is posted all the same\n", revokedWarning(conc))
+		fmt.Fprintf(c.stderr, "parley: warning: %s; your opinion is posted all the same\n", revokedWarning(conc, ""))
 	}
 	// Of a member's opinions on the object the latest counts: one dated
 	// later than now (a clock ahead, or a version future-dated on
