@@ -12,7 +12,8 @@ import (
 //
 //	{"object", "counts": {value: n}, "opinions": [{"member", "opinion",
 //	 "opinion_id", "version", "confidence"}], "voices",
-//	 "members_with_access", "writable_collections", "evidence"}
+//	 "members_with_access", "object_revoked", "object_latest_version",
+//	 "writable_collections", "evidence"}
 //
 // The embedded [Tally] is the node's claim. Evidence is what lets a client
 // check it without trusting the node: a proof bundle (the format of
@@ -34,6 +35,17 @@ type Concurrence struct {
 	// on the node's access lists, which the log doesn't record, so a
 	// client can't check it.
 	MembersWithAccess int `json:"members_with_access"`
+	// ObjectRevoked says that the latest version of the object the
+	// requesting member may read (of the latest version each collection
+	// it may read holds, the newest) is revoked: its author withdrew the
+	// object, so opinions agreeing with it vouch for something withdrawn.
+	// Like MembersWithAccess it is the node's word: the evidence doesn't
+	// hold the object, so [VerifyConcurrence] can't check it, and a node
+	// could hide a revocation by leaving it false.
+	ObjectRevoked bool `json:"object_revoked"`
+	// ObjectLatestVersion is the modified timestamp (RFC 3339) of that latest
+	// version, the node's word too; empty from a node that predates it.
+	ObjectLatestVersion string `json:"object_latest_version,omitempty"`
 	// WritableCollections are the collections holding the object that the
 	// requesting member may read and write: where its own opinion can go.
 	WritableCollections []string `json:"writable_collections"`

@@ -88,9 +88,20 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 			return withExit(1, "the conflicting checkpoints are kept as evidence in "+seenPath, err)
 		}
 	}
+	// The node's word that the object is revoked, checked where it can
+	// be: its revoked version, signed by its author, in the log.
+	revocation := ""
+	if conc.ObjectRevoked && verr == nil {
+		revocation = checkRevocation(ctx, &tlog.Client{URL: *u, Token: *token, HTTP: c.httpClient()}, key, object)
+	}
 	if *asJSON {
 		if verr != nil {
 			return withExit(1, "", verr)
+		}
+		// The answer as JSON on stdout (object_revoked with it), the
+		// warning on stderr.
+		if conc.ObjectRevoked {
+			fmt.Fprintf(c.stderr, "parley: warning: %s\n", revokedWarning(conc, revocation))
 		}
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
@@ -99,7 +110,7 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	if errors.Is(verr, opinion.ErrEvidence) {
 		return withExit(1, "the node served log evidence that doesn't verify; keep its answer as evidence", verr)
 	}
-	printConcurrence(c.stdout, conc, res, key)
+	printConcurrence(c.stdout, conc, res, key, revocation)
 	if verr != nil {
 		return withExit(1, "the node's counts are not backed by signed, logged opinions; keep its answer as evidence (parley concurrence --json)",
 			fmt.Errorf("the node's tally does not follow from the verified opinions: %w", verr))
@@ -122,12 +133,16 @@ func verifyConcurrenceEvidence(ctx context.Context, c *cli, trust *trustFlags, u
 }
 
 // printConcurrence prints the verified tally beside the node's claim.
-func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verification, key string) {
+func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verification, key, revocation string) {
 	fmt.Fprintf(w, "concurrence on %s\n", conc.Object)
 	if res.Checkpoint.Size > 0 {
 		fmt.Fprintf(w, "log %s, checkpoint at tree size %d (key %s)\n", res.Checkpoint.Origin, res.Checkpoint.Size, key)
 	}
-	fmt.Fprintf(w, "%d of %d members with access have an opinion that counts\n\n", res.Tally.Voices(), conc.MembersWithAccess)
+	fmt.Fprintf(w, "%d of %d members with access have an opinion that counts\n", res.Tally.Voices(), conc.MembersWithAccess)
+	if conc.ObjectRevoked {
+		fmt.Fprintf(w, "WARNING: %s\n", revokedWarning(conc, revocation))
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "OPINION\tVERIFIED\tNODE SAYS\t")
 	for _, v := range opinion.Values {
@@ -187,6 +202,57 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 	superseded = len(res.Items) - unsigned - forged - invalid - res.Tally.Voices()
 	fmt.Fprintf(w, "%d opinion versions in evidence: %d counted, %d superseded, revoked or about other objects, %d unsigned, %d with a bad signature, %d invalid\n",
 		len(res.Items), res.Tally.Voices(), superseded, unsigned, forged, invalid)
+}
+
+// revokedWarning says that the node reports conc's object withdrawn: its
+// latest version that the member may read is revoked (object_revoked).
+// That is the node's word, like members_with_access, unless checked
+// names the revoked version that [checkRevocation] found in the log; the
+// node's text is printed inert.
+func revokedWarning(conc opinion.Concurrence, checked string) string {
+	version := ""
+	if conc.ObjectLatestVersion != "" {
+		version = " (version " + untrusted.Text(conc.ObjectLatestVersion, 40) + ")"
+	}
+	how := "the node's word, not checked against the log"
+	if checked != "" {
+		how = checked
+	}
+	return fmt.Sprintf("the node says the latest version of %s%s is revoked: its author withdrew it, so opinions agreeing with it vouch for a withdrawn object (%s)", untrusted.Text(conc.Object, 120), version, how)
+}
+
+// checkRevocation looks for the revocation of object in the log: the
+// proof bundle of its versions (GET /log/bundle, as parley proof gets it)
+// must verify with the pinned log key and a complete key index, and hold
+// a revoked version signed by the member who shared it and who created
+// it. It returns what it checked, or "" when it couldn't (the warning is
+// then the node's word). A logged, signed revocation can't be undone (a
+// revoked STIX object gets no later version); that the node shows every
+// revocation, it can't check.
+func checkRevocation(ctx context.Context, cl *tlog.Client, key, object string) string {
+	data, err := cl.Bundle(ctx, object)
+	if err != nil {
+		return ""
+	}
+	res, err := tlog.VerifyBundle(data, key)
+	if err != nil || !res.KeysComplete {
+		return ""
+	}
+	var b tlog.Bundle
+	if err := json.Unmarshal(data, &b); err != nil || len(b.Items) != len(res.Items) {
+		return ""
+	}
+	for i, it := range res.Items {
+		var o struct {
+			ID      string `json:"id"`
+			Revoked bool   `json:"revoked"`
+		}
+		if json.Unmarshal(b.Items[i].Object, &o) != nil || o.ID != object || it.Opening.ObjectID != object || !o.Revoked || !it.Signed || it.Check.Relayed() {
+			continue
+		}
+		return fmt.Sprintf("checked: its revoked version %s is in the log at entry %d, signed by its author %s", untrusted.Text(it.Opening.Version, 40), it.Index, untrusted.Text(it.Opening.Member, 120))
+	}
+	return ""
 }
 
 // maxConcurrenceAnswer bounds the node's answer to GET /concurrence: the

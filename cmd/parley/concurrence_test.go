@@ -667,3 +667,65 @@ func TestVerifyKeyIndex(t *testing.T) {
 		t.Errorf("verify a bundle leaving out aurelia's key entry: exit %d, want 1:\n%s%s", code, out, stderr)
 	}
 }
+
+// TestConcurrenceRevokedObject: when the node says the object's latest
+// version is revoked, parley concurrence says so in a warning line (and
+// --json carries object_revoked, the warning on stderr), and parley
+// opinion warns before posting; an object not revoked gets no warning.
+func TestConcurrenceRevokedObject(t *testing.T) {
+	base, st, _ := demoNode(t)
+	aurelia, borovia := st.Members[0], st.Members[1]
+	const warning = "is revoked: its author withdrew it"
+	code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || strings.Contains(out+stderr, warning) {
+		t.Fatalf("concurrence on the report not revoked: exit %d, %s%s", code, out, stderr)
+	}
+	// A node that says so of an object not revoked is taken at its word
+	// only: the log holds no revoked version to check it by.
+	liar := tamperingProxy(t, base, func(c *opinion.Concurrence) { c.ObjectRevoked = true })
+	code, out, stderr = runCLI(t, "concurrence", "--url", liar, "--token", borovia.Token, demo.Report)
+	if code != 0 || !strings.Contains(out, warning) || !strings.Contains(out, "(the node's word, not checked against the log)") || strings.Contains(out, "checked: ") {
+		t.Errorf("concurrence from a node that says the report is revoked: exit %d; want its word, unchecked:\n%s%s", code, out, stderr)
+	}
+	// Aurelia, the report's author, revokes it.
+	var revoked map[string]any
+	for _, b := range demo.Scenario(aurelia.ID, borovia.ID) {
+		for _, raw := range b.Objects {
+			var o map[string]any
+			if err := json.Unmarshal(raw, &o); err != nil {
+				t.Fatal(err)
+			}
+			if o["id"] == demo.Report {
+				revoked = o
+			}
+		}
+	}
+	if revoked == nil {
+		t.Fatalf("the demo has no %s", demo.Report)
+	}
+	revoked["modified"], revoked["revoked"] = "2026-09-20T00:00:00.000Z", true
+	raw, err := json.Marshal(revoked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "revoked.json")
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "push", "--url", base, "--token", aurelia.Token, "--key", aurelia.KeyFile, "--collection", st.Collections.Shared, file); code != 0 {
+		t.Fatalf("push: exit %d: %s", code, stderr)
+	}
+	code, out, stderr = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || !regexp.MustCompile(`(?m)^WARNING: the node says the latest version of `+demo.Report+` \(version 2026-09-20T00:00:00(\.000)?Z\) `+warning+`.*\(checked: its revoked version 2026-09-20T00:00:00(\.000)?Z is in the log at entry \d+, signed by its author `+aurelia.ID+`\)$`).MatchString(out) {
+		t.Errorf("concurrence on the revoked report: exit %d; want a warning line:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, "--json", demo.Report)
+	var conc opinion.Concurrence
+	if err := json.Unmarshal([]byte(out), &conc); code != 0 || err != nil || !conc.ObjectRevoked || !strings.Contains(out, `"object_revoked": true`) || !strings.Contains(stderr, warning) || !strings.Contains(stderr, "(checked: its revoked version") {
+		t.Errorf("concurrence --json on the revoked report: exit %d, %v; want object_revoked and a warning on stderr:\n%s%s", code, err, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "opinion", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, demo.Report, "strongly-disagree")
+	if code != 0 || !strings.Contains(stderr, "parley: warning: the node says the latest version of "+demo.Report) || !strings.Contains(stderr, "your opinion is posted all the same") || !strings.Contains(out, "strongly-disagree on "+demo.Report) {
+		t.Errorf("opinion on the revoked report: exit %d; want it posted with a warning:\n%s%s", code, out, stderr)
+	}
+}

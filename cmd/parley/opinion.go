@@ -112,6 +112,11 @@ func runOpinion(ctx context.Context, c *cli, args []string) error {
 	if *revoke {
 		return withdrawOwn(ctx, c, client, conc, me, key)
 	}
+	// An opinion on a withdrawn object is posted all the same (one may
+	// well disagree with it), with a word that it is withdrawn.
+	if conc.ObjectRevoked {
+		fmt.Fprintf(c.stderr, "parley: warning: %s; your opinion is posted all the same\n", revokedWarning(conc, ""))
+	}
 	// Of a member's opinions on the object the latest counts: one dated
 	// later than now (a clock ahead, or a version future-dated on
 	// purpose) would outrank the new one for good, so the new one is

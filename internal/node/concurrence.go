@@ -29,7 +29,10 @@ import (
 // members_with_access (the "17" in "4 of 17") counts the members who may
 // read the object in a collection holding it that the requesting member
 // may read too: a collection it can't read is never counted, so the count
-// says nothing of it.
+// says nothing of it. object_revoked says whether the latest version of
+// the object in the collections the requesting member may read is
+// revoked (object_latest_version is that version's modified): the node's
+// word, as members_with_access, read from those collections only.
 // The route is a row of the route table (routes.go).
 
 // ConcurrenceWait is how long GET /concurrence waits for opinions that are
@@ -207,6 +210,15 @@ func (n *Node) concurrence(ctx context.Context, m store.Member, object string, s
 		return out, fmt.Errorf("couldn't find %s: %w", object, store.ErrNotFound)
 	}
 	out.MembersWithAccess = len(readers)
+	// Whether the latest version m may read is revoked: read by the
+	// store, which keeps the object's JSON (the reservation holds the
+	// opinions alone), and from the collections m reads only, like the
+	// rest of the answer.
+	latest, revoked, err := n.store.LatestRevoked(ctx, readable, object)
+	if err != nil {
+		return out, err
+	}
+	out.ObjectRevoked, out.ObjectLatestVersion = revoked, stix.FormatTimestamp(latest.Version)
 	// Within bytes: the versions measured weigh that, so the bound only
 	// guards the reservation against a store that breaks its contract.
 	versions, more, err := n.store.ObjectsAt(ctx, readable, seqs, store.Bound{Bytes: bytes})

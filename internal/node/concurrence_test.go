@@ -650,3 +650,74 @@ func TestConcurrenceKeyEntryLeftOut(t *testing.T) {
 		})
 	}
 }
+
+// reportVersion returns a version of the report id by m, modified at
+// modified, revoked or not.
+func reportVersion(t *testing.T, m testMember, id, modified string, revoked bool) json.RawMessage {
+	t.Helper()
+	o := map[string]any{
+		"type": "report", "spec_version": "2.1", "id": id, "created_by_ref": m.ID,
+		"created": "2026-02-01T00:00:00.000Z", "modified": modified,
+		"name": "attribution of the test campaign", "published": "2026-02-01T00:00:00Z",
+		"object_refs": []string{"intrusion-set--7a1e0c52-4b3d-4e0f-9a21-000000000001"},
+	}
+	if revoked {
+		o["revoked"] = true
+	}
+	return object(t, m.Key, o)
+}
+
+// TestConcurrenceObjectRevoked: object_revoked says whether the latest
+// version of the object the asker may read is revoked, and
+// object_latest_version which version that is; a revocation in a
+// collection the asker can't read says nothing to it, and an object it
+// can't read is still a 404, revoked or not.
+func TestConcurrenceObjectRevoked(t *testing.T) {
+	tn := newTestNode(t)
+	a, b, c := tn.alice, tn.bob, tn.carol
+	const v1, v2 = "2026-02-01T00:00:00.000Z", "2026-02-02T00:00:00.000Z"
+	rid := stix.NewIdentifier("report")
+	report := reportVersion(t, a, rid, v1, false)
+	postOK(t, tn, a, tn.shared, report)
+	postOK(t, tn, a, tn.optional, report)
+	postOK(t, tn, b, tn.shared, testOpinion(t, b, "opinion--00000000-0000-4000-8000-0000000000b1", 0, opinion.Agree, false, rid))
+	// The report's next version, revoked by its author, first only where
+	// Carol and Alice read, not Bob.
+	revoked := reportVersion(t, a, rid, v2, true)
+	postOK(t, tn, a, tn.optional, revoked)
+	vkey := tn.VerifierKey()
+	check := func(who, token string, wantRevoked bool, wantVersion string) {
+		t.Helper()
+		code, conc := getConcurrence(t, tn, token, rid)
+		if code != http.StatusOK {
+			t.Fatalf("%s: GET /concurrence = %d", who, code)
+		}
+		if conc.ObjectRevoked != wantRevoked || conc.ObjectLatestVersion != wantVersion {
+			t.Errorf("%s: object_revoked %v, object_latest_version %q; want %v, %q", who, conc.ObjectRevoked, conc.ObjectLatestVersion, wantRevoked, wantVersion)
+		}
+		if _, err := opinion.VerifyConcurrence(conc, vkey); err != nil {
+			t.Errorf("%s: the node's answer doesn't verify: %v", who, err)
+		}
+		// On the wire, always present.
+		_, body := rawGet(t, tn.URL+"/concurrence?object="+url.QueryEscape(rid), token)
+		if !strings.Contains(body, fmt.Sprintf(`"object_revoked":%v`, wantRevoked)) {
+			t.Errorf("%s: the answer has no \"object_revoked\":%v: %.300s", who, wantRevoked, body)
+		}
+	}
+	check("alice", a.Token, true, v2)
+	check("carol", c.Token, true, v2)
+	check("bob", b.Token, false, v1) // the revocation is where he can't read
+	// Revoked where Bob reads too.
+	postOK(t, tn, a, tn.shared, revoked)
+	check("bob", b.Token, true, v2)
+	// A revoked object only in Bob's private collection is a 404 to
+	// Alice, exactly as an unknown id.
+	hid, unknown := stix.NewIdentifier("report"), stix.NewIdentifier("report")
+	postOK(t, tn, b, tn.private, reportVersion(t, b, hid, v1, false))
+	postOK(t, tn, b, tn.private, reportVersion(t, b, hid, v2, true))
+	hc, hb := rawGet(t, tn.URL+"/concurrence?object="+url.QueryEscape(hid), a.Token)
+	uc, ub := rawGet(t, tn.URL+"/concurrence?object="+url.QueryEscape(unknown), a.Token)
+	if hc != http.StatusNotFound || uc != http.StatusNotFound || strings.ReplaceAll(hb, hid, "ID") != strings.ReplaceAll(ub, unknown, "ID") {
+		t.Errorf("alice on bob's revoked private report: %d %q; on an unknown id: %d %q", hc, hb, uc, ub)
+	}
+}

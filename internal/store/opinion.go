@@ -25,4 +25,14 @@ type OpinionIndex interface {
 	// still weigh bytes then, and a version stored in between is not
 	// among them.
 	OpinionSizes(ctx context.Context, collections []string, object string, perMember Bound) (seqs []int64, bytes int64, err error)
+	// LatestRevoked returns the latest version of object in the given
+	// collections (of the latest version each of them holds, the newest
+	// by Version; among equals a revoked one, then the greater Seq)
+	// without its JSON (Raw and Salt are nil), and whether that version
+	// is revoked (its "revoked" is JSON true). The store reads the flag
+	// itself, so the caller reads nothing of the object's size: the
+	// concurrence reserves memory for the opinions alone. ErrNotFound
+	// when none of the collections holds object; unknown collections
+	// hold nothing.
+	LatestRevoked(ctx context.Context, collections []string, object string) (latest Object, revoked bool, err error)
 }

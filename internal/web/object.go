@@ -128,6 +128,11 @@ type concurrenceView struct {
 	NoKey        bool
 	CanSight     bool
 	VerifiedHint string
+	// ObjectRevoked: the node says the latest version of the object the
+	// member may read is revoked (object_revoked of GET /concurrence),
+	// modified at ObjectVersion.
+	ObjectRevoked bool
+	ObjectVersion string
 }
 
 type ownOpinion struct{ ID, Value, Raw string }
@@ -774,6 +779,7 @@ func (h *Handler) opinions(r *http.Request, a access, me store.Member, id string
 		return v
 	}
 	v.Voices, v.Of = c.Voices, c.MembersWithAccess
+	v.ObjectRevoked, v.ObjectVersion = c.ObjectRevoked, c.ObjectLatestVersion
 	for _, val := range opinion.Values {
 		v.Counts = append(v.Counts, countView{string(val), c.Counts[val]})
 	}

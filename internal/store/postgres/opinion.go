@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -110,4 +111,41 @@ func opinionChoice(collections []string, object string, perMember store.Bound) (
 	CROSS JOIN LATERAL (SELECT seq, member, version, object_id, raw FROM objects
 		WHERE collection = vc.id AND object_id = i.id AND type = 'opinion' ORDER BY collection, object_id, version OFFSET 0) AS v) w
 WHERE rn = 1 OR (rn <= $3 AND before + size <= $4)`, []any{collections, object, rows, bytes}
+}
+
+// LatestRevoked implements [store.OpinionIndex]: the latest version of
+// each collection through objects_version (is_last, as LatestObjects),
+// the flag read by the server from the stored JSON, so the JSON never
+// leaves the store. Only a version whose bytes name "revoked" is parsed;
+// the node stores JSON only, but one that isn't would fail the query.
+func (s *Store) LatestRevoked(ctx context.Context, collections []string, object string) (store.Object, bool, error) {
+	if len(collections) == 0 || object == "" {
+		return store.Object{}, false, fmt.Errorf("couldn't find %s: %w", object, store.ErrNotFound)
+	}
+	a := args{object, collections}
+	var o store.Object
+	var version, added string
+	var revoked bool
+	err := s.readIndexed(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT v.seq, v.collection, v.object_id, v.type, v.spec_version, v.version, v.date_added, v.member, v.signed, v.log_index, v.revoked
+FROM `+eachCollection("$2", "c")+`
+CROSS JOIN LATERAL (SELECT seq, collection, object_id, type, spec_version, version, date_added, member, signed, log_index,
+	CASE WHEN position(convert_to('"revoked"', 'UTF8') IN raw) > 0 THEN coalesce(convert_from(raw, 'UTF8')::jsonb -> 'revoked' = 'true'::jsonb, false) ELSE false END AS revoked
+	FROM objects WHERE `+isObject("c.id", "$1")+` AND is_last
+	ORDER BY collection DESC, object_id DESC, version DESC LIMIT 1) AS v
+ORDER BY v.version DESC, v.revoked DESC, v.seq DESC LIMIT 1`, planned(a)...).Scan(
+			&o.Seq, &o.Collection, &o.ID, &o.Type, &o.SpecVersion, &version, &added, &o.Member, &o.Signed, &o.LogIndex, &revoked)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Object{}, false, fmt.Errorf("couldn't find %s: %w", object, store.ErrNotFound)
+	}
+	if err == nil {
+		if o.Version, err = parseTime(version); err == nil {
+			o.DateAdded, err = parseTime(added)
+		}
+	}
+	if err != nil {
+		return store.Object{}, false, fmt.Errorf("couldn't read the latest version of %s: %w", object, err)
+	}
+	return o, revoked, nil
 }

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 
@@ -128,4 +130,35 @@ func opinionChoice(collections []string, object string, perMember store.Bound) (
 	FROM objects v WHERE v.type = 'opinion' AND v.collection IN (` + in + `)
 	AND v.object_id IN (SELECT opinion_id FROM opinion_refs WHERE object_ref = ? AND collection IN (` + in + `)))
 WHERE rn = 1 OR (rn <= ? AND before + size <= ?)`, args
+}
+
+// LatestRevoked implements [store.OpinionIndex]: the latest version of
+// each collection through objects_version (is_last), the flag read by
+// SQLite's JSON functions from the stored text, so the JSON never leaves
+// the store.
+func (s *Store) LatestRevoked(ctx context.Context, collections []string, object string) (store.Object, bool, error) {
+	if len(collections) == 0 || object == "" {
+		return store.Object{}, false, fmt.Errorf("couldn't find %s: %w", object, store.ErrNotFound)
+	}
+	args := append([]any{object}, strArgs(collections)...)
+	var o store.Object
+	var version, added string
+	var revoked int
+	err := s.r.QueryRowContext(ctx, `SELECT seq, collection, object_id, type, spec_version, version, date_added, member, signed, log_index,
+	CASE WHEN json_valid(CAST(raw AS TEXT)) AND json_type(CAST(raw AS TEXT), '$.revoked') = 'true' THEN 1 ELSE 0 END AS revoked
+FROM objects o INDEXED BY objects_version WHERE o.object_id = ? AND o.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1
+ORDER BY o.version DESC, revoked DESC, o.seq DESC LIMIT 1`, args...).Scan(
+		&o.Seq, &o.Collection, &o.ID, &o.Type, &o.SpecVersion, &version, &added, &o.Member, &o.Signed, &o.LogIndex, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Object{}, false, fmt.Errorf("couldn't find %s: %w", object, store.ErrNotFound)
+	}
+	if err == nil {
+		if o.Version, err = parseTime(version); err == nil {
+			o.DateAdded, err = parseTime(added)
+		}
+	}
+	if err != nil {
+		return store.Object{}, false, fmt.Errorf("couldn't read the latest version of %s: %w", object, err)
+	}
+	return o, revoked != 0, nil
 }

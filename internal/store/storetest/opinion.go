@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -207,5 +208,71 @@ func testOpinionSizes(t *testing.T, s store.Store) {
 	}
 	if _, _, err := s.OpinionSizes(ctx, []string{"c"}, "", store.Bound{}); err != nil {
 		t.Errorf("OpinionSizes of no object: %v", err)
+	}
+}
+
+// testLatestRevoked: LatestRevoked finds, in the given collections only,
+// the latest version of the object (the newest of each collection's
+// latest, a revoked one among equals), without its JSON, and whether its
+// top-level "revoked" is true; none is ErrNotFound.
+func testLatestRevoked(t *testing.T, s store.Store) {
+	alice := member("alice")
+	must(t, s.AddMember(ctx, alice))
+	for _, c := range []string{"c1", "c2", "c3", "c4", "c5"} {
+		must(t, s.AddCollection(ctx, store.Collection{ID: c, Title: c, Readers: []string{alice.ID}, Writers: []string{alice.ID}}))
+	}
+	const x, y = "indicator--x", "indicator--y"
+	for _, o := range []struct {
+		coll, id string
+		minute   int
+		extra    string
+	}{
+		{"c1", x, 1, `"revoked":true,`}, // stored before the older version: latest by version, not arrival
+		{"c1", x, 0, ``},
+		{"c2", x, 0, ``},
+		{"c3", x, 2, `"revoked":false,`},
+		{"c4", x, 1, ``},                              // as new as c1's, not revoked: c1's revoked one wins the tie
+		{"c5", x, 3, `"x_note":{"revoked":true},`},    // nested: not the object's
+		{"c5", y, 0, `"name":"\"revoked\":true",`},    // in a string: not the object's
+		{"c2", "indicator--xx", 5, `"revoked":true,`}, // another id
+	} {
+		v := base.Add(time.Duration(o.minute) * time.Minute)
+		put(t, s, o.coll, alice, o.id, "indicator", v, fmt.Sprintf(`{"id":%q,"modified":%q,%s"type":"indicator"}`, o.id, store.FormatTime(v), o.extra))
+	}
+	for _, tc := range []struct {
+		colls   []string
+		object  string
+		coll    string // "" for ErrNotFound
+		minute  int
+		revoked bool
+	}{
+		{[]string{"c1"}, x, "c1", 1, true},
+		{[]string{"c2"}, x, "c2", 0, false},
+		{[]string{"c1", "c2"}, x, "c1", 1, true},
+		{[]string{"c2", "c1", "nope"}, x, "c1", 1, true},
+		{[]string{"c1", "c3"}, x, "c3", 2, false},
+		{[]string{"c4", "c1"}, x, "c1", 1, true},
+		{[]string{"c4"}, x, "c4", 1, false},
+		{[]string{"c5", "c1"}, x, "c5", 3, false},
+		{[]string{"c5"}, y, "c5", 0, false},
+		{[]string{"c3", "c4"}, "indicator--xx", "", 0, false},
+		{[]string{"nope"}, x, "", 0, false},
+		{nil, x, "", 0, false},
+		{[]string{"c1"}, "", "", 0, false},
+	} {
+		got, revoked, err := s.LatestRevoked(ctx, tc.colls, tc.object)
+		if tc.coll == "" {
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("LatestRevoked(%v, %q) = %+v, %v, %v; want ErrNotFound", tc.colls, tc.object, got, revoked, err)
+			}
+			continue
+		}
+		must(t, err)
+		if got.Collection != tc.coll || got.ID != tc.object || !got.Version.Equal(base.Add(time.Duration(tc.minute)*time.Minute)) || revoked != tc.revoked {
+			t.Errorf("LatestRevoked(%v, %q) = %s@%s in %s, revoked %v; want @%d in %s, revoked %v", tc.colls, tc.object, got.ID, store.FormatTime(got.Version), got.Collection, revoked, tc.minute, tc.coll, tc.revoked)
+		}
+		if got.Raw != nil || got.Member != alice.ID || got.LogIndex < 0 || got.Seq == 0 {
+			t.Errorf("LatestRevoked(%v, %q) = %+v: want the version's columns, no JSON", tc.colls, tc.object, got)
+		}
 	}
 }

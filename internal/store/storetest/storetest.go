@@ -115,6 +115,7 @@ func Run(t *testing.T, open Opener) {
 		{"OpinionVersions", testOpinionVersions},
 		{"OpinionVersionsPerMember", testOpinionVersionsPerMember},
 		{"OpinionSizes", testOpinionSizes},
+		{"LatestRevoked", testLatestRevoked},
 		{"Feeds", testFeeds},
 		{"Peers", testPeers},
 		{"FeedRoundLeases", testFeedRoundLeases},

@@ -167,6 +167,7 @@ func Unreadable(t *testing.T, s store.Store, sizes [2]int, work func(fn func() e
 			{"pdq", func() error { _, _, err := s.PDQHashes(ctx, in, 1000); return err }},
 			{"opinions", func() error { _, err := s.OpinionVersions(ctx, in, shared, opinions); return err }},
 			{"opinion sizes", func() error { _, _, err := s.OpinionSizes(ctx, in, shared, opinions); return err }},
+			{"latest revoked", func() error { _, _, err := s.LatestRevoked(ctx, in, shared); return err }},
 			{"stats", func() error { _, err := s.CollectionStats(ctx, in); return err }},
 			{"private sets", func() error { _, err := s.PrivateSetsFor(ctx, in, "identity--"+c); return err }},
 			{"taxii page", func() error { _, err := s.Objects(ctx, store.Query{Collection: c, Limit: 20}); return err }},
