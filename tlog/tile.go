@@ -227,14 +227,14 @@ type TileReader interface {
 // a [HashReader]: the hash of node (level, index) is computed from the
 // hashes of the tile row at level 8·⌊level/8⌋ beneath it.
 func TileHashReader(size uint64, tr TileReader) HashReader {
-	return tileHashReader{size: size, tr: tr, edge: &edgeTiles{m: map[Tile][]Hash{}}}
+	return tileHashReader{size: size, tr: tr, edge: &edgeTiles{m: map[Tile][][]Hash{}}}
 }
 
 // CachedTileHashReader is [TileHashReader] with a cache of full tiles and
 // their inner node hashes: full tiles never change, so a server building
 // many proofs reads and hashes each one once.
 func CachedTileHashReader(size uint64, tr TileReader, c *TileCache) HashReader {
-	return tileHashReader{size: size, tr: tr, cache: c, edge: &edgeTiles{m: map[Tile][]Hash{}}}
+	return tileHashReader{size: size, tr: tr, cache: c, edge: &edgeTiles{m: map[Tile][][]Hash{}}}
 }
 
 type tileHashReader struct {
@@ -244,34 +244,34 @@ type tileHashReader struct {
 	edge  *edgeTiles
 }
 
-// edgeTiles holds the partial tiles a reader read, for all its calls: a
-// node proving many entries against one tree (a bundle, a concurrence
-// answer) reads each once, not once a proof. The tree's size fixes them,
-// at most one a level, so they are few and never change.
+// edgeTiles holds the partial tiles a reader read, with their inner node
+// hashes, for all its calls: a node proving many entries against one tree
+// (a bundle, a concurrence answer) reads and hashes each once, not once a
+// proof. The tree's size fixes them, at most one a level, so they are few
+// and never change.
 type edgeTiles struct {
 	mu sync.Mutex
-	m  map[Tile][]Hash
+	m  map[Tile][][]Hash
 }
 
-// row reads the hashes of tile t, a partial one once per reader.
-func (r tileHashReader) row(ctx context.Context, t Tile) ([]Hash, error) {
-	if t.Width == TileWidth || r.edge == nil {
-		return readHashTile(ctx, r.tr, t)
-	}
+// edgeLevels returns the hashes of partial tile t and of its complete
+// inner nodes ([tileLevels]), read once per reader.
+func (r tileHashReader) edgeLevels(ctx context.Context, t Tile) ([][]Hash, error) {
 	r.edge.mu.Lock()
-	row, ok := r.edge.m[t]
+	levels, ok := r.edge.m[t]
 	r.edge.mu.Unlock()
 	if ok {
-		return row, nil
+		return levels, nil
 	}
 	row, err := readHashTile(ctx, r.tr, t)
 	if err != nil {
 		return nil, err
 	}
+	levels = tileLevels(row)
 	r.edge.mu.Lock()
-	r.edge.m[t] = row
+	r.edge.m[t] = levels
 	r.edge.mu.Unlock()
-	return row, nil
+	return levels, nil
 }
 
 // readHashTile reads tile t through tr and parses its hashes; a read error
@@ -309,7 +309,7 @@ func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) 
 		if r.cache != nil && (t.Width == TileWidth || r.cache.partial) {
 			levels, ok := r.cache.get(t)
 			if !ok {
-				row, err := r.row(ctx, t)
+				row, err := readHashTile(ctx, r.tr, t)
 				if err != nil {
 					return nil, err
 				}
@@ -319,9 +319,17 @@ func (r tileHashReader) ReadHashes(ctx context.Context, nodes []compact.NodeID) 
 			out[i] = levels[sub][off>>sub]
 			continue
 		}
+		if t.Width < TileWidth && r.edge != nil {
+			levels, err := r.edgeLevels(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = levels[sub][off>>sub]
+			continue
+		}
 		levels, ok := local[t]
 		if !ok {
-			row, err := r.row(ctx, t)
+			row, err := readHashTile(ctx, r.tr, t)
 			if err != nil {
 				return nil, err
 			}
