@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -66,7 +67,8 @@ type WithdrawalReceipt struct {
 // checks it, under the key the withdrawal names, and the withdrawal
 // entry: its checkpoint signed by the node, its inclusion, its kind, and
 // its commitment, which opens to the same set, collection and provider
-// as the key entry's and binds the key entry's commitment. It returns
+// as the key entry's, at the entry's received time, and binds the key
+// entry's commitment. It returns
 // the set's key. Any failure wraps [ErrKeyNotInLog].
 func (r *KeyReceipt) VerifyWithdrawn(v note.Verifier, setID string) (*PublicKey, error) {
 	w := r.Withdrawal
@@ -104,6 +106,12 @@ func (r *KeyReceipt) VerifyWithdrawn(v note.Verifier, setID string) (*PublicKey,
 	if we.Kind != tlog.KindOPRFWithdrawal || w.Opening.ObjectID != setID ||
 		w.Opening.Collection != r.Opening.Collection || w.Opening.Member != r.Opening.Member {
 		return nil, fmt.Errorf("%w: entry %d is not the withdrawal of set %s", ErrKeyNotInLog, w.LogIndex, setID)
+	}
+	// The time the opening states (the one shown) is the entry's, which
+	// the log orders and its witnesses bound, not one the node chose.
+	if at, err := time.Parse(time.RFC3339Nano, w.Opening.Version); err != nil || !at.Equal(we.Received) {
+		return nil, fmt.Errorf("%w: the withdrawal entry %d was received at %s, its opening states %s", ErrKeyNotInLog, w.LogIndex,
+			we.Received.UTC().Format(time.RFC3339Nano), untrusted.Text(w.Opening.Version, 64))
 	}
 	if we.Commitment != tlog.OPRFWithdrawalCommitment(w.Opening, ke.Commitment) {
 		return nil, fmt.Errorf("%w: the withdrawal entry %d doesn't commit to set %s's key entry", ErrKeyNotInLog, w.LogIndex, setID)

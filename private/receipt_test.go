@@ -134,3 +134,46 @@ func TestKeyReceipt(t *testing.T) {
 		}
 	}
 }
+
+// TestWithdrawnReceiptTime: a withdrawal receipt's opening states the
+// withdrawal's time (what parley private receipt prints), which must be
+// the received time of its log entry, the one the log orders and
+// witnesses bound: an opening that claims another time, though committed
+// to, doesn't verify.
+func TestWithdrawnReceiptTime(t *testing.T) {
+	p := newTestProvider(t, 1)
+	f := newReceiptFixture(t, p.PublicKey(), "set1")
+	keyEntry, err := tlog.ParseEntry(f.leaves[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := time.Date(2026, 2, 1, 0, 0, 0, 123456789, time.UTC)
+	withdrawal := func(version string) KeyReceipt {
+		op := f.opening
+		op.Salt = bytes.Repeat([]byte{7}, tlog.SaltSize)
+		op.Version = version
+		leaf, err := tlog.Entry{Kind: tlog.KindOPRFWithdrawal, Received: received, Commitment: tlog.OPRFWithdrawalCommitment(op, keyEntry.Commitment)}.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := f
+		g.leaves = append(append([][]byte(nil), f.leaves...), leaf)
+		rc := g.receiptAt(t, 3)
+		wr := g.receiptAt(t, len(g.leaves)-1)
+		rc.Withdrawal = &WithdrawalReceipt{Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Created: keyEntry.Received, Withdrawn: received,
+			LogIndex: wr.LogIndex, TreeSize: wr.TreeSize, Entry: wr.Entry, Opening: op, InclusionProof: wr.InclusionProof, Checkpoint: wr.Checkpoint}
+		return rc
+	}
+	for _, version := range []string{received.Format(time.RFC3339Nano), "2026-02-01T00:00:00.123456789Z"} {
+		rc := withdrawal(version)
+		if _, err := rc.VerifyWithdrawn(f.verifier, "set1"); err != nil {
+			t.Errorf("a withdrawal at its entry's time (%s) fails: %v", version, err)
+		}
+	}
+	for _, version := range []string{"2026-01-15T00:00:00Z", "", "yesterday"} {
+		rc := withdrawal(version)
+		if _, err := rc.VerifyWithdrawn(f.verifier, "set1"); !errors.Is(err, ErrKeyNotInLog) {
+			t.Errorf("a withdrawal claiming time %q, logged at %s: VerifyWithdrawn = %v, want ErrKeyNotInLog", version, received.Format(time.RFC3339Nano), err)
+		}
+	}
+}

@@ -91,8 +91,9 @@ func witnessedFor(ctx context.Context, ls store.Store, size int64, hr tlog.HashR
 		if err != nil {
 			return nil, err
 		}
-		for k < len(sorted) && sorted[k] < next {
-			k++
+		// Past i in any case: an index the tree doesn't hold (i >= size,
+		// so next <= i) is asked about once, not forever.
+		for k++; k < len(sorted) && sorted[k] < next; k++ {
 		}
 	}
 	sizes := make([]int64, 0, len(notes))

@@ -19,8 +19,14 @@ type countCosigned struct {
 	calls int
 }
 
+// errLooping stops a caller that asks the store without end.
+var errLooping = errors.New("more than 1,000 look-ups of cosigned checkpoints")
+
 func (c *countCosigned) CosignedCheckpointAtMost(ctx context.Context, size int64) (int64, []byte, error) {
 	c.calls++
+	if c.calls > 1000 {
+		return 0, nil, errLooping
+	}
 	return c.Store.CosignedCheckpointAtMost(ctx, size)
 }
 
@@ -94,6 +100,8 @@ func TestWitnessedForStretches(t *testing.T) {
 		{"one stretch", []int64{sizes[3], sizes[4], sizes[3]}, 2},
 		{"after the last cosigned", []int64{size - 1, sizes[11]}, 2},
 		{"before the first", []int64{0, 1}, 2},
+		// Not the tree's (a caller's slip): asked about once, not forever.
+		{"beyond the tree", []int64{size - 1, size, size + 5}, 6},
 	} {
 		c := &countCosigned{Store: n.store}
 		got, err := witnessedFor(ctx, c, size, hr, tc.indexes)
