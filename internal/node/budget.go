@@ -333,7 +333,7 @@ const bundleItemBytes = 4 << 10
 //     34 bytes a byte;
 //   - bundleVersionBytes: bytes per version beside its JSON and its proof's
 //     tiles: its log entry, opening, the JSON of its proof, its witnessed
-//     checkpoints (17 to 22 KiB measured);
+//     checkpoints (12 to 14 KiB measured for small versions since the proofs of a bundle share its partial tiles and their inner hashes; 17 to 22 KiB before);
 //   - bundleHashBytes, bundleFullTileBytes: what a version's inclusion
 //     proof reads of the tree's hash tiles (bundleTileBytes): at each tile
 //     level, the partial tile at the tree's right edge, read once for
@@ -350,7 +350,7 @@ const bundleItemBytes = 4 << 10
 // Every figure is on SQLite; docs/benchmarks.md has them.
 const (
 	bundleFactor        = 6
-	bundleVersionBytes  = 24 << 10
+	bundleVersionBytes  = 20 << 10
 	bundleHashBytes     = 128
 	bundleFullTileBytes = 40 << 10
 	bundleLookupBytes   = 4 << 10
