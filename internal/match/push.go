@@ -65,7 +65,8 @@ type Refused struct {
 //   - it is the one object of an envelope the node refuses whole as a
 //     bad or too large request (400, 409, 413, 422);
 //   - it is the one object of an envelope the node fails on (500, or
-//     another 5xx that [Unavailable] does not cover), the node stored
+//     another 5xx that [Unavailable] does not cover, but not 507: a
+//     full quota or disk is no object's fault), the node stored
 //     other objects of the push, and it fails on it again when it is
 //     posted alone once more, just before a probe that the node takes
 //     (an object it stored earlier in the push, posted again): the node
@@ -77,9 +78,10 @@ type Refused struct {
 // (500 for every envelope: down, its store broken) sets nothing apart:
 // it stores none of the push, or fails on the probe; and after maxBlind
 // failed envelopes in a row with nothing stored the push gives up with
-// the node's error. An envelope refused otherwise (401, 403 or 404: the member
-// may not write the collection; 429, 502, 503, 504; no connection) is an
-// error, as with Push: that is not one object's refusal.
+// the node's error. An envelope refused otherwise (401, 403 or 404: the
+// member may not write the collection; 429, 502, 503, 504; 507, the
+// member's quota or the node's storage full; no connection) is an error,
+// as with Push: that is not one object's refusal.
 func PushSeparating(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) ([]Refused, error) {
 	return push(ctx, client, collectionID, key, objs, true)
 }
@@ -184,6 +186,10 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 				s.refused = append(s.refused, Refused{Object: objs[0], Reason: err.Error()})
 				return nil
 			}
+		case outOfStorage(err):
+			// The member's quota or the node's storage, not the
+			// objects: no half is set apart (see outOfStorage).
+			return fmt.Errorf("%w: %w", ErrPush, err)
 		case serverFailure(err):
 			s.failed = err
 			if s.blind++; s.blind >= maxBlind {
@@ -311,6 +317,8 @@ func (s *separator) settle() error {
 			convicted = append(convicted, Refused{Object: x.Object, Reason: msg})
 		case objectRefusal(err):
 			convicted = append(convicted, Refused{Object: x.Object, Reason: err.Error()})
+		case outOfStorage(err):
+			return fmt.Errorf("%w: %w", ErrPush, err)
 		case serverFailure(err):
 			convicted = append(convicted, Refused{Object: x.Object, Reason: "the node failed on it alone, twice, and stored the others: " + err.Error()})
 		default:
@@ -346,6 +354,19 @@ func objectRefusal(err error) bool {
 		return true
 	}
 	return false
+}
+
+// outOfStorage reports whether the node refused an envelope with 507
+// Insufficient Storage: the member's storage quota or the node's disk is
+// full. That is the member's or the node's state, not the objects': an
+// object that fails alone with it, twice, while the node takes the probe
+// (an object it holds already, which needs no more bytes), is no poison,
+// and it is stored once the quota is raised or room is made. The push
+// fails with the node's answer (a server failure, which
+// [PushRetryingSeparating] waits on), and nothing is set apart.
+func outOfStorage(err error) bool {
+	var re *taxii.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusInsufficientStorage
 }
 
 // serverFailure reports whether the node answered with a server error

@@ -469,3 +469,48 @@ func TestPushRetryingSeparatingWaitsForDownNode(t *testing.T) {
 		t.Errorf("refused %d, stored %d, %d waits, error %v; want everything stored after the waits", len(refused), len(node.stored), waits, err)
 	}
 }
+
+// TestPushSeparatingSuspectOutOfStorage: an object the node failed on
+// alone (500) and then refuses with 507 when posted alone again (the
+// member's quota or the node's disk filled meanwhile) is not set apart:
+// the push fails with the node's 507, and PushRetryingSeparating waits.
+func TestPushSeparatingSuspectOutOfStorage(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	var mu sync.Mutex
+	tries := 0
+	stored := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		var env taxii.Envelope
+		body, _ := io.ReadAll(r.Body)
+		json.Unmarshal(body, &env)
+		w.Header().Set("Content-Type", taxii.MediaType)
+		var ids []string
+		for _, raw := range env.Objects {
+			var o struct{ ID string }
+			json.Unmarshal(raw, &o)
+			if o.ID == "x-late" && !stored[o.ID] {
+				tries++
+				status := http.StatusInternalServerError
+				if tries > 1 {
+					status = http.StatusInsufficientStorage
+				}
+				w.WriteHeader(status)
+				io.WriteString(w, `{"title":"failed"}`)
+				return
+			}
+			ids = append(ids, o.ID)
+		}
+		for _, id := range ids {
+			stored[id] = true
+		}
+		w.WriteHeader(http.StatusAccepted)
+		json.NewEncoder(w).Encode(taxii.Status{ID: "s1", Status: "complete", TotalCount: len(ids), SuccessCount: len(ids)})
+	}))
+	defer srv.Close()
+	refused, err := PushSeparating(context.Background(), &taxii.Client{BaseURL: srv.URL}, "c1", key, separatingObjects(8, map[int]string{3: "x-late"}))
+	if len(refused) != 0 || !errors.Is(err, taxii.ErrInsufficientStorage) || !serverFailure(err) {
+		t.Errorf("refused %d, error %v; want the node's 507 and nothing set apart", len(refused), err)
+	}
+}
