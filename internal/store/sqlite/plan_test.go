@@ -25,21 +25,7 @@ func TestLogObjectsPlan(t *testing.T) {
 		for _, c := range colls {
 			args = append(args, c)
 		}
-		rows, err := s.r.QueryContext(ctx, args[0].(string), append(args[1:], 10)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		p := strings.Join(plan, "; ")
+		p := queryPlan(t, s, args[0].(string), append(args[1:], 10)...)
 		if !strings.Contains(p, "log_index>? AND log_index<?") || strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "objects_collection_seq") {
 			t.Errorf("collections %q: plan %s", colls, p)
 		}
@@ -71,21 +57,7 @@ func TestObjectsByIDPlan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		if p := strings.Join(plan, "; "); !strings.Contains(p, tc.want) || strings.Contains(p, tc.lack) {
+		if p := queryPlan(t, s, "EXPLAIN QUERY PLAN "+query, args...); !strings.Contains(p, tc.want) || strings.Contains(p, tc.lack) {
 			t.Errorf("ids %q: plan %s; want %s, without %s", tc.q.IDs, p, tc.want, tc.lack)
 		}
 	}
@@ -105,23 +77,33 @@ func TestObjectsAtPlan(t *testing.T) {
 	defer s.Close()
 	for _, colls := range [][]string{{"a"}, {"a", "b", "c"}} {
 		args := append([]any{"[1,2,3]"}, strArgs(colls)...)
-		rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN SELECT o.seq, octet_length(o.raw) "+objectsAtFrom(len(colls))+" ORDER BY j.key LIMIT ?", append(args, 10)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		p := strings.Join(plan, "; ")
+		p := queryPlan(t, s, "EXPLAIN QUERY PLAN SELECT o.seq, octet_length(o.raw) "+objectsAtFrom(len(colls))+" ORDER BY j.key LIMIT ?", append(args, 10)...)
 		if !strings.Contains(p, "SCAN j VIRTUAL TABLE") || !strings.Contains(p, "SEARCH o USING INTEGER PRIMARY KEY") || strings.Contains(p, "objects_collection_seq") {
 			t.Errorf("collections %q: plan %s", colls, p)
 		}
 	}
+}
+
+// queryPlan is the detail column of the rows of query (an EXPLAIN QUERY
+// PLAN) run with args on s's readers, joined with "; ".
+func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.r.QueryContext(context.Background(), query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "; ")
 }
