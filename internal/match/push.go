@@ -190,6 +190,12 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 			// The member's quota or the node's storage, not the
 			// objects: no half is set apart (see outOfStorage).
 			return fmt.Errorf("%w: %w", ErrPush, err)
+		case requestTimeout(err):
+			// The link, not the objects: smaller envelopes, none set
+			// apart (see requestTimeout).
+			if len(raw) == 1 {
+				return fmt.Errorf("%w: %w", ErrPush, err)
+			}
 		case serverFailure(err):
 			s.failed = err
 			if s.blind++; s.blind >= maxBlind {
@@ -317,7 +323,7 @@ func (s *separator) settle() error {
 			convicted = append(convicted, Refused{Object: x.Object, Reason: msg})
 		case objectRefusal(err):
 			convicted = append(convicted, Refused{Object: x.Object, Reason: err.Error()})
-		case outOfStorage(err):
+		case outOfStorage(err), requestTimeout(err):
 			return fmt.Errorf("%w: %w", ErrPush, err)
 		case serverFailure(err):
 			convicted = append(convicted, Refused{Object: x.Object, Reason: "the node failed on it alone, twice, and stored the others: " + err.Error()})
@@ -367,6 +373,17 @@ func objectRefusal(err error) bool {
 func outOfStorage(err error) bool {
 	var re *taxii.ResponseError
 	return errors.As(err, &re) && re.StatusCode == http.StatusInsufficientStorage
+}
+
+// requestTimeout reports whether the node answered 408 Request Timeout:
+// it didn't receive the envelope's body within its body_read_timeout (a
+// slow link, large sightings). That is the link's state, not the
+// objects': separating, the envelope goes again in halves (smaller
+// bodies), none set apart, and an object that still times out alone
+// fails the push, which [PushRetryingSeparating] waits on.
+func requestTimeout(err error) bool {
+	var re *taxii.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusRequestTimeout
 }
 
 // serverFailure reports whether the node answered with a server error
@@ -457,9 +474,11 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		}
 		cancel()
 		// Separating, a node that fails on everything (a 5xx; one object
-		// it fails on alone is set apart) is waited for too: a fleet
-		// member holds its messages meanwhile, none set apart.
-		retry := Unavailable(err) || separate && serverFailure(err)
+		// it fails on alone is set apart), or a link that can't bring it
+		// one object within its body_read_timeout (408), is waited for
+		// too: a fleet member holds its messages meanwhile, none set
+		// apart.
+		retry := Unavailable(err) || separate && (serverFailure(err) || requestTimeout(err))
 		if err == nil || !retry || stop.Err() != nil || ctx.Err() != nil {
 			return refused, err
 		}

@@ -342,6 +342,9 @@ type failingNode struct {
 	// downAfter, when positive, makes the node go down after that many
 	// requests.
 	downAfter int
+	// maxBody, when positive, is the largest body the node receives
+	// within its body_read_timeout: a larger one gets 408 (a slow link).
+	maxBody int
 }
 
 func (f *failingNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -355,6 +358,11 @@ func (f *failingNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	json.Unmarshal(body, &env)
 	w.Header().Set("Content-Type", taxii.MediaType)
+	if f.maxBody > 0 && len(body) > f.maxBody {
+		w.WriteHeader(http.StatusRequestTimeout)
+		io.WriteString(w, `{"title":"request timeout"}`)
+		return
+	}
 	var ids []string
 	for _, raw := range env.Objects {
 		var o struct{ ID string }
@@ -512,5 +520,48 @@ func TestPushSeparatingSuspectOutOfStorage(t *testing.T) {
 	refused, err := PushSeparating(context.Background(), &taxii.Client{BaseURL: srv.URL}, "c1", key, separatingObjects(8, map[int]string{3: "x-late"}))
 	if len(refused) != 0 || !errors.Is(err, taxii.ErrInsufficientStorage) || !serverFailure(err) {
 		t.Errorf("refused %d, error %v; want the node's 507 and nothing set apart", len(refused), err)
+	}
+}
+
+// TestPushSeparatingSlowLink: a node that can't receive a large envelope
+// within its body_read_timeout (408) gets the objects in smaller
+// envelopes, none set apart; when even one object times out alone, the
+// push fails with the 408 and PushRetryingSeparating waits, holding them,
+// until the link carries them. Before, a 408 failed the push and the
+// fleet member stopped (exit 4), and so did every member its messages
+// went to over the same link.
+func TestPushSeparatingSlowLink(t *testing.T) {
+	defer func(f, m time.Duration) { pushRetryFirst, pushRetryMax = f, m }(pushRetryFirst, pushRetryMax)
+	pushRetryFirst, pushRetryMax = time.Millisecond, time.Millisecond
+	_, key, _ := ed25519.GenerateKey(nil)
+	node := &failingNode{stored: map[string]bool{}, maxBody: 2000}
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	client := &taxii.Client{BaseURL: srv.URL}
+	refused, err := PushSeparating(context.Background(), client, "c1", key, separatingObjects(100, nil))
+	if err != nil || len(refused) != 0 || len(node.stored) != 100 {
+		t.Fatalf("refused %d, stored %d, error %v; want all 100 stored in smaller envelopes", len(refused), len(node.stored), err)
+	}
+
+	node = &failingNode{stored: map[string]bool{}, maxBody: 10}
+	srv2 := httptest.NewServer(node)
+	defer srv2.Close()
+	client = &taxii.Client{BaseURL: srv2.URL}
+	refused, err = PushSeparating(context.Background(), client, "c1", key, separatingObjects(10, nil))
+	var re *taxii.ResponseError
+	if !errors.Is(err, ErrPush) || !errors.As(err, &re) || re.StatusCode != http.StatusRequestTimeout || len(refused) != 0 {
+		t.Fatalf("every object timing out alone: refused %d, error %v; want the push failed with 408, none set apart", len(refused), err)
+	}
+	waits := 0
+	refused, err = PushRetryingSeparating(context.Background(), context.Background(), 0, client, "c1", key, separatingObjects(10, nil),
+		func(err error, _ time.Duration) {
+			if waits++; waits == 3 {
+				node.mu.Lock()
+				node.maxBody = 0
+				node.mu.Unlock()
+			}
+		})
+	if err != nil || len(refused) != 0 || len(node.stored) != 10 || waits < 3 {
+		t.Errorf("refused %d, stored %d, %d waits, error %v; want everything stored after the waits", len(refused), len(node.stored), waits, err)
 	}
 }
