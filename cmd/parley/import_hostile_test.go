@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -160,5 +163,40 @@ func TestCommandRedirectLocationBounded(t *testing.T) {
 		if code == 0 || !strings.Contains(stderr.String(), "redirected to http://169.254.169.254:80") || stderr.Len() > 2000 {
 			t.Errorf("%s: exit %d, stderr (%d bytes): %.300q", args[0], code, stderr.Len(), stderr.String())
 		}
+	}
+}
+
+// TestErrorLineBounded: a server answering with a malformed status line
+// of a MiB (Go's client quotes it whole in its error) gets a bounded
+// error line on stderr, cut on a character's boundary and saying so;
+// a short message of several lines is joined as before.
+func TestErrorLineBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				bufio.NewReader(conn).ReadString('\n')
+				io.WriteString(conn, "HTTP/1.1"+strings.Repeat("é", 1<<19)+"\r\n\r\n") // no space: "malformed HTTP response" quotes the line
+			}()
+		}
+	}()
+	var stdout, stderr bytes.Buffer
+	c := &cli{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	code := c.main(context.Background(), []string{"proof", "--url", "http://" + ln.Addr().String(), "--token", "parley_secret", "indicator--00000000-0000-4000-8000-000000000000"})
+	line, _, _ := strings.Cut(stderr.String(), "\n")
+	if code == 0 || len(line) > maxErrorLine+200 || !utf8.ValidString(line) || !strings.Contains(line, "… (cut: the message has") {
+		t.Errorf("exit %d, error line of %d bytes: %.300q", code, len(line), line)
+	}
+	if got := oneLine("couldn't connect:\n\thost a: refused\n\thost b: refused"); got != "couldn't connect: host a: refused; host b: refused" {
+		t.Errorf("oneLine of a short message = %q", got)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 )
 
 // command is one `parley` subcommand.
@@ -240,12 +241,30 @@ func (c *cli) printError(err error) {
 	}
 }
 
+// maxErrorLine bounds the error line printed: a message may quote what a
+// server sent (Go's client quotes a malformed status line whole, up to
+// the 10 MiB it reads of a response's header).
+const maxErrorLine = 8 << 10
+
 // oneLine returns an error message on one line: a library's message may
 // span several (pgx puts each host it tried on a line of its own, "\n\t"),
 // which would break the "parley: error: <one sentence>" contract and
 // leave lines without the "parley: " prefix. Each line break, with the
-// white space around it, becomes "; " (" " after a colon).
+// white space around it, becomes "; " (" " after a colon). A line longer
+// than maxErrorLine is cut there (on a character's boundary) and says so.
 func oneLine(msg string) string {
+	s := joinLines(msg)
+	if len(s) <= maxErrorLine {
+		return s
+	}
+	cut := maxErrorLine
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s … (cut: the message has %d bytes)", s[:cut], len(s))
+}
+
+func joinLines(msg string) string {
 	lines := strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' })
 	var b strings.Builder
 	for _, l := range lines {
