@@ -366,7 +366,7 @@ func (lw *LogWitnessing) Step(ctx context.Context) (int, error) {
 		// witness added, the front ends restarted one by one), and
 		// one with the older list would otherwise store the note
 		// again without them, for every checkpoint until it restarts.
-		cosigned = append(cosigned, lw.othersLines(have[len(note):])...)
+		cosigned = append(cosigned, lw.othersLines(have[len(note):], size)...)
 	}
 	if err == nil && bytes.Equal(have, cosigned) {
 		lw.stored, lw.storedAt = size, lw.n.now()
@@ -587,9 +587,12 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 	w.at = lw.n.now()
 }
 
-// othersLines returns the signature lines among lines by keys of no
-// witness of this front end.
-func (lw *LogWitnessing) othersLines(lines []byte) []byte {
+// othersLines returns the signature lines among lines (a stored note's,
+// of the tree of that size) that this front end doesn't put in itself:
+// those of witnesses it doesn't know, and of witnesses it knows that
+// haven't cosigned that size for it (its submission failed, while
+// another front end's got through and stored the cosignature).
+func (lw *LogWitnessing) othersLines(lines []byte, size int64) []byte {
 	var out []byte
 	for _, l := range strings.SplitAfter(string(lines), "\n") {
 		if !strings.HasSuffix(l, "\n") {
@@ -597,7 +600,7 @@ func (lw *LogWitnessing) othersLines(lines []byte) []byte {
 		}
 		mine := false
 		for _, w := range lw.ws {
-			if len(keyLines([]byte(l), w.policy.Witnesses[0].Key)) > 0 {
+			if w.size == size && len(keyLines([]byte(l), w.policy.Witnesses[0].Key)) > 0 {
 				mine = true
 				break
 			}

@@ -1262,3 +1262,69 @@ func TestWitnessingKeepsCosignaturesOfWitnessesAddedElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestWitnessingKeepsCosignaturesItCouldntGet: a front end that can't
+// reach a witness keeps that witness's cosignature which another front
+// end stored for the same checkpoint while it was submitting, rather
+// than storing the note again without it (a client whose quorum needs
+// that witness would be refused until the other front end put it back,
+// a minute later). Found by review of the ops3 merge.
+func TestWitnessingKeepsCosignaturesItCouldntGet(t *testing.T) {
+	ctx := context.Background()
+	n, _ := initNode(t, Options{})
+	m, key, coll := addAliceShared(t, n)
+	w1 := newTestWitness(t, "w1.example", n.vkey)
+	w2 := newTestWitness(t, "w2.example", n.vkey)
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close() // w2 as front end a sees it: nothing answers
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frontEnd := func(ws []WitnessConfig) *LogWitnessing {
+		t.Helper()
+		n.cfg.Witnesses = ws
+		lw, err := NewLogWitnessing(n, LogWitnessingOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lw
+	}
+	a := frontEnd([]WitnessConfig{{URL: w1.URL, Key: w1.VKey}, {URL: gone.URL, Key: w2.VKey}})
+	b := frontEnd([]WitnessConfig{{URL: w1.URL, Key: w1.VKey}, {URL: w2.URL, Key: w2.VKey}})
+	// Front end b collects and stores both cosignatures while a's
+	// submission to w1 is on its way.
+	var during atomic.Bool
+	h := w1.srv.Config.Handler
+	w1.srv.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if during.CompareAndSwap(true, false) {
+			if got, err := b.Step(ctx); err != nil || got != 2 {
+				t.Errorf("Step of front end b: %d cosignatures, %v", got, err)
+			}
+		}
+		h.ServeHTTP(rw, r)
+	})
+	for i := range 2 {
+		submitOne(t, n, m, key, coll, i)
+		size, err := li.Integrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		during.Store(true)
+		if got, err := a.Step(ctx); err != nil || got != 1 {
+			t.Fatalf("Step of front end a, which can't reach w2: %d cosignatures, %v", got, err)
+		}
+		if during.Load() {
+			t.Fatal("front end b's step didn't run during a's")
+		}
+		note, err := n.store.CosignedCheckpoint(ctx, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []*testWitness{w1, w2} {
+			if got := bytes.Count(keyLines(note, w.VKey), []byte("\n")); got == 0 || got > 2 {
+				t.Fatalf("checkpoint %d: the stored note has %d cosignature lines of %s:\n%s", size, got, w.VKey, note)
+			}
+		}
+	}
+}
