@@ -1211,6 +1211,18 @@ func TestWitnessingFrontEndsRaceIsNoRollback(t *testing.T) {
 	}
 }
 
+// witnessingFrontEnd is the witnessing of a front end of n whose
+// config.json lists the witnesses ws (front ends share n's store).
+func witnessingFrontEnd(t *testing.T, n *Node, ws []WitnessConfig) *LogWitnessing {
+	t.Helper()
+	n.cfg.Witnesses = ws
+	lw, err := NewLogWitnessing(n, LogWitnessingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lw
+}
+
 // TestWitnessingKeepsCosignaturesOfWitnessesAddedElsewhere: a witness is
 // added to config.json front end by front end (docs/scaling.md). While
 // one front end has the new list and another the old, the old one must
@@ -1228,17 +1240,8 @@ func TestWitnessingKeepsCosignaturesOfWitnessesAddedElsewhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	frontEnd := func(ws []WitnessConfig) *LogWitnessing {
-		t.Helper()
-		n.cfg.Witnesses = ws
-		lw, err := NewLogWitnessing(n, LogWitnessingOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return lw
-	}
-	older := frontEnd([]WitnessConfig{{URL: w1.URL, Key: w1.VKey}})
-	newer := frontEnd([]WitnessConfig{{URL: w1.URL, Key: w1.VKey}, {URL: w2.URL, Key: w2.VKey}})
+	older := witnessingFrontEnd(t, n, []WitnessConfig{{URL: w1.URL, Key: w1.VKey}})
+	newer := witnessingFrontEnd(t, n, []WitnessConfig{{URL: w1.URL, Key: w1.VKey}, {URL: w2.URL, Key: w2.VKey}})
 	for i := range 2 {
 		submitOne(t, n, m, key, coll, i)
 		size, err := li.Integrate(ctx)
@@ -1281,17 +1284,8 @@ func TestWitnessingKeepsCosignaturesItCouldntGet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	frontEnd := func(ws []WitnessConfig) *LogWitnessing {
-		t.Helper()
-		n.cfg.Witnesses = ws
-		lw, err := NewLogWitnessing(n, LogWitnessingOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return lw
-	}
-	a := frontEnd([]WitnessConfig{{URL: w1.URL, Key: w1.VKey}, {URL: gone.URL, Key: w2.VKey}})
-	b := frontEnd([]WitnessConfig{{URL: w1.URL, Key: w1.VKey}, {URL: w2.URL, Key: w2.VKey}})
+	a := witnessingFrontEnd(t, n, []WitnessConfig{{URL: w1.URL, Key: w1.VKey}, {URL: gone.URL, Key: w2.VKey}})
+	b := witnessingFrontEnd(t, n, []WitnessConfig{{URL: w1.URL, Key: w1.VKey}, {URL: w2.URL, Key: w2.VKey}})
 	// Front end b collects and stores both cosignatures while a's
 	// submission to w1 is on its way.
 	var during atomic.Bool
