@@ -289,14 +289,7 @@ func rawDelete(t *testing.T, u, token string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodDelete, u, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	return resp.StatusCode, b.String()
+	return rawDo(t, req)
 }
 
 // rawPost posts a JSON body with a token and returns the status and body.
@@ -305,14 +298,7 @@ func rawPost(t *testing.T, u, token, body string) (int, string) {
 	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	return resp.StatusCode, b.String()
+	return rawDo(t, req)
 }
 
 // TestWritesRevealNothing: a writer who posts an observable (whose id it

@@ -218,6 +218,12 @@ func rawGet(t *testing.T, url, token string) (int, string) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return rawDo(t, req)
+}
+
+// rawDo sends req and returns the status code and body.
+func rawDo(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
