@@ -289,14 +289,29 @@ func NewDecoder(f Format) *Decoder {
 // shipper (Vector, Fluent Bit) may add "@timestamp" to a Zeek or EVE
 // record, first when it sorts keys: a top-level event_type or Zeek's ts
 // and uid outweigh it. The writers' usual first key decides the common
-// case without a scan.
+// case without a scan, also after the "tag" member that Fluent Bit's nats
+// output puts first in a record its json parser read (see
+// [FluentBitRecords]): "tag" is no evidence of any format, so a tagged
+// record is told as the same record without it.
 func detect(line []byte) Format {
+	// members is the line's members: what follows its opening brace, or
+	// the tag member's comma.
+	var members []byte
+	if len(line) > 0 && line[0] == '{' {
+		members = line[1:]
+	}
+	if bytes.HasPrefix(line, []byte(`{"tag":"`)) {
+		// A tag with an escape is left to detectKeys.
+		if e := plainEnd(line, len(`{"tag":"`)); e > 0 && e+1 < len(line) && line[e+1] == ',' {
+			members = line[e+2:]
+		}
+	}
 	switch {
-	case bytes.HasPrefix(line, []byte(`{"ts":`)), bytes.HasPrefix(line, []byte(`{"_path":`)):
+	case bytes.HasPrefix(members, []byte(`"ts":`)), bytes.HasPrefix(members, []byte(`"_path":`)):
 		return FormatZeek
-	case bytes.HasPrefix(line, []byte(`{"timestamp":`)):
+	case bytes.HasPrefix(members, []byte(`"timestamp":`)):
 		return FormatEVE
-	case bytes.HasPrefix(line, []byte(`{"@timestamp":`)):
+	case bytes.HasPrefix(members, []byte(`"@timestamp":`)):
 		if !bytes.Contains(line, []byte(`"event_type"`)) && !bytes.Contains(line, []byte(`"ts"`)) {
 			return FormatECS
 		}

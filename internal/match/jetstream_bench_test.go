@@ -298,3 +298,43 @@ func BenchmarkFluentBitRecords(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*fluentBitBatch), "ns/record")
 }
+
+// BenchmarkBatchDecode splits a message of fluentBitBatch events and
+// decodes each event, as a member of the fleet does before matching, for
+// each shape a shipper publishes: Fluent Bit's records of lines under
+// "log", Fluent Bit's records its json parser read (the tag first), and
+// newline-delimited lines. ns/event compares what each shape costs the
+// matcher beyond the file's decoding (the "newline-delimited" case).
+func BenchmarkBatchDecode(b *testing.B) {
+	lines := benchStream(fluentBitBatch, benchDomains(100))
+	var nd []byte
+	for _, l := range lines {
+		nd = append(append(nd, l...), '\n')
+	}
+	for _, shape := range []struct {
+		name string
+		msg  []byte
+	}{
+		{"fluent-bit-log", fluentBitBatchOf(lines, 0)},
+		{"fluent-bit-parsed", fluentBitParsedBatchOf(lines, 0)},
+		{"newline-delimited", nd},
+	} {
+		b.Run(shape.name, func(b *testing.B) {
+			var r batchReader
+			d := NewDecoder(FormatAuto)
+			b.SetBytes(int64(len(shape.msg)))
+			for range b.N {
+				evs := r.split(shape.msg)
+				if len(evs.events) != fluentBitBatch {
+					b.Fatalf("%d events", len(evs.events))
+				}
+				for _, e := range evs.events {
+					if _, err := d.Decode(e); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*fluentBitBatch), "ns/event")
+		})
+	}
+}
