@@ -237,7 +237,7 @@ func confTime(t *testing.T, what, s string) time.Time {
 // and serves it; it returns its base URL and the members: alice (reads
 // and writes "intel"), bob (reads only), carol (writes only), dave
 // (neither, reads "other").
-func startConformanceNode(t *testing.T) (string, map[string]confMember, string, string) {
+func startConformanceNode(t *testing.T) (base string, members map[string]confMember, intel, other, relay string) {
 	t.Helper()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "node")
@@ -250,7 +250,7 @@ func startConformanceNode(t *testing.T) (string, map[string]confMember, string, 
 		return stdout
 	}
 	run("init", "--data", data)
-	members := map[string]confMember{}
+	members = map[string]confMember{}
 	for _, name := range []string{"alice", "bob", "carol", "dave"} {
 		key := filepath.Join(dir, name+".key")
 		run("keygen", "--out", key)
@@ -273,8 +273,9 @@ func startConformanceNode(t *testing.T) (string, map[string]confMember, string, 
 		}
 		return v.ID
 	}
-	intel := collID(run("collection", "add", "--data", data, "--title", "intel", "--read", "alice,bob", "--write", "alice,carol", "--json"))
-	other := collID(run("collection", "add", "--data", data, "--title", "other", "--read", "dave", "--write", "dave", "--json"))
+	intel = collID(run("collection", "add", "--data", data, "--title", "intel", "--read", "alice,bob", "--write", "alice,carol", "--json"))
+	other = collID(run("collection", "add", "--data", data, "--title", "other", "--read", "dave", "--write", "dave", "--json"))
+	relay = collID(run("collection", "add", "--data", data, "--title", "relay", "--read", "alice", "--write", "alice", "--relay", "--signatures", "optional", "--json"))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
@@ -290,7 +291,6 @@ func startConformanceNode(t *testing.T) (string, map[string]confMember, string, 
 			t.Errorf("serve: exit %d: %s", code, stderr.String())
 		}
 	})
-	var base string
 	for deadline := time.Now().Add(30 * time.Second); base == ""; {
 		if time.Now().After(deadline) {
 			t.Fatalf("serve didn't start: %s", stderr.String())
@@ -300,7 +300,7 @@ func startConformanceNode(t *testing.T) (string, map[string]confMember, string, 
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return base, members, intel, other
+	return base, members, intel, other, relay
 }
 
 // signConf signs a STIX object (JSON with %s for the author's identity)
@@ -322,7 +322,7 @@ func signConf(t *testing.T, m confMember, object string) json.RawMessage {
 // the node serves, as a reader, a writer that may not read, a member that
 // may not see the collection and an unauthenticated client.
 func TestTAXIIConformance(t *testing.T) {
-	base, m, intel, other := startConformanceNode(t)
+	base, m, intel, other, relay := startConformanceNode(t)
 	alice := confClient{t, base, m["alice"].token}
 	bob := confClient{t, base, m["bob"].token}
 	carol := confClient{t, base, m["carol"].token}
@@ -788,6 +788,183 @@ func TestTAXIIConformance(t *testing.T) {
 		checkTAXII(t, "too large", r, false)
 		if r.status != 413 {
 			t.Errorf("a body over max_content_length: %s, want 413", r)
+		}
+	})
+
+	t.Run("4.3 status with failures", func(t *testing.T) {
+		good := signConf(t, m["alice"], `{"type":"malware","spec_version":"2.1","id":"malware--1c7b5b88-8ff7-4a4d-aa9d-feb398cd0061","created":"2026-09-14T08:30:00.000Z","modified":"2026-09-14T08:30:00.000Z","created_by_ref":"%s","name":"z","is_family":false}`)
+		tampered := json.RawMessage(strings.Replace(string(good), `"name":"z"`, `"name":"w"`, 1))
+		unsigned := json.RawMessage(fmt.Sprintf(`{"type":"malware","spec_version":"2.1","id":"malware--2c7b5b88-8ff7-4a4d-aa9d-feb398cd0061","created":"2026-09-14T08:30:00.000Z","modified":"2026-09-14T08:30:00.000Z","created_by_ref":"%s","name":"u","is_family":false}`, m["alice"].id))
+		r := alice.post(objPath, tampered, unsigned, json.RawMessage(`{"type":"malware","name":"no id"}`), json.RawMessage(`{"id":42}`), json.RawMessage(`{"id":"not an id\u0007","type":"x"}`))
+		checkTAXII(t, "refused objects", r, false)
+		var st struct {
+			confStatus
+			Failures []struct {
+				ID      string `json:"id"`
+				Version string `json:"version"`
+			} `json:"failures"`
+		}
+		confDecode(t, "status", r, &st)
+		if r.status != 202 || st.FailureCount == nil || *st.FailureCount != 5 || len(st.Failures) != 5 || st.TotalCount == nil || *st.TotalCount != 5 {
+			t.Fatalf("refused objects: %s", r)
+		}
+		for _, f := range st.Failures {
+			if f.ID == "" || f.Version == "" {
+				t.Errorf("a failure without id or version (4.3.1.1): %s", r)
+			}
+		}
+		if st.RequestTimestamp != "" {
+			confTime(t, "request_timestamp", st.RequestTimestamp)
+		}
+	})
+
+	t.Run("1.6.8 media types", func(t *testing.T) {
+		for _, accept := range []string{"application/taxii+json", "application/taxii+json; version=2.1", "application/taxii+json;version=2.1, */*;q=0.1"} {
+			r := alice.do("GET", "/api/collections/", map[string]string{"Accept": accept}, nil)
+			checkTAXII(t, accept, r, false)
+			if r.status != 200 {
+				t.Errorf("Accept %s: %s", accept, r)
+			}
+		}
+		r := alice.do("POST", objPath, map[string]string{"Content-Type": "application/taxii+json; version=2.1; charset=utf-8"}, strings.NewReader(`{"objects":[`+string(signConf(t, m["alice"], indicator(v1, false)))+`]}`))
+		if r.status != 202 {
+			t.Errorf("POST with charset: %s", r)
+		}
+		for _, p := range []string{"/taxii2/", "/api/", objPath + ind + "/", objPath + ind + "/versions/"} {
+			r := alice.do("POST", p, map[string]string{"Content-Type": confTAXII}, strings.NewReader(`{}`))
+			checkTAXII(t, "POST "+p, r, false)
+			if r.status != 405 || r.header.Get("Allow") == "" {
+				t.Errorf("POST %s: %s, want 405 with Allow", p, r)
+			}
+		}
+	})
+
+	t.Run("3.5 paging manifest and versions", func(t *testing.T) {
+		for _, p := range []string{"/api/collections/" + intel + "/manifest/?match[version]=all&limit=2", objPath + ind + "/versions/?limit=2"} {
+			var seen []string
+			q := p
+			for i := 0; ; i++ {
+				if i > 10 {
+					t.Fatalf("%s: paging doesn't end", p)
+				}
+				r := bob.get(q)
+				checkTAXII(t, q, r, false)
+				var page struct {
+					More     *bool  `json:"more"`
+					Next     string `json:"next"`
+					Objects  []struct{ ID, Version string }
+					Versions []string `json:"versions"`
+				}
+				confDecode(t, q, r, &page)
+				if len(page.Objects)+len(page.Versions) > 2 {
+					t.Errorf("%s: more than limit", q)
+				}
+				for _, o := range page.Objects {
+					seen = append(seen, o.ID+"@"+o.Version)
+				}
+				seen = append(seen, page.Versions...)
+				if page.More == nil || !*page.More {
+					break
+				}
+				if page.Next == "" {
+					t.Fatalf("%s: more without next: %s", q, r)
+				}
+				sep := "&"
+				q = p + sep + "next=" + url.QueryEscape(page.Next)
+			}
+			sort.Strings(seen)
+			if slices.Compact(slices.Clone(seen)); len(slices.Compact(slices.Clone(seen))) != len(seen) || len(seen) < 3 {
+				t.Errorf("%s: paged %q", p, seen)
+			}
+		}
+	})
+
+	t.Run("3.4 versions of objects without modified", func(t *testing.T) {
+		// A cyber-observable has no modified: its versions are its
+		// date_added (README), and every filter takes them.
+		const sco = "domain-name--3f1e5a4c-2b7d-4e8f-9a6b-1c2d3e4f5a6b"
+		path := "/api/collections/" + relay + "/objects/"
+		for _, v := range []string{`{"type":"domain-name","spec_version":"2.1","id":"` + sco + `","value":"a.example"}`, `{"type":"domain-name","spec_version":"2.1","id":"` + sco + `","value":"a.example","x_note":"again"}`} {
+			if r := alice.post(path, json.RawMessage(v)); r.status != 202 || !strings.Contains(string(r.body), `"success_count":1`) {
+				t.Fatalf("add an observable: %s", r)
+			}
+		}
+		r := alice.get(path + sco + "/versions/")
+		var vs struct{ Versions []string }
+		confDecode(t, "versions", r, &vs)
+		if len(vs.Versions) != 2 {
+			t.Fatalf("versions of an observable: %s", r)
+		}
+		for i, v := range vs.Versions {
+			confTime(t, "version", v)
+			r := alice.get(path + sco + "/?match[version]=" + url.QueryEscape(v))
+			var env confEnvelope
+			confDecode(t, "object", r, &env)
+			if len(env.Objects) != 1 {
+				t.Errorf("match[version]=%s: %s", v, r)
+			}
+			r = alice.get("/api/collections/" + relay + "/manifest/?match[version]=" + url.QueryEscape(v))
+			var man confManifest
+			confDecode(t, "manifest", r, &man)
+			if len(man.Objects) != 1 || man.Objects[0].Version != v {
+				t.Errorf("manifest match[version]=%s: %s", v, r)
+			}
+			want := []string{"first", "last"}[i]
+			r = alice.get(path + sco + "/?match[version]=" + want)
+			confDecode(t, "object", r, &env)
+			if len(env.Objects) != 1 || !strings.Contains(string(env.Objects[0]), "x_note") != (i == 0) {
+				t.Errorf("match[version]=%s: %s", want, r)
+			}
+		}
+		r = alice.get(path + sco + "/versions/?added_after=" + url.QueryEscape(vs.Versions[0]))
+		confDecode(t, "versions", r, &vs)
+		if len(vs.Versions) != 1 {
+			t.Errorf("versions added_after the first: %s", r)
+		}
+	})
+
+	t.Run("1.6.9 HTTP Basic", func(t *testing.T) {
+		for _, c := range []struct {
+			user, pass string
+			status     int
+		}{{"alice", m["alice"].token, 200}, {"", m["alice"].token, 200}, {"alice", "parley_wrong", 401}} {
+			req, _ := http.NewRequest("GET", base+"/api/collections/"+intel+"/", nil)
+			req.Header.Set("Accept", confTAXII)
+			req.SetBasicAuth(c.user, c.pass)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != c.status {
+				t.Errorf("Basic %s: %d, want %d", c.user, resp.StatusCode, c.status)
+			}
+		}
+	})
+
+	t.Run("collections are apart", func(t *testing.T) {
+		// An object of a collection alice may not read is, in intel,
+		// one that doesn't exist, on every endpoint.
+		const theirs = "malware--5d7b5b88-8ff7-4a4d-aa9d-feb398cd0061"
+		r := dave.post("/api/collections/"+other+"/objects/", signConf(t, m["dave"], `{"type":"malware","spec_version":"2.1","id":"`+theirs+`","created":"2026-09-14T08:30:00.000Z","modified":"2026-09-14T08:30:00.000Z","created_by_ref":"%s","name":"d","is_family":false}`))
+		if r.status != 202 || !strings.Contains(string(r.body), `"success_count":1`) {
+			t.Fatalf("dave's add: %s", r)
+		}
+		for _, q := range []string{"objects/%s/", "objects/%s/versions/", "objects/%s/?match[version]=all", "objects/?match[id]=%s", "manifest/?match[id]=%s", "objects/?match[id]=%s&match[version]=2026-09-14T08:30:00.000Z"} {
+			for _, c := range []confClient{alice, bob} {
+				r := c.get("/api/collections/" + intel + "/" + fmt.Sprintf(q, theirs))
+				g := c.get("/api/collections/" + intel + "/" + fmt.Sprintf(q, none))
+				if d := sameAnswer(r, g); d != "" {
+					t.Errorf("%s: another collection's object and none differ: %s", q, d)
+				}
+			}
+		}
+	})
+
+	t.Run("limits", func(t *testing.T) {
+		r := alice.get(objPath + "?limit=100000000000000000000000")
+		if r.status != 200 {
+			t.Errorf("a limit above the server's: %s, want 200 with the server's page size", r)
 		}
 	})
 
