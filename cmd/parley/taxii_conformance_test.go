@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -275,7 +276,7 @@ func startConformanceNode(t *testing.T) (base string, members map[string]confMem
 	}
 	intel = collID(run("collection", "add", "--data", data, "--title", "intel", "--read", "alice,bob", "--write", "alice,carol", "--json"))
 	other = collID(run("collection", "add", "--data", data, "--title", "other", "--read", "dave", "--write", "dave", "--json"))
-	relay = collID(run("collection", "add", "--data", data, "--title", "relay", "--read", "alice", "--write", "alice", "--relay", "--signatures", "optional", "--json"))
+	relay = collID(run("collection", "add", "--data", data, "--title", "relay", "--read", "alice", "--write", "alice,carol", "--relay", "--signatures", "optional", "--json"))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
@@ -303,12 +304,12 @@ func startConformanceNode(t *testing.T) (base string, members map[string]confMem
 	return base, members, intel, other, relay
 }
 
-// signConf signs a STIX object (JSON with %s for the author's identity)
+// signConf signs a STIX object (JSON with %s for the author's identity, if any)
 // with m's key, as `parley sign` does.
 func signConf(t *testing.T, m confMember, object string) json.RawMessage {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "o.json")
-	if err := os.WriteFile(f, []byte(fmt.Sprintf(object, m.id)), 0o600); err != nil {
+	if err := os.WriteFile(f, []byte(strings.ReplaceAll(object, "%s", m.id)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := runCLI(t, "sign", "--key", m.key, f)
@@ -869,11 +870,10 @@ func TestTAXIIConformance(t *testing.T) {
 				if page.Next == "" {
 					t.Fatalf("%s: more without next: %s", q, r)
 				}
-				sep := "&"
-				q = p + sep + "next=" + url.QueryEscape(page.Next)
+				q = p + "&next=" + url.QueryEscape(page.Next)
 			}
 			sort.Strings(seen)
-			if slices.Compact(slices.Clone(seen)); len(slices.Compact(slices.Clone(seen))) != len(seen) || len(seen) < 3 {
+			if len(slices.Compact(slices.Clone(seen))) != len(seen) || len(seen) < 3 {
 				t.Errorf("%s: paged %q", p, seen)
 			}
 		}
@@ -961,6 +961,44 @@ func TestTAXIIConformance(t *testing.T) {
 		}
 	})
 
+	t.Run("a writer that may not read", func(t *testing.T) {
+		// carol may write relay but not read it. Adding an observable that
+		// alice stored there already must answer as adding a new one does,
+		// so that carol learns nothing of what relay holds. Unsigned (relay
+		// takes them), carol's copy is alice's to the byte.
+		path := "/api/collections/" + relay + "/objects/"
+		obs := func(value string) json.RawMessage {
+			return json.RawMessage(`{"type":"domain-name","spec_version":"2.1","id":"domain-name--` + uuid5STIX(`{"value":"`+value+`"}`) + `","value":"` + value + `"}`)
+		}
+		if r := alice.post(path, obs("held.example")); r.status != 202 || !strings.Contains(string(r.body), `"success_count":1`) {
+			t.Fatalf("alice adds an observable: %s", r)
+		}
+		held := carol.post(path, obs("held.example"))
+		fresh := carol.post(path, obs("fresh.example"))
+		if !strings.Contains(string(fresh.body), `"success_count":1`) {
+			t.Fatalf("carol adds an observable: %s", fresh)
+		}
+		strip := func(r confResp) string {
+			var st map[string]any
+			confDecode(t, "status", r, &st)
+			for _, k := range []string{"id", "request_timestamp"} {
+				delete(st, k)
+			}
+			for _, d := range st["successes"].([]any) {
+				delete(d.(map[string]any), "id")
+				delete(d.(map[string]any), "version")
+			}
+			b, _ := json.Marshal(st)
+			return string(b)
+		}
+		if held.status != 202 || strip(held) != strip(fresh) {
+			t.Errorf("a writer that may not read tells an observable held from a new one:\n%s\n%s", held, fresh)
+		}
+		if r := carol.get(path); r.status != 403 {
+			t.Errorf("carol reads relay: %s", r)
+		}
+	})
+
 	t.Run("limits", func(t *testing.T) {
 		r := alice.get(objPath + "?limit=100000000000000000000000")
 		if r.status != 200 {
@@ -991,6 +1029,18 @@ func TestTAXIIConformance(t *testing.T) {
 			t.Errorf("after DELETE: %s", r)
 		}
 	})
+}
+
+// uuid5STIX returns the UUIDv5 of name in the STIX cyber-observable
+// namespace (STIX 2.1 section 2.9), name being the canonical JSON of the
+// object's ID contributing properties.
+func uuid5STIX(name string) string {
+	ns := []byte{0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c, 0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7}
+	h := sha1.Sum(append(ns, name...))
+	u := h[:16]
+	u[6] = u[6]&0x0f | 0x50
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }
 
 // zeros reads as an endless run of '0'.
