@@ -999,6 +999,51 @@ func TestTAXIIConformance(t *testing.T) {
 		}
 	})
 
+	t.Run("3.4 an older version added later", func(t *testing.T) {
+		// first and last are by version (modified), not by date_added;
+		// filters are ANDed: a poll after the newer version's date_added
+		// gets the older version only when it asks for it.
+		const late = "indicator--7b5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b11"
+		obj := func(modified string) json.RawMessage {
+			return signConf(t, m["alice"], strings.ReplaceAll(indicator(modified, false), ind, late))
+		}
+		for _, v := range []string{v2, v1} {
+			if r := alice.post(objPath, obj(v)); !strings.Contains(string(r.body), `"success_count":1`) {
+				t.Fatalf("add %s: %s", v, r)
+			}
+		}
+		r := bob.get(objPath + late + "/versions/")
+		var vs struct{ Versions []string }
+		confDecode(t, "versions", r, &vs)
+		if !slices.Equal(vs.Versions, []string{v2, v1}) {
+			t.Errorf("versions, in the order they were added (3.5): %s", r)
+		}
+		for q, want := range map[string]string{"": v2, "?match[version]=last": v2, "?match[version]=first": v1} {
+			r := bob.get(objPath + late + "/" + q)
+			var env confEnvelope
+			confDecode(t, "object", r, &env)
+			objs := confObjects(t, env)
+			if len(objs) != 1 || objs[0].Modified != want {
+				t.Errorf("object %s: %s, want %s", q, r, want)
+			}
+		}
+		mr := bob.get("/api/collections/" + intel + "/manifest/?match[id]=" + late + "&match[version]=all")
+		var man confManifest
+		confDecode(t, "manifest", mr, &man)
+		if len(man.Objects) != 2 {
+			t.Fatalf("manifest: %s", mr)
+		}
+		after := url.QueryEscape(man.Objects[0].DateAdded)
+		for q, want := range map[string]int{"": 0, "&match[version]=last": 0, "&match[version]=first": 1, "&match[version]=all": 1} {
+			r := bob.get(objPath + "?match[id]=" + late + "&added_after=" + after + q)
+			var env confEnvelope
+			confDecode(t, "objects", r, &env)
+			if len(env.Objects) != want {
+				t.Errorf("added_after the newer version%s: %s, want %d objects", q, r, want)
+			}
+		}
+	})
+
 	t.Run("limits", func(t *testing.T) {
 		r := alice.get(objPath + "?limit=100000000000000000000000")
 		if r.status != 200 {
