@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -32,6 +33,9 @@ const (
 	confTAXII = "application/taxii+json;version=2.1"
 	confSTIX  = "application/stix+json;version=2.1"
 )
+
+// uuid4RE matches an RFC 4122 version 4 UUID, lowercase.
+var uuid4RE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // confResp is one HTTP answer.
 type confResp struct {
@@ -123,6 +127,26 @@ func checkTAXII(t *testing.T, what string, r confResp, head bool) {
 		t.Errorf("%s: the body is not a JSON object: %v: %s", what, err, r)
 		return
 	}
+	// 2.1 (list): empty lists are prohibited in TAXII. The one exception
+	// is Parley's deliberate, documented one: an envelope without objects
+	// has "objects": [] (README, "TAXII 2.1").
+	var walk func(path string, x any)
+	walk = func(path string, x any) {
+		switch x := x.(type) {
+		case []any:
+			if len(x) == 0 && path != ".objects" {
+				t.Errorf("%s: empty list at %s (2.1: empty lists are prohibited): %s", what, path, r)
+			}
+			for i, e := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		case map[string]any:
+			for k, e := range x {
+				walk(path+"."+k, e)
+			}
+		}
+	}
+	walk("", v)
 	if r.status >= 400 {
 		if title, _ := v["title"].(string); title == "" {
 			t.Errorf("%s: error without a title (3.6.1): %s", what, r)
@@ -232,6 +256,20 @@ func confTime(t *testing.T, what, s string) time.Time {
 		t.Fatalf("%s: timestamp %q: %v", what, s, err)
 	}
 	return ts
+}
+
+// taxiiRE is the TAXII timestamp (2.1): RFC 3339, UTC with Z, and, unlike
+// STIX timestamps, exactly microsecond precision.
+var taxiiRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`)
+
+// taxiiTime parses a TAXII timestamp (date_added, request_timestamp, the
+// X-TAXII-Date-Added headers), which must have microsecond precision.
+func taxiiTime(t *testing.T, what, s string) time.Time {
+	t.Helper()
+	if !taxiiRE.MatchString(s) {
+		t.Errorf("%s: %q is not a TAXII timestamp, YYYY-MM-DDTHH:MM:SS.ssssssZ (2.1)", what, s)
+	}
+	return confTime(t, what, s)
 }
 
 // startConformanceNode sets a node up with members of different roles
@@ -426,6 +464,9 @@ func TestTAXIIConformance(t *testing.T) {
 				if len(col.MediaTypes) > 0 && !slices.Contains(col.MediaTypes, confSTIX) {
 					t.Errorf("%s: media_types %q", name, col.MediaTypes)
 				}
+				if !uuid4RE.MatchString(*col.ID) {
+					t.Errorf("%s: collection id %q is not an RFC 4122 version 4 UUID (2.1 identifier)", name, *col.ID)
+				}
 				if *col.ID == intel {
 					found = true
 					if w, ok := want[name]; !ok || w != [2]bool{*col.CanRead, *col.CanWrite} {
@@ -594,7 +635,7 @@ func TestTAXIIConformance(t *testing.T) {
 		added := map[string]time.Time{}
 		var prev time.Time
 		for i, rec := range man.Objects {
-			ts := confTime(t, "date_added", rec.DateAdded)
+			ts := taxiiTime(t, "date_added", rec.DateAdded)
 			if i > 0 && ts.Before(prev) {
 				t.Errorf("manifest not ascending by date_added (3.5): %s", mr)
 			}
@@ -607,8 +648,8 @@ func TestTAXIIConformance(t *testing.T) {
 				t.Errorf("objects[%d] is %s@%s; the manifest's order has %s", i, o.ID, o.Modified, want)
 			}
 		}
-		first := confTime(t, "X-TAXII-Date-Added-First", r.header.Get("X-TAXII-Date-Added-First"))
-		last := confTime(t, "X-TAXII-Date-Added-Last", r.header.Get("X-TAXII-Date-Added-Last"))
+		first := taxiiTime(t, "X-TAXII-Date-Added-First", r.header.Get("X-TAXII-Date-Added-First"))
+		last := taxiiTime(t, "X-TAXII-Date-Added-Last", r.header.Get("X-TAXII-Date-Added-Last"))
 		if !first.Equal(confTime(t, "", man.Objects[0].DateAdded)) || !last.Equal(confTime(t, "", man.Objects[4].DateAdded)) {
 			t.Errorf("date added headers %s..%s; manifest %s..%s (3.3)", first, last, man.Objects[0].DateAdded, man.Objects[4].DateAdded)
 		}
@@ -642,8 +683,8 @@ func TestTAXIIConformance(t *testing.T) {
 				paged = append(paged, o.ID+"@"+o.Modified)
 			}
 			if len(objs) > 0 {
-				f := confTime(t, "first", r.header.Get("X-TAXII-Date-Added-First"))
-				l := confTime(t, "last", r.header.Get("X-TAXII-Date-Added-Last"))
+				f := taxiiTime(t, "first", r.header.Get("X-TAXII-Date-Added-First"))
+				l := taxiiTime(t, "last", r.header.Get("X-TAXII-Date-Added-Last"))
 				if !f.Equal(added[objs[0].ID+"@"+objs[0].Modified]) || !l.Equal(added[objs[len(objs)-1].ID+"@"+objs[len(objs)-1].Modified]) {
 					t.Errorf("page %d: date added headers %s..%s don't bound its objects", i, f, l)
 				}
@@ -709,7 +750,7 @@ func TestTAXIIConformance(t *testing.T) {
 			if rec.ID == "" || rec.DateAdded == "" || rec.Version == "" {
 				t.Errorf("manifest record lacks id, date_added or version (5.6.1): %s", r)
 			}
-			confTime(t, "date_added", rec.DateAdded)
+			taxiiTime(t, "date_added", rec.DateAdded)
 			if rec.MediaType != "" && rec.MediaType != confSTIX {
 				t.Errorf("manifest media_type %q", rec.MediaType)
 			}
@@ -753,6 +794,9 @@ func TestTAXIIConformance(t *testing.T) {
 			if st.ID == "" || st.Status == "" || st.TotalCount == nil || st.SuccessCount == nil || st.FailureCount == nil || st.PendingCount == nil {
 				t.Errorf("status %d lacks a required property (4.3.1): %+v", i, st)
 				continue
+			}
+			if !uuid4RE.MatchString(st.ID) {
+				t.Errorf("status id %q is not an RFC 4122 version 4 UUID (2.1 identifier)", st.ID)
 			}
 			if *st.TotalCount != *st.SuccessCount+*st.FailureCount+*st.PendingCount {
 				t.Errorf("status %d: total_count isn't the sum of the others (4.3.1): %+v", i, st)
@@ -815,7 +859,7 @@ func TestTAXIIConformance(t *testing.T) {
 			}
 		}
 		if st.RequestTimestamp != "" {
-			confTime(t, "request_timestamp", st.RequestTimestamp)
+			taxiiTime(t, "request_timestamp", st.RequestTimestamp)
 		}
 	})
 
