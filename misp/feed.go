@@ -875,7 +875,12 @@ func patternComparisons(p string) ([]comparison, error) {
 		}
 		v := c.Comparison.Value
 		val := v.Str
-		if v.Kind != pattern.LitString {
+		switch {
+		case v.Kind == pattern.LitTimestamp && v.TimeErr == nil:
+			// A MISP datetime (a directory's creation-time) is the
+			// timestamp, not the t'...' literal.
+			val = stix.FormatTimestamp(v.Time)
+		case v.Kind != pattern.LitString:
 			val = strings.TrimPrefix(v.String(), "+")
 		}
 		out = append(out, comparison{path: b.String(), value: val})

@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/parley-exchange/parley/stix"
 )
 
 // slot says where one relation of an object template goes.
@@ -13,6 +16,12 @@ type slot struct {
 	ref  *ref     // or in a referenced observable ("ip" as its type: by value)
 	num  bool     // an integer property
 	low  bool     // lower-cased (protocols)
+	// stamp: a STIX timestamp, made of a MISP datetime with a time zone
+	// (compared with a t'...' literal in patterns).
+	stamp bool
+	// valid, when set, says whether a value fits the property; one that
+	// does not becomes x_misp_<relation>, as an unmapped relation does.
+	valid func(string) bool
 	// mispType is the attribute type the feed export writes back.
 	mispType string
 }
@@ -94,6 +103,33 @@ var templates = map[string]template{
 	"asn": {root: "autonomous-system", slots: map[string]slot{
 		"asn": {prop: []string{"number"}, num: true, mispType: "AS"},
 	}},
+	"directory": {root: "directory", slots: map[string]slot{
+		"path":              p("text", "path"),
+		"path-encoding":     {prop: []string{"path_enc"}, valid: charsetRE.MatchString, mispType: "text"},
+		"creation-time":     {prop: []string{"ctime"}, stamp: true, mispType: "datetime"},
+		"modification-time": {prop: []string{"mtime"}, stamp: true, mispType: "datetime"},
+		"access-time":       {prop: []string{"atime"}, stamp: true, mispType: "datetime"},
+	}},
+	// misp-stix makes the application's name a software's; its
+	// identifiers, certificates and domains are x_misp_<relation>.
+	"android-app": {root: "software", slots: map[string]slot{
+		"name": p("text", "name"),
+	}},
+	// misp-stix's mapping: the user name is the account's user_id (not
+	// account_login, as in a user-account object), the password its
+	// credential.
+	"credential": {root: "user-account", slots: map[string]slot{
+		"username": p("text", "user_id"),
+		"password": p("text", "credential"),
+	}},
+	// The payload (payload_bin, an attachment) is not in feeds, as a
+	// file's malware-sample is not.
+	"artifact": {root: "artifact", slots: map[string]slot{
+		"mime_type":            p("mime-type", "mime_type"),
+		"url":                  p("url", "url"),
+		"encryption_algorithm": {prop: []string{"encryption_algorithm"}, valid: encryptionAlgorithm, mispType: "text"},
+		"decryption_key":       p("text", "decryption_key"),
+	}},
 	"user-account": {root: "user-account", slots: map[string]slot{
 		"username":     p("text", "account_login"),
 		"user-id":      p("text", "user_id"),
@@ -107,9 +143,42 @@ func init() {
 	for typ, key := range hashKeys {
 		f.slots[typ] = p(typ, "hashes", key)
 	}
+	a := templates["artifact"]
+	for _, typ := range []string{"md5", "sha1", "sha256", "sha512", "sha3-256", "sha3-512", "ssdeep", "tlsh"} {
+		a.slots[typ] = p(typ, "hashes", hashKeys[typ])
+	}
 }
 
 var mediaTypeRE = regexp.MustCompile(`^[a-z]+/[a-zA-Z0-9.+_-]+$`)
+
+// charsetRE accepts what STIX takes as an IANA character set name
+// (path_enc).
+var charsetRE = regexp.MustCompile(`^[a-zA-Z0-9/.+_:-]{2,250}$`)
+
+// encryptionAlgorithm reports whether v is one of STIX 2.1's
+// encryption-algorithm-enum (an artifact's encryption_algorithm).
+func encryptionAlgorithm(v string) bool {
+	switch v {
+	case "AES-256-GCM", "ChaCha20-Poly1305", "mime-type-indicated":
+		return true
+	}
+	return false
+}
+
+// datetimeLayouts are the forms of a MISP datetime attribute with a time
+// zone; one without a zone names no instant and is not a STIX timestamp.
+var datetimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999Z0700"}
+
+// stixTimestamp returns a MISP datetime as a STIX timestamp.
+func stixTimestamp(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	for _, l := range datetimeLayouts {
+		if t, err := time.Parse(l, v); err == nil && t.Year() >= 1 && t.Year() <= 9999 {
+			return stix.FormatTimestamp(t), true
+		}
+	}
+	return "", false
+}
 
 // customProp is the property misp-stix gives a relation without a rule.
 func customProp(relation string) string {
@@ -149,9 +218,20 @@ func objectTerms(o *Object) (ts []term, known bool, err error) {
 			// MISP often holds libmagic's description here, not a media type.
 			s = slot{prop: []string{customProp(a.ObjectRelation)}}
 		}
+		value := a.Value
+		if s.valid != nil && !s.valid(value) {
+			s = slot{prop: []string{customProp(a.ObjectRelation)}}
+		}
+		if s.stamp {
+			if v, ok := stixTimestamp(value); ok {
+				value = v
+			} else {
+				s = slot{prop: []string{customProp(a.ObjectRelation)}}
+			}
+		}
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
-		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
+		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, stamp: s.stamp, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
 		switch {
 		case s.num:
 			n, perr := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(a.Value)), "AS"), 10, 64)
@@ -162,7 +242,7 @@ func objectTerms(o *Object) (ts []term, known bool, err error) {
 		case s.low:
 			t.value = strings.ToLower(a.Value)
 		default:
-			t.value = a.Value
+			t.value = value
 		}
 		if s.ref != nil && s.ref.typ == "ip" {
 			typ, err := addrType(a.Value)
