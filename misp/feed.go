@@ -1004,6 +1004,9 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 			if strings.HasSuffix(c.path, ":protocols") && !protocols {
 				continue // the default observed-data needs, not MISP data
 			}
+			if fixedComparison(name, c) {
+				continue // the template's, as a twitter-account's account_type
+			}
 			rel, typ := relationOf(name, c)
 			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, i, c), Type: typ, Category: categoryFor(typ),
 				Value: c.value, ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})

@@ -30,6 +30,16 @@ type slot struct {
 type template struct {
 	root  string
 	slots map[string]slot
+	// fixed are properties the template itself gives (a twitter-account
+	// is a user-account of account_type "twitter"): the observable has
+	// them and the pattern compares them first, as misp-stix's does.
+	fixed [][2]string
+}
+
+// account is a social network's account template: a user-account of
+// that account_type, with the relations misp-stix maps.
+func account(typ string, slots map[string]slot) template {
+	return template{root: "user-account", slots: slots, fixed: [][2]string{{"account_type", typ}}}
 }
 
 func p(mispType string, prop ...string) slot { return slot{prop: prop, mispType: mispType} }
@@ -130,6 +140,39 @@ var templates = map[string]template{
 		"encryption_algorithm": {prop: []string{"encryption_algorithm"}, valid: encryptionAlgorithm, mispType: "text"},
 		"decryption_key":       p("text", "decryption_key"),
 	}},
+	// Social network accounts, as misp-stix maps them: the account's
+	// numeric id is user_id, the handle account_login.
+	"twitter-account": account("twitter", map[string]slot{
+		"id":             p("text", "user_id"),
+		"name":           p("text", "account_login"),
+		"displayed-name": p("text", "display_name"),
+	}),
+	"facebook-account": account("facebook", map[string]slot{
+		"account-id":   p("text", "user_id"),
+		"account-name": p("text", "account_login"),
+	}),
+	"github-user": account("github", map[string]slot{
+		"id":            p("text", "user_id"),
+		"username":      p("github-username", "account_login"),
+		"user-fullname": p("text", "display_name"),
+	}),
+	"gitlab-user": account("gitlab", map[string]slot{
+		"id":       p("text", "user_id"),
+		"username": p("text", "account_login"),
+		"name":     p("text", "display_name"),
+	}),
+	"parler-account": account("parler", map[string]slot{
+		"account-id":   p("text", "user_id"),
+		"account-name": p("text", "account_login"),
+	}),
+	"reddit-account": account("reddit", map[string]slot{
+		"account-id":   p("text", "user_id"),
+		"account-name": p("text", "account_login"),
+	}),
+	"telegram-account": account("telegram", map[string]slot{
+		"id":       p("text", "user_id"),
+		"username": p("text", "account_login"),
+	}),
 	"user-account": {root: "user-account", slots: map[string]slot{
 		"username":     p("text", "account_login"),
 		"user-id":      p("text", "user_id"),
@@ -255,5 +298,25 @@ func objectTerms(o *Object) (ts []term, known bool, err error) {
 		}
 		ts = append(ts, t)
 	}
+	if len(ts) > 0 && len(tpl.fixed) > 0 {
+		fixed := make([]term, 0, len(tpl.fixed)+len(ts))
+		for _, f := range tpl.fixed {
+			fixed = append(fixed, term{typ: tpl.root, prop: []string{f[0]}, value: f[1]})
+		}
+		ts = append(fixed, ts...)
+	}
 	return ts, true, nil
+}
+
+// fixedComparison reports whether c compares a property that the
+// template name gives all its objects (see template.fixed): no attribute
+// of the object says it.
+func fixedComparison(name string, c comparison) bool {
+	tpl := templates[name]
+	for _, f := range tpl.fixed {
+		if c.path == tpl.root+":"+f[0] && c.value == f[1] {
+			return true
+		}
+	}
+	return false
 }
