@@ -970,10 +970,10 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	if toIDs {
 		src = &ids
 	}
-	terms, known, err := objectTerms(src)
+	terms, known, err := objectTerms(src, o)
 	if toIDs && known && err == nil && len(terms) == 0 {
 		toIDs = false
-		terms, known, err = objectTerms(o)
+		terms, known, err = objectTerms(o, o)
 	}
 	if !known {
 		c.unsupported(x, "object", o.UUID, o.Name, "no STIX mapping for this object template (%d attributes)", len(o.Attribute))

@@ -946,8 +946,20 @@ func flattenOne(prefix string, props map[string]any, byID map[string]*stix.Objec
 	for _, k := range sortedKeys(props) {
 		v := props[k]
 		switch k {
-		case "type", "id", "spec_version", "defanged", "object_marking_refs", "granular_markings", "extensions", "is_multipart":
+		case "type", "id", "spec_version", "defanged", "object_marking_refs", "granular_markings", "is_multipart":
 			continue
+		case "extensions":
+			// STIX's predefined extensions (a socket's socket-ext) hold
+			// MISP data; those an extension definition defines (a
+			// node's signature) do not.
+			ext, _ := v.(map[string]any)
+			predefined := map[string]any{}
+			for name, e := range ext {
+				if !strings.HasPrefix(name, "extension-definition--") {
+					predefined[name] = e
+				}
+			}
+			v = predefined
 		}
 		switch v := v.(type) {
 		case string:
@@ -999,7 +1011,10 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 		first, last := seenOf(o, toIDs)
 		obj := Object{UUID: uuidOf(o.ID), Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, Comment: str(o, "description"),
 			FirstSeen: first, LastSeen: last}
-		_, protocols := templates[name].slots["layer4-protocol"]
+		protocols := false // the template has a relation for them
+		for _, s := range templates[name].slots {
+			protocols = protocols || slices.Equal(s.prop, []string{"protocols"})
+		}
 		for i, c := range cmps {
 			if strings.HasSuffix(c.path, ":protocols") && !protocols {
 				continue // the default observed-data needs, not MISP data

@@ -22,6 +22,11 @@ type slot struct {
 	// valid, when set, says whether a value fits the property; one that
 	// does not becomes x_misp_<relation>, as an unmapped relation does.
 	valid func(string) bool
+	// needs is a relation whose valid value the object must hold for
+	// this slot to apply (a socket-ext's socket_type needs its
+	// address_family, which STIX requires); without it the value is
+	// x_misp_<relation>.
+	needs string
 	// mispType is the attribute type the feed export writes back.
 	mispType string
 }
@@ -94,6 +99,21 @@ var templates = map[string]template{
 		"src-port": {prop: []string{"src_port"}, num: true, mispType: "port"},
 		"domain":   {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "domain"},
 		"hostname": {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
+	}},
+	// A socket is a connection with STIX's socket-ext: its address
+	// family and socket type where they are STIX's values (others are
+	// x_misp_<relation>); its state, domain family and options stay
+	// x_misp_<relation>, as misp-stix writes the domain family.
+	"network-socket": {root: "network-traffic", slots: map[string]slot{
+		"ip-src":         {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
+		"ip-dst":         {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
+		"hostname-src":   {ref: &ref{prop: "src_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
+		"hostname-dst":   {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
+		"src-port":       {prop: []string{"src_port"}, num: true, mispType: "port"},
+		"dst-port":       {prop: []string{"dst_port"}, num: true, mispType: "port"},
+		"protocol":       {prop: []string{"protocols"}, low: true, mispType: "text"},
+		"address-family": {prop: []string{"extensions", "socket-ext", "address_family"}, valid: addressFamily, mispType: "text"},
+		"socket-type":    {prop: []string{"extensions", "socket-ext", "socket_type"}, valid: socketType, needs: "address-family", mispType: "text"},
 	}},
 	"x509": {root: "x509-certificate", slots: map[string]slot{
 		"x509-fingerprint-md5":    p("x509-fingerprint-md5", "hashes", "MD5"),
@@ -208,6 +228,26 @@ func encryptionAlgorithm(v string) bool {
 	return false
 }
 
+// addressFamily reports whether v is one of STIX 2.1's
+// network-socket-address-family-enum.
+func addressFamily(v string) bool {
+	switch v {
+	case "AF_UNSPEC", "AF_INET", "AF_IPX", "AF_APPLETALK", "AF_NETBIOS", "AF_INET6", "AF_IRDA", "AF_BTH":
+		return true
+	}
+	return false
+}
+
+// socketType reports whether v is one of STIX 2.1's
+// network-socket-type-enum.
+func socketType(v string) bool {
+	switch v {
+	case "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "SOCK_RDM", "SOCK_SEQPACKET":
+		return true
+	}
+	return false
+}
+
 // datetimeLayouts are the forms of a MISP datetime attribute with a time
 // zone; one without a zone names no instant and is not a STIX timestamp.
 var datetimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999Z0700"}
@@ -239,7 +279,10 @@ func customProp(relation string) string {
 
 // objectTerms returns the terms of a MISP object of a known template;
 // known is false for other templates.
-func objectTerms(o *Object) (ts []term, known bool, err error) {
+//
+// whole is the object o's attributes were taken from (o itself, or o
+// with only those with to_ids): it says what a slot needs.
+func objectTerms(o, whole *Object) (ts []term, known bool, err error) {
 	tpl, ok := templates[o.Name]
 	if !ok {
 		return nil, false, nil
@@ -262,7 +305,7 @@ func objectTerms(o *Object) (ts []term, known bool, err error) {
 			s = slot{prop: []string{customProp(a.ObjectRelation)}}
 		}
 		value := a.Value
-		if s.valid != nil && !s.valid(value) {
+		if s.valid != nil && !s.valid(value) || s.needs != "" && !holds(whole, tpl, s.needs) {
 			s = slot{prop: []string{customProp(a.ObjectRelation)}}
 		}
 		if s.stamp {
@@ -306,6 +349,18 @@ func objectTerms(o *Object) (ts []term, known bool, err error) {
 		ts = append(fixed, ts...)
 	}
 	return ts, true, nil
+}
+
+// holds reports whether o has a live attribute of the relation that
+// fits its slot of tpl.
+func holds(o *Object, tpl template, relation string) bool {
+	s := tpl.slots[relation]
+	for _, a := range o.Attribute {
+		if !bool(a.Deleted) && a.ObjectRelation == relation && (s.valid == nil || s.valid(a.Value)) {
+			return true
+		}
+	}
+	return false
 }
 
 // fixedComparison reports whether c compares a property that the
