@@ -1189,7 +1189,7 @@ func relationOf(name string, c comparison) (string, string) {
 		var cands []string
 		ctype, _, _ := strings.Cut(c.path, ":")
 		for rel, s := range tpl.slots {
-			t := term{typ: tpl.root, prop: s.prop, ref: s.ref}
+			t := term{typ: tpl.root, prop: s.prop, ref: s.ref, each: s.each}
 			// An observable a single reference could not hold stands
 			// alone (a host name beside the address of dst_ref), and so
 			// does one another object's reference held: observables are
@@ -1197,7 +1197,10 @@ func relationOf(name string, c comparison) (string, string) {
 			// lack a domain-ip's resolves_to_refs).
 			alone := s.ref != nil && ctype != tpl.root && path == strings.Join(s.ref.key, ".") &&
 				(ctype == s.ref.typ || s.ref.typ == "ip" && (ctype == "ipv4-addr" || ctype == "ipv6-addr"))
-			if t.patternPath() != c.path && !alone {
+			// A list compares element by element in a pattern
+			// (protocols[*]); an observable holds the list (protocols).
+			same := t.patternPath() == c.path || s.each && strings.TrimSuffix(t.patternPath(), "[*]") == c.path
+			if !same && !alone {
 				continue
 			}
 			if s.ref != nil && (s.ref.typ == "ip") != isIP {

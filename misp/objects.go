@@ -16,6 +16,10 @@ type slot struct {
 	ref  *ref     // or in a referenced observable ("ip" as its type: by value)
 	num  bool     // an integer property
 	low  bool     // lower-cased (protocols)
+	// each: the property is a list, which a pattern compares element by
+	// element (protocols[*]); "protocols = 'tcp'" compares the list as a
+	// string and matches nothing.
+	each bool
 	// stamp: a STIX timestamp, made of a MISP datetime with a time zone
 	// (compared with a t'...' literal in patterns).
 	stamp bool
@@ -111,7 +115,7 @@ var templates = map[string]template{
 		"hostname-dst":   {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
 		"src-port":       {prop: []string{"src_port"}, num: true, mispType: "port"},
 		"dst-port":       {prop: []string{"dst_port"}, num: true, mispType: "port"},
-		"protocol":       {prop: []string{"protocols"}, low: true, mispType: "text"},
+		"protocol":       {prop: []string{"protocols"}, low: true, each: true, mispType: "text"},
 		"address-family": {prop: []string{"extensions", "socket-ext", "address_family"}, valid: addressFamily, mispType: "text"},
 		"socket-type":    {prop: []string{"extensions", "socket-ext", "socket_type"}, valid: socketType, needs: "address-family", mispType: "text"},
 	}},
@@ -317,7 +321,7 @@ func objectTerms(o, whole *Object) (ts []term, known bool, err error) {
 		}
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
-		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, stamp: s.stamp, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
+		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, stamp: s.stamp, each: s.each, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
 		switch {
 		case s.num:
 			n, perr := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(a.Value)), "AS"), 10, 64)

@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/parley-exchange/parley/pattern"
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -386,4 +388,43 @@ func TestSocketExtension(t *testing.T) {
 	if ind := objs["indicator--"+o.UUID]; ind == nil || ind["pattern"] != "[network-traffic:extensions.'socket-ext'.socket_type = 'SOCK_RAW']" {
 		t.Errorf("indicator %v", ind)
 	}
+}
+
+// TestNewTemplatesMatchTheirObservation: the indicator of an object with
+// every attribute to_ids matches the observed-data of the same object
+// without to_ids (a STIX matcher evaluating the pattern over the
+// observables): a directory's times compare as timestamps, a socket's
+// protocols element by element (protocols[*]), its extension by path.
+func TestNewTemplatesMatchTheirObservation(t *testing.T) {
+	no, yes := false, true
+	for _, name := range newTemplates {
+		o, _ := docObject(t, name)
+		if name == "telegram-account" {
+			// Two phones: a repeated x_misp_ relation is a list in the
+			// observable and two "=" comparisons in the pattern, which
+			// match no list, as with every template's repeated relation
+			// without a slot, as misp-stix writes it.
+			o.Attribute = slices.DeleteFunc(slices.Clone(o.Attribute), func(a Attribute) bool { return a.Value == "0556677889" })
+		}
+		ind, _ := convertOne(t, event(nil, []Object{withToIDs(o, &yes)}), Options{})
+		p, _ := ind["indicator--"+o.UUID]["pattern"].(string)
+		if p == "" {
+			t.Errorf("%s: no indicator", name)
+			continue
+		}
+		res := NewConverter(Options{}).Convert(event(nil, []Object{withToIDs(o, &no)}))
+		data := []byte("[" + string(bytes.Join(asBytes(res.Objects), []byte(","))) + "]")
+		r, err := pattern.MatchJSON(p, data)
+		if err != nil || !r.Matched {
+			t.Errorf("%s: %s does not match its observation (%v):\n%s", name, p, err, data)
+		}
+	}
+}
+
+func asBytes(raws []json.RawMessage) [][]byte {
+	out := make([][]byte, len(raws))
+	for i, r := range raws {
+		out[i] = r
+	}
+	return out
 }

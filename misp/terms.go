@@ -23,6 +23,7 @@ type term struct {
 	value any      // string or int64
 	uuid  string   // the MISP attribute's uuid: keys a referenced observable (its id until deterministicIDs)
 	stamp bool     // value is a STIX timestamp: t'...' in patterns
+	each  bool     // prop is a list: the pattern compares prop[*]
 	// relation and misp type, for the reverse mapping of the feed export.
 	relation, mispType string
 }
@@ -42,6 +43,9 @@ func (t term) patternPath() string {
 	b.WriteString(t.typ)
 	b.WriteByte(':')
 	writePath(&b, t.prop)
+	if t.each && t.ref == nil {
+		b.WriteString("[*]")
+	}
 	if t.ref != nil {
 		if len(t.prop) > 0 {
 			b.WriteByte('.')
