@@ -3,6 +3,7 @@ package misp
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,11 +27,12 @@ type slot struct {
 	// valid, when set, says whether a value fits the property; one that
 	// does not becomes x_misp_<relation>, as an unmapped relation does.
 	valid func(string) bool
-	// needs is a relation whose valid value the object must hold for
-	// this slot to apply (a socket-ext's socket_type needs its
-	// address_family, which STIX requires); without it the value is
-	// x_misp_<relation>.
-	needs string
+	// needs are the relations whose valid values the object must hold
+	// for this slot to apply in an observable (a socket-ext's
+	// socket_type needs its address_family, which STIX requires);
+	// without them the value is x_misp_<relation>. A pattern may compare
+	// one property of an extension alone.
+	needs []string
 	// mispType is the attribute type the feed export writes back.
 	mispType string
 }
@@ -43,6 +45,11 @@ type template struct {
 	// is a user-account of account_type "twitter"): the observable has
 	// them and the pattern compares them first, as misp-stix's does.
 	fixed [][2]string
+}
+
+// httpRequest is a slot in a network-traffic's http-request-ext.
+func httpRequest(mispType string, needs []string, prop ...string) slot {
+	return slot{prop: append([]string{"extensions", "http-request-ext"}, prop...), needs: needs, mispType: mispType}
 }
 
 // account is a social network's account template: a user-account of
@@ -117,7 +124,23 @@ var templates = map[string]template{
 		"dst-port":       {prop: []string{"dst_port"}, num: true, mispType: "port"},
 		"protocol":       {prop: []string{"protocols"}, low: true, each: true, mispType: "text"},
 		"address-family": {prop: []string{"extensions", "socket-ext", "address_family"}, valid: addressFamily, mispType: "text"},
-		"socket-type":    {prop: []string{"extensions", "socket-ext", "socket_type"}, valid: socketType, needs: "address-family", mispType: "text"},
+		"socket-type":    {prop: []string{"extensions", "socket-ext", "socket_type"}, valid: socketType, needs: []string{"address-family"}, mispType: "text"},
+	}},
+	// An HTTP request is a connection with STIX's http-request-ext,
+	// which requires the method and the request's value (the URI): its
+	// other properties need both. The full URL is x_misp_url, as
+	// misp-stix's observable has it.
+	"http-request": {root: "network-traffic", slots: map[string]slot{
+		"ip-src":       {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
+		"ip-dst":       {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
+		"ip":           {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
+		"host":         {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
+		"method":       httpRequest("http-method", []string{"uri"}, "request_method"),
+		"uri":          httpRequest("uri", []string{"method"}, "request_value"),
+		"http-version": httpRequest("text", []string{"method", "uri"}, "request_version"),
+		"user-agent":   httpRequest("user-agent", []string{"method", "uri"}, "request_header", "User-Agent"),
+		"content-type": httpRequest("other", []string{"method", "uri"}, "request_header", "Content-Type"),
+		"referer":      httpRequest("other", []string{"method", "uri"}, "request_header", "Referer"),
 	}},
 	"x509": {root: "x509-certificate", slots: map[string]slot{
 		"x509-fingerprint-md5":    p("x509-fingerprint-md5", "hashes", "MD5"),
@@ -284,9 +307,11 @@ func customProp(relation string) string {
 // objectTerms returns the terms of a MISP object of a known template;
 // known is false for other templates.
 //
-// whole is the object o's attributes were taken from (o itself, or o
-// with only those with to_ids): it says what a slot needs.
-func objectTerms(o, whole *Object) (ts []term, known bool, err error) {
+// forPattern says the terms make an indicator's pattern, which may
+// compare any property of an extension: what a slot needs (see
+// slot.needs), which the observable of an observed-data must have, is
+// not asked of them.
+func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) {
 	tpl, ok := templates[o.Name]
 	if !ok {
 		return nil, false, nil
@@ -309,7 +334,7 @@ func objectTerms(o, whole *Object) (ts []term, known bool, err error) {
 			s = slot{prop: []string{customProp(a.ObjectRelation)}}
 		}
 		value := a.Value
-		if s.valid != nil && !s.valid(value) || s.needs != "" && !holds(whole, tpl, s.needs) {
+		if s.valid != nil && !s.valid(value) || !forPattern && !holds(o, tpl, s.needs...) {
 			s = slot{prop: []string{customProp(a.ObjectRelation)}}
 		}
 		if s.stamp {
@@ -355,16 +380,18 @@ func objectTerms(o, whole *Object) (ts []term, known bool, err error) {
 	return ts, true, nil
 }
 
-// holds reports whether o has a live attribute of the relation that
-// fits its slot of tpl.
-func holds(o *Object, tpl template, relation string) bool {
-	s := tpl.slots[relation]
-	for _, a := range o.Attribute {
-		if !bool(a.Deleted) && a.ObjectRelation == relation && (s.valid == nil || s.valid(a.Value)) {
-			return true
+// holds reports whether o has, for each of the relations, a live
+// attribute that fits its slot of tpl.
+func holds(o *Object, tpl template, relations ...string) bool {
+	for _, rel := range relations {
+		s := tpl.slots[rel]
+		if !slices.ContainsFunc(o.Attribute, func(a Attribute) bool {
+			return !bool(a.Deleted) && a.ObjectRelation == rel && (s.valid == nil || s.valid(a.Value))
+		}) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // fixedComparison reports whether c compares a property that the

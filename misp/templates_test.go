@@ -21,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // newTemplates are the object templates mapped since misp-stix's
 // documented examples of them (testdata/misp_objects_to_stix21.json)
 // were listed as unsupported.
-var newTemplates = []string{"android-app", "artifact", "credential", "directory", "facebook-account", "github-user", "gitlab-user",
+var newTemplates = []string{"android-app", "artifact", "credential", "directory", "facebook-account", "github-user", "gitlab-user", "http-request",
 	"network-socket", "parler-account", "reddit-account", "telegram-account", "twitter-account"}
 
 // docObject returns the MISP object misp-stix documents under name, with
@@ -156,9 +156,17 @@ func TestNewTemplatesAgainstMispStix(t *testing.T) {
 
 // patternDeviations are the patterns Parley writes where misp-stix's
 // differ, as the package documentation says: the address and host name
-// of a socket's destination, both its dst_ref, are ORed (ANDed, no
-// observable satisfies them).
+// of a destination, both its dst_ref, are ORed (ANDed, no observable
+// satisfies them).
 var patternDeviations = map[string]string{
+	// The full URL is x_misp_url, as in misp-stix's observable: misp-stix's
+	// pattern compares request_value with the URI and the URL, ANDed,
+	// which no request satisfies.
+	"http-request": "[(network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '8.8.8.8') AND " +
+		"((network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '149.13.33.14') OR " +
+		"(network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'circl.lu')) AND " +
+		"network-traffic:extensions.'http-request-ext'.request_value = '/projects/internships/' AND " +
+		"network-traffic:x_misp_url = 'http://circl.lu/projects/internships/']",
 	"network-socket": "[(network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '1.2.3.4') AND " +
 		"((network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '5.6.7.8') OR " +
 		"(network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'circl.lu'))]",
@@ -379,11 +387,11 @@ func TestSocketExtension(t *testing.T) {
 			t.Errorf("%s, want %s in it", jsonText(sco), tc.want)
 		}
 	}
-	// With to_ids on the socket type alone the address family still
-	// counts: the object has it.
+	// A pattern may compare the socket type alone (to_ids on it, not
+	// on the address family, or none at all).
 	o := Object{UUID: "5afb3223-0988-4ef1-a920-02070a00020f", Name: "network-socket", Attribute: []Attribute{
-		attr("ip-dst", "ip-dst", "5.6.7.8"), attr("address-family", "text", "AF_INET"), attr("socket-type", "text", "SOCK_RAW")}}
-	o.Attribute[2].ToIDs = true
+		attr("ip-dst", "ip-dst", "5.6.7.8"), attr("socket-type", "text", "SOCK_RAW")}}
+	o.Attribute[1].ToIDs = true
 	objs, _ := convertOne(t, event(nil, []Object{o}), Options{})
 	if ind := objs["indicator--"+o.UUID]; ind == nil || ind["pattern"] != "[network-traffic:extensions.'socket-ext'.socket_type = 'SOCK_RAW']" {
 		t.Errorf("indicator %v", ind)
@@ -427,4 +435,45 @@ func asBytes(raws []json.RawMessage) [][]byte {
 		out[i] = r
 	}
 	return out
+}
+
+// TestHTTPRequestExtension: an http-request's method, URI and headers are
+// its http-request-ext's when it has both the method and the URI, which
+// the extension requires; otherwise the observable keeps them as
+// x_misp_<relation> (a pattern compares the URI all the same).
+func TestHTTPRequestExtension(t *testing.T) {
+	attr := func(rel, typ, v string) Attribute {
+		return Attribute{UUID: uuidV5(rel + v), ObjectRelation: rel, Type: typ, Value: v, Category: "Network activity"}
+	}
+	for _, tc := range []struct {
+		attrs []Attribute
+		want  string
+	}{
+		{[]Attribute{attr("method", "http-method", "GET"), attr("uri", "uri", "/a"), attr("user-agent", "user-agent", "curl/8")},
+			`"extensions":{"http-request-ext":{"request_header":{"User-Agent":"curl/8"},"request_method":"GET","request_value":"/a"}},"id":`},
+		{[]Attribute{attr("uri", "uri", "/a"), attr("user-agent", "user-agent", "curl/8")},
+			`"protocols":["tcp"],"spec_version":"2.1","type":"network-traffic","x_misp_uri":"/a","x_misp_user_agent":"curl/8"`},
+		{[]Attribute{attr("method", "http-method", "GET"), attr("url", "url", "http://x.example/a")},
+			`"protocols":["tcp"],"spec_version":"2.1","type":"network-traffic","x_misp_method":"GET","x_misp_url":"http://x.example/a"`},
+	} {
+		o := Object{UUID: "cfdb71ed-889f-4646-a388-43d936e1e3b9", Name: "http-request",
+			Attribute: append([]Attribute{attr("ip", "ip-dst", "149.13.33.14")}, tc.attrs...)}
+		objs, unsupp := convertOne(t, event(nil, []Object{o}), Options{})
+		sco := observableOf(t, objs, "observed-data--"+o.UUID, "network-traffic")
+		if sco == nil {
+			t.Errorf("%v: no network-traffic: %v", tc.attrs, unsupp)
+			continue
+		}
+		if !strings.Contains(jsonText(sco), tc.want) {
+			t.Errorf("%s, want %s in it", jsonText(sco), tc.want)
+		}
+		if _, ext := sco["extensions"]; ext != (jsonText(sco["protocols"]) == `["tcp","http"]`) {
+			t.Errorf("protocols %s", jsonText(sco["protocols"]))
+		}
+		o.Attribute[1].ToIDs = true
+		objs, _ = convertOne(t, event(nil, []Object{o}), Options{})
+		if ind := objs["indicator--"+o.UUID]; ind == nil || !strings.Contains(ind["pattern"].(string), "'http-request-ext'") && o.Attribute[1].ObjectRelation != "url" {
+			t.Errorf("%v: indicator %v", tc.attrs, ind)
+		}
+	}
 }
