@@ -477,3 +477,23 @@ func TestHTTPRequestExtension(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryKeyKeepsItsMapping pins the registry-key mapping of earlier
+// imports: last-modified, name, data and data-type stay x_misp_*
+// (misp-stix writes modified_time and values), so that an event imported
+// before imports again without conflicts (see the package
+// documentation).
+func TestRegistryKeyKeepsItsMapping(t *testing.T) {
+	o, _ := docObject(t, "registry-key")
+	no := false
+	objs, _ := convertOne(t, event(nil, []Object{withToIDs(o, &no)}), Options{})
+	key := observableOf(t, objs, "observed-data--"+o.UUID, "windows-registry-key")
+	if key == nil || key["x_misp_last_modified"] != "2020-10-25T16:22:00+00:00" || key["modified_time"] != nil || key["values"] != nil ||
+		key["x_misp_name"] != "RegistryName" || key["x_misp_data_type"] != "REG_SZ" {
+		t.Errorf("registry-key observable %s", jsonText(key))
+	}
+	id, _ := stix.DeterministicID("windows-registry-key", map[string]any{"key": key["key"]})
+	if key != nil && key["id"] != id {
+		t.Errorf("id %s, want %s (its key's)", key["id"], id)
+	}
+}
