@@ -127,6 +127,8 @@ func TestRealEvents(t *testing.T) {
 		"misp_stix_objects_collection.json":                nil,
 		"misp_stix_analyst_data.json":                      {"analyst-data note", "analyst-data note", "analyst-data note", "analyst-data opinion", "analyst-data opinion", "analyst-data opinion"},
 		"misp_stix_event_report.json":                      nil,
+		// Profile images and an artifact's payload: the attachments.
+		"misp_stix_new_templates.json": {"attachment attachment", "attachment attachment", "attachment attachment", "attachment attachment", "attachment attachment", "attachment attachment"},
 	}
 	for name, evs := range realEvents(t) {
 		t.Run(name, func(t *testing.T) {
