@@ -28,8 +28,8 @@
 //   - A MISP object of a known template (file, domain-ip, url, email,
 //     network-connection, network-socket, http-request, ip-port, x509,
 //     registry-key, mutex, asn, user-account, credential, the social
-//     network accounts, directory, artifact, android-app; the table in
-//     the README lists them) becomes one indicator whose pattern ANDs the
+//     network accounts, directory, artifact, android-app, process; the
+//     table in the README lists them) becomes one indicator whose pattern ANDs the
 //     comparisons of its attributes with to_ids when any attribute has
 //     to_ids (as misp-stix's pattern does: the others, such as a file's
 //     state, path or size, are context that an observation seldom
@@ -205,7 +205,7 @@
 //     T1134"); misp-stix drops the " - T1134" suffix. Meta fields other
 //     than those above (mitre_platforms, ...) are not written; misp-stix
 //     writes them as x_misp_* properties.
-//   - Templates without a rule here (pe, pe-section, process, netflow,
+//   - Templates without a rule here (pe, pe-section, netflow,
 //     lnk, image, registry-key-value, virustotal-report, the
 //     identity-like templates, ...), the attribute types email-header
 //     and http-method, and galaxies of other kinds (guidelines, ...) are
@@ -214,10 +214,18 @@
 //     registry-key-value the values of its registry-key: one STIX
 //     observable made of several MISP objects, which this mapping (one
 //     object, one observable with the ones it references) does not
-//     make; process, netflow and lnk reference observables that
-//     reference others (a parent process's image, an address's
-//     autonomous system, a file's directory), which it does not make
-//     either; image's content is the attachment feeds leave out.
+//     make; netflow and lnk reference observables that reference others
+//     (an address's autonomous system, a file's directory), which it
+//     does not make either, and neither does it a process's parent's
+//     image (parent_ref.image_ref): a process object with parent-image,
+//     parent-process-path, parent-process-name or parent-guid is listed
+//     as unsupported, whole; image's content is the attachment feeds
+//     leave out.
+//   - A process's parent (parent-pid, parent-command-line) is one
+//     process, process--UUIDv5(object, "parent_ref"), and each child
+//     (child-pid) process--UUIDv5(object, "child_refs", pid): a process
+//     has no ID contributing property, and attribute uuids do not
+//     survive a feed export.
 //   - A MISP datetime with a time zone (a directory's creation-time) is
 //     a STIX timestamp, compared as one in a pattern (t'...'); one
 //     without a zone names no instant and is x_misp_<relation>, as is a

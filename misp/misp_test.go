@@ -665,7 +665,14 @@ func TestObjectsAgainstMispStix(t *testing.T) {
 				}
 			}
 			for _, o := range objs {
-				_, known := templates[o.Name]
+				tpl, known := templates[o.Name]
+				for _, a := range o.Attribute {
+					// A relation the template cannot place lists the
+					// object (a process's parent-image).
+					if _, refused := tpl.refused[a.ObjectRelation]; refused {
+						known = false
+					}
+				}
 				if known == unsupp[o.UUID] {
 					t.Errorf("%s (%s, to_ids %v): known %v, listed unsupported %v: %v", name, o.Name, toIDs, known, unsupp[o.UUID], res.Unsupported)
 				}

@@ -21,6 +21,15 @@ type slot struct {
 	// element (protocols[*]); "protocols = 'tcp'" compares the list as a
 	// string and matches nothing.
 	each bool
+	// shared: every relation of the template with this slot's reference
+	// names one observable (a process's parent: its pid and command
+	// line), not one per attribute.
+	shared bool
+	// byValue: each value names its own observable, whatever attribute
+	// holds it (a process's children by pid): a process has no ID
+	// contributing property, and the attribute's uuid would not survive
+	// a feed export.
+	byValue bool
 	// stamp: a STIX timestamp, made of a MISP datetime with a time zone
 	// (compared with a t'...' literal in patterns).
 	stamp bool
@@ -45,6 +54,10 @@ type template struct {
 	// is a user-account of account_type "twitter"): the observable has
 	// them and the pattern compares them first, as misp-stix's does.
 	fixed [][2]string
+	// refused are relations the mapping cannot place, with why: an
+	// object that has one is listed as unsupported, not written without
+	// it.
+	refused map[string]string
 }
 
 // httpRequest is a slot in a network-traffic's http-request-ext.
@@ -141,6 +154,25 @@ var templates = map[string]template{
 		"user-agent":   httpRequest("user-agent", []string{"method", "uri"}, "request_header", "User-Agent"),
 		"content-type": httpRequest("other", []string{"method", "uri"}, "request_header", "Content-Type"),
 		"referer":      httpRequest("other", []string{"method", "uri"}, "request_header", "Referer"),
+	}},
+	// A process, as misp-stix maps it, with its image (a file by name),
+	// its children and its parent by pid, and its parent's command line;
+	// its name is x_misp_name. The parent's image, two references away
+	// (parent_ref.image_ref), is not made here.
+	"process": {root: "process", slots: map[string]slot{
+		"pid":                 {prop: []string{"pid"}, num: true, mispType: "text"},
+		"command-line":        p("text", "command_line"),
+		"creation-time":       {prop: []string{"created_time"}, stamp: true, mispType: "datetime"},
+		"current-directory":   p("text", "cwd"),
+		"image":               {ref: &ref{prop: "image_ref", typ: "file", key: []string{"name"}}, mispType: "filename"},
+		"child-pid":           {ref: &ref{prop: "child_refs", list: true, typ: "process", key: []string{"pid"}}, num: true, byValue: true, mispType: "text"},
+		"parent-pid":          {ref: &ref{prop: "parent_ref", typ: "process", key: []string{"pid"}}, num: true, shared: true, mispType: "text"},
+		"parent-command-line": {ref: &ref{prop: "parent_ref", typ: "process", key: []string{"command_line"}}, shared: true, mispType: "text"},
+	}, refused: map[string]string{
+		"parent-image":        "the parent's image is a file two references away (parent_ref.image_ref), which this mapping does not make",
+		"parent-process-name": "the parent's name has no STIX property (misp-stix writes the parent's x_misp_process_name), which this mapping does not make",
+		"parent-process-path": "the parent's image path is a file two references away (parent_ref.image_ref), which this mapping does not make",
+		"parent-guid":         "the parent's GUID has no STIX property on the parent here",
 	}},
 	"x509": {root: "x509-certificate", slots: map[string]slot{
 		"x509-fingerprint-md5":    p("x509-fingerprint-md5", "hashes", "MD5"),
@@ -321,6 +353,9 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		if a.Deleted {
 			continue
 		}
+		if why, ok := tpl.refused[a.ObjectRelation]; ok {
+			return nil, true, fmt.Errorf("%s: %s", a.ObjectRelation, why)
+		}
 		s, ok := tpl.slots[a.ObjectRelation]
 		if !ok {
 			if a.Type == "attachment" || a.Type == "malware-sample" {
@@ -347,6 +382,12 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
 		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, stamp: s.stamp, each: s.each, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
+		switch {
+		case s.shared:
+			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop)
+		case s.byValue:
+			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop + " " + strings.TrimSpace(value))
+		}
 		switch {
 		case s.num:
 			n, perr := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(a.Value)), "AS"), 10, 64)

@@ -497,3 +497,97 @@ func TestRegistryKeyKeepsItsMapping(t *testing.T) {
 		t.Errorf("id %s, want %s (its key's)", key["id"], id)
 	}
 }
+
+// TestProcess converts misp-stix's documented process object: with its
+// parent-image (parent_ref.image_ref, two references away) it is listed
+// as unsupported, not written without it; without, the indicator
+// compares what misp-stix's pattern does (the pid as an integer), the
+// observable has its image, child and parent (pid and command line one
+// process) as misp-stix's, an export to a feed imports back the same,
+// and the indicator matches the observation.
+func TestProcess(t *testing.T) {
+	o, d := docObject(t, "process")
+	objs, unsupp := convertOne(t, event(nil, []Object{o}), Options{})
+	if objs["indicator--"+o.UUID] != nil || len(unsupp) != 1 || !strings.Contains(unsupp[0].Reason, "parent-image") {
+		t.Errorf("with parent-image: %v", unsupp)
+	}
+	o.Attribute = slices.DeleteFunc(slices.Clone(o.Attribute), func(a Attribute) bool {
+		return a.ObjectRelation == "parent-image" || a.ObjectRelation == "parent-process-name"
+	})
+	objs, unsupp = convertOne(t, event(nil, []Object{o}), Options{})
+	ind := objs["indicator--"+o.UUID]
+	if want := "[process:pid = 2510 AND process:image_ref.name = 'test_process.exe']"; ind == nil || ind["pattern"] != want {
+		t.Errorf("indicator %v (%v), want pattern %s (misp-stix: %s)", ind, unsupp, want, d.first("indicator")["pattern"])
+	}
+	no, yes := false, true
+	objs, _ = convertOne(t, event(nil, []Object{withToIDs(o, &no)}), Options{})
+	proc := observableOf(t, objs, "observed-data--"+o.UUID, "process")
+	if proc == nil {
+		t.Fatal("no process")
+	}
+	deref := func(id any) map[string]any { return objs[fmt.Sprint(id)] }
+	children, _ := proc["child_refs"].([]any)
+	if proc["pid"] != float64(2510) || deref(proc["image_ref"])["name"] != "test_process.exe" || len(children) != 1 ||
+		deref(children[0])["pid"] != float64(1401) || proc["x_misp_name"] != "TestProcess" {
+		t.Errorf("process %s", jsonText(proc))
+	}
+	if parent := deref(proc["parent_ref"]); parent == nil || parent["pid"] != float64(2107) || parent["command_line"] != "grep -nrG iglocska /home/viktor/friends.txt" {
+		t.Errorf("parent %s", jsonText(parent))
+	}
+
+	// Exported and imported back; matched.
+	all := withToIDs(o, &yes)
+	all.UUID = uuidV5("all " + o.UUID)
+	ev := event(nil, []Object{withToIDs(o, &no), all})
+	first, _ := stixOf(t, Options{}, ev)
+	dir := t.TempDir()
+	if err := WriteFeed(dir, FeedFromSTIX(first, EventFor("test"))); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := stixOf(t, Options{}, loadFeedEvent(t, dir, ev.UUID))
+	byID := map[string]string{}
+	canonical := func(o *stix.Object) string {
+		if o.Type == "observed-data" {
+			// The feed writes the properties sorted: the observables
+			// come back in another order.
+			refs := stringList(o.Props["object_refs"])
+			sort.Strings(refs)
+			return strings.Join(refs, " ")
+		}
+		return string(o.Raw)
+	}
+	for _, s := range first {
+		byID[s.ID] = canonical(s)
+	}
+	n := 0
+	for _, s := range again {
+		switch s.Type {
+		case "indicator", "observed-data", "process", "file":
+			n++
+			if byID[s.ID] != canonical(s) {
+				t.Errorf("imported back:\n%s\nwas\n%s", canonical(s), byID[s.ID])
+			}
+		}
+	}
+	if n != 6 {
+		t.Errorf("%d objects compared, want 6", n)
+	}
+	res := NewConverter(Options{}).Convert(event(nil, []Object{withToIDs(o, &no)}))
+	p, _ := objsOf(t, NewConverter(Options{}).Convert(event(nil, []Object{all})))["indicator--"+all.UUID]["pattern"].(string)
+	if r, err := pattern.MatchJSON(p, []byte("["+string(bytes.Join(asBytes(res.Objects), []byte(",")))+"]")); err != nil || !r.Matched {
+		t.Errorf("%s does not match its observation (%v)", p, err)
+	}
+}
+
+func objsOf(t *testing.T, r *Result) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for _, raw := range r.Objects {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		out[m["id"].(string)] = m
+	}
+	return out
+}
