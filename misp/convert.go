@@ -932,6 +932,9 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 		case "network-traffic":
 			if _, ok := s["protocols"]; !ok {
 				s["protocols"] = []any{"tcp"} // required; misp-stix's default
+				if ext, _ := s["extensions"].(map[string]any); ext["http-request-ext"] != nil {
+					s["protocols"] = []any{"tcp", "http"} // as misp-stix writes an http-request
+				}
 			}
 		case "email-message":
 			s["is_multipart"] = false
@@ -970,10 +973,10 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	if toIDs {
 		src = &ids
 	}
-	terms, known, err := objectTerms(src)
+	terms, known, err := objectTerms(src, toIDs)
 	if toIDs && known && err == nil && len(terms) == 0 {
 		toIDs = false
-		terms, known, err = objectTerms(o)
+		terms, known, err = objectTerms(o, false)
 	}
 	if !known {
 		c.unsupported(x, "object", o.UUID, o.Name, "no STIX mapping for this object template (%d attributes)", len(o.Attribute))

@@ -26,8 +26,10 @@
 //     vulnerability and campaign-name attributes are vulnerability and
 //     campaign objects; text, comment and other attributes are notes.
 //   - A MISP object of a known template (file, domain-ip, url, email,
-//     network-connection, ip-port, x509, registry-key, mutex, asn,
-//     user-account, ...) becomes one indicator whose pattern ANDs the
+//     network-connection, network-socket, http-request, ip-port, x509,
+//     registry-key, mutex, asn, user-account, credential, the social
+//     network accounts, directory, artifact, android-app, process; the
+//     table in the README lists them) becomes one indicator whose pattern ANDs the
 //     comparisons of its attributes with to_ids when any attribute has
 //     to_ids (as misp-stix's pattern does: the others, such as a file's
 //     state, path or size, are context that an observation seldom
@@ -203,10 +205,58 @@
 //     T1134"); misp-stix drops the " - T1134" suffix. Meta fields other
 //     than those above (mitre_platforms, ...) are not written; misp-stix
 //     writes them as x_misp_* properties.
-//   - Templates without a rule here (pe, pe-section, virustotal-report,
-//     the identity-like templates, ...), the attribute types email-header
-//     and http-method, and galaxies of other kinds (guidelines, ...) are reported as
-//     unsupported.
+//   - Templates without a rule here (pe, pe-section, netflow,
+//     lnk, image, registry-key-value, virustotal-report, the
+//     identity-like templates, ...), the attribute types email-header
+//     and http-method, and galaxies of other kinds (guidelines, ...) are
+//     reported as unsupported. pe and pe-section become misp-stix's
+//     windows-pebinary-ext of the file that references them, and
+//     registry-key-value the values of its registry-key: one STIX
+//     observable made of several MISP objects, which this mapping (one
+//     object, one observable with the ones it references) does not
+//     make; netflow and lnk reference observables that reference others
+//     (an address's autonomous system, a file's directory), which it
+//     does not make either, and neither does it a process's parent's
+//     image (parent_ref.image_ref): a process object with parent-image,
+//     parent-process-path, parent-process-name or parent-guid is listed
+//     as unsupported, whole; image's content is the attachment feeds
+//     leave out.
+//   - A process's parent (parent-pid, parent-command-line) is one
+//     process, process--UUIDv5(object, "parent_ref"), and each child
+//     (child-pid) process--UUIDv5(object, "child_refs", pid): a process
+//     has no ID contributing property, and attribute uuids do not
+//     survive a feed export.
+//   - A MISP datetime with a time zone (a directory's creation-time) is
+//     a STIX timestamp, compared as one in a pattern (t'...'); one
+//     without a zone names no instant and is x_misp_<relation>, as is a
+//     value outside the STIX property's vocabulary or enumeration (a
+//     socket's AF_UNIX, which socket-ext does not list) or an
+//     extension's property without the properties the extension
+//     requires (an http-request's user agent without its method and
+//     URI: http-request-ext requires both).
+//   - A social network account (twitter-account, facebook-account,
+//     github-user, gitlab-user, parler-account, reddit-account,
+//     telegram-account) is a user-account of that account_type, which
+//     its pattern compares, as misp-stix's does; a credential is a
+//     user-account with the user name as user_id and the password as
+//     credential, as misp-stix maps it (a user-account object's
+//     username stays its account_login).
+//   - An http-request's URL is x_misp_url (misp-stix's observable has
+//     it so); misp-stix's pattern compares request_value with both the
+//     URI and the URL, ANDed, which no request satisfies. A
+//     network-socket's state is x_misp_state, not socket-ext's
+//     is_listening or is_blocking, and its protocol compares as
+//     protocols[*].
+//   - A registry-key's last-modified, name, data and data-type stay
+//     x_misp_last_modified, x_misp_name, x_misp_data and
+//     x_misp_data_type, where misp-stix writes modified_time and values:
+//     an event imported before would, imported again, conflict with
+//     what the node holds (same id and version, other content): the
+//     observable with modified_time, the observed-data with values (they
+//     are ID contributing, STIX 2.1 section 2.9: another observable),
+//     and the indicator whose pattern compares them. MISP does not move
+//     an object's timestamp for a new converter, so no new version
+//     could carry the change.
 //
 // Everything is deterministic: ids come from MISP uuids, timestamps from
 // MISP timestamps, so converting the same event twice gives the same

@@ -875,7 +875,12 @@ func patternComparisons(p string) ([]comparison, error) {
 		}
 		v := c.Comparison.Value
 		val := v.Str
-		if v.Kind != pattern.LitString {
+		switch {
+		case v.Kind == pattern.LitTimestamp && v.TimeErr == nil:
+			// A MISP datetime (a directory's creation-time) is the
+			// timestamp, not the t'...' literal.
+			val = stix.FormatTimestamp(v.Time)
+		case v.Kind != pattern.LitString:
 			val = strings.TrimPrefix(v.String(), "+")
 		}
 		out = append(out, comparison{path: b.String(), value: val})
@@ -941,8 +946,20 @@ func flattenOne(prefix string, props map[string]any, byID map[string]*stix.Objec
 	for _, k := range sortedKeys(props) {
 		v := props[k]
 		switch k {
-		case "type", "id", "spec_version", "defanged", "object_marking_refs", "granular_markings", "extensions", "is_multipart":
+		case "type", "id", "spec_version", "defanged", "object_marking_refs", "granular_markings", "is_multipart":
 			continue
+		case "extensions":
+			// STIX's predefined extensions (a socket's socket-ext) hold
+			// MISP data; those an extension definition defines (a
+			// node's signature) do not.
+			ext, _ := v.(map[string]any)
+			predefined := map[string]any{}
+			for name, e := range ext {
+				if !strings.HasPrefix(name, "extension-definition--") {
+					predefined[name] = e
+				}
+			}
+			v = predefined
 		}
 		switch v := v.(type) {
 		case string:
@@ -994,10 +1011,16 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 		first, last := seenOf(o, toIDs)
 		obj := Object{UUID: uuidOf(o.ID), Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, Comment: str(o, "description"),
 			FirstSeen: first, LastSeen: last}
-		_, protocols := templates[name].slots["layer4-protocol"]
+		protocols := false // the template has a relation for them
+		for _, s := range templates[name].slots {
+			protocols = protocols || slices.Equal(s.prop, []string{"protocols"})
+		}
 		for i, c := range cmps {
 			if strings.HasSuffix(c.path, ":protocols") && !protocols {
 				continue // the default observed-data needs, not MISP data
+			}
+			if fixedComparison(name, c) {
+				continue // the template's, as a twitter-account's account_type
 			}
 			rel, typ := relationOf(name, c)
 			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, i, c), Type: typ, Category: categoryFor(typ),
@@ -1166,7 +1189,7 @@ func relationOf(name string, c comparison) (string, string) {
 		var cands []string
 		ctype, _, _ := strings.Cut(c.path, ":")
 		for rel, s := range tpl.slots {
-			t := term{typ: tpl.root, prop: s.prop, ref: s.ref}
+			t := term{typ: tpl.root, prop: s.prop, ref: s.ref, each: s.each}
 			// An observable a single reference could not hold stands
 			// alone (a host name beside the address of dst_ref), and so
 			// does one another object's reference held: observables are
@@ -1174,7 +1197,10 @@ func relationOf(name string, c comparison) (string, string) {
 			// lack a domain-ip's resolves_to_refs).
 			alone := s.ref != nil && ctype != tpl.root && path == strings.Join(s.ref.key, ".") &&
 				(ctype == s.ref.typ || s.ref.typ == "ip" && (ctype == "ipv4-addr" || ctype == "ipv6-addr"))
-			if t.patternPath() != c.path && !alone {
+			// A list compares element by element in a pattern
+			// (protocols[*]); an observable holds the list (protocols).
+			same := t.patternPath() == c.path || s.each && strings.TrimSuffix(t.patternPath(), "[*]") == c.path
+			if !same && !alone {
 				continue
 			}
 			if s.ref != nil && (s.ref.typ == "ip") != isIP {

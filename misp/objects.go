@@ -3,8 +3,12 @@ package misp
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/parley-exchange/parley/stix"
 )
 
 // slot says where one relation of an object template goes.
@@ -13,6 +17,31 @@ type slot struct {
 	ref  *ref     // or in a referenced observable ("ip" as its type: by value)
 	num  bool     // an integer property
 	low  bool     // lower-cased (protocols)
+	// each: the property is a list, which a pattern compares element by
+	// element (protocols[*]); "protocols = 'tcp'" compares the list as a
+	// string and matches nothing.
+	each bool
+	// shared: every relation of the template with this slot's reference
+	// names one observable (a process's parent: its pid and command
+	// line), not one per attribute.
+	shared bool
+	// byValue: each value names its own observable, whatever attribute
+	// holds it (a process's children by pid): a process has no ID
+	// contributing property, and the attribute's uuid would not survive
+	// a feed export.
+	byValue bool
+	// stamp: a STIX timestamp, made of a MISP datetime with a time zone
+	// (compared with a t'...' literal in patterns).
+	stamp bool
+	// valid, when set, says whether a value fits the property; one that
+	// does not becomes x_misp_<relation>, as an unmapped relation does.
+	valid func(string) bool
+	// needs are the relations whose valid values the object must hold
+	// for this slot to apply in an observable (a socket-ext's
+	// socket_type needs its address_family, which STIX requires);
+	// without them the value is x_misp_<relation>. A pattern may compare
+	// one property of an extension alone.
+	needs []string
 	// mispType is the attribute type the feed export writes back.
 	mispType string
 }
@@ -21,6 +50,25 @@ type slot struct {
 type template struct {
 	root  string
 	slots map[string]slot
+	// fixed are properties the template itself gives (a twitter-account
+	// is a user-account of account_type "twitter"): the observable has
+	// them and the pattern compares them first, as misp-stix's does.
+	fixed [][2]string
+	// refused are relations the mapping cannot place, with why: an
+	// object that has one is listed as unsupported, not written without
+	// it.
+	refused map[string]string
+}
+
+// httpRequest is a slot in a network-traffic's http-request-ext.
+func httpRequest(mispType string, needs []string, prop ...string) slot {
+	return slot{prop: append([]string{"extensions", "http-request-ext"}, prop...), needs: needs, mispType: mispType}
+}
+
+// account is a social network's account template: a user-account of
+// that account_type, with the relations misp-stix maps.
+func account(typ string, slots map[string]slot) template {
+	return template{root: "user-account", slots: slots, fixed: [][2]string{{"account_type", typ}}}
 }
 
 func p(mispType string, prop ...string) slot { return slot{prop: prop, mispType: mispType} }
@@ -76,6 +124,56 @@ var templates = map[string]template{
 		"domain":   {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "domain"},
 		"hostname": {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
 	}},
+	// A socket is a connection with STIX's socket-ext: its address
+	// family and socket type where they are STIX's values (others are
+	// x_misp_<relation>); its state, domain family and options stay
+	// x_misp_<relation>, as misp-stix writes the domain family.
+	"network-socket": {root: "network-traffic", slots: map[string]slot{
+		"ip-src":         {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
+		"ip-dst":         {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
+		"hostname-src":   {ref: &ref{prop: "src_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
+		"hostname-dst":   {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
+		"src-port":       {prop: []string{"src_port"}, num: true, mispType: "port"},
+		"dst-port":       {prop: []string{"dst_port"}, num: true, mispType: "port"},
+		"protocol":       {prop: []string{"protocols"}, low: true, each: true, mispType: "text"},
+		"address-family": {prop: []string{"extensions", "socket-ext", "address_family"}, valid: addressFamily, mispType: "text"},
+		"socket-type":    {prop: []string{"extensions", "socket-ext", "socket_type"}, valid: socketType, needs: []string{"address-family"}, mispType: "text"},
+	}},
+	// An HTTP request is a connection with STIX's http-request-ext,
+	// which requires the method and the request's value (the URI): its
+	// other properties need both. The full URL is x_misp_url, as
+	// misp-stix's observable has it.
+	"http-request": {root: "network-traffic", slots: map[string]slot{
+		"ip-src":       {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
+		"ip-dst":       {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
+		"ip":           {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
+		"host":         {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
+		"method":       httpRequest("http-method", []string{"uri"}, "request_method"),
+		"uri":          httpRequest("uri", []string{"method"}, "request_value"),
+		"http-version": httpRequest("text", []string{"method", "uri"}, "request_version"),
+		"user-agent":   httpRequest("user-agent", []string{"method", "uri"}, "request_header", "User-Agent"),
+		"content-type": httpRequest("other", []string{"method", "uri"}, "request_header", "Content-Type"),
+		"referer":      httpRequest("other", []string{"method", "uri"}, "request_header", "Referer"),
+	}},
+	// A process, as misp-stix maps it, with its image (a file by name),
+	// its children and its parent by pid, and its parent's command line;
+	// its name is x_misp_name. The parent's image, two references away
+	// (parent_ref.image_ref), is not made here.
+	"process": {root: "process", slots: map[string]slot{
+		"pid":                 {prop: []string{"pid"}, num: true, mispType: "text"},
+		"command-line":        p("text", "command_line"),
+		"creation-time":       {prop: []string{"created_time"}, stamp: true, mispType: "datetime"},
+		"current-directory":   p("text", "cwd"),
+		"image":               {ref: &ref{prop: "image_ref", typ: "file", key: []string{"name"}}, mispType: "filename"},
+		"child-pid":           {ref: &ref{prop: "child_refs", list: true, typ: "process", key: []string{"pid"}}, num: true, byValue: true, mispType: "text"},
+		"parent-pid":          {ref: &ref{prop: "parent_ref", typ: "process", key: []string{"pid"}}, num: true, shared: true, mispType: "text"},
+		"parent-command-line": {ref: &ref{prop: "parent_ref", typ: "process", key: []string{"command_line"}}, shared: true, mispType: "text"},
+	}, refused: map[string]string{
+		"parent-image":        "the parent's image is a file two references away (parent_ref.image_ref), which this mapping does not make",
+		"parent-process-name": "the parent's name has no STIX property (misp-stix writes the parent's x_misp_process_name), which this mapping does not make",
+		"parent-process-path": "the parent's image path is a file two references away (parent_ref.image_ref), which this mapping does not make",
+		"parent-guid":         "the parent's GUID has no STIX property on the parent here",
+	}},
 	"x509": {root: "x509-certificate", slots: map[string]slot{
 		"x509-fingerprint-md5":    p("x509-fingerprint-md5", "hashes", "MD5"),
 		"x509-fingerprint-sha1":   p("x509-fingerprint-sha1", "hashes", "SHA-1"),
@@ -94,6 +192,66 @@ var templates = map[string]template{
 	"asn": {root: "autonomous-system", slots: map[string]slot{
 		"asn": {prop: []string{"number"}, num: true, mispType: "AS"},
 	}},
+	"directory": {root: "directory", slots: map[string]slot{
+		"path":              p("text", "path"),
+		"path-encoding":     {prop: []string{"path_enc"}, valid: charsetRE.MatchString, mispType: "text"},
+		"creation-time":     {prop: []string{"ctime"}, stamp: true, mispType: "datetime"},
+		"modification-time": {prop: []string{"mtime"}, stamp: true, mispType: "datetime"},
+		"access-time":       {prop: []string{"atime"}, stamp: true, mispType: "datetime"},
+	}},
+	// misp-stix makes the application's name a software's; its
+	// identifiers, certificates and domains are x_misp_<relation>.
+	"android-app": {root: "software", slots: map[string]slot{
+		"name": p("text", "name"),
+	}},
+	// misp-stix's mapping: the user name is the account's user_id (not
+	// account_login, as in a user-account object), the password its
+	// credential.
+	"credential": {root: "user-account", slots: map[string]slot{
+		"username": p("text", "user_id"),
+		"password": p("text", "credential"),
+	}},
+	// The payload (payload_bin, an attachment) is not in feeds, as a
+	// file's malware-sample is not.
+	"artifact": {root: "artifact", slots: map[string]slot{
+		"mime_type":            p("mime-type", "mime_type"),
+		"url":                  p("url", "url"),
+		"encryption_algorithm": {prop: []string{"encryption_algorithm"}, valid: encryptionAlgorithm, mispType: "text"},
+		"decryption_key":       p("text", "decryption_key"),
+	}},
+	// Social network accounts, as misp-stix maps them: the account's
+	// numeric id is user_id, the handle account_login.
+	"twitter-account": account("twitter", map[string]slot{
+		"id":             p("text", "user_id"),
+		"name":           p("text", "account_login"),
+		"displayed-name": p("text", "display_name"),
+	}),
+	"facebook-account": account("facebook", map[string]slot{
+		"account-id":   p("text", "user_id"),
+		"account-name": p("text", "account_login"),
+	}),
+	"github-user": account("github", map[string]slot{
+		"id":            p("text", "user_id"),
+		"username":      p("github-username", "account_login"),
+		"user-fullname": p("text", "display_name"),
+	}),
+	"gitlab-user": account("gitlab", map[string]slot{
+		"id":       p("text", "user_id"),
+		"username": p("text", "account_login"),
+		"name":     p("text", "display_name"),
+	}),
+	"parler-account": account("parler", map[string]slot{
+		"account-id":   p("text", "user_id"),
+		"account-name": p("text", "account_login"),
+	}),
+	"reddit-account": account("reddit", map[string]slot{
+		"account-id":   p("text", "user_id"),
+		"account-name": p("text", "account_login"),
+	}),
+	"telegram-account": account("telegram", map[string]slot{
+		"id":       p("text", "user_id"),
+		"username": p("text", "account_login"),
+	}),
 	"user-account": {root: "user-account", slots: map[string]slot{
 		"username":     p("text", "account_login"),
 		"user-id":      p("text", "user_id"),
@@ -107,9 +265,62 @@ func init() {
 	for typ, key := range hashKeys {
 		f.slots[typ] = p(typ, "hashes", key)
 	}
+	a := templates["artifact"]
+	for _, typ := range []string{"md5", "sha1", "sha256", "sha512", "sha3-256", "sha3-512", "ssdeep", "tlsh"} {
+		a.slots[typ] = p(typ, "hashes", hashKeys[typ])
+	}
 }
 
 var mediaTypeRE = regexp.MustCompile(`^[a-z]+/[a-zA-Z0-9.+_-]+$`)
+
+// charsetRE accepts what STIX takes as an IANA character set name
+// (path_enc).
+var charsetRE = regexp.MustCompile(`^[a-zA-Z0-9/.+_:-]{2,250}$`)
+
+// encryptionAlgorithm reports whether v is one of STIX 2.1's
+// encryption-algorithm-enum (an artifact's encryption_algorithm).
+func encryptionAlgorithm(v string) bool {
+	switch v {
+	case "AES-256-GCM", "ChaCha20-Poly1305", "mime-type-indicated":
+		return true
+	}
+	return false
+}
+
+// addressFamily reports whether v is one of STIX 2.1's
+// network-socket-address-family-enum.
+func addressFamily(v string) bool {
+	switch v {
+	case "AF_UNSPEC", "AF_INET", "AF_IPX", "AF_APPLETALK", "AF_NETBIOS", "AF_INET6", "AF_IRDA", "AF_BTH":
+		return true
+	}
+	return false
+}
+
+// socketType reports whether v is one of STIX 2.1's
+// network-socket-type-enum.
+func socketType(v string) bool {
+	switch v {
+	case "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "SOCK_RDM", "SOCK_SEQPACKET":
+		return true
+	}
+	return false
+}
+
+// datetimeLayouts are the forms of a MISP datetime attribute with a time
+// zone; one without a zone names no instant and is not a STIX timestamp.
+var datetimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999Z0700"}
+
+// stixTimestamp returns a MISP datetime as a STIX timestamp.
+func stixTimestamp(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	for _, l := range datetimeLayouts {
+		if t, err := time.Parse(l, v); err == nil && t.Year() >= 1 && t.Year() <= 9999 {
+			return stix.FormatTimestamp(t), true
+		}
+	}
+	return "", false
+}
 
 // customProp is the property misp-stix gives a relation without a rule.
 func customProp(relation string) string {
@@ -127,7 +338,12 @@ func customProp(relation string) string {
 
 // objectTerms returns the terms of a MISP object of a known template;
 // known is false for other templates.
-func objectTerms(o *Object) (ts []term, known bool, err error) {
+//
+// forPattern says the terms make an indicator's pattern, which may
+// compare any property of an extension: what a slot needs (see
+// slot.needs), which the observable of an observed-data must have, is
+// not asked of them.
+func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) {
 	tpl, ok := templates[o.Name]
 	if !ok {
 		return nil, false, nil
@@ -136,6 +352,9 @@ func objectTerms(o *Object) (ts []term, known bool, err error) {
 		a := &o.Attribute[i]
 		if a.Deleted {
 			continue
+		}
+		if why, ok := tpl.refused[a.ObjectRelation]; ok {
+			return nil, true, fmt.Errorf("%s: %s", a.ObjectRelation, why)
 		}
 		s, ok := tpl.slots[a.ObjectRelation]
 		if !ok {
@@ -149,9 +368,26 @@ func objectTerms(o *Object) (ts []term, known bool, err error) {
 			// MISP often holds libmagic's description here, not a media type.
 			s = slot{prop: []string{customProp(a.ObjectRelation)}}
 		}
+		value := a.Value
+		if s.valid != nil && !s.valid(value) || !forPattern && !holds(o, tpl, s.needs...) {
+			s = slot{prop: []string{customProp(a.ObjectRelation)}}
+		}
+		if s.stamp {
+			if v, ok := stixTimestamp(value); ok {
+				value = v
+			} else {
+				s = slot{prop: []string{customProp(a.ObjectRelation)}}
+			}
+		}
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
-		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
+		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, stamp: s.stamp, each: s.each, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
+		switch {
+		case s.shared:
+			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop)
+		case s.byValue:
+			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop + " " + strings.TrimSpace(value))
+		}
 		switch {
 		case s.num:
 			n, perr := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(a.Value)), "AS"), 10, 64)
@@ -162,7 +398,7 @@ func objectTerms(o *Object) (ts []term, known bool, err error) {
 		case s.low:
 			t.value = strings.ToLower(a.Value)
 		default:
-			t.value = a.Value
+			t.value = value
 		}
 		if s.ref != nil && s.ref.typ == "ip" {
 			typ, err := addrType(a.Value)
@@ -175,5 +411,39 @@ func objectTerms(o *Object) (ts []term, known bool, err error) {
 		}
 		ts = append(ts, t)
 	}
+	if len(ts) > 0 && len(tpl.fixed) > 0 {
+		fixed := make([]term, 0, len(tpl.fixed)+len(ts))
+		for _, f := range tpl.fixed {
+			fixed = append(fixed, term{typ: tpl.root, prop: []string{f[0]}, value: f[1]})
+		}
+		ts = append(fixed, ts...)
+	}
 	return ts, true, nil
+}
+
+// holds reports whether o has, for each of the relations, a live
+// attribute that fits its slot of tpl.
+func holds(o *Object, tpl template, relations ...string) bool {
+	for _, rel := range relations {
+		s := tpl.slots[rel]
+		if !slices.ContainsFunc(o.Attribute, func(a Attribute) bool {
+			return !bool(a.Deleted) && a.ObjectRelation == rel && (s.valid == nil || s.valid(a.Value))
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// fixedComparison reports whether c compares a property that the
+// template name gives all its objects (see template.fixed): no attribute
+// of the object says it.
+func fixedComparison(name string, c comparison) bool {
+	tpl := templates[name]
+	for _, f := range tpl.fixed {
+		if c.path == tpl.root+":"+f[0] && c.value == f[1] {
+			return true
+		}
+	}
+	return false
 }

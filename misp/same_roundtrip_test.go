@@ -11,7 +11,7 @@ import "testing"
 // another order and conflicted.
 func TestExportImportsBackAsSame(t *testing.T) {
 	for _, name := range []string{"misp_stix_test_event.json", "pymisp_existing_event_objects.json", "pymisp_galaxy_1.json",
-		"pymisp_mainly_objects_1.json", "misp_stix_objects_collection.json", "misp_stix_event_report.json"} {
+		"pymisp_mainly_objects_1.json", "misp_stix_objects_collection.json", "misp_stix_event_report.json", "misp_stix_new_templates.json"} {
 		ev := loadEvent(t, name)
 		objs, _ := stixOf(t, Options{}, ev)
 		dir := t.TempDir()

@@ -22,6 +22,8 @@ type term struct {
 	ref   *ref     // when set, the value lives in a referenced observable
 	value any      // string or int64
 	uuid  string   // the MISP attribute's uuid: keys a referenced observable (its id until deterministicIDs)
+	stamp bool     // value is a STIX timestamp: t'...' in patterns
+	each  bool     // prop is a list: the pattern compares prop[*]
 	// relation and misp type, for the reverse mapping of the feed export.
 	relation, mispType string
 }
@@ -41,6 +43,9 @@ func (t term) patternPath() string {
 	b.WriteString(t.typ)
 	b.WriteByte(':')
 	writePath(&b, t.prop)
+	if t.each && t.ref == nil {
+		b.WriteString("[*]")
+	}
 	if t.ref != nil {
 		if len(t.prop) > 0 {
 			b.WriteByte('.')
@@ -96,6 +101,16 @@ func literal(v any) string {
 	return quote(v.(string))
 }
 
+// literal is the term's value as a pattern literal: a timestamp
+// property compares with a timestamp (t'...'), which a STIX matcher
+// compares as an instant, not as a string.
+func (t term) literal() string {
+	if s, ok := t.value.(string); ok && t.stamp {
+		return "t" + quote(s)
+	}
+	return literal(t.value)
+}
+
 // operator is the comparison a term's pattern makes: ISSUBSET for an
 // address term whose value is a CIDR block (MISP's ip-src, ip-dst and
 // their composites take them, and mean every address in it; with "=",
@@ -140,7 +155,7 @@ func patternOf(terms []term) string {
 	alts := map[string][]string{}
 	for _, t := range terms {
 		path := t.patternPath()
-		c := path + " " + t.operator() + " " + literal(t.value)
+		c := path + " " + t.operator() + " " + t.literal()
 		if t.ref != nil && t.ref.typed {
 			p := t.typ + ":" + t.ref.prop + ".type = " + quote(t.ref.typ)
 			c = p + " AND " + c
