@@ -1,6 +1,7 @@
 package private
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -160,6 +161,35 @@ type SavedReceipt struct {
 	Suite     string     `json:"suite"`
 	PublicKey []byte     `json:"public_key"`
 	Receipt   KeyReceipt `json:"receipt"`
+}
+
+// savedReceiptFields are the names of a [SavedReceipt]'s fields, as
+// [tlog.ExactNames] checks them.
+var savedReceiptFields = tlog.JSONFields{"set": nil, "suite": nil, "public_key": nil,
+	"receipt": {"log_index": nil, "tree_size": nil, "entry": nil, "opening": openingFields,
+		"inclusion_proof": nil, "checkpoint": nil,
+		"withdrawal": {"suite": nil, "public_key": nil, "created": nil, "withdrawn": nil,
+			"log_index": nil, "tree_size": nil, "entry": nil, "opening": openingFields,
+			"inclusion_proof": nil, "checkpoint": nil}},
+}
+
+var openingFields = tlog.JSONFields{"salt": nil, "collection": nil, "object_id": nil, "version": nil, "member": nil}
+
+// ParseSavedReceipt reads a saved receipt (as parley private check and
+// parley private receipt write it) by its exact field names: a field
+// named in another case than the format's, an unknown one, or one given
+// twice, is refused (encoding/json alone would read "SET" as set, or
+// keep the last of two "receipt"s, where another implementation reads
+// otherwise). It verifies nothing: see [SavedReceipt.Verify].
+func ParseSavedReceipt(data []byte) (SavedReceipt, error) {
+	var s SavedReceipt
+	if err := tlog.ExactNames(data, savedReceiptFields); err != nil {
+		return s, fmt.Errorf("not a saved receipt: %w", err)
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return s, fmt.Errorf("not a saved receipt: %w", err)
+	}
+	return s, nil
 }
 
 // Verify checks the saved receipt with the node's note verifier: the key

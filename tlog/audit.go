@@ -674,6 +674,9 @@ type SeenCheckpoints struct {
 	path  string
 }
 
+// seenFields are the names of a seen file's fields.
+var seenFields = jsonFields{"key": nil, "checkpoints": nil}
+
 // MaxSeenFile bounds the seen file [LoadSeen] reads: 256 MiB, far above
 // what [MaxSeenNotes] checkpoints take (each a few hundred bytes to a few
 // kilobytes with its cosignatures).
@@ -701,6 +704,11 @@ func LoadSeen(path string) (*SeenCheckpoints, error) {
 		if name != "key" && name != "checkpoints" {
 			return nil, fmt.Errorf("couldn't read seen checkpoints in %s: it isn't a seen file (it has %.40q)", path, name)
 		}
+	}
+	// Each name once: encoding/json keeps the last of two "checkpoints"
+	// (or "key"s), which another reader of the file may not.
+	if err := exactNames(b, seenFields); err != nil {
+		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: %v", path, err)
 	}
 	if _, ok := fields["checkpoints"]; !ok {
 		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: it isn't a seen file (no \"checkpoints\")", path)

@@ -7,11 +7,20 @@ import (
 	"strings"
 )
 
-// jsonFields are the member names a JSON object of a document format may
-// have: each maps to nil (a value not looked into here) or to the fields
-// of the object (or null) that is its value, or of each object in the
-// array (or null) that is its value.
-type jsonFields map[string]jsonFields
+// JSONFields are the member names a JSON object of a document format may
+// have: each maps to nil (a value not looked into) or to the fields of
+// the object (or null) that is its value, or of each object in the array
+// (or null) that is its value.
+type JSONFields map[string]JSONFields
+
+type jsonFields = JSONFields
+
+// ExactNames checks that data is one JSON object whose member names, and
+// those of the objects below it that fields describes, are each one of
+// fields' names, spelt exactly, and given once; see [exactNames]. Other
+// implementations' offline documents (parley's private set receipts) are
+// read with it before encoding/json.
+func ExactNames(data []byte, fields JSONFields) error { return exactNames(data, fields) }
 
 // exactNames checks that data is a JSON object whose member names, and
 // those of the objects below it that fields describes, are each one of
