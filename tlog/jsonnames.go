@@ -15,6 +15,19 @@ type JSONFields map[string]JSONFields
 
 type jsonFields = JSONFields
 
+// KnownNames is [ExactNames] for a format that may gain fields without a
+// new type: a name that isn't one of fields' is returned (its path
+// dotted, "evidence.items.x") rather than refused; one that differs from
+// a known name only in case, or is given twice, is still refused.
+func KnownNames(data []byte, fields JSONFields) (unknown []string, err error) {
+	return knownNames(data, fields, true)
+}
+
+// BundleFieldNames returns the field names of a proof bundle
+// ([Bundle]), for formats that hold one (a concurrence answer's
+// evidence). The caller must not change it.
+func BundleFieldNames() JSONFields { return bundleFields }
+
 // ExactNames checks that data is one JSON object whose member names, and
 // those of the objects below it that fields describes, are each one of
 // fields' names, spelt exactly, and given once; see [exactNames]. Other

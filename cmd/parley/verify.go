@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
+	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/tlog"
 )
 
 func init() {
 	register(command{
 		name:  "verify",
-		usage: "verify [--log-key VKEY] [--require-key-index] [--witness-policy FILE] FILE   check a proof bundle, split-view or false key index evidence offline (- for stdin); verify --receipt RECEIPT --log-key VKEY [--witness-policy FILE] OBJECT   check that a receipt proves an object was logged",
+		usage: "verify [--log-key VKEY] [--require-key-index] [--witness-policy FILE] FILE   check a proof bundle, split-view or false key index evidence, or a concurrence answer (parley concurrence --json) offline (- for stdin); verify --receipt RECEIPT --log-key VKEY [--witness-policy FILE] OBJECT   check that a receipt proves an object was logged",
 		run:   runVerify,
 	})
 }
@@ -56,6 +57,9 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	}
 	if tlog.IsKeyIndexEvidence(data) {
 		return verifyKeyIndexEvidence(c, *logKey, data)
+	}
+	if opinion.IsConcurrence(data) {
+		return verifyConcurrenceFile(c, *logKey, pol, data)
 	}
 	if t, ok := unknownType(data); ok {
 		return withExit(1, "a newer parley may know it; this one verifies proof bundles (parley proof), split-view evidence and false key index evidence",
@@ -234,6 +238,48 @@ func verifyReceipt(c *cli, receiptPath string, pos []string, logKey string, requ
 	fmt.Fprintf(c.stderr, "parley: note: a receipt carries no member keys, so the object's signature isn't checked: a proof bundle (parley proof) checks it against the key the log shows in force\n")
 	if len(unknown) > 0 {
 		fmt.Fprintf(c.stderr, "parley: warning: the receipt has field(s) this parley doesn't know, not verified: %s\n", untrusted.Text(strings.Join(unknown, ", "), 400))
+	}
+	return nil
+}
+
+// verifyConcurrenceFile re-checks offline a concurrence answer as parley
+// concurrence --json saves it (opinion.VerifyConcurrence): exit 0 only if
+// its evidence verifies under logKey (and the witness policy) and the
+// node's tally follows from the signed, logged opinions in it, printing
+// the tally as parley concurrence does and one line saying what was
+// proved; 1 naming the failure.
+func verifyConcurrenceFile(c *cli, logKey string, pol *tlog.Policy, data []byte) error {
+	conc, unknown, err := opinion.ParseConcurrence(data)
+	if err != nil {
+		return withExit(1, "give the answer as parley concurrence --json wrote it", err)
+	}
+	res, verr := opinion.VerifyConcurrence(conc, logKey)
+	if errors.Is(verr, opinion.ErrEvidence) {
+		return withExit(1, "the evidence was changed, or isn't from the log you trust", verr)
+	}
+	if verr == nil && pol != nil && conc.Evidence.Checkpoint != "" {
+		if _, err := checkQuorum(pol, []byte(conc.Evidence.Checkpoint)); err != nil {
+			return err
+		}
+	}
+	key := logKey
+	if key == "" {
+		key = conc.Evidence.LogKey
+	}
+	printConcurrence(c.stdout, conc, res, untrusted.Text(key, 200), "")
+	if verr != nil {
+		return withExit(1, "the answer was changed, or the node's counts are not backed by the signed, logged opinions in its evidence",
+			fmt.Errorf("the node's tally does not follow from the verified opinions: %w", verr))
+	}
+	fmt.Fprintf(c.stdout, "concurrence verified: the tally of %d opinion(s) on %s follows from the signed opinions logged in %s at tree size %d\n",
+		res.Tally.Voices(), untrusted.Text(conc.Object, 200), untrusted.Text(res.Checkpoint.Origin, 200), res.Checkpoint.Size)
+	// What the evidence can't show, where its reader looks.
+	fmt.Fprintf(c.stderr, "parley: note: members_with_access and object_revoked are the node's word, which the log doesn't record; a revocation is checked against the log by parley concurrence --url\n")
+	if len(unknown) > 0 {
+		fmt.Fprintf(c.stderr, "parley: warning: the answer has field(s) this parley doesn't know, not verified: %s\n", untrusted.Text(strings.Join(unknown, ", "), 400))
+	}
+	if logKey == "" {
+		fmt.Fprintln(c.stderr, "parley: warning: checked against the evidence's own log key; pin the key you trust with --log-key")
 	}
 	return nil
 }
