@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/opinion"
+	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -210,6 +211,9 @@ func verifyReceipt(c *cli, receiptPath string, pos []string, logKey string, requ
 	if err != nil {
 		return usageErrorf("", "couldn't read the object: %v", err)
 	}
+	if private.IsSavedReceipt(rb) {
+		return verifySetReceipt(c, rb, ob, pos[0], logKey, pol)
+	}
 	r, unknown, err := tlog.ParseReceipt(rb)
 	if err != nil {
 		return withExit(1, "give the node's receipt as GET /log/receipt serves it", err)
@@ -280,6 +284,54 @@ func verifyConcurrenceFile(c *cli, logKey string, pol *tlog.Policy, data []byte)
 	}
 	if logKey == "" {
 		fmt.Fprintln(c.stderr, "parley: warning: checked against the evidence's own log key; pin the key you trust with --log-key")
+	}
+	return nil
+}
+
+// verifySetReceipt checks that a private set's saved receipt (parley
+// private check and parley private receipt keep them) proves that the
+// log committed the set described in the file object (GET
+// /private/sets/{id}, or a list of sets) to its key: the receipt's
+// oprf-key entry (and oprf-withdrawal entry, for a withdrawn set) under
+// logKey, its set, suite, key, collection and provider the
+// description's. With a witness policy, the quorum must have cosigned
+// the receipt's checkpoints.
+func verifySetReceipt(c *cli, rb, ob []byte, objectPath, logKey string, pol *tlog.Policy) error {
+	saved, err := private.ParseSavedReceipt(rb)
+	if err != nil {
+		return withExit(1, "give the receipt as parley private check or parley private receipt kept it", err)
+	}
+	info, unknown, err := private.ParseSetInfo(ob, saved.Set)
+	if err != nil {
+		return withExit(1, "give the set's description, as GET /private/sets/{id} or parley private sets --json gives it", err)
+	}
+	v, _ := tlog.NewVerifier(logKey) // the caller checked it
+	if err := saved.VerifySet(v, info); err != nil {
+		return withExit(1, "the receipt or the description was changed, they are of different sets or keys, or the receipt isn't from the log you trust", err)
+	}
+	rc := saved.Receipt
+	checkpoints := []string{rc.Checkpoint}
+	if rc.Withdrawal != nil {
+		checkpoints = append(checkpoints, rc.Withdrawal.Checkpoint)
+	}
+	for _, n := range checkpoints {
+		if _, err := checkQuorum(pol, []byte(n)); err != nil {
+			return err
+		}
+	}
+	cp, err := tlog.OpenCheckpoint([]byte(rc.Checkpoint), v)
+	if err != nil { // VerifySet opened it
+		return withExit(1, "", err)
+	}
+	withdrawn := ""
+	if w := rc.Withdrawal; w != nil {
+		withdrawn = fmt.Sprintf("; withdrawn, entry %d (oprf-withdrawal), at %s", w.LogIndex, untrusted.Text(w.Opening.Version, 64))
+	}
+	fmt.Fprintf(c.stdout, "receipt verified: private set %s (the set in %s) has key %s, committed by entry %d (oprf-key) of log %s at tree size %d, root %s, published by %s into collection %s%s\n",
+		untrusted.Text(saved.Set, 200), untrusted.Text(objectPath, 200), base64.StdEncoding.EncodeToString(saved.PublicKey), rc.LogIndex,
+		untrusted.Text(cp.Origin, 200), cp.Size, cp.Hash, untrusted.Text(rc.Opening.Member, 200), untrusted.Text(rc.Opening.Collection, 200), withdrawn)
+	if len(unknown) > 0 {
+		fmt.Fprintf(c.stderr, "parley: warning: the set's description has field(s) this parley doesn't know, not verified: %s\n", untrusted.Text(strings.Join(unknown, ", "), 400))
 	}
 	return nil
 }
