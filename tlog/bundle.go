@@ -181,6 +181,22 @@ var bundleFields = jsonFields{"type": nil, "log_key": nil, "checkpoint": nil,
 	"witnessed": {"checkpoint": nil, "consistency": nil},
 }
 
+// ParseBundle reads a proof bundle by its exact field names
+// ([bundleFields]; see [VerifyBundle]) and returns the fields of other
+// names (a later node's additions). It verifies nothing. Errors wrap
+// [ErrBundle].
+func ParseBundle(data []byte) (Bundle, []string, error) {
+	var b Bundle
+	unknown, err := knownNames(data, bundleFields, true)
+	if err == nil {
+		err = json.Unmarshal(data, &b)
+	}
+	if err != nil {
+		return Bundle{}, nil, fmt.Errorf("%w: not a bundle: %v", ErrBundle, err)
+	}
+	return b, unknown, nil
+}
+
 // VerifyBundle checks a proof bundle with no network access: the
 // checkpoint's signature by the bundle's log key (which must equal
 // pinnedKey when pinnedKey isn't empty: pin the key you trust rather than
@@ -212,13 +228,9 @@ var bundleFields = jsonFields{"type": nil, "log_key": nil, "checkpoint": nil,
 // later key event is what a full [Audit] proves.
 func VerifyBundle(data []byte, pinnedKey string) (BundleResult, error) {
 	var res BundleResult
-	var b Bundle
-	unknown, err := knownNames(data, bundleFields, true)
-	if err == nil {
-		err = json.Unmarshal(data, &b)
-	}
+	b, unknown, err := ParseBundle(data)
 	if err != nil {
-		return res, fmt.Errorf("%w: not a bundle: %v", ErrBundle, err)
+		return res, err
 	}
 	res.Unknown = unknown
 	if b.Type != BundleType {

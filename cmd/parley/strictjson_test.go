@@ -79,3 +79,26 @@ func TestOfflineFilesExactNames(t *testing.T) {
 		t.Errorf("saved receipt: %v", err)
 	}
 }
+
+// TestAuditBundleExactNames: the proof bundles and concurrence evidence
+// parley audit --bundle reads for their key indexes are read by exact
+// field names too, as parley verify reads them; encoding/json read
+// "TYPE" as type and a concurrence answer's "Key_Index" as key_index.
+func TestAuditBundleExactNames(t *testing.T) {
+	base, token, _, vkey, _, _ := auditedDemo(t)
+	work := t.TempDir()
+	for _, c := range []struct{ name, doc, want string }{
+		{"bundle TYPE", `{"type":"parley-proof-bundle-v2","TYPE":"parley-proof-bundle-v2"}`, `unknown field "TYPE"`},
+		{"evidence key_index twice", `{"object":"x","evidence":{"key_index":"a","key_index":"b"}}`, `field "evidence.key_index" given twice`},
+		{"evidence Key_Index", `{"object":"x","evidence":{"Key_Index":"a"}}`, `unknown field "evidence.Key_Index"`},
+	} {
+		f := filepath.Join(work, strings.ReplaceAll(c.name, " ", "-")+".json")
+		if err := os.WriteFile(f, []byte(c.doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := runCLI(t, "audit", "--url", base, "--token", token, "--log-key", vkey, "--seen", filepath.Join(work, "seen"), "--bundle", f)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, want 2 and %q\n%s", c.name, code, c.want, stderr)
+		}
+	}
+}
