@@ -1,6 +1,7 @@
 package opinion
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -52,6 +53,47 @@ type Concurrence struct {
 	// Evidence is the proof bundle described above; with no opinions it
 	// has no items (and may have no checkpoint).
 	Evidence tlog.Bundle `json:"evidence"`
+}
+
+// concurrenceFields are the names of a [Concurrence]'s fields, as GET
+// /concurrence serves it and parley concurrence --json writes it, its
+// evidence a proof bundle's.
+var concurrenceFields = tlog.JSONFields{"object": nil, "counts": nil,
+	"opinions": {"member": nil, "opinion": nil, "opinion_id": nil, "version": nil, "confidence": nil},
+	"voices":   nil, "members_with_access": nil, "object_revoked": nil, "object_latest_version": nil,
+	"writable_collections": nil, "evidence": tlog.BundleFieldNames(),
+}
+
+// IsConcurrence reports whether data is a JSON object with the members
+// "object" and "evidence" and no "type": a concurrence answer (parley
+// concurrence --json), not a document of a typed format.
+func IsConcurrence(data []byte) bool {
+	var head map[string]json.RawMessage
+	if json.Unmarshal(data, &head) != nil {
+		return false
+	}
+	_, obj := head["object"]
+	_, ev := head["evidence"]
+	_, typ := head["type"]
+	return obj && ev && !typ
+}
+
+// ParseConcurrence reads a concurrence answer by its exact field names
+// ([tlog.KnownNames]): a field named in another case than the format's,
+// or given twice, fails, since encoding/json reads it as the field (or
+// keeps the last) where another implementation doesn't; it returns the
+// fields of other names (a later node's additions, which nothing
+// verifies). It verifies nothing: see [VerifyConcurrence].
+func ParseConcurrence(data []byte) (Concurrence, []string, error) {
+	var c Concurrence
+	unknown, err := tlog.KnownNames(data, concurrenceFields)
+	if err == nil {
+		err = json.Unmarshal(data, &c)
+	}
+	if err != nil {
+		return Concurrence{}, nil, fmt.Errorf("not a concurrence answer: %w", err)
+	}
+	return c, unknown, nil
 }
 
 // ErrEvidence is returned (wrapped) by [VerifyConcurrence] when the

@@ -1,6 +1,8 @@
 package private
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -162,6 +164,35 @@ type SavedReceipt struct {
 	Receipt   KeyReceipt `json:"receipt"`
 }
 
+// savedReceiptFields are the names of a [SavedReceipt]'s fields, as
+// [tlog.ExactNames] checks them.
+var savedReceiptFields = tlog.JSONFields{"set": nil, "suite": nil, "public_key": nil,
+	"receipt": {"log_index": nil, "tree_size": nil, "entry": nil, "opening": openingFields,
+		"inclusion_proof": nil, "checkpoint": nil,
+		"withdrawal": {"suite": nil, "public_key": nil, "created": nil, "withdrawn": nil,
+			"log_index": nil, "tree_size": nil, "entry": nil, "opening": openingFields,
+			"inclusion_proof": nil, "checkpoint": nil}},
+}
+
+var openingFields = tlog.JSONFields{"salt": nil, "collection": nil, "object_id": nil, "version": nil, "member": nil}
+
+// ParseSavedReceipt reads a saved receipt (as parley private check and
+// parley private receipt write it) by its exact field names: a field
+// named in another case than the format's, an unknown one, or one given
+// twice, is refused (encoding/json alone would read "SET" as set, or
+// keep the last of two "receipt"s, where another implementation reads
+// otherwise). It verifies nothing: see [SavedReceipt.Verify].
+func ParseSavedReceipt(data []byte) (SavedReceipt, error) {
+	var s SavedReceipt
+	if err := tlog.ExactNames(data, savedReceiptFields); err != nil {
+		return s, fmt.Errorf("not a saved receipt: %w", err)
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return s, fmt.Errorf("not a saved receipt: %w", err)
+	}
+	return s, nil
+}
+
 // Verify checks the saved receipt with the node's note verifier: the key
 // entry (and the withdrawal entry, when there is one) as
 // [KeyReceipt.Verify] and [KeyReceipt.VerifyWithdrawn] check them.
@@ -184,4 +215,70 @@ func (s *SavedReceipt) Verify(v note.Verifier) error {
 		return nil
 	}
 	return s.Receipt.Verify(v, s.Set, key)
+}
+
+// IsSavedReceipt reports whether data is a JSON object with the members
+// "set" and "receipt": a saved receipt ([SavedReceipt]), which
+// [ParseSavedReceipt] reads.
+func IsSavedReceipt(data []byte) bool {
+	var head map[string]json.RawMessage
+	if json.Unmarshal(data, &head) != nil {
+		return false
+	}
+	_, set := head["set"]
+	_, rc := head["receipt"]
+	return set && rc
+}
+
+// setInfoFields are the names of a [SetInfo]'s fields.
+var setInfoFields = tlog.JSONFields{"id": nil, "suite": nil, "public_key": nil, "size": nil,
+	"key_log_index": nil, "collection": nil, "provider": nil, "source": nil, "created": nil,
+	"budget": {"limit": nil, "left": nil}, "max_batch": nil}
+
+// ParseSetInfo reads the description of set id from data: one set as GET
+// /private/sets/{id} serves it, or a list of them as GET /private/sets
+// (and parley private sets --json) serves it, from which the one of id is
+// taken. Each is read by its exact field names ([tlog.KnownNames]): a
+// field named in another case, or given twice, fails; the fields of other
+// names (a later node's) are returned.
+func ParseSetInfo(data []byte, id string) (SetInfo, []string, error) {
+	docs := []json.RawMessage{data}
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+		if err := json.Unmarshal(data, &docs); err != nil {
+			return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", err)
+		}
+	}
+	var unknown []string
+	for _, d := range docs {
+		u, err := tlog.KnownNames(d, setInfoFields)
+		var info SetInfo
+		if err == nil {
+			err = json.Unmarshal(d, &info)
+		}
+		if err != nil {
+			return SetInfo{}, nil, fmt.Errorf("not a private set's description: %w", err)
+		}
+		if info.ID == id {
+			return info, append(unknown, u...), nil
+		}
+	}
+	return SetInfo{}, nil, fmt.Errorf("no description of set %s", untrusted.Text(id, 120))
+}
+
+// VerifySet checks, with the node's note verifier, that the saved
+// receipt verifies ([SavedReceipt.Verify]) and that it is the receipt of
+// the set info describes: its id, suite and key, and, where info gives
+// them, its collection and provider (which the key entry's opening
+// commits to). Any failure wraps [ErrKeyNotInLog].
+func (s *SavedReceipt) VerifySet(v note.Verifier, info SetInfo) error {
+	op := s.Receipt.Opening
+	switch {
+	case info.ID != s.Set:
+		return fmt.Errorf("%w: the receipt is of set %s, the description of %s", ErrKeyNotInLog, untrusted.Text(s.Set, 120), untrusted.Text(info.ID, 120))
+	case info.Suite != s.Suite || !bytes.Equal(info.PublicKey, s.PublicKey):
+		return fmt.Errorf("%w: set %s: the description gives another key (or suite) than the receipt", ErrKeyNotInLog, untrusted.Text(s.Set, 120))
+	case info.Collection != "" && info.Collection != op.Collection, info.Provider != "" && info.Provider != op.Member:
+		return fmt.Errorf("%w: set %s: the description gives another collection or provider than the log's key entry", ErrKeyNotInLog, untrusted.Text(s.Set, 120))
+	}
+	return s.Verify(v)
 }

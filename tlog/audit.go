@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -674,6 +675,9 @@ type SeenCheckpoints struct {
 	path  string
 }
 
+// seenFields are the names of a seen file's fields.
+var seenFields = jsonFields{"key": nil, "checkpoints": nil}
+
 // MaxSeenFile bounds the seen file [LoadSeen] reads: 256 MiB, far above
 // what [MaxSeenNotes] checkpoints take (each a few hundred bytes to a few
 // kilobytes with its cosignatures).
@@ -701,6 +705,11 @@ func LoadSeen(path string) (*SeenCheckpoints, error) {
 		if name != "key" && name != "checkpoints" {
 			return nil, fmt.Errorf("couldn't read seen checkpoints in %s: it isn't a seen file (it has %.40q)", path, name)
 		}
+	}
+	// Each name once: encoding/json keeps the last of two "checkpoints"
+	// (or "key"s), which another reader of the file may not.
+	if err := exactNames(b, seenFields); err != nil {
+		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: %v", path, err)
 	}
 	if _, ok := fields["checkpoints"]; !ok {
 		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: it isn't a seen file (no \"checkpoints\")", path)
@@ -818,6 +827,51 @@ func (s *SeenCheckpoints) Neighbours(cp Checkpoint, v note.Verifier) (same []str
 		return ""
 	}
 	return same, nearest(below), nearest(above)
+}
+
+// Unverified returns the seen notes that read as checkpoints but don't
+// verify with the log's key v, which every reader of the file passes
+// over: forged, those with a signature line that names v's key (its name
+// and key ID) and doesn't verify, which no parley writes (it records only
+// notes it opened with v): the file was changed, or a note made up; and
+// others, those with no line of v's key, such as checkpoints kept under a
+// key pinned before, which are no sign of tampering.
+func (s *SeenCheckpoints) Unverified(v note.Verifier) (forged, others []Checkpoint) {
+	for _, n := range s.Notes {
+		c, ok := peekCheckpoint(n)
+		if !ok {
+			continue // a key index, kept in the list
+		}
+		if _, err := OpenCheckpoint([]byte(n), v); err == nil {
+			continue
+		}
+		if claimsKey(n, v) {
+			forged = append(forged, c)
+		} else {
+			others = append(others, c)
+		}
+	}
+	return forged, others
+}
+
+// claimsKey reports whether the signed note n has a signature line of
+// v's name and key ID (C2SP signed-note: "— name base64(keyID || sig)").
+func claimsKey(n string, v note.Verifier) bool {
+	i := strings.LastIndex(n, "\n\n")
+	if i < 0 {
+		return false
+	}
+	for _, line := range strings.Split(n[i+2:], "\n") {
+		name, b64, ok := strings.Cut(strings.TrimPrefix(line, "\u2014 "), " ")
+		if !ok || !strings.HasPrefix(line, "\u2014 ") || name != v.Name() {
+			continue
+		}
+		sig, err := base64.StdEncoding.DecodeString(b64)
+		if err == nil && len(sig) >= 4 && binary.BigEndian.Uint32(sig) == v.KeyHash() {
+			return true
+		}
+	}
+	return false
 }
 
 // seenNote is a seen checkpoint note and its text, not yet verified.

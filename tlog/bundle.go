@@ -162,6 +162,39 @@ type BundleResult struct {
 	// checkpoint among them: [BundleResult.WitnessedTimes] reads their
 	// cosignatures.
 	Witnessed [][]byte
+	// Unknown are the bundle's fields that this version doesn't know
+	// (dotted paths, such as "items.x"): a later node's additions to the
+	// format, which nothing here verified.
+	Unknown []string
+}
+
+// bundleFields are the names of a [Bundle]'s fields, as [knownNames]
+// checks them: a name spelt otherwise than exactly (in another case),
+// or given twice, is refused, since encoding/json reads it as the field
+// and another implementation doesn't; a name of neither kind is a later
+// node's addition, reported ([BundleResult.Unknown]).
+var bundleFields = jsonFields{"type": nil, "log_key": nil, "checkpoint": nil,
+	"keys":      {"entry": nil, "log_index": nil, "inclusion_proof": nil},
+	"key_index": nil, "names": nil,
+	"items": {"object": nil, "entry": nil, "salt": nil, "collection": nil, "object_id": nil,
+		"version": nil, "member": nil, "log_index": nil, "inclusion_proof": nil},
+	"witnessed": {"checkpoint": nil, "consistency": nil},
+}
+
+// ParseBundle reads a proof bundle by its exact field names
+// ([bundleFields]; see [VerifyBundle]) and returns the fields of other
+// names (a later node's additions). It verifies nothing. Errors wrap
+// [ErrBundle].
+func ParseBundle(data []byte) (Bundle, []string, error) {
+	var b Bundle
+	unknown, err := knownNames(data, bundleFields, true)
+	if err == nil {
+		err = json.Unmarshal(data, &b)
+	}
+	if err != nil {
+		return Bundle{}, nil, fmt.Errorf("%w: not a bundle: %v", ErrBundle, err)
+	}
+	return b, unknown, nil
 }
 
 // VerifyBundle checks a proof bundle with no network access: the
@@ -179,6 +212,13 @@ type BundleResult struct {
 // The error
 // wraps [ErrBundle] and names the first failure.
 //
+// The bundle is read by its exact field names ([bundleFields]): a field
+// named in another case than the format's, or given twice, fails (Go's
+// encoding/json would read "LOG_KEY" as log_key, or keep the last of two
+// "checkpoint"s, where another implementation reads otherwise); a field
+// of another name is a later node's addition, listed in
+// [BundleResult.Unknown] and not verified.
+//
 // A bundle with a key index ([Bundle.KeyIndex]) must list in it exactly
 // the key entries it carries of every member it names and of every
 // item's member ([Bundle.CheckKeyIndex]): one that leaves out a rotation
@@ -188,10 +228,11 @@ type BundleResult struct {
 // later key event is what a full [Audit] proves.
 func VerifyBundle(data []byte, pinnedKey string) (BundleResult, error) {
 	var res BundleResult
-	var b Bundle
-	if err := json.Unmarshal(data, &b); err != nil {
-		return res, fmt.Errorf("%w: not a bundle: %v", ErrBundle, err)
+	b, unknown, err := ParseBundle(data)
+	if err != nil {
+		return res, err
 	}
+	res.Unknown = unknown
 	if b.Type != BundleType {
 		return res, fmt.Errorf("%w: type is %q, want %q", ErrBundle, b.Type, BundleType)
 	}

@@ -488,15 +488,16 @@ func (c *Client) Keys(ctx context.Context, members ...string) (KeysResponse, err
 	return r, nil
 }
 
-// Receipt fetches the receipt of one object version (unverified: use
-// [Receipt.Verify]).
+// Receipt fetches the receipt of one object version, read by its exact
+// field names ([ParseReceipt]; unverified: use [Receipt.Verify] or
+// [Receipt.VerifyObject]).
 func (c *Client) Receipt(ctx context.Context, objectID, version string) (Receipt, error) {
 	b, err := c.get(ctx, "/log/receipt?object="+url.QueryEscape(objectID)+"&version="+url.QueryEscape(version))
 	if err != nil {
 		return Receipt{}, err
 	}
-	var r Receipt
-	if err := json.Unmarshal(b, &r); err != nil {
+	r, _, err := ParseReceipt(b)
+	if err != nil {
 		return Receipt{}, fmt.Errorf("couldn't decode the receipt: %w", err)
 	}
 	return r, nil

@@ -4,12 +4,36 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
-// jsonFields are the member names a JSON object of a document format may
-// have: each maps to nil (a value not looked into here) or to the fields
-// of the object (or null) that is its value.
-type jsonFields map[string]jsonFields
+// JSONFields are the member names a JSON object of a document format may
+// have: each maps to nil (a value not looked into) or to the fields of
+// the object (or null) that is its value, or of each object in the array
+// (or null) that is its value.
+type JSONFields map[string]JSONFields
+
+type jsonFields = JSONFields
+
+// KnownNames is [ExactNames] for a format that may gain fields without a
+// new type: a name that isn't one of fields' is returned (its path
+// dotted, "evidence.items.x") rather than refused; one that differs from
+// a known name only in case, or is given twice, is still refused.
+func KnownNames(data []byte, fields JSONFields) (unknown []string, err error) {
+	return knownNames(data, fields, true)
+}
+
+// BundleFieldNames returns the field names of a proof bundle
+// ([Bundle]), for formats that hold one (a concurrence answer's
+// evidence). The caller must not change it.
+func BundleFieldNames() JSONFields { return bundleFields }
+
+// ExactNames checks that data is one JSON object whose member names, and
+// those of the objects below it that fields describes, are each one of
+// fields' names, spelt exactly, and given once; see [exactNames]. Other
+// implementations' offline documents (parley's private set receipts) are
+// read with it before encoding/json.
+func ExactNames(data []byte, fields JSONFields) error { return exactNames(data, fields) }
 
 // exactNames checks that data is a JSON object whose member names, and
 // those of the objects below it that fields describes, are each one of
@@ -19,16 +43,56 @@ type jsonFields map[string]jsonFields
 // "checkpoints" twice, passed: one that the format refuses (no other
 // fields), or that another implementation reads otherwise.
 func exactNames(data []byte, fields jsonFields) error {
-	return fields.check(json.NewDecoder(bytes.NewReader(data)), "")
+	_, err := knownNames(data, fields, false)
+	return err
 }
 
-func (f jsonFields) check(dec *json.Decoder, path string) error {
+// knownNames is [exactNames] for a format that may gain fields without a
+// new type (a later node's additions, which this version doesn't verify):
+// with lax, a name that isn't one of fields' is returned, its path dotted
+// ("items.x"), rather than refused; one that differs from a known name
+// only in case, or that is given twice, is still refused, since
+// encoding/json would read it as the known one, and another
+// implementation wouldn't.
+func knownNames(data []byte, fields jsonFields, lax bool) (unknown []string, err error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := fields.check(dec, "", lax, &unknown); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, fmt.Errorf("more than one JSON value")
+	}
+	return unknown, nil
+}
+
+func (f jsonFields) check(dec *json.Decoder, path string, lax bool, unknown *[]string) error {
 	t, err := dec.Token()
 	if err != nil {
 		return err
 	}
 	if t == nil {
 		return nil
+	}
+	if d, ok := t.(json.Delim); ok && d == '[' && path != "" {
+		for dec.More() {
+			if err := f.object(dec, nil, path, lax, unknown); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	}
+	return f.object(dec, t, path, lax, unknown)
+}
+
+// object checks one object, whose opening token is t (read from dec
+// when nil).
+func (f jsonFields) object(dec *json.Decoder, t json.Token, path string, lax bool, unknown *[]string) error {
+	if t == nil {
+		var err error
+		if t, err = dec.Token(); err != nil {
+			return err
+		}
 	}
 	if d, ok := t.(json.Delim); !ok || d != '{' {
 		return fmt.Errorf("%s isn't a JSON object", describePath(path))
@@ -42,14 +106,16 @@ func (f jsonFields) check(dec *json.Decoder, path string) error {
 		name, _ := t.(string)
 		sub, known := f[name]
 		switch {
-		case !known:
-			return fmt.Errorf("unknown field %q", path+name)
 		case seen[name]:
 			return fmt.Errorf("field %q given twice", path+name)
+		case !known && (!lax || f.folds(name)):
+			return fmt.Errorf("unknown field %q", path+name)
+		case !known:
+			*unknown = append(*unknown, path+name)
 		}
 		seen[name] = true
 		if sub != nil {
-			err = sub.check(dec, path+name+".")
+			err = sub.check(dec, path+name+".", lax, unknown)
 		} else {
 			var skip json.RawMessage
 			err = dec.Decode(&skip)
@@ -58,8 +124,18 @@ func (f jsonFields) check(dec *json.Decoder, path string) error {
 			return err
 		}
 	}
-	_, err = dec.Token()
+	_, err := dec.Token()
 	return err
+}
+
+// folds reports whether name differs from one of f's names only in case.
+func (f jsonFields) folds(name string) bool {
+	for k := range f {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func describePath(path string) string {

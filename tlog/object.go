@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -125,6 +126,15 @@ func CheckOpening(object []byte, op Opening, e Entry) (canonical []byte, claimed
 			return nil, "", fmt.Errorf("%w: the commitment doesn't match the object and its opening", ErrObjectMismatch)
 		}
 	}
+	// The fast path took the bytes as they are: a name of the head in
+	// another case ("ID" beside "id"), or any name given twice, would be
+	// read by encoding/json (the last, case-insensitively) otherwise than
+	// by an implementation that reads "id" exactly or canonicalizes first.
+	if headMaybeAmbiguous(canonical) {
+		if _, err := knownNames(canonical, objectHeadFields, true); err != nil {
+			return nil, "", fmt.Errorf("%w: %v", ErrObjectMismatch, err)
+		}
+	}
 	var head struct {
 		ID           string `json:"id"`
 		Modified     string `json:"modified"`
@@ -145,6 +155,47 @@ func CheckOpening(object []byte, op Opening, e Entry) (canonical []byte, claimed
 	}
 	return canonical, claimedCreator, nil
 }
+
+// objectHeadFields are the names of an object's fields that
+// [CheckOpening] reads.
+var objectHeadFields = jsonFields{"id": nil, "modified": nil, "created": nil, "created_by_ref": nil}
+
+// headMaybeAmbiguous reports whether the object b may name a field of
+// [objectHeadFields] twice or in another case, which [knownNames] then
+// tells (it costs about twice the rest of [CheckOpening], so it isn't
+// run on every object): a name given more than once anywhere in b, or
+// matched case-insensitively more often than exactly, or a \u escape
+// (which may spell a name). The names are ASCII without k or s, so
+// their only case variants (the ones encoding/json matches) are ASCII.
+func headMaybeAmbiguous(b []byte) bool {
+	if bytes.Contains(b, []byte(`\u`)) {
+		return true
+	}
+	// Every quote is taken for a name's start: one that isn't (a string
+	// value "id", an escaped quote) can only send b to the exact check.
+	var seen [len(headNames)]bool
+	for i := bytes.IndexByte(b, '"'); i >= 0; {
+		for k, name := range headNames {
+			end := i + 1 + len(name)
+			if end >= len(b) || b[end] != '"' || !bytes.EqualFold(b[i+1:end], []byte(name)) {
+				continue
+			}
+			if seen[k] || string(b[i+1:end]) != name {
+				return true
+			}
+			seen[k] = true
+		}
+		j := bytes.IndexByte(b[i+1:], '"')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// headNames are [objectHeadFields]' names.
+var headNames = [...]string{"id", "modified", "created", "created_by_ref"}
 
 func cmp(a, b string) string {
 	if a != "" {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
+	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -49,20 +50,20 @@ func savedKeyIndexes(c *cli, paths []string, logKey string) ([]tlog.AuditKeyInde
 		if err != nil {
 			return nil, usageErrorf("give a proof bundle or concurrence evidence file", "couldn't read --bundle %s: %v", f, err)
 		}
-		var doc struct {
-			tlog.Bundle
-			Evidence *tlog.Bundle `json:"evidence"`
-		}
-		if err := json.Unmarshal(b, &doc); err != nil {
-			return nil, usageErrorf("give a proof bundle (parley proof) or concurrence evidence (parley concurrence --json)", "--bundle %s isn't JSON: %v", f, err)
-		}
-		bundle := doc.Bundle
-		switch {
-		case bundle.Type == tlog.BundleType:
-		case doc.Evidence != nil:
-			bundle = *doc.Evidence
-		default:
-			return nil, usageErrorf("give a proof bundle (parley proof) or concurrence evidence (parley concurrence --json)", "--bundle %s is neither a proof bundle nor concurrence evidence", f)
+		// Read by exact field names, as parley verify reads them: a
+		// name in another case, or given twice, is refused.
+		var bundle tlog.Bundle
+		if opinion.IsConcurrence(b) {
+			conc, _, err := opinion.ParseConcurrence(b)
+			if err != nil {
+				return nil, usageErrorf("give a proof bundle (parley proof) or concurrence evidence (parley concurrence --json)", "--bundle %s: %v", f, err)
+			}
+			bundle = conc.Evidence
+		} else if bundle, _, err = tlog.ParseBundle(b); err != nil || bundle.Type != tlog.BundleType {
+			if err == nil {
+				err = errors.New("neither a proof bundle nor concurrence evidence")
+			}
+			return nil, usageErrorf("give a proof bundle (parley proof) or concurrence evidence (parley concurrence --json)", "--bundle %s: %v", f, err)
 		}
 		switch {
 		case bundle.LogKey != logKey:

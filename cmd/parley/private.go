@@ -506,8 +506,8 @@ func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return usageErrorf(usage, "couldn't read the receipt: %v", err)
 		}
-		var saved private.SavedReceipt
-		if err := json.Unmarshal(b, &saved); err != nil {
+		saved, err := private.ParseSavedReceipt(b)
+		if err != nil {
 			return usageErrorf(usage, "couldn't read the receipt in %s: %v", *file, err)
 		}
 		if err := saved.Verify(v); err != nil {

@@ -124,6 +124,7 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.stderr, "parley: proof of %d object version(s) in %s at tree size %d\n", len(res.Items), res.Checkpoint.Origin, res.Checkpoint.Size)
 	warnNoKeyIndex(c, res)
+	warnUnknownFields(c, res)
 	return nil
 }
 

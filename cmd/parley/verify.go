@@ -4,18 +4,21 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
+	"github.com/parley-exchange/parley/opinion"
+	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/tlog"
 )
 
 func init() {
 	register(command{
 		name:  "verify",
-		usage: "verify [--log-key VKEY] [--require-key-index] [--witness-policy FILE] FILE   check a proof bundle, split-view or false key index evidence offline (- for stdin)",
+		usage: "verify [--log-key VKEY] [--require-key-index] [--witness-policy FILE] FILE   check a proof bundle, split-view or false key index evidence, or a concurrence answer (parley concurrence --json) offline (- for stdin); verify --receipt RECEIPT --log-key VKEY [--witness-policy FILE] OBJECT   check that a receipt proves an object was logged",
 		run:   runVerify,
 	})
 }
@@ -26,12 +29,16 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("verify")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` you trust (recommended: without it the bundle's own key is used)")
 	requireIndex := fs.Bool("require-key-index", false, "refuse a bundle without a key index (as nodes older than it made them), whose key entries may leave out a rotation or revocation")
+	receipt := fs.String("receipt", "", "check that the receipt in `FILE` (GET /log/receipt) proves that the object in the file argument was logged (needs --log-key)")
 	polFlags := addPolicyFlags(fs)
 	skew := addClockSkewFlag(fs)
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
 	pos, err := parseInterspersed(c, fs, args)
 	if err != nil {
 		return err
+	}
+	if *receipt != "" {
+		return verifyReceipt(c, *receipt, pos, *logKey, *requireIndex, polFlags, *skew)
 	}
 	if len(pos) != 1 {
 		return usageErrorf("parley verify bundle.json", "verify needs one bundle file")
@@ -51,6 +58,9 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	}
 	if tlog.IsKeyIndexEvidence(data) {
 		return verifyKeyIndexEvidence(c, *logKey, data)
+	}
+	if opinion.IsConcurrence(data) {
+		return verifyConcurrenceFile(c, *logKey, pol, data)
 	}
 	if t, ok := unknownType(data); ok {
 		return withExit(1, "a newer parley may know it; this one verifies proof bundles (parley proof), split-view evidence and false key index evidence",
@@ -85,6 +95,7 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	// a revocation, may be left out).
 	fmt.Fprintf(c.stdout, "(a bundle proves that the versions it holds were logged, not that they are all there are: the log may hold later ones, such as a revocation; parley pull or audit against the log shows them)\n")
 	warnNoKeyIndex(c, res)
+	warnUnknownFields(c, res)
 	if *logKey == "" {
 		fmt.Fprintf(c.stderr, "parley: warning: checked against the bundle's own log key %s; pin the key you trust with --log-key\n", res.LogKey)
 	}
@@ -113,6 +124,14 @@ func unknownType(data []byte) (string, bool) {
 func warnNoKeyIndex(c *cli, res tlog.BundleResult) {
 	if !res.KeysComplete {
 		fmt.Fprintf(c.stderr, "parley: warning: the bundle has no key index (a node older than it made the bundle, or, for a proof in a peer's log, the peer serves none), so nothing shows that its member key entries are all the log holds: a key rotation or revocation left out would make an object signed with a key the log had ended verify here; parley audit against the log checks every signature with the whole key history\n")
+	}
+}
+
+// warnUnknownFields warns of a bundle's fields that this parley doesn't
+// know (a later node's additions): nothing verified them.
+func warnUnknownFields(c *cli, res tlog.BundleResult) {
+	if len(res.Unknown) > 0 {
+		fmt.Fprintf(c.stderr, "parley: warning: the bundle has field(s) this parley doesn't know, not verified: %s\n", untrusted.Text(strings.Join(res.Unknown, ", "), 400))
 	}
 }
 
@@ -157,6 +176,162 @@ func verifyEvidence(c *cli, logKey string, data []byte) error {
 	fmt.Fprintf(c.stdout, "evidence verified: the log's key signed inconsistent histories: %s\n", sv)
 	if logKey == "" {
 		fmt.Fprintln(c.stderr, "parley: warning: checked against the evidence's own log key; pin the key you trust with --log-key")
+	}
+	return nil
+}
+
+// verifyReceipt checks that the receipt in the file receiptPath proves
+// that the object in the file pos[0] was logged (tlog.Receipt.VerifyObject):
+// exit 0 with one line saying what it proved, 1 naming the failure, 2 for
+// bad usage. A receipt names no log key, so one must be pinned.
+func verifyReceipt(c *cli, receiptPath string, pos []string, logKey string, requireIndex bool, polFlags *policyFlags, skew time.Duration) error {
+	const usage = "parley verify --receipt receipt.json --log-key VKEY object.json"
+	switch {
+	case len(pos) != 1:
+		return usageErrorf(usage, "verify --receipt needs one object file")
+	case logKey == "":
+		return usageErrorf(usage, "verify --receipt needs --log-key: a receipt doesn't name the log's key")
+	case requireIndex:
+		return usageErrorf(usage, "--require-key-index is for proof bundles: a receipt carries no key entries")
+	case receiptPath == "-" && pos[0] == "-":
+		return usageErrorf(usage, "only one of the receipt and the object can be read from standard input")
+	}
+	if _, err := tlog.NewVerifier(logKey); err != nil {
+		return usageErrorf("give the node's note verifier key (parley init prints it)", "--log-key: %v", err)
+	}
+	pol, err := polFlags.policy()
+	if err != nil {
+		return err
+	}
+	rb, err := readDocument(c, receiptPath)
+	if err != nil {
+		return usageErrorf("", "couldn't read the receipt: %v", err)
+	}
+	ob, err := readDocument(c, pos[0])
+	if err != nil {
+		return usageErrorf("", "couldn't read the object: %v", err)
+	}
+	if private.IsSavedReceipt(rb) {
+		return verifySetReceipt(c, rb, ob, pos[0], logKey, pol)
+	}
+	r, unknown, err := tlog.ParseReceipt(rb)
+	if err != nil {
+		return withExit(1, "give the node's receipt as GET /log/receipt serves it", err)
+	}
+	res, err := r.VerifyObject(logKey, ob, pol, skew)
+	if err != nil {
+		hint := "the receipt or the object was changed, the object isn't the one the receipt is of, or the receipt isn't from the log you trust"
+		if errors.Is(err, tlog.ErrQuorum) {
+			hint = "the receipt's checkpoints lack the cosignatures the witness policy requires; ask the node's operator which witnesses it uses"
+		}
+		return withExit(1, hint, err)
+	}
+	cp := res.Checkpoint
+	from := "shared by " + untrusted.Text(res.Opening.Member, 200)
+	if res.ClaimedCreator != "" {
+		from = "relayed by " + untrusted.Text(res.Opening.Member, 200) + ", claims to be from " + untrusted.Text(res.ClaimedCreator, 200) + " (not verified)"
+	}
+	witnessed := ""
+	if w := res.Witnessed; w.Size > 0 {
+		witnessed = fmt.Sprintf(", witnessed by %s at %s", w.Earliest.Witness, w.Earliest.Time.Format(time.RFC3339))
+	}
+	fmt.Fprintf(c.stdout, "receipt verified: %s version %s (the object in %s) is entry %d of log %s at tree size %d, root %s, %s into collection %s, received %s%s\n",
+		untrusted.Text(res.Opening.ObjectID, 200), untrusted.Text(res.Opening.Version, 64), untrusted.Text(pos[0], 200), res.Index, untrusted.Text(cp.Origin, 200), cp.Size, cp.Hash,
+		from, untrusted.Text(res.Opening.Collection, 200), res.Entry.Received.Format(time.RFC3339Nano), witnessed)
+	// What a receipt can't show, where its reader looks.
+	fmt.Fprintf(c.stderr, "parley: note: a receipt carries no member keys, so the object's signature isn't checked: a proof bundle (parley proof) checks it against the key the log shows in force\n")
+	if len(unknown) > 0 {
+		fmt.Fprintf(c.stderr, "parley: warning: the receipt has field(s) this parley doesn't know, not verified: %s\n", untrusted.Text(strings.Join(unknown, ", "), 400))
+	}
+	return nil
+}
+
+// verifyConcurrenceFile re-checks offline a concurrence answer as parley
+// concurrence --json saves it (opinion.VerifyConcurrence): exit 0 only if
+// its evidence verifies under logKey (and the witness policy) and the
+// node's tally follows from the signed, logged opinions in it, printing
+// the tally as parley concurrence does and one line saying what was
+// proved; 1 naming the failure.
+func verifyConcurrenceFile(c *cli, logKey string, pol *tlog.Policy, data []byte) error {
+	conc, unknown, err := opinion.ParseConcurrence(data)
+	if err != nil {
+		return withExit(1, "give the answer as parley concurrence --json wrote it", err)
+	}
+	res, verr := opinion.VerifyConcurrence(conc, logKey)
+	if errors.Is(verr, opinion.ErrEvidence) {
+		return withExit(1, "the evidence was changed, or isn't from the log you trust", verr)
+	}
+	if verr == nil && pol != nil && conc.Evidence.Checkpoint != "" {
+		if _, err := checkQuorum(pol, []byte(conc.Evidence.Checkpoint)); err != nil {
+			return err
+		}
+	}
+	key := logKey
+	if key == "" {
+		key = conc.Evidence.LogKey
+	}
+	printConcurrence(c.stdout, conc, res, untrusted.Text(key, 200), "")
+	if verr != nil {
+		return withExit(1, "the answer was changed, or the node's counts are not backed by the signed, logged opinions in its evidence",
+			fmt.Errorf("the node's tally does not follow from the verified opinions: %w", verr))
+	}
+	fmt.Fprintf(c.stdout, "concurrence verified: the tally of %d opinion(s) on %s follows from the signed opinions logged in %s at tree size %d\n",
+		res.Tally.Voices(), untrusted.Text(conc.Object, 200), untrusted.Text(res.Checkpoint.Origin, 200), res.Checkpoint.Size)
+	// What the evidence can't show, where its reader looks.
+	fmt.Fprintf(c.stderr, "parley: note: members_with_access and object_revoked are the node's word, which the log doesn't record; a revocation is checked against the log by parley concurrence --url\n")
+	if len(unknown) > 0 {
+		fmt.Fprintf(c.stderr, "parley: warning: the answer has field(s) this parley doesn't know, not verified: %s\n", untrusted.Text(strings.Join(unknown, ", "), 400))
+	}
+	if logKey == "" {
+		fmt.Fprintln(c.stderr, "parley: warning: checked against the evidence's own log key; pin the key you trust with --log-key")
+	}
+	return nil
+}
+
+// verifySetReceipt checks that a private set's saved receipt (parley
+// private check and parley private receipt keep them) proves that the
+// log committed the set described in the file object (GET
+// /private/sets/{id}, or a list of sets) to its key: the receipt's
+// oprf-key entry (and oprf-withdrawal entry, for a withdrawn set) under
+// logKey, its set, suite, key, collection and provider the
+// description's. With a witness policy, the quorum must have cosigned
+// the receipt's checkpoints.
+func verifySetReceipt(c *cli, rb, ob []byte, objectPath, logKey string, pol *tlog.Policy) error {
+	saved, err := private.ParseSavedReceipt(rb)
+	if err != nil {
+		return withExit(1, "give the receipt as parley private check or parley private receipt kept it", err)
+	}
+	info, unknown, err := private.ParseSetInfo(ob, saved.Set)
+	if err != nil {
+		return withExit(1, "give the set's description, as GET /private/sets/{id} or parley private sets --json gives it", err)
+	}
+	v, _ := tlog.NewVerifier(logKey) // the caller checked it
+	if err := saved.VerifySet(v, info); err != nil {
+		return withExit(1, "the receipt or the description was changed, they are of different sets or keys, or the receipt isn't from the log you trust", err)
+	}
+	rc := saved.Receipt
+	checkpoints := []string{rc.Checkpoint}
+	if rc.Withdrawal != nil {
+		checkpoints = append(checkpoints, rc.Withdrawal.Checkpoint)
+	}
+	for _, n := range checkpoints {
+		if _, err := checkQuorum(pol, []byte(n)); err != nil {
+			return err
+		}
+	}
+	cp, err := tlog.OpenCheckpoint([]byte(rc.Checkpoint), v)
+	if err != nil { // VerifySet opened it
+		return withExit(1, "", err)
+	}
+	withdrawn := ""
+	if w := rc.Withdrawal; w != nil {
+		withdrawn = fmt.Sprintf("; withdrawn, entry %d (oprf-withdrawal), at %s", w.LogIndex, untrusted.Text(w.Opening.Version, 64))
+	}
+	fmt.Fprintf(c.stdout, "receipt verified: private set %s (the set in %s) has key %s, committed by entry %d (oprf-key) of log %s at tree size %d, root %s, published by %s into collection %s%s\n",
+		untrusted.Text(saved.Set, 200), untrusted.Text(objectPath, 200), base64.StdEncoding.EncodeToString(saved.PublicKey), rc.LogIndex,
+		untrusted.Text(cp.Origin, 200), cp.Size, cp.Hash, untrusted.Text(rc.Opening.Member, 200), untrusted.Text(rc.Opening.Collection, 200), withdrawn)
+	if len(unknown) > 0 {
+		fmt.Fprintf(c.stderr, "parley: warning: the set's description has field(s) this parley doesn't know, not verified: %s\n", untrusted.Text(strings.Join(unknown, ", "), 400))
 	}
 	return nil
 }
