@@ -63,21 +63,26 @@ type Refused struct {
 //   - the node names it as failed in its status, or it is the one object
 //     of an envelope whose status counts a failure without naming it;
 //   - it is the one object of an envelope the node refuses whole as a
-//     bad or too large request (400, 409, 413, 422);
+//     bad or too large request (400, 409, 413, 422), or with a 507 whose
+//     details say it needs more than the member's whole storage quota
+//     (see outOfQuota);
 //   - it is the one object of an envelope the node fails on (500, or
 //     another 5xx that [Unavailable] does not cover, but not 507: a
-//     full quota or disk is no object's fault), the node stored
-//     other objects of the push, and it fails on it again when it is
-//     posted alone once more, just before a probe that the node takes
-//     (an object it stored earlier in the push, posted again): the node
-//     works before and after, and fails on that object alone, as it
-//     would at every try (see settle).
+//     full quota or disk is no object's fault; or no answer within
+//     [pushRequestTimeout], a node that hangs on it), the node stored
+//     other objects of the push, and then, posted alone again and
+//     followed each time by a probe (an object it stored earlier in
+//     the push, posted again), the node fails on it and takes the probe
+//     in convictRounds rounds and never takes it: the node works, and
+//     fails on that object alone, as it would at every try, with a
+//     certainty that a node failing at random does not give (see
+//     settle).
 //
 // An envelope of several objects refused or failed on is split in halves
 // until the objects at fault are alone. A node that fails on everything
 // (500 for every envelope: down, its store broken) sets nothing apart:
 // it stores none of the push, or fails on the probe; and after maxBlind
-// failed envelopes in a row with nothing stored the push gives up with
+// failed requests in a row with nothing stored the push gives up with
 // the node's error. An envelope refused otherwise (401, 403 or 404: the
 // member may not write the collection; 429, 502, 503, 504; 507, the
 // member's quota or the node's storage full; no connection) is an error,
