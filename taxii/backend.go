@@ -192,6 +192,9 @@ type RequestError struct {
 	// Title, when set, is the error message resource's title instead of
 	// the HTTP status text.
 	Title string
+	// Details, when set, is the error message resource's details: what
+	// a client may read of the error by machine (see [Error]).
+	Details map[string]any
 }
 
 // Error returns the message.

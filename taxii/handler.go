@@ -861,13 +861,18 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, p Principal, err 
 	}
 	title := http.StatusText(status)
 	var re *RequestError
-	if errors.As(err, &re) && re.Title != "" && status != http.StatusInternalServerError {
-		title = re.Title
+	var details map[string]any
+	if errors.As(err, &re) && status != http.StatusInternalServerError {
+		if re.Title != "" {
+			title = re.Title
+		}
+		details = re.Details
 	}
 	h.write(w, r, status, &Error{
 		Title:       title,
 		Description: desc,
 		HTTPStatus:  strconv.Itoa(status),
+		Details:     details,
 	})
 }
 

@@ -121,3 +121,10 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 	fmt.Fprintf(c.stderr, "parley: match: %d messages acknowledged on %s/%s\n", src.Acked(), o.stream, o.consumer)
 	return err
 }
+
+// fleetTryTimeout bounds one try of a fleet member's push (see
+// match.PushRetryingSeparating), a stopped member's last included: long
+// enough for a push that sets apart an object the node hangs on (its
+// halving and 16 rounds, each waiting 10 s and more for an answer that
+// does not come).
+const fleetTryTimeout = 15 * time.Minute

@@ -23,6 +23,9 @@ type failingFront struct {
 	url    string
 	down   atomic.Bool
 	failed atomic.Int32 // the posts answered 500
+	// flap, when set before the first post, is asked at every post
+	// whether to answer it 500 (a flapping node).
+	flap func() bool
 }
 
 func newFailingFront(t *testing.T, node, poison string) *failingFront {
@@ -33,7 +36,7 @@ func newFailingFront(t *testing.T, node, poison string) *failingFront {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/objects/") {
 			body, _ := io.ReadAll(r.Body)
-			if f.down.Load() || poison != "" && bytes.Contains(body, []byte(poison)) {
+			if f.down.Load() || poison != "" && bytes.Contains(body, []byte(poison)) || f.flap != nil && f.flap() {
 				f.failed.Add(1)
 				w.Header().Set("Content-Type", "application/taxii+json;version=2.1")
 				w.WriteHeader(http.StatusInternalServerError)

@@ -178,7 +178,12 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			// member, and stop the fleet one member after another. It is
 			// printed (stdout, before the push) and, with --dead-letter,
 			// written to its file; the messages are then acknowledged.
-			refused, err := match.PushRetryingSeparating(context.WithoutCancel(ctx), stop, 2*time.Minute, client, collID, key, objs, waiting)
+			// Its try has fleetTryTimeout: every request of it is bounded
+			// (a node that hangs on an object fails it, see
+			// match.PushSeparating), and setting apart an object the
+			// node hangs on takes rounds of such requests, which a
+			// shorter try would cut, to start them again for ever.
+			refused, err := match.PushRetryingSeparating(context.WithoutCancel(ctx), stop, fleetTryTimeout, client, collID, key, objs, waiting)
 			if err != nil || len(refused) == 0 {
 				return err
 			}

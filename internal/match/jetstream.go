@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // JetStreamConsumerConfig returns the durable pull consumer a matcher
@@ -260,7 +263,7 @@ type JetStreamSource struct {
 	// Malformed events, and events that show another format than
 	// the Matcher's Config.Format (read as it, their observables
 	// missed), not yet reported.
-	bad, misfit seqReport
+	bad, misfit, over seqReport
 
 	// faults counts the events that tripped a fault of the matcher (see
 	// Matcher.lineSeqRecover); the first maxFaultReports are reported.
@@ -345,7 +348,7 @@ func (j *JetStreamSource) Run(ctx context.Context) error {
 	j.toSplit, j.split = make(chan splitJob, j.depth), make(chan splitEvents, j.depth)
 	go func(in <-chan splitJob, out chan<- splitEvents) {
 		for job := range in {
-			out <- job.r.split(job.data)
+			out <- job.r.splitRecover(job.data)
 		}
 	}(j.toSplit, j.split)
 	// Messages still being split are dropped with the rest of what was not
@@ -531,7 +534,7 @@ func (j *JetStreamSource) take(msg jetstream.Msg) error {
 	}
 	if len(data) < j.aheadSize {
 		j.matchAhead()
-		j.match(seq, j.small.split(data))
+		j.match(seq, j.small.splitRecover(data))
 		return nil
 	}
 	// With depth messages ahead, the oldest is matched while the
@@ -564,6 +567,18 @@ func (j *JetStreamSource) matchAhead() {
 // match matches the events of the message at stream sequence seq; those
 // past messageEvents (over) are counted as malformed.
 func (j *JetStreamSource) match(seq uint64, evs splitEvents) {
+	if evs.fault != "" {
+		// The message is one malformed event, as an event that trips a
+		// fault is (see Matcher.lineSeqRecover).
+		j.Stream.malformed()
+		if j.Warn != nil && j.faults < maxFaultReports {
+			j.Warn(fmt.Errorf("the message at stream sequence %d made the matcher fail while it was split into its events (%s); counted as one malformed event, and acknowledged with the rest", seq, evs.fault))
+		}
+		j.faults++
+		j.malformed(seq, 1)
+		j.events++
+		return
+	}
 	events := evs.events
 	n, misfit, shown, failed := j.Stream.linesSeq(seq, events)
 	for _, err := range failed {
@@ -578,6 +593,9 @@ func (j *JetStreamSource) match(seq uint64, evs splitEvents) {
 	}
 	if n > 0 {
 		j.malformed(seq, n)
+	}
+	if evs.over > 0 {
+		j.overBound(seq, evs)
 	}
 	if misfit > 0 {
 		j.misfits(seq, misfit, shown)
@@ -632,6 +650,17 @@ func (j *JetStreamSource) malformed(seq uint64, n int64) {
 	}
 }
 
+// overBound reports through Warn (see [seqReport]) the events of the
+// message at stream sequence seq past messageEvents: not read, counted as
+// malformed (by match) and acknowledged with the rest. They are named for
+// what they are, apart from malformed events: a message cut at the bound
+// is no bad record, and a publisher that batches more should be told.
+func (j *JetStreamSource) overBound(seq uint64, evs splitEvents) {
+	if due, count, seqs := j.over.add(seq, int64(evs.over)); due && j.Warn != nil {
+		j.Warn(fmt.Errorf("%d events past the bound of %d events a message in %s: not read, counted as malformed, and acknowledged with the rest (publish smaller batches)", count, messageEvents, seqs))
+	}
+}
+
 // misfits counts n events in the message at stream sequence seq whose
 // content shows format shown, not the Matcher's --format: they were read
 // as that format, their observables missed, and are acknowledged with the
@@ -667,15 +696,44 @@ var messageEvents = 1 << 20
 type splitEvents struct {
 	events [][]byte
 	over   int
+	// fault, when not empty, is a fault of the matcher that splitting
+	// the message tripped (see splitRecover): its panic and stack. The
+	// message has no events then.
+	fault string
 }
+
+// splitRecover is split that recovers a panic (a fault of the matcher
+// that the message trips, a bug): the message is then one malformed
+// event, reported with its stream sequence and the stack by
+// JetStreamSource.match, as a fault while an event is read or matched is
+// (see Matcher.lineSeqRecover). Otherwise the splitter, a goroutine of
+// its own, would end the whole process without a word of the message,
+// and every member the message is redelivered to after it. The reader is
+// reset: its buffers may be half written.
+func (r *batchReader) splitRecover(data []byte) (evs splitEvents) {
+	defer func() {
+		if p := recover(); p != nil {
+			*r = batchReader{}
+			evs = splitEvents{fault: untrusted.Text(fmt.Sprint(p), 200) + ": " + untrusted.Text(string(debug.Stack()), 2000)}
+		}
+	}()
+	if splitHook != nil {
+		splitHook(data)
+	}
+	return r.split(data)
+}
+
+// splitHook, when not nil, is called with every message before it is
+// split (for the tests, to trip a fault there).
+var splitHook func(data []byte)
 
 func (r *batchReader) split(data []byte) splitEvents {
 	r.fb.max = messageEvents
 	if recs, ok := r.fb.records(data); ok {
-		return splitEvents{recs, r.fb.over}
+		return splitEvents{events: recs, over: r.fb.over}
 	}
 	if lines, over, ok := r.lines(data); ok {
-		return splitEvents{lines, over}
+		return splitEvents{events: lines, over: over}
 	}
 	r.one[0] = data
 	return splitEvents{events: r.one[:]}

@@ -63,21 +63,26 @@ type Refused struct {
 //   - the node names it as failed in its status, or it is the one object
 //     of an envelope whose status counts a failure without naming it;
 //   - it is the one object of an envelope the node refuses whole as a
-//     bad or too large request (400, 409, 413, 422);
+//     bad or too large request (400, 409, 413, 422), or with a 507 whose
+//     details say it needs more than the member's whole storage quota
+//     (see outOfQuota);
 //   - it is the one object of an envelope the node fails on (500, or
 //     another 5xx that [Unavailable] does not cover, but not 507: a
-//     full quota or disk is no object's fault), the node stored
-//     other objects of the push, and it fails on it again when it is
-//     posted alone once more, just before a probe that the node takes
-//     (an object it stored earlier in the push, posted again): the node
-//     works before and after, and fails on that object alone, as it
-//     would at every try (see settle).
+//     full quota or disk is no object's fault; or no answer within
+//     [pushRequestTimeout], a node that hangs on it), the node stored
+//     other objects of the push, and then, posted alone again and
+//     followed each time by a probe (an object it stored earlier in
+//     the push, posted again), the node fails on it and takes the probe
+//     in convictRounds rounds and never takes it: the node works, and
+//     fails on that object alone, as it would at every try, with a
+//     certainty that a node failing at random does not give (see
+//     settle).
 //
 // An envelope of several objects refused or failed on is split in halves
 // until the objects at fault are alone. A node that fails on everything
 // (500 for every envelope: down, its store broken) sets nothing apart:
 // it stores none of the push, or fails on the probe; and after maxBlind
-// failed envelopes in a row with nothing stored the push gives up with
+// failed requests in a row with nothing stored the push gives up with
 // the node's error. An envelope refused otherwise (401, 403 or 404: the
 // member may not write the collection; 429, 502, 503, 504; 507, the
 // member's quota or the node's storage full; no connection) is an error,
@@ -178,10 +183,13 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 	if len(raw) == 0 {
 		return nil
 	}
-	st, err := s.client.AddObjects(s.ctx, s.coll, raw)
+	st, err := s.add(raw)
 	if err != nil {
 		switch {
-		case objectRefusal(err):
+		case objectRefusal(err), outOfQuota(err):
+			// An object alone that the node refuses for what it is, or
+			// that is larger than the member's whole storage quota: it
+			// would be refused at every try (see outOfQuota).
 			if len(raw) == 1 {
 				s.refused = append(s.refused, Refused{Object: objs[0], Reason: err.Error()})
 				return nil
@@ -196,7 +204,7 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 			if len(raw) == 1 {
 				return fmt.Errorf("%w: %w", ErrPush, err)
 			}
-		case serverFailure(err):
+		case serverFailure(err), noAnswer(err):
 			s.failed = err
 			if s.blind++; s.blind >= maxBlind {
 				return fmt.Errorf("%w: the node failed on %d envelopes in a row and stored none: %w", ErrPush, s.blind, err)
@@ -265,6 +273,66 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 	return s.halves(rraw, robjs)
 }
 
+// add posts raw in one envelope, waiting for the node's answer for
+// pushRequestTimeout and a second for every 256 KiB of it at most: a node
+// that hangs on an envelope (takes the connection, never answers) fails
+// it with a [noAnswer] error, as a node that fails on it (a 5xx) does.
+func (s *separator) add(raw []json.RawMessage) (*taxii.Status, error) {
+	size := 0
+	for _, r := range raw {
+		size += len(r)
+	}
+	wait := pushRequestTimeout + time.Duration(size/(256<<10))*time.Second
+	ctx, cancel := context.WithTimeout(s.ctx, wait)
+	defer cancel()
+	st, err := s.client.AddObjects(ctx, s.coll, raw)
+	if err != nil && s.ctx.Err() == nil && ctx.Err() != nil {
+		return nil, &noAnswerError{wait: wait, err: err}
+	}
+	return st, err
+}
+
+// pushRequestTimeout is how long a separating push waits for the node's
+// answer to an envelope, and a second more for every 256 KiB of it (see
+// separator.add). A variable for the tests.
+var pushRequestTimeout = 10 * time.Second
+
+// failedOn reports whether err is a failure that a round of settle counts
+// (see separator.judge): a server error ([serverFailure]), no answer in
+// time ([noAnswer]), or the node [Unavailable] otherwise (no connection, a
+// connection cut, 502, 503, 504), but not 429 Too Many Requests (the node
+// asks to be left alone for a while: the push fails, and is waited for)
+// nor a certificate that doesn't verify.
+func failedOn(err error) bool {
+	var re *taxii.ResponseError
+	if errors.As(err, &re) && re.StatusCode == http.StatusTooManyRequests {
+		return false
+	}
+	return serverFailure(err) || noAnswer(err) || Unavailable(err)
+}
+
+// noAnswerError is a request the node did not answer in time.
+type noAnswerError struct {
+	wait time.Duration
+	err  error
+}
+
+func (e *noAnswerError) Error() string {
+	return fmt.Sprintf("the node did not answer within %v", e.wait)
+}
+
+func (e *noAnswerError) Unwrap() error { return e.err }
+
+// noAnswer reports whether the node did not answer a separating push's
+// envelope in time (see separator.add): it hangs on it, or on
+// everything. Like a 5xx (see [PushSeparating]), that is laid on one
+// object only when it is alone, and the node keeps hanging on it while it
+// answers the probe; a node that hangs on everything is waited for.
+func noAnswer(err error) bool {
+	var ne *noAnswerError
+	return errors.As(err, &ne)
+}
+
 func (s *separator) halves(raw []json.RawMessage, objs []map[string]any) error {
 	h := len(raw) / 2
 	if err := s.post(raw[:h], objs[:h]); err != nil {
@@ -295,13 +363,33 @@ func (s *separator) took(st *taxii.Status, raw []json.RawMessage, objs []map[str
 	}
 }
 
+// convictRounds is how many rounds of evidence set a suspect apart (see
+// settle): in each, the node failed on it alone (a 5xx, or no answer
+// within [pushRequestTimeout]) and then took the probe. A node that fails
+// at random, on any object, gives a good object such a round only by luck,
+// and takes it as often: at half its answers failing, a round is evidence
+// a quarter of the time and stores the object half of it, so a good object
+// is set apart with a chance of (1/3)^16, about 2 in 100 million. A node
+// that fails on the object every time, and works, sets it apart in 16
+// rounds (32 requests).
+const convictRounds = 16
+
+// settleRounds bounds the rounds of one suspect: a node that fails on the
+// probe too often gives no evidence either way, and the push fails with
+// its error (waited on by [PushRetryingSeparating]).
+const settleRounds = 4 * convictRounds
+
 // settle decides on the suspects, the objects the node failed on alone.
 // None is set apart unless the node stored something of the push; then
-// each is posted alone once more, and then the probe, an object the node
-// stored, posted again: when the node takes the probe, a suspect it
-// failed on again is set apart (it failed on it twice, alone, while it
-// stored others before and after), and one it took is stored. When it
-// fails on the probe, it fails on everything now: the push fails with its
+// each is judged in rounds: posted alone again, and, when the node fails
+// on it again, followed by the probe, an object the node stored, posted
+// again. A suspect the node takes in any round is stored, not set apart;
+// one it refuses for what it is (a 4xx of [objectRefusal], a status that
+// counts it failed) is set apart at once; one it fails on in
+// convictRounds rounds whose probe it took is set apart. A failure on the
+// probe is no evidence either way. After maxBlind failures in a row
+// (suspects and probes), or settleRounds rounds of one suspect without a
+// verdict, the node fails on everything now: the push fails with its
 // error, and nothing is set apart.
 func (s *separator) settle() error {
 	if len(s.suspects) == 0 {
@@ -310,40 +398,79 @@ func (s *separator) settle() error {
 	if s.stored == nil {
 		return fmt.Errorf("%w: the node failed on every envelope and stored none: %w", ErrPush, s.failed)
 	}
+	s.blind = 0
 	var convicted []Refused
 	for i, x := range s.suspects {
-		st, err := s.client.AddObjects(s.ctx, s.coll, s.suspectRaw[i:i+1])
+		r, err := s.judge(x, s.suspectRaw[i])
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			convicted = append(convicted, *r)
+		}
+	}
+	s.refused = append(s.refused, convicted...)
+	s.suspects = nil
+	return nil
+}
+
+// judge runs the rounds of one suspect (see settle): it returns the
+// suspect set apart, or nil when the node took it.
+//
+// Any failure but a refusal counts in a round (see failedOn): a node that
+// cuts connections or answers 5xx at random does so to the suspect and
+// the probe alike, and the rounds' evidence holds against it as it does
+// against random 500s; ending the try on each cut would instead have a
+// flapping node never let a try judge a poison object, and the fleet wait
+// on it for ever.
+func (s *separator) judge(x Refused, raw json.RawMessage) (*Refused, error) {
+	evidence := 0
+	last := s.failed
+	probe := []json.RawMessage{s.stored}
+	for range settleRounds {
+		st, err := s.add([]json.RawMessage{raw})
 		switch {
 		case err == nil && st.FailureCount == 0:
+			s.blind = 0
+			return nil, nil
 		case err == nil:
 			msg := "the node refused it"
 			if len(st.Failures) > 0 {
 				msg = st.Failures[0].Message
 			}
-			convicted = append(convicted, Refused{Object: x.Object, Reason: msg})
-		case objectRefusal(err):
-			convicted = append(convicted, Refused{Object: x.Object, Reason: err.Error()})
+			return &Refused{Object: x.Object, Reason: msg}, nil
+		case objectRefusal(err), outOfQuota(err):
+			return &Refused{Object: x.Object, Reason: err.Error()}, nil
 		case outOfStorage(err), requestTimeout(err):
-			return fmt.Errorf("%w: %w", ErrPush, err)
-		case serverFailure(err):
-			convicted = append(convicted, Refused{Object: x.Object, Reason: "the node failed on it alone, twice, and stored the others: " + err.Error()})
+			return nil, fmt.Errorf("%w: %w", ErrPush, err)
+		case failedOn(err) && s.ctx.Err() == nil:
+			last = err
+			if s.blind++; s.blind >= maxBlind {
+				return nil, fmt.Errorf("%w: the node failed on %d requests in a row, objects it had stored among them: %w", ErrPush, s.blind, err)
+			}
 		default:
-			return fmt.Errorf("%w: %w", ErrPush, err)
+			return nil, fmt.Errorf("%w: %w", ErrPush, err)
+		}
+		st, err = s.add(probe)
+		switch {
+		case err == nil && st.SuccessCount > 0:
+			s.blind = 0
+			if evidence++; evidence >= convictRounds {
+				return &Refused{Object: x.Object, Reason: fmt.Sprintf(
+					"the node failed on it alone %d times, and took an object of the push it had stored right after each, as it stored the others: %v", evidence, last)}, nil
+			}
+		case err == nil:
+			return nil, fmt.Errorf("%w: the node failed on an object and then refused one it had stored: %w", ErrPush, last)
+		case failedOn(err) && s.ctx.Err() == nil:
+			// No evidence either way: the node fails on this too.
+			if s.blind++; s.blind >= maxBlind {
+				return nil, fmt.Errorf("%w: the node failed on %d requests in a row, objects it had stored among them: %w", ErrPush, s.blind, err)
+			}
+		default:
+			return nil, fmt.Errorf("%w: %w", ErrPush, err)
 		}
 	}
-	st, err := s.client.AddObjects(s.ctx, s.coll, []json.RawMessage{s.stored})
-	if err != nil {
-		if serverFailure(err) {
-			return fmt.Errorf("%w: the node failed on %d objects and then on one it had stored: %w", ErrPush, len(s.suspects), err)
-		}
-		return fmt.Errorf("%w: %w", ErrPush, err)
-	}
-	if st.SuccessCount == 0 {
-		return fmt.Errorf("%w: the node failed on %d objects and then refused one it had stored: %w", ErrPush, len(s.suspects), s.failed)
-	}
-	s.refused = append(s.refused, convicted...)
-	s.suspects = nil
-	return nil
+	return nil, fmt.Errorf("%w: the node failed on an object alone, and on an object it had stored too often to tell the object from the node: %w", ErrPush, last)
 }
 
 // objectRefusal reports whether the node refused an envelope for what its
@@ -373,6 +500,25 @@ func objectRefusal(err error) bool {
 func outOfStorage(err error) bool {
 	var re *taxii.ResponseError
 	return errors.As(err, &re) && re.StatusCode == http.StatusInsufficientStorage
+}
+
+// outOfQuota reports whether the node refused an envelope with 507
+// Insufficient Storage because its objects need more bytes than the
+// member's whole storage quota (its error's details: needed_bytes over
+// quota_bytes), used or not: an envelope that can never be stored under
+// that quota. Separating, it goes again in halves, and an object that is
+// alone larger than the quota is refused for what it is, set apart with
+// the node's answer: it would be refused at every try until the operator
+// raises the quota. (A quota that is merely full is [outOfStorage], waited
+// for.)
+func outOfQuota(err error) bool {
+	var re *taxii.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusInsufficientStorage || re.Err == nil {
+		return false
+	}
+	need, ok1 := re.Err.Details["needed_bytes"].(float64)
+	quota, ok2 := re.Err.Details["quota_bytes"].(float64)
+	return ok1 && ok2 && quota > 0 && need > quota
 }
 
 // requestTimeout reports whether the node answered 408 Request Timeout:

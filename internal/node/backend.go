@@ -364,8 +364,15 @@ func (b backend) limitError(err error) error {
 	var qe *store.QuotaError
 	switch {
 	case errors.As(err, &qe):
-		return &taxii.RequestError{Kind: taxii.ErrInsufficientStorage, Title: "storage quota exceeded", Message: fmt.Sprintf(
-			"your objects use %d of your %d bytes of storage and these need %d more: nothing was stored", qe.Used, qe.Quota, qe.Need)}
+		// The details let a client tell objects that need more than
+		// the whole quota (never stored under it) from a quota that is
+		// full (stored once room is made).
+		msg := fmt.Sprintf("your objects use %d of your %d bytes of storage and these need %d more: nothing was stored", qe.Used, qe.Quota, qe.Need)
+		if qe.Need > qe.Quota {
+			msg += "; they need more than your whole quota, and are refused until it is raised"
+		}
+		return &taxii.RequestError{Kind: taxii.ErrInsufficientStorage, Title: "storage quota exceeded", Message: msg,
+			Details: map[string]any{"used_bytes": qe.Used, "quota_bytes": qe.Quota, "needed_bytes": qe.Need}}
 	case errors.Is(err, store.ErrFull):
 		return &taxii.RequestError{Kind: taxii.ErrInsufficientStorage, Title: "insufficient storage",
 			Message: "the node's storage is full: nothing was stored. Retry later"}
