@@ -123,8 +123,8 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 }
 
 // fleetTryTimeout bounds one try of a fleet member's push (see
-// match.PushRetryingSeparating), a stopped member's last included: long
-// enough for a push that sets apart an object the node hangs on (its
-// halving and 16 rounds, each waiting 10 s and more for an answer that
-// does not come).
+// match.PushRetryingSeparating): long enough for a push that sets apart
+// an object the node hangs on (its halving and 16 rounds, each waiting
+// 10 s and more for an answer that does not come). A member asked to stop
+// gives its try under way at most match's stopping grace (2 minutes).
 const fleetTryTimeout = 15 * time.Minute

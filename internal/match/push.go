@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"sync"
 	"time"
 
 	"github.com/parley-exchange/parley/stix"
@@ -578,6 +579,9 @@ func Unavailable(err error) bool {
 var (
 	pushRetryFirst = time.Second
 	pushRetryMax   = 30 * time.Second
+	// stoppingGrace bounds what is left of a try once its caller is
+	// asked to stop (see [PushRetrying]).
+	stoppingGrace = 2 * time.Minute
 )
 
 // PushRetrying is [Push], tried again while the node is unavailable
@@ -585,7 +589,9 @@ var (
 // (then it returns the last error). The waits start at a second and
 // double up to 30 seconds; waiting, if not nil, is told of each one.
 // Each try runs with ctx, bounded by tryTimeout when it is positive, so
-// that a try already under way when stop is done can still deliver.
+// that a try already under way when stop is done can still deliver; once
+// stop is done, the try has at most stoppingGrace more (a long tryTimeout
+// is for a member at work, not one asked to stop).
 // Trying again is safe: the node answers an object it already holds with
 // the same content "already stored", and signing is deterministic, so a
 // batch that was taken before the connection broke is not stored twice.
@@ -607,10 +613,17 @@ func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration,
 func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), separate bool) ([]Refused, error) {
 	wait := pushRetryFirst
 	for {
-		tctx, cancel := ctx, context.CancelFunc(func() {})
+		tctx, cancel := context.WithCancel(ctx)
 		if tryTimeout > 0 {
 			tctx, cancel = context.WithTimeout(ctx, tryTimeout)
 		}
+		var graceTimer *time.Timer
+		var graceMu sync.Mutex
+		stopGrace := context.AfterFunc(stop, func() {
+			graceMu.Lock()
+			graceTimer = time.AfterFunc(stoppingGrace, cancel)
+			graceMu.Unlock()
+		})
 		var refused []Refused
 		var err error
 		if separate {
@@ -618,6 +631,12 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		} else {
 			err = Push(tctx, client, collectionID, key, objs)
 		}
+		stopGrace()
+		graceMu.Lock()
+		if graceTimer != nil {
+			graceTimer.Stop()
+		}
+		graceMu.Unlock()
 		cancel()
 		// Separating, a node that fails on everything (a 5xx; one object
 		// it fails on alone is set apart), or a link that can't bring it

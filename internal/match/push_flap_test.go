@@ -203,3 +203,40 @@ func TestPushSeparatingBeyondQuota(t *testing.T) {
 		t.Errorf("a full quota: refused %v, error %v; want the 507, nothing set apart", refused, err)
 	}
 }
+
+// TestPushRetryingStoppedTryEnds: a try of a fleet member (a long
+// tryTimeout, for setting apart an object the node hangs on) that is under
+// way when the member is asked to stop ends within stoppingGrace, with
+// nothing set apart: the member's messages stay held for another member,
+// rather than its exit waiting for the whole try.
+func TestPushRetryingStoppedTryEnds(t *testing.T) {
+	defer func(d, g time.Duration) { pushRequestTimeout, stoppingGrace = d, g }(pushRequestTimeout, stoppingGrace)
+	pushRequestTimeout = 200 * time.Millisecond
+	stoppingGrace = 300 * time.Millisecond
+	_, key, _ := ed25519.GenerateKey(nil)
+	node := &failingNode{stored: map[string]bool{}}
+	front := &flappingFront{rnd: rand.New(rand.NewPCG(1, 2)), next: node, hang: "x-hang", hung: make(chan struct{})}
+	stop, stopNow := context.WithCancel(context.Background())
+	// Asked to stop when the node is first sent the object it hangs on:
+	// the try then goes on to set it apart, which takes convictRounds
+	// hangs and more.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), "x-hang") {
+			stopNow()
+		}
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		front.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	defer close(front.hung)
+	start := time.Now()
+	refused, err := PushRetryingSeparating(context.Background(), stop, time.Hour, &taxii.Client{BaseURL: srv.URL}, "c1", key, separatingObjects(50, map[int]string{17: "x-hang"}), nil)
+	if err == nil || len(refused) != 0 {
+		t.Fatalf("set apart %v, err %v; want an error and nothing set apart", refused, err)
+	}
+	// convictRounds hangs of 200 ms each would take over 3 s.
+	if d := time.Since(start); d > time.Duration(convictRounds)*pushRequestTimeout {
+		t.Errorf("the stopped try took %v", d)
+	}
+}
