@@ -48,7 +48,9 @@ type KeyReceipt struct {
 // [tlog.KindOPRFWithdrawal] log entry, the entry's opening, inclusion
 // proof and a signed checkpoint, with the set's suite and public key
 // (to check the key entry's commitment) and its creation and withdrawal
-// times as the node stored them.
+// times, which [KeyReceipt.VerifyWithdrawn] checks against the log:
+// Created is the key entry's committed version (its opening's),
+// Withdrawn the withdrawal entry's received time.
 type WithdrawalReceipt struct {
 	Suite          string       `json:"suite"`
 	PublicKey      []byte       `json:"public_key"`
@@ -68,7 +70,9 @@ type WithdrawalReceipt struct {
 // entry: its checkpoint signed by the node, its inclusion, its kind, and
 // its commitment, which opens to the same set, collection and provider
 // as the key entry's, at the entry's received time, and binds the key
-// entry's commitment. It returns
+// entry's commitment; and the receipt's Created and Withdrawn, which
+// must be the key entry's committed version and the withdrawal entry's
+// received time. It returns
 // the set's key. Any failure wraps [ErrKeyNotInLog].
 func (r *KeyReceipt) VerifyWithdrawn(v note.Verifier, setID string) (*PublicKey, error) {
 	w := r.Withdrawal
@@ -115,6 +119,20 @@ func (r *KeyReceipt) VerifyWithdrawn(v note.Verifier, setID string) (*PublicKey,
 	}
 	if we.Commitment != tlog.OPRFWithdrawalCommitment(w.Opening, ke.Commitment) {
 		return nil, fmt.Errorf("%w: the withdrawal entry %d doesn't commit to set %s's key entry", ErrKeyNotInLog, w.LogIndex, setID)
+	}
+	// The times stated beside the entries (Created, Withdrawn) are the
+	// log's: the key entry's committed version (the set's creation, as
+	// the node stamped it) and the withdrawal entry's received time.
+	if !w.Withdrawn.Equal(we.Received) {
+		return nil, fmt.Errorf("%w: the withdrawal entry %d was received at %s, the receipt states %s", ErrKeyNotInLog, w.LogIndex,
+			we.Received.UTC().Format(time.RFC3339Nano), w.Withdrawn.UTC().Format(time.RFC3339Nano))
+	}
+	if at, err := time.Parse(time.RFC3339Nano, r.Opening.Version); err != nil || !at.Equal(w.Created) {
+		return nil, fmt.Errorf("%w: the key entry %d commits to set %s created at %s, the receipt states %s", ErrKeyNotInLog, r.LogIndex, setID,
+			untrusted.Text(r.Opening.Version, 64), w.Created.UTC().Format(time.RFC3339Nano))
+	}
+	if !ke.Received.Before(we.Received) {
+		return nil, fmt.Errorf("%w: the withdrawal entry %d is not after the key entry %d", ErrKeyNotInLog, w.LogIndex, r.LogIndex)
 	}
 	return key, nil
 }
