@@ -136,6 +136,13 @@ func TestPrivateWithdrawSigned(t *testing.T) {
 		if code, stdout, stderr := runCLI(t, "private", "receipt", "--file", kept[0], "--log-key", seen.Key); code != 0 || !strings.Contains(stdout, want) {
 			t.Fatalf("the kept signed receipt offline: exit %d: %q %s", code, stdout, stderr)
 		}
+		// parley verify checks it too, offline, with the log key only.
+		if code, stdout, stderr := runCLI(t, "verify", "--log-key", seen.Key, kept[0]); code != 0 || !strings.Contains(stdout, want) {
+			t.Fatalf("parley verify of the kept signed receipt: exit %d: %q %s", code, stdout, stderr)
+		}
+		if code, _, _ := runCLI(t, "verify", kept[0]); code != 2 {
+			t.Errorf("parley verify of a kept receipt without --log-key: exit %d, want 2", code)
+		}
 		var saved private.SavedReceipt
 		raw, _ := os.ReadFile(kept[0])
 		if err := json.Unmarshal(raw, &saved); err != nil {
@@ -149,6 +156,9 @@ func TestPrivateWithdrawSigned(t *testing.T) {
 		}
 		if code, _, _ := runCLI(t, "private", "receipt", "--file", forged, "--log-key", seen.Key); code != 4 {
 			t.Errorf("a kept receipt with an altered signature: exit %d, want 4", code)
+		}
+		if code, _, _ := runCLI(t, "verify", "--log-key", seen.Key, forged); code != 1 {
+			t.Errorf("parley verify of a kept receipt with an altered signature: exit %d, want 1", code)
 		}
 	}
 }

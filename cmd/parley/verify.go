@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/untrusted"
+	"github.com/parley-exchange/parley/private"
 	"github.com/parley-exchange/parley/tlog"
 )
 
 func init() {
 	register(command{
 		name:  "verify",
-		usage: "verify [--log-key VKEY] [--require-key-index] [--witness-policy FILE] FILE   check a proof bundle, split-view or false key index evidence offline (- for stdin)",
+		usage: "verify [--log-key VKEY] [--require-key-index] [--witness-policy FILE] FILE   check a proof bundle, split-view or false key index evidence, or a kept private set receipt, offline (- for stdin)",
 		run:   runVerify,
 	})
 }
@@ -51,6 +52,9 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	}
 	if tlog.IsKeyIndexEvidence(data) {
 		return verifyKeyIndexEvidence(c, *logKey, data)
+	}
+	if saved, ok := savedReceipt(data); ok {
+		return verifySavedReceipt(c, *logKey, saved)
 	}
 	if t, ok := unknownType(data); ok {
 		return withExit(1, "a newer parley may know it; this one verifies proof bundles (parley proof), split-view evidence and false key index evidence",
@@ -158,5 +162,43 @@ func verifyEvidence(c *cli, logKey string, data []byte) error {
 	if logKey == "" {
 		fmt.Fprintln(c.stderr, "parley: warning: checked against the evidence's own log key; pin the key you trust with --log-key")
 	}
+	return nil
+}
+
+// savedReceipt reads data as a private set receipt as parley private
+// check and parley private receipt keep it (private.SavedReceipt, which
+// has no "type"): an object with "set" and "receipt".
+func savedReceipt(data []byte) (private.SavedReceipt, bool) {
+	var head struct {
+		Type    string          `json:"type"`
+		Set     string          `json:"set"`
+		Receipt json.RawMessage `json:"receipt"`
+	}
+	if json.Unmarshal(data, &head) != nil || head.Type != "" || head.Set == "" || len(head.Receipt) == 0 {
+		return private.SavedReceipt{}, false
+	}
+	var saved private.SavedReceipt
+	if json.Unmarshal(data, &saved) != nil {
+		return private.SavedReceipt{}, false
+	}
+	return saved, true
+}
+
+// verifySavedReceipt checks a kept private set receipt with the log key
+// (which it must be given: the receipt names none), as parley private
+// receipt --file does: exit 0 if it verifies, 1 if it doesn't.
+func verifySavedReceipt(c *cli, logKey string, saved private.SavedReceipt) error {
+	if logKey == "" {
+		return usageErrorf("parley verify --log-key VKEY SAVED-RECEIPT", "a kept private set receipt is checked against the node's log key: give --log-key")
+	}
+	v, err := tlog.NewVerifier(logKey)
+	if err != nil {
+		return usageErrorf("", "--log-key: %v", err)
+	}
+	if err := saved.Verify(v); err != nil {
+		return withExit(1, "this receipt doesn't prove what it claims of the set", fmt.Errorf("the private set receipt doesn't verify: %w", err))
+	}
+	fmt.Fprintln(c.stdout, "private set receipt verified")
+	describeReceipt(c, saved, "")
 	return nil
 }
