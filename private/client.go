@@ -245,6 +245,14 @@ func (c *Client) Withdraw(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, setPath(id, ""), nil, "application/json", nil)
 }
 
+// WithdrawSigned is [Client.Withdraw] with the provider's signed
+// statement ([SignWithdrawal]), which the node checks against the
+// caller's member key and logs with the withdrawal, so that the set's
+// readers can tell the provider withdrew it.
+func (c *Client) WithdrawSigned(ctx context.Context, id string, req WithdrawRequest) error {
+	return c.do(ctx, http.MethodDelete, setPath(id, ""), req, "application/json", nil)
+}
+
 // Tags fetches the set's tags and parses them under key.
 func (c *Client) Tags(ctx context.Context, id string, key *PublicKey) (*Set, error) {
 	var raw []byte

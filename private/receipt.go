@@ -2,6 +2,7 @@ package private
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,7 +51,9 @@ type KeyReceipt struct {
 // [tlog.KindOPRFWithdrawal] log entry, the entry's opening, inclusion
 // proof and a signed checkpoint, with the set's suite and public key
 // (to check the key entry's commitment) and its creation and withdrawal
-// times as the node stored them.
+// times, which [KeyReceipt.VerifyWithdrawn] checks against the log:
+// Created is the key entry's committed version (its opening's),
+// Withdrawn the withdrawal entry's received time.
 type WithdrawalReceipt struct {
 	Suite          string       `json:"suite"`
 	PublicKey      []byte       `json:"public_key"`
@@ -62,6 +65,60 @@ type WithdrawalReceipt struct {
 	Opening        tlog.Opening `json:"opening"`
 	InclusionProof []tlog.Hash  `json:"inclusion_proof"`
 	Checkpoint     string       `json:"checkpoint"`
+
+	// The provider's statement, present when the provider signed its
+	// withdrawal ([WithdrawRequest]; a node since it added them):
+	// SignedAt and Signature, its time and its signature, by Signer, the
+	// provider's member key then in force; Nonce, what with them makes
+	// the withdrawal entry's salt ([WithdrawalSalt]); and ProviderKeys,
+	// the provider's member key history up to a checkpoint that covers
+	// the withdrawal entry (GET /log/keys?member=ID, its key index
+	// included), which shows Signer in force there. Absent, the
+	// withdrawal is the node's word alone ([WithdrawalReceipt.ProviderSigned]).
+	SignedAt     time.Time          `json:"signed,omitzero"`
+	Nonce        []byte             `json:"nonce,omitempty"`
+	Signer       []byte             `json:"signer,omitempty"`
+	Signature    []byte             `json:"signature,omitempty"`
+	ProviderKeys *tlog.KeysResponse `json:"provider_keys,omitempty"`
+}
+
+// ProviderSigned reports whether the withdrawal carries its provider's
+// signed statement. After [KeyReceipt.VerifyWithdrawn] succeeded, true
+// means the provider itself withdrew the set; false that only the node
+// says so (a withdrawal by a client older than signed withdrawals, or
+// by the operator: the two can't be told apart).
+func (w *WithdrawalReceipt) ProviderSigned() bool {
+	return w != nil && (w.Signature != nil || w.Signer != nil || w.Nonce != nil || !w.SignedAt.IsZero() || w.ProviderKeys != nil)
+}
+
+// verifyStatement checks the provider's statement of withdrawal w of set
+// setID, whose provider is member, logged at entry we of the log of
+// origin origin: see [WithdrawalReceipt].
+func (w *WithdrawalReceipt) verifyStatement(v note.Verifier, origin, setID, member string, we tlog.Entry) error {
+	if len(w.Signer) != ed25519.PublicKeySize || len(w.Signature) != ed25519.SignatureSize || len(w.Nonce) != tlog.SaltSize || w.SignedAt.IsZero() || w.ProviderKeys == nil {
+		return fmt.Errorf("%w: set %s: the provider's statement of withdrawal is incomplete", ErrKeyNotInLog, setID)
+	}
+	if !bytes.Equal(w.Opening.Salt, WithdrawalSalt(w.Nonce, w.SignedAt, w.Signer, w.Signature)) {
+		return fmt.Errorf("%w: set %s: the withdrawal entry %d doesn't commit to the provider's statement", ErrKeyNotInLog, setID, w.LogIndex)
+	}
+	if d := we.Received.Sub(w.SignedAt); d > WithdrawalSkew || d < -WithdrawalSkew {
+		return fmt.Errorf("%w: set %s: the provider signed its withdrawal at %s, %s from its entry's %s", ErrKeyNotInLog, setID,
+			w.SignedAt.UTC().Format(time.RFC3339Nano), d, we.Received.UTC().Format(time.RFC3339Nano))
+	}
+	if !ed25519.Verify(ed25519.PublicKey(w.Signer), WithdrawalMessage(origin, setID, w.SignedAt), w.Signature) {
+		return fmt.Errorf("%w: set %s: the provider's signature of its withdrawal doesn't verify", ErrKeyNotInLog, setID)
+	}
+	keys, cp, err := w.ProviderKeys.VerifyComplete(v, member)
+	if err != nil {
+		return fmt.Errorf("%w: set %s: the provider's key history: %v", ErrKeyNotInLog, setID, err)
+	}
+	if cp.Size <= w.LogIndex {
+		return fmt.Errorf("%w: set %s: the provider's key history ends at %d, before the withdrawal entry %d", ErrKeyNotInLog, setID, cp.Size, w.LogIndex)
+	}
+	if _, err := keys.CheckSignature(member, w.LogIndex, ed25519.PublicKey(w.Signer)); err != nil {
+		return fmt.Errorf("%w: set %s: the withdrawal's signer: %v", ErrKeyNotInLog, setID, err)
+	}
+	return nil
 }
 
 // VerifyWithdrawn checks the receipt of withdrawn set setID with the
@@ -70,7 +127,14 @@ type WithdrawalReceipt struct {
 // entry: its checkpoint signed by the node, its inclusion, its kind, and
 // its commitment, which opens to the same set, collection and provider
 // as the key entry's, at the entry's received time, and binds the key
-// entry's commitment. It returns
+// entry's commitment; and the receipt's Created and Withdrawn, which
+// must be the key entry's committed version and the withdrawal entry's
+// received time; and, when the withdrawal carries one
+// ([WithdrawalReceipt.ProviderSigned]), the provider's statement: its
+// signature, by the provider's member key in force at the withdrawal
+// entry, of [WithdrawalMessage] of the checkpoint's origin, set setID
+// and its time, which is within [WithdrawalSkew] of the entry's, all
+// committed to by the entry's salt ([WithdrawalSalt]). It returns
 // the set's key. Any failure wraps [ErrKeyNotInLog].
 func (r *KeyReceipt) VerifyWithdrawn(v note.Verifier, setID string) (*PublicKey, error) {
 	w := r.Withdrawal
@@ -117,6 +181,25 @@ func (r *KeyReceipt) VerifyWithdrawn(v note.Verifier, setID string) (*PublicKey,
 	}
 	if we.Commitment != tlog.OPRFWithdrawalCommitment(w.Opening, ke.Commitment) {
 		return nil, fmt.Errorf("%w: the withdrawal entry %d doesn't commit to set %s's key entry", ErrKeyNotInLog, w.LogIndex, setID)
+	}
+	// The times stated beside the entries (Created, Withdrawn) are the
+	// log's: the key entry's committed version (the set's creation, as
+	// the node stamped it) and the withdrawal entry's received time.
+	if !w.Withdrawn.Equal(we.Received) {
+		return nil, fmt.Errorf("%w: the withdrawal entry %d was received at %s, the receipt states %s", ErrKeyNotInLog, w.LogIndex,
+			we.Received.UTC().Format(time.RFC3339Nano), w.Withdrawn.UTC().Format(time.RFC3339Nano))
+	}
+	if at, err := time.Parse(time.RFC3339Nano, r.Opening.Version); err != nil || !at.Equal(w.Created) {
+		return nil, fmt.Errorf("%w: the key entry %d commits to set %s created at %s, the receipt states %s", ErrKeyNotInLog, r.LogIndex, setID,
+			untrusted.Text(r.Opening.Version, 64), w.Created.UTC().Format(time.RFC3339Nano))
+	}
+	if !ke.Received.Before(we.Received) {
+		return nil, fmt.Errorf("%w: the withdrawal entry %d is not after the key entry %d", ErrKeyNotInLog, w.LogIndex, r.LogIndex)
+	}
+	if w.ProviderSigned() {
+		if err := w.verifyStatement(v, cp.Origin, setID, r.Opening.Member, we); err != nil {
+			return nil, err
+		}
 	}
 	return key, nil
 }
@@ -171,7 +254,10 @@ var savedReceiptFields = tlog.JSONFields{"set": nil, "suite": nil, "public_key":
 		"inclusion_proof": nil, "checkpoint": nil,
 		"withdrawal": {"suite": nil, "public_key": nil, "created": nil, "withdrawn": nil,
 			"log_index": nil, "tree_size": nil, "entry": nil, "opening": openingFields,
-			"inclusion_proof": nil, "checkpoint": nil}},
+			"inclusion_proof": nil, "checkpoint": nil,
+			"signed": nil, "nonce": nil, "signer": nil, "signature": nil,
+			"provider_keys": {"tree_size": nil, "checkpoint": nil, "sequenced": nil, "key_index": nil,
+				"events": {"entry": nil, "log_index": nil, "inclusion_proof": nil}}}},
 }
 
 var openingFields = tlog.JSONFields{"salt": nil, "collection": nil, "object_id": nil, "version": nil, "member": nil}

@@ -67,7 +67,7 @@ func newReceiptFixture(t *testing.T, key *PublicKey, setID string) receiptFixtur
 	for i := range 5 {
 		leaves = append(leaves, []byte(fmt.Sprintf(`{"filler":%d}`, i)))
 	}
-	op := tlog.Opening{Salt: bytes.Repeat([]byte{9}, tlog.SaltSize), ObjectID: setID, Collection: "c1", Member: "identity--p"}
+	op := tlog.Opening{Salt: bytes.Repeat([]byte{9}, tlog.SaltSize), ObjectID: setID, Collection: "c1", Member: "identity--p", Version: "2025-12-31T23:59:59.5Z"}
 	e := tlog.Entry{Kind: tlog.KindOPRFKey, Received: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Commitment: tlog.OPRFKeyCommitment(op, SuiteID, key.Bytes())}
 	leaf, err := e.Marshal()
 	if err != nil {
@@ -160,7 +160,7 @@ func TestWithdrawnReceiptTime(t *testing.T) {
 		g.leaves = append(append([][]byte(nil), f.leaves...), leaf)
 		rc := g.receiptAt(t, 3)
 		wr := g.receiptAt(t, len(g.leaves)-1)
-		rc.Withdrawal = &WithdrawalReceipt{Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Created: keyEntry.Received, Withdrawn: received,
+		rc.Withdrawal = &WithdrawalReceipt{Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Created: time.Date(2025, 12, 31, 23, 59, 59, 5e8, time.UTC), Withdrawn: received,
 			LogIndex: wr.LogIndex, TreeSize: wr.TreeSize, Entry: wr.Entry, Opening: op, InclusionProof: wr.InclusionProof, Checkpoint: wr.Checkpoint}
 		return rc
 	}
@@ -174,6 +174,57 @@ func TestWithdrawnReceiptTime(t *testing.T) {
 		rc := withdrawal(version)
 		if _, err := rc.VerifyWithdrawn(f.verifier, "set1"); !errors.Is(err, ErrKeyNotInLog) {
 			t.Errorf("a withdrawal claiming time %q, logged at %s: VerifyWithdrawn = %v, want ErrKeyNotInLog", version, received.Format(time.RFC3339Nano), err)
+		}
+	}
+}
+
+// TestWithdrawnReceiptStatedTimes: the set's creation and withdrawal
+// times a withdrawal receipt states beside its entries (Created,
+// Withdrawn, which a kept receipt shows) must be the ones the log
+// commits to, the key entry's opening's and the withdrawal entry's
+// received time: a node can't hand a receipt with made-up times.
+func TestWithdrawnReceiptStatedTimes(t *testing.T) {
+	p := newTestProvider(t, 1)
+	f := newReceiptFixture(t, p.PublicKey(), "set1")
+	keyEntry, err := tlog.ParseEntry(f.leaves[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := time.Date(2026, 2, 1, 0, 0, 0, 123456789, time.UTC)
+	op := f.opening
+	op.Salt = bytes.Repeat([]byte{7}, tlog.SaltSize)
+	op.Version = received.Format(time.RFC3339Nano)
+	leaf, err := tlog.Entry{Kind: tlog.KindOPRFWithdrawal, Received: received, Commitment: tlog.OPRFWithdrawalCommitment(op, keyEntry.Commitment)}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := f
+	g.leaves = append(append([][]byte(nil), f.leaves...), leaf)
+	wr := g.receiptAt(t, len(g.leaves)-1)
+	created := time.Date(2025, 12, 31, 23, 59, 59, 5e8, time.UTC)
+	withdrawal := func(created, withdrawn time.Time) KeyReceipt {
+		rc := g.receiptAt(t, 3)
+		rc.Withdrawal = &WithdrawalReceipt{Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Created: created, Withdrawn: withdrawn,
+			LogIndex: wr.LogIndex, TreeSize: wr.TreeSize, Entry: wr.Entry, Opening: op, InclusionProof: wr.InclusionProof, Checkpoint: wr.Checkpoint}
+		return rc
+	}
+	good := withdrawal(created.In(time.FixedZone("x", 3600)), received)
+	if _, err := good.VerifyWithdrawn(f.verifier, "set1"); err != nil {
+		t.Fatalf("a withdrawal with its log's times fails: %v", err)
+	}
+	for name, rc := range map[string]KeyReceipt{
+		"a made-up withdrawal time":     withdrawal(created, received.Add(-24*time.Hour)),
+		"a withdrawal time a tick late": withdrawal(created, received.Add(time.Nanosecond)),
+		"no withdrawal time":            withdrawal(created, time.Time{}),
+		"a made-up creation time":       withdrawal(created.Add(-30*24*time.Hour), received),
+		"no creation time":              withdrawal(time.Time{}, received),
+	} {
+		if _, err := rc.VerifyWithdrawn(f.verifier, "set1"); !errors.Is(err, ErrKeyNotInLog) {
+			t.Errorf("%s: VerifyWithdrawn = %v, want ErrKeyNotInLog", name, err)
+		}
+		saved := SavedReceipt{Set: "set1", Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Receipt: rc}
+		if err := saved.Verify(f.verifier); !errors.Is(err, ErrKeyNotInLog) {
+			t.Errorf("%s: SavedReceipt.Verify = %v, want ErrKeyNotInLog", name, err)
 		}
 	}
 }

@@ -69,6 +69,14 @@ const SaltSize = 32
 // [Entry.Marshal] for an entry that is not valid canonical entry JSON.
 var ErrMalformedEntry = errors.New("malformed log entry")
 
+// ErrUnknownKind is returned (wrapped, together with [ErrMalformedEntry])
+// by [ParseEntry] for an entry of a kind this version doesn't know: a
+// log written by a newer Parley (a build older than
+// [KindOPRFWithdrawal] stops at the first withdrawal entry so). A
+// follower or auditor can go no further than the entry before it until
+// it is upgraded; the error names the kind.
+var ErrUnknownKind = errors.New("log entry of a kind this version doesn't know (the log was written by a newer Parley: upgrade to read it)")
+
 // ErrOldFormat is returned (wrapped, together with [ErrMalformedEntry]) by
 // [ParseEntry] for a format v1 entry: one without "kind", which showed the
 // collection, object id, member and version in clear.
@@ -311,7 +319,8 @@ func (e Entry) check() error {
 	case "":
 		return bad("kind is empty")
 	default:
-		return bad("unknown kind %q", e.Kind)
+		return fmt.Errorf("%w: %w: unknown kind %q; this version reads %s, %s, %s and %s", ErrMalformedEntry, ErrUnknownKind,
+			clipKind(e.Kind), KindObject, KindMemberKey, KindOPRFKey, KindOPRFWithdrawal)
 	}
 	return nil
 }
@@ -552,4 +561,18 @@ func (p *flatParser) str() (string, error) {
 		}
 	}
 	return "", p.errorf("unterminated string")
+}
+
+// clipKind bounds an unknown kind named in an error (it is the log's,
+// and a log can be hostile) and keeps control characters out.
+func clipKind(k string) string {
+	if len(k) > 64 {
+		k = k[:64] + "..."
+	}
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, k)
 }

@@ -413,3 +413,24 @@ func FuzzParseEntry(f *testing.F) {
 		}
 	})
 }
+
+// TestParseEntryUnknownKind: an entry of a kind this version doesn't
+// know (a log written by a newer Parley, as an oprf-withdrawal entry is
+// to a build older than it) is refused with ErrUnknownKind, naming the
+// kind (clipped, inert) and the upgrade, not only as malformed.
+func TestParseEntryUnknownKind(t *testing.T) {
+	for _, kind := range []string{"zz-future", "a\u001b[2Jb", strings.Repeat("k", 500)} {
+		leaf := `{"commitment":"` + strings.Repeat("ab", 32) + `","kind":"` + strings.ReplaceAll(kind, "\u001b", `\u001b`) + `","received":"2026-01-01T00:00:00Z"}`
+		_, err := ParseEntry([]byte(leaf))
+		if !errors.Is(err, ErrUnknownKind) || !errors.Is(err, ErrMalformedEntry) {
+			t.Fatalf("kind %.20q: ParseEntry = %v, want ErrUnknownKind and ErrMalformedEntry", kind, err)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "upgrade") || !strings.Contains(msg, KindOPRFWithdrawal) || strings.ContainsRune(msg, '\u001b') || len(msg) > 400 {
+			t.Errorf("kind %.20q: the error %q doesn't name the upgrade and the kinds read, inertly and briefly", kind, msg)
+		}
+	}
+	if _, err := ParseEntry([]byte(`{"commitment":"` + strings.Repeat("ab", 32) + `","kind":"zz-future","received":"2026-01-01T00:00:00Z"}`)); !strings.Contains(err.Error(), `"zz-future"`) {
+		t.Errorf("the error %v doesn't name the kind", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/parley-exchange/parley/internal/match"
 	"github.com/parley-exchange/parley/internal/untrusted"
@@ -25,7 +26,7 @@ import (
 // parley private publish --url U --token T --collection C [--values FILE]
 // parley private check   --url U --token T --set ID [--log-key VKEY] [FILE|-]
 // parley private sets    --url U --token T [--json]
-// parley private withdraw --url U --token T --set ID
+// parley private withdraw --url U --token T --set ID [--key FILE]
 // parley private receipt --url U --token T --set ID [--log-key VKEY] [--seen FILE] [--receipts DIR]
 // parley private receipt --file SAVED --log-key VKEY
 //
@@ -49,6 +50,7 @@ func init() {
            4 the node refused or its answer did not verify
   sets     the sets you may query, their sizes and your query budget left
   withdraw withdraw set ID, which you published: nothing matches it after
+           (--key FILE signs the withdrawal, so readers see it was you)
   receipt  fetch, verify and keep set ID's log receipt (a withdrawn set's
            too, for those who could read it), or verify a kept one (--file)`,
 		subcommands: []subcommand{
@@ -56,7 +58,7 @@ func init() {
 			{name: "check", usage: "private check   --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [FILE|-]",
 				help: "Exit 0 some are in the set (they are printed), 1 none (or the log forked, or\nits checkpoint lacks the witness quorum), 2 bad input or usage, 4 the node\nrefused or its answer did not verify."},
 			{name: "sets", usage: "private sets    --url U --token-file F [--json]"},
-			{name: "withdraw", usage: "private withdraw --url U --token-file F --set ID"},
+			{name: "withdraw", usage: "private withdraw --url U --token-file F --set ID [--key FILE]"},
 			{name: "receipt", usage: "private receipt --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [--receipts DIR]   |   private receipt --file SAVED --log-key VKEY"},
 		},
 		run: runPrivate,
@@ -67,7 +69,7 @@ const privateUsage = `usage:
   parley private publish --url U --token-file F --collection C [--values FILE]
   parley private check   --url U --token-file F --set ID [--log-key VKEY] [FILE|-]
   parley private sets    --url U --token-file F [--json]
-  parley private withdraw --url U --token-file F --set ID
+  parley private withdraw --url U --token-file F --set ID [--key FILE] [--log-key VKEY] [--seen FILE]
   parley private receipt --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--receipts DIR]
   parley private receipt --file SAVED --log-key VKEY`
 
@@ -381,10 +383,12 @@ func readEventObservables(c *cli, name, format string) ([]string, error) {
 // follows no revocation, so this is how its provider takes back a value
 // it shared by mistake.
 func runPrivateWithdraw(ctx context.Context, c *cli, args []string) error {
-	const usage = "parley private withdraw --url U --token T --set ID"
+	const usage = "parley private withdraw --url U --token T --set ID [--key FILE [--log-key VKEY] [--seen FILE]]"
 	fs := c.newFlagSet("private withdraw")
 	rf := addPrivateRemoteFlags(fs)
 	setID := fs.String("set", "", "the private set to withdraw (one you published)")
+	keyFile := fs.String("key", "", "your member private key `FILE`: the withdrawal is signed, so that the set's readers see you withdrew it, not only the node")
+	trust := addTrustFlags(fs)
 	if err := c.parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -395,10 +399,31 @@ func runPrivateWithdraw(ctx context.Context, c *cli, args []string) error {
 	if *setID == "" || fs.NArg() > 0 {
 		return usageErrorf(usage, "withdraw needs --set and no arguments")
 	}
-	if err := client.Withdraw(ctx, *setID); err != nil {
+	if *keyFile == "" {
+		if err := client.Withdraw(ctx, *setID); err != nil {
+			return privateRemoteError("withdraw the private set", err)
+		}
+		fmt.Fprintf(c.stderr, "parley: withdrew %s: nothing is evaluated or matched against it any more\n", untrusted.Text(*setID, 120))
+		fmt.Fprintf(c.stderr, "parley: hint: the withdrawal is unsigned, the node's word alone to the set's readers; give --key to sign it\n")
+		return nil
+	}
+	key, err := readPrivateKey(c.stderr, *keyFile)
+	if err != nil {
+		return usageErrorf(usage, "--key: %v", err)
+	}
+	// The statement names the node's log (its origin, from the pinned
+	// log key), so that it withdraws nothing on another node.
+	p, err := trust.pin(ctx, c, *rf.url, *rf.token)
+	if err != nil {
+		return err
+	}
+	if err := client.WithdrawSigned(ctx, *setID, private.SignWithdrawal(key, p.verifier.Name(), *setID, time.Now())); err != nil {
 		return privateRemoteError("withdraw the private set", err)
 	}
-	fmt.Fprintf(c.stderr, "parley: withdrew %s: nothing is evaluated or matched against it any more\n", untrusted.Text(*setID, 120))
+	if err := p.seen.Save(); err != nil {
+		return withExit(3, "", err)
+	}
+	fmt.Fprintf(c.stderr, "parley: withdrew %s, signed: nothing is evaluated or matched against it any more\n", untrusted.Text(*setID, 120))
 	return nil
 }
 
@@ -599,6 +624,11 @@ func describeReceipt(c *cli, saved private.SavedReceipt, path string) {
 		base64.StdEncoding.EncodeToString(saved.PublicKey), rc.LogIndex)
 	if w := rc.Withdrawal; w != nil {
 		fmt.Fprintf(c.stdout, "withdrawn\t%s\nwithdrawal entry\t%d\n", untrusted.Text(w.Opening.Version, 64), w.LogIndex)
+		if w.ProviderSigned() {
+			fmt.Fprintf(c.stdout, "withdrawn by\tthe provider (signed at %s with its key %s)\n", w.SignedAt.UTC().Format(time.RFC3339Nano), base64.StdEncoding.EncodeToString(w.Signer))
+		} else {
+			fmt.Fprintf(c.stdout, "withdrawn by\tthe node (unsigned: the node's word, the provider's or the operator's alone)\n")
+		}
 	}
 	if path != "" {
 		fmt.Fprintf(c.stdout, "kept\t%s\n", path)

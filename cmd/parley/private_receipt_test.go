@@ -86,3 +86,79 @@ func TestPrivateReceiptKeptAndWithdrawn(t *testing.T) {
 		t.Fatalf("audit after the withdrawal: exit %d: %s %s", code, stdout, stderr)
 	}
 }
+
+// TestPrivateWithdrawSigned: private withdraw --key signs the
+// withdrawal; the readers' private receipt shows that the provider
+// withdrew the set, and keeps a receipt (with the provider's statement
+// and key history) that verifies offline, and fails once its statement
+// is altered. Without --key, the withdrawal is the node's word.
+func TestPrivateWithdrawSigned(t *testing.T) {
+	base, st, _ := demoNode(t)
+	a, b := st.Members[0], st.Members[1]
+	values := filepath.Join(t.TempDir(), "values.txt")
+	if err := os.WriteFile(values, []byte("domain-name:ballot-phish.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	seenFile := filepath.Join(work, "seen.json")
+	for _, signed := range []bool{true, false} {
+		code, stdout, stderr := runCLI(t, "private", "publish", "--url", base, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
+		if code != 0 {
+			t.Fatalf("publish: exit %d: %s", code, stderr)
+		}
+		set := strings.TrimSpace(stdout)
+		args := []string{"private", "withdraw", "--url", base, "--token", a.Token, "--set", set}
+		if signed {
+			args = append(args, "--key", a.KeyFile, "--seen", filepath.Join(work, "a-seen.json"))
+		}
+		if code, _, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("withdraw (signed %v): exit %d: %s", signed, code, stderr)
+		}
+		code, stdout, stderr = runCLI(t, "private", "receipt", "--url", base, "--token", b.Token, "--set", set, "--seen", seenFile)
+		want := "withdrawn by\tthe node (unsigned"
+		if signed {
+			want = "withdrawn by\tthe provider (signed"
+		}
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Fatalf("receipt (signed %v): exit %d: %q %s, want %q", signed, code, stdout, stderr, want)
+		}
+		if !signed {
+			continue
+		}
+		kept, _ := filepath.Glob(filepath.Join(work, "seen.receipts", set+"-*.withdrawn.json"))
+		if len(kept) != 1 {
+			t.Fatalf("kept: %v", kept)
+		}
+		seen, err := tlog.LoadSeen(seenFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, stdout, stderr := runCLI(t, "private", "receipt", "--file", kept[0], "--log-key", seen.Key); code != 0 || !strings.Contains(stdout, want) {
+			t.Fatalf("the kept signed receipt offline: exit %d: %q %s", code, stdout, stderr)
+		}
+		// parley verify checks it too, offline, with the log key only.
+		if code, stdout, stderr := runCLI(t, "verify", "--log-key", seen.Key, kept[0]); code != 0 || !strings.Contains(stdout, want) {
+			t.Fatalf("parley verify of the kept signed receipt: exit %d: %q %s", code, stdout, stderr)
+		}
+		if code, _, _ := runCLI(t, "verify", kept[0]); code != 2 {
+			t.Errorf("parley verify of a kept receipt without --log-key: exit %d, want 2", code)
+		}
+		var saved private.SavedReceipt
+		raw, _ := os.ReadFile(kept[0])
+		if err := json.Unmarshal(raw, &saved); err != nil {
+			t.Fatal(err)
+		}
+		saved.Receipt.Withdrawal.Signature[0] ^= 1
+		forged := filepath.Join(work, "forged.json")
+		raw, _ = json.Marshal(saved)
+		if err := os.WriteFile(forged, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, _ := runCLI(t, "private", "receipt", "--file", forged, "--log-key", seen.Key); code != 4 {
+			t.Errorf("a kept receipt with an altered signature: exit %d, want 4", code)
+		}
+		if code, _, _ := runCLI(t, "verify", "--log-key", seen.Key, forged); code != 1 {
+			t.Errorf("parley verify of a kept receipt with an altered signature: exit %d, want 1", code)
+		}
+	}
+}

@@ -18,7 +18,7 @@ import (
 func init() {
 	register(command{
 		name:  "verify",
-		usage: "verify [--log-key VKEY] [--require-key-index] [--witness-policy FILE] FILE   check a proof bundle, split-view or false key index evidence, or a concurrence answer (parley concurrence --json) offline (- for stdin); verify --receipt RECEIPT --log-key VKEY [--witness-policy FILE] OBJECT   check that a receipt proves an object was logged",
+		usage: "verify [--log-key VKEY] [--require-key-index] [--witness-policy FILE] FILE   check a proof bundle, split-view or false key index evidence, a concurrence answer (parley concurrence --json) or a kept private set receipt offline (- for stdin); verify --receipt RECEIPT --log-key VKEY [--witness-policy FILE] OBJECT   check that a receipt proves an object was logged",
 		run:   runVerify,
 	})
 }
@@ -61,6 +61,9 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	}
 	if opinion.IsConcurrence(data) {
 		return verifyConcurrenceFile(c, *logKey, pol, data)
+	}
+	if private.IsSavedReceipt(data) {
+		return verifySavedReceipt(c, *logKey, data)
 	}
 	if t, ok := unknownType(data); ok {
 		return withExit(1, "a newer parley may know it; this one verifies proof bundles (parley proof), split-view evidence and false key index evidence",
@@ -333,5 +336,28 @@ func verifySetReceipt(c *cli, rb, ob []byte, objectPath, logKey string, pol *tlo
 	if len(unknown) > 0 {
 		fmt.Fprintf(c.stderr, "parley: warning: the set's description has field(s) this parley doesn't know, not verified: %s\n", untrusted.Text(strings.Join(unknown, ", "), 400))
 	}
+	return nil
+}
+
+// verifySavedReceipt checks a kept private set receipt with the log key
+// (which it must be given: the receipt names none), as parley private
+// receipt --file does: exit 0 if it verifies, 1 if it doesn't.
+func verifySavedReceipt(c *cli, logKey string, data []byte) error {
+	saved, err := private.ParseSavedReceipt(data)
+	if err != nil {
+		return withExit(1, "give the receipt as parley private check or parley private receipt kept it", err)
+	}
+	if logKey == "" {
+		return usageErrorf("parley verify --log-key VKEY SAVED-RECEIPT", "a kept private set receipt is checked against the node's log key: give --log-key")
+	}
+	v, err := tlog.NewVerifier(logKey)
+	if err != nil {
+		return usageErrorf("", "--log-key: %v", err)
+	}
+	if err := saved.Verify(v); err != nil {
+		return withExit(1, "this receipt doesn't prove what it claims of the set", fmt.Errorf("the private set receipt doesn't verify: %w", err))
+	}
+	fmt.Fprintln(c.stdout, "private set receipt verified")
+	describeReceipt(c, saved, "")
 	return nil
 }

@@ -42,7 +42,9 @@ package node
 // receipt (withdraw, receipt), never its private key.
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -803,12 +805,21 @@ func (a *privateAPI) withdraw(w http.ResponseWriter, r *http.Request, m store.Me
 			err = fmt.Errorf("private set %s: %w", id, store.ErrNotFound)
 		}
 	}
+	var st *store.WithdrawalStatement
+	if err == nil {
+		st, err = a.withdrawalStatement(w, r, m, id)
+	}
 	var salt []byte
 	if err == nil {
 		salt, err = tlog.NewSalt(a.n.rand)
 	}
+	if err == nil && st != nil {
+		// The entry's salt commits to the provider's statement.
+		st.Nonce = salt
+		salt = private.WithdrawalSalt(st.Nonce, st.Signed, st.Signer, st.Signature)
+	}
 	if err == nil {
-		wd := store.PrivateWithdrawal{ID: id, Member: m.ID, Salt: salt,
+		wd := store.PrivateWithdrawal{ID: id, Member: m.ID, Salt: salt, Statement: st,
 			Entry: func(_ int64, received time.Time, keyLeaf []byte) ([]byte, error) {
 				return withdrawalEntry(keyLeaf, tlog.Opening{Salt: salt, ObjectID: id, Collection: coll, Member: m.ID, Version: store.FormatTime(received)}, received)
 			}}
@@ -824,6 +835,53 @@ func (a *privateAPI) withdraw(w http.ResponseWriter, r *http.Request, m store.Me
 	a.forget(id)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// maxWithdrawBody bounds DELETE /private/sets/{id}'s body (a
+// private.WithdrawRequest).
+const maxWithdrawBody = 4 << 10
+
+// withdrawalStatement reads the provider's signed statement from the
+// body of DELETE /private/sets/{id} (private.WithdrawRequest), nil for
+// an empty body (a client older than signed withdrawals: the withdrawal
+// is then the node's word alone). The statement must be signed by m's
+// member key in force, over the node's origin, set id and a time within
+// private.WithdrawalSkew of the node's clock: a malformed one is
+// answered 400, one that isn't m's (or m has no key) 403. m is the
+// set's provider (withdraw checked it first, so that nobody else learns
+// more than a 404 tells).
+func (a *privateAPI) withdrawalStatement(w http.ResponseWriter, r *http.Request, m store.Member, id string) (*store.WithdrawalStatement, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWithdrawBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, fmt.Errorf("the request is larger than %d bytes: %w", maxWithdrawBody, store.ErrTooLarge)
+	case err != nil:
+		return nil, err
+	case len(bytes.TrimSpace(body)) == 0:
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var req private.WithdrawRequest
+	if err := dec.Decode(&req); err != nil || dec.More() {
+		return nil, requestErrorf(store.ErrInvalid, "couldn't parse the withdrawal: the body is a JSON object with time and signature")
+	}
+	if req.Time.IsZero() || len(req.Signature) != ed25519.SignatureSize {
+		return nil, requestErrorf(store.ErrInvalid, fmt.Sprintf("the withdrawal needs a time and a %d-byte signature", ed25519.SignatureSize))
+	}
+	now := a.n.now()
+	if d := now.Sub(req.Time); d > private.WithdrawalSkew || d < -private.WithdrawalSkew {
+		return nil, requestErrorf(store.ErrInvalid, fmt.Sprintf("the withdrawal was signed at %s, more than %s from the node's clock (%s): sign it again, with a set clock",
+			req.Time.UTC().Format(time.RFC3339), private.WithdrawalSkew, now.UTC().Format(time.RFC3339)))
+	}
+	if len(m.PublicKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: you have no member key to sign a withdrawal with (withdraw without a signature, or register a key)", errPrivateForbidden)
+	}
+	if !ed25519.Verify(ed25519.PublicKey(m.PublicKey), private.WithdrawalMessage(a.n.verifier.Name(), id, req.Time), req.Signature) {
+		return nil, fmt.Errorf("%w: the withdrawal's signature isn't your member key's, over this node's origin %q, set %s and its time", errPrivateForbidden, a.n.verifier.Name(), id)
+	}
+	return &store.WithdrawalStatement{Signed: req.Time.UTC(), Signer: bytes.Clone(m.PublicKey), Signature: req.Signature}, nil
 }
 
 // withdrawalEntry returns the leaf of the withdrawal entry of the set
@@ -956,6 +1014,14 @@ func (a *privateAPI) withdrawnReceipt(ctx context.Context, m store.Member, id st
 		Suite: ws.Suite, PublicKey: ws.PublicKey, Created: ws.Created.UTC(), Withdrawn: ws.Withdrawn.UTC(),
 		LogIndex: wr.LogIndex, TreeSize: wr.TreeSize, Entry: wr.Entry, Opening: wr.Opening,
 		InclusionProof: wr.InclusionProof, Checkpoint: wr.Checkpoint,
+	}
+	if st := ws.Statement; st != nil {
+		keys, err := a.n.providerKeys(ctx, ws.Member, wr.TreeSize)
+		if err != nil {
+			return private.KeyReceipt{}, err
+		}
+		rc.Withdrawal.SignedAt, rc.Withdrawal.Nonce, rc.Withdrawal.Signer, rc.Withdrawal.Signature = st.Signed.UTC(), st.Nonce, st.Signer, st.Signature
+		rc.Withdrawal.ProviderKeys = &keys
 	}
 	return rc, nil
 }
@@ -1238,6 +1304,30 @@ func tagLines(ctx context.Context, prov *private.Provider, fresh []string) ([]st
 		out[i] = store.PrivateTag{Tag: t[:], Line: fresh[i]}
 	}
 	return out, nil
+}
+
+// providerKeys returns member's key history (GET /log/keys?member=ID's
+// answer) up to the latest checkpoint, of size at least size (the
+// checkpoint a withdrawal receipt was just built with, or a later one):
+// what shows which key of the provider was in force at its withdrawal.
+func (n *Node) providerKeys(ctx context.Context, member string, size uint64) (tlog.KeysResponse, error) {
+	cpSize, note, err := n.store.LatestCheckpoint(ctx)
+	if err != nil {
+		return tlog.KeysResponse{}, err
+	}
+	if note == nil || uint64(cpSize) < size {
+		return tlog.KeysResponse{}, fmt.Errorf("no checkpoint of size %d: %w", size, ErrNotIntegrated)
+	}
+	hr := hashReader(cpSize, n.store, n.tiles)
+	events, err := n.keyEvidence(ctx, cpSize, hr, member)
+	if err != nil {
+		return tlog.KeysResponse{}, err
+	}
+	index, err := n.keyIndex(note, events, []string{member}, false)
+	if err != nil {
+		return tlog.KeysResponse{}, err
+	}
+	return tlog.KeysResponse{TreeSize: uint64(cpSize), Checkpoint: string(note), Events: events, KeyIndex: index}, nil
 }
 
 // keyReceipt proves that log entry index (a set's oprf-key entry) is in

@@ -1067,6 +1067,11 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 	for j, l := range leaves {
 		i := uint64(from) + uint64(j)
 		e, err := tlog.ParseEntry(l)
+		if errors.Is(err, tlog.ErrUnknownKind) {
+			// Not the peer's fault: it runs a newer Parley. Said so, each
+			// round, rather than as a malformed log.
+			return nil, fmt.Errorf("entry %d of peer %s: %w: this node replicates nothing from entry %d on until it runs a Parley that reads it", i, p.Name, err, from)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("entry %d of peer %s: %w", i, p.Name, err)
 		}

@@ -102,6 +102,19 @@ type PrivateWithdrawal struct {
 	// the set's key entry (whose commitment it binds). It is called
 	// inside the transaction and must not do I/O.
 	Entry func(index int64, received time.Time, keyLeaf []byte) ([]byte, error)
+	// Statement is the provider's signed statement of the withdrawal,
+	// nil for a withdrawal without one. It is stored as given (the
+	// node checked it, and derived Salt from it).
+	Statement *WithdrawalStatement
+}
+
+// WithdrawalStatement is a provider's signed statement that it withdraws
+// a set (private.WithdrawRequest), as a withdrawn set keeps it: the time
+// and signature, the member key that signed, and the nonce that with
+// them makes the withdrawal entry's salt (private.WithdrawalSalt).
+type WithdrawalStatement struct {
+	Signed                   time.Time
+	Nonce, Signer, Signature []byte
 }
 
 // WithdrawnPrivateSet is what stays of a withdrawn private set: what its
@@ -120,6 +133,9 @@ type WithdrawnPrivateSet struct {
 	// WithdrawalLogIndex its index.
 	Withdrawn          time.Time
 	WithdrawalLogIndex int64
+	// Statement is the provider's signed statement of the withdrawal,
+	// nil when it had none ([PrivateWithdrawal]).
+	Statement *WithdrawalStatement
 }
 
 // SetLimitError refuses a private set to a member that has Have sets, the

@@ -87,6 +87,11 @@ CREATE TABLE private_set_withdrawal_readers (
 	member TEXT NOT NULL,
 	PRIMARY KEY (set_id, member)
 );
+`}, migration{890, "the provider's signed statement of a withdrawal", `
+ALTER TABLE private_set_withdrawals ADD COLUMN signed TEXT;
+ALTER TABLE private_set_withdrawals ADD COLUMN nonce BYTEA;
+ALTER TABLE private_set_withdrawals ADD COLUMN signer BYTEA;
+ALTER TABLE private_set_withdrawals ADD COLUMN signature BYTEA;
 `})
 }
 
@@ -668,11 +673,13 @@ func (s *Store) RemovePrivateSet(ctx context.Context, w store.PrivateWithdrawal)
 			return err
 		}
 		out.Withdrawn, out.WithdrawalLogIndex = received, idx
-		if _, err := tx.Exec(ctx, `INSERT INTO private_set_withdrawals(id, member, collection, suite, public_key, key_log_index, created, withdrawn, withdrawal_log_index)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			w.ID, out.Member, out.Collection, out.Suite, out.PublicKey, out.KeyLogIndex, created, fmtTime(received), idx); err != nil {
+		st := statementColumns(w.Statement)
+		if _, err := tx.Exec(ctx, `INSERT INTO private_set_withdrawals(id, member, collection, suite, public_key, key_log_index, created, withdrawn, withdrawal_log_index, signed, nonce, signer, signature)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			w.ID, out.Member, out.Collection, out.Suite, out.PublicKey, out.KeyLogIndex, created, fmtTime(received), idx, st[0], st[1], st[2], st[3]); err != nil {
 			return err
 		}
+		out.Statement = w.Statement
 		// Who could read the set as it is withdrawn: its provider and the
 		// readers of its collection (the node's readableSet rule).
 		if _, err := tx.Exec(ctx, `INSERT INTO private_set_withdrawal_readers(set_id, member)
@@ -703,9 +710,13 @@ ON CONFLICT DO NOTHING`, w.ID, out.Collection, out.Member); err != nil {
 func (s *Store) WithdrawnPrivateSet(ctx context.Context, id, member string) (store.WithdrawnPrivateSet, error) {
 	var out store.WithdrawnPrivateSet
 	var created, withdrawn string
-	err := s.pool.QueryRow(ctx, `SELECT w.id, w.member, w.collection, w.suite, w.public_key, w.key_log_index, w.created, w.withdrawn, w.withdrawal_log_index
+	var signed *string
+	var st store.WithdrawalStatement
+	err := s.pool.QueryRow(ctx, `SELECT w.id, w.member, w.collection, w.suite, w.public_key, w.key_log_index, w.created, w.withdrawn, w.withdrawal_log_index,
+	w.signed, w.nonce, w.signer, w.signature
 FROM private_set_withdrawal_readers r JOIN private_set_withdrawals w ON w.id = r.set_id WHERE r.set_id = $1 AND r.member = $2`, id, member).
-		Scan(&out.ID, &out.Member, &out.Collection, &out.Suite, &out.PublicKey, &out.KeyLogIndex, &created, &withdrawn, &out.WithdrawalLogIndex)
+		Scan(&out.ID, &out.Member, &out.Collection, &out.Suite, &out.PublicKey, &out.KeyLogIndex, &created, &withdrawn, &out.WithdrawalLogIndex,
+			&signed, &st.Nonce, &st.Signer, &st.Signature)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return out, fmt.Errorf("couldn't find private set %q: %w", id, store.ErrNotFound)
 	}
@@ -714,6 +725,11 @@ FROM private_set_withdrawal_readers r JOIN private_set_withdrawals w ON w.id = r
 	}
 	if err == nil {
 		out.Withdrawn, err = parseTime(withdrawn)
+	}
+	if err == nil && signed != nil {
+		if st.Signed, err = parseTime(*signed); err == nil {
+			out.Statement = &st
+		}
 	}
 	if err != nil {
 		return store.WithdrawnPrivateSet{}, fmt.Errorf("couldn't read a withdrawn private set: %w", err)
@@ -737,4 +753,13 @@ func (s *Store) PrivateSetLive(ctx context.Context, id string) error {
 		return fmt.Errorf("couldn't read a private set: %w", err)
 	}
 	return nil
+}
+
+// statementColumns returns the signed, nonce, signer and signature
+// columns of a withdrawal's statement, all NULL for none.
+func statementColumns(st *store.WithdrawalStatement) [4]any {
+	if st == nil {
+		return [4]any{}
+	}
+	return [4]any{fmtTime(st.Signed), st.Nonce, st.Signer, st.Signature}
 }

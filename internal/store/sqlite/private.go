@@ -81,6 +81,11 @@ CREATE TABLE private_set_withdrawal_readers (
 	member TEXT NOT NULL,
 	PRIMARY KEY (set_id, member)
 ) WITHOUT ROWID;
+`}, migration{890, "the provider's signed statement of a withdrawal", `
+ALTER TABLE private_set_withdrawals ADD COLUMN signed TEXT;
+ALTER TABLE private_set_withdrawals ADD COLUMN nonce BLOB;
+ALTER TABLE private_set_withdrawals ADD COLUMN signer BLOB;
+ALTER TABLE private_set_withdrawals ADD COLUMN signature BLOB;
 `})
 }
 
@@ -509,10 +514,12 @@ func (s *Store) RemovePrivateSet(ctx context.Context, w store.PrivateWithdrawal)
 			return err
 		}
 		out.Withdrawn, out.WithdrawalLogIndex = received, next
-		if _, err := tx.ExecContext(ctx, `INSERT INTO private_set_withdrawals(id, member, collection, suite, public_key, key_log_index, created, withdrawn, withdrawal_log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			w.ID, out.Member, out.Collection, out.Suite, out.PublicKey, out.KeyLogIndex, created, fmtTime(received), next); err != nil {
+		st := statementColumns(w.Statement)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO private_set_withdrawals(id, member, collection, suite, public_key, key_log_index, created, withdrawn, withdrawal_log_index, signed, nonce, signer, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			w.ID, out.Member, out.Collection, out.Suite, out.PublicKey, out.KeyLogIndex, created, fmtTime(received), next, st[0], st[1], st[2], st[3]); err != nil {
 			return err
 		}
+		out.Statement = w.Statement
 		// Who could read the set as it is withdrawn: its provider and the
 		// readers of its collection (readableSet's rule).
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO private_set_withdrawal_readers(set_id, member)
@@ -545,9 +552,13 @@ func (s *Store) RemovePrivateSet(ctx context.Context, w store.PrivateWithdrawal)
 func (s *Store) WithdrawnPrivateSet(ctx context.Context, id, member string) (store.WithdrawnPrivateSet, error) {
 	var out store.WithdrawnPrivateSet
 	var created, withdrawn string
-	err := s.r.QueryRowContext(ctx, `SELECT w.id, w.member, w.collection, w.suite, w.public_key, w.key_log_index, w.created, w.withdrawn, w.withdrawal_log_index
+	var signed sql.NullString
+	var st store.WithdrawalStatement
+	err := s.r.QueryRowContext(ctx, `SELECT w.id, w.member, w.collection, w.suite, w.public_key, w.key_log_index, w.created, w.withdrawn, w.withdrawal_log_index,
+		w.signed, w.nonce, w.signer, w.signature
 		FROM private_set_withdrawal_readers r JOIN private_set_withdrawals w ON w.id = r.set_id WHERE r.set_id = ? AND r.member = ?`, id, member).
-		Scan(&out.ID, &out.Member, &out.Collection, &out.Suite, &out.PublicKey, &out.KeyLogIndex, &created, &withdrawn, &out.WithdrawalLogIndex)
+		Scan(&out.ID, &out.Member, &out.Collection, &out.Suite, &out.PublicKey, &out.KeyLogIndex, &created, &withdrawn, &out.WithdrawalLogIndex,
+			&signed, &st.Nonce, &st.Signer, &st.Signature)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, fmt.Errorf("couldn't find private set %q: %w", id, store.ErrNotFound)
 	}
@@ -556,6 +567,11 @@ func (s *Store) WithdrawnPrivateSet(ctx context.Context, id, member string) (sto
 	}
 	if err == nil {
 		out.Withdrawn, err = parseTime(withdrawn)
+	}
+	if err == nil && signed.Valid {
+		if st.Signed, err = parseTime(signed.String); err == nil {
+			out.Statement = &st
+		}
 	}
 	if err != nil {
 		return store.WithdrawnPrivateSet{}, fmt.Errorf("couldn't read a withdrawn private set: %w", err)
@@ -577,4 +593,13 @@ func (s *Store) PrivateSetLive(ctx context.Context, id string) error {
 		return fmt.Errorf("couldn't read a private set: %w", err)
 	}
 	return nil
+}
+
+// statementColumns returns the signed, nonce, signer and signature
+// columns of a withdrawal's statement, all NULL for none.
+func statementColumns(st *store.WithdrawalStatement) [4]any {
+	if st == nil {
+		return [4]any{}
+	}
+	return [4]any{fmtTime(st.Signed), st.Nonce, st.Signer, st.Signature}
 }

@@ -544,3 +544,37 @@ func testPrivateWithdrawRace(t *testing.T, s store.Store) {
 		t.Fatalf("a budget counter outlived the withdrawal: %d, %v", used, err)
 	}
 }
+
+// testPrivateSetRemoveStatement: a withdrawal's signed statement (its
+// time, nonce, signer and signature) is kept with the withdrawn set and
+// given back, byte for byte, to its readers then; a withdrawal without
+// one reads back without one.
+func testPrivateSetRemoveStatement(t *testing.T, s store.Store) {
+	alice, bob, coll := fixture(t, s)
+	for _, id := range []string{"signed", "unsigned"} {
+		_, err := s.CreatePrivateSet(ctx, valuesSet(id, alice, coll, tag(1)))
+		must(t, err)
+	}
+	st := &store.WithdrawalStatement{Signed: base.Add(1500 * time.Microsecond), Nonce: tag(5), Signer: bytes.Repeat([]byte{6}, 32), Signature: bytes.Repeat([]byte{7}, 64)}
+	w := withdrawal("signed", alice)
+	w.Statement = st
+	ws, err := s.RemovePrivateSet(ctx, w)
+	must(t, err)
+	if ws.Statement != st {
+		t.Fatalf("RemovePrivateSet's statement: %+v, want %+v", ws.Statement, st)
+	}
+	_, err = s.RemovePrivateSet(ctx, withdrawal("unsigned", alice))
+	must(t, err)
+	for _, m := range []store.Member{alice, bob} {
+		got, err := s.WithdrawnPrivateSet(ctx, "signed", m.ID)
+		must(t, err)
+		if g := got.Statement; g == nil || !g.Signed.Equal(st.Signed) || !bytes.Equal(g.Nonce, st.Nonce) || !bytes.Equal(g.Signer, st.Signer) || !bytes.Equal(g.Signature, st.Signature) {
+			t.Fatalf("WithdrawnPrivateSet(signed, %s).Statement = %+v, want %+v", m.Name, g, st)
+		}
+		got, err = s.WithdrawnPrivateSet(ctx, "unsigned", m.ID)
+		must(t, err)
+		if got.Statement != nil {
+			t.Fatalf("WithdrawnPrivateSet(unsigned, %s).Statement = %+v, want none", m.Name, got.Statement)
+		}
+	}
+}

@@ -111,6 +111,7 @@ func Run(t *testing.T, open Opener) {
 		{"PrivateIndicatorExpiry", testPrivateIndicatorExpiry},
 		{"PrivateSetLimit", testPrivateSetLimit},
 		{"PrivateSetRemove", testPrivateSetRemove},
+		{"PrivateSetRemoveStatement", testPrivateSetRemoveStatement},
 		{"PrivateWithdrawRace", testPrivateWithdrawRace},
 		{"OpinionVersions", testOpinionVersions},
 		{"OpinionVersionsPerMember", testOpinionVersionsPerMember},
