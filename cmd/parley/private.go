@@ -423,7 +423,24 @@ func runPrivateWithdraw(ctx context.Context, c *cli, args []string) error {
 	if err := p.seen.Save(); err != nil {
 		return withExit(3, "", err)
 	}
-	fmt.Fprintf(c.stderr, "parley: withdrew %s, signed: nothing is evaluated or matched against it any more\n", untrusted.Text(*setID, 120))
+	fmt.Fprintf(c.stderr, "parley: withdrew %s: nothing is evaluated or matched against it any more\n", untrusted.Text(*setID, 120))
+	// A node from before signed withdrawals takes the DELETE and drops
+	// its body: the set is then withdrawn unsigned. Only the withdrawal's
+	// receipt shows which.
+	rc, err := client.Receipt(ctx, *setID)
+	if err == nil {
+		_, err = rc.VerifyWithdrawn(p.verifier, *setID)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(c.stderr, "parley: warning: couldn't check that the node logged your signature: %v\n", untrusted.ClipURLError(err))
+		fmt.Fprintf(c.stderr, "parley: hint: parley private receipt --set %s shows who the set's readers see withdrew it\n", untrusted.Text(*setID, 120))
+	case !rc.Withdrawal.ProviderSigned():
+		return withExit(1, "the node took the withdrawal but not your signature (a node from before signed withdrawals?): its readers see the node's word alone",
+			fmt.Errorf("the set %s is withdrawn unsigned", untrusted.Text(*setID, 120)))
+	default:
+		fmt.Fprintf(c.stderr, "parley: the node logged your signed withdrawal (entry %d)\n", rc.Withdrawal.LogIndex)
+	}
 	return nil
 }
 

@@ -2,6 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,6 +163,51 @@ func TestPrivateWithdrawSigned(t *testing.T) {
 		}
 		if code, _, _ := runCLI(t, "verify", "--log-key", seen.Key, forged); code != 1 {
 			t.Errorf("parley verify of a kept receipt with an altered signature: exit %d, want 1", code)
+		}
+	}
+}
+
+// TestPrivateWithdrawSignatureDropped: a node from before signed
+// withdrawals takes the DELETE and ignores its body (here a front that
+// drops it), so the set is withdrawn unsigned; parley private withdraw
+// --key checks the withdrawal's receipt and says so (exit 1) rather than
+// "signed". Through the node itself it says the signature was logged.
+func TestPrivateWithdrawSignatureDropped(t *testing.T) {
+	base, st, _ := demoNode(t)
+	a := st.Members[0]
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			r.Body, r.ContentLength = http.NoBody, 0
+			r.Header.Del("Content-Type")
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer old.Close()
+	values := filepath.Join(t.TempDir(), "values.txt")
+	if err := os.WriteFile(values, []byte("domain-name:ballot-phish.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	for _, via := range []struct {
+		name, url, want string
+		code            int
+	}{
+		{"the node", base, "the node logged your signed withdrawal", 0},
+		{"a node that drops the signature", old.URL, "withdrawn unsigned", 1},
+	} {
+		code, stdout, stderr := runCLI(t, "private", "publish", "--url", base, "--token", a.Token, "--collection", st.Collections.Shared, "--values", values)
+		if code != 0 {
+			t.Fatalf("publish: exit %d: %s", code, stderr)
+		}
+		set := strings.TrimSpace(stdout)
+		code, _, stderr = runCLI(t, "private", "withdraw", "--url", via.url, "--token", a.Token, "--set", set, "--key", a.KeyFile, "--seen", filepath.Join(work, "seen.json"))
+		if code != via.code || !strings.Contains(stderr, via.want) {
+			t.Errorf("%s: exit %d (want %d): %s; want %q", via.name, code, via.code, stderr, via.want)
 		}
 	}
 }
