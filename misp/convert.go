@@ -919,6 +919,9 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 	if toIDs {
 		m := x.base("indicator", id, t)
 		m["pattern"], m["pattern_type"], m["pattern_version"], m["valid_from"] = patternOf(terms), "stix", "2.1", first
+		if listPatternRevision(terms) {
+			m["modified"] = stix.FormatTimestamp(t.Time().Add(time.Millisecond))
+		}
 		return &unit{main: m["id"].(string), objs: []map[string]any{m}}
 	}
 	m := x.base("observed-data", id, t)
@@ -989,6 +992,12 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	if len(terms) == 0 {
 		c.unsupported(x, "object", o.UUID, o.Name, "no attribute to map")
 		return
+	}
+	if toIDs {
+		// A relation the object repeats is a list in its observable.
+		if obs, _, err := objectTerms(o, false); err == nil {
+			markLists(terms, obs)
+		}
 	}
 	var tagLabels []string
 	var marks []string

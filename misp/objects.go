@@ -18,9 +18,15 @@ type slot struct {
 	num  bool     // an integer property
 	low  bool     // lower-cased (protocols)
 	// each: the property is a list, which a pattern compares element by
-	// element (protocols[*]); "protocols = 'tcp'" compares the list as a
-	// string and matches nothing.
+	// element (protocols[*]); "protocols = 'tcp'" compares the list with
+	// a string, which a STIX matcher never finds equal (STIX 2.1 section
+	// 9, and the OASIS reference matcher): the pattern matches nothing.
 	each bool
+	// bareBefore: an earlier conversion compared the list as a whole
+	// (a network-connection's layer3-protocol ... layer7-protocol): an
+	// indicator whose pattern now differs is a new version (see
+	// listPatternRevision).
+	bareBefore bool
 	// shared: every relation of the template with this slot's reference
 	// names one observable (a process's parent: its pid and command
 	// line), not one per attribute.
@@ -111,9 +117,9 @@ var templates = map[string]template{
 		"hostname-dst":    {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
 		"src-port":        {prop: []string{"src_port"}, num: true, mispType: "port"},
 		"dst-port":        {prop: []string{"dst_port"}, num: true, mispType: "port"},
-		"layer3-protocol": {prop: []string{"protocols"}, low: true, mispType: "text"},
-		"layer4-protocol": {prop: []string{"protocols"}, low: true, mispType: "text"},
-		"layer7-protocol": {prop: []string{"protocols"}, low: true, mispType: "text"},
+		"layer3-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
+		"layer4-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
+		"layer7-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
 	}},
 	"ip-port": {root: "network-traffic", slots: map[string]slot{
 		"ip":       {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
@@ -381,7 +387,7 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		}
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
-		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, stamp: s.stamp, each: s.each, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
+		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, stamp: s.stamp, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
 		switch {
 		case s.shared:
 			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop)
