@@ -295,4 +295,8 @@
 // What cannot be mapped (an attribute type or object template without a
 // rule, a galaxy of an unknown kind, a value that does not make a valid
 // pattern) is reported in [Result.Unsupported], never dropped silently.
+// An object of more than [MaxObjectAttributes] live attributes, or with a
+// value of more than [MaxObjectValue] bytes, is reported so, whole, and
+// nothing is written of it. A reason quotes the event's text bounded and
+// with control and bidi characters replaced.
 package misp

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/pattern"
 	"github.com/parley-exchange/parley/stix"
@@ -697,6 +699,9 @@ func FuzzReadEvents(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"response":[{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","Attribute":[{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83867","type":"domain|ip","value":"a.b|1.2.3.4","to_ids":true}]}}]}`))
+	for _, s := range hostileTemplateSeeds() {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		evs, err := ParseEvents(data)
 		if err != nil {
@@ -704,7 +709,15 @@ func FuzzReadEvents(f *testing.F) {
 		}
 		c := NewConverter(Options{})
 		for _, ev := range evs {
-			for _, raw := range c.Convert(ev).Objects {
+			res := c.Convert(ev)
+			for _, u := range res.Unsupported {
+				// What a crafted event makes of an error is bounded and
+				// cannot drive a terminal.
+				if s := u.String(); len(s) > 1400 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }) {
+					t.Fatalf("unsupported (%d bytes): %.300q", len(s), s)
+				}
+			}
+			for _, raw := range res.Objects {
 				o, err := stix.Parse(raw)
 				if err != nil {
 					t.Fatalf("unparsable output %s: %v", raw, err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -321,7 +322,9 @@ var datetimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z
 func stixTimestamp(v string) (string, bool) {
 	v = strings.TrimSpace(v)
 	for _, l := range datetimeLayouts {
-		if t, err := time.Parse(l, v); err == nil && t.Year() >= 1 && t.Year() <= 9999 {
+		// The year is UTC's, which the STIX timestamp writes: a zone can
+		// move 9999-12-31T23:59:59-14:00 into year 10000.
+		if t, err := time.Parse(l, v); err == nil && t.UTC().Year() >= 1 && t.UTC().Year() <= 9999 {
 			return stix.FormatTimestamp(t), true
 		}
 	}
@@ -398,7 +401,7 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		case s.num:
 			n, perr := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(a.Value)), "AS"), 10, 64)
 			if perr != nil || n < 0 {
-				return nil, true, fmt.Errorf("%s %q is not a number", a.ObjectRelation, a.Value)
+				return nil, true, fmt.Errorf("%s %q is not a number", a.ObjectRelation, untrusted.Text(a.Value, maxShown))
 			}
 			t.value = n
 		case s.low:

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -168,6 +168,7 @@ func patternForm(terms []term, before bool) string {
 	var parts []string
 	group := map[string]int{} // a one-value path: its part
 	alts := map[string][]string{}
+	seen := map[string]bool{} // the comparisons written (sets, not scans: an object may have many attributes)
 	for _, t := range terms {
 		path := t.pathForm(before)
 		c := path + " " + t.operator() + " " + t.literal()
@@ -179,22 +180,25 @@ func patternForm(terms []term, before bool) string {
 			}
 		}
 		if !t.oneValue() {
-			if !before && slices.Contains(parts, c) {
+			if !before && seen[c] {
 				continue // a value the object repeats
 			}
+			seen[c] = true
 			parts = append(parts, c)
 			continue
 		}
-		i, seen := group[path]
-		if !seen {
+		if _, ok := group[path]; !ok {
 			group[path] = len(parts)
-			alts[path] = []string{c}
 			parts = append(parts, c)
-			continue
 		}
-		if !slices.Contains(alts[path], c) {
+		if !seen[c] {
+			seen[c] = true
 			alts[path] = append(alts[path], c)
-			parts[i] = "(" + strings.Join(alts[path], " OR ") + ")"
+		}
+	}
+	for path, i := range group {
+		if a := alts[path]; len(a) > 1 {
+			parts[i] = "(" + strings.Join(a, " OR ") + ")"
 		}
 	}
 	return "[" + strings.Join(parts, " AND ") + "]"
@@ -420,7 +424,7 @@ func addrType(v string) (string, error) {
 	}
 	a, err := netip.ParseAddr(v)
 	if err != nil {
-		return "", fmt.Errorf("%q is not an IP address", v)
+		return "", fmt.Errorf("%q is not an IP address", untrusted.Text(v, maxShown))
 	}
 	if a.Is4() || a.Is4In6() {
 		return "ipv4-addr", nil
@@ -431,7 +435,7 @@ func addrType(v string) (string, error) {
 func port(v string) (int64, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil || n < 0 || n > 65535 {
-		return 0, fmt.Errorf("%q is not a port", v)
+		return 0, fmt.Errorf("%q is not a port", untrusted.Text(v, maxShown))
 	}
 	return n, nil
 }
