@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/pattern"
 	"github.com/parley-exchange/parley/stix"
 )
@@ -501,6 +502,9 @@ func (c *Converter) eventReport(x *eventCtx, r *EventReport) {
 // distribution restricts (counted in st.Restricted), or o itself when it
 // has none.
 func withoutRestricted(o *Object, st *Stats) *Object {
+	if !slices.ContainsFunc(o.Attribute, func(a Attribute) bool { return Restricted(a.Distribution) }) {
+		return o // no copy of an object of many attributes
+	}
 	keep := o.Attribute[:0:0]
 	for _, a := range o.Attribute {
 		if Restricted(a.Distribution) {
@@ -762,11 +766,17 @@ func mergeObservable(first, other map[string]any) (merged map[string]any, change
 	return merged, changed
 }
 
+// maxReason bounds the text of an [Unsupported] reason.
+const maxReason = 1024
+
 func (c *Converter) unsupported(x *eventCtx, kind, id, name, format string, args ...any) {
 	if x.revoking {
 		return
 	}
-	x.res.Unsupported = append(x.res.Unsupported, Unsupported{Event: x.ev.UUID, Kind: kind, UUID: id, Name: name, Reason: fmt.Sprintf(format, args...)})
+	// The event's text (a template name, a value) is bounded and
+	// printable here, whatever a reason quotes of it.
+	x.res.Unsupported = append(x.res.Unsupported, Unsupported{Event: x.ev.UUID, Kind: kind, UUID: untrusted.Text(id, maxShown), Name: untrusted.Text(name, maxShown),
+		Reason: untrusted.Text(fmt.Sprintf(format, args...), maxReason)})
 }
 
 // labelsOf is the labels misp-stix gives an attribute.
@@ -919,6 +929,9 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 	if toIDs {
 		m := x.base("indicator", id, t)
 		m["pattern"], m["pattern_type"], m["pattern_version"], m["valid_from"] = patternOf(terms), "stix", "2.1", first
+		if listPatternRevision(terms) {
+			m["modified"] = stix.FormatTimestamp(t.Time().Add(time.Millisecond))
+		}
 		return &unit{main: m["id"].(string), objs: []map[string]any{m}}
 	}
 	m := x.base("observed-data", id, t)
@@ -949,9 +962,35 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 	return &unit{main: m["id"].(string), objs: append([]map[string]any{m}, scos...)}
 }
 
+// MaxObjectAttributes and MaxObjectValue bound what a MISP object may
+// hold to be converted: its live attributes, and the bytes of each value
+// (MISP keeps a value in a TEXT column, 65535 bytes in MySQL). An object
+// over either is listed as unsupported, whole, and nothing is written of
+// it: a feed could otherwise make one indicator of a million
+// comparisons, a pattern no node stores (max_object_size) that costs
+// gigabytes to build.
+const (
+	MaxObjectAttributes = 1000
+	MaxObjectValue      = 65535
+)
+
 func (c *Converter) object(x *eventCtx, o *Object) {
 	if !validUUID(o.UUID) {
 		c.unsupported(x, "object", o.UUID, o.Name, "the uuid is not a UUID")
+		return
+	}
+	live := 0
+	for i := range o.Attribute {
+		if a := &o.Attribute[i]; !a.Deleted {
+			live++
+			if len(a.Value) > MaxObjectValue {
+				c.unsupported(x, "object", o.UUID, o.Name, "attribute %s (%s) has a value of %d bytes, more than the %d an object's attribute may have", untrusted.Text(a.UUID, maxShown), untrusted.Text(a.ObjectRelation, maxShown), len(a.Value), MaxObjectValue)
+				return
+			}
+		}
+	}
+	if live > MaxObjectAttributes {
+		c.unsupported(x, "object", o.UUID, o.Name, "%d attributes, more than the %d an object may have", live, MaxObjectAttributes)
 		return
 	}
 	// An indicator's pattern compares only the attributes with to_ids,
@@ -990,6 +1029,12 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		c.unsupported(x, "object", o.UUID, o.Name, "no attribute to map")
 		return
 	}
+	if toIDs {
+		// A relation the object repeats is a list in its observable.
+		if obs, _, err := objectTerms(o, false); err == nil {
+			markLists(terms, obs)
+		}
+	}
 	var tagLabels []string
 	var marks []string
 	floor := x.floor
@@ -1020,7 +1065,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 			if v, ok := first[p]; !ok {
 				first[p] = tm.value
 			} else if v != tm.value {
-				c.unsupported(x, "object", o.UUID, o.Name, "%s %q not written: the observed-data's %s holds one value, %q", tm.relation, fmt.Sprint(tm.value), p, fmt.Sprint(v))
+				c.unsupported(x, "object", o.UUID, o.Name, "%s %q not written: the observed-data's %s holds one value, %q", tm.relation, untrusted.Text(fmt.Sprint(tm.value), maxShown), p, untrusted.Text(fmt.Sprint(v), maxShown))
 			}
 		}
 	}

@@ -169,6 +169,25 @@
 //     domain-ip object; the address and host name of an ip-port or
 //     network-connection, both its dst_ref) are ORed in the pattern;
 //     misp-stix ANDs them, which no observable satisfies.
+//   - A list property compares element by element: a
+//     network-connection's protocols as protocols[*] (misp-stix writes
+//     protocols[0], [1] and [2] for layers 3, 4 and 7, which match only
+//     where the observable lists them in that order and without gaps), and
+//     a relation the object repeats, which the observable holds as a list
+//     (an asn's two subnet-announced, a telegram-account's two phones),
+//     as x_misp_<relation>[*], one comparison per value, ANDed (misp-stix
+//     compares each value with "=", as Parley did before 6 December 2026).
+//     A path to a list without an index step is the list, which STIX
+//     2.1 (section 9) and the OASIS reference matcher never find equal
+//     to a string: such indicators matched nothing, not even the
+//     observed-data of the same object. A relation given once is a
+//     string in the observable and compares with "=". An indicator whose
+//     pattern differs from the one the earlier conversion wrote is a new
+//     version: modified is a millisecond after its MISP timestamp
+//     (created and valid_from stay), so that importing an event imported
+//     before adds that version, where the same id and version with
+//     other content would be refused as a conflict. MISP timestamps are
+//     whole seconds, so the next edit in MISP is later still.
 //   - Integer properties (ports, AS numbers, sizes) compare with integers
 //     in patterns; misp-stix quotes them, which a STIX matcher does not
 //     equate with the integer.
@@ -246,7 +265,7 @@
 //     URI and the URL, ANDed, which no request satisfies. A
 //     network-socket's state is x_misp_state, not socket-ext's
 //     is_listening or is_blocking, and its protocol compares as
-//     protocols[*].
+//     protocols[*] (see above).
 //   - A registry-key's last-modified, name, data and data-type stay
 //     x_misp_last_modified, x_misp_name, x_misp_data and
 //     x_misp_data_type, where misp-stix writes modified_time and values:
@@ -276,4 +295,8 @@
 // What cannot be mapped (an attribute type or object template without a
 // rule, a galaxy of an unknown kind, a value that does not make a valid
 // pattern) is reported in [Result.Unsupported], never dropped silently.
+// An object of more than [MaxObjectAttributes] live attributes, or with a
+// value of more than [MaxObjectValue] bytes, is reported so, whole, and
+// nothing is written of it. A reason quotes the event's text bounded and
+// with control and bidi characters replaced.
 package misp

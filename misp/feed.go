@@ -1016,7 +1016,7 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 			protocols = protocols || slices.Equal(s.prop, []string{"protocols"})
 		}
 		for i, c := range cmps {
-			if strings.HasSuffix(c.path, ":protocols") && !protocols {
+			if isProtocols(c.path) && !protocols {
 				continue // the default observed-data needs, not MISP data
 			}
 			if fixedComparison(name, c) {
@@ -1079,6 +1079,13 @@ func seenOf(o *stix.Object, toIDs bool) (first, last string) {
 	return form("first_observed"), form("last_observed")
 }
 
+// isProtocols reports whether a comparison's path is a network-traffic's
+// protocols, as an observable holds them or as a pattern compares them
+// (protocols[*]; protocols, as an earlier conversion wrote it).
+func isProtocols(path string) bool {
+	return strings.HasSuffix(path, ":protocols") || strings.HasSuffix(path, ":protocols[*]")
+}
+
 // valueOf rebuilds an attribute value of type typ from its comparisons:
 // the one comparison (protocols and account types aside) or, for a
 // composite type (a|b), the name, value, key or address as a and the
@@ -1086,7 +1093,7 @@ func seenOf(o *stix.Object, toIDs bool) (first, last string) {
 func valueOf(typ string, cmps []comparison) (string, bool) {
 	var rest []comparison
 	for _, c := range cmps {
-		if strings.HasSuffix(c.path, ":protocols") || strings.HasSuffix(c.path, ":account_type") {
+		if isProtocols(c.path) || strings.HasSuffix(c.path, ":account_type") {
 			continue
 		}
 		rest = append(rest, c)
@@ -1212,7 +1219,8 @@ func relationOf(name string, c comparison) (string, string) {
 		if len(cands) > 0 {
 			return cands[0], tpl.slots[cands[0]].mispType
 		}
-		if rel, ok := strings.CutPrefix(path, "x_misp_"); ok {
+		// A relation the object repeats compares as x_misp_<relation>[*].
+		if rel, ok := strings.CutPrefix(strings.TrimSuffix(path, "[*]"), "x_misp_"); ok {
 			rel = strings.ReplaceAll(rel, "_", "-")
 			if s, ok := tpl.slots[rel]; ok {
 				return rel, s.mispType // kept aside, as a MIME description

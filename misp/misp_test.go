@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parley-exchange/parley/pattern"
 	"github.com/parley-exchange/parley/stix"
@@ -586,10 +588,10 @@ func TestObjectTemplates(t *testing.T) {
 		"file":               "[file:name = 'oui' AND file:hashes.MD5 = '8764605c6f388c89096b534d33565802' AND file:hashes.'SHA-1' = '46aba99aa7158e4609aaa72b50990842fd22ae86' AND file:hashes.'SHA-256' = 'ec5aedf5ecc6bdadd4120932170d1b10f6cfa175cfda22951dfd882928ab279b' AND file:size = 35 AND file:x_misp_path = '/var/www/MISP/app/files/scripts/tmp' AND file:x_misp_file_encoding = 'UTF-8' AND file:x_misp_creation_time = '2021-10-25T16:22:00Z' AND file:x_misp_modification_time = '2022-10-25T16:22:00Z']",
 		"domain-ip":          "[domain-name:value = 'circl.lu' AND domain-name:resolves_to_refs[*].value = '149.13.33.14']",
 		"ip-port":            "[((network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '149.13.33.14') OR (network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'circl.lu')) AND network-traffic:dst_port = 443 AND network-traffic:x_misp_first_seen = '2020-10-25T16:22:00Z']",
-		"network-connection": "[(network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '1.2.3.4') AND ((network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '5.6.7.8') OR (network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'circl.lu')) AND network-traffic:src_port = 8080 AND network-traffic:dst_port = 8080 AND network-traffic:protocols = 'ip' AND network-traffic:protocols = 'tcp' AND network-traffic:protocols = 'http']",
+		"network-connection": "[(network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '1.2.3.4') AND ((network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '5.6.7.8') OR (network-traffic:dst_ref.type = 'domain-name' AND network-traffic:dst_ref.value = 'circl.lu')) AND network-traffic:src_port = 8080 AND network-traffic:dst_port = 8080 AND network-traffic:protocols[*] = 'ip' AND network-traffic:protocols[*] = 'tcp' AND network-traffic:protocols[*] = 'http']",
 		"url":                "[url:value = 'https://www.circl.lu/team' AND url:x_misp_domain = 'circl.lu' AND url:x_misp_host = 'www.circl.lu' AND url:x_misp_ip = '149.13.33.14' AND url:x_misp_port = '443']",
 		"mutex":              "[mutex:name = 'MutexTest' AND mutex:x_misp_description = 'Test mutex on unix' AND mutex:x_misp_operating_system = 'Unix']",
-		"asn":                "[autonomous-system:number = 66642 AND autonomous-system:x_misp_description = 'AS name' AND autonomous-system:x_misp_subnet_announced = '1.2.3.4' AND autonomous-system:x_misp_subnet_announced = '8.8.8.8']",
+		"asn":                "[autonomous-system:number = 66642 AND autonomous-system:x_misp_description = 'AS name' AND autonomous-system:x_misp_subnet_announced[*] = '1.2.3.4' AND autonomous-system:x_misp_subnet_announced[*] = '8.8.8.8']",
 	}
 	for i := range ev.Object {
 		for j := range ev.Object[i].Attribute {
@@ -697,6 +699,9 @@ func FuzzReadEvents(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"response":[{"Event":{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83866","Attribute":[{"uuid":"5758ebf5-c898-48e6-9fe9-5665c0a83867","type":"domain|ip","value":"a.b|1.2.3.4","to_ids":true}]}}]}`))
+	for _, s := range hostileTemplateSeeds() {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		evs, err := ParseEvents(data)
 		if err != nil {
@@ -704,7 +709,15 @@ func FuzzReadEvents(f *testing.F) {
 		}
 		c := NewConverter(Options{})
 		for _, ev := range evs {
-			for _, raw := range c.Convert(ev).Objects {
+			res := c.Convert(ev)
+			for _, u := range res.Unsupported {
+				// What a crafted event makes of an error is bounded and
+				// cannot drive a terminal.
+				if s := u.String(); len(s) > 1400 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }) {
+					t.Fatalf("unsupported (%d bytes): %.300q", len(s), s)
+				}
+			}
+			for _, raw := range res.Objects {
 				o, err := stix.Parse(raw)
 				if err != nil {
 					t.Fatalf("unparsable output %s: %v", raw, err)

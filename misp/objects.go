@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -18,9 +19,15 @@ type slot struct {
 	num  bool     // an integer property
 	low  bool     // lower-cased (protocols)
 	// each: the property is a list, which a pattern compares element by
-	// element (protocols[*]); "protocols = 'tcp'" compares the list as a
-	// string and matches nothing.
+	// element (protocols[*]); "protocols = 'tcp'" compares the list with
+	// a string, which a STIX matcher never finds equal (STIX 2.1 section
+	// 9, and the OASIS reference matcher): the pattern matches nothing.
 	each bool
+	// bareBefore: an earlier conversion compared the list as a whole
+	// (a network-connection's layer3-protocol ... layer7-protocol): an
+	// indicator whose pattern now differs is a new version (see
+	// listPatternRevision).
+	bareBefore bool
 	// shared: every relation of the template with this slot's reference
 	// names one observable (a process's parent: its pid and command
 	// line), not one per attribute.
@@ -111,9 +118,9 @@ var templates = map[string]template{
 		"hostname-dst":    {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
 		"src-port":        {prop: []string{"src_port"}, num: true, mispType: "port"},
 		"dst-port":        {prop: []string{"dst_port"}, num: true, mispType: "port"},
-		"layer3-protocol": {prop: []string{"protocols"}, low: true, mispType: "text"},
-		"layer4-protocol": {prop: []string{"protocols"}, low: true, mispType: "text"},
-		"layer7-protocol": {prop: []string{"protocols"}, low: true, mispType: "text"},
+		"layer3-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
+		"layer4-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
+		"layer7-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
 	}},
 	"ip-port": {root: "network-traffic", slots: map[string]slot{
 		"ip":       {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
@@ -315,7 +322,9 @@ var datetimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z
 func stixTimestamp(v string) (string, bool) {
 	v = strings.TrimSpace(v)
 	for _, l := range datetimeLayouts {
-		if t, err := time.Parse(l, v); err == nil && t.Year() >= 1 && t.Year() <= 9999 {
+		// The year is UTC's, which the STIX timestamp writes: a zone can
+		// move 9999-12-31T23:59:59-14:00 into year 10000.
+		if t, err := time.Parse(l, v); err == nil && t.UTC().Year() >= 1 && t.UTC().Year() <= 9999 {
 			return stix.FormatTimestamp(t), true
 		}
 	}
@@ -381,7 +390,7 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		}
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
-		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, stamp: s.stamp, each: s.each, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
+		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, stamp: s.stamp, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
 		switch {
 		case s.shared:
 			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop)
@@ -392,7 +401,7 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		case s.num:
 			n, perr := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(a.Value)), "AS"), 10, 64)
 			if perr != nil || n < 0 {
-				return nil, true, fmt.Errorf("%s %q is not a number", a.ObjectRelation, a.Value)
+				return nil, true, fmt.Errorf("%s %q is not a number", a.ObjectRelation, untrusted.Text(a.Value, maxShown))
 			}
 			t.value = n
 		case s.low:

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -24,6 +24,9 @@ type term struct {
 	uuid  string   // the MISP attribute's uuid: keys a referenced observable (its id until deterministicIDs)
 	stamp bool     // value is a STIX timestamp: t'...' in patterns
 	each  bool     // prop is a list: the pattern compares prop[*]
+	// bareBefore: a conversion before list patterns compared prop
+	// without [*] (see listPatternRevision).
+	bareBefore bool
 	// relation and misp type, for the reverse mapping of the feed export.
 	relation, mispType string
 }
@@ -38,12 +41,16 @@ type ref struct {
 }
 
 // patternPath writes the object path of one term.
-func (t term) patternPath() string {
+func (t term) patternPath() string { return t.pathForm(false) }
+
+// pathForm writes the object path of one term, as a conversion before
+// list patterns wrote it when before is set (see listPatternRevision).
+func (t term) pathForm(before bool) string {
 	var b strings.Builder
 	b.WriteString(t.typ)
 	b.WriteByte(':')
 	writePath(&b, t.prop)
-	if t.each && t.ref == nil {
+	if t.each && t.ref == nil && !(before && t.bareBefore) {
 		b.WriteString("[*]")
 	}
 	if t.ref != nil {
@@ -149,12 +156,21 @@ func (t term) oneValue() bool {
 // them in one parenthesised comparison where the first of them stands:
 // ANDed, one observable would need both values, and the pattern could
 // never match.
-func patternOf(terms []term) string {
+//
+// A list property (protocols, a relation the object repeats: see
+// markLists) compares element by element, prop[*], and its comparisons
+// are ANDed: the observable's list holds every value.
+func patternOf(terms []term) string { return patternForm(terms, false) }
+
+// patternForm is [patternOf], or with before the pattern a conversion
+// before list patterns wrote (see listPatternRevision).
+func patternForm(terms []term, before bool) string {
 	var parts []string
 	group := map[string]int{} // a one-value path: its part
 	alts := map[string][]string{}
+	seen := map[string]bool{} // the comparisons written (sets, not scans: an object may have many attributes)
 	for _, t := range terms {
-		path := t.patternPath()
+		path := t.pathForm(before)
 		c := path + " " + t.operator() + " " + t.literal()
 		if t.ref != nil && t.ref.typed {
 			p := t.typ + ":" + t.ref.prop + ".type = " + quote(t.ref.typ)
@@ -164,22 +180,61 @@ func patternOf(terms []term) string {
 			}
 		}
 		if !t.oneValue() {
+			if !before && seen[c] {
+				continue // a value the object repeats
+			}
+			seen[c] = true
 			parts = append(parts, c)
 			continue
 		}
-		i, seen := group[path]
-		if !seen {
+		if _, ok := group[path]; !ok {
 			group[path] = len(parts)
-			alts[path] = []string{c}
 			parts = append(parts, c)
-			continue
 		}
-		if !slices.Contains(alts[path], c) {
+		if !seen[c] {
+			seen[c] = true
 			alts[path] = append(alts[path], c)
-			parts[i] = "(" + strings.Join(alts[path], " OR ") + ")"
+		}
+	}
+	for path, i := range group {
+		if a := alts[path]; len(a) > 1 {
+			parts[i] = "(" + strings.Join(a, " OR ") + ")"
 		}
 	}
 	return "[" + strings.Join(parts, " AND ") + "]"
+}
+
+// listPatternRevision reports whether an indicator's pattern differs
+// from the one a conversion before list patterns wrote for the same
+// terms: that one compared a list (a network-connection's protocols, a
+// relation the object repeats) with "=", which no observation matches.
+// Such an indicator's modified is a millisecond after its MISP
+// timestamp (MISP timestamps are whole seconds, and MISP does not move
+// them for a new converter): a new version of what a node took from an
+// earlier import, not another content under the same id and version,
+// which the node would refuse as a conflict.
+func listPatternRevision(terms []term) bool {
+	return patternForm(terms, true) != patternForm(terms, false)
+}
+
+// markLists marks, in terms (those of an indicator), the comparisons of
+// an x_misp_ property that all of the object's attributes, obs (the
+// terms of its observed-data), give more than once: the observable holds
+// them as a list (see setPath), which the pattern compares element by
+// element. One given once is a string, compared as one.
+func markLists(terms, obs []term) {
+	n := map[string]int{}
+	for _, t := range obs {
+		if t.ref == nil && len(t.prop) > 0 && strings.HasPrefix(t.prop[len(t.prop)-1], "x_misp_") {
+			n[t.patternPath()]++
+		}
+	}
+	for i := range terms {
+		t := &terms[i]
+		if t.ref == nil && len(t.prop) > 0 && strings.HasPrefix(t.prop[len(t.prop)-1], "x_misp_") && n[t.patternPath()] > 1 {
+			t.each, t.bareBefore = true, true
+		}
+	}
 }
 
 // observables builds the cyber-observables the terms describe: the root
@@ -369,7 +424,7 @@ func addrType(v string) (string, error) {
 	}
 	a, err := netip.ParseAddr(v)
 	if err != nil {
-		return "", fmt.Errorf("%q is not an IP address", v)
+		return "", fmt.Errorf("%q is not an IP address", untrusted.Text(v, maxShown))
 	}
 	if a.Is4() || a.Is4In6() {
 		return "ipv4-addr", nil
@@ -380,7 +435,7 @@ func addrType(v string) (string, error) {
 func port(v string) (int64, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil || n < 0 || n > 65535 {
-		return 0, fmt.Errorf("%q is not a port", v)
+		return 0, fmt.Errorf("%q is not a port", untrusted.Text(v, maxShown))
 	}
 	return n, nil
 }

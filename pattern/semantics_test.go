@@ -115,6 +115,15 @@ func TestSemantics(t *testing.T) {
 		{"[x:ip ISSUBSET '10.0.0.0']", evalErr},
 		// paths, lists and references
 		{"[x:l[1] = 'two']", match},
+		// a path to a list without an index step is the list, which
+		// equals no string (network-traffic:protocols = 'tcp' matches
+		// no ["tcp"]); [*] compares each element, and two [*]
+		// comparisons ANDed may hold on different elements of one list
+		{"[x:l = 'two']", nomatch},
+		{"[x:l IN ('two')]", nomatch},
+		{"[x:l[*] = 'two']", match},
+		{"[x:l[*] = 'two' AND x:l[*] = 1]", match},
+		{"[x:l[*] = 'two' AND x:l[*] = 'three']", nomatch},
 		{"[x:l[*].k = 'v']", match},
 		{"[x:l[-1] = 'two']", nomatch},
 		{"[x:l[9] != 'x']", nomatch},
