@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -68,8 +69,10 @@ func knownNames(data []byte, fields jsonFields, lax bool) (unknown []string, err
 	if err := fields.check(dec, "", lax, &unknown); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("more than one JSON value")
+	// Anything after the object but space: a second value, or bytes that
+	// are none ("}", "x"), which Token reports as an error of its own.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("data after the JSON object")
 	}
 	return unknown, nil
 }

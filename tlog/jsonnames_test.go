@@ -91,3 +91,28 @@ func TestAnyNameOnce(t *testing.T) {
 		t.Errorf("a bundle naming a member twice: %v", err)
 	}
 }
+
+// TestExactNamesOneObject: [ExactNames] and [KnownNames] take one JSON
+// object and nothing after it but space; a second value was refused,
+// but bytes that are no value ("}", "]", "x") passed, against the
+// contract, for whoever reads the document with ExactNames alone.
+func TestExactNamesOneObject(t *testing.T) {
+	fields := JSONFields{"key": nil}
+	for _, c := range []struct {
+		doc string
+		ok  bool
+	}{
+		{`{"key": 1}`, true},
+		{" {\"key\": 1}\n\t ", true},
+		{`{"key": 1} {}`, false},
+		{`{"key": 1} }`, false},
+		{`{"key": 1}]`, false},
+		{`{"key": 1} x`, false},
+	} {
+		err := ExactNames([]byte(c.doc), fields)
+		_, lerr := KnownNames([]byte(c.doc), fields)
+		if (err == nil) != c.ok || (lerr == nil) != c.ok {
+			t.Errorf("%q: ExactNames %v, KnownNames %v; want accepted %v", c.doc, err, lerr, c.ok)
+		}
+	}
+}
