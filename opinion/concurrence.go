@@ -58,7 +58,7 @@ type Concurrence struct {
 // concurrenceFields are the names of a [Concurrence]'s fields, as GET
 // /concurrence serves it and parley concurrence --json writes it, its
 // evidence a proof bundle's.
-var concurrenceFields = tlog.JSONFields{"object": nil, "counts": nil,
+var concurrenceFields = tlog.JSONFields{"object": nil, "counts": {tlog.AnyName: nil},
 	"opinions": {"member": nil, "opinion": nil, "opinion_id": nil, "version": nil, "confidence": nil},
 	"voices":   nil, "members_with_access": nil, "object_revoked": nil, "object_latest_version": nil,
 	"writable_collections": nil, "evidence": tlog.BundleFieldNames(),

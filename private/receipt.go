@@ -303,6 +303,44 @@ func (s *SavedReceipt) Verify(v note.Verifier) error {
 	return s.Receipt.Verify(v, s.Set, key)
 }
 
+// CheckTimes checks, under witness policy p, that the log's times of the
+// receipt's entries (the key entry's, and the withdrawal's, which parley
+// verify prints as the time the set was withdrawn) lie within what the
+// cosignatures of the receipt's checkpoints state ([tlog.TimeBounds];
+// skew <= 0 means [tlog.DefaultClockSkew]), as [tlog.Receipt.VerifyObject]
+// checks an object's: a checkpoint cosigned before the entry's time
+// shows the entry post-dated. A checkpoint no witness of p cosigned
+// bounds nothing (the caller checks the quorum). Call it after
+// [SavedReceipt.Verify]; a failure wraps [ErrKeyNotInLog].
+func (s *SavedReceipt) CheckTimes(v note.Verifier, p *tlog.Policy, skew time.Duration) error {
+	type logged struct {
+		index uint64
+		entry []byte
+	}
+	rc := s.Receipt
+	notes, entries := []string{rc.Checkpoint}, []logged{{rc.LogIndex, rc.Entry}}
+	if w := rc.Withdrawal; w != nil {
+		notes, entries = append(notes, w.Checkpoint), append(entries, logged{w.LogIndex, w.Entry})
+	}
+	var ws []tlog.WitnessedAt
+	for _, n := range notes {
+		if w, err := tlog.CosignedTimes([]byte(n), v, p); err == nil {
+			ws = append(ws, w)
+		}
+	}
+	tb := tlog.NewTimeBounds(ws)
+	for _, l := range entries {
+		e, err := tlog.ParseEntry(l.entry)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrKeyNotInLog, err)
+		}
+		if reason := tb.CheckReceived(l.index, e.Received, skew); reason != "" {
+			return fmt.Errorf("%w: set %s: entry %d: %s", ErrKeyNotInLog, untrusted.Text(s.Set, 120), l.index, reason)
+		}
+	}
+	return nil
+}
+
 // IsSavedReceipt reports whether data is a JSON object with the members
 // "set" and "receipt": a saved receipt ([SavedReceipt]), which
 // [ParseSavedReceipt] reads.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,5 +227,76 @@ func TestWithdrawnReceiptStatedTimes(t *testing.T) {
 		if err := saved.Verify(f.verifier); !errors.Is(err, ErrKeyNotInLog) {
 			t.Errorf("%s: SavedReceipt.Verify = %v, want ErrKeyNotInLog", name, err)
 		}
+	}
+}
+
+// TestSavedReceiptTimes: under a witness policy, the withdrawal time a
+// saved receipt shows (its entry's) must agree with the cosignatures of
+// its checkpoint, as an object receipt's does: a withdrawal logged as of
+// February 1 in a tree a witness cosigned on January 20 is post-dated.
+// Before, parley verify --receipt --witness-policy checked only that the
+// quorum cosigned, and printed the post-dated time as the withdrawal's.
+func TestSavedReceiptTimes(t *testing.T) {
+	p := newTestProvider(t, 1)
+	f := newReceiptFixture(t, p.PublicKey(), "set1")
+	keyEntry, err := tlog.ParseEntry(f.leaves[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wskey, wvkey, err := tlog.NewCosignerKey(rand.Reader, "witness.test/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	witness, err := tlog.ParseCosignerKey(wskey, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := tlog.NewWitnessPolicy([]string{wvkey}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosign := func(n string, at time.Time) string {
+		parsed, err := note.Open([]byte(n), note.VerifierList(f.verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := note.Sign(parsed, witness.At(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	received := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	saved := func(cosigned time.Time) *SavedReceipt {
+		op := f.opening
+		op.Salt = bytes.Repeat([]byte{7}, tlog.SaltSize)
+		op.Version = received.Format(time.RFC3339Nano)
+		leaf, err := tlog.Entry{Kind: tlog.KindOPRFWithdrawal, Received: received, Commitment: tlog.OPRFWithdrawalCommitment(op, keyEntry.Commitment)}.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := f
+		g.leaves = append(append([][]byte(nil), f.leaves...), leaf)
+		rc := f.receipt
+		rc.Checkpoint = cosign(rc.Checkpoint, keyEntry.Received.Add(time.Hour))
+		wr := g.receiptAt(t, len(g.leaves)-1)
+		created, err := time.Parse(time.RFC3339Nano, f.opening.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.Withdrawal = &WithdrawalReceipt{Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Created: created, Withdrawn: received,
+			LogIndex: wr.LogIndex, TreeSize: wr.TreeSize, Entry: wr.Entry, Opening: op, InclusionProof: wr.InclusionProof, Checkpoint: cosign(wr.Checkpoint, cosigned)}
+		s := &SavedReceipt{Set: "set1", Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Receipt: rc}
+		if err := s.Verify(f.verifier); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if err := saved(received.Add(time.Minute)).CheckTimes(f.verifier, pol, 0); err != nil {
+		t.Errorf("a withdrawal cosigned a minute after it was logged: %v", err)
+	}
+	err = saved(time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC)).CheckTimes(f.verifier, pol, 0)
+	if !errors.Is(err, ErrKeyNotInLog) || !strings.Contains(err.Error(), "entry 6") {
+		t.Errorf("a withdrawal logged as of %s in a tree cosigned on January 20: %v, want ErrKeyNotInLog naming entry 6", received.Format(time.RFC3339), err)
 	}
 }

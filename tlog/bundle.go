@@ -175,7 +175,7 @@ type BundleResult struct {
 // node's addition, reported ([BundleResult.Unknown]).
 var bundleFields = jsonFields{"type": nil, "log_key": nil, "checkpoint": nil,
 	"keys":      {"entry": nil, "log_index": nil, "inclusion_proof": nil},
-	"key_index": nil, "names": nil,
+	"key_index": nil, "names": {AnyName: nil},
 	"items": {"object": nil, "entry": nil, "salt": nil, "collection": nil, "object_id": nil,
 		"version": nil, "member": nil, "log_index": nil, "inclusion_proof": nil},
 	"witnessed": {"checkpoint": nil, "consistency": nil},

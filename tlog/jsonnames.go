@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -14,6 +15,15 @@ import (
 type JSONFields map[string]JSONFields
 
 type jsonFields = JSONFields
+
+// AnyName, as the only name of a [JSONFields], describes a JSON object of
+// member names of the document's choosing (a map, such as a concurrence
+// answer's counts or a bundle's names): any name is taken, spelt as it
+// is, but each only once, since encoding/json keeps the last of two
+// ("agree": 7, "agree": 1 reads as 1) where another reader of the
+// document may keep the first, or refuse it. What AnyName maps to
+// describes every member's value.
+const AnyName = "*"
 
 // KnownNames is [ExactNames] for a format that may gain fields without a
 // new type: a name that isn't one of fields' is returned (its path
@@ -59,8 +69,10 @@ func knownNames(data []byte, fields jsonFields, lax bool) (unknown []string, err
 	if err := fields.check(dec, "", lax, &unknown); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("more than one JSON value")
+	// Anything after the object but space: a second value, or bytes that
+	// are none ("}", "x"), which Token reports as an error of its own.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("data after the JSON object")
 	}
 	return unknown, nil
 }
@@ -105,6 +117,9 @@ func (f jsonFields) object(dec *json.Decoder, t json.Token, path string, lax boo
 		}
 		name, _ := t.(string)
 		sub, known := f[name]
+		if m, ok := f[AnyName]; ok && len(f) == 1 {
+			sub, known = m, true
+		}
 		switch {
 		case seen[name]:
 			return fmt.Errorf("field %q given twice", path+name)

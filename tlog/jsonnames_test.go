@@ -58,3 +58,61 @@ func TestEvidenceExactNames(t *testing.T) {
 		}
 	}
 }
+
+// TestAnyNameOnce: a map's member names ([AnyName]: a concurrence
+// answer's counts, a bundle's names) are the document's to choose, but
+// each once: encoding/json kept the last of two, so {"agree": 7,
+// "agree": 1} read as 1 where another reader keeps 7. Names that differ
+// only in case are different members of a map, not a later node's
+// fields.
+func TestAnyNameOnce(t *testing.T) {
+	fields := JSONFields{"counts": {AnyName: nil}}
+	for _, c := range []struct {
+		doc  string
+		want string // "" : accepted
+	}{
+		{`{"counts": {"agree": 1, "Agree": 0, "x": {"agree": 1, "agree": 2}}}`, ""},
+		{`{"counts": null}`, ""},
+		{`{"counts": {"agree": 7, "agree": 1}}`, `field "counts.agree" given twice`},
+		{`{"counts": {"agree": 7, "\u0061gree": 1}}`, `field "counts.agree" given twice`},
+		{`{"counts": "agree"}`, `"counts" isn't a JSON object`},
+	} {
+		unknown, err := KnownNames([]byte(c.doc), fields)
+		switch {
+		case c.want == "" && (err != nil || len(unknown) > 0):
+			t.Errorf("%s: %v, unknown %q; want it accepted", c.doc, err, unknown)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.doc, err, c.want)
+		}
+	}
+	bundle := `{"type": "` + BundleType + `", "log_key": "k", "checkpoint": "c", "keys": [], "items": [],
+		"names": {"identity--1": "cert-a", "identity--1": "cert-b"}}`
+	if _, _, err := ParseBundle([]byte(bundle)); err == nil || !strings.Contains(err.Error(), `field "names.identity--1" given twice`) {
+		t.Errorf("a bundle naming a member twice: %v", err)
+	}
+}
+
+// TestExactNamesOneObject: [ExactNames] and [KnownNames] take one JSON
+// object and nothing after it but space; a second value was refused,
+// but bytes that are no value ("}", "]", "x") passed, against the
+// contract, for whoever reads the document with ExactNames alone.
+func TestExactNamesOneObject(t *testing.T) {
+	fields := JSONFields{"key": nil}
+	for _, c := range []struct {
+		doc string
+		ok  bool
+	}{
+		{`{"key": 1}`, true},
+		{" {\"key\": 1}\n\t ", true},
+		{`{"key": 1} {}`, false},
+		{`{"key": 1} }`, false},
+		{`{"key": 1}]`, false},
+		{`{"key": 1} x`, false},
+	} {
+		err := ExactNames([]byte(c.doc), fields)
+		_, lerr := KnownNames([]byte(c.doc), fields)
+		if (err == nil) != c.ok || (lerr == nil) != c.ok {
+			t.Errorf("%q: ExactNames %v, KnownNames %v; want accepted %v", c.doc, err, lerr, c.ok)
+		}
+	}
+}

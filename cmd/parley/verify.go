@@ -215,7 +215,7 @@ func verifyReceipt(c *cli, receiptPath string, pos []string, logKey string, requ
 		return usageErrorf("", "couldn't read the object: %v", err)
 	}
 	if private.IsSavedReceipt(rb) {
-		return verifySetReceipt(c, rb, ob, pos[0], logKey, pol)
+		return verifySetReceipt(c, rb, ob, pos[0], logKey, pol, skew)
 	}
 	r, unknown, err := tlog.ParseReceipt(rb)
 	if err != nil {
@@ -298,8 +298,9 @@ func verifyConcurrenceFile(c *cli, logKey string, pol *tlog.Policy, data []byte)
 // oprf-key entry (and oprf-withdrawal entry, for a withdrawn set) under
 // logKey, its set, suite, key, collection and provider the
 // description's. With a witness policy, the quorum must have cosigned
-// the receipt's checkpoints.
-func verifySetReceipt(c *cli, rb, ob []byte, objectPath, logKey string, pol *tlog.Policy) error {
+// the receipt's checkpoints, and the entries' times (the withdrawal's,
+// printed) must agree with their cosignatures.
+func verifySetReceipt(c *cli, rb, ob []byte, objectPath, logKey string, pol *tlog.Policy, skew time.Duration) error {
 	saved, err := private.ParseSavedReceipt(rb)
 	if err != nil {
 		return withExit(1, "give the receipt as parley private check or parley private receipt kept it", err)
@@ -320,6 +321,11 @@ func verifySetReceipt(c *cli, rb, ob []byte, objectPath, logKey string, pol *tlo
 	for _, n := range checkpoints {
 		if _, err := checkQuorum(pol, []byte(n)); err != nil {
 			return err
+		}
+	}
+	if pol != nil {
+		if err := saved.CheckTimes(v, pol, skew); err != nil {
+			return withExit(1, "the log's time of an entry disagrees with its witnesses' cosignatures: the node dated it falsely", err)
 		}
 	}
 	cp, err := tlog.OpenCheckpoint([]byte(rc.Checkpoint), v)

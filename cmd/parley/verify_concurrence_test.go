@@ -20,7 +20,8 @@ import (
 // and proofs, the key entries) is re-checked offline by parley verify
 // from that file alone: exit 0 with the tally and one line saying what
 // follows from what; a count changed after the fact, an opinion changed
-// in the evidence, another log key, or a field in another case exit 1.
+// in the evidence, another log key, a field in another case, or a count
+// given twice exit 1.
 // Before, parley verify read it as a proof bundle and refused it.
 func TestVerifyConcurrenceFile(t *testing.T) {
 	base, st, dir := demoNode(t)
@@ -70,6 +71,9 @@ func TestVerifyConcurrenceFile(t *testing.T) {
 		})}, 1, "", "evidence doesn't verify"},
 		{"another log key", []string{"--log-key", otherKey, file}, 1, "", "evidence doesn't verify"},
 		{"Counts", []string{"--log-key", vkey, write("case.json", bytes.Replace([]byte(saved), []byte(`"counts"`), []byte(`"Counts"`), 1))}, 1, "", `unknown field "Counts"`},
+		// A count given twice: encoding/json keeps the last (the node's
+		// real count), another reader the first (7); before, it verified.
+		{"counts.agree twice", []string{"--log-key", vkey, write("dup.json", bytes.Replace([]byte(saved), []byte(`"counts": {`), []byte(`"counts": {"agree": 7, `), 1))}, 1, "", `field "counts.agree" given twice`},
 		{"evidence.items.Object", []string{"--log-key", vkey, write("case2.json", bytes.Replace([]byte(saved), []byte(`"object": {`), []byte(`"Object": {`), 1))}, 1, "", `unknown field "evidence.items.Object"`},
 	} {
 		code, out, stderr := runCLI(t, append([]string{"verify"}, c.args...)...)
