@@ -181,7 +181,10 @@ func explainingStore(url string) (*Store, func() []string, error) {
 // reads each opinion's versions in every collection once per collection
 // given (objects_id_version), about 5,600 rows here, still faster than
 // the walk of each collection's index entries that objects_version
-// would cost it.
+// would cost it. A browse page by creator is left out too: for a
+// creator the planner expects to be rare, reading the collection
+// through a bitmap is a sound plan, and whether it expects so varies
+// with how loadScale's concurrent submissions interleaved.
 func TestReadPlans(t *testing.T) {
 	const n = 15000 // 500 object versions a collection
 	url := testURL(t)
@@ -220,10 +223,6 @@ func TestReadPlans(t *testing.T) {
 				{"Referencing", func(s *Store) error { _, _, err := s.Referencing(ctx, all, shared, bound); return err }},
 				{"RecentObjects", func(s *Store) error { _, err := s.RecentObjects(ctx, all, bound); return err }},
 				{"ValueObjects", func(s *Store) error { _, _, err := s.ValueObjects(ctx, all, "10.3.0.7", bound); return err }},
-				{"BrowseObjects creator", func(s *Store) error {
-					_, err := s.BrowseObjects(ctx, store.Browse{Collection: all[3], Creators: []string{scaleMember(3)}, Limit: 20})
-					return err
-				}},
 				{"Objects id", func(s *Store) error {
 					_, err := s.Objects(ctx, store.Query{Collection: all[0], IDs: []string{shared}, Versions: []store.VersionSelector{{Kind: store.VersionAll}}, Limit: 20})
 					return err
