@@ -311,3 +311,53 @@ func BenchmarkPage(b *testing.B) {
 	}
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkReadsAtScale times the reads a node makes per object or per
+// page over a member's readable collections (ObjectsAt for a tally of
+// GET /concurrence, an object's versions and opinions, the UI's recent
+// objects and a browse page by creator) on stores of scaleColls
+// collections, all readable, holding 6,000 and 60,000 object versions
+// (loadScale, through Submit). A read's time should not grow with the
+// collections' size: compare the two sizes' ns/op in one run
+// (TestReadPlans bounds the rows each reads).
+func BenchmarkReadsAtScale(b *testing.B) {
+	for _, n := range []int{6000, 60000} {
+		b.Run(fmt.Sprint("objects=", n), func(b *testing.B) {
+			s := openTest(b, testURL(b), Options{MaxConns: 4})
+			loadScale(b, s, n)
+			ctx := context.Background()
+			all := make([]string, scaleColls)
+			for c := range all {
+				all[c] = scaleColl(c)
+			}
+			var seqs []int64
+			if err := s.pool.QueryRow(ctx, `SELECT array_agg(seq ORDER BY seq) FROM objects WHERE type = 'opinion' AND seq % 16 = 0`).Scan(&seqs); err != nil || len(seqs) < 16 {
+				b.Fatal(len(seqs), err)
+			}
+			seqs = seqs[len(seqs)-16:]
+			shared := "indicator--00000000-0000-4000-8000-000000000000"
+			bound := store.Bound{Rows: 20, Bytes: 8 << 20}
+			for _, r := range []struct {
+				name string
+				fn   func() error
+			}{
+				{"ObjectsAt", func() error { _, _, err := s.ObjectsAt(ctx, all, seqs, store.Bound{}); return err }},
+				{"ObjectVersions", func() error { _, _, err := s.ObjectVersions(ctx, all, shared, bound); return err }},
+				{"OpinionVersions", func() error { _, err := s.OpinionVersions(ctx, all, shared, store.Bound{Rows: 5}); return err }},
+				{"RecentObjects", func() error { _, err := s.RecentObjects(ctx, all, bound); return err }},
+				{"BrowseObjects-creator", func() error {
+					_, err := s.BrowseObjects(ctx, store.Browse{Collection: all[3], Creators: []string{scaleMember(3)}, Limit: 20})
+					return err
+				}},
+			} {
+				b.Run(r.name, func(b *testing.B) {
+					for b.Loop() {
+						if err := r.fn(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}

@@ -74,7 +74,7 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 		cols += `, octet_length(raw) AS size`
 	}
 	// Without ids, the collection and the cursor as a range of
-	// (collection, seq) in that order (see inCollection), so that no plan
+	// (collection, seq) in that order (see inCollectionRange), so that no plan
 	// walks the table in seq order through other collections' rows. With
 	// ids, the collection's equality, so that objects_version (collection,
 	// object_id, version) finds the ids' versions: a walk of the
@@ -85,7 +85,7 @@ func (s *Store) Objects(ctx context.Context, q store.Query) (store.Page, error) 
 		order = "seq"
 		b.WriteString(`SELECT ` + cols + ` FROM objects o WHERE collection = $1 AND seq > $2`)
 	} else {
-		b.WriteString(`SELECT ` + cols + ` FROM objects o WHERE ` + inCollection("collection", "seq", "$1", ">", "$2"))
+		b.WriteString(`SELECT ` + cols + ` FROM objects o WHERE ` + inCollectionRange("collection", "seq", "$1", ">", "$2"))
 	}
 	in := func(col string, vals []string) {
 		if len(vals) > 0 {

@@ -400,6 +400,25 @@ func inCollection(coll, seq, id, op, cursor string) string {
 	return pair + ` >= ` + lo + ` AND ` + pair + ` <= ` + hi + strict
 }
 
+// inCollectionRange is inCollection with the same range of coll alone
+// (coll >= id AND coll <= id), which changes no result. The planner
+// estimates a row comparison's selectivity from its first column as an
+// open inequality, never pairing its two ends, so that through (coll,
+// seq) a collection of 30 looked like a third of the table; it then
+// preferred an index whose prefix takes a plain range,
+// objects_collection_date_added, and sorted the whole collection: the
+// UI's recent objects read every readable collection's rows per call
+// (400 ms on 60,000 objects in 30 collections), and a browse page by
+// creator, and a TAXII page in a generic plan, the whole collection
+// (TestReadPlans). The conditions on
+// ui_objects in browseFilter keep inCollection alone: with the plain
+// range the planner saw the collection's own statistics and took plans
+// through ui_objects that read other collections' rows
+// (TestQueriesReadNothingOfUnreadableCollections).
+func inCollectionRange(coll, seq, id, op, cursor string) string {
+	return coll + ` >= ` + id + ` AND ` + coll + ` <= ` + id + ` AND ` + inCollection(coll, seq, id, op, cursor)
+}
+
 // isObject is the condition that the row of objects is a version of
 // object id in collection coll, written as a range of (collection,
 // object_id), which only objects_version (collection, object_id,
@@ -409,9 +428,13 @@ func inCollection(coll, seq, id, op, cursor string) string {
 // which holds every collection's versions of the id, and testing their
 // collection: it does when it expects the id to be rare, as it always
 // does for an id it doesn't know (a parameter of a generic plan, or a
-// column of a LATERAL join's outer side).
+// column of a LATERAL join's outer side). The plain range of the
+// collection (see inCollectionRange) makes the planner see how few rows the
+// range holds: without it, objects_collection_seq, which the row
+// comparison's estimate priced as objects_version, read the whole
+// collection for each (ObjectVersions, an object's page).
 func isObject(coll, id string) string {
-	return `(collection, object_id) >= (` + coll + `, ` + id + `) AND (collection, object_id) <= (` + coll + `, ` + id + `)`
+	return `collection >= ` + coll + ` AND collection <= ` + coll + ` AND (collection, object_id) >= (` + coll + `, ` + id + `) AND (collection, object_id) <= (` + coll + `, ` + id + `)`
 }
 
 // searchLexemes returns the words of what an analyst typed as the
@@ -523,7 +546,7 @@ func (s *Store) BrowseObjects(ctx context.Context, b store.Browse) (store.Browse
 func browseFilter(a *args, b store.Browse, terms []string, op string, cursor int64) string {
 	var w strings.Builder
 	bound := a.add(cursor)
-	w.WriteString(inCollection("o.collection", "o.seq", a.add(b.Collection), op, bound) + ` AND o.is_last`)
+	w.WriteString(inCollectionRange("o.collection", "o.seq", a.add(b.Collection), op, bound) + ` AND o.is_last`)
 	if len(b.Types) > 0 {
 		w.WriteString(` AND o.type = ANY(` + a.add(b.Types) + `::text[])`)
 	}
@@ -656,7 +679,7 @@ func (s *Store) CollectionStats(ctx context.Context, collections []string) ([]st
 	// eachCollection, inCollection).
 	rows, err := s.pool.Query(ctx, `SELECT c.id, n.objects, n.versions, n.last FROM `+eachCollection("$1", "c")+`
 CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE is_last) AS objects, count(*) AS versions, max(date_added) AS last FROM objects
-	WHERE `+inCollection("collection", "seq", "c.id", "", "")+`) AS n
+	WHERE `+inCollectionRange("collection", "seq", "c.id", "", "")+`) AS n
 WHERE n.versions > 0 ORDER BY c.id COLLATE "C"`, planned(args{collections})...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't count objects: %w", err)
@@ -688,10 +711,14 @@ func (s *Store) RecentObjects(ctx context.Context, collections []string, b store
 	}
 	// Each collection's newest through its (collection, seq) index, then
 	// the newest of those: walking the table in seq order could cross
-	// every other collection's newest rows (see inCollection).
+	// every other collection's newest rows (see inCollection). The
+	// newest seqs are chosen before any row is read, so that a member
+	// who reads 30 collections has a page's rows read, not 30 pages'.
 	a := args{collections}
+	limit := a.add(b.Rows + 1)
 	out, _, err := s.queryBounded(ctx, b, bySeqs(`SELECT r.seq FROM `+eachCollection("$1", "c")+`
-CROSS JOIN LATERAL (SELECT seq FROM objects WHERE `+inCollection("collection", "seq", "c.id", "", "")+` ORDER BY collection DESC, seq DESC LIMIT `+a.add(b.Rows+1)+`) AS r`), "seq DESC", a)
+CROSS JOIN LATERAL (SELECT seq FROM objects WHERE `+inCollectionRange("collection", "seq", "c.id", "", "")+` ORDER BY collection DESC, seq DESC LIMIT `+limit+`) AS r
+ORDER BY r.seq DESC LIMIT `+limit), "seq DESC", a)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read recent objects: %w", err)
 	}
@@ -796,7 +823,7 @@ func (s *Store) PDQHashes(ctx context.Context, collections []string, limit int) 
 	// cross every other collection's rows (see inCollection).
 	rows, err := s.pool.Query(ctx, `SELECT h.seq, h.pdq_hash FROM `+eachCollection("$1", "c")+`
 CROSS JOIN LATERAL (SELECT u.object_seq AS seq, u.pdq_hash FROM ui_objects u JOIN objects o ON o.seq = u.object_seq
-	WHERE `+inCollection("u.collection", "u.object_seq", "c.id", "", "")+` AND u.pdq_hash IS NOT NULL AND o.is_last ORDER BY u.collection, u.object_seq LIMIT $2) AS h
+	WHERE `+inCollectionRange("u.collection", "u.object_seq", "c.id", "", "")+` AND u.pdq_hash IS NOT NULL AND o.is_last ORDER BY u.collection, u.object_seq LIMIT $2) AS h
 ORDER BY h.seq LIMIT $2`, planned(args{collections, limit + 1})...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
