@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	neturl "net/url"
@@ -71,10 +72,10 @@ type Refused struct {
 //     another 5xx that [Unavailable] does not cover, but not 507: a
 //     full quota or disk is no object's fault; or no answer within
 //     [pushRequestTimeout], a node that hangs on it), the node stored
-//     other objects of the push, and then, posted alone again and
-//     followed each time by a probe (an object it stored earlier in
-//     the push, posted again), the node fails on it and takes the probe
-//     in convictRounds rounds and never takes it: the node works, and
+//     other objects of the push, and then, posted alone again, each time
+//     right before or right after a probe (an object it stored earlier
+//     in the push, posted again; which goes first is drawn at random),
+//     the node fails on it and takes the probe in convictRounds rounds and never takes it: the node works, and
 //     fails on that object alone, as it would at every try, with a
 //     certainty that a node failing at random does not give (see
 //     settle).
@@ -366,7 +367,11 @@ func (s *separator) took(st *taxii.Status, raw []json.RawMessage, objs []map[str
 
 // convictRounds is how many rounds of evidence set a suspect apart (see
 // settle): in each, the node failed on it alone (a 5xx, or no answer
-// within [pushRequestTimeout]) and then took the probe. A node that fails
+// within [pushRequestTimeout]) and took the probe, posted right before or
+// right after it (at random: a node whose failures follow the order of
+// requests, such as a load balancer that alternates between a working
+// backend and a broken one, gives no round more often than a node failing
+// at random, which each round's order defeats). A node that fails
 // at random, on any object, gives a good object such a round only by luck,
 // and takes it as often: at half its answers failing, a round is evidence
 // a quarter of the time and stores the object half of it, so a good object
@@ -382,9 +387,9 @@ const settleRounds = 4 * convictRounds
 
 // settle decides on the suspects, the objects the node failed on alone.
 // None is set apart unless the node stored something of the push; then
-// each is judged in rounds: posted alone again, and, when the node fails
-// on it again, followed by the probe, an object the node stored, posted
-// again. A suspect the node takes in any round is stored, not set apart;
+// each is judged in rounds: posted alone again, and, right before or
+// right after it (drawn at random each round), the probe, an object the
+// node stored, posted again. A suspect the node takes in any round is stored, not set apart;
 // one it refuses for what it is (a 4xx of [objectRefusal], a status that
 // counts it failed) is set apart at once; one it fails on in
 // convictRounds rounds whose probe it took is set apart. A failure on the
@@ -429,6 +434,20 @@ func (s *separator) judge(x Refused, raw json.RawMessage) (*Refused, error) {
 	last := s.failed
 	probe := []json.RawMessage{s.stored}
 	for range settleRounds {
+		// The probe goes right before or right after the suspect, at
+		// random: a node whose failures follow the order of requests
+		// (a load balancer that sends them in turn to a working backend
+		// and a broken one) would otherwise fail the suspect and take
+		// the probe in every round, and have a good object set apart.
+		probeFirst := rand.IntN(2) == 0
+		probed, took := false, false
+		if probeFirst {
+			var err error
+			if took, err = s.probe(probe, last); err != nil {
+				return nil, err
+			}
+			probed = true
+		}
 		st, err := s.add([]json.RawMessage{raw})
 		switch {
 		case err == nil && st.FailureCount == 0:
@@ -452,26 +471,41 @@ func (s *separator) judge(x Refused, raw json.RawMessage) (*Refused, error) {
 		default:
 			return nil, fmt.Errorf("%w: %w", ErrPush, err)
 		}
-		st, err = s.add(probe)
-		switch {
-		case err == nil && st.SuccessCount > 0:
-			s.blind = 0
+		if !probed {
+			if took, err = s.probe(probe, last); err != nil {
+				return nil, err
+			}
+		}
+		if took {
 			if evidence++; evidence >= convictRounds {
 				return &Refused{Object: x.Object, Reason: fmt.Sprintf(
-					"the node failed on it alone %d times, and took an object of the push it had stored right after each, as it stored the others: %v", evidence, last)}, nil
+					"the node failed on it alone %d times, and took an object of the push it had stored right before or after each, as it stored the others: %v", evidence, last)}, nil
 			}
-		case err == nil:
-			return nil, fmt.Errorf("%w: the node failed on an object and then refused one it had stored: %w", ErrPush, last)
-		case failedOn(err) && s.ctx.Err() == nil:
-			// No evidence either way: the node fails on this too.
-			if s.blind++; s.blind >= maxBlind {
-				return nil, fmt.Errorf("%w: the node failed on %d requests in a row, objects it had stored among them: %w", ErrPush, s.blind, err)
-			}
-		default:
-			return nil, fmt.Errorf("%w: %w", ErrPush, err)
 		}
 	}
 	return nil, fmt.Errorf("%w: the node failed on an object alone, and on an object it had stored too often to tell the object from the node: %w", ErrPush, last)
+}
+
+// probe posts the probe of a round of judge: it reports whether the node
+// took it; a failure of [failedOn] is no evidence either way, and any
+// other answer ends the push (last is the suspect's latest failure).
+func (s *separator) probe(probe []json.RawMessage, last error) (bool, error) {
+	st, err := s.add(probe)
+	switch {
+	case err == nil && st.SuccessCount > 0:
+		s.blind = 0
+		return true, nil
+	case err == nil:
+		return false, fmt.Errorf("%w: the node failed on an object and then refused one it had stored: %w", ErrPush, last)
+	case failedOn(err) && s.ctx.Err() == nil:
+		// No evidence either way: the node fails on this too.
+		if s.blind++; s.blind >= maxBlind {
+			return false, fmt.Errorf("%w: the node failed on %d requests in a row, objects it had stored among them: %w", ErrPush, s.blind, err)
+		}
+		return false, nil
+	default:
+		return false, fmt.Errorf("%w: %w", ErrPush, err)
+	}
 }
 
 // objectRefusal reports whether the node refused an envelope for what its
