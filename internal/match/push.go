@@ -12,8 +12,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	neturl "net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-exchange/parley/stix"
@@ -287,9 +289,20 @@ func (s *separator) add(raw []json.RawMessage) (*taxii.Status, error) {
 	wait := pushRequestTimeout + time.Duration(size/(256<<10))*time.Second
 	ctx, cancel := context.WithTimeout(s.ctx, wait)
 	defer cancel()
+	// Whether the whole request went out: a wait that runs out before
+	// it did is the link's (too slow for the body), not a node that
+	// hangs on the objects, which it never had all of.
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	})
 	st, err := s.client.AddObjects(ctx, s.coll, raw)
 	if err != nil && s.ctx.Err() == nil && ctx.Err() != nil {
-		return nil, &noAnswerError{wait: wait, err: err}
+		return nil, &noAnswerError{wait: wait, sent: wrote.Load(), err: err}
 	}
 	return st, err
 }
@@ -313,13 +326,19 @@ func failedOn(err error) bool {
 	return serverFailure(err) || noAnswer(err) || Unavailable(err)
 }
 
-// noAnswerError is a request the node did not answer in time.
+// noAnswerError is a request the node did not answer in time; sent
+// tells whether the whole request had gone out (else the link could not
+// carry it in time: see [requestTimeout]).
 type noAnswerError struct {
 	wait time.Duration
+	sent bool
 	err  error
 }
 
 func (e *noAnswerError) Error() string {
+	if !e.sent {
+		return fmt.Sprintf("the link did not carry the envelope to the node within %v (a slow link)", e.wait)
+	}
 	return fmt.Sprintf("the node did not answer within %v", e.wait)
 }
 
@@ -332,7 +351,7 @@ func (e *noAnswerError) Unwrap() error { return e.err }
 // answers the probe; a node that hangs on everything is waited for.
 func noAnswer(err error) bool {
 	var ne *noAnswerError
-	return errors.As(err, &ne)
+	return errors.As(err, &ne) && ne.sent
 }
 
 func (s *separator) halves(raw []json.RawMessage, objs []map[string]any) error {
@@ -558,11 +577,17 @@ func outOfQuota(err error) bool {
 
 // requestTimeout reports whether the node answered 408 Request Timeout:
 // it didn't receive the envelope's body within its body_read_timeout (a
-// slow link, large sightings). That is the link's state, not the
+// slow link, large sightings); or the member's wait for the answer (see
+// separator.add) ran out before the whole envelope had gone out, which
+// on a link slower than about 256 KiB/s comes before the node's 408. That is the link's state, not the
 // objects': separating, the envelope goes again in halves (smaller
 // bodies), none set apart, and an object that still times out alone
 // fails the push, which [PushRetryingSeparating] waits on.
 func requestTimeout(err error) bool {
+	var ne *noAnswerError
+	if errors.As(err, &ne) {
+		return !ne.sent
+	}
 	var re *taxii.ResponseError
 	return errors.As(err, &re) && re.StatusCode == http.StatusRequestTimeout
 }

@@ -3,11 +3,15 @@ package match
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parley-exchange/parley/taxii"
 )
@@ -62,5 +66,64 @@ func TestPushSeparatingRoundRobinNode(t *testing.T) {
 			}
 			t.Errorf("%d objects: set apart %v, stored %d; want nothing set apart, all stored", n, ids, len(node.stored))
 		}
+	}
+}
+
+// slowLinkConn is a client's connection over a link too slow for a
+// large body: once more than limit bytes went out on it, a write waits
+// until the connection is closed (the client gives up on the request).
+type slowLinkConn struct {
+	net.Conn
+	limit   int
+	written int
+	once    sync.Once
+	closed  chan struct{}
+}
+
+func (c *slowLinkConn) Write(p []byte) (int, error) {
+	if c.written+len(p) > c.limit {
+		<-c.closed
+		return 0, net.ErrClosed
+	}
+	c.written += len(p)
+	return c.Conn.Write(p)
+}
+
+func (c *slowLinkConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+// TestPushSeparatingSlowLinkLargeObject: a good object too large for
+// the link to bring the node within the member's wait for an answer
+// (the node's body_read_timeout, 30 s by default, is longer, so no 408
+// comes first) is not set apart: the node never had all of it, so it
+// can't have hung on it. The push fails as for a 408 (waited on by
+// PushRetryingSeparating). Before, the wait running out was taken for a node that
+// hangs on the object, and 16 rounds whose small probe went through
+// set a good object apart.
+func TestPushSeparatingSlowLinkLargeObject(t *testing.T) {
+	defer func(d time.Duration) { pushRequestTimeout = d }(pushRequestTimeout)
+	pushRequestTimeout = 100 * time.Millisecond
+	_, key, _ := ed25519.GenerateKey(nil)
+	node := &failingNode{stored: map[string]bool{}}
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	var d net.Dialer
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &slowLinkConn{Conn: c, limit: 64 << 10, closed: make(chan struct{})}, nil
+	}}}
+	objs := separatingObjects(20, nil)
+	objs[7]["x_big"] = strings.Repeat("a", 200<<10)
+	refused, err := PushSeparating(context.Background(), &taxii.Client{BaseURL: srv.URL, HTTP: hc}, "c1", key, objs)
+	if len(refused) != 0 {
+		t.Fatalf("set apart %v (%s); want none: the link, not the object", refused[0].Object["id"], refused[0].Reason)
+	}
+	if !errors.Is(err, ErrPush) || !requestTimeout(err) {
+		t.Fatalf("error %v; want the push failed for the slow link", err)
 	}
 }
