@@ -208,7 +208,7 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 			if len(raw) == 1 {
 				return fmt.Errorf("%w: %w", ErrPush, err)
 			}
-		case serverFailure(err), noAnswer(err):
+		case serverFailure(err), noAnswer(err), foreignRefusal(err):
 			s.failed = err
 			if s.blind++; s.blind >= maxBlind {
 				return fmt.Errorf("%w: the node failed on %d envelopes in a row and stored none: %w", ErrPush, s.blind, err)
@@ -314,7 +314,8 @@ var pushRequestTimeout = 10 * time.Second
 
 // failedOn reports whether err is a failure that a round of settle counts
 // (see separator.judge): a server error ([serverFailure]), no answer in
-// time ([noAnswer]), or the node [Unavailable] otherwise (no connection, a
+// time ([noAnswer]), a proxy's refusal ([foreignRefusal]), or the node
+// [Unavailable] otherwise (no connection, a
 // connection cut, 502, 503, 504), but not 429 Too Many Requests (the node
 // asks to be left alone for a while: the push fails, and is waited for)
 // nor a certificate that doesn't verify.
@@ -323,7 +324,7 @@ func failedOn(err error) bool {
 	if errors.As(err, &re) && re.StatusCode == http.StatusTooManyRequests {
 		return false
 	}
-	return serverFailure(err) || noAnswer(err) || Unavailable(err)
+	return serverFailure(err) || noAnswer(err) || foreignRefusal(err) || Unavailable(err)
 }
 
 // noAnswerError is a request the node did not answer in time; sent
@@ -531,12 +532,30 @@ func (s *separator) probe(probe []json.RawMessage, last error) (bool, error) {
 // objects are: 400 Bad Request, 409 Conflict, 413 Content Too Large or
 // 422 Unprocessable Content. Not a refusal of the member (401, 403), of
 // the collection (404) or for the node's state (429, 5xx, 507).
+//
+// Only the node's own answer says so: one with a TAXII error object, as a
+// Parley node's every refusal has. The same status without one (an HTML
+// page) is a proxy's before the node, and may say nothing of the objects:
+// nginx answers 400 to every request whose client certificate expired;
+// see [foreignRefusal].
 func objectRefusal(err error) bool {
 	var re *taxii.ResponseError
-	if !errors.As(err, &re) {
-		return false
-	}
-	switch re.StatusCode {
+	return errors.As(err, &re) && re.Err != nil && refusalStatus(re.StatusCode)
+}
+
+// foreignRefusal reports whether an envelope was refused with a status
+// of [objectRefusal] but no TAXII error object: not the node's answer,
+// and perhaps not about the objects. A separating push treats it as a
+// server failure: an object alone refused so is set apart only by the
+// rounds of settle (the proxy refuses it, and passes the probe), and a
+// proxy that refuses everything is waited for, nothing set apart.
+func foreignRefusal(err error) bool {
+	var re *taxii.ResponseError
+	return errors.As(err, &re) && re.Err == nil && refusalStatus(re.StatusCode)
+}
+
+func refusalStatus(code int) bool {
+	switch code {
 	case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 		return true
 	}
@@ -699,10 +718,11 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		cancel()
 		// Separating, a node that fails on everything (a 5xx; one object
 		// it fails on alone is set apart), or a link that can't bring it
-		// one object within its body_read_timeout (408), is waited for
-		// too: a fleet member holds its messages meanwhile, none set
-		// apart.
-		retry := Unavailable(err) || separate && (serverFailure(err) || requestTimeout(err))
+		// one object within its body_read_timeout (408), or a proxy
+		// before it that refuses everything (see foreignRefusal), is
+		// waited for too: a fleet member holds its messages meanwhile,
+		// none set apart.
+		retry := Unavailable(err) || separate && (serverFailure(err) || requestTimeout(err) || foreignRefusal(err))
 		if err == nil || !retry || stop.Err() != nil || ctx.Err() != nil {
 			return refused, err
 		}

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,5 +127,82 @@ func TestPushSeparatingSlowLinkLargeObject(t *testing.T) {
 	}
 	if !errors.Is(err, ErrPush) || !requestTimeout(err) {
 		t.Fatalf("error %v; want the push failed for the slow link", err)
+	}
+}
+
+// proxyFront stands before a node as a reverse proxy does: while refuse
+// is set it answers every request with it, an HTML page (no TAXII error
+// object: an expired client certificate gets nginx's 400), and with 413
+// every body over maxBody; it passes the rest on.
+type proxyFront struct {
+	next    http.Handler
+	refuse  atomic.Int64
+	maxBody int
+}
+
+func (f *proxyFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	status := int(f.refuse.Load())
+	if f.maxBody > 0 && len(body) > f.maxBody {
+		status = http.StatusRequestEntityTooLarge
+	}
+	if status == 0 {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		f.next.ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(status)
+	io.WriteString(w, "<html><body><h1>refused</h1></body></html>")
+}
+
+// TestPushSeparatingProxyRefusal: a 4xx that is not the node's (no TAXII
+// error object: a proxy's page) sets no object apart at once. A proxy
+// that refuses everything has nothing set apart: the push fails, and
+// PushRetryingSeparating waits; one that refuses an object alone while
+// it passes the probe has it set apart by the rounds. Before, each
+// object alone refused by the proxy was taken for one the node refused
+// for what it is: a client certificate expiring had a member set apart,
+// and acknowledge, every object it pushed.
+func TestPushSeparatingProxyRefusal(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	for _, status := range []int{http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity} {
+		node := &failingNode{stored: map[string]bool{}}
+		front := &proxyFront{next: node}
+		front.refuse.Store(int64(status))
+		srv := httptest.NewServer(front)
+		refused, err := PushSeparating(context.Background(), &taxii.Client{BaseURL: srv.URL}, "c1", key, separatingObjects(10, nil))
+		srv.Close()
+		if len(refused) != 0 || err == nil {
+			t.Errorf("a proxy answering %d to everything: set apart %d, error %v; want none set apart, the push failed", status, len(refused), err)
+		}
+	}
+
+	defer func(f, m time.Duration) { pushRetryFirst, pushRetryMax = f, m }(pushRetryFirst, pushRetryMax)
+	pushRetryFirst, pushRetryMax = time.Millisecond, time.Millisecond
+	node := &failingNode{stored: map[string]bool{}}
+	front := &proxyFront{next: node}
+	front.refuse.Store(http.StatusBadRequest)
+	srv := httptest.NewServer(front)
+	defer srv.Close()
+	waits := 0
+	refused, err := PushRetryingSeparating(context.Background(), context.Background(), 0, &taxii.Client{BaseURL: srv.URL}, "c1", key, separatingObjects(10, nil),
+		func(error, time.Duration) {
+			if waits++; waits == 2 {
+				front.refuse.Store(0)
+			}
+		})
+	if err != nil || len(refused) != 0 || len(node.stored) != 10 {
+		t.Errorf("refused %d, stored %d, %d waits, error %v; want everything stored after the waits", len(refused), len(node.stored), waits, err)
+	}
+
+	node = &failingNode{stored: map[string]bool{}}
+	srv2 := httptest.NewServer(&proxyFront{next: node, maxBody: 4000})
+	defer srv2.Close()
+	objs := separatingObjects(10, nil)
+	objs[4]["x_big"] = strings.Repeat("a", 5000)
+	refused, err = PushSeparating(context.Background(), &taxii.Client{BaseURL: srv2.URL}, "c1", key, objs)
+	if err != nil || len(refused) != 1 || refused[0].Object["id"] != "x-ok-4" || len(node.stored) != 9 {
+		t.Errorf("a proxy refusing one object alone: set apart %d, stored %d, error %v; want x-ok-4 set apart, 9 stored", len(refused), len(node.stored), err)
 	}
 }
