@@ -70,14 +70,15 @@ type Refused struct {
 //     bad or too large request (400, 409, 413, 422), or with a 507 whose
 //     details say it needs more than the member's whole storage quota
 //     (see outOfQuota);
-//   - it is the one object of an envelope the node fails on (500, or
-//     another 5xx that [Unavailable] does not cover, but not 507: a
-//     full quota or disk is no object's fault; or no answer within
-//     [pushRequestTimeout], a node that hangs on it), the node stored
-//     other objects of the push, and then, posted alone again, each time
-//     right before or right after a probe (an object it stored earlier
-//     in the push, posted again; which goes first is drawn at random),
-//     the node fails on it and takes the probe in convictRounds rounds and never takes it: the node works, and
+//   - it is the one object of an envelope the node fails on (a 5xx,
+//     but not 507: a full quota or disk is no object's fault; a
+//     connection cut; no answer within [pushRequestTimeout], a node
+//     that hangs on it; a proxy's refusal, see foreignRefusal), the
+//     node stored other objects of the push, and then, posted alone
+//     again, each time right before or right after a probe (an object
+//     it stored earlier in the push, posted again; which goes first is
+//     drawn at random), the node fails on it and takes the probe in
+//     convictRounds rounds and never takes it: the node works, and
 //     fails on that object alone, as it would at every try, with a
 //     certainty that a node failing at random does not give (see
 //     settle).
@@ -87,10 +88,12 @@ type Refused struct {
 // (500 for every envelope: down, its store broken) sets nothing apart:
 // it stores none of the push, or fails on the probe; and after maxBlind
 // failed requests in a row with nothing stored the push gives up with
-// the node's error. An envelope refused otherwise (401, 403 or 404: the
-// member may not write the collection; 429, 502, 503, 504; 507, the
-// member's quota or the node's storage full; no connection) is an error,
-// as with Push: that is not one object's refusal.
+// the node's error. A connection cut or refused, 502, 503 or 504 count
+// as a 500 does: a node may go down on one object (a panic, a crash
+// behind a proxy), and the rounds tell that from a node that is down. An
+// envelope refused otherwise (401, 403 or 404: the member may not write
+// the collection; 429; 507, the member's quota or the node's storage
+// full) is an error, as with Push: that is not one object's refusal.
 func PushSeparating(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) ([]Refused, error) {
 	return push(ctx, client, collectionID, key, objs, true)
 }
@@ -208,7 +211,14 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 			if len(raw) == 1 {
 				return fmt.Errorf("%w: %w", ErrPush, err)
 			}
-		case serverFailure(err), noAnswer(err), foreignRefusal(err):
+		case failedOn(err) && s.ctx.Err() == nil:
+			// A 5xx, no answer, a proxy's refusal, or the node
+			// unavailable (a connection cut, 502, 503, 504): a node
+			// that goes down on an object (a handler's panic cuts the
+			// connection; a proxy answers 502 for a node that
+			// crashed) fails every envelope holding it and is
+			// reached again for the next one. Halves, as for a 500:
+			// the rounds of settle tell that from a node that is down.
 			s.failed = err
 			if s.blind++; s.blind >= maxBlind {
 				return fmt.Errorf("%w: the node failed on %d envelopes in a row and stored none: %w", ErrPush, s.blind, err)

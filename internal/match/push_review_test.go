@@ -206,3 +206,52 @@ func TestPushSeparatingProxyRefusal(t *testing.T) {
 		t.Errorf("a proxy refusing one object alone: set apart %d, stored %d, error %v; want x-ok-4 set apart, 9 stored", len(refused), len(node.stored), err)
 	}
 }
+
+// crashingFront stands before a node that goes down on an object: every
+// request whose body holds poison has its connection cut without an
+// answer (a handler's panic; the node's process crashing), or, with
+// status set, gets it (a proxy's 502 or 504 for the node that crashed).
+type crashingFront struct {
+	next   http.Handler
+	poison string
+	status int
+}
+
+func (f *crashingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if !strings.Contains(string(body), f.poison) {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		f.next.ServeHTTP(w, r)
+		return
+	}
+	if f.status != 0 {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(f.status)
+		return
+	}
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		conn.Close()
+	}
+}
+
+// TestPushSeparatingCrashingNode: an object that brings the node down
+// (the connection cut, or a proxy's 502 or 504 for it) while it stores
+// the rest is set apart by the rounds, as one it answers 500 to. Before,
+// the first envelope holding it failed the try as a node that is
+// unavailable, never split: every retry, by every member, failed on it,
+// and the fleet waited for ever.
+func TestPushSeparatingCrashingNode(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	for _, status := range []int{0, http.StatusBadGateway, http.StatusGatewayTimeout} {
+		node := &failingNode{stored: map[string]bool{}}
+		srv := httptest.NewServer(&crashingFront{next: node, poison: "x-crash", status: status})
+		refused, err := PushSeparating(context.Background(), &taxii.Client{BaseURL: srv.URL}, "c1", key, separatingObjects(30, map[int]string{11: "x-crash"}))
+		srv.Close()
+		if err != nil {
+			t.Fatalf("status %d: %v", status, err)
+		}
+		if len(refused) != 1 || refused[0].Object["id"] != "x-crash" || len(node.stored) != 29 {
+			t.Errorf("status %d: set apart %d, stored %d; want x-crash set apart, the other 29 stored", status, len(refused), len(node.stored))
+		}
+	}
+}
