@@ -100,8 +100,9 @@ func PushSeparating(ctx context.Context, client *taxii.Client, collectionID stri
 
 // maxBlind bounds the envelopes a push sends, in a row, that the node
 // fails on (a 5xx) without storing anything: a node that is down costs a
-// try that many requests at most, and poison objects (each failing alone)
-// are set apart while fewer than about half of it lie side by side.
+// try that many requests at most, and aliveTries more (see alive); a node
+// that still stores objects then goes on splitting, however many poison
+// objects lie side by side.
 const maxBlind = 64
 
 func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool) ([]Refused, error) {
@@ -130,7 +131,7 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 			signed = append(signed, o)
 		}
 	}
-	s := &separator{ctx: ctx, client: client, coll: collectionID, refused: refused}
+	s := &separator{ctx: ctx, client: client, coll: collectionID, refused: refused, all: raw}
 	for start := 0; start < len(raw); {
 		// An envelope holds pushBatch objects, or fewer that make
 		// pushBytes: a fleet member's sightings name the stream
@@ -178,6 +179,8 @@ type separator struct {
 	// stored is an object of the push the node stored, posted again as
 	// the probe; nil while none is known.
 	stored json.RawMessage
+	// all is the whole push, signed (see alive).
+	all []json.RawMessage
 	// blind counts the envelopes failed on since the node last stored
 	// one; failed is the last such failure.
 	blind  int
@@ -221,7 +224,12 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 			// the rounds of settle tell that from a node that is down.
 			s.failed = err
 			if s.blind++; s.blind >= maxBlind {
-				return fmt.Errorf("%w: the node failed on %d envelopes in a row and stored none: %w", ErrPush, s.blind, err)
+				if !s.alive() {
+					return fmt.Errorf("%w: the node failed on %d envelopes in a row and stored none: %w", ErrPush, s.blind, err)
+				}
+				// The node works: these are objects it fails on, side
+				// by side (see alive).
+				s.blind = 0
 			}
 			if len(raw) == 1 {
 				s.suspects = append(s.suspects, Refused{Object: objs[0], Reason: err.Error()})
@@ -363,6 +371,38 @@ func (e *noAnswerError) Unwrap() error { return e.err }
 func noAnswer(err error) bool {
 	var ne *noAnswerError
 	return errors.As(err, &ne) && ne.sent
+}
+
+// aliveTries bounds the objects alive posts, spread over the push, to
+// find one the node stores.
+const aliveTries = 8
+
+// alive reports whether the node, after maxBlind envelopes in a row that
+// it failed on, still stores objects: it takes the probe again, or, when
+// it stored nothing of the push yet, one of aliveTries objects spread
+// over the push (which becomes the probe). Objects the node fails on that
+// lie side by side (an attacker's event repeated, each sighting one the
+// node fails on) need about two failed envelopes each to be split apart,
+// and some dozens of them made the push give up, as for a node that is
+// down, at every try: the fleet waited on them for ever. A node that is
+// down fails these too, and the push gives up with its error.
+func (s *separator) alive() bool {
+	if s.stored != nil {
+		st, err := s.add([]json.RawMessage{s.stored})
+		return err == nil && st.SuccessCount > 0
+	}
+	for k := range aliveTries {
+		if s.ctx.Err() != nil {
+			return false
+		}
+		i := (2*k + 1) * len(s.all) / (2 * aliveTries)
+		st, err := s.add(s.all[i : i+1])
+		if err == nil && st.SuccessCount > 0 {
+			s.stored = s.all[i]
+			return true
+		}
+	}
+	return false
 }
 
 func (s *separator) halves(raw []json.RawMessage, objs []map[string]any) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -252,6 +253,32 @@ func TestPushSeparatingCrashingNode(t *testing.T) {
 		}
 		if len(refused) != 1 || refused[0].Object["id"] != "x-crash" || len(node.stored) != 29 {
 			t.Errorf("status %d: set apart %d, stored %d; want x-crash set apart, the other 29 stored", status, len(refused), len(node.stored))
+		}
+	}
+}
+
+// TestPushSeparatingPoisonSideBySide: some dozens of objects the node
+// fails on, side by side (an attacker's event repeated), are set apart
+// and the rest stored, wherever they lie. Before, splitting them apart
+// took more than maxBlind failed envelopes in a row, and when the node
+// had stored nothing of the push yet (they came first) the push gave up
+// as for a node that is down, at every try: the fleet waited for ever.
+func TestPushSeparatingPoisonSideBySide(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	for _, at := range []int{0, 100, 160} {
+		special := map[int]string{}
+		for i := range 40 {
+			special[at+i] = fmt.Sprintf("x-poison-%d", i)
+		}
+		node := &failingNode{stored: map[string]bool{}, poison: "poison"}
+		srv := httptest.NewServer(node)
+		refused, err := PushSeparating(context.Background(), &taxii.Client{BaseURL: srv.URL}, "c1", key, separatingObjects(200, special))
+		srv.Close()
+		if err != nil {
+			t.Fatalf("40 side by side from %d: %v", at, err)
+		}
+		if len(refused) != 40 || len(node.stored) != 160 {
+			t.Errorf("40 side by side from %d: set apart %d, stored %d; want 40 and 160", at, len(refused), len(node.stored))
 		}
 	}
 }
