@@ -43,7 +43,7 @@ const pushBytes = 8 << 20
 // observed-data whose observables it refused. The key never appears in
 // errors.
 func Push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) error {
-	refused, err := push(ctx, client, collectionID, key, objs, false)
+	refused, err := push(ctx, client, collectionID, key, objs, false, nil)
 	if err == nil && len(refused) > 0 {
 		err = fmt.Errorf("%w: the node refused %d of %d objects (%s)", ErrPush, len(refused), len(objs), refused[0].Reason)
 	}
@@ -95,7 +95,7 @@ type Refused struct {
 // the collection; 429; 507, the member's quota or the node's storage
 // full) is an error, as with Push: that is not one object's refusal.
 func PushSeparating(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) ([]Refused, error) {
-	return push(ctx, client, collectionID, key, objs, true)
+	return push(ctx, client, collectionID, key, objs, true, nil)
 }
 
 // maxBlind bounds the envelopes a push sends, in a row, that the node
@@ -105,7 +105,11 @@ func PushSeparating(ctx context.Context, client *taxii.Client, collectionID stri
 // objects lie side by side.
 const maxBlind = 64
 
-func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool) ([]Refused, error) {
+// push is Push, or PushSeparating when separate is set. convicted, when
+// not nil, holds the objects (by their signed bytes) that the rounds of
+// an earlier try of the same push set apart: they are set apart again
+// without a request, and this try's convictions are added to it.
+func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool, convicted map[string]string) ([]Refused, error) {
 	raw := make([]json.RawMessage, 0, len(objs))
 	var refused []Refused
 	signed := objs
@@ -126,12 +130,16 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 			refused = append(refused, Refused{Object: o, Reason: fmt.Sprintf("couldn't sign it: %v", err)})
 			continue
 		}
+		if reason, ok := convicted[string(b)]; ok {
+			refused = append(refused, Refused{Object: o, Reason: reason})
+			continue
+		}
 		raw = append(raw, b)
 		if separate {
 			signed = append(signed, o)
 		}
 	}
-	s := &separator{ctx: ctx, client: client, coll: collectionID, refused: refused, all: raw}
+	s := &separator{ctx: ctx, client: client, coll: collectionID, refused: refused, all: raw, convicted: convicted}
 	for start := 0; start < len(raw); {
 		// An envelope holds pushBatch objects, or fewer that make
 		// pushBytes: a fleet member's sightings name the stream
@@ -181,6 +189,9 @@ type separator struct {
 	stored json.RawMessage
 	// all is the whole push, signed (see alive).
 	all []json.RawMessage
+	// convicted, when not nil, gets the reason of each object the
+	// rounds set apart, by its signed bytes (see push).
+	convicted map[string]string
 	// blind counts the envelopes failed on since the node last stored
 	// one; failed is the last such failure.
 	blind  int
@@ -483,6 +494,9 @@ func (s *separator) settle() error {
 		}
 		if r != nil {
 			convicted = append(convicted, *r)
+			if s.convicted != nil {
+				s.convicted[string(s.suspectRaw[i])] = r.Reason
+			}
 		}
 	}
 	s.refused = append(s.refused, convicted...)
@@ -733,13 +747,24 @@ func PushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 // that succeeded), which no retry would store. It also waits while the
 // node fails on everything it is sent (500 and other 5xx answers that
 // [PushSeparating] does not lay on one object): a node that is down
-// must not have the objects set apart.
+// must not have the objects set apart. An object that a try's rounds set
+// apart is set apart by the tries after it without a request: the
+// rounds' evidence was taken while the node worked.
 func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration)) ([]Refused, error) {
 	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true)
 }
 
 func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), separate bool) ([]Refused, error) {
 	wait := pushRetryFirst
+	// The objects that a try's rounds set apart are not judged again by
+	// the tries after it: a push with many of them (each costs 32
+	// requests) that a try can't finish within tryTimeout, or that the
+	// node's going down cut short, would otherwise start again from
+	// nothing at every try, and never end.
+	var convicted map[string]string
+	if separate {
+		convicted = map[string]string{}
+	}
 	for {
 		tctx, cancel := context.WithCancel(ctx)
 		if tryTimeout > 0 {
@@ -755,7 +780,7 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		var refused []Refused
 		var err error
 		if separate {
-			refused, err = PushSeparating(tctx, client, collectionID, key, objs)
+			refused, err = push(tctx, client, collectionID, key, objs, true, convicted)
 		} else {
 			err = Push(tctx, client, collectionID, key, objs)
 		}

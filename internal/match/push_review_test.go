@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -280,5 +281,89 @@ func TestPushSeparatingPoisonSideBySide(t *testing.T) {
 		if len(refused) != 40 || len(node.stored) != 160 {
 			t.Errorf("40 side by side from %d: set apart %d, stored %d; want 40 and 160", at, len(refused), len(node.stored))
 		}
+	}
+}
+
+// outageFront stands before a node and answers 500 to every request
+// from the from-th for a while (an outage that ends a try); it counts,
+// by object id, the envelopes of one object the node failed on before
+// the outage, and notes each id posted after it.
+type outageFront struct {
+	mu       sync.Mutex
+	next     *failingNode
+	from, to int
+	requests int
+	alone    map[string]int
+	after    map[string]bool
+}
+
+func (f *outageFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var env taxii.Envelope
+	json.Unmarshal(body, &env)
+	var ids []string
+	for _, raw := range env.Objects {
+		var o struct{ ID string }
+		json.Unmarshal(raw, &o)
+		ids = append(ids, o.ID)
+	}
+	f.mu.Lock()
+	f.requests++
+	n := f.requests
+	switch {
+	case n >= f.to:
+		for _, id := range ids {
+			f.after[id] = true
+		}
+	case n < f.from && len(ids) == 1 && strings.Contains(ids[0], f.next.poison):
+		f.alone[ids[0]]++
+	}
+	f.mu.Unlock()
+	if n >= f.from && n < f.to {
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"title":"Internal Server Error"}`)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	f.next.ServeHTTP(w, r)
+}
+
+// TestPushRetryingSeparatingKeepsConvictions: the objects that a try's
+// rounds set apart before the try ended (the node went down a while)
+// are not posted again by the next try, which sets them apart with
+// their reason, and the push ends with every poison set apart, the rest
+// stored. Before, each try started again from nothing: a push with more
+// poison objects than one try (fleetTryTimeout) can judge never ended.
+func TestPushRetryingSeparatingKeepsConvictions(t *testing.T) {
+	defer func(f, m time.Duration) { pushRetryFirst, pushRetryMax = f, m }(pushRetryFirst, pushRetryMax)
+	pushRetryFirst, pushRetryMax = time.Microsecond, time.Microsecond
+	_, key, _ := ed25519.GenerateKey(nil)
+	special := map[int]string{}
+	for i := range 12 {
+		special[2*i] = fmt.Sprintf("x-poison-%d", i)
+	}
+	node := &failingNode{stored: map[string]bool{}, poison: "poison"}
+	front := &outageFront{next: node, from: 250, to: 250 + 2*(maxBlind+aliveTries), alone: map[string]int{}, after: map[string]bool{}}
+	srv := httptest.NewServer(front)
+	defer srv.Close()
+	waits := 0
+	refused, err := PushRetryingSeparating(context.Background(), context.Background(), 0, &taxii.Client{BaseURL: srv.URL}, "c1", key, separatingObjects(30, special),
+		func(error, time.Duration) { waits++ })
+	if err != nil || len(refused) != 12 || len(node.stored) != 18 || waits == 0 {
+		t.Fatalf("set apart %d, stored %d, %d waits, error %v; want 12 set apart after a wait, 18 stored", len(refused), len(node.stored), waits, err)
+	}
+	judged := 0
+	for id, n := range front.alone {
+		if n <= convictRounds {
+			continue
+		}
+		judged++
+		if front.after[id] {
+			t.Errorf("%s, set apart by the first try (failed on alone %d times), was posted again by the next", id, n)
+		}
+	}
+	if judged == 0 {
+		t.Fatalf("no object set apart before the outage: the test tests nothing")
 	}
 }
