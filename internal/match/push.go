@@ -9,10 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	neturl "net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-exchange/parley/stix"
@@ -40,7 +43,7 @@ const pushBytes = 8 << 20
 // observed-data whose observables it refused. The key never appears in
 // errors.
 func Push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) error {
-	refused, err := push(ctx, client, collectionID, key, objs, false)
+	refused, err := push(ctx, client, collectionID, key, objs, false, nil)
 	if err == nil && len(refused) > 0 {
 		err = fmt.Errorf("%w: the node refused %d of %d objects (%s)", ErrPush, len(refused), len(objs), refused[0].Reason)
 	}
@@ -67,14 +70,15 @@ type Refused struct {
 //     bad or too large request (400, 409, 413, 422), or with a 507 whose
 //     details say it needs more than the member's whole storage quota
 //     (see outOfQuota);
-//   - it is the one object of an envelope the node fails on (500, or
-//     another 5xx that [Unavailable] does not cover, but not 507: a
-//     full quota or disk is no object's fault; or no answer within
-//     [pushRequestTimeout], a node that hangs on it), the node stored
-//     other objects of the push, and then, posted alone again and
-//     followed each time by a probe (an object it stored earlier in
-//     the push, posted again), the node fails on it and takes the probe
-//     in convictRounds rounds and never takes it: the node works, and
+//   - it is the one object of an envelope the node fails on (a 5xx,
+//     but not 507: a full quota or disk is no object's fault; a
+//     connection cut; no answer within [pushRequestTimeout], a node
+//     that hangs on it; a proxy's refusal, see foreignRefusal), the
+//     node stored other objects of the push, and then, posted alone
+//     again, each time right before or right after a probe (an object
+//     it stored earlier in the push, posted again; which goes first is
+//     drawn at random), the node fails on it and takes the probe in
+//     convictRounds rounds and never takes it: the node works, and
 //     fails on that object alone, as it would at every try, with a
 //     certainty that a node failing at random does not give (see
 //     settle).
@@ -84,21 +88,28 @@ type Refused struct {
 // (500 for every envelope: down, its store broken) sets nothing apart:
 // it stores none of the push, or fails on the probe; and after maxBlind
 // failed requests in a row with nothing stored the push gives up with
-// the node's error. An envelope refused otherwise (401, 403 or 404: the
-// member may not write the collection; 429, 502, 503, 504; 507, the
-// member's quota or the node's storage full; no connection) is an error,
-// as with Push: that is not one object's refusal.
+// the node's error. A connection cut or refused, 502, 503 or 504 count
+// as a 500 does: a node may go down on one object (a panic, a crash
+// behind a proxy), and the rounds tell that from a node that is down. An
+// envelope refused otherwise (401, 403 or 404: the member may not write
+// the collection; 429; 507, the member's quota or the node's storage
+// full) is an error, as with Push: that is not one object's refusal.
 func PushSeparating(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) ([]Refused, error) {
-	return push(ctx, client, collectionID, key, objs, true)
+	return push(ctx, client, collectionID, key, objs, true, nil)
 }
 
 // maxBlind bounds the envelopes a push sends, in a row, that the node
 // fails on (a 5xx) without storing anything: a node that is down costs a
-// try that many requests at most, and poison objects (each failing alone)
-// are set apart while fewer than about half of it lie side by side.
+// try that many requests at most, and aliveTries more (see alive); a node
+// that still stores objects then goes on splitting, however many poison
+// objects lie side by side.
 const maxBlind = 64
 
-func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool) ([]Refused, error) {
+// push is Push, or PushSeparating when separate is set. convicted, when
+// not nil, holds the objects (by their signed bytes) that the rounds of
+// an earlier try of the same push set apart: they are set apart again
+// without a request, and this try's convictions are added to it.
+func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool, convicted map[string]string) ([]Refused, error) {
 	raw := make([]json.RawMessage, 0, len(objs))
 	var refused []Refused
 	signed := objs
@@ -119,12 +130,16 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 			refused = append(refused, Refused{Object: o, Reason: fmt.Sprintf("couldn't sign it: %v", err)})
 			continue
 		}
+		if reason, ok := convicted[string(b)]; ok {
+			refused = append(refused, Refused{Object: o, Reason: reason})
+			continue
+		}
 		raw = append(raw, b)
 		if separate {
 			signed = append(signed, o)
 		}
 	}
-	s := &separator{ctx: ctx, client: client, coll: collectionID, refused: refused}
+	s := &separator{ctx: ctx, client: client, coll: collectionID, refused: refused, all: raw, convicted: convicted}
 	for start := 0; start < len(raw); {
 		// An envelope holds pushBatch objects, or fewer that make
 		// pushBytes: a fleet member's sightings name the stream
@@ -172,6 +187,11 @@ type separator struct {
 	// stored is an object of the push the node stored, posted again as
 	// the probe; nil while none is known.
 	stored json.RawMessage
+	// all is the whole push, signed (see alive).
+	all []json.RawMessage
+	// convicted, when not nil, gets the reason of each object the
+	// rounds set apart, by its signed bytes (see push).
+	convicted map[string]string
 	// blind counts the envelopes failed on since the node last stored
 	// one; failed is the last such failure.
 	blind  int
@@ -205,10 +225,22 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 			if len(raw) == 1 {
 				return fmt.Errorf("%w: %w", ErrPush, err)
 			}
-		case serverFailure(err), noAnswer(err):
+		case failedOn(err) && s.ctx.Err() == nil:
+			// A 5xx, no answer, a proxy's refusal, or the node
+			// unavailable (a connection cut, 502, 503, 504): a node
+			// that goes down on an object (a handler's panic cuts the
+			// connection; a proxy answers 502 for a node that
+			// crashed) fails every envelope holding it and is
+			// reached again for the next one. Halves, as for a 500:
+			// the rounds of settle tell that from a node that is down.
 			s.failed = err
 			if s.blind++; s.blind >= maxBlind {
-				return fmt.Errorf("%w: the node failed on %d envelopes in a row and stored none: %w", ErrPush, s.blind, err)
+				if !s.alive() {
+					return fmt.Errorf("%w: the node failed on %d envelopes in a row and stored none: %w", ErrPush, s.blind, err)
+				}
+				// The node works: these are objects it fails on, side
+				// by side (see alive).
+				s.blind = 0
 			}
 			if len(raw) == 1 {
 				s.suspects = append(s.suspects, Refused{Object: objs[0], Reason: err.Error()})
@@ -286,9 +318,20 @@ func (s *separator) add(raw []json.RawMessage) (*taxii.Status, error) {
 	wait := pushRequestTimeout + time.Duration(size/(256<<10))*time.Second
 	ctx, cancel := context.WithTimeout(s.ctx, wait)
 	defer cancel()
+	// Whether the whole request went out: a wait that runs out before
+	// it did is the link's (too slow for the body), not a node that
+	// hangs on the objects, which it never had all of.
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	})
 	st, err := s.client.AddObjects(ctx, s.coll, raw)
 	if err != nil && s.ctx.Err() == nil && ctx.Err() != nil {
-		return nil, &noAnswerError{wait: wait, err: err}
+		return nil, &noAnswerError{wait: wait, sent: wrote.Load(), err: err}
 	}
 	return st, err
 }
@@ -300,7 +343,8 @@ var pushRequestTimeout = 10 * time.Second
 
 // failedOn reports whether err is a failure that a round of settle counts
 // (see separator.judge): a server error ([serverFailure]), no answer in
-// time ([noAnswer]), or the node [Unavailable] otherwise (no connection, a
+// time ([noAnswer]), a proxy's refusal ([foreignRefusal]), or the node
+// [Unavailable] otherwise (no connection, a
 // connection cut, 502, 503, 504), but not 429 Too Many Requests (the node
 // asks to be left alone for a while: the push fails, and is waited for)
 // nor a certificate that doesn't verify.
@@ -309,16 +353,22 @@ func failedOn(err error) bool {
 	if errors.As(err, &re) && re.StatusCode == http.StatusTooManyRequests {
 		return false
 	}
-	return serverFailure(err) || noAnswer(err) || Unavailable(err)
+	return serverFailure(err) || noAnswer(err) || foreignRefusal(err) || Unavailable(err)
 }
 
-// noAnswerError is a request the node did not answer in time.
+// noAnswerError is a request the node did not answer in time; sent
+// tells whether the whole request had gone out (else the link could not
+// carry it in time: see [requestTimeout]).
 type noAnswerError struct {
 	wait time.Duration
+	sent bool
 	err  error
 }
 
 func (e *noAnswerError) Error() string {
+	if !e.sent {
+		return fmt.Sprintf("the link did not carry the envelope to the node within %v (a slow link)", e.wait)
+	}
 	return fmt.Sprintf("the node did not answer within %v", e.wait)
 }
 
@@ -331,7 +381,39 @@ func (e *noAnswerError) Unwrap() error { return e.err }
 // answers the probe; a node that hangs on everything is waited for.
 func noAnswer(err error) bool {
 	var ne *noAnswerError
-	return errors.As(err, &ne)
+	return errors.As(err, &ne) && ne.sent
+}
+
+// aliveTries bounds the objects alive posts, spread over the push, to
+// find one the node stores.
+const aliveTries = 8
+
+// alive reports whether the node, after maxBlind envelopes in a row that
+// it failed on, still stores objects: it takes the probe again, or, when
+// it stored nothing of the push yet, one of aliveTries objects spread
+// over the push (which becomes the probe). Objects the node fails on that
+// lie side by side (an attacker's event repeated, each sighting one the
+// node fails on) need about two failed envelopes each to be split apart,
+// and some dozens of them made the push give up, as for a node that is
+// down, at every try: the fleet waited on them for ever. A node that is
+// down fails these too, and the push gives up with its error.
+func (s *separator) alive() bool {
+	if s.stored != nil {
+		st, err := s.add([]json.RawMessage{s.stored})
+		return err == nil && st.SuccessCount > 0
+	}
+	for k := range aliveTries {
+		if s.ctx.Err() != nil {
+			return false
+		}
+		i := (2*k + 1) * len(s.all) / (2 * aliveTries)
+		st, err := s.add(s.all[i : i+1])
+		if err == nil && st.SuccessCount > 0 {
+			s.stored = s.all[i]
+			return true
+		}
+	}
+	return false
 }
 
 func (s *separator) halves(raw []json.RawMessage, objs []map[string]any) error {
@@ -366,7 +448,11 @@ func (s *separator) took(st *taxii.Status, raw []json.RawMessage, objs []map[str
 
 // convictRounds is how many rounds of evidence set a suspect apart (see
 // settle): in each, the node failed on it alone (a 5xx, or no answer
-// within [pushRequestTimeout]) and then took the probe. A node that fails
+// within [pushRequestTimeout]) and took the probe, posted right before or
+// right after it (at random: a node whose failures follow the order of
+// requests, such as a load balancer that alternates between a working
+// backend and a broken one, gives no round more often than a node failing
+// at random, which each round's order defeats). A node that fails
 // at random, on any object, gives a good object such a round only by luck,
 // and takes it as often: at half its answers failing, a round is evidence
 // a quarter of the time and stores the object half of it, so a good object
@@ -382,9 +468,9 @@ const settleRounds = 4 * convictRounds
 
 // settle decides on the suspects, the objects the node failed on alone.
 // None is set apart unless the node stored something of the push; then
-// each is judged in rounds: posted alone again, and, when the node fails
-// on it again, followed by the probe, an object the node stored, posted
-// again. A suspect the node takes in any round is stored, not set apart;
+// each is judged in rounds: posted alone again, and, right before or
+// right after it (drawn at random each round), the probe, an object the
+// node stored, posted again. A suspect the node takes in any round is stored, not set apart;
 // one it refuses for what it is (a 4xx of [objectRefusal], a status that
 // counts it failed) is set apart at once; one it fails on in
 // convictRounds rounds whose probe it took is set apart. A failure on the
@@ -408,6 +494,9 @@ func (s *separator) settle() error {
 		}
 		if r != nil {
 			convicted = append(convicted, *r)
+			if s.convicted != nil {
+				s.convicted[string(s.suspectRaw[i])] = r.Reason
+			}
 		}
 	}
 	s.refused = append(s.refused, convicted...)
@@ -429,6 +518,20 @@ func (s *separator) judge(x Refused, raw json.RawMessage) (*Refused, error) {
 	last := s.failed
 	probe := []json.RawMessage{s.stored}
 	for range settleRounds {
+		// The probe goes right before or right after the suspect, at
+		// random: a node whose failures follow the order of requests
+		// (a load balancer that sends them in turn to a working backend
+		// and a broken one) would otherwise fail the suspect and take
+		// the probe in every round, and have a good object set apart.
+		probeFirst := rand.IntN(2) == 0
+		probed, took := false, false
+		if probeFirst {
+			var err error
+			if took, err = s.probe(probe, last); err != nil {
+				return nil, err
+			}
+			probed = true
+		}
 		st, err := s.add([]json.RawMessage{raw})
 		switch {
 		case err == nil && st.FailureCount == 0:
@@ -452,38 +555,71 @@ func (s *separator) judge(x Refused, raw json.RawMessage) (*Refused, error) {
 		default:
 			return nil, fmt.Errorf("%w: %w", ErrPush, err)
 		}
-		st, err = s.add(probe)
-		switch {
-		case err == nil && st.SuccessCount > 0:
-			s.blind = 0
+		if !probed {
+			if took, err = s.probe(probe, last); err != nil {
+				return nil, err
+			}
+		}
+		if took {
 			if evidence++; evidence >= convictRounds {
 				return &Refused{Object: x.Object, Reason: fmt.Sprintf(
-					"the node failed on it alone %d times, and took an object of the push it had stored right after each, as it stored the others: %v", evidence, last)}, nil
+					"the node failed on it alone %d times, and took an object of the push it had stored right before or after each, as it stored the others: %v", evidence, last)}, nil
 			}
-		case err == nil:
-			return nil, fmt.Errorf("%w: the node failed on an object and then refused one it had stored: %w", ErrPush, last)
-		case failedOn(err) && s.ctx.Err() == nil:
-			// No evidence either way: the node fails on this too.
-			if s.blind++; s.blind >= maxBlind {
-				return nil, fmt.Errorf("%w: the node failed on %d requests in a row, objects it had stored among them: %w", ErrPush, s.blind, err)
-			}
-		default:
-			return nil, fmt.Errorf("%w: %w", ErrPush, err)
 		}
 	}
 	return nil, fmt.Errorf("%w: the node failed on an object alone, and on an object it had stored too often to tell the object from the node: %w", ErrPush, last)
+}
+
+// probe posts the probe of a round of judge: it reports whether the node
+// took it; a failure of [failedOn] is no evidence either way, and any
+// other answer ends the push (last is the suspect's latest failure).
+func (s *separator) probe(probe []json.RawMessage, last error) (bool, error) {
+	st, err := s.add(probe)
+	switch {
+	case err == nil && st.SuccessCount > 0:
+		s.blind = 0
+		return true, nil
+	case err == nil:
+		return false, fmt.Errorf("%w: the node failed on an object and then refused one it had stored: %w", ErrPush, last)
+	case failedOn(err) && s.ctx.Err() == nil:
+		// No evidence either way: the node fails on this too.
+		if s.blind++; s.blind >= maxBlind {
+			return false, fmt.Errorf("%w: the node failed on %d requests in a row, objects it had stored among them: %w", ErrPush, s.blind, err)
+		}
+		return false, nil
+	default:
+		return false, fmt.Errorf("%w: %w", ErrPush, err)
+	}
 }
 
 // objectRefusal reports whether the node refused an envelope for what its
 // objects are: 400 Bad Request, 409 Conflict, 413 Content Too Large or
 // 422 Unprocessable Content. Not a refusal of the member (401, 403), of
 // the collection (404) or for the node's state (429, 5xx, 507).
+//
+// Only the node's own answer says so: one with a TAXII error object, as a
+// Parley node's every refusal has. The same status without one (an HTML
+// page) is a proxy's before the node, and may say nothing of the objects:
+// nginx answers 400 to every request whose client certificate expired;
+// see [foreignRefusal].
 func objectRefusal(err error) bool {
 	var re *taxii.ResponseError
-	if !errors.As(err, &re) {
-		return false
-	}
-	switch re.StatusCode {
+	return errors.As(err, &re) && re.Err != nil && refusalStatus(re.StatusCode)
+}
+
+// foreignRefusal reports whether an envelope was refused with a status
+// of [objectRefusal] but no TAXII error object: not the node's answer,
+// and perhaps not about the objects. A separating push treats it as a
+// server failure: an object alone refused so is set apart only by the
+// rounds of settle (the proxy refuses it, and passes the probe), and a
+// proxy that refuses everything is waited for, nothing set apart.
+func foreignRefusal(err error) bool {
+	var re *taxii.ResponseError
+	return errors.As(err, &re) && re.Err == nil && refusalStatus(re.StatusCode)
+}
+
+func refusalStatus(code int) bool {
+	switch code {
 	case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 		return true
 	}
@@ -524,11 +660,17 @@ func outOfQuota(err error) bool {
 
 // requestTimeout reports whether the node answered 408 Request Timeout:
 // it didn't receive the envelope's body within its body_read_timeout (a
-// slow link, large sightings). That is the link's state, not the
+// slow link, large sightings); or the member's wait for the answer (see
+// separator.add) ran out before the whole envelope had gone out, which
+// on a link slower than about 256 KiB/s comes before the node's 408. That is the link's state, not the
 // objects': separating, the envelope goes again in halves (smaller
 // bodies), none set apart, and an object that still times out alone
 // fails the push, which [PushRetryingSeparating] waits on.
 func requestTimeout(err error) bool {
+	var ne *noAnswerError
+	if errors.As(err, &ne) {
+		return !ne.sent
+	}
 	var re *taxii.ResponseError
 	return errors.As(err, &re) && re.StatusCode == http.StatusRequestTimeout
 }
@@ -605,13 +747,24 @@ func PushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 // that succeeded), which no retry would store. It also waits while the
 // node fails on everything it is sent (500 and other 5xx answers that
 // [PushSeparating] does not lay on one object): a node that is down
-// must not have the objects set apart.
+// must not have the objects set apart. An object that a try's rounds set
+// apart is set apart by the tries after it without a request: the
+// rounds' evidence was taken while the node worked.
 func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration)) ([]Refused, error) {
 	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true)
 }
 
 func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), separate bool) ([]Refused, error) {
 	wait := pushRetryFirst
+	// The objects that a try's rounds set apart are not judged again by
+	// the tries after it: a push with many of them (each costs 32
+	// requests) that a try can't finish within tryTimeout, or that the
+	// node's going down cut short, would otherwise start again from
+	// nothing at every try, and never end.
+	var convicted map[string]string
+	if separate {
+		convicted = map[string]string{}
+	}
 	for {
 		tctx, cancel := context.WithCancel(ctx)
 		if tryTimeout > 0 {
@@ -627,7 +780,7 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		var refused []Refused
 		var err error
 		if separate {
-			refused, err = PushSeparating(tctx, client, collectionID, key, objs)
+			refused, err = push(tctx, client, collectionID, key, objs, true, convicted)
 		} else {
 			err = Push(tctx, client, collectionID, key, objs)
 		}
@@ -640,10 +793,11 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		cancel()
 		// Separating, a node that fails on everything (a 5xx; one object
 		// it fails on alone is set apart), or a link that can't bring it
-		// one object within its body_read_timeout (408), is waited for
-		// too: a fleet member holds its messages meanwhile, none set
-		// apart.
-		retry := Unavailable(err) || separate && (serverFailure(err) || requestTimeout(err))
+		// one object within its body_read_timeout (408), or a proxy
+		// before it that refuses everything (see foreignRefusal), is
+		// waited for too: a fleet member holds its messages meanwhile,
+		// none set apart.
+		retry := Unavailable(err) || separate && (serverFailure(err) || requestTimeout(err) || foreignRefusal(err))
 		if err == nil || !retry || stop.Err() != nil || ctx.Err() != nil {
 			return refused, err
 		}

@@ -139,8 +139,11 @@ func TestPushSeparatingHangingNode(t *testing.T) {
 	if len(node.stored) != 49 {
 		t.Errorf("stored %d, want the other 49", len(node.stored))
 	}
-	if front.hangs < convictRounds {
-		t.Errorf("the node hung %d times, want at least %d", front.hangs, convictRounds)
+	front.mu.Lock()
+	hangs := front.hangs
+	front.mu.Unlock()
+	if hangs < convictRounds {
+		t.Errorf("the node hung %d times, want at least %d", hangs, convictRounds)
 	}
 }
 

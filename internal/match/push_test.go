@@ -448,7 +448,7 @@ func TestPushSeparatingDown(t *testing.T) {
 		if len(refused) != 0 || !errors.As(err, &re) || re.StatusCode != http.StatusInternalServerError || !serverFailure(err) {
 			t.Errorf("down after %d requests: refused %d, error %v; want the node's 500 and nothing set apart", downAfter, len(refused), err)
 		}
-		if node.requests > downAfter+maxBlind+1 {
+		if node.requests > downAfter+maxBlind+aliveTries+1 {
 			t.Errorf("down after %d requests: %d requests", downAfter, node.requests)
 		}
 	}
