@@ -766,9 +766,12 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		convicted = map[string]string{}
 	}
 	for {
-		tctx, cancel := context.WithCancel(ctx)
+		var tctx context.Context
+		var cancel context.CancelFunc
 		if tryTimeout > 0 {
 			tctx, cancel = context.WithTimeout(ctx, tryTimeout)
+		} else {
+			tctx, cancel = context.WithCancel(ctx)
 		}
 		var graceTimer *time.Timer
 		var graceMu sync.Mutex
