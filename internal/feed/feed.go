@@ -345,7 +345,16 @@ func PollRound(ctx context.Context, st Store, sink Sink, f Feed, now func() time
 	r = r.withDefaults()
 	started := now().UTC()
 	lease := store.RoundLease{Owner: r.Owner, Started: started, Expires: started.Add(r.Lease)}
-	pos, ok, err := st.ClaimFeedRound(ctx, f.Name, lease)
+	// The claim is not cut short by ctx: a claim that the store committed
+	// as ctx ended would return an error with the mark made, and nothing
+	// would clear it. Once made, the round ends at once with ctx done and
+	// clears it.
+	if err := ctx.Err(); err != nil {
+		return f, err
+	}
+	cctx, cancelClaim := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	pos, ok, err := st.ClaimFeedRound(cctx, f.Name, lease)
+	cancelClaim()
 	if err != nil {
 		return f, fmt.Errorf("couldn't record the start of a round of feed %s: %w", f.Name, err)
 	}

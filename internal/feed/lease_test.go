@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-exchange/parley/internal/feed"
 	"github.com/parley-exchange/parley/internal/store"
+	"github.com/parley-exchange/parley/internal/store/sqlite"
 )
 
 // storedFeed returns the feed "t" of st.
@@ -255,5 +256,46 @@ func TestRunRoundsEndsItsOwnExpiredMark(t *testing.T) {
 	}
 	if !f.RoundStarted.IsZero() || requests.Load() != 0 {
 		t.Fatalf("the mark stays (%v), or the feed not due was polled (%d requests)", f.RoundStarted, requests.Load())
+	}
+}
+
+// claimAcknowledgedLate is a store whose claim of a round is committed
+// but answered only after the round's context ended, as PostgreSQL's
+// commit answered after a cancellation is: the claim is made, and the
+// caller is told the context's error.
+type claimAcknowledgedLate struct {
+	*sqlite.Store
+	cancel context.CancelFunc
+}
+
+func (s claimAcknowledgedLate) ClaimFeedRound(ctx context.Context, name string, l store.RoundLease) (store.FeedPosition, bool, error) {
+	pos, ok, err := s.Store.ClaimFeedRound(context.WithoutCancel(ctx), name, l)
+	s.cancel()
+	if err == nil && ctx.Err() != nil {
+		return pos, ok, ctx.Err()
+	}
+	return pos, ok, err
+}
+
+// TestPollRoundClaimAnsweredAfterStop: a node stopping while a round
+// claims its feed, with the store committing the claim, left the feed
+// marked by a round that never ran nor ended (its claim had "failed"),
+// which a restarted node, another owner, skipped until the lease expired
+// and then counted as a crash. The claim is not cut short by the stop:
+// the round, made, ends at once and clears its mark.
+func TestPollRoundClaimAnsweredAfterStop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "not reached", http.StatusInternalServerError)
+	}))
+	defer hs.Close()
+	st := newStore(t, hs.URL)
+	late := claimAcknowledgedLate{Store: st, cancel: cancel}
+	if _, err := feed.PollRound(ctx, late, &sink{stored: map[string]int{}}, storedFeed(t, st), time.Now, nil, feed.Rounds{Owner: "stopping"}); err == nil {
+		t.Fatal("a round of a stopped node succeeded")
+	}
+	if f := storedFeed(t, st); !f.RoundStarted.IsZero() || f.RoundOwner != "" || f.Failures != 0 {
+		t.Fatalf("after a round stopped as it claimed the feed: %+v; want no mark and no failure", f.FeedPosition)
 	}
 }

@@ -374,7 +374,16 @@ func (f *Follower) round(ctx context.Context) (res Result, err error) {
 	// it. Nothing is recorded of a round that didn't claim the peer.
 	started := f.cfg.Now()
 	lease := store.RoundLease{Owner: f.cfg.Owner, Started: started, Expires: started.Add(f.cfg.Lease)}
-	ok, err := f.cfg.Store.ClaimPeerRound(ctx, p.Name, lease)
+	// The claim is not cut short by ctx: a claim that the store committed
+	// as ctx ended (PostgreSQL answering after the cancellation) would
+	// return an error with the mark made, and no end would ever clear it.
+	// Once made, the round ends at once with ctx done, and end clears it.
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	cctx, cancelClaim := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	ok, err := f.cfg.Store.ClaimPeerRound(cctx, p.Name, lease)
+	cancelClaim()
 	if err != nil {
 		return res, fmt.Errorf("couldn't record the start of a round of peer %s: %w", p.Name, err)
 	}
