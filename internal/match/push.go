@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	neturl "net/url"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -773,13 +772,22 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		} else {
 			tctx, cancel = context.WithCancel(ctx)
 		}
-		var graceTimer *time.Timer
-		var graceMu sync.Mutex
-		stopGrace := context.AfterFunc(stop, func() {
-			graceMu.Lock()
-			graceTimer = time.AfterFunc(stoppingGrace, cancel)
-			graceMu.Unlock()
-		})
+		// Once stop is done, the try has stoppingGrace more; the
+		// goroutine ends with the try (cancel, below).
+		go func() {
+			select {
+			case <-stop.Done():
+			case <-tctx.Done():
+				return
+			}
+			grace := time.NewTimer(stoppingGrace)
+			defer grace.Stop()
+			select {
+			case <-grace.C:
+				cancel()
+			case <-tctx.Done():
+			}
+		}()
 		var refused []Refused
 		var err error
 		if separate {
@@ -787,12 +795,6 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		} else {
 			err = Push(tctx, client, collectionID, key, objs)
 		}
-		stopGrace()
-		graceMu.Lock()
-		if graceTimer != nil {
-			graceTimer.Stop()
-		}
-		graceMu.Unlock()
 		cancel()
 		// Separating, a node that fails on everything (a 5xx; one object
 		// it fails on alone is set apart), or a link that can't bring it
