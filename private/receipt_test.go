@@ -94,6 +94,27 @@ func (f receiptFixture) receiptAt(t *testing.T, index int) KeyReceipt {
 		InclusionProof: path(index, hashes), Checkpoint: string(cp)}
 }
 
+// withdrawn is f with an oprf-withdrawal entry of its set's key entry
+// (leaf 3) appended, received at received, its opening stating version;
+// it returns the grown fixture, the withdrawal's opening and its receipt.
+func (f receiptFixture) withdrawn(t *testing.T, received time.Time, version string) (receiptFixture, tlog.Opening, KeyReceipt) {
+	t.Helper()
+	keyEntry, err := tlog.ParseEntry(f.leaves[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := f.opening
+	op.Salt = bytes.Repeat([]byte{7}, tlog.SaltSize)
+	op.Version = version
+	leaf, err := tlog.Entry{Kind: tlog.KindOPRFWithdrawal, Received: received, Commitment: tlog.OPRFWithdrawalCommitment(op, keyEntry.Commitment)}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := f
+	g.leaves = append(append([][]byte(nil), f.leaves...), leaf)
+	return g, op, g.receiptAt(t, len(g.leaves)-1)
+}
+
 func TestKeyReceipt(t *testing.T) {
 	p := newTestProvider(t, 1)
 	f := newReceiptFixture(t, p.PublicKey(), "set1")
@@ -144,23 +165,10 @@ func TestKeyReceipt(t *testing.T) {
 func TestWithdrawnReceiptTime(t *testing.T) {
 	p := newTestProvider(t, 1)
 	f := newReceiptFixture(t, p.PublicKey(), "set1")
-	keyEntry, err := tlog.ParseEntry(f.leaves[3])
-	if err != nil {
-		t.Fatal(err)
-	}
 	received := time.Date(2026, 2, 1, 0, 0, 0, 123456789, time.UTC)
 	withdrawal := func(version string) KeyReceipt {
-		op := f.opening
-		op.Salt = bytes.Repeat([]byte{7}, tlog.SaltSize)
-		op.Version = version
-		leaf, err := tlog.Entry{Kind: tlog.KindOPRFWithdrawal, Received: received, Commitment: tlog.OPRFWithdrawalCommitment(op, keyEntry.Commitment)}.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := f
-		g.leaves = append(append([][]byte(nil), f.leaves...), leaf)
+		g, op, wr := f.withdrawn(t, received, version)
 		rc := g.receiptAt(t, 3)
-		wr := g.receiptAt(t, len(g.leaves)-1)
 		rc.Withdrawal = &WithdrawalReceipt{Suite: SuiteID, PublicKey: p.PublicKey().Bytes(), Created: time.Date(2025, 12, 31, 23, 59, 59, 5e8, time.UTC), Withdrawn: received,
 			LogIndex: wr.LogIndex, TreeSize: wr.TreeSize, Entry: wr.Entry, Opening: op, InclusionProof: wr.InclusionProof, Checkpoint: wr.Checkpoint}
 		return rc
@@ -187,21 +195,8 @@ func TestWithdrawnReceiptTime(t *testing.T) {
 func TestWithdrawnReceiptStatedTimes(t *testing.T) {
 	p := newTestProvider(t, 1)
 	f := newReceiptFixture(t, p.PublicKey(), "set1")
-	keyEntry, err := tlog.ParseEntry(f.leaves[3])
-	if err != nil {
-		t.Fatal(err)
-	}
 	received := time.Date(2026, 2, 1, 0, 0, 0, 123456789, time.UTC)
-	op := f.opening
-	op.Salt = bytes.Repeat([]byte{7}, tlog.SaltSize)
-	op.Version = received.Format(time.RFC3339Nano)
-	leaf, err := tlog.Entry{Kind: tlog.KindOPRFWithdrawal, Received: received, Commitment: tlog.OPRFWithdrawalCommitment(op, keyEntry.Commitment)}.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := f
-	g.leaves = append(append([][]byte(nil), f.leaves...), leaf)
-	wr := g.receiptAt(t, len(g.leaves)-1)
+	g, op, wr := f.withdrawn(t, received, received.Format(time.RFC3339Nano))
 	created := time.Date(2025, 12, 31, 23, 59, 59, 5e8, time.UTC)
 	withdrawal := func(created, withdrawn time.Time) KeyReceipt {
 		rc := g.receiptAt(t, 3)
@@ -268,18 +263,9 @@ func TestSavedReceiptTimes(t *testing.T) {
 	}
 	received := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	saved := func(cosigned time.Time) *SavedReceipt {
-		op := f.opening
-		op.Salt = bytes.Repeat([]byte{7}, tlog.SaltSize)
-		op.Version = received.Format(time.RFC3339Nano)
-		leaf, err := tlog.Entry{Kind: tlog.KindOPRFWithdrawal, Received: received, Commitment: tlog.OPRFWithdrawalCommitment(op, keyEntry.Commitment)}.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := f
-		g.leaves = append(append([][]byte(nil), f.leaves...), leaf)
+		_, op, wr := f.withdrawn(t, received, received.Format(time.RFC3339Nano))
 		rc := f.receipt
 		rc.Checkpoint = cosign(rc.Checkpoint, keyEntry.Received.Add(time.Hour))
-		wr := g.receiptAt(t, len(g.leaves)-1)
 		created, err := time.Parse(time.RFC3339Nano, f.opening.Version)
 		if err != nil {
 			t.Fatal(err)
