@@ -28,16 +28,17 @@ import (
 // parley private sets    --url U --token T [--json]
 // parley private withdraw --url U --token T --set ID [--key FILE]
 // parley private receipt --url U --token T --set ID [--log-key VKEY] [--seen FILE] [--receipts DIR]
-// parley private receipt --file SAVED --log-key VKEY
+// parley private receipt --file SAVED --log-key VKEY [--witness-policy FILE]
 //
 // Exit codes: publish, sets and withdraw: 0 done, 2 bad usage or a bad value, 4 the
 // node refused. check: 0 at least one line is in the set (they are
 // printed), 1 none is, 2 bad usage or a bad line, 3 the verified receipt
 // couldn't be saved, 4 the node refused (including a spent query budget)
 // or a proof or the key's log receipt did not verify. receipt: 0
-// verified (and saved), 1 the log forked or lacks the witness quorum, 2
-// bad usage, 3 couldn't save, 4 the node refused or the receipt did not
-// verify.
+// verified (and saved), 1 the log forked or lacks the witness quorum,
+// or an entry's time (the withdrawal's) disagrees with the witnesses'
+// cosignatures, 2 bad usage, 3 couldn't save, 4 the node refused or the
+// receipt did not verify.
 func init() {
 	register(command{
 		name:  "private",
@@ -59,7 +60,7 @@ func init() {
 				help: "Exit 0 some are in the set (they are printed), 1 none (or the log forked, or\nits checkpoint lacks the witness quorum), 2 bad input or usage, 4 the node\nrefused or its answer did not verify."},
 			{name: "sets", usage: "private sets    --url U --token-file F [--json]"},
 			{name: "withdraw", usage: "private withdraw --url U --token-file F --set ID [--key FILE]"},
-			{name: "receipt", usage: "private receipt --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [--receipts DIR]   |   private receipt --file SAVED --log-key VKEY"},
+			{name: "receipt", usage: "private receipt --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [--receipts DIR]   |   private receipt --file SAVED --log-key VKEY [--witness-policy FILE]"},
 		},
 		run: runPrivate,
 	})
@@ -71,7 +72,7 @@ const privateUsage = `usage:
   parley private sets    --url U --token-file F [--json]
   parley private withdraw --url U --token-file F --set ID [--key FILE] [--log-key VKEY] [--seen FILE]
   parley private receipt --url U --token-file F --set ID [--log-key VKEY] [--seen FILE] [--receipts DIR]
-  parley private receipt --file SAVED --log-key VKEY`
+  parley private receipt --file SAVED --log-key VKEY [--witness-policy FILE]`
 
 func runPrivate(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
@@ -522,12 +523,13 @@ func safeFileName(s string) bool {
 // seen file and the witness policy, keeps it (--receipts) and describes
 // it; or, with --file, verifies a kept receipt offline.
 func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
-	const usage = "parley private receipt --url U --token T --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [--receipts DIR]\n       parley private receipt --file SAVED --log-key VKEY"
+	const usage = "parley private receipt --url U --token T --set ID [--log-key VKEY] [--seen FILE] [--witness-policy FILE] [--receipts DIR]\n       parley private receipt --file SAVED --log-key VKEY [--witness-policy FILE]"
 	fs := c.newFlagSet("private receipt")
 	rf := addPrivateRemoteFlags(fs)
 	setID := fs.String("set", "", "the private set `ID`")
 	trust := addTrustFlags(fs)
 	polFlags := addPolicyFlags(fs)
+	skew := addClockSkewFlag(fs)
 	receipts := addReceiptsFlag(fs)
 	file := fs.String("file", "", "verify the kept receipt in `FILE` (offline: needs --log-key)")
 	if err := c.parseFlags(fs, args); err != nil {
@@ -535,6 +537,10 @@ func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf(usage, "receipt takes no arguments")
+	}
+	pol, err := polFlags.policy()
+	if err != nil {
+		return err
 	}
 	if *file != "" {
 		if *trust.logKey == "" || *setID != "" || *rf.url != "" {
@@ -555,6 +561,9 @@ func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
 		if err := saved.Verify(v); err != nil {
 			return withExit(4, "", fmt.Errorf("the receipt in %s doesn't verify: %w", *file, err))
 		}
+		if err := checkReceiptWitnesses(&saved, v, pol, *skew); err != nil {
+			return err
+		}
 		describeReceipt(c, saved, "")
 		return nil
 	}
@@ -564,10 +573,6 @@ func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
 	}
 	if *setID == "" {
 		return usageErrorf(usage, "receipt needs --set (or --file)")
-	}
-	pol, err := polFlags.policy()
-	if err != nil {
-		return err
 	}
 	p, err := trust.pin(ctx, c, *rf.url, *rf.token)
 	if err != nil {
@@ -618,9 +623,11 @@ func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
 			}
 			return withExit(4, "", fmt.Errorf("couldn't check the receipt's checkpoint: %w", err))
 		}
-		if _, err := checkQuorum(pol, []byte(n)); err != nil {
-			return err
-		}
+	}
+	// The quorum's cosignatures, and the entries' times against them: a
+	// withdrawal dated after its witnesses saw it logged is refused.
+	if err := checkReceiptWitnesses(&saved, p.verifier, pol, *skew); err != nil {
+		return err
 	}
 	if err := p.seen.Save(); err != nil {
 		return withExit(3, "", err)

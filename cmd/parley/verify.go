@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/private"
@@ -63,7 +65,7 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 		return verifyConcurrenceFile(c, *logKey, pol, data)
 	}
 	if private.IsSavedReceipt(data) {
-		return verifySavedReceipt(c, *logKey, data)
+		return verifySavedReceipt(c, *logKey, data, pol, *skew)
 	}
 	if t, ok := unknownType(data); ok {
 		return withExit(1, "a newer parley may know it; this one verifies proof bundles (parley proof), split-view evidence and false key index evidence",
@@ -313,21 +315,10 @@ func verifySetReceipt(c *cli, rb, ob []byte, objectPath, logKey string, pol *tlo
 	if err := saved.VerifySet(v, info); err != nil {
 		return withExit(1, "the receipt or the description was changed, they are of different sets or keys, or the receipt isn't from the log you trust", err)
 	}
+	if err := checkReceiptWitnesses(&saved, v, pol, skew); err != nil {
+		return err
+	}
 	rc := saved.Receipt
-	checkpoints := []string{rc.Checkpoint}
-	if rc.Withdrawal != nil {
-		checkpoints = append(checkpoints, rc.Withdrawal.Checkpoint)
-	}
-	for _, n := range checkpoints {
-		if _, err := checkQuorum(pol, []byte(n)); err != nil {
-			return err
-		}
-	}
-	if pol != nil {
-		if err := saved.CheckTimes(v, pol, skew); err != nil {
-			return withExit(1, "the log's time of an entry disagrees with its witnesses' cosignatures: the node dated it falsely", err)
-		}
-	}
 	cp, err := tlog.OpenCheckpoint([]byte(rc.Checkpoint), v)
 	if err != nil { // VerifySet opened it
 		return withExit(1, "", err)
@@ -345,10 +336,38 @@ func verifySetReceipt(c *cli, rb, ob []byte, objectPath, logKey string, pol *tlo
 	return nil
 }
 
+// checkReceiptWitnesses checks a verified private set receipt under
+// witness policy pol (nil: nothing to check): the quorum must have
+// cosigned its checkpoints (the withdrawal's too), and its entries'
+// times (the withdrawal's, printed as the time the set was withdrawn)
+// must agree with those cosignatures ([private.SavedReceipt.CheckTimes],
+// with clock skew skew). Its failures exit 1.
+func checkReceiptWitnesses(saved *private.SavedReceipt, v note.Verifier, pol *tlog.Policy, skew time.Duration) error {
+	if pol == nil {
+		return nil
+	}
+	rc := saved.Receipt
+	checkpoints := []string{rc.Checkpoint}
+	if rc.Withdrawal != nil {
+		checkpoints = append(checkpoints, rc.Withdrawal.Checkpoint)
+	}
+	for _, n := range checkpoints {
+		if _, err := checkQuorum(pol, []byte(n)); err != nil {
+			return err
+		}
+	}
+	if err := saved.CheckTimes(v, pol, skew); err != nil {
+		return withExit(1, "the log's time of an entry disagrees with its witnesses' cosignatures: the node dated it falsely", err)
+	}
+	return nil
+}
+
 // verifySavedReceipt checks a kept private set receipt with the log key
 // (which it must be given: the receipt names none), as parley private
-// receipt --file does: exit 0 if it verifies, 1 if it doesn't.
-func verifySavedReceipt(c *cli, logKey string, data []byte) error {
+// receipt --file does: exit 0 if it verifies, 1 if it doesn't, or if,
+// under witness policy pol, it lacks the quorum or its times disagree
+// with the cosignatures (checkReceiptWitnesses).
+func verifySavedReceipt(c *cli, logKey string, data []byte, pol *tlog.Policy, skew time.Duration) error {
 	saved, err := private.ParseSavedReceipt(data)
 	if err != nil {
 		return withExit(1, "give the receipt as parley private check or parley private receipt kept it", err)
@@ -362,6 +381,9 @@ func verifySavedReceipt(c *cli, logKey string, data []byte) error {
 	}
 	if err := saved.Verify(v); err != nil {
 		return withExit(1, "this receipt doesn't prove what it claims of the set", fmt.Errorf("the private set receipt doesn't verify: %w", err))
+	}
+	if err := checkReceiptWitnesses(&saved, v, pol, skew); err != nil {
+		return err
 	}
 	fmt.Fprintln(c.stdout, "private set receipt verified")
 	describeReceipt(c, saved, "")

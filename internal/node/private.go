@@ -114,6 +114,18 @@ type PrivateConfig struct {
 	// the collection) reads the member's stored indicators instead, which
 	// member_quota_bytes bounds, not this budget. Default 256 MiB.
 	PublishMemory int64 `json:"publish_memory_bytes,omitempty"`
+	// RequireSignedWithdrawals, when true, refuses with 403 a withdrawal
+	// (DELETE /private/sets/{id}) that its provider didn't sign with its
+	// member key (an empty body: an older client's, or parley private
+	// withdraw without --key), and one by a provider with no member key,
+	// changing nothing; a signed withdrawal is checked as always. A
+	// member who may not read the set is still answered 404 and a reader
+	// who isn't the provider 403, before the statement is looked at. It
+	// binds the API only: the operator, who can write the store, can
+	// still log a withdrawal unsigned, which readers are shown as the
+	// node's word (docs/private.md, "Who withdrew it"). Default false:
+	// unsigned withdrawals are taken.
+	RequireSignedWithdrawals bool `json:"require_signed_withdrawals,omitempty"`
 }
 
 // Defaults of [PrivateConfig]; the default of Workers is
@@ -783,7 +795,10 @@ func (a *privateAPI) get(w http.ResponseWriter, r *http.Request, m store.Member)
 // withdraws it (store.RemovePrivateSet), so that nothing is evaluated or
 // matched against it any more, for a value it shared by mistake (a set
 // of values follows no revocation). A member who may not read the set is
-// answered 404 like a missing one; a reader who is not its provider 403.
+// answered 404 like a missing one; a reader who is not its provider 403;
+// only then is the provider's signed statement read (withdrawalStatement),
+// and, with PrivateConfig.RequireSignedWithdrawals, a withdrawal without
+// one refused with 403.
 //
 // The withdrawal is logged (an oprf-withdrawal entry, binding the set's
 // key entry), and what the set's readers were shown stays theirs: its
@@ -805,9 +820,16 @@ func (a *privateAPI) withdraw(w http.ResponseWriter, r *http.Request, m store.Me
 			err = fmt.Errorf("private set %s: %w", id, store.ErrNotFound)
 		}
 	}
+	var cfg PrivateConfig
+	if err == nil {
+		cfg, err = a.config()
+	}
 	var st *store.WithdrawalStatement
 	if err == nil {
-		st, err = a.withdrawalStatement(w, r, m, id)
+		st, err = a.withdrawalStatement(w, r, m, id, cfg.RequireSignedWithdrawals)
+	}
+	if err == nil && st == nil && cfg.RequireSignedWithdrawals {
+		err = unsignedWithdrawalError(m)
 	}
 	var salt []byte
 	if err == nil {
@@ -849,8 +871,9 @@ const maxWithdrawBody = 4 << 10
 // private.WithdrawalSkew of the node's clock: a malformed one is
 // answered 400, one that isn't m's (or m has no key) 403. m is the
 // set's provider (withdraw checked it first, so that nobody else learns
-// more than a 404 tells).
-func (a *privateAPI) withdrawalStatement(w http.ResponseWriter, r *http.Request, m store.Member, id string) (*store.WithdrawalStatement, error) {
+// more than a 404 tells). required (PrivateConfig.RequireSignedWithdrawals)
+// only changes what the refusals advise.
+func (a *privateAPI) withdrawalStatement(w http.ResponseWriter, r *http.Request, m store.Member, id string, required bool) (*store.WithdrawalStatement, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWithdrawBody))
 	var tooBig *http.MaxBytesError
 	switch {
@@ -876,12 +899,26 @@ func (a *privateAPI) withdrawalStatement(w http.ResponseWriter, r *http.Request,
 			req.Time.UTC().Format(time.RFC3339), private.WithdrawalSkew, now.UTC().Format(time.RFC3339)))
 	}
 	if len(m.PublicKey) != ed25519.PublicKeySize {
+		if required {
+			return nil, unsignedWithdrawalError(m)
+		}
 		return nil, fmt.Errorf("%w: you have no member key to sign a withdrawal with (withdraw without a signature, or register a key)", errPrivateForbidden)
 	}
 	if !ed25519.Verify(ed25519.PublicKey(m.PublicKey), private.WithdrawalMessage(a.n.verifier.Name(), id, req.Time), req.Signature) {
 		return nil, fmt.Errorf("%w: the withdrawal's signature isn't your member key's, over this node's origin %q, set %s and its time", errPrivateForbidden, a.n.verifier.Name(), id)
 	}
 	return &store.WithdrawalStatement{Signed: req.Time.UTC(), Signer: bytes.Clone(m.PublicKey), Signature: req.Signature}, nil
+}
+
+// unsignedWithdrawalError refuses (403) provider m's withdrawal without
+// a statement signed by its member key, on a node that requires one
+// (PrivateConfig.RequireSignedWithdrawals): it says how to sign it, or,
+// for a member with no key, to have one registered first.
+func unsignedWithdrawalError(m store.Member) error {
+	if len(m.PublicKey) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: this node requires withdrawals signed by the provider's member key (private.require_signed_withdrawals), and you have no member key: register a key first (ask the node's operator: parley member key rotate), then withdraw with parley private withdraw --key FILE", errPrivateForbidden)
+	}
+	return fmt.Errorf("%w: this node requires withdrawals signed by the provider's member key (private.require_signed_withdrawals): withdraw with parley private withdraw --key FILE", errPrivateForbidden)
 }
 
 // withdrawalEntry returns the leaf of the withdrawal entry of the set
