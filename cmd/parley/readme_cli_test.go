@@ -1,0 +1,172 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// readmeInvocation matches `parley COMMAND ARGS...` in the README and
+// docs/: the command word and the rest of the invocation, up to the end of
+// the line, a pipe, a `;`, `&`, `)`, a backquote or a comment.
+var readmeInvocation = regexp.MustCompile("(?:^|[\\s`(/$])parley ([a-z]+)((?:[ \\t]+[^\\s|;&)`#]+)*)")
+
+// invocationFlag matches a flag in an invocation: --name, --name=value,
+// or --name followed by punctuation.
+var invocationFlag = regexp.MustCompile(`^--([a-z0-9][a-z0-9-]*)`)
+
+// helpFlag matches a flag line of a command's --help.
+var helpFlag = regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
+
+// TestREADMEMatchesCLI keeps what the README and docs/ say of the CLI in
+// step with the registered commands, both ways: every command appears in
+// the README as `parley NAME`, every subcommand and every flag somewhere in
+// the README or docs/; every flag the docs give an invocation of a command
+// is one that command takes; and `parley help` names every subcommand of a
+// command in that command's line.
+func TestREADMEMatchesCLI(t *testing.T) {
+	readmeBytes, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(readmeBytes)
+	docs := map[string]string{"README.md": readme}
+	paths, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no docs/*.md (%v)", err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs["docs/"+filepath.Base(p)] = string(b)
+	}
+	all := ""
+	for _, text := range docs {
+		all += text + "\n"
+	}
+
+	// flags of each command or subcommand, as its --help lists them.
+	flagsOf := map[string]map[string]bool{}
+	helpFlags := func(args ...string) map[string]bool {
+		key := strings.Join(args, " ")
+		if f, ok := flagsOf[key]; ok {
+			return f
+		}
+		code, out, stderr := runCLI(t, append(args, "--help")...)
+		if code != 0 {
+			t.Fatalf("parley %s --help: exit %d: %s", key, code, stderr)
+		}
+		f := map[string]bool{"help": true}
+		for _, m := range helpFlag.FindAllStringSubmatch(out, -1) {
+			f[m[1]] = true
+		}
+		flagsOf[key] = f
+		return f
+	}
+
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	_, top, _ := runCLI(t, "help")
+	for _, n := range names {
+		cmd := commands[n]
+		if !regexp.MustCompile(`parley ` + regexp.QuoteMeta(n) + `\b`).MatchString(readme) {
+			t.Errorf("README.md never shows parley %s", n)
+		}
+		groups := [][]string{{n}}
+		if len(cmd.subcommands) > 0 {
+			groups = nil
+			line := ""
+			// The command's synopsis and, on the next line, its description.
+			lines := strings.Split(top, "\n")
+			for i, l := range lines {
+				if strings.HasPrefix(l, "  "+n+" ") {
+					line = l
+					if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "      ") {
+						line += "\n" + lines[i+1]
+					}
+					break
+				}
+			}
+			for _, s := range cmd.subcommands {
+				groups = append(groups, []string{n, s.name})
+				if !regexp.MustCompile(`parley ` + regexp.QuoteMeta(n+" "+s.name) + `\b`).MatchString(all) {
+					t.Errorf("neither README.md nor docs/ shows parley %s %s", n, s.name)
+				}
+				if !regexp.MustCompile(`\b` + regexp.QuoteMeta(s.name) + `\b`).MatchString(line) {
+					t.Errorf("parley help: the line of %s doesn't name its subcommand %s: %q", n, s.name, line)
+				}
+			}
+		}
+		for _, g := range groups {
+			f := helpFlags(g...)
+			fl := make([]string, 0, len(f))
+			for x := range f {
+				fl = append(fl, x)
+			}
+			sort.Strings(fl)
+			for _, x := range fl {
+				if x != "help" && !strings.Contains(all, "--"+x) {
+					t.Errorf("parley %s --%s is in no README.md or docs/ text", strings.Join(g, " "), x)
+				}
+			}
+		}
+	}
+
+	// Every flag of an invocation in the docs is one its command takes. A
+	// line ending in a backslash goes on on the next.
+	files := make([]string, 0, len(docs))
+	for f := range docs {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	checked := 0
+	for _, file := range files {
+		lines := strings.Split(docs[file], "\n")
+		for i := 0; i < len(lines); i++ {
+			first, line := i+1, lines[i]
+			for strings.HasSuffix(line, "\\") && i+1 < len(lines) {
+				i++
+				line = strings.TrimSuffix(line, "\\") + " " + strings.TrimSpace(lines[i])
+			}
+			for _, m := range readmeInvocation.FindAllStringSubmatch(line, -1) {
+				cmd, ok := commands[m[1]]
+				if !ok {
+					continue // prose: "parley may", "parley doesn't"
+				}
+				rest := strings.Fields(m[2])
+				args := []string{m[1]}
+				if len(rest) > 0 {
+					for _, s := range cmd.subcommands {
+						if s.name == rest[0] {
+							args = append(args, s.name)
+							break
+						}
+					}
+				}
+				f := helpFlags(args...)
+				for _, tok := range rest {
+					fm := invocationFlag.FindStringSubmatch(tok)
+					if fm == nil {
+						continue
+					}
+					name := fm[1]
+					checked++
+					if !f[name] {
+						t.Errorf("%s:%d: parley %s takes no --%s", file, first, strings.Join(args, " "), name)
+					}
+				}
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("checked only %d flags of invocations in the docs; the pattern no longer finds them", checked)
+	}
+}
