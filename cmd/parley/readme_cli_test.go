@@ -3,10 +3,13 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/parley-exchange/parley/internal/node"
 )
 
 // readmeInvocation matches `parley COMMAND ARGS...` in the README and
@@ -169,4 +172,55 @@ func TestREADMEMatchesCLI(t *testing.T) {
 	if checked < 100 {
 		t.Errorf("checked only %d flags of invocations in the docs; the pattern no longer finds them", checked)
 	}
+}
+
+// TestREADMEConfigFields checks that every field of config.json (the
+// node.Config type, its witnesses' and private sets' fields included) is
+// named, as `field` or "field", in README.md or docs/, so that an operator
+// who reads them learns of every setting.
+func TestREADMEConfigFields(t *testing.T) {
+	all := ""
+	paths, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no docs/*.md (%v)", err)
+	}
+	for _, p := range append(paths, filepath.Join("..", "..", "README.md")) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all += string(b) + "\n"
+	}
+	fields := configFields(reflect.TypeOf(node.Config{}), "")
+	if len(fields) < 30 {
+		t.Fatalf("found only %d config.json fields in node.Config", len(fields))
+	}
+	for _, f := range fields {
+		name := f[strings.LastIndex(f, ".")+1:]
+		if !strings.Contains(all, "`"+name+"`") && !strings.Contains(all, `"`+name+`"`) && !strings.Contains(all, "`"+f+"`") {
+			t.Errorf("config.json field %s is in neither README.md nor docs/", f)
+		}
+	}
+}
+
+// configFields lists the JSON names of t's fields, recursing into struct
+// and slice-of-struct fields ("private.query_budget", "witnesses.url").
+func configFields(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		out = append(out, prefix+name)
+		ft := f.Type
+		for ft.Kind() == reflect.Slice || ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft.PkgPath() == reflect.TypeOf(node.Config{}).PkgPath() {
+			out = append(out, configFields(ft, prefix+name+".")...)
+		}
+	}
+	return out
 }
