@@ -27,7 +27,7 @@ import (
 func init() {
 	register(command{
 		name:  "match",
-		usage: "match (--url U --token-file F --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE... | --nats URL --stream S --consumer NAME]",
+		usage: "match (--url U --token-file F --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE... | --nats URL --stream S --consumer NAME]   match sensor logs (or images, --images) against indicators: a STIX sighting per indicator that fired",
 		run:   runMatch,
 	})
 }

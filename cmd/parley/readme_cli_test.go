@@ -80,6 +80,9 @@ func TestREADMEMatchesCLI(t *testing.T) {
 	_, top, _ := runCLI(t, "help")
 	for _, n := range names {
 		cmd := commands[n]
+		if _, desc := splitUsage(cmd.usage); desc == "" {
+			t.Errorf("parley help: %s has no description after its synopsis", n)
+		}
 		if !regexp.MustCompile(`parley ` + regexp.QuoteMeta(n) + `\b`).MatchString(readme) {
 			t.Errorf("README.md never shows parley %s", n)
 		}
