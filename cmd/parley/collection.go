@@ -14,7 +14,7 @@ import (
 func init() {
 	register(command{
 		name:  "collection",
-		usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--relay] [--json]",
+		usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--relay] [--json]   make a collection, default deny (also: collection grant, collection revoke)",
 		help:  "The operator makes TAXII collections on its node (run on the node's machine); access is default deny.",
 		subcommands: []subcommand{{name: "add", usage: "collection add --data DIR --title T --read M,... --write M,... [--signatures required|optional] [--relay] [--json]",
 			help: `Makes a collection and prints its id; its title is unique on the node,

@@ -16,7 +16,7 @@ import (
 func init() {
 	register(command{
 		name:  "export",
-		usage: "export --format zeek-intel|suricata-dataset|misp-feed (--indicators FILE | --url U --token-file F --collection C) [--out PATH]",
+		usage: "export --format zeek-intel|suricata-dataset|misp-feed (--indicators FILE | --url U --token-file F --collection C) [--out PATH]   write indicators as a Zeek intel file, Suricata datasets and rules, or a MISP feed",
 		run:   runExport,
 	})
 }

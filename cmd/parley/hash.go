@@ -48,10 +48,13 @@ func runHash(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("hash")
 	dihedral := fs.Bool("dihedral", false, "print the hashes of the 8 rotations and mirror images, the variant's name last")
 	maxPixels := fs.Int64("max-pixels", pdq.DefaultMaxPixels, "refuse images of more than `N` pixels (width*height) before decoding them")
-	if err := c.parseFlags(fs, args); err != nil {
+	// Flags may follow the files too (parley hash photo.jpg --dihedral);
+	// after "--" all are files.
+	args, err := parseInterspersed(c, fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if len(args) == 0 {
 		return usageErrorf("parley hash photo.jpg pictures/", "hash needs at least one file or folder")
 	}
 	if *maxPixels <= 0 {
@@ -59,11 +62,11 @@ func runHash(ctx context.Context, c *cli, args []string) error {
 	}
 	lim := pdq.Limits{MaxPixels: *maxPixels}
 
-	files, unreadable := c.collectImages(fs.Args())
+	files, unreadable := c.collectImages(args)
 	if len(files) == 0 && unreadable == 0 {
 		// Folders without one image file: say so, rather than print
 		// nothing and exit 0 as if they had been hashed.
-		return usageErrorf("images are found by their extension: "+imageExtList(), "no image file in %s", strings.Join(fs.Args(), ", "))
+		return usageErrorf("images are found by their extension: "+imageExtList(), "no image file in %s", strings.Join(args, ", "))
 	}
 	failed := unreadable
 	hint := ""

@@ -27,7 +27,7 @@ import (
 func init() {
 	register(command{
 		name:  "match",
-		usage: "match (--url U --token-file F --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE... | --nats URL --stream S --consumer NAME]",
+		usage: "match (--url U --token-file F --collection C | --indicators FILE) [--format zeek|eve|ecs|stix] [--follow] [FILE... | --nats URL --stream S --consumer NAME]   match sensor logs (or images, --images) against indicators: a STIX sighting per indicator that fired",
 		run:   runMatch,
 	})
 }
@@ -77,7 +77,10 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	maxPending := fs.Int("max-pending", 10000, "with --nats, emit and acknowledge at the latest once `N` messages are held, or N events (a batch counts its events)")
 	ackWait := fs.Duration("ack-wait", 0, "with --nats, redeliver to the fleet a message not acknowledged within `DURATION` (default: 30s, and at least 3 times --flush)")
 	deadLetter := fs.String("dead-letter", "", "with --nats and --push, also append the objects the node refuses for what they are (not stored, their messages acknowledged) to `FILE`, one JSON object a line, synced before the acknowledgement")
-	if err := c.parseFlags(fs, args); err != nil {
+	// Flags may follow the files too (parley match --indicators x.json
+	// conn.log --as ID), as users type them; after "--" all are files.
+	files, err := parseInterspersed(c, fs, args)
+	if err != nil {
 		return err
 	}
 	flushSet := false
@@ -93,7 +96,6 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return usageErrorf("", "%v", err)
 	}
-	files := fs.Args()
 	if *follow && len(files) != 1 {
 		return usageErrorf("give the one log file to follow", "--follow needs exactly one FILE")
 	}

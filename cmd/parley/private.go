@@ -42,7 +42,7 @@ import (
 func init() {
 	register(command{
 		name:  "private",
-		usage: "private publish|check|sets|withdraw --url U --token-file F ...   private set membership (OPRF): publish your indicators, check values privately",
+		usage: "private publish|check|sets|withdraw|receipt --url U --token-file F ...   private set membership (OPRF): publish your indicators, check values privately",
 		help: `  publish  make a private set of your equality indicators in collection C
            (or of the type:value lines of --values FILE); prints its id
   check    check type:value lines (or --format zeek|eve|ecs|stix logs)

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/internal/node"
+)
+
+// readmeInvocation matches `parley COMMAND ARGS...` in the README and
+// docs/: the command word and the rest of the invocation, up to the end of
+// the line, a pipe, a `;`, `&`, `)`, a backquote or a comment.
+var readmeInvocation = regexp.MustCompile("(?:^|[\\s`(/$])parley ([a-z]+)((?:[ \\t]+[^\\s|;&)`#]+)*)")
+
+// invocationFlag matches a flag in an invocation: --name, --name=value,
+// or --name followed by punctuation.
+var invocationFlag = regexp.MustCompile(`^--([a-z0-9][a-z0-9-]*)`)
+
+// helpFlag matches a flag line of a command's --help.
+var helpFlag = regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
+
+// TestREADMEMatchesCLI keeps what the README and docs/ say of the CLI in
+// step with the registered commands, both ways: every command appears in
+// the README as `parley NAME`, every subcommand and every flag somewhere in
+// the README or docs/; every flag the docs give an invocation of a command
+// is one that command takes; and `parley help` names every subcommand of a
+// command in that command's line.
+func TestREADMEMatchesCLI(t *testing.T) {
+	readmeBytes, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(readmeBytes)
+	docs := map[string]string{"README.md": readme}
+	paths, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no docs/*.md (%v)", err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs["docs/"+filepath.Base(p)] = string(b)
+	}
+	all := ""
+	for _, text := range docs {
+		all += text + "\n"
+	}
+
+	// flags of each command or subcommand, as its --help lists them.
+	flagsOf := map[string]map[string]bool{}
+	helpFlags := func(args ...string) map[string]bool {
+		key := strings.Join(args, " ")
+		if f, ok := flagsOf[key]; ok {
+			return f
+		}
+		code, out, stderr := runCLI(t, append(args, "--help")...)
+		if code != 0 {
+			t.Fatalf("parley %s --help: exit %d: %s", key, code, stderr)
+		}
+		f := map[string]bool{"help": true}
+		for _, m := range helpFlag.FindAllStringSubmatch(out, -1) {
+			f[m[1]] = true
+		}
+		flagsOf[key] = f
+		return f
+	}
+
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	_, top, _ := runCLI(t, "help")
+	for _, n := range names {
+		cmd := commands[n]
+		if _, desc := splitUsage(cmd.usage); desc == "" {
+			t.Errorf("parley help: %s has no description after its synopsis", n)
+		}
+		if !regexp.MustCompile(`parley ` + regexp.QuoteMeta(n) + `\b`).MatchString(readme) {
+			t.Errorf("README.md never shows parley %s", n)
+		}
+		groups := [][]string{{n}}
+		if len(cmd.subcommands) > 0 {
+			groups = nil
+			line := ""
+			// The command's synopsis and, on the next line, its description.
+			lines := strings.Split(top, "\n")
+			for i, l := range lines {
+				if strings.HasPrefix(l, "  "+n+" ") {
+					line = l
+					if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "      ") {
+						line += "\n" + lines[i+1]
+					}
+					break
+				}
+			}
+			for _, s := range cmd.subcommands {
+				groups = append(groups, []string{n, s.name})
+				if !regexp.MustCompile(`parley ` + regexp.QuoteMeta(n+" "+s.name) + `\b`).MatchString(all) {
+					t.Errorf("neither README.md nor docs/ shows parley %s %s", n, s.name)
+				}
+				if !regexp.MustCompile(`\b` + regexp.QuoteMeta(s.name) + `\b`).MatchString(line) {
+					t.Errorf("parley help: the line of %s doesn't name its subcommand %s: %q", n, s.name, line)
+				}
+			}
+		}
+		for _, g := range groups {
+			f := helpFlags(g...)
+			fl := make([]string, 0, len(f))
+			for x := range f {
+				fl = append(fl, x)
+			}
+			sort.Strings(fl)
+			for _, x := range fl {
+				if x != "help" && !strings.Contains(all, "--"+x) {
+					t.Errorf("parley %s --%s is in no README.md or docs/ text", strings.Join(g, " "), x)
+				}
+			}
+		}
+	}
+
+	// Every flag of an invocation in the docs is one its command takes. A
+	// line ending in a backslash goes on on the next.
+	files := make([]string, 0, len(docs))
+	for f := range docs {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	checked := 0
+	for _, file := range files {
+		lines := strings.Split(docs[file], "\n")
+		for i := 0; i < len(lines); i++ {
+			first, line := i+1, lines[i]
+			for strings.HasSuffix(line, "\\") && i+1 < len(lines) {
+				i++
+				line = strings.TrimSuffix(line, "\\") + " " + strings.TrimSpace(lines[i])
+			}
+			for _, m := range readmeInvocation.FindAllStringSubmatch(line, -1) {
+				cmd, ok := commands[m[1]]
+				if !ok {
+					continue // prose: "parley may", "parley doesn't"
+				}
+				rest := strings.Fields(m[2])
+				args := []string{m[1]}
+				if len(rest) > 0 {
+					for _, s := range cmd.subcommands {
+						if s.name == rest[0] {
+							args = append(args, s.name)
+							break
+						}
+					}
+				}
+				f := helpFlags(args...)
+				for _, tok := range rest {
+					fm := invocationFlag.FindStringSubmatch(tok)
+					if fm == nil {
+						continue
+					}
+					name := fm[1]
+					checked++
+					if !f[name] {
+						t.Errorf("%s:%d: parley %s takes no --%s", file, first, strings.Join(args, " "), name)
+					}
+				}
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("checked only %d flags of invocations in the docs; the pattern no longer finds them", checked)
+	}
+}
+
+// TestREADMEConfigFields checks that every field of config.json (the
+// node.Config type, its witnesses' and private sets' fields included) is
+// named, as `field` or "field", in README.md or docs/, so that an operator
+// who reads them learns of every setting.
+func TestREADMEConfigFields(t *testing.T) {
+	all := ""
+	paths, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no docs/*.md (%v)", err)
+	}
+	for _, p := range append(paths, filepath.Join("..", "..", "README.md")) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all += string(b) + "\n"
+	}
+	fields := configFields(reflect.TypeOf(node.Config{}), "")
+	if len(fields) < 30 {
+		t.Fatalf("found only %d config.json fields in node.Config", len(fields))
+	}
+	for _, f := range fields {
+		name := f[strings.LastIndex(f, ".")+1:]
+		if !strings.Contains(all, "`"+name+"`") && !strings.Contains(all, `"`+name+`"`) && !strings.Contains(all, "`"+f+"`") {
+			t.Errorf("config.json field %s is in neither README.md nor docs/", f)
+		}
+	}
+}
+
+// configFields lists the JSON names of t's fields, recursing into struct
+// and slice-of-struct fields ("private.query_budget", "witnesses.url").
+func configFields(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		out = append(out, prefix+name)
+		ft := f.Type
+		for ft.Kind() == reflect.Slice || ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft.PkgPath() == reflect.TypeOf(node.Config{}).PkgPath() {
+			out = append(out, configFields(ft, prefix+name+".")...)
+		}
+	}
+	return out
+}
