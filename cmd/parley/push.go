@@ -76,6 +76,9 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := validateSpans(doc.spans, name); err != nil {
+			return err
+		}
 		total += len(doc.spans)
 		sums[i] = sha256.Sum256(doc.data)
 		if name == "-" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -114,6 +115,53 @@ func readObjects(c *cli, name string) (*objectsDoc, error) {
 // node takes them unsigned.
 func signSpans(spans []json.RawMessage, key ed25519.PrivateKey, name string) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, len(spans))
+	err := eachSpan(spans, func(i int, span json.RawMessage) error {
+		o, err := stix.Parse(span)
+		if err != nil {
+			return usageErrorf("give a STIX object, a JSON array of objects or a bundle", "%s: %v", name, err)
+		}
+		if stix.IsPredefinedTLP(o) {
+			out[i] = o.Raw
+			return nil
+		}
+		s, err := stix.Sign(o.Raw, key)
+		if err != nil {
+			return usageErrorf("", "%s: object %s: %v", name, o.ID, err)
+		}
+		out[i] = s
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// validateSpans parses every object of spans (checked by
+// [stix.ObjectSpans]) and validates it as STIX 2.1 with the node's own
+// validator and pattern checks ([node.DefaultPatterns]), on every core;
+// the error (exit 2) is the first invalid object's in order. What the
+// node would refuse for what the object is, whoever sends it, is found
+// before anything is sent; what depends on the node (the collection's
+// policy, the member's key, ids another member owns) is the node's word.
+func validateSpans(spans []json.RawMessage, name string) error {
+	v := stix.Validator{Patterns: node.DefaultPatterns()}
+	return eachSpan(spans, func(_ int, span json.RawMessage) error {
+		o, err := stix.Parse(span)
+		if err != nil {
+			return usageErrorf("give a STIX object, a JSON array of objects or a bundle", "%s: %v", name, err)
+		}
+		if err := v.Validate(o); err != nil {
+			return usageErrorf("fix the object: the node refuses what isn't valid STIX 2.1, and push sends nothing until every object is", "%s: %v", name, err)
+		}
+		return nil
+	})
+}
+
+// eachSpan calls f for every span on every core and returns the first
+// error in the spans' order (not the first to happen), so that what is
+// reported doesn't depend on scheduling.
+func eachSpan(spans []json.RawMessage, f func(i int, span json.RawMessage) error) error {
 	errs := make([]error, len(spans))
 	workers := min(runtime.GOMAXPROCS(0), len(spans))
 	var wg sync.WaitGroup
@@ -122,31 +170,17 @@ func signSpans(spans []json.RawMessage, key ed25519.PrivateKey, name string) ([]
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(spans); i += workers {
-				o, err := stix.Parse(spans[i])
-				if err != nil {
-					errs[i] = usageErrorf("give a STIX object, a JSON array of objects or a bundle", "%s: %v", name, err)
-					continue
-				}
-				if stix.IsPredefinedTLP(o) {
-					out[i] = o.Raw
-					continue
-				}
-				s, err := stix.Sign(o.Raw, key)
-				if err != nil {
-					errs[i] = usageErrorf("", "%s: object %s: %v", name, o.ID, err)
-					continue
-				}
-				out[i] = s
+				errs[i] = f(i, spans[i])
 			}
 		}()
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // single reports whether data is one STIX object (not a bundle, array or
