@@ -98,6 +98,7 @@ func TestSeenFileForgedEveryReader(t *testing.T) {
 		t.Fatalf("backup: exit %d: %s", code, stderr)
 	}
 	remote := []string{"--url", base, "--token", a.Token}
+	var restored string // the restore's DIR, absent after a refused restore
 	cases := []struct {
 		name string
 		file string // the source file that reads the seen file
@@ -131,7 +132,8 @@ func TestSeenFileForgedEveryReader(t *testing.T) {
 			return append([]string{"private", "receipt", "--seen", s, "--set", set}, remote...)
 		}},
 		{"restore", "backup.go", func(s string) []string {
-			return []string{"restore", "--data", filepath.Join(t.TempDir(), "restored"), "--from", backup, "--seen", s}
+			restored = filepath.Join(t.TempDir(), "restored")
+			return []string{"restore", "--data", restored, "--from", backup, "--seen", s}
 		}},
 	}
 	for _, tc := range cases {
@@ -148,6 +150,9 @@ func TestSeenFileForgedEveryReader(t *testing.T) {
 				!strings.Contains(stderr, "parley: error: the seen file ") || !strings.Contains(stderr, "holds 1 checkpoint(s) that claim the log's key but whose signature doesn't verify: the seen file was changed") ||
 				!strings.Contains(stderr, "of size 98") {
 				t.Errorf("forged: exit %d, want 1 naming it\n%s", code, stderr)
+			}
+			if _, err := os.Stat(restored); tc.name == "restore" && !os.IsNotExist(err) {
+				t.Errorf("the refused restore left %s: %v", restored, err)
 			}
 		})
 	}
