@@ -68,14 +68,8 @@ var concurrenceFields = tlog.JSONFields{"object": nil, "counts": {tlog.AnyName: 
 // "object" and "evidence" and no "type": a concurrence answer (parley
 // concurrence --json), not a document of a typed format.
 func IsConcurrence(data []byte) bool {
-	var head map[string]json.RawMessage
-	if json.Unmarshal(data, &head) != nil {
-		return false
-	}
-	_, obj := head["object"]
-	_, ev := head["evidence"]
-	_, typ := head["type"]
-	return obj && ev && !typ
+	head, ok := tlog.MemberNames(data)
+	return ok && head["object"] && head["evidence"] && !head["type"]
 }
 
 // ParseConcurrence reads a concurrence answer by its exact field names

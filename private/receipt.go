@@ -345,13 +345,8 @@ func (s *SavedReceipt) CheckTimes(v note.Verifier, p *tlog.Policy, skew time.Dur
 // "set" and "receipt": a saved receipt ([SavedReceipt]), which
 // [ParseSavedReceipt] reads.
 func IsSavedReceipt(data []byte) bool {
-	var head map[string]json.RawMessage
-	if json.Unmarshal(data, &head) != nil {
-		return false
-	}
-	_, set := head["set"]
-	_, rc := head["receipt"]
-	return set && rc
+	head, ok := tlog.MemberNames(data)
+	return ok && head["set"] && head["receipt"]
 }
 
 // setInfoFields are the names of a [SetInfo]'s fields.

@@ -835,8 +835,48 @@ func (s *SeenCheckpoints) Neighbours(cp Checkpoint, v note.Verifier) (same []str
 // and key ID) and doesn't verify, which no parley writes (it records only
 // notes it opened with v): the file was changed, or a note made up; and
 // others, those with no line of v's key, such as checkpoints kept under a
-// key pinned before, which are no sign of tampering.
+// key pinned before, which are no sign of tampering. Others includes the
+// near-forgeries [SeenCheckpoints.Faults] tells apart.
 func (s *SeenCheckpoints) Unverified(v note.Verifier) (forged, others []Checkpoint) {
+	f := s.Faults(v)
+	others = f.Others
+	for _, n := range f.Near {
+		others = append(others, n.Checkpoint)
+	}
+	return f.Forged, others
+}
+
+// SeenFaults are the seen checkpoints that don't verify with the log's
+// key, by what their signature lines claim ([SeenCheckpoints.Faults]).
+type SeenFaults struct {
+	// Forged have a line of the log key's name and key ID that doesn't
+	// verify: no parley writes one, so the file was changed.
+	Forged []Checkpoint
+	// Near have a line of the log key's name under another key ID, and
+	// none of its key ID: a checkpoint of another key of the same name
+	// (a key pinned before the node was made again), or a line made to
+	// look like the log's. No reader compares with them.
+	Near []NearCheckpoint
+	// Others have no line of the log key's name: another log's, or
+	// kept under a key of another name pinned before.
+	Others []Checkpoint
+}
+
+// NearCheckpoint is a seen checkpoint with a signature line of the log
+// key's name but another key ID ([SeenFaults.Near]).
+type NearCheckpoint struct {
+	Checkpoint
+	// KeyIDs are the key IDs of its lines of the log key's name, in
+	// the order of the note.
+	KeyIDs []uint32
+}
+
+// Faults sorts the seen notes that read as checkpoints but don't verify
+// with the log's key v (every reader of the file passes over them) by
+// what their signature lines claim: see [SeenFaults]. Key indexes and
+// notes that verify are left out.
+func (s *SeenCheckpoints) Faults(v note.Verifier) SeenFaults {
+	var f SeenFaults
 	for _, n := range s.Notes {
 		c, ok := peekCheckpoint(n)
 		if !ok {
@@ -845,33 +885,44 @@ func (s *SeenCheckpoints) Unverified(v note.Verifier) (forged, others []Checkpoi
 		if _, err := OpenCheckpoint([]byte(n), v); err == nil {
 			continue
 		}
-		if claimsKey(n, v) {
-			forged = append(forged, c)
-		} else {
-			others = append(others, c)
+		claims, ids := claimsKey(n, v)
+		switch {
+		case claims:
+			f.Forged = append(f.Forged, c)
+		case len(ids) > 0:
+			f.Near = append(f.Near, NearCheckpoint{Checkpoint: c, KeyIDs: ids})
+		default:
+			f.Others = append(f.Others, c)
 		}
 	}
-	return forged, others
+	return f
 }
 
 // claimsKey reports whether the signed note n has a signature line of
-// v's name and key ID (C2SP signed-note: "— name base64(keyID || sig)").
-func claimsKey(n string, v note.Verifier) bool {
+// v's name and key ID (C2SP signed-note: "— name base64(keyID || sig)"),
+// and, when it has none, the key IDs of its lines of v's name.
+func claimsKey(n string, v note.Verifier) (bool, []uint32) {
 	i := strings.LastIndex(n, "\n\n")
 	if i < 0 {
-		return false
+		return false, nil
 	}
+	var ids []uint32
 	for _, line := range strings.Split(n[i+2:], "\n") {
 		name, b64, ok := strings.Cut(strings.TrimPrefix(line, "\u2014 "), " ")
 		if !ok || !strings.HasPrefix(line, "\u2014 ") || name != v.Name() {
 			continue
 		}
 		sig, err := base64.StdEncoding.DecodeString(b64)
-		if err == nil && len(sig) >= 4 && binary.BigEndian.Uint32(sig) == v.KeyHash() {
-			return true
+		if err != nil || len(sig) < 4 {
+			continue
 		}
+		id := binary.BigEndian.Uint32(sig)
+		if id == v.KeyHash() {
+			return true, nil
+		}
+		ids = append(ids, id)
 	}
-	return false
+	return false, ids
 }
 
 // seenNote is a seen checkpoint note and its text, not yet verified.

@@ -185,16 +185,46 @@ var bundleFields = jsonFields{"type": nil, "log_key": nil, "checkpoint": nil,
 // ([bundleFields]; see [VerifyBundle]) and returns the fields of other
 // names (a later node's additions). It verifies nothing. Errors wrap
 // [ErrBundle].
+//
+// Each item's Object is a slice of data, not a copy (a bundle is mostly
+// its objects: a copy doubled what reading one holds): the caller must
+// not change data while it uses the bundle.
 func ParseBundle(data []byte) (Bundle, []string, error) {
-	var b Bundle
+	var a struct {
+		Bundle
+		Items []struct {
+			BundleItem
+			Object sharedRaw `json:"object"`
+		} `json:"items"`
+	}
 	unknown, err := knownNames(data, bundleFields, true)
 	if err == nil {
-		err = json.Unmarshal(data, &b)
+		err = json.Unmarshal(data, &a)
 	}
 	if err != nil {
 		return Bundle{}, nil, fmt.Errorf("%w: not a bundle: %v", ErrBundle, err)
 	}
+	b := a.Bundle
+	if a.Items != nil {
+		b.Items = make([]BundleItem, len(a.Items))
+		for i, it := range a.Items {
+			b.Items[i] = it.BundleItem
+			b.Items[i].Object = json.RawMessage(it.Object)
+		}
+	}
 	return b, unknown, nil
+}
+
+// sharedRaw is a [json.RawMessage] that keeps the slice of the input it
+// is given rather than a copy: for [json.Unmarshal] of a document the
+// caller keeps unchanged while it uses the result (a RawMessage's
+// UnmarshalJSON copies, as the [json.Unmarshaler] contract asks of
+// values that outlive a [json.Decoder]'s buffer).
+type sharedRaw []byte
+
+func (r *sharedRaw) UnmarshalJSON(b []byte) error {
+	*r = b[:len(b):len(b)]
+	return nil
 }
 
 // VerifyBundle checks a proof bundle with no network access: the

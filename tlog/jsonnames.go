@@ -132,8 +132,9 @@ func (f jsonFields) object(dec *json.Decoder, t json.Token, path string, lax boo
 		if sub != nil {
 			err = sub.check(dec, path+name+".", lax, unknown)
 		} else {
-			var skip json.RawMessage
-			err = dec.Decode(&skip)
+			// Read, not kept: a RawMessage copied every value (a
+			// bundle's objects, as large as the bundle).
+			err = dec.Decode(&presentValue{})
 		}
 		if err != nil {
 			return err
@@ -159,3 +160,24 @@ func describePath(path string) string {
 	}
 	return fmt.Sprintf("%q", path[:len(path)-1])
 }
+
+// MemberNames returns the member names of data, a JSON object, without
+// copying their values, and false when data isn't one JSON object. A
+// reader that tells formats apart by their members reads so a proof
+// bundle of hundreds of MB (a map of [json.RawMessage] copied it whole).
+func MemberNames(data []byte) (map[string]bool, bool) {
+	var m map[string]presentValue
+	if json.Unmarshal(data, &m) != nil || m == nil {
+		return nil, false
+	}
+	names := make(map[string]bool, len(m))
+	for k := range m {
+		names[k] = true
+	}
+	return names, true
+}
+
+// presentValue reads any JSON value as nothing, keeping no copy of it.
+type presentValue struct{}
+
+func (*presentValue) UnmarshalJSON([]byte) error { return nil }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/internal/store"
-	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -137,7 +136,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		}
 		fmt.Fprintf(c.stderr, "parley: audit: note: %s holds a signed checkpoint of size %d, not a seen file: the audit starts from it, and writes the seen file in its place\n", *seenPath, cp.Size)
 	}
-	forged := reportUnverifiedSeen(c, seen, v, *seenPath)
+	forged, seenChanged := reportSeenFaults(c, "audit", seen, v, *seenPath)
 	mine, err := auditorKeys(c.stderr, me, *myKey)
 	if err != nil {
 		return err
@@ -248,8 +247,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if forged > 0 && rep.OK() && split == 0 && downgraded == nil {
 		// The log checks; the auditor's own evidence doesn't.
 		fmt.Fprintf(c.stderr, "parley: audit: the rest of the log checks (%d entries, root %s), but the seen file was changed\n", rep.Entries, cp.Hash)
-		return withExit(1, "keep a copy of "+*seenPath+" as evidence of who changed it, then remove those checkpoints from it (or audit with a new seen file, started from a witness's checkpoint of the log)",
-			fmt.Errorf("the seen file %s holds %d checkpoint(s) that claim the log's key but whose signature doesn't verify", *seenPath, forged))
+		return seenChanged
 	}
 	if !rep.OK() || split > 0 {
 		if downgraded != nil {
@@ -437,23 +435,4 @@ func reportSeenViews(ctx context.Context, c *cli, key string, v note.Verifier, c
 		fmt.Fprintf(c.stderr, "parley: audit: split view: the node's checkpoint of size %d is inconsistent with the checkpoint of size %d seen before: the log forked; evidence in %s\n", cp.Size, scp.Size, path)
 	}
 	return found, shrank, nil
-}
-
-// reportUnverifiedSeen names on stderr each checkpoint in the seen file
-// that claims the log's key (v) but whose signature doesn't verify, which
-// no parley writes: the file was changed, and the audit fails for it
-// (after checking the log as usual) rather than pass over it, as every
-// check against seen checkpoints does. It returns how many. Checkpoints
-// signed by another key only (kept under a key pinned before) are
-// counted in one note, which fails nothing.
-func reportUnverifiedSeen(c *cli, seen *tlog.SeenCheckpoints, v note.Verifier, seenPath string) int {
-	forged, others := seen.Unverified(v)
-	for _, cp := range forged {
-		fmt.Fprintf(c.stderr, "parley: audit: the seen file %s holds a checkpoint of size %d, root %s, that claims the log's key but whose signature doesn't verify: someone or something changed the file\n",
-			untrusted.Text(seenPath, 200), cp.Size, cp.Hash)
-	}
-	if len(others) > 0 {
-		fmt.Fprintf(c.stderr, "parley: audit: note: the seen file %s holds %d checkpoint(s) not signed by the log's key (kept under a key pinned before, or another log's): they are not compared with\n", untrusted.Text(seenPath, 200), len(others))
-	}
-	return len(forged)
 }

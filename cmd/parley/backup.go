@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/tlog"
 )
@@ -97,11 +99,11 @@ func runBackup(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-// readSeenCheckpoints reads the checkpoint notes of a seen file (what
-// parley audit --seen keeps) or of a file holding one signed checkpoint
-// note (a witness's or a monitor's copy), as parley audit --seen reads
-// it ([tlog.LoadSeenOrCheckpoint]).
-func readSeenCheckpoints(path string) ([]string, error) {
+// readSeenCheckpoints reads a seen file (what parley audit --seen keeps)
+// or a file holding one signed checkpoint note (a witness's or a
+// monitor's copy), as parley audit --seen reads it
+// ([tlog.LoadSeenOrCheckpoint]).
+func readSeenCheckpoints(path string) (*tlog.SeenCheckpoints, error) {
 	// What parley audit --seen starts from too.
 	s, _, err := tlog.LoadSeenOrCheckpoint(path)
 	if err != nil {
@@ -110,7 +112,7 @@ func readSeenCheckpoints(path string) ([]string, error) {
 	if len(s.Notes) == 0 {
 		return nil, fmt.Errorf("%s holds no checkpoint", path)
 	}
-	return s.Notes, nil
+	return s, nil
 }
 
 func runRestore(ctx context.Context, c *cli, args []string) error {
@@ -128,15 +130,33 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 		return usageErrorf("parley restore --data DIR --from FILE [--seen FILE]...", "restore needs --data and --from, and no arguments")
 	}
 	var notes []string
-	for _, p := range seen {
-		ns, err := readSeenCheckpoints(p)
+	files := make([]*tlog.SeenCheckpoints, len(seen))
+	for i, p := range seen {
+		s, err := readSeenCheckpoints(p)
 		if err != nil {
 			return usageErrorf("give the seen file a member's parley audit --seen keeps, or a signed checkpoint", "%v", err)
 		}
-		notes = append(notes, ns...)
+		files[i] = s
+		notes = append(notes, s.Notes...)
 	}
-	rep, err := node.Restore(ctx, *from, *dir, node.RestoreOptions{Force: *force, KeyFile: *keyFile, Seen: notes})
+	// Each seen file's forged checkpoints of the restored log (its key
+	// is the backup's) are named as every reader of a seen file names
+	// them, and refuse the restore (exit 1, nothing written).
+	checkSeen := func(v note.Verifier) error {
+		var first error
+		for i, s := range files {
+			if _, err := reportSeenFaults(c, "restore", s, v, seen[i]); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	rep, err := node.Restore(ctx, *from, *dir, node.RestoreOptions{Force: *force, KeyFile: *keyFile, Seen: notes, CheckSeen: checkSeen})
+	var seenChanged *exitError
 	switch {
+	case errors.As(err, &seenChanged):
+		seenChanged.hint += "; nothing was written to " + *dir
+		return seenChanged
 	case errors.Is(err, node.ErrExists):
 		return usageErrorf("restore into an empty directory, or stop the node and give --force", "%v", err)
 	case errors.Is(err, node.ErrRestoreKey):

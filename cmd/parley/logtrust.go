@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"flag"
 	"fmt"
+	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -19,10 +20,14 @@ import (
 type trustFlags struct {
 	logKey *string
 	seen   *string
+	// cmd names the command in what it says about the seen file
+	// ([reportSeenFaults]): "pull", "private check".
+	cmd string
 }
 
 func addTrustFlags(fs *flag.FlagSet) *trustFlags {
 	return &trustFlags{
+		cmd:    strings.TrimPrefix(fs.Name(), "parley "),
 		logKey: fs.String("log-key", "", "the node's note verifier `KEY` to trust (default: the one pinned in --seen, else pinned on first use)"),
 		seen:   fs.String("seen", "", "the `FILE` of checkpoints seen before, as parley audit keeps it (default: in the user config directory, one per node)"),
 	}
@@ -108,6 +113,9 @@ type pinned struct {
 
 // pin loads the seen file for the node at url and decides the log key to
 // trust ([pinLogKey]), fetching the served key only when nothing pins one.
+// A seen file that holds forged checkpoints of the log fails it (exit 1),
+// each named as parley audit names them ([reportSeenFaults]), before the
+// command asks the node anything more.
 func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned, error) {
 	seen, path, err := t.loadSeen(url)
 	if err != nil {
@@ -121,6 +129,9 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 	}
 	v, key, err := pinLogKey(c, *t.logKey, served, seen, path)
 	if err != nil {
+		return pinned{}, err
+	}
+	if _, err := reportSeenFaults(c, t.cmd, seen, v, path); err != nil {
 		return pinned{}, err
 	}
 	if *t.logKey == "" && served == "" {

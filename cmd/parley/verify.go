@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/opinion"
 	"github.com/parley-exchange/parley/private"
+	"github.com/parley-exchange/parley/stix"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -31,7 +33,7 @@ func runVerify(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlagSet("verify")
 	logKey := fs.String("log-key", "", "the node's note verifier `KEY` you trust (recommended: without it the bundle's own key is used)")
 	requireIndex := fs.Bool("require-key-index", false, "refuse a bundle without a key index (as nodes older than it made them), whose key entries may leave out a rotation or revocation")
-	receipt := fs.String("receipt", "", "check that the receipt in `FILE` (GET /log/receipt) proves that the object in the file argument was logged (needs --log-key)")
+	receipt := fs.String("receipt", "", "check that the receipt in `FILE` (GET /log/receipt) proves that the object in the file argument (the object alone, or a STIX bundle or TAXII envelope holding it) was logged (needs --log-key)")
 	polFlags := addPolicyFlags(fs)
 	skew := addClockSkewFlag(fs)
 	// Flags may also follow the arguments (parley verify proof.json --log-key K).
@@ -223,6 +225,10 @@ func verifyReceipt(c *cli, receiptPath string, pos []string, logKey string, requ
 	if err != nil {
 		return withExit(1, "give the node's receipt as GET /log/receipt serves it", err)
 	}
+	ob, err = receiptObject(ob, r.Opening, pos[0])
+	if err != nil {
+		return err
+	}
 	res, err := r.VerifyObject(logKey, ob, pol, skew)
 	if err != nil {
 		hint := "the receipt or the object was changed, the object isn't the one the receipt is of, or the receipt isn't from the log you trust"
@@ -249,6 +255,57 @@ func verifyReceipt(c *cli, receiptPath string, pos []string, logKey string, requ
 		fmt.Fprintf(c.stderr, "parley: warning: the receipt has field(s) this parley doesn't know, not verified: %s\n", untrusted.Text(strings.Join(unknown, ", "), 400))
 	}
 	return nil
+}
+
+// receiptObject returns the object of the file data (named name) that
+// a receipt of opening op is checked against: data itself when it holds
+// one object, and of a STIX bundle or a TAXII envelope the one object
+// whose id and version (modified, else created) are op's. A list that
+// holds no such object, or more than one, fails (exit 1), naming the
+// object. The object picked is checked as one given alone is
+// (tlog.Receipt.VerifyObject): its id and version only choose it.
+func receiptObject(data []byte, op tlog.Opening, name string) ([]byte, error) {
+	if names, ok := tlog.MemberNames(data); !ok || !names["objects"] {
+		return data, nil // not a list (a receipt given as the object fails as before)
+	}
+	spans, err := stix.ObjectSpans(data)
+	if err != nil || (len(spans) == 1 && bytes.Equal(spans[0], bytes.TrimSpace(data))) {
+		// One object, or a file that isn't a list of valid ones: checked
+		// as it is, as before lists were read.
+		return data, nil
+	}
+	var found []json.RawMessage
+	for _, raw := range spans {
+		o, err := stix.Parse(raw)
+		if err != nil {
+			continue // ObjectSpans parsed each
+		}
+		if o.ID == op.ObjectID && sameVersion(o.Version(), op.Version) {
+			found = append(found, raw)
+		}
+	}
+	what := fmt.Sprintf("%s version %s", untrusted.Text(op.ObjectID, 200), untrusted.Text(op.Version, 64))
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return nil, withExit(1, "give the file that holds the object the receipt is of, or the object alone",
+			fmt.Errorf("%s holds %d object(s), none of them %s, which the receipt is of", untrusted.Text(name, 200), len(spans), what))
+	default:
+		return nil, withExit(1, "give the object the receipt is of alone: which of them the receipt proves can't be told",
+			fmt.Errorf("%s holds %s %d times", untrusted.Text(name, 200), what, len(found)))
+	}
+}
+
+// sameVersion reports whether two STIX timestamps name one instant
+// ("2026-01-01T00:00:00Z" and "2026-01-01T00:00:00.000Z" do).
+func sameVersion(a, b string) bool {
+	ta, err := stix.ParseTimestamp(a)
+	if err != nil {
+		return a == b
+	}
+	tb, err := stix.ParseTimestamp(b)
+	return err == nil && ta.Equal(tb)
 }
 
 // verifyConcurrenceFile re-checks offline a concurrence answer as parley

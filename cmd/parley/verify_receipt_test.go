@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -88,6 +89,26 @@ func TestVerifyReceipt(t *testing.T) {
 	i := bytes.LastIndexByte(receipt, '}')
 	twice := write("twice.json", append(append(bytes.Clone(receipt[:i]), []byte(`,"entry":"e30="`)...), receipt[i:]...))
 	later := write("later.json", append(append(bytes.Clone(receipt[:i]), []byte(`,"later_field":1`)...), receipt[i:]...))
+	// The object among others, in a STIX bundle or a TAXII envelope:
+	// another object, and the object at another version.
+	other := `{"type":"indicator","spec_version":"2.1","id":"indicator--0b5d3c1e-2f4a-4b6c-8d7e-9f0a1b2c3d4e","created":"2026-03-01T00:00:00.000Z","modified":"2026-03-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '10.1.1.1']","pattern_type":"stix","valid_from":"2026-03-01T00:00:00Z"}`
+	var head struct {
+		Modified string `json:"modified"`
+	}
+	if err := json.Unmarshal(bundle.Items[0].Object, &head); err != nil {
+		t.Fatal(err)
+	}
+	otherVersion := strings.Replace(string(bundle.Items[0].Object), `"modified":"`+head.Modified+`"`, `"modified":"2027-01-01T00:00:00.000Z"`, 1)
+	list := func(name, format string, objs ...string) string {
+		return write(name, []byte(fmt.Sprintf(format, strings.Join(objs, ",\n"))))
+	}
+	const stixBundle = `{"type":"bundle","id":"bundle--9b0c4d2e-1f3a-4b5c-8d6e-7f8091a2b3c4","objects":[%s]}`
+	const envelope = `{"more":false,"objects":[%s]}`
+	inBundle := list("in-bundle.json", stixBundle, other, otherVersion, indented.String())
+	inEnvelope := list("in-envelope.json", envelope, indented.String(), other)
+	absent := list("absent.json", stixBundle, other, otherVersion)
+	doubled := list("doubled.json", envelope, string(bundle.Items[0].Object), other, indented.String())
+	changedIn := list("changed-in.json", stixBundle, other, strings.Replace(indented.String(), "10.9.8.7", "10.9.8.8", 1))
 	_, otherKey, err := note.GenerateKey(rand.Reader, "other.example/log")
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +133,11 @@ func TestVerifyReceipt(t *testing.T) {
 		{"witness policy unmet", []string{"--receipt", rcpt, "--log-key", vkey, "--witness", witness, obj}, 1, "", "witness policy"},
 		{"no log key", []string{"--receipt", rcpt, obj}, 2, "", "needs --log-key"},
 		{"receipt as object", []string{"--receipt", rcpt, "--log-key", vkey, rcpt}, 1, "", "receipt doesn't prove"},
+		{"in a STIX bundle", []string{"--receipt", rcpt, "--log-key", vkey, inBundle}, 0, "receipt verified: " + id + " version ", ""},
+		{"in a TAXII envelope", []string{"--receipt", rcpt, "--log-key", vkey, inEnvelope}, 0, "receipt verified: " + id + " version ", ""},
+		{"absent from the bundle", []string{"--receipt", rcpt, "--log-key", vkey, absent}, 1, "", "holds 2 object(s), none of them " + id + " version " + bundle.Items[0].Version},
+		{"twice in the envelope", []string{"--receipt", rcpt, "--log-key", vkey, doubled}, 1, "", id + " version " + bundle.Items[0].Version + " 2 times"},
+		{"changed in the bundle", []string{"--receipt", rcpt, "--log-key", vkey, changedIn}, 1, "", "commitment doesn't match"},
 	} {
 		code, out, stderr := runCLI(t, append([]string{"verify"}, c.args...)...)
 		if code != c.code || !strings.Contains(out, c.out) || !strings.Contains(stderr, c.err) {

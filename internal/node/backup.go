@@ -290,6 +290,12 @@ type RestoreOptions struct {
 	// consistent with each: a checkpoint larger than the backup's log, or
 	// of the same size with another root, refuses the restore.
 	Seen []string
+	// CheckSeen, when set, is called with the restored node's log key
+	// before the log is audited; an error it returns refuses the
+	// restore (returned as it is, nothing written): the caller reports
+	// the seen checkpoints that claim the key but don't verify, as
+	// every reader of a seen file does.
+	CheckSeen func(v note.Verifier) error
 }
 
 // RestoreReport is what [Restore] checked.
@@ -381,6 +387,11 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 	v, err := checkNodeKeys(stage, man.Origin)
 	if err != nil {
 		return rep, err
+	}
+	if opts.CheckSeen != nil {
+		if err := opts.CheckSeen(v); err != nil {
+			return rep, err
+		}
 	}
 	if err := auditRestored(ctx, stage, v, man, opts.Seen, &rep); err != nil {
 		return rep, err
