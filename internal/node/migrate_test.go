@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -275,6 +276,23 @@ func TestMigrateToPostgres(t *testing.T) {
 	if ops, err := n2.Store().OpinionVersions(ctx, []string{shared}, firstID, store.Bound{}); err != nil || len(ops) != 1 {
 		t.Fatalf("opinions after migration: %d, %v", len(ops), err)
 	}
+	// The collections' counts were counted from the copied objects, and
+	// a submission adds to them.
+	stats := func() string {
+		t.Helper()
+		st, err := n2.Store().CollectionStats(ctx, []string{shared, other})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range st {
+			out = append(out, fmt.Sprintf("%s:%d/%d", c.Collection, c.Objects, c.Versions))
+		}
+		return strings.Join(out, " ")
+	}
+	if got, want := stats(), fmt.Sprintf("%s:1/1 %s:5/5", other, shared); got != want && got != fmt.Sprintf("%s:5/5 %s:1/1", shared, other) {
+		t.Fatalf("collection stats after migration: %s, want %s", got, want)
+	}
 	pb2 := &private.Client{BaseURL: base2, Token: bob.Token}
 	info, err := pb2.Set(ctx, set.ID)
 	if err != nil || info.Budget == nil || info.Budget.Left != infoBefore.Budget.Left || info.Size != infoBefore.Size {
@@ -284,6 +302,9 @@ func TestMigrateToPostgres(t *testing.T) {
 	// New submissions continue the log, consistently with the old
 	// checkpoint and the receipt's.
 	post(t, ac2, other, patternIndicator(t, stix.NewIdentifier("indicator"), alice.ID, aliceKey, t0, "[domain-name:value = 'after.example']", false))
+	if got := stats(); !strings.Contains(got, other+":2/2") || !strings.Contains(got, shared+":5/5") {
+		t.Fatalf("collection stats after a new submission: %s", got)
+	}
 	newCP := parseCP(t, waitCheckpoint(t, n2))
 	if newCP.Size != oldCP.Size+2 {
 		t.Fatalf("new checkpoint size %d, want %d", newCP.Size, oldCP.Size+2)

@@ -314,12 +314,20 @@ func BenchmarkPage(b *testing.B) {
 
 // BenchmarkReadsAtScale times the reads a node makes per object or per
 // page over a member's readable collections (ObjectsAt for a tally of
-// GET /concurrence, an object's versions and opinions, the UI's recent
-// objects and a browse page by creator) on stores of scaleColls
-// collections, all readable, holding 6,000 and 60,000 object versions
-// (loadScale, through Submit). A read's time should not grow with the
-// collections' size: compare the two sizes' ns/op in one run
-// (TestReadPlans bounds the rows each reads).
+// GET /concurrence, an object's versions, latest versions, revocation
+// and opinions, the UI's home page counts, recent objects, text search
+// and a browse page by creator) on stores of scaleColls collections, all
+// readable, holding 6,000 and 60,000 object versions (loadScale, through
+// Submit). A read's time should not grow with the collections' size:
+// compare the two sizes' ns/op in one run (TestReadPlans bounds the rows
+// each reads).
+//
+// The reads a change replaced are timed beside their replacements,
+// before then after, three times in turn on the same load: the tally's
+// choice of opinion versions read per (collection, opinion)
+// (OpinionSizes/before) and CollectionStats counting every row
+// (CollectionStats/before), the queries as they were at cab594e, kept
+// here only to be timed.
 func BenchmarkReadsAtScale(b *testing.B) {
 	for _, n := range []int{6000, 60000} {
 		b.Run(fmt.Sprint("objects=", n), func(b *testing.B) {
@@ -337,27 +345,80 @@ func BenchmarkReadsAtScale(b *testing.B) {
 			seqs = seqs[len(seqs)-16:]
 			shared := "indicator--00000000-0000-4000-8000-000000000000"
 			bound := store.Bound{Rows: 20, Bytes: 8 << 20}
+			run := func(name string, fn func() error) {
+				b.Run(name, func(b *testing.B) {
+					for b.Loop() {
+						if err := fn(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
 			for _, r := range []struct {
 				name string
 				fn   func() error
 			}{
 				{"ObjectsAt", func() error { _, _, err := s.ObjectsAt(ctx, all, seqs, store.Bound{}); return err }},
 				{"ObjectVersions", func() error { _, _, err := s.ObjectVersions(ctx, all, shared, bound); return err }},
+				{"LatestObjects", func() error { _, _, err := s.LatestObjects(ctx, all, []string{shared}, bound); return err }},
+				{"LatestRevoked", func() error { _, _, err := s.LatestRevoked(ctx, all, shared); return err }},
 				{"OpinionVersions", func() error { _, err := s.OpinionVersions(ctx, all, shared, store.Bound{Rows: 5}); return err }},
 				{"RecentObjects", func() error { _, err := s.RecentObjects(ctx, all, bound); return err }},
+				{"TextObjects", func() error { _, _, err := s.TextObjects(ctx, all, "word7 crossing", bound); return err }},
 				{"BrowseObjects-creator", func() error {
 					_, err := s.BrowseObjects(ctx, store.Browse{Collection: all[3], Creators: []string{scaleMember(3)}, Limit: 20})
 					return err
 				}},
 			} {
-				b.Run(r.name, func(b *testing.B) {
-					for b.Loop() {
-						if err := r.fn(); err != nil {
-							b.Fatal(err)
-						}
-					}
-				})
+				run(r.name, r.fn)
+			}
+			for range 3 {
+				run("OpinionSizes/before", func() error { return beforeOpinionSizes(ctx, s, all, shared, 5) })
+				run("OpinionSizes/after", func() error { _, _, err := s.OpinionSizes(ctx, all, shared, store.Bound{Rows: 5}); return err })
+				run("CollectionStats/before", func() error { return beforeCollectionStats(ctx, s, all) })
+				run("CollectionStats/after", func() error { _, err := s.CollectionStats(ctx, all); return err })
 			}
 		})
 	}
+}
+
+// beforeOpinionSizes runs OpinionSizes' query as it was before the
+// opinions' versions were read once each: once per (collection,
+// opinion).
+func beforeOpinionSizes(ctx context.Context, s *Store, collections []string, object string, rows int64) error {
+	const win = `PARTITION BY v.member ORDER BY v.version DESC, v.object_id DESC, v.seq DESC`
+	q := `SELECT seq, size FROM (SELECT v.seq, octet_length(v.raw)::bigint AS size, row_number() OVER (` + win + `) AS rn,
+	coalesce(sum(octet_length(v.raw)) OVER (` + win + ` ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+	FROM (SELECT DISTINCT r.opinion_id FROM ` + eachCollection("$1", "c") + `
+		CROSS JOIN LATERAL (SELECT opinion_id FROM opinion_refs WHERE object_ref = $2 AND collection = c.id OFFSET 0) AS r) AS i(id)
+	CROSS JOIN ` + eachCollection("$1", "vc") + `
+	CROSS JOIN LATERAL (SELECT seq, member, version, object_id, raw FROM objects
+		WHERE collection = vc.id AND object_id = i.id AND type = 'opinion' ORDER BY collection, object_id, version OFFSET 0) AS v) w
+WHERE rn = 1 OR (rn <= $3 AND before + size <= $4) ORDER BY seq`
+	return s.readIndexed(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q, planned([]any{collections, object, rows, int64(1 << 62)})...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+		}
+		return rows.Err()
+	})
+}
+
+// beforeCollectionStats runs CollectionStats' query as it was before
+// collection_stats: every row of each collection counted.
+func beforeCollectionStats(ctx context.Context, s *Store, collections []string) error {
+	rows, err := s.pool.Query(ctx, `SELECT c.id, n.objects, n.versions, n.last FROM `+eachCollection("$1", "c")+`
+CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE is_last) AS objects, count(*) AS versions, max(date_added) AS last FROM objects
+	WHERE `+inCollectionRange("collection", "seq", "c.id", "", "")+`) AS n
+WHERE n.versions > 0 ORDER BY c.id COLLATE "C"`, planned(args{collections})...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
 }

@@ -29,7 +29,7 @@ const indexPage = 500
 // hold no node, in one transaction: when it returns nil every row of
 // every table of [store.StateTables] is committed, bit for bit (times of
 // private_set_indicators.expires to the microsecond), the derived indexes
-// (the web UI's and the opinion index) are rebuilt from the objects, and
+// (the web UI's, the opinion index and the collections' counts) are rebuilt from the objects, and
 // the log's counter continues after the last entry. On error nothing was
 // changed. It returns the rows copied per table.
 //
@@ -86,6 +86,9 @@ func (s *Store) Load(ctx context.Context, src store.TableReader, progress func(t
 	}
 	if err := rebuildIndexes(ctx, tx); err != nil {
 		return nil, err
+	}
+	if _, err := tx.Exec(ctx, countStatsSQL); err != nil {
+		return nil, fmt.Errorf("couldn't count the copied objects: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("couldn't commit the copy: %w", err)

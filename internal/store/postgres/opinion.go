@@ -98,18 +98,24 @@ func opinionChoice(collections []string, object string, perMember store.Bound) (
 	// it); before, the sizes of its member's newer versions. The
 	// versions are those, in every collection given, of the opinions that
 	// name object in any of them: i, read from each collection's
-	// opinion_refs, then each (collection, opinion) through
-	// objects_version, in its order so that the planner prefers it to
-	// objects_id_version, which holds every collection's versions (see
-	// eachCollection).
+	// opinion_refs, then each opinion's versions once, through
+	// objects_id_version, those of the given collections kept. Reading
+	// each (collection, opinion) instead, as before, probed
+	// objects_id_version once per collection for the same rows (the
+	// planner takes it over objects_version for an equality on both:
+	// the estimates tie and it is the smaller index), N×M probes, and
+	// through objects_version with the collections as an array of its
+	// first column it is N×M descents (docs/benchmarks.md). What is read
+	// beyond the given collections is the versions of those opinions
+	// that other collections hold, as before (once now, not once per
+	// collection given).
 	const win = `PARTITION BY v.member ORDER BY v.version DESC, v.object_id DESC, v.seq DESC`
 	return `SELECT seq, size FROM (SELECT v.seq, octet_length(v.raw)::bigint AS size, row_number() OVER (` + win + `) AS rn,
 	coalesce(sum(octet_length(v.raw)) OVER (` + win + ` ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
 	FROM (SELECT DISTINCT r.opinion_id FROM ` + eachCollection("$1", "c") + `
 		CROSS JOIN LATERAL (SELECT opinion_id FROM opinion_refs WHERE object_ref = $2 AND collection = c.id OFFSET 0) AS r) AS i(id)
-	CROSS JOIN ` + eachCollection("$1", "vc") + `
 	CROSS JOIN LATERAL (SELECT seq, member, version, object_id, raw FROM objects
-		WHERE collection = vc.id AND object_id = i.id AND type = 'opinion' ORDER BY collection, object_id, version OFFSET 0) AS v) w
+		WHERE object_id = i.id AND collection = ANY($1::text[]) AND type = 'opinion' OFFSET 0) AS v) w
 WHERE rn = 1 OR (rn <= $3 AND before + size <= $4)`, []any{collections, object, rows, bytes}
 }
 

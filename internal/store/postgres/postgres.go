@@ -302,6 +302,7 @@ func parseTime(s string) (time.Time, error) {
 //	500–599  TAXII feeds
 //	600–699  cosigned checkpoints
 //	860–869  withdrawn private sets (private.go)
+//	875      the collections' counts for the UI's home page (stats.go)
 //	890–899  the provider's signed statement of a withdrawal (private.go)
 type migration struct {
 	Version int

@@ -391,6 +391,8 @@ func queueSubmission(b *pgx.Batch, sub store.Submission, state *submitState, new
 	}
 	var newLo, newHi []string // ids whose stored first or last version is superseded
 	seen := map[string]bool{}
+	var newIDs int64 // ids the collection didn't hold
+	var lastAdded string
 	for i, nv := range news {
 		o := nv.o
 		idx[i], seq[i] = o.LogIndex, o.Seq
@@ -400,13 +402,20 @@ func queueSubmission(b *pgx.Batch, sub store.Submission, state *submitState, new
 		}
 		ids[i], vers[i], types[i], specs[i], added[i] = o.ID, nv.v, o.Type, o.SpecVersion, fmtTime(o.DateAdded)
 		signed[i], first[i], last[i] = o.Signed, nv.v == lo[o.ID], nv.v == hi[o.ID]
-		if b, ok := state.bounds[o.ID]; ok && !seen[o.ID] {
+		if added[i] > lastAdded {
+			lastAdded = added[i]
+		}
+		if b, ok := state.bounds[o.ID]; !seen[o.ID] {
 			seen[o.ID] = true
-			if lo[o.ID] < b[0] {
-				newLo = append(newLo, o.ID)
-			}
-			if hi[o.ID] > b[1] {
-				newHi = append(newHi, o.ID)
+			if !ok {
+				newIDs++
+			} else {
+				if lo[o.ID] < b[0] {
+					newLo = append(newLo, o.ID)
+				}
+				if hi[o.ID] > b[1] {
+					newHi = append(newHi, o.ID)
+				}
 			}
 		}
 		if ownedHere[o.ID] {
@@ -434,6 +443,7 @@ func queueSubmission(b *pgx.Batch, sub store.Submission, state *submitState, new
 		objs[i] = nv.o
 	}
 	queueIndexes(b, objs) // the web UI's and the opinion index's rows (ui.go)
+	queueStats(b, sub.Collection, newIDs, int64(n), lastAdded)
 	if len(owners) > 0 {
 		b.Queue(`INSERT INTO object_owners(object_id, member) SELECT id, $1 FROM unnest($2::text[]) AS u(id) ON CONFLICT (object_id) DO NOTHING`, sub.Member, owners)
 	}

@@ -670,34 +670,37 @@ func (s *Store) queryBounded(ctx context.Context, b store.Bound, from, order str
 
 // CollectionStats returns the counts and latest addition of each of the
 // given collections that holds objects, in one query, ordered by
-// collection id.
+// collection id: each collection's row of collection_stats (stats.go),
+// maintained by Submit and Load, through its primary key (sequential
+// scans off: the planner would read the small table whole).
 func (s *Store) CollectionStats(ctx context.Context, collections []string) ([]store.CollectionStats, error) {
 	if len(collections) == 0 {
 		return nil, nil
 	}
-	// Each collection's rows through its (collection, seq) index (see
-	// eachCollection, inCollection).
-	rows, err := s.pool.Query(ctx, `SELECT c.id, n.objects, n.versions, n.last FROM `+eachCollection("$1", "c")+`
-CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE is_last) AS objects, count(*) AS versions, max(date_added) AS last FROM objects
-	WHERE `+inCollectionRange("collection", "seq", "c.id", "", "")+`) AS n
-WHERE n.versions > 0 ORDER BY c.id COLLATE "C"`, planned(args{collections})...)
-	if err != nil {
-		return nil, fmt.Errorf("couldn't count objects: %w", err)
-	}
-	defer rows.Close()
 	var out []store.CollectionStats
-	for rows.Next() {
-		var c store.CollectionStats
-		var last string
-		if err := rows.Scan(&c.Collection, &c.Objects, &c.Versions, &last); err != nil {
-			return nil, fmt.Errorf("couldn't count objects: %w", err)
+	err := s.readIndexed(ctx, func(tx pgx.Tx) error {
+		out = nil
+		rows, err := tx.Query(ctx, `SELECT n.collection, n.objects, n.versions, n.last_added FROM `+eachCollection("$1", "c")+`
+CROSS JOIN LATERAL (SELECT collection, objects, versions, last_added FROM collection_stats WHERE collection = c.id) AS n
+WHERE n.versions > 0 ORDER BY n.collection COLLATE "C"`, planned(args{collections})...)
+		if err != nil {
+			return err
 		}
-		if c.LastAdded, err = parseTime(last); err != nil {
-			return nil, fmt.Errorf("couldn't count objects: %w", err)
+		defer rows.Close()
+		for rows.Next() {
+			var c store.CollectionStats
+			var last string
+			if err := rows.Scan(&c.Collection, &c.Objects, &c.Versions, &last); err != nil {
+				return err
+			}
+			if c.LastAdded, err = parseTime(last); err != nil {
+				return err
+			}
+			out = append(out, c)
 		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("couldn't count objects: %w", err)
 	}
 	return out, nil

@@ -601,13 +601,14 @@ func strArgs(vals []string) []any {
 }
 
 // CollectionStats returns the counts and latest addition of each of the
-// given collections that holds objects, in one query.
+// given collections that holds objects, in one query: their rows of
+// collection_stats (stats.go), which triggers maintain.
 func (s *Store) CollectionStats(ctx context.Context, collections []string) ([]store.CollectionStats, error) {
 	if len(collections) == 0 {
 		return nil, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT collection, sum(is_last), count(*), max(date_added) FROM objects
-WHERE collection IN (`+placeholders(len(collections))+`) GROUP BY collection`, strArgs(collections)...)
+	rows, err := s.r.QueryContext(ctx, `SELECT collection, objects, versions, last_added FROM collection_stats
+WHERE collection IN (`+placeholders(len(collections))+`) AND versions > 0 ORDER BY collection`, strArgs(collections)...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't count objects: %w", err)
 	}

@@ -161,6 +161,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, open) })
 	t.Run("LogObjectsBatches", func(t *testing.T) { testLogObjectsBatches(t, open) })
+	t.Run("CollectionStatsExact", func(t *testing.T) { testCollectionStatsExact(t, open) })
 }
 
 var ctx = context.Background()
