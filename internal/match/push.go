@@ -88,12 +88,15 @@ type Refused struct {
 // (500 for every envelope: down, its store broken) sets nothing apart:
 // it stores none of the push, or fails on the probe; and after maxBlind
 // failed requests in a row with nothing stored the push gives up with
-// the node's error. A connection cut or refused, 502, 503 or 504 count
-// as a 500 does: a node may go down on one object (a panic, a crash
-// behind a proxy), and the rounds tell that from a node that is down. An
-// envelope refused otherwise (401, 403 or 404: the member may not write
-// the collection; 429; 507, the member's quota or the node's storage
-// full) is an error, as with Push: that is not one object's refusal.
+// the node's error. A connection cut or refused, 502 or 504 count as a
+// 500 does: a node may go down on one object (a panic, a crash behind a
+// proxy), and the rounds tell that from a node that is down. A node that
+// is busy (429, 503: see [busy]) ends the push with its answer after one
+// request, the envelope not split; [PushRetryingSeparating] waits it out
+// instead (see separator.send). An envelope refused otherwise (401, 403
+// or 404: the member may not write the collection; 507, the member's
+// quota or the node's storage full) is an error, as with Push: that is
+// not one object's refusal.
 func PushSeparating(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) ([]Refused, error) {
 	return push(ctx, client, collectionID, key, objs, true, nil, nil)
 }
@@ -824,7 +827,9 @@ var (
 // PushRetrying is [Push], tried again while the node is unavailable
 // ([Unavailable]) until it succeeds, fails otherwise, or stop is done
 // (then it returns the last error). The waits start at a second and
-// double up to 30 seconds; waiting, if not nil, is told of each one.
+// double up to 30 seconds; a 429 or 503 whose Retry-After asks for a
+// longer wait gets it, up to pushRetryAfterMax (5 minutes); waiting, if
+// not nil, is told of each one.
 // Each try runs with ctx, bounded by tryTimeout when it is positive, so
 // that a try already under way when stop is done can still deliver; once
 // stop is done, the try has at most stoppingGrace more (a long tryTimeout
@@ -844,7 +849,11 @@ func PushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 // [PushSeparating] does not lay on one object): a node that is down
 // must not have the objects set apart. An object that a try's rounds set
 // apart is set apart by the tries after it without a request: the
-// rounds' evidence was taken while the node worked.
+// rounds' evidence was taken while the node worked. A busy node (429,
+// 503) is waited out within the try, by the same waits, which then goes
+// on where it was (see separator.send): a node that goes down on a
+// poison object and comes back slowly, a front end answering 503
+// meanwhile, still has the poison set apart.
 func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration)) ([]Refused, error) {
 	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true)
 }

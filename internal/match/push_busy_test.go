@@ -103,7 +103,7 @@ func TestPushRetryingHonoursRetryAfter(t *testing.T) {
 			front := &busyFront{next: node, script: []busyAnswer{
 				{http.StatusServiceUnavailable, "7"},
 				{http.StatusTooManyRequests, time.Now().Add(120 * time.Second).UTC().Format(http.TimeFormat)},
-				{http.StatusServiceUnavailable, "1"},         // shorter than the back-off's 8 s
+				{http.StatusServiceUnavailable, "1"},        // shorter than the back-off's 8 s
 				{http.StatusTooManyRequests, "99999999999"}, // cut to pushRetryAfterMax
 				{http.StatusServiceUnavailable, ""},
 			}}
@@ -240,7 +240,7 @@ func (f *restartingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestPushRetryingSeparatingRestartingNode(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(nil)
 	for _, c := range []struct {
-		name                         string
+		name                        string
 		crash, startFor, restartFor int
 	}{
 		{"starting", http.StatusBadGateway, 5, 0},
