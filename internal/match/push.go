@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
@@ -42,7 +43,7 @@ const pushBytes = 8 << 20
 // observed-data whose observables it refused. The key never appears in
 // errors.
 func Push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) error {
-	refused, err := push(ctx, client, collectionID, key, objs, false, nil)
+	refused, err := push(ctx, client, collectionID, key, objs, false, nil, nil)
 	if err == nil && len(refused) > 0 {
 		err = fmt.Errorf("%w: the node refused %d of %d objects (%s)", ErrPush, len(refused), len(objs), refused[0].Reason)
 	}
@@ -87,14 +88,17 @@ type Refused struct {
 // (500 for every envelope: down, its store broken) sets nothing apart:
 // it stores none of the push, or fails on the probe; and after maxBlind
 // failed requests in a row with nothing stored the push gives up with
-// the node's error. A connection cut or refused, 502, 503 or 504 count
-// as a 500 does: a node may go down on one object (a panic, a crash
-// behind a proxy), and the rounds tell that from a node that is down. An
-// envelope refused otherwise (401, 403 or 404: the member may not write
-// the collection; 429; 507, the member's quota or the node's storage
-// full) is an error, as with Push: that is not one object's refusal.
+// the node's error. A connection cut or refused, 502 or 504 count as a
+// 500 does: a node may go down on one object (a panic, a crash behind a
+// proxy), and the rounds tell that from a node that is down. A node that
+// is busy (429, 503: see [busy]) ends the push with its answer after one
+// request, the envelope not split; [PushRetryingSeparating] waits it out
+// instead (see separator.send). An envelope refused otherwise (401, 403
+// or 404: the member may not write the collection; 507, the member's
+// quota or the node's storage full) is an error, as with Push: that is
+// not one object's refusal.
 func PushSeparating(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) ([]Refused, error) {
-	return push(ctx, client, collectionID, key, objs, true, nil)
+	return push(ctx, client, collectionID, key, objs, true, nil, nil)
 }
 
 // maxBlind bounds the envelopes a push sends, in a row, that the node
@@ -107,8 +111,10 @@ const maxBlind = 64
 // push is Push, or PushSeparating when separate is set. convicted, when
 // not nil, holds the objects (by their signed bytes) that the rounds of
 // an earlier try of the same push set apart: they are set apart again
-// without a request, and this try's convictions are added to it.
-func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool, convicted map[string]string) ([]Refused, error) {
+// without a request, and this try's convictions are added to it. busy,
+// when not nil, waits out a node that is busy (see separator.send);
+// without it, a busy node ends the push with its answer.
+func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool, convicted map[string]string, busy *busyWait) ([]Refused, error) {
 	raw := make([]json.RawMessage, 0, len(objs))
 	var refused []Refused
 	signed := objs
@@ -138,7 +144,7 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 			signed = append(signed, o)
 		}
 	}
-	s := &separator{ctx: ctx, client: client, coll: collectionID, refused: refused, all: raw, convicted: convicted}
+	s := &separator{ctx: ctx, client: client, coll: collectionID, refused: refused, all: raw, convicted: convicted, busy: busy}
 	for start := 0; start < len(raw); {
 		// An envelope holds pushBatch objects, or fewer that make
 		// pushBytes: a fleet member's sightings name the stream
@@ -195,6 +201,8 @@ type separator struct {
 	// one; failed is the last such failure.
 	blind  int
 	failed error
+	// busy, when not nil, waits out a busy node (see send).
+	busy *busyWait
 }
 
 // post posts raw (the signed objs) in one envelope and sets apart the
@@ -203,7 +211,7 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 	if len(raw) == 0 {
 		return nil
 	}
-	st, err := s.add(raw)
+	st, err := s.send(raw)
 	if err != nil {
 		switch {
 		case objectRefusal(err), outOfQuota(err):
@@ -225,8 +233,9 @@ func (s *separator) post(raw []json.RawMessage, objs []map[string]any) error {
 				return fmt.Errorf("%w: %w", ErrPush, err)
 			}
 		case failedOn(err) && s.ctx.Err() == nil:
-			// A 5xx, no answer, a proxy's refusal, or the node
-			// unavailable (a connection cut, 502, 503, 504): a node
+			// A 5xx, no answer, a proxy's refusal, the node
+			// unavailable (a connection cut, 502, 504), or busy on
+			// this envelope alone (see send): a node
 			// that goes down on an object (a handler's panic cuts the
 			// connection; a proxy answers 502 for a node that
 			// crashed) fails every envelope holding it and is
@@ -342,17 +351,102 @@ var pushRequestTimeout = 10 * time.Second
 
 // failedOn reports whether err is a failure that a round of settle counts
 // (see separator.judge): a server error ([serverFailure]), no answer in
-// time ([noAnswer]), a proxy's refusal ([foreignRefusal]), or the node
-// [Unavailable] otherwise (no connection, a
-// connection cut, 502, 503, 504), but not 429 Too Many Requests (the node
-// asks to be left alone for a while: the push fails, and is waited for)
-// nor a certificate that doesn't verify.
+// time ([noAnswer]), a proxy's refusal ([foreignRefusal]), a node busy on
+// one envelope alone ([busyOnError]), or the node [Unavailable] otherwise
+// (no connection, a connection cut, 502, 504), but not a node that is
+// busy (429 Too Many Requests, 503 Service Unavailable: see [busy]) nor a
+// certificate that doesn't verify.
 func failedOn(err error) bool {
-	var re *taxii.ResponseError
-	if errors.As(err, &re) && re.StatusCode == http.StatusTooManyRequests {
+	var bo *busyOnError
+	if errors.As(err, &bo) {
+		return true
+	}
+	if busy(err) {
 		return false
 	}
 	return serverFailure(err) || noAnswer(err) || foreignRefusal(err) || Unavailable(err)
+}
+
+// busy reports whether the node answered 429 Too Many Requests or 503
+// Service Unavailable: it can't take requests now, whatever they hold (a
+// Parley node answers 503 while it is busy receiving other envelopes, or
+// its store can't be reached; a front end, while the node restarts). That
+// is the node's state, not the objects': a separating push does not split
+// the envelope, nor count it against the objects; it waits (see
+// separator.send), or ends with the answer.
+func busy(err error) bool {
+	var bo *busyOnError
+	if errors.As(err, &bo) {
+		return false
+	}
+	var re *taxii.ResponseError
+	return errors.As(err, &re) && (re.StatusCode == http.StatusTooManyRequests || re.StatusCode == http.StatusServiceUnavailable)
+}
+
+// busyOnError is a busy answer (see [busy]) to an envelope that the node
+// gave right after it took another request (the probe: see
+// separator.send): the node works, and is busy on this envelope alone,
+// as one that goes down on an object behind a front end that answers 503
+// for it, or that times its handling out with a 503, is. It counts as a
+// failure on the envelope ([failedOn]): halves, and the rounds of settle.
+type busyOnError struct{ err error }
+
+func (e *busyOnError) Error() string {
+	return fmt.Sprintf("the node answered this envelope busy again right after it took another request: %v", e.err)
+}
+
+func (e *busyOnError) Unwrap() error { return e.err }
+
+// send posts raw as add does. A busy node (see [busy]) is waited out when
+// s.busy is set: the push waits (the back-off of [PushRetrying], or
+// longer when the node's Retry-After asks for it: see busyWait), then
+// posts one object the node took already (the probe; before it took any,
+// one of aliveTries objects spread over the push), again after each wait
+// while the node is still busy; once the node takes it, raw goes again.
+// A busy node thus gets one request per wait, and the envelope stays
+// whole: splitting it would cost a request per object for nothing (a
+// busy node got 72 envelopes a try before). An envelope the node answers
+// busy again right after it took the probe fails with a [busyOnError]. A
+// wait cut short (the try's time ran out, the member was asked to stop)
+// ends the push with the node's answer; so does a busy answer without
+// s.busy.
+func (s *separator) send(raw []json.RawMessage) (*taxii.Status, error) {
+	st, err := s.add(raw)
+	if !busy(err) || s.busy == nil || s.ctx.Err() != nil {
+		return st, err
+	}
+	for k := 0; ; k++ {
+		if s.busy.wait(s.ctx, err) != nil {
+			return nil, err
+		}
+		probe := s.stored
+		if probe == nil {
+			i := (2*(k%aliveTries) + 1) * len(s.all) / (2 * aliveTries)
+			probe = s.all[i]
+		}
+		took := false
+		if len(raw) != 1 || !bytes.Equal(raw[0], probe) {
+			pst, perr := s.add([]json.RawMessage{probe})
+			if busy(perr) {
+				err = perr
+				continue
+			}
+			if took = perr == nil && pst.SuccessCount > 0; took {
+				s.busy.reset()
+				s.stored, s.blind = probe, 0
+			}
+		}
+		st, err = s.add(raw)
+		switch {
+		case !busy(err):
+			s.busy.reset()
+			return st, err
+		case took:
+			return nil, &busyOnError{err: err}
+		case s.ctx.Err() != nil:
+			return nil, err
+		}
+	}
 }
 
 // noAnswerError is a request the node did not answer in time; sent
@@ -398,7 +492,7 @@ const aliveTries = 8
 // down fails these too, and the push gives up with its error.
 func (s *separator) alive() bool {
 	if s.stored != nil {
-		st, err := s.add([]json.RawMessage{s.stored})
+		st, err := s.send([]json.RawMessage{s.stored})
 		return err == nil && st.SuccessCount > 0
 	}
 	for k := range aliveTries {
@@ -406,7 +500,7 @@ func (s *separator) alive() bool {
 			return false
 		}
 		i := (2*k + 1) * len(s.all) / (2 * aliveTries)
-		st, err := s.add(s.all[i : i+1])
+		st, err := s.send(s.all[i : i+1])
 		if err == nil && st.SuccessCount > 0 {
 			s.stored = s.all[i]
 			return true
@@ -531,7 +625,7 @@ func (s *separator) judge(x Refused, raw json.RawMessage) (*Refused, error) {
 			}
 			probed = true
 		}
-		st, err := s.add([]json.RawMessage{raw})
+		st, err := s.send([]json.RawMessage{raw})
 		switch {
 		case err == nil && st.FailureCount == 0:
 			s.blind = 0
@@ -573,7 +667,7 @@ func (s *separator) judge(x Refused, raw json.RawMessage) (*Refused, error) {
 // took it; a failure of [failedOn] is no evidence either way, and any
 // other answer ends the push (last is the suspect's latest failure).
 func (s *separator) probe(probe []json.RawMessage, last error) (bool, error) {
-	st, err := s.add(probe)
+	st, err := s.send(probe)
 	switch {
 	case err == nil && st.SuccessCount > 0:
 		s.blind = 0
@@ -720,6 +814,11 @@ func Unavailable(err error) bool {
 var (
 	pushRetryFirst = time.Second
 	pushRetryMax   = 30 * time.Second
+	// pushTimer starts a wait of a push's back-off (see busyWait).
+	pushTimer = func(d time.Duration) (<-chan time.Time, func() bool) {
+		t := time.NewTimer(d)
+		return t.C, t.Stop
+	}
 	// stoppingGrace bounds what is left of a try once its caller is
 	// asked to stop (see [PushRetrying]).
 	stoppingGrace = 2 * time.Minute
@@ -728,7 +827,9 @@ var (
 // PushRetrying is [Push], tried again while the node is unavailable
 // ([Unavailable]) until it succeeds, fails otherwise, or stop is done
 // (then it returns the last error). The waits start at a second and
-// double up to 30 seconds; waiting, if not nil, is told of each one.
+// double up to 30 seconds; a 429 or 503 whose Retry-After asks for a
+// longer wait gets it, up to pushRetryAfterMax (5 minutes); waiting, if
+// not nil, is told of each one.
 // Each try runs with ctx, bounded by tryTimeout when it is positive, so
 // that a try already under way when stop is done can still deliver; once
 // stop is done, the try has at most stoppingGrace more (a long tryTimeout
@@ -748,13 +849,69 @@ func PushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 // [PushSeparating] does not lay on one object): a node that is down
 // must not have the objects set apart. An object that a try's rounds set
 // apart is set apart by the tries after it without a request: the
-// rounds' evidence was taken while the node worked.
+// rounds' evidence was taken while the node worked. A busy node (429,
+// 503) is waited out within the try, by the same waits, which then goes
+// on where it was (see separator.send): a node that goes down on a
+// poison object and comes back slowly, a front end answering 503
+// meanwhile, still has the poison set apart.
 func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration)) ([]Refused, error) {
 	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true)
 }
 
+// pushRetryAfterMax bounds the wait that a node's Retry-After (on a 429
+// or a 503) makes a push take: a node that asks for more is tried again
+// after five minutes all the same, so that a hostile or misconfigured
+// node can't park a fleet for a day ([taxii.MaxRetryAfter]) with one
+// answer. A Retry-After never shortens the back-off's own wait.
+const pushRetryAfterMax = 5 * time.Minute
+
+// busyWait is the back-off of a push: the waits between its tries, and,
+// separating, while the node is busy within a try (see separator.send).
+type busyWait struct {
+	stop    context.Context
+	next    time.Duration
+	waiting func(err error, wait time.Duration)
+}
+
+// delay returns the wait after err: the back-off's next wait, or the
+// node's Retry-After when err is a 429 or a 503 that asks for longer, up
+// to pushRetryAfterMax (RFC 9110 section 10.2.3: seconds or an HTTP date,
+// read by the taxii client).
+func (b *busyWait) delay(err error) time.Duration {
+	d := b.next
+	var re *taxii.ResponseError
+	if busy(err) && errors.As(err, &re) && re.RetryAfter > d {
+		d = max(d, min(re.RetryAfter, pushRetryAfterMax))
+	}
+	return d
+}
+
+// wait tells b.waiting of the wait after err and waits it; it returns
+// ctx's or stop's error when either is done first. The next wait is
+// twice as long, up to pushRetryMax.
+func (b *busyWait) wait(ctx context.Context, err error) error {
+	d := b.delay(err)
+	if b.waiting != nil {
+		b.waiting(err, d)
+	}
+	c, cancel := pushTimer(d)
+	defer cancel()
+	select {
+	case <-b.stop.Done():
+		return b.stop.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c:
+	}
+	b.next = min(2*b.next, pushRetryMax)
+	return nil
+}
+
+// reset starts the back-off again from pushRetryFirst: the node answered.
+func (b *busyWait) reset() { b.next = pushRetryFirst }
+
 func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), separate bool) ([]Refused, error) {
-	wait := pushRetryFirst
+	b := &busyWait{stop: stop, next: pushRetryFirst, waiting: waiting}
 	// The objects that a try's rounds set apart are not judged again by
 	// the tries after it: a push with many of them (each costs 32
 	// requests) that a try can't finish within tryTimeout, or that the
@@ -791,7 +948,7 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		var refused []Refused
 		var err error
 		if separate {
-			refused, err = push(tctx, client, collectionID, key, objs, true, convicted)
+			refused, err = push(tctx, client, collectionID, key, objs, true, convicted, b)
 		} else {
 			err = Push(tctx, client, collectionID, key, objs)
 		}
@@ -806,19 +963,8 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		if err == nil || !retry || stop.Err() != nil || ctx.Err() != nil {
 			return refused, err
 		}
-		if waiting != nil {
-			waiting(err, wait)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-stop.Done():
-			t.Stop()
+		if b.wait(ctx, err) != nil {
 			return nil, err
-		case <-ctx.Done():
-			t.Stop()
-			return nil, err
-		case <-t.C:
 		}
-		wait = min(2*wait, pushRetryMax)
 	}
 }
