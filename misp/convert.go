@@ -163,6 +163,11 @@ type eventCtx struct {
 	// MISP doesn't restrict: such a tag stays though a restricted cluster
 	// of the same value hid it (see hideRestrictedClusters).
 	public map[string]bool
+	// merges are the objects written in another's observable.
+	merges merges
+	// revised: the container refers to an object that a conversion
+	// before pe objects were mapped did not write (see mergedRevision).
+	revised bool
 }
 
 // revoke runs convert (the mapping of a deleted attribute or object)
@@ -265,6 +270,20 @@ func (c *Converter) Convert(ev *Event) *Result {
 		c.Stats.Attributes++
 		c.attribute(x, a)
 	}
+	// Objects written as parts of another's observable (a file's pe),
+	// planned over the live objects as they are written.
+	var live []*Object
+	for i := range ev.Object {
+		o := &ev.Object[i]
+		if bool(o.Deleted) || !c.opt.KeepRestricted && Restricted(o.Distribution) {
+			continue
+		}
+		if !c.opt.KeepRestricted {
+			o = withoutRestricted(o, &Stats{})
+		}
+		live = append(live, o)
+	}
+	x.merges = planMerges(live)
 	for i := range ev.Object {
 		o := &ev.Object[i]
 		if !c.opt.KeepRestricted {
@@ -297,6 +316,9 @@ func (c *Converter) Convert(ev *Event) *Result {
 			src, dst := x.byMISP[o.UUID], x.byMISP[r.ReferencedUUID]
 			if r.Deleted || src == "" {
 				continue // an object not written is counted or listed itself
+			}
+			if src == dst && (x.merges.into[o.UUID] != "" || x.merges.into[r.ReferencedUUID] != "") {
+				continue // within one observable: a file including its pe
 			}
 			if dst == "" {
 				// Its target is left out (counted), listed as unsupported
@@ -969,6 +991,14 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 // it: a feed could otherwise make one indicator of a million
 // comparisons, a pattern no node stores (max_object_size) that costs
 // gigabytes to build.
+// mergedRevision is how much later than its MISP timestamp a file's
+// indicator or observed-data made with its pe is: an import before pe
+// objects were merged wrote the file without it at its timestamp, or a
+// millisecond later (see listPatternRevision), and the node that holds
+// that version takes the one with its pe as the next, not as a conflict.
+// So is a report or grouping that refers to a pe written alone.
+const mergedRevision = 2 * time.Millisecond
+
 const (
 	MaxObjectAttributes = 1000
 	MaxObjectValue      = 65535
@@ -979,18 +1009,55 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		c.unsupported(x, "object", o.UUID, o.Name, "the uuid is not a UUID")
 		return
 	}
-	live := 0
-	for i := range o.Attribute {
-		if a := &o.Attribute[i]; !a.Deleted {
-			live++
-			if len(a.Value) > MaxObjectValue {
-				c.unsupported(x, "object", o.UUID, o.Name, "attribute %s (%s) has a value of %d bytes, more than the %d an object's attribute may have", untrusted.Text(a.UUID, maxShown), untrusted.Text(a.ObjectRelation, maxShown), len(a.Value), MaxObjectValue)
+	if !x.revoking && x.merges.merged(o) {
+		return // written in the observable of the object that includes it
+	}
+	if o.Name == "pe-section" {
+		c.unsupported(x, "object", o.UUID, o.Name, "no pe object of the event includes it: a section is one of a pe's sections (misp-stix writes a lone one as a custom object)")
+		return
+	}
+	if n := x.merges.apart[o.UUID]; n > 0 && !x.revoking {
+		c.unsupported(x, "object", o.UUID, o.Name, "the file includes %d pe objects: none is its windows-pebinary-ext (one file has one), and each is written as a file of its own", n)
+	}
+	pieces := []piece{{o: o, name: o.Name}}
+	if !x.revoking {
+		pieces = x.merges.pieces(o)
+	} else if o.Name == "pe" {
+		pieces[0].under = peUnder
+	}
+	if len(pieces) > 1 {
+		defer func() {
+			if x.byMISP[o.UUID] == "" {
+				for _, p := range pieces[1:] {
+					c.unsupported(x, "object", p.o.UUID, p.name, "not written: it is part of object %s, which is not", o.UUID)
+				}
 				return
+			}
+			for _, p := range pieces[1:] {
+				if x.byMISP[p.o.UUID] == "" {
+					x.byMISP[p.o.UUID] = x.byMISP[o.UUID]
+				}
+			}
+		}()
+	}
+	live := 0
+	for _, p := range pieces {
+		for i := range p.o.Attribute {
+			if a := &p.o.Attribute[i]; !a.Deleted {
+				live++
+				if len(a.Value) > MaxObjectValue {
+					c.unsupported(x, "object", o.UUID, o.Name, "attribute %s (%s) has a value of %d bytes, more than the %d an object's attribute may have", untrusted.Text(a.UUID, maxShown), untrusted.Text(a.ObjectRelation, maxShown), len(a.Value), MaxObjectValue)
+					return
+				}
 			}
 		}
 	}
 	if live > MaxObjectAttributes {
-		c.unsupported(x, "object", o.UUID, o.Name, "%d attributes, more than the %d an object may have", live, MaxObjectAttributes)
+		with := ""
+		if len(pieces) > 1 {
+			with = " (with the objects it includes)"
+		}
+		c.unsupported(x, "object", o.UUID, o.Name, "%d attributes%s, more than the %d an object may have", live, with, MaxObjectAttributes)
 		return
 	}
 	// An indicator's pattern compares only the attributes with to_ids,
@@ -999,23 +1066,29 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	// carries, and ANDed in they would keep the indicator from ever
 	// matching what it describes. An object whose to_ids attributes map
 	// to no comparison (only a payload) is observed-data of them all.
+	// An object with merged parts (a file and its pe) is an indicator
+	// where any of them has to_ids, as misp-stix makes it.
 	toIDs := false
-	ids := *o
-	ids.Attribute = nil
-	for _, a := range o.Attribute {
-		if !bool(a.Deleted) && bool(a.ToIDs) {
-			toIDs = true
-			ids.Attribute = append(ids.Attribute, a)
+	ids := make([]piece, len(pieces))
+	for i, p := range pieces {
+		only := *p.o
+		only.Attribute = nil
+		for _, a := range p.o.Attribute {
+			if !bool(a.Deleted) && bool(a.ToIDs) {
+				toIDs = true
+				only.Attribute = append(only.Attribute, a)
+			}
 		}
+		ids[i] = piece{o: &only, name: p.name, under: p.under}
 	}
-	src := o
+	src := pieces
 	if toIDs {
-		src = &ids
+		src = ids
 	}
-	terms, known, err := objectTerms(src, toIDs)
+	terms, known, err := piecesTerms(src, toIDs)
 	if toIDs && known && err == nil && len(terms) == 0 {
 		toIDs = false
-		terms, known, err = objectTerms(o, false)
+		terms, known, err = piecesTerms(pieces, false)
 	}
 	if !known {
 		c.unsupported(x, "object", o.UUID, o.Name, "no STIX mapping for this object template (%d attributes)", len(o.Attribute))
@@ -1031,7 +1104,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	if toIDs {
 		// A relation the object repeats is a list in its observable.
-		if obs, _, err := objectTerms(o, false); err == nil {
+		if obs, _, err := piecesTerms(pieces, false); err == nil {
 			markLists(terms, obs)
 		}
 	}
@@ -1039,11 +1112,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	var marks []string
 	floor := x.floor
 	var galaxies []Galaxy
-	for i := range o.Attribute {
-		a := &o.Attribute[i]
-		if a.Deleted {
-			continue
-		}
+	for _, a := range attributesOf(pieces) {
 		l, m, f := c.tags(x, a.Tag)
 		tagLabels, marks, floor = append(tagLabels, l...), append(marks, m...), stricter(floor, f)
 		galaxies = append(galaxies, a.Galaxy...)
@@ -1081,6 +1150,12 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	u := c.observation(x, o.UUID, t, toIDs, terms, first, last)
 	m := u.objs[0]
+	if o.Name == "file" && len(pieces) > 1 {
+		// Before pe objects were merged, the file was written without
+		// its pe (listed as unsupported): its indicator or observed-data
+		// with the pe is a new version of it (see mergedRevision).
+		m["modified"] = stix.FormatTimestamp(t.Time().Add(mergedRevision))
+	}
 	labels := []any{fmt.Sprintf("misp:name=%q", o.Name)}
 	if o.MetaCategory != "" {
 		labels = append(labels, fmt.Sprintf("misp:meta-category=%q", o.MetaCategory))
@@ -1113,18 +1188,36 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	x.refs = append(x.refs, u.main)
 	x.byMISP[o.UUID] = u.main
-	if o.Comment != "" && typeOf(u.main) != "indicator" {
-		c.unsupported(x, "comment", o.UUID, o.Name, "the object's comment (%d characters) is not written: STIX observed-data has no description (nor in misp-stix)", len(o.Comment))
+	if o.Name == "pe" {
+		x.revised = true
 	}
-	for i := range o.Attribute {
-		if !o.Attribute[i].Deleted {
-			c.notWritten(x, &o.Attribute[i], true)
+	for _, p := range pieces {
+		if p.o.Comment != "" && (typeOf(u.main) != "indicator" || p.o != o) {
+			c.unsupported(x, "comment", p.o.UUID, p.name, "the object's comment (%d characters) is not written: STIX observed-data has no description (nor in misp-stix), and an indicator has its own object's", len(p.o.Comment))
 		}
 	}
-	c.attached(x, u.main, galaxies, "object "+o.UUID, t)
-	for i := range o.Attribute {
-		c.sightings(x, u.main, &o.Attribute[i])
+	for _, a := range attributesOf(pieces) {
+		c.notWritten(x, a, true)
 	}
+	c.attached(x, u.main, galaxies, "object "+o.UUID, t)
+	for _, p := range pieces {
+		for i := range p.o.Attribute {
+			c.sightings(x, u.main, &p.o.Attribute[i])
+		}
+	}
+}
+
+// attributesOf returns the live attributes of the pieces.
+func attributesOf(pieces []piece) []*Attribute {
+	var out []*Attribute
+	for _, p := range pieces {
+		for i := range p.o.Attribute {
+			if a := &p.o.Attribute[i]; !a.Deleted {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // notWritten lists what of attribute a, written, its STIX form does not
@@ -1574,6 +1667,12 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 	ev := x.ev
 	typ, _, _ := strings.Cut(x.container, "--")
 	m := x.base(typ, ev.UUID, ev.Timestamp)
+	if x.revised {
+		// It refers to a pe written alone, which an import before pe
+		// objects were mapped listed as unsupported: a new version of
+		// the report or grouping that import wrote.
+		m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(mergedRevision))
+	}
 	m["name"] = ev.Info
 	if ev.Info == "" {
 		m["name"] = "MISP event " + ev.UUID

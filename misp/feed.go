@@ -867,7 +867,7 @@ func patternComparisons(p string) ([]comparison, error) {
 				}
 				keys = append(keys, k)
 			case int:
-				b.WriteString("[*]")
+				fmt.Fprintf(&b, "[%d]", k) // a pe-section's place in its file
 			}
 		}
 		if len(keys) > 0 && keys[len(keys)-1] == "type" && len(keys) > 1 && strings.HasSuffix(keys[len(keys)-2], "_ref") {
@@ -976,8 +976,13 @@ func flattenOne(prefix string, props map[string]any, byID map[string]*stix.Objec
 		case map[string]any:
 			out = append(out, flattenOne(sep(k), v, byID, depth+1, earlier, reached)...)
 		case []any:
-			for _, e := range v {
+			for i, e := range v {
 				switch e := e.(type) {
+				case map[string]any:
+					// An object of a list: a pe-section of a file.
+					if depth < 4 {
+						out = append(out, flattenOne(sep(k)+"["+strconv.Itoa(i)+"]", e, byID, depth+1, earlier, reached)...)
+					}
 				case string:
 					if strings.HasSuffix(k, "_refs") {
 						if r := byID[e]; r != nil && depth < 3 && !earlier[e] {
@@ -1008,6 +1013,11 @@ func sortedKeys(m map[string]any) []string {
 func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs bool, skip func(string, ...any)) {
 	ts := Timestamp(o.Modified.Unix())
 	if name := label(o, "name"); name != "" {
+		if name == "file" || name == "pe" {
+			if f.peObjects(ev, o, name, cmps, toIDs) {
+				return
+			}
+		}
 		first, last := seenOf(o, toIDs)
 		obj := Object{UUID: uuidOf(o.ID), Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, Comment: str(o, "description"),
 			FirstSeen: first, LastSeen: last}
@@ -1055,6 +1065,109 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 	first, last := seenOf(o, toIDs)
 	ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: typ, Category: categoryOf(o, typ), Value: v,
 		ToIDs: Bool(toIDs), Timestamp: ts, Comment: str(o, "description"), Tag: ownTags(ev, o), FirstSeen: first, LastSeen: last})
+}
+
+// peComparisons is the start of the path of what a file's pe gives it.
+const peComparisons = "file:extensions.'windows-pebinary-ext'."
+
+// peObjects writes the comparisons of a file with a windows-pebinary-ext
+// (an import's file and its pe, or a pe alone) as MISP made them: the
+// file object (name "file"), which includes a pe object, which includes
+// a pe-section object for each of the extension's sections, in their
+// order. It reports false where o has no extension (a plain file).
+//
+// The pe and its sections get uuids made of o's; a pe alone keeps o's,
+// and its file's name (its original or internal file name, which the
+// import gives the file) is not an attribute.
+func (f *Feed) peObjects(ev *Event, o *stix.Object, name string, cmps []comparison, toIDs bool) bool {
+	var own, pe []comparison
+	var at, peAt []int
+	sections := map[int][]comparison{}
+	sectionAt := map[int][]int{}
+	for i, c := range cmps {
+		rest, ok := strings.CutPrefix(c.path, peComparisons)
+		if !ok {
+			own, at = append(own, c), append(at, i)
+			continue
+		}
+		if n, tail, ok := sectionPath(rest); ok {
+			sections[n] = append(sections[n], comparison{"file:" + tail, c.value})
+			sectionAt[n] = append(sectionAt[n], i)
+			continue
+		}
+		pe, peAt = append(pe, comparison{"file:" + rest, c.value}), append(peAt, i)
+	}
+	if len(pe) == 0 && len(sections) == 0 {
+		return false
+	}
+	ts := Timestamp(o.Modified.Unix())
+	first, last := seenOf(o, toIDs)
+	object := func(uuid, name string, cmps []comparison, at []int) Object {
+		obj := Object{UUID: uuid, Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, FirstSeen: first, LastSeen: last}
+		for j, c := range cmps {
+			rel, typ := relationOf(name, c)
+			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, at[j], cmps[j]), Type: typ, Category: categoryFor(typ),
+				Value: c.value, ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
+		}
+		return obj
+	}
+	include := func(from *Object, to string) {
+		from.ObjectReference = append(from.ObjectReference, ObjectReference{UUID: uuidV5("includes " + from.UUID + " " + to),
+			ObjectUUID: from.UUID, ReferencedUUID: to, RelationshipType: "includes", Timestamp: ts})
+	}
+	var out []Object
+	peUUID := uuidOf(o.ID)
+	if name == "file" {
+		peUUID = uuidV5("pe of " + uuidOf(o.ID))
+		file := object(uuidOf(o.ID), "file", own, at)
+		file.Comment = str(o, "description")
+		include(&file, peUUID)
+		out = append(out, file)
+	}
+	peObj := object(peUUID, "pe", pe, peAt)
+	if name == "pe" {
+		peObj.Comment = str(o, "description")
+	}
+	var order []int
+	for n := range sections {
+		order = append(order, n)
+	}
+	sort.Ints(order)
+	var secs []Object
+	for _, n := range order {
+		s := object(uuidV5("pe-section "+strconv.Itoa(n)+" of "+peUUID), "pe-section", sections[n], sectionAt[n])
+		include(&peObj, s.UUID)
+		secs = append(secs, s)
+	}
+	out = append(append(out, peObj), secs...)
+	for i := range out {
+		if len(out[i].Attribute) > 0 {
+			// The import gives the file's STIX form the tags of all its
+			// objects' attributes: they go back on the first.
+			out[i].Attribute[0].Tag = ownTags(ev, o)
+			break
+		}
+	}
+	ev.Object = append(ev.Object, out...)
+	return true
+}
+
+// sectionPath splits "sections[n].tail", the path of a property of a
+// pe-section in its file's windows-pebinary-ext.
+func sectionPath(p string) (n int, tail string, ok bool) {
+	rest, ok := strings.CutPrefix(p, "sections[")
+	if !ok {
+		return 0, "", false
+	}
+	num, tail, ok := strings.Cut(rest, "].")
+	if !ok {
+		return 0, "", false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 || n > MaxObjectAttributes {
+		return 0, "", false
+	}
+	return n, tail, true
 }
 
 // seenOf gives an attribute's first_seen and last_seen, where the import

@@ -134,6 +134,9 @@ func TestListPatternsReimport(t *testing.T) {
 		}
 		key := res.Keys[i]
 		old, ok := held[o.ID]
+		if !ok && label(o, "name") == "pe" {
+			continue // a pe alone, not written before pe objects were mapped
+		}
 		if !ok {
 			t.Errorf("%s: not in the earlier conversion", key)
 			continue
@@ -144,6 +147,9 @@ func TestListPatternsReimport(t *testing.T) {
 		prev := version[o.ID]
 		if !strings.HasSuffix(key, " "+stix.FormatTimestamp(o.Modified)) || stix.FormatTimestamp(o.Modified) <= prev {
 			t.Errorf("%s: not a later version than %s", key, prev)
+		}
+		if o.Type == "report" && o.Modified.Sub(o.Created) == mergedRevision {
+			continue // it refers to the pe too
 		}
 		if o.Type != "indicator" || o.Modified.Sub(o.Created).Milliseconds() != 1 {
 			t.Errorf("%s: a new version other than an indicator's pattern a millisecond later (created %s)", key, stix.FormatTimestamp(o.Created))

@@ -2,6 +2,7 @@ package misp
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,6 +18,8 @@ type slot struct {
 	prop []string // path in the root observable
 	ref  *ref     // or in a referenced observable ("ip" as its type: by value)
 	num  bool     // an integer property
+	// float: a number property (a pe-section's entropy).
+	float bool
 	low  bool     // lower-cased (protocols)
 	// each: the property is a list, which a pattern compares element by
 	// element (protocols[*]); "protocols = 'tcp'" compares the list with
@@ -259,6 +262,20 @@ var templates = map[string]template{
 		"id":       p("text", "user_id"),
 		"username": p("text", "account_login"),
 	}),
+	// A pe is the windows-pebinary-ext of the file that includes it, a
+	// pe-section one of its sections (misp-stix's mapping): their slots
+	// are relative to where the object goes (see piece).
+	"pe": {root: "file", slots: map[string]slot{
+		"type":               p("text", "pe_type"),
+		"imphash":            p("imphash", "imphash"),
+		"number-sections":    {prop: []string{"number_of_sections"}, num: true, valid: count, mispType: "counter"},
+		"entrypoint-address": {prop: []string{"optional_header", "address_of_entry_point"}, num: true, valid: count, mispType: "text"},
+	}},
+	"pe-section": {root: "file", slots: map[string]slot{
+		"name":          p("text", "name"),
+		"size-in-bytes": {prop: []string{"size"}, num: true, valid: count, mispType: "size-in-bytes"},
+		"entropy":       {prop: []string{"entropy"}, float: true, valid: number, mispType: "float"},
+	}},
 	"user-account": {root: "user-account", slots: map[string]slot{
 		"username":     p("text", "account_login"),
 		"user-id":      p("text", "user_id"),
@@ -272,10 +289,27 @@ func init() {
 	for typ, key := range hashKeys {
 		f.slots[typ] = p(typ, "hashes", key)
 	}
+	sec := templates["pe-section"]
+	for _, typ := range []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha512/224", "sha512/256", "ssdeep"} {
+		sec.slots[typ] = p(typ, "hashes", hashKeys[typ])
+	}
 	a := templates["artifact"]
 	for _, typ := range []string{"md5", "sha1", "sha256", "sha512", "sha3-256", "sha3-512", "ssdeep", "tlsh"} {
 		a.slots[typ] = p(typ, "hashes", hashKeys[typ])
 	}
+}
+
+// count reports whether v is a non-negative integer (a number of
+// sections, an address).
+func count(v string) bool {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	return err == nil && n >= 0
+}
+
+// number reports whether v is a finite number.
+func number(v string) bool {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	return err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
 }
 
 var mediaTypeRE = regexp.MustCompile(`^[a-z]+/[a-zA-Z0-9.+_-]+$`)
@@ -353,24 +387,76 @@ func customProp(relation string) string {
 // slot.needs), which the observable of an observed-data must have, is
 // not asked of them.
 func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) {
-	tpl, ok := templates[o.Name]
+	return piecesTerms([]piece{{o: o, name: o.Name}}, forPattern)
+}
+
+// piece is one MISP object's share of an observable: the object itself
+// (under nothing), or one written as part of another's observable, as
+// misp-stix writes them (see merges): a pe under its file's
+// windows-pebinary-ext, a pe-section under the extension's sections[i].
+type piece struct {
+	o     *Object
+	name  string   // its template
+	under []string // where its properties go in the root observable
+}
+
+// piecesTerms returns the terms of the pieces of one observable, the
+// first being the object written; known is false when its template has
+// no mapping.
+func piecesTerms(ps []piece, forPattern bool) (ts []term, known bool, err error) {
+	tpl, ok := templates[ps[0].name]
 	if !ok {
 		return nil, false, nil
 	}
+	for _, pc := range ps {
+		t, err := pieceTerms(pc, forPattern)
+		if err != nil {
+			if pc.o != ps[0].o {
+				err = fmt.Errorf("%s %s: %w", pc.name, untrusted.Text(pc.o.UUID, maxShown), err)
+			}
+			return nil, true, err
+		}
+		ts = append(ts, t...)
+	}
+	if ps[0].name == "pe" && !forPattern && len(ts) > 0 {
+		// A pe without a file is a file named as the executable says,
+		// as misp-stix names it; its pattern compares the extension
+		// alone.
+		for _, rel := range []string{"original-filename", "internal-filename"} {
+			if i := slices.IndexFunc(ps[0].o.Attribute, func(a Attribute) bool { return !bool(a.Deleted) && a.ObjectRelation == rel }); i >= 0 {
+				ts = append([]term{{typ: "file", prop: []string{"name"}, value: ps[0].o.Attribute[i].Value}}, ts...)
+				break
+			}
+		}
+	}
+	if len(ts) > 0 && len(tpl.fixed) > 0 {
+		fixed := make([]term, 0, len(tpl.fixed)+len(ts))
+		for _, f := range tpl.fixed {
+			fixed = append(fixed, term{typ: tpl.root, prop: []string{f[0]}, value: f[1]})
+		}
+		ts = append(fixed, ts...)
+	}
+	return ts, true, nil
+}
+
+// pieceTerms returns the terms of one piece.
+func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
+	o, tpl := pc.o, templates[pc.name]
+	at := func(prop []string) []string { return slices.Concat(pc.under, prop) }
 	for i := range o.Attribute {
 		a := &o.Attribute[i]
 		if a.Deleted {
 			continue
 		}
 		if why, ok := tpl.refused[a.ObjectRelation]; ok {
-			return nil, true, fmt.Errorf("%s: %s", a.ObjectRelation, why)
+			return nil, fmt.Errorf("%s: %s", a.ObjectRelation, why)
 		}
 		s, ok := tpl.slots[a.ObjectRelation]
 		if !ok {
 			if a.Type == "attachment" || a.Type == "malware-sample" {
 				continue // the payload is not in the feed; its name is
 			}
-			ts = append(ts, term{typ: tpl.root, prop: []string{customProp(a.ObjectRelation)}, value: a.Value, relation: a.ObjectRelation, mispType: a.Type})
+			ts = append(ts, term{typ: tpl.root, prop: at([]string{customProp(a.ObjectRelation)}), value: a.Value, relation: a.ObjectRelation, mispType: a.Type})
 			continue
 		}
 		if len(s.prop) == 1 && s.prop[0] == "mime_type" && !mediaTypeRE.MatchString(a.Value) {
@@ -390,7 +476,7 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		}
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
-		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, stamp: s.stamp, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
+		t := term{typ: tpl.root, prop: at(s.prop), ref: s.ref, stamp: s.stamp, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
 		switch {
 		case s.shared:
 			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop)
@@ -401,9 +487,12 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		case s.num:
 			n, perr := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(a.Value)), "AS"), 10, 64)
 			if perr != nil || n < 0 {
-				return nil, true, fmt.Errorf("%s %q is not a number", a.ObjectRelation, untrusted.Text(a.Value, maxShown))
+				return nil, fmt.Errorf("%s %q is not a number", a.ObjectRelation, untrusted.Text(a.Value, maxShown))
 			}
 			t.value = n
+		case s.float:
+			f, _ := strconv.ParseFloat(strings.TrimSpace(a.Value), 64) // valid: number
+			t.value = f
 		case s.low:
 			t.value = strings.ToLower(a.Value)
 		default:
@@ -412,7 +501,7 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		if s.ref != nil && s.ref.typ == "ip" {
 			typ, err := addrType(a.Value)
 			if err != nil {
-				return nil, true, err
+				return nil, err
 			}
 			r := *s.ref
 			r.typ = typ
@@ -420,14 +509,7 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		}
 		ts = append(ts, t)
 	}
-	if len(ts) > 0 && len(tpl.fixed) > 0 {
-		fixed := make([]term, 0, len(tpl.fixed)+len(ts))
-		for _, f := range tpl.fixed {
-			fixed = append(fixed, term{typ: tpl.root, prop: []string{f[0]}, value: f[1]})
-		}
-		ts = append(fixed, ts...)
-	}
-	return ts, true, nil
+	return ts, nil
 }
 
 // holds reports whether o has, for each of the relations, a live

@@ -69,6 +69,10 @@ func (t term) pathForm(before bool) string {
 
 func writePath(b *strings.Builder, path []string) {
 	for i, p := range path {
+		if isIndex(p) {
+			b.WriteString(p) // sections[0]
+			continue
+		}
 		if i > 0 {
 			b.WriteByte('.')
 		}
@@ -102,10 +106,37 @@ func quote(s string) string {
 var quoter = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 
 func literal(v any) string {
-	if n, ok := v.(int64); ok {
-		return strconv.FormatInt(n, 10)
+	switch v := v.(type) {
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		if s := floatText(v); strings.Contains(s, ".") {
+			return s
+		} else {
+			return s + ".0" // a float literal, not an integer
+		}
 	}
 	return quote(v.(string))
+}
+
+// floatText writes a number property (a section's entropy) without an
+// exponent.
+func floatText(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// isIndex reports whether a property path step is a list index ("[0]":
+// a pe-section's place in its file's sections), which holds an object.
+func isIndex(p string) bool {
+	if len(p) < 3 || p[0] != '[' || p[len(p)-1] != ']' {
+		return false
+	}
+	_, err := strconv.Atoi(p[1 : len(p)-1])
+	return err == nil
+}
+
+// index is the list index a step isIndex names.
+func index(p string) int {
+	n, _ := strconv.Atoi(p[1 : len(p)-1])
+	return n
 }
 
 // literal is the term's value as a pattern literal: a timestamp
@@ -358,14 +389,37 @@ func renameRefs(m map[string]any, rename map[string]string) {
 
 // jsonValue is v as encoding/json decodes it (integers as json.Number).
 func jsonValue(v any) any {
-	if n, ok := v.(int64); ok {
-		return json.Number(strconv.FormatInt(n, 10))
+	switch v := v.(type) {
+	case int64:
+		return json.Number(strconv.FormatInt(v, 10))
+	case float64:
+		return json.Number(floatText(v))
 	}
 	return v
 }
 
+// subMap returns the object at path in m, made where it is missing; a
+// step that is a list index ("sections", "[1]") names an object of a
+// list, which gets empty objects up to it.
 func subMap(m map[string]any, path []string) map[string]any {
-	for _, p := range path {
+	for i := 0; i < len(path); i++ {
+		p := path[i]
+		if i+1 < len(path) && isIndex(path[i+1]) {
+			n := index(path[i+1])
+			l, _ := m[p].([]any)
+			for len(l) <= n {
+				l = append(l, map[string]any{})
+			}
+			m[p] = l
+			next, ok := l[n].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				l[n] = next
+			}
+			m = next
+			i++
+			continue
+		}
 		next, ok := m[p].(map[string]any)
 		if !ok {
 			next = map[string]any{}

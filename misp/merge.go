@@ -1,0 +1,136 @@
+package misp
+
+import (
+	"strconv"
+)
+
+// peUnder is where a pe object's properties go in its file.
+var peUnder = []string{"extensions", "windows-pebinary-ext"}
+
+// sectionUnder is where the i-th pe-section goes in its file.
+func sectionUnder(i int) []string {
+	return []string{"extensions", "windows-pebinary-ext", "sections", "[" + strconv.Itoa(i) + "]"}
+}
+
+// merges says which MISP objects are written as parts of another's
+// observable, as misp-stix writes them: the pe a file includes is the
+// file's windows-pebinary-ext, and the pe-sections a pe includes the
+// extension's sections, in the order of the pe's references.
+//
+// Only the relationship types misp-stix reads count ("includes",
+// "included-in", from the file or pe), and only live objects of this
+// event. The references are followed two steps (file → pe → pe-section)
+// by template name, never further, so no cycle or chain of references
+// costs more than the references it has.
+type merges struct {
+	// parts are, by the uuid of the object written, the pieces written
+	// in its observable after its own.
+	parts map[string][]piece
+	// into is, for each object written as a part, the uuid of the first
+	// object it is written in (a pe two files include is written in
+	// both, as misp-stix writes it).
+	into map[string]string
+	// apart lists files that include more than one pe: misp-stix merges
+	// none of them (which extension would it be?), nor does this.
+	apart map[string]int
+}
+
+// includes are the relationship types by which misp-stix finds a file's
+// pe and a pe's sections.
+func includes(typ string) bool { return typ == "includes" || typ == "included-in" }
+
+// planMerges plans the merges of an event's live objects (those written,
+// their restricted attributes left out), in the event's order.
+func planMerges(objs []*Object) merges {
+	m := merges{parts: map[string][]piece{}, into: map[string]string{}, apart: map[string]int{}}
+	byUUID := make(map[string]*Object, len(objs))
+	for _, o := range objs {
+		if _, ok := byUUID[o.UUID]; !ok {
+			byUUID[o.UUID] = o
+		}
+	}
+	// included returns the distinct live objects of template name that o
+	// includes, in the order of its references.
+	included := func(o *Object, name string) []*Object {
+		var out []*Object
+		seen := map[string]bool{}
+		for _, r := range o.ObjectReference {
+			t := byUUID[r.ReferencedUUID]
+			if bool(r.Deleted) || !includes(r.RelationshipType) || t == nil || t.Name != name || seen[t.UUID] {
+				continue
+			}
+			seen[t.UUID] = true
+			out = append(out, t)
+		}
+		return out
+	}
+	sections := func(pe *Object) []piece {
+		var out []piece
+		for _, s := range included(pe, "pe-section") {
+			if !hasLive(s) {
+				continue // no place in the list for an empty section
+			}
+			out = append(out, piece{o: s, name: "pe-section", under: sectionUnder(len(out))})
+		}
+		return out
+	}
+	mark := func(ps []piece, host string) {
+		for _, p := range ps {
+			if _, ok := m.into[p.o.UUID]; !ok {
+				m.into[p.o.UUID] = host
+			}
+		}
+	}
+	for _, o := range objs {
+		if o.Name != "file" || byUUID[o.UUID] != o {
+			continue
+		}
+		pes := included(o, "pe")
+		switch {
+		case len(pes) == 0:
+			continue
+		case len(pes) > 1:
+			m.apart[o.UUID] = len(pes)
+			continue
+		}
+		ps := append([]piece{{o: pes[0], name: "pe", under: peUnder}}, sections(pes[0])...)
+		m.parts[o.UUID] = ps
+		mark(ps, o.UUID)
+	}
+	// A pe no file includes is a file of its own, with its sections.
+	for _, o := range objs {
+		if o.Name != "pe" || byUUID[o.UUID] != o || m.into[o.UUID] != "" {
+			continue
+		}
+		if ps := sections(o); len(ps) > 0 {
+			m.parts[o.UUID] = ps
+			mark(ps, o.UUID)
+		}
+	}
+	return m
+}
+
+func hasLive(o *Object) bool {
+	for i := range o.Attribute {
+		if !o.Attribute[i].Deleted {
+			return true
+		}
+	}
+	return false
+}
+
+// pieces returns what o's observable is made of: o, then its parts.
+func (m merges) pieces(o *Object) []piece {
+	own := piece{o: o, name: o.Name}
+	if o.Name == "pe" {
+		own.under = peUnder
+	}
+	return append([]piece{own}, m.parts[o.UUID]...)
+}
+
+// merged reports whether the object is written as a part of another's
+// observable: a pe a file includes, or a pe-section a pe includes.
+func (m merges) merged(o *Object) bool {
+	host, ok := m.into[o.UUID]
+	return ok && host != o.UUID && (o.Name == "pe" || o.Name == "pe-section")
+}
