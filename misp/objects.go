@@ -20,7 +20,7 @@ type slot struct {
 	num  bool     // an integer property
 	// float: a number property (a pe-section's entropy).
 	float bool
-	low  bool     // lower-cased (protocols)
+	low   bool // lower-cased (protocols)
 	// each: the property is a list, which a pattern compares element by
 	// element (protocols[*]); "protocols = 'tcp'" compares the list with
 	// a string, which a STIX matcher never finds equal (STIX 2.1 section

@@ -110,11 +110,11 @@ func literal(v any) string {
 	case int64:
 		return strconv.FormatInt(v, 10)
 	case float64:
-		if s := floatText(v); strings.Contains(s, ".") {
-			return s
-		} else {
-			return s + ".0" // a float literal, not an integer
+		s := floatText(v)
+		if !strings.Contains(s, ".") {
+			s += ".0" // a float literal, not an integer
 		}
+		return s
 	}
 	return quote(v.(string))
 }

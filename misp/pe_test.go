@@ -1,0 +1,425 @@
+package misp
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/parley-exchange/parley/pattern"
+	"github.com/parley-exchange/parley/stix"
+)
+
+// peDocs are misp-stix's documented pe objects: a file with its pe and
+// section, and a pe with its section alone.
+var peDocs = map[string]string{"file": "file with references to pe & pe-section(s)", "pe": "pe & pe-sections"}
+
+// docObjects returns the MISP objects misp-stix documents under name,
+// with its STIX 2.1 form.
+func docObjects(t *testing.T, name string) ([]Object, mispStixDoc) {
+	t.Helper()
+	d, ok := loadDoc(t, "misp_objects_to_stix21.json")[name]
+	if !ok {
+		t.Fatalf("no %s in misp-stix's mapping", name)
+	}
+	var objs []Object
+	if err := json.Unmarshal(d.MISP, &objs); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return objs, d
+}
+
+// peEvent is the event of misp-stix's documented objects under name, as
+// testdata/golden/before_pe.jsonl converted it: with their to_ids, or
+// with none and uuids of their own (references following them).
+func peEvent(t *testing.T, name string, none bool) *Event {
+	t.Helper()
+	objs, _ := docObjects(t, name)
+	for i := range objs {
+		o := &objs[i]
+		o.Attribute = append([]Attribute(nil), o.Attribute...)
+		o.ObjectReference = append([]ObjectReference(nil), o.ObjectReference...)
+		if !none {
+			continue
+		}
+		for j := range o.Attribute {
+			o.Attribute[j].ToIDs = false
+		}
+		o.UUID = uuidV5("observed " + o.UUID)
+		for k := range o.ObjectReference {
+			o.ObjectReference[k].ReferencedUUID = uuidV5("observed " + o.ObjectReference[k].ReferencedUUID)
+		}
+	}
+	ev := event(nil, objs)
+	ev.UUID = uuidV5(name + " " + map[bool]string{false: "ids", true: "none"}[none])
+	return ev
+}
+
+// TestPEAgainstMispStix converts misp-stix's documented file with its pe
+// and section, and pe with its section: the indicator compares what
+// misp-stix's pattern compares (sections[0] of the file's
+// windows-pebinary-ext), the observable is misp-stix's (but for its id
+// and the compilation time, which stays the attribute's value, as a
+// registry-key's last-modified does), and nothing is unsupported.
+func TestPEAgainstMispStix(t *testing.T) {
+	for root, name := range peDocs {
+		objs, d := docObjects(t, name)
+		ind, sco := d.first("indicator"), d.first("file")
+		ev := peEvent(t, name, false)
+		got, unsupp := convertOne(t, ev, Options{})
+		for _, u := range unsupp {
+			t.Errorf("%s: unsupported %v", name, u)
+		}
+		gi := got["indicator--"+objs[0].UUID]
+		if gi == nil {
+			t.Fatalf("%s: no indicator of the %s", name, root)
+		}
+		for _, o := range objs[1:] {
+			if got["indicator--"+o.UUID] != nil || got["observed-data--"+o.UUID] != nil {
+				t.Errorf("%s: the %s is written on its own", name, o.Name)
+			}
+		}
+		comparisons := func(p string) string {
+			c := strings.Split(strings.TrimSuffix(strings.TrimPrefix(p, "["), "]"), " AND ")
+			sort.Strings(c)
+			return strings.Join(c, "\n")
+		}
+		if g, w := comparisons(gi["pattern"].(string)), comparisons(ind["pattern"].(string)); g != w {
+			t.Errorf("%s: pattern\n got  %s\n want %s (misp-stix)", name, gi["pattern"], ind["pattern"])
+		}
+		if err := validator.Validate(mustParse(t, gi)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+
+		none := peEvent(t, name, true)
+		got, unsupp = convertOne(t, none, Options{})
+		for _, u := range unsupp {
+			t.Errorf("%s: unsupported %v", name, u)
+		}
+		file := observableOf(t, got, "observed-data--"+none.Object[0].UUID, "file")
+		if file == nil {
+			t.Fatalf("%s: no file observable", name)
+		}
+		id, _ := file["id"].(string)
+		if want, err := stix.DeterministicID("file", file); err != nil || id != want {
+			t.Errorf("%s: id %s, want %s (%v)", name, id, want, err)
+		}
+		want := map[string]any{}
+		for k, v := range sco {
+			want[k] = v
+		}
+		delete(want, "id")
+		delete(file, "id")
+		ext := want["extensions"].(map[string]any)["windows-pebinary-ext"].(map[string]any)
+		ext["x_misp_compilation_timestamp"] = "2019-03-16T12:31:22+00:00"
+		if g, w := jsonText(file), jsonText(want); g != w {
+			t.Errorf("%s: observable\n got  %s\n want %s (misp-stix)", name, g, w)
+		}
+	}
+}
+
+// TestPEGolden writes the conversions of the documented pe objects (with
+// their to_ids, then none) and compares them with
+// testdata/golden/object_pe_<file|pe>.json (-update rewrites them); a
+// second conversion gives the same objects and versions.
+func TestPEGolden(t *testing.T) {
+	for root, name := range peDocs {
+		var out bytes.Buffer
+		for _, none := range []bool{false, true} {
+			ev := peEvent(t, name, none)
+			first := NewConverter(Options{}).Convert(ev)
+			again := NewConverter(Options{}).Convert(peEvent(t, name, none))
+			if jsonText(first.Objects) != jsonText(again.Objects) || strings.Join(first.Keys, ",") != strings.Join(again.Keys, ",") {
+				t.Errorf("%s: a second conversion differs", name)
+			}
+			for _, raw := range first.Objects {
+				o, err := stix.Parse(raw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := validator.Validate(o); err != nil {
+					t.Errorf("%s: invalid %s: %v", name, raw, err)
+				}
+				out.Write(raw)
+				out.WriteByte('\n')
+			}
+		}
+		file := "testdata/golden/object_pe_" + root + ".json"
+		if *update {
+			if err := os.WriteFile(file, out.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v (go test -run TestPEGolden -update writes it)", err)
+		}
+		if !bytes.Equal(out.Bytes(), want) {
+			t.Errorf("%s: the conversion differs from %s:\n%s", name, file, out.Bytes())
+		}
+	}
+}
+
+// TestPEReimport: importing again the documented pe events, imported
+// before pe objects were mapped (testdata/golden/before_pe.jsonl, by
+// commit cab594e), conflicts with nothing a node holds: an object of the
+// same id and version has the same bytes; the file's indicator and
+// observed-data, now with its pe, are new versions 2 ms after the MISP
+// timestamp, and so is a grouping that now refers to a pe written alone.
+func TestPEReimport(t *testing.T) {
+	f, err := os.Open("testdata/golden/before_pe.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	held := map[string]string{}
+	version := map[string]string{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		id, _ := m["id"].(string)
+		v, _ := m["modified"].(string)
+		held[id], version[id] = sc.Text(), v
+	}
+	var revised []string
+	for _, name := range []string{peDocs["file"], peDocs["pe"]} {
+		for _, none := range []bool{false, true} {
+			res := NewConverter(Options{}).Convert(peEvent(t, name, none))
+			for i, raw := range res.Objects {
+				o, err := stix.Parse(raw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				old, ok := held[o.ID]
+				if !ok || old == string(raw) {
+					continue // new (a pe, a file with its pe), or the same
+				}
+				if !stix.IsObservable(o.Type) && (stix.FormatTimestamp(o.Modified) <= version[o.ID] || o.Modified.Sub(o.Created) != mergedRevision) {
+					t.Errorf("%s: not a version %v after %s", res.Keys[i], mergedRevision, version[o.ID])
+				}
+				if stix.IsObservable(o.Type) {
+					t.Errorf("%s: other content under the same id", o.ID)
+				}
+				revised = append(revised, o.Type+" "+label(o, "name"))
+			}
+		}
+	}
+	sort.Strings(revised)
+	if got, want := strings.Join(revised, ","), "grouping ,grouping ,indicator file,observed-data file"; got != want {
+		t.Errorf("new versions %q, want %q", got, want)
+	}
+}
+
+// TestPEExportImportBack: a feed export writes a file with its pe as the
+// file, pe and pe-section objects MISP has (the file including the pe,
+// the pe its sections), which import back as the same indicators and
+// observed-data; each indicator matches its observation (the section by
+// its place, sections[0], as misp-stix compares it).
+func TestPEExportImportBack(t *testing.T) {
+	for _, name := range []string{peDocs["file"], peDocs["pe"]} {
+		for _, none := range []bool{false, true} {
+			ev := peEvent(t, name, none)
+			objs, _ := stixOf(t, Options{}, ev)
+			dir := t.TempDir()
+			feed := FeedFromSTIX(objs, EventFor("test"))
+			for _, u := range feed.Unsupported {
+				t.Errorf("%s: no MISP form: %v", name, u)
+			}
+			if err := WriteFeed(dir, feed); err != nil {
+				t.Fatal(err)
+			}
+			back := loadFeedEvent(t, dir, ev.UUID)
+			var names []string
+			for _, o := range back.Object {
+				refs := ""
+				for _, r := range o.ObjectReference {
+					for _, to := range back.Object {
+						if to.UUID == r.ReferencedUUID {
+							refs += " " + r.RelationshipType + " " + to.Name
+						}
+					}
+				}
+				names = append(names, o.Name+refs)
+			}
+			want := "file includes pe,pe includes pe-section,pe-section"
+			if strings.HasPrefix(name, "pe") {
+				want = "pe includes pe-section,pe-section"
+			}
+			if got := strings.Join(names, ","); got != want {
+				t.Errorf("%s: the feed's objects %q, want %q", name, got, want)
+			}
+			again, _ := stixOf(t, Options{}, back)
+			first := map[string]*stix.Object{}
+			for _, o := range objs {
+				first[o.ID] = o
+			}
+			n := 0
+			for _, b := range again {
+				if b.Type != "indicator" && b.Type != "observed-data" {
+					continue
+				}
+				o := first[b.ID]
+				if o == nil {
+					t.Errorf("%s: %s is new", name, b.ID)
+					continue
+				}
+				n++
+				if !SameInMISP(o, b, again...) || !o.Modified.Equal(b.Modified) {
+					t.Errorf("%s: %s is not the same:\n%s\n%s", name, b.ID, o.Raw, b.Raw)
+				}
+			}
+			if n != 1 {
+				t.Errorf("%s: %d indicators and observed-data back, want 1", name, n)
+			}
+		}
+		ind, _ := convertOne(t, peEvent(t, name, false), Options{})
+		objs, _ := docObjects(t, name)
+		p, _ := ind["indicator--"+objs[0].UUID]["pattern"].(string)
+		res := NewConverter(Options{}).Convert(peEvent(t, name, true))
+		data := []byte("[" + string(bytes.Join(asBytes(res.Objects), []byte(","))) + "]")
+		if r, err := pattern.MatchJSON(p, data); err != nil || !r.Matched {
+			t.Errorf("%s: %s does not match its observation (%v):\n%s", name, p, err, data)
+		}
+	}
+}
+
+// peObject is a MISP object of template name with attributes of
+// relation=value (each to_ids) and "includes" references to refs.
+func peObject(name, uuid string, attrs []string, refs ...string) Object {
+	o := Object{UUID: uuid, Name: name, MetaCategory: "file", Timestamp: 1603642920}
+	for i, a := range attrs {
+		rel, v, _ := strings.Cut(a, "=")
+		typ := "text"
+		switch rel {
+		case "md5", "sha1", "sha256", "imphash":
+			typ = rel
+		case "filename", "original-filename":
+			typ = "filename"
+		}
+		o.Attribute = append(o.Attribute, Attribute{UUID: uuidV5(fmt.Sprint(uuid, i)), ObjectRelation: rel, Type: typ, Value: v, ToIDs: true})
+	}
+	for _, r := range refs {
+		o.ObjectReference = append(o.ObjectReference, ObjectReference{UUID: uuidV5(uuid + r), ObjectUUID: uuid, ReferencedUUID: r, RelationshipType: "includes"})
+	}
+	return o
+}
+
+// TestPEReferences: how references between files, pe and pe-section
+// objects are read, hostile ones too: each ends, costs what its
+// references do, and writes valid STIX.
+func TestPEReferences(t *testing.T) {
+	const (
+		f1 = "11111111-1111-4111-8111-111111111111"
+		f2 = "22222222-2222-4222-8222-222222222222"
+		pe = "33333333-3333-4333-8333-333333333333"
+		p2 = "44444444-4444-4444-8444-444444444444"
+		s1 = "55555555-5555-4555-8555-555555555555"
+		s2 = "66666666-6666-4666-8666-666666666666"
+	)
+	sec1 := peObject("pe-section", s1, []string{"name=.text", "md5=8a2a5fc2ce56b3b04d58539a95390600"})
+	sec2 := peObject("pe-section", s2, []string{"name=.data", "entropy=NaN"})
+	many := peObject("pe", p2, []string{"type=dll"})
+	var manySections []Object
+	for i := 0; i < 600; i++ {
+		u := uuidV5(fmt.Sprint("section ", i))
+		manySections = append(manySections, peObject("pe-section", u, []string{"name=s", fmt.Sprint("size-in-bytes=", i)}))
+		many.ObjectReference = append(many.ObjectReference, ObjectReference{ReferencedUUID: u, RelationshipType: "includes"})
+	}
+	cases := []struct {
+		name    string
+		objs    []Object
+		pattern map[string]string // indicator uuid: its pattern
+		unsupp  []string          // "uuid: reason" parts
+	}{
+		{"a pe two files include is in both",
+			[]Object{peObject("file", f1, []string{"filename=a.exe"}, pe), peObject("file", f2, []string{"filename=b.exe"}, pe),
+				peObject("pe", pe, []string{"imphash=23ea835ab4b9017c74dfb023d2301c99"}, s1), sec1},
+			map[string]string{
+				f1: "[file:name = 'a.exe' AND file:extensions.'windows-pebinary-ext'.imphash = '23ea835ab4b9017c74dfb023d2301c99' AND file:extensions.'windows-pebinary-ext'.sections[0].name = '.text' AND file:extensions.'windows-pebinary-ext'.sections[0].hashes.MD5 = '8a2a5fc2ce56b3b04d58539a95390600']",
+				f2: "[file:name = 'b.exe' AND file:extensions.'windows-pebinary-ext'.imphash = '23ea835ab4b9017c74dfb023d2301c99' AND file:extensions.'windows-pebinary-ext'.sections[0].name = '.text' AND file:extensions.'windows-pebinary-ext'.sections[0].hashes.MD5 = '8a2a5fc2ce56b3b04d58539a95390600']",
+			}, nil},
+		{"a file that includes two pe merges neither",
+			[]Object{peObject("file", f1, []string{"filename=a.exe"}, pe, p2), peObject("pe", pe, []string{"type=exe"}), peObject("pe", p2, []string{"type=dll"})},
+			map[string]string{
+				f1: "[file:name = 'a.exe']",
+				pe: "[file:extensions.'windows-pebinary-ext'.pe_type = 'exe']",
+				p2: "[file:extensions.'windows-pebinary-ext'.pe_type = 'dll']",
+			}, []string{f1 + ": the file includes 2 pe objects"}},
+		{"cycles end: files, pe and sections including each other",
+			[]Object{peObject("file", f1, []string{"filename=a.exe"}, f1, pe, s1), peObject("pe", pe, []string{"type=exe"}, pe, f1, s1, s2, s1),
+				peObject("pe-section", s1, []string{"name=.text"}, pe, s2, s1), peObject("pe-section", s2, []string{"name=.data"}, s1, f1)},
+			map[string]string{
+				f1: "[file:name = 'a.exe' AND file:extensions.'windows-pebinary-ext'.pe_type = 'exe' AND file:extensions.'windows-pebinary-ext'.sections[0].name = '.text' AND file:extensions.'windows-pebinary-ext'.sections[1].name = '.data']",
+			}, nil},
+		{"a section's references are not followed; a lone section is listed",
+			[]Object{peObject("pe", pe, []string{"type=exe"}, s1), peObject("pe-section", s1, []string{"name=.text"}, s2), sec2},
+			map[string]string{
+				pe: "[file:extensions.'windows-pebinary-ext'.pe_type = 'exe' AND file:extensions.'windows-pebinary-ext'.sections[0].name = '.text']",
+			}, []string{s2 + ": no pe object of the event includes it"}},
+		{"a number that is not one is x_misp_",
+			[]Object{peObject("pe", pe, []string{"type=exe", "number-sections=many"}, s2), sec2},
+			map[string]string{
+				pe: "[file:extensions.'windows-pebinary-ext'.pe_type = 'exe' AND file:extensions.'windows-pebinary-ext'.x_misp_number_sections = 'many' AND file:extensions.'windows-pebinary-ext'.sections[0].name = '.data' AND file:extensions.'windows-pebinary-ext'.sections[0].x_misp_entropy = 'NaN']",
+			}, nil},
+		{"a file whose pe and sections pass the attribute limit is not written",
+			append([]Object{peObject("file", f1, []string{"filename=a.exe"}, p2), many}, manySections...),
+			map[string]string{},
+			[]string{f1 + ": 1202 attributes (with the objects it includes), more than the 1000", p2 + ": not written: it is part of object " + f1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := NewConverter(Options{}).Convert(event(nil, tc.objs))
+			got := objsOf(t, res)
+			n := 0
+			for id, o := range got {
+				if err := validator.Validate(mustParse(t, o)); err != nil {
+					t.Errorf("%s: %v", id, err)
+				}
+				if o["type"] == "indicator" || o["type"] == "observed-data" {
+					n++
+				}
+			}
+			for u, want := range tc.pattern {
+				if p, _ := got["indicator--"+u]["pattern"].(string); p != want {
+					t.Errorf("%s: pattern\n got  %s\n want %s", u, p, want)
+				}
+				if p, _ := got["indicator--"+u]["pattern"].(string); p != "" {
+					if err := pattern.Validate(p); err != nil {
+						t.Errorf("%s: %v", u, err)
+					}
+				}
+			}
+			if n != len(tc.pattern) {
+				t.Errorf("%d indicators and observed-data, want %d", n, len(tc.pattern))
+			}
+			var all []string
+			for _, u := range res.Unsupported {
+				all = append(all, u.UUID+": "+u.Reason)
+				if u.Kind == "object-reference" {
+					all = append(all, "object-reference")
+				}
+			}
+			for _, w := range tc.unsupp {
+				found := false
+				for _, a := range all {
+					found = found || strings.Contains(a, w)
+				}
+				if !found {
+					t.Errorf("no unsupported %q in %d: %.2000q", w, len(all), all)
+				}
+			}
+			if len(tc.unsupp) == 0 && len(res.Unsupported) > 0 {
+				t.Errorf("unsupported %q", all)
+			}
+		})
+	}
+}
