@@ -996,7 +996,8 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 // objects were merged wrote the file without it at its timestamp, or a
 // millisecond later (see listPatternRevision), and the node that holds
 // that version takes the one with its pe as the next, not as a conflict.
-// So is a report or grouping that refers to a pe written alone.
+// So are a registry-key's with its values, and a report or grouping that
+// refers to a pe or registry-key-value written alone.
 const mergedRevision = 2 * time.Millisecond
 
 const (
@@ -1019,11 +1020,9 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	if n := x.merges.apart[o.UUID]; n > 0 && !x.revoking {
 		c.unsupported(x, "object", o.UUID, o.Name, "the file includes %d pe objects: none is its windows-pebinary-ext (one file has one), and each is written as a file of its own", n)
 	}
-	pieces := []piece{{o: o, name: o.Name}}
+	pieces := []piece{ownPiece(o)}
 	if !x.revoking {
 		pieces = x.merges.pieces(o)
-	} else if o.Name == "pe" {
-		pieces[0].under = peUnder
 	}
 	if len(pieces) > 1 {
 		defer func() {
@@ -1150,10 +1149,11 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	u := c.observation(x, o.UUID, t, toIDs, terms, first, last)
 	m := u.objs[0]
-	if o.Name == "file" && len(pieces) > 1 {
-		// Before pe objects were merged, the file was written without
-		// its pe (listed as unsupported): its indicator or observed-data
-		// with the pe is a new version of it (see mergedRevision).
+	if (o.Name == "file" || o.Name == "registry-key") && len(pieces) > 1 {
+		// Before pe and registry-key-value objects were merged, the
+		// file was written without its pe, the key without its values
+		// (listed as unsupported): its indicator or observed-data with
+		// them is a new version of it (see mergedRevision).
 		m["modified"] = stix.FormatTimestamp(t.Time().Add(mergedRevision))
 	}
 	labels := []any{fmt.Sprintf("misp:name=%q", o.Name)}
@@ -1188,7 +1188,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	x.refs = append(x.refs, u.main)
 	x.byMISP[o.UUID] = u.main
-	if o.Name == "pe" {
+	if o.Name == "pe" || o.Name == "registry-key-value" {
 		x.revised = true
 	}
 	for _, p := range pieces {
@@ -1668,9 +1668,9 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 	typ, _, _ := strings.Cut(x.container, "--")
 	m := x.base(typ, ev.UUID, ev.Timestamp)
 	if x.revised {
-		// It refers to a pe written alone, which an import before pe
-		// objects were mapped listed as unsupported: a new version of
-		// the report or grouping that import wrote.
+		// It refers to a pe or registry-key-value written alone, which
+		// an import before they were mapped listed as unsupported: a new
+		// version of the report or grouping that import wrote.
 		m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(mergedRevision))
 	}
 	m["name"] = ev.Info

@@ -1018,6 +1018,11 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 				return
 			}
 		}
+		if name == "registry-key" || name == "registry-key-value" {
+			if f.valueObjects(ev, o, name, cmps, toIDs) {
+				return
+			}
+		}
 		first, last := seenOf(o, toIDs)
 		obj := Object{UUID: uuidOf(o.ID), Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, Comment: str(o, "description"),
 			FirstSeen: first, LastSeen: last}
@@ -1100,21 +1105,8 @@ func (f *Feed) peObjects(ev *Event, o *stix.Object, name string, cmps []comparis
 	if len(pe) == 0 && len(sections) == 0 {
 		return false
 	}
-	ts := Timestamp(o.Modified.Unix())
-	first, last := seenOf(o, toIDs)
-	object := func(uuid, name string, cmps []comparison, at []int) Object {
-		obj := Object{UUID: uuid, Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, FirstSeen: first, LastSeen: last}
-		for j, c := range cmps {
-			rel, typ := relationOf(name, c)
-			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, at[j], cmps[j]), Type: typ, Category: categoryFor(typ),
-				Value: c.value, ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
-		}
-		return obj
-	}
-	include := func(from *Object, to string) {
-		from.ObjectReference = append(from.ObjectReference, ObjectReference{UUID: uuidV5("includes " + from.UUID + " " + to),
-			ObjectUUID: from.UUID, ReferencedUUID: to, RelationshipType: "includes", Timestamp: ts})
-	}
+	object, refer := partObjects(o, toIDs)
+	include := func(from *Object, to string) { refer(from, "includes", to) }
 	var out []Object
 	peUUID := uuidOf(o.ID)
 	if name == "file" {
@@ -1140,15 +1132,90 @@ func (f *Feed) peObjects(ev *Event, o *stix.Object, name string, cmps []comparis
 		secs = append(secs, s)
 	}
 	out = append(append(out, peObj), secs...)
+	addParts(ev, o, out)
+	return true
+}
+
+// partObjects returns the makers of the MISP objects that one indicator
+// or observed-data o is made of (see peObjects): object makes one of
+// template name from comparisons (at: their places in o's), refer adds a
+// reference.
+func partObjects(o *stix.Object, toIDs bool) (object func(uuid, name string, cmps []comparison, at []int) Object, refer func(from *Object, typ, to string)) {
+	ts := Timestamp(o.Modified.Unix())
+	first, last := seenOf(o, toIDs)
+	object = func(uuid, name string, cmps []comparison, at []int) Object {
+		obj := Object{UUID: uuid, Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, FirstSeen: first, LastSeen: last}
+		for j, c := range cmps {
+			rel, typ := relationOf(name, c)
+			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, at[j], cmps[j]), Type: typ, Category: categoryFor(typ),
+				Value: c.value, ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
+		}
+		return obj
+	}
+	refer = func(from *Object, typ, to string) {
+		from.ObjectReference = append(from.ObjectReference, ObjectReference{UUID: uuidV5(typ + " " + from.UUID + " " + to),
+			ObjectUUID: from.UUID, ReferencedUUID: to, RelationshipType: typ, Timestamp: ts})
+	}
+	return object, refer
+}
+
+// addParts adds the objects made of o to ev, o's tags on the first
+// attribute: the import gives o the tags of all its objects' attributes.
+func addParts(ev *Event, o *stix.Object, out []Object) {
 	for i := range out {
 		if len(out[i].Attribute) > 0 {
-			// The import gives the file's STIX form the tags of all its
-			// objects' attributes: they go back on the first.
 			out[i].Attribute[0].Tag = ownTags(ev, o)
 			break
 		}
 	}
 	ev.Object = append(ev.Object, out...)
+}
+
+// valueObjects writes the comparisons of a registry key with values (an
+// import's registry-key and the registry-key-values it contains, or a
+// registry-key-value alone) as MISP made them: the registry-key (name
+// "registry-key"), which contains a registry-key-value for each of its
+// values, in their order. It reports false where o has no values.
+func (f *Feed) valueObjects(ev *Event, o *stix.Object, name string, cmps []comparison, toIDs bool) bool {
+	var own []comparison
+	var at []int
+	values := map[int][]comparison{}
+	valueAt := map[int][]int{}
+	for i, c := range cmps {
+		if rest, ok := strings.CutPrefix(c.path, "windows-registry-key:values["); ok {
+			num, tail, ok := strings.Cut(rest, "].")
+			if n, err := strconv.Atoi(num); ok && err == nil && n >= 0 && n <= MaxObjectAttributes {
+				values[n] = append(values[n], comparison{"windows-registry-key:" + tail, c.value})
+				valueAt[n] = append(valueAt[n], i)
+				continue
+			}
+		}
+		own, at = append(own, c), append(at, i)
+	}
+	if len(values) == 0 || name == "registry-key-value" && (len(own) > 0 || len(values) != 1 || values[0] == nil) {
+		return false
+	}
+	object, refer := partObjects(o, toIDs)
+	if name == "registry-key-value" {
+		v := object(uuidOf(o.ID), name, values[0], valueAt[0])
+		v.Comment = str(o, "description")
+		addParts(ev, o, []Object{v})
+		return true
+	}
+	key := object(uuidOf(o.ID), name, own, at)
+	key.Comment = str(o, "description")
+	var order []int
+	for n := range values {
+		order = append(order, n)
+	}
+	sort.Ints(order)
+	out := []Object{key}
+	for _, n := range order {
+		v := object(uuidV5("registry-key-value "+strconv.Itoa(n)+" of "+key.UUID), "registry-key-value", values[n], valueAt[n])
+		refer(&out[0], "contains", v.UUID)
+		out = append(out, v)
+	}
+	addParts(ev, o, out)
 	return true
 }
 

@@ -12,16 +12,21 @@ func sectionUnder(i int) []string {
 	return []string{"extensions", "windows-pebinary-ext", "sections", "[" + strconv.Itoa(i) + "]"}
 }
 
+// valueUnder is where the i-th registry-key-value goes in its key.
+func valueUnder(i int) []string { return []string{"values", "[" + strconv.Itoa(i) + "]"} }
+
 // merges says which MISP objects are written as parts of another's
 // observable, as misp-stix writes them: the pe a file includes is the
 // file's windows-pebinary-ext, and the pe-sections a pe includes the
-// extension's sections, in the order of the pe's references.
+// extension's sections, in the order of the pe's references; the
+// registry-key-values a registry-key contains are its values.
 //
 // Only the relationship types misp-stix reads count ("includes",
-// "included-in", from the file or pe), and only live objects of this
-// event. The references are followed two steps (file → pe → pe-section)
-// by template name, never further, so no cycle or chain of references
-// costs more than the references it has.
+// "included-in", from the file or pe; "contains", from the key), and
+// only live objects of this event. The references are followed at most
+// two steps (file → pe → pe-section) by template name, never further,
+// so no cycle or chain of references costs more than the references it
+// has.
 type merges struct {
 	// parts are, by the uuid of the object written, the pieces written
 	// in its observable after its own.
@@ -56,7 +61,11 @@ func planMerges(objs []*Object) merges {
 		seen := map[string]bool{}
 		for _, r := range o.ObjectReference {
 			t := byUUID[r.ReferencedUUID]
-			if bool(r.Deleted) || !includes(r.RelationshipType) || t == nil || t.Name != name || seen[t.UUID] {
+			rel := includes(r.RelationshipType)
+			if name == "registry-key-value" {
+				rel = r.RelationshipType == "contains" // as misp-stix reads a key's values
+			}
+			if bool(r.Deleted) || !rel || t == nil || t.Name != name || seen[t.UUID] {
 				continue
 			}
 			seen[t.UUID] = true
@@ -97,6 +106,21 @@ func planMerges(objs []*Object) merges {
 		m.parts[o.UUID] = ps
 		mark(ps, o.UUID)
 	}
+	for _, o := range objs {
+		if o.Name != "registry-key" || byUUID[o.UUID] != o {
+			continue
+		}
+		var ps []piece
+		for _, v := range included(o, "registry-key-value") {
+			if hasLive(v) {
+				ps = append(ps, piece{o: v, name: "registry-key-value", under: valueUnder(len(ps))})
+			}
+		}
+		if len(ps) > 0 {
+			m.parts[o.UUID] = ps
+			mark(ps, o.UUID)
+		}
+	}
 	// A pe no file includes is a file of its own, with its sections.
 	for _, o := range objs {
 		if o.Name != "pe" || byUUID[o.UUID] != o || m.into[o.UUID] != "" {
@@ -121,16 +145,27 @@ func hasLive(o *Object) bool {
 
 // pieces returns what o's observable is made of: o, then its parts.
 func (m merges) pieces(o *Object) []piece {
+	return append([]piece{ownPiece(o)}, m.parts[o.UUID]...)
+}
+
+// ownPiece is o's own share of its observable: a pe is a file's
+// windows-pebinary-ext, and a registry-key-value no key contains the
+// first of a key's values (as misp-stix writes them); other objects are
+// their observable's root.
+func ownPiece(o *Object) piece {
 	own := piece{o: o, name: o.Name}
-	if o.Name == "pe" {
+	switch o.Name {
+	case "pe":
 		own.under = peUnder
+	case "registry-key-value":
+		own.under = valueUnder(0)
 	}
-	return append([]piece{own}, m.parts[o.UUID]...)
+	return own
 }
 
 // merged reports whether the object is written as a part of another's
 // observable: a pe a file includes, or a pe-section a pe includes.
 func (m merges) merged(o *Object) bool {
 	host, ok := m.into[o.UUID]
-	return ok && host != o.UUID && (o.Name == "pe" || o.Name == "pe-section")
+	return ok && host != o.UUID && (o.Name == "pe" || o.Name == "pe-section" || o.Name == "registry-key-value")
 }

@@ -276,6 +276,14 @@ var templates = map[string]template{
 		"size-in-bytes": {prop: []string{"size"}, num: true, valid: count, mispType: "size-in-bytes"},
 		"entropy":       {prop: []string{"entropy"}, float: true, valid: number, mispType: "float"},
 	}},
+	// A registry-key-value is one of the values of the registry-key that
+	// contains it, or the only value of a key of its own (misp-stix's
+	// mapping); its slots are relative to its place in the values.
+	"registry-key-value": {root: "windows-registry-key", slots: map[string]slot{
+		"name":      p("text", "name"),
+		"data":      p("text", "data"),
+		"data-type": {prop: []string{"data_type"}, valid: registryDataType, mispType: "text"},
+	}},
 	"user-account": {root: "user-account", slots: map[string]slot{
 		"username":     p("text", "account_login"),
 		"user-id":      p("text", "user_id"),
@@ -297,6 +305,18 @@ func init() {
 	for _, typ := range []string{"md5", "sha1", "sha256", "sha512", "sha3-256", "sha3-512", "ssdeep", "tlsh"} {
 		a.slots[typ] = p(typ, "hashes", hashKeys[typ])
 	}
+}
+
+// registryDataType reports whether v is one of STIX 2.1's
+// windows-registry-datatype-enum.
+func registryDataType(v string) bool {
+	switch v {
+	case "REG_NONE", "REG_SZ", "REG_EXPAND_SZ", "REG_BINARY", "REG_DWORD", "REG_DWORD_BIG_ENDIAN", "REG_DWORD_LITTLE_ENDIAN",
+		"REG_LINK", "REG_MULTI_SZ", "REG_RESOURCE_LIST", "REG_FULL_RESOURCE_DESCRIPTION", "REG_RESOURCE_REQUIREMENTS_LIST",
+		"REG_QWORD", "REG_INVALID_TYPE":
+		return true
+	}
+	return false
 }
 
 // count reports whether v is a non-negative integer (a number of

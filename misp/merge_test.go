@@ -14,9 +14,46 @@ import (
 	"github.com/parley-exchange/parley/stix"
 )
 
-// peDocs are misp-stix's documented pe objects: a file with its pe and
-// section, and a pe with its section alone.
-var peDocs = map[string]string{"file": "file with references to pe & pe-section(s)", "pe": "pe & pe-sections"}
+// mergedDoc is one of misp-stix's documented examples of objects written
+// in another's observable.
+type mergedDoc struct {
+	name   string // in misp_objects_to_stix21.json
+	golden string // testdata/golden/object_<golden>.json
+	root   string // the observable's type
+	// feed is the objects a feed export writes, each with its references.
+	feed string
+	// fix turns misp-stix's observable, and pattern, into Parley's.
+	fix        func(map[string]any)
+	fixPattern func(string) string
+}
+
+// mergedDocs: a file with its pe and section, a pe with its section
+// alone, a registry-key with its values, a registry-key-value alone.
+var mergedDocs = []mergedDoc{
+	{name: "file with references to pe & pe-section(s)", golden: "pe_file", root: "file", feed: "file includes pe,pe includes pe-section,pe-section",
+		fix: func(m map[string]any) {
+			// The compilation time stays the attribute's value, as a
+			// registry-key's last-modified does.
+			ext := m["extensions"].(map[string]any)["windows-pebinary-ext"].(map[string]any)
+			ext["x_misp_compilation_timestamp"] = "2019-03-16T12:31:22+00:00"
+		}},
+	{name: "pe & pe-sections", golden: "pe_pe", root: "file", feed: "pe includes pe-section,pe-section",
+		fix: func(m map[string]any) {
+			ext := m["extensions"].(map[string]any)["windows-pebinary-ext"].(map[string]any)
+			ext["x_misp_compilation_timestamp"] = "2019-03-16T12:31:22+00:00"
+		}},
+	{name: "registry-key with references to registry-key-value(s)", golden: "registry_key_values", root: "windows-registry-key",
+		feed: "registry-key contains registry-key-value contains registry-key-value,registry-key-value,registry-key-value",
+		fix: func(m map[string]any) {
+			// The key keeps its mapping (TestRegistryKeyKeepsItsMapping).
+			delete(m, "modified_time")
+			m["x_misp_last_modified"] = "2020-10-25T16:22:00+00:00"
+		},
+		fixPattern: func(p string) string {
+			return strings.Replace(p, "windows-registry-key:modified_time = '2020-10-25 16:22:00+00:00'", "windows-registry-key:x_misp_last_modified = '2020-10-25T16:22:00+00:00'", 1)
+		}},
+	{name: "registry-key-value", golden: "registry_key_value", root: "windows-registry-key", feed: "registry-key-value"},
+}
 
 // docObjects returns the MISP objects misp-stix documents under name,
 // with its STIX 2.1 form.
@@ -28,7 +65,11 @@ func docObjects(t *testing.T, name string) ([]Object, mispStixDoc) {
 	}
 	var objs []Object
 	if err := json.Unmarshal(d.MISP, &objs); err != nil {
-		t.Fatalf("%s: %v", name, err)
+		var o Object
+		if err := json.Unmarshal(d.MISP, &o); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		objs = []Object{o}
 	}
 	return objs, d
 }
@@ -59,16 +100,17 @@ func peEvent(t *testing.T, name string, none bool) *Event {
 	return ev
 }
 
-// TestPEAgainstMispStix converts misp-stix's documented file with its pe
-// and section, and pe with its section: the indicator compares what
-// misp-stix's pattern compares (sections[0] of the file's
-// windows-pebinary-ext), the observable is misp-stix's (but for its id
-// and the compilation time, which stays the attribute's value, as a
-// registry-key's last-modified does), and nothing is unsupported.
-func TestPEAgainstMispStix(t *testing.T) {
-	for root, name := range peDocs {
+// TestMergedAgainstMispStix converts misp-stix's documented file with
+// its pe and section, pe with its section, registry-key with its values
+// and registry-key-value: the indicator compares what misp-stix's
+// pattern compares (sections[0] of the file's windows-pebinary-ext, a
+// key's values[1]), the observable is misp-stix's (but for its id and
+// the deviations of mergedDocs), and nothing is unsupported.
+func TestMergedAgainstMispStix(t *testing.T) {
+	for _, doc := range mergedDocs {
+		name, root := doc.name, doc.root
 		objs, d := docObjects(t, name)
-		ind, sco := d.first("indicator"), d.first("file")
+		ind, sco := d.first("indicator"), d.first(root)
 		ev := peEvent(t, name, false)
 		got, unsupp := convertOne(t, ev, Options{})
 		for _, u := range unsupp {
@@ -88,7 +130,11 @@ func TestPEAgainstMispStix(t *testing.T) {
 			sort.Strings(c)
 			return strings.Join(c, "\n")
 		}
-		if g, w := comparisons(gi["pattern"].(string)), comparisons(ind["pattern"].(string)); g != w {
+		wantPattern := ind["pattern"].(string)
+		if doc.fixPattern != nil {
+			wantPattern = doc.fixPattern(wantPattern)
+		}
+		if g, w := comparisons(gi["pattern"].(string)), comparisons(wantPattern); g != w {
 			t.Errorf("%s: pattern\n got  %s\n want %s (misp-stix)", name, gi["pattern"], ind["pattern"])
 		}
 		if err := validator.Validate(mustParse(t, gi)); err != nil {
@@ -100,12 +146,12 @@ func TestPEAgainstMispStix(t *testing.T) {
 		for _, u := range unsupp {
 			t.Errorf("%s: unsupported %v", name, u)
 		}
-		file := observableOf(t, got, "observed-data--"+none.Object[0].UUID, "file")
+		file := observableOf(t, got, "observed-data--"+none.Object[0].UUID, root)
 		if file == nil {
-			t.Fatalf("%s: no file observable", name)
+			t.Fatalf("%s: no %s observable", name, root)
 		}
 		id, _ := file["id"].(string)
-		if want, err := stix.DeterministicID("file", file); err != nil || id != want {
+		if want, err := stix.DeterministicID(root, file); err != nil || id != want {
 			t.Errorf("%s: id %s, want %s (%v)", name, id, want, err)
 		}
 		want := map[string]any{}
@@ -114,20 +160,22 @@ func TestPEAgainstMispStix(t *testing.T) {
 		}
 		delete(want, "id")
 		delete(file, "id")
-		ext := want["extensions"].(map[string]any)["windows-pebinary-ext"].(map[string]any)
-		ext["x_misp_compilation_timestamp"] = "2019-03-16T12:31:22+00:00"
+		if doc.fix != nil {
+			doc.fix(want)
+		}
 		if g, w := jsonText(file), jsonText(want); g != w {
 			t.Errorf("%s: observable\n got  %s\n want %s (misp-stix)", name, g, w)
 		}
 	}
 }
 
-// TestPEGolden writes the conversions of the documented pe objects (with
-// their to_ids, then none) and compares them with
-// testdata/golden/object_pe_<file|pe>.json (-update rewrites them); a
-// second conversion gives the same objects and versions.
-func TestPEGolden(t *testing.T) {
-	for root, name := range peDocs {
+// TestMergedGolden writes the conversions of mergedDocs (with their
+// to_ids, then none) and compares them with
+// testdata/golden/object_<golden>.json (-update rewrites them); a second
+// conversion gives the same objects and versions.
+func TestMergedGolden(t *testing.T) {
+	for _, doc := range mergedDocs {
+		name := doc.name
 		var out bytes.Buffer
 		for _, none := range []bool{false, true} {
 			ev := peEvent(t, name, none)
@@ -148,7 +196,7 @@ func TestPEGolden(t *testing.T) {
 				out.WriteByte('\n')
 			}
 		}
-		file := "testdata/golden/object_pe_" + root + ".json"
+		file := "testdata/golden/object_" + doc.golden + ".json"
 		if *update {
 			if err := os.WriteFile(file, out.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
@@ -157,7 +205,7 @@ func TestPEGolden(t *testing.T) {
 		}
 		want, err := os.ReadFile(file)
 		if err != nil {
-			t.Fatalf("%v (go test -run TestPEGolden -update writes it)", err)
+			t.Fatalf("%v (go test -run TestMergedGolden -update writes it)", err)
 		}
 		if !bytes.Equal(out.Bytes(), want) {
 			t.Errorf("%s: the conversion differs from %s:\n%s", name, file, out.Bytes())
@@ -165,14 +213,22 @@ func TestPEGolden(t *testing.T) {
 	}
 }
 
-// TestPEReimport: importing again the documented pe events, imported
-// before pe objects were mapped (testdata/golden/before_pe.jsonl, by
+// TestMergedReimport: importing again the documented events of
+// mergedDocs, imported before pe and registry-key-value objects were
+// mapped (testdata/golden/before_pe.jsonl and before_registry.jsonl, by
 // commit cab594e), conflicts with nothing a node holds: an object of the
-// same id and version has the same bytes; the file's indicator and
-// observed-data, now with its pe, are new versions 2 ms after the MISP
-// timestamp, and so is a grouping that now refers to a pe written alone.
-func TestPEReimport(t *testing.T) {
-	f, err := os.Open("testdata/golden/before_pe.jsonl")
+// same id and version has the same bytes; the file's and key's indicator
+// and observed-data, now with their pe or values, are new versions 2 ms
+// after the MISP timestamp, and so is a grouping that now refers to a pe
+// or registry-key-value written alone.
+func TestMergedReimport(t *testing.T) {
+	reimport(t, "testdata/golden/before_pe.jsonl", mergedDocs[:2], "grouping ,grouping ,indicator file,observed-data file")
+	reimport(t, "testdata/golden/before_registry.jsonl", mergedDocs[2:], "grouping ,grouping ,indicator registry-key,observed-data registry-key")
+}
+
+func reimport(t *testing.T, before string, docs []mergedDoc, wantRevised string) {
+	t.Helper()
+	f, err := os.Open(before)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,9 +247,9 @@ func TestPEReimport(t *testing.T) {
 		held[id], version[id] = sc.Text(), v
 	}
 	var revised []string
-	for _, name := range []string{peDocs["file"], peDocs["pe"]} {
+	for _, doc := range docs {
 		for _, none := range []bool{false, true} {
-			res := NewConverter(Options{}).Convert(peEvent(t, name, none))
+			res := NewConverter(Options{}).Convert(peEvent(t, doc.name, none))
 			for i, raw := range res.Objects {
 				o, err := stix.Parse(raw)
 				if err != nil {
@@ -214,18 +270,21 @@ func TestPEReimport(t *testing.T) {
 		}
 	}
 	sort.Strings(revised)
-	if got, want := strings.Join(revised, ","), "grouping ,grouping ,indicator file,observed-data file"; got != want {
-		t.Errorf("new versions %q, want %q", got, want)
+	if got := strings.Join(revised, ","); got != wantRevised {
+		t.Errorf("%s: new versions %q, want %q", before, got, wantRevised)
 	}
 }
 
-// TestPEExportImportBack: a feed export writes a file with its pe as the
-// file, pe and pe-section objects MISP has (the file including the pe,
-// the pe its sections), which import back as the same indicators and
-// observed-data; each indicator matches its observation (the section by
-// its place, sections[0], as misp-stix compares it).
-func TestPEExportImportBack(t *testing.T) {
-	for _, name := range []string{peDocs["file"], peDocs["pe"]} {
+// TestMergedExportImportBack: a feed export writes a file with its pe as
+// the file, pe and pe-section objects MISP has (the file including the
+// pe, the pe its sections), and a registry key with its values as the
+// registry-key containing registry-key-values, which import back as the
+// same indicators and observed-data; each indicator matches its
+// observation (a section or value by its place, sections[0], as
+// misp-stix compares it).
+func TestMergedExportImportBack(t *testing.T) {
+	for _, doc := range mergedDocs {
+		name := doc.name
 		for _, none := range []bool{false, true} {
 			ev := peEvent(t, name, none)
 			objs, _ := stixOf(t, Options{}, ev)
@@ -250,11 +309,7 @@ func TestPEExportImportBack(t *testing.T) {
 				}
 				names = append(names, o.Name+refs)
 			}
-			want := "file includes pe,pe includes pe-section,pe-section"
-			if strings.HasPrefix(name, "pe") {
-				want = "pe includes pe-section,pe-section"
-			}
-			if got := strings.Join(names, ","); got != want {
+			if got, want := strings.Join(names, ","), doc.feed; got != want {
 				t.Errorf("%s: the feed's objects %q, want %q", name, got, want)
 			}
 			again, _ := stixOf(t, Options{}, back)
@@ -313,10 +368,10 @@ func peObject(name, uuid string, attrs []string, refs ...string) Object {
 	return o
 }
 
-// TestPEReferences: how references between files, pe and pe-section
-// objects are read, hostile ones too: each ends, costs what its
-// references do, and writes valid STIX.
-func TestPEReferences(t *testing.T) {
+// TestMergeReferences: how references between files, pe and pe-section
+// objects, and registry keys and values, are read, hostile ones too:
+// each ends, costs what its references do, and writes valid STIX.
+func TestMergeReferences(t *testing.T) {
 	const (
 		f1 = "11111111-1111-4111-8111-111111111111"
 		f2 = "22222222-2222-4222-8222-222222222222"
@@ -369,6 +424,20 @@ func TestPEReferences(t *testing.T) {
 			[]Object{peObject("pe", pe, []string{"type=exe", "number-sections=many"}, s2), sec2},
 			map[string]string{
 				pe: "[file:extensions.'windows-pebinary-ext'.pe_type = 'exe' AND file:extensions.'windows-pebinary-ext'.x_misp_number_sections = 'many' AND file:extensions.'windows-pebinary-ext'.sections[0].name = '.data' AND file:extensions.'windows-pebinary-ext'.sections[0].x_misp_entropy = 'NaN']",
+			}, nil},
+		{"a key's values: contains only, each once, cycles ending",
+			[]Object{func() Object {
+				k := peObject("registry-key", f1, []string{`key=HKLM\Software\x`}, f1, s1)
+				k.ObjectReference = append(k.ObjectReference, ObjectReference{ReferencedUUID: s1, RelationshipType: "contains"},
+					ObjectReference{ReferencedUUID: s2, RelationshipType: "contains", Deleted: true},
+					ObjectReference{ReferencedUUID: p2, RelationshipType: "contains"}, ObjectReference{ReferencedUUID: s1, RelationshipType: "contains"},
+					ObjectReference{ReferencedUUID: f1, RelationshipType: "contains"})
+				return k
+			}(), peObject("registry-key-value", s1, []string{"name=Run", "data-type=REG_NOPE"}, f1),
+				peObject("registry-key-value", s2, []string{"name=Gone"}), peObject("registry-key-value", p2, []string{"data=42"})},
+			map[string]string{
+				f1: `[windows-registry-key:key = 'HKLM\\Software\\x' AND windows-registry-key:values[0].name = 'Run' AND windows-registry-key:values[0].x_misp_data_type = 'REG_NOPE' AND windows-registry-key:values[1].data = '42']`,
+				s2: "[windows-registry-key:values[0].name = 'Gone']",
 			}, nil},
 		{"a file whose pe and sections pass the attribute limit is not written",
 			append([]Object{peObject("file", f1, []string{"filename=a.exe"}, p2), many}, manySections...),
