@@ -166,7 +166,7 @@ type eventCtx struct {
 	// merges are the objects written in another's observable.
 	merges merges
 	// revised: the container refers to an object that a conversion
-	// before pe objects were mapped did not write (see mergedRevision).
+	// before pe objects were mapped did not write (see mappingRevision).
 	revised bool
 }
 
@@ -961,7 +961,13 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 		last = first
 	}
 	m["first_observed"], m["last_observed"], m["number_observed"] = first, last, json.Number("1")
-	scos := observables(terms, id)
+	scos, dropped := observables(terms, id)
+	if dropped {
+		// An earlier conversion wrote an observable of the value
+		// dropped, which nothing referenced: this is a new version of
+		// that observed-data (see mappingRevision).
+		m["modified"] = stix.FormatTimestamp(t.Time().Add(mappingRevision))
+	}
 	for _, s := range scos {
 		switch s["type"] {
 		case "network-traffic":
@@ -991,14 +997,15 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 // it: a feed could otherwise make one indicator of a million
 // comparisons, a pattern no node stores (max_object_size) that costs
 // gigabytes to build.
-// mergedRevision is how much later than its MISP timestamp a file's
+// mappingRevision is how much later than its MISP timestamp a file's
 // indicator or observed-data made with its pe is: an import before pe
 // objects were merged wrote the file without it at its timestamp, or a
 // millisecond later (see listPatternRevision), and the node that holds
 // that version takes the one with its pe as the next, not as a conflict.
-// So are a registry-key's with its values, and a report or grouping that
+// So are a registry-key's with its values, a network-socket's with its
+// state as is_listening or is_blocking, and a report or grouping that
 // refers to a pe or registry-key-value written alone.
-const mergedRevision = 2 * time.Millisecond
+const mappingRevision = 2 * time.Millisecond
 
 const (
 	MaxObjectAttributes = 1000
@@ -1126,12 +1133,19 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		// reported.
 		first := map[string]any{}
 		for _, tm := range terms {
-			if tm.ref != nil || !tm.oneValue() {
+			if !tm.oneValue() {
 				continue
 			}
 			p := tm.patternPath()
-			if v, ok := first[p]; !ok {
-				first[p] = tm.value
+			key := p
+			if tm.ref != nil {
+				// A single reference holds the first value of its
+				// relation; another relation's value stands beside it
+				// (see observables).
+				key += " " + tm.relation
+			}
+			if v, ok := first[key]; !ok {
+				first[key] = tm.value
 			} else if v != tm.value {
 				c.unsupported(x, "object", o.UUID, o.Name, "%s %q not written: the observed-data's %s holds one value, %q", tm.relation, untrusted.Text(fmt.Sprint(tm.value), maxShown), p, untrusted.Text(fmt.Sprint(v), maxShown))
 			}
@@ -1149,12 +1163,13 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	u := c.observation(x, o.UUID, t, toIDs, terms, first, last)
 	m := u.objs[0]
-	if (o.Name == "file" || o.Name == "registry-key") && len(pieces) > 1 {
+	if (o.Name == "file" || o.Name == "registry-key") && len(pieces) > 1 || slices.ContainsFunc(terms, func(t term) bool { return t.revised }) {
 		// Before pe and registry-key-value objects were merged, the
 		// file was written without its pe, the key without its values
-		// (listed as unsupported): its indicator or observed-data with
-		// them is a new version of it (see mergedRevision).
-		m["modified"] = stix.FormatTimestamp(t.Time().Add(mergedRevision))
+		// (listed as unsupported), and a socket's state was
+		// x_misp_state: its indicator or observed-data with them is a
+		// new version of it (see mappingRevision).
+		m["modified"] = stix.FormatTimestamp(t.Time().Add(mappingRevision))
 	}
 	labels := []any{fmt.Sprintf("misp:name=%q", o.Name)}
 	if o.MetaCategory != "" {
@@ -1671,7 +1686,7 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 		// It refers to a pe or registry-key-value written alone, which
 		// an import before they were mapped listed as unsupported: a new
 		// version of the report or grouping that import wrote.
-		m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(mergedRevision))
+		m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(mappingRevision))
 	}
 	m["name"] = ev.Info
 	if ev.Info == "" {

@@ -973,6 +973,8 @@ func flattenOne(prefix string, props map[string]any, byID map[string]*stix.Objec
 			out = append(out, comparison{sep(k), v})
 		case json.Number:
 			out = append(out, comparison{sep(k), v.String()})
+		case bool:
+			out = append(out, comparison{sep(k), strconv.FormatBool(v)}) // a socket's is_listening
 		case map[string]any:
 			out = append(out, flattenOne(sep(k), v, byID, depth+1, earlier, reached)...)
 		case []any:
@@ -1039,7 +1041,7 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 			}
 			rel, typ := relationOf(name, c)
 			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, i, c), Type: typ, Category: categoryFor(typ),
-				Value: c.value, ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
+				Value: mispValue(name, rel, c), ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
 		}
 		if len(obj.Attribute) > 0 {
 			// MISP objects have no tags: the import gives an object's
@@ -1148,7 +1150,7 @@ func partObjects(o *stix.Object, toIDs bool) (object func(uuid, name string, cmp
 		for j, c := range cmps {
 			rel, typ := relationOf(name, c)
 			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, at[j], cmps[j]), Type: typ, Category: categoryFor(typ),
-				Value: c.value, ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
+				Value: mispValue(name, rel, c), ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
 		}
 		return obj
 	}
@@ -1376,6 +1378,10 @@ func relationOf(name string, c comparison) (string, string) {
 		var cands []string
 		ctype, _, _ := strings.Cut(c.path, ":")
 		for rel, s := range tpl.slots {
+			if flagOf(s, c) != "" {
+				cands = append(cands, rel)
+				continue
+			}
 			t := term{typ: tpl.root, prop: s.prop, ref: s.ref, each: s.each}
 			// An observable a single reference could not hold stands
 			// alone (a host name beside the address of dst_ref), and so
@@ -1396,6 +1402,12 @@ func relationOf(name string, c comparison) (string, string) {
 			cands = append(cands, rel)
 		}
 		sort.Strings(cands)
+		if len(cands) > 1 && slices.Contains(cands, "layer3-protocol") {
+			// A network-connection's protocols are one list: each goes
+			// back to the relation of its layer.
+			rel := protocolLayer(c.value)
+			return rel, tpl.slots[rel].mispType
+		}
 		if len(cands) > 0 {
 			return cands[0], tpl.slots[cands[0]].mispType
 		}
@@ -1410,6 +1422,44 @@ func relationOf(name string, c comparison) (string, string) {
 	}
 	_, path, _ := strings.Cut(c.path, ":")
 	return strings.ReplaceAll(strings.Trim(path, "'"), "_", "-"), "text"
+}
+
+// protocolLayer is the network-connection relation of a protocol: the
+// network layer's (layer3-protocol) and the transport layer's
+// (layer4-protocol) as the template's suggestions and IANA's protocol
+// numbers name them, any other an application's (layer7-protocol).
+func protocolLayer(p string) string {
+	switch strings.ToLower(p) {
+	case "ip", "ipv4", "ipv6", "icmp", "icmpv6", "ipv6-icmp", "arp", "rarp", "igmp", "ipsec", "esp", "ah", "gre", "ipip", "ospf", "ipx", "x.25", "ppp":
+		return "layer3-protocol"
+	case "tcp", "udp", "sctp", "dccp", "udplite", "udp-lite", "rdp", "spx":
+		return "layer4-protocol"
+	}
+	return "layer7-protocol"
+}
+
+// flagOf is the value of slot s that comparison c says (a socket's
+// "listening", of is_listening = true), or "".
+func flagOf(s slot, c comparison) string {
+	if c.value != "true" {
+		return ""
+	}
+	_, path, _ := strings.Cut(c.path, ":")
+	for v, prop := range s.flags {
+		if (term{prop: prop}).pathForm(false) == ":"+path {
+			return v
+		}
+	}
+	return ""
+}
+
+// mispValue is the MISP value of comparison c of relation rel of an
+// object of template name: c's, or the value a flag stands for.
+func mispValue(name, rel string, c comparison) string {
+	if v := flagOf(templates[name].slots[rel], c); v != "" {
+		return v
+	}
+	return c.value
 }
 
 // categoryOf is the MISP category of an attribute: misp-stix's

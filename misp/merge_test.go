@@ -259,8 +259,8 @@ func reimport(t *testing.T, before string, docs []mergedDoc, wantRevised string)
 				if !ok || old == string(raw) {
 					continue // new (a pe, a file with its pe), or the same
 				}
-				if !stix.IsObservable(o.Type) && (stix.FormatTimestamp(o.Modified) <= version[o.ID] || o.Modified.Sub(o.Created) != mergedRevision) {
-					t.Errorf("%s: not a version %v after %s", res.Keys[i], mergedRevision, version[o.ID])
+				if !stix.IsObservable(o.Type) && (stix.FormatTimestamp(o.Modified) <= version[o.ID] || o.Modified.Sub(o.Created) != mappingRevision) {
+					t.Errorf("%s: not a version %v after %s", res.Keys[i], mappingRevision, version[o.ID])
 				}
 				if stix.IsObservable(o.Type) {
 					t.Errorf("%s: other content under the same id", o.ID)

@@ -20,6 +20,12 @@ type slot struct {
 	num  bool     // an integer property
 	// float: a number property (a pe-section's entropy).
 	float bool
+	flag  bool // the property is flags's boolean, true
+	// flags maps values to the boolean property each sets (a socket's
+	// state "listening": socket-ext's is_listening, true); another value
+	// is x_misp_<relation>. A flag is a mapping later than the
+	// template's first (see term.revised).
+	flags map[string][]string
 	low   bool // lower-cased (protocols)
 	// each: the property is a list, which a pattern compares element by
 	// element (protocols[*]); "protocols = 'tcp'" compares the list with
@@ -136,8 +142,9 @@ var templates = map[string]template{
 	}},
 	// A socket is a connection with STIX's socket-ext: its address
 	// family and socket type where they are STIX's values (others are
-	// x_misp_<relation>); its state, domain family and options stay
-	// x_misp_<relation>, as misp-stix writes the domain family.
+	// x_misp_<relation>), its state listening or blocking is_listening
+	// or is_blocking, as misp-stix writes them (other states, the domain
+	// family and options stay x_misp_<relation>).
 	"network-socket": {root: "network-traffic", slots: map[string]slot{
 		"ip-src":         {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
 		"ip-dst":         {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
@@ -148,6 +155,10 @@ var templates = map[string]template{
 		"protocol":       {prop: []string{"protocols"}, low: true, each: true, mispType: "text"},
 		"address-family": {prop: []string{"extensions", "socket-ext", "address_family"}, valid: addressFamily, mispType: "text"},
 		"socket-type":    {prop: []string{"extensions", "socket-ext", "socket_type"}, valid: socketType, needs: []string{"address-family"}, mispType: "text"},
+		"state": {flags: map[string][]string{
+			"listening": {"extensions", "socket-ext", "is_listening"},
+			"blocking":  {"extensions", "socket-ext", "is_blocking"},
+		}, needs: []string{"address-family"}, mispType: "text"},
 	}},
 	// An HTTP request is a connection with STIX's http-request-ext,
 	// which requires the method and the request's value (the URI): its
@@ -487,6 +498,13 @@ func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
 		if s.valid != nil && !s.valid(value) || !forPattern && !holds(o, tpl, s.needs...) {
 			s = slot{prop: []string{customProp(a.ObjectRelation)}}
 		}
+		if s.flags != nil {
+			prop, ok := s.flags[strings.ToLower(strings.TrimSpace(value))]
+			if !ok {
+				prop = []string{customProp(a.ObjectRelation)}
+			}
+			s = slot{prop: prop, flag: ok}
+		}
 		if s.stamp {
 			if v, ok := stixTimestamp(value); ok {
 				value = v
@@ -513,6 +531,8 @@ func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
 		case s.float:
 			f, _ := strconv.ParseFloat(strings.TrimSpace(a.Value), 64) // valid: number
 			t.value = f
+		case s.flag:
+			t.value, t.revised = true, true
 		case s.low:
 			t.value = strings.ToLower(a.Value)
 		default:

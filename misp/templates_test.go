@@ -179,10 +179,6 @@ var observableDeviations = map[string]func(map[string]any){
 		// The host name stands beside the address that dst_ref holds (a
 		// domain-name of its own), as a network-connection's does.
 		delete(m, "x_misp_hostname_dst")
-		// The state is the attribute's value, not is_listening.
-		ext := m["extensions"].(map[string]any)["socket-ext"].(map[string]any)
-		delete(ext, "is_listening")
-		m["x_misp_state"] = "listening"
 	},
 }
 

@@ -29,6 +29,11 @@ type term struct {
 	bareBefore bool
 	// relation and misp type, for the reverse mapping of the feed export.
 	relation, mispType string
+	// revised: the property is a mapping later than the template's
+	// first (a socket's state as is_listening, which was x_misp_state):
+	// what has it is a new version of what an earlier import wrote (see
+	// mappingRevision).
+	revised bool
 }
 
 // ref is a reference from the root observable to another one.
@@ -107,6 +112,8 @@ var quoter = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 
 func literal(v any) string {
 	switch v := v.(type) {
+	case bool:
+		return strconv.FormatBool(v)
 	case int64:
 		return strconv.FormatInt(v, 10)
 	case float64:
@@ -272,14 +279,22 @@ func markLists(terms, obs []term) {
 // (<typ>--rootUUID) first, then the ones it references
 // (<type>--<attribute uuid>); [deterministicIDs] then gives them their
 // section 2.9 ids.
-func observables(terms []term, rootUUID string) []map[string]any {
+//
+// A single reference holds the first value of its relation: a second
+// value of that relation (two ip-src of a network-connection) makes no
+// observable, which nothing would reference (the conversion lists it as
+// not written), and dropped says so. A value of another relation for
+// the same reference (a host name beside the address of dst_ref) stands
+// beside it, referenced by the observed-data alone.
+func observables(terms []term, rootUUID string) (out []map[string]any, dropped bool) {
 	if len(terms) == 0 {
-		return nil
+		return nil, false
 	}
 	typ := terms[0].typ
 	root := map[string]any{"type": typ, "spec_version": "2.1", "id": typ + "--" + rootUUID}
-	out := []map[string]any{root}
+	out = []map[string]any{root}
 	byID := map[string]map[string]any{}
+	setBy := map[string]string{} // a single reference's path: the relation that set it
 	for _, t := range terms {
 		if t.ref == nil {
 			setPath(root, t.prop, jsonValue(t.value))
@@ -287,24 +302,30 @@ func observables(terms []term, rootUUID string) []map[string]any {
 		}
 		id := t.ref.typ + "--" + t.uuid
 		child, ok := byID[id]
+		holder := root
+		if len(t.prop) > 0 {
+			holder = subMap(root, t.prop)
+		}
+		at := strings.Join(append(append([]string(nil), t.prop...), t.ref.prop), ".")
+		if cur, set := holder[t.ref.prop]; !ok && !t.ref.list && set && cur != id && setBy[at] == t.relation && t.relation != "" {
+			dropped = true
+			continue
+		}
 		if !ok {
 			child = map[string]any{"type": t.ref.typ, "spec_version": "2.1", "id": id}
 			byID[id] = child
 			out = append(out, child)
-			holder := root
-			if len(t.prop) > 0 {
-				holder = subMap(root, t.prop)
-			}
 			if t.ref.list {
 				l, _ := holder[t.ref.prop].([]any)
 				holder[t.ref.prop] = append(l, id)
 			} else if _, set := holder[t.ref.prop]; !set {
 				holder[t.ref.prop] = id
+				setBy[at] = t.relation
 			}
 		}
 		setPath(child, t.ref.key, jsonValue(t.value))
 	}
-	return out
+	return out, dropped
 }
 
 // deterministicIDs gives each observable of scos (the root first, then
