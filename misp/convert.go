@@ -997,6 +997,11 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 // it: a feed could otherwise make one indicator of a million
 // comparisons, a pattern no node stores (max_object_size) that costs
 // gigabytes to build.
+// newlyMapped are the templates an import before listed as unsupported
+// that are written alone now: a report or grouping that refers to one is
+// a new version (see mappingRevision). (A pe-section is never alone.)
+var newlyMapped = map[string]bool{"pe": true, "registry-key-value": true, "lnk": true, "image": true}
+
 // mappingRevision is how much later than its MISP timestamp a file's
 // indicator or observed-data made with its pe is: an import before pe
 // objects were merged wrote the file without it at its timestamp, or a
@@ -1004,7 +1009,7 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 // that version takes the one with its pe as the next, not as a conflict.
 // So are a registry-key's with its values, a network-socket's with its
 // state as is_listening or is_blocking, and a report or grouping that
-// refers to a pe or registry-key-value written alone.
+// refers to an object of a template newly mapped (see newlyMapped).
 const mappingRevision = 2 * time.Millisecond
 
 const (
@@ -1138,7 +1143,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 			}
 			p := tm.patternPath()
 			key := p
-			if tm.ref != nil {
+			if tm.ref != nil && !tm.shared {
 				// A single reference holds the first value of its
 				// relation; another relation's value stands beside it
 				// (see observables).
@@ -1203,7 +1208,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	x.refs = append(x.refs, u.main)
 	x.byMISP[o.UUID] = u.main
-	if o.Name == "pe" || o.Name == "registry-key-value" {
+	if newlyMapped[o.Name] {
 		x.revised = true
 	}
 	for _, p := range pieces {
@@ -1683,9 +1688,10 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 	typ, _, _ := strings.Cut(x.container, "--")
 	m := x.base(typ, ev.UUID, ev.Timestamp)
 	if x.revised {
-		// It refers to a pe or registry-key-value written alone, which
-		// an import before they were mapped listed as unsupported: a new
-		// version of the report or grouping that import wrote.
+		// It refers to a pe, registry-key-value, lnk or image written
+		// alone, which an import before they were mapped listed as
+		// unsupported: a new version of the report or grouping that
+		// import wrote.
 		m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(mappingRevision))
 	}
 	m["name"] = ev.Info

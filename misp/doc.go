@@ -226,8 +226,8 @@
 //     T1134"); misp-stix drops the " - T1134" suffix. Meta fields other
 //     than those above (mitre_platforms, ...) are not written; misp-stix
 //     writes them as x_misp_* properties.
-//   - Templates without a rule here (netflow, lnk, image,
-//     virustotal-report, the identity-like templates, ...), the
+//   - Templates without a rule here (netflow, virustotal-report, the
+//     identity-like templates, ...), the
 //     attribute types email-header and http-method, and galaxies of
 //     other kinds (guidelines, ...) are reported as unsupported.
 //   - Some observables are made of several MISP objects, as misp-stix
@@ -265,14 +265,22 @@
 //     now refers to a pe or registry-key-value written alone: MISP does
 //     not move its timestamps for a new converter, and a node that holds
 //     the earlier import takes these as new versions, not conflicts.
-//   - netflow and lnk reference observables that reference others
-//     (an address's autonomous system, a file's directory), which this
-//     mapping (one object, one observable with the ones it references)
-//     does not make, and neither does it a process's parent's image
+//   - netflow references observables that reference others (each
+//     address's autonomous system, belongs_to_refs), which this mapping
+//     (one object, one observable with the ones it references) does not
+//     make, and neither does it a process's parent's image
 //     (parent_ref.image_ref): a process object with parent-image,
 //     parent-process-path, parent-process-name or parent-guid is listed
-//     as unsupported, whole; image's content is the attachment feeds
-//     leave out.
+//     as unsupported, whole.
+//   - An lnk is a file (misp-stix's mapping): its hashes, name, size,
+//     lnk times (ctime, mtime, atime) and its path or full path as
+//     parent_directory_ref (one directory; a feed export writes it back
+//     as the full path); its sample (malware-sample), the payload feeds
+//     leave out, is not written, where misp-stix writes it as the
+//     content_ref artifact. An image is a file by its name, its URL
+//     x_misp_url: misp-stix writes it as the url of the content_ref
+//     artifact where the attachment is missing, which STIX forbids
+//     without the content's hashes.
 //   - A process's parent (parent-pid, parent-command-line) is one
 //     process, process--UUIDv5(object, "parent_ref"), and each child
 //     (child-pid) process--UUIDv5(object, "child_refs", pid): a process

@@ -134,8 +134,8 @@ func TestListPatternsReimport(t *testing.T) {
 		}
 		key := res.Keys[i]
 		old, ok := held[o.ID]
-		if !ok && label(o, "name") == "pe" {
-			continue // a pe alone, not written before pe objects were mapped
+		if !ok && newlyMapped[label(o, "name")] {
+			continue // a pe, lnk or image, not written before they were mapped
 		}
 		if !ok {
 			t.Errorf("%s: not in the earlier conversion", key)

@@ -287,6 +287,26 @@ var templates = map[string]template{
 		"size-in-bytes": {prop: []string{"size"}, num: true, valid: count, mispType: "size-in-bytes"},
 		"entropy":       {prop: []string{"entropy"}, float: true, valid: number, mispType: "float"},
 	}},
+	// An lnk (a Windows shortcut) is a file, as misp-stix maps it: its
+	// times are the file's, its path (or full path) its directory. The
+	// sample (malware-sample) is the payload feeds leave out.
+	"lnk": {root: "file", slots: map[string]slot{
+		"filename":              p("filename", "name"),
+		"size-in-bytes":         {prop: []string{"size"}, num: true, valid: count, mispType: "size-in-bytes"},
+		"lnk-creation-time":     {prop: []string{"ctime"}, stamp: true, mispType: "datetime"},
+		"lnk-modification-time": {prop: []string{"mtime"}, stamp: true, mispType: "datetime"},
+		"lnk-access-time":       {prop: []string{"atime"}, stamp: true, mispType: "datetime"},
+		"path":                  {ref: &ref{prop: "parent_directory_ref", typ: "directory", key: []string{"path"}}, shared: true, mispType: "text"},
+		"fullpath":              {ref: &ref{prop: "parent_directory_ref", typ: "directory", key: []string{"path"}}, shared: true, mispType: "text"},
+	}},
+	// An image is a file by its name. misp-stix makes its URL the url of
+	// the artifact of its content where the attachment is missing (as
+	// in feeds), which STIX forbids without the content's hashes (which
+	// MISP's image has not): it is x_misp_url, as its text and other
+	// relations are x_misp_<relation>.
+	"image": {root: "file", slots: map[string]slot{
+		"filename": p("filename", "name"),
+	}},
 	// A registry-key-value is one of the values of the registry-key that
 	// contains it, or the only value of a key of its own (misp-stix's
 	// mapping); its slots are relative to its place in the values.
@@ -307,6 +327,10 @@ func init() {
 	f := templates["file"]
 	for typ, key := range hashKeys {
 		f.slots[typ] = p(typ, "hashes", key)
+	}
+	lnk := templates["lnk"]
+	for typ, key := range hashKeys {
+		lnk.slots[typ] = p(typ, "hashes", key)
 	}
 	sec := templates["pe-section"]
 	for _, typ := range []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha512/224", "sha512/256", "ssdeep"} {
@@ -514,7 +538,7 @@ func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
 		}
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
-		t := term{typ: tpl.root, prop: at(s.prop), ref: s.ref, stamp: s.stamp, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
+		t := term{typ: tpl.root, prop: at(s.prop), ref: s.ref, stamp: s.stamp, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type, shared: s.shared}
 		switch {
 		case s.shared:
 			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop)

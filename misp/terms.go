@@ -34,6 +34,9 @@ type term struct {
 	// what has it is a new version of what an earlier import wrote (see
 	// mappingRevision).
 	revised bool
+	// shared: every relation of the slot's reference names one
+	// observable (see slot.shared).
+	shared bool
 }
 
 // ref is a reference from the root observable to another one.
