@@ -317,7 +317,7 @@ func (c *Converter) Convert(ev *Event) *Result {
 			if r.Deleted || src == "" {
 				continue // an object not written is counted or listed itself
 			}
-			if src == dst && (x.merges.into[o.UUID] != "" || x.merges.into[r.ReferencedUUID] != "") {
+			if x.merges.joins(o.UUID, r.ReferencedUUID) || src == dst && (x.merges.into[o.UUID] != "" || x.merges.into[r.ReferencedUUID] != "") {
 				continue // within one observable: a file including its pe
 			}
 			if dst == "" {

@@ -38,6 +38,10 @@ type merges struct {
 	// apart lists files that include more than one pe: misp-stix merges
 	// none of them (which extension would it be?), nor does this.
 	apart map[string]int
+	// within holds the pairs of objects written in one observable (a
+	// file and its pe, a pe and its sections, a key and its values): a
+	// reference between them makes no relationship.
+	within map[[2]string]bool
 }
 
 // includes are the relationship types by which misp-stix finds a file's
@@ -47,7 +51,7 @@ func includes(typ string) bool { return typ == "includes" || typ == "included-in
 // planMerges plans the merges of an event's live objects (those written,
 // their restricted attributes left out), in the event's order.
 func planMerges(objs []*Object) merges {
-	m := merges{parts: map[string][]piece{}, into: map[string]string{}, apart: map[string]int{}}
+	m := merges{parts: map[string][]piece{}, into: map[string]string{}, apart: map[string]int{}, within: map[[2]string]bool{}}
 	byUUID := make(map[string]*Object, len(objs))
 	for _, o := range objs {
 		if _, ok := byUUID[o.UUID]; !ok {
@@ -87,6 +91,12 @@ func planMerges(objs []*Object) merges {
 		for _, p := range ps {
 			if _, ok := m.into[p.o.UUID]; !ok {
 				m.into[p.o.UUID] = host
+			}
+			m.within[[2]string{host, p.o.UUID}] = true
+		}
+		if len(ps) > 0 && ps[0].name == "pe" {
+			for _, s := range ps[1:] {
+				m.within[[2]string{ps[0].o.UUID, s.o.UUID}] = true
 			}
 		}
 	}
@@ -141,6 +151,12 @@ func hasLive(o *Object) bool {
 		}
 	}
 	return false
+}
+
+// joins reports whether a reference between a and b is one between
+// objects written in one observable.
+func (m merges) joins(a, b string) bool {
+	return m.within[[2]string{a, b}] || m.within[[2]string{b, a}]
 }
 
 // pieces returns what o's observable is made of: o, then its parts.

@@ -394,6 +394,7 @@ func TestMergeReferences(t *testing.T) {
 		objs    []Object
 		pattern map[string]string // indicator uuid: its pattern
 		unsupp  []string          // "uuid: reason" parts
+		rels    []string          // the relationships written
 	}{
 		{"a pe two files include is in both",
 			[]Object{peObject("file", f1, []string{"filename=a.exe"}, pe), peObject("file", f2, []string{"filename=b.exe"}, pe),
@@ -401,30 +402,31 @@ func TestMergeReferences(t *testing.T) {
 			map[string]string{
 				f1: "[file:name = 'a.exe' AND file:extensions.'windows-pebinary-ext'.imphash = '23ea835ab4b9017c74dfb023d2301c99' AND file:extensions.'windows-pebinary-ext'.sections[0].name = '.text' AND file:extensions.'windows-pebinary-ext'.sections[0].hashes.MD5 = '8a2a5fc2ce56b3b04d58539a95390600']",
 				f2: "[file:name = 'b.exe' AND file:extensions.'windows-pebinary-ext'.imphash = '23ea835ab4b9017c74dfb023d2301c99' AND file:extensions.'windows-pebinary-ext'.sections[0].name = '.text' AND file:extensions.'windows-pebinary-ext'.sections[0].hashes.MD5 = '8a2a5fc2ce56b3b04d58539a95390600']",
-			}, nil},
+			}, nil, nil},
 		{"a file that includes two pe merges neither",
 			[]Object{peObject("file", f1, []string{"filename=a.exe"}, pe, p2), peObject("pe", pe, []string{"type=exe"}), peObject("pe", p2, []string{"type=dll"})},
 			map[string]string{
 				f1: "[file:name = 'a.exe']",
 				pe: "[file:extensions.'windows-pebinary-ext'.pe_type = 'exe']",
 				p2: "[file:extensions.'windows-pebinary-ext'.pe_type = 'dll']",
-			}, []string{f1 + ": the file includes 2 pe objects"}},
+			}, []string{f1 + ": the file includes 2 pe objects"},
+			[]string{"indicator--" + f1 + " includes indicator--" + pe, "indicator--" + f1 + " includes indicator--" + p2}},
 		{"cycles end: files, pe and sections including each other",
 			[]Object{peObject("file", f1, []string{"filename=a.exe"}, f1, pe, s1), peObject("pe", pe, []string{"type=exe"}, pe, f1, s1, s2, s1),
 				peObject("pe-section", s1, []string{"name=.text"}, pe, s2, s1), peObject("pe-section", s2, []string{"name=.data"}, s1, f1)},
 			map[string]string{
 				f1: "[file:name = 'a.exe' AND file:extensions.'windows-pebinary-ext'.pe_type = 'exe' AND file:extensions.'windows-pebinary-ext'.sections[0].name = '.text' AND file:extensions.'windows-pebinary-ext'.sections[1].name = '.data']",
-			}, nil},
+			}, nil, []string{"indicator--" + f1 + " includes indicator--" + f1}},
 		{"a section's references are not followed; a lone section is listed",
 			[]Object{peObject("pe", pe, []string{"type=exe"}, s1), peObject("pe-section", s1, []string{"name=.text"}, s2), sec2},
 			map[string]string{
 				pe: "[file:extensions.'windows-pebinary-ext'.pe_type = 'exe' AND file:extensions.'windows-pebinary-ext'.sections[0].name = '.text']",
-			}, []string{s2 + ": no pe object of the event includes it"}},
+			}, []string{s2 + ": no pe object of the event includes it"}, nil},
 		{"a number that is not one is x_misp_",
 			[]Object{peObject("pe", pe, []string{"type=exe", "number-sections=many"}, s2), sec2},
 			map[string]string{
 				pe: "[file:extensions.'windows-pebinary-ext'.pe_type = 'exe' AND file:extensions.'windows-pebinary-ext'.x_misp_number_sections = 'many' AND file:extensions.'windows-pebinary-ext'.sections[0].name = '.data' AND file:extensions.'windows-pebinary-ext'.sections[0].x_misp_entropy = 'NaN']",
-			}, nil},
+			}, nil, nil},
 		{"a key's values: contains only, each once, cycles ending",
 			[]Object{func() Object {
 				k := peObject("registry-key", f1, []string{`key=HKLM\Software\x`}, f1, s1)
@@ -438,11 +440,11 @@ func TestMergeReferences(t *testing.T) {
 			map[string]string{
 				f1: `[windows-registry-key:key = 'HKLM\\Software\\x' AND windows-registry-key:values[0].name = 'Run' AND windows-registry-key:values[0].x_misp_data_type = 'REG_NOPE' AND windows-registry-key:values[1].data = '42']`,
 				s2: "[windows-registry-key:values[0].name = 'Gone']",
-			}, nil},
+			}, nil, []string{"indicator--" + f1 + " contains indicator--" + f1, "indicator--" + f1 + " includes indicator--" + f1}},
 		{"a file whose pe and sections pass the attribute limit is not written",
 			append([]Object{peObject("file", f1, []string{"filename=a.exe"}, p2), many}, manySections...),
 			map[string]string{},
-			[]string{f1 + ": 1202 attributes (with the objects it includes), more than the 1000", p2 + ": not written: it is part of object " + f1}},
+			[]string{f1 + ": 1202 attributes (with the objects it includes), more than the 1000", p2 + ": not written: it is part of object " + f1}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -469,6 +471,19 @@ func TestMergeReferences(t *testing.T) {
 			}
 			if n != len(tc.pattern) {
 				t.Errorf("%d indicators and observed-data, want %d", n, len(tc.pattern))
+			}
+			// A reference within one observable (a file including its
+			// pe, the second file including the pe written in the first
+			// too) is no relationship; one of an object to itself is.
+			var rels []string
+			for _, o := range got {
+				if o["type"] == "relationship" {
+					rels = append(rels, fmt.Sprint(o["source_ref"], " ", o["relationship_type"], " ", o["target_ref"]))
+				}
+			}
+			sort.Strings(rels)
+			if g, w := strings.Join(rels, ","), strings.Join(tc.rels, ","); g != w {
+				t.Errorf("relationships %q, want %q", g, w)
 			}
 			var all []string
 			for _, u := range res.Unsupported {
