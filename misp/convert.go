@@ -272,18 +272,22 @@ func (c *Converter) Convert(ev *Event) *Result {
 	}
 	// Objects written as parts of another's observable (a file's pe),
 	// planned over the live objects as they are written.
-	var live []*Object
+	var live, shared []*Object
 	for i := range ev.Object {
 		o := &ev.Object[i]
-		if bool(o.Deleted) || !c.opt.KeepRestricted && Restricted(o.Distribution) {
+		if !c.opt.KeepRestricted && Restricted(o.Distribution) {
 			continue
 		}
 		if !c.opt.KeepRestricted {
 			o = withoutRestricted(o, &Stats{})
 		}
-		live = append(live, o)
+		shared = append(shared, o)
+		if !o.Deleted {
+			live = append(live, o)
+		}
 	}
 	x.merges = planMerges(live)
+	x.merges.stamps = mergeStamps(shared, ev.Timestamp)
 	for i := range ev.Object {
 		o := &ev.Object[i]
 		if !c.opt.KeepRestricted {
@@ -1168,12 +1172,16 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	u := c.observation(x, o.UUID, t, toIDs, terms, first, last)
 	m := u.objs[0]
-	if (o.Name == "file" || o.Name == "registry-key") && len(pieces) > 1 || slices.ContainsFunc(terms, func(t term) bool { return t.revised }) {
+	if at, ok := x.merges.stamps[o.UUID]; ok && !x.revoking {
 		// Before pe and registry-key-value objects were merged, the
 		// file was written without its pe, the key without its values
-		// (listed as unsupported), and a socket's state was
-		// x_misp_state: its indicator or observed-data with them is a
-		// new version of it (see mappingRevision).
+		// (listed as unsupported): its indicator or observed-data with
+		// them is a new version of it (see mappingRevision). MISP moves
+		// the timestamp of the part it edits or deletes, not its
+		// whole's: the version is the latest of them all.
+		m["modified"] = stix.FormatTimestamp(at.Time().Add(mappingRevision))
+	} else if slices.ContainsFunc(terms, func(t term) bool { return t.revised }) {
+		// A socket's state was x_misp_state (see mappingRevision).
 		m["modified"] = stix.FormatTimestamp(t.Time().Add(mappingRevision))
 	}
 	labels := []any{fmt.Sprintf("misp:name=%q", o.Name)}

@@ -256,6 +256,11 @@
 //     as the same. A pe's compilation time stays the attribute's value
 //     (x_misp_compilation_timestamp), as a registry-key's last-modified
 //     does; misp-stix writes it as a UTC timestamp.
+//   - The indicator or observed-data of a file, pe or registry-key that
+//     has (or had: deleted) parts is a version 2 ms after the latest
+//     timestamp of it, its parts and the references between them: MISP
+//     moves the timestamp of the part it edits or deletes, not its
+//     whole's, and an edited section must be a new version of its file.
 //   - What changes what an earlier import wrote for the same MISP object
 //     (a file now with its pe, a key with its values, a socket's state
 //     as is_listening, an observed-data without the observable of a

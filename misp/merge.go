@@ -42,6 +42,66 @@ type merges struct {
 	// file and its pe, a pe and its sections, a key and its values): a
 	// reference between them makes no relationship.
 	within map[[2]string]bool
+	// stamps holds, for each object that has or had parts (see
+	// mergeStamps), the latest timestamp of it, its parts and the
+	// references between them.
+	stamps map[string]Timestamp
+}
+
+// mergeStamps returns, for each live file, pe or registry-key of objs
+// (the event's objects, deleted ones too) that references a part by a
+// relationship merges follow (even a deleted reference or part), the
+// latest timestamp among it, those parts (and a pe's sections) and those
+// references: MISP moves the timestamp of the object it edits or
+// deletes, not the one that includes it, and the whole's version must
+// move with any of them (zero timestamps are the event's).
+func mergeStamps(objs []*Object, event Timestamp) map[string]Timestamp {
+	byUUID := make(map[string]*Object, len(objs))
+	for _, o := range objs {
+		if _, ok := byUUID[o.UUID]; !ok || !bool(o.Deleted) {
+			byUUID[o.UUID] = o // a live object before a deleted one of the same uuid
+		}
+	}
+	stamp := func(t Timestamp) Timestamp {
+		if t == 0 {
+			return event
+		}
+		return t
+	}
+	partName := map[string]string{"file": "pe", "pe": "pe-section", "registry-key": "registry-key-value"}
+	// latest follows o's references to parts, depth 0 or 1 (a file's
+	// pe's sections), and reports whether it found any.
+	var latest func(o *Object, depth int, at *Timestamp) bool
+	latest = func(o *Object, depth int, at *Timestamp) bool {
+		found := false
+		for _, r := range o.ObjectReference {
+			t := byUUID[r.ReferencedUUID]
+			rel := includes(r.RelationshipType)
+			if o.Name == "registry-key" {
+				rel = r.RelationshipType == "contains"
+			}
+			if !rel || t == nil || t.Name != partName[o.Name] {
+				continue
+			}
+			found = true
+			*at = max(*at, stamp(t.Timestamp), r.Timestamp)
+			if t.Name == "pe" && depth == 0 {
+				latest(t, 1, at)
+			}
+		}
+		return found
+	}
+	out := map[string]Timestamp{}
+	for _, o := range objs {
+		if o.Deleted || partName[o.Name] == "" || byUUID[o.UUID] != o {
+			continue
+		}
+		at := stamp(o.Timestamp)
+		if latest(o, 0, &at) {
+			out[o.UUID] = at
+		}
+	}
+	return out
 }
 
 // includes are the relationship types by which misp-stix finds a file's

@@ -507,3 +507,39 @@ func TestMergeReferences(t *testing.T) {
 		})
 	}
 }
+
+// TestMergedVersionFollowsParts: MISP moves the timestamp of the pe,
+// section or value it edits or deletes, not the file's or key's: the
+// indicator of the whole is a version 2 ms after the latest of them, so
+// that an edit of a part is a new version of the whole, not other
+// content under the version a node holds.
+func TestMergedVersionFollowsParts(t *testing.T) {
+	for _, doc := range []mergedDoc{mergedDocs[0], mergedDocs[2]} {
+		ev := peEvent(t, doc.name, false)
+		host := ev.Object[0].UUID
+		version := func(ev *Event) (string, string) {
+			objs, _ := convertOne(t, ev, Options{})
+			ind := objs["indicator--"+host]
+			if ind == nil {
+				t.Fatalf("%s: no indicator", doc.name)
+			}
+			return ind["modified"].(string), ind["pattern"].(string)
+		}
+		v0, p0 := version(ev)
+		if v0 != "2020-10-25T16:22:00.002Z" {
+			t.Errorf("%s: version %s", doc.name, v0)
+		}
+		last := &ev.Object[len(ev.Object)-1] // a section, a value
+		last.Timestamp += 100
+		last.Attribute[0].Value += "x"
+		v1, p1 := version(ev)
+		if v1 != "2020-10-25T16:23:40.002Z" || p1 == p0 {
+			t.Errorf("%s: an edited part gives version %s (%s), want 100 s later", doc.name, v1, p1)
+		}
+		last.Deleted, last.Timestamp = true, last.Timestamp+100
+		v2, p2 := version(ev)
+		if v2 != "2020-10-25T16:25:20.002Z" || p2 == p1 || strings.Contains(p2, last.Attribute[0].Value) {
+			t.Errorf("%s: a deleted part gives version %s (%s), want 200 s later, without it", doc.name, v2, p2)
+		}
+	}
+}
