@@ -165,8 +165,9 @@ type eventCtx struct {
 	public map[string]bool
 	// merges are the objects written in another's observable.
 	merges merges
-	// revised: the container refers to an object that a conversion
-	// before pe objects were mapped did not write (see mappingRevision).
+	// revised: the container refers to an object of a template newly
+	// mapped, which an earlier conversion did not write (see
+	// newlyMapped).
 	revised bool
 }
 
@@ -994,13 +995,6 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 	return &unit{main: m["id"].(string), objs: append([]map[string]any{m}, scos...)}
 }
 
-// MaxObjectAttributes and MaxObjectValue bound what a MISP object may
-// hold to be converted: its live attributes, and the bytes of each value
-// (MISP keeps a value in a TEXT column, 65535 bytes in MySQL). An object
-// over either is listed as unsupported, whole, and nothing is written of
-// it: a feed could otherwise make one indicator of a million
-// comparisons, a pattern no node stores (max_object_size) that costs
-// gigabytes to build.
 // newlyMapped are the templates an import before listed as unsupported
 // that are written alone now: a report or grouping that refers to one is
 // a new version (see mappingRevision). (A pe-section is never alone.)
@@ -1016,6 +1010,13 @@ var newlyMapped = map[string]bool{"pe": true, "registry-key-value": true, "lnk":
 // refers to an object of a template newly mapped (see newlyMapped).
 const mappingRevision = 2 * time.Millisecond
 
+// MaxObjectAttributes and MaxObjectValue bound what a MISP object may
+// hold to be converted: its live attributes, and the bytes of each value
+// (MISP keeps a value in a TEXT column, 65535 bytes in MySQL). An object
+// over either is listed as unsupported, whole, and nothing is written of
+// it: a feed could otherwise make one indicator of a million
+// comparisons, a pattern no node stores (max_object_size) that costs
+// gigabytes to build.
 const (
 	MaxObjectAttributes = 1000
 	MaxObjectValue      = 65535
