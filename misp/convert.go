@@ -998,7 +998,7 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 // newlyMapped are the templates an import before listed as unsupported
 // that are written alone now: a report or grouping that refers to one is
 // a new version (see mappingRevision). (A pe-section is never alone.)
-var newlyMapped = map[string]bool{"pe": true, "registry-key-value": true, "lnk": true, "image": true}
+var newlyMapped = map[string]bool{"pe": true, "registry-key-value": true, "lnk": true, "image": true, "netflow": true}
 
 // mappingRevision is how much later than its MISP timestamp a file's
 // indicator or observed-data made with its pe is: an import before pe

@@ -226,7 +226,7 @@
 //     T1134"); misp-stix drops the " - T1134" suffix. Meta fields other
 //     than those above (mitre_platforms, ...) are not written; misp-stix
 //     writes them as x_misp_* properties.
-//   - Templates without a rule here (netflow, virustotal-report, the
+//   - Templates without a rule here (virustotal-report, the
 //     identity-like templates, ...), the
 //     attribute types email-header and http-method, and galaxies of
 //     other kinds (guidelines, ...) are reported as unsupported.
@@ -270,10 +270,17 @@
 //     now refers to a pe or registry-key-value written alone: MISP does
 //     not move its timestamps for a new converter, and a node that holds
 //     the earlier import takes these as new versions, not conflicts.
-//   - netflow references observables that reference others (each
-//     address's autonomous system, belongs_to_refs), which this mapping
-//     (one object, one observable with the ones it references) does not
-//     make, and neither does it a process's parent's image
+//   - A netflow is a network-traffic (its addresses, ports, protocol,
+//     start and end, byte and packet counts, TCP flags as tcp-ext's
+//     src_flags_hex, compared as h'...'); each end's autonomous system
+//     is x_misp_src_as or x_misp_dst_as, where misp-stix writes the
+//     address's belongs_to_refs: that property is not ID contributing,
+//     so the same address written by another object without it would
+//     be other content under the same id. misp-stix adds tcp to the
+//     protocols of an object with TCP flags; this writes the protocol
+//     the object gives.
+//   - This mapping (one object, one observable with the ones it
+//     references) does not make a process's parent's image
 //     (parent_ref.image_ref): a process object with parent-image,
 //     parent-process-path, parent-process-name or parent-guid is listed
 //     as unsupported, whole.

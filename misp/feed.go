@@ -876,6 +876,8 @@ func patternComparisons(p string) ([]comparison, error) {
 		v := c.Comparison.Value
 		val := v.Str
 		switch {
+		case v.Kind == pattern.LitHex:
+			val = hex.EncodeToString(v.Bytes) // tcp-ext's flags, as the observable holds them
 		case v.Kind == pattern.LitTimestamp && v.TimeErr == nil:
 			// A MISP datetime (a directory's creation-time) is the
 			// timestamp, not the t'...' literal.

@@ -21,6 +21,7 @@ type slot struct {
 	// float: a number property (a pe-section's entropy).
 	float bool
 	flag  bool // the property is flags's boolean, true
+	hex   bool // a hex property (tcp-ext's flags), compared as h'...'
 	// flags maps values to the boolean property each sets (a socket's
 	// state "listening": socket-ext's is_listening, true); another value
 	// is x_misp_<relation>. A flag is a mapping later than the
@@ -86,6 +87,9 @@ func httpRequest(mispType string, needs []string, prop ...string) slot {
 func account(typ string, slots map[string]slot) template {
 	return template{root: "user-account", slots: slots, fixed: [][2]string{{"account_type", typ}}}
 }
+
+// hexRE is a STIX hex value (tcp-ext's flags).
+var hexRE = regexp.MustCompile(`^([a-fA-F0-9]{2})+$`)
 
 func p(mispType string, prop ...string) slot { return slot{prop: prop, mispType: mispType} }
 
@@ -286,6 +290,27 @@ var templates = map[string]template{
 		"name":          p("text", "name"),
 		"size-in-bytes": {prop: []string{"size"}, num: true, valid: count, mispType: "size-in-bytes"},
 		"entropy":       {prop: []string{"entropy"}, float: true, valid: number, mispType: "float"},
+	}},
+	// A netflow is a connection, as misp-stix maps it: each end's
+	// address (one per end), its ports, protocol, first and last packet
+	// (start, end), byte and packet counts, and TCP flags (tcp-ext). The
+	// autonomous system of an end is x_misp_src_as or x_misp_dst_as:
+	// misp-stix makes it the address's belongs_to_refs, which is not ID
+	// contributing (STIX 2.1 section 2.9): the same address written
+	// without it by another object would be other content under the
+	// same id, and one of them lost. An ICMP type is x_misp_icmp_type
+	// (icmp-ext requires the code too).
+	"netflow": {root: "network-traffic", slots: map[string]slot{
+		"ip-src":            {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
+		"ip-dst":            {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
+		"src-port":          {prop: []string{"src_port"}, num: true, valid: count, mispType: "port"},
+		"dst-port":          {prop: []string{"dst_port"}, num: true, valid: count, mispType: "port"},
+		"protocol":          {prop: []string{"protocols"}, low: true, each: true, mispType: "text"},
+		"first-packet-seen": {prop: []string{"start"}, stamp: true, mispType: "datetime"},
+		"last-packet-seen":  {prop: []string{"end"}, stamp: true, mispType: "datetime"},
+		"byte-count":        {prop: []string{"src_byte_count"}, num: true, valid: count, mispType: "counter"},
+		"packet-count":      {prop: []string{"src_packets"}, num: true, valid: count, mispType: "counter"},
+		"tcp-flags":         {prop: []string{"extensions", "tcp-ext", "src_flags_hex"}, valid: hexRE.MatchString, hex: true, low: true, mispType: "text"},
 	}},
 	// An lnk (a Windows shortcut) is a file, as misp-stix maps it: its
 	// times are the file's, its path (or full path) its directory. The
@@ -538,7 +563,7 @@ func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
 		}
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
-		t := term{typ: tpl.root, prop: at(s.prop), ref: s.ref, stamp: s.stamp, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type, shared: s.shared}
+		t := term{typ: tpl.root, prop: at(s.prop), ref: s.ref, stamp: s.stamp, hex: s.hex, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type, shared: s.shared}
 		switch {
 		case s.shared:
 			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop)

@@ -23,6 +23,7 @@ type term struct {
 	value any      // string or int64
 	uuid  string   // the MISP attribute's uuid: keys a referenced observable (its id until deterministicIDs)
 	stamp bool     // value is a STIX timestamp: t'...' in patterns
+	hex   bool     // value is hex: h'...' in patterns
 	each  bool     // prop is a list: the pattern compares prop[*]
 	// bareBefore: a conversion before list patterns compared prop
 	// without [*] (see listPatternRevision).
@@ -155,6 +156,9 @@ func index(p string) int {
 func (t term) literal() string {
 	if s, ok := t.value.(string); ok && t.stamp {
 		return "t" + quote(s)
+	}
+	if s, ok := t.value.(string); ok && t.hex {
+		return "h" + quote(s)
 	}
 	return literal(t.value)
 }
