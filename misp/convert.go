@@ -163,6 +163,12 @@ type eventCtx struct {
 	// MISP doesn't restrict: such a tag stays though a restricted cluster
 	// of the same value hid it (see hideRestrictedClusters).
 	public map[string]bool
+	// merges are the objects written in another's observable.
+	merges merges
+	// revised: the container refers to an object of a template newly
+	// mapped, which an earlier conversion did not write (see
+	// newlyMapped).
+	revised bool
 }
 
 // revoke runs convert (the mapping of a deleted attribute or object)
@@ -265,6 +271,24 @@ func (c *Converter) Convert(ev *Event) *Result {
 		c.Stats.Attributes++
 		c.attribute(x, a)
 	}
+	// Objects written as parts of another's observable (a file's pe),
+	// planned over the live objects as they are written.
+	var live, shared []*Object
+	for i := range ev.Object {
+		o := &ev.Object[i]
+		if !c.opt.KeepRestricted && Restricted(o.Distribution) {
+			continue
+		}
+		if !c.opt.KeepRestricted {
+			o = withoutRestricted(o, &Stats{})
+		}
+		shared = append(shared, o)
+		if !o.Deleted {
+			live = append(live, o)
+		}
+	}
+	x.merges = planMerges(live)
+	x.merges.stamps = mergeStamps(shared, ev.Timestamp)
 	for i := range ev.Object {
 		o := &ev.Object[i]
 		if !c.opt.KeepRestricted {
@@ -297,6 +321,9 @@ func (c *Converter) Convert(ev *Event) *Result {
 			src, dst := x.byMISP[o.UUID], x.byMISP[r.ReferencedUUID]
 			if r.Deleted || src == "" {
 				continue // an object not written is counted or listed itself
+			}
+			if x.merges.joins(o.UUID, r.ReferencedUUID) || src == dst && (x.merges.into[o.UUID] != "" || x.merges.into[r.ReferencedUUID] != "") {
+				continue // within one observable: a file including its pe
 			}
 			if dst == "" {
 				// Its target is left out (counted), listed as unsupported
@@ -939,7 +966,13 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 		last = first
 	}
 	m["first_observed"], m["last_observed"], m["number_observed"] = first, last, json.Number("1")
-	scos := observables(terms, id)
+	scos, dropped := observables(terms, id)
+	if dropped {
+		// An earlier conversion wrote an observable of the value
+		// dropped, which nothing referenced: this is a new version of
+		// that observed-data (see mappingRevision).
+		m["modified"] = stix.FormatTimestamp(t.Time().Add(mappingRevision))
+	}
 	for _, s := range scos {
 		switch s["type"] {
 		case "network-traffic":
@@ -962,6 +995,21 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 	return &unit{main: m["id"].(string), objs: append([]map[string]any{m}, scos...)}
 }
 
+// newlyMapped are the templates an import before listed as unsupported
+// that are written alone now: a report or grouping that refers to one is
+// a new version (see mappingRevision). (A pe-section is never alone.)
+var newlyMapped = map[string]bool{"pe": true, "registry-key-value": true, "lnk": true, "image": true, "netflow": true}
+
+// mappingRevision is how much later than its MISP timestamp a file's
+// indicator or observed-data made with its pe is: an import before pe
+// objects were merged wrote the file without it at its timestamp, or a
+// millisecond later (see listPatternRevision), and the node that holds
+// that version takes the one with its pe as the next, not as a conflict.
+// So are a registry-key's with its values, a network-socket's with its
+// state as is_listening or is_blocking, and a report or grouping that
+// refers to an object of a template newly mapped (see newlyMapped).
+const mappingRevision = 2 * time.Millisecond
+
 // MaxObjectAttributes and MaxObjectValue bound what a MISP object may
 // hold to be converted: its live attributes, and the bytes of each value
 // (MISP keeps a value in a TEXT column, 65535 bytes in MySQL). An object
@@ -979,18 +1027,53 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		c.unsupported(x, "object", o.UUID, o.Name, "the uuid is not a UUID")
 		return
 	}
-	live := 0
-	for i := range o.Attribute {
-		if a := &o.Attribute[i]; !a.Deleted {
-			live++
-			if len(a.Value) > MaxObjectValue {
-				c.unsupported(x, "object", o.UUID, o.Name, "attribute %s (%s) has a value of %d bytes, more than the %d an object's attribute may have", untrusted.Text(a.UUID, maxShown), untrusted.Text(a.ObjectRelation, maxShown), len(a.Value), MaxObjectValue)
+	if !x.revoking && x.merges.merged(o) {
+		return // written in the observable of the object that includes it
+	}
+	if o.Name == "pe-section" {
+		c.unsupported(x, "object", o.UUID, o.Name, "no pe object of the event includes it: a section is one of a pe's sections (misp-stix writes a lone one as a custom object)")
+		return
+	}
+	if n := x.merges.apart[o.UUID]; n > 0 && !x.revoking {
+		c.unsupported(x, "object", o.UUID, o.Name, "the file includes %d pe objects: none is its windows-pebinary-ext (one file has one), and each is written as a file of its own", n)
+	}
+	pieces := []piece{ownPiece(o)}
+	if !x.revoking {
+		pieces = x.merges.pieces(o)
+	}
+	if len(pieces) > 1 {
+		defer func() {
+			if x.byMISP[o.UUID] == "" {
+				for _, p := range pieces[1:] {
+					c.unsupported(x, "object", p.o.UUID, p.name, "not written: it is part of object %s, which is not", o.UUID)
+				}
 				return
+			}
+			for _, p := range pieces[1:] {
+				if x.byMISP[p.o.UUID] == "" {
+					x.byMISP[p.o.UUID] = x.byMISP[o.UUID]
+				}
+			}
+		}()
+	}
+	live := 0
+	for _, p := range pieces {
+		for i := range p.o.Attribute {
+			if a := &p.o.Attribute[i]; !a.Deleted {
+				live++
+				if len(a.Value) > MaxObjectValue {
+					c.unsupported(x, "object", o.UUID, o.Name, "attribute %s (%s) has a value of %d bytes, more than the %d an object's attribute may have", untrusted.Text(a.UUID, maxShown), untrusted.Text(a.ObjectRelation, maxShown), len(a.Value), MaxObjectValue)
+					return
+				}
 			}
 		}
 	}
 	if live > MaxObjectAttributes {
-		c.unsupported(x, "object", o.UUID, o.Name, "%d attributes, more than the %d an object may have", live, MaxObjectAttributes)
+		with := ""
+		if len(pieces) > 1 {
+			with = " (with the objects it includes)"
+		}
+		c.unsupported(x, "object", o.UUID, o.Name, "%d attributes%s, more than the %d an object may have", live, with, MaxObjectAttributes)
 		return
 	}
 	// An indicator's pattern compares only the attributes with to_ids,
@@ -999,23 +1082,29 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	// carries, and ANDed in they would keep the indicator from ever
 	// matching what it describes. An object whose to_ids attributes map
 	// to no comparison (only a payload) is observed-data of them all.
+	// An object with merged parts (a file and its pe) is an indicator
+	// where any of them has to_ids, as misp-stix makes it.
 	toIDs := false
-	ids := *o
-	ids.Attribute = nil
-	for _, a := range o.Attribute {
-		if !bool(a.Deleted) && bool(a.ToIDs) {
-			toIDs = true
-			ids.Attribute = append(ids.Attribute, a)
+	ids := make([]piece, len(pieces))
+	for i, p := range pieces {
+		only := *p.o
+		only.Attribute = nil
+		for _, a := range p.o.Attribute {
+			if !bool(a.Deleted) && bool(a.ToIDs) {
+				toIDs = true
+				only.Attribute = append(only.Attribute, a)
+			}
 		}
+		ids[i] = piece{o: &only, name: p.name, under: p.under}
 	}
-	src := o
+	src := pieces
 	if toIDs {
-		src = &ids
+		src = ids
 	}
-	terms, known, err := objectTerms(src, toIDs)
+	terms, known, err := piecesTerms(src, toIDs)
 	if toIDs && known && err == nil && len(terms) == 0 {
 		toIDs = false
-		terms, known, err = objectTerms(o, false)
+		terms, known, err = piecesTerms(pieces, false)
 	}
 	if !known {
 		c.unsupported(x, "object", o.UUID, o.Name, "no STIX mapping for this object template (%d attributes)", len(o.Attribute))
@@ -1031,7 +1120,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	if toIDs {
 		// A relation the object repeats is a list in its observable.
-		if obs, _, err := objectTerms(o, false); err == nil {
+		if obs, _, err := piecesTerms(pieces, false); err == nil {
 			markLists(terms, obs)
 		}
 	}
@@ -1039,11 +1128,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	var marks []string
 	floor := x.floor
 	var galaxies []Galaxy
-	for i := range o.Attribute {
-		a := &o.Attribute[i]
-		if a.Deleted {
-			continue
-		}
+	for _, a := range attributesOf(pieces) {
 		l, m, f := c.tags(x, a.Tag)
 		tagLabels, marks, floor = append(tagLabels, l...), append(marks, m...), stricter(floor, f)
 		galaxies = append(galaxies, a.Galaxy...)
@@ -1058,12 +1143,19 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		// reported.
 		first := map[string]any{}
 		for _, tm := range terms {
-			if tm.ref != nil || !tm.oneValue() {
+			if !tm.oneValue() {
 				continue
 			}
 			p := tm.patternPath()
-			if v, ok := first[p]; !ok {
-				first[p] = tm.value
+			key := p
+			if tm.ref != nil && !tm.shared {
+				// A single reference holds the first value of its
+				// relation; another relation's value stands beside it
+				// (see observables).
+				key += " " + tm.relation
+			}
+			if v, ok := first[key]; !ok {
+				first[key] = tm.value
 			} else if v != tm.value {
 				c.unsupported(x, "object", o.UUID, o.Name, "%s %q not written: the observed-data's %s holds one value, %q", tm.relation, untrusted.Text(fmt.Sprint(tm.value), maxShown), p, untrusted.Text(fmt.Sprint(v), maxShown))
 			}
@@ -1081,6 +1173,18 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	u := c.observation(x, o.UUID, t, toIDs, terms, first, last)
 	m := u.objs[0]
+	if at, ok := x.merges.stamps[o.UUID]; ok && !x.revoking {
+		// Before pe and registry-key-value objects were merged, the
+		// file was written without its pe, the key without its values
+		// (listed as unsupported): its indicator or observed-data with
+		// them is a new version of it (see mappingRevision). MISP moves
+		// the timestamp of the part it edits or deletes, not its
+		// whole's: the version is the latest of them all.
+		m["modified"] = stix.FormatTimestamp(at.Time().Add(mappingRevision))
+	} else if slices.ContainsFunc(terms, func(t term) bool { return t.revised }) {
+		// A socket's state was x_misp_state (see mappingRevision).
+		m["modified"] = stix.FormatTimestamp(t.Time().Add(mappingRevision))
+	}
 	labels := []any{fmt.Sprintf("misp:name=%q", o.Name)}
 	if o.MetaCategory != "" {
 		labels = append(labels, fmt.Sprintf("misp:meta-category=%q", o.MetaCategory))
@@ -1113,18 +1217,36 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	x.refs = append(x.refs, u.main)
 	x.byMISP[o.UUID] = u.main
-	if o.Comment != "" && typeOf(u.main) != "indicator" {
-		c.unsupported(x, "comment", o.UUID, o.Name, "the object's comment (%d characters) is not written: STIX observed-data has no description (nor in misp-stix)", len(o.Comment))
+	if newlyMapped[o.Name] {
+		x.revised = true
 	}
-	for i := range o.Attribute {
-		if !o.Attribute[i].Deleted {
-			c.notWritten(x, &o.Attribute[i], true)
+	for _, p := range pieces {
+		if p.o.Comment != "" && (typeOf(u.main) != "indicator" || p.o != o) {
+			c.unsupported(x, "comment", p.o.UUID, p.name, "the object's comment (%d characters) is not written: STIX observed-data has no description (nor in misp-stix), and an indicator has its own object's", len(p.o.Comment))
 		}
 	}
-	c.attached(x, u.main, galaxies, "object "+o.UUID, t)
-	for i := range o.Attribute {
-		c.sightings(x, u.main, &o.Attribute[i])
+	for _, a := range attributesOf(pieces) {
+		c.notWritten(x, a, true)
 	}
+	c.attached(x, u.main, galaxies, "object "+o.UUID, t)
+	for _, p := range pieces {
+		for i := range p.o.Attribute {
+			c.sightings(x, u.main, &p.o.Attribute[i])
+		}
+	}
+}
+
+// attributesOf returns the live attributes of the pieces.
+func attributesOf(pieces []piece) []*Attribute {
+	var out []*Attribute
+	for _, p := range pieces {
+		for i := range p.o.Attribute {
+			if a := &p.o.Attribute[i]; !a.Deleted {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // notWritten lists what of attribute a, written, its STIX form does not
@@ -1574,6 +1696,13 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 	ev := x.ev
 	typ, _, _ := strings.Cut(x.container, "--")
 	m := x.base(typ, ev.UUID, ev.Timestamp)
+	if x.revised {
+		// It refers to a pe, registry-key-value, lnk or image written
+		// alone, which an import before they were mapped listed as
+		// unsupported: a new version of the report or grouping that
+		// import wrote.
+		m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(mappingRevision))
+	}
 	m["name"] = ev.Info
 	if ev.Info == "" {
 		m["name"] = "MISP event " + ev.UUID

@@ -27,7 +27,9 @@
 //     campaign objects; text, comment and other attributes are notes.
 //   - A MISP object of a known template (file, domain-ip, url, email,
 //     network-connection, network-socket, http-request, ip-port, x509,
-//     registry-key, mutex, asn, user-account, credential, the social
+//     registry-key (with the registry-key-values it contains), pe and
+//     pe-section (a file's windows-pebinary-ext), mutex, asn,
+//     user-account, credential, the social
 //     network accounts, directory, artifact, android-app, process; the
 //     table in the README lists them) becomes one indicator whose pattern ANDs the
 //     comparisons of its attributes with to_ids when any attribute has
@@ -224,22 +226,73 @@
 //     T1134"); misp-stix drops the " - T1134" suffix. Meta fields other
 //     than those above (mitre_platforms, ...) are not written; misp-stix
 //     writes them as x_misp_* properties.
-//   - Templates without a rule here (pe, pe-section, netflow,
-//     lnk, image, registry-key-value, virustotal-report, the
-//     identity-like templates, ...), the attribute types email-header
-//     and http-method, and galaxies of other kinds (guidelines, ...) are
-//     reported as unsupported. pe and pe-section become misp-stix's
-//     windows-pebinary-ext of the file that references them, and
-//     registry-key-value the values of its registry-key: one STIX
-//     observable made of several MISP objects, which this mapping (one
-//     object, one observable with the ones it references) does not
-//     make; netflow and lnk reference observables that reference others
-//     (an address's autonomous system, a file's directory), which it
-//     does not make either, and neither does it a process's parent's
-//     image (parent_ref.image_ref): a process object with parent-image,
+//   - Templates without a rule here (virustotal-report, the
+//     identity-like templates, ...), the
+//     attribute types email-header and http-method, and galaxies of
+//     other kinds (guidelines, ...) are reported as unsupported.
+//   - Some observables are made of several MISP objects, as misp-stix
+//     makes them (see merges): the pe a file includes ("includes" or
+//     "included-in", from the file) is the file's windows-pebinary-ext,
+//     the pe-sections the pe includes its sections in the order of its
+//     references, and the registry-key-values a registry-key contains
+//     ("contains") its values. The parts make no indicator or
+//     observed-data of their own; the whole is an indicator where any
+//     part has to_ids, comparing only the to_ids attributes of each, a
+//     section or value by its place in the observable (sections[0],
+//     values[1]). A pe no file includes is a file of its own, named by
+//     its original or internal file name (not compared by its pattern,
+//     as misp-stix's is not); a registry-key-value no key contains is a
+//     key of that one value; a pe-section no pe includes is reported. A
+//     pe two files include is in both (as misp-stix writes it); a file
+//     that includes two pe has neither (it is reported; misp-stix merges
+//     none either). References are followed from a file to its pe, a pe
+//     to its sections and a key to its values by template name, never
+//     further, so no cycle or chain costs more than its references; the
+//     whole is bounded by [MaxObjectAttributes], parts included. A
+//     reference between a part and its whole makes no relationship; one
+//     from or to a part is one from or to the whole. A feed export
+//     writes them back as MISP objects with their references (the pe and
+//     sections, the values under uuids of their own), which import back
+//     as the same. A pe's compilation time stays the attribute's value
+//     (x_misp_compilation_timestamp), as a registry-key's last-modified
+//     does; misp-stix writes it as a UTC timestamp.
+//   - The indicator or observed-data of a file, pe or registry-key that
+//     has (or had: deleted) parts is a version 2 ms after the latest
+//     timestamp of it, its parts and the references between them: MISP
+//     moves the timestamp of the part it edits or deletes, not its
+//     whole's, and an edited section must be a new version of its file.
+//   - What changes what an earlier import wrote for the same MISP object
+//     (a file now with its pe, a key with its values, a socket's state
+//     as is_listening, an observed-data without the observable of a
+//     second value of one reference) is a new version 2 ms after the
+//     MISP timestamp (a pattern that now compares a list element by
+//     element is 1 ms after it), and so is a report or grouping that
+//     now refers to a pe or registry-key-value written alone: MISP does
+//     not move its timestamps for a new converter, and a node that holds
+//     the earlier import takes these as new versions, not conflicts.
+//   - A netflow is a network-traffic (its addresses, ports, protocol,
+//     start and end, byte and packet counts, TCP flags as tcp-ext's
+//     src_flags_hex, compared as h'...'); each end's autonomous system
+//     is x_misp_src_as or x_misp_dst_as, where misp-stix writes the
+//     address's belongs_to_refs: that property is not ID contributing,
+//     so the same address written by another object without it would
+//     be other content under the same id. misp-stix adds tcp to the
+//     protocols of an object with TCP flags; this writes the protocol
+//     the object gives.
+//   - This mapping (one object, one observable with the ones it
+//     references) does not make a process's parent's image
+//     (parent_ref.image_ref): a process object with parent-image,
 //     parent-process-path, parent-process-name or parent-guid is listed
-//     as unsupported, whole; image's content is the attachment feeds
-//     leave out.
+//     as unsupported, whole.
+//   - An lnk is a file (misp-stix's mapping): its hashes, name, size,
+//     lnk times (ctime, mtime, atime) and its path or full path as
+//     parent_directory_ref (one directory; a feed export writes it back
+//     as the full path); its sample (malware-sample), the payload feeds
+//     leave out, is not written, where misp-stix writes it as the
+//     content_ref artifact. An image is a file by its name, its URL
+//     x_misp_url: misp-stix writes it as the url of the content_ref
+//     artifact where the attachment is missing, which STIX forbids
+//     without the content's hashes.
 //   - A process's parent (parent-pid, parent-command-line) is one
 //     process, process--UUIDv5(object, "parent_ref"), and each child
 //     (child-pid) process--UUIDv5(object, "child_refs", pid): a process
@@ -263,9 +316,19 @@
 //   - An http-request's URL is x_misp_url (misp-stix's observable has
 //     it so); misp-stix's pattern compares request_value with both the
 //     URI and the URL, ANDed, which no request satisfies. A
-//     network-socket's state is x_misp_state, not socket-ext's
-//     is_listening or is_blocking, and its protocol compares as
-//     protocols[*] (see above).
+//     network-socket's state "listening" or "blocking" is socket-ext's
+//     is_listening or is_blocking (true), as misp-stix writes it, where
+//     the socket has an address family (socket-ext requires one);
+//     another state is x_misp_state. Its protocol compares as
+//     protocols[*] (see above). A feed export gives a
+//     network-connection's protocols back as the relation of their
+//     layer (IP layer3-protocol, TCP layer4-protocol, others
+//     layer7-protocol).
+//   - A single reference (src_ref) holds the first value of its
+//     relation: a second (two ip-src) is reported as not written and
+//     makes no observable; the value of another relation for it (a
+//     host name beside the address of dst_ref) stands beside it in the
+//     observed-data.
 //   - A registry-key's last-modified, name, data and data-type stay
 //     x_misp_last_modified, x_misp_name, x_misp_data and
 //     x_misp_data_type, where misp-stix writes modified_time and values:

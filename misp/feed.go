@@ -867,7 +867,7 @@ func patternComparisons(p string) ([]comparison, error) {
 				}
 				keys = append(keys, k)
 			case int:
-				b.WriteString("[*]")
+				fmt.Fprintf(&b, "[%d]", k) // a pe-section's place in its file
 			}
 		}
 		if len(keys) > 0 && keys[len(keys)-1] == "type" && len(keys) > 1 && strings.HasSuffix(keys[len(keys)-2], "_ref") {
@@ -876,6 +876,8 @@ func patternComparisons(p string) ([]comparison, error) {
 		v := c.Comparison.Value
 		val := v.Str
 		switch {
+		case v.Kind == pattern.LitHex:
+			val = hex.EncodeToString(v.Bytes) // tcp-ext's flags, as the observable holds them
 		case v.Kind == pattern.LitTimestamp && v.TimeErr == nil:
 			// A MISP datetime (a directory's creation-time) is the
 			// timestamp, not the t'...' literal.
@@ -973,11 +975,18 @@ func flattenOne(prefix string, props map[string]any, byID map[string]*stix.Objec
 			out = append(out, comparison{sep(k), v})
 		case json.Number:
 			out = append(out, comparison{sep(k), v.String()})
+		case bool:
+			out = append(out, comparison{sep(k), strconv.FormatBool(v)}) // a socket's is_listening
 		case map[string]any:
 			out = append(out, flattenOne(sep(k), v, byID, depth+1, earlier, reached)...)
 		case []any:
-			for _, e := range v {
+			for i, e := range v {
 				switch e := e.(type) {
+				case map[string]any:
+					// An object of a list: a pe-section of a file.
+					if depth < 4 {
+						out = append(out, flattenOne(sep(k)+"["+strconv.Itoa(i)+"]", e, byID, depth+1, earlier, reached)...)
+					}
 				case string:
 					if strings.HasSuffix(k, "_refs") {
 						if r := byID[e]; r != nil && depth < 3 && !earlier[e] {
@@ -1008,6 +1017,16 @@ func sortedKeys(m map[string]any) []string {
 func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs bool, skip func(string, ...any)) {
 	ts := Timestamp(o.Modified.Unix())
 	if name := label(o, "name"); name != "" {
+		if name == "file" || name == "pe" {
+			if f.peObjects(ev, o, name, cmps, toIDs) {
+				return
+			}
+		}
+		if name == "registry-key" || name == "registry-key-value" {
+			if f.valueObjects(ev, o, name, cmps, toIDs) {
+				return
+			}
+		}
 		first, last := seenOf(o, toIDs)
 		obj := Object{UUID: uuidOf(o.ID), Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, Comment: str(o, "description"),
 			FirstSeen: first, LastSeen: last}
@@ -1024,7 +1043,7 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 			}
 			rel, typ := relationOf(name, c)
 			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, i, c), Type: typ, Category: categoryFor(typ),
-				Value: c.value, ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
+				Value: mispValue(name, rel, c), ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
 		}
 		if len(obj.Attribute) > 0 {
 			// MISP objects have no tags: the import gives an object's
@@ -1055,6 +1074,171 @@ func (f *Feed) observation(ev *Event, o *stix.Object, cmps []comparison, toIDs b
 	first, last := seenOf(o, toIDs)
 	ev.Attribute = append(ev.Attribute, Attribute{UUID: uuidOf(o.ID), Type: typ, Category: categoryOf(o, typ), Value: v,
 		ToIDs: Bool(toIDs), Timestamp: ts, Comment: str(o, "description"), Tag: ownTags(ev, o), FirstSeen: first, LastSeen: last})
+}
+
+// peComparisons is the start of the path of what a file's pe gives it.
+const peComparisons = "file:extensions.'windows-pebinary-ext'."
+
+// peObjects writes the comparisons of a file with a windows-pebinary-ext
+// (an import's file and its pe, or a pe alone) as MISP made them: the
+// file object (name "file"), which includes a pe object, which includes
+// a pe-section object for each of the extension's sections, in their
+// order. It reports false where o has no extension (a plain file).
+//
+// The pe and its sections get uuids made of o's; a pe alone keeps o's,
+// and its file's name (its original or internal file name, which the
+// import gives the file) is not an attribute.
+func (f *Feed) peObjects(ev *Event, o *stix.Object, name string, cmps []comparison, toIDs bool) bool {
+	var own, pe []comparison
+	var at, peAt []int
+	sections := map[int][]comparison{}
+	sectionAt := map[int][]int{}
+	for i, c := range cmps {
+		rest, ok := strings.CutPrefix(c.path, peComparisons)
+		if !ok {
+			own, at = append(own, c), append(at, i)
+			continue
+		}
+		if n, tail, ok := sectionPath(rest); ok {
+			sections[n] = append(sections[n], comparison{"file:" + tail, c.value})
+			sectionAt[n] = append(sectionAt[n], i)
+			continue
+		}
+		pe, peAt = append(pe, comparison{"file:" + rest, c.value}), append(peAt, i)
+	}
+	if len(pe) == 0 && len(sections) == 0 {
+		return false
+	}
+	object, refer := partObjects(o, toIDs)
+	include := func(from *Object, to string) { refer(from, "includes", to) }
+	var out []Object
+	peUUID := uuidOf(o.ID)
+	if name == "file" {
+		peUUID = uuidV5("pe of " + uuidOf(o.ID))
+		file := object(uuidOf(o.ID), "file", own, at)
+		file.Comment = str(o, "description")
+		include(&file, peUUID)
+		out = append(out, file)
+	}
+	peObj := object(peUUID, "pe", pe, peAt)
+	if name == "pe" {
+		peObj.Comment = str(o, "description")
+	}
+	var order []int
+	for n := range sections {
+		order = append(order, n)
+	}
+	sort.Ints(order)
+	var secs []Object
+	for _, n := range order {
+		s := object(uuidV5("pe-section "+strconv.Itoa(n)+" of "+peUUID), "pe-section", sections[n], sectionAt[n])
+		include(&peObj, s.UUID)
+		secs = append(secs, s)
+	}
+	out = append(append(out, peObj), secs...)
+	addParts(ev, o, out)
+	return true
+}
+
+// partObjects returns the makers of the MISP objects that one indicator
+// or observed-data o is made of (see peObjects): object makes one of
+// template name from comparisons (at: their places in o's), refer adds a
+// reference.
+func partObjects(o *stix.Object, toIDs bool) (object func(uuid, name string, cmps []comparison, at []int) Object, refer func(from *Object, typ, to string)) {
+	ts := Timestamp(o.Modified.Unix())
+	first, last := seenOf(o, toIDs)
+	object = func(uuid, name string, cmps []comparison, at []int) Object {
+		obj := Object{UUID: uuid, Name: name, MetaCategory: label(o, "meta-category"), Timestamp: ts, FirstSeen: first, LastSeen: last}
+		for j, c := range cmps {
+			rel, typ := relationOf(name, c)
+			obj.Attribute = append(obj.Attribute, Attribute{UUID: attrUUID(o.ID, at[j], cmps[j]), Type: typ, Category: categoryFor(typ),
+				Value: mispValue(name, rel, c), ToIDs: Bool(toIDs), Timestamp: ts, ObjectRelation: rel})
+		}
+		return obj
+	}
+	refer = func(from *Object, typ, to string) {
+		from.ObjectReference = append(from.ObjectReference, ObjectReference{UUID: uuidV5(typ + " " + from.UUID + " " + to),
+			ObjectUUID: from.UUID, ReferencedUUID: to, RelationshipType: typ, Timestamp: ts})
+	}
+	return object, refer
+}
+
+// addParts adds the objects made of o to ev, o's tags on the first
+// attribute: the import gives o the tags of all its objects' attributes.
+func addParts(ev *Event, o *stix.Object, out []Object) {
+	for i := range out {
+		if len(out[i].Attribute) > 0 {
+			out[i].Attribute[0].Tag = ownTags(ev, o)
+			break
+		}
+	}
+	ev.Object = append(ev.Object, out...)
+}
+
+// valueObjects writes the comparisons of a registry key with values (an
+// import's registry-key and the registry-key-values it contains, or a
+// registry-key-value alone) as MISP made them: the registry-key (name
+// "registry-key"), which contains a registry-key-value for each of its
+// values, in their order. It reports false where o has no values.
+func (f *Feed) valueObjects(ev *Event, o *stix.Object, name string, cmps []comparison, toIDs bool) bool {
+	var own []comparison
+	var at []int
+	values := map[int][]comparison{}
+	valueAt := map[int][]int{}
+	for i, c := range cmps {
+		if rest, ok := strings.CutPrefix(c.path, "windows-registry-key:values["); ok {
+			num, tail, ok := strings.Cut(rest, "].")
+			if n, err := strconv.Atoi(num); ok && err == nil && n >= 0 && n <= MaxObjectAttributes {
+				values[n] = append(values[n], comparison{"windows-registry-key:" + tail, c.value})
+				valueAt[n] = append(valueAt[n], i)
+				continue
+			}
+		}
+		own, at = append(own, c), append(at, i)
+	}
+	if len(values) == 0 || name == "registry-key-value" && (len(own) > 0 || len(values) != 1 || values[0] == nil) {
+		return false
+	}
+	object, refer := partObjects(o, toIDs)
+	if name == "registry-key-value" {
+		v := object(uuidOf(o.ID), name, values[0], valueAt[0])
+		v.Comment = str(o, "description")
+		addParts(ev, o, []Object{v})
+		return true
+	}
+	key := object(uuidOf(o.ID), name, own, at)
+	key.Comment = str(o, "description")
+	var order []int
+	for n := range values {
+		order = append(order, n)
+	}
+	sort.Ints(order)
+	out := []Object{key}
+	for _, n := range order {
+		v := object(uuidV5("registry-key-value "+strconv.Itoa(n)+" of "+key.UUID), "registry-key-value", values[n], valueAt[n])
+		refer(&out[0], "contains", v.UUID)
+		out = append(out, v)
+	}
+	addParts(ev, o, out)
+	return true
+}
+
+// sectionPath splits "sections[n].tail", the path of a property of a
+// pe-section in its file's windows-pebinary-ext.
+func sectionPath(p string) (n int, tail string, ok bool) {
+	rest, ok := strings.CutPrefix(p, "sections[")
+	if !ok {
+		return 0, "", false
+	}
+	num, tail, ok := strings.Cut(rest, "].")
+	if !ok {
+		return 0, "", false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 || n > MaxObjectAttributes {
+		return 0, "", false
+	}
+	return n, tail, true
 }
 
 // seenOf gives an attribute's first_seen and last_seen, where the import
@@ -1196,6 +1380,10 @@ func relationOf(name string, c comparison) (string, string) {
 		var cands []string
 		ctype, _, _ := strings.Cut(c.path, ":")
 		for rel, s := range tpl.slots {
+			if flagOf(s, c) != "" {
+				cands = append(cands, rel)
+				continue
+			}
 			t := term{typ: tpl.root, prop: s.prop, ref: s.ref, each: s.each}
 			// An observable a single reference could not hold stands
 			// alone (a host name beside the address of dst_ref), and so
@@ -1216,6 +1404,12 @@ func relationOf(name string, c comparison) (string, string) {
 			cands = append(cands, rel)
 		}
 		sort.Strings(cands)
+		if len(cands) > 1 && slices.Contains(cands, "layer3-protocol") {
+			// A network-connection's protocols are one list: each goes
+			// back to the relation of its layer.
+			rel := protocolLayer(c.value)
+			return rel, tpl.slots[rel].mispType
+		}
 		if len(cands) > 0 {
 			return cands[0], tpl.slots[cands[0]].mispType
 		}
@@ -1230,6 +1424,44 @@ func relationOf(name string, c comparison) (string, string) {
 	}
 	_, path, _ := strings.Cut(c.path, ":")
 	return strings.ReplaceAll(strings.Trim(path, "'"), "_", "-"), "text"
+}
+
+// protocolLayer is the network-connection relation of a protocol: the
+// network layer's (layer3-protocol) and the transport layer's
+// (layer4-protocol) as the template's suggestions and IANA's protocol
+// numbers name them, any other an application's (layer7-protocol).
+func protocolLayer(p string) string {
+	switch strings.ToLower(p) {
+	case "ip", "ipv4", "ipv6", "icmp", "icmpv6", "ipv6-icmp", "arp", "rarp", "igmp", "ipsec", "esp", "ah", "gre", "ipip", "ospf", "ipx", "x.25", "ppp":
+		return "layer3-protocol"
+	case "tcp", "udp", "sctp", "dccp", "udplite", "udp-lite", "rdp", "spx":
+		return "layer4-protocol"
+	}
+	return "layer7-protocol"
+}
+
+// flagOf is the value of slot s that comparison c says (a socket's
+// "listening", of is_listening = true), or "".
+func flagOf(s slot, c comparison) string {
+	if c.value != "true" {
+		return ""
+	}
+	_, path, _ := strings.Cut(c.path, ":")
+	for v, prop := range s.flags {
+		if (term{prop: prop}).pathForm(false) == ":"+path {
+			return v
+		}
+	}
+	return ""
+}
+
+// mispValue is the MISP value of comparison c of relation rel of an
+// object of template name: c's, or the value a flag stands for.
+func mispValue(name, rel string, c comparison) string {
+	if v := flagOf(templates[name].slots[rel], c); v != "" {
+		return v
+	}
+	return c.value
 }
 
 // categoryOf is the MISP category of an attribute: misp-stix's

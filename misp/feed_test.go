@@ -155,9 +155,19 @@ func TestFeedRoundTrip(t *testing.T) {
 					byUUID[o.UUID] = o
 					values += len(o.Attribute)
 				}
-				for _, o := range ev.Object {
-					tpl, known := templates[o.Name]
-					if !known || dropped[o.UUID] {
+				// An object written with the ones it includes (a file with
+				// its pe and sections) comes back as those objects, the
+				// included ones under uuids of their own.
+				var live []*Object
+				for i := range ev.Object {
+					if o := &ev.Object[i]; !bool(o.Deleted) && !Restricted(o.Distribution) {
+						live = append(live, withoutRestricted(o, &Stats{}))
+					}
+				}
+				plan := planMerges(live)
+				for i := range ev.Object {
+					o := &ev.Object[i]
+					if _, known := templates[o.Name]; !known || dropped[o.UUID] || plan.merged(o) && !bool(o.Deleted) {
 						continue
 					}
 					bo, ok := byUUID[o.UUID]
@@ -165,34 +175,52 @@ func TestFeedRoundTrip(t *testing.T) {
 						t.Errorf("object %s (%s) not in the feed", o.UUID, o.Name)
 						continue
 					}
+					pieces := []piece{{o: o, name: o.Name}}
+					if !bool(o.Deleted) {
+						pieces = plan.pieces(o)
+					}
 					// An indicator's pattern holds only the attributes
 					// with to_ids (as misp-stix's does).
-					idsOnly := slices.ContainsFunc(o.Attribute, func(a Attribute) bool {
-						return bool(a.ToIDs) && !bool(a.Deleted) && a.Type != "attachment" && a.Type != "malware-sample"
+					idsOnly := slices.ContainsFunc(attributesOf(pieces), func(a *Attribute) bool {
+						return bool(a.ToIDs) && a.Type != "attachment" && a.Type != "malware-sample"
 					})
 					var w, g []string
-					for _, a := range o.Attribute {
-						if a.Type == "attachment" || a.Type == "malware-sample" || bool(a.Deleted) || idsOnly && !bool(a.ToIDs) {
-							continue
+					for _, p := range pieces {
+						tpl := templates[p.name]
+						for _, a := range p.o.Attribute {
+							if a.Type == "attachment" || a.Type == "malware-sample" || bool(a.Deleted) || idsOnly && !bool(a.ToIDs) {
+								continue
+							}
+							typ := "text"
+							if s, ok := tpl.slots[a.ObjectRelation]; ok {
+								typ = a.Type
+								if s.low {
+									a.Value = strings.ToLower(a.Value)
+								}
+							}
+							if s, ok := tpl.slots[a.ObjectRelation]; ok && s.num {
+								a.Value = strings.TrimPrefix(strings.ToUpper(a.Value), "AS")
+							}
+							w = append(w, p.name+" "+typ+" "+a.Value)
 						}
-						typ := "text"
-						if s, ok := tpl.slots[a.ObjectRelation]; ok {
-							typ = a.Type
-							if s.low {
-								a.Value = strings.ToLower(a.Value)
+					}
+					group := []Object{bo}
+					for j := 0; j < len(group) && j < 100; j++ {
+						for _, r := range group[j].ObjectReference {
+							if to, ok := byUUID[r.ReferencedUUID]; ok && r.RelationshipType == "includes" && (to.Name == "pe" || to.Name == "pe-section") {
+								group = append(group, to)
 							}
 						}
-						if s, ok := tpl.slots[a.ObjectRelation]; ok && s.num {
-							a.Value = strings.TrimPrefix(strings.ToUpper(a.Value), "AS")
-						}
-						w = append(w, typ+" "+a.Value)
 					}
-					for _, a := range bo.Attribute {
-						typ := a.Type
-						if _, ok := tpl.slots[a.ObjectRelation]; !ok {
-							typ = "text"
+					for _, bo := range group {
+						tpl := templates[bo.Name]
+						for _, a := range bo.Attribute {
+							typ := a.Type
+							if _, ok := tpl.slots[a.ObjectRelation]; !ok {
+								typ = "text"
+							}
+							g = append(g, bo.Name+" "+typ+" "+a.Value)
 						}
-						g = append(g, typ+" "+a.Value)
 					}
 					sort.Strings(w)
 					sort.Strings(g)

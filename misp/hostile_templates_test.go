@@ -226,7 +226,36 @@ func hostileTemplateSeeds() []string {
 		ev(obj("twitter-account", "id=text:1", "id=text:2", "name=text:n", "name=text:n", "bio=text:b", "bio=text:b", "bio=text:c")),
 		ev(obj("telegram-account", append([]string{"id=text:1", "username=text:u"}, phones...)...)),
 		ev(obj("credential", "username=text:u", "password=text:p", "password=text:q"), obj("android-app", "name=text:a", "domain=domain:a.example", "domain=domain:b.example")),
+		// Objects written in another's observable, with cycles: a file
+		// including itself and its pe, the pe its sections, the file and
+		// itself, a section the pe; a key containing a value that
+		// contains the key; a lone section.
+		ev(mergeSeed("file", "a", "filename=filename:a.exe", "a includes a", "a includes b", "a included-in b"),
+			mergeSeed("pe", "b", "type=text:exe‮", "b includes c", "b includes d", "b includes a", "b includes b", "b includes c"),
+			mergeSeed("pe-section", "c", "entropy=float:1e400", "c includes b"),
+			mergeSeed("pe-section", "d", "size-in-bytes=size-in-bytes:-1", "d includes d"),
+			mergeSeed("pe-section", "e", "name=text:.lone"),
+			mergeSeed("registry-key", "k", `key=regkey:HKLM\\x`, "k contains v", "k contains k"),
+			mergeSeed("registry-key-value", "v", `data-type=text:REG_\u0000`, "v contains k")),
 	}
+}
+
+// mergeSeed is a seed object named by letter, with attributes
+// relation=type:value and references "letter type letter".
+func mergeSeed(name, letter string, attrs ...string) string {
+	id := func(l string) string { return uuidV5("merge seed " + l) }
+	var as, rs []string
+	for i, a := range attrs {
+		if from, rest, ok := strings.Cut(a, " "); ok && !strings.Contains(a, "=") {
+			typ, to, _ := strings.Cut(rest, " ")
+			rs = append(rs, fmt.Sprintf(`{"uuid":"%s","object_uuid":"%s","referenced_uuid":"%s","relationship_type":%s}`, id(a), id(from), id(to), jsonText(typ)))
+			continue
+		}
+		rel, rest, _ := strings.Cut(a, "=")
+		typ, val, _ := strings.Cut(rest, ":")
+		as = append(as, fmt.Sprintf(`{"uuid":"%s","object_relation":%s,"type":%s,"value":"%s","to_ids":%v}`, id(fmt.Sprint(letter, i)), jsonText(rel), jsonText(typ), val, i%2 == 0))
+	}
+	return fmt.Sprintf(`{"uuid":"%s","name":%s,"timestamp":"1603642920","Attribute":[%s],"ObjectReference":[%s]}`, id(letter), jsonText(name), strings.Join(as, ","), strings.Join(rs, ","))
 }
 
 // TestHostileTemplateSeeds: the seeds are events (a seed that fails to
@@ -238,8 +267,19 @@ func TestHostileTemplateSeeds(t *testing.T) {
 		if err != nil || len(evs) != 1 {
 			t.Fatalf("seed %d: %v", i, err)
 		}
+		var live []*Object
+		for j := range evs[0].Object {
+			live = append(live, &evs[0].Object[j])
+		}
+		plan := planMerges(live)
 		res := NewConverter(Options{}).Convert(evs[0])
 		for _, o := range evs[0].Object {
+			if plan.merged(&o) {
+				if host := plan.into[o.UUID]; !slices.ContainsFunc(res.Keys, func(k string) bool { return strings.Contains(k, "--"+host+" ") }) {
+					t.Errorf("seed %d: object %s (%s) is in %s, which is not written", i, o.UUID, o.Name, host)
+				}
+				continue
+			}
 			written := slices.ContainsFunc(res.Keys, func(k string) bool { return strings.Contains(k, "--"+o.UUID+" ") })
 			listed := slices.ContainsFunc(res.Unsupported, func(u Unsupported) bool { return u.UUID == o.UUID })
 			if !written && !listed {

@@ -134,6 +134,9 @@ func TestListPatternsReimport(t *testing.T) {
 		}
 		key := res.Keys[i]
 		old, ok := held[o.ID]
+		if !ok && newlyMapped[label(o, "name")] {
+			continue // a pe, lnk or image, not written before they were mapped
+		}
 		if !ok {
 			t.Errorf("%s: not in the earlier conversion", key)
 			continue
@@ -145,13 +148,20 @@ func TestListPatternsReimport(t *testing.T) {
 		if !strings.HasSuffix(key, " "+stix.FormatTimestamp(o.Modified)) || stix.FormatTimestamp(o.Modified) <= prev {
 			t.Errorf("%s: not a later version than %s", key, prev)
 		}
+		if o.Type == "report" && o.Modified.Sub(o.Created) == mappingRevision {
+			continue // it refers to the pe too
+		}
+		if o.Type == "indicator" && label(o, "name") == "network-socket" && o.Modified.Sub(o.Created) == mappingRevision {
+			revised = append(revised, label(o, "name"))
+			continue // its state is is_listening, which was x_misp_state
+		}
 		if o.Type != "indicator" || o.Modified.Sub(o.Created).Milliseconds() != 1 {
 			t.Errorf("%s: a new version other than an indicator's pattern a millisecond later (created %s)", key, stix.FormatTimestamp(o.Created))
 		}
 		revised = append(revised, label(o, "name"))
 	}
 	sort.Strings(revised)
-	if got, want := strings.Join(revised, " "), "asn email network-connection telegram-account user-account"; got != want {
+	if got, want := strings.Join(revised, " "), "asn email network-connection network-socket telegram-account user-account"; got != want {
 		t.Errorf("new versions of %q, want those of %q", got, want)
 	}
 	// A second conversion is the same; a feed export imports back as the

@@ -2,6 +2,7 @@ package misp
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,7 +18,16 @@ type slot struct {
 	prop []string // path in the root observable
 	ref  *ref     // or in a referenced observable ("ip" as its type: by value)
 	num  bool     // an integer property
-	low  bool     // lower-cased (protocols)
+	// float: a number property (a pe-section's entropy).
+	float bool
+	flag  bool // the property is flags's boolean, true
+	hex   bool // a hex property (tcp-ext's flags), compared as h'...'
+	// flags maps values to the boolean property each sets (a socket's
+	// state "listening": socket-ext's is_listening, true); another value
+	// is x_misp_<relation>. A flag is a mapping later than the
+	// template's first (see term.revised).
+	flags map[string][]string
+	low   bool // lower-cased (protocols)
 	// each: the property is a list, which a pattern compares element by
 	// element (protocols[*]); "protocols = 'tcp'" compares the list with
 	// a string, which a STIX matcher never finds equal (STIX 2.1 section
@@ -78,6 +88,9 @@ func account(typ string, slots map[string]slot) template {
 	return template{root: "user-account", slots: slots, fixed: [][2]string{{"account_type", typ}}}
 }
 
+// hexRE is a STIX hex value (tcp-ext's flags).
+var hexRE = regexp.MustCompile(`^([a-fA-F0-9]{2})+$`)
+
 func p(mispType string, prop ...string) slot { return slot{prop: prop, mispType: mispType} }
 
 func ipRef(prop string, list bool, typed bool) *ref {
@@ -133,8 +146,9 @@ var templates = map[string]template{
 	}},
 	// A socket is a connection with STIX's socket-ext: its address
 	// family and socket type where they are STIX's values (others are
-	// x_misp_<relation>); its state, domain family and options stay
-	// x_misp_<relation>, as misp-stix writes the domain family.
+	// x_misp_<relation>), its state listening or blocking is_listening
+	// or is_blocking, as misp-stix writes them (other states, the domain
+	// family and options stay x_misp_<relation>).
 	"network-socket": {root: "network-traffic", slots: map[string]slot{
 		"ip-src":         {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
 		"ip-dst":         {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
@@ -145,6 +159,10 @@ var templates = map[string]template{
 		"protocol":       {prop: []string{"protocols"}, low: true, each: true, mispType: "text"},
 		"address-family": {prop: []string{"extensions", "socket-ext", "address_family"}, valid: addressFamily, mispType: "text"},
 		"socket-type":    {prop: []string{"extensions", "socket-ext", "socket_type"}, valid: socketType, needs: []string{"address-family"}, mispType: "text"},
+		"state": {flags: map[string][]string{
+			"listening": {"extensions", "socket-ext", "is_listening"},
+			"blocking":  {"extensions", "socket-ext", "is_blocking"},
+		}, needs: []string{"address-family"}, mispType: "text"},
 	}},
 	// An HTTP request is a connection with STIX's http-request-ext,
 	// which requires the method and the request's value (the URI): its
@@ -259,6 +277,69 @@ var templates = map[string]template{
 		"id":       p("text", "user_id"),
 		"username": p("text", "account_login"),
 	}),
+	// A pe is the windows-pebinary-ext of the file that includes it, a
+	// pe-section one of its sections (misp-stix's mapping): their slots
+	// are relative to where the object goes (see piece).
+	"pe": {root: "file", slots: map[string]slot{
+		"type":               p("text", "pe_type"),
+		"imphash":            p("imphash", "imphash"),
+		"number-sections":    {prop: []string{"number_of_sections"}, num: true, valid: count, mispType: "counter"},
+		"entrypoint-address": {prop: []string{"optional_header", "address_of_entry_point"}, num: true, valid: count, mispType: "text"},
+	}},
+	"pe-section": {root: "file", slots: map[string]slot{
+		"name":          p("text", "name"),
+		"size-in-bytes": {prop: []string{"size"}, num: true, valid: count, mispType: "size-in-bytes"},
+		"entropy":       {prop: []string{"entropy"}, float: true, valid: number, mispType: "float"},
+	}},
+	// A netflow is a connection, as misp-stix maps it: each end's
+	// address (one per end), its ports, protocol, first and last packet
+	// (start, end), byte and packet counts, and TCP flags (tcp-ext). The
+	// autonomous system of an end is x_misp_src_as or x_misp_dst_as:
+	// misp-stix makes it the address's belongs_to_refs, which is not ID
+	// contributing (STIX 2.1 section 2.9): the same address written
+	// without it by another object would be other content under the
+	// same id, and one of them lost. An ICMP type is x_misp_icmp_type
+	// (icmp-ext requires the code too).
+	"netflow": {root: "network-traffic", slots: map[string]slot{
+		"ip-src":            {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
+		"ip-dst":            {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
+		"src-port":          {prop: []string{"src_port"}, num: true, valid: count, mispType: "port"},
+		"dst-port":          {prop: []string{"dst_port"}, num: true, valid: count, mispType: "port"},
+		"protocol":          {prop: []string{"protocols"}, low: true, each: true, mispType: "text"},
+		"first-packet-seen": {prop: []string{"start"}, stamp: true, mispType: "datetime"},
+		"last-packet-seen":  {prop: []string{"end"}, stamp: true, mispType: "datetime"},
+		"byte-count":        {prop: []string{"src_byte_count"}, num: true, valid: count, mispType: "counter"},
+		"packet-count":      {prop: []string{"src_packets"}, num: true, valid: count, mispType: "counter"},
+		"tcp-flags":         {prop: []string{"extensions", "tcp-ext", "src_flags_hex"}, valid: hexRE.MatchString, hex: true, low: true, mispType: "text"},
+	}},
+	// An lnk (a Windows shortcut) is a file, as misp-stix maps it: its
+	// times are the file's, its path (or full path) its directory. The
+	// sample (malware-sample) is the payload feeds leave out.
+	"lnk": {root: "file", slots: map[string]slot{
+		"filename":              p("filename", "name"),
+		"size-in-bytes":         {prop: []string{"size"}, num: true, valid: count, mispType: "size-in-bytes"},
+		"lnk-creation-time":     {prop: []string{"ctime"}, stamp: true, mispType: "datetime"},
+		"lnk-modification-time": {prop: []string{"mtime"}, stamp: true, mispType: "datetime"},
+		"lnk-access-time":       {prop: []string{"atime"}, stamp: true, mispType: "datetime"},
+		"path":                  {ref: &ref{prop: "parent_directory_ref", typ: "directory", key: []string{"path"}}, shared: true, mispType: "text"},
+		"fullpath":              {ref: &ref{prop: "parent_directory_ref", typ: "directory", key: []string{"path"}}, shared: true, mispType: "text"},
+	}},
+	// An image is a file by its name. misp-stix makes its URL the url of
+	// the artifact of its content where the attachment is missing (as
+	// in feeds), which STIX forbids without the content's hashes (which
+	// MISP's image has not): it is x_misp_url, as its text and other
+	// relations are x_misp_<relation>.
+	"image": {root: "file", slots: map[string]slot{
+		"filename": p("filename", "name"),
+	}},
+	// A registry-key-value is one of the values of the registry-key that
+	// contains it, or the only value of a key of its own (misp-stix's
+	// mapping); its slots are relative to its place in the values.
+	"registry-key-value": {root: "windows-registry-key", slots: map[string]slot{
+		"name":      p("text", "name"),
+		"data":      p("text", "data"),
+		"data-type": {prop: []string{"data_type"}, valid: registryDataType, mispType: "text"},
+	}},
 	"user-account": {root: "user-account", slots: map[string]slot{
 		"username":     p("text", "account_login"),
 		"user-id":      p("text", "user_id"),
@@ -272,10 +353,43 @@ func init() {
 	for typ, key := range hashKeys {
 		f.slots[typ] = p(typ, "hashes", key)
 	}
+	lnk := templates["lnk"]
+	for typ, key := range hashKeys {
+		lnk.slots[typ] = p(typ, "hashes", key)
+	}
+	sec := templates["pe-section"]
+	for _, typ := range []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha512/224", "sha512/256", "ssdeep"} {
+		sec.slots[typ] = p(typ, "hashes", hashKeys[typ])
+	}
 	a := templates["artifact"]
 	for _, typ := range []string{"md5", "sha1", "sha256", "sha512", "sha3-256", "sha3-512", "ssdeep", "tlsh"} {
 		a.slots[typ] = p(typ, "hashes", hashKeys[typ])
 	}
+}
+
+// registryDataType reports whether v is one of STIX 2.1's
+// windows-registry-datatype-enum.
+func registryDataType(v string) bool {
+	switch v {
+	case "REG_NONE", "REG_SZ", "REG_EXPAND_SZ", "REG_BINARY", "REG_DWORD", "REG_DWORD_BIG_ENDIAN", "REG_DWORD_LITTLE_ENDIAN",
+		"REG_LINK", "REG_MULTI_SZ", "REG_RESOURCE_LIST", "REG_FULL_RESOURCE_DESCRIPTION", "REG_RESOURCE_REQUIREMENTS_LIST",
+		"REG_QWORD", "REG_INVALID_TYPE":
+		return true
+	}
+	return false
+}
+
+// count reports whether v is a non-negative integer (a number of
+// sections, an address).
+func count(v string) bool {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	return err == nil && n >= 0
+}
+
+// number reports whether v is a finite number.
+func number(v string) bool {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	return err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
 }
 
 var mediaTypeRE = regexp.MustCompile(`^[a-z]+/[a-zA-Z0-9.+_-]+$`)
@@ -353,24 +467,76 @@ func customProp(relation string) string {
 // slot.needs), which the observable of an observed-data must have, is
 // not asked of them.
 func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) {
-	tpl, ok := templates[o.Name]
+	return piecesTerms([]piece{{o: o, name: o.Name}}, forPattern)
+}
+
+// piece is one MISP object's share of an observable: the object itself
+// (under nothing), or one written as part of another's observable, as
+// misp-stix writes them (see merges): a pe under its file's
+// windows-pebinary-ext, a pe-section under the extension's sections[i].
+type piece struct {
+	o     *Object
+	name  string   // its template
+	under []string // where its properties go in the root observable
+}
+
+// piecesTerms returns the terms of the pieces of one observable, the
+// first being the object written; known is false when its template has
+// no mapping.
+func piecesTerms(ps []piece, forPattern bool) (ts []term, known bool, err error) {
+	tpl, ok := templates[ps[0].name]
 	if !ok {
 		return nil, false, nil
 	}
+	for _, pc := range ps {
+		t, err := pieceTerms(pc, forPattern)
+		if err != nil {
+			if pc.o != ps[0].o {
+				err = fmt.Errorf("%s %s: %w", pc.name, untrusted.Text(pc.o.UUID, maxShown), err)
+			}
+			return nil, true, err
+		}
+		ts = append(ts, t...)
+	}
+	if ps[0].name == "pe" && !forPattern && len(ts) > 0 {
+		// A pe without a file is a file named as the executable says,
+		// as misp-stix names it; its pattern compares the extension
+		// alone.
+		for _, rel := range []string{"original-filename", "internal-filename"} {
+			if i := slices.IndexFunc(ps[0].o.Attribute, func(a Attribute) bool { return !bool(a.Deleted) && a.ObjectRelation == rel }); i >= 0 {
+				ts = append([]term{{typ: "file", prop: []string{"name"}, value: ps[0].o.Attribute[i].Value}}, ts...)
+				break
+			}
+		}
+	}
+	if len(ts) > 0 && len(tpl.fixed) > 0 {
+		fixed := make([]term, 0, len(tpl.fixed)+len(ts))
+		for _, f := range tpl.fixed {
+			fixed = append(fixed, term{typ: tpl.root, prop: []string{f[0]}, value: f[1]})
+		}
+		ts = append(fixed, ts...)
+	}
+	return ts, true, nil
+}
+
+// pieceTerms returns the terms of one piece.
+func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
+	o, tpl := pc.o, templates[pc.name]
+	at := func(prop []string) []string { return slices.Concat(pc.under, prop) }
 	for i := range o.Attribute {
 		a := &o.Attribute[i]
 		if a.Deleted {
 			continue
 		}
 		if why, ok := tpl.refused[a.ObjectRelation]; ok {
-			return nil, true, fmt.Errorf("%s: %s", a.ObjectRelation, why)
+			return nil, fmt.Errorf("%s: %s", a.ObjectRelation, why)
 		}
 		s, ok := tpl.slots[a.ObjectRelation]
 		if !ok {
 			if a.Type == "attachment" || a.Type == "malware-sample" {
 				continue // the payload is not in the feed; its name is
 			}
-			ts = append(ts, term{typ: tpl.root, prop: []string{customProp(a.ObjectRelation)}, value: a.Value, relation: a.ObjectRelation, mispType: a.Type})
+			ts = append(ts, term{typ: tpl.root, prop: at([]string{customProp(a.ObjectRelation)}), value: a.Value, relation: a.ObjectRelation, mispType: a.Type})
 			continue
 		}
 		if len(s.prop) == 1 && s.prop[0] == "mime_type" && !mediaTypeRE.MatchString(a.Value) {
@@ -381,6 +547,13 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		if s.valid != nil && !s.valid(value) || !forPattern && !holds(o, tpl, s.needs...) {
 			s = slot{prop: []string{customProp(a.ObjectRelation)}}
 		}
+		if s.flags != nil {
+			prop, ok := s.flags[strings.ToLower(strings.TrimSpace(value))]
+			if !ok {
+				prop = []string{customProp(a.ObjectRelation)}
+			}
+			s = slot{prop: prop, flag: ok}
+		}
 		if s.stamp {
 			if v, ok := stixTimestamp(value); ok {
 				value = v
@@ -390,7 +563,7 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		}
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
-		t := term{typ: tpl.root, prop: s.prop, ref: s.ref, stamp: s.stamp, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type}
+		t := term{typ: tpl.root, prop: at(s.prop), ref: s.ref, stamp: s.stamp, hex: s.hex, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type, shared: s.shared}
 		switch {
 		case s.shared:
 			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop)
@@ -401,9 +574,14 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		case s.num:
 			n, perr := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(a.Value)), "AS"), 10, 64)
 			if perr != nil || n < 0 {
-				return nil, true, fmt.Errorf("%s %q is not a number", a.ObjectRelation, untrusted.Text(a.Value, maxShown))
+				return nil, fmt.Errorf("%s %q is not a number", a.ObjectRelation, untrusted.Text(a.Value, maxShown))
 			}
 			t.value = n
+		case s.float:
+			f, _ := strconv.ParseFloat(strings.TrimSpace(a.Value), 64) // valid: number
+			t.value = f
+		case s.flag:
+			t.value, t.revised = true, true
 		case s.low:
 			t.value = strings.ToLower(a.Value)
 		default:
@@ -412,7 +590,7 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		if s.ref != nil && s.ref.typ == "ip" {
 			typ, err := addrType(a.Value)
 			if err != nil {
-				return nil, true, err
+				return nil, err
 			}
 			r := *s.ref
 			r.typ = typ
@@ -420,14 +598,7 @@ func objectTerms(o *Object, forPattern bool) (ts []term, known bool, err error) 
 		}
 		ts = append(ts, t)
 	}
-	if len(ts) > 0 && len(tpl.fixed) > 0 {
-		fixed := make([]term, 0, len(tpl.fixed)+len(ts))
-		for _, f := range tpl.fixed {
-			fixed = append(fixed, term{typ: tpl.root, prop: []string{f[0]}, value: f[1]})
-		}
-		ts = append(fixed, ts...)
-	}
-	return ts, true, nil
+	return ts, nil
 }
 
 // holds reports whether o has, for each of the relations, a live

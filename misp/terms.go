@@ -23,12 +23,21 @@ type term struct {
 	value any      // string or int64
 	uuid  string   // the MISP attribute's uuid: keys a referenced observable (its id until deterministicIDs)
 	stamp bool     // value is a STIX timestamp: t'...' in patterns
+	hex   bool     // value is hex: h'...' in patterns
 	each  bool     // prop is a list: the pattern compares prop[*]
 	// bareBefore: a conversion before list patterns compared prop
 	// without [*] (see listPatternRevision).
 	bareBefore bool
 	// relation and misp type, for the reverse mapping of the feed export.
 	relation, mispType string
+	// revised: the property is a mapping later than the template's
+	// first (a socket's state as is_listening, which was x_misp_state):
+	// what has it is a new version of what an earlier import wrote (see
+	// mappingRevision).
+	revised bool
+	// shared: every relation of the slot's reference names one
+	// observable (see slot.shared).
+	shared bool
 }
 
 // ref is a reference from the root observable to another one.
@@ -69,6 +78,10 @@ func (t term) pathForm(before bool) string {
 
 func writePath(b *strings.Builder, path []string) {
 	for i, p := range path {
+		if isIndex(p) {
+			b.WriteString(p) // sections[0]
+			continue
+		}
 		if i > 0 {
 			b.WriteByte('.')
 		}
@@ -102,10 +115,39 @@ func quote(s string) string {
 var quoter = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 
 func literal(v any) string {
-	if n, ok := v.(int64); ok {
-		return strconv.FormatInt(n, 10)
+	switch v := v.(type) {
+	case bool:
+		return strconv.FormatBool(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		s := floatText(v)
+		if !strings.Contains(s, ".") {
+			s += ".0" // a float literal, not an integer
+		}
+		return s
 	}
 	return quote(v.(string))
+}
+
+// floatText writes a number property (a section's entropy) without an
+// exponent.
+func floatText(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// isIndex reports whether a property path step is a list index ("[0]":
+// a pe-section's place in its file's sections), which holds an object.
+func isIndex(p string) bool {
+	if len(p) < 3 || p[0] != '[' || p[len(p)-1] != ']' {
+		return false
+	}
+	_, err := strconv.Atoi(p[1 : len(p)-1])
+	return err == nil
+}
+
+// index is the list index a step isIndex names.
+func index(p string) int {
+	n, _ := strconv.Atoi(p[1 : len(p)-1])
+	return n
 }
 
 // literal is the term's value as a pattern literal: a timestamp
@@ -114,6 +156,9 @@ func literal(v any) string {
 func (t term) literal() string {
 	if s, ok := t.value.(string); ok && t.stamp {
 		return "t" + quote(s)
+	}
+	if s, ok := t.value.(string); ok && t.hex {
+		return "h" + quote(s)
 	}
 	return literal(t.value)
 }
@@ -241,14 +286,22 @@ func markLists(terms, obs []term) {
 // (<typ>--rootUUID) first, then the ones it references
 // (<type>--<attribute uuid>); [deterministicIDs] then gives them their
 // section 2.9 ids.
-func observables(terms []term, rootUUID string) []map[string]any {
+//
+// A single reference holds the first value of its relation: a second
+// value of that relation (two ip-src of a network-connection) makes no
+// observable, which nothing would reference (the conversion lists it as
+// not written), and dropped says so. A value of another relation for
+// the same reference (a host name beside the address of dst_ref) stands
+// beside it, referenced by the observed-data alone.
+func observables(terms []term, rootUUID string) (out []map[string]any, dropped bool) {
 	if len(terms) == 0 {
-		return nil
+		return nil, false
 	}
 	typ := terms[0].typ
 	root := map[string]any{"type": typ, "spec_version": "2.1", "id": typ + "--" + rootUUID}
-	out := []map[string]any{root}
+	out = []map[string]any{root}
 	byID := map[string]map[string]any{}
+	setBy := map[string]string{} // a single reference's path: the relation that set it
 	for _, t := range terms {
 		if t.ref == nil {
 			setPath(root, t.prop, jsonValue(t.value))
@@ -256,24 +309,30 @@ func observables(terms []term, rootUUID string) []map[string]any {
 		}
 		id := t.ref.typ + "--" + t.uuid
 		child, ok := byID[id]
+		holder := root
+		if len(t.prop) > 0 {
+			holder = subMap(root, t.prop)
+		}
+		at := strings.Join(append(append([]string(nil), t.prop...), t.ref.prop), ".")
+		if cur, set := holder[t.ref.prop]; !ok && !t.ref.list && set && cur != id && setBy[at] == t.relation && t.relation != "" {
+			dropped = true
+			continue
+		}
 		if !ok {
 			child = map[string]any{"type": t.ref.typ, "spec_version": "2.1", "id": id}
 			byID[id] = child
 			out = append(out, child)
-			holder := root
-			if len(t.prop) > 0 {
-				holder = subMap(root, t.prop)
-			}
 			if t.ref.list {
 				l, _ := holder[t.ref.prop].([]any)
 				holder[t.ref.prop] = append(l, id)
 			} else if _, set := holder[t.ref.prop]; !set {
 				holder[t.ref.prop] = id
+				setBy[at] = t.relation
 			}
 		}
 		setPath(child, t.ref.key, jsonValue(t.value))
 	}
-	return out
+	return out, dropped
 }
 
 // deterministicIDs gives each observable of scos (the root first, then
@@ -358,14 +417,37 @@ func renameRefs(m map[string]any, rename map[string]string) {
 
 // jsonValue is v as encoding/json decodes it (integers as json.Number).
 func jsonValue(v any) any {
-	if n, ok := v.(int64); ok {
-		return json.Number(strconv.FormatInt(n, 10))
+	switch v := v.(type) {
+	case int64:
+		return json.Number(strconv.FormatInt(v, 10))
+	case float64:
+		return json.Number(floatText(v))
 	}
 	return v
 }
 
+// subMap returns the object at path in m, made where it is missing; a
+// step that is a list index ("sections", "[1]") names an object of a
+// list, which gets empty objects up to it.
 func subMap(m map[string]any, path []string) map[string]any {
-	for _, p := range path {
+	for i := 0; i < len(path); i++ {
+		p := path[i]
+		if i+1 < len(path) && isIndex(path[i+1]) {
+			n := index(path[i+1])
+			l, _ := m[p].([]any)
+			for len(l) <= n {
+				l = append(l, map[string]any{})
+			}
+			m[p] = l
+			next, ok := l[n].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				l[n] = next
+			}
+			m = next
+			i++
+			continue
+		}
 		next, ok := m[p].(map[string]any)
 		if !ok {
 			next = map[string]any{}
