@@ -80,6 +80,21 @@ type WithdrawalReceipt struct {
 	Signer       []byte             `json:"signer,omitempty"`
 	Signature    []byte             `json:"signature,omitempty"`
 	ProviderKeys *tlog.KeysResponse `json:"provider_keys,omitempty"`
+
+	// signerAsserted is set by [KeyReceipt.VerifyWithdrawn] when Signer
+	// is a key the operator rotated in alone ([tlog.MemberKey.OperatorAsserted]).
+	signerAsserted bool
+}
+
+// SignerOperatorAsserted reports, after [KeyReceipt.VerifyWithdrawn]
+// succeeded, whether the provider's statement is signed by a key the
+// operator rotated in for the provider alone, without a statement by its
+// previous key (parley member key rotate without --statement): the
+// operator could have swapped in a key of its own and signed the
+// withdrawal itself, so the statement is the provider's only if that
+// rotation was, as with an object signed by such a key.
+func (w *WithdrawalReceipt) SignerOperatorAsserted() bool {
+	return w != nil && w.signerAsserted
 }
 
 // ProviderSigned reports whether the withdrawal carries its provider's
@@ -115,9 +130,11 @@ func (w *WithdrawalReceipt) verifyStatement(v note.Verifier, origin, setID, memb
 	if cp.Size <= w.LogIndex {
 		return fmt.Errorf("%w: set %s: the provider's key history ends at %d, before the withdrawal entry %d", ErrKeyNotInLog, setID, cp.Size, w.LogIndex)
 	}
-	if _, err := keys.CheckSignature(member, w.LogIndex, ed25519.PublicKey(w.Signer)); err != nil {
+	k, err := keys.CheckSignature(member, w.LogIndex, ed25519.PublicKey(w.Signer))
+	if err != nil {
 		return fmt.Errorf("%w: set %s: the withdrawal's signer: %v", ErrKeyNotInLog, setID, err)
 	}
+	w.signerAsserted = k.OperatorAsserted()
 	return nil
 }
 

@@ -850,7 +850,9 @@ func (s *SeenCheckpoints) Unverified(v note.Verifier) (forged, others []Checkpoi
 // key, by what their signature lines claim ([SeenCheckpoints.Faults]).
 type SeenFaults struct {
 	// Forged have a line of the log key's name and key ID that doesn't
-	// verify: no parley writes one, so the file was changed.
+	// verify, or a line of its name whose key ID can't be read (not
+	// base64, or too short): no parley writes one, so the file was
+	// changed.
 	Forged []Checkpoint
 	// Near have a line of the log key's name under another key ID, and
 	// none of its key ID: a checkpoint of another key of the same name
@@ -900,7 +902,9 @@ func (s *SeenCheckpoints) Faults(v note.Verifier) SeenFaults {
 
 // claimsKey reports whether the signed note n has a signature line of
 // v's name and key ID (C2SP signed-note: "— name base64(keyID || sig)"),
-// and, when it has none, the key IDs of its lines of v's name.
+// or one of v's name whose key ID can't be read (not base64, or shorter
+// than a key ID), and, when it has none, the key IDs of its lines of v's
+// name.
 func claimsKey(n string, v note.Verifier) (bool, []uint32) {
 	i := strings.LastIndex(n, "\n\n")
 	if i < 0 {
@@ -914,7 +918,10 @@ func claimsKey(n string, v note.Verifier) (bool, []uint32) {
 		}
 		sig, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil || len(sig) < 4 {
-			continue
+			// A line of v's name whose key ID can't be read: no
+			// signer writes it, and note.Open refuses the note for
+			// it, so no parley kept it either.
+			return true, nil
 		}
 		id := binary.BigEndian.Uint32(sig)
 		if id == v.KeyHash() {

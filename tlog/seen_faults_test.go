@@ -77,3 +77,35 @@ func TestSeenFaults(t *testing.T) {
 		t.Errorf("Unverified: %d forged, %d others; want 2 and 2", len(fo), len(ot))
 	}
 }
+
+// TestSeenFaultsUnreadableLine: a checkpoint of the log changed, with its
+// log signature line made unreadable (base64 that doesn't decode, or
+// shorter than a key ID), was sorted with the others (documented as
+// having no line of the log key's name) and passed over in silence by
+// every reader, though no parley writes such a line: note.Open refuses
+// the whole note for it. It is forged.
+func TestSeenFaultsUnreadableLine(t *testing.T) {
+	skey, vkey, err := note.GenerateKey(rand.Reader, testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := note.NewSigner(skey)
+	v, _ := note.NewVerifier(vkey)
+	n, err := note.Sign(&note.Note{Text: string(Checkpoint{Origin: testOrigin, Size: 1}.Marshal())}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, sig, _ := strings.Cut(string(n), "\n\n")
+	changed := strings.Replace(text, "\n1\n", "\n2\n", 1) + "\n\n"
+	b64 := strings.TrimSuffix(strings.TrimPrefix(sig, "— "+testOrigin+" "), "\n")
+	for name, line := range map[string]string{
+		"not base64":     "— " + testOrigin + " " + b64[:len(b64)-1] + "!\n",
+		"no padding":     "— " + testOrigin + " " + strings.TrimRight(b64, "=") + "\n",
+		"shorter than 4": "— " + testOrigin + " AAA=\n",
+	} {
+		f := (&SeenCheckpoints{Notes: []string{changed + line}}).Faults(v)
+		if len(f.Forged) != 1 || f.Forged[0].Size != 2 || len(f.Near) != 0 || len(f.Others) != 0 {
+			t.Errorf("%s: forged %d, near %d, others %d; want it forged", name, len(f.Forged), len(f.Near), len(f.Others))
+		}
+	}
+}

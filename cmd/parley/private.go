@@ -648,9 +648,12 @@ func describeReceipt(c *cli, saved private.SavedReceipt, path string) {
 		base64.StdEncoding.EncodeToString(saved.PublicKey), rc.LogIndex)
 	if w := rc.Withdrawal; w != nil {
 		fmt.Fprintf(c.stdout, "withdrawn\t%s\nwithdrawal entry\t%d\n", untrusted.Text(w.Opening.Version, 64), w.LogIndex)
-		if w.ProviderSigned() {
+		switch {
+		case w.SignerOperatorAsserted():
+			fmt.Fprintf(c.stdout, "withdrawn by\tthe provider's key %s, which the operator rotated in alone (operator-asserted): the operator could have signed it (signed at %s)\n", base64.StdEncoding.EncodeToString(w.Signer), w.SignedAt.UTC().Format(time.RFC3339Nano))
+		case w.ProviderSigned():
 			fmt.Fprintf(c.stdout, "withdrawn by\tthe provider (signed at %s with its key %s)\n", w.SignedAt.UTC().Format(time.RFC3339Nano), base64.StdEncoding.EncodeToString(w.Signer))
-		} else {
+		default:
 			fmt.Fprintf(c.stdout, "withdrawn by\tthe node (unsigned: the node's word, the provider's or the operator's alone)\n")
 		}
 	}

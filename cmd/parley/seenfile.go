@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -34,13 +35,7 @@ func reportSeenFaults(c *cli, cmd string, seen *tlog.SeenCheckpoints, v note.Ver
 			cmd, path, cp.Size, cp.Hash)
 	}
 	for _, cp := range f.Near {
-		ids := ""
-		for i, id := range cp.KeyIDs {
-			if i > 0 {
-				ids += ", "
-			}
-			ids += fmt.Sprintf("%08x", id)
-		}
+		ids := keyIDList(cp.KeyIDs)
 		fmt.Fprintf(c.stderr, "parley: %s: note: the seen file %s holds a checkpoint of size %d, root %s, signed under the log key's name %s but key ID %s, not the log's %08x: another key of that name (one pinned before the node was made again), or a line made to look like the log's; it is not compared with\n",
 			cmd, path, cp.Size, cp.Hash, untrusted.Text(v.Name(), 200), ids, v.KeyHash())
 	}
@@ -58,4 +53,25 @@ func reportSeenFaults(c *cli, cmd string, seen *tlog.SeenCheckpoints, v note.Ver
 func seenChangedError(seenPath string, forged int) error {
 	return withExit(1, "keep a copy of "+untrusted.Text(seenPath, 200)+" as evidence of who changed it, then remove those checkpoints from it (or audit with a new seen file, started from a witness's checkpoint of the log)",
 		fmt.Errorf("the seen file %s holds %d checkpoint(s) that claim the log's key but whose signature doesn't verify: the seen file was changed", untrusted.Text(seenPath, 200), forged))
+}
+
+// maxNamedKeyIDs is the most key IDs of one near-forgery that
+// [reportSeenFaults] names; the others are counted. A doctored seen file
+// may give a note any number of lines (a million in 20 MB).
+const maxNamedKeyIDs = 8
+
+// keyIDList writes key IDs as hex, comma-separated: the first
+// maxNamedKeyIDs, then how many more there are.
+func keyIDList(ids []uint32) string {
+	var b strings.Builder
+	for i, id := range ids[:min(len(ids), maxNamedKeyIDs)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%08x", id)
+	}
+	if len(ids) > maxNamedKeyIDs {
+		fmt.Fprintf(&b, " and %d more", len(ids)-maxNamedKeyIDs)
+	}
+	return b.String()
 }
