@@ -385,14 +385,15 @@ func busy(err error) bool {
 
 // busyOnError is a busy answer (see [busy]) to an envelope that the node
 // gave right after it took another request (the probe: see
-// separator.send): the node works, and is busy on this envelope alone,
+// separator.send), and again when the envelope went first after the
+// next, longer wait (a rate limiter passes it then): the node works, and is busy on this envelope alone,
 // as one that goes down on an object behind a front end that answers 503
 // for it, or that times its handling out with a 503, is. It counts as a
 // failure on the envelope ([failedOn]): halves, and the rounds of settle.
 type busyOnError struct{ err error }
 
 func (e *busyOnError) Error() string {
-	return fmt.Sprintf("the node answered this envelope busy again right after it took another request: %v", e.err)
+	return fmt.Sprintf("the node answered this envelope busy right after it took another request, and again when it went first after a longer wait: %v", e.err)
 }
 
 func (e *busyOnError) Unwrap() error { return e.err }
@@ -406,8 +407,10 @@ func (e *busyOnError) Unwrap() error { return e.err }
 // A busy node thus gets one request per wait, and the envelope stays
 // whole: splitting it would cost a request per object for nothing (a
 // busy node got 72 envelopes a try before). An envelope the node answers
-// busy again right after it took the probe fails with a [busyOnError]. A
-// wait cut short (the try's time ran out, the member was asked to stop)
+// busy again right after it took the probe goes again first after the
+// next wait, before any probe (a rate limiter passes one request a
+// wait: the probe took it); answered busy then too, it fails with a
+// [busyOnError]. A wait cut short (the try's time ran out, the member was asked to stop)
 // ends the push with the node's answer; so does a busy answer without
 // s.busy.
 func (s *separator) send(raw []json.RawMessage) (*taxii.Status, error) {
@@ -415,6 +418,12 @@ func (s *separator) send(raw []json.RawMessage) (*taxii.Status, error) {
 	if !busy(err) || s.busy == nil || s.ctx.Err() != nil {
 		return st, err
 	}
+	// afterProbe: the node answered raw busy right after it took the
+	// probe. A rate limiter does that to every envelope (the probe took
+	// its one request of the wait), so raw then goes again first after
+	// the next wait, which is longer (the back-off goes on doubling: the
+	// probe taken is no reason to shorten it), before any probe.
+	afterProbe := false
 	for k := 0; ; k++ {
 		if s.busy.wait(s.ctx, err) != nil {
 			return nil, err
@@ -425,14 +434,13 @@ func (s *separator) send(raw []json.RawMessage) (*taxii.Status, error) {
 			probe = s.all[i]
 		}
 		took := false
-		if len(raw) != 1 || !bytes.Equal(raw[0], probe) {
+		if !afterProbe && (len(raw) != 1 || !bytes.Equal(raw[0], probe)) {
 			pst, perr := s.add([]json.RawMessage{probe})
 			if busy(perr) {
 				err = perr
 				continue
 			}
 			if took = perr == nil && pst.SuccessCount > 0; took {
-				s.busy.reset()
 				s.stored, s.blind = probe, 0
 			}
 		}
@@ -441,8 +449,10 @@ func (s *separator) send(raw []json.RawMessage) (*taxii.Status, error) {
 		case !busy(err):
 			s.busy.reset()
 			return st, err
-		case took:
+		case afterProbe:
 			return nil, &busyOnError{err: err}
+		case took:
+			afterProbe = true
 		case s.ctx.Err() != nil:
 			return nil, err
 		}
