@@ -106,25 +106,7 @@ func checkStoredOnce(t *testing.T, f *refusingFleet, n int, dead string, before 
 			t.Errorf("the node does not hold %s's observable", a)
 		}
 	}
-	objs, err := stix.ParseObjects([]byte(pulled))
-	if err != nil {
-		t.Fatal(err)
-	}
-	counted := map[uint64]int{}
-	for _, o := range objs {
-		if o.Type != "sighting" {
-			continue
-		}
-		var s struct {
-			Seqs [][2]uint64 `json:"x_parley_stream_sequences"`
-		}
-		json.Unmarshal(o.Raw, &s)
-		for _, r := range s.Seqs {
-			for q := r[0]; q <= r[1]; q++ {
-				counted[q]++
-			}
-		}
-	}
+	counted := seqCounts(t, pulled)
 	for q := uint64(1); q <= uint64(n); q++ {
 		if counted[q] != 1 {
 			t.Errorf("stream sequence %d counted by %d stored sightings, want 1 (all: %v)", q, counted[q], counted)
@@ -208,4 +190,30 @@ func TestMatchFleetBehindAlternatingFront(t *testing.T) {
 	t.Logf("%d posts", posts)
 	mu.Unlock()
 	checkStoredOnce(t, f, n, dead, before)
+}
+
+// seqCounts returns how many of the pulled sightings count each stream
+// sequence.
+func seqCounts(t *testing.T, pulled string) map[uint64]int {
+	t.Helper()
+	objs, err := stix.ParseObjects([]byte(pulled))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := map[uint64]int{}
+	for _, o := range objs {
+		if o.Type != "sighting" {
+			continue
+		}
+		var s struct {
+			Seqs [][2]uint64 `json:"x_parley_stream_sequences"`
+		}
+		json.Unmarshal(o.Raw, &s)
+		for _, r := range s.Seqs {
+			for q := r[0]; q <= r[1]; q++ {
+				counted[q]++
+			}
+		}
+	}
+	return counted
 }
