@@ -104,7 +104,7 @@ func TestMatchFleetPoisonBehindRestartingFront(t *testing.T) {
 			t.Errorf("the node does not hold %s's observable", ok)
 		}
 	}
-	if seqs := countedSeqs(t, pulled); !seqs[1] || !seqs[2] || !seqs[3] {
-		t.Errorf("the stored sightings count stream sequences %v, want 1, 2 and 3", seqs)
+	if seqs := seqCounts(t, pulled); seqs[1] != 1 || seqs[2] != 1 || seqs[3] != 1 {
+		t.Errorf("the stored sightings count stream sequences %v, want 1, 2 and 3 once each", seqs)
 	}
 }

@@ -158,6 +158,9 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 		}
 		if !separate {
 			st, err := client.AddObjects(ctx, collectionID, raw[start:end])
+			if err == nil {
+				err = unsettled(st, end-start)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrPush, err)
 			}
@@ -341,7 +344,34 @@ func (s *separator) add(raw []json.RawMessage) (*taxii.Status, error) {
 	if err != nil && s.ctx.Err() == nil && ctx.Err() != nil {
 		return nil, &noAnswerError{wait: wait, sent: wrote.Load(), err: err}
 	}
+	if err == nil {
+		if err = unsettled(st, len(raw)); err != nil {
+			return nil, err
+		}
+	}
 	return st, err
+}
+
+// unsettledError is a node's answer to an envelope that does not say of
+// each object that it was stored or refused: a status with objects
+// pending (TAXII's asynchronous processing: they may yet fail), or one
+// that counts none of them (a broken front end's 200 {}). Nothing of the
+// envelope is known stored, so no message it counts may be acknowledged;
+// it is [Unavailable]: the push is tried again, and the node answers
+// "already stored" for what it stored meanwhile.
+type unsettledError struct{ n, success, failure, pending int }
+
+func (e *unsettledError) Error() string {
+	return fmt.Sprintf("the node answered an envelope of %d objects without saying each was stored or refused (%d stored, %d refused, %d pending)", e.n, e.success, e.failure, e.pending)
+}
+
+// unsettled returns an [unsettledError] when st, the node's answer to an
+// envelope of n objects, has objects pending, or counts none of them.
+func unsettled(st *taxii.Status, n int) error {
+	if n > 0 && (st.PendingCount > 0 || st.SuccessCount+st.FailureCount == 0) {
+		return &unsettledError{n: n, success: st.SuccessCount, failure: st.FailureCount, pending: st.PendingCount}
+	}
+	return nil
 }
 
 // pushRequestTimeout is how long a separating push waits for the node's
@@ -354,14 +384,16 @@ var pushRequestTimeout = 10 * time.Second
 // time ([noAnswer]), a proxy's refusal ([foreignRefusal]), a node busy on
 // one envelope alone ([busyOnError]), or the node [Unavailable] otherwise
 // (no connection, a connection cut, 502, 504), but not a node that is
-// busy (429 Too Many Requests, 503 Service Unavailable: see [busy]) nor a
-// certificate that doesn't verify.
+// busy (429 Too Many Requests, 503 Service Unavailable: see [busy]), nor
+// an answer with objects pending (see unsettledError: the node's way of
+// working, not the objects'), nor a certificate that doesn't verify.
 func failedOn(err error) bool {
 	var bo *busyOnError
 	if errors.As(err, &bo) {
 		return true
 	}
-	if busy(err) {
+	var ue *unsettledError
+	if busy(err) || errors.As(err, &ue) {
 		return false
 	}
 	return serverFailure(err) || noAnswer(err) || foreignRefusal(err) || Unavailable(err)
@@ -385,14 +417,15 @@ func busy(err error) bool {
 
 // busyOnError is a busy answer (see [busy]) to an envelope that the node
 // gave right after it took another request (the probe: see
-// separator.send): the node works, and is busy on this envelope alone,
+// separator.send), and again when the envelope went first after the
+// next, longer wait (a rate limiter passes it then): the node works, and is busy on this envelope alone,
 // as one that goes down on an object behind a front end that answers 503
 // for it, or that times its handling out with a 503, is. It counts as a
 // failure on the envelope ([failedOn]): halves, and the rounds of settle.
 type busyOnError struct{ err error }
 
 func (e *busyOnError) Error() string {
-	return fmt.Sprintf("the node answered this envelope busy again right after it took another request: %v", e.err)
+	return fmt.Sprintf("the node answered this envelope busy right after it took another request, and again when it went first after a longer wait: %v", e.err)
 }
 
 func (e *busyOnError) Unwrap() error { return e.err }
@@ -406,8 +439,10 @@ func (e *busyOnError) Unwrap() error { return e.err }
 // A busy node thus gets one request per wait, and the envelope stays
 // whole: splitting it would cost a request per object for nothing (a
 // busy node got 72 envelopes a try before). An envelope the node answers
-// busy again right after it took the probe fails with a [busyOnError]. A
-// wait cut short (the try's time ran out, the member was asked to stop)
+// busy again right after it took the probe goes again first after the
+// next wait, before any probe (a rate limiter passes one request a
+// wait: the probe took it); answered busy then too, it fails with a
+// [busyOnError]. A wait cut short (the try's time ran out, the member was asked to stop)
 // ends the push with the node's answer; so does a busy answer without
 // s.busy.
 func (s *separator) send(raw []json.RawMessage) (*taxii.Status, error) {
@@ -415,6 +450,12 @@ func (s *separator) send(raw []json.RawMessage) (*taxii.Status, error) {
 	if !busy(err) || s.busy == nil || s.ctx.Err() != nil {
 		return st, err
 	}
+	// afterProbe: the node answered raw busy right after it took the
+	// probe. A rate limiter does that to every envelope (the probe took
+	// its one request of the wait), so raw then goes again first after
+	// the next wait, which is longer (the back-off goes on doubling: the
+	// probe taken is no reason to shorten it), before any probe.
+	afterProbe := false
 	for k := 0; ; k++ {
 		if s.busy.wait(s.ctx, err) != nil {
 			return nil, err
@@ -425,14 +466,13 @@ func (s *separator) send(raw []json.RawMessage) (*taxii.Status, error) {
 			probe = s.all[i]
 		}
 		took := false
-		if len(raw) != 1 || !bytes.Equal(raw[0], probe) {
+		if !afterProbe && (len(raw) != 1 || !bytes.Equal(raw[0], probe)) {
 			pst, perr := s.add([]json.RawMessage{probe})
 			if busy(perr) {
 				err = perr
 				continue
 			}
 			if took = perr == nil && pst.SuccessCount > 0; took {
-				s.busy.reset()
 				s.stored, s.blind = probe, 0
 			}
 		}
@@ -441,8 +481,10 @@ func (s *separator) send(raw []json.RawMessage) (*taxii.Status, error) {
 		case !busy(err):
 			s.busy.reset()
 			return st, err
-		case took:
+		case afterProbe:
 			return nil, &busyOnError{err: err}
+		case took:
+			afterProbe = true
 		case s.ctx.Err() != nil:
 			return nil, err
 		}
@@ -780,10 +822,15 @@ func serverFailure(err error) bool {
 // Unavailable reports whether a push failed because the node could not
 // take it now and may later: it could not be reached (no connection, a
 // connection cut, a timeout), or it answered 429 Too Many Requests, 502,
-// 503 or 504. A refusal (4xx, a failed object, 507 Insufficient Storage)
+// 503 or 504, or it answered an envelope with objects pending or none
+// counted (see unsettledError). A refusal (4xx, a failed object, 507 Insufficient Storage)
 // and a certificate that doesn't verify are not: trying again gives the
 // same answer until someone changes something.
 func Unavailable(err error) bool {
+	var ue0 *unsettledError
+	if errors.As(err, &ue0) {
+		return true
+	}
 	var re *taxii.ResponseError
 	if errors.As(err, &re) {
 		switch re.StatusCode {
