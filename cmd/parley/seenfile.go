@@ -18,9 +18,10 @@ import (
 // "parley: CMD: ":
 //
 //   - each forged one (a line of the log key's name and key ID that
-//     doesn't verify, which no parley writes) by size and root;
+//     doesn't verify, which no parley writes) by size and root, the
+//     first [maxNamedCheckpoints], the rest counted;
 //   - each near-forgery (a line of the log key's name under another key
-//     ID) by size, root and key ID, as a note;
+//     ID) by size, root and key ID, as a note, as many, the rest counted;
 //   - the others (no line of the log key's name) counted in one note.
 //
 // It returns the error that fails the command for the forged ones
@@ -30,14 +31,20 @@ import (
 func reportSeenFaults(c *cli, cmd string, seen *tlog.SeenCheckpoints, v note.Verifier, seenPath string) (forged int, err error) {
 	f := seen.Faults(v)
 	path := untrusted.Text(seenPath, 200)
-	for _, cp := range f.Forged {
+	for _, cp := range f.Forged[:min(len(f.Forged), maxNamedCheckpoints)] {
 		fmt.Fprintf(c.stderr, "parley: %s: the seen file %s holds a checkpoint of size %d, root %s, that claims the log's key but whose signature doesn't verify: someone or something changed the file\n",
 			cmd, path, cp.Size, cp.Hash)
 	}
-	for _, cp := range f.Near {
+	if n := len(f.Forged) - maxNamedCheckpoints; n > 0 {
+		fmt.Fprintf(c.stderr, "parley: %s: the seen file %s holds %d more such checkpoints\n", cmd, path, n)
+	}
+	for _, cp := range f.Near[:min(len(f.Near), maxNamedCheckpoints)] {
 		ids := keyIDList(cp.KeyIDs)
 		fmt.Fprintf(c.stderr, "parley: %s: note: the seen file %s holds a checkpoint of size %d, root %s, signed under the log key's name %s but key ID %s, not the log's %08x: another key of that name (one pinned before the node was made again), or a line made to look like the log's; it is not compared with\n",
 			cmd, path, cp.Size, cp.Hash, untrusted.Text(v.Name(), 200), ids, v.KeyHash())
+	}
+	if n := len(f.Near) - maxNamedCheckpoints; n > 0 {
+		fmt.Fprintf(c.stderr, "parley: %s: note: the seen file %s holds %d more checkpoints under the log key's name and another key ID\n", cmd, path, n)
 	}
 	if len(f.Others) > 0 {
 		fmt.Fprintf(c.stderr, "parley: %s: note: the seen file %s holds %d checkpoint(s) not signed by the log's key (kept under a key pinned before, or another log's): they are not compared with\n", cmd, path, len(f.Others))
@@ -54,6 +61,13 @@ func seenChangedError(seenPath string, forged int) error {
 	return withExit(1, "keep a copy of "+untrusted.Text(seenPath, 200)+" as evidence of who changed it, then remove those checkpoints from it (or audit with a new seen file, started from a witness's checkpoint of the log)",
 		fmt.Errorf("the seen file %s holds %d checkpoint(s) that claim the log's key but whose signature doesn't verify: the seen file was changed", untrusted.Text(seenPath, 200), forged))
 }
+
+// maxNamedCheckpoints is the most forged checkpoints, and the most
+// near-forgeries, that [reportSeenFaults] names one line each; the
+// others are counted in one line. A doctored seen file may hold any
+// number of checkpoints (a million in 256 MiB), and a command's stderr
+// should stay readable whatever it holds.
+const maxNamedCheckpoints = 16
 
 // maxNamedKeyIDs is the most key IDs of one near-forgery that
 // [reportSeenFaults] names; the others are counted. A doctored seen file
