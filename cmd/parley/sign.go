@@ -139,7 +139,8 @@ func signSpans(spans []json.RawMessage, key ed25519.PrivateKey, name string) ([]
 
 // validateSpans parses every object of spans (checked by
 // [stix.ObjectSpans]) and validates it as STIX 2.1 with the node's own
-// validator and pattern checks ([node.DefaultPatterns]), on every core;
+// validator and pattern checks ([node.DefaultPatterns]) as push sends it,
+// signed ([asSigned]; a predefined TLP marking as it is), on every core;
 // the error (exit 2) is the first invalid object's in order. What the
 // node would refuse for what the object is, whoever sends it, is found
 // before anything is sent; what depends on the node (the collection's
@@ -151,11 +152,32 @@ func validateSpans(spans []json.RawMessage, name string) error {
 		if err != nil {
 			return usageErrorf("give a STIX object, a JSON array of objects or a bundle", "%s: %v", name, err)
 		}
+		if !stix.IsPredefinedTLP(o) {
+			asSigned(o)
+		}
 		if err := v.Validate(o); err != nil {
 			return usageErrorf("fix the object: the node refuses what isn't valid STIX 2.1, and push sends nothing until every object is", "%s: %v", name, err)
 		}
 		return nil
 	})
+}
+
+// asSigned makes o's properties what [stix.Sign] makes of them before it
+// adds its signature: any old Parley signature extension goes, whatever
+// its shape, and so does an "extensions" it leaves empty. push sends
+// objects signed, so the node never sees what signing drops; validating
+// it would refuse objects the node stores (a re-pushed object with a
+// stale or half-written signature, an empty "extensions"). The new
+// signature's entry, which Sign builds, always has the extension's shape.
+func asSigned(o *stix.Object) {
+	ext, ok := o.Props["extensions"].(map[string]any)
+	if !ok {
+		return // not a dictionary: Sign refuses it, and so does validation
+	}
+	delete(ext, stix.SignatureExtensionID)
+	if len(ext) == 0 {
+		delete(o.Props, "extensions")
+	}
 }
 
 // eachSpan calls f for every span on every core and returns the first
