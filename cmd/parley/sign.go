@@ -10,6 +10,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 
@@ -182,27 +183,42 @@ func asSigned(o *stix.Object) {
 
 // eachSpan calls f for every span on every core and returns the first
 // error in the spans' order (not the first to happen), so that what is
-// reported doesn't depend on scheduling.
+// reported doesn't depend on scheduling. Once a span failed, no later
+// span is given to f and no later error is kept: the check of a large
+// file of invalid objects (a STIX 2.0 bundle) holds one error, not one
+// per object, and stops early. Every span before the first failing one
+// is still given to f, so the error returned is the same on any number
+// of cores.
 func eachSpan(spans []json.RawMessage, f func(i int, span json.RawMessage) error) error {
-	errs := make([]error, len(spans))
+	var (
+		mu       sync.Mutex
+		firstErr error
+		first    atomic.Int64 // the index of firstErr; len(spans) while none
+	)
+	first.Store(int64(len(spans)))
 	workers := min(runtime.GOMAXPROCS(0), len(spans))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < len(spans); i += workers {
-				errs[i] = f(i, spans[i])
+			for i := w; i < len(spans) && int64(i) < first.Load(); i += workers {
+				err := f(i, spans[i])
+				if err == nil {
+					continue
+				}
+				mu.Lock()
+				if int64(i) < first.Load() {
+					firstErr = err
+					first.Store(int64(i))
+				}
+				mu.Unlock()
+				return // every later span of this worker comes after i
 			}
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return firstErr
 }
 
 // single reports whether data is one STIX object (not a bundle, array or
