@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -66,5 +68,29 @@ func TestPushValidatesWhatItSends(t *testing.T) {
 		if code != 2 || strings.Contains(out, "status") || !strings.Contains(errs, `"extensions.bad-name"`) {
 			t.Fatalf("%s: push of an invalid object after a valid one: exit %d\n%s%s", from, code, out, errs)
 		}
+	}
+}
+
+// TestPushChecksContent: the node refuses a cyber-observable whose UUIDv5
+// id isn't the one its value determines, and a pdq indicator whose
+// quality isn't a whole number from 0 to 100, whatever the collection;
+// push checks them as it checks STIX 2.1, so a file holding one pushes
+// nothing (exit 2), not the objects before it.
+func TestPushChecksContent(t *testing.T) {
+	base, st, _ := demoNode(t)
+	aur := st.Members[0]
+	valid := fmt.Sprintf(`{"type":"malware","spec_version":"2.1","id":"malware--7c1d3a3e-0000-4a55-a0e7-4d0ea9b1c201","created_by_ref":%q,"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"x","is_family":true}`, aur.ID)
+	for _, tc := range []struct{ name, obj, want string }{
+		{"another value's UUIDv5", `{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--` + uuid.NewSHA1(uuid.NameSpaceOID, []byte("x")).String() + `","value":"192.0.2.1"}`, "UUIDv5"},
+		{"a pdq quality over 100", fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"indicator--7c1d3a3e-0000-4a55-a0e7-4d0ea9b1c202","created_by_ref":%q,"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"%s","pattern_type":"pdq","valid_from":"2026-01-01T00:00:00Z","x_pdq_quality":101}`, aur.ID, strings.Repeat("ab", 32)), "x_pdq_quality"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			c := &cli{stdin: strings.NewReader("[" + valid + "," + tc.obj + "]"), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+			code := c.main(context.Background(), []string{"push", "--url", base, "--token", aur.Token, "--key", aur.KeyFile, "--collection", st.Collections.Shared, "-"})
+			if code != 2 || strings.Contains(out.String(), "status") || !strings.Contains(errb.String(), tc.want) {
+				t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+			}
+		})
 	}
 }

@@ -140,7 +140,8 @@ func signSpans(spans []json.RawMessage, key ed25519.PrivateKey, name string) ([]
 
 // validateSpans parses every object of spans (checked by
 // [stix.ObjectSpans]) and validates it as STIX 2.1 with the node's own
-// validator and pattern checks ([node.DefaultPatterns]) as push sends it,
+// validator and pattern checks ([node.DefaultPatterns]) and the node's
+// checks of its content ([node.CheckContent]) as push sends it,
 // signed ([asSigned]; a predefined TLP marking as it is), on every core;
 // the error (exit 2) is the first invalid object's in order. What the
 // node would refuse for what the object is, whoever sends it, is found
@@ -158,6 +159,9 @@ func validateSpans(spans []json.RawMessage, name string) error {
 		}
 		if err := v.Validate(o); err != nil {
 			return usageErrorf("fix the object: the node refuses what isn't valid STIX 2.1, and push sends nothing until every object is", "%s: %v", name, err)
+		}
+		if err := node.CheckContent(o); err != nil {
+			return usageErrorf("fix the object: the node refuses it whatever the collection, and push sends nothing until every object passes", "%s: object %s: %v", name, o.ID, err)
 		}
 		return nil
 	})
