@@ -291,3 +291,13 @@ func testCollectionStatsRaces(t *testing.T, open Opener) {
 		}
 	}
 }
+
+// AddForCollectionStats stores, after [FillForCollectionStats], a version
+// of its first id newer than any it stored, in its first collection, for
+// the SQLite store's test of the counts after rows were deleted behind
+// the node's back.
+func AddForCollectionStats(t *testing.T, s store.Store) {
+	t.Helper()
+	id := fmt.Sprintf("indicator--00000000-0000-4000-8000-%012d", 1)
+	submit(t, s, "91a7b528-80eb-42ed-a74d-c6fbd5a26116", member("alice"), obj(id, base.Add(2*time.Hour), 7))
+}
