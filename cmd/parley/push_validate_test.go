@@ -74,8 +74,10 @@ func TestPushValidatesWhatItSends(t *testing.T) {
 // TestPushChecksContent: the node refuses a cyber-observable whose UUIDv5
 // id isn't the one its value determines, and a pdq indicator whose
 // quality isn't a whole number from 0 to 100, whatever the collection;
-// push checks them as it checks STIX 2.1, so a file holding one pushes
-// nothing (exit 2), not the objects before it.
+// push checks them as it checks STIX 2.1, and checks each object signed
+// as it sends it, so a file holding one of them, or a predefined TLP
+// marking push would sign, pushes nothing (exit 2), not the objects
+// before it.
 func TestPushChecksContent(t *testing.T) {
 	base, st, _ := demoNode(t)
 	aur := st.Members[0]
@@ -83,6 +85,9 @@ func TestPushChecksContent(t *testing.T) {
 	for _, tc := range []struct{ name, obj, want string }{
 		{"another value's UUIDv5", `{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--` + uuid.NewSHA1(uuid.NameSpaceOID, []byte("x")).String() + `","value":"192.0.2.1"}`, "UUIDv5"},
 		{"a pdq quality over 100", fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"indicator--7c1d3a3e-0000-4a55-a0e7-4d0ea9b1c202","created_by_ref":%q,"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"%s","pattern_type":"pdq","valid_from":"2026-01-01T00:00:00Z","x_pdq_quality":101}`, aur.ID, strings.Repeat("ab", 32)), "x_pdq_quality"},
+		// Signed (push signs it: it isn't the predefined object with a
+		// stale signature), it is no longer the predefined marking.
+		{"a predefined TLP marking with a stale signature", strings.TrimSuffix(string(stix.TLPMarking(stix.TLPGreenID)), "}") + `,"extensions":{"` + stix.SignatureExtensionID + `":"stale"}}`, "predefined TLP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -167,21 +168,28 @@ func validateSpans(spans []json.RawMessage, name string) error {
 	})
 }
 
-// asSigned makes o's properties what [stix.Sign] makes of them before it
-// adds its signature: any old Parley signature extension goes, whatever
-// its shape, and so does an "extensions" it leaves empty. push sends
-// objects signed, so the node never sees what signing drops; validating
-// it would refuse objects the node stores (a re-pushed object with a
-// stale or half-written signature, an empty "extensions"). The new
-// signature's entry, which Sign builds, always has the extension's shape.
+// asSigned makes o's properties what [stix.Sign] makes of them: any old
+// Parley signature extension goes, whatever its shape, and so does an
+// "extensions" it leaves empty; then the new signature's entry is added
+// (with placeholder bytes: the validator checks its shape, which Sign's
+// always has). push sends objects signed, so the node never sees what
+// signing drops; validating the object as read would refuse objects the
+// node stores (a re-pushed object with a stale or half-written
+// signature, an empty "extensions").
 func asSigned(o *stix.Object) {
 	ext, ok := o.Props["extensions"].(map[string]any)
 	if !ok {
-		return // not a dictionary: Sign refuses it, and so does validation
+		if _, present := o.Props["extensions"]; present {
+			return // not a dictionary: Sign refuses it, and so does validation
+		}
+		ext = map[string]any{}
+		o.Props["extensions"] = ext
 	}
-	delete(ext, stix.SignatureExtensionID)
-	if len(ext) == 0 {
-		delete(o.Props, "extensions")
+	ext[stix.SignatureExtensionID] = map[string]any{
+		"extension_type": "property-extension",
+		"alg":            stix.SignatureAlgorithm,
+		"public_key":     base64.StdEncoding.EncodeToString(make([]byte, ed25519.PublicKeySize)),
+		"signature":      base64.StdEncoding.EncodeToString(make([]byte, ed25519.SignatureSize)),
 	}
 }
 
