@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 
@@ -139,7 +141,9 @@ func signSpans(spans []json.RawMessage, key ed25519.PrivateKey, name string) ([]
 
 // validateSpans parses every object of spans (checked by
 // [stix.ObjectSpans]) and validates it as STIX 2.1 with the node's own
-// validator and pattern checks ([node.DefaultPatterns]), on every core;
+// validator and pattern checks ([node.DefaultPatterns]) and the node's
+// checks of its content ([node.CheckContent]) as push sends it,
+// signed ([asSigned]; a predefined TLP marking as it is), on every core;
 // the error (exit 2) is the first invalid object's in order. What the
 // node would refuse for what the object is, whoever sends it, is found
 // before anything is sent; what depends on the node (the collection's
@@ -151,36 +155,82 @@ func validateSpans(spans []json.RawMessage, name string) error {
 		if err != nil {
 			return usageErrorf("give a STIX object, a JSON array of objects or a bundle", "%s: %v", name, err)
 		}
+		if !stix.IsPredefinedTLP(o) {
+			asSigned(o)
+		}
 		if err := v.Validate(o); err != nil {
 			return usageErrorf("fix the object: the node refuses what isn't valid STIX 2.1, and push sends nothing until every object is", "%s: %v", name, err)
+		}
+		if err := node.CheckContent(o); err != nil {
+			return usageErrorf("fix the object: the node refuses it whatever the collection, and push sends nothing until every object passes", "%s: object %s: %v", name, o.ID, err)
 		}
 		return nil
 	})
 }
 
+// asSigned makes o's properties what [stix.Sign] makes of them: any old
+// Parley signature extension goes, whatever its shape, and so does an
+// "extensions" it leaves empty; then the new signature's entry is added
+// (with placeholder bytes: the validator checks its shape, which Sign's
+// always has). push sends objects signed, so the node never sees what
+// signing drops; validating the object as read would refuse objects the
+// node stores (a re-pushed object with a stale or half-written
+// signature, an empty "extensions").
+func asSigned(o *stix.Object) {
+	ext, ok := o.Props["extensions"].(map[string]any)
+	if !ok {
+		if _, present := o.Props["extensions"]; present {
+			return // not a dictionary: Sign refuses it, and so does validation
+		}
+		ext = map[string]any{}
+		o.Props["extensions"] = ext
+	}
+	ext[stix.SignatureExtensionID] = map[string]any{
+		"extension_type": "property-extension",
+		"alg":            stix.SignatureAlgorithm,
+		"public_key":     base64.StdEncoding.EncodeToString(make([]byte, ed25519.PublicKeySize)),
+		"signature":      base64.StdEncoding.EncodeToString(make([]byte, ed25519.SignatureSize)),
+	}
+}
+
 // eachSpan calls f for every span on every core and returns the first
 // error in the spans' order (not the first to happen), so that what is
-// reported doesn't depend on scheduling.
+// reported doesn't depend on scheduling. Once a span failed, no later
+// span is given to f and no later error is kept: the check of a large
+// file of invalid objects (a STIX 2.0 bundle) holds one error, not one
+// per object, and stops early. Every span before the first failing one
+// is still given to f, so the error returned is the same on any number
+// of cores.
 func eachSpan(spans []json.RawMessage, f func(i int, span json.RawMessage) error) error {
-	errs := make([]error, len(spans))
+	var (
+		mu       sync.Mutex
+		firstErr error
+		first    atomic.Int64 // the index of firstErr; len(spans) while none
+	)
+	first.Store(int64(len(spans)))
 	workers := min(runtime.GOMAXPROCS(0), len(spans))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < len(spans); i += workers {
-				errs[i] = f(i, spans[i])
+			for i := w; i < len(spans) && int64(i) < first.Load(); i += workers {
+				err := f(i, spans[i])
+				if err == nil {
+					continue
+				}
+				mu.Lock()
+				if int64(i) < first.Load() {
+					firstErr = err
+					first.Store(int64(i))
+				}
+				mu.Unlock()
+				return // every later span of this worker comes after i
 			}
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return firstErr
 }
 
 // single reports whether data is one STIX object (not a bundle, array or

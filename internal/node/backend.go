@@ -607,6 +607,19 @@ func checkPDQQuality(o *stix.Object) error {
 	return nil
 }
 
+// CheckContent runs the checks the node makes of a valid STIX 2.1 object
+// after its validator, whoever sends it and whatever the collection: a
+// pdq indicator's quality ([checkPDQQuality]) and a cyber-observable's
+// UUIDv5 id ([stix.CheckDeterministicID]). parley push runs them too, so
+// that a file the node would refuse part of for what it holds pushes
+// nothing.
+func CheckContent(o *stix.Object) error {
+	if err := checkPDQQuality(o); err != nil {
+		return err
+	}
+	return stix.CheckDeterministicID(o)
+}
+
 // check runs steps 1–3 of [Node.Submit] on one object.
 func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) checked {
 	fail := func(id, version, format string, args ...any) checked {
@@ -626,10 +639,7 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 	if err := n.validator.Validate(o); err != nil {
 		return fail(o.ID, version, "%s", err)
 	}
-	if err := checkPDQQuality(o); err != nil {
-		return fail(o.ID, version, "%s", err)
-	}
-	if err := stix.CheckDeterministicID(o); err != nil {
+	if err := CheckContent(o); err != nil {
 		return fail(o.ID, version, "%s", err)
 	}
 	relay := c.Relay

@@ -36,3 +36,29 @@ CREATE TRIGGER objects_collection_stats_delete AFTER DELETE ON objects BEGIN
 END;
 `})
 }
+
+// Migration 876 counts objects as the rows with is_last, which is what
+// the doc above says they are, instead of as the ids a row is the first
+// of: after the newest version of an id was deleted behind the node's
+// back (its older versions keep is_last 0), a newer version of the id
+// gave is_last back to a row but added no object, and the count stayed
+// one short for good. An inserted row now adds its is_last, and the
+// version flags' trigger (migration 2), which clears is_last on the row
+// it supersedes, subtracts it through the update trigger, in whatever
+// order SQLite fires them. The migration recounts the objects once, so
+// that a count that drifted is right again.
+func init() {
+	registerMigrations(migration{876, "collection stats follow is_last", `
+DROP TRIGGER objects_collection_stats_insert;
+CREATE TRIGGER objects_collection_stats_insert AFTER INSERT ON objects BEGIN
+	INSERT INTO collection_stats(collection, objects, versions, last_added)
+	VALUES (NEW.collection, NEW.is_last, 1, NEW.date_added)
+	ON CONFLICT (collection) DO UPDATE SET objects = objects + excluded.objects, versions = versions + 1,
+		last_added = max(last_added, excluded.last_added);
+END;
+CREATE TRIGGER objects_collection_stats_is_last AFTER UPDATE OF is_last ON objects WHEN NEW.is_last <> OLD.is_last BEGIN
+	UPDATE collection_stats SET objects = objects + NEW.is_last - OLD.is_last WHERE collection = NEW.collection;
+END;
+UPDATE collection_stats SET objects = coalesce((SELECT sum(is_last) FROM objects WHERE collection = collection_stats.collection), 0);
+`})
+}

@@ -162,6 +162,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, open) })
 	t.Run("LogObjectsBatches", func(t *testing.T) { testLogObjectsBatches(t, open) })
 	t.Run("CollectionStatsExact", func(t *testing.T) { testCollectionStatsExact(t, open) })
+	t.Run("CollectionStatsRaces", func(t *testing.T) { testCollectionStatsRaces(t, open) })
 }
 
 var ctx = context.Background()
