@@ -267,7 +267,11 @@
 //     second value of one reference) is a new version 2 ms after the
 //     MISP timestamp (a pattern that now compares a list element by
 //     element is 1 ms after it), and so is a report or grouping that
-//     now refers to a pe or registry-key-value written alone: MISP does
+//     now refers to a pe or registry-key-value written alone, or to an
+//     object of a template mapped the same day (android-app, artifact,
+//     credential, directory, http-request, network-socket, process, the
+//     social accounts), and a note of an event report that now cites one
+//     of them or a merged part: MISP does
 //     not move its timestamps for a new converter, and a node that holds
 //     the earlier import takes these as new versions, not conflicts.
 //   - A netflow is a network-traffic (its addresses, ports, protocol,
