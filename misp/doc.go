@@ -245,7 +245,9 @@
 //     key of that one value; a pe-section no pe includes is reported. A
 //     pe two files include is in both (as misp-stix writes it); a file
 //     that includes two pe has neither (it is reported; misp-stix merges
-//     none either). References are followed from a file to its pe, a pe
+//     none either). A pe without its type (windows-pebinary-ext requires
+//     pe_type) is no part of an observed-data's file: the file is written
+//     without it, as before pe objects were merged. References are followed from a file to its pe, a pe
 //     to its sections and a key to its values by template name, never
 //     further, so no cycle or chain costs more than its references; the
 //     whole is bounded by [MaxObjectAttributes], parts included. A

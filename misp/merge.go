@@ -1,6 +1,7 @@
 package misp
 
 import (
+	"slices"
 	"strconv"
 )
 
@@ -164,7 +165,14 @@ func planMerges(objs []*Object) merges {
 		if o.Name != "file" || byUUID[o.UUID] != o {
 			continue
 		}
-		pes := included(o, "pe")
+		// A pe without its type makes no windows-pebinary-ext of an
+		// observed-data (STIX requires pe_type; an indicator's pattern
+		// need not compare it): the file is written without it, as
+		// before pe objects were merged, and the pe is listed (see
+		// object).
+		pes := slices.DeleteFunc(included(o, "pe"), func(pe *Object) bool {
+			return !hasLiveRelation(pe, "type") && !anyToIDs(o) && !anyToIDs(pe) && !slices.ContainsFunc(sections(pe), func(p piece) bool { return anyToIDs(p.o) })
+		})
 		switch {
 		case len(pes) == 0:
 			continue
@@ -211,6 +219,16 @@ func hasLive(o *Object) bool {
 		}
 	}
 	return false
+}
+
+// hasLiveRelation reports whether o has a live attribute of the relation.
+func hasLiveRelation(o *Object, relation string) bool {
+	return slices.ContainsFunc(o.Attribute, func(a Attribute) bool { return !bool(a.Deleted) && a.ObjectRelation == relation })
+}
+
+// anyToIDs reports whether o has a live attribute with to_ids.
+func anyToIDs(o *Object) bool {
+	return slices.ContainsFunc(o.Attribute, func(a Attribute) bool { return !bool(a.Deleted) && bool(a.ToIDs) })
 }
 
 // joins reports whether a reference between a and b is one between

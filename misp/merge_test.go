@@ -543,3 +543,37 @@ func TestMergedVersionFollowsParts(t *testing.T) {
 		}
 	}
 }
+
+// TestPEWithoutType: a pe without its type attribute makes no
+// windows-pebinary-ext (STIX requires pe_type). The file that includes it
+// was written before pe objects were merged, and still is, without it;
+// the pe is listed as unsupported, never the file.
+func TestPEWithoutType(t *testing.T) {
+	ev := &Event{UUID: "0c7a3b1e-4d5f-4a6b-8c7d-9e0f1a2b3c4d", Info: "pe without type", Timestamp: 1600000000, Published: true,
+		Object: []Object{
+			{UUID: "1d8b4c2f-5e6a-4b7c-9d8e-0f1a2b3c4d5e", Name: "file", Timestamp: 1600000000,
+				Attribute:       []Attribute{{UUID: "2e9c5d3a-6f7b-4c8d-8e9f-1a2b3c4d5e6f", Type: "filename", ObjectRelation: "filename", Value: "putty.exe"}},
+				ObjectReference: []ObjectReference{{UUID: "3fad6e4b-7a8c-4d9e-9fa0-2b3c4d5e6f7a", ReferencedUUID: "4abe7f5c-8b9d-4eaf-8ab1-3c4d5e6f7a8b", RelationshipType: "includes"}}},
+			{UUID: "4abe7f5c-8b9d-4eaf-8ab1-3c4d5e6f7a8b", Name: "pe", Timestamp: 1600000000,
+				Attribute: []Attribute{{UUID: "5bcf806d-9cae-4fb0-9bc2-4d5e6f7a8b9c", Type: "imphash", ObjectRelation: "imphash", Value: "b2a6b0ff1dd0d2f1e0f2f7e3a4b5c6d7"}}},
+		}}
+	res := NewConverter(Options{}).Convert(ev)
+	written := false
+	for _, raw := range res.Objects {
+		o, err := stix.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.ID == "observed-data--1d8b4c2f-5e6a-4b7c-9d8e-0f1a2b3c4d5e" {
+			written = true
+		}
+	}
+	if !written {
+		t.Errorf("the file is not written: %+v", res.Unsupported)
+	}
+	for _, u := range res.Unsupported {
+		if u.UUID == "1d8b4c2f-5e6a-4b7c-9d8e-0f1a2b3c4d5e" {
+			t.Errorf("the file is listed: %+v", u)
+		}
+	}
+}
