@@ -250,7 +250,9 @@
 //     without it, as before pe objects were merged. References are followed from a file to its pe, a pe
 //     to its sections and a key to its values by template name, never
 //     further, so no cycle or chain costs more than its references; the
-//     whole is bounded by [MaxObjectAttributes], parts included. A
+//     whole is bounded by [MaxObjectAttributes], parts included: a whole
+//     that would pass it is written without its parts (as before they
+//     were merged), each part alone or listed, not refused whole. A
 //     reference between a part and its whole makes no relationship; one
 //     from or to a part is one from or to the whole. A feed export
 //     writes them back as MISP objects with their references (the pe and

@@ -181,6 +181,9 @@ func planMerges(objs []*Object) merges {
 			continue
 		}
 		ps := append([]piece{{o: pes[0], name: "pe", under: peUnder}}, sections(pes[0])...)
+		if tooMany(o, ps) {
+			continue
+		}
 		m.parts[o.UUID] = ps
 		mark(ps, o.UUID)
 	}
@@ -194,7 +197,7 @@ func planMerges(objs []*Object) merges {
 				ps = append(ps, piece{o: v, name: "registry-key-value", under: valueUnder(len(ps))})
 			}
 		}
-		if len(ps) > 0 {
+		if len(ps) > 0 && !tooMany(o, ps) {
 			m.parts[o.UUID] = ps
 			mark(ps, o.UUID)
 		}
@@ -204,7 +207,7 @@ func planMerges(objs []*Object) merges {
 		if o.Name != "pe" || byUUID[o.UUID] != o || m.into[o.UUID] != "" {
 			continue
 		}
-		if ps := sections(o); len(ps) > 0 {
+		if ps := sections(o); len(ps) > 0 && !tooMany(o, ps) {
 			m.parts[o.UUID] = ps
 			mark(ps, o.UUID)
 		}
@@ -224,6 +227,21 @@ func hasLive(o *Object) bool {
 // hasLiveRelation reports whether o has a live attribute of the relation.
 func hasLiveRelation(o *Object, relation string) bool {
 	return slices.ContainsFunc(o.Attribute, func(a Attribute) bool { return !bool(a.Deleted) && a.ObjectRelation == relation })
+}
+
+// tooMany reports whether o with its parts ps has more live attributes
+// than [MaxObjectAttributes]: it is then written without them, as before
+// they were merged (each part alone, or listed), not refused whole.
+func tooMany(o *Object, ps []piece) bool {
+	n := 0
+	for _, p := range append([]piece{{o: o}}, ps...) {
+		for i := range p.o.Attribute {
+			if !p.o.Attribute[i].Deleted {
+				n++
+			}
+		}
+	}
+	return n > MaxObjectAttributes
 }
 
 // anyToIDs reports whether o has a live attribute with to_ids.
