@@ -169,6 +169,10 @@ type eventCtx struct {
 	// mapped, which an earlier conversion did not write (see
 	// newlyMapped).
 	revised bool
+	// newly holds the uuids of the MISP objects of a template newly
+	// mapped (or written as parts of another's observable) that were
+	// written: an event report's note that cites one is a new version.
+	newly map[string]bool
 }
 
 // revoke runs convert (the mapping of a deleted attribute or object)
@@ -215,7 +219,7 @@ func (c *Converter) Convert(ev *Event) *Result {
 			ev.Timestamp = Timestamp(d.Unix())
 		}
 	}
-	x := &eventCtx{ev: ev, createdBy: c.opt.CreatedBy, res: res, clusters: map[string]*unit{}, byMISP: map[string]string{},
+	x := &eventCtx{ev: ev, createdBy: c.opt.CreatedBy, res: res, clusters: map[string]*unit{}, byMISP: map[string]string{}, newly: map[string]bool{},
 		collectionUUIDs: collectionUUIDs(ev)}
 	if ev.Published {
 		x.container = "report--" + ev.UUID
@@ -502,6 +506,12 @@ func (c *Converter) eventReport(x *eventCtx, r *EventReport) {
 		id := x.byMISP[cited]
 		if id != "" && !slices.Contains(refs, any(id)) {
 			refs = append(refs, id)
+		}
+		if id != "" && x.newly[cited] {
+			// An import before the template was mapped did not cite
+			// it: a new version of the note it wrote (see
+			// mappingRevision).
+			m["modified"] = stix.FormatTimestamp(t.Time().Add(mappingRevision))
 		}
 	}
 	if len(refs) == 0 {
@@ -996,9 +1006,17 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 }
 
 // newlyMapped are the templates an import before listed as unsupported
-// that are written alone now: a report or grouping that refers to one is
-// a new version (see mappingRevision). (A pe-section is never alone.)
-var newlyMapped = map[string]bool{"pe": true, "registry-key-value": true, "lnk": true, "image": true, "netflow": true}
+// that are written alone now: a report or grouping that refers to one,
+// and a note of an event report that cites one (or a part written in
+// another's observable), is a new version (see mappingRevision). (A
+// pe-section is never alone.) Those mapped on 6 December 2026 before pe
+// objects were merged (android-app to process) are here too: an import
+// between their mapping and this one wrote the report, with them, at the
+// event's timestamp, and takes this as the next version; one before
+// their mapping wrote it without them, at the same version.
+var newlyMapped = map[string]bool{"pe": true, "registry-key-value": true, "lnk": true, "image": true, "netflow": true,
+	"android-app": true, "artifact": true, "credential": true, "directory": true, "http-request": true, "network-socket": true, "process": true,
+	"facebook-account": true, "github-user": true, "gitlab-user": true, "parler-account": true, "reddit-account": true, "telegram-account": true, "twitter-account": true}
 
 // mappingRevision is how much later than its MISP timestamp a file's
 // indicator or observed-data made with its pe is: an import before pe
@@ -1219,6 +1237,10 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	x.byMISP[o.UUID] = u.main
 	if newlyMapped[o.Name] {
 		x.revised = true
+		x.newly[o.UUID] = true
+	}
+	for _, p := range pieces[1:] {
+		x.newly[p.o.UUID] = true // a part was never written before
 	}
 	for _, p := range pieces {
 		if p.o.Comment != "" && (typeOf(u.main) != "indicator" || p.o != o) {

@@ -245,10 +245,14 @@
 //     key of that one value; a pe-section no pe includes is reported. A
 //     pe two files include is in both (as misp-stix writes it); a file
 //     that includes two pe has neither (it is reported; misp-stix merges
-//     none either). References are followed from a file to its pe, a pe
+//     none either). A pe without its type (windows-pebinary-ext requires
+//     pe_type) is no part of an observed-data's file: the file is written
+//     without it, as before pe objects were merged. References are followed from a file to its pe, a pe
 //     to its sections and a key to its values by template name, never
 //     further, so no cycle or chain costs more than its references; the
-//     whole is bounded by [MaxObjectAttributes], parts included. A
+//     whole is bounded by [MaxObjectAttributes], parts included: a whole
+//     that would pass it is written without its parts (as before they
+//     were merged), each part alone or listed, not refused whole. A
 //     reference between a part and its whole makes no relationship; one
 //     from or to a part is one from or to the whole. A feed export
 //     writes them back as MISP objects with their references (the pe and
@@ -267,7 +271,11 @@
 //     second value of one reference) is a new version 2 ms after the
 //     MISP timestamp (a pattern that now compares a list element by
 //     element is 1 ms after it), and so is a report or grouping that
-//     now refers to a pe or registry-key-value written alone: MISP does
+//     now refers to a pe or registry-key-value written alone, or to an
+//     object of a template mapped the same day (android-app, artifact,
+//     credential, directory, http-request, network-socket, process, the
+//     social accounts), and a note of an event report that now cites one
+//     of them or a merged part: MISP does
 //     not move its timestamps for a new converter, and a node that holds
 //     the earlier import takes these as new versions, not conflicts.
 //   - A netflow is a network-traffic (its addresses, ports, protocol,

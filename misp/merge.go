@@ -1,6 +1,7 @@
 package misp
 
 import (
+	"slices"
 	"strconv"
 )
 
@@ -164,7 +165,14 @@ func planMerges(objs []*Object) merges {
 		if o.Name != "file" || byUUID[o.UUID] != o {
 			continue
 		}
-		pes := included(o, "pe")
+		// A pe without its type makes no windows-pebinary-ext of an
+		// observed-data (STIX requires pe_type; an indicator's pattern
+		// need not compare it): the file is written without it, as
+		// before pe objects were merged, and the pe is listed (see
+		// object).
+		pes := slices.DeleteFunc(included(o, "pe"), func(pe *Object) bool {
+			return !hasLiveRelation(pe, "type") && !anyToIDs(o) && !anyToIDs(pe) && !slices.ContainsFunc(sections(pe), func(p piece) bool { return anyToIDs(p.o) })
+		})
 		switch {
 		case len(pes) == 0:
 			continue
@@ -173,6 +181,9 @@ func planMerges(objs []*Object) merges {
 			continue
 		}
 		ps := append([]piece{{o: pes[0], name: "pe", under: peUnder}}, sections(pes[0])...)
+		if tooMany(o, ps) {
+			continue
+		}
 		m.parts[o.UUID] = ps
 		mark(ps, o.UUID)
 	}
@@ -186,7 +197,7 @@ func planMerges(objs []*Object) merges {
 				ps = append(ps, piece{o: v, name: "registry-key-value", under: valueUnder(len(ps))})
 			}
 		}
-		if len(ps) > 0 {
+		if len(ps) > 0 && !tooMany(o, ps) {
 			m.parts[o.UUID] = ps
 			mark(ps, o.UUID)
 		}
@@ -196,7 +207,7 @@ func planMerges(objs []*Object) merges {
 		if o.Name != "pe" || byUUID[o.UUID] != o || m.into[o.UUID] != "" {
 			continue
 		}
-		if ps := sections(o); len(ps) > 0 {
+		if ps := sections(o); len(ps) > 0 && !tooMany(o, ps) {
 			m.parts[o.UUID] = ps
 			mark(ps, o.UUID)
 		}
@@ -211,6 +222,31 @@ func hasLive(o *Object) bool {
 		}
 	}
 	return false
+}
+
+// hasLiveRelation reports whether o has a live attribute of the relation.
+func hasLiveRelation(o *Object, relation string) bool {
+	return slices.ContainsFunc(o.Attribute, func(a Attribute) bool { return !bool(a.Deleted) && a.ObjectRelation == relation })
+}
+
+// tooMany reports whether o with its parts ps has more live attributes
+// than [MaxObjectAttributes]: it is then written without them, as before
+// they were merged (each part alone, or listed), not refused whole.
+func tooMany(o *Object, ps []piece) bool {
+	n := 0
+	for _, p := range append([]piece{{o: o}}, ps...) {
+		for i := range p.o.Attribute {
+			if !p.o.Attribute[i].Deleted {
+				n++
+			}
+		}
+	}
+	return n > MaxObjectAttributes
+}
+
+// anyToIDs reports whether o has a live attribute with to_ids.
+func anyToIDs(o *Object) bool {
+	return slices.ContainsFunc(o.Attribute, func(a Attribute) bool { return !bool(a.Deleted) && bool(a.ToIDs) })
 }
 
 // joins reports whether a reference between a and b is one between

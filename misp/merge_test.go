@@ -441,10 +441,12 @@ func TestMergeReferences(t *testing.T) {
 				f1: `[windows-registry-key:key = 'HKLM\\Software\\x' AND windows-registry-key:values[0].name = 'Run' AND windows-registry-key:values[0].x_misp_data_type = 'REG_NOPE' AND windows-registry-key:values[1].data = '42']`,
 				s2: "[windows-registry-key:values[0].name = 'Gone']",
 			}, nil, []string{"indicator--" + f1 + " contains indicator--" + f1, "indicator--" + f1 + " includes indicator--" + f1}},
-		{"a file whose pe and sections pass the attribute limit is not written",
+		// Refused whole, the file an import before pe objects were
+		// merged wrote would leave the report at the same version.
+		{"a file whose pe and sections pass the attribute limit is written without them, as before they were merged",
 			append([]Object{peObject("file", f1, []string{"filename=a.exe"}, p2), many}, manySections...),
-			map[string]string{},
-			[]string{f1 + ": 1202 attributes (with the objects it includes), more than the 1000", p2 + ": not written: it is part of object " + f1}, nil},
+			map[string]string{f1: "[file:name = 'a.exe']", p2: "[file:extensions.'windows-pebinary-ext'.pe_type = 'dll']"},
+			[]string{": no pe object of the event includes it"}, []string{"indicator--" + f1 + " includes indicator--" + p2}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -540,6 +542,79 @@ func TestMergedVersionFollowsParts(t *testing.T) {
 		v2, p2 := version(ev)
 		if v2 != "2020-10-25T16:25:20.002Z" || p2 == p1 || strings.Contains(p2, last.Attribute[0].Value) {
 			t.Errorf("%s: a deleted part gives version %s (%s), want 200 s later, without it", doc.name, v2, p2)
+		}
+	}
+}
+
+// TestPEWithoutType: a pe without its type attribute makes no
+// windows-pebinary-ext (STIX requires pe_type). The file that includes it
+// was written before pe objects were merged, and still is, without it;
+// the pe is listed as unsupported, never the file.
+func TestPEWithoutType(t *testing.T) {
+	ev := &Event{UUID: "0c7a3b1e-4d5f-4a6b-8c7d-9e0f1a2b3c4d", Info: "pe without type", Timestamp: 1600000000, Published: true,
+		Object: []Object{
+			{UUID: "1d8b4c2f-5e6a-4b7c-9d8e-0f1a2b3c4d5e", Name: "file", Timestamp: 1600000000,
+				Attribute:       []Attribute{{UUID: "2e9c5d3a-6f7b-4c8d-8e9f-1a2b3c4d5e6f", Type: "filename", ObjectRelation: "filename", Value: "putty.exe"}},
+				ObjectReference: []ObjectReference{{UUID: "3fad6e4b-7a8c-4d9e-9fa0-2b3c4d5e6f7a", ReferencedUUID: "4abe7f5c-8b9d-4eaf-8ab1-3c4d5e6f7a8b", RelationshipType: "includes"}}},
+			{UUID: "4abe7f5c-8b9d-4eaf-8ab1-3c4d5e6f7a8b", Name: "pe", Timestamp: 1600000000,
+				Attribute: []Attribute{{UUID: "5bcf806d-9cae-4fb0-9bc2-4d5e6f7a8b9c", Type: "imphash", ObjectRelation: "imphash", Value: "b2a6b0ff1dd0d2f1e0f2f7e3a4b5c6d7"}}},
+		}}
+	res := NewConverter(Options{}).Convert(ev)
+	written := false
+	for _, raw := range res.Objects {
+		o, err := stix.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.ID == "observed-data--1d8b4c2f-5e6a-4b7c-9d8e-0f1a2b3c4d5e" {
+			written = true
+		}
+	}
+	if !written {
+		t.Errorf("the file is not written: %+v", res.Unsupported)
+	}
+	for _, u := range res.Unsupported {
+		if u.UUID == "1d8b4c2f-5e6a-4b7c-9d8e-0f1a2b3c4d5e" {
+			t.Errorf("the file is listed: %+v", u)
+		}
+	}
+}
+
+// TestMergeTooMany: a registry-key whose values make more attributes
+// than MaxObjectAttributes was written, alone, before values were
+// merged; it still is (each value a key of its own), not refused whole,
+// which would drop it from the report at the same version (a conflict
+// with the earlier import).
+func TestMergeTooMany(t *testing.T) {
+	key := Object{UUID: "6cd0917e-adbf-4a01-8cd3-5e6f7a8b9cad", Name: "registry-key", Timestamp: 1600000000,
+		Attribute: []Attribute{{UUID: "7de1a28f-becf-4b12-9de4-6f7a8b9cadbe", Type: "regkey", ObjectRelation: "key", Value: `HKEY_LOCAL_MACHINE\Software\Parley`}}}
+	objs := []Object{key}
+	for i := range MaxObjectAttributes/2 + 1 {
+		v := Object{UUID: fmt.Sprintf("8ef2b390-cfd0-4c23-8ef5-%012d", i), Name: "registry-key-value", Timestamp: 1600000000,
+			Attribute: []Attribute{
+				{UUID: fmt.Sprintf("9f03c4a1-d0e1-4d34-9f06-%012d", i), Type: "text", ObjectRelation: "name", Value: fmt.Sprint("v", i)},
+				{UUID: fmt.Sprintf("a014d5b2-e1f2-4e45-a017-%012d", i), Type: "text", ObjectRelation: "data", Value: "d"}}}
+		objs[0].ObjectReference = append(objs[0].ObjectReference, ObjectReference{UUID: fmt.Sprintf("b125e6c3-f203-4f56-b128-%012d", i), ReferencedUUID: v.UUID, RelationshipType: "contains"})
+		objs = append(objs, v)
+	}
+	ev := &Event{UUID: "c236f7d4-0314-4067-8239-7a8b9cadbecf", Info: "many values", Timestamp: 1600000000, Published: true, Object: objs}
+	res := NewConverter(Options{}).Convert(ev)
+	written := false
+	for _, raw := range res.Objects {
+		o, err := stix.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.ID == "observed-data--"+key.UUID {
+			written = true
+		}
+	}
+	if !written {
+		t.Errorf("the key is not written")
+	}
+	for _, u := range res.Unsupported {
+		if u.UUID == key.UUID {
+			t.Errorf("the key is listed: %s", u.Reason)
 		}
 	}
 }
