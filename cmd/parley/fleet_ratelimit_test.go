@@ -198,7 +198,7 @@ func seqCounts(t *testing.T, pulled string) map[uint64]int {
 	t.Helper()
 	objs, err := stix.ParseObjects([]byte(pulled))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("couldn't read the pulled bundle: %v", err)
 	}
 	counted := map[uint64]int{}
 	for _, o := range objs {

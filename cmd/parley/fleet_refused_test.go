@@ -226,27 +226,12 @@ func TestMatchFleetRefusedObject(t *testing.T) {
 }
 
 // countedSeqs returns the stream sequences that the sightings of a pulled
-// collection count.
+// collection count ([seqCounts], whether or not more than once).
 func countedSeqs(t *testing.T, pulled string) map[uint64]bool {
 	t.Helper()
-	objs, err := stix.ParseObjects([]byte(pulled))
-	if err != nil {
-		t.Fatalf("couldn't read the pulled bundle: %v", err)
-	}
 	seqs := map[uint64]bool{}
-	for _, o := range objs {
-		if o.Type != "sighting" {
-			continue
-		}
-		var s struct {
-			Seqs [][2]uint64 `json:"x_parley_stream_sequences"`
-		}
-		json.Unmarshal(o.Raw, &s)
-		for _, r := range s.Seqs {
-			for q := r[0]; q <= r[1]; q++ {
-				seqs[q] = true
-			}
-		}
+	for q := range seqCounts(t, pulled) {
+		seqs[q] = true
 	}
 	return seqs
 }
