@@ -76,7 +76,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := validateSpans(doc.spans, name); err != nil {
+		if err := validateSpans(doc.spans, name, "push sends nothing"); err != nil {
 			return err
 		}
 		total += len(doc.spans)
