@@ -411,12 +411,6 @@ func synopsis(name string) (usage, help string) {
 	return cmd.usage, cmd.help
 }
 
-// parseFlags parses args into fs, then fills every flag that was not given
-// on the command line from PARLEY_<NAME> (upper case, '-' as '_'), so that
-// `--url` falls back to PARLEY_URL. A bad flag is a usage error (exit 2).
-//
-// A flag set with a --url flag also gets --ca (see [cli.addRemoteFlags]),
-// and its URL is checked to be a node's base URL.
 // notFromEnv names, per command, the flags that PARLEY_<FLAG> does not
 // set: feed add and peer add record another server's URL, CA and the
 // files of the secret the node sends it at each poll, and PARLEY_URL,
@@ -428,12 +422,42 @@ var notFromEnv = map[string][]string{
 	"peer add": {"url", "ca", "token-file"},
 }
 
+// parseFlags parses args into fs, then fills every flag that was not given
+// on the command line from PARLEY_<NAME> (upper case, '-' as '_'), so that
+// `--url` falls back to PARLEY_URL. A bad flag is a usage error (exit 2).
+//
+// Flags may come before, between or after the positional arguments, in
+// every command (`parley sign FILE --key K`, `parley opinion ID agree
+// --explanation …`); after "--" everything is positional, so that a file
+// named -x is given as `-- -x`. The positionals are left, in order, in
+// fs.Args().
+//
+// A flag set with a --url flag also gets --ca (see [cli.addRemoteFlags]),
+// and its URL is checked to be a node's base URL.
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	c.addRemoteFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var pos []string
+	for rest := args; len(rest) > 0; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return flagError(fs, err)
 		}
+		left := fs.Args()
+		if i := len(rest) - len(left) - 1; i >= 0 && rest[i] == "--" {
+			pos = append(pos, left...)
+			break
+		}
+		if len(left) == 0 {
+			break
+		}
+		pos = append(pos, left[0])
+		rest = left[1:]
+	}
+	// Parsing "--" and the positionals sets no flag and leaves them in
+	// fs.Args(); every flag set before stays set.
+	if err := fs.Parse(append([]string{"--"}, pos...)); err != nil {
 		return flagError(fs, err)
 	}
 	set := map[string]bool{}
@@ -455,4 +479,12 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 		return envErr
 	}
 	return c.checkRemoteFlags(fs)
+}
+
+// parseInterspersed is [cli.parseFlags] returning the positionals.
+func parseInterspersed(c *cli, fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := c.parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return fs.Args(), nil
 }
