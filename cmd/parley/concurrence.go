@@ -297,7 +297,7 @@ func fetchConcurrence(ctx context.Context, hc *http.Client, base, token, object 
 		case resp.StatusCode == http.StatusNotFound:
 			return conc, withExit(4, "only objects in collections you may read have a concurrence", fmt.Errorf("the node knows no object %s that you may read", object))
 		case resp.StatusCode == http.StatusUnauthorized:
-			return conc, withExit(4, "check --token", errors.New("the node refused the token"))
+			return conc, withExit(4, "check "+tokenFlag, errors.New("the node refused the token"))
 		}
 		msg := untrusted.Text(strings.TrimSpace(string(body)), 200)
 		return conc, withExit(4, "", fmt.Errorf("the node answered %s: %s", statusText(resp.StatusCode), msg))

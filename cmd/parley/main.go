@@ -92,6 +92,25 @@ type cli struct {
 	// hashMemory bounds the memory of the images parley hash decodes at
 	// once (0: defaultHashMemory); tests lower it.
 	hashMemory int64
+
+	// tokenFrom is how the API token was given, for hints: the flag or
+	// PARLEY_* variable [cli.parseFlags] saw ("" for none); see [tokenFlag].
+	tokenFrom string
+}
+
+// tokenFlag stands in a hint for the flag that gives the API token:
+// [cli.printError] writes the one the user gave the token with
+// (--token-file, PARLEY_TOKEN_FILE, --token or PARLEY_TOKEN; --token when
+// none was), so that "check --url and --token" doesn't send a user of
+// --token-file after a flag they never gave.
+const tokenFlag = "<token flag>"
+
+// tokenGiven returns what [tokenFlag] stands for in this command's hints.
+func (c *cli) tokenGiven() string {
+	if c.tokenFrom == "" {
+		return "--token"
+	}
+	return c.tokenFrom
 }
 
 // exitError is an error that carries its exit status and an optional hint.
@@ -237,7 +256,7 @@ func (c *cli) printError(err error) {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) && ee.hint != "" {
-		fmt.Fprintf(c.stderr, "parley: hint: %s\n", ee.hint)
+		fmt.Fprintf(c.stderr, "parley: hint: %s\n", strings.ReplaceAll(ee.hint, tokenFlag, c.tokenGiven()))
 	}
 }
 
@@ -463,6 +482,7 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	notEnv := notFromEnv[strings.TrimPrefix(fs.Name(), "parley ")]
+	fromEnv := map[string]string{}
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || envErr != nil || slices.Contains(notEnv, f.Name) {
@@ -473,10 +493,22 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 			if err := fs.Set(f.Name, v); err != nil {
 				envErr = usageErrorf("", "invalid value in %s: %v", key, err)
 			}
+			fromEnv[f.Name] = key
 		}
 	})
 	if envErr != nil {
 		return envErr
+	}
+	// The token comes from --token-file when it names a file, else from
+	// --token ([readToken]); hints name the one given, as it was given.
+	for _, name := range []string{"token-file", "token"} {
+		if f := fs.Lookup(name); f != nil && f.Value.String() != "" {
+			c.tokenFrom = "--" + name
+			if key, ok := fromEnv[name]; ok {
+				c.tokenFrom = key
+			}
+			break
+		}
 	}
 	return c.checkRemoteFlags(fs)
 }
