@@ -100,7 +100,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		cl := &tlog.Client{URL: *url, Token: *token, HTTP: c.httpClient()}
 		k, err := cl.Key(ctx)
 		if err != nil {
-			return withExit(4, "check --url and --token", err)
+			return withExit(4, "check --url and "+tokenFlag, err)
 		}
 		src, tiles, servedKey = cl, cl, k
 		target = "url:" + *url

@@ -121,7 +121,7 @@ func servedKeyIndex(ctx context.Context, c *cli, cl *tlog.Client, seen *tlog.See
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, withExit(4, "check --url and --token", err)
+		return nil, nil, withExit(4, "check --url and "+tokenFlag, err)
 	}
 	if r.KeyIndex == "" {
 		if err := downgrade("answer carries no key index", "GET /log/keys sent none"); err != nil {

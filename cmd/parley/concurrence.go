@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -298,43 +297,11 @@ func fetchConcurrence(ctx context.Context, hc *http.Client, base, token, object 
 		case resp.StatusCode == http.StatusNotFound:
 			return conc, withExit(4, "only objects in collections you may read have a concurrence", fmt.Errorf("the node knows no object %s that you may read", object))
 		case resp.StatusCode == http.StatusUnauthorized:
-			return conc, withExit(4, "check --token", errors.New("the node refused the token"))
+			return conc, withExit(4, "check "+tokenFlag, errors.New("the node refused the token"))
 		}
 		msg := untrusted.Text(strings.TrimSpace(string(body)), 200)
 		return conc, withExit(4, "", fmt.Errorf("the node answered %s: %s", statusText(resp.StatusCode), msg))
 	}
-}
-
-// parseInterspersed parses flags that may come before, between or after
-// the positional arguments (`parley opinion ID agree --explanation …`;
-// after "--" everything is positional), then applies the PARLEY_*
-// fallbacks, and returns the positionals.
-func parseInterspersed(c *cli, fs *flag.FlagSet, args []string) ([]string, error) {
-	c.addRemoteFlags(fs)
-	var pos []string
-	rest := args
-	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, flagError(fs, err)
-		}
-		left := fs.Args()
-		if i := len(rest) - len(left) - 1; i >= 0 && rest[i] == "--" {
-			pos = append(pos, left...)
-			break
-		}
-		if len(left) == 0 {
-			break
-		}
-		pos = append(pos, left[0])
-		rest = left[1:]
-	}
-	if err := c.parseFlags(fs, nil); err != nil {
-		return nil, err
-	}
-	return pos, nil
 }
 
 // checkSeen checks note against the checkpoints in seen

@@ -61,7 +61,7 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	}
 	if p != nil {
 		if _, err := p.Poll(ctx); err != nil {
-			return withExit(4, "check --url, --token and --collection", err)
+			return withExit(4, "check --url, "+tokenFlag+" and --collection", err)
 		}
 	}
 	active, _ := set.Active(time.Now())

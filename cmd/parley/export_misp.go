@@ -53,7 +53,7 @@ func exportMISPFeed(ctx context.Context, c *cli, trust *trustFlags, file, url, t
 		name = url + " " + collID
 		for env, err := range client.ObjectPages(ctx, collID, taxii.Query{}) {
 			if err != nil {
-				return withExit(4, "check --url, --token and --collection", fmt.Errorf("couldn't read the collection: %w", err))
+				return withExit(4, "check --url, "+tokenFlag+" and --collection", fmt.Errorf("couldn't read the collection: %w", err))
 			}
 			for _, r := range env.Refused {
 				fmt.Fprintf(c.stderr, "parley: export: left out %s: it doesn't verify against the node's log: %v\n", r.ID, r.Err)

@@ -124,7 +124,7 @@ func (t *trustFlags) pin(ctx context.Context, c *cli, url, token string) (pinned
 	served := ""
 	if *t.logKey == "" && seen.Key == "" {
 		if served, err = (&tlog.Client{URL: url, Token: token, HTTP: c.httpClient()}).Key(ctx); err != nil {
-			return pinned{}, withExit(4, "check --url and --token", fmt.Errorf("couldn't fetch the node's log key: %w", err))
+			return pinned{}, withExit(4, "check --url and "+tokenFlag, fmt.Errorf("couldn't fetch the node's log key: %w", err))
 		}
 	}
 	v, key, err := pinLogKey(c, *t.logKey, served, seen, path)

@@ -92,6 +92,25 @@ type cli struct {
 	// hashMemory bounds the memory of the images parley hash decodes at
 	// once (0: defaultHashMemory); tests lower it.
 	hashMemory int64
+
+	// tokenFrom is how the API token was given, for hints: the flag or
+	// PARLEY_* variable [cli.parseFlags] saw ("" for none); see [tokenFlag].
+	tokenFrom string
+}
+
+// tokenFlag stands in a hint for the flag that gives the API token:
+// [cli.printError] writes the one the user gave the token with
+// (--token-file, PARLEY_TOKEN_FILE, --token or PARLEY_TOKEN; --token when
+// none was), so that "check --url and --token" doesn't send a user of
+// --token-file after a flag they never gave.
+const tokenFlag = "<token flag>"
+
+// tokenGiven returns what [tokenFlag] stands for in this command's hints.
+func (c *cli) tokenGiven() string {
+	if c.tokenFrom == "" {
+		return "--token"
+	}
+	return c.tokenFrom
 }
 
 // exitError is an error that carries its exit status and an optional hint.
@@ -237,7 +256,7 @@ func (c *cli) printError(err error) {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) && ee.hint != "" {
-		fmt.Fprintf(c.stderr, "parley: hint: %s\n", ee.hint)
+		fmt.Fprintf(c.stderr, "parley: hint: %s\n", strings.ReplaceAll(ee.hint, tokenFlag, c.tokenGiven()))
 	}
 }
 
@@ -411,12 +430,6 @@ func synopsis(name string) (usage, help string) {
 	return cmd.usage, cmd.help
 }
 
-// parseFlags parses args into fs, then fills every flag that was not given
-// on the command line from PARLEY_<NAME> (upper case, '-' as '_'), so that
-// `--url` falls back to PARLEY_URL. A bad flag is a usage error (exit 2).
-//
-// A flag set with a --url flag also gets --ca (see [cli.addRemoteFlags]),
-// and its URL is checked to be a node's base URL.
 // notFromEnv names, per command, the flags that PARLEY_<FLAG> does not
 // set: feed add and peer add record another server's URL, CA and the
 // files of the secret the node sends it at each poll, and PARLEY_URL,
@@ -428,17 +441,48 @@ var notFromEnv = map[string][]string{
 	"peer add": {"url", "ca", "token-file"},
 }
 
+// parseFlags parses args into fs, then fills every flag that was not given
+// on the command line from PARLEY_<NAME> (upper case, '-' as '_'), so that
+// `--url` falls back to PARLEY_URL. A bad flag is a usage error (exit 2).
+//
+// Flags may come before, between or after the positional arguments, in
+// every command (`parley sign FILE --key K`, `parley opinion ID agree
+// --explanation …`); after "--" everything is positional, so that a file
+// named -x is given as `-- -x`. The positionals are left, in order, in
+// fs.Args().
+//
+// A flag set with a --url flag also gets --ca (see [cli.addRemoteFlags]),
+// and its URL is checked to be a node's base URL.
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	c.addRemoteFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var pos []string
+	for rest := args; len(rest) > 0; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return flagError(fs, err)
 		}
+		left := fs.Args()
+		if i := len(rest) - len(left) - 1; i >= 0 && rest[i] == "--" {
+			pos = append(pos, left...)
+			break
+		}
+		if len(left) == 0 {
+			break
+		}
+		pos = append(pos, left[0])
+		rest = left[1:]
+	}
+	// Parsing "--" and the positionals sets no flag and leaves them in
+	// fs.Args(); every flag set before stays set.
+	if err := fs.Parse(append([]string{"--"}, pos...)); err != nil {
 		return flagError(fs, err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	notEnv := notFromEnv[strings.TrimPrefix(fs.Name(), "parley ")]
+	fromEnv := map[string]string{}
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || envErr != nil || slices.Contains(notEnv, f.Name) {
@@ -449,10 +493,30 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 			if err := fs.Set(f.Name, v); err != nil {
 				envErr = usageErrorf("", "invalid value in %s: %v", key, err)
 			}
+			fromEnv[f.Name] = key
 		}
 	})
 	if envErr != nil {
 		return envErr
 	}
+	// The token comes from --token-file when it names a file, else from
+	// --token ([readToken]); hints name the one given, as it was given.
+	for _, name := range []string{"token-file", "token"} {
+		if f := fs.Lookup(name); f != nil && f.Value.String() != "" {
+			c.tokenFrom = "--" + name
+			if key, ok := fromEnv[name]; ok {
+				c.tokenFrom = key
+			}
+			break
+		}
+	}
 	return c.checkRemoteFlags(fs)
+}
+
+// parseInterspersed is [cli.parseFlags] returning the positionals.
+func parseInterspersed(c *cli, fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := c.parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return fs.Args(), nil
 }

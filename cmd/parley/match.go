@@ -220,7 +220,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		},
 	}
 	if err := s.Init(ctx); err != nil {
-		return withExit(4, "check --url, --token and --collection", err)
+		return withExit(4, "check --url, "+tokenFlag+" and --collection", err)
 	}
 	start := time.Now()
 	loaded := func() string {
@@ -265,7 +265,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		case err == nil:
 			return wrongFormat(f, m.Stats())
 		case errors.Is(err, match.ErrPush):
-			return withExit(4, "check --url, --token, --collection and that --as is the key's member", err)
+			return withExit(4, "check --url, "+tokenFlag+", --collection and that --as is the key's member", err)
 		}
 		return withExit(3, "", err)
 	}
@@ -291,7 +291,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		case errors.As(err, &ee):
 			return err
 		case errors.Is(err, match.ErrPush):
-			return withExit(4, "check --url, --token, --collection and that --as is the key's member", err)
+			return withExit(4, "check --url, "+tokenFlag+", --collection and that --as is the key's member", err)
 		}
 		return withExit(3, "check --nats, --stream and --consumer", err)
 	}

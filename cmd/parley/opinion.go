@@ -170,7 +170,7 @@ func standingVersion(conc opinion.Concurrence, me string) (time.Time, bool) {
 func postOpinion(ctx context.Context, client *taxii.Client, target string, signed []byte) error {
 	st, err := client.AddObjects(ctx, target, []json.RawMessage{signed})
 	if err != nil {
-		return withExit(4, "check --url, --token and --collection", fmt.Errorf("couldn't post the opinion: %w", err))
+		return withExit(4, "check --url, "+tokenFlag+" and --collection", fmt.Errorf("couldn't post the opinion: %w", err))
 	}
 	if st.FailureCount > 0 {
 		op, _ := opinion.Parse(signed)
@@ -241,7 +241,7 @@ const (
 func keyOwners(ctx context.Context, cl *tlog.Client, pub ed25519.PublicKey) (tlog.KeysResponse, []string, error) {
 	resp, err := cl.Keys(ctx)
 	if err != nil {
-		return resp, nil, withExit(4, "check --url and --token", fmt.Errorf("couldn't list the member keys: %w", err))
+		return resp, nil, withExit(4, "check --url and "+tokenFlag, fmt.Errorf("couldn't list the member keys: %w", err))
 	}
 	// Only a lookup: what is posted with the identity is then checked
 	// against the log by the node and by every reader.

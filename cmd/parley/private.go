@@ -125,7 +125,7 @@ func privateRemoteError(what string, err error) error {
 	case errors.Is(err, private.ErrBudgetSpent):
 		return withExit(4, "your query budget for this set is spent or smaller than this batch; parley private sets shows what is left, and the node's operator sets private.query_budget", fmt.Errorf("couldn't %s: %w", what, err))
 	case errors.As(err, &he) && he.Status == 401:
-		return withExit(4, "check --token", fmt.Errorf("couldn't %s: %w", what, err))
+		return withExit(4, "check "+tokenFlag, fmt.Errorf("couldn't %s: %w", what, err))
 	case errors.As(err, &he) && he.Status == 404:
 		return withExit(4, "list the sets you may query with parley private sets (a set withdrawn since you could read it: parley private receipt --set ID keeps its receipt)", fmt.Errorf("couldn't %s: %w", what, err))
 	}

@@ -84,6 +84,10 @@ func runProof(ctx context.Context, c *cli, args []string) error {
 		if unavailable(err) {
 			return withExit(4, "the node has signed no checkpoint with these objects yet, or is busy; retry later", err)
 		}
+		var he *tlog.HTTPError
+		if errors.As(err, &he) && he.Code == http.StatusUnauthorized {
+			return withExit(4, "check "+tokenFlag, err)
+		}
 		return withExit(4, "check the object ids: only objects you may read can be proved", err)
 	}
 	res, err := tlog.VerifyBundle(b, *logKey)

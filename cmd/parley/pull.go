@@ -112,7 +112,7 @@ func runPull(ctx context.Context, c *cli, args []string) error {
 			return withExit(4, "the node's answer to GET /log/keys doesn't show its member key entries complete (the error says why): a node of a version before the key index (5 December 2026) sends none, and pull takes no object it can't check against the member's whole key history; ask its operator to upgrade it, or check its log with parley audit", fmt.Errorf("couldn't pull: %w", err))
 		}
 		if err != nil {
-			return withExit(4, "check --url, --token and --collection", fmt.Errorf("couldn't pull: %w", err))
+			return withExit(4, "check --url, "+tokenFlag+" and --collection", fmt.Errorf("couldn't pull: %w", err))
 		}
 		for _, r := range env.Refused {
 			fmt.Fprintf(c.stderr, "parley: pull: refused %s: %v\n", r.ID, r.Err)

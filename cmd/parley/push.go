@@ -76,7 +76,7 @@ func runPush(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := validateSpans(doc.spans, name); err != nil {
+		if err := validateSpans(doc.spans, name, "push sends nothing"); err != nil {
 			return err
 		}
 		total += len(doc.spans)
@@ -257,7 +257,7 @@ func readToken(warn io.Writer, token *string, file string) error {
 func resolveCollection(ctx context.Context, client *taxii.Client, ref string) (string, error) {
 	cs, err := client.Collections(ctx)
 	if err != nil {
-		return "", withExit(4, "check --url and --token", fmt.Errorf("couldn't list collections: %w", err))
+		return "", withExit(4, "check --url and "+tokenFlag, fmt.Errorf("couldn't list collections: %w", err))
 	}
 	var byTitle []string
 	for _, c := range cs {
@@ -300,7 +300,7 @@ func visibleCollections(cs []taxii.Collection) string {
 func pushHint(err error) string {
 	var re *taxii.ResponseError
 	if !errors.As(err, &re) {
-		return "check --url, --token and --collection"
+		return "check --url, " + tokenFlag + " and --collection"
 	}
 	switch re.StatusCode {
 	case http.StatusRequestEntityTooLarge:
@@ -312,9 +312,9 @@ func pushHint(err error) string {
 		// before any command's.
 		return "the node is busy or its database is unavailable: retry later (what it stored stays)"
 	case http.StatusUnauthorized:
-		return "check --token (or --token-file)"
+		return "check " + tokenFlag
 	case http.StatusForbidden:
 		return "you may not write this collection: check --collection, or ask the node's operator"
 	}
-	return "check --url, --token and --collection"
+	return "check --url, " + tokenFlag + " and --collection"
 }

@@ -44,6 +44,12 @@ func runSign(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Every object is checked as push checks it before anything is
+	// printed: a signed object any node refuses is of no use, and a
+	// bundle cut short by a bad object would be half written.
+	if err := validateSpans(doc.spans, doc.name, "sign prints nothing"); err != nil {
+		return err
+	}
 	if single(doc.data) && len(doc.spans) == 1 {
 		signed, err := signSpans(doc.spans, key, doc.name)
 		if err != nil {
@@ -144,11 +150,13 @@ func signSpans(spans []json.RawMessage, key ed25519.PrivateKey, name string) ([]
 // validator and pattern checks ([node.DefaultPatterns]) and the node's
 // checks of its content ([node.CheckContent]) as push sends it,
 // signed ([asSigned]; a predefined TLP marking as it is), on every core;
-// the error (exit 2) is the first invalid object's in order. What the
-// node would refuse for what the object is, whoever sends it, is found
-// before anything is sent; what depends on the node (the collection's
-// policy, the member's key, ids another member owns) is the node's word.
-func validateSpans(spans []json.RawMessage, name string) error {
+// the error (exit 2) is the first invalid object's in order, and its hint
+// ends with nothing ("push sends nothing"), what the command does until
+// every object passes. What the node would refuse for what the object
+// is, whoever sends it, is found before anything is sent (push) or
+// printed (sign); what depends on the node (the collection's policy, the
+// member's key, ids another member owns) is the node's word.
+func validateSpans(spans []json.RawMessage, name, nothing string) error {
 	v := stix.Validator{Patterns: node.DefaultPatterns()}
 	return eachSpan(spans, func(_ int, span json.RawMessage) error {
 		o, err := stix.Parse(span)
@@ -159,10 +167,10 @@ func validateSpans(spans []json.RawMessage, name string) error {
 			asSigned(o)
 		}
 		if err := v.Validate(o); err != nil {
-			return usageErrorf("fix the object: the node refuses what isn't valid STIX 2.1, and push sends nothing until every object is", "%s: %v", name, err)
+			return usageErrorf("fix the object: the node refuses what isn't valid STIX 2.1, and "+nothing+" until every object is", "%s: %v", name, err)
 		}
 		if err := node.CheckContent(o); err != nil {
-			return usageErrorf("fix the object: the node refuses it whatever the collection, and push sends nothing until every object passes", "%s: object %s: %v", name, o.ID, err)
+			return usageErrorf("fix the object: the node refuses it whatever the collection, and "+nothing+" until every object passes", "%s: object %s: %v", name, o.ID, err)
 		}
 		return nil
 	})

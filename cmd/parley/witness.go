@@ -214,26 +214,11 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	// Arguments are more logs to witness: issue #12 writes the command
 	// `witness serve --data DIR --listen ADDR --log VKEY...`, so
 	// `--log K1 K2` names two logs, as `--log K1 --log K2` does. Flags may
-	// follow them again, and count as they do before them: --ca and
-	// --token-file are applied only once every flag is parsed (a --ca
+	// follow them again, and count as they do before them ([cli.parseFlags]
+	// reads every flag before --ca and --token-file are applied: a --ca
 	// after the keys used to be dropped, the pulls trusting the system's
 	// roots instead).
-	extra := false
-	for rest := fs.Args(); len(rest) > 0; rest = fs.Args() {
-		logs = append(logs, rest[0])
-		if err := fs.Parse(rest[1:]); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return flagError(fs, err)
-		}
-		extra = true
-	}
-	if extra {
-		if err := c.checkRemoteFlags(fs); err != nil {
-			return err
-		}
-	}
+	logs = append(logs, fs.Args()...)
 	if err := readToken(c.stderr, token, *tokenFile); err != nil {
 		return err
 	}
