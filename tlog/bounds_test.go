@@ -142,6 +142,32 @@ func TestHostileNoteBoundedWork(t *testing.T) {
 		{"BundleResult.CheckWitnessed", func(n []byte, v note.Verifier) error {
 			return BundleResult{LogKey: h.l.vkey, Witnessed: [][]byte{n}}.CheckWitnessed(h.pol)
 		}},
+		{"WitnessedCheckpoint.Open", func(n []byte, v note.Verifier) error {
+			// A bundle's or a receipt's witnessed checkpoint.
+			cp, err := ParseCheckpoint(h.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = WitnessedCheckpoint{Checkpoint: string(n)}.Open(v, cp)
+			return err
+		}},
+		{"VerifyEvidence", func(n []byte, v note.Verifier) error {
+			doc, err := json.Marshal(Evidence{Type: EvidenceType, LogKey: h.l.vkey, Checkpoints: []string{string(n), string(n)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = VerifyEvidence("", doc)
+			if err != nil && strings.Contains(err.Error(), "same checkpoint") {
+				return nil // both opened
+			}
+			return err
+		}},
+		{"SeenCheckpoints.Faults", func(n []byte, v note.Verifier) error {
+			if f := (&SeenCheckpoints{Notes: []string{string(n)}}).Faults(v); len(f.Forged) > 0 {
+				return fmt.Errorf("reported as forged")
+			}
+			return nil
+		}},
 	}
 	for _, tc := range tests {
 		for _, r := range readers {
