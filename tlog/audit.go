@@ -980,10 +980,12 @@ func (s *SeenCheckpoints) add(n []byte) {
 		// signer's first and latest line, not one more note per audit.
 		// A merge that would hold more signature lines than a note
 		// may ([maxNoteSignatures]: note.Open refuses it, and the
-		// checkpoint seen would be lost to every later audit) keeps
-		// the note as it is, and n is recorded beside it.
+		// checkpoint seen would be lost to every later audit), or be
+		// longer ([MaxCheckpointNote]: every reader refuses it, and
+		// would report it forged), keeps the note as it is, and n is
+		// recorded beside it.
 		if t, ok := noteText(have); ok && split && t == text {
-			if m := mergeSignatures(have, string(n)); signatureLines(m) <= maxNoteSignatures {
+			if m := mergeSignatures(have, string(n)); checkNoteBounds([]byte(m)) == nil {
 				s.Notes[i] = m
 				return
 			}
@@ -1069,15 +1071,6 @@ func isKeyIndexAll(n string, v note.Verifier) bool {
 // maxNoteSignatures is the most signature lines a note may have:
 // note.Open refuses one with more (golang.org/x/mod/sumdb/note).
 const maxNoteSignatures = 100
-
-// signatureLines counts the signature lines of the signed note n.
-func signatureLines(n string) int {
-	i := strings.LastIndex(n, "\n\n")
-	if i < 0 {
-		return 0
-	}
-	return strings.Count(n[i+2:], "\n")
-}
 
 // noteText splits a signed note at its blank line: the text, with its
 // final newline, and whether it has one.
