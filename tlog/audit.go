@@ -687,7 +687,8 @@ const MaxSeenFile = 256 << 20
 // Anything else that isn't a seen file, as [SeenCheckpoints.Save] writes
 // it (a JSON object with "checkpoints" and at most "key"), is refused, so
 // that a wrong path (a bundle, a key file) is not replaced by Save; as is
-// a file larger than [MaxSeenFile].
+// a file larger than [MaxSeenFile] or holding more than twice
+// [MaxSeenNotes] notes (nothing is verified before that is checked).
 func LoadSeen(path string) (*SeenCheckpoints, error) {
 	s := &SeenCheckpoints{path: path}
 	b, err := untrusted.ReadFile(path, MaxSeenFile)
@@ -716,6 +717,9 @@ func LoadSeen(path string) (*SeenCheckpoints, error) {
 	}
 	if err := json.Unmarshal(b, s); err != nil {
 		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: %w", path, err)
+	}
+	if len(s.Notes) > maxSeenRead() {
+		return nil, fmt.Errorf("couldn't read seen checkpoints in %s: it holds %d notes, over the limit of %d (no parley writes more than %d): it was made or changed by something else", path, len(s.Notes), maxSeenRead(), maxSeenKept())
 	}
 	return s, nil
 }
@@ -976,10 +980,12 @@ func (s *SeenCheckpoints) add(n []byte) {
 		// signer's first and latest line, not one more note per audit.
 		// A merge that would hold more signature lines than a note
 		// may ([maxNoteSignatures]: note.Open refuses it, and the
-		// checkpoint seen would be lost to every later audit) keeps
-		// the note as it is, and n is recorded beside it.
+		// checkpoint seen would be lost to every later audit), or be
+		// longer ([MaxCheckpointNote]: every reader refuses it, and
+		// would report it forged), keeps the note as it is, and n is
+		// recorded beside it.
 		if t, ok := noteText(have); ok && split && t == text {
-			if m := mergeSignatures(have, string(n)); signatureLines(m) <= maxNoteSignatures {
+			if m := mergeSignatures(have, string(n)); checkNoteBounds([]byte(m)) == nil {
 				s.Notes[i] = m
 				return
 			}
@@ -987,9 +993,24 @@ func (s *SeenCheckpoints) add(n []byte) {
 	}
 	s.Notes = append(s.Notes, string(n))
 	if len(s.Notes) > MaxSeenNotes {
-		s.thin(string(n))
+		s.thin(string(n), false)
+	}
+	for len(s.Notes) > maxSeenKept() && s.thin(string(n), true) > 0 {
 	}
 }
+
+// maxSeenKept is the most notes [SeenCheckpoints.add] leaves in a seen
+// file, evidence of forks included: half as many again as [MaxSeenNotes],
+// below what [LoadSeen] reads ([maxSeenRead]) by room for the notes that
+// are never thinned (a key index of each key pinned, the latest
+// checkpoint of each origin).
+func maxSeenKept() int { return MaxSeenNotes + MaxSeenNotes/2 }
+
+// maxSeenRead is the most notes [LoadSeen] reads from a seen file: twice
+// [MaxSeenNotes]. Every reader of the file verifies its notes (each
+// forged one is reported), so a doctored file of a million notes would
+// cost about a minute of CPU; no parley writes more than [maxSeenKept].
+func maxSeenRead() int { return 2 * MaxSeenNotes }
 
 // RecordKeyIndexAll records n, a key index of every member
 // ([KeyIndexAllHeader]) that the log served, signed by its key v: the
@@ -1050,15 +1071,6 @@ func isKeyIndexAll(n string, v note.Verifier) bool {
 // maxNoteSignatures is the most signature lines a note may have:
 // note.Open refuses one with more (golang.org/x/mod/sumdb/note).
 const maxNoteSignatures = 100
-
-// signatureLines counts the signature lines of the signed note n.
-func signatureLines(n string) int {
-	i := strings.LastIndex(n, "\n\n")
-	if i < 0 {
-		return 0
-	}
-	return strings.Count(n[i+2:], "\n")
-}
 
 // noteText splits a signed note at its blank line: the text, with its
 // final newline, and whether it has one.
@@ -1144,7 +1156,13 @@ func mergeSignatures(a, b string) string {
 // are bounded by fewer of the checkpoints seen back then, so the bounds
 // [Audit] draws from this file for them get wider; the checkpoints the
 // node serves still bound them.
-func (s *SeenCheckpoints) thin(keep string) {
+//
+// With forks, evidence of a fork may go too, but for that of each
+// origin's smallest forked size: [SeenCheckpoints.add] thins so when a
+// file holding evidence of many forks (a node that showed a new fork at
+// every audit) would otherwise grow past what [LoadSeen] reads. It
+// returns how many notes it dropped.
+func (s *SeenCheckpoints) thin(keep string, forks bool) int {
 	type key struct {
 		origin string
 		size   uint64
@@ -1166,11 +1184,22 @@ func (s *SeenCheckpoints) thin(keep string) {
 		roots[k][c.Hash] = true
 		largest[c.Origin] = max(largest[c.Origin], c.Size)
 	}
+	firstFork := map[string]uint64{} // origin: its smallest forked size
+	for k, r := range roots {
+		if f, have := firstFork[k.origin]; len(r) > 1 && (!have || k.size < f) {
+			firstFork[k.origin] = k.size
+		}
+	}
 	var may []int // indexes of the notes that may go
 	for i, o := range parsed {
 		c := o.cp
-		if !ok[i] || o.note == keep || c.Size == largest[c.Origin] || len(roots[key{c.Origin, c.Size}]) > 1 {
+		if !ok[i] || o.note == keep || c.Size == largest[c.Origin] {
 			continue
+		}
+		if len(roots[key{c.Origin, c.Size}]) > 1 {
+			if f, have := firstFork[c.Origin]; !forks || have && f == c.Size {
+				continue
+			}
 		}
 		may = append(may, i)
 	}
@@ -1187,6 +1216,7 @@ func (s *SeenCheckpoints) thin(keep string) {
 	}
 	clear(s.Notes[len(kept):])
 	s.Notes = kept
+	return len(drop)
 }
 
 // Save writes the file atomically (write to a temporary file, sync, rename).

@@ -191,7 +191,14 @@ func SplitNote(signed []byte) ([]byte, error) {
 // strict form. note.Open ignores the unused low bits of the last base64
 // character, so without this check a changed byte in a signature line
 // could still verify.
+//
+// It also bounds the note ([checkNoteBounds]), so that whatever reads a
+// checkpoint note from a node, a witness, a bundle or a file does bounded
+// work on it.
 func checkSignatureEncoding(signed []byte) error {
+	if err := checkNoteBounds(signed); err != nil {
+		return err
+	}
 	s := string(signed)
 	i := strings.LastIndex(s, "\n\n")
 	if i < 0 {
@@ -204,6 +211,33 @@ func checkSignatureEncoding(signed []byte) error {
 		}
 		if _, err := decodeBase64(line[sp+1:]); err != nil {
 			return fmt.Errorf("%w: signature isn't strict base64", ErrMalformedCheckpoint)
+		}
+	}
+	return nil
+}
+
+// MaxCheckpointNote bounds a signed checkpoint note: every reader
+// ([OpenCheckpoint], [OpenNote], [CheckQuorum], [CosignedTimes],
+// [VerifiedLines]) refuses a longer one, as malformed, before checking any
+// signature, and [Client.Checkpoint] reads no more from a node. A note
+// holds at most 100 signature lines (C2SP signed-note asks verifiers for a
+// limit; golang.org/x/mod/sumdb/note's Open refuses more than 100), and
+// even 100 ML-DSA-44 cosignatures (about 3.3 KB a line) with a checkpoint's
+// few lines of text fit in a third of it; a witness takes no request over
+// 256 KiB (witness.MaxBodySize).
+const MaxCheckpointNote = 1 << 20
+
+// checkNoteBounds refuses, wrapping [ErrMalformedCheckpoint], a signed
+// note longer than [MaxCheckpointNote] or with more signature lines than
+// note.Open accepts ([maxNoteSignatures]), counting lines without
+// decoding or verifying any.
+func checkNoteBounds(signed []byte) error {
+	if len(signed) > MaxCheckpointNote {
+		return fmt.Errorf("%w: a note of %d bytes, over the limit of %d", ErrMalformedCheckpoint, len(signed), MaxCheckpointNote)
+	}
+	if i := bytes.LastIndex(signed, []byte("\n\n")); i >= 0 {
+		if n := bytes.Count(signed[i+2:], []byte("\n")); n > maxNoteSignatures {
+			return fmt.Errorf("%w: a note with %d signature lines, over the limit of %d", ErrMalformedCheckpoint, n, maxNoteSignatures)
 		}
 	}
 	return nil
@@ -231,8 +265,14 @@ func SignatureLine(line string) (name string, id uint32, sig []byte, ok bool) {
 // note carrying a good signature and then a bad one by the same key would
 // pass. Here any such line that doesn't verify fails with a
 // *note.InvalidSignatureError, as a bad first one does. Byte-identical
-// repeats of a line are verified once.
+// repeats of a line are verified once. A note over [MaxCheckpointNote]
+// or with more than 100 signature lines is refused before any signature
+// is checked, wrapping [ErrMalformedCheckpoint]: at most 100 signatures
+// are verified, each over at most 1 MiB.
 func OpenNote(signed []byte, known note.Verifiers) (*note.Note, error) {
+	if err := checkNoteBounds(signed); err != nil {
+		return nil, err
+	}
 	n, err := note.Open(signed, known)
 	if err != nil {
 		return nil, err

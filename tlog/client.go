@@ -154,10 +154,9 @@ func (c *Client) getMax(ctx context.Context, path string, max int64) ([]byte, er
 	return body, nil
 }
 
-// maxCheckpoint bounds a checkpoint note the client reads: a note holds
-// at most 100 signatures (note.Open refuses more), and a witness takes
-// none over 256 KiB with its proof (witness.MaxBodySize).
-const maxCheckpoint = 1 << 20
+// maxCheckpoint bounds a checkpoint note the client reads: no reader
+// takes a longer one ([MaxCheckpointNote]).
+const maxCheckpoint = MaxCheckpointNote
 
 // Checkpoint returns the latest signed checkpoint note (at most 1 MiB),
 // unverified; it also fixes the tree size that [Client.Leaves] reads.

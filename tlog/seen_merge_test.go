@@ -69,3 +69,36 @@ func TestSeenMergeKeepsCheckpointReadable(t *testing.T) {
 		}
 	}
 }
+
+// TestSeenMergeStaysUnderNoteLimit: two notes of one checkpoint, each
+// under MaxCheckpointNote with a long line of a key no one knows (a node
+// may serve one: the log's key opens it), are not merged into one over
+// it: every reader would refuse that note, and report it as forged (a
+// line of the log's key that doesn't verify), blaming whoever audits for
+// what the node served. The second is recorded beside the first.
+func TestSeenMergeStaysUnderNoteLimit(t *testing.T) {
+	l := newTestLog(t, 1)
+	n := string(l.notes[len(l.notes)-1])
+	long := func(name string) []byte {
+		raw := make([]byte, 600<<10)
+		h := sha256.Sum256([]byte(name))
+		copy(raw, h[:4])
+		return []byte(n + "— " + name + " " + base64.StdEncoding.EncodeToString(raw) + "\n")
+	}
+	seen := &SeenCheckpoints{}
+	for _, name := range []string{"junk-a.example", "junk-b.example"} {
+		p := long(name)
+		if _, err := OpenCheckpoint(p, l.verifier); err != nil {
+			t.Fatalf("the padded checkpoint doesn't open: %v", err)
+		}
+		seen.Add(p)
+	}
+	for i, have := range seen.Notes {
+		if _, err := OpenCheckpoint([]byte(have), l.verifier); err != nil {
+			t.Errorf("seen note %d (%d bytes) doesn't open: %v", i, len(have), err)
+		}
+	}
+	if f := seen.Faults(l.verifier); len(f.Forged) != 0 {
+		t.Errorf("%d seen notes reported as forged", len(f.Forged))
+	}
+}

@@ -307,7 +307,20 @@ func seenCosignedTimes(n []byte, v note.Verifier, p *Policy) (WitnessedAt, error
 // [note.Open] refuses a whole note for one known line that doesn't
 // verify, so a forged line merged in beside a witness's honest ones would
 // otherwise hide them (seen files, witness checkpoints an audit reads).
+//
+// Its work is bounded, whatever n holds: a note that every reader
+// refuses (over [MaxCheckpointNote], or over 100 signature lines) is
+// refused here too (nil), before any signature is checked; lines of
+// unknown keys and byte-identical repeats are passed over unverified; and
+// of each known key (name and key ID) only the first [maxKeyLines]
+// distinct lines are verified, later ones dropped unverified. No honest
+// note has more than two lines of a key (the log signs once; a node, and
+// a seen file, keep a witness's first and latest cosignature), so a
+// forged line or two merged in before them leaves them kept.
 func VerifiedLines(n []byte, v note.Verifier, p *Policy) []byte {
+	if checkNoteBounds(n) != nil {
+		return nil
+	}
 	i := bytes.LastIndex(n, []byte("\n\n"))
 	if i < 0 {
 		return nil
@@ -322,25 +335,47 @@ func VerifiedLines(n []byte, v note.Verifier, p *Policy) []byte {
 		}
 	}
 	known := note.VerifierList(vs...)
-	logOnly := note.VerifierList(v)
+	type keyID struct {
+		name string
+		id   uint32
+	}
+	logKey := keyID{v.Name(), v.KeyHash()}
+	tried := map[keyID]int{}
+	seen := map[string]bool{}
 	out := slices.Clone(text)
+	one := slices.Clone(text)
 	signed := false
 	for _, l := range bytes.SplitAfter(n[i+2:], []byte("\n")) {
-		if len(l) == 0 {
+		if len(l) == 0 || seen[string(l)] {
 			continue
 		}
-		one := append(slices.Clone(text), l...)
+		seen[string(l)] = true
+		name, id, _, ok := SignatureLine(string(bytes.TrimSuffix(l, []byte("\n"))))
+		if !ok {
+			continue
+		}
+		if _, err := known.Verifier(name, id); err != nil {
+			continue // an unknown key: bounds nothing
+		}
+		k := keyID{name, id}
+		if tried[k] >= maxKeyLines {
+			continue
+		}
+		tried[k]++
+		one = append(one[:len(text)], l...)
 		if _, err := OpenNote(one, known); err != nil {
 			continue
 		}
 		out = append(out, l...)
-		if !signed {
-			_, err := OpenNote(one, logOnly)
-			signed = err == nil
-		}
+		signed = signed || k == logKey
 	}
 	if !signed {
 		return nil
 	}
 	return out
 }
+
+// maxKeyLines is the most distinct signature lines of one key (name and
+// key ID) that [VerifiedLines] verifies in a note: twice the two an
+// honest note has at most.
+const maxKeyLines = 4
