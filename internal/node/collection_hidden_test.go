@@ -38,12 +38,12 @@ func (s *sizedCollectionReads) Collections(ctx context.Context) ([]store.Collect
 // TestHiddenCollectionReadsNothingSized: the node answers a member about
 // a collection it may neither read nor write (TAXII's collection,
 // objects, manifest, an object, its versions, a post; a private set
-// published for it) without reading the collection's access lists,
-// whose time grows with their length, so that the 404 takes no longer
-// for a collection with many readers than for one with few or an
-// unknown id: access is one indexed lookup of the member and the
-// collection (store.Access). A reader's answer does read the
-// collection: the check can fail.
+// published for it; a replicated object's bundle, GET /peers/bundle)
+// without reading the collection's access lists, whose time grows with
+// their length, so that the 404 takes no longer for a collection with
+// many readers than for one with few or an unknown id: access is one
+// indexed lookup of the member and the collection (store.Access). A
+// reader's answer does read the collection: the check can fail.
 func TestHiddenCollectionReadsNothingSized(t *testing.T) {
 	ctx := context.Background()
 	n, _ := initNode(t, Options{})
@@ -101,6 +101,7 @@ func TestHiddenCollectionReadsNothingSized(t *testing.T) {
 		{"POST", base + "/objects/", taxiiType, `{"objects":[]}`},
 		{"POST", "/private/sets", "application/json", `{"collection":"` + coll + `","values":["domain-name:hidden.example"]}`},
 		{"GET", "/private/sets/" + set.ID, "", ""},
+		{"GET", "/peers/bundle?collection=" + coll + "&object=" + obj, "", ""},
 	} {
 		if code, body := do(r.method, r.path, alice, r.ctype, r.body); code != http.StatusNotFound {
 			t.Errorf("alice's %s %s: %d %s, want 404", r.method, r.path, code, body)

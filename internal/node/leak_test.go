@@ -503,7 +503,12 @@ func TestLogObjectsReadsOnlyReadable(t *testing.T) {
 // TestHiddenAndAbsentAlike: for every route that takes an id (a
 // collection, an object, a private set, a status), a member's answer
 // about one it may not read is exactly its answer about one that doesn't
-// exist: status, headers and body, with the ids swapped. Bob's
+// exist: status, headers and body, with the ids swapped; and it costs
+// the same work: the node calls the same store methods, in the same
+// order (recorded by storeCalls for each request), so that the time of
+// the answer doesn't tell either. (GET /private/sets/{id} looked up the
+// access of the set's collection for a hidden set and nothing for an
+// unknown id: one store call more for a set that exists.) Bob's
 // collection "private" (alice neither reads nor writes it) holds an
 // indicator, an observable, an opinion on the indicator and a private set;
 // alice asks about each of them, and about an unused id of each kind,
@@ -512,7 +517,11 @@ func TestLogObjectsReadsOnlyReadable(t *testing.T) {
 // the UI's GET /ui/api/ forwards to is either probed or listed as taking
 // no id that could be hidden, so that a new route can't be forgotten.
 func TestHiddenAndAbsentAlike(t *testing.T) {
-	tn := newTestNode(t)
+	var calls *storeCalls
+	tn := newTestNodeOver(t, func(st store.Store) store.Store {
+		calls = newStoreCalls(st)
+		return calls
+	})
 	const value, unusedValue = "hidden-only.example", "unused-only.example"
 	const version = "2026-03-03T03:03:03.333Z"
 	iid, unusedI := "indicator--5e1c7a2b-9d3f-4e8a-b6c1-0f2e4d6a8c9e", "indicator--0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -638,7 +647,13 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		{"POST", "/ui/objects/{I}/opinion", `{}`},
 		{"GET", "/ui/collections/{C}/objects/{I}", ""},
 	}
-	// Every route is probed, or takes no id that could be hidden.
+	// Every route is probed, or takes no id that could be hidden. (GET
+	// /log/keys takes member ids, but every member's registration is a
+	// log entry in clear, by id, that every member reads: no member id is
+	// hidden. A collection alice may write but not read, drop, is not
+	// hidden either: she is told it exists, GET /collections/ lists it,
+	// and its reads answer her 403, not 404, so its answers and their
+	// work may differ from an unknown id's.)
 	noID := map[string]bool{
 		"GET /healthz": true, "GET /readyz": true, "GET " + ExtensionPath + "{id}": true, taxii.DiscoveryPath: true,
 		"GET /members": true, "GET /log/checkpoint": true, "GET /log/key": true, "GET /log/tile/": true,
@@ -730,7 +745,10 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		}
 		return csrf.ReplaceAllString(nonce.ReplaceAllString(s, "nonce-X"), "${1}X")
 	}
-	do := func(c *http.Client, token string, r req, m map[string]string) string {
+	probes, uiCSRF := 0, ""
+	// do returns the answer to r, with the ids of m swapped in, and the
+	// store's methods the node called to make it, in order.
+	do := func(c *http.Client, token string, r req, m map[string]string) (string, []string) {
 		var rd io.Reader
 		if r.body != "" {
 			rd = strings.NewReader(swap(r.body, m))
@@ -742,8 +760,16 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		if token != "" {
 			hr.Header.Set("Authorization", "Bearer "+token)
 		}
+		probes++
+		rid := fmt.Sprintf("hidden-and-absent-%d", probes)
+		hr.Header.Set(HeaderRequestID, rid)
+		if r.method != http.MethodGet && strings.HasPrefix(r.path, "/ui/") {
+			// A UI post carries the session's CSRF token, so that it
+			// reaches the work it asks for.
+			hr.Header.Set("X-CSRF-Token", uiCSRF)
+		}
 		ct := "application/json"
-		if strings.HasPrefix(r.path, "/api/") {
+		if strings.HasPrefix(r.path, "/api/") || strings.HasPrefix(r.path, "/ui/api/collections/") {
 			hr.Header.Set("Accept", taxii.MediaType)
 			ct = taxii.MediaType
 		}
@@ -763,27 +789,51 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 			}
 		}
 		slices.Sort(hs)
-		return resp.Status + "\n" + norm(strings.Join(hs, "\n")+"\n\n"+string(b), m)
+		return resp.Status + "\n" + norm(strings.Join(hs, "\n")+"\n\n"+string(b), m), calls.take(rid)
 	}
 	check := func(c *http.Client, token string, rs []req) {
 		for _, r := range rs {
-			h, a := do(c, token, r, hidden), do(c, token, r, absent)
+			h, hc := do(c, token, r, hidden)
+			a, ac := do(c, token, r, absent)
 			if h != a {
 				t.Errorf("%s %s: alice's answers about a hidden and an unused id differ:\n%s", r.method, r.path, lineDiff(h, a))
+			}
+			// The same work too: a store call more for the hidden id
+			// would show in the answer's time.
+			if !slices.Equal(hc, ac) {
+				t.Errorf("%s %s: the node asks the store different things about a hidden and an unused id:\n%s", r.method, r.path, lineDiff(strings.Join(hc, "\n"), strings.Join(ac, "\n")))
 			}
 		}
 	}
 	check(http.DefaultClient, tn.alice.Token, api)
-	check(uiLogin(t, tn.URL, tn.alice), "", ui)
-	// Bob, a reader, does get the hidden things: the probes can fail.
+	aliceUI := uiLogin(t, tn.URL, tn.alice)
+	resp, err := aliceUI.Get(tn.URL + "/ui/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token in alice's home page: %s", page)
+	}
+	uiCSRF = string(m[1])
+	check(aliceUI, "", ui)
+	// Bob, a reader, does get the hidden things: the probes can fail. And
+	// his requests' store calls are recorded: the comparison of the work
+	// can fail too.
 	for _, r := range []req{{"GET", "/api/collections/{C}/objects/{I}/", ""}, {"GET", "/concurrence?object={I}", ""}, {"GET", "/private/sets/{S}", ""}, {"GET", "/private/sets/{W}/receipt", ""}} {
-		if got := do(http.DefaultClient, tn.bob.Token, r, hidden); !strings.HasPrefix(got, "200") {
+		got, calls := do(http.DefaultClient, tn.bob.Token, r, hidden)
+		if !strings.HasPrefix(got, "200") {
 			t.Errorf("bob's %s %s: %s", r.method, r.path, got)
+		}
+		if len(calls) < 2 {
+			t.Errorf("bob's %s %s: store calls recorded %v, want the token's and the answer's", r.method, r.path, calls)
 		}
 	}
 	bobUI := uiLogin(t, tn.URL, tn.bob)
 	for q, id := range map[string]string{pdqHash: "indicator--7b5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b12", sha: "indicator--8c5e1c39-0a4e-4f0f-8d55-3c1c5f6f2b13"} {
-		if got := do(bobUI, "", req{"GET", "/ui/search?q=" + q, ""}, hidden); !strings.Contains(got, id) {
+		if got, _ := do(bobUI, "", req{"GET", "/ui/search?q=" + q, ""}, hidden); !strings.Contains(got, id) {
 			t.Errorf("bob's look-up of %s doesn't find %s", q, id)
 		}
 	}

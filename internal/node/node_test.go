@@ -49,8 +49,19 @@ type testNode struct {
 
 func newTestNode(t *testing.T) *testNode {
 	t.Helper()
+	return newTestNodeOver(t, nil)
+}
+
+// newTestNodeOver is newTestNode with the node's store (the private
+// sets' included) wrapped by wrap, if not nil, before it serves.
+func newTestNodeOver(t *testing.T, wrap func(store.Store) store.Store) *testNode {
+	t.Helper()
 	ctx := context.Background()
 	n, _ := initNode(t, Options{})
+	if wrap != nil {
+		n.store = wrap(n.store)
+		n.private.st = n.store
+	}
 	tn := &testNode{Node: n}
 	add := func(name string, withKey bool) testMember {
 		var pub ed25519.PublicKey

@@ -525,8 +525,16 @@ func (n *Node) servePeerBundle(w http.ResponseWriter, r *http.Request, m store.M
 		return
 	}
 	st := n.store
-	c, err := n.store.Collection(r.Context(), coll)
-	if err != nil || !c.CanRead(m.ID) {
+	// Access first, one indexed lookup: the collection itself (its access
+	// lists, whose length shows in the time of the answer) is read only
+	// for a reader, so that the 404 about a collection m may not read is
+	// the same work as about one that doesn't exist.
+	rd, _, err := st.Access(r.Context(), coll, m.ID)
+	var c store.Collection
+	if err == nil && rd {
+		c, err = st.Collection(r.Context(), coll)
+	}
+	if err != nil || !rd || !c.CanRead(m.ID) {
 		respondError(w, r, requestErrorf(store.ErrNotFound, "collection not found"))
 		return
 	}

@@ -274,20 +274,46 @@ func privateJSON(w http.ResponseWriter, status int, v any) {
 // counts its tags, which would make the answer about a hidden set take
 // longer the larger it is.
 func (a *privateAPI) readableSet(ctx context.Context, m store.Member, id string) (store.PrivateSet, error) {
-	coll, member, err := a.st.PrivateSetOwner(ctx, id)
+	_, _, rd, err := a.setAccess(ctx, m, id)
 	if err != nil {
 		return store.PrivateSet{}, err
 	}
-	// One indexed lookup, not the collection's access lists, whose
-	// length would show in the time of the answer too.
-	rd, _, err := a.n.store.Access(ctx, coll, m.ID)
-	if err != nil {
-		return store.PrivateSet{}, err
-	}
-	if !rd && member != m.ID {
+	if !rd {
 		return store.PrivateSet{}, fmt.Errorf("private set %s: %w", id, store.ErrNotFound)
 	}
 	return a.st.PrivateSet(ctx, id)
+}
+
+// noSetCollection is the collection whose access [privateAPI.setAccess]
+// looks up for an unknown set id: the nil UUID, which no collection has
+// (AddCollection makes random UUIDs), though the answer is unused anyway.
+var noSetCollection = uuid.Nil.String()
+
+// setAccess returns the collection and provider of private set id and
+// whether m may read it (a reader of its collection, or its provider),
+// with store.ErrNotFound for an unknown id. Either way it makes the same
+// two store calls: the set's owner, then m's access to a collection (the
+// set's, or for an unknown id [noSetCollection]), so that a member's 404
+// about a set it may not read is the same work as about one that doesn't
+// exist, and its time doesn't tell that the set exists. The access is one
+// indexed lookup, not the collection's access lists, whose length would
+// show in the time of the answer too.
+func (a *privateAPI) setAccess(ctx context.Context, m store.Member, id string) (coll, provider string, readable bool, err error) {
+	coll, provider, err = a.st.PrivateSetOwner(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, _, aerr := a.n.store.Access(ctx, noSetCollection, m.ID); aerr != nil && !errors.Is(aerr, store.ErrNotFound) {
+			return "", "", false, aerr
+		}
+		return "", "", false, err
+	}
+	if err != nil {
+		return "", "", false, err
+	}
+	rd, _, err := a.n.store.Access(ctx, coll, m.ID)
+	if err != nil {
+		return "", "", false, err
+	}
+	return coll, provider, rd || provider == m.ID, nil
 }
 
 // stillReadable checks again, for a request held open or about to
@@ -810,13 +836,13 @@ func (a *privateAPI) get(w http.ResponseWriter, r *http.Request, m store.Member)
 func (a *privateAPI) withdraw(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	id := r.PathValue("id")
-	coll, member, err := a.st.PrivateSetOwner(ctx, id)
+	// Decided as readableSet does, without the set's tags, and with the
+	// same store calls for an unknown id as for a hidden set.
+	coll, member, rd, err := a.setAccess(ctx, m, id)
 	if err == nil && member != m.ID {
-		// One indexed lookup, as readableSet does, without the set's tags.
-		var rd bool
-		if rd, _, err = a.n.store.Access(ctx, coll, m.ID); err == nil && rd {
+		if rd {
 			err = fmt.Errorf("%w: only the member who published a private set may withdraw it", errPrivateForbidden)
-		} else if err == nil {
+		} else {
 			err = fmt.Errorf("private set %s: %w", id, store.ErrNotFound)
 		}
 	}
