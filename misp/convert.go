@@ -165,10 +165,6 @@ type eventCtx struct {
 	public map[string]bool
 	// merges are the objects written in another's observable.
 	merges merges
-	// revised: the container refers to an object of a template newly
-	// mapped, which an earlier conversion did not write (see
-	// newlyMapped).
-	revised bool
 	// newly holds the uuids of the MISP objects of a template newly
 	// mapped (or written as parts of another's observable) that were
 	// written: an event report's note that cites one is a new version.
@@ -1028,6 +1024,19 @@ var newlyMapped = map[string]bool{"pe": true, "registry-key-value": true, "lnk":
 // refers to an object of a template newly mapped (see newlyMapped).
 const mappingRevision = 2 * time.Millisecond
 
+// sortedRefsRevision is how much later than its event's timestamp a
+// report or grouping is. Its object_refs are sorted, so that the same
+// objects make the same bytes whatever order MISP lists them in (MISP
+// does not move the event's timestamp when only the order differs: two
+// instances list the objects of one event in the order each stored
+// them). Imports before 6 December 2026 wrote them in the event's order
+// at the event's timestamp, or 2 ms after it (see mappingRevision): the
+// sorted list, of any order, is always the version after those, never
+// other content under one of their versions. (An event report's note
+// lists what its Markdown cites in the order it cites them: the order
+// is its content, which moves the report's timestamp when edited.)
+const sortedRefsRevision = 3 * time.Millisecond
+
 // MaxObjectAttributes and MaxObjectValue bound what a MISP object may
 // hold to be converted: its live attributes, and the bytes of each value
 // (MISP keeps a value in a TEXT column, 65535 bytes in MySQL). An object
@@ -1236,7 +1245,6 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	x.refs = append(x.refs, u.main)
 	x.byMISP[o.UUID] = u.main
 	if newlyMapped[o.Name] {
-		x.revised = true
 		x.newly[o.UUID] = true
 	}
 	for _, p := range pieces[1:] {
@@ -1718,13 +1726,11 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 	ev := x.ev
 	typ, _, _ := strings.Cut(x.container, "--")
 	m := x.base(typ, ev.UUID, ev.Timestamp)
-	if x.revised {
-		// It refers to a pe, registry-key-value, lnk or image written
-		// alone, which an import before they were mapped listed as
-		// unsupported: a new version of the report or grouping that
-		// import wrote.
-		m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(mappingRevision))
-	}
+	// Its object_refs are sorted (see sortedRefsRevision): a new
+	// version of what any earlier import wrote at the event's
+	// timestamp, or 2 ms after it where it referred to an object of a
+	// template newly mapped (see newlyMapped).
+	m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(sortedRefsRevision))
 	m["name"] = ev.Info
 	if ev.Info == "" {
 		m["name"] = "MISP event " + ev.UUID
@@ -1739,6 +1745,7 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 		m["context"] = "suspicious-activity"
 	}
 	refs := dedupe(x.refs)
+	slices.Sort(refs)
 	if len(refs) == 0 {
 		// object_refs must not be empty: an empty event refers to its creator.
 		refs = []string{x.createdBy}

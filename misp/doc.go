@@ -12,7 +12,12 @@
 //   - A published event becomes a report (published = publish_timestamp),
 //     an unpublished one a grouping (context "suspicious-activity"); its
 //     name is the event's info. Both are report--<event uuid> or
-//     grouping--<event uuid>.
+//     grouping--<event uuid>. Its object_refs are sorted, so that the
+//     same objects make the same bytes in whatever order MISP lists
+//     them (misp-stix follows the event's order, which differs between
+//     instances and does not move the event's timestamp); its modified
+//     is 3 ms after the event's timestamp, the version after those that
+//     imports before 6 December 2026 wrote in the event's order.
 //   - An attribute with to_ids becomes indicator--<attribute uuid> with a
 //     STIX pattern (pattern_type "stix", pattern_version "2.1"),
 //     valid_from = first_seen or the attribute timestamp (the event's when
