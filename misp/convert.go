@@ -315,6 +315,7 @@ func (c *Converter) Convert(ev *Event) *Result {
 		c.object(x, o)
 	}
 	// Object references between what was mapped.
+	var refRels []objectRel
 	for i := range ev.Object {
 		o := &ev.Object[i]
 		for _, r := range o.ObjectReference {
@@ -347,8 +348,12 @@ func (c *Converter) Convert(ev *Event) *Result {
 			case o.Timestamp > 0:
 				when = o.Timestamp
 			}
-			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(when), r.Comment)
+			refRels = append(refRels, objectRel{src: src, typ: relationshipName(r.RelationshipType), dst: dst, when: when,
+				description: r.Comment, part: x.merges.into[o.UUID] != "", uuid: strings.ToLower(r.UUID)})
 		}
+	}
+	for _, r := range chosenRels(refRels) {
+		c.relationship(x, r.src, r.typ, r.dst, ts(r.when), r.description)
 	}
 	// Analyst data and proposals of what was written (not of what was
 	// left out).
@@ -403,6 +408,59 @@ func (c *Converter) Convert(ev *Event) *Result {
 	}
 	c.Stats.STIX += len(res.Objects)
 	return res
+}
+
+// objectRel is the relationship an object reference makes.
+type objectRel struct {
+	src, typ, dst string
+	when          Timestamp
+	description   string
+	part          bool   // the reference is a part's (a pe's), made the whole's
+	uuid          string // the reference's
+}
+
+// chosenRels returns, of the relationships rels that share an id (the
+// same ends and type: references from a pe and from the file that
+// includes it, both the file's, or two references of one object to the
+// same target), one each, in the order of their first: the latest dated
+// (the last edited in MISP, whose date is the relationship's version);
+// of those equally dated, the whole's own reference before a part's,
+// then the lowest reference uuid, then the lowest description. The
+// choice is the same in whatever order MISP lists the objects and their
+// references.
+func chosenRels(rels []objectRel) []objectRel {
+	best := map[string]int{}
+	var order []string
+	for i, r := range rels {
+		id := referenceID(r.src, r.typ, r.dst)
+		j, ok := best[id]
+		if !ok {
+			best[id] = i
+			order = append(order, id)
+			continue
+		}
+		if relBefore(r, rels[j]) {
+			best[id] = i
+		}
+	}
+	out := make([]objectRel, 0, len(order))
+	for _, id := range order {
+		out = append(out, rels[best[id]])
+	}
+	return out
+}
+
+// relBefore reports whether a is chosen over b (see chosenRels).
+func relBefore(a, b objectRel) bool {
+	switch {
+	case a.when != b.when:
+		return a.when > b.when
+	case a.part != b.part:
+		return !a.part
+	case a.uuid != b.uuid:
+		return a.uuid < b.uuid
+	}
+	return a.description < b.description
 }
 
 // analystData lists the analyst data of where (MISP's notes, opinions

@@ -259,7 +259,11 @@
 //     that would pass it is written without its parts (as before they
 //     were merged), each part alone or listed, not refused whole. A
 //     reference between a part and its whole makes no relationship; one
-//     from or to a part is one from or to the whole. A feed export
+//     from or to a part is one from or to the whole. References that so
+//     make one relationship (a pe's and its file's to the same target,
+//     of the same type) make it of the latest dated (its description
+//     and version), of equally dated ones the whole's own, then the one
+//     of the lowest uuid, whatever order MISP lists them in. A feed export
 //     writes them back as MISP objects with their references (the pe and
 //     sections, the values under uuids of their own), which import back
 //     as the same. A pe's compilation time stays the attribute's value

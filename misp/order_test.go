@@ -77,3 +77,49 @@ func asStrings(r *Result) []string {
 	}
 	return out
 }
+
+// TestRelationshipFromPartAndWhole: misp-stix's documented file with its
+// pe, both referencing its mutex ("drops"), make one relationship from
+// the file (the pe is its extension): the latest dated reference decides
+// its description and version, and of equally dated ones the file's own,
+// in whatever order MISP lists the objects and references.
+func TestRelationshipFromPartAndWhole(t *testing.T) {
+	mutex, _ := docObject(t, "mutex")
+	for _, tc := range []struct {
+		name             string
+		fileAt, peAt     Timestamp
+		want, wantModify string
+	}{
+		{"equally dated", 1603642920, 1603642920, "the file's", "2020-10-25T16:22:00.000Z"},
+		{"the pe's later", 1603642920, 1603642990, "the pe's", "2020-10-25T16:23:10.000Z"},
+		{"the file's later", 1603642990, 1603642920, "the file's", "2020-10-25T16:23:10.000Z"},
+	} {
+		for _, reverse := range []bool{false, true} {
+			ev := peEvent(t, "file with references to pe & pe-section(s)", false)
+			ev.Object = append(ev.Object, mutex)
+			var file string
+			for i := range ev.Object {
+				o := &ev.Object[i]
+				switch o.Name {
+				case "file":
+					file = o.UUID
+					o.ObjectReference = append(o.ObjectReference, ObjectReference{UUID: "ffffffff-0000-4000-8000-000000000001", ReferencedUUID: mutex.UUID, RelationshipType: "drops", Timestamp: tc.fileAt, Comment: "the file's"})
+				case "pe":
+					o.ObjectReference = append(o.ObjectReference, ObjectReference{UUID: "00000000-0000-4000-8000-000000000002", ReferencedUUID: mutex.UUID, RelationshipType: "drops", Timestamp: tc.peAt, Comment: "the pe's"})
+				}
+			}
+			if reverse {
+				ev = reordered(ev)
+			}
+			objs, _ := convertOne(t, ev, Options{})
+			src := "indicator--" + file
+			rel := objs[referenceID(src, "drops", "indicator--"+mutex.UUID)]
+			if rel == nil {
+				t.Fatalf("%s: no relationship from %s to the mutex", tc.name, src)
+			}
+			if rel["description"] != tc.want || rel["modified"] != tc.wantModify {
+				t.Errorf("%s, reversed %v: description %q modified %v, want %q %s", tc.name, reverse, rel["description"], rel["modified"], tc.want, tc.wantModify)
+			}
+		}
+	}
+}
