@@ -1182,14 +1182,23 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		}
 		ids[i] = piece{o: &only, name: p.name, under: p.under}
 	}
-	src := pieces
+	// An observable holds no port over 65535, no netflow ending before
+	// it starts: those values are not written in the observed-data (and
+	// listed); a pattern compares them as MISP gives them, as before.
+	valid, bad := validPieces(pieces)
+	src := valid
 	if toIDs {
 		src = ids
 	}
 	terms, known, err := piecesTerms(src, toIDs)
 	if toIDs && known && err == nil && len(terms) == 0 {
 		toIDs = false
-		terms, known, err = piecesTerms(pieces, false)
+		terms, known, err = piecesTerms(valid, false)
+	}
+	if !toIDs && known && err == nil {
+		for _, d := range bad {
+			c.unsupported(x, "object", d.piece.o.UUID, d.piece.name, "%s %q not written: %s", d.a.ObjectRelation, untrusted.Text(d.a.Value, maxShown), d.why)
+		}
 	}
 	if !known {
 		c.unsupported(x, "object", o.UUID, o.Name, "no STIX mapping for this object template (%d attributes)", len(o.Attribute))

@@ -296,6 +296,16 @@
 //     be other content under the same id. misp-stix adds tcp to the
 //     protocols of an object with TCP flags; this writes the protocol
 //     the object gives.
+//   - A port that is not a number from 0 to 65535 (network-connection,
+//     ip-port, network-socket, netflow) and a netflow's last packet
+//     before its first (network-traffic's end before its start) are not
+//     written in an observed-data, which STIX would refuse whole: the
+//     other values are, and the attribute is listed as not written
+//     (kind "object"). An indicator's pattern compares them as MISP
+//     gives them, as it did before (a port over 65535, which matches
+//     nothing; a port that is no number makes the object unsupported):
+//     left out, the pattern would be other content under the version
+//     earlier imports wrote, and would match more than MISP says.
 //   - This mapping (one object, one observable with the ones it
 //     references) does not make a process's parent's image
 //     (parent_ref.image_ref): a process object with parent-image,

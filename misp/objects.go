@@ -59,6 +59,10 @@ type slot struct {
 	// without them the value is x_misp_<relation>. A pattern may compare
 	// one property of an extension alone.
 	needs []string
+	// port: a port number, 0 to 65535 (STIX's src_port and dst_port).
+	// Another value is not written in an observable (see validPieces);
+	// a pattern compares it as before.
+	port bool
 	// mispType is the attribute type the feed export writes back.
 	mispType string
 }
@@ -75,6 +79,11 @@ type template struct {
 	// object that has one is listed as unsupported, not written without
 	// it.
 	refused map[string]string
+	// ordered are pairs of relations whose times an observable holds in
+	// order (a netflow's first and last packet: network-traffic's start
+	// and end): a later time before the earlier is not written in an
+	// observable (see validPieces).
+	ordered [][2]string
 }
 
 // httpRequest is a slot in a network-traffic's http-request-ext.
@@ -129,8 +138,8 @@ var templates = map[string]template{
 		"ip-dst":          {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
 		"hostname-src":    {ref: &ref{prop: "src_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
 		"hostname-dst":    {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
-		"src-port":        {prop: []string{"src_port"}, num: true, mispType: "port"},
-		"dst-port":        {prop: []string{"dst_port"}, num: true, mispType: "port"},
+		"src-port":        {prop: []string{"src_port"}, num: true, port: true, mispType: "port"},
+		"dst-port":        {prop: []string{"dst_port"}, num: true, port: true, mispType: "port"},
 		"layer3-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
 		"layer4-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
 		"layer7-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
@@ -139,8 +148,8 @@ var templates = map[string]template{
 		"ip":       {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
 		"ip-dst":   {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
 		"ip-src":   {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
-		"dst-port": {prop: []string{"dst_port"}, num: true, mispType: "port"},
-		"src-port": {prop: []string{"src_port"}, num: true, mispType: "port"},
+		"dst-port": {prop: []string{"dst_port"}, num: true, port: true, mispType: "port"},
+		"src-port": {prop: []string{"src_port"}, num: true, port: true, mispType: "port"},
 		"domain":   {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "domain"},
 		"hostname": {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
 	}},
@@ -154,8 +163,8 @@ var templates = map[string]template{
 		"ip-dst":         {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
 		"hostname-src":   {ref: &ref{prop: "src_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
 		"hostname-dst":   {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
-		"src-port":       {prop: []string{"src_port"}, num: true, mispType: "port"},
-		"dst-port":       {prop: []string{"dst_port"}, num: true, mispType: "port"},
+		"src-port":       {prop: []string{"src_port"}, num: true, port: true, mispType: "port"},
+		"dst-port":       {prop: []string{"dst_port"}, num: true, port: true, mispType: "port"},
 		"protocol":       {prop: []string{"protocols"}, low: true, each: true, mispType: "text"},
 		"address-family": {prop: []string{"extensions", "socket-ext", "address_family"}, valid: addressFamily, mispType: "text"},
 		"socket-type":    {prop: []string{"extensions", "socket-ext", "socket_type"}, valid: socketType, needs: []string{"address-family"}, mispType: "text"},
@@ -303,15 +312,15 @@ var templates = map[string]template{
 	"netflow": {root: "network-traffic", slots: map[string]slot{
 		"ip-src":            {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
 		"ip-dst":            {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
-		"src-port":          {prop: []string{"src_port"}, num: true, valid: count, mispType: "port"},
-		"dst-port":          {prop: []string{"dst_port"}, num: true, valid: count, mispType: "port"},
+		"src-port":          {prop: []string{"src_port"}, num: true, valid: count, port: true, mispType: "port"},
+		"dst-port":          {prop: []string{"dst_port"}, num: true, valid: count, port: true, mispType: "port"},
 		"protocol":          {prop: []string{"protocols"}, low: true, each: true, mispType: "text"},
 		"first-packet-seen": {prop: []string{"start"}, stamp: true, mispType: "datetime"},
 		"last-packet-seen":  {prop: []string{"end"}, stamp: true, mispType: "datetime"},
 		"byte-count":        {prop: []string{"src_byte_count"}, num: true, valid: count, mispType: "counter"},
 		"packet-count":      {prop: []string{"src_packets"}, num: true, valid: count, mispType: "counter"},
 		"tcp-flags":         {prop: []string{"extensions", "tcp-ext", "src_flags_hex"}, valid: hexRE.MatchString, hex: true, low: true, mispType: "text"},
-	}},
+	}, ordered: [][2]string{{"first-packet-seen", "last-packet-seen"}}},
 	// An lnk (a Windows shortcut) is a file, as misp-stix maps it: its
 	// times are the file's, its path (or full path) its directory. The
 	// sample (malware-sample) is the payload feeds leave out.
@@ -599,6 +608,78 @@ func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
 		ts = append(ts, t)
 	}
 	return ts, nil
+}
+
+// dropped is an attribute an observable cannot hold, and why.
+type dropped struct {
+	piece piece
+	a     *Attribute
+	why   string
+}
+
+// validPieces returns the pieces without the attributes whose values an
+// observable cannot hold where the template maps them (a port over
+// 65535, a netflow's last packet before its first), with those. The
+// objects of pieces are not modified: a piece with such an attribute
+// gets a copy.
+func validPieces(ps []piece) ([]piece, []dropped) {
+	var out []piece
+	var bad []dropped
+	for i, pc := range ps {
+		tpl := templates[pc.name]
+		why := map[int]string{}
+		for j := range pc.o.Attribute {
+			a := &pc.o.Attribute[j]
+			if !bool(a.Deleted) && tpl.slots[a.ObjectRelation].port && !isPort(a.Value) {
+				why[j] = "not a port number (0 to 65535)"
+			}
+		}
+		for _, pair := range tpl.ordered {
+			k := slices.IndexFunc(pc.o.Attribute, func(a Attribute) bool {
+				_, ok := stixTimestamp(a.Value)
+				return !bool(a.Deleted) && a.ObjectRelation == pair[0] && ok
+			})
+			if k < 0 {
+				continue
+			}
+			start, _ := stixTimestamp(pc.o.Attribute[k].Value)
+			for j, a := range pc.o.Attribute {
+				if end, ok := stixTimestamp(a.Value); ok && !bool(a.Deleted) && a.ObjectRelation == pair[1] && end < start {
+					why[j] = fmt.Sprintf("before %s %s", pair[0], start)
+				}
+			}
+		}
+		if len(why) == 0 {
+			if out != nil {
+				out = append(out, pc)
+			}
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(ps[:i])
+		}
+		o := *pc.o
+		o.Attribute = make([]Attribute, 0, len(pc.o.Attribute)-len(why))
+		for j := range pc.o.Attribute {
+			if w, ok := why[j]; ok {
+				bad = append(bad, dropped{piece: pc, a: &pc.o.Attribute[j], why: w})
+				continue
+			}
+			o.Attribute = append(o.Attribute, pc.o.Attribute[j])
+		}
+		pc.o = &o
+		out = append(out, pc)
+	}
+	if out == nil {
+		return ps, nil
+	}
+	return out, bad
+}
+
+// isPort reports whether v is a port number, 0 to 65535.
+func isPort(v string) bool {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // holds reports whether o has, for each of the relations, a live
