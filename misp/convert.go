@@ -1082,18 +1082,26 @@ var newlyMapped = map[string]bool{"pe": true, "registry-key-value": true, "lnk":
 // refers to an object of a template newly mapped (see newlyMapped).
 const mappingRevision = 2 * time.Millisecond
 
-// sortedRefsRevision is how much later than its event's timestamp a
-// report or grouping is. Its object_refs are sorted, so that the same
-// objects make the same bytes whatever order MISP lists them in (MISP
-// does not move the event's timestamp when only the order differs: two
-// instances list the objects of one event in the order each stored
-// them). Imports before 6 December 2026 wrote them in the event's order
-// at the event's timestamp, or 2 ms after it (see mappingRevision): the
-// sorted list, of any order, is always the version after those, never
-// other content under one of their versions. (An event report's note
-// lists what its Markdown cites in the order it cites them: the order
-// is its content, which moves the report's timestamp when edited.)
-const sortedRefsRevision = 3 * time.Millisecond
+// laterRevision is how much later than its MISP timestamp what changes
+// what conversions of 6 December 2026 wrote for it is: the version after
+// theirs (at the timestamp, 1 ms or 2 ms after it: see
+// listPatternRevision and mappingRevision), never other content under
+// one of their versions. So are:
+//
+//   - a report or grouping: its object_refs are sorted, so that the same
+//     objects make the same bytes whatever order MISP lists them in
+//     (MISP does not move the event's timestamp when only the order
+//     differs: two instances list the objects of one event in the order
+//     each stored them); those imports wrote the event's order. (An
+//     event report's note lists what its Markdown cites in the order it
+//     cites them: the order is its content, which moves the report's
+//     timestamp when edited.)
+//   - a netflow's observed-data whose protocols now have tcp for its TCP
+//     flags (term.later);
+//   - a file's or pe's indicator or observed-data whose pe compilation
+//     time is now a STIX timestamp (term.later), 3 ms after the latest
+//     timestamp of it and its parts where it has parts.
+const laterRevision = 3 * time.Millisecond
 
 // MaxObjectAttributes and MaxObjectValue bound what a MISP object may
 // hold to be converted: its live attributes, and the bytes of each value
@@ -1267,6 +1275,7 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	u := c.observation(x, o.UUID, t, toIDs, terms, first, last)
 	m := u.objs[0]
+	later := slices.ContainsFunc(terms, func(t term) bool { return t.later })
 	if at, ok := x.merges.stamps[o.UUID]; ok && !x.revoking {
 		// Before pe and registry-key-value objects were merged, the
 		// file was written without its pe, the key without its values
@@ -1274,7 +1283,13 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		// them is a new version of it (see mappingRevision). MISP moves
 		// the timestamp of the part it edits or deletes, not its
 		// whole's: the version is the latest of them all.
-		m["modified"] = stix.FormatTimestamp(at.Time().Add(mappingRevision))
+		after := mappingRevision
+		if later {
+			after = laterRevision
+		}
+		m["modified"] = stix.FormatTimestamp(at.Time().Add(after))
+	} else if later {
+		m["modified"] = stix.FormatTimestamp(t.Time().Add(laterRevision))
 	} else if slices.ContainsFunc(terms, func(t term) bool { return t.revised }) {
 		// A socket's state was x_misp_state (see mappingRevision).
 		m["modified"] = stix.FormatTimestamp(t.Time().Add(mappingRevision))
@@ -1793,11 +1808,11 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 	ev := x.ev
 	typ, _, _ := strings.Cut(x.container, "--")
 	m := x.base(typ, ev.UUID, ev.Timestamp)
-	// Its object_refs are sorted (see sortedRefsRevision): a new
+	// Its object_refs are sorted (see laterRevision): a new
 	// version of what any earlier import wrote at the event's
 	// timestamp, or 2 ms after it where it referred to an object of a
 	// template newly mapped (see newlyMapped).
-	m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(sortedRefsRevision))
+	m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(laterRevision))
 	m["name"] = ev.Info
 	if ev.Info == "" {
 		m["name"] = "MISP event " + ev.UUID

@@ -293,9 +293,14 @@
 //     is x_misp_src_as or x_misp_dst_as, where misp-stix writes the
 //     address's belongs_to_refs: that property is not ID contributing,
 //     so the same address written by another object without it would
-//     be other content under the same id. misp-stix adds tcp to the
-//     protocols of an object with TCP flags; this writes the protocol
-//     the object gives.
+//     be other content under the same id. TCP flags add tcp to the
+//     protocols, an ICMP type icmp, as misp-stix adds them, after the
+//     protocol the object gives (from the outermost layer in; misp-stix
+//     writes them first); such an observed-data is a version 3 ms after
+//     the object's timestamp, after the one that wrote the protocol
+//     alone. The ICMP type stays x_misp_icmp_type: icmp-ext requires
+//     the ICMP code too, which no netflow attribute gives (misp-stix
+//     writes an icmp-ext of the type alone, which STIX refuses).
 //   - A port that is not a number from 0 to 65535 (network-connection,
 //     ip-port, network-socket, netflow) and a netflow's last packet
 //     before its first (network-traffic's end before its start) are not

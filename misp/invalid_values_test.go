@@ -100,3 +100,65 @@ func hasRelationFor(o Object, prop string) bool {
 	}
 	return false
 }
+
+// TestNetflowTCPFlags: misp-stix's documented netflow (protocol IP, TCP
+// flags) is a network-traffic of protocols ip and tcp, as misp-stix
+// writes it (tcp after ip: from the outermost layer in); with protocol
+// tcp given, tcp once; without flags, the protocol given; with an ICMP
+// type (x_misp_icmp_type: icmp-ext requires the code too), ip and icmp. An observed-data
+// with flags is a version 3 ms after the object's timestamp (the
+// conversion that mapped netflow wrote protocols ip alone at it); its
+// indicator, whose pattern is unchanged, is not.
+func TestNetflowTCPFlags(t *testing.T) {
+	none, all := false, true
+	for _, tc := range []struct {
+		name       string
+		edit       func(*Object)
+		protocols  string
+		modified   string
+		indicators string
+	}{
+		{"documented", func(*Object) {}, `["ip","tcp"]`, "2020-10-25T16:22:00.003Z", "2020-10-25T16:22:00.000Z"},
+		{"tcp given", func(o *Object) { setRelation(o, "protocol", "TCP") }, `["tcp"]`, "2020-10-25T16:22:00.003Z", "2020-10-25T16:22:00.000Z"},
+		{"no flags", func(o *Object) { setRelation(o, "tcp-flags", "") }, `["ip"]`, "2020-10-25T16:22:00.000Z", "2020-10-25T16:22:00.000Z"},
+		{"icmp type", func(o *Object) {
+			setRelation(o, "tcp-flags", "")
+			o.Attribute = append(o.Attribute, Attribute{UUID: "6f0c3b5e-8f55-4a57-9d0e-2b7d9c1f4a21", ObjectRelation: "icmp-type", Type: "text", Value: "8"})
+		}, `["ip","icmp"]`, "2020-10-25T16:22:00.003Z", "2020-10-25T16:22:00.000Z"},
+	} {
+		o, _ := docObject(t, "netflow")
+		o = withToIDs(o, &none)
+		tc.edit(&o)
+		objs, _ := convertOne(t, event(nil, []Object{o}), Options{})
+		nt := observableOf(t, objs, "observed-data--"+o.UUID, "network-traffic")
+		if nt == nil {
+			t.Fatalf("%s: no network-traffic", tc.name)
+		}
+		if got := jsonText(nt["protocols"]); got != tc.protocols {
+			t.Errorf("%s: protocols %s, want %s", tc.name, got, tc.protocols)
+		}
+		if got := objs["observed-data--"+o.UUID]["modified"]; got != tc.modified {
+			t.Errorf("%s: observed-data modified %v, want %s", tc.name, got, tc.modified)
+		}
+		ind, _ := convertOne(t, event(nil, []Object{withToIDs(o, &all)}), Options{})
+		if got := ind["indicator--"+o.UUID]["modified"]; got != tc.indicators {
+			t.Errorf("%s: indicator modified %v, want %s", tc.name, got, tc.indicators)
+		}
+	}
+}
+
+// setRelation sets the value of o's attribute of relation rel, or
+// removes it where value is "".
+func setRelation(o *Object, rel, value string) {
+	var out []Attribute
+	for _, a := range o.Attribute {
+		if a.ObjectRelation == rel {
+			if value == "" {
+				continue
+			}
+			a.Value = value
+		}
+		out = append(out, a)
+	}
+	o.Attribute = out
+}

@@ -261,7 +261,7 @@ func reimport(t *testing.T, before string, docs []mergedDoc, wantRevised string)
 				}
 				after := mappingRevision
 				if o.Type == "grouping" {
-					after = sortedRefsRevision // its object_refs sorted
+					after = laterRevision // its object_refs sorted
 				}
 				if !stix.IsObservable(o.Type) && (stix.FormatTimestamp(o.Modified) <= version[o.ID] || o.Modified.Sub(o.Created) != after) {
 					t.Errorf("%s: not a version %v after %s", res.Keys[i], after, version[o.ID])

@@ -308,7 +308,8 @@ var templates = map[string]template{
 	// contributing (STIX 2.1 section 2.9): the same address written
 	// without it by another object would be other content under the
 	// same id, and one of them lost. An ICMP type is x_misp_icmp_type
-	// (icmp-ext requires the code too).
+	// (icmp-ext requires the code too); tcp-flags and icmp-type add tcp
+	// and icmp to the protocols (see netflowProtocols).
 	"netflow": {root: "network-traffic", slots: map[string]slot{
 		"ip-src":            {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
 		"ip-dst":            {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
@@ -518,6 +519,9 @@ func piecesTerms(ps []piece, forPattern bool) (ts []term, known bool, err error)
 			}
 		}
 	}
+	if ps[0].name == "netflow" && !forPattern {
+		ts = netflowProtocols(ts)
+	}
 	if len(ts) > 0 && len(tpl.fixed) > 0 {
 		fixed := make([]term, 0, len(tpl.fixed)+len(ts))
 		for _, f := range tpl.fixed {
@@ -526,6 +530,37 @@ func piecesTerms(ps []piece, forPattern bool) (ts []term, known bool, err error)
 		ts = append(fixed, ts...)
 	}
 	return ts, true, nil
+}
+
+// netflowProtocols returns the terms of a netflow's observable with tcp
+// in its protocols where it has TCP flags (tcp-ext), and icmp where it
+// has an ICMP type, as misp-stix writes them, after the protocol the
+// object gives (STIX lists protocols from the outermost layer in). Such
+// an observable is a version later than the conversions of 6 December
+// 2026 wrote, whether the object gave the protocol or not (a feed export
+// writes it back as a protocol; imported back, the version is the same).
+//
+// The ICMP type stays x_misp_icmp_type: STIX's icmp-ext requires the
+// code too (icmp_code_hex), which no netflow attribute gives (misp-stix
+// writes an icmp-ext of the type alone, which STIX refuses).
+func netflowProtocols(ts []term) []term {
+	for _, p := range [][2]string{{"tcp", "tcp-ext"}, {"icmp", "x_misp_icmp_type"}} {
+		by, given := -1, false
+		for i, t := range ts {
+			if slices.Contains(t.prop, p[1]) {
+				by = i
+			}
+			given = given || slices.Equal(t.prop, []string{"protocols"}) && t.value == p[0]
+		}
+		if by < 0 {
+			continue
+		}
+		ts[by].later = true
+		if !given {
+			ts = append(ts, term{typ: "network-traffic", prop: []string{"protocols"}, value: p[0], each: true, relation: "protocol", mispType: "text"})
+		}
+	}
+	return ts
 }
 
 // pieceTerms returns the terms of one piece.
