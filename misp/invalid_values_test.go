@@ -162,3 +162,19 @@ func setRelation(o *Object, rel, value string) {
 	}
 	o.Attribute = out
 }
+
+// TestNetflowEndCompared: a netflow's last packet is compared with its
+// first as a time, not as text ("…00.000001Z" is after "…00.000Z").
+func TestNetflowEndCompared(t *testing.T) {
+	none := false
+	for _, end := range []string{"2020-10-25T16:22:00.000001+00:00", "2020-10-25T16:22:00+00:00", "2020-10-25T18:22:00+02:00"} {
+		o, _ := docObject(t, "netflow")
+		o = withToIDs(o, &none)
+		o.Attribute = append(o.Attribute, Attribute{UUID: "0d3f1c52-5c2e-4b8e-9c6b-6c1f0a3b2d10", ObjectRelation: "last-packet-seen", Type: "datetime", Value: end})
+		objs, unsupp := convertOne(t, event(nil, []Object{o}), Options{})
+		nt := observableOf(t, objs, "observed-data--"+o.UUID, "network-traffic")
+		if nt == nil || nt["end"] == nil {
+			t.Errorf("%s: no end written (%v)", end, unsupp)
+		}
+	}
+}

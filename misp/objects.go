@@ -678,8 +678,13 @@ func validPieces(ps []piece) ([]piece, []dropped) {
 				continue
 			}
 			start, _ := stixTimestamp(pc.o.Attribute[k].Value)
+			from, _ := stix.ParseTimestamp(start)
 			for j, a := range pc.o.Attribute {
-				if end, ok := stixTimestamp(a.Value); ok && !bool(a.Deleted) && a.ObjectRelation == pair[1] && end < start {
+				end, ok := stixTimestamp(a.Value)
+				if !ok || bool(a.Deleted) || a.ObjectRelation != pair[1] {
+					continue
+				}
+				if to, err := stix.ParseTimestamp(end); err == nil && to.Before(from) {
 					why[j] = fmt.Sprintf("before %s %s", pair[0], start)
 				}
 			}
