@@ -266,9 +266,15 @@
 //     of the lowest uuid, whatever order MISP lists them in. A feed export
 //     writes them back as MISP objects with their references (the pe and
 //     sections, the values under uuids of their own), which import back
-//     as the same. A pe's compilation time stays the attribute's value
-//     (x_misp_compilation_timestamp), as a registry-key's last-modified
-//     does; misp-stix writes it as a UTC timestamp.
+//     as the same. A pe's compilation time (x_misp_compilation_timestamp)
+//     is a STIX timestamp, as misp-stix writes it: MISP's datetime with
+//     its zone, one without (a PE's TimeDateStamp is UTC), or seconds
+//     since 1970; what is no time is not written in an observed-data
+//     (listed), and a pattern compares MISP's text, as before. A file or
+//     pe with a compilation time is a version 3 ms after the latest
+//     timestamp of it and its parts, after the one that wrote MISP's
+//     text. (A registry-key's last-modified stays MISP's text: see
+//     below.)
 //   - The indicator or observed-data of a file, pe or registry-key that
 //     has (or had: deleted) parts is a version 2 ms after the latest
 //     timestamp of it, its parts and the references between them: MISP

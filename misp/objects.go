@@ -59,6 +59,12 @@ type slot struct {
 	// without them the value is x_misp_<relation>. A pattern may compare
 	// one property of an extension alone.
 	needs []string
+	// norm, when set, gives the value the property holds (a pe's
+	// compilation time as a STIX timestamp); a value it cannot take is
+	// not written in an observable (see validPieces), and a pattern
+	// compares it as MISP gives it, as before. A value that norm changes
+	// is a mapping later than the template's first (see term.later).
+	norm func(string) (string, bool)
 	// port: a port number, 0 to 65535 (STIX's src_port and dst_port).
 	// Another value is not written in an observable (see validPieces);
 	// a pattern compares it as before.
@@ -294,6 +300,8 @@ var templates = map[string]template{
 		"imphash":            p("imphash", "imphash"),
 		"number-sections":    {prop: []string{"number_of_sections"}, num: true, valid: count, mispType: "counter"},
 		"entrypoint-address": {prop: []string{"optional_header", "address_of_entry_point"}, num: true, valid: count, mispType: "text"},
+		// misp-stix writes the compilation time as a UTC timestamp.
+		"compilation-timestamp": {prop: []string{"x_misp_compilation_timestamp"}, norm: utcTimestamp, mispType: "datetime"},
 	}},
 	"pe-section": {root: "file", slots: map[string]slot{
 		"name":          p("text", "name"),
@@ -455,6 +463,25 @@ func stixTimestamp(v string) (string, bool) {
 	return "", false
 }
 
+// utcTimestamp returns a time a PE header gives (a compilation time) as
+// a STIX timestamp: a MISP datetime with a zone, one without (a PE's
+// TimeDateStamp is UTC), or seconds since 1970.
+func utcTimestamp(v string) (string, bool) {
+	if s, ok := stixTimestamp(v); ok {
+		return s, true
+	}
+	v = strings.TrimSpace(v)
+	for _, l := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(l, v); err == nil && t.Year() >= 1 {
+			return stix.FormatTimestamp(t), true
+		}
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 && n <= math.MaxUint32 {
+		return stix.FormatTimestamp(time.Unix(n, 0)), true
+	}
+	return "", false
+}
+
 // customProp is the property misp-stix gives a relation without a rule.
 func customProp(relation string) string {
 	var b strings.Builder
@@ -598,6 +625,12 @@ func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
 			}
 			s = slot{prop: prop, flag: ok}
 		}
+		later := false
+		if s.norm != nil {
+			if v, ok := s.norm(value); ok {
+				later, value = true, v
+			}
+		}
 		if s.stamp {
 			if v, ok := stixTimestamp(value); ok {
 				value = v
@@ -607,7 +640,7 @@ func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
 		}
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
-		t := term{typ: tpl.root, prop: at(s.prop), ref: s.ref, stamp: s.stamp, hex: s.hex, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type, shared: s.shared}
+		t := term{typ: tpl.root, prop: at(s.prop), ref: s.ref, stamp: s.stamp, hex: s.hex, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type, shared: s.shared, later: later}
 		switch {
 		case s.shared:
 			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop)
@@ -665,8 +698,17 @@ func validPieces(ps []piece) ([]piece, []dropped) {
 		why := map[int]string{}
 		for j := range pc.o.Attribute {
 			a := &pc.o.Attribute[j]
-			if !bool(a.Deleted) && tpl.slots[a.ObjectRelation].port && !isPort(a.Value) {
+			if a.Deleted {
+				continue
+			}
+			s := tpl.slots[a.ObjectRelation]
+			if s.port && !isPort(a.Value) {
 				why[j] = "not a port number (0 to 65535)"
+			}
+			if s.norm != nil {
+				if _, ok := s.norm(a.Value); !ok {
+					why[j] = "not a time"
+				}
 			}
 		}
 		for _, pair := range tpl.ordered {
