@@ -1275,7 +1275,10 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	u := c.observation(x, o.UUID, t, toIDs, terms, first, last)
 	m := u.objs[0]
-	later := slices.ContainsFunc(terms, func(t term) bool { return t.later })
+	// A value left out of an observed-data (see validPieces) changes
+	// what conversions before wrote (a pe's compilation time that is no
+	// time) or what they refused whole (a port over 65535).
+	later := slices.ContainsFunc(terms, func(t term) bool { return t.later }) || !toIDs && len(bad) > 0
 	if at, ok := x.merges.stamps[o.UUID]; ok && !x.revoking {
 		// Before pe and registry-key-value objects were merged, the
 		// file was written without its pe, the key without its values
