@@ -1220,6 +1220,14 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		c.unsupported(x, "object", o.UUID, o.Name, "no attribute to map")
 		return
 	}
+	if o.Name == "pe" && !toIDs && !holds(o, templates["pe"], "type") {
+		// A pe no file includes is a file of its windows-pebinary-ext,
+		// which requires pe_type: misp-stix refuses it too (its
+		// pattern, which compares the extension's properties alone,
+		// needs none).
+		c.unsupported(x, "object", o.UUID, o.Name, "no type: a pe no file includes is a file of its windows-pebinary-ext, which requires pe_type (misp-stix writes none of it either)")
+		return
+	}
 	if toIDs {
 		// A relation the object repeats is a list in its observable.
 		if obs, _, err := piecesTerms(pieces, false); err == nil {

@@ -252,7 +252,11 @@
 //     that includes two pe has neither (it is reported; misp-stix merges
 //     none either). A pe without its type (windows-pebinary-ext requires
 //     pe_type) is no part of an observed-data's file: the file is written
-//     without it, as before pe objects were merged. References are followed from a file to its pe, a pe
+//     without it, as before pe objects were merged; the pe alone, being
+//     nothing but that extension, is listed ("no type") with its
+//     sections, as misp-stix writes none of it either (an indicator of
+//     it, whose pattern needs no type, is written). References are
+//     followed from a file to its pe, a pe
 //     to its sections and a key to its values by template name, never
 //     further, so no cycle or chain costs more than its references; the
 //     whole is bounded by [MaxObjectAttributes], parts included: a whole
@@ -312,7 +316,8 @@
 //     before its first (network-traffic's end before its start) are not
 //     written in an observed-data, which STIX would refuse whole: the
 //     other values are, and the attribute is listed as not written
-//     (kind "object"). An indicator's pattern compares them as MISP
+//     (kind "object"); the observed-data is a version 3 ms after its
+//     timestamp (see a pe's compilation time). An indicator's pattern compares them as MISP
 //     gives them, as it did before (a port over 65535, which matches
 //     nothing; a port that is no number makes the object unsupported):
 //     left out, the pattern would be other content under the version
