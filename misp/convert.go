@@ -544,11 +544,16 @@ func (c *Converter) eventReport(x *eventCtx, r *EventReport) {
 	if r.Content == "" {
 		m["content"] = r.Name
 	}
-	// An object's attribute is cited as the object (misp-stix does so).
+	// An object's attribute is cited as the object (misp-stix does so);
+	// one that several objects give (MISP does not, but a feed may) as
+	// the one of the lowest uuid, whatever order they come in.
 	objectOf := map[string]string{}
 	for i := range x.ev.Object {
+		o := strings.ToLower(x.ev.Object[i].UUID)
 		for _, a := range x.ev.Object[i].Attribute {
-			objectOf[strings.ToLower(a.UUID)] = x.ev.Object[i].UUID
+			if had, ok := objectOf[strings.ToLower(a.UUID)]; !ok || o < had {
+				objectOf[strings.ToLower(a.UUID)] = o
+			}
 		}
 	}
 	var refs []any

@@ -1,6 +1,7 @@
 package misp
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -121,5 +122,36 @@ func TestRelationshipFromPartAndWhole(t *testing.T) {
 				t.Errorf("%s, reversed %v: description %q modified %v, want %q %s", tc.name, reverse, rel["description"], rel["modified"], tc.want, tc.wantModify)
 			}
 		}
+	}
+}
+
+// TestNoteCitesOneObject: misp-stix's event report event, its domain-ip
+// copied under another uuid with the same attribute uuids (MISP gives
+// each attribute its own, a feed may not): the note cites the attribute
+// as the same object in either order of the two.
+func TestNoteCitesOneObject(t *testing.T) {
+	b, err := os.ReadFile("testdata/misp_stix_event_report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := ParseEvents(b)
+	if err != nil || len(evs) != 1 {
+		t.Fatal(err)
+	}
+	ev := evs[0]
+	copied := ev.Object[0]
+	copied.UUID = "0a0b0c0d-1e2f-4a5b-8c6d-7e8f9a0b1c2d"
+	ev.Object = append(ev.Object, copied)
+	var notes []string
+	for _, e := range []*Event{ev, reordered(ev)} {
+		objs, _ := convertOne(t, e, Options{})
+		for id, m := range objs {
+			if typeOf(id) == "note" {
+				notes = append(notes, jsonText(m))
+			}
+		}
+	}
+	if len(notes) != 2 || notes[0] != notes[1] {
+		t.Errorf("the notes differ with the objects' order:\n%s", strings.Join(notes, "\n"))
 	}
 }
