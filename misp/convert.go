@@ -1065,9 +1065,10 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 }
 
 // newlyMapped are the templates an import before listed as unsupported
-// that are written alone now: a report or grouping that refers to one,
-// and a note of an event report that cites one (or a part written in
-// another's observable), is a new version (see mappingRevision). (A
+// that are written alone now: a note of an event report that cites one
+// (or a part written in another's observable) is a new version (see
+// mappingRevision), and so was a report or grouping that refers to one,
+// which is now always 3 ms after its event (see laterRevision). (A
 // pe-section is never alone.) Those mapped on 6 December 2026 before pe
 // objects were merged (android-app to process) are here too: an import
 // between their mapping and this one wrote the report, with them, at the
@@ -1083,8 +1084,9 @@ var newlyMapped = map[string]bool{"pe": true, "registry-key-value": true, "lnk":
 // millisecond later (see listPatternRevision), and the node that holds
 // that version takes the one with its pe as the next, not as a conflict.
 // So are a registry-key's with its values, a network-socket's with its
-// state as is_listening or is_blocking, and a report or grouping that
-// refers to an object of a template newly mapped (see newlyMapped).
+// state as is_listening or is_blocking, and were a report or grouping
+// that refers to an object of a template newly mapped (see newlyMapped;
+// they are now a version later still: see laterRevision).
 const mappingRevision = 2 * time.Millisecond
 
 // laterRevision is how much later than its MISP timestamp what changes

@@ -289,8 +289,9 @@
 //     as is_listening, an observed-data without the observable of a
 //     second value of one reference) is a new version 2 ms after the
 //     MISP timestamp (a pattern that now compares a list element by
-//     element is 1 ms after it), and so is a report or grouping that
-//     now refers to a pe or registry-key-value written alone, or to an
+//     element is 1 ms after it), and so was a report or grouping that
+//     now refers to a pe or registry-key-value written alone (now 3 ms
+//     after its event: see the report's object_refs), or to an
 //     object of a template mapped the same day (android-app, artifact,
 //     credential, directory, http-request, network-socket, process, the
 //     social accounts), and a note of an event report that now cites one
