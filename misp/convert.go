@@ -165,10 +165,6 @@ type eventCtx struct {
 	public map[string]bool
 	// merges are the objects written in another's observable.
 	merges merges
-	// revised: the container refers to an object of a template newly
-	// mapped, which an earlier conversion did not write (see
-	// newlyMapped).
-	revised bool
 	// newly holds the uuids of the MISP objects of a template newly
 	// mapped (or written as parts of another's observable) that were
 	// written: an event report's note that cites one is a new version.
@@ -319,6 +315,7 @@ func (c *Converter) Convert(ev *Event) *Result {
 		c.object(x, o)
 	}
 	// Object references between what was mapped.
+	var refRels []objectRel
 	for i := range ev.Object {
 		o := &ev.Object[i]
 		for _, r := range o.ObjectReference {
@@ -351,8 +348,12 @@ func (c *Converter) Convert(ev *Event) *Result {
 			case o.Timestamp > 0:
 				when = o.Timestamp
 			}
-			c.relationship(x, src, relationshipName(r.RelationshipType), dst, ts(when), r.Comment)
+			refRels = append(refRels, objectRel{src: src, typ: relationshipName(r.RelationshipType), dst: dst, when: when,
+				description: r.Comment, part: x.merges.into[o.UUID] != "", uuid: strings.ToLower(r.UUID)})
 		}
+	}
+	for _, r := range chosenRels(refRels) {
+		c.relationship(x, r.src, r.typ, r.dst, ts(r.when), r.description)
 	}
 	// Analyst data and proposals of what was written (not of what was
 	// left out).
@@ -407,6 +408,59 @@ func (c *Converter) Convert(ev *Event) *Result {
 	}
 	c.Stats.STIX += len(res.Objects)
 	return res
+}
+
+// objectRel is the relationship an object reference makes.
+type objectRel struct {
+	src, typ, dst string
+	when          Timestamp
+	description   string
+	part          bool   // the reference is a part's (a pe's), made the whole's
+	uuid          string // the reference's
+}
+
+// chosenRels returns, of the relationships rels that share an id (the
+// same ends and type: references from a pe and from the file that
+// includes it, both the file's, or two references of one object to the
+// same target), one each, in the order of their first: the latest dated
+// (the last edited in MISP, whose date is the relationship's version);
+// of those equally dated, the whole's own reference before a part's,
+// then the lowest reference uuid, then the lowest description. The
+// choice is the same in whatever order MISP lists the objects and their
+// references.
+func chosenRels(rels []objectRel) []objectRel {
+	best := map[string]int{}
+	var order []string
+	for i, r := range rels {
+		id := referenceID(r.src, r.typ, r.dst)
+		j, ok := best[id]
+		if !ok {
+			best[id] = i
+			order = append(order, id)
+			continue
+		}
+		if relBefore(r, rels[j]) {
+			best[id] = i
+		}
+	}
+	out := make([]objectRel, 0, len(order))
+	for _, id := range order {
+		out = append(out, rels[best[id]])
+	}
+	return out
+}
+
+// relBefore reports whether a is chosen over b (see chosenRels).
+func relBefore(a, b objectRel) bool {
+	switch {
+	case a.when != b.when:
+		return a.when > b.when
+	case a.part != b.part:
+		return !a.part
+	case a.uuid != b.uuid:
+		return a.uuid < b.uuid
+	}
+	return a.description < b.description
 }
 
 // analystData lists the analyst data of where (MISP's notes, opinions
@@ -490,11 +544,16 @@ func (c *Converter) eventReport(x *eventCtx, r *EventReport) {
 	if r.Content == "" {
 		m["content"] = r.Name
 	}
-	// An object's attribute is cited as the object (misp-stix does so).
+	// An object's attribute is cited as the object (misp-stix does so);
+	// one that several objects give (MISP does not, but a feed may) as
+	// the one of the lowest uuid, whatever order they come in.
 	objectOf := map[string]string{}
 	for i := range x.ev.Object {
+		o := strings.ToLower(x.ev.Object[i].UUID)
 		for _, a := range x.ev.Object[i].Attribute {
-			objectOf[strings.ToLower(a.UUID)] = x.ev.Object[i].UUID
+			if had, ok := objectOf[strings.ToLower(a.UUID)]; !ok || o < had {
+				objectOf[strings.ToLower(a.UUID)] = o
+			}
 		}
 	}
 	var refs []any
@@ -1006,9 +1065,10 @@ func (c *Converter) observation(x *eventCtx, id string, t Timestamp, toIDs bool,
 }
 
 // newlyMapped are the templates an import before listed as unsupported
-// that are written alone now: a report or grouping that refers to one,
-// and a note of an event report that cites one (or a part written in
-// another's observable), is a new version (see mappingRevision). (A
+// that are written alone now: a note of an event report that cites one
+// (or a part written in another's observable) is a new version (see
+// mappingRevision), and so was a report or grouping that refers to one,
+// which is now always 3 ms after its event (see laterRevision). (A
 // pe-section is never alone.) Those mapped on 6 December 2026 before pe
 // objects were merged (android-app to process) are here too: an import
 // between their mapping and this one wrote the report, with them, at the
@@ -1024,9 +1084,31 @@ var newlyMapped = map[string]bool{"pe": true, "registry-key-value": true, "lnk":
 // millisecond later (see listPatternRevision), and the node that holds
 // that version takes the one with its pe as the next, not as a conflict.
 // So are a registry-key's with its values, a network-socket's with its
-// state as is_listening or is_blocking, and a report or grouping that
-// refers to an object of a template newly mapped (see newlyMapped).
+// state as is_listening or is_blocking, and were a report or grouping
+// that refers to an object of a template newly mapped (see newlyMapped;
+// they are now a version later still: see laterRevision).
 const mappingRevision = 2 * time.Millisecond
+
+// laterRevision is how much later than its MISP timestamp what changes
+// what conversions of 6 December 2026 wrote for it is: the version after
+// theirs (at the timestamp, 1 ms or 2 ms after it: see
+// listPatternRevision and mappingRevision), never other content under
+// one of their versions. So are:
+//
+//   - a report or grouping: its object_refs are sorted, so that the same
+//     objects make the same bytes whatever order MISP lists them in
+//     (MISP does not move the event's timestamp when only the order
+//     differs: two instances list the objects of one event in the order
+//     each stored them); those imports wrote the event's order. (An
+//     event report's note lists what its Markdown cites in the order it
+//     cites them: the order is its content, which moves the report's
+//     timestamp when edited.)
+//   - a netflow's observed-data whose protocols now have tcp for its TCP
+//     flags (term.later);
+//   - a file's or pe's indicator or observed-data whose pe compilation
+//     time is now a STIX timestamp (term.later), 3 ms after the latest
+//     timestamp of it and its parts where it has parts.
+const laterRevision = 3 * time.Millisecond
 
 // MaxObjectAttributes and MaxObjectValue bound what a MISP object may
 // hold to be converted: its live attributes, and the bytes of each value
@@ -1115,14 +1197,23 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		}
 		ids[i] = piece{o: &only, name: p.name, under: p.under}
 	}
-	src := pieces
+	// An observable holds no port over 65535, no netflow ending before
+	// it starts: those values are not written in the observed-data (and
+	// listed); a pattern compares them as MISP gives them, as before.
+	valid, bad := validPieces(pieces)
+	src := valid
 	if toIDs {
 		src = ids
 	}
 	terms, known, err := piecesTerms(src, toIDs)
 	if toIDs && known && err == nil && len(terms) == 0 {
 		toIDs = false
-		terms, known, err = piecesTerms(pieces, false)
+		terms, known, err = piecesTerms(valid, false)
+	}
+	if !toIDs && known && err == nil {
+		for _, d := range bad {
+			c.unsupported(x, "object", d.piece.o.UUID, d.piece.name, "%s %q not written: %s", d.a.ObjectRelation, untrusted.Text(d.a.Value, maxShown), d.why)
+		}
 	}
 	if !known {
 		c.unsupported(x, "object", o.UUID, o.Name, "no STIX mapping for this object template (%d attributes)", len(o.Attribute))
@@ -1134,6 +1225,14 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	if len(terms) == 0 {
 		c.unsupported(x, "object", o.UUID, o.Name, "no attribute to map")
+		return
+	}
+	if o.Name == "pe" && !toIDs && !holds(o, templates["pe"], "type") {
+		// A pe no file includes is a file of its windows-pebinary-ext,
+		// which requires pe_type: misp-stix refuses it too (its
+		// pattern, which compares the extension's properties alone,
+		// needs none).
+		c.unsupported(x, "object", o.UUID, o.Name, "no type: a pe no file includes is a file of its windows-pebinary-ext, which requires pe_type (misp-stix writes none of it either)")
 		return
 	}
 	if toIDs {
@@ -1191,6 +1290,10 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	}
 	u := c.observation(x, o.UUID, t, toIDs, terms, first, last)
 	m := u.objs[0]
+	// A value left out of an observed-data (see validPieces) changes
+	// what conversions before wrote (a pe's compilation time that is no
+	// time) or what they refused whole (a port over 65535).
+	later := slices.ContainsFunc(terms, func(t term) bool { return t.later }) || !toIDs && len(bad) > 0
 	if at, ok := x.merges.stamps[o.UUID]; ok && !x.revoking {
 		// Before pe and registry-key-value objects were merged, the
 		// file was written without its pe, the key without its values
@@ -1198,7 +1301,13 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 		// them is a new version of it (see mappingRevision). MISP moves
 		// the timestamp of the part it edits or deletes, not its
 		// whole's: the version is the latest of them all.
-		m["modified"] = stix.FormatTimestamp(at.Time().Add(mappingRevision))
+		after := mappingRevision
+		if later {
+			after = laterRevision
+		}
+		m["modified"] = stix.FormatTimestamp(at.Time().Add(after))
+	} else if later {
+		m["modified"] = stix.FormatTimestamp(t.Time().Add(laterRevision))
 	} else if slices.ContainsFunc(terms, func(t term) bool { return t.revised }) {
 		// A socket's state was x_misp_state (see mappingRevision).
 		m["modified"] = stix.FormatTimestamp(t.Time().Add(mappingRevision))
@@ -1236,7 +1345,6 @@ func (c *Converter) object(x *eventCtx, o *Object) {
 	x.refs = append(x.refs, u.main)
 	x.byMISP[o.UUID] = u.main
 	if newlyMapped[o.Name] {
-		x.revised = true
 		x.newly[o.UUID] = true
 	}
 	for _, p := range pieces[1:] {
@@ -1718,13 +1826,11 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 	ev := x.ev
 	typ, _, _ := strings.Cut(x.container, "--")
 	m := x.base(typ, ev.UUID, ev.Timestamp)
-	if x.revised {
-		// It refers to a pe, registry-key-value, lnk or image written
-		// alone, which an import before they were mapped listed as
-		// unsupported: a new version of the report or grouping that
-		// import wrote.
-		m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(mappingRevision))
-	}
+	// Its object_refs are sorted (see laterRevision): a new
+	// version of what any earlier import wrote at the event's
+	// timestamp, or 2 ms after it where it referred to an object of a
+	// template newly mapped (see newlyMapped).
+	m["modified"] = stix.FormatTimestamp(ev.Timestamp.Time().Add(laterRevision))
 	m["name"] = ev.Info
 	if ev.Info == "" {
 		m["name"] = "MISP event " + ev.UUID
@@ -1739,6 +1845,7 @@ func (c *Converter) container(x *eventCtx, labels []string) {
 		m["context"] = "suspicious-activity"
 	}
 	refs := dedupe(x.refs)
+	slices.Sort(refs)
 	if len(refs) == 0 {
 		// object_refs must not be empty: an empty event refers to its creator.
 		refs = []string{x.createdBy}

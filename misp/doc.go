@@ -12,7 +12,12 @@
 //   - A published event becomes a report (published = publish_timestamp),
 //     an unpublished one a grouping (context "suspicious-activity"); its
 //     name is the event's info. Both are report--<event uuid> or
-//     grouping--<event uuid>.
+//     grouping--<event uuid>. Its object_refs are sorted, so that the
+//     same objects make the same bytes in whatever order MISP lists
+//     them (misp-stix follows the event's order, which differs between
+//     instances and does not move the event's timestamp); its modified
+//     is 3 ms after the event's timestamp, the version after those that
+//     imports before 6 December 2026 wrote in the event's order.
 //   - An attribute with to_ids becomes indicator--<attribute uuid> with a
 //     STIX pattern (pattern_type "stix", pattern_version "2.1"),
 //     valid_from = first_seen or the attribute timestamp (the event's when
@@ -247,19 +252,33 @@
 //     that includes two pe has neither (it is reported; misp-stix merges
 //     none either). A pe without its type (windows-pebinary-ext requires
 //     pe_type) is no part of an observed-data's file: the file is written
-//     without it, as before pe objects were merged. References are followed from a file to its pe, a pe
+//     without it, as before pe objects were merged; the pe alone, being
+//     nothing but that extension, is listed ("no type") with its
+//     sections, as misp-stix writes none of it either (an indicator of
+//     it, whose pattern needs no type, is written). References are
+//     followed from a file to its pe, a pe
 //     to its sections and a key to its values by template name, never
 //     further, so no cycle or chain costs more than its references; the
 //     whole is bounded by [MaxObjectAttributes], parts included: a whole
 //     that would pass it is written without its parts (as before they
 //     were merged), each part alone or listed, not refused whole. A
 //     reference between a part and its whole makes no relationship; one
-//     from or to a part is one from or to the whole. A feed export
+//     from or to a part is one from or to the whole. References that so
+//     make one relationship (a pe's and its file's to the same target,
+//     of the same type) make it of the latest dated (its description
+//     and version), of equally dated ones the whole's own, then the one
+//     of the lowest uuid, whatever order MISP lists them in. A feed export
 //     writes them back as MISP objects with their references (the pe and
 //     sections, the values under uuids of their own), which import back
-//     as the same. A pe's compilation time stays the attribute's value
-//     (x_misp_compilation_timestamp), as a registry-key's last-modified
-//     does; misp-stix writes it as a UTC timestamp.
+//     as the same. A pe's compilation time (x_misp_compilation_timestamp)
+//     is a STIX timestamp, as misp-stix writes it: MISP's datetime with
+//     its zone, one without (a PE's TimeDateStamp is UTC), or seconds
+//     since 1970; what is no time is not written in an observed-data
+//     (listed), and a pattern compares MISP's text, as before. A file or
+//     pe with a compilation time is a version 3 ms after the latest
+//     timestamp of it and its parts, after the one that wrote MISP's
+//     text. (A registry-key's last-modified stays MISP's text: see
+//     below.)
 //   - The indicator or observed-data of a file, pe or registry-key that
 //     has (or had: deleted) parts is a version 2 ms after the latest
 //     timestamp of it, its parts and the references between them: MISP
@@ -270,8 +289,9 @@
 //     as is_listening, an observed-data without the observable of a
 //     second value of one reference) is a new version 2 ms after the
 //     MISP timestamp (a pattern that now compares a list element by
-//     element is 1 ms after it), and so is a report or grouping that
-//     now refers to a pe or registry-key-value written alone, or to an
+//     element is 1 ms after it), and so was a report or grouping that
+//     now refers to a pe or registry-key-value written alone (now 3 ms
+//     after its event: see the report's object_refs), or to an
 //     object of a template mapped the same day (android-app, artifact,
 //     credential, directory, http-request, network-socket, process, the
 //     social accounts), and a note of an event report that now cites one
@@ -284,9 +304,25 @@
 //     is x_misp_src_as or x_misp_dst_as, where misp-stix writes the
 //     address's belongs_to_refs: that property is not ID contributing,
 //     so the same address written by another object without it would
-//     be other content under the same id. misp-stix adds tcp to the
-//     protocols of an object with TCP flags; this writes the protocol
-//     the object gives.
+//     be other content under the same id. TCP flags add tcp to the
+//     protocols, an ICMP type icmp, as misp-stix adds them, after the
+//     protocol the object gives (from the outermost layer in; misp-stix
+//     writes them first); such an observed-data is a version 3 ms after
+//     the object's timestamp, after the one that wrote the protocol
+//     alone. The ICMP type stays x_misp_icmp_type: icmp-ext requires
+//     the ICMP code too, which no netflow attribute gives (misp-stix
+//     writes an icmp-ext of the type alone, which STIX refuses).
+//   - A port that is not a number from 0 to 65535 (network-connection,
+//     ip-port, network-socket, netflow) and a netflow's last packet
+//     before its first (network-traffic's end before its start) are not
+//     written in an observed-data, which STIX would refuse whole: the
+//     other values are, and the attribute is listed as not written
+//     (kind "object"); the observed-data is a version 3 ms after its
+//     timestamp (see a pe's compilation time). An indicator's pattern compares them as MISP
+//     gives them, as it did before (a port over 65535, which matches
+//     nothing; a port that is no number makes the object unsupported):
+//     left out, the pattern would be other content under the version
+//     earlier imports wrote, and would match more than MISP says.
 //   - This mapping (one object, one observable with the ones it
 //     references) does not make a process's parent's image
 //     (parent_ref.image_ref): a process object with parent-image,

@@ -197,6 +197,11 @@ func TestFeedRoundTrip(t *testing.T) {
 								if s.low {
 									a.Value = strings.ToLower(a.Value)
 								}
+								if s.norm != nil {
+									if v, ok := s.norm(a.Value); ok {
+										a.Value = v // a pe's compilation time as a STIX timestamp
+									}
+								}
 							}
 							if s, ok := tpl.slots[a.ObjectRelation]; ok && s.num {
 								a.Value = strings.TrimPrefix(strings.ToUpper(a.Value), "AS")

@@ -59,6 +59,16 @@ type slot struct {
 	// without them the value is x_misp_<relation>. A pattern may compare
 	// one property of an extension alone.
 	needs []string
+	// norm, when set, gives the value the property holds (a pe's
+	// compilation time as a STIX timestamp); a value it cannot take is
+	// not written in an observable (see validPieces), and a pattern
+	// compares it as MISP gives it, as before. A value that norm changes
+	// is a mapping later than the template's first (see term.later).
+	norm func(string) (string, bool)
+	// port: a port number, 0 to 65535 (STIX's src_port and dst_port).
+	// Another value is not written in an observable (see validPieces);
+	// a pattern compares it as before.
+	port bool
 	// mispType is the attribute type the feed export writes back.
 	mispType string
 }
@@ -75,6 +85,11 @@ type template struct {
 	// object that has one is listed as unsupported, not written without
 	// it.
 	refused map[string]string
+	// ordered are pairs of relations whose times an observable holds in
+	// order (a netflow's first and last packet: network-traffic's start
+	// and end): a later time before the earlier is not written in an
+	// observable (see validPieces).
+	ordered [][2]string
 }
 
 // httpRequest is a slot in a network-traffic's http-request-ext.
@@ -129,8 +144,8 @@ var templates = map[string]template{
 		"ip-dst":          {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
 		"hostname-src":    {ref: &ref{prop: "src_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
 		"hostname-dst":    {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
-		"src-port":        {prop: []string{"src_port"}, num: true, mispType: "port"},
-		"dst-port":        {prop: []string{"dst_port"}, num: true, mispType: "port"},
+		"src-port":        {prop: []string{"src_port"}, num: true, port: true, mispType: "port"},
+		"dst-port":        {prop: []string{"dst_port"}, num: true, port: true, mispType: "port"},
 		"layer3-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
 		"layer4-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
 		"layer7-protocol": {prop: []string{"protocols"}, low: true, each: true, bareBefore: true, mispType: "text"},
@@ -139,8 +154,8 @@ var templates = map[string]template{
 		"ip":       {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
 		"ip-dst":   {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
 		"ip-src":   {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
-		"dst-port": {prop: []string{"dst_port"}, num: true, mispType: "port"},
-		"src-port": {prop: []string{"src_port"}, num: true, mispType: "port"},
+		"dst-port": {prop: []string{"dst_port"}, num: true, port: true, mispType: "port"},
+		"src-port": {prop: []string{"src_port"}, num: true, port: true, mispType: "port"},
 		"domain":   {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "domain"},
 		"hostname": {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
 	}},
@@ -154,8 +169,8 @@ var templates = map[string]template{
 		"ip-dst":         {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
 		"hostname-src":   {ref: &ref{prop: "src_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
 		"hostname-dst":   {ref: &ref{prop: "dst_ref", typ: "domain-name", key: []string{"value"}, typed: true}, mispType: "hostname"},
-		"src-port":       {prop: []string{"src_port"}, num: true, mispType: "port"},
-		"dst-port":       {prop: []string{"dst_port"}, num: true, mispType: "port"},
+		"src-port":       {prop: []string{"src_port"}, num: true, port: true, mispType: "port"},
+		"dst-port":       {prop: []string{"dst_port"}, num: true, port: true, mispType: "port"},
 		"protocol":       {prop: []string{"protocols"}, low: true, each: true, mispType: "text"},
 		"address-family": {prop: []string{"extensions", "socket-ext", "address_family"}, valid: addressFamily, mispType: "text"},
 		"socket-type":    {prop: []string{"extensions", "socket-ext", "socket_type"}, valid: socketType, needs: []string{"address-family"}, mispType: "text"},
@@ -285,6 +300,8 @@ var templates = map[string]template{
 		"imphash":            p("imphash", "imphash"),
 		"number-sections":    {prop: []string{"number_of_sections"}, num: true, valid: count, mispType: "counter"},
 		"entrypoint-address": {prop: []string{"optional_header", "address_of_entry_point"}, num: true, valid: count, mispType: "text"},
+		// misp-stix writes the compilation time as a UTC timestamp.
+		"compilation-timestamp": {prop: []string{"x_misp_compilation_timestamp"}, norm: utcTimestamp, mispType: "datetime"},
 	}},
 	"pe-section": {root: "file", slots: map[string]slot{
 		"name":          p("text", "name"),
@@ -299,19 +316,20 @@ var templates = map[string]template{
 	// contributing (STIX 2.1 section 2.9): the same address written
 	// without it by another object would be other content under the
 	// same id, and one of them lost. An ICMP type is x_misp_icmp_type
-	// (icmp-ext requires the code too).
+	// (icmp-ext requires the code too); tcp-flags and icmp-type add tcp
+	// and icmp to the protocols (see netflowProtocols).
 	"netflow": {root: "network-traffic", slots: map[string]slot{
 		"ip-src":            {ref: ipRef("src_ref", false, true), mispType: "ip-src"},
 		"ip-dst":            {ref: ipRef("dst_ref", false, true), mispType: "ip-dst"},
-		"src-port":          {prop: []string{"src_port"}, num: true, valid: count, mispType: "port"},
-		"dst-port":          {prop: []string{"dst_port"}, num: true, valid: count, mispType: "port"},
+		"src-port":          {prop: []string{"src_port"}, num: true, valid: count, port: true, mispType: "port"},
+		"dst-port":          {prop: []string{"dst_port"}, num: true, valid: count, port: true, mispType: "port"},
 		"protocol":          {prop: []string{"protocols"}, low: true, each: true, mispType: "text"},
 		"first-packet-seen": {prop: []string{"start"}, stamp: true, mispType: "datetime"},
 		"last-packet-seen":  {prop: []string{"end"}, stamp: true, mispType: "datetime"},
 		"byte-count":        {prop: []string{"src_byte_count"}, num: true, valid: count, mispType: "counter"},
 		"packet-count":      {prop: []string{"src_packets"}, num: true, valid: count, mispType: "counter"},
 		"tcp-flags":         {prop: []string{"extensions", "tcp-ext", "src_flags_hex"}, valid: hexRE.MatchString, hex: true, low: true, mispType: "text"},
-	}},
+	}, ordered: [][2]string{{"first-packet-seen", "last-packet-seen"}}},
 	// An lnk (a Windows shortcut) is a file, as misp-stix maps it: its
 	// times are the file's, its path (or full path) its directory. The
 	// sample (malware-sample) is the payload feeds leave out.
@@ -445,6 +463,25 @@ func stixTimestamp(v string) (string, bool) {
 	return "", false
 }
 
+// utcTimestamp returns a time a PE header gives (a compilation time) as
+// a STIX timestamp: a MISP datetime with a zone, one without (a PE's
+// TimeDateStamp is UTC), or seconds since 1970.
+func utcTimestamp(v string) (string, bool) {
+	if s, ok := stixTimestamp(v); ok {
+		return s, true
+	}
+	v = strings.TrimSpace(v)
+	for _, l := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(l, v); err == nil && t.Year() >= 1 {
+			return stix.FormatTimestamp(t), true
+		}
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 && n <= math.MaxUint32 {
+		return stix.FormatTimestamp(time.Unix(n, 0)), true
+	}
+	return "", false
+}
+
 // customProp is the property misp-stix gives a relation without a rule.
 func customProp(relation string) string {
 	var b strings.Builder
@@ -509,6 +546,9 @@ func piecesTerms(ps []piece, forPattern bool) (ts []term, known bool, err error)
 			}
 		}
 	}
+	if ps[0].name == "netflow" && !forPattern {
+		ts = netflowProtocols(ts)
+	}
 	if len(ts) > 0 && len(tpl.fixed) > 0 {
 		fixed := make([]term, 0, len(tpl.fixed)+len(ts))
 		for _, f := range tpl.fixed {
@@ -517,6 +557,37 @@ func piecesTerms(ps []piece, forPattern bool) (ts []term, known bool, err error)
 		ts = append(fixed, ts...)
 	}
 	return ts, true, nil
+}
+
+// netflowProtocols returns the terms of a netflow's observable with tcp
+// in its protocols where it has TCP flags (tcp-ext), and icmp where it
+// has an ICMP type, as misp-stix writes them, after the protocol the
+// object gives (STIX lists protocols from the outermost layer in). Such
+// an observable is a version later than the conversions of 6 December
+// 2026 wrote, whether the object gave the protocol or not (a feed export
+// writes it back as a protocol; imported back, the version is the same).
+//
+// The ICMP type stays x_misp_icmp_type: STIX's icmp-ext requires the
+// code too (icmp_code_hex), which no netflow attribute gives (misp-stix
+// writes an icmp-ext of the type alone, which STIX refuses).
+func netflowProtocols(ts []term) []term {
+	for _, p := range [][2]string{{"tcp", "tcp-ext"}, {"icmp", "x_misp_icmp_type"}} {
+		by, given := -1, false
+		for i, t := range ts {
+			if slices.Contains(t.prop, p[1]) {
+				by = i
+			}
+			given = given || slices.Equal(t.prop, []string{"protocols"}) && t.value == p[0]
+		}
+		if by < 0 {
+			continue
+		}
+		ts[by].later = true
+		if !given {
+			ts = append(ts, term{typ: "network-traffic", prop: []string{"protocols"}, value: p[0], each: true, relation: "protocol", mispType: "text"})
+		}
+	}
+	return ts
 }
 
 // pieceTerms returns the terms of one piece.
@@ -554,6 +625,12 @@ func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
 			}
 			s = slot{prop: prop, flag: ok}
 		}
+		later := false
+		if s.norm != nil {
+			if v, ok := s.norm(value); ok {
+				later, value = true, v
+			}
+		}
 		if s.stamp {
 			if v, ok := stixTimestamp(value); ok {
 				value = v
@@ -563,7 +640,7 @@ func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
 		}
 		// A referenced observable is <type>--UUIDv5(object, attribute):
 		// attribute uuids are not always unique across objects.
-		t := term{typ: tpl.root, prop: at(s.prop), ref: s.ref, stamp: s.stamp, hex: s.hex, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type, shared: s.shared}
+		t := term{typ: tpl.root, prop: at(s.prop), ref: s.ref, stamp: s.stamp, hex: s.hex, each: s.each, bareBefore: s.bareBefore, uuid: uuidV5("observable " + o.UUID + " " + a.UUID), relation: a.ObjectRelation, mispType: a.Type, shared: s.shared, later: later}
 		switch {
 		case s.shared:
 			t.uuid = uuidV5("observable " + o.UUID + " " + s.ref.prop)
@@ -599,6 +676,92 @@ func pieceTerms(pc piece, forPattern bool) (ts []term, err error) {
 		ts = append(ts, t)
 	}
 	return ts, nil
+}
+
+// dropped is an attribute an observable cannot hold, and why.
+type dropped struct {
+	piece piece
+	a     *Attribute
+	why   string
+}
+
+// validPieces returns the pieces without the attributes whose values an
+// observable cannot hold where the template maps them (a port over
+// 65535, a netflow's last packet before its first), with those. The
+// objects of pieces are not modified: a piece with such an attribute
+// gets a copy.
+func validPieces(ps []piece) ([]piece, []dropped) {
+	var out []piece
+	var bad []dropped
+	for i, pc := range ps {
+		tpl := templates[pc.name]
+		why := map[int]string{}
+		for j := range pc.o.Attribute {
+			a := &pc.o.Attribute[j]
+			if a.Deleted {
+				continue
+			}
+			s := tpl.slots[a.ObjectRelation]
+			if s.port && !isPort(a.Value) {
+				why[j] = "not a port number (0 to 65535)"
+			}
+			if s.norm != nil {
+				if _, ok := s.norm(a.Value); !ok {
+					why[j] = "not a time"
+				}
+			}
+		}
+		for _, pair := range tpl.ordered {
+			k := slices.IndexFunc(pc.o.Attribute, func(a Attribute) bool {
+				_, ok := stixTimestamp(a.Value)
+				return !bool(a.Deleted) && a.ObjectRelation == pair[0] && ok
+			})
+			if k < 0 {
+				continue
+			}
+			start, _ := stixTimestamp(pc.o.Attribute[k].Value)
+			from, _ := stix.ParseTimestamp(start)
+			for j, a := range pc.o.Attribute {
+				end, ok := stixTimestamp(a.Value)
+				if !ok || bool(a.Deleted) || a.ObjectRelation != pair[1] {
+					continue
+				}
+				if to, err := stix.ParseTimestamp(end); err == nil && to.Before(from) {
+					why[j] = fmt.Sprintf("before %s %s", pair[0], start)
+				}
+			}
+		}
+		if len(why) == 0 {
+			if out != nil {
+				out = append(out, pc)
+			}
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(ps[:i])
+		}
+		o := *pc.o
+		o.Attribute = make([]Attribute, 0, len(pc.o.Attribute)-len(why))
+		for j := range pc.o.Attribute {
+			if w, ok := why[j]; ok {
+				bad = append(bad, dropped{piece: pc, a: &pc.o.Attribute[j], why: w})
+				continue
+			}
+			o.Attribute = append(o.Attribute, pc.o.Attribute[j])
+		}
+		pc.o = &o
+		out = append(out, pc)
+	}
+	if out == nil {
+		return ps, nil
+	}
+	return out, bad
+}
+
+// isPort reports whether v is a port number, 0 to 65535.
+func isPort(v string) bool {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // holds reports whether o has, for each of the relations, a live

@@ -184,9 +184,10 @@ var patternDeviations = map[string]string{
 // package documentation says.
 var observableDeviations = map[string]func(map[string]any){
 	"netflow": func(m map[string]any) {
-		// The protocol the object gives; misp-stix adds tcp for the TCP
-		// flags.
-		m["protocols"] = []any{"ip"}
+		// tcp for the TCP flags after the protocol the object gives
+		// (from the outermost layer in, as STIX lists them); misp-stix
+		// writes it first.
+		m["protocols"] = []any{"ip", "tcp"}
 		// The autonomous systems stay x_misp_<relation>, not the
 		// addresses' belongs_to_refs (not ID contributing).
 		m["x_misp_src_as"], m["x_misp_dst_as"] = "1234", "5678"

@@ -35,6 +35,11 @@ type term struct {
 	// what has it is a new version of what an earlier import wrote (see
 	// mappingRevision).
 	revised bool
+	// later: the property is a mapping later than those of 6 December
+	// 2026 (a netflow's tcp protocol for its TCP flags, a pe's
+	// compilation time as a STIX timestamp): what has it is a new
+	// version of what they wrote (see laterRevision).
+	later bool
 	// shared: every relation of the slot's reference names one
 	// observable (see slot.shared).
 	shared bool
