@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	neturl "net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,7 +44,7 @@ const pushBytes = 8 << 20
 // observed-data whose observables it refused. The key never appears in
 // errors.
 func Push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) error {
-	refused, err := push(ctx, client, collectionID, key, objs, false, nil, nil)
+	refused, err := push(ctx, client, collectionID, key, objs, false, nil, nil, nil)
 	if err == nil && len(refused) > 0 {
 		err = fmt.Errorf("%w: the node refused %d of %d objects (%s)", ErrPush, len(refused), len(objs), refused[0].Reason)
 	}
@@ -98,7 +99,49 @@ type Refused struct {
 // quota or the node's storage full) is an error, as with Push: that is
 // not one object's refusal.
 func PushSeparating(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) ([]Refused, error) {
-	return push(ctx, client, collectionID, key, objs, true, nil, nil)
+	return push(ctx, client, collectionID, key, objs, true, nil, nil, nil)
+}
+
+// Probe keeps, between the separating pushes of one member to one
+// collection, an object the node took (stored, or answered that it held),
+// signed as it was sent: a later push that the node stores nothing of
+// posts it again as its probe (see [PushRetryingSeparatingProbed]). The
+// node answers it "already stored" and stores nothing new. It is safe for
+// concurrent use; the zero value holds none.
+type Probe struct {
+	mu  sync.Mutex
+	raw json.RawMessage
+}
+
+func (p *Probe) get() json.RawMessage {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.raw
+}
+
+// forget drops raw, when p holds it: the node refused it (see
+// separator.refusedEarlier).
+func (p *Probe) forget(raw json.RawMessage) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if bytes.Equal(p.raw, raw) {
+		p.raw = nil
+	}
+}
+
+func (p *Probe) set(raw json.RawMessage) {
+	if p == nil || raw == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.raw = raw
 }
 
 // maxBlind bounds the envelopes a push sends, in a row, that the node
@@ -108,13 +151,15 @@ func PushSeparating(ctx context.Context, client *taxii.Client, collectionID stri
 // objects lie side by side.
 const maxBlind = 64
 
-// push is Push, or PushSeparating when separate is set. convicted, when
+// push is Push, or PushSeparating when separate is set. probe, when not
+// nil, gives the probe before the node takes an object of this push, and
+// keeps the last object it took (see [Probe]). convicted, when
 // not nil, holds the objects (by their signed bytes) that the rounds of
 // an earlier try of the same push set apart: they are set apart again
 // without a request, and this try's convictions are added to it. busy,
 // when not nil, waits out a node that is busy (see separator.send);
 // without it, a busy node ends the push with its answer.
-func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool, convicted map[string]string, busy *busyWait) ([]Refused, error) {
+func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool, probe *Probe, convicted map[string]string, busy *busyWait) ([]Refused, error) {
 	raw := make([]json.RawMessage, 0, len(objs))
 	var refused []Refused
 	signed := objs
@@ -145,6 +190,20 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 		}
 	}
 	s := &separator{ctx: ctx, client: client, coll: collectionID, refused: refused, all: raw, convicted: convicted, busy: busy}
+	if separate {
+		// An object the node took in an earlier push of the member is
+		// the probe until it takes one of this push: a push of nothing
+		// but objects the node fails on is then judged by the rounds,
+		// not taken for a node that is down (see settle).
+		s.stored = probe.get()
+		s.earlier = s.stored
+		defer func() {
+			if s.dropEarlier {
+				probe.forget(s.earlier)
+			}
+			probe.set(s.stored)
+		}()
+	}
 	for start := 0; start < len(raw); {
 		// An envelope holds pushBatch objects, or fewer that make
 		// pushBytes: a fleet member's sightings name the stream
@@ -195,6 +254,10 @@ type separator struct {
 	// stored is an object of the push the node stored, posted again as
 	// the probe; nil while none is known.
 	stored json.RawMessage
+	// earlier is the probe an earlier push left (see [Probe]), nil for
+	// none; dropEarlier is set once the node refused it.
+	earlier     json.RawMessage
+	dropEarlier bool
 	// all is the whole push, signed (see alive).
 	all []json.RawMessage
 	// convicted, when not nil, gets the reason of each object the
@@ -535,7 +598,12 @@ const aliveTries = 8
 func (s *separator) alive() bool {
 	if s.stored != nil {
 		st, err := s.send([]json.RawMessage{s.stored})
-		return err == nil && st.SuccessCount > 0
+		if err == nil && st.SuccessCount > 0 {
+			return true
+		}
+		if !s.refusedEarlier(st, err) {
+			return false
+		}
 	}
 	for k := range aliveTries {
 		if s.ctx.Err() != nil {
@@ -549,6 +617,24 @@ func (s *separator) alive() bool {
 		}
 	}
 	return false
+}
+
+// refusedEarlier reports whether st and err, the node's answer to the
+// probe, refuse it (a status that counts it failed, or a refusal of
+// [objectRefusal] or [outOfQuota]) while the probe is the one an earlier
+// push left: the node holds it no more, or its rules changed. It is then
+// dropped, from this push and from its [Probe], and the push goes on as
+// one that has none: a probe refused would otherwise end every try, and
+// the member wait for ever.
+func (s *separator) refusedEarlier(st *taxii.Status, err error) bool {
+	if s.earlier == nil || !bytes.Equal(s.stored, s.earlier) {
+		return false
+	}
+	if err == nil && st.SuccessCount > 0 || err != nil && !objectRefusal(err) && !outOfQuota(err) {
+		return false
+	}
+	s.stored, s.dropEarlier = nil, true
+	return true
 }
 
 func (s *separator) halves(raw []json.RawMessage, objs []map[string]any) error {
@@ -602,7 +688,8 @@ const convictRounds = 16
 const settleRounds = 4 * convictRounds
 
 // settle decides on the suspects, the objects the node failed on alone.
-// None is set apart unless the node stored something of the push; then
+// None is set apart unless the node stored something of the push, or
+// there is a probe an earlier push of the member left (see [Probe]); then
 // each is judged in rounds: posted alone again, and, right before or
 // right after it (drawn at random each round), the probe, an object the
 // node stored, posted again. A suspect the node takes in any round is stored, not set apart;
@@ -714,6 +801,8 @@ func (s *separator) probe(probe []json.RawMessage, last error) (bool, error) {
 	case err == nil && st.SuccessCount > 0:
 		s.blind = 0
 		return true, nil
+	case s.refusedEarlier(st, err):
+		return false, fmt.Errorf("%w: the node failed on an object and then refused the one it had taken in an earlier push: %w", ErrPush, last)
 	case err == nil:
 		return false, fmt.Errorf("%w: the node failed on an object and then refused one it had stored: %w", ErrPush, last)
 	case failedOn(err) && s.ctx.Err() == nil:
@@ -885,7 +974,7 @@ var (
 // the same content "already stored", and signing is deterministic, so a
 // batch that was taken before the connection broke is not stored twice.
 func PushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration)) error {
-	_, err := pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, false)
+	_, err := pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, false, nil)
 	return err
 }
 
@@ -902,7 +991,23 @@ func PushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 // poison object and comes back slowly, a front end answering 503
 // meanwhile, still has the poison set apart.
 func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration)) ([]Refused, error) {
-	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true)
+	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, nil)
+}
+
+// PushRetryingSeparatingProbed is [PushRetryingSeparating] with probe,
+// which a member keeps from one push to the next (to the same collection,
+// with the same key): it starts with the object the node last took in an
+// earlier push, and ends with the last one the node took. A push the node
+// stores nothing of, every object of it one the node fails on (an
+// attacker's event that makes every sighting of a flush such an object),
+// has them judged by the rounds of [PushSeparating] with that object as
+// the probe, and set apart, instead of being taken for a node that is
+// down and waited on for ever. A node that is down fails on the probe
+// too, and is waited for, nothing set apart. With a probe that holds
+// none yet (a member that has not had an object taken since it started),
+// it is PushRetryingSeparating.
+func PushRetryingSeparatingProbed(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), probe *Probe) ([]Refused, error) {
+	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, probe)
 }
 
 // pushRetryAfterMax bounds the wait that a node's Retry-After (on a 429
@@ -957,7 +1062,7 @@ func (b *busyWait) wait(ctx context.Context, err error) error {
 // reset starts the back-off again from pushRetryFirst: the node answered.
 func (b *busyWait) reset() { b.next = pushRetryFirst }
 
-func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), separate bool) ([]Refused, error) {
+func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), separate bool, probe *Probe) ([]Refused, error) {
 	b := &busyWait{stop: stop, next: pushRetryFirst, waiting: waiting}
 	// The objects that a try's rounds set apart are not judged again by
 	// the tries after it: a push with many of them (each costs 32
@@ -995,7 +1100,7 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		var refused []Refused
 		var err error
 		if separate {
-			refused, err = push(tctx, client, collectionID, key, objs, true, convicted, b)
+			refused, err = push(tctx, client, collectionID, key, objs, true, probe, convicted, b)
 		} else {
 			err = Push(tctx, client, collectionID, key, objs)
 		}
