@@ -111,38 +111,62 @@ func PushSeparating(ctx context.Context, client *taxii.Client, collectionID stri
 type Probe struct {
 	mu  sync.Mutex
 	raw json.RawMessage
+	// fresh is when the node last stored a new object of the member's
+	// pushes (not one it held); apart, when a push last had objects set
+	// apart on raw, the node storing none of it.
+	fresh, apart time.Time
 }
 
-func (p *Probe) get() json.RawMessage {
+// take returns the probe for a push starting at now, or nil: none is
+// kept, or the node stored nothing new since a push last had objects set
+// apart on it, less than earlierProbeEvery ago (see
+// [PushRetryingSeparatingProbed]).
+func (p *Probe) take(now time.Time) json.RawMessage {
 	if p == nil {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.apart.IsZero() && p.fresh.Before(p.apart) && now.Sub(p.apart) < earlierProbeEvery {
+		return nil
+	}
 	return p.raw
 }
 
-// forget drops raw, when p holds it: the node refused it (see
-// separator.refusedEarlier).
-func (p *Probe) forget(raw json.RawMessage) {
+// update keeps what the push s learnt, as it ends at now: the last object
+// the node took, whether it stored a new one, whether the earlier probe
+// set objects apart or was refused (then it is dropped).
+func (p *Probe) update(s *separator, now time.Time) {
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if bytes.Equal(p.raw, raw) {
+	if s.dropEarlier && bytes.Equal(p.raw, s.earlier) {
 		p.raw = nil
+	}
+	if s.stored != nil {
+		p.raw = s.stored
+	}
+	if s.fresh {
+		p.fresh = now
+	}
+	if s.apartOnEarlier {
+		p.apart = now
 	}
 }
 
-func (p *Probe) set(raw json.RawMessage) {
-	if p == nil || raw == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.raw = raw
-}
+// earlierProbeEvery is how often a member's pushes that the node stores
+// nothing new of may have objects set apart on an earlier push's probe
+// (see [PushRetryingSeparatingProbed]). A variable for the tests.
+var earlierProbeEvery = 10 * time.Minute
+
+// pushNow is the clock of [Probe]. A variable for the tests.
+var pushNow = time.Now
+
+// alreadyStored is the message of a Parley node's status for an object it
+// held already: nothing new stored.
+const alreadyStored = "already stored"
 
 // maxBlind bounds the envelopes a push sends, in a row, that the node
 // fails on (a 5xx) without storing anything: a node that is down costs a
@@ -195,14 +219,9 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 		// the probe until it takes one of this push: a push of nothing
 		// but objects the node fails on is then judged by the rounds,
 		// not taken for a node that is down (see settle).
-		s.stored = probe.get()
-		s.earlier = s.stored
-		defer func() {
-			if s.dropEarlier {
-				probe.forget(s.earlier)
-			}
-			probe.set(s.stored)
-		}()
+		s.earlier = probe.take(pushNow())
+		s.stored = s.earlier
+		defer func() { probe.update(s, pushNow()) }()
 	}
 	for start := 0; start < len(raw); {
 		// An envelope holds pushBatch objects, or fewer that make
@@ -255,9 +274,13 @@ type separator struct {
 	// the probe; nil while none is known.
 	stored json.RawMessage
 	// earlier is the probe an earlier push left (see [Probe]), nil for
-	// none; dropEarlier is set once the node refused it.
-	earlier     json.RawMessage
-	dropEarlier bool
+	// none; dropEarlier is set once the node refused it, apartOnEarlier
+	// once it set an object apart (the node had taken nothing of this
+	// push). fresh is set once the node stores a new object of the push.
+	earlier        json.RawMessage
+	dropEarlier    bool
+	apartOnEarlier bool
+	fresh          bool
 	// all is the whole push, signed (see alive).
 	all []json.RawMessage
 	// convicted, when not nil, gets the reason of each object the
@@ -410,6 +433,17 @@ func (s *separator) add(raw []json.RawMessage) (*taxii.Status, error) {
 	if err == nil {
 		if err = unsettled(st, len(raw)); err != nil {
 			return nil, err
+		}
+		// A success that does not say the node held the object is a
+		// new one stored: the node's writes work.
+		n := 0
+		for _, d := range st.Successes {
+			if d.Message == alreadyStored {
+				n++
+			}
+		}
+		if st.SuccessCount > n {
+			s.fresh = true
 		}
 	}
 	return st, err
@@ -710,11 +744,15 @@ func (s *separator) settle() error {
 	s.blind = 0
 	var convicted []Refused
 	for i, x := range s.suspects {
+		onEarlier := s.earlier != nil && bytes.Equal(s.stored, s.earlier)
 		r, err := s.judge(x, s.suspectRaw[i])
 		if err != nil {
 			return err
 		}
 		if r != nil {
+			if onEarlier {
+				s.apartOnEarlier = true
+			}
 			convicted = append(convicted, *r)
 			if s.convicted != nil {
 				s.convicted[string(s.suspectRaw[i])] = r.Reason
@@ -784,6 +822,10 @@ func (s *separator) judge(x Refused, raw json.RawMessage) (*Refused, error) {
 		}
 		if took {
 			if evidence++; evidence >= convictRounds {
+				if s.earlier != nil && bytes.Equal(probe[0], s.earlier) {
+					return &Refused{Object: x.Object, Reason: fmt.Sprintf(
+						"the node failed on it alone %d times, and took an object it had stored in an earlier push right before or after each (it stored nothing of this push): %v", evidence, last)}, nil
+				}
 				return &Refused{Object: x.Object, Reason: fmt.Sprintf(
 					"the node failed on it alone %d times, and took an object of the push it had stored right before or after each, as it stored the others: %v", evidence, last)}, nil
 			}

@@ -16,6 +16,13 @@ import (
 	"github.com/parley-exchange/parley/taxii"
 )
 
+// held reports whether p keeps a probe.
+func (p *Probe) held() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.raw != nil
+}
+
 // probedPush pushes objs with PushRetryingSeparatingProbed and probe to
 // node's server, stopping at the third wait; it returns what the push
 // returned and the waits.
@@ -48,8 +55,8 @@ func TestPushProbedAllPoison(t *testing.T) {
 	srv := httptest.NewServer(node)
 	defer srv.Close()
 	probe := &Probe{}
-	if refused, err, _ := probedPush(t, srv.URL, key, separatingObjects(3, nil), probe); err != nil || len(refused) != 0 || probe.get() == nil {
-		t.Fatalf("a good push: refused %d, error %v, probe kept %t", len(refused), err, probe.get() != nil)
+	if refused, err, _ := probedPush(t, srv.URL, key, separatingObjects(3, nil), probe); err != nil || len(refused) != 0 || !probe.held() {
+		t.Fatalf("a good push: refused %d, error %v, probe kept %t", len(refused), err, probe.held())
 	}
 	objs := separatingObjects(4, map[int]string{0: "x-poison-0", 1: "x-poison-1", 2: "x-poison-2", 3: "x-poison-3"})
 	refused, err, waits := probedPush(t, srv.URL, key, objs, probe)
@@ -78,8 +85,8 @@ func TestPushProbedDown(t *testing.T) {
 	srv := httptest.NewServer(node)
 	defer srv.Close()
 	probe := &Probe{}
-	if _, err, _ := probedPush(t, srv.URL, key, separatingObjects(3, nil), probe); err != nil || probe.get() == nil {
-		t.Fatalf("a good push: error %v, probe kept %t", err, probe.get() != nil)
+	if _, err, _ := probedPush(t, srv.URL, key, separatingObjects(3, nil), probe); err != nil || !probe.held() {
+		t.Fatalf("a good push: error %v, probe kept %t", err, probe.held())
 	}
 	node.mu.Lock()
 	node.down = true
@@ -93,7 +100,7 @@ func TestPushProbedDown(t *testing.T) {
 			t.Errorf("a node down: refused %d after %d waits, error %v; want nothing set apart, the 500 waited for", len(refused), waits, err)
 		}
 	}
-	if probe.get() == nil {
+	if !probe.held() {
 		t.Errorf("the probe was dropped: the node failed on it, it did not refuse it")
 	}
 }
@@ -121,18 +128,72 @@ func TestPushProbedRefused(t *testing.T) {
 	}))
 	defer srv.Close()
 	probe := &Probe{}
-	if _, err, _ := probedPush(t, srv.URL, key, separatingObjects(1, map[int]string{0: "x-gone"}), probe); err != nil || probe.get() == nil {
-		t.Fatalf("a good push: error %v, probe kept %t", err, probe.get() != nil)
+	if _, err, _ := probedPush(t, srv.URL, key, separatingObjects(1, map[int]string{0: "x-gone"}), probe); err != nil || !probe.held() {
+		t.Fatalf("a good push: error %v, probe kept %t", err, probe.held())
 	}
 	refuse.Store(true)
 	refused, err, waits := probedPush(t, srv.URL, key, separatingObjects(2, map[int]string{0: "x-poison-0", 1: "x-poison-1"}), probe)
 	if len(refused) != 0 || !errors.Is(err, ErrPush) || waits != 3 {
 		t.Errorf("refused %d after %d waits, error %v; want nothing set apart, waited for", len(refused), waits, err)
 	}
-	if probe.get() != nil {
+	if probe.held() {
 		t.Errorf("the probe the node refused is kept")
 	}
 	if err != nil && strings.Contains(err.Error(), "refused one it had stored") {
 		t.Errorf("the refused probe still ends the tries: %v", err)
+	}
+}
+
+// TestPushProbedReadOnly: a node whose store takes no new writes but
+// answers "already stored" for what it holds (a file system remounted
+// read-only) fails on every new object and takes the earlier push's
+// probe, as a node would with a push of poison objects only. The first
+// such push has them set apart; after it, a push the node stores nothing
+// new of is waited for, nothing set apart, until the node stores a new
+// object of the member again or earlierProbeEvery has passed: a store
+// that can't be written sends one push of a member's to --dead-letter
+// every 10 minutes, not all of them.
+func TestPushProbedReadOnly(t *testing.T) {
+	defer func(f func() time.Time) { pushNow = f }(pushNow)
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	pushNow = func() time.Time { return now }
+	_, key, _ := ed25519.GenerateKey(nil)
+	node := &failingNode{stored: map[string]bool{}, poison: "poison"}
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	probe := &Probe{}
+	if _, err, _ := probedPush(t, srv.URL, key, separatingObjects(3, nil), probe); err != nil || !probe.held() {
+		t.Fatalf("a good push: error %v, probe kept %t", err, probe.held())
+	}
+	node.mu.Lock()
+	node.readOnly = true
+	node.mu.Unlock()
+	fresh := func(name string) []map[string]any {
+		return separatingObjects(2, map[int]string{0: "x-" + name + "-0", 1: "x-" + name + "-1"})
+	}
+	now = now.Add(time.Second)
+	refused, err, _ := probedPush(t, srv.URL, key, fresh("a"), probe)
+	if err != nil || len(refused) != 2 || !strings.Contains(refused[0].Reason, "in an earlier push") {
+		t.Fatalf("the first push the node stores nothing of: refused %d, error %v; want both set apart on the earlier probe", len(refused), err)
+	}
+	now = now.Add(earlierProbeEvery - time.Second)
+	refused, err, waits := probedPush(t, srv.URL, key, fresh("b"), probe)
+	if len(refused) != 0 || !serverFailure(err) || waits != 3 {
+		t.Errorf("the next one, the node still storing nothing new: refused %d after %d waits, error %v; want it waited for, nothing set apart", len(refused), waits, err)
+	}
+	now = now.Add(time.Second)
+	if refused, err, _ := probedPush(t, srv.URL, key, fresh("c"), probe); err != nil || len(refused) != 2 {
+		t.Errorf("%v later: refused %d, error %v; want both set apart", earlierProbeEvery, len(refused), err)
+	}
+	node.mu.Lock()
+	node.readOnly = false
+	node.mu.Unlock()
+	now = now.Add(time.Second)
+	if refused, err, _ := probedPush(t, srv.URL, key, fresh("d"), probe); err != nil || len(refused) != 0 {
+		t.Fatalf("the node writing again: refused %d, error %v", len(refused), err)
+	}
+	now = now.Add(time.Second)
+	if refused, err, _ := probedPush(t, srv.URL, key, fresh("poison"), probe); err != nil || len(refused) != 2 {
+		t.Errorf("poison objects only, right after the node stored a new object: refused %d, error %v; want both set apart", len(refused), err)
 	}
 }
