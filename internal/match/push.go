@@ -1045,9 +1045,21 @@ func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration,
 // has them judged by the rounds of [PushSeparating] with that object as
 // the probe, and set apart, instead of being taken for a node that is
 // down and waited on for ever. A node that is down fails on the probe
-// too, and is waited for, nothing set apart. With a probe that holds
-// none yet (a member that has not had an object taken since it started),
-// it is PushRetryingSeparating.
+// too, and is waited for, nothing set apart; a probe the node refuses
+// is dropped. With a probe that holds none yet (a member that has not
+// had an object taken since it started), it is PushRetryingSeparating.
+//
+// The probe, an object the node holds, goes through its submission but
+// writes nothing: a node whose store takes no new writes while it still
+// answers what it holds (a file system remounted read-only) fails on
+// every new object and takes the probe, as with a push of poison objects
+// only. So once a push had objects set apart on the earlier probe, the
+// next pushes wait (as for a node that is down) until the node stores a
+// new object of the member's (a success its status does not call
+// "already stored") or earlierProbeEvery (10 minutes) has passed: such a
+// node has one push of the member's set apart every 10 minutes, not all
+// of them, and a flood of pushes of poison objects only is set apart at
+// that pace.
 func PushRetryingSeparatingProbed(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), probe *Probe) ([]Refused, error) {
 	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, probe)
 }
