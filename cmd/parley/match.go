@@ -156,6 +156,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
+		probe := &match.Probe{}
 		pushObjects = func(objs []map[string]any) error {
 			// While the node is unavailable (restarting, overloaded, a
 			// front end taking over), the push is tried again: a fleet
@@ -185,7 +186,10 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 			// match.PushSeparating), and setting apart an object the
 			// node hangs on takes rounds of such requests, which a
 			// shorter try would cut, to start them again for ever.
-			refused, err := match.PushRetryingSeparating(context.WithoutCancel(ctx), stop, fleetTryTimeout, client, collID, key, objs, waiting)
+			// probe keeps an object the node took from this member,
+			// so that a flush of nothing but objects the node fails on
+			// is judged too, not waited on as a node that is down.
+			refused, err := match.PushRetryingSeparatingProbed(context.WithoutCancel(ctx), stop, fleetTryTimeout, client, collID, key, objs, waiting, probe)
 			if err != nil || len(refused) == 0 {
 				return err
 			}

@@ -109,9 +109,53 @@ func readObjects(c *cli, name string) (*objectsDoc, error) {
 	}
 	spans, err := stix.ObjectSpans(data)
 	if err != nil {
-		return nil, usageErrorf("give a STIX object, a JSON array of objects or a bundle", "%s: %v", name, err)
+		lines, ok, lerr := objectLines(data)
+		if !ok {
+			return nil, usageErrorf("give a STIX object, a JSON array of objects, a bundle, or one JSON object a line", "%s: %v", name, err)
+		}
+		if lerr != nil {
+			return nil, usageErrorf("give one JSON object a line (as parley match writes its sightings, and --dead-letter its FILE)", "%s: %v", name, lerr)
+		}
+		spans = lines
 	}
 	return &objectsDoc{name: name, data: data, spans: spans}, nil
+}
+
+// objectLines reads data as JSON Lines: one STIX object a line (blank
+// lines skipped), as parley match prints its sightings and a fleet
+// member appends the objects it sets apart to its --dead-letter FILE. It
+// returns the objects' spans of data; ok is false when data is not such
+// a document (its first line is not one object, or it has only one),
+// and err names the first line that is not one STIX object.
+func objectLines(data []byte) (spans []json.RawMessage, ok bool, err error) {
+	n := 0
+	for rest := data; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		n++
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		got, perr := stix.ObjectSpans(line)
+		if perr == nil && (len(got) != 1 || !single(line)) {
+			perr = fmt.Errorf("%w: not one object", stix.ErrNotObject)
+		}
+		if perr != nil {
+			if len(spans) == 0 {
+				return nil, false, nil
+			}
+			return nil, true, fmt.Errorf("line %d: %w", n, perr)
+		}
+		spans = append(spans, got[0])
+	}
+	if len(spans) < 2 {
+		return nil, false, nil
+	}
+	return spans, true, nil
 }
 
 // signSpans parses and signs every object of spans (checked by

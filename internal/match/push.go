@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	neturl "net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,7 +44,7 @@ const pushBytes = 8 << 20
 // observed-data whose observables it refused. The key never appears in
 // errors.
 func Push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) error {
-	refused, err := push(ctx, client, collectionID, key, objs, false, nil, nil)
+	refused, err := push(ctx, client, collectionID, key, objs, false, nil, nil, nil)
 	if err == nil && len(refused) > 0 {
 		err = fmt.Errorf("%w: the node refused %d of %d objects (%s)", ErrPush, len(refused), len(objs), refused[0].Reason)
 	}
@@ -98,8 +99,74 @@ type Refused struct {
 // quota or the node's storage full) is an error, as with Push: that is
 // not one object's refusal.
 func PushSeparating(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) ([]Refused, error) {
-	return push(ctx, client, collectionID, key, objs, true, nil, nil)
+	return push(ctx, client, collectionID, key, objs, true, nil, nil, nil)
 }
+
+// Probe keeps, between the separating pushes of one member to one
+// collection, an object the node took (stored, or answered that it held),
+// signed as it was sent: a later push that the node stores nothing of
+// posts it again as its probe (see [PushRetryingSeparatingProbed]). The
+// node answers it "already stored" and stores nothing new. It is safe for
+// concurrent use; the zero value holds none.
+type Probe struct {
+	mu  sync.Mutex
+	raw json.RawMessage
+	// fresh is when the node last stored a new object of the member's
+	// pushes (not one it held); apart, when a push last had objects set
+	// apart on raw, the node storing none of it.
+	fresh, apart time.Time
+}
+
+// take returns the probe for a push starting at now, or nil: none is
+// kept, or the node stored nothing new since a push last had objects set
+// apart on it, less than earlierProbeEvery ago (see
+// [PushRetryingSeparatingProbed]).
+func (p *Probe) take(now time.Time) json.RawMessage {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.apart.IsZero() && p.fresh.Before(p.apart) && now.Sub(p.apart) < earlierProbeEvery {
+		return nil
+	}
+	return p.raw
+}
+
+// update keeps what the push s learnt, as it ends at now: the last object
+// the node took, whether it stored a new one, whether the earlier probe
+// set objects apart or was refused (then it is dropped).
+func (p *Probe) update(s *separator, now time.Time) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s.dropEarlier && bytes.Equal(p.raw, s.earlier) {
+		p.raw = nil
+	}
+	if s.stored != nil {
+		p.raw = s.stored
+	}
+	if s.fresh {
+		p.fresh = now
+	}
+	if s.apartOnEarlier {
+		p.apart = now
+	}
+}
+
+// earlierProbeEvery is how often a member's pushes that the node stores
+// nothing new of may have objects set apart on an earlier push's probe
+// (see [PushRetryingSeparatingProbed]). A variable for the tests.
+var earlierProbeEvery = 10 * time.Minute
+
+// pushNow is the clock of [Probe]. A variable for the tests.
+var pushNow = time.Now
+
+// alreadyStored is the message of a Parley node's status for an object it
+// held already: nothing new stored.
+const alreadyStored = "already stored"
 
 // maxBlind bounds the envelopes a push sends, in a row, that the node
 // fails on (a 5xx) without storing anything: a node that is down costs a
@@ -108,13 +175,15 @@ func PushSeparating(ctx context.Context, client *taxii.Client, collectionID stri
 // objects lie side by side.
 const maxBlind = 64
 
-// push is Push, or PushSeparating when separate is set. convicted, when
+// push is Push, or PushSeparating when separate is set. probe, when not
+// nil, gives the probe before the node takes an object of this push, and
+// keeps the last object it took (see [Probe]). convicted, when
 // not nil, holds the objects (by their signed bytes) that the rounds of
 // an earlier try of the same push set apart: they are set apart again
 // without a request, and this try's convictions are added to it. busy,
 // when not nil, waits out a node that is busy (see separator.send);
 // without it, a busy node ends the push with its answer.
-func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool, convicted map[string]string, busy *busyWait) ([]Refused, error) {
+func push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, separate bool, probe *Probe, convicted map[string]string, busy *busyWait) ([]Refused, error) {
 	raw := make([]json.RawMessage, 0, len(objs))
 	var refused []Refused
 	signed := objs
@@ -145,6 +214,15 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 		}
 	}
 	s := &separator{ctx: ctx, client: client, coll: collectionID, refused: refused, all: raw, convicted: convicted, busy: busy}
+	if separate {
+		// An object the node took in an earlier push of the member is
+		// the probe until it takes one of this push: a push of nothing
+		// but objects the node fails on is then judged by the rounds,
+		// not taken for a node that is down (see settle).
+		s.earlier = probe.take(pushNow())
+		s.stored = s.earlier
+		defer func() { probe.update(s, pushNow()) }()
+	}
 	for start := 0; start < len(raw); {
 		// An envelope holds pushBatch objects, or fewer that make
 		// pushBytes: a fleet member's sightings name the stream
@@ -195,6 +273,14 @@ type separator struct {
 	// stored is an object of the push the node stored, posted again as
 	// the probe; nil while none is known.
 	stored json.RawMessage
+	// earlier is the probe an earlier push left (see [Probe]), nil for
+	// none; dropEarlier is set once the node refused it, apartOnEarlier
+	// once it set an object apart (the node had taken nothing of this
+	// push). fresh is set once the node stores a new object of the push.
+	earlier        json.RawMessage
+	dropEarlier    bool
+	apartOnEarlier bool
+	fresh          bool
 	// all is the whole push, signed (see alive).
 	all []json.RawMessage
 	// convicted, when not nil, gets the reason of each object the
@@ -347,6 +433,17 @@ func (s *separator) add(raw []json.RawMessage) (*taxii.Status, error) {
 	if err == nil {
 		if err = unsettled(st, len(raw)); err != nil {
 			return nil, err
+		}
+		// A success that does not say the node held the object is a
+		// new one stored: the node's writes work.
+		n := 0
+		for _, d := range st.Successes {
+			if d.Message == alreadyStored {
+				n++
+			}
+		}
+		if st.SuccessCount > n {
+			s.fresh = true
 		}
 	}
 	return st, err
@@ -535,7 +632,12 @@ const aliveTries = 8
 func (s *separator) alive() bool {
 	if s.stored != nil {
 		st, err := s.send([]json.RawMessage{s.stored})
-		return err == nil && st.SuccessCount > 0
+		if err == nil && st.SuccessCount > 0 {
+			return true
+		}
+		if !s.refusedEarlier(st, err) {
+			return false
+		}
 	}
 	for k := range aliveTries {
 		if s.ctx.Err() != nil {
@@ -549,6 +651,24 @@ func (s *separator) alive() bool {
 		}
 	}
 	return false
+}
+
+// refusedEarlier reports whether st and err, the node's answer to the
+// probe, refuse it (a status that counts it failed, or a refusal of
+// [objectRefusal] or [outOfQuota]) while the probe is the one an earlier
+// push left: the node holds it no more, or its rules changed. It is then
+// dropped, from this push and from its [Probe], and the push goes on as
+// one that has none: a probe refused would otherwise end every try, and
+// the member wait for ever.
+func (s *separator) refusedEarlier(st *taxii.Status, err error) bool {
+	if s.earlier == nil || !bytes.Equal(s.stored, s.earlier) {
+		return false
+	}
+	if err == nil && st.SuccessCount > 0 || err != nil && !objectRefusal(err) && !outOfQuota(err) {
+		return false
+	}
+	s.stored, s.dropEarlier = nil, true
+	return true
 }
 
 func (s *separator) halves(raw []json.RawMessage, objs []map[string]any) error {
@@ -602,7 +722,8 @@ const convictRounds = 16
 const settleRounds = 4 * convictRounds
 
 // settle decides on the suspects, the objects the node failed on alone.
-// None is set apart unless the node stored something of the push; then
+// None is set apart unless the node stored something of the push, or
+// there is a probe an earlier push of the member left (see [Probe]); then
 // each is judged in rounds: posted alone again, and, right before or
 // right after it (drawn at random each round), the probe, an object the
 // node stored, posted again. A suspect the node takes in any round is stored, not set apart;
@@ -623,11 +744,15 @@ func (s *separator) settle() error {
 	s.blind = 0
 	var convicted []Refused
 	for i, x := range s.suspects {
+		onEarlier := s.earlier != nil && bytes.Equal(s.stored, s.earlier)
 		r, err := s.judge(x, s.suspectRaw[i])
 		if err != nil {
 			return err
 		}
 		if r != nil {
+			if onEarlier {
+				s.apartOnEarlier = true
+			}
 			convicted = append(convicted, *r)
 			if s.convicted != nil {
 				s.convicted[string(s.suspectRaw[i])] = r.Reason
@@ -697,6 +822,10 @@ func (s *separator) judge(x Refused, raw json.RawMessage) (*Refused, error) {
 		}
 		if took {
 			if evidence++; evidence >= convictRounds {
+				if s.earlier != nil && bytes.Equal(probe[0], s.earlier) {
+					return &Refused{Object: x.Object, Reason: fmt.Sprintf(
+						"the node failed on it alone %d times, and took an object it had stored in an earlier push right before or after each (it stored nothing of this push): %v", evidence, last)}, nil
+				}
 				return &Refused{Object: x.Object, Reason: fmt.Sprintf(
 					"the node failed on it alone %d times, and took an object of the push it had stored right before or after each, as it stored the others: %v", evidence, last)}, nil
 			}
@@ -714,6 +843,8 @@ func (s *separator) probe(probe []json.RawMessage, last error) (bool, error) {
 	case err == nil && st.SuccessCount > 0:
 		s.blind = 0
 		return true, nil
+	case s.refusedEarlier(st, err):
+		return false, fmt.Errorf("%w: the node failed on an object and then refused the one it had taken in an earlier push: %w", ErrPush, last)
 	case err == nil:
 		return false, fmt.Errorf("%w: the node failed on an object and then refused one it had stored: %w", ErrPush, last)
 	case failedOn(err) && s.ctx.Err() == nil:
@@ -885,7 +1016,7 @@ var (
 // the same content "already stored", and signing is deterministic, so a
 // batch that was taken before the connection broke is not stored twice.
 func PushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration)) error {
-	_, err := pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, false)
+	_, err := pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, false, nil)
 	return err
 }
 
@@ -902,7 +1033,35 @@ func PushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 // poison object and comes back slowly, a front end answering 503
 // meanwhile, still has the poison set apart.
 func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration)) ([]Refused, error) {
-	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true)
+	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, nil)
+}
+
+// PushRetryingSeparatingProbed is [PushRetryingSeparating] with probe,
+// which a member keeps from one push to the next (to the same collection,
+// with the same key): it starts with the object the node last took in an
+// earlier push, and ends with the last one the node took. A push the node
+// stores nothing of, every object of it one the node fails on (an
+// attacker's event that makes every sighting of a flush such an object),
+// has them judged by the rounds of [PushSeparating] with that object as
+// the probe, and set apart, instead of being taken for a node that is
+// down and waited on for ever. A node that is down fails on the probe
+// too, and is waited for, nothing set apart; a probe the node refuses
+// is dropped. With a probe that holds none yet (a member that has not
+// had an object taken since it started), it is PushRetryingSeparating.
+//
+// The probe, an object the node holds, goes through its submission but
+// writes nothing: a node whose store takes no new writes while it still
+// answers what it holds (a file system remounted read-only) fails on
+// every new object and takes the probe, as with a push of poison objects
+// only. So once a push had objects set apart on the earlier probe, the
+// next pushes wait (as for a node that is down) until the node stores a
+// new object of the member's (a success its status does not call
+// "already stored") or earlierProbeEvery (10 minutes) has passed: such a
+// node has one push of the member's set apart every 10 minutes, not all
+// of them, and a flood of pushes of poison objects only is set apart at
+// that pace.
+func PushRetryingSeparatingProbed(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), probe *Probe) ([]Refused, error) {
+	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, probe)
 }
 
 // pushRetryAfterMax bounds the wait that a node's Retry-After (on a 429
@@ -957,7 +1116,7 @@ func (b *busyWait) wait(ctx context.Context, err error) error {
 // reset starts the back-off again from pushRetryFirst: the node answered.
 func (b *busyWait) reset() { b.next = pushRetryFirst }
 
-func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), separate bool) ([]Refused, error) {
+func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), separate bool, probe *Probe) ([]Refused, error) {
 	b := &busyWait{stop: stop, next: pushRetryFirst, waiting: waiting}
 	// The objects that a try's rounds set apart are not judged again by
 	// the tries after it: a push with many of them (each costs 32
@@ -995,7 +1154,7 @@ func pushRetrying(ctx, stop context.Context, tryTimeout time.Duration, client *t
 		var refused []Refused
 		var err error
 		if separate {
-			refused, err = push(tctx, client, collectionID, key, objs, true, convicted, b)
+			refused, err = push(tctx, client, collectionID, key, objs, true, probe, convicted, b)
 		} else {
 			err = Push(tctx, client, collectionID, key, objs)
 		}

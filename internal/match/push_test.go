@@ -345,6 +345,11 @@ type failingNode struct {
 	// maxBody, when positive, is the largest body the node receives
 	// within its body_read_timeout: a larger one gets 408 (a slow link).
 	maxBody int
+	// readOnly makes the node one whose store takes no new writes and
+	// still answers "already stored" for what it holds (a file system
+	// remounted read-only): 500 for an envelope holding an object it
+	// does not hold.
+	readOnly bool
 }
 
 func (f *failingNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -367,7 +372,7 @@ func (f *failingNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, raw := range env.Objects {
 		var o struct{ ID string }
 		json.Unmarshal(raw, &o)
-		if f.down || f.poison != "" && strings.Contains(o.ID, f.poison) {
+		if f.down || f.poison != "" && strings.Contains(o.ID, f.poison) || f.readOnly && !f.stored[o.ID] {
 			w.WriteHeader(http.StatusInternalServerError)
 			io.WriteString(w, `{"title":"Internal Server Error"}`)
 			return
@@ -381,6 +386,11 @@ func (f *failingNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		st.SuccessCount++
+		d := taxii.StatusDetails{ID: id}
+		if f.stored[id] {
+			d.Message = "already stored"
+		}
+		st.Successes = append(st.Successes, d)
 		f.stored[id] = true
 	}
 	w.WriteHeader(http.StatusAccepted)
