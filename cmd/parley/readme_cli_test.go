@@ -178,7 +178,8 @@ func TestREADMEMatchesCLI(t *testing.T) {
 }
 
 // TestREADMEConfigFields checks that every field of config.json (the
-// node.Config type, its witnesses' and private sets' fields included) is
+// node.Config type, its witnesses' fields and node.PrivateConfig's, under
+// "private", included) is
 // named, as `field` or "field", in README.md or docs/, so that an operator
 // who reads them learns of every setting.
 func TestREADMEConfigFields(t *testing.T) {
@@ -194,7 +195,7 @@ func TestREADMEConfigFields(t *testing.T) {
 		}
 		all += string(b) + "\n"
 	}
-	fields := configFields(reflect.TypeOf(node.Config{}), "")
+	fields := allConfigFields()
 	if len(fields) < 30 {
 		t.Fatalf("found only %d config.json fields in node.Config", len(fields))
 	}
@@ -226,4 +227,62 @@ func configFields(t reflect.Type, prefix string) []string {
 		}
 	}
 	return out
+}
+
+// allConfigFields lists the fields of config.json: node.Config's and,
+// under "private" (which node.Config leaves to node.LoadPrivateConfig),
+// node.PrivateConfig's.
+func allConfigFields() []string {
+	fields := configFields(reflect.TypeOf(node.Config{}), "")
+	fields = append(fields, "private")
+	return append(fields, configFields(reflect.TypeOf(node.PrivateConfig{}), "private.")...)
+}
+
+// configKey matches a JSON object key: "name":.
+var configKey = regexp.MustCompile(`"([a-z][a-z0-9_-]*)"\s*:`)
+
+// configNamed matches a field named as one of config.json: `name` in
+// config.json, `name` (config.json, ...).
+var configNamed = regexp.MustCompile("`([a-z][a-z0-9_-]*)`,? (?:in |\\()`?config\\.json")
+
+// TestDocsConfigFieldsExist is TestREADMEConfigFields the other way: a
+// field that a paragraph of README.md or docs/ about config.json names,
+// as a JSON key ("name": ...) or as `name` in config.json, is a field of
+// config.json (at any depth: a witness's "url" is one), so that no text
+// sends an operator to set a field the node refuses as unknown.
+func TestDocsConfigFieldsExist(t *testing.T) {
+	known := map[string]bool{}
+	for _, f := range allConfigFields() {
+		known[f[strings.LastIndex(f, ".")+1:]] = true
+	}
+	paths, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no docs/*.md (%v)", err)
+	}
+	checked := 0
+	for _, p := range append(paths, filepath.Join("..", "..", "README.md")) {
+		if filepath.Base(p) == "benchmarks.md" {
+			continue // a dated record of what was measured then
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := 1
+		for _, para := range strings.Split(string(b), "\n\n") {
+			if strings.Contains(para, "config.json") {
+				ms := append(configKey.FindAllStringSubmatch(para, -1), configNamed.FindAllStringSubmatch(para, -1)...)
+				for _, m := range ms {
+					checked++
+					if !known[m[1]] {
+						t.Errorf("%s:%d: the paragraph names %q as a config.json field; there is none", filepath.Base(p), line, m[1])
+					}
+				}
+			}
+			line += strings.Count(para, "\n") + 2
+		}
+	}
+	if checked < 20 {
+		t.Errorf("checked only %d config.json fields in the docs; the patterns no longer find them", checked)
+	}
 }
