@@ -21,6 +21,9 @@ var readmeInvocation = regexp.MustCompile("(?:^|[\\s`(/$])parley ([a-z]+)((?:[ \
 // or --name followed by punctuation.
 var invocationFlag = regexp.MustCompile(`^--([a-z0-9][a-z0-9-]*)`)
 
+// subcommandWord matches a word where an invocation names a subcommand.
+var subcommandWord = regexp.MustCompile(`^[a-z][a-z-]*$`)
+
 // helpFlag matches a flag line of a command's --help.
 var helpFlag = regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
 
@@ -28,7 +31,8 @@ var helpFlag = regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
 // step with the registered commands, both ways: every command appears in
 // the README as `parley NAME`, every subcommand and every flag somewhere in
 // the README or docs/; every flag the docs give an invocation of a command
-// is one that command takes; and `parley help` names every subcommand of a
+// is one that command takes; an invocation of a command with subcommands
+// names one of them; and `parley help` names every subcommand of a
 // command in that command's line.
 func TestREADMEMatchesCLI(t *testing.T) {
 	readmeBytes, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
@@ -156,6 +160,9 @@ func TestREADMEMatchesCLI(t *testing.T) {
 							break
 						}
 					}
+				}
+				if len(cmd.subcommands) > 0 && len(args) == 1 && len(rest) > 0 && subcommandWord.MatchString(rest[0]) {
+					t.Errorf("%s:%d: parley %s has no subcommand %s", file, first, m[1], rest[0])
 				}
 				f := helpFlags(args...)
 				for _, tok := range rest {
