@@ -293,3 +293,62 @@ func TestDocsConfigFieldsExist(t *testing.T) {
 		t.Errorf("checked only %d config.json fields in the docs; the patterns no longer find them", checked)
 	}
 }
+
+// docFlag matches a flag named in prose or an example: --name, not the
+// middle of a word or of a longer dash run.
+var docFlag = regexp.MustCompile(`(?:^|[^A-Za-z0-9-])--([a-z][a-z0-9-]*[a-z0-9])`)
+
+// TestDocsFlagsExist checks that every --flag that docs/*.md name, in an
+// invocation or in prose ("with --seen"), is a flag of some parley command
+// or subcommand, so that a renamed or removed flag doesn't live on in the
+// design records. (TestREADMEMatchesCLI checks the flags of invocations
+// against their own command; README.md also names other tools' flags.)
+func TestDocsFlagsExist(t *testing.T) {
+	known := map[string]bool{}
+	collect := func(args ...string) {
+		code, out, stderr := runCLI(t, append(args, "--help")...)
+		if code != 0 {
+			t.Fatalf("parley %s --help: exit %d: %s", strings.Join(args, " "), code, stderr)
+		}
+		for _, m := range helpFlag.FindAllStringSubmatch(out, -1) {
+			known[m[1]] = true
+		}
+	}
+	for n, cmd := range commands {
+		if len(cmd.subcommands) == 0 {
+			collect(n)
+		}
+		for _, s := range cmd.subcommands {
+			collect(n, s.name)
+		}
+	}
+	if len(known) < 50 {
+		t.Fatalf("found only %d flags in the commands' --help", len(known))
+	}
+	paths, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no docs/*.md (%v)", err)
+	}
+	sort.Strings(paths)
+	checked := 0
+	for _, p := range paths {
+		if filepath.Base(p) == "benchmarks.md" {
+			continue // a dated record of what was measured then
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, m := range docFlag.FindAllStringSubmatch(line, -1) {
+				checked++
+				if !known[m[1]] {
+					t.Errorf("docs/%s:%d: --%s is a flag of no parley command", filepath.Base(p), i+1, m[1])
+				}
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("checked only %d flags in docs/; the pattern no longer finds them", checked)
+	}
+}
