@@ -18,7 +18,8 @@ import (
 var docEndpoint = regexp.MustCompile("`(?:(GET|POST|PUT|DELETE|PATCH|HEAD) )?(/[A-Za-z0-9_./{}$-]*)[^`]*`")
 
 // TestDocsEndpointsRouted checks that every endpoint of the node that the
-// README or docs/ name is in the route table with that method: a path
+// README or docs/ name is in the route table with that method, and that
+// every route of the table is named there: a path
 // whose first segment is one of the table's (/log, /private, /peers,
 // /members, ...) must be served, by the method the text gives, or by
 // some method when it gives none. A path without a method may name a
@@ -54,6 +55,7 @@ func TestDocsEndpointsRouted(t *testing.T) {
 	files = append(files, filepath.Join("..", "..", "README.md"))
 	sort.Strings(files)
 	checked := 0
+	all := ""
 	for _, file := range files {
 		if filepath.Base(file) == "benchmarks.md" {
 			continue // a dated record of what was measured then
@@ -62,6 +64,7 @@ func TestDocsEndpointsRouted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		all += string(b) + "\n"
 		for i, line := range strings.Split(string(b), "\n") {
 			for _, m := range docEndpoint.FindAllStringSubmatch(line, -1) {
 				method, path := m[1], m[2]
@@ -91,6 +94,27 @@ func TestDocsEndpointsRouted(t *testing.T) {
 			}
 		}
 	}
+	// The other way: every route is in the docs, as `METHOD /path` (or,
+	// for a route that takes every method, as its path); a route whose
+	// path ends in its only wildcard may be named by the path up to it
+	// when no other route's path begins so
+	// (`/extension-definitions/extension-definition--…`).
+	for _, rt := range routes {
+		method, path, ok := strings.Cut(rt.Pattern, " ")
+		if !ok {
+			method, path = "", rt.Pattern
+		}
+		if path == "/{$}" {
+			continue // the redirect to /ui/
+		}
+		named := strings.Contains(all, strings.TrimSpace(method+" "+path))
+		if i := strings.Index(path, "{"); !named && i > 0 && strings.HasSuffix(path, "}") && sharing(paths, path[:i]) == 1 {
+			named = strings.Contains(all, path[:i])
+		}
+		if !named {
+			t.Errorf("route %q is in neither README.md nor docs/", rt.Pattern)
+		}
+	}
 	if checked < 50 {
 		t.Errorf("checked only %d endpoints in the docs; the pattern no longer finds them", checked)
 	}
@@ -101,4 +125,15 @@ func firstSegment(path string) string {
 	seg, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
 	seg, _, _ = strings.Cut(seg, "?")
 	return seg
+}
+
+// sharing returns how many of paths begin with prefix.
+func sharing(paths []string, prefix string) int {
+	n := 0
+	for _, p := range paths {
+		if strings.HasPrefix(p, prefix) {
+			n++
+		}
+	}
+	return n
 }
