@@ -65,6 +65,10 @@ func TestDocsEndpointsRouted(t *testing.T) {
 			t.Fatal(err)
 		}
 		all += string(b) + "\n"
+		name := filepath.Base(file)
+		if name != "README.md" {
+			name = "docs/" + name
+		}
 		for i, line := range strings.Split(string(b), "\n") {
 			for _, m := range docEndpoint.FindAllStringSubmatch(line, -1) {
 				method, path := m[1], m[2]
@@ -89,7 +93,7 @@ func TestDocsEndpointsRouted(t *testing.T) {
 					}
 				}
 				if !ok {
-					t.Errorf("%s:%d: %s is not in the node's route table", filepath.Base(file), i+1, strings.TrimSpace(method+" "+m[2]))
+					t.Errorf("%s:%d: %s is not in the node's route table", name, i+1, strings.TrimSpace(method+" "+m[2]))
 				}
 			}
 		}
