@@ -241,3 +241,74 @@ func TestDocsGoNamesExist(t *testing.T) {
 func isTypeName(name string) bool {
 	return name != "" && name[0] >= 'A' && name[0] <= 'Z'
 }
+
+// docSectionRef matches a reference to a section of another text:
+// docs/log.md, "Seen checkpoints"; README, "Deployment"; the README's
+// "Deployment".
+var docSectionRef = regexp.MustCompile(`(?:docs/([a-z]+\.md)|\b([a-z]+\.md)|(README)(?:\.md)?(?:'s)?),? "([^"]+)"`)
+
+// TestDocsSectionReferencesExist checks that every section that README.md
+// and docs/*.md send the reader to in another text (docs/log.md, "Seen
+// checkpoints"; README, "Deployment") is there: a heading that begins
+// with its title, or a paragraph that begins with it in bold.
+func TestDocsSectionReferencesExist(t *testing.T) {
+	root := filepath.Join("..", "..")
+	texts := map[string]string{}
+	paths, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no docs/*.md (%v)", err)
+	}
+	for _, p := range append(paths, filepath.Join(root, "README.md")) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[filepath.Base(p)] = string(b)
+	}
+	hasSection := func(text, title string) bool {
+		for _, line := range strings.Split(text, "\n") {
+			line = strings.TrimLeft(line, "0123456789. ")
+			if h := strings.TrimLeft(line, "#"); h != line && strings.HasPrefix(strings.TrimSpace(h), title) {
+				return true
+			}
+			if strings.HasPrefix(line, "**"+title) {
+				return true
+			}
+		}
+		return false
+	}
+	names := make([]string, 0, len(texts))
+	for n := range texts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	checked := 0
+	for _, name := range names {
+		if name == "benchmarks.md" {
+			continue // a dated record: it names the texts of its day
+		}
+		for i, line := range strings.Split(texts[name], "\n") {
+			for _, m := range docSectionRef.FindAllStringSubmatch(line, -1) {
+				target := m[1] + m[2]
+				if m[3] != "" {
+					target = "README.md"
+				}
+				text, ok := texts[target]
+				if !ok {
+					continue // another project's file
+				}
+				checked++
+				if !hasSection(text, m[4]) {
+					shown := name
+					if shown != "README.md" {
+						shown = "docs/" + shown
+					}
+					t.Errorf("%s:%d: %s has no section %q", shown, i+1, target, m[4])
+				}
+			}
+		}
+	}
+	if checked < 20 {
+		t.Errorf("checked only %d section references in the docs; the pattern no longer finds them", checked)
+	}
+}
