@@ -21,6 +21,9 @@ var readmeInvocation = regexp.MustCompile("(?:^|[\\s`(/$])parley ([a-z]+)((?:[ \
 // or --name followed by punctuation.
 var invocationFlag = regexp.MustCompile(`^--([a-z0-9][a-z0-9-]*)`)
 
+// subcommandWord matches a word where an invocation names a subcommand.
+var subcommandWord = regexp.MustCompile(`^[a-z][a-z-]*$`)
+
 // helpFlag matches a flag line of a command's --help.
 var helpFlag = regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
 
@@ -28,7 +31,8 @@ var helpFlag = regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
 // step with the registered commands, both ways: every command appears in
 // the README as `parley NAME`, every subcommand and every flag somewhere in
 // the README or docs/; every flag the docs give an invocation of a command
-// is one that command takes; and `parley help` names every subcommand of a
+// is one that command takes; an invocation of a command with subcommands
+// names one of them; and `parley help` names every subcommand of a
 // command in that command's line.
 func TestREADMEMatchesCLI(t *testing.T) {
 	readmeBytes, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
@@ -157,6 +161,9 @@ func TestREADMEMatchesCLI(t *testing.T) {
 						}
 					}
 				}
+				if len(cmd.subcommands) > 0 && len(args) == 1 && len(rest) > 0 && subcommandWord.MatchString(rest[0]) {
+					t.Errorf("%s:%d: parley %s has no subcommand %s", file, first, m[1], rest[0])
+				}
 				f := helpFlags(args...)
 				for _, tok := range rest {
 					fm := invocationFlag.FindStringSubmatch(tok)
@@ -178,7 +185,8 @@ func TestREADMEMatchesCLI(t *testing.T) {
 }
 
 // TestREADMEConfigFields checks that every field of config.json (the
-// node.Config type, its witnesses' and private sets' fields included) is
+// node.Config type, its witnesses' fields and node.PrivateConfig's, under
+// "private", included) is
 // named, as `field` or "field", in README.md or docs/, so that an operator
 // who reads them learns of every setting.
 func TestREADMEConfigFields(t *testing.T) {
@@ -194,7 +202,7 @@ func TestREADMEConfigFields(t *testing.T) {
 		}
 		all += string(b) + "\n"
 	}
-	fields := configFields(reflect.TypeOf(node.Config{}), "")
+	fields := allConfigFields()
 	if len(fields) < 30 {
 		t.Fatalf("found only %d config.json fields in node.Config", len(fields))
 	}
@@ -226,4 +234,121 @@ func configFields(t reflect.Type, prefix string) []string {
 		}
 	}
 	return out
+}
+
+// allConfigFields lists the fields of config.json: node.Config's and,
+// under "private" (which node.Config leaves to node.LoadPrivateConfig),
+// node.PrivateConfig's.
+func allConfigFields() []string {
+	fields := configFields(reflect.TypeOf(node.Config{}), "")
+	fields = append(fields, "private")
+	return append(fields, configFields(reflect.TypeOf(node.PrivateConfig{}), "private.")...)
+}
+
+// configKey matches a JSON object key: "name":.
+var configKey = regexp.MustCompile(`"([a-z][a-z0-9_-]*)"\s*:`)
+
+// configNamed matches a field named as one of config.json: `name` in
+// config.json, `name` (config.json, ...).
+var configNamed = regexp.MustCompile("`([a-z][a-z0-9_-]*)`,? (?:in |\\()`?config\\.json")
+
+// TestDocsConfigFieldsExist is TestREADMEConfigFields the other way: a
+// field that a paragraph of README.md or docs/ about config.json names,
+// as a JSON key ("name": ...) or as `name` in config.json, is a field of
+// config.json (at any depth: a witness's "url" is one), so that no text
+// sends an operator to set a field the node refuses as unknown.
+func TestDocsConfigFieldsExist(t *testing.T) {
+	known := map[string]bool{}
+	for _, f := range allConfigFields() {
+		known[f[strings.LastIndex(f, ".")+1:]] = true
+	}
+	paths, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no docs/*.md (%v)", err)
+	}
+	checked := 0
+	for _, p := range append(paths, filepath.Join("..", "..", "README.md")) {
+		if filepath.Base(p) == "benchmarks.md" {
+			continue // a dated record of what was measured then
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := 1
+		for _, para := range strings.Split(string(b), "\n\n") {
+			if strings.Contains(para, "config.json") {
+				ms := append(configKey.FindAllStringSubmatch(para, -1), configNamed.FindAllStringSubmatch(para, -1)...)
+				for _, m := range ms {
+					checked++
+					if !known[m[1]] {
+						t.Errorf("%s:%d: the paragraph names %q as a config.json field; there is none", filepath.Base(p), line, m[1])
+					}
+				}
+			}
+			line += strings.Count(para, "\n") + 2
+		}
+	}
+	if checked < 20 {
+		t.Errorf("checked only %d config.json fields in the docs; the patterns no longer find them", checked)
+	}
+}
+
+// docFlag matches a flag named in prose or an example: --name, not the
+// middle of a word or of a longer dash run.
+var docFlag = regexp.MustCompile(`(?:^|[^A-Za-z0-9-])--([a-z][a-z0-9-]*[a-z0-9])`)
+
+// TestDocsFlagsExist checks that every --flag that docs/*.md name, in an
+// invocation or in prose ("with --seen"), is a flag of some parley command
+// or subcommand, so that a renamed or removed flag doesn't live on in the
+// design records. (TestREADMEMatchesCLI checks the flags of invocations
+// against their own command; README.md also names other tools' flags.)
+func TestDocsFlagsExist(t *testing.T) {
+	known := map[string]bool{}
+	collect := func(args ...string) {
+		code, out, stderr := runCLI(t, append(args, "--help")...)
+		if code != 0 {
+			t.Fatalf("parley %s --help: exit %d: %s", strings.Join(args, " "), code, stderr)
+		}
+		for _, m := range helpFlag.FindAllStringSubmatch(out, -1) {
+			known[m[1]] = true
+		}
+	}
+	for n, cmd := range commands {
+		if len(cmd.subcommands) == 0 {
+			collect(n)
+		}
+		for _, s := range cmd.subcommands {
+			collect(n, s.name)
+		}
+	}
+	if len(known) < 50 {
+		t.Fatalf("found only %d flags in the commands' --help", len(known))
+	}
+	paths, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no docs/*.md (%v)", err)
+	}
+	sort.Strings(paths)
+	checked := 0
+	for _, p := range paths {
+		if filepath.Base(p) == "benchmarks.md" {
+			continue // a dated record of what was measured then
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, m := range docFlag.FindAllStringSubmatch(line, -1) {
+				checked++
+				if !known[m[1]] {
+					t.Errorf("docs/%s:%d: --%s is a flag of no parley command", filepath.Base(p), i+1, m[1])
+				}
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("checked only %d flags in docs/; the pattern no longer finds them", checked)
+	}
 }

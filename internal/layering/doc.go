@@ -1,6 +1,7 @@
 // Package layering holds no code: its test enforces the import layers that
 // STYLE.md describes, so that spec packages stay importable by auditors and
-// imports only ever point down, toward stix.
+// imports only ever point down, toward stix, and that docs/design.md's
+// package table has a row for every package and no other.
 //
 //	stix, internal/untrusted
 //	pattern, tlog, pdq, private, opinion   (may import stix and each other)

@@ -2,7 +2,10 @@ package layering
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -65,5 +68,51 @@ func TestImportsPointDown(t *testing.T) {
 	}
 	if seen < 5 {
 		t.Fatalf("listed only %d packages; the go list pattern is wrong", seen)
+	}
+}
+
+// packageRow matches a row of docs/design.md's package table: "| `pkg` |".
+var packageRow = regexp.MustCompile("(?m)^\\| `([a-z0-9/]+)` \\|")
+
+// TestDesignPackageMap keeps the package table of docs/design.md ("The
+// shape of the code") in step with the module, both ways: every package
+// has a row, and every row names a package that exists.
+func TestDesignPackageMap(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "design.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## The shape of the code\n")
+	if !ok {
+		t.Fatal(`docs/design.md has no section "The shape of the code"`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	rows := map[string]bool{}
+	for _, m := range packageRow.FindAllStringSubmatch(section, -1) {
+		if rows[m[1]] {
+			t.Errorf("docs/design.md: package %s has two rows", m[1])
+		}
+		rows[m[1]] = true
+	}
+	out, err := exec.Command("go", "list", "../../...").Output()
+	if err != nil {
+		t.Fatalf("couldn't list packages: %v", err)
+	}
+	pkgs := strings.Fields(string(out))
+	if len(pkgs) < 5 {
+		t.Fatalf("listed only %d packages; the go list pattern is wrong", len(pkgs))
+	}
+	exists := map[string]bool{}
+	for _, p := range pkgs {
+		rel := strings.TrimPrefix(p, module)
+		exists[rel] = true
+		if !rows[rel] {
+			t.Errorf("package %s has no row in docs/design.md's package table", rel)
+		}
+	}
+	for r := range rows {
+		if !exists[r] {
+			t.Errorf("docs/design.md's package table has a row for %s, which is no package", r)
+		}
 	}
 }
