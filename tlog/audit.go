@@ -258,14 +258,20 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	for _, w := range times.notes {
 		want[w.cp.Size] = append(want[w.cp.Size], known{w.note, w.cp})
 	}
+	// The policy whose witnesses' lines are verified before a note is
+	// recorded in opts.Seen (SeenCheckpoints.add).
+	var seenPolicy *Policy
+	if opts.Seen != nil {
+		seenPolicy = opts.Seen.policyOr(opts.Policy)
+	}
 	fork := func(a, b []byte, format string, args ...any) {
 		rep.add(-1, "", format, args...)
 		if rep.Fork == nil {
 			rep.Fork = [][]byte{a, b}
 		}
 		if opts.Seen != nil {
-			opts.Seen.add(a)
-			opts.Seen.add(b)
+			opts.Seen.add(a, seenPolicy)
+			opts.Seen.add(b, seenPolicy)
 		}
 	}
 	for size, ks := range want {
@@ -474,7 +480,7 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 		}
 	}
 	if opts.Seen != nil && rep.Fork == nil {
-		opts.Seen.add(cpNote)
+		opts.Seen.add(cpNote, seenPolicy)
 	}
 	// Objects are checked in the background, so problems arrive out of
 	// order: report the log's own first, then by entry.
@@ -672,7 +678,15 @@ type SeenCheckpoints struct {
 	Key string `json:"key,omitempty"`
 	// Notes are signed checkpoint notes, oldest first.
 	Notes []string `json:"checkpoints"`
-	path  string
+	// Policy, when not nil, is the witness policy of whoever records
+	// notes in the file (not saved in it): before a note is recorded or
+	// merged with another of the same checkpoint, the signature lines of
+	// its witnesses (their name and key ID) are verified, in both notes,
+	// and those that don't verify are dropped ([SeenCheckpoints.Add]).
+	// [Audit] and [ObjectVerifier] use their own policy when they have
+	// one.
+	Policy *Policy `json:"-"`
+	path   string
 }
 
 // seenFields are the names of a seen file's fields.
@@ -762,11 +776,17 @@ func LoadSeenOrCheckpoint(path string) (s *SeenCheckpoints, checkpoint []byte, e
 // verified (their text is read first): a seen file of thousands of
 // checkpoints costs a few signature checks, not thousands.
 func (s *SeenCheckpoints) CheckConsistent(ctx context.Context, n []byte, v note.Verifier, prover ConsistencyProver) error {
+	return s.checkConsistent(ctx, n, v, prover, s.Policy)
+}
+
+// checkConsistent is [SeenCheckpoints.CheckConsistent], recording n with
+// the lines of p's witnesses verified ([SeenCheckpoints.add]).
+func (s *SeenCheckpoints) checkConsistent(ctx context.Context, n []byte, v note.Verifier, prover ConsistencyProver, p *Policy) error {
 	cp, err := OpenCheckpoint(n, v)
 	if err != nil {
 		return err
 	}
-	s.add(n)
+	s.add(n, p)
 	same, lowerNote, upperNote := s.Neighbours(cp, v)
 	if len(same) > 0 {
 		return fmt.Errorf("%w: two checkpoints of size %d with different roots: the log forked", ErrProof, cp.Size)
@@ -967,9 +987,32 @@ var MaxSeenNotes = 4096
 // its policy witnesses' cosignatures among those that bound entries'
 // received times. A note recorded already is not added twice. The
 // caller saves the file.
-func (s *SeenCheckpoints) Add(n []byte) { s.add(n) }
+//
+// With s.Policy, the lines of its witnesses that don't verify on their own
+// are dropped from n, and from the note of the same checkpoint n is merged
+// with, first (see add).
+func (s *SeenCheckpoints) Add(n []byte) { s.add(n, s.Policy) }
 
-func (s *SeenCheckpoints) add(n []byte) {
+// policyOr returns p, or s.Policy when p is nil: the policy whose
+// witnesses' lines are verified before a note is recorded.
+func (s *SeenCheckpoints) policyOr(p *Policy) *Policy {
+	if p != nil {
+		return p
+	}
+	return s.Policy
+}
+
+// add records n. With the witness policy p, it first drops from n, and
+// from each note of the same checkpoint it merges n with, the signature
+// lines of p's witnesses that don't verify ([dropForgedLines]): the merge
+// keeps each signer's first and latest line by the time the line claims,
+// so forged lines of a witness with extreme times, recorded unverified
+// (the node's checkpoint, read without a policy or before its quorum was
+// checked), would take both places and push that witness's honest
+// cosignatures out of the file. Lines of keys p doesn't name are kept as
+// they are (nothing here can verify them).
+func (s *SeenCheckpoints) add(n []byte, p *Policy) {
+	n = []byte(dropForgedLines(string(n), p))
 	text, split := noteText(string(n))
 	for i, have := range s.Notes {
 		if have == string(n) {
@@ -985,7 +1028,7 @@ func (s *SeenCheckpoints) add(n []byte) {
 		// would report it forged), keeps the note as it is, and n is
 		// recorded beside it.
 		if t, ok := noteText(have); ok && split && t == text {
-			if m := mergeSignatures(have, string(n)); checkNoteBounds([]byte(m)) == nil {
+			if m := mergeSignatures(dropForgedLines(have, p), string(n)); checkNoteBounds([]byte(m)) == nil {
 				s.Notes[i] = m
 				return
 			}
@@ -1080,6 +1123,63 @@ func noteText(n string) (string, bool) {
 		return "", false
 	}
 	return n[:i+1], true
+}
+
+// dropForgedLines returns the signed note n without the signature lines
+// of p's witnesses (their name and key ID) that don't verify on their own
+// over n's text, and without those of a witness past the first
+// [maxKeyLines] distinct ones, dropped unchecked as [VerifiedLines] drops
+// them. Other lines, and a note p names no witness of, are left as they
+// are; so is n when it isn't a signed note.
+func dropForgedLines(n string, p *Policy) string {
+	if p == nil || len(p.Witnesses) == 0 {
+		return n
+	}
+	i := strings.LastIndex(n, "\n\n")
+	if i < 0 || checkNoteBounds([]byte(n)) != nil {
+		return n
+	}
+	vs := make([]note.Verifier, len(p.Witnesses))
+	for j, w := range p.Witnesses {
+		vs[j] = w.v
+	}
+	known := note.VerifierList(vs...)
+	type keyID struct {
+		name string
+		id   uint32
+	}
+	tried := map[keyID]int{}
+	good := map[string]bool{}
+	out := n[:i+2]
+	for _, l := range strings.SplitAfter(n[i+2:], "\n") {
+		if l == "" {
+			continue
+		}
+		name, id, _, ok := SignatureLine(strings.TrimSuffix(l, "\n"))
+		if !ok {
+			out += l
+			continue
+		}
+		if _, err := known.Verifier(name, id); err != nil {
+			out += l // not a witness of p: nothing to verify it with
+			continue
+		}
+		ok, checked := good[l]
+		if !checked {
+			k := keyID{name, id}
+			if tried[k] >= maxKeyLines {
+				continue
+			}
+			tried[k]++
+			_, err := OpenNote([]byte(n[:i+2]+l), known)
+			ok = err == nil
+			good[l] = ok
+		}
+		if ok {
+			out += l
+		}
+	}
+	return out
 }
 
 // mergeSignatures returns the note of a's text with the signature lines
