@@ -1252,7 +1252,8 @@ func mergeSignatures(a, b string) string {
 // with: a checkpoint consistent with it is consistent with every
 // checkpoint before it), every checkpoint that shares its origin and size
 // with another of another root (evidence of a fork), and any note whose
-// text doesn't read. What thinning costs: older entries' witnessed times
+// text doesn't read; of notes of one origin, size and root, only the
+// last is kept so (the others may go). What thinning costs: older entries' witnessed times
 // are bounded by fewer of the checkpoints seen back then, so the bounds
 // [Audit] draws from this file for them get wider; the checkpoints the
 // node serves still bound them.
@@ -1284,6 +1285,22 @@ func (s *SeenCheckpoints) thin(keep string, forks bool) int {
 		roots[k][c.Hash] = true
 		largest[c.Origin] = max(largest[c.Origin], c.Size)
 	}
+	// A note is a repeat when a later one has its origin, size and root
+	// (another extension line, or lines recorded beside it when a merge
+	// would have been too long): it tells nothing about consistency that
+	// the later one doesn't, and may go whatever it is, so that a node
+	// serving one checkpoint as a new note at every audit can't grow the
+	// file with notes kept as the latest, or as evidence of a fork.
+	type same struct {
+		key
+		root Hash
+	}
+	last := map[same]int{}
+	for i, o := range parsed {
+		if ok[i] {
+			last[same{key{o.cp.Origin, o.cp.Size}, o.cp.Hash}] = i
+		}
+	}
 	firstFork := map[string]uint64{} // origin: its smallest forked size
 	for k, r := range roots {
 		if f, have := firstFork[k.origin]; len(r) > 1 && (!have || k.size < f) {
@@ -1293,7 +1310,14 @@ func (s *SeenCheckpoints) thin(keep string, forks bool) int {
 	var may []int // indexes of the notes that may go
 	for i, o := range parsed {
 		c := o.cp
-		if !ok[i] || o.note == keep || c.Size == largest[c.Origin] {
+		if !ok[i] || o.note == keep {
+			continue
+		}
+		if last[same{key{c.Origin, c.Size}, c.Hash}] != i {
+			may = append(may, i) // a repeat
+			continue
+		}
+		if c.Size == largest[c.Origin] {
 			continue
 		}
 		if len(roots[key{c.Origin, c.Size}]) > 1 {
