@@ -697,6 +697,11 @@ var seenFields = jsonFields{"key": nil, "checkpoints": nil}
 // kilobytes with its cosignatures).
 const MaxSeenFile = 256 << 20
 
+// seenFileLimit is the longest seen file [LoadSeen] reads: [MaxSeenFile],
+// a variable for the tests. [SeenCheckpoints.add] keeps the file to half
+// of it ([maxSeenBytes]).
+var seenFileLimit int64 = MaxSeenFile
+
 // LoadSeen reads the file at path; a missing file is an empty memory.
 // Anything else that isn't a seen file, as [SeenCheckpoints.Save] writes
 // it (a JSON object with "checkpoints" and at most "key"), is refused, so
@@ -705,7 +710,7 @@ const MaxSeenFile = 256 << 20
 // [MaxSeenNotes] notes (nothing is verified before that is checked).
 func LoadSeen(path string) (*SeenCheckpoints, error) {
 	s := &SeenCheckpoints{path: path}
-	b, err := untrusted.ReadFile(path, MaxSeenFile)
+	b, err := untrusted.ReadFile(path, seenFileLimit)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
 	}
@@ -746,7 +751,7 @@ func LoadSeen(path string) (*SeenCheckpoints, error) {
 // the log's key signs it. Save then writes a seen file in its place,
 // holding it. A file that is neither is refused, saying so.
 func LoadSeenOrCheckpoint(path string) (s *SeenCheckpoints, checkpoint []byte, err error) {
-	b, rerr := untrusted.ReadFile(path, MaxSeenFile)
+	b, rerr := untrusted.ReadFile(path, seenFileLimit)
 	if rerr == nil {
 		if text, err := SplitNote(b); err == nil {
 			if _, err := ParseCheckpoint(text); err == nil {
@@ -1014,32 +1019,68 @@ func (s *SeenCheckpoints) policyOr(p *Policy) *Policy {
 func (s *SeenCheckpoints) add(n []byte, p *Policy) {
 	n = []byte(dropForgedLines(string(n), p))
 	text, split := noteText(string(n))
+	into := -1 // the last note of n's text
 	for i, have := range s.Notes {
 		if have == string(n) {
 			return
 		}
-		// The same checkpoint again, with other cosignatures (a quiet
-		// log the witnesses cosigned again): one note with each
-		// signer's first and latest line, not one more note per audit.
-		// A merge that would hold more signature lines than a note
-		// may ([maxNoteSignatures]: note.Open refuses it, and the
-		// checkpoint seen would be lost to every later audit), or be
-		// longer ([MaxCheckpointNote]: every reader refuses it, and
-		// would report it forged), keeps the note as it is, and n is
-		// recorded beside it.
 		if t, ok := noteText(have); ok && split && t == text {
-			if m := mergeSignatures(dropForgedLines(have, p), string(n)); checkNoteBounds([]byte(m)) == nil {
-				s.Notes[i] = m
-				return
-			}
+			into = i
+		}
+	}
+	// The same checkpoint again, with other cosignatures (a quiet log
+	// the witnesses cosigned again): one note with each signer's first
+	// and latest line, not one more note per audit. A merge that would
+	// hold more signature lines than a note may ([maxNoteSignatures]:
+	// note.Open refuses it, and the checkpoint seen would be lost to
+	// every later audit), or be longer ([MaxCheckpointNote]: every reader
+	// refuses it, and would report it forged), keeps the note as it is,
+	// and n is recorded beside it. Only the last note of the text is
+	// merged into (the one recorded beside the others): one merge, not
+	// one for each note a node had recorded beside.
+	if into >= 0 {
+		if m := mergeSignatures(dropForgedLines(s.Notes[into], p), string(n)); checkNoteBounds([]byte(m)) == nil {
+			s.Notes[into] = m
+			return
 		}
 	}
 	s.Notes = append(s.Notes, string(n))
 	if len(s.Notes) > MaxSeenNotes {
 		s.thin(string(n), false)
 	}
-	for len(s.Notes) > maxSeenKept() && s.thin(string(n), true) > 0 {
+	for s.jsonSize() > maxSeenBytes() && s.thin(string(n), false) > 0 {
 	}
+	for (len(s.Notes) > maxSeenKept() || s.jsonSize() > maxSeenBytes()) && s.thin(string(n), true) > 0 {
+	}
+}
+
+// maxSeenBytes is the most bytes [SeenCheckpoints.add] leaves in a seen
+// file, as Save writes it: half of what [LoadSeen] reads. A note may be
+// as long as [MaxCheckpointNote], and its "<", ">" and "&" take six bytes
+// each in the file, so a node could otherwise have the file grow past
+// what LoadSeen reads in a few hundred pulls, long before it holds
+// [MaxSeenNotes] notes.
+func maxSeenBytes() int64 { return seenFileLimit / 2 }
+
+// jsonSize returns about how many bytes the notes take in the file as
+// [SeenCheckpoints.Save] writes them (JSON, indented): each note is a
+// checkpoint that opened (valid UTF-8, no control character but its
+// newlines), so only these are escaped.
+func (s *SeenCheckpoints) jsonSize() int64 {
+	var size int64
+	for _, n := range s.Notes {
+		size += int64(len(n)) + 8 // quotes, comma, newline, indent
+		for _, c := range []string{`"`, `\`, "\n"} {
+			size += int64(strings.Count(n, c))
+		}
+		for _, c := range []string{"<", ">", "&"} {
+			size += 5 * int64(strings.Count(n, c))
+		}
+		for _, c := range []string{"\u2028", "\u2029"} {
+			size += 3 * int64(strings.Count(n, c))
+		}
+	}
+	return size
 }
 
 // maxSeenKept is the most notes [SeenCheckpoints.add] leaves in a seen

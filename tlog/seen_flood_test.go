@@ -2,9 +2,12 @@ package tlog
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -99,4 +102,59 @@ type noProofs struct{}
 
 func (noProofs) ConsistencyProof(context.Context, uint64, uint64) ([]Hash, error) {
 	return nil, errors.New("no proofs here")
+}
+
+// TestSeenFloodOfLongNotes: a node may serve each checkpoint as a note
+// of up to MaxCheckpointNote (lines of keys no one knows, or an extension
+// line of "<", which the seen file's JSON writes as six bytes each). The
+// file was thinned only by its number of notes, so a few hundred such
+// pulls (of one checkpoint or of a growing log) made it longer than
+// LoadSeen reads, and every later command refused the member's own seen
+// file. Now the file is thinned to half of what LoadSeen reads.
+func TestSeenFloodOfLongNotes(t *testing.T) {
+	old := seenFileLimit
+	seenFileLimit = 8 << 20
+	defer func() { seenFileLimit = old }()
+	l := newTestLog(t, 1)
+	sign := func(size uint64, ext ...string) []byte {
+		t.Helper()
+		n, err := SignCheckpoint(Checkpoint{Origin: testOrigin, Size: size, Hash: Hash{byte(size)}, Extensions: ext}, l.signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	angles := strings.Repeat("<", 200<<10)
+	tests := []struct {
+		name string
+		note func(i int) []byte
+	}{
+		{name: "growing log, escaped extension", note: func(i int) []byte { return sign(uint64(i+1), angles) }},
+		{name: "one checkpoint, escaped extensions", note: func(i int) []byte { return sign(1, fmt.Sprint(i), angles) }},
+		{name: "growing log, long lines", note: func(i int) []byte {
+			return []byte(string(sign(uint64(i+1))) + "— junk.example " + base64.StdEncoding.EncodeToString(make([]byte, 700<<10)) + "\n")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &SeenCheckpoints{path: filepath.Join(t.TempDir(), "seen.json")}
+			for i := range 40 {
+				n := tc.note(i)
+				if _, err := OpenCheckpoint(n, l.verifier); err != nil {
+					t.Fatal(err)
+				}
+				s.CheckConsistent(context.Background(), n, l.verifier, noProofs{})
+			}
+			if err := s.Save(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := LoadSeen(s.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := string(tc.note(39)); !slices.Contains(got.Notes, last) {
+				t.Error("the latest checkpoint was dropped")
+			}
+		})
+	}
 }
