@@ -1169,8 +1169,8 @@ func noteText(n string) (string, bool) {
 // dropForgedLines returns the signed note n without the signature lines
 // of p's witnesses (their name and key ID) that don't verify on their own
 // over n's text, and without those of a witness past the first
-// [maxKeyLines] distinct ones, dropped unchecked as [VerifiedLines] drops
-// them. Other lines, and a note p names no witness of, are left as they
+// [maxKeyLines] distinct ones, or past [maxVerifiedBytes] checked,
+// dropped unchecked as [VerifiedLines] drops them. Other lines, and a note p names no witness of, are left as they
 // are; so is n when it isn't a signed note.
 func dropForgedLines(n string, p *Policy) string {
 	if p == nil || len(p.Witnesses) == 0 {
@@ -1190,6 +1190,7 @@ func dropForgedLines(n string, p *Policy) string {
 		id   uint32
 	}
 	tried := map[keyID]int{}
+	spent := 0 // bytes signatures were checked over
 	good := map[string]bool{}
 	out := n[:i+2]
 	for _, l := range strings.SplitAfter(n[i+2:], "\n") {
@@ -1208,10 +1209,11 @@ func dropForgedLines(n string, p *Policy) string {
 		ok, checked := good[l]
 		if !checked {
 			k := keyID{name, id}
-			if tried[k] >= maxKeyLines {
+			if tried[k] >= maxKeyLines || spent+i+2+len(l) > maxVerifiedBytes {
 				continue
 			}
 			tried[k]++
+			spent += i + 2 + len(l)
 			_, err := OpenNote([]byte(n[:i+2]+l), known)
 			ok = err == nil
 			good[l] = ok
