@@ -1048,9 +1048,9 @@ func (s *SeenCheckpoints) add(n []byte, p *Policy) {
 	if len(s.Notes) > MaxSeenNotes {
 		s.thin(string(n), false)
 	}
-	for s.jsonSize() > maxSeenBytes() && s.thin(string(n), false) > 0 {
+	for s.overBytes() && s.thin(string(n), false) > 0 {
 	}
-	for (len(s.Notes) > maxSeenKept() || s.jsonSize() > maxSeenBytes()) && s.thin(string(n), true) > 0 {
+	for (len(s.Notes) > maxSeenKept() || s.overBytes()) && s.thin(string(n), true) > 0 {
 	}
 }
 
@@ -1061,6 +1061,17 @@ func (s *SeenCheckpoints) add(n []byte, p *Policy) {
 // what LoadSeen reads in a few hundred pulls, long before it holds
 // [MaxSeenNotes] notes.
 func maxSeenBytes() int64 { return seenFileLimit / 2 }
+
+// overBytes reports whether the file, as Save writes it, would be longer
+// than [maxSeenBytes]: its notes are counted byte by byte only when six
+// bytes for each of theirs (what an escaped "<" takes) would be.
+func (s *SeenCheckpoints) overBytes() bool {
+	var most int64
+	for _, n := range s.Notes {
+		most += 6*int64(len(n)) + 8
+	}
+	return most > maxSeenBytes() && s.jsonSize() > maxSeenBytes()
+}
 
 // jsonSize returns about how many bytes the notes take in the file as
 // [SeenCheckpoints.Save] writes them (JSON, indented): each note is a
