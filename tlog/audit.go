@@ -258,14 +258,20 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 	for _, w := range times.notes {
 		want[w.cp.Size] = append(want[w.cp.Size], known{w.note, w.cp})
 	}
+	// The policy whose witnesses' lines are verified before a note is
+	// recorded in opts.Seen (SeenCheckpoints.add).
+	var seenPolicy *Policy
+	if opts.Seen != nil {
+		seenPolicy = opts.Seen.policyOr(opts.Policy)
+	}
 	fork := func(a, b []byte, format string, args ...any) {
 		rep.add(-1, "", format, args...)
 		if rep.Fork == nil {
 			rep.Fork = [][]byte{a, b}
 		}
 		if opts.Seen != nil {
-			opts.Seen.add(a)
-			opts.Seen.add(b)
+			opts.Seen.add(a, seenPolicy)
+			opts.Seen.add(b, seenPolicy)
 		}
 	}
 	for size, ks := range want {
@@ -474,7 +480,7 @@ func Audit(ctx context.Context, src AuditSource, opts AuditOptions) (*AuditRepor
 		}
 	}
 	if opts.Seen != nil && rep.Fork == nil {
-		opts.Seen.add(cpNote)
+		opts.Seen.add(cpNote, seenPolicy)
 	}
 	// Objects are checked in the background, so problems arrive out of
 	// order: report the log's own first, then by entry.
@@ -672,7 +678,15 @@ type SeenCheckpoints struct {
 	Key string `json:"key,omitempty"`
 	// Notes are signed checkpoint notes, oldest first.
 	Notes []string `json:"checkpoints"`
-	path  string
+	// Policy, when not nil, is the witness policy of whoever records
+	// notes in the file (not saved in it): before a note is recorded or
+	// merged with another of the same checkpoint, the signature lines of
+	// its witnesses (their name and key ID) are verified, in both notes,
+	// and those that don't verify are dropped ([SeenCheckpoints.Add]).
+	// [Audit] and [ObjectVerifier] use their own policy when they have
+	// one.
+	Policy *Policy `json:"-"`
+	path   string
 }
 
 // seenFields are the names of a seen file's fields.
@@ -683,6 +697,11 @@ var seenFields = jsonFields{"key": nil, "checkpoints": nil}
 // kilobytes with its cosignatures).
 const MaxSeenFile = 256 << 20
 
+// seenFileLimit is the longest seen file [LoadSeen] reads: [MaxSeenFile],
+// a variable for the tests. [SeenCheckpoints.add] keeps the file to half
+// of it ([maxSeenBytes]).
+var seenFileLimit int64 = MaxSeenFile
+
 // LoadSeen reads the file at path; a missing file is an empty memory.
 // Anything else that isn't a seen file, as [SeenCheckpoints.Save] writes
 // it (a JSON object with "checkpoints" and at most "key"), is refused, so
@@ -691,7 +710,7 @@ const MaxSeenFile = 256 << 20
 // [MaxSeenNotes] notes (nothing is verified before that is checked).
 func LoadSeen(path string) (*SeenCheckpoints, error) {
 	s := &SeenCheckpoints{path: path}
-	b, err := untrusted.ReadFile(path, MaxSeenFile)
+	b, err := untrusted.ReadFile(path, seenFileLimit)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
 	}
@@ -732,7 +751,7 @@ func LoadSeen(path string) (*SeenCheckpoints, error) {
 // the log's key signs it. Save then writes a seen file in its place,
 // holding it. A file that is neither is refused, saying so.
 func LoadSeenOrCheckpoint(path string) (s *SeenCheckpoints, checkpoint []byte, err error) {
-	b, rerr := untrusted.ReadFile(path, MaxSeenFile)
+	b, rerr := untrusted.ReadFile(path, seenFileLimit)
 	if rerr == nil {
 		if text, err := SplitNote(b); err == nil {
 			if _, err := ParseCheckpoint(text); err == nil {
@@ -762,11 +781,17 @@ func LoadSeenOrCheckpoint(path string) (s *SeenCheckpoints, checkpoint []byte, e
 // verified (their text is read first): a seen file of thousands of
 // checkpoints costs a few signature checks, not thousands.
 func (s *SeenCheckpoints) CheckConsistent(ctx context.Context, n []byte, v note.Verifier, prover ConsistencyProver) error {
+	return s.checkConsistent(ctx, n, v, prover, s.Policy)
+}
+
+// checkConsistent is [SeenCheckpoints.CheckConsistent], recording n with
+// the lines of p's witnesses verified ([SeenCheckpoints.add]).
+func (s *SeenCheckpoints) checkConsistent(ctx context.Context, n []byte, v note.Verifier, prover ConsistencyProver, p *Policy) error {
 	cp, err := OpenCheckpoint(n, v)
 	if err != nil {
 		return err
 	}
-	s.add(n)
+	s.add(n, p)
 	same, lowerNote, upperNote := s.Neighbours(cp, v)
 	if len(same) > 0 {
 		return fmt.Errorf("%w: two checkpoints of size %d with different roots: the log forked", ErrProof, cp.Size)
@@ -967,36 +992,106 @@ var MaxSeenNotes = 4096
 // its policy witnesses' cosignatures among those that bound entries'
 // received times. A note recorded already is not added twice. The
 // caller saves the file.
-func (s *SeenCheckpoints) Add(n []byte) { s.add(n) }
+//
+// With s.Policy, the lines of its witnesses that don't verify on their own
+// are dropped from n, and from the note of the same checkpoint n is merged
+// with, first (see add).
+func (s *SeenCheckpoints) Add(n []byte) { s.add(n, s.Policy) }
 
-func (s *SeenCheckpoints) add(n []byte) {
+// policyOr returns p, or s.Policy when p is nil: the policy whose
+// witnesses' lines are verified before a note is recorded.
+func (s *SeenCheckpoints) policyOr(p *Policy) *Policy {
+	if p != nil {
+		return p
+	}
+	return s.Policy
+}
+
+// add records n. With the witness policy p, it first drops from n, and
+// from each note of the same checkpoint it merges n with, the signature
+// lines of p's witnesses that don't verify ([dropForgedLines]): the merge
+// keeps each signer's first and latest line by the time the line claims,
+// so forged lines of a witness with extreme times, recorded unverified
+// (the node's checkpoint, read without a policy or before its quorum was
+// checked), would take both places and push that witness's honest
+// cosignatures out of the file. Lines of keys p doesn't name are kept as
+// they are (nothing here can verify them).
+func (s *SeenCheckpoints) add(n []byte, p *Policy) {
+	n = []byte(dropForgedLines(string(n), p))
 	text, split := noteText(string(n))
+	into := -1 // the last note of n's text
 	for i, have := range s.Notes {
 		if have == string(n) {
 			return
 		}
-		// The same checkpoint again, with other cosignatures (a quiet
-		// log the witnesses cosigned again): one note with each
-		// signer's first and latest line, not one more note per audit.
-		// A merge that would hold more signature lines than a note
-		// may ([maxNoteSignatures]: note.Open refuses it, and the
-		// checkpoint seen would be lost to every later audit), or be
-		// longer ([MaxCheckpointNote]: every reader refuses it, and
-		// would report it forged), keeps the note as it is, and n is
-		// recorded beside it.
 		if t, ok := noteText(have); ok && split && t == text {
-			if m := mergeSignatures(have, string(n)); checkNoteBounds([]byte(m)) == nil {
-				s.Notes[i] = m
-				return
-			}
+			into = i
+		}
+	}
+	// The same checkpoint again, with other cosignatures (a quiet log
+	// the witnesses cosigned again): one note with each signer's first
+	// and latest line, not one more note per audit. A merge that would
+	// hold more signature lines than a note may ([maxNoteSignatures]:
+	// note.Open refuses it, and the checkpoint seen would be lost to
+	// every later audit), or be longer ([MaxCheckpointNote]: every reader
+	// refuses it, and would report it forged), keeps the note as it is,
+	// and n is recorded beside it. Only the last note of the text is
+	// merged into (the one recorded beside the others): one merge, not
+	// one for each note a node had recorded beside.
+	if into >= 0 {
+		if m := mergeSignatures(dropForgedLines(s.Notes[into], p), string(n)); checkNoteBounds([]byte(m)) == nil {
+			s.Notes[into] = m
+			return
 		}
 	}
 	s.Notes = append(s.Notes, string(n))
 	if len(s.Notes) > MaxSeenNotes {
 		s.thin(string(n), false)
 	}
-	for len(s.Notes) > maxSeenKept() && s.thin(string(n), true) > 0 {
+	for s.overBytes() && s.thin(string(n), false) > 0 {
 	}
+	for (len(s.Notes) > maxSeenKept() || s.overBytes()) && s.thin(string(n), true) > 0 {
+	}
+}
+
+// maxSeenBytes is the most bytes [SeenCheckpoints.add] leaves in a seen
+// file, as Save writes it: half of what [LoadSeen] reads. A note may be
+// as long as [MaxCheckpointNote], and its "<", ">" and "&" take six bytes
+// each in the file, so a node could otherwise have the file grow past
+// what LoadSeen reads in a few hundred pulls, long before it holds
+// [MaxSeenNotes] notes.
+func maxSeenBytes() int64 { return seenFileLimit / 2 }
+
+// overBytes reports whether the file, as Save writes it, would be longer
+// than [maxSeenBytes]: its notes are counted byte by byte only when six
+// bytes for each of theirs (what an escaped "<" takes) would be.
+func (s *SeenCheckpoints) overBytes() bool {
+	var most int64
+	for _, n := range s.Notes {
+		most += 6*int64(len(n)) + 8
+	}
+	return most > maxSeenBytes() && s.jsonSize() > maxSeenBytes()
+}
+
+// jsonSize returns about how many bytes the notes take in the file as
+// [SeenCheckpoints.Save] writes them (JSON, indented): each note is a
+// checkpoint that opened (valid UTF-8, no control character but its
+// newlines), so only these are escaped.
+func (s *SeenCheckpoints) jsonSize() int64 {
+	var size int64
+	for _, n := range s.Notes {
+		size += int64(len(n)) + 8 // quotes, comma, newline, indent
+		for _, c := range []string{`"`, `\`, "\n"} {
+			size += int64(strings.Count(n, c))
+		}
+		for _, c := range []string{"<", ">", "&"} {
+			size += 5 * int64(strings.Count(n, c))
+		}
+		for _, c := range []string{"\u2028", "\u2029"} {
+			size += 3 * int64(strings.Count(n, c))
+		}
+	}
+	return size
 }
 
 // maxSeenKept is the most notes [SeenCheckpoints.add] leaves in a seen
@@ -1082,6 +1177,65 @@ func noteText(n string) (string, bool) {
 	return n[:i+1], true
 }
 
+// dropForgedLines returns the signed note n without the signature lines
+// of p's witnesses (their name and key ID) that don't verify on their own
+// over n's text, and without those of a witness past the first
+// [maxKeyLines] distinct ones, or past [maxVerifiedBytes] checked,
+// dropped unchecked as [VerifiedLines] drops them. Other lines, and a note p names no witness of, are left as they
+// are; so is n when it isn't a signed note.
+func dropForgedLines(n string, p *Policy) string {
+	if p == nil || len(p.Witnesses) == 0 {
+		return n
+	}
+	i := strings.LastIndex(n, "\n\n")
+	if i < 0 || checkNoteBounds([]byte(n)) != nil {
+		return n
+	}
+	vs := make([]note.Verifier, len(p.Witnesses))
+	for j, w := range p.Witnesses {
+		vs[j] = w.v
+	}
+	known := note.VerifierList(vs...)
+	type keyID struct {
+		name string
+		id   uint32
+	}
+	tried := map[keyID]int{}
+	spent := 0 // bytes signatures were checked over
+	good := map[string]bool{}
+	out := n[:i+2]
+	for _, l := range strings.SplitAfter(n[i+2:], "\n") {
+		if l == "" {
+			continue
+		}
+		name, id, _, ok := SignatureLine(strings.TrimSuffix(l, "\n"))
+		if !ok {
+			out += l
+			continue
+		}
+		if _, err := known.Verifier(name, id); err != nil {
+			out += l // not a witness of p: nothing to verify it with
+			continue
+		}
+		ok, checked := good[l]
+		if !checked {
+			k := keyID{name, id}
+			if tried[k] >= maxKeyLines || spent+i+2+len(l) > maxVerifiedBytes {
+				continue
+			}
+			tried[k]++
+			spent += i + 2 + len(l)
+			_, err := OpenNote([]byte(n[:i+2]+l), known)
+			ok = err == nil
+			good[l] = ok
+		}
+		if ok {
+			out += l
+		}
+	}
+	return out
+}
+
 // mergeSignatures returns the note of a's text with the signature lines
 // of a and b: every distinct line, except that of the cosignatures by one
 // key (name and key ID) only the earliest and the latest are kept, which
@@ -1152,7 +1306,8 @@ func mergeSignatures(a, b string) string {
 // with: a checkpoint consistent with it is consistent with every
 // checkpoint before it), every checkpoint that shares its origin and size
 // with another of another root (evidence of a fork), and any note whose
-// text doesn't read. What thinning costs: older entries' witnessed times
+// text doesn't read; of notes of one origin, size and root, only the
+// last is kept so (the others may go). What thinning costs: older entries' witnessed times
 // are bounded by fewer of the checkpoints seen back then, so the bounds
 // [Audit] draws from this file for them get wider; the checkpoints the
 // node serves still bound them.
@@ -1184,6 +1339,22 @@ func (s *SeenCheckpoints) thin(keep string, forks bool) int {
 		roots[k][c.Hash] = true
 		largest[c.Origin] = max(largest[c.Origin], c.Size)
 	}
+	// A note is a repeat when a later one has its origin, size and root
+	// (another extension line, or lines recorded beside it when a merge
+	// would have been too long): it tells nothing about consistency that
+	// the later one doesn't, and may go whatever it is, so that a node
+	// serving one checkpoint as a new note at every audit can't grow the
+	// file with notes kept as the latest, or as evidence of a fork.
+	type same struct {
+		key
+		root Hash
+	}
+	last := map[same]int{}
+	for i, o := range parsed {
+		if ok[i] {
+			last[same{key{o.cp.Origin, o.cp.Size}, o.cp.Hash}] = i
+		}
+	}
 	firstFork := map[string]uint64{} // origin: its smallest forked size
 	for k, r := range roots {
 		if f, have := firstFork[k.origin]; len(r) > 1 && (!have || k.size < f) {
@@ -1193,7 +1364,14 @@ func (s *SeenCheckpoints) thin(keep string, forks bool) int {
 	var may []int // indexes of the notes that may go
 	for i, o := range parsed {
 		c := o.cp
-		if !ok[i] || o.note == keep || c.Size == largest[c.Origin] {
+		if !ok[i] || o.note == keep {
+			continue
+		}
+		if last[same{key{c.Origin, c.Size}, c.Hash}] != i {
+			may = append(may, i) // a repeat
+			continue
+		}
+		if c.Size == largest[c.Origin] {
 			continue
 		}
 		if len(roots[key{c.Origin, c.Size}]) > 1 {

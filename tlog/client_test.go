@@ -651,11 +651,11 @@ func TestSeenThinned(t *testing.T) {
 	}
 	s := &SeenCheckpoints{path: filepath.Join(t.TempDir(), "seen.json")}
 	forkA, forkB := sign(10, 1), sign(10, 2)
-	s.add([]byte(forkA))
-	s.add([]byte(forkB))
+	s.Add([]byte(forkA))
+	s.Add([]byte(forkB))
 	for size := uint64(11); size < 11+640; size++ {
 		n := sign(size, 1)
-		s.add([]byte(n))
+		s.Add([]byte(n))
 		if len(s.Notes) > MaxSeenNotes {
 			t.Fatalf("after size %d: %d notes, want at most %d", size, len(s.Notes), MaxSeenNotes)
 		}

@@ -111,7 +111,7 @@ func (v *ObjectVerifier) refresh(ctx context.Context) error {
 	// one seen before proves a fork whether or not the witnesses cosigned
 	// it (they refuse a fork), and Seen keeps both as evidence.
 	if v.Proofs && v.Seen != nil {
-		if err := v.Seen.CheckConsistent(ctx, n, v.Key, v.Log); err != nil {
+		if err := v.Seen.checkConsistent(ctx, n, v.Key, v.Log, v.Seen.policyOr(v.Policy)); err != nil {
 			return err
 		}
 	}
@@ -154,7 +154,7 @@ func (v *ObjectVerifier) loadKeys(ctx context.Context) error {
 		}
 	}
 	if v.Proofs && v.Seen != nil {
-		if err := v.Seen.CheckConsistent(ctx, []byte(r.Checkpoint), v.Key, v.Log); err != nil {
+		if err := v.Seen.checkConsistent(ctx, []byte(r.Checkpoint), v.Key, v.Log, v.Seen.policyOr(v.Policy)); err != nil {
 			return err
 		}
 	}

@@ -313,7 +313,8 @@ func seenCosignedTimes(n []byte, v note.Verifier, p *Policy) (WitnessedAt, error
 // refused here too (nil), before any signature is checked; lines of
 // unknown keys and byte-identical repeats are passed over unverified; and
 // of each known key (name and key ID) only the first [maxKeyLines]
-// distinct lines are verified, later ones dropped unverified. No honest
+// distinct lines are verified, later ones dropped unverified (and no
+// more lines once [maxVerifiedBytes] were checked). No honest
 // note has more than two lines of a key (the log signs once; a node, and
 // a seen file, keep a witness's first and latest cosignature), so a
 // forged line or two merged in before them leaves them kept.
@@ -341,6 +342,7 @@ func VerifiedLines(n []byte, v note.Verifier, p *Policy) []byte {
 	}
 	logKey := keyID{v.Name(), v.KeyHash()}
 	tried := map[keyID]int{}
+	spent := 0 // bytes signatures were checked over
 	seen := map[string]bool{}
 	out := slices.Clone(text)
 	one := slices.Clone(text)
@@ -358,10 +360,11 @@ func VerifiedLines(n []byte, v note.Verifier, p *Policy) []byte {
 			continue // an unknown key: bounds nothing
 		}
 		k := keyID{name, id}
-		if tried[k] >= maxKeyLines {
+		if tried[k] >= maxKeyLines || spent+len(text)+len(l) > maxVerifiedBytes {
 			continue
 		}
 		tried[k]++
+		spent += len(text) + len(l)
 		one = append(one[:len(text)], l...)
 		if _, err := OpenNote(one, known); err != nil {
 			continue
@@ -374,6 +377,17 @@ func VerifiedLines(n []byte, v note.Verifier, p *Policy) []byte {
 	}
 	return out
 }
+
+// maxVerifiedBytes bounds the bytes that [VerifiedLines] (and a seen
+// file recording a note under a witness policy) has signatures checked
+// over in one note, each line's over the whole text: a note's text may
+// be nearly [MaxCheckpointNote] long, and a forged line of each of 99
+// policy witnesses then cost about 100 MiB of hashing (a third of a
+// second) for each such note at every audit. Later lines are dropped
+// unchecked. An honest checkpoint's text is under a kilobyte: the log's
+// line and 40 witnesses' first and latest cosignatures take under
+// 100 KiB.
+const maxVerifiedBytes = 8 << 20
 
 // maxKeyLines is the most distinct signature lines of one key (name and
 // key ID) that [VerifiedLines] verifies in a note: twice the two an

@@ -121,6 +121,9 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return withExit(3, "give the seen file parley audit keeps, or a file holding one signed checkpoint of the log (a witness's)", err)
 	}
+	// The policy witnesses' lines of what is recorded there are
+	// verified first: forged ones merged in would push out honest ones.
+	seen.Policy = pol
 	v, key, err := pinLogKey(c, *logKey, servedKey, seen, *seenPath)
 	if err != nil {
 		return err

@@ -69,6 +69,7 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	seen, seenPath, key := p.seen, p.seenPath, p.key
+	seen.Policy = pol // its witnesses' lines verified before they are kept
 	if conc.Object != object {
 		return withExit(1, "", fmt.Errorf("the node answered about %s, not %s", conc.Object, object))
 	}

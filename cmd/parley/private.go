@@ -259,6 +259,7 @@ func runPrivateCheck(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	p.seen.Policy = pol // its witnesses' lines verified before they are kept
 	logClient := &tlog.Client{URL: *rf.url, Token: *rf.token, HTTP: c.httpClient()}
 	client.CheckCheckpoint = func(ctx context.Context, n []byte) error {
 		if err := p.seen.CheckConsistent(ctx, n, p.verifier, logClient); err != nil {
@@ -578,6 +579,7 @@ func runPrivateReceipt(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	p.seen.Policy = pol // its witnesses' lines verified before they are kept
 	rc, err := client.Receipt(ctx, *setID)
 	if err != nil {
 		return privateRemoteError("fetch the set's receipt", err)
