@@ -584,18 +584,21 @@ func (c *Converter) eventReport(x *eventCtx, r *EventReport) {
 		}
 	}
 	var refs []any
+	// cited: a hostile report may cite each of many objects many times.
+	cited := map[string]bool{}
 	var after time.Duration
 	for _, sm := range reportRefRE.FindAllStringSubmatch(r.Content, -1) {
-		cited := strings.ToLower(sm[1])
-		ambiguous := several[cited]
-		if o, ok := objectOf[cited]; ok {
-			cited = strings.ToLower(o)
+		u := strings.ToLower(sm[1])
+		ambiguous := several[u]
+		if o, ok := objectOf[u]; ok {
+			u = strings.ToLower(o)
 		}
-		id := x.byMISP[cited]
-		if id != "" && !slices.Contains(refs, any(id)) {
+		id := x.byMISP[u]
+		if id != "" && !cited[id] {
+			cited[id] = true
 			refs = append(refs, id)
 		}
-		if id != "" && x.newly[cited] {
+		if id != "" && x.newly[u] {
 			// An import before the template was mapped did not cite
 			// it: a new version of the note it wrote (see
 			// mappingRevision).
