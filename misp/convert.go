@@ -1825,13 +1825,14 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 		// export made of one STIX sighting, theirs: each once, in the
 		// order of the instances (which name them in turn).
 		var where []any
+		named := map[string]bool{} // a hostile event may give many
 		for _, k := range append([]int{i}, instances[i]...) {
 			org := a.Sighting[k].Organisation
 			if org == nil || !validUUID(org.UUID) {
 				continue
 			}
 			id := "identity--" + org.UUID
-			if slices.Contains(where, any(id)) {
+			if named[id] {
 				continue
 			}
 			name := org.Name
@@ -1842,6 +1843,7 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 				"created": sharedCreated, "modified": sharedCreated, "created_by_ref": x.createdBy,
 				"name": name, "identity_class": "organization"}) {
 				where = append(where, id)
+				named[id] = true
 			}
 		}
 		if len(where) > 0 {
