@@ -353,7 +353,11 @@ func (c *Converter) Convert(ev *Event) *Result {
 		}
 	}
 	for _, r := range chosenRels(refRels) {
-		c.relationship(x, r.src, r.typ, r.dst, ts(r.when), r.description)
+		modified := ts(r.when)
+		if r.later {
+			modified = stix.FormatTimestamp(r.when.Time().Add(laterRevision))
+		}
+		c.relationshipAt(x, r.src, r.typ, r.dst, ts(r.when), modified, r.description)
 	}
 	// Analyst data and proposals of what was written (not of what was
 	// left out).
@@ -417,6 +421,9 @@ type objectRel struct {
 	description   string
 	part          bool   // the reference is a part's (a pe's), made the whole's
 	uuid          string // the reference's
+	// later: another reference of the same id and date has another
+	// description (see chosenRels).
+	later bool
 }
 
 // chosenRels returns, of the relationships rels that share an id (the
@@ -428,6 +435,12 @@ type objectRel struct {
 // then the lowest reference uuid, then the lowest description. The
 // choice is the same in whatever order MISP lists the objects and their
 // references.
+//
+// Conversions before this rule wrote the first listed of them, at its
+// date: where another of the chosen one's date has another description,
+// that may be other content under the chosen one's id and version, so
+// the chosen one is marked later, to be a version 3 ms after its date
+// (see laterRevision), its created still its date.
 func chosenRels(rels []objectRel) []objectRel {
 	best := map[string]int{}
 	var order []string
@@ -441,6 +454,12 @@ func chosenRels(rels []objectRel) []objectRel {
 		}
 		if relBefore(r, rels[j]) {
 			best[id] = i
+		}
+	}
+	for _, r := range rels {
+		b := &rels[best[referenceID(r.src, r.typ, r.dst)]]
+		if r.when == b.when && r.description != b.description {
+			b.later = true
 		}
 	}
 	out := make([]objectRel, 0, len(order))
@@ -547,31 +566,50 @@ func (c *Converter) eventReport(x *eventCtx, r *EventReport) {
 	// An object's attribute is cited as the object (misp-stix does so);
 	// one that several objects give (MISP does not, but a feed may) as
 	// the one of the lowest uuid, whatever order they come in.
+	// Conversions before cited the last object listed that gives it:
+	// a note that cites such an attribute is a version 3 ms after its
+	// timestamp (see laterRevision), never other content under theirs.
 	objectOf := map[string]string{}
+	several := map[string]bool{}
 	for i := range x.ev.Object {
 		o := strings.ToLower(x.ev.Object[i].UUID)
 		for _, a := range x.ev.Object[i].Attribute {
-			if had, ok := objectOf[strings.ToLower(a.UUID)]; !ok || o < had {
+			had, ok := objectOf[strings.ToLower(a.UUID)]
+			if ok && had != o {
+				several[strings.ToLower(a.UUID)] = true
+			}
+			if !ok || o < had {
 				objectOf[strings.ToLower(a.UUID)] = o
 			}
 		}
 	}
 	var refs []any
+	// cited: a hostile report may cite each of many objects many times.
+	cited := map[string]bool{}
+	var after time.Duration
 	for _, sm := range reportRefRE.FindAllStringSubmatch(r.Content, -1) {
-		cited := strings.ToLower(sm[1])
-		if o, ok := objectOf[cited]; ok {
-			cited = strings.ToLower(o)
+		u := strings.ToLower(sm[1])
+		ambiguous := several[u]
+		if o, ok := objectOf[u]; ok {
+			u = strings.ToLower(o)
 		}
-		id := x.byMISP[cited]
-		if id != "" && !slices.Contains(refs, any(id)) {
+		id := x.byMISP[u]
+		if id != "" && !cited[id] {
+			cited[id] = true
 			refs = append(refs, id)
 		}
-		if id != "" && x.newly[cited] {
+		if id != "" && x.newly[u] {
 			// An import before the template was mapped did not cite
 			// it: a new version of the note it wrote (see
 			// mappingRevision).
-			m["modified"] = stix.FormatTimestamp(t.Time().Add(mappingRevision))
+			after = max(after, mappingRevision)
 		}
+		if ambiguous {
+			after = laterRevision
+		}
+	}
+	if after > 0 {
+		m["modified"] = stix.FormatTimestamp(t.Time().Add(after))
 	}
 	if len(refs) == 0 {
 		refs = []any{x.container}
@@ -1678,12 +1716,18 @@ func (c *Converter) attached(x *eventCtx, from string, gs []Galaxy, where string
 // relationship writes a relationship from src to dst of type typ; its
 // description is an object reference's comment.
 func (c *Converter) relationship(x *eventCtx, src, typ, dst, when, description string) {
+	c.relationshipAt(x, src, typ, dst, when, when, description)
+}
+
+// relationshipAt writes the relationship of [Converter.relationship],
+// created at created, a version modified at modified.
+func (c *Converter) relationshipAt(x *eventCtx, src, typ, dst, created, modified, description string) {
 	id := referenceID(src, typ, dst)
 	if c.seen[id] {
 		return
 	}
 	m := map[string]any{"type": "relationship", "spec_version": "2.1", "id": id,
-		"created": when, "modified": when, "created_by_ref": x.createdBy,
+		"created": created, "modified": modified, "created_by_ref": x.createdBy,
 		"relationship_type": typ, "source_ref": src, "target_ref": dst, "x_misp_event_uuid": x.ev.UUID}
 	setIf(m, "description", description)
 	if err := c.emit(x, &unit{main: id, objs: []map[string]any{m}}); err == nil {
@@ -1781,13 +1825,14 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 		// export made of one STIX sighting, theirs: each once, in the
 		// order of the instances (which name them in turn).
 		var where []any
+		named := map[string]bool{} // a hostile event may give many
 		for _, k := range append([]int{i}, instances[i]...) {
 			org := a.Sighting[k].Organisation
 			if org == nil || !validUUID(org.UUID) {
 				continue
 			}
 			id := "identity--" + org.UUID
-			if slices.Contains(where, any(id)) {
+			if named[id] {
 				continue
 			}
 			name := org.Name
@@ -1798,6 +1843,7 @@ func (c *Converter) sightings(x *eventCtx, of string, a *Attribute) {
 				"created": sharedCreated, "modified": sharedCreated, "created_by_ref": x.createdBy,
 				"name": name, "identity_class": "organization"}) {
 				where = append(where, id)
+				named[id] = true
 			}
 		}
 		if len(where) > 0 {

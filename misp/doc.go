@@ -126,7 +126,10 @@
 //     misp:data-layer="Event Report", object_refs the indicators and
 //     observed-data of the attributes and objects it cites
 //     (@[attribute](<uuid>), @[object](<uuid>); an object's attribute
-//     cites the object), or the event's report or grouping when none was
+//     cites the object; one that several objects give, which a feed
+//     may, the object of the lowest uuid, and the note is a version 3 ms
+//     after its timestamp, as imports before cited the last listed), or
+//     the event's report or grouping when none was
 //     written. Its own distribution applies, as an attribute's does; a
 //     deleted one is a revoked note.
 //   - Sightings of type 0 become sighting--<sighting uuid> of the
@@ -267,7 +270,10 @@
 //     make one relationship (a pe's and its file's to the same target,
 //     of the same type) make it of the latest dated (its description
 //     and version), of equally dated ones the whole's own, then the one
-//     of the lowest uuid, whatever order MISP lists them in. A feed export
+//     of the lowest uuid, whatever order MISP lists them in; where
+//     another equally dated has another description, it is a version
+//     3 ms after their date, created at it (imports before wrote the
+//     first listed at that date, which may be the other). A feed export
 //     writes them back as MISP objects with their references (the pe and
 //     sections, the values under uuids of their own), which import back
 //     as the same. A pe's compilation time (x_misp_compilation_timestamp)

@@ -83,7 +83,9 @@ func asStrings(r *Result) []string {
 // pe, both referencing its mutex ("drops"), make one relationship from
 // the file (the pe is its extension): the latest dated reference decides
 // its description and version, and of equally dated ones the file's own,
-// in whatever order MISP lists the objects and references.
+// in whatever order MISP lists the objects and references. Equally dated
+// with other descriptions, it is a version 3 ms after their date:
+// imports before wrote the first listed at it.
 func TestRelationshipFromPartAndWhole(t *testing.T) {
 	mutex, _ := docObject(t, "mutex")
 	for _, tc := range []struct {
@@ -91,7 +93,7 @@ func TestRelationshipFromPartAndWhole(t *testing.T) {
 		fileAt, peAt     Timestamp
 		want, wantModify string
 	}{
-		{"equally dated", 1603642920, 1603642920, "the file's", "2020-10-25T16:22:00.000Z"},
+		{"equally dated", 1603642920, 1603642920, "the file's", "2020-10-25T16:22:00.003Z"},
 		{"the pe's later", 1603642920, 1603642990, "the pe's", "2020-10-25T16:23:10.000Z"},
 		{"the file's later", 1603642990, 1603642920, "the file's", "2020-10-25T16:23:10.000Z"},
 	} {
@@ -120,6 +122,9 @@ func TestRelationshipFromPartAndWhole(t *testing.T) {
 			}
 			if rel["description"] != tc.want || rel["modified"] != tc.wantModify {
 				t.Errorf("%s, reversed %v: description %q modified %v, want %q %s", tc.name, reverse, rel["description"], rel["modified"], tc.want, tc.wantModify)
+			}
+			if want := ts(max(tc.fileAt, tc.peAt)); rel["created"] != want {
+				t.Errorf("%s, reversed %v: created %v, want %s", tc.name, reverse, rel["created"], want)
 			}
 		}
 	}
@@ -153,5 +158,69 @@ func TestNoteCitesOneObject(t *testing.T) {
 	}
 	if len(notes) != 2 || notes[0] != notes[1] {
 		t.Errorf("the notes differ with the objects' order:\n%s", strings.Join(notes, "\n"))
+	}
+	// Imports before cited the last listed of the two (the copy, or
+	// reordered the original) at the report's timestamp: the note is a
+	// version after theirs, never other content under one of them.
+	objs, _ := convertOne(t, ev, Options{})
+	want := stix.FormatTimestamp(ev.EventReport[0].Timestamp.Time().Add(laterRevision))
+	if n := objs["note--"+ev.EventReport[0].UUID]; n == nil || n["modified"] != want {
+		t.Errorf("note %v, want modified %s", n, want)
+	}
+}
+
+// TestTiedReferencesNeverRewriteAVersion: two references that make one
+// relationship, equally dated with other comments (two of one object to
+// the same target, or a pe's and its file's), in either order: imports
+// before wrote the first listed at their date, so the relationship is
+// never at that date with another description, and both orders make the
+// same bytes. Equal comments keep the date.
+func TestTiedReferencesNeverRewriteAVersion(t *testing.T) {
+	mutex, _ := docObject(t, "mutex")
+	for _, comments := range [][2]string{{"zzz", "aaa"}, {"aaa", "zzz"}, {"", "x"}, {"same", "same"}} {
+		for _, pe := range []bool{false, true} {
+			var got []string
+			for _, reverse := range []bool{false, true} {
+				ev := peEvent(t, "file with references to pe & pe-section(s)", false)
+				ev.Object = append(ev.Object, mutex)
+				var file string
+				for i := range ev.Object {
+					o := &ev.Object[i]
+					switch {
+					case o.Name == "file":
+						file = o.UUID
+						o.ObjectReference = append(o.ObjectReference, ObjectReference{UUID: "ffffffff-0000-4000-8000-000000000001", ReferencedUUID: mutex.UUID, RelationshipType: "drops", Timestamp: 1603642920, Comment: comments[0]})
+						if !pe {
+							o.ObjectReference = append(o.ObjectReference, ObjectReference{UUID: "00000000-0000-4000-8000-000000000002", ReferencedUUID: mutex.UUID, RelationshipType: "drops", Timestamp: 1603642920, Comment: comments[1]})
+						}
+					case o.Name == "pe" && pe:
+						o.ObjectReference = append(o.ObjectReference, ObjectReference{UUID: "00000000-0000-4000-8000-000000000002", ReferencedUUID: mutex.UUID, RelationshipType: "drops", Timestamp: 1603642920, Comment: comments[1]})
+					}
+				}
+				if reverse {
+					ev = reordered(ev)
+					for i := range ev.Object {
+						ev.Object[i].ObjectReference = slices.Clone(ev.Object[i].ObjectReference)
+						slices.Reverse(ev.Object[i].ObjectReference)
+					}
+				}
+				objs, _ := convertOne(t, ev, Options{})
+				rel := objs[referenceID("indicator--"+file, "drops", "indicator--"+mutex.UUID)]
+				if rel == nil {
+					t.Fatalf("%v, pe %v: no relationship", comments, pe)
+				}
+				desc, _ := rel["description"].(string)
+				if rel["modified"] == "2020-10-25T16:22:00.000Z" && comments[0] != comments[1] {
+					t.Errorf("%v, pe %v, reversed %v: %q at the references' date, where an import before may have written the other", comments, pe, reverse, desc)
+				}
+				if comments[0] == comments[1] && rel["modified"] != "2020-10-25T16:22:00.000Z" {
+					t.Errorf("%v, pe %v: modified %v, want the references' date", comments, pe, rel["modified"])
+				}
+				got = append(got, jsonText(rel))
+			}
+			if got[0] != got[1] {
+				t.Errorf("%v, pe %v: the order changes the relationship:\n%s\n%s", comments, pe, got[0], got[1])
+			}
+		}
 	}
 }
