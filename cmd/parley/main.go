@@ -32,6 +32,8 @@ import (
 	"strings"
 	"syscall"
 	"unicode/utf8"
+
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // command is one `parley` subcommand.
@@ -455,7 +457,7 @@ var notFromEnv = map[string][]string{
 // and its URL is checked to be a node's base URL.
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	c.addRemoteFlags(fs)
-	var pos []string
+	var pos, late []string
 	for rest := args; len(rest) > 0; {
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
@@ -464,6 +466,9 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 			return flagError(fs, err)
 		}
 		left := fs.Args()
+		if len(pos) > 0 {
+			late = append(late, trustingFlagsIn(fs, rest[:len(rest)-len(left)])...)
+		}
 		if i := len(rest) - len(left) - 1; i >= 0 && rest[i] == "--" {
 			pos = append(pos, left...)
 			break
@@ -473,6 +478,9 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 		pos = append(pos, left[0])
 		rest = left[1:]
+	}
+	for _, f := range late {
+		fmt.Fprintf(c.stderr, "parley: warning: %s came after an argument and was read as a flag, which changes what parley trusts; give arguments you didn't write (file names from a glob, ids from a list) after --\n", f)
 	}
 	// Parsing "--" and the positionals sets no flag and leaves them in
 	// fs.Args(); every flag set before stays set.
@@ -511,6 +519,50 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 	}
 	return c.checkRemoteFlags(fs)
+}
+
+// trustingFlags are the flags that decide what a command trusts: the keys
+// and witnesses it checks against, the checks it may skip, the CA and
+// the URL it sends the token to. [cli.parseFlags] warns of one given
+// after a positional argument, where a file or id named like it (a
+// rival's file named "--log-key=…" in `parley audit *`) would be read as
+// it: the defence is "--" before arguments one didn't write, as for
+// every tool that reads flags after arguments, and the warning makes the
+// change of trust visible when that was forgotten.
+var trustingFlags = map[string]bool{
+	"log-key": true, "witness": true, "witness-policy": true, "witness-quorum": true,
+	"clock-skew": true, "seen": true, "me": true, "ca": true, "url": true,
+	"allow-unsigned": true, "allow-no-key-index": true, "require-key-index": true,
+	"insecure-http": true,
+}
+
+// trustingFlagsIn returns the [trustingFlags] among the flags args give to fs
+// ("--log-key=KEY", or "--log-key KEY" taking the next word), each as
+// "--NAME=VALUE" with the value made fit to print ([untrusted.Text]).
+// args are words fs.Parse has just parsed without error.
+func trustingFlagsIn(fs *flag.FlagSet, args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			break
+		}
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		f := fs.Lookup(name)
+		if f == nil {
+			continue
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && (!ok || !b.IsBoolFlag()) && i+1 < len(args) {
+			i++
+			value = args[i]
+		} else if !hasValue {
+			value = "true"
+		}
+		if trustingFlags[name] {
+			out = append(out, fmt.Sprintf("--%s=%s", name, untrusted.Text(value, 80)))
+		}
+	}
+	return out
 }
 
 // parseInterspersed is [cli.parseFlags] returning the positionals.
