@@ -1062,10 +1062,11 @@ func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration,
 // had an object taken since it started), it is PushRetryingSeparating.
 //
 // The probe, an object the node holds, goes through its submission but
-// writes nothing: a node whose store takes no new writes while it still
-// answers what it holds (a file system remounted read-only) fails on
-// every new object and takes the probe, as with a push of poison objects
-// only; it takes as well an object of the push it holds already (a try
+// writes no object (a store that takes no writes at all fails on it too:
+// Parley's stores keep a status for every envelope): a node that fails on
+// every new object while it still answers what it holds (a store that
+// fails on the objects' writes only, a front end answering for it) takes
+// the probe, as with a push of poison objects only; it takes as well an object of the push it holds already (a try
 // after one cut short once the node had stored part of the push, a
 // message delivered again), which becomes the probe. So once a push that
 // the node stored nothing new of had objects set apart (on the earlier
