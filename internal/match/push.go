@@ -838,6 +838,10 @@ func (s *separator) judge(x Refused, raw json.RawMessage) (*Refused, error) {
 					return &Refused{Object: x.Object, Reason: fmt.Sprintf(
 						"the node failed on it alone %d times, and took an object it had stored in an earlier push right before or after each (it stored nothing of this push): %v", evidence, last)}, nil
 				}
+				if !s.fresh {
+					return &Refused{Object: x.Object, Reason: fmt.Sprintf(
+						"the node failed on it alone %d times, and took an object of the push it held already right before or after each (it stored nothing new of this push): %v", evidence, last)}, nil
+				}
 				return &Refused{Object: x.Object, Reason: fmt.Sprintf(
 					"the node failed on it alone %d times, and took an object of the push it had stored right before or after each, as it stored the others: %v", evidence, last)}, nil
 			}

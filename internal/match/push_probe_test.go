@@ -229,8 +229,8 @@ func TestPushProbedReadOnlyHeld(t *testing.T) {
 	}
 	now = now.Add(time.Second)
 	refused, err, _ := probedPush(t, srv.URL, key, held(2, "a"), probe)
-	if err != nil || len(refused) != 2 {
-		t.Fatalf("the first push the node stores nothing new of: refused %d, error %v; want the 2 new ones set apart", len(refused), err)
+	if err != nil || len(refused) != 2 || !strings.Contains(refused[0].Reason, "stored nothing new") {
+		t.Fatalf("the first push the node stores nothing new of: refused %d, error %v; want the 2 new ones set apart, the reason saying the node stored nothing new", len(refused), err)
 	}
 	for i, objs := range [][]map[string]any{
 		separatingObjects(2, map[int]string{0: "x-b-0", 1: "x-b-1"}),
