@@ -442,14 +442,19 @@ func (s *separator) add(raw []json.RawMessage) (*taxii.Status, error) {
 			return nil, err
 		}
 		// A success that does not say the node held the object is a
-		// new one stored: the node's writes work.
+		// new one stored: the node's writes work. Not the probe posted
+		// again, which the node holds: a success for it says nothing of
+		// the node's writes (a front end that replays the answer to the
+		// probe's first post, when it was new, would otherwise have the
+		// guard of PushRetryingSeparatingProbed never hold).
 		n := 0
 		for _, d := range st.Successes {
 			if d.Message == alreadyStored {
 				n++
 			}
 		}
-		if st.SuccessCount > n {
+		probe := len(raw) == 1 && s.stored != nil && bytes.Equal(raw[0], s.stored)
+		if st.SuccessCount > n && !probe {
 			s.fresh = true
 		}
 	}
