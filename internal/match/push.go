@@ -754,8 +754,8 @@ func (s *separator) settle() error {
 		return fmt.Errorf("%w: the node failed on every envelope and stored none: %w", ErrPush, s.failed)
 	}
 	if s.guarded && !s.fresh {
-		// The probe is an object the node held already: a node whose
-		// store takes no new writes takes it, and fails on everything
+		// The probe is an object the node held already: a node that
+		// fails on every new object takes it, and fails on everything
 		// else (see PushRetryingSeparatingProbed).
 		return fmt.Errorf("%w: the node failed on every object of the push it did not hold, and stored nothing new since objects were set apart less than %v ago: %w", ErrPush, earlierProbeEvery, s.failed)
 	}
