@@ -112,25 +112,28 @@ type Probe struct {
 	mu  sync.Mutex
 	raw json.RawMessage
 	// fresh is when the node last stored a new object of the member's
-	// pushes (not one it held); apart, when a push last had objects set
-	// apart on raw, the node storing none of it.
+	// pushes (not one it held); apart, when a push the node stored
+	// nothing new of last had objects set apart by the rounds (on raw,
+	// or on an object of the push the node answered it held).
 	fresh, apart time.Time
 }
 
-// take returns the probe for a push starting at now, or nil: none is
-// kept, or the node stored nothing new since a push last had objects set
-// apart on it, less than earlierProbeEvery ago (see
-// [PushRetryingSeparatingProbed]).
-func (p *Probe) take(now time.Time) json.RawMessage {
+// take returns the probe for a push starting at now, or nil, and whether
+// the push is guarded: the node stored nothing new since a push it
+// stored nothing new of had objects set apart, less than
+// earlierProbeEvery ago (see [PushRetryingSeparatingProbed]). A guarded
+// push gets no probe, and has nothing set apart by the rounds unless the
+// node stores a new object of it.
+func (p *Probe) take(now time.Time) (raw json.RawMessage, guarded bool) {
 	if p == nil {
-		return nil
+		return nil, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.apart.IsZero() && p.fresh.Before(p.apart) && now.Sub(p.apart) < earlierProbeEvery {
-		return nil
+		return nil, true
 	}
-	return p.raw
+	return p.raw, false
 }
 
 // update keeps what the push s learnt, as it ends at now: the last object
@@ -151,7 +154,7 @@ func (p *Probe) update(s *separator, now time.Time) {
 	if s.fresh {
 		p.fresh = now
 	}
-	if s.apartOnEarlier {
+	if s.apartBlind {
 		p.apart = now
 	}
 }
@@ -219,7 +222,7 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 		// the probe until it takes one of this push: a push of nothing
 		// but objects the node fails on is then judged by the rounds,
 		// not taken for a node that is down (see settle).
-		s.earlier = probe.take(pushNow())
+		s.earlier, s.guarded = probe.take(pushNow())
 		s.stored = s.earlier
 		defer func() { probe.update(s, pushNow()) }()
 	}
@@ -274,13 +277,17 @@ type separator struct {
 	// the probe; nil while none is known.
 	stored json.RawMessage
 	// earlier is the probe an earlier push left (see [Probe]), nil for
-	// none; dropEarlier is set once the node refused it, apartOnEarlier
-	// once it set an object apart (the node had taken nothing of this
-	// push). fresh is set once the node stores a new object of the push.
-	earlier        json.RawMessage
-	dropEarlier    bool
-	apartOnEarlier bool
-	fresh          bool
+	// none; dropEarlier is set once the node refused it. fresh is set
+	// once the node stores a new object of the push; apartBlind once the
+	// rounds set an object apart before it did (on the earlier probe, or
+	// on an object of the push the node answered it held: a node that
+	// stores nothing new answers both). guarded: the [Probe] allows no
+	// such verdict now.
+	earlier     json.RawMessage
+	dropEarlier bool
+	fresh       bool
+	apartBlind  bool
+	guarded     bool
 	// all is the whole push, signed (see alive).
 	all []json.RawMessage
 	// convicted, when not nil, gets the reason of each object the
@@ -435,14 +442,19 @@ func (s *separator) add(raw []json.RawMessage) (*taxii.Status, error) {
 			return nil, err
 		}
 		// A success that does not say the node held the object is a
-		// new one stored: the node's writes work.
+		// new one stored: the node's writes work. Not the probe posted
+		// again, which the node holds: a success for it says nothing of
+		// the node's writes (a front end that replays the answer to the
+		// probe's first post, when it was new, would otherwise have the
+		// guard of PushRetryingSeparatingProbed never hold).
 		n := 0
 		for _, d := range st.Successes {
 			if d.Message == alreadyStored {
 				n++
 			}
 		}
-		if st.SuccessCount > n {
+		probe := len(raw) == 1 && s.stored != nil && bytes.Equal(raw[0], s.stored)
+		if st.SuccessCount > n && !probe {
 			s.fresh = true
 		}
 	}
@@ -741,17 +753,22 @@ func (s *separator) settle() error {
 	if s.stored == nil {
 		return fmt.Errorf("%w: the node failed on every envelope and stored none: %w", ErrPush, s.failed)
 	}
+	if s.guarded && !s.fresh {
+		// The probe is an object the node held already: a node that
+		// fails on every new object takes it, and fails on everything
+		// else (see PushRetryingSeparatingProbed).
+		return fmt.Errorf("%w: the node failed on every object of the push it did not hold, and stored nothing new since objects were set apart less than %v ago: %w", ErrPush, earlierProbeEvery, s.failed)
+	}
 	s.blind = 0
 	var convicted []Refused
 	for i, x := range s.suspects {
-		onEarlier := s.earlier != nil && bytes.Equal(s.stored, s.earlier)
 		r, err := s.judge(x, s.suspectRaw[i])
 		if err != nil {
 			return err
 		}
 		if r != nil {
-			if onEarlier {
-				s.apartOnEarlier = true
+			if !s.fresh {
+				s.apartBlind = true
 			}
 			convicted = append(convicted, *r)
 			if s.convicted != nil {
@@ -825,6 +842,10 @@ func (s *separator) judge(x Refused, raw json.RawMessage) (*Refused, error) {
 				if s.earlier != nil && bytes.Equal(probe[0], s.earlier) {
 					return &Refused{Object: x.Object, Reason: fmt.Sprintf(
 						"the node failed on it alone %d times, and took an object it had stored in an earlier push right before or after each (it stored nothing of this push): %v", evidence, last)}, nil
+				}
+				if !s.fresh {
+					return &Refused{Object: x.Object, Reason: fmt.Sprintf(
+						"the node failed on it alone %d times, and took an object of the push it held already right before or after each (it stored nothing new of this push): %v", evidence, last)}, nil
 				}
 				return &Refused{Object: x.Object, Reason: fmt.Sprintf(
 					"the node failed on it alone %d times, and took an object of the push it had stored right before or after each, as it stored the others: %v", evidence, last)}, nil
@@ -1050,16 +1071,20 @@ func PushRetryingSeparating(ctx, stop context.Context, tryTimeout time.Duration,
 // had an object taken since it started), it is PushRetryingSeparating.
 //
 // The probe, an object the node holds, goes through its submission but
-// writes nothing: a node whose store takes no new writes while it still
-// answers what it holds (a file system remounted read-only) fails on
-// every new object and takes the probe, as with a push of poison objects
-// only. So once a push had objects set apart on the earlier probe, the
-// next pushes wait (as for a node that is down) until the node stores a
-// new object of the member's (a success its status does not call
-// "already stored") or earlierProbeEvery (10 minutes) has passed: such a
-// node has one push of the member's set apart every 10 minutes, not all
-// of them, and a flood of pushes of poison objects only is set apart at
-// that pace.
+// writes no object (a store that takes no writes at all fails on it too:
+// Parley's stores keep a status for every envelope): a node that fails on
+// every new object while it still answers what it holds (a store that
+// fails on the objects' writes only, a front end answering for it) takes
+// the probe, as with a push of poison objects only; it takes as well an object of the push it holds already (a try
+// after one cut short once the node had stored part of the push, a
+// message delivered again), which becomes the probe. So once a push that
+// the node stored nothing new of had objects set apart (on the earlier
+// probe or on such an object), the next pushes the node stores nothing
+// new of wait (as for a node that is down) until the node stores a new
+// object of the member's (a success its status does not call "already
+// stored") or earlierProbeEvery (10 minutes) has passed: such a node has
+// one push of the member's set apart every 10 minutes, not all of them,
+// and a flood of pushes of poison objects only is set apart at that pace.
 func PushRetryingSeparatingProbed(ctx, stop context.Context, tryTimeout time.Duration, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any, waiting func(err error, wait time.Duration), probe *Probe) ([]Refused, error) {
 	return pushRetrying(ctx, stop, tryTimeout, client, collectionID, key, objs, waiting, true, probe)
 }

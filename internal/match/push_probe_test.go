@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -195,5 +196,118 @@ func TestPushProbedReadOnly(t *testing.T) {
 	now = now.Add(time.Second)
 	if refused, err, _ := probedPush(t, srv.URL, key, fresh("poison"), probe); err != nil || len(refused) != 2 {
 		t.Errorf("poison objects only, right after the node stored a new object: refused %d, error %v; want both set apart", len(refused), err)
+	}
+}
+
+// TestPushProbedReadOnlyHeld: a node whose store takes no new writes
+// also takes an object of the push it holds already (a try after one cut
+// short once the node had stored part of the push, a message delivered
+// again), which becomes the push's own probe. A push the node stores
+// nothing new of has its other objects set apart on it at most once
+// every earlierProbeEvery too, as on the earlier push's probe. Before,
+// the guard held only for the earlier push's probe: every push holding
+// one such object had all the others set apart.
+func TestPushProbedReadOnlyHeld(t *testing.T) {
+	defer func(f func() time.Time) { pushNow = f }(pushNow)
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	pushNow = func() time.Time { return now }
+	_, key, _ := ed25519.GenerateKey(nil)
+	node := &failingNode{stored: map[string]bool{}, poison: "poison"}
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	probe := &Probe{}
+	good := separatingObjects(3, nil)
+	if _, err, _ := probedPush(t, srv.URL, key, good, probe); err != nil || !probe.held() {
+		t.Fatalf("a good push: error %v, probe kept %t", err, probe.held())
+	}
+	node.mu.Lock()
+	node.readOnly = true
+	node.mu.Unlock()
+	// held is a push of an object the node holds (delivered again) and
+	// two new ones.
+	held := func(i int, name string) []map[string]any {
+		return append([]map[string]any{good[i]}, separatingObjects(2, map[int]string{0: "x-" + name + "-0", 1: "x-" + name + "-1"})...)
+	}
+	now = now.Add(time.Second)
+	refused, err, _ := probedPush(t, srv.URL, key, held(2, "a"), probe)
+	if err != nil || len(refused) != 2 || !strings.Contains(refused[0].Reason, "stored nothing new") {
+		t.Fatalf("the first push the node stores nothing new of: refused %d, error %v; want the 2 new ones set apart, the reason saying the node stored nothing new", len(refused), err)
+	}
+	for i, objs := range [][]map[string]any{
+		separatingObjects(2, map[int]string{0: "x-b-0", 1: "x-b-1"}),
+		held(1, "c"),
+	} {
+		now = now.Add(time.Second)
+		refused, err, waits := probedPush(t, srv.URL, key, objs, probe)
+		if len(refused) != 0 || !serverFailure(err) || waits != 3 {
+			t.Errorf("push %d after it, the node still storing nothing new: refused %d after %d waits, error %v; want it waited for, nothing set apart", i, len(refused), waits, err)
+		}
+	}
+	now = now.Add(earlierProbeEvery)
+	if refused, err, _ := probedPush(t, srv.URL, key, held(0, "d"), probe); err != nil || len(refused) != 2 {
+		t.Errorf("%v later: refused %d, error %v; want the 2 new ones set apart", earlierProbeEvery, len(refused), err)
+	}
+}
+
+// TestPushProbedReplayingFront: a front end that answers a request it
+// has seen before (the same body) with the answer the node gave it then
+// answers the probe, posted alone, as the node did when it first stored
+// it: a success that does not say "already stored". That is no new
+// object stored: while the node stores nothing new, a push has objects
+// set apart at most once every earlierProbeEvery. Before, the replayed
+// answer counted as the node storing a new object, and every push of
+// the member's was set apart.
+func TestPushProbedReplayingFront(t *testing.T) {
+	defer func(f func() time.Time) { pushNow = f }(pushNow)
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	pushNow = func() time.Time { return now }
+	_, key, _ := ed25519.GenerateKey(nil)
+	node := &failingNode{stored: map[string]bool{}, poison: "poison"}
+	type answer struct {
+		code int
+		body []byte
+	}
+	var mu sync.Mutex
+	seen := map[string]answer{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		a, ok := seen[string(body)]
+		mu.Unlock()
+		if !ok {
+			rec := httptest.NewRecorder()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			node.ServeHTTP(rec, r)
+			a = answer{rec.Code, rec.Body.Bytes()}
+			if a.code < 300 {
+				mu.Lock()
+				seen[string(body)] = a
+				mu.Unlock()
+			}
+		}
+		w.Header().Set("Content-Type", taxii.MediaType)
+		w.WriteHeader(a.code)
+		w.Write(a.body)
+	}))
+	defer srv.Close()
+	probe := &Probe{}
+	// One object alone: its answer, "stored", is what the front replays.
+	if _, err, _ := probedPush(t, srv.URL, key, separatingObjects(1, nil), probe); err != nil || !probe.held() {
+		t.Fatalf("a good push: error %v, probe kept %t", err, probe.held())
+	}
+	node.mu.Lock()
+	node.readOnly = true
+	node.mu.Unlock()
+	fresh := func(name string) []map[string]any {
+		return separatingObjects(2, map[int]string{0: "x-" + name + "-0", 1: "x-" + name + "-1"})
+	}
+	now = now.Add(time.Second)
+	if refused, err, _ := probedPush(t, srv.URL, key, fresh("a"), probe); err != nil || len(refused) != 2 {
+		t.Fatalf("the first push the node stores nothing of: refused %d, error %v; want both set apart", len(refused), err)
+	}
+	now = now.Add(time.Second)
+	refused, err, waits := probedPush(t, srv.URL, key, fresh("b"), probe)
+	if len(refused) != 0 || !serverFailure(err) || waits != 3 {
+		t.Errorf("the next one, the node still storing nothing new: refused %d after %d waits, error %v; want it waited for, nothing set apart", len(refused), waits, err)
 	}
 }

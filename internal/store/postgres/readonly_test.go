@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -99,5 +100,45 @@ func TestOpenReadOnlyOlderSchema(t *testing.T) {
 				t.Errorf("the refused open changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
+	}
+}
+
+// TestReadOnlyRepostFails: a store that takes no writes (its sessions
+// read-only, as on a replica) fails a submission of a version it holds
+// already, as it fails a new one: every submission locks the log head
+// and keeps its status. A fleet member's probe (an object the node took
+// from it, posted again: see match.PushRetryingSeparatingProbed) then
+// fails as every new object does, and the member waits, setting nothing
+// apart, as for a node that is down.
+func TestReadOnlyRepostFails(t *testing.T) {
+	ctx := context.Background()
+	u := testURL(t)
+	s := openTest(t, u, Options{})
+	if err := s.AddMember(ctx, store.Member{ID: "alice", Name: "alice", Identity: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	const coll = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+	if err := s.AddCollection(ctx, store.Collection{ID: coll, Title: "shared", Readers: []string{"alice"}, Writers: []string{"alice"}}); err != nil {
+		t.Fatal(err)
+	}
+	o := store.Object{ID: "indicator--1", Type: "indicator", SpecVersion: "2.1", Signed: true,
+		Version: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Raw: []byte(`{"id":"indicator--1","n":1}`)}
+	submit := func(st *Store, id string) (store.Status, error) {
+		return st.Submit(ctx, store.Submission{StatusID: id, Collection: coll, Member: "alice", Received: time.Now(),
+			Items: []store.Item{{Owned: true, Object: o, Entry: func(store.Object) ([]byte, error) { return []byte(`{}`), nil }}}})
+	}
+	if _, err := submit(s, "first"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := submit(s, "again"); err != nil || len(st.Successes) != 1 || st.Successes[0].Message != "already stored" {
+		t.Fatalf("posted again: %+v, %v; want it already stored", st, err)
+	}
+	ro, err := Open(ctx, u, Options{ReadOnly: true, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if st, err := submit(ro, "read-only"); err == nil {
+		t.Errorf("a version it holds, posted again to the read-only store: %+v, want an error", st)
 	}
 }
