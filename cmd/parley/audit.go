@@ -35,7 +35,7 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 	c.evidenceNotWritten = 0
 	defer func() {
 		if c.evidenceNotWritten > 0 {
-			fmt.Fprintf(c.stderr, "parley: audit: %d piece(s) of evidence found by this audit not written: %d evidence files of this log are kept beside the seen file already, the first of which proves the fork (docs/log.md, \"Audits and fork evidence\")\n", c.evidenceNotWritten, maxSeenEvidence)
+			fmt.Fprintf(c.stderr, "parley: audit: %d piece(s) of evidence found by this audit not written: %d evidence files of this log are kept beside the seen file already, and the first already proves that the log's key signed a lie (docs/log.md, \"Audits and fork evidence\")\n", c.evidenceNotWritten, maxSeenEvidence)
 		}
 	}()
 	fs := c.newFlagSet("audit")
