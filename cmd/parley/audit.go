@@ -32,6 +32,12 @@ func init() {
 // when the node couldn't be read (with --data: a store whose schema this
 // version can't read without changing it).
 func runAudit(ctx context.Context, c *cli, args []string) error {
+	c.evidenceNotWritten = 0
+	defer func() {
+		if c.evidenceNotWritten > 0 {
+			fmt.Fprintf(c.stderr, "parley: audit: %d piece(s) of evidence found by this audit not written: %d evidence files of this log are kept beside the seen file already, and the first already proves that the log's key signed a lie (docs/log.md, \"Audits and fork evidence\")\n", c.evidenceNotWritten, maxSeenEvidence)
+		}
+	}()
 	fs := c.newFlagSet("audit")
 	dir := fs.String("data", "", "audit the store in the node's data `DIR` (running or stopped)")
 	url := fs.String("url", "", "audit the node at `URL` over HTTP")
@@ -231,10 +237,14 @@ func runAudit(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stderr, "parley: audit: two conflicting signed checkpoints are kept as evidence in %s\n", *seenPath)
 		if ev := forkEvidence(ctx, key, v, rep.Fork, tiles); ev != nil {
 			path, err := writeEvidence(*seenPath, ev, foundBy, time.Now())
-			if err != nil {
+			switch {
+			case errors.Is(err, errEvidenceKept):
+				fmt.Fprintf(c.stderr, "parley: audit: split-view %s\n", c.evidenceKept())
+			case err != nil:
 				return withExit(3, "", err)
+			default:
+				fmt.Fprintf(c.stderr, "parley: audit: split-view evidence written to %s (parley verify --log-key KEY %s)\n", path, path)
 			}
-			fmt.Fprintf(c.stderr, "parley: audit: split-view evidence written to %s (parley verify --log-key KEY %s)\n", path, path)
 		}
 	}
 	if err := reportKeyIndexFaults(ctx, c, rep, indexes, key, v, src, tiles, *seenPath, foundBy); err != nil {
@@ -382,10 +392,14 @@ func reportWitnessViews(ctx context.Context, c *cli, pol *tlog.Policy, key strin
 		if wv.evidence != nil {
 			proven++
 			path, err := writeEvidence(seenPath, wv.evidence, foundBy, time.Now())
-			if err != nil {
+			switch {
+			case errors.Is(err, errEvidenceKept):
+				line += "; " + c.evidenceKept()
+			case err != nil:
 				return split, proven, withExit(3, "", err)
+			default:
+				line += "; evidence in " + path
 			}
-			line += "; evidence in " + path
 		}
 		fmt.Fprintf(c.stderr, "parley: audit: %s\n", line)
 	}
@@ -430,12 +444,18 @@ func reportSeenViews(ctx context.Context, c *cli, key string, v note.Verifier, c
 			}
 			continue
 		}
+		where := ""
 		path, err := writeEvidence(seenPath, ev, foundBy, time.Now())
-		if err != nil {
+		switch {
+		case errors.Is(err, errEvidenceKept):
+			where = c.evidenceKept()
+		case err != nil:
 			return found, shrank, withExit(3, "", err)
+		default:
+			where = "evidence in " + path
 		}
 		found = true
-		fmt.Fprintf(c.stderr, "parley: audit: split view: the node's checkpoint of size %d is inconsistent with the checkpoint of size %d seen before: the log forked; evidence in %s\n", cp.Size, scp.Size, path)
+		fmt.Fprintf(c.stderr, "parley: audit: split view: the node's checkpoint of size %d is inconsistent with the checkpoint of size %d seen before: the log forked; %s\n", cp.Size, scp.Size, where)
 	}
 	return found, shrank, nil
 }

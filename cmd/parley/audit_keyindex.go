@@ -166,7 +166,12 @@ func reportKeyIndexFaults(ctx context.Context, c *cli, rep *tlog.AuditReport, li
 				fmt.Fprintf(c.stderr, "parley: audit: couldn't build the evidence of the false key index of %s: %v\n", a.Source, err)
 				continue
 			}
-			if path, err = writeKeyIndexEvidence(seenPath, ev); err != nil {
+			path, err = writeKeyIndexEvidence(seenPath, ev)
+			if errors.Is(err, errEvidenceKept) {
+				fmt.Fprintf(c.stderr, "parley: audit: false key index of %s: %s\n", untrusted.Text(a.Source, 200), c.evidenceKept())
+				break
+			}
+			if err != nil {
 				return withExit(3, "", err)
 			}
 			fmt.Fprintf(c.stderr, "parley: audit: false key index evidence written to %s (parley verify --log-key KEY %s)\n", path, path)
@@ -176,7 +181,12 @@ func reportKeyIndexFaults(ctx context.Context, c *cli, rep *tlog.AuditReport, li
 				continue
 			}
 			var err error
-			if path, err = writeEvidence(seenPath, ev, foundBy, time.Now()); err != nil {
+			path, err = writeEvidence(seenPath, ev, foundBy, time.Now())
+			if errors.Is(err, errEvidenceKept) {
+				fmt.Fprintf(c.stderr, "parley: audit: key index of %s of another history: split-view %s\n", untrusted.Text(a.Source, 200), c.evidenceKept())
+				break
+			}
+			if err != nil {
 				return withExit(3, "", err)
 			}
 			fmt.Fprintf(c.stderr, "parley: audit: split-view evidence written to %s (parley verify --log-key KEY %s)\n", path, path)
@@ -192,20 +202,29 @@ func reportKeyIndexFaults(ctx context.Context, c *cli, rep *tlog.AuditReport, li
 // file, as <seen>.evidence-<n>.json (0600) with the first unused n (the
 // numbering split-view evidence uses), and returns its path; evidence
 // against the same key index with the same entry already there isn't
-// written again.
+// written again; with maxSeenEvidence files of the log there already it
+// writes nothing and returns errEvidenceKept.
 func writeKeyIndexEvidence(seenPath string, ev []byte) (string, error) {
 	var e tlog.KeyIndexEvidence
 	if err := json.Unmarshal(ev, &e); err != nil {
 		return "", err
 	}
+	path, n, err := evidenceBeside(seenPath, e.LogKey, func(b []byte) bool {
+		var o tlog.KeyIndexEvidence
+		return tlog.IsKeyIndexEvidence(b) && json.Unmarshal(b, &o) == nil && o.KeyIndex == e.KeyIndex && sameEntry(o.Entry, e.Entry)
+	})
+	switch {
+	case err != nil:
+		return "", err
+	case path != "":
+		return path, nil
+	case n >= maxSeenEvidence:
+		return "", errEvidenceKept
+	}
 	for i := 1; ; i++ {
 		path := seenPath + ".evidence-" + strconv.Itoa(i) + ".json"
-		old, err := os.ReadFile(path)
+		_, err := os.Lstat(path)
 		if err == nil {
-			var o tlog.KeyIndexEvidence
-			if tlog.IsKeyIndexEvidence(old) && json.Unmarshal(old, &o) == nil && o.KeyIndex == e.KeyIndex && sameEntry(o.Entry, e.Entry) {
-				return path, nil
-			}
 			continue
 		}
 		if !errors.Is(err, os.ErrNotExist) {

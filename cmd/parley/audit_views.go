@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,23 +173,110 @@ func forkEvidence(ctx context.Context, logKey string, v note.Verifier, fork [][]
 	return ev
 }
 
+// maxSeenEvidence bounds the evidence files an audit keeps beside one
+// seen file for one log key: a node that forks at every audit could
+// otherwise add a file each time, without limit. The first proves that the
+// log's key signed a lie; those after it add little. Beyond it the audit
+// still fails and names each split view; it writes no more evidence and
+// says how much it left unwritten.
+const maxSeenEvidence = 32
+
+// errEvidenceKept is what writeEvidence and writeKeyIndexEvidence return
+// when maxSeenEvidence files of the log are kept beside the seen file
+// already and none of them proves the same thing.
+var errEvidenceKept = errors.New("evidence not written")
+
+// evidenceBeside reads the evidence files beside the seen file
+// (<seen>.evidence-<n>.json): it returns the path of the first for which
+// same reports true, else "" and how many are evidence of the log key
+// logKey (split-view or false key index evidence).
+func evidenceBeside(seenPath, logKey string, same func([]byte) bool) (string, int, error) {
+	dir, base := filepath.Split(seenPath)
+	if dir == "" {
+		dir = "."
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", 0, nil
+		}
+		return "", 0, fmt.Errorf("couldn't write evidence: %w", err)
+	}
+	var paths []string
+	for _, e := range ents {
+		n, ok := strings.CutPrefix(e.Name(), base+".evidence-")
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		if n, ok = strings.CutSuffix(n, ".json"); !ok {
+			continue
+		}
+		if _, err := strconv.Atoi(n); err == nil {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Slice(paths, func(i, j int) bool { return evidenceNumber(paths[i]) < evidenceNumber(paths[j]) })
+	count := 0
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		if same(b) {
+			return path, 0, nil
+		}
+		var k struct {
+			LogKey string `json:"log_key"`
+		}
+		if json.Unmarshal(b, &k) == nil && k.LogKey == logKey {
+			count++
+		}
+	}
+	return "", count, nil
+}
+
+// evidenceNumber is the n of <seen>.evidence-<n>.json.
+func evidenceNumber(path string) int {
+	s := strings.TrimSuffix(path, ".json")
+	n, _ := strconv.Atoi(s[strings.LastIndex(s, "-")+1:])
+	return n
+}
+
+// evidenceKept is the line for evidence whose evidence isn't
+// written (errEvidenceKept); it counts it for the audit's summary.
+func (c *cli) evidenceKept() string {
+	c.evidenceNotWritten++
+	return fmt.Sprintf("evidence not written (%d files of this log are kept beside the seen file already)", maxSeenEvidence)
+}
+
 // writeEvidence writes split-view evidence beside the seen file, as
 // <seen>.evidence-<n>.json (0600) with the first unused n, and returns its
-// path; evidence of the same two checkpoints already there isn't written
-// again (its path is returned).
+// path; evidence of the same two checkpoints (origin, size and root)
+// already there isn't written again (its path is returned). With
+// maxSeenEvidence files of the log there already it writes nothing and
+// returns errEvidenceKept.
 func writeEvidence(seenPath string, ev []byte, foundBy string, now time.Time) (string, error) {
 	e, err := tlog.ParseEvidence(ev)
 	if err != nil {
 		return "", err
 	}
 	e.FoundBy, e.FoundAt = foundBy, now.UTC().Format(time.RFC3339)
+	path, n, err := evidenceBeside(seenPath, e.LogKey, func(b []byte) bool {
+		o, err := tlog.ParseEvidence(b)
+		return err == nil && sameCheckpoints(o.Checkpoints, e.Checkpoints)
+	})
+	switch {
+	case err != nil:
+		return "", err
+	case path != "":
+		return path, nil
+	case n >= maxSeenEvidence:
+		return "", errEvidenceKept
+	}
 	for i := 1; ; i++ {
 		path := seenPath + ".evidence-" + strconv.Itoa(i) + ".json"
-		old, err := os.ReadFile(path)
+		_, err := os.Lstat(path)
 		if err == nil {
-			if o, err := tlog.ParseEvidence(old); err == nil && sameCheckpoints(o.Checkpoints, e.Checkpoints) {
-				return path, nil
-			}
 			continue
 		}
 		if !errors.Is(err, os.ErrNotExist) {
@@ -214,7 +303,9 @@ func writeEvidence(seenPath string, ev []byte, foundBy string, now time.Time) (s
 }
 
 // sameCheckpoints reports whether two evidence documents hold the same two
-// checkpoints, whatever cosignatures each note carries: the node's
+// checkpoints, whatever cosignatures and extension lines each note
+// carries (their origins, sizes and roots alike; a node can sign one tree
+// with any number of extension lines, each pair otherwise one more file): the node's
 // checkpoint seen with two witnesses' cosignatures is one checkpoint, and
 // one fork found by several witnesses (or by a witness and the seen file)
 // makes one file (found by h/witfed: three files for one fork).
@@ -222,7 +313,7 @@ func sameCheckpoints(a, b []string) bool {
 	if len(a) != 2 || len(b) != 2 {
 		return false
 	}
-	a0, a1, b0, b1 := checkpointText(a[0]), checkpointText(a[1]), checkpointText(b[0]), checkpointText(b[1])
+	a0, a1, b0, b1 := checkpointTree(a[0]), checkpointTree(a[1]), checkpointTree(b[0]), checkpointTree(b[1])
 	return (a0 == b0 && a1 == b1) || (a0 == b1 && a1 == b0)
 }
 
@@ -235,6 +326,13 @@ func checkpointText(n string) string {
 		return n[:i+1]
 	}
 	return n
+}
+
+// checkpointTree is the first three lines of the checkpoint note n: its
+// origin, size and root.
+func checkpointTree(n string) string {
+	l := strings.SplitAfterN(checkpointText(n), "\n", 4)
+	return strings.Join(l[:min(3, len(l))], "")
 }
 
 func proofRoot(e *tlog.Evidence) tlog.Hash {

@@ -98,6 +98,11 @@ type cli struct {
 	// tokenFrom is how the API token was given, for hints: the flag or
 	// PARLEY_* variable [cli.parseFlags] saw ("" for none); see [tokenFlag].
 	tokenFrom string
+
+	// evidenceNotWritten counts the evidence an audit found but didn't
+	// write, maxSeenEvidence files of the log being kept beside the seen
+	// file already (see [writeEvidence]).
+	evidenceNotWritten int
 }
 
 // tokenFlag stands in a hint for the flag that gives the API token:

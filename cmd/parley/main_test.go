@@ -68,6 +68,9 @@ func scriptParams(testdata, dir string) testscript.Params {
 			"waitcosigned": waitCosigned,
 			// audit_views_test.go
 			"witnesspolicy": witnessPolicy,
+			// audit_evidence_bound_test.go
+			"fillevidence":  fillEvidence,
+			"evidencecount": evidenceCount,
 			// peer_test.go
 			"waitpeer": waitPeer,
 			// migrate_test.go

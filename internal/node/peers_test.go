@@ -545,8 +545,15 @@ func TestPeerFork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Round(ctx); !errors.Is(err, peer.ErrStopped) {
-		t.Fatalf("a stopped peer's round: %v", err)
+	for range 3 {
+		if _, err := f.Round(ctx); !errors.Is(err, peer.ErrStopped) {
+			t.Fatalf("a stopped peer's round: %v", err)
+		}
+	}
+	// However often B forks after, the peer's evidence is one file: a
+	// stopped peer gets no more rounds (docs/federation.md).
+	if files, _ := filepath.Glob(filepath.Join(a.dir, "evidence", "peer-a-*.json")); len(files) != 1 {
+		t.Fatalf("%d evidence files of the peer, want 1: %v", len(files), files)
 	}
 }
 
