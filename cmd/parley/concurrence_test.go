@@ -505,6 +505,34 @@ func TestOpinionOutranksFutureDated(t *testing.T) {
 	}
 }
 
+// TestOpinionDatedAtTheEndOfTime: an opinion dated at the last instant a
+// STIX timestamp can name (a stolen key's, before its member rotated it)
+// can't be outranked: no later version can be written, so `parley
+// opinion` could never change the member's stance nor `--revoke`
+// withdraw it, and it would count for good after the rotation. The node
+// refuses an opinion dated further ahead of its clock than
+// node.MaxOpinionAhead, so the member's next version always outranks.
+func TestOpinionDatedAtTheEndOfTime(t *testing.T) {
+	base, st, _ := demoNode(t)
+	borovia := st.Members[1]
+	last := filepath.Join(t.TempDir(), "last.json")
+	os.WriteFile(last, []byte(`{"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-000000009999",
+ "created": "9999-12-31T23:59:59.999Z", "modified": "9999-12-31T23:59:59.999Z", "created_by_ref": "`+borovia.ID+`",
+ "opinion": "strongly-disagree", "object_refs": ["`+demo.Report+`"]}`), 0o600)
+	code, out, stderr := runCLI(t, "push", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, "--collection", st.Collections.Shared, last)
+	if code == 0 || !strings.Contains(out+stderr, "ahead of the node's clock") {
+		t.Errorf("push of an opinion dated 9999-12-31T23:59:59.999Z: exit %d, want it refused as dated too far ahead:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "opinion", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, demo.Report, "agree")
+	if code != 0 {
+		t.Fatalf("opinion: exit %d:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || !regexp.MustCompile(`(?m)^cert-borovia\s+agree\s`).MatchString(out) {
+		t.Errorf("concurrence: exit %d, want cert-borovia's agree counted:\n%s%s", code, out, stderr)
+	}
+}
+
 // TestOpinionKeyJustRotated: `parley opinion --key NEW` right after a key
 // rotation, before a checkpoint covers it, doesn't fail with "no member
 // has the public key": /log/keys says the node has entries its checkpoint
