@@ -185,6 +185,9 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 		// the node's word (the log doesn't hold them), so a node could
 		// swap two members' names, never their ids.
 		fmt.Fprintln(w, "(MEMBER is the node's name for MEMBER ID; the signatures vouch for the id, not the name)")
+		if note := earlierOpinions(conc, res); note != "" {
+			fmt.Fprintf(w, "note: %s\n", note)
+		}
 		fmt.Fprintln(w)
 	}
 	var superseded, unsigned, forged, invalid int
@@ -202,6 +205,37 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 	superseded = len(res.Items) - unsigned - forged - invalid - res.Tally.Voices()
 	fmt.Fprintf(w, "%d opinion versions in evidence: %d counted, %d superseded, revoked or about other objects, %d unsigned, %d with a bad signature, %d invalid\n",
 		len(res.Items), res.Tally.Voices(), superseded, unsigned, forged, invalid)
+}
+
+// earlierOpinions names the counted opinions dated before the latest
+// version of the object that the node says the member may read
+// (object_latest_version): an opinion names the object's id, not one of
+// its versions, so its author may have changed the object since (the
+// attribution of a report, say) and the opinion still counts. Its date
+// is its member's signed word, the latest version the node's; "" when
+// none is earlier or the node gives no version.
+func earlierOpinions(conc opinion.Concurrence, res opinion.Verification) string {
+	latest, err := time.Parse(time.RFC3339Nano, conc.ObjectLatestVersion)
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, v := range res.Tally.Votes {
+		t, err := time.Parse(time.RFC3339Nano, v.Version)
+		if err != nil || !t.Before(latest) {
+			continue
+		}
+		name := res.Names[v.Member]
+		if name == "" {
+			name = v.Member
+		}
+		names = append(names, untrusted.Text(name, 40))
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d counted opinion(s) are dated before the latest version of %s (%s, the node's word), so they may be about what an earlier version said: an opinion names an object, not one of its versions (%s)",
+		len(names), untrusted.Text(conc.Object, 120), untrusted.Text(conc.ObjectLatestVersion, 40), strings.Join(names, ", "))
 }
 
 // revokedWarning says that the node reports conc's object withdrawn: its

@@ -696,6 +696,52 @@ func TestVerifyKeyIndex(t *testing.T) {
 	}
 }
 
+// TestConcurrenceOpinionsBeforeLatestVersion: an opinion names an object,
+// not one of its versions, so the opinions agreeing with a report still
+// count after its author changes what it says. `parley concurrence` names
+// the counted opinions dated before the object's latest version.
+func TestConcurrenceOpinionsBeforeLatestVersion(t *testing.T) {
+	base, st, _ := demoNode(t)
+	aurelia, borovia := st.Members[0], st.Members[1]
+	const note = "counted opinion(s) are dated before the latest version of"
+	code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || strings.Contains(out+stderr, note) {
+		t.Fatalf("concurrence before the report changed: exit %d, want no note:\n%s%s", code, out, stderr)
+	}
+	var report map[string]any
+	for _, b := range demo.Scenario(aurelia.ID, borovia.ID) {
+		for _, raw := range b.Objects {
+			var o map[string]any
+			if err := json.Unmarshal(raw, &o); err != nil {
+				t.Fatal(err)
+			}
+			if o["id"] == demo.Report {
+				report = o
+			}
+		}
+	}
+	if report == nil {
+		t.Fatalf("the demo has no %s", demo.Report)
+	}
+	report["modified"], report["name"] = "2026-09-20T00:00:00.000Z", "Ballot Phish 2026: attributed to someone else"
+	raw, err := json.Marshal(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "report-v2.json")
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "push", "--url", base, "--token", aurelia.Token, "--key", aurelia.KeyFile, "--collection", st.Collections.Shared, file); code != 0 {
+		t.Fatalf("push: exit %d: %s", code, stderr)
+	}
+	code, out, stderr = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || !strings.Contains(out, "note: 2 "+note) || !strings.Contains(out, "(2026-09-20T00:00:00.000Z, the node's word)") ||
+		!regexp.MustCompile(`(?m)^note: .*\((cert-aurelia, cert-borovia|cert-borovia, cert-aurelia)\)$`).MatchString(out) {
+		t.Errorf("concurrence after the report changed: exit %d, want both opinions named as dated before it:\n%s%s", code, out, stderr)
+	}
+}
+
 // TestConcurrenceRevokedObject: when the node says the object's latest
 // version is revoked, parley concurrence says so in a warning line (and
 // --json carries object_revoked, the warning on stderr), and parley
