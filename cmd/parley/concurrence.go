@@ -79,7 +79,9 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 	}
+	stale := ""
 	if verr == nil && conc.Evidence.Checkpoint != "" {
+		stale = olderThanSeen(seen, key, res.Checkpoint)
 		if err := checkSeen(ctx, &tlog.Client{URL: *u, Token: *token, HTTP: c.httpClient()}, seen, key, []byte(conc.Evidence.Checkpoint)); err != nil {
 			var ee *exitError
 			if errors.As(err, &ee) {
@@ -93,6 +95,9 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	revocation := ""
 	if conc.ObjectRevoked && verr == nil {
 		revocation = checkRevocation(ctx, &tlog.Client{URL: *u, Token: *token, HTTP: c.httpClient()}, key, object)
+	}
+	if stale != "" {
+		fmt.Fprintf(c.stderr, "parley: warning: %s\n", stale)
 	}
 	if *asJSON {
 		if verr != nil {
@@ -205,6 +210,27 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 	superseded = len(res.Items) - unsigned - forged - invalid - res.Tally.Voices()
 	fmt.Fprintf(w, "%d opinion versions in evidence: %d counted, %d superseded, revoked or about other objects, %d unsigned, %d with a bad signature, %d invalid\n",
 		len(res.Items), res.Tally.Voices(), superseded, unsigned, forged, invalid)
+}
+
+// olderThanSeen says, when a checkpoint of the log larger than cp (the
+// evidence's) was seen before, that the tally may be stale: a node answers
+// from its latest checkpoint, and one that answers from an older one can
+// leave out every opinion version logged since (a revocation, a new
+// stance) without any proof failing. "" when none larger was seen.
+func olderThanSeen(seen *tlog.SeenCheckpoints, key string, cp tlog.Checkpoint) string {
+	v, err := tlog.NewVerifier(key)
+	if err != nil {
+		return ""
+	}
+	_, _, upper := seen.Neighbours(cp, v)
+	if upper == "" {
+		return ""
+	}
+	newer, err := tlog.OpenCheckpoint([]byte(upper), v)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("the evidence's checkpoint (tree size %d) is older than one of this log seen before (tree size %d): opinion versions logged in between, a revocation or a new stance, are not in this tally (a node answers from its latest checkpoint)", cp.Size, newer.Size)
 }
 
 // earlierOpinions names the counted opinions dated before the latest

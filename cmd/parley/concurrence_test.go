@@ -742,6 +742,42 @@ func TestConcurrenceOpinionsBeforeLatestVersion(t *testing.T) {
 	}
 }
 
+// TestConcurrenceStaleCheckpoint: a node that answers from an old
+// checkpoint leaves out every opinion version logged since (here Borovia's
+// withdrawal) and every proof still verifies; `parley concurrence --seen`
+// says so when it has seen a larger checkpoint of the log.
+func TestConcurrenceStaleCheckpoint(t *testing.T) {
+	base, st, _ := demoNode(t)
+	a, b := st.Members[0], st.Members[1]
+	seenFile := filepath.Join(t.TempDir(), "seen.json")
+	var mu sync.Mutex
+	var first *opinion.Concurrence
+	replay := tamperingProxy(t, base, func(c *opinion.Concurrence) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == nil {
+			cc := *c
+			first = &cc
+		}
+		*c = *first
+	})
+	const warning = "is older than one of this log seen before"
+	code, out, stderr := runCLI(t, "concurrence", "--url", replay, "--token", a.Token, "--seen", seenFile, demo.Report)
+	if code != 0 || strings.Contains(out+stderr, warning) {
+		t.Fatalf("first answer: exit %d, want no warning:\n%s%s", code, out, stderr)
+	}
+	if code, _, stderr := runCLI(t, "opinion", "--url", base, "--token", b.Token, "--key", b.KeyFile, "--revoke", demo.Report); code != 0 {
+		t.Fatalf("revoke: exit %d: %s", code, stderr)
+	}
+	if code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", a.Token, "--seen", seenFile, demo.Report); code != 0 || strings.Contains(out+stderr, warning) {
+		t.Fatalf("the node's own answer: exit %d, want no warning:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "concurrence", "--url", replay, "--token", a.Token, "--seen", seenFile, demo.Report)
+	if !strings.Contains(stderr, "parley: warning: the evidence's checkpoint (tree size ") || !strings.Contains(stderr, warning) {
+		t.Errorf("the first answer replayed: exit %d, want the stale checkpoint named:\n%s%s", code, out, stderr)
+	}
+}
+
 // TestConcurrenceRevokedObject: when the node says the object's latest
 // version is revoked, parley concurrence says so in a warning line (and
 // --json carries object_revoked, the warning on stderr), and parley
