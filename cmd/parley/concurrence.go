@@ -79,7 +79,9 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 	}
+	stale := ""
 	if verr == nil && conc.Evidence.Checkpoint != "" {
+		stale = olderThanSeen(seen, key, res.Checkpoint)
 		if err := checkSeen(ctx, &tlog.Client{URL: *u, Token: *token, HTTP: c.httpClient()}, seen, key, []byte(conc.Evidence.Checkpoint)); err != nil {
 			var ee *exitError
 			if errors.As(err, &ee) {
@@ -93,6 +95,9 @@ func runConcurrence(ctx context.Context, c *cli, args []string) error {
 	revocation := ""
 	if conc.ObjectRevoked && verr == nil {
 		revocation = checkRevocation(ctx, &tlog.Client{URL: *u, Token: *token, HTTP: c.httpClient()}, key, object)
+	}
+	if stale != "" {
+		fmt.Fprintf(c.stderr, "parley: warning: %s\n", stale)
 	}
 	if *asJSON {
 		if verr != nil {
@@ -185,6 +190,9 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 		// the node's word (the log doesn't hold them), so a node could
 		// swap two members' names, never their ids.
 		fmt.Fprintln(w, "(MEMBER is the node's name for MEMBER ID; the signatures vouch for the id, not the name)")
+		if note := earlierOpinions(conc, res); note != "" {
+			fmt.Fprintf(w, "note: %s\n", note)
+		}
 		fmt.Fprintln(w)
 	}
 	var superseded, unsigned, forged, invalid int
@@ -202,6 +210,58 @@ func printConcurrence(w io.Writer, conc opinion.Concurrence, res opinion.Verific
 	superseded = len(res.Items) - unsigned - forged - invalid - res.Tally.Voices()
 	fmt.Fprintf(w, "%d opinion versions in evidence: %d counted, %d superseded, revoked or about other objects, %d unsigned, %d with a bad signature, %d invalid\n",
 		len(res.Items), res.Tally.Voices(), superseded, unsigned, forged, invalid)
+}
+
+// olderThanSeen says, when a checkpoint of the log larger than cp (the
+// evidence's) was seen before, that the tally may be stale: a node answers
+// from its latest checkpoint, and one that answers from an older one can
+// leave out every opinion version logged since (a revocation, a new
+// stance) without any proof failing. "" when none larger was seen.
+func olderThanSeen(seen *tlog.SeenCheckpoints, key string, cp tlog.Checkpoint) string {
+	v, err := tlog.NewVerifier(key)
+	if err != nil {
+		return ""
+	}
+	_, _, upper := seen.Neighbours(cp, v)
+	if upper == "" {
+		return ""
+	}
+	newer, err := tlog.OpenCheckpoint([]byte(upper), v)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("the evidence's checkpoint (tree size %d) is older than one of this log seen before (tree size %d): opinion versions logged in between, a revocation or a new stance, are not in this tally (a node answers from its latest checkpoint)", cp.Size, newer.Size)
+}
+
+// earlierOpinions names the counted opinions dated before the latest
+// version of the object that the node says the member may read
+// (object_latest_version): an opinion names the object's id, not one of
+// its versions, so its author may have changed the object since (the
+// attribution of a report, say) and the opinion still counts. Its date
+// is its member's signed word, the latest version the node's; "" when
+// none is earlier or the node gives no version.
+func earlierOpinions(conc opinion.Concurrence, res opinion.Verification) string {
+	latest, err := time.Parse(time.RFC3339Nano, conc.ObjectLatestVersion)
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, v := range res.Tally.Votes {
+		t, err := time.Parse(time.RFC3339Nano, v.Version)
+		if err != nil || !t.Before(latest) {
+			continue
+		}
+		name := res.Names[v.Member]
+		if name == "" {
+			name = v.Member
+		}
+		names = append(names, untrusted.Text(name, 40))
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d counted opinion(s) are dated before the latest version of %s (%s, the node's word), so they may be about what an earlier version said: an opinion names an object, not one of its versions (%s)",
+		len(names), untrusted.Text(conc.Object, 120), untrusted.Text(conc.ObjectLatestVersion, 40), strings.Join(names, ", "))
 }
 
 // revokedWarning says that the node reports conc's object withdrawn: its

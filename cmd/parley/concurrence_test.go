@@ -505,6 +505,34 @@ func TestOpinionOutranksFutureDated(t *testing.T) {
 	}
 }
 
+// TestOpinionDatedAtTheEndOfTime: an opinion dated at the last instant a
+// STIX timestamp can name (a stolen key's, before its member rotated it)
+// can't be outranked: no later version can be written, so `parley
+// opinion` could never change the member's stance nor `--revoke`
+// withdraw it, and it would count for good after the rotation. The node
+// refuses an opinion dated further ahead of its clock than
+// node.MaxOpinionAhead, so the member's next version always outranks.
+func TestOpinionDatedAtTheEndOfTime(t *testing.T) {
+	base, st, _ := demoNode(t)
+	borovia := st.Members[1]
+	last := filepath.Join(t.TempDir(), "last.json")
+	os.WriteFile(last, []byte(`{"type": "opinion", "spec_version": "2.1", "id": "opinion--00000000-0000-4000-8000-000000009999",
+ "created": "9999-12-31T23:59:59.999Z", "modified": "9999-12-31T23:59:59.999Z", "created_by_ref": "`+borovia.ID+`",
+ "opinion": "strongly-disagree", "object_refs": ["`+demo.Report+`"]}`), 0o600)
+	code, out, stderr := runCLI(t, "push", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, "--collection", st.Collections.Shared, last)
+	if code == 0 || !strings.Contains(out+stderr, "ahead of the node's clock") {
+		t.Errorf("push of an opinion dated 9999-12-31T23:59:59.999Z: exit %d, want it refused as dated too far ahead:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "opinion", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, demo.Report, "agree")
+	if code != 0 {
+		t.Fatalf("opinion: exit %d:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || !regexp.MustCompile(`(?m)^cert-borovia\s+agree\s`).MatchString(out) {
+		t.Errorf("concurrence: exit %d, want cert-borovia's agree counted:\n%s%s", code, out, stderr)
+	}
+}
+
 // TestOpinionKeyJustRotated: `parley opinion --key NEW` right after a key
 // rotation, before a checkpoint covers it, doesn't fail with "no member
 // has the public key": /log/keys says the node has entries its checkpoint
@@ -665,6 +693,88 @@ func TestVerifyKeyIndex(t *testing.T) {
 	})
 	if code, out, stderr := runCLI(t, "verify", "--log-key", b.LogKey, write("left.json", left)); code != 1 || !strings.Contains(stderr, "leaves out member key entry") {
 		t.Errorf("verify a bundle leaving out aurelia's key entry: exit %d, want 1:\n%s%s", code, out, stderr)
+	}
+}
+
+// TestConcurrenceOpinionsBeforeLatestVersion: an opinion names an object,
+// not one of its versions, so the opinions agreeing with a report still
+// count after its author changes what it says. `parley concurrence` names
+// the counted opinions dated before the object's latest version.
+func TestConcurrenceOpinionsBeforeLatestVersion(t *testing.T) {
+	base, st, _ := demoNode(t)
+	aurelia, borovia := st.Members[0], st.Members[1]
+	const note = "counted opinion(s) are dated before the latest version of"
+	code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || strings.Contains(out+stderr, note) {
+		t.Fatalf("concurrence before the report changed: exit %d, want no note:\n%s%s", code, out, stderr)
+	}
+	var report map[string]any
+	for _, b := range demo.Scenario(aurelia.ID, borovia.ID) {
+		for _, raw := range b.Objects {
+			var o map[string]any
+			if err := json.Unmarshal(raw, &o); err != nil {
+				t.Fatal(err)
+			}
+			if o["id"] == demo.Report {
+				report = o
+			}
+		}
+	}
+	if report == nil {
+		t.Fatalf("the demo has no %s", demo.Report)
+	}
+	report["modified"], report["name"] = "2026-09-20T00:00:00.000Z", "Ballot Phish 2026: attributed to someone else"
+	raw, err := json.Marshal(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "report-v2.json")
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "push", "--url", base, "--token", aurelia.Token, "--key", aurelia.KeyFile, "--collection", st.Collections.Shared, file); code != 0 {
+		t.Fatalf("push: exit %d: %s", code, stderr)
+	}
+	code, out, stderr = runCLI(t, "concurrence", "--url", base, "--token", borovia.Token, demo.Report)
+	if code != 0 || !strings.Contains(out, "note: 2 "+note) || !strings.Contains(out, "(2026-09-20T00:00:00.000Z, the node's word)") ||
+		!regexp.MustCompile(`(?m)^note: .*\((cert-aurelia, cert-borovia|cert-borovia, cert-aurelia)\)$`).MatchString(out) {
+		t.Errorf("concurrence after the report changed: exit %d, want both opinions named as dated before it:\n%s%s", code, out, stderr)
+	}
+}
+
+// TestConcurrenceStaleCheckpoint: a node that answers from an old
+// checkpoint leaves out every opinion version logged since (here Borovia's
+// withdrawal) and every proof still verifies; `parley concurrence --seen`
+// says so when it has seen a larger checkpoint of the log.
+func TestConcurrenceStaleCheckpoint(t *testing.T) {
+	base, st, _ := demoNode(t)
+	a, b := st.Members[0], st.Members[1]
+	seenFile := filepath.Join(t.TempDir(), "seen.json")
+	var mu sync.Mutex
+	var first *opinion.Concurrence
+	replay := tamperingProxy(t, base, func(c *opinion.Concurrence) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == nil {
+			cc := *c
+			first = &cc
+		}
+		*c = *first
+	})
+	const warning = "is older than one of this log seen before"
+	code, out, stderr := runCLI(t, "concurrence", "--url", replay, "--token", a.Token, "--seen", seenFile, demo.Report)
+	if code != 0 || strings.Contains(out+stderr, warning) {
+		t.Fatalf("first answer: exit %d, want no warning:\n%s%s", code, out, stderr)
+	}
+	if code, _, stderr := runCLI(t, "opinion", "--url", base, "--token", b.Token, "--key", b.KeyFile, "--revoke", demo.Report); code != 0 {
+		t.Fatalf("revoke: exit %d: %s", code, stderr)
+	}
+	if code, out, stderr := runCLI(t, "concurrence", "--url", base, "--token", a.Token, "--seen", seenFile, demo.Report); code != 0 || strings.Contains(out+stderr, warning) {
+		t.Fatalf("the node's own answer: exit %d, want no warning:\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "concurrence", "--url", replay, "--token", a.Token, "--seen", seenFile, demo.Report)
+	if !strings.Contains(stderr, "parley: warning: the evidence's checkpoint (tree size ") || !strings.Contains(stderr, warning) {
+		t.Errorf("the first answer replayed: exit %d, want the stale checkpoint named:\n%s%s", code, out, stderr)
 	}
 }
 

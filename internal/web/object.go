@@ -108,6 +108,10 @@ type voteView struct {
 	Member, Value, Explanation, OpinionID string
 	Confidence                            string
 	Mine                                  bool
+	// Earlier: the opinion is dated before the object's latest version
+	// (ObjectVersion): an opinion names an object, not a version, so it
+	// may be about what an earlier version said.
+	Earlier bool
 }
 
 type countView struct {
@@ -133,6 +137,8 @@ type concurrenceView struct {
 	// modified at ObjectVersion.
 	ObjectRevoked bool
 	ObjectVersion string
+	// Earlier is the number of Votes dated before ObjectVersion.
+	Earlier int
 }
 
 type ownOpinion struct{ ID, Value, Raw string }
@@ -794,10 +800,15 @@ func (h *Handler) opinions(r *http.Request, a access, me store.Member, id string
 			}
 		}
 	}
+	latestVersion, latestErr := time.Parse(time.RFC3339Nano, c.ObjectLatestVersion)
 	for _, vote := range c.Votes {
 		vv := voteView{Member: a.name(vote.Member), Value: string(vote.Value), OpinionID: vote.OpinionID, Mine: vote.Member == me.ID}
 		if vote.Confidence != nil {
 			vv.Confidence = itoa(*vote.Confidence)
+		}
+		if vt, err := time.Parse(time.RFC3339Nano, vote.Version); err == nil && latestErr == nil && vt.Before(latestVersion) {
+			vv.Earlier = true
+			v.Earlier++
 		}
 		key := vote.OpinionID + "|" + vote.Version
 		for k, e := range explain {

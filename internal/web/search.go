@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/netip"
@@ -43,7 +44,10 @@ type searchView struct {
 	Q, Kind   string
 	Hits      []hit
 	Truncated bool
-	Error     string
+	// LowQuality counts the pdq indicators within the radius left out
+	// for an x_pdq_quality below pdq.MinQuality.
+	LowQuality int
+	Error      string
 	// Pending says q was not looked up: the request didn't prove the
 	// session's browser binding (see [sessions]). The page's script
 	// asks for nothing: the page says why.
@@ -240,11 +244,36 @@ func (h *Handler) pdqLookup(r *http.Request, a access, hq pdq.Hash, add func(sto
 		bySeq[o.Seq] = o
 	}
 	for _, m := range matches {
-		if o, ok := bySeq[seqs[m.ID]]; ok {
+		o, ok := bySeq[seqs[m.ID]]
+		switch {
+		case !ok:
+		case lowQuality(o):
+			v.LowQuality++
+		default:
 			add(o, m.Distance, true)
 		}
 	}
 	return nil
+}
+
+// lowQuality reports whether o is a pdq indicator whose x_pdq_quality is
+// below pdq.MinQuality: too unreliable to match, as `parley match`
+// leaves it out (one without a quality, or a file's hash, is matched).
+func lowQuality(o store.Object) bool {
+	if o.Type != "indicator" {
+		return false
+	}
+	// Only the two properties are decoded: the page's reservation holds
+	// the objects read, not a map of each.
+	var p struct {
+		PatternType string       `json:"pattern_type"`
+		Quality     *json.Number `json:"x_pdq_quality"`
+	}
+	if json.Unmarshal(o.Raw, &p) != nil || p.PatternType != pdq.PatternType || p.Quality == nil {
+		return false
+	}
+	q, err := pdq.ValidateQuality(*p.Quality)
+	return err == nil && q < pdq.MinQuality
 }
 
 // containsValue reports whether s holds v as a whole value: not as part

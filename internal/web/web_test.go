@@ -359,3 +359,32 @@ func TestPrivateSetsPage(t *testing.T) {
 		t.Errorf("aurelia sees borova's private set")
 	}
 }
+
+// TestSearchPDQLowQuality: a PDQ look-up leaves out the pdq indicators
+// whose x_pdq_quality is below 50 (too unreliable to match, as `parley
+// match` leaves them out) and says how many; one of quality 50 or more
+// within the radius is found.
+func TestSearchPDQLowQuality(t *testing.T) {
+	f := newFixture(t)
+	const (
+		low  = "indicator--12121212-1212-4212-8212-121212121212"
+		good = "indicator--34343434-3434-4434-8434-343434343434"
+		hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	)
+	f.submit(t, f.borova, f.shared,
+		map[string]any{"type": "indicator", "id": low, "name": "blurry", "pattern_type": "pdq", "pattern": hash,
+			"x_pdq_quality": 10, "valid_from": "2026-09-14T08:30:00Z"},
+		map[string]any{"type": "indicator", "id": good, "name": "sharp", "pattern_type": "pdq", "pattern": "1" + hash[1:],
+			"x_pdq_quality": 90, "valid_from": "2026-09-14T08:30:00Z"})
+	c := newClient(t, f.URL)
+	c.login(t, f.aurelia.Token)
+	q := hash[:63] + "e" // 1 bit from the low-quality hash, 2 from the other: no exact value
+	resp, body := c.get(t, "/ui/search?q="+q)
+	mustStatus(t, resp, http.StatusOK, q)
+	if strings.Contains(body, "/ui/objects/"+low) || !strings.Contains(body, "/ui/objects/"+good) {
+		t.Errorf("want %s found and %s (quality 10) left out:\n%s", good, low, body)
+	}
+	if !strings.Contains(body, "1 shared PDQ hash(es) within the radius left out") {
+		t.Errorf("the page doesn't say that a low-quality hash was left out:\n%s", body)
+	}
+}
