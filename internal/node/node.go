@@ -603,7 +603,8 @@ func (n *Node) CreateCollection(ctx context.Context, spec CollectionSpec) (strin
 //
 // A request that the web UI handler of this node makes in process as a
 // session's member ([Node.AsMember]) is that member's, whatever token it
-// carries.
+// carries; one made with [Node.AsSession] only while the session's token
+// still names the member (looked up again at each call).
 func (n *Node) Authenticate(ctx context.Context, token string) (store.Member, error) {
 	if a, ok := ctx.Value(asMemberKey{}).(asMember); ok && a.n == n {
 		return a.member(ctx)
