@@ -40,10 +40,20 @@ func withReauth(ctx context.Context, reauth func(context.Context) error) context
 
 // reauthenticate checks, when ctx carries a request's re-authentication,
 // that its token still authenticates its member: errUnauthorized (401) if
-// not. Without one (a web UI session, a call from Go) it is nil.
+// not. A web UI session's request ([Node.AsSession]) is checked by the
+// session's token the same way. Without either (a call from Go) it is
+// nil.
 func reauthenticate(ctx context.Context) error {
 	if f, ok := ctx.Value(reauthKey{}).(func(context.Context) error); ok {
 		return f(ctx)
+	}
+	if a, ok := ctx.Value(asMemberKey{}).(asMember); ok && a.hasToken {
+		if _, err := a.member(ctx); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return errUnauthorized
+			}
+			return err
+		}
 	}
 	return nil
 }

@@ -407,6 +407,29 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 		w.Header().Set("Cache-Control", "no-store")
 		return send([]byte(`{"objects":[`))
 	}
+	// A slow reader holds the answer open (a write timeout for each
+	// write, up to MaxLogObjectsBytes): every heldRecheck the token and
+	// the lists are read again, so that nothing of a collection whose
+	// read is taken meanwhile, and nothing at all once the token is
+	// revoked, is sent after (held.go).
+	checked := time.Now()
+	recheck := func(ctx context.Context) error {
+		if err := reauthenticate(ctx); err != nil {
+			return err
+		}
+		cs, err := h.n.store.Collections(ctx)
+		if err != nil {
+			return err
+		}
+		now := map[string]bool{}
+		for _, c := range cs {
+			now[c.ID] = c.CanRead(m.ID)
+		}
+		for id := range readable {
+			readable[id] = readable[id] && now[id]
+		}
+		return nil
+	}
 	var sent int64
 	var next int64 = -1
 	var head []byte
@@ -416,6 +439,12 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 		if sent >= MaxLogObjectsBytes {
 			next = i
 			return errStopObjects
+		}
+		if time.Since(checked) >= heldRecheck {
+			if err := recheck(r.Context()); err != nil {
+				return err
+			}
+			checked = time.Now()
 		}
 		if !readable[op.Collection] {
 			// The store keeps to ids already; the node checks again

@@ -603,10 +603,11 @@ func (n *Node) CreateCollection(ctx context.Context, spec CollectionSpec) (strin
 //
 // A request that the web UI handler of this node makes in process as a
 // session's member ([Node.AsMember]) is that member's, whatever token it
-// carries.
+// carries; one made with [Node.AsSession] only while the session's token
+// still names the member (looked up again at each call).
 func (n *Node) Authenticate(ctx context.Context, token string) (store.Member, error) {
 	if a, ok := ctx.Value(asMemberKey{}).(asMember); ok && a.n == n {
-		return a.m, nil
+		return a.member(ctx)
 	}
 	if token == "" {
 		return store.Member{}, fmt.Errorf("couldn't authenticate: no token: %w", store.ErrNotFound)
@@ -629,6 +630,28 @@ type asMemberKey struct{}
 type asMember struct {
 	n *Node
 	m store.Member
+	// token is the SHA-256 of the API token the session logged in with
+	// ([Node.AsSession]); hasToken is false for [Node.AsMember].
+	token    [32]byte
+	hasToken bool
+}
+
+// member returns a's member: for a session's request ([Node.AsSession]),
+// only while the session's token still names it (looked up again at
+// each call, so that a request held open ends with the token), and
+// otherwise an error wrapping [store.ErrNotFound].
+func (a asMember) member(ctx context.Context) (store.Member, error) {
+	if !a.hasToken {
+		return a.m, nil
+	}
+	m, err := a.n.store.TokenMember(ctx, a.token)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && m.ID != a.m.ID) {
+		return store.Member{}, fmt.Errorf("couldn't authenticate: the session's token no longer authenticates its member: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Member{}, fmt.Errorf("couldn't authenticate: %w", err)
+	}
+	return m, nil
 }
 
 // AsMember returns ctx as the context of a request that this node's
@@ -640,7 +663,18 @@ type asMember struct {
 // names m); nothing a client sends reaches it. Another node's context
 // is not honoured.
 func (n *Node) AsMember(ctx context.Context, m store.Member) context.Context {
-	return context.WithValue(ctx, asMemberKey{}, asMember{n, m})
+	return context.WithValue(ctx, asMemberKey{}, asMember{n: n, m: m})
+}
+
+// AsSession is [Node.AsMember] for a web UI session of m that logged in
+// with the API token whose SHA-256 is token: the request is m's only
+// while that token authenticates m. [Node.Authenticate] looks the hash up
+// again at each call, and a request held open (a wait for a checkpoint
+// or for the response budget) checks it again as a token's request does,
+// so that revoking or rotating the token ends the session's requests in
+// flight too, not only its next one.
+func (n *Node) AsSession(ctx context.Context, m store.Member, token [32]byte) context.Context {
+	return context.WithValue(ctx, asMemberKey{}, asMember{n: n, m: m, token: token, hasToken: true})
 }
 
 // CheckStoreWritable fails when the node's store opened but can't be

@@ -975,7 +975,9 @@ func (a *privateAPI) forget(id string) {
 // between two pages shows in the later ones only: the list stays sorted
 // and without duplicates. A withdrawal (withdraw) between two pages
 // aborts the answer, which would otherwise end as a whole list of the
-// tags sent before it.
+// tags sent before it; so does a revocation of the member's read or
+// token (each later page is sent only after [privateAPI.stillReadable]
+// passes, after it was read).
 func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request, m store.Member) {
 	ctx := r.Context()
 	s, err := a.readableSet(ctx, m, r.PathValue("id"))
@@ -1015,6 +1017,14 @@ func (a *privateAPI) tags(w http.ResponseWriter, r *http.Request, m store.Member
 		if page, err = a.st.PrivateSetTagsAfter(ctx, s.ID, page[len(page)-1], tagsPage); err != nil {
 			// Part of the list is gone: abort, so that the client can't
 			// take it for the whole set.
+			panic(http.ErrAbortHandler)
+		}
+		// A slow reader holds the stream for as long as the set is
+		// large (a write timeout for each page): each page read is sent
+		// only while the member still reads the set with this token,
+		// so that nothing read after a revocation reaches it (held.go).
+		// Otherwise abort, as for a failed read.
+		if err := a.stillReadable(ctx, m, s.ID); err != nil {
 			panic(http.ErrAbortHandler)
 		}
 		if len(page) < tagsPage {

@@ -181,6 +181,7 @@ func (n *Node) webRoutes(logger *slog.Logger, mux *http.ServeMux) []Route {
 		},
 		API:           mux,
 		AsMember:      n.AsMember,
+		AsSession:     n.AsSession,
 		Reserve:       n.reservePage,
 		MaxObjectSize: n.cfg.MaxObjectSize,
 		Witnesses:     witnessURLs(n.cfg.Witnesses),

@@ -82,7 +82,11 @@ const uiBearer = "parley-ui-session"
 // handlers: the session's member in its context, by [Deps.AsMember].
 // The session keeps no API token to send instead.
 func (h *Handler) asMember(r *http.Request, s *session) *http.Request {
-	r = r.WithContext(h.d.AsMember(r.Context(), s.member))
+	if h.d.AsSession != nil {
+		r = r.WithContext(h.d.AsSession(r.Context(), s.member, s.token))
+	} else {
+		r = r.WithContext(h.d.AsMember(r.Context(), s.member))
+	}
 	r.Header.Set("Authorization", "Bearer "+uiBearer)
 	return r
 }

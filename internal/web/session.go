@@ -487,8 +487,13 @@ func (h *Handler) member(next http.HandlerFunc) http.HandlerFunc {
 			h.fail(w, r, http.StatusUnauthorized, "Your session has ended. Log in again.", nil)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
-		next(w, r)
+		ctx := context.WithValue(r.Context(), sessionKey{}, s)
+		if h.d.AsSession != nil {
+			// What the page waits for in the node ends with the
+			// session's token (see [Deps.AsSession]).
+			ctx = h.d.AsSession(ctx, s.member, s.token)
+		}
+		next(w, r.WithContext(ctx))
 	}
 }
 

@@ -69,6 +69,14 @@ type Deps struct {
 	// can put a value in a request's context). Nil, or a nil API, turns
 	// the UI's calls to the node's endpoints off.
 	AsMember func(ctx context.Context, m store.Member) context.Context
+	// AsSession, when set, is used instead of AsMember, with the SHA-256
+	// of the token the session logged in with: the node then serves the
+	// call as m only while that token authenticates m, checking again
+	// while a call is held open. Every request of a session runs in such
+	// a context too, so that what a page waits for in the node (its share
+	// of the response budget, a tally's checkpoint) ends when the token
+	// is revoked or rotated, not only the session's next request.
+	AsSession func(ctx context.Context, m store.Member, token [32]byte) context.Context
 	// Reserve takes n bytes of the node's memory budget for a page of
 	// member m, waiting as the node's own responses do; the page gives
 	// them back with release once written. An error means the budget
