@@ -35,6 +35,7 @@ import (
 //     number column not aligned right;
 //   - form fields side by side whose boxes differ in height, so their
 //     labels don't line up;
+//   - the footer's text not starting where the page's does;
 //   - on a narrow page, a list table whose first cell (the object's
 //     name) gets less than half the table's width, so its words break
 //     one per line.
@@ -101,6 +102,11 @@ const layoutJS = `(() => {` + jsHelpers + `
       (rows[k] = rows[k] || []).push(r.height);
     }
     for (const k in rows) if (Math.max(...rows[k]) - Math.min(...rows[k]) > 1) out.push(name(form) + ": fields side by side are " + rows[k].map(Math.round).join(", ") + " px high");
+  }
+  const mainEl = document.querySelector("main"), foot = document.querySelector("footer p");
+  if (mainEl && foot && shown(foot)) {
+    const ml = mainEl.getBoundingClientRect().left + parseFloat(getComputedStyle(mainEl).paddingLeft), fl = foot.getBoundingClientRect().left;
+    if (Math.abs(ml - fl) > 1) out.push("the footer's text starts at " + Math.round(fl) + " px, the page's at " + Math.round(ml));
   }
   if (W <= 640) {
     for (const tr of document.querySelectorAll("table.list tbody tr")) {

@@ -22,7 +22,8 @@ import (
 // page that names another member than the log does (an operator who
 // edited its records to credit a rival's object to a trusted member, or
 // one that renders the page so) fails: "verified" never stands beside
-// a sharer the log doesn't name.
+// a sharer the log doesn't name. Where the log and the page agree, the
+// check names the member by its name too, not by its id alone.
 func TestBrowserAttribution(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
@@ -41,6 +42,7 @@ func TestBrowserAttribution(t *testing.T) {
 			h.ServeHTTP(rec, r)
 			body := bytes.ReplaceAll(rec.Body.Bytes(), []byte(`data-member="`+f.borova.ID+`"`), []byte(`data-member="`+f.aurelia.ID+`"`))
 			body = bytes.ReplaceAll(body, []byte("by <strong>cert-borovia</strong>"), []byte("by <strong>cert-aurelia</strong>"))
+			body = bytes.ReplaceAll(body, []byte(`data-member-name="cert-borovia"`), []byte(`data-member-name="cert-aurelia"`))
 			for k, v := range rec.Header() {
 				w.Header()[k] = v
 			}
@@ -55,13 +57,13 @@ func TestBrowserAttribution(t *testing.T) {
 	logIn(t, ctx, base, f.aurelia.Token)
 
 	st, text := checkObjectPage(t, ctx, base, sighting, "attribution-honest")
-	if st != "verified" || !strings.Contains(text, "signed by "+f.borova.ID) {
-		t.Fatalf("honest page: %s: %q; want verified, naming the log's member %s", st, text, f.borova.ID)
+	if st != "verified" || !strings.Contains(text, "signed by "+f.borova.ID+" (cert-borovia, as your node names it)") {
+		t.Fatalf("honest page: %s: %q; want verified, naming the log's member %s and, beside it, its name cert-borovia", st, text, f.borova.ID)
 	}
 	lie.Store(true)
 	st, text = checkObjectPage(t, ctx, base, sighting, "attribution-lie")
-	if st != "failed" || !strings.Contains(text, f.borova.ID) || !strings.Contains(text, f.aurelia.ID) {
-		t.Fatalf("a page that credits %s with %s's object: %s: %q; want failed, naming both", f.aurelia.ID, f.borova.ID, st, text)
+	if st != "failed" || !strings.Contains(text, f.borova.ID) || !strings.Contains(text, "this page says member cert-aurelia ("+f.aurelia.ID+")") {
+		t.Fatalf("a page that credits %s with %s's object: %s: %q; want failed, naming both, the page's by the name it shows", f.aurelia.ID, f.borova.ID, st, text)
 	}
 }
 
