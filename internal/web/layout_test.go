@@ -35,6 +35,8 @@ import (
 //     number column not aligned right;
 //   - form fields side by side whose boxes differ in height, so their
 //     labels don't line up;
+//   - on a wide page, a list table's row whose cells' first lines are
+//     not on one baseline (a smaller type name riding higher);
 //   - the footer's text not starting where the page's does;
 //   - on a narrow page, a list table whose first cell (the object's
 //     name) gets less than half the table's width, so its words break
@@ -93,6 +95,24 @@ const layoutJS = `(() => {` + jsHelpers + `
   }
   if (W > 640) for (const el of document.querySelectorAll("table.list .num")) {
     if (shown(el) && getComputedStyle(el).textAlign !== "right") out.push(name(el) + " is aligned " + getComputedStyle(el).textAlign + ", not right");
+  }
+  // The first lines of a row's cells on one baseline (a probe, an empty
+  // inline-block, sits on its line's baseline).
+  if (W > 640) for (const tr of document.querySelectorAll("table.list tbody tr")) {
+    if (!shown(tr)) continue;
+    const bases = [];
+    for (const td of tr.children) {
+      if (!td.textContent.trim() || !shown(td)) continue;
+      const p = document.createElement("span");
+      p.style.cssText = "display:inline-block;width:0;height:0";
+      td.prepend(p);
+      bases.push(p.getBoundingClientRect().bottom);
+      p.remove();
+    }
+    if (bases.length > 1 && Math.max(...bases) - Math.min(...bases) > 1) {
+      out.push("table row " + name(tr) + ": its cells' first lines are not on one baseline (" + bases.map(Math.round).join(", ") + ")");
+      break;
+    }
   }
   for (const form of document.querySelectorAll(".filters, .signed-form")) {
     const rows = {};
