@@ -262,6 +262,22 @@ func TestBrowserCheckUnanswered(t *testing.T) {
 				t.Errorf("%s: the status %q doesn't say %q", c.mode, text, want)
 			}
 		}
+		// The button starts a line of its own, where the status's text
+		// starts, in the page's own type (not the alert's bold).
+		where, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const st = document.querySelector("[data-verification] .status"), b = st.querySelector(".check-again");
+			const r = b.getBoundingClientRect(), left = st.getBoundingClientRect().left + parseFloat(getComputedStyle(st).paddingLeft);
+			const rg = document.createRange(); rg.selectNodeContents(st.firstChild);
+			const lines = [...rg.getClientRects()];
+			const problems = [];
+			if (Math.abs(r.left - left) > 1) problems.push("starts at " + Math.round(r.left) + " px, the status's text at " + Math.round(left));
+			if (r.top < lines[lines.length - 1].bottom - 1) problems.push("shares a line with the status's text");
+			if (getComputedStyle(b).fontWeight !== getComputedStyle(document.body).fontWeight) problems.push("is in weight " + getComputedStyle(b).fontWeight);
+			return problems.join("; ");
+		})()`))
+		if err != nil || where != "" {
+			t.Errorf("%s: the Check again button %s (%v)", c.mode, where, err)
+		}
 		mode.Store("")
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-verification] .check-again`)),
 			waitAttr(`[data-verification]`, "data-verification", "verified", "failed", "logged")); err != nil {
