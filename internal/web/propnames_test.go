@@ -27,3 +27,24 @@ func TestObjectPropsInWords(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentActivityRevoked: the home page's recent activity listed a
+// revoked version like any other addition, while a collection's rows tag
+// it "revoked": it is tagged there too.
+func TestRecentActivityRevoked(t *testing.T) {
+	f := newFixture(t)
+	revoke(t, f, f.aurelia, f.shared, f.indicator)
+	base := uiServer(t, f, newV2Log(t, f.n))
+	c := newClient(t, base)
+	c.login(t, f.aurelia.Token)
+	resp, body := c.get(t, "/ui/")
+	mustStatus(t, resp, http.StatusOK, "the home page")
+	i := strings.Index(body, `<ul class="recent">`)
+	if i < 0 {
+		t.Fatalf("no recent activity:\n%s", body)
+	}
+	line, _, _ := strings.Cut(body[i:], "</li>")
+	if !strings.Contains(line, "/ui/objects/"+f.indicator) || !strings.Contains(line, `<span class="tag">revoked</span>`) {
+		t.Errorf("the latest activity, a revocation, reads: %s", line)
+	}
+}
