@@ -57,11 +57,17 @@ func TestBrowserAttribution(t *testing.T) {
 	logIn(t, ctx, base, f.aurelia.Token)
 
 	st, text := checkObjectPage(t, ctx, base, sighting, "attribution-honest")
+	for _, p := range layoutProblems(ctx, t) {
+		t.Errorf("the honest page: %s", p)
+	}
 	if st != "verified" || !strings.Contains(text, "signed by "+f.borova.ID+" (cert-borovia, as your node names it)") {
 		t.Fatalf("honest page: %s: %q; want verified, naming the log's member %s and, beside it, its name cert-borovia", st, text, f.borova.ID)
 	}
 	lie.Store(true)
 	st, text = checkObjectPage(t, ctx, base, sighting, "attribution-lie")
+	for _, p := range layoutProblems(ctx, t) {
+		t.Errorf("the page that credits another member: %s", p)
+	}
 	if st != "failed" || !strings.Contains(text, f.borova.ID) || !strings.Contains(text, "this page says member cert-aurelia ("+f.aurelia.ID+")") {
 		t.Fatalf("a page that credits %s with %s's object: %s: %q; want failed, naming both, the page's by the name it shows", f.aurelia.ID, f.borova.ID, st, text)
 	}
@@ -187,6 +193,9 @@ func TestBrowserCheckProgress(t *testing.T) {
 			shot(t, "progress-"+c.mode)); err != nil {
 			t.Fatalf("%s: %v", c.mode, err)
 		}
+		for _, p := range layoutProblems(ctx, t) {
+			t.Errorf("waiting (%s) at 390 px: %s", c.mode, p)
+		}
 		mode.Store("")
 		mu.Lock()
 		close(release)
@@ -236,7 +245,7 @@ func TestBrowserCheckUnanswered(t *testing.T) {
 		})
 	}
 	base := uiServerWrapped(t, f, newV2Log(t, f.n), wrap)
-	ctx, cancel := browser(t, 1280)
+	ctx, cancel := browser(t, 390) // a phone: the narrowest the status and its button get
 	defer cancel()
 	logIn(t, ctx, base, f.aurelia.Token)
 	for _, c := range []struct{ mode, what string }{
@@ -277,6 +286,9 @@ func TestBrowserCheckUnanswered(t *testing.T) {
 		})()`))
 		if err != nil || where != "" {
 			t.Errorf("%s: the Check again button %s (%v)", c.mode, where, err)
+		}
+		for _, p := range layoutProblems(ctx, t) {
+			t.Errorf("%s, unanswered: %s", c.mode, p)
 		}
 		mode.Store("")
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-verification] .check-again`)),
