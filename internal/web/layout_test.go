@@ -299,6 +299,14 @@ func TestBrowserLayout(t *testing.T) {
 	// cell breaks it, and the table stays within the page.
 	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "opinion", "id": "opinion--abababab-abab-4bab-8bab-abababababab", "opinion": "disagree",
 		"object_refs": []string{long}, "explanation": "Evidence:" + strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", 20)})
+	// An object its author revoked after an opinion on it: the opinions
+	// say it is withdrawn.
+	withdrawn := "indicator--ffffffff-ffff-4fff-8fff-ffffffffffff"
+	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "indicator", "id": withdrawn, "name": "Ballot-tracking look-alike, withdrawn",
+		"pattern": "[domain-name:value = 'ballot-tracking-aurelia.example']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	f.submit(t, f.borova, f.shared, map[string]any{"type": "opinion", "id": "opinion--ffffffff-ffff-4fff-8fff-fffffffffff0", "opinion": "agree",
+		"object_refs": []string{withdrawn}})
+	revoke(t, f, f.aurelia, f.shared, withdrawn)
 	// Twelve more objects related to the long one, for a full graph.
 	var near []map[string]any
 	for i := range 12 {
@@ -357,6 +365,7 @@ func TestBrowserLayout(t *testing.T) {
 		{"object-bad-proof", "/ui/objects/" + f.hashID, verified},
 		{"object-no-receipt", "/ui/objects/" + f.pdqID, verified},
 		{"not-found", "/ui/no/such/page", chromedp.WaitVisible(chromedp.CSS(`h1`))},
+		{"object-revoked", "/ui/objects/" + withdrawn, verified},
 		{"object-not-found", "/ui/objects/indicator--00000000-0000-4000-8000-000000000000", chromedp.WaitVisible(chromedp.CSS(`h1`))},
 		// The login page that session.js sends the analyst to once it
 		// has dropped a session that was not this tab's.
@@ -424,6 +433,14 @@ func TestBrowserLayout(t *testing.T) {
 			}
 			if v := checks(long); v.State != "verified" || v.OK != 5 || len(v.Bad) > 0 || v.Skipped+v.Pending > 0 || !strings.HasPrefix(v.Status, "✓ Verified") {
 				t.Errorf("a sound object's checks: %+v", v)
+			}
+			// A revoked version verifies, and the status says that its
+			// author withdrew the object.
+			if err := chromedp.Do(bctx, chromedp.Navigate(base+"/ui/objects/"+withdrawn), verified); err != nil {
+				t.Fatal(err)
+			}
+			if v := checks(withdrawn); v.State != "verified" || !strings.HasSuffix(v.Status, "This version revokes the object: its author withdrew it.") {
+				t.Errorf("a revoked version's checks: %+v", v)
 			}
 			// A proof that fails: the analyst must see that it failed, which
 			// check failed, and that the checks after it were not made; and

@@ -116,9 +116,12 @@ function binding() {
     el.classList.add("logged");
     el.setAttribute("data-verification", "logged");
   }
+  // revokedVersion: the object checked is a revocation (its revoked is
+  // true), which "verified" alone would read as an object to rely on.
+  let revokedVersion = false;
   function finish(ok, why) {
     why = why.replace(/\.+$/, "");
-    status.textContent = ok ? "✓ Verified in your browser: " + why + "."
+    status.textContent = ok ? "✓ Verified in your browser: " + why + "." + (revokedVersion ? " This version revokes the object: its author withdrew it." : "")
       : "✗ Verification FAILED in your browser: " + why + ". Don't rely on this object until its member or your node's operator explains it.";
     if (!ok) status.setAttribute("role", "alert");
     el.classList.add(ok ? "verified" : "failed");
@@ -650,6 +653,7 @@ function binding() {
     // text could make the page five times its size.
     const raw = new TextDecoder("utf-8", { fatal: true }).decode(L.b64decode(el.dataset.objectBase64));
     const obj = JSON.parse(raw);
+    revokedVersion = obj !== null && obj.revoked === true;
     const id = el.dataset.objectId;
     // The version is the object's own modified (or created) where it has
     // one, so the node can't pick another; a cyber-observable has
