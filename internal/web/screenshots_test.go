@@ -118,10 +118,10 @@ func TestScreenshots(t *testing.T) {
 			chromedp.Navigate(base+"/ui/objects/"+silent),
 			waitAttr(`[data-verification]`, "data-verification", "unanswered"),
 			shotOf(t, "check-unanswered-"+w, false),
-			chromedp.Navigate(base+"/ui/objects/"+demo.Attribution+"#opinions-h"),
+			chromedp.Navigate(base+"/ui/objects/"+demo.Attribution),
 			waitAttr(`[data-verification]`, "data-verification", "verified", "failed"),
-			chromedp.ScrollIntoView(chromedp.CSS(`.revoked-warning`)),
-			shotOf(t, "revoked-"+w, false),
+			chromedp.WaitVisible(chromedp.CSS(`.revoked-warning`)),
+			shotOf(t, "revoked-"+w, true),
 		)
 		if err == nil {
 			// The proving page, as it stays with JavaScript off.
