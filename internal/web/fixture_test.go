@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -359,3 +360,23 @@ func mustStatus(t testing.TB, resp *http.Response, want int, what string) {
 }
 
 var _ = fmt.Sprint
+
+// revoke has member m publish the next version of object id, revoked.
+func revoke(t *testing.T, f *fixture, m member, coll, id string) {
+	t.Helper()
+	latest, _, err := f.n.Store().LatestObjects(context.Background(), []string{coll}, []string{id}, store.Bound{Rows: 1})
+	if err != nil || len(latest) != 1 {
+		t.Fatalf("the latest version of %s: %v, %v", id, latest, err)
+	}
+	var o map[string]any
+	if err := json.Unmarshal(latest[0].Raw, &o); err != nil {
+		t.Fatal(err)
+	}
+	for k := range o {
+		if strings.HasPrefix(k, "x_parley") {
+			delete(o, k)
+		}
+	}
+	o["modified"], o["revoked"] = "2026-10-01T00:00:00.000Z", true
+	f.submit(t, m, coll, o)
+}

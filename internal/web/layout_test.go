@@ -35,6 +35,9 @@ import (
 //     number column not aligned right;
 //   - form fields side by side whose boxes differ in height, so their
 //     labels don't line up;
+//   - on a wide page, a list table's row whose cells' first lines are
+//     not on one baseline (a smaller type name riding higher);
+//   - the footer's text not starting where the page's does;
 //   - on a narrow page, a list table whose first cell (the object's
 //     name) gets less than half the table's width, so its words break
 //     one per line.
@@ -93,6 +96,24 @@ const layoutJS = `(() => {` + jsHelpers + `
   if (W > 640) for (const el of document.querySelectorAll("table.list .num")) {
     if (shown(el) && getComputedStyle(el).textAlign !== "right") out.push(name(el) + " is aligned " + getComputedStyle(el).textAlign + ", not right");
   }
+  // The first lines of a row's cells on one baseline (a probe, an empty
+  // inline-block, sits on its line's baseline).
+  if (W > 640) for (const tr of document.querySelectorAll("table.list tbody tr")) {
+    if (!shown(tr)) continue;
+    const bases = [];
+    for (const td of tr.children) {
+      if (!td.textContent.trim() || !shown(td)) continue;
+      const p = document.createElement("span");
+      p.style.cssText = "display:inline-block;width:0;height:0";
+      td.prepend(p);
+      bases.push(p.getBoundingClientRect().bottom);
+      p.remove();
+    }
+    if (bases.length > 1 && Math.max(...bases) - Math.min(...bases) > 1) {
+      out.push("table row " + name(tr) + ": its cells' first lines are not on one baseline (" + bases.map(Math.round).join(", ") + ")");
+      break;
+    }
+  }
   for (const form of document.querySelectorAll(".filters, .signed-form")) {
     const rows = {};
     for (const c of form.querySelectorAll("input:not([type=hidden]):not([type=file]), select")) {
@@ -101,6 +122,11 @@ const layoutJS = `(() => {` + jsHelpers + `
       (rows[k] = rows[k] || []).push(r.height);
     }
     for (const k in rows) if (Math.max(...rows[k]) - Math.min(...rows[k]) > 1) out.push(name(form) + ": fields side by side are " + rows[k].map(Math.round).join(", ") + " px high");
+  }
+  const mainEl = document.querySelector("main"), foot = document.querySelector("footer p");
+  if (mainEl && foot && shown(foot)) {
+    const ml = mainEl.getBoundingClientRect().left + parseFloat(getComputedStyle(mainEl).paddingLeft), fl = foot.getBoundingClientRect().left;
+    if (Math.abs(ml - fl) > 1) out.push("the footer's text starts at " + Math.round(fl) + " px, the page's at " + Math.round(ml));
   }
   if (W <= 640) {
     for (const tr of document.querySelectorAll("table.list tbody tr")) {
@@ -273,6 +299,14 @@ func TestBrowserLayout(t *testing.T) {
 	// cell breaks it, and the table stays within the page.
 	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "opinion", "id": "opinion--abababab-abab-4bab-8bab-abababababab", "opinion": "disagree",
 		"object_refs": []string{long}, "explanation": "Evidence:" + strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", 20)})
+	// An object its author revoked after an opinion on it: the opinions
+	// say it is withdrawn.
+	withdrawn := "indicator--ffffffff-ffff-4fff-8fff-ffffffffffff"
+	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "indicator", "id": withdrawn, "name": "Ballot-tracking look-alike, withdrawn",
+		"pattern": "[domain-name:value = 'ballot-tracking-aurelia.example']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
+	f.submit(t, f.borova, f.shared, map[string]any{"type": "opinion", "id": "opinion--ffffffff-ffff-4fff-8fff-fffffffffff0", "opinion": "agree",
+		"object_refs": []string{withdrawn}})
+	revoke(t, f, f.aurelia, f.shared, withdrawn)
 	// Twelve more objects related to the long one, for a full graph.
 	var near []map[string]any
 	for i := range 12 {
@@ -331,6 +365,7 @@ func TestBrowserLayout(t *testing.T) {
 		{"object-bad-proof", "/ui/objects/" + f.hashID, verified},
 		{"object-no-receipt", "/ui/objects/" + f.pdqID, verified},
 		{"not-found", "/ui/no/such/page", chromedp.WaitVisible(chromedp.CSS(`h1`))},
+		{"object-revoked", "/ui/objects/" + withdrawn, verified},
 		{"object-not-found", "/ui/objects/indicator--00000000-0000-4000-8000-000000000000", chromedp.WaitVisible(chromedp.CSS(`h1`))},
 		// The login page that session.js sends the analyst to once it
 		// has dropped a session that was not this tab's.
@@ -398,6 +433,14 @@ func TestBrowserLayout(t *testing.T) {
 			}
 			if v := checks(long); v.State != "verified" || v.OK != 5 || len(v.Bad) > 0 || v.Skipped+v.Pending > 0 || !strings.HasPrefix(v.Status, "✓ Verified") {
 				t.Errorf("a sound object's checks: %+v", v)
+			}
+			// A revoked version verifies, and the status says that its
+			// author withdrew the object.
+			if err := chromedp.Do(bctx, chromedp.Navigate(base+"/ui/objects/"+withdrawn), verified); err != nil {
+				t.Fatal(err)
+			}
+			if v := checks(withdrawn); v.State != "verified" || !strings.HasSuffix(v.Status, "This version revokes the object: its author withdrew it.") {
+				t.Errorf("a revoked version's checks: %+v", v)
 			}
 			// A proof that fails: the analyst must see that it failed, which
 			// check failed, and that the checks after it were not made; and

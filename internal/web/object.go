@@ -28,7 +28,9 @@ const (
 	MaxRelationships   = 500
 )
 
-type prop struct{ Key, Value string }
+// prop is a top-level property as the page lists it; Note, if set, says
+// in words what its value names (a member's name, a TLP level).
+type prop struct{ Key, Value, Note string }
 
 type observable struct{ Type, Path, Op, Value, Lookup string }
 
@@ -315,6 +317,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	}
 	var clipped bool
 	v.Props, clipped = flatProps(fields)
+	nameProps(v.Props, a)
 	var moreRefs bool
 	v.External, moreRefs = externalRefs(fields["external_references"])
 	v.Clipped = v.Clipped || clipped || moreRefs
@@ -435,7 +438,7 @@ func flatProps(fields map[string]json.RawMessage) (out []prop, clipped bool) {
 		}
 		if len(raw) > MaxShownText {
 			s, _ := clip(string(raw[:min(len(raw), MaxShownText+utf8.UTFMax)]), MaxShownText)
-			out, clipped = append(out, prop{k, s}), true
+			out, clipped = append(out, prop{Key: k, Value: s}), true
 			continue
 		}
 		var val any
@@ -444,10 +447,32 @@ func flatProps(fields map[string]json.RawMessage) (out []prop, clipped bool) {
 		if d.Decode(&val) != nil {
 			continue
 		}
-		out = append(out, prop{k, propText(val)})
+		out = append(out, prop{Key: k, Value: propText(val)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, clipped
+}
+
+// nameProps notes, beside the ids that a person reads as words, what
+// they name: the member created_by_ref is (as the node names it), and the
+// TLP levels object_marking_refs holds.
+func nameProps(props []prop, a access) {
+	for i, p := range props {
+		switch p.Key {
+		case "created_by_ref":
+			if n := a.name(p.Value); n != p.Value {
+				props[i].Note = n
+			}
+		case "object_marking_refs":
+			var names []string
+			for _, id := range strings.Split(p.Value, ", ") {
+				if l, ok := stix.LookupTLP(id); ok {
+					names = append(names, l.Name)
+				}
+			}
+			props[i].Note = strings.Join(names, ", ")
+		}
+	}
 }
 
 // stringField returns the string value of fields[k], and whether it is

@@ -22,7 +22,8 @@ import (
 // page that names another member than the log does (an operator who
 // edited its records to credit a rival's object to a trusted member, or
 // one that renders the page so) fails: "verified" never stands beside
-// a sharer the log doesn't name.
+// a sharer the log doesn't name. Where the log and the page agree, the
+// check names the member by its name too, not by its id alone.
 func TestBrowserAttribution(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
@@ -41,6 +42,7 @@ func TestBrowserAttribution(t *testing.T) {
 			h.ServeHTTP(rec, r)
 			body := bytes.ReplaceAll(rec.Body.Bytes(), []byte(`data-member="`+f.borova.ID+`"`), []byte(`data-member="`+f.aurelia.ID+`"`))
 			body = bytes.ReplaceAll(body, []byte("by <strong>cert-borovia</strong>"), []byte("by <strong>cert-aurelia</strong>"))
+			body = bytes.ReplaceAll(body, []byte(`data-member-name="cert-borovia"`), []byte(`data-member-name="cert-aurelia"`))
 			for k, v := range rec.Header() {
 				w.Header()[k] = v
 			}
@@ -55,13 +57,19 @@ func TestBrowserAttribution(t *testing.T) {
 	logIn(t, ctx, base, f.aurelia.Token)
 
 	st, text := checkObjectPage(t, ctx, base, sighting, "attribution-honest")
-	if st != "verified" || !strings.Contains(text, "signed by "+f.borova.ID) {
-		t.Fatalf("honest page: %s: %q; want verified, naming the log's member %s", st, text, f.borova.ID)
+	for _, p := range layoutProblems(ctx, t) {
+		t.Errorf("the honest page: %s", p)
+	}
+	if st != "verified" || !strings.Contains(text, "signed by "+f.borova.ID+" (cert-borovia, as your node names it)") {
+		t.Fatalf("honest page: %s: %q; want verified, naming the log's member %s and, beside it, its name cert-borovia", st, text, f.borova.ID)
 	}
 	lie.Store(true)
 	st, text = checkObjectPage(t, ctx, base, sighting, "attribution-lie")
-	if st != "failed" || !strings.Contains(text, f.borova.ID) || !strings.Contains(text, f.aurelia.ID) {
-		t.Fatalf("a page that credits %s with %s's object: %s: %q; want failed, naming both", f.aurelia.ID, f.borova.ID, st, text)
+	for _, p := range layoutProblems(ctx, t) {
+		t.Errorf("the page that credits another member: %s", p)
+	}
+	if st != "failed" || !strings.Contains(text, f.borova.ID) || !strings.Contains(text, "this page says member cert-aurelia ("+f.aurelia.ID+")") {
+		t.Fatalf("a page that credits %s with %s's object: %s: %q; want failed, naming both, the page's by the name it shows", f.aurelia.ID, f.borova.ID, st, text)
 	}
 }
 
@@ -185,6 +193,9 @@ func TestBrowserCheckProgress(t *testing.T) {
 			shot(t, "progress-"+c.mode)); err != nil {
 			t.Fatalf("%s: %v", c.mode, err)
 		}
+		for _, p := range layoutProblems(ctx, t) {
+			t.Errorf("waiting (%s) at 390 px: %s", c.mode, p)
+		}
 		mode.Store("")
 		mu.Lock()
 		close(release)
@@ -234,7 +245,7 @@ func TestBrowserCheckUnanswered(t *testing.T) {
 		})
 	}
 	base := uiServerWrapped(t, f, newV2Log(t, f.n), wrap)
-	ctx, cancel := browser(t, 1280)
+	ctx, cancel := browser(t, 390) // a phone: the narrowest the status and its button get
 	defer cancel()
 	logIn(t, ctx, base, f.aurelia.Token)
 	for _, c := range []struct{ mode, what string }{
@@ -259,6 +270,25 @@ func TestBrowserCheckUnanswered(t *testing.T) {
 			if !strings.Contains(text, want) {
 				t.Errorf("%s: the status %q doesn't say %q", c.mode, text, want)
 			}
+		}
+		// The button starts a line of its own, where the status's text
+		// starts, in the page's own type (not the alert's bold).
+		where, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const st = document.querySelector("[data-verification] .status"), b = st.querySelector(".check-again");
+			const r = b.getBoundingClientRect(), left = st.getBoundingClientRect().left + parseFloat(getComputedStyle(st).paddingLeft);
+			const rg = document.createRange(); rg.selectNodeContents(st.firstChild);
+			const lines = [...rg.getClientRects()];
+			const problems = [];
+			if (Math.abs(r.left - left) > 1) problems.push("starts at " + Math.round(r.left) + " px, the status's text at " + Math.round(left));
+			if (r.top < lines[lines.length - 1].bottom - 1) problems.push("shares a line with the status's text");
+			if (getComputedStyle(b).fontWeight !== getComputedStyle(document.body).fontWeight) problems.push("is in weight " + getComputedStyle(b).fontWeight);
+			return problems.join("; ");
+		})()`))
+		if err != nil || where != "" {
+			t.Errorf("%s: the Check again button %s (%v)", c.mode, where, err)
+		}
+		for _, p := range layoutProblems(ctx, t) {
+			t.Errorf("%s, unanswered: %s", c.mode, p)
 		}
 		mode.Store("")
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-verification] .check-again`)),

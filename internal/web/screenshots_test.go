@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -62,8 +64,24 @@ func TestScreenshots(t *testing.T) {
 			t.Fatalf("demo batch: %v %+v", err, st.Failures)
 		}
 	}
-	base := uiServer(t, f, newV2Log(t, n))
 	shared := colls[demo.Shared]
+	// The states the demo doesn't reach: its author revokes the
+	// attribution (its opinions then say so), the node serves a proof
+	// that fails for one indicator and never answers for another.
+	revoke(t, f, keys[demo.Aurelia], shared, demo.Attribution)
+	const failing, silent = "indicator--7a1e0c52-4b3d-4e0f-9a21-000000000008", "indicator--7a1e0c52-4b3d-4e0f-9a21-000000000009"
+	f.checkTimeout = 2 * time.Second
+	lying := lyingNode(failing, "")
+	base := uiServerWrapped(t, f, newV2Log(t, n), func(api http.Handler) http.Handler {
+		api = lying(api)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/log/receipt" && r.URL.Query().Get("object") == silent {
+				<-r.Context().Done() // never answers
+				return
+			}
+			api.ServeHTTP(w, r)
+		})
+	})
 	for _, width := range []int{1280, 390} {
 		bctx, cancel := browser(t, width)
 		w := fmt.Sprint(width)
@@ -71,6 +89,7 @@ func TestScreenshots(t *testing.T) {
 			chromedp.EmulateViewport(int64(width), 900),
 			chromedp.Navigate(base+"/ui/"),
 			chromedp.WaitVisible(chromedp.CSS(`#token`)),
+			shotOf(t, "login-"+w, false),
 			chromedp.SendKeys(chromedp.CSS(`#token`), f.aurelia.Token),
 			chromedp.Submit(chromedp.CSS(`#token`)),
 			chromedp.WaitVisible(chromedp.CSS(`table.list`)),
@@ -87,6 +106,22 @@ func TestScreenshots(t *testing.T) {
 			chromedp.Navigate(base+"/ui/objects/indicator--7a1e0c52-4b3d-4e0f-9a21-00000000000b"),
 			waitAttr(`[data-verification]`, "data-verification", "verified", "failed"),
 			shotOf(t, "indicator-"+w, false),
+			chromedp.Navigate(base+"/ui/search?q=198.51.100.77"),
+			chromedp.WaitVisible(chromedp.CSS(`.empty`)),
+			shotOf(t, "search-empty-"+w, false),
+			chromedp.Navigate(base+"/ui/no/such/page"),
+			chromedp.WaitVisible(chromedp.CSS(`h1`)),
+			shotOf(t, "error-"+w, false),
+			chromedp.Navigate(base+"/ui/objects/"+failing),
+			waitAttr(`[data-verification]`, "data-verification", "failed"),
+			shotOf(t, "check-failed-"+w, false),
+			chromedp.Navigate(base+"/ui/objects/"+silent),
+			waitAttr(`[data-verification]`, "data-verification", "unanswered"),
+			shotOf(t, "check-unanswered-"+w, false),
+			chromedp.Navigate(base+"/ui/objects/"+demo.Attribution),
+			waitAttr(`[data-verification]`, "data-verification", "verified", "failed"),
+			chromedp.WaitVisible(chromedp.CSS(`.revoked-warning`)),
+			shotOf(t, "revoked-"+w, true),
 		)
 		if err == nil {
 			// The proving page, as it stays with JavaScript off.

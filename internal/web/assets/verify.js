@@ -116,9 +116,12 @@ function binding() {
     el.classList.add("logged");
     el.setAttribute("data-verification", "logged");
   }
+  // revokedVersion: the object checked is a revocation (its revoked is
+  // true), which "verified" alone would read as an object to rely on.
+  let revokedVersion = false;
   function finish(ok, why) {
     why = why.replace(/\.+$/, "");
-    status.textContent = ok ? "✓ Verified in your browser: " + why + "."
+    status.textContent = ok ? "✓ Verified in your browser: " + why + "." + (revokedVersion ? " This version revokes the object: its author withdrew it." : "")
       : "✗ Verification FAILED in your browser: " + why + ". Don't rely on this object until its member or your node's operator explains it.";
     if (!ok) status.setAttribute("role", "alert");
     el.classList.add(ok ? "verified" : "failed");
@@ -650,6 +653,7 @@ function binding() {
     // text could make the page five times its size.
     const raw = new TextDecoder("utf-8", { fatal: true }).decode(L.b64decode(el.dataset.objectBase64));
     const obj = JSON.parse(raw);
+    revokedVersion = obj !== null && obj.revoked === true;
     const id = el.dataset.objectId;
     // The version is the object's own modified (or created) where it has
     // one, so the node can't pick another; a cyber-observable has
@@ -709,9 +713,15 @@ function binding() {
     // another member with it (its header's "by", rendered by the node)
     // must not stand beside "verified".
     const named = el.dataset.member || "";
-    need(named === "" || named === rc.member, "this page says member " + named + " shared this version, but its log entry names member " +
+    const namedAs = el.dataset.memberName && el.dataset.memberName !== named ? el.dataset.memberName + " (" + named + ")" : named;
+    need(named === "" || named === rc.member, "this page says member " + namedAs + " shared this version, but its log entry names member " +
       rc.member + ": the node's records and its log disagree on who shared it");
-    step(true, "the log entry's salted commitment opens to this object, version " + version + ", shared by member " + rc.member);
+    // The member's name beside its id, once the log has named the same
+    // member as the page: the id is what the log binds, the name is
+    // what the node calls it.
+    const who = (m) => m === named && el.dataset.memberName && el.dataset.memberName !== m
+      ? m + " (" + el.dataset.memberName + ", as your node names it)" : m;
+    step(true, "the log entry's salted commitment opens to this object, version " + version + ", shared by member " + who(rc.member));
 
     const proof = (rc.inclusion_proof || []).map(L.b64decode);
     const root = await L.rootFromInclusion(rc.log_index, rc.tree_size, await L.leafHash(leaf), proof);
@@ -785,7 +795,7 @@ function binding() {
     // the raw key, its first 8 bytes in hex), to compare with the one the
     // member gave you.
     const keyFP = "SHA256:" + L.hex((await L.sha256(L.b64decode(inForce))).slice(0, 8));
-    step(true, "the key in force for member " + rc.member + " at entry " + rc.log_index + " is logged, fingerprint " + keyFP + " (" + events.length + (events.length === 1 ? " key event)" : " key events)"));
+    step(true, "the key in force for member " + who(rc.member) + " at entry " + rc.log_index + " is logged, fingerprint " + keyFP + " (" + events.length + (events.length === 1 ? " key event)" : " key events)"));
 
     need(sp.ext.alg === "ed25519" && sp.ext.public_key === inForce, "the object is signed with a key that is not the member's logged key");
     const sigOK = await L.ed25519Verify(L.b64decode(inForce), L.b64decode(sp.ext.signature), sp.message);
@@ -797,7 +807,7 @@ function binding() {
       (ev.entry.event === "register" || ev.entry.event === "rotate")).pop();
     const asserted = putIn && putIn.entry.event === "rotate" && putIn.entry.authority === "operator"
       ? "; signed with a key the operator rotated in for " + rc.member + " without the member's signature (operator-asserted)" : "";
-    finish(true, "signed by " + rc.member + " with its logged key " + keyFP + "; signature, commitment, inclusion and checkpoint all check" + relayed + asserted + ".");
+    finish(true, "signed by " + who(rc.member) + " with its logged key " + keyFP + "; signature, commitment, inclusion and checkpoint all check" + relayed + asserted + ".");
   }
 
   run().catch((err) => {
