@@ -107,3 +107,26 @@ func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
 	}
 	return strings.Join(plan, "; ")
 }
+
+// TestTextObjectsPlan: a search (TextObjects) walks the collection's
+// full-text matches in seq order and stops at its bound, instead of
+// reading every match, with its object, into a sort to keep the first:
+// a word that a million objects hold read them all.
+func TestTextObjectsPlan(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.AddCollection(ctx, store.Collection{ID: "c", Title: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.hasUIText(ctx, "c"); err != nil || !ok {
+		t.Skipf("no full-text table (%v)", err)
+	}
+	p := queryPlan(t, s, "EXPLAIN QUERY PLAN SELECT o.seq, octet_length(o.raw) "+textFrom("c")+" ORDER BY "+textSeq+" LIMIT ?", FTSQuery("word"), "c", 10)
+	if !strings.Contains(p, "VIRTUAL TABLE") || !strings.Contains(p, "SEARCH o USING INTEGER PRIMARY KEY") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("plan %s", p)
+	}
+}
