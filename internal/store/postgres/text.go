@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -107,9 +108,9 @@ func textWalks(ctx context.Context, tx pgx.Tx, colls, lexemes []string, n int) (
 	var freqs []float64
 	var tuples float64
 	err := tx.QueryRow(ctx, `SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs::float8[], c.reltuples::float8
-FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename AND c.relnamespace = current_schema()::regnamespace
+FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
 WHERE s.schemaname = current_schema() AND s.tablename = 'ui_objects' AND s.attname = 'terms' AND s.most_common_elems IS NOT NULL`).Scan(&elems, &freqs, &tuples)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
