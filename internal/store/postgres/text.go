@@ -126,6 +126,7 @@ WHERE s.schemaname = current_schema() AND s.tablename = 'ui_objects' AND s.attna
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	versions := map[string]float64{}
 	for rows.Next() {
 		var c string
