@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -204,12 +205,41 @@ func TestReadPlans(t *testing.T) {
 	seqs = seqs[:16]
 	shared := "indicator--00000000-0000-4000-8000-000000000000"
 	bound := store.Bound{Rows: 10, Bytes: 8 << 20}
+	// The common word's search walks every collection (textWalks) and
+	// finds what reading every match finds (a bound of bytes alone).
+	if err := s.readIndexed(ctx, func(tx pgx.Tx) error {
+		walk, err := textWalks(ctx, tx, all, []string{"crossing"}, bound.Rows+1)
+		if err == nil && len(walk) != scaleColls {
+			err = fmt.Errorf("walks %d collections of %d", len(walk), scaleColls)
+		}
+		for c, w := range walk {
+			if !w && err == nil {
+				err = fmt.Errorf("collection %s not walked", c)
+			}
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	every, _, err := s.TextObjects(ctx, all, "crossing", store.Bound{Bytes: 1 << 30})
+	if err != nil || len(every) < 1000 {
+		t.Fatal(len(every), err)
+	}
+	first, more, err := s.TextObjects(ctx, all, "crossing", bound)
+	if err != nil || !more || fmt.Sprint(seqIDs(first)) != fmt.Sprint(seqIDs(every[:bound.Rows])) {
+		t.Fatalf("TextObjects(crossing) = %v, more %v, %v; want %v", seqIDs(first), more, err, seqIDs(every[:bound.Rows]))
+	}
 	// Tighter bounds: the shared indicator's 31 opinion ids in
 	// opinion_refs and its 91 opinion versions (30 members' three and one
 	// more), each read through an index and fetched (about 215 rows), and
 	// for OpinionVersions the chosen versions again by seq with their log
 	// entries (about 580); a row of collection_stats per collection.
-	limits := map[string]int64{"OpinionVersions": 700, "OpinionSizes": 300, "CollectionStats": 2 * scaleColls}
+	// A search for a word that two thirds of every collection's rows
+	// hold walks each collection until its first 11 matches (about 17
+	// rows, each looked up in objects for is_last: about 75 rows read
+	// a collection); it read every match of every collection, 41,000
+	// rows, before (textFirst).
+	limits := map[string]int64{"OpinionVersions": 700, "OpinionSizes": 300, "CollectionStats": 2 * scaleColls, "TextObjects common": 3000}
 	for _, mode := range []string{"custom", "generic"} {
 		t.Run(mode, func(t *testing.T) {
 			u := url
@@ -229,6 +259,8 @@ func TestReadPlans(t *testing.T) {
 				{"Referencing", func(s *Store) error { _, _, err := s.Referencing(ctx, all, shared, bound); return err }},
 				{"RecentObjects", func(s *Store) error { _, err := s.RecentObjects(ctx, all, bound); return err }},
 				{"ValueObjects", func(s *Store) error { _, _, err := s.ValueObjects(ctx, all, "10.3.0.7", bound); return err }},
+				{"TextObjects common", func(s *Store) error { _, _, err := s.TextObjects(ctx, all, "crossing", bound); return err }},
+				{"TextObjects rare", func(s *Store) error { _, _, err := s.TextObjects(ctx, all, "10.3.0.7", bound); return err }},
 				{"OpinionVersions", func(s *Store) error { _, err := s.OpinionVersions(ctx, all, shared, store.Bound{Rows: 5}); return err }},
 				{"OpinionSizes", func(s *Store) error { _, _, err := s.OpinionSizes(ctx, all, shared, store.Bound{Rows: 5}); return err }},
 				{"CollectionStats", func(s *Store) error { _, err := s.CollectionStats(ctx, all); return err }},
@@ -319,4 +351,13 @@ func plansOf(t *testing.T, url string, fn func(s *Store) error) string {
 		return fmt.Sprintf("(no plans: %v)", err)
 	}
 	return strings.Join(plans(), "\n")
+}
+
+// seqIDs is the seq and id of each of objs.
+func seqIDs(objs []store.Object) []string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, fmt.Sprint(o.Seq, " ", o.ID))
+	}
+	return out
 }

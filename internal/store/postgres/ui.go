@@ -801,10 +801,18 @@ func (s *Store) TextObjects(ctx context.Context, collections []string, text stri
 	if err != nil || len(lexemes) == 0 {
 		return nil, false, err
 	}
+	colls := slices.Compact(slices.Sorted(slices.Values(collections)))
+	if b.Rows > 0 {
+		out, more, err := s.textFirst(ctx, colls, lexemes, b)
+		if err != nil {
+			return nil, false, fmt.Errorf("couldn't search: %w", err)
+		}
+		return out, more, nil
+	}
 	// One GIN lookup per collection, each of its own terms.
 	var a args
 	var union []string
-	for _, c := range slices.Compact(slices.Sorted(slices.Values(collections))) {
+	for _, c := range colls {
 		union = append(union, `SELECT object_seq FROM ui_objects WHERE terms @> `+a.add(collectionTerms(c, lexemes))+`::text[] AND collection = `+a.add(c))
 	}
 	out, more, err := s.queryBounded(ctx, b, bySeqs(strings.Join(union, " UNION ALL "))+` WHERE o.is_last`, "seq", a)

@@ -30,6 +30,7 @@ import (
 //	500–599  TAXII feeds (feeds.go)
 //	860–869  withdrawn private sets (private.go)
 //	875–876  the collections' counts for the UI's home page (stats.go)
+//	877      the exact values' rows by seq, for deletes (values.go)
 //	890–899  the provider's signed statement of a withdrawal (private.go)
 type migration struct {
 	Version int

@@ -135,3 +135,44 @@ func TestUIValuesIndexedAgain(t *testing.T) {
 		t.Errorf("ValueObjects(%s) after migration 318: %v (%v)", u, got, err)
 	}
 }
+
+// TestUIValuesBySeqMigration: migration 877 indexes ui_values by seq on a
+// store from before it, and rows an operator deletes behind the node's
+// back still take their exact values' rows with them (through the index
+// now), and no other collection's.
+func TestUIValuesBySeqMigration(t *testing.T) {
+	ctx := context.Background()
+	s := webStore(t, 20)
+	w, _ := s.DB()
+	var path string
+	if err := w.QueryRow(`SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Exec(`DROP INDEX ui_values_seq; DELETE FROM schema_migrations WHERE version = 877`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	w2, _ := s2.DB()
+	var n int
+	if err := w2.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'ui_values_seq'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("ui_values_seq after the migration: %d (%v)", n, err)
+	}
+	if _, err := w2.Exec(`DELETE FROM objects WHERE collection = 'c1' AND object_id IN ('indicator--00000001', 'indicator--00000002')`); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{1, 0, 0, 1} {
+		v := fmt.Sprintf("10.0.0.%d", i)
+		if err := w2.QueryRow(`SELECT count(*) FROM ui_values WHERE collection = 'c1' AND value = ?`, v).Scan(&n); err != nil || n != want {
+			t.Errorf("ui_values rows of %s in c1 after the delete: %d (%v), want %d", v, n, err, want)
+		}
+	}
+	got, _, err := s2.ValueObjects(ctx, []string{"c2"}, "10.0.0.1", store.Bound{Rows: 10})
+	if err != nil || len(got) != 1 || got[0].ID != "indicator--secret" {
+		t.Errorf("ValueObjects(c2, 10.0.0.1) after the delete in c1: %v (%v)", got, err)
+	}
+}

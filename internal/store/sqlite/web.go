@@ -529,11 +529,18 @@ func (s *Store) objectsBySeq(ctx context.Context, seqs []any) ([]store.Object, e
 // its rows and one more; the lists are merged in seq order and cut at b;
 // then only the objects taken are read.
 func (s *Store) queryBoundedEach(ctx context.Context, b store.Bound, collections []string, desc bool, from func(c string) (string, []any)) ([]store.Object, bool, error) {
+	return s.queryBoundedEachBy(ctx, b, collections, desc, "o.seq", from)
+}
+
+// queryBoundedEachBy is [Store.queryBoundedEach] with each collection's
+// query ordered by seqCol, a column equal to o.seq that may give the
+// order without a sort (a full-text table's rowid).
+func (s *Store) queryBoundedEachBy(ctx context.Context, b store.Bound, collections []string, desc bool, seqCol string, from func(c string) (string, []any)) ([]store.Object, bool, error) {
 	type sized struct{ seq, size int64 }
 	var all []sized
-	order, limit := "o.seq", -1
+	order, limit := seqCol, -1
 	if desc {
-		order = "o.seq DESC"
+		order += " DESC"
 	}
 	if b.Rows > 0 {
 		limit = b.Rows + 1
@@ -716,17 +723,30 @@ func (s *Store) TextObjects(ctx context.Context, collections []string, text stri
 			known = append(known, c)
 		}
 	}
-	out, more, err := s.queryBoundedEach(ctx, b, known, false, func(c string) (string, []any) {
-		t := uiTextTable(c)
-		// o.collection: the table's rows are c's, but a seq reused after
-		// rows were deleted behind the node's back must not bring
-		// another collection's object.
-		return `FROM ` + t + ` t JOIN objects o ON o.seq = t.rowid WHERE ` + t + ` MATCH ? AND o.collection = ? AND o.is_last = 1`, []any{fts, c}
+	out, more, err := s.queryBoundedEachBy(ctx, b, known, false, textSeq, func(c string) (string, []any) {
+		return textFrom(c), []any{fts, c}
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't search: %w", err)
 	}
 	return out, more, nil
+}
+
+// textSeq is what TextObjects orders each collection's matches by: FTS5
+// gives its matches in rowid order (a collection's table's rowid is the
+// seq) and the query stops at the bound; ordered by o.seq, SQLite read
+// every match of the collection, with its object, into a sort
+// (TestTextObjectsPlan).
+const textSeq = "t.rowid"
+
+// textFrom is TextObjects' query of collection c's matches after its
+// SELECT list; its arguments are the FTS5 query and c.
+func textFrom(c string) string {
+	t := uiTextTable(c)
+	// o.collection: the table's rows are c's, but a seq reused after
+	// rows were deleted behind the node's back must not bring another
+	// collection's object.
+	return `FROM ` + t + ` t JOIN objects o ON o.seq = t.rowid WHERE ` + t + ` MATCH ? AND o.collection = ? AND o.is_last = 1`
 }
 
 // PDQHashes returns the PDQ hashes of the latest versions, in the given

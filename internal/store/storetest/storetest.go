@@ -132,6 +132,7 @@ func Run(t *testing.T, open Opener) {
 		{"UIPDQ", testUIPDQ},
 		{"UIBounds", testUIBounds},
 		{"UITextBounds", testUITextBounds},
+		{"UITextOrder", testUITextOrder},
 		{"UIValues", testUIValues},
 		{"UIByCollection", func(t *testing.T, s store.Store) {
 			FillForUIMigration(t, s)

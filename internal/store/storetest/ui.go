@@ -591,3 +591,57 @@ func testUIValues(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testUITextOrder: TextObjects over several collections gives the latest
+// versions of the matches in seq order, interleaving the collections,
+// and for any row limit the first of those and whether more are left; a
+// superseded version is no match, and a new version takes its place in
+// seq order.
+func testUITextOrder(t *testing.T, s store.Store) {
+	m := member("tides")
+	must(t, s.AddMember(ctx, m))
+	colls := []string{"tide-a", "tide-b", "tide-c"}
+	for _, c := range colls {
+		must(t, s.AddCollection(ctx, store.Collection{ID: c, Title: c, Readers: []string{m.ID}, Writers: []string{m.ID}}))
+	}
+	version := func(id string, v time.Time, words string) store.Object {
+		return store.Object{ID: id, Type: "indicator", SpecVersion: "2.1", Version: v, Signed: true,
+			Raw: fmt.Appendf(nil, `{"id":%q,"modified":%q,"name":%q,"type":"indicator"}`, id, store.FormatTime(v), words)}
+	}
+	// 12 matches and 4 others, in turn over the collections; then new
+	// versions of two matches (one no longer matching) and of one other
+	// (now matching).
+	for i := range 16 {
+		words := "spring tide"
+		if i%4 == 3 {
+			words = "neap"
+		}
+		submit(t, s, colls[i%3], m, version(fmt.Sprintf("indicator--tide-%02d", i), base, words))
+	}
+	submit(t, s, colls[0], m, version("indicator--tide-00", base.Add(time.Hour), "spring tide again"))
+	submit(t, s, colls[1], m, version("indicator--tide-01", base.Add(time.Hour), "calm"))
+	submit(t, s, colls[2], m, version("indicator--tide-11", base.Add(time.Hour), "king tide"))
+	want := []string{"indicator--tide-02", "indicator--tide-04", "indicator--tide-05", "indicator--tide-06", "indicator--tide-08",
+		"indicator--tide-09", "indicator--tide-10", "indicator--tide-12", "indicator--tide-13", "indicator--tide-14",
+		"indicator--tide-00", "indicator--tide-11"}
+	for rows := 1; rows <= len(want)+1; rows++ {
+		got, more, err := s.TextObjects(ctx, colls, "tide", store.Bound{Rows: rows})
+		if err != nil {
+			t.Fatalf("TextObjects(%d rows): %v", rows, err)
+		}
+		n := min(rows, len(want))
+		if fmt.Sprint(seqIDs(got)) != fmt.Sprint(want[:n]) || more != (rows < len(want)) {
+			t.Errorf("TextObjects(%d rows) = %v, more %v; want %v, more %v", rows, seqIDs(got), more, want[:n], rows < len(want))
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].Seq <= got[i-1].Seq {
+				t.Errorf("TextObjects(%d rows): seq %d after %d", rows, got[i].Seq, got[i-1].Seq)
+			}
+		}
+	}
+	// One collection, and a word only some hold.
+	got, more, err := s.TextObjects(ctx, colls[1:2], "spring", store.Bound{Rows: 2})
+	if err != nil || fmt.Sprint(seqIDs(got)) != "[indicator--tide-04 indicator--tide-10]" || !more {
+		t.Errorf("TextObjects(%s, spring, 2 rows) = %v, more %v, %v", colls[1], seqIDs(got), more, err)
+	}
+}
