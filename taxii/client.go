@@ -600,10 +600,10 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("couldn't read the taxii response from %s: %w", req.URL.Redacted(), err)
+		return nil, fmt.Errorf("couldn't read the taxii response from %s: %w", untrusted.URLRedacted(req.URL), err)
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("the taxii response from %s is larger than %d bytes", req.URL.Redacted(), max)
+		return nil, fmt.Errorf("the taxii response from %s is larger than %d bytes", untrusted.URLRedacted(req.URL), max)
 	}
 	if resp.StatusCode >= 300 {
 		re := &ResponseError{StatusCode: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
@@ -616,10 +616,10 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 	}
 	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || mt != "application/taxii+json" || (params["version"] != "" && params["version"] != "2.1") {
-		return nil, fmt.Errorf("the server at %s answered with media type %q, not %s", req.URL.Redacted(), untrusted.Text(c.scrub(resp.Header.Get("Content-Type")), maxErrorText), MediaType)
+		return nil, fmt.Errorf("the server at %s answered with media type %q, not %s", untrusted.URLRedacted(req.URL), untrusted.Text(c.scrub(resp.Header.Get("Content-Type")), maxErrorText), MediaType)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return nil, fmt.Errorf("couldn't decode the taxii response from %s: %w", req.URL.Redacted(), err)
+		return nil, fmt.Errorf("couldn't decode the taxii response from %s: %w", untrusted.URLRedacted(req.URL), err)
 	}
 	return resp.Header, nil
 }

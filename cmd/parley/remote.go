@@ -69,7 +69,7 @@ func checkNodeURL(raw string) error {
 		if first == p {
 			base := u.Scheme + "://" + u.Host
 			return usageErrorf(fmt.Sprintf("--url is the node's base URL: use --url %s (the commands add /taxii2/, /api/ and /log/ themselves)", base),
-				"--url %s points into the node (%s), not at the node", u.Redacted(), u.Path)
+				"--url %s points into the node (%s), not at the node", untrusted.URLRedacted(u), u.Path)
 		}
 	}
 	return nil

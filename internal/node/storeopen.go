@@ -14,6 +14,7 @@ import (
 	"github.com/parley-exchange/parley/internal/store"
 	"github.com/parley-exchange/parley/internal/store/postgres"
 	"github.com/parley-exchange/parley/internal/store/sqlite"
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // Kinds of store that [Config].Store names.
@@ -133,7 +134,7 @@ var secretParam = regexp.MustCompile(`(?i)pass|secret|token|api_?key|auth`)
 var keyValueSecret = regexp.MustCompile(`(?i)\b\w*(?:pass|secret|token|api_?key|auth)\w*\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
 
 // urlSecrets returns the secrets a store or witness URL may hold: the
-// password of its user information, the values of query parameters that
+// user name and password of its user information, the values of query parameters that
 // secretParam names (PostgreSQL takes ?password=), and, for a libpq
 // key=value string, the values of such settings.
 func urlSecrets(raw string) []string {
@@ -145,11 +146,27 @@ func urlSecrets(raw string) []string {
 	}
 	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
 		if u.User != nil {
+			// The user name too: it may be a token itself.
+			add(u.User.Username())
 			pw, _ := u.User.Password()
 			add(pw)
-			// As written in the URL, percent-encoded.
-			if _, escaped, ok := strings.Cut(u.User.String(), ":"); ok && escaped != pw {
+			// As written in the URL, percent-encoded (as raw has it,
+			// and as url.Userinfo.String writes it).
+			_, rest, _ := strings.Cut(raw, "://")
+			authority := rest
+			if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+				authority = rest[:i]
+			}
+			if i := strings.LastIndex(authority, "@"); i >= 0 {
+				name, escaped, _ := strings.Cut(authority[:i], ":")
+				add(name)
 				add(escaped)
+			}
+			if name, escaped, ok := strings.Cut(u.User.String(), ":"); ok {
+				add(name)
+				add(escaped)
+			} else {
+				add(name)
 			}
 		}
 		for k, vs := range u.Query() {
@@ -169,10 +186,11 @@ func urlSecrets(raw string) []string {
 	return out
 }
 
-// redactedURL returns raw with its password and the values of query
-// parameters that name secrets (see urlSecrets) replaced by "xxxxx", to
-// name a URL that may hold them in logs and errors; a URL that doesn't
-// parse is not repeated at all.
+// redactedURL returns raw with its whole user information (a user name
+// may be a token itself) and the values of query parameters that name
+// secrets (see urlSecrets) replaced by "xxxxx", to name a URL that may
+// hold them in logs and errors; a URL that doesn't parse is not repeated
+// at all.
 func redactedURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -196,7 +214,7 @@ func redactedURL(raw string) string {
 	if redacted {
 		u.RawQuery = q.Encode()
 	}
-	return u.Redacted()
+	return untrusted.URLRedacted(u)
 }
 
 // redactedError shows msg but unwraps to the original error.

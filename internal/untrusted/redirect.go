@@ -77,6 +77,11 @@ const maxURLText = 512
 func ClipURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
+		// Go's client replaces a password with "***" but keeps the
+		// user name, which may be a token itself.
+		if u, perr := url.Parse(ue.URL); perr == nil && u.User != nil {
+			ue.URL = URLRedacted(u)
+		}
 		ue.URL = Text(ue.URL, maxURLText)
 	}
 	return err

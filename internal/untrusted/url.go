@@ -17,3 +17,19 @@ func URLWithoutSecret(u *url.URL) string {
 	v.User, v.RawQuery, v.ForceQuery, v.Fragment = nil, "", false, ""
 	return v.String()
 }
+
+// URLRedacted returns u as [url.URL.Redacted] does, but with its whole
+// user information, not only the password, replaced by "xxxxx": a user
+// name may be a token itself (https://parley_TOKEN@host). The query is
+// kept: it names what was asked.
+func URLRedacted(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	if u.User == nil {
+		return u.String()
+	}
+	v := *u
+	v.User = url.User("xxxxx")
+	return v.String()
+}

@@ -212,43 +212,6 @@ func TestSecureCookieUnderTLS(t *testing.T) {
 	}
 }
 
-func TestPostWithoutCSRFIsForbidden(t *testing.T) {
-	f := newFixture(t)
-	c := newClient(t, f.URL)
-	csrf := c.login(t, f.aurelia.Token)
-	for _, p := range []string{"/ui/logout", "/ui/objects/" + f.report + "/opinion", "/ui/api/collections/" + f.shared + "/objects/"} {
-		resp, err := c.Post(f.URL+p, "application/taxii+json;version=2.1", strings.NewReader(`{"objects":[]}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		mustStatus(t, resp, http.StatusForbidden, "POST "+p+" without csrf")
-		req, _ := http.NewRequest("POST", f.URL+p, strings.NewReader(`{"objects":[]}`))
-		req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
-		req.Header.Set("X-CSRF-Token", csrf+"x")
-		resp, err = c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		mustStatus(t, resp, http.StatusForbidden, "POST "+p+" with a wrong csrf")
-	}
-	// With the token, the TAXII post reaches the node's pipeline, which
-	// judges the envelope itself.
-	req, _ := http.NewRequest("POST", f.URL+"/ui/api/collections/"+f.shared+"/objects/", strings.NewReader(`{"objects":[{"type":"indicator"}]}`))
-	req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
-	req.Header.Set("Accept", "application/taxii+json;version=2.1")
-	req.Header.Set("X-CSRF-Token", csrf)
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("forwarded TAXII post: %s", resp.Status)
-	}
-}
-
 // TestHiddenCollection: a member who may not read a collection gets
 // nothing of it on any /ui page: not its title, not its objects, not a
 // lookup hit, not a receipt.

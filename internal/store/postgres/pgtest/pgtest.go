@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/parley-exchange/parley/internal/untrusted"
 )
 
 // DefaultURL is the server used when PARLEY_TEST_POSTGRES is not set.
@@ -51,7 +52,7 @@ func Redact(u string) string {
 	if err != nil {
 		return "(a URL that doesn't parse)"
 	}
-	return p.Redacted()
+	return untrusted.URLRedacted(p)
 }
 
 // SchemaURL creates a fresh schema on the test server, dropped (CASCADE)
