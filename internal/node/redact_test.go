@@ -109,3 +109,21 @@ func TestUnreachableWitnessUserNotLogged(t *testing.T) {
 		t.Fatalf("the log doesn't name the witness's host %s:\n%s", u.Host, out)
 	}
 }
+
+// TestRoleNameKeptInStoreErrors: a store URL's user name that is a role
+// name, not a token, stays in the driver's error, which names the
+// database and the role by it (redacting it blanked every "postgres");
+// a token-like user name doesn't.
+func TestRoleNameKeptInStoreErrors(t *testing.T) {
+	raw := "postgres://postgres@db.example:5432/test?sslmode=disable"
+	err := redactURL(errors.New(`failed to connect to `+"`"+`user=postgres database=test`+"`"+`: FATAL: role "postgres" does not exist (`+raw+`)`), raw)
+	if !strings.Contains(err.Error(), `role "postgres" does not exist`) || !strings.Contains(err.Error(), "user=postgres ") {
+		t.Errorf("the role name was blanked: %s", err)
+	}
+	for _, user := range []string{"parley_TOKEN", "PARLEY%5Fabc", "0123456789abcdef"} {
+		raw := "postgres://" + user + "@db.example/test"
+		if err := redactURL(errors.New("user="+user+" refused"), raw); strings.Contains(err.Error(), user) {
+			t.Errorf("%s: the token-like user name is shown: %s", user, err)
+		}
+	}
+}

@@ -146,8 +146,17 @@ func urlSecrets(raw string) []string {
 	}
 	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
 		if u.User != nil {
-			// The user name too: it may be a token itself.
-			add(u.User.Username())
+			// The user name too where it may be a token itself (see
+			// tokenLikeUser); a role name such as "postgres" is left, or
+			// every mention of the database, and the scheme itself, would
+			// read "xxxxx" in the driver's errors. redactedURL drops the
+			// whole user information whatever it is.
+			addUser := func(v string) {
+				if tokenLikeUser(v) {
+					add(v)
+				}
+			}
+			addUser(u.User.Username())
 			pw, _ := u.User.Password()
 			add(pw)
 			// As written in the URL, percent-encoded (as raw has it,
@@ -159,14 +168,14 @@ func urlSecrets(raw string) []string {
 			}
 			if i := strings.LastIndex(authority, "@"); i >= 0 {
 				name, escaped, _ := strings.Cut(authority[:i], ":")
-				add(name)
+				addUser(name)
 				add(escaped)
 			}
 			if name, escaped, ok := strings.Cut(u.User.String(), ":"); ok {
-				add(name)
+				addUser(name)
 				add(escaped)
 			} else {
-				add(name)
+				addUser(name)
 			}
 		}
 		for k, vs := range u.Query() {
@@ -184,6 +193,14 @@ func urlSecrets(raw string) []string {
 		add(strings.Trim(m[1], "'"))
 	}
 	return out
+}
+
+// tokenLikeUser tells whether a URL's user name may be a secret in
+// itself: a Parley token (parley_…, also percent-encoded) or any name of
+// 16 bytes or more, longer than the role names people choose.
+func tokenLikeUser(name string) bool {
+	lower := strings.ToLower(name)
+	return strings.HasPrefix(lower, "parley_") || strings.HasPrefix(lower, "parley%5f") || len(name) >= 16
 }
 
 // redactedURL returns raw with its whole user information (a user name
