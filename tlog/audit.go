@@ -1041,6 +1041,10 @@ func (s *SeenCheckpoints) add(n []byte, p *Policy) {
 	if into >= 0 {
 		if m := mergeSignatures(dropForgedLines(s.Notes[into], p), string(n)); checkNoteBounds([]byte(m)) == nil {
 			s.Notes[into] = m
+			// A merge may make the note longer (lines of keys
+			// no one knows are all kept): the file is bounded
+			// as for a note added.
+			s.bound(m)
 			return
 		}
 	}
@@ -1048,9 +1052,16 @@ func (s *SeenCheckpoints) add(n []byte, p *Policy) {
 	if len(s.Notes) > MaxSeenNotes {
 		s.thin(string(n), false)
 	}
-	for s.overBytes() && s.thin(string(n), false) > 0 {
+	s.bound(string(n))
+}
+
+// bound thins the file, keeping the note keep, until it holds at most
+// [maxSeenKept] notes and [maxSeenBytes] bytes, or nothing more may go:
+// first notes that are no evidence of a fork, then evidence too.
+func (s *SeenCheckpoints) bound(keep string) {
+	for s.overBytes() && s.thin(keep, false) > 0 {
 	}
-	for (len(s.Notes) > maxSeenKept() || s.overBytes()) && s.thin(string(n), true) > 0 {
+	for (len(s.Notes) > maxSeenKept() || s.overBytes()) && s.thin(keep, true) > 0 {
 	}
 }
 

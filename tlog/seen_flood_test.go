@@ -158,3 +158,44 @@ func TestSeenFloodOfLongNotes(t *testing.T) {
 		})
 	}
 }
+
+// TestSeenFloodOfMergedLines: the file is kept to half of what LoadSeen
+// reads when a note is merged into one of the same checkpoint, not only
+// when one is added beside the others: each of a node's checkpoints
+// recorded short, then served again with a long line of a key no one
+// knows (merged in, as a witness's later cosignature is), grew the file
+// past what LoadSeen reads, and every later command refused the
+// member's own seen file.
+func TestSeenFloodOfMergedLines(t *testing.T) {
+	old := seenFileLimit
+	seenFileLimit = 8 << 20
+	defer func() { seenFileLimit = old }()
+	l := newTestLog(t, 1)
+	sign := func(size uint64) []byte {
+		t.Helper()
+		n, err := SignCheckpoint(Checkpoint{Origin: testOrigin, Size: size, Hash: Hash{byte(size)}}, l.signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	s := &SeenCheckpoints{path: filepath.Join(t.TempDir(), "seen.json")}
+	const n = 40
+	for i := range n {
+		s.CheckConsistent(context.Background(), sign(uint64(i+1)), l.verifier, noProofs{})
+	}
+	for i := range n {
+		long := []byte(string(sign(uint64(i+1))) + "— junk.example " + base64.StdEncoding.EncodeToString(make([]byte, 300<<10)) + "\n")
+		s.CheckConsistent(context.Background(), long, l.verifier, noProofs{})
+	}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadSeen(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := string(sign(n)); !slices.ContainsFunc(got.Notes, func(h string) bool { return strings.HasPrefix(h, last) }) {
+		t.Error("the latest checkpoint was dropped")
+	}
+}

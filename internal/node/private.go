@@ -323,8 +323,11 @@ func (a *privateAPI) stillReadable(ctx context.Context, m store.Member, id strin
 	if err := reauthenticate(ctx); err != nil {
 		return err
 	}
-	_, err := a.readableSet(ctx, m, id)
-	if errors.Is(err, store.ErrNotFound) {
+	// The set's owner and m's access, not the set itself
+	// (readableSet): reading it counts its tags, and a stream checks
+	// again at each page, a held request every heldRecheck.
+	_, _, rd, err := a.setAccess(ctx, m, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !rd {
 		return errAccessChanged
 	}
 	return err

@@ -45,7 +45,8 @@ type searchView struct {
 	Hits      []hit
 	Truncated bool
 	// LowQuality counts the pdq indicators within the radius left out
-	// for an x_pdq_quality below pdq.MinQuality.
+	// for an x_pdq_quality below pdq.MinQuality (not one listed as an
+	// exact value: its hash looked up as written).
 	LowQuality int
 	Error      string
 	// Pending says q was not looked up: the request didn't prove the
@@ -243,12 +244,20 @@ func (h *Handler) pdqLookup(r *http.Request, a access, hq pdq.Hash, add func(sto
 	for _, o := range objs {
 		bySeq[o.Seq] = o
 	}
+	// An object listed already (its hash looked up exactly, as a value)
+	// is not also counted as left out.
+	listed := map[string]bool{}
+	for _, h := range v.Hits {
+		listed[h.Collection+"|"+h.ID] = true
+	}
 	for _, m := range matches {
 		o, ok := bySeq[seqs[m.ID]]
 		switch {
 		case !ok:
 		case lowQuality(o):
-			v.LowQuality++
+			if !listed[o.Collection+"|"+o.ID] {
+				v.LowQuality++
+			}
 		default:
 			add(o, m.Distance, true)
 		}

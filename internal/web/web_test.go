@@ -351,3 +351,25 @@ func TestSearchPDQLowQuality(t *testing.T) {
 		t.Errorf("the page doesn't say that a low-quality hash was left out:\n%s", body)
 	}
 }
+
+// TestSearchPDQLowQualityExact: a look-up of a low-quality PDQ hash
+// exactly finds its indicator as an exact value (a 64-hex-digit hash is
+// one); the page then doesn't also say that hash was left out as too
+// unreliable: it says one thing of each object it lists.
+func TestSearchPDQLowQualityExact(t *testing.T) {
+	f := newFixture(t)
+	const (
+		low  = "indicator--56565656-5656-4656-8656-565656565656"
+		hash = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+	)
+	f.submit(t, f.borova, f.shared,
+		map[string]any{"type": "indicator", "id": low, "name": "blurry", "pattern_type": "pdq", "pattern": hash,
+			"x_pdq_quality": 10, "valid_from": "2026-09-14T08:30:00Z"})
+	c := newClient(t, f.URL)
+	c.login(t, f.aurelia.Token)
+	resp, body := c.get(t, "/ui/search?q="+hash)
+	mustStatus(t, resp, http.StatusOK, hash)
+	if strings.Contains(body, "/ui/objects/"+low) && strings.Contains(body, "within the radius left out") {
+		t.Errorf("the page lists %s and says it was left out:\n%s", low, body)
+	}
+}
