@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -510,8 +511,9 @@ func TestOpinionOutranksFutureDated(t *testing.T) {
 // can't be outranked: no later version can be written, so `parley
 // opinion` could never change the member's stance nor `--revoke`
 // withdraw it, and it would count for good after the rotation. The node
-// refuses an opinion dated further ahead of its clock than
-// node.MaxOpinionAhead, so the member's next version always outranks.
+// refuses a version of any object dated further ahead of its clock than
+// node.MaxVersionAhead, so the member's next version always outranks; an
+// indicator, a report and a relationship so dated are refused too.
 func TestOpinionDatedAtTheEndOfTime(t *testing.T) {
 	base, st, _ := demoNode(t)
 	borovia := st.Members[1]
@@ -522,6 +524,18 @@ func TestOpinionDatedAtTheEndOfTime(t *testing.T) {
 	code, out, stderr := runCLI(t, "push", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, "--collection", st.Collections.Shared, last)
 	if code == 0 || !strings.Contains(out+stderr, "ahead of the node's clock") {
 		t.Errorf("push of an opinion dated 9999-12-31T23:59:59.999Z: exit %d, want it refused as dated too far ahead:\n%s%s", code, out, stderr)
+	}
+	for i, body := range []string{
+		`"type": "indicator", "id": "indicator--00000000-0000-4000-8000-000000009991", "pattern": "[ipv4-addr:value = '198.51.100.9']", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z"`,
+		`"type": "report", "id": "report--00000000-0000-4000-8000-000000009992", "name": "r", "published": "2026-01-01T00:00:00Z", "object_refs": ["` + demo.Report + `"]`,
+		`"type": "relationship", "id": "relationship--00000000-0000-4000-8000-000000009993", "relationship_type": "related-to", "source_ref": "` + demo.Report + `", "target_ref": "` + demo.Report + `"`,
+	} {
+		f := filepath.Join(t.TempDir(), fmt.Sprintf("last%d.json", i))
+		os.WriteFile(f, []byte(`{"spec_version": "2.1", "created": "2026-01-01T00:00:00.000Z", "modified": "9999-12-31T23:59:59.999Z", "created_by_ref": "`+borovia.ID+`", `+body+`}`), 0o600)
+		code, out, stderr := runCLI(t, "push", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, "--collection", st.Collections.Shared, f)
+		if code == 0 || !strings.Contains(out+stderr, "ahead of the node's clock") {
+			t.Errorf("push of %s modified 9999-12-31T23:59:59.999Z: exit %d, want it refused as dated too far ahead:\n%s%s", body[:30], code, out, stderr)
+		}
 	}
 	code, out, stderr = runCLI(t, "opinion", "--url", base, "--token", borovia.Token, "--key", borovia.KeyFile, demo.Report, "agree")
 	if code != 0 {

@@ -607,17 +607,19 @@ func checkPDQQuality(o *stix.Object) error {
 	return nil
 }
 
-// MaxOpinionAhead is how far ahead of the node's clock an opinion version
-// may be dated. The version of an opinion that stands is the one with the
-// greatest modified, and withdrawing or changing a stance takes a later
-// version: one dated at the last instant a STIX timestamp can name
-// (9999-12-31T23:59:59.999Z, a stolen key's before its member rotated it)
-// could never be outranked, and would count for good. Any version within
-// the bound leaves its member room for a later one, once the node's clock
-// has passed the time the version was shared. The bound is wide, so that
-// a clock ahead or a version dated in the future on purpose still goes
-// in (`parley opinion` dates its version just after such a one).
-const MaxOpinionAhead = 100 * 365 * 24 * time.Hour
+// MaxVersionAhead is how far ahead of the node's clock a version of an
+// object (its modified, or its created) may be dated. The version that
+// stands is the one with the greatest modified, and replacing,
+// revoking or withdrawing takes a later version: one dated at the last
+// instant a STIX timestamp can name (9999-12-31T23:59:59.999Z, a stolen
+// key's before its member rotated it: an indicator, a report, an
+// opinion) could never be outranked, and would stand for good. Any
+// version within the bound leaves its member room for a later one, once
+// the node's clock has passed the time the version was shared. The bound
+// is wide, so that a clock ahead or a version dated in the future on
+// purpose still goes in (`parley opinion` dates its version just after
+// such a one).
+const MaxVersionAhead = 100 * 365 * 24 * time.Hour
 
 // CheckContent runs the checks the node makes of a valid STIX 2.1 object
 // after its validator, whoever sends it and whatever the collection: a
@@ -700,10 +702,8 @@ func (n *Node) check(m store.Member, c store.Collection, raw json.RawMessage) ch
 	case !o.Created.IsZero():
 		v = o.Created
 	}
-	if o.Type == "opinion" {
-		if limit := n.now().Add(MaxOpinionAhead); v.After(limit) {
-			return fail(o.ID, version, "the opinion is dated %s, more than %d years ahead of the node's clock (%s): no later version of it could ever outrank it", stix.FormatTimestamp(v), MaxOpinionAhead/(365*24*time.Hour), stix.FormatTimestamp(n.now().UTC()))
-		}
+	if limit := n.now().Add(MaxVersionAhead); v.After(limit) {
+		return fail(o.ID, version, "the %s is dated %s, more than %d years ahead of the node's clock (%s): no later version of it could ever replace or revoke it", o.Type, stix.FormatTimestamp(v), MaxVersionAhead/(365*24*time.Hour), stix.FormatTimestamp(n.now().UTC()))
 	}
 	return checked{
 		version: version, createdBy: o.CreatedByRef,
