@@ -1192,8 +1192,9 @@ func noteText(n string) (string, bool) {
 // of p's witnesses (their name and key ID) that don't verify on their own
 // over n's text, and without those of a witness past the first
 // [maxKeyLines] distinct ones, or past [maxVerifiedBytes] checked,
-// dropped unchecked as [VerifiedLines] drops them. Other lines, and a note p names no witness of, are left as they
-// are; so is n when it isn't a signed note.
+// dropped unchecked as [VerifiedLines] drops them (one [lineChecker]
+// bounds both). Other lines, and a note p names no witness of, are left
+// as they are; so is n when it isn't a signed note.
 func dropForgedLines(n string, p *Policy) string {
 	if p == nil || len(p.Witnesses) == 0 {
 		return n
@@ -1206,38 +1207,21 @@ func dropForgedLines(n string, p *Policy) string {
 	for j, w := range p.Witnesses {
 		vs[j] = w.v
 	}
-	known := note.VerifierList(vs...)
-	type keyID struct {
-		name string
-		id   uint32
-	}
-	tried := map[keyID]int{}
-	spent := 0 // bytes signatures were checked over
-	good := map[string]bool{}
+	c := newLineChecker([]byte(n[:i+2]), note.VerifierList(vs...))
+	good := map[string]bool{} // a line's verdict, for its repeats
 	out := n[:i+2]
 	for _, l := range strings.SplitAfter(n[i+2:], "\n") {
 		if l == "" {
 			continue
 		}
-		name, id, _, ok := SignatureLine(strings.TrimSuffix(l, "\n"))
-		if !ok {
-			out += l
-			continue
-		}
-		if _, err := known.Verifier(name, id); err != nil {
-			out += l // not a witness of p: nothing to verify it with
-			continue
-		}
-		ok, checked := good[l]
-		if !checked {
-			k := keyID{name, id}
-			if tried[k] >= maxKeyLines || spent+i+2+len(l) > maxVerifiedBytes {
-				continue
-			}
-			tried[k]++
-			spent += i + 2 + len(l)
-			_, err := OpenNote([]byte(n[:i+2]+l), known)
-			ok = err == nil
+		ok, decided := good[l]
+		if !decided {
+			// Kept unless it is a line of a witness of p that doesn't
+			// verify (or is past the checker's bounds): a line that is
+			// no signature, or one of a key p doesn't know, can't be
+			// checked and stays.
+			_, known, verified := c.check([]byte(l))
+			ok = !known || verified
 			good[l] = ok
 		}
 		if ok {

@@ -335,47 +335,71 @@ func VerifiedLines(n []byte, v note.Verifier, p *Policy) []byte {
 			}
 		}
 	}
-	known := note.VerifierList(vs...)
-	type keyID struct {
-		name string
-		id   uint32
-	}
-	logKey := keyID{v.Name(), v.KeyHash()}
-	tried := map[keyID]int{}
-	spent := 0 // bytes signatures were checked over
+	c := newLineChecker(text, note.VerifierList(vs...))
+	logKey := noteKeyID{v.Name(), v.KeyHash()}
 	seen := map[string]bool{}
 	out := slices.Clone(text)
-	one := slices.Clone(text)
 	signed := false
 	for _, l := range bytes.SplitAfter(n[i+2:], []byte("\n")) {
 		if len(l) == 0 || seen[string(l)] {
 			continue
 		}
 		seen[string(l)] = true
-		name, id, _, ok := SignatureLine(string(bytes.TrimSuffix(l, []byte("\n"))))
-		if !ok {
-			continue
+		if k, _, ok := c.check(l); ok {
+			out = append(out, l...)
+			signed = signed || k == logKey
 		}
-		if _, err := known.Verifier(name, id); err != nil {
-			continue // an unknown key: bounds nothing
-		}
-		k := keyID{name, id}
-		if tried[k] >= maxKeyLines || spent+len(text)+len(l) > maxVerifiedBytes {
-			continue
-		}
-		tried[k]++
-		spent += len(text) + len(l)
-		one = append(one[:len(text)], l...)
-		if _, err := OpenNote(one, known); err != nil {
-			continue
-		}
-		out = append(out, l...)
-		signed = signed || k == logKey
 	}
 	if !signed {
 		return nil
 	}
 	return out
+}
+
+// noteKeyID names a signer of a note: its key's name and key ID.
+type noteKeyID struct {
+	name string
+	id   uint32
+}
+
+// lineChecker checks signature lines of one note, each on its own with
+// the note's text, within the bounds every reader of a note that others
+// could have added lines to keeps ([VerifiedLines], a seen file's
+// merge): at most [maxKeyLines] lines of one key checked, and at most
+// [maxVerifiedBytes] of text and lines checked in all.
+type lineChecker struct {
+	known note.Verifiers
+	text  []byte
+	one   []byte // text and the line being checked
+	tried map[noteKeyID]int
+	spent int // bytes signatures were checked over
+}
+
+func newLineChecker(text []byte, known note.Verifiers) *lineChecker {
+	return &lineChecker{known: known, text: text, one: slices.Clone(text), tried: map[noteKeyID]int{}}
+}
+
+// check reports the signer of line l (with its newline), whether l is a
+// signature line of one of the known keys, and whether it verifies; a
+// known key's line past the bounds is not checked and counts as not
+// verifying.
+func (c *lineChecker) check(l []byte) (k noteKeyID, known, verified bool) {
+	name, id, _, ok := SignatureLine(string(bytes.TrimSuffix(l, []byte("\n"))))
+	if !ok {
+		return noteKeyID{}, false, false
+	}
+	k = noteKeyID{name, id}
+	if _, err := c.known.Verifier(name, id); err != nil {
+		return k, false, false
+	}
+	if c.tried[k] >= maxKeyLines || c.spent+len(c.text)+len(l) > maxVerifiedBytes {
+		return k, true, false
+	}
+	c.tried[k]++
+	c.spent += len(c.text) + len(l)
+	c.one = append(c.one[:len(c.text)], l...)
+	_, err := OpenNote(c.one, c.known)
+	return k, true, err == nil
 }
 
 // maxVerifiedBytes bounds the bytes that [VerifiedLines] (and a seen
