@@ -202,7 +202,11 @@ func evidenceBeside(seenPath, logKey string, same func([]byte) bool) (string, in
 		}
 		return "", 0, fmt.Errorf("couldn't write evidence: %w", err)
 	}
-	var paths []string
+	type numbered struct {
+		n    int // of <seen>.evidence-<n>.json
+		path string
+	}
+	var files []numbered
 	for _, e := range ents {
 		n, ok := strings.CutPrefix(e.Name(), base+".evidence-")
 		if !ok || !e.Type().IsRegular() {
@@ -211,19 +215,19 @@ func evidenceBeside(seenPath, logKey string, same func([]byte) bool) (string, in
 		if n, ok = strings.CutSuffix(n, ".json"); !ok {
 			continue
 		}
-		if _, err := strconv.Atoi(n); err == nil {
-			paths = append(paths, filepath.Join(dir, e.Name()))
+		if i, err := strconv.Atoi(n); err == nil {
+			files = append(files, numbered{i, filepath.Join(dir, e.Name())})
 		}
 	}
-	sort.Slice(paths, func(i, j int) bool { return evidenceNumber(paths[i]) < evidenceNumber(paths[j]) })
+	sort.Slice(files, func(i, j int) bool { return files[i].n < files[j].n })
 	count := 0
-	for _, path := range paths {
-		b, err := os.ReadFile(path)
+	for _, f := range files {
+		b, err := os.ReadFile(f.path)
 		if err != nil {
 			continue
 		}
 		if same(b) {
-			return path, 0, nil
+			return f.path, 0, nil
 		}
 		var k struct {
 			LogKey string `json:"log_key"`
@@ -233,13 +237,6 @@ func evidenceBeside(seenPath, logKey string, same func([]byte) bool) (string, in
 		}
 	}
 	return "", count, nil
-}
-
-// evidenceNumber is the n of <seen>.evidence-<n>.json.
-func evidenceNumber(path string) int {
-	s := strings.TrimSuffix(path, ".json")
-	n, _ := strconv.Atoi(s[strings.LastIndex(s, "-")+1:])
-	return n
 }
 
 // evidenceKept is the line for evidence whose evidence isn't
