@@ -127,12 +127,7 @@ func (n *Node) PrepareConcurrence(ctx context.Context, m store.Member, object st
 	if err != nil {
 		return 0, nil, err
 	}
-	var readable []string
-	for _, c := range cs {
-		if c.CanRead(m.ID) {
-			readable = append(readable, c.ID)
-		}
-	}
+	readable := store.ReadableBy(cs, m.ID)
 	seqs, bytes, err := n.store.OpinionSizes(ctx, readable, object, opinionsPerMember)
 	if err != nil {
 		return 0, nil, err

@@ -381,14 +381,8 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 		respondError(w, r, err)
 		return
 	}
-	readable := map[string]bool{}
-	ids := []string{} // not nil: no readable collection is none
-	for _, c := range cs {
-		readable[c.ID] = c.CanRead(m.ID)
-		if readable[c.ID] {
-			ids = append(ids, c.ID)
-		}
-	}
+	ids := store.ReadableBy(cs, m.ID)
+	readable := setOf(ids)
 
 	rc := http.NewResponseController(w)
 	defer rc.SetWriteDeadline(time.Time{}) // the connection may serve more requests
@@ -421,12 +415,11 @@ func (h *logHandler) objects(w http.ResponseWriter, r *http.Request, m store.Mem
 		if err != nil {
 			return err
 		}
-		now := map[string]bool{}
-		for _, c := range cs {
-			now[c.ID] = c.CanRead(m.ID)
-		}
+		// Only ever narrowed: a read granted meanwhile waits for the
+		// next request.
+		now := setOf(store.ReadableBy(cs, m.ID))
 		for id := range readable {
-			readable[id] = readable[id] && now[id]
+			readable[id] = now[id]
 		}
 		return nil
 	}
@@ -581,4 +574,13 @@ func proofBundle(ctx context.Context, n *Node, ls store.Store, m store.Member, i
 		colls[i] = o.Collection
 	}
 	return n.bundleOf(ctx, ls, objs, wait, cache, func(ctx context.Context) error { return n.mayStillRead(ctx, m, colls) })
+}
+
+// setOf returns ids as a set.
+func setOf(ids []string) map[string]bool {
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	return set
 }

@@ -779,12 +779,7 @@ func (a *privateAPI) list(w http.ResponseWriter, r *http.Request, m store.Member
 		respondError(w, r, err)
 		return
 	}
-	var readable []string
-	for _, c := range cs {
-		if c.CanRead(m.ID) {
-			readable = append(readable, c.ID)
-		}
-	}
+	readable := store.ReadableBy(cs, m.ID)
 	sets, err := a.st.PrivateSetsFor(ctx, readable, m.ID)
 	if err != nil {
 		respondError(w, r, err)

@@ -194,6 +194,19 @@ type Collection struct {
 // CanRead reports whether member may read the collection.
 func (c Collection) CanRead(member string) bool { return contains(c.Readers, member) }
 
+// ReadableBy returns the ids of the collections of cs that member may
+// read, in the order of cs; never nil, for "no readable collection" is a
+// list the store reads nothing of, not "no restriction".
+func ReadableBy(cs []Collection, member string) []string {
+	ids := []string{}
+	for _, c := range cs {
+		if c.CanRead(member) {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
 // CanWrite reports whether member may write to the collection.
 func (c Collection) CanWrite(member string) bool { return contains(c.Writers, member) }
 
