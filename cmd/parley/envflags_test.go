@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -80,6 +83,62 @@ func TestFeedAndPeerAddIgnoreSessionEnvironment(t *testing.T) {
 		_, stdout, _ := run(cmd...)
 		if !strings.Contains(stdout, "except --url, --ca") {
 			t.Errorf("%s says nothing of the flags the environment does not set:\n%s", strings.Join(cmd, " "), stdout)
+		}
+	}
+}
+
+// TestTokenFlagBeatsEnvironment: a token given on the command line, with
+// --token or --token-file, is the one sent, whatever PARLEY_TOKEN_FILE or
+// PARLEY_TOKEN say (the walkthrough exports both), and hints name it;
+// the environment still gives the token when no flag does.
+func TestTokenFlagBeatsEnvironment(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	envFile, flagFile := filepath.Join(dir, "env.token"), filepath.Join(dir, "flag.token")
+	for f, tok := range map[string]string{envFile: "parley_fromenvfile", flagFile: "parley_fromflagfile"} {
+		if err := os.WriteFile(f, []byte(tok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		env       map[string]string
+		args      []string
+		want, via string
+	}{
+		{map[string]string{"PARLEY_TOKEN_FILE": envFile}, []string{"--token", "parley_fromflag"}, "parley_fromflag", "--token"},
+		{map[string]string{"PARLEY_TOKEN": "parley_fromenv"}, []string{"--token-file", flagFile}, "parley_fromflagfile", "--token-file"},
+		{map[string]string{"PARLEY_TOKEN_FILE": envFile, "PARLEY_TOKEN": "parley_fromenv"}, []string{"--token", "parley_fromflag"}, "parley_fromflag", "--token"},
+		{map[string]string{"PARLEY_TOKEN_FILE": envFile, "PARLEY_TOKEN": "parley_fromenv"}, nil, "parley_fromenvfile", "PARLEY_TOKEN_FILE"},
+		{map[string]string{"PARLEY_TOKEN": "parley_fromenv"}, nil, "parley_fromenv", "PARLEY_TOKEN"},
+	} {
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		env := tc.env
+		var out, errb bytes.Buffer
+		c := &cli{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+		code := c.main(context.Background(), append([]string{"private", "sets", "--url", srv.URL}, tc.args...))
+		mu.Lock()
+		sent := append([]string(nil), got...)
+		mu.Unlock()
+		if code != 4 || len(sent) == 0 {
+			t.Fatalf("env %v, flags %q: exit %d, %d requests: %s", tc.env, tc.args, code, len(sent), errb.String())
+		}
+		for _, a := range sent {
+			if a != "Bearer "+tc.want {
+				t.Errorf("env %v, flags %q: sent %q; want the token %q", tc.env, tc.args, a, tc.want)
+			}
+		}
+		if !strings.Contains(errb.String(), "parley: hint: check "+tc.via+"\n") {
+			t.Errorf("env %v, flags %q: the hint doesn't name %s:\n%s", tc.env, tc.args, tc.via, errb.String())
 		}
 	}
 }

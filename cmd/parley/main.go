@@ -450,7 +450,9 @@ var notFromEnv = map[string][]string{
 
 // parseFlags parses args into fs, then fills every flag that was not given
 // on the command line from PARLEY_<NAME> (upper case, '-' as '_'), so that
-// `--url` falls back to PARLEY_URL. A bad flag is a usage error (exit 2).
+// `--url` falls back to PARLEY_URL; --token and --token-file are one
+// choice, so that neither comes from the environment when the command
+// line gives one. A bad flag is a usage error (exit 2).
 //
 // Flags may come before, between or after the positional arguments, in
 // every command (`parley sign FILE --key K`, `parley opinion ID agree
@@ -507,6 +509,12 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || envErr != nil || slices.Contains(notEnv, f.Name) {
+			return
+		}
+		// A token given on the command line, with either flag, is the
+		// token: PARLEY_TOKEN_FILE (which [readToken] prefers) must not
+		// replace a --token, nor PARLEY_TOKEN a --token-file.
+		if (f.Name == "token" || f.Name == "token-file") && (set["token"] || set["token-file"]) {
 			return
 		}
 		key := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
