@@ -450,9 +450,9 @@ var notFromEnv = map[string][]string{
 
 // parseFlags parses args into fs, then fills every flag that was not given
 // on the command line from PARLEY_<NAME> (upper case, '-' as '_'), so that
-// `--url` falls back to PARLEY_URL; --token and --token-file are one
-// choice, so that neither comes from the environment when the command
-// line gives one. A bad flag is a usage error (exit 2).
+// `--url` falls back to PARLEY_URL, and no flag comes from the
+// environment when the command line makes the same choice another way
+// ([envAlternatives]). A bad flag is a usage error (exit 2).
 //
 // Flags may come before, between or after the positional arguments, in
 // every command (`parley sign FILE --key K`, `parley opinion ID agree
@@ -511,10 +511,7 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 		if set[f.Name] || envErr != nil || slices.Contains(notEnv, f.Name) {
 			return
 		}
-		// A token given on the command line, with either flag, is the
-		// token: PARLEY_TOKEN_FILE (which [readToken] prefers) must not
-		// replace a --token, nor PARLEY_TOKEN a --token-file.
-		if (f.Name == "token" || f.Name == "token-file") && (set["token"] || set["token-file"]) {
+		if otherWayGiven(f.Name, set) {
 			return
 		}
 		key := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -540,6 +537,36 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 	}
 	return c.checkRemoteFlags(fs)
+}
+
+// envAlternatives are the flags that make one choice in different ways:
+// the token (--token, or --token-file, which [readToken] prefers) and the
+// witness policy (--witness-policy, or --witness with --witness-quorum).
+// A way the command line gives is the choice: [cli.parseFlags] then takes
+// no flag of another way from the environment, so that
+// PARLEY_TOKEN_FILE doesn't replace a --token given, nor
+// PARLEY_WITNESS_POLICY make a --witness given an error.
+var envAlternatives = [][][]string{
+	{{"token"}, {"token-file"}},
+	{{"witness-policy"}, {"witness", "witness-quorum"}},
+}
+
+// otherWayGiven reports whether set, the flags the command line gave,
+// holds a flag of another way ([envAlternatives]) of name's choice.
+func otherWayGiven(name string, set map[string]bool) bool {
+	for _, ways := range envAlternatives {
+		for i, way := range ways {
+			if !slices.Contains(way, name) {
+				continue
+			}
+			for j, other := range ways {
+				if j != i && slices.ContainsFunc(other, func(n string) bool { return set[n] }) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // flagClass says what a flag decides, for the warning of [cli.parseFlags]
