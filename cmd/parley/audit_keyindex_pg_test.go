@@ -51,11 +51,7 @@ func TestAuditKeyIndexPostgres(t *testing.T) {
 		c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &serveErr, getenv: func(string) string { return "" }}
 		done <- c.main(ctx, []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--url-file", urlFile})
 	}()
-	pub, err := os.ReadFile(filepath.Join(data, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
+	vkey := nodeLogKey(t, data)
 	v, _ := tlog.NewVerifier(vkey)
 	var keys tlog.KeysResponse
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {

@@ -94,11 +94,7 @@ func TestAuditChecksKeyIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := serveIntegrated(t, ctx, cancel, n)
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
+	vkey := nodeLogKey(t, dir)
 	v, err := tlog.NewVerifier(vkey)
 	if err != nil {
 		t.Fatal(err)
@@ -408,11 +404,7 @@ func TestAuditChecksKeyIndexes(t *testing.T) {
 func TestProofRefusesBundleWithoutKeyIndex(t *testing.T) {
 	base, st, dir := demoNode(t)
 	aur := st.Members[0]
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
+	vkey := nodeLogKey(t, dir)
 	cl := &tlog.Client{URL: base, Token: aur.Token}
 	cp, err := cl.Checkpoint(context.Background())
 	if err != nil {

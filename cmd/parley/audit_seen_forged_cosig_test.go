@@ -36,11 +36,7 @@ import (
 func TestAuditKeepsHonestCosignatureOverForgedLines(t *testing.T) {
 	base, st, dir := demoNode(t)
 	token := st.Members[0].Token
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
+	vkey := nodeLogKey(t, dir)
 	v, err := tlog.NewVerifier(vkey)
 	if err != nil {
 		t.Fatal(err)

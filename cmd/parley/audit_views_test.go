@@ -403,11 +403,8 @@ func auditedDemo(t *testing.T) (base, token, dir, vkey string, v note.Verifier, 
 	t.Helper()
 	base, st, dir := demoNode(t)
 	token = st.Members[0].Token
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey = strings.TrimSpace(string(pub))
+	vkey = nodeLogKey(t, dir)
+	var err error
 	if v, err = tlog.NewVerifier(vkey); err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,17 @@ func demoData(t *testing.T) (string, demoState) {
 	return dir, st
 }
 
+// nodeLogKey returns the log key (verifier key) of the node whose data
+// directory is dir, as init wrote it to node.pub.
+func nodeLogKey(t *testing.T, dir string) string {
+	t.Helper()
+	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(pub))
+}
+
 // demoNode sets up the demo in a temporary directory, serves it on port 0
 // and returns its URL and state.
 func demoNode(t *testing.T) (string, demoState, string) {

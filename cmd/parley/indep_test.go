@@ -29,11 +29,7 @@ func TestIndependentVerifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	url, st, data := demoNode(t)
-	pub, err := os.ReadFile(filepath.Join(data, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
+	vkey := nodeLogKey(t, data)
 	token := st.Members[0].Token
 	// A proof bundle of the node's, with its key index, and the same
 	// bundle with a key entry left out, which must fail.

@@ -450,19 +450,24 @@ var notFromEnv = map[string][]string{
 
 // parseFlags parses args into fs, then fills every flag that was not given
 // on the command line from PARLEY_<NAME> (upper case, '-' as '_'), so that
-// `--url` falls back to PARLEY_URL. A bad flag is a usage error (exit 2).
+// `--url` falls back to PARLEY_URL, and no flag comes from the
+// environment when the command line makes the same choice another way
+// ([envAlternatives]). A bad flag is a usage error (exit 2).
 //
 // Flags may come before, between or after the positional arguments, in
 // every command (`parley sign FILE --key K`, `parley opinion ID agree
 // --explanation …`); after "--" everything is positional, so that a file
-// named -x is given as `-- -x`. The positionals are left, in order, in
-// fs.Args().
+// named -x is given as `-- -x` (a "--" that is a flag's value, as in
+// `--explanation --`, ends nothing). A flag that is not [harmless]
+// ([lateFlagClasses]) given after a positional is warned of on stderr.
+// The positionals are left, in order, in fs.Args().
 //
 // A flag set with a --url flag also gets --ca (see [cli.addRemoteFlags]),
 // and its URL is checked to be a node's base URL.
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	c.addRemoteFlags(fs)
-	var pos, late []string
+	var pos []string
+	var late []lateFlag
 	for rest := args; len(rest) > 0; {
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
@@ -471,10 +476,15 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 			return flagError(fs, err)
 		}
 		left := fs.Args()
+		given, ended := flagsIn(fs, rest[:len(rest)-len(left)])
 		if len(pos) > 0 {
-			late = append(late, trustingFlagsIn(fs, rest[:len(rest)-len(left)])...)
+			for _, f := range given {
+				if class := lateFlagClasses[f.name]; class != harmless {
+					late = append(late, lateFlag{f, class})
+				}
+			}
 		}
-		if i := len(rest) - len(left) - 1; i >= 0 && rest[i] == "--" {
+		if ended {
 			pos = append(pos, left...)
 			break
 		}
@@ -485,7 +495,7 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 		rest = left[1:]
 	}
 	for _, f := range late {
-		fmt.Fprintf(c.stderr, "parley: warning: %s came after an argument and was read as a flag, which changes what parley trusts; give arguments you didn't write (file names from a glob, ids from a list) after --\n", f)
+		fmt.Fprintf(c.stderr, "parley: warning: --%s=%s came after an argument and was read as a flag, which changes %s; give arguments you didn't write (file names from a glob, ids from a list) after --\n", f.name, untrusted.Text(f.value, 80), f.class)
 	}
 	// Parsing "--" and the positionals sets no flag and leaves them in
 	// fs.Args(); every flag set before stays set.
@@ -499,6 +509,9 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || envErr != nil || slices.Contains(notEnv, f.Name) {
+			return
+		}
+		if otherWayGiven(f.Name, set) {
 			return
 		}
 		key := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -526,30 +539,127 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	return c.checkRemoteFlags(fs)
 }
 
-// trustingFlags are the flags that decide what a command trusts: the keys
-// and witnesses it checks against, the checks it may skip, the CA and
-// the URL it sends the token to. [cli.parseFlags] warns of one given
-// after a positional argument, where a file or id named like it (a
-// rival's file named "--log-key=…" in `parley audit *`) would be read as
-// it: the defence is "--" before arguments one didn't write, as for
-// every tool that reads flags after arguments, and the warning makes the
-// change of trust visible when that was forgotten.
-var trustingFlags = map[string]bool{
-	"log-key": true, "witness": true, "witness-policy": true, "witness-quorum": true,
-	"clock-skew": true, "seen": true, "me": true, "ca": true, "url": true,
-	"allow-unsigned": true, "allow-no-key-index": true, "require-key-index": true,
-	"insecure-http": true,
+// envAlternatives are the flags that make one choice in different ways:
+// the token (--token, or --token-file, which [readToken] prefers) and the
+// witness policy (--witness-policy, or --witness with --witness-quorum).
+// A way the command line gives is the choice: [cli.parseFlags] then takes
+// no flag of another way from the environment, so that
+// PARLEY_TOKEN_FILE doesn't replace a --token given, nor
+// PARLEY_WITNESS_POLICY make a --witness given an error.
+var envAlternatives = [][][]string{
+	{{"token"}, {"token-file"}},
+	{{"witness-policy"}, {"witness", "witness-quorum"}},
 }
 
-// trustingFlagsIn returns the [trustingFlags] among the flags args give to fs
-// ("--log-key=KEY", or "--log-key KEY" taking the next word), each as
-// "--NAME=VALUE" with the value made fit to print ([untrusted.Text]).
-// args are words fs.Parse has just parsed without error.
-func trustingFlagsIn(fs *flag.FlagSet, args []string) []string {
-	var out []string
+// otherWayGiven reports whether set, the flags the command line gave,
+// holds a flag of another way ([envAlternatives]) of name's choice.
+func otherWayGiven(name string, set map[string]bool) bool {
+	for _, ways := range envAlternatives {
+		for i, way := range ways {
+			if !slices.Contains(way, name) {
+				continue
+			}
+			for j, other := range ways {
+				if j != i && slices.ContainsFunc(other, func(n string) bool { return set[n] }) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// flagClass says what a flag decides, for the warning of [cli.parseFlags]
+// when it comes after a positional argument, where a file or id named
+// like it (a rival's file named "--token-file=…" in a directory a script
+// runs `parley … *` in) would be read as it. The defence is "--" before
+// arguments one didn't write, as for every tool that reads flags after
+// arguments; the warning makes the change visible when that was
+// forgotten. Its value is the warning's words for what the flag changes.
+type flagClass string
+
+const (
+	// harmless flags change what is printed, how often or how much, but
+	// not whom parley trusts, which secret it uses, nor where it writes.
+	harmless flagClass = ""
+	// trusting flags decide what a command trusts: the keys and witnesses
+	// it checks against, the checks it may skip, the CA, the URL it sends
+	// the token to, the members a node lets in.
+	trusting flagClass = "what parley trusts"
+	// secret flags decide which secret parley reads and then sends or
+	// signs with: a token or the file it is read from (sent to --url's
+	// operator), a private key, a password, the values a private set
+	// publishes, restricted events an import sends.
+	secret flagClass = "which secret parley sends or signs with"
+	// destination flags decide where parley writes or sends what it
+	// makes: an output file (overwritten), a token written out, a data
+	// directory, the collection objects are pushed to, the address a
+	// server listens on.
+	destination flagClass = "where parley writes, sends or serves"
+)
+
+// lateFlagClasses classifies every flag of every command
+// (TestEveryFlagClassified fails on a flag missing here). A name that
+// means different things in different commands (--collection is read
+// by pull, written by push; --rotate is a bool of member token and a
+// private key FILE of keygen) takes the class of its strongest meaning.
+var lateFlagClasses = map[string]flagClass{
+	// trusting
+	"log-key": trusting, "witness": trusting, "witness-policy": trusting, "witness-quorum": trusting,
+	"clock-skew": trusting, "seen": trusting, "me": trusting, "ca": trusting, "url": trusting,
+	"allow-unsigned": trusting, "allow-no-key-index": trusting, "require-key-index": trusting,
+	"insecure-http": trusting, "source-ca": trusting, "log": trusting, "pull": trusting,
+	"pubkey": trusting, "signatures": trusting, "relay": trusting, "read": trusting,
+	"write": trusting, "reader": trusting, "member": trusting, "from": trusting,
+	"indicators": trusting,
+	// secret
+	"token": secret, "token-file": secret, "key": secret, "password-file": secret,
+	"user": secret, "pull-token-file": secret, "source-key-file": secret, "tls-key": secret,
+	"tls-cert": secret, "rotate": secret, "values": secret, "include-restricted": secret,
+	// destination
+	"out": destination, "dead-letter": destination, "token-out": destination,
+	"receipts": destination, "state": destination, "url-file": destination,
+	"data": destination, "to": destination, "force": destination, "collection": destination,
+	"into": destination, "push": destination, "listen": destination, "metrics-listen": destination,
+	// harmless
+	"ack-wait": harmless, "added-after": harmless, "all-versions": harmless, "as": harmless,
+	"batch": harmless, "bundle": harmless, "columns": harmless, "confidence": harmless,
+	"consumer": harmless, "created": harmless, "description": harmless, "dihedral": harmless,
+	"every": harmless, "explanation": harmless, "file": harmless, "flush": harmless,
+	"follow": harmless, "format": harmless, "full": harmless, "images": harmless,
+	"json": harmless, "key-only": harmless, "max-pending": harmless, "max-pixels": harmless,
+	"name": harmless, "nats": harmless, "no-fsync": harmless, "no-serve": harmless,
+	"observed-data": harmless, "on-conflict": harmless, "origin": harmless,
+	"overlap": harmless, "peer-collection": harmless, "poll": harmless, "proofs": harmless,
+	"radius": harmless, "receipt": harmless, "reread": harmless, "revoke": harmless,
+	"set": harmless, "sid": harmless, "statement": harmless, "stix-version": harmless,
+	"stream": harmless, "subject": harmless, "tags": harmless, "title": harmless,
+	"window": harmless, "without-key": harmless,
+}
+
+// givenFlag is a flag as a command line gives it.
+type givenFlag struct {
+	name, value string
+}
+
+// lateFlag is a flag given after a positional argument, and its class.
+type lateFlag struct {
+	givenFlag
+	class flagClass
+}
+
+// flagsIn returns the flags that args give to fs ("--log-key=KEY", or
+// "--log-key KEY" taking the next word; "true" for a bool flag without
+// "="), and whether args end with the "--" that ends flags: a "--" that
+// is a flag's value ("--explanation --") ends nothing. args are words
+// fs.Parse has just parsed without error.
+func flagsIn(fs *flag.FlagSet, args []string) (given []givenFlag, ended bool) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if a == "--" || len(a) < 2 || a[0] != '-' {
+		if a == "--" {
+			return given, true
+		}
+		if len(a) < 2 || a[0] != '-' {
 			break
 		}
 		name, value, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
@@ -563,11 +673,9 @@ func trustingFlagsIn(fs *flag.FlagSet, args []string) []string {
 		} else if !hasValue {
 			value = "true"
 		}
-		if trustingFlags[name] {
-			out = append(out, fmt.Sprintf("--%s=%s", name, untrusted.Text(value, 80)))
-		}
+		given = append(given, givenFlag{name, value})
 	}
-	return out
+	return given, false
 }
 
 // parseInterspersed is [cli.parseFlags] returning the positionals.

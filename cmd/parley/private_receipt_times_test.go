@@ -51,11 +51,7 @@ func TestPrivateReceiptWithdrawalTimes(t *testing.T) {
 	}
 	nodeURL := serveOpened(t, ctx, cancel, n)
 	a, b := st.Members[0], st.Members[1]
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logKey := strings.TrimSpace(string(pub))
+	logKey := nodeLogKey(t, dir)
 	v, err := tlog.NewVerifier(logKey)
 	if err != nil {
 		t.Fatal(err)

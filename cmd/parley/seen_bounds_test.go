@@ -22,11 +22,7 @@ import (
 func TestSeenFileBounds(t *testing.T) {
 	base, st, dir := demoNode(t)
 	token := st.Members[0].Token
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
+	vkey := nodeLogKey(t, dir)
 	tmp := t.TempDir()
 	seen := filepath.Join(tmp, "seen.json")
 	if code, _, stderr := runCLI(t, "audit", "--url", base, "--token", token, "--log-key", vkey, "--seen", seen); code != 0 {

@@ -29,11 +29,7 @@ import (
 func TestSeenFileForgedEveryReader(t *testing.T) {
 	base, st, dir := demoNode(t)
 	a := st.Members[0]
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
+	vkey := nodeLogKey(t, dir)
 	v, err := tlog.NewVerifier(vkey)
 	if err != nil {
 		t.Fatal(err)

@@ -349,11 +349,7 @@ func witnessPullsOverHTTPS(t *testing.T, args func(nodeURL, logKey, tokenFile, c
 	if code, _, stderr := runCLI(t, "member", "add", "--data", data, "--name", "alice", "--token-out", tokenFile); code != 0 {
 		t.Fatalf("member add: %s", stderr)
 	}
-	pub, err := os.ReadFile(filepath.Join(data, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logKey := strings.TrimSpace(string(pub))
+	logKey := nodeLogKey(t, data)
 	ca := newTestCA(t, dir, "ca")
 	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	ca.issue(t, cert, key)
@@ -395,11 +391,7 @@ func TestWitnessServesHTTPS(t *testing.T) {
 	if code, _, stderr := runCLI(t, "init", "--data", data); code != 0 {
 		t.Fatalf("init: %s", stderr)
 	}
-	pub, err := os.ReadFile(filepath.Join(data, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logKey := strings.TrimSpace(string(pub))
+	logKey := nodeLogKey(t, data)
 	ca := newTestCA(t, dir, "ca")
 	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	ca.issue(t, cert, key)

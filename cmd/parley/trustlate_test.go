@@ -7,13 +7,17 @@ import (
 
 // TestTrustingFlagAfterArgumentWarns: a flag that decides what a command
 // trusts (a log key, a witness policy, a check skipped, the CA, the URL
-// the token goes to), given after a positional argument, is read as a
-// flag (TestFlagsAfterPositionals) but not silently: a file or id named
-// like it, from someone else (a rival's file named "--log-key=…" in a
-// directory a script runs `parley … *` in), would change what parley
-// trusts, so parley says so on stderr, the value made fit to print. The
-// same flag before the arguments, any flag after "--", and a flag that
-// changes nothing of the kind (sign's --key) are not warned of.
+// the token goes to), which secret it sends or signs with (the token
+// file, the private key) or where it writes (--out, --dead-letter),
+// given after a positional argument, is read as a flag
+// (TestFlagsAfterPositionals) but not silently: a file or id named like
+// it, from someone else (a rival's file named "--log-key=…" or
+// "--token-file=…" in a directory a script runs `parley … *` in), would
+// change what parley trusts, sends or overwrites, so parley says so on
+// stderr, with what the flag changes and the value made fit to print.
+// The same flag before the arguments, any flag after "--", and a flag
+// that changes nothing of the kind (match's --format) are not warned of.
+// TestEveryFlagClassified makes every flag of every command one of these.
 func TestTrustingFlagAfterArgumentWarns(t *testing.T) {
 	t.Chdir(t.TempDir())
 	const warn = "came after an argument and was read as a flag"
@@ -28,7 +32,14 @@ func TestTrustingFlagAfterArgumentWarns(t *testing.T) {
 		{[]string{"verify", "received.json", "--log-key=\x1b[2Jrival"}, "parley: warning: --log-key=?[2Jrival " + warn},
 		{[]string{"verify", "--log-key=mine+01234567+AAAA", "received.json"}, ""},
 		{[]string{"verify", "received.json", "--", "--log-key=rival+01234567+AAAA"}, ""},
-		{[]string{"sign", "objects.json", "--key", "me.key"}, ""},
+		{[]string{"match", "logs.json", "--format", "zeek"}, ""},
+		{[]string{"sign", "objects.json", "--key", "me.key"}, "parley: warning: --key=me.key " + warn + ", which changes which secret parley sends or signs with"},
+		{[]string{"push", "objects.json", "--token-file=id_ed25519", "--url", "http://127.0.0.1:1"}, "parley: warning: --token-file=id_ed25519 " + warn + ", which changes which secret parley sends or signs with"},
+		{[]string{"push", "objects.json", "--token", "parley_x", "--url", "http://127.0.0.1:1"}, "parley: warning: --token=parley_x " + warn},
+		{[]string{"import", "iocs", "iocs.txt", "--out", ".bashrc"}, "parley: warning: --out=.bashrc " + warn + ", which changes where parley writes, sends or serves"},
+		{[]string{"match", "logs.json", "--dead-letter=dead.json"}, "parley: warning: --dead-letter=dead.json " + warn + ", which changes where parley writes"},
+		{[]string{"verify", "received.json", "--log-key=rival+01234567+AAAA"}, "parley: warning: --log-key=rival+01234567+AAAA " + warn + ", which changes what parley trusts;"},
+		{[]string{"sign", "--key", "me.key", "objects.json"}, ""},
 	} {
 		_, _, stderr := runCLI(t, c.args...)
 		if c.want == "" {

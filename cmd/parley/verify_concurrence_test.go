@@ -25,11 +25,7 @@ import (
 // Before, parley verify read it as a proof bundle and refused it.
 func TestVerifyConcurrenceFile(t *testing.T) {
 	base, st, dir := demoNode(t)
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
+	vkey := nodeLogKey(t, dir)
 	code, saved, stderr := runCLI(t, "concurrence", "--url", base, "--token", st.Members[0].Token, "--log-key", vkey, "--json", demo.Report)
 	if code != 0 {
 		t.Fatalf("concurrence --json: exit %d: %s", code, stderr)

@@ -37,11 +37,7 @@ func TestVerifyReceipt(t *testing.T) {
 	if code, _, stderr := runCLI(t, "push", "--url", base, "--token", aur.Token, "--key", aur.KeyFile, "--collection", st.Collections.Shared, ind); code != 0 {
 		t.Fatalf("push: exit %d: %s", code, stderr)
 	}
-	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vkey := strings.TrimSpace(string(pub))
+	vkey := nodeLogKey(t, dir)
 	ctx := context.Background()
 	cl := &tlog.Client{URL: base, Token: aur.Token}
 	// The object as the log holds it (signed at push): from a bundle.

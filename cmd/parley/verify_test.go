@@ -50,11 +50,7 @@ func TestVerifyUnknownType(t *testing.T) {
 // it has no key index, and --require-key-index refuses it.
 func TestVerifyOlderVersionBundle(t *testing.T) {
 	src := filepath.Join("..", "..", "internal", "node", "testdata", "node-20261202")
-	pub, err := os.ReadFile(filepath.Join(src, "node.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, proof := strings.TrimSpace(string(pub)), filepath.Join(src, "proof.json")
+	key, proof := nodeLogKey(t, src), filepath.Join(src, "proof.json")
 	code, out, errOut := runCLI(t, "verify", "--log-key", key, proof)
 	if code != 0 || !strings.Contains(out, "bundle verified: 1 object version(s) in log parley.vm/246ebade at tree size 28") || !strings.Contains(errOut, "the bundle has no key index") {
 		t.Errorf("verify of the 2 December bundle: exit %d, want 0 and the warning:\n%s%s", code, out, errOut)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,11 +28,7 @@ func TestWitnessPullsNodesWithTheirTokens(t *testing.T) {
 		if code, _, stderr := runCLI(t, "member", "add", "--data", data, "--name", "member-"+n, "--token-out", tokenFile); code != 0 {
 			t.Fatalf("member add: %s", stderr)
 		}
-		pub, err := os.ReadFile(filepath.Join(data, "node.pub"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		logKey := strings.TrimSpace(string(pub))
+		logKey := nodeLogKey(t, data)
 		nodeURL := serveInProcess(t, "--data", data, "--listen", "127.0.0.1:0")
 		origin, _, _ := strings.Cut(logKey, "+")
 		origins = append(origins, origin)
