@@ -196,8 +196,8 @@ func TestSameForkLoggedOnce(t *testing.T) {
 	}
 	for _, i := range []int{1, 1, 1, 1, 2, 2, 1} {
 		fork, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/log", Size: 5, Hash: root(i)}, l.signer)
-		if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(5, nil, fork)); code != 409 {
-			t.Fatalf("fork %d: %d %s, want 409", i, code, body)
+		if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(5, nil, fork)); code != 422 {
+			t.Fatalf("fork %d: %d %s, want 422", i, code, body)
 		}
 	}
 	if ev, _ := w.Evidence(); len(ev) != 2 {
