@@ -147,10 +147,17 @@ func batchSpans(t testing.TB, b []byte) []span {
 // TestOpenRemovesTempFiles: kill -9 during a compaction or an evidence
 // write leaves a temporary file as large as what it was writing; under a
 // kill/restart loop they piled up in DIR/state (3 of 85 restarts left a
-// 260 KiB file each). Open removes them.
+// 260 KiB file each). Open removes them, whatever the data directory is
+// called: with filepath.Glob, one with '[' in its path was a bad pattern,
+// and they piled up again.
 func TestOpenRemovesTempFiles(t *testing.T) {
+	for _, name := range []string{"w", "w[", "w[1]"} {
+		t.Run(name, func(t *testing.T) { testOpenRemovesTempFiles(t, filepath.Join(t.TempDir(), name)) })
+	}
+}
+
+func testOpenRemovesTempFiles(t *testing.T, dir string) {
 	l := newTestLog(t, "example.com/log")
-	dir := t.TempDir()
 	w := openWitness(t, dir, "w", l)
 	w.Close()
 	var left []string
