@@ -30,6 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -498,7 +499,8 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 	}
 	ls, ok := w.logs[cp.Origin]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownLog, cp.Origin)
+		// Anyone's text, up to the 256 KiB of a request: clipped.
+		return nil, fmt.Errorf("%w: %q", ErrUnknownLog, untrusted.Text(cp.Origin, 200))
 	}
 	n, err := tlog.OpenNote(signed, ls.vs)
 	if err != nil {
