@@ -54,6 +54,16 @@ const (
 // defaultWitnessListen is where a witness listens without --listen.
 const defaultWitnessListen = "127.0.0.1:7380"
 
+// How long witness serve waits for a request's headers, and for the whole
+// request (headers and body; an idle keep-alive connection too): anyone
+// may connect, and a client that sends a byte now and then (slow loris)
+// would otherwise hold its connection, and the body read so far, for
+// ever. Variables for tests.
+var (
+	witnessReadHeaderTimeout = 10 * time.Second
+	witnessReadTimeout       = time.Minute
+)
+
 func runWitness(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
 		return usageErrorf(witnessUsage, "witness needs a subcommand: init or serve")
@@ -302,7 +312,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 			return withExit(3, "", err)
 		}
 	}
-	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: witnessReadHeaderTimeout, ReadTimeout: witnessReadTimeout,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
