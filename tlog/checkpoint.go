@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -171,7 +172,9 @@ func OpenCheckpoint(signed []byte, v note.Verifier) (Checkpoint, error) {
 		return Checkpoint{}, err
 	}
 	if c.Origin != v.Name() {
-		return Checkpoint{}, fmt.Errorf("%w: origin %q isn't the key name %q", ErrCheckpointSignature, c.Origin, v.Name())
+		// The origin is the signer's text, up to a note's 1 MiB: at
+		// most 200 bytes of it go into the error, which callers log.
+		return Checkpoint{}, fmt.Errorf("%w: origin %q isn't the key name %q", ErrCheckpointSignature, untrusted.Text(c.Origin, 200), v.Name())
 	}
 	return c, nil
 }

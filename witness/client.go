@@ -97,7 +97,9 @@ func (c *Client) do(req *http.Request) (int, http.Header, []byte, error) {
 // AddCheckpoint sends one add-checkpoint request and returns the
 // cosignature line(s). A 409 is a *[ConflictError] carrying the witness's
 // size (Fork set when that size is oldSize and the checkpoint's: see
-// [ConflictError]); other refusals are *[StatusError].
+// [ConflictError]), and so is a 422 to a request without a proof whose
+// old size is the checkpoint's (Fork set: C2SP tlog-witness's answer to
+// equal sizes with different roots); other refusals are *[StatusError].
 func (c *Client) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlog.Hash, signed []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.URL, "/")+"/add-checkpoint", bytes.NewReader(MarshalAddCheckpoint(oldSize, proof, signed)))
 	if err != nil {
@@ -121,6 +123,15 @@ func (c *Client) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlog
 		}
 		size, ok := signedSize(signed)
 		return nil, &ConflictError{Size: n, Fork: n == oldSize && ok && size == n}
+	case http.StatusUnprocessableEntity:
+		// C2SP tlog-witness since C2SP/C2SP#280: equal sizes with
+		// different roots is a 422 (it was a 409, which witnesses of
+		// the older text still send, read above). With the old size
+		// the checkpoint's and no proof, no other check of the spec
+		// can fail: the witness holds another root of that size.
+		if size, ok := signedSize(signed); ok && size == oldSize && len(proof) == 0 {
+			return nil, &ConflictError{Size: oldSize, Fork: true}
+		}
 	}
 	return nil, &StatusError{Code: code, Body: untrusted.Text(strings.TrimSpace(string(body)), 200)}
 }
@@ -139,8 +150,9 @@ type ProofFunc func(ctx context.Context, from, to uint64) ([]tlog.Hash, error)
 // fails at once, without a retry, which would get the same answer: when
 // that size is the checkpoint's, with a *[ConflictError] whose Fork is set
 // ([ErrFork]: the witness holds another checkpoint of that size signed by
-// the log's key, C2SP tlog-witness's 409 for equal sizes with different
-// roots); otherwise with that *[ConflictError] (the witness contradicts
+// the log's key); a 422 to a request whose old size is the checkpoint's
+// fails the same way (C2SP tlog-witness's answer to equal sizes with
+// different roots since C2SP/C2SP#280); otherwise with that *[ConflictError] (the witness contradicts
 // itself).
 func (c *Client) Submit(ctx context.Context, signed []byte, prove ProofFunc) ([]byte, error) {
 	text, err := tlog.SplitNote(signed)

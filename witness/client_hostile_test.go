@@ -110,3 +110,42 @@ func TestClientRedirectBounded(t *testing.T) {
 		t.Fatalf("error of %d bytes: %.300v", len(fmt.Sprint(err)), err)
 	}
 }
+
+// TestClientReadsBothForkAnswers: C2SP tlog-witness answers a checkpoint
+// of the witness's size with another root 422 since C2SP/C2SP#280, and 409
+// with that size before. A Client reads either as a fork (Submit stops
+// there), and a 422 to a request with a proof as a refused proof, no fork.
+func TestClientReadsBothForkAnswers(t *testing.T) {
+	ctx := context.Background()
+	l := newTestLog(t, "example.com/log")
+	h := l.newHistory(t, "a", 0, 9)
+	for _, tc := range []struct {
+		name   string
+		status int
+		ctype  string
+		body   string
+	}{
+		{"422 (C2SP since #280)", http.StatusUnprocessableEntity, "text/plain", "roots differ\n"},
+		{"409 with the checkpoint's size (C2SP before #280)", http.StatusConflict, ContentTypeSize, "9\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.ctype)
+				w.WriteHeader(tc.status)
+				w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			c := &Client{URL: srv.URL}
+			var conflict *ConflictError
+			if _, err := c.AddCheckpoint(ctx, 9, nil, h.checkpointAt(t, 9)); !errors.As(err, &conflict) || !conflict.Fork || conflict.Size != 9 || !errors.Is(err, ErrFork) {
+				t.Fatalf("AddCheckpoint: %v, want a fork at 9", err)
+			}
+			if tc.status != http.StatusUnprocessableEntity {
+				return
+			}
+			if _, err := c.AddCheckpoint(ctx, 5, h.proof(t, 5, 9), h.checkpointAt(t, 9)); !errors.Is(err, ErrInconsistent) || errors.Is(err, ErrFork) {
+				t.Fatalf("AddCheckpoint with a proof: %v, want ErrInconsistent, no fork", err)
+			}
+		})
+	}
+}

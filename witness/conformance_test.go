@@ -153,12 +153,12 @@ func TestAddCheckpointSignatureLines(t *testing.T) {
 // TestSpecEqualSizesOtherRoot: C2SP tlog-witness, "If the old size
 // matches the checkpoint size, the witness MUST check that the root hashes
 // are also identical. If they don't match, the witness MUST respond with a
-// "409 Conflict" HTTP status code." (This witness answered 422.) The body
-// is the other 409's, the size of the witness's latest cosigned checkpoint
-// as text/x.tlog.size (the spec gives this one none): here the
-// checkpoint's own size. The witness keeps the split-view evidence, keeps
-// its checkpoint, and cosigns the true log on. A Client reads the 409 as
-// a fork, and Submit stops at it rather than retry with the same size.
+// "422 Unprocessable Entity" HTTP status code." (C2SP/C2SP#280 made it 422;
+// it was 409, which this witness answered, with the other 409's body.) The
+// witness keeps the split-view evidence, keeps its checkpoint, and cosigns
+// the true log on. A Client reads the 422 (and a 409 naming the
+// checkpoint's size, from a witness of the older text) as a fork, and
+// Submit stops at it rather than retry with the same size.
 func TestSpecEqualSizesOtherRoot(t *testing.T) {
 	ctx := context.Background()
 	l := newTestLog(t, "example.com/log")
@@ -170,8 +170,8 @@ func TestSpecEqualSizesOtherRoot(t *testing.T) {
 	}
 	before := w.Checkpoint("example.com/log")
 	code, ctype, body := post(t, srv.URL, MarshalAddCheckpoint(20, nil, fork.checkpointAt(t, 20)))
-	if code != 409 || ctype != ContentTypeSize || body != "20\n" {
-		t.Fatalf("equal sizes, other root: %d %q %q; want 409 %q \"20\\n\"", code, ctype, body, ContentTypeSize)
+	if code != 422 || ctype != "text/plain; charset=utf-8" {
+		t.Fatalf("equal sizes, other root: %d %q %q; want 422", code, ctype, body)
 	}
 	if ev, _ := w.Evidence(); len(ev) != 1 {
 		t.Fatalf("%d evidence files, want 1", len(ev))
@@ -192,12 +192,12 @@ func TestSpecEqualSizesOtherRoot(t *testing.T) {
 	if _, err := c.AddCheckpoint(ctx, 20, nil, fork.checkpointAt(t, 20)); !errors.As(err, &conflict) || !conflict.Fork || conflict.Size != 20 || !errors.Is(err, ErrFork) {
 		t.Fatalf("Client.AddCheckpoint: %v, want a fork conflict at 20", err)
 	}
-	// A stale old size is a 409 too, and no fork.
+	// A stale old size is a 409, and no fork.
 	if _, err := c.AddCheckpoint(ctx, 10, fork.proof(t, 10, 20), fork.checkpointAt(t, 20)); !errors.As(err, &conflict) || conflict.Fork || conflict.Size != 20 || errors.Is(err, ErrFork) {
 		t.Fatalf("Client.AddCheckpoint from a stale size: %v, want a plain conflict at 20", err)
 	}
 	prove := func(ctx context.Context, from, to uint64) ([]tlog.Hash, error) { return fork.proof(t, from, to), nil }
-	for _, want := range []int32{2, 1} { // old 0 then 20 (409 "20"); then 20, remembered
+	for _, want := range []int32{2, 1} { // old 0 (409 "20") then 20 (422); then 20, remembered
 		requests.Store(0)
 		if _, err := c.Submit(ctx, fork.checkpointAt(t, 20), prove); !errors.Is(err, ErrFork) || !errors.As(err, &conflict) || conflict.Size != 20 {
 			t.Fatalf("Submit: %v, want a fork conflict at 20", err)

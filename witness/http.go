@@ -50,6 +50,12 @@ func (w *Witness) serveAdd(rw http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		respond(rw, http.StatusOK, "text/plain; charset=utf-8", string(sig))
+	case errors.As(err, &conflict) && conflict.Fork:
+		// C2SP tlog-witness (since C2SP/C2SP#280): equal sizes with
+		// different roots is a 422, "closer to an invalid proof than to
+		// a conflict-retry-with-new-size", so that every 409 means
+		// "retry from this size".
+		respond(rw, http.StatusUnprocessableEntity, "text/plain; charset=utf-8", err.Error()+"\n")
 	case errors.As(err, &conflict):
 		respond(rw, http.StatusConflict, ContentTypeSize, strconv.FormatUint(conflict.Size, 10)+"\n")
 	case errors.Is(err, ErrUnknownLog):

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -519,11 +520,16 @@ func damageV1(b []byte, end int) string {
 // dir when the process dies between creating one and renaming it (kill
 // -9 during a compaction): each is as large as the journal, and a witness
 // restarted after every such kill would pile them up. Call it holding the
-// lock, when no writeFileSync of this process runs.
+// lock, when no writeFileSync of this process runs. The names are
+// matched one by one, not with filepath.Glob, whose pattern would hold
+// the data directory's path: one with '[' in it was a bad pattern, and
+// no temporary file was ever removed.
 func removeTemps(dir string) {
-	tmps, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
-	for _, p := range tmps {
-		os.Remove(p)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
 	}
 }
 

@@ -119,13 +119,19 @@ func (w *Witness) PullOnce(ctx context.Context, vkey string, src Source) (uint64
 }
 
 // Pull calls [Witness.PullOnce] now and then every interval until ctx is
-// done, logging what happens; a fork is logged once per evidence file, and
-// a rollback once while it lasts (its sizes change at every poll while the
-// log grows back).
+// done, logging what happens; a fork is logged once per evidence file and
+// run (even if the log shows it only every other poll, the cosigned tree
+// in between), and a rollback once while it lasts (its sizes change at
+// every poll while the log grows back).
 func (w *Witness) Pull(ctx context.Context, vkey string, src Source, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var last string
+	// forks are the forks logged in this run, by FailureKey (which names
+	// the evidence file, or the two roots of one size): a log that serves
+	// its fork and the cosigned tree in turn succeeds at every other
+	// poll, which resets last. At most maxLoggedForks.
+	forks := map[string]bool{}
 	for {
 		size, err := w.PullOnce(ctx, vkey, src)
 		switch {
@@ -133,8 +139,13 @@ func (w *Witness) Pull(ctx context.Context, vkey string, src Source, interval ti
 			w.cfg.Logger.Debug("pulled", "log", vkey, "size", size)
 		case ctx.Err() != nil:
 			return // stopping: the poll was cut short, not failed
+		case errors.Is(err, ErrFork) && forks[FailureKey(err)]:
+			// Said already in this run.
 		case FailureKey(err) != last:
 			w.cfg.Logger.Warn("pull failed", "log", vkey, "err", err)
+			if errors.Is(err, ErrFork) && len(forks) < maxLoggedForks {
+				forks[FailureKey(err)] = true
+			}
 		}
 		if err != nil {
 			last = FailureKey(err)
@@ -148,3 +159,9 @@ func (w *Witness) Pull(ctx context.Context, vkey string, src Source, interval ti
 		}
 	}
 }
+
+// maxLoggedForks bounds the forks one [Witness.Pull] remembers having
+// logged: the evidence files of a log (MaxEvidencePerLog), with room for
+// the same-size forks, whose texts name their roots; beyond it a fork is
+// logged as any failure, once while it lasts.
+const maxLoggedForks = 2 * MaxEvidencePerLog

@@ -30,6 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -49,21 +50,22 @@ var (
 	ErrInconsistent = errors.New("checkpoint isn't consistent with the witness's view")
 )
 
-// ConflictError is a 409 (C2SP tlog-witness "409 Conflict"): the
-// request's old size isn't the size of the witness's latest cosigned
-// checkpoint, or it is, and so is the checkpoint's size, but the roots
-// differ (Fork). Size is the size of the witness's latest cosigned
-// checkpoint (0 if none): the body of either 409.
+// ConflictError is the request's old size not being the size of the
+// witness's latest cosigned checkpoint (C2SP tlog-witness "409
+// Conflict"), or it being that size, and so the checkpoint's, but with
+// another root (Fork: a 422 over HTTP, as C2SP tlog-witness says since
+// C2SP/C2SP#280; a 409 before). Size is the size of the witness's latest
+// cosigned checkpoint (0 if none): the body of the 409.
 type ConflictError struct {
 	Size uint64
 	// Fork: the checkpoint has the size of the witness's latest one, and
 	// the old size is that size, but its root is another: the log's key
 	// signed two trees of one size. Retrying with the witness's size
 	// can't help. A witness sets it when it refuses such a checkpoint
-	// (and keeps the split-view evidence); a [Client] when the witness's
-	// 409 names the old size it was sent, which was the checkpoint's
-	// size, the only 409 C2SP gives that meaning. It unwraps to
-	// [ErrFork].
+	// (and keeps the split-view evidence; its handler answers 422); a
+	// [Client] when the witness answers 422 to a request without a proof
+	// whose old size is the checkpoint's, or, as witnesses of the older
+	// spec text do, 409 naming that size. It unwraps to [ErrFork].
 	Fork bool
 }
 
@@ -470,7 +472,8 @@ func (w *Witness) Checkpoint(origin string) []byte {
 //
 // It fails with [ErrMalformed], [ErrUnknownLog], [ErrSignature],
 // *[ConflictError] (Fork set for a checkpoint of the witness's size with
-// another root: split-view evidence is written) or [ErrInconsistent] (and
+// another root: split-view evidence is written, and [Witness.Handler]
+// answers 422 for it, not 409) or [ErrInconsistent] (and
 // then writes split-view evidence when the proof proves a fork); any other
 // error is internal:
 // after a failed write it fails every request with that error, including
@@ -496,7 +499,8 @@ func (w *Witness) AddCheckpoint(ctx context.Context, oldSize uint64, proof []tlo
 	}
 	ls, ok := w.logs[cp.Origin]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownLog, cp.Origin)
+		// Anyone's text, up to the 256 KiB of a request: clipped.
+		return nil, fmt.Errorf("%w: %q", ErrUnknownLog, untrusted.Text(cp.Origin, 200))
 	}
 	n, err := tlog.OpenNote(signed, ls.vs)
 	if err != nil {
@@ -582,9 +586,9 @@ func (w *Witness) accept(ctx context.Context, ls *logState, oldSize uint64, proo
 	}
 	switch {
 	case oldSize == cp.Size:
-		// C2SP tlog-witness: equal sizes, other roots is a 409, with
-		// the same body as the other 409 (the spec gives it none): the
-		// witness's size, here the checkpoint's. At size 0 the
+		// C2SP tlog-witness: equal sizes, other roots (and a checkpoint
+		// of size 0 whose root isn't the empty tree's) is a 422 (the
+		// handler's answer to a Fork conflict). At size 0 the
 		// witness's root is the empty tree's, whether it holds a
 		// checkpoint of size 0 or none.
 		have := tlog.EmptyRoot()

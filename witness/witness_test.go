@@ -73,11 +73,14 @@ func TestAddCheckpointProtocol(t *testing.T) {
 		want   string // in the body
 	}{
 		// Equal sizes (0), and the root isn't the empty tree's, the
-		// witness's root at size 0 whether or not it holds a checkpoint.
-		{"size 0 with a non-empty root", MarshalAddCheckpoint(0, nil, nonEmpty0), 409, "0\n"},
+		// witness's root at size 0 whether or not it holds a checkpoint:
+		// C2SP tlog-witness, "A checkpoint of size zero MUST have the
+		// root hash of the empty tree [...] Otherwise, the witness MUST
+		// respond with a 422".
+		{"size 0 with a non-empty root", MarshalAddCheckpoint(0, nil, nonEmpty0), 422, ""},
 		{"proof from size 0", MarshalAddCheckpoint(0, h.proof(t, 3, 5), cp5), 422, ""},
 		{"empty tree", MarshalAddCheckpoint(0, nil, empty0), 200, "— witness.example/w1 "},
-		{"size 0 with a non-empty root after the empty tree", MarshalAddCheckpoint(0, nil, nonEmpty0), 409, "0\n"},
+		{"size 0 with a non-empty root after the empty tree", MarshalAddCheckpoint(0, nil, nonEmpty0), 422, ""},
 		{"proof from size 0 after the empty tree", MarshalAddCheckpoint(0, h.proof(t, 3, 5), cp5), 422, ""},
 		{"first checkpoint", MarshalAddCheckpoint(0, nil, cp5), 200, "— witness.example/w1 "},
 		{"stale old size", MarshalAddCheckpoint(0, nil, cp9), 409, "5\n"},
@@ -99,7 +102,7 @@ func TestAddCheckpointProtocol(t *testing.T) {
 		{"not a checkpoint", []byte("old 9\n\nhello\n\n— x AAAA\n"), 400, ""},
 		{"no checkpoint", []byte("old 9\n\n"), 400, ""},
 		{"good growth to 200", MarshalAddCheckpoint(9, h.proof(t, 9, 200), cp200), 200, "— witness.example/w1 "},
-		{"fork of the same size", MarshalAddCheckpoint(200, nil, fork.checkpointAt(t, 200)), 409, "200\n"},
+		{"fork of the same size", MarshalAddCheckpoint(200, nil, fork.checkpointAt(t, 200)), 422, ""},
 		{"fork, larger", MarshalAddCheckpoint(200, fork.proof(t, 200, 300), fork.checkpointAt(t, 300)), 422, ""},
 		{"good growth to 300", MarshalAddCheckpoint(200, h.proof(t, 200, 300), cp300), 200, "— witness.example/w1 "},
 	} {
@@ -457,7 +460,7 @@ func TestJournalConcurrentAppends(t *testing.T) {
 }
 
 // TestEvidenceBounded: a log that forked can sign any number of
-// conflicting checkpoints; the witness refuses each (409) but keeps at most
+// conflicting checkpoints; the witness refuses each (422) but keeps at most
 // MaxEvidencePerLog evidence files of it, says so once, and still keeps
 // evidence of another log's fork. The bound holds whatever the data
 // directory is called: with filepath.Glob, a directory with '[' in its
@@ -490,8 +493,8 @@ func testEvidenceBounded(t *testing.T, dir string) {
 	}
 	for i := 1; i <= MaxEvidencePerLog+10; i++ {
 		fork, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/log", Size: 5, Hash: root(i)}, l.signer)
-		if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(5, nil, fork)); code != 409 {
-			t.Fatalf("fork %d: %d %s, want 409", i, code, body)
+		if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(5, nil, fork)); code != 422 {
+			t.Fatalf("fork %d: %d %s, want 422", i, code, body)
 		}
 	}
 	ev, _ := w.Evidence()
@@ -502,7 +505,7 @@ func testEvidenceBounded(t *testing.T, dir string) {
 		t.Fatalf("said %d times that no more evidence is kept:\n%s", n, logged.String())
 	}
 	fork, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "example.com/other", Size: 5, Hash: root(1)}, other.signer)
-	if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(5, nil, fork)); code != 409 {
+	if code, _, body := post(t, srv.URL, MarshalAddCheckpoint(5, nil, fork)); code != 422 {
 		t.Fatalf("other log's fork: %d %s", code, body)
 	}
 	if ev, _ := w.Evidence(); len(ev) != MaxEvidencePerLog+1 {

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,16 @@ const (
 
 // defaultWitnessListen is where a witness listens without --listen.
 const defaultWitnessListen = "127.0.0.1:7380"
+
+// How long witness serve waits for a request's headers, and for the whole
+// request (headers and body; an idle keep-alive connection too): anyone
+// may connect, and a client that sends a byte now and then (slow loris)
+// would otherwise hold its connection, and the body read so far, for
+// ever. Variables for tests.
+var (
+	witnessReadHeaderTimeout = 10 * time.Second
+	witnessReadTimeout       = time.Minute
+)
 
 func runWitness(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
@@ -265,6 +276,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 		tlsFiles = f
 	}
 	warnReadable(c.stderr, filepath.Join(*dir, witnessKeyFile), "the witness key")
+	warnWitnessDirWritable(c.stderr, *dir)
 	skey, err := untrusted.ReadFile(filepath.Join(*dir, witnessKeyFile), maxSecretFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return usageErrorf("run parley witness init --data "+*dir+" --name NAME first", "%s holds no witness key", *dir)
@@ -302,7 +314,7 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 			return withExit(3, "", err)
 		}
 	}
-	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+	srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: witnessReadHeaderTimeout, ReadTimeout: witnessReadTimeout,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -339,6 +351,27 @@ func runWitnessServe(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintln(c.stderr, "parley: stopped")
 	return nil
+}
+
+// warnWitnessDirWritable warns on w when other users may write in the
+// witness's data directory, or in its state/ or evidence/: whoever can
+// remove or replace the journal in state/ makes the witness forget what
+// it cosigned, after which it may cosign a fork, and whoever can add files
+// to evidence/ can fill a log's bound (witness.MaxEvidencePerLog) so that
+// no evidence of its fork is kept. witness init makes the directory 0700;
+// one made otherwise (mkdir with a umask of 0) only warns, as a readable
+// key does. Nothing where modes don't say who may write (Windows).
+func warnWitnessDirWritable(w io.Writer, dir string) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		return
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "state"), filepath.Join(dir, "evidence")} {
+		fi, err := os.Stat(d)
+		if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o022 == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "parley: warning: the witness directory %s can be written by other users (mode %04o): whoever can replace the witness's state makes it forget what it cosigned; restrict it with chmod 700 %s\n", d, fi.Mode().Perm(), d)
+	}
 }
 
 func contains(list []string, s string) bool {

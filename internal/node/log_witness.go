@@ -544,7 +544,8 @@ func (lw *LogWitnessing) submit(ctx context.Context, w *nodeWitness, size int64,
 		if errors.Is(err, witness.ErrRollback) && lw.storedAtLeast(ctx, int64(w.client.Size(string(origin)))) {
 			return
 		}
-		// C2SP tlog-witness's 409 for equal sizes with different roots:
+		// C2SP tlog-witness's 422 for equal sizes with different roots
+		// (409 before C2SP/C2SP#280; witness.Client reads both):
 		// the witness holds a checkpoint of this size with another root
 		// signed by the node's key. Asked again, it answers the same:
 		// this checkpoint isn't submitted to it again (the next one is,

@@ -912,9 +912,10 @@ func TestWitnessingIdleCountsCosigners(t *testing.T) {
 
 // TestWitnessingStopsAtASameSizeFork: a witness that holds another
 // checkpoint of the node's size, signed by the node's key (a fork made
-// with the key elsewhere), answers 409 with that size (C2SP tlog-witness:
-// equal sizes, different roots). Retried with the witness's size, the
-// request is the same and so is the answer: the node sends it once, logs
+// with the key elsewhere), answers 422 to that size (C2SP tlog-witness:
+// equal sizes, different roots, since C2SP/C2SP#280) once the node's old
+// size is the witness's. Asked again, the witness answers the same: the
+// node sends it once, logs
 // the fork once (an ERROR: the log's key signed two trees of one size,
 // or the witness is wrong), and doesn't submit that checkpoint to the
 // witness again, whatever Retry says. Its next checkpoint is submitted.
@@ -958,7 +959,7 @@ func TestWitnessingStopsAtASameSizeFork(t *testing.T) {
 			t.Fatalf("Step: %d cosignatures, %v", got, err)
 		}
 	}
-	// old 0 → 409 "s1"; old s1 → 409 "s1": the fork. Then nothing.
+	// old 0 → 409 "s1"; old s1 → 422: the fork. Then nothing.
 	if got := requests.Load(); got != 2 {
 		t.Fatalf("%d requests to the witness in 5 steps, want 2; logged:\n%s", got, logged.String())
 	}
