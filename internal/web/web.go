@@ -201,7 +201,12 @@ func (h *Handler) routes() {
 		{"GET /ui/private", h.member(h.privateSets)},
 		{"GET /ui/api/", h.member(h.bound(h.apiGet))},
 		{"POST /ui/api/collections/{id}/objects/", h.member(h.bound(h.apiPost))},
-		{"/ui/", h.notFoundPage},
+		// Any other path under /ui/ is a member's not-found page, in
+		// the layout: without a session it sends a GET to the login page
+		// (and refuses anything else) as every page does, and with one
+		// it answers 404 whatever the path names, before reading
+		// anything, so that it says nothing of what exists.
+		{"/ui/", h.member(h.notFoundPage)},
 	} {
 		h.mux.HandleFunc(rt.pattern, rt.serve)
 		h.patterns = append(h.patterns, rt.pattern)
@@ -398,6 +403,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 	h.render(w, r, status, "error", http.StatusText(status), msg)
 }
 
+// notFoundPage answers a path under /ui/ that no page serves: 404, the
+// same page for every such path, in the member's layout (top bar,
+// search, log out); it reads nothing, so a path that names a hidden
+// object (/ui/objects/{id}/x) is answered as one that names nothing.
 func (h *Handler) notFoundPage(w http.ResponseWriter, r *http.Request) {
 	h.fail(w, r, http.StatusNotFound, "There is no such page.", nil)
 }
