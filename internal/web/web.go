@@ -130,6 +130,9 @@ type Handler struct {
 	assets   map[string]asset
 	// patterns are the mux's patterns, in the order routes adds them.
 	patterns []string
+	// maxPDQ is the most PDQ hashes a look-up searches: MaxPDQLookup
+	// (a test lowers it).
+	maxPDQ int
 }
 
 //go:embed templates/*.html
@@ -171,7 +174,7 @@ func New(d Deps) (*Handler, error) {
 	if d.MaxObjectSize <= 0 {
 		d.MaxObjectSize = DefaultMaxObjectSize
 	}
-	h := &Handler{d: d, q: d.Store, mux: http.NewServeMux(), sessions: newSessions(d), assets: map[string]asset{}}
+	h := &Handler{d: d, q: d.Store, mux: http.NewServeMux(), sessions: newSessions(d), assets: map[string]asset{}, maxPDQ: MaxPDQLookup}
 	if err := h.loadAssets(); err != nil {
 		return nil, err
 	}
