@@ -303,7 +303,7 @@ func TestBrowserLayout(t *testing.T) {
 	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "opinion", "id": "opinion--abababab-abab-4bab-8bab-abababababab", "opinion": "disagree",
 		"object_refs": []string{long}, "explanation": "Evidence:" + strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", 20)})
 	// An object its author revoked after an opinion on it: the opinions
-	// say it is withdrawn.
+	// say it is revoked.
 	withdrawn := "indicator--ffffffff-ffff-4fff-8fff-ffffffffffff"
 	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "indicator", "id": withdrawn, "name": "Ballot-tracking look-alike, withdrawn",
 		"pattern": "[domain-name:value = 'ballot-tracking-aurelia.example']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
@@ -438,11 +438,12 @@ func TestBrowserLayout(t *testing.T) {
 				t.Errorf("a sound object's checks: %+v", v)
 			}
 			// A revoked version verifies, and the status says that its
-			// author withdrew the object.
+			// author revoked the object, in STIX's word, as the rest of
+			// the page does ("withdraw" is a private set's).
 			if err := chromedp.Do(bctx, chromedp.Navigate(base+"/ui/objects/"+withdrawn), verified); err != nil {
 				t.Fatal(err)
 			}
-			if v := checks(withdrawn); v.State != "verified" || !strings.HasSuffix(v.Status, "This version revokes the object: its author withdrew it.") {
+			if v := checks(withdrawn); v.State != "verified" || !strings.HasSuffix(v.Status, "This version revokes the object: its author revoked it (revoked: true).") {
 				t.Errorf("a revoked version's checks: %+v", v)
 			}
 			// A proof that fails: the analyst must see that it failed, which
