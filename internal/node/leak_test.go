@@ -646,6 +646,10 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 		{"POST", "/ui/api/collections/{C}/objects/", `{"objects":[]}`},
 		{"POST", "/ui/objects/{I}/opinion", `{}`},
 		{"GET", "/ui/collections/{C}/objects/{I}", ""},
+		// The not-found page, in the member's layout, whatever the
+		// path names.
+		{"GET", "/ui/objects/{I}/versions", ""},
+		{"POST", "/ui/objects/{I}/versions", `{}`},
 	}
 	// Every route is probed, or takes no id that could be hidden. (GET
 	// /log/keys takes member ids, but every member's registration is a
@@ -677,7 +681,7 @@ func TestHiddenAndAbsentAlike(t *testing.T) {
 	}
 	// The same for the web UI's own routes, all behind the table's one
 	// "/ui/" row: each page is probed, or takes no id that could be
-	// hidden ("/ui/" is the not-found page, probed by the last UI request).
+	// hidden ("/ui/" is the not-found page, probed by the last UI requests).
 	uiNoID := map[string]bool{
 		"GET /ui/assets/{name}": true, "GET /ui/login": true, "POST /ui/login": true, "POST /ui/logout": true,
 		"GET /ui/{$}": true, "GET /ui/members": true, "GET /ui/private": true,

@@ -136,8 +136,9 @@ type UIQueries interface {
 	ValueObjects(ctx context.Context, collections []string, value string, b Bound) ([]Object, bool, error)
 	// PDQHashes returns the PDQ hashes of the latest versions, in the
 	// given collections, of the objects that carry one, at most limit
-	// (which must be positive), in Seq order, and whether some were left
-	// out; the objects themselves are read with ObjectsAt.
+	// (which must be positive), newest first (Seq descending), and
+	// whether some were left out: past the limit, the oldest are. The
+	// objects themselves are read with ObjectsAt.
 	PDQHashes(ctx context.Context, collections []string, limit int) ([]PDQHash, bool, error)
 	// ObjectsAt returns the object versions whose Seq is one of seqs, in
 	// the given collections only, in the order of seqs (each once),

@@ -59,8 +59,12 @@ func uiServerWrapped(t *testing.T, f *fixture, l *v2Log, wrap func(http.Handler)
 	if wrap != nil {
 		api = wrap(api)
 	}
+	var st store.Store = f.n.Store()
+	if f.store != nil {
+		st = f.store(st)
+	}
 	h, err := web.New(web.Deps{
-		Store:        f.n.Store(),
+		Store:        st,
 		Authenticate: f.n.Authenticate,
 		Concurrence: func(ctx context.Context, m store.Member, object string) (int64, func(context.Context) (opinion.Concurrence, error), error) {
 			return f.n.PrepareConcurrence(ctx, m, object, 5*time.Second)

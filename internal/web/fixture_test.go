@@ -57,6 +57,9 @@ type fixture struct {
 	now func() time.Time
 	// checkTimeout, if set, is the UI's CheckTimeout in uiServer.
 	checkTimeout time.Duration
+	// store, when set, wraps the node's store as uiServer's UI reads it
+	// (a test counts the UI's reads).
+	store func(store.Store) store.Store
 }
 
 // testClock is a clock a test moves on: the time it was made, plus what

@@ -303,9 +303,9 @@ func TestBrowserLayout(t *testing.T) {
 	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "opinion", "id": "opinion--abababab-abab-4bab-8bab-abababababab", "opinion": "disagree",
 		"object_refs": []string{long}, "explanation": "Evidence:" + strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", 20)})
 	// An object its author revoked after an opinion on it: the opinions
-	// say it is withdrawn.
+	// say it is revoked.
 	withdrawn := "indicator--ffffffff-ffff-4fff-8fff-ffffffffffff"
-	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "indicator", "id": withdrawn, "name": "Ballot-tracking look-alike, withdrawn",
+	f.submit(t, f.aurelia, f.shared, map[string]any{"type": "indicator", "id": withdrawn, "name": "Ballot-tracking look-alike, revoked",
 		"pattern": "[domain-name:value = 'ballot-tracking-aurelia.example']", "pattern_type": "stix", "valid_from": "2026-09-14T08:30:00Z"})
 	f.submit(t, f.borova, f.shared, map[string]any{"type": "opinion", "id": "opinion--ffffffff-ffff-4fff-8fff-fffffffffff0", "opinion": "agree",
 		"object_refs": []string{withdrawn}})
@@ -367,7 +367,13 @@ func TestBrowserLayout(t *testing.T) {
 		{"object-indicator", "/ui/objects/" + f.indicator, verified},
 		{"object-bad-proof", "/ui/objects/" + f.hashID, verified},
 		{"object-no-receipt", "/ui/objects/" + f.pdqID, verified},
-		{"not-found", "/ui/no/such/page", chromedp.WaitVisible(chromedp.CSS(`h1`))},
+		// The not-found page is a member's page: in the layout, with
+		// the top bar (its look-up and log out).
+		{"not-found", "/ui/no/such/page", chromedp.WaitVisible(chromedp.CSS(`header.top form.logout`))},
+		{"not-found-under-object", "/ui/objects/" + f.secretID + "/versions", chromedp.WaitVisible(chromedp.CSS(`header.top form.logout`))},
+		// A relationship's and a sighting's references, named.
+		{"object-relationship", "/ui/objects/relationship--cccccccc-cccc-4ccc-8ccc-cccccccccccc", verified},
+		{"object-sighting", "/ui/objects/sighting--dddddddd-dddd-4ddd-8ddd-dddddddddddd", verified},
 		{"object-revoked", "/ui/objects/" + withdrawn, verified},
 		{"object-not-found", "/ui/objects/indicator--00000000-0000-4000-8000-000000000000", chromedp.WaitVisible(chromedp.CSS(`h1`))},
 		// The login page that session.js sends the analyst to once it
@@ -438,12 +444,33 @@ func TestBrowserLayout(t *testing.T) {
 				t.Errorf("a sound object's checks: %+v", v)
 			}
 			// A revoked version verifies, and the status says that its
-			// author withdrew the object.
+			// author revoked the object, in STIX's word, as the rest of
+			// the page does ("withdraw" is a private set's).
 			if err := chromedp.Do(bctx, chromedp.Navigate(base+"/ui/objects/"+withdrawn), verified); err != nil {
 				t.Fatal(err)
 			}
-			if v := checks(withdrawn); v.State != "verified" || !strings.HasSuffix(v.Status, "This version revokes the object: its author withdrew it.") {
+			if v := checks(withdrawn); v.State != "verified" || !strings.HasSuffix(v.Status, "This version revokes the object: its author revoked it (revoked: true).") {
 				t.Errorf("a revoked version's checks: %+v", v)
+			}
+			text, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body.innerText`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(strings.ToLower(text), "withdr") || !strings.Contains(text, "Revoked:") {
+				t.Errorf("the page of a revoked object doesn't say revoked throughout:\n%s", text)
+			}
+			// A relationship's ends, named by their names and types, as
+			// links; the sighting's object too.
+			if err := chromedp.Do(bctx, chromedp.Navigate(base+"/ui/objects/relationship--cccccccc-cccc-4ccc-8ccc-cccccccccccc"), verified); err != nil {
+				t.Fatal(err)
+			}
+			ends, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("dl.props dd a.ref")].map(a => new URL(a.href).pathname + " " + a.textContent + " " + a.nextElementSibling.textContent)`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ends) != 2 || !strings.HasPrefix(ends[0], "/ui/objects/"+long+" ") || !strings.HasSuffix(ends[0], " indicator") ||
+				ends[1] != "/ui/objects/"+f.hostileID+" "+hostile[2]+" malware" {
+				t.Errorf("the relationship's source_ref and target_ref, named: %q", ends)
 			}
 			// A proof that fails: the analyst must see that it failed, which
 			// check failed, and that the checks after it were not made; and

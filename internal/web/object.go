@@ -30,7 +30,22 @@ const (
 
 // prop is a top-level property as the page lists it; Note, if set, says
 // in words what its value names (a member's name, a TLP level).
-type prop struct{ Key, Value, Note string }
+type prop struct {
+	Key, Value, Note string
+	// Refs, when set, are the ids the property holds (a source_ref, a
+	// sighting_of_ref, observed_data_refs...), shown in place of Value,
+	// each named when the member may read it (see nameRefs).
+	Refs []refView
+}
+
+// refView is one id an object's property references: with the label and
+// type of the object's latest version when Named (the member may read
+// it), or the bare id, the same whether the object is hidden from the
+// member or doesn't exist.
+type refView struct {
+	ID, Label, Type string
+	Named           bool
+}
 
 type observable struct{ Type, Path, Op, Value, Lookup string }
 
@@ -183,11 +198,12 @@ type objectView struct {
 }
 
 // objectPageMemory is what an object page reserves before it reads: its
-// versions, the objects it references, the relationships and sightings
+// versions, the objects it references (object_refs, and those its other
+// reference properties name: nameRefs), the relationships and sightings
 // naming it and the objects at their other ends, and the object it shows
 // whole. (Not in two steps, the object by its size once read: a member
 // holding its share would then wait for itself.)
-var objectPageMemory = pageMemory{queries: []int64{VersionBytes, RelatedBytes, RelatedBytes, RelatedBytes}, whole: 1}
+var objectPageMemory = pageMemory{queries: []int64{VersionBytes, RelatedBytes, RelatedBytes, RelatedBytes, RelatedBytes}, whole: 1}
 
 // peerView names the peer a replicated object comes from, as this node
 // recorded it (parley peer add); the browser checks the object in that
@@ -318,6 +334,10 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	var clipped bool
 	v.Props, clipped = flatProps(fields)
 	nameProps(v.Props, a)
+	if err := h.nameRefs(ctx, a, fields, v.Props); err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "", err)
+		return
+	}
 	var moreRefs bool
 	v.External, moreRefs = externalRefs(fields["external_references"])
 	v.Clipped = v.Clipped || clipped || moreRefs
@@ -473,6 +493,82 @@ func nameProps(props []prop, a access) {
 			props[i].Note = strings.Join(names, ", ")
 		}
 	}
+}
+
+// MaxNamedRefs is the most ids of an object's reference properties
+// (other than object_refs, which the page lists, created_by_ref, a
+// member, and object_marking_refs, TLP levels) that its page names:
+// those past it are shown as bare ids.
+const MaxNamedRefs = 100
+
+// isRefProp says whether property k of an object holds STIX ids that
+// nameRefs names.
+func isRefProp(k string) bool {
+	switch k {
+	case "created_by_ref", "object_marking_refs", "object_refs":
+		return false
+	}
+	return strings.HasSuffix(k, "_ref") || strings.HasSuffix(k, "_refs")
+}
+
+// nameRefs sets the Refs of each reference property in props (isRefProp)
+// that holds an id or a list of ids: the first MaxNamedRefs distinct ids
+// of them all are read in one query, bounded by RelatedBytes, from the
+// collections the member reads, and each one read is named by its
+// latest version's label and type. Any other id, of an object the member
+// may not read, of none, or past the bounds, is shown bare, alike: the
+// page tells nothing of objects hidden from the member.
+func (h *Handler) nameRefs(ctx context.Context, a access, fields map[string]json.RawMessage, props []prop) error {
+	var want []string
+	seen := map[string]bool{}
+	lists := map[int][]string{}
+	for i, p := range props {
+		if !isRefProp(p.Key) || len(fields[p.Key]) > MaxShownText {
+			continue // a value too long to show is shown cut, as text
+		}
+		var ids []string
+		if json.Unmarshal(fields[p.Key], &ids) != nil {
+			var id string
+			if json.Unmarshal(fields[p.Key], &id) != nil {
+				continue
+			}
+			ids = []string{id}
+		}
+		if len(ids) == 0 || slices.ContainsFunc(ids, func(id string) bool { _, err := stix.SplitIdentifier(id); return err != nil }) {
+			continue
+		}
+		lists[i] = ids
+		for _, id := range ids {
+			if !seen[id] && len(want) < MaxNamedRefs {
+				seen[id] = true
+				want = append(want, id)
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	got, _, err := h.q.LatestObjects(ctx, a.readable, want, store.Bound{Bytes: RelatedBytes})
+	if err != nil {
+		return err
+	}
+	named := map[string]summary{}
+	for _, o := range got {
+		if _, ok := named[o.ID]; !ok {
+			named[o.ID] = a.summarize(o)
+		}
+	}
+	for i, ids := range lists {
+		refs := make([]refView, len(ids))
+		for j, id := range ids {
+			refs[j] = refView{ID: id}
+			if s, ok := named[id]; ok {
+				refs[j] = refView{ID: id, Label: s.Short, Type: s.Type, Named: true}
+			}
+		}
+		props[i].Refs = refs
+	}
+	return nil
 }
 
 // stringField returns the string value of fields[k], and whether it is

@@ -106,6 +106,11 @@ func TestScreenshots(t *testing.T) {
 			chromedp.Navigate(base+"/ui/objects/indicator--7a1e0c52-4b3d-4e0f-9a21-00000000000b"),
 			waitAttr(`[data-verification]`, "data-verification", "verified", "failed"),
 			shotOf(t, "indicator-"+w, false),
+			// A sighting: the indicator it is of and the member's
+			// identity it was seen at, named.
+			chromedp.Navigate(base+"/ui/objects/sighting--7a1e0c52-4b3d-4e0f-9a21-00000000000c"),
+			waitAttr(`[data-verification]`, "data-verification", "verified", "failed"),
+			shotOf(t, "sighting-"+w, true),
 			chromedp.Navigate(base+"/ui/search?q=198.51.100.77"),
 			chromedp.WaitVisible(chromedp.CSS(`.empty`)),
 			shotOf(t, "search-empty-"+w, false),

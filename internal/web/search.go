@@ -20,8 +20,10 @@ import (
 // PDQRadius is the Hamming radius of a PDQ lookup.
 const PDQRadius = 31
 
-// MaxPDQLookup is the most PDQ hashes a lookup searches: the first that
-// the member may read, in the order of the log; beyond, the page says
+// MaxPDQLookup is the most PDQ hashes a lookup searches: the newest that
+// the member may read (the latest versions of the objects that carry
+// one, in the reverse order of the log), so that a hash shared recently
+// is found however many were shared before it; beyond, the page says
 // that it looked at only some. Matching whole sets of images is the work
 // of `parley match --images` and of private sets, which have no such
 // bound.
@@ -126,7 +128,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	mem := pageMemory{queries: []int64{SearchBytes}}
 	if pdqErr == nil {
 		mem.queries = append(mem.queries, ListBytes)
-		mem.pdq = MaxPDQLookup
+		mem.pdq = h.maxPDQ
 	}
 	if q != "" { // the empty form reads nothing
 		release, ok := h.reserve(w, r, sessionFrom(r).member, mem)
@@ -209,11 +211,11 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 }
 
 // pdqLookup adds to v, through add, the objects whose PDQ hash is within
-// PDQRadius of hq, nearest first: the hashes are read and searched
+// PDQRadius of hq, nearest first: the newest h.maxPDQ hashes are read and searched
 // without their objects, then the objects of at most MaxSearchResults
 // matches are read, nearest first, within ListBytes.
 func (h *Handler) pdqLookup(r *http.Request, a access, hq pdq.Hash, add func(store.Object, int, bool), v *searchView) error {
-	hashes, more, err := h.q.PDQHashes(r.Context(), a.readable, MaxPDQLookup)
+	hashes, more, err := h.q.PDQHashes(r.Context(), a.readable, h.maxPDQ)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,9 @@ func TestTallyIsTheNodesWord(t *testing.T) {
 
 // TestTallyOfRevokedObject: when the object's latest version is revoked
 // (GET /concurrence's object_revoked), the opinions section says the
-// object is withdrawn, as the node's word; before, it doesn't.
+// object is revoked, as the node's word, in STIX's word (revoked: true)
+// as the object's own tag does, never "withdrawn" (a private set's word);
+// before, it doesn't.
 func TestTallyOfRevokedObject(t *testing.T) {
 	f := newFixture(t)
 	c := newClient(t, f.URL)
@@ -77,7 +79,10 @@ func TestTallyOfRevokedObject(t *testing.T) {
 	}
 	o["modified"], o["revoked"] = "2026-10-01T00:00:00.000Z", true
 	f.submit(t, f.aurelia, f.shared, o)
-	if s := opinions(); !strings.Contains(s, warning+" (2026-10-01T00:00:00") || !strings.Contains(s, "is revoked") || !strings.Contains(s, "not checked in your browser") {
-		t.Errorf("the opinions of a revoked report don't say it is withdrawn: %s", s)
+	if s := opinions(); !strings.Contains(s, "<strong>Revoked:</strong> "+warning+" (2026-10-01T00:00:00") || !strings.Contains(s, "is revoked") || !strings.Contains(s, "not checked in your browser") {
+		t.Errorf("the opinions of a revoked report don't say it is revoked: %s", s)
+	}
+	if _, page := c.get(t, "/ui/objects/"+f.report); strings.Contains(strings.ToLower(page), "withdr") || !strings.Contains(page, `<span class="tag">revoked</span>`) {
+		t.Errorf("the page of a revoked report doesn't call it revoked throughout:\n%s", page)
 	}
 }

@@ -130,6 +130,9 @@ type Handler struct {
 	assets   map[string]asset
 	// patterns are the mux's patterns, in the order routes adds them.
 	patterns []string
+	// maxPDQ is the most PDQ hashes a look-up searches: MaxPDQLookup
+	// (a test lowers it).
+	maxPDQ int
 }
 
 //go:embed templates/*.html
@@ -171,7 +174,7 @@ func New(d Deps) (*Handler, error) {
 	if d.MaxObjectSize <= 0 {
 		d.MaxObjectSize = DefaultMaxObjectSize
 	}
-	h := &Handler{d: d, q: d.Store, mux: http.NewServeMux(), sessions: newSessions(d), assets: map[string]asset{}}
+	h := &Handler{d: d, q: d.Store, mux: http.NewServeMux(), sessions: newSessions(d), assets: map[string]asset{}, maxPDQ: MaxPDQLookup}
 	if err := h.loadAssets(); err != nil {
 		return nil, err
 	}
@@ -201,7 +204,12 @@ func (h *Handler) routes() {
 		{"GET /ui/private", h.member(h.privateSets)},
 		{"GET /ui/api/", h.member(h.bound(h.apiGet))},
 		{"POST /ui/api/collections/{id}/objects/", h.member(h.bound(h.apiPost))},
-		{"/ui/", h.notFoundPage},
+		// Any other path under /ui/ is a member's not-found page, in
+		// the layout: without a session it sends a GET to the login page
+		// (and refuses anything else) as every page does, and with one
+		// it answers 404 whatever the path names, before reading
+		// anything, so that it says nothing of what exists.
+		{"/ui/", h.member(h.notFoundPage)},
 	} {
 		h.mux.HandleFunc(rt.pattern, rt.serve)
 		h.patterns = append(h.patterns, rt.pattern)
@@ -398,6 +406,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 	h.render(w, r, status, "error", http.StatusText(status), msg)
 }
 
+// notFoundPage answers a path under /ui/ that no page serves: 404, the
+// same page for every such path, in the member's layout (top bar,
+// search, log out); it reads nothing, so a path that names a hidden
+// object (/ui/objects/{id}/x) is answered as one that names nothing.
 func (h *Handler) notFoundPage(w http.ResponseWriter, r *http.Request) {
 	h.fail(w, r, http.StatusNotFound, "There is no such page.", nil)
 }

@@ -823,19 +823,19 @@ func (s *Store) TextObjects(ctx context.Context, collections []string, text stri
 }
 
 // PDQHashes returns the PDQ hashes of the latest versions, in the given
-// collections, of the objects that carry one, at most limit, in seq order,
-// and whether some were left out.
+// collections, of the objects that carry one, at most limit, newest
+// first, and whether some (the oldest) were left out.
 func (s *Store) PDQHashes(ctx context.Context, collections []string, limit int) ([]store.PDQHash, bool, error) {
 	if len(collections) == 0 || limit < 1 {
 		return nil, false, nil
 	}
-	// Each collection's first hashes, then the first of those (a top-N
+	// Each collection's newest hashes, then the newest of those (a top-N
 	// sort): in one walk of ui_objects in seq order the planner could
 	// cross every other collection's rows (see inCollection).
 	rows, err := s.pool.Query(ctx, `SELECT h.seq, h.pdq_hash FROM `+eachCollection("$1", "c")+`
 CROSS JOIN LATERAL (SELECT u.object_seq AS seq, u.pdq_hash FROM ui_objects u JOIN objects o ON o.seq = u.object_seq
-	WHERE `+inCollectionRange("u.collection", "u.object_seq", "c.id", "", "")+` AND u.pdq_hash IS NOT NULL AND o.is_last ORDER BY u.collection, u.object_seq LIMIT $2) AS h
-ORDER BY h.seq LIMIT $2`, planned(args{collections, limit + 1})...)
+	WHERE `+inCollectionRange("u.collection", "u.object_seq", "c.id", "", "")+` AND u.pdq_hash IS NOT NULL AND o.is_last ORDER BY u.collection DESC, u.object_seq DESC LIMIT $2) AS h
+ORDER BY h.seq DESC LIMIT $2`, planned(args{collections, limit + 1})...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
 	}

@@ -750,8 +750,8 @@ func textFrom(c string) string {
 }
 
 // PDQHashes returns the PDQ hashes of the latest versions, in the given
-// collections, of the objects that carry one, at most limit, in seq order,
-// and whether some were left out.
+// collections, of the objects that carry one, at most limit, newest
+// first, and whether some (the oldest) were left out.
 func (s *Store) PDQHashes(ctx context.Context, collections []string, limit int) ([]store.PDQHash, bool, error) {
 	if len(collections) == 0 || limit < 1 {
 		return nil, false, nil
@@ -760,7 +760,7 @@ func (s *Store) PDQHashes(ctx context.Context, collections []string, limit int) 
 	// sort with a LIMIT keeps only the first limit+1 rows); in seq order
 	// through the table, the walk would cross every other collection's.
 	rows, err := s.r.QueryContext(ctx, `SELECT p.seq, p.hash FROM ui_collection_pdq p INDEXED BY ui_collection_pdq_collection JOIN objects o ON o.seq = p.seq
-WHERE p.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORDER BY p.seq LIMIT ?`, append(strArgs(collections), limit+1)...)
+WHERE p.collection IN (`+placeholders(len(collections))+`) AND o.is_last = 1 ORDER BY p.seq DESC LIMIT ?`, append(strArgs(collections), limit+1)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("couldn't read pdq hashes: %w", err)
 	}

@@ -121,7 +121,7 @@ function binding() {
   let revokedVersion = false;
   function finish(ok, why) {
     why = why.replace(/\.+$/, "");
-    status.textContent = ok ? "✓ Verified in your browser: " + why + "." + (revokedVersion ? " This version revokes the object: its author withdrew it." : "")
+    status.textContent = ok ? "✓ Verified in your browser: " + why + "." + (revokedVersion ? " This version revokes the object: its author revoked it (revoked: true)." : "")
       : "✗ Verification FAILED in your browser: " + why + ". Don't rely on this object until its member or your node's operator explains it.";
     if (!ok) status.setAttribute("role", "alert");
     el.classList.add(ok ? "verified" : "failed");
