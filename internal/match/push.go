@@ -42,7 +42,8 @@ const pushBytes = 8 << 20
 // and the node accepts such an object only when it is signed by the
 // member who sends it, so they are signed too: a node never stores
 // observed-data whose observables it refused. The key never appears in
-// errors.
+// errors. An envelope the node refuses as too large (413) goes again in
+// halves (see postWhole).
 func Push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) error {
 	refused, err := push(ctx, client, collectionID, key, objs, false, nil, nil, nil)
 	if err == nil && len(refused) > 0 {
@@ -238,19 +239,8 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 			end++
 		}
 		if !separate {
-			st, err := client.AddObjects(ctx, collectionID, raw[start:end])
-			if err == nil {
-				err = unsettled(st, end-start)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrPush, err)
-			}
-			if st.FailureCount > 0 {
-				msg := ""
-				if len(st.Failures) > 0 {
-					msg = " (" + st.Failures[0].Message + ")"
-				}
-				return nil, fmt.Errorf("%w: the node refused %d of %d objects%s", ErrPush, st.FailureCount, end-start, msg)
+			if err := postWhole(ctx, client, collectionID, raw[start:end]); err != nil {
+				return nil, err
 			}
 		} else if err := s.post(raw[start:end], signed[start:end]); err != nil {
 			return nil, err
@@ -261,6 +251,46 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 		return nil, err
 	}
 	return s.refused, nil
+}
+
+// postWhole posts raw in one envelope for [Push]: any object refused
+// fails the push. An envelope of several objects that the node refuses
+// as too large (413: an operator may lower max_content_length below the
+// pushBytes an envelope holds) goes again in halves, as often as it
+// takes: only one object alone over the limit fails the push. A half the
+// node stored before another failed is answered "already stored" at the
+// next try.
+func postWhole(ctx context.Context, client *taxii.Client, collectionID string, raw []json.RawMessage) error {
+	st, err := client.AddObjects(ctx, collectionID, raw)
+	if err == nil {
+		err = unsettled(st, len(raw))
+	}
+	if tooLarge(err) && len(raw) > 1 {
+		h := len(raw) / 2
+		if err := postWhole(ctx, client, collectionID, raw[:h]); err != nil {
+			return err
+		}
+		return postWhole(ctx, client, collectionID, raw[h:])
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrPush, err)
+	}
+	if st.FailureCount > 0 {
+		msg := ""
+		if len(st.Failures) > 0 {
+			msg = " (" + st.Failures[0].Message + ")"
+		}
+		return fmt.Errorf("%w: the node refused %d of %d objects%s", ErrPush, st.FailureCount, len(raw), msg)
+	}
+	return nil
+}
+
+// tooLarge reports whether an envelope was refused with 413 Content Too
+// Large, by the node or a proxy before it: its size, not (unless it
+// holds one object) its objects.
+func tooLarge(err error) bool {
+	var re *taxii.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusRequestEntityTooLarge
 }
 
 // separator is a push of [PushSeparating] under way.
