@@ -117,7 +117,13 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 	// ever as a node that is down (see match.Probe.Keep).
 	if o.probe != nil {
 		warn := func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) }
-		if k, err := match.JetStreamProbeKeeper(ctx, js, o.probeKey); err != nil {
+		// Bounded: a request the user may not publish is never answered
+		// (nats.go reports the violation aside), and a ctx without a
+		// deadline would wait on it for ever.
+		kctx, kcancel := context.WithTimeout(ctx, probeBucketTimeout)
+		k, err := match.JetStreamProbeKeeper(kctx, js, o.probeKey)
+		kcancel()
+		if err != nil {
 			warn(fmt.Errorf("%w; the probe of the pushes is held in memory only: a member started again waits on a first flush whose every object the node fails on, as for a node that is down (let the members create the bucket, or create it: nats kv add %s --history 1)", err, match.ProbeBucket))
 		} else {
 			o.probe.Keep(k, warn)
@@ -138,6 +144,10 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 	fmt.Fprintf(c.stderr, "parley: match: %d messages acknowledged on %s/%s\n", src.Acked(), o.stream, o.consumer)
 	return err
 }
+
+// probeBucketTimeout bounds the opening (or creation) of the probe's
+// key-value bucket when a fleet member starts.
+const probeBucketTimeout = 10 * time.Second
 
 // fleetTryTimeout bounds one try of a fleet member's push (see
 // match.PushRetryingSeparating): long enough for a push that sets apart

@@ -111,3 +111,33 @@ func TestMatchFleetAllPoisonAfterRestart(t *testing.T) {
 		t.Errorf("--dead-letter does not hold the poison flush alone:\n%s", b)
 	}
 }
+
+// TestMatchFleetProbeBucketDenied: a member whose NATS user may not
+// create the probe's key-value bucket warns once, names the bucket to
+// create, and goes on with the probe in memory: its messages are matched,
+// pushed and acknowledged as before the probe was kept in JetStream.
+func TestMatchFleetProbeBucketDenied(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nats-server and a node")
+	}
+	conf := filepath.Join(t.TempDir(), "nats.conf")
+	os.WriteFile(conf, []byte(`authorization {
+  users = [ { user: fleet, password: fleet, permissions: { publish: { allow: [">"], deny: ["$JS.API.STREAM.CREATE.KV_parley_probes"] }, subscribe: { allow: [">"] } } } ]
+}
+no_auth_user: fleet
+`), 0o600)
+	f := newRefusingFleetOn(t, startNATSWith(t, "-c", conf))
+	_, errb, stop := f.member(f.base)
+	defer stop()
+	f.publishAnswers(t, "C1", "203.0.113.1")
+	f.waitFor(t, "the message to be acknowledged", func() bool { floor, p := f.acked(); return floor == 1 && p == 0 }, errb)
+	if code := stop(); code != 0 {
+		t.Fatalf("the member exited %d, want 0:\n%s", code, errb)
+	}
+	if !strings.Contains(errb.String(), "held in memory only") || !strings.Contains(errb.String(), "nats kv add parley_probes") {
+		t.Errorf("no warning naming the bucket:\n%s", errb)
+	}
+	if !strings.Contains(f.stored(t), "203.0.113.1") {
+		t.Errorf("the sightings were not stored")
+	}
+}

@@ -132,6 +132,11 @@ type Probe struct {
 	warn   func(error)
 	kept   probeState
 	warned bool
+	// restUntil: after a failure of the keeper, it is left alone until
+	// then (probeKeeperRest), so that a keeper that does not answer
+	// (a request the NATS user may not publish is never answered) does
+	// not cost every push its timeouts.
+	restUntil time.Time
 	// droppedRaw is the last probe the node refused: not kept again.
 	droppedRaw json.RawMessage
 }
@@ -176,14 +181,18 @@ type probeState struct {
 // kept instead.
 const probeKeptMax = 64 << 10
 
-// probeKeeperTimeout bounds each read and write of a [ProbeKeeper].
-const probeKeeperTimeout = 5 * time.Second
+// probeKeeperTimeout bounds each read and write of a [ProbeKeeper];
+// after a failure, it is left alone for probeKeeperRest.
+const (
+	probeKeeperTimeout = 5 * time.Second
+	probeKeeperRest    = time.Minute
+)
 
 // load reads the keeper's state into p (held), merging it with p's own:
 // the later of each time, p's probe unless it has none. Called with p.mu
 // held.
 func (p *Probe) load(ctx context.Context) {
-	if p.keeper == nil {
+	if p.keeper == nil || time.Now().Before(p.restUntil) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), probeKeeperTimeout)
@@ -220,6 +229,7 @@ func (p *Probe) failed(err error) bool {
 		p.warned = false
 		return false
 	}
+	p.restUntil = time.Now().Add(probeKeeperRest)
 	if !p.warned && p.warn != nil {
 		p.warn(fmt.Errorf("%w; going on with the probe held in memory", err))
 	}
@@ -235,7 +245,7 @@ func (p *Probe) failed(err error) bool {
 // the keeper first, so that what another member wrote meanwhile is
 // merged, not overwritten. Called with p.mu held.
 func (p *Probe) save(ctx context.Context) {
-	if p.keeper == nil {
+	if p.keeper == nil || time.Now().Before(p.restUntil) {
 		return
 	}
 	raw := p.keptRaw()
@@ -244,7 +254,9 @@ func (p *Probe) save(ctx context.Context) {
 		!(p.fresh.After(k.Fresh) && (!k.Fresh.After(k.Apart) || p.fresh.Sub(k.Fresh) >= time.Minute)) {
 		return
 	}
-	p.load(ctx)
+	if p.load(ctx); time.Now().Before(p.restUntil) {
+		return
+	}
 	raw = p.keptRaw()
 	st := probeState{Raw: raw, Fresh: p.fresh, Apart: p.apart, SilentAt: p.silentAt, HeldAt: p.heldAt}
 	b, err := json.Marshal(st)
