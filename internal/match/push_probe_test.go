@@ -359,3 +359,38 @@ func TestPushProbedSilentNode(t *testing.T) {
 		t.Errorf("%v later: refused %d, error %v; want the 2 new ones set apart", earlierProbeEvery, len(refused), err)
 	}
 }
+
+// TestPushSeparatingProxyTooLarge: a proxy before the node that refuses
+// every request body over its limit with its own 413 page (no TAXII
+// error object) has the envelopes sent again in halves until they pass:
+// every object is stored, none set apart, no wait, though each object of
+// a flush over the limit is refused in an envelope (not taken for a node
+// that is down, nor for poison).
+func TestPushSeparatingProxyTooLarge(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	node := &failingNode{stored: map[string]bool{}}
+	const limit = 4 << 10
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if len(body) > limit {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			io.WriteString(w, "<html><body>413 Request Entity Too Large</body></html>")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		node.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	objs := separatingObjects(64, nil)
+	for _, o := range objs {
+		o["pad"] = strings.Repeat("p", 1<<10)
+	}
+	refused, err, waits := probedPush(t, srv.URL, key, objs, &Probe{})
+	if err != nil || waits != 0 || len(refused) != 0 {
+		t.Fatalf("refused %d after %d waits, error %v; want every object stored", len(refused), waits, err)
+	}
+	if len(node.stored) != len(objs) {
+		t.Errorf("the node stores %d of %d objects", len(node.stored), len(objs))
+	}
+}
