@@ -19,6 +19,10 @@ type fleetOptions struct {
 	url, stream, subject, consumer string
 	batch, maxPending              int
 	flush, ackWait                 time.Duration
+	// probe, when not nil, is the member's match.Probe (--push), kept
+	// under probeKey in the fleet's key-value bucket.
+	probe    *match.Probe
+	probeKey string
 }
 
 // fleetMaxAckPending is the consumer's limit on messages delivered and
@@ -106,6 +110,25 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 	if err != nil {
 		return fmt.Errorf("couldn't create consumer %s on stream %s: %w", o.consumer, o.stream, err)
 	}
+	// The probe of the member's pushes is kept in JetStream, where a
+	// member that starts again finds it, and the fleet shares it with
+	// the guard's times: otherwise the first flush after a start whose
+	// every object the node fails on has no probe, and is waited on for
+	// ever as a node that is down (see match.Probe.Keep).
+	if o.probe != nil {
+		warn := func(err error) { fmt.Fprintf(c.stderr, "parley: warning: %v\n", err) }
+		// Bounded: a request the user may not publish is never answered
+		// (nats.go reports the violation aside), and a ctx without a
+		// deadline would wait on it for ever.
+		kctx, kcancel := context.WithTimeout(ctx, probeBucketTimeout)
+		k, err := match.JetStreamProbeKeeper(kctx, js, o.probeKey)
+		kcancel()
+		if err != nil {
+			warn(fmt.Errorf("%w; the probe of the pushes is held in memory only: a member started again waits on a first flush whose every object the node fails on, as for a node that is down (let the members create the bucket, or create it: nats kv add %s --history 1)", err, match.ProbeBucket))
+		} else {
+			o.probe.Keep(k, warn)
+		}
+	}
 	// The source flushes the stream itself; Tick only polls indicators.
 	s.FlushEvery = 100 * 365 * 24 * time.Hour
 	src := &match.JetStreamSource{
@@ -121,6 +144,10 @@ func runFleetMember(ctx context.Context, c *cli, s *match.Stream, o fleetOptions
 	fmt.Fprintf(c.stderr, "parley: match: %d messages acknowledged on %s/%s\n", src.Acked(), o.stream, o.consumer)
 	return err
 }
+
+// probeBucketTimeout bounds the opening (or creation) of the probe's
+// key-value bucket when a fleet member starts.
+const probeBucketTimeout = 10 * time.Second
 
 // fleetTryTimeout bounds one try of a fleet member's push (see
 // match.PushRetryingSeparating): long enough for a push that sets apart

@@ -35,7 +35,12 @@ type refusingFleet struct {
 
 func newRefusingFleet(t *testing.T) *refusingFleet {
 	t.Helper()
-	url := startNATS(t)
+	return newRefusingFleetOn(t, startNATS(t))
+}
+
+// newRefusingFleetOn is newRefusingFleet on the nats-server at url.
+func newRefusingFleetOn(t *testing.T, url string) *refusingFleet {
+	t.Helper()
 	dir, st := demoData(t)
 	if err := editConfig(dir, func(cfg map[string]any) { cfg["max_object_size"] = 4096 }); err != nil {
 		t.Fatal(err)

@@ -30,6 +30,13 @@ import (
 // there is no nats-server binary.
 func startNATS(t *testing.T) string {
 	t.Helper()
+	return startNATSWith(t)
+}
+
+// startNATSWith is startNATS with more arguments for nats-server (a
+// configuration file: -c FILE).
+func startNATSWith(t *testing.T, extra ...string) string {
+	t.Helper()
 	bin := "/usr/sbin/nats-server"
 	if _, err := os.Stat(bin); err != nil {
 		if bin, err = exec.LookPath("nats-server"); err != nil {
@@ -43,7 +50,7 @@ func startNATS(t *testing.T) string {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", t.TempDir())
+		cmd := exec.Command(bin, append(extra, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", t.TempDir())...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

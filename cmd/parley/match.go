@@ -136,6 +136,10 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		defer f.Close()
 		fleetRefused.file = f
 	}
+	// probe, pushing as a fleet member: see match.Probe; probeKey names
+	// it in the fleet's key-value bucket (see runFleetMember).
+	var probe *match.Probe
+	var probeKey string
 	if *push {
 		if *url == "" || *collection == "" || *keyFile == "" {
 			return usageErrorf("sightings are posted to --url's --collection, signed with --key", "--push needs --url, --collection and --key")
@@ -156,7 +160,8 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		probe := &match.Probe{}
+		probe = &match.Probe{}
+		probeKey = match.ProbeKey(*url, collID, key.Public().(ed25519.PublicKey))
 		pushObjects = func(objs []map[string]any) error {
 			// While the node is unavailable (restarting, overloaded, a
 			// front end taking over), the push is tried again: a fleet
@@ -280,6 +285,7 @@ func runMatch(ctx context.Context, c *cli, args []string) error {
 		err := runFleetMember(ctx, c, s, fleetOptions{
 			url: *natsURL, stream: *streamName, subject: *subject, consumer: *consumer,
 			batch: *batch, maxPending: *maxPending, flush: *flush, ackWait: *ackWait,
+			probe: probe, probeKey: probeKey,
 		})
 		if ferr := s.Finish(); err == nil {
 			err = ferr

@@ -42,7 +42,8 @@ const pushBytes = 8 << 20
 // and the node accepts such an object only when it is signed by the
 // member who sends it, so they are signed too: a node never stores
 // observed-data whose observables it refused. The key never appears in
-// errors.
+// errors. An envelope the node refuses as too large (413) goes again in
+// halves (see postWhole).
 func Push(ctx context.Context, client *taxii.Client, collectionID string, key ed25519.PrivateKey, objs []map[string]any) error {
 	refused, err := push(ctx, client, collectionID, key, objs, false, nil, nil, nil)
 	if err == nil && len(refused) > 0 {
@@ -107,7 +108,8 @@ func PushSeparating(ctx context.Context, client *taxii.Client, collectionID stri
 // signed as it was sent: a later push that the node stores nothing of
 // posts it again as its probe (see [PushRetryingSeparatingProbed]). The
 // node answers it "already stored" and stores nothing new. It is safe for
-// concurrent use; the zero value holds none.
+// concurrent use; the zero value holds none, in memory only (see
+// [Probe.Keep]).
 type Probe struct {
 	mu  sync.Mutex
 	raw json.RawMessage
@@ -116,47 +118,235 @@ type Probe struct {
 	// nothing new of last had objects set apart by the rounds (on raw,
 	// or on an object of the push the node answered it held).
 	fresh, apart time.Time
+	// silentAt is when the node last answered the probe, an object it
+	// holds, with a success that does not say "already stored" (a TAXII
+	// server other than Parley, a front end replaying answers); heldAt,
+	// when it last said "already stored" for it. While silentAt is the
+	// later, no success tells a new object from one the node held, and
+	// none counts as fresh (see [PushRetryingSeparatingProbed]).
+	silentAt, heldAt time.Time
+	// keeper, when set, keeps the state beyond this process (see Keep);
+	// kept is what it held when last read or written, warned whether its
+	// last failure was reported.
+	keeper ProbeKeeper
+	warn   func(error)
+	kept   probeState
+	warned bool
+	// restUntil: after a failure of the keeper, it is left alone until
+	// then (probeKeeperRest), so that a keeper that does not answer
+	// (a request the NATS user may not publish is never answered) does
+	// not cost every push its timeouts.
+	restUntil time.Time
+	// droppedRaw is the last probe the node refused: not kept again.
+	droppedRaw json.RawMessage
 }
 
-// take returns the probe for a push starting at now, or nil, and whether
-// the push is guarded: the node stored nothing new since a push it
-// stored nothing new of had objects set apart, less than
-// earlierProbeEvery ago (see [PushRetryingSeparatingProbed]). A guarded
-// push gets no probe, and has nothing set apart by the rounds unless the
-// node stores a new object of it.
-func (p *Probe) take(now time.Time) (raw json.RawMessage, guarded bool) {
+// ProbeKeeper keeps a [Probe]'s state where a member that starts again
+// finds it, and the other members of its fleet (pushing with the same key
+// to the same collection of the same node) share it: [JetStreamProbeKeeper].
+// LoadProbe returns what SaveProbe last saved, or nil and no error when
+// nothing was.
+type ProbeKeeper interface {
+	LoadProbe(ctx context.Context) ([]byte, error)
+	SaveProbe(ctx context.Context, state []byte) error
+}
+
+// Keep has p read its state from k at the start of every push, and
+// write it there when a push changed it; warn, if not nil, is told when
+// k can't be read or written (p then goes on with what it holds in
+// memory). Without a keeper, a member that starts again has no probe
+// until the node takes an object of one of its pushes: a first push of
+// objects the node fails on only is taken for a node that is down, and
+// waited on for ever; and the guard of [PushRetryingSeparatingProbed]
+// starts again with each process, for each member of a fleet. Call it
+// before the first push.
+func (p *Probe) Keep(k ProbeKeeper, warn func(error)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.keeper, p.warn = k, warn
+}
+
+// probeState is a [Probe]'s state as its [ProbeKeeper] keeps it (JSON).
+type probeState struct {
+	Raw      json.RawMessage `json:"probe,omitempty"`
+	Fresh    time.Time       `json:"fresh"`
+	Apart    time.Time       `json:"apart"`
+	SilentAt time.Time       `json:"silent_at"`
+	HeldAt   time.Time       `json:"held_at"`
+}
+
+// probeKeptMax bounds the probe a [ProbeKeeper] keeps, and what is read
+// back from it: a larger object (a sighting that names many stream
+// sequences) stays in memory only; a smaller one the node takes later is
+// kept instead.
+const probeKeptMax = 64 << 10
+
+// probeKeeperTimeout bounds each read and write of a [ProbeKeeper];
+// after a failure, it is left alone for probeKeeperRest.
+const (
+	probeKeeperTimeout = 5 * time.Second
+	probeKeeperRest    = time.Minute
+)
+
+// load reads the keeper's state into p (held), merging it with p's own:
+// the later of each time, p's probe unless it has none. Called with p.mu
+// held.
+func (p *Probe) load(ctx context.Context) {
+	if p.keeper == nil || time.Now().Before(p.restUntil) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), probeKeeperTimeout)
+	defer cancel()
+	b, err := p.keeper.LoadProbe(ctx)
+	var st probeState
+	if err == nil && b != nil {
+		if len(b) > 2*probeKeptMax {
+			err = fmt.Errorf("%d bytes, more than %d", len(b), 2*probeKeptMax)
+		} else if err = json.Unmarshal(b, &st); err == nil && st.Raw != nil && (len(st.Raw) > probeKeptMax || !bytes.HasPrefix(bytes.TrimSpace(st.Raw), []byte("{"))) {
+			err = errors.New("its probe is not a JSON object of at most 64 KiB")
+		}
+		if err != nil {
+			err = fmt.Errorf("couldn't read the kept probe: %w", err)
+		}
+	}
+	if p.failed(err) {
+		return
+	}
+	p.kept = st
+	if p.raw == nil && !bytes.Equal(st.Raw, p.droppedRaw) {
+		p.raw = st.Raw
+	}
+	p.fresh = later(p.fresh, st.Fresh)
+	p.apart = later(p.apart, st.Apart)
+	p.silentAt = later(p.silentAt, st.SilentAt)
+	p.heldAt = later(p.heldAt, st.HeldAt)
+}
+
+// failed reports whether err is not nil, telling p.warn of the first of
+// a run of failures. Called with p.mu held.
+func (p *Probe) failed(err error) bool {
+	if err == nil {
+		p.warned = false
+		return false
+	}
+	p.restUntil = time.Now().Add(probeKeeperRest)
+	if !p.warned && p.warn != nil {
+		p.warn(fmt.Errorf("%w; going on with the probe held in memory", err))
+	}
+	p.warned = true
+	return true
+}
+
+// save writes p's state to the keeper when it differs from what the
+// keeper held in a way that matters: another probe to keep (p's, once the
+// kept one is gone or too large), objects set apart, the node found to
+// answer "already stored" or not, a new object stored while the kept
+// state has the guard hold, or a minute after the kept fresh. It reads
+// the keeper first, so that what another member wrote meanwhile is
+// merged, not overwritten. Called with p.mu held.
+func (p *Probe) save(ctx context.Context) {
+	if p.keeper == nil || time.Now().Before(p.restUntil) {
+		return
+	}
+	raw := p.keptRaw()
+	k := p.kept
+	if bytes.Equal(raw, k.Raw) && p.apart.Equal(k.Apart) && p.silent() == k.SilentAt.After(k.HeldAt) &&
+		!(p.fresh.After(k.Fresh) && (!k.Fresh.After(k.Apart) || p.fresh.Sub(k.Fresh) >= time.Minute)) {
+		return
+	}
+	if p.load(ctx); time.Now().Before(p.restUntil) {
+		return
+	}
+	raw = p.keptRaw()
+	st := probeState{Raw: raw, Fresh: p.fresh, Apart: p.apart, SilentAt: p.silentAt, HeldAt: p.heldAt}
+	b, err := json.Marshal(st)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), probeKeeperTimeout)
+		defer cancel()
+		err = p.keeper.SaveProbe(ctx, b)
+	}
+	if err != nil {
+		err = fmt.Errorf("couldn't keep the probe: %w", err)
+	}
+	if !p.failed(err) {
+		p.kept = st
+	}
+}
+
+// keptRaw returns the probe to keep: the one kept, unless there is none
+// or the node refused it; then p's own, unless it is too large. Called
+// with p.mu held.
+func (p *Probe) keptRaw() json.RawMessage {
+	if raw := p.kept.Raw; raw != nil && !bytes.Equal(raw, p.droppedRaw) {
+		return raw
+	}
+	if len(p.raw) <= probeKeptMax {
+		return p.raw
+	}
+	return nil
+}
+
+// silent reports whether the node last answered the probe with a success
+// that does not say "already stored". Called with p.mu held.
+func (p *Probe) silent() bool { return p.silentAt.After(p.heldAt) }
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// take returns the probe for a push starting at now, or nil, whether the
+// push is guarded: the node stored nothing new since a push it stored
+// nothing new of had objects set apart, less than earlierProbeEvery ago
+// (see [PushRetryingSeparatingProbed]), and whether the node is silent:
+// it answered the probe last with a success that does not say "already
+// stored" (see Probe.silentAt). A guarded push gets no probe, and has
+// nothing set apart by the rounds unless the node stores a new object of
+// it (one that a silent node's answer can't tell).
+func (p *Probe) take(ctx context.Context, now time.Time) (raw json.RawMessage, guarded, silent bool) {
 	if p == nil {
-		return nil, false
+		return nil, false, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.load(ctx)
 	if !p.apart.IsZero() && p.fresh.Before(p.apart) && now.Sub(p.apart) < earlierProbeEvery {
-		return nil, true
+		return nil, true, p.silent()
 	}
-	return p.raw, false
+	return p.raw, false, p.silent()
 }
 
 // update keeps what the push s learnt, as it ends at now: the last object
 // the node took, whether it stored a new one, whether the earlier probe
-// set objects apart or was refused (then it is dropped).
-func (p *Probe) update(s *separator, now time.Time) {
+// set objects apart or was refused (then it is dropped), how the node
+// answered the probe; and saves it to the keeper.
+func (p *Probe) update(ctx context.Context, s *separator, now time.Time) {
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s.dropEarlier && bytes.Equal(p.raw, s.earlier) {
-		p.raw = nil
+		p.raw, p.droppedRaw = nil, s.earlier
 	}
 	if s.stored != nil {
 		p.raw = s.stored
 	}
-	if s.fresh {
+	switch {
+	case s.saidHeld:
+		p.heldAt = now
+	case s.saidSilent:
+		p.silentAt = now
+	}
+	if s.fresh && !s.silent {
 		p.fresh = now
 	}
 	if s.apartBlind {
 		p.apart = now
 	}
+	p.save(ctx)
 }
 
 // earlierProbeEvery is how often a member's pushes that the node stores
@@ -222,9 +412,9 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 		// the probe until it takes one of this push: a push of nothing
 		// but objects the node fails on is then judged by the rounds,
 		// not taken for a node that is down (see settle).
-		s.earlier, s.guarded = probe.take(pushNow())
+		s.earlier, s.guarded, s.silent = probe.take(ctx, pushNow())
 		s.stored = s.earlier
-		defer func() { probe.update(s, pushNow()) }()
+		defer func() { probe.update(ctx, s, pushNow()) }()
 	}
 	for start := 0; start < len(raw); {
 		// An envelope holds pushBatch objects, or fewer that make
@@ -238,19 +428,8 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 			end++
 		}
 		if !separate {
-			st, err := client.AddObjects(ctx, collectionID, raw[start:end])
-			if err == nil {
-				err = unsettled(st, end-start)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrPush, err)
-			}
-			if st.FailureCount > 0 {
-				msg := ""
-				if len(st.Failures) > 0 {
-					msg = " (" + st.Failures[0].Message + ")"
-				}
-				return nil, fmt.Errorf("%w: the node refused %d of %d objects%s", ErrPush, st.FailureCount, end-start, msg)
+			if err := postWhole(ctx, client, collectionID, raw[start:end]); err != nil {
+				return nil, err
 			}
 		} else if err := s.post(raw[start:end], signed[start:end]); err != nil {
 			return nil, err
@@ -261,6 +440,46 @@ func push(ctx context.Context, client *taxii.Client, collectionID string, key ed
 		return nil, err
 	}
 	return s.refused, nil
+}
+
+// postWhole posts raw in one envelope for [Push]: any object refused
+// fails the push. An envelope of several objects that the node refuses
+// as too large (413: an operator may lower max_content_length below the
+// pushBytes an envelope holds) goes again in halves, as often as it
+// takes: only one object alone over the limit fails the push. A half the
+// node stored before another failed is answered "already stored" at the
+// next try.
+func postWhole(ctx context.Context, client *taxii.Client, collectionID string, raw []json.RawMessage) error {
+	st, err := client.AddObjects(ctx, collectionID, raw)
+	if err == nil {
+		err = unsettled(st, len(raw))
+	}
+	if tooLarge(err) && len(raw) > 1 {
+		h := len(raw) / 2
+		if err := postWhole(ctx, client, collectionID, raw[:h]); err != nil {
+			return err
+		}
+		return postWhole(ctx, client, collectionID, raw[h:])
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrPush, err)
+	}
+	if st.FailureCount > 0 {
+		msg := ""
+		if len(st.Failures) > 0 {
+			msg = " (" + st.Failures[0].Message + ")"
+		}
+		return fmt.Errorf("%w: the node refused %d of %d objects%s", ErrPush, st.FailureCount, len(raw), msg)
+	}
+	return nil
+}
+
+// tooLarge reports whether an envelope was refused with 413 Content Too
+// Large, by the node or a proxy before it: its size, not (unless it
+// holds one object) its objects.
+func tooLarge(err error) bool {
+	var re *taxii.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusRequestEntityTooLarge
 }
 
 // separator is a push of [PushSeparating] under way.
@@ -288,6 +507,12 @@ type separator struct {
 	fresh       bool
 	apartBlind  bool
 	guarded     bool
+	// silent: the node answered the probe, an object it holds, with a
+	// success that does not say "already stored" (in this push,
+	// saidSilent, or last in an earlier one: see Probe.silentAt); no
+	// success then tells that it stored a new object (fresh is not
+	// trusted). saidHeld: it said "already stored" for it in this push.
+	silent, saidSilent, saidHeld bool
 	// all is the whole push, signed (see alive).
 	all []json.RawMessage
 	// convicted, when not nil, gets the reason of each object the
@@ -456,6 +681,15 @@ func (s *separator) add(raw []json.RawMessage) (*taxii.Status, error) {
 		probe := len(raw) == 1 && s.stored != nil && bytes.Equal(raw[0], s.stored)
 		if st.SuccessCount > n && !probe {
 			s.fresh = true
+		}
+		// The node holds the probe (it took it before): a success for it
+		// that does not say so is a node that never does (a TAXII
+		// server other than Parley, a front end replaying answers).
+		switch {
+		case probe && n > 0:
+			s.saidHeld, s.saidSilent, s.silent = true, false, false
+		case probe && st.SuccessCount > 0:
+			s.saidHeld, s.saidSilent, s.silent = false, true, true
 		}
 	}
 	return st, err
@@ -753,7 +987,7 @@ func (s *separator) settle() error {
 	if s.stored == nil {
 		return fmt.Errorf("%w: the node failed on every envelope and stored none: %w", ErrPush, s.failed)
 	}
-	if s.guarded && !s.fresh {
+	if s.guarded && (!s.fresh || s.silent) {
 		// The probe is an object the node held already: a node that
 		// fails on every new object takes it, and fails on everything
 		// else (see PushRetryingSeparatingProbed).
@@ -767,7 +1001,7 @@ func (s *separator) settle() error {
 			return err
 		}
 		if r != nil {
-			if !s.fresh {
+			if !s.fresh || s.silent {
 				s.apartBlind = true
 			}
 			convicted = append(convicted, *r)

@@ -311,3 +311,86 @@ func TestPushProbedReplayingFront(t *testing.T) {
 		t.Errorf("the next one, the node still storing nothing new: refused %d after %d waits, error %v; want it waited for, nothing set apart", len(refused), waits, err)
 	}
 }
+
+// TestPushProbedSilentNode: a TAXII server that never says "already
+// stored" (not Parley) answers an object it held as it does a new one.
+// When its store takes no new writes, a push holding an object it held
+// (a message delivered again) has that success read as a new object
+// stored: before, that lifted the guard, and every such push had its new
+// objects set apart. The node's plain answer to the probe (an object it
+// holds) shows it never tells: its successes then count for nothing, and
+// a push the node fails on has objects set apart at most once every
+// earlierProbeEvery, whatever it took.
+func TestPushProbedSilentNode(t *testing.T) {
+	defer func(f func() time.Time) { pushNow = f }(pushNow)
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	pushNow = func() time.Time { return now }
+	_, key, _ := ed25519.GenerateKey(nil)
+	node := &failingNode{stored: map[string]bool{}, poison: "poison", silent: true}
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	probe := &Probe{}
+	good := separatingObjects(3, nil)
+	if _, err, _ := probedPush(t, srv.URL, key, good, probe); err != nil || !probe.held() {
+		t.Fatalf("a good push: error %v, probe kept %t", err, probe.held())
+	}
+	node.mu.Lock()
+	node.readOnly = true
+	node.mu.Unlock()
+	held := func(i int, name string) []map[string]any {
+		return append([]map[string]any{good[i]}, separatingObjects(2, map[int]string{0: "x-" + name + "-0", 1: "x-" + name + "-1"})...)
+	}
+	now = now.Add(time.Second)
+	if refused, err, _ := probedPush(t, srv.URL, key, held(2, "a"), probe); err != nil || len(refused) != 2 {
+		t.Fatalf("the first push the node stores nothing new of: refused %d, error %v; want the 2 new ones set apart", len(refused), err)
+	}
+	for i, objs := range [][]map[string]any{
+		held(1, "b"),
+		separatingObjects(2, map[int]string{0: "x-c-0", 1: "x-c-1"}),
+	} {
+		now = now.Add(time.Second)
+		refused, err, waits := probedPush(t, srv.URL, key, objs, probe)
+		if len(refused) != 0 || !serverFailure(err) || waits != 3 {
+			t.Errorf("push %d after it, the node still storing nothing new: refused %d after %d waits, error %v; want it waited for, nothing set apart", i, len(refused), waits, err)
+		}
+	}
+	now = now.Add(earlierProbeEvery)
+	if refused, err, _ := probedPush(t, srv.URL, key, held(0, "d"), probe); err != nil || len(refused) != 2 {
+		t.Errorf("%v later: refused %d, error %v; want the 2 new ones set apart", earlierProbeEvery, len(refused), err)
+	}
+}
+
+// TestPushSeparatingProxyTooLarge: a proxy before the node that refuses
+// every request body over its limit with its own 413 page (no TAXII
+// error object) has the envelopes sent again in halves until they pass:
+// every object is stored, none set apart, no wait, though each object of
+// a flush over the limit is refused in an envelope (not taken for a node
+// that is down, nor for poison).
+func TestPushSeparatingProxyTooLarge(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	node := &failingNode{stored: map[string]bool{}}
+	const limit = 4 << 10
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if len(body) > limit {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			io.WriteString(w, "<html><body>413 Request Entity Too Large</body></html>")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		node.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	objs := separatingObjects(64, nil)
+	for _, o := range objs {
+		o["pad"] = strings.Repeat("p", 1<<10)
+	}
+	refused, err, waits := probedPush(t, srv.URL, key, objs, &Probe{})
+	if err != nil || waits != 0 || len(refused) != 0 {
+		t.Fatalf("refused %d after %d waits, error %v; want every object stored", len(refused), waits, err)
+	}
+	if len(node.stored) != len(objs) {
+		t.Errorf("the node stores %d of %d objects", len(node.stored), len(objs))
+	}
+}

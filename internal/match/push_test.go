@@ -350,6 +350,10 @@ type failingNode struct {
 	// remounted read-only): 500 for an envelope holding an object it
 	// does not hold.
 	readOnly bool
+	// silent makes the node one that never says "already stored" (a
+	// TAXII server other than Parley): a success for an object it held
+	// reads as one for a new object.
+	silent bool
 }
 
 func (f *failingNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -387,7 +391,7 @@ func (f *failingNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		st.SuccessCount++
 		d := taxii.StatusDetails{ID: id}
-		if f.stored[id] {
+		if f.stored[id] && !f.silent {
 			d.Message = "already stored"
 		}
 		st.Successes = append(st.Successes, d)

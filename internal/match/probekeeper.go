@@ -1,0 +1,76 @@
+package match
+
+import (
+	"context"
+	sha "crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ProbeBucket is the JetStream key-value bucket where the members of a
+// matcher fleet keep their [Probe] (see [JetStreamProbeKeeper]). An
+// operator whose members may not create buckets creates it beforehand
+// (nats kv add parley_probes --history 1).
+const ProbeBucket = "parley_probes"
+
+// ProbeKey names the [Probe] of a member's pushes, signed with the key
+// whose public key is pub, to one collection of the node at url: every
+// member of a fleet that pushes so shares it (the probe is an object
+// that key signed, which the node answers "already stored" to that
+// member only).
+func ProbeKey(url, collectionID string, pub []byte) string {
+	h := sha.New()
+	fmt.Fprintf(h, "%s\n%s\n", url, collectionID)
+	h.Write(pub)
+	return "probe_" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// jetStreamProbeKeeper is a [ProbeKeeper] in a JetStream key-value
+// bucket.
+type jetStreamProbeKeeper struct {
+	kv  jetstream.KeyValue
+	key string
+}
+
+// JetStreamProbeKeeper returns a [ProbeKeeper] that keeps a probe under
+// key (see [ProbeKey]) in the [ProbeBucket] of js, which it creates (one
+// value a key, in file storage) when it does not exist. The state lives
+// as long as the bucket: a member that starts again, and every other
+// member of its fleet, read it at their next push.
+func JetStreamProbeKeeper(ctx context.Context, js jetstream.JetStream, key string) (ProbeKeeper, error) {
+	kv, err := js.KeyValue(ctx, ProbeBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      ProbeBucket,
+			Description: "parley match fleet: the object each member last had the node take, to probe it with (see parley's README)",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.KeyValue(ctx, ProbeBucket)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("couldn't open the key-value bucket %s: %w", ProbeBucket, err)
+	}
+	return &jetStreamProbeKeeper{kv: kv, key: key}, nil
+}
+
+func (k *jetStreamProbeKeeper) LoadProbe(ctx context.Context) ([]byte, error) {
+	e, err := k.kv.Get(ctx, k.key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.Value(), nil
+}
+
+func (k *jetStreamProbeKeeper) SaveProbe(ctx context.Context, state []byte) error {
+	_, err := k.kv.Put(ctx, k.key, state)
+	return err
+}
