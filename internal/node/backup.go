@@ -280,7 +280,11 @@ func (e restoreKeyError) Is(target error) bool {
 type RestoreOptions struct {
 	// Force replaces the node files (config.json, node.key, node.pub and
 	// the store) of a non-empty directory; other files there stay. The
-	// node must be stopped.
+	// node must be stopped. The newest checkpoint of this log in the
+	// store there is checked as a seen one: a backup older than it (a
+	// rollback of the log) is refused, and so is one inconsistent with
+	// it; a store there that can't be read is reported
+	// ([RestoreReport].ReplacedUnread), not refused.
 	Force bool
 	// KeyFile is the node key to restore with a backup made without it
 	// (it must match the backup's node.pub); empty otherwise.
@@ -308,6 +312,13 @@ type RestoreReport struct {
 	// SeenChecked is how many of the given seen checkpoints were this
 	// log's and were checked.
 	SeenChecked int
+	// Replaced is the newest checkpoint of this log that the node in
+	// dir had signed (with Force; zero when there was none), which the
+	// restored log was checked against as a seen one; ReplacedUnread
+	// says why the store there couldn't be read for it (then nothing was
+	// checked against it).
+	Replaced       tlog.Checkpoint
+	ReplacedUnread error
 }
 
 // Restore restores the backup archive from into dir. It refuses a
@@ -393,7 +404,23 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 			return rep, err
 		}
 	}
-	if err := auditRestored(ctx, stage, v, man, opts.Seen, &rep); err != nil {
+	// With Force, the node being replaced has signed checkpoints of its
+	// own: the newest is what its members, witnesses and followers may
+	// have seen last, and the restored log must not go back behind it.
+	var own []string
+	if opts.Force {
+		note, cp, err := nodeCheckpoint(ctx, dir, v, man.Origin)
+		switch {
+		case err != nil:
+			rep.ReplacedUnread = err
+		case note != "":
+			rep.Replaced, own = cp, []string{note}
+			if err := refuseRollback(man, v, cp, dir); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if err := auditRestored(ctx, stage, v, man, opts.Seen, own, &rep); err != nil {
 		return rep, err
 	}
 	// A backup made before snapshots left the UI's sessions out may hold
@@ -572,7 +599,9 @@ func checkNodeKeys(stage, origin string) (note.Verifier, error) {
 
 // auditRestored audits the staged store's log under v, against the
 // manifest and the seen checkpoints.
-func auditRestored(ctx context.Context, stage string, v note.Verifier, man BackupManifest, seen []string, rep *RestoreReport) error {
+// own holds the newest checkpoint of the node being replaced (see
+// [nodeCheckpoint]), checked as a seen one.
+func auditRestored(ctx context.Context, stage string, v note.Verifier, man BackupManifest, seen, own []string, rep *RestoreReport) error {
 	mine := &tlog.SeenCheckpoints{}
 	for _, n := range seen {
 		if cp, err := tlog.OpenCheckpoint([]byte(n), v); err == nil && cp.Origin == man.Origin {
@@ -583,6 +612,7 @@ func auditRestored(ctx context.Context, stage string, v note.Verifier, man Backu
 	if len(seen) > 0 && len(mine.Notes) == 0 {
 		return fmt.Errorf("%w: none of the %d seen checkpoints is this log's (origin %s, this node key)", ErrRestoreRefused, len(seen), man.Origin)
 	}
+	mine.Notes = append(mine.Notes, own...)
 	// The staged copy is restore's own: opened as the node will open it
 	// (migrated to this version's schema, which a backup of an older
 	// version needs), but read once through.
@@ -625,6 +655,57 @@ func auditRestored(ctx context.Context, stage string, v note.Verifier, man Backu
 		return fmt.Errorf("%w: the store's newest checkpoint isn't the one the manifest names", ErrRestoreRefused)
 	}
 	return nil
+}
+
+// nodeCheckpoint returns the newest checkpoint (its note and what it
+// says) that the node in dir signed, read without writing anything: ""
+// when dir holds no store, none was signed, or the checkpoint isn't this
+// log's (another origin or key: the backup replaces another node, whose
+// checkpoints say nothing of this log). An error when the store is there
+// but can't be read (damaged, perhaps why it is restored, or of another
+// schema): restore then can't tell whether it goes back behind it.
+func nodeCheckpoint(ctx context.Context, dir string, v note.Verifier, origin string) (string, tlog.Checkpoint, error) {
+	path := filepath.Join(dir, StoreFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return "", tlog.Checkpoint{}, nil
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Options{ReadOnly: true, KeepModes: true})
+	if err != nil {
+		return "", tlog.Checkpoint{}, fmt.Errorf("couldn't read the newest checkpoint of the store in %s: %w", dir, err)
+	}
+	defer st.Close()
+	_, b, err := st.LatestCheckpoint(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", tlog.Checkpoint{}, nil
+	}
+	if err != nil {
+		return "", tlog.Checkpoint{}, fmt.Errorf("couldn't read the newest checkpoint of the store in %s: %w", dir, err)
+	}
+	cp, err := tlog.OpenCheckpoint(b, v)
+	if err != nil || cp.Origin != origin {
+		return "", tlog.Checkpoint{}, nil
+	}
+	return string(b), cp, nil
+}
+
+// refuseRollback refuses a backup whose newest checkpoint is older than
+// cp, the newest the node in dir signed: restoring it would roll the log
+// back (see [RestoreOptions].Force). The restored log's consistency with
+// cp, when it is not older, is checked with the seen checkpoints.
+func refuseRollback(man BackupManifest, v note.Verifier, cp tlog.Checkpoint, dir string) error {
+	var size uint64
+	if man.Checkpoint != "" {
+		b, err := tlog.OpenCheckpoint([]byte(man.Checkpoint), v)
+		if err != nil {
+			return fmt.Errorf("%w: the manifest's checkpoint doesn't verify under the node key: %v", ErrRestoreRefused, err)
+		}
+		size = b.Size
+	}
+	if cp.Size <= size {
+		return nil
+	}
+	return fmt.Errorf("%w: the node in %s has signed a checkpoint of size %d and the backup's newest is of size %d: restoring it would roll the log back, and whoever saw the node's later checkpoints (members, witnesses, followers) would find it forked (move %s aside, keeping it, and restore again to roll back on purpose)",
+		ErrRestoreRefused, dir, cp.Size, size, filepath.Join(dir, StoreFile))
 }
 
 // moveRestored moves the staged files into dir, replacing the node files

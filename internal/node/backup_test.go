@@ -50,6 +50,7 @@ func backupNode(t testing.TB) (string, string) {
 	if _, err := li.Integrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	li.release(ctx) // as a stopped node's integrator does
 	n.Close()
 	out := filepath.Join(work, "node.backup")
 	man, err := Backup(ctx, dir, out, BackupOptions{})
