@@ -319,6 +319,53 @@ type RestoreReport struct {
 	// checked against it).
 	Replaced       tlog.Checkpoint
 	ReplacedUnread error
+	// Sends are the files of this machine that the restored node will
+	// read and send to other servers (see [RestoredSend]).
+	Sends []RestoredSend
+}
+
+// RestoredSend is a file on the node's machine that a restored node reads
+// at each round of a feed or peer and sends to its server, as a bearer
+// token or a password. The paths and URLs are the backup's (nothing of a
+// backup says who made it): a crafted one can name any file the operator
+// can read and any server, and the node would send the file's first line
+// there. Fields are as the store holds them: attacker's text, to be shown
+// with [untrusted.Text].
+type RestoredSend struct {
+	Kind string // "feed" or "peer"
+	Name string
+	URL  string
+	File string
+}
+
+// restoredSends lists the feeds and peers of the store at path that send
+// a secret file ([RestoredSend]).
+func restoredSends(ctx context.Context, path string) ([]RestoredSend, error) {
+	st, err := sqlite.Open(ctx, path, sqlite.Options{ReadOnly: true, KeepModes: true})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't restore: %w", err)
+	}
+	defer st.Close()
+	var out []RestoredSend
+	feeds, err := st.Feeds(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't restore: %w", err)
+	}
+	for _, f := range feeds {
+		if f.SecretFile != "" {
+			out = append(out, RestoredSend{Kind: "feed", Name: f.Name, URL: f.URL, File: f.SecretFile})
+		}
+	}
+	peers, err := st.Peers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't restore: %w", err)
+	}
+	for _, p := range peers {
+		if p.TokenFile != "" {
+			out = append(out, RestoredSend{Kind: "peer", Name: p.Name, URL: p.URL, File: p.TokenFile})
+		}
+	}
+	return out, nil
 }
 
 // Restore restores the backup archive from into dir. It refuses a
@@ -421,6 +468,9 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 		}
 	}
 	if err := auditRestored(ctx, stage, v, man, opts.Seen, own, &rep); err != nil {
+		return rep, err
+	}
+	if rep.Sends, err = restoredSends(ctx, filepath.Join(stage, StoreFile)); err != nil {
 		return rep, err
 	}
 	// A backup made before snapshots left the UI's sessions out may hold
