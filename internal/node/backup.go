@@ -550,6 +550,13 @@ func unpackBackup(from, stage string) (BackupManifest, error) {
 		if !slices.Contains(backupFiles, h.Name) || got[h.Name] != "" {
 			return man, fmt.Errorf("%w: unexpected file %q in the backup", ErrRestoreRefused, h.Name)
 		}
+		// The header gives the size before anything is written: a
+		// small archive that unpacks to more than the disk holds (a
+		// crafted one, a gzip of zeros) is refused before it fills the
+		// disk the node's data is on, not once it has.
+		if free, ok := freeSpace(stage); ok && h.Size > free {
+			return man, fmt.Errorf("%w: the backup's %s unpacks to %d bytes, more than the %d bytes free in %s", ErrRestoreRefused, h.Name, h.Size, free, filepath.Dir(stage))
+		}
 		src := &archiveReader{r: tr}
 		sum, err := writeStaged(filepath.Join(stage, h.Name), src)
 		if src.err != nil {
@@ -580,6 +587,10 @@ func unpackBackup(from, stage string) (BackupManifest, error) {
 	}
 	return man, nil
 }
+
+// freeSpace returns the bytes free on the file system of a path, and
+// whether it could tell; a variable for tests.
+var freeSpace = diskFree
 
 // archiveReader keeps the error of reading the archive, to tell a
 // damaged backup from a failure to write the staged copy.

@@ -61,3 +61,38 @@ func TestRestoreRefusesRollback(t *testing.T) {
 		t.Fatalf("Restore over the same node = %v, replaced %+v (%v)", err, rep.Replaced, rep.ReplacedUnread)
 	}
 }
+
+// TestRestoreRefusesBomb: a backup whose file unpacks to more than the
+// disk holds (a gzip of zeros is a thousandth of its size) is refused
+// from its header, before anything of it is written: unpacked, it would
+// fill the disk the node's data is on before its SHA-256 could fail.
+func TestRestoreRefusesBomb(t *testing.T) {
+	onlySQLite(t)
+	ctx := context.Background()
+	_, out := backupNode(t)
+	files := readArchive(t, out)
+	files[StoreFile] = make([]byte, 4<<20)
+	rehash(t, files, StoreFile)
+	bomb := filepath.Join(t.TempDir(), "bomb.backup")
+	writeTestArchive(t, bomb, files, []string{StoreFile, PubKeyFile, ConfigFile, KeyFile})
+	defer func(f func(string) (int64, bool)) { freeSpace = f }(freeSpace)
+	var written int64
+	freeSpace = func(path string) (int64, bool) {
+		// What the stage holds is on the disk already.
+		ents, _ := os.ReadDir(path)
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil {
+				written += fi.Size()
+			}
+		}
+		return 1 << 20, true
+	}
+	target := filepath.Join(t.TempDir(), "restored")
+	_, err := Restore(ctx, bomb, target, RestoreOptions{})
+	if !errors.Is(err, ErrRestoreRefused) || !strings.Contains(err.Error(), "unpacks to 4194304 bytes, more than the 1048576 bytes free") {
+		t.Fatalf("Restore = %v, want a refusal for the disk's free space", err)
+	}
+	if written != 0 {
+		t.Errorf("%d bytes were written before the refusal", written)
+	}
+}
