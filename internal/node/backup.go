@@ -679,7 +679,9 @@ func auditRestored(ctx context.Context, stage string, v note.Verifier, man Backu
 	// version needs), but read once through.
 	src, _, closeStore, err := openStoreAudit(ctx, stage, storeOptions{Existing: true, KeepModes: true, ReadOnce: true})
 	if err != nil {
-		return err
+		// The file is the backup's (its SHA-256 matched): one that
+		// doesn't open as a store is a broken backup, not an I/O error.
+		return fmt.Errorf("%w: the backup's %s doesn't open as a node's store: %v", ErrRestoreRefused, StoreFile, err)
 	}
 	defer closeStore()
 	if man.Checkpoint == "" {
