@@ -681,6 +681,10 @@ func auditRestored(ctx context.Context, stage string, v note.Verifier, man Backu
 	if err != nil {
 		// The file is the backup's (its SHA-256 matched): one that
 		// doesn't open as a store is a broken backup, not an I/O error.
+		// A newer version's store is said as such.
+		if errors.Is(err, store.ErrNewerSchema) {
+			return err
+		}
 		return fmt.Errorf("%w: the backup's %s doesn't open as a node's store: %v", ErrRestoreRefused, StoreFile, err)
 	}
 	defer closeStore()
