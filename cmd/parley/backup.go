@@ -9,6 +9,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/parley-exchange/parley/internal/node"
+	"github.com/parley-exchange/parley/internal/untrusted"
 	"github.com/parley-exchange/parley/tlog"
 )
 
@@ -40,7 +41,16 @@ origin belong together, and that the log verifies as parley audit --data
 checks it: the newest checkpoint verifies under the node key, the entries
 recompute its root, and every stored checkpoint and tile agrees. Only then
 are the files moved into DIR. DIR must be empty or absent; --force
-replaces the node files of a stopped node's DIR (other files stay).
+replaces the node files of a stopped node's DIR (other files stay), and
+checks the backup against the newest checkpoint that node signed: a
+backup older than it (a rollback of the log) or inconsistent with it is
+refused; to roll back on purpose, move DIR/parley.db aside (keep it) and
+restore again. A store there that can't be read is said, not checked.
+
+Restore names on stderr each file the restored node will read and send
+to another server (a feed's token or password file, a peer's token
+file), with that server: the backup, not you, names them, so check them
+before the node serves.
 
 After a restore the node's log is consistent with every checkpoint it
 signed up to the backup. It is NOT consistent with checkpoints signed
@@ -173,6 +183,19 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 			rep.Manifest.Origin, *dir, rep.Entries, rep.Checkpoint.Size, rep.Manifest.LogSize-int64(rep.Checkpoint.Size))
 	} else {
 		fmt.Fprintf(c.stdout, "restored %s into %s: the node had signed no checkpoint yet\n", rep.Manifest.Origin, *dir)
+	}
+	// The backup names these files and servers, not the operator: a
+	// crafted one could have the node send any file of this machine's
+	// to any server, once it serves.
+	for _, r := range rep.Sends {
+		fmt.Fprintf(c.stderr, "parley: note: the restored node reads %s at each round of %s %s and sends it to %s: if you don't expect that, remove the %s before serving\n",
+			untrusted.Text(r.File, 512), r.Kind, untrusted.Text(r.Name, 64), untrusted.Text(shownURL(r.URL), 512), r.Kind)
+	}
+	if rep.Replaced.Size > 0 {
+		fmt.Fprintf(c.stdout, "consistent with the newest checkpoint (size %d) of the node it replaced\n", rep.Replaced.Size)
+	}
+	if rep.ReplacedUnread != nil {
+		fmt.Fprintf(c.stderr, "parley: warning: %v: restore could not check that the backup is no older than what the replaced node had signed\n", rep.ReplacedUnread)
 	}
 	if len(seen) > 0 {
 		fmt.Fprintf(c.stdout, "consistent with the %d checkpoint(s) of this log in the seen files\n", rep.SeenChecked)

@@ -114,6 +114,17 @@ const MaxPageObjects = 100_000
 // servers' limits on a request line anyway.
 const MaxCursor = 8 << 10
 
+// MaxDateAddedAhead bounds how far ahead of the node's clock a page's
+// X-TAXII-Date-Added-Last moves the feed's high-water mark (and a
+// round's ReadTo). A date_added is the server's time of adding; one far
+// ahead (a clock that jumped, objects imported with their source's
+// dates, or a hostile server) would otherwise become the mark, and every
+// later incremental round would ask for objects added after it and read
+// nothing the server adds until the next full read (Reread), or never
+// with Reread off. Objects dated past the bound are served again by each
+// round, "already stored".
+const MaxDateAddedAhead = time.Hour
+
 // MaxPagesPerRound ends a round after this many pages (its position kept,
 // so the next round goes on), so that one endless server cannot starve
 // the node's other feeds. A next cursor the server gave before in the
@@ -493,11 +504,18 @@ func PollRound(ctx context.Context, st Store, sink Sink, f Feed, now func() time
 			}
 		}
 		f.Pages++
-		if env.DateAdded.Last.After(f.HighWater) {
-			f.HighWater = env.DateAdded.Last
+		// Never past MaxDateAddedAhead of the node's clock: rounds ask
+		// after the mark, and one date_added in the year 9999 would
+		// hide everything the server adds after it.
+		read := env.DateAdded.Last
+		if limit := now().UTC().Add(MaxDateAddedAhead); read.After(limit) {
+			read = limit
 		}
-		if env.DateAdded.Last.After(f.ReadTo) {
-			f.ReadTo = env.DateAdded.Last
+		if read.After(f.HighWater) {
+			f.HighWater = read
+		}
+		if read.After(f.ReadTo) {
+			f.ReadTo = read
 		}
 		// A page stored: the server works, and the backoff of a failing
 		// feed ends.

@@ -280,7 +280,11 @@ func (e restoreKeyError) Is(target error) bool {
 type RestoreOptions struct {
 	// Force replaces the node files (config.json, node.key, node.pub and
 	// the store) of a non-empty directory; other files there stay. The
-	// node must be stopped.
+	// node must be stopped. The newest checkpoint of this log in the
+	// store there is checked as a seen one: a backup older than it (a
+	// rollback of the log) is refused, and so is one inconsistent with
+	// it; a store there that can't be read is reported
+	// ([RestoreReport].ReplacedUnread), not refused.
 	Force bool
 	// KeyFile is the node key to restore with a backup made without it
 	// (it must match the backup's node.pub); empty otherwise.
@@ -308,6 +312,60 @@ type RestoreReport struct {
 	// SeenChecked is how many of the given seen checkpoints were this
 	// log's and were checked.
 	SeenChecked int
+	// Replaced is the newest checkpoint of this log that the node in
+	// dir had signed (with Force; zero when there was none), which the
+	// restored log was checked against as a seen one; ReplacedUnread
+	// says why the store there couldn't be read for it (then nothing was
+	// checked against it).
+	Replaced       tlog.Checkpoint
+	ReplacedUnread error
+	// Sends are the files of this machine that the restored node will
+	// read and send to other servers (see [RestoredSend]).
+	Sends []RestoredSend
+}
+
+// RestoredSend is a file on the node's machine that a restored node reads
+// at each round of a feed or peer and sends to its server, as a bearer
+// token or a password. The paths and URLs are the backup's (nothing of a
+// backup says who made it): a crafted one can name any file the operator
+// can read and any server, and the node would send the file's first line
+// there. Fields are as the store holds them: attacker's text, to be shown
+// with [untrusted.Text].
+type RestoredSend struct {
+	Kind string // "feed" or "peer"
+	Name string
+	URL  string
+	File string
+}
+
+// restoredSends lists the feeds and peers of the store at path that send
+// a secret file ([RestoredSend]).
+func restoredSends(ctx context.Context, path string) ([]RestoredSend, error) {
+	st, err := sqlite.Open(ctx, path, sqlite.Options{ReadOnly: true, KeepModes: true})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't restore: %w", err)
+	}
+	defer st.Close()
+	var out []RestoredSend
+	feeds, err := st.Feeds(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't restore: %w", err)
+	}
+	for _, f := range feeds {
+		if f.SecretFile != "" {
+			out = append(out, RestoredSend{Kind: "feed", Name: f.Name, URL: f.URL, File: f.SecretFile})
+		}
+	}
+	peers, err := st.Peers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't restore: %w", err)
+	}
+	for _, p := range peers {
+		if p.TokenFile != "" {
+			out = append(out, RestoredSend{Kind: "peer", Name: p.Name, URL: p.URL, File: p.TokenFile})
+		}
+	}
+	return out, nil
 }
 
 // Restore restores the backup archive from into dir. It refuses a
@@ -393,7 +451,26 @@ func Restore(ctx context.Context, from, dir string, opts RestoreOptions) (rep Re
 			return rep, err
 		}
 	}
-	if err := auditRestored(ctx, stage, v, man, opts.Seen, &rep); err != nil {
+	// With Force, the node being replaced has signed checkpoints of its
+	// own: the newest is what its members, witnesses and followers may
+	// have seen last, and the restored log must not go back behind it.
+	var own []string
+	if opts.Force {
+		note, cp, err := nodeCheckpoint(ctx, dir, v, man.Origin)
+		switch {
+		case err != nil:
+			rep.ReplacedUnread = err
+		case note != "":
+			rep.Replaced, own = cp, []string{note}
+			if err := refuseRollback(man, v, cp, dir); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if err := auditRestored(ctx, stage, v, man, opts.Seen, own, &rep); err != nil {
+		return rep, err
+	}
+	if rep.Sends, err = restoredSends(ctx, filepath.Join(stage, StoreFile)); err != nil {
 		return rep, err
 	}
 	// A backup made before snapshots left the UI's sessions out may hold
@@ -473,6 +550,13 @@ func unpackBackup(from, stage string) (BackupManifest, error) {
 		if !slices.Contains(backupFiles, h.Name) || got[h.Name] != "" {
 			return man, fmt.Errorf("%w: unexpected file %q in the backup", ErrRestoreRefused, h.Name)
 		}
+		// The header gives the size before anything is written: a
+		// small archive that unpacks to more than the disk holds (a
+		// crafted one, a gzip of zeros) is refused before it fills the
+		// disk the node's data is on, not once it has.
+		if free, ok := freeSpace(stage); ok && h.Size > free {
+			return man, fmt.Errorf("%w: the backup's %s unpacks to %d bytes, more than the %d bytes free in %s", ErrRestoreRefused, h.Name, h.Size, free, filepath.Dir(stage))
+		}
 		src := &archiveReader{r: tr}
 		sum, err := writeStaged(filepath.Join(stage, h.Name), src)
 		if src.err != nil {
@@ -503,6 +587,10 @@ func unpackBackup(from, stage string) (BackupManifest, error) {
 	}
 	return man, nil
 }
+
+// freeSpace returns the bytes free on the file system of a path, and
+// whether it could tell; a variable for tests.
+var freeSpace = diskFree
 
 // archiveReader keeps the error of reading the archive, to tell a
 // damaged backup from a failure to write the staged copy.
@@ -572,7 +660,9 @@ func checkNodeKeys(stage, origin string) (note.Verifier, error) {
 
 // auditRestored audits the staged store's log under v, against the
 // manifest and the seen checkpoints.
-func auditRestored(ctx context.Context, stage string, v note.Verifier, man BackupManifest, seen []string, rep *RestoreReport) error {
+// own holds the newest checkpoint of the node being replaced (see
+// [nodeCheckpoint]), checked as a seen one.
+func auditRestored(ctx context.Context, stage string, v note.Verifier, man BackupManifest, seen, own []string, rep *RestoreReport) error {
 	mine := &tlog.SeenCheckpoints{}
 	for _, n := range seen {
 		if cp, err := tlog.OpenCheckpoint([]byte(n), v); err == nil && cp.Origin == man.Origin {
@@ -583,12 +673,19 @@ func auditRestored(ctx context.Context, stage string, v note.Verifier, man Backu
 	if len(seen) > 0 && len(mine.Notes) == 0 {
 		return fmt.Errorf("%w: none of the %d seen checkpoints is this log's (origin %s, this node key)", ErrRestoreRefused, len(seen), man.Origin)
 	}
+	mine.Notes = append(mine.Notes, own...)
 	// The staged copy is restore's own: opened as the node will open it
 	// (migrated to this version's schema, which a backup of an older
 	// version needs), but read once through.
 	src, _, closeStore, err := openStoreAudit(ctx, stage, storeOptions{Existing: true, KeepModes: true, ReadOnce: true})
 	if err != nil {
-		return err
+		// The file is the backup's (its SHA-256 matched): one that
+		// doesn't open as a store is a broken backup, not an I/O error.
+		// A newer version's store is said as such.
+		if errors.Is(err, store.ErrNewerSchema) {
+			return err
+		}
+		return fmt.Errorf("%w: the backup's %s doesn't open as a node's store: %v", ErrRestoreRefused, StoreFile, err)
 	}
 	defer closeStore()
 	if man.Checkpoint == "" {
@@ -625,6 +722,57 @@ func auditRestored(ctx context.Context, stage string, v note.Verifier, man Backu
 		return fmt.Errorf("%w: the store's newest checkpoint isn't the one the manifest names", ErrRestoreRefused)
 	}
 	return nil
+}
+
+// nodeCheckpoint returns the newest checkpoint (its note and what it
+// says) that the node in dir signed, read without writing anything: ""
+// when dir holds no store, none was signed, or the checkpoint isn't this
+// log's (another origin or key: the backup replaces another node, whose
+// checkpoints say nothing of this log). An error when the store is there
+// but can't be read (damaged, perhaps why it is restored, or of another
+// schema): restore then can't tell whether it goes back behind it.
+func nodeCheckpoint(ctx context.Context, dir string, v note.Verifier, origin string) (string, tlog.Checkpoint, error) {
+	path := filepath.Join(dir, StoreFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return "", tlog.Checkpoint{}, nil
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Options{ReadOnly: true, KeepModes: true})
+	if err != nil {
+		return "", tlog.Checkpoint{}, fmt.Errorf("couldn't read the newest checkpoint of the store in %s: %w", dir, err)
+	}
+	defer st.Close()
+	_, b, err := st.LatestCheckpoint(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", tlog.Checkpoint{}, nil
+	}
+	if err != nil {
+		return "", tlog.Checkpoint{}, fmt.Errorf("couldn't read the newest checkpoint of the store in %s: %w", dir, err)
+	}
+	cp, err := tlog.OpenCheckpoint(b, v)
+	if err != nil || cp.Origin != origin {
+		return "", tlog.Checkpoint{}, nil
+	}
+	return string(b), cp, nil
+}
+
+// refuseRollback refuses a backup whose newest checkpoint is older than
+// cp, the newest the node in dir signed: restoring it would roll the log
+// back (see [RestoreOptions].Force). The restored log's consistency with
+// cp, when it is not older, is checked with the seen checkpoints.
+func refuseRollback(man BackupManifest, v note.Verifier, cp tlog.Checkpoint, dir string) error {
+	var size uint64
+	if man.Checkpoint != "" {
+		b, err := tlog.OpenCheckpoint([]byte(man.Checkpoint), v)
+		if err != nil {
+			return fmt.Errorf("%w: the manifest's checkpoint doesn't verify under the node key: %v", ErrRestoreRefused, err)
+		}
+		size = b.Size
+	}
+	if cp.Size <= size {
+		return nil
+	}
+	return fmt.Errorf("%w: the node in %s has signed a checkpoint of size %d and the backup's newest is of size %d: restoring it would roll the log back, and whoever saw the node's later checkpoints (members, witnesses, followers) would find it forked (move %s aside, keeping it, and restore again to roll back on purpose)",
+		ErrRestoreRefused, dir, cp.Size, size, filepath.Join(dir, StoreFile))
 }
 
 // moveRestored moves the staged files into dir, replacing the node files

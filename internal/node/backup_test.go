@@ -50,6 +50,7 @@ func backupNode(t testing.TB) (string, string) {
 	if _, err := li.Integrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	li.release(ctx) // as a stopped node's integrator does
 	n.Close()
 	out := filepath.Join(work, "node.backup")
 	man, err := Backup(ctx, dir, out, BackupOptions{})
@@ -200,6 +201,11 @@ func TestRestoreRefuses(t *testing.T) {
 			rehash(t, f, StoreFile)
 			return order
 		}, "member key look-up"},
+		{"a store that isn't a database", func(f map[string][]byte) []string {
+			f[StoreFile] = make([]byte, 4096)
+			rehash(t, f, StoreFile)
+			return order
+		}, "doesn't open as a node's store"},
 		{"checkpoints dropped", func(f map[string][]byte) []string {
 			f[StoreFile] = editStore(t, f[StoreFile], `DELETE FROM log_checkpoints`)
 			rehash(t, f, StoreFile)

@@ -1,0 +1,98 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRestoreRefusesRollback: a backup restored with Force over the node
+// it was taken of, after that node signed a larger checkpoint, is refused
+// (nothing written): the node's own newest checkpoint is what its members
+// and witnesses may have seen, and the restore would roll the log back
+// behind it, with or without their seen files. A store there that can't
+// be read is reported, and the restore goes on.
+func TestRestoreRefusesRollback(t *testing.T) {
+	onlySQLite(t)
+	ctx := context.Background()
+	dir, out := backupNode(t)
+	n, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.AddMember(ctx, "carol", nil); err != nil {
+		t.Fatal(err)
+	}
+	li, err := NewLogIntegrator(n, LogIntegratorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := li.Integrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	before, err := os.ReadFile(filepath.Join(dir, StoreFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Restore(ctx, out, dir, RestoreOptions{Force: true})
+	if !errors.Is(err, ErrRestoreRefused) || !strings.Contains(err.Error(), "roll the log back") || !strings.Contains(err.Error(), "size 3") {
+		t.Fatalf("Restore of an older backup over the node = %v, want a refused rollback", err)
+	}
+	if after, err := os.ReadFile(filepath.Join(dir, StoreFile)); err != nil || string(after) != string(before) {
+		t.Fatalf("a refused restore changed the store (%v)", err)
+	}
+
+	// A store that can't be read (the damage a restore may be for) is
+	// reported, not checked, and doesn't stop the restore.
+	if err := os.WriteFile(filepath.Join(dir, StoreFile), []byte("not a database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Restore(ctx, out, dir, RestoreOptions{Force: true})
+	if err != nil || rep.ReplacedUnread == nil {
+		t.Fatalf("Restore over an unreadable store = %v (unread: %v)", err, rep.ReplacedUnread)
+	}
+	// Over the node it restored, the same backup is its own checkpoint.
+	rep, err = Restore(ctx, out, dir, RestoreOptions{Force: true})
+	if err != nil || rep.Replaced.Size != 2 || rep.ReplacedUnread != nil {
+		t.Fatalf("Restore over the same node = %v, replaced %+v (%v)", err, rep.Replaced, rep.ReplacedUnread)
+	}
+}
+
+// TestRestoreRefusesBomb: a backup whose file unpacks to more than the
+// disk holds (a gzip of zeros is a thousandth of its size) is refused
+// from its header, before anything of it is written: unpacked, it would
+// fill the disk the node's data is on before its SHA-256 could fail.
+func TestRestoreRefusesBomb(t *testing.T) {
+	onlySQLite(t)
+	ctx := context.Background()
+	_, out := backupNode(t)
+	files := readArchive(t, out)
+	files[StoreFile] = make([]byte, 4<<20)
+	rehash(t, files, StoreFile)
+	bomb := filepath.Join(t.TempDir(), "bomb.backup")
+	writeTestArchive(t, bomb, files, []string{StoreFile, PubKeyFile, ConfigFile, KeyFile})
+	defer func(f func(string) (int64, bool)) { freeSpace = f }(freeSpace)
+	var written int64
+	freeSpace = func(path string) (int64, bool) {
+		// What the stage holds is on the disk already.
+		ents, _ := os.ReadDir(path)
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil {
+				written += fi.Size()
+			}
+		}
+		return 1 << 20, true
+	}
+	target := filepath.Join(t.TempDir(), "restored")
+	_, err := Restore(ctx, bomb, target, RestoreOptions{})
+	if !errors.Is(err, ErrRestoreRefused) || !strings.Contains(err.Error(), "unpacks to 4194304 bytes, more than the 1048576 bytes free") {
+		t.Fatalf("Restore = %v, want a refusal for the disk's free space", err)
+	}
+	if written != 0 {
+		t.Errorf("%d bytes were written before the refusal", written)
+	}
+}
