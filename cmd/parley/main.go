@@ -460,11 +460,11 @@ var notFromEnv = map[string][]string{
 // named -x is given as `-- -x` (a "--" that is a flag's value, as in
 // `--explanation --`, ends nothing). A word read as a flag that is also
 // the name of a file in the current directory came from a glob, and is
-// refused before anything is done ([refuseFlagFiles]). A flag that is not
-// [harmless] ([lateFlagClasses]) given after a positional is warned of on
-// stderr, for the names the file check can't see (ids from a list, a file
-// removed after the glob). The positionals are left, in order, in
-// fs.Args().
+// refused before anything is done ([refuseFlagFiles]). A flag that
+// decides what parley trusts or which secret it uses ([flagClass.warned])
+// given after a positional is warned of on stderr, for the names the file
+// check can't see (ids from a list, a file removed after the glob). The
+// positionals are left, in order, in fs.Args().
 //
 // A flag set with a --url flag also gets --ca (see [cli.addRemoteFlags]),
 // and its URL is checked to be a node's base URL.
@@ -488,7 +488,7 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 		given, ended := flagsIn(fs, rest[:len(rest)-len(left)])
 		if len(pos) > 0 {
 			for _, f := range given {
-				if class := lateFlagClasses[f.name]; class != harmless {
+				if class := lateFlagClasses[f.name]; class.warned() {
 					late = append(late, lateFlag{f, class})
 				}
 			}
@@ -609,8 +609,22 @@ const (
 	destination flagClass = "where parley writes, sends or serves"
 )
 
+// warned reports whether a flag of class c given after a positional is
+// warned of: a trusting or secret one. A destination flag is not: they
+// are the flags people most type after their files (`parley push FILE
+// --collection C`, `parley import iocs FILE --out F`, `parley witness
+// serve --log K1 K2 --listen A --url-file F`), so a warning there would
+// come with nearly every command typed and teach users to read past
+// warnings; a glob's file named like one is refused ([refuseFlagFiles]),
+// and the commands that take ids, which may come from a list (proof,
+// concurrence, opinion, verify --receipt), have no destination flag.
+func (c flagClass) warned() bool {
+	return c == trusting || c == secret
+}
+
 // lateFlagClasses classifies every flag of every command
-// (TestEveryFlagClassified fails on a flag missing here). A name that
+// (TestEveryFlagClassified fails on a flag missing here), so that a new
+// flag is warned of after an argument when it should be ([flagClass.warned]). A name that
 // means different things in different commands (--collection is read
 // by pull, written by push; --rotate is a bool of member token and a
 // private key FILE of keygen) takes the class of its strongest meaning.
