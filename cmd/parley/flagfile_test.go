@@ -114,6 +114,8 @@ func TestFlagThatIsAFileRefused(t *testing.T) {
 		{"dangling symlink", []string{"--token-file=.k", "->" + filepath.Join(keys, "gone"), ".k", "->" + secret, "objects.json", flagFileBundle}, push, "--token-file=.k"},
 		// trusting, "=" form, after an argument.
 		{"trusting=", []string{"--log-key=rival+01234567+AAAA", flagFileBundle}, []string{"verify", "proof.json"}, "--log-key=rival+01234567+AAAA"},
+		// trusting, two words.
+		{"trusting two words", []string{"--witness-policy", "", "-p", "witness a+01234567+AAAA\n"}, []string{"verify", "proof.json"}, "--witness-policy"},
 		// trusting, a bool flag, before the ids.
 		{"trusting bool", []string{"--allow-no-key-index", ""}, proof, "--allow-no-key-index"},
 		// destination, "=" form: .bashrc overwritten.

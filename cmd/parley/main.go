@@ -709,23 +709,24 @@ func flagsIn(fs *flag.FlagSet, args []string) (given []givenFlag, ended bool) {
 // to fs (as [flagsIn] reads them: not a flag's value, not after "--")
 // whose word is also the name of a file, directory or symlink (dangling
 // or not) in the current directory: "--token-file=id_ed25519", or
-// "--token-file" whose value is the next word. A shell hands parley a
-// name that starts with "-" only from a glob in the current directory
-// (`parley push *`; "dir/*" gives "dir/--x", which is no flag), so such a
-// word is a file that someone, perhaps a rival who can write there, named
-// like a flag, and reading it as one would let them choose the token
-// parley sends, the key it trusts or the file it overwrites. A flag the
-// user typed names no file, unless one was made by mistake, and then the
-// error says what to do. Only a name that exists when parley looks is
-// caught: a file removed between the glob and parley's start is not (see
-// the warning of [cli.parseFlags]).
+// "--token-file" whose value is the next word. A glob gives parley a name
+// that starts with "-" only for a file of the current directory (`parley
+// push *`; "dir/*" gives "dir/--x", which is no flag), so such a word is
+// a file that someone, perhaps a rival who can write there, named like a
+// flag, and reading it as one would let them choose the token parley
+// sends, the key it trusts or the file it overwrites. A flag the user
+// typed names no file, unless one was made by mistake, and then the
+// error says what to do. Only a file that exists here when parley looks
+// is caught: not a name from a list (`ls dir | xargs parley verify`,
+// `$(cat ids)`), nor a file removed between the glob and parley's start
+// (see the warning of [cli.parseFlags]).
 func refuseFlagFiles(fs *flag.FlagSet, args []string) error {
 	given, _ := flagsIn(fs, args)
 	for _, f := range given {
 		if _, err := os.Lstat(f.word); err == nil {
 			word := untrusted.Text(f.word, 80)
 			return usageErrorf(
-				fmt.Sprintf("a glob such as * gives parley the names of the files in this directory: write -- before it (parley %s [flags] -- *), or ./* instead of *", strings.TrimPrefix(fs.Name(), "parley ")),
+				fmt.Sprintf("a glob such as * gives parley the names of the files in this directory: write -- before it (parley %s [flags] -- *), or ./* instead of *; if you typed the flag, rename the file", strings.TrimPrefix(fs.Name(), "parley ")),
 				"%s is both a flag and a file in this directory: put -- before names of files; nothing was done", word)
 		}
 	}
