@@ -616,8 +616,10 @@ const (
 // serve --log K1 K2 --listen A --url-file F`), so a warning there would
 // come with nearly every command typed and teach users to read past
 // warnings; a glob's file named like one is refused ([refuseFlagFiles]),
-// and the commands that take ids, which may come from a list (proof,
-// concurrence, opinion, verify --receipt), have no destination flag.
+// and of the commands that take ids, which may come from a list (proof,
+// concurrence, opinion, verify --receipt), only opinion has one
+// (--collection, where the opinion is posted), and it takes a single id
+// and a stance, not a list.
 func (c flagClass) warned() bool {
 	return c == trusting || c == secret
 }
