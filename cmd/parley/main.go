@@ -458,9 +458,13 @@ var notFromEnv = map[string][]string{
 // every command (`parley sign FILE --key K`, `parley opinion ID agree
 // --explanation …`); after "--" everything is positional, so that a file
 // named -x is given as `-- -x` (a "--" that is a flag's value, as in
-// `--explanation --`, ends nothing). A flag that is not [harmless]
-// ([lateFlagClasses]) given after a positional is warned of on stderr.
-// The positionals are left, in order, in fs.Args().
+// `--explanation --`, ends nothing). A word read as a flag that is also
+// the name of a file in the current directory came from a glob, and is
+// refused before anything is done ([refuseFlagFiles]). A flag that
+// decides what parley trusts or which secret it uses ([flagClass.warned])
+// given after a positional is warned of on stderr, for the names the file
+// check can't see (ids from a list, a file removed after the glob). The
+// positionals are left, in order, in fs.Args().
 //
 // A flag set with a --url flag also gets --ca (see [cli.addRemoteFlags]),
 // and its URL is checked to be a node's base URL.
@@ -469,6 +473,11 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 	var pos []string
 	var late []lateFlag
 	for rest := args; len(rest) > 0; {
+		// Before fs.Parse sets anything: a flag that is also a file here
+		// came from a glob, not from the user.
+		if err := refuseFlagFiles(fs, rest); err != nil {
+			return err
+		}
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return err
@@ -479,7 +488,7 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 		given, ended := flagsIn(fs, rest[:len(rest)-len(left)])
 		if len(pos) > 0 {
 			for _, f := range given {
-				if class := lateFlagClasses[f.name]; class != harmless {
+				if class := lateFlagClasses[f.name]; class.warned() {
 					late = append(late, lateFlag{f, class})
 				}
 			}
@@ -495,7 +504,7 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) error {
 		rest = left[1:]
 	}
 	for _, f := range late {
-		fmt.Fprintf(c.stderr, "parley: warning: --%s=%s came after an argument and was read as a flag, which changes %s; give arguments you didn't write (file names from a glob, ids from a list) after --\n", f.name, untrusted.Text(f.value, 80), f.class)
+		fmt.Fprintf(c.stderr, "parley: warning: --%s=%s came after an argument and was read as a flag, which changes %s; give flags you typed before the arguments, and arguments you didn't write (ids from a list) after --\n", f.name, untrusted.Text(f.value, 80), f.class)
 	}
 	// Parsing "--" and the positionals sets no flag and leaves them in
 	// fs.Args(); every flag set before stays set.
@@ -570,11 +579,13 @@ func otherWayGiven(name string, set map[string]bool) bool {
 }
 
 // flagClass says what a flag decides, for the warning of [cli.parseFlags]
-// when it comes after a positional argument, where a file or id named
-// like it (a rival's file named "--token-file=…" in a directory a script
-// runs `parley … *` in) would be read as it. The defence is "--" before
-// arguments one didn't write, as for every tool that reads flags after
-// arguments; the warning makes the change visible when that was
+// when it comes after a positional argument, where an id or name from
+// elsewhere named like it (an id in a received list given as
+// `$(cat ids)`) would be read as it. A rival's file named "--token-file=…"
+// in a directory a script runs `parley … *` in is refused outright
+// ([refuseFlagFiles]); the defence for names from other sources is "--"
+// before arguments one didn't write, as for every tool that reads flags
+// after arguments, and the warning makes the change visible when that was
 // forgotten. Its value is the warning's words for what the flag changes.
 type flagClass string
 
@@ -598,8 +609,24 @@ const (
 	destination flagClass = "where parley writes, sends or serves"
 )
 
+// warned reports whether a flag of class c given after a positional is
+// warned of: a trusting or secret one. A destination flag is not: they
+// are the flags people most type after their files (`parley push FILE
+// --collection C`, `parley import iocs FILE --out F`, `parley witness
+// serve --log K1 K2 --listen A --url-file F`), so a warning there would
+// come with nearly every command typed and teach users to read past
+// warnings; a glob's file named like one is refused ([refuseFlagFiles]),
+// and of the commands that take ids, which may come from a list (proof,
+// concurrence, opinion, verify --receipt), only opinion has one
+// (--collection, where the opinion is posted), and it takes a single id
+// and a stance, not a list.
+func (c flagClass) warned() bool {
+	return c == trusting || c == secret
+}
+
 // lateFlagClasses classifies every flag of every command
-// (TestEveryFlagClassified fails on a flag missing here). A name that
+// (TestEveryFlagClassified fails on a flag missing here), so that a new
+// flag is warned of after an argument when it should be ([flagClass.warned]). A name that
 // means different things in different commands (--collection is read
 // by pull, written by push; --rotate is a bool of member token and a
 // private key FILE of keygen) takes the class of its strongest meaning.
@@ -637,9 +664,11 @@ var lateFlagClasses = map[string]flagClass{
 	"window": harmless, "without-key": harmless,
 }
 
-// givenFlag is a flag as a command line gives it.
+// givenFlag is a flag as a command line gives it: its name, its value,
+// and the word that names it ("--log-key=KEY", or "--log-key" when the
+// value is the next word).
 type givenFlag struct {
-	name, value string
+	name, value, word string
 }
 
 // lateFlag is a flag given after a positional argument, and its class.
@@ -673,9 +702,37 @@ func flagsIn(fs *flag.FlagSet, args []string) (given []givenFlag, ended bool) {
 		} else if !hasValue {
 			value = "true"
 		}
-		given = append(given, givenFlag{name, value})
+		given = append(given, givenFlag{name, value, a})
 	}
 	return given, false
+}
+
+// refuseFlagFiles is the usage error (exit 2) of a flag that args give
+// to fs (as [flagsIn] reads them: not a flag's value, not after "--")
+// whose word is also the name of a file, directory or symlink (dangling
+// or not) in the current directory: "--token-file=id_ed25519", or
+// "--token-file" whose value is the next word. A glob gives parley a name
+// that starts with "-" only for a file of the current directory (`parley
+// push *`; "dir/*" gives "dir/--x", which is no flag), so such a word is
+// a file that someone, perhaps a rival who can write there, named like a
+// flag, and reading it as one would let them choose the token parley
+// sends, the key it trusts or the file it overwrites. A flag the user
+// typed names no file, unless one was made by mistake, and then the
+// error says what to do. Only a file that exists here when parley looks
+// is caught: not a name from a list (`ls dir | xargs parley verify`,
+// `$(cat ids)`), nor a file removed between the glob and parley's start
+// (see the warning of [cli.parseFlags]).
+func refuseFlagFiles(fs *flag.FlagSet, args []string) error {
+	given, _ := flagsIn(fs, args)
+	for _, f := range given {
+		if _, err := os.Lstat(f.word); err == nil {
+			word := untrusted.Text(f.word, 80)
+			return usageErrorf(
+				fmt.Sprintf("a glob such as * gives parley the names of the files in this directory: write -- before it (parley %s [flags] -- *), or ./* instead of *; if you typed the flag, rename the file", strings.TrimPrefix(fs.Name(), "parley ")),
+				"%s is both a flag and a file in this directory: put -- before names of files; nothing was done", word)
+		}
+	}
+	return nil
 }
 
 // parseInterspersed is [cli.parseFlags] returning the positionals.

@@ -35,23 +35,8 @@ var helpFlag = regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
 // names one of them; and `parley help` names every subcommand of a
 // command in that command's line.
 func TestREADMEMatchesCLI(t *testing.T) {
-	readmeBytes, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(readmeBytes)
-	docs := map[string]string{"README.md": readme}
-	paths, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no docs/*.md (%v)", err)
-	}
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs["docs/"+filepath.Base(p)] = string(b)
-	}
+	docs := readDocs(t)
+	readme := docs["README.md"]
 	all := ""
 	for _, text := range docs {
 		all += text + "\n"
@@ -130,14 +115,77 @@ func TestREADMEMatchesCLI(t *testing.T) {
 		}
 	}
 
-	// Every flag of an invocation in the docs is one its command takes. A
-	// line ending in a backslash goes on on the next.
+	// Every flag of an invocation in the docs is one its command takes.
+	checked := 0
+	for _, inv := range docInvocations(docs) {
+		cmd := commands[inv.command[0]]
+		if len(cmd.subcommands) > 0 && len(inv.command) == 1 && len(inv.rest) > 0 && subcommandWord.MatchString(inv.rest[0]) {
+			t.Errorf("%s:%d: parley %s has no subcommand %s", inv.file, inv.line, inv.command[0], inv.rest[0])
+		}
+		f := helpFlags(inv.command...)
+		for _, tok := range inv.rest {
+			fm := invocationFlag.FindStringSubmatch(tok)
+			if fm == nil {
+				continue
+			}
+			name := fm[1]
+			checked++
+			if !f[name] {
+				t.Errorf("%s:%d: parley %s takes no --%s", inv.file, inv.line, strings.Join(inv.command, " "), name)
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("checked only %d flags of invocations in the docs; the pattern no longer finds them", checked)
+	}
+}
+
+// readDocs returns README.md and docs/*.md, by their names from the
+// repository's root.
+func readDocs(t *testing.T) map[string]string {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]string{"README.md": string(readme)}
+	paths, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no docs/*.md (%v)", err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs["docs/"+filepath.Base(p)] = string(b)
+	}
+	return docs
+}
+
+// docInvocation is an invocation of a registered command that the docs
+// show (readmeInvocation).
+type docInvocation struct {
+	file string
+	line int
+	// command is the command's name and, when the next word names one of
+	// its subcommands, that subcommand's.
+	command []string
+	// rest is the words after the command's name (the subcommand's
+	// included).
+	rest []string
+}
+
+// docInvocations returns the invocations of registered commands in docs
+// ([readDocs]), by file name then line. A line ending in a backslash goes
+// on on the next.
+func docInvocations(docs map[string]string) []docInvocation {
 	files := make([]string, 0, len(docs))
 	for f := range docs {
 		files = append(files, f)
 	}
 	sort.Strings(files)
-	checked := 0
+	var invs []docInvocation
 	for _, file := range files {
 		lines := strings.Split(docs[file], "\n")
 		for i := 0; i < len(lines); i++ {
@@ -151,37 +199,20 @@ func TestREADMEMatchesCLI(t *testing.T) {
 				if !ok {
 					continue // prose: "parley may", "parley doesn't"
 				}
-				rest := strings.Fields(m[2])
-				args := []string{m[1]}
-				if len(rest) > 0 {
+				inv := docInvocation{file: file, line: first, command: []string{m[1]}, rest: strings.Fields(m[2])}
+				if len(inv.rest) > 0 {
 					for _, s := range cmd.subcommands {
-						if s.name == rest[0] {
-							args = append(args, s.name)
+						if s.name == inv.rest[0] {
+							inv.command = append(inv.command, s.name)
 							break
 						}
 					}
 				}
-				if len(cmd.subcommands) > 0 && len(args) == 1 && len(rest) > 0 && subcommandWord.MatchString(rest[0]) {
-					t.Errorf("%s:%d: parley %s has no subcommand %s", file, first, m[1], rest[0])
-				}
-				f := helpFlags(args...)
-				for _, tok := range rest {
-					fm := invocationFlag.FindStringSubmatch(tok)
-					if fm == nil {
-						continue
-					}
-					name := fm[1]
-					checked++
-					if !f[name] {
-						t.Errorf("%s:%d: parley %s takes no --%s", file, first, strings.Join(args, " "), name)
-					}
-				}
+				invs = append(invs, inv)
 			}
 		}
 	}
-	if checked < 100 {
-		t.Errorf("checked only %d flags of invocations in the docs; the pattern no longer finds them", checked)
-	}
+	return invs
 }
 
 // TestREADMEConfigFields checks that every field of config.json (the

@@ -7,17 +7,19 @@ import (
 
 // TestTrustingFlagAfterArgumentWarns: a flag that decides what a command
 // trusts (a log key, a witness policy, a check skipped, the CA, the URL
-// the token goes to), which secret it sends or signs with (the token
-// file, the private key) or where it writes (--out, --dead-letter),
-// given after a positional argument, is read as a flag
-// (TestFlagsAfterPositionals) but not silently: a file or id named like
-// it, from someone else (a rival's file named "--log-key=…" or
-// "--token-file=…" in a directory a script runs `parley … *` in), would
-// change what parley trusts, sends or overwrites, so parley says so on
-// stderr, with what the flag changes and the value made fit to print.
-// The same flag before the arguments, any flag after "--", and a flag
-// that changes nothing of the kind (match's --format) are not warned of.
-// TestEveryFlagClassified makes every flag of every command one of these.
+// the token goes to) or which secret it sends or signs with (the token
+// file, the private key), given after a positional argument, is read as
+// a flag (TestFlagsAfterPositionals) but not silently: an id named like
+// it, from someone else (an id list given as `$(cat ids)`), would change
+// what parley trusts or sends, so parley says so on stderr, with what
+// the flag changes and the value made fit to print. (A rival's file
+// named "--token-file=…" in a directory a script runs `parley … *` in is
+// refused: TestFlagThatIsAFileRefused.) The same flag before the
+// arguments, any flag after "--", a flag that changes nothing of the
+// kind (match's --format) and one that decides where parley writes
+// (--out, --dead-letter, --collection: flagClass.warned says why) are not
+// warned of. TestEveryFlagClassified makes every flag of every command
+// one of these.
 func TestTrustingFlagAfterArgumentWarns(t *testing.T) {
 	t.Chdir(t.TempDir())
 	const warn = "came after an argument and was read as a flag"
@@ -36,8 +38,10 @@ func TestTrustingFlagAfterArgumentWarns(t *testing.T) {
 		{[]string{"sign", "objects.json", "--key", "me.key"}, "parley: warning: --key=me.key " + warn + ", which changes which secret parley sends or signs with"},
 		{[]string{"push", "objects.json", "--token-file=id_ed25519", "--url", "http://127.0.0.1:1"}, "parley: warning: --token-file=id_ed25519 " + warn + ", which changes which secret parley sends or signs with"},
 		{[]string{"push", "objects.json", "--token", "parley_x", "--url", "http://127.0.0.1:1"}, "parley: warning: --token=parley_x " + warn},
-		{[]string{"import", "iocs", "iocs.txt", "--out", ".bashrc"}, "parley: warning: --out=.bashrc " + warn + ", which changes where parley writes, sends or serves"},
-		{[]string{"match", "logs.json", "--dead-letter=dead.json"}, "parley: warning: --dead-letter=dead.json " + warn + ", which changes where parley writes"},
+		// Destination flags are not warned of (flagClass.warned).
+		{[]string{"import", "iocs", "iocs.txt", "--out", ".bashrc"}, ""},
+		{[]string{"match", "logs.json", "--dead-letter=dead.json"}, ""},
+		{[]string{"push", "objects.json", "--collection", "intel"}, ""},
 		{[]string{"verify", "received.json", "--log-key=rival+01234567+AAAA"}, "parley: warning: --log-key=rival+01234567+AAAA " + warn + ", which changes what parley trusts;"},
 		{[]string{"sign", "--key", "me.key", "objects.json"}, ""},
 	} {
