@@ -2,18 +2,9 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	neturl "net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 )
 
@@ -30,55 +21,8 @@ func TestMatchFleetAllPoisonAfterRestart(t *testing.T) {
 		t.Skip("starts nats-server and a node")
 	}
 	f := newRefusingFleet(t)
-	creator := regexp.MustCompile(`"created_by_ref": "([^"]+)"`).FindStringSubmatch(f.stored(t))
-	if creator == nil {
-		t.Fatal("no creator in the collection")
-	}
-	ind := filepath.Join(t.TempDir(), "ind2.json")
-	os.WriteFile(ind, []byte(`{"type":"indicator","spec_version":"2.1","id":"indicator--0d0d0d0d-0000-4000-8000-00000000000d","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","created_by_ref":"`+creator[1]+`","pattern":"[domain-name:value = 'worse.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}`), 0o644)
-	if code, _, stderr := runCLI(t, "push", "--url", f.base, "--token", f.token, "--key", f.keyFile, "--collection", f.coll, ind); code != 0 {
-		t.Fatalf("push: exit %d: %s", code, stderr)
-	}
-	// A front that, once armed, fails (500) every envelope holding an
-	// object it did not pass before.
-	target, _ := neturl.Parse(f.base)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	var (
-		mu     sync.Mutex
-		passed = map[string]bool{}
-		armed  atomic.Bool
-		failed atomic.Int32
-	)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/objects/") {
-			body, _ := io.ReadAll(r.Body)
-			var env struct{ Objects []json.RawMessage }
-			json.Unmarshal(body, &env)
-			mu.Lock()
-			ok := true
-			for _, o := range env.Objects {
-				if armed.Load() && !passed[string(o)] {
-					ok = false
-				}
-			}
-			if ok && !armed.Load() {
-				for _, o := range env.Objects {
-					passed[string(o)] = true
-				}
-			}
-			mu.Unlock()
-			if !ok {
-				failed.Add(1)
-				w.Header().Set("Content-Type", "application/taxii+json;version=2.1")
-				w.WriteHeader(http.StatusInternalServerError)
-				io.WriteString(w, `{"title":"Internal Server Error"}`)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	defer front.Close()
+	f.pushPoisonIndicator(t)
+	front, armed, failed := newArmedFront(t, f.base)
 
 	_, errA, stopA := f.member(front.URL)
 	f.publishAnswers(t, "C1", "203.0.113.1")
@@ -91,11 +35,7 @@ func TestMatchFleetAllPoisonAfterRestart(t *testing.T) {
 	dead := filepath.Join(t.TempDir(), "dead.jsonl")
 	_, errB, stopB := f.member(front.URL, "--dead-letter", dead)
 	defer stopB()
-	ev, _ := json.Marshal(map[string]any{"ts": 1591368000.0, "uid": "P2", "id.orig_h": "192.168.5.76", "id.orig_p": 36845,
-		"id.resp_h": "192.168.5.1", "id.resp_p": 53, "proto": "udp", "query": "worse.example", "answers": []string{"198.51.100.66"}})
-	if _, err := f.js.Publish(f.ctx, "sensor.zeek.dns", ev); err != nil {
-		t.Fatal(err)
-	}
+	f.publishPoison(t)
 	f.waitFor(t, "the poison flush's message to be acknowledged", func() bool { floor, p := f.acked(); return floor == 2 && p == 0 }, errB)
 	if code := stopB(); code != 0 {
 		t.Fatalf("the member started again exited %d, want 0:\n%s", code, errB)

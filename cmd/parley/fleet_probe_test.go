@@ -30,9 +30,50 @@ func TestMatchFleetAllPoison500(t *testing.T) {
 		t.Skip("starts nats-server and a node")
 	}
 	f := newRefusingFleet(t)
-	// A second indicator, so that the poison flush shares no observable
-	// with the first (its hosts differ too): one the node holds would be
-	// "already stored", and the probe of the push.
+	f.pushPoisonIndicator(t)
+	front, armed, failed := newArmedFront(t, f.base)
+
+	dead := filepath.Join(t.TempDir(), "dead.jsonl")
+	_, errb, stop := f.member(front.URL, "--dead-letter", dead)
+	defer stop()
+	f.publishAnswers(t, "C1", "203.0.113.1")
+	f.waitFor(t, "the first message to be acknowledged", func() bool { floor, p := f.acked(); return floor == 1 && p == 0 }, errb)
+	armed.Store(true)
+	f.publishPoison(t)
+	f.waitFor(t, "the poison flush's message to be acknowledged", func() bool { floor, p := f.acked(); return floor == 2 && p == 0 }, errb)
+	armed.Store(false)
+	f.publishAnswers(t, "C3", "203.0.113.3")
+	f.waitFor(t, "the later message to be acknowledged", func() bool { floor, p := f.acked(); return floor == 3 && p == 0 }, errb)
+	if code := stop(); code != 0 {
+		t.Fatalf("the member exited %d, want 0:\n%s", code, errb)
+	}
+	if failed.Load() == 0 {
+		t.Fatalf("the node never failed on the flush:\n%s", errb)
+	}
+	if !strings.Contains(errb.String(), "in an earlier push") {
+		t.Errorf("the objects are not reported set apart on the earlier push's probe:\n%s", errb)
+	}
+	b, _ := os.ReadFile(dead)
+	for _, want := range []string{`"worse.example"`, `"198.51.100.66"`, `"observed-data"`, `"sighting"`} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("--dead-letter lacks %s:\n%s", want, b)
+		}
+	}
+	if bytes.Contains(b, []byte("203.0.113")) {
+		t.Errorf("--dead-letter holds objects the node took:\n%s", b)
+	}
+	pulled := f.stored(t)
+	if strings.Contains(pulled, `"value": "worse.example"`) || strings.Contains(pulled, "198.51.100.66") || !strings.Contains(pulled, "203.0.113.3") {
+		t.Errorf("the node holds the poison flush's objects, or not the later message's")
+	}
+}
+
+// pushPoisonIndicator pushes, through the node itself, a second
+// indicator of the collection's creator (worse.example), so that a
+// poison flush (publishPoison) shares no observable with the first: one
+// the node holds would be "already stored", and the probe of the push.
+func (f *refusingFleet) pushPoisonIndicator(t *testing.T) {
+	t.Helper()
 	creator := regexp.MustCompile(`"created_by_ref": "([^"]+)"`).FindStringSubmatch(f.stored(t))
 	if creator == nil {
 		t.Fatal("no creator in the collection")
@@ -42,16 +83,33 @@ func TestMatchFleetAllPoison500(t *testing.T) {
 	if code, _, stderr := runCLI(t, "push", "--url", f.base, "--token", f.token, "--key", f.keyFile, "--collection", f.coll, ind); code != 0 {
 		t.Fatalf("push: exit %d: %s", code, stderr)
 	}
+}
 
-	target, _ := neturl.Parse(f.base)
+// publishPoison publishes a Zeek DNS event whose sightings match only the
+// indicator of pushPoisonIndicator: a flush the armed front fails on
+// whole.
+func (f *refusingFleet) publishPoison(t *testing.T) {
+	t.Helper()
+	ev, _ := json.Marshal(map[string]any{"ts": 1591368000.0, "uid": "P2", "id.orig_h": "192.168.5.76", "id.orig_p": 36845,
+		"id.resp_h": "192.168.5.1", "id.resp_p": 53, "proto": "udp", "query": "worse.example", "answers": []string{"198.51.100.66"}})
+	if _, err := f.js.Publish(f.ctx, "sensor.zeek.dns", ev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newArmedFront starts a front for the node at base that, once armed,
+// fails (500) every envelope holding an object it did not pass before
+// it was armed; failed counts those answers. It is closed at the test's
+// end.
+func newArmedFront(t *testing.T, base string) (front *httptest.Server, armed *atomic.Bool, failed *atomic.Int32) {
+	target, _ := neturl.Parse(base)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var (
 		mu     sync.Mutex
 		passed = map[string]bool{}
-		armed  atomic.Bool
-		failed atomic.Int32
 	)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	armed, failed = new(atomic.Bool), new(atomic.Int32)
+	front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/objects/") {
 			body, _ := io.ReadAll(r.Body)
 			var env struct{ Objects []json.RawMessage }
@@ -80,43 +138,6 @@ func TestMatchFleetAllPoison500(t *testing.T) {
 		}
 		proxy.ServeHTTP(w, r)
 	}))
-	defer front.Close()
-
-	dead := filepath.Join(t.TempDir(), "dead.jsonl")
-	_, errb, stop := f.member(front.URL, "--dead-letter", dead)
-	defer stop()
-	f.publishAnswers(t, "C1", "203.0.113.1")
-	f.waitFor(t, "the first message to be acknowledged", func() bool { floor, p := f.acked(); return floor == 1 && p == 0 }, errb)
-	armed.Store(true)
-	ev, _ := json.Marshal(map[string]any{"ts": 1591368000.0, "uid": "P2", "id.orig_h": "192.168.5.76", "id.orig_p": 36845,
-		"id.resp_h": "192.168.5.1", "id.resp_p": 53, "proto": "udp", "query": "worse.example", "answers": []string{"198.51.100.66"}})
-	if _, err := f.js.Publish(f.ctx, "sensor.zeek.dns", ev); err != nil {
-		t.Fatal(err)
-	}
-	f.waitFor(t, "the poison flush's message to be acknowledged", func() bool { floor, p := f.acked(); return floor == 2 && p == 0 }, errb)
-	armed.Store(false)
-	f.publishAnswers(t, "C3", "203.0.113.3")
-	f.waitFor(t, "the later message to be acknowledged", func() bool { floor, p := f.acked(); return floor == 3 && p == 0 }, errb)
-	if code := stop(); code != 0 {
-		t.Fatalf("the member exited %d, want 0:\n%s", code, errb)
-	}
-	if failed.Load() == 0 {
-		t.Fatalf("the node never failed on the flush:\n%s", errb)
-	}
-	if !strings.Contains(errb.String(), "in an earlier push") {
-		t.Errorf("the objects are not reported set apart on the earlier push's probe:\n%s", errb)
-	}
-	b, _ := os.ReadFile(dead)
-	for _, want := range []string{`"worse.example"`, `"198.51.100.66"`, `"observed-data"`, `"sighting"`} {
-		if !bytes.Contains(b, []byte(want)) {
-			t.Errorf("--dead-letter lacks %s:\n%s", want, b)
-		}
-	}
-	if bytes.Contains(b, []byte("203.0.113")) {
-		t.Errorf("--dead-letter holds objects the node took:\n%s", b)
-	}
-	pulled := f.stored(t)
-	if strings.Contains(pulled, `"value": "worse.example"`) || strings.Contains(pulled, "198.51.100.66") || !strings.Contains(pulled, "203.0.113.3") {
-		t.Errorf("the node holds the poison flush's objects, or not the later message's")
-	}
+	t.Cleanup(front.Close)
+	return front, armed, failed
 }
