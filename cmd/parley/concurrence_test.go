@@ -114,6 +114,19 @@ func serveOpened(t *testing.T, ctx context.Context, cancel context.CancelFunc, n
 	return "http://" + ln.Addr().String()
 }
 
+// serveData opens the node in dir and serves it as serveOpened does,
+// until the test ends.
+func serveData(t *testing.T, dir string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := node.Open(ctx, dir, node.Options{})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return serveOpened(t, ctx, cancel, n)
+}
+
 // serveIntegrated is serveOpened once a checkpoint covers every entry
 // logged so far (clients read member keys from /log/keys, proved in one).
 func serveIntegrated(t *testing.T, ctx context.Context, cancel context.CancelFunc, n *node.Node) string {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/parley-exchange/parley/internal/match"
-	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -27,12 +26,7 @@ func TestMatchFleetFlappingNodeConvictsNothing(t *testing.T) {
 		t.Skip("starts a node")
 	}
 	dir, st := demoData(t)
-	nctx, ncancel := context.WithCancel(context.Background())
-	n, err := node.Open(nctx, dir, node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := serveOpened(t, nctx, ncancel, n)
+	base := serveData(t, dir)
 	m := st.Members[0]
 	key, err := readPrivateKey(io.Discard, m.KeyFile)
 	if err != nil {
@@ -83,12 +77,7 @@ func TestMatchFleetObjectOverQuota(t *testing.T) {
 	if err := editConfig(dir, func(cfg map[string]any) { cfg["member_quota_bytes"] = 20000 }); err != nil {
 		t.Fatal(err)
 	}
-	nctx, ncancel := context.WithCancel(context.Background())
-	n, err := node.Open(nctx, dir, node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := serveOpened(t, nctx, ncancel, n)
+	base := serveData(t, dir)
 	m := st.Members[0]
 	key, err := readPrivateKey(io.Discard, m.KeyFile)
 	if err != nil {

@@ -20,7 +20,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/stix"
 )
 
@@ -45,12 +44,7 @@ func newRefusingFleetOn(t *testing.T, url string) *refusingFleet {
 	if err := editConfig(dir, func(cfg map[string]any) { cfg["max_object_size"] = 4096 }); err != nil {
 		t.Fatal(err)
 	}
-	nctx, ncancel := context.WithCancel(context.Background())
-	n, err := node.Open(nctx, dir, node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := serveOpened(t, nctx, ncancel, n)
+	base := serveData(t, dir)
 	m := st.Members[0]
 	const ind = "indicator--0c0c0c0c-0000-4000-8000-00000000000c"
 	f := filepath.Join(t.TempDir(), "ind.json")

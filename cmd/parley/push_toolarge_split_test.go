@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/parley-exchange/parley/internal/match"
-	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -28,12 +27,7 @@ func TestPushEnvelopeOverMaxContentLength(t *testing.T) {
 	if err := editConfig(dir, func(cfg map[string]any) { cfg["max_content_length"] = limit }); err != nil {
 		t.Fatal(err)
 	}
-	nctx, ncancel := context.WithCancel(context.Background())
-	n, err := node.Open(nctx, dir, node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := serveOpened(t, nctx, ncancel, n)
+	base := serveData(t, dir)
 	m := st.Members[0]
 	key, err := readPrivateKey(io.Discard, m.KeyFile)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/parley-exchange/parley/internal/match"
-	"github.com/parley-exchange/parley/internal/node"
 	"github.com/parley-exchange/parley/taxii"
 )
 
@@ -32,12 +31,7 @@ func TestPushSeparatingObjectOverTwiceMaxContentLength(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	nctx, ncancel := context.WithCancel(context.Background())
-	n, err := node.Open(nctx, dir, node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := serveOpened(t, nctx, ncancel, n)
+	base := serveData(t, dir)
 	m := st.Members[0]
 	key, err := readPrivateKey(io.Discard, m.KeyFile)
 	if err != nil {
