@@ -437,9 +437,10 @@ func TestPeerBundleBounded(t *testing.T) {
 }
 
 // TestPeerRefusesForgedObjects: an object whose bytes the origin changed
-// behind its log, and an object whose signature isn't its sharer's key in
-// force, are refused: the follower stops before them, stores nothing of
-// their step and says why.
+// behind its log, an object whose signature isn't its sharer's key in
+// force, and one dated more than node.MaxVersionAhead ahead of the
+// follower's clock (peer.ErrVersionAhead) are refused: the follower stops
+// before them, stores nothing of their step and says why.
 func TestPeerRefusesForgedObjects(t *testing.T) {
 	onlySQLite(t)
 	for _, tc := range []struct {
@@ -461,6 +462,24 @@ func TestPeerRefusesForgedObjects(t *testing.T) {
 			canon, _ := o.Canonical()
 			salt, _ := tlog.NewSalt(rand.Reader)
 			_, err := b.store.Submit(context.Background(), store.Submission{StatusID: "forged", Collection: b.intel, Member: b.alice.ID, Received: time.Now(),
+				Items: []store.Item{{Owned: true, Salt: salt, Object: store.Object{ID: o.ID, Type: o.Type, SpecVersion: "2.1", Version: o.Modified, Signed: true, Raw: canon},
+					Entry: func(so store.Object) ([]byte, error) {
+						op := tlog.Opening{Salt: salt, Collection: so.Collection, ObjectID: so.ID, Version: store.FormatTime(so.Version), Member: so.Member}
+						return tlog.Entry{Kind: tlog.KindObject, Received: so.DateAdded, Commitment: tlog.ObjectCommitment(op, so.Raw)}.Marshal()
+					}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"dated far ahead", "more than 100 years ahead", func(t *testing.T, b *origin) {
+			// Signed by alice's key in force, stored behind B's checks
+			// (B's own ingest refuses it, node.MaxVersionAhead): A's
+			// copy would stand for good, above any later version B logs.
+			raw := indicator(t, b.alice.ID, b.alice.Key, time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC))
+			o, _ := stix.Parse(raw)
+			canon, _ := o.Canonical()
+			salt, _ := tlog.NewSalt(rand.Reader)
+			_, err := b.store.Submit(context.Background(), store.Submission{StatusID: "ahead", Collection: b.intel, Member: b.alice.ID, Received: time.Now(),
 				Items: []store.Item{{Owned: true, Salt: salt, Object: store.Object{ID: o.ID, Type: o.Type, SpecVersion: "2.1", Version: o.Modified, Signed: true, Raw: canon},
 					Entry: func(so store.Object) ([]byte, error) {
 						op := tlog.Opening{Salt: salt, Collection: so.Collection, ObjectID: so.ID, Version: store.FormatTime(so.Version), Member: so.Member}

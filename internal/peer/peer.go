@@ -121,7 +121,30 @@ type Config struct {
 	// Lease is how long a round's lease lasts unrenewed; 0 means
 	// [DefaultRoundLease]. It must be several Heartbeats.
 	Lease time.Duration
+	// MaxVersionAhead is how far ahead of Now the version of a
+	// replicated object (its opening's version: its modified, its
+	// created, or for an object with neither the peer's date_added) may
+	// be: a later one is refused as the node's own ingest refuses it
+	// (node.MaxVersionAhead, which the node passes), and fails the step
+	// ([ErrVersionAhead]). 0 means [DefaultMaxVersionAhead].
+	MaxVersionAhead time.Duration
 }
+
+// DefaultMaxVersionAhead is [Config.MaxVersionAhead] by default: 100
+// years, node.MaxVersionAhead.
+const DefaultMaxVersionAhead = 100 * 365 * 24 * time.Hour
+
+// ErrVersionAhead is wrapped by the error of a step holding an object
+// whose version is dated more than [Config.MaxVersionAhead] ahead of the
+// follower's clock: the version that stands is the one with the greatest
+// modified, and one dated 9999-12-31 could never be replaced or revoked
+// by a later version the peer logs. The node's own ingest refuses such a
+// version from its members (node.MaxVersionAhead), and so does a peer
+// running a Parley that checks it: only a peer that doesn't (an older
+// Parley, or a hostile or compromised one) logs it. Like any refused
+// object it fails the step, and replication of the peer waits at that
+// entry, retried each round, until the operators settle it.
+var ErrVersionAhead = errors.New("the object's version is dated too far ahead of this node's clock")
 
 // DefaultRoundLease is how long a round's lease lasts unless its process
 // renews it ([Config.Lease]): six heartbeats. Of several processes on one
@@ -218,6 +241,9 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultRoundLease
+	}
+	if cfg.MaxVersionAhead <= 0 {
+		cfg.MaxVersionAhead = DefaultMaxVersionAhead
 	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = min(DefaultHeartbeat, cfg.Lease/6)
@@ -1218,8 +1244,13 @@ func (f *Follower) check(o *object, e tlog.Entry) error {
 		return perr
 	}
 	o.parsed = parsed
-	if _, err := stix.ParseTimestamp(o.op.Version); err != nil {
+	v, err := stix.ParseTimestamp(o.op.Version)
+	if err != nil {
 		return fmt.Errorf("the opening's version: %w", err)
+	}
+	if now := f.cfg.Now(); v.After(now.Add(f.cfg.MaxVersionAhead)) {
+		return fmt.Errorf("%w: the %s is dated %s, more than %d years ahead of this node's clock (%s): no later version of it could ever replace or revoke it (this node's own members' are refused too)",
+			ErrVersionAhead, untrusted.Text(parsed.Type, 100), stix.FormatTimestamp(v), f.cfg.MaxVersionAhead/(365*24*time.Hour), stix.FormatTimestamp(now.UTC()))
 	}
 	return nil
 }
