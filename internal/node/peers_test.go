@@ -438,8 +438,9 @@ func TestPeerBundleBounded(t *testing.T) {
 
 // TestPeerRefusesForgedObjects: an object whose bytes the origin changed
 // behind its log, an object whose signature isn't its sharer's key in
-// force, and one dated more than node.MaxVersionAhead ahead of the
-// follower's clock (peer.ErrVersionAhead) are refused: the follower stops
+// force, one dated more than node.MaxVersionAhead ahead of the
+// follower's clock (peer.ErrVersionAhead) and a statement under a
+// predefined TLP id (peer.ErrMarking) are refused: the follower stops
 // before them, stores nothing of their step and says why.
 func TestPeerRefusesForgedObjects(t *testing.T) {
 	onlySQLite(t)
@@ -457,37 +458,24 @@ func TestPeerRefusesForgedObjects(t *testing.T) {
 			// Stored behind the node's checks: signed with a key alice
 			// never had.
 			_, other, _ := ed25519.GenerateKey(rand.Reader)
-			raw := indicator(t, b.alice.ID, other, t0)
-			o, _ := stix.Parse(raw)
-			canon, _ := o.Canonical()
-			salt, _ := tlog.NewSalt(rand.Reader)
-			_, err := b.store.Submit(context.Background(), store.Submission{StatusID: "forged", Collection: b.intel, Member: b.alice.ID, Received: time.Now(),
-				Items: []store.Item{{Owned: true, Salt: salt, Object: store.Object{ID: o.ID, Type: o.Type, SpecVersion: "2.1", Version: o.Modified, Signed: true, Raw: canon},
-					Entry: func(so store.Object) ([]byte, error) {
-						op := tlog.Opening{Salt: salt, Collection: so.Collection, ObjectID: so.ID, Version: store.FormatTime(so.Version), Member: so.Member}
-						return tlog.Entry{Kind: tlog.KindObject, Received: so.DateAdded, Commitment: tlog.ObjectCommitment(op, so.Raw)}.Marshal()
-					}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			storeBehindChecks(t, b, indicator(t, b.alice.ID, other, t0))
 		}},
 		{"dated far ahead", "more than 100 years ahead", func(t *testing.T, b *origin) {
 			// Signed by alice's key in force, stored behind B's checks
 			// (B's own ingest refuses it, node.MaxVersionAhead): A's
 			// copy would stand for good, above any later version B logs.
-			raw := indicator(t, b.alice.ID, b.alice.Key, time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC))
-			o, _ := stix.Parse(raw)
-			canon, _ := o.Canonical()
-			salt, _ := tlog.NewSalt(rand.Reader)
-			_, err := b.store.Submit(context.Background(), store.Submission{StatusID: "ahead", Collection: b.intel, Member: b.alice.ID, Received: time.Now(),
-				Items: []store.Item{{Owned: true, Salt: salt, Object: store.Object{ID: o.ID, Type: o.Type, SpecVersion: "2.1", Version: o.Modified, Signed: true, Raw: canon},
-					Entry: func(so store.Object) ([]byte, error) {
-						op := tlog.Opening{Salt: salt, Collection: so.Collection, ObjectID: so.ID, Version: store.FormatTime(so.Version), Member: so.Member}
-						return tlog.Entry{Kind: tlog.KindObject, Received: so.DateAdded, Commitment: tlog.ObjectCommitment(op, so.Raw)}.Marshal()
-					}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			storeBehindChecks(t, b, indicator(t, b.alice.ID, b.alice.Key, time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)))
+		}},
+		{"TLP id squatted", "predefined TLP", func(t *testing.T, b *origin) {
+			// A statement under TLP:RED's id, signed by alice's key in
+			// force, stored behind B's checks (B's own validation
+			// refuses it, TestTLPIdNotSquatted): A's readers' tools take
+			// a TLP marking by its id.
+			storeBehindChecks(t, b, object(t, b.alice.Key, map[string]any{
+				"type": "marking-definition", "spec_version": "2.1", "id": stix.TLPRedID,
+				"created_by_ref": b.alice.ID, "created": "2026-01-01T00:00:00.000Z", "definition_type": "statement",
+				"definition": map[string]any{"statement": "TLP:RED means share with anyone"},
+			}))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -514,6 +502,31 @@ func TestPeerRefusesForgedObjects(t *testing.T) {
 				t.Fatalf("stored %d objects (recorded %d) after the refusal, want 10", got, p.State.Objects)
 			}
 		})
+	}
+}
+
+// storeBehindChecks stores raw (signed) in B's intel as alice's,
+// with its log entry, without the node's checks: what a hostile B logs.
+func storeBehindChecks(t *testing.T, b *origin, raw []byte) {
+	t.Helper()
+	o, err := stix.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canon, _ := o.Canonical()
+	v := o.Modified
+	if v.IsZero() {
+		v = o.Created
+	}
+	salt, _ := tlog.NewSalt(rand.Reader)
+	_, err = b.store.Submit(context.Background(), store.Submission{StatusID: "behind-" + o.ID, Collection: b.intel, Member: b.alice.ID, Received: time.Now(),
+		Items: []store.Item{{Owned: true, Salt: salt, Object: store.Object{ID: o.ID, Type: o.Type, SpecVersion: "2.1", Version: v, Signed: true, Raw: canon},
+			Entry: func(so store.Object) ([]byte, error) {
+				op := tlog.Opening{Salt: salt, Collection: so.Collection, ObjectID: so.ID, Version: store.FormatTime(so.Version), Member: so.Member}
+				return tlog.Entry{Kind: tlog.KindObject, Received: so.DateAdded, Commitment: tlog.ObjectCommitment(op, so.Raw)}.Marshal()
+			}}}})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -134,6 +134,17 @@ type Config struct {
 // years, node.MaxVersionAhead.
 const DefaultMaxVersionAhead = 100 * 365 * 24 * time.Hour
 
+// ErrMarking is wrapped by the error of a step holding a marking
+// definition that A's own ingest refuses (stix.Validator): one under the
+// id of a predefined TLP marking with other content (TLP:RED's id saying
+// TLP:CLEAR), or a TLP level redefined under another id. A's readers, and
+// their tools, take a TLP marking by its id. Like any refused object it
+// fails the step.
+var ErrMarking = errors.New("the marking definition is invalid")
+
+// markingValidator checks replicated marking definitions.
+var markingValidator = &stix.Validator{}
+
 // ErrVersionAhead is wrapped by the error of a step holding an object
 // whose version is dated more than [Config.MaxVersionAhead] ahead of the
 // follower's clock: the version that stands is the one with the greatest
@@ -1244,6 +1255,16 @@ func (f *Follower) check(o *object, e tlog.Entry) error {
 		return perr
 	}
 	o.parsed = parsed
+	if parsed.Type == "marking-definition" {
+		// The sharing restrictions of A's readers: a predefined TLP id
+		// names the specification's object and nothing else, and TLP
+		// levels aren't redefined under other ids, as A's own ingest
+		// checks (stix.Validator's marking rule); B's other objects are
+		// kept as B's log proves them (docs/federation.md).
+		if err := markingValidator.Validate(parsed); err != nil {
+			return fmt.Errorf("%w: %w", ErrMarking, err)
+		}
+	}
 	v, err := stix.ParseTimestamp(o.op.Version)
 	if err != nil {
 		return fmt.Errorf("the opening's version: %w", err)
