@@ -128,7 +128,26 @@ type Config struct {
 	// (node.MaxVersionAhead, which the node passes), and fails the step
 	// ([ErrVersionAhead]). 0 means [DefaultMaxVersionAhead].
 	MaxVersionAhead time.Duration
+	// MaxKeyEntries bounds the member key entries of the peer's log
+	// that the follower replicates: its key history, which it holds in
+	// memory and replays at each round that starts anew, and the key
+	// entries it reads back to check a key index, grow with each. A peer
+	// that logs more (a hostile one rotating keys without end) fails the
+	// step that holds the first entry past the bound ([ErrTooManyKeys]),
+	// and replication waits at that entry, retried each round. 0 means
+	// [DefaultMaxKeyEntries].
+	MaxKeyEntries int
 }
+
+// DefaultMaxKeyEntries is [Config.MaxKeyEntries] by default: a million
+// registrations, rotations and revocations, hundreds of times what a
+// node of thousands of members, each rotating its key now and then,
+// logs.
+const DefaultMaxKeyEntries = 1 << 20
+
+// ErrTooManyKeys is wrapped by the error of a step holding a member key
+// entry past [Config.MaxKeyEntries].
+var ErrTooManyKeys = errors.New("the peer's log holds more member key entries than this node replicates")
 
 // DefaultMaxVersionAhead is [Config.MaxVersionAhead] by default: 100
 // years, node.MaxVersionAhead.
@@ -188,9 +207,11 @@ type Follower struct {
 	key    note.Verifier
 	policy *tlog.Policy
 
-	// The replicated state, rebuilt from the store when nil.
-	keys    *tlog.KeyHistory
-	builder *tlog.TileBuilder
+	// The replicated state, rebuilt from the store when nil; keyCount
+	// is the number of key entries in keys.
+	keys     *tlog.KeyHistory
+	builder  *tlog.TileBuilder
+	keyCount int
 
 	// lease is the lease of the round running (Round), which fences its
 	// steps ([store.PeerStep].Round).
@@ -255,6 +276,9 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	}
 	if cfg.MaxVersionAhead <= 0 {
 		cfg.MaxVersionAhead = DefaultMaxVersionAhead
+	}
+	if cfg.MaxKeyEntries <= 0 {
+		cfg.MaxKeyEntries = DefaultMaxKeyEntries
 	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = min(DefaultHeartbeat, cfg.Lease/6)
@@ -940,7 +964,7 @@ func (f *Follower) load(ctx context.Context, next int64) error {
 	if err != nil {
 		return fmt.Errorf("couldn't resume the tree of peer %s: %w", f.name, err)
 	}
-	f.keys, f.builder = h, b
+	f.keys, f.builder, f.keyCount = h, b, len(ks)
 	return nil
 }
 
@@ -1123,9 +1147,13 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 		}
 		entries[j] = e
 		if e.Kind == tlog.KindMemberKey {
+			if f.keyCount >= f.cfg.MaxKeyEntries {
+				return nil, fmt.Errorf("member key entry %d of peer %s: %w: it logged %d before it; this node replicates nothing from entry %d on (the bound is peer.Config.MaxKeyEntries)", i, p.Name, ErrTooManyKeys, f.keyCount, i)
+			}
 			if err := f.keys.Apply(i, e); err != nil {
 				return nil, fmt.Errorf("member key entry %d of peer %s: %w", i, p.Name, err)
 			}
+			f.keyCount++
 			keys = append(keys, store.PeerKey{Index: int64(i), Leaf: l})
 		}
 	}

@@ -1,0 +1,68 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"testing"
+
+	"github.com/parley-exchange/parley/internal/peer"
+)
+
+// TestPeerKeyEntriesBounded: B logs member key entries without end
+// (alice rotating her key); A's follower, bounded to 4 key entries
+// (peer.Config.MaxKeyEntries), replicates B's log up to the fifth and no
+// further, failing each round with peer.ErrTooManyKeys, so that its key
+// history, held in memory and replayed at each round, stays bounded.
+func TestPeerKeyEntriesBounded(t *testing.T) {
+	ctx := context.Background()
+	b := newOrigin(t, "a")
+	b.share(t, b.intel, 2)
+	for range 3 {
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		if err := b.RotateKey(ctx, b.alice.ID, pub, nil); err != nil {
+			t.Fatal(err)
+		}
+		b.alice.Key = priv
+		b.share(t, b.intel, 1)
+	}
+	size := waitIntegratedNode(t, b.Node)
+	keys, err := b.store.KeyEntries(ctx, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 5 {
+		t.Fatalf("B logged %d key entries, want 5", len(keys))
+	}
+	fifth := keys[4].Index
+
+	a, dir := initNode(t, Options{})
+	p, err := a.AddPeer(ctx, PeerSpec{Name: "a", URL: b.URL, TokenFile: b.followers["a"], LogKey: b.VerifierKey(), Remote: b.intel, Into: "from-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := peer.New(peer.Config{Store: a.store, Dir: dir, Step: 1, MaxKeyEntries: 4}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second round starts anew from the store
+		if _, err := f.Round(ctx); !errors.Is(err, peer.ErrTooManyKeys) {
+			t.Fatalf("round: %v, want ErrTooManyKeys", err)
+		}
+		ps, err := a.store.Peers(ctx)
+		if err != nil || len(ps) != 1 {
+			t.Fatal(ps, err)
+		}
+		if st := ps[0]; st.State.Next != fifth {
+			t.Fatalf("replicated up to %d; want %d, B's fifth key entry", st.State.Next, fifth)
+		}
+	}
+	stored, err := a.store.PeerKeys(ctx, "a", fifth+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 4 {
+		t.Fatalf("A holds %d of B's key entries, want 4", len(stored))
+	}
+}
