@@ -137,7 +137,15 @@ type Config struct {
 	// and replication waits at that entry, retried each round. 0 means
 	// [DefaultMaxKeyEntries].
 	MaxKeyEntries int
+	// MaxKeyBytes bounds the bytes of those key entries likewise (an
+	// entry may be up to 64 KiB, its member id as long); 0 means
+	// [DefaultMaxKeyBytes].
+	MaxKeyBytes int64
 }
+
+// DefaultMaxKeyBytes is [Config.MaxKeyBytes] by default: 256 MiB, about
+// a million key entries of the size Parley writes.
+const DefaultMaxKeyBytes = 256 << 20
 
 // DefaultMaxKeyEntries is [Config.MaxKeyEntries] by default: a million
 // registrations, rotations and revocations, hundreds of times what a
@@ -208,10 +216,11 @@ type Follower struct {
 	policy *tlog.Policy
 
 	// The replicated state, rebuilt from the store when nil; keyCount
-	// is the number of key entries in keys.
+	// and keyBytes are the number of key entries in keys and their bytes.
 	keys     *tlog.KeyHistory
 	builder  *tlog.TileBuilder
 	keyCount int
+	keyBytes int64
 
 	// lease is the lease of the round running (Round), which fences its
 	// steps ([store.PeerStep].Round).
@@ -279,6 +288,9 @@ func New(cfg Config, p store.Peer) (*Follower, error) {
 	}
 	if cfg.MaxKeyEntries <= 0 {
 		cfg.MaxKeyEntries = DefaultMaxKeyEntries
+	}
+	if cfg.MaxKeyBytes <= 0 {
+		cfg.MaxKeyBytes = DefaultMaxKeyBytes
 	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = min(DefaultHeartbeat, cfg.Lease/6)
@@ -964,7 +976,10 @@ func (f *Follower) load(ctx context.Context, next int64) error {
 	if err != nil {
 		return fmt.Errorf("couldn't resume the tree of peer %s: %w", f.name, err)
 	}
-	f.keys, f.builder, f.keyCount = h, b, len(ks)
+	f.keys, f.builder, f.keyCount, f.keyBytes = h, b, len(ks), 0
+	for _, k := range ks {
+		f.keyBytes += int64(len(k.Leaf))
+	}
 	return nil
 }
 
@@ -1147,13 +1162,14 @@ func (f *Follower) prepare(ctx context.Context, p store.Peer, c *tlog.Client, cp
 		}
 		entries[j] = e
 		if e.Kind == tlog.KindMemberKey {
-			if f.keyCount >= f.cfg.MaxKeyEntries {
-				return nil, fmt.Errorf("member key entry %d of peer %s: %w: it logged %d before it; this node replicates nothing from entry %d on (the bound is peer.Config.MaxKeyEntries)", i, p.Name, ErrTooManyKeys, f.keyCount, i)
+			if f.keyCount >= f.cfg.MaxKeyEntries || f.keyBytes+int64(len(l)) > f.cfg.MaxKeyBytes {
+				return nil, fmt.Errorf("member key entry %d of peer %s: %w: it logged %d (%d bytes) before it, and this node replicates at most %d (%d bytes); it replicates nothing from entry %d on", i, p.Name, ErrTooManyKeys, f.keyCount, f.keyBytes, f.cfg.MaxKeyEntries, f.cfg.MaxKeyBytes, i)
 			}
 			if err := f.keys.Apply(i, e); err != nil {
 				return nil, fmt.Errorf("member key entry %d of peer %s: %w", i, p.Name, err)
 			}
 			f.keyCount++
+			f.keyBytes += int64(len(l))
 			keys = append(keys, store.PeerKey{Index: int64(i), Leaf: l})
 		}
 	}
